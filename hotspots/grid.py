@@ -1,0 +1,580 @@
+"""The analysis grid: square cells in metres, with an optional study-area mask.
+
+One :class:`Grid` owns cell size, origin, extent, CRS and mask. Every raster-like result (counts,
+density, z-scores) is a :class:`GridValues`: a 2-D array on a grid, convertible to a
+GeoDataFrame of cells.
+
+Conventions
+-----------
+* Arrays have shape ``(n_rows, n_cols)``; **row 0 is the northernmost row** and column 0 the
+  westernmost (the image / GeoTIFF convention), so ``values`` can be drawn as a picture as is.
+* Cell ``(r, c)`` covers ``x in [xmin + c*s, xmin + (c+1)*s)`` and
+  ``y in [ymax - (r+1)*s, ymax - r*s)`` where ``s`` is the cell size in metres (west and
+  south edges inclusive).
+* A cell is *inside* the study area when its centre lies in the area polygon (ArcGIS and
+  sfhotspot clip the same way). Cells outside the mask hold ``NaN`` in every result and take no
+  part in any statistic.
+* Grid origins are snapped to whole multiples of the cell size, so grids built from different
+  data (two periods, two forces) with the same cell size line up cell for cell.
+"""
+
+from __future__ import annotations
+
+import math
+import warnings
+from dataclasses import dataclass, field
+from typing import Any
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import pyproj
+import shapely
+from shapely.geometry.base import BaseGeometry
+
+from ._errors import CRSError, ParameterError
+
+__all__ = [
+    "Grid",
+    "GridValues",
+    "count",
+    "auto_cell_size",
+    "points_xy",
+    "point_weights",
+    "BNG",
+    "MAX_CELLS",
+]
+
+#: British National Grid, the default analysis CRS.
+BNG = pyproj.CRS.from_epsg(27700)
+
+#: Largest grid we agree to build (cells). England and Wales at 250 m is about 6.3 million.
+MAX_CELLS = 60_000_000
+#: Above this many cells we warn that the grid is large (as sfhotspot does at 100,000).
+WARN_CELLS = 10_000_000
+
+
+def _as_crs(crs: Any) -> pyproj.CRS:
+    try:
+        out = pyproj.CRS.from_user_input(crs)
+    except Exception as exc:  # pyproj raises CRSError of its own with a long message
+        raise CRSError(f"`crs` {crs!r} is not a coordinate reference system pyproj understands: {exc}") from None
+    if out.is_geographic:
+        raise CRSError(
+            f"`crs` {out.name} is geographic (degrees); the grid needs metres. Use a projected CRS "
+            "such as British National Grid (`crs=27700`) and convert points with `.to_crs(27700)`."
+        )
+    return out
+
+
+def points_xy(points: Any, crs: pyproj.CRS | None = None, *, name: str = "points") -> np.ndarray:
+    """Coordinates of ``points`` as an ``(n, 2)`` float array in metres.
+
+    Parameters
+    ----------
+    points : GeoDataFrame, GeoSeries or array-like of shape (n, 2)
+        Point geometries (or x, y pairs already in ``crs``).
+    crs : pyproj.CRS, optional
+        The CRS the coordinates must be in. A GeoDataFrame in another CRS is an error that names
+        the fix (``.to_crs``) rather than a silent transformation.
+    name : str
+        Argument name used in error messages.
+    """
+    if isinstance(points, (gpd.GeoDataFrame, gpd.GeoSeries)):
+        geoms = points.geometry if isinstance(points, gpd.GeoDataFrame) else points
+        if crs is not None and geoms.crs is not None and not pyproj.CRS(geoms.crs).equals(crs):
+            raise CRSError(
+                f"`{name}` are in {pyproj.CRS(geoms.crs).name} but the grid is in {crs.name}; "
+                f"convert them first with `{name}.to_crs({crs.to_epsg() or crs.to_string()!r})`."
+            )
+        if len(geoms) == 0:
+            return np.empty((0, 2), dtype=float)
+        arr = geoms.values
+        types = shapely.get_type_id(arr)
+        if np.any(shapely.is_missing(arr)) or np.any(shapely.is_empty(arr)):
+            raise ParameterError(f"`{name}` has missing or empty geometries; drop them before counting.")
+        if np.any(types != 0):
+            raise ParameterError(
+                f"`{name}` must hold Point geometries; found {sorted(set(shapely.get_type_id(arr)) - {0})} "
+                "(shapely type ids). Use centroids (`.centroid`) if you mean the middle of each shape."
+            )
+        xy = shapely.get_coordinates(arr)
+    else:
+        xy = np.asarray(points, dtype=float)
+        if xy.ndim != 2 or xy.shape[1] != 2:
+            raise ParameterError(f"`{name}` must be a GeoDataFrame/GeoSeries of points or an (n, 2) array; got shape {xy.shape}.")
+    if not np.all(np.isfinite(xy)):
+        bad = int((~np.isfinite(xy)).any(axis=1).sum())
+        raise ParameterError(f"`{name}` has {bad} point(s) with NaN or infinite coordinates; drop them first.")
+    return xy
+
+
+def auto_cell_size(bounds: tuple[float, float, float, float]) -> tuple[float, str]:
+    """Automatic cell size, sfhotspot's rule.
+
+    The shorter side of the bounding box divided by 50, rounded down to a multiple of 100 m;
+    when that gives 0 (areas under 5 km across) the unrounded value is used.
+
+    Returns
+    -------
+    cell_size : float
+        In metres.
+    rule : str
+        A sentence announcing the choice, for messages and captions.
+    """
+    xmin, ymin, xmax, ymax = (float(b) for b in bounds)
+    short = min(xmax - xmin, ymax - ymin)
+    if not np.isfinite(short) or short <= 0:
+        raise ParameterError(
+            "cannot choose a cell size automatically: the points have no extent (all at one place "
+            "or on one line). Give `cell_size` in metres."
+        )
+    raw = short / 50.0
+    size = math.floor(raw / 100.0) * 100.0
+    if size == 0:
+        size = raw
+        how = f"{size:.0f} m: 1/50 of the shorter side of the extent ({short:,.0f} m; under 5 km, so not rounded)"
+    else:
+        how = f"{size:.0f} m: 1/50 of the shorter side of the extent ({short:,.0f} m), rounded down to 100 m"
+    return size, f"cell size set to {how} (sfhotspot's rule)"
+
+
+def _mask_from_area(area: Any, xmin: float, ymax: float, cs: float, n_rows: int, n_cols: int, crs: pyproj.CRS) -> np.ndarray:
+    geom = _area_geometry(area, crs)
+    xc = xmin + (np.arange(n_cols) + 0.5) * cs
+    yc = ymax - (np.arange(n_rows) + 0.5) * cs
+    shapely.prepare(geom)
+    mask = np.zeros((n_rows, n_cols), dtype=bool)
+    # Row by row keeps memory flat on national grids (millions of cells).
+    step = max(1, 2_000_000 // max(n_cols, 1))
+    for r0 in range(0, n_rows, step):
+        r1 = min(n_rows, r0 + step)
+        xx, yy = np.meshgrid(xc, yc[r0:r1])
+        mask[r0:r1] = shapely.contains_xy(geom, xx, yy)
+    return mask
+
+
+def _area_geometry(area: Any, crs: pyproj.CRS) -> BaseGeometry:
+    """One (multi)polygon from a shapely geometry, GeoSeries or GeoDataFrame, in ``crs``."""
+    if isinstance(area, (gpd.GeoDataFrame, gpd.GeoSeries)):
+        gs = area.geometry if isinstance(area, gpd.GeoDataFrame) else area
+        if gs.crs is None:
+            raise CRSError("the study area has no CRS; set it with `.set_crs(...)` before using it as a mask.")
+        gs = gs.to_crs(crs)
+        geom = shapely.union_all(gs.values)
+    elif isinstance(area, BaseGeometry):
+        geom = area
+    else:
+        raise ParameterError(
+            "`mask` must be a boolean array of the grid's shape, a shapely polygon, or a GeoSeries/"
+            f"GeoDataFrame of polygons; got {type(area).__name__}."
+        )
+    if geom.is_empty or shapely.get_type_id(geom) not in (3, 6, 7):
+        raise ParameterError("the study area must be a non-empty polygon or multipolygon.")
+    return geom
+
+
+@dataclass(frozen=True, eq=False)
+class Grid:
+    """Square cells in a projected CRS, with an optional study-area mask.
+
+    Build one with :meth:`from_bounds`, :meth:`for_points` or :meth:`for_area` rather than by
+    hand.
+
+    Attributes
+    ----------
+    xmin, ymax : float
+        West and north edges of the grid, metres.
+    cell_size : float
+        Side of a cell, metres.
+    n_rows, n_cols : int
+        Grid shape. Row 0 is the northernmost row.
+    crs : pyproj.CRS
+        A projected CRS in metres (British National Grid by default).
+    mask : ndarray of bool, shape (n_rows, n_cols), or None
+        True for cells inside the study area; None means every cell takes part.
+    notes : tuple of str
+        Automatic choices made while building the grid (announced to the user).
+    """
+
+    xmin: float
+    ymax: float
+    cell_size: float
+    n_rows: int
+    n_cols: int
+    crs: pyproj.CRS = field(default=BNG)
+    mask: np.ndarray | None = None
+    notes: tuple[str, ...] = ()
+
+    def __post_init__(self) -> None:
+        if not (np.isfinite(self.cell_size) and self.cell_size > 0):
+            raise ParameterError(f"`cell_size` must be a positive number of metres; got {self.cell_size!r}.")
+        if self.n_rows < 1 or self.n_cols < 1:
+            raise ParameterError(f"a grid needs at least one row and one column; got {self.n_rows} x {self.n_cols}.")
+        n = self.n_rows * self.n_cols
+        if n > MAX_CELLS:
+            raise ParameterError(
+                f"the grid would have {n:,} cells ({self.n_rows:,} x {self.n_cols:,}), more than the limit of "
+                f"{MAX_CELLS:,}. Use a larger `cell_size`, a smaller study area, or check for stray far-away points."
+            )
+        if self.mask is not None:
+            m = np.asarray(self.mask)
+            if m.shape != (self.n_rows, self.n_cols) or m.dtype != bool:
+                raise ParameterError(
+                    f"`mask` must be a boolean array of shape {(self.n_rows, self.n_cols)}; got {m.dtype} {m.shape}."
+                )
+            if not m.any():
+                raise ParameterError("the study-area mask leaves no cell inside; check that the area overlaps the grid and the CRS.")
+            m = m.copy()
+            m.flags.writeable = False
+            object.__setattr__(self, "mask", m)
+
+    # ---------------------------------------------------------------- constructors
+    @classmethod
+    def from_bounds(
+        cls,
+        bounds: tuple[float, float, float, float],
+        cell_size: float = 200.0,
+        crs: Any = 27700,
+        mask: Any = None,
+        *,
+        notes: tuple[str, ...] = (),
+    ) -> "Grid":
+        """A grid covering ``bounds`` = ``(xmin, ymin, xmax, ymax)`` in metres.
+
+        The origin is snapped down to a whole multiple of ``cell_size`` and the grid extended so
+        that a point exactly on ``xmax``/``ymax`` still falls in a cell.
+
+        Parameters
+        ----------
+        bounds : tuple of 4 floats
+            Extent to cover, metres, in ``crs``.
+        cell_size : float
+            Side of a square cell, metres.
+        crs : anything pyproj accepts, default 27700
+            Projected CRS of the bounds.
+        mask : shapely polygon, GeoSeries/GeoDataFrame, boolean array or None
+            Study area; cells whose centre lies outside take no part in statistics.
+        """
+        crs = _as_crs(crs)
+        xmin, ymin, xmax, ymax = (float(b) for b in bounds)
+        if not all(np.isfinite([xmin, ymin, xmax, ymax])) or xmax < xmin or ymax < ymin:
+            raise ParameterError(f"`bounds` must be finite (xmin, ymin, xmax, ymax) with xmin <= xmax, ymin <= ymax; got {bounds}.")
+        try:
+            cs = float(cell_size)
+        except (TypeError, ValueError):
+            raise ParameterError(f"`cell_size` must be a number of metres; got {cell_size!r}.") from None
+        if not (np.isfinite(cs) and cs > 0):
+            raise ParameterError(f"`cell_size` must be a positive number of metres; got {cell_size!r}.")
+        x0 = math.floor(xmin / cs) * cs
+        y0 = math.floor(ymin / cs) * cs
+        n_cols = max(1, math.floor((xmax - x0) / cs) + 1)
+        n_rows = max(1, math.floor((ymax - y0) / cs) + 1)
+        n = n_rows * n_cols
+        if n > MAX_CELLS:
+            raise ParameterError(
+                f"a {cs:g} m grid over {xmax - xmin:,.0f} m x {ymax - ymin:,.0f} m would have {n:,} cells, more than the "
+                f"limit of {MAX_CELLS:,}. Use a larger `cell_size`, or check for stray far-away points."
+            )
+        if n > WARN_CELLS:
+            warnings.warn(f"large grid: {n:,} cells of {cs:g} m", stacklevel=2)
+        ymax_edge = y0 + n_rows * cs
+        m = None
+        if mask is not None:
+            if isinstance(mask, np.ndarray):
+                m = mask
+            else:
+                m = _mask_from_area(mask, x0, ymax_edge, cs, n_rows, n_cols, crs)
+        return cls(x0, ymax_edge, cs, n_rows, n_cols, crs, m, tuple(notes))
+
+    @classmethod
+    def for_points(
+        cls,
+        points: Any,
+        cell_size: float | None = None,
+        crs: Any = None,
+        mask: Any = None,
+    ) -> "Grid":
+        """A grid covering ``points`` (and the study area, if given).
+
+        With ``cell_size=None`` the size follows :func:`auto_cell_size` (sfhotspot's rule) and the
+        choice is recorded in :attr:`notes`.
+        """
+        if crs is None:
+            crs = getattr(points, "crs", None) or BNG
+        crs = _as_crs(crs)
+        xy = points_xy(points, crs)
+        if mask is not None and not isinstance(mask, np.ndarray):
+            bounds = _area_geometry(mask, crs).bounds
+        elif len(xy):
+            bounds = (xy[:, 0].min(), xy[:, 1].min(), xy[:, 0].max(), xy[:, 1].max())
+        else:
+            raise ParameterError("`points` is empty: there is nothing to build a grid around. Load some incidents first.")
+        notes: tuple[str, ...] = ()
+        if cell_size is None:
+            cell_size, rule = auto_cell_size(bounds)
+            notes = (rule,)
+        return cls.from_bounds(bounds, cell_size, crs, mask, notes=notes)
+
+    @classmethod
+    def for_area(cls, area: Any, cell_size: float = 200.0, crs: Any = 27700) -> "Grid":
+        """A grid covering a study-area polygon, masked to it."""
+        crs = _as_crs(crs)
+        geom = _area_geometry(area, crs)
+        return cls.from_bounds(geom.bounds, cell_size, crs, geom)
+
+    # ---------------------------------------------------------------- geometry
+    @property
+    def shape(self) -> tuple[int, int]:
+        return (self.n_rows, self.n_cols)
+
+    @property
+    def n_cells(self) -> int:
+        """Cells taking part (inside the mask)."""
+        return int(self.active.sum()) if self.mask is not None else self.n_rows * self.n_cols
+
+    @property
+    def ymin(self) -> float:
+        return self.ymax - self.n_rows * self.cell_size
+
+    @property
+    def xmax(self) -> float:
+        return self.xmin + self.n_cols * self.cell_size
+
+    @property
+    def bounds(self) -> tuple[float, float, float, float]:
+        return (self.xmin, self.ymin, self.xmax, self.ymax)
+
+    @property
+    def cell_area_km2(self) -> float:
+        return (self.cell_size / 1000.0) ** 2
+
+    @property
+    def active(self) -> np.ndarray:
+        """Boolean array of cells taking part (all True without a mask)."""
+        if self.mask is None:
+            return np.ones(self.shape, dtype=bool)
+        return self.mask
+
+    @property
+    def x_centres(self) -> np.ndarray:
+        """Centre x of each column, metres (length n_cols)."""
+        return self.xmin + (np.arange(self.n_cols) + 0.5) * self.cell_size
+
+    @property
+    def y_centres(self) -> np.ndarray:
+        """Centre y of each row, metres (length n_rows; decreasing, row 0 is north)."""
+        return self.ymax - (np.arange(self.n_rows) + 0.5) * self.cell_size
+
+    def centres(self, active_only: bool = False) -> np.ndarray:
+        """Cell centres as an ``(n, 2)`` array in row-major order (all cells, or active ones)."""
+        xx, yy = np.meshgrid(self.x_centres, self.y_centres)
+        xy = np.column_stack([xx.ravel(), yy.ravel()])
+        return xy[self.active.ravel()] if active_only else xy
+
+    def cell_of(self, xy: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Row and column of each point, and whether it falls on the grid at all.
+
+        Returns
+        -------
+        rows, cols : ndarray of int
+            Valid only where ``on_grid`` is true.
+        on_grid : ndarray of bool
+        """
+        xy = np.asarray(xy, dtype=float)
+        cols = np.floor((xy[:, 0] - self.xmin) / self.cell_size)
+        rows = (self.n_rows - 1) - np.floor((xy[:, 1] - self.ymin) / self.cell_size)
+        on_grid = (cols >= 0) & (cols < self.n_cols) & (rows >= 0) & (rows < self.n_rows)
+        rows = np.where(on_grid, rows, 0).astype(np.int64)
+        cols = np.where(on_grid, cols, 0).astype(np.int64)
+        return rows, cols, on_grid
+
+    def with_mask(self, mask: Any) -> "Grid":
+        """The same grid with another study-area mask."""
+        if mask is None:
+            m = None
+        elif isinstance(mask, np.ndarray):
+            m = mask
+        else:
+            m = _mask_from_area(mask, self.xmin, self.ymax, self.cell_size, self.n_rows, self.n_cols, self.crs)
+        return Grid(self.xmin, self.ymax, self.cell_size, self.n_rows, self.n_cols, self.crs, m, self.notes)
+
+    def same_as(self, other: "Grid") -> bool:
+        """True when both grids have the same cells and mask."""
+        same_mask = (self.mask is None and other.mask is None) or (
+            self.mask is not None and other.mask is not None and np.array_equal(self.mask, other.mask)
+        )
+        return (
+            self.xmin == other.xmin
+            and self.ymax == other.ymax
+            and self.cell_size == other.cell_size
+            and self.shape == other.shape
+            and self.crs.equals(other.crs)
+            and same_mask
+        )
+
+    def cell_polygons(self, rows: np.ndarray, cols: np.ndarray) -> np.ndarray:
+        """Square polygons (shapely array) for the given cells."""
+        s = self.cell_size
+        x0 = self.xmin + np.asarray(cols) * s
+        y1 = self.ymax - np.asarray(rows) * s
+        return shapely.box(x0, y1 - s, x0 + s, y1)
+
+    def to_geodataframe(self, active_only: bool = True) -> gpd.GeoDataFrame:
+        """One polygon per cell with ``row``, ``col`` and ``inside`` columns."""
+        rr, cc = np.meshgrid(np.arange(self.n_rows), np.arange(self.n_cols), indexing="ij")
+        rr, cc = rr.ravel(), cc.ravel()
+        inside = self.active.ravel()
+        if active_only:
+            rr, cc, inside = rr[inside], cc[inside], inside[inside]
+        return gpd.GeoDataFrame(
+            {"row": rr, "col": cc, "inside": inside},
+            geometry=self.cell_polygons(rr, cc),
+            crs=self.crs,
+        )
+
+    def describe(self) -> dict[str, Any]:
+        """Parameters, for captions, sidecars and reproducibility."""
+        return {
+            "cell_size_m": self.cell_size,
+            "n_rows": self.n_rows,
+            "n_cols": self.n_cols,
+            "xmin": self.xmin,
+            "ymax": self.ymax,
+            "crs": self.crs.to_string(),
+            "cells_in_study_area": self.n_cells,
+            "notes": list(self.notes),
+        }
+
+    def __repr__(self) -> str:
+        return (
+            f"Grid({self.n_rows} x {self.n_cols} cells of {self.cell_size:g} m, origin ({self.xmin:g}, {self.ymin:g}), "
+            f"{self.crs.to_string()}, {'mask: ' + format(self.n_cells, ',') + ' cells inside' if self.mask is not None else 'no mask'})"
+        )
+
+
+@dataclass(frozen=True, eq=False)
+class GridValues:
+    """A value per grid cell.
+
+    Attributes
+    ----------
+    values : ndarray of float, shape (n_rows, n_cols)
+        Row 0 is north. Cells outside the study area hold NaN.
+    grid : Grid
+    name : str
+        What the values are (``"count"``, ``"density"``, ...); used as the column name.
+    units : str
+        E.g. ``"incidents"`` or ``"incidents per km²"``.
+    params : dict
+        The arguments that produced the values.
+    """
+
+    values: np.ndarray
+    grid: Grid
+    name: str = "value"
+    units: str = ""
+    params: dict[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        if self.values.shape != self.grid.shape:
+            raise ParameterError(f"values of shape {self.values.shape} do not fit a grid of shape {self.grid.shape}.")
+
+    def active_values(self) -> np.ndarray:
+        """The values of cells in the study area, row-major (1-D)."""
+        return self.values[self.grid.active]
+
+    @property
+    def total(self) -> float:
+        return float(np.nansum(self.values))
+
+    def to_geodataframe(self, *, active_only: bool = True, drop_zero: bool = False) -> gpd.GeoDataFrame:
+        """Cells as polygons with ``row``, ``col`` and a column named :attr:`name`."""
+        g = self.grid
+        sel = g.active if active_only else np.ones(g.shape, dtype=bool)
+        if drop_zero:
+            sel = sel & (np.nan_to_num(self.values) != 0)
+        rr, cc = np.nonzero(sel)
+        return gpd.GeoDataFrame(
+            {"row": rr, "col": cc, self.name: self.values[rr, cc]},
+            geometry=g.cell_polygons(rr, cc),
+            crs=g.crs,
+        )
+
+    def to_frame(self) -> pd.DataFrame:
+        """Cells in the study area as a plain table with centre coordinates."""
+        g = self.grid
+        rr, cc = np.nonzero(g.active)
+        return pd.DataFrame(
+            {
+                "row": rr,
+                "col": cc,
+                "x": g.x_centres[cc],
+                "y": g.y_centres[rr],
+                self.name: self.values[rr, cc],
+            }
+        )
+
+
+def count(points: Any, grid: Grid, weights: Any = None) -> GridValues:
+    """Incidents (or summed weights) per grid cell.
+
+    Parameters
+    ----------
+    points : GeoDataFrame, GeoSeries or (n, 2) array
+        Points in the grid's CRS.
+    grid : Grid
+    weights : array-like of float, or str, optional
+        One non-negative finite weight per point, or the name of a column of ``points``.
+
+    Returns
+    -------
+    GridValues
+        ``name="count"``. Cells outside the study area are NaN. Points off the grid or outside
+        the mask are not counted; how many is recorded in ``params["points_off_grid"]`` and
+        ``params["points_outside_area"]``.
+    """
+    xy = points_xy(points, grid.crs)
+    w = point_weights(points, weights, len(xy))
+    rows, cols, on_grid = grid.cell_of(xy)
+    flat = rows * grid.n_cols + cols
+    active_flat = grid.active.ravel()
+    in_area = on_grid & active_flat[flat]
+    counts = np.bincount(
+        flat[in_area], weights=None if w is None else w[in_area], minlength=grid.n_rows * grid.n_cols
+    ).astype(float)
+    values = counts.reshape(grid.shape)
+    if grid.mask is not None:
+        values[~grid.mask] = np.nan
+    return GridValues(
+        values,
+        grid,
+        name="count",
+        units="incidents" if w is None else "weighted incidents",
+        params={
+            "weights": weights if isinstance(weights, str) else (None if weights is None else "array"),
+            "n_points": int(len(xy)),
+            "points_off_grid": int((~on_grid).sum()),
+            "points_outside_area": int((on_grid & ~in_area).sum()),
+        },
+    )
+
+
+def point_weights(points: Any, weights: Any, n: int) -> np.ndarray | None:
+    if weights is None:
+        return None
+    if isinstance(weights, str):
+        if not isinstance(points, pd.DataFrame) or weights not in points.columns:
+            raise ParameterError(f"`weights` names column {weights!r}, which `points` does not have.")
+        weights = points[weights].to_numpy()
+    try:
+        w = np.asarray(weights, dtype=float)
+    except (TypeError, ValueError):
+        raise ParameterError("`weights` must be numbers (one per point).") from None
+    if w.shape != (n,):
+        raise ParameterError(f"`weights` must have one value per point ({n}); got shape {w.shape}.")
+    if not np.all(np.isfinite(w)):
+        raise ParameterError(f"`weights` has {int((~np.isfinite(w)).sum())} NaN or infinite value(s); fill or drop them first.")
+    if np.any(w < 0):
+        raise ParameterError(f"`weights` has {int((w < 0).sum())} negative value(s); weights must be >= 0.")
+    return w

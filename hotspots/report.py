@@ -1,0 +1,237 @@
+"""Load reports: what a loader read, kept and dropped, and why.
+
+Every loader in :mod:`hotspots` returns its data together with a :class:`LoadReport`. The report
+obeys one invariant, checked on construction: ``rows_kept + rows_dropped == rows_read``.
+Dropped rows are grouped by reason (``"no location"``, ``"unparseable date"``, ...) with a few
+example row references (``"file.csv:row 17"``; rows are counted from 1 = first data row after
+the header) so that the user can look them up.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Iterable, Sequence
+
+import numpy as np
+
+from ._errors import HotspotsError
+
+__all__ = ["LoadReport", "ReportBuilder", "MAX_EXAMPLES"]
+
+#: How many example rows are kept per drop reason.
+MAX_EXAMPLES = 5
+
+
+@dataclass(frozen=True)
+class LoadReport:
+    """What a loader did with its input.
+
+    Attributes
+    ----------
+    source : str
+        What was read (file name, or a summary such as ``"12 files in data/"``).
+    rows_read : int
+        Data rows found in the input (header lines excluded).
+    rows_kept : int
+        Rows in the returned data.
+    dropped : dict of str to int
+        Rows not returned, by reason. Reasons are short lower-case phrases.
+    examples : dict of str to list of str
+        Up to :data:`MAX_EXAMPLES` row references per reason, e.g. ``"a.csv:row 7"``.
+    notes : list of str
+        Decisions taken on the user's behalf (detected CRS, derived ids, filters applied).
+    warnings : list of str
+        Problems that did not drop rows but deserve attention (points outside the study area,
+        possibly swapped longitude/latitude, ...).
+    files : list of LoadReport
+        Per-file reports when several files were read (empty for a single file).
+    """
+
+    source: str
+    rows_read: int
+    rows_kept: int
+    dropped: dict[str, int] = field(default_factory=dict)
+    examples: dict[str, list[str]] = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+    files: list["LoadReport"] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        if self.rows_read < 0 or self.rows_kept < 0 or any(v < 0 for v in self.dropped.values()):
+            raise HotspotsError(f"LoadReport for {self.source!r} has a negative count")
+        if self.rows_kept + self.rows_dropped != self.rows_read:
+            raise HotspotsError(
+                f"LoadReport for {self.source!r} does not add up: kept {self.rows_kept} + dropped "
+                f"{self.rows_dropped} != read {self.rows_read}. This is a bug in hotspots."
+            )
+
+    @property
+    def rows_dropped(self) -> int:
+        """Total rows dropped, all reasons."""
+        return int(sum(self.dropped.values()))
+
+    def to_dict(self) -> dict:
+        """Plain-Python form, for JSON sidecars and the app."""
+        return {
+            "source": self.source,
+            "rows_read": self.rows_read,
+            "rows_kept": self.rows_kept,
+            "rows_dropped": self.rows_dropped,
+            "dropped": dict(self.dropped),
+            "examples": {k: list(v) for k, v in self.examples.items()},
+            "notes": list(self.notes),
+            "warnings": list(self.warnings),
+            "files": [f.to_dict() for f in self.files],
+        }
+
+    def summary(self) -> str:
+        """One-line summary: ``read 100, kept 97, dropped 3 (no location: 3)``."""
+        text = f"{self.source}: read {self.rows_read:,}, kept {self.rows_kept:,}, dropped {self.rows_dropped:,}"
+        if self.dropped:
+            reasons = "; ".join(f"{k}: {v:,}" for k, v in sorted(self.dropped.items(), key=lambda kv: -kv[1]))
+            text += f" ({reasons})"
+        return text
+
+    def __str__(self) -> str:
+        lines = [self.summary()]
+        for reason, rows in self.examples.items():
+            if rows:
+                lines.append(f"  e.g. {reason}: {', '.join(rows)}")
+        lines += [f"  note: {n}" for n in self.notes]
+        lines += [f"  warning: {w}" for w in self.warnings]
+        if len(self.files) > 1:
+            lines.append(f"  {len(self.files)} files:")
+            lines += [f"    {f.summary()}" for f in self.files]
+        return "\n".join(lines)
+
+    @classmethod
+    def combine(
+        cls,
+        reports: Sequence["LoadReport"],
+        source: str | None = None,
+        *,
+        extra_dropped: dict[str, int] | None = None,
+        extra_examples: dict[str, list[str]] | None = None,
+        notes: Iterable[str] = (),
+        warnings: Iterable[str] = (),
+        rows_kept: int | None = None,
+    ) -> "LoadReport":
+        """Merge per-file reports into one, keeping them under :attr:`files`.
+
+        ``extra_dropped`` records drops made after the files were combined (e.g. duplicate ids
+        across files); ``rows_kept`` must then be given and the invariant still holds.
+        """
+        dropped: dict[str, int] = {}
+        examples: dict[str, list[str]] = {}
+        for r in reports:
+            for k, v in r.dropped.items():
+                dropped[k] = dropped.get(k, 0) + v
+            for k, v in r.examples.items():
+                examples.setdefault(k, [])
+                examples[k] = (examples[k] + list(v))[:MAX_EXAMPLES]
+        for k, v in (extra_dropped or {}).items():
+            if v:
+                dropped[k] = dropped.get(k, 0) + v
+        for k, v in (extra_examples or {}).items():
+            examples[k] = (examples.get(k, []) + list(v))[:MAX_EXAMPLES]
+        read = sum(r.rows_read for r in reports)
+        kept = sum(r.rows_kept for r in reports) if rows_kept is None else rows_kept
+        all_notes: list[str] = []
+        all_warnings: list[str] = []
+        for r in reports:
+            all_notes += [n for n in r.notes if n not in all_notes]
+            all_warnings += [w for w in r.warnings if w not in all_warnings]
+        all_notes += list(notes)
+        all_warnings += list(warnings)
+        if source is None:
+            source = reports[0].source if len(reports) == 1 else f"{len(reports)} files"
+        return cls(
+            source=source,
+            rows_read=read,
+            rows_kept=kept,
+            dropped=dropped,
+            examples=examples,
+            notes=all_notes,
+            warnings=all_warnings,
+            files=list(reports) if len(reports) > 1 else [],
+        )
+
+
+class ReportBuilder:
+    """Accumulates drops while a loader filters a table, then builds the :class:`LoadReport`.
+
+    Loaders work on a table whose rows are still all there; each check produces a boolean mask
+    of rows to drop. :meth:`drop` counts only rows not already dropped by an earlier check, so
+    each row is dropped for exactly one reason (the first that applies) and the counts add up.
+
+    Parameters
+    ----------
+    source : str
+        Name used in the report and in row references.
+    n_rows : int
+        Rows read.
+    row_numbers : array-like of int, optional
+        The row number to show for each row (1-based data rows); defaults to ``1..n_rows``.
+    """
+
+    def __init__(self, source: str, n_rows: int, row_numbers: Sequence[int] | np.ndarray | None = None):
+        self.source = source
+        self.n_rows = int(n_rows)
+        self.alive = np.ones(self.n_rows, dtype=bool)
+        self.row_numbers = (
+            np.arange(1, self.n_rows + 1) if row_numbers is None else np.asarray(row_numbers)
+        )
+        self.dropped: dict[str, int] = {}
+        self.examples: dict[str, list[str]] = {}
+        self.notes: list[str] = []
+        self.warnings: list[str] = []
+        # Rows dropped before they became table rows (e.g. unparseable lines), counted in n_rows.
+        self._pre_dropped = 0
+
+    def drop(self, mask: np.ndarray | Sequence[bool], reason: str) -> np.ndarray:
+        """Drop the rows where ``mask`` is true (and not already dropped); return the new drops."""
+        mask = np.asarray(mask, dtype=bool)
+        if mask.shape != self.alive.shape:
+            raise HotspotsError(f"internal: mask of shape {mask.shape} for {self.n_rows} rows")
+        new = mask & self.alive
+        n = int(new.sum())
+        if n:
+            self.alive &= ~new
+            self.dropped[reason] = self.dropped.get(reason, 0) + n
+            have = self.examples.setdefault(reason, [])
+            room = MAX_EXAMPLES - len(have)
+            if room > 0:
+                have += [f"{self.source}:row {int(r)}" for r in self.row_numbers[new][:room]]
+        return new
+
+    def drop_unparsed(self, count: int, reason: str, examples: Sequence[str] = ()) -> None:
+        """Record rows that never became table rows (e.g. malformed CSV lines)."""
+        if count <= 0:
+            return
+        self.dropped[reason] = self.dropped.get(reason, 0) + int(count)
+        have = self.examples.setdefault(reason, [])
+        have += list(examples)[: max(0, MAX_EXAMPLES - len(have))]
+        self._pre_dropped += int(count)
+
+    def note(self, text: str) -> None:
+        if text not in self.notes:
+            self.notes.append(text)
+
+    def warn(self, text: str) -> None:
+        if text not in self.warnings:
+            self.warnings.append(text)
+
+    @property
+    def kept(self) -> int:
+        return int(self.alive.sum())
+
+    def build(self) -> LoadReport:
+        return LoadReport(
+            source=self.source,
+            rows_read=self.n_rows + self._pre_dropped,
+            rows_kept=self.kept,
+            dropped=dict(self.dropped),
+            examples={k: v for k, v in self.examples.items() if v},
+            notes=list(self.notes),
+            warnings=list(self.warnings),
+        )

@@ -1,0 +1,52 @@
+"""Shared test fixtures and options.
+
+* ``--run-slow`` runs tests marked ``slow`` (long fuzzing runs, large benchmarks' checks).
+* Real police.uk data is read from ``../shared/data/police_uk`` relative to the repository root,
+  only from tests, and tests that need it skip cleanly when it is absent.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+SHARED_POLICE_UK = REPO.parent / "shared" / "data" / "police_uk"
+TEST_OUTPUT = REPO / "test-output"
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption("--run-slow", action="store_true", default=False, help="run tests marked slow")
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    if config.getoption("--run-slow"):
+        return
+    skip = pytest.mark.skip(reason="slow: run with --run-slow")
+    for item in items:
+        if "slow" in item.keywords:
+            item.add_marker(skip)
+
+
+@pytest.fixture(scope="session")
+def police_uk_dir() -> Path:
+    """The shared real police.uk data folder; skips the test when it is absent."""
+    if not SHARED_POLICE_UK.is_dir():
+        pytest.skip(f"real police.uk data not found at {SHARED_POLICE_UK}")
+    return SHARED_POLICE_UK
+
+
+@pytest.fixture(scope="session")
+def derbyshire_dir(police_uk_dir: Path) -> Path:
+    d = police_uk_dir / "derbyshire"
+    if not d.is_dir() or not list(d.glob("*.csv")):
+        pytest.skip(f"Derbyshire police.uk files not found in {d}")
+    return d
+
+
+@pytest.fixture(scope="session")
+def test_output() -> Path:
+    """Folder for screenshots and files that humans may want to look at after a run."""
+    TEST_OUTPUT.mkdir(exist_ok=True)
+    return TEST_OUTPUT

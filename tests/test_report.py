@@ -1,0 +1,44 @@
+import numpy as np
+import pytest
+
+from hotspots import HotspotsError, LoadReport
+from hotspots.report import MAX_EXAMPLES, ReportBuilder
+
+
+def test_builder_counts_each_row_once_for_its_first_reason():
+    b = ReportBuilder("a.csv", 6)
+    b.drop(np.array([1, 1, 0, 0, 0, 0], bool), "no location")
+    b.drop(np.array([0, 1, 1, 0, 0, 0], bool), "bad date")  # row 2 already dropped
+    r = b.build()
+    assert r.rows_read == 6 and r.rows_kept == 3
+    assert r.dropped == {"no location": 2, "bad date": 1}
+    assert r.examples["no location"] == ["a.csv:row 1", "a.csv:row 2"]
+    assert r.examples["bad date"] == ["a.csv:row 3"]
+
+
+def test_unparsed_rows_count_as_read_and_dropped():
+    b = ReportBuilder("a.csv", 2)
+    b.drop_unparsed(3, "malformed line", ["a.csv:line 9"])
+    r = b.build()
+    assert (r.rows_read, r.rows_kept, r.rows_dropped) == (5, 2, 3)
+
+
+def test_examples_are_capped():
+    b = ReportBuilder("a.csv", 20)
+    b.drop(np.ones(20, bool), "x")
+    assert len(b.build().examples["x"]) == MAX_EXAMPLES
+
+
+def test_report_refuses_counts_that_do_not_add_up():
+    with pytest.raises(HotspotsError, match="does not add up"):
+        LoadReport("a", rows_read=3, rows_kept=2, dropped={})
+
+
+def test_combine_adds_files_and_extra_drops():
+    a = LoadReport("a", 3, 2, {"no location": 1}, {"no location": ["a:row 1"]})
+    b = LoadReport("b", 4, 4)
+    c = LoadReport.combine([a, b], "both", extra_dropped={"duplicate id": 1}, rows_kept=5)
+    assert (c.rows_read, c.rows_kept, c.rows_dropped) == (7, 5, 2)
+    assert c.dropped == {"no location": 1, "duplicate id": 1}
+    assert [f.source for f in c.files] == ["a", "b"]
+    assert "read 7" in c.summary() and "duplicate id: 1" in str(c)
