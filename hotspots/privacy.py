@@ -1,0 +1,108 @@
+"""Privacy of person-level data: pseudonymous references, identifying columns, small counts.
+
+Referral data is about people. Only a salted hash of a person's identifier ever enters the
+system (:func:`pseudonymise`); files carrying names, dates of birth or addresses are refused
+(:func:`identifying_columns`); person-level counts below a threshold are suppressed in anything
+shown or exported (:func:`suppress_count`).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import re
+from typing import Iterable
+
+__all__ = [
+    "pseudonymise",
+    "identifying_columns",
+    "suppress_count",
+    "SUPPRESSION_THRESHOLD",
+    "SUPPRESSED",
+    "PERSON_REF_PATTERN",
+]
+
+#: Person-level counts below this are suppressed (common UK practice: 1-4 shown as "<5").
+SUPPRESSION_THRESHOLD = 5
+#: Marker shown in place of a suppressed count.
+SUPPRESSED = "<5"
+#: What a pseudonymous person reference looks like: ``p_`` and 16 hex digits.
+PERSON_REF_PATTERN = re.compile(r"^p_[0-9a-f]{16}$")
+
+# Column names that suggest direct identifiers. Matched against a normalised name
+# (lower case, non-letters removed), so "Date of Birth", "DOB", "date_of_birth" all match.
+_IDENTIFYING = {
+    "name": re.compile(r"^(full|first|last|given|sur|family|middle|fore|offender|person|subject|client|suspect)?names?$"),
+    "date of birth": re.compile(r"^(dob|dateofbirth|birthdate|birthday|dateborn|born)$"),
+    "address": re.compile(r"^(home|street|postal|residential|offender|person)?address(line\d*|\d*)?$|^(postcode|postalcode|zip|zipcode)$"),
+    "contact details": re.compile(r"^(email|emailaddress|phone|phonenumber|telephone|mobile|mobilenumber)$"),
+    "national identifier": re.compile(r"^(nino|nationalinsurance(number|no)?|pncid|pnc(number|no)?|croid|cro(number|no)?|nhsnumber|passport(number|no)?)$"),
+}
+
+
+def _normalise(name: str) -> str:
+    return re.sub(r"[^a-z0-9]", "", str(name).lower())
+
+
+def identifying_columns(columns: Iterable[str]) -> dict[str, str]:
+    """Columns whose names look like direct personal identifiers.
+
+    Parameters
+    ----------
+    columns : iterable of str
+
+    Returns
+    -------
+    dict
+        ``{column name: kind}`` for each suspicious column, kind being e.g. ``"name"`` or
+        ``"date of birth"``. Empty when nothing looks identifying.
+
+    Examples
+    --------
+    >>> identifying_columns(["referral_id", "Surname", "DOB", "offence"])
+    {'Surname': 'name', 'DOB': 'date of birth'}
+    """
+    found: dict[str, str] = {}
+    for col in columns:
+        key = _normalise(col)
+        for kind, pattern in _IDENTIFYING.items():
+            if pattern.match(key):
+                found[str(col)] = kind
+                break
+    return found
+
+
+def pseudonymise(identifier: str, salt: str) -> str:
+    """A stable pseudonymous reference for a person: ``p_`` + 16 hex digits of HMAC-SHA256.
+
+    The same identifier and salt always give the same reference; without the salt the
+    identifier cannot be recovered or checked by brute force over likely identifiers.
+
+    Parameters
+    ----------
+    identifier : str
+        The force's own identifier for the person (never stored).
+    salt : str
+        A secret held by the force, at least 16 characters.
+
+    Examples
+    --------
+    >>> pseudonymise("12345", "a-long-secret-salt")
+    'p_...'  # doctest: +SKIP
+    """
+    if not isinstance(salt, str) or len(salt) < 16:
+        raise ValueError("`salt` must be a secret string of at least 16 characters.")
+    digest = hmac.new(salt.encode("utf-8"), str(identifier).encode("utf-8"), hashlib.sha256).hexdigest()
+    return "p_" + digest[:16]
+
+
+def suppress_count(n: int | float | None, threshold: int = SUPPRESSION_THRESHOLD) -> int | str | None:
+    """``n`` itself, or :data:`SUPPRESSED` when ``0 < n < threshold``.
+
+    Zero is shown (it discloses nobody); missing stays missing.
+    """
+    if n is None or n != n:  # None or NaN
+        return None
+    if 0 < n < threshold:
+        return SUPPRESSED if threshold == SUPPRESSION_THRESHOLD else f"<{threshold}"
+    return int(n) if float(n).is_integer() else n
