@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from pathlib import Path
 from typing import Callable, Sequence
@@ -19,6 +20,7 @@ __all__ = ["main", "build_parser"]
 
 EXIT_OK = 0
 EXIT_INPUT = 2
+EXIT_BUG = 1
 
 
 def _cmd_demo(args: argparse.Namespace) -> int:
@@ -100,6 +102,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print(f"hotspots {args.command}: interrupted", file=sys.stderr)
         return 130
+    except Exception as exc:  # a bug, not bad input: one line, traceback on request
+        if os.environ.get("HOTSPOTS_DEBUG"):
+            raise
+        print(
+            f"hotspots {args.command}: internal error: {type(exc).__name__}: {exc} "
+            "(set HOTSPOTS_DEBUG=1 to see the traceback, and please report it)",
+            file=sys.stderr,
+        )
+        return EXIT_BUG
 
 
 if __name__ == "__main__":  # pragma: no cover
