@@ -1,0 +1,787 @@
+"""Generic folium layers: a grid raster as one image, legends, escaped GeoJSON, clustered points.
+
+Everything here is offline-safe (no CDN assets beyond those :mod:`hotspots.maps.offline`
+inlines) and every text value from data is escaped (:mod:`hotspots.maps.escape`) or put into the
+page with ``textContent``.
+
+Raster placement
+----------------
+A grid lives in British National Grid; Leaflet stretches an image linearly between two corners
+in Web Mercator (EPSG:3857). :func:`raster_overlay` therefore *reprojects*: it builds an image
+whose pixels are square in Web Mercator, finds for each pixel centre the grid cell that holds it
+(pyproj, EPSG:3857 → the grid's CRS) and colours the pixel with that cell's value (nearest
+neighbour). With the default 2 pixels per cell a cell edge is drawn within half a cell's width /
+4 (about 25 m for 200 m cells) of where it really is; there is no rotation or stretch error.
+"""
+
+from __future__ import annotations
+
+import base64
+import io
+import math
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import folium
+import geopandas as gpd
+import matplotlib
+import numpy as np
+import pandas as pd
+import pyproj
+import shapely
+from branca.element import MacroElement
+from folium.plugins import FastMarkerCluster
+from folium.raster_layers import ImageOverlay
+from folium.template import Template
+from matplotlib.colors import to_hex
+from PIL import Image
+
+from .._errors import CRSError, ParameterError
+from ..grid import Grid, GridValues
+from .base import round_coordinates
+from .escape import css_colour, display_value, escape_html, format_value, js_json
+
+__all__ = [
+    "ColourScale",
+    "GridImageOverlay",
+    "raster_overlay",
+    "Legend",
+    "legend",
+    "category_legend",
+    "geojson_layer",
+    "marker_cluster",
+]
+
+_MERCATOR = pyproj.CRS.from_epsg(3857)
+_WGS84 = pyproj.CRS.from_epsg(4326)
+#: Colour levels in a raster image (index 0 is transparent).
+_LEVELS = 255
+
+
+# --------------------------------------------------------------------------- colour scale
+def _cmap(name: str) -> matplotlib.colors.Colormap:
+    try:
+        return matplotlib.colormaps[name]
+    except (KeyError, TypeError):
+        raise ParameterError(
+            f"`cmap` {name!r} is not a matplotlib colour map; try 'YlOrRd', 'viridis', 'magma' or 'RdBu_r'."
+        ) from None
+
+
+@dataclass(frozen=True)
+class ColourScale:
+    """How values map to colours: a matplotlib colour map stretched from ``vmin`` to ``vmax``.
+
+    Attributes
+    ----------
+    cmap : str
+        matplotlib colour map name.
+    vmin, vmax : float
+        Values drawn with the first and last colour (values beyond are clipped to them).
+    units : str
+        Units of the values, shown in the legend (e.g. ``"incidents per km²"``).
+    title : str
+        What the values are (legend title).
+    clipped_low, clipped_high : bool
+        Whether some data lie below ``vmin`` / above ``vmax`` (the legend then says ``≤`` / ``≥``).
+    how : str
+        How ``vmin``/``vmax`` were chosen (announced in captions).
+    """
+
+    cmap: str
+    vmin: float
+    vmax: float
+    units: str = ""
+    title: str = ""
+    clipped_low: bool = False
+    clipped_high: bool = False
+    how: str = ""
+
+    def __post_init__(self) -> None:
+        _cmap(self.cmap)
+        if not (math.isfinite(self.vmin) and math.isfinite(self.vmax)) or self.vmax <= self.vmin:
+            raise ParameterError(f"`vmin` must be below `vmax`, both finite; got vmin={self.vmin!r}, vmax={self.vmax!r}.")
+
+    def normalise(self, values: np.ndarray) -> np.ndarray:
+        """Values scaled to 0–1 (clipped)."""
+        v = (np.asarray(values, dtype=float) - self.vmin) / (self.vmax - self.vmin)
+        return np.clip(v, 0.0, 1.0)
+
+    def level_colours(self) -> np.ndarray:
+        """RGB (uint8) of the ``255`` colour levels used in raster images, shape (255, 3)."""
+        rgba = _cmap(self.cmap)(np.linspace(0.0, 1.0, _LEVELS))
+        return np.round(rgba[:, :3] * 255).astype(np.uint8)
+
+    def levels(self, values: np.ndarray) -> np.ndarray:
+        """Colour level (0–254) of each value."""
+        return np.round(self.normalise(values) * (_LEVELS - 1)).astype(np.int64)
+
+    def hex(self, values: Any) -> list[str]:
+        """Hex colour of each value (as drawn in the raster)."""
+        cols = self.level_colours()[self.levels(np.atleast_1d(values))]
+        return ["#%02x%02x%02x" % tuple(int(c) for c in rgb) for rgb in cols]
+
+
+def _choose_range(
+    v: np.ndarray, vmin: float | None, vmax: float | None, robust: bool, percentile: float
+) -> tuple[float, float, str]:
+    finite = v[np.isfinite(v)]
+    if finite.size == 0:
+        lo, hi = (0.0 if vmin is None else float(vmin)), (1.0 if vmax is None else float(vmax))
+        if hi <= lo:
+            hi = lo + 1.0
+        return lo, hi, "no values to show"
+    how = []
+    if vmin is None:
+        if finite.min() >= 0:
+            lo, how_lo = 0.0, "0"
+        elif robust:
+            lo, how_lo = float(np.percentile(finite, 100 - percentile)), f"{100 - percentile:g}th percentile"
+        else:
+            lo, how_lo = float(finite.min()), "minimum"
+        how.append(f"lowest colour at {how_lo}")
+    else:
+        lo = float(vmin)
+    if vmax is None:
+        if robust:
+            hi, how_hi = float(np.percentile(finite, percentile)), f"{percentile:g}th percentile of the values shown"
+        else:
+            hi, how_hi = float(finite.max()), "maximum"
+        how.append(f"top colour at the {how_hi}")
+    else:
+        hi = float(vmax)
+    if not (math.isfinite(lo) and math.isfinite(hi)):
+        raise ParameterError(f"`vmin`/`vmax` must be finite; got {lo!r}, {hi!r}.")
+    if hi <= lo:
+        if vmax is not None and vmin is not None:
+            raise ParameterError(f"`vmin` ({lo:g}) must be below `vmax` ({hi:g}).")
+        hi = lo + (abs(lo) if lo != 0 else 1.0)  # constant data: one colour, a sane range
+    return lo, hi, "; ".join(how) if how else "given"
+
+
+# --------------------------------------------------------------------------- raster overlay
+class GridImageOverlay(ImageOverlay):
+    """A folium ``ImageOverlay`` of grid values, with what is needed to draw its legend.
+
+    Extra attributes
+    ----------------
+    scale : ColourScale
+    levels : ndarray of uint8, shape (height, width)
+        Colour level + 1 of each pixel; 0 is transparent. Row 0 is north.
+    merc_bounds : tuple
+        ``(xmin, ymin, xmax, ymax)`` of the image in Web Mercator metres.
+    latlon_bounds : list
+        ``[[south, west], [north, east]]`` degrees (what Leaflet receives).
+    pixels_per_cell : float
+    """
+
+    scale: ColourScale
+    levels: np.ndarray
+    merc_bounds: tuple[float, float, float, float]
+    latlon_bounds: list[list[float]]
+    pixels_per_cell: float
+
+    def rgba(self) -> np.ndarray:
+        """The image as RGBA uint8, shape (height, width, 4)."""
+        pal = self.scale.level_colours()
+        out = np.zeros(self.levels.shape + (4,), dtype=np.uint8)
+        on = self.levels > 0
+        out[on, :3] = pal[self.levels[on].astype(np.int64) - 1]
+        out[on, 3] = 255
+        return out
+
+
+def raster_overlay(
+    values: GridValues | np.ndarray,
+    grid: Grid | None = None,
+    *,
+    cmap: str = "YlOrRd",
+    vmin: float | None = None,
+    vmax: float | None = None,
+    robust: bool = True,
+    percentile: float = 99.0,
+    transparent_zero: bool = True,
+    opacity: float = 0.75,
+    name: str | None = None,
+    units: str | None = None,
+    pixels_per_cell: float = 2.0,
+    max_pixels: int = 4_000_000,
+    show: bool = True,
+) -> GridImageOverlay:
+    """Grid values as one coloured, reprojected image on the map.
+
+    Parameters
+    ----------
+    values : GridValues or ndarray of shape (n_rows, n_cols)
+        Row 0 north. ``NaN`` (outside the study area) is transparent.
+    grid : Grid, optional
+        Needed when ``values`` is a bare array.
+    cmap : str
+        matplotlib colour map name.
+    vmin, vmax : float, optional
+        Values drawn with the first / last colour. By default the lowest colour is 0 for
+        non-negative data, and the top colour the ``percentile``-th percentile of the values shown
+        (``robust=True``, so one extreme cell does not wash the rest out) or the maximum.
+    robust : bool
+        Use percentiles rather than the extremes for the automatic range.
+    percentile : float
+        Percentile (50–100) used by ``robust``.
+    transparent_zero : bool
+        Draw cells whose value is exactly 0 transparent (no incidents: show the ground).
+    opacity : float
+        0–1, the layer's opacity in the browser.
+    name : str, optional
+        Layer name in the layer control (escaped); defaults to the values' name.
+    units : str, optional
+        Units for the legend; defaults to ``values.units``.
+    pixels_per_cell : float
+        Image resolution: pixels across one cell (≥ 1). Reduced automatically to stay within
+        ``max_pixels``.
+    max_pixels : int
+        Upper bound on image pixels (memory and page size).
+    show : bool
+        Whether the layer is on when the map opens.
+
+    Returns
+    -------
+    GridImageOverlay
+        Add it to a map; pass ``overlay.scale`` to :func:`legend`.
+    """
+    if isinstance(values, GridValues):
+        if grid is not None and not grid.same_as(values.grid):
+            raise ParameterError("`grid` differs from `values.grid`; pass one or the other.")
+        grid = values.grid
+        arr = np.asarray(values.values, dtype=float)
+        default_name, default_units = values.name, values.units
+    else:
+        if grid is None:
+            raise ParameterError("`values` is a bare array: pass the `grid=` it lies on (or a GridValues).")
+        arr = np.asarray(values, dtype=float)
+        if arr.shape != grid.shape:
+            raise ParameterError(f"`values` has shape {arr.shape} but the grid is {grid.shape}.")
+        default_name, default_units = "value", ""
+    if not 0.0 <= float(opacity) <= 1.0:
+        raise ParameterError(f"`opacity` must be between 0 and 1; got {opacity!r}.")
+    if not (math.isfinite(pixels_per_cell) and pixels_per_cell >= 1):
+        raise ParameterError(f"`pixels_per_cell` must be >= 1; got {pixels_per_cell!r}.")
+    if not 50 <= float(percentile) <= 100:
+        raise ParameterError(f"`percentile` must be between 50 and 100; got {percentile!r}.")
+    if int(max_pixels) < 16:
+        raise ParameterError(f"`max_pixels` must be at least 16; got {max_pixels!r}.")
+
+    shown = np.isfinite(arr) & ((arr != 0) if transparent_zero else True)
+    lo, hi, how = _choose_range(arr[shown], vmin, vmax, robust, float(percentile))
+    data_shown = arr[shown]
+    scale = ColourScale(
+        cmap=cmap,
+        vmin=lo,
+        vmax=hi,
+        units=default_units if units is None else str(units),
+        title=default_name if name is None else str(name),
+        clipped_low=bool(data_shown.size and data_shown.min() < lo),
+        clipped_high=bool(data_shown.size and data_shown.max() > hi),
+        how=how,
+    )
+
+    # Image grid: square pixels in Web Mercator covering the grid's extent.
+    to_merc = pyproj.Transformer.from_crs(grid.crs, _MERCATOR, always_xy=True)
+    mx0, my0, mx1, my1 = to_merc.transform_bounds(*grid.bounds, densify_pts=21)
+    if not all(np.isfinite([mx0, my0, mx1, my1])):
+        raise CRSError(f"could not convert the grid's extent {grid.bounds} to Web Mercator; check the grid's CRS.")
+    ppc = float(pixels_per_cell)
+    aspect = (mx1 - mx0) / (my1 - my0)
+    height = max(1, round(grid.n_rows * ppc))
+    width = max(1, math.ceil(height * aspect))
+    if height * width > max_pixels:
+        shrink = math.sqrt(max_pixels / (height * width))
+        height = max(1, int(height * shrink))
+        width = max(1, int(math.ceil(height * aspect)))
+        ppc = height / grid.n_rows
+    px = (my1 - my0) / height
+    mx1 = mx0 + width * px  # whole pixels
+    xs = mx0 + (np.arange(width) + 0.5) * px
+    ys = my1 - (np.arange(height) + 0.5) * px
+
+    levels = np.zeros((height, width), dtype=np.uint8)
+    to_grid = pyproj.Transformer.from_crs(_MERCATOR, grid.crs, always_xy=True)
+    colour_level = np.zeros(arr.shape, dtype=np.uint8)
+    colour_level[shown] = (scale.levels(arr[shown]) + 1).astype(np.uint8)
+    step = max(1, 1_000_000 // width)  # rows per batch keeps memory flat
+    for r0 in range(0, height, step):
+        r1 = min(height, r0 + step)
+        gx, gy = np.meshgrid(xs, ys[r0:r1])
+        bx, by = to_grid.transform(gx.ravel(), gy.ravel())
+        rows, cols, on = grid.cell_of(np.column_stack([bx, by]))
+        on &= np.isfinite(bx) & np.isfinite(by)
+        lv = np.where(on, colour_level[rows, cols], 0)
+        levels[r0:r1] = lv.reshape(r1 - r0, width)
+
+    palette = np.zeros((256, 3), dtype=np.uint8)
+    palette[1 : _LEVELS + 1] = scale.level_colours()
+    img = Image.fromarray(levels, mode="P")
+    img.putpalette(palette.ravel().tolist())
+    buf = io.BytesIO()
+    img.save(buf, format="PNG", transparency=0, optimize=False, compress_level=6)
+    url = "data:image/png;base64," + base64.b64encode(buf.getvalue()).decode("ascii")
+
+    to_ll = pyproj.Transformer.from_crs(_MERCATOR, _WGS84, always_xy=True)
+    west, south = to_ll.transform(mx0, my0)
+    east, north = to_ll.transform(mx1, my1)
+    bounds = [[float(south), float(west)], [float(north), float(east)]]
+
+    layer = GridImageOverlay(
+        image=url,
+        bounds=bounds,
+        opacity=float(opacity),
+        name=escape_html(scale.title),
+        pixelated=True,
+        interactive=False,
+        cross_origin=False,
+        show=show,
+    )
+    layer.scale = scale
+    layer.levels = levels
+    layer.merc_bounds = (float(mx0), float(my0), float(mx1), float(my1))
+    layer.latlon_bounds = bounds
+    layer.pixels_per_cell = ppc
+    return layer
+
+
+# --------------------------------------------------------------------------- legends
+class Legend(MacroElement):
+    """A Leaflet control holding escaped legend HTML (no CDN, no d3)."""
+
+    _template = Template(
+        """
+        {% macro header(this, kwargs) %}
+        <style>
+        .hotspots-legend { background: rgba(255,255,255,0.92); padding: 6px 9px; border-radius: 4px;
+          box-shadow: 0 1px 4px rgba(0,0,0,0.3); font: 12px/1.35 sans-serif; color: #222; max-width: 260px; }
+        .hotspots-legend .hl-title { font-weight: 600; margin-bottom: 4px; }
+        .hotspots-legend .hl-bar { height: 12px; width: 220px; border: 1px solid #999; }
+        .hotspots-legend .hl-ticks { position: relative; height: 16px; width: 220px; }
+        .hotspots-legend .hl-ticks span { position: absolute; transform: translateX(-50%); white-space: nowrap; }
+        .hotspots-legend .hl-ticks span:first-child { transform: none; }
+        .hotspots-legend .hl-ticks span:last-child { transform: translateX(-100%); }
+        .hotspots-legend .hl-swatch { display: inline-block; width: 14px; height: 14px; margin-right: 6px;
+          vertical-align: -2px; border: 1px solid #666; }
+        </style>
+        {% endmacro %}
+        {% macro script(this, kwargs) %}
+        (function() {
+            var control = L.control({position: {{ this.position|tojson }}});
+            control.onAdd = function() {
+                var div = L.DomUtil.create('div', 'hotspots-legend');
+                div.innerHTML = {{ this.html|tojson }};
+                L.DomEvent.disableClickPropagation(div);
+                L.DomEvent.disableScrollPropagation(div);
+                return div;
+            };
+            control.addTo({{ this._parent.get_name() }});
+        })();
+        {% endmacro %}
+        """
+    )
+
+    def __init__(self, html: str, *, position: str = "bottomright"):
+        super().__init__()
+        if position not in {"topright", "topleft", "bottomright", "bottomleft"}:
+            raise ParameterError(f"`position` must be 'topright', 'topleft', 'bottomright' or 'bottomleft'; got {position!r}.")
+        self._name = "Legend"
+        self.html = html
+        self.position = position
+
+
+def _tick(v: float, fmt: str | None) -> str:
+    if fmt is not None:
+        return format(v, fmt)
+    a = abs(v)
+    if a == 0:
+        return "0"
+    if a >= 100:
+        return format(v, ",.0f")
+    if a >= 10:
+        return format(v, ",.1f").rstrip("0").rstrip(".")
+    return format(v, ".3g")
+
+
+def _ticks(scale: ColourScale, n_ticks: int, fmt: str | None) -> list[tuple[float, str]]:
+    """(position in %, label) of legend ticks: round numbers, with the ends marked when clipped."""
+    from matplotlib.ticker import MaxNLocator
+
+    lo, hi = scale.vmin, scale.vmax
+    values = [float(t) for t in MaxNLocator(nbins=n_ticks - 1).tick_values(lo, hi) if lo - 1e-9 * (hi - lo) <= t <= hi + 1e-9 * (hi - lo)]
+    out = [(100.0 * (t - lo) / (hi - lo), _tick(t, fmt)) for t in values]
+    if scale.clipped_low or not out or out[0][0] > 0.5:
+        out = [p for p in out if p[0] >= 20.0]
+        out.insert(0, (0.0, ("≤ " if scale.clipped_low else "") + _tick(lo, fmt)))
+    if scale.clipped_high or out[-1][0] < 99.5:
+        out = [p for p in out if p[0] <= 80.0]
+        out.append((100.0, ("≥ " if scale.clipped_high else "") + _tick(hi, fmt)))
+    return out
+
+
+def legend(
+    scale: ColourScale | None = None,
+    *,
+    title: str | None = None,
+    units: str | None = None,
+    cmap: str | None = None,
+    vmin: float | None = None,
+    vmax: float | None = None,
+    n_ticks: int = 5,
+    fmt: str | None = None,
+    position: str = "bottomright",
+) -> Legend:
+    """A colour-bar legend: title, units, gradient and ticks (``≥`` on the last when clipped).
+
+    Parameters
+    ----------
+    scale : ColourScale, optional
+        Usually ``raster_overlay(...).scale``. Otherwise give ``cmap``, ``vmin`` and ``vmax``.
+    title, units : str, optional
+        Override the scale's title and units (escaped).
+    n_ticks : int
+        Tick labels along the bar (2–11).
+    fmt : str, optional
+        ``format`` spec for tick labels (e.g. ``",.0f"``).
+    position : str
+        Leaflet control corner.
+    """
+    if scale is None:
+        if cmap is None or vmin is None or vmax is None:
+            raise ParameterError("give `scale=` (e.g. `overlay.scale`) or all of `cmap`, `vmin` and `vmax`.")
+        scale = ColourScale(cmap=cmap, vmin=float(vmin), vmax=float(vmax))
+    if not isinstance(n_ticks, (int, np.integer)) or not 2 <= n_ticks <= 11:
+        raise ParameterError(f"`n_ticks` must be a whole number from 2 to 11; got {n_ticks!r}.")
+    title = scale.title if title is None else title
+    units = scale.units if units is None else units
+    stops = scale.level_colours()[np.linspace(0, _LEVELS - 1, 11).round().astype(int)]
+    gradient = ", ".join(f"#{r:02x}{g:02x}{b:02x} {i * 10}%" for i, (r, g, b) in enumerate(stops))
+    spans = [
+        f'<span style="left: {pos:.1f}%">{escape_html(label)}</span>' for pos, label in _ticks(scale, n_ticks, fmt)
+    ]
+    head = escape_html(title)
+    if units:
+        head += f' <span class="hl-units">({escape_html(units)})</span>'
+    html = (
+        f'<div class="hl-title">{head}</div>'
+        f'<div class="hl-bar" style="background: linear-gradient(to right, {gradient})"></div>'
+        f'<div class="hl-ticks">{"".join(spans)}</div>'
+    )
+    return Legend(html, position=position)
+
+
+def category_legend(
+    items: Sequence[tuple[str, str]] | Mapping[str, str],
+    *,
+    title: str = "",
+    position: str = "bottomright",
+) -> Legend:
+    """A legend of coloured swatches, e.g. Gi* classes or task kinds.
+
+    Parameters
+    ----------
+    items : sequence of (label, hex colour) pairs, or a mapping label → colour
+        Labels are escaped; colours must be hex (``#d7301f``).
+    """
+    pairs = list(items.items()) if isinstance(items, Mapping) else list(items)
+    if not pairs:
+        raise ParameterError("`items` is empty: give at least one (label, colour) pair.")
+    rows = []
+    for i, pair in enumerate(pairs):
+        try:
+            label, colour = pair
+        except (TypeError, ValueError):
+            raise ParameterError(f"`items[{i}]` must be a (label, colour) pair; got {pair!r}.") from None
+        colour = css_colour(colour, name=f"items[{i}] colour")
+        rows.append(f'<div><span class="hl-swatch" style="background: {colour}"></span>{escape_html(label)}</div>')
+    head = f'<div class="hl-title">{escape_html(title)}</div>' if title else ""
+    return Legend(head + "".join(rows), position=position)
+
+
+# --------------------------------------------------------------------------- GeoJSON
+def _check_gdf(gdf: Any, name: str) -> gpd.GeoDataFrame:
+    if not isinstance(gdf, gpd.GeoDataFrame):
+        raise ParameterError(f"`{name}` must be a GeoDataFrame; got {type(gdf).__name__}.")
+    if gdf.crs is None:
+        raise CRSError(f"`{name}` has no CRS; set it with `.set_crs(27700)` (or the CRS it is in).")
+    return gdf
+
+
+def _check_fields(gdf: pd.DataFrame, fields: Sequence[str], arg: str) -> list[str]:
+    if isinstance(fields, str):
+        fields = [fields]
+    fields = list(fields)
+    missing = [f for f in fields if f not in gdf.columns]
+    if missing:
+        raise ParameterError(f"`{arg}` names column(s) {missing} that the data does not have; it has {list(gdf.columns)}.")
+    return fields
+
+
+def _check_aliases(aliases: Sequence[str] | None, fields: list[str], arg: str) -> list[str]:
+    if aliases is None:
+        return [escape_html(f) for f in fields]
+    aliases = [aliases] if isinstance(aliases, str) else list(aliases)
+    if len(aliases) != len(fields):
+        raise ParameterError(f"`{arg}` must have one label per field ({len(fields)}); got {len(aliases)}.")
+    return [escape_html(a) for a in aliases]
+
+
+_COLOUR_KEYS = ("color", "fillColor")
+
+
+def _clean_style(style: Mapping[str, Any], where: str) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for k, v in dict(style).items():
+        if k in _COLOUR_KEYS:
+            try:
+                v = to_hex(v, keep_alpha=False)
+            except (ValueError, TypeError):
+                raise ParameterError(f"{where}: `{k}` {v!r} is not a colour.") from None
+        elif isinstance(v, str):
+            v = escape_html(v)
+        elif not isinstance(v, (int, float, bool)) or (isinstance(v, float) and not math.isfinite(v)):
+            raise ParameterError(f"{where}: `{k}` must be a number, true/false or text; got {v!r}.")
+        out[str(k)] = v
+    return out
+
+
+_DEFAULT_STYLE = {"color": "#2b4c7e", "weight": 1.5, "fillColor": "#5b8cc8", "fillOpacity": 0.35, "opacity": 0.9}
+
+
+def geojson_layer(
+    gdf: gpd.GeoDataFrame,
+    *,
+    fields: Sequence[str] = (),
+    aliases: Sequence[str] | None = None,
+    popup_fields: Sequence[str] = (),
+    popup_aliases: Sequence[str] | None = None,
+    formats: Mapping[str, str] | None = None,
+    style: Mapping[str, Any] | Callable[[pd.Series], Mapping[str, Any]] | None = None,
+    highlight: bool = True,
+    name: str = "Areas",
+    simplify_m: float = 2.0,
+    show: bool = True,
+) -> folium.GeoJson:
+    """Polygons, lines or points as a GeoJSON layer with escaped tooltips and popups.
+
+    Only the columns named in ``fields`` and ``popup_fields`` are sent to the browser (smaller
+    page; nothing private leaks by accident). Geometries are simplified in British National Grid
+    (``simplify_m`` metres, topology kept), converted to WGS84 and rounded to 6 decimal places
+    (about 0.1 m).
+
+    Parameters
+    ----------
+    gdf : GeoDataFrame
+        Any CRS (set).
+    fields, aliases : sequence of str
+        Columns shown in the hover tooltip and their labels (labels default to column names).
+    popup_fields, popup_aliases : sequence of str
+        Columns shown in the click popup and their labels.
+    formats : mapping column → format spec, optional
+        E.g. ``{"density": ",.1f", "share": ".0%"}``.
+    style : mapping or callable, optional
+        Leaflet path options for every feature (``color``, ``weight``, ``fillColor``,
+        ``fillOpacity``...), or a function of the row (a ``pd.Series``) returning them.
+    highlight : bool
+        Thicken the outline under the mouse.
+    name : str
+        Layer name in the layer control (escaped).
+    simplify_m : float
+        Simplification tolerance in metres (0 to keep every vertex).
+    show : bool
+        Whether the layer is on when the map opens.
+    """
+    gdf = _check_gdf(gdf, "gdf")
+    fields = _check_fields(gdf, fields, "fields")
+    popup_fields = _check_fields(gdf, popup_fields, "popup_fields")
+    tip_labels = _check_aliases(aliases, fields, "aliases")
+    pop_labels = _check_aliases(popup_aliases, popup_fields, "popup_aliases")
+    formats = dict(formats or {})
+    if not (isinstance(simplify_m, (int, float)) and math.isfinite(simplify_m) and simplify_m >= 0):
+        raise ParameterError(f"`simplify_m` must be a number of metres >= 0; got {simplify_m!r}.")
+
+    keep = gdf[~(gdf.geometry.isna() | gdf.geometry.is_empty)]
+    geoms = keep.geometry.to_crs(27700)
+    if simplify_m > 0:
+        geoms = geoms.simplify(simplify_m, preserve_topology=True)
+    geoms = round_coordinates(geoms.to_crs(4326).values)
+
+    if style is None:
+        base_style: dict[str, Any] | None = dict(_DEFAULT_STYLE)
+    elif isinstance(style, Mapping):
+        base_style = {**_DEFAULT_STYLE, **_clean_style(style, "`style`")}
+    elif callable(style):
+        base_style = None
+    else:
+        raise ParameterError(f"`style` must be a mapping of Leaflet path options or a function of the row; got {type(style).__name__}.")
+
+    shown_cols = list(dict.fromkeys(fields + popup_fields))
+    features = []
+    for i, (idx, row) in enumerate(keep.iterrows()):
+        props = {c: display_value(row[c], formats.get(c)) for c in shown_cols}
+        if base_style is None:
+            props["_style"] = {**_DEFAULT_STYLE, **_clean_style(style(row), f"`style` for row {idx!r}")}  # type: ignore[operator]
+        features.append(
+            {"type": "Feature", "id": str(i), "properties": props, "geometry": shapely.geometry.mapping(geoms[i])}
+        )
+    data = {"type": "FeatureCollection", "features": features}
+
+    if base_style is None:
+        def style_function(f: dict) -> dict:
+            return f["properties"]["_style"]
+    else:
+        fixed = base_style
+
+        def style_function(f: dict) -> dict:
+            return fixed
+
+    kwargs: dict[str, Any] = {}
+    if fields:
+        kwargs["tooltip"] = folium.GeoJsonTooltip(fields=fields, aliases=tip_labels, labels=True, sticky=True)
+    if popup_fields:
+        kwargs["popup"] = folium.GeoJsonPopup(fields=popup_fields, aliases=pop_labels, labels=True)
+    if highlight and features:
+        kwargs["highlight_function"] = lambda f: {"weight": 3.5, "opacity": 1.0}
+    layer = folium.GeoJson(
+        data,
+        name=escape_html(name),
+        style_function=style_function if features else None,
+        show=show,
+        zoom_on_click=False,
+        **kwargs,
+    )
+    return layer
+
+
+# --------------------------------------------------------------------------- points
+_CLUSTER_CALLBACK = """function (row) {
+    var colours = %(colours)s, labels = %(labels)s;
+    var dot = document.createElement('span');
+    dot.className = 'hotspots-dot';
+    dot.style.background = colours[row[2]];
+    if (row[3]) { dot.textContent = row[3]; dot.className += ' hotspots-dot-label'; }
+    var marker = L.marker(new L.LatLng(row[0], row[1]), {
+        icon: L.divIcon({className: 'hotspots-marker', html: dot, iconSize: [%(size)d, %(size)d]})
+    });
+    if (row[4]) { marker.bindTooltip(document.createTextNode(row[4])); }
+    if (labels.length) {
+        var table = document.createElement('table');
+        table.className = 'hotspots-popup';
+        for (var i = 0; i < labels.length; i++) {
+            var tr = table.insertRow(), th = document.createElement('th');
+            th.textContent = labels[i];
+            tr.appendChild(th);
+            tr.insertCell().textContent = row[5 + i];
+        }
+        marker.bindPopup(table);
+    }
+    return marker;
+}"""
+
+
+class _MarkerStyle(MacroElement):
+    _template = Template(
+        """{% macro header(this, kwargs) %}<style>
+        .hotspots-marker { background: transparent; border: none; }
+        .hotspots-dot { display: block; box-sizing: border-box; width: 100%; height: 100%; border-radius: 50%;
+          border: 2px solid #fff; box-shadow: 0 0 2px rgba(0,0,0,0.6); font: bold 10px/1 sans-serif; color: #fff;
+          text-align: center; }
+        .hotspots-dot-label { line-height: {{ this.size - 4 }}px; }
+        .hotspots-popup th { text-align: left; padding-right: 8px; font-weight: 600; }
+        </style>{% endmacro %}"""
+    )
+
+    def __init__(self, size: int):
+        super().__init__()
+        self._name = "HotspotsMarkerStyle"
+        self.size = size
+
+
+def marker_cluster(
+    points: gpd.GeoDataFrame,
+    *,
+    popup_fields: Sequence[str] = (),
+    popup_aliases: Sequence[str] | None = None,
+    tooltip_field: str | None = None,
+    label_field: str | None = None,
+    colour: str = "#2b6cb0",
+    colour_field: str | None = None,
+    colours: Mapping[Any, str] | None = None,
+    formats: Mapping[str, str] | None = None,
+    name: str = "Points",
+    size: int = 16,
+    disable_clustering_at_zoom: int | None = 17,
+    show: bool = True,
+) -> FastMarkerCluster:
+    """Points as clustered coloured dots with a popup table (text set with ``textContent``).
+
+    Markers are built in the browser from one compact array (folium's ``FastMarkerCluster``), so
+    10^4–10^5 points stay quick. Popup and tooltip text is never parsed as HTML.
+
+    Parameters
+    ----------
+    points : GeoDataFrame of points
+        Any CRS (set). Rows with missing geometry are skipped.
+    popup_fields, popup_aliases : sequence of str
+        Columns shown in the click popup, and their labels.
+    tooltip_field : str, optional
+        Column shown on hover.
+    label_field : str, optional
+        Column whose first two characters are drawn in the dot (e.g. a task kind's initial).
+    colour : str
+        Hex colour of every dot, unless ``colour_field`` is given.
+    colour_field, colours : str, mapping value → hex colour
+        Colour dots by a column's value (values not in ``colours`` get ``colour``).
+    formats : mapping column → format spec, optional
+    name : str
+        Layer name in the layer control (escaped).
+    size : int
+        Dot diameter, pixels (8–40).
+    disable_clustering_at_zoom : int, optional
+        From this zoom level on, points are shown one by one.
+    """
+    points = _check_gdf(points, "points")
+    popup_fields = _check_fields(points, popup_fields, "popup_fields")
+    labels = [format_value(a) for a in (popup_aliases if popup_aliases is not None else popup_fields)]
+    if len(labels) != len(popup_fields):
+        raise ParameterError(f"`popup_aliases` must have one label per field ({len(popup_fields)}); got {len(labels)}.")
+    for arg, col in (("tooltip_field", tooltip_field), ("label_field", label_field), ("colour_field", colour_field)):
+        if col is not None:
+            _check_fields(points, [col], arg)
+    if not isinstance(size, (int, np.integer)) or not 8 <= size <= 40:
+        raise ParameterError(f"`size` must be a whole number of pixels from 8 to 40; got {size!r}.")
+    default = css_colour(colour, name="colour")
+    palette = [default]
+    index: dict[Any, int] = {}
+    if colours is not None:
+        if colour_field is None:
+            raise ParameterError("`colours` needs `colour_field=` (the column whose values they colour).")
+        for k, c in dict(colours).items():
+            index[k] = len(palette)
+            palette.append(css_colour(c, name=f"colours[{k!r}]"))
+    formats = dict(formats or {})
+
+    keep = points[~(points.geometry.isna() | points.geometry.is_empty)]
+    geoms = keep.geometry
+    if not np.all(shapely.get_type_id(geoms.values) == 0):
+        raise ParameterError("`points` must hold Point geometries; use `.centroid` for areas.")
+    ll = shapely.get_coordinates(geoms.to_crs(4326).values)
+    ll = np.round(ll, 6)
+    rows = []
+    for i, (_, r) in enumerate(keep.iterrows()):
+        c = index.get(r[colour_field], 0) if colour_field is not None and colours is not None else 0
+        label = format_value(r[label_field])[:2] if label_field else ""
+        tip = format_value(r[tooltip_field], formats.get(tooltip_field)) if tooltip_field else ""
+        vals = [format_value(r[f], formats.get(f)) for f in popup_fields]
+        rows.append([float(ll[i, 1]), float(ll[i, 0]), c, label, tip, *vals])
+
+    callback = _CLUSTER_CALLBACK % {"colours": js_json(palette), "labels": js_json(labels), "size": int(size)}
+    options: dict[str, Any] = {}
+    if disable_clustering_at_zoom is not None:
+        options["disableClusteringAtZoom"] = int(disable_clustering_at_zoom)
+    layer = FastMarkerCluster(rows, callback=callback, name=escape_html(name), show=show, **options)
+    _MarkerStyle(int(size)).add_to(layer)
+    return layer
