@@ -1,0 +1,907 @@
+"""Before/after change in incident rates, per grid cell or per area, with an exact test.
+
+sfhotspot's ``hotspot_change`` reports counts before and after and their difference only. Here
+each cell (or hotspot area) also gets a rate ratio that allows for periods of unequal length, an
+exact test and confidence interval, a class (significant fall / no change / significant rise),
+optional false-discovery-rate control across cells, an option to compare the same calendar months
+only, and an option to compare against a control area (ratio of ratios).
+
+Periods
+-------
+A :class:`Period` runs from ``start`` to ``end`` **inclusive** (both are dates; ``Period(
+"2022-07-01", "2023-06-30")`` is the twelve months July 2022 – June 2023, 365 days). Incidents
+with an ``occurred`` date-time belong to the period when their calendar date falls in it.
+police.uk data has a month only: an incident dated by ``month`` belongs to a period when the
+**first day of its month** lies in the period, so periods should start on the first of a month
+and end on the last day of one (:meth:`Period.from_months`); when they do not, a note says so and
+the exposure is the length of the months counted.
+
+The test (one cell or area)
+---------------------------
+With ``x_b`` incidents in ``t_b`` days before and ``x_a`` in ``t_a`` days after, the rate ratio is
+``RR = (x_a / t_a) / (x_b / t_b)``. Under "no change" (equal Poisson rates) and conditional on the
+total ``n = x_a + x_b``, ``x_a ~ Binomial(n, t_a / (t_a + t_b))``: the exact conditional test of
+two Poisson rates (Przyborowski & Wilenski 1940; R's ``poisson.test`` with two samples). The
+two-sided p-value is scipy's ``binomtest`` (sum of the probabilities no larger than the
+observed one), and the confidence interval for RR is the Clopper–Pearson interval for the binomial
+proportion ``π`` mapped through ``RR = π/(1-π) · t_b/t_a``. The same numbers as R's
+``poisson.test(c(x_a, x_b), c(t_a, t_b))``.
+
+Cells or areas with fewer than ``min_total`` incidents in both periods together (default 5) are
+classed ``"too few incidents"`` and not tested: with four incidents and equal periods the smallest
+possible two-sided p-value is 0.125, so such cells can never be significant at usual levels and
+would only dilute the false-discovery-rate adjustment. They are left out of the FDR family.
+
+Control area (ratio of ratios)
+------------------------------
+With a control area whose counts are ``c_b`` and ``c_a`` over the same periods, the effect is the
+ratio of ratios ``RoR = (x_a / x_b) / (c_a / c_b)`` (period lengths cancel). With four
+independent Poisson counts and conditional on the margins of the 2×2 table
+``[[x_a, x_b], [c_a, c_b]]``, ``x_a`` follows Fisher's noncentral hypergeometric distribution
+whose odds ratio is RoR, so the exact conditional test of ``RoR = 1`` is Fisher's exact test and
+the exact confidence interval is the conditional one (``scipy.stats.contingency.odds_ratio(...,
+kind="conditional")``). The point estimate reported is the sample ratio of ratios. With a control,
+classes refer to the change **relative to the control area**.
+
+Multiple testing
+----------------
+With ``fdr=True`` (default) p-values of the tested cells are adjusted by Benjamini–Hochberg and a
+cell is significant when its adjusted p-value is below ``alpha``. Confidence intervals are not
+adjusted.
+"""
+
+from __future__ import annotations
+
+import calendar
+import datetime as dt
+from dataclasses import dataclass, field
+from typing import Any
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import pyproj
+import shapely
+from scipy import stats
+from scipy.stats.contingency import odds_ratio
+from shapely.geometry.base import BaseGeometry
+
+from ._errors import CRSError, ParameterError, SchemaError
+from .grid import Grid, GridValues, points_xy
+from .schema import SCHEME_START
+
+__all__ = [
+    "Period",
+    "periods_around",
+    "ChangeResult",
+    "change_cells",
+    "change_areas",
+    "rate_ratio_test",
+    "ratio_of_ratios_test",
+    "incident_dates",
+    "CHANGE_CLASSES",
+    "DAYS_PER_MONTH",
+]
+
+#: Classes, in display order.
+CHANGE_CLASSES = ("significant fall", "no change", "significant rise", "too few incidents")
+#: Label for cells lying in the control area (not tested).
+CONTROL_CLASS = "control area"
+#: Rates are expressed per average month of 365.25 / 12 days.
+DAYS_PER_MONTH = 365.25 / 12
+
+
+# =============================================================================== periods
+def _as_date(value: Any, name: str) -> dt.date:
+    if isinstance(value, dt.datetime):
+        return value.date()
+    if isinstance(value, dt.date):
+        return value
+    try:
+        ts = pd.Timestamp(value)
+    except (TypeError, ValueError):
+        raise ParameterError(f"`{name}` must be a date such as '2023-07-01'; got {value!r}.") from None
+    if ts is pd.NaT:
+        raise ParameterError(f"`{name}` must be a date such as '2023-07-01'; got {value!r}.")
+    return ts.date()
+
+
+def _add_months(d: dt.date, months: int) -> dt.date:
+    y, m = divmod(d.month - 1 + months, 12)
+    year, month = d.year + y, m + 1
+    day = min(d.day, calendar.monthrange(year, month)[1])
+    return dt.date(year, month, day)
+
+
+@dataclass(frozen=True)
+class Period:
+    """A span of calendar days, ``start`` to ``end`` inclusive.
+
+    Parameters
+    ----------
+    start, end : date or str
+        First and last day of the period (``end`` included). ``end`` must be after ``start``.
+    label : str, optional
+        Name shown in captions (``"before"``); defaults to the date range.
+
+    Examples
+    --------
+    >>> p = Period("2022-07-01", "2023-06-30")
+    >>> p.days, p.months, p.is_month_aligned
+    (365, 12, True)
+    """
+
+    start: dt.date
+    end: dt.date
+    label: str = ""
+
+    def __post_init__(self) -> None:
+        s = _as_date(self.start, "start")
+        e = _as_date(self.end, "end")
+        if e <= s:
+            raise ParameterError(
+                f"a period must end after it starts; got start {s.isoformat()} and end {e.isoformat()}. "
+                "Periods include both end dates: `Period('2022-07-01', '2023-06-30')` is twelve months."
+            )
+        object.__setattr__(self, "start", s)
+        object.__setattr__(self, "end", e)
+
+    @classmethod
+    def from_months(cls, first: Any, last: Any, label: str = "") -> "Period":
+        """Whole calendar months, ``first`` to ``last`` inclusive (``"2022-07"``, ``"2023-06"``)."""
+        f = _as_date(first, "first")
+        lt = _as_date(last, "last")
+        start = f.replace(day=1)
+        end = lt.replace(day=calendar.monthrange(lt.year, lt.month)[1])
+        return cls(start, end, label)
+
+    @property
+    def days(self) -> int:
+        """Length in days, both ends included."""
+        return (self.end - self.start).days + 1
+
+    @property
+    def month_starts(self) -> list[dt.date]:
+        """First days of the calendar months whose first day lies in the period."""
+        d = self.start if self.start.day == 1 else _add_months(self.start.replace(day=1), 1)
+        out = []
+        while d <= self.end:
+            out.append(d)
+            d = _add_months(d, 1)
+        return out
+
+    @property
+    def months(self) -> int:
+        """Calendar months whose first day lies in the period (what month-only data can see)."""
+        return len(self.month_starts)
+
+    @property
+    def is_month_aligned(self) -> bool:
+        """True when the period starts on a first and ends on a last day of a month."""
+        return self.start.day == 1 and self.end.day == calendar.monthrange(self.end.year, self.end.month)[1]
+
+    def overlaps(self, other: "Period") -> bool:
+        return self.start <= other.end and other.start <= self.end
+
+    def contains(self, when: Any) -> bool:
+        d = _as_date(when, "when")
+        return self.start <= d <= self.end
+
+    def describe(self) -> str:
+        if self.is_month_aligned:
+            a, b = self.start.strftime("%b %Y"), self.end.strftime("%b %Y")
+            rng = a if a == b else f"{a} – {b}"
+        else:
+            rng = f"{self.start.day} {self.start.strftime('%b %Y')} – {self.end.day} {self.end.strftime('%b %Y')}"
+        return f"{self.label}: {rng}" if self.label else rng
+
+    def __str__(self) -> str:
+        return self.describe()
+
+
+def periods_around(date: Any = SCHEME_START, months: int = 12) -> tuple[Period, Period]:
+    """The ``months`` months before ``date`` and the ``months`` months from ``date`` on.
+
+    Defaults: the 12 months before and after the scheme start (2023-07-01), i.e. Jul 2022 – Jun 2023
+    and Jul 2023 – Jun 2024.
+    """
+    if int(months) != months or months < 1:
+        raise ParameterError(f"`months` must be a whole number of months >= 1; got {months!r}.")
+    d = _as_date(date, "date")
+    before = Period(_add_months(d, -int(months)), d - dt.timedelta(days=1), "before")
+    after = Period(d, _add_months(d, int(months)) - dt.timedelta(days=1), "after")
+    return before, after
+
+
+# =============================================================================== incident dates
+def _month_column(s: pd.Series) -> pd.Series:
+    if isinstance(s.dtype, pd.PeriodDtype):
+        return s.dt.to_timestamp()
+    if pd.api.types.is_datetime64_any_dtype(s.dtype):
+        if getattr(s.dt, "tz", None) is not None:
+            s = s.dt.tz_convert("Europe/London").dt.tz_localize(None)
+        return s.dt.to_period("M").dt.to_timestamp()
+    txt = s.astype("string")
+    out = pd.to_datetime(txt, format="%Y-%m", errors="coerce")
+    rest = out.isna() & txt.notna()
+    if rest.any():
+        out[rest] = pd.to_datetime(txt[rest], errors="coerce")
+    return out.dt.to_period("M").dt.to_timestamp()
+
+
+def _occurred_column(s: pd.Series) -> pd.Series:
+    if not pd.api.types.is_datetime64_any_dtype(s.dtype):
+        s = pd.to_datetime(s, errors="coerce")
+    if getattr(s.dt, "tz", None) is not None:
+        s = s.dt.tz_convert("Europe/London").dt.tz_localize(None)
+    return s.dt.normalize()
+
+
+def incident_dates(incidents: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
+    """The date each incident is counted on, and whether it is known to the month only.
+
+    ``occurred`` is used where present and not missing (its local calendar date, Europe/London
+    for time-zone-aware values); otherwise the first day of ``month``.
+
+    Returns
+    -------
+    dates : ndarray of datetime64[D]
+        ``NaT`` where neither column gives a date.
+    month_only : ndarray of bool
+    """
+    cols = incidents.columns
+    if "occurred" not in cols and "month" not in cols:
+        raise SchemaError(
+            "`incidents` needs an `occurred` (date-time) or `month` column to place incidents in periods; "
+            f"its columns are {list(cols)}. Load incidents with `hotspots.io` or add one of them."
+        )
+    occ = _occurred_column(incidents["occurred"]) if "occurred" in cols else pd.Series(pd.NaT, index=incidents.index, dtype="datetime64[ns]")
+    mon = _month_column(incidents["month"]) if "month" in cols else pd.Series(pd.NaT, index=incidents.index, dtype="datetime64[ns]")
+    has_occ = occ.notna().to_numpy()
+    dates = np.where(has_occ, occ.to_numpy(dtype="datetime64[ns]"), mon.to_numpy(dtype="datetime64[ns]")).astype("datetime64[D]")
+    month_only = ~has_occ & mon.notna().to_numpy()
+    return dates, month_only
+
+
+# =============================================================================== the tests
+def _bh(p: np.ndarray) -> np.ndarray:
+    """Benjamini–Hochberg adjusted p-values (NaN entries ignored and kept NaN)."""
+    p = np.asarray(p, dtype=float)
+    out = np.full(p.shape, np.nan)
+    ok = ~np.isnan(p)
+    m = int(ok.sum())
+    if m == 0:
+        return out
+    pv = p[ok]
+    order = np.argsort(pv)
+    ranked = pv[order] * m / np.arange(1, m + 1)
+    adj = np.minimum.accumulate(ranked[::-1])[::-1]
+    res = np.empty(m)
+    res[order] = np.minimum(adj, 1.0)
+    out[ok] = res
+    return out
+
+
+try:  # prefer the shared implementation once hotspots.fdr provides it
+    from .fdr import bh_adjust as _bh_shared  # type: ignore[attr-defined]
+except Exception:  # pragma: no cover - depends on the other module being present
+    _bh_shared = None
+
+
+def _adjust(p: np.ndarray) -> np.ndarray:
+    if _bh_shared is not None:
+        p = np.asarray(p, dtype=float)
+        out = np.full(p.shape, np.nan)
+        ok = ~np.isnan(p)
+        if ok.any():
+            out[ok] = np.asarray(_bh_shared(p[ok]), dtype=float)
+        return out
+    return _bh(p)
+
+
+def _binom_two_sided(k: np.ndarray, n: np.ndarray, prob: float) -> np.ndarray:
+    """scipy ``binomtest`` two-sided p-values, computed once per distinct (k, n)."""
+    pairs = np.stack([k, n], axis=1).astype(np.int64)
+    uniq, inv = np.unique(pairs, axis=0, return_inverse=True)
+    pv = np.array([stats.binomtest(int(a), int(b), prob).pvalue if b > 0 else np.nan for a, b in uniq])
+    return pv[inv.ravel()]
+
+
+def _clopper_pearson(k: np.ndarray, n: np.ndarray, conf: float) -> tuple[np.ndarray, np.ndarray]:
+    a = 1 - conf
+    k = k.astype(float)
+    n = n.astype(float)
+    with np.errstate(invalid="ignore"):
+        lo = np.where(k > 0, stats.beta.ppf(a / 2, k, n - k + 1), 0.0)
+        hi = np.where(k < n, stats.beta.ppf(1 - a / 2, k + 1, n - k), 1.0)
+    lo = np.where(n > 0, lo, np.nan)
+    hi = np.where(n > 0, hi, np.nan)
+    return lo, hi
+
+
+def rate_ratio_test(
+    n_before: Any, n_after: Any, t_before: float, t_after: float, *, alpha: float = 0.05
+) -> pd.DataFrame:
+    """Exact conditional test of two Poisson rates, vectorised over counts.
+
+    Parameters
+    ----------
+    n_before, n_after : int or array-like of int
+        Incident counts in the two periods.
+    t_before, t_after : float
+        Exposure of each period (days, or any unit — only their ratio matters).
+    alpha : float
+        1 − confidence level of the interval.
+
+    Returns
+    -------
+    DataFrame
+        ``rate_ratio`` (after rate / before rate; ``inf`` when ``n_before = 0``, NaN when both are
+        0), ``rate_ratio_low``, ``rate_ratio_high`` (exact, from Clopper–Pearson) and ``p_value``
+        (two-sided, scipy ``binomtest``; NaN when both counts are 0).
+
+    Examples
+    --------
+    R's ``poisson.test(c(11, 21), c(800, 3011))`` documentation example:
+
+    >>> r = rate_ratio_test(21, 11, 3011, 800).iloc[0]
+    >>> round(float(r.rate_ratio), 6), round(float(r.p_value), 5)
+    (1.971488, 0.07967)
+    """
+    xb = np.atleast_1d(np.asarray(n_before, dtype=float))
+    xa = np.atleast_1d(np.asarray(n_after, dtype=float))
+    if xb.shape != xa.shape:
+        raise ParameterError(f"`n_before` and `n_after` must have the same shape; got {xb.shape} and {xa.shape}.")
+    if (xb < 0).any() or (xa < 0).any() or (xb != np.round(xb)).any() or (xa != np.round(xa)).any():
+        raise ParameterError("counts must be whole numbers >= 0 (the exact test is for unweighted counts).")
+    tb, ta = float(t_before), float(t_after)
+    if not (tb > 0 and ta > 0):
+        raise ParameterError(f"period lengths must be positive; got before {t_before!r} and after {t_after!r}.")
+    if not 0 < alpha < 1:
+        raise ParameterError(f"`alpha` must be between 0 and 1; got {alpha!r}.")
+    n = xa + xb
+    prob = ta / (ta + tb)
+    p = _binom_two_sided(xa, n, prob)
+    lo, hi = _clopper_pearson(xa, n, 1 - alpha)
+    k = tb / ta
+    with np.errstate(divide="ignore", invalid="ignore"):
+        rr = np.where(n > 0, (xa / ta) / (xb / tb), np.nan)
+        rr_lo = np.where(n > 0, lo / (1 - lo) * k, np.nan)
+        rr_hi = np.where(n > 0, np.where(hi < 1, hi / (1 - hi) * k, np.inf), np.nan)
+    return pd.DataFrame({"rate_ratio": rr, "rate_ratio_low": rr_lo, "rate_ratio_high": rr_hi, "p_value": p})
+
+
+def ratio_of_ratios_test(
+    n_before: Any, n_after: Any, control_before: int, control_after: int, *, alpha: float = 0.05
+) -> pd.DataFrame:
+    """Exact conditional test that a target's change equals a control area's change.
+
+    The 2×2 table ``[[n_after, n_before], [control_after, control_before]]`` is tested with
+    Fisher's exact test (two-sided); the confidence interval for the ratio of ratios is the exact
+    conditional one. The estimate is the sample ratio of ratios
+    ``(n_after / n_before) / (control_after / control_before)``.
+
+    Returns
+    -------
+    DataFrame
+        ``ratio_of_ratios``, ``ratio_of_ratios_low``, ``ratio_of_ratios_high``, ``p_value``.
+    """
+    xb = np.atleast_1d(np.asarray(n_before, dtype=np.int64))
+    xa = np.atleast_1d(np.asarray(n_after, dtype=np.int64))
+    cb, ca = int(control_before), int(control_after)
+    if cb <= 0 or ca <= 0:
+        raise ParameterError(
+            f"the control area has {cb} incident(s) before and {ca} after; both must be > 0 for a ratio of ratios. "
+            "Choose a larger control area or longer periods."
+        )
+    pairs = np.stack([xb, xa], axis=1)
+    uniq, inv = np.unique(pairs, axis=0, return_inverse=True)
+    rows = []
+    for b, a in uniq:
+        if a + b == 0:
+            rows.append((np.nan, np.nan, np.nan, np.nan))
+            continue
+        table = [[int(a), int(b)], [ca, cb]]
+        p = stats.fisher_exact(table).pvalue
+        ci = odds_ratio(table, kind="conditional").confidence_interval(1 - alpha)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            est = (a / b) / (ca / cb) if b > 0 else np.inf
+        rows.append((est, ci.low, ci.high, p))
+    arr = np.array(rows, dtype=float)[inv.ravel()]
+    return pd.DataFrame(arr, columns=["ratio_of_ratios", "ratio_of_ratios_low", "ratio_of_ratios_high", "p_value"])
+
+
+# =============================================================================== result
+@dataclass(frozen=True, eq=False)
+class ChangeResult:
+    """Before/after change per cell or per area.
+
+    Attributes
+    ----------
+    table : DataFrame
+        One row per cell (``row``, ``col``) or area (``area_id``), with columns
+        ``n_before``, ``n_after``, ``change`` (after − before), ``rate_before``, ``rate_after``
+        (incidents per average month of 30.44 days), ``rate_ratio``, ``rate_ratio_low``,
+        ``rate_ratio_high`` (exact CI at level 1 − alpha), ``p_value``, ``p_adjusted`` (only with
+        ``fdr=True``), ``significant`` (bool), ``change_class``; with a control area also
+        ``ratio_of_ratios``, ``ratio_of_ratios_low``, ``ratio_of_ratios_high`` (then ``p_value``
+        tests the ratio of ratios).
+    geometry : GeoSeries
+        Cell squares or area polygons, aligned with ``table``.
+    unit : str
+        ``"cell"`` or ``"area"``.
+    before, after : Period
+    exposure_before_days, exposure_after_days : float
+        Days counted in each period (after the same-months restriction, if any).
+    alpha, fdr, min_total, same_months
+        The arguments used.
+    common_months : tuple of int or None
+        Calendar months (1–12) kept with ``same_months=True``.
+    control : dict or None
+        ``{"before": c_b, "after": c_a, "description": ...}`` when a control area was used.
+    time_resolution : str
+        ``"day"``, ``"month"`` or ``"mixed"``: how precisely incidents were dated.
+    grid : Grid or None
+        The grid, for cell results.
+    notes : tuple of str
+        Decisions and warnings to show with the result.
+    """
+
+    table: pd.DataFrame
+    geometry: gpd.GeoSeries
+    unit: str
+    before: Period
+    after: Period
+    exposure_before_days: float
+    exposure_after_days: float
+    alpha: float
+    fdr: bool
+    min_total: int
+    same_months: bool
+    common_months: tuple[int, ...] | None
+    control: dict[str, Any] | None
+    time_resolution: str
+    grid: Grid | None = None
+    notes: tuple[str, ...] = ()
+    params: dict[str, Any] = field(default_factory=dict)
+
+    def to_geodataframe(self) -> gpd.GeoDataFrame:
+        """The table with the cell or area geometries."""
+        return gpd.GeoDataFrame(self.table.copy(), geometry=self.geometry.reset_index(drop=True).values, crs=self.geometry.crs)
+
+    def summary(self) -> pd.Series:
+        """Number of cells/areas per class (every class listed, zeros included)."""
+        order = list(CHANGE_CLASSES) + ([CONTROL_CLASS] if (self.table["change_class"] == CONTROL_CLASS).any() else [])
+        return self.table["change_class"].value_counts().reindex(order, fill_value=0).astype(int)
+
+    def to_gridvalues(self, column: str = "rate_ratio") -> GridValues:
+        """A numeric column as a :class:`GridValues` (cell results only), NaN elsewhere."""
+        if self.unit != "cell" or self.grid is None:
+            raise ParameterError("`to_gridvalues` works on cell results (`change_cells`), not on areas.")
+        if column not in self.table.columns:
+            raise ParameterError(f"no column {column!r}; choose one of {list(self.table.columns)}.")
+        v = np.full(self.grid.shape, np.nan)
+        col = self.table[column]
+        if col.dtype == bool:
+            col = col.astype(float)
+        v[self.table["row"].to_numpy(), self.table["col"].to_numpy()] = pd.to_numeric(col, errors="coerce").to_numpy(dtype=float)
+        return GridValues(v, self.grid, name=column, units="", params=dict(self.params))
+
+    def describe(self) -> str:
+        """One paragraph for captions: periods, test, adjustment, counts per class."""
+        s = self.summary()
+        ctrl = " relative to the control area (ratio of ratios, Fisher's exact test)" if self.control else ""
+        adj = "Benjamini–Hochberg FDR" if self.fdr else "no multiple-testing adjustment"
+        return (
+            f"{self.before.describe()} ({self.exposure_before_days:g} days) vs {self.after.describe()} "
+            f"({self.exposure_after_days:g} days); exact conditional Poisson test{ctrl}, alpha {self.alpha:g}, {adj}; "
+            + ", ".join(f"{k}: {v}" for k, v in s.items())
+        )
+
+
+# =============================================================================== shared machinery
+def _check_periods(before: Period, after: Period) -> None:
+    for name, p in (("before", before), ("after", after)):
+        if not isinstance(p, Period):
+            raise ParameterError(f"`{name}` must be a `Period` (e.g. `Period('2022-07-01', '2023-06-30')`); got {type(p).__name__}.")
+    if before.overlaps(after):
+        raise ParameterError(
+            f"the periods overlap: before is {before.start} to {before.end}, after is {after.start} to {after.end}. "
+            "Give periods that do not share any day (e.g. `periods_around('2023-07-01')`)."
+        )
+
+
+def _months_of_year(period: Period, month_only: bool) -> set[int]:
+    if month_only:
+        return {d.month for d in period.month_starts}
+    days = pd.date_range(period.start, period.end, freq="D")
+    return set(int(m) for m in np.unique(days.month))
+
+
+def _exposure_days(period: Period, resolution: str, months: set[int] | None) -> float:
+    if resolution == "month":
+        return float(sum(calendar.monthrange(d.year, d.month)[1] for d in period.month_starts if months is None or d.month in months))
+    if months is None:
+        return float(period.days)
+    days = pd.date_range(period.start, period.end, freq="D")
+    return float(np.isin(days.month, list(months)).sum())
+
+
+@dataclass
+class _Split:
+    in_before: np.ndarray
+    in_after: np.ndarray
+    t_before: float
+    t_after: float
+    resolution: str
+    common: tuple[int, ...] | None
+    notes: list[str]
+
+
+def _split_periods(incidents: pd.DataFrame, before: Period, after: Period, same_months: bool) -> _Split:
+    _check_periods(before, after)
+    dates, month_only = incident_dates(incidents)
+    notes: list[str] = []
+    has_date = ~np.isnat(dates)
+    if (~has_date).any():
+        notes.append(f"{int((~has_date).sum())} incident(s) without a usable `occurred` or `month` date were left out.")
+    dated = has_date
+    if dated.any() and month_only[dated].all():
+        resolution = "month"
+    elif month_only[dated].any():
+        resolution = "mixed"
+        notes.append(
+            f"{int(month_only.sum())} incident(s) are dated to the month only and counted on the first day of their month; "
+            "the rest by their `occurred` date."
+        )
+    else:
+        resolution = "day"
+    if resolution != "day":
+        for p, name in ((before, "before"), (after, "after")):
+            if not p.is_month_aligned:
+                notes.append(
+                    f"the {name} period ({p.start} to {p.end}) does not start and end on month boundaries but incidents are "
+                    "dated by month: a month is counted when its first day is in the period. Use `Period.from_months` to align."
+                )
+    common: tuple[int, ...] | None = None
+    months_filter: set[int] | None = None
+    if same_months:
+        mb = _months_of_year(before, resolution == "month")
+        ma = _months_of_year(after, resolution == "month")
+        inter = mb & ma
+        if not inter:
+            raise ParameterError(
+                f"`same_months=True` but the periods share no calendar month ({before.describe()} vs {after.describe()}). "
+                "Use periods that cover the same months of the year, or `same_months=False`."
+            )
+        common = tuple(sorted(inter))
+        if inter != mb or inter != ma:
+            months_filter = inter
+            names = ", ".join(calendar.month_abbr[m] for m in common)
+            notes.append(f"same calendar months only: both periods restricted to {names}.")
+    d = dates.astype("datetime64[D]")
+    in_b = has_date & (d >= np.datetime64(before.start)) & (d <= np.datetime64(before.end))
+    in_a = has_date & (d >= np.datetime64(after.start)) & (d <= np.datetime64(after.end))
+    if months_filter is not None:
+        moy = (d.astype("datetime64[M]").astype(int) % 12) + 1
+        keep = np.isin(moy, list(months_filter))
+        in_b &= keep
+        in_a &= keep
+    tb = _exposure_days(before, "month" if resolution == "month" else "day", months_filter)
+    ta = _exposure_days(after, "month" if resolution == "month" else "day", months_filter)
+    for t, p, name in ((tb, before, "before"), (ta, after, "after")):
+        if t <= 0:
+            raise ParameterError(
+                f"the {name} period ({p.describe()}) contains no whole month of month-dated data "
+                "(a month counts when its first day is in the period). Use `Period.from_months`."
+            )
+    if not in_b.any():
+        raise ParameterError(f"no incidents fall in the before period ({before.describe()}); check the dates and the data's coverage.")
+    if not in_a.any():
+        raise ParameterError(f"no incidents fall in the after period ({after.describe()}); check the dates and the data's coverage.")
+    return _Split(in_b, in_a, tb, ta, resolution, common, notes)
+
+
+def _check_options(alpha: float, min_total: int) -> None:
+    if not isinstance(alpha, (int, float)) or not 0 < alpha < 1:
+        raise ParameterError(f"`alpha` must be between 0 and 1 (e.g. `alpha=0.05`); got {alpha!r}.")
+    if int(min_total) != min_total or min_total < 1:
+        raise ParameterError(f"`min_total` must be a whole number >= 1; got {min_total!r}.")
+
+
+def _control_geometry(control: Any, crs: pyproj.CRS) -> BaseGeometry:
+    if isinstance(control, (gpd.GeoDataFrame, gpd.GeoSeries)):
+        gs = control.geometry if isinstance(control, gpd.GeoDataFrame) else control
+        if gs.crs is None:
+            raise CRSError("`control` has no CRS; set it with `.set_crs(...)` first.")
+        if not pyproj.CRS(gs.crs).equals(crs):
+            raise CRSError(
+                f"`control` is in {pyproj.CRS(gs.crs).name} but the analysis is in {crs.name}; convert it with "
+                f"`control.to_crs({crs.to_epsg() or crs.to_string()!r})`."
+            )
+        geom = shapely.union_all(gs.values)
+    elif isinstance(control, BaseGeometry):
+        geom = control
+    else:
+        raise ParameterError(
+            "`control` must be a shapely polygon, a GeoSeries/GeoDataFrame of polygons, or (for cells) a boolean "
+            f"array of the grid's shape; got {type(control).__name__}."
+        )
+    if geom.is_empty or shapely.get_type_id(geom) not in (3, 6, 7) or geom.area <= 0:
+        raise ParameterError("`control` must be a non-empty polygon area.")
+    return geom
+
+
+def _points_in(geom: BaseGeometry, xy: np.ndarray) -> np.ndarray:
+    shapely.prepare(geom)
+    return shapely.intersects_xy(geom, xy[:, 0], xy[:, 1]) if len(xy) else np.zeros(0, dtype=bool)
+
+
+def _classify(df: pd.DataFrame, tested: np.ndarray, effect: np.ndarray, alpha: float, fdr: bool) -> pd.DataFrame:
+    p = df["p_value"].to_numpy(dtype=float).copy()
+    p[~tested] = np.nan
+    df["p_value"] = p
+    if fdr:
+        df["p_adjusted"] = _adjust(p)
+        decide = df["p_adjusted"].to_numpy()
+    else:
+        decide = p
+    sig = tested & (np.nan_to_num(decide, nan=1.0) < alpha)
+    df["significant"] = sig
+    cls = np.full(len(df), "no change", dtype=object)
+    cls[sig & (effect < 1)] = "significant fall"
+    cls[sig & (effect > 1)] = "significant rise"
+    cls[~tested] = "too few incidents"
+    df["change_class"] = cls
+    return df
+
+
+def _build_table(
+    n_b: np.ndarray,
+    n_a: np.ndarray,
+    sp: _Split,
+    *,
+    alpha: float,
+    fdr: bool,
+    min_total: int,
+    control_counts: tuple[int, int] | None,
+    excluded: np.ndarray | None = None,
+) -> pd.DataFrame:
+    n_b = n_b.astype(np.int64)
+    n_a = n_a.astype(np.int64)
+    df = pd.DataFrame({"n_before": n_b, "n_after": n_a, "change": n_a - n_b})
+    df["rate_before"] = n_b / sp.t_before * DAYS_PER_MONTH
+    df["rate_after"] = n_a / sp.t_after * DAYS_PER_MONTH
+    rr = rate_ratio_test(n_b, n_a, sp.t_before, sp.t_after, alpha=alpha)
+    for c in ("rate_ratio", "rate_ratio_low", "rate_ratio_high"):
+        df[c] = rr[c].to_numpy()
+    total = n_a + n_b
+    tested = total >= min_total
+    if excluded is not None:
+        tested &= ~excluded
+    if control_counts is None:
+        df["p_value"] = rr["p_value"].to_numpy()
+        effect = df["rate_ratio"].to_numpy()
+    else:
+        cb, ca = control_counts
+        ror = ratio_of_ratios_test(n_b, n_a, cb, ca, alpha=alpha)
+        for c in ("ratio_of_ratios", "ratio_of_ratios_low", "ratio_of_ratios_high"):
+            df[c] = ror[c].to_numpy()
+        df["p_value"] = ror["p_value"].to_numpy()
+        effect = df["ratio_of_ratios"].to_numpy()
+    df = _classify(df, tested, effect, alpha, fdr)
+    if excluded is not None and excluded.any():
+        df.loc[excluded, "change_class"] = CONTROL_CLASS
+        df.loc[excluded, "significant"] = False
+    return df
+
+
+def _params(before: Period, after: Period, alpha: float, fdr: bool, same_months: bool, min_total: int) -> dict[str, Any]:
+    return {
+        "before": [before.start.isoformat(), before.end.isoformat()],
+        "after": [after.start.isoformat(), after.end.isoformat()],
+        "alpha": alpha,
+        "fdr": "benjamini-hochberg" if fdr else "none",
+        "same_months": same_months,
+        "min_total": min_total,
+        "test": "exact conditional Poisson (binomial) test; Clopper-Pearson CI",
+    }
+
+
+# =============================================================================== public verbs
+def change_cells(
+    incidents: gpd.GeoDataFrame,
+    grid: Grid,
+    before: Period,
+    after: Period,
+    *,
+    alpha: float = 0.05,
+    fdr: bool = True,
+    same_months: bool = False,
+    control: Any = None,
+    min_total: int = 5,
+) -> ChangeResult:
+    """Before/after change in each grid cell, with an exact test per cell.
+
+    Parameters
+    ----------
+    incidents : GeoDataFrame
+        Points in the grid's CRS with an ``occurred`` and/or ``month`` column
+        (see :func:`incident_dates`).
+    grid : Grid
+        Cells to compare; only cells in the study area are reported.
+    before, after : Period
+        Non-overlapping periods (see :func:`periods_around` for the scheme default).
+    alpha : float, default 0.05
+        Significance level (and 1 − confidence level of the intervals).
+    fdr : bool, default True
+        Benjamini–Hochberg adjustment across tested cells.
+    same_months : bool, default False
+        Compare only the calendar months both periods cover (seasonality).
+    control : polygon, GeoSeries/GeoDataFrame, or boolean array of ``grid.shape``, optional
+        A control area. Each cell's change is then tested against the control area's change
+        (ratio of ratios). Cells that overlap the control area are labelled ``"control area"``
+        and not tested.
+    min_total : int, default 5
+        Cells with fewer incidents than this in both periods together are ``"too few incidents"``.
+
+    Returns
+    -------
+    ChangeResult
+
+    Raises
+    ------
+    ParameterError
+        Overlapping periods, a period without incidents, a control area without incidents.
+    """
+    _check_options(alpha, min_total)
+    if not isinstance(grid, Grid):
+        raise ParameterError(f"`grid` must be a hotspots Grid; got {type(grid).__name__}.")
+    sp = _split_periods(incidents, before, after, same_months)
+    xy = points_xy(incidents, grid.crs, name="incidents")
+    rows, cols, on_grid = grid.cell_of(xy)
+    active = grid.active
+    flat = rows * grid.n_cols + cols
+    in_area = on_grid & active.ravel()[flat]
+    size = grid.n_rows * grid.n_cols
+    cb_arr = np.bincount(flat[in_area & sp.in_before], minlength=size)
+    ca_arr = np.bincount(flat[in_area & sp.in_after], minlength=size)
+    rr, cc = np.nonzero(active)
+    idx = rr * grid.n_cols + cc
+    n_b, n_a = cb_arr[idx], ca_arr[idx]
+    notes = list(sp.notes)
+    control_counts = None
+    excluded = None
+    control_info = None
+    if control is not None:
+        if isinstance(control, np.ndarray):
+            cm = np.asarray(control)
+            if cm.shape != grid.shape or cm.dtype != bool:
+                raise ParameterError(f"a cell `control` must be a boolean array of shape {grid.shape}; got {cm.dtype} {cm.shape}.")
+            cm = cm & active
+            if not cm.any():
+                raise ParameterError("the `control` cells lie outside the study area; choose cells inside it.")
+            excluded = cm[rr, cc]
+            c_b, c_a = int(cb_arr[cm.ravel()].sum()), int(ca_arr[cm.ravel()].sum())
+            desc = f"{int(cm.sum())} control cell(s)"
+        else:
+            geom = _control_geometry(control, grid.crs)
+            polys = grid.cell_polygons(rr, cc)
+            excluded = shapely.area(shapely.intersection(polys, geom)) > 0
+            inside = _points_in(geom, xy)
+            c_b, c_a = int((inside & sp.in_before).sum()), int((inside & sp.in_after).sum())
+            desc = f"control area of {geom.area / 1e6:.2f} km²"
+            if excluded.all():
+                raise ParameterError("the `control` area covers every cell of the study area; it must lie apart from the cells analysed.")
+            if excluded.any():
+                notes.append(f"{int(excluded.sum())} cell(s) overlapping the control area are labelled 'control area' and not tested.")
+        if c_b == 0 or c_a == 0:
+            raise ParameterError(
+                f"the control ({desc}) has {c_b} incident(s) before and {c_a} after; both must be > 0. "
+                "Choose a larger control area or longer periods."
+            )
+        control_counts = (c_b, c_a)
+        control_info = {"before": c_b, "after": c_a, "description": desc}
+    df = _build_table(n_b, n_a, sp, alpha=alpha, fdr=fdr, min_total=int(min_total), control_counts=control_counts, excluded=excluded)
+    df.insert(0, "row", rr)
+    df.insert(1, "col", cc)
+    geometry = gpd.GeoSeries(grid.cell_polygons(rr, cc), crs=grid.crs)
+    params = _params(before, after, alpha, fdr, same_months, int(min_total)) | {"grid": grid.describe()}
+    return ChangeResult(
+        table=df, geometry=geometry, unit="cell", before=before, after=after, exposure_before_days=sp.t_before,
+        exposure_after_days=sp.t_after, alpha=float(alpha), fdr=bool(fdr), min_total=int(min_total),
+        same_months=bool(same_months), common_months=sp.common, control=control_info, time_resolution=sp.resolution,
+        grid=grid, notes=tuple(notes), params=params,
+    )
+
+
+def change_areas(
+    incidents: gpd.GeoDataFrame,
+    areas: gpd.GeoDataFrame,
+    before: Period,
+    after: Period,
+    *,
+    id_column: str | None = None,
+    alpha: float = 0.05,
+    fdr: bool = True,
+    same_months: bool = False,
+    control: Any = None,
+    min_total: int = 5,
+) -> ChangeResult:
+    """Before/after change in each polygon (e.g. hotspot areas), with an exact test per area.
+
+    Parameters
+    ----------
+    incidents : GeoDataFrame
+        Points in the same CRS as ``areas``, with ``occurred`` and/or ``month``.
+    areas : GeoDataFrame
+        Polygons. An incident on a shared boundary, or in overlapping polygons, counts in each.
+    id_column : str, optional
+        Column naming each area; default ``"area_id"`` when present, else the index.
+    alpha, fdr, same_months, min_total
+        As in :func:`change_cells`.
+    control : polygon or GeoSeries/GeoDataFrame, optional
+        A control area, which must not overlap any of ``areas`` (touching is allowed).
+
+    Returns
+    -------
+    ChangeResult
+        ``table`` has an ``area_id`` column first.
+    """
+    _check_options(alpha, min_total)
+    if not isinstance(areas, gpd.GeoDataFrame):
+        raise ParameterError(f"`areas` must be a GeoDataFrame of polygons; got {type(areas).__name__}.")
+    if len(areas) == 0:
+        raise ParameterError("`areas` is empty; there are no areas to compare.")
+    if areas.crs is None:
+        raise CRSError("`areas` has no CRS; set it with `.set_crs(27700)` (British National Grid) first.")
+    crs = pyproj.CRS(areas.crs)
+    geoms = areas.geometry.values
+    if shapely.is_missing(geoms).any() or shapely.is_empty(geoms).any():
+        raise ParameterError("`areas` has missing or empty geometries; drop them first.")
+    types = set(shapely.get_type_id(geoms).tolist())
+    if not types <= {3, 6}:
+        raise ParameterError("`areas` must hold Polygon or MultiPolygon geometries.")
+    if id_column is None:
+        ids = areas["area_id"].to_numpy() if "area_id" in areas.columns else areas.index.to_numpy()
+    else:
+        if id_column not in areas.columns:
+            raise SchemaError(f"`id_column` {id_column!r} is not a column of `areas`; its columns are {list(areas.columns)}.")
+        ids = areas[id_column].to_numpy()
+    sp = _split_periods(incidents, before, after, same_months)
+    xy = points_xy(incidents, crs, name="incidents")
+    tree = shapely.STRtree(geoms)
+    pts = shapely.points(xy) if len(xy) else np.empty(0, dtype=object)
+    hit_pt, hit_area = tree.query(pts, predicate="intersects") if len(xy) else (np.zeros(0, int), np.zeros(0, int))
+    n_b = np.bincount(hit_area[sp.in_before[hit_pt]], minlength=len(areas))
+    n_a = np.bincount(hit_area[sp.in_after[hit_pt]], minlength=len(areas))
+    notes = list(sp.notes)
+    control_counts = None
+    control_info = None
+    if control is not None:
+        geom = _control_geometry(control, crs)
+        overlap = shapely.area(shapely.intersection(geoms, geom))
+        if (overlap > 0).any():
+            bad = [str(i) for i in ids[overlap > 0][:5]]
+            raise ParameterError(
+                f"the `control` area overlaps {int((overlap > 0).sum())} of the areas (e.g. {', '.join(bad)}); a control must lie "
+                "apart from the target areas. Remove the overlap, e.g. `control.difference(areas.union_all())`."
+            )
+        inside = _points_in(geom, xy)
+        c_b, c_a = int((inside & sp.in_before).sum()), int((inside & sp.in_after).sum())
+        if c_b == 0 or c_a == 0:
+            raise ParameterError(
+                f"the control area has {c_b} incident(s) before and {c_a} after; both must be > 0. "
+                "Choose a larger control area or longer periods."
+            )
+        control_counts = (c_b, c_a)
+        control_info = {"before": c_b, "after": c_a, "description": f"control area of {geom.area / 1e6:.2f} km²"}
+    df = _build_table(n_b, n_a, sp, alpha=alpha, fdr=fdr, min_total=int(min_total), control_counts=control_counts)
+    df.insert(0, "area_id", ids)
+    geometry = gpd.GeoSeries(geoms, crs=crs)
+    return ChangeResult(
+        table=df, geometry=geometry, unit="area", before=before, after=after, exposure_before_days=sp.t_before,
+        exposure_after_days=sp.t_after, alpha=float(alpha), fdr=bool(fdr), min_total=int(min_total),
+        same_months=bool(same_months), common_months=sp.common, control=control_info, time_resolution=sp.resolution,
+        grid=None, notes=tuple(notes), params=_params(before, after, alpha, fdr, same_months, int(min_total)),
+    )

@@ -1,0 +1,425 @@
+"""Tests for hotspots.change (before/after change with exact tests)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import pytest
+import shapely
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from scipy import stats
+
+from hotspots._errors import CRSError, ParameterError, SchemaError
+from hotspots.change import (
+    CHANGE_CLASSES,
+    ChangeResult,
+    Period,
+    change_areas,
+    change_cells,
+    incident_dates,
+    periods_around,
+    rate_ratio_test,
+    ratio_of_ratios_test,
+)
+from hotspots.grid import Grid
+
+BEFORE, AFTER = periods_around("2023-07-01")  # Jul 2022 – Jun 2023 (365 d), Jul 2023 – Jun 2024 (366 d)
+
+
+def _grid(n=3, size=100.0):
+    return Grid.from_bounds((0, 0, n * size - 1, n * size - 1), size)
+
+
+def _centre(row, col, n=3, size=100.0):
+    return (col + 0.5) * size, (n - 1 - row + 0.5) * size
+
+
+def _incidents(spec, *, month_only=False, n=3):
+    """spec: list of ((row, col), date_string, how_many)."""
+    xs, ys, dates = [], [], []
+    for (r, c), date, k in spec:
+        x, y = _centre(r, c, n)
+        for i in range(k):
+            xs.append(x + (i % 7))  # a little spread, same cell
+            ys.append(y)
+            dates.append(date)
+    d = pd.to_datetime(pd.Series(dates))
+    data = {"incident_id": [f"i{i}" for i in range(len(xs))]}
+    if month_only:
+        data["month"] = d.dt.strftime("%Y-%m")
+        data["occurred"] = pd.Series(pd.NaT, index=range(len(xs)), dtype="datetime64[ns]")
+    else:
+        data["occurred"] = d
+        data["month"] = d.dt.strftime("%Y-%m")
+    return gpd.GeoDataFrame(data, geometry=gpd.points_from_xy(xs, ys), crs=27700)
+
+
+# Cell (0,0): 20 -> 2 (fall); (1,1): 5 -> 25 (rise); (2,2): 6 -> 6 (no change); (0,2): 1 -> 2 (too few)
+SPEC = [
+    ((0, 0), "2022-10-15", 20), ((0, 0), "2023-10-15", 2),
+    ((1, 1), "2022-11-02", 5), ((1, 1), "2024-01-20", 25),
+    ((2, 2), "2022-08-01", 6), ((2, 2), "2024-03-03", 6),
+    ((0, 2), "2023-02-01", 1), ((0, 2), "2023-08-01", 2),
+]
+
+
+# =============================================================================== Period
+def test_period_basics():
+    p = Period("2022-07-01", "2023-06-30")
+    assert p.days == 365 and p.months == 12 and p.is_month_aligned
+    assert p.describe() == "Jul 2022 – Jun 2023"
+    q = Period("2022-07-15", "2023-07-14")
+    assert q.days == 365 and q.months == 12 and not q.is_month_aligned  # month starts Aug 2022 .. Jul 2023
+    assert Period.from_months("2023-07", "2024-06") == Period("2023-07-01", "2024-06-30")
+
+
+def test_periods_around_default_is_scheme_start():
+    b, a = periods_around()
+    assert (b.start, b.end) == (dt.date(2022, 7, 1), dt.date(2023, 6, 30))
+    assert (a.start, a.end) == (dt.date(2023, 7, 1), dt.date(2024, 6, 30))
+    assert (b.days, a.days) == (365, 366)  # 2024 is a leap year
+
+
+def test_period_must_end_after_start():
+    with pytest.raises(ParameterError, match="end after it starts"):
+        Period("2023-07-01", "2023-07-01")
+    with pytest.raises(ParameterError, match="end after it starts"):
+        Period("2023-07-01", "2023-06-01")
+    with pytest.raises(ParameterError, match="date"):
+        Period("not a date", "2023-06-01")
+
+
+# =============================================================================== the tests themselves
+def test_rate_ratio_test_matches_r_poisson_test_example():
+    # R: poisson.test(c(11, 6+8+7), c(800, 1083+1050+878)) -> rate ratio 1.971488,
+    # p-value 0.07967, 95 % CI 0.8584264 4.2772659 (R's own documentation example).
+    r = rate_ratio_test(21, 11, 3011, 800).iloc[0]
+    assert r.rate_ratio == pytest.approx(1.971488, abs=1e-6)
+    assert r.p_value == pytest.approx(0.07967, abs=5e-6)
+    assert r.rate_ratio_low == pytest.approx(0.8584264, abs=1e-6)
+    assert r.rate_ratio_high == pytest.approx(4.2772659, abs=1e-6)
+
+
+def test_rate_ratio_test_hand_computed_equal_periods():
+    # 10 before, 2 after, equal periods: X ~ Bin(12, 1/2); two-sided p = 2 P(X <= 2)
+    # = 2 (1 + 12 + 66) / 4096 = 158 / 4096.
+    r = rate_ratio_test(10, 2, 365, 365).iloc[0]
+    assert r.p_value == pytest.approx(158 / 4096)
+    assert r.rate_ratio == pytest.approx(0.2)
+
+
+def test_rate_ratio_test_hand_computed_unequal_periods():
+    # 6 before in 2 years, 0 after in 1 year: X ~ Bin(6, 1/3). P(X=k) = C(6,k) 2^(6-k) / 729:
+    # k=0: 64, 1: 192, 2: 240, 3: 160, 4: 60, 5: 12, 6: 1. Two-sided = those <= P(0):
+    # (64 + 60 + 12 + 1) / 729 = 137 / 729.
+    r = rate_ratio_test(6, 0, 2, 1).iloc[0]
+    assert r.p_value == pytest.approx(137 / 729)
+    assert r.rate_ratio == 0 and r.rate_ratio_low == 0
+    # Upper limit: Clopper-Pearson upper for 0/6 is 1 - (alpha/2)^(1/6); RR = pi/(1-pi) * 2.
+    pu = 1 - 0.025 ** (1 / 6)
+    assert r.rate_ratio_high == pytest.approx(pu / (1 - pu) * 2)
+
+
+def test_rate_ratio_test_agrees_with_scipy_e_test_for_large_counts():
+    # scipy.stats.poisson_means_test is the E-test (Krishnamoorthy & Thomson), a different test;
+    # for large counts both approach the normal test and agree closely.
+    for xb, xa in [(400, 330), (250, 250), (90, 130)]:
+        ours = rate_ratio_test(xb, xa, 365, 366).p_value.iloc[0]
+        ref = stats.poisson_means_test(xa, 366, xb, 365).pvalue
+        assert ours == pytest.approx(ref, rel=0.15, abs=0.01)
+
+
+def test_rate_ratio_test_zero_zero_is_nan():
+    r = rate_ratio_test([0], [0], 1, 1).iloc[0]
+    assert math.isnan(r.p_value) and math.isnan(r.rate_ratio)
+
+
+def test_ratio_of_ratios_matches_hand_hypergeometric():
+    # Table [[after_t, before_t], [after_c, before_c]] = [[1, 9], [10, 10]]: margins row 10, column 11,
+    # N 30. P(X=k) = C(11,k) C(19,10-k) / C(30,10); two-sided p = sum of P(k) <= P(1).
+    probs = [math.comb(11, k) * math.comb(19, 10 - k) / math.comb(30, 10) for k in range(0, 11)]
+    p_hand = sum(p for p in probs if p <= probs[1] * (1 + 1e-7))
+    r = ratio_of_ratios_test(9, 1, 10, 10).iloc[0]
+    assert r.p_value == pytest.approx(p_hand)
+    assert r.ratio_of_ratios == pytest.approx((1 / 9) / (10 / 10))
+    assert r.ratio_of_ratios_low < r.ratio_of_ratios < r.ratio_of_ratios_high
+
+
+def test_ratio_of_ratios_with_huge_control_tends_to_binomial_test():
+    # A control with enormous, stable counts is a known baseline: the test becomes the
+    # conditional binomial test with p = c_a / (c_a + c_b).
+    ror = ratio_of_ratios_test(20, 8, 1_000_000, 1_000_000).p_value.iloc[0]
+    rr = rate_ratio_test(20, 8, 1, 1).p_value.iloc[0]
+    assert ror == pytest.approx(rr, rel=0.02)
+
+
+def test_ratio_of_ratios_needs_control_counts():
+    with pytest.raises(ParameterError, match="control"):
+        ratio_of_ratios_test(5, 5, 0, 10)
+
+
+# =============================================================================== change_cells
+def test_change_cells_hand_example():
+    res = change_cells(_incidents(SPEC), _grid(), BEFORE, AFTER, fdr=False)
+    assert isinstance(res, ChangeResult)
+    t = res.table.set_index(["row", "col"])
+    assert (res.exposure_before_days, res.exposure_after_days) == (365, 366)
+    assert t.loc[(0, 0), ["n_before", "n_after", "change"]].tolist() == [20, 2, -18]
+    assert t.loc[(0, 0), "rate_ratio"] == pytest.approx((2 / 366) / (20 / 365))
+    # p for (0,0): X ~ Bin(22, 366/731), two-sided binomtest
+    assert t.loc[(0, 0), "p_value"] == pytest.approx(stats.binomtest(2, 22, 366 / 731).pvalue)
+    assert t.loc[(0, 0), "change_class"] == "significant fall"
+    assert t.loc[(1, 1), "change_class"] == "significant rise"
+    assert t.loc[(2, 2), "change_class"] == "no change"
+    assert t.loc[(0, 2), "change_class"] == "too few incidents"
+    assert math.isnan(t.loc[(0, 2), "p_value"])
+    assert t.loc[(1, 0), "change_class"] == "too few incidents"  # 0 and 0
+    assert t.loc[(0, 0), "rate_before"] == pytest.approx(20 / 365 * 365.25 / 12)
+    assert len(res.table) == 9
+    s = res.summary()
+    assert list(s.index) == list(CHANGE_CLASSES) and s.sum() == 9
+    assert (s["significant fall"], s["significant rise"], s["no change"], s["too few incidents"]) == (1, 1, 1, 6)
+    assert "p_adjusted" not in res.table.columns
+    assert res.time_resolution == "day"
+
+
+def test_change_cells_geodataframe_and_gridvalues():
+    res = change_cells(_incidents(SPEC), _grid(), BEFORE, AFTER)
+    gdf = res.to_geodataframe()
+    assert isinstance(gdf, gpd.GeoDataFrame) and gdf.crs.to_epsg() == 27700 and len(gdf) == 9
+    # the geometry of cell (0,0) is the north-west square
+    row = gdf[(gdf.row == 0) & (gdf.col == 0)].iloc[0]
+    assert row.geometry.bounds == (0.0, 200.0, 100.0, 300.0)
+    gv = res.to_gridvalues("n_before")
+    assert gv.values[0, 0] == 20 and gv.values[1, 1] == 5
+    assert "alpha 0.05" in res.describe()
+
+
+def test_fdr_adjustment_is_bh_and_only_shrinks_significance():
+    res_raw = change_cells(_incidents(SPEC), _grid(), BEFORE, AFTER, fdr=False)
+    res_bh = change_cells(_incidents(SPEC), _grid(), BEFORE, AFTER, fdr=True)
+    p = res_bh.table["p_value"].dropna().to_numpy()
+    m = len(p)
+    order = np.argsort(p)
+    bh = np.minimum.accumulate((p[order] * m / np.arange(1, m + 1))[::-1])[::-1]
+    assert np.allclose(np.sort(res_bh.table["p_adjusted"].dropna().to_numpy()), np.sort(np.minimum(bh, 1)))
+    assert (res_bh.table["p_adjusted"].fillna(1) >= res_bh.table["p_value"].fillna(1)).all()
+    assert not (res_bh.table["significant"] & ~res_raw.table["significant"]).any()
+
+
+def test_month_only_data_counts_months_and_exposure_in_whole_months():
+    inc = _incidents(SPEC, month_only=True)
+    res = change_cells(inc, _grid(), BEFORE, AFTER, fdr=False)
+    assert res.time_resolution == "month"
+    assert (res.exposure_before_days, res.exposure_after_days) == (365, 366)
+    t = res.table.set_index(["row", "col"])
+    assert t.loc[(0, 0), ["n_before", "n_after"]].tolist() == [20, 2]
+    # A period that is not month-aligned: months whose first day is inside are counted, and a note says so.
+    b = Period("2022-07-15", "2023-07-14")  # month starts Aug 2022 .. Jul 2023
+    a = Period("2023-07-15", "2024-07-14")  # Aug 2023 .. Jul 2024
+    res2 = change_cells(inc, _grid(), b, a, fdr=False)
+    assert any("month boundaries" in n for n in res2.notes)
+    t2 = res2.table.set_index(["row", "col"])
+    # Aug 2022 (6 at (2,2)) is in, Jul 2023 (none) ; (0,2) Aug 2023 moves to 'after'
+    assert t2.loc[(2, 2), "n_before"] == 6 and t2.loc[(0, 2), "n_after"] == 2
+    assert res2.exposure_before_days == 365  # Aug 2022 .. Jul 2023 = 365 days
+
+
+def test_same_months_restricts_both_periods():
+    spec = [
+        ((0, 0), "2022-03-10", 7),  # March: outside the common months, dropped
+        ((0, 0), "2022-09-10", 4),
+        ((0, 0), "2023-09-10", 3),
+    ]
+    before = Period("2022-01-01", "2022-12-31")
+    after = Period("2023-07-01", "2023-12-31")
+    res = change_cells(_incidents(spec), _grid(), before, after, same_months=True, min_total=1)
+    assert res.common_months == (7, 8, 9, 10, 11, 12)
+    assert res.exposure_before_days == 184 and res.exposure_after_days == 184
+    t = res.table.set_index(["row", "col"])
+    assert t.loc[(0, 0), ["n_before", "n_after"]].tolist() == [4, 3]
+    assert any("same calendar months" in n for n in res.notes)
+    plain = change_cells(_incidents(spec), _grid(), before, after, min_total=1)
+    assert plain.table.set_index(["row", "col"]).loc[(0, 0), "n_before"] == 11
+    assert plain.exposure_before_days == 365
+
+
+def test_same_months_without_common_month_is_an_error():
+    with pytest.raises(ParameterError, match="share no calendar month"):
+        change_cells(_incidents(SPEC), _grid(), Period("2022-01-01", "2022-03-31"), Period("2023-07-01", "2023-09-30"), same_months=True)
+
+
+def test_control_cells_ratio_of_ratios():
+    # 4 x 4 grid; control = the bottom row, which falls by two thirds: 60 -> 20. Cell (0,0) too:
+    # 30 -> 10, so relative to the control it did not change, although on its own it fell significantly.
+    spec = [((0, 0), "2022-10-01", 30), ((0, 0), "2023-10-01", 10),
+            ((3, 0), "2022-10-01", 60), ((3, 0), "2023-10-01", 20)]
+    inc = _incidents(spec, n=4)
+    g = _grid(4)
+    control = np.zeros(g.shape, dtype=bool)
+    control[3, :] = True
+    plain = change_cells(inc, g, BEFORE, AFTER, fdr=False).table.set_index(["row", "col"])
+    res = change_cells(inc, g, BEFORE, AFTER, control=control, fdr=False)
+    t = res.table.set_index(["row", "col"])
+    assert res.control["before"] == 60 and res.control["after"] == 20
+    assert t.loc[(0, 0), "ratio_of_ratios"] == pytest.approx((10 / 30) / (20 / 60))
+    assert t.loc[(0, 0), "p_value"] == pytest.approx(stats.fisher_exact([[10, 30], [20, 60]]).pvalue)
+    assert t.loc[(0, 0), "change_class"] == "no change"
+    assert t.loc[(3, 0), "change_class"] == "control area"
+    assert plain.loc[(0, 0), "change_class"] == "significant fall"
+
+
+def test_control_polygon_for_cells():
+    spec = [((0, 0), "2022-10-01", 20), ((0, 0), "2023-10-01", 2),
+            ((2, 2), "2022-10-01", 30), ((2, 2), "2023-10-01", 30)]
+    poly = shapely.box(200, 0, 300, 100)  # exactly cell (2, 2)
+    res = change_cells(_incidents(spec), _grid(), BEFORE, AFTER, control=poly, fdr=False)
+    t = res.table.set_index(["row", "col"])
+    assert res.control["before"] == 30 and res.control["after"] == 30
+    assert t.loc[(2, 2), "change_class"] == "control area"
+    assert (res.table["change_class"] == "control area").sum() == 1  # neighbours only touch it
+    assert t.loc[(0, 0), "change_class"] == "significant fall"
+
+
+def test_control_without_incidents_is_an_error():
+    with pytest.raises(ParameterError, match="control"):
+        change_cells(_incidents(SPEC), _grid(), BEFORE, AFTER, control=shapely.box(100, 0, 200, 100))
+
+
+# =============================================================================== change_areas
+def _areas():
+    return gpd.GeoDataFrame(
+        {"area_id": ["A", "B"]},
+        geometry=[shapely.box(0, 200, 100, 300), shapely.box(100, 100, 200, 200)],  # cells (0,0) and (1,1)
+        crs=27700,
+    )
+
+
+def test_change_areas_counts_and_classes():
+    res = change_areas(_incidents(SPEC), _areas(), BEFORE, AFTER)
+    t = res.table.set_index("area_id")
+    assert t.loc["A", ["n_before", "n_after"]].tolist() == [20, 2]
+    assert t.loc["B", ["n_before", "n_after"]].tolist() == [5, 25]
+    assert t.loc["A", "change_class"] == "significant fall"
+    assert t.loc["B", "change_class"] == "significant rise"
+    assert res.unit == "area" and list(res.to_geodataframe().columns[:1]) == ["area_id"]
+    with pytest.raises(ParameterError, match="cell results"):
+        res.to_gridvalues()
+
+
+def test_change_areas_with_control():
+    ctrl = shapely.box(200, 0, 300, 100)
+    res = change_areas(_incidents(SPEC), _areas(), BEFORE, AFTER, control=ctrl, fdr=False)
+    assert res.control["before"] == 6 and res.control["after"] == 6
+    t = res.table.set_index("area_id")
+    assert t.loc["A", "ratio_of_ratios"] == pytest.approx((2 / 20) / (6 / 6))
+    assert t.loc["A", "p_value"] == pytest.approx(stats.fisher_exact([[2, 20], [6, 6]]).pvalue)
+
+
+def test_control_overlapping_an_area_is_an_error():
+    with pytest.raises(ParameterError, match="overlaps"):
+        change_areas(_incidents(SPEC), _areas(), BEFORE, AFTER, control=shapely.box(50, 150, 250, 250))
+
+
+def test_control_touching_an_area_is_fine():
+    ctrl = shapely.box(200, 0, 300, 100)  # touches area B at the corner (200, 100)
+    change_areas(_incidents(SPEC), _areas(), BEFORE, AFTER, control=ctrl)
+
+
+def test_areas_id_column_and_crs_checks():
+    areas = _areas().rename(columns={"area_id": "name"})
+    res = change_areas(_incidents(SPEC), areas, BEFORE, AFTER, id_column="name")
+    assert list(res.table["area_id"]) == ["A", "B"]
+    with pytest.raises(SchemaError, match="id_column"):
+        change_areas(_incidents(SPEC), areas, BEFORE, AFTER, id_column="nope")
+    with pytest.raises(CRSError, match="to_crs"):
+        change_areas(_incidents(SPEC).to_crs(4326), _areas(), BEFORE, AFTER)
+
+
+# =============================================================================== bad input
+def test_overlapping_periods_rejected():
+    with pytest.raises(ParameterError, match="overlap"):
+        change_cells(_incidents(SPEC), _grid(), Period("2022-07-01", "2023-07-31"), AFTER)
+
+
+def test_empty_period_rejected():
+    with pytest.raises(ParameterError, match="no incidents fall in the after period"):
+        change_cells(_incidents(SPEC), _grid(), BEFORE, Period("2025-01-01", "2025-12-31"))
+
+
+def test_missing_date_columns_rejected():
+    inc = _incidents(SPEC).drop(columns=["occurred", "month"])
+    with pytest.raises(SchemaError, match="occurred"):
+        change_cells(inc, _grid(), BEFORE, AFTER)
+
+
+def test_bad_alpha_and_periods_type():
+    with pytest.raises(ParameterError, match="alpha"):
+        change_cells(_incidents(SPEC), _grid(), BEFORE, AFTER, alpha=5)
+    with pytest.raises(ParameterError, match="Period"):
+        change_cells(_incidents(SPEC), _grid(), ("2022-07-01", "2023-06-30"), AFTER)
+
+
+def test_incident_dates_prefers_occurred_then_month():
+    df = pd.DataFrame({
+        "occurred": pd.to_datetime(["2023-07-05 23:30", None, None]),
+        "month": ["2023-01", "2023-02", None],
+    })
+    d, month_only = incident_dates(df)
+    assert list(d.astype(str)) == ["2023-07-05", "2023-02-01", "NaT"]
+    assert list(month_only) == [False, True, False]
+
+
+def test_timezone_aware_occurred_uses_london_date():
+    df = pd.DataFrame({"occurred": pd.to_datetime(["2023-06-30T23:30:00Z"], utc=True)})  # 00:30 BST on 1 July
+    d, _ = incident_dates(df)
+    assert str(d[0]) == "2023-07-01"
+
+
+def test_caller_frame_not_modified():
+    inc = _incidents(SPEC)
+    before_copy = inc.copy()
+    change_cells(inc, _grid(), BEFORE, AFTER)
+    pd.testing.assert_frame_equal(inc.drop(columns="geometry"), before_copy.drop(columns="geometry"))
+
+
+# =============================================================================== properties
+@settings(max_examples=25, deadline=None)
+@given(st.lists(st.tuples(st.integers(0, 2), st.integers(0, 2), st.integers(0, 730)), min_size=2, max_size=60))
+def test_counts_add_up_and_values_in_range(events):
+    start = dt.date(2022, 7, 1)
+    spec = [((r, c), (start + dt.timedelta(days=d)).isoformat(), 1) for r, c, d in events]
+    inc = _incidents(spec)
+    in_b = sum(1 for _, _, d in events if d < 365)
+    in_a = len(events) - in_b
+    if in_b == 0 or in_a == 0:
+        with pytest.raises(ParameterError):
+            change_cells(inc, _grid(), BEFORE, AFTER)
+        return
+    res = change_cells(inc, _grid(), BEFORE, AFTER, min_total=1)
+    t = res.table
+    assert t["n_before"].sum() == in_b and t["n_after"].sum() == in_a
+    p = t["p_value"].dropna()
+    assert ((p >= 0) & (p <= 1 + 1e-12)).all()
+    both = t[(t.n_before > 0) & (t.n_after > 0)]
+    assert (both.rate_ratio_low <= both.rate_ratio + 1e-12).all() and (both.rate_ratio <= both.rate_ratio_high + 1e-12).all()
+    assert set(t["change_class"]) <= set(CHANGE_CLASSES)
+
+
+def test_null_false_alarm_rate_is_within_alpha():
+    # No change anywhere: 400 cells with the same Poisson rate in both (equal-length) periods.
+    # The exact test is conservative, so without FDR at most ~5 % of cells may be flagged.
+    rng = np.random.default_rng(20230701)
+    nb = rng.poisson(10, 400)
+    na = rng.poisson(10, 400)
+    p = rate_ratio_test(nb, na, 365, 365).p_value.to_numpy()
+    rate = float((p < 0.05).mean())
+    assert rate <= 0.05 + 2 * math.sqrt(0.05 * 0.95 / 400)
+    # and a planted 50 % fall from 40 a year is found in most cells (power about 0.9)
+    pf = rate_ratio_test(rng.poisson(40, 400), rng.poisson(20, 400), 365, 365).p_value.to_numpy()
+    assert (pf < 0.05).mean() > 0.75
