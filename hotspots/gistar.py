@@ -1,0 +1,501 @@
+"""Getis–Ord Gi* hot and cold spots on grid-cell counts.
+
+Definition
+----------
+For active cell ``i`` (inside the study area) with value ``y_i`` (e.g. incidents), let ``N(i)``
+be the active cells whose centres lie within ``distance`` metres of cell ``i``'s centre, cell
+``i`` itself included (Gi*, binary weights). With ``n`` active cells, ``W_i = |N(i)|``,
+``S_i = sum of y over N(i)``, mean ``Ybar`` and *population* standard deviation ``s`` of ``y``
+over all ``n`` active cells::
+
+    z_i = (S_i - Ybar * W_i) / (s * sqrt((n * W_i - W_i**2) / (n - 1)))
+
+This is exactly esda's ``G_Local(y, w, transform="B", star=True).Zs`` with
+``w = libpysal.weights.DistanceBand(active_cell_centres, threshold=distance, binary=True)``
+(esda sets the self-weight to 1 and uses all ``n`` values, the cell's own included, for the mean
+and variance). ``p`` is the two-sided normal p-value ``2 * (1 - Phi(|z|))`` (ArcGIS's; esda's
+``p_norm`` is one-sided).
+
+Neighbour sums are 2-D correlations with a disc-shaped stencil (:mod:`hotspots.neighbours`); no
+weights matrix is built, so the cost is ``O(n_cells x stencil radius)``.
+
+Conditional permutation inference
+---------------------------------
+With ``permutations=R > 0``, each cell keeps its own value and its ``W_i - 1`` neighbours are
+replaced by a random sample, without replacement, from the other ``n - 1`` values (esda's
+conditional randomisation). As in esda, one set of random draws is shared by all cells: draw
+``R`` random orderings of ``K + 1`` cell indices (``K`` the largest neighbour count); the sample
+for cell ``i`` with ``k`` neighbours is the first ``k`` drawn indices that are not ``i`` (a
+uniform sample of the other cells). The sums for all cells with the same ``k`` are then one
+column of cumulative sums; only draws that hit cell ``i`` itself need a correction. Counting the
+simulated sums at least (at most) as large as the observed one is a binary search in the sorted
+column, so the whole procedure costs ``O(R K + n log R)`` instead of esda's ``O(n R K)``.
+
+Two pseudo p-values are returned:
+
+* ``p_sim`` — two-sided, ``min(1, 2 * min(M_ge + 1, M_le + 1) / (R + 1))`` with ``M_ge`` (``M_le``)
+  the number of simulated sums ``>=`` (``<=``) the observed one. Ties count on both sides, so a
+  cell whose neighbourhood is as empty as most random ones is *not* significant. Used for classes.
+* ``p_sim_directed`` — esda's ``p_sim`` (its default ``alternative="directed"``): ``(M + 1) /
+  (R + 1)`` with ``M = M_ge``, or ``R - M_ge`` when fewer than half the simulations are ``>=``.
+  Kept for comparison with esda. Caution: with ties (zero counts) esda's rule calls a cell whose
+  value and neighbours are all zero "extreme" (``p = 1/(R+1)``), so it is not used for decisions.
+  Without ties, ``p_sim == min(1, 2 * p_sim_directed)``.
+
+Classes
+-------
+A cell is significant at confidence ``c`` (99, 95 or 90 %) when its decision p-value is
+``<= 1 - c``. The decision p-value is ``p`` (analytic) or ``p_sim`` (with permutations),
+Benjamini–Hochberg adjusted over the active cells when ``fdr=True`` (``p_adjusted``, the q-value;
+ArcGIS's FDR correction makes the same decisions). Hot when the neighbourhood sum is above its
+expectation (``z > 0``; with permutations, the upper tail is the nearer one), cold otherwise.
+``bins`` follows ArcGIS's ``Gi_Bin``: +3/+2/+1 hot at 99/95/90 %, 0 not significant,
+-1/-2/-3 cold. ``alpha`` sets :attr:`GiStarResult.significant` (and ``hot``/``cold``), e.g. for
+hotspot areas and stability; the class labels are always at the three fixed levels.
+
+Degenerate input (documented choices)
+-------------------------------------
+* Values that do not vary over the study area (e.g. all zero): Gi* is 0/0. Every cell gets
+  ``z = 0``, ``p = 1`` and "not significant" (there is no hot spot without variation).
+* A cell whose neighbourhood covers the whole study area (``W_i = n``) has no variance either and
+  gets ``z = 0``, ``p = 1``. This happens only when ``distance`` is as large as the study area.
+* Cells outside the study area: ``z``, ``p`` NaN, bin 0, class ``"outside"``.
+* Errors (:class:`~hotspots.ParameterError`): fewer than 2 active cells; ``distance`` shorter
+  than one cell size (only the cell itself would be in its neighbourhood); NaN inside the study
+  area (the message names the cell).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Any
+
+import geopandas as gpd
+import numpy as np
+from scipy import stats
+
+from ._errors import ParameterError
+from .fdr import bh_adjust
+from .grid import GridValues
+from .neighbours import _active_values_or_raise, auto_distance, disc_stencil, neighbour_count, neighbour_sum
+
+__all__ = [
+    "GiStarResult",
+    "gi_star",
+    "CLASS_LABELS",
+    "OUTSIDE",
+    "CONFIDENCE_LEVELS",
+]
+
+#: Confidence levels of the classes, strongest first, and their bin magnitudes.
+CONFIDENCE_LEVELS = ((0.99, 3), (0.95, 2), (0.90, 1))
+#: Class label per bin (ArcGIS ``Gi_Bin``).
+CLASS_LABELS: dict[int, str] = {
+    3: "hot 99%",
+    2: "hot 95%",
+    1: "hot 90%",
+    0: "not significant",
+    -1: "cold 90%",
+    -2: "cold 95%",
+    -3: "cold 99%",
+}
+#: Class label of cells outside the study area.
+OUTSIDE = "outside"
+
+
+@dataclass(frozen=True, eq=False)
+class GiStarResult:
+    """Gi* z-scores, p-values and hot/cold classes on a grid.
+
+    All 2-D arrays have the grid's shape (row 0 north); cells outside the study area hold NaN
+    (floats), 0 (``bins``) or ``"outside"`` (``classes``).
+
+    Attributes
+    ----------
+    z : ndarray of float
+        Analytic Gi* z-score.
+    p : ndarray of float
+        Two-sided normal p-value of ``z``.
+    bins : ndarray of int8
+        -3 .. +3 as ArcGIS's ``Gi_Bin`` (see module docs).
+    classes : ndarray of str
+        ``"hot 99%"`` ... ``"not significant"`` ... ``"cold 99%"``, ``"outside"``.
+    counts : GridValues
+        The input values.
+    params : dict
+        ``distance_m``, ``distance_rule``, ``distance_message``, ``cell_size_m``, ``n_cells``,
+        ``neighbours`` (min/median/mean/max other cells per neighbourhood), ``alpha``, ``fdr``,
+        ``permutations``, ``seed``, ``p_decision`` (which p-value the classes use),
+        ``zero_variance``, ``cells_covering_area``.
+    p_adjusted : ndarray of float or None
+        Benjamini–Hochberg q-value of the decision p-value (``fdr=True``), else None.
+    p_sim, p_sim_directed, z_sim : ndarray of float or None
+        Permutation results (``permutations > 0``), else None. ``z_sim`` is
+        ``(observed - mean of simulations) / sd of simulations`` as esda's.
+    n_neighbours : ndarray of int
+        ``W_i``: active cells in each neighbourhood, the cell itself included (0 outside).
+    notes : tuple of str
+        Automatic choices announced to the user.
+    """
+
+    z: np.ndarray
+    p: np.ndarray
+    bins: np.ndarray
+    classes: np.ndarray
+    counts: GridValues
+    params: dict[str, Any]
+    p_adjusted: np.ndarray | None = None
+    p_sim: np.ndarray | None = None
+    p_sim_directed: np.ndarray | None = None
+    z_sim: np.ndarray | None = None
+    n_neighbours: np.ndarray | None = field(default=None, repr=False)
+    notes: tuple[str, ...] = ()
+
+    @property
+    def grid(self):
+        """The :class:`~hotspots.Grid` of the result."""
+        return self.counts.grid
+
+    @property
+    def p_decision(self) -> np.ndarray:
+        """The p-value the classes are based on: q-value with FDR, else ``p_sim`` or ``p``."""
+        if self.p_adjusted is not None:
+            return self.p_adjusted
+        return self.p_sim if self.p_sim is not None else self.p
+
+    @property
+    def significant(self) -> np.ndarray:
+        """Boolean array: significant at ``params["alpha"]`` (hot or cold)."""
+        pd_ = self.p_decision
+        return np.where(np.isnan(pd_), False, pd_ <= self.params["alpha"]) & (self.bins != 0)
+
+    @property
+    def hot(self) -> np.ndarray:
+        """Boolean array: significant hot cells at ``params["alpha"]``."""
+        return self.significant & (self.bins > 0)
+
+    @property
+    def cold(self) -> np.ndarray:
+        """Boolean array: significant cold cells at ``params["alpha"]``."""
+        return self.significant & (self.bins < 0)
+
+    def grid_values(self, what: str = "z") -> GridValues:
+        """One result array as :class:`~hotspots.GridValues` (``"z"``, ``"p"``, ``"bins"``,
+        ``"p_adjusted"``, ``"p_sim"``, ``"z_sim"``), e.g. for maps and rasters."""
+        arrays = {"z": self.z, "p": self.p, "bins": self.bins, "p_adjusted": self.p_adjusted, "p_sim": self.p_sim, "z_sim": self.z_sim}
+        if what not in arrays or arrays[what] is None:
+            avail = [k for k, v in arrays.items() if v is not None]
+            raise ParameterError(f"`what` must be one of {avail}; got {what!r}.")
+        vals = arrays[what].astype(float)
+        vals = np.where(self.grid.active, vals, np.nan)
+        return GridValues(vals, self.grid, name=f"gi_{what}", units="", params=dict(self.params))
+
+    def to_geodataframe(self, *, only_significant: bool = False) -> gpd.GeoDataFrame:
+        """Active cells as polygons (EPSG of the grid) with their Gi* results.
+
+        Columns: ``row``, ``col``, ``count``, ``neighbours`` (``W_i``), ``z``, ``p``, then
+        ``p_sim``, ``p_sim_directed``, ``z_sim`` (with permutations), ``p_adjusted`` (with FDR),
+        ``bin``, ``class``, ``geometry``.
+
+        Parameters
+        ----------
+        only_significant : bool
+            Keep only cells with a non-zero bin (significant at 90 % or more).
+        """
+        g = self.grid
+        sel = g.active.copy()
+        if only_significant:
+            sel &= self.bins != 0
+        rr, cc = np.nonzero(sel)
+        cols: dict[str, Any] = {
+            "row": rr,
+            "col": cc,
+            self.counts.name if self.counts.name not in ("row", "col", "z", "p", "bin", "class") else "value": self.counts.values[rr, cc],
+            "neighbours": self.n_neighbours[rr, cc] if self.n_neighbours is not None else None,
+            "z": self.z[rr, cc],
+            "p": self.p[rr, cc],
+        }
+        if self.p_sim is not None:
+            cols["p_sim"] = self.p_sim[rr, cc]
+            cols["p_sim_directed"] = self.p_sim_directed[rr, cc]
+            cols["z_sim"] = self.z_sim[rr, cc]
+        if self.p_adjusted is not None:
+            cols["p_adjusted"] = self.p_adjusted[rr, cc]
+        cols["bin"] = self.bins[rr, cc].astype(np.int64)
+        cols["class"] = self.classes[rr, cc].astype(object)
+        return gpd.GeoDataFrame(cols, geometry=g.cell_polygons(rr, cc), crs=g.crs)
+
+
+# ----------------------------------------------------------------------------- public function
+def gi_star(
+    counts: GridValues,
+    distance: float | None = None,
+    *,
+    permutations: int = 0,
+    fdr: bool = True,
+    alpha: float = 0.05,
+    seed: int | None = 0,
+) -> GiStarResult:
+    """Getis–Ord Gi* hot and cold spots of grid values (see the module docs for the definition).
+
+    Parameters
+    ----------
+    counts : GridValues
+        Values per cell, usually incidents from :func:`~hotspots.count`. Every active cell must
+        hold a finite number (0 for no incidents).
+    distance : float, optional
+        Neighbourhood radius in metres, centre to centre, inclusive; must be at least one cell
+        size. ``None`` chooses it automatically (:func:`~hotspots.neighbours.auto_distance`:
+        first significant peak of incremental Moran's I, else ``cell_size x sqrt(2)``); the choice
+        is announced in :attr:`GiStarResult.notes` and ``params``.
+    permutations : int
+        Conditional permutations for pseudo p-values (0 = analytic normal p only). 999 is usual.
+    fdr : bool
+        Benjamini–Hochberg false discovery rate control over the active cells (default True).
+    alpha : float
+        Significance level for :attr:`GiStarResult.significant` / ``hot`` / ``cold``.
+    seed : int or None
+        Seed of the permutation draws (ignored without permutations).
+
+    Returns
+    -------
+    GiStarResult
+    """
+    t0 = _check_inputs(counts, permutations, alpha, seed)
+    grid = counts.grid
+    active = grid.active
+    y2 = _active_values_or_raise(counts)
+    n = int(active.sum())
+    if n < 2:
+        raise ParameterError(
+            f"Gi* needs at least 2 cells in the study area; the grid has {n}. Use a smaller `cell_size` or a larger study area."
+        )
+    notes: list[str] = []
+    if distance is None:
+        choice = auto_distance(counts)
+        dist = choice.distance
+        rule, message = choice.rule, choice.message
+        notes.append(message)
+    else:
+        st0 = disc_stencil(distance, grid.cell_size)
+        dist = st0.distance
+        rule, message = "given", f"distance band {dist:,.0f} m (given)"
+    st = disc_stencil(dist, grid.cell_size, shape=grid.shape)
+    if disc_stencil(dist, grid.cell_size).size == 1:
+        raise ParameterError(
+            f"`distance` {dist:g} m is shorter than the cell size ({grid.cell_size:g} m), so each cell would be its own "
+            f"only neighbour and Gi* is undefined. Make `distance` at least the cell size (e.g. `distance={grid.cell_size:g}` "
+            f"for the 4 edge neighbours, or `distance={grid.cell_size * math.sqrt(2):.0f}` for all 8 surrounding cells)."
+        )
+
+    S = neighbour_sum(y2, st)
+    W = neighbour_count(active, st)
+    yv = y2[active]
+    Sv = S[active]
+    Wv = W[active].astype(np.float64)
+    mean = float(yv.mean())
+    sd = float(yv.std())
+    zero_variance = not (sd > 0)
+    var_factor = (n * Wv - Wv * Wv) / (n - 1)
+    denom = sd * np.sqrt(np.maximum(var_factor, 0.0))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        zv = np.where(denom > 0, (Sv - mean * Wv) / np.where(denom > 0, denom, 1.0), 0.0)
+    covering = int((var_factor <= 0).sum())
+    if zero_variance:
+        zv = np.zeros(n)
+        notes.append("the values do not vary over the study area, so there are no hot or cold spots (all z = 0)")
+    elif covering:
+        notes.append(
+            f"{covering} cell(s) have the whole study area as their neighbourhood; their Gi* is undefined and set to z = 0. "
+            "Use a smaller `distance`."
+        )
+    pv = 2.0 * stats.norm.sf(np.abs(zv))
+
+    out_z = _embed(zv, active)
+    out_p = _embed(pv, active)
+    k = (Wv - 1).astype(np.int64)
+    p_sim = p_dir = z_sim = None
+    if permutations:
+        rng = np.random.default_rng(seed)
+        obs = Sv - yv  # neighbour sum without the cell itself
+        ps, pdir, zs, upper = _conditional_permutation(yv, k, obs, int(permutations), rng, zero_variance)
+        p_sim, p_dir, z_sim = _embed(ps, active), _embed(pdir, active), _embed(zs, active)
+        p_used, direction = ps, upper.astype(np.int64)
+        p_name = "p_sim (two-sided conditional permutation)"
+    else:
+        p_used, direction = pv, np.sign(zv).astype(np.int64)
+        p_name = "p (two-sided normal)"
+    q = bh_adjust(p_used) if fdr else None
+    decide = q if fdr else p_used
+    binv = np.zeros(n, dtype=np.int8)
+    for conf, mag in reversed(CONFIDENCE_LEVELS):  # weakest first, strongest overwrites
+        binv = np.where(decide <= 1.0 - conf + 1e-12, mag, binv)
+    binv = (binv * direction).astype(np.int8)
+    bins = np.zeros(grid.shape, dtype=np.int8)
+    bins[active] = binv
+    labels = np.array([CLASS_LABELS[b] for b in range(-3, 4)] + [OUTSIDE])
+    classes = labels[np.where(active, bins.astype(np.int64) + 3, 7)]
+
+    nb = Wv - 1
+    params: dict[str, Any] = {
+        "distance_m": float(dist),
+        "distance_rule": rule,
+        "distance_message": message,
+        "cell_size_m": float(grid.cell_size),
+        "n_cells": n,
+        "neighbours": {
+            "min": int(nb.min()),
+            "median": float(np.median(nb)),
+            "mean": float(nb.mean()),
+            "max": int(nb.max()),
+            "stencil": int(st.size - 1),
+        },
+        "alpha": float(alpha),
+        "fdr": bool(fdr),
+        "permutations": int(permutations),
+        "seed": seed if permutations else None,
+        "p_decision": ("BH-adjusted " if fdr else "") + p_name,
+        "zero_variance": zero_variance,
+        "cells_covering_area": covering,
+    }
+    if permutations and permutations < 99:
+        notes.append(f"only {permutations} permutations: the smallest possible p_sim is {1 / (permutations + 1):.3f}; use 999")
+    return GiStarResult(
+        z=out_z,
+        p=out_p,
+        bins=bins,
+        classes=classes,
+        counts=counts,
+        params=params,
+        p_adjusted=_embed(q, active) if q is not None else None,
+        p_sim=p_sim,
+        p_sim_directed=p_dir,
+        z_sim=z_sim,
+        n_neighbours=np.where(active, W, 0),
+        notes=tuple(notes),
+    )
+
+
+# ----------------------------------------------------------------------------- internals
+def _check_inputs(counts: Any, permutations: Any, alpha: Any, seed: Any) -> None:
+    if not isinstance(counts, GridValues):
+        raise ParameterError(
+            f"`counts` must be grid values (a `GridValues`, e.g. `count(points, grid)`); got {type(counts).__name__}."
+        )
+    if isinstance(permutations, bool) or not isinstance(permutations, (int, np.integer)) or permutations < 0:
+        raise ParameterError(f"`permutations` must be a whole number >= 0 (e.g. 999, or 0 for none); got {permutations!r}.")
+    try:
+        a = float(alpha)
+    except (TypeError, ValueError):
+        raise ParameterError(f"`alpha` must be a number between 0 and 1; got {alpha!r}.") from None
+    if not 0 < a < 1:
+        raise ParameterError(f"`alpha` must be between 0 and 1 (e.g. 0.05); got {alpha!r}.")
+    if seed is not None and (isinstance(seed, bool) or not isinstance(seed, (int, np.integer))):
+        raise ParameterError(f"`seed` must be a whole number or None; got {seed!r}.")
+
+
+def _embed(v: np.ndarray, active: np.ndarray) -> np.ndarray:
+    out = np.full(active.shape, np.nan)
+    out[active] = v
+    return out
+
+
+def _draw_without_replacement(n: int, m: int, R: int, rng: np.random.Generator) -> np.ndarray:
+    """``R`` rows of ``m`` distinct indices from ``range(n)``, each row uniformly random.
+
+    Rows are drawn with replacement and rows holding a repeat are redrawn (rejection), which is
+    exactly uniform over ordered samples without replacement; when repeats are likely the rows
+    come from ``rng.choice(..., replace=False)`` instead.
+    """
+    if m == 0:
+        return np.empty((R, 0), dtype=np.int64)
+    if m * m <= n:  # repeat probability per row <= ~1/2
+        P = rng.integers(0, n, size=(R, m))
+        for _ in range(100):
+            s = np.sort(P, axis=1)
+            bad = np.nonzero((s[:, 1:] == s[:, :-1]).any(axis=1))[0]
+            if bad.size == 0:
+                return P
+            P[bad] = rng.integers(0, n, size=(bad.size, m))
+    P = np.empty((R, m), dtype=np.int64)
+    for r in range(R):
+        P[r] = rng.choice(n, size=m, replace=False)
+    return P
+
+
+def _conditional_permutation(
+    yv: np.ndarray, k: np.ndarray, obs: np.ndarray, R: int, rng: np.random.Generator, zero_variance: bool
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Pseudo p-values for neighbour sums ``obs`` (cell excluded) with ``k`` neighbours each.
+
+    Returns ``p_sim`` (two-sided), ``p_sim_directed`` (esda's), ``z_sim`` and the direction:
+    +1 when the upper tail is the nearer one (hot side), -1 the lower, 0 neither.
+    """
+    n = yv.size
+    K = int(k.max())
+    m = min(K + 1, n)
+    P = _draw_without_replacement(n, m, R, rng)
+    B = np.zeros((R, m + 1))
+    np.cumsum(yv[P], axis=1, out=B[:, 1:])  # B[:, j] = sum of the first j draws
+    tol = 1e-12 * float(np.abs(yv).sum())
+
+    n_ge = np.zeros(n)
+    n_le = np.zeros(n)
+    s1 = np.zeros(n)
+    s2 = np.zeros(n)
+    shift = np.zeros(n)
+    order = np.argsort(k, kind="stable")
+    ks = k[order]
+    starts = np.flatnonzero(np.r_[True, ks[1:] != ks[:-1]])
+    ends = np.r_[starts[1:], ks.size]
+    for a, b in zip(starts, ends):
+        kk = int(ks[a])
+        idx = order[a:b]
+        col = B[:, kk]
+        mu = col.mean()
+        sc = np.sort(col)
+        o = obs[idx]
+        n_ge[idx] = R - np.searchsorted(sc, o - tol, side="left")
+        n_le[idx] = np.searchsorted(sc, o + tol, side="right")
+        dev = col - mu
+        shift[idx] = mu
+        s1[idx] = dev.sum()
+        s2[idx] = (dev * dev).sum()
+
+    # Draws that hit cell i among its first k_i positions: replace with the (k_i + 1)-th draw.
+    if K > 0:
+        rr, pp = np.nonzero(np.ones((R, min(K, m)), dtype=bool))
+        ii = P[rr, pp]
+        keep = pp < k[ii]
+        rr, ii = rr[keep], ii[keep]
+        kk = k[ii]
+        base = B[rr, kk]
+        new = base - yv[ii] + yv[P[rr, kk]]
+        o = obs[ii]
+        d_ge = (new >= o - tol).astype(np.float64) - (base >= o - tol)
+        d_le = (new <= o + tol).astype(np.float64) - (base <= o + tol)
+        n_ge += np.bincount(ii, weights=d_ge, minlength=n)
+        n_le += np.bincount(ii, weights=d_le, minlength=n)
+        mu = shift[ii]
+        s1 += np.bincount(ii, weights=(new - mu) - (base - mu), minlength=n)
+        s2 += np.bincount(ii, weights=(new - mu) ** 2 - (base - mu) ** 2, minlength=n)
+
+    n_ge = np.rint(n_ge)
+    n_le = np.rint(n_le)
+    p_up = (n_ge + 1) / (R + 1)
+    p_lo = (n_le + 1) / (R + 1)
+    p_two = np.minimum(1.0, 2.0 * np.minimum(p_up, p_lo))
+    larger = n_ge.copy()
+    low = (R - larger) < larger
+    larger[low] = R - larger[low]
+    p_dir = (larger + 1) / (R + 1)
+    mean_sim = shift + s1 / R
+    var_sim = np.maximum(s2 / R - (s1 / R) ** 2, 0.0)
+    sd_sim = np.sqrt(var_sim)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        z_sim = np.where(sd_sim > 0, (obs - mean_sim) / np.where(sd_sim > 0, sd_sim, 1.0), 0.0)
+    if zero_variance:
+        p_two = np.ones(n)
+        z_sim = np.zeros(n)
+    return p_two, p_dir, z_sim, np.sign(p_lo - p_up)
