@@ -45,9 +45,9 @@ classes refer to the change **relative to the control area**.
 
 Multiple testing
 ----------------
-With ``fdr=True`` (default) p-values of the tested cells are adjusted by Benjamini–Hochberg and a
-cell is significant when its adjusted p-value is below ``alpha``. Confidence intervals are not
-adjusted.
+With ``fdr=True`` (default) p-values of the tested cells are adjusted by Benjamini–Hochberg
+(:func:`hotspots.fdr.bh_adjust`) and a cell is significant when its adjusted p-value is at most
+``alpha`` (without FDR: its p-value). Confidence intervals are not adjusted.
 """
 
 from __future__ import annotations
@@ -67,6 +67,7 @@ from scipy.stats.contingency import odds_ratio
 from shapely.geometry.base import BaseGeometry
 
 from ._errors import CRSError, ParameterError, SchemaError
+from .fdr import bh_adjust
 from .grid import Grid, GridValues, points_xy
 from .schema import SCHEME_START
 
@@ -264,39 +265,9 @@ def incident_dates(incidents: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
 
 
 # =============================================================================== the tests
-def _bh(p: np.ndarray) -> np.ndarray:
-    """Benjamini–Hochberg adjusted p-values (NaN entries ignored and kept NaN)."""
-    p = np.asarray(p, dtype=float)
-    out = np.full(p.shape, np.nan)
-    ok = ~np.isnan(p)
-    m = int(ok.sum())
-    if m == 0:
-        return out
-    pv = p[ok]
-    order = np.argsort(pv)
-    ranked = pv[order] * m / np.arange(1, m + 1)
-    adj = np.minimum.accumulate(ranked[::-1])[::-1]
-    res = np.empty(m)
-    res[order] = np.minimum(adj, 1.0)
-    out[ok] = res
-    return out
-
-
-try:  # prefer the shared implementation once hotspots.fdr provides it
-    from .fdr import bh_adjust as _bh_shared  # type: ignore[attr-defined]
-except Exception:  # pragma: no cover - depends on the other module being present
-    _bh_shared = None
-
-
 def _adjust(p: np.ndarray) -> np.ndarray:
-    if _bh_shared is not None:
-        p = np.asarray(p, dtype=float)
-        out = np.full(p.shape, np.nan)
-        ok = ~np.isnan(p)
-        if ok.any():
-            out[ok] = np.asarray(_bh_shared(p[ok]), dtype=float)
-        return out
-    return _bh(p)
+    """Benjamini–Hochberg adjusted p-values; NaN (untested) entries stay NaN and are not counted."""
+    return bh_adjust(np.clip(p, 0.0, 1.0))
 
 
 def _binom_two_sided(k: np.ndarray, n: np.ndarray, prob: float) -> np.ndarray:
@@ -646,7 +617,7 @@ def _classify(df: pd.DataFrame, tested: np.ndarray, effect: np.ndarray, alpha: f
         decide = df["p_adjusted"].to_numpy()
     else:
         decide = p
-    sig = tested & (np.nan_to_num(decide, nan=1.0) < alpha)
+    sig = tested & ~np.isnan(decide) & (np.nan_to_num(decide, nan=1.0) <= alpha)
     df["significant"] = sig
     cls = np.full(len(df), "no change", dtype=object)
     cls[sig & (effect < 1)] = "significant fall"
