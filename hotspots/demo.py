@@ -476,6 +476,18 @@ def _daily_profile(days: np.ndarray, trend_per_year: float) -> np.ndarray:
     return season * (1.0 + special) * wd[_weekday(days)] * trend
 
 
+def _skip_dst_gap(t: np.ndarray) -> np.ndarray:
+    """Move naive UK local times that do not exist (01:00-01:59 on the last Sunday of March,
+    when clocks go forward) one hour later, so that every timestamp is a valid local time."""
+    t = np.asarray(t, dtype="M8[m]")
+    day = t.astype("M8[D]")
+    march31 = (day.astype("M8[Y]").astype("M8[M]") + 2).astype("M8[D]") + 30
+    last_sunday = march31 - (_weekday(march31) + 1) % 7
+    minute_of_day = (t - day.astype("M8[m]")).astype("int64")
+    gap = (day == last_sunday) & (minute_of_day >= 60) & (minute_of_day < 120)
+    return np.where(gap, t + np.timedelta64(60, "m"), t)
+
+
 def _mix(i: np.ndarray, j: np.ndarray) -> np.ndarray:
     """A fixed 64-bit hash of lattice node indices (splitmix-style)."""
     with np.errstate(over="ignore"):
@@ -663,7 +675,7 @@ def generate_demo(
     n_inc = x.size
     hour = rng_inc.choice(24, size=n_inc, p=_HOURS / _HOURS.sum())
     minute = rng_inc.integers(0, 60, size=n_inc)
-    occurred = days[di].astype("M8[m]") + (hour * 60 + minute).astype("timedelta64[m]")
+    occurred = _skip_dst_gap(days[di].astype("M8[m]") + (hour * 60 + minute).astype("timedelta64[m]"))
     order = np.lexsort((np.arange(n_inc), occurred.astype("int64")))
     x, y, hsh, occurred = x[order], y[order], hsh[order], occurred[order]
     streets = np.array(_STREETS, dtype=object)
@@ -723,7 +735,7 @@ def _referrals(rng: np.random.Generator, p: dict[str, Any], area, hs_records, to
     hour = rng.choice(24, size=n, p=_REFERRAL_HOURS / _REFERRAL_HOURS.sum())
     minute = rng.integers(0, 60, size=n)
     referred = days[di].astype("M8[m]") + (hour * 60 + minute).astype("timedelta64[m]")
-    referred = np.sort(referred)
+    referred = np.sort(_skip_dst_gap(referred))
 
     # Where the behaviour happened: around hotspots (treated ones weighted up) or town diffuse.
     hs_w = np.array([h.rate * (_TREATED_REFERRAL_WEIGHT if is_t else 1.0) for h, _, _, is_t, *_ in hs_records])
@@ -818,19 +830,18 @@ def _referrals(rng: np.random.Generator, p: dict[str, Any], area, hs_records, to
     # Contact and booking (hours after referral).
     fast = rng.random(n) < _CONTACT_48H_P
     c_fast = np.minimum(rng.gamma(1.6, 9.0, n), 47.0 * rng.random(n) + 0.5)
-    c_slow = 48.0 + np.minimum(rng.exponential(60.0, n), 24.0 * 21)
+    c_slow = 48.0 + np.minimum(rng.exponential(60.0, n), 24.0 * 12)  # at most 14 days
     contact_h = np.where(fast, c_fast, c_slow)
     never = (outcome == "withdrawn") & (rng.random(n) < 0.30)
     b_fast = rng.random(n) < _BOOK_FAST_P
-    book_gap = np.where(b_fast, rng.gamma(1.5, 5.0, n), 48.0 + rng.exponential(72.0, n))
-    contacted = referred + np.round(contact_h * 60).astype("timedelta64[m]")
-    booked = contacted + np.round(book_gap * 60).astype("timedelta64[m]")
+    book_gap = np.where(b_fast, rng.gamma(1.5, 5.0, n), 48.0 + np.minimum(rng.exponential(72.0, n), 24.0 * 4))
+    # Both delays are capped (14 + 6 days < the 21-day in-progress window), so every finished
+    # referral was contacted and booked before the data end.
+    contacted = _skip_dst_gap(referred + np.round(contact_h * 60).astype("timedelta64[m]"))
+    booked = _skip_dst_gap(contacted + np.round(book_gap * 60).astype("timedelta64[m]"))
     end_m = data_end.astype("M8[m]")
     has_contact = ~never & (contacted < end_m)
     has_booking = has_contact & np.isin(outcome, ("completed", "in progress")) & (booked < end_m)
-    # A completed referral was necessarily contacted and booked: pull late ones inside the data.
-    has_contact |= outcome == "completed"
-    has_booking |= outcome == "completed"
 
     # Task site: usually local (within 2 km of the harm), sometimes further afield.
     txy = np.column_stack([tasks.geometry.x.to_numpy(), tasks.geometry.y.to_numpy()])
