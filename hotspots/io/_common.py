@@ -1,0 +1,375 @@
+"""Shared parsing helpers for the loaders: names, dates, enums, booleans, ids, study areas."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from typing import Any, Iterable, Mapping, Sequence
+
+import numpy as np
+import pandas as pd
+import shapely
+from shapely.geometry.base import BaseGeometry
+
+from .._errors import CRSError, ParameterError, SchemaError
+
+#: Dates before this are "out of range" (police.uk street-level data starts in 2010).
+EARLIEST_DATE = pd.Timestamp("1990-01-01")
+#: Dates later than today plus this many days are "out of range".
+FUTURE_DAYS = 365
+#: Timezone that timezone-aware inputs are converted to before the zone is dropped.
+LOCAL_TZ = "Europe/London"
+
+_BLANKS = {"", "na", "n/a", "nan", "none", "null", "nat", "-", "#n/a"}
+
+
+def norm_key(value: Any) -> str:
+    """Normalised form of a label or column name: lower case, ``&`` as ``and``, letters and digits only."""
+    s = str(value).lower().replace("&", " and ").replace("behavior", "behaviour")
+    return re.sub(r"[^a-z0-9]", "", s)
+
+
+def find_column(columns: Iterable[str], candidates: Sequence[str]) -> str | None:
+    """First column whose normalised name equals a candidate's (candidates in priority order)."""
+    by_key: dict[str, str] = {}
+    for c in columns:
+        by_key.setdefault(norm_key(c), c)
+    for cand in candidates:
+        hit = by_key.get(norm_key(cand))
+        if hit is not None:
+            return hit
+    return None
+
+
+def as_str(series: pd.Series) -> pd.Series:
+    """Values as stripped strings with missing values as NA (for CSV and typed inputs alike)."""
+    if isinstance(series.dtype, pd.StringDtype) or series.dtype == object or pd.api.types.is_string_dtype(series.dtype):
+        s = series.astype("str")
+    else:
+        s = series.astype("str").where(series.notna(), other=pd.NA)
+    s = s.str.strip()
+    missing = s.isna().to_numpy().copy()
+    short = (s.str.len() <= 4).to_numpy(dtype=bool, na_value=False)
+    if short.any():
+        missing[short] |= s[short].str.lower().isin(_BLANKS).to_numpy()
+    return s.where(~missing, other=pd.NA)
+
+
+def to_float(series: pd.Series) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Numbers from a column.
+
+    Returns
+    -------
+    values : ndarray of float
+        NaN where blank or unparseable (``inf`` stays ``inf``).
+    blank : ndarray of bool
+        Missing or empty.
+    garbage : ndarray of bool
+        Present but not a number.
+    """
+    if pd.api.types.is_bool_dtype(series.dtype):
+        s = as_str(series)
+    elif pd.api.types.is_numeric_dtype(series.dtype):
+        vals = pd.to_numeric(series, errors="coerce").to_numpy(dtype=float, na_value=np.nan)
+        blank = np.isnan(vals) & ~np.isinf(vals)
+        return vals, blank, np.zeros(len(vals), dtype=bool)
+    else:
+        s = as_str(series)
+    blank = s.isna().to_numpy()
+    vals = pd.to_numeric(s, errors="coerce").to_numpy(dtype=float, na_value=np.nan)
+    garbage = np.isnan(vals) & ~blank
+    return vals, blank, garbage
+
+
+# --------------------------------------------------------------------------------------------
+# Dates
+# --------------------------------------------------------------------------------------------
+
+_T = r"(?:[T ]\d{1,2}:\d{2}(?::\d{2}(?:\.\d{1,9})?)?)?"
+_DATE_PATTERNS: list[tuple[re.Pattern[str], tuple[str, ...], bool, str]] = [
+    (re.compile(r"^\d{4}-\d{1,2}$"), ("%Y-%m",), True, "plain"),
+    (re.compile(r"^\d{4}/\d{1,2}$"), ("%Y/%m",), True, "plain"),
+    (re.compile(r"^[A-Za-z]{3,9}[ -]\d{4}$"), ("%b %Y", "%B %Y"), True, "dash2space"),
+    (re.compile(r"^\d{4}-\d{1,2}-\d{1,2}" + _T + r"$"), ("ISO8601",), False, "plain"),
+    (re.compile(r"^\d{4}-\d{1,2}-\d{1,2}" + _T + r"\s*(?:Z|[+-]\d{2}:?\d{2})$"), ("ISO8601",), False, "tz"),
+    (re.compile(r"^\d{4}/\d{1,2}/\d{1,2}(?: \d{1,2}:\d{2}(?::\d{2})?)?$"), ("%Y/%m/%d %H:%M:%S", "%Y/%m/%d %H:%M", "%Y/%m/%d"), False, "plain"),
+    (
+        re.compile(r"^\d{1,2}[/.-]\d{1,2}[/.-]\d{4}(?:,? \d{1,2}:\d{2}(?::\d{2})?)?$"),
+        ("%d/%m/%Y %H:%M:%S", "%d/%m/%Y %H:%M", "%d/%m/%Y"),
+        False,
+        "slash",
+    ),
+    (
+        re.compile(r"^\d{1,2}[ -][A-Za-z]{3,9}[ -]\d{4}(?: \d{1,2}:\d{2}(?::\d{2})?)?$"),
+        ("%d %b %Y %H:%M:%S", "%d %b %Y %H:%M", "%d %b %Y", "%d %B %Y %H:%M:%S", "%d %B %Y %H:%M", "%d %B %Y"),
+        False,
+        "dash2space",
+    ),
+]
+
+
+class ParsedDates:
+    """Parsed datetimes of one column: values, which rows were month-only, blank, unparseable."""
+
+    def __init__(self, values: pd.Series, month_only: np.ndarray, blank: np.ndarray, bad: np.ndarray):
+        self.values = values  # datetime64[us] naive, NaT where blank/bad
+        self.month_only = month_only
+        self.blank = blank
+        self.bad = bad
+
+    def out_of_range(self, now: pd.Timestamp | None = None) -> np.ndarray:
+        now = pd.Timestamp.now() if now is None else now
+        latest = now.normalize() + pd.Timedelta(days=FUTURE_DAYS)
+        v = self.values
+        return (v.notna() & ((v < EARLIEST_DATE) | (v > latest))).to_numpy()
+
+
+def _naive_local(v: pd.Series) -> pd.Series:
+    if isinstance(v.dtype, pd.DatetimeTZDtype):
+        v = v.dt.tz_convert(LOCAL_TZ).dt.tz_localize(None)
+    return v.astype("datetime64[us]")
+
+
+def parse_dates(series: pd.Series, *, month_column: bool = False) -> ParsedDates:
+    """Parse a date/time column written in any of the common UK and ISO forms.
+
+    Accepted: ``2025-01`` and ``Jan 2025`` (month only), ISO dates and date-times with an
+    optional ``T``, seconds, fractions and UTC offset (converted to UK local time), UK
+    day-first dates ``05/01/2025`` (also with ``-`` or ``.``) with optional ``HH:MM[:SS]``,
+    ``2025/01/05``, ``5 Jan 2025``. Ambiguous numeric dates are read day first (UK usage).
+    Anything else is unparseable: no guessing with a free-form parser, which would turn
+    numbers such as ``3`` into dates.
+    """
+    n = len(series)
+    month_only = np.zeros(n, dtype=bool)
+    if pd.api.types.is_datetime64_any_dtype(series.dtype):
+        v = _naive_local(series.reset_index(drop=True))
+        blank = v.isna().to_numpy()
+        if month_column:
+            month_only[:] = True
+        return ParsedDates(v, month_only, blank, np.zeros(n, dtype=bool))
+    s = as_str(series).reset_index(drop=True)
+    blank = s.isna().to_numpy()
+    out = pd.Series(pd.NaT, index=s.index, dtype="datetime64[us]")
+    done = blank.copy()
+    if (~done).any():
+        filled = s.fillna("")
+        for pattern, formats, is_month, mode in _DATE_PATTERNS:
+            todo = ~done
+            if not todo.any():
+                break
+            hit = todo & filled.str.match(pattern).to_numpy(dtype=bool, na_value=False)
+            if not hit.any():
+                continue
+            vals = filled[hit]
+            if mode == "slash":
+                vals = vals.str.replace(r"[.-]", "/", regex=True).str.replace(",", "", regex=False)
+            elif mode == "dash2space":
+                vals = vals.str.replace("-", " ", regex=False)
+            parsed = pd.Series(pd.NaT, index=vals.index, dtype="datetime64[us]")
+            for fmt in formats:
+                left = parsed.isna()
+                if not left.any():
+                    break
+                try:
+                    if mode == "tz":
+                        p = pd.to_datetime(vals[left], format=fmt, errors="coerce", utc=True)
+                        p = _naive_local(p)
+                    else:
+                        p = pd.to_datetime(vals[left], format=fmt, errors="coerce")
+                        if isinstance(p.dtype, pd.DatetimeTZDtype):
+                            p = _naive_local(p)
+                        p = p.astype("datetime64[us]")
+                except (ValueError, OverflowError, TypeError):
+                    continue
+                parsed[left] = p
+            out[hit] = parsed.to_numpy()
+            month_only[hit] = is_month
+            done |= hit
+    bad = ~blank & out.isna().to_numpy()
+    if month_column:
+        month_only[:] = True
+    month_only &= ~bad & ~blank
+    return ParsedDates(out, month_only, blank, bad)
+
+
+def parse_months_arg(months: Any, *, arg: str = "months") -> tuple[pd.Timestamp | None, pd.Timestamp | None]:
+    """``('2025-01', '2025-06')`` (inclusive; either end may be None) as first-of-month Timestamps."""
+    if months is None:
+        return None, None
+    if isinstance(months, (str, pd.Timestamp, pd.Period)):
+        months = (months, months)
+    if not isinstance(months, (tuple, list)) or len(months) != 2:
+        raise ParameterError(f"`{arg}` must be a pair ('YYYY-MM', 'YYYY-MM'), inclusive; got {months!r}.")
+
+    def one(v: Any) -> pd.Timestamp | None:
+        if v is None:
+            return None
+        if isinstance(v, pd.Period):
+            return v.start_time.normalize()
+        if isinstance(v, pd.Timestamp):
+            return v.normalize().replace(day=1)
+        if isinstance(v, str) and re.fullmatch(r"\s*\d{4}-\d{1,2}\s*", v):
+            try:
+                return pd.Timestamp(v.strip() + "-01")
+            except ValueError:
+                pass
+        raise ParameterError(f"`{arg}` entries must be 'YYYY-MM' strings (or None for open-ended); got {v!r}.")
+
+    start, end = one(months[0]), one(months[1])
+    if start is not None and end is not None and start > end:
+        raise ParameterError(f"`{arg}` starts after it ends ({months[0]} > {months[1]}); give (earliest, latest).")
+    return start, end
+
+
+# --------------------------------------------------------------------------------------------
+# Enumerations and booleans
+# --------------------------------------------------------------------------------------------
+
+_TRUE = {"true", "t", "yes", "y", "1", "1.0"}
+_FALSE = {"false", "f", "no", "n", "0", "0.0"}
+
+
+def parse_bool(series: pd.Series) -> tuple[pd.Series, np.ndarray, list[str]]:
+    """Nullable booleans from true/false, yes/no, y/n, 1/0 (any case); blank is NA.
+
+    Returns the values (``boolean`` dtype), a mask of unrecognised values, and up to five
+    distinct unrecognised values.
+    """
+    if pd.api.types.is_bool_dtype(series.dtype):
+        return series.reset_index(drop=True).astype("boolean"), np.zeros(len(series), dtype=bool), []
+    s = as_str(series).reset_index(drop=True)
+    key = s.fillna("").str.lower()
+    is_t = key.isin(_TRUE).to_numpy()
+    is_f = key.isin(_FALSE).to_numpy()
+    blank = s.isna().to_numpy()
+    bad = ~(is_t | is_f | blank)
+    vals = pd.array([pd.NA] * len(s), dtype="boolean")
+    vals[is_t] = True
+    vals[is_f] = False
+    examples = list(dict.fromkeys(s[bad].tolist()))[:5]
+    return pd.Series(vals), bad, examples
+
+
+def normalise_enum(series: pd.Series, labels: Sequence[str], synonyms: Mapping[str, str]) -> tuple[pd.Series, np.ndarray, np.ndarray, list[str]]:
+    """Map values onto canonical labels, case-, space- and punctuation-insensitively.
+
+    Returns
+    -------
+    values : Series of str (NA where blank or unknown)
+    blank : ndarray of bool
+    unknown : ndarray of bool
+    examples : list of str
+        Up to five distinct unknown values.
+    """
+    table: dict[str, str] = {norm_key(l): l for l in labels}
+    for k, v in synonyms.items():
+        table[norm_key(k)] = v
+    s = as_str(series).reset_index(drop=True)
+    blank = s.isna().to_numpy()
+    mapped = s.fillna("").map(lambda v: table.get(norm_key(v)) if v else None)
+    unknown = mapped.isna().to_numpy() & ~blank
+    examples = list(dict.fromkeys(s[unknown].tolist()))[:5]
+    return mapped.astype("str").where(mapped.notna(), other=pd.NA), blank, unknown, examples
+
+
+# --------------------------------------------------------------------------------------------
+# Ids
+# --------------------------------------------------------------------------------------------
+
+
+def content_keys(frame: pd.DataFrame) -> pd.Series:
+    """One string per row joining every column's value (the row's content, for hashing)."""
+    parts = []
+    for col in frame.columns:
+        s = frame[col]
+        if s.dtype.name == "geometry":
+            arr = np.asarray(s.values)
+            txt = pd.Series(shapely.to_wkb(arr, hex=True), index=s.index, dtype="str").fillna("")
+        else:
+            txt = s.astype("str").fillna("")
+        parts.append(txt.reset_index(drop=True))
+    if not parts:
+        return pd.Series([""] * len(frame), dtype="str")
+    key = parts[0]
+    if len(parts) > 1:
+        key = key.str.cat(parts[1:], sep="\x1f")
+    return key
+
+
+def derive_ids(keys: pd.Series, prefix: str) -> np.ndarray:
+    """Stable ids from row content: ``prefix`` + 16 hex digits of SHA-1(content, occurrence).
+
+    Identical rows get distinct ids through their occurrence index (0 for the first copy in
+    the table, 1 for the second, ...), so re-reading the same table gives the same ids and
+    duplicated rows (common for police.uk ASB rows) stay distinct.
+    """
+    keys = keys.reset_index(drop=True)
+    occ = keys.groupby(keys, sort=False).cumcount().to_numpy()
+    out = np.empty(len(keys), dtype=object)
+    for i, (k, o) in enumerate(zip(keys.tolist(), occ.tolist())):
+        out[i] = prefix + hashlib.sha1(f"{k}\x1e{o}".encode("utf-8", "surrogatepass")).hexdigest()[:16]
+    return out
+
+
+# --------------------------------------------------------------------------------------------
+# Study area
+# --------------------------------------------------------------------------------------------
+
+
+def study_area_geometry(area: Any) -> tuple[BaseGeometry | None, str | None]:
+    """The study area as one (multi)polygon in British National Grid, plus a note.
+
+    Accepts a GeoDataFrame/GeoSeries (any CRS, converted), a shapely polygon (British National
+    Grid metres, or WGS84 degrees when its bounds look like degrees; announced in the note), or
+    a path to a boundary file (read with :func:`hotspots.io.load_boundary`).
+    """
+    import os
+
+    import geopandas as gpd
+
+    if area is None:
+        return None, None
+    note = None
+    if isinstance(area, (str, os.PathLike)):
+        from .boundary import load_boundary
+
+        area = load_boundary(area)
+    if isinstance(area, (gpd.GeoDataFrame, gpd.GeoSeries)):
+        gs = area.geometry if isinstance(area, gpd.GeoDataFrame) else area
+        if gs.crs is None:
+            raise CRSError("`study_area` has no CRS; set it with `.set_crs(...)` (e.g. `.set_crs(27700)`) first.")
+        gs = gs.to_crs(27700)
+        geom = shapely.union_all(np.asarray(gs.values)) if len(gs) else shapely.Polygon()
+    elif isinstance(area, BaseGeometry):
+        geom = area
+        if not geom.is_empty:
+            minx, miny, maxx, maxy = geom.bounds
+            if max(abs(minx), abs(maxx)) <= 180 and max(abs(miny), abs(maxy)) <= 90:
+                from .coords import to_bng
+
+                geom = shapely.transform(geom, lambda xy: np.column_stack(to_bng(xy[:, 0], xy[:, 1], 4326)[:2]))
+                note = "the study area's coordinates look like longitude/latitude; converted from WGS84 to British National Grid"
+    else:
+        raise ParameterError(
+            f"`study_area` must be a shapely polygon, a GeoDataFrame/GeoSeries of polygons, or a boundary file path; got {type(area).__name__}."
+        )
+    if geom is None or geom.is_empty or shapely.get_type_id(geom) not in (3, 6, 7):
+        raise ParameterError("`study_area` must be a non-empty polygon or multipolygon.")
+    if not geom.is_valid:
+        geom = shapely.make_valid(geom)
+    if not np.all(np.isfinite(shapely.get_coordinates(geom))):
+        raise CRSError("`study_area` could not be converted to British National Grid (non-finite coordinates). Check its CRS.")
+    shapely.prepare(geom)
+    return geom, note
+
+
+def required(mapping: Mapping[str, str | None], needed: Sequence[str], columns: Sequence[str], name: str, hint: str) -> None:
+    """SchemaError listing every needed canonical column that could not be found."""
+    missing = [k for k in needed if mapping.get(k) is None]
+    if missing:
+        shown = ", ".join(f"`{c}`" for c in list(columns)[:30])
+        raise SchemaError(
+            f"{name}: cannot find column(s) for {', '.join(f'`{m}`' for m in missing)}. Columns present: {shown}. "
+            f"{hint}"
+        )

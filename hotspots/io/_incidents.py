@@ -1,0 +1,165 @@
+"""Turning one table into canonical incident rows (shared by police.uk and generic loaders)."""
+
+from __future__ import annotations
+
+from typing import Any, Sequence
+
+import numpy as np
+import pandas as pd
+
+from .._errors import ParameterError, SchemaError
+from ..report import LoadReport
+from ._common import as_str, content_keys, derive_ids, norm_key, to_float
+from ._pipeline import category_filter, dates, drop_duplicate_ids, locate, month_filter, new_builder, part_frame
+from ._read import Table
+
+#: Output columns of every incident loader, in order (``in_study_area`` is added before geometry
+#: when a study area is given).
+INCIDENT_OUTPUT = ("incident_id", "month", "occurred", "category", "weight", "lsoa_code", "location", "source", "geometry")
+INCIDENT_DTYPES = {
+    "incident_id": "str",
+    "month": "datetime64[ns]",
+    "occurred": "datetime64[ns]",
+    "category": "str",
+    "weight": "float64",
+    "lsoa_code": "str",
+    "location": "str",
+    "source": "str",
+}
+UNSPECIFIED = "unspecified"
+
+
+def incident_part(
+    index: int,
+    table: Table,
+    *,
+    x_col: str | None,
+    y_col: str | None,
+    wkt_col: str | None = None,
+    crs: Any = "auto",
+    swap_xy: bool = False,
+    date_col: str | None,
+    month_column: bool,
+    category_col: str | None,
+    id_col: str | None,
+    id_prefix: str,
+    police: bool = False,
+    weight_col: str | None = None,
+    lsoa_col: str | None = None,
+    location_col: str | None = None,
+    keep_columns: Sequence[str] = (),
+    categories: Any = None,
+    months: tuple[pd.Timestamp | None, pd.Timestamp | None] = (None, None),
+) -> tuple[pd.DataFrame, LoadReport]:
+    df = table.frame
+    n = len(df)
+    b = new_builder(table)
+
+    # Category (needed for ASB ids and the category filter).
+    if category_col is not None:
+        category = as_str(df[category_col]).fillna(UNSPECIFIED).reset_index(drop=True)
+    else:
+        category = pd.Series([UNSPECIFIED] * n, dtype="str")
+        b.note(f"no category column; every row's category is {UNSPECIFIED!r}")
+
+    # Ids: computed on every row before any filtering, so they never depend on the filters.
+    if id_col is not None:
+        ids = as_str(df[id_col]).reset_index(drop=True)
+    else:
+        ids = pd.Series([pd.NA] * n, dtype="str")
+    need = ids.isna().to_numpy()
+    if need.any():
+        sub = df[need]
+        if police:
+            derived = derive_ids(content_keys(sub), "")
+            sub_cat = category[need]
+            cats = sub_cat.map({u: norm_key(u) for u in pd.unique(sub_cat.to_numpy())}).to_numpy()
+            pref = np.where(cats == "antisocialbehaviour", "asb-", "pu-")
+            derived = np.char.add(pref.astype(str), derived.astype(str)).astype(object)
+            b.note(
+                "rows without a Crime ID (anti-social behaviour rows have none) got stable ids: 'asb-' + a hash of the "
+                "row's fields and its occurrence among identical rows in the file"
+            )
+        else:
+            derived = derive_ids(content_keys(sub), id_prefix)
+            b.note(
+                f"rows without an id got stable ids: {id_prefix!r} + a hash of the row's values and its occurrence among "
+                "identical rows in the table"
+            )
+        ids = ids.astype(object)
+        ids[need] = derived
+        ids = ids.astype("str")
+
+    # Dates and filters.
+    if date_col is not None:
+        month, occurred = dates(table, b, date_col, month_column=month_column)
+        month_filter(b, month, months)
+    else:
+        month = pd.Series(pd.NaT, index=range(n), dtype="datetime64[ns]")
+        occurred = month.copy()
+        if months != (None, None):
+            raise SchemaError(
+                f"{table.name}: `months` was given but the table has no date column. Name it with "
+                "`columns={'occurred': '...'}` or `columns={'month': '...'}`, or drop `months`."
+            )
+        b.note("no date column; `month` and `occurred` are empty (NaT)")
+    category_filter(b, category, categories)
+
+    loc = locate(table, b, x_col=x_col, y_col=y_col, wkt_col=wkt_col, crs=crs, swap_xy=swap_xy)
+
+    values: dict[str, Any] = {
+        "incident_id": ids,
+        "month": month,
+        "occurred": occurred,
+        "category": category,
+    }
+    if weight_col is not None:
+        w, blank, garbage = to_float(df[weight_col])
+        with np.errstate(invalid="ignore"):
+            bad = blank | garbage | ~np.isfinite(w) | (w < 0)
+        b.drop(bad, "invalid weight")
+        values["weight"] = w
+    if lsoa_col is not None:
+        values["lsoa_code"] = as_str(df[lsoa_col]).reset_index(drop=True)
+    if location_col is not None:
+        values["location"] = as_str(df[location_col]).reset_index(drop=True)
+    values["source"] = pd.Series([table.name] * n, dtype="str")
+    for k in keep_columns:
+        values[k] = df[k].reset_index(drop=True)
+
+    dup = drop_duplicate_ids(b, ids.to_numpy(dtype=object))
+    if dup and police:
+        b.warn(
+            "some rows repeat a Crime ID seen earlier in the same file (police.uk publishes some crimes more than "
+            "once, at different locations); kept the first and dropped the rest as 'duplicate id'"
+        )
+    part = part_frame(index, table, b, loc, values)
+    return part, b.build()
+
+
+def check_mapping(columns: Any, allowed: Sequence[str], arg: str = "columns") -> dict[str, str]:
+    if columns is None:
+        return {}
+    if not isinstance(columns, dict):
+        raise ParameterError(f"`{arg}` must be a dict mapping canonical names to your column names, e.g. {{'occurred': 'Date'}}.")
+    bad = [k for k in columns if k not in allowed]
+    if bad:
+        raise ParameterError(
+            f"`{arg}` has unknown key(s) {', '.join(repr(k) for k in bad)}; allowed: {', '.join(allowed)}. "
+            "Keys are the canonical names; values are your column names."
+        )
+    for k, v in columns.items():
+        if not isinstance(v, str):
+            raise ParameterError(f"`{arg}[{k!r}]` must be a column name (str); got {v!r}.")
+    return dict(columns)
+
+
+def check_present(table: Table, mapping: dict[str, str], arg: str = "columns") -> None:
+    missing = {k: v for k, v in mapping.items() if v not in table.frame.columns}
+    if missing:
+        shown = ", ".join(f"`{c}`" for c in list(table.frame.columns)[:30])
+        raise SchemaError(
+            f"{table.name}: column(s) named in `{arg}` not found: "
+            + ", ".join(f"{k} -> `{v}`" for k, v in missing.items())
+            + f". Columns present: {shown}."
+        )

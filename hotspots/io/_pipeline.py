@@ -1,0 +1,449 @@
+"""Steps shared by the point loaders: locate, date, filter, de-duplicate, study area, assemble.
+
+Each step takes the table and a :class:`~hotspots.report.ReportBuilder` and drops rows for one
+reason, so that each dropped row is counted once, under the first reason that applies.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Sequence
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import pyproj
+import shapely
+
+from .._errors import CRSError, HotspotsError, InputError, ParameterError
+from ..report import MAX_EXAMPLES, LoadReport, ReportBuilder
+from ._common import as_str, find_column, norm_key, parse_dates, study_area_geometry, to_float
+from ._read import Table
+from .coords import UK_LONLAT_BOX, crs_label, detect_crs, plausible, resolve_crs, to_bng
+
+#: Column-name candidates for coordinates, as (x, y) pairs in priority order.
+XY_CANDIDATES: tuple[tuple[str, str], ...] = (
+    ("easting", "northing"),
+    ("eastings", "northings"),
+    ("longitude", "latitude"),
+    ("lon", "lat"),
+    ("lng", "lat"),
+    ("long", "lat"),
+    ("x", "y"),
+    ("x_coord", "y_coord"),
+    ("xcoord", "ycoord"),
+    ("x_coordinate", "y_coordinate"),
+    ("point_x", "point_y"),
+    ("coord_x", "coord_y"),
+)
+WKT_CANDIDATES = ("geometry", "wkt", "geom", "the_geom", "shape")
+
+
+@dataclass
+class Located:
+    X: np.ndarray
+    Y: np.ndarray
+
+
+def has_geometry(table: Table) -> bool:
+    f = table.frame
+    return isinstance(f, gpd.GeoDataFrame) and f._geometry_column_name in f.columns
+
+
+def resolve_xy(table: Table, x: str | None, y: str | None) -> tuple[str | None, str | None, str | None]:
+    """Pick the coordinate source: explicit ``x``/``y``, the table's geometry, a WKT column, or
+    auto-detected x/y columns. Returns ``(x_col, y_col, wkt_col)``; all None means geometry."""
+    cols = [c for c in table.frame.columns if not (has_geometry(table) and c == table.frame._geometry_column_name)]
+    if (x is None) != (y is None):
+        raise ParameterError("give both `x` and `y` (the names of the coordinate columns), or neither.")
+    if x is not None:
+        missing = [c for c in (x, y) if c not in table.frame.columns]
+        if missing:
+            raise ParameterError(
+                f"{table.name}: coordinate column(s) {', '.join(f'`{m}`' for m in missing)} not found. "
+                f"Columns present: {', '.join(f'`{c}`' for c in cols[:30])}."
+            )
+        return x, y, None
+    if has_geometry(table):
+        return None, None, None
+    for cx, cy in XY_CANDIDATES:
+        fx, fy = find_column(cols, [cx]), find_column(cols, [cy])
+        if fx is not None and fy is not None:
+            return fx, fy, None
+    w = find_column(cols, WKT_CANDIDATES)
+    if w is not None:
+        return None, None, w
+    from .._errors import SchemaError
+
+    raise SchemaError(
+        f"{table.name}: cannot find coordinates. Expected longitude/latitude, easting/northing or x/y columns, "
+        f"or a geometry. Columns present: {', '.join(f'`{c}`' for c in cols[:30])}. Name them with `x='...'`, `y='...'`."
+    )
+
+
+def locate(
+    table: Table,
+    b: ReportBuilder,
+    *,
+    x_col: str | None,
+    y_col: str | None,
+    wkt_col: str | None = None,
+    crs: Any = "auto",
+    swap_xy: bool = False,
+) -> Located:
+    """Find each row's point in British National Grid, dropping rows without a usable one.
+
+    Drop reasons: ``no location`` (blank, missing geometry, or exactly (0, 0)), ``unparseable
+    coordinates`` (text that is not a number, or WKT that does not parse), ``possibly swapped
+    coordinates`` (a minority of rows with latitude and longitude exchanged), ``out-of-range
+    coordinates`` (infinite, outside the CRS's valid range, or converting to a point outside the
+    British Isles).
+    """
+    df = table.frame
+    n = len(df)
+    src_crs = None
+    if x_col is None and y_col is None:
+        if wkt_col is not None:
+            txt = as_str(df[wkt_col])
+            blank = txt.isna().to_numpy()
+            geoms = shapely.from_wkt(txt.fillna("").to_numpy(dtype=object), on_invalid="ignore")
+            geoms = np.where(blank, None, geoms)
+            b.drop(blank, "no location")
+            b.drop(shapely.is_missing(geoms) & ~blank, "unparseable coordinates")
+            b.note(f"{table.name}: locations read from WKT column `{wkt_col}`")
+        else:
+            geoms = np.asarray(df.geometry.values)
+            src_crs = table.crs
+        missing = shapely.is_missing(geoms) | shapely.is_empty(geoms)
+        b.drop(missing, "no location")
+        geoms = geoms.copy()
+        geoms[missing] = None
+        nonpoint = ~missing & (shapely.get_type_id(geoms) != 0)
+        if nonpoint.any():
+            geoms[nonpoint] = shapely.point_on_surface(geoms[nonpoint])
+            b.note(f"{table.name}: {int(nonpoint.sum()):,} non-point geometries replaced by a point on their surface")
+        x = shapely.get_x(geoms).astype(float)
+        y = shapely.get_y(geoms).astype(float)
+        x = np.where(missing, np.nan, x)
+        y = np.where(missing, np.nan, y)
+        names = ("x", "y")
+    else:
+        x, xblank, xgarb = to_float(df[x_col])
+        y, yblank, ygarb = to_float(df[y_col])
+        b.drop(xblank | yblank, "no location")
+        b.drop(xgarb | ygarb, "unparseable coordinates")
+        names = (x_col, y_col)
+    zero = (x == 0) & (y == 0)
+    if (zero & b.alive).any():
+        b.drop(zero, "no location")
+        b.note("coordinates (0, 0) are treated as a missing location")
+    if swap_xy:
+        x, y = y, x
+        b.note(f"x and y swapped as asked (`swap_xy=True`): `{names[1]}` read as x, `{names[0]}` as y")
+    cand = b.alive & np.isfinite(x) & np.isfinite(y)
+
+    # Decide the CRS.
+    if crs is not None and not (isinstance(crs, str) and crs == "auto"):
+        c = resolve_crs(crs)
+        b.note(f"coordinates read as {crs_label(c)} (given `crs`)")
+    elif src_crs is not None:
+        c = resolve_crs(src_crs)
+        if c.is_geographic and cand.any():
+            try:
+                det = detect_crs(x[cand], y[cand])
+            except CRSError:
+                det = None
+            if det is not None and det.epsg == 27700 and det.share > 0.9:
+                b.warn(
+                    f"{table.name} says its coordinates are {crs_label(c)} but the values are metres on the British "
+                    "National Grid (common in GeoJSON written without a CRS); read them as EPSG:27700. Pass `crs=` to override."
+                )
+                c = resolve_crs(27700)
+        b.note(f"coordinates read as {crs_label(c)} (the file's CRS)")
+    elif cand.any():
+        try:
+            det = detect_crs(x[cand], y[cand])
+        except CRSError as exc:
+            raise CRSError(f"{table.name}: {exc}") from None
+        if det.swapped:
+            if swap_xy:
+                raise CRSError(
+                    f"{table.name}: after swapping x and y as asked (`swap_xy=True`), {det.reason}. The columns were "
+                    "the right way round: drop `swap_xy`."
+                )
+            raise CRSError(
+                f"{table.name}: `{names[0]}`/`{names[1]}` look swapped: {det.reason}. Pass `swap_xy=True` to swap them, "
+                "or name the columns with `x=` (longitude/easting) and `y=` (latitude/northing)."
+            )
+        c = resolve_crs(det.epsg)
+        b.note(f"{det.reason}; read as {crs_label(det.epsg)}")
+    else:
+        c = resolve_crs(27700)
+
+    if c.is_geographic and cand.any():
+        sw = cand & _in_box(y, x) & ~_in_box(x, y)
+        if sw.sum() * 2 > cand.sum():
+            raise CRSError(
+                f"{table.name}: most coordinates look like latitude in `{names[0]}` and longitude in `{names[1]}` "
+                f"({int(sw.sum()):,} of {int(cand.sum()):,}). Pass `swap_xy=True` to swap them."
+            )
+        if sw.any():
+            b.drop(sw, "possibly swapped coordinates")
+            b.warn(
+                f"{table.name}: {int(sw.sum()):,} row(s) look like latitude/longitude the wrong way round; dropped as "
+                "'possibly swapped coordinates'. Fix them at source."
+            )
+    ok = plausible(x, y, c)
+    b.drop(~ok, "out-of-range coordinates")
+    X, Y, inside = to_bng(np.where(ok, x, np.nan), np.where(ok, y, np.nan), c)
+    b.drop(~inside, "out-of-range coordinates")
+    return Located(X, Y)
+
+
+def _in_box(x: np.ndarray, y: np.ndarray) -> np.ndarray:
+    lo, hi, la, lb = UK_LONLAT_BOX
+    with np.errstate(invalid="ignore"):
+        return (x >= lo) & (x <= hi) & (y >= la) & (y <= lb)
+
+
+def dates(table: Table, b: ReportBuilder, col: str, *, month_column: bool, label: str = "date", required: bool = True) -> tuple[pd.Series, pd.Series]:
+    """Parse a date column. Returns (month start, occurred) as ``datetime64[ns]`` Series.
+
+    Drops ``missing date`` (blank; only when ``required``), ``unparseable date``, ``date out of
+    range`` (before 1990 or more than a year ahead); ``label`` names the column in reasons when
+    it is not the main date.
+    """
+    p = parse_dates(table.frame[col], month_column=month_column)
+    suffix = "" if label == "date" else f" ({label})"
+    if required:
+        b.drop(p.blank, f"missing date{suffix}")
+    b.drop(p.bad, f"unparseable date{suffix}")
+    b.drop(p.out_of_range(), f"date out of range{suffix}")
+    v = p.values.where(~(p.bad | p.out_of_range()))
+    month = v.dt.to_period("M").dt.to_timestamp().astype("datetime64[ns]")
+    occurred = v.where(~p.month_only).astype("datetime64[ns]")
+    return month, occurred
+
+
+def month_filter(b: ReportBuilder, month: pd.Series, months: tuple[pd.Timestamp | None, pd.Timestamp | None]) -> None:
+    start, end = months
+    if start is None and end is None:
+        return
+    m = month.to_numpy()
+    mask = np.zeros(len(m), dtype=bool)
+    if start is not None:
+        mask |= m < np.datetime64(start)
+    if end is not None:
+        mask |= m > np.datetime64(end)
+    b.drop(mask, "month outside range")
+    b.note(f"months {start.strftime('%Y-%m') if start is not None else 'start'} to {end.strftime('%Y-%m') if end is not None else 'end'} (inclusive)")
+
+
+_CATEGORY_ALIASES = {"asb": "antisocialbehaviour"}
+
+
+def category_filter(b: ReportBuilder, category: pd.Series, categories: Any) -> None:
+    if categories is None:
+        return
+    if isinstance(categories, str):
+        categories = [categories]
+    try:
+        wanted_list = [str(c) for c in categories]
+    except TypeError:
+        raise ParameterError(f"`categories` must be a category name or a list of names; got {categories!r}.") from None
+    if not wanted_list:
+        raise ParameterError("`categories` is empty; give at least one category (or None for all).")
+    wanted = {_CATEGORY_ALIASES.get(norm_key(c), norm_key(c)) for c in wanted_list}
+    cats = category.fillna("").astype("str")
+    uniq = pd.unique(cats.to_numpy())
+    keymap = {u: norm_key(u) for u in uniq}
+    keys = cats.map(keymap)
+    keep = keys.isin(wanted).to_numpy()
+    b.drop(~keep, "category not selected")
+    present = set(keymap.values())
+    unmatched = [c for c in wanted_list if _CATEGORY_ALIASES.get(norm_key(c), norm_key(c)) not in present]
+    if unmatched:
+        shown = ", ".join(sorted({u for u in uniq if u})[:15])
+        b.warn(f"categor{'y' if len(unmatched) == 1 else 'ies'} {', '.join(repr(u) for u in unmatched)} matched no rows; categories present: {shown}")
+    b.note(f"categories selected: {', '.join(wanted_list)}")
+
+
+def drop_duplicate_ids(b: ReportBuilder, ids: np.ndarray | pd.Series, *, what: str = "id") -> int:
+    s = pd.Series(np.asarray(ids, dtype=object))
+    alive_idx = np.flatnonzero(b.alive)
+    dup = np.zeros(len(s), dtype=bool)
+    dup[alive_idx] = s.iloc[alive_idx].duplicated(keep="first").to_numpy()
+    return int(b.drop(dup, "duplicate id").sum())
+
+
+# --------------------------------------------------------------------------------------------
+# Combining tables: cross-table duplicates, study area, final report
+# --------------------------------------------------------------------------------------------
+
+
+def finish(
+    parts: list[pd.DataFrame],
+    reports: list[LoadReport],
+    names: list[str],
+    *,
+    id_col: str | None,
+    study_area: Any,
+    drop_outside: bool,
+    source: str | None,
+    columns: Sequence[str],
+    dtypes: dict[str, Any],
+    notes: Sequence[str] = (),
+    warnings: Sequence[str] = (),
+) -> tuple[gpd.GeoDataFrame, LoadReport]:
+    """Concatenate per-table parts (each with ``_src``, ``_row``, ``_x``, ``_y`` columns), drop
+    cross-table duplicate ids, flag or drop points outside the study area, build the report."""
+    notes = list(notes)
+    warnings = list(warnings)
+    if parts:
+        df = pd.concat(parts, ignore_index=True) if len(parts) > 1 else parts[0].reset_index(drop=True)
+    else:
+        df = pd.DataFrame({c: [] for c in columns})
+    extra: dict[str, int] = {}
+    extra_ex: dict[str, list[str]] = {}
+    keep = np.ones(len(df), dtype=bool)
+
+    def refs(mask: np.ndarray) -> list[str]:
+        idx = np.flatnonzero(mask)[:MAX_EXAMPLES]
+        return [f"{names[int(df['_src'].iat[i])]}:row {int(df['_row'].iat[i])}" for i in idx]
+
+    if id_col is not None and len(parts) > 1 and len(df):
+        dup = df[id_col].duplicated(keep="first").to_numpy()
+        if dup.any():
+            extra["duplicate id"] = int(dup.sum())
+            extra_ex["duplicate id"] = refs(dup)
+            warnings.append(f"{int(dup.sum()):,} row(s) repeat an id already read from an earlier file (e.g. the same month loaded twice); dropped as 'duplicate id'")
+            keep &= ~dup
+    geom, area_note = study_area_geometry(study_area)
+    if area_note:
+        notes.append(area_note)
+    inside = None
+    if geom is not None:
+        X = df["_x"].to_numpy(dtype=float) if len(df) else np.empty(0)
+        Y = df["_y"].to_numpy(dtype=float) if len(df) else np.empty(0)
+        inside = shapely.intersects_xy(geom, X, Y) if len(df) else np.zeros(0, dtype=bool)
+        out = keep & ~inside
+        n_out = int(out.sum())
+        if drop_outside:
+            if n_out:
+                extra["outside study area"] = n_out
+                extra_ex["outside study area"] = refs(out)
+                keep &= ~out
+            notes.append("points outside the study area dropped (`drop_outside=True`)")
+        elif n_out:
+            warnings.append(
+                f"{n_out:,} of {int(keep.sum()):,} points lie outside the study area (e.g. {', '.join(refs(out))}); kept and "
+                "flagged in `in_study_area` (pass `drop_outside=True` to drop them)"
+            )
+    df = df[keep].reset_index(drop=True)
+    pts = shapely.points(df["_x"].to_numpy(dtype=float), df["_y"].to_numpy(dtype=float)) if len(df) else np.empty(0, dtype=object)
+    out_cols = list(columns)
+    data: dict[str, Any] = {}
+    for c in out_cols:
+        if c == "geometry":
+            continue
+        s = df[c] if c in df.columns else pd.Series([pd.NA] * len(df))
+        data[c] = _cast(s.reset_index(drop=True), dtypes.get(c, "str"))
+    if inside is not None:
+        data["in_study_area"] = pd.Series(inside[keep], dtype=bool)
+    gdf = gpd.GeoDataFrame(data, geometry=gpd.GeoSeries(pts, crs=27700), crs=27700)
+    gdf = gdf.rename_geometry("geometry") if gdf.geometry.name != "geometry" else gdf
+    order = [c for c in out_cols if c != "geometry"] + (["in_study_area"] if inside is not None else []) + ["geometry"]
+    gdf = gdf[order]
+    report = LoadReport.combine(
+        reports,
+        source,
+        extra_dropped=extra,
+        extra_examples=extra_ex,
+        notes=[n for n in notes if n],
+        warnings=[w for w in warnings if w],
+        rows_kept=len(gdf),
+    )
+    return gdf, report
+
+
+def _cast(s: pd.Series, dtype: Any) -> pd.Series:
+    if dtype == "str":
+        return s.astype("str").where(s.notna(), other=pd.NA) if len(s) else pd.Series([], dtype="str")
+    if dtype == "datetime64[ns]":
+        return pd.to_datetime(s).astype("datetime64[ns]") if len(s) else pd.Series([], dtype="datetime64[ns]")
+    return s.astype(dtype)
+
+
+def part_frame(table_index: int, table: Table, b: ReportBuilder, loc: Located, values: dict[str, Any]) -> pd.DataFrame:
+    """The kept rows of one table, with canonical values plus ``_src``/``_row``/``_x``/``_y``."""
+    alive = b.alive
+    out: dict[str, Any] = {}
+    for k, v in values.items():
+        arr = v.to_numpy() if isinstance(v, pd.Series) else np.asarray(v)
+        if isinstance(v, pd.Series):
+            out[k] = v.reset_index(drop=True)[alive].reset_index(drop=True)
+        else:
+            out[k] = pd.Series(arr[alive])
+    out["_src"] = np.full(int(alive.sum()), table_index, dtype=np.int64)
+    out["_row"] = np.asarray(table.row_numbers)[alive]
+    out["_x"] = loc.X[alive]
+    out["_y"] = loc.Y[alive]
+    return pd.DataFrame(out)
+
+
+def new_builder(table: Table) -> ReportBuilder:
+    b = ReportBuilder(table.name, len(table.frame), table.row_numbers)
+    b.drop_unparsed(table.malformed, "malformed row", table.malformed_examples)
+    for n in table.notes:
+        b.note(n)
+    return b
+
+
+def guard(func: Any) -> Any:
+    """Turn unexpected third-party exceptions escaping a loader into a typed InputError."""
+    import functools
+
+    @functools.wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return func(*args, **kwargs)
+        except HotspotsError:
+            raise
+        except (MemoryError, KeyboardInterrupt, RecursionError):
+            raise
+        except TypeError as exc:
+            # Wrong argument types from the caller are parameter errors.
+            raise ParameterError(f"{func.__name__}: {exc}") from exc
+        except Exception as exc:  # noqa: BLE001 - last line of defence: never leak raw tracebacks
+            raise InputError(
+                f"{func.__name__} could not read the input ({type(exc).__name__}: {str(exc)[:300]}). Check the file's format; "
+                "if it looks right, report this as a bug in hotspots."
+            ) from exc
+
+    return wrapper
+
+
+def run_tables(items: list[Any], fn: Any, *, layer: Any = None, skip_bad_files: bool = True) -> tuple[list, list, list, list[str]]:
+    """Apply ``fn(index, table) -> (part, report)`` to each source/table.
+
+    With several inputs and ``skip_bad_files``, an input that raises InputError/CRSError is
+    skipped and listed in the returned failures; a single input always raises.
+    """
+    from ._read import read_table
+
+    parts, reports, names, failures = [], [], [], []
+    for item in items:
+        try:
+            table = item if isinstance(item, Table) else read_table(item, layer=layer)
+            part, rep = fn(len(names), table)
+        except (InputError, CRSError) as exc:
+            if len(items) == 1 or not skip_bad_files:
+                raise
+            failures.append(f"{item.name}: {exc}")
+            continue
+        names.append(table.name)
+        parts.append(part)
+        reports.append(rep)
+    if not reports:
+        raise InputError("no file could be read:\n" + "\n".join(failures))
+    return parts, reports, names, failures

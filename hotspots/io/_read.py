@@ -1,0 +1,686 @@
+"""Reading inputs into tables: paths, folders, archives, uploads; CSV parsing; data formats.
+
+Everything here turns "something the user gave us" into :class:`Table` objects (a pandas
+DataFrame plus the row numbers and malformed-row counts a :class:`~hotspots.report.LoadReport`
+needs). Nothing here knows about incidents or referrals.
+
+Safety: only data formats are parsed (CSV, gzip-compressed CSV, ZIP archives of those, Parquet,
+GeoPackage, GeoJSON, and Shapefile for boundaries). Nothing is ever unpickled; files that look
+like pickles or spreadsheets are refused with a message naming the file.
+"""
+
+from __future__ import annotations
+
+import csv
+import gzip
+import io
+import os
+import re
+import zipfile
+import zlib
+from dataclasses import dataclass, field
+from pathlib import Path, PurePosixPath
+from typing import Any, Iterable, Sequence
+
+import numpy as np
+import pandas as pd
+
+from .._errors import HotspotsError, InputError, ParameterError, SchemaError
+
+__all__ = [
+    "Upload",
+    "Source",
+    "Table",
+    "resolve_sources",
+    "read_table",
+    "read_csv_bytes",
+    "SUPPORTED_FORMATS",
+    "MAX_UNCOMPRESSED_BYTES",
+]
+
+#: Largest amount of data (bytes, after decompression) read from one archive or gzip member.
+#: Guards against "zip bombs" in uploads. England and Wales for a year is about 1 GB of CSV.
+MAX_UNCOMPRESSED_BYTES = 4 * 1024**3
+
+#: File formats the loaders parse, by file-name ending.
+SUPPORTED_FORMATS = {
+    ".csv": "csv",
+    ".csv.gz": "csv",
+    ".zip": "zip",
+    ".parquet": "parquet",
+    ".pq": "parquet",
+    ".geoparquet": "parquet",
+    ".gpkg": "gpkg",
+    ".geojson": "geojson",
+    ".json": "geojson",
+    ".shp": "shp",
+}
+
+_REFUSED = {
+    ".pkl": "a Python pickle",
+    ".pickle": "a Python pickle",
+    ".joblib": "a Python pickle (joblib)",
+    ".npy": "a NumPy array file",
+    ".npz": "a NumPy archive",
+    ".xlsx": "an Excel workbook",
+    ".xls": "an Excel workbook",
+    ".xlsm": "an Excel workbook",
+    ".ods": "a spreadsheet",
+}
+
+_FIX_FORMATS = "Save it as CSV (UTF-8), Parquet, GeoPackage or GeoJSON."
+
+# police.uk monthly file names: 2025-01-derbyshire-street.csv (also -outcomes, -stop-and-search).
+_POLICE_NAME = re.compile(r"^\d{4}-\d{2}-[a-z0-9-]+-(street|outcomes|stop-and-search)\.csv(\.gz)?$", re.I)
+
+
+@dataclass(frozen=True)
+class Upload:
+    """An uploaded file held in memory: its name (used to pick the format) and its bytes.
+
+    Streamlit's ``UploadedFile`` and any binary file object with a ``name`` attribute are
+    accepted by the loaders directly; ``Upload`` is for callers holding plain bytes.
+    """
+
+    name: str
+    data: bytes
+
+    def __repr__(self) -> str:  # never print the bytes
+        return f"Upload(name={self.name!r}, {len(self.data):,} bytes)"
+
+
+@dataclass
+class Source:
+    """One readable input: a file on disk, an archive member, or bytes in memory."""
+
+    name: str  # shown in reports ("2025-01-derbyshire-street.csv", "a.zip:2025-01/x.csv")
+    fmt: str  # "csv", "parquet", "gpkg", "geojson", "shp"
+    path: Path | None = None
+    data: bytes | None = None
+
+    def head(self, n: int = 65536) -> bytes:
+        """The first ``n`` bytes of the (decompressed) content, for sniffing headers."""
+        if self.data is not None:
+            raw = self.data[: max(n, 1 << 20)]
+        else:
+            try:
+                with open(self.path, "rb") as fh:  # type: ignore[arg-type]
+                    raw = fh.read(max(n, 1 << 20))
+            except OSError as exc:
+                raise InputError(f"cannot read {self.name}: {exc.strerror or exc}.") from None
+        if raw[:2] == b"\x1f\x8b":
+            try:
+                raw = zlib.decompressobj(16 + zlib.MAX_WBITS).decompress(raw, n)
+            except zlib.error as exc:
+                raise InputError(f"{self.name} is not valid gzip data ({exc}); the file is damaged. Download it again.") from None
+        return raw[:n]
+
+    def read_bytes(self) -> bytes:
+        if self.data is not None:
+            raw = self.data
+        else:
+            try:
+                raw = Path(self.path).read_bytes()  # type: ignore[arg-type]
+            except OSError as exc:
+                raise InputError(f"cannot read {self.name}: {exc.strerror or exc}. Check the path and permissions.") from None
+        if raw[:2] == b"\x1f\x8b":
+            raw = _gunzip(raw, self.name)
+        return raw
+
+
+@dataclass
+class Table:
+    """A table read from one source, before any interpretation.
+
+    ``frame`` holds the data rows (all ``str`` columns for CSV; typed columns, and possibly a
+    geometry column, for Parquet/GeoPackage/GeoJSON). ``row_numbers`` gives each frame row's
+    1-based data-row number in the source; ``malformed`` counts rows that could not be split into
+    the header's fields (they are part of the rows read but never become frame rows).
+    """
+
+    name: str
+    frame: pd.DataFrame
+    row_numbers: np.ndarray
+    fmt: str
+    malformed: int = 0
+    malformed_examples: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    crs: Any = None  # CRS of the geometry column, when the format carries one
+
+    @property
+    def rows_read(self) -> int:
+        return len(self.frame) + self.malformed
+
+
+# --------------------------------------------------------------------------------------------
+# Resolving inputs into sources
+# --------------------------------------------------------------------------------------------
+
+
+def _suffix(name: str) -> str:
+    low = name.lower()
+    if low.endswith(".csv.gz"):
+        return ".csv.gz"
+    return PurePosixPath(low).suffix
+
+
+def _fmt_for(name: str, *, allowed: Iterable[str]) -> str:
+    suf = _suffix(name)
+    if suf in _REFUSED:
+        extra = " Files are parsed as data only and never unpickled." if "pickle" in _REFUSED[suf] else ""
+        raise InputError(f"{name} is {_REFUSED[suf]}, which hotspots does not read.{extra} {_FIX_FORMATS}")
+    fmt = SUPPORTED_FORMATS.get(suf)
+    allowed = set(allowed)
+    if fmt is None or fmt not in allowed:
+        kinds = sorted(k for k, v in SUPPORTED_FORMATS.items() if v in allowed)
+        raise InputError(
+            f"{name}: unsupported file type {suf or '(no extension)'!r}. Accepted here: {', '.join(kinds)}. "
+            f"{_FIX_FORMATS}"
+        )
+    return fmt
+
+
+def _sniff(head: bytes) -> str | None:
+    if head.startswith(b"PK\x03\x04") or head.startswith(b"PK\x05\x06"):
+        return "zip"
+    if head.startswith(b"\x1f\x8b"):
+        return "gzip"
+    if head.startswith(b"PAR1"):
+        return "parquet"
+    if head.startswith(b"SQLite format 3\x00"):
+        return "gpkg"
+    if len(head) >= 2 and head[0] == 0x80 and head[1] in (2, 3, 4, 5):
+        return "pickle"
+    return None
+
+
+def _check_magic(name: str, fmt: str, head: bytes) -> None:
+    kind = _sniff(head)
+    if kind == "pickle":
+        raise InputError(f"{name} looks like a Python pickle; it is never unpickled. {_FIX_FORMATS}")
+    expected = {"csv": (None, "gzip"), "geojson": (None,), "parquet": ("parquet",), "gpkg": ("gpkg",), "zip": ("zip",)}
+    ok = expected.get(fmt)
+    if ok is not None and kind not in ok and len(head) > 0:
+        what = {"zip": "a ZIP archive", "gzip": "gzip data", "parquet": "a Parquet file", "gpkg": "a GeoPackage/SQLite file", None: "text"}[kind]
+        raise InputError(
+            f"{name} is named as {fmt.upper()} but its content looks like {what}. Rename it to match its "
+            "content, or export it again in the format its name says."
+        )
+
+
+def _upload_parts(obj: Any) -> tuple[str, bytes] | None:
+    if isinstance(obj, Upload):
+        return obj.name, bytes(obj.data)
+    if isinstance(obj, tuple) and len(obj) == 2 and isinstance(obj[0], str) and isinstance(obj[1], (bytes, bytearray, memoryview)):
+        return obj[0], bytes(obj[1])
+    if hasattr(obj, "read") and not isinstance(obj, (str, os.PathLike)):
+        name = getattr(obj, "name", None)
+        if not isinstance(name, str) or not name:
+            raise InputError(
+                "an uploaded file object has no `name`; the name's extension picks the format. Wrap the "
+                "bytes as `Upload(name='file.csv', data=...)`."
+            )
+        try:
+            data = obj.getvalue() if hasattr(obj, "getvalue") else obj.read()
+        except Exception as exc:  # noqa: BLE001 - any reader failure becomes a typed error
+            raise InputError(f"cannot read the uploaded file {name}: {exc}") from None
+        if isinstance(data, str):
+            data = data.encode("utf-8")
+        if not isinstance(data, (bytes, bytearray, memoryview)):
+            raise InputError(f"the uploaded file {name} did not give bytes when read; open it in binary mode ('rb').")
+        return os.path.basename(name), bytes(data)
+    return None
+
+
+def _is_skippable_member(member: str) -> bool:
+    parts = PurePosixPath(member).parts
+    base = parts[-1] if parts else member
+    return member.endswith("/") or "__MACOSX" in parts or base.startswith("._") or base.startswith(".")
+
+
+def _zip_sources(name: str, data: bytes | None, path: Path | None, *, allowed: set[str], skipped: list[str]) -> list[Source]:
+    try:
+        zf = zipfile.ZipFile(io.BytesIO(data) if data is not None else path)  # type: ignore[arg-type]
+    except (zipfile.BadZipFile, OSError, ValueError) as exc:
+        raise InputError(f"{name} is not a readable ZIP archive ({exc}). Download it again or unzip it and load the folder.") from None
+    out: list[Source] = []
+    with zf:
+        infos = [i for i in zf.infolist() if not _is_skippable_member(i.filename)]
+        total = sum(i.file_size for i in infos)
+        if total > MAX_UNCOMPRESSED_BYTES:
+            raise InputError(
+                f"{name} unpacks to {total / 1024**3:.1f} GiB, more than the {MAX_UNCOMPRESSED_BYTES / 1024**3:.0f} GiB "
+                "limit. Unzip it and load the folder, or load fewer months."
+            )
+        for info in sorted(infos, key=lambda i: i.filename):
+            member = info.filename
+            base = PurePosixPath(member).name
+            suf = _suffix(base)
+            fmt = SUPPORTED_FORMATS.get(suf)
+            if fmt not in allowed or fmt in ("zip", "shp"):
+                skipped.append(f"{name}:{member}")
+                continue
+            if _POLICE_NAME.match(base) and "-street.csv" not in base.lower():
+                skipped.append(f"{name}:{member}")
+                continue
+            if info.flag_bits & 0x1:
+                raise InputError(f"{name}:{member} is encrypted; hotspots cannot read password-protected archives.")
+            try:
+                blob = zf.read(info)
+            except (zipfile.BadZipFile, zlib.error, OSError, EOFError, NotImplementedError, RuntimeError) as exc:
+                raise InputError(f"{name}:{member} cannot be extracted ({exc}); the archive is damaged. Download it again.") from None
+            out.append(Source(name=f"{name}:{member}", fmt=fmt, data=blob))
+    return out
+
+
+def resolve_sources(inputs: Any, *, allowed: Sequence[str] = ("csv", "zip", "parquet", "gpkg", "geojson")) -> tuple[list[Source], list[str]]:
+    """Expand paths, folders, archives and uploads into a flat, ordered list of sources.
+
+    Parameters
+    ----------
+    inputs : path, Upload, binary file object with ``name``, or a list of these
+        Folders are searched recursively for data files (sorted by path); ZIP archives are
+        expanded (members sorted by name). In folders and archives, police.uk files that are not
+        street-level crime files (``-outcomes``, ``-stop-and-search``) are skipped.
+    allowed : sequence of str
+        Formats accepted (``"csv"``, ``"zip"``, ``"parquet"``, ``"gpkg"``, ``"geojson"``,
+        ``"shp"``).
+
+    Returns
+    -------
+    sources : list of Source
+    skipped : list of str
+        Files in folders/archives that were not data files of an accepted kind.
+    """
+    allowed_set = set(allowed)
+    if inputs is None:
+        raise InputError("no input given: pass a file, folder, ZIP archive or upload.")
+    items: list[Any]
+    if isinstance(inputs, (list, tuple)) and not _is_upload_tuple(inputs):
+        items = list(inputs)
+    else:
+        items = [inputs]
+    if not items:
+        raise InputError("no input given: the list of files is empty.")
+    sources: list[Source] = []
+    skipped: list[str] = []
+    for item in items:
+        if isinstance(item, Source):  # already resolved (used by load_any)
+            sources.append(item)
+            continue
+        if isinstance(item, (bytes, bytearray, memoryview)):
+            raise InputError("raw bytes have no file name to tell their format; wrap them as `Upload(name='data.csv', data=...)`.")
+        up = _upload_parts(item)
+        if up is not None:
+            name, data = up
+            if not data:
+                raise InputError(f"{name} is empty (0 bytes). Choose a file with data in it.")
+            fmt = _fmt_for(name, allowed=allowed_set)
+            _check_magic(name, fmt, data[:16])
+            if fmt == "zip":
+                members = _zip_sources(name, data, None, allowed=allowed_set, skipped=skipped)
+                if not members:
+                    raise InputError(f"{name} holds no data files of an accepted kind ({', '.join(sorted(allowed_set - {'zip'}))}).")
+                sources += members
+            else:
+                sources.append(Source(name=name, fmt=fmt, data=data))
+            continue
+        if not isinstance(item, (str, os.PathLike)):
+            raise InputError(
+                f"cannot read an input of type {type(item).__name__}; pass a file path, a folder, an `Upload`, "
+                "or a DataFrame to the table loaders."
+            )
+        path = Path(item)
+        if path.is_dir():
+            found = []
+            for p in sorted(path.rglob("*")):
+                if not p.is_file() or _is_skippable_member(p.name):
+                    continue
+                fmt = SUPPORTED_FORMATS.get(_suffix(p.name))
+                if fmt is None or fmt not in allowed_set or fmt in ("zip", "shp"):
+                    skipped.append(str(p))
+                    continue
+                if _POLICE_NAME.match(p.name) and "-street.csv" not in p.name.lower():
+                    skipped.append(str(p))
+                    continue
+                found.append(Source(name=str(p.relative_to(path.parent)) if p.parent != path else p.name, fmt=fmt, path=p))
+            if not found:
+                raise InputError(f"folder {path} holds no data files ({', '.join(sorted(k for k, v in SUPPORTED_FORMATS.items() if v in allowed_set))}).")
+            sources += found
+            continue
+        if not path.exists():
+            raise InputError(f"file not found: {path}. Check the path (relative paths are from {Path.cwd()}).")
+        fmt = _fmt_for(path.name, allowed=allowed_set)
+        try:
+            with open(path, "rb") as fh:
+                head = fh.read(16)
+        except OSError as exc:
+            raise InputError(f"cannot read {path}: {exc.strerror or exc}.") from None
+        if not head:
+            raise InputError(f"{path.name} is empty (0 bytes). Choose a file with data in it.")
+        _check_magic(path.name, fmt, head)
+        if fmt == "zip":
+            members = _zip_sources(path.name, None, path, allowed=allowed_set, skipped=skipped)
+            if not members:
+                raise InputError(f"{path.name} holds no data files of an accepted kind.")
+            sources += members
+        else:
+            sources.append(Source(name=path.name, fmt=fmt, path=path))
+    return sources, skipped
+
+
+def _is_upload_tuple(obj: Any) -> bool:
+    return isinstance(obj, tuple) and len(obj) == 2 and isinstance(obj[0], str) and isinstance(obj[1], (bytes, bytearray, memoryview))
+
+
+def _gunzip(raw: bytes, name: str) -> bytes:
+    try:
+        with gzip.GzipFile(fileobj=io.BytesIO(raw)) as gz:
+            out = gz.read(MAX_UNCOMPRESSED_BYTES + 1)
+    except (OSError, EOFError, zlib.error) as exc:
+        raise InputError(f"{name} is not valid gzip data ({exc}); the file is damaged or truncated. Download it again.") from None
+    if len(out) > MAX_UNCOMPRESSED_BYTES:
+        raise InputError(f"{name} unpacks to more than {MAX_UNCOMPRESSED_BYTES / 1024**3:.0f} GiB; split it into smaller files.")
+    return out
+
+
+# --------------------------------------------------------------------------------------------
+# Text decoding and CSV parsing
+# --------------------------------------------------------------------------------------------
+
+
+def decode_text(raw: bytes, name: str) -> tuple[str, str | None]:
+    """Decode bytes to text: UTF-8 (BOM removed), UTF-16 with BOM, else cp1252, else latin-1.
+
+    Returns the text and a note when the encoding was not plain UTF-8.
+    """
+    note = None
+    if raw.startswith(b"\xef\xbb\xbf"):
+        raw = raw[3:]
+    if raw.startswith(b"\xff\xfe") or raw.startswith(b"\xfe\xff"):
+        try:
+            text = raw.decode("utf-16")
+        except UnicodeDecodeError as exc:
+            raise InputError(f"{name} starts with a UTF-16 byte-order mark but is not valid UTF-16 ({exc.reason}). Save it as UTF-8 CSV.") from None
+        return text, f"{name} is UTF-16; decoded it (UTF-8 is preferred)"
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        first = f"byte 0x{raw[exc.start]:02x} at position {exc.start}"
+        try:
+            text = raw.decode("cp1252")
+            note = f"{name} is not UTF-8 ({first}); read it as Windows-1252 (cp1252). Check accented letters and symbols such as £."
+        except UnicodeDecodeError:
+            text = raw.decode("latin-1")
+            note = f"{name} is not UTF-8 ({first}); read it as Latin-1 (ISO-8859-1). Check accented letters and symbols."
+    if "\x00" in text:
+        raise InputError(
+            f"{name} contains NUL bytes: it is binary data or UTF-16 without a byte-order mark, not a CSV text "
+            "file. Save it as CSV (UTF-8)."
+        )
+    return text, note
+
+
+def _sniff_delimiter(first_line: str) -> str:
+    if "," in first_line:
+        return ","
+    for d in (";", "\t", "|"):
+        if d in first_line:
+            return d
+    return ","
+
+
+def _clean_header(cells: list[str], name: str) -> list[str]:
+    header = [str(c).strip().lstrip("\ufeff") for c in cells]
+    out = []
+    for i, h in enumerate(header):
+        out.append(h if h else f"unnamed_{i + 1}")
+    seen: dict[str, int] = {}
+    dups = []
+    for h in out:
+        seen[h] = seen.get(h, 0) + 1
+        if seen[h] == 2:
+            dups.append(h)
+    if dups:
+        raise SchemaError(
+            f"{name}: the header names column(s) {', '.join(f'`{d}`' for d in dups)} more than once. Rename the "
+            "duplicates so that every column name is unique."
+        )
+    return out
+
+
+def read_csv_bytes(raw: bytes, name: str) -> Table:
+    """Parse CSV bytes into a :class:`Table` of string columns, tolerating damage.
+
+    The fast path uses pyarrow's CSV reader (quoted fields, embedded newlines and quotes). If
+    pyarrow rejects the file or finds rows whose field count differs from the header, the file
+    is parsed again with Python's :mod:`csv` module, which reports each such row as a
+    *malformed row* with its line number instead of failing. Blank lines are ignored (they are
+    not rows).
+
+    Raises
+    ------
+    InputError
+        The file is empty, binary, or has no header.
+    """
+    text, enc_note = decode_text(raw, name)
+    notes = [enc_note] if enc_note else []
+    stripped = text.strip()
+    if not stripped:
+        raise InputError(f"{name} is empty: it has no header and no rows. Choose a file with data in it.")
+    first_nl = text.find("\n")
+    first_line = text if first_nl < 0 else text[:first_nl]
+    delim = _sniff_delimiter(first_line)
+    if delim != ",":
+        notes.append(f"{name} uses {'tab' if delim == chr(9) else repr(delim)} as the field separator")
+    table = _read_fast(text.encode("utf-8") if enc_note else raw, name, delim)
+    if table is None:
+        table = _read_slow(text, name, delim)
+    table.notes = notes + table.notes
+    return table
+
+
+def _read_fast(data: bytes, name: str, delim: str) -> Table | None:
+    import pyarrow as pa
+    import pyarrow.csv as pacsv
+
+    if data.startswith(b"\xef\xbb\xbf"):
+        data = data[3:]
+    bad = [0]
+
+    def on_bad(_row: Any) -> str:
+        bad[0] += 1
+        return "skip"
+
+    try:
+        first = next(csv.reader(io.StringIO(data[: 1 << 16].decode("utf-8", errors="replace"), newline=""), delimiter=delim))
+    except (StopIteration, csv.Error):
+        return None
+    ncol = len(first)
+    try:
+        t = pacsv.read_csv(
+            io.BytesIO(data),
+            read_options=pacsv.ReadOptions(autogenerate_column_names=True, block_size=1 << 24),
+            parse_options=pacsv.ParseOptions(delimiter=delim, newlines_in_values=True, invalid_row_handler=on_bad),
+            convert_options=pacsv.ConvertOptions(
+                column_types={f"f{i}": pa.string() for i in range(ncol)},
+                strings_can_be_null=False,
+                quoted_strings_can_be_null=False,
+                null_values=[],
+            ),
+        )
+    except Exception:  # noqa: BLE001 - any pyarrow complaint sends us to the tolerant reader
+        return None
+    if bad[0] or t.num_columns != ncol or t.num_rows == 0:
+        return None
+    df = t.to_pandas()
+    header = _clean_header([str(v) for v in df.iloc[0].tolist()], name)
+    df = df.iloc[1:].reset_index(drop=True)
+    df.columns = header
+    return Table(name=name, frame=df, row_numbers=np.arange(1, len(df) + 1), fmt="csv")
+
+
+def _read_slow(text: str, name: str, delim: str) -> Table:
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delim, strict=False)
+    header: list[str] | None = None
+    rows: list[list[str]] = []
+    numbers: list[int] = []
+    malformed = 0
+    examples: list[str] = []
+    record = 0
+    prev_line = 0
+    while True:
+        start_line = prev_line + 1
+        try:
+            row = next(reader)
+        except StopIteration:
+            break
+        except csv.Error as exc:
+            if reader.line_num == prev_line:  # no progress: give up on the rest
+                raise InputError(f"{name}: cannot parse line {start_line} ({exc}). Check the file's quoting.") from None
+            prev_line = reader.line_num
+            if header is None:
+                raise InputError(f"{name}: the header line cannot be parsed ({exc}). The first line must hold the column names.") from None
+            record += 1
+            malformed += 1
+            if len(examples) < 5:
+                examples.append(f"{name}:line {start_line} ({exc})")
+            continue
+        prev_line = reader.line_num
+        if not row or (len(row) == 1 and not row[0].strip()):
+            continue  # blank line
+        if header is None:
+            header = _clean_header(row, name)
+            continue
+        record += 1
+        if len(row) != len(header):
+            # A trailing empty field (line ending with the separator) is harmless.
+            if len(row) == len(header) + 1 and row[-1] == "":
+                row = row[:-1]
+            else:
+                malformed += 1
+                if len(examples) < 5:
+                    examples.append(f"{name}:line {start_line} ({len(row)} fields, header has {len(header)})")
+                continue
+        rows.append(row)
+        numbers.append(record)
+    if header is None:
+        raise InputError(f"{name} is empty: it has no header and no rows. Choose a file with data in it.")
+    df = pd.DataFrame(rows, columns=header, dtype="str") if rows else pd.DataFrame({h: pd.Series([], dtype="str") for h in header})
+    return Table(
+        name=name,
+        frame=df,
+        row_numbers=np.asarray(numbers, dtype=np.int64),
+        fmt="csv",
+        malformed=malformed,
+        malformed_examples=examples,
+    )
+
+
+# --------------------------------------------------------------------------------------------
+# Other formats
+# --------------------------------------------------------------------------------------------
+
+
+def header_of(source: Source) -> list[str] | None:
+    """Column names of a CSV source (from its first line), or None when not readable as CSV."""
+    if source.fmt != "csv":
+        return None
+    try:
+        head = source.head()
+    except InputError:
+        return None
+    text = head.decode("utf-8", errors="replace").lstrip("\ufeff")
+    line = text.splitlines()[0] if text.strip() else ""
+    if not line:
+        return None
+    try:
+        cells = next(csv.reader([line], delimiter=_sniff_delimiter(line)))
+    except (csv.Error, StopIteration):
+        return None
+    return [c.strip() for c in cells]
+
+
+def _read_geo(source: Source, *, layer: Any = None) -> Table:
+    import pyogrio
+
+    target: Any
+    if source.data is not None:
+        target = io.BytesIO(source.data)
+    else:
+        target = str(source.path)
+    notes: list[str] = []
+    try:
+        if source.fmt == "gpkg" and layer is None:
+            layers = pyogrio.list_layers(target)
+            if len(layers) == 0:
+                raise InputError(f"{source.name} holds no layers. Choose a GeoPackage with data in it.")
+            if len(layers) > 1:
+                notes.append(f"{source.name} has {len(layers)} layers; read the first, {layers[0][0]!r} (choose another with `layer=`)")
+            layer = layers[0][0]
+            if isinstance(target, io.BytesIO):
+                target.seek(0)
+        gdf = pyogrio.read_dataframe(target, layer=layer)
+    except HotspotsError:
+        raise
+    except Exception as exc:  # noqa: BLE001 - pyogrio/GDAL errors come in many types
+        msg = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        raise InputError(f"{source.name} cannot be read as {source.fmt.upper()}: {msg}. Check that the file is complete and in that format.") from None
+    crs = getattr(gdf, "crs", None)
+    frame = pd.DataFrame(gdf) if not hasattr(gdf, "geometry") else gdf
+    return Table(name=source.name, frame=frame, row_numbers=np.arange(1, len(frame) + 1), fmt=source.fmt, notes=notes, crs=crs)
+
+
+def _read_parquet(source: Source) -> Table:
+    import pyarrow.parquet as pq
+
+    try:
+        buf = io.BytesIO(source.data) if source.data is not None else str(source.path)
+        pf = pq.ParquetFile(buf)
+        meta = pf.schema_arrow.metadata or {}
+        table = pf.read()
+    except Exception as exc:  # noqa: BLE001
+        msg = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        raise InputError(f"{source.name} cannot be read as Parquet: {msg}. Check that the file is complete.") from None
+    crs = None
+    if b"geo" in meta:
+        import geopandas as gpd
+
+        try:
+            if isinstance(buf, io.BytesIO):
+                buf.seek(0)
+            frame = gpd.read_parquet(buf)
+            crs = frame.crs
+        except Exception as exc:  # noqa: BLE001
+            raise InputError(f"{source.name} has GeoParquet metadata that cannot be read ({exc}).") from None
+    else:
+        try:
+            frame = table.to_pandas()
+        except Exception as exc:  # noqa: BLE001
+            raise InputError(f"{source.name}: Parquet columns cannot be converted to a table ({exc}).") from None
+    frame = frame.reset_index(drop=True)
+    return Table(name=source.name, frame=frame, row_numbers=np.arange(1, len(frame) + 1), fmt="parquet", crs=crs)
+
+
+def read_table(source: Source, *, layer: Any = None) -> Table:
+    """Read one source into a :class:`Table`. Errors are :class:`InputError`/:class:`SchemaError`."""
+    if source.fmt == "csv":
+        return read_csv_bytes(source.read_bytes(), source.name)
+    if source.fmt == "parquet":
+        return _read_parquet(source)
+    if source.fmt in ("gpkg", "geojson", "shp"):
+        return _read_geo(source, layer=layer)
+    raise ParameterError(f"internal: no reader for format {source.fmt!r}")  # pragma: no cover
+
+
+def frame_table(frame: Any, name: str = "DataFrame") -> Table:
+    """A caller's DataFrame/GeoDataFrame as a :class:`Table` (the caller's object is not changed)."""
+    import geopandas as gpd
+
+    if not isinstance(frame, pd.DataFrame):
+        raise InputError(f"expected a pandas DataFrame or GeoDataFrame, got {type(frame).__name__}.")
+    df = frame.copy()
+    df.columns = _clean_header([str(c) for c in df.columns], name)
+    df = df.reset_index(drop=True)
+    crs = df.crs if isinstance(df, gpd.GeoDataFrame) and df._geometry_column_name in df.columns else None
+    return Table(name=name, frame=df, row_numbers=np.arange(1, len(df) + 1), fmt="frame", crs=crs)

@@ -1,0 +1,76 @@
+"""One entry point for the CLI and the app: pick the right loader for what was given."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pandas as pd
+
+from .._errors import InputError, ParameterError
+from ._pipeline import guard
+from ._read import header_of, resolve_sources
+from ._types import IncidentSet, ReferralSet, TaskSet
+from .boundary import load_boundary
+from .police_uk import is_police_uk_header, load_police_uk
+from .referrals import load_referrals
+from .tables import load_incidents
+from .tasks import load_tasks
+
+__all__ = ["load_any", "KINDS"]
+
+KINDS = ("incidents", "referrals", "tasks", "boundary")
+_POLICE_OPTIONS = {"categories", "months", "study_area", "drop_outside", "skip_bad_files"}
+
+
+@guard
+def load_any(paths: Any, kind: str = "incidents", **options: Any) -> IncidentSet | ReferralSet | TaskSet | Any:
+    """Load ``paths`` as incidents, referrals, task sites or a boundary, choosing the reader.
+
+    For incidents, CSV files whose header is a police.uk street-level header (``Crime ID``,
+    ``Month``, ``Longitude``, ``Latitude``, ``Crime type``) go to :func:`load_police_uk`;
+    anything else to :func:`load_incidents`. A mix of both is refused (load them separately).
+
+    Parameters
+    ----------
+    paths : path, folder, .zip, Upload, file object (e.g. Streamlit ``UploadedFile``), list, or DataFrame
+        Only data formats are parsed: CSV, CSV.GZ, ZIP of CSVs, Parquet, GeoPackage, GeoJSON
+        (and Shapefile in a ZIP for boundaries). Anything else (pickle, Excel, ...) is an
+        :class:`~hotspots.InputError`; nothing is ever unpickled.
+    kind : {"incidents", "referrals", "tasks", "boundary"}
+    **options
+        Passed to the chosen loader. Options that only the generic loader understands
+        (``columns``, ``x``, ``y``, ...) given with police.uk files are an error.
+
+    Returns
+    -------
+    IncidentSet, ReferralSet, TaskSet, or GeoDataFrame (boundary)
+    """
+    if kind not in KINDS:
+        raise ParameterError(f"`kind` must be one of {', '.join(KINDS)}; got {kind!r}.")
+    if kind == "boundary":
+        return load_boundary(paths, **options)
+    if kind == "referrals":
+        return load_referrals(paths, **options)
+    if kind == "tasks":
+        return load_tasks(paths, **options)
+    if isinstance(paths, pd.DataFrame):
+        return load_incidents(paths, **options)
+    sources, skipped = resolve_sources(paths)
+    police = [s for s in sources if s.fmt == "csv" and is_police_uk_header(header_of(s) or [])]
+    if police and len(police) == len(sources):
+        extra = sorted(k for k, v in options.items() if k not in _POLICE_OPTIONS and v not in (None, False, (), [], {}, "auto"))
+        if extra:
+            raise ParameterError(
+                f"option(s) {', '.join(f'`{e}`' for e in extra)} do not apply to police.uk street-level files (their "
+                "columns are fixed); drop them, or use `load_incidents` to treat the files as generic tables."
+            )
+        opts = {k: v for k, v in options.items() if k in _POLICE_OPTIONS}
+        result = load_police_uk(sources, **opts)
+        return result
+    if police:
+        others = [s.name for s in sources if s not in police]
+        raise InputError(
+            f"a mix of police.uk street-level files ({len(police)}) and other tables ({', '.join(others[:3])}) was given; "
+            "load them separately."
+        )
+    return load_incidents(sources, **options)

@@ -1,0 +1,191 @@
+"""Loader for data.police.uk street-level crime CSVs.
+
+Layouts accepted: one file, a list of files, a folder of monthly files (searched recursively, so
+the custom-download layout ``2025-01/2025-01-derbyshire-street.csv`` works), a ``.zip`` of that
+layout, and gzip-compressed ``.csv.gz`` files. In folders and archives, ``-outcomes`` and
+``-stop-and-search`` files are skipped (and listed in a note).
+
+Facts about the data that the loader handles (see ``REFERENCE.md``):
+
+* Anti-social behaviour rows have an empty ``Crime ID``. They get a stable derived id,
+  ``asb-`` + 16 hex digits of SHA-1 over the row's fields and its occurrence index among
+  identical rows in the same file. Identical ASB rows are normal (two reports at the same
+  anonymised map point in the same month) and are **not** dropped; re-loading a file gives the
+  same ids. Other rows without a Crime ID get ``pu-`` ids the same way.
+* Some crimes are published more than once under the same Crime ID, at different locations
+  (about 3 % of Derbyshire's non-ASB rows in 2025). Only the first row is kept; the rest are
+  dropped as ``duplicate id`` and reported. The same id in two files (e.g. the same month loaded
+  from two downloads) is also a duplicate.
+* Some forces (not Derbyshire) publish rows with empty ``Longitude``/``Latitude``: dropped as
+  ``no location`` and reported.
+* A few rows lie far outside the force area (the anonymisation snaps to the nearest map point,
+  and some crimes are recorded by one force in another's area). They are kept; give
+  ``study_area`` to flag them (``in_study_area``) or drop them (``drop_outside=True``).
+* ``Month`` is month-only (``2025-01``): ``month`` is the first of the month and ``occurred`` is
+  NaT.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from .._errors import CRSError, InputError, SchemaError
+from ..schema import POLICE_UK_COLUMNS
+from ._common import find_column, parse_months_arg, study_area_geometry
+from ._incidents import INCIDENT_DTYPES, INCIDENT_OUTPUT, incident_part
+from ._pipeline import finish, guard
+from ._read import Source, Table, read_table, resolve_sources
+from ._types import IncidentSet
+
+__all__ = ["load_police_uk", "POLICE_UK_REQUIRED", "is_police_uk_header"]
+
+#: Columns a police.uk street-level file must have (the others are optional).
+POLICE_UK_REQUIRED = ("Crime ID", "Month", "Longitude", "Latitude", "Crime type")
+
+
+def is_police_uk_header(columns: Any) -> bool:
+    """True when ``columns`` include every column of :data:`POLICE_UK_REQUIRED` (any case/spacing)."""
+    cols = list(columns)
+    return all(find_column(cols, [c]) is not None for c in POLICE_UK_REQUIRED)
+
+
+def _police_columns(table: Table) -> dict[str, str | None]:
+    cols = list(table.frame.columns)
+    found = {c: find_column(cols, [c]) for c in POLICE_UK_COLUMNS}
+    missing = [c for c in POLICE_UK_REQUIRED if found[c] is None]
+    if missing:
+        raise SchemaError(
+            f"{table.name} is not a police.uk street-level file: missing column(s) "
+            f"{', '.join(f'`{m}`' for m in missing)} (found: {', '.join(f'`{c}`' for c in cols[:15])}). "
+            "Use `load_incidents` with a column mapping for other tables, or download the 'street' files "
+            "from data.police.uk (outcomes and stop-and-search files are different)."
+        )
+    return found
+
+
+@guard
+def load_police_uk(
+    paths: Any,
+    *,
+    categories: Any = None,
+    months: Any = None,
+    study_area: Any = None,
+    drop_outside: bool = False,
+    skip_bad_files: bool = True,
+) -> IncidentSet:
+    """Load data.police.uk street-level crime files as incidents in British National Grid.
+
+    Parameters
+    ----------
+    paths : path, folder, .zip, Upload, file object, or a list of these
+        The files to read (``.csv`` or ``.csv.gz``; folders are searched recursively).
+    categories : str or list of str, optional
+        Keep only these ``Crime type`` values (case- and punctuation-insensitive;
+        ``"asb"`` means ``"Anti-social behaviour"``). Other rows are dropped as
+        ``category not selected``. None keeps every category.
+    months : tuple of ('YYYY-MM', 'YYYY-MM'), optional
+        Inclusive month range; either end may be None. Other rows are dropped as
+        ``month outside range``.
+    study_area : shapely polygon, GeoDataFrame or boundary file path, optional
+        Points outside are kept and flagged (``in_study_area`` False) with a warning, unless
+        ``drop_outside``.
+    drop_outside : bool
+        Drop points outside ``study_area`` (reason ``outside study area``).
+    skip_bad_files : bool
+        When several files are read, a file that cannot be read at all (empty, not police.uk,
+        damaged) is skipped with a warning and the rest load. A single file always raises.
+
+    Returns
+    -------
+    IncidentSet
+        ``data, report = load_police_uk(...)``. ``data`` has the incident columns (see
+        :class:`IncidentSet`) with ``lsoa_code`` and ``location`` (police.uk's "On or near ...").
+
+    Raises
+    ------
+    InputError
+        Missing, empty or unreadable file; SchemaError for a file that is not police.uk.
+    """
+    month_range = parse_months_arg(months)
+    area_geom, _ = study_area_geometry(study_area)
+    sources, skipped = resolve_sources(paths, allowed=("csv", "zip"))
+    return _load_police_sources(
+        sources,
+        skipped,
+        categories=categories,
+        months=month_range,
+        study_area=area_geom,
+        drop_outside=drop_outside,
+        skip_bad_files=skip_bad_files,
+    )
+
+
+def _load_police_sources(
+    sources: list[Source],
+    skipped: list[str],
+    *,
+    categories: Any,
+    months: Any,
+    study_area: Any,
+    drop_outside: bool,
+    skip_bad_files: bool,
+) -> IncidentSet:
+    parts, reports, names, failures = [], [], [], []
+    for src in sources:
+        try:
+            table = read_table(src)
+            cols = _police_columns(table)
+            part, rep = incident_part(
+                len(names),
+                table,
+                x_col=cols["Longitude"],
+                y_col=cols["Latitude"],
+                crs=4326,
+                date_col=cols["Month"],
+                month_column=True,
+                category_col=cols["Crime type"],
+                id_col=cols["Crime ID"],
+                id_prefix="pu-",
+                police=True,
+                lsoa_col=cols["LSOA code"],
+                location_col=cols["Location"],
+                categories=categories,
+                months=months,
+            )
+        except (InputError, CRSError) as exc:
+            if len(sources) == 1 or not skip_bad_files:
+                raise
+            failures.append(f"{src.name}: {exc}")
+            continue
+        names.append(src.name)
+        parts.append(part)
+        reports.append(rep)
+    if not reports:
+        raise InputError("no file could be read:\n" + "\n".join(failures))
+    warnings = [f"skipped unreadable file {f}" for f in failures]
+    notes = []
+    if skipped:
+        notes.append(f"skipped {len(skipped)} file(s) that are not street-level CSVs: {', '.join(skipped[:5])}{' ...' if len(skipped) > 5 else ''}")
+    source = names[0] if len(names) == 1 else f"{len(names)} police.uk files"
+    data, report = finish(
+        parts,
+        reports,
+        names,
+        id_col="incident_id",
+        study_area=study_area,
+        drop_outside=drop_outside,
+        source=source,
+        columns=[c for c in INCIDENT_OUTPUT if c != "weight"],
+        dtypes=INCIDENT_DTYPES,
+        notes=notes,
+        warnings=warnings,
+    )
+    params = {
+        "loader": "police_uk",
+        "categories": categories,
+        "months": tuple(None if m is None else m.strftime("%Y-%m") for m in months),
+        "study_area": study_area is not None,
+        "drop_outside": drop_outside,
+        "files": list(names),
+    }
+    return IncidentSet(data, report, params)

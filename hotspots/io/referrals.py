@@ -1,0 +1,354 @@
+"""Loader for referrals into the immediate justice scheme (person-level, pseudonymised data).
+
+One row per referral, with the columns of :data:`hotspots.schema.REFERRAL_COLUMNS` (see
+DESIGN.md section 3). Privacy rules enforced on load:
+
+* A table with a column that looks like a name, date of birth, address, contact detail or
+  national identifier (:func:`hotspots.privacy.identifying_columns`) is refused with
+  :class:`~hotspots.PrivacyError`, unless the caller lists the column in
+  ``allow_identifying``; the column is then **dropped on load**, never kept, and a note says so.
+* ``person_ref`` values must be pseudonymous references (``p_`` + 16 hex digits,
+  :data:`hotspots.privacy.PERSON_REF_PATTERN`); anything else may be a raw identifier and is
+  refused, unless ``salt=`` is given, in which case such values are pseudonymised on load with
+  :func:`hotspots.privacy.pseudonymise`. Error messages never repeat the values.
+
+A referral without a location is dropped (``no location``): the programme analysis links each
+referral to the hotspot it came from, which needs the place.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Sequence
+
+import numpy as np
+import pandas as pd
+
+from .._errors import ParameterError, PrivacyError
+from ..privacy import PERSON_REF_PATTERN, identifying_columns, pseudonymise
+from ..schema import AGE_GROUPS, OFFENCES, OUTCOMES, REFERRAL_COLUMNS, ROUTES
+from ._common import as_str, content_keys, derive_ids, find_column, normalise_enum, parse_bool, required, study_area_geometry
+from ._incidents import check_mapping, check_present
+from ._pipeline import dates, drop_duplicate_ids, finish, guard, locate, new_builder, part_frame, resolve_xy, run_tables
+from ._read import Table, frame_table, resolve_sources
+from ._types import ReferralSet
+
+__all__ = ["load_referrals", "REFERRAL_CANDIDATES", "OFFENCE_SYNONYMS", "ROUTE_SYNONYMS", "AGE_GROUP_SYNONYMS", "OUTCOME_SYNONYMS"]
+
+REFERRAL_CANDIDATES: dict[str, tuple[str, ...]] = {
+    "referral_id": ("referral_id", "referral_ref", "referral_number", "referral_no", "referral", "id", "ref"),
+    "person_ref": ("person_ref", "person_reference", "person", "person_id", "subject_ref", "individual_ref"),
+    "referred_at": ("referred_at", "referral_date", "date_referred", "referral_datetime", "referred_on", "referred", "date", "datetime"),
+    "offence": ("offence", "offense", "offence_type", "offense_type", "crime_type", "category"),
+    "route": ("route", "referral_route", "disposal", "disposal_type", "pathway"),
+    "age_group": ("age_group", "age_band", "agegroup", "age_category", "youth_adult", "youth_or_adult"),
+    "contacted_at": ("contacted_at", "contact_date", "date_contacted", "first_contact", "first_contact_at", "contacted"),
+    "task_booked_at": ("task_booked_at", "booked_at", "task_booked", "booking_date", "date_booked", "task_booking_date"),
+    "outcome": ("outcome", "status", "result", "referral_outcome"),
+    "task_id": ("task_id", "task_ref", "task", "task_site", "site_id"),
+    "reoffended": ("reoffended", "re_offended", "reoffending", "reoffend"),
+    "victim_satisfied": ("victim_satisfied", "victim_satisfaction", "satisfied"),
+    "first_time_entrant": ("first_time_entrant", "fte", "first_time", "first_time_entrants"),
+}
+
+OFFENCE_SYNONYMS = {
+    "asb": "anti-social behaviour",
+    "antisocial behaviour": "anti-social behaviour",
+    "anti social behaviour": "anti-social behaviour",
+    "public order offence": "public order",
+    "public order offences": "public order",
+    "d and d": "drunk and disorderly",
+    "d&d": "drunk and disorderly",
+    "drunk & disorderly": "drunk and disorderly",
+    "shoplifting": "shop theft",
+    "shop lifting": "shop theft",
+    "theft from shop": "shop theft",
+    "theft from a shop": "shop theft",
+    "theft from shops": "shop theft",
+    "cannabis": "cannabis possession",
+    "possession of cannabis": "cannabis possession",
+    "cannabis possession": "cannabis possession",
+    "criminal damage": "criminal damage",
+}
+ROUTE_SYNONYMS = {
+    "cr": "community resolution",
+    "cc": "conditional caution",
+    "warning letter": "asb warning letter",
+    "asb letter": "asb warning letter",
+    "asbwl": "asb warning letter",
+    "anti-social behaviour warning letter": "asb warning letter",
+    "abc": "acceptable behaviour contract",
+    "acceptable behaviour agreement": "acceptable behaviour contract",
+    "aba": "acceptable behaviour contract",
+    "vco": "voluntary control order",
+}
+AGE_GROUP_SYNONYMS = {
+    "young person": "youth",
+    "youths": "youth",
+    "juvenile": "youth",
+    "child": "youth",
+    "minor": "youth",
+    "under 18": "youth",
+    "u18": "youth",
+    "adults": "adult",
+    "18+": "adult",
+    "over 18": "adult",
+    "18 and over": "adult",
+}
+OUTCOME_SYNONYMS = {
+    "complete": "completed",
+    "done": "completed",
+    "finished": "completed",
+    "declined": "refused",
+    "refusal": "refused",
+    "ongoing": "in progress",
+    "pending": "in progress",
+    "open": "in progress",
+    "active": "in progress",
+    "in-progress": "in progress",
+    "cancelled": "withdrawn",
+    "canceled": "withdrawn",
+    "withdrew": "withdrawn",
+}
+_ENUMS = {
+    "offence": (OFFENCES, OFFENCE_SYNONYMS, True),
+    "route": (ROUTES, ROUTE_SYNONYMS, True),
+    "age_group": (AGE_GROUPS, AGE_GROUP_SYNONYMS, False),
+    "outcome": (OUTCOMES, OUTCOME_SYNONYMS, False),
+}
+_BOOLS = ("reoffended", "victim_satisfied", "first_time_entrant")
+_DATES = ("contacted_at", "task_booked_at")
+_MAPPABLE = tuple(c for c in REFERRAL_COLUMNS if c != "geometry")
+REFERRAL_DTYPES = {
+    "referral_id": "str",
+    "person_ref": "str",
+    "referred_at": "datetime64[ns]",
+    "offence": "str",
+    "route": "str",
+    "age_group": "str",
+    "contacted_at": "datetime64[ns]",
+    "task_booked_at": "datetime64[ns]",
+    "outcome": "str",
+    "task_id": "str",
+    "reoffended": "boolean",
+    "victim_satisfied": "boolean",
+    "first_time_entrant": "boolean",
+}
+
+
+def _privacy(table: Table, allow: set[str]) -> Table:
+    found = identifying_columns(table.frame.columns)
+    refused = {c: k for c, k in found.items() if c not in allow}
+    if refused:
+        what = ", ".join(f"`{c}` ({k})" for c, k in refused.items())
+        raise PrivacyError(
+            f"{table.name} has column(s) that look like personal identifiers: {what}. Referral data must not "
+            "hold names, dates of birth, addresses or contact details. Remove the column(s) from the file, or pass "
+            f"`allow_identifying={sorted(refused)!r}` to drop them on load (they are never kept)."
+        )
+    dropped = [c for c in found if c in allow]
+    if dropped:
+        frame = table.frame.drop(columns=dropped)
+        t = Table(table.name, frame, table.row_numbers, table.fmt, table.malformed, table.malformed_examples, list(table.notes), table.crs)
+        t.notes.append(f"dropped identifying column(s) {', '.join(f'`{c}`' for c in dropped)} on load (`allow_identifying`); they were not kept")
+        return t
+    return table
+
+
+def _person_refs(table: Table, col: str | None, salt: str | None, b: Any) -> pd.Series:
+    n = len(table.frame)
+    if col is None:
+        b.note("no `person_ref` column; repeat referrals of one person cannot be counted")
+        return pd.Series([pd.NA] * n, dtype="str")
+    refs = as_str(table.frame[col]).reset_index(drop=True)
+    present = refs.notna().to_numpy()
+    ok = refs.fillna("").str.match(PERSON_REF_PATTERN.pattern).to_numpy(dtype=bool, na_value=False)
+    raw = present & ~ok
+    if raw.any():
+        rows = ", ".join(str(int(r)) for r in np.asarray(table.row_numbers)[raw][:5])
+        if salt is None:
+            raise PrivacyError(
+                f"{table.name}: {int(raw.sum()):,} `{col}` value(s) (e.g. rows {rows}) are not pseudonymous references "
+                "('p_' + 16 hex digits) and may be raw identifiers. Pseudonymise them before loading "
+                "(`hotspots.privacy.pseudonymise`), or pass `salt=` (a secret of at least 16 characters held by the "
+                "force) to pseudonymise them on load."
+            )
+        try:
+            hashed = [pseudonymise(v, salt) for v in refs[raw].tolist()]
+        except ValueError as exc:
+            raise ParameterError(str(exc)) from None
+        refs = refs.astype(object)
+        refs[raw] = hashed
+        refs = refs.astype("str").where(pd.Series(present), other=pd.NA)
+        b.note(f"{int(raw.sum()):,} `{col}` value(s) pseudonymised on load with the given `salt` (HMAC-SHA256)")
+    return refs
+
+
+@guard
+def load_referrals(
+    path_or_frame: Any,
+    *,
+    columns: dict[str, str] | None = None,
+    x: str | None = None,
+    y: str | None = None,
+    crs: Any = "auto",
+    swap_xy: bool = False,
+    study_area: Any = None,
+    drop_outside: bool = False,
+    allow_identifying: Sequence[str] | None = None,
+    salt: str | None = None,
+    layer: Any = None,
+    skip_bad_files: bool = True,
+) -> ReferralSet:
+    """Load referrals into the scheme, in British National Grid.
+
+    Parameters
+    ----------
+    path_or_frame : path, Upload, file object, list, or DataFrame
+        CSV, Parquet, GeoPackage or GeoJSON (as for :func:`load_incidents`).
+    columns : dict, optional
+        ``{canonical name: your column}`` for any of ``REFERRAL_COLUMNS`` (and ``x``, ``y``).
+        Unmapped columns are found by name.
+    x, y, crs, swap_xy, study_area, drop_outside, layer, skip_bad_files
+        As for :func:`load_incidents`.
+    allow_identifying : list of str, optional
+        Identifying-looking columns to drop on load instead of refusing the file.
+    salt : str, optional
+        Secret (>= 16 characters) used to pseudonymise ``person_ref`` values that are not yet
+        pseudonymous. Without it such values raise PrivacyError.
+
+    Returns
+    -------
+    ReferralSet
+        ``data, report``; ``data`` has ``REFERRAL_COLUMNS`` (datetimes ``datetime64[ns]``,
+        enums as the canonical lower-case labels of :mod:`hotspots.schema`, booleans as pandas
+        nullable ``boolean``), plus ``in_study_area`` when a study area is given.
+
+    Notes
+    -----
+    Required: ``referred_at``, ``offence``, ``route`` and a location. Optional columns that are
+    absent are added empty (noted). Drop reasons: ``malformed row``, ``missing date``,
+    ``unparseable date``, ``date out of range``, ``missing offence``/``missing route``,
+    ``unknown <column> value`` (with examples in a warning), ``unparseable date
+    (contacted_at)`` etc., ``no location``, ``unparseable coordinates``, ``out-of-range
+    coordinates``, ``duplicate id``, ``outside study area``. Enum values are matched ignoring
+    case, spaces and punctuation, with common synonyms (``ABC``, ``VCO``, ``CR``,
+    ``shoplifting``, ...: see ``ROUTE_SYNONYMS`` etc.).
+    """
+    mapping = check_mapping(columns, _MAPPABLE + ("x", "y"))
+    allow = set(allow_identifying or [])
+    if salt is not None and (not isinstance(salt, str) or len(salt) < 16):
+        raise ParameterError("`salt` must be a secret string of at least 16 characters.")
+    area_geom, _ = study_area_geometry(study_area)
+    if isinstance(path_or_frame, pd.DataFrame):
+        items: list[Any] = [frame_table(path_or_frame)]
+        skipped: list[str] = []
+    else:
+        items, skipped = resolve_sources(path_or_frame)
+
+    def one(index: int, table: Table) -> tuple[pd.DataFrame, Any]:
+        table = _privacy(table, allow)
+        check_present(table, mapping)
+        cols = [c for c in table.frame.columns if c != getattr(table.frame, "_geometry_column_name", None)]
+        xx, yy = x, y
+        if xx is None and yy is None and ("x" in mapping or "y" in mapping):
+            xx, yy = mapping.get("x"), mapping.get("y")
+        x_col, y_col, wkt_col = resolve_xy(table, xx, yy)
+        used = set(mapping.values()) | {c for c in (x_col, y_col, wkt_col) if c}
+        found: dict[str, str | None] = {}
+        for key in _MAPPABLE:
+            if key in mapping:
+                found[key] = mapping[key]
+            else:
+                hit = find_column([c for c in cols if c not in used], REFERRAL_CANDIDATES[key])
+                found[key] = hit
+                if hit is not None:
+                    used.add(hit)
+        required(found, ("referred_at", "offence", "route"), cols, table.name, "Name them with `columns={'referred_at': '...', ...}`.")
+        absent = [k for k in _MAPPABLE if found[k] is None and k not in ("referral_id", "person_ref")]
+        b = new_builder(table)
+        if absent:
+            b.note(f"optional column(s) absent, left empty: {', '.join(absent)}")
+        df = table.frame
+        n = len(df)
+        refs = _person_refs(table, found["person_ref"], salt, b)
+        if found["referral_id"] is not None:
+            ids = as_str(df[found["referral_id"]]).reset_index(drop=True)
+        else:
+            ids = pd.Series([pd.NA] * n, dtype="str")
+        need = ids.isna().to_numpy()
+        if need.any():
+            ids = ids.astype(object)
+            ids[need] = derive_ids(content_keys(df[need]), "ref-")
+            ids = ids.astype("str")
+            b.note("referrals without a `referral_id` got stable ids: 'ref-' + a hash of the row and its occurrence")
+        referred, referred_occ = dates(table, b, found["referred_at"], month_column=False)
+        values: dict[str, Any] = {"referral_id": ids, "person_ref": refs}
+        # A month-only referral date keeps the first of the month (noted).
+        month_only = referred_occ.isna() & referred.notna()
+        if month_only.any():
+            b.note("some `referred_at` values give only a month; the first of the month is used")
+        values["referred_at"] = referred_occ.where(~month_only, referred)
+        for key, (labels, syn, is_required) in _ENUMS.items():
+            col = found[key]
+            if col is None:
+                values[key] = pd.Series([pd.NA] * n, dtype="str")
+                continue
+            vals, blank, unknown, ex = normalise_enum(df[col], labels, syn)
+            if is_required:
+                b.drop(blank, f"missing {key}")
+            newly = b.drop(unknown, f"unknown {key} value")
+            if newly.any():
+                b.warn(f"unknown `{col}` value(s), e.g. {', '.join(repr(e) for e in ex)}; allowed: {', '.join(labels)}")
+            values[key] = vals
+        for key in _DATES:
+            col = found[key]
+            if col is None:
+                values[key] = pd.Series(pd.NaT, index=range(n), dtype="datetime64[ns]")
+                continue
+            _, occ = dates(table, b, col, month_column=False, label=key, required=False)
+            values[key] = occ
+        for key in _BOOLS:
+            col = found[key]
+            if col is None:
+                values[key] = pd.Series([pd.NA] * n, dtype="boolean")
+                continue
+            vals, bad, ex = parse_bool(df[col])
+            newly = b.drop(bad, f"unknown {key} value")
+            if newly.any():
+                b.warn(f"unknown `{col}` value(s), e.g. {', '.join(repr(e) for e in ex)}; use true/false, yes/no, 1/0 or blank")
+            values[key] = vals
+        values["task_id"] = as_str(df[found["task_id"]]).reset_index(drop=True) if found["task_id"] else pd.Series([pd.NA] * n, dtype="str")
+        loc = locate(table, b, x_col=x_col, y_col=y_col, wkt_col=wkt_col, crs=crs, swap_xy=swap_xy)
+        drop_duplicate_ids(b, ids.to_numpy(dtype=object))
+        early = (values["contacted_at"] < values["referred_at"]).fillna(False).to_numpy(dtype=bool) & b.alive
+        if early.any():
+            b.warn(f"{int(early.sum()):,} referral(s) have `contacted_at` before `referred_at`; check the dates")
+        return part_frame(index, table, b, loc, values), b.build()
+
+    parts, reports, names, failures = run_tables(items, one, layer=layer, skip_bad_files=skip_bad_files)
+    warnings = [f"skipped unreadable file {f}" for f in failures]
+    data, report = finish(
+        parts,
+        reports,
+        names,
+        id_col="referral_id",
+        study_area=area_geom,
+        drop_outside=drop_outside,
+        source=names[0] if len(names) == 1 else f"{len(names)} files",
+        columns=list(REFERRAL_COLUMNS),
+        dtypes=REFERRAL_DTYPES,
+        notes=[f"skipped {len(skipped)} non-data file(s)"] if skipped else [],
+        warnings=warnings,
+    )
+    params = {
+        "loader": "referrals",
+        "columns": dict(mapping),
+        "crs": crs if not hasattr(crs, "to_epsg") else crs.to_epsg(),
+        "swap_xy": swap_xy,
+        "study_area": area_geom is not None,
+        "drop_outside": drop_outside,
+        "allow_identifying": sorted(allow),
+        "pseudonymised_on_load": salt is not None,
+        "files": list(names),
+    }
+    return ReferralSet(data, report, params)

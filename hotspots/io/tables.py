@@ -1,0 +1,277 @@
+"""Loader for generic incident tables: CSV, Parquet, GeoPackage, GeoJSON, or a DataFrame.
+
+Columns are found by name (case, spaces and punctuation ignored) unless mapped with
+``columns={canonical name: your column}``:
+
+=============  =====================================================================
+canonical      recognised names (first match wins)
+=============  =====================================================================
+x, y           easting/northing, longitude/latitude, lon/lat, lng/lat, long/lat, x/y,
+               xcoord/ycoord, point_x/point_y; else the file's geometry; else a WKT
+               column (geometry, wkt, geom)
+occurred       occurred, occurred_at, datetime, date_time, date, incident_date, ...
+month          month, period, year_month (month-only dates)
+category       category, crime_type, type, incident_type, asb_type, offence, ...
+incident_id    incident_id, id, crime_id, incident_ref, reference, ref, ...
+weight         weight
+lsoa_code      lsoa_code, lsoa, lsoa11cd, lsoa21cd
+location       location, location_description, street
+=============  =====================================================================
+
+The coordinate system is detected from the values unless given (``crs=``): see
+:mod:`hotspots.io.coords`.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Sequence
+
+from .._errors import CRSError, InputError, ParameterError
+from ._common import find_column, parse_months_arg, study_area_geometry
+from ._incidents import INCIDENT_DTYPES, INCIDENT_OUTPUT, check_mapping, check_present, incident_part
+from ._pipeline import finish, guard, resolve_xy
+from ._read import Source, Table, frame_table, read_table, resolve_sources
+from ._types import IncidentSet
+
+__all__ = ["load_incidents", "INCIDENT_CANDIDATES"]
+
+#: Column names recognised for each canonical incident column, in priority order.
+INCIDENT_CANDIDATES: dict[str, tuple[str, ...]] = {
+    "occurred": (
+        "occurred", "occurred_at", "occurred_on", "datetime", "date_time", "date", "incident_date", "date_occurred",
+        "incident_datetime", "reported_date", "report_date", "reported_at", "timestamp", "created_at",
+    ),
+    "month": ("month", "period", "year_month", "yearmonth"),
+    "category": (
+        "category", "crime_type", "type", "incident_type", "asb_type", "offence", "offence_type", "offense",
+        "classification", "crime_category", "incident_category",
+    ),
+    "incident_id": ("incident_id", "id", "crime_id", "incident_ref", "incident_number", "reference", "ref", "event_id", "record_id"),
+    "weight": ("weight",),
+    "lsoa_code": ("lsoa_code", "lsoa", "lsoa11cd", "lsoa21cd"),
+    "location": ("location", "location_description", "street"),
+}
+_MAPPABLE = ("incident_id", "occurred", "month", "category", "weight", "lsoa_code", "location")
+
+
+def _columns_for(table: Table, mapping: dict[str, str], x: str | None, y: str | None) -> dict[str, Any]:
+    check_present(table, mapping)
+    cols = [c for c in table.frame.columns if c != getattr(table.frame, "_geometry_column_name", None)]
+    used = set(mapping.values()) | {c for c in (x, y) if c}
+    found: dict[str, Any] = {}
+    for key in _MAPPABLE:
+        if key in mapping:
+            found[key] = mapping[key]
+        else:
+            hit = find_column([c for c in cols if c not in used], INCIDENT_CANDIDATES[key])
+            found[key] = hit
+            if hit is not None:
+                used.add(hit)
+    if x is None and y is None and ("x" in mapping or "y" in mapping):
+        x, y = mapping.get("x"), mapping.get("y")
+    x_col, y_col, wkt_col = resolve_xy(table, x, y)
+    # A column chosen as a coordinate cannot also be an attribute.
+    for key in list(found):
+        if found[key] is not None and found[key] in (x_col, y_col, wkt_col) and key not in mapping:
+            found[key] = None
+    found.update(x_col=x_col, y_col=y_col, wkt_col=wkt_col)
+    return found
+
+
+@guard
+def load_incidents(
+    path_or_frame: Any,
+    *,
+    columns: dict[str, str] | None = None,
+    x: str | None = None,
+    y: str | None = None,
+    crs: Any = "auto",
+    swap_xy: bool = False,
+    study_area: Any = None,
+    drop_outside: bool = False,
+    categories: Any = None,
+    months: Any = None,
+    id_prefix: str = "inc-",
+    keep_columns: Sequence[str] = (),
+    layer: Any = None,
+    skip_bad_files: bool = True,
+) -> IncidentSet:
+    """Load incidents from any table with coordinates, in British National Grid.
+
+    Parameters
+    ----------
+    path_or_frame : path, folder, .zip, Upload, file object, list of these, or DataFrame
+        CSV (``.csv``, ``.csv.gz``), Parquet/GeoParquet, GeoPackage, GeoJSON, or a
+        pandas/GeoPandas frame (not modified).
+    columns : dict, optional
+        ``{canonical name: your column}`` for ``incident_id``, ``occurred``, ``month``,
+        ``category``, ``weight``, ``lsoa_code``, ``location`` (and ``x``, ``y``). Unmapped columns
+        are found by name (see the module docstring).
+    x, y : str, optional
+        Coordinate columns (longitude/easting first). Default: detected by name, else the
+        file's geometry.
+    crs : "auto", int, str or pyproj.CRS
+        CRS of ``x``/``y``. ``"auto"`` detects WGS84, British National Grid or Web Mercator from
+        the values (the decision is a note in the report); a file's own CRS is used when it has
+        one.
+    swap_xy : bool
+        Swap x and y before anything else. Swapped columns are detected and raise
+        :class:`~hotspots.CRSError` unless this is set; they are never fixed silently.
+    study_area : shapely polygon, GeoDataFrame or boundary file path, optional
+        Points outside are kept and flagged (``in_study_area``) with a warning, unless
+        ``drop_outside``.
+    drop_outside : bool
+        Drop points outside ``study_area`` (reason ``outside study area``).
+    categories : str or list of str, optional
+        Keep only these categories (case-insensitive).
+    months : ('YYYY-MM', 'YYYY-MM'), optional
+        Inclusive month range (either end None for open).
+    id_prefix : str
+        Prefix of derived ids for rows without an id.
+    keep_columns : sequence of str
+        Extra source columns to carry into the result unchanged.
+    layer : str or int, optional
+        GeoPackage layer (default: the first).
+    skip_bad_files : bool
+        With several files, skip (and report) files that cannot be read at all.
+
+    Returns
+    -------
+    IncidentSet
+        ``data, report``; ``data`` columns as in :class:`IncidentSet`, plus ``weight`` when the
+        input has one and ``keep_columns``.
+
+    Notes
+    -----
+    Drop reasons, in the order they are checked: ``malformed row``, ``missing date``,
+    ``unparseable date``, ``date out of range`` (before 1990 or over a year ahead),
+    ``month outside range``, ``category not selected``, ``no location``, ``unparseable
+    coordinates``, ``possibly swapped coordinates``, ``out-of-range coordinates``, ``invalid
+    weight``, ``duplicate id``, ``outside study area``. A table with no date column at all is
+    accepted (``month``/``occurred`` NaT, noted); a blank date in a date column drops the row.
+    """
+    mapping = check_mapping(columns, _MAPPABLE + ("x", "y"))
+    if not isinstance(id_prefix, str):
+        raise ParameterError(f"`id_prefix` must be a string; got {id_prefix!r}.")
+    keep_columns = list(keep_columns)
+    month_range = parse_months_arg(months)
+    area_geom, _ = study_area_geometry(study_area)
+    import pandas as pd
+
+    if isinstance(path_or_frame, pd.DataFrame):
+        tables_or_sources: list[Any] = [frame_table(path_or_frame)]
+        skipped: list[str] = []
+    else:
+        tables_or_sources, skipped = resolve_sources(path_or_frame)
+    return _load_incident_sources(
+        tables_or_sources,
+        skipped,
+        mapping=mapping,
+        x=x,
+        y=y,
+        crs=crs,
+        swap_xy=swap_xy,
+        study_area=area_geom,
+        drop_outside=drop_outside,
+        categories=categories,
+        months=month_range,
+        id_prefix=id_prefix,
+        keep_columns=keep_columns,
+        layer=layer,
+        skip_bad_files=skip_bad_files,
+    )
+
+
+def _load_incident_sources(
+    items: list[Source | Table],
+    skipped: list[str],
+    *,
+    mapping: dict[str, str],
+    x: str | None,
+    y: str | None,
+    crs: Any,
+    swap_xy: bool,
+    study_area: Any,
+    drop_outside: bool,
+    categories: Any,
+    months: Any,
+    id_prefix: str,
+    keep_columns: list[str],
+    layer: Any,
+    skip_bad_files: bool,
+) -> IncidentSet:
+    parts, reports, names, failures = [], [], [], []
+    for item in items:
+        try:
+            table = item if isinstance(item, Table) else read_table(item, layer=layer)
+            found = _columns_for(table, mapping, x, y)
+            missing_keep = [k for k in keep_columns if k not in table.frame.columns]
+            if missing_keep:
+                raise ParameterError(f"{table.name}: `keep_columns` names column(s) not in the table: {', '.join(missing_keep)}.")
+            date_col = found["occurred"] or found["month"]
+            part, rep = incident_part(
+                len(names),
+                table,
+                x_col=found["x_col"],
+                y_col=found["y_col"],
+                wkt_col=found["wkt_col"],
+                crs=crs,
+                swap_xy=swap_xy,
+                date_col=date_col,
+                month_column=found["occurred"] is None and found["month"] is not None,
+                category_col=found["category"],
+                id_col=found["incident_id"],
+                id_prefix=id_prefix,
+                weight_col=found["weight"],
+                lsoa_col=found["lsoa_code"],
+                location_col=found["location"],
+                keep_columns=keep_columns,
+                categories=categories,
+                months=months,
+            )
+        except (InputError, CRSError) as exc:
+            if len(items) == 1 or not skip_bad_files:
+                raise
+            failures.append(f"{item.name}: {exc}")
+            continue
+        names.append(table.name)
+        parts.append(part)
+        reports.append(rep)
+    if not reports:
+        raise InputError("no file could be read:\n" + "\n".join(failures))
+    warnings = [f"skipped unreadable file {f}" for f in failures]
+    notes = [f"skipped {len(skipped)} file(s) that are not data files: {', '.join(skipped[:5])}"] if skipped else []
+    has_weight = any("weight" in p.columns for p in parts)
+    out_cols = [c for c in INCIDENT_OUTPUT if c != "geometry" and (c != "weight" or has_weight)]
+    out_cols = out_cols + [k for k in keep_columns if k not in out_cols] + ["geometry"]
+    dtypes = dict(INCIDENT_DTYPES)
+    for k in keep_columns:
+        dtypes[k] = parts[0][k].dtype if k in parts[0].columns else "str"
+    source = names[0] if len(names) == 1 else f"{len(names)} files"
+    data, report = finish(
+        parts,
+        reports,
+        names,
+        id_col="incident_id",
+        study_area=study_area,
+        drop_outside=drop_outside,
+        source=source,
+        columns=out_cols,
+        dtypes=dtypes,
+        notes=notes,
+        warnings=warnings,
+    )
+    params = {
+        "loader": "incidents",
+        "columns": dict(mapping),
+        "x": x,
+        "y": y,
+        "crs": crs if not hasattr(crs, "to_epsg") else crs.to_epsg(),
+        "swap_xy": swap_xy,
+        "categories": categories,
+        "months": tuple(None if m is None else m.strftime("%Y-%m") for m in months),
+        "study_area": study_area is not None,
+        "drop_outside": drop_outside,
+        "files": list(names),
+    }
+    return IncidentSet(data, report, params)

@@ -1,0 +1,162 @@
+"""Loader for reparative task sites (where referred people do their reparative work)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pandas as pd
+
+from ..schema import TASK_COLUMNS, TASK_KINDS
+from ._common import as_str, content_keys, derive_ids, find_column, normalise_enum, required, study_area_geometry
+from ._incidents import check_mapping, check_present
+from ._pipeline import drop_duplicate_ids, finish, guard, locate, new_builder, part_frame, resolve_xy, run_tables
+from ._read import Table, frame_table, resolve_sources
+from ._types import TaskSet
+
+__all__ = ["load_tasks", "TASK_CANDIDATES", "TASK_KIND_SYNONYMS"]
+
+TASK_CANDIDATES: dict[str, tuple[str, ...]] = {
+    "task_id": ("task_id", "task_ref", "site_id", "id", "ref"),
+    "kind": ("kind", "task_kind", "task_type", "type", "activity", "category"),
+    "site_name": ("site_name", "site", "name", "venue", "location_name", "place"),
+}
+TASK_KIND_SYNONYMS = {
+    "litter pick": "litter picking",
+    "litter-pick": "litter picking",
+    "litter": "litter picking",
+    "litter picks": "litter picking",
+    "allotments": "allotment",
+    "foodbank": "food bank",
+    "food banks": "food bank",
+    "charity shops": "charity shop",
+    "village halls": "village hall",
+    "community hall": "village hall",
+    "bird boxes": "bird and bat boxes",
+    "bat boxes": "bird and bat boxes",
+    "bird box": "bird and bat boxes",
+    "bat box": "bird and bat boxes",
+    "bird/bat boxes": "bird and bat boxes",
+    "bird and bat box": "bird and bat boxes",
+    "workshops": "workshop",
+}
+_MAPPABLE = ("task_id", "kind", "site_name")
+TASK_DTYPES = {"task_id": "str", "kind": "str", "site_name": "str"}
+
+
+@guard
+def load_tasks(
+    path_or_frame: Any,
+    *,
+    columns: dict[str, str] | None = None,
+    x: str | None = None,
+    y: str | None = None,
+    crs: Any = "auto",
+    swap_xy: bool = False,
+    study_area: Any = None,
+    drop_outside: bool = False,
+    layer: Any = None,
+    skip_bad_files: bool = True,
+) -> TaskSet:
+    """Load reparative task sites, in British National Grid.
+
+    Parameters
+    ----------
+    path_or_frame : path, Upload, file object, list, or DataFrame
+        CSV, Parquet, GeoPackage or GeoJSON. Polygon sites (e.g. a litter-pick area) are
+        represented by a point on their surface (noted).
+    columns : dict, optional
+        ``{canonical name: your column}`` for ``task_id``, ``kind``, ``site_name`` (and ``x``,
+        ``y``).
+    x, y, crs, swap_xy, study_area, drop_outside, layer, skip_bad_files
+        As for :func:`load_incidents`.
+
+    Returns
+    -------
+    TaskSet
+        ``data, report``; ``data`` has ``task_id`` (str, unique), ``kind`` (one of
+        :data:`hotspots.schema.TASK_KINDS`), ``site_name`` (str, may be NA), ``geometry``.
+
+    Notes
+    -----
+    ``kind`` and a location are required. Drop reasons: ``malformed row``, ``missing kind``,
+    ``unknown kind value`` (examples in a warning), ``no location``, ``unparseable
+    coordinates``, ``out-of-range coordinates``, ``duplicate id``, ``outside study area``.
+    Sites without a ``task_id`` get stable ids ``task-`` + a hash of the row.
+    """
+    mapping = check_mapping(columns, _MAPPABLE + ("x", "y"))
+    area_geom, _ = study_area_geometry(study_area)
+    if isinstance(path_or_frame, pd.DataFrame):
+        items: list[Any] = [frame_table(path_or_frame)]
+        skipped: list[str] = []
+    else:
+        items, skipped = resolve_sources(path_or_frame)
+
+    def one(index: int, table: Table) -> tuple[pd.DataFrame, Any]:
+        check_present(table, mapping)
+        cols = [c for c in table.frame.columns if c != getattr(table.frame, "_geometry_column_name", None)]
+        xx, yy = x, y
+        if xx is None and yy is None and ("x" in mapping or "y" in mapping):
+            xx, yy = mapping.get("x"), mapping.get("y")
+        x_col, y_col, wkt_col = resolve_xy(table, xx, yy)
+        used = set(mapping.values()) | {c for c in (x_col, y_col, wkt_col) if c}
+        found: dict[str, str | None] = {}
+        for key in _MAPPABLE:
+            if key in mapping:
+                found[key] = mapping[key]
+            else:
+                hit = find_column([c for c in cols if c not in used], TASK_CANDIDATES[key])
+                found[key] = hit
+                if hit is not None:
+                    used.add(hit)
+        required(found, ("kind",), cols, table.name, "Name it with `columns={'kind': '...'}`.")
+        b = new_builder(table)
+        df = table.frame
+        n = len(df)
+        if found["task_id"] is not None:
+            ids = as_str(df[found["task_id"]]).reset_index(drop=True)
+        else:
+            ids = pd.Series([pd.NA] * n, dtype="str")
+        need = ids.isna().to_numpy()
+        if need.any():
+            ids = ids.astype(object)
+            ids[need] = derive_ids(content_keys(df[need]), "task-")
+            ids = ids.astype("str")
+            b.note("task sites without a `task_id` got stable ids: 'task-' + a hash of the row and its occurrence")
+        kinds, blank, unknown, ex = normalise_enum(df[found["kind"]], TASK_KINDS, TASK_KIND_SYNONYMS)
+        b.drop(blank, "missing kind")
+        if b.drop(unknown, "unknown kind value").any():
+            b.warn(f"unknown `{found['kind']}` value(s), e.g. {', '.join(repr(e) for e in ex)}; allowed: {', '.join(TASK_KINDS)}")
+        if found["site_name"] is not None:
+            names_ = as_str(df[found["site_name"]]).reset_index(drop=True)
+        else:
+            names_ = pd.Series([pd.NA] * n, dtype="str")
+            b.note("no `site_name` column; site names are empty")
+        loc = locate(table, b, x_col=x_col, y_col=y_col, wkt_col=wkt_col, crs=crs, swap_xy=swap_xy)
+        drop_duplicate_ids(b, ids.to_numpy(dtype=object))
+        values = {"task_id": ids, "kind": kinds, "site_name": names_}
+        return part_frame(index, table, b, loc, values), b.build()
+
+    parts, reports, names, failures = run_tables(items, one, layer=layer, skip_bad_files=skip_bad_files)
+    data, report = finish(
+        parts,
+        reports,
+        names,
+        id_col="task_id",
+        study_area=area_geom,
+        drop_outside=drop_outside,
+        source=names[0] if len(names) == 1 else f"{len(names)} files",
+        columns=list(TASK_COLUMNS),
+        dtypes=TASK_DTYPES,
+        notes=[f"skipped {len(skipped)} non-data file(s)"] if skipped else [],
+        warnings=[f"skipped unreadable file {f}" for f in failures],
+    )
+    params = {
+        "loader": "tasks",
+        "columns": dict(mapping),
+        "crs": crs if not hasattr(crs, "to_epsg") else crs.to_epsg(),
+        "swap_xy": swap_xy,
+        "study_area": area_geom is not None,
+        "drop_outside": drop_outside,
+        "files": list(names),
+    }
+    return TaskSet(data, report, params)
