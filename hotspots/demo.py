@@ -58,12 +58,9 @@ from .privacy import pseudonymise
 from .schema import (
     AGE_GROUPS,
     ASB_CATEGORY,
-    OFFENCES,
-    OUTCOMES,
     REFERRAL_COLUMNS,
     ROUTES,
     SCHEME_START,
-    TASK_KINDS,
 )
 
 __all__ = [
