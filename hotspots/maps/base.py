@@ -7,6 +7,7 @@ coordinates are converted here, at the edge.
 from __future__ import annotations
 
 import math
+import os
 from typing import Any
 
 import folium
@@ -14,6 +15,7 @@ import geopandas as gpd
 import numpy as np
 import pyproj
 import shapely
+import xyzservices
 from branca.element import MacroElement
 from jinja2 import Template
 
@@ -21,14 +23,16 @@ from .._errors import CRSError, ParameterError
 from .escape import css_colour, escape_html
 from .offline import OfflineMap
 
-__all__ = ["base_map", "add_layer_control", "BASEMAPS", "to_wgs84_bounds", "round_coordinates"]
+__all__ = ["base_map", "add_layer_control", "BASEMAPS", "CARTO_KEY_ENV", "to_wgs84_bounds", "round_coordinates"]
 
 #: Basemap choices. Only ``"none"`` works without internet (tiles are fetched from the web).
+#: Carto's tiles need an API key (``tile_api_key=`` or the ``HOTSPOTS_CARTO_API_KEY`` variable).
 BASEMAPS: dict[str, dict[str, Any] | None] = {
     "none": None,
-    "osm": {"tiles": "OpenStreetMap", "name": "OpenStreetMap"},
-    "carto-light": {"tiles": "CartoDB positron", "name": "Carto light"},
+    "osm": {"provider": "OpenStreetMap.Mapnik", "name": "OpenStreetMap", "key": False},
+    "carto-light": {"provider": "CartoDB.Positron", "name": "Carto light", "key": True},
 }
+CARTO_KEY_ENV = "HOTSPOTS_CARTO_API_KEY"
 
 # BNG's valid area (metres), a little generous; used to catch degrees passed as metres.
 _BNG_X = (-100_000.0, 800_000.0)
@@ -116,6 +120,7 @@ def base_map(
     outline_colour: str = "#3a3a3a",
     background: str = "#f4f4f1",
     simplify_m: float = 10.0,
+    tile_api_key: str | None = None,
 ) -> OfflineMap:
     """A folium map fitted to the study area, with no external assets.
 
@@ -142,6 +147,9 @@ def base_map(
         Hex colours of the outline and of the map background where there are no tiles.
     simplify_m : float
         Tolerance in metres for simplifying the outline before it is sent to the browser.
+    tile_api_key : str, optional
+        API key for tile providers that need one (``"carto-light"``); defaults to the
+        ``HOTSPOTS_CARTO_API_KEY`` environment variable.
 
     Returns
     -------
@@ -184,7 +192,16 @@ def base_map(
     )
     spec = BASEMAPS[basemap]
     if spec is not None:
-        folium.TileLayer(spec["tiles"], name=spec["name"], control=True, overlay=False).add_to(m)
+        provider = xyzservices.providers.query_name(spec["provider"])
+        if spec["key"]:
+            key = tile_api_key or os.environ.get(CARTO_KEY_ENV)
+            if not key:
+                raise ParameterError(
+                    f"`basemap={basemap!r}` needs an API key from the tile provider: pass `tile_api_key=` or set "
+                    f"`{CARTO_KEY_ENV}`; or use `basemap='osm'` or `basemap='none'` (works offline)."
+                )
+            provider = provider(apikey=key)
+        folium.TileLayer(provider, name=spec["name"], control=True, overlay=False).add_to(m)
     _Style(f".leaflet-container {{ background: {background}; }}").add_to(m)
 
     if outline:
