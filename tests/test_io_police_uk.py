@@ -1,0 +1,454 @@
+"""Tests for hotspots.io.police_uk: real police.uk files (skipped when absent) and hand-made ones."""
+
+from __future__ import annotations
+
+import collections
+import csv
+import gzip
+import io
+import shutil
+import zipfile
+from pathlib import Path
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import pytest
+import shapely
+
+from hotspots import CRSError, InputError, ParameterError, SchemaError
+from hotspots.io import IncidentSet, Upload, load_any, load_police_uk
+from hotspots.schema import ASB_CATEGORY, POLICE_UK_COLUMNS
+
+MONTHS = [f"2025-{m:02d}" for m in range(1, 13)]
+
+
+# ----------------------------------------------------------------------------------------------
+# Independent reference counts, with the csv module only
+# ----------------------------------------------------------------------------------------------
+
+
+def _open_text(path: Path):
+    if str(path).endswith(".gz"):
+        return gzip.open(path, "rt", encoding="utf-8", newline="")
+    return open(path, encoding="utf-8", newline="")
+
+
+def csv_counts(path: Path) -> dict[str, int]:
+    """Data rows, ASB rows, rows without coordinates, repeated Crime IDs (csv module only)."""
+    rows = asb = nolocation = asb_nolocation = 0
+    ids: collections.Counter[str] = collections.Counter()
+    with _open_text(path) as fh:
+        reader = csv.reader(fh)
+        header = next(reader)
+        ci, lon, lat, ct = (header.index(c) for c in ("Crime ID", "Longitude", "Latitude", "Crime type"))
+        for row in reader:
+            if not row:
+                continue
+            rows += 1
+            no_loc = row[lon].strip() == "" or row[lat].strip() == ""
+            nolocation += no_loc
+            if row[ct] == ASB_CATEGORY:
+                asb += 1
+                asb_nolocation += no_loc
+            if row[ci] and not no_loc:
+                ids[row[ci]] += 1
+    return {
+        "rows": rows,
+        "asb": asb,
+        "no_location": nolocation,
+        "asb_no_location": asb_nolocation,
+        "repeated_ids": sum(v - 1 for v in ids.values() if v > 1),
+    }
+
+
+def check_invariants(result: IncidentSet) -> None:
+    data, report = result
+    assert report.rows_kept + report.rows_dropped == report.rows_read
+    assert len(data) == report.rows_kept
+    assert data.crs.to_epsg() == 27700
+    assert data["incident_id"].is_unique
+    if len(data):
+        geoms = np.asarray(data.geometry.values)
+        assert (shapely.get_type_id(geoms) == 0).all()
+        assert np.isfinite(shapely.get_coordinates(geoms)).all()
+        assert (data["month"].dt.day == 1).all()
+
+
+# ----------------------------------------------------------------------------------------------
+# Real data
+# ----------------------------------------------------------------------------------------------
+
+
+@pytest.mark.realdata
+@pytest.mark.parametrize("month", MONTHS)
+def test_each_derbyshire_file_counts_match_csv_module(derbyshire_dir: Path, month: str) -> None:
+    path = derbyshire_dir / f"{month}-derbyshire-street.csv"
+    if not path.exists():
+        pytest.skip(f"{path} absent")
+    ref = csv_counts(path)
+    result = load_police_uk(path)
+    check_invariants(result)
+    data, report = result
+    assert report.rows_read == ref["rows"]
+    assert report.dropped.get("no location", 0) == ref["no_location"] == 0  # Derbyshire has none
+    assert report.dropped.get("duplicate id", 0) == ref["repeated_ids"]
+    assert report.rows_kept == ref["rows"] - ref["repeated_ids"]
+    assert (data["month"] == pd.Timestamp(month + "-01")).all()
+    assert data["occurred"].isna().all()
+
+    asb_data, asb_report = load_police_uk(path, categories=[ASB_CATEGORY])
+    assert asb_report.rows_read == ref["rows"]
+    assert asb_report.rows_kept == len(asb_data) == ref["asb"]
+    assert asb_report.dropped["category not selected"] == ref["rows"] - ref["asb"]
+    assert asb_report.rows_kept + asb_report.rows_dropped == asb_report.rows_read
+    assert asb_data["incident_id"].str.startswith("asb-").all()
+    assert (asb_data["category"] == ASB_CATEGORY).all()
+
+
+@pytest.mark.realdata
+def test_whole_derbyshire_folder(derbyshire_dir: Path) -> None:
+    files = sorted(derbyshire_dir.glob("*-street.csv"))
+    refs = [csv_counts(p) for p in files]
+    result = load_police_uk(derbyshire_dir, categories="Anti-social behaviour")
+    check_invariants(result)
+    data, report = result
+    assert report.rows_read == sum(r["rows"] for r in refs)
+    assert report.rows_kept == sum(r["asb"] for r in refs)
+    assert len(report.files) == len(files)
+    assert sorted(data["month"].dt.strftime("%Y-%m").unique()) == sorted(p.name[:7] for p in files)
+    # Reloading gives the same ids (derived ASB ids are stable).
+    again, _ = load_police_uk(derbyshire_dir, categories="Anti-social behaviour")
+    assert again["incident_id"].tolist() == data["incident_id"].tolist()
+
+
+@pytest.mark.realdata
+def test_points_outside_the_force_area_are_flagged(police_uk_dir: Path, derbyshire_dir: Path) -> None:
+    boundary = police_uk_dir / "boundaries" / "derbyshire_county_2012_bgc.geojson"
+    if not boundary.exists():
+        pytest.skip("boundary absent")
+    from hotspots.io import load_boundary
+
+    area = load_boundary(boundary, fill_holes=True)  # force area = county with Derby City's hole filled
+    data, report = load_police_uk(derbyshire_dir, categories="asb", study_area=area)
+    inside = shapely.intersects_xy(area.geometry.iloc[0], *shapely.get_coordinates(np.asarray(data.geometry.values)).T)
+    assert data["in_study_area"].tolist() == inside.tolist()
+    n_out = int((~inside).sum())
+    # A real quirk: a few ASB rows lie outside the force area (under 2 %), and are reported.
+    assert 0 < n_out < 0.02 * len(data)
+    assert any(f"{n_out:,} of {len(data):,} points lie outside the study area" in w for w in report.warnings)
+    dropped, r2 = load_police_uk(derbyshire_dir, categories="asb", study_area=area, drop_outside=True)
+    assert r2.dropped["outside study area"] == n_out and len(dropped) == len(data) - n_out
+    assert r2.rows_kept + r2.rows_dropped == r2.rows_read
+
+
+@pytest.mark.realdata
+def test_month_filter_on_real_folder(derbyshire_dir: Path) -> None:
+    files = sorted(derbyshire_dir.glob("*-street.csv"))
+    refs = {p.name[:7]: csv_counts(p) for p in files}
+    data, report = load_police_uk(derbyshire_dir, months=("2025-03", "2025-05"), categories="asb")
+    inside = [m for m in refs if "2025-03" <= m <= "2025-05"]
+    assert report.rows_kept == sum(refs[m]["asb"] for m in inside)
+    assert report.dropped["month outside range"] == sum(refs[m]["rows"] for m in refs if m not in inside)
+    assert report.rows_kept + report.rows_dropped == report.rows_read
+    assert set(data["month"].dt.strftime("%Y-%m")) == set(inside)
+
+
+def _find_file_with_empty_coordinates(police_uk_dir: Path) -> list[Path]:
+    candidates = sorted((police_uk_dir / "leicestershire").glob("*.csv"))[:2]
+    candidates += sorted((police_uk_dir / "national_2025_gz").glob("2025-01/2025-01-avon-and-somerset-street.csv.gz"))
+    return [p for p in candidates if csv_counts(p)["no_location"] > 0]
+
+
+@pytest.mark.realdata
+def test_rows_without_location_are_dropped_and_reported(police_uk_dir: Path) -> None:
+    paths = _find_file_with_empty_coordinates(police_uk_dir)
+    if not paths:
+        pytest.skip("no real file with empty coordinates found")
+    for path in paths:
+        ref = csv_counts(path)
+        result = load_police_uk(path)
+        check_invariants(result)
+        _, report = result
+        assert report.rows_read == ref["rows"]
+        assert report.dropped["no location"] == ref["no_location"] > 0
+        assert len(report.examples["no location"]) > 0
+        # The example rows really have empty coordinates.
+        with _open_text(path) as fh:
+            rows = [r for r in csv.reader(fh) if r][1:]
+        for ex in report.examples["no location"]:
+            n = int(ex.rsplit("row ", 1)[1])
+            assert rows[n - 1][4] == "" or rows[n - 1][5] == ""
+        _, asb_report = load_police_uk(path, categories="asb")
+        assert asb_report.rows_kept == ref["asb"] - ref["asb_no_location"]
+        assert asb_report.dropped.get("no location", 0) == ref["asb_no_location"]
+
+
+@pytest.mark.realdata
+def test_zip_of_national_files_in_nested_layout(police_uk_dir: Path, tmp_path: Path) -> None:
+    nat = police_uk_dir / "national_2025_gz"
+    picks = [nat / "2025-01/2025-01-derbyshire-street.csv.gz", nat / "2025-02/2025-02-nottinghamshire-street.csv.gz", nat / "2025-03/2025-03-leicestershire-street.csv.gz"]
+    picks = [p for p in picks if p.exists()]
+    if len(picks) < 2:
+        pytest.skip("national files absent")
+    archive = tmp_path / "download.zip"
+    with zipfile.ZipFile(archive, "w", compression=zipfile.ZIP_DEFLATED) as zf:
+        for p in picks:
+            member = p.name[:-3]
+            zf.writestr(f"{member[:7]}/{member}", gzip.decompress(p.read_bytes()))
+        zf.writestr("2025-01/2025-01-derbyshire-outcomes.csv", "Crime ID,Month\nabc,2025-01\n")
+    refs = [csv_counts(p) for p in picks]
+    result = load_police_uk(archive)
+    check_invariants(result)
+    data, report = result
+    assert report.rows_read == sum(r["rows"] for r in refs)
+    assert report.dropped.get("no location", 0) == sum(r["no_location"] for r in refs)
+    assert any("outcomes" in n for n in report.notes)  # the outcomes file was skipped, and said so
+    assert len(report.files) == len(picks)
+    assert set(data["source"]) == {f"download.zip:{p.name[:7]}/{p.name[:-3]}" for p in picks}
+    # The same archive as an upload gives the same result.
+    up_data, up_report = load_any(Upload("download.zip", archive.read_bytes()))
+    assert up_report.rows_read == report.rows_read and up_report.rows_kept == report.rows_kept
+    assert up_data["incident_id"].tolist() == data["incident_id"].tolist()
+
+
+@pytest.mark.realdata
+def test_gz_copy_gives_same_ids_and_loading_both_drops_duplicates(police_uk_dir: Path, derbyshire_dir: Path) -> None:
+    plain = derbyshire_dir / "2025-01-derbyshire-street.csv"
+    gz = police_uk_dir / "national_2025_gz/2025-01/2025-01-derbyshire-street.csv.gz"
+    if not (plain.exists() and gz.exists()):
+        pytest.skip("files absent")
+    a, ra = load_police_uk(plain)
+    b, rb = load_police_uk(gz)
+    assert a["incident_id"].tolist() == b["incident_id"].tolist()
+    both, rboth = load_police_uk([plain, gz])
+    assert rboth.rows_read == 2 * ra.rows_read
+    assert rboth.rows_kept == ra.rows_kept
+    assert rboth.dropped["duplicate id"] == ra.dropped["duplicate id"] * 2 + ra.rows_kept
+
+
+# ----------------------------------------------------------------------------------------------
+# Hand-made files
+# ----------------------------------------------------------------------------------------------
+
+
+def prow(crime_id: str = "", month: str = "2025-01", lon: str = "-1.4746", lat: str = "52.9225", ctype: str = ASB_CATEGORY, location: str = "On or near Market Place", lsoa: str = "E01013451") -> list[str]:
+    return [crime_id, month, "Derbyshire Constabulary", "Derbyshire Constabulary", lon, lat, location, lsoa, "Derby 001A", ctype, "", ""]
+
+
+def write_police(path: Path, rows: list[list[str]], *, header=POLICE_UK_COLUMNS, encoding: str = "utf-8") -> Path:
+    buf = io.StringIO()
+    w = csv.writer(buf, lineterminator="\n")
+    w.writerow(header)
+    w.writerows(rows)
+    path.write_bytes(buf.getvalue().encode(encoding))
+    return path
+
+
+def test_asb_rows_get_stable_distinct_ids_and_duplicates_are_kept(tmp_path: Path) -> None:
+    rows = [prow(), prow(), prow(lon="-1.48"), prow(crime_id="abc", ctype="Burglary")]
+    p = write_police(tmp_path / "2025-01-test-street.csv", rows)
+    data, report = load_police_uk(p)
+    assert report.rows_read == report.rows_kept == 4
+    ids = data["incident_id"].tolist()
+    assert len(set(ids)) == 4
+    assert ids[0].startswith("asb-") and ids[1].startswith("asb-") and ids[3] == "abc"
+    # Identical ASB rows differ only by their occurrence index; reloading gives the same ids.
+    again, _ = load_police_uk(p)
+    assert again["incident_id"].tolist() == ids
+    # The id of a row does not depend on filters or on other rows before it.
+    p2 = write_police(tmp_path / "other-street.csv", [prow(crime_id="x1", ctype="Burglary")] + rows)
+    other, _ = load_police_uk(p2, categories="asb")
+    assert other["incident_id"].tolist() == ids[:3]
+
+
+def test_every_drop_reason_counted(tmp_path: Path) -> None:
+    rows = [
+        prow(),  # kept
+        prow(crime_id="c1", ctype="Burglary"),  # kept
+        prow(lon="", lat=""),  # no location
+        prow(lon="abc"),  # unparseable coordinates
+        prow(lon="500"),  # out-of-range coordinates
+        prow(lon="inf"),  # out-of-range coordinates
+        prow(month="garbage"),  # unparseable date
+        prow(month="1985-01"),  # date out of range
+        prow(month=""),  # missing date
+        prow(crime_id="c1", ctype="Burglary", lon="-1.40"),  # duplicate id
+        prow(lon="0", lat="0"),  # no location (0, 0)
+        prow(lon="-8.0", lat="-1.5"),  # out-of-range: converts far outside the British Isles
+    ]
+    p = write_police(tmp_path / "a-street.csv", rows)
+    # Append one ragged line (too many fields) and one with too few.
+    with open(p, "a", encoding="utf-8") as fh:
+        fh.write(",".join(prow()) + ",extra\n")
+        fh.write("only,three,fields\n")
+    data, report = load_police_uk(p)
+    assert report.rows_read == len(rows) + 2
+    assert report.dropped == {
+        "malformed row": 2,
+        "no location": 2,
+        "unparseable coordinates": 1,
+        "out-of-range coordinates": 3,
+        "unparseable date": 1,
+        "date out of range": 1,
+        "missing date": 1,
+        "duplicate id": 1,
+    }
+    assert report.rows_kept == 2 == len(data)
+    assert any("line 14" in e for e in report.examples["malformed row"])
+    assert any("line 15" in e for e in report.examples["malformed row"])
+    assert report.examples["unparseable coordinates"] == ["a-street.csv:row 4"]
+    assert report.examples["duplicate id"] == ["a-street.csv:row 10"]
+
+
+def test_filters_are_counted_reasons(tmp_path: Path) -> None:
+    rows = [prow(month="2025-01"), prow(month="2025-02"), prow(month="2025-03", ctype="Burglary", crime_id="b"), prow(month="2025-04")]
+    p = write_police(tmp_path / "f-street.csv", rows)
+    data, report = load_police_uk(p, categories=["anti-social behaviour"], months=("2025-02", "2025-04"))
+    assert report.dropped == {"month outside range": 1, "category not selected": 1}
+    assert data["month"].dt.strftime("%Y-%m").tolist() == ["2025-02", "2025-04"]
+    # Open-ended range.
+    _, r2 = load_police_uk(p, months=("2025-03", None))
+    assert r2.rows_kept == 2 and r2.dropped == {"month outside range": 2}
+    # A category that matches nothing is warned about.
+    _, r3 = load_police_uk(p, categories="Bicycle theft")
+    assert r3.rows_kept == 0 and any("matched no rows" in w for w in r3.warnings)
+
+
+def test_study_area_flags_and_drops(tmp_path: Path) -> None:
+    rows = [prow(), prow(lon="-0.1278", lat="51.5074")]  # Derby, London
+    p = write_police(tmp_path / "s-street.csv", rows)
+    derby = shapely.Point(435_000, 336_000).buffer(20_000)
+    data, report = load_police_uk(p, study_area=derby)
+    assert data["in_study_area"].tolist() == [True, False]
+    assert any("outside the study area" in w for w in report.warnings)
+    data2, report2 = load_police_uk(p, study_area=gpd.GeoDataFrame(geometry=[derby], crs=27700).to_crs(4326), drop_outside=True)
+    assert len(data2) == 1 and report2.dropped == {"outside study area": 1}
+    assert report2.examples["outside study area"] == ["s-street.csv:row 2"]
+
+
+def test_encodings_bom_and_quoting(tmp_path: Path) -> None:
+    rows = [prow(location="On or near Caf\u00e9 \u00a3 Street"), prow(location='On or near "Quoted", Street\nwith newline')]
+    p = write_police(tmp_path / "cp-street.csv", rows, encoding="cp1252")
+    data, report = load_police_uk(p)
+    assert report.rows_kept == 2
+    assert data["location"].iloc[0] == "On or near Caf\u00e9 \u00a3 Street"
+    assert data["location"].iloc[1] == 'On or near "Quoted", Street\nwith newline'
+    assert any("not UTF-8" in n and "cp1252" in n for n in report.notes)
+    for enc in ("utf-8-sig", "utf-16"):
+        q = write_police(tmp_path / f"{enc}-street.csv", rows, encoding=enc)
+        d, r = load_police_uk(q)
+        assert r.rows_kept == 2 and d["location"].tolist() == data["location"].tolist()
+    # Latin-1 bytes that cp1252 cannot decode (0x81) fall back to Latin-1 with a note.
+    raw = (",".join(POLICE_UK_COLUMNS) + "\n" + ",".join(prow(location="x\x81y")) + "\n").encode("latin-1")
+    (tmp_path / "l1-street.csv").write_bytes(raw)
+    d, r = load_police_uk(tmp_path / "l1-street.csv")
+    assert r.rows_kept == 1 and any("Latin-1" in n for n in r.notes)
+
+
+def test_gzip_and_upload(tmp_path: Path) -> None:
+    p = write_police(tmp_path / "g-street.csv", [prow(), prow(crime_id="z", ctype="Drugs")])
+    gz = tmp_path / "g-street.csv.gz"
+    gz.write_bytes(gzip.compress(p.read_bytes()))
+    a, ra = load_police_uk(p)
+    b, rb = load_police_uk(gz)
+    assert a["incident_id"].tolist() == b["incident_id"].tolist()
+    f = io.BytesIO(p.read_bytes())
+    f.name = "/some/where/g-street.csv"
+    c, rc = load_police_uk(f)
+    assert c["incident_id"].tolist() == a["incident_id"].tolist() and rc.source == "g-street.csv"
+    bad = tmp_path / "bad-street.csv.gz"
+    bad.write_bytes(gzip.compress(p.read_bytes())[:40])
+    with pytest.raises(InputError, match="bad-street.csv.gz"):
+        load_police_uk(bad)
+
+
+def test_nested_folder_layout_and_other_files_skipped(tmp_path: Path) -> None:
+    for m in ("2025-01", "2025-02"):
+        (tmp_path / "dl" / m).mkdir(parents=True)
+        write_police(tmp_path / "dl" / m / f"{m}-derbyshire-street.csv", [prow(month=m), prow(month=m, crime_id=f"id{m}", ctype="Drugs")])
+        (tmp_path / "dl" / m / f"{m}-derbyshire-stop-and-search.csv").write_text("Type,Date\nPerson search,2025-01-01\n")
+    (tmp_path / "dl" / "README.txt").write_text("hello")
+    data, report = load_police_uk(tmp_path / "dl")
+    assert report.rows_read == 4 and report.rows_kept == 4
+    assert len(report.files) == 2
+    assert any("stop-and-search" in n for n in report.notes)
+
+
+def test_a_bad_file_among_many_is_reported_and_the_rest_load(tmp_path: Path) -> None:
+    d = tmp_path / "m"
+    d.mkdir()
+    write_police(d / "2025-01-x-street.csv", [prow()])
+    (d / "2025-02-x-street.csv").write_bytes(b"")
+    write_police(d / "2025-03-x-street.csv", [prow(month="2025-03")], header=["Crime ID", "Month", "Falls within"] + ["c"] * 9)
+    data, report = load_police_uk(d)
+    assert report.rows_kept == 1
+    assert sum("skipped unreadable file" in w for w in report.warnings) == 2
+    with pytest.raises(InputError):
+        load_police_uk(d, skip_bad_files=False)
+
+
+def test_errors_name_the_file_and_the_fix(tmp_path: Path) -> None:
+    empty = tmp_path / "empty-street.csv"
+    empty.write_bytes(b"")
+    with pytest.raises(InputError, match="empty-street.csv.*empty"):
+        load_police_uk(empty)
+    blank = tmp_path / "blank.csv"
+    blank.write_text("\n\n  \n")
+    with pytest.raises(InputError, match="blank.csv is empty"):
+        load_police_uk(blank)
+    other = tmp_path / "other.csv"
+    other.write_text("a,b,Month\n1,2,2025-01\n")
+    with pytest.raises(SchemaError, match=r"not a police\.uk street-level file.*`Crime ID`.*`Longitude`.*load_incidents"):
+        load_police_uk(other)
+    with pytest.raises(InputError, match="file not found"):
+        load_police_uk(tmp_path / "nope.csv")
+    (tmp_path / "x.xlsx").write_bytes(b"PK\x03\x04rest")
+    with pytest.raises(InputError, match="Excel"):
+        load_police_uk(tmp_path / "x.xlsx")
+    (tmp_path / "x.pkl").write_bytes(b"\x80\x04stuff")
+    with pytest.raises(InputError, match="never unpickled"):
+        load_police_uk(tmp_path / "x.pkl")
+    (tmp_path / "bin.csv").write_bytes(b"\x00\x01\x02abc,def\n")
+    with pytest.raises(InputError, match="NUL"):
+        load_police_uk(tmp_path / "bin.csv")
+    with pytest.raises(ParameterError, match="months"):
+        load_police_uk(blank, months=("2025-1x", "2025-03"))
+    with pytest.raises(ParameterError, match="starts after it ends"):
+        load_police_uk(blank, months=("2025-05", "2025-03"))
+    with pytest.raises(ParameterError, match="categories"):
+        load_police_uk(write_police(tmp_path / "ok-street.csv", [prow()]), categories=[])
+    with pytest.raises(InputError, match="Upload"):
+        load_police_uk(b"Crime ID,Month\n")
+    with pytest.raises(InputError, match="empty folder|no data files"):
+        (tmp_path / "emptydir").mkdir()
+        load_police_uk(tmp_path / "emptydir")
+
+
+def test_header_only_file_is_zero_rows_not_an_error(tmp_path: Path) -> None:
+    p = write_police(tmp_path / "h-street.csv", [])
+    data, report = load_police_uk(p)
+    assert report.rows_read == 0 and len(data) == 0
+    assert list(data.columns) == ["incident_id", "month", "occurred", "category", "lsoa_code", "location", "source", "geometry"]
+    assert data.crs.to_epsg() == 27700
+    assert str(data["month"].dtype) == "datetime64[ns]"
+
+
+def test_result_unpacks_and_carries_parameters(tmp_path: Path) -> None:
+    p = write_police(tmp_path / "u-street.csv", [prow()])
+    result = load_police_uk(p, categories="asb", months=("2025-01", "2025-01"))
+    data, report = result
+    assert isinstance(result, IncidentSet) and result.data is data and result.report is report
+    assert result.params["months"] == ("2025-01", "2025-01")
+    assert result.params["categories"] == "asb"
+    with pytest.raises(AttributeError):
+        result.data = None  # type: ignore[misc]  # frozen
+
+
+def test_coordinates_converted_like_geopandas(tmp_path: Path) -> None:
+    lons = ["-1.4746", "-1.2", "-1.9"]
+    lats = ["52.9225", "53.25", "53.35"]
+    p = write_police(tmp_path / "c-street.csv", [prow(lon=a, lat=b) for a, b in zip(lons, lats)])
+    data, _ = load_police_uk(p)
+    ref = gpd.GeoSeries(gpd.points_from_xy([float(v) for v in lons], [float(v) for v in lats]), crs=4326).to_crs(27700)
+    np.testing.assert_allclose(shapely.get_coordinates(np.asarray(data.geometry.values)), shapely.get_coordinates(np.asarray(ref.values)), atol=1e-6)
