@@ -309,9 +309,9 @@ class DemoData:
     Attributes
     ----------
     incidents : GeoDataFrame
-        One row per ASB incident, EPSG:27700: ``incident_id``, ``month`` ("YYYY-MM"),
-        ``occurred`` (naive local datetime), ``category``, ``location`` ("On or near ..."),
-        ``geometry``.
+        One row per ASB incident, EPSG:27700: ``incident_id``, ``month`` (first of the month,
+        ``datetime64[ns]``, as the loaders give it; "YYYY-MM" in the CSV), ``occurred`` (naive
+        local ``datetime64[ns]``), ``category``, ``location`` ("On or near ..."), ``geometry``.
     referrals : GeoDataFrame
         One row per referral, EPSG:27700, the columns of :data:`hotspots.schema.REFERRAL_COLUMNS`.
     tasks : GeoDataFrame
@@ -680,8 +680,8 @@ def generate_demo(
     incidents = gpd.GeoDataFrame(
         {
             "incident_id": [f"demo-asb-{k:06d}" for k in range(1, n_inc + 1)],
-            "month": np.datetime_as_string(occurred.astype("M8[M]")),
-            "occurred": pd.to_datetime(occurred.astype("M8[s]")),
+            "month": pd.Series(occurred.astype("M8[M]").astype("M8[ns]")),
+            "occurred": pd.Series(occurred.astype("M8[ns]")),
             "category": ASB_CATEGORY,
             "location": location,
         },
@@ -904,7 +904,7 @@ def _referrals(rng: np.random.Generator, p: dict[str, Any], area, hs_records, to
         fte[rng.choice(firsts, size=k_f, replace=False, p=w_f / w_f.sum())] = True
 
     def _dt(values: np.ndarray, mask: np.ndarray) -> pd.Series:
-        out = values.astype("M8[s]").copy()
+        out = values.astype("M8[ns]").copy()
         out[~mask] = np.datetime64("NaT")
         return pd.Series(out)
 
@@ -912,7 +912,7 @@ def _referrals(rng: np.random.Generator, p: dict[str, Any], area, hs_records, to
         {
             "referral_id": [f"IJ-{k:05d}" for k in range(1, n + 1)],
             "person_ref": person_ref,
-            "referred_at": pd.Series(referred.astype("M8[s]")),
+            "referred_at": pd.Series(referred.astype("M8[ns]")),
             "offence": offence,
             "route": route,
             "age_group": age,
@@ -1100,7 +1100,7 @@ def write_demo(out_dir: str | Path, seed: int = 0, **kwargs: Any) -> dict[str, P
         "readme": out / "README.md",
     }
     _write_csv(paths["incidents"], INCIDENT_FILE_COLUMNS, [
-        inc["incident_id"].tolist(), inc["month"].tolist(), _iso(inc["occurred"]), inc["category"].tolist(),
+        inc["incident_id"].tolist(), np.datetime_as_string(inc["month"].to_numpy(dtype="M8[M]")).tolist(), _iso(inc["occurred"]), inc["category"].tolist(),
         inc["location"].tolist(), _fmt6(ilon), _fmt6(ilat), _fmt_int(ix), _fmt_int(iy),
     ])
 
