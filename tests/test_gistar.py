@@ -1,0 +1,503 @@
+"""Getis–Ord Gi*: hand-computed cases, equality with esda, permutations, classes, edge cases."""
+
+from __future__ import annotations
+
+import itertools
+import math
+import warnings
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from scipy import ndimage, stats
+
+from hotspots._errors import ParameterError
+from hotspots.fdr import bh_adjust
+from hotspots.gistar import CLASS_LABELS, OUTSIDE, GiStarResult, gi_star
+from hotspots.grid import Grid, GridValues, count
+
+
+# ------------------------------------------------------------------ helpers
+def _gv(values: np.ndarray, cs: float = 100.0, mask: np.ndarray | None = None) -> GridValues:
+    nr, nc = values.shape
+    g = Grid.from_bounds((0, 0, nc * cs - 1, nr * cs - 1), cs)
+    assert g.shape == values.shape
+    if mask is not None:
+        g = g.with_mask(mask)
+        values = np.where(mask, values, np.nan)
+    return GridValues(np.asarray(values, dtype=float), g, "count")
+
+
+def _esda_gi(gv: GridValues, distance: float, permutations: int = 0, seed: int | None = None):
+    from esda.getisord import G_Local
+    from libpysal.weights import DistanceBand
+
+    g = gv.grid
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        w = DistanceBand(g.centres(active_only=True), threshold=distance * (1 + 1e-9), binary=True, silence_warnings=True)
+        return G_Local(
+            gv.values[g.active], w, transform="B", star=True, permutations=permutations, seed=seed, n_jobs=1
+        )
+
+
+def _brute_gi_star(gv: GridValues, distance: float) -> np.ndarray:
+    """Gi* straight from the textbook formula, with explicit pairwise distances."""
+    g = gv.grid
+    xy = g.centres(active_only=True)
+    y = gv.values[g.active]
+    n = len(y)
+    d = np.hypot(xy[:, None, 0] - xy[None, :, 0], xy[:, None, 1] - xy[None, :, 1])
+    w = (d <= distance * (1 + 1e-9)).astype(float)  # self included (d = 0)
+    ybar, s = y.mean(), y.std()  # population sd
+    sw = w.sum(1)
+    sw2 = (w * w).sum(1)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        z = (w @ y - ybar * sw) / (s * np.sqrt((n * sw2 - sw**2) / (n - 1)))
+    out = np.full(g.shape, np.nan)
+    out[g.active] = z
+    return out
+
+
+# ------------------------------------------------------------------ hand-computed case
+def test_gi_star_3x3_by_hand():
+    y = np.array([[1, 2, 0], [0, 5, 1], [3, 0, 0]], dtype=float)
+    res = gi_star(_gv(y), 100, fdr=False)
+    # n = 9, mean = 12/9 = 4/3, population variance = 40/9 - 16/9 = 8/3.
+    # Centre: W = 5 (itself + 4 edge neighbours), S = 5+2+0+1+0 = 8:
+    #   z = (8 - 5*4/3) / (sqrt(8/3) * sqrt((9*5 - 25)/8)) = (4/3) / sqrt(20/3)
+    assert res.z[1, 1] == pytest.approx((4 / 3) / math.sqrt(20 / 3), abs=1e-12)
+    # Corner (0, 0): W = 3, S = 1+2+0 = 3: z = (3 - 4) / (sqrt(8/3) * sqrt((27 - 9)/8))
+    assert res.z[0, 0] == pytest.approx(-1 / (math.sqrt(8 / 3) * 1.5), abs=1e-12)
+    # Edge (2, 1): W = 4, S = 0+3+5+0 = 8: z = (8 - 16/3) / (sqrt(8/3) * sqrt((36 - 16)/8))
+    assert res.z[2, 1] == pytest.approx((8 / 3) / (math.sqrt(8 / 3) * math.sqrt(20 / 8)), abs=1e-12)
+    np.testing.assert_allclose(res.z, _brute_gi_star(_gv(y), 100), atol=1e-12)
+    np.testing.assert_allclose(res.p, 2 * stats.norm.sf(np.abs(res.z)), atol=1e-15)
+    assert res.n_neighbours[1, 1] == 5 and res.n_neighbours[0, 0] == 3
+    e = _esda_gi(_gv(y), 100)
+    np.testing.assert_allclose(res.z.ravel(), e.Zs, atol=1e-12)
+
+
+# ------------------------------------------------------------------ equality with esda
+def _irregular_mask(shape, seed):
+    rng = np.random.default_rng(seed)
+    m = ndimage.binary_opening(rng.random(shape) < 0.8, iterations=1)
+    m[shape[0] // 2, :] = True  # keep it one piece-ish
+    return m
+
+
+@pytest.mark.parametrize(
+    "shape, mult, masked, lam",
+    [
+        ((12, 12), 1.0, False, 2.0),
+        ((15, 23), 1.5, False, 0.3),  # rectangular, mostly zeros
+        ((20, 17), 2.0, True, 1.0),  # irregular mask
+        ((25, 30), 3.2, True, 0.1),  # very sparse, wide band
+        ((9, 40), math.sqrt(2), False, 5.0),
+        ((30, 30), 6.0, True, 3.0),
+    ],
+)
+def test_gi_star_equals_esda_on_synthetic_grids(shape, mult, masked, lam):
+    rng = np.random.default_rng(int(mult * 100) + shape[0])
+    y = rng.poisson(lam, size=shape).astype(float)
+    y[2:5, 3:6] += 6  # a planted hot spot
+    mask = _irregular_mask(shape, shape[1]) if masked else None
+    gv = _gv(y, cs=250.0, mask=mask)
+    d = mult * 250.0
+    res = gi_star(gv, d)
+    e = _esda_gi(gv, d)
+    ours = res.z[gv.grid.active]
+    assert np.isfinite(ours).all()
+    np.testing.assert_allclose(ours, e.Zs, rtol=0, atol=1e-9)
+    np.testing.assert_allclose(res.z, _brute_gi_star(gv, d), atol=1e-9, equal_nan=True)
+    # esda's p_norm is one-sided; ours is two-sided.
+    np.testing.assert_allclose(res.p[gv.grid.active], 2 * e.p_norm, atol=1e-9)
+    if masked:
+        assert np.isnan(res.z[~mask]).all() and (res.classes[~mask] == OUTSIDE).all()
+
+
+def test_gi_star_weighted_values_equal_esda():
+    rng = np.random.default_rng(11)
+    y = rng.gamma(0.5, 3.0, size=(18, 22))
+    y[rng.random(y.shape) < 0.4] = 0.0
+    gv = _gv(y, cs=200.0)
+    res = gi_star(gv, 500)
+    np.testing.assert_allclose(res.z.ravel(), _esda_gi(gv, 500).Zs, atol=1e-9)
+
+
+# ------------------------------------------------------------------ real police.uk data
+def _derbyshire_asb_xy(folder: Path) -> np.ndarray:
+    import pyproj
+
+    frames = [pd.read_csv(f, usecols=["Longitude", "Latitude", "Crime type"]) for f in sorted(folder.glob("*.csv"))]
+    df = pd.concat(frames, ignore_index=True)
+    df = df[df["Crime type"] == "Anti-social behaviour"].dropna(subset=["Longitude", "Latitude"])
+    x, y = pyproj.Transformer.from_crs(4326, 27700, always_xy=True).transform(
+        df["Longitude"].to_numpy(float), df["Latitude"].to_numpy(float)
+    )
+    xy = np.column_stack([x, y])
+    return xy[np.isfinite(xy).all(axis=1)]
+
+
+@pytest.fixture(scope="module")
+def derbyshire_xy(derbyshire_dir):
+    return _derbyshire_asb_xy(derbyshire_dir)
+
+
+@pytest.mark.realdata
+def test_gi_star_equals_esda_on_derbyshire_asb_1km(derbyshire_xy):
+    xy = derbyshire_xy
+    assert len(xy) > 10_000
+    g = Grid.for_points(xy, 1000)
+    c = count(xy, g)
+    res = gi_star(c, 2000)
+    e = _esda_gi(c, 2000)
+    np.testing.assert_allclose(res.z.ravel(), e.Zs, rtol=0, atol=1e-9)
+    assert (res.bins > 0).sum() > 50  # towns are hot spots
+
+
+@pytest.mark.realdata
+def test_gi_star_equals_esda_on_derbyshire_asb_500m_in_county(derbyshire_dir, derbyshire_xy):
+    import geopandas as gpd
+    import shapely
+
+    area = gpd.read_file(derbyshire_dir.parent / "boundaries" / "derbyshire_county_2012_bgc.geojson").to_crs(27700)
+    # The force area: the county with the Derby City hole filled.
+    polys = [shapely.Polygon(p.exterior) for p in shapely.get_parts(area.geometry.values)]
+    force = shapely.union_all(polys)
+    g = Grid.for_area(force, 500)
+    c = count(derbyshire_xy, g)
+    assert g.n_cells < g.n_rows * g.n_cols
+    res = gi_star(c, 1000)
+    e = _esda_gi(c, 1000)
+    np.testing.assert_allclose(res.z[g.active], e.Zs, rtol=0, atol=1e-9)
+    assert (res.classes[~g.active] == OUTSIDE).all()
+
+
+# ------------------------------------------------------------------ permutations
+def _tie_free_surface(seed: int = 3) -> GridValues:
+    rng = np.random.default_rng(seed)
+    g = Grid.from_bounds((0, 0, 2999, 2499), 100)
+    mask = np.ones(g.shape, bool)
+    mask[:5, :7] = False
+    mask[10:12, 3:20] = False
+    g = g.with_mask(mask)
+    v = np.round(ndimage.uniform_filter(rng.poisson(2, g.shape).astype(float), 3) * 3) + rng.random(g.shape) * 1e-3
+    v[~mask] = np.nan
+    return GridValues(v, g, "count")
+
+
+_ESDA_PERMUTATION_SCRIPT = """
+import sys, warnings
+sys.modules["numba"] = None  # esda's documented fallback when numba is not installed
+import numpy as np
+from esda.getisord import G_Local
+from libpysal.weights import DistanceBand
+d = np.load(sys.argv[1])
+with warnings.catch_warnings():
+    warnings.simplefilter("ignore")
+    w = DistanceBand(d["xy"], threshold=float(d["distance"]), binary=True, silence_warnings=True)
+    e = G_Local(d["y"], w, transform="B", star=True, permutations=int(d["R"]), seed=1, n_jobs=1)
+np.savez(sys.argv[2], p_sim=e.p_sim, z_sim=e.z_sim, Zs=e.Zs)
+"""
+
+
+@pytest.fixture(scope="module")
+def esda_permutation_run(tmp_path_factory):
+    """esda's permutation Gi* on a small surface, in a subprocess that hides numba.
+
+    Compiling esda's numba kernels takes about half a minute; esda's own no-numba fallback runs
+    the same algorithm as plain Python/numpy in about a second on 700 cells.
+    """
+    import subprocess
+    import sys
+
+    gv = _tie_free_surface()
+    tmp = tmp_path_factory.mktemp("esda")
+    g = gv.grid
+    np.savez(tmp / "in.npz", xy=g.centres(active_only=True), y=gv.values[g.active], distance=250 * (1 + 1e-9), R=999)
+    subprocess.run([sys.executable, "-c", _ESDA_PERMUTATION_SCRIPT, str(tmp / "in.npz"), str(tmp / "out.npz")], check=True, timeout=600)
+    out = np.load(tmp / "out.npz")
+    return gv, out
+
+
+def test_permutation_p_values_distributed_like_esda(esda_permutation_run):
+    gv, e = esda_permutation_run
+    e_p, e_z = e["p_sim"], e["z_sim"]
+    act = gv.grid.active
+    res = gi_star(gv, 250, permutations=999, seed=1)
+    ours = res.p_sim_directed[act]
+    # Same data, independent random streams: per-cell Monte Carlo differences only.
+    assert np.abs(ours - e_p).mean() < 0.02
+    assert stats.ks_2samp(ours, e_p).statistic < 0.15
+    for q in (0.3, 0.5, 0.7, 0.9):
+        assert abs(np.quantile(ours, q) - np.quantile(e_p, q)) < 0.03
+    a, b = ours < 0.05, e_p < 0.05
+    assert (a & b).sum() / (a | b).sum() > 0.85
+    assert np.abs(res.z_sim[act] - e_z).mean() < 0.05
+    assert np.abs(res.z_sim[act] - e_z).max() < 0.5
+    # Tie-free data: the two-sided p is exactly twice the directed one (capped at 1).
+    np.testing.assert_array_equal(res.p_sim[act], np.minimum(1.0, 2 * ours))
+    # Analytic z unaffected by permutations.
+    np.testing.assert_allclose(res.z[act], e["Zs"], atol=1e-9)
+
+
+def test_permutations_are_reproducible_and_seeded():
+    gv = _tie_free_surface(4)
+    a = gi_star(gv, 200, permutations=199, seed=42)
+    b = gi_star(gv, 200, permutations=199, seed=42)
+    c = gi_star(gv, 200, permutations=199, seed=43)
+    np.testing.assert_array_equal(a.p_sim, b.p_sim)
+    np.testing.assert_array_equal(a.z_sim, b.z_sim)
+    assert not np.array_equal(a.p_sim[gv.grid.active], c.p_sim[gv.grid.active])
+    assert a.params["seed"] == 42 and a.params["permutations"] == 199
+    R = 199
+    ps = a.p_sim[gv.grid.active]
+    assert ps.min() >= 1 / (R + 1) - 1e-15 and ps.max() <= 1
+    # p-values live on the (M+1)/(R+1) lattice
+    dirp = a.p_sim_directed[gv.grid.active] * (R + 1)
+    np.testing.assert_allclose(dirp, np.round(dirp), atol=1e-9)
+
+
+def test_conditional_permutation_matches_exact_enumeration():
+    # 2 x 4 grid with rook neighbours: enumerate every k-subset of the other 7 values.
+    y = np.array([[4.0, 1.0, 0.0, 2.0], [3.0, 7.0, 1.0, 5.0]])
+    gv = _gv(y)
+    R = 40_000
+    res = gi_star(gv, 100, permutations=R, seed=7, fdr=False)
+    flat = y.ravel()
+    for i in range(8):
+        r, c = divmod(i, 4)
+        nb = [(r + dr, c + dc) for dr, dc in ((-1, 0), (1, 0), (0, -1), (0, 1)) if 0 <= r + dr < 2 and 0 <= c + dc < 4]
+        obs = sum(y[a, b] for a, b in nb)
+        others = np.delete(flat, i)
+        sums = np.array([sum(s) for s in itertools.combinations(others, len(nb))])
+        ge, le = (sums >= obs).mean(), (sums <= obs).mean()
+        exact_two = min(1.0, 2 * min(ge, le))
+        tol = 4 * math.sqrt(max(min(ge, le), 1e-3) / R) * 2 + 3 / R
+        assert res.p_sim[r, c] == pytest.approx(exact_two, abs=tol)
+        lt = 1 - ge
+        exact_dir = lt if lt < ge else ge
+        assert res.p_sim_directed[r, c] == pytest.approx(exact_dir, abs=tol)
+
+
+def test_permutation_p_close_to_normal_p_for_gaussian_data():
+    rng = np.random.default_rng(8)
+    g = Grid.from_bounds((0, 0, 3999, 3999), 100)
+    v = rng.normal(10.0, 2.0, g.shape) + ndimage.gaussian_filter(rng.normal(0, 8, g.shape), 3)
+    gv = GridValues(v, g, "value")
+    res = gi_star(gv, 200, permutations=999, seed=0, fdr=False)
+    # The permutation distribution of a sum of 12 normal values is normal: p_sim agrees with the
+    # normal p-value of the permutation z-score up to Monte Carlo error.
+    assert np.abs(res.p_sim - 2 * stats.norm.sf(np.abs(res.z_sim))).mean() < 0.02
+    # Against the analytic (unconditional) Gi* p the agreement is looser: the conditional test
+    # holds the cell's own value fixed (esda's p_sim differs from it in the same way).
+    assert stats.spearmanr(res.p_sim.ravel(), res.p.ravel()).statistic > 0.85
+    sig_a, sig_b = res.p_sim < 0.05, res.p < 0.05
+    assert (sig_a & sig_b).sum() / (sig_a | sig_b).sum() > 0.6
+
+
+def test_ties_do_not_make_empty_cells_significant():
+    # Mostly-zero counts: a zero cell with all-zero neighbours is typical, not extreme.
+    y = np.zeros((20, 20))
+    y[3, 4], y[10, 12], y[15, 2], y[7, 17] = 3, 1, 2, 1
+    gv = _gv(y)
+    R = 999
+    res = gi_star(gv, 150, permutations=R, seed=0, fdr=False)
+    empty = (y == 0) & (ndimage.correlate(y, np.ones((3, 3)), mode="constant") == 0)
+    assert empty.sum() > 100
+    assert (res.p_sim[empty] > 0.5).all()
+    assert (res.bins[empty] == 0).all()
+    # esda's directed rule (kept for comparison) calls these cells extreme: 1/(R+1).
+    np.testing.assert_allclose(res.p_sim_directed[empty], 1 / (R + 1))
+
+
+# ------------------------------------------------------------------ classes and FDR
+def test_bins_and_classes_follow_fdr_adjusted_p():
+    rng = np.random.default_rng(2)
+    y = rng.poisson(4.0, (30, 30)).astype(float)
+    y[5:9, 5:9] += 6
+    y[18:26, 16:26] = 0
+    mask = _irregular_mask((30, 30), 9)
+    gv = _gv(y, mask=mask)
+    res = gi_star(gv, 150, fdr=True)
+    act = gv.grid.active
+    q = bh_adjust(res.p[act])
+    np.testing.assert_allclose(res.p_adjusted[act], q, rtol=1e-12)
+    b = res.bins[act]
+    mag = np.where(q <= 0.01, 3, np.where(q <= 0.05, 2, np.where(q <= 0.10, 1, 0)))
+    np.testing.assert_array_equal(np.abs(b), mag)
+    assert np.all(np.sign(b[b != 0]) == np.sign(res.z[act][b != 0]))
+    labels = res.classes[act]
+    np.testing.assert_array_equal(labels, [CLASS_LABELS[int(v)] for v in b])
+    assert set(np.unique(res.classes)) <= set(CLASS_LABELS.values()) | {OUTSIDE}
+    assert (res.bins[~act] == 0).all()
+    assert res.hot.sum() == ((b > 0) & (q <= 0.05)).sum()
+    assert (res.bins > 0).any() and (res.bins < 0).any()
+    # FDR makes fewer (or as many) cells significant than no correction.
+    raw = gi_star(gv, 150, fdr=False)
+    assert raw.p_adjusted is None
+    assert (raw.bins != 0).sum() >= (res.bins != 0).sum()
+    np.testing.assert_array_equal(np.abs(raw.bins[act]), np.where(raw.p[act] <= 0.01, 3, np.where(raw.p[act] <= 0.05, 2, np.where(raw.p[act] <= 0.1, 1, 0))))
+
+
+def test_permutation_classes_use_p_sim():
+    gv = _tie_free_surface(5)
+    res = gi_star(gv, 250, permutations=499, seed=3, fdr=True)
+    act = gv.grid.active
+    q = bh_adjust(res.p_sim[act])
+    np.testing.assert_allclose(res.p_adjusted[act], q)
+    np.testing.assert_array_equal(np.abs(res.bins[act]), np.where(q <= 0.01, 3, np.where(q <= 0.05, 2, np.where(q <= 0.1, 1, 0))))
+    assert "p_sim" in res.params["p_decision"]
+
+
+def test_to_geodataframe_columns():
+    gv = _tie_free_surface(6)
+    res = gi_star(gv, 250, permutations=99, seed=0)
+    gdf = res.to_geodataframe()
+    assert list(gdf.columns) == [
+        "row", "col", "count", "neighbours", "z", "p", "p_sim", "p_sim_directed", "z_sim", "p_adjusted", "bin", "class", "geometry",
+    ]
+    assert len(gdf) == gv.grid.n_cells
+    assert gdf.crs.to_epsg() == 27700
+    np.testing.assert_allclose(gdf["z"], res.z[gdf["row"], gdf["col"]])
+    assert gdf.geometry.area.iloc[0] == pytest.approx(100 * 100)
+    sig = res.to_geodataframe(only_significant=True)
+    assert len(sig) == int((res.bins != 0).sum()) and (sig["bin"] != 0).all()
+    plain = gi_star(gv, 250, fdr=False).to_geodataframe()
+    assert "p_sim" not in plain.columns and "p_adjusted" not in plain.columns
+    zg = res.grid_values("z")
+    assert isinstance(zg, GridValues) and np.isnan(zg.values[~gv.grid.active]).all()
+    with pytest.raises(ParameterError, match="`what`"):
+        gi_star(gv, 250).grid_values("p_sim")
+
+
+def test_params_and_automatic_distance_are_recorded():
+    gv = _tie_free_surface(7)
+    res = gi_star(gv, None)
+    assert res.params["distance_rule"] in ("moran_peak", "fallback_sqrt2")
+    assert res.notes and "distance band set to" in res.notes[0]
+    assert res.params["distance_m"] >= gv.grid.cell_size
+    assert res.params["n_cells"] == gv.grid.n_cells
+    nb = res.params["neighbours"]
+    assert nb["min"] <= nb["median"] <= nb["max"] == nb["stencil"]
+    given = gi_star(gv, 300)
+    assert given.params["distance_rule"] == "given" and given.params["distance_m"] == 300
+
+
+def test_input_not_mutated():
+    gv = _tie_free_surface(8)
+    before = gv.values.copy()
+    gi_star(gv, 200, permutations=49)
+    np.testing.assert_array_equal(gv.values, before)
+
+
+# ------------------------------------------------------------------ edge cases and errors
+def test_all_zero_counts_are_not_significant():
+    gv = _gv(np.zeros((10, 10)))
+    res = gi_star(gv, 150, permutations=99)
+    assert (res.z == 0).all() and (res.p == 1).all() and (res.p_sim == 1).all()
+    assert (res.classes == "not significant").all()
+    assert res.params["zero_variance"] is True
+    assert any("do not vary" in n for n in res.notes)
+
+
+def test_constant_counts_are_not_significant():
+    res = gi_star(_gv(np.full((6, 7), 4.0)), 100)
+    assert (res.bins == 0).all() and (res.z == 0).all()
+
+
+def test_neighbourhood_covering_whole_area_gets_z_zero():
+    y = np.array([[1.0, 5.0, 0.0], [2.0, 0.0, 3.0]])
+    res = gi_star(_gv(y), 10_000, fdr=False)
+    assert (res.z == 0).all() and res.params["cells_covering_area"] == 6
+    assert any("whole study area" in n for n in res.notes)
+
+
+def test_single_active_cell_is_an_error():
+    mask = np.zeros((4, 4), bool)
+    mask[1, 2] = True
+    with pytest.raises(ParameterError, match="at least 2 cells"):
+        gi_star(_gv(np.ones((4, 4)), mask=mask), 100)
+
+
+def test_distance_shorter_than_cell_is_an_error():
+    with pytest.raises(ParameterError, match=r"shorter than the cell size .*`distance=100`"):
+        gi_star(_gv(np.ones((4, 4))), 99)
+
+
+def test_nan_inside_study_area_is_named():
+    y = np.ones((5, 5))
+    y[3, 1] = np.nan
+    with pytest.raises(ParameterError, match="row 3, col 1"):
+        gi_star(_gv(y), 100)
+    # NaN outside the mask is fine.
+    mask = np.ones((5, 5), bool)
+    mask[3, 1] = False
+    y2 = np.random.default_rng(0).poisson(2, (5, 5)).astype(float)
+    y2[3, 1] = np.nan
+    assert np.isfinite(gi_star(_gv(y2, mask=mask), 100).z[mask]).all()
+
+
+def test_empty_mask_cannot_be_built():
+    with pytest.raises(ParameterError, match="no cell inside"):
+        _gv(np.ones((3, 3)), mask=np.zeros((3, 3), bool))
+
+
+@pytest.mark.parametrize(
+    "kwargs, match",
+    [
+        ({"permutations": -1}, "`permutations`"),
+        ({"permutations": 9.5}, "`permutations`"),
+        ({"alpha": 0}, "`alpha`"),
+        ({"alpha": 1.5}, "`alpha`"),
+        ({"seed": 1.5}, "`seed`"),
+    ],
+)
+def test_bad_arguments(kwargs, match):
+    with pytest.raises(ParameterError, match=match):
+        gi_star(_gv(np.ones((4, 4))), 100, **kwargs)
+
+
+def test_counts_must_be_grid_values():
+    with pytest.raises(ParameterError, match="`counts`"):
+        gi_star(np.ones((4, 4)), 100)
+
+
+def test_result_type():
+    res = gi_star(_gv(np.arange(16.0).reshape(4, 4)), 100)
+    assert isinstance(res, GiStarResult)
+    assert res.z.shape == (4, 4) and res.bins.dtype == np.int8
+    assert ((res.p >= 0) & (res.p <= 1)).all()
+
+
+# ------------------------------------------------------------------ properties
+
+@settings(max_examples=40, deadline=None)
+@given(
+    nr=st.integers(2, 12),
+    nc=st.integers(2, 12),
+    mult=st.floats(1.0, 4.0),
+    seed=st.integers(0, 10_000),
+    shift=st.floats(-50, 50),
+    scale=st.floats(0.1, 20),
+)
+def test_gi_star_matches_textbook_formula_and_is_affine_invariant(nr, nc, mult, seed, shift, scale):
+    rng = np.random.default_rng(seed)
+    y = rng.poisson(2.0, (nr, nc)).astype(float)
+    mask = rng.random((nr, nc)) < 0.85
+    if mask.sum() < 2 or np.ptp(y[mask]) == 0:
+        return
+    gv = _gv(y, mask=mask)
+    res = gi_star(gv, mult * 100, fdr=False)
+    brute = _brute_gi_star(gv, mult * 100)
+    covering = res.n_neighbours[mask] == mask.sum()
+    np.testing.assert_allclose(res.z[mask][~covering], brute[mask][~covering], atol=1e-9)
+    assert (res.z[mask][covering] == 0).all()
+    # z-scores do not change when values are shifted or rescaled (a change of units).
+    res2 = gi_star(_gv(y * scale + shift, mask=mask), mult * 100, fdr=False)
+    np.testing.assert_allclose(res2.z[mask], res.z[mask], atol=1e-7)
+    assert ((res.p[mask] >= 0) & (res.p[mask] <= 1)).all()
