@@ -69,7 +69,8 @@ class DetectedCRS:
     reason : str
         A sentence explaining the choice (for reports).
     share : float
-        Fraction (0..1) of the finite points that fit the chosen CRS's British Isles range.
+        Fraction (0..1) of the points valid in some CRS (degrees, or BNG metres) that fit the
+        chosen CRS's British Isles range.
     """
 
     epsg: int
@@ -129,7 +130,10 @@ def detect_crs(x: Any, y: Any, *, min_share: float = 0.5) -> DetectedCRS:
         (3857, False): int(_in(xa, ya, _MERC_UK).sum()),
     }
     (epsg, swapped), best = max(counts.items(), key=lambda kv: kv[1])
-    share = best / n
+    # Share among the points that are valid in some CRS at all (garbage such as 1e300 or a
+    # longitude of 200 does not vote; it is dropped later as out of range).
+    somewhere = int(((np.abs(xa) <= 180) & (np.abs(ya) <= 90) | _in(xa, ya, BNG_RANGE)).sum())
+    share = best / max(somewhere, best, 1)
     rng = f"x {np.min(xa):.6g} .. {np.max(xa):.6g}, y {np.min(ya):.6g} .. {np.max(ya):.6g}"
     if best == 0 or share < min_share:
         raise CRSError(
