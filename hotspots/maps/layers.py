@@ -639,9 +639,9 @@ def geojson_layer(
             return fixed
 
     kwargs: dict[str, Any] = {}
-    if fields:
+    if fields and features:  # folium refuses a tooltip/popup on an empty collection
         kwargs["tooltip"] = folium.GeoJsonTooltip(fields=fields, aliases=tip_labels, labels=True, sticky=True)
-    if popup_fields:
+    if popup_fields and features:
         kwargs["popup"] = folium.GeoJsonPopup(fields=popup_fields, aliases=pop_labels, labels=True)
     if highlight and features:
         kwargs["highlight_function"] = lambda f: {"weight": 3.5, "opacity": 1.0}
