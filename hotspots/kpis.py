@@ -485,35 +485,56 @@ def _pct(num: pd.Series, den: pd.Series) -> pd.Series:
     return (100.0 * num / den.where(den > 0)).astype(float)
 
 
-def _kpi_counts(d: pd.DataFrame, hours: float, cutoff: pd.Timestamp, base: str) -> dict[str, float]:
-    out = d["outcome"]
-    o = {k: int((out == k).sum()) for k in OUTCOMES}
-    r: dict[str, float] = {"referrals": len(d)}
-    r["completed"], r["refused"], r["withdrawn"], r["in_progress"] = o["completed"], o["refused"], o["withdrawn"], o["in progress"]
-    r["outcome_not_recorded"] = int(out.isna().sum())
+def _kpi_arrays(df: pd.DataFrame, cutoff: pd.Timestamp) -> dict[str, np.ndarray]:
+    """Plain numpy columns for fast per-group counting."""
+
+    def flag(col: str) -> np.ndarray:  # 1.0 / 0.0 / NaN
+        s = df[col]
+        return np.where(s.isna().to_numpy(), np.nan, s.fillna(False).to_numpy(dtype=bool).astype(float))
+
+    hour = pd.Timedelta(hours=1)
+    return {
+        "outcome": df["outcome"].astype(object).where(df["outcome"].notna(), None).to_numpy(),
+        "before_cutoff": (df["referred_at"] <= cutoff).to_numpy(),
+        "reoffended": flag("reoffended"),
+        "victim_satisfied": flag("victim_satisfied"),
+        "first_time_entrant": flag("first_time_entrant"),
+        "contact_h": ((df["contacted_at"] - df["referred_at"]) / hour).to_numpy(dtype=float),
+        "booked_h": ((df["task_booked_at"] - df["referred_at"]) / hour).to_numpy(dtype=float),
+    }
+
+
+def _kpi_counts(a: dict[str, np.ndarray], sel: np.ndarray, hours: float, base: str) -> dict[str, float]:
+    out = a["outcome"][sel]
+    r: dict[str, float] = {"referrals": int(sel.sum())}
+    r["completed"] = int((out == "completed").sum())
+    r["refused"] = int((out == "refused").sum())
+    r["withdrawn"] = int((out == "withdrawn").sum())
+    r["in_progress"] = int((out == "in progress").sum())
+    r["outcome_not_recorded"] = int(sum(v is None for v in out))
     r["concluded"] = r["completed"] + r["refused"] + r["withdrawn"]
-    elig = (d["referred_at"] <= cutoff) & d["reoffended"].notna()
+    reoff = a["reoffended"][sel]
+    elig = a["before_cutoff"][sel] & ~np.isnan(reoff)
     if base == "completed":
         elig &= out == "completed"
     r["followup_eligible"] = int(elig.sum())
-    r["not_reoffended"] = int((elig & (d["reoffended"] == False)).sum())  # noqa: E712 - nullable boolean
+    r["not_reoffended"] = int((elig & (reoff == 0)).sum())
     r["reoffended"] = r["followup_eligible"] - r["not_reoffended"]
-    vs = d["victim_satisfied"]
-    r["victim_responses"] = int(vs.notna().sum())
-    r["victims_satisfied"] = int((vs == True).sum())  # noqa: E712
+    vs = a["victim_satisfied"][sel]
+    r["victim_responses"] = int((~np.isnan(vs)).sum())
+    r["victims_satisfied"] = int((vs == 1).sum())
     r["victims_not_satisfied"] = r["victim_responses"] - r["victims_satisfied"]
-    lim = pd.Timedelta(hours=hours)
-    dc = d["contacted_at"] - d["referred_at"]
-    db = d["task_booked_at"] - d["referred_at"]
-    ok = dc.notna() & db.notna() & (dc >= pd.Timedelta(0)) & (db >= pd.Timedelta(0)) & (dc <= lim) & (db <= lim)
+    dc, db = a["contact_h"][sel], a["booked_h"][sel]
+    with np.errstate(invalid="ignore"):
+        ok = (dc >= 0) & (db >= 0) & (dc <= hours) & (db <= hours)  # NaN compares False
+        valid_contact = dc >= 0
     r["contacted_booked_48h"] = int(ok.sum())
     r["not_contacted_booked_48h"] = r["referrals"] - r["contacted_booked_48h"]
-    valid_contact = dc.notna() & (dc >= pd.Timedelta(0))
     r["contacted"] = int(valid_contact.sum())
-    r["median_hours_to_contact"] = float((dc[valid_contact] / pd.Timedelta(hours=1)).median()) if valid_contact.any() else float("nan")
-    fte = d["first_time_entrant"]
-    r["first_time_entrants"] = int((fte == True).sum())  # noqa: E712
-    r["first_time_entrant_recorded"] = int(fte.notna().sum())
+    r["median_hours_to_contact"] = float(np.median(dc[valid_contact])) if valid_contact.any() else float("nan")
+    fte = a["first_time_entrant"][sel]
+    r["first_time_entrants"] = int((fte == 1).sum())
+    r["first_time_entrant_recorded"] = int((~np.isnan(fte)).sum())
     r["not_first_time_entrants"] = r["first_time_entrant_recorded"] - r["first_time_entrants"]
     r["fte_not_recorded"] = r["referrals"] - r["first_time_entrant_recorded"]
     return r
@@ -599,11 +620,13 @@ def scheme_kpis(
         as_of_note = "given"
     cutoff = as_of_ts - pd.DateOffset(months=int(follow_up_months))
     labels, order, group_col = _groups(referrals, df, by)
+    arrays = _kpi_arrays(df, cutoff)
     rows = []
     if labels is not None:
+        lab = labels.to_numpy()
         for g in order:
-            rows.append({group_col: g, **_kpi_counts(df[labels == g], hours, cutoff, reoffending_base)})
-    rows.append({group_col: TOTAL_LABEL, **_kpi_counts(df, hours, cutoff, reoffending_base)})
+            rows.append({group_col: g, **_kpi_counts(arrays, lab == g, hours, reoffending_base)})
+    rows.append({group_col: TOTAL_LABEL, **_kpi_counts(arrays, np.ones(len(df), dtype=bool), hours, reoffending_base)})
     raw = pd.DataFrame(rows)
     for col, (num, den) in _KPI_PCTS.items():
         raw[col] = _pct(raw[num], raw[den])
