@@ -16,6 +16,7 @@ import gzip
 import io
 import os
 import re
+import warnings
 import zipfile
 import zlib
 from dataclasses import dataclass, field
@@ -602,8 +603,6 @@ def header_of(source: Source) -> list[str] | None:
 
 
 def _read_geo(source: Source, *, layer: Any = None) -> Table:
-    import pyogrio
-
     target: Any
     if source.data is not None:
         target = io.BytesIO(source.data)
@@ -611,21 +610,30 @@ def _read_geo(source: Source, *, layer: Any = None) -> Table:
         target = str(source.path)
     notes: list[str] = []
     try:
-        if source.fmt == "gpkg" and layer is None:
-            layers = pyogrio.list_layers(target)
-            if len(layers) == 0:
-                raise InputError(f"{source.name} holds no layers. Choose a GeoPackage with data in it.")
-            if len(layers) > 1:
-                notes.append(f"{source.name} has {len(layers)} layers; read the first, {layers[0][0]!r} (choose another with `layer=`)")
-            layer = layers[0][0]
-            if isinstance(target, io.BytesIO):
-                target.seek(0)
-        gdf = pyogrio.read_dataframe(target, layer=layer)
+        with warnings.catch_warnings():
+            # GDAL warns about the in-memory name of uploaded GeoPackages; not the user's concern.
+            warnings.filterwarnings("ignore", message=".*non conformant file extension.*")
+            return _read_geo_inner(source, target, layer, notes)
     except HotspotsError:
         raise
     except Exception as exc:  # noqa: BLE001 - pyogrio/GDAL errors come in many types
         msg = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
         raise InputError(f"{source.name} cannot be read as {source.fmt.upper()}: {msg}. Check that the file is complete and in that format.") from None
+
+
+def _read_geo_inner(source: Source, target: Any, layer: Any, notes: list[str]) -> Table:
+    import pyogrio
+
+    if source.fmt == "gpkg" and layer is None:
+        layers = pyogrio.list_layers(target)
+        if len(layers) == 0:
+            raise InputError(f"{source.name} holds no layers. Choose a GeoPackage with data in it.")
+        if len(layers) > 1:
+            notes.append(f"{source.name} has {len(layers)} layers; read the first, {layers[0][0]!r} (choose another with `layer=`)")
+        layer = layers[0][0]
+        if isinstance(target, io.BytesIO):
+            target.seek(0)
+    gdf = pyogrio.read_dataframe(target, layer=layer)
     crs = getattr(gdf, "crs", None)
     frame = pd.DataFrame(gdf) if not hasattr(gdf, "geometry") else gdf
     return Table(name=source.name, frame=frame, row_numbers=np.arange(1, len(frame) + 1), fmt=source.fmt, notes=notes, crs=crs)

@@ -1,0 +1,187 @@
+"""Tests for hotspots.io.referrals: enums, booleans, dates, privacy rules, drops."""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from hotspots import InputError, ParameterError, PrivacyError, SchemaError
+from hotspots.io import ReferralSet, Upload, load_any, load_referrals
+from hotspots.privacy import PERSON_REF_PATTERN, pseudonymise
+from hotspots.schema import AGE_GROUPS, OFFENCES, OUTCOMES, REFERRAL_COLUMNS, ROUTES
+
+SALT = "a-long-secret-salt-for-tests"
+
+
+def good(n: int = 4) -> pd.DataFrame:
+    return pd.DataFrame(
+        {
+            "referral_id": [f"IJ-{i:03d}" for i in range(n)],
+            "person_ref": [pseudonymise(f"person{i}", SALT) for i in range(n)],
+            "referred_at": ["2024-10-01 10:00"] * n,
+            "offence": (["ASB", "shoplifting", "Criminal Damage", "drunk & disorderly"] * n)[:n],
+            "route": (["CR", "ABC", "vco", "Conditional Caution"] * n)[:n],
+            "age_group": (["Youth", "adult", "", "juvenile"] * n)[:n],
+            "contacted_at": (["2024-10-02 09:00", "", "2024-10-01 08:00", "02/10/2024"] * n)[:n],
+            "task_booked_at": [""] * n,
+            "outcome": (["Completed", "refused", "in progress", ""] * n)[:n],
+            "task_id": (["T1", "", "T2", "T3"] * n)[:n],
+            "reoffended": (["no", "Y", "", "0"] * n)[:n],
+            "victim_satisfied": (["TRUE", "false", "1", ""] * n)[:n],
+            "first_time_entrant": (["yes", "no", "n", "True"] * n)[:n],
+            "longitude": [-1.4746, -1.4216, -1.9110, -1.3000][:n] + [-1.47] * max(0, n - 4),
+            "latitude": [52.9225, 53.2350, 53.2587, 52.9800][:n] + [52.92] * max(0, n - 4),
+        }
+    )
+
+
+def check(result: ReferralSet) -> None:
+    data, report = result
+    assert report.rows_kept + report.rows_dropped == report.rows_read
+    assert len(data) == report.rows_kept
+    assert data.crs.to_epsg() == 27700
+    assert list(data.columns) == list(REFERRAL_COLUMNS) or list(data.columns) == list(REFERRAL_COLUMNS[:-1]) + ["in_study_area", "geometry"]
+    assert data["referral_id"].is_unique
+    assert data["offence"].isin(OFFENCES).all() and data["route"].isin(ROUTES).all()
+    assert data["age_group"].dropna().isin(AGE_GROUPS).all() and data["outcome"].dropna().isin(OUTCOMES).all()
+    assert data["person_ref"].dropna().str.match(PERSON_REF_PATTERN.pattern).all()
+
+
+def test_good_file_normalises_enums_booleans_and_dates(tmp_path: Path) -> None:
+    p = tmp_path / "referrals.csv"
+    good().to_csv(p, index=False)
+    result = load_referrals(p)
+    check(result)
+    data, report = result
+    assert report.rows_kept == 4 and report.rows_dropped == 0
+    assert data["offence"].tolist() == ["anti-social behaviour", "shop theft", "criminal damage", "drunk and disorderly"]
+    assert data["route"].tolist() == ["community resolution", "acceptable behaviour contract", "voluntary control order", "conditional caution"]
+    assert data["age_group"].tolist()[:2] == ["youth", "adult"] and pd.isna(data["age_group"].iloc[2]) and data["age_group"].iloc[3] == "youth"
+    assert data["outcome"].tolist()[:3] == ["completed", "refused", "in progress"] and pd.isna(data["outcome"].iloc[3])
+    assert data["reoffended"].tolist()[:2] == [False, True] and pd.isna(data["reoffended"].iloc[2])
+    assert bool(data["reoffended"].iloc[3]) is False
+    assert data["victim_satisfied"].tolist()[:3] == [True, False, True]
+    assert data["first_time_entrant"].tolist() == [True, False, False, True]
+    assert str(data["reoffended"].dtype) == "boolean"
+    assert data["referred_at"].iloc[0] == pd.Timestamp("2024-10-01 10:00")
+    assert data["contacted_at"].iloc[3] == pd.Timestamp("2024-10-02")  # UK day-first
+    assert pd.isna(data["contacted_at"].iloc[1]) and data["task_booked_at"].isna().all()
+    assert str(data["referred_at"].dtype) == "datetime64[ns]"
+    assert data["task_id"].tolist()[0] == "T1" and pd.isna(data["task_id"].iloc[1])
+    # One referral was contacted before it was referred: a warning, not a drop.
+    assert any("1 referral(s) have `contacted_at` before `referred_at`" in w for w in report.warnings)
+
+
+def test_unknown_enum_and_boolean_values_are_counted_drops() -> None:
+    df = good()
+    df.loc[0, "offence"] = "burglary"
+    df.loc[1, "route"] = "prison"
+    df.loc[2, "outcome"] = "lost"
+    df.loc[3, "reoffended"] = "maybe"
+    data, report = load_referrals(df)
+    assert report.dropped == {"unknown offence value": 1, "unknown route value": 1, "unknown outcome value": 1, "unknown reoffended value": 1}
+    assert report.rows_kept == 0
+    assert any("'burglary'" in w and "allowed:" in w for w in report.warnings)
+    assert any("'maybe'" in w for w in report.warnings)
+
+
+def test_required_values_dates_location_and_duplicates() -> None:
+    df = good(8)
+    df.loc[1, "offence"] = ""  # missing offence
+    df.loc[2, "referred_at"] = "not a date"  # unparseable date
+    df.loc[3, "referred_at"] = ""  # missing date
+    df.loc[4, "longitude"] = np.nan  # no location
+    df.loc[5, "referral_id"] = "IJ-000"  # duplicate id
+    df.loc[6, "contacted_at"] = "31/31/2024"  # unparseable contacted_at
+    df.loc[7, "task_booked_at"] = "1970-01-01"  # out of range
+    data, report = load_referrals(df)
+    assert report.dropped == {
+        "missing offence": 1,
+        "unparseable date": 1,
+        "missing date": 1,
+        "no location": 1,
+        "duplicate id": 1,
+        "unparseable date (contacted_at)": 1,
+        "date out of range (task_booked_at)": 1,
+    }
+    assert data["referral_id"].tolist() == ["IJ-000"]
+    assert report.examples["duplicate id"] == ["DataFrame:row 6"]
+
+
+def test_identifying_columns_are_refused_or_dropped() -> None:
+    df = good()
+    df["Surname"] = ["Smith", "Jones", "Brown", "Green"]
+    df["DOB"] = ["2001-01-01"] * 4
+    with pytest.raises(PrivacyError) as err:
+        load_referrals(df)
+    msg = str(err.value)
+    assert "`Surname` (name)" in msg and "`DOB` (date of birth)" in msg and "allow_identifying" in msg
+    assert "Smith" not in msg
+    with pytest.raises(PrivacyError, match="DOB"):
+        load_referrals(df, allow_identifying=["Surname"])
+    data, report = load_referrals(df, allow_identifying=["Surname", "DOB"])
+    assert "Surname" not in data.columns and "DOB" not in data.columns
+    assert not any("Smith" in str(v) for v in data.astype(str).to_numpy().ravel())
+    assert any("dropped identifying column(s)" in n for n in report.notes)
+
+
+def test_raw_person_refs_are_refused_unless_salted() -> None:
+    df = good()
+    df["person_ref"] = ["PNC123", "PNC456", "PNC123", ""]
+    with pytest.raises(PrivacyError) as err:
+        load_referrals(df)
+    assert "PNC123" not in str(err.value) and "rows 1, 2, 3" in str(err.value) and "salt=" in str(err.value)
+    data, report = load_referrals(df, salt=SALT)
+    assert data["person_ref"].tolist()[:3] == [pseudonymise("PNC123", SALT), pseudonymise("PNC456", SALT), pseudonymise("PNC123", SALT)]
+    assert pd.isna(data["person_ref"].iloc[3])
+    assert any("pseudonymised on load" in n for n in report.notes)
+    with pytest.raises(ParameterError, match="salt"):
+        load_referrals(df, salt="short")
+
+
+def test_missing_required_column_and_optional_columns() -> None:
+    with pytest.raises(SchemaError, match=r"`route`.*Columns present"):
+        load_referrals(good().drop(columns="route"))
+    minimal = good()[["referred_at", "offence", "route", "longitude", "latitude"]]
+    data, report = load_referrals(minimal)
+    assert len(data) == 4 and data["referral_id"].str.startswith("ref-").all()
+    assert data["outcome"].isna().all() and data["reoffended"].isna().all()
+    assert any("optional column(s) absent" in n for n in report.notes)
+    again, _ = load_referrals(minimal)
+    assert again["referral_id"].tolist() == data["referral_id"].tolist()
+
+
+def test_synonym_column_names_and_mapping() -> None:
+    df = good().rename(columns={"referred_at": "Referral Date", "offence": "Offence Type", "route": "Disposal", "longitude": "Easting", "latitude": "Northing"})
+    import pyproj
+
+    e, n = pyproj.Transformer.from_crs(4326, 27700, always_xy=True).transform(good()["longitude"], good()["latitude"])
+    df["Easting"], df["Northing"] = e, n
+    data, _ = load_referrals(df)
+    assert len(data) == 4
+    df2 = good().rename(columns={"route": "how"})
+    data2, _ = load_referrals(df2, columns={"route": "how"})
+    assert data2["route"].iloc[1] == "acceptable behaviour contract"
+
+
+def test_upload_and_load_any(tmp_path: Path) -> None:
+    buf = io.BytesIO()
+    good().to_csv(buf, index=False)
+    data, report = load_any(Upload("ref.csv", buf.getvalue()), kind="referrals")
+    assert report.rows_kept == 4 and report.source == "ref.csv"
+    with pytest.raises(InputError, match="empty"):
+        load_referrals(Upload("ref.csv", b""))
+
+
+def test_study_area_and_drop_outside() -> None:
+    import shapely
+
+    area = shapely.Point(435_000, 336_000).buffer(5_000)  # around Derby: only the first referral
+    data, report = load_referrals(good(), study_area=area)
+    assert data["in_study_area"].tolist() == [True, False, False, False]
+    d2, r2 = load_referrals(good(), study_area=area, drop_outside=True)
+    assert r2.dropped == {"outside study area": 3} and len(d2) == 1

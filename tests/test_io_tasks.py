@@ -1,0 +1,78 @@
+"""Tests for hotspots.io.tasks: reparative task sites."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import pytest
+import shapely
+
+from hotspots import SchemaError
+from hotspots.io import TaskSet, load_any, load_tasks
+from hotspots.schema import TASK_COLUMNS, TASK_KINDS
+
+
+def sites() -> pd.DataFrame:
+    return pd.DataFrame(
+        {
+            "task_id": ["T1", "T2", "T3", "T4", "T5", "T6", "T7"],
+            "kind": ["Litter pick", "ALLOTMENTS", "foodbank", "charity shop", "community hall", "bird/bat boxes", "Workshop"],
+            "site_name": ["Markeaton Park", "Allotment <b>A</b>", "Food bank", "Shop", "Hall", "Woods", "Shed"],
+            "easting": [435000, 436000, 437000, 438000, 439000, 440000, 441000],
+            "northing": [336000] * 7,
+        }
+    )
+
+
+def check(result: TaskSet) -> None:
+    data, report = result
+    assert report.rows_kept + report.rows_dropped == report.rows_read
+    assert len(data) == report.rows_kept
+    assert data.crs.to_epsg() == 27700 and data["task_id"].is_unique
+    assert data["kind"].isin(TASK_KINDS).all()
+
+
+def test_kinds_are_normalised(tmp_path: Path) -> None:
+    p = tmp_path / "tasks.csv"
+    sites().to_csv(p, index=False)
+    result = load_tasks(p)
+    check(result)
+    data, report = result
+    assert list(data.columns) == list(TASK_COLUMNS)
+    assert data["kind"].tolist() == ["litter picking", "allotment", "food bank", "charity shop", "village hall", "bird and bat boxes", "workshop"]
+    assert data["site_name"].iloc[1] == "Allotment <b>A</b>"  # kept as text; escaping is the map's job
+    assert shapely.get_coordinates(np.asarray(data.geometry.values))[0].tolist() == [435000, 336000]
+
+
+def test_drops_duplicates_unknown_and_missing_kinds() -> None:
+    df = sites()
+    df.loc[1, "task_id"] = "T1"
+    df.loc[2, "kind"] = "gardening"
+    df.loc[3, "kind"] = ""
+    df.loc[4, "easting"] = np.nan
+    data, report = load_tasks(df)
+    assert report.dropped == {"duplicate id": 1, "unknown kind value": 1, "missing kind": 1, "no location": 1}
+    assert any("'gardening'" in w for w in report.warnings)
+    assert data["task_id"].tolist() == ["T1", "T6", "T7"]
+
+
+def test_polygon_sites_and_derived_ids(tmp_path: Path) -> None:
+    park = shapely.Polygon([(435000, 336000), (436000, 336000), (436000, 336100), (435000, 336100)])
+    gdf = gpd.GeoDataFrame({"type": ["litter", "food bank"], "name": ["Park", "FB"]}, geometry=[park, shapely.Point(437000, 336500)], crs=27700)
+    p = tmp_path / "tasks.gpkg"
+    gdf.to_file(p)
+    data, report = load_tasks(p)
+    check((data, report))
+    assert data["task_id"].str.startswith("task-").all()
+    assert shapely.contains_xy(park, *shapely.get_coordinates(np.asarray(data.geometry.values))[0])
+    assert data["site_name"].tolist() == ["Park", "FB"]
+    again, _ = load_any(p, kind="tasks")
+    assert again["task_id"].tolist() == data["task_id"].tolist()
+
+
+def test_missing_kind_column_is_a_schema_error() -> None:
+    with pytest.raises(SchemaError, match=r"`kind`.*columns=\{'kind'"):
+        load_tasks(sites().drop(columns="kind"))
