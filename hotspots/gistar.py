@@ -69,6 +69,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any
 
 import geopandas as gpd
@@ -119,8 +120,6 @@ class GiStarResult:
         Two-sided normal p-value of ``z``.
     bins : ndarray of int8
         -3 .. +3 as ArcGIS's ``Gi_Bin`` (see module docs).
-    classes : ndarray of str
-        ``"hot 99%"`` ... ``"not significant"`` ... ``"cold 99%"``, ``"outside"``.
     counts : GridValues
         The input values.
     params : dict
@@ -135,6 +134,9 @@ class GiStarResult:
         ``(observed - mean of simulations) / sd of simulations`` as esda's.
     n_neighbours : ndarray of int
         ``W_i``: active cells in each neighbourhood, the cell itself included (0 outside).
+    direction : ndarray of int8
+        Side of each cell: +1 above expectation (hot side: ``z > 0``, or with permutations the
+        upper tail is the nearer one), -1 below (cold side), 0 neither or outside the study area.
     notes : tuple of str
         Automatic choices announced to the user.
     """
@@ -142,7 +144,6 @@ class GiStarResult:
     z: np.ndarray
     p: np.ndarray
     bins: np.ndarray
-    classes: np.ndarray
     counts: GridValues
     params: dict[str, Any]
     p_adjusted: np.ndarray | None = None
@@ -150,7 +151,15 @@ class GiStarResult:
     p_sim_directed: np.ndarray | None = None
     z_sim: np.ndarray | None = None
     n_neighbours: np.ndarray | None = field(default=None, repr=False)
+    direction: np.ndarray | None = field(default=None, repr=False)
     notes: tuple[str, ...] = ()
+
+    @cached_property
+    def classes(self) -> np.ndarray:
+        """Class label per cell (str array): ``"hot 99%"`` ... ``"not significant"`` ...
+        ``"cold 99%"`` from :attr:`bins`, and ``"outside"`` outside the study area."""
+        labels = np.array([CLASS_LABELS[b] for b in range(-3, 4)] + [OUTSIDE])
+        return labels[np.where(self.grid.active, self.bins.astype(np.int64) + 3, 7)]
 
     @property
     def grid(self):
@@ -164,21 +173,24 @@ class GiStarResult:
             return self.p_adjusted
         return self.p_sim if self.p_sim is not None else self.p
 
+    def _side(self) -> np.ndarray:
+        return self.direction if self.direction is not None else np.sign(np.nan_to_num(self.z)).astype(np.int8)
+
     @property
     def significant(self) -> np.ndarray:
-        """Boolean array: significant at ``params["alpha"]`` (hot or cold)."""
+        """Boolean array: significant at ``params["alpha"]`` (hot or cold), by :attr:`p_decision`."""
         pd_ = self.p_decision
-        return np.where(np.isnan(pd_), False, pd_ <= self.params["alpha"]) & (self.bins != 0)
+        return np.where(np.isnan(pd_), False, pd_ <= self.params["alpha"]) & (self._side() != 0)
 
     @property
     def hot(self) -> np.ndarray:
         """Boolean array: significant hot cells at ``params["alpha"]``."""
-        return self.significant & (self.bins > 0)
+        return self.significant & (self._side() > 0)
 
     @property
     def cold(self) -> np.ndarray:
         """Boolean array: significant cold cells at ``params["alpha"]``."""
-        return self.significant & (self.bins < 0)
+        return self.significant & (self._side() < 0)
 
     def grid_values(self, what: str = "z") -> GridValues:
         """One result array as :class:`~hotspots.GridValues` (``"z"``, ``"p"``, ``"bins"``,
@@ -319,9 +331,9 @@ def gi_star(
     if permutations:
         rng = np.random.default_rng(seed)
         obs = Sv - yv  # neighbour sum without the cell itself
-        ps, pdir, zs, upper = _conditional_permutation(yv, k, obs, int(permutations), rng, zero_variance)
+        ps, pdir, zs, side_v = _conditional_permutation(yv, k, obs, int(permutations), rng, zero_variance)
         p_sim, p_dir, z_sim = _embed(ps, active), _embed(pdir, active), _embed(zs, active)
-        p_used, direction = ps, upper.astype(np.int64)
+        p_used, direction = ps, side_v.astype(np.int64)
         p_name = "p_sim (two-sided conditional permutation)"
     else:
         p_used, direction = pv, np.sign(zv).astype(np.int64)
@@ -334,8 +346,8 @@ def gi_star(
     binv = (binv * direction).astype(np.int8)
     bins = np.zeros(grid.shape, dtype=np.int8)
     bins[active] = binv
-    labels = np.array([CLASS_LABELS[b] for b in range(-3, 4)] + [OUTSIDE])
-    classes = labels[np.where(active, bins.astype(np.int64) + 3, 7)]
+    side = np.zeros(grid.shape, dtype=np.int8)
+    side[active] = direction
 
     nb = Wv - 1
     params: dict[str, Any] = {
@@ -365,7 +377,6 @@ def gi_star(
         z=out_z,
         p=out_p,
         bins=bins,
-        classes=classes,
         counts=counts,
         params=params,
         p_adjusted=_embed(q, active) if q is not None else None,
@@ -373,6 +384,7 @@ def gi_star(
         p_sim_directed=p_dir,
         z_sim=z_sim,
         n_neighbours=np.where(active, W, 0),
+        direction=side,
         notes=tuple(notes),
     )
 

@@ -501,3 +501,17 @@ def test_gi_star_matches_textbook_formula_and_is_affine_invariant(nr, nc, mult, 
     res2 = gi_star(_gv(y * scale + shift, mask=mask), mult * 100, fdr=False)
     np.testing.assert_allclose(res2.z[mask], res.z[mask], atol=1e-7)
     assert ((res.p[mask] >= 0) & (res.p[mask] <= 1)).all()
+
+
+def test_alpha_sets_significance_beyond_the_class_levels():
+    rng = np.random.default_rng(12)
+    y = rng.poisson(3.0, (30, 30)).astype(float)
+    y[4:8, 4:8] += 3
+    gv = _gv(y)
+    loose = gi_star(gv, 150, alpha=0.3, fdr=False)
+    strict = gi_star(gv, 150, alpha=0.01, fdr=False)
+    np.testing.assert_array_equal(loose.significant, loose.p <= 0.3)
+    np.testing.assert_array_equal(loose.hot, (loose.p <= 0.3) & (loose.z > 0))
+    np.testing.assert_array_equal(strict.cold, (strict.p <= 0.01) & (strict.z < 0))
+    assert loose.significant.sum() > (loose.bins != 0).sum()  # 0.1 < p <= 0.3 has no class
+    np.testing.assert_array_equal(loose.direction, np.sign(loose.z).astype(np.int8))
