@@ -403,3 +403,18 @@ def test_marker_cluster_checks_arguments(sites):
         marker_cluster(sites, size=100)
     with pytest.raises(ParameterError, match="popup_aliases"):
         marker_cluster(sites, popup_fields=["site"], popup_aliases=["a", "b"])
+
+
+def test_pixel_coordinates_interpolation_matches_pyproj():
+    from hotspots.maps.layers import _mercator_to_grid_xy
+
+    # 30 km of Web Mercator pixels of 37 m around Norwich; exact pyproj against the lattice.
+    xs = np.arange(150_000.0, 180_000.0, 37.0)
+    ys = np.arange(6_900_000.0, 6_870_000.0, -37.0)
+    bx, by = _mercator_to_grid_xy(xs, ys, pyproj.CRS.from_epsg(27700))
+    gx, gy = np.meshgrid(xs, ys)
+    ex, ey = pyproj.Transformer.from_crs(3857, 27700, always_xy=True).transform(gx, gy)
+    assert bx.shape == (len(ys), len(xs))
+    assert np.abs(bx - ex).max() < 0.1 and np.abs(by - ey).max() < 0.1  # metres
+    # Exact on the lattice itself (every 13th pixel for 500 m spans of 37 m pixels).
+    assert np.abs(bx[0, 0] - ex[0, 0]) < 1e-6 and np.abs(by[-1, -1] - ey[-1, -1]) < 1e-6

@@ -103,6 +103,11 @@ def format_value(value: Any, fmt: str | None = None) -> str:
 
     For text that is put into the page with ``textContent`` (never parsed as HTML).
     """
+    t = type(value)  # fast paths for the common exact types (this runs once per table cell)
+    if t is str:
+        return value
+    if t is int and fmt is None:
+        return format(value, ",")
     if value is None or value is pd.NA or value is pd.NaT:
         return ""
     if isinstance(value, (bool, np.bool_)):

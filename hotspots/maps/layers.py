@@ -17,7 +17,9 @@ neighbour). With the default 2 pixels per cell a cell edge is drawn within half 
 from __future__ import annotations
 
 import base64
+import functools
 import io
+import json
 import math
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -161,6 +163,47 @@ def _choose_range(
 
 
 # --------------------------------------------------------------------------- raster overlay
+@functools.lru_cache(maxsize=16)
+def _transformer(src: pyproj.CRS, dst: pyproj.CRS) -> pyproj.Transformer:
+    return pyproj.Transformer.from_crs(src, dst, always_xy=True)
+
+
+def _interp_matrix(n: int, step: int) -> tuple[np.ndarray, np.ndarray]:
+    """Lattice indices (every ``step``-th of ``n`` points, and the last) and the (n, k) matrix
+    of linear-interpolation weights from lattice values to all ``n`` points."""
+    nodes = np.unique(np.append(np.arange(0, n, step), n - 1))
+    w = np.zeros((n, len(nodes)))
+    j = np.clip(np.searchsorted(nodes, np.arange(n), side="right") - 1, 0, max(len(nodes) - 2, 0))
+    if len(nodes) == 1:
+        w[:, 0] = 1.0
+        return nodes, w
+    t = (np.arange(n) - nodes[j]) / (nodes[j + 1] - nodes[j])
+    w[np.arange(n), j] = 1.0 - t
+    w[np.arange(n), j + 1] = t
+    return nodes, w
+
+
+def _mercator_to_grid_xy(
+    xs: np.ndarray, ys: np.ndarray, crs: pyproj.CRS, *, max_span_m: float = 500.0
+) -> tuple[np.ndarray, np.ndarray]:
+    """Grid-CRS coordinates of every (ys[i], xs[j]) Web Mercator point, shape (len(ys), len(xs)).
+
+    pyproj converts a lattice of points at most ``max_span_m`` apart; the points between are
+    interpolated bilinearly (two matrix products). Over 500 m the projections' curvature moves a
+    point by well under 0.1 m, against cells of 50 m or more.
+    """
+    px = float(abs(xs[1] - xs[0])) if len(xs) > 1 else (float(abs(ys[1] - ys[0])) if len(ys) > 1 else 1.0)
+    step = max(1, int(max_span_m // max(px, 1e-9)))
+    ci, wx = _interp_matrix(len(xs), step)
+    ri, wy = _interp_matrix(len(ys), step)
+    gx, gy = np.meshgrid(xs[ci], ys[ri])
+    lx, ly = _transformer(_MERCATOR, crs).transform(gx, gy)
+    lx, ly = np.asarray(lx, dtype=float), np.asarray(ly, dtype=float)
+    if not (np.all(np.isfinite(lx)) and np.all(np.isfinite(ly))):
+        raise CRSError("could not convert the map image's pixels to the grid's CRS; check the grid's CRS.")
+    return wy @ lx @ wx.T, wy @ ly @ wx.T
+
+
 class GridImageOverlay(ImageOverlay):
     """A folium ``ImageOverlay`` of grid values, with what is needed to draw its legend.
 
@@ -285,7 +328,7 @@ def raster_overlay(
     )
 
     # Image grid: square pixels in Web Mercator covering the grid's extent.
-    to_merc = pyproj.Transformer.from_crs(grid.crs, _MERCATOR, always_xy=True)
+    to_merc = _transformer(grid.crs, _MERCATOR)
     mx0, my0, mx1, my1 = to_merc.transform_bounds(*grid.bounds, densify_pts=21)
     if not all(np.isfinite([mx0, my0, mx1, my1])):
         raise CRSError(f"could not convert the grid's extent {grid.bounds} to Web Mercator; check the grid's CRS.")
@@ -303,19 +346,12 @@ def raster_overlay(
     xs = mx0 + (np.arange(width) + 0.5) * px
     ys = my1 - (np.arange(height) + 0.5) * px
 
-    levels = np.zeros((height, width), dtype=np.uint8)
-    to_grid = pyproj.Transformer.from_crs(_MERCATOR, grid.crs, always_xy=True)
     colour_level = np.zeros(arr.shape, dtype=np.uint8)
     colour_level[shown] = (scale.levels(arr[shown]) + 1).astype(np.uint8)
-    step = max(1, 1_000_000 // width)  # rows per batch keeps memory flat
-    for r0 in range(0, height, step):
-        r1 = min(height, r0 + step)
-        gx, gy = np.meshgrid(xs, ys[r0:r1])
-        bx, by = to_grid.transform(gx.ravel(), gy.ravel())
-        rows, cols, on = grid.cell_of(np.column_stack([bx, by]))
-        on &= np.isfinite(bx) & np.isfinite(by)
-        lv = np.where(on, colour_level[rows, cols], 0)
-        levels[r0:r1] = lv.reshape(r1 - r0, width)
+    bx, by = _mercator_to_grid_xy(xs, ys, grid.crs)
+    rows, cols, on = grid.cell_of(np.column_stack([bx.ravel(), by.ravel()]))
+    on &= np.isfinite(bx.ravel()) & np.isfinite(by.ravel())
+    levels = np.where(on, colour_level[rows, cols], 0).astype(np.uint8).reshape(height, width)
 
     palette = np.zeros((256, 3), dtype=np.uint8)
     palette[1 : _LEVELS + 1] = scale.level_colours()
@@ -325,7 +361,7 @@ def raster_overlay(
     img.save(buf, format="PNG", transparency=0, optimize=False, compress_level=6)
     url = "data:image/png;base64," + base64.b64encode(buf.getvalue()).decode("ascii")
 
-    to_ll = pyproj.Transformer.from_crs(_MERCATOR, _WGS84, always_xy=True)
+    to_ll = _transformer(_MERCATOR, _WGS84)
     west, south = to_ll.transform(mx0, my0)
     east, north = to_ll.transform(mx1, my1)
     bounds = [[float(south), float(west)], [float(north), float(east)]]
@@ -619,14 +655,19 @@ def geojson_layer(
         raise ParameterError(f"`style` must be a mapping of Leaflet path options or a function of the row; got {type(style).__name__}.")
 
     shown_cols = list(dict.fromkeys(fields + popup_fields))
+    columns = {c: [display_value(v, formats.get(c)) for v in keep[c].tolist()] for c in shown_cols}
+    if base_style is None:
+        styles = [
+            {**_DEFAULT_STYLE, **_clean_style(style(row), f"`style` for row {idx!r}")}  # type: ignore[operator]
+            for idx, row in keep.iterrows()
+        ]
+    geometries = [json.loads(g) for g in shapely.to_geojson(geoms)]
     features = []
-    for i, (idx, row) in enumerate(keep.iterrows()):
-        props = {c: display_value(row[c], formats.get(c)) for c in shown_cols}
+    for i, geometry in enumerate(geometries):
+        props = {c: columns[c][i] for c in shown_cols}
         if base_style is None:
-            props["_style"] = {**_DEFAULT_STYLE, **_clean_style(style(row), f"`style` for row {idx!r}")}  # type: ignore[operator]
-        features.append(
-            {"type": "Feature", "id": str(i), "properties": props, "geometry": shapely.geometry.mapping(geoms[i])}
-        )
+            props["_style"] = styles[i]
+        features.append({"type": "Feature", "id": str(i), "properties": props, "geometry": geometry})
     data = {"type": "FeatureCollection", "features": features}
 
     if base_style is None:
@@ -770,18 +811,26 @@ def marker_cluster(
         raise ParameterError("`points` must hold Point geometries; use `.centroid` for areas.")
     ll = shapely.get_coordinates(geoms.to_crs(4326).values)
     ll = np.round(ll, 6)
-    rows = []
-    for i, (_, r) in enumerate(keep.iterrows()):
-        c = index.get(r[colour_field], 0) if colour_field is not None and colours is not None else 0
-        label = format_value(r[label_field])[:2] if label_field else ""
-        tip = format_value(r[tooltip_field], formats.get(tooltip_field)) if tooltip_field else ""
-        vals = [format_value(r[f], formats.get(f)) for f in popup_fields]
-        rows.append([float(ll[i, 1]), float(ll[i, 0]), c, label, tip, *vals])
+    n = len(keep)
+    if colour_field is not None and colours is not None:
+        colour_idx = [index.get(v, 0) for v in keep[colour_field].tolist()]
+    else:
+        colour_idx = [0] * n
+    dot_labels = [format_value(v)[:2] for v in keep[label_field].tolist()] if label_field else [""] * n
+    tips = [format_value(v, formats.get(tooltip_field)) for v in keep[tooltip_field].tolist()] if tooltip_field else [""] * n
+    value_cols = [[format_value(v, formats.get(f)) for v in keep[f].tolist()] for f in popup_fields]
+    lats, lons = ll[:, 1].tolist(), ll[:, 0].tolist()
+    rows = [
+        [lats[i], lons[i], colour_idx[i], dot_labels[i], tips[i], *(col[i] for col in value_cols)] for i in range(n)
+    ]
 
     callback = _CLUSTER_CALLBACK % {"colours": js_json(palette), "labels": js_json(labels), "size": int(size)}
     options: dict[str, Any] = {}
     if disable_clustering_at_zoom is not None:
         options["disableClusteringAtZoom"] = int(disable_clustering_at_zoom)
-    layer = FastMarkerCluster(rows, callback=callback, name=escape_html(name), show=show, **options)
+    if not np.all(np.isfinite(ll)):
+        raise CRSError("some points could not be converted to latitude/longitude; check the CRS of `points`.")
+    layer = FastMarkerCluster([], callback=callback, name=escape_html(name), show=show, **options)
+    layer.data = rows  # already checked (finite lat/lon); folium's per-row check is slow for 10^5 points
     _MarkerStyle(int(size)).add_to(layer)
     return layer
