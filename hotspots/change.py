@@ -88,6 +88,8 @@ __all__ = [
 CHANGE_CLASSES = ("significant fall", "no change", "significant rise", "too few incidents")
 #: Label for cells lying in the control area (not tested).
 CONTROL_CLASS = "control area"
+#: Overlaps smaller than this (m²) are floating-point noise from polygon arithmetic, not overlaps.
+OVERLAP_TOLERANCE_M2 = 1.0
 #: Rates are expressed per average month of 365.25 / 12 days.
 DAYS_PER_MONTH = 365.25 / 12
 
@@ -758,7 +760,7 @@ def change_cells(
         else:
             geom = _control_geometry(control, grid.crs)
             polys = grid.cell_polygons(rr, cc)
-            excluded = shapely.area(shapely.intersection(polys, geom)) > 0
+            excluded = shapely.area(shapely.intersection(polys, geom)) > OVERLAP_TOLERANCE_M2
             inside = _points_in(geom, xy)
             c_b, c_a = int((inside & sp.in_before).sum()), int((inside & sp.in_after).sum())
             desc = f"control area of {geom.area / 1e6:.2f} km²"
@@ -852,10 +854,10 @@ def change_areas(
     if control is not None:
         geom = _control_geometry(control, crs)
         overlap = shapely.area(shapely.intersection(geoms, geom))
-        if (overlap > 0).any():
-            bad = [str(i) for i in ids[overlap > 0][:5]]
+        if (overlap > OVERLAP_TOLERANCE_M2).any():
+            bad = [str(i) for i in ids[overlap > OVERLAP_TOLERANCE_M2][:5]]
             raise ParameterError(
-                f"the `control` area overlaps {int((overlap > 0).sum())} of the areas (e.g. {', '.join(bad)}); a control must lie "
+                f"the `control` area overlaps {int((overlap > OVERLAP_TOLERANCE_M2).sum())} of the areas (e.g. {', '.join(bad)}); a control must lie "
                 "apart from the target areas. Remove the overlap, e.g. `control.difference(areas.union_all())`."
             )
         inside = _points_in(geom, xy)

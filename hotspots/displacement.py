@@ -35,7 +35,7 @@ import shapely
 from shapely.geometry.base import BaseGeometry
 
 from ._errors import CRSError, ParameterError
-from .change import Period, _split_periods
+from .change import OVERLAP_TOLERANCE_M2, Period, _split_periods
 from .grid import points_xy
 
 __all__ = ["WDQResult", "wdq", "wdq_areas"]
@@ -211,7 +211,8 @@ def wdq_areas(
     target : polygon or GeoSeries/GeoDataFrame
         The response area (e.g. the treated hotspot areas, dissolved).
     control : polygon or GeoSeries/GeoDataFrame
-        A comparable area away from target and buffer; must not overlap either (touching is fine).
+        A comparable area away from target and buffer; must not overlap either (touching, or an
+        overlap under :data:`hotspots.change.OVERLAP_TOLERANCE_M2` (1 m²) from polygon arithmetic, is fine).
     before, after : Period
         Non-overlapping periods.
     buffer : polygon or GeoSeries/GeoDataFrame, optional
@@ -245,11 +246,11 @@ def wdq_areas(
         rule = f"ring of {d:g} m around the target"
     else:
         buf = _polygon(buffer, crs, "buffer")
-        if shapely.area(shapely.intersection(buf, tgt)) > 0:
+        if shapely.area(shapely.intersection(buf, tgt)) > OVERLAP_TOLERANCE_M2:
             raise ParameterError("the `buffer` overlaps the `target`; the buffer must surround the target, not include it.")
         rule = "given polygon"
     for name, geom in (("target", tgt), ("buffer", buf)):
-        if shapely.area(shapely.intersection(ctrl, geom)) > 0:
+        if shapely.area(shapely.intersection(ctrl, geom)) > OVERLAP_TOLERANCE_M2:
             raise ParameterError(
                 f"the `control` area overlaps the {name}; a control must lie apart from target and buffer "
                 "(e.g. `control.difference(target.buffer(d))`)."

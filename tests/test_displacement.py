@@ -177,3 +177,28 @@ def test_empty_control_rejected():
 def test_geographic_incidents_rejected():
     with pytest.raises(CRSError, match="to_crs"):
         wdq_areas(_incidents(SPEC).set_crs(4326, allow_override=True), TARGET, CONTROL, BEFORE, AFTER, buffer_distance=100)
+
+
+# ----------------------------------------------------------------------------- demo data
+def test_demo_wdq_counts_match_independent_spatial_join():
+    from hotspots.demo import generate_demo
+
+    demo = generate_demo(0)
+    areas = demo.hotspot_areas()
+    treated = areas[areas["treated"]]
+    target = shapely.union_all(treated.geometry.values)
+    control = shapely.union_all(areas[~areas["treated"]].geometry.values)
+    res = wdq_areas(demo.incidents, target, control, BEFORE, AFTER, buffer_distance=400)
+    # independent counts with geopandas predicates and the occurred dates
+    inc = demo.incidents
+    day = inc["occurred"].dt.normalize()
+    in_b = (day >= "2022-07-01") & (day <= "2023-06-30")
+    in_a = (day >= "2023-07-01") & (day <= "2024-06-30")
+    on_t = inc.intersects(target)
+    on_d = inc.intersects(shapely.difference(shapely.buffer(target, 400), target)) & ~on_t
+    on_c = inc.intersects(control)
+    assert (res.Rb, res.Ra) == ((on_t & in_b).sum(), (on_t & in_a).sum())
+    assert (res.Db, res.Da) == ((on_d & in_b).sum(), (on_d & in_a).sum())
+    assert (res.Cb, res.Ca) == ((on_c & in_b).sum(), (on_c & in_a).sum())
+    # the planted 30 % fall shows as success and a net reduction
+    assert res.success_measure < 0 and res.total_net_effect > 0 and res.interpretable

@@ -417,3 +417,36 @@ def test_invariants(df):
                 assert t.iloc[i][c] == SECONDARY
     assert (t["suppressed"] == k.suppressed.any(axis=1)).all()
     _assert_not_derivable(k)
+
+
+# ----------------------------------------------------------------------------- demo data (acceptance)
+def test_demo_kpis_match_independent_pandas_and_reported_figures():
+    from hotspots.demo import generate_demo
+
+    ref = generate_demo(0).referrals
+    k = scheme_kpis(ref, by="route")
+    raw = k.raw.set_index("route")
+    # independent pandas computation
+    concluded = ref[ref.outcome.isin(["completed", "refused", "withdrawn"])]
+    exp_completed = concluded.groupby("route")["outcome"].apply(lambda s: (s == "completed").mean() * 100)
+    assert np.allclose(raw.loc[exp_completed.index, "completed_pct"], exp_completed)
+    as_of = ref.referred_at.max()
+    cutoff = as_of - pd.DateOffset(months=6)
+    elig = ref[(ref.referred_at <= cutoff) & ref.reoffended.notna()]
+    exp_not_reoff = (elig.reoffended == False).mean() * 100  # noqa: E712
+    assert raw.loc[TOTAL_LABEL, "not_reoffended_pct"] == pytest.approx(exp_not_reoff)
+    dc = ref.contacted_at - ref.referred_at
+    db = ref.task_booked_at - ref.referred_at
+    h48 = pd.Timedelta(hours=48)
+    ok = (dc >= pd.Timedelta(0)) & (dc <= h48) & (db >= pd.Timedelta(0)) & (db <= h48)
+    assert raw.loc[TOTAL_LABEL, "contacted_booked_48h"] == ok.sum()
+    assert raw.loc[TOTAL_LABEL, "median_hours_to_contact"] == pytest.approx((dc[dc >= pd.Timedelta(0)] / pd.Timedelta(hours=1)).median())
+    # near the scheme's reported figures (78 % completed, 79 % not re-offended, 720+ since Oct 2024)
+    assert 74 <= raw.loc[TOTAL_LABEL, "completed_pct"] <= 82
+    assert 75 <= raw.loc[TOTAL_LABEL, "not_reoffended_pct"] <= 83
+    assert (ref.referred_at >= "2024-10-01").sum() >= 720
+    # suppression applied: nothing between 1 and 4 is displayed
+    for c in _KPI_COUNTS:
+        for v in k.table[c]:
+            assert isinstance(v, str) or v == 0 or v >= 5
+    _assert_not_derivable(k)
