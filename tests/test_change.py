@@ -478,3 +478,21 @@ def test_demo_cell_falls_lie_in_treated_hotspots(demo):
     assert len(falls) >= 4
     assert falls.intersects(treated).all()
     assert (gdf["change_class"] == "significant rise").sum() == 0
+
+
+# =============================================================================== real police.uk data
+@pytest.mark.realdata
+def test_real_derbyshire_month_only_data(derbyshire_dir):
+    from hotspots.io import load_police_uk
+
+    inc, _ = load_police_uk(derbyshire_dir, categories="Anti-social behaviour")
+    jan, feb = Period.from_months("2025-01", "2025-01"), Period.from_months("2025-02", "2025-02")
+    g = Grid.for_points(inc, cell_size=1000)
+    res = change_cells(inc, g, jan, feb)
+    assert res.time_resolution == "month"
+    assert (res.exposure_before_days, res.exposure_after_days) == (31, 28)
+    months = inc["month"].dt.strftime("%Y-%m")
+    assert res.table["n_before"].sum() == (months == "2025-01").sum()
+    assert res.table["n_after"].sum() == (months == "2025-02").sum()
+    p = res.table["p_value"].dropna()
+    assert len(p) > 0 and p.between(0, 1).all()
