@@ -618,6 +618,9 @@ def _read_geo(source: Source, *, layer: Any = None) -> Table:
         raise
     except Exception as exc:  # noqa: BLE001 - pyogrio/GDAL errors come in many types
         msg = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        msg = re.sub(r"'?/vsimem/\S+?'?(?=[\s:;,.]|$)", "the file", msg)[:300].rstrip(". ")
+        if "not recognized as being in a supported file format" in msg:
+            msg = f"the content is not valid {source.fmt.upper()}"
         raise InputError(f"{source.name} cannot be read as {source.fmt.upper()}: {msg}. Check that the file is complete and in that format.") from None
 
 
