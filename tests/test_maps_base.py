@@ -158,3 +158,24 @@ def test_layer_control_lists_layers(area):
 def test_round_coordinates():
     g = round_coordinates(np.array([shapely.Point(1.23456789, 52.123456789)]))
     assert shapely.get_coordinates(g).tolist() == [[1.234568, 52.123457]]
+
+
+def test_dual_map_is_offline_synchronised_and_outlined(area):
+    from folium.plugins import DualMap
+
+    from hotspots.maps import OfflineDualMap, asset_data_url, dual_map
+
+    dual = dual_map(study_area=area)
+    assert isinstance(dual, OfflineDualMap) and isinstance(dual, DualMap)
+    for m in (dual.m1, dual.m2):
+        assert _children(m, folium.TileLayer) == []
+        assert [g.layer_name for g in _children(m, folium.GeoJson)] == ["Study area"]
+        (s, w), (n, e) = _children(m, folium.FitBounds)[0].bounds
+        assert np.allclose([w, s, e, n], area.to_crs(4326).total_bounds, atol=1e-5)
+    folium.CircleMarker([52.92, -1.47], radius=3).add_to(dual.m1)
+    html = dual.get_root().render()
+    assert external_urls(html) == []
+    assert asset_data_url(dict(DualMap.default_js)["Leaflet.Sync"]) in html
+    assert html.count(".sync(") == 2
+    with pytest.raises(ParameterError, match="layout"):
+        dual_map(study_area=area, layout="diagonal")

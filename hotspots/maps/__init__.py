@@ -2,14 +2,14 @@
 
 * :mod:`hotspots.maps.offline` — every Leaflet/plugin asset inlined (no CDN): :class:`OfflineMap`,
   :func:`make_offline`.
-* :mod:`hotspots.maps.base` — :func:`base_map` fitted to the study area, ``basemap="none"`` by
+* :mod:`hotspots.maps.base` — :func:`base_map` (and :func:`dual_map`, two synchronised maps) fitted to the study area, ``basemap="none"`` by
   default, with the study-area outline.
 * :mod:`hotspots.maps.layers` — :func:`raster_overlay` (grid values as one reprojected image),
   :func:`legend`, :func:`category_legend`, :func:`geojson_layer`, :func:`marker_cluster`.
 * :mod:`hotspots.maps.escape` — :func:`escape_html` and friends for any text from data.
 """
 
-from .base import BASEMAPS, add_layer_control, base_map, round_coordinates, to_wgs84_bounds
+from .base import BASEMAPS, OfflineDualMap, add_layer_control, base_map, dual_map, round_coordinates, to_wgs84_bounds
 from .escape import css_colour, display_value, escape_html, format_value, js_json
 from .layers import (
     ColourScale,
@@ -38,12 +38,14 @@ __all__ = [
     "Legend",
     "OfflineAssetError",
     "OfflineMap",
+    "OfflineDualMap",
     "add_layer_control",
     "asset_data_url",
     "base_map",
     "category_legend",
     "css_colour",
     "display_value",
+    "dual_map",
     "escape_html",
     "external_urls",
     "format_value",

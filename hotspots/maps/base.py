@@ -17,13 +17,14 @@ import pyproj
 import shapely
 import xyzservices
 from branca.element import MacroElement
+from folium.plugins import DualMap
 from jinja2 import Template
 
 from .._errors import CRSError, ParameterError
 from .escape import css_colour, escape_html
-from .offline import OfflineMap
+from .offline import OfflineMap, make_offline
 
-__all__ = ["base_map", "add_layer_control", "BASEMAPS", "CARTO_KEY_ENV", "to_wgs84_bounds", "round_coordinates"]
+__all__ = ["base_map", "dual_map", "OfflineDualMap", "add_layer_control", "BASEMAPS", "CARTO_KEY_ENV", "to_wgs84_bounds", "round_coordinates"]
 
 #: Basemap choices. Only ``"none"`` works without internet (tiles are fetched from the web).
 #: Carto's tiles need an API key (``tile_api_key=`` or the ``HOTSPOTS_CARTO_API_KEY`` variable).
@@ -157,12 +158,51 @@ def base_map(
         A ``folium.Map`` that inlines its assets when rendered. Add layers, then a layer control
         (:func:`add_layer_control`) last.
     """
+    view = _prepare(bounds_27700, study_area, basemap, simplify_m, outline_colour, background)
+    if not isinstance(height, (int, np.integer)) or isinstance(height, bool) or not 50 <= height <= 10_000:
+        raise ParameterError(f"`height` must be a whole number of pixels between 50 and 10,000; got {height!r}.")
+    m = OfflineMap(location=view.centre, height=int(height), width=width, **_MAP_OPTIONS)
+    _decorate(m, view, basemap, tile_api_key, outline, outline_name)
+    return m
+
+
+# Options shared by single and paired maps.
+_MAP_OPTIONS: dict[str, Any] = dict(
+    zoom_start=10,
+    tiles=None,
+    control_scale=True,
+    prefer_canvas=False,
+    # Leaflet needs a max zoom when there is no tile layer (MarkerCluster refuses otherwise).
+    maxZoom=19,
+    minZoom=5,
+)
+
+
+class _View:
+    """Checked arguments shared by :func:`base_map` and :func:`dual_map`."""
+
+    def __init__(self, bounds_wgs84: tuple[float, float, float, float], area: gpd.GeoSeries, outline_colour: str, background: str):
+        self.bounds_wgs84 = bounds_wgs84
+        self.area = area
+        self.outline_colour = outline_colour
+        self.background = background
+
+    @property
+    def centre(self) -> list[float]:
+        w, s, e, n = self.bounds_wgs84
+        return [(s + n) / 2, (w + e) / 2]
+
+    @property
+    def fit(self) -> list[list[float]]:
+        w, s, e, n = self.bounds_wgs84
+        return [[s, w], [n, e]]
+
+
+def _prepare(bounds_27700: Any, study_area: Any, basemap: str, simplify_m: Any, outline_colour: str, background: str) -> _View:
     if basemap not in BASEMAPS:
         raise ParameterError(f"`basemap` must be one of {sorted(BASEMAPS)}; got {basemap!r}.")
     if bounds_27700 is None and study_area is None:
         raise ParameterError("give `study_area=` (polygons) or `bounds_27700=` (metres) so the map knows where to look.")
-    if not isinstance(height, (int, np.integer)) or isinstance(height, bool) or not 50 <= height <= 10_000:
-        raise ParameterError(f"`height` must be a whole number of pixels between 50 and 10,000; got {height!r}.")
     try:
         simplify_m = float(simplify_m)
     except (TypeError, ValueError):
@@ -171,25 +211,19 @@ def base_map(
         raise ParameterError(f"`simplify_m` must be >= 0 metres; got {simplify_m!r}.")
     outline_colour = css_colour(outline_colour, name="outline_colour")
     background = css_colour(background, name="background")
-
-    area = _area_wgs84(study_area, simplify_m) if study_area is not None else None
     if bounds_27700 is not None:
-        w, s, e, n = to_wgs84_bounds(bounds_27700)
-    else:  # study_area is given (checked above)
-        w, s, e, n = (float(v) for v in area.total_bounds)
+        bounds = to_wgs84_bounds(bounds_27700)
+    if study_area is not None:
+        area = _area_wgs84(study_area, simplify_m)
+        if bounds_27700 is None:
+            bounds = tuple(float(v) for v in area.total_bounds)  # type: ignore[assignment]
+    else:  # the outline is the box
+        box = shapely.box(*(float(b) for b in bounds_27700))
+        area = gpd.GeoSeries(round_coordinates(gpd.GeoSeries([box], crs=27700).to_crs(4326).values), crs=4326)
+    return _View(bounds, area, outline_colour, background)
 
-    m = OfflineMap(
-        location=[(s + n) / 2, (w + e) / 2],
-        zoom_start=10,
-        tiles=None,
-        height=int(height),
-        width=width,
-        control_scale=True,
-        prefer_canvas=False,
-        # Leaflet needs a max zoom when there is no tile layer (MarkerCluster refuses otherwise).
-        maxZoom=19,
-        minZoom=5,
-    )
+
+def _decorate(m: folium.Map, view: _View, basemap: str, tile_api_key: str | None, outline: bool, outline_name: str) -> None:
     spec = BASEMAPS[basemap]
     if spec is not None:
         provider = xyzservices.providers.query_name(spec["provider"])
@@ -202,22 +236,69 @@ def base_map(
                 )
             provider = provider(apikey=key)
         folium.TileLayer(provider, name=spec["name"], control=True, overlay=False).add_to(m)
-    _Style(f".leaflet-container {{ background: {background}; }}").add_to(m)
-
+    _Style(f".leaflet-container {{ background: {view.background}; }}").add_to(m)
     if outline:
-        if area is None:
-            box = shapely.box(*bounds_27700)  # type: ignore[misc]
-            area = gpd.GeoSeries(round_coordinates(gpd.GeoSeries([box], crs=27700).to_crs(4326).values), crs=4326)
+        colour = view.outline_colour
         folium.GeoJson(
-            area.__geo_interface__,
+            view.area.__geo_interface__,
             name=escape_html(outline_name),
-            style_function=lambda _f: {"color": outline_colour, "weight": 2, "fill": False, "opacity": 0.9},
+            style_function=lambda _f: {"color": colour, "weight": 2, "fill": False, "opacity": 0.9},
             interactive=False,
             control=True,
             overlay=True,
         ).add_to(m)
-    m.fit_bounds([[s, w], [n, e]])
-    return m
+    m.fit_bounds(view.fit)
+
+
+class OfflineDualMap(DualMap):
+    """Two maps side by side whose views move together; assets inlined when rendered.
+
+    ``.m1`` (left) and ``.m2`` (right) are ordinary folium maps: add each one's layers to it.
+    Show it with ``st_folium(dual, height=...)`` (streamlit-folium supports ``DualMap``).
+    """
+
+    def render(self, **kwargs: Any) -> None:
+        make_offline(self)
+        super().render(**kwargs)
+        # streamlit-folium renders only the DualMap element before reading the page header, so
+        # the header parts of the layers on the two maps (legend and background styles) would be
+        # missing: render the maps here too (elements are replaced by name, not duplicated). The
+        # maps' own sizing styles are then taken out again when they were not there before:
+        # streamlit-folium lays out the two maps itself, and they would squeeze its layout.
+        header = self.get_root().header
+        for m in (self.m1, self.m2):
+            had = m.get_name() in header._children
+            m.render(**kwargs)
+            if not had:
+                header._children.pop(m.get_name(), None)
+
+
+def dual_map(
+    *,
+    bounds_27700: tuple[float, float, float, float] | None = None,
+    study_area: Any = None,
+    basemap: str = "none",
+    layout: str = "horizontal",
+    outline: bool = True,
+    outline_name: str = "Study area",
+    outline_colour: str = "#3a3a3a",
+    background: str = "#f4f4f1",
+    simplify_m: float = 10.0,
+    tile_api_key: str | None = None,
+) -> OfflineDualMap:
+    """Two synchronised maps (e.g. before / after), each set up as :func:`base_map` sets up one.
+
+    Parameters are those of :func:`base_map`, plus ``layout`` (``"horizontal"``: left and right;
+    ``"vertical"``: top and bottom). The height is the container's (``st_folium(height=...)``).
+    Add layers to ``dual.m1`` and ``dual.m2`` separately, and a layer control to each.
+    """
+    if layout not in ("horizontal", "vertical"):
+        raise ParameterError(f"`layout` must be 'horizontal' or 'vertical'; got {layout!r}.")
+    view = _prepare(bounds_27700, study_area, basemap, simplify_m, outline_colour, background)
+    dual = OfflineDualMap(location=view.centre, layout=layout, **_MAP_OPTIONS)
+    for m in (dual.m1, dual.m2):
+        _decorate(m, view, basemap, tile_api_key, outline, outline_name)
+    return dual
 
 
 def add_layer_control(m: folium.Map, *, collapsed: bool = False, position: str = "topright") -> folium.LayerControl:

@@ -138,3 +138,32 @@ def test_harness_notices_requests_that_leave_the_machine(st_page, streamlit_serv
     st_page.wait_for_map((".leaflet-container", ".leaflet-tile-pane img"))
     st_page.page.wait_for_timeout(500)
     assert any("tile.openstreetmap.org" in u for u in st_page.external), st_page.external
+
+
+def test_dual_map_draws_two_synchronised_maps(st_page, streamlit_server, map_page_script):
+    st_page.goto(streamlit_server(map_page_script) + "/?dual=1")
+    frame = st_page.wait_for_map((".leaflet-container", ".leaflet-image-layer"))
+    print(f"\n[harness] page load -> dual map drawn: {st_page.timings['load_to_map_s']:.2f} s")
+    frame.wait_for_function("document.querySelectorAll('.leaflet-image-layer').length == 2", timeout=10_000)
+    assert frame.locator(".leaflet-container").count() == 2
+    # Side by side, each half of the frame's width.
+    boxes = [frame.locator(".leaflet-container").nth(i).bounding_box() for i in range(2)]
+    assert boxes[0]["x"] + boxes[0]["width"] <= boxes[1]["x"] + 1
+    assert boxes[0]["width"] == pytest.approx(boxes[1]["width"], rel=0.02) and boxes[0]["width"] > 400
+    assert frame.locator(".hotspots-legend").count() == 2
+    # Both maps got their header styles (legend box, background) inside the component frame.
+    styles = frame.evaluate(
+        "[...document.querySelectorAll('.hotspots-legend, .leaflet-container')]"
+        ".map(e => getComputedStyle(e).backgroundColor)"
+    )
+    assert styles.count("rgb(244, 244, 241)") == 2, styles  # the maps' background (#f4f4f1)
+    assert all(s not in ("rgba(0, 0, 0, 0)", "rgb(221, 221, 221)") for s in styles), styles
+    # Panning the left map moves the right one (Leaflet.Sync, inlined).
+    before = frame.evaluate("[map_div.getCenter().lng, map_div2.getCenter().lng]")
+    assert before[0] == pytest.approx(before[1], abs=1e-9)
+    frame.evaluate("map_div.panBy([300, 0], {animate: false})")
+    after = frame.evaluate("[map_div.getCenter().lng, map_div2.getCenter().lng]")
+    assert after[0] > before[0] + 0.01  # moved east by 300 px (~0.04 degrees)
+    assert after[1] == pytest.approx(after[0], abs=1e-6)
+    assert st_page.external == []
+    _no_pwned(st_page)

@@ -5,6 +5,7 @@ fields hold script payloads. Query parameters:
 
 * ``?basemap=osm`` draws OpenStreetMap tiles (needs the internet: the harness test uses it to
   prove that external requests are noticed).
+* ``?dual=1`` draws two synchronised maps (before / after style) instead of one.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from hotspots.grid import Grid, GridValues
 from hotspots.maps import (
     add_layer_control,
     base_map,
+    dual_map,
     category_legend,
     geojson_layer,
     legend,
@@ -75,6 +77,18 @@ sites = gpd.GeoDataFrame(
     ),
     crs=27700,
 )
+
+if st.query_params.get("dual") == "1":
+    dual = dual_map(study_area=area, basemap=basemap)
+    before = raster_overlay(density, name="Before", vmin=0, vmax=40)
+    after = raster_overlay(GridValues(values / 2, grid, name="After"), vmin=0, vmax=40)
+    for side, ov in ((dual.m1, before), (dual.m2, after)):
+        ov.add_to(side)
+        legend(ov.scale).add_to(side)
+        add_layer_control(side)
+    st_folium(dual, returned_objects=[], height=500, use_container_width=True, key="dual")
+    st.caption("map harness ready")
+    st.stop()
 
 m = base_map(study_area=area, basemap=basemap, height=600)
 overlay = raster_overlay(density, opacity=0.8)
