@@ -418,3 +418,11 @@ def test_pixel_coordinates_interpolation_matches_pyproj():
     assert np.abs(bx - ex).max() < 0.1 and np.abs(by - ey).max() < 0.1  # metres
     # Exact on the lattice itself (every 13th pixel for 500 m spans of 37 m pixels).
     assert np.abs(bx[0, 0] - ex[0, 0]) < 1e-6 and np.abs(by[-1, -1] - ey[-1, -1]) < 1e-6
+
+
+def test_legend_in_a_feature_group_attaches_to_the_map():
+    m = OfflineMap(location=[52.9, -1.5], tiles=None)
+    group = folium.FeatureGroup(name="g").add_to(m)
+    legend(cmap="viridis", vmin=0, vmax=1).add_to(group)
+    html = m.get_root().render()
+    assert f"control.addTo({m.get_name()});" in html

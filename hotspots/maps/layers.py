@@ -414,7 +414,7 @@ class Legend(MacroElement):
                 L.DomEvent.disableScrollPropagation(div);
                 return div;
             };
-            control.addTo({{ this._parent.get_name() }});
+            control.addTo({{ this.map_name() }});
         })();
         {% endmacro %}
         """
@@ -427,6 +427,15 @@ class Legend(MacroElement):
         self._name = "Legend"
         self.html = html
         self.position = position
+
+    def map_name(self) -> str:
+        """JavaScript name of the map this legend is on (it may sit in a feature group)."""
+        el = self._parent
+        while el is not None and not isinstance(el, folium.Map):
+            el = getattr(el, "_parent", None)
+        if el is None:
+            raise ParameterError("a legend must be added to a map (or to a layer on a map) before it is drawn.")
+        return el.get_name()
 
 
 def _tick(v: float, fmt: str | None) -> str:

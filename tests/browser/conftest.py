@@ -250,6 +250,65 @@ class StreamlitPage:
         self.timings["load_to_map_s"] = time.perf_counter() - self.t0
         return fr
 
+    def map_state(self, *, timeout_s: float = 60.0, index: int = 0) -> dict[str, Any]:
+        """What is drawn now: the raster images (their length and a hash of their ``src``) and
+        the number of vector paths and markers. Compare two states to see a redraw."""
+        fr = self.map_frame(timeout_s=timeout_s, index=index)
+        return fr.evaluate(
+            """() => {
+                const h = s => { let x = 0; for (let i = 0; i < s.length; i++) x = (x * 31 + s.charCodeAt(i)) | 0; return x; };
+                const imgs = [...document.querySelectorAll('.leaflet-image-layer')];
+                return {
+                    images: imgs.map(i => [i.src.length, h(i.src), i.complete && i.naturalWidth > 0]),
+                    paths: document.querySelectorAll('.leaflet-overlay-pane path').length,
+                    markers: document.querySelectorAll('.leaflet-marker-icon').length,
+                    legends: [...document.querySelectorAll('.hotspots-legend')].map(e => e.innerText),
+                };
+            }"""
+        )
+
+    def stable_map_state(self, *, settle_s: float = 0.3, timeout_s: float = 30.0, index: int = 0) -> dict[str, Any]:
+        """:meth:`map_state` once it has not changed for ``settle_s`` (marker clusters animate)."""
+        deadline = time.monotonic() + timeout_s
+        last, since = None, time.perf_counter()
+        while True:
+            now = self.map_state(timeout_s=timeout_s, index=index)
+            if now != last:
+                last, since = now, time.perf_counter()
+            elif time.perf_counter() - since >= settle_s:
+                return now
+            if time.monotonic() > deadline:
+                raise AssertionError(f"the map kept changing for {timeout_s:.0f} s")
+            self.page.wait_for_timeout(50)
+
+    def wait_for_map_change(self, before: dict[str, Any], *, timeout_s: float = 60.0, index: int = 0) -> float:
+        """Wait until the map differs from ``before``, its images have loaded and it stays so for
+        0.1 s (not a half-drawn frame); returns the seconds until the change was first seen."""
+        t0 = time.perf_counter()
+        deadline = time.monotonic() + timeout_s
+        seen: tuple[float, dict[str, Any]] | None = None
+        while True:
+            try:
+                now = self.map_state(timeout_s=max(0.1, deadline - time.monotonic()), index=index)
+            except Exception:  # no map right now: the frame is being replaced
+                now = None
+            if now is not None and now != before and now["images"] and all(ok for _, _, ok in now["images"]):
+                if seen is not None and seen[1] == now and time.perf_counter() - t0 - seen[0] >= 0.1:
+                    return seen[0]
+                if seen is None or seen[1] != now:
+                    seen = (time.perf_counter() - t0, now)
+            else:
+                seen = None
+            if time.monotonic() > deadline:
+                raise AssertionError(f"the map did not change within {timeout_s:.0f} s (still {before})")
+            self.page.wait_for_timeout(20)
+
+    def set_number(self, label: str, value: float) -> None:
+        """Type ``value`` into the Streamlit number input labelled ``label`` and submit it."""
+        box = self.page.get_by_label(label, exact=True)
+        box.fill(str(value))
+        box.press("Enter")
+
     # ------------------------------------------------------------------ checks
     def eval_all_frames(self, js: str) -> list[Any]:
         """Evaluate ``js`` in the page and every frame."""

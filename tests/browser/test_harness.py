@@ -167,3 +167,18 @@ def test_dual_map_draws_two_synchronised_maps(st_page, streamlit_server, map_pag
     assert after[1] == pytest.approx(after[0], abs=1e-6)
     assert st_page.external == []
     _no_pwned(st_page)
+
+
+def test_parameter_change_redraws_the_map(st_page, map_ready):
+    before = st_page.stable_map_state()
+    st_page.set_number("Hot value", 400)
+    took = st_page.wait_for_map_change(before)
+    print(f"\n[harness] parameter change -> map redrawn: {took:.2f} s")
+    st_page.timings["change_to_map_s"] = took
+    after = st_page.stable_map_state()
+    assert after["images"][0][:2] != before["images"][0][:2]  # a new raster
+    assert after["paths"] == before["paths"] and after["markers"] == before["markers"]
+    # The legend follows the new range: 51 coloured cells (50 at 6, one hot), so the 99th
+    # percentile is halfway between 6 and the hot value: 23 before, 203 after.
+    assert "≥ 23" in before["legends"][1] and "≥ 203" in after["legends"][1]
+    assert st_page.external == []

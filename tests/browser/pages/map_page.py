@@ -6,6 +6,9 @@ fields hold script payloads. Query parameters:
 * ``?basemap=osm`` draws OpenStreetMap tiles (needs the internet: the harness test uses it to
   prove that external requests are noticed).
 * ``?dual=1`` draws two synchronised maps (before / after style) instead of one.
+
+A number input "Hot value" changes the hot cell's value, so tests can change a parameter and
+wait for the map to be redrawn.
 """
 
 from __future__ import annotations
@@ -41,13 +44,14 @@ st.set_page_config(page_title="hotspots map harness", layout="wide")
 st.title("Map harness")
 
 basemap = st.query_params.get("basemap", "none")
+hot = st.number_input("Hot value", min_value=1.0, max_value=1000.0, value=40.0, step=1.0)
 
 # Study area: a 10 km square in Derby (BNG), a 200 m grid with one hot cell and a warm block.
 X0, Y0 = 430_000.0, 330_000.0
 area = gpd.GeoDataFrame({"name": ["Test area"]}, geometry=[shapely.box(X0, Y0, X0 + 10_000, Y0 + 10_000)], crs=27700)
 grid = Grid.for_area(area, cell_size=200)
 values = np.where(grid.active, 0.0, np.nan)
-values[10, 10] = 40.0  # the hot cell
+values[10, 10] = hot  # the hot cell
 values[30:35, 30:40] = 6.0
 density = GridValues(values, grid, name="Density " + PAYLOADS[0], units="incidents per km²")
 
