@@ -10,8 +10,10 @@ A grid lives in British National Grid; Leaflet stretches an image linearly betwe
 in Web Mercator (EPSG:3857). :func:`raster_overlay` therefore *reprojects*: it builds an image
 whose pixels are square in Web Mercator, finds for each pixel centre the grid cell that holds it
 (pyproj, EPSG:3857 → the grid's CRS) and colours the pixel with that cell's value (nearest
-neighbour). With the default 2 pixels per cell a cell edge is drawn within half a cell's width /
-4 (about 25 m for 200 m cells) of where it really is; there is no rotation or stretch error.
+neighbour). A cell edge is therefore drawn within half a pixel of where it really is: a quarter
+of a cell (50 m for 200 m cells) with the default 2 pixels per cell, less with more pixels per
+cell. There is no shift, rotation or stretch beyond that (tested on grids in Derby, Norwich and
+Cornwall, where British National Grid is turned up to ~2 degrees against map north).
 """
 
 from __future__ import annotations
@@ -22,7 +24,7 @@ import io
 import json
 import math
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import folium
