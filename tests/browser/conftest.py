@@ -101,7 +101,7 @@ def start_streamlit(script: Path, log_dir: Path, timeout_s: float = SERVER_START
     if not script.is_file():
         raise FileNotFoundError(f"no Streamlit script at {script}")
     port = _free_port()
-    log_path = log_dir / f"streamlit-{script.stem}-{port}.log"
+    log_path = log_dir / f"streamlit-{script.stem}.log"
     env = {**os.environ, "PYTHONUNBUFFERED": "1", "STREAMLIT_BROWSER_GATHER_USAGE_STATS": "false"}
     cmd = [
         sys.executable, "-m", "streamlit", "run", str(script),
@@ -310,6 +310,11 @@ class StreamlitPage:
         box.press("Enter")
 
     # ------------------------------------------------------------------ checks
+    def app_errors(self) -> list[str]:
+        """Texts of the error and exception boxes Streamlit shows (``st.error``, tracebacks)."""
+        boxes = self.page.locator('[data-testid="stException"], [data-testid="stAlertContentError"]')
+        return boxes.all_inner_texts()
+
     def eval_all_frames(self, js: str) -> list[Any]:
         """Evaluate ``js`` in the page and every frame."""
         return [f.evaluate(js) for f in self.page.frames]

@@ -72,6 +72,7 @@ def test_map_draws_offline_with_all_layers(st_page, map_ready):
     assert st_page.external == [], f"requests left the machine: {st_page.external}"
     assert st_page.requests, "the request recorder saw nothing"
     assert not [e for e in st_page.js_errors if "pageerror" in e], st_page.js_errors
+    assert st_page.app_errors() == []
     _no_pwned(st_page)
 
 
