@@ -135,10 +135,12 @@ def test_payloads_show_as_text_in_tooltips_popups_and_legends(st_page, map_ready
 def test_harness_notices_requests_that_leave_the_machine(st_page, streamlit_server, map_page_script):
     # With OpenStreetMap tiles the map asks the internet for tiles: the harness must see (and
     # block) those requests, or the offline checks above would prove nothing.
-    st_page.goto(streamlit_server(map_page_script) + "/?basemap=osm")
+    # (The same page load checks that error boxes are seen.)
+    st_page.goto(streamlit_server(map_page_script) + "/?basemap=osm&error=1")
     st_page.wait_for_map((".leaflet-container", ".leaflet-tile-pane img"))
     st_page.page.wait_for_timeout(500)
     assert any("tile.openstreetmap.org" in u for u in st_page.external), st_page.external
+    assert st_page.app_errors() == ["harness error box: " + PAYLOADS[0]]
 
 
 def test_dual_map_draws_two_synchronised_maps(st_page, streamlit_server, map_page_script):

@@ -6,6 +6,7 @@ fields hold script payloads. Query parameters:
 * ``?basemap=osm`` draws OpenStreetMap tiles (needs the internet: the harness test uses it to
   prove that external requests are noticed).
 * ``?dual=1`` draws two synchronised maps (before / after style) instead of one.
+* ``?error=1`` also shows an error box (the harness test of ``app_errors``).
 
 A number input "Hot value" changes the hot cell's value, so tests can change a parameter and
 wait for the map to be redrawn.
@@ -44,6 +45,8 @@ st.set_page_config(page_title="hotspots map harness", layout="wide")
 st.title("Map harness")
 
 basemap = st.query_params.get("basemap", "none")
+if st.query_params.get("error") == "1":
+    st.error("harness error box: " + PAYLOADS[0])
 hot = st.number_input("Hot value", min_value=1.0, max_value=1000.0, value=40.0, step=1.0)
 
 # Study area: a 10 km square in Derby (BNG), a 200 m grid with one hot cell and a warm block.
