@@ -214,12 +214,13 @@ class StreamlitPage:
     external: list[str] = field(default_factory=list)
     js_errors: list[str] = field(default_factory=list)
     timings: dict[str, float] = field(default_factory=dict)
+    t0: float = 0.0  # perf_counter() when goto() started
 
     # ------------------------------------------------------------------ navigation
     def goto(self, url: str, *, timeout_s: float = 60.0) -> None:
         self.t0 = time.perf_counter()
         self.page.goto(url, wait_until="domcontentloaded", timeout=timeout_s * 1000)
-        # Streamlit has rendered the script's output once the app view holds elements.
+        # Streamlit's own page is up (the script's output follows over the websocket).
         self.page.wait_for_selector('[data-testid="stAppViewContainer"]', timeout=timeout_s * 1000)
 
     def map_frame(self, *, timeout_s: float = 60.0, index: int = 0) -> Any:
@@ -240,7 +241,7 @@ class StreamlitPage:
                     f"{[f.url[:80] for f in self.page.frames]}; JS errors: {self.js_errors}; external requests: "
                     f"{self.external}"
                 )
-            self.page.wait_for_timeout(100)
+            self.page.wait_for_timeout(25)
 
     def wait_for_map(self, selectors: tuple[str, ...] = (".leaflet-container",), *, timeout_s: float = 60.0) -> Any:
         """Wait until every selector is present in the map frame; record the time since :meth:`goto`."""
