@@ -25,13 +25,15 @@ Incidents are the sum of independent Poisson processes ("components"), each with
   1500, 3000)``, rate proportional to population;
 * **rural background**: uniform over the study area;
 * **displacement** (treated hotspots only): uniform in a ring ``[radius, radius + 400 m]``
-  around the hotspot centre, rate ``displacement × removed``.
+  around the hotspot centre, rate ``displacement × removed`` (removed from the core).
 
 ``S(day)`` = seasonal cycle (peak mid-July, amplitude 25 %) × (1 + Halloween and bonfire-night
 spikes) × day-of-week profile (Friday/Saturday high) × trend (``trend_per_year``, compounded,
 1 at the middle of the period). The treatment multiplies a treated hotspot's rate by
 ``1 - effect × ramp``, the ramp rising linearly from 0 at the scheme start to 1 after
-``ramp_days``. Points are resampled until they fall inside the study area, then snapped to a
+``ramp_days``; it applies to the hotspot's *core* (the Gaussian within the hotspot radius, 2 sd),
+sampled as its own component, while the tail beyond the radius keeps its rate (so the ring does
+not fall with the hotspot and planted displacement is visible). Points are resampled until they fall inside the study area, then snapped to a
 fixed lattice of "map points" (50 m spacing with a deterministic jitter), as police.uk moves each
 crime to an anonymous map point; many incidents therefore share exact coordinates.
 """

@@ -25,8 +25,10 @@ from ._model import (
     _SEASON_AMPLITUDE,
     _STREETS,
     _TASK_SITES,
+    _core_share,
     _daily_profile,
     _gauss,
+    _gauss_part,
     _ring,
     _sample_inside,
     _skip_dst_gap,
@@ -126,10 +128,14 @@ def generate_demo(
     scheme_start : str
         Date the scheme starts ("YYYY-MM-DD"); referrals run from here to the data end.
     effect : float
-        Planted fall in each treated hotspot's rate once fully in force, a fraction in [0, 1).
+        Planted fall in each treated hotspot's rate once fully in force, a fraction in [0, 1). It
+        applies to the hotspot's core, the part of its Gaussian within its radius (2 sd); the
+        tail beyond the radius is unchanged.
     displacement : float
-        Fraction of the removed incidents that reappear in the ring ``[radius, radius + 400 m]``
-        around the treated hotspot (0 = none, 1 = all).
+        Fraction of the incidents removed from the core that reappear in the ring
+        ``[radius, radius + 400 m]`` around the treated hotspot (0 = none, 1 = all). A Weighted
+        Displacement Quotient with the hotspot circle as target and that ring as buffer is then
+        about ``-displacement`` in expectation.
     ramp_days : int
         Days over which the effect ramps in linearly from the scheme start.
     trend_per_year : float
@@ -181,12 +187,26 @@ def generate_demo(
         cx, cy = round(tx + h.dx), round(ty + h.dy)
         is_t = h.id in treated_set
         base = h.rate * p["volume_scale"] * per_day * s_day
-        lam = base * (1.0 - p["effect"] * ramp) if is_t else base
         radius = 2.0 * h.sd
-        comps.append({"kind": "hotspot", "id": h.id, "town": h.town, "lam": lam, "draw": _gauss(cx, cy, h.sd)})
+        if is_t:
+            # The scheme works where it is delivered: the fall applies to the hotspot's core (within
+            # its radius), not to the Gaussian's tail, which lies in the displacement ring; removed
+            # incidents partly reappear in the ring.
+            share = _core_share(h.sd, radius)
+            removed = base * share * p["effect"] * ramp
+            core = base * share - removed
+            tail = base * (1.0 - share)
+            lam = core + tail
+            comps.append({"kind": "hotspot", "id": h.id, "town": h.town, "lam": core,
+                          "draw": _gauss_part(cx, cy, h.sd, radius, inside=True)})
+            comps.append({"kind": "hotspot_tail", "id": h.id, "town": h.town, "lam": tail,
+                          "draw": _gauss_part(cx, cy, h.sd, radius, inside=False)})
+        else:
+            lam = base
+            comps.append({"kind": "hotspot", "id": h.id, "town": h.town, "lam": lam, "draw": _gauss(cx, cy, h.sd)})
         hs_records.append((h, cx, cy, is_t, radius, base, lam))
         if is_t and p["displacement"] > 0:
-            lam_d = p["displacement"] * (base - lam)
+            lam_d = p["displacement"] * removed
             comps.append({"kind": "displacement", "id": h.id, "town": h.town, "lam": lam_d,
                           "draw": _ring(cx, cy, radius, radius + _BUFFER_WIDTH_M)})
     for name in tw["name"]:
@@ -291,6 +311,7 @@ def _ground_truth(p, days, sched, hs_records, comps, lam_all, ref_truth, data_en
             "radius_m": float(radius),
             "treated": bool(is_t),
             "effect": p["effect"] if is_t else 0.0,
+            "effect_within_m": float(radius) if is_t else None,
             "buffer_inner_m": float(radius),
             "buffer_outer_m": float(radius + _BUFFER_WIDTH_M),
             "base_monthly_rate": round(h.rate * p["volume_scale"], 3),
@@ -329,6 +350,10 @@ def _ground_truth(p, days, sched, hs_records, comps, lam_all, ref_truth, data_en
             "map_point_lattice_m": _LATTICE_M,
             "map_point_jitter_m": _JITTER_M,
             "hotspot_radius": "2 x sd_m",
+            "treatment": "a treated hotspot's rate falls by `effect` (ramped in) within its radius only "
+                         "(the core of its Gaussian); the tail beyond the radius is unchanged",
+            "displacement": "`displacement` x the incidents removed from the core reappear uniformly in the "
+                            "ring [radius, radius + buffer_width_m]",
             "study_area": "geo/study_area.geojson (hand-drawn, approximate)",
         },
         "hotspots": recs,

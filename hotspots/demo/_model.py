@@ -413,6 +413,26 @@ def _gauss(cx: float, cy: float, sd: float):
     return lambda rng, k: (cx + sd * rng.standard_normal(k), cy + sd * rng.standard_normal(k))
 
 
+def _gauss_part(cx: float, cy: float, sd: float, radius: float, *, inside: bool):
+    """The part of a circular Gaussian (``sd``) inside (``inside=True``) or outside a circle of
+    ``radius`` around its centre, sampled exactly: the distance from the centre of a 2-D Gaussian
+    is Rayleigh, ``r = sd * sqrt(-2 ln U)``, so ``r <= radius`` exactly when
+    ``U >= exp(-radius² / (2 sd²))``."""
+    u0 = math.exp(-0.5 * (radius / sd) ** 2)
+
+    def draw(rng: np.random.Generator, k: int):
+        u = rng.uniform(u0, 1.0, k) if inside else u0 * (1.0 - rng.uniform(0.0, 1.0, k))  # (0, u0]
+        r = sd * np.sqrt(-2.0 * np.log(u))
+        a = rng.uniform(0.0, 2.0 * np.pi, k)
+        return cx + r * np.cos(a), cy + r * np.sin(a)
+    return draw
+
+
+def _core_share(sd: float, radius: float) -> float:
+    """Share of a circular Gaussian's mass within ``radius`` of its centre."""
+    return 1.0 - math.exp(-0.5 * (radius / sd) ** 2)
+
+
 def _ring(cx: float, cy: float, r0: float, r1: float):
     def draw(rng: np.random.Generator, k: int):
         r = np.sqrt(rng.uniform(r0 * r0, r1 * r1, k))

@@ -173,7 +173,8 @@ def _readme(data: DemoData) -> str:
         "anonymous map points (50 m, jittered), as police.uk does, so incidents often share coordinates.",
         "",
         f"**Scheme effect.** From {p['scheme_start']} the rate of each treated hotspot falls by "
-        f"{p['effect'] * 100:.0f} %, ramping in over {p['ramp_days']} days; {p['displacement'] * 100:.0f} % of the "
+        f"{p['effect'] * 100:.0f} % within its radius (2 sd; the Gaussian's tail beyond it is unchanged), "
+        f"ramping in over {p['ramp_days']} days; {p['displacement'] * 100:.0f} % of the "
         "removed incidents reappear uniformly in a ring from the hotspot radius (2 sd) to 400 m beyond it. "
         "Untreated hotspots have no planted change beyond season and trend.",
         "",
