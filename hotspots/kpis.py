@@ -38,20 +38,36 @@ Disclosure control
 :attr:`KPITable.raw` holds the exact numbers, **for internal use only**. :attr:`KPITable.table`
 is for display and export:
 
-* primary suppression: a count of people from 1 to ``threshold − 1`` is shown as ``"<5"``
-  (:data:`hotspots.privacy.SUPPRESSED`); zero is shown;
+* primary suppression: a displayed count of people from 1 to ``threshold − 1`` is shown as
+  ``"<5"`` (:data:`hotspots.privacy.SUPPRESSED`); zero is shown;
 * secondary suppression against differencing: every additive relation a reader could use — a
   group's outcome counts add up to its referrals; complements such as re-offended = eligible −
   not re-offended; group rows add up to the total row — is audited exactly: a reader who
   knows every shown count can work out any cell fixed by this system of linear equations
-  (found with the null space of the unknowns' relation matrix). While a small count (shown, or
-  only implied like the number who re-offended) or a hidden cell can be worked out, or a
-  relation pins hidden cells to a small non-zero sum, the smallest non-zero visible count in a
-  relation that gives it away is hidden too, shown as ``"c"`` (:data:`SECONDARY`);
+  (found with the null space of the unknowns' relation matrix). While a protected cell can be
+  worked out, or a relation pins hidden cells to a small non-zero sum, the smallest non-zero
+  visible count in a relation that gives it away is hidden too, shown as ``"c"``
+  (:data:`SECONDARY`). The protected cells are the hidden displayed counts and, with
+  ``protect_implied=True``, also small counts that are only *implied* (complements such as the
+  number who re-offended or the victims not satisfied);
 * every percentage is a ratio of two shown counts, so it is hidden (``"c"``) when either is;
   a median is hidden when fewer than ``threshold`` people are behind it;
 * column ``suppressed`` is True in rows with any hidden cell; :attr:`KPITable.suppressed` marks
   the hidden cells.
+
+Policy on implied complements (``protect_implied``)
+    By default (``protect_implied=False``) a small complement that is only implied — e.g. 4
+    victims not satisfied out of 874 who answered — does **not** hide the rate: the percentage
+    (here 100 %) and its counts are shown, as published rates usually are (the ONS publishes
+    rates whose denominators are at or above its threshold even when the complement is small).
+    Percentages are then rounded to whole percent (half up), the usual precision of published
+    rates. Primary suppression of displayed counts and secondary suppression that stops a
+    reader working out a hidden displayed count (total minus the others) are unchanged, and a
+    percentage is still hidden when its numerator or denominator is (so a rate is only shown
+    when its denominator is 0 or at least ``threshold``). With ``protect_implied=True`` (the
+    strict policy) implied complements are protected like displayed counts — the numerator and
+    the percentage are hidden whenever the complement is between 1 and ``threshold − 1`` — and
+    percentages keep one decimal.
 
 This protects one table. Publishing several breakdowns of the same referrals (by month and by
 offence, say) can still allow differencing between tables; suppress small groups by merging
@@ -147,8 +163,8 @@ class KPITable:
         counts. **Not for publication.**
     table : DataFrame
         Display version: hidden counts ``"<5"`` (small) or ``"c"`` (hidden against
-        differencing), hidden percentages ``"c"``, percentages and hours rounded to 1 decimal,
-        and a ``suppressed`` column.
+        differencing), hidden percentages ``"c"``, percentages rounded to whole percent (to 1
+        decimal with ``protect_implied=True``), hours to 1 decimal, and a ``suppressed`` column.
     suppressed : DataFrame of bool
         True where ``table`` hides a value (same index and value columns as ``table``).
     by : str or None
@@ -306,14 +322,20 @@ Cell = tuple[int, str]
 
 
 def _protect(
-    values: pd.DataFrame, shown: Sequence[str], implied: Sequence[str], row_relations: Sequence[tuple[str, list[str]]], threshold: int
+    values: pd.DataFrame,
+    shown: Sequence[str],
+    implied: Sequence[str],
+    row_relations: Sequence[tuple[str, list[str]]],
+    threshold: int,
+    protect_implied: bool = True,
 ) -> tuple[set[Cell], set[Cell]]:
     """Cells to hide: (primary, secondary). See the module docstring for the rule.
 
     The reader knows every shown, unhidden count and all the additive relations. A cell is
     worked out when it is fixed by those linear equations (its entry in every null-space vector
-    of the unknowns' relation matrix is zero). Small counts (shown or implied) and hidden cells
-    must not be worked out, and no relation may pin its unknown parts to a small non-zero sum.
+    of the unknowns' relation matrix is zero). Small counts (shown, and with ``protect_implied``
+    also implied ones) and hidden cells must not be worked out, and no relation may pin its
+    unknown parts to a small non-zero sum that includes such a cell.
     """
     n = len(values)
     allcols = list(shown) + list(implied)
@@ -336,8 +358,8 @@ def _protect(
         for p in parts:
             A[k, pos[p]] -= 1.0
             member[p].append(k)
-    small = {cell for cell, v in val.items() if 0 < v < threshold}
     visible_all = {(i, c) for i in range(n) for c in shown}
+    small = {cell for cell, v in val.items() if 0 < v < threshold and (protect_implied or cell in visible_all)}
     primary = small & visible_all
     hidden: set[Cell] = set(primary)
 
@@ -432,8 +454,9 @@ def _display(
     display_cols: Sequence[str],
     threshold: int,
     medians: dict[str, str] | None = None,
+    protect_implied: bool = False,
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
-    primary, secondary = _protect(raw.reset_index(drop=True), counts, implied, relations, threshold)
+    primary, secondary = _protect(raw.reset_index(drop=True), counts, implied, relations, threshold, protect_implied)
     hidden = primary | secondary
     n = len(raw)
     recs = raw.to_dict("records")
@@ -459,7 +482,7 @@ def _display(
                     vals.append(SECONDARY)
                     hid.append(True)
                 else:
-                    vals.append(None if pd.isna(v) else round(float(v), 1))
+                    vals.append(None if pd.isna(v) else (round(float(v), 1) if protect_implied else _whole_percent(v)))
                     hid.append(False)
             elif medians and col in medians:
                 basis = recs[i][medians[col]]
@@ -476,6 +499,11 @@ def _display(
         mask[col] = hid
     table["suppressed"] = mask.any(axis=1).to_numpy()
     return table, mask
+
+
+def _whole_percent(v: Any) -> int:
+    """A percentage rounded to a whole number, halves up (99.5 -> 100)."""
+    return int(np.floor(float(v) + 0.5))
 
 
 # =============================================================================== KPIs
@@ -540,6 +568,12 @@ def _kpi_counts(a: dict[str, np.ndarray], sel: np.ndarray, hours: float, base: s
     return r
 
 
+def _check_flag(protect_implied: Any) -> bool:
+    if not isinstance(protect_implied, (bool, np.bool_)):
+        raise ParameterError(f"`protect_implied` must be True or False; got {protect_implied!r}.")
+    return bool(protect_implied)
+
+
 def _check_common(threshold: int) -> int:
     if isinstance(threshold, bool) or int(threshold) != threshold or threshold < 1:
         raise ParameterError(f"`threshold` must be a whole number >= 1 (default 5); got {threshold!r}.")
@@ -555,6 +589,7 @@ def scheme_kpis(
     contact_hours: float = 48,
     threshold: int = SUPPRESSION_THRESHOLD,
     reoffending_base: str = "all",
+    protect_implied: bool = False,
 ) -> KPITable:
     """Scheme KPIs overall and per group, with a suppressed display table.
 
@@ -578,6 +613,10 @@ def scheme_kpis(
         Person counts from 1 to ``threshold − 1`` are suppressed in :attr:`KPITable.table`.
     reoffending_base : {"all", "completed"}, default "all"
         Count re-offending among all eligible referrals or only completed ones.
+    protect_implied : bool, default False
+        Also protect small *implied* complements (e.g. 1–4 victims not satisfied), hiding the
+        rate that gives them away — the strict policy; see "Policy on implied complements" in
+        the module docs. By default such rates are shown, rounded to whole percent.
 
     Returns
     -------
@@ -593,6 +632,7 @@ def scheme_kpis(
         Bad options.
     """
     threshold = _check_common(threshold)
+    protect_implied = _check_flag(protect_implied)
     if isinstance(follow_up_months, bool) or int(follow_up_months) != follow_up_months or follow_up_months < 1:
         raise ParameterError(f"`follow_up_months` must be a whole number of months >= 1; got {follow_up_months!r}.")
     try:
@@ -643,11 +683,11 @@ def scheme_kpis(
     )
     table, mask = _display(
         raw, group_col, _KPI_COUNTS, _KPI_IMPLIED, _KPI_ROW_RELATIONS, _KPI_PCTS, _KPI_DISPLAY, threshold,
-        medians={"median_hours_to_contact": "contacted"},
+        medians={"median_hours_to_contact": "contacted"}, protect_implied=protect_implied,
     )
     params = {
         "by": by, "as_of": str(as_of_ts), "follow_up_months": int(follow_up_months), "contact_hours": hours,
-        "threshold": threshold, "reoffending_base": reoffending_base,
+        "threshold": threshold, "reoffending_base": reoffending_base, "protect_implied": protect_implied,
     }
     return KPITable(
         raw=raw, table=table, suppressed=mask, by=by, threshold=threshold, as_of=as_of_ts, followup_cutoff=cutoff,
@@ -655,14 +695,17 @@ def scheme_kpis(
     )
 
 
-def referral_funnel(referrals: pd.DataFrame, *, by: str | None = None, threshold: int = SUPPRESSION_THRESHOLD) -> KPITable:
+def referral_funnel(
+    referrals: pd.DataFrame, *, by: str | None = None, threshold: int = SUPPRESSION_THRESHOLD, protect_implied: bool = False
+) -> KPITable:
     """Referrals through the stages referred → contacted → booked → completed.
 
     ``contacted`` and ``booked`` count referrals with a ``contacted_at`` / ``task_booked_at``
     time; ``completed`` those with outcome "completed". The stages are counted independently
     (a referral can be completed without a recorded booking time), so later stages are not forced
-    to be subsets of earlier ones. Suppressed like :func:`scheme_kpis` (the implied
-    "not contacted", "not booked" and "not completed" counts are protected too).
+    to be subsets of earlier ones. Suppressed like :func:`scheme_kpis`; with
+    ``protect_implied=True`` the implied "not contacted", "not booked" and "not completed" counts
+    are protected too.
 
     Returns
     -------
@@ -671,6 +714,7 @@ def referral_funnel(referrals: pd.DataFrame, *, by: str | None = None, threshold
         ``contacted_pct``, ``booked_pct``, ``completed_pct`` of referred.
     """
     threshold = _check_common(threshold)
+    protect_implied = _check_flag(protect_implied)
     df, notes = _prepare(referrals, ["referred_at", "contacted_at", "task_booked_at", "outcome"])
     if len(df) == 0:
         raise ParameterError("`referrals` is empty; there is nothing to report.")
@@ -699,11 +743,15 @@ def referral_funnel(referrals: pd.DataFrame, *, by: str | None = None, threshold
     for col, (num, den) in pcts.items():
         raw[col] = _pct(raw[num], raw[den])
     display = ["referred", "contacted", "booked", "completed", "contacted_pct", "booked_pct", "completed_pct"]
-    table, mask = _display(raw, group_col, _FUNNEL_COUNTS, _FUNNEL_IMPLIED, _FUNNEL_ROW_RELATIONS, pcts, display, threshold)
+    table, mask = _display(
+        raw, group_col, _FUNNEL_COUNTS, _FUNNEL_IMPLIED, _FUNNEL_ROW_RELATIONS, pcts, display, threshold, protect_implied=protect_implied
+    )
     return KPITable(raw=raw, table=table, suppressed=mask, by=by, threshold=threshold, notes=tuple(notes),
-                    params={"by": by, "threshold": threshold, "kind": "funnel"})
+                    params={"by": by, "threshold": threshold, "kind": "funnel", "protect_implied": protect_implied})
 
 
-def monthly_referrals(referrals: pd.DataFrame, *, threshold: int = SUPPRESSION_THRESHOLD) -> KPITable:
+def monthly_referrals(
+    referrals: pd.DataFrame, *, threshold: int = SUPPRESSION_THRESHOLD, protect_implied: bool = False
+) -> KPITable:
     """The referral funnel per calendar month of ``referred_at`` (months without referrals included)."""
-    return referral_funnel(referrals, by="month", threshold=threshold)
+    return referral_funnel(referrals, by="month", threshold=threshold, protect_implied=protect_implied)

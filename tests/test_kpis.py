@@ -199,15 +199,65 @@ def test_secondary_suppression_stops_differencing():
     _assert_not_derivable(k)
 
 
-def test_complement_is_protected():
+def test_complement_is_protected_in_strict_mode():
     # 20 referrals, 18 not re-offended of 20 eligible: the 2 who re-offended are implied by
-    # eligible - not_reoffended, so not_reoffended must be hidden.
+    # eligible - not_reoffended, so with the strict policy not_reoffended must be hidden.
     rows = [(f"r{i}", "2024-03-01 10:00", "harassment", 1, 2, "completed", i < 2, True, True) for i in range(20)]
-    k = scheme_kpis(_frame(rows), as_of="2025-03-31")
+    k = scheme_kpis(_frame(rows), as_of="2025-03-31", protect_implied=True)
     t = k.table.iloc[-1]
     assert t.followup_eligible == 20
     assert t.not_reoffended == SECONDARY and t.not_reoffended_pct == SECONDARY
     assert k.raw.iloc[-1].not_reoffended == 18  # raw keeps the number
+    assert k.params["protect_implied"] is True
+    _assert_not_derivable(k, protect_implied=True)
+
+
+def test_rate_with_small_complement_is_shown_by_default():
+    # Same data, default policy: the rate's denominator (20) is above the threshold, so the rate
+    # is published (90 %, whole percent) although it implies that 2 re-offended.
+    rows = [(f"r{i}", "2024-03-01 10:00", "harassment", 1, 2, "completed", i < 2, True, True) for i in range(20)]
+    k = scheme_kpis(_frame(rows), as_of="2025-03-31")
+    t = k.table.iloc[-1]
+    assert (t.followup_eligible, t.not_reoffended, t.not_reoffended_pct) == (20, 18, 90)
+    assert isinstance(t.not_reoffended_pct, int)
+    assert not t.suppressed
+    _assert_not_derivable(k)
+
+
+def test_default_policy_still_protects_displayed_counts():
+    # A displayed small count (3 refused in one group) stays "<5" and its group's rate hidden,
+    # and the total minus the other groups must not give it away.
+    rows = [(f"a{i}", "2024-05-01 10:00", "harassment", 1, 2, "refused" if i < 3 else "completed", False, True, True) for i in range(12)]
+    rows += [(f"b{i}", "2024-05-01 10:00", "shop theft", 1, 2, "refused" if i < 6 else "completed", False, True, True) for i in range(30)]
+    k = scheme_kpis(_frame(rows), by="offence", as_of="2025-03-31")
+    t = k.table.set_index("offence")
+    assert t.loc["harassment", "refused"] == SUPPRESSED and t.loc["harassment", "refused_pct"] == SECONDARY
+    assert t.loc["shop theft", "refused"] == SECONDARY or t.loc[TOTAL_LABEL, "refused"] == SECONDARY
+    _assert_not_derivable(k)
+
+
+def test_percentages_round_half_up_to_whole_percent_by_default():
+    # 199 of 200 victims satisfied = 99.5 % -> 100 (half up), 1 decimal in strict mode (hidden there)
+    rows = [(f"r{i}", "2024-03-01 10:00", "harassment", 1, 2, "completed", False, i != 0, True) for i in range(200)]
+    k = scheme_kpis(_frame(rows), as_of="2025-03-31")
+    assert k.raw.iloc[-1].victim_satisfied_pct == pytest.approx(99.5)
+    assert k.table.iloc[-1].victim_satisfied_pct == 100
+    strict = scheme_kpis(_frame(rows), as_of="2025-03-31", protect_implied=True)
+    assert strict.table.iloc[-1].victim_satisfied_pct == SECONDARY
+    assert strict.table.iloc[-1].victims_satisfied == SECONDARY
+    # 10 of 16 = 62.5 % -> 63; strict mode keeps one decimal where nothing is protected
+    rows = [(f"r{i}", "2024-03-01 10:00", "harassment", 1, 2, "completed" if i < 10 else "refused", False, None, True) for i in range(16)]
+    k = scheme_kpis(_frame(rows), as_of="2025-03-31")
+    assert k.raw.iloc[-1].completed_pct == pytest.approx(62.5)
+    assert k.table.iloc[-1].completed_pct == 63
+    assert scheme_kpis(_frame(rows), as_of="2025-03-31", protect_implied=True).table.iloc[-1].completed_pct == 62.5
+
+
+def test_protect_implied_must_be_a_flag():
+    with pytest.raises(ParameterError, match="protect_implied"):
+        scheme_kpis(_frame(), protect_implied="yes")
+    with pytest.raises(ParameterError, match="protect_implied"):
+        referral_funnel(_frame(), protect_implied=1)
 
 
 def test_median_hidden_behind_few_people():
@@ -224,10 +274,12 @@ def test_custom_threshold_marker():
     assert "<10" in set(t.to_numpy().ravel().tolist())
 
 
-def _assert_not_derivable(k: KPITable) -> None:
-    """Independent audit: no small or hidden cell is fixed by the published linear relations.
+def _assert_not_derivable(k: KPITable, protect_implied: bool = False) -> None:
+    """Independent audit: no protected cell is fixed by the published linear relations.
 
-    Cell x_c is determined by A_U x_U = b iff adding the unit row e_c does not raise the rank of A_U.
+    Protected: displayed counts that are small or hidden, and (``protect_implied``) small implied
+    complements too. Cell x_c is determined by A_U x_U = b iff adding the unit row e_c does not
+    raise the rank of A_U.
     """
     raw = k.raw.reset_index(drop=True)
     n = len(raw)
@@ -257,7 +309,8 @@ def _assert_not_derivable(k: KPITable) -> None:
     r = np.linalg.matrix_rank(AU)
     for j, cell in enumerate(unknown):
         v = raw.loc[cell[0], cell[1]]
-        must_hide = (0 < v < k.threshold) or (cell[1] in _KPI_COUNTS and isinstance(table.loc[cell[0], cell[1]], str))
+        small = 0 < v < k.threshold and (protect_implied or cell[1] in _KPI_COUNTS)
+        must_hide = small or (cell[1] in _KPI_COUNTS and isinstance(table.loc[cell[0], cell[1]], str))
         if not must_hide:
             continue
         e = np.zeros((1, len(unknown)))
@@ -395,9 +448,9 @@ def referral_frames(draw):
 
 
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(referral_frames())
-def test_invariants(df):
-    k = scheme_kpis(df, by="offence", as_of="2025-01-01")
+@given(referral_frames(), st.booleans())
+def test_invariants(df, strict):
+    k = scheme_kpis(df, by="offence", as_of="2025-01-01", protect_implied=strict)
     raw = k.raw
     groups, total = raw.iloc[:-1], raw.iloc[-1]
     for c in list(_KPI_COUNTS) + list(_KPI_IMPLIED):
@@ -416,7 +469,11 @@ def test_invariants(df):
             if isinstance(t.iloc[i][num], str) or isinstance(t.iloc[i][den], str):
                 assert t.iloc[i][c] == SECONDARY
     assert (t["suppressed"] == k.suppressed.any(axis=1)).all()
-    _assert_not_derivable(k)
+    _assert_not_derivable(k, protect_implied=strict)
+    for c in _KPI_PCTS:  # whole percent by default, one decimal in strict mode
+        for v in t[c]:
+            if not isinstance(v, str) and v is not None and not (isinstance(v, float) and math.isnan(v)):
+                assert (v == round(v, 1)) if strict else isinstance(v, int)
 
 
 # ----------------------------------------------------------------------------- demo data (acceptance)
@@ -450,3 +507,20 @@ def test_demo_kpis_match_independent_pandas_and_reported_figures():
         for v in k.table[c]:
             assert isinstance(v, str) or v == 0 or v >= 5
     _assert_not_derivable(k)
+
+
+def test_demo_headline_victim_satisfaction_is_published_by_default():
+    # Nearly every responding victim is satisfied, so the implied "not satisfied" count is 1-4.
+    # Default policy: the rate (denominator far above the threshold) is shown, whole percent;
+    # strict policy: it is hidden, as before.
+    from hotspots.demo import generate_demo
+
+    ref = generate_demo(0).referrals
+    vs = ref["victim_satisfied"].dropna().astype(bool)
+    n_resp, n_sat = len(vs), int(vs.sum())
+    assert n_resp >= 5 and 0 < n_resp - n_sat < 5  # the situation the policy is about
+    t = scheme_kpis(ref).table.iloc[-1]
+    assert t.victim_responses == n_resp
+    assert t.victim_satisfied_pct == math.floor(100 * n_sat / n_resp + 0.5)
+    s = scheme_kpis(ref, protect_implied=True).table.iloc[-1]
+    assert s.victim_satisfied_pct == SECONDARY and s.victims_satisfied == SECONDARY
