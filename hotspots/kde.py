@@ -45,6 +45,7 @@ from __future__ import annotations
 
 import functools
 import math
+import os
 import warnings
 from dataclasses import dataclass, field
 from typing import Any, Literal
@@ -314,7 +315,7 @@ def _phase_offsets(kernel: str, h: float, s: float, di: np.ndarray, dj: np.ndarr
 
 def _scatter_pairs(
     acc: np.ndarray, flat: np.ndarray, dx: np.ndarray, dy: np.ndarray, w: np.ndarray,
-    plan, kernel: str, h: float, s: float, lat: _Lattice,
+    plan, kernel: str, h: float, s: float, lat: _Lattice, phase: np.ndarray | None = None,
 ) -> None:
     """Add w·profile(|Δ − d| / h) for every point and every planned lattice offset into ``acc``.
 
@@ -325,6 +326,10 @@ def _scatter_pairs(
     n = len(flat)
     m, lists = plan
     if n == 0 or not any(len(d) for d, _ in lists):
+        return
+    kernels = _numba_kernels() if USE_NUMBA else None
+    if kernels is not None:
+        _scatter_pairs_numba(kernels, acc, flat, dx, dy, w, plan, kernel, h, s, lat, phase)
         return
     H, W = lat.ext_shape
     L = lat.halo
@@ -381,6 +386,159 @@ def _scatter_pairs(
             hi = int(base.max()) + smax + 1
             idx = base[:, None] + (shift - lo)[None, :]
             acc[lo:hi] += np.bincount(idx.ravel(), weights=vals.ravel(), minlength=hi - lo)
+
+
+#: Use compiled (numba) loops for the point-by-point work when numba is installed. The numpy
+#: path gives the same numbers; set to False to force it.
+USE_NUMBA = os.environ.get("HOTSPOTS_NO_NUMBA", "") == ""
+
+
+@functools.lru_cache(maxsize=1)
+def _numba_kernels():
+    """Compiled point-by-point loops, or None when numba is not installed (compiled on first use)."""
+    try:
+        import numba
+    except ImportError:  # pragma: no cover - depends on the environment
+        return None
+
+    @numba.njit(cache=True, nogil=True)
+    def prepare(x, y, w, x0, y0, s, L, n_rows, n_cols, m):  # pragma: no cover
+        # Nearest extended-lattice node of each point (dropping points that cannot reach the
+        # grid), offsets from it and sub-cell phase, in input order.
+        W = n_cols + 2 * L
+        n = x.shape[0]
+        inv_s = 1.0 / s
+        node = np.empty(n, dtype=np.int64)
+        k = 0
+        for i in range(n):
+            fj = np.floor((x[i] - x0) * inv_s + 0.5)
+            fi = np.floor((y0 - y[i]) * inv_s + 0.5)
+            if fj < -L or fj >= n_cols + L or fi < -L or fi >= n_rows + L:
+                node[i] = -1
+            else:
+                node[i] = (np.int64(fi) + L) * W + (np.int64(fj) + L)
+                k += 1
+        flat = np.empty(k, dtype=np.int64)
+        dx = np.empty(k)
+        dy = np.empty(k)
+        ws = np.empty(k)
+        phase = np.empty(k, dtype=np.int64)
+        half = s / 2
+        msc = m * inv_s
+        j = 0
+        for i in range(n):
+            c = node[i]
+            if c < 0:
+                continue
+            fi = c // W - L
+            fj = c % W - L
+            ddx = x[i] - (x0 + fj * s)
+            ddy = y[i] - (y0 - fi * s)
+            flat[j] = c
+            dx[j] = ddx
+            dy[j] = ddy
+            ws[j] = w[i]
+            pj = min(max(np.int64(np.floor((ddx + half) * msc)), 0), m - 1)
+            pi = min(max(np.int64(np.floor((ddy + half) * msc)), 0), m - 1)
+            phase[j] = pi * m + pj
+            j += 1
+        return flat, dx, dy, ws, phase
+
+    @numba.njit(cache=True, nogil=True)
+    def scatter(acc, base, dx, dy, w, phase, offptr, ox, oy, oshift, inv_h, kind):  # pragma: no cover
+        # Branch-free: every planned pair is written (zero outside the support).
+        for i in range(base.shape[0]):
+            p = phase[i]
+            bx = dx[i] * inv_h
+            by = dy[i] * inv_h
+            wi = w[i]
+            b = base[i]
+            for k in range(offptr[p], offptr[p + 1]):
+                sx = ox[k] - bx
+                sy = oy[k] - by
+                t = max(1.0 - (sx * sx + sy * sy), 0.0)
+                if kind == 0:
+                    t = t * t
+                acc[b + oshift[k]] += wi * t
+
+    @numba.njit(cache=True, nogil=True)
+    def scatter_gauss(acc, base, dx, dy, w, L, Wp, s, inv_h):  # pragma: no cover
+        K = 2 * L + 1
+        gx = np.empty(K)
+        gy = np.empty(K)
+        for i in range(base.shape[0]):
+            for j in range(K):
+                sx = ((j - L) * s - dx[i]) * inv_h
+                gx[j] = np.exp(-0.5 * sx * sx) * w[i]
+                sy = (-(j - L) * s - dy[i]) * inv_h
+                gy[j] = np.exp(-0.5 * sy * sy)
+            b = base[i] - L * Wp - L
+            for r in range(K):
+                row = b + r * Wp
+                g = gy[r]
+                for c in range(K):
+                    acc[row + c] += g * gx[c]
+
+    @numba.njit(cache=True, nogil=True)
+    def moments(flat, vx, vy, w, expo, out):  # pragma: no cover
+        # out[t, flat[i]] += w[i] * vx^a * vy^b * q^c for (a, b, c) = expo[t], q = vx² + vy²
+        T = expo.shape[0]
+        for i in range(flat.shape[0]):
+            x = vx[i]
+            y = vy[i]
+            q = x * x + y * y
+            f = flat[i]
+            for t in range(T):
+                v = w[i]
+                for _ in range(expo[t, 0]):
+                    v *= x
+                for _ in range(expo[t, 1]):
+                    v *= y
+                for _ in range(expo[t, 2]):
+                    v *= q
+                out[t, f] += v
+
+    @numba.njit(cache=True, nogil=True)
+    def sparse_conv(acc, cells, mom, coef, shift, W, L, Wp):  # pragma: no cover
+        # For every non-empty cell and every interior offset k: acc += Σ_t coef[k, t] · mom[t, cell]
+        T = mom.shape[0]
+        m = np.empty(T)
+        for ci in range(cells.shape[0]):
+            c = cells[ci]
+            for t in range(T):
+                m[t] = mom[t, c]
+            b = (c // W + L) * Wp + (c % W + L)
+            for k in range(shift.shape[0]):
+                v = 0.0
+                for t in range(T):
+                    v += coef[k, t] * m[t]
+                acc[b + shift[k]] += v
+
+    return scatter, scatter_gauss, moments, sparse_conv, prepare
+
+
+def _scatter_pairs_numba(kernels, acc, flat, dx, dy, w, plan, kernel, h, s, lat, phase=None) -> None:
+    scatter, scatter_gauss = kernels[0], kernels[1]
+    H, W = lat.ext_shape
+    L = lat.halo
+    Wp = W + 2 * L
+    base = (flat // W + L) * Wp + (flat % W + L)
+    if kernel == "gaussian":
+        scatter_gauss(acc, base, dx, dy, w, L, Wp, float(s), 1.0 / h)
+        return
+    m, lists = plan
+    if phase is None:
+        pj = np.clip(np.floor((dx + s / 2) * (m / s)), 0, m - 1).astype(np.int64)
+        pi = np.clip(np.floor((dy + s / 2) * (m / s)), 0, m - 1).astype(np.int64)
+        phase = pi * m + pj
+    offptr = np.zeros(len(lists) + 1, dtype=np.int64)
+    offptr[1:] = np.cumsum([len(d) for d, _ in lists])
+    odi = np.concatenate([d for d, _ in lists]).astype(np.int64)
+    odj = np.concatenate([d for _, d in lists]).astype(np.int64)
+    oshift = odi * Wp + odj
+    ox = odj * (s / h)
+    oy = -odi * (s / h)
+    scatter(acc, base, dx, dy, w, phase, offptr, ox, oy, oshift, 1.0 / h, 0 if kernel == "quartic" else 1)
 
 
 def _gauss_order(rho: float, tau: float) -> int | None:
@@ -470,48 +628,62 @@ def _kde_sum(
     nr, nc = grid.shape
     L, di, dj, cls, plan_all, plan_ring, p = _plans(kernel, float(h), float(s))
     lat = _Lattice(grid.xmin + s / 2, grid.ymax - s / 2, s, nr, nc, L)
-    flat, dx, dy, w = _bin_points(xy, w, lat)
+    kernels = _numba_kernels() if USE_NUMBA else None
+    compiled = kernels is not None
+    phase = None
+    if compiled:
+        flat, dx, dy, w, phase = kernels[4](
+            np.ascontiguousarray(xy[:, 0]), np.ascontiguousarray(xy[:, 1]), np.ascontiguousarray(w, dtype=float),
+            lat.x0, lat.y0, float(s), L, nr, nc, plan_all[0],
+        )
+    else:
+        flat, dx, dy, w = _bin_points(xy, w, lat)
     n = len(flat)
     H, W = lat.ext_shape
     acc_shape = (H + 2 * L, W + 2 * L)
     n_all = float(np.mean([len(d) for d, _ in plan_all[1]]))
     n_ring = float(np.mean([len(d) for d, _ in plan_ring[1]]))
 
-    # Cost model (seconds, rough constants measured on a laptop core).
-    c_pair, c_bin, c_fft = 1.8e-8, 6e-9, 2.2e-8
-    if kernel == "gaussian":
-        n_terms = None if p is None else (p + 1) * (p + 2) // 2
-        c_pair_eff = c_pair * 0.5  # separable evaluation is cheaper per pair
-    else:
-        power = 2 if kernel == "quartic" else 1
-        terms = _poly_terms(power)
-        n_terms = len(terms)
-        c_pair_eff = c_pair
+    # Cost model (seconds; rough constants measured on one core of a laptop-class machine).
+    c_pair, c_bin, c_fft, c_mac = (3e-9 if compiled else 1.8e-8), (2e-9 if compiled else 6e-9), 2.2e-8, 1.5e-9
     ksize = 2 * L + 1
     fft_cells = (sfft.next_fast_len(H + ksize - 1, True)) * (sfft.next_fast_len(W + ksize - 1, True))
-    cost_direct = n * n_all * c_pair_eff
-    if n_terms is None:
-        cost_fft = math.inf
+    if kernel == "gaussian":
+        n_terms = None if p is None else (p + 1) * (p + 2) // 2
+        c_pair_eff = 2e-9 if compiled else c_pair * 0.5  # separable evaluation is cheaper per pair
+        terms = None
     else:
-        cost_fft = n_terms * (n * c_bin + fft_cells * c_fft * 1.6) + n * n_ring * c_pair_eff
-    if method == "auto":
-        method = "direct" if cost_direct <= cost_fft else "fft"
-    if method == "fft" and n_terms is None:
+        terms = sorted(_poly_terms(2 if kernel == "quartic" else 1).items())
+        n_terms = len(terms)
+        c_pair_eff = c_pair
+    n_int = int((cls == 1).sum()) if kernel != "gaussian" else 0
+    costs = {"direct": n * n_all * c_pair_eff}
+    if n_terms is not None:
+        costs["fft"] = n_terms * (n * c_bin + fft_cells * c_fft * 1.6) + n * n_ring * c_pair_eff
+    if compiled and terms is not None:
+        n_ne = min(n, H * W)  # upper bound; refined below once the moments are known
+        costs["cells"] = n_terms * n * c_bin + n_ne * n_int * n_terms * c_mac + n * n_ring * c_pair_eff
+    auto = method == "auto"
+    if auto:
+        method = min(costs, key=costs.get)
+    elif method == "fft" and "fft" not in costs:
         method = "direct"
+    elif method == "cells" and "cells" not in costs:
+        method = "fft" if "fft" in costs else "direct"
 
     acc = np.zeros(acc_shape[0] * acc_shape[1])
     if n == 0:
         return np.zeros((nr, nc)), method
     if method == "direct":
-        _scatter_pairs(acc, flat, dx, dy, w, plan_all, kernel, h, s, lat)
+        _scatter_pairs(acc, flat, dx, dy, w, plan_all, kernel, h, s, lat, phase)
         out = acc.reshape(acc_shape)[2 * L : 2 * L + nr, 2 * L : 2 * L + nc].copy()
         return out, method
 
-    spec = _SpectralSum((H, W), ksize)
     vx, vy = dx / h, dy / h
     Ux = dj * s / h
     Uy = -di * s / h
     size = H * W
+    spec = _SpectralSum((H, W), ksize)
     if kernel == "gaussian":
         gw = w * np.exp(-0.5 * (vx * vx + vy * vy))
         gx = [np.exp(-0.5 * Ux[0] ** 2) * Ux[0] ** a / math.factorial(a) for a in range(p + 1)]
@@ -527,25 +699,48 @@ def _kde_sum(
             if a < p:
                 powx = powx * vx
     else:
+        # Coefficient grids of the exact expansion, zero outside the interior offsets.
         A = 1.0 - Ux * Ux - Uy * Uy
-        q = vx * vx + vy * vy
-        for (a, b, c), coefs in sorted(terms.items()):
+        coefs = []
+        for _, cdict in terms:
             coef = np.zeros(A.shape)
-            for (i, j, k), v in coefs.items():
+            for (i, j, k), v in cdict.items():
                 coef += v * A**i * Ux**j * Uy**k
             coef[cls != 1] = 0.0
-            if not coef.any():
-                continue
-            mom = w * vx**a * vy**b * q**c if (a or b or c) else w
-            m = np.bincount(flat, weights=mom, minlength=size).reshape(H, W)
-            spec.add(m, spec.kernel_spectrum(coef))
+            coefs.append(coef)
+        expo = np.array([t for t, _ in terms], dtype=np.int64)
+        if compiled:
+            moms = np.zeros((len(terms), size))
+            kernels[2](flat, vx, vy, w, expo, moms)
+        else:
+            q = vx * vx + vy * vy
+            moms = [np.bincount(flat, weights=w * vx**a * vy**b * q**c, minlength=size) for a, b, c in expo]
+        if auto and method in ("cells", "fft"):
+            # Weights are >= 0, so a cell holds points of positive weight iff its Σw > 0; cells
+            # holding only zero-weight points contribute nothing and can be skipped.
+            cells = np.flatnonzero(moms[0] > 0) if compiled else None
+            if cells is not None:
+                costs["cells"] = n_terms * n * c_bin + len(cells) * n_int * n_terms * c_mac + n * n_ring * c_pair_eff
+                method = "cells" if costs["cells"] <= costs["fft"] else "fft"
+        if method == "cells":
+            cells = np.flatnonzero(moms[0] > 0)
+            interior = cls.ravel() == 1
+            coef_int = np.ascontiguousarray(np.stack([c.ravel()[interior] for c in coefs], axis=1))
+            Wp = W + 2 * L
+            shift = (di.ravel()[interior] * Wp + dj.ravel()[interior]).astype(np.int64)
+            kernels[3](acc, cells, moms, coef_int, shift, W, L, Wp)
+        else:
+            for t, coef in enumerate(coefs):
+                if coef.any():
+                    spec.add(moms[t].reshape(H, W), spec.kernel_spectrum(coef))
         # The ring: offsets where the support boundary crosses the source cell, point by point.
-        _scatter_pairs(acc, flat, dx, dy, w, plan_ring, kernel, h, s, lat)
+        _scatter_pairs(acc, flat, dx, dy, w, plan_ring, kernel, h, s, lat, phase)
     out = spec.result()[L : L + nr, L : L + nc] if spec.acc is not None else np.zeros((nr, nc))
     out = out + acc.reshape(acc_shape)[2 * L : 2 * L + nr, 2 * L : 2 * L + nc]
-    # FFT round-off leaves ~1e-16 x the peak where the true value is 0; remove it.
-    peak = float(np.abs(out).max()) if out.size else 0.0
-    out[out < peak * 1e-12] = 0.0
+    if method == "fft":
+        # FFT round-off leaves about 1e-16 x the summed weight where the true value is 0 (each
+        # point contributes at most its weight to a cell); remove it.
+        out[out < 1e-12 * float(w.sum())] = 0.0
     return out, method
 
 
@@ -561,7 +756,7 @@ def kde(
     bandwidth_rule: Literal["sfhotspot", "arcgis"] = "sfhotspot",
     bandwidth_adjust: float = 1.0,
     points_outside_area: Literal["include", "exclude"] = "include",
-    method: Literal["auto", "fft", "direct"] = "auto",
+    method: Literal["auto", "fft", "cells", "direct"] = "auto",
 ) -> KDEResult:
     """Kernel density of ``points`` at the centre of every cell of ``grid``.
 
@@ -596,8 +791,10 @@ def kde(
         incidents near the border, and leaving them out would make density fall off artificially
         at the boundary. ``"exclude"``: only points in cells inside the study area (cell-centre
         rule, as :func:`~hotspots.grid.count`) contribute.
-    method : {"auto", "fft", "direct"}
-        Computation path; all give the same numbers (to rounding). ``"auto"`` picks the faster.
+    method : {"auto", "fft", "cells", "direct"}
+        Computation path; all give the same numbers (to rounding). ``"direct"`` sums point by
+        point; ``"fft"`` convolves moment grids by FFT; ``"cells"`` (needs numba) convolves them
+        directly over the occupied cells only. ``"auto"`` picks the fastest by a cost model.
 
     Returns
     -------
@@ -624,8 +821,8 @@ def kde(
         raise ParameterError(f"`bandwidth_rule` must be one of {', '.join(map(repr, BANDWIDTH_RULES))}; got {bandwidth_rule!r}.")
     if points_outside_area not in ("include", "exclude"):
         raise ParameterError(f"`points_outside_area` must be 'include' or 'exclude'; got {points_outside_area!r}.")
-    if method not in ("auto", "fft", "direct"):
-        raise ParameterError(f"`method` must be 'auto', 'fft' or 'direct'; got {method!r}.")
+    if method not in ("auto", "fft", "cells", "direct"):
+        raise ParameterError(f"`method` must be 'auto', 'fft', 'cells' or 'direct'; got {method!r}.")
     if not isinstance(grid, Grid):
         raise ParameterError(f"`grid` must be a hotspots Grid (see `Grid.for_points`); got {type(grid).__name__}.")
     try:
