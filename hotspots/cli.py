@@ -8,10 +8,9 @@ usage errors), never a traceback.
 from __future__ import annotations
 
 import argparse
-import json
+import importlib
 import os
 import sys
-from pathlib import Path
 from typing import Callable, Sequence
 
 from ._errors import HotspotsError
@@ -23,38 +22,8 @@ EXIT_INPUT = 2
 EXIT_BUG = 1
 
 
-def _cmd_demo(args: argparse.Namespace) -> int:
-    from .demo import write_demo
-
-    paths = write_demo(args.out, seed=args.seed)
-    print(f"demo data (seed {args.seed}) written to {Path(args.out)}")
-    for name, path in paths.items():
-        print(f"  {name}: {path}")
-    return EXIT_OK
-
-
-def _cmd_load(args: argparse.Namespace) -> int:
-    from .io import load_any
-
-    options: dict = {}
-    if args.category:
-        options["categories"] = args.category
-    if args.months:
-        options["months"] = _month_range(args.months)
-    loaded = load_any([Path(p) for p in args.paths], kind=args.kind, **options)
-    report = loaded.report
-    if args.json:
-        print(json.dumps(report.to_dict(), indent=2))
-    else:
-        print(str(report) if args.report else report.summary())
-    return EXIT_OK
-
-
-def _month_range(text: str) -> tuple[str, str]:
-    parts = text.split(":")
-    if len(parts) != 2 or not all(parts):
-        raise HotspotsError(f"`--months` must look like 2023-01:2023-12; got {text!r}.")
-    return parts[0], parts[1]
+#: Modules under :mod:`hotspots.commands`, one per sub-command, in the order shown by --help.
+COMMANDS = ("demo", "load")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -66,21 +35,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     parser.add_argument("--version", action="version", version=f"hotspots {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
-
-    p = sub.add_parser("demo", help="write the synthetic Derbyshire demo data set", description="Write deterministic synthetic demo data (incidents, referrals, task sites, ground truth).")
-    p.add_argument("--out", required=True, help="output folder (created if missing)")
-    p.add_argument("--seed", type=int, default=0, help="random seed (default 0); the same seed gives byte-identical files")
-    p.set_defaults(func=_cmd_demo)
-
-    p = sub.add_parser("load", help="load files and print what was read, kept and dropped", description="Load incident, referral or task files and print the load report.")
-    p.add_argument("paths", nargs="+", help="files, folders or zip archives")
-    p.add_argument("--kind", choices=["incidents", "referrals", "tasks"], default="incidents", help="what the files hold (default incidents)")
-    p.add_argument("--report", action="store_true", help="print the full report (drop reasons with example rows, notes, warnings)")
-    p.add_argument("--json", action="store_true", help="print the report as JSON")
-    p.add_argument("--category", action="append", help="keep only this category (repeatable), e.g. 'Anti-social behaviour'")
-    p.add_argument("--months", help="keep only months in FROM:TO, e.g. 2025-01:2025-06")
-    p.set_defaults(func=_cmd_load)
-
+    for name in COMMANDS:
+        importlib.import_module(f"hotspots.commands.{name}").register(sub)
     return parser
 
 
