@@ -274,7 +274,7 @@ def gi_star(
     -------
     GiStarResult
     """
-    t0 = _check_inputs(counts, permutations, alpha, seed)
+    _check_inputs(counts, permutations, alpha, seed)
     grid = counts.grid
     active = grid.active
     y2 = _active_values_or_raise(counts)
