@@ -1,0 +1,629 @@
+"""Link referrals to the hotspot they came from and to the site of their reparative task.
+
+:func:`link_referrals` answers the scheme's "where" questions: do referrals come from the
+hotspots, and is the reparation done in the community that was harmed?
+
+Per referral (columns added to a copy of the referrals)
+--------------------------------------------------------
+``has_location``
+    The referral has a point location (where the behaviour happened).
+``hotspot``, ``hotspot_area_id``, ``hotspot_match``, ``distance_to_hotspot_m`` (with ``areas``)
+    The hotspot area the location falls in: ``hotspot`` is its ``area_id`` as text (``"3"``), or
+    ``"outside hotspots"``, or ``"no location"``; ``hotspot_area_id`` the id itself (NA when
+    outside). A point on the boundary counts as inside; where areas touch, the smallest
+    ``area_id`` wins. With ``tolerance_m > 0`` a referral outside every area but within
+    ``tolerance_m`` metres of one is assigned to the nearest (``hotspot_match`` =
+    ``"within tolerance"``, else ``"inside"``, ``"outside"``, ``"no location"``): grid-based
+    hotspot areas have square edges and police-recorded locations are often moved to a nearby
+    map point, so a referral a few metres outside an area usually belongs to it. The default is
+    0 (no tolerance). ``distance_to_hotspot_m`` is the straight-line distance to the nearest area
+    (0 inside).
+``task_status``, ``task_found`` (with ``tasks``)
+    ``"linked"`` (``task_id`` found in the task table), ``"task not found"`` (a ``task_id`` the
+    table does not have: counted, listed in the notes and kept, never silently dropped) or
+    ``"no task"`` (no ``task_id``, e.g. refused or not yet booked). ``task_found`` is True for
+    ``"linked"``. Ids are compared as trimmed text.
+``harm_town``, ``task_town``
+    Nearest gazetteer town centre (:func:`hotspots.gazetteer.towns`, or your ``towns``) of the
+    referral location and of the task site.
+``distance_to_task_m``
+    Straight-line distance from the referral location to the task site, metres (EPSG:27700).
+``reparation_within_near``, ``reparation_same_town``, ``reparation_local``
+    Task site within ``near_m`` metres (default 2,000); in the same town; either of the two.
+    NA unless the task is linked and the referral has a location.
+
+Referrals without a location
+    By default (``missing_location="raise"``) they are an error that names them. With
+    ``missing_location="exclude"`` they are kept, flagged ``has_location=False``, counted in the
+    summary and notes, and left out of every location-based measure (shares from hotspots and
+    of local reparation, distances).
+
+Summary and display
+-------------------
+:attr:`LinkageResult.summary` holds the exact figures (internal): referrals, with/without a
+location, from hotspots and their share among located referrals, task links (linked / not found
+/ none), the shares of reparation local, within ``near_m`` and in the same town among referrals
+with a linked task site and a location, and the median distance. :attr:`LinkageResult.per_hotspot`
+has the same counts per hotspot area. Both come with display versions
+(:attr:`LinkageResult.display`, :attr:`LinkageResult.summary_display`) whose person-level counts
+follow :mod:`hotspots.kpis`'s disclosure control: counts 1–4 shown as ``"<5"``
+(:func:`hotspots.privacy.suppress_count`'s threshold), counts that would give them away by
+differencing hidden as ``"c"``, percentages in whole percent and hidden when their numerator
+or denominator is, medians hidden when fewer than the threshold are behind them.
+
+:func:`referral_task_lines` draws a line per linked referral from (a snapped version of) its
+location to its task site, for maps, with non-identifying fields only.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import pyproj
+import shapely
+from scipy.spatial import cKDTree
+
+from ._errors import CRSError, InputError, ParameterError, SchemaError
+from .areas import HotspotAreas
+from .gazetteer import towns as gazetteer_towns
+from .grid import BNG
+from .kpis import TOTAL_LABEL, _display
+from .privacy import SUPPRESSION_THRESHOLD
+
+__all__ = [
+    "LinkageResult",
+    "link_referrals",
+    "referral_task_lines",
+    "OUTSIDE_HOTSPOTS",
+    "NO_LOCATION",
+    "IN_HOTSPOTS",
+    "LINE_COLUMNS",
+]
+
+#: ``hotspot`` label of referrals outside every hotspot area.
+OUTSIDE_HOTSPOTS = "outside hotspots"
+#: ``hotspot`` label (and summary row) of referrals without a location.
+NO_LOCATION = "no location"
+#: Summary row of referrals inside any hotspot area.
+IN_HOTSPOTS = "in hotspots"
+#: Columns of :func:`referral_task_lines` (besides ``geometry``), in order; ``hotspot``,
+#: ``task_kind`` and ``task_site`` only when known.
+LINE_COLUMNS = (
+    "hotspot", "task_id", "task_kind", "task_site", "harm_town", "task_town", "distance_to_task_m",
+    "reparation_within_near", "reparation_same_town", "reparation_local",
+)
+
+_COUNTS = ["referrals", "with_task_site", "reparation_local", "within_near", "same_town"]
+_IMPLIED = ["without_task_site", "not_local", "not_within_near", "not_same_town"]
+_RELATIONS = [
+    ("referrals", ["with_task_site", "without_task_site"]),
+    ("with_task_site", ["reparation_local", "not_local"]),
+    ("with_task_site", ["within_near", "not_within_near"]),
+    ("with_task_site", ["same_town", "not_same_town"]),
+]
+_PCTS = {
+    "local_pct": ("reparation_local", "with_task_site"),
+    "within_near_pct": ("within_near", "with_task_site"),
+    "same_town_pct": ("same_town", "with_task_site"),
+}
+_DISPLAY = [
+    "referrals", "with_task_site", "reparation_local", "local_pct", "within_near", "within_near_pct",
+    "same_town", "same_town_pct", "median_distance_m",
+]
+
+
+# =============================================================================== result
+@dataclass(frozen=True, eq=False)
+class LinkageResult:
+    """Referrals linked to hotspot areas and task sites.
+
+    Attributes
+    ----------
+    table : GeoDataFrame
+        The referrals (a copy, input order and columns, person-level: **internal**) with the
+        linkage columns described in the module docs.
+    summary : dict
+        Exact overall figures (internal): ``referrals``, ``with_location``,
+        ``without_location``, ``from_hotspots``, ``share_from_hotspots`` (of located
+        referrals; NaN without ``areas``), ``with_task_id``, ``task_linked``,
+        ``task_not_found``, ``task_not_found_ids`` (up to 10), ``no_task``,
+        ``with_task_site`` (linked and located: the base of the reparation shares),
+        ``reparation_local``, ``share_local``, ``within_near``, ``share_within_near``,
+        ``same_town``, ``share_same_town``, ``median_distance_m``, ``near_m``.
+    per_hotspot : DataFrame
+        Exact counts per hotspot area (``area_id`` order), then ``"outside hotspots"``, ``"no
+        location"`` (when any) and the total row ``"All"``: ``referrals``, ``with_task_site``,
+        ``reparation_local``, ``within_near``, ``same_town``, their complements, shares (0–100)
+        and ``median_distance_m``. Empty without ``areas``.
+    display : DataFrame
+        ``per_hotspot`` with disclosure control, for showing and exporting.
+    summary_display : DataFrame
+        The same columns for ``"in hotspots"``, ``"outside hotspots"``, ``"no location"`` (when
+        any) and ``"All"`` (only ``"All"`` without ``areas``), with disclosure control.
+    near_m : float
+    threshold : int
+    has_areas, has_tasks : bool
+    params : dict
+    notes : tuple of str
+    """
+
+    table: gpd.GeoDataFrame
+    summary: dict[str, Any]
+    per_hotspot: pd.DataFrame
+    display: pd.DataFrame
+    summary_display: pd.DataFrame
+    near_m: float
+    threshold: int
+    has_areas: bool
+    has_tasks: bool
+    params: dict[str, Any] = field(default_factory=dict)
+    notes: tuple[str, ...] = ()
+    task_sites: gpd.GeoDataFrame | None = field(default=None, repr=False)
+
+
+# =============================================================================== checks
+def _check_crs(gdf: gpd.GeoDataFrame, name: str) -> None:
+    if gdf.crs is None:
+        raise CRSError(f"`{name}` has no CRS; set it (e.g. `.set_crs(27700)` for British National Grid).")
+    crs = pyproj.CRS(gdf.crs)
+    if not crs.equals(BNG):
+        raise CRSError(
+            f"`{name}` is in {crs.name}; distances are measured in metres in British National Grid. "
+            f"Convert it first with `{name}.to_crs(27700)`."
+        )
+
+
+def _points(gdf: gpd.GeoDataFrame, name: str, ids: Any) -> tuple[np.ndarray, np.ndarray]:
+    """(x, y) arrays with NaN where the geometry is missing or empty, and the missing mask."""
+    geoms = gdf.geometry.values
+    missing = np.asarray(shapely.is_missing(geoms) | shapely.is_empty(geoms))
+    types = shapely.get_type_id(geoms[~missing])
+    if np.any(types != 0):
+        raise ParameterError(
+            f"`{name}` must hold Point geometries (one location each); found other types (shapely ids "
+            f"{sorted(set(types.tolist()) - {0})}). Use `.representative_point()` if you mean a place inside each shape."
+        )
+    xy = np.full((len(gdf), 2), np.nan)
+    if (~missing).any():
+        xy[~missing] = shapely.get_coordinates(geoms[~missing])
+    bad = ~missing & ~np.isfinite(xy).all(axis=1)
+    if bad.any():
+        ex = [str(v) for v in np.asarray(ids)[bad][:3]]
+        raise ParameterError(f"`{name}` has {int(bad.sum())} point(s) with NaN or infinite coordinates (e.g. {ex}); fix or drop them.")
+    return xy, missing
+
+
+def _ids_text(s: pd.Series) -> np.ndarray:
+    """Ids as trimmed text; None where missing or empty."""
+    out = np.empty(len(s), dtype=object)
+    vals = s.to_numpy(dtype=object)
+    for i, v in enumerate(vals):
+        if v is None or v is pd.NA or (isinstance(v, float) and np.isnan(v)):
+            out[i] = None
+        else:
+            t = str(v).strip()
+            out[i] = t if t and t.lower() not in ("nan", "none", "<na>") else None
+    return out
+
+
+def _area_table(areas: Any, id_column: str) -> tuple[np.ndarray, np.ndarray]:
+    if isinstance(areas, HotspotAreas):
+        areas = areas.areas
+    if not isinstance(areas, gpd.GeoDataFrame):
+        raise ParameterError(
+            f"`areas` must be hotspot areas (a GeoDataFrame with `{id_column}`, e.g. `hotspot_areas(gi).areas`); got {type(areas).__name__}."
+        )
+    if id_column not in areas.columns:
+        raise SchemaError(f"`areas` has no `{id_column}` column; its columns are {list(areas.columns)}. Pass `id_column=` to name it.")
+    _check_crs(areas, "areas")
+    geoms = areas.geometry.values
+    if len(geoms) and (shapely.is_missing(geoms).any() or shapely.is_empty(geoms).any()):
+        raise ParameterError("`areas` has missing or empty geometries; drop them first.")
+    if len(geoms) and not set(shapely.get_type_id(geoms).tolist()) <= {3, 6}:
+        raise ParameterError("`areas` must hold Polygon or MultiPolygon geometries.")
+    ids = areas[id_column].to_numpy()
+    if pd.Series(ids).duplicated().any():
+        raise SchemaError(f"`areas.{id_column}` has duplicated ids; each area needs its own id.")
+    return ids, geoms
+
+
+def _task_table(tasks: Any) -> tuple[gpd.GeoDataFrame, dict[str, int], np.ndarray]:
+    if not isinstance(tasks, gpd.GeoDataFrame):
+        raise ParameterError(f"`tasks` must be a GeoDataFrame of task sites (`task_id`, geometry); got {type(tasks).__name__}.")
+    if "task_id" not in tasks.columns:
+        raise SchemaError(f"`tasks` has no `task_id` column; its columns are {list(tasks.columns)}.")
+    _check_crs(tasks, "tasks")
+    tid = _ids_text(tasks["task_id"])
+    if any(t is None for t in tid):
+        raise SchemaError(f"`tasks` has {sum(t is None for t in tid)} site(s) without a `task_id`; every site needs one.")
+    dup = pd.Series(tid).duplicated(keep=False)
+    if dup.any():
+        raise SchemaError(f"`tasks.task_id` has duplicated ids {sorted(set(tid[dup.to_numpy()]))[:5]}; each site must appear once.")
+    xy, missing = _points(tasks, "tasks", tid)
+    if missing.any():
+        raise SchemaError(f"task site(s) {list(tid[missing][:5])} have no location; every task site needs a point.")
+    return tasks, {t: i for i, t in enumerate(tid)}, xy
+
+
+def _town_table(towns: Any) -> tuple[np.ndarray, cKDTree]:
+    if towns is None:
+        towns = gazetteer_towns()
+    if not isinstance(towns, gpd.GeoDataFrame) or "name" not in towns.columns:
+        raise ParameterError("`towns` must be a GeoDataFrame of town-centre points with a `name` column (like `hotspots.gazetteer.towns()`).")
+    _check_crs(towns, "towns")
+    names = towns["name"].astype(str).to_numpy(dtype=object)
+    xy, missing = _points(towns, "towns", names)
+    if missing.any() or len(names) == 0:
+        raise ParameterError("`towns` must have at least one town and every town a point location.")
+    return names, cKDTree(xy)
+
+
+def _nearest_town(xy: np.ndarray, ok: np.ndarray, names: np.ndarray, tree: cKDTree) -> np.ndarray:
+    out = np.full(len(xy), None, dtype=object)
+    if ok.any():
+        _, idx = tree.query(xy[ok], k=1)
+        out[ok] = names[np.asarray(idx, dtype=np.int64)]
+    return out
+
+
+def _bool_or_na(values: np.ndarray, known: np.ndarray) -> pd.arrays.BooleanArray:
+    return pd.array([bool(v) if k else pd.NA for v, k in zip(values, known)], dtype="boolean")
+
+
+# =============================================================================== main verb
+def link_referrals(
+    referrals: gpd.GeoDataFrame,
+    *,
+    areas: Any = None,
+    tasks: gpd.GeoDataFrame | None = None,
+    towns: gpd.GeoDataFrame | None = None,
+    near_m: float = 2000.0,
+    tolerance_m: float = 0.0,
+    id_column: str = "area_id",
+    missing_location: str = "raise",
+    threshold: int = SUPPRESSION_THRESHOLD,
+) -> LinkageResult:
+    """Link each referral to its hotspot area and its reparative task site.
+
+    Parameters
+    ----------
+    referrals : GeoDataFrame
+        Referral points in EPSG:27700 (where the behaviour happened), with ``task_id`` when
+        ``tasks`` is given. Other columns are kept as they are.
+    areas : GeoDataFrame or HotspotAreas, optional
+        Hotspot areas with an ``area_id`` (e.g. :func:`hotspots.hotspot_areas`), EPSG:27700.
+    tasks : GeoDataFrame, optional
+        Task sites: ``task_id`` and a point each (``kind``, ``site_name`` used for map lines when
+        present), EPSG:27700.
+    towns : GeoDataFrame, optional
+        Town-centre points with ``name``; default :func:`hotspots.gazetteer.towns`.
+    near_m : float, default 2000
+        Reparation within this straight-line distance (metres) of the harm counts as local.
+    tolerance_m : float, default 0
+        Referrals outside every area but within this distance of one are assigned to the
+        nearest area (see the module docs).
+    id_column : str, default "area_id"
+        Column of ``areas`` holding the area id.
+    missing_location : {"raise", "exclude"}
+        What to do with referrals without a location (see the module docs).
+    threshold : int, default 5
+        Person counts from 1 to ``threshold − 1`` are suppressed in the display tables.
+
+    Returns
+    -------
+    LinkageResult
+
+    Raises
+    ------
+    InputError
+        Referrals without a location (with ``missing_location="raise"``).
+    SchemaError
+        A missing ``task_id``/``area_id`` column, duplicated task or area ids, task sites without
+        a location.
+    CRSError
+        Layers without a CRS or not in British National Grid.
+    ParameterError
+        Bad options or geometries.
+    """
+    if not isinstance(referrals, gpd.GeoDataFrame):
+        raise ParameterError(f"`referrals` must be a GeoDataFrame of referral points; got {type(referrals).__name__}.")
+    _check_crs(referrals, "referrals")
+    try:
+        near = float(near_m)
+        tol = float(tolerance_m)
+    except (TypeError, ValueError):
+        raise ParameterError(f"`near_m` and `tolerance_m` must be numbers of metres; got {near_m!r} and {tolerance_m!r}.") from None
+    if not (np.isfinite(near) and near > 0):
+        raise ParameterError(f"`near_m` must be a positive number of metres (e.g. 2000); got {near_m!r}.")
+    if not (np.isfinite(tol) and tol >= 0):
+        raise ParameterError(f"`tolerance_m` must be a number of metres >= 0; got {tolerance_m!r}.")
+    if missing_location not in ("raise", "exclude"):
+        raise ParameterError(f"`missing_location` must be 'raise' or 'exclude'; got {missing_location!r}.")
+    if isinstance(threshold, bool) or not isinstance(threshold, (int, np.integer)) or threshold < 1:
+        raise ParameterError(f"`threshold` must be a whole number >= 1 (default 5); got {threshold!r}.")
+    threshold = int(threshold)
+    n = len(referrals)
+    if n == 0:
+        raise ParameterError("`referrals` is empty; there is nothing to link.")
+    ref_ids = referrals["referral_id"].to_numpy(dtype=object) if "referral_id" in referrals.columns else referrals.index.to_numpy()
+    xy, missing = _points(referrals, "referrals", ref_ids)
+    notes: list[str] = []
+    if missing.any():
+        ex = [str(v) for v in ref_ids[missing][:5]]
+        if missing_location == "raise":
+            raise InputError(
+                f"{int(missing.sum())} referral(s) have no location (e.g. {ex}); each referral needs the point where the "
+                "behaviour happened. Fix them, or pass `missing_location='exclude'` to keep them out of the location measures."
+            )
+        notes.append(
+            f"{int(missing.sum())} referral(s) have no location (e.g. {ex}); they are counted but left out of the shares "
+            "from hotspots and of local reparation, and of the distances"
+        )
+    located = ~missing
+    out = referrals.copy()
+    out["has_location"] = located
+
+    # ---- hotspot areas --------------------------------------------------------------
+    in_hot = np.zeros(n, dtype=bool)
+    hot_label = np.full(n, None, dtype=object)
+    if areas is not None:
+        a_ids, a_geoms = _area_table(areas, id_column)
+        area_id = np.full(n, None, dtype=object)
+        match = np.where(located, "outside", NO_LOCATION).astype(object)
+        dist_h = np.full(n, np.nan)
+        if len(a_geoms) and located.any():
+            tree = shapely.STRtree(a_geoms)
+            li = np.flatnonzero(located)
+            pts = shapely.points(xy[li])
+            hp, ha = tree.query(pts, predicate="intersects")
+            order = np.argsort(a_ids)  # rank of each area by id: the smallest id wins on shared edges
+            rank = np.empty(len(a_ids), dtype=np.int64)
+            rank[order] = np.arange(len(a_ids))
+            best = np.full(len(li), -1, dtype=np.int64)
+            best_rank = np.full(len(li), np.iinfo(np.int64).max)
+            for p_, a_ in zip(hp, ha):
+                if rank[a_] < best_rank[p_]:
+                    best_rank[p_], best[p_] = rank[a_], a_
+            nq_p, nq_a = tree.query_nearest(pts, return_distance=False, all_matches=False)
+            d_near = shapely.distance(pts[nq_p], a_geoms[nq_a])
+            dist_h[li[nq_p]] = d_near
+            nearest = np.full(len(li), -1, dtype=np.int64)
+            nearest[nq_p] = nq_a
+            inside = best >= 0
+            dist_h[li[inside]] = 0.0
+            match[li[inside]] = "inside"
+            area_id[li[inside]] = a_ids[best[inside]]
+            if tol > 0:
+                close = ~inside & (nearest >= 0) & (dist_h[li] <= tol)
+                match[li[close]] = "within tolerance"
+                area_id[li[close]] = a_ids[nearest[close]]
+        in_hot = np.array([a is not None for a in area_id])
+        hot_label = np.where(in_hot, np.array([str(a) for a in area_id], dtype=object), np.where(located, OUTSIDE_HOTSPOTS, NO_LOCATION))
+        out["hotspot"] = pd.Series(hot_label, index=out.index, dtype=object)
+        out["hotspot_area_id"] = pd.Series(area_id, index=out.index, dtype=object)
+        out["hotspot_match"] = pd.Series(match, index=out.index, dtype=object)
+        out["distance_to_hotspot_m"] = dist_h
+        if tol > 0:
+            k = int((match == "within tolerance").sum())
+            if k:
+                notes.append(f"{k} referral(s) lie outside every hotspot area but within {tol:g} m of one and are assigned to the nearest")
+    else:
+        notes.append("no hotspot areas given: referrals are not linked to hotspots")
+
+    # ---- towns ---------------------------------------------------------------------
+    t_names, t_tree = _town_table(towns)
+    harm_town = _nearest_town(xy, located, t_names, t_tree)
+    out["harm_town"] = pd.Series(harm_town, index=out.index, dtype=object)
+
+    # ---- task sites ------------------------------------------------------------------
+    site_xy = np.full((n, 2), np.nan)
+    linked = np.zeros(n, dtype=bool)
+    task_sites = None
+    if tasks is not None:
+        if "task_id" not in referrals.columns:
+            raise SchemaError("`referrals` has no `task_id` column, so they cannot be linked to task sites; add it or leave out `tasks`.")
+        task_sites, pos, txy = _task_table(tasks)
+        rid = _ids_text(referrals["task_id"])
+        has_id = np.array([t is not None for t in rid])
+        found = np.array([t is not None and t in pos for t in rid])
+        status = np.where(found, "linked", np.where(has_id, "task not found", "no task")).astype(object)
+        idx = np.array([pos[t] if f else -1 for t, f in zip(rid, found)], dtype=np.int64)
+        site_xy[found] = txy[idx[found]]
+        linked = found
+        out["task_status"] = pd.Series(status, index=out.index, dtype=object)
+        out["task_found"] = found
+        task_town = _nearest_town(site_xy, found, t_names, t_tree)
+        out["task_town"] = pd.Series(task_town, index=out.index, dtype=object)
+        known = found & located
+        dist = np.where(known, np.hypot(site_xy[:, 0] - xy[:, 0], site_xy[:, 1] - xy[:, 1]), np.nan)
+        within = known & (dist <= near)
+        same = known & np.array([a is not None and a == b for a, b in zip(harm_town, task_town)])
+        local = within | same
+        out["distance_to_task_m"] = dist
+        out["reparation_within_near"] = _bool_or_na(within, known)
+        out["reparation_same_town"] = _bool_or_na(same, known)
+        out["reparation_local"] = _bool_or_na(local, known)
+        not_found = has_id & ~found
+        if not_found.any():
+            ids = sorted({str(t) for t in rid[not_found]})
+            notes.append(
+                f"{int(not_found.sum())} referral(s) name a task_id that is not in the task table ({', '.join(ids[:10])}"
+                f"{', ...' if len(ids) > 10 else ''}); they are kept as 'task not found' and left out of the reparation measures"
+            )
+        if (found & ~located).any():
+            notes.append(f"{int((found & ~located).sum())} referral(s) with a task site have no location, so no distance")
+    else:
+        notes.append("no task sites given: reparation is not linked")
+        has_id = found = not_found = np.zeros(n, dtype=bool)
+        within = same = local = np.zeros(n, dtype=bool)
+        dist = np.full(n, np.nan)
+        known = np.zeros(n, dtype=bool)
+
+    # ---- summary ---------------------------------------------------------------------
+    n_loc = int(located.sum())
+    n_known = int(known.sum())
+
+    def share(a: int, b: int) -> float:
+        return a / b if b > 0 else float("nan")
+
+    summary: dict[str, Any] = {
+        "referrals": n,
+        "with_location": n_loc,
+        "without_location": n - n_loc,
+        "from_hotspots": int(in_hot.sum()) if areas is not None else None,
+        "share_from_hotspots": share(int(in_hot.sum()), n_loc) if areas is not None else float("nan"),
+        "with_task_id": int(has_id.sum()),
+        "task_linked": int(found.sum()),
+        "task_not_found": int(not_found.sum()),
+        "task_not_found_ids": sorted({str(t) for t in _ids_text(referrals["task_id"])[not_found]})[:10] if tasks is not None else [],
+        "no_task": int((~has_id).sum()) if tasks is not None else None,
+        "with_task_site": n_known,
+        "reparation_local": int(local.sum()),
+        "share_local": share(int(local.sum()), n_known),
+        "within_near": int(within.sum()),
+        "share_within_near": share(int(within.sum()), n_known),
+        "same_town": int(same.sum()),
+        "share_same_town": share(int(same.sum()), n_known),
+        "median_distance_m": float(np.median(dist[known])) if n_known else float("nan"),
+        "near_m": near,
+    }
+
+    frame = pd.DataFrame({"known": known, "local": local, "within": within, "same": same, "dist": dist})
+
+    def rows_for(groups: list[tuple[str, np.ndarray]], group_col: str) -> pd.DataFrame:
+        recs = []
+        for label, sel in groups:
+            f = frame[sel]
+            k = f["known"].to_numpy()
+            d = f["dist"].to_numpy()[k]
+            recs.append({
+                group_col: label,
+                "referrals": int(sel.sum()),
+                "with_task_site": int(k.sum()),
+                "reparation_local": int(f["local"].sum()),
+                "within_near": int(f["within"].sum()),
+                "same_town": int(f["same"].sum()),
+                "median_distance_m": float(np.median(d)) if d.size else float("nan"),
+            })
+        raw = pd.DataFrame(recs)
+        raw["without_task_site"] = raw["referrals"] - raw["with_task_site"]
+        raw["not_local"] = raw["with_task_site"] - raw["reparation_local"]
+        raw["not_within_near"] = raw["with_task_site"] - raw["within_near"]
+        raw["not_same_town"] = raw["with_task_site"] - raw["same_town"]
+        for col, (num, den) in _PCTS.items():
+            raw[col] = 100.0 * raw[num] / raw[den].where(raw[den] > 0)
+        return raw
+
+    def display(raw: pd.DataFrame, group_col: str) -> pd.DataFrame:
+        table, _ = _display(
+            raw, group_col, _COUNTS, _IMPLIED, _RELATIONS, _PCTS, _DISPLAY, threshold,
+            medians={"median_distance_m": "with_task_site"}, protect_implied=False,
+        )
+        return table
+
+    everyone = np.ones(n, dtype=bool)
+    if areas is not None:
+        hot_groups = [(str(a), hot_label == str(a)) for a in sorted(a_ids.tolist())]
+        hot_groups.append((OUTSIDE_HOTSPOTS, located & ~in_hot))
+        where_groups = [(IN_HOTSPOTS, in_hot), (OUTSIDE_HOTSPOTS, located & ~in_hot)]
+        if missing.any():
+            hot_groups.append((NO_LOCATION, missing))
+            where_groups.append((NO_LOCATION, missing))
+        per_hotspot = rows_for(hot_groups + [(TOTAL_LABEL, everyone)], "hotspot")
+        shown = display(per_hotspot, "hotspot")
+        sraw = rows_for(where_groups + [(TOTAL_LABEL, everyone)], "where")
+    else:
+        per_hotspot = pd.DataFrame(columns=["hotspot", *_COUNTS, *_IMPLIED, *_PCTS, "median_distance_m"])
+        shown = per_hotspot.copy()
+        groups = [(TOTAL_LABEL, everyone)]
+        sraw = rows_for(groups, "where")
+    summary_display = display(sraw, "where")
+    params = {
+        "near_m": near,
+        "tolerance_m": tol,
+        "id_column": id_column,
+        "missing_location": missing_location,
+        "threshold": threshold,
+        "areas": None if areas is None else int(len(a_ids)),
+        "tasks": None if tasks is None else int(len(tasks)),
+        "towns": "gazetteer" if towns is None else f"{len(t_names)} given",
+        "local_rule": f"task site within {near:g} m of the harm, or in the same (nearest) town",
+    }
+    return LinkageResult(
+        table=out, summary=summary, per_hotspot=per_hotspot, display=shown, summary_display=summary_display,
+        near_m=near, threshold=threshold, has_areas=areas is not None, has_tasks=tasks is not None,
+        params=params, notes=tuple(notes), task_sites=task_sites,
+    )
+
+
+# =============================================================================== map lines
+def referral_task_lines(result: LinkageResult, *, snap_m: float | None = 100.0) -> gpd.GeoDataFrame:
+    """Lines from each linked referral's location to its task site, for maps.
+
+    Only non-identifying fields are kept (:data:`LINE_COLUMNS`): no ``person_ref``, referral id,
+    dates, offence or outcome. The harm end of each line is snapped to the centre of a
+    ``snap_m`` metre square (default 100 m; ``None`` keeps the exact point), as points are
+    snapped before display elsewhere; distances and the local flags are computed from the exact
+    points. Lines are sorted by ``task_id`` and then by origin (west to east, south to north), not
+    in referral order, so they cannot be matched back to referrals by position.
+
+    Parameters
+    ----------
+    result : LinkageResult
+        From :func:`link_referrals` with ``tasks``.
+    snap_m : float or None
+        Snap size of the harm end, metres.
+
+    Returns
+    -------
+    GeoDataFrame
+        One LineString per referral with a linked task site and a location, EPSG:27700.
+    """
+    if not isinstance(result, LinkageResult):
+        raise ParameterError(f"`result` must come from `link_referrals`; got {type(result).__name__}.")
+    if not result.has_tasks or result.task_sites is None:
+        raise ParameterError("the linkage has no task sites; call `link_referrals(..., tasks=tasks)` first.")
+    if snap_m is not None:
+        try:
+            s = float(snap_m)
+        except (TypeError, ValueError):
+            raise ParameterError(f"`snap_m` must be a number of metres or None; got {snap_m!r}.") from None
+        if not (np.isfinite(s) and s > 0):
+            raise ParameterError(f"`snap_m` must be a positive number of metres or None; got {snap_m!r}.")
+    t = result.table
+    sel = (t["task_status"] == "linked").to_numpy() & t["has_location"].to_numpy()
+    rows = t[sel]
+    ox = rows.geometry.x.to_numpy()
+    oy = rows.geometry.y.to_numpy()
+    if snap_m is not None:
+        ox = np.floor(ox / s) * s + s / 2
+        oy = np.floor(oy / s) * s + s / 2
+    sites = result.task_sites
+    site_ids = _ids_text(sites["task_id"])
+    pos = {tid: i for i, tid in enumerate(site_ids)}
+    rid = _ids_text(rows["task_id"])
+    idx = np.array([pos[r] for r in rid], dtype=np.int64)
+    sx = sites.geometry.x.to_numpy()[idx]
+    sy = sites.geometry.y.to_numpy()[idx]
+    cols: dict[str, Any] = {}
+    if result.has_areas:
+        cols["hotspot"] = rows["hotspot"].to_numpy(dtype=object)
+    cols["task_id"] = rid
+    if "kind" in sites.columns:
+        cols["task_kind"] = sites["kind"].to_numpy(dtype=object)[idx]
+    if "site_name" in sites.columns:
+        cols["task_site"] = sites["site_name"].to_numpy(dtype=object)[idx]
+    cols["harm_town"] = rows["harm_town"].to_numpy(dtype=object)
+    cols["task_town"] = rows["task_town"].to_numpy(dtype=object)
+    cols["distance_to_task_m"] = np.round(rows["distance_to_task_m"].to_numpy(dtype=float))
+    for c in ("reparation_within_near", "reparation_same_town", "reparation_local"):
+        cols[c] = rows[c].to_numpy(dtype=bool)
+    coords = np.stack([np.column_stack([ox, oy]), np.column_stack([sx, sy])], axis=1)
+    lines = shapely.linestrings(coords) if len(coords) else np.empty(0, dtype=object)
+    gdf = gpd.GeoDataFrame(cols, geometry=gpd.GeoSeries(lines, crs=BNG), crs=BNG)
+    order = np.lexsort((oy, ox, np.asarray(rid, dtype=str))) if len(rid) else np.empty(0, dtype=np.int64)
+    return gdf.iloc[order].reset_index(drop=True)

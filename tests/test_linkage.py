@@ -1,0 +1,316 @@
+"""Linkage of referrals to hotspot areas, task sites and towns: a hand-checked layout, the demo
+against independent geopandas computations, privacy of the outputs, and bad input."""
+
+from __future__ import annotations
+
+import math
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import pytest
+import shapely
+
+from hotspots._errors import CRSError, InputError, ParameterError, SchemaError
+from hotspots.kpis import SECONDARY, TOTAL_LABEL, scheme_kpis
+from hotspots.linkage import (
+    IN_HOTSPOTS,
+    LINE_COLUMNS,
+    NO_LOCATION,
+    OUTSIDE_HOTSPOTS,
+    LinkageResult,
+    link_referrals,
+    referral_task_lines,
+)
+from hotspots.privacy import SUPPRESSED
+
+
+# ----------------------------------------------------------------------------- a hand-made layout
+# Two towns 10 km apart on the x axis; area 1 around town A, area 2 around town B.
+def _towns():
+    return gpd.GeoDataFrame({"name": ["Aton", "Beeby"]}, geometry=shapely.points([0, 10000], [0, 0]), crs=27700)
+
+
+def _areas():
+    return gpd.GeoDataFrame(
+        {"area_id": [1, 2]},
+        geometry=[shapely.box(-500, -500, 500, 500), shapely.box(9500, -500, 10500, 500)],
+        crs=27700,
+    )
+
+
+def _tasks():
+    return gpd.GeoDataFrame(
+        {"task_id": ["T1", "T2", "T3"], "kind": ["litter picking", "food bank", "allotment"],
+         "site_name": ["Aton Park", "Beeby Food Bank", "Middle Allotments"]},
+        geometry=shapely.points([800, 10000, 4900], [0, 3000, 0]),
+        crs=27700,
+    )
+
+
+# (referral_id, x, y, task_id)
+REFS = [
+    ("r1", 0, 0, "T1"),        # area 1; 800 m to T1, both in Aton: local both ways
+    ("r2", 10000, 0, "T2"),    # area 2; 3,000 m to T2 (> 2 km) but both nearest Beeby: local by town
+    ("r3", 3000, 0, "T3"),     # outside; 1,900 m to T3, both nearest Aton: local
+    ("r4", 6000, 0, "T1"),     # outside; harm nearest Beeby, T1 in Aton, 5,200 m: not local
+    ("r5", 505, 0, None),      # 5 m outside area 1; no task
+    ("r6", 500, 0, "T9"),      # on area 1's edge (inside); task id not in the table
+]
+
+
+def _refs(rows=REFS, missing=()):
+    geoms = [None if r[0] in missing else shapely.Point(r[1], r[2]) for r in rows]
+    return gpd.GeoDataFrame(
+        {
+            "referral_id": [r[0] for r in rows],
+            "person_ref": [f"p_{i:016x}" for i in range(len(rows))],
+            "task_id": pd.Series([r[3] for r in rows], dtype="str"),
+        },
+        geometry=gpd.GeoSeries(geoms, crs=27700),
+        crs=27700,
+    )
+
+
+@pytest.fixture(scope="module")
+def hand() -> LinkageResult:
+    return link_referrals(_refs(), areas=_areas(), tasks=_tasks(), towns=_towns(), threshold=2)
+
+
+def test_hotspot_of_each_referral(hand):
+    t = hand.table.set_index("referral_id")
+    assert t["hotspot"].tolist() == ["1", "2", OUTSIDE_HOTSPOTS, OUTSIDE_HOTSPOTS, OUTSIDE_HOTSPOTS, "1"]
+    assert t["hotspot_match"].tolist() == ["inside", "inside", "outside", "outside", "outside", "inside"]
+    assert t.loc["r1", "hotspot_area_id"] == 1 and t.loc["r3", "hotspot_area_id"] is None
+    np.testing.assert_allclose(t["distance_to_hotspot_m"], [0, 0, 2500, 3500, 5, 0])
+
+
+def test_tolerance_assigns_nearby_referrals():
+    r = link_referrals(_refs(), areas=_areas(), tasks=_tasks(), towns=_towns(), tolerance_m=10)
+    t = r.table.set_index("referral_id")
+    assert t.loc["r5", "hotspot"] == "1" and t.loc["r5", "hotspot_match"] == "within tolerance"
+    assert t.loc["r3", "hotspot"] == OUTSIDE_HOTSPOTS
+    assert any("within 10 m" in n for n in r.notes)
+    assert r.summary["from_hotspots"] == 4
+
+
+def test_shared_edge_goes_to_the_smallest_area_id():
+    areas = pd.concat([_areas(), gpd.GeoDataFrame({"area_id": [0]}, geometry=[shapely.box(500, -500, 1500, 500)], crs=27700)])
+    r = link_referrals(_refs(), areas=areas, tasks=_tasks(), towns=_towns())
+    assert r.table.set_index("referral_id").loc["r6", "hotspot"] == "0"  # on the edge of areas 1 and 0
+
+
+def test_tasks_towns_distances_and_local_flags(hand):
+    t = hand.table.set_index("referral_id")
+    assert t["task_status"].tolist() == ["linked", "linked", "linked", "linked", "no task", "task not found"]
+    assert t["task_found"].tolist() == [True, True, True, True, False, False]
+    assert t["harm_town"].tolist() == ["Aton", "Beeby", "Aton", "Beeby", "Aton", "Aton"]
+    assert t["task_town"].tolist()[:4] == ["Aton", "Beeby", "Aton", "Aton"]
+    assert t["task_town"].iloc[4] is None
+    np.testing.assert_allclose(t["distance_to_task_m"].iloc[:4], [800, 3000, 1900, 5200])
+    assert t["distance_to_task_m"].iloc[4:].isna().all()
+    assert t["reparation_within_near"].tolist()[:4] == [True, False, True, False]
+    assert t["reparation_same_town"].tolist()[:4] == [True, True, True, False]
+    assert t["reparation_local"].tolist()[:4] == [True, True, True, False]
+    assert t["reparation_local"].iloc[4:].isna().all()
+
+
+def test_summary_by_hand(hand):
+    s = hand.summary
+    assert (s["referrals"], s["with_location"], s["without_location"]) == (6, 6, 0)
+    assert s["from_hotspots"] == 3 and s["share_from_hotspots"] == pytest.approx(3 / 6)
+    assert (s["with_task_id"], s["task_linked"], s["task_not_found"], s["no_task"]) == (5, 4, 1, 1)
+    assert s["task_not_found_ids"] == ["T9"]
+    assert s["with_task_site"] == 4
+    assert (s["reparation_local"], s["within_near"], s["same_town"]) == (3, 2, 3)
+    assert s["share_local"] == pytest.approx(0.75) and s["share_within_near"] == pytest.approx(0.5)
+    assert s["share_same_town"] == pytest.approx(0.75)
+    assert s["median_distance_m"] == pytest.approx((1900 + 3000) / 2)
+    assert any("T9" in n and "task not found" in n for n in hand.notes)
+
+
+def test_per_hotspot_counts_by_hand(hand):
+    p = hand.per_hotspot.set_index("hotspot")
+    assert p.index.tolist() == ["1", "2", OUTSIDE_HOTSPOTS, TOTAL_LABEL]
+    assert p["referrals"].tolist() == [2, 1, 3, 6]
+    assert p["with_task_site"].tolist() == [1, 1, 2, 4]
+    assert p["reparation_local"].tolist() == [1, 1, 1, 3]
+    assert p.loc[OUTSIDE_HOTSPOTS, "local_pct"] == pytest.approx(50.0)
+    s = hand.summary_display.set_index("where")
+    assert s.index.tolist() == [IN_HOTSPOTS, OUTSIDE_HOTSPOTS, TOTAL_LABEL]
+    assert s.loc[IN_HOTSPOTS, "referrals"] == 3 and s.loc[TOTAL_LABEL, "referrals"] == 6
+
+
+def test_display_suppresses_small_person_counts():
+    r = link_referrals(_refs(), areas=_areas(), tasks=_tasks(), towns=_towns())  # threshold 5
+    d = r.display.set_index("hotspot")
+    assert d.loc["1", "referrals"] == SUPPRESSED and d.loc["2", "referrals"] == SUPPRESSED
+    for col in ("referrals", "with_task_site", "reparation_local", "within_near", "same_town"):
+        for v in r.display[col].tolist() + r.summary_display[col].tolist():
+            assert isinstance(v, str) or v == 0 or v >= 5, (col, v)
+    # with two small rows and the total shown, the remaining row must be hidden too (differencing)
+    assert d.loc[OUTSIDE_HOTSPOTS, "referrals"] in (SUPPRESSED, SECONDARY) or d.loc[TOTAL_LABEL, "referrals"] == SECONDARY
+    assert d.loc["1", "local_pct"] == SECONDARY and d.loc["1", "median_distance_m"] == SECONDARY
+    assert r.display["suppressed"].any()
+
+
+def test_missing_location_is_an_error_by_default():
+    with pytest.raises(InputError, match="r3") as e:
+        link_referrals(_refs(missing=("r3",)), areas=_areas(), tasks=_tasks(), towns=_towns())
+    assert "missing_location='exclude'" in str(e.value)
+
+
+def test_missing_location_can_be_excluded_and_counted():
+    r = link_referrals(_refs(missing=("r3",)), areas=_areas(), tasks=_tasks(), towns=_towns(), missing_location="exclude")
+    t = r.table.set_index("referral_id")
+    assert not t.loc["r3", "has_location"] and t.loc["r3", "hotspot"] == NO_LOCATION
+    assert t.loc["r3", "hotspot_match"] == NO_LOCATION and t.loc["r3", "harm_town"] is None
+    assert t.loc["r3", "task_status"] == "linked" and pd.isna(t.loc["r3", "reparation_local"])
+    s = r.summary
+    assert (s["with_location"], s["without_location"], s["with_task_site"]) == (5, 1, 3)
+    assert s["share_from_hotspots"] == pytest.approx(3 / 5)
+    assert s["share_local"] == pytest.approx(2 / 3)
+    assert r.per_hotspot["hotspot"].tolist() == ["1", "2", OUTSIDE_HOTSPOTS, NO_LOCATION, TOTAL_LABEL]
+    assert any("no location" in n for n in r.notes)
+
+
+def test_without_areas_or_tasks():
+    r = link_referrals(_refs(), tasks=_tasks(), towns=_towns())
+    assert "hotspot" not in r.table.columns and math.isnan(r.summary["share_from_hotspots"])
+    assert r.summary_display["where"].tolist() == [TOTAL_LABEL] and len(r.per_hotspot) == 0
+    r2 = link_referrals(_refs(), areas=_areas(), towns=_towns())
+    assert "task_status" not in r2.table.columns and r2.summary["with_task_site"] == 0
+    with pytest.raises(ParameterError, match="tasks"):
+        referral_task_lines(r2)
+
+
+def test_hotspot_areas_object_is_accepted():
+    from hotspots.areas import hotspot_areas
+    from hotspots.gistar import gi_star
+    from hotspots.grid import Grid, GridValues
+
+    g = Grid.from_bounds((0, 0, 999, 999), 100)
+    v = np.zeros(g.shape)
+    v[4:6, 4:6] = 30
+    ha = hotspot_areas(gi_star(GridValues(v, g, "count"), 150))
+    refs = gpd.GeoDataFrame({"referral_id": ["a", "b"]}, geometry=shapely.points([450, 50], [450, 50]), crs=27700)
+    r = link_referrals(refs, areas=ha, towns=_towns())
+    assert r.table["hotspot"].tolist() == ["1", OUTSIDE_HOTSPOTS]
+
+
+# ----------------------------------------------------------------------------- map lines
+def test_task_lines_are_non_identifying(hand):
+    lines = referral_task_lines(hand, snap_m=None)
+    assert len(lines) == 4
+    assert tuple(c for c in lines.columns if c != "geometry") == LINE_COLUMNS
+    for banned in ("person_ref", "referral_id", "referred_at", "offence"):
+        assert banned not in lines.columns
+    assert lines.crs.to_epsg() == 27700
+    np.testing.assert_allclose(np.sort(lines.length.to_numpy()), np.sort(lines["distance_to_task_m"].to_numpy()))
+    assert lines["task_id"].tolist() == sorted(lines["task_id"].tolist())
+    # the far end of each line is its task site
+    sites = _tasks().set_index("task_id")
+    for _, row in lines.iterrows():
+        end = shapely.get_point(row.geometry, -1)
+        assert end.equals(sites.loc[row.task_id, "geometry"])
+
+
+def test_task_lines_snap_the_harm_end(hand):
+    lines = referral_task_lines(hand, snap_m=100)
+    starts = shapely.get_coordinates(shapely.get_point(lines.geometry.values, 0))
+    assert np.all((starts - 50) % 100 == 0)  # centres of 100 m squares
+    exact = referral_task_lines(hand, snap_m=None)
+    assert np.all(np.abs(np.sort(starts, axis=0) - np.sort(shapely.get_coordinates(shapely.get_point(exact.geometry.values, 0)), axis=0)) <= 50)
+    with pytest.raises(ParameterError, match="snap_m"):
+        referral_task_lines(hand, snap_m=0)
+
+
+# ----------------------------------------------------------------------------- demo vs independent computation
+@pytest.fixture(scope="module")
+def demo_link():
+    from hotspots.demo import generate_demo
+
+    d = generate_demo(0)
+    areas = d.hotspot_areas().rename(columns={"hotspot_id": "area_id"})
+    return d, areas, link_referrals(d.referrals, areas=areas, tasks=d.tasks)
+
+
+def test_demo_linkage_matches_geopandas(demo_link):
+    from hotspots.gazetteer import nearest_town
+
+    d, areas, r = demo_link
+    t = r.table
+    assert len(t) == len(d.referrals) and (t["referral_id"].to_numpy() == d.referrals["referral_id"].to_numpy()).all()
+    # point in polygon with a geopandas spatial join (the planted circles do not overlap)
+    j = gpd.sjoin(d.referrals[["referral_id", "geometry"]], areas[["area_id", "geometry"]], predicate="intersects", how="left")
+    j = j.drop_duplicates("referral_id").set_index("referral_id")
+    exp = j["area_id"].where(j["area_id"].notna(), OUTSIDE_HOTSPOTS).astype(str)
+    assert (t.set_index("referral_id")["hotspot"] == exp.loc[t["referral_id"]]).all()
+    # task join and distances with pandas merge and GeoSeries.distance
+    m = d.referrals[["referral_id", "task_id", "geometry"]].merge(
+        d.tasks[["task_id", "geometry"]].rename(columns={"geometry": "site"}), on="task_id", how="left")
+    has = m["site"].notna().to_numpy()
+    assert (t["task_found"].to_numpy() == has).all()
+    dist = gpd.GeoSeries(m.loc[has, "geometry"], crs=27700).distance(gpd.GeoSeries(m.loc[has, "site"], crs=27700))
+    np.testing.assert_allclose(t.loc[has, "distance_to_task_m"].to_numpy(), dist.to_numpy(), atol=1e-6)
+    # towns: the gazetteer's nearest_town
+    assert (t["harm_town"].to_numpy() == nearest_town(d.referrals)).all()
+    assert (t.loc[has, "task_town"].to_numpy() == nearest_town(gpd.GeoSeries(m.loc[has, "site"], crs=27700))).all()
+    # shares
+    local = (dist.to_numpy() <= 2000) | (t.loc[has, "harm_town"].to_numpy() == t.loc[has, "task_town"].to_numpy())
+    assert r.summary["share_local"] == pytest.approx(local.mean())
+    assert r.summary["share_from_hotspots"] == pytest.approx(j["area_id"].notna().mean())
+    assert r.summary["median_distance_m"] == pytest.approx(float(np.median(dist)))
+
+
+def test_demo_linkage_feeds_kpis_by_hotspot(demo_link):
+    _, areas, r = demo_link
+    k = scheme_kpis(r.table, by="hotspot")
+    groups = k.raw["hotspot"].tolist()
+    assert groups[-1] == TOTAL_LABEL and OUTSIDE_HOTSPOTS in groups
+    assert k.raw["referrals"].iloc[:-1].sum() == len(r.table)
+    for v in k.table["referrals"]:
+        assert isinstance(v, str) or v == 0 or v >= 5
+
+
+def test_caller_frames_unchanged():
+    refs, tasks, areas = _refs(), _tasks(), _areas()
+    copies = refs.copy(), tasks.copy(), areas.copy()
+    link_referrals(refs, areas=areas, tasks=tasks, towns=_towns())
+    for a, b in zip((refs, tasks, areas), copies):
+        pd.testing.assert_frame_equal(pd.DataFrame(a.drop(columns="geometry")), pd.DataFrame(b.drop(columns="geometry")))
+        assert a.geometry.equals(b.geometry)
+
+
+# ----------------------------------------------------------------------------- bad input
+def test_bad_inputs():
+    with pytest.raises(ParameterError, match="GeoDataFrame"):
+        link_referrals(pd.DataFrame({"a": [1]}))
+    with pytest.raises(CRSError, match="to_crs"):
+        link_referrals(_refs().to_crs(4326), towns=_towns())
+    with pytest.raises(CRSError, match="no CRS"):
+        link_referrals(_refs().set_crs(None, allow_override=True), towns=_towns())
+    with pytest.raises(SchemaError, match="task_id"):
+        link_referrals(_refs().drop(columns="task_id"), tasks=_tasks(), towns=_towns())
+    dup = pd.concat([_tasks(), _tasks().iloc[:1]])
+    with pytest.raises(SchemaError, match="duplicated"):
+        link_referrals(_refs(), tasks=dup, towns=_towns())
+    nogeom = _tasks()
+    nogeom.loc[1, "geometry"] = None
+    with pytest.raises(SchemaError, match="T2"):
+        link_referrals(_refs(), tasks=nogeom, towns=_towns())
+    with pytest.raises(SchemaError, match="area_id"):
+        link_referrals(_refs(), areas=_areas().rename(columns={"area_id": "id"}), towns=_towns())
+    polys = _refs().assign(geometry=shapely.buffer(_refs().geometry.values, 10))
+    with pytest.raises(ParameterError, match="Point"):
+        link_referrals(polys, towns=_towns())
+    with pytest.raises(ParameterError, match="near_m"):
+        link_referrals(_refs(), towns=_towns(), near_m=0)
+    with pytest.raises(ParameterError, match="tolerance_m"):
+        link_referrals(_refs(), towns=_towns(), tolerance_m=-1)
+    with pytest.raises(ParameterError, match="missing_location"):
+        link_referrals(_refs(), towns=_towns(), missing_location="drop")
+    with pytest.raises(ParameterError, match="threshold"):
+        link_referrals(_refs(), towns=_towns(), threshold=0)
+    with pytest.raises(ParameterError, match="empty"):
+        link_referrals(_refs().iloc[:0], towns=_towns())
