@@ -340,7 +340,19 @@ class DistanceChoice:
     table: pd.DataFrame = field(repr=False)
 
 
-def auto_distance(values: GridValues, *, max_cells: float = 15.0, step_cells: float = 0.5) -> DistanceChoice:
+#: Largest distance band the automatic rule considers, metres. ASB hotspots are street- to
+#: neighbourhood-scale; on force-wide data the first Moran's I peak can lie at 4 km or more
+#: (seen on the real Derbyshire 2025 data at 500 m cells), which merges whole towns into one area.
+MAX_AUTO_DISTANCE_M = 2000.0
+
+
+def auto_distance(
+    values: GridValues,
+    *,
+    max_cells: float = 15.0,
+    step_cells: float = 0.5,
+    max_distance_m: float = MAX_AUTO_DISTANCE_M,
+) -> DistanceChoice:
     """Choose a Gi* distance band: the first significant peak of incremental Moran's I.
 
     Rule (after ArcGIS Optimized Hot Spot Analysis, adapted to grid cells):
@@ -348,7 +360,10 @@ def auto_distance(values: GridValues, *, max_cells: float = 15.0, step_cells: fl
     1. Compute global Moran's I (row-standardised distance-band weights, z under the
        randomisation assumption, as esda's ``Moran.z_rand``) at distances from one cell size
        (every cell then has its 4 edge neighbours) in steps of ``step_cells`` cell sizes up to
-       ``max_cells`` cell sizes, or half the shorter side of the grid, whichever is smaller.
+       ``max_cells`` cell sizes, ``max_distance_m`` metres (default 2 km), or half the shorter
+       side of the grid, whichever is smallest. The metre cap is our deliberate difference from
+       ArcGIS: without it, force-wide data peaks at town scale (4 km+) and Gi* then paints whole
+       towns as one hotspot.
     2. The distance is the first *peak*: a band whose z is larger than the band before it, at least
        as large as the band after it, and significant (z >= 1.96).
     3. Without such a peak (no significant clustering at any scale, too few cells, values that do
@@ -362,6 +377,8 @@ def auto_distance(values: GridValues, *, max_cells: float = 15.0, step_cells: fl
         Counts (or another surface) on a grid.
     max_cells, step_cells : float
         Largest band and step, in cell sizes.
+    max_distance_m : float
+        Largest band in metres (default :data:`MAX_AUTO_DISTANCE_M`).
 
     Returns
     -------
@@ -373,7 +390,9 @@ def auto_distance(values: GridValues, *, max_cells: float = 15.0, step_cells: fl
     if not (step_cells > 0 and max_cells >= 1):
         raise ParameterError("`step_cells` must be > 0 and `max_cells` >= 1 (in cell sizes).")
     fallback = cs * math.sqrt(2.0)
-    limit = min(float(max_cells), 0.5 * min(grid.n_rows, grid.n_cols))
+    if not max_distance_m > 0:
+        raise ParameterError(f"`max_distance_m` must be a positive number of metres; got {max_distance_m!r}.")
+    limit = min(float(max_cells), 0.5 * min(grid.n_rows, grid.n_cols), float(max_distance_m) / cs)
     mults = np.arange(1.0, limit + 1e-9, step_cells) if limit >= 1.0 else np.array([])
     rows = []
     if grid.n_cells >= 4:

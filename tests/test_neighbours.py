@@ -172,3 +172,17 @@ def test_auto_distance_falls_back_without_structure():
     # A 2 x 2 grid has too few cells for a sweep: also the fallback.
     tiny = Grid.from_bounds((0, 0, 199, 199), 100)
     assert auto_distance(GridValues(np.array([[1.0, 0.0], [0.0, 2.0]]), tiny, "count")).rule == "fallback_sqrt2"
+
+
+def test_auto_distance_never_exceeds_the_metre_cap():
+    # Smooth, large-scale structure peaks late; the cap keeps the band at neighbourhood scale.
+    rng = np.random.default_rng(3)
+    g = Grid.from_bounds((0, 0, 29999, 29999), 500)
+    v = ndimage.gaussian_filter(rng.poisson(1.0, g.shape).astype(float), 4.0)
+    uncapped = auto_distance(GridValues(v, g, "count"), max_distance_m=1e9)
+    capped = auto_distance(GridValues(v, g, "count"), max_distance_m=1500)
+    assert uncapped.distance > 1500
+    assert capped.table["distance_m"].max() <= 1500
+    assert capped.distance <= 1500
+    with pytest.raises(ParameterError):
+        auto_distance(GridValues(v, g, "count"), max_distance_m=0)
