@@ -3,7 +3,9 @@
 :func:`emerging_hotspots` follows ArcGIS Pro's *Emerging Hot Spot Analysis*:
 
 1. **Space-time cube.** Incidents are counted per grid cell (the study-area cells of a
-   :class:`~hotspots.Grid`, zeros included) and per time step of ``time_step`` calendar months.
+   :class:`~hotspots.Grid`, zeros included — ArcGIS does the same with a polygon analysis mask;
+   without one it keeps only locations with at least one incident, which inflates hot spots) and
+   per time step of ``time_step`` calendar months.
    An incident's date is its ``occurred`` date where present, else the first day of its ``month``
    (:func:`hotspots.change.incident_dates`). Time steps are aligned to the **end** of the period
    (ArcGIS's default time-step alignment): when the months between ``start`` and ``end`` do not
