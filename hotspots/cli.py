@@ -23,7 +23,7 @@ EXIT_BUG = 1
 
 
 #: Modules under :mod:`hotspots.commands`, one per sub-command, in the order shown by --help.
-COMMANDS = ("demo", "load")
+COMMANDS = ("demo", "load", "fetch")
 
 
 def build_parser() -> argparse.ArgumentParser:

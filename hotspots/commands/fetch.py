@@ -1,0 +1,84 @@
+"""``hotspots fetch police-uk``: download street-level crimes from the data.police.uk API.
+
+Exit status: 0 when every month was fetched, already complete, or not published yet; 3 when
+some months failed (run the same command again to retry just those); 2 for bad arguments.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+#: Exit status when some months failed (the rest were written; rerun to resume).
+EXIT_PARTIAL = 3
+
+
+def run_police_uk(args: argparse.Namespace) -> int:
+    from ..fetch import API_BASE, fetch_police_uk
+
+    def progress(res) -> None:  # noqa: ANN001 - MonthResult
+        if args.quiet:
+            return
+        extra = f"{res.rows:,} rows" if res.status in ("fetched", "already done") else (res.error or "")
+        print(f"{res.month}: {res.status} {extra}".rstrip(), flush=True)
+
+    def log(msg: str) -> None:
+        if not args.quiet:
+            print(f"  {msg}", file=sys.stderr, flush=True)
+
+    summary = fetch_police_uk(
+        args.force,
+        args.start,
+        args.end,
+        args.out,
+        category=args.category,
+        base_url=args.base_url or API_BASE,
+        boundary=args.boundary,
+        include_no_location=not args.skip_no_location,
+        refresh=args.refresh,
+        rate=args.rate,
+        retries=args.retries,
+        timeout=args.timeout,
+        progress=progress,
+        log=log,
+    )
+    print(str(summary))
+    return 0 if summary.ok else EXIT_PARTIAL
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "fetch",
+        help="download public data (police.uk street-level crimes)",
+        description="Download public data into files the loaders read.",
+    )
+    srcs = p.add_subparsers(dest="source", metavar="SOURCE")
+    q = srcs.add_parser(
+        "police-uk",
+        help="street-level crimes of one force, month by month, from the data.police.uk API",
+        description=(
+            "Download street-level crimes of one force from the data.police.uk API into OUT/YYYY-MM/YYYY-MM-FORCE-street.csv "
+            "(police.uk's download layout). Resumable: months already complete are skipped, failed months are retried on "
+            "the next run. LSOA columns are empty (the API does not give them). Exit status 3 when some months failed."
+        ),
+    )
+    q.add_argument("--force", required=True, help="police.uk force id, e.g. derbyshire")
+    q.add_argument("--from", dest="start", required=True, metavar="YYYY-MM", help="first month")
+    q.add_argument("--to", dest="end", required=True, metavar="YYYY-MM", help="last month (inclusive)")
+    q.add_argument("--out", required=True, help="output folder (created if needed)")
+    q.add_argument("--category", default="all-crime", help="API category slug, e.g. anti-social-behaviour (default all-crime)")
+    q.add_argument("--base-url", default=None, help="API root (default https://data.police.uk/api)")
+    q.add_argument("--boundary", default=None, help="force-area boundary file (default: union of the force's neighbourhoods from the API)")
+    q.add_argument("--skip-no-location", action="store_true", help="do not fetch crimes that have no location")
+    q.add_argument("--refresh", action="store_true", help="fetch every month again, also those already complete")
+    q.add_argument("--rate", type=float, default=4.0, help="requests per second (default 4; police.uk allows 15)")
+    q.add_argument("--retries", type=int, default=5, help="retries per request (default 5)")
+    q.add_argument("--timeout", type=float, default=60.0, help="seconds to wait for an answer (default 60)")
+    q.add_argument("--quiet", action="store_true", help="print only the summary")
+    q.set_defaults(func=run_police_uk)
+
+    def no_source(_args: argparse.Namespace) -> int:
+        p.print_help()
+        return 2
+
+    p.set_defaults(func=no_source)
