@@ -452,3 +452,29 @@ def test_coordinates_converted_like_geopandas(tmp_path: Path) -> None:
     data, _ = load_police_uk(p)
     ref = gpd.GeoSeries(gpd.points_from_xy([float(v) for v in lons], [float(v) for v in lats]), crs=4326).to_crs(27700)
     np.testing.assert_allclose(shapely.get_coordinates(np.asarray(data.geometry.values)), shapely.get_coordinates(np.asarray(ref.values)), atol=1e-6)
+
+
+@pytest.mark.slow
+def test_a_million_rows_with_damage(tmp_path: Path) -> None:
+    """10^6 generated rows (some without coordinates, some ragged): counts add up exactly."""
+    n = 1_000_000
+    rng = np.random.default_rng(0)
+    lon = rng.uniform(-2.0, -1.2, n).round(6).astype(str)
+    lat = rng.uniform(52.7, 53.5, n).round(6).astype(str)
+    no_loc = rng.random(n) < 0.01
+    lon[no_loc] = ""
+    asb = rng.random(n) < 0.5
+    ids = np.where(asb, "", np.char.add("id", np.arange(n).astype(str)))
+    ctype = np.where(asb, ASB_CATEGORY, "Burglary")
+    df = pd.DataFrame({c: "" for c in POLICE_UK_COLUMNS}, index=range(n))
+    df["Crime ID"], df["Month"], df["Longitude"], df["Latitude"], df["Crime type"] = ids, "2025-01", lon, lat, ctype
+    df["Location"] = 'On or near "High", Street'
+    p = tmp_path / "big-street.csv"
+    df.to_csv(p, index=False)
+    with open(p, "a", encoding="utf-8") as fh:
+        fh.write("too,few\n" * 7)
+    data, report = load_police_uk(p)
+    assert report.rows_read == n + 7
+    assert report.dropped == {"no location": int(no_loc.sum()), "malformed row": 7}
+    assert report.rows_kept == len(data) == n - int(no_loc.sum())
+    assert data["incident_id"].is_unique
