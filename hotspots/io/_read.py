@@ -610,10 +610,17 @@ def _read_geo(source: Source, *, layer: Any = None) -> Table:
         target = str(source.path)
     notes: list[str] = []
     try:
-        with warnings.catch_warnings():
-            # GDAL warns about the in-memory name of uploaded GeoPackages; not the user's concern.
-            warnings.filterwarnings("ignore", message=".*non conformant file extension.*")
-            return _read_geo_inner(source, target, layer, notes)
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            table = _read_geo_inner(source, target, layer, notes)
+        # GDAL's remarks become notes (the one about the in-memory name of an upload is noise).
+        for w in caught:
+            text = str(w.message)
+            if issubclass(w.category, RuntimeWarning) and "non conformant file extension" not in text:
+                note = f"{source.name}: GDAL: {text}"
+                if note not in table.notes:
+                    table.notes.append(note)
+        return table
     except HotspotsError:
         raise
     except Exception as exc:  # noqa: BLE001 - pyogrio/GDAL errors come in many types

@@ -48,6 +48,7 @@ def _read_zip(src: Source, layer: Any) -> gpd.GeoDataFrame:
         suf = PurePosixPath(main.filename).suffix.lower()
         fmt = {"shp": "shp", "gpkg": "gpkg"}.get(suf.lstrip("."), "geojson")
         table = _read_geo(Source(name=f"{src.name}:{main.filename}", fmt=fmt, path=Path(tmp) / PurePosixPath(main.filename).name), layer=layer)
+        table.frame.attrs["notes"] = list(table.notes)
         return table.frame
 
 
@@ -92,7 +93,7 @@ def load_boundary(path: Any, *, fill_holes: bool = False, layer: Any = None, crs
             raise InputError(f"{name} is empty (0 bytes). Choose a boundary file with data in it.")
         if name.lower().endswith(".zip") or data[:4] == b"PK\x03\x04":
             gdf = _read_zip(Source(name=name, fmt="zip", data=data), layer)
-            return _finish_boundary(gdf, name, fill_holes=fill_holes, crs=crs, notes=notes)
+            return _finish_boundary(gdf, name, fill_holes=fill_holes, crs=crs, notes=notes + gdf.attrs.get("notes", []))
         if name.lower().endswith(".shp"):
             raise InputError(f"{name}: a Shapefile needs its .shx, .dbf and .prj files; upload them together in a .zip.")
     elif isinstance(path, (str, os.PathLike)) and str(path).lower().endswith(".zip"):
@@ -100,7 +101,7 @@ def load_boundary(path: Any, *, fill_holes: bool = False, layer: Any = None, crs
         if not p.is_file():
             raise InputError(f"file not found: {p}. Check the path.")
         gdf = _read_zip(Source(name=p.name, fmt="zip", path=p), layer)
-        return _finish_boundary(gdf, p.name, fill_holes=fill_holes, crs=crs, notes=notes)
+        return _finish_boundary(gdf, p.name, fill_holes=fill_holes, crs=crs, notes=notes + gdf.attrs.get("notes", []))
     sources, _ = resolve_sources(path if up is None else Upload(*up), allowed=("geojson", "gpkg", "shp", "parquet"))
     if len(sources) != 1:
         raise InputError(f"give one boundary file; got {len(sources)}.")
@@ -108,7 +109,9 @@ def load_boundary(path: Any, *, fill_holes: bool = False, layer: Any = None, crs
     if src.fmt == "parquet":
         gdf = _read_parquet(src).frame
     elif src.fmt in ("geojson", "gpkg", "shp"):
-        gdf = _read_geo(src, layer=layer).frame
+        table = _read_geo(src, layer=layer)
+        gdf = table.frame
+        notes += table.notes
     else:  # pragma: no cover - resolve_sources expands zips into members
         raise InputError(f"{src.name}: unsupported boundary format.")
     if not isinstance(gdf, gpd.GeoDataFrame) or gdf.geometry.name not in gdf.columns:

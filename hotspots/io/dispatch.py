@@ -19,7 +19,7 @@ from .tasks import load_tasks
 __all__ = ["load_any", "KINDS"]
 
 KINDS = ("incidents", "referrals", "tasks", "boundary")
-_POLICE_OPTIONS = {"categories", "months", "study_area", "drop_outside", "skip_bad_files"}
+_POLICE_OPTIONS = {"categories", "months", "study_area", "drop_outside", "skip_bad_files", "cache", "cache_dir"}  # cache/cache_dir: hotspots.io.cache
 
 
 @guard
@@ -40,6 +40,8 @@ def load_any(paths: Any, kind: str = "incidents", **options: Any) -> IncidentSet
     **options
         Passed to the chosen loader. Options that only the generic loader understands
         (``columns``, ``x``, ``y``, ...) given with police.uk files are an error.
+        ``cache=True`` / ``cache_dir=`` (police.uk files) reuse earlier loads from the Parquet
+        cache (:mod:`hotspots.io.cache`); other tables ignore them and load normally.
 
     Returns
     -------
@@ -54,7 +56,7 @@ def load_any(paths: Any, kind: str = "incidents", **options: Any) -> IncidentSet
     if kind == "tasks":
         return load_tasks(paths, **options)
     if isinstance(paths, pd.DataFrame):
-        return load_incidents(paths, **options)
+        return load_incidents(paths, **{k: v for k, v in options.items() if k not in ("cache", "cache_dir")})
     sources, skipped = resolve_sources(paths)
     police = [s for s in sources if s.fmt == "csv" and is_police_uk_header(header_of(s) or [])]
     if police and len(police) == len(sources):
@@ -73,4 +75,5 @@ def load_any(paths: Any, kind: str = "incidents", **options: Any) -> IncidentSet
             f"a mix of police.uk street-level files ({len(police)}) and other tables ({', '.join(others[:3])}) was given; "
             "load them separately."
         )
+    options = {k: v for k, v in options.items() if k not in ("cache", "cache_dir")}  # cache: police.uk files only
     return load_incidents(sources, **options)

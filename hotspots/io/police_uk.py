@@ -72,6 +72,8 @@ def load_police_uk(
     study_area: Any = None,
     drop_outside: bool = False,
     skip_bad_files: bool = True,
+    cache: bool | str = False,
+    cache_dir: Any = None,
 ) -> IncidentSet:
     """Load data.police.uk street-level crime files as incidents in British National Grid.
 
@@ -94,6 +96,13 @@ def load_police_uk(
     skip_bad_files : bool
         When several files are read, a file that cannot be read at all (empty, not police.uk,
         damaged) is skipped with a warning and the rest load. A single file always raises.
+    cache : bool or {"content", "stat", "refresh"}
+        Reuse an earlier load of the same files with the same options from a Parquet cache
+        (:mod:`hotspots.io.cache`): ``True``/``"content"`` identifies files by a hash of their
+        bytes, ``"stat"`` by size and modification time, ``"refresh"`` rebuilds the entry.
+        ``params["cache"]`` tells whether it was a hit. Default False (no cache).
+    cache_dir : path, optional
+        Cache folder (default ``$HOTSPOTS_CACHE_DIR`` or ``~/.cache/hotspots``).
 
     Returns
     -------
@@ -109,15 +118,25 @@ def load_police_uk(
     month_range = parse_months_arg(months)
     area_geom, _ = study_area_geometry(study_area)
     sources, skipped = resolve_sources(paths, allowed=("csv", "zip"))
-    return _load_police_sources(
-        sources,
-        skipped,
-        categories=categories,
-        months=month_range,
-        study_area=area_geom,
-        drop_outside=drop_outside,
-        skip_bad_files=skip_bad_files,
-    )
+
+    def build() -> IncidentSet:
+        return _load_police_sources(
+            sources,
+            skipped,
+            categories=categories,
+            months=month_range,
+            study_area=area_geom,
+            drop_outside=drop_outside,
+            skip_bad_files=skip_bad_files,
+        )
+
+    # --- load cache (hotspots.io.cache): additive hook, off by default ---
+    if cache:
+        from .cache import cached_load
+
+        options = {"categories": categories, "months": month_range, "study_area": area_geom, "drop_outside": drop_outside, "skip_bad_files": skip_bad_files}
+        return cached_load("police_uk", sources, skipped, options=options, build=build, mode=cache, cache_dir_arg=cache_dir)
+    return build()
 
 
 def _load_police_sources(
