@@ -39,7 +39,7 @@ def test_escape_html_leaves_no_active_characters(payload):
 def test_escape_html_known_values():
     assert escape_html("<script>") == "&lt;script&gt;"
     assert escape_html("a`b") == "a&#96;b"
-    assert escape_html("${x}") == "&#36;{x}"
+    assert escape_html("${x}") == "&#36;&#123;x&#125;"  # braces too: branca re-renders scripts as Jinja templates
     assert escape_html("a\\") == "a&#92;"
     assert escape_html(None) == ""
     assert escape_html(12) == "12"

@@ -273,7 +273,7 @@ def test_geojson_sends_only_the_named_fields_escaped(areas):
     assert set(props[0]) == {"name", "count", "note", "rate"}
     assert props[0]["name"] == "&lt;script&gt;window.__pwned=1&lt;/script&gt;"
     assert props[0]["count"] == "1,234" and props[0]["rate"] == "50%" and props[1]["rate"] == ""
-    assert props[0]["note"] == "back&#96;tick&#96;&#36;{window.__pwned=1}&#92;"
+    assert props[0]["note"] == "back&#96;tick&#96;&#36;&#123;window.__pwned=1&#125;&#92;"
     html = base_map(study_area=areas).add_child(layer).get_root().render()
     assert "do not send" not in html
     assert "<img src=x" not in html and "window.__pwned=1</script>" not in html

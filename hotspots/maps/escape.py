@@ -7,9 +7,16 @@ JavaScript. Every string that comes from data goes through :func:`escape_html` (
 :func:`display_value`, which formats and then escapes) before it reaches folium.
 
 The escaped text is plain HTML text: it contains no ``<``, ``>``, ``&`` (other than entities),
-quotes, backticks, ``$`` or backslashes, so it is inert as HTML text, inside a quoted HTML
-attribute, inside a JavaScript string or template literal, and inside ``<script>`` (it cannot
-hold ``</script>``). The browser shows it literally.
+quotes, backticks, ``$``, backslashes or curly braces, so it is inert as HTML text, inside a
+quoted HTML attribute, inside a JavaScript string or template literal, and inside ``<script>``
+(it cannot hold ``</script>``). The browser shows it literally.
+
+Curly braces: folium (through branca) renders each element's generated script *again* as a
+Jinja2 template when the page is built, so ``{{ ... }}`` or ``{% ... %}`` in data would be
+evaluated on the server (template injection: ``{{ 7*7 }}`` would show as ``49``, and Jinja
+expressions can reach Python objects). :func:`escape_html` turns braces into character
+references and :func:`js_json` writes them as ``\\u007b``/``\\u007d`` inside JSON strings, so
+data never holds template syntax.
 """
 
 from __future__ import annotations
@@ -32,12 +39,12 @@ __all__ = ["escape_html", "display_value", "format_value", "css_colour", "is_esc
 # Characters html.escape leaves alone but that matter inside JavaScript template literals (and
 # backslash, which would escape the closing backtick). Replaced by numeric character references,
 # which the browser shows as the original character.
-_EXTRA = {"`": "&#96;", "$": "&#36;", "\\": "&#92;"}
-_EXTRA_RE = re.compile(r"[`$\\]")
+_EXTRA = {"`": "&#96;", "$": "&#36;", "\\": "&#92;", "{": "&#123;", "}": "&#125;"}
+_EXTRA_RE = re.compile(r"[`$\\{}]")
 # C0 controls (except tab) and DEL: newlines would end a Jinja-rendered JS line in some folium
 # templates; NUL and friends have no business in a label.
 _CONTROL_RE = re.compile(r"[\x00-\x08\x0a-\x1f\x7f\u2028\u2029]")
-_UNSAFE_RE = re.compile(r"[<>\"'`$\\\x00-\x08\x0a-\x1f\x7f]|&(?!(?:#\d+|#x[0-9a-fA-F]+|[a-zA-Z]+);)")
+_UNSAFE_RE = re.compile(r"[<>\"'`$\\{}\x00-\x08\x0a-\x1f\x7f]|&(?!(?:#\d+|#x[0-9a-fA-F]+|[a-zA-Z]+);)")
 
 
 def escape_html(value: Any) -> str:
@@ -51,16 +58,16 @@ def escape_html(value: Any) -> str:
     Returns
     -------
     str
-        ``html.escape(text, quote=True)`` with, in addition, backtick, dollar sign and backslash
-        replaced by numeric character references, and control characters (newlines included)
-        replaced by spaces.
+        ``html.escape(text, quote=True)`` with, in addition, backtick, dollar sign, backslash and
+        curly braces replaced by numeric character references, and control characters (newlines
+        included) replaced by spaces.
 
     Examples
     --------
     >>> escape_html('<script>window.__pwned=1</script>')
     '&lt;script&gt;window.__pwned=1&lt;/script&gt;'
     >>> escape_html('`${x}`')
-    '&#96;&#36;{x}&#96;'
+    '&#96;&#36;&#123;x&#125;&#96;'
     """
     if value is None:
         return ""
@@ -140,13 +147,25 @@ def format_value(value: Any, fmt: str | None = None) -> str:
 def js_json(obj: Any) -> str:
     """JSON for pasting into a ``<script>``: ``<``, ``>``, ``&``, ``'`` and U+2028/9 as ``\\uXXXX``.
 
-    The same rules as Jinja's ``tojson`` filter, so ``</script>`` in data cannot end the script.
+    The same rules as Jinja's ``tojson`` filter, so ``</script>`` in data cannot end the script;
+    and curly braces inside strings as ``\\u007b``/``\\u007d``, so data cannot hold Jinja
+    template syntax (see the module docs).
     """
     text = json.dumps(obj, ensure_ascii=False, allow_nan=False)
     for ch, rep in (("<", "\\u003c"), (">", "\\u003e"), ("&", "\\u0026"), ("'", "\\u0027"),
                     ("\u2028", "\\u2028"), ("\u2029", "\\u2029")):
         text = text.replace(ch, rep)
+    if "{" in text or "}" in text:
+        text = _JSON_STRING_RE.sub(_escape_braces, text)
     return text
+
+
+# A JSON string literal (json.dumps output: escapes are backslash + one char or \uXXXX).
+_JSON_STRING_RE = re.compile(r'"(?:[^"\\]|\\.)*"')
+
+
+def _escape_braces(m: re.Match) -> str:
+    return m.group(0).replace("{", "\\u007b").replace("}", "\\u007d")
 
 
 _HEX_RE = re.compile(r"#(?:[0-9a-fA-F]{3}|[0-9a-fA-F]{4}|[0-9a-fA-F]{6}|[0-9a-fA-F]{8})")

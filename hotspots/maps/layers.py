@@ -51,10 +51,12 @@ __all__ = [
     "GridImageOverlay",
     "raster_overlay",
     "Legend",
+    "LEGEND_CSS",
     "legend",
     "category_legend",
     "geojson_layer",
     "marker_cluster",
+    "marker_css",
 ]
 
 _MERCATOR = pyproj.CRS.from_epsg(3857)
@@ -387,24 +389,36 @@ def raster_overlay(
 
 
 # --------------------------------------------------------------------------- legends
+#: Style sheet of every legend (also added to a map's header by
+#: :func:`hotspots.maps.scheme_layers.layer_support`, for legends that arrive later in feature
+#: groups, e.g. through streamlit-folium's ``feature_group_to_add``).
+LEGEND_CSS = """
+.hotspots-legend { background: rgba(255,255,255,0.92); padding: 6px 9px; border-radius: 4px;
+  box-shadow: 0 1px 4px rgba(0,0,0,0.3); font: 12px/1.35 sans-serif; color: #222; max-width: 260px; }
+.hotspots-legend .hl-title { font-weight: 600; margin-bottom: 4px; }
+.hotspots-legend .hl-bar { height: 12px; width: 220px; border: 1px solid #999; }
+.hotspots-legend .hl-ticks { position: relative; height: 16px; width: 220px; }
+.hotspots-legend .hl-ticks span { position: absolute; transform: translateX(-50%); white-space: nowrap; }
+.hotspots-legend .hl-ticks span:first-child { transform: none; }
+.hotspots-legend .hl-ticks span:last-child { transform: translateX(-100%); }
+.hotspots-legend .hl-swatch { display: inline-block; width: 14px; height: 14px; margin-right: 6px;
+  vertical-align: -2px; border: 1px solid #666; }
+"""
+
+
 class Legend(MacroElement):
-    """A Leaflet control holding escaped legend HTML (no CDN, no d3)."""
+    """A Leaflet control holding escaped legend HTML (no CDN, no d3).
+
+    Added to a map, the legend is always shown. Added to a layer on a map (a ``FeatureGroup``),
+    it follows that layer: shown while the layer is on the map, removed when the layer is
+    switched off in the layer control or taken off the map (as streamlit-folium does when it
+    replaces the feature groups of ``feature_group_to_add``), so legends never pile up.
+    """
 
     _template = Template(
         """
         {% macro header(this, kwargs) %}
-        <style>
-        .hotspots-legend { background: rgba(255,255,255,0.92); padding: 6px 9px; border-radius: 4px;
-          box-shadow: 0 1px 4px rgba(0,0,0,0.3); font: 12px/1.35 sans-serif; color: #222; max-width: 260px; }
-        .hotspots-legend .hl-title { font-weight: 600; margin-bottom: 4px; }
-        .hotspots-legend .hl-bar { height: 12px; width: 220px; border: 1px solid #999; }
-        .hotspots-legend .hl-ticks { position: relative; height: 16px; width: 220px; }
-        .hotspots-legend .hl-ticks span { position: absolute; transform: translateX(-50%); white-space: nowrap; }
-        .hotspots-legend .hl-ticks span:first-child { transform: none; }
-        .hotspots-legend .hl-ticks span:last-child { transform: translateX(-100%); }
-        .hotspots-legend .hl-swatch { display: inline-block; width: 14px; height: 14px; margin-right: 6px;
-          vertical-align: -2px; border: 1px solid #666; }
-        </style>
+        <style>{{ this.css }}</style>
         {% endmacro %}
         {% macro script(this, kwargs) %}
         (function() {
@@ -416,11 +430,21 @@ class Legend(MacroElement):
                 L.DomEvent.disableScrollPropagation(div);
                 return div;
             };
+            {%- set layer = this.layer_name() %}
+            {%- if layer %}
+            var layer = {{ layer }};
+            layer.on('add', function() { control.addTo({{ this.map_name() }}); });
+            layer.on('remove', function() { control.remove(); });
+            if ({{ this.map_name() }}.hasLayer(layer)) { control.addTo({{ this.map_name() }}); }
+            {%- else %}
             control.addTo({{ this.map_name() }});
+            {%- endif %}
         })();
         {% endmacro %}
         """
     )
+
+    css = LEGEND_CSS
 
     def __init__(self, html: str, *, position: str = "bottomright"):
         super().__init__()
@@ -438,6 +462,13 @@ class Legend(MacroElement):
         if el is None:
             raise ParameterError("a legend must be added to a map (or to a layer on a map) before it is drawn.")
         return el.get_name()
+
+    def layer_name(self) -> str | None:
+        """JavaScript name of the layer the legend follows (its parent), or None on a map."""
+        parent = self._parent
+        if isinstance(parent, folium.map.Layer) and not isinstance(parent, folium.Map):
+            return parent.get_name()
+        return None
 
 
 def _tick(v: float, fmt: str | None) -> str:
@@ -611,6 +642,7 @@ def geojson_layer(
     name: str = "Areas",
     simplify_m: float = 2.0,
     show: bool = True,
+    circle_markers: bool = False,
 ) -> folium.GeoJson:
     """Polygons, lines or points as a GeoJSON layer with escaped tooltips and popups.
 
@@ -640,6 +672,9 @@ def geojson_layer(
         Simplification tolerance in metres (0 to keep every vertex).
     show : bool
         Whether the layer is on when the map opens.
+    circle_markers : bool
+        Draw points as circle markers (a ``radius`` in pixels may be given in ``style``) instead
+        of Leaflet's default pin, which is an image file.
     """
     gdf = _check_gdf(gdf, "gdf")
     fields = _check_fields(gdf, fields, "fields")
@@ -697,6 +732,8 @@ def geojson_layer(
         kwargs["popup"] = folium.GeoJsonPopup(fields=popup_fields, aliases=pop_labels, labels=True)
     if highlight and features:
         kwargs["highlight_function"] = lambda f: {"weight": 3.5, "opacity": 1.0}
+    if circle_markers:
+        kwargs["marker"] = folium.CircleMarker()
     layer = folium.GeoJson(
         data,
         name=escape_html(name),
@@ -734,22 +771,59 @@ _CLUSTER_CALLBACK = """function (row) {
 }"""
 
 
+def marker_css(size: int) -> str:
+    """Style sheet of :func:`marker_cluster`'s dots of ``size`` pixels."""
+    return f"""
+.hotspots-marker {{ background: transparent; border: none; }}
+.hotspots-dot {{ display: block; box-sizing: border-box; width: 100%; height: 100%; border-radius: 50%;
+  border: 2px solid #fff; box-shadow: 0 0 2px rgba(0,0,0,0.6); font: bold 10px/1 sans-serif; color: #fff;
+  text-align: center; }}
+.hotspots-dot-label {{ line-height: {int(size) - 4}px; }}
+.hotspots-popup th {{ text-align: left; padding-right: 8px; font-weight: 600; }}
+"""
+
+
 class _MarkerStyle(MacroElement):
-    _template = Template(
-        """{% macro header(this, kwargs) %}<style>
-        .hotspots-marker { background: transparent; border: none; }
-        .hotspots-dot { display: block; box-sizing: border-box; width: 100%; height: 100%; border-radius: 50%;
-          border: 2px solid #fff; box-shadow: 0 0 2px rgba(0,0,0,0.6); font: bold 10px/1 sans-serif; color: #fff;
-          text-align: center; }
-        .hotspots-dot-label { line-height: {{ this.size - 4 }}px; }
-        .hotspots-popup th { text-align: left; padding-right: 8px; font-weight: 600; }
-        </style>{% endmacro %}"""
-    )
+    _template = Template("""{% macro header(this, kwargs) %}<style>{{ this.css }}</style>{% endmacro %}""")
 
     def __init__(self, size: int):
         super().__init__()
         self._name = "HotspotsMarkerStyle"
         self.size = size
+        self.css = marker_css(size)
+
+
+class _FastMarkerCluster(FastMarkerCluster):
+    """folium's ``FastMarkerCluster`` with its data written by :func:`js_json`.
+
+    folium writes the rows with Jinja's ``tojson``, which leaves curly braces alone; branca then
+    renders the generated script again as a template, so ``{{ ... }}`` in a site name would be
+    evaluated on the server. :func:`js_json` writes braces inside strings as ``\\u007b``.
+    """
+
+    _template = Template(
+        """
+        {% macro script(this, kwargs) %}
+            var {{ this.get_name() }} = (function(){
+                {{ this.callback }}
+
+                var data = {{ this.data_json }};
+                var cluster = L.markerClusterGroup({{ this.options|tojavascript }});
+                for (var i = 0; i < data.length; i++) {
+                    var row = data[i];
+                    var marker = callback(row);
+                    marker.addTo(cluster);
+                }
+
+                cluster.addTo({{ this._parent.get_name() }});
+                return cluster;
+            })();
+        {% endmacro %}"""
+    )
+
+    @property
+    def data_json(self) -> str:
+        return js_json(self.data)
 
 
 def marker_cluster(
@@ -841,7 +915,7 @@ def marker_cluster(
         options["disableClusteringAtZoom"] = int(disable_clustering_at_zoom)
     if not np.all(np.isfinite(ll)):
         raise CRSError("some points could not be converted to latitude/longitude; check the CRS of `points`.")
-    layer = FastMarkerCluster([], callback=callback, name=escape_html(name), show=show, **options)
+    layer = _FastMarkerCluster([], callback=callback, name=escape_html(name), show=show, **options)
     layer.data = rows  # already checked (finite lat/lon); folium's per-row check is slow for 10^5 points
     _MarkerStyle(int(size)).add_to(layer)
     return layer
