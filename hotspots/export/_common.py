@@ -1,0 +1,158 @@
+"""Pieces shared by the briefing images, the GIS exports and the CLI summary.
+
+Nothing here computes a statistic: it describes an :class:`~hotspots.analysis.Analysis` (data
+source, period, place names of hotspot areas) and gathers already-computed figures into one
+table per hotspot area, with person-level counts taken only from the disclosure-controlled
+display tables.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from ..change import incident_dates
+from ..schema import ASB_CATEGORY, POLICE_UK_ATTRIBUTION
+
+__all__ = ["DataSource", "data_source", "period_text", "area_summary", "DEMO_ATTRIBUTION"]
+
+#: Attribution printed on anything made from the synthetic demo data.
+DEMO_ATTRIBUTION = "Synthetic demo data: not real incidents or people"
+
+_POLICE_FILE = re.compile(r"^\d{4}-\d{2}-.+-street\.csv$")
+
+
+@dataclass(frozen=True)
+class DataSource:
+    """Where the incidents came from, for captions and sidecars.
+
+    Attributes
+    ----------
+    kind : {"police.uk", "demo", "user"}
+    description : str
+        E.g. ``"data.police.uk street-level crime and ASB (Anti-social behaviour)"``.
+    attribution : str
+        Licence/attribution line that must accompany the data.
+    """
+
+    kind: str
+    description: str
+    attribution: str
+
+
+def _categories_text(incidents: pd.DataFrame) -> str:
+    if "category" not in incidents.columns or len(incidents) == 0:
+        return ""
+    cats = pd.Series(incidents["category"]).dropna().astype(str).unique().tolist()
+    if not cats:
+        return ""
+    if len(cats) <= 3:
+        return ", ".join(sorted(cats))
+    return f"{len(cats)} categories"
+
+
+def data_source(incidents: pd.DataFrame, *, source: str | None = None, attribution: str | None = None) -> DataSource:
+    """Guess the data source of loaded incidents (police.uk files, the demo, or other files).
+
+    Police.uk: every ``source`` value is a police.uk monthly street file name
+    (``2025-01-derbyshire-street.csv``). Demo: every ``incident_id`` starts with ``demo-``.
+    ``source``/``attribution`` override the guess (e.g. for force records).
+    """
+    cats = _categories_text(incidents)
+    suffix = f" ({cats})" if cats else ""
+    kind = "user"
+    if len(incidents) and "incident_id" in incidents.columns and pd.Series(incidents["incident_id"]).astype(str).str.startswith("demo-").all():
+        kind = "demo"
+    elif len(incidents) and "source" in incidents.columns:
+        names = pd.Series(incidents["source"]).dropna().astype(str).unique()
+        if len(names) and all(_POLICE_FILE.match(n.rsplit("/", 1)[-1]) for n in names):
+            kind = "police.uk"
+    if kind == "demo":
+        desc, attr = f"hotspots synthetic demo data for Derbyshire{suffix}", DEMO_ATTRIBUTION
+    elif kind == "police.uk":
+        desc, attr = f"data.police.uk street-level crime and ASB{suffix}", POLICE_UK_ATTRIBUTION
+    else:
+        desc, attr = f"user-supplied incident records{suffix}", ""
+    return DataSource(kind, source or desc, attribution if attribution is not None else attr)
+
+
+def subject_text(incidents: pd.DataFrame) -> str:
+    """``"Anti-social behaviour"`` when every incident is ASB, else ``"Incidents"``."""
+    if "category" in incidents.columns and len(incidents):
+        cats = pd.Series(incidents["category"]).dropna().astype(str).unique()
+        if len(cats) == 1:
+            return ASB_CATEGORY if cats[0].lower() == ASB_CATEGORY.lower() else str(cats[0])
+    return "Incidents"
+
+
+def period_text(incidents: pd.DataFrame, period: Any = None) -> str:
+    """The months covered, e.g. ``"Jan 2022 – Mar 2025"`` (from ``period`` when given)."""
+    if period is not None:
+        return period.describe() if hasattr(period, "describe") else str(period)
+    if len(incidents) == 0:
+        return ""
+    dates, _ = incident_dates(incidents)
+    dates = dates[~np.isnat(dates)]
+    if len(dates) == 0:
+        return ""
+    a = pd.Timestamp(dates.min())
+    b = pd.Timestamp(dates.max())
+    first, last = a.strftime("%b %Y"), b.strftime("%b %Y")
+    return first if first == last else f"{first} – {last}"
+
+
+def area_places(areas: pd.DataFrame) -> list[str]:
+    """Nearest gazetteer town of each hotspot area (its representative point)."""
+    if len(areas) == 0:
+        return []
+    from ..gazetteer import nearest_town
+
+    pts = areas.geometry.representative_point()
+    xy = np.column_stack([pts.x.to_numpy(), pts.y.to_numpy()])
+    return [str(t) for t in nearest_town(xy)]
+
+
+def area_summary(analysis: Any) -> pd.DataFrame:
+    """One row per hotspot area: place, incidents, change and (suppressed) referrals.
+
+    Columns: ``area_id``, ``rank``, ``place`` (nearest town), ``n_cells``, ``area_km2``,
+    ``incidents`` (in the hotspot period), ``share_pct``, ``peak_confidence``; with before/after
+    change ``n_before``, ``n_after``, ``change_pct`` (rate after / rate before − 1, in %),
+    ``change_class``; with referrals ``referrals`` and ``reparation_local_pct``, **taken from the
+    disclosure-controlled** :attr:`hotspots.linkage.LinkageResult.display` (``"<5"``/``"c"``
+    where suppressed). Incident counts are not person-level and are shown as they are.
+    """
+    a = analysis.areas.areas
+    out = pd.DataFrame(
+        {
+            "area_id": a["area_id"].to_numpy(dtype=np.int64),
+            "rank": a["rank"].to_numpy(dtype=np.int64),
+            "place": area_places(a),
+            "n_cells": a["n_cells"].to_numpy(dtype=np.int64),
+            "area_km2": a["area_km2"].to_numpy(dtype=float),
+            "incidents": a["count"].to_numpy(dtype=float).round().astype(np.int64),
+            "share_pct": np.round(a["share_of_incidents"].to_numpy(dtype=float) * 100.0, 1),
+            "peak_confidence": a["peak_confidence"].astype(str).to_numpy(dtype=object),
+        }
+    )
+    ch = analysis.change_areas
+    if ch is not None and len(ch.table):
+        t = ch.table.set_index("area_id")
+        ids = out["area_id"]
+        out["n_before"] = t["n_before"].reindex(ids).to_numpy()
+        out["n_after"] = t["n_after"].reindex(ids).to_numpy()
+        rr = t["rate_ratio"].reindex(ids).to_numpy(dtype=float)
+        out["change_pct"] = np.where(np.isfinite(rr), np.round((rr - 1.0) * 100.0, 1), np.nan)
+        out["change_class"] = t["change_class"].reindex(ids).astype(object).to_numpy()
+    link = analysis.linkage
+    if link is not None and getattr(link, "has_areas", False) and len(link.display):
+        d = link.display.set_index(link.display["hotspot"].astype(str))
+        keys = out["area_id"].astype(str)
+        out["referrals"] = d["referrals"].reindex(keys).astype(object).to_numpy()
+        if "local_pct" in d.columns:
+            out["reparation_local_pct"] = d["local_pct"].reindex(keys).astype(object).to_numpy()
+    return out.sort_values(["rank", "area_id"], kind="stable").reset_index(drop=True)
