@@ -42,6 +42,9 @@ __all__ = [
     "DISTANCE_RTOL",
 ]
 
+#: Output rows per block in :func:`neighbour_sum` (working memory ~ 2 x block x columns x 8 bytes).
+_BLOCK_ROWS = 128
+
 #: Relative tolerance when testing "centre within ``distance``": a cell at exactly the band
 #: distance is a neighbour even when floating point puts it a hair beyond.
 DISTANCE_RTOL = 1e-9
@@ -145,27 +148,35 @@ def neighbour_sum(values: np.ndarray, stencil: Stencil) -> np.ndarray:
     a = np.asarray(values, dtype=np.float64)
     nr, nc = a.shape
     r = stencil.radius
-    H = int(stencil.half_widths.max())
-    # Prefix sums along each row, padded with H zeros on both sides (and one leading zero):
-    # sum over columns c-h .. c+h of row i is P[i, c+h+H+1] - P[i, c-h+H].
-    P = np.zeros((nr, nc + 2 * H + 1), dtype=np.float64)
-    np.cumsum(a, axis=1, out=P[:, H + 1 : H + 1 + nc])
-    P[:, H + 1 + nc :] = P[:, H + nc : H + 1 + nc]
+    hws = [int(h) for h in stencil.half_widths]
+    H = max(hws)
     out = np.zeros((nr, nc), dtype=np.float64)
-    runs: dict[int, np.ndarray] = {}
-    for i, h in enumerate(stencil.half_widths):
-        dr = i - r
-        if abs(dr) >= nr:
-            continue
-        h = int(h)
-        run = runs.get(h)
-        if run is None:
-            run = P[:, H + 1 + h : H + 1 + h + nc] - P[:, H - h : H - h + nc]
-            runs[h] = run
-        if dr >= 0:
-            out[: nr - dr] += run[dr:]
-        else:
-            out[-dr:] += run[: nr + dr]
+    # Blocks of output rows, so that the working arrays stay small (national grids have millions
+    # of cells; allocating and first-touching whole-grid temporaries dominated the run time).
+    # For each block, prefix sums along the rows it reads (the block plus r rows either side),
+    # padded with H zeros on both sides and one leading zero: the sum over columns c-h .. c+h of
+    # a row is P[c+h+H+1] - P[c-h+H]. Each output cell adds the same runs in the same order
+    # (row offset -r .. r) as a whole-grid computation would, so the result does not depend on
+    # the block size, bit for bit.
+    block = max(_BLOCK_ROWS, 4 * r)
+    width = nc + 2 * H + 1
+    P = np.empty((min(nr, block + 2 * r), width), dtype=np.float64)
+    buf = np.empty((min(nr, block), nc), dtype=np.float64)
+    for i0 in range(0, nr, block):
+        i1 = min(nr, i0 + block)
+        p0, p1 = max(0, i0 - r), min(nr, i1 + r)  # rows read by this block
+        Pb = P[: p1 - p0]
+        Pb[:, : H + 1] = 0.0
+        np.cumsum(a[p0:p1], axis=1, out=Pb[:, H + 1 : H + 1 + nc])
+        Pb[:, H + 1 + nc :] = Pb[:, H + nc : H + 1 + nc]
+        for i, h in enumerate(hws):
+            dr = i - r
+            s0, s1 = max(i0 + dr, 0), min(i1 + dr, nr)  # source rows
+            if s0 >= s1:
+                continue
+            b = buf[: s1 - s0]
+            np.subtract(Pb[s0 - p0 : s1 - p0, H + 1 + h : H + 1 + h + nc], Pb[s0 - p0 : s1 - p0, H - h : H - h + nc], out=b)
+            out[s0 - dr : s1 - dr] += b
     return out
 
 
