@@ -1,27 +1,160 @@
 """hotspots: geospatial hotspot analysis of anti-social behaviour for immediate justice schemes.
 
-Public names are exported explicitly below; see each module for details.
+The public names are exported explicitly below (see each module for details):
+
+* data: :func:`load_police_uk`, :func:`load_incidents`, :func:`load_referrals`, :func:`load_tasks`,
+  :func:`load_boundary`, :func:`load_any` (each returns data + :class:`LoadReport`);
+  :func:`generate_demo` / :func:`write_demo` (synthetic Derbyshire data);
+* engine: :class:`Grid`, :func:`count`, :func:`kde`, :func:`gi_star`, :func:`hotspot_areas`,
+  :func:`clusters`, :func:`stability`;
+* scheme: :func:`change_cells`, :func:`change_areas`, :func:`emerging_hotspots`, :func:`wdq`,
+  :func:`targeting_metrics`, :func:`link_referrals`, :func:`scheme_kpis`;
+* everything at once: :func:`analyse` with :class:`Settings`.
+
+Maps (:mod:`hotspots.maps`) and exports (:mod:`hotspots.export`) are sub-packages imported on
+their own, as they pull in folium and matplotlib.
 """
 
 from __future__ import annotations
 
-from ._errors import CRSError, HotspotsError, InputError, ParameterError, PrivacyError, SchemaError
-from .grid import BNG, Grid, GridValues, count
-from .report import LoadReport
-
 __version__ = "0.1.0"
+
+from ._errors import CRSError, HotspotsError, InputError, ParameterError, PrivacyError, SchemaError
+
+# Everything else is imported on first use (PEP 562), so that `import hotspots` and
+# `hotspots --help` stay fast; the names are still explicit and listed in __all__.
+_LAZY = {
+    "Analysis": "analysis",
+    "BNG": "grid",
+    "ChangeResult": "change",
+    "ClusterResult": "clusters",
+    "DemoData": "demo",
+    "EmergingResult": "emerging",
+    "GiStarResult": "gistar",
+    "Grid": "grid",
+    "GridValues": "grid",
+    "HotspotAreas": "areas",
+    "IncidentSet": "io",
+    "KDEResult": "kde",
+    "KPITable": "kpis",
+    "LinkageResult": "linkage",
+    "LoadReport": "report",
+    "Period": "change",
+    "ReferralSet": "io",
+    "Settings": "analysis",
+    "StabilityResult": "stability",
+    "TargetingResult": "targeting",
+    "TaskSet": "io",
+    "Upload": "io",
+    "WDQResult": "displacement",
+    "analyse": "analysis",
+    "auto_distance": "neighbours",
+    "bh_adjust": "fdr",
+    "change_areas": "change",
+    "change_cells": "change",
+    "clusters": "clusters",
+    "count": "grid",
+    "default_study_area": "gazetteer",
+    "emerging_hotspots": "emerging",
+    "fdr_threshold": "fdr",
+    "generate_demo": "demo",
+    "gi_star": "gistar",
+    "hotspot_areas": "areas",
+    "kde": "kde",
+    "link_referrals": "linkage",
+    "load_any": "io",
+    "load_boundary": "io",
+    "load_incidents": "io",
+    "load_police_uk": "io",
+    "load_referrals": "io",
+    "load_tasks": "io",
+    "mann_kendall": "trend",
+    "morans_i": "neighbours",
+    "periods_around": "change",
+    "scheme_kpis": "kpis",
+    "stability": "stability",
+    "targeting_metrics": "targeting",
+    "towns": "gazetteer",
+    "wdq": "displacement",
+    "wdq_areas": "displacement",
+    "write_demo": "demo",
+}
+
+
+def __getattr__(name: str):
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'hotspots' has no attribute {name!r}")
+    import importlib
+
+    value = getattr(importlib.import_module(f"hotspots.{module}"), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_LAZY))
 
 __all__ = [
     "__version__",
+    "Analysis",
     "BNG",
     "CRSError",
+    "ChangeResult",
+    "ClusterResult",
+    "DemoData",
+    "EmergingResult",
+    "GiStarResult",
     "Grid",
     "GridValues",
+    "HotspotAreas",
     "HotspotsError",
+    "IncidentSet",
     "InputError",
+    "KDEResult",
+    "KPITable",
+    "LinkageResult",
     "LoadReport",
     "ParameterError",
+    "Period",
     "PrivacyError",
+    "ReferralSet",
     "SchemaError",
+    "Settings",
+    "StabilityResult",
+    "TargetingResult",
+    "TaskSet",
+    "Upload",
+    "WDQResult",
+    "analyse",
+    "auto_distance",
+    "bh_adjust",
+    "change_areas",
+    "change_cells",
+    "clusters",
     "count",
+    "default_study_area",
+    "emerging_hotspots",
+    "fdr_threshold",
+    "gi_star",
+    "generate_demo",
+    "hotspot_areas",
+    "kde",
+    "link_referrals",
+    "load_any",
+    "load_boundary",
+    "load_incidents",
+    "load_police_uk",
+    "load_referrals",
+    "load_tasks",
+    "mann_kendall",
+    "morans_i",
+    "periods_around",
+    "scheme_kpis",
+    "stability",
+    "targeting_metrics",
+    "towns",
+    "wdq",
+    "wdq_areas",
+    "write_demo",
 ]

@@ -1,0 +1,38 @@
+"""The names users import from `hotspots` exist, resolve to the right objects, and stay lazy."""
+
+import subprocess
+import sys
+
+import hotspots
+
+
+def test_every_exported_name_resolves():
+    for name in hotspots.__all__:
+        assert getattr(hotspots, name) is not None, name
+
+
+def test_issue_api_names_are_exported():
+    for name in ["Grid", "count", "kde", "gi_star", "clusters", "hotspot_areas", "stability", "LoadReport"]:
+        assert name in hotspots.__all__
+
+
+def test_lazy_names_are_the_module_objects():
+    from hotspots.gistar import gi_star
+    from hotspots.grid import Grid
+
+    assert hotspots.Grid is Grid and hotspots.gi_star is gi_star
+
+
+def test_unknown_name_is_an_attribute_error():
+    try:
+        hotspots.no_such_name  # noqa: B018
+    except AttributeError as exc:
+        assert "no_such_name" in str(exc)
+    else:  # pragma: no cover
+        raise AssertionError("expected AttributeError")
+
+
+def test_import_does_not_load_the_heavy_stack():
+    code = "import sys, hotspots; print('geopandas' in sys.modules, 'sklearn' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.split() == ["False", "False"]
