@@ -711,12 +711,12 @@ def _kde_sum(
         out = acc.reshape(acc_shape)[2 * L : 2 * L + nr, 2 * L : 2 * L + nc].copy()
         return out, method
 
-    vx, vy = dx / h, dy / h
     Ux = dj * s / h
     Uy = -di * s / h
     size = H * W
     spec = _SpectralSum((H, W), ksize)
     if kernel == "gaussian":
+        vx, vy = dx / h, dy / h
         gw = w * np.exp(-0.5 * (vx * vx + vy * vy))
         gx = [np.exp(-0.5 * Ux[0] ** 2) * Ux[0] ** a / math.factorial(a) for a in range(p + 1)]
         gy = [np.exp(-0.5 * Uy[:, 0] ** 2) * Uy[:, 0] ** b / math.factorial(b) for b in range(p + 1)]
@@ -746,6 +746,7 @@ def _kde_sum(
             kernels[2](flat, dx, dy, w, 1.0 / h, expo, moms)
             total_w = moms[:, 0]
         else:
+            vx, vy = dx / h, dy / h
             q = vx * vx + vy * vy
             moms = np.stack(
                 [np.bincount(flat, weights=w * vx**a * vy**b * q**c, minlength=size) for a, b, c in expo], axis=1

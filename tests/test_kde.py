@@ -88,7 +88,9 @@ def grid():
 @pytest.fixture(params=["compiled", "numpy"])
 def engine(request, monkeypatch):
     """Run a test with the numba loops (when installed) and with the pure-numpy fallback."""
-    import hotspots.kde as mod
+    import importlib
+
+    mod = importlib.import_module("hotspots.kde")  # the module, even if `hotspots.kde` names the function
 
     if request.param == "compiled" and mod._numba_kernels() is None:
         pytest.skip("numba not installed")
