@@ -23,7 +23,7 @@ EXIT_BUG = 1
 
 
 #: Modules under :mod:`hotspots.commands`, one per sub-command, in the order shown by --help.
-COMMANDS = ("demo", "load", "fetch")
+COMMANDS = ("demo", "load", "fetch", "analyse", "map")
 
 
 def build_parser() -> argparse.ArgumentParser:

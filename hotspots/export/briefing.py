@@ -462,7 +462,14 @@ def _north_arrow(ctx: _Ctx, ax: Any, extent: tuple[float, float, float, float]) 
 
 
 def _bbox(artist: Any, renderer: Any) -> Any:
-    return artist.get_window_extent(renderer)
+    """Display-space box of an artist, including a text's background box (the circle of a marker)."""
+    bb = artist.get_window_extent(renderer)
+    patch = artist.get_bbox_patch() if hasattr(artist, "get_bbox_patch") else None
+    if patch is not None:
+        from matplotlib.transforms import Bbox
+
+        bb = Bbox.union([bb, patch.get_window_extent(renderer)])
+    return bb
 
 
 def _overlaps(bb: Any, boxes: list[Any], pad: float) -> bool:

@@ -551,7 +551,7 @@ def parameters_record(
         "threshold": _threshold(an, threshold),
         "referral_origins_square_m": _snap(an, snap_m),
         "policy": (
-            "person-level counts below the threshold are shown as '<threshold' and any count that would give one away by "
+            f"person-level counts below {_threshold(an, threshold)} are shown as '<{_threshold(an, threshold)}' and any count that would give one away by "
             "subtraction as 'c'; referral locations are exported only as counts per square; no person reference, referral "
             "id or date is exported; KPI and linkage tables are the suppressed display tables"
         ),

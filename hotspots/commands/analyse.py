@@ -1,0 +1,454 @@
+"""``hotspots analyse``: from raw files to a results folder (GIS files, tables, briefing maps).
+
+Loads the inputs with :mod:`hotspots.io` (printing each load report), runs
+:func:`hotspots.analyse` with a progress bar on stderr, writes :func:`hotspots.export.export_gis`
+and the briefing images, and prints a summary. The argument helpers here are shared with
+``hotspots map``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from pathlib import Path
+from typing import Any, Callable, TextIO
+
+from .._errors import ParameterError
+
+#: Share of incidents that must fall inside the built-in Derbyshire outline for it to be used
+#: as the study area automatically.
+AUTO_AREA_SHARE = 0.9
+
+
+# =============================================================================== progress
+class ProgressBar:
+    """A one-line text progress bar on a stream (stderr); plain lines when it is not a terminal."""
+
+    def __init__(self, stream: TextIO | None = None, *, enabled: bool = True, width: int = 28):
+        self.stream = stream if stream is not None else sys.stderr
+        self.enabled = enabled
+        self.width = width
+        self.tty = bool(getattr(self.stream, "isatty", lambda: False)())
+        self.t0 = time.perf_counter()
+        self._last = ""
+
+    def __call__(self, step: str, fraction: float) -> None:
+        if not self.enabled:
+            return
+        f = min(max(float(fraction), 0.0), 1.0)
+        filled = int(round(f * self.width))
+        bar = "#" * filled + "." * (self.width - filled)
+        line = f"[{bar}] {f * 100:3.0f}%  {step}  ({time.perf_counter() - self.t0:.1f} s)"
+        if self.tty:
+            pad = max(0, len(self._last) - len(line))
+            self.stream.write("\r" + line + " " * pad)
+            if f >= 1.0:
+                self.stream.write("\n")
+        else:
+            self.stream.write(line + "\n")
+        self.stream.flush()
+        self._last = line
+
+    def done(self) -> None:
+        if self.enabled and self.tty and self._last and not self._last.startswith("[" + "#" * self.width):
+            self.stream.write("\n")
+            self.stream.flush()
+
+
+def scaled(progress: Callable[[str, float], None], start: float, end: float) -> Callable[[str, float], None]:
+    """A progress callback mapping 0..1 to ``start..end`` of an outer bar."""
+    def inner(step: str, f: float) -> None:
+        progress("analysis done" if step == "done" and end < 1.0 else step, start + (end - start) * f)
+
+    return inner
+
+
+# =============================================================================== arguments
+def _period(text: str) -> tuple[str, str]:
+    parts = text.split(":")
+    if len(parts) != 2 or not all(p.strip() for p in parts):
+        raise argparse.ArgumentTypeError(f"must look like 2022-07:2023-06 (first and last month); got {text!r}")
+    return parts[0].strip(), parts[1].strip()
+
+
+def _positive(kind: type) -> Callable[[str], Any]:
+    def conv(text: str) -> Any:
+        try:
+            v = kind(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"must be a {'whole ' if kind is int else ''}number; got {text!r}") from None
+        if v <= 0:
+            raise argparse.ArgumentTypeError(f"must be greater than 0; got {text!r}")
+        return v
+
+    return conv
+
+
+def add_analysis_arguments(p: argparse.ArgumentParser) -> None:
+    """Inputs and analysis options shared by ``hotspots analyse`` and ``hotspots map``."""
+    p.add_argument("inputs", nargs="*", metavar="INPUT", help="incident files, folders or zip archives (police.uk street CSVs or any table)")
+    p.add_argument("--demo", action="store_true", help="run on freshly generated synthetic demo data (with its referrals and task sites)")
+    g = p.add_argument_group("scheme data and study area")
+    g.add_argument("--referrals", metavar="F", help="referrals file (person-level, pseudonymised)")
+    g.add_argument("--tasks", metavar="F", help="reparative task sites file")
+    g.add_argument("--study-area", metavar="F",
+                   help="boundary file, 'default' (built-in Derbyshire outline) or 'none'; default: the Derbyshire outline when "
+                        f"at least {AUTO_AREA_SHARE:.0%} of incidents fall inside it")
+    g.add_argument("--category", action="append", metavar="C",
+                   help="keep only this incident category (repeatable); default: 'Anti-social behaviour' when the data hold it "
+                        "among other categories; 'all' keeps every category")
+    g = p.add_argument_group("periods")
+    g.add_argument("--period", type=_period, metavar="A:B", help="months whose incidents define the hotspots, e.g. 2024-01:2024-12")
+    g.add_argument("--before", type=_period, metavar="A:B", help="before period for change, e.g. 2022-07:2023-06")
+    g.add_argument("--after", type=_period, metavar="C:D", help="after period for change, e.g. 2023-07:2024-06")
+    g.add_argument("--scheme-start", metavar="DATE", help="scheme start (default 2023-07-01); default before/after = 12 months either side")
+    g = p.add_argument_group("analysis settings (default: automatic, announced in the summary)")
+    g.add_argument("--cell-size", type=_positive(float), metavar="M", help="grid cell size, metres")
+    g.add_argument("--bandwidth", type=_positive(float), metavar="M", help="KDE bandwidth, metres")
+    g.add_argument("--kernel", choices=["quartic", "gaussian", "epanechnikov"], help="KDE kernel (default quartic)")
+    g.add_argument("--distance", type=_positive(float), metavar="M", help="Gi* neighbourhood distance band, metres")
+    g.add_argument("--alpha", type=float, metavar="A", help="significance level (default 0.05)")
+    g.add_argument("--no-fdr", action="store_true", help="no false discovery rate control")
+    g.add_argument("--permutations", type=int, metavar="N", help="Gi* conditional permutations (default 0 = analytic)")
+    g.add_argument("--seed", type=int, default=0, help="seed for every random step and for --demo (default 0)")
+    g.add_argument("--min-confidence", type=float, choices=[0.9, 0.95, 0.99], help="lowest Gi* confidence of hotspot-area cells (default 0.9)")
+    g.add_argument("--cluster-method", choices=["dbscan", "hdbscan", "none"], help="point clustering (default dbscan)")
+    g.add_argument("--eps", type=_positive(float), metavar="M", help="DBSCAN radius, metres (default 150)")
+    g.add_argument("--min-samples", type=_positive(int), metavar="N", help="DBSCAN/HDBSCAN core size (default 20)")
+    g.add_argument("--threshold", type=_positive(int), metavar="N", help="suppress person-level counts below N (default 5)")
+
+
+def settings_from_args(args: argparse.Namespace) -> Any:
+    from ..analysis import Settings
+
+    changes: dict[str, Any] = {"seed": args.seed}
+    for name in ("cell_size", "bandwidth", "kernel", "distance", "alpha", "permutations", "min_confidence", "cluster_method",
+                 "eps", "min_samples", "threshold", "period", "before", "after", "scheme_start"):
+        v = getattr(args, name, None)
+        if v is not None:
+            changes[name] = v
+    if args.no_fdr:
+        changes["fdr"] = False
+    if (args.before is None) != (args.after is None):
+        raise ParameterError("give both `--before` and `--after` (or neither, for 12 months either side of the scheme start).")
+    if args.alpha is not None and not (0 < args.alpha < 1):
+        raise ParameterError(f"`--alpha` must be between 0 and 1; got {args.alpha}.")
+    if args.permutations is not None and args.permutations < 0:
+        raise ParameterError(f"`--permutations` must be 0 or more; got {args.permutations}.")
+    return Settings().replace(**changes)
+
+
+class Inputs:
+    """What was loaded, for the analysis and the sidecar."""
+
+    def __init__(self) -> None:
+        self.incidents: Any = None
+        self.all_incidents: Any = None
+        self.referrals: Any = None
+        self.tasks: Any = None
+        self.study_area: Any = None
+        self.records: dict[str, Any] = {}
+        self.messages: list[str] = []
+
+
+def load_inputs(args: argparse.Namespace, say: Callable[[str], None]) -> Inputs:
+    """Load (or generate) the inputs named on the command line, printing each load report."""
+    import numpy as np
+    import shapely
+
+    from ..io import load_any, load_boundary
+    from ..schema import ASB_CATEGORY
+
+    out = Inputs()
+    if args.demo:
+        if args.inputs:
+            raise ParameterError("give either INPUT files or `--demo`, not both.")
+        from ..demo import generate_demo
+
+        data = generate_demo(args.seed)
+        out.incidents = data.incidents
+        out.records["incidents"] = {"generated": f"hotspots.demo.generate_demo(seed={args.seed})", "rows": int(len(data.incidents))}
+        say(f"demo data (seed {args.seed}): {len(data.incidents):,} incidents, {len(data.referrals):,} referrals, {len(data.tasks):,} task sites")
+        if not args.referrals:
+            out.referrals = data.referrals
+            out.records["referrals"] = {"generated": f"hotspots.demo.generate_demo(seed={args.seed})", "rows": int(len(data.referrals))}
+        if not args.tasks:
+            out.tasks = data.tasks
+            out.records["tasks"] = {"generated": f"hotspots.demo.generate_demo(seed={args.seed})", "rows": int(len(data.tasks))}
+    else:
+        if not args.inputs:
+            raise ParameterError("give at least one INPUT file or folder (or `--demo` for the synthetic demo data).")
+        cats = args.category or []
+        options: dict[str, Any] = {}
+        if cats and [c.lower() for c in cats] != ["all"]:
+            options["categories"] = cats
+        loaded = load_any([Path(p) for p in args.inputs], kind="incidents", **options)
+        say(f"incidents  {loaded.report.summary()}")
+        for w in loaded.report.warnings[:5]:
+            say(f"  warning: {w}")
+        data = loaded.data
+        out.records["incidents"] = loaded
+        if not cats and "category" in data.columns and len(data):
+            present = data["category"].astype(str)
+            if (present == ASB_CATEGORY).any() and (present != ASB_CATEGORY).any():
+                keep = (present == ASB_CATEGORY).to_numpy()
+                out.messages.append(
+                    f"kept the {int(keep.sum()):,} '{ASB_CATEGORY}' incidents of {len(data):,} loaded "
+                    "(use `--category all` to keep every category, or `--category NAME` to choose)"
+                )
+                say(f"  {out.messages[-1]}")
+                data = data.loc[keep]
+        out.incidents = data
+    if args.referrals:
+        ref = load_any(Path(args.referrals), kind="referrals")
+        say(f"referrals  {ref.report.summary()}")
+        out.referrals = ref.data
+        out.records["referrals"] = ref
+    if args.tasks:
+        tk = load_any(Path(args.tasks), kind="tasks")
+        say(f"tasks      {tk.report.summary()}")
+        out.tasks = tk.data
+        out.records["tasks"] = tk
+    area_arg = args.study_area
+    if area_arg is None:
+        from ..gazetteer import default_study_area
+
+        area = default_study_area()
+        inc = out.incidents
+        if len(inc):
+            xy = shapely.get_coordinates(inc.geometry.values)
+            share = float(np.mean(shapely.contains_xy(shapely.union_all(area.geometry.values), xy[:, 0], xy[:, 1])))
+        else:
+            share = 0.0
+        if share >= AUTO_AREA_SHARE:
+            out.study_area = area
+            out.records["study_area"] = {"source": "built-in Derbyshire force-area outline (approximate)", "share_of_incidents_inside": round(share, 4)}
+            out.messages.append(f"study area: the built-in Derbyshire outline ({share:.1%} of incidents inside; `--study-area none` to use none)")
+        else:
+            out.messages.append(f"study area: none (only {share:.1%} of incidents fall in the built-in Derbyshire outline; give `--study-area FILE`)")
+        say(out.messages[-1])
+    elif area_arg == "default":
+        from ..gazetteer import default_study_area
+
+        out.study_area = default_study_area()
+        out.records["study_area"] = {"source": "built-in Derbyshire force-area outline (approximate)"}
+    elif area_arg != "none":
+        out.study_area = load_boundary(Path(area_arg), fill_holes=True)
+        out.records["study_area"] = {"files": [Path(area_arg).name], "features": int(len(out.study_area))}
+        say(f"study area {Path(area_arg).name}: {len(out.study_area)} polygon feature(s)")
+    out.all_incidents = out.incidents
+    return out
+
+
+def run_analysis(args: argparse.Namespace, inputs: Inputs, progress: Callable[[str, float], None]) -> Any:
+    from ..analysis import analyse
+
+    return analyse(
+        inputs.incidents,
+        settings=settings_from_args(args),
+        study_area=inputs.study_area,
+        referrals=inputs.referrals,
+        tasks=inputs.tasks,
+        progress=progress,
+    )
+
+
+def command_line(args: argparse.Namespace, command: str = "analyse") -> list[str]:
+    """The command line that reproduces this run (inputs by file name, options that were set)."""
+    parts = ["hotspots", command]
+    parts += [Path(p).name for p in getattr(args, "inputs", []) or []]
+    for name, value in sorted(vars(args).items()):
+        if name in ("inputs", "func", "command", "out", "quiet") or value is None or value is False:
+            continue
+        flag = "--" + name.replace("_", "-")
+        if value is True:
+            parts.append(flag)
+        elif isinstance(value, tuple):
+            parts += [flag, ":".join(str(v) for v in value)]
+        elif isinstance(value, list):
+            for v in value:
+                parts += [flag, str(v)]
+        elif name in ("referrals", "tasks", "study_area") and value not in ("default", "none"):
+            parts += [flag, Path(str(value)).name]
+        else:
+            parts += [flag, str(value)]
+    return parts
+
+
+# =============================================================================== summary
+def _size(n: int) -> str:
+    for unit in ("bytes", "kB", "MB", "GB"):
+        if n < 1000 or unit == "GB":
+            return f"{n:,.0f} {unit}" if unit == "bytes" else f"{n:,.1f} {unit}"
+        n /= 1000.0
+    return f"{n} bytes"  # pragma: no cover
+
+
+def summary_lines(analysis: Any, inputs: Inputs | None = None, *, top: int = 5) -> list[str]:
+    """The end-of-run summary (suppressed person-level figures only)."""
+    from ..export._common import area_summary, period_text
+    from ..export.briefing import _bare, _fmt_change
+
+    an = analysis
+    g = an.grid
+    lines = ["", "Summary"]
+    lines.append(f"  incidents analysed: {len(an.incidents):,} ({period_text(an.incidents)})")
+    lines.append(f"  grid: {g.n_rows:,} x {g.n_cols:,} cells of {g.cell_size:,g} m ({g.n_cells:,} in the study area)")
+    lines.append(f"  method: {an.caption()}")
+    if an.notes or (inputs and inputs.messages):
+        lines.append("  automatic choices and notes:")
+        for n in list(inputs.messages if inputs else []) + list(an.notes):
+            lines.append(f"    - {n}")
+    lines.append(f"  hotspot areas: {an.areas.n_areas} (touching Gi* hot cells at {an.settings.min_confidence:.0%} confidence or more)")
+    if an.clusters is not None:
+        lines.append(f"  point clusters ({an.settings.cluster_method}): {an.clusters.n_clusters:,}")
+    summ = area_summary(an)
+    if len(summ):
+        has_change = "change_pct" in summ.columns
+        has_ref = "referrals" in summ.columns
+        head = f"    {'#':>3}  {'near':<18} {'incidents':>10}"
+        head += f"  {'change':>9}" if has_change else ""
+        head += f"  {'referrals':>9}" if has_ref else ""
+        lines.append(f"  top {min(top, len(summ))} hotspot areas:")
+        lines.append(head)
+        for _, r in summ.head(top).iterrows():
+            row = f"    {int(r['area_id']):>3}  {str(r['place'])[:18]:<18} {int(r['incidents']):>10,}"
+            if has_change:
+                row += f"  {_fmt_change(r['change_pct'], r['change_class']):>9}"
+            if has_ref:
+                row += f"  {str(r['referrals']):>9}"
+            lines.append(row)
+    if an.change_areas is not None:
+        s = an.change_areas.summary()
+        lines.append(
+            f"  change {_bare(an.before)} -> {_bare(an.after)}: hotspot areas with a significant fall "
+            f"{int(s.get('significant fall', 0))}, rise {int(s.get('significant rise', 0))}, no change {int(s.get('no change', 0))}"
+        )
+    elif an.change_cells is None:
+        lines.append(
+            f"  change: not computed, the periods {_bare(an.before)} / {_bare(an.after)} hold no data; "
+            "give `--before A:B --after C:D` within the data's months"
+        )
+    if an.kpis is not None:
+        t = an.kpis.table
+        row = t.iloc[-1] if len(t) else None
+        if row is not None:
+            def pct(col: str) -> str:
+                v = row.get(col)
+                return f"{v}%" if isinstance(v, (int, float)) and not isinstance(v, bool) else str(v)
+
+            lines.append(
+                f"  scheme KPIs (small numbers suppressed): referrals {row.get('referrals')}; completed {pct('completed_pct')}; "
+                f"not re-offended {pct('not_reoffended_pct')}; victims satisfied {pct('victim_satisfied_pct')}; "
+                f"contacted and booked within 48 h {pct('contacted_booked_48h_pct')}; first-time entrants {pct('first_time_entrant_pct')}"
+            )
+    if an.linkage is not None and len(an.linkage.summary_display):
+        sd = an.linkage.summary_display.set_index("where")
+        if "in hotspots" in sd.index:
+            lines.append(
+                f"  referrals from hotspot areas: {sd.loc['in hotspots', 'referrals']} of {sd.loc['All', 'referrals']}; "
+                f"reparation local (same town or within {an.settings.near_m:,.0f} m): {sd.loc['All', 'local_pct']}%"
+            )
+    return lines
+
+
+# =============================================================================== command
+def _images(analysis: Any, out: Path, args: argparse.Namespace, inputs: Inputs, progress: Callable[[str, float], None]) -> list[Any]:
+    from ..export import briefing_before_after, briefing_map
+
+    jobs: list[tuple[str, str]] = [("density", "briefing_density"), ("gistar", "briefing_gistar")]
+    if analysis.linkage is not None:
+        jobs.append(("scheme", "briefing_scheme"))
+    if analysis.change_cells is not None:
+        jobs.append(("before-after", "briefing_before_after"))
+    fmts = ["png"] + (["pdf"] if args.pdf else [])
+    made = []
+    total = len(jobs) * len(fmts)
+    k = 0
+    for layer, stem in jobs:
+        for fmt in fmts:
+            progress(f"briefing map: {stem}.{fmt}", k / total)
+            path = out / "maps" / f"{stem}.{fmt}"
+            common = dict(dpi=args.dpi, basemap=args.basemap)
+            if layer == "before-after":
+                img = briefing_before_after(analysis, path, incidents=inputs.all_incidents, **common)
+            else:
+                img = briefing_map(analysis, path, layer=layer, **common)
+            made.append(img)
+            k += 1
+    return made
+
+
+def run(args: argparse.Namespace) -> int:
+    from ..export import export_gis
+
+    t0 = time.perf_counter()
+    quiet = args.quiet
+    say = (lambda s: None) if quiet else (lambda s: print(s, flush=True))
+    out = Path(args.out)
+    if out.exists() and not out.is_dir():
+        raise ParameterError(f"`--out` {out} exists and is not a folder; give a folder path.")
+    formats = tuple(f.strip() for f in args.formats.split(",") if f.strip())
+    inputs = load_inputs(args, say)
+    bar = ProgressBar(enabled=not quiet)
+    analysis = run_analysis(args, inputs, scaled(bar, 0.0, 0.7))
+    bar("writing GIS files and tables", 0.7)
+    argv = command_line(args)
+    manifest = export_gis(
+        analysis,
+        out,
+        formats=formats,
+        threshold=args.threshold,
+        snap_m=args.snap,
+        drop_empty=args.drop_empty,
+        inputs=inputs.records,
+        timestamp=not args.no_timestamp,
+        extra={"command": argv},
+    )
+    images = [] if args.no_images else _images(analysis, out, args, inputs, scaled(bar, 0.75, 1.0))
+    bar("done", 1.0)
+    bar.done()
+    if quiet:
+        print(f"hotspots analyse: wrote {len(manifest.files) + len(images)} files to {out}")
+        return 0
+    for line in summary_lines(analysis, inputs):
+        print(line)
+    print(f"  outputs in {out}:")
+    if manifest.gpkg is not None:
+        print(f"    {manifest.gpkg.name}  ({len(manifest.layers)} layers: {', '.join(f'{k} {v:,}' for k, v in manifest.layers.items())}; {_size(manifest.gpkg.stat().st_size)})")
+    n_geo = sum(1 for k in manifest.files if k.startswith("geojson:"))
+    if n_geo:
+        print(f"    geojson/  ({n_geo} files, WGS84)")
+    if manifest.tables:
+        print(f"    csv/  ({len(manifest.tables)} tables: {', '.join(manifest.tables)})")
+    print(f"    parameters.json  (settings, automatic values, inputs, version)")
+    for img in images:
+        print(f"    {img.path.relative_to(out)}  ({img.size_px[0]} x {img.size_px[1]} px, {_size(img.path.stat().st_size)}; basemap {img.basemap})")
+    print(f"  time: {time.perf_counter() - t0:.1f} s")
+    return 0
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "analyse",
+        help="run the whole analysis and write GIS files, tables and briefing maps",
+        description=(
+            "Load incident files (and optionally referrals, task sites, a study area), run the hotspot analysis "
+            "(grid, kernel density, Gi*, hotspot areas, clusters, before/after change, scheme linkage and KPIs) and "
+            "write a results folder: hotspots.gpkg, geojson/, csv/, parameters.json and maps/*.png."
+        ),
+    )
+    add_analysis_arguments(p)
+    g = p.add_argument_group("output")
+    g.add_argument("--out", required=True, metavar="DIR", help="results folder (created if missing)")
+    g.add_argument("--formats", default="gpkg,geojson,csv", help="comma-separated: gpkg, geojson, csv (default all)")
+    g.add_argument("--snap", type=_positive(float), default=250.0, metavar="M", help="square size for exported referral origins, metres (default 250)")
+    g.add_argument("--drop-empty", action="store_true", help="leave empty, non-significant cells out of the cell layers")
+    g.add_argument("--no-timestamp", action="store_true", help="no creation time in parameters.json (byte-reproducible sidecar)")
+    g.add_argument("--no-images", action="store_true", help="skip the briefing map images")
+    g.add_argument("--pdf", action="store_true", help="also write PDF versions of the briefing maps")
+    g.add_argument("--dpi", type=_positive(float), default=300, help="image resolution (default 300)")
+    g.add_argument("--basemap", default="auto", help="'auto' (tiles when reachable), 'none', 'osm' or a tile URL template")
+    g.add_argument("--quiet", action="store_true", help="no load reports, progress or summary; one line at the end")
+    p.set_defaults(func=run)
