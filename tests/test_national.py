@@ -1,0 +1,179 @@
+"""Tests for hotspots.national: the batch path for very large point sets.
+
+Everything is checked against the ordinary engine calls (count, kde, gi_star) or a brute-force
+computation on small inputs; no timings are asserted.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from scipy.spatial import cKDTree
+
+from hotspots._errors import InputError, ParameterError
+from hotspots.gistar import gi_star
+from hotspots.grid import Grid, count
+from hotspots.kde import kde
+from hotspots.national import (
+    ENGLAND_WALES_BOUNDS,
+    count_chunks,
+    data_mask,
+    iter_xy_parquet,
+    national_grid,
+    read_xy_parquet,
+    run_national,
+    write_points_parquet,
+)
+
+
+def blobs(n: int, seed: int = 0, bounds=(400_000, 300_000, 450_000, 350_000)) -> np.ndarray:
+    rng = np.random.default_rng(seed)
+    x0, y0, x1, y1 = bounds
+    centres = rng.uniform((x0, y0), (x1, y1), size=(6, 2))
+    k = rng.integers(0, 6, n)
+    pts = centres[k] + rng.normal(0, 1500, size=(n, 2))
+    bg = rng.uniform((x0, y0), (x1, y1), size=(n // 5, 2))
+    return np.vstack([pts, bg])
+
+
+# =========================================================================== grid
+def test_national_grid_covers_england_and_wales_at_250m():
+    g = national_grid(250)
+    assert g.shape == (2613, 2297)
+    assert g.n_rows * g.n_cols == 6_002_061
+    assert g.xmin <= ENGLAND_WALES_BOUNDS[0] and g.xmax >= ENGLAND_WALES_BOUNDS[2]
+    assert g.ymin <= ENGLAND_WALES_BOUNDS[1] and g.ymax >= ENGLAND_WALES_BOUNDS[3]
+    # Berwick-upon-Tweed (northernmost E&W town) and St Mary's, Scilly, fall on the grid.
+    _, _, on = g.cell_of(np.array([[399_700.0, 652_900.0], [90_500.0, 10_500.0]]))
+    assert on.all()
+
+
+# =========================================================================== Parquet
+def test_parquet_round_trip_float32_and_float64(tmp_path):
+    xy = blobs(5000)
+    p32 = write_points_parquet(tmp_path / "a.parquet", xy, columns={"month": np.repeat(np.array(["2025-01"]), len(xy))})
+    back = read_xy_parquet(p32)
+    assert back.dtype == np.float64 and back.shape == xy.shape
+    assert np.array_equal(back, xy.astype(np.float32).astype(np.float64))
+    assert np.abs(back - xy).max() < 0.04  # float32 resolution at ~450 km: 1/32 m
+    p64 = write_points_parquet(tmp_path / "b.parquet", xy, float32=False)
+    assert np.array_equal(read_xy_parquet(p64), xy)
+    chunks = list(iter_xy_parquet(p64, batch_rows=1000))
+    assert [len(c) for c in chunks] == [1000] * 6
+    assert np.array_equal(np.vstack(chunks), xy)
+
+
+def test_parquet_without_xy_is_input_error(tmp_path):
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    pq.write_table(pa.table({"lon": [1.0], "lat": [2.0]}), tmp_path / "c.parquet")
+    with pytest.raises(InputError, match="`x`.*`y`"):
+        read_xy_parquet(tmp_path / "c.parquet")
+    (tmp_path / "d.parquet").write_bytes(b"not parquet")
+    with pytest.raises(InputError, match="cannot be read as Parquet"):
+        read_xy_parquet(tmp_path / "d.parquet")
+
+
+def test_write_rejects_misaligned_column(tmp_path):
+    with pytest.raises(ParameterError, match="`month`"):
+        write_points_parquet(tmp_path / "e.parquet", blobs(100), columns={"month": ["2025-01"]})
+
+
+# =========================================================================== counting
+@pytest.mark.parametrize("chunk", [1, 997, 10_000, 100_000])
+def test_count_chunks_equals_count(chunk):
+    xy = blobs(20_000)
+    # Points beyond the grid too.
+    xy = np.vstack([xy, [[0.0, 0.0], [900_000.0, 900_000.0]]])
+    g = Grid.from_bounds((400_000, 300_000, 450_000, 350_000), 500)
+    mask = np.zeros(g.shape, dtype=bool)
+    mask[10:80, 5:90] = True
+    gm = g.with_mask(mask)
+    for grid in (g, gm):
+        want = count(xy, grid)
+        got = count_chunks((xy[i : i + chunk] for i in range(0, len(xy), chunk)), grid)
+        np.testing.assert_array_equal(got.values, want.values)
+        assert {k: v for k, v in got.params.items() if k != "chunks"} == want.params
+        assert got.params["chunks"] == -(-len(xy) // chunk)
+
+
+def test_count_chunks_with_weights():
+    xy = blobs(3000)
+    w = np.random.default_rng(3).uniform(0, 2, len(xy))
+    g = Grid.from_bounds((400_000, 300_000, 450_000, 350_000), 1000)
+    got = count_chunks([xy[:1000], xy[1000:]], g, weights=[w[:1000], w[1000:]])
+    np.testing.assert_allclose(got.values, count(xy, g, weights=w).values, rtol=1e-12)
+    with pytest.raises(ParameterError, match="fewer chunks"):
+        count_chunks([xy[:1000], xy[1000:]], g, weights=[w[:1000]])
+
+
+# =========================================================================== data mask
+def brute_mask(values: np.ndarray, grid: Grid, radius: float) -> np.ndarray:
+    occ = np.nan_to_num(values) > 0
+    xc, yc = np.meshgrid(grid.x_centres, grid.y_centres)
+    centres = np.column_stack([xc.ravel(), yc.ravel()])
+    tree = cKDTree(centres[occ.ravel()])
+    d, _ = tree.query(centres, k=1)
+    return (d <= radius * (1 + 1e-9)).reshape(grid.shape)
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    seed=st.integers(0, 10_000),
+    radius=st.sampled_from([0.0, 100.0, 250.0, 300.0, 707.2, 1000.0, 2250.0]),
+    density=st.floats(0.001, 0.2),
+)
+def test_data_mask_equals_brute_force(seed, radius, density):
+    rng = np.random.default_rng(seed)
+    g = Grid.from_bounds((0, 0, 9_999, 7_999), 250)
+    vals = (rng.random(g.shape) < density).astype(float) * rng.integers(1, 5, g.shape)
+    if not (vals > 0).any():
+        vals[3, 4] = 1
+    got = data_mask(vals, radius, cell_size=250)
+    np.testing.assert_array_equal(got, brute_mask(vals, g, radius))
+
+
+def test_data_mask_checks_inputs():
+    with pytest.raises(ParameterError, match="`cell_size`"):
+        data_mask(np.ones((3, 3)), 100)
+    with pytest.raises(ParameterError, match="`radius`"):
+        data_mask(np.ones((3, 3)), -1, cell_size=10)
+
+
+# =========================================================================== the batch run
+def test_run_national_equals_engine_calls(tmp_path):
+    xy = blobs(30_000, seed=2)
+    path = write_points_parquet(tmp_path / "p.parquet", xy, float32=False)
+    bounds = (380_000, 280_000, 470_000, 370_000)
+    res = run_national(path, cell_size=500, bounds=bounds, mask_radius=1500, bandwidth=1200, distance=1100)
+    grid0 = Grid.from_bounds(bounds, 500)
+    c0 = count(xy, grid0)
+    mask = brute_mask(c0.values, grid0, 1500)
+    np.testing.assert_array_equal(res.grid.mask, mask)
+    gm = grid0.with_mask(mask)
+    want_counts = count(xy, gm)
+    np.testing.assert_array_equal(res.counts.values, want_counts.values)
+    assert res.counts.params["points_outside_area"] == want_counts.params["points_outside_area"]
+    want_kde = kde(xy, gm, bandwidth=1200)
+    np.testing.assert_allclose(res.density.values, want_kde.values, rtol=1e-9, atol=1e-12, equal_nan=True)
+    want_gi = gi_star(want_counts, 1100)
+    np.testing.assert_allclose(res.gistar.z, want_gi.z, rtol=1e-12, atol=1e-12, equal_nan=True)
+    np.testing.assert_array_equal(res.gistar.bins, want_gi.bins)
+    np.testing.assert_allclose(res.gistar.p_adjusted, want_gi.p_adjusted, rtol=1e-12, equal_nan=True)
+    assert set(res.timings) == {"load", "count", "mask", "kde", "gi_star", "fdr (also inside gi_star)"}
+    assert all(v >= 0 for v in res.timings.values())
+    assert res.total_seconds == pytest.approx(sum(v for k, v in res.timings.items() if "also" not in k))
+    assert res.params["n_points"] == len(xy) and res.params["cells_in_area"] == int(mask.sum())
+    assert "study area built from the data" in res.notes[0]
+    assert res.peak_rss_mb["gi_star"] >= res.peak_rss_mb["load"] > 0
+
+
+def test_run_national_from_array_without_mask_or_steps():
+    xy = blobs(5000, seed=4)
+    res = run_national(xy, cell_size=1000, bounds=None, mask_radius=None, do_kde=False, do_gistar=False)
+    assert res.density is None and res.gistar is None and res.grid.mask is None
+    np.testing.assert_array_equal(res.counts.values, count(xy, res.grid).values)
+    assert res.counts.total == len(xy)
