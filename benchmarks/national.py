@@ -10,7 +10,7 @@ repository, then analysed in a fresh Python process (so that peak memory is the 
 not the generator's) by :func:`hotspots.national.run_national`: load from Parquet, count,
 data mask (cells within 2 km of an incident), quartic KDE (1 km), Gi* (750 m, 28 neighbours) with
 Benjamini-Hochberg FDR. Printed: seconds per step, total, and peak resident memory
-(``ru_maxrss``) after each step. The goal is under 60 s and under 8 GB on two cores.
+(``VmHWM``, the process's high-water mark) after each step. The goal is under 60 s and under 8 GB on two cores.
 
 1. *Synthetic national*: towns and cities across England and Wales, ASB-like. 70 real cities and
    large towns (approximate centres and populations) and 300 random smaller towns inside a rough

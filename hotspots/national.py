@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import math
 import resource
+import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -63,8 +64,21 @@ CHUNK_ROWS = 1_000_000
 
 
 def peak_rss_mb() -> float:
-    """Peak resident memory of this process so far, MB (``ru_maxrss``; KiB on Linux)."""
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
+    """Peak resident memory of this process so far, MB.
+
+    ``VmHWM`` from ``/proc/self/status`` on Linux (the high-water mark of this program's own
+    memory; ``ru_maxrss`` would also carry the parent's peak across ``fork`` + ``exec``), else
+    ``resource.getrusage(RUSAGE_SELF).ru_maxrss``.
+    """
+    try:
+        with open("/proc/self/status", encoding="ascii") as fh:
+            for line in fh:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) / 1024.0
+    except (OSError, ValueError, IndexError):
+        pass
+    rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return rss / (1024.0 * 1024.0) if sys.platform == "darwin" else rss / 1024.0
 
 
 def national_grid(cell_size: float = 250.0, *, bounds: tuple[float, float, float, float] = ENGLAND_WALES_BOUNDS, mask: Any = None) -> Grid:
