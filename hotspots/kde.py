@@ -413,7 +413,7 @@ def _numba_kernels():
         return None
 
     @numba.njit(cache=True, nogil=True)
-    def prepare(x, y, w, x0, y0, s, L, n_rows, n_cols, m):  # pragma: no cover
+    def prepare(xy, w, unit_w, x0, y0, s, L, n_rows, n_cols, m):  # pragma: no cover
         # Nearest extended-lattice node of each point (dropping points that cannot reach the
         # grid), its index in the extended lattice and in the padded accumulator, offsets from
         # it and sub-cell phase. Points come out sorted by lattice row (counting sort): later
@@ -422,7 +422,7 @@ def _numba_kernels():
         H = n_rows + 2 * L
         W = n_cols + 2 * L
         Wp = W + 2 * L
-        n = x.shape[0]
+        n = xy.shape[0]
         inv_s = 1.0 / s
         lo = -L - 0.5
         hx = n_cols + L - 0.5
@@ -431,8 +431,8 @@ def _numba_kernels():
         col = np.empty(n, dtype=np.int32)
         row_start = np.zeros(H + 1, dtype=np.int64)
         for i in range(n):
-            u = (x[i] - x0) * inv_s
-            v = (y0 - y[i]) * inv_s
+            u = (xy[i, 0] - x0) * inv_s
+            v = (y0 - xy[i, 1]) * inv_s
             if u >= lo and u < hx and v >= lo and v < hy:
                 # v + 0.5 + L >= 0 here, so truncation is floor (and much cheaper than a floor call)
                 r = np.int32(v + 0.5 + L)
@@ -460,13 +460,13 @@ def _numba_kernels():
             c = np.int64(col[i])
             j = pos[r]
             pos[r] += 1
-            ddx = x[i] - (x0 + (c - L) * s)
-            ddy = y[i] - (y0 - (r - L) * s)
+            ddx = xy[i, 0] - (x0 + (c - L) * s)
+            ddy = xy[i, 1] - (y0 - (r - L) * s)
             flat[j] = r * W + c
             pbase[j] = (r + L) * Wp + (c + L)
             dx[j] = ddx
             dy[j] = ddy
-            ws[j] = w[i]
+            ws[j] = 1.0 if unit_w else w[i]
             pj = min(np.int64(max((ddx + half) * msc, 0.0)), m - 1)
             pi = min(np.int64(max((ddy + half) * msc, 0.0)), m - 1)
             phase[j] = pi * m + pj
@@ -653,7 +653,7 @@ class _SpectralSum:
 
 
 def _kde_sum(
-    xy: np.ndarray, w: np.ndarray, grid: Grid, h: float, kernel: str, *, method: str = "auto"
+    xy: np.ndarray, w: np.ndarray | None, grid: Grid, h: float, kernel: str, *, method: str = "auto"
 ) -> tuple[np.ndarray, str]:
     """Σ_i w_i · profile(|c − p_i| / h) at every cell centre c (unnormalised), and the path used."""
     s = grid.cell_size
@@ -664,12 +664,13 @@ def _kde_sum(
     compiled = kernels is not None
     phase = pbase = None
     if compiled:
+        unit = w is None
         flat, pbase, dx, dy, w, phase = kernels[4](
-            np.ascontiguousarray(xy[:, 0]), np.ascontiguousarray(xy[:, 1]), np.ascontiguousarray(w, dtype=float),
+            xy, np.empty(0) if unit else np.asarray(w, dtype=float), unit,
             lat.x0, lat.y0, float(s), L, nr, nc, plan_all[0],
         )
     else:
-        flat, dx, dy, w = _bin_points(xy, w, lat)
+        flat, dx, dy, w = _bin_points(xy, np.ones(len(xy)) if w is None else w, lat)
     n = len(flat)
     H, W = lat.ext_shape
     acc_shape = (H + 2 * L, W + 2 * L)
@@ -883,7 +884,6 @@ def kde(
     xy = points_xy(points, grid.crs)
     w_in = point_weights(points, weights, len(xy))
     n_points = len(xy)
-    w = np.ones(n_points) if w_in is None else w_in
     notes: list[str] = []
 
     n_outside = 0
@@ -898,7 +898,7 @@ def kde(
             inside = on_grid & grid.active[rows, cols]
         n_outside = int((~inside).sum())
         if points_outside_area == "exclude" and n_outside:
-            xy, w = xy[inside], w[inside]
+            xy = xy[inside]
             if w_in is not None:
                 w_in = w_in[inside]
             notes.append(f"{n_outside:,} point(s) outside the study area or grid left out (points_outside_area='exclude').")
@@ -933,14 +933,14 @@ def kde(
         warnings.warn(msg, UserWarning, stacklevel=2)
         notes.append(msg)
 
-    total_weight = float(w.sum())
+    total_weight = float(len(xy)) if w_in is None else float(w_in.sum())
     path = "none"
     if len(xy) == 0 or total_weight == 0:
         notes.append("no points to smooth: the density is 0 everywhere.")
         summed = np.zeros(grid.shape)
     else:
         _check_size(grid, h, kernel)
-        summed, path = _kde_sum(xy, w, grid, h, kernel, method=method)
+        summed, path = _kde_sum(xy, w_in, grid, h, kernel, method=method)
         summed *= _norm_const(kernel, h)  # per m²
 
     if output == "density":
