@@ -1,0 +1,351 @@
+"""Tiles with halos on Dask: the grid computations split for more than one machine.
+
+Optional: needs the ``dask`` extra (``pip install "hotspots[dask]"``, which brings
+``dask[distributed]``). One machine handles England and Wales at 250 m (see
+:mod:`hotspots.national`); this module shows how the same numbers are computed when it does not,
+and is tested to give the single-machine result.
+
+How the work is split
+---------------------
+The grid is cut into rectangular *tiles* of cells. Each task gets one tile plus a *halo*: the
+cells (or points) that can influence the tile's cells.
+
+* Counts need no halo: each point falls in one cell. Points are counted chunk by chunk and the
+  per-chunk grids summed (:func:`tiled_count`).
+* Gi* on a distance band of ``d`` metres: a cell's neighbourhood sum reads cells up to
+  ``R = floor(d / cell size)`` rows and columns away, so a tile's halo is ``R`` cells. Gi* also
+  needs the global mean, standard deviation and number of active cells: one small reduction
+  (count, sum; then sum of squared deviations) over the tiles before the tile tasks run.
+* KDE with bandwidth ``h``: a cell's density reads the points within the kernel's support
+  (``h`` for quartic/Epanechnikov, 6 ``h`` for the cut-off Gaussian), so a tile's task gets
+  the points within the tile's extent grown by the support plus one cell.
+* FDR (Benjamini–Hochberg) is global: its threshold depends on the rank of every p-value among
+  all active cells. The tile tasks return their p-values; the BH adjustment runs once over all
+  of them (:func:`tiled_gi_star`, exact q-values). When even the p-values are too many to
+  gather, :func:`bh_threshold_from_histograms` finds the same cut-off from per-tile histograms
+  of the p-values plus the few p-values in the one bin where the cut-off falls.
+
+Results are stitched back into whole-grid arrays and returned as the ordinary result types
+(:class:`~hotspots.grid.GridValues`, :class:`~hotspots.kde.KDEResult`,
+:class:`~hotspots.gistar.GiStarResult`).
+
+Scheduler: the functions build ``dask.delayed`` tasks and run them with ``dask.compute``; with a
+``distributed.Client`` active (e.g. on a ``LocalCluster`` or a real cluster) the tasks run there.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Any, Iterable, Sequence
+
+import numpy as np
+from scipy import stats
+
+from ._errors import ParameterError
+from .fdr import bh_adjust
+from .gistar import CONFIDENCE_LEVELS, GiStarResult
+from .grid import Grid, GridValues, points_xy
+from .kde import GAUSSIAN_CUTOFF_SD, KDEResult, kde
+from .neighbours import _active_values_or_raise, disc_stencil, neighbour_count, neighbour_sum
+
+__all__ = [
+    "Tile",
+    "make_tiles",
+    "tiled_count",
+    "tiled_gi_star",
+    "tiled_kde",
+    "bh_threshold_from_histograms",
+    "require_dask",
+]
+
+
+def require_dask() -> Any:
+    """Import dask or raise an error that names the extra to install."""
+    try:
+        import dask
+    except ImportError:  # pragma: no cover - depends on the environment
+        raise ParameterError(
+            "hotspots.distributed needs dask: install the extra with `pip install \"hotspots[dask]\"` (dask[distributed])."
+        ) from None
+    return dask
+
+
+@dataclass(frozen=True)
+class Tile:
+    """Rows ``r0:r1`` and columns ``c0:c1`` of the grid (the tile's own cells, halo excluded)."""
+
+    r0: int
+    r1: int
+    c0: int
+    c1: int
+
+    def with_halo(self, halo: int, shape: tuple[int, int]) -> "Tile":
+        return Tile(max(0, self.r0 - halo), min(shape[0], self.r1 + halo), max(0, self.c0 - halo), min(shape[1], self.c1 + halo))
+
+
+def make_tiles(shape: tuple[int, int], tile: tuple[int, int] | int = 512) -> list[Tile]:
+    """Cut a grid of ``shape`` into tiles of at most ``tile`` rows x columns, row-major."""
+    tr, tc = (tile, tile) if isinstance(tile, int) else tile
+    if tr < 1 or tc < 1:
+        raise ParameterError(f"`tile` must be at least 1 x 1 cells; got {tile!r}.")
+    nr, nc = shape
+    return [Tile(r, min(nr, r + tr), c, min(nc, c + tc)) for r in range(0, nr, tr) for c in range(0, nc, tc)]
+
+
+def _compute(tasks: Sequence[Any], scheduler: Any) -> list[Any]:
+    dask = require_dask()
+    return list(dask.compute(*tasks, scheduler=scheduler) if scheduler is not None else dask.compute(*tasks))
+
+
+# --------------------------------------------------------------------------- counts
+def _count_chunk(xy: np.ndarray, grid: Grid) -> np.ndarray:
+    rows, cols, on = grid.cell_of(xy)
+    flat = rows * grid.n_cols + cols
+    ok = on & grid.active.ravel()[flat]
+    return np.bincount(flat[ok], minlength=grid.n_rows * grid.n_cols).astype(np.float64)
+
+
+def tiled_count(chunks: Iterable[Any], grid: Grid, *, scheduler: Any = None) -> GridValues:
+    """Incidents per cell, one task per chunk of points, summed (no halo needed).
+
+    Equal to :func:`hotspots.grid.count` on all the points.
+    """
+    dask = require_dask()
+    parts = [dask.delayed(_count_chunk)(points_xy(c, grid.crs), grid) for c in chunks]
+    total = dask.delayed(sum)(parts)
+    flat = _compute([total], scheduler)[0]
+    values = np.asarray(flat, dtype=np.float64).reshape(grid.shape)
+    if grid.mask is not None:
+        values[~grid.mask] = np.nan
+    return GridValues(values, grid, name="count", units="incidents", params={"tasks": len(parts)})
+
+
+# --------------------------------------------------------------------------- Gi*
+def _tile_moments(y: np.ndarray, active: np.ndarray) -> tuple[int, float]:
+    v = y[active]
+    return int(v.size), float(v.sum())
+
+
+def _tile_ss(y: np.ndarray, active: np.ndarray, mean: float) -> float:
+    d = y[active] - mean
+    return float((d * d).sum())
+
+
+def _tile_gi(y_h: np.ndarray, act_h: np.ndarray, core: tuple[slice, slice], distance: float, cell: float, n: int, mean: float, sd: float):
+    st = disc_stencil(distance, cell, shape=y_h.shape)
+    S = neighbour_sum(y_h, st)[core]
+    W = neighbour_count(act_h, st)[core].astype(np.float64)
+    act = act_h[core]
+    var_factor = (n * W - W * W) / (n - 1)
+    denom = sd * np.sqrt(np.maximum(var_factor, 0.0))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        z = np.where(denom > 0, (S - mean * W) / np.where(denom > 0, denom, 1.0), 0.0)
+    if not sd > 0:
+        z = np.zeros_like(z)
+    z = np.where(act, z, np.nan)
+    p = np.where(act, 2.0 * stats.norm.sf(np.abs(z)), np.nan)
+    return z, p, np.where(act, W, 0).astype(np.int64)
+
+
+def tiled_gi_star(
+    counts: GridValues,
+    distance: float,
+    *,
+    fdr: bool = True,
+    alpha: float = 0.05,
+    tile: tuple[int, int] | int = 512,
+    scheduler: Any = None,
+) -> GiStarResult:
+    """Analytic Gi* (and BH FDR) computed tile by tile with a halo of one distance band.
+
+    Same definition and result as :func:`hotspots.gi_star` with ``permutations=0`` (equal to
+    floating-point rounding: the global mean and standard deviation are summed tile by tile).
+
+    Parameters
+    ----------
+    counts : GridValues
+    distance : float
+        Distance band, metres (given; the automatic choice is a whole-grid sweep).
+    fdr, alpha : bool, float
+        As :func:`hotspots.gi_star`.
+    tile : int or (rows, cols)
+        Tile size in cells.
+    scheduler : optional
+        Passed to ``dask.compute`` (None: the active distributed client, else dask's default).
+    """
+    dask = require_dask()
+    grid = counts.grid
+    active = grid.active
+    y = _active_values_or_raise(counts)
+    st = disc_stencil(distance, grid.cell_size, shape=grid.shape)
+    if disc_stencil(distance, grid.cell_size).size == 1:
+        raise ParameterError(f"`distance` {distance:g} m is shorter than the cell size ({grid.cell_size:g} m); make it at least the cell size.")
+    halo = st.radius
+    tiles = make_tiles(grid.shape, tile)
+
+    # 1. Global moments (two passes for a stable variance).
+    mom = _compute([dask.delayed(_tile_moments)(y[t.r0 : t.r1, t.c0 : t.c1], active[t.r0 : t.r1, t.c0 : t.c1]) for t in tiles], scheduler)
+    n = int(sum(m[0] for m in mom))
+    if n < 2:
+        raise ParameterError(f"Gi* needs at least 2 cells in the study area; the grid has {n}.")
+    mean = math.fsum(m[1] for m in mom) / n
+    ss = _compute([dask.delayed(_tile_ss)(y[t.r0 : t.r1, t.c0 : t.c1], active[t.r0 : t.r1, t.c0 : t.c1], mean) for t in tiles], scheduler)
+    sd = math.sqrt(math.fsum(ss) / n)
+
+    # 2. Tile tasks with halos.
+    tasks = []
+    for t in tiles:
+        h = t.with_halo(halo, grid.shape)
+        core = (slice(t.r0 - h.r0, t.r1 - h.r0), slice(t.c0 - h.c0, t.c1 - h.c0))
+        tasks.append(dask.delayed(_tile_gi)(y[h.r0 : h.r1, h.c0 : h.c1], active[h.r0 : h.r1, h.c0 : h.c1], core, float(distance), grid.cell_size, n, mean, sd))
+    outs = _compute(tasks, scheduler)
+    z = np.full(grid.shape, np.nan)
+    p = np.full(grid.shape, np.nan)
+    W = np.zeros(grid.shape, dtype=np.int64)
+    for t, (zt, pt, wt) in zip(tiles, outs):
+        z[t.r0 : t.r1, t.c0 : t.c1] = zt
+        p[t.r0 : t.r1, t.c0 : t.c1] = pt
+        W[t.r0 : t.r1, t.c0 : t.c1] = wt
+
+    # 3. FDR is global: one BH adjustment over every active cell's p-value.
+    q = bh_adjust(p) if fdr else None
+    decide = q if fdr else p
+    direction = np.where(active, np.sign(np.nan_to_num(z)), 0).astype(np.int8)
+    bins = np.zeros(grid.shape, dtype=np.int8)
+    for conf, mag in reversed(CONFIDENCE_LEVELS):
+        bins = np.where(active & (decide <= 1.0 - conf + 1e-12), mag, bins).astype(np.int8)
+    bins = (bins * direction).astype(np.int8)
+    nb = W[active] - 1
+    params = {
+        "distance_m": float(distance),
+        "distance_rule": "given",
+        "distance_message": f"distance band {distance:,.0f} m (given)",
+        "cell_size_m": float(grid.cell_size),
+        "n_cells": n,
+        "neighbours": {"min": int(nb.min()), "median": float(np.median(nb)), "mean": float(nb.mean()), "max": int(nb.max()), "stencil": int(st.size - 1)},
+        "alpha": float(alpha),
+        "fdr": bool(fdr),
+        "permutations": 0,
+        "seed": None,
+        "p_decision": ("BH-adjusted " if fdr else "") + "p (two-sided normal)",
+        "zero_variance": not sd > 0,
+        "cells_covering_area": int(((n * W[active] - W[active] ** 2) <= 0).sum()),
+        "tiles": len(tiles),
+        "halo_cells": halo,
+    }
+    return GiStarResult(z=z, p=p, bins=bins, counts=counts, params=params, p_adjusted=q, n_neighbours=W, direction=direction)
+
+
+# --------------------------------------------------------------------------- KDE
+def _tile_kde(xy: np.ndarray, tile_grid: Grid | None, shape: tuple[int, int], bandwidth: float, kernel: str) -> np.ndarray:
+    if tile_grid is None:
+        return np.full(shape, np.nan)
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)
+        return kde(xy, tile_grid, bandwidth=bandwidth, kernel=kernel).values  # type: ignore[arg-type]
+
+
+def tiled_kde(
+    points: Any,
+    grid: Grid,
+    bandwidth: float,
+    kernel: str = "quartic",
+    *,
+    tile: tuple[int, int] | int = 512,
+    scheduler: Any = None,
+) -> KDEResult:
+    """Kernel density tile by tile; each tile gets the points within its extent grown by the
+    kernel's support (``bandwidth``, or 6 ``bandwidth`` for the Gaussian) plus one cell.
+
+    Same result as :func:`hotspots.kde` with ``points_outside_area="include"`` (to rounding).
+    """
+    dask = require_dask()
+    try:
+        h = float(bandwidth)
+    except (TypeError, ValueError):
+        raise ParameterError(f"`bandwidth` must be a number of metres; got {bandwidth!r}.") from None
+    if not (math.isfinite(h) and h > 0):
+        raise ParameterError(f"`bandwidth` must be a positive number of metres; got {bandwidth!r}.")
+    xy = points_xy(points, grid.crs)
+    s = grid.cell_size
+    reach = h * (GAUSSIAN_CUTOFF_SD if kernel == "gaussian" else 1.0) + s
+    order = np.argsort(xy[:, 0], kind="stable")
+    xs = xy[order]
+    tiles = make_tiles(grid.shape, tile)
+    tasks = []
+    for t in tiles:
+        x0 = grid.xmin + t.c0 * s - reach
+        x1 = grid.xmin + t.c1 * s + reach
+        y1 = grid.ymax - t.r0 * s + reach
+        y0 = grid.ymax - t.r1 * s - reach
+        i0, i1 = np.searchsorted(xs[:, 0], [x0, x1])
+        sub = xs[i0:i1]
+        sub = sub[(sub[:, 1] >= y0) & (sub[:, 1] <= y1)]
+        m = None if grid.mask is None else grid.mask[t.r0 : t.r1, t.c0 : t.c1]
+        tg = None
+        if m is None or m.any():
+            tg = Grid(grid.xmin + t.c0 * s, grid.ymax - t.r0 * s, s, t.r1 - t.r0, t.c1 - t.c0, grid.crs, m)
+        tasks.append(dask.delayed(_tile_kde)(sub, tg, (t.r1 - t.r0, t.c1 - t.c0), h, kernel))
+    outs = _compute(tasks, scheduler)
+    values = np.full(grid.shape, np.nan)
+    for t, v in zip(tiles, outs):
+        values[t.r0 : t.r1, t.c0 : t.c1] = v
+    params = {"bandwidth_m": h, "kernel": kernel, "output": "density", "n_points": int(len(xy)), "tiles": len(tiles), "halo_m": reach, "method": "tiled"}
+    return KDEResult(values, grid, "density", "incidents per km²", params, bandwidth_m=h, kernel=kernel)
+
+
+# --------------------------------------------------------------------------- FDR from histograms
+def bh_threshold_from_histograms(p_parts: Sequence[Any], alpha: float = 0.05, *, bins: int = 4096, scheduler: Any = None) -> float:
+    """The Benjamini–Hochberg cut-off over p-values held in parts, without gathering them all.
+
+    Equal to :func:`hotspots.fdr.fdr_threshold` on the concatenated p-values (NaN ignored).
+
+    Pass 1: each part returns a histogram of its p-values on ``bins`` equal bins of [0, 1]; the
+    sums give ``F(e)``, the number of p-values ``<= e``, at every bin edge. The BH cut-off is the
+    largest ``k * alpha / m`` with ``p_(k) <= k * alpha / m``. A bin ``(e0, e1]`` holding p-values
+    ranked ``F(e0)+1 .. F(e1)`` can hold the deciding p-value only if ``e0 < F(e1) * alpha / m``;
+    scanning from the top, every bin above the first such bin is ruled out. Pass 2 gathers the
+    p-values of the candidate bins only (few, since the test compares a rank-scaled line with
+    the empirical distribution), and the cut-off is found exactly among them.
+    """
+    dask = require_dask()
+    a = float(alpha)
+    if not 0 < a < 1:
+        raise ParameterError(f"`alpha` must be between 0 and 1; got {alpha!r}.")
+    edges = np.linspace(0.0, 1.0, bins + 1)
+
+    def bin_index(v: np.ndarray) -> np.ndarray:
+        # Bin k holds (edges[k], edges[k+1]]; bin 0 also holds 0.
+        return np.clip(np.ceil(v * bins).astype(np.int64) - 1, 0, bins - 1)
+
+    def hist(p: Any) -> np.ndarray:
+        v = np.asarray(p, dtype=np.float64).ravel()
+        return np.bincount(bin_index(v[~np.isnan(v)]), minlength=bins)
+
+    def pick(p: Any, j: int) -> np.ndarray:
+        v = np.asarray(p, dtype=np.float64).ravel()
+        v = v[~np.isnan(v)]
+        return v[bin_index(v) == j]
+
+    counts = np.sum(_compute([dask.delayed(hist)(p) for p in p_parts], scheduler), axis=0)
+    m = int(counts.sum())
+    if m == 0:
+        return 0.0
+    F = np.concatenate([[0], np.cumsum(counts)])  # F[k]: p-values in bins below k (ranks up to F[k])
+    upper = np.arange(1, bins + 1) / bins  # upper edge of each bin, as bin_index sees it
+    lower = np.arange(bins) / bins
+    # The deciding p-value p_(k) <= k a / m can lie in bin j only if lower[j] < F[j+1] a / m.
+    cand = np.flatnonzero((counts > 0) & (lower < F[1:] * a / m * (1 + 1e-12)))
+    for j in cand[::-1]:
+        top = F[j + 1] * a / m
+        if upper[j] * (1 + 1e-12) <= top:
+            return float(top)  # every p-value of the bin qualifies, the largest rank decides
+        vals = np.sort(np.concatenate(_compute([dask.delayed(pick)(p, int(j)) for p in p_parts], scheduler)))
+        crit = (F[j] + np.arange(1, len(vals) + 1)) * a / m
+        ok = np.flatnonzero(vals <= crit)
+        if ok.size:
+            return float(crit[ok[-1]])
+    return 0.0
