@@ -167,14 +167,55 @@ def _stable_relabel(raw: np.ndarray, xy: np.ndarray) -> np.ndarray:
     return out
 
 
-def _cluster_polygon(pts: np.ndarray, hull: str, ratio: float, radius: float) -> tuple[Any, bool]:
-    mp = shapely.multipoints(pts)
-    geom = shapely.convex_hull(mp) if hull == "convex" else shapely.concave_hull(mp, ratio=ratio)
-    if shapely.get_type_id(geom) in (3, 6) and shapely.area(geom) > 0:
-        return geom, False
-    # All points on one spot or one line: buffer what there is.
-    base = shapely.convex_hull(mp)
-    return shapely.buffer(base, radius), True
+def _cluster_polygons(xy: np.ndarray, labels: np.ndarray, k: int, hull: str, ratio: float, radius: float):
+    """Hull polygon and statistics of clusters 1..k (vectorised over clusters).
+
+    Distinct coordinates of each cluster are found with one lexicographic sort of (cluster, x, y);
+    the hulls are built by shapely over all clusters at once.
+    """
+    sel = labels > 0
+    lab, cxy = labels[sel], xy[sel]
+    order = np.lexsort((cxy[:, 1], cxy[:, 0], lab))
+    lab, cxy = lab[order], cxy[order]
+    new_loc = np.ones(len(lab), dtype=bool)
+    new_loc[1:] = (lab[1:] != lab[:-1]) | (cxy[1:, 0] != cxy[:-1, 0]) | (cxy[1:, 1] != cxy[:-1, 1])
+    loc_start = np.flatnonzero(new_loc)
+    loc_count = np.diff(np.append(loc_start, len(lab)))
+    loc_lab = lab[loc_start]
+    loc_xy = cxy[loc_start]
+    n_points = np.bincount(lab, minlength=k + 1)[1:]
+    n_locations = np.bincount(loc_lab, minlength=k + 1)[1:]
+    biggest = np.zeros(k + 1, dtype=np.int64)
+    np.maximum.at(biggest, loc_lab, loc_count)
+    share = biggest[1:] / n_points
+    mp = shapely.multipoints(loc_xy, indices=loc_lab - 1)
+    geoms = shapely.convex_hull(mp) if hull == "convex" else shapely.concave_hull(mp, ratio=ratio)
+    # All points on one spot or one line: no area, so buffer the point / segment instead.
+    degenerate = ~np.isin(shapely.get_type_id(geoms), (3, 6)) | (shapely.area(geoms) <= 0)
+    if degenerate.any():
+        geoms[degenerate] = shapely.buffer(shapely.convex_hull(mp[degenerate]), radius)
+    stats = {
+        "cluster": np.arange(1, k + 1, dtype=np.int64),
+        "n_points": n_points.astype(np.int64),
+        "area_m2": shapely.area(geoms),
+        "n_locations": n_locations.astype(np.int64),
+        "shared_location_share": share,
+        "single_point": share >= SINGLE_POINT_SHARE,
+        "degenerate": degenerate,
+    }
+    return geoms, stats
+
+
+def _postprocess(xy: np.ndarray, raw: np.ndarray, hull: str, ratio: float, radius: float, crs: pyproj.CRS):
+    """Stable labels and the polygon table from scikit-learn's raw labels (everything but the fit)."""
+    labels = _stable_relabel(raw, xy)
+    k = int(labels.max()) if (len(labels) and labels.max() > 0) else 0
+    if k == 0:
+        return labels, _empty_polygons(crs)
+    geoms, stats = _cluster_polygons(xy, labels, k, hull, ratio, radius)
+    df = pd.DataFrame(stats)
+    df["rank"] = df["n_points"].rank(method="min", ascending=False).astype("int64")
+    return labels, gpd.GeoDataFrame(df[list(POLYGON_COLUMNS)], geometry=geoms, crs=crs)
 
 
 def _empty_polygons(crs: pyproj.CRS) -> gpd.GeoDataFrame:
@@ -284,31 +325,11 @@ def clusters(
         # HDBSCAN marks infinite/missing with -2/-3; we have no such values, but keep them as noise.
         raw = np.where(raw < 0, -1, raw)
 
-    labels = _stable_relabel(raw, xy)
+    labels, polys = _postprocess(xy, raw, hull, float(concave_ratio), float(degenerate_radius), out_crs)
     pts_out["cluster"] = labels
-
-    k = int(labels.max()) if (n and labels.max() > 0) else 0
-    if k == 0:
-        polys = _empty_polygons(out_crs)
-    else:
-        sel = labels > 0
-        lab = labels[sel]
-        cxy = xy[sel]
-        order = np.argsort(lab, kind="stable")
-        lab, cxy = lab[order], cxy[order]
-        bounds = np.searchsorted(lab, np.arange(1, k + 2))
-        rows = []
-        geoms = []
-        for cid in range(1, k + 1):
-            p = cxy[bounds[cid - 1] : bounds[cid]]
-            uniq, cnt = np.unique(p, axis=0, return_counts=True)
-            share = float(cnt.max() / len(p))
-            geom, degenerate = _cluster_polygon(uniq, hull, float(concave_ratio), float(degenerate_radius))
-            geoms.append(geom)
-            rows.append((cid, len(p), float(shapely.area(geom)), len(uniq), share, share >= SINGLE_POINT_SHARE, degenerate))
-        df = pd.DataFrame(rows, columns=["cluster", "n_points", "area_m2", "n_locations", "shared_location_share", "single_point", "degenerate"])
-        df["rank"] = df["n_points"].rank(method="min", ascending=False).astype("int64")
-        polys = gpd.GeoDataFrame(df[list(POLYGON_COLUMNS)], geometry=geoms, crs=out_crs)
+    k = len(polys)
+    if k:
+        df = polys
         n_single = int(df["single_point"].sum())
         if n_single:
             notes.append(
