@@ -19,7 +19,6 @@ HDBSCAN: min_samples = min_cluster_size = 20 (k-d tree).
 from __future__ import annotations
 
 import argparse
-import math
 import os
 import platform
 import time

@@ -269,16 +269,6 @@ def _offsets_compact(h: float, s: float) -> tuple[int, np.ndarray, np.ndarray, n
     return L, di, dj, cls
 
 
-def _profile(kernel: str, r2: np.ndarray) -> np.ndarray:
-    """Unnormalised kernel profile as a function of squared normalised distance."""
-    if kernel == "quartic":
-        t = np.maximum(1.0 - r2, 0.0)
-        return t * t
-    if kernel == "epanechnikov":
-        return np.maximum(1.0 - r2, 0.0)
-    return np.exp(-0.5 * r2)
-
-
 _PHASES = 8  # sub-cells per axis used to prune point-by-point work for the polynomial kernels
 
 

@@ -7,7 +7,6 @@ x in [xmin + c*s, xmin + (c+1)*s) and y in [ymax - (r+1)*s, ymax - r*s); row 0 i
 from __future__ import annotations
 
 import math
-import warnings
 
 import geopandas as gpd
 import numpy as np
