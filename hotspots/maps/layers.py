@@ -188,13 +188,14 @@ def _interp_matrix(n: int, step: int) -> tuple[np.ndarray, np.ndarray]:
 
 
 def _mercator_to_grid_xy(
-    xs: np.ndarray, ys: np.ndarray, crs: pyproj.CRS, *, max_span_m: float = 500.0
+    xs: np.ndarray, ys: np.ndarray, crs: pyproj.CRS, *, max_span_m: float = 2000.0
 ) -> tuple[np.ndarray, np.ndarray]:
     """Grid-CRS coordinates of every (ys[i], xs[j]) Web Mercator point, shape (len(ys), len(xs)).
 
     pyproj converts a lattice of points at most ``max_span_m`` apart; the points between are
-    interpolated bilinearly (two matrix products). Over 500 m the projections' curvature moves a
-    point by well under 0.1 m, against cells of 50 m or more.
+    interpolated bilinearly (two matrix products). Over 2 km the projections' curvature moves a
+    point by under 0.05 m in Great Britain (0.03 m measured over Derbyshire), against cells of
+    50 m or more; a coarser lattice matters for speed, as pyproj takes about 2 µs a point.
     """
     px = float(abs(xs[1] - xs[0])) if len(xs) > 1 else (float(abs(ys[1] - ys[0])) if len(ys) > 1 else 1.0)
     step = max(1, int(max_span_m // max(px, 1e-9)))

@@ -1,0 +1,864 @@
+"""What the Streamlit app needs that is not Streamlit: data bundles, uploads, the analysis in
+cacheable stages, small tables and formatting. Library code, tested without a browser.
+
+The app (``app.py``) stays wiring and layout: widgets → :class:`hotspots.analysis.Settings` →
+the cached calls here and in the library → maps and tables.
+
+Staged analysis
+---------------
+:func:`hotspots.analysis.analyse` computes everything at once. The app splits the same calls into
+stages that depend on fewer settings, so a change recomputes only what it must and each stage is
+cached on its own:
+
+* :func:`hotspot_stage` — grid, counts, density, Gi*, hotspot areas (cell size, bandwidth,
+  kernel, distance, alpha, FDR, permutations, confidence, analysis period);
+* clusters (:func:`hotspots.clusters.clusters`: method, ``eps``, ``min_samples``, period);
+* :func:`area_change` and :func:`cell_change` — before/after change per hotspot area and per
+  cell (periods, alpha, FDR, same months);
+* linkage and KPIs (:func:`hotspots.linkage.link_referrals`, :func:`hotspots.kpis.scheme_kpis`).
+
+:func:`assemble_analysis` puts the stages together into the same :class:`~hotspots.analysis.Analysis`
+that :func:`~hotspots.analysis.analyse` returns (tested to be equal), e.g. for exports.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import io
+import json
+import math
+import threading
+from collections import OrderedDict
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+
+from ._errors import HotspotsError, ParameterError
+from .analysis import Analysis, Settings, filter_period, parse_period
+from .areas import HotspotAreas, hotspot_areas
+from .change import ChangeResult, Period, change_areas, change_cells, incident_dates
+from .gistar import GiStarResult, gi_star
+from .grid import BNG, Grid, GridValues, count
+from .kde import KDEResult, kde
+from .report import LoadReport
+from .schema import SCHEME_START
+
+__all__ = [
+    "DataBundle",
+    "LoadOutcome",
+    "HotspotStage",
+    "Card",
+    "LRUCache",
+    "demo_bundle",
+    "content_token",
+    "load_uploads",
+    "choose_study_area",
+    "month_range",
+    "month_options",
+    "default_periods",
+    "hotspot_stage",
+    "area_change",
+    "cell_change",
+    "assemble_analysis",
+    "period_density",
+    "monthly_in_hotspots",
+    "filter_referrals",
+    "kpi_cards",
+    "display_frame",
+    "geojson_bytes",
+    "csv_bytes",
+    "jaccard_frame",
+    "report_rows",
+    "md_text",
+    "stage_key",
+    "change_key",
+    "cluster_key",
+    "hotspot_change_summary",
+]
+
+#: Share of incidents that must fall inside the default (Derbyshire) study area for it to be
+#: used with uploaded data that come without a boundary.
+STUDY_AREA_SHARE = 0.9
+
+
+# =============================================================================== data
+@dataclass(frozen=True, eq=False)
+class DataBundle:
+    """The data the app analyses, and where it came from.
+
+    Attributes
+    ----------
+    incidents : GeoDataFrame
+    referrals, tasks : GeoDataFrame or None
+    study_area : GeoDataFrame or None
+    source : str
+        ``"demo"`` or ``"files"``.
+    label : str
+        What to call the data on screen.
+    token : str
+        Identifies the content (demo seed, or a hash of the uploaded bytes and load options):
+        the cache key of everything computed from it.
+    reports : tuple of LoadOutcome
+        How each input was loaded.
+    notes : tuple of str
+        Choices made on the user's behalf (e.g. the study area).
+    """
+
+    incidents: gpd.GeoDataFrame
+    referrals: gpd.GeoDataFrame | None
+    tasks: gpd.GeoDataFrame | None
+    study_area: gpd.GeoDataFrame | None
+    source: str
+    label: str
+    token: str
+    reports: tuple["LoadOutcome", ...] = ()
+    notes: tuple[str, ...] = ()
+
+    @property
+    def shared(self) -> bool:
+        """True for data anyone could have (the built-in demo): results may be cached globally."""
+        return self.source == "demo"
+
+
+@dataclass(frozen=True)
+class LoadOutcome:
+    """One input as the data panel shows it: the report, or the error message.
+
+    Attributes
+    ----------
+    kind : str
+        ``"incidents"``, ``"referrals"``, ``"tasks"`` or ``"boundary"``.
+    files : tuple of str
+        File names (shown escaped).
+    report : LoadReport or None
+        None when loading failed (then ``error`` says why) or for a boundary.
+    error : str or None
+        The typed error's message.
+    rows : int
+        Rows (features for a boundary) kept.
+    """
+
+    kind: str
+    files: tuple[str, ...]
+    report: LoadReport | None = None
+    error: str | None = None
+    rows: int = 0
+
+    @property
+    def ok(self) -> bool:
+        return self.error is None
+
+
+def demo_bundle(seed: int = 0) -> DataBundle:
+    """The built-in synthetic demo data (deterministic for a seed) with Derbyshire's study area."""
+    from .demo import generate_demo
+    from .gazetteer import default_study_area
+
+    d = generate_demo(seed)
+    n_inc, n_ref, n_task = len(d.incidents), len(d.referrals), len(d.tasks)
+    reports = (
+        LoadOutcome("incidents", ("demo data",), LoadReport("demo incidents", n_inc, n_inc), rows=n_inc),
+        LoadOutcome("referrals", ("demo data",), LoadReport("demo referrals", n_ref, n_ref), rows=n_ref),
+        LoadOutcome("tasks", ("demo data",), LoadReport("demo task sites", n_task, n_task), rows=n_task),
+    )
+    return DataBundle(
+        incidents=d.incidents,
+        referrals=d.referrals,
+        tasks=d.tasks,
+        study_area=default_study_area(),
+        source="demo",
+        label=f"Synthetic demo data (seed {seed})",
+        token=f"demo-{seed}",
+        reports=reports,
+        notes=("The demo data are synthetic, modelled on Derbyshire's immediate justice scheme (start 1 July 2023).",),
+    )
+
+
+def content_token(parts: Iterable[tuple[str, str, bytes]], options: Mapping[str, Any] | None = None) -> str:
+    """A SHA-256 over (kind, file name, bytes) of every input and the load options.
+
+    Two uploads with the same content and options get the same token; anything else differs.
+    """
+    h = hashlib.sha256()
+    for kind, name, data in parts:
+        for piece in (kind.encode(), name.encode("utf-8", "replace"), len(data).to_bytes(8, "big"), data):
+            h.update(len(piece).to_bytes(8, "big"))
+            h.update(piece)
+    h.update(json.dumps(dict(options or {}), sort_keys=True, default=str).encode())
+    return "files-" + h.hexdigest()
+
+
+def _clean_mapping(mapping: Mapping[str, str] | None) -> dict[str, str] | None:
+    if not mapping:
+        return None
+    out = {str(k): str(v).strip() for k, v in mapping.items() if v is not None and str(v).strip()}
+    return out or None
+
+
+def _message(exc: BaseException) -> str:
+    if isinstance(exc, HotspotsError):
+        return str(exc)
+    return f"unexpected problem ({type(exc).__name__}): {exc}. The file could not be read; check its format."
+
+
+def load_uploads(
+    *,
+    incidents: Sequence[Any] = (),
+    referrals: Sequence[Any] = (),
+    tasks: Sequence[Any] = (),
+    boundary: Any = None,
+    incident_columns: Mapping[str, str] | None = None,
+    incident_crs: Any = "auto",
+    police_categories: Any = None,
+) -> tuple[DataBundle | None, tuple[LoadOutcome, ...]]:
+    """Load uploaded files (``hotspots.io.Upload`` or file objects with ``name``) into a bundle.
+
+    Parameters
+    ----------
+    incidents : sequence of uploads
+        police.uk street-level CSVs (or a zip of them), or generic tables.
+    referrals, tasks : sequence of uploads
+    boundary : upload, optional
+        The study area (GeoJSON, GeoPackage, zipped Shapefile).
+    incident_columns : mapping, optional
+        ``{canonical name: your column}`` for generic incident tables (``x``, ``y``,
+        ``occurred``, ``month``, ``category``, ``incident_id``); ignored for police.uk files.
+    incident_crs : "auto" or EPSG code
+        CRS of generic tables' coordinates.
+    police_categories : str or list, optional
+        For police.uk files only: keep only these crime types (e.g. ``"Anti-social
+        behaviour"``). Generic tables keep every category.
+
+    Returns
+    -------
+    bundle : DataBundle or None
+        None when no incident file loaded (the app then stays on the demo data).
+    outcomes : tuple of LoadOutcome
+        One per input kind given, in the order incidents, referrals, tasks, boundary. Errors are
+        caught and reported as messages; nothing raises for bad files.
+    """
+    from .gazetteer import default_study_area  # noqa: F401  (import check: the geography is present)
+    from .io import load_any, load_boundary
+
+    outcomes: list[LoadOutcome] = []
+    parts: list[tuple[str, str, bytes]] = []
+
+    def read(kind: str, items: Sequence[Any]) -> list[Any]:
+        from .io import Upload
+
+        out = []
+        for it in items:
+            if it is None:
+                continue
+            if isinstance(it, Upload):
+                data, name = it.data, it.name
+            else:
+                data = it.getvalue() if hasattr(it, "getvalue") else it.read()
+                name = getattr(it, "name", "upload")
+            parts.append((kind, str(name), bytes(data)))
+            out.append(Upload(str(name), bytes(data)))
+        return out
+
+    inc_files = read("incidents", incidents)
+    ref_files = read("referrals", referrals)
+    task_files = read("tasks", tasks)
+    bnd_files = read("boundary", [boundary] if boundary is not None else [])
+    mapping = _clean_mapping(incident_columns)
+    options = {"columns": mapping, "crs": incident_crs, "categories": police_categories}
+
+    area = None
+    if bnd_files:
+        names = tuple(f.name for f in bnd_files)
+        try:
+            area = load_boundary(bnd_files[0])
+            notes = list(area.attrs.get("notes", []))
+            rep = LoadReport(names[0], len(area), len(area), notes=notes)
+            outcomes.append(LoadOutcome("boundary", names, rep, rows=len(area)))
+        except Exception as exc:  # every failure becomes a message box, never a traceback
+            outcomes.append(LoadOutcome("boundary", names, error=_message(exc)))
+
+    inc = None
+    if inc_files:
+        names = tuple(f.name for f in inc_files)
+        try:
+            kwargs: dict[str, Any] = {}
+            if _all_police_uk(inc_files):
+                kwargs["categories"] = police_categories
+            else:
+                if mapping:
+                    kwargs["columns"] = mapping
+                kwargs["crs"] = incident_crs
+            result = load_any(inc_files if len(inc_files) > 1 else inc_files[0], "incidents", **kwargs)
+            inc = result.data
+            outcomes.insert(0, LoadOutcome("incidents", names, result.report, rows=len(inc)))
+            if len(inc) == 0:
+                inc = None
+        except Exception as exc:
+            outcomes.insert(0, LoadOutcome("incidents", names, error=_message(exc)))
+
+    def load_simple(kind: str, files: list[Any]) -> gpd.GeoDataFrame | None:
+        if not files:
+            return None
+        names = tuple(f.name for f in files)
+        try:
+            result = load_any(files if len(files) > 1 else files[0], kind)
+            outcomes.append(LoadOutcome(kind, names, result.report, rows=len(result.data)))
+            return result.data if len(result.data) else None
+        except Exception as exc:
+            outcomes.append(LoadOutcome(kind, names, error=_message(exc)))
+            return None
+
+    refs = load_simple("referrals", ref_files)
+    tks = load_simple("tasks", task_files)
+    order = {"incidents": 0, "referrals": 1, "tasks": 2, "boundary": 3}
+    outcomes.sort(key=lambda o: order[o.kind])
+    if inc is None:
+        return None, tuple(outcomes)
+    study, note = choose_study_area(inc, area)
+    label = ", ".join(inc_files[i].name for i in range(min(2, len(inc_files)))) + (
+        f" and {len(inc_files) - 2} more" if len(inc_files) > 2 else ""
+    )
+    bundle = DataBundle(
+        incidents=inc,
+        referrals=refs,
+        tasks=tks,
+        study_area=study,
+        source="files",
+        label=f"Your files: {label}",
+        token=content_token(parts, options),
+        reports=tuple(outcomes),
+        notes=(note,) if note else (),
+    )
+    return bundle, tuple(outcomes)
+
+
+def _all_police_uk(files: Sequence[Any]) -> bool:
+    """True when every file (or zip member) has a police.uk street-level header."""
+    from .io._read import header_of, resolve_sources
+    from .io.police_uk import is_police_uk_header
+
+    try:
+        sources, _ = resolve_sources(list(files))
+    except HotspotsError:
+        return False
+    return bool(sources) and all(s.fmt == "csv" and is_police_uk_header(header_of(s) or []) for s in sources)
+
+
+def choose_study_area(incidents: gpd.GeoDataFrame, boundary: gpd.GeoDataFrame | None = None) -> tuple[gpd.GeoDataFrame | None, str]:
+    """The study area for uploaded data, and a note saying which was chosen.
+
+    The uploaded boundary when given; else the built-in Derbyshire area when at least
+    :data:`STUDY_AREA_SHARE` of the incidents fall inside it; else none (the grid then covers
+    the incidents' extent).
+    """
+    if boundary is not None and len(boundary):
+        return boundary, "Study area: the uploaded boundary."
+    from .gazetteer import default_study_area
+
+    area = default_study_area()
+    if len(incidents) == 0:
+        return None, ""
+    inside = incidents.geometry.within(area.to_crs(incidents.crs).union_all()).to_numpy()
+    share = float(inside.mean())
+    if share >= STUDY_AREA_SHARE:
+        return area, f"Study area: the built-in Derbyshire force area ({share:.0%} of the incidents fall inside it)."
+    return None, (
+        f"Study area: none (only {share:.0%} of the incidents fall inside the built-in Derbyshire area); "
+        "the grid covers the incidents' extent. Upload a boundary to set one."
+    )
+
+
+# =============================================================================== periods
+def month_range(incidents: pd.DataFrame) -> tuple[str, str]:
+    """First and last month (``"YYYY-MM"``) of the incidents' dates."""
+    dates, _ = incident_dates(incidents)
+    ok = ~np.isnat(dates)
+    if not ok.any():
+        raise ParameterError("the incidents have no dates (`month` or `occurred`); before/after periods cannot be chosen.")
+    lo, hi = dates[ok].min(), dates[ok].max()
+    return str(lo.astype("datetime64[M]")), str(hi.astype("datetime64[M]"))
+
+
+def month_options(first: str, last: str) -> list[str]:
+    """Every month from ``first`` to ``last`` inclusive, as ``"YYYY-MM"``."""
+    a, b = np.datetime64(first, "M"), np.datetime64(last, "M")
+    if b < a:
+        raise ParameterError(f"`last` ({last}) is before `first` ({first}).")
+    return [str(m) for m in np.arange(a, b + 1)]
+
+
+def default_periods(first: str, last: str, scheme_start: str = SCHEME_START, months: int = 12) -> tuple[tuple[str, str], tuple[str, str]]:
+    """Before and after periods (``("YYYY-MM", "YYYY-MM")`` each) within the data's months.
+
+    ``months`` months either side of the scheme start, cut to the data; when the scheme start is
+    not strictly inside the data, the first and second halves of the data.
+    """
+    opts = month_options(first, last)
+    start = str(np.datetime64(scheme_start, "M"))
+    if start in opts and opts.index(start) > 0:
+        i = opts.index(start)
+        before = opts[max(0, i - months) : i]
+        after = opts[i : i + months]
+    else:
+        if len(opts) < 2:
+            raise ParameterError("the data cover a single month; two periods cannot be compared.")
+        half = len(opts) // 2
+        before, after = opts[:half], opts[half:]
+    return (before[0], before[-1]), (after[0], after[-1])
+
+
+# =============================================================================== staged analysis
+@dataclass(frozen=True, eq=False)
+class HotspotStage:
+    """Grid, counts, density, Gi* and hotspot areas (the first part of :func:`~hotspots.analysis.analyse`)."""
+
+    settings: Settings
+    incidents: gpd.GeoDataFrame
+    grid: Grid
+    counts: GridValues
+    density: KDEResult
+    gi: GiStarResult
+    areas: HotspotAreas
+    notes: tuple[str, ...] = ()
+
+    @property
+    def hot_share(self) -> float:
+        """Share of the counted incidents that lie in hotspot areas (0–1)."""
+        vals = np.nan_to_num(np.asarray(self.counts.values, dtype=float))
+        total = float(vals[self.grid.active].sum())
+        return float(vals[self.areas.labels > 0].sum() / total) if total > 0 else 0.0
+
+
+def hotspot_stage(
+    incidents: gpd.GeoDataFrame,
+    settings: Settings,
+    study_area: gpd.GeoDataFrame | None = None,
+    *,
+    progress: Callable[[str, float], None] | None = None,
+) -> HotspotStage:
+    """Grid, counts, KDE, Gi* and hotspot areas, exactly as :func:`~hotspots.analysis.analyse` does."""
+    s = settings
+    notes: list[str] = []
+
+    def step(text: str, frac: float) -> None:
+        if progress is not None:
+            progress(text, frac)
+
+    if incidents is None or len(incidents) == 0:
+        raise ParameterError("there are no incidents to analyse; check the input files and the filters (load report).")
+    window = parse_period(s.period, "analysis period") if s.period else None
+    chosen = filter_period(incidents, window)
+    if len(chosen) == 0:
+        raise ParameterError(f"no incidents fall in the analysis period {window.describe()}; widen `period`.")
+    if window is not None:
+        notes.append(f"hotspots computed from {len(chosen):,} incidents in {window.describe()}")
+    step("building the grid", 0.0)
+    grid = Grid.for_points(chosen, cell_size=s.cell_size, mask=study_area)
+    notes += list(grid.notes)
+    step("counting incidents per cell", 0.1)
+    counts = count(chosen, grid)
+    outside = counts.params.get("points_off_grid", 0) + counts.params.get("points_outside_area", 0)
+    if outside:
+        notes.append(
+            f"{outside:,} incidents fall in cells whose centre lies outside the study area (or off the grid) "
+            "and are not counted in cells"
+        )
+    step("kernel density", 0.2)
+    density = kde(chosen, grid, bandwidth=s.bandwidth, kernel=s.kernel, bandwidth_rule=s.bandwidth_rule)
+    notes += [n for n in density.notes if n not in notes]
+    step("Getis-Ord Gi*", 0.5)
+    gi = gi_star(counts, s.distance, permutations=s.permutations, fdr=s.fdr, alpha=s.alpha, seed=s.seed)
+    notes += [n for n in gi.notes if n not in notes]
+    step("hotspot areas", 0.9)
+    areas = hotspot_areas(gi, min_confidence=s.min_confidence)
+    step("done", 1.0)
+    return HotspotStage(s, chosen, grid, counts, density, gi, areas, tuple(notes))
+
+
+def area_change(incidents: gpd.GeoDataFrame, stage: HotspotStage, settings: Settings) -> tuple[ChangeResult | None, str | None]:
+    """Before/after change per hotspot area (None and the reason when it cannot be computed).
+
+    ``incidents`` are all incidents (not only the analysis period), as in ``analyse``.
+    """
+    if stage.areas.n_areas == 0:
+        return None, None
+    s = settings
+    try:
+        before, after = s.change_periods()
+        return (
+            change_areas(incidents, stage.areas.areas, before, after, id_column="area_id", alpha=s.alpha, fdr=s.fdr, same_months=s.same_months),
+            None,
+        )
+    except ParameterError as exc:
+        return None, f"before/after change not computed: {exc}"
+
+
+def cell_change(incidents: gpd.GeoDataFrame, grid: Grid, settings: Settings) -> tuple[ChangeResult | None, str | None]:
+    """Before/after change per grid cell (None and the reason when it cannot be computed)."""
+    s = settings
+    try:
+        before, after = s.change_periods()
+        return change_cells(incidents, grid, before, after, alpha=s.alpha, fdr=s.fdr, same_months=s.same_months), None
+    except ParameterError as exc:
+        return None, f"before/after change not computed: {exc}"
+
+
+def assemble_analysis(
+    stage: HotspotStage,
+    *,
+    clusters: Any = None,
+    change_cells: ChangeResult | None = None,
+    change_areas: ChangeResult | None = None,
+    change_note: str | None = None,
+    linkage: Any = None,
+    kpis: Any = None,
+    referrals: gpd.GeoDataFrame | None = None,
+    tasks: gpd.GeoDataFrame | None = None,
+    study_area: gpd.GeoDataFrame | None = None,
+) -> Analysis:
+    """The stages as one :class:`~hotspots.analysis.Analysis` (what ``analyse`` returns)."""
+    before, after = stage.settings.change_periods()
+    notes = list(stage.notes)
+    if change_note and change_note not in notes:
+        notes.append(change_note)
+    return Analysis(
+        settings=stage.settings,
+        incidents=stage.incidents,
+        grid=stage.grid,
+        counts=stage.counts,
+        density=stage.density,
+        gi=stage.gi,
+        areas=stage.areas,
+        clusters=clusters,
+        before=before,
+        after=after,
+        change_cells=change_cells,
+        change_areas=change_areas,
+        linkage=linkage,
+        kpis=kpis,
+        referrals=referrals,
+        tasks=tasks,
+        study_area=study_area,
+        notes=tuple(notes),
+    )
+
+
+# =============================================================================== cache keys
+def stage_key(settings: Settings) -> tuple[Any, ...]:
+    """The settings :func:`hotspot_stage` reads (its cache key, with the data token)."""
+    s = settings
+    return ("stage", s.cell_size, s.bandwidth, s.kernel, s.bandwidth_rule, s.distance, s.alpha, s.fdr,
+            s.permutations, s.seed, s.min_confidence, s.period)
+
+
+def change_key(settings: Settings) -> tuple[Any, ...]:
+    """The settings the before/after change reads besides the grid/areas (periods, test options)."""
+    s = settings
+    return ("change", s.before, s.after, s.scheme_start, s.alpha, s.fdr, s.same_months)
+
+
+def cluster_key(settings: Settings) -> tuple[Any, ...]:
+    """The settings point clustering reads."""
+    s = settings
+    return ("clusters", s.period, s.cluster_method, s.eps, s.min_samples, s.seed)
+
+
+def hotspot_change_summary(change: ChangeResult | None) -> dict[str, float] | None:
+    """Incidents before and after in all hotspot areas together, and the change in the rate.
+
+    Returns
+    -------
+    dict or None
+        ``before``, ``after`` (incidents), ``rate_ratio`` (after rate / before rate, rates per
+        day of each period) and ``change_pct`` (``100 (rate_ratio - 1)``); None without change.
+        An incident in two touching areas counts in each (as in :func:`hotspots.change.change_areas`).
+    """
+    if change is None or len(change.table) == 0:
+        return None
+    b = float(change.table["n_before"].sum())
+    a = float(change.table["n_after"].sum())
+    tb, ta = float(change.exposure_before_days), float(change.exposure_after_days)
+    rr = (a / ta) / (b / tb) if b > 0 and ta > 0 and tb > 0 else float("nan")
+    return {"before": b, "after": a, "rate_ratio": rr, "change_pct": 100.0 * (rr - 1.0)}
+
+
+# =============================================================================== maps' data
+def period_density(
+    incidents: gpd.GeoDataFrame,
+    grid: Grid,
+    period: Period,
+    *,
+    bandwidth: float,
+    kernel: str = "quartic",
+) -> GridValues:
+    """Kernel density of the incidents in ``period``, per month (incidents per km² per month).
+
+    The same grid, bandwidth and kernel for two periods make their surfaces comparable; dividing
+    by the months counted makes periods of different length comparable.
+    """
+    if not isinstance(period, Period):
+        raise ParameterError(f"`period` must be a Period; got {type(period).__name__}.")
+    chosen = filter_period(incidents, period)
+    months = max(period.months, 1)
+    units = "incidents per km² per month"
+    if len(chosen) == 0:
+        vals = np.where(grid.active, 0.0, np.nan)
+        return GridValues(vals, grid, name=period.describe(), units=units, params={"months": months, "incidents": 0})
+    d = kde(chosen, grid, bandwidth=float(bandwidth), kernel=kernel)
+    return GridValues(
+        np.asarray(d.values, dtype=float) / months, grid, name=period.describe(), units=units,
+        params={"months": months, "incidents": int(len(chosen)), "bandwidth_m": float(bandwidth), "kernel": kernel},
+    )
+
+
+def monthly_in_hotspots(incidents: gpd.GeoDataFrame, areas: HotspotAreas) -> pd.DataFrame:
+    """Incidents per calendar month in the hotspot areas' cells and elsewhere.
+
+    An incident counts "in hotspots" when it falls in a cell of a hotspot area (the same rule as
+    the areas' own counts). Incidents without a date are left out.
+
+    Returns
+    -------
+    DataFrame
+        ``month`` (Timestamp, first of the month; every month from the first to the last),
+        ``in_hotspots``, ``elsewhere`` (int).
+    """
+    if not isinstance(areas, HotspotAreas):
+        raise ParameterError(f"`areas` must be HotspotAreas (e.g. `analysis.areas`); got {type(areas).__name__}.")
+    dates, _ = incident_dates(incidents)
+    ok = ~np.isnat(dates)
+    cols = ["month", "in_hotspots", "elsewhere"]
+    if not ok.any():
+        return pd.DataFrame({c: [] for c in cols})
+    grid = areas.grid
+    from .grid import points_xy
+
+    xy = points_xy(incidents, grid.crs)
+    r, c, on = grid.cell_of(xy)
+    inside = on & (areas.labels[r, c] > 0)
+    months = dates.astype("datetime64[M]")
+    lo, hi = months[ok].min(), months[ok].max()
+    index = np.arange(lo, hi + 1)
+    pos = (months[ok] - lo).astype(np.int64)
+    n = len(index)
+    hot = np.bincount(pos[inside[ok]], minlength=n)
+    other = np.bincount(pos[~inside[ok]], minlength=n)
+    return pd.DataFrame({"month": pd.to_datetime(index.astype("datetime64[ns]")), "in_hotspots": hot.astype(np.int64), "elsewhere": other.astype(np.int64)})
+
+
+# =============================================================================== scheme panel
+def filter_referrals(
+    referrals: pd.DataFrame,
+    *,
+    offences: Sequence[str] | None = None,
+    routes: Sequence[str] | None = None,
+    age_groups: Sequence[str] | None = None,
+    hotspot: str | None = None,
+) -> pd.DataFrame:
+    """Referrals matching the scheme panel's filters (a copy; empty selections mean "all").
+
+    ``hotspot`` is an area id as text (``"3"``), ``"in hotspots"`` or ``"outside hotspots"``;
+    it needs the ``hotspot`` column that :func:`hotspots.linkage.link_referrals` adds.
+    """
+    keep = np.ones(len(referrals), dtype=bool)
+    for col, chosen in (("offence", offences), ("route", routes), ("age_group", age_groups)):
+        if chosen:
+            if col not in referrals.columns:
+                raise ParameterError(f"the referrals have no `{col}` column to filter on.")
+            keep &= referrals[col].isin(list(chosen)).to_numpy()
+    if hotspot not in (None, "", "all"):
+        if "hotspot" not in referrals.columns:
+            raise ParameterError("filtering by hotspot needs linked referrals (`link_referrals` adds a `hotspot` column).")
+        h = referrals["hotspot"].astype(str)
+        if hotspot == "in hotspots":
+            keep &= ~h.isin(["outside hotspots", "no location"]).to_numpy()
+        else:
+            keep &= (h == str(hotspot)).to_numpy()
+    return referrals.loc[keep].copy()
+
+
+@dataclass(frozen=True)
+class Card:
+    """One KPI card: label, the value as shown (suppressed when needed) and an explanation."""
+
+    label: str
+    value: str
+    help: str
+    suppressed: bool = False
+
+
+_CARDS = (
+    ("Referrals", "referrals", None, "Referrals into the scheme (with the filters applied)."),
+    ("Completed", "completed_pct", "completed", "Share of concluded referrals (completed, refused or withdrawn) that were completed."),
+    ("Not re-offended", "not_reoffended_pct", "followup_eligible", "Share not re-offending within the follow-up window, among referrals whose window has ended."),
+    ("Victim satisfied", "victim_satisfied_pct", "victim_responses", "Share of victims who answered who were satisfied."),
+    ("Contacted and booked within 48 h", "contacted_booked_48h_pct", None, "Share of all referrals contacted and with reparative work booked within 48 hours."),
+)
+
+
+def _shown(v: Any) -> tuple[str, bool]:
+    from .kpis import SECONDARY
+    from .privacy import SUPPRESSED
+
+    if v is None or (isinstance(v, float) and math.isnan(v)) or v is pd.NA:
+        return "–", False
+    if isinstance(v, str):
+        if v == SUPPRESSED or v.startswith("<"):
+            return v, True
+        if v == SECONDARY:
+            return "suppressed", True
+        return v, False
+    if isinstance(v, (int, np.integer)) or (isinstance(v, float) and float(v).is_integer()):
+        return f"{int(v):,}", False
+    return f"{float(v):,.1f}", False
+
+
+def kpi_cards(table: Any) -> list[Card]:
+    """The five headline cards from a :class:`~hotspots.kpis.KPITable`'s **display** table.
+
+    Only ``table.table`` (suppressed) is read, never ``raw``. Percentages get a ``%`` sign and
+    the denominator in the explanation; hidden values show as ``"<5"`` or ``"suppressed"``.
+    """
+    from .kpis import KPITable
+
+    if not isinstance(table, KPITable):
+        raise ParameterError(f"`table` must be a KPITable (from `scheme_kpis`); got {type(table).__name__}.")
+    total = table.table.iloc[-1]
+    cards = []
+    for label, col, base, text in _CARDS:
+        value, hidden = _shown(total.get(col))
+        if col.endswith("_pct") and not hidden and value != "–":
+            value = f"{value} %"
+        if base is not None:
+            b, _ = _shown(total.get(base))
+            text = f"{text} Base: {b}."
+        if col == "not_reoffended_pct" and table.window:
+            text = f"{text} ({table.window})"
+        cards.append(Card(label, value, text, hidden))
+    return cards
+
+
+# =============================================================================== tables and files
+def display_frame(df: pd.DataFrame) -> pd.DataFrame:
+    """A copy safe for ``st.dataframe``: mixed-type columns (counts with ``"<5"``) as text,
+    geometry dropped."""
+    out = pd.DataFrame(df.drop(columns=[c for c in df.columns if c == "geometry" or str(df[c].dtype) == "geometry"]))
+    for c in out.columns:
+        s = out[c]
+        if s.dtype == object:
+            kinds = {type(v) for v in s.dropna().tolist()}
+            if len(kinds) > 1 or (kinds and not kinds <= {str}):
+                out[c] = s.map(lambda v: "" if v is None or (isinstance(v, float) and math.isnan(v)) else str(v)).astype(str)
+    return out
+
+
+def geojson_bytes(gdf: gpd.GeoDataFrame, *, drop: Sequence[str] = ()) -> bytes:
+    """GeoJSON (WGS84, RFC 7946) of a GeoDataFrame; ``drop`` columns are left out."""
+    if not isinstance(gdf, gpd.GeoDataFrame):
+        raise ParameterError(f"expected a GeoDataFrame; got {type(gdf).__name__}.")
+    g = gdf.drop(columns=[c for c in drop if c in gdf.columns])
+    if g.crs is not None:
+        g = g.to_crs(4326)
+    for c in g.columns:
+        if c != g.geometry.name and g[c].dtype == object:
+            g[c] = g[c].map(lambda v: None if v is None else (v if isinstance(v, (str, int, float, bool)) else str(v)))
+    return g.to_json(drop_id=True, ensure_ascii=False).encode("utf-8")
+
+
+def csv_bytes(df: pd.DataFrame) -> bytes:
+    """UTF-8 CSV (with a byte-order mark, for spreadsheet programs) without the index or geometry."""
+    out = display_frame(df)
+    buf = io.StringIO()
+    out.to_csv(buf, index=False)
+    return ("\ufeff" + buf.getvalue()).encode("utf-8")
+
+
+def jaccard_frame(result: Any) -> pd.DataFrame:
+    """A stability sweep's Jaccard matrix labelled by run (``"250 m / 500 m"``)."""
+    t = result.table
+    labels = [f"{c:g} m / {d:,.0f} m" for c, d in zip(t["cell_size_m"], t["distance_m"])]
+    return pd.DataFrame(np.round(result.jaccard, 3), index=labels, columns=labels)
+
+
+def report_rows(report: LoadReport) -> pd.DataFrame:
+    """A load report's drops as a table: reason, rows, example rows."""
+    rows = [
+        {"reason": k, "rows": int(v), "examples": ", ".join(report.examples.get(k, []))}
+        for k, v in sorted(report.dropped.items(), key=lambda kv: -kv[1])
+    ]
+    return pd.DataFrame(rows, columns=["reason", "rows", "examples"])
+
+
+_MD_SPECIAL = set("\\`*_{}[]()#+-.!|<>~$:&=\"'")
+
+
+def md_text(value: Any) -> str:
+    """Text from data made literal for Streamlit markdown (``st.markdown``, ``st.error``, ...).
+
+    Every ASCII punctuation character that markdown, Streamlit's extensions (``:red[...]``,
+    emoji shortcodes, ``$`` maths) or HTML could act on is backslash-escaped (CommonMark shows
+    an escaped character literally), and line breaks become spaces. So a file name such as
+    ``![x](http://host/x.png)`` or ``<img onerror=...>`` shows as text and loads nothing.
+    """
+    if value is None:
+        return ""
+    text = " ".join(str(value).splitlines())
+    return "".join("\\" + ch if ch in _MD_SPECIAL else ch for ch in text)
+
+
+# =============================================================================== caching
+class LRUCache:
+    """A small thread-safe least-recently-used cache.
+
+    The app keeps one per session for results from uploaded files (never shared), and one for
+    results from the built-in demo data (shared by all sessions).
+
+    Parameters
+    ----------
+    maxsize : int
+        Entries kept; the least recently used is dropped beyond it.
+    """
+
+    def __init__(self, maxsize: int = 16):
+        if isinstance(maxsize, bool) or not isinstance(maxsize, int) or maxsize < 1:
+            raise ParameterError(f"`maxsize` must be a whole number >= 1; got {maxsize!r}.")
+        self.maxsize = maxsize
+        self._data: OrderedDict[Any, Any] = OrderedDict()
+        self._lock = threading.Lock()
+        self.hits = 0
+        self.misses = 0
+
+    def get_or_compute(self, key: Any, compute: Callable[[], Any]) -> Any:
+        """The cached value for ``key``, computing (and storing) it on a miss.
+
+        ``compute`` runs outside the lock (two threads missing the same key at once both compute;
+        the results are equal). An exception in ``compute`` stores nothing.
+        """
+        with self._lock:
+            if key in self._data:
+                self._data.move_to_end(key)
+                self.hits += 1
+                return self._data[key]
+            self.misses += 1
+        value = compute()
+        with self._lock:
+            self._data[key] = value
+            self._data.move_to_end(key)
+            while len(self._data) > self.maxsize:
+                self._data.popitem(last=False)
+        return value
+
+    def __len__(self) -> int:
+        return len(self._data)
+
+    def __contains__(self, key: Any) -> bool:
+        return key in self._data
+
+    def clear(self) -> None:
+        with self._lock:
+            self._data.clear()
