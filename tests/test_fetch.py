@@ -623,3 +623,16 @@ def test_cli_fetch_partial_failure_exit_status(serve, tmp_path, capsys):
     )
     assert rc == 3
     assert "1 failed" in capsys.readouterr().out
+
+
+def test_boundary_given_skips_neighbourhood_calls(serve, tmp_path):
+    import geopandas as gpd
+
+    crimes, noloc = make_crimes()
+    api = FakePoliceAPI(crimes, noloc, MONTHS)
+    area = gpd.GeoDataFrame(geometry=[shapely.box(-1.6, 52.8, -1.3, 53.1)], crs=4326).to_crs(27700)
+    summary = fetch(serve(api), tmp_path, boundary=area, start="2024-01", end="2024-01")
+    assert summary.ok and summary.rows == expected_rows(crimes, noloc, ["2024-01"])
+    assert api.counts.get(("neighbourhoods", ""), 0) == 0 and api.counts.get(("boundary", ""), 0) == 0
+    with pytest.raises(ParameterError, match="longitude/latitude"):
+        fetch(serve(api), tmp_path / "b", boundary=shapely.box(400000, 300000, 410000, 310000))
