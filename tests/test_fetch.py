@@ -287,6 +287,8 @@ def test_bad_force_and_category(tmp_path):
         fetch_police_uk("Derby shire!", "2024-01", "2024-01", tmp_path, base_url="http://127.0.0.1:9/api")
     with pytest.raises(ParameterError, match="`category`"):
         fetch_police_uk("derbyshire", "2024-01", "2024-01", tmp_path, category="asb", base_url="http://127.0.0.1:9/api")
+    with pytest.raises(ParameterError, match="`base_url`"):
+        fetch_police_uk("derbyshire", "2024-01", "2024-01", tmp_path, base_url="data.police.uk/api")
 
 
 def test_unknown_force_is_parameter_error(serve, tmp_path):

@@ -464,6 +464,8 @@ def fetch_police_uk(
     if category not in CATEGORIES:
         raise ParameterError(f"`category` must be 'all-crime' or one of: {', '.join(CATEGORY_LABELS)}; got {category!r}.")
     months = month_range(start, end)
+    if not re.match(r"^https?://[^/\s]+", str(base_url)):
+        raise ParameterError(f"`base_url` must be an http(s) URL such as {API_BASE!r}; got {base_url!r}.")
     for name, v in (("rate", rate), ("timeout", timeout), ("backoff", backoff), ("max_backoff", max_backoff)):
         if not (isinstance(v, (int, float)) and v > 0):
             raise ParameterError(f"`{name}` must be a positive number; got {v!r}.")
