@@ -225,9 +225,13 @@ def _rings_path(geom: Any) -> MplPath:
     """A matplotlib path (with holes) for a (multi)polygon."""
     verts: list[np.ndarray] = []
     codes: list[np.ndarray] = []
+    from shapely.geometry.polygon import orient
+
     for poly in getattr(geom, "geoms", [geom]):
         if poly.is_empty or poly.geom_type != "Polygon":
             continue
+        # Exterior counter-clockwise, holes clockwise: matplotlib fills by the non-zero rule.
+        poly = orient(poly, sign=1.0)
         for ring in [poly.exterior, *poly.interiors]:
             xy = np.asarray(ring.coords)
             if len(xy) < 3:
@@ -324,7 +328,7 @@ def _inch_axes(fig: Figure, x: float, y: float, w: float, h: float, **kw: Any) -
     return fig.add_axes((x / W, y / H, w / W, h / H), **kw)
 
 
-def _prepare_map_axes(ctx: _Ctx, ax: Any, extent: tuple[float, float, float, float], basemap_img: Any) -> None:
+def _prepare_map_axes(ctx: _Ctx, ax: Any, extent: tuple[float, float, float, float], basemap_img: Any, muted: bool = True) -> None:
     xmin, xmax, ymin, ymax = extent
     ax.set_xlim(xmin, xmax)
     ax.set_ylim(ymin, ymax)
@@ -336,12 +340,16 @@ def _prepare_map_axes(ctx: _Ctx, ax: Any, extent: tuple[float, float, float, flo
         s.set_linewidth(0.6)
     area_path = _rings_path(ctx.area_geom)
     if basemap_img is not None:
-        ax.imshow(basemap_img.image, extent=basemap_img.extent, origin="upper", interpolation="bilinear", zorder=0)
+        image = basemap_img.image
+        if muted:
+            # Half-desaturated and lightened, so that the data colours stand out.
+            grey = image @ np.array([0.299, 0.587, 0.114], dtype=image.dtype)
+            image = 0.3 + 0.7 * (0.5 * image + 0.5 * grey[..., None])
+        ax.imshow(image, extent=basemap_img.extent, origin="upper", interpolation="bilinear", zorder=0)
         # Veil outside the study area so that attention stays inside.
-        outer = MplPath([(xmin, ymin), (xmax, ymin), (xmax, ymax), (xmin, ymax), (xmin, ymin)],
-                        [MplPath.MOVETO, MplPath.LINETO, MplPath.LINETO, MplPath.LINETO, MplPath.CLOSEPOLY])
-        veil = MplPath.make_compound_path(outer, area_path)
-        ax.add_patch(PathPatch(veil, facecolor="white", edgecolor="none", alpha=0.55, zorder=1))
+        veil = shapely.box(xmin, ymin, xmax, ymax).difference(ctx.area_geom)
+        if not veil.is_empty:
+            ax.add_patch(PathPatch(_rings_path(veil), facecolor="white", edgecolor="none", alpha=0.55, zorder=1))
     else:
         ax.set_facecolor(_OFFLINE_OUTSIDE)
         ax.add_patch(PathPatch(area_path, facecolor=_OFFLINE_INSIDE, edgecolor="none", zorder=0.5))
@@ -468,6 +476,10 @@ def _bbox(artist: Any, renderer: Any) -> Any:
     if patch is not None:
         from matplotlib.transforms import Bbox
 
+        # The background box is positioned at draw time; place it now to measure it.
+        if hasattr(artist, "update_positions"):
+            artist.update_positions(renderer)
+        artist.update_bbox_position_size(renderer)
         bb = Bbox.union([bb, patch.get_window_extent(renderer)])
     return bb
 
@@ -479,8 +491,13 @@ def _overlaps(bb: Any, boxes: list[Any], pad: float) -> bool:
     return False
 
 
-def _area_markers(ctx: _Ctx, ax: Any, areas: gpd.GeoDataFrame, *, labels: dict[int, str] | None = None, max_n: int = 30) -> None:
-    """Numbered circles at hotspot areas (rank order), optionally with a short label."""
+def _area_markers(ctx: _Ctx, ax: Any, areas: gpd.GeoDataFrame, *, labels: dict[int, str] | None = None, max_n: int = 30,
+                  on_top: bool | None = None) -> None:
+    """Numbered circles for hotspot areas (rank order), optionally with a short label.
+
+    By default (``on_top=None``) numbers sit beside each area with a leader line; ``on_top=True``
+    puts them on the area's representative point when the area is large enough to show around it.
+    """
     if len(areas) == 0:
         return
     a = areas.sort_values("rank", kind="stable").head(max_n)
@@ -494,8 +511,9 @@ def _area_markers(ctx: _Ctx, ax: Any, areas: gpd.GeoDataFrame, *, labels: dict[i
         gx0, gy0, gx1, gy1 = geom.bounds
         kw = dict(ha="center", va="center", fontsize=ctx.fs(6.5), fontweight="bold", color=_INK, zorder=11,
                   bbox=dict(boxstyle="circle,pad=0.25", facecolor="white", edgecolor=_INK, linewidth=0.7))
-        if max(gx1 - gx0, gy1 - gy0) < 1.3 * marker_m:
-            # Small area: put the number beside it (up and right) with a leader line, not on top of it.
+        if not on_top or max(gx1 - gx0, gy1 - gy0) < 1.3 * marker_m:
+            # Put the number beside the area (up and right) with a leader line, so that it never
+            # hides the hottest part of the map.
             off = ctx.fs(6.5) * 1.6
             t = ax.annotate(str(int(aid)), (gx1, gy1), xytext=(off, off), textcoords="offset points",
                             arrowprops=dict(arrowstyle="-", color=_INK, linewidth=0.6, shrinkA=0, shrinkB=0), **kw)
@@ -921,6 +939,7 @@ def briefing_map(
     basemap: str = "auto",
     basemap_attribution: str | None = None,
     basemap_timeout: float = 2.0,
+    basemap_muted: bool = True,
     suppress: bool = True,
     towns: bool = True,
     max_towns: int | None = None,
@@ -958,6 +977,8 @@ def briefing_map(
         Attribution for a custom tile URL.
     basemap_timeout : float
         Seconds per tile request; the first request doubles as the reachability check.
+    basemap_muted : bool
+        Draw the tiles half-desaturated and lightened (default) so the data colours stand out.
     suppress : bool
         Person-level counts from the disclosure-controlled tables (default). ``False`` shows
         exact counts and stamps the image "NOT FOR PUBLICATION".
@@ -1006,7 +1027,7 @@ def briefing_map(
                                timeout=basemap_timeout)
     if basemap != "none":
         ctx.notes.append(reason)
-    _prepare_map_axes(ctx, ax, extent, bm)
+    _prepare_map_axes(ctx, ax, extent, bm, basemap_muted)
     info = _draw_layer(ctx, ax, layer, display_cell_m, suppress)
     _draw_outline(ctx, ax)
     _scale_bar(ctx, ax, extent)
@@ -1110,6 +1131,7 @@ def briefing_before_after(
     basemap: str = "auto",
     basemap_attribution: str | None = None,
     basemap_timeout: float = 2.0,
+    basemap_muted: bool = True,
     towns: bool = True,
     max_towns: int | None = 14,
     display_cell_m: Any = "auto",
@@ -1135,7 +1157,7 @@ def briefing_before_after(
     incidents : GeoDataFrame, optional
         Incidents to split into the periods; default ``analysis.incidents`` (note: when the
         analysis has a ``period`` filter, pass the full loaded incidents here).
-    title, dpi, size_in, basemap, basemap_attribution, basemap_timeout, towns, max_towns,
+    title, dpi, size_in, basemap, basemap_attribution, basemap_timeout, basemap_muted, towns, max_towns,
     display_cell_m, source, attribution
         As for :func:`briefing_map` (default size 13.33 × 7.5 in, a 16:9 slide).
 
@@ -1218,7 +1240,7 @@ def briefing_before_after(
     for i in range(n_panels):
         ctx.occupied = []
         ax = _inch_axes(fig, x_start + i * (pw + gap), y_map, pw, ph)
-        _prepare_map_axes(ctx, ax, extent, bm)
+        _prepare_map_axes(ctx, ax, extent, bm, basemap_muted)
         if i < 2:
             _grid_image(ctx, ax, grid, _rgba_from_scale(rate_b if i == 0 else rate_a, DENSITY_CMAP, norm, clear_below=vmax * 0.01))
             panel_title = titles[i]

@@ -1,0 +1,464 @@
+"""Briefing map images: files, sizes, content at known places, layouts, basemap fallback."""
+
+from __future__ import annotations
+
+import dataclasses
+import http.server
+import io
+import re
+import shutil
+import socket
+import subprocess
+import threading
+
+import geopandas as gpd
+import numpy as np
+import pytest
+import shapely
+from PIL import Image
+
+from hotspots import analyse
+from hotspots._errors import ParameterError
+from hotspots.analysis import Settings
+from hotspots.change import Period
+from hotspots.demo import generate_demo
+from hotspots.export import DEMO_ATTRIBUTION, briefing_before_after, briefing_map
+from hotspots.export import _basemap
+from hotspots.export.briefing import CHANGE_COLOURS, GI_COLOURS
+from hotspots.gazetteer import default_study_area, towns
+from hotspots.grid import BNG
+from hotspots.schema import POLICE_UK_ATTRIBUTION
+
+
+@pytest.fixture(autouse=True)
+def _offline(monkeypatch):
+    """No test reaches the internet: tiles are off unless a test points at a local server."""
+    monkeypatch.setenv("HOTSPOTS_OFFLINE", "1")
+    monkeypatch.setattr(_basemap, "_failed_hosts", {})
+
+
+@pytest.fixture(scope="module")
+def demo():
+    d = generate_demo(0)
+    an = analyse(d.incidents, study_area=default_study_area(), referrals=d.referrals, tasks=d.tasks)
+    centre = next(h for h in d.ground_truth["hotspots"] if h["id"] == "derby-centre")
+    return an, d, (float(centre["easting"]), float(centre["northing"]))
+
+
+def _rgb(path):
+    with Image.open(path) as im:
+        return np.asarray(im.convert("RGB"), dtype=float)
+
+
+def _is_red(px: np.ndarray) -> np.ndarray:
+    """Hot colours of the density ramp and of Gi* hot classes: red well above green and blue."""
+    return (px[..., 0] > px[..., 1] + 70) & (px[..., 0] > px[..., 2] + 40)
+
+
+def _cell_pixels(img, grid, row, col, panel=0, inset=0.2):
+    """Pixel coordinates inside grid cell (row, col), away from its edges."""
+    x0 = grid.xmin + col * grid.cell_size
+    y1 = grid.ymax - row * grid.cell_size
+    xs = x0 + grid.cell_size * np.linspace(inset, 1 - inset, 7)
+    ys = y1 - grid.cell_size * np.linspace(inset, 1 - inset, 7)
+    xx, yy = np.meshgrid(xs, ys)
+    c, r = img.to_pixel(xx.ravel(), yy.ravel(), panel)
+    return np.round(r).astype(int), np.round(c).astype(int)
+
+
+# ----------------------------------------------------------------------------- files
+def test_png_size_dpi_and_not_blank(demo, tmp_path):
+    an, _, _ = demo
+    img = briefing_map(an, tmp_path / "m.png", layer="density", dpi=120, size_in=(10, 7))
+    with Image.open(img.path) as im:
+        assert im.format == "PNG"
+        assert im.size == (1200, 840) == img.size_px
+        assert im.info["dpi"] == pytest.approx((120, 120), rel=1e-3)  # PNG stores whole pixels per metre
+        arr = np.asarray(im.convert("RGB"))
+    assert arr.std() > 20
+    assert len(np.unique(arr.reshape(-1, 3), axis=0)) > 200
+    # Equal scale in x and y: BNG metres must not be stretched.
+    (panel,) = img.panels
+    xmin, xmax, ymin, ymax = panel.extent
+    left, top, right, bottom = panel.bbox_px
+    assert (xmax - xmin) / (right - left) == pytest.approx((ymax - ymin) / (bottom - top), rel=0.01)
+    assert 0 <= left < right <= img.size_px[0] and 0 <= top < bottom <= img.size_px[1]
+
+
+def test_density_is_hot_at_derby_centre_and_not_in_the_countryside(demo, tmp_path):
+    an, _, (ex, ny) = demo
+    img = briefing_map(an, tmp_path / "d.png", layer="density", dpi=100, towns=False)
+    arr = _rgb(img.path)
+    # The planted Derby centre and rings of points 300 and 600 m around it (the town label
+    # would sit on the centre, hence towns=False; test_town_labels checks labels).
+    ang = np.linspace(0, 2 * np.pi, 12, endpoint=False)
+    rad = np.repeat([300.0, 600.0], 12)
+    xs = np.r_[ex, ex + rad * np.cos(np.r_[ang, ang])]
+    ys = np.r_[ny, ny + rad * np.sin(np.r_[ang, ang])]
+    c, r = img.to_pixel(xs, ys)
+    px = arr[np.round(r).astype(int), np.round(c).astype(int)]
+    assert _is_red(px).mean() > 0.9
+    # Kinder Scout, Peak District: inside the study area, no planted hotspot within 10 km.
+    c, r = img.to_pixel(408600.0, 387600.0)
+    assert not _is_red(arr[int(round(r)), int(round(c))])
+
+
+def test_gistar_hot_99_colour_over_the_derby_cell(demo, tmp_path):
+    an, _, (ex, ny) = demo
+    g = an.grid
+    rows, cols, _ = g.cell_of(np.array([[ex, ny]]))
+    assert an.gi.classes[rows[0], cols[0]] == "hot 99%"
+    img = briefing_map(an, tmp_path / "g.png", layer="gistar", dpi=150)
+    arr = _rgb(img.path)
+    hot = np.array([int(GI_COLOURS["hot 99%"][i : i + 2], 16) for i in (1, 3, 5)], dtype=float)
+    near = []
+    for dr in (-1, 0, 1):
+        for dc in (-1, 0, 1):
+            if an.gi.classes[rows[0] + dr, cols[0] + dc] == "hot 99%":
+                r, c = _cell_pixels(img, g, rows[0] + dr, cols[0] + dc)
+                near.append(np.linalg.norm(arr[r, c] - hot, axis=1) < 45)
+    near = np.concatenate(near)
+    assert near.mean() > 0.6
+    assert img.legend["Hot spot, 99% confidence"] == GI_COLOURS["hot 99%"]
+
+
+def test_change_layer_colours_a_significant_fall_cell(demo, tmp_path):
+    an, _, _ = demo
+    t = an.change_cells.table
+    falls = t[t["change_class"] == "significant fall"]
+    assert len(falls)
+    img = briefing_map(an, tmp_path / "c.png", layer="change", dpi=150, towns=False)
+    arr = _rgb(img.path)
+    fall = np.array([int(CHANGE_COLOURS["significant fall"][i : i + 2], 16) for i in (1, 3, 5)], dtype=float)
+    ok = []
+    for row, col in zip(falls["row"], falls["col"]):
+        r, c = _cell_pixels(img, an.grid, int(row), int(col), inset=0.3)
+        ok.append(np.median(np.linalg.norm(arr[r, c] - fall, axis=1)) < 60)
+    # Markers or labels may cover a cell or two; most must show the fall colour.
+    assert np.mean(ok) >= 0.5
+
+
+def test_pdf_file_has_one_page_of_the_requested_size(demo, tmp_path):
+    an, _, _ = demo
+    img = briefing_map(an, tmp_path / "m.pdf", layer="gistar", dpi=150, size_in=(11, 7.5))
+    data = img.path.read_bytes()
+    assert img.format == "pdf"
+    assert data.startswith(b"%PDF-") and data.rstrip().endswith(b"%%EOF")
+    pages = re.findall(rb"/Type\s*/Page[^s]", data)
+    assert len(pages) == 1
+    box = re.search(rb"/MediaBox\s*\[\s*0\s+0\s+([\d.]+)\s+([\d.]+)\s*\]", data)
+    assert float(box.group(1)) == pytest.approx(11 * 72, abs=0.5)
+    assert float(box.group(2)) == pytest.approx(7.5 * 72, abs=0.5)
+    assert b"/Subtype /Image" in data  # the raster layer
+    assert b"CreationDate" not in data  # reproducible: no creation time
+    if shutil.which("pdftoppm"):
+        subprocess.run(["pdftoppm", "-png", "-r", "40", str(img.path), str(tmp_path / "p")], check=True, timeout=60)
+        (png,) = tmp_path.glob("p*.png")
+        assert _rgb(png).std() > 20
+
+
+def test_same_input_gives_identical_png_bytes(demo, tmp_path):
+    an, _, _ = demo
+    a = briefing_map(an, tmp_path / "a.png", layer="gistar", dpi=60)
+    b = briefing_map(an, tmp_path / "b.png", layer="gistar", dpi=60)
+    assert a.path.read_bytes() == b.path.read_bytes()
+
+
+# ----------------------------------------------------------------------------- content
+def test_furniture_texts(demo, tmp_path):
+    an, _, _ = demo
+    img = briefing_map(an, tmp_path / "m.png", layer="gistar", dpi=60, title="Test title")
+    texts = set(img.texts)
+    assert "Test title" in texts
+    assert "N" in texts  # north arrow
+    assert any(re.fullmatch(r"\d+(\.\d+)? km", t) for t in texts)  # scale bar end label
+    joined = " ".join(img.texts)
+    assert DEMO_ATTRIBUTION in joined
+    assert "Jan 2022 – Mar 2025" in joined  # period of the demo data
+    # Parameter caption: cell size, bandwidth, distance band, alpha, FDR.
+    assert f"{an.grid.cell_size:g} m cells" in joined
+    assert f"bandwidth {float(an.density.bandwidth_m):,.0f} m" in joined
+    assert f"Gi* distance {float(an.gi.params['distance_m']):,.0f} m" in joined
+    assert "alpha 0.05 with FDR" in joined
+    for label in ("Hot spot, 99% confidence", "Hot spot, 95% confidence", "Hot spot, 90% confidence"):
+        assert label in texts
+
+
+def test_density_legend_has_units(demo, tmp_path):
+    an, _, _ = demo
+    img = briefing_map(an, tmp_path / "m.png", layer="density", dpi=60)
+    assert img.legend["scale"][3] == "incidents per km²"
+    assert any("incidents per km²" in t for t in img.texts)
+    assert img.n_axes == 3  # map, side panel, colour bar
+
+
+def test_town_labels_only_inside_the_map(demo, tmp_path):
+    an, _, (ex, ny) = demo
+    small = gpd.GeoDataFrame({"name": ["Derby box"]}, geometry=[shapely.box(ex - 6000, ny - 5000, ex + 6000, ny + 5000)], crs=BNG)
+    sub = an.incidents[shapely.contains_xy(small.geometry.iloc[0], an.incidents.geometry.x, an.incidents.geometry.y)]
+    an2 = analyse(sub, settings=Settings(cell_size=250, cluster_method="none"), study_area=small)
+    img = briefing_map(an2, tmp_path / "m.png", layer="gistar", dpi=60)
+    t = towns()
+    (panel,) = img.panels
+    xmin, xmax, ymin, ymax = panel.extent
+    inside = {n for n, g in zip(t["name"], t.geometry) if xmin < g.x < xmax and ymin < g.y < ymax}
+    outside = set(t["name"]) - inside
+    texts = set(img.texts)
+    assert "Derby" in texts
+    assert not (texts & outside)
+    assert "Glossop" in outside
+
+
+def test_scheme_layer_shows_suppressed_referral_counts(demo, tmp_path):
+    an, _, _ = demo
+    img = briefing_map(an, tmp_path / "s.png", layer="scheme", dpi=60)
+    shown = an.linkage.display.set_index("hotspot")["referrals"]
+    hidden = [k for k, v in shown.items() if isinstance(v, str)]
+    assert hidden  # the demo has areas with suppressed referral counts
+    texts = set(img.texts)
+    for k in hidden:
+        assert shown[k] in texts
+    assert "NOT FOR PUBLICATION: unsuppressed counts" not in texts
+    raw = briefing_map(an, tmp_path / "r.png", layer="scheme", dpi=60, suppress=False)
+    assert "NOT FOR PUBLICATION: unsuppressed counts" in raw.texts
+    assert "Reparative task site (40)" in texts
+
+
+@pytest.mark.parametrize("layer", ["counts", "areas", "clusters"])
+def test_other_layers_draw(demo, tmp_path, layer):
+    an, _, _ = demo
+    img = briefing_map(an, tmp_path / f"{layer}.png", layer=layer, dpi=50)
+    assert img.layer == layer and img.path.stat().st_size > 10_000
+    assert _rgb(img.path).std() > 20
+
+
+def test_portrait_layout(demo, tmp_path):
+    an, _, _ = demo
+    img = briefing_map(an, tmp_path / "p.png", layer="density", dpi=50, size_in=(7.5, 11))
+    assert img.size_px == (375, 550)
+    (panel,) = img.panels
+    left, top, right, bottom = panel.bbox_px
+    assert bottom < img.size_px[1] * 0.75  # the legend panel sits below the map
+
+
+# ----------------------------------------------------------------------------- before/after
+def test_before_after_has_two_maps_on_one_scale_plus_change(demo, tmp_path):
+    an, _, (ex, ny) = demo
+    img = briefing_before_after(an, tmp_path / "ba.png", dpi=80)
+    assert img.n_map_panels == 3
+    assert [p.title.split(":")[0] for p in img.panels] == ["Before", "After", "Change per cell (exact Poisson test)"]
+    two = briefing_before_after(an, tmp_path / "ba2.png", dpi=80, show_change=False)
+    assert two.n_map_panels == 2
+    assert two.n_axes == img.n_axes - 1
+    arr = _rgb(img.path)
+    # The panels sit side by side without overlapping, each with drawn content...
+    for a, b in zip(img.panels, img.panels[1:]):
+        assert a.bbox_px[2] <= b.bbox_px[0]
+    for p in img.panels:
+        left, top, right, bottom = (int(v) for v in p.bbox_px)
+        assert arr[top + 2 : bottom - 2, left + 2 : right - 2].std() > 15
+    # ...and Derby centre is hot in both density panels (one colour scale for both).
+    for k in (0, 1):
+        c, r = img.to_pixel(ex + 400.0, ny + 400.0, panel=k)
+        assert _is_red(arr[int(round(r)), int(round(c))])
+    assert img.legend["scale"][3] == "incidents per km² per month"
+
+
+def test_before_after_needs_change(demo, tmp_path):
+    an, _, _ = demo
+    with pytest.raises(ParameterError, match="show_change=False"):
+        briefing_before_after(dataclasses.replace(an, change_cells=None), tmp_path / "x.png")
+    empty = dataclasses.replace(an, before=Period.from_months("2030-01", "2030-06", "before"))
+    with pytest.raises(ParameterError, match="no incidents in the before period"):
+        briefing_before_after(empty, tmp_path / "x.png", show_change=False)
+
+
+# ----------------------------------------------------------------------------- errors
+@pytest.mark.parametrize(
+    "kwargs, match",
+    [
+        ({"out_path": "m.jpg"}, "png or .pdf"),
+        ({"layer": "heat"}, "`layer` must be one of"),
+        ({"dpi": 0}, "`dpi`"),
+        ({"size_in": (1, 1)}, "`size_in`"),
+        ({"size_in": "big"}, "`size_in`"),
+        ({"basemap": "google"}, "`basemap`"),
+        ({"display_cell_m": -5}, "`display_cell_m`"),
+    ],
+)
+def test_bad_arguments(demo, tmp_path, kwargs, match):
+    an, _, _ = demo
+    kw = {"out_path": tmp_path / "m.png", **kwargs}
+    if isinstance(kw["out_path"], str):
+        kw["out_path"] = tmp_path / kw["out_path"]
+    with pytest.raises(ParameterError, match=match):
+        briefing_map(an, **{"layer": "density", **kw})
+
+
+def test_layers_that_need_missing_results(demo, tmp_path):
+    an, _, _ = demo
+    with pytest.raises(ParameterError, match="needs clusters"):
+        briefing_map(dataclasses.replace(an, clusters=None), tmp_path / "m.png", layer="clusters")
+    with pytest.raises(ParameterError, match="needs referrals"):
+        briefing_map(dataclasses.replace(an, linkage=None), tmp_path / "m.png", layer="scheme")
+    with pytest.raises(ParameterError, match="needs before/after change"):
+        briefing_map(dataclasses.replace(an, change_cells=None), tmp_path / "m.png", layer="change")
+    with pytest.raises(ParameterError, match="hotspots.Analysis"):
+        briefing_map("not an analysis", tmp_path / "m.png")
+
+
+def test_police_uk_attribution_on_police_data(demo, tmp_path):
+    an, _, _ = demo
+    inc = an.incidents.copy()
+    inc["source"] = "2025-01-derbyshire-street.csv"
+    inc["incident_id"] = "asb-" + inc["incident_id"].astype(str)
+    img = briefing_map(dataclasses.replace(an, incidents=inc), tmp_path / "m.png", layer="gistar", dpi=50)
+    joined = " ".join(img.texts)
+    assert POLICE_UK_ATTRIBUTION in joined
+    assert DEMO_ATTRIBUTION not in joined
+
+
+# ----------------------------------------------------------------------------- basemap
+class _TileHandler(http.server.BaseHTTPRequestHandler):
+    colour = (255, 0, 255)
+    hits: list[str] = []
+
+    def do_GET(self):  # noqa: N802 (http.server API)
+        type(self).hits.append(self.path)
+        buf = io.BytesIO()
+        Image.new("RGB", (256, 256), self.colour).save(buf, format="PNG")
+        body = buf.getvalue()
+        self.send_response(200)
+        self.send_header("Content-Type", "image/png")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, *args):
+        pass
+
+
+@pytest.fixture()
+def tile_server():
+    _TileHandler.hits = []
+    srv = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _TileHandler)
+    th = threading.Thread(target=srv.serve_forever, daemon=True)
+    th.start()
+    yield f"http://127.0.0.1:{srv.server_address[1]}/{{z}}/{{x}}/{{y}}.png"
+    srv.shutdown()
+    srv.server_close()
+
+
+def test_basemap_tiles_from_a_reachable_server(demo, tmp_path, monkeypatch, tile_server):
+    monkeypatch.delenv("HOTSPOTS_OFFLINE")
+    an, _, _ = demo
+    img = briefing_map(an, tmp_path / "b.png", layer="gistar", dpi=60, basemap=tile_server, basemap_attribution="Test tiles",
+                       towns=False)
+    assert img.basemap == tile_server
+    assert _TileHandler.hits and all(re.fullmatch(r"/\d+/\d+/\d+\.png", h) for h in _TileHandler.hits)
+    assert "Test tiles" in " ".join(img.texts)
+    arr = _rgb(img.path)
+    # Where the Gi* layer is clear (not significant) the muted magenta tiles show: green well
+    # below red and blue. Outside the study area they are veiled in white: lighter, still magenta.
+    g = an.grid
+    rr, cc = np.nonzero(an.gi.classes == "not significant")
+    c, r = img.to_pixel(g.x_centres[cc[::50]], g.y_centres[rr[::50]])
+    px = arr[np.round(r).astype(int), np.round(c).astype(int)]
+    magenta = (px[:, 1] < px[:, 0] - 60) & (px[:, 1] < px[:, 2] - 60)
+    assert magenta.mean() > 0.8
+    (panel,) = img.panels
+    xmin, xmax, ymin, ymax = panel.extent
+    c, r = img.to_pixel(xmin + 0.05 * (xmax - xmin), ymin + 0.5 * (ymax - ymin))
+    out = arr[int(r), int(c)]
+    assert out[1] < out[0] - 20 and out.mean() > px[magenta].mean() + 20
+
+
+def test_basemap_falls_back_offline_when_unreachable(demo, tmp_path, monkeypatch):
+    monkeypatch.delenv("HOTSPOTS_OFFLINE")
+    an, _, _ = demo
+    # A server that accepts connections and never answers: the timeout must end the wait.
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", 0))
+    sock.listen(16)
+    url = f"http://127.0.0.1:{sock.getsockname()[1]}/{{z}}/{{x}}/{{y}}.png"
+    try:
+        img = briefing_map(an, tmp_path / "o.png", layer="gistar", dpi=50, basemap=url, basemap_timeout=0.3)
+        again = briefing_map(an, tmp_path / "o2.png", layer="gistar", dpi=50, basemap=url, basemap_timeout=0.3)
+    finally:
+        sock.close()
+    assert img.basemap == "none"
+    assert any("unreachable" in n for n in img.notes)
+    assert any("a moment ago" in n for n in again.notes)  # not waited for twice
+    assert _rgb(img.path).std() > 20
+
+
+def test_basemap_falls_back_when_connection_refused(demo, tmp_path, monkeypatch):
+    monkeypatch.delenv("HOTSPOTS_OFFLINE")
+    an, _, _ = demo
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+    s.close()
+    img = briefing_map(an, tmp_path / "o.png", layer="density", dpi=50, basemap=f"http://127.0.0.1:{port}/{{z}}/{{x}}/{{y}}.png")
+    assert img.basemap == "none" and any("unreachable" in n for n in img.notes)
+
+
+def test_offline_switch_means_no_request(demo, tmp_path, tile_server):
+    an, _, _ = demo
+    img = briefing_map(an, tmp_path / "n.png", layer="gistar", dpi=50, basemap=tile_server)
+    assert img.basemap == "none"
+    assert _TileHandler.hits == []
+    assert any("HOTSPOTS_OFFLINE" in n for n in img.notes)
+
+
+class _CodedTileHandler(_TileHandler):
+    """Tiles whose pixels encode their own Web Mercator position (2 km steps, mod 256)."""
+
+    def do_GET(self):  # noqa: N802
+        z, x, y = (int(v) for v in re.findall(r"\d+", self.path)[:3])
+        res = 2 * _basemap._ORIGIN / 2**z / 256
+        j = np.arange(256)
+        mx = -_basemap._ORIGIN + (x * 256 + j + 0.5) * res
+        my = _basemap._ORIGIN - (y * 256 + j + 0.5) * res
+        rgb = np.zeros((256, 256, 3), dtype=np.uint8)
+        rgb[:, :, 0] = (np.floor(mx / 2000.0) % 256)[None, :]
+        rgb[:, :, 1] = (np.floor(my / 2000.0) % 256)[:, None]
+        rgb[:, :, 2] = 128
+        buf = io.BytesIO()
+        Image.fromarray(rgb).save(buf, format="PNG")
+        body = buf.getvalue()
+        self.send_response(200)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+
+def test_basemap_is_reprojected_to_british_national_grid(demo, tmp_path, monkeypatch):
+    """Sample the drawn basemap at known BNG points and decode the Web Mercator position."""
+    import pyproj
+
+    monkeypatch.delenv("HOTSPOTS_OFFLINE")
+    an, _, _ = demo
+    srv = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _CodedTileHandler)
+    th = threading.Thread(target=srv.serve_forever, daemon=True)
+    th.start()
+    try:
+        url = f"http://127.0.0.1:{srv.server_address[1]}/{{z}}/{{x}}/{{y}}.png"
+        img = briefing_map(an, tmp_path / "b.png", layer="gistar", dpi=100, basemap=url, towns=False, basemap_muted=False)
+    finally:
+        srv.shutdown()
+        srv.server_close()
+    assert img.basemap == url
+    arr = _rgb(img.path)
+    g = an.grid
+    rr, cc = np.nonzero(an.gi.classes == "not significant")
+    rng = np.random.default_rng(1)
+    pick = rng.choice(len(rr), 60, replace=False)
+    xs, ys = g.x_centres[cc[pick]], g.y_centres[rr[pick]]
+    c, r = img.to_pixel(xs, ys)
+    px = arr[np.round(r).astype(int), np.round(c).astype(int)]
+    mx, my = pyproj.Transformer.from_crs(27700, 3857, always_xy=True).transform(xs, ys)
+    want_r = np.floor(mx / 2000.0) % 256
+    want_g = np.floor(my / 2000.0) % 256
+    ok = (np.abs(px[:, 0] - want_r) <= 1.01) & (np.abs(px[:, 1] - want_g) <= 1.01) & (np.abs(px[:, 2] - 128) <= 1.01)
+    assert ok.mean() > 0.9
