@@ -33,6 +33,11 @@ Differences from police.uk's downloaded files (documented, not hidden)
   (``anti-social-behaviour`` -> ``Anti-social behaviour``, ``violent-crime`` -> ``Violence and
   sexual offences``, ...; :data:`CATEGORY_LABELS`).
 
+The alternative source, police.uk's archive downloads (``data.police.uk/data/archive/YYYY-MM.zip``:
+every force, 36 months, well over a gigabyte each), is not fetched by hotspots: when the exact
+force files (with LSOA codes) are needed, download one archive by hand and point
+:func:`hotspots.io.load_police_uk` at the force's files inside it (``.zip`` files load as they are).
+
 Robustness
 ----------
 Requests are rate limited (default 4 per second; the API allows 15 with bursts of 30) and
