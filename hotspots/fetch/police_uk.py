@@ -35,8 +35,9 @@ Differences from police.uk's downloaded files (documented, not hidden)
 
 The alternative source, police.uk's archive downloads (``data.police.uk/data/archive/YYYY-MM.zip``:
 every force, 36 months, well over a gigabyte each), is not fetched by hotspots: when the exact
-force files (with LSOA codes) are needed, download one archive by hand and point
-:func:`hotspots.io.load_police_uk` at the force's files inside it (``.zip`` files load as they are).
+force files (with LSOA codes) are needed, download one archive by hand, unzip it, and point
+:func:`hotspots.io.load_police_uk` at the force's ``-street.csv`` files (the whole archive is
+larger than the loader's 4 GiB limit for one ZIP).
 
 Robustness
 ----------
