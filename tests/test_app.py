@@ -1,0 +1,222 @@
+"""The Streamlit app's logic, driven headless with ``streamlit.testing.v1.AppTest``.
+
+Every expected number comes from the library called directly (the app must show what the
+library computes); nothing here is a hard-coded result of our own code.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from pathlib import Path
+
+import pytest
+import shapely
+
+pytest.importorskip("streamlit.testing.v1")
+from streamlit.testing.v1 import AppTest  # noqa: E402
+
+from hotspots.analysis import Settings  # noqa: E402
+from hotspots.app_support import (  # noqa: E402
+    area_change,
+    cell_change,
+    demo_bundle,
+    hotspot_change_summary,
+    hotspot_stage,
+    kpi_cards,
+    md_text,
+)
+from hotspots.io import Upload, load_police_uk  # noqa: E402
+from hotspots.schema import POLICE_UK_COLUMNS  # noqa: E402
+
+APP = Path(__file__).resolve().parents[1] / "app.py"
+TIMEOUT = 300  # seconds per run: the first one computes the analysis on a shared 2-core machine
+# The app's defaults (see app.py): 250 m cells, everything else as Settings; the before/after
+# periods are 12 months either side of the scheme start.
+DEFAULTS = Settings(cell_size=250.0, before=("2022-07", "2023-06"), after=("2023-07", "2024-06"))
+
+
+@pytest.fixture(scope="module")
+def demo():
+    return demo_bundle(0)
+
+
+def run_app() -> AppTest:
+    at = AppTest.from_file(str(APP), default_timeout=TIMEOUT)
+    at.run()
+    check(at)
+    return at
+
+
+def check(at: AppTest) -> None:
+    assert not at.exception, [e.value for e in at.exception]
+    assert not at.error, [e.value for e in at.error]
+
+
+def metric(at: AppTest, label: str) -> str:
+    values = [m.value for m in at.metric if m.label == label]
+    assert values, f"no metric {label!r}; metrics: {[m.label for m in at.metric]}"
+    return values[0]
+
+
+def open_tab(at: AppTest, name: str) -> None:
+    at.session_state["view"] = name
+    at.run()
+
+
+def police_csv(incidents, *, bad_rows: int = 0) -> bytes:
+    ll = incidents.to_crs(4326)
+    buf = io.StringIO()
+    w = csv.writer(buf, lineterminator="\n")
+    w.writerow(POLICE_UK_COLUMNS)
+    for month, lon, lat in zip(incidents["month"].dt.strftime("%Y-%m"), ll.geometry.x, ll.geometry.y):
+        w.writerow(["", month, "Derbyshire Constabulary", "Derbyshire Constabulary", f"{lon:.6f}", f"{lat:.6f}",
+                    "On or near Test Street", "E01000001", "Derby 001A", "Anti-social behaviour", "", ""])
+    for _ in range(bad_rows):
+        w.writerow(["", "2023-05", "Derbyshire Constabulary", "Derbyshire Constabulary", "", "", "No location", "", "",
+                    "Anti-social behaviour", "", ""])
+    return buf.getvalue().encode("utf-8")
+
+
+# =============================================================================== smoke
+def test_app_runs_on_demo_data(demo):
+    at = run_app()
+    stage = hotspot_stage(demo.incidents, DEFAULTS, demo.study_area)
+    assert metric(at, "Incidents analysed") == f"{len(demo.incidents):,}"
+    assert metric(at, "Hotspot areas") == f"{stage.areas.n_areas:,}"
+    assert metric(at, "Incidents in hotspots") == f"{stage.hot_share:.1%}"
+    assert metric(at, "Cell size") == "250 m"
+    assert [t.label for t in at.tabs] == ["Map", "Before / after", "Scheme", "Analyst", "Data"]
+    # The data are the demo's, said so in the sidebar; the map tab has its downloads.
+    assert any("demo" in c.value for c in at.sidebar.caption)
+    assert {b.label for b in at.get("download_button")} >= {"Hotspot areas (GeoJSON)", "Hotspot areas (CSV)"}
+    for view in ("Before / after", "Scheme", "Analyst", "Data"):
+        open_tab(at, view)
+        check(at)
+
+
+# =============================================================================== settings change the numbers
+def test_cell_size_changes_the_numbers(demo):
+    s500 = DEFAULTS.replace(cell_size=500.0)
+    n250 = hotspot_stage(demo.incidents, DEFAULTS, demo.study_area).areas
+    n500 = hotspot_stage(demo.incidents, s500, demo.study_area).areas
+    km2 = lambda a: f"{float(a.areas['area_km2'].sum()):,.0f} km²"  # noqa: E731
+    assert km2(n250) != km2(n500)  # the check below can fail
+    at = run_app()
+    assert metric(at, "Hotspot area") == km2(n250)
+    at.number_input(key="cell_size").set_value(500).run()
+    check(at)
+    assert metric(at, "Cell size") == "500 m"
+    assert metric(at, "Hotspot areas") == f"{n500.n_areas:,}"
+    assert metric(at, "Hotspot area") == km2(n500)
+
+
+def test_before_after_period_changes_the_numbers(demo):
+    stage = hotspot_stage(demo.incidents, DEFAULTS, demo.study_area)
+    new = DEFAULTS.replace(before=("2022-01", "2022-12"))
+    old_summary = hotspot_change_summary(area_change(demo.incidents, stage, DEFAULTS)[0])
+    new_summary = hotspot_change_summary(area_change(demo.incidents, stage, new)[0])
+    assert f"{old_summary['change_pct']:+.1f} %" != f"{new_summary['change_pct']:+.1f} %"
+    at = run_app()
+    assert metric(at, "Change in hotspots") == f"{old_summary['change_pct']:+.1f} %"
+    at.select_slider(key="before-demo-0").set_range("2022-01", "2022-12").run()
+    check(at)
+    assert metric(at, "Change in hotspots") == f"{new_summary['change_pct']:+.1f} %"
+    # The before/after tab shows the per-cell totals of the new periods.
+    open_tab(at, "Before / after")
+    check(at)
+    cells, _ = cell_change(demo.incidents, stage.grid, new)
+    assert metric(at, "Before") == f"{int(cells.table['n_before'].sum()):,}"
+    assert metric(at, "After") == f"{int(cells.table['n_after'].sum()):,}"
+    summ = cells.summary()
+    assert metric(at, "Cells with a significant fall") == f"{int(summ['significant fall']):,}"
+
+
+# =============================================================================== analyst panel
+ANALYST_KEYS = [
+    "auto_cell", "cell_size", "auto_bw", "bandwidth", "bandwidth_rule", "kernel", "auto_dist", "distance", "alpha", "fdr",
+    "permutations", "seed", "min_confidence", "cluster_method", "eps", "min_samples", "near_m", "snap_m",
+]
+
+
+def test_analyst_controls_exist_and_automatic_choices_are_shown(demo):
+    at = run_app()
+    keys = {w.key for w in at.sidebar.get("number_input") + at.sidebar.get("checkbox") + at.sidebar.get("selectbox")
+            + at.sidebar.get("select_slider")}
+    missing = [k for k in ANALYST_KEYS if k not in keys]
+    assert not missing, missing
+    assert at.selectbox(key="kernel").options == ["quartic", "gaussian", "epanechnikov"]
+    assert at.selectbox(key="cluster_method").options == ["dbscan", "hdbscan", "none"]
+    open_tab(at, "Analyst")
+    check(at)
+    stage = hotspot_stage(demo.incidents, DEFAULTS, demo.study_area)
+    shown = [m.value for m in at.markdown]
+    for note in stage.notes:  # e.g. the automatic bandwidth and distance band
+        assert "- " + md_text(note) in shown
+    assert any("bandwidth set to" in n for n in stage.notes)
+
+
+def test_bad_settings_show_an_error_box_not_a_traceback():
+    at = run_app()
+    at.checkbox(key="auto_dist").uncheck().run()  # the distance box is enabled once "automatic" is off
+    at.number_input(key="distance").set_value(50).run()
+    assert not at.exception
+    assert at.error and "shorter than the cell size" in at.error[0].value
+
+
+# =============================================================================== scheme panel
+def test_kpi_cards_show_the_suppressed_values(demo):
+    from hotspots.kpis import scheme_kpis
+    from hotspots.linkage import link_referrals
+
+    stage = hotspot_stage(demo.incidents, DEFAULTS, demo.study_area)
+    linked = link_referrals(demo.referrals, areas=stage.areas.areas, tasks=demo.tasks).table
+    at = run_app()
+    open_tab(at, "Scheme")
+    check(at)
+    expected = kpi_cards(scheme_kpis(linked))
+    for card in expected:
+        assert metric(at, card.label) == card.value
+    # A hotspot with few referrals: its cards are suppressed, exactly as the library's display table.
+    counts = linked["hotspot"].value_counts()
+    small = [h for h, n in counts.items() if h.isdigit() and 0 < n < 5]
+    assert small, "the demo has a hotspot with 1-4 referrals at 250 m cells"
+    at.selectbox(key="f_hotspot").set_value(small[0]).run()
+    check(at)
+    cards = kpi_cards(scheme_kpis(linked[linked["hotspot"] == small[0]]))
+    assert cards[0].value == "<5"
+    for card in cards:
+        assert metric(at, card.label) == card.value
+    raw_n = str(int(counts[small[0]]))
+    assert metric(at, "Referrals") != raw_n
+
+
+# =============================================================================== uploads
+def test_upload_police_uk_csv_shows_its_load_report_and_is_analysed(demo):
+    inc = demo.incidents
+    centre = shapely.Point(435_300, 336_300)
+    sel = (inc.geometry.distance(centre) < 5_000) & (inc["month"] >= "2023-01-01") & (inc["month"] < "2024-07-01")
+    data = police_csv(inc[sel].iloc[:3000], bad_rows=4)
+    _, ref = load_police_uk(Upload("2023-derby-street.csv", data), categories="Anti-social behaviour")
+    at = run_app()
+    open_tab(at, "Data")
+    at.file_uploader(key="up_incidents").set_value(("2023-derby-street.csv", data, "text/csv")).run()
+    check(at)
+    assert any("Your files" in c.value for c in at.sidebar.caption)
+    assert metric(at, "Incidents analysed") == f"{ref.rows_kept:,}"
+    assert metric(at, "Rows read") == f"{ref.rows_read:,}"
+    assert metric(at, "Rows kept") == f"{ref.rows_kept:,}"
+    assert metric(at, "Rows dropped") == f"{ref.rows_dropped:,}" == "4"
+    # The drop reason is listed.
+    assert any("no location" in df.value["reason"].tolist() for df in at.dataframe if "reason" in df.value.columns)
+
+
+def test_bad_upload_shows_an_error_box():
+    at = run_app()
+    open_tab(at, "Data")
+    at.file_uploader(key="up_incidents").set_value(("![x](http://evil.example/x.png).csv", b"\x00\x01 not a table", "text/csv")).run()
+    assert not at.exception
+    assert at.error
+    msg = at.error[0].value
+    assert "incidents" in msg and "\\!\\[x\\]" in msg  # the file name is shown as text, not as an image
+    assert any("demo" in c.value for c in at.sidebar.caption)  # the app keeps the demo data
