@@ -15,16 +15,17 @@ Layers (:func:`gis_layers`)
     Grid cells in the study area: ``row``, ``col``, ``count``, ``neighbours``, ``z``, ``p``
     (and ``p_sim``, ``p_sim_directed``, ``z_sim`` with permutations; ``p_adjusted`` with FDR),
     ``bin`` (ArcGIS ``Gi_Bin``), ``class``, ``density`` (incidents per km²), ``area_id``
-    (hotspot area, 0 = none). ``drop_empty=True`` leaves out cells with no incident, zero
-    density and no significant class.
+    (hotspot area, 0 = none). ``drop_empty=True`` leaves out cells with no incident and no
+    significant class (their smoothed density is then not exported either).
 ``hotspot_areas``
     The hotspot areas (:data:`hotspots.areas.AREA_COLUMNS`) with ``place`` (nearest town),
     before/after change columns and ``referrals`` (text, disclosure-controlled).
 ``clusters``
     DBSCAN/HDBSCAN cluster polygons.
 ``referral_origins``
-    Where referred behaviour happened, **aggregated** to ``snap_m`` squares (default 250 m):
-    one polygon per square with at least one referral, ``referrals`` (whole number, empty when
+    Where referred behaviour happened, **aggregated** to ``snap_m`` squares (default 250 m,
+    aligned to multiples of ``snap_m``, each including its west and south edges): one polygon
+    per square with at least one referral, ``square_x``/``square_y`` (its centre), ``square_m``, ``referrals`` (whole number, empty when
     suppressed) and ``referrals_shown`` (``"12"``, ``"<5"``, or ``"c"``). No person reference,
     referral id, date or offence is exported; squares are sorted west to east.
 ``task_sites``
@@ -222,8 +223,7 @@ def _cells_layer(an: Any, drop_empty: bool) -> gpd.GeoDataFrame:
     gdf.insert(len(gdf.columns) - 1, "area_id", np.asarray(an.areas.labels)[r, c].astype(np.int64))
     if drop_empty:
         cnt = gdf["count"].to_numpy(dtype=float)
-        den = np.nan_to_num(gdf["density"].to_numpy(dtype=float))
-        keep = (cnt != 0) | (den != 0) | (gdf["bin"].to_numpy() != 0)
+        keep = (cnt != 0) | (gdf["bin"].to_numpy() != 0)
         gdf = gdf[keep].reset_index(drop=True)
     return gdf
 
@@ -363,7 +363,8 @@ def gis_layers(
     snap_m : float
         Side of the squares referral origins are aggregated to, metres (at least 50).
     drop_empty : bool
-        Leave out cells (and change cells) with no incidents and nothing significant.
+        Leave out cells with no incident and no significant Gi* class, and change cells with no
+        incident in either period.
 
     Returns
     -------
@@ -394,7 +395,13 @@ def gis_layers(
     if sa is not None and len(sa):
         keep = [c for c in sa.columns if c != sa.geometry.name and c in ("name",)]
         out["study_area"] = gpd.GeoDataFrame(sa[keep].copy(), geometry=sa.geometry.to_crs(BNG).values, crs=BNG)
-    return {k: out[k] for k in LAYER_NAMES if k in out}
+    ordered = {}
+    for k in LAYER_NAMES:
+        if k in out:
+            g = out[k]
+            geom = g.geometry.name
+            ordered[k] = g[[c for c in g.columns if c != geom] + [geom]]
+    return ordered
 
 
 # =============================================================================== tables

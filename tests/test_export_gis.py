@@ -1,0 +1,336 @@
+"""GIS exports: GeoPackage layers equal the in-memory results, GeoJSON in WGS84, CSV tables, sidecar."""
+
+from __future__ import annotations
+
+import json
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import pyogrio
+import pyproj
+import pytest
+import shapely
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+import hotspots
+from hotspots import analyse
+from hotspots._errors import ParameterError
+from hotspots.analysis import Settings
+from hotspots.demo import generate_demo
+from hotspots.export import export_gis, gis_layers
+from hotspots.export.gis import suppress_counts
+from hotspots.gazetteer import default_study_area
+
+
+@pytest.fixture(scope="module")
+def demo():
+    d = generate_demo(0)
+    an = analyse(d.incidents, study_area=default_study_area(), referrals=d.referrals, tasks=d.tasks)
+    return an, d
+
+
+@pytest.fixture(scope="module")
+def exported(demo, tmp_path_factory):
+    an, _ = demo
+    out = tmp_path_factory.mktemp("gis")
+    return export_gis(an, out, timestamp=False)
+
+
+def _same_geometry(a: gpd.GeoSeries, b: gpd.GeoSeries, tol: float = 1e-6) -> bool:
+    return bool(np.all(shapely.equals_exact(np.asarray(a.values), np.asarray(b.values), tolerance=tol)))
+
+
+def _compare(read: pd.DataFrame, want: pd.DataFrame, columns) -> None:
+    for c in columns:
+        got = read[c].to_numpy()
+        exp = want[c].to_numpy()
+        if pd.api.types.is_float_dtype(want[c].dtype):
+            np.testing.assert_allclose(got.astype(float), exp.astype(float), rtol=0, atol=1e-12, equal_nan=True, err_msg=c)
+        else:
+            assert [None if pd.isna(v) else v for v in got.tolist()] == [None if pd.isna(v) else v for v in exp.tolist()], c
+
+
+# ----------------------------------------------------------------------------- GeoPackage
+def test_gpkg_layers_and_crs(exported):
+    layers = dict(pyogrio.list_layers(exported.gpkg))
+    assert set(layers) == set(exported.layers)
+    assert {"cells", "hotspot_areas", "clusters", "referral_origins", "task_sites", "referral_task_lines",
+            "change_cells", "change_areas", "study_area"} <= set(layers)
+    for name in layers:
+        info = pyogrio.read_info(exported.gpkg, layer=name)
+        assert pyproj.CRS(info["crs"]).to_epsg() == 27700, name
+        assert info["features"] == exported.layers[name]
+
+
+def test_cells_equal_the_gistar_density_and_area_results(demo, exported):
+    an, _ = demo
+    got = gpd.read_file(exported.gpkg, layer="cells")
+    want = an.gi.to_geodataframe()
+    assert len(got) == len(want) == an.grid.n_cells
+    _compare(got, want, ["row", "col", "count", "neighbours", "z", "p", "p_adjusted", "bin", "class"])
+    r, c = got["row"].to_numpy(), got["col"].to_numpy()
+    np.testing.assert_allclose(got["density"].to_numpy(), an.density.values[r, c], rtol=0, atol=1e-12)
+    np.testing.assert_array_equal(got["area_id"].to_numpy(), an.areas.labels[r, c])
+    assert _same_geometry(got.geometry, want.geometry)
+    assert got.crs.to_epsg() == 27700
+
+
+def test_areas_clusters_and_change_layers_equal_the_results(demo, exported):
+    an, _ = demo
+    areas = gpd.read_file(exported.gpkg, layer="hotspot_areas")
+    want = an.areas.areas
+    _compare(areas, want, [c for c in want.columns if c != "geometry"])
+    assert _same_geometry(areas.geometry, want.geometry)
+    ch = an.change_areas.table.set_index("area_id").loc[areas["area_id"]]
+    np.testing.assert_array_equal(areas["n_before"], ch["n_before"])
+    np.testing.assert_allclose(areas["change_rate_ratio"], ch["rate_ratio"])
+    assert list(areas["change_class"]) == list(ch["change_class"])
+
+    cl = gpd.read_file(exported.gpkg, layer="clusters")
+    _compare(cl, an.clusters.polygons, [c for c in an.clusters.polygons.columns if c != "geometry"])
+    assert _same_geometry(cl.geometry, an.clusters.polygons.geometry)
+
+    for name, res in (("change_cells", an.change_cells), ("change_areas", an.change_areas)):
+        got = gpd.read_file(exported.gpkg, layer=name)
+        want = res.to_geodataframe()
+        _compare(got, want, [c for c in want.columns if c != "geometry"])
+        assert _same_geometry(got.geometry, want.geometry)
+
+
+def test_every_layer_reads_back_as_written(demo, exported):
+    an, _ = demo
+    layers = gis_layers(an)
+    for name, want in layers.items():
+        got = gpd.read_file(exported.gpkg, layer=name)
+        assert list(got.columns) == list(want.columns), name
+        assert len(got) == len(want), name
+        for c in want.columns:
+            if c == want.geometry.name:
+                continue
+            w = want[c]
+            if pd.api.types.is_numeric_dtype(w.dtype) and not pd.api.types.is_bool_dtype(w.dtype):
+                np.testing.assert_allclose(got[c].to_numpy(dtype=float), w.to_numpy(dtype=float, na_value=np.nan),
+                                           rtol=0, atol=1e-12, equal_nan=True, err_msg=f"{name}.{c}")
+            else:
+                assert [None if pd.isna(v) else v for v in got[c]] == [None if pd.isna(v) else v for v in w], f"{name}.{c}"
+        assert _same_geometry(got.geometry, want.geometry), name
+
+
+# ----------------------------------------------------------------------------- GeoJSON
+def test_geojson_is_wgs84_as_rfc7946_requires(demo, exported):
+    an, _ = demo
+    layers = gis_layers(an)
+    to_wgs = pyproj.Transformer.from_crs(27700, 4326, always_xy=True)
+    for name, want in layers.items():
+        path = exported.files[f"geojson:{name}"]
+        doc = json.loads(path.read_text(encoding="utf-8"))  # strict JSON: no NaN/Infinity
+        assert doc["type"] == "FeatureCollection"
+        assert "crs" not in doc  # RFC 7946: always WGS84, no crs member
+        assert len(doc["features"]) == len(want)
+        got = gpd.read_file(path)
+        assert got.crs.to_epsg() == 4326
+        xy = shapely.get_coordinates(got.geometry.values)
+        assert (xy[:, 0] > -3.0).all() and (xy[:, 0] < -1.0).all() and (xy[:, 1] > 52.4).all() and (xy[:, 1] < 53.7).all()
+        # The first vertex of every feature is the BNG vertex transformed (7 decimals ~ 1 cm).
+        first_got = np.array([shapely.get_coordinates(g)[0] for g in got.geometry])
+        first_bng = np.array([shapely.get_coordinates(g)[0] for g in want.geometry])
+        lon, lat = to_wgs.transform(first_bng[:, 0], first_bng[:, 1])
+        np.testing.assert_allclose(first_got, np.column_stack([lon, lat]), atol=2e-7)
+
+
+def test_geojson_writes_infinity_as_null(demo, exported):
+    an, _ = demo
+    inf = np.isinf(an.change_cells.table["rate_ratio"].to_numpy())
+    assert inf.any()  # cells with no incident before
+    doc = json.loads(exported.files["geojson:change_cells"].read_text(encoding="utf-8"))
+    rr = [f["properties"]["rate_ratio"] for f in doc["features"]]
+    assert [v is None for v in np.array(rr, dtype=object)[inf]] == [True] * int(inf.sum())
+
+
+# ----------------------------------------------------------------------------- CSV
+def test_csv_tables(demo, exported):
+    an, _ = demo
+    kp = pd.read_csv(exported.files["csv:kpis"], dtype=str, keep_default_na=False)
+    want = an.kpis.table.astype(str)
+    assert list(kp.columns) == list(want.columns)
+    assert kp.to_numpy().tolist() == want.to_numpy().tolist()
+    areas = pd.read_csv(exported.files["csv:hotspot_areas"])
+    assert list(areas["area_id"]) == list(an.areas.areas.sort_values("rank")["area_id"])
+    assert list(areas["incidents"]) == [int(round(v)) for v in an.areas.areas.sort_values("rank")["count"]]
+    cc = pd.read_csv(exported.files["csv:change_cells"])
+    t = an.change_cells.table
+    assert len(cc) == int(((t["n_before"] + t["n_after"]) > 0).sum())
+    np.testing.assert_allclose(cc["x"], an.grid.x_centres[cc["col"]])
+    for name in ("kpis_by_month", "kpis_by_offence", "kpis_by_route", "kpis_by_age_group", "kpis_by_hotspot",
+                 "referrals_by_hotspot", "referrals_summary", "change_areas", "clusters"):
+        assert exported.files[f"csv:{name}"].stat().st_size > 0
+        assert exported.tables[name] == len(pd.read_csv(exported.files[f"csv:{name}"]))
+
+
+# ----------------------------------------------------------------------------- sidecar
+def test_sidecar_has_every_setting_and_automatic_value(demo, exported):
+    an, _ = demo
+    side = json.loads(exported.files["parameters"].read_text(encoding="utf-8"))
+    assert side["hotspots_version"] == hotspots.__version__
+    assert side["settings"] == json.loads(json.dumps(an.settings.to_dict()))
+    assert side["used"]["cell_size_m"] == an.grid.cell_size
+    assert side["used"]["bandwidth_m"] == pytest.approx(float(an.density.bandwidth_m))
+    assert side["used"]["distance_m"] == pytest.approx(float(an.gi.params["distance_m"]))
+    assert side["notes"] == list(an.notes)
+    assert side["data_source"]["kind"] == "demo"
+    assert "Synthetic" in side["data_source"]["attribution"]
+    assert side["crs"]["geojson"].startswith("EPSG:4326")
+    assert "created" not in side  # timestamp=False
+    assert side["results"]["hotspot_areas"] == an.areas.n_areas
+    assert side["layers"] == exported.layers
+    # Every output but the sidecar itself is listed with its checksum.
+    assert set(side["outputs"]) == set(exported.files) - {"parameters"}
+
+
+def test_sidecar_settings_reproduce_the_result(demo, exported):
+    an, d = demo
+    side = json.loads(exported.files["parameters"].read_text(encoding="utf-8"))
+    s = dict(side["settings"])
+    for k in ("period", "before", "after"):
+        s[k] = tuple(s[k]) if s[k] else None
+    again = analyse(d.incidents, settings=Settings(**s), study_area=default_study_area(), referrals=d.referrals, tasks=d.tasks)
+    np.testing.assert_array_equal(again.gi.bins, an.gi.bins)
+    np.testing.assert_array_equal(again.areas.labels, an.areas.labels)
+
+
+def test_export_without_timestamp_is_byte_reproducible(demo, tmp_path):
+    an, _ = demo
+    a = export_gis(an, tmp_path / "a", timestamp=False, formats=("geojson", "csv"))
+    b = export_gis(an, tmp_path / "b", timestamp=False, formats=("geojson", "csv"))
+    for key, path in a.files.items():
+        assert path.read_bytes() == b.files[key].read_bytes(), key
+    c = export_gis(an, tmp_path / "c", formats=("csv",))
+    assert "created" in json.loads(c.files["parameters"].read_text(encoding="utf-8"))
+
+
+def test_inputs_are_recorded(demo, tmp_path):
+    from hotspots.report import LoadReport
+
+    an, _ = demo
+    rep = LoadReport("incidents.csv", 10, 8, {"no location": 2}, {"no location": ["incidents.csv:row 3"]}, ["a note"])
+    ref = LoadReport("referrals.csv", 5, 5, {}, {}, ["note quoting a value"], ["warning quoting a value"])
+    m = export_gis(an, tmp_path, formats=("csv",), inputs={"incidents": rep, "referrals": ref, "study_area": {"source": "x"}})
+    side = m.parameters
+    assert side["inputs"]["incidents"]["report"]["dropped"] == {"no location": 2}
+    assert side["inputs"]["incidents"]["summary"] == rep.summary()
+    # Referral reports keep counts only: notes and warnings can quote values from the file.
+    assert set(side["inputs"]["referrals"]["report"]) == {"source", "rows_read", "rows_kept", "rows_dropped", "dropped"}
+    assert side["inputs"]["study_area"] == {"source": "x"}
+
+
+# ----------------------------------------------------------------------------- options and errors
+def test_drop_empty_keeps_every_cell_with_something(demo):
+    an, _ = demo
+    full = gis_layers(an)["cells"]
+    small = gis_layers(an, drop_empty=True)["cells"]
+    keep = (full["count"] != 0) | (full["bin"] != 0)
+    assert len(small) == int(keep.sum()) < len(full)
+    assert small["count"].sum() == full["count"].sum()
+    assert set(small.loc[small["bin"] != 0, "row"] * 10_000 + small.loc[small["bin"] != 0, "col"]) == set(
+        full.loc[full["bin"] != 0, "row"] * 10_000 + full.loc[full["bin"] != 0, "col"])
+    cc_full = gis_layers(an)["change_cells"]
+    cc_small = gis_layers(an, drop_empty=True)["change_cells"]
+    assert len(cc_small) == int(((cc_full["n_before"] + cc_full["n_after"]) > 0).sum())
+
+
+def test_referral_origins_count_located_referrals_per_square(demo):
+    an, d = demo
+    layer = gis_layers(an, snap_m=500.0)["referral_origins"]
+    assert np.allclose(shapely.area(layer.geometry.values), 500.0**2)
+    assert np.all(layer["square_x"] % 500 == 250) and np.all(layer["square_y"] % 500 == 250)
+    xy = shapely.get_coordinates(d.referrals.geometry.values)
+    # Squares include their west and south edges (as grid cells do). Every referral falls in
+    # exactly one exported square, and the visible counts equal a direct count.
+    x0 = layer["square_x"].to_numpy() - 250.0
+    y0 = layer["square_y"].to_numpy() - 250.0
+    member = (xy[:, None, 0] >= x0) & (xy[:, None, 0] < x0 + 500) & (xy[:, None, 1] >= y0) & (xy[:, None, 1] < y0 + 500)
+    assert np.all(member.sum(axis=1) == 1)
+    inside = member.sum(axis=0)
+    shown = layer["referrals"].to_numpy(dtype=float, na_value=np.nan)
+    vis = ~np.isnan(shown)
+    np.testing.assert_array_equal(shown[vis], inside[vis])
+    assert np.all((inside[~vis] > 0))
+
+
+@pytest.mark.parametrize(
+    "kwargs, match",
+    [
+        ({"formats": ("shp",)}, "`formats`"),
+        ({"formats": ()}, "`formats`"),
+        ({"threshold": 0}, "`threshold`"),
+        ({"snap_m": 10}, "`snap_m`"),
+        ({"gpkg_name": "../x.gpkg"}, "`gpkg_name`"),
+    ],
+)
+def test_bad_arguments(demo, tmp_path, kwargs, match):
+    an, _ = demo
+    with pytest.raises(ParameterError, match=match):
+        export_gis(an, tmp_path, **kwargs)
+
+
+def test_out_dir_that_is_a_file(demo, tmp_path):
+    an, _ = demo
+    f = tmp_path / "file"
+    f.write_text("x")
+    with pytest.raises(ParameterError, match="not a folder"):
+        export_gis(an, f)
+
+
+# ----------------------------------------------------------------------------- suppression
+@pytest.mark.parametrize(
+    "counts, shown",
+    [
+        ([10, 3, 7], ["10", "<5", "c"]),  # one hidden count is given away by the total: hide the smallest other
+        ([10, 1, 1], ["c", "<5", "<5"]),  # 1 + 1 = 2 pins both: hide another
+        ([0, 2, 3, 20, 30], ["0", "<5", "<5", "20", "30"]),  # 2 + 3 = 5 could be 1+4, 2+3, 3+2, 4+1
+        ([4, 4, 20], ["<5", "<5", "c"]),  # 4 + 4 = 8 pins both
+        ([5, 6, 0], ["5", "6", "0"]),
+        ([], []),
+    ],
+)
+def test_suppress_counts_cases(counts, shown):
+    numeric, text = suppress_counts(counts, 5)
+    assert text.tolist() == shown
+    assert [None if pd.isna(v) else int(v) for v in numeric] == [
+        None if s in ("<5", "c") else int(s) for s in shown
+    ]
+
+
+def _feasible_values(counts, hidden, small, t):
+    """Every value each hidden cell can take, given the total of the hidden cells (exact, by
+    dynamic programming over the sums the other hidden cells can make)."""
+    total = sum(counts[i] for i in hidden)
+    ranges = {i: range(1, t) if small[i] else range(t, total + 1) for i in hidden}
+    seen = {}
+    for i in hidden:
+        sums = {0}
+        for j in hidden:
+            if j != i:
+                sums = {a + v for a in sums for v in ranges[j] if a + v <= total}
+        seen[i] = {v for v in ranges[i] if total - v in sums}
+    return seen
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.lists(st.integers(0, 12), min_size=1, max_size=6), st.integers(2, 6))
+def test_no_suppressed_count_can_be_worked_out_from_the_total(counts, t):
+    _, text = suppress_counts(counts, t)
+    small = [0 < c < t for c in counts]
+    hidden = [i for i, s in enumerate(text) if s in (f"<{t}", "c")]
+    assert [i for i, s in enumerate(small) if s] == [i for i, s in enumerate(text) if s == f"<{t}"]
+    if not any(small):
+        assert "c" not in list(text)
+        return
+    seen = _feasible_values(counts, hidden, small, t)
+    n_visible_positive = sum(1 for i, c in enumerate(counts) if c > 0 and i not in hidden)
+    for i in hidden:
+        if small[i]:
+            # Either at least two values remain possible, or nothing more could be hidden.
+            assert len(seen[i]) >= 2 or n_visible_positive == 0
