@@ -19,9 +19,10 @@ only adds what a batch run needs around them:
 * :func:`run_national`: load, count, mask, KDE, Gi* and FDR in one call, with the time and
   peak memory of each step.
 
-Memory (measured on 10^7 synthetic points, 250 m over England and Wales; see
-``benchmarks/national.py``): points 80 MB as float32 / 160 MB as float64; a float64 grid 48 MB;
-KDE's working space ~1 GB; peak well under 8 GB.
+Measured on 10^7 points, 250 m over England and Wales, two shared cores (``python -m
+benchmarks.national``): 12-18 s in all (load 1.5-2 s, count 2 s, mask 0.7 s, KDE 6-10 s, Gi* with
+FDR 1-4 s) and a peak of 1.3-1.5 GB resident (points: 80 MB as float32, 160 MB as float64; a
+float64 grid: 48 MB; the KDE's working space dominates).
 """
 
 from __future__ import annotations
