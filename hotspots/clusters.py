@@ -263,7 +263,7 @@ def clusters(
         DBSCAN: incidents (the point itself included) within ``eps`` for a core point (default
         20). HDBSCAN: the ``min_samples`` of its core distance.
     min_cluster_size : int, optional
-        HDBSCAN only: the smallest cluster; defaults to ``min_samples``.
+        HDBSCAN only: the smallest cluster; defaults to ``min_samples`` (at least 2).
     hull : {"convex", "concave"}
         Polygon per cluster; see the module documentation.
     concave_ratio : float
