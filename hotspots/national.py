@@ -55,6 +55,8 @@ __all__ = [
     "NationalResult",
     "run_national",
     "peak_rss_mb",
+    "police_uk_to_parquet",
+    "ConversionSummary",
 ]
 
 #: British National Grid extent of England and Wales (metres): Isles of Scilly to Lowestoft,
@@ -179,6 +181,103 @@ def read_xy_parquet(path: str | Path, *, dtype: Any = np.float64) -> np.ndarray:
         out[i : i + k, 1] = batch.column(1).to_numpy(zero_copy_only=False)
         i += k
     return out
+
+
+@dataclass(frozen=True)
+class ConversionSummary:
+    """What :func:`police_uk_to_parquet` wrote.
+
+    Attributes
+    ----------
+    path : Path
+        The Parquet file (columns ``x``, ``y``, ``month``, ``category``, ``force``).
+    rows : int
+        Points written.
+    groups : dict of str to int
+        Points written per force (file-name group).
+    reports : dict of str to LoadReport
+        The load report of each group.
+    """
+
+    path: Path
+    rows: int
+    groups: dict[str, int]
+    reports: dict[str, Any]
+
+
+def police_uk_to_parquet(
+    paths: Iterable[str | Path],
+    out: str | Path,
+    *,
+    categories: Any = None,
+    months: Any = None,
+    cache: bool | str = False,
+    cache_dir: Any = None,
+    float32: bool = True,
+) -> ConversionSummary:
+    """Load many police.uk files force by force and append their points to one Parquet file.
+
+    Memory stays at one force's worth of rows: files are grouped by the force in their names
+    (``2025-01-derbyshire-street.csv.gz`` -> ``derbyshire``), each group is loaded with
+    :func:`hotspots.io.load_police_uk` (so duplicate ids are found within a force, as in a
+    one-force load) and written as a row group. Rows without a location are dropped by the loader
+    and counted in its report.
+
+    Parameters
+    ----------
+    paths : iterable of paths
+        police.uk street-level files (``.csv`` or ``.csv.gz``).
+    out : path
+        The Parquet file to write.
+    categories, months, cache, cache_dir
+        Passed to :func:`~hotspots.io.load_police_uk`.
+    float32 : bool
+        Store x/y as float32.
+    """
+    import os
+    import re
+
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from .io import load_police_uk
+
+    pat = re.compile(r"^\d{4}-\d{2}-(.+)-street\.csv(\.gz)?$", re.I)
+    groups: dict[str, list[Path]] = {}
+    for p in paths:
+        p = Path(p)
+        m = pat.match(p.name)
+        groups.setdefault(m.group(1).lower() if m else p.stem, []).append(p)
+    if not groups:
+        raise InputError("no police.uk files given.")
+    out = Path(out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = out.with_name(out.name + ".tmp")
+    dt = pa.float32() if float32 else pa.float64()
+    schema = pa.schema([("x", dt), ("y", dt), ("month", pa.timestamp("ns")), ("category", pa.string()), ("force", pa.string())])
+    written: dict[str, int] = {}
+    reports: dict[str, Any] = {}
+    with pq.ParquetWriter(tmp, schema, compression="zstd") as writer:
+        for force, files in sorted(groups.items()):
+            data, report = load_police_uk(sorted(files), categories=categories, months=months, cache=cache, cache_dir=cache_dir)
+            reports[force] = report
+            written[force] = len(data)
+            if not len(data):
+                continue
+            xy = np.column_stack([data.geometry.x.to_numpy(), data.geometry.y.to_numpy()])
+            table = pa.table(
+                {
+                    "x": pa.array(xy[:, 0], type=pa.float64()).cast(dt),
+                    "y": pa.array(xy[:, 1], type=pa.float64()).cast(dt),
+                    "month": pa.array(data["month"].to_numpy(dtype="datetime64[ns]")),
+                    "category": pa.array(data["category"].astype(object).to_numpy(), type=pa.string()),
+                    "force": pa.array([force] * len(data), type=pa.string()),
+                },
+                schema=schema,
+            )
+            writer.write_table(table, row_group_size=CHUNK_ROWS)
+    os.replace(tmp, out)
+    return ConversionSummary(out, int(sum(written.values())), written, reports)
 
 
 # --------------------------------------------------------------------------- counting

@@ -22,6 +22,7 @@ from hotspots.national import (
     data_mask,
     iter_xy_parquet,
     national_grid,
+    police_uk_to_parquet,
     read_xy_parquet,
     run_national,
     write_points_parquet,
@@ -177,3 +178,34 @@ def test_run_national_from_array_without_mask_or_steps():
     assert res.density is None and res.gistar is None and res.grid.mask is None
     np.testing.assert_array_equal(res.counts.values, count(xy, res.grid).values)
     assert res.counts.total == len(xy)
+
+
+def test_police_uk_to_parquet_groups_by_force(tmp_path):
+    from hotspots.io import load_police_uk
+    from hotspots.schema import POLICE_UK_COLUMNS
+
+    head = ",".join(POLICE_UK_COLUMNS)
+    rows = {
+        "2025-01-alpha-street.csv": [",2025-01,A,A,-1.47,52.92,x,,,Anti-social behaviour,,", "id1,2025-01,A,A,-1.48,52.93,x,,,Burglary,,"],
+        "2025-02-alpha-street.csv": ["id1,2025-02,A,A,-1.49,52.94,x,,,Burglary,,", ",2025-02,A,A,-1.40,52.90,x,,,Anti-social behaviour,,"],
+        "2025-01-beta-street.csv": ["id1,2025-01,B,B,-2.10,53.40,x,,,Drugs,,", "id9,2025-01,B,B,,,x,,,Drugs,,"],
+    }
+    files = []
+    for name, rs in rows.items():
+        (tmp_path / name).write_text(head + "\n" + "\n".join(rs) + "\n")
+        files.append(tmp_path / name)
+    res = police_uk_to_parquet(files, tmp_path / "out.parquet")
+    # alpha: 4 rows, one repeats id1 (dropped, as in a one-force load); beta: id1 again is another force's crime.
+    assert res.groups == {"alpha": 3, "beta": 1} and res.rows == 4
+    assert res.reports["beta"].dropped == {"no location": 1}
+    xy = read_xy_parquet(res.path)
+    alpha, _ = load_police_uk(sorted(files[:2]))
+    want = np.column_stack([alpha.geometry.x, alpha.geometry.y]).astype(np.float32).astype(np.float64)
+    np.testing.assert_array_equal(xy[:3], want)
+    import pyarrow.parquet as pq
+
+    t = pq.read_table(res.path).to_pandas()
+    assert list(t["force"]) == ["alpha"] * 3 + ["beta"]
+    assert list(t["category"]) == list(alpha["category"]) + ["Drugs"]
+    asb = police_uk_to_parquet(files, tmp_path / "asb.parquet", categories="asb")
+    assert asb.rows == 2
