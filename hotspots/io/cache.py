@@ -31,7 +31,8 @@ One Parquet file per entry under the cache folder: ``cache_dir`` argument, else 
 ``HOTSPOTS_CACHE_DIR`` environment variable, else ``$XDG_CACHE_HOME/hotspots``, else
 ``~/.cache/hotspots``. A folder inside the hotspots source tree is refused (data never goes into
 the repository). The file holds the columns as they are (pandas' pyarrow-backed ``str`` columns,
-``datetime64[ns]``), the points as ``x``/``y`` float64 columns (rebuilt exactly with
+``datetime64[ns]``), uncompressed (reads 4-6x faster than zstd here, for 2.3x the size), the
+points as ``x``/``y`` float64 columns (rebuilt exactly with
 ``shapely.points``), and the :class:`~hotspots.report.LoadReport` and loader params as JSON in
 the Parquet metadata; a reload returns equal data (``assert_geodataframe_equal``) and an equal
 report. Entries are written to a temporary name and renamed, so readers never see half a file;
@@ -297,7 +298,9 @@ def _write(path: Path, result: IncidentSet, key: str) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f"{path.name}.{os.getpid()}.tmp")
     try:
-        pq.write_table(table, tmp, compression="zstd", row_group_size=1 << 20)
+        # Uncompressed (dictionary encoding still applies): reading the national set's entry took
+        # 0.9-1.5 s uncompressed against 4.7-6.7 s with zstd (2.3x smaller) on two cores.
+        pq.write_table(table, tmp, compression="none", row_group_size=1 << 20)
         os.replace(tmp, path)
     finally:
         if tmp.exists():
