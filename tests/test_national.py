@@ -209,3 +209,23 @@ def test_police_uk_to_parquet_groups_by_force(tmp_path):
     assert list(t["category"]) == list(alpha["category"]) + ["Drugs"]
     asb = police_uk_to_parquet(files, tmp_path / "asb.parquet", categories="asb")
     assert asb.rows == 2
+
+
+@pytest.mark.parametrize("distance", [250.0, 600.0, 1000.0, 3900.0])
+def test_neighbour_sum_blocks_do_not_change_sums(distance, monkeypatch):
+    """The national path relies on neighbour_sum working in blocks of rows: any block size gives
+    the same sums, bit for bit, equal to a direct correlation with the disc footprint."""
+    from scipy import ndimage
+
+    from hotspots import neighbours
+
+    rng = np.random.default_rng(7)
+    vals = rng.poisson(0.7, size=(301, 257)).astype(float)
+    st = neighbours.disc_stencil(distance, 250.0, shape=vals.shape)
+    want = ndimage.correlate(vals, st.to_array().astype(float), mode="constant", cval=0.0)
+    results = []
+    for block in (1, 7, 128, 100_000):
+        monkeypatch.setattr(neighbours, "_BLOCK_ROWS", block)
+        results.append(neighbours.neighbour_sum(vals, st))
+    for r in results:
+        np.testing.assert_array_equal(r, want)
