@@ -427,6 +427,15 @@ def test_429_retry_after_is_honoured(serve, tmp_path):
     assert clock.sleeps.count(7.0) == 2  # waited what the server asked, not the backoff
 
 
+def test_413_polygon_too_long_splits_area(serve, tmp_path):
+    crimes, noloc = make_crimes()
+    api = FakePoliceAPI(crimes, noloc, MONTHS)
+    api.fault = lambda kind, m, n: ("status", 413) if kind == "crimes-street" and n == 0 else None
+    summary = fetch(serve(api), tmp_path, start="2024-01", end="2024-01")
+    assert summary.ok and summary.tiles == 4 and summary.retries == {}
+    assert summary.rows == expected_rows(crimes, noloc, ["2024-01"])
+
+
 def test_503_with_retry_after_is_overload_not_split(serve, tmp_path):
     crimes, noloc = make_crimes()
     api = FakePoliceAPI(crimes, noloc, MONTHS)

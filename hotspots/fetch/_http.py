@@ -220,7 +220,8 @@ class JsonClient:
         ----------
         too_many_on_503 : bool
             Treat a 503 *without* ``Retry-After`` as :class:`TooManyResults` (police.uk's custom-area
-            limit) instead of retrying it. A 503 with ``Retry-After`` is always retried.
+            limit) instead of retrying it, and 413/414 (request too large) likewise, so that the
+            caller splits the area. A 503 with ``Retry-After`` is always retried.
 
         Raises
         ------
@@ -265,6 +266,8 @@ class JsonClient:
                     raise NotFound(f"HTTP 404 Not Found: {url}", reason="HTTP 404", url=url) from None
                 if status == 503 and too_many_on_503 and retry_after is None:
                     raise TooManyResults(f"HTTP 503 for a custom area (more than the API returns in one call): {url}", reason="HTTP 503", url=url) from None
+                if status in (413, 414) and too_many_on_503:
+                    raise TooManyResults(f"HTTP {status}: the area's polygon is too long for one request: {url}", reason=f"HTTP {status}", url=url) from None
                 if status not in RETRY_STATUSES:
                     raise HTTPStatusError(f"HTTP {status} {exc.reason}: {url}", reason=f"HTTP {status}", url=url) from None
                 last_reason, last_detail = f"HTTP {status}", str(exc.reason)
