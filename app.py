@@ -55,6 +55,7 @@ from hotspots.app_support import (  # noqa: E402
     period_density,
     report_rows,
     stage_key,
+    url_defaults,
 )
 from hotspots.maps import base_map, dual_map  # noqa: E402
 from hotspots.maps import scheme_layers as sl  # noqa: E402
@@ -111,6 +112,10 @@ first_month, last_month = month_range(bundle.incidents)
 months = month_options(first_month, last_month)
 (default_before, default_after) = default_periods(first_month, last_month, SCHEME_START)
 
+# Starting values may come from the address (shareable views, benchmarks):
+# ?period=2023-04:2024-03&before=2022-07:2023-06&after=2023-07:2024-06&cell=300
+start = url_defaults(st.query_params.to_dict(), months, {"period": (months[0], months[-1]), "before": default_before, "after": default_after})
+
 with st.sidebar:
     st.header("ASB hotspots")
     st.caption(md_text(bundle.label))
@@ -120,17 +125,17 @@ with st.sidebar:
         format_func={"none": "None (works offline)", "osm": "OpenStreetMap (needs internet)", "carto-light": "Carto light (needs internet)"}.get,
     )
     st.subheader("Periods")
-    period = st.select_slider("Hotspot period", options=months, value=(months[0], months[-1]), key=f"period-{bundle.token[:16]}",
+    period = st.select_slider("Hotspot period", options=months, value=start["period"], key=f"period-{bundle.token[:16]}",
                               help="Months whose incidents define the hotspots.")
-    before = st.select_slider("Before period", options=months, value=default_before, key=f"before-{bundle.token[:16]}")
-    after = st.select_slider("After period", options=months, value=default_after, key=f"after-{bundle.token[:16]}",
+    before = st.select_slider("Before period", options=months, value=start["before"], key=f"before-{bundle.token[:16]}")
+    after = st.select_slider("After period", options=months, value=start["after"], key=f"after-{bundle.token[:16]}",
                              help=f"Default: 12 months either side of the scheme start ({SCHEME_START}).")
     same_months = st.checkbox("Compare the same calendar months only", value=False, key="same_months")
 
     with st.expander("Analyst settings", expanded=False):
         auto_cell = st.checkbox("Automatic cell size", value=False, key="auto_cell",
                                 help="sfhotspot's rule: 1/50 of the shorter side of the area.")
-        cell_size = st.number_input("Cell size (m)", min_value=50, max_value=5000, value=250, step=50, key="cell_size", disabled=auto_cell)
+        cell_size = st.number_input("Cell size (m)", min_value=50, max_value=5000, value=start["cell"], step=50, key="cell_size", disabled=auto_cell)
         auto_bw = st.checkbox("Automatic bandwidth", value=True, key="auto_bw")
         bandwidth = st.number_input("Bandwidth (m)", min_value=50, max_value=20000, value=1000, step=50, key="bandwidth", disabled=auto_bw)
         bandwidth_rule = st.selectbox("Bandwidth rule", ["arcgis", "sfhotspot"], key="bandwidth_rule", disabled=not auto_bw)
@@ -254,7 +259,7 @@ if view_map.open:
         try:
             groups = [
                 sl.density_layer(stage.density),
-                sl.gi_class_layer(stage.gi),
+                sl.gi_class_layer(cached(bundle, "gi_table", stage_key(settings), lambda: sl.gi_class_table(stage.gi))),
                 sl.hotspot_areas_layer(area_table),
             ]
             if settings.cluster_method != "none" and st.toggle(
@@ -264,15 +269,17 @@ if view_map.open:
                 if found is not None:
                     groups.append(sl.clusters_layer(found, show=True))
             if bundle.referrals is not None:
-                groups.append(sl.referral_origins_layer(bundle.referrals, snap_m=float(snap_m), show=False))
+                snapped = cached(bundle, "snapped", ("snap", snap_m, settings.threshold),
+                                 lambda: sl.snap_points(bundle.referrals, float(snap_m), threshold=settings.threshold))
+                groups.append(sl.referral_origins_layer(snapped, show=False))
             if bundle.tasks is not None:
                 groups.append(sl.task_sites_layer(bundle.tasks))
             if linkage is not None and bundle.tasks is not None:
                 from hotspots.linkage import referral_task_lines
 
-                lines = cached(bundle, "lines", (stage_key(settings), settings.near_m, snap_m),
-                               lambda: referral_task_lines(linkage, snap_m=float(snap_m)))
-                groups.append(sl.referral_task_lines_layer(lines, show=False))
+                pairs = cached(bundle, "pairs", (stage_key(settings), settings.near_m, snap_m, settings.threshold),
+                               lambda: sl.referral_task_pairs(referral_task_lines(linkage, snap_m=float(snap_m)), threshold=settings.threshold))
+                groups.append(sl.referral_task_lines_layer(pairs, show=False))
             m = new_base_map()
             st_folium(m, feature_group_to_add=groups, layer_control=sl.scheme_layer_control(), returned_objects=[],
                       height=MAP_HEIGHT, use_container_width=True, key="main_map")

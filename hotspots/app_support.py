@@ -79,6 +79,7 @@ __all__ = [
     "change_key",
     "cluster_key",
     "hotspot_change_summary",
+    "url_defaults",
 ]
 
 #: Share of incidents that must fall inside the default (Derbyshire) study area for it to be
@@ -546,6 +547,37 @@ def assemble_analysis(
         study_area=study_area,
         notes=tuple(notes),
     )
+
+
+def url_defaults(params: Mapping[str, Any], months: Sequence[str], defaults: Mapping[str, tuple[str, str]], *, cell: int = 250) -> dict[str, Any]:
+    """Starting values of the period sliders and the cell size from the page address.
+
+    ``period``, ``before`` and ``after`` as ``"YYYY-MM:YYYY-MM"`` (both months in ``months``,
+    first not after last), ``cell`` as whole metres (50–5,000, a multiple of 50). Anything
+    missing or malformed keeps its default (an address is not an error).
+    """
+    out: dict[str, Any] = {k: tuple(v) for k, v in defaults.items()}
+    out["cell"] = cell
+    opts = list(months)
+    for name in ("period", "before", "after"):
+        raw = params.get(name)
+        if isinstance(raw, list):
+            raw = raw[0] if raw else None
+        if not isinstance(raw, str) or raw.count(":") != 1:
+            continue
+        a, b = raw.split(":")
+        if a in opts and b in opts and opts.index(a) <= opts.index(b):
+            out[name] = (a, b)
+    raw = params.get("cell")
+    if isinstance(raw, list):
+        raw = raw[0] if raw else None
+    try:
+        c = int(str(raw))
+    except (TypeError, ValueError):
+        c = None
+    if c is not None and 50 <= c <= 5000 and c % 50 == 0:
+        out["cell"] = c
+    return out
 
 
 # =============================================================================== cache keys

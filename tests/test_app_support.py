@@ -44,6 +44,7 @@ from hotspots.app_support import (
     period_density,
     report_rows,
     stage_key,
+    url_defaults,
 )
 from hotspots.change import Period
 from hotspots.io import Upload, load_police_uk
@@ -432,3 +433,13 @@ def test_lru_cache_threads():
 def test_card_is_a_plain_record():
     card = Card("Referrals", "<5", "help", True)
     assert card.suppressed and card.value == "<5"
+
+
+def test_url_defaults_take_only_valid_values():
+    months = month_options("2022-01", "2025-03")
+    defaults = {"period": ("2022-01", "2025-03"), "before": ("2022-07", "2023-06"), "after": ("2023-07", "2024-06")}
+    got = url_defaults({"period": "2023-04:2024-03", "cell": "300"}, months, defaults)
+    assert got == {**defaults, "period": ("2023-04", "2024-03"), "cell": 300}
+    bad = {"period": "2024-03:2023-04", "before": "2021-01:2022-01", "after": "<script>", "cell": "33"}
+    assert url_defaults(bad, months, defaults) == {**defaults, "cell": 250}
+    assert url_defaults({"period": ["2023-01:2023-02"], "cell": ["abc"]}, months, defaults)["period"] == ("2023-01", "2023-02")

@@ -379,3 +379,47 @@ def test_layer_control_rejects_bad_position():
         sl.scheme_layer_control(position="middle")
     with pytest.raises(ParameterError):
         sl.density_layer(GridValues(np.ones((2, 2)), Grid.from_bounds((0, 0, 200, 200), cell_size=100)), name=" ")
+
+
+def test_layers_accept_their_precomputed_tables(demo):
+    """The app caches the tables behind the layers; drawing a table gives the same layer."""
+    from hotspots.linkage import referral_task_lines
+
+    gi = demo["stage"].gi
+    a = sl.gi_class_layer(gi)
+    b = sl.gi_class_layer(sl.gi_class_table(gi))
+    (ga,), (gb,) = _children(a, folium.GeoJson), _children(b, folium.GeoJson)
+    assert ga.data == gb.data
+    refs = demo["bundle"].referrals
+    ra = next(c for c in sl.referral_origins_layer(refs, snap_m=500)._children.values() if type(c).__name__ == "_RowsLayer")
+    rb = next(c for c in sl.referral_origins_layer(sl.snap_points(refs, 500))._children.values() if type(c).__name__ == "_RowsLayer")
+    assert ra.rows == rb.rows and "500 m" in ra.rows[0][5]
+    lines = referral_task_lines(demo["linkage"], snap_m=250)
+    la = next(c for c in sl.referral_task_lines_layer(lines)._children.values() if type(c).__name__ == "_RowsLayer")
+    lb = next(c for c in sl.referral_task_lines_layer(sl.referral_task_pairs(lines))._children.values() if type(c).__name__ == "_RowsLayer")
+    assert la.rows == lb.rows and len(la.rows) == len(sl.referral_task_pairs(lines))
+    with pytest.raises(SchemaError):
+        sl.gi_class_layer(gpd.GeoDataFrame({"x": [1]}, geometry=[shapely.Point(0, 0)], crs=27700))
+
+
+def test_fast_transformer_matches_pyproj_in_any_thread():
+    import threading
+
+    from hotspots.maps.base import fast_transformer, project_geoms
+
+    ref = pyproj.Transformer.from_crs(27700, 4326, always_xy=True)
+    xs, ys = np.array([430_000.0, 651_409.903, 200_000.0]), np.array([330_000.0, 313_177.27, 60_000.0])
+    out = {}
+
+    def work():
+        out["xy"] = fast_transformer(27700, 4326).transform(xs, ys)
+
+    t = threading.Thread(target=work)
+    t.start()
+    t.join()
+    ex, ey = ref.transform(xs, ys)
+    assert np.allclose(out["xy"][0], ex, atol=1e-9) and np.allclose(out["xy"][1], ey, atol=1e-9)
+    geoms = project_geoms(gpd.points_from_xy(xs, ys), 27700, 4326)
+    assert np.allclose(shapely.get_coordinates(geoms), np.column_stack([ex, ey]), atol=1e-9)
+    same = gpd.points_from_xy(xs, ys)
+    assert project_geoms(same, 27700, "EPSG:27700") is not None

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import math
 import os
+import threading
+import warnings
 from typing import Any
 
 import folium
@@ -24,7 +26,10 @@ from .._errors import CRSError, ParameterError
 from .escape import css_colour, escape_html
 from .offline import OfflineMap, make_offline
 
-__all__ = ["base_map", "dual_map", "OfflineDualMap", "add_layer_control", "BASEMAPS", "CARTO_KEY_ENV", "to_wgs84_bounds", "round_coordinates"]
+__all__ = [
+    "base_map", "dual_map", "OfflineDualMap", "add_layer_control", "BASEMAPS", "CARTO_KEY_ENV", "to_wgs84_bounds",
+    "round_coordinates", "fast_transformer", "project_geoms",
+]
 
 #: Basemap choices. Only ``"none"`` works without internet (tiles are fetched from the web).
 #: Carto's tiles need an API key (``tile_api_key=`` or the ``HOTSPOTS_CARTO_API_KEY`` variable).
@@ -39,7 +44,78 @@ CARTO_KEY_ENV = "HOTSPOTS_CARTO_API_KEY"
 _BNG_X = (-100_000.0, 800_000.0)
 _BNG_Y = (-100_000.0, 1_400_000.0)
 
-_TO_WGS84 = pyproj.Transformer.from_crs(27700, 4326, always_xy=True)
+# --------------------------------------------------------------------------- fast transformers
+# pyproj keeps one PROJ object per thread and per transformer; setting one up for British National
+# Grid takes ~0.1 s (PROJ searches its database for the operations). Streamlit runs every rerun of
+# the app in a new thread, so each map redraw paid that for every CRS pair it used. The operation
+# PROJ would pick is looked up once per process (TransformerGroup: best available first) and each
+# thread builds its transformer from that explicit pipeline in under a millisecond.
+_PIPELINES: dict[tuple[str, str], str | None] = {}
+_PIPELINE_LOCK = threading.Lock()
+_LOCAL = threading.local()
+
+
+def _crs_key(crs: Any) -> tuple[pyproj.CRS, str]:
+    c = crs if isinstance(crs, pyproj.CRS) else pyproj.CRS.from_user_input(crs)
+    return c, c.srs
+
+
+def fast_transformer(src: Any, dst: Any) -> pyproj.Transformer:
+    """A ``always_xy`` transformer from ``src`` to ``dst``, cheap to get in any thread.
+
+    The same operation as ``pyproj.Transformer.from_crs(src, dst, always_xy=True)`` picks within
+    its area of use (the most accurate one available; for British National Grid ↔ WGS84 without
+    the OSTN15 grid, the 7-parameter Helmert "OSGB36 to WGS 84 (6)"), used everywhere.
+    """
+    s, ks = _crs_key(src)
+    d, kd = _crs_key(dst)
+    key = (ks, kd)
+    cache = getattr(_LOCAL, "cache", None)
+    if cache is None:
+        cache = _LOCAL.cache = {}
+    tr = cache.get(key)
+    if tr is not None:
+        return tr
+    with _PIPELINE_LOCK:
+        if key not in _PIPELINES:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")  # "best transformation not available" (OSTN15 grid)
+                group = pyproj.transformer.TransformerGroup(s, d, always_xy=True)
+            _PIPELINES[key] = group.transformers[0].definition if group.transformers else None
+        pipeline = _PIPELINES[key]
+    tr = pyproj.Transformer.from_pipeline(pipeline) if pipeline else pyproj.Transformer.from_crs(s, d, always_xy=True)
+    cache[key] = tr
+    return tr
+
+
+def transform_bounds(tr: pyproj.Transformer, xmin: float, ymin: float, xmax: float, ymax: float, densify_pts: int = 21) -> tuple[float, float, float, float]:
+    """The box around ``(xmin, ymin, xmax, ymax)`` transformed with ``tr``, its edges densified.
+
+    (pyproj's own ``transform_bounds`` needs the transformer's CRSs, which a transformer built
+    from a pipeline does not carry.)
+    """
+    t = np.linspace(0.0, 1.0, int(densify_pts) + 2)
+    xs = np.concatenate([xmin + t * (xmax - xmin), np.full_like(t, xmax), xmin + t * (xmax - xmin), np.full_like(t, xmin)])
+    ys = np.concatenate([np.full_like(t, ymin), ymin + t * (ymax - ymin), np.full_like(t, ymax), ymin + t * (ymax - ymin)])
+    x, y = tr.transform(xs, ys)
+    x, y = np.asarray(x, dtype=float), np.asarray(y, dtype=float)
+    return float(np.min(x)), float(np.min(y)), float(np.max(x)), float(np.max(y))
+
+
+def project_geoms(geoms: Any, src: Any, dst: Any) -> np.ndarray:
+    """Shapely geometries (array-like) from CRS ``src`` to ``dst`` with :func:`fast_transformer`."""
+    arr = np.asarray(geoms, dtype=object)
+    s, ks = _crs_key(src)
+    d, kd = _crs_key(dst)
+    if ks == kd or s == d:
+        return arr
+    tr = fast_transformer(s, d)
+
+    def f(xy: np.ndarray) -> np.ndarray:
+        x, y = tr.transform(xy[:, 0], xy[:, 1])
+        return np.column_stack([x, y])
+
+    return shapely.transform(arr, f)
 
 
 class _Style(MacroElement):
@@ -77,7 +153,7 @@ def to_wgs84_bounds(bounds_27700: tuple[float, float, float, float]) -> tuple[fl
             "(eastings 0–700,000, northings 0–1,300,000). Convert them with `.to_crs(27700)` or pass "
             "`study_area=` with its CRS set."
         )
-    w, s, e, n = _TO_WGS84.transform_bounds(xmin, ymin, xmax, ymax, densify_pts=21)
+    w, s, e, n = transform_bounds(fast_transformer(27700, 4326), xmin, ymin, xmax, ymax)
     if not all(np.isfinite([w, s, e, n])):
         raise CRSError(f"could not convert `bounds_27700` {(xmin, ymin, xmax, ymax)} to degrees.")
     return (w, s, e, n)
@@ -102,11 +178,11 @@ def _area_wgs84(study_area: Any, simplify_m: float) -> gpd.GeoSeries:
     gs = gs[~(gs.is_empty | gs.isna())]
     if len(gs) == 0:
         raise ParameterError("`study_area` has no geometry to draw.")
-    geom = shapely.union_all(gs.to_crs(27700).values)
+    geom = shapely.union_all(project_geoms(gs.values, gs.crs, 27700))
     if simplify_m > 0:
         geom = geom.simplify(simplify_m, preserve_topology=True)
-    out = gpd.GeoSeries([geom], crs=27700).to_crs(4326)
-    return gpd.GeoSeries(round_coordinates(out.values), crs=4326)
+    out = project_geoms([geom], 27700, 4326)
+    return gpd.GeoSeries(round_coordinates(out), crs=4326)
 
 
 def base_map(
@@ -219,7 +295,7 @@ def _prepare(bounds_27700: Any, study_area: Any, basemap: str, simplify_m: Any, 
             bounds = tuple(float(v) for v in area.total_bounds)  # type: ignore[assignment]
     else:  # the outline is the box
         box = shapely.box(*(float(b) for b in bounds_27700))
-        area = gpd.GeoSeries(round_coordinates(gpd.GeoSeries([box], crs=27700).to_crs(4326).values), crs=4326)
+        area = gpd.GeoSeries(round_coordinates(project_geoms([box], 27700, 4326)), crs=4326)
     return _View(bounds, area, outline_colour, background)
 
 

@@ -19,7 +19,6 @@ Cornwall, where British National Grid is turned up to ~2 degrees against map nor
 from __future__ import annotations
 
 import base64
-import functools
 import io
 import json
 import math
@@ -43,7 +42,7 @@ from PIL import Image
 
 from .._errors import CRSError, ParameterError
 from ..grid import Grid, GridValues
-from .base import round_coordinates
+from .base import fast_transformer, project_geoms, round_coordinates, transform_bounds
 from .escape import css_colour, display_value, escape_html, format_value, js_json
 
 __all__ = [
@@ -167,9 +166,8 @@ def _choose_range(
 
 
 # --------------------------------------------------------------------------- raster overlay
-@functools.lru_cache(maxsize=16)
 def _transformer(src: pyproj.CRS, dst: pyproj.CRS) -> pyproj.Transformer:
-    return pyproj.Transformer.from_crs(src, dst, always_xy=True)
+    return fast_transformer(src, dst)
 
 
 def _interp_matrix(n: int, step: int) -> tuple[np.ndarray, np.ndarray]:
@@ -334,7 +332,7 @@ def raster_overlay(
 
     # Image grid: square pixels in Web Mercator covering the grid's extent.
     to_merc = _transformer(grid.crs, _MERCATOR)
-    mx0, my0, mx1, my1 = to_merc.transform_bounds(*grid.bounds, densify_pts=21)
+    mx0, my0, mx1, my1 = transform_bounds(to_merc, *grid.bounds)
     if not all(np.isfinite([mx0, my0, mx1, my1])):
         raise CRSError(f"could not convert the grid's extent {grid.bounds} to Web Mercator; check the grid's CRS.")
     ppc = float(pixels_per_cell)
@@ -687,10 +685,10 @@ def geojson_layer(
         raise ParameterError(f"`simplify_m` must be a number of metres >= 0; got {simplify_m!r}.")
 
     keep = gdf[~(gdf.geometry.isna() | gdf.geometry.is_empty)]
-    geoms = keep.geometry.to_crs(27700)
+    geoms = project_geoms(keep.geometry.values, keep.crs, 27700)
     if simplify_m > 0:
-        geoms = geoms.simplify(simplify_m, preserve_topology=True)
-    geoms = round_coordinates(geoms.to_crs(4326).values)
+        geoms = shapely.simplify(geoms, simplify_m, preserve_topology=True)
+    geoms = round_coordinates(project_geoms(geoms, 27700, 4326))
 
     if style is None:
         base_style: dict[str, Any] | None = dict(_DEFAULT_STYLE)
@@ -895,7 +893,7 @@ def marker_cluster(
     geoms = keep.geometry
     if not np.all(shapely.get_type_id(geoms.values) == 0):
         raise ParameterError("`points` must hold Point geometries; use `.centroid` for areas.")
-    ll = shapely.get_coordinates(geoms.to_crs(4326).values)
+    ll = shapely.get_coordinates(project_geoms(geoms.values, geoms.crs, 4326))
     ll = np.round(ll, 6)
     n = len(keep)
     if colour_field is not None and colours is not None:

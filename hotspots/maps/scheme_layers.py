@@ -43,6 +43,7 @@ from folium.template import Template
 from .._errors import ParameterError, SchemaError
 from ..grid import BNG, GridValues
 from ..privacy import SUPPRESSED, SUPPRESSION_THRESHOLD, suppress_count
+from .base import project_geoms
 from .escape import css_colour, escape_html, format_value, js_json
 from .offline import make_offline
 from .layers import LEGEND_CSS, category_legend, geojson_layer, legend, marker_cluster, marker_css, raster_overlay
@@ -61,6 +62,7 @@ __all__ = [
     "scheme_layer_control",
     "snap_points",
     "density_layer",
+    "gi_class_table",
     "gi_class_layer",
     "hotspot_area_table",
     "hotspot_areas_layer",
@@ -189,7 +191,7 @@ class SchemeLayerControl(folium.LayerControl):
                 {{ this.options|tojavascript }}
             ).addTo({{this._parent.get_name()}});
             (function() {
-                var map = {{ this._parent.get_name() }};
+                var map = {{ this._parent.get_name() }}, ctrl = {{ this.get_name() }};
                 var overlays = {{ this.get_name() }}_layers.overlays;
                 var shown = {{ this.shown|tojson }};
                 var prefix = {{ this._parent.get_name()|tojson }} + '|';
@@ -199,11 +201,13 @@ class SchemeLayerControl(folium.LayerControl):
                     if (on && !map.hasLayer(overlays[key])) { map.addLayer(overlays[key]); }
                     if (!on && map.hasLayer(overlays[key])) { map.removeLayer(overlays[key]); }
                 });
-                if (!map.__hotspotsLayerHook) {
-                    map.__hotspotsLayerHook = true;
-                    map.on('overlayadd', function(e) { memory[prefix + e.name] = true; });
-                    map.on('overlayremove', function(e) { memory[prefix + e.name] = false; });
-                }
+                // Remember only what the user ticks: Leaflet also fires overlayadd/overlayremove
+                // when layers are added or removed by code (e.g. groups being replaced).
+                if (map.__hotspotsLayerHook) { map.off('overlayadd overlayremove', map.__hotspotsLayerHook); }
+                map.__hotspotsLayerHook = function(e) {
+                    if (ctrl._handlingClick) { memory[prefix + e.name] = (e.type === 'overlayadd'); }
+                };
+                map.on('overlayadd overlayremove', map.__hotspotsLayerHook);
             })();
         {% endmacro %}
         """
@@ -336,7 +340,7 @@ class _RowsLayer(folium.map.Layer):
 
 def _latlon(geoms: Any, crs: Any = BNG) -> np.ndarray:
     """(n, 2) latitude, longitude of points (in ``crs``), rounded to 6 decimals (~0.1 m)."""
-    xy = shapely.get_coordinates(gpd.GeoSeries(geoms, crs=crs).to_crs(4326).values) if len(geoms) else np.empty((0, 2))
+    xy = shapely.get_coordinates(project_geoms(geoms, crs, 4326)) if len(geoms) else np.empty((0, 2))
     return np.round(xy[:, ::-1], 6)
 
 
@@ -423,6 +427,25 @@ def density_layer(
 
 
 # =============================================================================== Gi*
+def gi_class_table(gi: Any, *, include_cold: bool = True) -> gpd.GeoDataFrame:
+    """Gi* classes as one dissolved (multi)polygon per class: ``class``, ``cells``,
+    ``area_km2``, ``incidents`` (in the class's cells), geometry in the grid's CRS.
+
+    Classes with no cell are left out; order as :data:`GI_CLASS_COLOURS`.
+    """
+    from ..gistar import GiStarResult
+
+    if not isinstance(gi, GiStarResult):
+        raise ParameterError(f"`gi` must be a GiStarResult (e.g. `analysis.gi`); got {type(gi).__name__}.")
+    classes = [c for c in GI_CLASS_COLOURS if include_cold or c.startswith("hot")]
+    counts = np.nan_to_num(np.asarray(gi.counts.values, dtype=float))
+    table = _class_polygons(gi.grid, gi.classes, classes, {"incidents": counts})
+    if len(table):
+        table["incidents"] = table["incidents"].round().astype(np.int64)
+    table.attrs["classes"] = classes
+    return table
+
+
 def gi_class_layer(
     gi: Any,
     *,
@@ -435,20 +458,21 @@ def gi_class_layer(
 
     Parameters
     ----------
-    gi : GiStarResult
+    gi : GiStarResult or GeoDataFrame
+        The Gi* result, or its :func:`gi_class_table` (e.g. cached by the caller).
     include_cold : bool
-        Also draw the cold spots.
+        Also draw the cold spots (with a result; a table is drawn as it is).
     """
-    from ..gistar import GiStarResult
-
-    if not isinstance(gi, GiStarResult):
-        raise ParameterError(f"`gi` must be a GiStarResult (e.g. `analysis.gi`); got {type(gi).__name__}.")
-    classes = [c for c in GI_CLASS_COLOURS if include_cold or c.startswith("hot")]
-    counts = np.nan_to_num(np.asarray(gi.counts.values, dtype=float))
-    table = _class_polygons(gi.grid, gi.classes, classes, {"incidents": counts})
+    if isinstance(gi, gpd.GeoDataFrame):
+        table = gi
+        if "class" not in table.columns or "cells" not in table.columns:
+            raise SchemaError("`gi` as a table must come from `gi_class_table`.")
+        classes = table.attrs.get("classes") or [c for c in GI_CLASS_COLOURS if c in set(table["class"])]
+    else:
+        table = gi_class_table(gi, include_cold=include_cold)
+        classes = table.attrs["classes"]
     group = _group(name, show)
     if len(table):
-        table["incidents"] = table["incidents"].round().astype(np.int64)
         geojson_layer(
             table,
             fields=["class", "cells", "incidents"],
@@ -661,7 +685,7 @@ def snap_points(points: gpd.GeoDataFrame, size_m: float = DEFAULT_SNAP_M, *, thr
     geoms = geoms[keep]
     if len(geoms) and not np.all(shapely.get_type_id(geoms.values) == 0):
         raise ParameterError("`points` must hold Point geometries.")
-    xy = shapely.get_coordinates(geoms.to_crs(BNG).values) if len(geoms) else np.empty((0, 2))
+    xy = shapely.get_coordinates(project_geoms(geoms.values, geoms.crs, BNG)) if len(geoms) else np.empty((0, 2))
     ok = np.all(np.isfinite(xy), axis=1)
     xy = xy[ok]
     ix = np.floor(xy[:, 0] / s).astype(np.int64)
@@ -673,11 +697,14 @@ def snap_points(points: gpd.GeoDataFrame, size_m: float = DEFAULT_SNAP_M, *, thr
     cx = keys[:, 0] * s + s / 2
     cy = keys[:, 1] * s + s / 2
     shown = [str(suppress_count(int(c), threshold)) for c in counts]
-    return gpd.GeoDataFrame(
+    out = gpd.GeoDataFrame(
         {"count": counts.astype(np.int64), "shown": shown},
         geometry=gpd.points_from_xy(cx, cy),
         crs=BNG,
     )
+    out.attrs["snapped_m"] = s
+    out.attrs["threshold"] = int(threshold)
+    return out
 
 
 def referral_origins_layer(
@@ -692,9 +719,14 @@ def referral_origins_layer(
     """Where referrals' behaviour happened, snapped to ``snap_m`` squares (never raw points).
 
     One circle per occupied square, its area proportional to the number of referrals, with the
-    count shown suppressed (``"<5"``) in the tooltip.
+    count shown suppressed (``"<5"``) in the tooltip. ``referrals`` may also be the output of
+    :func:`snap_points` (e.g. cached by the caller); its own square size is then used.
     """
-    snapped = snap_points(referrals, snap_m, threshold=threshold)
+    if isinstance(referrals, gpd.GeoDataFrame) and "snapped_m" in referrals.attrs:
+        snapped = referrals
+        snap_m = float(referrals.attrs["snapped_m"])
+    else:
+        snapped = snap_points(referrals, snap_m, threshold=threshold)
     label = name or f"{LAYER_NAMES['referrals']} ({snap_m:g} m squares)"
     group = _group(label, show)
     if len(snapped):
@@ -731,8 +763,10 @@ def referral_task_pairs(lines: gpd.GeoDataFrame, *, threshold: int = SUPPRESSION
     if "task_id" not in lines.columns:
         raise SchemaError("`lines` must come from `referral_task_lines` (it has no `task_id` column).")
     if len(lines) == 0:
-        return gpd.GeoDataFrame({"task_id": [], "referrals": [], "shown": []}, geometry=[], crs=lines.crs)
-    coords = shapely.get_coordinates(lines.geometry.to_crs(BNG).values).reshape(-1, 4)
+        empty = gpd.GeoDataFrame({"task_id": [], "referrals": [], "shown": []}, geometry=[], crs=lines.crs)
+        empty.attrs["pairs"] = True
+        return empty
+    coords = shapely.get_coordinates(project_geoms(lines.geometry.values, lines.crs, BNG)).reshape(-1, 4)
     df = pd.DataFrame({"ox": coords[:, 0], "oy": coords[:, 1], "tx": coords[:, 2], "ty": coords[:, 3], "task_id": lines["task_id"].astype(str).to_numpy()})
     for c in ("task_kind", "task_site"):
         if c in lines.columns:
@@ -750,7 +784,9 @@ def referral_task_pairs(lines: gpd.GeoDataFrame, *, threshold: int = SUPPRESSION
     agg["distance_m"] = (np.round(dist / 100.0) * 100.0).astype(np.int64)
     geom = shapely.linestrings(np.stack([agg[["ox", "oy"]].to_numpy(), agg[["tx", "ty"]].to_numpy()], axis=1))
     cols = ["task_id", *extra, "referrals", "shown", "local", "distance_m"]
-    return gpd.GeoDataFrame(agg[cols].reset_index(drop=True), geometry=geom, crs=BNG)
+    out = gpd.GeoDataFrame(agg[cols].reset_index(drop=True), geometry=geom, crs=BNG)
+    out.attrs["pairs"] = True
+    return out
 
 
 def referral_task_lines_layer(
@@ -763,9 +799,10 @@ def referral_task_lines_layer(
     """Lines from (snapped) referral origins to their reparative task sites, aggregated per pair.
 
     Line width grows with the number of referrals; green where most reparation was local.
-    Off by default (``show=False``).
+    Off by default (``show=False``). ``lines`` may also be the output of
+    :func:`referral_task_pairs` (e.g. cached by the caller).
     """
-    pairs = referral_task_pairs(lines, threshold=threshold)
+    pairs = lines if "pairs" in getattr(lines, "attrs", {}) else referral_task_pairs(lines, threshold=threshold)
     group = _group(name, show)
     local_colour, far_colour = "#1a9850", "#f46d43"
     if len(pairs):

@@ -1,0 +1,243 @@
+"""The app in a real browser: ``streamlit run app.py`` driven by Debian's Chromium (Playwright).
+
+What only a browser shows: the Leaflet map with its layers (offline: every request stays on this
+machine), redraws after a parameter change, the two synchronised before/after maps, downloads,
+uploads through the file picker, and that nothing from the data runs as script.
+
+Screenshots go to ``test-output/browser/``; the main view is also saved as
+``docs/screenshot-app.png`` (used in the README).
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import re
+from pathlib import Path
+
+import pytest
+
+pytestmark = pytest.mark.browser
+
+REPO = Path(__file__).resolve().parents[2]
+APP = REPO / "app.py"
+FIRST_LOAD_S = 240.0  # the first page load computes the analysis (2-core machine, other jobs running)
+CHANGE_S = 120.0
+MAP_READY = (".leaflet-container", ".leaflet-image-layer", ".leaflet-control-layers", ".hotspots-legend", ".hotspots-marker")
+LAYERS = [
+    "Study area",
+    "ASB density (KDE)",
+    "Gi* hot and cold spots",
+    "Hotspot areas",
+    "Referral origins (250 m squares)",
+    "Reparative task sites",
+    "Referral → task",
+]
+PAYLOAD_NAME = '<img src=x onerror="window.__pwned=1">![x](http://evil.example/x.png).csv'
+
+
+def metrics(page) -> dict[str, str]:
+    labels = page.locator('[data-testid="stMetricLabel"]').all_inner_texts()
+    values = page.locator('[data-testid="stMetricValue"]').all_inner_texts()
+    return {lab.strip(): val.strip() for lab, val in zip(labels, values)}
+
+
+def wait_for_metric(st_page, label: str, predicate, timeout_s: float = CHANGE_S) -> str:
+    page = st_page.page
+    deadline = page.evaluate("Date.now()") + timeout_s * 1000
+    while True:
+        value = metrics(page).get(label)
+        if value is not None and predicate(value):
+            return value
+        if page.evaluate("Date.now()") > deadline:
+            raise AssertionError(f"metric {label!r} is {value!r} after {timeout_s:.0f} s; errors: {st_page.app_errors()}")
+        page.wait_for_timeout(100)
+
+
+def open_tab(st_page, name: str) -> None:
+    st_page.page.get_by_role("tab", name=name).click()
+
+
+def layer_labels(frame) -> list[str]:
+    return [t.strip() for t in frame.locator(".leaflet-control-layers-overlays label").all_inner_texts()]
+
+
+def no_trouble(st_page) -> None:
+    assert st_page.external == [], f"requests left the machine: {st_page.external}"
+    assert not [e for e in st_page.js_errors if e.startswith("pageerror")], st_page.js_errors
+    assert st_page.app_errors() == []
+    kinds = st_page.eval_all_frames("typeof window.__pwned")
+    assert all(k == "undefined" for k in kinds), kinds
+
+
+@pytest.fixture
+def app(st_page, streamlit_server):
+    st_page.goto(streamlit_server(APP), timeout_s=FIRST_LOAD_S)
+    frame = st_page.wait_for_map(MAP_READY, timeout_s=FIRST_LOAD_S)
+    print(f"\n[app] page load -> map drawn: {st_page.timings['load_to_map_s']:.2f} s")
+    return frame
+
+
+def test_map_has_its_layers_offline(st_page, app):
+    frame = app
+    assert layer_labels(frame) == LAYERS
+    # Layers that start hidden are unticked (and not drawn); the others are ticked.
+    ticked = frame.evaluate(
+        "[...document.querySelectorAll('.leaflet-control-layers-overlays label')].map(l => l.querySelector('input').checked)"
+    )
+    assert ticked == [True, True, True, True, False, True, False]
+    src = frame.locator(".leaflet-image-layer").first.get_attribute("src")
+    assert src.startswith("data:image/png;base64,")
+    legends = " ".join(frame.locator(".hotspots-legend").all_inner_texts())
+    assert "ASB density (KDE)" in legends and "Gi* class" in legends and "FB food bank" in legends
+    # The numbers above the map are there.
+    m = metrics(st_page.page)
+    assert m["Cell size"] == "250 m" and m["Incidents analysed"] == "94,037"
+    box = st_page.page.locator('iframe[title*="streamlit_folium"]').first.bounding_box()
+    assert box is not None and box["height"] >= 500
+    no_trouble(st_page)
+    # The README's screenshot: the main view, small.
+    path = st_page.screenshot("main")
+    _save_small_png(path, REPO / "docs" / "screenshot-app.png")
+
+
+def _save_small_png(src: Path, dst: Path) -> None:
+    from PIL import Image
+
+    dst.parent.mkdir(parents=True, exist_ok=True)
+    img = Image.open(src).convert("RGB")
+    img = img.crop((0, 0, img.width, min(img.height, 900)))
+    img = img.resize((img.width * 3 // 4, img.height * 3 // 4), Image.LANCZOS)
+    img.quantize(colors=128, method=Image.Quantize.MEDIANCUT).save(dst, optimize=True)
+    assert dst.stat().st_size < 500_000
+
+
+def test_cell_size_change_redraws_map_and_numbers(st_page, app):
+    page = st_page.page
+    frame = app
+    before_numbers = metrics(page)
+    # Switch a hidden layer on: it must stay on when the groups are replaced.
+    frame.get_by_text("Referral origins (250 m squares)").click()
+    frame.wait_for_function("document.querySelectorAll('.leaflet-overlay-pane path').length > 100", timeout=30_000)
+    before = st_page.stable_map_state()
+    page.get_by_text("Analyst settings").click()
+    st_page.set_number("Cell size (m)", 400)
+    took = st_page.wait_for_map_change(before, timeout_s=CHANGE_S)
+    print(f"\n[app] cell size 250 -> 400 m: map redrawn in {took:.2f} s")
+    st_page.timings["change_to_map_s"] = took
+    wait_for_metric(st_page, "Cell size", lambda v: v == "400 m")
+    after = st_page.stable_map_state()
+    after_numbers = metrics(page)
+    assert after["images"][0][:2] != before["images"][0][:2]  # a new density image
+    assert after_numbers["Hotspot area"] != before_numbers["Hotspot area"]
+    # Still one map frame (the groups were replaced in place), the same layers, the user's choice kept.
+    frame = st_page.map_frame()
+    assert layer_labels(frame) == LAYERS
+    ticked = frame.evaluate(
+        "[...document.querySelectorAll('.leaflet-control-layers-overlays label')].map(l => l.querySelector('input').checked)"
+    )
+    assert ticked[4] is True
+    assert after["paths"] > 100  # the referral squares are drawn again
+    assert len(after["legends"]) == len(before["legends"])  # legends replaced, not piled up
+    no_trouble(st_page)
+
+
+def test_before_after_shows_two_synchronised_maps(st_page, app):
+    page = st_page.page
+    open_tab(st_page, "Before / after")
+    wait_for_metric(st_page, "Cells with a significant fall", lambda v: True, timeout_s=CHANGE_S)
+
+    def dual_frame():
+        for f in page.frames:
+            if "streamlit_folium" in f.url:
+                try:
+                    if f.locator(".leaflet-container").count() == 2:
+                        return f
+                except Exception:
+                    pass
+        return None
+
+    deadline = page.evaluate("Date.now()") + CHANGE_S * 1000
+    frame = dual_frame()
+    while frame is None and page.evaluate("Date.now()") < deadline:
+        page.wait_for_timeout(100)
+        frame = dual_frame()
+    assert frame is not None, "no frame with two maps"
+    frame.wait_for_function("document.querySelectorAll('.leaflet-image-layer').length == 2", timeout=60_000)
+    boxes = [frame.locator(".leaflet-container").nth(i).bounding_box() for i in range(2)]
+    assert boxes[0]["x"] + boxes[0]["width"] <= boxes[1]["x"] + 1 and boxes[0]["width"] > 300
+    legends = frame.locator(".hotspots-legend").all_inner_texts()
+    assert any(t.startswith("Before") for t in legends) and any(t.startswith("After") for t in legends)
+    # Same colour scale on both sides (the legends' top ticks agree).
+    tops = [re.findall(r"[\d,.]+", t.splitlines()[-1])[-1] for t in legends if t.startswith(("Before", "After"))]
+    assert len(set(tops)) == 1, legends
+    frame.evaluate("map_div.panBy([250, 0], {animate: false})")
+    lng = frame.evaluate("[map_div.getCenter().lng, map_div2.getCenter().lng]")
+    assert lng[0] == pytest.approx(lng[1], abs=1e-6)
+    # The change map and the per-hotspot table are there too.
+    assert len([f for f in page.frames if "streamlit_folium" in f.url]) >= 2
+    assert page.get_by_text("Change per hotspot").count() >= 1
+    st_page.screenshot("before-after")
+    no_trouble(st_page)
+
+
+def test_download_hotspot_areas(st_page, app, tmp_path):
+    page = st_page.page
+    n_areas = int(metrics(page)["Hotspot areas"].replace(",", ""))
+    with page.expect_download(timeout=CHANGE_S * 1000) as info:
+        page.get_by_role("button", name="Hotspot areas (GeoJSON)").click()
+    download = info.value
+    assert download.suggested_filename == "hotspot_areas.geojson"
+    path = tmp_path / "areas.geojson"
+    download.save_as(path)
+    data = json.loads(path.read_text(encoding="utf-8"))
+    assert data["type"] == "FeatureCollection" and len(data["features"]) == n_areas
+    props = data["features"][0]["properties"]
+    assert props["area_id"] == 1 and {"incidents", "before", "after", "change_class", "referrals"} <= set(props)
+    lon, lat = data["features"][0]["geometry"]["coordinates"][0][0][:2]
+    assert -2.2 < lon < -1.0 and 52.6 < lat < 53.6  # WGS84, in Derbyshire
+    with page.expect_download(timeout=CHANGE_S * 1000) as info:
+        page.get_by_role("button", name="Hotspot areas (CSV)").click()
+    text = Path(info.value.path()).read_text(encoding="utf-8-sig")
+    rows = list(csv.DictReader(io.StringIO(text)))
+    assert len(rows) == n_areas and rows[0]["area_id"] == "1"
+    no_trouble(st_page)
+
+
+def _police_csv() -> bytes:
+    from hotspots.demo import generate_demo
+    from hotspots.schema import POLICE_UK_COLUMNS
+
+    inc = generate_demo(0).incidents
+    sel = (inc["month"] >= "2023-01-01") & (inc["month"] < "2024-07-01") & (inc.geometry.x.between(430_000, 440_000)) & (
+        inc.geometry.y.between(331_000, 341_000)
+    )
+    part = inc[sel].iloc[:2000]
+    ll = part.to_crs(4326)
+    buf = io.StringIO()
+    w = csv.writer(buf, lineterminator="\n")
+    w.writerow(POLICE_UK_COLUMNS)
+    for month, lon, lat in zip(part["month"].dt.strftime("%Y-%m"), ll.geometry.x, ll.geometry.y):
+        w.writerow(["", month, "Derbyshire Constabulary", "Derbyshire Constabulary", f"{lon:.6f}", f"{lat:.6f}",
+                    "On or near <script>window.__pwned=1</script>", "E01000001", "Derby 001A", "Anti-social behaviour", "", ""])
+    for _ in range(3):
+        w.writerow(["", "2023-05", "Derbyshire Constabulary", "Derbyshire Constabulary", "", "", "No location", "", "",
+                    "Anti-social behaviour", "", ""])
+    return buf.getvalue().encode("utf-8")
+
+
+def test_upload_a_csv_shows_its_load_report(st_page, app):
+    page = st_page.page
+    open_tab(st_page, "Data")
+    chooser = page.locator('[data-testid="stFileUploader"]').first.locator('input[type="file"]')
+    chooser.set_input_files({"name": PAYLOAD_NAME, "mimeType": "text/csv", "buffer": _police_csv()})
+    # The file is loaded and becomes the data in use: its report shows read / kept / dropped.
+    wait_for_metric(st_page, "Rows dropped", lambda v: v == "3", timeout_s=CHANGE_S)
+    m = metrics(page)
+    assert m["Rows read"] == "2,003" and m["Rows kept"] == "2,000"
+    wait_for_metric(st_page, "Incidents analysed", lambda v: v == "2,000", timeout_s=CHANGE_S)
+    # The file name shows literally (escaped): no image, no script.
+    assert page.get_by_text("![x](http://evil.example/x.png).csv", exact=False).count() >= 1
+    st_page.screenshot("upload")
+    no_trouble(st_page)
