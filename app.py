@@ -277,7 +277,8 @@ if view_map.open:
             if linkage is not None and bundle.tasks is not None:
                 from hotspots.linkage import referral_task_lines
 
-                pairs = cached(bundle, "pairs", (stage_key(settings), settings.near_m, snap_m, settings.threshold),
+                # The pairs do not depend on the hotspot areas (no hotspot column), only on near_m.
+                pairs = cached(bundle, "pairs", (settings.near_m, snap_m, settings.threshold),
                                lambda: sl.referral_task_pairs(referral_task_lines(linkage, snap_m=float(snap_m)), threshold=settings.threshold))
                 groups.append(sl.referral_task_lines_layer(pairs, show=False))
             m = new_base_map()

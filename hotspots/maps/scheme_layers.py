@@ -282,16 +282,24 @@ var {{ this.get_name() }} = (function() {
         }
         return t;
     }
-    rows.forEach(function(r) {
-        var layer;
-        {%- if this.kind == 'circles' %}
-        layer = L.circleMarker([r[0], r[1]], Object.assign({}, style, {radius: r[2], fillColor: colours[r[3]]}));
-        {%- else %}
-        layer = L.polyline([[r[0], r[1]], [r[2], r[3]]], Object.assign({}, style, {weight: r[4], color: colours[r[5]]}));
-        {%- endif %}
-        if (labels.length) { layer.bindTooltip(function() { return table(r); }, {sticky: true}); }
-        layer.addTo(group);
-    });
+    // Built when first shown: a group that starts hidden (added, then removed at once by the
+    // layer control) costs nothing until the user switches it on.
+    var built = false;
+    function build() {
+        if (built) { return; }
+        built = true;
+        rows.forEach(function(r) {
+            var layer;
+            {%- if this.kind == 'circles' %}
+            layer = L.circleMarker([r[0], r[1]], Object.assign({}, style, {radius: r[2], fillColor: colours[r[3]]}));
+            {%- else %}
+            layer = L.polyline([[r[0], r[1]], [r[2], r[3]]], Object.assign({}, style, {weight: r[4], color: colours[r[5]]}));
+            {%- endif %}
+            if (labels.length) { layer.bindTooltip(function() { return table(r); }, {sticky: true}); }
+            layer.addTo(group);
+        });
+    }
+    group.on('add', function() { setTimeout(function() { if (group._map) { build(); } }, 0); });
     return group;
 })();
 """

@@ -1,0 +1,202 @@
+"""Benchmark: from a parameter change to the map being redrawn in the browser, in the real app.
+
+Run from the repository root (needs Debian's Chromium at /usr/bin/chromium and Playwright)::
+
+    python -m benchmarks.app_redraw           # both scenarios, three new cell sizes each
+    python -m benchmarks.app_redraw --quick   # one new cell size each
+
+What is timed
+-------------
+``streamlit run app.py`` is started on a free port (the browser-test harness's
+``start_streamlit``) and driven by headless Chromium; every request that would leave the machine
+is blocked. Two scenarios on the built-in demo data:
+
+* **force-year**: hotspots from one year of the force's incidents (``?period=2023-04:2024-03``);
+* **full period**: all 39 months (2022-01 to 2025-03, 94,037 incidents).
+
+For each: the first page load (the analysis is computed), then the cell size is typed into the
+"Cell size (m)" box and Enter pressed; the clock stops when the map frame shows the new density
+image, loaded, and stays so for 0.1 s (``StreamlitPage.wait_for_map_change``). "new" sizes have
+never been computed in this server (the whole analysis runs); "cached" goes back to a size
+computed before (only the map is rebuilt).
+
+Then a breakdown, measured in-process in a fresh thread (each Streamlit rerun runs in a new
+thread) with the same calls as the app: the analysis stages, building the map layers, and
+streamlit-folium's serialisation of the groups. The rest of the browser time is Streamlit's
+rerun, the websocket, and the map frame replacing its layers.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib.util
+import statistics
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+from typing import Any, Callable
+
+REPO = Path(__file__).resolve().parents[1]
+HARNESS = REPO / "tests" / "browser" / "conftest.py"
+SCENARIOS = {
+    "force-year": ("2023-04", "2024-03"),
+    "full period": None,
+}
+
+
+def _harness():
+    spec = importlib.util.spec_from_file_location("hotspots_browser_harness", HARNESS)
+    mod = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = mod
+    spec.loader.exec_module(mod)  # type: ignore[union-attr]
+    return mod
+
+
+def browser_times(sizes_new: list[int], cached_size: int) -> dict[str, dict[str, Any]]:
+    """Page load and redraw times per scenario, seconds."""
+    from playwright.sync_api import sync_playwright
+
+    h = _harness()
+    out: dict[str, dict[str, Any]] = {}
+    with tempfile.TemporaryDirectory() as logs:
+        server = h.start_streamlit(REPO / "app.py", Path(logs))
+        try:
+            with sync_playwright() as pw:
+                browser = pw.chromium.launch(executable_path=str(h.CHROMIUM), args=h.CHROMIUM_ARGS, headless=True)
+                try:
+                    for name, period in SCENARIOS.items():
+                        ctx = browser.new_context(viewport={"width": 1280, "height": 900}, service_workers="block")
+                        page = ctx.new_page()
+                        sp = h.StreamlitPage(page=page, out_dir=Path(logs), name=name)
+                        ctx.route("**/*", lambda r: r.continue_() if h._is_local(r.request.url) else (sp.external.append(r.request.url), r.abort()))
+                        url = server.url + (f"/?period={period[0]}:{period[1]}" if period else "/")
+                        sp.goto(url, timeout_s=300)
+                        sp.wait_for_map((".leaflet-image-layer", ".leaflet-control-layers"), timeout_s=300)
+                        load = sp.timings["load_to_map_s"]
+                        page.get_by_text("Analyst settings").click()
+                        new, cached = [], []
+                        for size in sizes_new:
+                            before = sp.stable_map_state()
+                            sp.set_number("Cell size (m)", size)
+                            new.append(sp.wait_for_map_change(before, timeout_s=300))
+                            before = sp.stable_map_state()
+                            sp.set_number("Cell size (m)", cached_size)
+                            cached.append(sp.wait_for_map_change(before, timeout_s=300))
+                        errors = sp.app_errors()
+                        out[name] = {"load": load, "new": new, "cached": cached, "external": list(sp.external), "errors": errors}
+                        ctx.close()
+                finally:
+                    browser.close()
+        finally:
+            server.stop()
+    return out
+
+
+def _in_thread(fn: Callable[[], Any]) -> tuple[float, Any]:
+    box: dict[str, Any] = {}
+
+    def run() -> None:
+        t = time.perf_counter()
+        box["value"] = fn()
+        box["t"] = time.perf_counter() - t
+
+    th = threading.Thread(target=run)
+    th.start()
+    th.join()
+    return box["t"], box["value"]
+
+
+def breakdown(period: tuple[str, str] | None, cell: float) -> dict[str, float]:
+    """Seconds per step of a redraw with new settings, as the app does it, in a fresh thread."""
+    from streamlit_folium import _get_feature_group_string, _get_header, _get_html, _get_layer_control_string, _get_map_string
+
+    from hotspots.analysis import Settings
+    from hotspots.app_support import area_change, demo_bundle, hotspot_stage
+    from hotspots.linkage import link_referrals, referral_task_lines
+    from hotspots.maps import base_map
+    from hotspots.maps import scheme_layers as sl
+
+    b = demo_bundle(0)
+    s = Settings(cell_size=float(cell), period=period, before=("2022-07", "2023-06"), after=("2023-07", "2024-06"))
+    times: dict[str, float] = {}
+
+    def run() -> None:
+        def step(name: str, fn: Callable[[], Any]) -> Any:
+            t = time.perf_counter()
+            v = fn()
+            times[name] = time.perf_counter() - t
+            return v
+
+        stage = step("analysis: grid, counts, KDE, Gi*, areas", lambda: hotspot_stage(b.incidents, s, b.study_area))
+        change, _ = step("analysis: change per hotspot", lambda: area_change(b.incidents, stage, s))
+        link = step("analysis: referrals linked", lambda: link_referrals(b.referrals, areas=stage.areas.areas, tasks=b.tasks, near_m=s.near_m))
+
+        def tables():
+            return sl.hotspot_area_table(stage.areas, change=change, linkage=link), sl.gi_class_table(stage.gi)
+
+        table, gi_t = step("map: tables behind the layers", tables)
+        # Cached by the app independently of the cell size (not part of a redraw):
+        pairs = sl.referral_task_pairs(referral_task_lines(link, snap_m=250.0))
+        snapped = sl.snap_points(b.referrals, 250.0)
+
+        def layers():
+            return [
+                sl.density_layer(stage.density), sl.gi_class_layer(gi_t), sl.hotspot_areas_layer(table),
+                sl.referral_origins_layer(snapped, show=False), sl.task_sites_layer(b.tasks), sl.referral_task_lines_layer(pairs, show=False),
+            ]
+
+        groups = step("map: folium layers", layers)
+
+        def serialise():
+            m = base_map(study_area=b.study_area, height=620)
+            sl.layer_support(m)
+            m.get_root().render()
+            m.render()
+            _get_html(m), _get_header(m), _get_map_string(m)
+            strings = [_get_feature_group_string(g, map=m, idx=i) for i, g in enumerate(groups)]
+            ctrl = _get_layer_control_string(sl.scheme_layer_control(), m)
+            return sum(len(x) for x in strings) + len(ctrl)
+
+        size = step("map: streamlit-folium serialisation", serialise)
+        times["bytes of layer script"] = float(size)
+
+    _, _ = _in_thread(run)
+    return times
+
+
+def main(argv: list[str] | None = None) -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--quick", action="store_true", help="one new cell size per scenario")
+    args = ap.parse_args(argv)
+    sizes = [300] if args.quick else [300, 350, 400]
+    print(f"app redraw benchmark: cell size 250 m -> {sizes} m (new) and back to 250 m (cached)")
+    t0 = time.perf_counter()
+    res = browser_times(sizes, 250)
+    print(f"(browser part took {time.perf_counter() - t0:.0f} s)\n")
+    print(f"{'scenario':<12} {'first load':>10} {'redraw, new settings (median / each)':>44} {'redraw, cached (median)':>24}")
+    for name, r in res.items():
+        each = ", ".join(f"{v:.2f}" for v in r["new"])
+        print(f"{name:<12} {r['load']:>9.1f}s {statistics.median(r['new']):>12.2f} s  ({each}) {statistics.median(r['cached']):>21.2f} s")
+        if r["external"] or r["errors"]:
+            print(f"   !! external requests {r['external']}, app errors {r['errors']}")
+    print("\nserver-side breakdown of a redraw with new settings (fresh thread, like a Streamlit rerun):")
+    breakdown(None, 500)  # warm-up: imports, the demo data, numba's compiled kernels (not counted)
+    for name, period in SCENARIOS.items():
+        bd = breakdown(period, 450)
+        size = bd.pop("bytes of layer script")
+        total = sum(bd.values())
+        print(f"  {name} (450 m cells): {total:.2f} s in Python; {size / 1e3:,.0f} kB of layer script")
+        for k, v in bd.items():
+            print(f"    {k:<42} {v:6.3f} s")
+    try:
+        import os
+
+        print(f"\nload average: {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")
+    except OSError:
+        pass
+
+
+if __name__ == "__main__":
+    main()
