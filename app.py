@@ -17,7 +17,6 @@ import streamlit as st
 
 st.set_page_config(page_title="ASB hotspots", layout="wide", initial_sidebar_state="expanded")
 
-import importlib.util  # noqa: E402
 import json  # noqa: E402
 import os  # noqa: E402
 from typing import Any, Callable  # noqa: E402
@@ -34,6 +33,7 @@ from hotspots.app_support import (  # noqa: E402
     LRUCache,
     area_change,
     assemble_analysis,
+    briefing_png,
     cell_change,
     change_key,
     cluster_key,
@@ -41,8 +41,10 @@ from hotspots.app_support import (  # noqa: E402
     default_periods,
     demo_bundle,
     display_frame,
+    export_available,
     filter_referrals,
     geojson_bytes,
+    gis_export_bytes,
     hotspot_change_summary,
     hotspot_stage,
     jaccard_frame,
@@ -78,12 +80,19 @@ def _shared_results() -> LRUCache:
     return LRUCache(96)
 
 
-def cached(bundle: DataBundle, name: str, key: Any, compute: Callable[[], Any]) -> Any:
-    """Compute once per (data, name, key): shared for the demo data, per session for uploads.
+def store_for(bundle: DataBundle) -> LRUCache:
+    """Where results from ``bundle`` are kept: shared for the demo data, the session's own for uploads."""
+    return _shared_results() if bundle.shared else st.session_state.setdefault("_results", LRUCache(24))
+
+
+def cached(bundle: DataBundle, name: str, key: Any, compute: Callable[[], Any], store: LRUCache | None = None) -> Any:
+    """Compute once per (data, name, key).
 
     ``key`` spells out every setting ``compute`` reads (see ``hotspots.app_support.*_key``).
+    Pass ``store`` (from :func:`store_for`) when calling from outside the script thread
+    (a download's deferred data), where the session state is not available.
     """
-    store = _shared_results() if bundle.shared else st.session_state.setdefault("_results", LRUCache(24))
+    store = store if store is not None else store_for(bundle)
     return store.get_or_compute((name, bundle.token, repr(key)), compute)
 
 
@@ -307,8 +316,45 @@ if view_map.open:
         with c4:
             download("Density grid (GeoJSON)", lambda: geojson_bytes(stage.density.to_geodataframe()), "density_cells.geojson",
                      "application/geo+json", "dl_density")
-        if importlib.util.find_spec("hotspots.export") is not None:
-            st.caption("Briefing exports: see the Analyst tab.")
+        if export_available():
+            st.subheader("Briefing map and GIS files")
+            st.caption("A slide-ready map (title, legend, scale bar, north arrow, attribution; small numbers suppressed) "
+                       "and every layer for QGIS/ArcGIS. Made when you click (a few seconds).")
+            store = store_for(bundle)
+            threshold_kpis = settings.threshold
+
+            def full_analysis():
+                def build():
+                    cells, note = cached(bundle, "cell_change", (stage_key(settings), change_key(settings)),
+                                         lambda: cell_change(bundle.incidents, stage.grid, settings), store=store)
+                    kpis = None
+                    if bundle.referrals is not None:
+                        from hotspots.kpis import scheme_kpis
+
+                        kpis = scheme_kpis(bundle.referrals, threshold=threshold_kpis)
+                    return assemble_analysis(stage, change_cells=cells, change_areas=changes, change_note=note or change_note,
+                                             linkage=linkage, kpis=kpis, referrals=bundle.referrals, tasks=bundle.tasks,
+                                             study_area=bundle.study_area)
+
+                return cached(bundle, "analysis", (stage_key(settings), change_key(settings), settings.near_m), build, store=store)
+
+            layers = ["density", "gistar", "areas", "change"] + (["scheme"] if linkage is not None else [])
+            names = {"density": "Density", "gistar": "Gi* classes", "areas": "Hotspot areas", "change": "Change", "scheme": "Scheme"}
+            e0, e1, e2, e3, e4 = st.columns([1.2, 1, 1, 1, 1])
+            brief_layer = e0.selectbox("Briefing map shows", layers, format_func=names.get, key="brief_layer")
+            tiles = basemap
+            with e1:
+                download("Briefing map (PNG)", lambda: briefing_png(full_analysis(), layer=brief_layer, basemap=tiles),
+                         f"briefing_{brief_layer}.png", "image/png", "dl_brief")
+            with e2:
+                download("Before / after (PNG)", lambda: briefing_png(full_analysis(), before_after=True, basemap=tiles),
+                         "briefing_before_after.png", "image/png", "dl_brief_ba")
+            with e3:
+                download("All layers (GeoPackage)", lambda: gis_export_bytes(full_analysis(), fmt="gpkg", snap_m=float(snap_m)),
+                         "hotspots.gpkg", "application/geopackage+sqlite3", "dl_gpkg")
+            with e4:
+                download("All layers (GeoJSON zip)", lambda: gis_export_bytes(full_analysis(), fmt="geojson", snap_m=float(snap_m)),
+                         "hotspots_geojson.zip", "application/zip", "dl_geojson_zip")
 
 
 # =============================================================================== before / after
@@ -532,9 +578,6 @@ if view_analyst.open:
             except Exception as exc:
                 show_error(exc)
 
-        if importlib.util.find_spec("hotspots.export") is not None:
-            st.subheader("Briefing exports")
-            st.caption("Available once `hotspots.export` is installed in this version.")
 
 
 # =============================================================================== data

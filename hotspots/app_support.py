@@ -30,6 +30,7 @@ import json
 import math
 import threading
 from collections import OrderedDict
+from pathlib import Path
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -80,6 +81,9 @@ __all__ = [
     "cluster_key",
     "hotspot_change_summary",
     "url_defaults",
+    "export_available",
+    "briefing_png",
+    "gis_export_bytes",
 ]
 
 #: Share of incidents that must fall inside the default (Derbyshire) study area for it to be
@@ -841,6 +845,57 @@ def md_text(value: Any) -> str:
         return ""
     text = " ".join(str(value).splitlines())
     return "".join("\\" + ch if ch in _MD_SPECIAL else ch for ch in text)
+
+
+# =============================================================================== exports
+def export_available() -> bool:
+    """True when :mod:`hotspots.export` (briefing images, GIS files) is installed."""
+    import importlib.util
+
+    return importlib.util.find_spec("hotspots.export") is not None
+
+
+def briefing_png(analysis: Analysis, *, layer: str = "density", before_after: bool = False, basemap: str = "none", dpi: float = 150) -> bytes:
+    """A briefing map (:func:`hotspots.export.briefing_map` or ``briefing_before_after``) as PNG bytes.
+
+    ``basemap="none"`` draws no tiles (works offline); the app's other choices map to ``"osm"``.
+    """
+    import tempfile
+
+    from .export import briefing_before_after, briefing_map
+
+    tiles = "none" if basemap == "none" else "osm"
+    with tempfile.TemporaryDirectory() as d:
+        out = Path(d) / "briefing.png"
+        if before_after:
+            img = briefing_before_after(analysis, out, basemap=tiles, dpi=dpi)
+        else:
+            img = briefing_map(analysis, out, layer=layer, basemap=tiles, dpi=dpi)
+        return Path(img.path).read_bytes()
+
+
+def gis_export_bytes(analysis: Analysis, *, fmt: str = "gpkg", snap_m: float = 250.0) -> bytes:
+    """The analysis's layers as one GeoPackage (``fmt="gpkg"``), or a ZIP of GeoJSON files plus
+    the ``parameters.json`` sidecar (``fmt="geojson"``), via :func:`hotspots.export.export_gis`.
+
+    Person-level counts are suppressed by the export; files are reproducible (no timestamp).
+    """
+    import tempfile
+    import zipfile
+
+    from .export import export_gis
+
+    if fmt not in ("gpkg", "geojson"):
+        raise ParameterError(f"`fmt` must be 'gpkg' or 'geojson'; got {fmt!r}.")
+    with tempfile.TemporaryDirectory() as d:
+        man = export_gis(analysis, d, formats=[fmt], snap_m=float(snap_m), timestamp=False)
+        if fmt == "gpkg":
+            return Path(man.gpkg).read_bytes()
+        buf = io.BytesIO()
+        with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as z:
+            for path in man.paths():
+                z.write(path, arcname=Path(path).name)
+        return buf.getvalue()
 
 
 # =============================================================================== caching

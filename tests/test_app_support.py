@@ -21,6 +21,7 @@ from hotspots.app_support import (
     LRUCache,
     area_change,
     assemble_analysis,
+    briefing_png,
     cell_change,
     change_key,
     choose_study_area,
@@ -30,8 +31,10 @@ from hotspots.app_support import (
     default_periods,
     demo_bundle,
     display_frame,
+    export_available,
     filter_referrals,
     geojson_bytes,
+    gis_export_bytes,
     hotspot_change_summary,
     hotspot_stage,
     jaccard_frame,
@@ -443,3 +446,35 @@ def test_url_defaults_take_only_valid_values():
     bad = {"period": "2024-03:2023-04", "before": "2021-01:2022-01", "after": "<script>", "cell": "33"}
     assert url_defaults(bad, months, defaults) == {**defaults, "cell": 250}
     assert url_defaults({"period": ["2023-01:2023-02"], "cell": ["abc"]}, months, defaults)["period"] == ("2023-01", "2023-02")
+
+
+@pytest.mark.skipif(not export_available(), reason="hotspots.export is not installed")
+def test_exports_as_bytes(demo, tmp_path):
+    import zipfile
+
+    import pyogrio
+    from PIL import Image
+
+    from hotspots.export import gis_layers
+    from hotspots.linkage import link_referrals
+
+    s = Settings(cell_size=1000.0, period=("2023-01", "2023-12"))
+    stage = hotspot_stage(demo.incidents, s, demo.study_area)
+    changes, _ = area_change(demo.incidents, stage, s)
+    cells, _ = cell_change(demo.incidents, stage.grid, s)
+    link = link_referrals(demo.referrals, areas=stage.areas.areas, tasks=demo.tasks)
+    an = assemble_analysis(stage, change_cells=cells, change_areas=changes, linkage=link, referrals=demo.referrals,
+                           tasks=demo.tasks, study_area=demo.study_area)
+    png = briefing_png(an, layer="gistar", dpi=60)
+    img = Image.open(io.BytesIO(png))
+    assert img.format == "PNG" and img.size == (660, 450)  # 11 x 7.5 inches at 60 dpi
+    gpkg = tmp_path / "x.gpkg"
+    gpkg.write_bytes(gis_export_bytes(an, fmt="gpkg", snap_m=500))
+    expected = gis_layers(an, snap_m=500)
+    assert sorted(name for name, _ in pyogrio.list_layers(gpkg)) == sorted(expected)
+    z = zipfile.ZipFile(io.BytesIO(gis_export_bytes(an, fmt="geojson")))
+    assert "parameters.json" in z.namelist() and "hotspot_areas.geojson" in z.namelist()
+    areas = json.loads(z.read("hotspot_areas.geojson"))
+    assert len(areas["features"]) == stage.areas.n_areas
+    with pytest.raises(ParameterError):
+        gis_export_bytes(an, fmt="shp")

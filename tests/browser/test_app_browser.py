@@ -202,6 +202,15 @@ def test_download_hotspot_areas(st_page, app, tmp_path):
     text = Path(info.value.path()).read_text(encoding="utf-8-sig")
     rows = list(csv.DictReader(io.StringIO(text)))
     assert len(rows) == n_areas and rows[0]["area_id"] == "1"
+    # The briefing map (drawn when clicked, offline: no basemap).
+    if page.get_by_role("button", name="Briefing map (PNG)").count():
+        from PIL import Image
+
+        with page.expect_download(timeout=CHANGE_S * 1000) as info:
+            page.get_by_role("button", name="Briefing map (PNG)").click()
+        assert info.value.suggested_filename == "briefing_density.png"
+        img = Image.open(info.value.path())
+        assert img.format == "PNG" and img.size == (1650, 1125)  # 11 x 7.5 inches at 150 dpi
     no_trouble(st_page)
 
 
