@@ -389,7 +389,9 @@ if view_change.open:
                 st.markdown("**Density per month, before (left) and after (right)** — same colours on both maps; pan one and the other follows.")
                 dual = dual_map(basemap=basemap, **study_kwargs())
                 for side, d, title in ((dual.m1, dens[0], "Before"), (dual.m2, dens[1], "After")):
-                    sl.density_layer(d, name=f"{title}: {d.name}", vmin=0.0, vmax=top, legend_title=f"{title} ({d.name})").add_to(side)
+                    period_text = d.name.split(": ", 1)[-1]
+                    sl.density_layer(d, name=f"{title} density ({period_text})", vmin=0.0, vmax=top,
+                                     legend_title=f"{title}, {period_text}").add_to(side)
                     sl.hotspot_areas_layer(area_table, colour_by="change" if "change_class" in area_table.columns else "none").add_to(side)
                     sl.scheme_layer_control(side)
                 st_folium(dual, returned_objects=[], height=480, use_container_width=True, key="dual_map")
@@ -435,7 +437,7 @@ def chart_monthly(df: pd.DataFrame, as_index: bool) -> alt.Chart:
     )
     start = pd.DataFrame({"month": [pd.Timestamp(SCHEME_START)], "label": ["scheme start"]})
     rule = alt.Chart(start).mark_rule(strokeDash=[4, 3], color="#333").encode(x="month:T")
-    text = alt.Chart(start).mark_text(align="left", dx=4, dy=-120, color="#333").encode(x="month:T", text="label:N")
+    text = alt.Chart(start).mark_text(align="left", baseline="top", dx=4, color="#333").encode(x="month:T", y=alt.value(2), text="label:N")
     return (lines + rule + text).properties(height=300)
 
 
@@ -486,9 +488,10 @@ if view_scheme.open:
                         st.altair_chart(bars.properties(height=180), width="stretch")
                         st.dataframe(display_frame(fun.table), hide_index=True, key="funnel_table")
                     with g2:
-                        st.markdown("**Where reparation happens**")
+                        st.markdown("**Where reparation happens** (all referrals)")
                         st.dataframe(display_frame(linkage.summary_display), hide_index=True, key="linkage_table")
-                        st.caption(md_text(f"Local: task site within {settings.near_m:,.0f} m of the harm or in the same town."))
+                        st.caption(md_text(f"Local: task site within {settings.near_m:,.0f} m of the harm or in the same town. "
+                                           "Per hotspot: see the map's hotspot popups and the Reparation by hotspot download."))
                     by = st.selectbox("Break the figures down by", ["offence", "route", "age_group", "hotspot", "month"], key="kpi_by")
                     kb = cached(bundle, "kpis_by", fkey + (by,), lambda: scheme_kpis(chosen, by=by, threshold=settings.threshold))
                     st.dataframe(display_frame(kb.table), hide_index=True, key="kpi_table")
