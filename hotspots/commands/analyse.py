@@ -242,16 +242,26 @@ def load_inputs(args: argparse.Namespace, say: Callable[[str], None]) -> Inputs:
 
 
 def run_analysis(args: argparse.Namespace, inputs: Inputs, progress: Callable[[str, float], None]) -> Any:
+    """Run :func:`hotspots.analyse`; library warnings become notes in the summary, not tracebacks."""
+    import warnings
+
     from ..analysis import analyse
 
-    return analyse(
-        inputs.incidents,
-        settings=settings_from_args(args),
-        study_area=inputs.study_area,
-        referrals=inputs.referrals,
-        tasks=inputs.tasks,
-        progress=progress,
-    )
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        result = analyse(
+            inputs.incidents,
+            settings=settings_from_args(args),
+            study_area=inputs.study_area,
+            referrals=inputs.referrals,
+            tasks=inputs.tasks,
+            progress=progress,
+        )
+    for w in caught:
+        msg = f"warning: {w.message}"
+        if msg not in inputs.messages:
+            inputs.messages.append(msg)
+    return result
 
 
 def command_line(args: argparse.Namespace, command: str = "analyse") -> list[str]:
@@ -389,7 +399,12 @@ def run(args: argparse.Namespace) -> int:
     out = Path(args.out)
     if out.exists() and not out.is_dir():
         raise ParameterError(f"`--out` {out} exists and is not a folder; give a folder path.")
+    from ..export.gis import FORMATS
+
     formats = tuple(f.strip() for f in args.formats.split(",") if f.strip())
+    if not formats or any(f not in FORMATS for f in formats):
+        raise ParameterError(f"`--formats` must be a comma-separated list of {', '.join(FORMATS)}; got {args.formats!r}.")
+    settings_from_args(args)  # check the options before loading anything
     inputs = load_inputs(args, say)
     bar = ProgressBar(enabled=not quiet)
     analysis = run_analysis(args, inputs, scaled(bar, 0.0, 0.7))

@@ -26,11 +26,14 @@ def run(args: argparse.Namespace) -> int:
     bar("drawing the map", 0.85)
     size = None
     if args.width is not None or args.height is not None:
-        default = (13.33, 7.5) if args.before_after else (11.0, 7.5)
+        default = (40 / 3, 7.5) if args.before_after else (11.0, 7.5)
         size = (args.width or default[0], args.height or default[1])
     common = dict(dpi=args.dpi, basemap=args.basemap, title=args.title)
     if size is not None:
         common["size_in"] = size
+    if args.before_after and analysis.change_cells is None and not args.no_change:
+        why = next((n for n in analysis.notes if n.startswith("before/after change not computed")), "no before/after change")
+        raise ParameterError(f"{why} Give `--before A:B --after C:D` within the data's months, or add `--no-change`.")
     if args.before_after:
         img = briefing_before_after(analysis, out, incidents=inputs.all_incidents, show_change=not args.no_change, **common)
     else:

@@ -1095,6 +1095,11 @@ def _save(ctx: _Ctx, path: Path, fmt: str, dpi: float, size_in: tuple[float, flo
         meta = {"Creator": f"hotspots {__version__}", "Producer": "matplotlib", "CreationDate": None, "Title": maps[0][0]}
     fig.savefig(path, format=fmt, dpi=dpi, metadata=meta, facecolor="white")
     Wpx, Hpx = int(round(size_in[0] * dpi)), int(round(size_in[1] * dpi))
+    if fmt == "png":
+        from PIL import Image
+
+        with Image.open(path) as im:  # matplotlib truncates fractional pixels; use what was written
+            Wpx, Hpx = im.size
     panels = []
     for title, ax, extent in maps:
         pos = ax.get_position()
@@ -1127,7 +1132,7 @@ def briefing_before_after(
     incidents: gpd.GeoDataFrame | None = None,
     title: str | None = None,
     dpi: float = 300,
-    size_in: tuple[float, float] = (13.33, 7.5),
+    size_in: tuple[float, float] = (40 / 3, 7.5),
     basemap: str = "auto",
     basemap_attribution: str | None = None,
     basemap_timeout: float = 2.0,
@@ -1159,7 +1164,7 @@ def briefing_before_after(
         analysis has a ``period`` filter, pass the full loaded incidents here).
     title, dpi, size_in, basemap, basemap_attribution, basemap_timeout, basemap_muted, towns, max_towns,
     display_cell_m, source, attribution
-        As for :func:`briefing_map` (default size 13.33 × 7.5 in, a 16:9 slide).
+        As for :func:`briefing_map` (default size 13⅓ × 7.5 in, a 16:9 slide).
 
     Returns
     -------

@@ -1,0 +1,266 @@
+"""``hotspots analyse``: raw files to a results folder; demo data, real police.uk data, errors."""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import json
+import re
+import shlex
+from pathlib import Path
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import pyogrio
+import pytest
+import shapely
+from PIL import Image
+
+from hotspots.cli import build_parser, main
+from hotspots.commands.analyse import ProgressBar, scaled, settings_from_args
+from hotspots.demo import write_demo
+from hotspots.gazetteer import towns
+from hotspots.schema import ASB_CATEGORY, POLICE_UK_ATTRIBUTION
+
+
+@pytest.fixture(autouse=True)
+def _offline(monkeypatch):
+    monkeypatch.setenv("HOTSPOTS_OFFLINE", "1")
+
+
+def run_cli(*args: str) -> tuple[int, str, str]:
+    out, err = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        code = main([str(a) for a in args])
+    return code, out.getvalue(), err.getvalue()
+
+
+@pytest.fixture(scope="module")
+def demo_files(tmp_path_factory):
+    return write_demo(tmp_path_factory.mktemp("demo"), seed=0)
+
+
+@pytest.fixture(scope="module")
+def demo_run(demo_files, tmp_path_factory):
+    import os
+
+    os.environ["HOTSPOTS_OFFLINE"] = "1"
+    out = tmp_path_factory.mktemp("results")
+    code, stdout, stderr = run_cli(
+        "analyse", demo_files["incidents"], "--referrals", demo_files["referrals"], "--tasks", demo_files["tasks"],
+        "--out", out, "--dpi", "50", "--no-timestamp",
+    )
+    return code, stdout, stderr, out
+
+
+@pytest.fixture()
+def small_csv(tmp_path):
+    """A few hundred incidents in London (outside the Derbyshire outline), two categories."""
+    rng = np.random.default_rng(3)
+    n_hot, n_bg = 400, 400
+    x = np.r_[rng.normal(530000, 150, n_hot), rng.uniform(525000, 535000, n_bg)]
+    y = np.r_[rng.normal(180000, 150, n_hot), rng.uniform(175000, 185000, n_bg)]
+    months = pd.period_range("2022-01", "2023-12", freq="M").astype(str)
+    df = pd.DataFrame({
+        "incident_id": [f"i{k}" for k in range(len(x))],
+        "month": rng.choice(months, len(x)),
+        "category": np.where(rng.random(len(x)) < 0.8, ASB_CATEGORY, "Burglary"),
+        "easting": np.round(x),
+        "northing": np.round(y),
+    })
+    path = tmp_path / "london.csv"
+    df.to_csv(path, index=False)
+    return path, df
+
+
+# ----------------------------------------------------------------------------- demo files
+def test_demo_run_writes_every_output(demo_run):
+    code, stdout, _, out = demo_run
+    assert code == 0, stdout
+    assert (out / "hotspots.gpkg").is_file() and (out / "parameters.json").is_file()
+    layers = {name for name, _ in pyogrio.list_layers(out / "hotspots.gpkg")}
+    assert {"cells", "hotspot_areas", "referral_origins", "task_sites", "change_cells"} <= layers
+    assert {p.stem for p in (out / "geojson").glob("*.geojson")} == layers
+    assert {"kpis", "hotspot_areas", "change_areas"} <= {p.stem for p in (out / "csv").glob("*.csv")}
+    for stem in ("briefing_density", "briefing_gistar", "briefing_scheme", "briefing_before_after"):
+        with Image.open(out / "maps" / f"{stem}.png") as im:
+            assert im.size[1] == int(7.5 * 50)
+            assert np.asarray(im.convert("L")).std() > 10
+    side = json.loads((out / "parameters.json").read_text())
+    listed = {v["path"] for v in side["outputs"].values()}
+    assert "hotspots.gpkg" in listed and "csv/kpis.csv" in listed
+
+
+def test_demo_run_prints_load_reports_and_a_summary_that_matches_the_files(demo_run, demo_files):
+    code, stdout, stderr, out = demo_run
+    n_inc = len(pd.read_csv(demo_files["incidents"]))
+    n_ref = len(pd.read_csv(demo_files["referrals"]))
+    assert f"incidents.csv: read {n_inc:,}, kept {n_inc:,}, dropped 0" in stdout
+    assert f"referrals.csv: read {n_ref:,}, kept {n_ref:,}" in stdout
+    areas = pd.read_csv(out / "csv" / "hotspot_areas.csv")
+    assert f"hotspot areas: {len(areas)} " in stdout and len(areas) > 0
+    # The top-5 table in the summary is the CSV's first five rows.
+    block = stdout.split("top 5 hotspot areas:")[1].splitlines()[2:7]
+    rows = [re.match(r"^\s+(\d+)\s+(.+?)\s+([\d,]+)\s{2,}", line).groups() for line in block]
+    assert [(int(a), int(n.replace(",", ""))) for a, _, n in rows] == list(
+        zip(areas["area_id"].head(5), areas["incidents"].head(5))
+    )
+    kp = pd.read_csv(out / "csv" / "kpis.csv", dtype=str)
+    assert f"referrals {kp['referrals'].iloc[-1]}; completed {kp['completed_pct'].iloc[-1]}%" in stdout
+    # Progress bar on stderr, ending at 100 %.
+    assert "Getis-Ord Gi*" in stderr and "100%" in stderr.splitlines()[-1]
+    assert "Traceback" not in stderr
+
+
+def test_demo_run_finds_the_planted_treated_hotspot(demo_run, demo_files):
+    _, _, _, out = demo_run
+    truth = json.loads(Path(demo_files["ground_truth"]).read_text())
+    derby = next(h for h in truth["hotspots"] if h["id"] == "derby-centre")
+    assert derby["treated"]
+    areas = gpd.read_file(out / "hotspots.gpkg", layer="hotspot_areas")
+    hit = areas[areas.contains(shapely.Point(derby["easting"], derby["northing"]))]
+    assert len(hit) == 1
+    assert hit["change_class"].iloc[0] == "significant fall"
+
+
+def test_sidecar_command_reproduces_the_settings(demo_run, demo_files):
+    _, _, _, out = demo_run
+    side = json.loads((out / "parameters.json").read_text())
+    cmd = side["command"]
+    assert cmd[:2] == ["hotspots", "analyse"] and "incidents.csv" in cmd
+    folder = Path(demo_files["incidents"]).parent
+    argv = [str(folder / a) if a.endswith(".csv") else a for a in cmd[1:]] + ["--out", "x"]
+    args = build_parser().parse_args(argv)
+    assert json.loads(json.dumps(settings_from_args(args).to_dict())) == side["settings"]
+    assert shlex.join(cmd)  # printable as one shell line
+
+
+# ----------------------------------------------------------------------------- small data
+def test_defaults_announced_for_data_outside_derbyshire(small_csv, tmp_path):
+    path, df = small_csv
+    code, stdout, _ = run_cli("analyse", path, "--out", tmp_path / "r", "--no-images", "--formats", "gpkg",
+                              "--before", "2022-01:2022-12", "--after", "2023-01:2023-12", "--cell-size", "250")
+    assert code == 0, stdout
+    n_asb = int((df["category"] == ASB_CATEGORY).sum())
+    assert f"kept the {n_asb:,} '{ASB_CATEGORY}' incidents of {len(df):,} loaded" in stdout
+    assert "study area: none" in stdout
+    side = json.loads((tmp_path / "r" / "parameters.json").read_text())
+    assert side["used"]["incidents"] == n_asb
+    assert side["settings"]["cell_size"] == 250
+    # The library's warning (bandwidth below the cell size) is reported as a note, not a traceback.
+    assert "warning: the bandwidth" in stdout
+    cells = gpd.read_file(tmp_path / "r" / "hotspots.gpkg", layer="cells")
+    assert cells["count"].sum() == n_asb
+    # The planted cluster at (530000, 180000) is a hotspot area.
+    areas = gpd.read_file(tmp_path / "r" / "hotspots.gpkg", layer="hotspot_areas")
+    assert areas.contains(shapely.Point(530000, 180000)).any()
+
+
+def test_all_categories_and_quiet(small_csv, tmp_path):
+    path, df = small_csv
+    code, stdout, stderr = run_cli("analyse", path, "--out", tmp_path / "r", "--no-images", "--formats", "csv",
+                                   "--category", "all", "--quiet", "--cluster-method", "none")
+    assert code == 0
+    assert stdout.strip().startswith("hotspots analyse: wrote") and stdout.count("\n") == 1
+    assert stderr == ""
+    side = json.loads((tmp_path / "r" / "parameters.json").read_text())
+    assert side["used"]["incidents"] == len(df)
+    assert side["results"]["clusters"] is None
+
+
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        ([], "at least one INPUT"),
+        (["--before", "2022-01:2022-12"], "both `--before` and `--after`"),
+        (["--formats", "shp"], "`--formats`"),
+        (["--alpha", "2"], "`--alpha`"),
+        (["--study-area", "/nonexistent/area.geojson"], "area.geojson"),
+    ],
+)
+def test_errors_are_one_line(small_csv, tmp_path, args, message):
+    path, _ = small_csv
+    inputs = [] if args == [] else [path]
+    code, stdout, stderr = run_cli("analyse", *inputs, "--out", tmp_path / "r", "--no-images", *args)
+    assert code == 2
+    assert message in stderr and stderr.count("\n") == 1
+    assert "Traceback" not in stderr
+
+
+def test_out_must_be_a_folder_and_demo_excludes_inputs(small_csv, tmp_path):
+    path, _ = small_csv
+    f = tmp_path / "file"
+    f.write_text("x")
+    code, _, stderr = run_cli("analyse", path, "--out", f)
+    assert code == 2 and "not a folder" in stderr
+    code, _, stderr = run_cli("analyse", path, "--demo", "--out", tmp_path / "r")
+    assert code == 2 and "not both" in stderr
+
+
+def test_bad_period_is_a_usage_error(small_csv, tmp_path):
+    path, _ = small_csv
+    with pytest.raises(SystemExit) as exc, contextlib.redirect_stderr(io.StringIO()) as err:
+        main(["analyse", str(path), "--out", str(tmp_path), "--period", "2022"])
+    assert exc.value.code == 2
+    assert "2022-07:2023-06" in err.getvalue()
+
+
+# ----------------------------------------------------------------------------- progress bar
+def test_progress_bar_lines_when_not_a_terminal():
+    s = io.StringIO()
+    bar = ProgressBar(s)
+    inner = scaled(bar, 0.5, 1.0)
+    inner("first", 0.0)
+    inner("second", 0.5)
+    inner("done", 1.0)
+    lines = s.getvalue().splitlines()
+    assert [re.search(r"(\d+)%", ln).group(1) for ln in lines] == ["50", "75", "100"]
+    assert lines[0].startswith("[" + "#" * 14 + "." * 14 + "]")
+    assert "second" in lines[1] and "done" in lines[2]
+
+
+def test_progress_bar_redraws_one_line_on_a_terminal():
+    class Tty(io.StringIO):
+        def isatty(self) -> bool:
+            return True
+
+    s = Tty()
+    bar = ProgressBar(s)
+    bar("a long step name", 0.2)
+    bar("b", 1.0)
+    text = s.getvalue()
+    assert text.count("\r") == 2 and text.endswith("\n") and text.count("\n") == 1
+    quiet = io.StringIO()
+    ProgressBar(quiet, enabled=False)("x", 0.5)
+    assert quiet.getvalue() == ""
+
+
+# ----------------------------------------------------------------------------- real data
+@pytest.mark.realdata
+def test_real_derbyshire_police_uk_files_end_to_end(derbyshire_dir, tmp_path):
+    out = tmp_path / "derbyshire"
+    code, stdout, stderr = run_cli("analyse", derbyshire_dir, "--out", out, "--dpi", "40")
+    assert code == 0, stderr
+    files = sorted(derbyshire_dir.glob("*.csv"))
+    raw = pd.concat([pd.read_csv(f) for f in files])
+    n_asb = int(((raw["Crime type"] == ASB_CATEGORY) & raw["Longitude"].notna()).sum())
+    side = json.loads((out / "parameters.json").read_text())
+    assert side["data_source"]["kind"] == "police.uk"
+    assert side["data_source"]["attribution"] == POLICE_UK_ATTRIBUTION
+    assert sorted(side["inputs"]["incidents"]["files"]) == [f.name for f in files]
+    assert side["inputs"]["incidents"]["report"]["rows_read"] == len(raw)
+    assert side["used"]["incidents"] == n_asb > 1000
+    assert side["results"]["hotspot_areas"] > 0
+    areas = gpd.read_file(out / "hotspots.gpkg", layer="hotspot_areas")
+    assert len(areas) == side["results"]["hotspot_areas"]
+    # Derby, the largest town, lies in a hotspot area of ASB.
+    t = towns()
+    derby = t.loc[t["name"] == "Derby", "geometry"].iloc[0]
+    assert areas.contains(derby).any()
+    cells = gpd.read_file(out / "hotspots.gpkg", layer="cells")
+    assert 0.95 * n_asb <= cells["count"].sum() <= n_asb  # a few fall outside the built-in outline
+    assert (out / "maps" / "briefing_gistar.png").stat().st_size > 10_000
+    # The default before/after periods (around the 2023 scheme start) are not in the 2025 files.
+    assert "change: not computed" in stdout
+    assert not (out / "maps" / "briefing_before_after.png").exists()

@@ -1,0 +1,98 @@
+"""``hotspots map``: one briefing image straight from input files."""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import re
+
+import numpy as np
+import pandas as pd
+import pytest
+from PIL import Image
+
+from hotspots.cli import main
+from hotspots.schema import ASB_CATEGORY
+
+
+@pytest.fixture(autouse=True)
+def _offline(monkeypatch):
+    monkeypatch.setenv("HOTSPOTS_OFFLINE", "1")
+
+
+def run_cli(*args) -> tuple[int, str, str]:
+    out, err = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        code = main([str(a) for a in args])
+    return code, out.getvalue(), err.getvalue()
+
+
+@pytest.fixture(scope="module")
+def incidents_csv(tmp_path_factory):
+    """Two years of incidents in Leicester-sized made-up town: a hotspot that halves in year two."""
+    rng = np.random.default_rng(7)
+    months_a = pd.period_range("2022-01", "2022-12", freq="M").astype(str)
+    months_b = pd.period_range("2023-01", "2023-12", freq="M").astype(str)
+    parts = []
+    for months, n_hot in ((months_a, 600), (months_b, 300)):
+        x = np.r_[rng.normal(458000, 120, n_hot), rng.uniform(452000, 464000, 500)]
+        y = np.r_[rng.normal(304000, 120, n_hot), rng.uniform(298000, 310000, 500)]
+        parts.append(pd.DataFrame({"month": rng.choice(months, len(x)), "easting": np.round(x), "northing": np.round(y)}))
+    df = pd.concat(parts, ignore_index=True)
+    df.insert(0, "incident_id", [f"i{k}" for k in range(len(df))])
+    df["category"] = ASB_CATEGORY
+    path = tmp_path_factory.mktemp("data") / "town.csv"
+    df.to_csv(path, index=False)
+    return path
+
+
+def test_single_layer_png(incidents_csv, tmp_path):
+    out = tmp_path / "m.png"
+    code, stdout, stderr = run_cli("map", incidents_csv, "--out", out, "--layer", "gistar", "--dpi", "40", "--cell-size", "200")
+    assert code == 0, stderr
+    with Image.open(out) as im:
+        assert im.size == (440, 300)
+        assert np.asarray(im.convert("L")).std() > 10
+    assert re.search(r"m\.png\s+\(440 x 300 px at 40 dpi, 1 map panel\(s\), basemap none", stdout)
+    assert "Getis-Ord Gi*" in stderr  # progress
+
+
+def test_size_options(incidents_csv, tmp_path):
+    out = tmp_path / "m.png"
+    code, _, stderr = run_cli("map", incidents_csv, "--out", out, "--dpi", "30", "--width", "8", "--height", "6",
+                              "--cell-size", "200", "--quiet", "--title", "My title")
+    assert code == 0, stderr
+    assert stderr == ""
+    with Image.open(out) as im:
+        assert im.size == (240, 180)
+
+
+def test_before_after_pdf(incidents_csv, tmp_path):
+    out = tmp_path / "ba.pdf"
+    code, stdout, stderr = run_cli("map", incidents_csv, "--out", out, "--before-after", "--dpi", "40", "--cell-size", "200",
+                                   "--before", "2022-01:2022-12", "--after", "2023-01:2023-12")
+    assert code == 0, stderr
+    data = out.read_bytes()
+    assert data.startswith(b"%PDF-")
+    assert "3 map panel(s)" in stdout
+    code, stdout, _ = run_cli("map", incidents_csv, "--out", tmp_path / "ba2.png", "--before-after", "--no-change",
+                              "--dpi", "30", "--cell-size", "200", "--before", "2022-01:2022-12", "--after", "2023-01:2023-12")
+    assert code == 0 and "2 map panel(s)" in stdout
+    with Image.open(tmp_path / "ba2.png") as im:
+        assert im.size == (400, 225)  # 16:9
+
+
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["--out", "m.jpg"], "`--out` must end in .png or .pdf"),
+        (["--out", "m.png", "--layer", "scheme"], "needs referrals"),
+        (["--out", "m.png", "--before-after", "--before", "2030-01:2030-06", "--after", "2030-07:2030-12"], "`--before A:B --after C:D`"),
+    ],
+)
+def test_errors(incidents_csv, tmp_path, args, message):
+    args = [tmp_path / a if a.endswith((".png", ".jpg")) else a for a in args]
+    code, _, stderr = run_cli("map", incidents_csv, "--cell-size", "200", "--dpi", "30", *args)
+    assert code == 2
+    assert message in stderr.splitlines()[-1]
+    assert "Traceback" not in stderr
