@@ -94,7 +94,7 @@ def add_analysis_arguments(p: argparse.ArgumentParser) -> None:
     g.add_argument("--tasks", metavar="F", help="reparative task sites file")
     g.add_argument("--study-area", metavar="F",
                    help="boundary file, 'default' (built-in Derbyshire outline) or 'none'; default: the Derbyshire outline when "
-                        f"at least {AUTO_AREA_SHARE:.0%} of incidents fall inside it")
+                        f"at least {AUTO_AREA_SHARE * 100:.0f}%% of incidents fall inside it")
     g.add_argument("--category", action="append", metavar="C",
                    help="keep only this incident category (repeatable); default: 'Anti-social behaviour' when the data hold it "
                         "among other categories; 'all' keeps every category")
