@@ -531,6 +531,25 @@ def _area_outlines(ctx: _Ctx, ax: Any, areas: gpd.GeoDataFrame, colour: str = _I
         ax.add_patch(PathPatch(_rings_path(geom), facecolor="none", edgecolor=colour, linewidth=lw * ctx.scale, zorder=7))
 
 
+#: Outline of hotspot areas by their own before/after change class (area-level test).
+AREA_CHANGE_EDGES = {
+    "significant fall": ("#1f5f99", 2.2, "Hotspot area: significant fall"),
+    "significant rise": ("#b2182b", 2.2, "Hotspot area: significant rise"),
+}
+
+
+def _area_change_outlines(ctx: _Ctx, ax: Any, an: Any) -> None:
+    """Hotspot areas outlined by their area-level change class (thick blue fall, red rise)."""
+    areas = an.areas.areas
+    ca = an.change_areas
+    cls = {}
+    if ca is not None:
+        cls = dict(zip(ca.table["area_id"].astype(int), ca.table["change_class"].astype(str)))
+    for aid, geom in zip(areas["area_id"].astype(int), areas.geometry):
+        colour, lw, _ = AREA_CHANGE_EDGES.get(cls.get(aid, ""), (_INK, 0.9, ""))
+        ax.add_patch(PathPatch(_rings_path(geom), facecolor="none", edgecolor=colour, linewidth=lw * ctx.scale, zorder=7))
+
+
 def _towns(ctx: _Ctx, ax: Any, extent: tuple[float, float, float, float], *, max_towns: int | None) -> list[str]:
     """Town labels inside the extent, largest first, skipping any that would overlap."""
     from ..gazetteer import towns as gazetteer_towns
@@ -815,10 +834,11 @@ def _draw_layer(ctx: _Ctx, ax: Any, layer: str, display_cell_m: Any, suppress: b
         t = ch.table
         classes[t["row"].to_numpy(), t["col"].to_numpy()] = t["change_class"].astype(str).to_numpy(dtype=object)
         _grid_image(ctx, ax, an.grid, _rgba_from_classes(classes, CHANGE_COLOURS, 0.85))
-        _area_outlines(ctx, ax, areas)
+        _area_change_outlines(ctx, ax, an)
         _area_markers(ctx, ax, areas)
-        info["classes"] = [(CHANGE_COLOURS[c], CHANGE_LABELS[c]) for c in CHANGE_COLOURS]
-        info["classes"].append(("#ffffff", "Too few incidents to test"))
+        info["classes"] = [(CHANGE_COLOURS[c], CHANGE_LABELS[c] + " (cell)") for c in CHANGE_COLOURS]
+        info["classes"].append(("#ffffff", "Too few incidents to test (cell)"))
+        info["edges"] = [(c, lw, lab) for c, lw, lab in AREA_CHANGE_EDGES.values()] + [(_INK, 0.9, "Hotspot area: no significant change")]
         ctx.legend.update({CHANGE_LABELS[c]: CHANGE_COLOURS[c] for c in CHANGE_COLOURS})
     elif layer == "scheme":
         link = an.linkage
@@ -875,7 +895,9 @@ def _legend_into(panel: _Panel, info: dict[str, Any], analysis: Any) -> None:
         panel.patch(colour, label, hatch="////" if "suppressed" in label else None)
     if "task_marker" in info:
         panel.patch(info["task_marker"][0], info["task_marker"][1], marker="^")
-    if info["kind"] in ("density", "counts", "gistar", "change"):
+    for colour, lw, label in info.get("edges", []):
+        panel.patch("none", label, edge=colour, lw=lw)
+    if info["kind"] in ("density", "counts", "gistar"):
         panel.patch("none", "Hotspot area (number = rank by incidents)", edge=_INK, lw=1.3)
     panel.patch(_OFFLINE_INSIDE, "Study area", edge=_OUTLINE, lw=0.8)
 
@@ -1255,10 +1277,16 @@ def briefing_before_after(
             classes[t["row"].to_numpy(), t["col"].to_numpy()] = t["change_class"].astype(str).to_numpy(dtype=object)
             _grid_image(ctx, ax, an.grid, _rgba_from_classes(classes, CHANGE_COLOURS, 0.85))
             s = ch.summary()
-            panel_title = (f"Change per cell (exact Poisson test)\n{int(s.get('significant fall', 0)):,} falls, "
-                           f"{int(s.get('significant rise', 0)):,} rises")
+            panel_title = (f"Change, after vs before (exact Poisson test)\ncells: {int(s.get('significant fall', 0)):,} fall, "
+                           f"{int(s.get('significant rise', 0)):,} rise")
+            if an.change_areas is not None:
+                sa = an.change_areas.summary()
+                panel_title += f"; areas: {int(sa.get('significant fall', 0))} fall, {int(sa.get('significant rise', 0))} rise"
             ctx.legend.update({CHANGE_LABELS[c]: CHANGE_COLOURS[c] for c in CHANGE_COLOURS})
-        _area_outlines(ctx, ax, areas)
+        if i == 2:
+            _area_change_outlines(ctx, ax, an)
+        else:
+            _area_outlines(ctx, ax, areas)
         _area_markers(ctx, ax, areas)
         _draw_outline(ctx, ax)
         if i == 0:
@@ -1280,6 +1308,10 @@ def briefing_before_after(
         for c in CHANGE_COLOURS:
             leg.patch(CHANGE_COLOURS[c], CHANGE_LABELS[c])
         leg.patch("#ffffff", "Too few incidents to test")
+        leg.heading("Change per hotspot area", size=8.0)
+        for colour, lw, label in AREA_CHANGE_EDGES.values():
+            leg.patch("none", label.replace("Hotspot area: ", "").capitalize(), edge=colour, lw=lw)
+        leg.patch("none", "No significant change", edge=_INK, lw=0.9)
     leg.cursor += 0.08
     leg.patch("none", "Hotspot area (number = rank by incidents)", edge=_INK, lw=1.3)
     leg.patch(_OFFLINE_INSIDE, "Study area", edge=_OUTLINE, lw=0.8)
