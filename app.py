@@ -117,9 +117,17 @@ def download(label: str, make: Callable[[], bytes], file_name: str, mime: str, k
 
 # =============================================================================== sidebar
 bundle = current_bundle()
-first_month, last_month = month_range(bundle.incidents)
-months = month_options(first_month, last_month)
-(default_before, default_after) = default_periods(first_month, last_month, SCHEME_START)
+try:
+    first_month, last_month = month_range(bundle.incidents)
+    months = month_options(first_month, last_month)
+except HotspotsError as exc:  # uploads are checked for dates; this is a last line of defence
+    show_error(exc)
+    st.session_state.pop("bundle", None)
+    st.stop()
+try:
+    (default_before, default_after) = default_periods(first_month, last_month, SCHEME_START)
+except HotspotsError:  # a single month: nothing to compare (the change views say so)
+    default_before = default_after = (first_month, last_month)
 
 # Starting values may come from the address (shareable views, benchmarks):
 # ?period=2023-04:2024-03&before=2022-07:2023-06&after=2023-07:2024-06&cell=300
@@ -588,7 +596,8 @@ def show_outcome(o) -> None:
     title = f"{o.kind}: " + ", ".join(o.files)
     if not o.ok:
         st.error(md_text(f"{title} — {o.error}"))
-        return
+        if o.report is None:
+            return
     r = o.report
     with st.container(border=True):
         st.markdown(f"**{md_text(title)}**")

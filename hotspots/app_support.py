@@ -299,11 +299,15 @@ def load_uploads(
                     kwargs["columns"] = mapping
                 kwargs["crs"] = incident_crs
             result = load_any(inc_files if len(inc_files) > 1 else inc_files[0], "incidents", **kwargs)
-            inc = result.data
-            outcomes.insert(0, LoadOutcome("incidents", names, result.report, rows=len(inc)))
-            if len(inc) == 0:
-                inc = None
+            if len(result.data) == 0:
+                outcomes.insert(0, LoadOutcome("incidents", names, result.report, rows=0,
+                                               error="no incidents were kept (see the load report's reasons); the app keeps the current data."))
+            else:
+                month_range(result.data)  # the app needs dates to choose periods: refuse files without any
+                inc = result.data
+                outcomes.insert(0, LoadOutcome("incidents", names, result.report, rows=len(inc)))
         except Exception as exc:
+            inc = None
             outcomes.insert(0, LoadOutcome("incidents", names, error=_message(exc)))
 
     def load_simple(kind: str, files: list[Any]) -> gpd.GeoDataFrame | None:

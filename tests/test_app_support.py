@@ -478,3 +478,14 @@ def test_exports_as_bytes(demo, tmp_path):
     assert len(areas["features"]) == stage.areas.n_areas
     with pytest.raises(ParameterError):
         gis_export_bytes(an, fmt="shp")
+
+
+def test_load_uploads_refuses_incidents_without_dates_or_rows(derby):
+    ll = derby.iloc[:50].to_crs(4326)
+    undated = pd.DataFrame({"lon": ll.geometry.x.round(6), "lat": ll.geometry.y.round(6)}).to_csv(index=False).encode()
+    bundle, (o,) = load_uploads(incidents=[Upload("undated.csv", undated)])
+    assert bundle is None and not o.ok and "dates" in o.error
+    # Every row dropped: the report is kept (reasons) and the app keeps its data.
+    empty = police_csv(derby.iloc[:0], bad_rows=3)
+    bundle, (o,) = load_uploads(incidents=[Upload("2023-01-x-street.csv", empty)])
+    assert bundle is None and not o.ok and o.report is not None and o.report.dropped == {"no location": 3}
