@@ -1023,7 +1023,7 @@ def briefing_map(
         raise ParameterError(f"`layer` must be one of {', '.join(LAYERS)}; got {layer!r}.")
     an = analysis
     src = data_source(an.incidents, source=source, attribution=attribution)
-    scale = float(np.clip(min(W / 11.0, H / 7.5), 0.6, 1.8))
+    scale = float(np.clip(min(W / 11.0, H / 7.5) if W >= H else min(W / 8.5, H / 11.0), 0.6, 1.8))
     fig = _new_figure((W, H), dpi_f)
     ctx = _Ctx(an, fig, scale, _area_union(an), src)
 
@@ -1036,7 +1036,7 @@ def briefing_map(
         map_rect = (margin, footer_h, W - panel_w - 2.2 * margin, H - header_h - footer_h)
         panel_rect = (W - panel_w - margin, footer_h, panel_w, H - header_h - footer_h)
     else:
-        panel_h = float(np.clip(0.34 * H, 2.6, 0.5 * H))
+        panel_h = float(np.clip(0.3 * H, 2.6, 0.5 * H))
         map_rect = (margin, footer_h + panel_h + 0.15, W - 2 * margin, H - header_h - footer_h - panel_h - 0.15)
         panel_rect = (margin, footer_h, W - 2 * margin, panel_h)
     mx, my, mw, mh = map_rect
@@ -1085,8 +1085,8 @@ def briefing_map(
         left = _Panel(ctx, px, py, pw * 0.45, ph)
         _legend_into(left, info, an)
         right = _Panel(ctx, px + pw * 0.5, py, pw * 0.5, ph)
-        max_rows = int(max(0, (right.remaining - 1.6 * scale) / right.line_h(6.8)) - 5)
-        _areas_table_into(right, an, suppress, max(3, min(8, max_rows)))
+        max_rows = int(max(0, (right.remaining - 1.6 * scale) / right.line_h(6.8)) - 8)
+        _areas_table_into(right, an, suppress, max(3, min(15, max_rows)))
         right.heading("Method", size=8.5)
         right.para(_method_text(an), size=6.3, gap=0.1)
     if not suppress and an.linkage is not None:
