@@ -220,3 +220,31 @@ def test_bad_upload_shows_an_error_box():
     msg = at.error[0].value
     assert "incidents" in msg and "\\!\\[x\\]" in msg  # the file name is shown as text, not as an image
     assert any("demo" in c.value for c in at.sidebar.caption)  # the app keeps the demo data
+
+
+def test_stability_sweep_shows_the_jaccard_overlap(demo):
+    from hotspots.stability import stability
+
+    ref = stability(demo.incidents, cell_sizes=[500, 1000], distance_multipliers=[2.0], mask=demo.study_area, alpha=0.05, fdr=True, seed=0)
+    at = run_app()
+    open_tab(at, "Analyst")
+    at.multiselect(key="stab_sizes").set_value([500, 1000])
+    at.multiselect(key="stab_mults").set_value([2.0])
+    at.button(key="stab_run").click().run()
+    check(at)
+    assert metric(at, "Mean Jaccard overlap") == f"{ref.mean_jaccard:.2f}"
+    assert metric(at, "Cells hot in ≥ 80 % of runs") == f"{int(ref.robust_cells(0.8).sum()):,}"
+    tables = [df.value for df in at.dataframe if "n_hot_cells" in df.value.columns]
+    assert tables and tables[0]["n_hot_cells"].tolist() == ref.table["n_hot_cells"].tolist()
+
+
+def test_point_clusters_on_the_map_and_in_the_analyst_tab(demo):
+    from hotspots.clusters import clusters
+
+    ref = clusters(demo.incidents, "dbscan", eps=150.0, min_samples=20, seed=0)
+    at = run_app()
+    at.toggle(key="show_clusters").set_value(True).run()
+    check(at)
+    open_tab(at, "Analyst")
+    check(at)
+    assert f"**Point clusters (DBSCAN)**: {ref.n_clusters:,} clusters" in [m.value for m in at.markdown]
