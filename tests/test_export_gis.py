@@ -334,3 +334,27 @@ def test_no_suppressed_count_can_be_worked_out_from_the_total(counts, t):
         if small[i]:
             # Either at least two values remain possible, or nothing more could be hidden.
             assert len(seen[i]) >= 2 or n_visible_positive == 0
+
+
+# ----------------------------------------------------------------------------- data source
+@pytest.mark.parametrize(
+    "ids, sources, kind",
+    [
+        (["demo-asb-000001", "demo-asb-000002"], None, "demo"),
+        (["a", "b"], ["2025-01-derbyshire-street.csv", "x.zip:2025-02-derbyshire-street.csv"], "police.uk"),
+        (["a", "b"], ["2025-01-derbyshire-street.csv", "force_extract.csv"], "user"),
+        (["demo-1", "x"], None, "user"),
+    ],
+)
+def test_data_source_detection(ids, sources, kind):
+    from hotspots.export import DEMO_ATTRIBUTION, data_source
+    from hotspots.schema import POLICE_UK_ATTRIBUTION
+
+    df = pd.DataFrame({"incident_id": ids, "category": ["Anti-social behaviour"] * len(ids)})
+    if sources is not None:
+        df["source"] = sources
+    src = data_source(df)
+    assert src.kind == kind
+    assert src.attribution == {"demo": DEMO_ATTRIBUTION, "police.uk": POLICE_UK_ATTRIBUTION, "user": ""}[kind]
+    assert "(Anti-social behaviour)" in src.description
+    assert data_source(df, source="Force records", attribution="© Force").description == "Force records"

@@ -69,7 +69,7 @@ def data_source(incidents: pd.DataFrame, *, source: str | None = None, attributi
         kind = "demo"
     elif len(incidents) and "source" in incidents.columns:
         names = pd.Series(incidents["source"]).dropna().astype(str).unique()
-        if len(names) and all(_POLICE_FILE.match(n.rsplit("/", 1)[-1]) for n in names):
+        if len(names) and all(_POLICE_FILE.match(re.split(r"[/\\:]", n)[-1]) for n in names):
             kind = "police.uk"
     if kind == "demo":
         desc, attr = f"hotspots synthetic demo data for Derbyshire{suffix}", DEMO_ATTRIBUTION
