@@ -36,13 +36,12 @@ from typing import Any, Sequence
 import geopandas as gpd
 import matplotlib
 import numpy as np
-import pandas as pd
 import shapely
 from matplotlib import colors as mcolors
 from matplotlib import patheffects
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
-from matplotlib.patches import FancyArrow, PathPatch, Polygon as MplPolygon, Rectangle
+from matplotlib.patches import PathPatch, Polygon as MplPolygon, Rectangle
 from matplotlib.path import Path as MplPath
 
 from .._errors import ParameterError
