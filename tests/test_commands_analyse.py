@@ -264,3 +264,19 @@ def test_real_derbyshire_police_uk_files_end_to_end(derbyshire_dir, tmp_path):
     # The default before/after periods (around the 2023 scheme start) are not in the 2025 files.
     assert "change: not computed" in stdout
     assert not (out / "maps" / "briefing_before_after.png").exists()
+
+
+def test_identifying_referral_columns_refused_unless_dropped(demo_files, tmp_path):
+    ref = pd.read_csv(demo_files["referrals"])
+    ref["Surname"] = "Zebedee-Quux"
+    bad = tmp_path / "referrals.csv"
+    ref.to_csv(bad, index=False)
+    code, _, stderr = run_cli("analyse", demo_files["incidents"], "--referrals", bad, "--out", tmp_path / "r", "--no-images")
+    assert code == 2 and "Surname" in stderr and "Traceback" not in stderr
+    assert not (tmp_path / "r" / "parameters.json").exists()
+    code, _, stderr = run_cli("analyse", demo_files["incidents"], "--referrals", bad, "--drop-identifying", "Surname",
+                              "--out", tmp_path / "r", "--no-images", "--formats", "csv,gpkg", "--quiet")
+    assert code == 0, stderr
+    for path in (tmp_path / "r").rglob("*"):
+        if path.is_file():
+            assert b"Zebedee-Quux" not in path.read_bytes(), path

@@ -91,6 +91,8 @@ def add_analysis_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--demo", action="store_true", help="run on freshly generated synthetic demo data (with its referrals and task sites)")
     g = p.add_argument_group("scheme data and study area")
     g.add_argument("--referrals", metavar="F", help="referrals file (person-level, pseudonymised)")
+    g.add_argument("--drop-identifying", action="append", metavar="COL",
+                   help="drop this identifier-like referral column on load instead of refusing the file (repeatable)")
     g.add_argument("--tasks", metavar="F", help="reparative task sites file")
     g.add_argument("--study-area", metavar="F",
                    help="boundary file, 'default' (built-in Derbyshire outline) or 'none'; default: the Derbyshire outline when "
@@ -201,7 +203,7 @@ def load_inputs(args: argparse.Namespace, say: Callable[[str], None]) -> Inputs:
                 data = data.loc[keep]
         out.incidents = data
     if args.referrals:
-        ref = load_any(Path(args.referrals), kind="referrals")
+        ref = load_any(Path(args.referrals), kind="referrals", allow_identifying=args.drop_identifying or None)
         say(f"referrals  {ref.report.summary()}")
         out.referrals = ref.data
         out.records["referrals"] = ref

@@ -307,7 +307,6 @@ class _Ctx:
     scale: float
     area_geom: Any
     source: Any
-    texts_skip: set = field(default_factory=set)
     notes: list[str] = field(default_factory=list)
     legend: dict[str, Any] = field(default_factory=dict)
     occupied: list[Any] = field(default_factory=list)  # display-space boxes labels must avoid
