@@ -203,7 +203,12 @@ def load_inputs(args: argparse.Namespace, say: Callable[[str], None]) -> Inputs:
                 data = data.loc[keep]
         out.incidents = data
     if args.referrals:
-        ref = load_any(Path(args.referrals), kind="referrals", allow_identifying=args.drop_identifying or None)
+        from .._errors import PrivacyError
+
+        try:
+            ref = load_any(Path(args.referrals), kind="referrals", allow_identifying=args.drop_identifying or None)
+        except PrivacyError as exc:
+            raise PrivacyError(f"{exc} On the command line: `--drop-identifying COLUMN`.") from None
         say(f"referrals  {ref.report.summary()}")
         out.referrals = ref.data
         out.records["referrals"] = ref
