@@ -258,7 +258,7 @@ def new_base_map(height: int = MAP_HEIGHT):
 # =============================================================================== map
 def clusters_result():
     from hotspots.analysis import filter_period, parse_period
-    from hotspots.clusters import clusters
+    from hotspots.clustering import clusters
 
     if settings.cluster_method == "none":
         return None
@@ -558,7 +558,7 @@ if view_analyst.open:
             st.session_state["stab_request"] = (tuple(sorted(sizes)), tuple(sorted(mults)))
         req = st.session_state.get("stab_request")
         if req and req[0] and req[1]:
-            from hotspots.stability import stability
+            from hotspots.robustness import stability
 
             def sweep():
                 from hotspots.analysis import filter_period, parse_period

@@ -28,7 +28,7 @@ from sklearn.cluster import DBSCAN, HDBSCAN
 
 import pyproj
 
-from hotspots.clusters import _postprocess, clusters
+from hotspots.clustering import _postprocess, clusters
 
 X0, Y0 = 430_000.0, 330_000.0
 
@@ -71,7 +71,7 @@ def main(argv: list[str] | None = None) -> None:
     args = ap.parse_args(argv)
     n = 10_000 if args.quick else 100_000
     xy = synthetic_points(n, args.seed)
-    print(f"# hotspots.clusters benchmark — {platform.machine()}, {os.cpu_count()} cores, numpy {np.__version__}")
+    print(f"# hotspots.clustering benchmark — {platform.machine()}, {os.cpu_count()} cores, numpy {np.__version__}")
     print(f"# {n:,} points, {len(np.unique(xy, axis=0)):,} distinct coordinates")
     hdr = (f"{'case':<10} {'points':>9} {'ours':>11} {'sklearn':>11} {'post-proc':>11} {'share':>7} "
            f"{'clusters':>9} {'same':>5}")

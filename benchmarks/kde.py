@@ -41,11 +41,9 @@ from scipy.spatial import cKDTree
 from sklearn.neighbors import KernelDensity
 
 from hotspots.grid import Grid
-from hotspots.kde import kde
+from hotspots.density import kde
 
-# The module itself (``hotspots.kde`` may also name the function once it has been looked up
-# on the package).
-kde_mod = importlib.import_module("hotspots.kde")
+kde_mod = importlib.import_module("hotspots.density")
 
 X0, Y0 = 400_000.0, 300_000.0
 EXTENT = 100_000.0
@@ -157,7 +155,7 @@ def main(argv: list[str] | None = None) -> None:
     repeat = 2 if args.quick else 3
     cases = [("epanechnikov", 1000.0, "sklearn"), ("gaussian", 500.0, "sklearn"), ("quartic", 1000.0, "brute")]
 
-    print(f"# hotspots.kde benchmark — {platform.processor() or platform.machine()}, {os.cpu_count()} cores, "
+    print(f"# hotspots.density benchmark — {platform.processor() or platform.machine()}, {os.cpu_count()} cores, "
           f"Python {platform.python_version()}, numpy {np.__version__}")
     print(f"# grid {side} x {side} cells of 250 m; polynomial kernels h = 1,000 m (radius), Gaussian h = 500 m (sd)")
     compiled = kde_mod.USE_NUMBA and kde_mod._numba_kernels() is not None

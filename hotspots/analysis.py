@@ -3,7 +3,7 @@ clusters, before/after change, and the scheme's linkage and KPIs.
 
 The CLI (``hotspots analyse``), the exports and the app all use :func:`analyse`, so that the same
 settings give the same numbers everywhere. Each step is an ordinary library call
-(:func:`hotspots.count`, :func:`hotspots.kde`, ...); this module only orders them, passes the
+(:func:`hotspots.count`, :func:`hotspots.density`, ...); this module only orders them, passes the
 settings through, and collects the automatic choices made on the way (:attr:`Analysis.notes`).
 """
 
@@ -20,10 +20,10 @@ import pandas as pd
 from ._errors import ParameterError
 from .areas import HotspotAreas, hotspot_areas
 from .change import ChangeResult, Period, change_areas, change_cells, incident_dates, periods_around
-from .clusters import ClusterResult, clusters
+from .clustering import ClusterResult, clusters
 from .gistar import GiStarResult, gi_star
 from .grid import Grid, GridValues, count
-from .kde import KDEResult, kde
+from .density import KDEResult, kde
 from .schema import SCHEME_START
 
 __all__ = ["Settings", "Analysis", "analyse", "filter_period", "parse_period"]

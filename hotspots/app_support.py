@@ -12,7 +12,7 @@ cached on its own:
 
 * :func:`hotspot_stage` — grid, counts, density, Gi*, hotspot areas (cell size, bandwidth,
   kernel, distance, alpha, FDR, permutations, confidence, analysis period);
-* clusters (:func:`hotspots.clusters.clusters`: method, ``eps``, ``min_samples``, period);
+* clusters (:func:`hotspots.clustering.clusters`: method, ``eps``, ``min_samples``, period);
 * :func:`area_change` and :func:`cell_change` — before/after change per hotspot area and per
   cell (periods, alpha, FDR, same months);
 * linkage and KPIs (:func:`hotspots.linkage.link_referrals`, :func:`hotspots.kpis.scheme_kpis`).
@@ -45,7 +45,7 @@ from .areas import HotspotAreas, hotspot_areas
 from .change import ChangeResult, Period, change_areas, change_cells, incident_dates
 from .gistar import GiStarResult, gi_star
 from .grid import BNG, Grid, GridValues, count
-from .kde import KDEResult, kde
+from .density import KDEResult, kde
 from .report import LoadReport
 from .schema import SCHEME_START
 

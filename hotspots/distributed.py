@@ -26,7 +26,7 @@ cells (or points) that can influence the tile's cells.
   of the p-values plus the few p-values in the one bin where the cut-off falls.
 
 Results are stitched back into whole-grid arrays and returned as the ordinary result types
-(:class:`~hotspots.grid.GridValues`, :class:`~hotspots.kde.KDEResult`,
+(:class:`~hotspots.grid.GridValues`, :class:`~hotspots.density.KDEResult`,
 :class:`~hotspots.gistar.GiStarResult`).
 
 Scheduler: the functions build ``dask.delayed`` tasks and run them with ``dask.compute``; with a
@@ -46,7 +46,7 @@ from ._errors import ParameterError
 from .fdr import bh_adjust
 from .gistar import CONFIDENCE_LEVELS, GiStarResult
 from .grid import Grid, GridValues, points_xy
-from .kde import GAUSSIAN_CUTOFF_SD, KDEResult, kde
+from .density import GAUSSIAN_CUTOFF_SD, KDEResult, kde
 from .neighbours import _active_values_or_raise, disc_stencil, neighbour_count, neighbour_sum
 
 __all__ = [
@@ -260,7 +260,7 @@ def tiled_kde(
     """Kernel density tile by tile; each tile gets the points within its extent grown by the
     kernel's support (``bandwidth``, or 6 ``bandwidth`` for the Gaussian) plus one cell.
 
-    Same result as :func:`hotspots.kde` with ``points_outside_area="include"`` (to rounding).
+    Same result as :func:`hotspots.density` with ``points_outside_area="include"`` (to rounding).
     """
     dask = require_dask()
     try:

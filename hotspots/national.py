@@ -41,7 +41,7 @@ from ._errors import InputError, ParameterError
 from .fdr import bh_adjust
 from .gistar import GiStarResult, gi_star
 from .grid import Grid, GridValues, point_weights, points_xy
-from .kde import KDEResult, kde
+from .density import KDEResult, kde
 from .neighbours import disc_stencil, neighbour_sum
 
 __all__ = [

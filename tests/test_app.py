@@ -223,7 +223,7 @@ def test_bad_upload_shows_an_error_box():
 
 
 def test_stability_sweep_shows_the_jaccard_overlap(demo):
-    from hotspots.stability import stability
+    from hotspots.robustness import stability
 
     ref = stability(demo.incidents, cell_sizes=[500, 1000], distance_multipliers=[2.0], mask=demo.study_area, alpha=0.05, fdr=True, seed=0)
     at = run_app()
@@ -239,7 +239,7 @@ def test_stability_sweep_shows_the_jaccard_overlap(demo):
 
 
 def test_point_clusters_on_the_map_and_in_the_analyst_tab(demo):
-    from hotspots.clusters import clusters
+    from hotspots.clustering import clusters
 
     ref = clusters(demo.incidents, "dbscan", eps=150.0, min_samples=20, seed=0)
     at = run_app()

@@ -51,7 +51,7 @@ from hotspots.app_support import (
 )
 from hotspots.change import Period
 from hotspots.io import Upload, load_police_uk
-from hotspots.kde import kde
+from hotspots.density import kde
 from hotspots.report import LoadReport
 from hotspots.schema import POLICE_UK_COLUMNS
 

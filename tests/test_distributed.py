@@ -24,7 +24,7 @@ from hotspots.distributed import (  # noqa: E402
 from hotspots.fdr import fdr_threshold  # noqa: E402
 from hotspots.gistar import gi_star  # noqa: E402
 from hotspots.grid import Grid, count  # noqa: E402
-from hotspots.kde import kde  # noqa: E402
+from hotspots.density import kde  # noqa: E402
 
 
 def points(n=6000, seed=0):

@@ -328,7 +328,7 @@ def test_change_cells_layer_draws_significant_cells(demo):
 
 
 def test_clusters_layer(demo):
-    from hotspots.clusters import clusters
+    from hotspots.clustering import clusters
 
     res = clusters(demo["stage"].incidents, "dbscan", eps=150, min_samples=30)
     grp = sl.clusters_layer(res)

@@ -15,7 +15,7 @@ from scipy.spatial import cKDTree
 from hotspots._errors import InputError, ParameterError
 from hotspots.gistar import gi_star
 from hotspots.grid import Grid, count
-from hotspots.kde import kde
+from hotspots.density import kde
 from hotspots.national import (
     ENGLAND_WALES_BOUNDS,
     count_chunks,

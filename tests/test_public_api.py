@@ -36,3 +36,18 @@ def test_import_does_not_load_the_heavy_stack():
     code = "import sys, hotspots; print('geopandas' in sys.modules, 'sklearn' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.split() == ["False", "False"]
+
+
+def test_functions_do_not_clash_with_submodules():
+    # A submodule named like an exported function would replace it on the package once imported.
+    import importlib
+
+    for name in hotspots.__all__:
+        try:
+            importlib.import_module(f"hotspots.{name}")
+        except ModuleNotFoundError:
+            continue
+        raise AssertionError(f"hotspots.{name} is both an exported name and a submodule")
+    importlib.import_module("hotspots.density")
+
+    assert callable(hotspots.kde) and callable(hotspots.clusters) and callable(hotspots.stability)

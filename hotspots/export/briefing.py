@@ -395,7 +395,7 @@ def _display_grid(analysis: Any, display_cell_m: Any, area_geom: Any) -> Grid | 
 
 def _density_values(analysis: Any, points: Any, grid: Grid | None) -> tuple[np.ndarray, Grid]:
     """Kernel density (incidents per km²) of ``points`` on ``grid`` with the analysis's kernel and bandwidth."""
-    from ..kde import kde
+    from ..density import kde
 
     d = analysis.density
     target = grid if grid is not None else analysis.grid

@@ -937,7 +937,7 @@ def clusters_layer(
     show: bool = False,
 ) -> folium.FeatureGroup:
     """DBSCAN/HDBSCAN cluster polygons with their incident counts."""
-    from ..clusters import ClusterResult
+    from ..clustering import ClusterResult
 
     if not isinstance(result, ClusterResult):
         raise ParameterError(f"`result` must be a ClusterResult (e.g. `analysis.clusters`); got {type(result).__name__}.")

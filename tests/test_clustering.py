@@ -1,4 +1,4 @@
-"""Tests for hotspots.clusters: labels equal scikit-learn's, polygons, counts, flags, errors."""
+"""Tests for hotspots.clustering: labels equal scikit-learn's, polygons, counts, flags, errors."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 from sklearn.cluster import DBSCAN, HDBSCAN
 
 from hotspots._errors import CRSError, ParameterError
-from hotspots.clusters import POLYGON_COLUMNS, ClusterResult, clusters
+from hotspots.clustering import POLYGON_COLUMNS, ClusterResult, clusters
 
 X0, Y0 = 435_000.0, 336_000.0
 

@@ -8,7 +8,7 @@ import pytest
 from hotspots._errors import ParameterError
 from hotspots.gistar import gi_star
 from hotspots.grid import Grid, count
-from hotspots.stability import StabilityResult, jaccard_matrix, stability
+from hotspots.robustness import StabilityResult, jaccard_matrix, stability
 
 
 @pytest.fixture(scope="module")

@@ -1,4 +1,4 @@
-"""Tests for hotspots.kde: hand-checkable cases, scikit-learn / brute-force agreement, rules, errors.
+"""Tests for hotspots.density: hand-checkable cases, scikit-learn / brute-force agreement, rules, errors.
 
 References: scikit-learn ``KernelDensity`` (Epanechnikov, Gaussian) and a brute-force sum over a
 scipy cKDTree (quartic, which scikit-learn lacks) at the same cell centres.
@@ -20,7 +20,7 @@ from sklearn.neighbors import KernelDensity
 
 from hotspots._errors import CRSError, ParameterError
 from hotspots.grid import Grid, GridValues
-from hotspots.kde import (
+from hotspots.density import (
     GAUSSIAN_CUTOFF_SD,
     KDEResult,
     bandwidth_arcgis,
@@ -90,7 +90,7 @@ def engine(request, monkeypatch):
     """Run a test with the numba loops (when installed) and with the pure-numpy fallback."""
     import importlib
 
-    mod = importlib.import_module("hotspots.kde")  # the module, even if `hotspots.kde` names the function
+    mod = importlib.import_module("hotspots.density")
 
     if request.param == "compiled" and mod._numba_kernels() is None:
         pytest.skip("numba not installed")
