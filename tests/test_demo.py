@@ -583,3 +583,14 @@ def test_written_files_load_cleanly_with_the_loaders(written, demo):
     for col in ("outcome", "offence", "route", "age_group"):
         assert (ref[col].to_numpy() == demo.referrals[col].to_numpy()).all(), col
     assert ref["reoffended"].isna().sum() == demo.referrals["reoffended"].isna().sum()
+
+
+def test_contact_and_booking_happen_in_office_hours(demo):
+    # Caseworkers phone between 08:00 and 20:00 (plus up to 3 h of queue after opening);
+    # a referral made late at night is contacted the next morning, never at 03:00.
+    r = demo.referrals
+    for col in ("contacted_at", "task_booked_at"):
+        t = r[col].dropna()
+        assert len(t) > 1000
+        assert t.dt.hour.between(8, 19).all(), col
+        assert (t >= r.loc[t.index, "referred_at"]).all(), col

@@ -41,6 +41,7 @@ from ._model import (
     _YOUTH_SHARE,
     _gauss,
     _sample_inside,
+    _office_hours,
     _skip_dst_gap,
     _town_sd,
     _weekday,
@@ -162,8 +163,10 @@ def _referrals(rng: np.random.Generator, p: dict[str, Any], area, hs_records, to
     book_gap = np.where(b_fast, rng.gamma(1.5, 5.0, n), 48.0 + np.minimum(rng.exponential(72.0, n), 24.0 * 4))
     # Both delays are capped (14 + 6 days < the 21-day in-progress window), so every finished
     # referral was contacted and booked before the data end.
-    contacted = _skip_dst_gap(referred + np.round(contact_h * 60).astype("timedelta64[m]"))
-    booked = _skip_dst_gap(contacted + np.round(book_gap * 60).astype("timedelta64[m]"))
+    # Calls happen in office hours; a child generator keeps every later random draw unchanged.
+    office = np.random.default_rng(rng.bit_generator.seed_seq.spawn(1)[0])
+    contacted = _skip_dst_gap(_office_hours(referred + np.round(contact_h * 60).astype("timedelta64[m]"), office))
+    booked = _skip_dst_gap(_office_hours(contacted + np.round(book_gap * 60).astype("timedelta64[m]"), office))
     end_m = data_end.astype("M8[m]")
     has_contact = ~never & (contacted < end_m)
     has_booking = has_contact & np.isin(outcome, ("completed", "in progress")) & (booked < end_m)
