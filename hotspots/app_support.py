@@ -500,7 +500,7 @@ def area_change(incidents: gpd.GeoDataFrame, stage: HotspotStage, settings: Sett
     try:
         before, after = s.change_periods()
         return (
-            change_areas(incidents, stage.areas.areas, before, after, id_column="area_id", alpha=s.alpha, fdr=s.fdr, same_months=s.same_months),
+            change_areas(incidents, stage.areas, before, after, id_column="area_id", alpha=s.alpha, fdr=s.fdr, same_months=s.same_months),
             None,
         )
     except ParameterError as exc:

@@ -498,3 +498,83 @@ def test_real_derbyshire_month_only_data(derbyshire_dir):
     assert res.table["n_after"].sum() == (months == "2025-02").sum()
     p = res.table["p_value"].dropna()
     assert len(p) > 0 and p.between(0, 1).all()
+
+
+# =============================================================================== fast paths equal the reference
+def test_binomial_p_values_equal_scipy_binomtest_exactly():
+    from hotspots.change import _binom_two_sided
+
+    rng = np.random.default_rng(7)
+    probs = [0.5, 366 / (365 + 366), 0.3, 0.01, 0.99, 1 / 3, 0.25, 0.123456, 0.9, 0.5000001, 28 / (28 + 31)]
+    for prob in probs:
+        ks, ns = [], []
+        for n in list(range(1, 30)) + rng.integers(30, 2000, 12).tolist() + [54_321]:
+            pn = prob * n
+            cand = {0, n, n // 2, int(pn), int(pn) + 1, max(int(pn) - 1, 0)} | set(rng.integers(0, n + 1, 6).tolist())
+            for k in sorted(c for c in cand if 0 <= c <= n):
+                ks.append(k)
+                ns.append(n)
+        ks.append(0)
+        ns.append(0)  # n = 0: no test
+        got = _binom_two_sided(np.array(ks), np.array(ns), prob)
+        want = np.array([stats.binomtest(k, n, prob).pvalue if n > 0 else np.nan for k, n in zip(ks, ns)])
+        np.testing.assert_array_equal(got, want)  # identical, not just close
+
+
+def test_rate_ratio_test_p_values_are_scipy_binomtest():
+    xb = np.array([0, 1, 3, 20, 5, 6, 0, 11, 400])
+    xa = np.array([0, 0, 7, 2, 25, 6, 9, 21, 388])
+    r = rate_ratio_test(xb, xa, 365, 366)
+    prob = 366 / (365 + 366)
+    want = [stats.binomtest(int(a), int(a + b), prob).pvalue if a + b else np.nan for a, b in zip(xa, xb)]
+    np.testing.assert_array_equal(r["p_value"].to_numpy(), np.array(want))
+
+
+def _grid_areas_and_points(seed=0):
+    """Hotspot areas on a real grid, and points inside cells, on cell edges and on cell corners."""
+    from hotspots.areas import hotspot_areas
+    from hotspots.gistar import gi_star
+    from hotspots.grid import count
+
+    rng = np.random.default_rng(seed)
+    grid = Grid.from_bounds((0, 0, 2000, 2000), 100.0)
+    centres = np.array([[500.0, 500.0], [1500.0, 1400.0], [700.0, 1600.0]])
+    pts = np.vstack([c + rng.normal(0, 120, (300, 2)) for c in centres] + [rng.uniform(0, 2000, (600, 2))])
+    xs, ys = np.round(pts[:, 0]), np.round(pts[:, 1])  # whole metres: many points on cell edges and corners
+    edge_x = np.round(rng.uniform(0, 2000, 200) / 100) * 100  # exactly on vertical grid lines
+    corner = np.round(rng.uniform(0, 2000, (200, 2)) / 100) * 100
+    xs = np.concatenate([xs, edge_x, corner[:, 0], [2000.0, -0.5, 4000.0]])
+    ys = np.concatenate([ys, rng.uniform(0, 2000, 200), corner[:, 1], [1000.0, 1000.0, 1000.0]])
+    n = len(xs)
+    dates = np.where(rng.random(n) < 0.5, "2023-01-15", "2023-10-15")
+    inc = gpd.GeoDataFrame({"occurred": pd.to_datetime(dates)}, geometry=gpd.points_from_xy(xs, ys), crs=27700)
+    g = gi_star(count(inc, grid), 300.0)
+    areas = hotspot_areas(g, min_confidence=0.9)
+    return inc, areas
+
+
+def test_change_areas_from_hotspot_areas_equals_polygon_test():
+    inc, areas = _grid_areas_and_points()
+    assert areas.n_areas >= 2
+    fast = change_areas(inc, areas, BEFORE, AFTER)
+    slow = change_areas(inc, areas.areas, BEFORE, AFTER)
+    pd.testing.assert_frame_equal(fast.table, slow.table)
+    # reference: shapely's own point-in-polygon (boundary included), area by area
+    xy = shapely.get_coordinates(inc.geometry.values)
+    for j, geom in enumerate(areas.areas.geometry.values):
+        inside = shapely.intersects(geom, shapely.points(xy))
+        in_b = inside & (inc["occurred"] < pd.Timestamp("2023-07-01")).to_numpy()
+        assert fast.table["n_before"].iloc[j] == int(in_b.sum())
+        assert fast.table["n_after"].iloc[j] == int((inside & ~in_b).sum())
+
+
+def test_polygon_hits_equal_strtree_query_on_edges_and_corners():
+    from hotspots.change import _cell_area_hits, _polygon_hits
+
+    inc, areas = _grid_areas_and_points(seed=3)
+    xy = shapely.get_coordinates(inc.geometry.values)
+    geoms = areas.areas.geometry.values
+    rp, ra = shapely.STRtree(geoms).query(shapely.points(xy), predicate="intersects")
+    want = sorted(zip(rp.tolist(), ra.tolist()))
+    for hp, ha in (_polygon_hits(geoms, xy), _cell_area_hits(areas, xy)):
+        assert sorted(zip(hp.tolist(), ha.tolist())) == want
