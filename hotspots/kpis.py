@@ -76,8 +76,11 @@ categories where that matters.
 
 from __future__ import annotations
 
+import contextlib
+import functools
+import threading
 from dataclasses import dataclass, field
-from typing import Any, Sequence
+from typing import Any, Iterator, Sequence
 
 import numpy as np
 import pandas as pd
@@ -321,6 +324,56 @@ def _groups(referrals: pd.DataFrame, df: pd.DataFrame, by: str | None) -> tuple[
 Cell = tuple[int, str]
 
 
+_BLAS_LOCK = threading.Lock()
+_BLAS_STATE: dict[str, Any] = {"users": 0, "saved": []}
+
+
+@functools.lru_cache(maxsize=1)
+def _blas_libraries() -> tuple[Any, ...]:
+    """threadpoolctl controllers of the loaded BLAS libraries (empty without threadpoolctl)."""
+    try:
+        from threadpoolctl import ThreadpoolController
+
+        return tuple(ThreadpoolController().select(user_api="blas").lib_controllers)
+    except Exception:  # pragma: no cover - threadpoolctl comes with scikit-learn
+        return ()
+
+
+@contextlib.contextmanager
+def _one_blas_thread() -> Iterator[None]:
+    """Run the audit's small SVD on one BLAS thread.
+
+    A 100 x 150 SVD takes about 3 ms on one thread, but anywhere from 5 ms to 0.4 s when
+    OpenBLAS splits it over threads on a busy machine (a Streamlit server, parallel jobs): the
+    threads wait for each other. The numbers are the same (to rounding far below the audit's
+    1e-9 tolerance). Nested and concurrent uses share one setting, restored by the last to leave.
+    """
+    libs = _blas_libraries()
+    with _BLAS_LOCK:
+        if _BLAS_STATE["users"] == 0:
+            saved = []
+            for lc in libs:
+                try:
+                    saved.append((lc, lc.get_num_threads()))
+                    lc.set_num_threads(1)
+                except Exception:  # pragma: no cover - a library that cannot be limited is left alone
+                    pass
+            _BLAS_STATE["saved"] = saved
+        _BLAS_STATE["users"] += 1
+    try:
+        yield
+    finally:
+        with _BLAS_LOCK:
+            _BLAS_STATE["users"] -= 1
+            if _BLAS_STATE["users"] == 0:
+                for lc, n in _BLAS_STATE["saved"]:
+                    try:
+                        lc.set_num_threads(n)
+                    except Exception:  # pragma: no cover
+                        pass
+                _BLAS_STATE["saved"] = []
+
+
 def _protect(
     values: pd.DataFrame,
     shown: Sequence[str],
@@ -341,8 +394,8 @@ def _protect(
     allcols = list(shown) + list(implied)
     cells: list[Cell] = [(i, c) for i in range(n) for c in allcols]
     pos = {cell: k for k, cell in enumerate(cells)}
-    recs = values.to_dict("records")
-    val = {(i, c): float(recs[i][c]) for i in range(n) for c in allcols}
+    colvals = {c: values[c].tolist() for c in allcols}
+    val = {(i, c): float(colvals[c][i]) for i in range(n) for c in allcols}
     relations: list[tuple[Cell, list[Cell]]] = []
     for i in range(n):
         for tot, parts in row_relations:
@@ -362,6 +415,10 @@ def _protect(
     small = {cell for cell, v in val.items() if 0 < v < threshold and (protect_implied or cell in visible_all)}
     primary = small & visible_all
     hidden: set[Cell] = set(primary)
+    if not small:
+        # Nothing to protect: no cell is hidden, and no relation can pin a protected cell (the
+        # loop below would find nothing), so the linear-algebra audit is skipped.
+        return primary, set()
 
     last_row = n - 1
 
@@ -409,7 +466,8 @@ def _protect(
         out = np.zeros(len(cells), dtype=bool)
         if idx.size == 0:
             return out
-        ns = null_space(A[:, idx])
+        with _one_blas_thread():
+            ns = null_space(A[:, idx])
         fixed = np.ones(idx.size, dtype=bool) if ns.size == 0 else np.all(np.abs(ns) < 1e-9, axis=1)
         out[idx[fixed]] = True
         return out
@@ -459,14 +517,15 @@ def _display(
     primary, secondary = _protect(raw.reset_index(drop=True), counts, implied, relations, threshold, protect_implied)
     hidden = primary | secondary
     n = len(raw)
-    recs = raw.to_dict("records")
-    table = pd.DataFrame({group_col: raw[group_col].to_numpy()})
-    mask = pd.DataFrame(index=range(n))
+    needed = set(display_cols) | (set(medians.values()) if medians else set())
+    colvals = {c: raw[c].tolist() for c in raw.columns if c in needed}  # Python scalars, as to_dict gives
+    table_cols: dict[str, Any] = {group_col: raw[group_col].to_numpy()}
+    mask_cols: dict[str, list[bool]] = {}
     for col in display_cols:
         vals: list[Any] = []
         hid: list[bool] = []
         for i in range(n):
-            v = recs[i][col]
+            v = colvals[col][i]
             if col in counts:
                 if (i, col) in primary:
                     vals.append(SUPPRESSED if threshold == SUPPRESSION_THRESHOLD else f"<{threshold}")
@@ -485,7 +544,7 @@ def _display(
                     vals.append(None if pd.isna(v) else (round(float(v), 1) if protect_implied else _whole_percent(v)))
                     hid.append(False)
             elif medians and col in medians:
-                basis = recs[i][medians[col]]
+                basis = colvals[medians[col]][i]
                 if 0 < basis < threshold:
                     vals.append(SECONDARY)
                     hid.append(True)
@@ -495,9 +554,12 @@ def _display(
             else:  # pragma: no cover - every display column is one of the kinds above
                 vals.append(v)
                 hid.append(False)
-        table[col] = pd.Series(vals, dtype=object)
-        mask[col] = hid
-    table["suppressed"] = mask.any(axis=1).to_numpy()
+        table_cols[col] = pd.Series(vals, dtype=object)
+        mask_cols[col] = hid
+    # Built in one go (inserting columns one at a time costs ~1 ms each in pandas 3).
+    mask = pd.DataFrame(mask_cols, index=range(n))
+    table_cols["suppressed"] = mask.any(axis=1).to_numpy()
+    table = pd.DataFrame(table_cols)
     return table, mask
 
 

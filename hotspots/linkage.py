@@ -197,16 +197,24 @@ def _points(gdf: gpd.GeoDataFrame, name: str, ids: Any) -> tuple[np.ndarray, np.
     return xy, missing
 
 
+def _id_text(v: Any) -> str | None:
+    if v is None or v is pd.NA or (isinstance(v, float) and np.isnan(v)):
+        return None
+    t = str(v).strip()
+    return t if t and t.lower() not in ("nan", "none", "<na>") else None
+
+
 def _ids_text(s: pd.Series) -> np.ndarray:
     """Ids as trimmed text; None where missing or empty."""
+    if isinstance(s.dtype, pd.StringDtype):
+        # Text columns: each distinct value converted once (the same rule, value by value).
+        codes, uniques = pd.factorize(s, use_na_sentinel=True)
+        conv = np.array([_id_text(v) for v in uniques.tolist()] + [None], dtype=object)
+        return conv[codes]  # code -1 (missing) picks the trailing None
     out = np.empty(len(s), dtype=object)
     vals = s.to_numpy(dtype=object)
     for i, v in enumerate(vals):
-        if v is None or v is pd.NA or (isinstance(v, float) and np.isnan(v)):
-            out[i] = None
-        else:
-            t = str(v).strip()
-            out[i] = t if t and t.lower() not in ("nan", "none", "<na>") else None
+        out[i] = _id_text(v)
     return out
 
 
@@ -271,7 +279,8 @@ def _nearest_town(xy: np.ndarray, ok: np.ndarray, names: np.ndarray, tree: cKDTr
 
 
 def _bool_or_na(values: np.ndarray, known: np.ndarray) -> pd.arrays.BooleanArray:
-    return pd.array([bool(v) if k else pd.NA for v, k in zip(values, known)], dtype="boolean")
+    known = np.asarray(known, dtype=bool)
+    return pd.arrays.BooleanArray(np.asarray(values, dtype=bool) & known, ~known)
 
 
 # =============================================================================== main verb
@@ -388,12 +397,15 @@ def link_referrals(
             for p_, a_ in zip(hp, ha):
                 if rank[a_] < best_rank[p_]:
                     best_rank[p_], best[p_] = rank[a_], a_
-            nq_p, nq_a = tree.query_nearest(pts, return_distance=False, all_matches=False)
-            d_near = shapely.distance(pts[nq_p], a_geoms[nq_a])
-            dist_h[li[nq_p]] = d_near
-            nearest = np.full(len(li), -1, dtype=np.int64)
-            nearest[nq_p] = nq_a
             inside = best >= 0
+            # Distance to the nearest area, for the referrals outside every area (0 inside).
+            out_i = np.flatnonzero(~inside)
+            nearest = np.full(len(li), -1, dtype=np.int64)
+            if out_i.size:
+                nq_p, nq_a = tree.query_nearest(pts[out_i], return_distance=False, all_matches=False)
+                d_near = shapely.distance(pts[out_i][nq_p], a_geoms[nq_a])
+                dist_h[li[out_i[nq_p]]] = d_near
+                nearest[out_i[nq_p]] = nq_a
             dist_h[li[inside]] = 0.0
             match[li[inside]] = "inside"
             area_id[li[inside]] = a_ids[best[inside]]
@@ -479,7 +491,7 @@ def link_referrals(
         "with_task_id": int(has_id.sum()),
         "task_linked": int(found.sum()),
         "task_not_found": int(not_found.sum()),
-        "task_not_found_ids": sorted({str(t) for t in _ids_text(referrals["task_id"])[not_found]})[:10] if tasks is not None else [],
+        "task_not_found_ids": sorted({str(t) for t in rid[not_found]})[:10] if tasks is not None else [],
         "no_task": int((~has_id).sum()) if tasks is not None else None,
         "with_task_site": n_known,
         "reparation_local": int(local.sum()),
@@ -492,31 +504,35 @@ def link_referrals(
         "near_m": near,
     }
 
-    frame = pd.DataFrame({"known": known, "local": local, "within": within, "same": same, "dist": dist})
+    known_a, local_a, within_a, same_a = (np.asarray(v, dtype=bool) for v in (known, local, within, same))
+    dist_a = np.asarray(dist, dtype=float)
 
     def rows_for(groups: list[tuple[str, np.ndarray]], group_col: str) -> pd.DataFrame:
-        recs = []
+        cols: dict[str, list[Any]] = {c: [] for c in (group_col, "referrals", "with_task_site", "reparation_local", "within_near", "same_town")}
+        medians: list[float] = []
         for label, sel in groups:
-            f = frame[sel]
-            k = f["known"].to_numpy()
-            d = f["dist"].to_numpy()[k]
-            recs.append({
-                group_col: label,
-                "referrals": int(sel.sum()),
-                "with_task_site": int(k.sum()),
-                "reparation_local": int(f["local"].sum()),
-                "within_near": int(f["within"].sum()),
-                "same_town": int(f["same"].sum()),
-                "median_distance_m": float(np.median(d)) if d.size else float("nan"),
-            })
-        raw = pd.DataFrame(recs)
-        raw["without_task_site"] = raw["referrals"] - raw["with_task_site"]
-        raw["not_local"] = raw["with_task_site"] - raw["reparation_local"]
-        raw["not_within_near"] = raw["with_task_site"] - raw["within_near"]
-        raw["not_same_town"] = raw["with_task_site"] - raw["same_town"]
+            sel = np.asarray(sel, dtype=bool)
+            k = known_a[sel]
+            d = dist_a[sel][k]
+            cols[group_col].append(label)
+            cols["referrals"].append(int(sel.sum()))
+            cols["with_task_site"].append(int(k.sum()))
+            cols["reparation_local"].append(int(local_a[sel].sum()))
+            cols["within_near"].append(int(within_a[sel].sum()))
+            cols["same_town"].append(int(same_a[sel].sum()))
+            medians.append(float(np.median(d)) if d.size else float("nan"))
+        data: dict[str, Any] = {group_col: cols[group_col]}
+        for c in ("referrals", "with_task_site", "reparation_local", "within_near", "same_town"):
+            data[c] = np.array(cols[c], dtype=np.int64)
+        data["median_distance_m"] = np.array(medians, dtype=float)
+        data["without_task_site"] = data["referrals"] - data["with_task_site"]
+        data["not_local"] = data["with_task_site"] - data["reparation_local"]
+        data["not_within_near"] = data["with_task_site"] - data["within_near"]
+        data["not_same_town"] = data["with_task_site"] - data["same_town"]
         for col, (num, den) in _PCTS.items():
-            raw[col] = 100.0 * raw[num] / raw[den].where(raw[den] > 0)
-        return raw
+            d = data[den]
+            data[col] = 100.0 * data[num] / np.where(d > 0, d, np.nan)
+        return pd.DataFrame(data)  # one construction: inserting columns one by one is slow in pandas 3
 
     def display(raw: pd.DataFrame, group_col: str) -> pd.DataFrame:
         table, _ = _display(
@@ -527,7 +543,9 @@ def link_referrals(
 
     everyone = np.ones(n, dtype=bool)
     if areas is not None:
-        hot_groups = [(str(a), hot_label == str(a)) for a in sorted(a_ids.tolist())]
+        codes, labels_seen = pd.factorize(pd.Series(hot_label, dtype=object))
+        code_of = {lab: c for c, lab in enumerate(labels_seen.tolist())}
+        hot_groups = [(str(a), codes == code_of.get(str(a), -2)) for a in sorted(a_ids.tolist())]
         hot_groups.append((OUTSIDE_HOTSPOTS, located & ~in_hot))
         where_groups = [(IN_HOTSPOTS, in_hot), (OUTSIDE_HOTSPOTS, located & ~in_hot)]
         if missing.any():

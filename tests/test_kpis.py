@@ -524,3 +524,31 @@ def test_demo_headline_victim_satisfaction_is_published_by_default():
     assert t.victim_satisfied_pct == math.floor(100 * n_sat / n_resp + 0.5)
     s = scheme_kpis(ref, protect_implied=True).table.iloc[-1]
     assert s.victim_satisfied_pct == SECONDARY and s.victims_satisfied == SECONDARY
+
+
+def test_audit_svd_runs_on_one_blas_thread_and_the_setting_is_restored():
+    import threading
+
+    from hotspots.kpis import _blas_libraries, _one_blas_thread
+
+    libs = _blas_libraries()
+    if not libs:
+        pytest.skip("threadpoolctl found no BLAS library to limit")
+    before = [lc.get_num_threads() for lc in libs]
+    inside, leave = threading.Event(), threading.Event()
+
+    def other_user():
+        with _one_blas_thread():
+            inside.set()
+            leave.wait(10)
+
+    th = threading.Thread(target=other_user)
+    th.start()
+    assert inside.wait(10)
+    with _one_blas_thread():  # overlapping with the other thread, and nested
+        with _one_blas_thread():
+            assert all(lc.get_num_threads() == 1 for lc in libs)
+    assert all(lc.get_num_threads() == 1 for lc in libs)  # the other thread is still inside
+    leave.set()
+    th.join()
+    assert [lc.get_num_threads() for lc in libs] == before  # restored by the last to leave

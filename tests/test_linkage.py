@@ -314,3 +314,16 @@ def test_bad_inputs():
         link_referrals(_refs(), towns=_towns(), threshold=0)
     with pytest.raises(ParameterError, match="empty"):
         link_referrals(_refs().iloc[:0], towns=_towns())
+
+
+def test_ids_text_for_text_columns_equals_the_value_by_value_rule():
+    from hotspots.linkage import _id_text, _ids_text
+
+    vals = [" T1 ", "T1", "nan", "None", "<NA>", "", "  ", None, "t 2", "\tT3\n", "T1", "NaN", "x"]
+    s = pd.Series(vals, dtype="string")
+    got = _ids_text(s)
+    assert got.dtype == object
+    assert got.tolist() == [_id_text(v) for v in s.astype(object).tolist()]
+    assert got.tolist()[:3] == ["T1", "T1", None] and got[7] is None
+    obj = pd.Series(vals + [1, 1.0, float("nan")], dtype=object)  # other dtypes: value by value
+    assert _ids_text(obj).tolist()[-3:] == ["1", "1.0", None]
