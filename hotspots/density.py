@@ -27,13 +27,18 @@ cell centre at lattice offset ``Δ`` from that node receives ``K(Δ − d)``.
 
 * Polynomial kernels. Where every point of the source cell is inside the support (the
   *interior* offsets), ``K(Δ − d)`` is a polynomial in ``d`` — degree 2 (Epanechnikov) or 4
-  (quartic) — and its expansion in ``d`` is exact. The sum over all points is then a sum of 4
-  (Epanechnikov) or 10 (quartic) *moment grids* (``Σw``, ``Σw·dx``, ``Σw·|d|²``, ...) convolved
-  with fixed coefficient grids: by FFT (path ``"fft"``), or directly over the occupied cells only
-  (path ``"cells"``, faster when the kernel spans few cells). The offsets where the support
-  boundary crosses the source cell (a ring about one cell wide) are evaluated point by point,
-  skipping offsets that the point's sub-cell (1/8 of the cell per axis) cannot reach. The result equals
-  the direct sum to floating-point rounding (tested to 1e-9 relative).
+  (quartic) — and its expansion in ``d`` is exact: the sum over a cell's points is a sum of 4
+  (Epanechnikov) or 10 (quartic) *moments* (``Σw``, ``Σw·dx``, ``Σw·|d|²``, ...) times fixed
+  coefficients. The offsets where the support boundary crosses the source cell (a ring about one
+  cell wide) are evaluated point by point. With numba, points are grouped by cell and each cell
+  is handled at once: every point adds its kernel values for all the offsets it may reach to a
+  small buffer in one vectorised loop, and the buffer is added to the grid once per cell (path
+  ``"direct"``: every offset point by point; path ``"cells"``: the interior from the moments of
+  cells holding enough points to make that cheaper; path ``"fft"``: the interior of every cell by
+  FFT convolution of moment grids, the ring point by point). Without numba the same paths are
+  written in numpy (``"cells"`` falls back to ``"fft"``), skipping offsets that a point's
+  sub-cell (1/8 of the cell per axis) cannot reach. The result equals the direct sum to
+  floating-point rounding (tested to 1e-9 relative; about 1e-13 in practice).
 * Gaussian kernel. ``exp(−|U − V|²/2) = exp(−|U|²/2) · exp(−|V|²/2) · exp(U·V)`` with ``U = Δ/h``,
   ``V = d/h``; the last factor is expanded in a power series (the fast Gauss transform's idea)
   whose order is chosen from its remainder bound so that every point–cell pair's relative error is
@@ -42,13 +47,15 @@ cell centre at lattice offset ``Δ`` from that node receives ``K(Δ − d)``.
 * Path ``"direct"`` evaluates every point–cell pair within reach; it is cheapest when points are
   few compared with cells, or the bandwidth is under about a cell.
 
-``method="auto"`` picks the cheapest path from a cost model; all paths give the same numbers to
-rounding (the tests compare them with each other, with scikit-learn's ``KernelDensity`` and with a
-brute-force sum). The point-by-point loops are compiled with numba when it is installed
-(:data:`USE_NUMBA`), and written in numpy otherwise (same results, several times slower).
+``method="auto"`` picks the cheapest path from a cost model (fitted to timings of each path; it
+counts the occupied cells first); all paths give the same numbers to rounding (the tests compare
+them with each other, with scikit-learn's ``KernelDensity`` and with a brute-force sum). The
+point-by-point loops are compiled with numba when it is installed (:data:`USE_NUMBA`), and
+written in numpy otherwise (same results, several times slower).
 
-Memory: the moment grids (float64) take ``terms × cells × 8`` bytes, e.g. 0.5 GB for the quartic
-kernel on 2,400 x 2,600 cells; points take about 50 bytes each while they are binned.
+Memory: the moment grids of the FFT path (float64) take ``terms × cells × 8`` bytes, e.g. 0.5 GB
+for the quartic kernel on 2,400 x 2,600 cells; points take about 40 bytes each while they are
+binned.
 """
 
 from __future__ import annotations
@@ -58,7 +65,7 @@ import math
 import os
 import warnings
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any, Literal, NamedTuple
 
 import numpy as np
 import scipy.fft as sfft
@@ -329,7 +336,7 @@ def _scatter_pairs(
     if n == 0 or not any(len(d) for d, _ in lists):
         return
     kernels = _numba_kernels() if USE_NUMBA else None
-    if kernels is not None:
+    if kernels is not None and kernel == "gaussian":
         _scatter_pairs_numba(kernels, acc, flat, dx, dy, w, plan, kernel, h, s, lat, phase, pbase)
         return
     H, W = lat.ext_shape
@@ -394,8 +401,16 @@ def _scatter_pairs(
 USE_NUMBA = os.environ.get("HOTSPOTS_NO_NUMBA", "") == ""
 
 
+class _Kernels(NamedTuple):
+    scatter_gauss: Any
+    prepare: Any
+    prep_rows: Any
+    cell_pass: Any
+    count_off_grid: Any
+
+
 @functools.lru_cache(maxsize=1)
-def _numba_kernels():
+def _numba_kernels() -> _Kernels | None:
     """Compiled point-by-point loops, or None when numba is not installed (compiled on first use)."""
     try:
         import numba
@@ -463,23 +478,6 @@ def _numba_kernels():
         return flat, pbase, dx, dy, ws, phase
 
     @numba.njit(cache=True, nogil=True)
-    def scatter(acc, pbase, dx, dy, w, phase, offptr, ox, oy, oshift, inv_h, kind):  # pragma: no cover
-        # Branch-free: every planned pair is written (zero outside the support).
-        for i in range(pbase.shape[0]):
-            p = phase[i]
-            bx = dx[i] * inv_h
-            by = dy[i] * inv_h
-            wi = w[i]
-            b = pbase[i]
-            for k in range(offptr[p], offptr[p + 1]):
-                sx = ox[k] - bx
-                sy = oy[k] - by
-                t = max(1.0 - (sx * sx + sy * sy), 0.0)
-                if kind == 0:
-                    t = t * t
-                acc[b + oshift[k]] += wi * t
-
-    @numba.njit(cache=True, nogil=True)
     def scatter_gauss(acc, pbase, dx, dy, w, L, Wp, s, inv_h):  # pragma: no cover
         K = 2 * L + 1
         gx = np.empty(K)
@@ -498,69 +496,183 @@ def _numba_kernels():
                     acc[row + c] += g * gx[c]
 
     @numba.njit(cache=True, nogil=True)
-    def moments(flat, dx, dy, w, inv_h, expo, out):  # pragma: no cover
-        # out[flat[i], t] += w[i] * vx^a * vy^b * q^c for (a, b, c) = expo[t], with v = d / h and
-        # q = vx² + vy²; the moments of one cell are contiguous.
-        T = expo.shape[0]
-        px = np.empty(5)
-        py = np.empty(5)
-        pq = np.empty(3)
-        for i in range(flat.shape[0]):
-            x = dx[i] * inv_h
-            y = dy[i] * inv_h
-            q = x * x + y * y
-            px[0] = 1.0
-            py[0] = 1.0
-            pq[0] = 1.0
-            for e in range(1, 5):
-                px[e] = px[e - 1] * x
-                py[e] = py[e - 1] * y
-            for e in range(1, 3):
-                pq[e] = pq[e - 1] * q
-            f = flat[i]
-            wi = w[i]
-            for t in range(T):
-                out[f, t] += wi * px[expo[t, 0]] * py[expo[t, 1]] * pq[expo[t, 2]]
+    def prep_rows(xy, w, unit_w, x0, y0, s, L, n_rows, n_cols):  # pragma: no cover
+        # Nearest extended-lattice node of each point that can reach the grid (the same test and
+        # rounding as `prepare`), points grouped by lattice row (stable counting sort: few
+        # buckets, so the scattered writes stay cache-friendly), with their column, offsets from
+        # the node and weight. Also counts the occupied cells (for the cost model).
+        H = n_rows + 2 * L
+        W = n_cols + 2 * L
+        n = xy.shape[0]
+        inv_s = 1.0 / s
+        lo = -L - 0.5
+        hx = n_cols + L - 0.5
+        hy = n_rows + L - 0.5
+        row = np.empty(n, dtype=np.int32)
+        col = np.empty(n, dtype=np.int32)
+        row_start = np.zeros(H + 1, dtype=np.int64)
+        seen = np.zeros(H * W, dtype=np.uint8)
+        n_occ = 0
+        for i in range(n):
+            u = (xy[i, 0] - x0) * inv_s
+            v = (y0 - xy[i, 1]) * inv_s
+            if u >= lo and u < hx and v >= lo and v < hy:
+                # v + 0.5 + L >= 0 here, so truncation is floor (and much cheaper than a floor call)
+                r = np.int32(v + 0.5 + L)
+                c = np.int32(u + 0.5 + L)
+                row[i] = r
+                col[i] = c
+                row_start[r + 1] += 1
+                f = np.int64(r) * W + c
+                if seen[f] == 0:
+                    seen[f] = 1
+                    n_occ += 1
+            else:
+                row[i] = -1
+        for r in range(H):
+            row_start[r + 1] += row_start[r]
+        k = row_start[H]
+        scol = np.empty(k, dtype=np.int32)
+        dx = np.empty(k)
+        dy = np.empty(k)
+        ws = np.empty(0 if unit_w else k)
+        pos = row_start[:-1].copy()
+        for i in range(n):
+            r = row[i]
+            if r < 0:
+                continue
+            c = col[i]
+            j = pos[r]
+            pos[r] += 1
+            dx[j] = xy[i, 0] - (x0 + (c - L) * s)
+            dy[j] = xy[i, 1] - (y0 - (r - L) * s)
+            scol[j] = c
+            if not unit_w:
+                ws[j] = w[i]
+        return row_start, scol, dx, dy, ws, n_occ
 
     @numba.njit(cache=True, nogil=True)
-    def sparse_conv(acc, cells, cbase, mom, coef, shift):  # pragma: no cover
-        # For every non-empty cell and every interior offset k: acc += Σ_t coef[k, t] · mom[cell, t]
-        T = mom.shape[1]
-        for ci in range(cells.shape[0]):
-            m = mom[cells[ci]]
-            b = cbase[ci]
-            for k in range(shift.shape[0]):
-                v = 0.0
-                for t in range(T):
-                    v += coef[k, t] * m[t]
-                acc[b + shift[k]] += v
+    def cell_pass(acc, moms, row_start, scol, dx, dy, ws, unit_w, n_rows, n_cols, L, inv_h,
+                  expo, coef, ox, oy, oshift, R, kind, cmin, to_moms):  # pragma: no cover
+        # The polynomial kernels, one source cell at a time. Lattice offsets (ox, oy in units of
+        # h; oshift into the padded accumulator) list the ring first (R offsets where the
+        # support boundary crosses the cell), then the interior ones. For each cell, every point
+        # adds w·profile to a small local buffer indexed by offset -- one contiguous,
+        # vectorised loop per point -- and the buffer is added to the grid once per cell.
+        # * cells with fewer than `cmin` points: every offset point by point (cmin huge: the
+        #   direct path);
+        # * other cells: the ring point by point, the interior from the cell's moments
+        #   (exact polynomial expansion; coef[t, k] for interior offset k);
+        # * to_moms: every cell's moments go to `moms` (for the FFT) and only the ring is added.
+        H = n_rows + 2 * L
+        W = n_cols + 2 * L
+        Wp = W + 2 * L
+        T = expo.shape[0]
+        K = ox.shape[0]
+        rb = np.zeros(K)
+        m = np.zeros(T)
+        px = np.ones(5)
+        py = np.ones(5)
+        pq = np.ones(3)
+        cnt = np.zeros(W + 1, dtype=np.int64)
+        longest = 0
+        for r in range(H):
+            longest = max(longest, row_start[r + 1] - row_start[r])
+        order = np.empty(longest, dtype=np.int64)
+        for r in range(H):
+            a0 = row_start[r]
+            a1 = row_start[r + 1]
+            if a0 == a1:
+                continue
+            # the row's points grouped by column (stable), then cell by cell
+            for c in range(W + 1):
+                cnt[c] = 0
+            for j in range(a0, a1):
+                cnt[scol[j] + 1] += 1
+            for c in range(W):
+                cnt[c + 1] += cnt[c]
+            for j in range(a0, a1):
+                c = scol[j]
+                order[cnt[c]] = j
+                cnt[c] += 1
+            start = 0
+            rowbase = (r + L) * Wp + L
+            for c in range(W):
+                end = cnt[c]
+                if end == start:
+                    continue
+                use_m = to_moms or (end - start) >= cmin
+                kk = R if use_m else K
+                if use_m:
+                    for t in range(T):
+                        m[t] = 0.0
+                for q in range(start, end):
+                    jj = order[q]
+                    wi = 1.0 if unit_w else ws[jj]
+                    x = dx[jj] * inv_h
+                    y = dy[jj] * inv_h
+                    if use_m:
+                        qq = x * x + y * y
+                        for e in range(1, 5):
+                            px[e] = px[e - 1] * x
+                            py[e] = py[e - 1] * y
+                        for e in range(1, 3):
+                            pq[e] = pq[e - 1] * qq
+                        for t in range(T):
+                            m[t] += wi * px[expo[t, 0]] * py[expo[t, 1]] * pq[expo[t, 2]]
+                    if kind == 0:
+                        for k in range(kk):
+                            sx = ox[k] - x
+                            sy = oy[k] - y
+                            tt = max(1.0 - (sx * sx + sy * sy), 0.0)
+                            rb[k] += wi * (tt * tt)
+                    else:
+                        for k in range(kk):
+                            sx = ox[k] - x
+                            sy = oy[k] - y
+                            tt = max(1.0 - (sx * sx + sy * sy), 0.0)
+                            rb[k] += wi * tt
+                start = end
+                b = rowbase + c
+                if to_moms:
+                    f = r * W + c
+                    for t in range(T):
+                        moms[f, t] = m[t]
+                    for k in range(R):
+                        acc[b + oshift[k]] += rb[k]
+                        rb[k] = 0.0
+                    continue
+                if use_m and m[0] > 0:
+                    for t in range(T):
+                        mt = m[t]
+                        for k in range(R, K):
+                            rb[k] += coef[t, k] * mt
+                for k in range(K):
+                    acc[b + oshift[k]] += rb[k]
+                    rb[k] = 0.0
 
-    return scatter, scatter_gauss, moments, sparse_conv, prepare
+    @numba.njit(cache=True, nogil=True)
+    def count_off_grid(xy, xmin, ymin, s, n_rows, n_cols):  # pragma: no cover
+        # Points outside the grid, by the same arithmetic as `kde`'s numpy test.
+        k = 0
+        for i in range(xy.shape[0]):
+            u = (xy[i, 0] - xmin) / s
+            v = (xy[i, 1] - ymin) / s
+            if not (u >= 0 and u < n_cols and v >= 0 and v < n_rows):
+                k += 1
+        return k
+
+    return _Kernels(scatter_gauss, prepare, prep_rows, cell_pass, count_off_grid)
 
 
 def _scatter_pairs_numba(kernels, acc, flat, dx, dy, w, plan, kernel, h, s, lat, phase=None, pbase=None) -> None:
-    scatter, scatter_gauss = kernels[0], kernels[1]
+    # Only the Gaussian kernel comes here with numba (the polynomial kernels use `cell_pass`).
     H, W = lat.ext_shape
     L = lat.halo
     Wp = W + 2 * L
     if pbase is None:
         pbase = (flat // W + L) * Wp + (flat % W + L)
-    if kernel == "gaussian":
-        scatter_gauss(acc, pbase, dx, dy, w, L, Wp, float(s), 1.0 / h)
-        return
-    m, lists = plan
-    if phase is None:
-        pj = np.clip(np.floor((dx + s / 2) * (m / s)), 0, m - 1).astype(np.int64)
-        pi = np.clip(np.floor((dy + s / 2) * (m / s)), 0, m - 1).astype(np.int64)
-        phase = pi * m + pj
-    offptr = np.zeros(len(lists) + 1, dtype=np.int64)
-    offptr[1:] = np.cumsum([len(d) for d, _ in lists])
-    odi = np.concatenate([d for d, _ in lists]).astype(np.int64)
-    odj = np.concatenate([d for _, d in lists]).astype(np.int64)
-    oshift = odi * Wp + odj
-    ox = odj * (s / h)
-    oy = -odi * (s / h)
-    scatter(acc, pbase, dx, dy, w, phase, offptr, ox, oy, oshift, 1.0 / h, 0 if kernel == "quartic" else 1)
+    kernels.scatter_gauss(acc, pbase, dx, dy, w, L, Wp, float(s), 1.0 / h)
 
 
 def _gauss_order(rho: float, tau: float) -> int | None:
@@ -642,20 +754,117 @@ class _SpectralSum:
         return full[L : L + self.H, L : L + self.W]
 
 
+@functools.lru_cache(maxsize=32)
+def _poly_plan(kernel: str, h: float, s: float):
+    """Offsets and coefficients for the compiled polynomial path (cached per kernel, bandwidth, cell).
+
+    Returns ``L``, ``di``, ``dj`` (offsets reached, ring first then interior), ``ox``, ``oy``
+    (their centres in units of h), ``R`` (number of ring offsets), ``expo`` (moment exponents),
+    ``coef`` (terms × offsets: the interior coefficients, 0 on the ring) and ``coef_grids``
+    (the same as full (2L+1)² grids, for the FFT).
+    """
+    L, di, dj, cls = _offsets_compact(h, s)
+    ring = np.flatnonzero((cls == 2).ravel())
+    inner = np.flatnonzero((cls == 1).ravel())
+    idx = np.concatenate([ring, inner])
+    Ux = dj * s / h
+    Uy = -di * s / h
+    A = 1.0 - Ux * Ux - Uy * Uy
+    terms = sorted(_poly_terms(2 if kernel == "quartic" else 1).items())
+    grids = []
+    for _, cdict in terms:
+        coef = np.zeros(A.shape)
+        for (i, j, k), v in cdict.items():
+            coef += v * A**i * Ux**j * Uy**k
+        coef[cls != 1] = 0.0
+        grids.append(coef)
+    coef_k = np.ascontiguousarray(np.stack([g.ravel()[idx] for g in grids]))
+    expo = np.array([t for t, _ in terms], dtype=np.int64)
+    odi = di.ravel()[idx].astype(np.int64)
+    odj = dj.ravel()[idx].astype(np.int64)
+    ox = np.ascontiguousarray(Ux.ravel()[idx])
+    oy = np.ascontiguousarray(Uy.ravel()[idx])
+    for a in (odi, odj, ox, oy, coef_k, expo):
+        a.setflags(write=False)
+    return L, odi, odj, ox, oy, len(ring), expo, coef_k, tuple(grids)
+
+
+# Cost model of the compiled polynomial paths (seconds, fitted to 48 timings of both paths on
+# one core of the 2-core development VM: 200² and 400² cells, 10^4-10^6 points, h = 2-16 cells):
+# per point and offset evaluated point by point, per occupied cell and offset added to the grid,
+# per point and moment term, per FFT point and log2 of the FFT size, and per point otherwise
+# (binning and bookkeeping) on the direct and FFT paths.
+_C_LANE, _C_FLUSH, _C_MOMENT, _C_FFT, _C_POINT_DIRECT, _C_POINT_FFT = 0.3e-9, 1.0e-9, 3.0e-9, 0.38e-9, 39e-9, 44e-9
+
+
+def _kde_sum_compiled_poly(kernels, xy: np.ndarray, w: np.ndarray | None, grid: Grid, h: float, kernel: str, method: str):
+    """:func:`_kde_sum` for the quartic and Epanechnikov kernels with numba (see ``cell_pass``)."""
+    prep_rows, cell_pass = kernels.prep_rows, kernels.cell_pass
+    s = float(grid.cell_size)
+    nr, nc = grid.shape
+    L, odi, odj, ox, oy, R, expo, coef_k, coef_grids = _poly_plan(kernel, float(h), s)
+    H, W = nr + 2 * L, nc + 2 * L
+    Wp = W + 2 * L
+    unit = w is None
+    row_start, scol, dx, dy, ws, n_occ = prep_rows(
+        xy, np.empty(0) if unit else np.asarray(w, dtype=float), unit, grid.xmin + s / 2, grid.ymax - s / 2, s, L, nr, nc
+    )
+    n = len(dx)
+    K, T = len(ox), len(expo)
+    k_int = K - R
+    fshape = (sfft.next_fast_len(H + 2 * L, True), sfft.next_fast_len(W + 2 * L, True))
+    n_fft = fshape[0] * fshape[1]
+    costs = {
+        "direct": n * (K * _C_LANE + _C_POINT_DIRECT) + n_occ * K * _C_FLUSH,
+        "fft": n * (R * _C_LANE + T * _C_MOMENT + _C_POINT_FFT) + n_occ * (R + T) * _C_FLUSH
+        + (2 * T + 1) * n_fft * math.log2(n_fft) * _C_FFT,
+    }
+    if method == "auto":
+        method = min(costs, key=costs.get)
+    # "cells": a cell's interior comes from its moments when it holds enough points for that to
+    # be cheaper than point by point: c·k_int·lane > c·T·moment + T·k_int·lane.
+    saving = k_int * _C_LANE - T * _C_MOMENT
+    cmin = max(2, math.ceil(T * k_int * _C_LANE / saving)) if saving > 0 else 2**62
+    if method == "direct":
+        cmin = 2**62
+    acc = np.zeros((H + 2 * L) * Wp)
+    to_moms = method == "fft"
+    moms = np.zeros((H * W, T) if to_moms else (1, T))
+    if n:
+        oshift = odi * Wp + odj
+        cell_pass(acc, moms, row_start, scol, dx, dy, ws, unit, nr, nc, L, 1.0 / h, expo, coef_k, ox, oy, oshift, R,
+                  0 if kernel == "quartic" else 1, cmin, to_moms)
+    out = acc.reshape(H + 2 * L, Wp)[2 * L : 2 * L + nr, 2 * L : 2 * L + nc].copy()
+    if to_moms and n:
+        spec = _SpectralSum((H, W), 2 * L + 1)
+        for t, coef in enumerate(coef_grids):
+            if coef.any():
+                spec.add(np.ascontiguousarray(moms[:, t]).reshape(H, W), spec.kernel_spectrum(coef))
+        if spec.acc is not None:
+            out += spec.result()[L : L + nr, L : L + nc]
+        total = float(ws.sum()) if not unit else float(n)
+        # FFT round-off leaves about 1e-16 x the summed weight where the true value is 0 (each
+        # point contributes at most its weight to a cell); remove it.
+        out[out < 1e-12 * total] = 0.0
+    return out, method
+
+
 def _kde_sum(
     xy: np.ndarray, w: np.ndarray | None, grid: Grid, h: float, kernel: str, *, method: str = "auto"
 ) -> tuple[np.ndarray, str]:
     """Σ_i w_i · profile(|c − p_i| / h) at every cell centre c (unnormalised), and the path used."""
+    kernels = _numba_kernels() if USE_NUMBA else None
+    compiled = kernels is not None
+    if compiled and kernel != "gaussian":
+        return _kde_sum_compiled_poly(kernels, xy, w, grid, h, kernel, method)
     s = grid.cell_size
     nr, nc = grid.shape
     L, di, dj, cls, plan_all, plan_ring, p = _plans(kernel, float(h), float(s))
     lat = _Lattice(grid.xmin + s / 2, grid.ymax - s / 2, s, nr, nc, L)
-    kernels = _numba_kernels() if USE_NUMBA else None
-    compiled = kernels is not None
     phase = pbase = None
     if compiled:
         unit = w is None
-        flat, pbase, dx, dy, w, phase = kernels[4](
+        flat, pbase, dx, dy, w, phase = kernels.prepare(
             xy, np.empty(0) if unit else np.asarray(w, dtype=float), unit,
             lat.x0, lat.y0, float(s), L, nr, nc, plan_all[0],
         )
@@ -668,7 +877,7 @@ def _kde_sum(
     n_ring = float(np.mean([len(d) for d, _ in plan_ring[1]]))
 
     # Cost model (seconds; rough constants measured on one core of a laptop-class machine).
-    c_pair, c_bin, c_fft, c_mac = (2e-9 if compiled else 1.8e-8), (2e-9 if compiled else 6e-9), 2.2e-8, 1.5e-9
+    c_pair, c_bin, c_fft = (2e-9 if compiled else 1.8e-8), (2e-9 if compiled else 6e-9), 2.2e-8
     ksize = 2 * L + 1
     fft_cells = (sfft.next_fast_len(H + ksize - 1, True)) * (sfft.next_fast_len(W + ksize - 1, True))
     if kernel == "gaussian":
@@ -679,15 +888,10 @@ def _kde_sum(
         terms = sorted(_poly_terms(2 if kernel == "quartic" else 1).items())
         n_terms = len(terms)
         c_pair_eff = c_pair
-    n_int = int((cls == 1).sum()) if kernel != "gaussian" else 0
     costs = {"direct": n * n_all * c_pair_eff}
     if n_terms is not None:
         costs["fft"] = n_terms * (n * c_bin + fft_cells * c_fft * 1.6) + n * n_ring * c_pair_eff
-    if compiled and terms is not None:
-        n_ne = min(n, H * W)  # upper bound; refined below once the moments are known
-        costs["cells"] = n_terms * n * c_bin + n_ne * n_int * n_terms * c_mac + n * n_ring * c_pair_eff
-    auto = method == "auto"
-    if auto:
+    if method == "auto":
         method = min(costs, key=costs.get)
     elif method == "fft" and "fft" not in costs:
         method = "direct"
@@ -732,36 +936,14 @@ def _kde_sum(
             coef[cls != 1] = 0.0
             coefs.append(coef)
         expo = np.array([t for t, _ in terms], dtype=np.int64)
-        if compiled:
-            moms = np.zeros((size, len(terms)))
-            kernels[2](flat, dx, dy, w, 1.0 / h, expo, moms)
-            total_w = moms[:, 0]
-        else:
-            vx, vy = dx / h, dy / h
-            q = vx * vx + vy * vy
-            moms = np.stack(
-                [np.bincount(flat, weights=w * vx**a * vy**b * q**c, minlength=size) for a, b, c in expo], axis=1
-            )
-            total_w = moms[:, 0]
-        if auto and method in ("cells", "fft"):
-            # Weights are >= 0, so a cell holds points of positive weight iff its Σw > 0; cells
-            # holding only zero-weight points contribute nothing and can be skipped.
-            cells = np.flatnonzero(total_w > 0) if compiled else None
-            if cells is not None:
-                costs["cells"] = n_terms * n * c_bin + len(cells) * n_int * n_terms * c_mac + n * n_ring * c_pair_eff
-                method = "cells" if costs["cells"] <= costs["fft"] else "fft"
-        if method == "cells":
-            cells = np.flatnonzero(total_w > 0)
-            interior = cls.ravel() == 1
-            coef_int = np.ascontiguousarray(np.stack([c.ravel()[interior] for c in coefs], axis=1))
-            Wp = W + 2 * L
-            shift = (di.ravel()[interior] * Wp + dj.ravel()[interior]).astype(np.int64)
-            cbase = (cells // W + L) * Wp + (cells % W + L)
-            kernels[3](acc, cells, cbase, moms, coef_int, shift)
-        else:
-            for t, coef in enumerate(coefs):
-                if coef.any():
-                    spec.add(np.ascontiguousarray(moms[:, t]).reshape(H, W), spec.kernel_spectrum(coef))
+        vx, vy = dx / h, dy / h
+        q = vx * vx + vy * vy
+        moms = np.stack(
+            [np.bincount(flat, weights=w * vx**a * vy**b * q**c, minlength=size) for a, b, c in expo], axis=1
+        )
+        for t, coef in enumerate(coefs):
+            if coef.any():
+                spec.add(np.ascontiguousarray(moms[:, t]).reshape(H, W), spec.kernel_spectrum(coef))
         # The ring: offsets where the support boundary crosses the source cell, point by point.
         _scatter_pairs(acc, flat, dx, dy, w, plan_ring, kernel, h, s, lat, phase, pbase)
     out = spec.result()[L : L + nr, L : L + nc] if spec.acc is not None else np.zeros((nr, nc))
@@ -822,8 +1004,10 @@ def kde(
         rule, as :func:`~hotspots.grid.count`) contribute.
     method : {"auto", "fft", "cells", "direct"}
         Computation path; all give the same numbers (to rounding). ``"direct"`` sums point by
-        point; ``"fft"`` convolves moment grids by FFT; ``"cells"`` (needs numba) convolves them
-        directly over the occupied cells only. ``"auto"`` picks the fastest by a cost model.
+        point; ``"fft"`` convolves moment grids by FFT (the ring of offsets where the kernel's
+        edge crosses a cell point by point); ``"cells"`` (needs numba, else ``"fft"``) uses a
+        cell's moments for the interior only where the cell holds enough points to gain.
+        ``"auto"`` picks the fastest by a cost model.
 
     Returns
     -------
@@ -878,15 +1062,22 @@ def kde(
 
     n_outside = 0
     if n_points:
-        if grid.mask is None:
-            # Same test as Grid.cell_of (0 <= floor(u) < n  <=>  0 <= u < n), without the indices.
-            u = (xy[:, 0] - grid.xmin) / grid.cell_size
-            v = (xy[:, 1] - grid.ymin) / grid.cell_size
-            inside = (u >= 0) & (u < grid.n_cols) & (v >= 0) & (v < grid.n_rows)
+        kernels = _numba_kernels() if USE_NUMBA else None
+        inside = None
+        if grid.mask is None and points_outside_area == "include" and kernels is not None:
+            # Only the number is needed: counted in one compiled pass (same arithmetic as below).
+            n_outside = int(kernels.count_off_grid(np.ascontiguousarray(xy, dtype=float), float(grid.xmin), float(grid.ymin),
+                                       float(grid.cell_size), grid.n_rows, grid.n_cols))
         else:
-            rows, cols, on_grid = grid.cell_of(xy)
-            inside = on_grid & grid.active[rows, cols]
-        n_outside = int((~inside).sum())
+            if grid.mask is None:
+                # Same test as Grid.cell_of (0 <= floor(u) < n  <=>  0 <= u < n), without the indices.
+                u = (xy[:, 0] - grid.xmin) / grid.cell_size
+                v = (xy[:, 1] - grid.ymin) / grid.cell_size
+                inside = (u >= 0) & (u < grid.n_cols) & (v >= 0) & (v < grid.n_rows)
+            else:
+                rows, cols, on_grid = grid.cell_of(xy)
+                inside = on_grid & grid.active[rows, cols]
+            n_outside = int((~inside).sum())
         if points_outside_area == "exclude" and n_outside:
             xy = xy[inside]
             if w_in is not None:

@@ -461,3 +461,15 @@ def test_real_derbyshire_against_brute_force(derbyshire_dir):
     ours = kde(xy, g, 150.0, "gaussian")
     assert max_rel_err(ours.values, sklearn_density(xy, g, 150.0, "gaussian")) <= 1e-6
     assert GAUSSIAN_CUTOFF_SD == 6.0
+
+
+def test_points_off_grid_counted_alike_by_both_engines(engine):
+    # Points on the grid's edges: the west and south edges are on the grid, the east and north
+    # edges (xmax, ymax) are off it (cells are half-open), as Grid.cell_of says.
+    g = Grid.from_bounds((0, 0, 999, 999), 100)
+    xs = [0.0, g.xmax, -1e-9, 500.0, 500.0, 500.0, 1e-12, g.xmax - 1e-9]
+    ys = [500.0, 500.0, 500.0, 0.0, g.ymax, -1e-9, 1e-12, 500.0]
+    xy = np.column_stack([xs, ys])
+    _, _, on_grid = g.cell_of(xy)
+    d = kde(xy, g, 300.0)
+    assert d.params["n_points_outside_area"] == int((~on_grid).sum()) == 4
