@@ -34,6 +34,7 @@ from hotspots.app_support import (  # noqa: E402
     area_change,
     assemble_analysis,
     briefing_png,
+    cache_template_compilation,
     cell_change,
     change_key,
     cluster_key,
@@ -55,7 +56,8 @@ from hotspots.app_support import (  # noqa: E402
     month_range,
     monthly_in_hotspots,
     period_density,
-    report_rows,
+    person_text,
+    report_view,
     stage_key,
     url_defaults,
 )
@@ -69,6 +71,11 @@ UPLOAD_TYPES = ["csv", "gz", "zip", "parquet", "pq", "gpkg", "geojson", "json"]
 
 
 # =============================================================================== caching
+# Each distinct folium template text is compiled once per process, not on every rerun (see
+# hotspots.app_support.cache_template_compilation; the maps drawn are identical).
+cache_template_compilation()
+
+
 @st.cache_data(show_spinner=False, max_entries=2)
 def _demo(seed: int) -> DataBundle:
     return demo_bundle(seed)
@@ -96,6 +103,18 @@ def cached(bundle: DataBundle, name: str, key: Any, compute: Callable[[], Any], 
     return store.get_or_compute((name, bundle.token, repr(key)), compute)
 
 
+def layer(name: str, key: Any, build: Callable[[], Any]) -> Any:
+    """A map layer group, built once per (data, name, key) in this session.
+
+    Kept per session, never shared: streamlit-folium renumbers a group's elements when it draws
+    it. Reusing the group keeps its script identical from one rerun to the next (each distinct
+    template text is compiled once, see :func:`cache_template_compilation`). ``key`` spells out
+    everything ``build`` reads.
+    """
+    store = st.session_state.setdefault("_layers", LRUCache(32))
+    return store.get_or_compute((name, current_bundle().token, repr(key)), build)
+
+
 def current_bundle() -> DataBundle:
     bundle = st.session_state.get("bundle")
     if bundle is None:
@@ -118,7 +137,7 @@ def download(label: str, make: Callable[[], bytes], file_name: str, mime: str, k
 # =============================================================================== sidebar
 bundle = current_bundle()
 try:
-    first_month, last_month = month_range(bundle.incidents)
+    first_month, last_month = cached(bundle, "month_range", (), lambda: month_range(bundle.incidents))
     months = month_options(first_month, last_month)
 except HotspotsError as exc:  # uploads are checked for dates; this is a last line of defence
     show_error(exc)
@@ -275,29 +294,31 @@ if view_map.open:
     with view_map:
         try:
             groups = [
-                sl.density_layer(stage.density),
-                sl.gi_class_layer(cached(bundle, "gi_table", stage_key(settings), lambda: sl.gi_class_table(stage.gi))),
-                sl.hotspot_areas_layer(area_table),
+                layer("density", stage_key(settings), lambda: sl.density_layer(stage.density)),
+                layer("gi", stage_key(settings), lambda: sl.gi_class_layer(
+                    cached(bundle, "gi_table", stage_key(settings), lambda: sl.gi_class_table(stage.gi)))),
+                layer("areas", (stage_key(settings), change_key(settings), settings.near_m), lambda: sl.hotspot_areas_layer(area_table)),
             ]
             if settings.cluster_method != "none" and st.toggle(
                 f"Add {settings.cluster_method.upper()} point clusters to the map", value=False, key="show_clusters",
             ):
                 found = clusters_result()
                 if found is not None:
-                    groups.append(sl.clusters_layer(found, show=True))
+                    groups.append(layer("clusters", cluster_key(settings), lambda: sl.clusters_layer(found, show=True)))
             if bundle.referrals is not None:
                 snapped = cached(bundle, "snapped", ("snap", snap_m, settings.threshold),
                                  lambda: sl.snap_points(bundle.referrals, float(snap_m), threshold=settings.threshold))
-                groups.append(sl.referral_origins_layer(snapped, show=False))
+                groups.append(layer("origins", ("snap", snap_m, settings.threshold), lambda: sl.referral_origins_layer(snapped, show=False)))
             if bundle.tasks is not None:
-                groups.append(sl.task_sites_layer(bundle.tasks))
+                groups.append(layer("tasks", (), lambda: sl.task_sites_layer(bundle.tasks)))
             if linkage is not None and bundle.tasks is not None:
                 from hotspots.linkage import referral_task_lines
 
                 # The pairs do not depend on the hotspot areas (no hotspot column), only on near_m.
                 pairs = cached(bundle, "pairs", (settings.near_m, snap_m, settings.threshold),
                                lambda: sl.referral_task_pairs(referral_task_lines(linkage, snap_m=float(snap_m)), threshold=settings.threshold))
-                groups.append(sl.referral_task_lines_layer(pairs, show=False))
+                groups.append(layer("lines", (settings.near_m, snap_m, settings.threshold),
+                                    lambda: sl.referral_task_lines_layer(pairs, show=False)))
             m = new_base_map()
             st_folium(m, feature_group_to_add=groups, layer_control=sl.scheme_layer_control(), returned_objects=[],
                       height=MAP_HEIGHT, use_container_width=True, key="main_map")
@@ -311,7 +332,9 @@ if view_map.open:
         if stage.areas.n_areas == 0:
             st.info("No hotspot areas at these settings: try a larger cell size, a longer distance band or a lower confidence.")
         else:
-            st.dataframe(display_frame(area_table), hide_index=True, key="area_table",
+            area_shown = cached(bundle, "area_table_shown", (stage_key(settings), change_key(settings), settings.near_m),
+                                lambda: display_frame(area_table))
+            st.dataframe(area_shown, hide_index=True, key="area_table",
                          column_config={k: v for k, v in sl.AREA_LABELS.items() if k in area_table.columns})
         c1, c2, c3, c4 = st.columns(4)
         with c1:
@@ -505,7 +528,7 @@ if view_scheme.open:
                     st.dataframe(display_frame(kb.table), hide_index=True, key="kpi_table")
                     st.caption(md_text(kp.window))
                     for note in kp.notes:
-                        st.caption(md_text(note))
+                        st.caption(md_text(person_text(note, settings.threshold)))
                     d1, d2, d3 = st.columns(3)
                     with d1:
                         download("KPIs (CSV)", lambda: csv_bytes(kb.table), f"kpis_by_{by}.csv", "text/csv", "dl_kpis")
@@ -604,15 +627,17 @@ def show_outcome(o) -> None:
         if r is None:
             st.markdown(f"{o.rows:,} rows")
             return
+        # Referral files hold one row per person: their counts of 1-4 are suppressed too.
+        v = report_view(r, person=o.kind == "referrals", threshold=settings.threshold)
         c = st.columns(3)
-        c[0].metric("Rows read", f"{r.rows_read:,}")
-        c[1].metric("Rows kept", f"{r.rows_kept:,}")
-        c[2].metric("Rows dropped", f"{r.rows_dropped:,}")
+        c[0].metric("Rows read", v.rows_read, help=v.help or None)
+        c[1].metric("Rows kept", v.rows_kept)
+        c[2].metric("Rows dropped", v.rows_dropped, help=v.help or None)
         if r.dropped:
-            st.dataframe(report_rows(r), hide_index=True)
-        for n in r.notes:
+            st.dataframe(v.reasons, hide_index=True)
+        for n in v.notes:
             st.caption(md_text("Note: " + n))
-        for w in r.warnings:
+        for w in v.warnings:
             st.warning(md_text(w))
 
 
@@ -664,6 +689,7 @@ if view_data.open:
                     new_bundle, outcomes = load_uploads(
                         incidents=inc_files or [], referrals=ref_files or [], tasks=task_files or [], boundary=boundary_file,
                         incident_columns=mapping, incident_crs=crs, police_categories="Anti-social behaviour" if asb_only else None,
+                        max_bytes=int(st.get_option("server.maxUploadSize")) * 1024 * 1024,  # also checked here, with a message
                     )
                 st.session_state["upload_token"] = token
                 st.session_state["upload_outcomes"] = outcomes

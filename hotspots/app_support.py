@@ -24,10 +24,12 @@ that :func:`~hotspots.analysis.analyse` returns (tested to be equal), e.g. for e
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import hashlib
 import io
 import json
 import math
+import re
 import threading
 from collections import OrderedDict
 from pathlib import Path
@@ -38,23 +40,26 @@ from typing import Any
 import geopandas as gpd
 import numpy as np
 import pandas as pd
+import pyproj
 
 from ._errors import HotspotsError, ParameterError
 from .analysis import Analysis, Settings, filter_period, parse_period
 from .areas import HotspotAreas, hotspot_areas
 from .change import ChangeResult, Period, change_areas, change_cells, incident_dates
 from .gistar import GiStarResult, gi_star
-from .grid import BNG, Grid, GridValues, count
+from .grid import BNG, Grid, GridValues, count, points_xy
 from .density import KDEResult, kde
 from .report import LoadReport
 from .schema import SCHEME_START
 
 __all__ = [
+    "MAX_UPLOAD_BYTES",
     "DataBundle",
     "LoadOutcome",
     "HotspotStage",
     "Card",
     "LRUCache",
+    "cache_template_compilation",
     "demo_bundle",
     "content_token",
     "load_uploads",
@@ -75,6 +80,9 @@ __all__ = [
     "csv_bytes",
     "jaccard_frame",
     "report_rows",
+    "report_view",
+    "ReportView",
+    "person_text",
     "md_text",
     "stage_key",
     "change_key",
@@ -89,6 +97,10 @@ __all__ = [
 #: Share of incidents that must fall inside the default (Derbyshire) study area for it to be
 #: used with uploaded data that come without a boundary.
 STUDY_AREA_SHARE = 0.9
+
+#: Largest uploaded file :func:`load_uploads` reads (bytes): 500 MB, the app's
+#: ``server.maxUploadSize`` in ``.streamlit/config.toml`` (the app passes the configured value).
+MAX_UPLOAD_BYTES = 500 * 1024 * 1024
 
 
 # =============================================================================== data
@@ -205,6 +217,15 @@ def _clean_mapping(mapping: Mapping[str, str] | None) -> dict[str, str] | None:
     return out or None
 
 
+def _too_big(name: str, size: int, limit: int) -> str:
+    mb = 1024 * 1024
+    return (
+        f"{name} is {size / mb:,.1f} MB, more than the upload limit of {limit / mb:,.0f} MB; it was not read. "
+        "Split it into smaller files (e.g. a year or a month each) or compress it (.zip or .csv.gz); the limit is "
+        "the app's `server.maxUploadSize` setting."
+    )
+
+
 def _message(exc: BaseException) -> str:
     if isinstance(exc, HotspotsError):
         return str(exc)
@@ -220,6 +241,7 @@ def load_uploads(
     incident_columns: Mapping[str, str] | None = None,
     incident_crs: Any = "auto",
     police_categories: Any = None,
+    max_bytes: int | None = MAX_UPLOAD_BYTES,
 ) -> tuple[DataBundle | None, tuple[LoadOutcome, ...]]:
     """Load uploaded files (``hotspots.io.Upload`` or file objects with ``name``) into a bundle.
 
@@ -238,6 +260,11 @@ def load_uploads(
     police_categories : str or list, optional
         For police.uk files only: keep only these crime types (e.g. ``"Anti-social
         behaviour"``). Generic tables keep every category.
+    max_bytes : int or None
+        Largest file read, bytes (default :data:`MAX_UPLOAD_BYTES`; None: no limit). A larger
+        file is refused with a message (its outcome's ``error``) and the other files load.
+        Decompressed sizes (ZIP, gzip, Parquet) are limited by
+        :data:`hotspots.io.MAX_UNCOMPRESSED_BYTES`.
 
     Returns
     -------
@@ -250,6 +277,8 @@ def load_uploads(
     from .gazetteer import default_study_area  # noqa: F401  (import check: the geography is present)
     from .io import load_any, load_boundary
 
+    if max_bytes is not None and (isinstance(max_bytes, bool) or not isinstance(max_bytes, (int, np.integer)) or max_bytes < 1):
+        raise ParameterError(f"`max_bytes` must be a whole number of bytes >= 1, or None; got {max_bytes!r}.")
     outcomes: list[LoadOutcome] = []
     parts: list[tuple[str, str, bytes]] = []
 
@@ -260,13 +289,22 @@ def load_uploads(
         for it in items:
             if it is None:
                 continue
-            if isinstance(it, Upload):
-                data, name = it.data, it.name
-            else:
-                data = it.getvalue() if hasattr(it, "getvalue") else it.read()
-                name = getattr(it, "name", "upload")
-            parts.append((kind, str(name), bytes(data)))
-            out.append(Upload(str(name), bytes(data)))
+            name = str(it.name if isinstance(it, Upload) else getattr(it, "name", "upload"))
+            size = len(it.data) if isinstance(it, Upload) else getattr(it, "size", None)
+            if max_bytes is not None and isinstance(size, (int, np.integer)) and size > max_bytes:
+                outcomes.append(LoadOutcome(kind, (name,), error=_too_big(name, int(size), max_bytes)))
+                continue
+            try:
+                data = it.data if isinstance(it, Upload) else (it.getvalue() if hasattr(it, "getvalue") else it.read())
+                data = data.encode("utf-8") if isinstance(data, str) else bytes(data)
+            except Exception as exc:  # noqa: BLE001 - an unreadable upload is a message, never a traceback
+                outcomes.append(LoadOutcome(kind, (name,), error=f"{name} could not be read ({type(exc).__name__}: {exc})."))
+                continue
+            if max_bytes is not None and len(data) > max_bytes:
+                outcomes.append(LoadOutcome(kind, (name,), error=_too_big(name, len(data), max_bytes)))
+                continue
+            parts.append((kind, name, data))
+            out.append(Upload(name, data))
         return out
 
     inc_files = read("incidents", incidents)
@@ -355,7 +393,8 @@ def _all_police_uk(files: Sequence[Any]) -> bool:
         sources, _ = resolve_sources(list(files))
     except HotspotsError:
         return False
-    return bool(sources) and all(s.fmt == "csv" and is_police_uk_header(header_of(s) or []) for s in sources)
+    readable = [s for s in sources if s.error is None]  # unreadable files are reported by the loader
+    return bool(readable) and all(s.fmt == "csv" and is_police_uk_header(header_of(s) or []) for s in readable)
 
 
 def choose_study_area(incidents: gpd.GeoDataFrame, boundary: gpd.GeoDataFrame | None = None) -> tuple[gpd.GeoDataFrame | None, str]:
@@ -467,10 +506,14 @@ def hotspot_stage(
     if window is not None:
         notes.append(f"hotspots computed from {len(chosen):,} incidents in {window.describe()}")
     step("building the grid", 0.0)
-    grid = Grid.for_points(chosen, cell_size=s.cell_size, mask=study_area)
+    # The coordinates are read once and passed on as an array (the same numbers the three calls
+    # would each read from the geometries; the grid takes the incidents' CRS).
+    crs = getattr(chosen, "crs", None) or BNG
+    xy = points_xy(chosen, pyproj.CRS(crs), name="points")
+    grid = Grid.for_points(xy, cell_size=s.cell_size, crs=crs, mask=study_area)
     notes += list(grid.notes)
     step("counting incidents per cell", 0.1)
-    counts = count(chosen, grid)
+    counts = count(xy, grid)
     outside = counts.params.get("points_off_grid", 0) + counts.params.get("points_outside_area", 0)
     if outside:
         notes.append(
@@ -478,7 +521,7 @@ def hotspot_stage(
             "and are not counted in cells"
         )
     step("kernel density", 0.2)
-    density = kde(chosen, grid, bandwidth=s.bandwidth, kernel=s.kernel, bandwidth_rule=s.bandwidth_rule)
+    density = kde(xy, grid, bandwidth=s.bandwidth, kernel=s.kernel, bandwidth_rule=s.bandwidth_rule)
     notes += [n for n in density.notes if n not in notes]
     step("Getis-Ord Gi*", 0.5)
     gi = gi_star(counts, s.distance, permutations=s.permutations, fdr=s.fdr, alpha=s.alpha, seed=s.seed)
@@ -834,6 +877,76 @@ def report_rows(report: LoadReport) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=["reason", "rows", "examples"])
 
 
+# A count of people in running text: "3 referral(s) ...", "2 `person_ref` value(s) ...", "4 rows".
+_PERSON_COUNT = re.compile(
+    r"(?<![\w.,/\-–])(\d[\d,]*)(?=\s+(?:referrals?|referral\(s\)|people|persons?|person\(s\)|individuals?|offenders?"
+    r"|rows?\b|row\(s\)|`[^`]+`\s+values?|`[^`]+`\s+value\(s\)|values?\b|value\(s\)))"
+)
+
+
+def person_text(text: str, threshold: int | None = None) -> str:
+    """``text`` with every count of people from 1 to ``threshold − 1`` shown as ``"<5"``.
+
+    For library notes and load-report messages about referrals shown on screen (``"3
+    referral(s) have a re-offending flag..."`` becomes ``"<5 referral(s) ..."``). A count is a
+    whole number followed by a word for people, rows or values.
+    """
+    from .privacy import SUPPRESSION_THRESHOLD, suppress_count
+
+    t = SUPPRESSION_THRESHOLD if threshold is None else int(threshold)
+
+    def repl(m: re.Match) -> str:
+        n = int(m.group(1).replace(",", ""))
+        return str(suppress_count(n, t)) if 0 < n < t else m.group(1)
+
+    return _PERSON_COUNT.sub(repl, str(text))
+
+
+@dataclass(frozen=True)
+class ReportView:
+    """A load report as the data panel shows it (see :func:`report_view`)."""
+
+    rows_read: str
+    rows_kept: str
+    rows_dropped: str
+    reasons: pd.DataFrame
+    notes: tuple[str, ...]
+    warnings: tuple[str, ...]
+    help: str = ""
+
+
+def report_view(report: LoadReport, *, person: bool = False, threshold: int | None = None) -> ReportView:
+    """The figures, drop reasons, notes and warnings of a load report, as shown on screen.
+
+    With ``person=True`` (a referral file: one row per person referred) counts from 1 to
+    ``threshold − 1`` are shown as ``"<5"``, in the figures, the reasons table and the texts;
+    when any drop count is that small, the rows read (and the total dropped, when it is not
+    itself small) are not shown, so that a small count cannot be worked out by subtraction.
+    """
+    from .privacy import SUPPRESSION_THRESHOLD, suppress_count
+
+    t = SUPPRESSION_THRESHOLD if threshold is None else int(threshold)
+    reasons = report_rows(report)
+    if not person:
+        return ReportView(f"{report.rows_read:,}", f"{report.rows_kept:,}", f"{report.rows_dropped:,}", reasons,
+                          tuple(report.notes), tuple(report.warnings))
+    small = lambda n: 0 < n < t  # noqa: E731
+    counts = [report.rows_dropped, *report.dropped.values()]
+    hide = any(small(int(n)) for n in counts)
+    fmt = lambda n: str(suppress_count(int(n), t)) if small(int(n)) else f"{int(n):,}"  # noqa: E731
+    reasons = reasons.assign(rows=[fmt(n) for n in reasons["rows"]]) if len(reasons) else reasons
+    dropped = fmt(report.rows_dropped) if small(report.rows_dropped) or not hide else "–"
+    return ReportView(
+        "–" if hide else f"{report.rows_read:,}",
+        fmt(report.rows_kept),
+        dropped,
+        reasons,
+        tuple(person_text(n, t) for n in report.notes),
+        tuple(person_text(w, t) for w in report.warnings),
+        help=f"Counts of 1–{t - 1} referrals are shown as <{t}; totals that would reveal them are not shown." if hide else "",
+    )
+
+
 _MD_SPECIAL = set("\\`*_{}[]()#+-.!|<>~$:&=\"'")
 
 
@@ -903,6 +1016,49 @@ def gis_export_bytes(analysis: Analysis, *, fmt: str = "gpkg", snap_m: float = 2
 
 
 # =============================================================================== caching
+_TEMPLATE_CACHE_SIZE = 512
+_template_lock = threading.Lock()
+
+
+def cache_template_compilation(maxsize: int = _TEMPLATE_CACHE_SIZE) -> bool:
+    """Compile each distinct folium/branca element template once per process (for the app).
+
+    Rendering a folium map turns every element's rendered script into a new
+    ``branca.element.Element`` whose text is compiled again as a Jinja template; a map with a
+    few large layers spends 50-100 ms of every Streamlit rerun compiling templates it compiled
+    the rerun before. This replaces the ``Template`` that ``branca.element`` calls with a
+    function returning the compiled template of the same text from a bounded LRU cache: the same
+    text gives an equivalent template, so the rendered maps are identical (tested). Compiled
+    templates are immutable and safe to render from several threads.
+
+    Idempotent; returns True when the cache is (now) active, False when branca is not installed.
+    """
+    try:
+        import branca.element as be
+        import jinja2
+    except ImportError:  # pragma: no cover - folium (hence branca) is a dependency
+        return False
+    with _template_lock:
+        if getattr(be.Template, "_hotspots_cached", False):
+            return True
+        original = be.Template
+
+        @functools.lru_cache(maxsize=maxsize)
+        def compiled(source: str) -> jinja2.Template:
+            return original(source)
+
+        def template(source: Any = None, *args: Any, **kwargs: Any) -> Any:
+            if args or kwargs or not isinstance(source, str):
+                return original(source, *args, **kwargs)
+            return compiled(str(source))
+
+        template._hotspots_cached = True  # type: ignore[attr-defined]
+        template._hotspots_original = original  # type: ignore[attr-defined]
+        template.cache_info = compiled.cache_info  # type: ignore[attr-defined]
+        be.Template = template
+    return True
+
+
 class LRUCache:
     """A small thread-safe least-recently-used cache.
 

@@ -32,11 +32,23 @@ PERSON_REF_PATTERN = re.compile(r"^p_[0-9a-f]{16}$")
 # Column names that suggest direct identifiers. Matched against a normalised name
 # (lower case, non-letters removed), so "Date of Birth", "DOB", "date_of_birth" all match.
 _IDENTIFYING = {
-    "name": re.compile(r"^(full|first|last|given|sur|family|middle|fore|offender|person|subject|client|suspect)?names?$"),
-    "date of birth": re.compile(r"^(dob|dateofbirth|birthdate|birthday|dateborn|born)$"),
-    "address": re.compile(r"^(home|street|postal|residential|offender|person)?address(line\d*|\d*)?$|^(postcode|postalcode|zip|zipcode)$"),
-    "contact details": re.compile(r"^(email|emailaddress|phone|phonenumber|telephone|mobile|mobilenumber)$"),
-    "national identifier": re.compile(r"^(nino|nationalinsurance(number|no)?|pncid|pnc(number|no)?|croid|cro(number|no)?|nhsnumber|passport(number|no)?)$"),
+    "name": re.compile(
+        r"^(full|first|last|given|sur|family|middle|fore|maiden|previous|other|birth|offender|person|subject|client|suspect)?names?\d*$"
+        r"|^nameof[a-z]+$|^(alias|aliases|nickname|knownas|aka)$"
+    ),
+    "date of birth": re.compile(r"^(dob|dateofbirth|birthdate|birthday|dateborn|yob|yearofbirth|birthyear)[a-z0-9]*$|^born$"),
+    "address": re.compile(
+        r"^(home|street|postal|residential|correspondence|offender|person)?address(line\d*|\d*)?$"
+        r"|^(home)?(postcode|postalcode|zip|zipcode)$|^(house|flat)(number|no|name)$"
+    ),
+    "contact details": re.compile(
+        r"^(e?mail|emailaddress)\d*$|^(phone|telephone|tel|mobile|mobilephone|cellphone|landline)(number|no|num)?\d*$"
+        r"|^contact(number|no|num|phone|telephone|details)$"
+    ),
+    "national identifier": re.compile(
+        r"^(nino|ni(number|no)|nationalinsurance(number|no)?|pncid|pnc(number|no)?|croid|cro(number|no)?|nhsnumber"
+        r"|passport(number|no)?|driv(ing|ers?)licen[cs]e(number|no)?)$"
+    ),
 }
 
 

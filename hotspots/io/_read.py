@@ -98,9 +98,18 @@ class Source:
     fmt: str  # "csv", "parquet", "gpkg", "geojson", "shp"
     path: Path | None = None
     data: bytes | None = None
+    #: Why this input cannot be read (one bad input among several, a damaged archive member):
+    #: reading it raises InputError with this message, so the loaders report it and load the rest.
+    error: str | None = None
+
+    def check(self) -> None:
+        """Raise the InputError of an unreadable source."""
+        if self.error is not None:
+            raise InputError(self.error)
 
     def head(self, n: int = 65536) -> bytes:
         """The first ``n`` bytes of the (decompressed) content, for sniffing headers."""
+        self.check()
         if self.data is not None:
             raw = self.data[: max(n, 1 << 20)]
         else:
@@ -117,6 +126,7 @@ class Source:
         return raw[:n]
 
     def read_bytes(self) -> bytes:
+        self.check()
         if self.data is not None:
             raw = self.data
         else:
@@ -250,7 +260,7 @@ def _zip_sources(name: str, data: bytes | None, path: Path | None, *, allowed: s
         total = sum(i.file_size for i in infos)
         if total > MAX_UNCOMPRESSED_BYTES:
             raise InputError(
-                f"{name} unpacks to {total / 1024**3:.1f} GiB, more than the {MAX_UNCOMPRESSED_BYTES / 1024**3:.0f} GiB "
+                f"{name} unpacks to {_size_text(total)}, more than the {_size_text(MAX_UNCOMPRESSED_BYTES)} "
                 "limit. Unzip it and load the folder, or load fewer months."
             )
         for info in sorted(infos, key=lambda i: i.filename):
@@ -264,12 +274,18 @@ def _zip_sources(name: str, data: bytes | None, path: Path | None, *, allowed: s
             if _POLICE_NAME.match(base) and "-street.csv" not in base.lower():
                 skipped.append(f"{name}:{member}")
                 continue
+            # A damaged or encrypted member fails when it is read: the loaders then skip it with a
+            # warning and load the other members (a single member raises).
             if info.flag_bits & 0x1:
-                raise InputError(f"{name}:{member} is encrypted; hotspots cannot read password-protected archives.")
+                out.append(Source(name=f"{name}:{member}", fmt=fmt, data=b"",
+                                  error=f"{name}:{member} is encrypted; hotspots cannot read password-protected archives."))
+                continue
             try:
                 blob = zf.read(info)
             except (zipfile.BadZipFile, zlib.error, OSError, EOFError, NotImplementedError, RuntimeError) as exc:
-                raise InputError(f"{name}:{member} cannot be extracted ({exc}); the archive is damaged. Download it again.") from None
+                out.append(Source(name=f"{name}:{member}", fmt=fmt, data=b"",
+                                  error=f"{name}:{member} cannot be extracted ({exc}); the archive is damaged. Download it again."))
+                continue
             out.append(Source(name=f"{name}:{member}", fmt=fmt, data=blob))
     return out
 
@@ -309,65 +325,82 @@ def resolve_sources(inputs: Any, *, allowed: Sequence[str] = ("csv", "zip", "par
         if isinstance(item, Source):  # already resolved (used by load_any)
             sources.append(item)
             continue
-        if isinstance(item, (bytes, bytearray, memoryview)):
-            raise InputError("raw bytes have no file name to tell their format; wrap them as `Upload(name='data.csv', data=...)`.")
-        up = _upload_parts(item)
-        if up is not None:
-            name, data = up
-            if not data:
-                raise InputError(f"{name} is empty (0 bytes). Choose a file with data in it.")
-            fmt = _fmt_for(name, allowed=allowed_set)
-            _check_magic(name, fmt, data[:16])
-            if fmt == "zip":
-                members = _zip_sources(name, data, None, allowed=allowed_set, skipped=skipped)
-                if not members:
-                    raise InputError(f"{name} holds no data files of an accepted kind ({', '.join(sorted(allowed_set - {'zip'}))}).")
-                sources += members
-            else:
-                sources.append(Source(name=name, fmt=fmt, data=data))
-            continue
-        if not isinstance(item, (str, os.PathLike)):
-            raise InputError(
-                f"cannot read an input of type {type(item).__name__}; pass a file path, a folder, an `Upload`, "
-                "or a DataFrame to the table loaders."
-            )
-        path = Path(item)
-        if path.is_dir():
-            found = []
-            for p in sorted(path.rglob("*")):
-                if not p.is_file() or _is_skippable_member(p.name):
-                    continue
-                fmt = SUPPORTED_FORMATS.get(_suffix(p.name))
-                if fmt is None or fmt not in allowed_set or fmt in ("zip", "shp"):
-                    skipped.append(str(p))
-                    continue
-                if _POLICE_NAME.match(p.name) and "-street.csv" not in p.name.lower():
-                    skipped.append(str(p))
-                    continue
-                found.append(Source(name=str(p.relative_to(path.parent)) if p.parent != path else p.name, fmt=fmt, path=p))
-            if not found:
-                raise InputError(f"folder {path} holds no data files ({', '.join(sorted(k for k, v in SUPPORTED_FORMATS.items() if v in allowed_set))}).")
-            sources += found
-            continue
-        if not path.exists():
-            raise InputError(f"file not found: {path}. Check the path (relative paths are from {Path.cwd()}).")
-        fmt = _fmt_for(path.name, allowed=allowed_set)
         try:
-            with open(path, "rb") as fh:
-                head = fh.read(16)
-        except OSError as exc:
-            raise InputError(f"cannot read {path}: {exc.strerror or exc}.") from None
-        if not head:
-            raise InputError(f"{path.name} is empty (0 bytes). Choose a file with data in it.")
-        _check_magic(path.name, fmt, head)
-        if fmt == "zip":
-            members = _zip_sources(path.name, None, path, allowed=allowed_set, skipped=skipped)
-            if not members:
-                raise InputError(f"{path.name} holds no data files of an accepted kind.")
-            sources += members
-        else:
-            sources.append(Source(name=path.name, fmt=fmt, path=path))
+            sources += _resolve_item(item, allowed_set, skipped)
+        except InputError as exc:
+            if len(items) == 1:
+                raise
+            # One bad input among several: reported when read (the loaders skip it with a
+            # warning, and the rest load), like a damaged file in a folder.
+            sources.append(Source(name=_item_name(item), fmt="csv", data=b"", error=str(exc)))
     return sources, skipped
+
+
+def _item_name(item: Any) -> str:
+    if isinstance(item, Upload) or _is_upload_tuple(item):
+        return str(item[0] if isinstance(item, tuple) else item.name)
+    if isinstance(item, (str, os.PathLike)):
+        return Path(item).name or str(item)
+    name = getattr(item, "name", None)
+    return os.path.basename(name) if isinstance(name, str) and name else type(item).__name__
+
+
+def _resolve_item(item: Any, allowed_set: set[str], skipped: list[str]) -> list[Source]:
+    """The sources of one input (a file, folder, archive or upload); InputError when unreadable."""
+    if isinstance(item, (bytes, bytearray, memoryview)):
+        raise InputError("raw bytes have no file name to tell their format; wrap them as `Upload(name='data.csv', data=...)`.")
+    up = _upload_parts(item)
+    if up is not None:
+        name, data = up
+        if not data:
+            raise InputError(f"{name} is empty (0 bytes). Choose a file with data in it.")
+        fmt = _fmt_for(name, allowed=allowed_set)
+        _check_magic(name, fmt, data[:16])
+        if fmt == "zip":
+            members = _zip_sources(name, data, None, allowed=allowed_set, skipped=skipped)
+            if not members:
+                raise InputError(f"{name} holds no data files of an accepted kind ({', '.join(sorted(allowed_set - {'zip'}))}).")
+            return members
+        return [Source(name=name, fmt=fmt, data=data)]
+    if not isinstance(item, (str, os.PathLike)):
+        raise InputError(
+            f"cannot read an input of type {type(item).__name__}; pass a file path, a folder, an `Upload`, "
+            "or a DataFrame to the table loaders."
+        )
+    path = Path(item)
+    if path.is_dir():
+        found = []
+        for p in sorted(path.rglob("*")):
+            if not p.is_file() or _is_skippable_member(p.name):
+                continue
+            fmt = SUPPORTED_FORMATS.get(_suffix(p.name))
+            if fmt is None or fmt not in allowed_set or fmt in ("zip", "shp"):
+                skipped.append(str(p))
+                continue
+            if _POLICE_NAME.match(p.name) and "-street.csv" not in p.name.lower():
+                skipped.append(str(p))
+                continue
+            found.append(Source(name=str(p.relative_to(path.parent)) if p.parent != path else p.name, fmt=fmt, path=p))
+        if not found:
+            raise InputError(f"folder {path} holds no data files ({', '.join(sorted(k for k, v in SUPPORTED_FORMATS.items() if v in allowed_set))}).")
+        return found
+    if not path.exists():
+        raise InputError(f"file not found: {path}. Check the path (relative paths are from {Path.cwd()}).")
+    fmt = _fmt_for(path.name, allowed=allowed_set)
+    try:
+        with open(path, "rb") as fh:
+            head = fh.read(16)
+    except OSError as exc:
+        raise InputError(f"cannot read {path}: {exc.strerror or exc}.") from None
+    if not head:
+        raise InputError(f"{path.name} is empty (0 bytes). Choose a file with data in it.")
+    _check_magic(path.name, fmt, head)
+    if fmt == "zip":
+        members = _zip_sources(path.name, None, path, allowed=allowed_set, skipped=skipped)
+        if not members:
+            raise InputError(f"{path.name} holds no data files of an accepted kind.")
+        return members
+    return [Source(name=path.name, fmt=fmt, path=path)]
 
 
 def _is_upload_tuple(obj: Any) -> bool:
@@ -381,7 +414,7 @@ def _gunzip(raw: bytes, name: str) -> bytes:
     except (OSError, EOFError, zlib.error) as exc:
         raise InputError(f"{name} is not valid gzip data ({exc}); the file is damaged or truncated. Download it again.") from None
     if len(out) > MAX_UNCOMPRESSED_BYTES:
-        raise InputError(f"{name} unpacks to more than {MAX_UNCOMPRESSED_BYTES / 1024**3:.0f} GiB; split it into smaller files.")
+        raise InputError(f"{name} unpacks to more than {_size_text(MAX_UNCOMPRESSED_BYTES)}, the limit; split it into smaller files.")
     return out
 
 
@@ -649,14 +682,98 @@ def _read_geo_inner(source: Source, target: Any, layer: Any, notes: list[str]) -
     return Table(name=source.name, frame=frame, row_numbers=np.arange(1, len(frame) + 1), fmt=source.fmt, notes=notes, crs=crs)
 
 
+def _is_text(t: Any) -> bool:
+    import pyarrow as pa
+
+    return pa.types.is_string(t) or pa.types.is_large_string(t) or pa.types.is_binary(t) or pa.types.is_large_binary(t)
+
+
+_PHYSICAL_BYTES = {"BOOLEAN": 1, "INT32": 4, "INT64": 8, "INT96": 12, "FLOAT": 4, "DOUBLE": 8, "BYTE_ARRAY": 8}
+
+
+def _size_text(nbytes: float) -> str:
+    return f"{nbytes / 1024**3:.1f} GiB" if nbytes >= 1024**3 else f"{nbytes / 1024**2:.1f} MiB"
+
+
+def _parquet_too_big(name: str, nbytes: float) -> InputError:
+    return InputError(
+        f"{name} unpacks to {_size_text(nbytes)} or more in memory, more than the {_size_text(MAX_UNCOMPRESSED_BYTES)} "
+        "limit (a highly compressed file; possibly a decompression bomb). Split it into smaller files, or load "
+        "fewer columns or months."
+    )
+
+
+def _parquet_fixed_bytes(pf: Any) -> int:
+    """Memory the file's values need once read, not counting text/binary payloads (from the
+    footer only, before anything is decompressed): every leaf value at its physical width, plus
+    the compressed pages' uncompressed sizes."""
+    md = pf.metadata
+    values = pages = 0
+    for i in range(md.num_row_groups):
+        rg = md.row_group(i)
+        for j in range(rg.num_columns):
+            col = rg.column(j)
+            width = _PHYSICAL_BYTES.get(str(col.physical_type), 8)
+            if str(col.physical_type) == "FIXED_LEN_BYTE_ARRAY":
+                width = max(int(pf.schema.column(j).length or 0), 1)
+            values += int(col.num_values) * width
+            pages += int(col.total_uncompressed_size)
+    return max(values, pages)
+
+
+def _decode_text_columns(table: Any, names: Sequence[str], name: str, budget: int) -> Any:
+    """Turn the text columns read as dictionaries back into plain columns, after checking
+    (from the dictionaries and indices) that their decoded size fits in ``budget`` bytes."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    total = 0
+    for col in names:
+        for chunk in table.column(col).chunks:
+            if len(chunk) == 0 or len(chunk.dictionary) == 0:
+                continue
+            lengths = pc.binary_length(chunk.dictionary).cast(pa.int64())
+            total += int(pc.sum(pc.take(lengths, chunk.indices)).as_py() or 0)
+            if total > budget:
+                raise _parquet_too_big(name, total)
+    for col in names:
+        i = table.schema.get_field_index(col)
+        decoded = table.column(i).cast(table.schema.field(i).type.value_type)
+        table = table.set_column(i, table.schema.field(i).with_type(decoded.type), decoded)
+    return table
+
+
 def _read_parquet(source: Source) -> Table:
+    """Read Parquet/GeoParquet, refusing files that would unpack to more than
+    :data:`MAX_UNCOMPRESSED_BYTES` in memory.
+
+    Parquet compresses pages and encodes repeated values as dictionaries and runs, so a file of
+    a few hundred bytes can describe gigabytes of values ("decompression bomb"). The size of
+    every value is bounded from the file's footer before reading; text columns are read as
+    dictionaries (compact) and decoded only after their decoded size has been checked.
+    """
+    import pyarrow as pa
     import pyarrow.parquet as pq
 
+    def open_file(**kwargs: Any) -> Any:
+        return pq.ParquetFile(io.BytesIO(source.data) if source.data is not None else str(source.path), **kwargs)
+
     try:
-        buf = io.BytesIO(source.data) if source.data is not None else str(source.path)
-        pf = pq.ParquetFile(buf)
+        pf = open_file()
         meta = pf.schema_arrow.metadata or {}
+        fixed = _parquet_fixed_bytes(pf)
+        if fixed > MAX_UNCOMPRESSED_BYTES:
+            raise _parquet_too_big(source.name, fixed)
+        names = pf.schema_arrow.names
+        text = [f.name for f in pf.schema_arrow if _is_text(f.type)]
+        if text and len(set(names)) == len(names):
+            pf = open_file(read_dictionary=text)
         table = pf.read()
+        if len(set(names)) == len(names):  # text stored as dictionaries (categoricals) too
+            coded = [f.name for f in table.schema if pa.types.is_dictionary(f.type) and _is_text(f.type.value_type)]
+            table = _decode_text_columns(table, coded, source.name, MAX_UNCOMPRESSED_BYTES - fixed)
+    except HotspotsError:
+        raise
     except Exception as exc:  # noqa: BLE001
         msg = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
         raise InputError(f"{source.name} cannot be read as Parquet: {msg}. Check that the file is complete.") from None
@@ -665,9 +782,7 @@ def _read_parquet(source: Source) -> Table:
         import geopandas as gpd
 
         try:
-            if isinstance(buf, io.BytesIO):
-                buf.seek(0)
-            frame = gpd.read_parquet(buf)
+            frame = gpd.read_parquet(io.BytesIO(source.data) if source.data is not None else str(source.path))
             crs = frame.crs
         except Exception as exc:  # noqa: BLE001
             raise InputError(f"{source.name} has GeoParquet metadata that cannot be read ({exc}).") from None
@@ -682,6 +797,7 @@ def _read_parquet(source: Source) -> Table:
 
 def read_table(source: Source, *, layer: Any = None) -> Table:
     """Read one source into a :class:`Table`. Errors are :class:`InputError`/:class:`SchemaError`."""
+    source.check()
     if source.fmt == "csv":
         return read_csv_bytes(source.read_bytes(), source.name)
     if source.fmt == "parquet":

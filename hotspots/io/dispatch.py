@@ -58,8 +58,9 @@ def load_any(paths: Any, kind: str = "incidents", **options: Any) -> IncidentSet
     if isinstance(paths, pd.DataFrame):
         return load_incidents(paths, **{k: v for k, v in options.items() if k not in ("cache", "cache_dir")})
     sources, skipped = resolve_sources(paths)
-    police = [s for s in sources if s.fmt == "csv" and is_police_uk_header(header_of(s) or [])]
-    if police and len(police) == len(sources):
+    readable = [s for s in sources if s.error is None]  # unreadable ones are reported by the loader
+    police = [s for s in readable if s.fmt == "csv" and is_police_uk_header(header_of(s) or [])]
+    if police and len(police) == len(readable):
         extra = sorted(k for k, v in options.items() if k not in _POLICE_OPTIONS and v not in (None, False, (), [], {}, "auto"))
         if extra:
             raise ParameterError(
@@ -70,7 +71,7 @@ def load_any(paths: Any, kind: str = "incidents", **options: Any) -> IncidentSet
         result = load_police_uk(sources, **opts)
         return result
     if police:
-        others = [s.name for s in sources if s not in police]
+        others = [s.name for s in readable if s not in police]
         raise InputError(
             f"a mix of police.uk street-level files ({len(police)}) and other tables ({', '.join(others[:3])}) was given; "
             "load them separately."

@@ -1,0 +1,358 @@
+"""Uploads are safe: size limits (as uploaded and as unpacked), data formats only (never
+pickle), XSRF protection on.
+
+The decompression limits are :data:`hotspots.io.MAX_UNCOMPRESSED_BYTES` (4 GiB); the tests lower
+it (the loaders read it when they run) so that a small "bomb" exceeds it, and check that the
+loaders stop at the limit instead of unpacking everything.
+"""
+
+from __future__ import annotations
+
+import gzip
+import io
+import os
+import pickle
+import struct
+import sys
+import tomllib
+import zipfile
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+
+import hotspots.io._read as read_mod
+from hotspots import HotspotsError, InputError, ParameterError
+from hotspots.app_support import MAX_UPLOAD_BYTES, load_uploads
+from hotspots.io import MAX_UNCOMPRESSED_BYTES, SUPPORTED_FORMATS, Upload, load_any, load_boundary, load_incidents, load_police_uk
+
+REPO = Path(__file__).resolve().parents[1]
+CONFIG = REPO / ".streamlit" / "config.toml"
+KINDS = ("incidents", "referrals", "tasks", "boundary")
+MiB = 1024 * 1024
+
+
+def police_csv(n: int = 20) -> bytes:
+    head = "Crime ID,Month,Reported by,Falls within,Longitude,Latitude,Location,LSOA code,LSOA name,Crime type,Last outcome category,Context\n"
+    row = ",2024-01,Derbyshire Constabulary,Derbyshire Constabulary,-1.47,52.92,On or near X,E01,Derby 001A,Anti-social behaviour,,\n"
+    return (head + row * n).encode()
+
+
+class FakeUploadedFile(io.BytesIO):
+    """What Streamlit hands the app: a binary file object with ``name`` and ``size``."""
+
+    def __init__(self, name: str, data: bytes):
+        super().__init__(data)
+        self.name = name
+        self.size = len(data)
+
+
+@pytest.fixture
+def small_limit(monkeypatch):
+    """MAX_UNCOMPRESSED_BYTES lowered to 1 MiB for the duration of a test."""
+    monkeypatch.setattr(read_mod, "MAX_UNCOMPRESSED_BYTES", MiB)
+    import hotspots.io.boundary as boundary_mod
+
+    monkeypatch.setattr(boundary_mod, "MAX_UNCOMPRESSED_BYTES", MiB)
+    return MiB
+
+
+# =============================================================================== size limits
+def test_the_limits_are_what_the_docs_say():
+    cfg = tomllib.loads(CONFIG.read_text())
+    assert MAX_UPLOAD_BYTES == cfg["server"]["maxUploadSize"] * MiB == 500 * MiB
+    assert MAX_UNCOMPRESSED_BYTES == 4 * 1024**3
+
+
+def test_app_upload_path_refuses_a_file_over_the_upload_limit_with_a_message():
+    big = police_csv(40_000)  # ~4 MB
+    assert len(big) > 3 * MiB
+    good = police_csv(30)
+    bundle, outcomes = load_uploads(
+        incidents=[FakeUploadedFile("2024-01-big-street.csv", big), FakeUploadedFile("2024-02-ok-street.csv", good)],
+        max_bytes=3 * MiB,
+    )
+    errors = [o for o in outcomes if not o.ok]
+    assert len(errors) == 1 and errors[0].files == ("2024-01-big-street.csv",)
+    msg = errors[0].error
+    assert "more than the upload limit of 3 MB" in msg and "`server.maxUploadSize`" in msg and "Split it" in msg
+    # The other file loads.
+    assert bundle is not None and len(bundle.incidents) == 30
+    # Without a limit the big file loads too (the check above is what refused it).
+    bundle, outcomes = load_uploads(incidents=[FakeUploadedFile("2024-01-big-street.csv", big)], max_bytes=None)
+    assert bundle is not None and len(bundle.incidents) == 40_000
+
+
+def test_upload_limit_applies_to_every_kind_and_checks_the_bytes_not_only_the_claimed_size():
+    class Liar(FakeUploadedFile):
+        def __init__(self, name, data):
+            super().__init__(name, data)
+            self.size = 10  # claims to be small
+
+    data = police_csv(2_000)
+    for kind in ("incidents", "referrals", "tasks"):
+        _, outcomes = load_uploads(**{kind: [Liar(f"{kind}.csv", data)]}, max_bytes=50_000)
+        (o,) = outcomes
+        assert not o.ok and "upload limit" in o.error and o.kind == kind
+    _, outcomes = load_uploads(boundary=Liar("b.geojson", b"{" + b" " * 60_000 + b"}"), max_bytes=50_000)
+    assert not outcomes[0].ok and "upload limit" in outcomes[0].error
+
+
+@pytest.mark.parametrize("bad", [0, -1, 1.5, True, "500"])
+def test_upload_limit_is_validated(bad):
+    with pytest.raises(ParameterError, match="max_bytes"):
+        load_uploads(incidents=[Upload("a.csv", police_csv(1))], max_bytes=bad)
+
+
+def test_app_passes_the_configured_upload_limit():
+    src = (REPO / "app.py").read_text()
+    assert 'max_bytes=int(st.get_option("server.maxUploadSize")) * 1024 * 1024' in src
+
+
+def _gzip_bomb(n_bytes: int) -> bytes:
+    line = b"-1.47,52.92,2024-01-01,x\n"
+    body = b"lon,lat,date,category\n" + line * (n_bytes // len(line) + 1)
+    return gzip.compress(body, compresslevel=9)
+
+
+def test_gzip_bomb_is_refused_at_the_limit(small_limit):
+    bomb = _gzip_bomb(20 * MiB)
+    assert len(bomb) < 200_000  # 20 MiB packed into a few kB
+    for name in ("bomb.csv.gz", "bomb.csv"):  # gzip data is recognised by content, whatever the name
+        with pytest.raises(InputError, match=r"unpacks to more than 1\.0 MiB, the limit"):
+            load_incidents(Upload(name, bomb))
+    _, outcomes = load_uploads(incidents=[FakeUploadedFile("bomb.csv.gz", bomb)])
+    assert not outcomes[0].ok and "unpacks to more than" in outcomes[0].error
+    # Under the limit the same kind of file loads (the limit is what refused it).
+    small = _gzip_bomb(MiB // 4)
+    data, report = load_incidents(Upload("small.csv.gz", small))
+    assert report.rows_read == report.rows_kept > 10_000
+
+
+def test_gzip_bomb_is_never_unpacked_beyond_the_limit(small_limit, monkeypatch):
+    """The decompressor is asked for at most limit + 1 bytes (memory stays bounded)."""
+    asked = []
+    real = gzip.GzipFile.read
+
+    def spy(self, size=-1):
+        asked.append(size)
+        return real(self, size)
+
+    monkeypatch.setattr(gzip.GzipFile, "read", spy)
+    with pytest.raises(InputError):
+        load_incidents(Upload("bomb.csv.gz", _gzip_bomb(8 * MiB)))
+    assert asked and all(0 <= s <= MiB + 1 for s in asked)
+
+
+def _zip(members: dict[str, bytes]) -> bytes:
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as z:
+        for name, data in members.items():
+            z.writestr(name, data)
+    return buf.getvalue()
+
+
+def test_zip_bomb_is_refused_from_its_directory(small_limit):
+    body = police_csv(60_000)  # ~6 MB, deflates to a few kB
+    bomb = _zip({"2024-01-x-street.csv": body})
+    assert len(bomb) < 100_000 < len(body)
+    for loader, kw in ((load_police_uk, {}), (load_any, {"kind": "incidents"}), (load_any, {"kind": "referrals"}), (load_any, {"kind": "tasks"})):
+        with pytest.raises(InputError, match=r"unpacks to .* more than the 1\.0 MiB limit"):
+            loader(Upload("bomb.zip", bomb), **kw)
+    _, outcomes = load_uploads(incidents=[FakeUploadedFile("bomb.zip", bomb)])
+    assert not outcomes[0].ok and "unpacks to" in outcomes[0].error
+    # A boundary in a ZIP too.
+    poly = b'{"type":"Polygon","coordinates":[[[-1.5,52.9],[-1.4,52.9],[-1.4,53.0],[-1.5,52.9]]]}'
+    with pytest.raises(InputError, match="too large to unpack"):
+        load_boundary(Upload("b.zip", _zip({"b.geojson": poly + b" " * (2 * MiB)})))
+
+
+def test_zip_member_that_lies_about_its_size_is_not_unpacked_beyond_its_claim(small_limit):
+    """A crafted ZIP whose directory claims a small member: zipfile stops at the claimed size
+    (and the CRC check fails), so the limit from the directory holds."""
+    body = police_csv(60_000)
+    data = bytearray(_zip({"2024-01-x-street.csv": body}))
+    claimed = 1000
+    # Patch the uncompressed size in the local header (offset 22) and the central directory (offset 24).
+    assert data[:4] == b"PK\x03\x04"
+    struct.pack_into("<I", data, 22, claimed)
+    cd = data.rfind(b"PK\x01\x02")
+    struct.pack_into("<I", data, cd + 24, claimed)
+    with pytest.raises(InputError, match="cannot be extracted|damaged"):
+        load_police_uk(Upload("liar.zip", bytes(data)))
+    info = zipfile.ZipFile(io.BytesIO(bytes(data))).infolist()[0]
+    assert info.file_size == claimed
+
+
+def test_gzip_inside_a_zip_is_limited_too(small_limit):
+    inner = _gzip_bomb(20 * MiB)
+    z = _zip({"2024-01-x-street.csv.gz": inner, "2024-02-x-street.csv": police_csv(5)})
+    data, report = load_police_uk(Upload("z.zip", z))  # the bomb is skipped with a warning, the rest loads
+    assert report.rows_kept == 5
+    assert any("unpacks to more than" in w and "2024-01-x-street.csv.gz" in w for w in report.warnings)
+
+
+def _parquet(table: pa.Table, **kw) -> bytes:
+    buf = io.BytesIO()
+    pq.write_table(table, buf, **kw)
+    return buf.getvalue()
+
+
+@pytest.mark.parametrize("stored_as", ["dictionary", "plain"])
+def test_parquet_bomb_is_refused_before_it_is_unpacked(small_limit, stored_as):
+    """Parquet's dictionary and run-length encodings let a small file describe huge columns."""
+    n, text = 20_000, "x" * 2_000  # 40 MB of text
+    if stored_as == "dictionary":  # one dictionary value repeated: a few hundred bytes on disk
+        col = pa.DictionaryArray.from_arrays(pa.array(np.zeros(n, dtype=np.int32)), pa.array([text]))
+        raw = _parquet(pa.table({"category": col, "lon": pa.array(np.full(n, -1.47)), "lat": pa.array(np.full(n, 52.92))}))
+    else:  # plain strings, compressed
+        raw = _parquet(pa.table({"category": pa.array([text] * n), "lon": pa.array(np.full(n, -1.47)), "lat": pa.array(np.full(n, 52.92))}),
+                       use_dictionary=False, compression="zstd")
+    assert len(raw) < 300_000
+    with pytest.raises(InputError, match=r"unpacks to .* more than the 1\.0 MiB limit .*decompression bomb"):
+        load_incidents(Upload("bomb.parquet", raw))
+    _, outcomes = load_uploads(incidents=[FakeUploadedFile("bomb.parquet", raw)])
+    assert not outcomes[0].ok and "decompression bomb" in outcomes[0].error
+
+
+def test_parquet_run_length_bomb_of_numbers_is_refused(small_limit):
+    n = 2_000_000  # 16 MB of float64 zeros in a few kB
+    raw = _parquet(pa.table({"lon": pa.array(np.zeros(n)), "lat": pa.array(np.zeros(n))}), compression="zstd")
+    assert len(raw) < 200_000
+    with pytest.raises(InputError, match="unpacks to"):
+        load_incidents(Upload("zeros.parquet", raw))
+
+
+def test_parquet_under_the_limit_loads_with_its_text_and_categoricals(small_limit):
+    df = pd.DataFrame({
+        "lon": [-1.47, -1.48, -1.49], "lat": [52.92, 52.93, 52.94], "date": ["2024-01-01", "2024-02-01", "2024-03-01"],
+        "category": pd.Categorical(["a", "b", "a"]), "location": ["On or near <b>x</b>", None, "y"],
+    })
+    buf = io.BytesIO()
+    df.to_parquet(buf)
+    data, report = load_incidents(Upload("ok.parquet", buf.getvalue()))
+    assert report.rows_read == 3 and data["category"].tolist() == ["a", "b", "a"]
+    assert data["location"].tolist()[0] == "On or near <b>x</b>"
+
+
+# =============================================================================== data formats only
+class _Marker:
+    """Unpickling this object creates a file: the proof that something was unpickled."""
+
+    def __init__(self, path: Path):
+        self.path = str(path)
+
+    def __reduce__(self):
+        return (open, (self.path, "w"))
+
+
+def _pickles(marker: Path) -> dict[str, bytes]:
+    out = {f"protocol {p}": pickle.dumps(_Marker(marker), protocol=p) for p in range(0, pickle.HIGHEST_PROTOCOL + 1)}
+    df = pd.DataFrame({"lon": [-1.47], "lat": [52.92], "date": ["2024-01-01"]})
+    out["pandas frame (protocol 5)"] = pickle.dumps(df, protocol=5)
+    return out
+
+
+NAMES = ["evil.csv", "evil.parquet", "evil.geojson", "evil.json", "evil.gpkg", "evil.csv.gz", "evil.pkl", "evil.pickle", "evil.joblib", "evil.npy"]
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_pickles_under_any_name_are_refused_and_never_unpickled(tmp_path, kind, monkeypatch):
+    marker = tmp_path / "unpickled.txt"
+    calls = []
+    for mod, attr in ((pickle, "loads"), (pickle, "load"), (pd, "read_pickle")):
+        real = getattr(mod, attr)
+        monkeypatch.setattr(mod, attr, lambda *a, _real=real, _n=attr, **k: calls.append(_n) or _real(*a, **k))
+    for label, blob in _pickles(marker).items():
+        for name in NAMES:
+            data = gzip.compress(blob) if name.endswith(".gz") else blob
+            with pytest.raises(HotspotsError) as info:
+                load_any(Upload(name, data), kind=kind)
+            msg = str(info.value)
+            assert name in msg or "evil" in msg, msg
+            binary_pickle = label not in ("protocol 0", "protocol 1") and not name.endswith(".gz")
+            if name.endswith((".pkl", ".pickle", ".joblib")) or (binary_pickle and "unsupported file type" not in msg):
+                assert "pickle" in msg.lower() or "NumPy" in msg, (label, name, msg)
+            # The same file inside a ZIP, and through the app's upload path.
+            z = _zip({name.replace("evil", "2024-01-x-street"): data})
+            with pytest.raises(HotspotsError):
+                load_any(Upload("evil.zip", z), kind=kind if kind != "boundary" else "incidents")
+            _, outcomes = load_uploads(**({"boundary": FakeUploadedFile(name, data)} if kind == "boundary" else {kind: [FakeUploadedFile(name, data)]}))
+            assert outcomes and not outcomes[0].ok and outcomes[0].error
+    assert not marker.exists(), "a pickle was unpickled"
+    assert calls == []
+
+
+def test_protocol_2_to_5_pickles_are_named_as_pickles(tmp_path):
+    marker = tmp_path / "m"
+    for p in range(2, pickle.HIGHEST_PROTOCOL + 1):
+        blob = pickle.dumps(_Marker(marker), protocol=p)
+        for name in ("data.csv", "data.parquet", "data.geojson", "data.gpkg"):
+            with pytest.raises(InputError, match="looks like a Python pickle; it is never unpickled"):
+                load_any(Upload(name, blob))
+    assert not marker.exists()
+
+
+def test_app_offers_only_data_formats():
+    import ast
+
+    tree = ast.parse((REPO / "app.py").read_text())
+    types = next(
+        ast.literal_eval(node.value) for node in ast.walk(tree)
+        if isinstance(node, ast.Assign) and any(getattr(t, "id", None) == "UPLOAD_TYPES" for t in node.targets)
+    )
+    data_exts = {k.lstrip(".").split(".")[-1] for k in SUPPORTED_FORMATS} | {"gz"}
+    assert set(types) <= data_exts
+    assert not {"pkl", "pickle", "joblib", "npy", "npz", "xlsx", "xls"} & set(types)
+
+
+def test_a_pickle_among_several_files_is_reported_and_the_rest_load(tmp_path):
+    marker = tmp_path / "m"
+    blob = pickle.dumps(_Marker(marker), protocol=4)
+    data, report = load_police_uk([Upload("2024-01-x-street.csv", police_csv(3)), Upload("2024-02-x-street.csv", blob)])
+    assert report.rows_kept == 3
+    assert any("2024-02-x-street.csv" in w and "pickle" in w for w in report.warnings)
+    assert not marker.exists()
+
+
+# =============================================================================== XSRF and other server settings
+def test_config_keeps_xsrf_protection_on_and_error_details_off():
+    cfg = tomllib.loads(CONFIG.read_text())
+    server = cfg["server"]
+    assert server["enableXsrfProtection"] is True
+    assert server["enableCORS"] is True
+    assert isinstance(server["maxUploadSize"], int) and 0 < server["maxUploadSize"] <= 2000
+    assert cfg["client"]["showErrorDetails"] in ("none", False)
+    assert cfg["browser"]["gatherUsageStats"] is False
+
+
+def test_nothing_turns_xsrf_protection_off():
+    """No launcher, script or secrets file overrides the setting."""
+    texts = []
+    for path in [REPO / "app.py", *REPO.glob("scripts/*"), *REPO.glob(".streamlit/*"), *REPO.glob("*.md"), *REPO.glob("hotspots/**/*.py")]:
+        if path.is_file():
+            texts.append((path, path.read_text(errors="replace")))
+    for path, text in texts:
+        low = text.lower().replace("_", "").replace("-", "")
+        for bad in ("enablexsrfprotection false", "enablexsrfprotection=false", "enablexsrfprotection = false", "streamlitserverenablexsrfprotection"):
+            assert bad not in low, f"{path} turns XSRF protection off ({bad})"
+    assert not (REPO / ".streamlit" / "secrets.toml").exists() or "auth" not in (REPO / ".streamlit" / "secrets.toml").read_text()
+
+
+def test_streamlit_reads_the_config_with_xsrf_on(tmp_path):
+    """Streamlit itself, started from the repository (as `streamlit run app.py` is), sees the settings."""
+    import subprocess
+
+    env = {k: v for k, v in os.environ.items() if not k.startswith("STREAMLIT_")}
+    code = (
+        "from streamlit import config; config.get_config_options(force_reparse=True);"
+        "from streamlit.web.server.server_util import is_xsrf_enabled;"
+        "print(config.get_option('server.enableXsrfProtection'), is_xsrf_enabled(), config.get_option('server.maxUploadSize'),"
+        " config.get_option('client.showErrorDetails'))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], cwd=REPO, env=env, capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.split() == ["True", "True", "500", "none"]
