@@ -17,6 +17,7 @@ import streamlit as st
 
 st.set_page_config(page_title="ASB hotspots", layout="wide", initial_sidebar_state="expanded")
 
+import copy  # noqa: E402
 import json  # noqa: E402
 import os  # noqa: E402
 from typing import Any, Callable  # noqa: E402
@@ -103,16 +104,16 @@ def cached(bundle: DataBundle, name: str, key: Any, compute: Callable[[], Any], 
     return store.get_or_compute((name, bundle.token, repr(key)), compute)
 
 
-def layer(name: str, key: Any, build: Callable[[], Any]) -> Any:
-    """A map layer group, built once per (data, name, key) in this session.
+def layer(bundle: DataBundle, name: str, key: Any, build: Callable[[], Any]) -> Any:
+    """A fresh copy of a map layer group built once per (data, name, key).
 
-    Kept per session, never shared: streamlit-folium renumbers a group's elements when it draws
-    it. Reusing the group keeps its script identical from one rerun to the next (each distinct
-    template text is compiled once, see :func:`cache_template_compilation`). ``key`` spells out
+    The cached group is never drawn itself (streamlit-folium renames the elements of the groups
+    it draws, so a drawn group cannot be drawn again): each rerun draws a deep copy, which is
+    cheaper than building the layer again and gives the same script on every rerun, so each
+    template text is compiled only once (:func:`cache_template_compilation`). ``key`` spells out
     everything ``build`` reads.
     """
-    store = st.session_state.setdefault("_layers", LRUCache(32))
-    return store.get_or_compute((name, current_bundle().token, repr(key)), build)
+    return copy.deepcopy(cached(bundle, "layer " + name, key, build))
 
 
 def current_bundle() -> DataBundle:
@@ -294,30 +295,30 @@ if view_map.open:
     with view_map:
         try:
             groups = [
-                layer("density", stage_key(settings), lambda: sl.density_layer(stage.density)),
-                layer("gi", stage_key(settings), lambda: sl.gi_class_layer(
+                layer(bundle, "density", stage_key(settings), lambda: sl.density_layer(stage.density)),
+                layer(bundle, "gi", stage_key(settings), lambda: sl.gi_class_layer(
                     cached(bundle, "gi_table", stage_key(settings), lambda: sl.gi_class_table(stage.gi)))),
-                layer("areas", (stage_key(settings), change_key(settings), settings.near_m), lambda: sl.hotspot_areas_layer(area_table)),
+                layer(bundle, "areas", (stage_key(settings), change_key(settings), settings.near_m), lambda: sl.hotspot_areas_layer(area_table)),
             ]
             if settings.cluster_method != "none" and st.toggle(
                 f"Add {settings.cluster_method.upper()} point clusters to the map", value=False, key="show_clusters",
             ):
                 found = clusters_result()
                 if found is not None:
-                    groups.append(layer("clusters", cluster_key(settings), lambda: sl.clusters_layer(found, show=True)))
+                    groups.append(layer(bundle, "clusters", cluster_key(settings), lambda: sl.clusters_layer(found, show=True)))
             if bundle.referrals is not None:
                 snapped = cached(bundle, "snapped", ("snap", snap_m, settings.threshold),
                                  lambda: sl.snap_points(bundle.referrals, float(snap_m), threshold=settings.threshold))
-                groups.append(layer("origins", ("snap", snap_m, settings.threshold), lambda: sl.referral_origins_layer(snapped, show=False)))
+                groups.append(layer(bundle, "origins", ("snap", snap_m, settings.threshold), lambda: sl.referral_origins_layer(snapped, show=False)))
             if bundle.tasks is not None:
-                groups.append(layer("tasks", (), lambda: sl.task_sites_layer(bundle.tasks)))
+                groups.append(layer(bundle, "tasks", (), lambda: sl.task_sites_layer(bundle.tasks)))
             if linkage is not None and bundle.tasks is not None:
                 from hotspots.linkage import referral_task_lines
 
                 # The pairs do not depend on the hotspot areas (no hotspot column), only on near_m.
                 pairs = cached(bundle, "pairs", (settings.near_m, snap_m, settings.threshold),
                                lambda: sl.referral_task_pairs(referral_task_lines(linkage, snap_m=float(snap_m)), threshold=settings.threshold))
-                groups.append(layer("lines", (settings.near_m, snap_m, settings.threshold),
+                groups.append(layer(bundle, "lines", (settings.near_m, snap_m, settings.threshold),
                                     lambda: sl.referral_task_lines_layer(pairs, show=False)))
             m = new_base_map()
             st_folium(m, feature_group_to_add=groups, layer_control=sl.scheme_layer_control(), returned_objects=[],
