@@ -386,15 +386,15 @@ def load_uploads(
 
 def _all_police_uk(files: Sequence[Any]) -> bool:
     """True when every file (or zip member) has a police.uk street-level header."""
-    from .io._read import header_of, resolve_sources
-    from .io.police_uk import is_police_uk_header
+    from .io._read import resolve_sources
+    from .io.dispatch import split_police
 
     try:
         sources, _ = resolve_sources(list(files))
     except HotspotsError:
         return False
-    readable = [s for s in sources if s.error is None]  # unreadable files are reported by the loader
-    return bool(readable) and all(s.fmt == "csv" and is_police_uk_header(header_of(s) or []) for s in readable)
+    police, others = split_police(sources)  # unreadable files go with them: the loader reports them
+    return bool(police) and not others
 
 
 def choose_study_area(incidents: gpd.GeoDataFrame, boundary: gpd.GeoDataFrame | None = None) -> tuple[gpd.GeoDataFrame | None, str]:

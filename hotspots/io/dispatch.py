@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+from pathlib import PurePosixPath
 from typing import Any
 
 import pandas as pd
 
 from .._errors import InputError, ParameterError
 from ._pipeline import guard
-from ._read import header_of, resolve_sources
+from ._read import _POLICE_NAME, header_of, resolve_sources
 from ._types import IncidentSet, ReferralSet, TaskSet
 from .boundary import load_boundary
 from .police_uk import is_police_uk_header, load_police_uk
@@ -16,10 +17,43 @@ from .referrals import load_referrals
 from .tables import load_incidents
 from .tasks import load_tasks
 
-__all__ = ["load_any", "KINDS"]
+__all__ = ["load_any", "split_police", "KINDS"]
 
 KINDS = ("incidents", "referrals", "tasks", "boundary")
 _POLICE_OPTIONS = {"categories", "months", "study_area", "drop_outside", "skip_bad_files", "cache", "cache_dir"}  # cache/cache_dir: hotspots.io.cache
+
+
+def _is_text(source: Any) -> bool:
+    try:
+        head = source.head(8192)
+    except InputError:
+        return False
+    return b"\x00" not in head
+
+
+def split_police(sources: list[Any]) -> tuple[list[Any], list[Any]]:
+    """The police.uk street-level sources among ``sources``, and the other tables.
+
+    Sources that cannot be read (:attr:`~hotspots.io._read.Source.error`), CSV files that are not
+    text (binary data) and CSV files named like police.uk monthly files but with another header
+    count as police.uk files when some are: the police.uk loader then reports each as an
+    unreadable file and loads the rest, instead of the whole set being refused as a mix.
+    """
+    police, others, doubtful = [], [], []
+    for s in sources:
+        if s.error is not None:
+            doubtful.append(s)
+        elif s.fmt != "csv":
+            others.append(s)
+        elif is_police_uk_header(header_of(s) or []):
+            police.append(s)
+        elif _POLICE_NAME.match(PurePosixPath(s.name.replace(":", "/")).name) or not _is_text(s):
+            doubtful.append(s)
+        else:
+            others.append(s)
+    if police and not others:
+        return [s for s in sources if s in police or s in doubtful], []
+    return police, others + [s for s in doubtful if s.error is None]
 
 
 @guard
@@ -58,9 +92,8 @@ def load_any(paths: Any, kind: str = "incidents", **options: Any) -> IncidentSet
     if isinstance(paths, pd.DataFrame):
         return load_incidents(paths, **{k: v for k, v in options.items() if k not in ("cache", "cache_dir")})
     sources, skipped = resolve_sources(paths)
-    readable = [s for s in sources if s.error is None]  # unreadable ones are reported by the loader
-    police = [s for s in readable if s.fmt == "csv" and is_police_uk_header(header_of(s) or [])]
-    if police and len(police) == len(readable):
+    police, others = split_police(sources)
+    if police and not others:
         extra = sorted(k for k, v in options.items() if k not in _POLICE_OPTIONS and v not in (None, False, (), [], {}, "auto"))
         if extra:
             raise ParameterError(
@@ -71,7 +104,7 @@ def load_any(paths: Any, kind: str = "incidents", **options: Any) -> IncidentSet
         result = load_police_uk(sources, **opts)
         return result
     if police:
-        others = [s.name for s in readable if s not in police]
+        others = [s.name for s in others]
         raise InputError(
             f"a mix of police.uk street-level files ({len(police)}) and other tables ({', '.join(others[:3])}) was given; "
             "load them separately."
