@@ -489,3 +489,75 @@ def test_load_uploads_refuses_incidents_without_dates_or_rows(derby):
     empty = police_csv(derby.iloc[:0], bad_rows=3)
     bundle, (o,) = load_uploads(incidents=[Upload("2023-01-x-street.csv", empty)])
     assert bundle is None and not o.ok and o.report is not None and o.report.dropped == {"no location": 3}
+
+
+# =============================================================================== rendering caches
+def _render_demo_map(monkeypatch, layers_of):
+    """A map with the demo's layers, rendered to HTML, with element ids numbered 0, 1, 2, ..."""
+    import itertools
+
+    import branca.element as be
+
+    from hotspots.maps import base_map
+    from hotspots.maps import scheme_layers as sl
+
+    counter = itertools.count()
+    monkeypatch.setattr(be.Element, "_generate_id", classmethod(lambda cls: f"{next(counter):032x}"))
+    m = base_map(bounds_27700=(420_000.0, 320_000.0, 460_000.0, 360_000.0))
+    sl.layer_support(m)
+    for g in layers_of():
+        g.add_to(m)
+    return m.get_root().render()
+
+
+def test_template_cache_draws_the_same_maps(monkeypatch):
+    import branca.element as be
+
+    from hotspots.app_support import cache_template_compilation
+    from hotspots.maps import scheme_layers as sl
+
+    d = demo_bundle(0)
+    stage = hotspot_stage(d.incidents, Settings(cell_size=1000.0), d.study_area)
+
+    def layers():
+        return [sl.density_layer(stage.density), sl.gi_class_layer(sl.gi_class_table(stage.gi)),
+                sl.hotspot_areas_layer(sl.hotspot_area_table(stage.areas)), sl.task_sites_layer(d.tasks)]
+
+    original = getattr(be.Template, "_hotspots_original", be.Template)
+    monkeypatch.setattr(be, "Template", original)  # no cache
+    plain = _render_demo_map(monkeypatch, layers)
+    assert _render_demo_map(monkeypatch, layers) == plain  # the ids make the text reproducible
+    assert cache_template_compilation() and cache_template_compilation()  # idempotent
+    assert be.Template is not original and be.Template._hotspots_original is original
+    first = _render_demo_map(monkeypatch, layers)
+    hits = be.Template.cache_info().hits
+    second = _render_demo_map(monkeypatch, layers)
+    assert first == plain and second == plain
+    assert be.Template.cache_info().hits > hits  # the second drawing reused compiled templates
+    # Other uses of the name still work: templates with options are compiled as before.
+    t = be.Template("{{ x }}", autoescape=True)
+    assert t.render(x="<b>") == "&lt;b&gt;"
+
+
+def test_a_copy_of_a_layer_group_draws_like_the_original_every_time():
+    # What the app relies on: it caches a layer group and lets streamlit-folium draw a deep copy
+    # on each rerun (streamlit-folium renames the elements of the group it draws).
+    import copy
+
+    from streamlit_folium import _get_feature_group_string
+
+    from hotspots.maps import base_map
+    from hotspots.maps import scheme_layers as sl
+
+    d = demo_bundle(0)
+    stage = hotspot_stage(d.incidents, Settings(cell_size=1000.0), d.study_area)
+    pristine = sl.gi_class_layer(sl.gi_class_table(stage.gi))
+
+    def draw(group):
+        m = base_map(bounds_27700=(420_000.0, 320_000.0, 460_000.0, 360_000.0))
+        sl.layer_support(m)
+        return _get_feature_group_string(group, map=m, idx=1)
+
+    texts = [draw(copy.deepcopy(pristine)) for _ in range(3)]
+    assert texts[0] == texts[1] == texts[2]
+    assert texts[0] == draw(pristine)  # the same as drawing the original itself, once
