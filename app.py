@@ -29,6 +29,7 @@ from streamlit_folium import st_folium  # noqa: E402
 
 from hotspots._errors import HotspotsError  # noqa: E402
 from hotspots.analysis import Settings  # noqa: E402
+from hotspots.change import incident_points  # noqa: E402
 from hotspots.app_support import (  # noqa: E402
     DataBundle,
     LRUCache,
@@ -114,6 +115,11 @@ def layer(bundle: DataBundle, name: str, key: Any, build: Callable[[], Any]) -> 
     everything ``build`` reads.
     """
     return copy.deepcopy(cached(bundle, "layer " + name, key, build))
+
+
+def incident_points_of(bundle: DataBundle, store: LRUCache | None = None) -> Any:
+    """The incidents' coordinates and dates, read once per data set (for the change tests)."""
+    return cached(bundle, "incident_points", (), lambda: incident_points(bundle.incidents), store=store)
 
 
 def current_bundle() -> DataBundle:
@@ -230,7 +236,7 @@ def _stage():
 try:
     stage = cached(bundle, "stage", stage_key(settings), _stage)
     changes, change_note = cached(bundle, "area_change", (stage_key(settings), change_key(settings)),
-                                  lambda: area_change(bundle.incidents, stage, settings))
+                                  lambda: area_change(incident_points_of(bundle), stage, settings))
     linkage = None
     if bundle.referrals is not None:
         from hotspots.linkage import link_referrals
@@ -358,7 +364,7 @@ if view_map.open:
             def full_analysis():
                 def build():
                     cells, note = cached(bundle, "cell_change", (stage_key(settings), change_key(settings)),
-                                         lambda: cell_change(bundle.incidents, stage.grid, settings), store=store)
+                                         lambda: cell_change(incident_points_of(bundle, store), stage.grid, settings), store=store)
                     kpis = None
                     if bundle.referrals is not None:
                         from hotspots.kpis import scheme_kpis
@@ -395,7 +401,7 @@ if view_change.open:
         b_period, a_period = settings.change_periods() if settings.before else (None, None)
         try:
             cells, cell_note = cached(bundle, "cell_change", (stage_key(settings), change_key(settings)),
-                                      lambda: cell_change(bundle.incidents, stage.grid, settings))
+                                      lambda: cell_change(incident_points_of(bundle), stage.grid, settings))
         except Exception as exc:
             show_error(exc)
             cells, cell_note = None, None

@@ -45,7 +45,7 @@ import pyproj
 from ._errors import HotspotsError, ParameterError
 from .analysis import Analysis, Settings, filter_period, parse_period
 from .areas import HotspotAreas, hotspot_areas
-from .change import ChangeResult, Period, change_areas, change_cells, incident_dates
+from .change import ChangeResult, IncidentPoints, Period, change_areas, change_cells, incident_dates
 from .gistar import GiStarResult, gi_star
 from .grid import BNG, Grid, GridValues, count, points_xy
 from .density import KDEResult, kde
@@ -532,10 +532,13 @@ def hotspot_stage(
     return HotspotStage(s, chosen, grid, counts, density, gi, areas, tuple(notes))
 
 
-def area_change(incidents: gpd.GeoDataFrame, stage: HotspotStage, settings: Settings) -> tuple[ChangeResult | None, str | None]:
+def area_change(
+    incidents: gpd.GeoDataFrame | IncidentPoints, stage: HotspotStage, settings: Settings
+) -> tuple[ChangeResult | None, str | None]:
     """Before/after change per hotspot area (None and the reason when it cannot be computed).
 
-    ``incidents`` are all incidents (not only the analysis period), as in ``analyse``.
+    ``incidents`` are all incidents (not only the analysis period), as in ``analyse``, or the
+    same read once by :func:`hotspots.change.incident_points` (faster when called repeatedly).
     """
     if stage.areas.n_areas == 0:
         return None, None
@@ -550,8 +553,13 @@ def area_change(incidents: gpd.GeoDataFrame, stage: HotspotStage, settings: Sett
         return None, f"before/after change not computed: {exc}"
 
 
-def cell_change(incidents: gpd.GeoDataFrame, grid: Grid, settings: Settings) -> tuple[ChangeResult | None, str | None]:
-    """Before/after change per grid cell (None and the reason when it cannot be computed)."""
+def cell_change(
+    incidents: gpd.GeoDataFrame | IncidentPoints, grid: Grid, settings: Settings
+) -> tuple[ChangeResult | None, str | None]:
+    """Before/after change per grid cell (None and the reason when it cannot be computed).
+
+    ``incidents`` as in :func:`area_change`.
+    """
     s = settings
     try:
         before, after = s.change_periods()

@@ -81,6 +81,8 @@ __all__ = [
     "rate_ratio_test",
     "ratio_of_ratios_test",
     "incident_dates",
+    "IncidentPoints",
+    "incident_points",
     "CHANGE_CLASSES",
     "DAYS_PER_MONTH",
 ]
@@ -265,6 +267,64 @@ def incident_dates(incidents: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
     dates = np.where(has_occ, occ.to_numpy(dtype="datetime64[ns]"), mon.to_numpy(dtype="datetime64[ns]")).astype("datetime64[D]")
     month_only = ~has_occ & mon.notna().to_numpy()
     return dates, month_only
+
+
+@dataclass(frozen=True, eq=False)
+class IncidentPoints:
+    """Incidents' coordinates and dates, read once for repeated change tests on the same data.
+
+    :func:`change_cells` and :func:`change_areas` accept this in place of the incidents
+    GeoDataFrame (an app comparing periods or areas again and again on one data set reads the
+    geometries and parses the dates once). Make it with :func:`incident_points`.
+
+    Attributes
+    ----------
+    xy : ndarray of float, shape (n, 2)
+        Coordinates in ``crs`` (metres).
+    dates, month_only : ndarray
+        As :func:`incident_dates` returns them.
+    crs : pyproj.CRS or None
+        None when the GeoDataFrame had none (then, as for the GeoDataFrame, the coordinates are
+        taken to be in the grid's or areas' CRS).
+    """
+
+    xy: np.ndarray = field(repr=False)
+    dates: np.ndarray = field(repr=False)
+    month_only: np.ndarray = field(repr=False)
+    crs: pyproj.CRS | None
+
+    def __len__(self) -> int:
+        return int(len(self.xy))
+
+
+def incident_points(incidents: gpd.GeoDataFrame) -> IncidentPoints:
+    """Read the incidents' coordinates (in their own CRS) and dates once (see :class:`IncidentPoints`).
+
+    Raises the same errors as the change functions would for the GeoDataFrame: missing or
+    non-point geometries, no date column.
+    """
+    if isinstance(incidents, IncidentPoints):
+        return incidents
+    if not isinstance(incidents, gpd.GeoDataFrame):
+        raise ParameterError(f"`incidents` must be a GeoDataFrame of points; got {type(incidents).__name__}.")
+    crs = pyproj.CRS(incidents.crs) if incidents.crs is not None else None
+    dates, month_only = incident_dates(incidents)
+    xy = points_xy(incidents, crs, name="incidents")
+    for a in (xy, dates, month_only):
+        a.setflags(write=False)
+    return IncidentPoints(xy, dates, month_only, crs)
+
+
+def _incident_xy(incidents: Any, crs: pyproj.CRS) -> np.ndarray:
+    """``points_xy(incidents, crs)``, also for :class:`IncidentPoints` (same CRS check)."""
+    if isinstance(incidents, IncidentPoints):
+        if incidents.crs is not None and not incidents.crs.equals(crs):
+            raise CRSError(
+                f"`incidents` are in {incidents.crs.name} but the grid is in {crs.name}; "
+                f"convert them first with `incidents.to_crs({crs.to_epsg() or crs.to_string()!r})`."
+            )
+        return incidents.xy
+    return points_xy(incidents, crs, name="incidents")
 
 
 # =============================================================================== the tests
@@ -577,9 +637,12 @@ class _Split:
     notes: list[str]
 
 
-def _split_periods(incidents: pd.DataFrame, before: Period, after: Period, same_months: bool) -> _Split:
+def _split_periods(incidents: Any, before: Period, after: Period, same_months: bool) -> _Split:
     _check_periods(before, after)
-    dates, month_only = incident_dates(incidents)
+    if isinstance(incidents, IncidentPoints):
+        dates, month_only = incidents.dates, incidents.month_only
+    else:
+        dates, month_only = incident_dates(incidents)
     notes: list[str] = []
     has_date = ~np.isnat(dates)
     if (~has_date).any():
@@ -849,9 +912,9 @@ def change_cells(
 
     Parameters
     ----------
-    incidents : GeoDataFrame
+    incidents : GeoDataFrame or IncidentPoints
         Points in the grid's CRS with an ``occurred`` and/or ``month`` column
-        (see :func:`incident_dates`).
+        (see :func:`incident_dates`), or the same read once by :func:`incident_points`.
     grid : Grid
         Cells to compare; only cells in the study area are reported.
     before, after : Period
@@ -882,7 +945,7 @@ def change_cells(
     if not isinstance(grid, Grid):
         raise ParameterError(f"`grid` must be a hotspots Grid; got {type(grid).__name__}.")
     sp = _split_periods(incidents, before, after, same_months)
-    xy = points_xy(incidents, grid.crs, name="incidents")
+    xy = _incident_xy(incidents, grid.crs)
     rows, cols, on_grid = grid.cell_of(xy)
     active = grid.active
     flat = rows * grid.n_cols + cols
@@ -956,8 +1019,9 @@ def change_areas(
 
     Parameters
     ----------
-    incidents : GeoDataFrame
-        Points in the same CRS as ``areas``, with ``occurred`` and/or ``month``.
+    incidents : GeoDataFrame or IncidentPoints
+        Points in the same CRS as ``areas``, with ``occurred`` and/or ``month`` (or the same
+        read once by :func:`incident_points`).
     areas : GeoDataFrame or HotspotAreas
         Polygons. An incident on a shared boundary, or in overlapping polygons, counts in each.
         :class:`~hotspots.areas.HotspotAreas` (from :func:`~hotspots.areas.hotspot_areas`) give
@@ -1001,7 +1065,7 @@ def change_areas(
             raise SchemaError(f"`id_column` {id_column!r} is not a column of `areas`; its columns are {list(areas.columns)}.")
         ids = areas[id_column].to_numpy()
     sp = _split_periods(incidents, before, after, same_months)
-    xy = points_xy(incidents, crs, name="incidents")
+    xy = _incident_xy(incidents, crs)
     hits = None
     if cell_areas is not None and cell_areas.grid is not None and pyproj.CRS(cell_areas.grid.crs).equals(crs):
         hits = _cell_area_hits(cell_areas, xy)

@@ -578,3 +578,20 @@ def test_polygon_hits_equal_strtree_query_on_edges_and_corners():
     want = sorted(zip(rp.tolist(), ra.tolist()))
     for hp, ha in (_polygon_hits(geoms, xy), _cell_area_hits(areas, xy)):
         assert sorted(zip(hp.tolist(), ha.tolist())) == want
+
+
+def test_incident_points_read_once_give_the_same_results():
+    from hotspots.change import IncidentPoints, incident_points
+
+    inc, areas = _grid_areas_and_points(seed=5)
+    pts = incident_points(inc)
+    assert isinstance(pts, IncidentPoints) and len(pts) == len(inc) and incident_points(pts) is pts
+    for kw in ({}, {"fdr": False, "alpha": 0.1}, {"same_months": True}):
+        pd.testing.assert_frame_equal(change_areas(pts, areas, BEFORE, AFTER, **kw).table,
+                                      change_areas(inc, areas.areas, BEFORE, AFTER, **kw).table)
+        pd.testing.assert_frame_equal(change_cells(pts, areas.grid, BEFORE, AFTER, **kw).table,
+                                      change_cells(inc, areas.grid, BEFORE, AFTER, **kw).table)
+    with pytest.raises(CRSError, match="to_crs"):
+        change_areas(incident_points(inc.to_crs(3857)), areas, BEFORE, AFTER)
+    with pytest.raises(SchemaError, match="occurred"):
+        incident_points(inc.drop(columns=["occurred"]))
