@@ -206,14 +206,23 @@ def bandwidth_arcgis(xy: np.ndarray, weights: np.ndarray | None = None) -> float
         raise ParameterError(
             f"the automatic bandwidth needs at least 2 points; got {len(xy)}. Give `bandwidth` in metres."
         )
-    w = np.ones(len(xy)) if weights is None else np.asarray(weights, dtype=float)
-    tw = float(w.sum())
-    if not tw > 0:
-        raise ParameterError("the automatic bandwidth needs a positive total weight; all `weights` are 0.")
-    centre = (w[:, None] * xy).sum(axis=0) / tw
-    d2 = ((xy - centre) ** 2).sum(axis=1)
-    sd = math.sqrt(float((w * d2).sum()) / tw)
-    dm = _weighted_median(np.sqrt(d2), w)
+    if weights is None:
+        # Unit weights: the same sums without multiplying by 1, and the weighted median is the
+        # plain median (identical numbers, without sorting).
+        tw = float(len(xy))
+        centre = xy.sum(axis=0) / tw
+        d2 = ((xy - centre) ** 2).sum(axis=1)
+        sd = math.sqrt(float(d2.sum()) / tw)
+        dm = float(np.median(np.sqrt(d2)))
+    else:
+        w = np.asarray(weights, dtype=float)
+        tw = float(w.sum())
+        if not tw > 0:
+            raise ParameterError("the automatic bandwidth needs a positive total weight; all `weights` are 0.")
+        centre = (w[:, None] * xy).sum(axis=0) / tw
+        d2 = ((xy - centre) ** 2).sum(axis=1)
+        sd = math.sqrt(float((w * d2).sum()) / tw)
+        dm = _weighted_median(np.sqrt(d2), w)
     n = tw if weights is not None else float(len(xy))
     bw = 0.9 * min(sd, math.sqrt(1.0 / math.log(2.0)) * dm) * n ** (-0.2)
     if not (bw > 0):

@@ -473,3 +473,14 @@ def test_points_off_grid_counted_alike_by_both_engines(engine):
     _, _, on_grid = g.cell_of(xy)
     d = kde(xy, g, 300.0)
     assert d.params["n_points_outside_area"] == int((~on_grid).sum()) == 4
+
+
+def test_arcgis_bandwidth_without_weights_equals_unit_weights_exactly():
+    from hotspots.density import bandwidth_arcgis
+
+    rng = np.random.default_rng(11)
+    for n in (2, 3, 4, 5, 100, 101, 5000):
+        for xy in (rng.normal(0, 900, (n, 2)) + [431234.5, 345678.25], rng.integers(0, 25, (n, 2)).astype(float) + 4e5):
+            if np.ptp(xy, axis=0).min() == 0:
+                continue
+            assert bandwidth_arcgis(xy) == bandwidth_arcgis(xy, np.ones(n))
