@@ -17,7 +17,6 @@ import streamlit as st
 
 st.set_page_config(page_title="ASB hotspots", layout="wide", initial_sidebar_state="expanded")
 
-import copy  # noqa: E402
 import json  # noqa: E402
 import os  # noqa: E402
 from typing import Any, Callable  # noqa: E402
@@ -37,6 +36,7 @@ from hotspots.app_support import (  # noqa: E402
     assemble_analysis,
     briefing_png,
     cache_template_compilation,
+    copy_layer,
     cell_change,
     change_key,
     cluster_key,
@@ -109,12 +109,12 @@ def layer(bundle: DataBundle, name: str, key: Any, build: Callable[[], Any]) -> 
     """A fresh copy of a map layer group built once per (data, name, key).
 
     The cached group is never drawn itself (streamlit-folium renames the elements of the groups
-    it draws, so a drawn group cannot be drawn again): each rerun draws a deep copy, which is
-    cheaper than building the layer again and gives the same script on every rerun, so each
-    template text is compiled only once (:func:`cache_template_compilation`). ``key`` spells out
-    everything ``build`` reads.
+    it draws, so a drawn group cannot be drawn again): each rerun draws a copy
+    (:func:`copy_layer`), which is much cheaper than building the layer again and gives the same
+    script on every rerun, so each template text is compiled only once
+    (:func:`cache_template_compilation`). ``key`` spells out everything ``build`` reads.
     """
-    return copy.deepcopy(cached(bundle, "layer " + name, key, build))
+    return copy_layer(cached(bundle, "layer " + name, key, build))
 
 
 def incident_points_of(bundle: DataBundle, store: LRUCache | None = None) -> Any:

@@ -561,3 +561,43 @@ def test_a_copy_of_a_layer_group_draws_like_the_original_every_time():
     texts = [draw(copy.deepcopy(pristine)) for _ in range(3)]
     assert texts[0] == texts[1] == texts[2]
     assert texts[0] == draw(pristine)  # the same as drawing the original itself, once
+
+
+def test_copy_layer_shares_the_data_and_draws_like_a_deep_copy():
+    import copy
+    import json
+
+    from streamlit_folium import _get_feature_group_string
+
+    from hotspots.app_support import copy_layer
+    from hotspots.linkage import link_referrals, referral_task_lines
+    from hotspots.maps import base_map
+    from hotspots.maps import scheme_layers as sl
+
+    d = demo_bundle(0)
+    stage = hotspot_stage(d.incidents, Settings(cell_size=1000.0), d.study_area)
+    link = link_referrals(d.referrals, areas=stage.areas, tasks=d.tasks)
+    pairs = sl.referral_task_pairs(referral_task_lines(link, snap_m=250.0))
+    pristine = [sl.gi_class_layer(sl.gi_class_table(stage.gi)), sl.hotspot_areas_layer(sl.hotspot_area_table(stage.areas)),
+                sl.referral_task_lines_layer(pairs, show=False), sl.task_sites_layer(d.tasks)]
+
+    def draw(group, idx):
+        m = base_map(bounds_27700=(420_000.0, 320_000.0, 460_000.0, 360_000.0))
+        sl.layer_support(m)
+        return _get_feature_group_string(group, map=m, idx=idx)
+
+    def payloads(group):
+        out, stack = [], [group]
+        while stack:
+            el = stack.pop()
+            out += [v for k, v in vars(el).items() if k in ("data", "rows") and isinstance(v, (dict, list))]
+            stack.extend(el._children.values())
+        return out
+
+    for i, g in enumerate(pristine):
+        before = json.dumps(payloads(g), sort_keys=True, default=str)
+        assert payloads(g), "the layer has a data payload to share"
+        light = copy_layer(g)
+        assert light is not g and all(a is b for a, b in zip(payloads(light), payloads(g)))
+        assert draw(light, i) == draw(copy.deepcopy(g), i) == draw(copy_layer(g), i)
+        assert json.dumps(payloads(g), sort_keys=True, default=str) == before  # drawing left the data as it was
