@@ -120,8 +120,13 @@ def locate(
         geoms[missing] = None
         nonpoint = ~missing & (shapely.get_type_id(geoms) != 0)
         if nonpoint.any():
-            geoms[nonpoint] = shapely.point_on_surface(geoms[nonpoint])
+            geoms[nonpoint] = _surface_points(geoms[nonpoint])
             b.note(f"{table.name}: {int(nonpoint.sum()):,} non-point geometries replaced by a point on their surface")
+            # A collection of empty parts (or a polygon GEOS cannot handle) has no such point.
+            bad = nonpoint & (shapely.is_missing(geoms) | shapely.is_empty(geoms))
+            b.drop(bad, "unparseable coordinates")
+            geoms[bad] = None
+            missing = missing | bad
         x = shapely.get_x(geoms).astype(float)
         y = shapely.get_y(geoms).astype(float)
         x = np.where(missing, np.nan, x)
@@ -397,6 +402,20 @@ def new_builder(table: Table) -> ReportBuilder:
     for n in table.notes:
         b.note(n)
     return b
+
+
+def _surface_points(geoms: np.ndarray) -> np.ndarray:
+    """``shapely.point_on_surface`` per geometry; None where GEOS cannot compute one."""
+    try:
+        return shapely.point_on_surface(geoms)
+    except shapely.errors.GEOSException:
+        out = np.empty(len(geoms), dtype=object)
+        for i, g in enumerate(geoms):
+            try:
+                out[i] = shapely.point_on_surface(g)
+            except shapely.errors.GEOSException:
+                out[i] = None
+        return out
 
 
 def guard(func: Any) -> Any:

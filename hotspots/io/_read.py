@@ -664,6 +664,19 @@ def _read_geo(source: Source, *, layer: Any = None) -> Table:
         raise InputError(f"{source.name} cannot be read as {source.fmt.upper()}: {msg}. Check that the file is complete and in that format.") from None
 
 
+def _bytes_as_text(frame: pd.DataFrame) -> pd.DataFrame:
+    """Binary values (Parquet BYTE_ARRAY without a text type, GeoPackage BLOBs) as text, decoded as
+    UTF-8 with undecodable bytes replaced: the loaders treat every column as text or numbers."""
+    cols = [c for c in frame.columns if frame[c].dtype == object and str(frame[c].dtype) != "geometry"]
+    binary = [c for c in cols if any(isinstance(v, (bytes, bytearray, memoryview)) for v in frame[c].tolist())]
+    if not binary:
+        return frame
+    frame = frame.copy()
+    for c in binary:
+        frame[c] = frame[c].map(lambda v: bytes(v).decode("utf-8", "replace") if isinstance(v, (bytes, bytearray, memoryview)) else v)
+    return frame
+
+
 def _read_geo_inner(source: Source, target: Any, layer: Any, notes: list[str]) -> Table:
     import pyogrio
 
@@ -678,7 +691,7 @@ def _read_geo_inner(source: Source, target: Any, layer: Any, notes: list[str]) -
             target.seek(0)
     gdf = pyogrio.read_dataframe(target, layer=layer)
     crs = getattr(gdf, "crs", None)
-    frame = pd.DataFrame(gdf) if not hasattr(gdf, "geometry") else gdf
+    frame = _bytes_as_text(pd.DataFrame(gdf) if not hasattr(gdf, "geometry") else gdf)
     return Table(name=source.name, frame=frame, row_numbers=np.arange(1, len(frame) + 1), fmt=source.fmt, notes=notes, crs=crs)
 
 
@@ -769,6 +782,7 @@ def _read_parquet(source: Source) -> Table:
         if text and len(set(names)) == len(names):
             pf = open_file(read_dictionary=text)
         table = pf.read()
+        table.validate(full=True)  # damaged pages can hold invalid UTF-8 that Parquet does not check
         if len(set(names)) == len(names):  # text stored as dictionaries (categoricals) too
             coded = [f.name for f in table.schema if pa.types.is_dictionary(f.type) and _is_text(f.type.value_type)]
             table = _decode_text_columns(table, coded, source.name, MAX_UNCOMPRESSED_BYTES - fixed)
@@ -791,7 +805,7 @@ def _read_parquet(source: Source) -> Table:
             frame = table.to_pandas()
         except Exception as exc:  # noqa: BLE001
             raise InputError(f"{source.name}: Parquet columns cannot be converted to a table ({exc}).") from None
-    frame = frame.reset_index(drop=True)
+    frame = _bytes_as_text(frame.reset_index(drop=True))
     return Table(name=source.name, frame=frame, row_numbers=np.arange(1, len(frame) + 1), fmt="parquet", crs=crs)
 
 
