@@ -339,38 +339,59 @@ def _blas_libraries() -> tuple[Any, ...]:
         return ()
 
 
+_BLAS_DEPTH = threading.local()
+
+
 @contextlib.contextmanager
 def _one_blas_thread() -> Iterator[None]:
     """Run the audit's small SVD on one BLAS thread.
 
     A 100 x 150 SVD takes about 3 ms on one thread, but anywhere from 5 ms to 0.4 s when
-    OpenBLAS splits it over threads on a busy machine (a Streamlit server, parallel jobs): the
-    threads wait for each other. The numbers are the same (to rounding far below the audit's
-    1e-9 tolerance). Nested and concurrent uses share one setting, restored by the last to leave.
+    OpenBLAS splits it over threads on a busy machine or from a worker thread (a Streamlit
+    rerun): the threads wait for each other. The numbers are the same (to rounding far below the
+    audit's 1e-9 tolerance). The limit is set in the calling thread and put back when the thread
+    leaves its outermost use: to what it was, or -- when another thread was inside already --
+    to what the first of them found, so that overlapping users never leave the limit behind
+    (OpenBLAS keeps the setting per process or per thread depending on how it was built).
     """
+    depth = getattr(_BLAS_DEPTH, "n", 0)
+    if depth:  # nested: already limited in this thread
+        _BLAS_DEPTH.n = depth + 1
+        try:
+            yield
+        finally:
+            _BLAS_DEPTH.n = depth
+        return
     libs = _blas_libraries()
     with _BLAS_LOCK:
         if _BLAS_STATE["users"] == 0:
-            saved = []
+            found = []
             for lc in libs:
                 try:
-                    saved.append((lc, lc.get_num_threads()))
-                    lc.set_num_threads(1)
-                except Exception:  # pragma: no cover - a library that cannot be limited is left alone
+                    found.append((lc, lc.get_num_threads()))
+                except Exception:  # pragma: no cover - a library that cannot be queried is left alone
                     pass
-            _BLAS_STATE["saved"] = saved
+            _BLAS_STATE["saved"] = found
         _BLAS_STATE["users"] += 1
+        restore = list(_BLAS_STATE["saved"])
+    for lc, _ in restore:
+        try:
+            lc.set_num_threads(1)
+        except Exception:  # pragma: no cover
+            pass
+    _BLAS_DEPTH.n = 1
     try:
         yield
     finally:
+        _BLAS_DEPTH.n = 0
+        for lc, n in restore:
+            try:
+                lc.set_num_threads(n)
+            except Exception:  # pragma: no cover
+                pass
         with _BLAS_LOCK:
             _BLAS_STATE["users"] -= 1
             if _BLAS_STATE["users"] == 0:
-                for lc, n in _BLAS_STATE["saved"]:
-                    try:
-                        lc.set_num_threads(n)
-                    except Exception:  # pragma: no cover
-                        pass
                 _BLAS_STATE["saved"] = []
 
 
