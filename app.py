@@ -276,9 +276,15 @@ def study_kwargs() -> dict[str, Any]:
 
 
 def new_base_map(height: int = MAP_HEIGHT):
-    m = base_map(basemap=basemap, height=height, **study_kwargs())
-    sl.layer_support(m)
-    return m
+    """A fresh copy of the base map (built once per basemap, height and study area; see :func:`layer`)."""
+
+    def build():
+        m = base_map(basemap=basemap, height=height, **study_kwargs())
+        sl.layer_support(m)
+        return m
+
+    key = (basemap, height, None if bundle.study_area is not None else stage.grid.bounds)
+    return copy_layer(cached(bundle, "base map", key, build))
 
 
 # =============================================================================== map

@@ -601,3 +601,25 @@ def test_copy_layer_shares_the_data_and_draws_like_a_deep_copy():
         assert light is not g and all(a is b for a, b in zip(payloads(light), payloads(g)))
         assert draw(light, i) == draw(copy.deepcopy(g), i) == draw(copy_layer(g), i)
         assert json.dumps(payloads(g), sort_keys=True, default=str) == before  # drawing left the data as it was
+
+
+def test_copies_of_a_base_map_draw_like_a_fresh_one():
+    from streamlit_folium import _get_map_string
+
+    from hotspots.app_support import copy_layer
+    from hotspots.maps import base_map
+    from hotspots.maps import scheme_layers as sl
+
+    d = demo_bundle(0)
+
+    def fresh():
+        m = base_map(height=620, study_area=d.study_area)
+        sl.layer_support(m)
+        return m
+
+    pristine = fresh()
+    texts = []
+    for m in (copy_layer(pristine), copy_layer(pristine), fresh()):
+        m.get_root().render()
+        texts.append(_get_map_string(m))  # element names are normalised by streamlit-folium
+    assert texts[0] == texts[1] == texts[2]
