@@ -296,3 +296,28 @@ def test_extreme_settings_never_show_a_traceback(kind, key, value, enable):
         assert not at.exception, (view, [e.value for e in at.exception])
         for e in at.error:  # any error box explains itself
             assert "Traceback" not in e.value and len(e.value) > 20
+
+
+def test_error_messages_quoting_column_names_and_values_are_literal_markdown():
+    """Column names and values from a file reach ``st.error``/``st.warning`` escaped (shown as typed)."""
+    from hotspots.app_support import md_text
+
+    at = _app()
+    header = b'"<img src=x onerror=alert(1)>","<img src=x onerror=alert(1)>",lat\n1,2,3\n'
+    at.file_uploader(key="up_incidents").set_value([("cols.csv", header, "text/csv")])
+    at.run()
+    assert not at.exception
+    msg = " ".join(e.value for e in at.error)
+    assert "more than once" in msg
+    assert md_text("<img src=x onerror=alert(1)>") in msg
+    import re
+
+    assert not re.search(r"(?<!\\)[<>\[\]`*_]", msg)  # every markdown/HTML character escaped
+    # A value quoted in a warning: an unknown task kind.
+    tasks = b"task_id,kind,site_name,easting,northing\nT1,**bold** [x](javascript:alert(1)),Site,435000,336000\nT2,food bank,Bank,435100,336100\n"
+    at.file_uploader(key="up_tasks").set_value([("tasks.csv", tasks, "text/csv")])
+    at.file_uploader(key="up_incidents").set_value([("2024-01-derbyshire-street.csv", month_csv("2024-01", 40), "text/csv")])
+    at.run()
+    assert not at.exception
+    warns = [w.value for w in at.warning if "unknown `kind`" in w.value.replace("\\", "")]
+    assert warns and all(md_text("'**bold** [x](javascript:alert(1))'") in w for w in warns)

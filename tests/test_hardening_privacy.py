@@ -387,3 +387,39 @@ def test_referral_locations_reach_the_map_only_as_square_centres(uploaded_app):
         p = (round(float(a), 5), round(float(b), 5))
         assert p not in pairs and p[::-1] not in pairs, p
     assert "IJ-0" not in js and not re.search(r"p_[0-9a-f]{16}", js)
+
+
+# =============================================================================== helpers the app uses
+def test_person_text_suppresses_counts_of_people_only():
+    from hotspots.app_support import person_text
+
+    assert person_text("4 referral(s) have a re-offending flag but their 6-month window had not ended") == \
+        "<5 referral(s) have a re-offending flag but their 6-month window had not ended"
+    assert person_text("3 `person_ref` value(s) pseudonymised on load") == "<5 `person_ref` value(s) pseudonymised on load"
+    assert person_text("1 row(s) repeat an id") == "<5 row(s) repeat an id"
+    assert person_text("2 people") == "<5 people"
+    for kept in ("12 referral(s) x", "0 referrals", "5 referrals", "task site within 2 km", "Counts of 1–4 people", "1,234 referrals",
+                 "hotspot 3 has", "2023-09-26"):
+        assert person_text(kept) == kept
+    assert person_text("7 referrals", threshold=10) == "<10 referrals"
+
+
+def test_report_view_of_a_referral_file_hides_small_counts_and_what_reveals_them():
+    from hotspots.app_support import report_view
+    from hotspots.report import LoadReport
+
+    small = LoadReport("r.csv", 30, 27, {"no location": 2, "unknown offence value": 1}, notes=["3 `person_ref` value(s) pseudonymised"])
+    v = report_view(small, person=True)
+    assert (v.rows_read, v.rows_kept, v.rows_dropped) == ("–", "27", "<5")  # read - kept would give the 3
+    assert v.reasons["rows"].tolist() == ["<5", "<5"] and v.notes == ("<5 `person_ref` value(s) pseudonymised",)
+    assert "1–4" in v.help
+    mixed = LoadReport("r.csv", 40, 30, {"no location": 7, "unknown offence value": 3})
+    v = report_view(mixed, person=True)
+    assert (v.rows_read, v.rows_dropped) == ("–", "–")  # 10 dropped - 7 would give the 3
+    assert v.reasons["rows"].tolist() == ["7", "<5"]
+    big = LoadReport("r.csv", 40, 30, {"no location": 10})
+    v = report_view(big, person=True)
+    assert (v.rows_read, v.rows_kept, v.rows_dropped) == ("40", "30", "10")
+    # Incidents and task sites are not people: shown as they are.
+    v = report_view(small, person=False)
+    assert (v.rows_read, v.rows_kept, v.rows_dropped) == ("30", "27", "3") and v.reasons["rows"].tolist() == [2, 1]
