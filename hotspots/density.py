@@ -838,7 +838,7 @@ def _kde_sum_compiled_poly(kernels, xy: np.ndarray, w: np.ndarray | None, grid: 
         cmin = 2**62
     acc = np.zeros((H + 2 * L) * Wp)
     to_moms = method == "fft"
-    moms = np.zeros((H * W, T) if to_moms else (1, T))
+    moms = np.zeros((H * W, T) if to_moms and n else (1, T))
     if n:
         oshift = odi * Wp + odj
         cell_pass(acc, moms, row_start, scol, dx, dy, ws, unit, nr, nc, L, 1.0 / h, expo, coef_k, ox, oy, oshift, R,
