@@ -20,8 +20,14 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     parser.addoption("--run-slow", action="store_true", default=False, help="run tests marked slow")
 
 
+SLOW_TIMEOUT_S = 4 * 3600  # a long fuzz run (--run-slow) may take tens of minutes
+
+
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     if config.getoption("--run-slow"):
+        for item in items:
+            if "slow" in item.keywords and item.get_closest_marker("timeout") is None:
+                item.add_marker(pytest.mark.timeout(SLOW_TIMEOUT_S))
         return
     skip = pytest.mark.skip(reason="slow: run with --run-slow")
     for item in items:
