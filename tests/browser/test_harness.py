@@ -7,6 +7,8 @@ request leaving the machine.
 
 from __future__ import annotations
 
+import time
+
 import pytest
 
 pytestmark = pytest.mark.browser
@@ -143,6 +145,20 @@ def test_harness_notices_requests_that_leave_the_machine(st_page, streamlit_serv
     assert st_page.app_errors() == ["harness error box: " + PAYLOADS[0]]
 
 
+def _settled(frame, expression: str, *, quiet_s: float = 0.5, timeout_s: float = 20.0):
+    """The value of ``expression`` once it has not changed for ``quiet_s`` seconds."""
+    deadline = time.monotonic() + timeout_s
+    value, since = frame.evaluate(expression), time.monotonic()
+    while time.monotonic() - since < quiet_s:
+        if time.monotonic() > deadline:
+            raise AssertionError(f"{expression} kept changing for {timeout_s:.0f} s (last {value})")
+        frame.page.wait_for_timeout(50)
+        now = frame.evaluate(expression)
+        if now != value:
+            value, since = now, time.monotonic()
+    return value
+
+
 def test_dual_map_draws_two_synchronised_maps(st_page, streamlit_server, map_page_script):
     st_page.goto(streamlit_server(map_page_script) + "/?dual=1")
     frame = st_page.wait_for_map((".leaflet-container", ".leaflet-image-layer"))
@@ -162,10 +178,11 @@ def test_dual_map_draws_two_synchronised_maps(st_page, streamlit_server, map_pag
     assert styles.count("rgb(244, 244, 241)") == 2, styles  # the maps' background (#f4f4f1)
     assert all(s not in ("rgba(0, 0, 0, 0)", "rgb(221, 221, 221)") for s in styles), styles
     # Panning the left map moves the right one (Leaflet.Sync, inlined).
-    before = frame.evaluate("[map_div.getCenter().lng, map_div2.getCenter().lng]")
+    # The maps settle first (initial fit and resize can move them just after the first draw).
+    before = _settled(frame, "[map_div.getCenter().lng, map_div2.getCenter().lng]")
     assert before[0] == pytest.approx(before[1], abs=1e-9)
     frame.evaluate("map_div.panBy([300, 0], {animate: false})")
-    after = frame.evaluate("[map_div.getCenter().lng, map_div2.getCenter().lng]")
+    after = _settled(frame, "[map_div.getCenter().lng, map_div2.getCenter().lng]")
     assert after[0] > before[0] + 0.01  # moved east by 300 px (~0.04 degrees)
     assert after[1] == pytest.approx(after[0], abs=1e-6)
     assert st_page.external == []
