@@ -17,7 +17,6 @@ import streamlit as st
 
 st.set_page_config(page_title="ASB hotspots", layout="wide", initial_sidebar_state="expanded")
 
-import json  # noqa: E402
 import os  # noqa: E402
 from typing import Any, Callable  # noqa: E402
 

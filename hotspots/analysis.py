@@ -15,18 +15,18 @@ from typing import Any, Callable
 
 import geopandas as gpd
 import numpy as np
-import pandas as pd
+import pyproj
 
 from ._errors import ParameterError
 from .areas import HotspotAreas, hotspot_areas
 from .change import ChangeResult, Period, change_areas, change_cells, incident_dates, periods_around
 from .clustering import ClusterResult, clusters
 from .gistar import GiStarResult, gi_star
-from .grid import Grid, GridValues, count
+from .grid import BNG, Grid, GridValues, count, points_xy
 from .density import KDEResult, kde
 from .schema import SCHEME_START
 
-__all__ = ["Settings", "Analysis", "analyse", "filter_period", "parse_period"]
+__all__ = ["Settings", "Analysis", "HotspotStage", "analyse", "hotspot_stage", "filter_period", "parse_period"]
 
 #: Called with (step description, fraction done in 0..1) while :func:`analyse` runs.
 Progress = Callable[[str, float], None]
@@ -228,6 +228,96 @@ class Analysis:
         )
 
 
+@dataclass(frozen=True, eq=False)
+class HotspotStage:
+    """Grid, counts, density, Gi* and hotspot areas (the first part of :func:`analyse`)."""
+
+    settings: Settings
+    incidents: gpd.GeoDataFrame
+    grid: Grid
+    counts: GridValues
+    density: KDEResult
+    gi: GiStarResult
+    areas: HotspotAreas
+    notes: tuple[str, ...] = ()
+
+    @property
+    def hot_share(self) -> float:
+        """Share of the counted incidents that lie in hotspot areas (0–1)."""
+        vals = np.nan_to_num(np.asarray(self.counts.values, dtype=float))
+        total = float(vals[self.grid.active].sum())
+        return float(vals[self.areas.labels > 0].sum() / total) if total > 0 else 0.0
+
+
+def hotspot_stage(
+    incidents: gpd.GeoDataFrame,
+    settings: Settings,
+    study_area: gpd.GeoDataFrame | None = None,
+    *,
+    progress: Callable[[str, float], None] | None = None,
+) -> HotspotStage:
+    """Grid, counts, KDE, Gi* and hotspot areas: the first part of :func:`analyse`.
+
+    The app calls it on its own (cached per data set and hotspot settings) and the rest of the
+    analysis separately, so that a change of period does not recompute the hotspots.
+
+    Parameters
+    ----------
+    incidents : GeoDataFrame
+        Canonical incidents in EPSG:27700.
+    settings : Settings
+        Only the hotspot settings and ``period`` are read.
+    study_area : GeoDataFrame, optional
+        Cells outside it take no part.
+    progress : callable, optional
+        ``progress(step, fraction)`` before each step; the last is ``("done", 1.0)``.
+
+    Returns
+    -------
+    HotspotStage
+    """
+    s = settings
+    notes: list[str] = []
+
+    def step(text: str, frac: float) -> None:
+        if progress is not None:
+            progress(text, frac)
+
+    if incidents is None or len(incidents) == 0:
+        raise ParameterError("there are no incidents to analyse; check the input files and the filters (load report).")
+    window = parse_period(s.period, "analysis period") if s.period else None
+    chosen = filter_period(incidents, window)
+    if len(chosen) == 0:
+        raise ParameterError(f"no incidents fall in the analysis period {window.describe()}; widen `period`.")
+    if window is not None:
+        notes.append(f"hotspots computed from {len(chosen):,} incidents in {window.describe()}")
+    step("building the grid", 0.0)
+    # The coordinates are read once and passed on as an array (the same numbers the three calls
+    # would each read from the geometries; the grid takes the incidents' CRS).
+    crs = getattr(chosen, "crs", None) or BNG
+    xy = points_xy(chosen, pyproj.CRS(crs), name="points")
+    grid = Grid.for_points(xy, cell_size=s.cell_size, crs=crs, mask=study_area)
+    notes += list(grid.notes)
+    step("counting incidents per cell", 0.1)
+    counts = count(xy, grid)
+    outside = counts.params.get("points_off_grid", 0) + counts.params.get("points_outside_area", 0)
+    if outside:
+        notes.append(
+            f"{outside:,} incidents fall in cells whose centre lies outside the study area (or off the grid) "
+            "and are not counted in cells"
+        )
+    step("kernel density", 0.2)
+    density = kde(xy, grid, bandwidth=s.bandwidth, kernel=s.kernel, bandwidth_rule=s.bandwidth_rule)
+    notes += [n for n in density.notes if n not in notes]
+    step("Getis-Ord Gi*", 0.5)
+    gi = gi_star(counts, s.distance, permutations=s.permutations, fdr=s.fdr, alpha=s.alpha, seed=s.seed)
+    notes += [n for n in gi.notes if n not in notes]
+    step("hotspot areas", 0.9)
+    areas = hotspot_areas(gi, min_confidence=s.min_confidence)
+    step("done", 1.0)
+    return HotspotStage(s, chosen, grid, counts, density, gi, areas, tuple(notes))
+
+
 def analyse(
     incidents: gpd.GeoDataFrame,
     *,
@@ -264,38 +354,14 @@ def analyse(
         if progress is not None:
             progress(text, frac)
 
-    if incidents is None or len(incidents) == 0:
-        raise ParameterError("there are no incidents to analyse; check the input files and the filters (load report).")
-    window = parse_period(s.period, "analysis period") if s.period else None
-    chosen = filter_period(incidents, window)
-    if len(chosen) == 0:
-        raise ParameterError(f"no incidents fall in the analysis period {window.describe()}; widen `period`.")
-    if window is not None:
-        notes.append(f"hotspots computed from {len(chosen):,} incidents in {window.describe()}")
-
-    step("building the grid", 0.0)
-    grid = Grid.for_points(chosen, cell_size=s.cell_size, mask=study_area)
-    notes += list(grid.notes)
-
-    step("counting incidents per cell", 0.1)
-    counts = count(chosen, grid)
-    outside = counts.params.get("points_off_grid", 0) + counts.params.get("points_outside_area", 0)
-    if outside:
-        notes.append(
-            f"{outside:,} incidents fall in cells whose centre lies outside the study area (or off the grid) "
-            "and are not counted in cells"
-        )
-
-    step("kernel density", 0.2)
-    density = kde(chosen, grid, bandwidth=s.bandwidth, kernel=s.kernel, bandwidth_rule=s.bandwidth_rule)
-    notes += [n for n in density.notes if n not in notes]
-
-    step("Getis-Ord Gi*", 0.4)
-    gi = gi_star(counts, s.distance, permutations=s.permutations, fdr=s.fdr, alpha=s.alpha, seed=s.seed)
-    notes += [n for n in gi.notes if n not in notes]
-
-    step("hotspot areas", 0.55)
-    areas = hotspot_areas(gi, min_confidence=s.min_confidence)
+    # The hotspot steps take the first 60 % of the progress bar.
+    stage = hotspot_stage(
+        incidents, s, study_area, progress=None if progress is None else (lambda t, f: step(t, 0.6 * f) if f < 1.0 else None)
+    )
+    notes += list(stage.notes)
+    chosen, grid, counts, density, gi, areas = (
+        stage.incidents, stage.grid, stage.counts, stage.density, stage.gi, stage.areas
+    )
 
     found_clusters = None
     if s.cluster_method != "none":

@@ -24,7 +24,6 @@ that :func:`~hotspots.analysis.analyse` returns (tested to be equal), e.g. for e
 from __future__ import annotations
 
 import copy
-import datetime as dt
 import functools
 import hashlib
 import io
@@ -35,21 +34,19 @@ import threading
 from collections import OrderedDict
 from pathlib import Path
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import geopandas as gpd
 import numpy as np
 import pandas as pd
-import pyproj
 
 from ._errors import HotspotsError, ParameterError
-from .analysis import Analysis, Settings, filter_period, parse_period
-from .areas import HotspotAreas, hotspot_areas
+from .analysis import Analysis, HotspotStage, Settings, filter_period, hotspot_stage
+from .areas import HotspotAreas
 from .change import ChangeResult, IncidentPoints, Period, change_areas, change_cells, incident_dates
-from .gistar import GiStarResult, gi_star
-from .grid import BNG, Grid, GridValues, count, points_xy
-from .density import KDEResult, kde
+from .grid import Grid, GridValues, points_xy
+from .density import kde
 from .report import LoadReport
 from .schema import SCHEME_START
 
@@ -463,77 +460,6 @@ def default_periods(first: str, last: str, scheme_start: str = SCHEME_START, mon
 
 
 # =============================================================================== staged analysis
-@dataclass(frozen=True, eq=False)
-class HotspotStage:
-    """Grid, counts, density, Gi* and hotspot areas (the first part of :func:`~hotspots.analysis.analyse`)."""
-
-    settings: Settings
-    incidents: gpd.GeoDataFrame
-    grid: Grid
-    counts: GridValues
-    density: KDEResult
-    gi: GiStarResult
-    areas: HotspotAreas
-    notes: tuple[str, ...] = ()
-
-    @property
-    def hot_share(self) -> float:
-        """Share of the counted incidents that lie in hotspot areas (0–1)."""
-        vals = np.nan_to_num(np.asarray(self.counts.values, dtype=float))
-        total = float(vals[self.grid.active].sum())
-        return float(vals[self.areas.labels > 0].sum() / total) if total > 0 else 0.0
-
-
-def hotspot_stage(
-    incidents: gpd.GeoDataFrame,
-    settings: Settings,
-    study_area: gpd.GeoDataFrame | None = None,
-    *,
-    progress: Callable[[str, float], None] | None = None,
-) -> HotspotStage:
-    """Grid, counts, KDE, Gi* and hotspot areas, exactly as :func:`~hotspots.analysis.analyse` does."""
-    s = settings
-    notes: list[str] = []
-
-    def step(text: str, frac: float) -> None:
-        if progress is not None:
-            progress(text, frac)
-
-    if incidents is None or len(incidents) == 0:
-        raise ParameterError("there are no incidents to analyse; check the input files and the filters (load report).")
-    window = parse_period(s.period, "analysis period") if s.period else None
-    chosen = filter_period(incidents, window)
-    if len(chosen) == 0:
-        raise ParameterError(f"no incidents fall in the analysis period {window.describe()}; widen `period`.")
-    if window is not None:
-        notes.append(f"hotspots computed from {len(chosen):,} incidents in {window.describe()}")
-    step("building the grid", 0.0)
-    # The coordinates are read once and passed on as an array (the same numbers the three calls
-    # would each read from the geometries; the grid takes the incidents' CRS).
-    crs = getattr(chosen, "crs", None) or BNG
-    xy = points_xy(chosen, pyproj.CRS(crs), name="points")
-    grid = Grid.for_points(xy, cell_size=s.cell_size, crs=crs, mask=study_area)
-    notes += list(grid.notes)
-    step("counting incidents per cell", 0.1)
-    counts = count(xy, grid)
-    outside = counts.params.get("points_off_grid", 0) + counts.params.get("points_outside_area", 0)
-    if outside:
-        notes.append(
-            f"{outside:,} incidents fall in cells whose centre lies outside the study area (or off the grid) "
-            "and are not counted in cells"
-        )
-    step("kernel density", 0.2)
-    density = kde(xy, grid, bandwidth=s.bandwidth, kernel=s.kernel, bandwidth_rule=s.bandwidth_rule)
-    notes += [n for n in density.notes if n not in notes]
-    step("Getis-Ord Gi*", 0.5)
-    gi = gi_star(counts, s.distance, permutations=s.permutations, fdr=s.fdr, alpha=s.alpha, seed=s.seed)
-    notes += [n for n in gi.notes if n not in notes]
-    step("hotspot areas", 0.9)
-    areas = hotspot_areas(gi, min_confidence=s.min_confidence)
-    step("done", 1.0)
-    return HotspotStage(s, chosen, grid, counts, density, gi, areas, tuple(notes))
-
-
 def area_change(
     incidents: gpd.GeoDataFrame | IncidentPoints, stage: HotspotStage, settings: Settings
 ) -> tuple[ChangeResult | None, str | None]:
@@ -729,8 +655,6 @@ def monthly_in_hotspots(incidents: gpd.GeoDataFrame, areas: HotspotAreas) -> pd.
     if not ok.any():
         return pd.DataFrame({c: [] for c in cols})
     grid = areas.grid
-    from .grid import points_xy
-
     xy = points_xy(incidents, grid.crs)
     r, c, on = grid.cell_of(xy)
     inside = on & (areas.labels[r, c] > 0)

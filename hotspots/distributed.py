@@ -315,8 +315,6 @@ def bh_threshold_from_histograms(p_parts: Sequence[Any], alpha: float = 0.05, *,
     a = float(alpha)
     if not 0 < a < 1:
         raise ParameterError(f"`alpha` must be between 0 and 1; got {alpha!r}.")
-    edges = np.linspace(0.0, 1.0, bins + 1)
-
     def bin_index(v: np.ndarray) -> np.ndarray:
         # Bin k holds (edges[k], edges[k+1]]; bin 0 also holds 0.
         return np.clip(np.ceil(v * bins).astype(np.int64) - 1, 0, bins - 1)

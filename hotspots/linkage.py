@@ -433,7 +433,6 @@ def link_referrals(
 
     # ---- task sites ------------------------------------------------------------------
     site_xy = np.full((n, 2), np.nan)
-    linked = np.zeros(n, dtype=bool)
     task_sites = None
     if tasks is not None:
         if "task_id" not in referrals.columns:
@@ -445,7 +444,6 @@ def link_referrals(
         status = np.where(found, "linked", np.where(has_id, "task not found", "no task")).astype(object)
         idx = np.array([pos[t] if f else -1 for t, f in zip(rid, found)], dtype=np.int64)
         site_xy[found] = txy[idx[found]]
-        linked = found
         out["task_status"] = pd.Series(status, index=out.index, dtype=object)
         out["task_found"] = found
         task_town = _nearest_town(site_xy, found, t_names, t_tree)

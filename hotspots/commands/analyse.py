@@ -444,7 +444,7 @@ def run(args: argparse.Namespace) -> int:
         print(f"    geojson/  ({n_geo} files, WGS84)")
     if manifest.tables:
         print(f"    csv/  ({len(manifest.tables)} tables: {', '.join(manifest.tables)})")
-    print(f"    parameters.json  (settings, automatic values, inputs, version)")
+    print("    parameters.json  (settings, automatic values, inputs, version)")
     for img in images:
         print(f"    {img.path.relative_to(out)}  ({img.size_px[0]} x {img.size_px[1]} px, {_size(img.path.stat().st_size)}; basemap {img.basemap})")
     print(f"  time: {time.perf_counter() - t0:.1f} s")

@@ -12,7 +12,6 @@ from typing import Any, Sequence
 import geopandas as gpd
 import numpy as np
 import pandas as pd
-import pyproj
 import shapely
 
 from .._errors import CRSError, HotspotsError, InputError, ParameterError
@@ -100,7 +99,6 @@ def locate(
     British Isles).
     """
     df = table.frame
-    n = len(df)
     src_crs = None
     if x_col is None and y_col is None:
         if wkt_col is not None:

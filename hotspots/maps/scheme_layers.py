@@ -42,7 +42,7 @@ from folium.template import Template
 
 from .._errors import ParameterError, SchemaError
 from ..grid import BNG, GridValues
-from ..privacy import SUPPRESSED, SUPPRESSION_THRESHOLD, suppress_count
+from ..privacy import SUPPRESSION_THRESHOLD, suppress_count
 from .base import project_geoms
 from .escape import css_colour, escape_html, format_value, js_json
 from .offline import make_offline
