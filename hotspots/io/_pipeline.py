@@ -80,6 +80,45 @@ def resolve_xy(table: Table, x: str | None, y: str | None) -> tuple[str | None, 
     )
 
 
+def match_columns(
+    table: Table,
+    mapping: dict[str, str],
+    x: str | None,
+    y: str | None,
+    keys: Sequence[str],
+    candidates: dict[str, Sequence[str]],
+) -> tuple[list[str], dict[str, str | None], tuple[str | None, str | None, str | None]]:
+    """Find the coordinate columns and each canonical column of ``keys`` in ``table``.
+
+    Columns named in ``mapping`` win; the rest are looked up by their usual names
+    (``candidates[key]``), never reusing a column already taken (a coordinate or an earlier key).
+
+    Returns
+    -------
+    cols : list of str
+        The table's attribute columns (without its geometry column).
+    found : dict
+        ``key -> column name`` or None when absent.
+    xy : tuple
+        ``(x column, y column, WKT column)`` as :func:`resolve_xy` returns them.
+    """
+    cols = [c for c in table.frame.columns if c != getattr(table.frame, "_geometry_column_name", None)]
+    if x is None and y is None and ("x" in mapping or "y" in mapping):
+        x, y = mapping.get("x"), mapping.get("y")
+    x_col, y_col, wkt_col = resolve_xy(table, x, y)
+    used = set(mapping.values()) | {c for c in (x_col, y_col, wkt_col) if c}
+    found: dict[str, str | None] = {}
+    for key in keys:
+        if key in mapping:
+            found[key] = mapping[key]
+        else:
+            hit = find_column([c for c in cols if c not in used], candidates[key])
+            found[key] = hit
+            if hit is not None:
+                used.add(hit)
+    return cols, found, (x_col, y_col, wkt_col)
+
+
 def locate(
     table: Table,
     b: ReportBuilder,

@@ -26,9 +26,9 @@ import pandas as pd
 from .._errors import ParameterError, PrivacyError
 from ..privacy import PERSON_REF_PATTERN, identifying_columns, pseudonymise
 from ..schema import AGE_GROUPS, OFFENCES, OUTCOMES, REFERRAL_COLUMNS, ROUTES
-from ._common import as_str, content_keys, derive_ids, find_column, normalise_enum, parse_bool, required, study_area_geometry
+from ._common import as_str, content_keys, derive_ids, normalise_enum, parse_bool, required, study_area_geometry
 from ._incidents import check_mapping, check_present
-from ._pipeline import dates, drop_duplicate_ids, finish, guard, locate, new_builder, part_frame, resolve_xy, run_tables
+from ._pipeline import dates, drop_duplicate_ids, finish, guard, locate, match_columns, new_builder, part_frame, run_tables
 from ._read import Table, frame_table, resolve_sources
 from ._types import ReferralSet
 
@@ -248,21 +248,7 @@ def load_referrals(
     def one(index: int, table: Table) -> tuple[pd.DataFrame, Any]:
         table = _privacy(table, allow)
         check_present(table, mapping)
-        cols = [c for c in table.frame.columns if c != getattr(table.frame, "_geometry_column_name", None)]
-        xx, yy = x, y
-        if xx is None and yy is None and ("x" in mapping or "y" in mapping):
-            xx, yy = mapping.get("x"), mapping.get("y")
-        x_col, y_col, wkt_col = resolve_xy(table, xx, yy)
-        used = set(mapping.values()) | {c for c in (x_col, y_col, wkt_col) if c}
-        found: dict[str, str | None] = {}
-        for key in _MAPPABLE:
-            if key in mapping:
-                found[key] = mapping[key]
-            else:
-                hit = find_column([c for c in cols if c not in used], REFERRAL_CANDIDATES[key])
-                found[key] = hit
-                if hit is not None:
-                    used.add(hit)
+        cols, found, (x_col, y_col, wkt_col) = match_columns(table, mapping, x, y, _MAPPABLE, REFERRAL_CANDIDATES)
         required(found, ("referred_at", "offence", "route"), cols, table.name, "Name them with `columns={'referred_at': '...', ...}`.")
         absent = [k for k in _MAPPABLE if found[k] is None and k not in ("referral_id", "person_ref")]
         b = new_builder(table)

@@ -7,9 +7,9 @@ from typing import Any
 import pandas as pd
 
 from ..schema import TASK_COLUMNS, TASK_KINDS
-from ._common import as_str, content_keys, derive_ids, find_column, normalise_enum, required, study_area_geometry
+from ._common import as_str, content_keys, derive_ids, normalise_enum, required, study_area_geometry
 from ._incidents import check_mapping, check_present
-from ._pipeline import drop_duplicate_ids, finish, guard, locate, new_builder, part_frame, resolve_xy, run_tables
+from ._pipeline import drop_duplicate_ids, finish, guard, locate, match_columns, new_builder, part_frame, run_tables
 from ._read import Table, frame_table, resolve_sources
 from ._types import TaskSet
 
@@ -93,21 +93,7 @@ def load_tasks(
 
     def one(index: int, table: Table) -> tuple[pd.DataFrame, Any]:
         check_present(table, mapping)
-        cols = [c for c in table.frame.columns if c != getattr(table.frame, "_geometry_column_name", None)]
-        xx, yy = x, y
-        if xx is None and yy is None and ("x" in mapping or "y" in mapping):
-            xx, yy = mapping.get("x"), mapping.get("y")
-        x_col, y_col, wkt_col = resolve_xy(table, xx, yy)
-        used = set(mapping.values()) | {c for c in (x_col, y_col, wkt_col) if c}
-        found: dict[str, str | None] = {}
-        for key in _MAPPABLE:
-            if key in mapping:
-                found[key] = mapping[key]
-            else:
-                hit = find_column([c for c in cols if c not in used], TASK_CANDIDATES[key])
-                found[key] = hit
-                if hit is not None:
-                    used.add(hit)
+        cols, found, (x_col, y_col, wkt_col) = match_columns(table, mapping, x, y, _MAPPABLE, TASK_CANDIDATES)
         required(found, ("kind",), cols, table.name, "Name it with `columns={'kind': '...'}`.")
         b = new_builder(table)
         df = table.frame
