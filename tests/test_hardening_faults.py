@@ -164,6 +164,28 @@ def test_a_damaged_month_in_a_zip_is_reported_and_the_rest_load(tmp_path, damage
         _check(report, f"derbyshire-2024.zip:{bad}")
 
 
+def _claim_zip_version(archive: bytes, version: int) -> bytes:
+    """``archive`` with every central-directory entry claiming ``version`` as the version needed
+    to extract (Python's zipfile raises NotImplementedError above 6.3)."""
+    data = bytearray(archive)
+    k = data.find(b"PK\x01\x02")
+    while k >= 0:
+        data[k + 6 : k + 8] = version.to_bytes(2, "little")
+        k = data.find(b"PK\x01\x02", k + 4)
+    return bytes(data)
+
+
+def test_a_zip_claiming_an_unknown_version_is_a_typed_error_not_a_crash(tmp_path):
+    # Found by the zip fuzz test: the central directory of a damaged archive claimed version 17.7.
+    from hotspots.io import load_boundary
+
+    archive = _claim_zip_version(_zip({f"{m}/{_name(m)}": month_csv(m) for m in MONTHS}), 177)
+    for load in (load_police_uk, lambda x: load_any(x, "incidents"), load_boundary):
+        with pytest.raises(InputError, match="not a readable ZIP archive") as info:
+            load(Upload("months.zip", archive))
+        assert info.value.__cause__ is None  # our message, not the last-resort wrapper
+
+
 class FakeUploadedFile(io.BytesIO):
     def __init__(self, name: str, data: bytes):
         super().__init__(data)

@@ -252,7 +252,8 @@ def _is_skippable_member(member: str) -> bool:
 def _zip_sources(name: str, data: bytes | None, path: Path | None, *, allowed: set[str], skipped: list[str]) -> list[Source]:
     try:
         zf = zipfile.ZipFile(io.BytesIO(data) if data is not None else path)  # type: ignore[arg-type]
-    except (zipfile.BadZipFile, OSError, ValueError) as exc:
+    except (zipfile.BadZipFile, OSError, ValueError, EOFError, NotImplementedError) as exc:
+        # NotImplementedError: a damaged header that claims a ZIP version Python cannot read
         raise InputError(f"{name} is not a readable ZIP archive ({exc}). Download it again or unzip it and load the folder.") from None
     out: list[Source] = []
     with zf:

@@ -27,7 +27,7 @@ _GEO = (".shp", ".gpkg", ".geojson", ".json")
 def _read_zip(src: Source, layer: Any) -> gpd.GeoDataFrame:
     try:
         zf = zipfile.ZipFile(io.BytesIO(src.data) if src.data is not None else src.path)  # type: ignore[arg-type]
-    except (zipfile.BadZipFile, OSError) as exc:
+    except (zipfile.BadZipFile, OSError, ValueError, EOFError, NotImplementedError) as exc:
         raise InputError(f"{src.name} is not a readable ZIP archive ({exc}).") from None
     with zf, tempfile.TemporaryDirectory(prefix="hotspots-boundary-") as tmp:
         members = [i for i in zf.infolist() if not i.filename.endswith("/") and "__MACOSX" not in i.filename]
