@@ -1,15 +1,21 @@
 """Shared test fixtures and options.
 
 * ``--run-slow`` runs tests marked ``slow`` (long fuzzing runs, large benchmarks' checks).
+* Hypothesis: the everyday run (and CI) draws the same examples every time (profile
+  ``repeatable``), so a red run is reproducible and never a matter of luck; ``--run-slow`` loads
+  ``explore``, which draws new examples on every run to find new failures. Choose one with
+  ``HOTSPOTS_HYPOTHESIS_PROFILE``.
 * Real police.uk data is read from ``../shared/data/police_uk`` relative to the repository root,
   only from tests, and tests that need it skip cleanly when it is absent.
 """
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
+from hypothesis import settings as hypothesis_settings
 
 REPO = Path(__file__).resolve().parents[1]
 SHARED_POLICE_UK = REPO.parent / "shared" / "data" / "police_uk"
@@ -18,6 +24,17 @@ TEST_OUTPUT = REPO / "test-output"
 
 def pytest_addoption(parser: pytest.Parser) -> None:
     parser.addoption("--run-slow", action="store_true", default=False, help="run tests marked slow")
+
+
+hypothesis_settings.register_profile("repeatable", derandomize=True)
+hypothesis_settings.register_profile("explore", derandomize=False)
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    # Before the test modules are imported: their module-level ``settings(...)`` objects take
+    # the profile loaded here as their parent.
+    default = "explore" if config.getoption("--run-slow") else "repeatable"
+    hypothesis_settings.load_profile(os.environ.get("HOTSPOTS_HYPOTHESIS_PROFILE", default))
 
 
 SLOW_TIMEOUT_S = 4 * 3600  # a long fuzz run (--run-slow) may take tens of minutes

@@ -32,7 +32,7 @@ from hotspots.io import Upload, load_any, load_boundary, load_incidents, load_po
 from hotspots.privacy import PERSON_REF_PATTERN, identifying_columns, pseudonymise
 from hotspots.schema import AGE_GROUPS, OFFENCES, OUTCOMES, POLICE_UK_COLUMNS, ROUTES, TASK_KINDS
 
-FAST = settings(max_examples=100, deadline=None, suppress_health_check=list(HealthCheck), derandomize=False)
+FAST = settings(max_examples=100, deadline=None, suppress_health_check=list(HealthCheck))
 SLOW = settings(max_examples=2_500, deadline=None, suppress_health_check=list(HealthCheck))
 SALT = "fuzzing-salt-0123456789"
 
