@@ -254,7 +254,7 @@ def hotspot_stage(
     settings: Settings,
     study_area: gpd.GeoDataFrame | None = None,
     *,
-    progress: Callable[[str, float], None] | None = None,
+    progress: Progress | None = None,
 ) -> HotspotStage:
     """Grid, counts, KDE, Gi* and hotspot areas: the first part of :func:`analyse`.
 
