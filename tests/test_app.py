@@ -6,8 +6,6 @@ library computes); nothing here is a hard-coded result of our own code.
 
 from __future__ import annotations
 
-import csv
-import io
 from pathlib import Path
 
 import pytest
@@ -16,6 +14,7 @@ import shapely
 pytest.importorskip("streamlit.testing.v1")
 from streamlit.testing.v1 import AppTest  # noqa: E402
 
+from helpers import police_csv  # noqa: E402
 from hotspots.analysis import Settings  # noqa: E402
 from hotspots.app_support import (  # noqa: E402
     area_change,
@@ -27,7 +26,6 @@ from hotspots.app_support import (  # noqa: E402
     md_text,
 )
 from hotspots.io import Upload, load_police_uk  # noqa: E402
-from hotspots.schema import POLICE_UK_COLUMNS  # noqa: E402
 
 APP = Path(__file__).resolve().parents[1] / "app.py"
 TIMEOUT = 300  # seconds per run: the first one computes the analysis on a shared 2-core machine
@@ -62,20 +60,6 @@ def metric(at: AppTest, label: str) -> str:
 def open_tab(at: AppTest, name: str) -> None:
     at.session_state["view"] = name
     at.run()
-
-
-def police_csv(incidents, *, bad_rows: int = 0) -> bytes:
-    ll = incidents.to_crs(4326)
-    buf = io.StringIO()
-    w = csv.writer(buf, lineterminator="\n")
-    w.writerow(POLICE_UK_COLUMNS)
-    for month, lon, lat in zip(incidents["month"].dt.strftime("%Y-%m"), ll.geometry.x, ll.geometry.y):
-        w.writerow(["", month, "Derbyshire Constabulary", "Derbyshire Constabulary", f"{lon:.6f}", f"{lat:.6f}",
-                    "On or near Test Street", "E01000001", "Derby 001A", "Anti-social behaviour", "", ""])
-    for _ in range(bad_rows):
-        w.writerow(["", "2023-05", "Derbyshire Constabulary", "Derbyshire Constabulary", "", "", "No location", "", "",
-                    "Anti-social behaviour", "", ""])
-    return buf.getvalue().encode("utf-8")
 
 
 # =============================================================================== smoke

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import csv
 import io
 import json
 import threading
@@ -14,6 +13,7 @@ import pyarrow as pa
 import pytest
 import shapely
 
+from helpers import police_csv
 from hotspots._errors import ParameterError
 from hotspots.analysis import Settings, analyse
 from hotspots.app_support import (
@@ -53,22 +53,6 @@ from hotspots.change import Period
 from hotspots.io import Upload, load_police_uk
 from hotspots.density import kde
 from hotspots.report import LoadReport
-from hotspots.schema import POLICE_UK_COLUMNS
-
-
-def police_csv(incidents: gpd.GeoDataFrame, *, bad_rows: int = 0, location: str = "On or near Test Street") -> bytes:
-    """Incidents written as a police.uk street-level CSV (csv module), plus rows without a location."""
-    ll = incidents.to_crs(4326)
-    buf = io.StringIO()
-    w = csv.writer(buf, lineterminator="\n")
-    w.writerow(POLICE_UK_COLUMNS)
-    for month, lon, lat in zip(incidents["month"].dt.strftime("%Y-%m"), ll.geometry.x, ll.geometry.y):
-        w.writerow(["", month, "Derbyshire Constabulary", "Derbyshire Constabulary", f"{lon:.6f}", f"{lat:.6f}", location,
-                    "E01000001", "Derby 001A", "Anti-social behaviour", "", ""])
-    for i in range(bad_rows):
-        w.writerow(["", "2023-05", "Derbyshire Constabulary", "Derbyshire Constabulary", "", "", "No location", "", "",
-                    "Anti-social behaviour", "", ""])
-    return buf.getvalue().encode("utf-8")
 
 
 @pytest.fixture(scope="module")

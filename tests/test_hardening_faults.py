@@ -22,6 +22,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from helpers import zip_bytes
 from hotspots import HotspotsError, InputError
 from hotspots.app_support import load_uploads
 from hotspots.io import Upload, load_any, load_incidents, load_police_uk, load_referrals, load_tasks
@@ -127,12 +128,6 @@ def test_a_missing_or_refused_file_in_a_list_is_reported_and_the_rest_load(tmp_p
         load_police_uk(paths[1])
 
 
-def _zip(members: dict[str, bytes]) -> bytes:
-    buf = io.BytesIO()
-    with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as z:
-        for name, data in members.items():
-            z.writestr(name, data)
-    return buf.getvalue()
 
 
 def _damage_member(archive: bytes, member: str) -> bytes:
@@ -150,13 +145,13 @@ def test_a_damaged_month_in_a_zip_is_reported_and_the_rest_load(tmp_path, damage
     members = {f"{m}/{_name(m)}": month_csv(m) for m in MONTHS}
     bad = f"2024-03/{_name('2024-03')}"
     if damage == "bad CRC":
-        archive = _damage_member(_zip(members), bad)
+        archive = _damage_member(zip_bytes(members), bad)
     else:
         suffix, data = DAMAGE[damage]
         del members[bad]
         bad = f"2024-03/{_name('2024-03', suffix)}"
         members[bad] = data
-        archive = _zip(members)
+        archive = zip_bytes(members)
     for target in (Upload("derbyshire-2024.zip", archive), tmp_path / "derbyshire-2024.zip"):
         if isinstance(target, Path):
             target.write_bytes(archive)
@@ -179,7 +174,7 @@ def test_a_zip_claiming_an_unknown_version_is_a_typed_error_not_a_crash(tmp_path
     # Found by the zip fuzz test: the central directory of a damaged archive claimed version 17.7.
     from hotspots.io import load_boundary
 
-    archive = _claim_zip_version(_zip({f"{m}/{_name(m)}": month_csv(m) for m in MONTHS}), 177)
+    archive = _claim_zip_version(zip_bytes({f"{m}/{_name(m)}": month_csv(m) for m in MONTHS}), 177)
     for load in (load_police_uk, lambda x: load_any(x, "incidents"), load_boundary):
         with pytest.raises(InputError, match="not a readable ZIP archive") as info:
             load(Upload("months.zip", archive))

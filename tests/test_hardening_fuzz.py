@@ -20,7 +20,6 @@ import io
 import json
 import zipfile
 
-import geopandas as gpd
 import numpy as np
 import pandas as pd
 import pyarrow as pa
@@ -30,7 +29,7 @@ import shapely
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
-from hotspots import HotspotsError
+from helpers import check_result, typed_error_on_purpose
 from hotspots.app_support import load_uploads
 from hotspots.io import Upload, load_incidents, load_police_uk, load_referrals, load_tasks
 from hotspots.privacy import PERSON_REF_PATTERN, identifying_columns, pseudonymise
@@ -46,30 +45,6 @@ LOADERS = {"incidents": (load_incidents, "incident_id"), "referrals": (load_refe
 # ----------------------------------------------------------------------------------------------
 # Checks
 # ----------------------------------------------------------------------------------------------
-def typed_error_on_purpose(exc: BaseException) -> None:
-    event(f"error: {type(exc).__name__}")
-    assert isinstance(exc, HotspotsError), f"untyped {type(exc).__name__}: {exc}"
-    assert exc.__cause__ is None, f"the last-resort wrapper fired: {exc.__cause__!r}"
-
-
-def check_result(result, id_col: str) -> None:
-    data, report = result
-    event("result: " + ("empty" if len(data) == 0 else "rows kept"))
-    assert report.rows_kept + report.rows_dropped == report.rows_read
-    assert len(data) == report.rows_kept
-    assert isinstance(data, gpd.GeoDataFrame) and data.crs is not None and data.crs.to_epsg() == 27700
-    assert data[id_col].is_unique and data[id_col].notna().all()
-    if len(data):
-        g = np.asarray(data.geometry.values)
-        assert (shapely.get_type_id(g) == 0).all()
-        assert np.isfinite(shapely.get_coordinates(g)).all()
-    for f in report.files:
-        assert f.rows_kept + f.rows_dropped == f.rows_read
-    if id_col == "referral_id":
-        assert not identifying_columns(data.columns)
-        assert data["person_ref"].dropna().str.match(PERSON_REF_PATTERN.pattern).all()
-
-
 def run_loader(kind: str, target, **kwargs) -> None:
     fn, id_col = LOADERS[kind]
     try:

@@ -9,8 +9,6 @@ own JavaScript as sent to the browser.
 
 from __future__ import annotations
 
-import csv
-import io
 import json
 import re
 from pathlib import Path
@@ -20,11 +18,11 @@ import pandas as pd
 import pytest
 import shapely
 
+from helpers import police_csv
 from hotspots import ParameterError, PrivacyError
 from hotspots.app_support import load_uploads
 from hotspots.io import Upload, load_referrals
 from hotspots.privacy import PERSON_REF_PATTERN, identifying_columns, pseudonymise
-from hotspots.schema import POLICE_UK_COLUMNS
 
 pytest.importorskip("streamlit.testing.v1")
 from streamlit.testing.v1 import AppTest  # noqa: E402
@@ -59,7 +57,7 @@ def test_raw_person_ids_are_refused_without_a_salt_and_never_echoed():
     assert not any(r in msg for r in raw)
     # The same through the app's upload path (which never passes a salt).
     csv_bytes = _referral_frame(raw).to_csv(index=False).encode()
-    inc = Upload("i.csv", _police_csv(_demo_incidents()[:200]))
+    inc = Upload("i.csv", police_csv(_demo_incidents()[:200]))
     bundle, outcomes = load_uploads(incidents=[inc], referrals=[Upload("refs.csv", csv_bytes)])
     ref = next(o for o in outcomes if o.kind == "referrals")
     assert not ref.ok and "pseudonymous" in ref.error and not any(r in ref.error for r in raw)
@@ -140,15 +138,7 @@ def _demo_incidents():
     return inc[sel].iloc[:3000]
 
 
-def _police_csv(incidents) -> bytes:
-    ll = incidents.to_crs(4326)
-    buf = io.StringIO()
-    w = csv.writer(buf, lineterminator="\n")
-    w.writerow(POLICE_UK_COLUMNS)
-    for month, lon, lat in zip(incidents["month"].dt.strftime("%Y-%m"), ll.geometry.x, ll.geometry.y):
-        w.writerow(["", month, "Derbyshire Constabulary", "Derbyshire Constabulary", f"{lon:.6f}", f"{lat:.6f}",
-                    "On or near Test Street", "E01000001", "Derby 001A", "Anti-social behaviour", "", ""])
-    return buf.getvalue().encode("utf-8")
+
 
 
 TASKS = pd.DataFrame({
@@ -210,7 +200,7 @@ def uploaded_app():
     at.run()
     at.session_state["view"] = "Data"
     at.run()
-    at.file_uploader(key="up_incidents").set_value(("2023-derby-street.csv", _police_csv(_demo_incidents()), "text/csv"))
+    at.file_uploader(key="up_incidents").set_value(("2023-derby-street.csv", police_csv(_demo_incidents()), "text/csv"))
     at.file_uploader(key="up_referrals").set_value(("referrals.csv", refs.to_csv(index=False).encode(), "text/csv"))
     at.file_uploader(key="up_tasks").set_value(("tasks.csv", TASKS.to_csv(index=False).encode(), "text/csv"))
     at.run()

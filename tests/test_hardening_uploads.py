@@ -25,6 +25,7 @@ import pyarrow.parquet as pq
 import pytest
 
 import hotspots.io._read as read_mod
+from helpers import zip_bytes
 from hotspots import HotspotsError, InputError, ParameterError
 from hotspots.app_support import MAX_UPLOAD_BYTES, load_uploads
 from hotspots.io import MAX_UNCOMPRESSED_BYTES, SUPPORTED_FORMATS, Upload, load_any, load_boundary, load_incidents, load_police_uk
@@ -147,17 +148,11 @@ def test_gzip_bomb_is_never_unpacked_beyond_the_limit(small_limit, monkeypatch):
     assert asked and all(0 <= s <= MiB + 1 for s in asked)
 
 
-def _zip(members: dict[str, bytes]) -> bytes:
-    buf = io.BytesIO()
-    with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as z:
-        for name, data in members.items():
-            z.writestr(name, data)
-    return buf.getvalue()
 
 
 def test_zip_bomb_is_refused_from_its_directory(small_limit):
     body = police_csv(60_000)  # ~6 MB, deflates to a few kB
-    bomb = _zip({"2024-01-x-street.csv": body})
+    bomb = zip_bytes({"2024-01-x-street.csv": body})
     assert len(bomb) < 100_000 < len(body)
     for loader, kw in ((load_police_uk, {}), (load_any, {"kind": "incidents"}), (load_any, {"kind": "referrals"}), (load_any, {"kind": "tasks"})):
         with pytest.raises(InputError, match=r"unpacks to .* more than the 1\.0 MiB limit"):
@@ -167,14 +162,14 @@ def test_zip_bomb_is_refused_from_its_directory(small_limit):
     # A boundary in a ZIP too.
     poly = b'{"type":"Polygon","coordinates":[[[-1.5,52.9],[-1.4,52.9],[-1.4,53.0],[-1.5,52.9]]]}'
     with pytest.raises(InputError, match="too large to unpack"):
-        load_boundary(Upload("b.zip", _zip({"b.geojson": poly + b" " * (2 * MiB)})))
+        load_boundary(Upload("b.zip", zip_bytes({"b.geojson": poly + b" " * (2 * MiB)})))
 
 
 def test_zip_member_that_lies_about_its_size_is_not_unpacked_beyond_its_claim(small_limit):
     """A crafted ZIP whose directory claims a small member: zipfile stops at the claimed size
     (and the CRC check fails), so the limit from the directory holds."""
     body = police_csv(60_000)
-    data = bytearray(_zip({"2024-01-x-street.csv": body}))
+    data = bytearray(zip_bytes({"2024-01-x-street.csv": body}))
     claimed = 1000
     # Patch the uncompressed size in the local header (offset 22) and the central directory (offset 24).
     assert data[:4] == b"PK\x03\x04"
@@ -189,7 +184,7 @@ def test_zip_member_that_lies_about_its_size_is_not_unpacked_beyond_its_claim(sm
 
 def test_gzip_inside_a_zip_is_limited_too(small_limit):
     inner = _gzip_bomb(20 * MiB)
-    z = _zip({"2024-01-x-street.csv.gz": inner, "2024-02-x-street.csv": police_csv(5)})
+    z = zip_bytes({"2024-01-x-street.csv.gz": inner, "2024-02-x-street.csv": police_csv(5)})
     data, report = load_police_uk(Upload("z.zip", z))  # the bomb is skipped with a warning, the rest loads
     assert report.rows_kept == 5
     assert any("unpacks to more than" in w and "2024-01-x-street.csv.gz" in w for w in report.warnings)
@@ -277,7 +272,7 @@ def test_pickles_under_any_name_are_refused_and_never_unpickled(tmp_path, kind, 
             if name.endswith((".pkl", ".pickle", ".joblib")) or (binary_pickle and "unsupported file type" not in msg):
                 assert "pickle" in msg.lower() or "NumPy" in msg, (label, name, msg)
             # The same file inside a ZIP, and through the app's upload path.
-            z = _zip({name.replace("evil", "2024-01-x-street"): data})
+            z = zip_bytes({name.replace("evil", "2024-01-x-street"): data})
             with pytest.raises(HotspotsError):
                 load_any(Upload("evil.zip", z), kind=kind if kind != "boundary" else "incidents")
             _, outcomes = load_uploads(**({"boundary": FakeUploadedFile(name, data)} if kind == "boundary" else {kind: [FakeUploadedFile(name, data)]}))

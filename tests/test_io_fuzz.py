@@ -19,7 +19,6 @@ import io
 import json
 import string
 
-import geopandas as gpd
 import numpy as np
 import pandas as pd
 import pytest
@@ -27,7 +26,8 @@ import shapely
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
-from hotspots import HotspotsError, PrivacyError
+from helpers import check_result, typed_error_on_purpose
+from hotspots import PrivacyError
 from hotspots.io import Upload, load_any, load_boundary, load_incidents, load_police_uk, load_referrals, load_tasks
 from hotspots.privacy import PERSON_REF_PATTERN, identifying_columns, pseudonymise
 from hotspots.schema import AGE_GROUPS, OFFENCES, OUTCOMES, POLICE_UK_COLUMNS, ROUTES, TASK_KINDS
@@ -117,27 +117,6 @@ def _records(body: str) -> int | None:
 # ----------------------------------------------------------------------------------------------
 # Checks
 # ----------------------------------------------------------------------------------------------
-
-
-def typed_error_on_purpose(exc: BaseException) -> None:
-    event(f"error: {type(exc).__name__}: {str(exc)[:70]}")
-    assert isinstance(exc, HotspotsError), f"untyped {type(exc).__name__}: {exc}"
-    assert exc.__cause__ is None, f"the last-resort wrapper fired: {exc.__cause__!r}"
-
-
-def check_result(result, id_col: str) -> None:
-    data, report = result
-    event("result: " + ("empty" if len(data) == 0 else "rows kept"))
-    assert report.rows_kept + report.rows_dropped == report.rows_read
-    assert len(data) == report.rows_kept
-    assert isinstance(data, gpd.GeoDataFrame) and data.crs is not None and data.crs.to_epsg() == 27700
-    assert data[id_col].is_unique and data[id_col].notna().all()
-    if len(data):
-        g = np.asarray(data.geometry.values)
-        assert (shapely.get_type_id(g) == 0).all() and shapely.is_valid(g).all()
-        assert np.isfinite(shapely.get_coordinates(g)).all()
-    for f in report.files:
-        assert f.rows_kept + f.rows_dropped == f.rows_read
 
 
 def run(fn, *args, **kwargs):

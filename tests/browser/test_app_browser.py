@@ -245,25 +245,14 @@ def test_download_hotspot_areas(st_page, app, tmp_path):
 
 
 def _police_csv() -> bytes:
+    from helpers import police_csv
     from hotspots.demo import generate_demo
-    from hotspots.schema import POLICE_UK_COLUMNS
 
     inc = generate_demo(0).incidents
     sel = (inc["month"] >= "2023-01-01") & (inc["month"] < "2024-07-01") & (inc.geometry.x.between(430_000, 440_000)) & (
         inc.geometry.y.between(331_000, 341_000)
     )
-    part = inc[sel].iloc[:2000]
-    ll = part.to_crs(4326)
-    buf = io.StringIO()
-    w = csv.writer(buf, lineterminator="\n")
-    w.writerow(POLICE_UK_COLUMNS)
-    for month, lon, lat in zip(part["month"].dt.strftime("%Y-%m"), ll.geometry.x, ll.geometry.y):
-        w.writerow(["", month, "Derbyshire Constabulary", "Derbyshire Constabulary", f"{lon:.6f}", f"{lat:.6f}",
-                    "On or near <script>window.__pwned=1</script>", "E01000001", "Derby 001A", "Anti-social behaviour", "", ""])
-    for _ in range(3):
-        w.writerow(["", "2023-05", "Derbyshire Constabulary", "Derbyshire Constabulary", "", "", "No location", "", "",
-                    "Anti-social behaviour", "", ""])
-    return buf.getvalue().encode("utf-8")
+    return police_csv(inc[sel].iloc[:2000], bad_rows=3, location="On or near <script>window.__pwned=1</script>")
 
 
 def test_upload_a_csv_shows_its_load_report(st_page, app):

@@ -1,0 +1,78 @@
+"""Helpers shared by several test modules (importable as ``helpers``: pytest puts ``tests/`` on
+``sys.path`` when it loads ``tests/conftest.py``).
+
+* :func:`police_csv`, :func:`zip_bytes` — build input files for the loaders and the app;
+* :func:`typed_error_on_purpose`, :func:`check_result` — the loader properties every fuzz test
+  checks: an error is a typed :class:`hotspots.HotspotsError` raised on purpose (never the
+  last-resort wrapper); a result adds up and holds finite, valid points in EPSG:27700.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import zipfile
+
+import geopandas as gpd
+import numpy as np
+import shapely
+from hypothesis import event
+
+from hotspots import HotspotsError
+from hotspots.privacy import PERSON_REF_PATTERN, identifying_columns
+from hotspots.schema import POLICE_UK_COLUMNS
+
+
+# --------------------------------------------------------------------------------- input files
+def police_csv(incidents: gpd.GeoDataFrame, *, bad_rows: int = 0, location: str = "On or near Test Street") -> bytes:
+    """Incidents written as a police.uk street-level CSV (csv module), plus ``bad_rows`` rows
+    without a location."""
+    ll = incidents.to_crs(4326)
+    buf = io.StringIO()
+    w = csv.writer(buf, lineterminator="\n")
+    w.writerow(POLICE_UK_COLUMNS)
+    for month, lon, lat in zip(incidents["month"].dt.strftime("%Y-%m"), ll.geometry.x, ll.geometry.y):
+        w.writerow(["", month, "Derbyshire Constabulary", "Derbyshire Constabulary", f"{lon:.6f}", f"{lat:.6f}", location,
+                    "E01000001", "Derby 001A", "Anti-social behaviour", "", ""])
+    for _ in range(bad_rows):
+        w.writerow(["", "2023-05", "Derbyshire Constabulary", "Derbyshire Constabulary", "", "", "No location", "", "",
+                    "Anti-social behaviour", "", ""])
+    return buf.getvalue().encode("utf-8")
+
+
+def zip_bytes(members: dict[str, bytes]) -> bytes:
+    """A deflated ZIP archive holding ``members`` (name -> content)."""
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as z:
+        for name, data in members.items():
+            z.writestr(name, data)
+    return buf.getvalue()
+
+
+# ------------------------------------------------------------------------- loader properties
+def typed_error_on_purpose(exc: BaseException) -> None:
+    """``exc`` is a typed error raised on purpose, not the loaders' last-resort wrapper."""
+    event(f"error: {type(exc).__name__}: {str(exc)[:70]}")
+    assert isinstance(exc, HotspotsError), f"untyped {type(exc).__name__}: {exc}"
+    assert exc.__cause__ is None, f"the last-resort wrapper fired: {exc.__cause__!r}"
+
+
+def check_result(result, id_col: str) -> None:
+    """A loader's ``(data, report)`` adds up: kept + dropped == read (overall and per file),
+    ``rows_kept`` rows of finite, valid points in EPSG:27700 with unique ids; referrals hold no
+    identifying column and only pseudonymised person refs."""
+    data, report = result
+    event("result: " + ("empty" if len(data) == 0 else "rows kept"))
+    assert report.rows_kept + report.rows_dropped == report.rows_read
+    assert len(data) == report.rows_kept
+    assert isinstance(data, gpd.GeoDataFrame) and data.crs is not None and data.crs.to_epsg() == 27700
+    assert data[id_col].is_unique and data[id_col].notna().all()
+    if len(data):
+        g = np.asarray(data.geometry.values)
+        assert (shapely.get_type_id(g) == 0).all() and shapely.is_valid(g).all()
+        assert np.isfinite(shapely.get_coordinates(g)).all()
+    for f in report.files:
+        assert f.rows_kept + f.rows_dropped == f.rows_read
+    if id_col == "referral_id":
+        assert not identifying_columns(data.columns)
+        assert data["person_ref"].dropna().str.match(PERSON_REF_PATTERN.pattern).all()
