@@ -35,7 +35,7 @@ def write_cog(
     description: str | None = None,
     units: str | None = None,
     tags: dict[str, Any] | None = None,
-    level: int = 6,
+    level: int = 1,
 ) -> Path:
     """Write ``values`` (the grid's shape, row 0 = north) as a Cloud-Optimised GeoTIFF.
 
@@ -57,7 +57,7 @@ def write_cog(
     tags : dict, optional
         Extra metadata (stored as GeoTIFF tags).
     level : int
-        DEFLATE level (1 fastest .. 9 smallest).
+        DEFLATE level (1 fastest .. 9 smallest; 1 by default: as small as 6 on our surfaces, a third faster).
     """
     import rasterio
     from rasterio.transform import from_origin
