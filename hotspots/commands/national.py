@@ -62,7 +62,7 @@ def _categories(values: list[str] | None) -> list[str] | None:
 
 def run(args: argparse.Namespace) -> int:
     from ..export.national_outputs import write_national_outputs
-    from ..national import run_national
+    from ..national import ENGLAND_WALES_BOUNDS, run_national
     from ..national_inputs import prepare_inputs
     from .analyse import ProgressBar
 
@@ -104,6 +104,7 @@ def run(args: argparse.Namespace) -> int:
     result = run_national(
         pts,
         cell_size=args.cell_size,
+        bounds=ENGLAND_WALES_BOUNDS if args.extent == "england-wales" else None,
         bandwidth=args.bandwidth,
         kernel=args.kernel,
         distance=args.distance,
@@ -171,6 +172,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--category", action="append", metavar="NAME",
                    help="incident category to keep (repeatable; default 'Anti-social behaviour'); 'all' keeps every category")
     p.add_argument("--months", type=_months, default=None, metavar="A:B", help="first and last month, e.g. 2025-01:2025-12")
+    p.add_argument("--extent", choices=("england-wales", "data"), default="england-wales",
+                   help="grid extent: England and Wales (default) or the points' own extent")
     p.add_argument("--scheduler", default=None, metavar="ADDRESS",
                    help="read and bin on Dask: 'local:N' (N worker processes here) or a scheduler address 'tcp://host:8786'")
     g = p.add_argument_group("analysis")

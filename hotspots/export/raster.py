@@ -60,7 +60,7 @@ def write_cog(
         DEFLATE level (1 fastest .. 9 smallest; 1 by default: as small as 6 on our surfaces, a third faster).
     """
     import rasterio
-    from rasterio.transform import from_origin
+    from affine import Affine
 
     if dtype not in _DTYPES:
         raise ParameterError(f"`dtype` must be one of {', '.join(_DTYPES)}; got {dtype!r}.")
@@ -76,7 +76,7 @@ def write_cog(
     crs = grid.crs.to_wkt() if grid.crs.to_epsg() is None else f"EPSG:{grid.crs.to_epsg()}"
     profile = dict(
         driver="COG", width=grid.n_cols, height=grid.n_rows, count=1, dtype=dtype, crs=crs,
-        transform=from_origin(grid.xmin, grid.ymax, grid.cell_size, grid.cell_size), nodata=nodata,
+        transform=Affine(grid.cell_size, 0.0, grid.xmin, 0.0, -grid.cell_size, grid.ymax), nodata=nodata,
         compress="deflate", level=int(level), predictor=3 if kind == "f" else 2, blocksize=512,
         num_threads="all_cpus", bigtiff="if_safer",
     )
