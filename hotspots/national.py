@@ -33,10 +33,11 @@ import sys
 import threading
 import time
 from collections import deque
+from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Iterable, Iterator
+from typing import Any
 
 import numpy as np
 
@@ -673,7 +674,7 @@ def run_national(
         }
         density = KDEResult(summed, grid, "density", "incidents per km²", dparams, bandwidth_m=float(bandwidth), kernel=kernel)
         mark("density", t0)
-    del stream
+    stream = None  # the moment grids are freed before Gi*
 
     result_gi = None
     if do_gistar:

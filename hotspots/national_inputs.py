@@ -15,9 +15,10 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable, Iterator, Sequence
+from typing import Any
 
 import numpy as np
 
@@ -145,7 +146,7 @@ def iter_points(
     # pre_buffer=False: pyarrow's default pre-buffering keeps every batch read so far in memory
     # (the whole 800 MB file for 10^8 points); without it reading holds one batch at a time.
     pf = pq.ParquetFile(str(source.path), pre_buffer=False)
-    for batch in pf.iter_batches(batch_size=int(batch_rows), columns=read, row_groups=row_groups):
+    for batch in pf.iter_batches(batch_size=int(batch_rows), columns=read, row_groups=row_groups, use_threads=False):
         n = batch.num_rows
         keep = None
         if wanted is not None:
