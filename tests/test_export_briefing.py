@@ -184,6 +184,19 @@ def test_furniture_texts(demo, tmp_path):
         assert label in texts
 
 
+@pytest.mark.parametrize("category, title", [("ASB $x^{2}$", None), ("Anti-social behaviour", r"$\undefinedcmd{x}$ and $\sqrt{2}$")])
+def test_user_text_is_drawn_as_written_never_as_maths(demo, tmp_path, category, title):
+    an, _, _ = demo
+    inc = an.incidents.copy()
+    inc["category"] = category
+    odd = dataclasses.replace(an, incidents=inc)
+    img = briefing_map(odd, tmp_path / "m.png", layer="gistar", dpi=40, title=title)
+    expected = title or f"{category}: Getis-Ord Gi* hot spots"
+    assert expected in img.texts
+    img = briefing_before_after(odd, tmp_path / "ba.pdf", incidents=inc, dpi=40, title=title)
+    assert (title or f"{category}: before and after") in img.texts
+
+
 def test_density_legend_has_units(demo, tmp_path):
     an, _, _ = demo
     img = briefing_map(an, tmp_path / "m.png", layer="density", dpi=60)

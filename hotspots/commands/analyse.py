@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any, Callable, TextIO
 
 from .._errors import ParameterError
+from ..style import change_text, file_size
 
 #: Share of incidents that must fall inside the built-in Derbyshire outline for it to be used
 #: as the study area automatically.
@@ -294,18 +295,10 @@ def command_line(args: argparse.Namespace, command: str = "analyse") -> list[str
 
 
 # =============================================================================== summary
-def _size(n: int) -> str:
-    for unit in ("bytes", "kB", "MB", "GB"):
-        if n < 1000 or unit == "GB":
-            return f"{n:,.0f} {unit}" if unit == "bytes" else f"{n:,.1f} {unit}"
-        n /= 1000.0
-    return f"{n} bytes"  # pragma: no cover
-
-
 def summary_lines(analysis: Any, inputs: Inputs | None = None, *, top: int = 5) -> list[str]:
     """The end-of-run summary (suppressed person-level figures only)."""
     from ..export._common import area_summary, period_text
-    from ..export.briefing import _bare, _fmt_change
+    from ..export.briefing import _bare
 
     an = analysis
     g = an.grid
@@ -332,7 +325,7 @@ def summary_lines(analysis: Any, inputs: Inputs | None = None, *, top: int = 5) 
         for _, r in summ.head(top).iterrows():
             row = f"    {int(r['area_id']):>3}  {str(r['place'])[:18]:<18} {int(r['incidents']):>10,}"
             if has_change:
-                row += f"  {_fmt_change(r['change_pct'], r['change_class']):>9}"
+                row += f"  {change_text(r['change_pct'], r['change_class']):>9}"
             if has_ref:
                 row += f"  {str(r['referrals']):>9}"
             lines.append(row)
@@ -438,7 +431,7 @@ def run(args: argparse.Namespace) -> int:
         print(line)
     print(f"  outputs in {out}:")
     if manifest.gpkg is not None:
-        print(f"    {manifest.gpkg.name}  ({len(manifest.layers)} layers: {', '.join(f'{k} {v:,}' for k, v in manifest.layers.items())}; {_size(manifest.gpkg.stat().st_size)})")
+        print(f"    {manifest.gpkg.name}  ({len(manifest.layers)} layers: {', '.join(f'{k} {v:,}' for k, v in manifest.layers.items())}; {file_size(manifest.gpkg.stat().st_size)})")
     n_geo = sum(1 for k in manifest.files if k.startswith("geojson:"))
     if n_geo:
         print(f"    geojson/  ({n_geo} files, WGS84)")
@@ -446,7 +439,7 @@ def run(args: argparse.Namespace) -> int:
         print(f"    csv/  ({len(manifest.tables)} tables: {', '.join(manifest.tables)})")
     print("    parameters.json  (settings, automatic values, inputs, version)")
     for img in images:
-        print(f"    {img.path.relative_to(out)}  ({img.size_px[0]} x {img.size_px[1]} px, {_size(img.path.stat().st_size)}; basemap {img.basemap})")
+        print(f"    {img.path.relative_to(out)}  ({img.size_px[0]} x {img.size_px[1]} px, {file_size(img.path.stat().st_size)}; basemap {img.basemap})")
     print(f"  time: {time.perf_counter() - t0:.1f} s")
     return 0
 

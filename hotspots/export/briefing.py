@@ -44,10 +44,12 @@ from matplotlib.figure import Figure
 from matplotlib.patches import PathPatch, Polygon as MplPolygon, Rectangle
 from matplotlib.path import Path as MplPath
 
+from .. import style
 from .._errors import ParameterError
 from ..change import Period
 from ..grid import Grid
 from ..privacy import SUPPRESSION_THRESHOLD
+from ..style import INK, MUTED, OFFLINE_INSIDE, OFFLINE_OUTSIDE, OUTLINE, PLAIN_TEXT
 from ._basemap import fetch_basemap
 from ._common import area_summary, data_source, period_text, subject_text
 
@@ -65,44 +67,17 @@ __all__ = [
 #: Layers :func:`briefing_map` can draw.
 LAYERS = ("density", "gistar", "counts", "areas", "clusters", "change", "scheme")
 
-#: Gi* class colours (ArcGIS-like reds and blues); "not significant" is left clear.
-GI_COLOURS: dict[str, str] = {
-    "hot 99%": "#b2182b",
-    "hot 95%": "#ef6548",
-    "hot 90%": "#fdbb84",
-    "cold 90%": "#c6dbef",
-    "cold 95%": "#6baed6",
-    "cold 99%": "#2166ac",
-}
-GI_LABELS: dict[str, str] = {
-    "hot 99%": "Hot spot, 99% confidence",
-    "hot 95%": "Hot spot, 95% confidence",
-    "hot 90%": "Hot spot, 90% confidence",
-    "cold 90%": "Cold spot, 90% confidence",
-    "cold 95%": "Cold spot, 95% confidence",
-    "cold 99%": "Cold spot, 99% confidence",
-}
-#: Before/after change class colours; "too few incidents" is left clear.
-CHANGE_COLOURS: dict[str, str] = {
-    "significant fall": "#2c7bb6",
-    "no change": "#e3e3e3",
-    "significant rise": "#d7191c",
-}
-CHANGE_LABELS = {
-    "significant fall": "Significant fall",
-    "no change": "No significant change",
-    "significant rise": "Significant rise",
-}
+#: Gi* class colours (:data:`hotspots.style.GI_CLASS_COLOURS`); "not significant" is left clear.
+GI_COLOURS: dict[str, str] = dict(style.GI_CLASS_COLOURS)
+GI_LABELS: dict[str, str] = dict(style.GI_CLASS_LABELS)
+#: Before/after change class colours drawn (:data:`hotspots.style.CHANGE_CLASS_COLOURS`); "too few incidents" is left clear.
+CHANGE_COLOURS: dict[str, str] = {c: style.CHANGE_CLASS_COLOURS[c] for c in ("significant fall", "no change", "significant rise")}
+CHANGE_LABELS: dict[str, str] = {c: style.CHANGE_CLASS_LABELS[c] for c in CHANGE_COLOURS}
 #: Colour map of densities and counts.
-DENSITY_CMAP = "YlOrRd"
-REFERRAL_CMAP = "Purples"
-TASK_COLOUR = "#1b7837"
+DENSITY_CMAP = style.DENSITY_CMAP
+REFERRAL_CMAP = style.REFERRAL_CMAP
+TASK_COLOUR = style.TASK_SITE_COLOUR
 
-_INK = "#222222"
-_MUTED = "#555555"
-_OUTLINE = "#3a3a3a"
-_OFFLINE_OUTSIDE = "#e8ebee"
-_OFFLINE_INSIDE = "#fbfbf8"
 _HALO = [patheffects.withStroke(linewidth=2.2, foreground="white")]
 
 
@@ -284,10 +259,6 @@ def _scale_ticks(vmax: float) -> list[float]:
     return ticks
 
 
-def _tick_label(t: float) -> str:
-    return f"{t:,.0f}" if abs(t) >= 10 or t == 0 else (f"{t:.1f}" if abs(t) >= 1 else f"{t:.2g}")
-
-
 def _nice_number(value: float) -> float:
     """A round number (1, 2, 2.5 or 5 × 10^k) close to ``value``."""
     if value <= 0:
@@ -334,7 +305,7 @@ def _prepare_map_axes(ctx: _Ctx, ax: Any, extent: tuple[float, float, float, flo
     ax.set_xticks([])
     ax.set_yticks([])
     for s in ax.spines.values():
-        s.set_edgecolor("#888888")
+        s.set_edgecolor(style.GRATICULE)
         s.set_linewidth(0.6)
     area_path = _rings_path(ctx.area_geom)
     if basemap_img is not None:
@@ -349,8 +320,8 @@ def _prepare_map_axes(ctx: _Ctx, ax: Any, extent: tuple[float, float, float, flo
         if not veil.is_empty:
             ax.add_patch(PathPatch(_rings_path(veil), facecolor="white", edgecolor="none", alpha=0.55, zorder=1))
     else:
-        ax.set_facecolor(_OFFLINE_OUTSIDE)
-        ax.add_patch(PathPatch(area_path, facecolor=_OFFLINE_INSIDE, edgecolor="none", zorder=0.5))
+        ax.set_facecolor(OFFLINE_OUTSIDE)
+        ax.add_patch(PathPatch(area_path, facecolor=OFFLINE_INSIDE, edgecolor="none", zorder=0.5))
 
 
 def _clip_patch(ctx: _Ctx, ax: Any) -> PathPatch:
@@ -360,7 +331,7 @@ def _clip_patch(ctx: _Ctx, ax: Any) -> PathPatch:
 
 
 def _draw_outline(ctx: _Ctx, ax: Any) -> None:
-    ax.add_patch(PathPatch(_rings_path(ctx.area_geom), facecolor="none", edgecolor=_OUTLINE, linewidth=1.0 * ctx.scale, zorder=6))
+    ax.add_patch(PathPatch(_rings_path(ctx.area_geom), facecolor="none", edgecolor=OUTLINE, linewidth=1.0 * ctx.scale, zorder=6))
 
 
 def _grid_image(ctx: _Ctx, ax: Any, grid: Grid, rgba: np.ndarray, *, zorder: float = 3) -> None:
@@ -440,12 +411,12 @@ def _scale_bar(ctx: _Ctx, ax: Any, extent: tuple[float, float, float, float]) ->
                     facecolor="white", edgecolor="none", alpha=0.8, zorder=8)
     ax.add_patch(box)
     half = length / 2
-    ax.add_patch(Rectangle((x0, y0), half, h, facecolor=_INK, edgecolor=_INK, linewidth=0.6, zorder=9))
-    ax.add_patch(Rectangle((x0 + half, y0), half, h, facecolor="white", edgecolor=_INK, linewidth=0.6, zorder=9))
+    ax.add_patch(Rectangle((x0, y0), half, h, facecolor=INK, edgecolor=INK, linewidth=0.6, zorder=9))
+    ax.add_patch(Rectangle((x0 + half, y0), half, h, facecolor="white", edgecolor=INK, linewidth=0.6, zorder=9))
     for pos in (0.0, half, length):
         v = pos / unit_len
         txt = f"{v:g}" + (f" {unit}" if pos == length else "")
-        ax.text(x0 + pos, y0 + h * 1.6, txt, ha="center", va="bottom", fontsize=ctx.fs(6.5), color=_INK, zorder=9)
+        ax.text(x0 + pos, y0 + h * 1.6, txt, ha="center", va="bottom", fontsize=ctx.fs(6.5), color=INK, zorder=9, **PLAIN_TEXT)
     ctx.occupied.append(box)
 
 
@@ -457,13 +428,13 @@ def _north_arrow(ctx: _Ctx, ax: Any, extent: tuple[float, float, float, float]) 
     top = ymax - 0.035 * h
     base = top - size
     left = MplPolygon([(cx, top), (cx - size * 0.32, base), (cx, base + size * 0.28)], closed=True,
-                      facecolor=_INK, edgecolor=_INK, linewidth=0.6, zorder=9)
+                      facecolor=INK, edgecolor=INK, linewidth=0.6, zorder=9)
     right = MplPolygon([(cx, top), (cx + size * 0.32, base), (cx, base + size * 0.28)], closed=True,
-                       facecolor="white", edgecolor=_INK, linewidth=0.6, zorder=9)
+                       facecolor="white", edgecolor=INK, linewidth=0.6, zorder=9)
     ax.add_patch(left)
     ax.add_patch(right)
-    t = ax.text(cx, base - size * 0.08, "N", ha="center", va="top", fontsize=ctx.fs(9), fontweight="bold", color=_INK,
-                zorder=9, path_effects=_HALO)
+    t = ax.text(cx, base - size * 0.08, "N", ha="center", va="top", fontsize=ctx.fs(9), fontweight="bold", color=INK,
+                zorder=9, path_effects=_HALO, **PLAIN_TEXT)
     ctx.occupied += [left, right, t]
 
 
@@ -507,33 +478,30 @@ def _area_markers(ctx: _Ctx, ax: Any, areas: gpd.GeoDataFrame, *, labels: dict[i
     marker_m = ctx.fs(6.5) * 2.2 * m_per_pt
     for aid, p, geom in zip(a["area_id"].to_numpy(), pts, a.geometry):
         gx0, gy0, gx1, gy1 = geom.bounds
-        kw = dict(ha="center", va="center", fontsize=ctx.fs(6.5), fontweight="bold", color=_INK, zorder=11,
-                  bbox=dict(boxstyle="circle,pad=0.25", facecolor="white", edgecolor=_INK, linewidth=0.7))
+        kw = dict(ha="center", va="center", fontsize=ctx.fs(6.5), fontweight="bold", color=INK, zorder=11, **PLAIN_TEXT,
+                  bbox=dict(boxstyle="circle,pad=0.25", facecolor="white", edgecolor=INK, linewidth=0.7))
         if not on_top or max(gx1 - gx0, gy1 - gy0) < 1.3 * marker_m:
             # Put the number beside the area (up and right) with a leader line, so that it never
             # hides the hottest part of the map.
             off = ctx.fs(6.5) * 1.6
             t = ax.annotate(str(int(aid)), (gx1, gy1), xytext=(off, off), textcoords="offset points",
-                            arrowprops=dict(arrowstyle="-", color=_INK, linewidth=0.6, shrinkA=0, shrinkB=0), **kw)
+                            arrowprops=dict(arrowstyle="-", color=INK, linewidth=0.6, shrinkA=0, shrinkB=0), **kw)
         else:
             t = ax.text(p.x, p.y, str(int(aid)), **kw)
         ctx.occupied.append(t)
         if labels and int(aid) in labels:
             lt = ax.annotate(labels[int(aid)], (p.x, p.y), xytext=(ctx.fs(7), -ctx.fs(7)), textcoords="offset points",
-                             fontsize=ctx.fs(6), color=_INK, ha="left", va="top", zorder=11, path_effects=_HALO)
+                             fontsize=ctx.fs(6), color=INK, ha="left", va="top", zorder=11, path_effects=_HALO, **PLAIN_TEXT)
             ctx.occupied.append(lt)
 
 
-def _area_outlines(ctx: _Ctx, ax: Any, areas: gpd.GeoDataFrame, colour: str = _INK, lw: float = 0.9) -> None:
+def _area_outlines(ctx: _Ctx, ax: Any, areas: gpd.GeoDataFrame, colour: str = INK, lw: float = 0.9) -> None:
     for geom in areas.geometry:
         ax.add_patch(PathPatch(_rings_path(geom), facecolor="none", edgecolor=colour, linewidth=lw * ctx.scale, zorder=7))
 
 
 #: Outline of hotspot areas by their own before/after change class (area-level test).
-AREA_CHANGE_EDGES = {
-    "significant fall": ("#1f5f99", 2.2, "Hotspot area: significant fall"),
-    "significant rise": ("#b2182b", 2.2, "Hotspot area: significant rise"),
-}
+AREA_CHANGE_EDGES = style.CHANGE_AREA_EDGES
 
 
 def _area_change_outlines(ctx: _Ctx, ax: Any, an: Any) -> None:
@@ -544,7 +512,7 @@ def _area_change_outlines(ctx: _Ctx, ax: Any, an: Any) -> None:
     if ca is not None:
         cls = dict(zip(ca.table["area_id"].astype(int), ca.table["change_class"].astype(str)))
     for aid, geom in zip(areas["area_id"].astype(int), areas.geometry):
-        colour, lw, _ = AREA_CHANGE_EDGES.get(cls.get(aid, ""), (_INK, 0.9, ""))
+        colour, lw, _ = AREA_CHANGE_EDGES.get(cls.get(aid, ""), (INK, 0.9, ""))
         ax.add_patch(PathPatch(_rings_path(geom), facecolor="none", edgecolor=colour, linewidth=lw * ctx.scale, zorder=7))
 
 
@@ -569,7 +537,7 @@ def _towns(ctx: _Ctx, ax: Any, extent: tuple[float, float, float, float], *, max
     for name, pop, geom in zip(t["name"], t["population"], t.geometry):
         big = pop >= 100_000
         size = ctx.fs(8.5 if big else 6.8)
-        dot = ax.plot([geom.x], [geom.y], marker="o", markersize=ctx.fs(2.6 if big else 2.0), color=_INK,
+        dot = ax.plot([geom.x], [geom.y], marker="o", markersize=ctx.fs(2.6 if big else 2.0), color=INK,
                       markeredgecolor="white", markeredgewidth=0.5, zorder=10, linestyle="none")[0]
         dot_bb = _bbox(dot, renderer)
         if _overlaps(dot_bb, boxes, 0):
@@ -581,8 +549,8 @@ def _towns(ctx: _Ctx, ax: Any, extent: tuple[float, float, float, float], *, max
         done = False
         for dx, dy, ha, va in offsets if dot is not None else [(o[0] * 3, o[1] * 3, o[2], o[3]) for o in offsets]:
             txt = ax.annotate(name, (geom.x, geom.y), xytext=(ctx.fs(dx), ctx.fs(dy)), textcoords="offset points",
-                              ha=ha, va=va, fontsize=size, fontweight="bold" if big else "normal", color=_INK,
-                              zorder=10, path_effects=_HALO)
+                              ha=ha, va=va, fontsize=size, fontweight="bold" if big else "normal", color=INK,
+                              zorder=10, path_effects=_HALO, **PLAIN_TEXT)
             bb = _bbox(txt, renderer)
             inside_ax = bb.x0 >= ax_bb.x0 + 2 and bb.x1 <= ax_bb.x1 - 2 and bb.y0 >= ax_bb.y0 + 2 and bb.y1 <= ax_bb.y1 - 2
             if inside_ax and not _overlaps(bb, boxes, pad):
@@ -614,17 +582,17 @@ class _Panel:
 
     def heading(self, text: str, size: float = 9.5) -> None:
         self.cursor += self.line_h(size) * 0.35
-        self.ax.text(0, self.cursor, text, fontsize=self.ctx.fs(size), fontweight="bold", color=_INK, va="top")
+        self.ax.text(0, self.cursor, text, fontsize=self.ctx.fs(size), fontweight="bold", color=INK, va="top", **PLAIN_TEXT)
         self.cursor += self.line_h(size) * 1.05
 
-    def para(self, text: str, size: float = 7.0, colour: str = _MUTED, gap: float = 0.25) -> None:
+    def para(self, text: str, size: float = 7.0, colour: str = MUTED, gap: float = 0.25) -> None:
         chars = max(20, int(self.w * 72.0 / (self.ctx.fs(size) * 0.53)))
         for line in textwrap.wrap(text, chars) or [""]:
-            self.ax.text(0, self.cursor, line, fontsize=self.ctx.fs(size), color=colour, va="top")
+            self.ax.text(0, self.cursor, line, fontsize=self.ctx.fs(size), color=colour, va="top", **PLAIN_TEXT)
             self.cursor += self.line_h(size)
         self.cursor += self.line_h(size) * gap
 
-    def patch(self, colour: str, label: str, *, edge: str = "#555555", hatch: str | None = None, marker: str | None = None,
+    def patch(self, colour: str, label: str, *, edge: str = MUTED, hatch: str | None = None, marker: str | None = None,
               size: float = 7.2, lw: float = 0.6) -> None:
         s = self.line_h(size)
         if marker:
@@ -633,7 +601,7 @@ class _Panel:
         else:
             self.ax.add_patch(Rectangle((0, self.cursor + s * 0.1), 0.26, s * 0.78, facecolor=colour, edgecolor=edge,
                                         linewidth=lw, hatch=hatch))
-        self.ax.text(0.36, self.cursor + s * 0.5, label, fontsize=self.ctx.fs(size), color=_INK, va="center")
+        self.ax.text(0.36, self.cursor + s * 0.5, label, fontsize=self.ctx.fs(size), color=INK, va="center", **PLAIN_TEXT)
         self.cursor += s * 1.12
 
     def colourbar(self, cmap: str, norm: Any, label: str, ticks: Sequence[float] | None = None) -> Any:
@@ -645,11 +613,11 @@ class _Panel:
         cb = self.ctx.fig.colorbar(sm, cax=cax, orientation="horizontal")
         if ticks is not None:
             cb.set_ticks(list(ticks))
-            cb.set_ticklabels([_tick_label(t) for t in ticks])
+            cb.set_ticklabels([style.tick_label(t) for t in ticks], **PLAIN_TEXT)
         cb.ax.tick_params(labelsize=self.ctx.fs(6.5), length=2)
         cb.outline.set_linewidth(0.5)
         self.cursor += bar_h + self.line_h(6.5) * 1.6
-        self.para(label, size=7.0, colour=_INK, gap=0.3)
+        self.para(label, size=7.0, colour=INK, gap=0.3)
         return cb
 
     def table(self, header: list[str], rows: list[list[str]], widths: list[float], size: float = 6.8, align: list[str] | None = None) -> None:
@@ -659,13 +627,13 @@ class _Panel:
         xs = np.cumsum([0.0] + [w / total * self.w for w in widths])
         for i, h in enumerate(header):
             x = xs[i] if align[i] == "left" else xs[i + 1] - 0.04
-            self.ax.text(x, self.cursor, h, fontsize=self.ctx.fs(size), fontweight="bold", color=_INK, va="top", ha=align[i])
+            self.ax.text(x, self.cursor, h, fontsize=self.ctx.fs(size), fontweight="bold", color=INK, va="top", ha=align[i], **PLAIN_TEXT)
         self.cursor += s * 1.05
         self.ax.plot([0, self.w], [self.cursor - s * 0.12] * 2, color="#999999", linewidth=0.5)
         for r in rows:
             for i, v in enumerate(r):
                 x = xs[i] if align[i] == "left" else xs[i + 1] - 0.04
-                self.ax.text(x, self.cursor, v, fontsize=self.ctx.fs(size), color=_INK, va="top", ha=align[i])
+                self.ax.text(x, self.cursor, v, fontsize=self.ctx.fs(size), color=INK, va="top", ha=align[i], **PLAIN_TEXT)
             self.cursor += s
         self.cursor += s * 0.4
 
@@ -675,13 +643,6 @@ class _Panel:
 
 
 # =============================================================================== text pieces
-def _fmt_change(pct: Any, cls: Any) -> str:
-    if pct is None or (isinstance(pct, float) and not np.isfinite(pct)):
-        return "–"
-    arrow = " ↓" if cls == "significant fall" else (" ↑" if cls == "significant rise" else "")
-    return f"{pct:+.0f}%".replace("-", "−") + arrow
-
-
 def _bare(period: Any) -> str:
     """``"Jul 2023 – Jun 2024"`` without the period's label."""
     return period.describe().split(": ", 1)[-1]
@@ -730,14 +691,16 @@ def _footer(ctx: _Ctx, fig: Figure, size_in: tuple[float, float], margin: float,
     step = ctx.fs(6.3) / 72 * 1.35
     y = 0.14 + (len(lines) - 1) * step
     for line in lines:
-        fig.text(margin / W, y / H, line, fontsize=ctx.fs(6.3), color=_MUTED, ha="left", va="bottom")
+        fig.text(margin / W, y / H, line, fontsize=ctx.fs(6.3), color=MUTED, ha="left", va="bottom", **PLAIN_TEXT)
         y -= step
 
 
 def _header(ctx: _Ctx, size_in: tuple[float, float], margin: float, title: str, subtitle: str) -> None:
     W, H = size_in
-    ctx.fig.text(margin / W, 1 - 0.18 / H, title, fontsize=ctx.fs(15), fontweight="bold", color=_INK, ha="left", va="top")
-    ctx.fig.text(margin / W, 1 - (0.2 + ctx.fs(15) / 72 * 1.3) / H, subtitle, fontsize=ctx.fs(9.5), color=_MUTED, ha="left", va="top")
+    ctx.fig.text(margin / W, 1 - 0.18 / H, title, fontsize=ctx.fs(15), fontweight="bold", color=INK, ha="left", va="top",
+                 **PLAIN_TEXT)
+    ctx.fig.text(margin / W, 1 - (0.2 + ctx.fs(15) / 72 * 1.3) / H, subtitle, fontsize=ctx.fs(9.5), color=MUTED, ha="left", va="top",
+                 **PLAIN_TEXT)
 
 
 def _referral_labels(analysis: Any, suppress: bool) -> tuple[dict[int, str], str | None]:
@@ -798,7 +761,7 @@ def _draw_layer(ctx: _Ctx, ax: Any, layer: str, display_cell_m: Any, suppress: b
         for conf, colour in (("99%", GI_COLOURS["hot 99%"]), ("95%", GI_COLOURS["hot 95%"]), ("90%", GI_COLOURS["hot 90%"])):
             sel = areas[areas["peak_confidence"].astype(str) == conf]
             for geom in sel.geometry:
-                ax.add_patch(PathPatch(_rings_path(geom), facecolor=mcolors.to_rgba(colour, 0.75), edgecolor=_INK,
+                ax.add_patch(PathPatch(_rings_path(geom), facecolor=mcolors.to_rgba(colour, 0.75), edgecolor=INK,
                                        linewidth=0.8 * ctx.scale, zorder=5))
         _area_markers(ctx, ax, areas)
         info["classes"] = [
@@ -813,16 +776,17 @@ def _draw_layer(ctx: _Ctx, ax: Any, layer: str, display_cell_m: Any, suppress: b
             raise ParameterError("`layer='clusters'` needs clusters; run the analysis with `cluster_method` 'dbscan' or 'hdbscan'.")
         polys = cl.polygons.sort_values("rank", kind="stable")
         for geom in polys.geometry:
-            ax.add_patch(PathPatch(_rings_path(geom), facecolor=mcolors.to_rgba("#e6550d", 0.55), edgecolor="#7f2704",
+            ax.add_patch(PathPatch(_rings_path(geom), facecolor=mcolors.to_rgba(style.CLUSTER_COLOUR, 0.55), edgecolor=style.CLUSTER_EDGE_COLOUR,
                                    linewidth=0.6 * ctx.scale, zorder=5))
         for cid, rank, geom in zip(polys["cluster"], polys["rank"], polys.geometry):
             if rank <= 10:
                 p = geom.representative_point()
                 t = ax.text(p.x, p.y, str(int(cid)), ha="center", va="center", fontsize=ctx.fs(6), fontweight="bold",
-                            color=_INK, zorder=11, bbox=dict(boxstyle="circle,pad=0.2", facecolor="white", edgecolor=_INK, linewidth=0.6))
+                            color=INK, zorder=11, bbox=dict(boxstyle="circle,pad=0.2", facecolor="white", edgecolor=INK, linewidth=0.6),
+                            **PLAIN_TEXT)
                 ctx.occupied.append(t)
         method = str(cl.params.get("method", an.settings.cluster_method)).upper()
-        info["classes"] = [("#e6550d", f"{method} cluster of incidents ({len(polys):,}; top 10 numbered)")]
+        info["classes"] = [(style.CLUSTER_COLOUR, f"{method} cluster of incidents ({len(polys):,}; top 10 numbered)")]
         ctx.legend.update({lab: c for c, lab in info["classes"]})
     elif layer == "change":
         ch = an.change_cells
@@ -836,7 +800,7 @@ def _draw_layer(ctx: _Ctx, ax: Any, layer: str, display_cell_m: Any, suppress: b
         _area_markers(ctx, ax, areas)
         info["classes"] = [(CHANGE_COLOURS[c], CHANGE_LABELS[c] + " (cell)") for c in CHANGE_COLOURS]
         info["classes"].append(("#ffffff", "Too few incidents to test (cell)"))
-        info["edges"] = [(c, lw, lab) for c, lw, lab in AREA_CHANGE_EDGES.values()] + [(_INK, 0.9, "Hotspot area: no significant change")]
+        info["edges"] = [(c, lw, lab) for c, lw, lab in AREA_CHANGE_EDGES.values()] + [(INK, 0.9, "Hotspot area: no significant change")]
         ctx.legend.update({CHANGE_LABELS[c]: CHANGE_COLOURS[c] for c in CHANGE_COLOURS})
     elif layer == "scheme":
         link = an.linkage
@@ -854,7 +818,7 @@ def _draw_layer(ctx: _Ctx, ax: Any, layer: str, display_cell_m: Any, suppress: b
             else:
                 fc = (0.85, 0.85, 0.85, 1.0)
                 hatch = "////"
-            ax.add_patch(PathPatch(_rings_path(geom), facecolor=fc, edgecolor=_INK, hatch=hatch,
+            ax.add_patch(PathPatch(_rings_path(geom), facecolor=fc, edgecolor=INK, hatch=hatch,
                                    linewidth=0.8 * ctx.scale, zorder=5, alpha=0.85))
         _area_markers(ctx, ax, areas)
         tasks = an.tasks
@@ -869,7 +833,7 @@ def _draw_layer(ctx: _Ctx, ax: Any, layer: str, display_cell_m: Any, suppress: b
                     scale_label="Referrals from each hotspot area (where the behaviour happened)")
         ctx.legend["scale"] = (REFERRAL_CMAP, 0.0, float(norm.vmax), "referrals")
         info["classes"] = [
-            ("#d9d9d9", f"Hotspot area: referrals suppressed (<{SUPPRESSION_THRESHOLD} or to protect others)"),
+            (style.SUPPRESSED_COLOUR, f"Hotspot area: referrals suppressed (<{SUPPRESSION_THRESHOLD} or to protect others)"),
         ]
         if tasks is not None and len(tasks):
             info["task_marker"] = (TASK_COLOUR, f"Reparative task site ({len(tasks):,})")
@@ -896,15 +860,15 @@ def _legend_into(panel: _Panel, info: dict[str, Any], analysis: Any) -> None:
     for colour, lw, label in info.get("edges", []):
         panel.patch("none", label, edge=colour, lw=lw)
     if info["kind"] in ("density", "counts", "gistar"):
-        panel.patch("none", "Hotspot area (number = rank by incidents)", edge=_INK, lw=1.3)
-    panel.patch(_OFFLINE_INSIDE, "Study area", edge=_OUTLINE, lw=0.8)
+        panel.patch("none", "Hotspot area (number = rank by incidents)", edge=INK, lw=1.3)
+    panel.patch(OFFLINE_INSIDE, "Study area", edge=OUTLINE, lw=0.8)
 
 
 def _areas_table_into(panel: _Panel, analysis: Any, suppress: bool, max_rows: int) -> None:
     summ = area_summary(analysis)
     if len(summ) == 0:
         panel.heading("Hotspot areas")
-        panel.para("No significant hot spots at the chosen confidence.", colour=_INK)
+        panel.para("No significant hot spots at the chosen confidence.", colour=INK)
         return
     labels, other = _referral_labels(analysis, suppress)
     panel.heading(f"Hotspot areas ({len(summ)})")
@@ -924,7 +888,7 @@ def _areas_table_into(panel: _Panel, analysis: Any, suppress: bool, max_rows: in
     for _, r in summ.head(max_rows).iterrows():
         row = [str(int(r["area_id"])), str(r["place"]), f"{int(r['incidents']):,}"]
         if has_change:
-            row.append(_fmt_change(r["change_pct"], r["change_class"]))
+            row.append(style.change_text(r["change_pct"], r["change_class"]))
         if labels:
             row.append(labels.get(int(r["area_id"]), "0"))
         rows.append(row)
@@ -1088,8 +1052,8 @@ def briefing_map(
         right.heading("Method", size=8.5)
         right.para(_method_text(an), size=6.3, gap=0.1)
     if not suppress and an.linkage is not None:
-        fig.text(1 - margin / W, 1 - 0.2 / H, "NOT FOR PUBLICATION: unsuppressed counts", fontsize=ctx.fs(9), color="#b2182b",
-                 fontweight="bold", ha="right", va="top")
+        fig.text(1 - margin / W, 1 - 0.2 / H, "NOT FOR PUBLICATION: unsuppressed counts", fontsize=ctx.fs(9), color=style.GI_CLASS_COLOURS["hot 99%"],
+                 fontweight="bold", ha="right", va="top", **PLAIN_TEXT)
     _footer(ctx, fig, (W, H), margin, bm.attribution if bm is not None else "")
     return _save(ctx, path, fmt, dpi_f, (W, H), layer, [(ttl, ax, extent)], bm, t0)
 
@@ -1292,7 +1256,7 @@ def briefing_before_after(
         _north_arrow(ctx, ax, extent)
         if towns:
             _towns(ctx, ax, extent, max_towns=max_towns)
-        ax.set_title(panel_title, fontsize=ctx.fs(8.5), color=_INK, loc="left", pad=4)
+        ax.set_title(panel_title, fontsize=ctx.fs(8.5), color=INK, loc="left", pad=4, **PLAIN_TEXT)
         maps.append((panel_title.split("\n")[0], ax, extent))
 
     # Legend column right of the maps.
@@ -1309,17 +1273,17 @@ def briefing_before_after(
         leg.heading("Change per hotspot area", size=8.0)
         for colour, lw, label in AREA_CHANGE_EDGES.values():
             leg.patch("none", label.replace("Hotspot area: ", "").capitalize(), edge=colour, lw=lw)
-        leg.patch("none", "No significant change", edge=_INK, lw=0.9)
+        leg.patch("none", "No significant change", edge=INK, lw=0.9)
     leg.cursor += 0.08
-    leg.patch("none", "Hotspot area (number = rank by incidents)", edge=_INK, lw=1.3)
-    leg.patch(_OFFLINE_INSIDE, "Study area", edge=_OUTLINE, lw=0.8)
+    leg.patch("none", "Hotspot area (number = rank by incidents)", edge=INK, lw=1.3)
+    leg.patch(OFFLINE_INSIDE, "Study area", edge=OUTLINE, lw=0.8)
     if ch is not None and an.change_areas is not None:
         s_areas = an.change_areas.summary()
         leg.heading("Hotspot areas", size=8.0)
         leg.para(
             f"{int(s_areas.get('significant fall', 0))} with a significant fall, {int(s_areas.get('significant rise', 0))} with a "
             f"significant rise, {int(s_areas.get('no change', 0))} without a significant change (of {an.areas.n_areas}).",
-            size=7.0, colour=_INK,
+            size=7.0, colour=INK,
         )
     leg.heading("Method", size=8.0)
     method = (f"{an.caption()}. Change: incidents per month in each period compared by an exact conditional Poisson "

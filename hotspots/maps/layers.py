@@ -42,6 +42,7 @@ from PIL import Image
 
 from .._errors import CRSError, ParameterError
 from ..grid import Grid, GridValues
+from ..style import tick_label
 from .base import fast_transformer, project_geoms, round_coordinates, transform_bounds
 from .escape import css_colour, display_value, escape_html, format_value, js_json
 
@@ -471,16 +472,7 @@ class Legend(MacroElement):
 
 
 def _tick(v: float, fmt: str | None) -> str:
-    if fmt is not None:
-        return format(v, fmt)
-    a = abs(v)
-    if a == 0:
-        return "0"
-    if a >= 100:
-        return format(v, ",.0f")
-    if a >= 10:
-        return format(v, ",.1f").rstrip("0").rstrip(".")
-    return format(v, ".3g")
+    return format(v, fmt) if fmt is not None else tick_label(v)
 
 
 def _ticks(scale: ColourScale, n_ticks: int, fmt: str | None) -> list[tuple[float, str]]:

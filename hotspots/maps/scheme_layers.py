@@ -40,6 +40,7 @@ from branca.element import MacroElement
 from folium.plugins import MarkerCluster
 from folium.template import Template
 
+from .. import style
 from .._errors import ParameterError, SchemaError
 from ..grid import BNG, GridValues
 from ..privacy import SUPPRESSION_THRESHOLD, suppress_count
@@ -75,32 +76,10 @@ __all__ = [
     "dissolve_cells",
 ]
 
-#: Gi* classes and their colours (ArcGIS Pro's hot/cold palette), strongest hot first.
-GI_CLASS_COLOURS: dict[str, str] = {
-    "hot 99%": "#d62f27",
-    "hot 95%": "#ed7551",
-    "hot 90%": "#fab984",
-    "cold 90%": "#b5cfe3",
-    "cold 95%": "#7aa6cc",
-    "cold 99%": "#4575b5",
-}
-#: Before/after change classes and their colours.
-CHANGE_CLASS_COLOURS: dict[str, str] = {
-    "significant fall": "#2c7bb6",
-    "no change": "#bdbdbd",
-    "significant rise": "#d7191c",
-    "too few incidents": "#f0f0f0",
-}
-#: Reparative task kinds (hotspots.schema.TASK_KINDS): colour of the dot.
-TASK_KIND_COLOURS: dict[str, str] = {
-    "litter picking": "#1b9e77",
-    "allotment": "#66a61e",
-    "food bank": "#d95f02",
-    "charity shop": "#7570b3",
-    "village hall": "#e7298a",
-    "bird and bat boxes": "#a6761d",
-    "workshop": "#666666",
-}
+#: Gi* classes, change classes and task kinds with their colours (one set for every output: :mod:`hotspots.style`).
+GI_CLASS_COLOURS = style.GI_CLASS_COLOURS
+CHANGE_CLASS_COLOURS = style.CHANGE_CLASS_COLOURS
+TASK_KIND_COLOURS = style.TASK_KIND_COLOURS
 #: Two-letter label drawn in each task-site dot (icon fonts cannot work offline).
 TASK_KIND_CODES: dict[str, str] = {
     "litter picking": "LP",
@@ -125,7 +104,7 @@ LAYER_NAMES: dict[str, str] = {
 #: Default size of the squares referral locations are snapped to, metres.
 DEFAULT_SNAP_M = 250.0
 
-_OTHER_KIND_COLOUR = "#999999"
+_OTHER_KIND_COLOUR = style.OTHER_KIND_COLOUR
 
 
 # =============================================================================== map support
