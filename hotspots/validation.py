@@ -41,7 +41,7 @@ from typing import Any, Callable, Collection, Iterator, Mapping, TypeVar
 
 import numpy as np
 
-from ._errors import HotspotsError, ParameterError
+from ._errors import HotspotsError, InputError, ParameterError
 
 __all__ = [
     "argument_names",
@@ -63,6 +63,7 @@ __all__ = [
     "month",
     "month_range",
     "date",
+    "input_path",
     "output_file",
     "output_folder",
 ]
@@ -249,15 +250,14 @@ def number(
     example : str, optional
         A valid value shown in the message ("0.05").
     optional : bool
-        Accept None (returned as None).
+        Accept None (returned as None). Messages do not mention None: it means "automatic"
+        or "not given", which the caller's documentation explains.
     """
     if value is None and optional:
         return None
     what = "a number" + (f" of {unit}" if unit else "")
     bounds = _bound_text(low, high, low_open, high_open)
     rule = what + (f" {bounds}" if bounds else "") + (f" (e.g. {example})" if example else "")
-    if optional:
-        rule += ", or None"
     if not _is_real(value):
         raise _fail(name, rule, value)
     v = float(value)
@@ -319,7 +319,7 @@ def whole(
         what += f" >= {low:,}"
     elif high is not None:
         what += f" <= {high:,}"
-    rule = what + (f" (e.g. {example})" if example else "") + (", or None" if optional else "")
+    rule = what + (f" (e.g. {example})" if example else "")
     ok = _is_real(value) and math.isfinite(float(value)) and float(value) == math.floor(float(value))
     if not ok:
         raise _fail(name, rule, value)
@@ -346,7 +346,7 @@ def choice(value: Any, name: str, options: Collection[Any], *, optional: bool = 
         hit = False
     if not hit:
         text = ", ".join(repr(o) for o in listed)
-        raise _fail(name, f"one of {text}" + (", or None" if optional else ""), value)
+        raise _fail(name, f"one of {text}", value)
     return value
 
 
@@ -373,7 +373,7 @@ def month(value: Any, name: str, *, optional: bool = False) -> Any:
     """
     if value is None and optional:
         return None
-    rule = _MONTH_RULE + (", or None" if optional else "")
+    rule = _MONTH_RULE
     if isinstance(value, np.datetime64):
         value = str(value.astype("datetime64[M]"))
     if isinstance(value, str):
@@ -417,7 +417,7 @@ def date(value: Any, name: str, *, optional: bool = False) -> Any:
     """A calendar day as :class:`datetime.date`: ``"YYYY-MM-DD"`` text, a date, datetime or Timestamp."""
     if value is None and optional:
         return None
-    rule = "a date written YYYY-MM-DD (e.g. 2023-07-01)" + (", or None" if optional else "")
+    rule = "a date written YYYY-MM-DD (e.g. 2023-07-01)"
     if isinstance(value, np.datetime64):
         value = str(value.astype("datetime64[D]"))
     if isinstance(value, dt.datetime):
@@ -450,23 +450,36 @@ def _parent_folder(path: Path, name: str) -> None:
         raise ParameterError(f"{shown(name)} {str(path)!r}: {str(parent)!r} is not a folder; choose a path inside a folder.")
 
 
-def output_file(value: Any, name: str, *, suffixes: Collection[str] | None = None) -> Path:
-    """A file to write: its folder must exist (nothing is created), it must not be a folder.
+def input_path(value: Any, name: str) -> Path:
+    """A file or folder to read, which must exist (an :class:`InputError` otherwise)."""
+    path = _as_path(value, name, "a file or folder path")
+    if not path.exists():
+        raise InputError(f"{shown(name)} {str(path)!r} does not exist; check the path.")
+    return path
+
+
+def output_file(value: Any, name: str, *, suffixes: Collection[str] | None = None, new_folders: bool = False) -> Path:
+    """A file to write: not a folder; its folder must exist unless ``new_folders``.
 
     Parameters
     ----------
     suffixes : collection of str, optional
         Allowed suffixes, lower case with the dot (``(".png", ".pdf")``); compared
         case-insensitively.
+    new_folders : bool
+        The caller creates missing folders (a library call writing inside a results folder);
+        the command line never does, so that a typo cannot scatter folders over the file system.
     """
-    ends = ", ".join(suffixes) if suffixes else ""
+    listed = list(suffixes or [])
+    ends = ", ".join(listed[:-1]) + " or " + listed[-1] if len(listed) > 1 else "".join(listed)
     rule = "a file path" + (f" ending in {ends}" if ends else "")
     path = _as_path(value, name, rule)
     if suffixes is not None and path.suffix.lower() not in {s.lower() for s in suffixes}:
         raise _fail(name, rule, str(value), "The format follows the suffix.")
     if path.is_dir():
         raise ParameterError(f"{shown(name)} {str(path)!r} is a folder; give a file path ({rule}).")
-    _parent_folder(path, name)
+    if not new_folders:
+        _parent_folder(path, name)
     return path
 
 

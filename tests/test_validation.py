@@ -53,7 +53,7 @@ def test_number_bounds_and_messages():
     assert message(v.number, 99, "x", high=10, high_open=True) == "`x` must be a number less than 10; got 99."
     assert v.number(None, "x", optional=True) is None
     assert message(v.number, None, "x") == "`x` must be a number; got None."
-    assert message(v.number, "3", "x", optional=True) == "`x` must be a number, or None; got '3'."
+    assert message(v.number, "3", "x", optional=True) == "`x` must be a number; got '3'."
 
 
 def test_positive_distance_and_non_negative():
@@ -92,7 +92,7 @@ def test_whole_ranges_and_units():
 
 def test_seed():
     assert v.seed(0) == 0 and v.seed(None) is None and v.seed(np.int32(4)) == 4
-    assert message(v.seed, -1) == "`seed` must be a whole number >= 0 (e.g. 0), or None; got -1."
+    assert message(v.seed, -1) == "`seed` must be a whole number >= 0 (e.g. 0); got -1."
     assert message(v.seed, None, optional=False) == "`seed` must be a whole number >= 0 (e.g. 0); got None."
     assert message(v.seed, 1.5).startswith("`seed` must be a whole number")
 
@@ -172,7 +172,7 @@ def test_output_file_never_needs_new_folders(tmp_path):
     text = message(v.output_file, tmp_path / "no" / "m.png", "out_path")
     assert "`out_path`" in text and "does not exist" in text and "create it first" in text
     assert not (tmp_path / "no").exists()
-    assert "ending in .png, .pdf" in message(v.output_file, tmp_path / "m.jpg", "out_path", suffixes=(".png", ".pdf"))
+    assert "ending in .png or .pdf" in message(v.output_file, tmp_path / "m.jpg", "out_path", suffixes=(".png", ".pdf"))
     (tmp_path / "d.png").mkdir()
     assert "is a folder" in message(v.output_file, tmp_path / "d.png", "out_path", suffixes=(".png",))
     f = tmp_path / "file"
@@ -250,3 +250,16 @@ def test_collect_lets_other_exceptions_through():
     with pytest.raises(ZeroDivisionError):
         with v.collect() as problems:
             problems.check(lambda: 1 / 0)
+
+
+def test_input_path(tmp_path):
+    assert v.input_path(tmp_path, "INPUT") == tmp_path
+    with pytest.raises(InputError) as exc:
+        with v.argument_names({"referrals": "--referrals"}):
+            v.input_path(tmp_path / "r.csv", "referrals")
+    assert str(exc.value) == f"`--referrals` {str(tmp_path / 'r.csv')!r} does not exist; check the path."
+
+
+def test_output_file_may_leave_folders_to_the_caller(tmp_path):
+    assert v.output_file(tmp_path / "a" / "b" / "m.png", "out_path", new_folders=True) == tmp_path / "a" / "b" / "m.png"
+    assert not (tmp_path / "a").exists()

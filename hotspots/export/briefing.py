@@ -44,7 +44,7 @@ from matplotlib.figure import Figure
 from matplotlib.patches import PathPatch, Polygon as MplPolygon, Rectangle
 from matplotlib.path import Path as MplPath
 
-from .. import style
+from .. import style, validation
 from .._errors import ParameterError
 from ..change import Period
 from ..grid import Grid
@@ -59,6 +59,7 @@ __all__ = [
     "briefing_map",
     "briefing_before_after",
     "LAYERS",
+    "check_image_options",
     "GI_COLOURS",
     "CHANGE_COLOURS",
     "DENSITY_CMAP",
@@ -164,29 +165,37 @@ class BriefingImage:
 
 
 # =============================================================================== validation
-def _check_common(out_path: Any, dpi: Any, size_in: Any) -> tuple[Path, str, float, tuple[float, float]]:
+#: Resolution limits of a briefing image, dots per inch, and its largest size in pixels.
+DPI_RANGE = (20.0, 1200.0)
+SIZE_RANGE_IN = (3.0, 60.0)
+MAX_PIXELS = 200e6
+
+
+def check_image_options(out_path: Any, dpi: Any, size_in: Any, *, new_folders: bool = True) -> tuple[Path, str, float, tuple[float, float]]:
+    """Check where and how large a briefing image is to be; ``(path, format, dpi, (width, height))``.
+
+    The rules :func:`briefing_map` and :func:`briefing_before_after` apply, for callers that
+    want to refuse bad options before computing anything (the command line). ``out_path`` must
+    end in .png or .pdf (the format follows the suffix); ``dpi`` from 20 to 1,200; each side of
+    ``size_in`` from 3 to 60 inches; at most 200 million pixels. ``new_folders=False`` also
+    requires the image's folder to exist.
+    """
+    path = validation.output_file(out_path, "out_path", suffixes=(".png", ".pdf"), new_folders=new_folders)
+    d = validation.number(dpi, "dpi", low=DPI_RANGE[0], high=DPI_RANGE[1], example="300")
+    lo, hi = SIZE_RANGE_IN
+    rule = f"(width, height) in inches, each from {lo:g} to {hi:g} (e.g. (11, 7.5))"
     try:
-        path = Path(out_path)
-    except TypeError:
-        raise ParameterError(f"`out_path` must be a file path ending in .png or .pdf; got {out_path!r}.") from None
-    fmt = path.suffix.lower().lstrip(".")
-    if fmt not in ("png", "pdf"):
-        raise ParameterError(f"`out_path` must end in .png or .pdf (the format follows the suffix); got {path.name!r}.")
-    try:
-        d = float(dpi)
+        w, h = size_in
     except (TypeError, ValueError):
-        raise ParameterError(f"`dpi` must be a number such as 300; got {dpi!r}.") from None
-    if not (np.isfinite(d) and 20 <= d <= 1200):
-        raise ParameterError(f"`dpi` must be between 20 and 1200; got {dpi!r}.")
-    try:
-        w, h = (float(v) for v in size_in)
-    except (TypeError, ValueError):
-        raise ParameterError(f"`size_in` must be (width, height) in inches, e.g. (11, 7.5); got {size_in!r}.") from None
-    if not (np.isfinite(w) and np.isfinite(h) and 3 <= w <= 60 and 3 <= h <= 60):
-        raise ParameterError(f"`size_in` must be between 3 and 60 inches each way; got {size_in!r}.")
-    if w * h * d * d > 200e6:
-        raise ParameterError(f"a {w:g} x {h:g} in image at {d:g} dpi would have over 200 million pixels; lower `dpi` or `size_in`.")
-    return path, fmt, d, (w, h)
+        raise ParameterError(validation.problem("size_in", rule, size_in)) from None
+    w = validation.number(w, "size_in", low=lo, high=hi)
+    h = validation.number(h, "size_in", low=lo, high=hi)
+    if w * h * d * d > MAX_PIXELS:
+        raise ParameterError(
+            f"a {w:g} x {h:g} in image at {d:g} dpi would have over {MAX_PIXELS / 1e6:,.0f} million pixels; lower "
+            f"{validation.shown('dpi')} or {validation.shown('size_in')}."
+        )
+    return path, path.suffix.lower().lstrip("."), d, (w, h)
 
 
 def _check_analysis(analysis: Any) -> None:
@@ -980,9 +989,8 @@ def briefing_map(
     """
     t0 = time.perf_counter()
     _check_analysis(analysis)
-    path, fmt, dpi_f, (W, H) = _check_common(out_path, dpi, size_in)
-    if layer not in LAYERS:
-        raise ParameterError(f"`layer` must be one of {', '.join(LAYERS)}; got {layer!r}.")
+    path, fmt, dpi_f, (W, H) = check_image_options(out_path, dpi, size_in)
+    validation.choice(layer, "layer", LAYERS)
     an = analysis
     src = data_source(an.incidents, source=source, attribution=attribution)
     scale = float(np.clip(min(W / 11.0, H / 7.5) if W >= H else min(W / 8.5, H / 11.0), 0.6, 1.8))
@@ -1159,7 +1167,7 @@ def briefing_before_after(
 
     t0 = time.perf_counter()
     _check_analysis(analysis)
-    path, fmt, dpi_f, (W, H) = _check_common(out_path, dpi, size_in)
+    path, fmt, dpi_f, (W, H) = check_image_options(out_path, dpi, size_in)
     an = analysis
     if show_change and an.change_cells is None:
         raise ParameterError(
