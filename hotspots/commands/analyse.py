@@ -338,8 +338,7 @@ def command_line(args: argparse.Namespace, command: str = "analyse") -> list[str
 # =============================================================================== summary
 def summary_lines(analysis: Any, inputs: Inputs | None = None, *, top: int = 5) -> list[str]:
     """The end-of-run summary (suppressed person-level figures only)."""
-    from ..export._common import area_summary, period_text
-    from ..export.briefing import _bare
+    from ..export._common import area_summary, period_range_text, period_text
 
     an = analysis
     g = an.grid
@@ -373,12 +372,12 @@ def summary_lines(analysis: Any, inputs: Inputs | None = None, *, top: int = 5) 
     if an.change_areas is not None:
         s = an.change_areas.summary()
         lines.append(
-            f"  change {_bare(an.before)} -> {_bare(an.after)}: hotspot areas with a significant fall "
+            f"  change {period_range_text(an.before)} -> {period_range_text(an.after)}: hotspot areas with a significant fall "
             f"{int(s.get('significant fall', 0))}, rise {int(s.get('significant rise', 0))}, no change {int(s.get('no change', 0))}"
         )
     elif an.change_cells is None:
         lines.append(
-            f"  change: not computed, the periods {_bare(an.before)} / {_bare(an.after)} hold no data; "
+            f"  change: not computed, the periods {period_range_text(an.before)} / {period_range_text(an.after)} hold no data; "
             "give `--before A:B --after C:D` within the data's months"
         )
     if an.kpis is not None:

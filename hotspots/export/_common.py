@@ -18,7 +18,7 @@ import pandas as pd
 from ..change import incident_dates
 from ..schema import ASB_CATEGORY, POLICE_UK_ATTRIBUTION
 
-__all__ = ["DataSource", "data_source", "period_text", "area_summary", "DEMO_ATTRIBUTION"]
+__all__ = ["DataSource", "data_source", "period_text", "period_range_text", "area_summary", "DEMO_ATTRIBUTION"]
 
 #: Attribution printed on anything made from the synthetic demo data.
 DEMO_ATTRIBUTION = "Synthetic demo data: not real incidents or people"
@@ -103,6 +103,11 @@ def period_text(incidents: pd.DataFrame, period: Any = None) -> str:
     b = pd.Timestamp(dates.max())
     first, last = a.strftime("%b %Y"), b.strftime("%b %Y")
     return first if first == last else f"{first} – {last}"
+
+
+def period_range_text(period: Any) -> str:
+    """``"Jul 2023 – Jun 2024"`` without the period's label."""
+    return period.describe().split(": ", 1)[-1]
 
 
 def area_places(areas: pd.DataFrame) -> list[str]:
