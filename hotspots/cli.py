@@ -12,7 +12,8 @@ import argparse
 import importlib
 import os
 import sys
-from typing import Callable, NoReturn, Sequence
+from collections.abc import Callable, Sequence
+from typing import NoReturn
 
 from ._errors import HotspotsError
 

@@ -33,11 +33,12 @@ import datetime as dt
 import math
 import numbers
 import re
+from collections.abc import Callable, Collection, Iterator, Mapping
 from contextlib import contextmanager
 from contextvars import ContextVar
 from pathlib import Path
 from types import MappingProxyType
-from typing import Any, Callable, Collection, Iterator, Mapping, TypeVar
+from typing import Any, TypeVar
 
 import numpy as np
 

@@ -225,7 +225,8 @@ def no_loading(monkeypatch):
 @pytest.mark.parametrize(
     "args, message",
     [
-        (["--scheme-start", "2023-13-01"], "`--scheme-start` must be a date written YYYY-MM-DD (e.g. 2023-07-01); got '2023-13-01'."),
+        (["--scheme-start", "2023-13-01"],
+         "`--scheme-start` must be a date written YYYY-MM-DD (e.g. 2023-07-01); got '2023-13-01'."),
         (["--scheme-start", "July 2023"], "`--scheme-start` must be a date written YYYY-MM-DD"),
         (["--period", "2022-07:2023-13"], "`--period` must be two months FIRST:LAST"),
         (["--period", "2022-07-15:2023-06"], "`--period` must be two months FIRST:LAST"),
@@ -247,7 +248,8 @@ def no_loading(monkeypatch):
         (["--dpi", "many"], "`--dpi` must be a number; got 'many'."),
         (["--snap", "0"], "`--snap` must be a number of metres greater than 0"),
         (["--basemap", "google"], "`--basemap` 'google' is not known"),
-        (["--referrals", "/nonexistent/referrals.csv"], "`--referrals` '/nonexistent/referrals.csv' does not exist; check the path."),
+        (["--referrals", "/nonexistent/referrals.csv"],
+         "`--referrals` '/nonexistent/referrals.csv' does not exist; check the path."),
         (["--study-area", "/nonexistent/area.geojson"], "`--study-area` '/nonexistent/area.geojson' does not exist"),
         (["--kernel", "triangle"], "argument --kernel: invalid choice: 'triangle'"),
         (["--frobnicate"], "unrecognized arguments: --frobnicate"),

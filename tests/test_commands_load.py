@@ -57,7 +57,8 @@ def test_load_and_analyse_refuse_the_same_month_formats_with_the_same_message(ta
 def test_load_and_analyse_accept_the_same_month_formats(table, tmp_path):
     for months in ("2025-1:2025-3", "2025-01:2025-03", " 2025-01 : 2025-03 "):
         assert run_cli("load", table, "--months", months)[0] == 0
-        code, _, stderr = run_cli("analyse", table, "--out", tmp_path / "r", "--period", months, "--no-images", "--formats", "csv",
+        code, _, stderr = run_cli("analyse", table, "--out", tmp_path / "r", "--period", months, "--no-images", "--formats",
+                                  "csv",
                                   "--quiet", "--study-area", "none", "--cell-size", "100")
         assert code == 0, stderr
 

@@ -87,7 +87,8 @@ def test_before_after_pdf(incidents_csv, tmp_path):
     [
         (["--out", "m.jpg"], "`--out` must be a file path ending in .png or .pdf"),
         (["--out", "m.png", "--layer", "scheme"], "needs referrals"),
-        (["--out", "m.png", "--before-after", "--before", "2030-01:2030-06", "--after", "2030-07:2030-12"], "`--before A:B --after C:D`"),
+        (["--out", "m.png", "--before-after", "--before", "2030-01:2030-06", "--after", "2030-07:2030-12"],
+         "`--before A:B --after C:D`"),
     ],
 )
 def test_errors(incidents_csv, tmp_path, args, message):
@@ -114,7 +115,8 @@ def no_loading(monkeypatch):
         (["--dpi", "10"], "`--dpi` must be a number from 20 to 1,200 (e.g. 300); got 10.0."),
         (["--width", "100"], "`--width/--height` must be a number from 3 to 60; got 100.0."),
         (["--height", "tall"], "`--height` must be a number; got 'tall'."),
-        (["--width", "60", "--height", "60", "--dpi", "1200"], "would have over 200 million pixels; lower `--dpi` or `--width/--height`."),
+        (["--width", "60", "--height", "60", "--dpi", "1200"],
+         "would have over 200 million pixels; lower `--dpi` or `--width/--height`."),
         (["--before", "2022-01:2022-12", "--after", "2022-06:2023-12"], "overlap"),
         (["--basemap", "ftp://x/{z}/{x}/{y}"], "`--basemap` 'ftp://x/{z}/{x}/{y}' is not known"),
     ],

@@ -22,8 +22,7 @@ from hotspots._errors import ParameterError
 from hotspots.analysis import Settings
 from hotspots.change import Period
 from hotspots.demo import generate_demo
-from hotspots.export import DEMO_ATTRIBUTION, briefing_before_after, briefing_map
-from hotspots.export import _basemap
+from hotspots.export import DEMO_ATTRIBUTION, _basemap, briefing_before_after, briefing_map
 from hotspots.export.briefing import CHANGE_COLOURS, GI_COLOURS
 from hotspots.gazetteer import default_study_area, towns
 from hotspots.grid import BNG
@@ -184,7 +183,8 @@ def test_furniture_texts(demo, tmp_path):
         assert label in texts
 
 
-@pytest.mark.parametrize("category, title", [("ASB $x^{2}$", None), ("Anti-social behaviour", r"$\undefinedcmd{x}$ and $\sqrt{2}$")])
+@pytest.mark.parametrize("category, title",
+                         [("ASB $x^{2}$", None), ("Anti-social behaviour", r"$\undefinedcmd{x}$ and $\sqrt{2}$")])
 def test_user_text_is_drawn_as_written_never_as_maths(demo, tmp_path, category, title):
     an, _, _ = demo
     inc = an.incidents.copy()

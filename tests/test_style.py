@@ -67,7 +67,8 @@ def test_maps_and_briefings_use_the_same_class_colours():
         assert scheme_layers.CHANGE_CLASS_COLOURS[c] == colour == style.CHANGE_CLASS_COLOURS[c]
 
 
-@pytest.mark.parametrize("text", ["ASB $x^{2}$", r"$\undefinedcmd{x}$", "$" + r"\sqrt{" * 50 + "x" + "}" * 50 + "$", "a $ b", "\\$"])
+@pytest.mark.parametrize("text",
+                         ["ASB $x^{2}$", r"$\undefinedcmd{x}$", "$" + r"\sqrt{" * 50 + "x" + "}" * 50 + "$", "a $ b", "\\$"])
 def test_plain_text_is_drawn_literally(text):
     for kwargs, shown in (({**style.PLAIN_TEXT}, text), ({}, None)):
         fig = Figure(figsize=(4, 1))

@@ -62,7 +62,8 @@ def test_positive_distance_and_non_negative():
     assert message(v.distance, -5, "tolerance_m", zero=True) == "`tolerance_m` must be a number of metres at least 0; got -5."
     assert v.distance(0, "tolerance_m", zero=True) == 0.0
     assert v.distance(None, "cell_size", optional=True) is None
-    assert message(v.positive, -1, "contact_hours", unit="hours") == "`contact_hours` must be a number of hours greater than 0; got -1."
+    assert message(v.positive, -1, "contact_hours",
+                   unit="hours") == "`contact_hours` must be a number of hours greater than 0; got -1."
     assert v.non_negative(0, "x") == 0.0
     assert message(v.positive, float("inf"), "bandwidth_adjust").startswith("`bandwidth_adjust` must be a number greater than 0")
 
@@ -80,11 +81,13 @@ def test_whole_accepts_whole_values(good, expected):
 
 @pytest.mark.parametrize("bad", [0, 5.5, "5", True, None, float("nan"), float("inf")])
 def test_whole_refuses(bad):
-    assert message(v.whole, bad, "threshold", low=1, example="5") == f"`threshold` must be a whole number >= 1 (e.g. 5); got {bad!r}."
+    assert message(v.whole, bad, "threshold", low=1,
+                   example="5") == f"`threshold` must be a whole number >= 1 (e.g. 5); got {bad!r}."
 
 
 def test_whole_ranges_and_units():
-    assert message(v.whole, 41, "size", low=8, high=40, unit="pixels") == "`size` must be a whole number of pixels from 8 to 40; got 41."
+    assert message(v.whole, 41, "size", low=8, high=40,
+                   unit="pixels") == "`size` must be a whole number of pixels from 8 to 40; got 41."
     assert message(v.whole, 3, "x", low=None, high=2) == "`x` must be a whole number <= 2; got 3."
     assert v.whole(-3, "x", low=None) == -3
     assert v.whole(None, "x", optional=True) is None

@@ -11,8 +11,9 @@ from __future__ import annotations
 import argparse
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable, TextIO
+from typing import Any, TextIO
 
 from .. import validation
 from .._errors import ParameterError
@@ -88,8 +89,10 @@ def add_analysis_arguments(p: argparse.ArgumentParser) -> None:
     Values stay text here: :func:`check_analysis_arguments` converts and checks them all at once,
     so that every problem is reported in one line naming its flag, before anything is loaded.
     """
-    p.add_argument("inputs", nargs="*", metavar="INPUT", help="incident files, folders or zip archives (police.uk street CSVs or any table)")
-    p.add_argument("--demo", action="store_true", help="run on freshly generated synthetic demo data (with its referrals and task sites)")
+    p.add_argument("inputs", nargs="*", metavar="INPUT",
+                   help="incident files, folders or zip archives (police.uk street CSVs or any table)")
+    p.add_argument("--demo", action="store_true",
+                   help="run on freshly generated synthetic demo data (with its referrals and task sites)")
     g = p.add_argument_group("scheme data and study area")
     g.add_argument("--referrals", metavar="F", help="referrals file (person-level, pseudonymised)")
     g.add_argument("--drop-identifying", action="append", metavar="COL",
@@ -116,7 +119,8 @@ def add_analysis_arguments(p: argparse.ArgumentParser) -> None:
     g.add_argument("--no-fdr", action="store_true", help="no false discovery rate control")
     g.add_argument("--permutations", metavar="N", help="Gi* conditional permutations (default 0 = analytic)")
     g.add_argument("--seed", default=0, metavar="S", help="seed for every random step and for --demo (default 0)")
-    g.add_argument("--min-confidence", metavar="{0.9,0.95,0.99}", help="lowest Gi* confidence of hotspot-area cells (default 0.9)")
+    g.add_argument("--min-confidence", metavar="{0.9,0.95,0.99}",
+                   help="lowest Gi* confidence of hotspot-area cells (default 0.9)")
     g.add_argument("--cluster-method", choices=["dbscan", "hdbscan", "none"], help="point clustering (default dbscan)")
     g.add_argument("--eps", metavar="M", help="DBSCAN radius, metres (default 150)")
     g.add_argument("--min-samples", metavar="N", help="DBSCAN/HDBSCAN core size (default 20)")
@@ -212,11 +216,13 @@ def load_inputs(args: argparse.Namespace, say: Callable[[str], None]) -> Inputs:
 
         data = generate_demo(args.seed)
         out.incidents = data.incidents
-        out.records["incidents"] = {"generated": f"hotspots.demo.generate_demo(seed={args.seed})", "rows": int(len(data.incidents))}
+        out.records["incidents"] = {"generated": f"hotspots.demo.generate_demo(seed={args.seed})",
+                                    "rows": int(len(data.incidents))}
         say(f"demo data (seed {args.seed}): {len(data.incidents):,} incidents, {len(data.referrals):,} referrals, {len(data.tasks):,} task sites")
         if not args.referrals:
             out.referrals = data.referrals
-            out.records["referrals"] = {"generated": f"hotspots.demo.generate_demo(seed={args.seed})", "rows": int(len(data.referrals))}
+            out.records["referrals"] = {"generated": f"hotspots.demo.generate_demo(seed={args.seed})",
+                                        "rows": int(len(data.referrals))}
         if not args.tasks:
             out.tasks = data.tasks
             out.records["tasks"] = {"generated": f"hotspots.demo.generate_demo(seed={args.seed})", "rows": int(len(data.tasks))}
@@ -272,7 +278,8 @@ def load_inputs(args: argparse.Namespace, say: Callable[[str], None]) -> Inputs:
             share = 0.0
         if share >= AUTO_AREA_SHARE:
             out.study_area = area
-            out.records["study_area"] = {"source": "built-in Derbyshire force-area outline (approximate)", "share_of_incidents_inside": round(share, 4)}
+            out.records["study_area"] = {"source": "built-in Derbyshire force-area outline (approximate)",
+                                         "share_of_incidents_inside": round(share, 4)}
             out.messages.append(f"study area: the built-in Derbyshire outline ({share:.1%} of incidents inside; `--study-area none` to use none)")
         else:
             out.messages.append(f"study area: none (only {share:.1%} of incidents fall in the built-in Derbyshire outline; give `--study-area FILE`)")
@@ -350,7 +357,9 @@ def summary_lines(analysis: Any, inputs: Inputs | None = None, *, top: int = 5) 
         lines.append("  automatic choices and notes:")
         for n in list(inputs.messages if inputs else []) + list(an.notes):
             lines.append(f"    - {n}")
-    lines.append(f"  hotspot areas: {an.areas.n_areas} (touching Gi* hot cells at {an.settings.min_confidence:.0%} confidence or more)")
+    lines.append(
+        f"  hotspot areas: {an.areas.n_areas} (touching Gi* hot cells at {an.settings.min_confidence:.0%} confidence or more)"
+    )
     if an.clusters is not None:
         lines.append(f"  point clusters ({an.settings.cluster_method}): {an.clusters.n_clusters:,}")
     summ = area_summary(an)
@@ -373,7 +382,8 @@ def summary_lines(analysis: Any, inputs: Inputs | None = None, *, top: int = 5) 
         s = an.change_areas.summary()
         lines.append(
             f"  change {period_range_text(an.before)} -> {period_range_text(an.after)}: hotspot areas with a significant fall "
-            f"{int(s.get('significant fall', 0))}, rise {int(s.get('significant rise', 0))}, no change {int(s.get('no change', 0))}"
+            f"{int(s.get('significant fall', 0))}, rise {int(s.get('significant rise', 0))}, "
+            f"no change {int(s.get('no change', 0))}"
         )
     elif an.change_cells is None:
         lines.append(
@@ -391,7 +401,8 @@ def summary_lines(analysis: Any, inputs: Inputs | None = None, *, top: int = 5) 
             lines.append(
                 f"  scheme KPIs (small numbers suppressed): referrals {row.get('referrals')}; completed {pct('completed_pct')}; "
                 f"not re-offended {pct('not_reoffended_pct')}; victims satisfied {pct('victim_satisfied_pct')}; "
-                f"contacted and booked within 48 h {pct('contacted_booked_48h_pct')}; first-time entrants {pct('first_time_entrant_pct')}"
+                f"contacted and booked within 48 h {pct('contacted_booked_48h_pct')}; "
+                f"first-time entrants {pct('first_time_entrant_pct')}"
             )
     if an.linkage is not None and len(an.linkage.summary_display):
         sd = an.linkage.summary_display.set_index("where")
@@ -404,7 +415,8 @@ def summary_lines(analysis: Any, inputs: Inputs | None = None, *, top: int = 5) 
 
 
 # =============================================================================== command
-def _images(analysis: Any, out: Path, args: argparse.Namespace, inputs: Inputs, progress: Callable[[str, float], None]) -> list[Any]:
+def _images(analysis: Any, out: Path, args: argparse.Namespace, inputs: Inputs,
+            progress: Callable[[str, float], None]) -> list[Any]:
     from ..export import briefing_before_after, briefing_map
 
     jobs: list[tuple[str, str]] = [("density", "briefing_density"), ("gistar", "briefing_gistar")]
@@ -487,7 +499,8 @@ def run(args: argparse.Namespace) -> int:
         print(line)
     print(f"  outputs in {out}:")
     if manifest.gpkg is not None:
-        print(f"    {manifest.gpkg.name}  ({len(manifest.layers)} layers: {', '.join(f'{k} {v:,}' for k, v in manifest.layers.items())}; {file_size(manifest.gpkg.stat().st_size)})")
+        layers = ", ".join(f"{k} {v:,}" for k, v in manifest.layers.items())
+        print(f"    {manifest.gpkg.name}  ({len(manifest.layers)} layers: {layers}; {file_size(manifest.gpkg.stat().st_size)})")
     n_geo = sum(1 for k in manifest.files if k.startswith("geojson:"))
     if n_geo:
         print(f"    geojson/  ({n_geo} files, WGS84)")
@@ -495,7 +508,10 @@ def run(args: argparse.Namespace) -> int:
         print(f"    csv/  ({len(manifest.tables)} tables: {', '.join(manifest.tables)})")
     print("    parameters.json  (settings, automatic values, inputs, version)")
     for img in images:
-        print(f"    {img.path.relative_to(out)}  ({img.size_px[0]} x {img.size_px[1]} px, {file_size(img.path.stat().st_size)}; basemap {img.basemap})")
+        print(
+            f"    {img.path.relative_to(out)}  ({img.size_px[0]} x {img.size_px[1]} px, "
+            f"{file_size(img.path.stat().st_size)}; basemap {img.basemap})"
+        )
     print(f"  time: {time.perf_counter() - t0:.1f} s")
     return 0
 

@@ -42,8 +42,10 @@ def register(sub: argparse._SubParsersAction) -> None:
         description="Load incident, referral or task files and print the load report.",
     )
     p.add_argument("paths", nargs="+", metavar="PATH", help="files, folders or zip archives")
-    p.add_argument("--kind", choices=["incidents", "referrals", "tasks"], default="incidents", help="what the files hold (default incidents)")
-    p.add_argument("--report", action="store_true", help="print the full report (drop reasons with example rows, notes, warnings)")
+    p.add_argument("--kind", choices=["incidents", "referrals", "tasks"], default="incidents",
+                   help="what the files hold (default incidents)")
+    p.add_argument("--report", action="store_true",
+                   help="print the full report (drop reasons with example rows, notes, warnings)")
     p.add_argument("--json", action="store_true", help="print the report as JSON")
     p.add_argument("--category", action="append", help="keep only this category (repeatable), e.g. 'Anti-social behaviour'")
     p.add_argument("--months", metavar="A:B",

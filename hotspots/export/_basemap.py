@@ -213,7 +213,8 @@ def fetch_basemap(
         row = (ty - y0) * 256
         mosaic[row : row + 256, col : col + 256] = arr
     image = _resample(mosaic, z, x0, y0, (xmin, xmax, ymin, ymax), W, H, crs)
-    return Basemap(image, (xmin, xmax, ymin, ymax), attr, template, z, len(tiles)), f"basemap: {len(tiles)} tiles at zoom {z} from {host}"
+    return Basemap(image, (xmin, xmax, ymin, ymax), attr, template, z,
+                   len(tiles)), f"basemap: {len(tiles)} tiles at zoom {z} from {host}"
 
 
 def _resample(mosaic: np.ndarray, z: int, x0: int, y0: int, extent: tuple[float, ...], W: int, H: int, crs: int) -> np.ndarray:

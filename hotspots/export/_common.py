@@ -65,7 +65,8 @@ def data_source(incidents: pd.DataFrame, *, source: str | None = None, attributi
     cats = _categories_text(incidents)
     suffix = f" ({cats})" if cats else ""
     kind = "user"
-    if len(incidents) and "incident_id" in incidents.columns and pd.Series(incidents["incident_id"]).astype(str).str.startswith("demo-").all():
+    ids = incidents["incident_id"] if "incident_id" in incidents.columns else None
+    if len(incidents) and ids is not None and pd.Series(ids).astype(str).str.startswith("demo-").all():
         kind = "demo"
     elif len(incidents) and "source" in incidents.columns:
         names = pd.Series(incidents["source"]).dropna().astype(str).unique()

@@ -67,7 +67,8 @@ def display_grid(analysis: Any, display_cell_m: Any, area_geom: Any) -> Grid | N
     n = ((g.xmax - g.xmin) / cs) * ((g.ymax - g.ymin) / cs)
     if n > 4_000_000:
         raise ParameterError(f"`display_cell_m`={cs:g} would need {n:,.0f} display cells; use a larger value or 'auto'.")
-    return Grid.from_bounds((g.xmin, g.ymin, g.xmax - 1e-6, g.ymax - 1e-6), cs, g.crs, mask=area_geom if g.mask is not None else None)
+    return Grid.from_bounds((g.xmin, g.ymin, g.xmax - 1e-6, g.ymax - 1e-6), cs, g.crs,
+                            mask=area_geom if g.mask is not None else None)
 
 
 def density_values(analysis: Any, points: Any, grid: Grid | None) -> tuple[np.ndarray, Grid]:
@@ -139,7 +140,9 @@ def draw_layer(ctx: DrawContext, ax: Any, layer: str, display_cell_m: Any, suppr
         dgrid = display_grid(an, display_cell_m, ctx.area_geom)
         values, grid = density_values(an, an.incidents, dgrid)
         if dgrid is not None:
-            ctx.notes.append(f"density drawn on a {dgrid.cell_size:g} m display lattice (same kernel and bandwidth as the analysis)")
+            ctx.notes.append(
+                f"density drawn on a {dgrid.cell_size:g} m display lattice (same kernel and bandwidth as the analysis)"
+            )
         vmax = float(np.nanmax(values)) if np.isfinite(values).any() else 1.0
         vmax = vmax if vmax > 0 else 1.0
         norm = mcolors.PowerNorm(gamma=0.55, vmin=0.0, vmax=vmax)
@@ -182,16 +185,20 @@ def draw_layer(ctx: DrawContext, ax: Any, layer: str, display_cell_m: Any, suppr
     elif layer == "clusters":
         cl = an.clusters
         if cl is None:
-            raise ParameterError("`layer='clusters'` needs clusters; run the analysis with `cluster_method` 'dbscan' or 'hdbscan'.")
+            raise ParameterError(
+                "`layer='clusters'` needs clusters; run the analysis with `cluster_method` 'dbscan' or 'hdbscan'."
+            )
         polys = cl.polygons.sort_values("rank", kind="stable")
         for geom in polys.geometry:
-            ax.add_patch(PathPatch(rings_path(geom), facecolor=mcolors.to_rgba(style.CLUSTER_COLOUR, 0.55), edgecolor=style.CLUSTER_EDGE_COLOUR,
+            ax.add_patch(PathPatch(rings_path(geom), facecolor=mcolors.to_rgba(style.CLUSTER_COLOUR, 0.55),
+                                   edgecolor=style.CLUSTER_EDGE_COLOUR,
                                    linewidth=0.6 * ctx.scale, zorder=5))
         for cid, rank, geom in zip(polys["cluster"], polys["rank"], polys.geometry):
             if rank <= 10:
                 p = geom.representative_point()
                 t = ax.text(p.x, p.y, str(int(cid)), ha="center", va="center", fontsize=ctx.fs(6), fontweight="bold",
-                            color=INK, zorder=11, bbox=dict(boxstyle="circle,pad=0.2", facecolor="white", edgecolor=INK, linewidth=0.6),
+                            color=INK, zorder=11,
+                            bbox=dict(boxstyle="circle,pad=0.2", facecolor="white", edgecolor=INK, linewidth=0.6),
                             **PLAIN_TEXT)
                 ctx.occupied.append(t)
         method = str(cl.params.get("method", an.settings.cluster_method)).upper()
@@ -209,7 +216,8 @@ def draw_layer(ctx: DrawContext, ax: Any, layer: str, display_cell_m: Any, suppr
         area_markers(ctx, ax, areas)
         info["classes"] = [(CHANGE_COLOURS[c], CHANGE_LABELS[c] + " (cell)") for c in CHANGE_COLOURS]
         info["classes"].append(("#ffffff", "Too few incidents to test (cell)"))
-        info["edges"] = [(c, lw, lab) for c, lw, lab in style.CHANGE_AREA_EDGES.values()] + [(INK, 0.9, "Hotspot area: no significant change")]
+        info["edges"] = [(c, lw, lab) for c, lw,
+                         lab in style.CHANGE_AREA_EDGES.values()] + [(INK, 0.9, "Hotspot area: no significant change")]
         ctx.legend.update({CHANGE_LABELS[c]: CHANGE_COLOURS[c] for c in CHANGE_COLOURS})
     elif layer == "scheme":
         link = an.linkage
@@ -258,7 +266,8 @@ def legend_into(panel: SidePanel, info: dict[str, Any], analysis: Any) -> None:
     panel.heading("Legend")
     if "norm" in info:
         ticks = scale_ticks(info["vmax"])
-        label = info.get("scale_label") or ("Kernel density, " + info["units"] if info["kind"] == "density" else "Incidents per cell")
+        default = "Kernel density, " + info["units"] if info["kind"] == "density" else "Incidents per cell"
+        label = info.get("scale_label") or default
         if info["kind"] == "counts":
             label = f"Incidents per {analysis.grid.cell_size:g} m cell"
         panel.colourbar(info["cmap"], info["norm"], label, ticks)
@@ -306,12 +315,16 @@ def areas_table_into(panel: SidePanel, analysis: Any, suppress: bool, max_rows: 
     if len(summ) > max_rows:
         notes.append(f"{len(summ) - max_rows} more area(s) in the exported tables.")
     if has_change:
-        notes.append(f"Change: {period_range_text(analysis.after)} vs {period_range_text(analysis.before)}, per month; ↓/↑ significant "
-                     f"fall/rise (exact Poisson test, alpha {analysis.settings.alpha:g}{', FDR' if analysis.settings.fdr else ''}).")
+        s = analysis.settings
+        notes.append(
+            f"Change: {period_range_text(analysis.after)} vs {period_range_text(analysis.before)}, per month; ↓/↑ significant "
+            f"fall/rise (exact Poisson test, alpha {s.alpha:g}{', FDR' if s.fdr else ''})."
+        )
     if labels:
-        txt = f"Referrals: by where the behaviour happened; {other} from outside hotspots." if other else "Referrals: by where the behaviour happened."
+        txt = "Referrals: by where the behaviour happened" + (f"; {other} from outside hotspots." if other else ".")
         if suppress:
-            txt += f" Counts of people under {SUPPRESSION_THRESHOLD} shown as <{SUPPRESSION_THRESHOLD}; 'c' hidden to protect them."
+            k = SUPPRESSION_THRESHOLD
+            txt += f" Counts of people under {k} shown as <{k}; 'c' hidden to protect them."
         else:
             txt += " UNSUPPRESSED COUNTS: NOT FOR PUBLICATION."
         notes.append(txt)

@@ -15,8 +15,9 @@ from __future__ import annotations
 
 import math
 import textwrap
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any, Sequence
+from typing import Any
 
 import geopandas as gpd
 import matplotlib
@@ -140,7 +141,8 @@ def inch_axes(fig: Figure, x: float, y: float, w: float, h: float, **kw: Any) ->
     return fig.add_axes((x / W, y / H, w / W, h / H), **kw)
 
 
-def prepare_map_axes(ctx: DrawContext, ax: Any, extent: tuple[float, float, float, float], basemap_img: Any, muted: bool = True) -> None:
+def prepare_map_axes(ctx: DrawContext, ax: Any, extent: tuple[float, float, float, float], basemap_img: Any,
+                     muted: bool = True) -> None:
     xmin, xmax, ymin, ymax = extent
     ax.set_xlim(xmin, xmax)
     ax.set_ylim(ymin, ymax)
@@ -317,7 +319,8 @@ def town_labels(ctx: DrawContext, ax: Any, extent: tuple[float, float, float, fl
     boxes = [_bbox(o, renderer) for o in ctx.occupied if o.axes is ax or getattr(o, "axes", None) is None]
     placed: list[str] = []
     pad = 2.0 * ctx.fig.dpi / 72.0
-    offsets = [(4, 2, "left", "bottom"), (-4, 2, "right", "bottom"), (4, -3, "left", "top"), (-4, -3, "right", "top"), (0, 5, "center", "bottom")]
+    offsets = [(4, 2, "left", "bottom"), (-4, 2, "right", "bottom"), (4, -3, "left", "top"), (-4, -3, "right", "top"),
+               (0, 5, "center", "bottom")]
     for name, pop, geom in zip(t["name"], t["population"], t.geometry):
         big = pop >= 100_000
         size = ctx.fs(8.5 if big else 6.8)
@@ -404,14 +407,16 @@ class SidePanel:
         self.para(label, size=7.0, colour=INK, gap=0.3)
         return cb
 
-    def table(self, header: list[str], rows: list[list[str]], widths: list[float], size: float = 6.8, align: list[str] | None = None) -> None:
+    def table(self, header: list[str], rows: list[list[str]], widths: list[float], size: float = 6.8,
+              align: list[str] | None = None) -> None:
         s = self.line_h(size)
         align = align or ["left"] * len(header)
         total = sum(widths)
         xs = np.cumsum([0.0] + [w / total * self.w for w in widths])
         for i, h in enumerate(header):
             x = xs[i] if align[i] == "left" else xs[i + 1] - 0.04
-            self.ax.text(x, self.cursor, h, fontsize=self.ctx.fs(size), fontweight="bold", color=INK, va="top", ha=align[i], **PLAIN_TEXT)
+            self.ax.text(x, self.cursor, h, fontsize=self.ctx.fs(size), fontweight="bold", color=INK, va="top", ha=align[i],
+                         **PLAIN_TEXT)
         self.cursor += s * 1.05
         self.ax.plot([0, self.w], [self.cursor - s * 0.12] * 2, color="#999999", linewidth=0.5)
         for r in rows:
@@ -466,5 +471,5 @@ def header(ctx: DrawContext, size_in: tuple[float, float], margin: float, title:
     W, H = size_in
     ctx.fig.text(margin / W, 1 - 0.18 / H, title, fontsize=ctx.fs(15), fontweight="bold", color=INK, ha="left", va="top",
                  **PLAIN_TEXT)
-    ctx.fig.text(margin / W, 1 - (0.2 + ctx.fs(15) / 72 * 1.3) / H, subtitle, fontsize=ctx.fs(9.5), color=MUTED, ha="left", va="top",
-                 **PLAIN_TEXT)
+    ctx.fig.text(margin / W, 1 - (0.2 + ctx.fs(15) / 72 * 1.3) / H, subtitle, fontsize=ctx.fs(9.5), color=MUTED, ha="left",
+                 va="top", **PLAIN_TEXT)

@@ -180,7 +180,8 @@ SIZE_RANGE_IN = (3.0, 60.0)
 MAX_PIXELS = 200e6
 
 
-def check_image_options(out_path: Any, dpi: Any, size_in: Any, *, new_folders: bool = True) -> tuple[Path, str, float, tuple[float, float]]:
+def check_image_options(out_path: Any, dpi: Any, size_in: Any, *, new_folders: bool = True) -> tuple[Path, str, float,
+                                                                                                     tuple[float, float]]:
     """Check where and how large a briefing image is to be; ``(path, format, dpi, (width, height))``.
 
     The rules :func:`briefing_map` and :func:`briefing_before_after` apply, for callers that
@@ -333,7 +334,8 @@ def briefing_map(
     subject = subject_text(an.incidents)
     ttl = title or f"{subject}: {names[layer]}"
     period = period_text or _period_of(an)
-    sub = f"{period}  ·  {len(an.incidents):,} incidents  ·  {an.areas.n_areas} hotspot area{'s' if an.areas.n_areas != 1 else ''}"
+    n_areas = an.areas.n_areas
+    sub = f"{period}  ·  {len(an.incidents):,} incidents  ·  {n_areas} hotspot area{'s' if n_areas != 1 else ''}"
     header(ctx, (W, H), margin, ttl, sub)
 
     px, py, pw, ph = panel_rect
@@ -353,7 +355,8 @@ def briefing_map(
         right.heading("Method", size=8.5)
         right.para(method_text(an), size=6.3, gap=0.1)
     if not suppress and an.linkage is not None:
-        fig.text(1 - margin / W, 1 - 0.2 / H, "NOT FOR PUBLICATION: unsuppressed counts", fontsize=ctx.fs(9), color=style.GI_CLASS_COLOURS["hot 99%"],
+        fig.text(1 - margin / W, 1 - 0.2 / H, "NOT FOR PUBLICATION: unsuppressed counts", fontsize=ctx.fs(9),
+                 color=style.GI_CLASS_COLOURS["hot 99%"],
                  fontweight="bold", ha="right", va="top", **PLAIN_TEXT)
     footer(ctx, fig, (W, H), margin, bm.attribution if bm is not None else "")
     return _save(ctx, path, fmt, dpi_f, (W, H), layer, [(ttl, ax, extent)], bm, t0)
@@ -474,7 +477,8 @@ def briefing_before_after(
     inc_a = filter_period(pts, after_p)
     if len(inc_b) == 0 or len(inc_a) == 0:
         raise ParameterError(
-            f"no incidents in the {'before' if len(inc_b) == 0 else 'after'} period ({before_p.describe() if len(inc_b) == 0 else after_p.describe()}); "
+            f"no incidents in the {'before' if len(inc_b) == 0 else 'after'} period "
+            f"({before_p.describe() if len(inc_b) == 0 else after_p.describe()}); "
             "choose periods covered by the data (`before=`/`after=` in Settings, `--before/--after` on the command line)."
         )
     src = data_source(an.incidents, source=source, attribution=attribution)
@@ -582,7 +586,8 @@ def briefing_before_after(
         s_areas = an.change_areas.summary()
         leg.heading("Hotspot areas", size=8.0)
         leg.para(
-            f"{int(s_areas.get('significant fall', 0))} with a significant fall, {int(s_areas.get('significant rise', 0))} with a "
+            f"{int(s_areas.get('significant fall', 0))} with a significant fall, "
+            f"{int(s_areas.get('significant rise', 0))} with a "
             f"significant rise, {int(s_areas.get('no change', 0))} without a significant change (of {an.areas.n_areas}).",
             size=7.0, colour=INK,
         )

@@ -88,7 +88,8 @@ def fast_transformer(src: Any, dst: Any) -> pyproj.Transformer:
     return tr
 
 
-def transform_bounds(tr: pyproj.Transformer, xmin: float, ymin: float, xmax: float, ymax: float, densify_pts: int = 21) -> tuple[float, float, float, float]:
+def transform_bounds(tr: pyproj.Transformer, xmin: float, ymin: float, xmax: float, ymax: float,
+                     densify_pts: int = 21) -> tuple[float, float, float, float]:
     """The box around ``(xmin, ymin, xmax, ymax)`` transformed with ``tr``, its edges densified.
 
     (pyproj's own ``transform_bounds`` needs the transformer's CRSs, which a transformer built
@@ -140,7 +141,9 @@ def to_wgs84_bounds(bounds_27700: tuple[float, float, float, float]) -> tuple[fl
     try:
         xmin, ymin, xmax, ymax = (float(b) for b in bounds_27700)
     except (TypeError, ValueError):
-        raise ParameterError(f"`bounds_27700` must be four numbers (xmin, ymin, xmax, ymax) in metres; got {bounds_27700!r}.") from None
+        raise ParameterError(
+            f"`bounds_27700` must be four numbers (xmin, ymin, xmax, ymax) in metres; got {bounds_27700!r}."
+        ) from None
     if not all(np.isfinite([xmin, ymin, xmax, ymax])) or xmax <= xmin or ymax <= ymin:
         raise ParameterError(
             f"`bounds_27700` must be finite with xmin < xmax and ymin < ymax; got {(xmin, ymin, xmax, ymax)}."
@@ -257,7 +260,8 @@ _MAP_OPTIONS: dict[str, Any] = dict(
 class _View:
     """Checked arguments shared by :func:`base_map` and :func:`dual_map`."""
 
-    def __init__(self, bounds_wgs84: tuple[float, float, float, float], area: gpd.GeoSeries, outline_colour: str, background: str):
+    def __init__(self, bounds_wgs84: tuple[float, float, float, float], area: gpd.GeoSeries, outline_colour: str,
+                 background: str):
         self.bounds_wgs84 = bounds_wgs84
         self.area = area
         self.outline_colour = outline_colour

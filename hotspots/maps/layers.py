@@ -404,7 +404,9 @@ def geojson_layer(
     elif callable(style):
         base_style = None
     else:
-        raise ParameterError(f"`style` must be a mapping of Leaflet path options or a function of the row; got {type(style).__name__}.")
+        raise ParameterError(
+            f"`style` must be a mapping of Leaflet path options or a function of the row; got {type(style).__name__}."
+        )
 
     shown_cols = list(dict.fromkeys(fields + popup_fields))
     columns = {c: [display_value(v, formats.get(c)) for v in keep[c].tolist()] for c in shown_cols}

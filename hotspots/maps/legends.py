@@ -91,7 +91,7 @@ class ColourScale:
     def hex(self, values: Any) -> list[str]:
         """Hex colour of each value (as drawn in the raster)."""
         cols = self.level_colours()[self.levels(np.atleast_1d(values))]
-        return ["#%02x%02x%02x" % tuple(int(c) for c in rgb) for rgb in cols]
+        return ["#{:02x}{:02x}{:02x}".format(*(int(c) for c in rgb)) for rgb in cols]
 
 
 def choose_range(
@@ -225,7 +225,8 @@ def _ticks(scale: ColourScale, n_ticks: int, fmt: str | None) -> list[tuple[floa
     from matplotlib.ticker import MaxNLocator
 
     lo, hi = scale.vmin, scale.vmax
-    values = [float(t) for t in MaxNLocator(nbins=n_ticks - 1).tick_values(lo, hi) if lo - 1e-9 * (hi - lo) <= t <= hi + 1e-9 * (hi - lo)]
+    eps = 1e-9 * (hi - lo)
+    values = [float(t) for t in MaxNLocator(nbins=n_ticks - 1).tick_values(lo, hi) if lo - eps <= t <= hi + eps]
     out = [(100.0 * (t - lo) / (hi - lo), _tick(t, fmt)) for t in values]
     if scale.clipped_low or not out or out[0][0] > 0.5:
         out = [p for p in out if p[0] >= 20.0]
