@@ -66,6 +66,10 @@ def flag_names(parser: argparse.ArgumentParser) -> dict[str, str]:
     """
     names: dict[str, str] = {}
     for action in parser._actions:
+        if isinstance(action.choices, dict):  # nested sub-commands (``fetch police-uk``)
+            for nested in action.choices.values():
+                names.update(flag_names(nested))
+            continue
         if action.dest in (argparse.SUPPRESS, "help"):
             continue
         if action.option_strings:

@@ -42,7 +42,7 @@ from typing import Any, TypeVar
 
 import numpy as np
 
-from ._errors import HotspotsError, InputError, ParameterError
+from ._errors import CRSError, HotspotsError, InputError, ParameterError
 
 __all__ = [
     "argument_names",
@@ -64,6 +64,7 @@ __all__ = [
     "month",
     "month_range",
     "date",
+    "geodataframe",
     "input_path",
     "output_file",
     "output_folder",
@@ -431,6 +432,18 @@ def date(value: Any, name: str, *, optional: bool = False) -> Any:
         except ValueError:
             pass
     raise _fail(name, rule, value)
+
+
+# =============================================================================== tables
+def geodataframe(value: Any, name: str) -> Any:
+    """A GeoDataFrame with a CRS (a :class:`CRSError` when the CRS is missing); returned as it is."""
+    import geopandas as gpd
+
+    if not isinstance(value, gpd.GeoDataFrame):
+        raise ParameterError(f"{shown(name)} must be a GeoDataFrame; got {type(value).__name__}.")
+    if value.crs is None:
+        raise CRSError(f"{shown(name)} has no CRS; set it with `.set_crs(27700)` (or the CRS it is in).")
+    return value
 
 
 # =============================================================================== output paths

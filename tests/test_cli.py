@@ -75,7 +75,8 @@ def test_flag_names_map_library_arguments_to_flags():
     assert names["cell_size"] == "--cell-size" and names["min_confidence"] == "--min-confidence"
     assert names["out_path"] == "--out" and names["size_in"] == "--width/--height"
     assert names["inputs"] == "INPUT"
-    assert flag_names(sub.choices["fetch"])
+    fetch = flag_names(sub.choices["fetch"])  # nested: hotspots fetch police-uk --from ...
+    assert fetch["start"] == "--from" and fetch["end"] == "--to"
 
 
 def test_library_errors_deep_in_a_command_name_the_flag(monkeypatch, capsys):

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
 import io
 import json
 import re
@@ -15,9 +14,10 @@ import pandas as pd
 import pyogrio
 import pytest
 import shapely
+from helpers import refuse_loading, run_cli
 from PIL import Image
 
-from hotspots.cli import build_parser, main
+from hotspots.cli import build_parser
 from hotspots.commands.analyse import ProgressBar, scaled, settings_from_args
 from hotspots.demo import write_demo
 from hotspots.gazetteer import towns
@@ -28,12 +28,6 @@ from hotspots.schema import ASB_CATEGORY, POLICE_UK_ATTRIBUTION
 def _offline(monkeypatch):
     monkeypatch.setenv("HOTSPOTS_OFFLINE", "1")
 
-
-def run_cli(*args: str) -> tuple[int, str, str]:
-    out, err = io.StringIO(), io.StringIO()
-    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
-        code = main([str(a) for a in args])
-    return code, out.getvalue(), err.getvalue()
 
 
 @pytest.fixture(scope="module")
@@ -210,16 +204,7 @@ def test_bad_period_is_a_one_line_error(small_csv, tmp_path):
 
 @pytest.fixture()
 def no_loading(monkeypatch):
-    """Fail the test if any data is loaded or generated."""
-    import hotspots.demo
-    import hotspots.io
-
-    def refuse(*args, **kwargs):
-        raise AssertionError("data were loaded before the arguments were checked")
-
-    monkeypatch.setattr(hotspots.io, "load_any", refuse)
-    monkeypatch.setattr(hotspots.io, "load_boundary", refuse)
-    monkeypatch.setattr(hotspots.demo, "generate_demo", refuse)
+    refuse_loading(monkeypatch)
 
 
 @pytest.mark.parametrize(

@@ -2,19 +2,8 @@
 
 from __future__ import annotations
 
-import contextlib
-import io
-
 import pytest
-
-from hotspots.cli import main
-
-
-def run_cli(*args) -> tuple[int, str, str]:
-    out, err = io.StringIO(), io.StringIO()
-    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
-        code = main([str(a) for a in args])
-    return code, out.getvalue(), err.getvalue()
+from helpers import run_cli
 
 
 def test_writes_the_files(tmp_path):

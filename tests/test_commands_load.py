@@ -2,22 +2,13 @@
 
 from __future__ import annotations
 
-import contextlib
-import io
 import json
 
 import pandas as pd
 import pytest
+from helpers import run_cli
 
-from hotspots.cli import main
 from hotspots.schema import ASB_CATEGORY
-
-
-def run_cli(*args) -> tuple[int, str, str]:
-    out, err = io.StringIO(), io.StringIO()
-    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
-        code = main([str(a) for a in args])
-    return code, out.getvalue(), err.getvalue()
 
 
 @pytest.fixture()

@@ -2,16 +2,14 @@
 
 from __future__ import annotations
 
-import contextlib
-import io
 import re
 
 import numpy as np
 import pandas as pd
 import pytest
+from helpers import refuse_loading, run_cli
 from PIL import Image
 
-from hotspots.cli import main
 from hotspots.schema import ASB_CATEGORY
 
 
@@ -19,12 +17,6 @@ from hotspots.schema import ASB_CATEGORY
 def _offline(monkeypatch):
     monkeypatch.setenv("HOTSPOTS_OFFLINE", "1")
 
-
-def run_cli(*args) -> tuple[int, str, str]:
-    out, err = io.StringIO(), io.StringIO()
-    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
-        code = main([str(a) for a in args])
-    return code, out.getvalue(), err.getvalue()
 
 
 @pytest.fixture(scope="module")
@@ -101,12 +93,7 @@ def test_errors(incidents_csv, tmp_path, args, message):
 
 @pytest.fixture()
 def no_loading(monkeypatch):
-    import hotspots.io
-
-    def refuse(*args, **kwargs):
-        raise AssertionError("data were loaded before the arguments were checked")
-
-    monkeypatch.setattr(hotspots.io, "load_any", refuse)
+    refuse_loading(monkeypatch)
 
 
 @pytest.mark.parametrize(

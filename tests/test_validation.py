@@ -266,3 +266,16 @@ def test_input_path(tmp_path):
 def test_output_file_may_leave_folders_to_the_caller(tmp_path):
     assert v.output_file(tmp_path / "a" / "b" / "m.png", "out_path", new_folders=True) == tmp_path / "a" / "b" / "m.png"
     assert not (tmp_path / "a").exists()
+
+
+def test_geodataframe():
+    import geopandas as gpd
+    import shapely
+
+    from hotspots._errors import CRSError
+
+    gdf = gpd.GeoDataFrame(geometry=[shapely.Point(0, 0)], crs=27700)
+    assert v.geodataframe(gdf, "areas") is gdf
+    assert message(v.geodataframe, pd.DataFrame(), "areas") == "`areas` must be a GeoDataFrame; got DataFrame."
+    with pytest.raises(CRSError, match="^`areas` has no CRS; set it with"):
+        v.geodataframe(gpd.GeoDataFrame(geometry=[shapely.Point(0, 0)]), "areas")

@@ -18,6 +18,7 @@ from typing import Any, TextIO
 from .. import validation
 from .._errors import ParameterError
 from ..style import change_text, file_size
+from . import add_command
 
 #: Share of incidents that must fall inside the built-in Derbyshire outline for it to be used
 #: as the study area automatically.
@@ -517,9 +518,9 @@ def run(args: argparse.Namespace) -> int:
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser(
-        "analyse",
-        help="run the whole analysis and write GIS files, tables and briefing maps",
+    p = add_command(
+        sub, "analyse", run, help="run the whole analysis and write GIS files, tables and briefing maps",
+        aliases={"out_dir": "--out", "snap_m": "--snap"},
         description=(
             "Load incident files (and optionally referrals, task sites, a study area), run the hotspot analysis "
             "(grid, kernel density, Gi*, hotspot areas, clusters, before/after change, scheme linkage and KPIs) and "
@@ -538,5 +539,3 @@ def register(sub: argparse._SubParsersAction) -> None:
     g.add_argument("--dpi", default=300, help="image resolution, dots per inch, 20 to 1200 (default 300)")
     g.add_argument("--basemap", default="auto", help="'auto' (tiles when reachable), 'none', 'osm' or a tile URL template")
     g.add_argument("--quiet", action="store_true", help="no load reports, progress or summary; one line at the end")
-    p.set_defaults(func=run)
-    p.argument_aliases = {"out_dir": "--out", "snap_m": "--snap"}

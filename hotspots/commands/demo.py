@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 
 from .. import validation
+from . import add_command
 
 
 def run(args: argparse.Namespace) -> int:
@@ -22,12 +23,7 @@ def run(args: argparse.Namespace) -> int:
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser(
-        "demo",
-        help="write the synthetic Derbyshire demo data set",
-        description="Write deterministic synthetic demo data (incidents, referrals, task sites, ground truth).",
-    )
+    p = add_command(sub, "demo", run, help="write the synthetic Derbyshire demo data set", aliases={"out_dir": "--out"},
+                    description="Write deterministic synthetic demo data (incidents, referrals, task sites, ground truth).")
     p.add_argument("--out", required=True, help="output folder (created if missing; its parent folder must exist)")
     p.add_argument("--seed", default=0, help="random seed (default 0); the same seed gives byte-identical files")
-    p.set_defaults(func=run)
-    p.argument_aliases = {"out_dir": "--out"}

@@ -7,6 +7,7 @@ import json
 from pathlib import Path
 
 from .. import validation
+from . import add_command
 
 
 def check_arguments(args: argparse.Namespace) -> dict:
@@ -36,11 +37,9 @@ def run(args: argparse.Namespace) -> int:
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser(
-        "load",
-        help="load files and print what was read, kept and dropped",
-        description="Load incident, referral or task files and print the load report.",
-    )
+    p = add_command(sub, "load", run, help="load files and print what was read, kept and dropped",
+                    description="Load incident, referral or task files and print the load report.",
+                    aliases={"categories": "--category"})
     p.add_argument("paths", nargs="+", metavar="PATH", help="files, folders or zip archives")
     p.add_argument("--kind", choices=["incidents", "referrals", "tasks"], default="incidents",
                    help="what the files hold (default incidents)")
@@ -50,5 +49,3 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--category", action="append", help="keep only this category (repeatable), e.g. 'Anti-social behaviour'")
     p.add_argument("--months", metavar="A:B",
                    help="keep only months A to B, written YYYY-MM:YYYY-MM, e.g. 2025-01:2025-06 (either end may be left empty)")
-    p.set_defaults(func=run)
-    p.argument_aliases = {"categories": "--category"}

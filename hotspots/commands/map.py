@@ -8,6 +8,7 @@ from pathlib import Path
 
 from .. import validation
 from .._errors import ParameterError
+from . import add_command
 from .analyse import (
     ProgressBar,
     add_analysis_arguments,
@@ -72,9 +73,8 @@ def run(args: argparse.Namespace) -> int:
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser(
-        "map",
-        help="draw one briefing map (PNG or PDF)",
+    p = add_command(
+        sub, "map", run, help="draw one briefing map (PNG or PDF)", aliases={"out_path": "--out", "size_in": "--width/--height"},
         description="Load the inputs, run the analysis and draw one briefing map: a layer, or before/after side by side.",
     )
     add_analysis_arguments(p)
@@ -89,5 +89,3 @@ def register(sub: argparse._SubParsersAction) -> None:
     g.add_argument("--height", metavar="IN", help="height in inches, 3 to 60 (default 7.5)")
     g.add_argument("--basemap", default="auto", help="'auto' (tiles when reachable), 'none', 'osm' or a tile URL template")
     g.add_argument("--quiet", action="store_true", help="no load reports or progress")
-    p.set_defaults(func=run)
-    p.argument_aliases = {"out_path": "--out", "size_in": "--width/--height"}

@@ -2,8 +2,8 @@
 
 * :mod:`hotspots.maps.offline` — every Leaflet/plugin asset inlined (no CDN): :class:`OfflineMap`,
   :func:`make_offline`.
-* :mod:`hotspots.maps.base` — :func:`base_map` (and :func:`dual_map`, two synchronised maps) fitted to the study area, ``basemap="none"`` by
-  default, with the study-area outline.
+* :mod:`hotspots.maps.base` — :func:`base_map` (and :func:`dual_map`, two synchronised maps)
+  fitted to the study area, ``basemap="none"`` by default, with the study-area outline.
 * :mod:`hotspots.maps.layers` — :func:`raster_overlay` (grid values as one reprojected image),
   :func:`geojson_layer`, :func:`marker_cluster`.
 * :mod:`hotspots.maps.legends` — :class:`ColourScale`, :func:`legend`, :func:`category_legend`.

@@ -40,6 +40,7 @@ from folium.template import Template
 from matplotlib.colors import to_hex
 from PIL import Image
 
+from .. import validation
 from .._errors import CRSError, ParameterError
 from ..grid import Grid, GridValues
 from .base import fast_transformer, project_geoms, round_coordinates, transform_bounds
@@ -205,14 +206,10 @@ def raster_overlay(
         if arr.shape != grid.shape:
             raise ParameterError(f"`values` has shape {arr.shape} but the grid is {grid.shape}.")
         default_name, default_units = "value", ""
-    if not 0.0 <= float(opacity) <= 1.0:
-        raise ParameterError(f"`opacity` must be between 0 and 1; got {opacity!r}.")
-    if not (math.isfinite(pixels_per_cell) and pixels_per_cell >= 1):
-        raise ParameterError(f"`pixels_per_cell` must be >= 1; got {pixels_per_cell!r}.")
-    if not 50 <= float(percentile) <= 100:
-        raise ParameterError(f"`percentile` must be between 50 and 100; got {percentile!r}.")
-    if int(max_pixels) < 16:
-        raise ParameterError(f"`max_pixels` must be at least 16; got {max_pixels!r}.")
+    opacity = validation.fraction(opacity, "opacity")
+    pixels_per_cell = validation.number(pixels_per_cell, "pixels_per_cell", low=1.0)
+    percentile = validation.number(percentile, "percentile", low=50.0, high=100.0)
+    max_pixels = validation.whole(max_pixels, "max_pixels", low=16)
 
     shown = np.isfinite(arr) & ((arr != 0) if transparent_zero else True)
     lo, hi, how = choose_range(arr[shown], vmin, vmax, robust, float(percentile))
@@ -286,14 +283,6 @@ def raster_overlay(
 
 
 # --------------------------------------------------------------------------- GeoJSON
-def _check_gdf(gdf: Any, name: str) -> gpd.GeoDataFrame:
-    if not isinstance(gdf, gpd.GeoDataFrame):
-        raise ParameterError(f"`{name}` must be a GeoDataFrame; got {type(gdf).__name__}.")
-    if gdf.crs is None:
-        raise CRSError(f"`{name}` has no CRS; set it with `.set_crs(27700)` (or the CRS it is in).")
-    return gdf
-
-
 def _check_fields(gdf: pd.DataFrame, fields: Sequence[str], arg: str) -> list[str]:
     if isinstance(fields, str):
         fields = [fields]
@@ -382,14 +371,13 @@ def geojson_layer(
         Draw points as circle markers (a ``radius`` in pixels may be given in ``style``) instead
         of Leaflet's default pin, which is an image file.
     """
-    gdf = _check_gdf(gdf, "gdf")
+    gdf = validation.geodataframe(gdf, "gdf")
     fields = _check_fields(gdf, fields, "fields")
     popup_fields = _check_fields(gdf, popup_fields, "popup_fields")
     tip_labels = _check_aliases(aliases, fields, "aliases")
     pop_labels = _check_aliases(popup_aliases, popup_fields, "popup_aliases")
     formats = dict(formats or {})
-    if not (isinstance(simplify_m, (int, float)) and math.isfinite(simplify_m) and simplify_m >= 0):
-        raise ParameterError(f"`simplify_m` must be a number of metres >= 0; got {simplify_m!r}.")
+    simplify_m = validation.distance(simplify_m, "simplify_m", zero=True)
 
     keep = gdf[~(gdf.geometry.isna() | gdf.geometry.is_empty)]
     geoms = project_geoms(keep.geometry.values, keep.crs, 27700)
@@ -577,7 +565,7 @@ def marker_cluster(
     disable_clustering_at_zoom : int, optional
         From this zoom level on, points are shown one by one.
     """
-    points = _check_gdf(points, "points")
+    points = validation.geodataframe(points, "points")
     popup_fields = _check_fields(points, popup_fields, "popup_fields")
     labels = [format_value(a) for a in (popup_aliases if popup_aliases is not None else popup_fields)]
     if len(labels) != len(popup_fields):
@@ -585,8 +573,7 @@ def marker_cluster(
     for arg, col in (("tooltip_field", tooltip_field), ("label_field", label_field), ("colour_field", colour_field)):
         if col is not None:
             _check_fields(points, [col], arg)
-    if not isinstance(size, (int, np.integer)) or not 8 <= size <= 40:
-        raise ParameterError(f"`size` must be a whole number of pixels from 8 to 40; got {size!r}.")
+    size = validation.whole(size, "size", low=8, high=40, unit="pixels")
     default = css_colour(colour, name="colour")
     palette = [default]
     index: dict[Any, int] = {}

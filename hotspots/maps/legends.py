@@ -19,12 +19,17 @@ import numpy as np
 from branca.element import MacroElement
 from folium.template import Template
 
+from .. import validation
 from .._errors import ParameterError
 from ..style import tick_label
 from .escape import css_colour, escape_html
 
-__all__ = ["COLOUR_LEVELS", "ColourScale", "colour_map", "choose_range", "LEGEND_CSS", "Legend", "legend", "category_legend"]
+__all__ = [
+    "CORNERS", "COLOUR_LEVELS", "ColourScale", "colour_map", "choose_range", "LEGEND_CSS", "Legend", "legend", "category_legend",
+]
 
+#: Corners of a map where Leaflet places controls (legends, layer controls).
+CORNERS = ("topright", "topleft", "bottomright", "bottomleft")
 #: Colour levels in a raster image (index 0 is transparent).
 COLOUR_LEVELS = 255
 
@@ -193,8 +198,7 @@ class Legend(MacroElement):
 
     def __init__(self, html: str, *, position: str = "bottomright"):
         super().__init__()
-        if position not in {"topright", "topleft", "bottomright", "bottomleft"}:
-            raise ParameterError(f"`position` must be 'topright', 'topleft', 'bottomright' or 'bottomleft'; got {position!r}.")
+        validation.choice(position, "position", CORNERS)
         self._name = "Legend"
         self.html = html
         self.position = position
@@ -268,8 +272,7 @@ def legend(
         if cmap is None or vmin is None or vmax is None:
             raise ParameterError("give `scale=` (e.g. `overlay.scale`) or all of `cmap`, `vmin` and `vmax`.")
         scale = ColourScale(cmap=cmap, vmin=float(vmin), vmax=float(vmax))
-    if not isinstance(n_ticks, (int, np.integer)) or not 2 <= n_ticks <= 11:
-        raise ParameterError(f"`n_ticks` must be a whole number from 2 to 11; got {n_ticks!r}.")
+    n_ticks = validation.whole(n_ticks, "n_ticks", low=2, high=11)
     title = scale.title if title is None else title
     units = scale.units if units is None else units
     stops = scale.level_colours()[np.linspace(0, COLOUR_LEVELS - 1, 11).round().astype(int)]
