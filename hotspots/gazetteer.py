@@ -258,7 +258,8 @@ def places(crs: Any = None) -> gpd.GeoDataFrame:
     Returns
     -------
     GeoDataFrame
-        Columns ``geonameid`` (int), ``name`` (str), ``population`` (int), ``country``
+        Columns ``geonameid`` (int), ``name`` (str), ``population`` (int; 0 for the few places
+        GeoNames lists without one), ``country``
         (England, Scotland, Wales or Northern Ireland) and ``geometry`` (Point). A fresh copy.
 
     Examples

@@ -116,7 +116,7 @@ def town_of(xy: Any, towns: gpd.GeoDataFrame) -> np.ndarray:
     A town of population P is taken to reach ``TOWN_REACH_M * sqrt(P)`` metres from its centre;
     each point gets the town with the smallest distance / reach. A point in a city's suburb is
     the city's, not a nearby village's; a point in a village is the village's. Towns without a
-    population count as 500 people.
+    population (or a population of 0, as GeoNames gives a few) count as 500 people.
 
     Parameters
     ----------
@@ -134,7 +134,8 @@ def town_of(xy: Any, towns: gpd.GeoDataFrame) -> np.ndarray:
     if len(towns) == 0 or len(pts) == 0:
         return np.array([None] * len(pts), dtype=object)
     tx, ty = towns.geometry.x.to_numpy(), towns.geometry.y.to_numpy()
-    pop = pd.to_numeric(towns["population"], errors="coerce").fillna(500).clip(lower=1).to_numpy(dtype=float) if "population" in towns else np.full(len(towns), 500.0)
+    pop = pd.to_numeric(towns["population"], errors="coerce").to_numpy(dtype=float) if "population" in towns else np.full(len(towns), 500.0)
+    pop = np.where(np.isfinite(pop) & (pop > 0), pop, 500.0)
     reach = TOWN_REACH_M * np.sqrt(pop)
     names = towns["name"].astype(str).to_numpy(dtype=object)
     out = np.empty(len(pts), dtype=object)
