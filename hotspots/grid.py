@@ -167,7 +167,7 @@ def auto_cell_size(
     bounds : tuple of 4 floats
         ``(xmin, ymin, xmax, ymax)``, metres.
     max_size : float
-        Largest size chosen, metres (default :data:`MAX_AUTO_CELL_M`).
+        Largest size chosen, metres (default :data:`MAX_AUTO_CELL_M`; ``inf`` for sfhotspot's rule alone).
     what : str
         What the bounds are, for the announcement (e.g. ``"the study area"``).
 
@@ -192,8 +192,8 @@ def auto_cell_size(
             "cannot choose a cell size automatically: the points have no extent (all at one place "
             "or on one line). Give `cell_size` in metres."
         )
-    if not (np.isfinite(max_size) and max_size > 0):
-        raise ParameterError(f"`max_size` must be a positive number of metres; got {max_size!r}.")
+    if not (max_size > 0):  # inf: no cap (sfhotspot's rule alone)
+        raise ParameterError(f"`max_size` must be a positive number of metres (inf for no cap); got {max_size!r}.")
     raw = short / 50.0
     size = math.floor(raw / 100.0) * 100.0
     side = f"{short / 1000:,.1f} km" if short >= 1000 else f"{short:,.0f} m"
