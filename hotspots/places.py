@@ -30,8 +30,11 @@ import shapely
 from ._errors import CRSError, ParameterError
 
 __all__ = [
+    "DEMO_ID_PREFIX",
     "GENERIC_LOCATIONS",
     "area_places",
+    "is_demo_data",
+    "label_towns",
     "district_names",
     "is_generic_location",
     "street_names",
@@ -61,6 +64,9 @@ GENERIC_LOCATIONS = frozenset(
     }
 )
 _GENERIC_KEYS = frozenset(g.lower() for g in GENERIC_LOCATIONS)
+
+#: Incident ids of the synthetic demo data start with this (:mod:`hotspots.demo`).
+DEMO_ID_PREFIX = "demo-"
 
 #: Columns of :func:`area_places`.
 PLACE_COLUMNS = ("area_id", "label", "town", "district", "streets", "districts", "top_street")
@@ -259,3 +265,57 @@ def area_places(
             }
         )
     return pd.DataFrame(rows, columns=[id_column, *PLACE_COLUMNS[1:]])
+
+
+def is_demo_data(incidents: Any) -> bool:
+    """True when every incident id starts with :data:`DEMO_ID_PREFIX` (the synthetic demo data)."""
+    if not isinstance(incidents, pd.DataFrame) or len(incidents) == 0 or "incident_id" not in incidents.columns:
+        return False
+    return bool(incidents["incident_id"].astype(str).str.startswith(DEMO_ID_PREFIX).all())
+
+
+def label_towns(area: Any = None, incidents: Any = None, *, demo: bool | None = None, margin_m: float = 2_000.0) -> tuple[gpd.GeoDataFrame, str]:
+    """The towns to name hotspot areas and to label maps with, and their attribution.
+
+    One rule for every output: the synthetic demo is labelled with its own 38 Derbyshire towns
+    (:func:`hotspots.gazetteer.towns`, from which it was generated); any real data with the
+    GeoNames places (:func:`hotspots.gazetteer.places_in`) inside the study area and ``margin_m``
+    around it, so that no force is labelled with another's towns.
+
+    Parameters
+    ----------
+    area : GeoDataFrame, optional
+        The study area. Without one, the box holding 98 % of the incidents on each axis
+        (:func:`hotspots.grid.incident_extent`).
+    incidents : GeoDataFrame, optional
+        Needed without ``area``, and to tell the demo apart when ``demo`` is None.
+    demo : bool, optional
+        Force the choice (default: :func:`is_demo_data` of ``incidents``).
+    margin_m : float
+        Places this close outside the area count too (a town on the border).
+
+    Returns
+    -------
+    towns : GeoDataFrame
+        ``name``, ``population`` and Point ``geometry`` in the area's (or incidents') CRS,
+        largest first.
+    attribution : str
+        :data:`hotspots.gazetteer.GEONAMES_ATTRIBUTION`, or "" for the demo's towns.
+    """
+    from . import gazetteer
+    from .grid import incident_extent
+
+    if demo is None:
+        demo = is_demo_data(incidents)
+    crs = getattr(area, "crs", None) or getattr(incidents, "crs", None)
+    if crs is None:
+        raise ParameterError("give a study area or incidents with a CRS to choose the towns from.")
+    if demo:
+        t = gazetteer.towns().to_crs(crs)
+        return t.sort_values(["population", "name"], ascending=[False, True], kind="stable").reset_index(drop=True), ""
+    if area is None:
+        if incidents is None or len(incidents) == 0:
+            raise ParameterError("give a study area or some incidents to choose the towns from.")
+        xy = shapely.get_coordinates(incidents.geometry.values)
+        area = shapely.box(*incident_extent(xy))
+    return gazetteer.places_in(area, crs=crs, margin_m=margin_m), gazetteer.GEONAMES_ATTRIBUTION

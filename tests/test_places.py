@@ -110,3 +110,26 @@ def test_leicestershire_top_areas_named_in_leicestershire(police_uk_dir):
     derbyshire_towns = set(towns()["name"])
     assert not any(lbl.split(", ")[-1] in derbyshire_towns for lbl in out["label"])
     assert pd.notna(out["streets"]).all()
+
+
+def test_label_towns_demo_and_real():
+    from hotspots.demo import generate_demo
+    from hotspots.gazetteer import GEONAMES_ATTRIBUTION, towns
+    from hotspots.places import is_demo_data, label_towns
+
+    demo = generate_demo(0).incidents.iloc[:200]
+    assert is_demo_data(demo) and not is_demo_data(demo.assign(incident_id="x")) and not is_demo_data(None)
+    t, attr = label_towns(None, demo)
+    assert set(t["name"]) == set(towns()["name"]) and attr == ""
+    # Real data around Leicester: GeoNames places in the area, no Derbyshire town list.
+    leic = gpd.GeoSeries(gpd.points_from_xy([-1.1317], [52.6386]), crs=4326).to_crs(27700)
+    area = gpd.GeoDataFrame(geometry=leic.buffer(10_000), crs=27700)
+    t, attr = label_towns(area)
+    assert t["name"].iloc[0] == "Leicester" and attr == GEONAMES_ATTRIBUTION and t.crs.to_epsg() == 27700
+    # No area: the incidents' extent; the towns come in the incidents' CRS.
+    c = leic.iloc[0]
+    pts = gpd.GeoDataFrame({"incident_id": ["a", "b"]}, geometry=gpd.points_from_xy([c.x - 3_000, c.x + 3_000], [c.y - 3_000, c.y + 3_000]), crs=27700).to_crs(3857)
+    t, _ = label_towns(None, pts)
+    assert "Leicester" in set(t["name"]) and t.crs.to_epsg() == 3857
+    with pytest.raises(ParameterError):
+        label_towns(None, None)
