@@ -298,7 +298,7 @@ def tiled_gi_star(
 ) -> GiStarResult:
     """Analytic Gi* (and BH FDR) computed tile by tile with a halo of one distance band.
 
-    Same definition and result as :func:`hotspots.gi_star` with ``permutations=0`` (equal to
+    Same definition and result as :func:`hotspots.gi_star` with ``inference="normal"`` (equal to
     floating-point rounding: the global mean and standard deviation are summed tile by tile).
 
     Parameters
