@@ -44,7 +44,7 @@ import numpy as np
 from ._errors import InputError, ParameterError
 from .density import KDEResult
 from .fdr import bh_adjust
-from .gistar import GiStarResult, gi_star
+from .gistar import INFERENCE_METHODS, GiStarResult, gi_star
 from .grid import Grid, GridValues, point_weights, points_xy
 from .kde_engine import DensityStream, norm_const
 from .national_inputs import CHUNK_ROWS, PointFile
@@ -385,8 +385,8 @@ def data_mask(counts: GridValues | np.ndarray, radius: float, cell_size: float |
 
 
 # --------------------------------------------------------------------------- the batch run
-#: The study-area note's rule, the Gi* inference methods the run accepts.
-INFERENCE = ("analytic", "permutation")
+#: Gi* inference methods the run accepts (those of :func:`hotspots.gi_star`).
+INFERENCE = INFERENCE_METHODS
 
 
 @dataclass(frozen=True, eq=False)
@@ -465,8 +465,8 @@ def run_national(
     distance: float = 750.0,
     fdr: bool = True,
     alpha: float = 0.05,
-    inference: str = "analytic",
-    permutations: int = 999,
+    inference: str = "auto",
+    permutations: int = 0,
     seed: int | None = 0,
     do_kde: bool = True,
     do_gistar: bool = True,
@@ -508,9 +508,10 @@ def run_national(
         which at this size costs more than the rest of the run).
     fdr, alpha : bool, float
         As :func:`hotspots.gi_star`.
-    inference : {"analytic", "permutation"}
-        Gi* p-values: analytic normal (fast; known to flag hotspots in pure noise on sparse
-        counts) or conditional permutations (``permutations`` draws, ``seed``).
+    inference, permutations, seed
+        Gi* p-values, as :func:`hotspots.gi_star`: ``"auto"`` (default: the exact count test for
+        counts), ``"count"``, ``"randomisation"``, ``"permutation"`` (``permutations`` draws,
+        ``seed``) or ``"normal"`` (analytic; flags hotspots in pure noise on sparse counts).
     do_kde, do_gistar : bool
         Skip steps.
     categories, months
@@ -679,18 +680,15 @@ def run_national(
     result_gi = None
     if do_gistar:
         t0 = time.perf_counter()
-        perms = int(permutations) if inference == "permutation" else 0
-        report("Gi* hot and cold spots", 1.0)
-        result_gi = gi_star(counts, distance, fdr=fdr, alpha=alpha, permutations=perms, seed=seed)
+        report(f"Gi* hot and cold spots ({inference} inference)", 1.0)
+        result_gi = gi_star(counts, distance, inference=inference, permutations=int(permutations), fdr=fdr, alpha=alpha, seed=seed)
         mark("gi_star", t0)
         if fdr:
             # The BH adjustment is inside gi_star; time it on its own too (one sort of the p-values).
             t0 = time.perf_counter()
             bh_adjust(result_gi.p[grid.active])
             timings["fdr (also inside gi_star)"] = time.perf_counter() - t0
-        if inference == "analytic":
-            notes.append("Gi* p-values are analytic (normal); on sparse counts they flag hotspots in pure noise more "
-                         "often than alpha: use `inference='permutation'` for a valid test")
+        notes.extend(result_gi.notes)
 
     params = {
         "source": str(source.path) if source is not None else "array",
@@ -708,7 +706,8 @@ def run_national(
         "fdr": fdr,
         "alpha": alpha,
         "inference": inference,
-        "permutations": int(permutations) if inference == "permutation" else 0,
+        "inference_used": None if result_gi is None else result_gi.params.get("inference"),
+        "permutations": None if result_gi is None else result_gi.params.get("permutations"),
         "seed": seed,
         "categories": categories,
         "months": list(months) if months else None,

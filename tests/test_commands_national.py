@@ -113,10 +113,11 @@ def test_out_parent_must_exist_and_months_checked(points_file, tmp_path, capsys)
     code = main(["national", str(points_file), "--out", str(tmp_path / "no" / "such" / "dir"), "--quiet", *ARGS])
     assert code == 2 and "does not exist" in capsys.readouterr().err
     assert not (tmp_path / "no").exists()
-    with pytest.raises(SystemExit):
-        main(["national", str(points_file), "--out", str(tmp_path / "o"), "--months", "2025-13:2025-01"])
-    with pytest.raises(SystemExit):
-        main(["national", str(points_file), "--out", str(tmp_path / "o"), "--cell-size", "-5"])
+    assert main(["national", str(points_file), "--out", str(tmp_path / "o"), "--months", "2025-13:2025-01"]) == 2
+    assert "YYYY-MM" in capsys.readouterr().err
+    assert main(["national", str(points_file), "--out", str(tmp_path / "o"), "--cell-size", "-5"]) == 2
+    assert "greater than 0" in capsys.readouterr().err
+    assert not (tmp_path / "o").exists()
 
 
 def test_police_uk_folder_with_category_default(tmp_path, capsys):

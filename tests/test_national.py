@@ -194,16 +194,18 @@ def test_run_national_counts_points_off_the_grid_and_streams_one_thread():
     np.testing.assert_allclose(res.density.values, kde(xy, res.grid, 800).values, rtol=1e-9, atol=1e-12)
 
 
-def test_run_national_permutation_inference_matches_gi_star():
+@pytest.mark.parametrize("inference, permutations", [("auto", 0), ("permutation", 99), ("normal", 0)])
+def test_run_national_inference_matches_gi_star(inference, permutations):
     xy = blobs(3000, seed=6)
     bounds = (400_000, 300_000, 450_000, 350_000)
     res = run_national(xy, cell_size=2000, bounds=bounds, mask_radius=None, bandwidth=3000, distance=4100,
-                       inference="permutation", permutations=99, seed=3)
-    want = gi_star(count(xy, res.grid), 4100, permutations=99, seed=3)
+                       inference=inference, permutations=permutations, seed=3)
+    want = gi_star(count(xy, res.grid), 4100, inference=inference, permutations=permutations, seed=3)
     np.testing.assert_array_equal(res.gistar.bins, want.bins)
     np.testing.assert_allclose(res.gistar.p, want.p)
-    assert res.params["inference"] == "permutation" and res.params["permutations"] == 99
-    assert not any("analytic" in n for n in res.notes)
+    assert res.params["inference"] == inference
+    assert res.params["inference_used"] == want.params["inference"]
+    assert set(want.notes) <= set(res.notes)
 
 
 @pytest.mark.parametrize(
