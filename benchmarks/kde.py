@@ -269,7 +269,9 @@ def main(argv: list[str] | None = None) -> None:
         first = (repeat + 1) // 2
         t1, ours, path = time_ours(xy, grid, h, "epanechnikov", first)
         peer_t, idx, ref, how = time_peer(Peer("sklearn", xy, h, "epanechnikov"), grid, budget, 200, args.seed + 1)
-        t2, _, _ = time_ours(xy, grid, h, "epanechnikov", repeat - first, warm=False) if repeat > first else (math.inf, None, None)
+        t2 = math.inf
+        if repeat > first:
+            t2, _, _ = time_ours(xy, grid, h, "epanechnikov", repeat - first, warm=False)
         ours_t = min(t1, t2)
         err, n_checked = max_rel_error(ours, idx, ref)
         print(

@@ -90,7 +90,9 @@ def peak_rss_mb() -> float:
     return rss / (1024.0 * 1024.0) if sys.platform == "darwin" else rss / 1024.0
 
 
-def national_grid(cell_size: float = 250.0, *, bounds: tuple[float, float, float, float] = ENGLAND_WALES_BOUNDS, mask: Any = None) -> Grid:
+def national_grid(
+    cell_size: float = 250.0, *, bounds: tuple[float, float, float, float] = ENGLAND_WALES_BOUNDS, mask: Any = None
+) -> Grid:
     """A grid over England and Wales (or ``bounds``) in British National Grid.
 
     At 250 m: 2,613 rows x 2,297 columns (6.0 million cells). The large-grid warning of
@@ -645,7 +647,8 @@ def run_national(
 
     off_grid = int(n_points - counts_flat.sum())
     counts = GridValues(counts_flat.reshape(grid.shape).copy(), grid, name="count", units="incidents",
-                        params={"weights": None, "n_points": int(n_points), "points_off_grid": off_grid, "points_outside_area": 0})
+                        params={"weights": None, "n_points": int(n_points), "points_off_grid": off_grid,
+                                "points_outside_area": 0})
 
     t0 = time.perf_counter()
     if mask_radius is not None:
@@ -653,7 +656,8 @@ def run_national(
         grid = grid.with_mask(m)
         vals = np.where(m, counts.values, np.nan)
         outside = int(counts.total - np.nansum(vals))
-        counts = GridValues(vals, grid, name="count", units=counts.units, params={**counts.params, "points_outside_area": outside})
+        counts = GridValues(vals, grid, name="count", units=counts.units,
+                            params={**counts.params, "points_outside_area": outside})
         notes.append(
             f"study area built from the data: the {int(m.sum()):,} cells within {mask_radius:,.0f} m of a cell with an incident "
             f"({m.mean():.0%} of the {m.size:,}-cell grid); no England-and-Wales boundary is used"
@@ -681,7 +685,8 @@ def run_national(
     if do_gistar:
         t0 = time.perf_counter()
         report(f"Gi* hot and cold spots ({inference} inference)", 1.0)
-        result_gi = gi_star(counts, distance, inference=inference, permutations=int(permutations), fdr=fdr, alpha=alpha, seed=seed)
+        result_gi = gi_star(counts, distance, inference=inference, permutations=int(permutations), fdr=fdr, alpha=alpha,
+                            seed=seed)
         mark("gi_star", t0)
         if fdr:
             # The BH adjustment is inside gi_star; time it on its own too (one sort of the p-values).

@@ -156,8 +156,10 @@ def iter_points(
             keep = pc.is_in(cat, value_set=__import__("pyarrow").array(chosen, type=cat.type)).to_numpy(zero_copy_only=False)
         if lo is not None or hi is not None:
             mon = batch.column(read.index("month"))
-            m = np.asarray(mon.to_numpy(zero_copy_only=False)).astype("datetime64[M]") if not str(mon.type).startswith(("string", "large_string")) \
-                else np.array([str(v)[:7] if v is not None else "NaT" for v in mon.to_pylist()], dtype="datetime64[M]")
+            if str(mon.type).startswith(("string", "large_string")):
+                m = np.array([str(v)[:7] if v is not None else "NaT" for v in mon.to_pylist()], dtype="datetime64[M]")
+            else:
+                m = np.asarray(mon.to_numpy(zero_copy_only=False)).astype("datetime64[M]")
             ok = ~np.isnat(m)
             if lo is not None:
                 ok &= m >= lo

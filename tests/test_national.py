@@ -186,7 +186,8 @@ def test_run_national_from_array_without_mask_or_steps():
 def test_run_national_counts_points_off_the_grid_and_streams_one_thread():
     xy = blobs(4000, seed=5)
     bounds = (410_000, 310_000, 440_000, 340_000)  # part of the points fall off this grid
-    res = run_national(xy, cell_size=500, bounds=bounds, mask_radius=None, bandwidth=800, distance=900, threads=1, batch_rows=1000)
+    res = run_national(xy, cell_size=500, bounds=bounds, mask_radius=None, bandwidth=800, distance=900, threads=1,
+                       batch_rows=1000)
     want = count(xy, Grid.from_bounds(bounds, 500))
     np.testing.assert_array_equal(res.counts.values, want.values)
     assert res.counts.params["points_off_grid"] == want.params["points_off_grid"] > 0
@@ -224,8 +225,10 @@ def test_police_uk_to_parquet_groups_by_force(tmp_path):
 
     head = ",".join(POLICE_UK_COLUMNS)
     rows = {
-        "2025-01-alpha-street.csv": [",2025-01,A,A,-1.47,52.92,x,,,Anti-social behaviour,,", "id1,2025-01,A,A,-1.48,52.93,x,,,Burglary,,"],
-        "2025-02-alpha-street.csv": ["id1,2025-02,A,A,-1.49,52.94,x,,,Burglary,,", ",2025-02,A,A,-1.40,52.90,x,,,Anti-social behaviour,,"],
+        "2025-01-alpha-street.csv": [",2025-01,A,A,-1.47,52.92,x,,,Anti-social behaviour,,",
+                                     "id1,2025-01,A,A,-1.48,52.93,x,,,Burglary,,"],
+        "2025-02-alpha-street.csv": ["id1,2025-02,A,A,-1.49,52.94,x,,,Burglary,,",
+                                     ",2025-02,A,A,-1.40,52.90,x,,,Anti-social behaviour,,"],
         "2025-01-beta-street.csv": ["id1,2025-01,B,B,-2.10,53.40,x,,,Drugs,,", "id9,2025-01,B,B,,,x,,,Drugs,,"],
     }
     files = []

@@ -164,6 +164,7 @@ def write_national_outputs(
         report("wrote overview.png", (len(jobs) + 2) / (len(jobs) + 3))
 
     t = time.perf_counter()
+    area_conf = min_confidence if min_confidence is not None else (None if gi is None else 1 - gi.params["alpha"])
     record = {
         "command": "hotspots national",
         "inputs": inputs or {},
@@ -175,14 +176,15 @@ def write_national_outputs(
         "counts": {"points": result.counts.params.get("n_points"), "in_area": float(np.nansum(result.counts.values)),
                    "off_grid": result.counts.params.get("points_off_grid"),
                    "outside_area": result.counts.params.get("points_outside_area")},
-        "density": None if result.density is None else {k: result.density.params.get(k) for k in ("bandwidth_m", "kernel", "method", "chunks")},
+        "density": None if result.density is None else {
+            k: result.density.params.get(k) for k in ("bandwidth_m", "kernel", "method", "chunks")
+        },
         "gi_star": None if gi is None else {
             "distance_m": gi.params.get("distance_m"), "fdr": gi.params.get("fdr"), "alpha": gi.params.get("alpha"),
             "permutations": gi.params.get("permutations"), "p_decision": gi.params.get("p_decision"),
             "hot_cells": int(gi.hot.sum()), "cold_cells": int(gi.cold.sum()),
         },
-        "areas": {"min_confidence": min_confidence if min_confidence is not None else (None if gi is None else 1 - gi.params["alpha"]),
-                  "hot": n_hot, "cold": n_cold, "layer": "hotspot_areas"},
+        "areas": {"min_confidence": area_conf, "hot": n_hot, "cold": n_cold, "layer": "hotspot_areas"},
         "timings_s": result.timings,
         "write_s": seconds,
         "peak_rss_mb": result.peak_rss_mb,
