@@ -8,7 +8,7 @@ only, and an option to compare against a control area (ratio of ratios).
 
 Periods
 -------
-A :class:`Period` runs from ``start`` to ``end`` **inclusive** (both are dates; ``Period(
+Periods are :class:`hotspots.periods.Period` objects. A :class:`Period` runs from ``start`` to ``end`` **inclusive** (both are dates; ``Period(
 "2022-07-01", "2023-06-30")`` is the twelve months July 2022 – June 2023, 365 days). Incidents
 with an ``occurred`` date-time belong to the period when their calendar date falls in it.
 police.uk data has a month only: an incident dated by ``month`` belongs to a period when the
@@ -53,7 +53,6 @@ With ``fdr=True`` (default) p-values of the tested cells are adjusted by Benjami
 from __future__ import annotations
 
 import calendar
-import datetime as dt
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -70,7 +69,9 @@ from ._errors import CRSError, ParameterError, SchemaError
 from .areas import HotspotAreas
 from .fdr import bh_adjust
 from .grid import Grid, GridValues, points_xy
-from .schema import SCHEME_START
+# Periods and incident dates live in hotspots.periods; imported here for the tests below and
+# re-exported for code that imported them from this module.
+from .periods import Period, incident_dates, periods_around
 
 __all__ = [
     "Period",
@@ -97,178 +98,7 @@ OVERLAP_TOLERANCE_M2 = 1.0
 DAYS_PER_MONTH = 365.25 / 12
 
 
-# =============================================================================== periods
-def _as_date(value: Any, name: str) -> dt.date:
-    if isinstance(value, dt.datetime):
-        return value.date()
-    if isinstance(value, dt.date):
-        return value
-    try:
-        ts = pd.Timestamp(value)
-    except (TypeError, ValueError):
-        raise ParameterError(f"`{name}` must be a date such as '2023-07-01'; got {value!r}.") from None
-    if ts is pd.NaT:
-        raise ParameterError(f"`{name}` must be a date such as '2023-07-01'; got {value!r}.")
-    return ts.date()
-
-
-def _add_months(d: dt.date, months: int) -> dt.date:
-    y, m = divmod(d.month - 1 + months, 12)
-    year, month = d.year + y, m + 1
-    day = min(d.day, calendar.monthrange(year, month)[1])
-    return dt.date(year, month, day)
-
-
-@dataclass(frozen=True)
-class Period:
-    """A span of calendar days, ``start`` to ``end`` inclusive.
-
-    Parameters
-    ----------
-    start, end : date or str
-        First and last day of the period (``end`` included). ``end`` must be after ``start``.
-    label : str, optional
-        Name shown in captions (``"before"``); defaults to the date range.
-
-    Examples
-    --------
-    >>> p = Period("2022-07-01", "2023-06-30")
-    >>> p.days, p.months, p.is_month_aligned
-    (365, 12, True)
-    """
-
-    start: dt.date
-    end: dt.date
-    label: str = ""
-
-    def __post_init__(self) -> None:
-        s = _as_date(self.start, "start")
-        e = _as_date(self.end, "end")
-        if e <= s:
-            raise ParameterError(
-                f"a period must end after it starts; got start {s.isoformat()} and end {e.isoformat()}. "
-                "Periods include both end dates: `Period('2022-07-01', '2023-06-30')` is twelve months."
-            )
-        object.__setattr__(self, "start", s)
-        object.__setattr__(self, "end", e)
-
-    @classmethod
-    def from_months(cls, first: Any, last: Any, label: str = "") -> "Period":
-        """Whole calendar months, ``first`` to ``last`` inclusive (``"2022-07"``, ``"2023-06"``)."""
-        f = _as_date(first, "first")
-        lt = _as_date(last, "last")
-        start = f.replace(day=1)
-        end = lt.replace(day=calendar.monthrange(lt.year, lt.month)[1])
-        return cls(start, end, label)
-
-    @property
-    def days(self) -> int:
-        """Length in days, both ends included."""
-        return (self.end - self.start).days + 1
-
-    @property
-    def month_starts(self) -> list[dt.date]:
-        """First days of the calendar months whose first day lies in the period."""
-        d = self.start if self.start.day == 1 else _add_months(self.start.replace(day=1), 1)
-        out = []
-        while d <= self.end:
-            out.append(d)
-            d = _add_months(d, 1)
-        return out
-
-    @property
-    def months(self) -> int:
-        """Calendar months whose first day lies in the period (what month-only data can see)."""
-        return len(self.month_starts)
-
-    @property
-    def is_month_aligned(self) -> bool:
-        """True when the period starts on a first and ends on a last day of a month."""
-        return self.start.day == 1 and self.end.day == calendar.monthrange(self.end.year, self.end.month)[1]
-
-    def overlaps(self, other: "Period") -> bool:
-        return self.start <= other.end and other.start <= self.end
-
-    def contains(self, when: Any) -> bool:
-        d = _as_date(when, "when")
-        return self.start <= d <= self.end
-
-    def describe(self) -> str:
-        if self.is_month_aligned:
-            a, b = self.start.strftime("%b %Y"), self.end.strftime("%b %Y")
-            rng = a if a == b else f"{a} – {b}"
-        else:
-            rng = f"{self.start.day} {self.start.strftime('%b %Y')} – {self.end.day} {self.end.strftime('%b %Y')}"
-        return f"{self.label}: {rng}" if self.label else rng
-
-    def __str__(self) -> str:
-        return self.describe()
-
-
-def periods_around(date: Any = SCHEME_START, months: int = 12) -> tuple[Period, Period]:
-    """The ``months`` months before ``date`` and the ``months`` months from ``date`` on.
-
-    Defaults: the 12 months before and after the scheme start (2023-07-01), i.e. Jul 2022 – Jun 2023
-    and Jul 2023 – Jun 2024.
-    """
-    if int(months) != months or months < 1:
-        raise ParameterError(f"`months` must be a whole number of months >= 1; got {months!r}.")
-    d = _as_date(date, "date")
-    before = Period(_add_months(d, -int(months)), d - dt.timedelta(days=1), "before")
-    after = Period(d, _add_months(d, int(months)) - dt.timedelta(days=1), "after")
-    return before, after
-
-
-# =============================================================================== incident dates
-def _month_column(s: pd.Series) -> pd.Series:
-    if isinstance(s.dtype, pd.PeriodDtype):
-        return s.dt.to_timestamp()
-    if pd.api.types.is_datetime64_any_dtype(s.dtype):
-        if getattr(s.dt, "tz", None) is not None:
-            s = s.dt.tz_convert("Europe/London").dt.tz_localize(None)
-        return s.dt.to_period("M").dt.to_timestamp()
-    txt = s.astype("string")
-    out = pd.to_datetime(txt, format="%Y-%m", errors="coerce")
-    rest = out.isna() & txt.notna()
-    if rest.any():
-        out[rest] = pd.to_datetime(txt[rest], errors="coerce")
-    return out.dt.to_period("M").dt.to_timestamp()
-
-
-def _occurred_column(s: pd.Series) -> pd.Series:
-    if not pd.api.types.is_datetime64_any_dtype(s.dtype):
-        s = pd.to_datetime(s, errors="coerce")
-    if getattr(s.dt, "tz", None) is not None:
-        s = s.dt.tz_convert("Europe/London").dt.tz_localize(None)
-    return s.dt.normalize()
-
-
-def incident_dates(incidents: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
-    """The date each incident is counted on, and whether it is known to the month only.
-
-    ``occurred`` is used where present and not missing (its local calendar date, Europe/London
-    for time-zone-aware values); otherwise the first day of ``month``.
-
-    Returns
-    -------
-    dates : ndarray of datetime64[D]
-        ``NaT`` where neither column gives a date.
-    month_only : ndarray of bool
-    """
-    cols = incidents.columns
-    if "occurred" not in cols and "month" not in cols:
-        raise SchemaError(
-            "`incidents` needs an `occurred` (date-time) or `month` column to place incidents in periods; "
-            f"its columns are {list(cols)}. Load incidents with `hotspots.io` or add one of them."
-        )
-    occ = _occurred_column(incidents["occurred"]) if "occurred" in cols else pd.Series(pd.NaT, index=incidents.index, dtype="datetime64[ns]")
-    mon = _month_column(incidents["month"]) if "month" in cols else pd.Series(pd.NaT, index=incidents.index, dtype="datetime64[ns]")
-    has_occ = occ.notna().to_numpy()
-    dates = np.where(has_occ, occ.to_numpy(dtype="datetime64[ns]"), mon.to_numpy(dtype="datetime64[ns]")).astype("datetime64[D]")
-    month_only = ~has_occ & mon.notna().to_numpy()
-    return dates, month_only
-
-
+# =============================================================================== incident points
 @dataclass(frozen=True, eq=False)
 class IncidentPoints:
     """Incidents' coordinates and dates, read once for repeated change tests on the same data.

@@ -18,7 +18,7 @@ import shapely
 from PIL import Image
 
 from hotspots.cli import build_parser, main
-from hotspots.commands.analyse import ProgressBar, scaled, settings_from_args
+from hotspots.commands.analyse import ProgressBar, load_inputs, scaled, settings_from_args
 from hotspots.demo import write_demo
 from hotspots.gazetteer import towns
 from hotspots.schema import ASB_CATEGORY, POLICE_UK_ATTRIBUTION
@@ -132,7 +132,11 @@ def test_sidecar_command_reproduces_the_settings(demo_run, demo_files):
     folder = Path(demo_files["incidents"]).parent
     argv = [str(folder / a) if a.endswith(".csv") else a for a in cmd[1:]] + ["--out", "x"]
     args = build_parser().parse_args(argv)
-    assert json.loads(json.dumps(settings_from_args(args).to_dict())) == side["settings"]
+    # The sidecar holds the settings used: those given, with the default periods chosen from the
+    # data (hotspots.pipeline.prepare_inputs), which the same command on the same files chooses again.
+    used = load_inputs(args, lambda s: None).settings
+    assert json.loads(json.dumps(used.to_dict())) == side["settings"]
+    assert settings_from_args(args).before is None and used.before == ("2022-07", "2023-06")
     assert shlex.join(cmd)  # printable as one shell line
 
 
@@ -261,9 +265,12 @@ def test_real_derbyshire_police_uk_files_end_to_end(derbyshire_dir, tmp_path):
     cells = gpd.read_file(out / "hotspots.gpkg", layer="cells")
     assert 0.95 * n_asb <= cells["count"].sum() <= n_asb  # a few fall outside the built-in outline
     assert (out / "maps" / "briefing_gistar.png").stat().st_size > 10_000
-    # The default before/after periods (around the 2023 scheme start) are not in the 2025 files.
-    assert "change: not computed" in stdout
-    assert not (out / "maps" / "briefing_before_after.png").exists()
+    # The 2023 scheme start lies before the 2025 files: the default periods are the data's two
+    # halves (issue 13 item 5), announced, and the change is computed and drawn.
+    assert "first and second halves of the data are compared, Jan 2025 – Jun 2025 and Jul 2025 – Dec 2025" in stdout
+    assert side["settings"]["before"] == ["2025-01", "2025-06"] and side["settings"]["after"] == ["2025-07", "2025-12"]
+    assert "change: not computed" not in stdout
+    assert (out / "maps" / "briefing_before_after.png").exists()
 
 
 def test_identifying_referral_columns_refused_unless_dropped(demo_files, tmp_path):

@@ -292,8 +292,8 @@ BAD_SETTINGS = [
     # (widget kind, key, value, enable first)
     ("number_input", "distance", 50, "auto_dist"),  # shorter than the cell
     ("number_input", "bandwidth", 50, "auto_bw"),
-    ("number_input", "cell_size", 50, None),
-    ("number_input", "cell_size", 5000, None),
+    ("number_input", "cell_size", 50, "auto_cell"),  # the cell size is automatic by default
+    ("number_input", "cell_size", 5000, "auto_cell"),
     ("number_input", "eps", 10, None),
     ("number_input", "min_samples", 1000, None),
     ("number_input", "near_m", 100, None),
