@@ -37,7 +37,8 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 
-from ._errors import ParameterError, SchemaError
+from ._errors import ParameterError
+from .incident_time import incident_dates
 from .schema import SCHEME_START
 
 __all__ = [
@@ -47,7 +48,7 @@ __all__ = [
     "parse_period",
     "as_date",
     "filter_period",
-    "incident_dates",
+    "add_months",
     "month_range",
     "month_options",
     "default_periods",
@@ -77,7 +78,8 @@ def as_date(value: Any, name: str = "date") -> dt.date:
     return ts.date()
 
 
-def _add_months(d: dt.date, months: int) -> dt.date:
+def add_months(d: dt.date, months: int) -> dt.date:
+    """``d`` moved by a whole number of calendar months (the day capped at the month's length)."""
     y, m = divmod(d.month - 1 + months, 12)
     year, month = d.year + y, m + 1
     day = min(d.day, calendar.monthrange(year, month)[1])
@@ -134,11 +136,11 @@ class Period:
     @property
     def month_starts(self) -> list[dt.date]:
         """First days of the calendar months whose first day lies in the period."""
-        d = self.start if self.start.day == 1 else _add_months(self.start.replace(day=1), 1)
+        d = self.start if self.start.day == 1 else add_months(self.start.replace(day=1), 1)
         out = []
         while d <= self.end:
             out.append(d)
-            d = _add_months(d, 1)
+            d = add_months(d, 1)
         return out
 
     @property
@@ -179,8 +181,8 @@ def periods_around(date: Any = SCHEME_START, months: int = DEFAULT_CHANGE_MONTHS
     if int(months) != months or months < 1:
         raise ParameterError(f"`months` must be a whole number of months >= 1; got {months!r}.")
     d = as_date(date, "date")
-    before = Period(_add_months(d, -int(months)), d - dt.timedelta(days=1), "before")
-    after = Period(d, _add_months(d, int(months)) - dt.timedelta(days=1), "after")
+    before = Period(add_months(d, -int(months)), d - dt.timedelta(days=1), "before")
+    after = Period(d, add_months(d, int(months)) - dt.timedelta(days=1), "after")
     return before, after
 
 
@@ -204,61 +206,6 @@ def parse_period(value: Any, label: str = "") -> Period:
 
 
 # =============================================================================== incident dates
-def _month_column(s: pd.Series) -> pd.Series:
-    if isinstance(s.dtype, pd.PeriodDtype):
-        return s.dt.to_timestamp()
-    if pd.api.types.is_datetime64_any_dtype(s.dtype):
-        if getattr(s.dt, "tz", None) is not None:
-            s = s.dt.tz_convert("Europe/London").dt.tz_localize(None)
-        return s.dt.to_period("M").dt.to_timestamp()
-    txt = s.astype("string")
-    out = pd.to_datetime(txt, format="%Y-%m", errors="coerce")
-    rest = out.isna() & txt.notna()
-    if rest.any():
-        out[rest] = pd.to_datetime(txt[rest], errors="coerce")
-    return out.dt.to_period("M").dt.to_timestamp()
-
-
-def _occurred_column(s: pd.Series) -> pd.Series:
-    if not pd.api.types.is_datetime64_any_dtype(s.dtype):
-        s = pd.to_datetime(s, errors="coerce")
-    if getattr(s.dt, "tz", None) is not None:
-        s = s.dt.tz_convert("Europe/London").dt.tz_localize(None)
-    return s.dt.normalize()
-
-
-def incident_dates(incidents: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
-    """The date each incident is counted on, and whether it is known to the month only.
-
-    ``occurred`` is used where present and not missing (its local calendar date, Europe/London
-    for time-zone-aware values); otherwise the first day of ``month``.
-
-    Returns
-    -------
-    dates : ndarray of datetime64[D]
-        ``NaT`` where neither column gives a date.
-    month_only : ndarray of bool
-    """
-    cols = incidents.columns
-    if "occurred" not in cols and "month" not in cols:
-        raise SchemaError(
-            "`incidents` needs an `occurred` (date-time) or `month` column to place incidents in periods; "
-            f"its columns are {list(cols)}. Load incidents with `hotspots.io` or add one of them."
-        )
-    occ = (
-        _occurred_column(incidents["occurred"])
-        if "occurred" in cols
-        else pd.Series(pd.NaT, index=incidents.index, dtype="datetime64[ns]")
-    )
-    mon = (
-        _month_column(incidents["month"]) if "month" in cols else pd.Series(pd.NaT, index=incidents.index, dtype="datetime64[ns]")
-    )
-    has_occ = occ.notna().to_numpy()
-    dates = np.where(has_occ, occ.to_numpy(dtype="datetime64[ns]"), mon.to_numpy(dtype="datetime64[ns]")).astype("datetime64[D]")
-    month_only = ~has_occ & mon.notna().to_numpy()
-    return dates, month_only
-
-
 def filter_period(incidents: gpd.GeoDataFrame, period: Period | None) -> gpd.GeoDataFrame:
     """Incidents whose date (``occurred``, else ``month``) falls in ``period`` (all when None)."""
     if period is None:

@@ -52,7 +52,7 @@ from .change import ChangeResult, IncidentPoints, change_areas, change_cells
 from .clustering import clusters
 from .density import kde
 from .gistar import gi_star
-from .grid import BNG, Grid, auto_cell_size, count, points_xy
+from .grid import BNG, Grid, auto_cell_size, count, incident_extent, points_xy
 from .periods import Period, PeriodChoice, default_periods, filter_period, month_range, parse_period, periods_around
 from .schema import ASB_CATEGORY, SCHEME_START
 
@@ -426,9 +426,10 @@ class CellSizeChoice:
 def choose_cell_size(xy: np.ndarray, study_area: Any = None, cell_size: float | None = None, *, crs: Any = BNG) -> CellSizeChoice:
     """The grid cell size: the given one, or the automatic rule.
 
-    Today the automatic rule is sfhotspot's (:func:`hotspots.grid.auto_cell_size`: 1/50 of the
-    shorter side of the study area's extent, or of the incidents' extent without a study area).
-    This is the one place to change the rule.
+    The automatic rule is :func:`hotspots.grid.auto_cell_size` (street scale: sfhotspot's 1/50
+    rule capped at 500 m) on the study area's bounds, or, without a study area, on where the
+    incidents are (:func:`hotspots.grid.incident_extent`, so that strays do not set it). This is
+    the one place the pipeline chooses a cell size.
 
     Parameters
     ----------
@@ -442,14 +443,14 @@ def choose_cell_size(xy: np.ndarray, study_area: Any = None, cell_size: float | 
     if cell_size is not None:
         return CellSizeChoice(float(cell_size))
     if isinstance(study_area, (gpd.GeoDataFrame, gpd.GeoSeries)):
-        bounds = tuple(study_area.to_crs(crs).total_bounds)
+        bounds, where = tuple(study_area.to_crs(crs).total_bounds), "the study area"
     elif study_area is not None and hasattr(study_area, "bounds") and not isinstance(study_area, np.ndarray):
-        bounds = tuple(study_area.bounds)
+        bounds, where = tuple(study_area.bounds), "the study area"
     elif len(xy):
-        bounds = (xy[:, 0].min(), xy[:, 1].min(), xy[:, 0].max(), xy[:, 1].max())
+        bounds, where = incident_extent(xy), "where the incidents are (98 % of them on each axis)"
     else:
         raise ParameterError("there are no incidents to choose a cell size from. Load some incidents first.")
-    size, note = auto_cell_size(bounds)
+    size, note = auto_cell_size(bounds, what=where)
     return CellSizeChoice(size, note)
 
 

@@ -12,13 +12,12 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from hotspots import change
-from hotspots._errors import ParameterError, SchemaError
+from hotspots._errors import ParameterError
 from hotspots.periods import (
     Period,
     PeriodChoice,
     default_periods,
     filter_period,
-    incident_dates,
     month_options,
     month_range,
     parse_period,
@@ -35,7 +34,7 @@ def incidents(months: list[str]) -> gpd.GeoDataFrame:
 # =============================================================================== Period
 def test_period_is_the_one_in_change():
     # change.py takes Period from here (one type: isinstance checks across modules agree).
-    assert change.Period is Period and change.periods_around is periods_around and change.incident_dates is incident_dates
+    assert change.Period is Period and change.periods_around is periods_around
 
 
 def test_period_lengths_and_text():
@@ -67,16 +66,7 @@ def test_periods_around_the_scheme_start():
     )
 
 
-# =============================================================================== incident dates
-def test_incident_dates_prefer_occurred_and_need_a_date_column():
-    df = pd.DataFrame({"occurred": pd.to_datetime(["2023-05-17 23:30", None]), "month": ["2023-04", "2023-06"]})
-    dates, month_only = incident_dates(df)
-    assert dates.tolist() == [dt.date(2023, 5, 17), dt.date(2023, 6, 1)]
-    assert month_only.tolist() == [False, True]
-    with pytest.raises(SchemaError, match="occurred"):
-        incident_dates(pd.DataFrame({"x": [1]}))
-
-
+# =============================================================================== filter
 def test_filter_period_keeps_the_months_inside():
     inc = incidents(["2023-01-01", "2023-02-01", "2023-03-01", "2023-04-01"])
     kept = filter_period(inc, Period.from_months("2023-02", "2023-03"))

@@ -20,7 +20,7 @@ from hotspots.cli import build_parser
 from hotspots.commands.analyse import load_inputs, run_analysis
 from hotspots.demo import generate_demo
 from hotspots.gazetteer import default_study_area
-from hotspots.grid import auto_cell_size, points_xy
+from hotspots.grid import Grid, auto_cell_size, points_xy
 from hotspots.io import Upload, load_boundary
 from hotspots.periods import filter_period, parse_period
 from hotspots.pipeline import (
@@ -284,8 +284,12 @@ def test_choose_periods_fills_only_missing_periods(demo):
 def test_cell_size_rule_is_one_function(demo, area):
     xy = points_xy(demo.incidents, demo.incidents.crs)
     c = choose_cell_size(xy, area)
-    assert (c.cell_size, c.note) == auto_cell_size(tuple(area.total_bounds))
-    assert choose_cell_size(xy, None).cell_size == auto_cell_size((*xy.min(axis=0), *xy.max(axis=0)))[0]
+    assert (c.cell_size, c.note) == auto_cell_size(tuple(area.total_bounds), what="the study area")
+    # The same choice as the grid's own automatic rule, with and without a study area.
+    for mask in (area, None):
+        grid = Grid.for_points(xy[::50], mask=mask)
+        assert (choose_cell_size(xy[::50], mask).cell_size,) == (grid.cell_size,)
+        assert choose_cell_size(xy[::50], mask).note in grid.notes
     assert choose_cell_size(xy, area, 250).cell_size == 250.0 and choose_cell_size(xy, area, 250).note == ""
     stage = hotspot_stage(demo.incidents, Settings(), area)
     assert stage.grid.cell_size == c.cell_size and c.note in stage.notes and c.note in stage.grid.notes
