@@ -5,6 +5,7 @@
 * :func:`typed_error_on_purpose`, :func:`check_result` — the loader properties every fuzz test
   checks: an error is a typed :class:`hotspots.HotspotsError` raised on purpose (never the
   last-resort wrapper); a result adds up and holds finite, valid points in EPSG:27700;
+* :data:`PAYLOADS` — text that would set ``window.__pwned`` if it reached a page unescaped;
 * :func:`run_cli`, :func:`refuse_loading` — run the command line in the test process; make any
   data loading fail the test (to prove that arguments are checked first).
 """
@@ -25,8 +26,17 @@ from hotspots import HotspotsError
 from hotspots.privacy import PERSON_REF_PATTERN, identifying_columns
 from hotspots.schema import POLICE_UK_COLUMNS
 
-
 # --------------------------------------------------------------------------------- input files
+#: Text that would set ``window.__pwned`` if any reached the page unescaped.
+PAYLOADS = [
+    "<script>window.__pwned=1</script>",
+    '<img src=x onerror="window.__pwned=1">',
+    "javascript:window.__pwned=1",
+    "back`tick`${window.__pwned=1}\\",
+    "</script><script>window.__pwned=1</script>",
+]
+
+
 def police_csv(incidents: gpd.GeoDataFrame, *, bad_rows: int = 0, location: str = "On or near Test Street") -> bytes:
     """Incidents written as a police.uk street-level CSV (csv module), plus ``bad_rows`` rows
     without a location."""

@@ -19,7 +19,6 @@ from PIL import Image
 
 from hotspots.cli import build_parser
 from hotspots.commands.analyse import ProgressBar, scaled, settings_from_args
-from hotspots.demo import write_demo
 from hotspots.gazetteer import towns
 from hotspots.schema import ASB_CATEGORY, POLICE_UK_ATTRIBUTION
 
@@ -28,11 +27,6 @@ from hotspots.schema import ASB_CATEGORY, POLICE_UK_ATTRIBUTION
 def _offline(monkeypatch):
     monkeypatch.setenv("HOTSPOTS_OFFLINE", "1")
 
-
-
-@pytest.fixture(scope="module")
-def demo_files(tmp_path_factory):
-    return write_demo(tmp_path_factory.mktemp("demo"), seed=0)
 
 
 @pytest.fixture(scope="module")

@@ -30,7 +30,7 @@ from ..privacy import SUPPRESSION_THRESHOLD, suppress_count
 from .base import project_geoms
 from .escape import css_colour, escape_html, format_value, js_json
 from .groups import LAYER_NAMES, feature_group, latlon, require_gdf
-from .layers import category_legend, marker_cluster
+from .layers import POPUP_TABLE_JS, category_legend, marker_cluster
 from .offline import make_offline
 
 __all__ = [
@@ -68,17 +68,8 @@ var {{ this.get_name() }} = (function() {
     var labels = {{ this.labels_json }}, colours = {{ this.colours_json }}, rows = {{ this.rows_json }};
     var style = {{ this.style_json }}, first = {{ this.first_text }};
     var group = L.featureGroup();
-    function table(row) {
-        var t = document.createElement('table');
-        t.className = 'hotspots-popup';
-        for (var i = 0; i < labels.length; i++) {
-            var tr = t.insertRow(), th = document.createElement('th');
-            th.textContent = labels[i];
-            tr.appendChild(th);
-            tr.insertCell().textContent = row[first + i];
-        }
-        return t;
-    }
+    var popupTable = """ + POPUP_TABLE_JS + """;
+    function table(row) { return popupTable(labels, row, first); }
     // Built when first shown: a group that starts hidden (added, then removed at once by the
     // layer control) costs nothing until the user switches it on.
     var built = false;
