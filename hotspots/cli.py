@@ -25,7 +25,7 @@ EXIT_BUG = 1
 
 
 #: Modules under :mod:`hotspots.commands`, one per sub-command, in the order shown by --help.
-COMMANDS = ("demo", "load", "fetch", "analyse", "map")
+COMMANDS = ("demo", "load", "fetch", "analyse", "map", "national")
 
 
 class CommandParser(argparse.ArgumentParser):
