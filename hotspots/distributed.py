@@ -43,6 +43,7 @@ from typing import Any, Iterable, Sequence
 import numpy as np
 from scipy import stats
 
+from . import validation
 from ._errors import HotspotsError, ParameterError
 from .fdr import bh_adjust
 from .gistar import CONFIDENCE_LEVELS, GiStarResult
@@ -401,12 +402,7 @@ def tiled_kde(
     Same result as :func:`hotspots.density` with ``points_outside_area="include"`` (to rounding).
     """
     dask = require_dask()
-    try:
-        h = float(bandwidth)
-    except (TypeError, ValueError):
-        raise ParameterError(f"`bandwidth` must be a number of metres; got {bandwidth!r}.") from None
-    if not (math.isfinite(h) and h > 0):
-        raise ParameterError(f"`bandwidth` must be a positive number of metres; got {bandwidth!r}.")
+    h = validation.distance(bandwidth, "bandwidth")
     xy = points_xy(points, grid.crs)
     s = grid.cell_size
     reach = h * (GAUSSIAN_CUTOFF_SD if kernel == "gaussian" else 1.0) + s
@@ -450,9 +446,7 @@ def bh_threshold_from_histograms(p_parts: Sequence[Any], alpha: float = 0.05, *,
     the empirical distribution), and the cut-off is found exactly among them.
     """
     dask = require_dask()
-    a = float(alpha)
-    if not 0 < a < 1:
-        raise ParameterError(f"`alpha` must be between 0 and 1; got {alpha!r}.")
+    a = validation.alpha(alpha)
     def bin_index(v: np.ndarray) -> np.ndarray:
         # Bin k holds (edges[k], edges[k+1]]; bin 0 also holds 0.
         return np.clip(np.ceil(v * bins).astype(np.int64) - 1, 0, bins - 1)

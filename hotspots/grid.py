@@ -32,6 +32,7 @@ import pyproj
 import shapely
 from shapely.geometry.base import BaseGeometry
 
+from . import validation
 from ._errors import CRSError, ParameterError
 
 __all__ = [
@@ -337,12 +338,7 @@ class Grid:
         xmin, ymin, xmax, ymax = (float(b) for b in bounds)
         if not all(np.isfinite([xmin, ymin, xmax, ymax])) or xmax < xmin or ymax < ymin:
             raise ParameterError(f"`bounds` must be finite (xmin, ymin, xmax, ymax) with xmin <= xmax, ymin <= ymax; got {bounds}.")
-        try:
-            cs = float(cell_size)
-        except (TypeError, ValueError):
-            raise ParameterError(f"`cell_size` must be a number of metres; got {cell_size!r}.") from None
-        if not (np.isfinite(cs) and cs > 0):
-            raise ParameterError(f"`cell_size` must be a positive number of metres; got {cell_size!r}.")
+        cs = validation.distance(cell_size, "cell_size")
         x0 = math.floor(xmin / cs) * cs
         y0 = math.floor(ymin / cs) * cs
         n_cols = max(1, math.floor((xmax - x0) / cs) + 1)

@@ -12,7 +12,6 @@ fields reach the browser.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -24,6 +23,7 @@ import shapely
 from folium.template import Template
 
 from .. import style
+from .. import validation
 from .._errors import ParameterError, SchemaError
 from ..grid import BNG
 from ..privacy import SUPPRESSION_THRESHOLD, suppress_count
@@ -158,14 +158,8 @@ def snap_points(points: gpd.GeoDataFrame, size_m: float = DEFAULT_SNAP_M, *, thr
         centre, EPSG:27700; sorted west to east, then south to north (not in input order).
     """
     points = require_gdf(points, "points")
-    try:
-        s = float(size_m)
-    except (TypeError, ValueError):
-        raise ParameterError(f"`size_m` must be a number of metres; got {size_m!r}.") from None
-    if not (math.isfinite(s) and s > 0):
-        raise ParameterError(f"`size_m` must be a positive number of metres; got {size_m!r}.")
-    if isinstance(threshold, bool) or not isinstance(threshold, (int, np.integer)) or threshold < 1:
-        raise ParameterError(f"`threshold` must be a whole number >= 1; got {threshold!r}.")
+    s = validation.distance(size_m, "size_m")
+    validation.whole(threshold, "threshold", low=1)
     geoms = points.geometry
     keep = ~(geoms.isna() | geoms.is_empty)
     geoms = geoms[keep]
