@@ -10,8 +10,9 @@ settings through, and collects the automatic choices made on the way (:attr:`Ana
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any
 
 import geopandas as gpd
 import numpy as np
@@ -21,9 +22,9 @@ from ._errors import ParameterError
 from .areas import HotspotAreas, hotspot_areas
 from .change import ChangeResult, Period, change_areas, change_cells, incident_dates, periods_around
 from .clustering import ClusterResult, clusters
+from .density import KDEResult, kde
 from .gistar import GiStarResult, gi_star
 from .grid import BNG, Grid, GridValues, count, points_xy
-from .density import KDEResult, kde
 from .schema import SCHEME_START
 
 __all__ = ["Settings", "Analysis", "HotspotStage", "analyse", "hotspot_stage", "filter_period", "parse_period"]
@@ -100,7 +101,7 @@ class Settings:
     near_m: float = 2000.0
     threshold: int = 5
 
-    def replace(self, **changes: Any) -> "Settings":
+    def replace(self, **changes: Any) -> Settings:
         return dataclasses.replace(self, **changes)
 
     def to_dict(self) -> dict[str, Any]:

@@ -32,9 +32,9 @@ import math
 import re
 import threading
 from collections import OrderedDict
-from pathlib import Path
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import geopandas as gpd
@@ -45,8 +45,8 @@ from ._errors import HotspotsError, ParameterError
 from .analysis import Analysis, HotspotStage, Settings, filter_period, hotspot_stage
 from .areas import HotspotAreas
 from .change import ChangeResult, IncidentPoints, Period, change_areas, change_cells, incident_dates
-from .grid import Grid, GridValues, points_xy
 from .density import kde
+from .grid import Grid, GridValues, points_xy
 from .report import LoadReport
 from .schema import SCHEME_START
 
@@ -132,7 +132,7 @@ class DataBundle:
     source: str
     label: str
     token: str
-    reports: tuple["LoadOutcome", ...] = ()
+    reports: tuple[LoadOutcome, ...] = ()
     notes: tuple[str, ...] = ()
 
     @property

@@ -178,7 +178,7 @@ class Period:
         object.__setattr__(self, "end", e)
 
     @classmethod
-    def from_months(cls, first: Any, last: Any, label: str = "") -> "Period":
+    def from_months(cls, first: Any, last: Any, label: str = "") -> Period:
         """Whole calendar months, ``first`` to ``last`` inclusive (``"2022-07"``, ``"2023-06"``)."""
         f = _as_date(first, "first")
         lt = _as_date(last, "last")
@@ -211,7 +211,7 @@ class Period:
         """True when the period starts on a first and ends on a last day of a month."""
         return self.start.day == 1 and self.end.day == calendar.monthrange(self.end.year, self.end.month)[1]
 
-    def overlaps(self, other: "Period") -> bool:
+    def overlaps(self, other: Period) -> bool:
         return self.start <= other.end and other.start <= self.end
 
     def contains(self, when: Any) -> bool:

@@ -36,19 +36,20 @@ Scheduler: the functions build ``dask.delayed`` tasks and run them with ``dask.c
 from __future__ import annotations
 
 import math
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Iterable, Sequence
+from typing import Any
 
 import numpy as np
 from scipy import stats
 
 from . import validation
 from ._errors import HotspotsError, ParameterError
+from .density import GAUSSIAN_CUTOFF_SD, KDEResult, kde
 from .fdr import bh_adjust
 from .gistar import CONFIDENCE_LEVELS, GiStarResult
 from .grid import Grid, GridValues, points_xy
-from .density import GAUSSIAN_CUTOFF_SD, KDEResult, kde
 from .neighbours import _active_values_or_raise, disc_stencil, neighbour_count, neighbour_sum
 
 __all__ = [
@@ -85,7 +86,7 @@ class Tile:
     c0: int
     c1: int
 
-    def with_halo(self, halo: int, shape: tuple[int, int]) -> "Tile":
+    def with_halo(self, halo: int, shape: tuple[int, int]) -> Tile:
         return Tile(max(0, self.r0 - halo), min(shape[0], self.r1 + halo), max(0, self.c0 - halo), min(shape[1], self.c1 + halo))
 
 

@@ -118,9 +118,9 @@ from scipy import stats
 from . import validation
 from ._errors import ParameterError
 from .fdr import bh_adjust
+from .gi_inference import count_test_tails, exact_feasible, is_count_data, neighbourhood_sum_tails
 from .grid import GridValues
 from .neighbours import _active_values_or_raise, auto_distance, disc_stencil, neighbour_count, neighbour_sum
-from .gi_inference import count_test_tails, exact_feasible, is_count_data, neighbourhood_sum_tails
 
 __all__ = [
     "GiStarResult",

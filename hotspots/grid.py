@@ -317,7 +317,7 @@ class Grid:
         mask: Any = None,
         *,
         notes: tuple[str, ...] = (),
-    ) -> "Grid":
+    ) -> Grid:
         """A grid covering ``bounds`` = ``(xmin, ymin, xmax, ymax)`` in metres.
 
         The origin is snapped down to a whole multiple of ``cell_size`` and the grid extended so
@@ -367,7 +367,7 @@ class Grid:
         cell_size: float | None = None,
         crs: Any = None,
         mask: Any = None,
-    ) -> "Grid":
+    ) -> Grid:
         """A grid covering ``points`` (and the study area, if given).
 
         With ``cell_size=None`` the size follows :func:`auto_cell_size` on the study area's bounds
@@ -394,7 +394,7 @@ class Grid:
         return cls.from_bounds(bounds, cell_size, crs, mask, notes=notes)
 
     @classmethod
-    def for_area(cls, area: Any, cell_size: float = 200.0, crs: Any = 27700) -> "Grid":
+    def for_area(cls, area: Any, cell_size: float = 200.0, crs: Any = 27700) -> Grid:
         """A grid covering a study-area polygon, masked to it."""
         crs = _as_crs(crs)
         geom = _area_geometry(area, crs)
@@ -466,7 +466,7 @@ class Grid:
         cols = np.where(on_grid, cols, 0).astype(np.int64)
         return rows, cols, on_grid
 
-    def with_mask(self, mask: Any) -> "Grid":
+    def with_mask(self, mask: Any) -> Grid:
         """The same grid with another study-area mask."""
         if mask is None:
             m = None
@@ -476,7 +476,7 @@ class Grid:
             m = _mask_from_area(mask, self.xmin, self.ymax, self.cell_size, self.n_rows, self.n_cols, self.crs)
         return Grid(self.xmin, self.ymax, self.cell_size, self.n_rows, self.n_cols, self.crs, m, self.notes)
 
-    def same_as(self, other: "Grid") -> bool:
+    def same_as(self, other: Grid) -> bool:
         """True when both grids have the same cells and mask."""
         same_mask = (self.mask is None and other.mask is None) or (
             self.mask is not None and other.mask is not None and np.array_equal(self.mask, other.mask)

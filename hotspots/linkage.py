@@ -70,9 +70,9 @@ from scipy.spatial import cKDTree
 from . import validation
 from ._errors import CRSError, InputError, ParameterError, SchemaError
 from .areas import HotspotAreas
+from .disclosure import SUPPRESSION_THRESHOLD, Ledger, Protection, check_threshold, protect, render_table
 from .gazetteer import towns as gazetteer_towns
 from .grid import BNG
-from .disclosure import SUPPRESSION_THRESHOLD, Ledger, Protection, check_threshold, protect, render_table
 from .kpis import TOTAL_LABEL
 
 __all__ = [

@@ -12,9 +12,9 @@ import pytest
 import shapely
 
 pytest.importorskip("streamlit.testing.v1")
+from helpers import police_csv  # noqa: E402
 from streamlit.testing.v1 import AppTest  # noqa: E402
 
-from helpers import police_csv  # noqa: E402
 from hotspots.analysis import Settings  # noqa: E402
 from hotspots.app_support import (  # noqa: E402
     area_change,

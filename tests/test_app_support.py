@@ -12,8 +12,8 @@ import pandas as pd
 import pyarrow as pa
 import pytest
 import shapely
-
 from helpers import police_csv
+
 from hotspots._errors import ParameterError
 from hotspots.analysis import Settings, analyse
 from hotspots.app_support import (
@@ -50,8 +50,8 @@ from hotspots.app_support import (
     url_defaults,
 )
 from hotspots.change import Period
-from hotspots.io import Upload, load_police_uk
 from hotspots.density import kde
+from hotspots.io import Upload, load_police_uk
 from hotspots.report import LoadReport
 
 

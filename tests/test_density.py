@@ -19,7 +19,6 @@ from scipy.spatial import cKDTree
 from sklearn.neighbors import KernelDensity
 
 from hotspots._errors import CRSError, ParameterError
-from hotspots.grid import Grid, GridValues
 from hotspots.density import (
     DEFAULT_BANDWIDTH_RULE,
     GAUSSIAN_CUTOFF_SD,
@@ -29,6 +28,7 @@ from hotspots.density import (
     gaussian_sd_from_radius,
     kde,
 )
+from hotspots.grid import Grid, GridValues
 
 X0, Y0 = 430_000.0, 340_000.0  # somewhere in Derbyshire (British National Grid)
 

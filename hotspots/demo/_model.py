@@ -4,8 +4,9 @@ profile, spatial sampling and map-point snapping, argument validation."""
 from __future__ import annotations
 
 import math
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from typing import Any, Iterable, Sequence
+from typing import Any
 
 import numpy as np
 import shapely

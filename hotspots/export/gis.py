@@ -60,9 +60,10 @@ import hashlib
 import json
 import math
 import os
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterable, Mapping, Sequence
+from typing import Any
 
 import geopandas as gpd
 import numpy as np
@@ -540,7 +541,7 @@ def parameters_record(
     src = data_source(an.incidents)
     rec: dict[str, Any] = {"format": SIDECAR_FORMAT}
     if timestamp:
-        rec["created"] = dt.datetime.now(dt.timezone.utc).replace(microsecond=0).isoformat()
+        rec["created"] = dt.datetime.now(dt.UTC).replace(microsecond=0).isoformat()
     rec.update(params)
     rec["data_source"] = {"kind": src.kind, "description": src.description, "attribution": src.attribution}
     rec["crs"] = {"analysis": "EPSG:27700 (British National Grid, metres)", "gpkg": "EPSG:27700", "geojson": "EPSG:4326 (RFC 7946)"}

@@ -59,10 +59,11 @@ import json
 import os
 import re
 import time
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, Callable, Sequence
+from typing import Any
 
 import shapely
 from shapely.geometry import Polygon
@@ -379,7 +380,7 @@ def _load_state(out: Path) -> dict[str, Any] | None:
 
 
 def _save_state(out: Path, state: dict[str, Any]) -> None:
-    state["updated"] = datetime.now(timezone.utc).isoformat(timespec="seconds")
+    state["updated"] = datetime.now(UTC).isoformat(timespec="seconds")
     _atomic_write(out / STATE_FILE, json.dumps(state, indent=1, sort_keys=True).encode("utf-8"))
 
 

@@ -24,7 +24,8 @@ The coordinate system is detected from the values unless given (``crs=``): see
 
 from __future__ import annotations
 
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 from .._errors import ParameterError, PrivacyError
 from ._common import find_column, parse_months_arg, study_area_geometry

@@ -22,8 +22,7 @@ import pandas as pd
 import shapely
 from folium.template import Template
 
-from .. import style
-from .. import validation
+from .. import style, validation
 from .._errors import ParameterError, SchemaError
 from ..grid import BNG
 from ..privacy import SUPPRESSION_THRESHOLD, suppress_count
