@@ -18,7 +18,8 @@ import streamlit as st
 st.set_page_config(page_title="ASB hotspots", layout="wide", initial_sidebar_state="expanded")
 
 import os  # noqa: E402
-from typing import Any, Callable  # noqa: E402
+from collections.abc import Callable  # noqa: E402
+from typing import Any
 
 import altair as alt  # noqa: E402
 import numpy as np  # noqa: E402
@@ -35,10 +36,10 @@ from hotspots.app_support import (  # noqa: E402
     assemble_analysis,
     briefing_png,
     cache_template_compilation,
-    copy_layer,
     cell_change,
     change_key,
     cluster_key,
+    copy_layer,
     csv_bytes,
     demo_bundle,
     display_frame,
@@ -61,6 +62,7 @@ from hotspots.app_support import (  # noqa: E402
     stage_key,
     url_defaults,
 )
+from hotspots.change import incident_points  # noqa: E402
 from hotspots.maps import base_map, dual_map  # noqa: E402
 from hotspots.maps import scheme_layers as sl  # noqa: E402
 from hotspots.maps.base import CARTO_KEY_ENV  # noqa: E402

@@ -46,8 +46,8 @@ import numpy as np
 from scipy.spatial import cKDTree
 from sklearn.neighbors import KernelDensity
 
-from hotspots.grid import Grid
 from hotspots.density import kde
+from hotspots.grid import Grid
 
 kde_mod = importlib.import_module("hotspots.density")
 

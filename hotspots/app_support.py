@@ -32,9 +32,9 @@ import math
 import re
 import threading
 from collections import OrderedDict
-from pathlib import Path
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import geopandas as gpd
@@ -125,7 +125,7 @@ class DataBundle:
     source: str
     label: str
     token: str
-    reports: tuple["LoadOutcome", ...] = ()
+    reports: tuple[LoadOutcome, ...] = ()
     notes: tuple[str, ...] = ()
 
     @property

@@ -81,6 +81,7 @@ import pandas as pd
 import pyproj
 import shapely
 
+from . import validation
 from ._errors import CRSError, ParameterError, SchemaError
 from .area_hits import cell_area_hits, control_geometry, points_in, polygon_hits
 from .areas import HotspotAreas
@@ -396,10 +397,8 @@ def split_periods(incidents: Any, before: Period, after: Period, same_months: bo
 def _check_options(alpha: float, min_total: int, test: str = "poisson") -> None:
     if test not in CHANGE_TESTS:
         raise ParameterError(f"`test` must be one of {list(CHANGE_TESTS)}; got {test!r}.")
-    if not isinstance(alpha, (int, float)) or not 0 < alpha < 1:
-        raise ParameterError(f"`alpha` must be between 0 and 1 (e.g. `alpha=0.05`); got {alpha!r}.")
-    if int(min_total) != min_total or min_total < 1:
-        raise ParameterError(f"`min_total` must be a whole number >= 1; got {min_total!r}.")
+    validation.alpha(alpha)
+    validation.whole(min_total, "min_total", low=1)
 
 
 def _classify(df: pd.DataFrame, tested: np.ndarray, effect: np.ndarray, alpha: float, fdr: bool) -> pd.DataFrame:

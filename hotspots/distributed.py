@@ -36,18 +36,20 @@ Scheduler: the functions build ``dask.delayed`` tasks and run them with ``dask.c
 from __future__ import annotations
 
 import math
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Iterable, Sequence
+from typing import Any
 
 import numpy as np
 from scipy import stats
 
+from . import validation
 from ._errors import HotspotsError, ParameterError
+from .density import GAUSSIAN_CUTOFF_SD, KDEResult, kde
 from .fdr import bh_adjust
 from .gistar import CONFIDENCE_LEVELS, GiStarResult
 from .grid import Grid, GridValues, points_xy
-from .density import GAUSSIAN_CUTOFF_SD, KDEResult, kde
 from .neighbours import _active_values_or_raise, disc_stencil, neighbour_count, neighbour_sum
 
 __all__ = [
@@ -84,7 +86,7 @@ class Tile:
     c0: int
     c1: int
 
-    def with_halo(self, halo: int, shape: tuple[int, int]) -> "Tile":
+    def with_halo(self, halo: int, shape: tuple[int, int]) -> Tile:
         return Tile(max(0, self.r0 - halo), min(shape[0], self.r1 + halo), max(0, self.c0 - halo), min(shape[1], self.c1 + halo))
 
 
@@ -401,12 +403,7 @@ def tiled_kde(
     Same result as :func:`hotspots.density` with ``points_outside_area="include"`` (to rounding).
     """
     dask = require_dask()
-    try:
-        h = float(bandwidth)
-    except (TypeError, ValueError):
-        raise ParameterError(f"`bandwidth` must be a number of metres; got {bandwidth!r}.") from None
-    if not (math.isfinite(h) and h > 0):
-        raise ParameterError(f"`bandwidth` must be a positive number of metres; got {bandwidth!r}.")
+    h = validation.distance(bandwidth, "bandwidth")
     xy = points_xy(points, grid.crs)
     s = grid.cell_size
     reach = h * (GAUSSIAN_CUTOFF_SD if kernel == "gaussian" else 1.0) + s
@@ -450,9 +447,7 @@ def bh_threshold_from_histograms(p_parts: Sequence[Any], alpha: float = 0.05, *,
     the empirical distribution), and the cut-off is found exactly among them.
     """
     dask = require_dask()
-    a = float(alpha)
-    if not 0 < a < 1:
-        raise ParameterError(f"`alpha` must be between 0 and 1; got {alpha!r}.")
+    a = validation.alpha(alpha)
     def bin_index(v: np.ndarray) -> np.ndarray:
         # Bin k holds (edges[k], edges[k+1]]; bin 0 also holds 0.
         return np.clip(np.ceil(v * bins).astype(np.int64) - 1, 0, bins - 1)

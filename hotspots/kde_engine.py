@@ -60,7 +60,6 @@ from typing import Any
 import numpy as np
 import scipy.fft as sfft
 
-from . import kde_compiled
 from ._errors import ParameterError
 from .grid import Grid
 from .kde_compiled import compiled_loops

@@ -12,6 +12,7 @@ import pytest
 import shapely
 
 pytest.importorskip("streamlit.testing.v1")
+from helpers import police_csv  # noqa: E402
 from streamlit.testing.v1 import AppTest  # noqa: E402
 
 from helpers import police_csv  # noqa: E402

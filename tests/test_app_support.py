@@ -13,8 +13,8 @@ import pandas as pd
 import pyarrow as pa
 import pytest
 import shapely
-
 from helpers import police_csv
+
 from hotspots._errors import ParameterError
 from hotspots.app_support import (
     Card,
@@ -45,6 +45,7 @@ from hotspots.periods import Period, month_options
 from hotspots.pipeline import Settings, area_change, assemble_analysis, cell_change, hotspot_stage
 from hotspots.io import Upload, load_police_uk
 from hotspots.density import kde
+from hotspots.io import Upload, load_police_uk
 from hotspots.report import LoadReport
 
 

@@ -31,11 +31,6 @@ def _offline(monkeypatch):
 
 
 @pytest.fixture(scope="module")
-def demo_files(tmp_path_factory):
-    return write_demo(tmp_path_factory.mktemp("demo"), seed=0)
-
-
-@pytest.fixture(scope="module")
 def demo_run(demo_files, tmp_path_factory):
     import os
 
@@ -235,7 +230,7 @@ def no_loading(monkeypatch):
         (["--threshold", "0"], "`--threshold` must be a whole number >= 1"),
         (["--dpi", "0"], "`--dpi` must be a number from 20 to 1,200 (e.g. 300); got 0.0."),
         (["--dpi", "many"], "`--dpi` must be a number; got 'many'."),
-        (["--snap", "0"], "`--snap` must be a number of metres greater than 0"),
+        (["--snap", "10"], "`--snap` must be a number of metres at least 50 (e.g. 250); got 10.0."),
         (["--basemap", "google"], "`--basemap` 'google' is not known"),
         (["--referrals", "/nonexistent/referrals.csv"],
          "`--referrals` '/nonexistent/referrals.csv' does not exist; check the path."),

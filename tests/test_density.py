@@ -19,7 +19,6 @@ from scipy.spatial import cKDTree
 from sklearn.neighbors import KernelDensity
 
 from hotspots._errors import CRSError, ParameterError
-from hotspots.grid import Grid, GridValues
 from hotspots.density import (
     DEFAULT_BANDWIDTH_RULE,
     GAUSSIAN_CUTOFF_SD,
@@ -29,6 +28,7 @@ from hotspots.density import (
     gaussian_sd_from_radius,
     kde,
 )
+from hotspots.grid import Grid, GridValues
 
 X0, Y0 = 430_000.0, 340_000.0  # somewhere in Derbyshire (British National Grid)
 
@@ -87,19 +87,6 @@ def grid():
 
 
 # ------------------------------------------------------------------ agreement with peers
-@pytest.fixture(params=["compiled", "numpy"])
-def engine(request, monkeypatch):
-    """Run a test with the numba loops (when installed) and with the pure-numpy fallback."""
-    import importlib
-
-    mod = importlib.import_module("hotspots.kde_compiled")
-
-    if request.param == "compiled" and mod.compiled_loops() is None:
-        pytest.skip("numba not installed")
-    monkeypatch.setattr(mod, "USE_NUMBA", request.param == "compiled")
-    return request.param
-
-
 METHODS = ["direct", "fft", "cells"]
 
 

@@ -13,9 +13,9 @@ from hypothesis import strategies as st
 from scipy.spatial import cKDTree
 
 from hotspots._errors import InputError, ParameterError
+from hotspots.density import kde
 from hotspots.gistar import gi_star
 from hotspots.grid import Grid, count
-from hotspots.density import kde
 from hotspots.national import (
     ENGLAND_WALES_BOUNDS,
     count_chunks,

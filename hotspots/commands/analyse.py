@@ -429,7 +429,7 @@ def _images(analysis: Any, out: Path, args: argparse.Namespace, inputs: Inputs,
 def check_arguments(args: argparse.Namespace) -> tuple[Path, tuple[str, ...]]:
     """Every argument of ``hotspots analyse``, checked before anything is loaded: ``(out, formats)``."""
     from ..export.briefing import check_image_options
-    from ..export.gis import FORMATS
+    from ..export.gis import FORMATS, check_snap_m
 
     with validation.collect() as problems:
         check_input_arguments(args, problems)
@@ -439,7 +439,7 @@ def check_arguments(args: argparse.Namespace) -> tuple[Path, tuple[str, ...]]:
         if not formats or any(f not in FORMATS for f in formats):
             problems.add(f"`--formats` must be a comma-separated list of {', '.join(FORMATS)}; got {args.formats!r}.")
         snap = problems.check(validation.parse_number, args.snap, "snap")
-        args.snap = problems.check(validation.distance, snap, "snap") if snap is not None else None
+        args.snap = problems.check(check_snap_m, snap) if snap is not None else None
         dpi = problems.check(validation.parse_number, args.dpi, "dpi")
         if dpi is not None and out is not None and not args.no_images:
             # The largest image written (before/after, 13.33 x 7.5 in) sets the pixel limit.

@@ -248,6 +248,7 @@ def test_download_hotspot_areas(st_page, app, tmp_path):
 
 def _police_csv() -> bytes:
     from helpers import police_csv
+
     from hotspots.demo import generate_demo
 
     inc = generate_demo(0).incidents
