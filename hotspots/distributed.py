@@ -272,7 +272,8 @@ def _tile_ss(y: np.ndarray, active: np.ndarray, mean: float) -> float:
     return float((d * d).sum())
 
 
-def _tile_gi(y_h: np.ndarray, act_h: np.ndarray, core: tuple[slice, slice], distance: float, cell: float, n: int, mean: float, sd: float):
+def _tile_gi(y_h: np.ndarray, act_h: np.ndarray, core: tuple[slice, slice], distance: float, cell: float, n: int, mean: float,
+             sd: float):
     st = disc_stencil(distance, cell, shape=y_h.shape)
     S = neighbour_sum(y_h, st)[core]
     W = neighbour_count(act_h, st)[core].astype(np.float64)
@@ -320,17 +321,20 @@ def tiled_gi_star(
     y = _active_values_or_raise(counts)
     st = disc_stencil(distance, grid.cell_size, shape=grid.shape)
     if disc_stencil(distance, grid.cell_size).size == 1:
-        raise ParameterError(f"`distance` {distance:g} m is shorter than the cell size ({grid.cell_size:g} m); make it at least the cell size.")
+        raise ParameterError(
+            f"`distance` {distance:g} m is shorter than the cell size ({grid.cell_size:g} m); make it at least the cell size."
+        )
     halo = st.radius
     tiles = make_tiles(grid.shape, tile)
 
     # 1. Global moments (two passes for a stable variance).
-    mom = _compute([dask.delayed(_tile_moments)(y[t.r0 : t.r1, t.c0 : t.c1], active[t.r0 : t.r1, t.c0 : t.c1]) for t in tiles], scheduler)
+    parts = [(y[t.r0 : t.r1, t.c0 : t.c1], active[t.r0 : t.r1, t.c0 : t.c1]) for t in tiles]
+    mom = _compute([dask.delayed(_tile_moments)(yt, at) for yt, at in parts], scheduler)
     n = int(sum(m[0] for m in mom))
     if n < 2:
         raise ParameterError(f"Gi* needs at least 2 cells in the study area; the grid has {n}.")
     mean = math.fsum(m[1] for m in mom) / n
-    ss = _compute([dask.delayed(_tile_ss)(y[t.r0 : t.r1, t.c0 : t.c1], active[t.r0 : t.r1, t.c0 : t.c1], mean) for t in tiles], scheduler)
+    ss = _compute([dask.delayed(_tile_ss)(yt, at, mean) for yt, at in parts], scheduler)
     sd = math.sqrt(math.fsum(ss) / n)
 
     # 2. Tile tasks with halos.
@@ -338,7 +342,8 @@ def tiled_gi_star(
     for t in tiles:
         h = t.with_halo(halo, grid.shape)
         core = (slice(t.r0 - h.r0, t.r1 - h.r0), slice(t.c0 - h.c0, t.c1 - h.c0))
-        tasks.append(dask.delayed(_tile_gi)(y[h.r0 : h.r1, h.c0 : h.c1], active[h.r0 : h.r1, h.c0 : h.c1], core, float(distance), grid.cell_size, n, mean, sd))
+        tasks.append(dask.delayed(_tile_gi)(y[h.r0 : h.r1, h.c0 : h.c1], active[h.r0 : h.r1, h.c0 : h.c1], core, float(distance),
+                                            grid.cell_size, n, mean, sd))
     outs = _compute(tasks, scheduler)
     z = np.full(grid.shape, np.nan)
     p = np.full(grid.shape, np.nan)
@@ -363,7 +368,8 @@ def tiled_gi_star(
         "distance_message": f"distance band {distance:,.0f} m (given)",
         "cell_size_m": float(grid.cell_size),
         "n_cells": n,
-        "neighbours": {"min": int(nb.min()), "median": float(np.median(nb)), "mean": float(nb.mean()), "max": int(nb.max()), "stencil": int(st.size - 1)},
+        "neighbours": {"min": int(nb.min()), "median": float(np.median(nb)), "mean": float(nb.mean()), "max": int(nb.max()),
+                       "stencil": int(st.size - 1)},
         "alpha": float(alpha),
         "fdr": bool(fdr),
         "permutations": 0,
@@ -428,12 +434,15 @@ def tiled_kde(
     values = np.full(grid.shape, np.nan)
     for t, v in zip(tiles, outs):
         values[t.r0 : t.r1, t.c0 : t.c1] = v
-    params = {"bandwidth_m": h, "kernel": kernel, "output": "density", "n_points": int(len(xy)), "tiles": len(tiles), "halo_m": reach, "method": "tiled"}
+    params = {"bandwidth_m": h, "kernel": kernel, "output": "density", "n_points": int(len(xy)), "tiles": len(tiles),
+              "halo_m": reach, "method": "tiled"}
     return KDEResult(values, grid, "density", "incidents per km²", params, bandwidth_m=h, kernel=kernel)
 
 
 # --------------------------------------------------------------------------- FDR from histograms
-def bh_threshold_from_histograms(p_parts: Sequence[Any], alpha: float = 0.05, *, bins: int = 4096, scheduler: Any = None) -> float:
+def bh_threshold_from_histograms(
+    p_parts: Sequence[Any], alpha: float = 0.05, *, bins: int = 4096, scheduler: Any = None
+) -> float:
     """The Benjamini–Hochberg cut-off over p-values held in parts, without gathering them all.
 
     Equal to :func:`hotspots.fdr.fdr_threshold` on the concatenated p-values (NaN ignored).

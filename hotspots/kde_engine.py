@@ -794,7 +794,9 @@ class DensityStream:
                 if got is None:
                     continue
                 if mine is None:
-                    raise ParameterError(f"cannot merge a partial with {name} into a stream without them (different kernel or options).")
+                    raise ParameterError(
+                        f"cannot merge a partial with {name} into a stream without them (different kernel or options)."
+                    )
                 idx, vals = got
                 if name == "moms":
                     mine[idx] += vals

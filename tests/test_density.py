@@ -129,7 +129,8 @@ def test_gaussian_bandwidth_below_cell_size_matches(pts, grid):
 
 
 def test_methods_agree_on_weights_and_mask(pts, engine):
-    area = gpd.GeoSeries.from_wkt(["POLYGON ((430500 340500, 435000 341000, 434000 345500, 431000 344000, 430500 340500))"], crs=27700)
+    wkt = "POLYGON ((430500 340500, 435000 341000, 434000 345500, 431000 344000, 430500 340500))"
+    area = gpd.GeoSeries.from_wkt([wkt], crs=27700)
     g = Grid.from_bounds((X0, Y0, X0 + 5999, Y0 + 5999), 150, mask=area)
     w = np.linspace(0.5, 2.0, len(pts))
     for kernel, h in [("quartic", 500.0), ("epanechnikov", 500.0), ("gaussian", 250.0)]:
