@@ -9,7 +9,8 @@ The public names are exported explicitly below (see each module for details):
   :func:`clusters`, :func:`stability`;
 * scheme: :func:`change_cells`, :func:`change_areas`, :func:`emerging_hotspots`, :func:`wdq`,
   :func:`targeting_metrics`, :func:`link_referrals`, :func:`scheme_kpis`;
-* everything at once: :func:`analyse` with :class:`Settings`.
+* everything at once: :func:`prepare_inputs` (study area, categories, periods) then
+  :func:`analyse` with :class:`Settings` (:mod:`hotspots.pipeline`).
 
 Maps (:mod:`hotspots.maps`) and exports (:mod:`hotspots.export`) are sub-packages imported on
 their own, as they pull in folium and matplotlib.
@@ -39,15 +40,16 @@ _LAZY = {
     "KPITable": "kpis",
     "LinkageResult": "linkage",
     "LoadReport": "report",
-    "Period": "change",
+    "Period": "periods",
+    "PreparedInputs": "pipeline",
     "ReferralSet": "io",
-    "Settings": "analysis",
+    "Settings": "pipeline",
     "StabilityResult": "robustness",
     "TargetingResult": "targeting",
     "TaskSet": "io",
     "Upload": "io",
     "WDQResult": "displacement",
-    "analyse": "analysis",
+    "analyse": "pipeline",
     "auto_distance": "neighbours",
     "bh_adjust": "fdr",
     "change_areas": "change",
@@ -70,7 +72,8 @@ _LAZY = {
     "load_tasks": "io",
     "mann_kendall": "trend",
     "morans_i": "neighbours",
-    "periods_around": "change",
+    "periods_around": "periods",
+    "prepare_inputs": "pipeline",
     "scheme_kpis": "kpis",
     "stability": "robustness",
     "targeting_metrics": "targeting",
@@ -118,6 +121,7 @@ __all__ = [
     "LoadReport",
     "ParameterError",
     "Period",
+    "PreparedInputs",
     "PrivacyError",
     "ReferralSet",
     "SchemaError",
@@ -151,6 +155,7 @@ __all__ = [
     "mann_kendall",
     "morans_i",
     "periods_around",
+    "prepare_inputs",
     "scheme_kpis",
     "stability",
     "targeting_metrics",

@@ -44,6 +44,7 @@ from typing import Any
 import numpy as np
 from scipy import stats
 
+from . import validation
 from ._errors import HotspotsError, ParameterError
 from .density import GAUSSIAN_CUTOFF_SD, KDEResult, kde
 from .fdr import bh_adjust
@@ -408,12 +409,7 @@ def tiled_kde(
     Same result as :func:`hotspots.density` with ``points_outside_area="include"`` (to rounding).
     """
     dask = require_dask()
-    try:
-        h = float(bandwidth)
-    except (TypeError, ValueError):
-        raise ParameterError(f"`bandwidth` must be a number of metres; got {bandwidth!r}.") from None
-    if not (math.isfinite(h) and h > 0):
-        raise ParameterError(f"`bandwidth` must be a positive number of metres; got {bandwidth!r}.")
+    h = validation.distance(bandwidth, "bandwidth")
     xy = points_xy(points, grid.crs)
     s = grid.cell_size
     reach = h * (GAUSSIAN_CUTOFF_SD if kernel == "gaussian" else 1.0) + s
@@ -460,9 +456,7 @@ def bh_threshold_from_histograms(
     the empirical distribution), and the cut-off is found exactly among them.
     """
     dask = require_dask()
-    a = float(alpha)
-    if not 0 < a < 1:
-        raise ParameterError(f"`alpha` must be between 0 and 1; got {alpha!r}.")
+    a = validation.alpha(alpha)
     def bin_index(v: np.ndarray) -> np.ndarray:
         # Bin k holds (edges[k], edges[k+1]]; bin 0 also holds 0.
         return np.clip(np.ceil(v * bins).astype(np.int64) - 1, 0, bins - 1)

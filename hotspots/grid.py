@@ -36,6 +36,7 @@ import pyproj
 import shapely
 from shapely.geometry.base import BaseGeometry
 
+from . import validation
 from ._errors import CRSError, ParameterError
 
 __all__ = [
@@ -379,7 +380,7 @@ class Grid:
         mask: Any = None,
         *,
         notes: tuple[str, ...] = (),
-    ) -> "Grid":
+    ) -> Grid:
         """A grid covering ``bounds`` = ``(xmin, ymin, xmax, ymax)`` in metres.
 
         The origin is snapped down to a whole multiple of ``cell_size`` and the grid extended so
@@ -400,12 +401,7 @@ class Grid:
         xmin, ymin, xmax, ymax = (float(b) for b in bounds)
         if not all(np.isfinite([xmin, ymin, xmax, ymax])) or xmax < xmin or ymax < ymin:
             raise ParameterError(f"`bounds` must be finite (xmin, ymin, xmax, ymax) with xmin <= xmax, ymin <= ymax; got {bounds}.")
-        try:
-            cs = float(cell_size)
-        except (TypeError, ValueError):
-            raise ParameterError(f"`cell_size` must be a number of metres; got {cell_size!r}.") from None
-        if not (np.isfinite(cs) and cs > 0):
-            raise ParameterError(f"`cell_size` must be a positive number of metres; got {cell_size!r}.")
+        cs = validation.distance(cell_size, "cell_size")
         x0 = math.floor(xmin / cs) * cs
         y0 = math.floor(ymin / cs) * cs
         n_cols = max(1, math.floor((xmax - x0) / cs) + 1)
@@ -434,7 +430,7 @@ class Grid:
         cell_size: float | None = None,
         crs: Any = None,
         mask: Any = None,
-    ) -> "Grid":
+    ) -> Grid:
         """A grid covering ``points`` (and the study area, if given).
 
         With ``cell_size=None`` the size follows :func:`auto_cell_size` on the study area's bounds
@@ -461,7 +457,7 @@ class Grid:
         return cls.from_bounds(bounds, cell_size, crs, mask, notes=notes)
 
     @classmethod
-    def for_area(cls, area: Any, cell_size: float = 200.0, crs: Any = 27700) -> "Grid":
+    def for_area(cls, area: Any, cell_size: float = 200.0, crs: Any = 27700) -> Grid:
         """A grid covering a study-area polygon, masked to it."""
         crs = _as_crs(crs)
         geom = _area_geometry(area, crs)
@@ -533,7 +529,7 @@ class Grid:
         cols = np.where(on_grid, cols, 0).astype(np.int64)
         return rows, cols, on_grid
 
-    def with_mask(self, mask: Any) -> "Grid":
+    def with_mask(self, mask: Any) -> Grid:
         """The same grid with another study-area mask."""
         if mask is None:
             m = None
@@ -543,7 +539,7 @@ class Grid:
             m = _mask_from_area(mask, self.xmin, self.ymax, self.cell_size, self.n_rows, self.n_cols, self.crs)
         return Grid(self.xmin, self.ymax, self.cell_size, self.n_rows, self.n_cols, self.crs, m, self.notes)
 
-    def same_as(self, other: "Grid") -> bool:
+    def same_as(self, other: Grid) -> bool:
         """True when both grids have the same cells and mask."""
         same_mask = (self.mask is None and other.mask is None) or (
             self.mask is not None and other.mask is not None and np.array_equal(self.mask, other.mask)

@@ -41,6 +41,7 @@ from typing import Any
 
 import numpy as np
 
+from . import validation
 from ._errors import InputError, ParameterError
 from .density import KDEResult
 from .fdr import bh_adjust
@@ -373,12 +374,7 @@ def data_mask(counts: GridValues | np.ndarray, radius: float, cell_size: float |
         if cell_size is None:
             raise ParameterError("give `cell_size` (metres) with a plain array of counts.")
         cs = float(cell_size)
-    try:
-        r = float(radius)
-    except (TypeError, ValueError):
-        raise ParameterError(f"`radius` must be a number of metres; got {radius!r}.") from None
-    if not (math.isfinite(r) and r >= 0):
-        raise ParameterError(f"`radius` must be >= 0 metres; got {radius!r}.")
+    r = validation.distance(radius, "radius", zero=True)
     occupied = np.nan_to_num(vals, nan=0.0) > 0
     if r < cs or not occupied.any():
         return occupied

@@ -11,7 +11,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import re
-from typing import Iterable
+from collections.abc import Iterable
 
 __all__ = [
     "pseudonymise",

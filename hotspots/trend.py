@@ -38,6 +38,7 @@ from typing import Any
 import numpy as np
 from scipy import stats
 
+from . import validation
 from ._errors import ParameterError
 
 __all__ = ["MKResult", "MKManyResult", "mann_kendall", "mann_kendall_many", "TREND_LABELS"]
@@ -126,16 +127,6 @@ class MKManyResult:
         )
 
 
-def _check_alpha(alpha: float) -> float:
-    try:
-        a = float(alpha)
-    except (TypeError, ValueError):
-        raise ParameterError(f"`alpha` must be a number between 0 and 1; got {alpha!r}.") from None
-    if not (0 < a < 1):
-        raise ParameterError(f"`alpha` must be between 0 and 1 (e.g. `alpha=0.05`); got {alpha!r}.")
-    return a
-
-
 def _as_float_2d(x: Any, name: str) -> np.ndarray:
     try:
         arr = np.asarray(x, dtype=float)
@@ -211,7 +202,7 @@ def mann_kendall_many(x: Any, *, alpha: float = 0.05, continuity: bool = True, s
     Memory and time are ``O(n_series * T)`` per lag, ``O(n_series * T²)`` in total; 10⁶ cells
     by 24 monthly slices take a few seconds.
     """
-    a = _check_alpha(alpha)
+    a = validation.alpha(alpha)
     arr = _as_float_2d(x, "x")
     n_series, T = arr.shape
     valid = ~np.isnan(arr)

@@ -569,7 +569,8 @@ def test_change_areas_from_hotspot_areas_equals_polygon_test():
 
 
 def test_polygon_hits_equal_strtree_query_on_edges_and_corners():
-    from hotspots.area_hits import cell_area_hits as _cell_area_hits, polygon_hits as _polygon_hits
+    from hotspots.area_hits import cell_area_hits as _cell_area_hits
+    from hotspots.area_hits import polygon_hits as _polygon_hits
 
     inc, areas = _grid_areas_and_points(seed=3)
     xy = shapely.get_coordinates(inc.geometry.values)

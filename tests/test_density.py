@@ -87,19 +87,6 @@ def grid():
 
 
 # ------------------------------------------------------------------ agreement with peers
-@pytest.fixture(params=["compiled", "numpy"])
-def engine(request, monkeypatch):
-    """Run a test with the numba loops (when installed) and with the pure-numpy fallback."""
-    import importlib
-
-    mod = importlib.import_module("hotspots.kde_compiled")
-
-    if request.param == "compiled" and mod.compiled_loops() is None:
-        pytest.skip("numba not installed")
-    monkeypatch.setattr(mod, "USE_NUMBA", request.param == "compiled")
-    return request.param
-
-
 METHODS = ["direct", "fft", "cells"]
 
 

@@ -9,7 +9,6 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 import pytest
-import shapely
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from scipy import stats

@@ -23,9 +23,9 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
+from helpers import zip_bytes
 
 import hotspots.io._read as read_mod
-from helpers import zip_bytes
 from hotspots import HotspotsError, InputError, ParameterError
 from hotspots.app_support import MAX_UPLOAD_BYTES, load_uploads
 from hotspots.io import MAX_UNCOMPRESSED_BYTES, SUPPORTED_FORMATS, Upload, load_any, load_boundary, load_incidents, load_police_uk

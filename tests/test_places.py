@@ -9,7 +9,15 @@ import pytest
 import shapely
 
 from hotspots._errors import CRSError, ParameterError
-from hotspots.places import GENERIC_LOCATIONS, PLACE_COLUMNS, area_places, district_names, is_generic_location, street_names, town_of
+from hotspots.places import (
+    GENERIC_LOCATIONS,
+    PLACE_COLUMNS,
+    area_places,
+    district_names,
+    is_generic_location,
+    street_names,
+    town_of,
+)
 
 
 def test_street_names():

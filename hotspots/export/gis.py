@@ -60,15 +60,17 @@ import hashlib
 import json
 import math
 import os
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterable, Mapping, Sequence
+from typing import Any
 
 import geopandas as gpd
 import numpy as np
 import pandas as pd
 import shapely
 
+from .. import validation
 from .._errors import ParameterError
 from ..grid import BNG
 from ..privacy import SUPPRESSION_THRESHOLD
@@ -83,10 +85,14 @@ __all__ = [
     "suppress_counts",
     "FORMATS",
     "LAYER_NAMES",
+    "MIN_SNAP_M",
+    "check_snap_m",
 ]
 
 #: Output formats :func:`export_gis` knows.
 FORMATS = ("gpkg", "geojson", "csv")
+#: Smallest square (metres) referral origins are exported in: never as exact points.
+MIN_SNAP_M = 50.0
 #: Layer names, in the order written.
 LAYER_NAMES = (
     "cells",
@@ -159,9 +165,7 @@ def suppress_counts(counts: Sequence[Any], threshold: int = SUPPRESSION_THRESHOL
     shown : Series of str
         ``"12"``, ``"<5"`` or ``"c"``.
     """
-    t = int(threshold)
-    if t < 1:
-        raise ParameterError(f"`threshold` must be a whole number >= 1; got {threshold!r}.")
+    t = validation.whole(threshold, "threshold", low=1)
     n = np.asarray(counts, dtype=np.int64)
     small = (n > 0) & (n < t)
     hidden = small.copy()
@@ -200,20 +204,17 @@ def suppress_counts(counts: Sequence[Any], threshold: int = SUPPRESSION_THRESHOL
 
 # =============================================================================== layers
 def _threshold(analysis: Any, threshold: Any) -> int:
-    t = analysis.settings.threshold if threshold is None else threshold
-    if isinstance(t, bool) or not isinstance(t, (int, np.integer)) or t < 1:
-        raise ParameterError(f"`threshold` must be a whole number >= 1; got {threshold!r}.")
-    return int(t)
+    return validation.whole(analysis.settings.threshold if threshold is None else threshold, "threshold", low=1)
+
+
+def check_snap_m(snap_m: Any) -> float:
+    """The side of the squares referral origins are exported in: at least :data:`MIN_SNAP_M` metres
+    (referral points must never be exported exactly)."""
+    return validation.number(snap_m, "snap_m", low=MIN_SNAP_M, unit="metres", example="250")
 
 
 def _snap(analysis: Any, snap_m: Any) -> float:
-    try:
-        s = float(snap_m)
-    except (TypeError, ValueError):
-        raise ParameterError(f"`snap_m` must be metres (e.g. 250); got {snap_m!r}.") from None
-    if not (np.isfinite(s) and s >= 50):
-        raise ParameterError(f"`snap_m` must be at least 50 metres (referral points must not be exported exactly); got {snap_m!r}.")
-    return s
+    return check_snap_m(snap_m)
 
 
 def _cells_layer(an: Any, drop_empty: bool) -> gpd.GeoDataFrame:
@@ -540,7 +541,7 @@ def parameters_record(
     src = data_source(an.incidents)
     rec: dict[str, Any] = {"format": SIDECAR_FORMAT}
     if timestamp:
-        rec["created"] = dt.datetime.now(dt.timezone.utc).replace(microsecond=0).isoformat()
+        rec["created"] = dt.datetime.now(dt.UTC).replace(microsecond=0).isoformat()
     rec.update(params)
     rec["data_source"] = {"kind": src.kind, "description": src.description, "attribution": src.attribution}
     rec["crs"] = {"analysis": "EPSG:27700 (British National Grid, metres)", "gpkg": "EPSG:27700", "geojson": "EPSG:4326 (RFC 7946)"}

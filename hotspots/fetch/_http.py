@@ -17,9 +17,10 @@ import time
 import urllib.error
 import urllib.parse
 import urllib.request
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
-from typing import Any, Callable
+from datetime import UTC, datetime
+from typing import Any
 
 from .._errors import HotspotsError
 
@@ -150,8 +151,8 @@ def parse_retry_after(value: str | None, *, now: datetime | None = None) -> floa
     if when is None:
         return None
     if when.tzinfo is None:
-        when = when.replace(tzinfo=timezone.utc)
-    now = now or datetime.now(timezone.utc)
+        when = when.replace(tzinfo=UTC)
+    now = now or datetime.now(UTC)
     return max(0.0, (when - now).total_seconds())
 
 
@@ -273,7 +274,7 @@ class JsonClient:
                 last_reason, last_detail = f"HTTP {status}", str(exc.reason)
             except http.client.IncompleteRead as exc:
                 last_reason, last_detail = "truncated body", f"got {len(exc.partial):,} bytes, {exc.expected:,} missing"
-            except (TimeoutError, socket.timeout) as exc:
+            except TimeoutError as exc:
                 last_reason, last_detail = "timeout", str(exc) or f"no answer within {self.timeout:g} s"
             except urllib.error.URLError as exc:
                 if isinstance(exc.reason, (TimeoutError, socket.timeout)):

@@ -13,10 +13,11 @@ from __future__ import annotations
 import json
 import os
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import shapely
 
@@ -157,7 +158,7 @@ def fetch_force_boundary(
             "name": name,
             "force": fid,
             "source": f"data.police.uk API: union of {n} neighbourhood boundaries",
-            "fetched": datetime.now(timezone.utc).date().isoformat(),
+            "fetched": datetime.now(UTC).date().isoformat(),
             "licence": BOUNDARY_LICENCE,
         },
         "geometry": json.loads(shapely.to_geojson(area)),

@@ -59,15 +59,17 @@ import json
 import os
 import re
 import time
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, Callable, Sequence
+from typing import Any
 
 import shapely
 from shapely.geometry import Polygon
 from shapely.geometry.base import BaseGeometry
 
+from .. import validation
 from .._errors import ParameterError
 from ..schema import POLICE_UK_COLUMNS
 from ._http import FetchError, JsonClient, NotFound, RetryPolicy, TooManyResults
@@ -112,7 +114,6 @@ CATEGORY_LABELS: dict[str, str] = {
 CATEGORIES = ("all-crime", *CATEGORY_LABELS)
 
 _FORCE_RE = re.compile(r"^[a-z0-9][a-z0-9-]*$")
-_MONTH_RE = re.compile(r"^(\d{4})-(\d{2})$")
 #: Deepest recursive split of an area into quarters (4**8 = 65,536 tiles).
 MAX_SPLIT_DEPTH = 8
 #: Margin added to the union of neighbourhood boundaries before simplifying, degrees (~100 m).
@@ -125,10 +126,8 @@ def month_range(start: str, end: str) -> list[str]:
     """Months ``start`` .. ``end`` inclusive as ``"YYYY-MM"`` strings."""
 
     def parse(v: str, arg: str) -> tuple[int, int]:
-        m = _MONTH_RE.match(str(v).strip())
-        if not m or not 1 <= int(m.group(2)) <= 12:
-            raise ParameterError(f"`{arg}` must be a month like 2024-01; got {v!r}.")
-        return int(m.group(1)), int(m.group(2))
+        y, m = validation.month(v, arg).split("-")
+        return int(y), int(m)
 
     y0, m0 = parse(start, "start")
     y1, m1 = parse(end, "end")
@@ -381,7 +380,7 @@ def _load_state(out: Path) -> dict[str, Any] | None:
 
 
 def _save_state(out: Path, state: dict[str, Any]) -> None:
-    state["updated"] = datetime.now(timezone.utc).isoformat(timespec="seconds")
+    state["updated"] = datetime.now(UTC).isoformat(timespec="seconds")
     _atomic_write(out / STATE_FILE, json.dumps(state, indent=1, sort_keys=True).encode("utf-8"))
 
 
@@ -478,10 +477,8 @@ def fetch_police_uk(
     if not re.match(r"^https?://[^/\s]+", str(base_url)):
         raise ParameterError(f"`base_url` must be an http(s) URL such as {API_BASE!r}; got {base_url!r}.")
     for name, v in (("rate", rate), ("timeout", timeout), ("backoff", backoff), ("max_backoff", max_backoff)):
-        if not (isinstance(v, (int, float)) and v > 0):
-            raise ParameterError(f"`{name}` must be a positive number; got {v!r}.")
-    if isinstance(retries, bool) or not isinstance(retries, int) or retries < 0:
-        raise ParameterError(f"`retries` must be a whole number >= 0; got {retries!r}.")
+        validation.positive(v, name)
+    validation.whole(retries, "retries", low=0)
     # Local files before any network call: a missing boundary file is an error now, not after
     # the retries of the first request.
     area_given = _area_from_boundary(boundary) if boundary is not None else None

@@ -6,8 +6,9 @@ reason, so that each dropped row is counted once, under the first reason that ap
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any, Sequence
+from typing import Any
 
 import geopandas as gpd
 import numpy as np

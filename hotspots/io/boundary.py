@@ -14,12 +14,12 @@ import numpy as np
 import shapely
 
 from .._errors import CRSError, InputError, ParameterError, SchemaError
-from ._pipeline import guard
 from ._gdal import read_geo
 from ._parquet import read_parquet
+from ._pipeline import guard
 from ._read import Source, Upload, _upload_parts, resolve_sources
-from .limits import current_budget
 from .coords import BRITISH_ISLES_BNG, detect_crs
+from .limits import current_budget
 
 __all__ = ["load_boundary"]
 

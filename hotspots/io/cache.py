@@ -49,9 +49,10 @@ import hashlib
 import json
 import os
 import warnings
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable, Mapping
+from typing import Any
 
 import geopandas as gpd
 import numpy as np

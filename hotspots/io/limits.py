@@ -52,8 +52,9 @@ import inspect
 import os
 import re
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Any, Iterator
+from typing import Any
 
 from .._errors import LimitError, ParameterError
 
@@ -125,7 +126,7 @@ class LoadLimits:
     env: str = ""
     fix: str = ""
 
-    def replace(self, **changes: Any) -> "LoadLimits":
+    def replace(self, **changes: Any) -> LoadLimits:
         """A copy with some values changed (e.g. ``BATCH_LIMITS.replace(max_rows=20_000_000)``)."""
         return _checked(dataclasses.replace(self, **changes))
 

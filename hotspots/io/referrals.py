@@ -18,7 +18,8 @@ referral to the hotspot it came from, which needs the place.
 
 from __future__ import annotations
 
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 import pandas as pd
