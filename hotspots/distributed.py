@@ -50,7 +50,7 @@ from .density import GAUSSIAN_CUTOFF_SD, KDEResult, kde
 from .fdr import bh_adjust
 from .gistar import CONFIDENCE_LEVELS, GiStarResult
 from .grid import Grid, GridValues, points_xy
-from .neighbours import _active_values_or_raise, disc_stencil, neighbour_count, neighbour_sum
+from .neighbours import active_values_or_raise, disc_stencil, neighbour_count, neighbour_sum
 
 __all__ = [
     "SchedulerError",
@@ -318,7 +318,7 @@ def tiled_gi_star(
     dask = require_dask()
     grid = counts.grid
     active = grid.active
-    y = _active_values_or_raise(counts)
+    y = active_values_or_raise(counts)
     st = disc_stencil(distance, grid.cell_size, shape=grid.shape)
     if disc_stencil(distance, grid.cell_size).size == 1:
         raise ParameterError(
