@@ -213,6 +213,7 @@ def stream_row_groups(
         ``progress(step, fraction)`` as each task finishes.
     """
     client, cluster = connect(scheduler)
+    own_client = client is not scheduler  # started or connected here: closed here
     try:
         from distributed import as_completed
 
@@ -233,8 +234,9 @@ def stream_row_groups(
             fut.release()
             yield part
     finally:
-        if cluster is not None:
+        if own_client:
             client.close()
+        if cluster is not None:
             cluster.close()
 
 
