@@ -845,8 +845,9 @@ def change_areas(
     control : polygon or GeoSeries/GeoDataFrame, optional
         A control area, which must not overlap any of ``areas`` (touching is allowed).
     tau2_fallback : Overdispersion, optional
-        When fewer than five areas have enough incidents to estimate the between-period
-        variation, take it from here (e.g. ``change_cells(...).dispersion``).
+        The cells' model (``change_cells(...).dispersion``): its between-period variance is used
+        when fewer than five areas have enough incidents to estimate it, and as a floor
+        otherwise. :func:`hotspots.change_summary.change_summary` passes it.
 
     Returns
     -------

@@ -214,8 +214,9 @@ def fit_change_model(
     tau2 : float, optional
         Use this between-period variance instead of estimating it.
     tau2_fallback : Overdispersion, optional
-        Where to take ``tau2`` from when too few units qualify (e.g. the cells' model for a
-        handful of hotspot areas).
+        The finer units' model (e.g. the cells' for hotspot areas): its ``tau2`` is used when too
+        few units qualify, and as a floor otherwise (areas are not assumed to vary less between
+        periods than the cells they are made of).
     placebo : bool
         Estimate ``tau2`` on the placebo comparison when the panel holds one.
     unit_word : str
@@ -266,6 +267,11 @@ def fit_change_model(
             phi_ab = 1.0 + kappa * (A + B) / (months_a + months_b)
             tau, t_units, groups = estimate_tau2_robust(B, A, wb, wa, phi_ab)
             source = "this comparison" + (", two groups of places that changed differently" if groups == "two groups" else "")
+        if tau is not None and tau2_fallback is not None and tau2_fallback.tau2 > tau:
+            # the finer units (cells) vary more between periods: aggregates of them are not
+            # assumed steadier than that (a two-group fit on a handful of areas can take real
+            # drift for effects)
+            tau, source = tau2_fallback.tau2, f"{tau2_fallback.tau2_source} of the finer units (larger than the {unit_word}' own)"
         if tau is None:
             if tau2_fallback is not None:
                 tau, source = tau2_fallback.tau2, f"{tau2_fallback.tau2_source} (too few {unit_word} with enough incidents: taken from the finer units)"
