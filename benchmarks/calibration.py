@@ -115,7 +115,8 @@ def change_scenarios(reps: int, rng: np.random.Generator) -> list[dict]:
     grid = Grid.from_bounds((0, 0, SIDE, SIDE), 250)
     rows = []
     for name, fall, sy, sm, placebo in scenarios:
-        acc = {k: [] for k in ("untreated_new", "treated_new", "untreated_old", "treated_old", "pooled_new", "cells_new", "cells_old")}
+        keys = ("untreated_new", "treated_new", "untreated_old", "treated_old", "pooled_new", "cells_new", "cells_old")
+        acc = {k: [] for k in keys}
         for _ in range(reps):
             inc, centres, treated = _simulate(rng, fall=fall, sd_year=sy, sd_month=sm, placebo=placebo)
             first = "2022-01" if placebo else "2023-01"
@@ -165,8 +166,9 @@ def emerging_null(reps: int, rng: np.random.Generator) -> dict:
             cnt = rng.poisson(2.0, g.shape)
             rr, cc = np.nonzero(cnt)
             n = cnt[rr, cc]
-            frames.append(pd.DataFrame({"x": np.repeat(g.xmin + (cc + 0.5) * 100, n), "y": np.repeat(g.ymax - (rr + 0.5) * 100, n),
-                                        "month": pd.Timestamp("2022-01-01") + pd.DateOffset(months=t)}))
+            x = np.repeat(g.xmin + (cc + 0.5) * 100, n)
+            y = np.repeat(g.ymax - (rr + 0.5) * 100, n)
+            frames.append(pd.DataFrame({"x": x, "y": y, "month": pd.Timestamp("2022-01-01") + pd.DateOffset(months=t)}))
         df = pd.concat(frames)
         inc = gpd.GeoDataFrame({"month": df["month"].values}, geometry=gpd.points_from_xy(df.x, df.y), crs=27700)
         res = emerging_hotspots(inc, g, distance=150, time_window=1)
@@ -210,9 +212,11 @@ def real_data() -> list[dict]:
         old = change_areas(inc, old_areas, before, after, test="poisson", fdr=True) if old_areas.n_areas else None
         new_on_old = change_areas(inc, old_areas, before, after, tau2_fallback=cells.dispersion) if old_areas.n_areas else None
         rows.append({
-            "force": force, "incidents": len(inc), "cell_m": g.cell_size, "areas (new)": areas.n_areas, "areas (old)": old_areas.n_areas,
+            "force": force, "incidents": len(inc), "cell_m": g.cell_size,
+            "areas (new)": areas.n_areas, "areas (old)": old_areas.n_areas,
             "kappa cells": cells.dispersion.kappa, "tau2 cells": cells.dispersion.tau2,
-            "kappa areas": None if new is None else new.dispersion.kappa, "tau2 areas": None if new is None else new.dispersion.tau2,
+            "kappa "
+            "areas": None if new is None else new.dispersion.kappa, "tau2 areas": None if new is None else new.dispersion.tau2,
             "old test: areas called changes": None if old is None else int(old.table["significant"].sum()),
             "new test on old areas": None if new_on_old is None else int(new_on_old.table["significant"].sum()),
             "new: areas called changes": None if new is None else int(new.table["significant"].sum()),

@@ -193,7 +193,9 @@ def _row(scope: str, log_rr: float, v: float, v0: float, df: int | None, alpha: 
     )
 
 
-def summarise_change(cells: ChangeResult, areas: ChangeResult, labels: np.ndarray, *, alpha: float | None = None) -> ChangeSummary:
+def summarise_change(
+    cells: ChangeResult, areas: ChangeResult, labels: np.ndarray, *, alpha: float | None = None
+) -> ChangeSummary:
     """Pool cell and area results into the three scopes (module docs).
 
     Parameters
@@ -246,7 +248,8 @@ def summarise_change(cells: ChangeResult, areas: ChangeResult, labels: np.ndarra
         rows.append(_row(SCOPES[2], lh - le, vh + ve, vh0 + ve0, min(dfs) if dfs else None, a, hb, ha))
     da, dc = areas.dispersion, cells.dispersion
     method = (
-        f"pooled rate ratios with overdispersed variances (areas: kappa {da.kappa:.3g}, tau2 {da.tau2:.3g} from {da.tau2_source}; "
+        f"pooled rate ratios with overdispersed variances (areas: kappa {da.kappa:.3g}, tau2 {da.tau2:.3g} from "
+        f"{da.tau2_source}; "
         f"cells: kappa {dc.kappa:.3g}, tau2 {dc.tau2:.3g} from {dc.tau2_source}); hotspots vs elsewhere = ratio of the two rate "
         f"ratios; {1 - a:.0%} intervals; no adjustment across the three rows"
     )

@@ -408,7 +408,8 @@ def _cube(
     if T < 2:
         raise ParameterError(
             f"the period {_month_label(m0)} – {_month_label(m1)} holds {T} whole time step(s) of {step} month(s); "
-            "emerging hot spots need at least 2 (and about 10 for a trustworthy trend). Use a longer period or a shorter `time_step`."
+            "emerging hot spots need at least 2 (and about 10 for a trustworthy trend). Use a longer period or a "
+            "shorter `time_step`."
         )
     left_out = n_months - T * step
     first = m0 + left_out
@@ -483,7 +484,8 @@ def _space_time_z(Y: np.ndarray, active: np.ndarray, stencil: Any, k: int) -> tu
 def _check_options(time_window: Any, alpha: Any, fdr: Any) -> tuple[int, float, str | None]:
     if isinstance(time_window, bool) or not isinstance(time_window, (int, np.integer)) or int(time_window) < 0:
         raise ParameterError(
-            f"`time_window` must be a whole number of time steps >= 0 (0 = per-slice Gi*, 1 = ArcGIS's default); got {time_window!r}."
+            "`time_window` must be a whole number of time steps >= 0 (0 = per-slice Gi*, 1 = ArcGIS's default); got "
+            f"{time_window!r}."
         )
     try:
         a = float(alpha)
@@ -663,7 +665,9 @@ def emerging_hotspots(
         "n_bins": int(n_act * T),
         "neighbours_in_space": {"min": int(nb.min()), "median": float(np.median(nb)), "max": int(nb.max())},
         "alpha": a,
-        "fdr": "none" if scope is None else f"benjamini-hochberg over the {'whole cube' if scope == 'cube' else 'cells of each time step'}",
+        "fdr": "none" if scope is None else "benjamini-hochberg over the " + (
+            "whole cube" if scope == "cube" else "cells of each time step"
+        ),
         "persistent_share": PERSISTENT_SHARE,
         "trend_test": "Mann-Kendall (two-sided, continuity-corrected) on each cell's Gi* z series"
         + (f", Var(S) x {vf:.3f} (Hamed-Rao correction for the {k} time step(s) neighbouring bins share)" if k else ""),

@@ -400,7 +400,8 @@ def leave_out_tails(
         # values rare in the rest of the map: recompute those tails exactly.
         big = (np.abs(new_u - base_u) > EXACT_RECOMPUTE * base_u) | (np.abs(new_l - base_l) > EXACT_RECOMPUTE * base_l)
         for j in np.flatnonzero(big):
-            p_up[sel[j]], p_lo[sel[j]] = _exact_leave_out(vi, active, offsets, rows[sel[j]], cols[sel[j]], yv, int(w), int(Sv[sel[j]]))
+            i = sel[j]
+            p_up[i], p_lo[i] = _exact_leave_out(vi, active, offsets, rows[i], cols[i], yv, int(w), int(Sv[i]))
         best = int(top_sorted[min(int(w), n) - 1])
         p_min = min(p_min, 2.0 * max(float(look(up_w, lo_w, np.array([best]))[0][0]), P_FLOOR))
     return SumTails(np.clip(p_up, P_FLOOR, 1.0), np.clip(p_lo, P_FLOOR, 1.0), min(1.0, p_min))

@@ -122,9 +122,9 @@ from scipy import stats
 
 from ._errors import ParameterError
 from .fdr import bh_adjust
+from .gi_inference import count_test_tails, exact_feasible, is_count_data, leave_out_tails
 from .grid import GridValues
 from .neighbours import _active_values_or_raise, auto_distance, disc_stencil, neighbour_count, neighbour_sum
-from .gi_inference import count_test_tails, exact_feasible, is_count_data, leave_out_tails
 
 __all__ = [
     "GiStarResult",
@@ -285,10 +285,11 @@ class GiStarResult:
         if only_significant:
             sel &= self.bins != 0
         rr, cc = np.nonzero(sel)
+        value_name = self.counts.name if self.counts.name not in ("row", "col", "z", "p", "bin", "class") else "value"
         cols: dict[str, Any] = {
             "row": rr,
             "col": cc,
-            self.counts.name if self.counts.name not in ("row", "col", "z", "p", "bin", "class") else "value": self.counts.values[rr, cc],
+            value_name: self.counts.values[rr, cc],
             "neighbours": self.n_neighbours[rr, cc] if self.n_neighbours is not None else None,
             "z": self.z[rr, cc],
             "p": self.p[rr, cc],
@@ -410,7 +411,7 @@ def gi_star(
             tails = count_test_tails(yv, Wv, Sv, S2v)
             p_name = "p_exact (two-sided exact count test)"
         else:
-            tails = leave_out_tails(y2, active, _stencil_offsets(st), W, S)
+            tails = leave_out_tails(y2, active, st.offsets, W, S)
             p_name = "p_exact (two-sided randomisation against the other cells)"
         p_used = np.minimum(1.0, 2.0 * np.minimum(tails.p_upper, tails.p_lower))
         direction = np.sign(tails.p_lower - tails.p_upper).astype(np.int64)
@@ -489,13 +490,6 @@ def gi_star(
     )
 
 
-def _stencil_offsets(st: Any) -> np.ndarray:
-    """(row, column) offsets of a disc stencil, the centre included."""
-    R = st.radius
-    out = [(dr, dc) for dr in range(-R, R + 1) for dc in range(-int(st.half_widths[dr + R]), int(st.half_widths[dr + R]) + 1)]
-    return np.array(out, dtype=np.int64)
-
-
 def _choose_inference(inference: str, permutations: int, yv: np.ndarray, Wv: np.ndarray, notes: list[str]) -> tuple[str, int]:
     """The inference method actually used and its number of permutations (0 unless permutation)."""
     if inference == "normal":
@@ -562,9 +556,11 @@ def _sparse_note(mean: float, w_med: float, cell: float, zero_variance: bool, no
     step = 50.0 if cell >= 100 else 10.0
     suggested = math.ceil(cell * math.sqrt(SPARSE_EXPECTED / expected) / step) * step
     notes.append(
-        f"the data are sparse for {cell:,.0f} m cells: {expected:.2f} incidents per neighbourhood of {w_med:.0f} cells on average "
+        f"the data are sparse for {cell:,.0f} m cells: {expected:.2f} incidents per neighbourhood of {w_med:.0f} cells "
+        "on average "
         f"(at least {SPARSE_EXPECTED:g} make the test informative). Hot spots are still tested at their stated error rate, "
-        f"but only strong concentrations can be found; cells of about {suggested:,.0f} m would hold {SPARSE_EXPECTED:g} per neighbourhood"
+        f"but only strong concentrations can be found; cells of about {suggested:,.0f} m would hold {SPARSE_EXPECTED:g} "
+        "per neighbourhood"
     )
     return float(suggested)
 

@@ -83,7 +83,8 @@ class Stencil:
     def offsets(self) -> np.ndarray:
         """``(size, 2)`` array of ``(d_row, d_col)`` offsets, the centre included."""
         r = self.radius
-        out = [(dr, dc) for dr in range(-r, r + 1) for dc in range(-int(self.half_widths[dr + r]), int(self.half_widths[dr + r]) + 1)]
+        hw = [int(h) for h in self.half_widths]
+        out = [(dr, dc) for dr in range(-r, r + 1) for dc in range(-hw[dr + r], hw[dr + r] + 1)]
         return np.array(out, dtype=np.int64)
 
     def to_array(self) -> np.ndarray:
@@ -415,7 +416,10 @@ def auto_distance(
             d = float(m * cs)
             res = morans_i(values, d, transform="r")
             st = disc_stencil(d, cs)
-            rows.append({"distance_m": d, "distance_cells": float(m), "neighbours": st.size - 1, "I": res.I, "z": res.z_rand, "p": res.p_rand})
+            rows.append({
+                "distance_m": d, "distance_cells": float(m), "neighbours": st.size - 1, "I": res.I, "z": res.z_rand,
+                "p": res.p_rand,
+            })
     table = pd.DataFrame(rows, columns=["distance_m", "distance_cells", "neighbours", "I", "z", "p"])
     table["peak"] = False
     z = table["z"].to_numpy(dtype=float)

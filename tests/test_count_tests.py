@@ -37,7 +37,10 @@ def test_e_test_is_more_powerful_than_the_conditional_test_for_small_counts():
     assert e_test(6, 2) < rate_ratio_test(2, 6, 1, 1).p_value.iloc[0]
 
 
-@pytest.mark.parametrize("args, match", [((0, 0), "both counts"), ((-1, 2), "whole counts"), ((1.5, 2), "whole"), ((1, 2, 0, 1), "positive")])
+@pytest.mark.parametrize((
+    "args, "
+    "match"
+), [((0, 0), "both counts"), ((-1, 2), "whole counts"), ((1.5, 2), "whole"), ((1, 2, 0, 1), "positive")])
 def test_e_test_bad_input(args, match):
     with pytest.raises(ParameterError, match=match):
         e_test(*args)

@@ -9,7 +9,6 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 import pytest
-import shapely
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from scipy import stats
@@ -246,7 +245,8 @@ def test_quarters_aligned_to_the_end_and_leftover_months_noted():
     with pytest.warns(UserWarning, match="time steps"):
         res = emerging_hotspots(inc, g, time_step="quarter", distance=150)
     # 14 months -> 4 quarters ending Feb 2023; Jan-Feb 2022 left out
-    assert res.time_steps["label"].tolist() == ["2022-03 – 2022-05", "2022-06 – 2022-08", "2022-09 – 2022-11", "2022-12 – 2023-02"]
+    want = ["2022-03 – 2022-05", "2022-06 – 2022-08", "2022-09 – 2022-11", "2022-12 – 2023-02"]
+    assert res.time_steps["label"].tolist() == want
     expected = cube[2:].reshape(4, 3, 5, 5).sum(axis=1)
     np.testing.assert_array_equal(res.counts, expected)
     assert any("left out" in n for n in res.notes)
@@ -428,7 +428,8 @@ def test_result_tables(planted):
 def test_params_record_every_choice(planted):
     _, _, res = planted
     p = res.params
-    for key in ("method", "time_step_months", "n_time_steps", "time_window", "global_window", "distance_m", "alpha", "fdr", "seed"):
+    keys = ("method", "time_step_months", "n_time_steps", "time_window", "global_window", "distance_m", "alpha", "fdr", "seed")
+    for key in keys:
         assert key in p
     assert p["n_bins"] == 24 * 900 and p["distance_m"] == 150
 
