@@ -49,7 +49,7 @@ from ..change import Period
 from ..grid import Grid
 from ..privacy import SUPPRESSION_THRESHOLD
 from ._basemap import fetch_basemap
-from ._common import area_summary, data_source, period_text, subject_text
+from ._common import area_summary, data_source, force_of, period_text, subject_text
 
 __all__ = [
     "BriefingImage",
@@ -549,10 +549,14 @@ def _area_change_outlines(ctx: _Ctx, ax: Any, an: Any) -> None:
 
 
 def _towns(ctx: _Ctx, ax: Any, extent: tuple[float, float, float, float], *, max_towns: int | None) -> list[str]:
-    """Town labels inside the extent, largest first, skipping any that would overlap."""
-    from ..gazetteer import towns as gazetteer_towns
+    """Town labels inside the extent, largest first, skipping any that would overlap (the towns of
+    :func:`hotspots.places.label_towns`: GeoNames for real data, the demo's own for the demo)."""
+    from ..places import is_demo_data, label_towns
 
-    t = gazetteer_towns()
+    an = ctx.analysis
+    sa = an.study_area if an.study_area is not None and len(an.study_area) else None
+    t, _ = label_towns(sa, an.incidents, demo=is_demo_data(an.incidents))
+    t = t.to_crs(an.grid.crs)
     xmin, xmax, ymin, ymax = extent
     x, y = t.geometry.x.to_numpy(), t.geometry.y.to_numpy()
     inside = (x > xmin) & (x < xmax) & (y > ymin) & (y < ymax)
@@ -1044,7 +1048,7 @@ def briefing_map(
     ax = _inch_axes(fig, mx, my, mw, mh)
 
     bm, reason = fetch_basemap(extent, int(mw * dpi_f), int(mh * dpi_f), basemap=basemap, attribution=basemap_attribution,
-                               timeout=basemap_timeout)
+                               timeout=basemap_timeout, crs=an.grid.crs.to_epsg() or 27700)
     if basemap != "none":
         ctx.notes.append(reason)
     _prepare_map_axes(ctx, ax, extent, bm, basemap_muted)
@@ -1068,7 +1072,9 @@ def briefing_map(
     subject = subject_text(an.incidents)
     ttl = title or f"{subject}: {names[layer]}"
     period = period_text or _period_of(an)
-    sub = f"{period}  ·  {len(an.incidents):,} incidents  ·  {an.areas.n_areas} hotspot area{'s' if an.areas.n_areas != 1 else ''}"
+    force = force_of(an)
+    sub = (f"{force.name + '  ·  ' if force is not None else ''}{period}  ·  {len(an.incidents):,} incidents  ·  "
+           f"{an.areas.n_areas} hotspot area{'s' if an.areas.n_areas != 1 else ''}")
     _header(ctx, (W, H), margin, ttl, sub)
 
     px, py, pw, ph = panel_rect
@@ -1238,7 +1244,7 @@ def briefing_before_after(
     extent = _fit_extent(ctx.area_geom.bounds, pw, ph)
 
     bm, reason = fetch_basemap(extent, int(pw * dpi_f), int(ph * dpi_f), basemap=basemap, attribution=basemap_attribution,
-                               timeout=basemap_timeout)
+                               timeout=basemap_timeout, crs=an.grid.crs.to_epsg() or 27700)
     if basemap != "none":
         ctx.notes.append(reason)
     dgrid = _display_grid(an, display_cell_m, ctx.area_geom)
@@ -1330,7 +1336,8 @@ def briefing_before_after(
 
     subject = subject_text(pts)
     ttl = title or f"{subject}: before and after"
-    sub = f"{_bare(before_p)}  vs  {_bare(after_p)}  ·  scheme start {an.settings.scheme_start}"
+    force = force_of(an)
+    sub = f"{force.name + '  ·  ' if force is not None else ''}{_bare(before_p)}  vs  {_bare(after_p)}  ·  scheme start {an.settings.scheme_start}"
     _header(ctx, (W, H), margin, ttl, sub)
     _footer(ctx, fig, (W, H), margin, bm.attribution if bm is not None else "")
     return _save(ctx, path, fmt, dpi_f, (W, H), "before-after", maps, bm, t0)
