@@ -91,16 +91,22 @@ def points_xy(points: Any, crs: pyproj.CRS | None = None, *, name: str = "points
             )
         if len(geoms) == 0:
             return np.empty((0, 2), dtype=float)
-        arr = geoms.values
+        # The plain object array of shapely geometries: shapely's functions on it skip pandas'
+        # ufunc dispatch (about 2 ms per call at 10^5 points). One type pass and one coordinate
+        # pass: get_coordinates gives one row per non-empty point, so all points, none missing or
+        # empty, means n rows of type 0 (4 ms at 10^5 points instead of 12).
+        arr = np.asarray(geoms.values)
         types = shapely.get_type_id(arr)
-        if np.any(shapely.is_missing(arr)) or np.any(shapely.is_empty(arr)):
-            raise ParameterError(f"`{name}` has missing or empty geometries; drop them before counting.")
         if np.any(types != 0):
+            if np.any(types < 0):
+                raise ParameterError(f"`{name}` has missing or empty geometries; drop them before counting.")
             raise ParameterError(
-                f"`{name}` must hold Point geometries; found {sorted(set(shapely.get_type_id(arr)) - {0})} "
+                f"`{name}` must hold Point geometries; found {sorted(set(types.tolist()) - {0})} "
                 "(shapely type ids). Use centroids (`.centroid`) if you mean the middle of each shape."
             )
         xy = shapely.get_coordinates(arr)
+        if len(xy) != len(arr):
+            raise ParameterError(f"`{name}` has missing or empty geometries; drop them before counting.")
     else:
         xy = np.asarray(points, dtype=float)
         if xy.ndim != 2 or xy.shape[1] != 2:

@@ -53,6 +53,7 @@ from __future__ import annotations
 import functools
 import math
 import os
+import threading
 from dataclasses import dataclass
 from typing import Any
 
@@ -407,8 +408,8 @@ def _kde_sum_compiled_poly(kernels, xy: np.ndarray, w: np.ndarray | None, grid: 
     Wp = W + 2 * L
     unit = w is None
     row_start, scol, dx, dy, ws, n_occ = prep_rows(
-        xy[:, 0], xy[:, 1], np.empty(0) if unit else np.asarray(w, dtype=float), unit, grid.xmin + s / 2, grid.ymax - s / 2,
-        s, L, nr, nc, _NO_COUNTS, 0.0, 0.0,
+        xy[:, 0], xy[:, 1], np.empty(0) if unit else np.asarray(w, dtype=float), unit, float(grid.xmin), float(grid.ymin),
+        s, L, nr, nc, True,
     )
     n = len(dx)
     K, T = len(ox), len(expo)
@@ -433,7 +434,7 @@ def _kde_sum_compiled_poly(kernels, xy: np.ndarray, w: np.ndarray | None, grid: 
     moms = np.zeros((H * W, T) if to_moms and n else (1, T))
     if n:
         oshift = odi * Wp + odj
-        cell_pass(acc, moms, row_start, scol, dx, dy, ws, unit, nr, nc, L, 1.0 / h, expo, coef_k, ox, oy, oshift, R,
+        cell_pass(acc, moms, _NO_COUNTS, row_start, scol, dx, dy, ws, unit, nr, nc, L, 1.0 / h, expo, coef_k, ox, oy, oshift, R,
                   0 if kernel == "quartic" else 1, cmin, to_moms)
     out = acc.reshape(H + 2 * L, Wp)[2 * L : 2 * L + nr, 2 * L : 2 * L + nc].copy()
     if to_moms and n:
@@ -627,6 +628,9 @@ class DensityStream:
         self._acc: np.ndarray | None = None
         self._moms: np.ndarray | None = None
         self._plan: Any = None
+        # add() may be called from several threads: chunks are binned in parallel and added to
+        # the shared grids one at a time.
+        self._lock = threading.RLock()
 
     # ------------------------------------------------------------------ adding points
     def add(self, xy: Any, weights: np.ndarray | None = None) -> None:
@@ -639,16 +643,19 @@ class DensityStream:
             x, y = arr[:, 0], arr[:, 1]
         w = None if weights is None else np.asarray(weights, dtype=float)
         k = len(x)
-        self.n_points += k
-        self.total_weight += float(k) if w is None else float(w.sum())
-        self.chunks += 1
-        if self.chunks == 1 and self.counts is None:
-            self._pending = (arr if arr is not None else np.column_stack([x, y]).astype(float), w)
-            return
-        if self._pending is not None:
-            pxy, pw = self._pending
-            self._pending = None
-            self._accumulate(pxy[:, 0], pxy[:, 1], pw, count=False)
+        with self._lock:
+            self.n_points += k
+            self.total_weight += float(k) if w is None else float(w.sum())
+            self.chunks += 1
+            if self.chunks == 1 and self.counts is None:
+                self._pending = (arr if arr is not None else np.column_stack([x, y]).astype(float), w)
+                return
+            if self._plan is None:
+                self._start()
+            if self._pending is not None:
+                pxy, pw = self._pending
+                self._pending = None
+                self._accumulate(pxy[:, 0], pxy[:, 1], pw, count=False, locked=True)
         self._accumulate(x, y, w, count=True)
 
     def _start(self) -> None:
@@ -668,9 +675,9 @@ class DensityStream:
             self._plan = ("direct", loops, L, plan_all)
         self._acc = np.zeros((H + 2 * L) * Wp)
 
-    def _accumulate(self, x: np.ndarray, y: np.ndarray, w: np.ndarray | None, *, count: bool) -> None:
-        if self._plan is None:
-            self._start()
+    def _accumulate(self, x: np.ndarray, y: np.ndarray, w: np.ndarray | None, *, count: bool, locked: bool = False) -> None:
+        # Binning (prep_rows / prepare) runs outside the lock; adding to the shared grids inside.
+        lock = _NoLock() if locked else self._lock
         grid, h, s = self.grid, self.h, float(self.grid.cell_size)
         nr, nc = grid.shape
         kind, loops, L = self._plan[:3]
@@ -679,21 +686,22 @@ class DensityStream:
             _, _, _, oshift, ox, oy, R, expo, coef_k, _ = self._plan
             counts = self.counts.reshape(-1) if (count and self.counts is not None) else _NO_COUNTS
             row_start, scol, dx, dy, ws, _ = loops.prep_rows(
-                x, y, np.empty(0) if unit else w, unit, grid.xmin + s / 2, grid.ymax - s / 2, s, L, nr, nc,
-                counts, float(grid.xmin), float(grid.ymin),
+                x, y, np.empty(0) if unit else w, unit, float(grid.xmin), float(grid.ymin), s, L, nr, nc, False,
             )
             if not len(dx):
                 return
-            args = (self._acc, self._moms, row_start, scol, dx, dy, ws, unit, nr, nc, L, 1.0 / h, expo, coef_k, ox, oy,
+            args = (self._acc, self._moms, counts, row_start, scol, dx, dy, ws, unit, nr, nc, L, 1.0 / h, expo, coef_k, ox, oy,
                     oshift, R, 0 if self.kernel == "quartic" else 1, 2**62, True)
-            if self.threads and len(dx) >= _PARALLEL_POINTS:
-                loops.cell_pass_bands(2 * L + 1, *args)
-            else:
-                loops.cell_pass(*args)
+            with lock:
+                if self.threads and len(dx) >= _PARALLEL_POINTS:
+                    loops.cell_pass_bands(2 * L + 1, *args)
+                else:
+                    loops.cell_pass(*args)
             return
         xy = np.column_stack([np.asarray(x, dtype=float), np.asarray(y, dtype=float)])
         if count and self.counts is not None:
-            _count_into(self.counts, xy, w, grid)
+            with lock:
+                _count_into(self.counts, xy, w, grid)
         plan_all = self._plan[3]
         lat = _Lattice(grid.xmin + s / 2, grid.ymax - s / 2, s, nr, nc, L)
         if loops is not None:
@@ -702,7 +710,8 @@ class DensityStream:
         else:
             flat, dx, dy, ww = _bin_points(xy, np.ones(len(xy)) if unit else w, lat)
             pbase = phase = None
-        _scatter_pairs(self._acc, flat, dx, dy, ww, plan_all, self.kernel, h, s, lat, phase, pbase)
+        with lock:
+            _scatter_pairs(self._acc, flat, dx, dy, ww, plan_all, self.kernel, h, s, lat, phase, pbase)
 
     # ------------------------------------------------------------------ the result
     def result(self) -> tuple[np.ndarray, str]:
@@ -745,10 +754,66 @@ class DensityStream:
             path = "stream (fft)"
         return out, path
 
+    def partial(self) -> dict[str, Any]:
+        """This stream's sums as sparse arrays (non-zero entries only), for :meth:`merge` elsewhere.
+
+        How a cluster combines streams: each worker streams its share of the points and sends its
+        partial; the client merges them. The first chunk, if still held, is added first.
+        """
+        with self._lock:
+            if self._pending is not None:
+                pxy, pw = self._pending
+                self._pending = None
+                self._start()
+                self._accumulate(pxy[:, 0], pxy[:, 1], pw, count=False, locked=True)
+            out: dict[str, Any] = {"n_points": self.n_points, "total_weight": self.total_weight, "chunks": self.chunks}
+            for name, arr in (("counts", self.counts), ("acc", self._acc), ("moms", self._moms)):
+                if arr is None:
+                    out[name] = None
+                    continue
+                flat = arr if name == "moms" else arr.reshape(-1)
+                idx = np.flatnonzero(np.any(flat != 0, axis=1)) if name == "moms" else np.flatnonzero(flat)
+                out[name] = (idx, flat[idx].copy())
+            return out
+
+    def merge(self, part: dict[str, Any]) -> None:
+        """Add a :meth:`partial` of a stream on the same grid, bandwidth and kernel."""
+        with self._lock:
+            if self._pending is not None:
+                pxy, pw = self._pending
+                self._pending = None
+                self._start()
+                self._accumulate(pxy[:, 0], pxy[:, 1], pw, count=False, locked=True)
+            if self._plan is None:
+                self._start()
+            self.n_points += int(part["n_points"])
+            self.total_weight += float(part["total_weight"])
+            self.chunks += int(part["chunks"])
+            for name in ("counts", "acc", "moms"):
+                got = part.get(name)
+                mine = self.counts if name == "counts" else self._acc if name == "acc" else self._moms
+                if got is None:
+                    continue
+                if mine is None:
+                    raise ParameterError(f"cannot merge a partial with {name} into a stream without them (different kernel or options).")
+                idx, vals = got
+                if name == "moms":
+                    mine[idx] += vals
+                else:
+                    mine.reshape(-1)[idx] += vals
+
     def release(self) -> None:
         """Free the working arrays (moment grids, accumulator); :meth:`result` must not be called after."""
         self._acc = self._moms = None
         self._pending = None
+
+
+class _NoLock:
+    def __enter__(self) -> None:
+        return None
+
+    def __exit__(self, *exc: Any) -> None:
+        return None
 
 
 def _count_into(counts: np.ndarray, xy: np.ndarray, w: np.ndarray | None, grid: Grid) -> None:
