@@ -301,7 +301,9 @@ class Grid:
                     f"`mask` must be a boolean array of shape {(self.n_rows, self.n_cols)}; got {m.dtype} {m.shape}."
                 )
             if not m.any():
-                raise ParameterError("the study-area mask leaves no cell inside; check that the area overlaps the grid and the CRS.")
+                raise ParameterError(
+                    "the study-area mask leaves no cell inside; check that the area overlaps the grid and the CRS."
+                )
             m = m.copy()
             m.flags.writeable = False
             object.__setattr__(self, "mask", m)
@@ -316,7 +318,7 @@ class Grid:
         mask: Any = None,
         *,
         notes: tuple[str, ...] = (),
-    ) -> "Grid":
+    ) -> Grid:
         """A grid covering ``bounds`` = ``(xmin, ymin, xmax, ymax)`` in metres.
 
         The origin is snapped down to a whole multiple of ``cell_size`` and the grid extended so
@@ -336,7 +338,9 @@ class Grid:
         crs = _as_crs(crs)
         xmin, ymin, xmax, ymax = (float(b) for b in bounds)
         if not all(np.isfinite([xmin, ymin, xmax, ymax])) or xmax < xmin or ymax < ymin:
-            raise ParameterError(f"`bounds` must be finite (xmin, ymin, xmax, ymax) with xmin <= xmax, ymin <= ymax; got {bounds}.")
+            raise ParameterError(
+                f"`bounds` must be finite (xmin, ymin, xmax, ymax) with xmin <= xmax, ymin <= ymax; got {bounds}."
+            )
         try:
             cs = float(cell_size)
         except (TypeError, ValueError):
@@ -371,7 +375,7 @@ class Grid:
         cell_size: float | None = None,
         crs: Any = None,
         mask: Any = None,
-    ) -> "Grid":
+    ) -> Grid:
         """A grid covering ``points`` (and the study area, if given).
 
         With ``cell_size=None`` the size follows :func:`auto_cell_size` on the study area's bounds
@@ -398,7 +402,7 @@ class Grid:
         return cls.from_bounds(bounds, cell_size, crs, mask, notes=notes)
 
     @classmethod
-    def for_area(cls, area: Any, cell_size: float = 200.0, crs: Any = 27700) -> "Grid":
+    def for_area(cls, area: Any, cell_size: float = 200.0, crs: Any = 27700) -> Grid:
         """A grid covering a study-area polygon, masked to it."""
         crs = _as_crs(crs)
         geom = _area_geometry(area, crs)
@@ -470,7 +474,7 @@ class Grid:
         cols = np.where(on_grid, cols, 0).astype(np.int64)
         return rows, cols, on_grid
 
-    def with_mask(self, mask: Any) -> "Grid":
+    def with_mask(self, mask: Any) -> Grid:
         """The same grid with another study-area mask."""
         if mask is None:
             m = None
@@ -480,7 +484,7 @@ class Grid:
             m = _mask_from_area(mask, self.xmin, self.ymax, self.cell_size, self.n_rows, self.n_cols, self.crs)
         return Grid(self.xmin, self.ymax, self.cell_size, self.n_rows, self.n_cols, self.crs, m, self.notes)
 
-    def same_as(self, other: "Grid") -> bool:
+    def same_as(self, other: Grid) -> bool:
         """True when both grids have the same cells and mask."""
         same_mask = (self.mask is None and other.mask is None) or (
             self.mask is not None and other.mask is not None and np.array_equal(self.mask, other.mask)
@@ -530,7 +534,8 @@ class Grid:
     def __repr__(self) -> str:
         return (
             f"Grid({self.n_rows} x {self.n_cols} cells of {self.cell_size:g} m, origin ({self.xmin:g}, {self.ymin:g}), "
-            f"{self.crs.to_string()}, {'mask: ' + format(self.n_cells, ',') + ' cells inside' if self.mask is not None else 'no mask'})"
+            f"{self.crs.to_string()}, "
+            f"{'mask: ' + format(self.n_cells, ',') + ' cells inside' if self.mask is not None else 'no mask'})"
         )
 
 

@@ -18,7 +18,18 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from hotspots._errors import CRSError, HotspotsError, ParameterError
-from hotspots.grid import BNG, MAX_AUTO_CELL_M, MAX_CELLS, Grid, GridValues, auto_cell_size, count, incident_extent, point_weights, points_xy
+from hotspots.grid import (
+    BNG,
+    MAX_AUTO_CELL_M,
+    MAX_CELLS,
+    Grid,
+    GridValues,
+    auto_cell_size,
+    count,
+    incident_extent,
+    point_weights,
+    points_xy,
+)
 
 
 def gdf(xy, crs=27700, **cols):

@@ -18,7 +18,16 @@ import pandas as pd
 from ..change import incident_dates
 from ..schema import ASB_CATEGORY, POLICE_UK_ATTRIBUTION
 
-__all__ = ["DataSource", "data_source", "period_text", "period_range_text", "area_summary", "area_places", "force_of", "DEMO_ATTRIBUTION"]
+__all__ = [
+    "DataSource",
+    "data_source",
+    "period_text",
+    "period_range_text",
+    "area_summary",
+    "area_places",
+    "force_of",
+    "DEMO_ATTRIBUTION",
+]
 
 #: Attribution printed on anything made from the synthetic demo data.
 DEMO_ATTRIBUTION = "Synthetic demo data: not real incidents or people"
@@ -154,7 +163,9 @@ def area_places(areas: pd.DataFrame, analysis: Any = None) -> pd.DataFrame:
     if len(areas) == 0:
         return name_areas(areas, inc)
     study_area = getattr(analysis, "study_area", None)
-    where = study_area if study_area is not None and len(study_area) else gpd.GeoDataFrame(geometry=areas.geometry.values, crs=areas.crs)
+    where = study_area
+    if where is None or len(where) == 0:
+        where = gpd.GeoDataFrame(geometry=areas.geometry.values, crs=areas.crs)
     towns, _ = label_towns(where, inc, demo=is_demo_data(inc))
     return name_areas(areas, inc, towns=towns)
 
