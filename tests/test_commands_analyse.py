@@ -313,7 +313,7 @@ def test_real_derbyshire_police_uk_files_end_to_end(derbyshire_dir, tmp_path):
     n_asb = int(((raw["Crime type"] == ASB_CATEGORY) & raw["Longitude"].notna()).sum())
     side = json.loads((out / "parameters.json").read_text())
     assert side["data_source"]["kind"] == "police.uk"
-    assert side["data_source"]["attribution"] == POLICE_UK_ATTRIBUTION
+    assert side["data_source"]["attribution"].startswith(POLICE_UK_ATTRIBUTION) and "GeoNames" in side["data_source"]["attribution"]
     assert sorted(side["inputs"]["incidents"]["files"]) == [f.name for f in files]
     assert side["inputs"]["incidents"]["report"]["rows_read"] == len(raw)
     assert side["used"]["incidents"] == n_asb > 1000

@@ -231,7 +231,7 @@ def _cells_layer(an: Any, drop_empty: bool) -> gpd.GeoDataFrame:
 
 def _areas_layer(an: Any, threshold: int) -> gpd.GeoDataFrame:
     a = an.areas.areas.copy()
-    a.insert(1, "place", area_places(a))
+    a.insert(1, "place", area_places(a, an)["label"].to_numpy(dtype=object))
     ch = an.change_areas
     if ch is not None and len(ch.table):
         t = ch.table.set_index("area_id")
@@ -390,14 +390,15 @@ def gis_layers(
         out["change_cells"] = cc
     if an.change_areas is not None:
         ca = an.change_areas.to_geodataframe()
-        ca.insert(1, "place", area_places(ca))
+        ca.insert(1, "place", area_places(ca, an)["label"].to_numpy(dtype=object))
         out["change_areas"] = ca
     sa = an.study_area
     if sa is not None and len(sa):
         # The name goes out as ``area_name``: a bare ``name`` column looks like a person's name
         # to privacy checks (hotspots.privacy.identifying_columns).
         names = sa["name"].astype(object).to_numpy() if "name" in sa.columns else np.full(len(sa), "study area", dtype=object)
-        out["study_area"] = gpd.GeoDataFrame({"area_name": names}, geometry=sa.geometry.to_crs(BNG).values, crs=BNG)
+        crs = an.grid.crs  # the analysis CRS (Irish Transverse Mercator in Northern Ireland), as every layer
+        out["study_area"] = gpd.GeoDataFrame({"area_name": names}, geometry=sa.geometry.to_crs(crs).values, crs=crs)
     ordered = {}
     for k in LAYER_NAMES:
         if k in out:
@@ -427,7 +428,7 @@ def csv_tables(analysis: Any, *, threshold: int | None = None) -> dict[str, pd.D
         out["clusters"] = pd.DataFrame(an.clusters.polygons.drop(columns=an.clusters.polygons.geometry.name))
     if an.change_areas is not None:
         ca = an.change_areas.table.copy()
-        ca.insert(1, "place", area_places(an.change_areas.to_geodataframe()))
+        ca.insert(1, "place", area_places(an.change_areas.to_geodataframe(), an)["label"].to_numpy(dtype=object))
         out["change_areas"] = ca
     if an.change_cells is not None:
         cc = an.change_cells.table
@@ -544,7 +545,14 @@ def parameters_record(
         rec["created"] = dt.datetime.now(dt.UTC).replace(microsecond=0).isoformat()
     rec.update(params)
     rec["data_source"] = {"kind": src.kind, "description": src.description, "attribution": src.attribution}
-    rec["crs"] = {"analysis": "EPSG:27700 (British National Grid, metres)", "gpkg": "EPSG:27700", "geojson": "EPSG:4326 (RFC 7946)"}
+    epsg = an.grid.crs.to_epsg()
+    crs_name = {27700: "British National Grid", 2157: "Irish Transverse Mercator"}.get(epsg or 0, an.grid.crs.name)
+    rec["crs"] = {"analysis": f"EPSG:{epsg} ({crs_name}, metres)", "gpkg": f"EPSG:{epsg}", "geojson": "EPSG:4326 (RFC 7946)"}
+    from ._common import force_of
+
+    force = force_of(an)
+    if force is not None:
+        rec["force"] = force.record()
     rec["inputs"] = {k: _input_record(k, v) for k, v in (inputs or {}).items() if v is not None}
     res: dict[str, Any] = {
         "incidents_analysed": int(len(an.incidents)),
