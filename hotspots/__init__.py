@@ -19,7 +19,7 @@ from __future__ import annotations
 
 __version__ = "0.1.0"
 
-from ._errors import CRSError, HotspotsError, InputError, ParameterError, PrivacyError, SchemaError
+from ._errors import CRSError, HotspotsError, InputError, LimitError, ParameterError, PrivacyError, SchemaError
 
 # Everything else is imported on first use (PEP 562), so that `import hotspots` and
 # `hotspots --help` stay fast; the names are still explicit and listed in __all__.
@@ -113,6 +113,7 @@ __all__ = [
     "InputError",
     "KDEResult",
     "KPITable",
+    "LimitError",
     "LinkageResult",
     "LoadReport",
     "ParameterError",

@@ -10,6 +10,7 @@ from __future__ import annotations
 __all__ = [
     "HotspotsError",
     "InputError",
+    "LimitError",
     "SchemaError",
     "CRSError",
     "PrivacyError",
@@ -39,3 +40,11 @@ class PrivacyError(HotspotsError):
 
 class ParameterError(HotspotsError):
     """An analysis argument is out of range or inconsistent with the data."""
+
+
+class LimitError(HotspotsError):
+    """An input is larger than the load limits allow (rows, columns, unpacked size, memory, time).
+
+    Not an :class:`InputError`: a load that reaches a limit is refused as a whole (the loaders
+    never skip it as one unreadable file and go on with the rest).
+    """

@@ -456,8 +456,13 @@ def _surface_points(geoms: np.ndarray) -> np.ndarray:
 
 
 def guard(func: Any) -> Any:
-    """Turn unexpected third-party exceptions escaping a loader into a typed InputError."""
+    """Turn unexpected third-party exceptions escaping a loader into a typed InputError, and run
+    the loader within the load limits of its inputs (:func:`hotspots.io.limits.within_limits`)."""
     import functools
+
+    from .limits import within_limits
+
+    func = within_limits(func)
 
     @functools.wraps(func)
     def wrapper(*args: Any, **kwargs: Any) -> Any:

@@ -6,7 +6,10 @@ needs). Nothing here knows about incidents or referrals.
 
 Safety: only data formats are parsed (CSV, gzip-compressed CSV, ZIP archives of those, Parquet,
 GeoPackage, GeoJSON, and Shapefile for boundaries). Nothing is ever unpickled; files that look
-like pickles or spreadsheets are refused with a message naming the file.
+like pickles or spreadsheets are refused with a message naming the file. Every read stays within
+the load's :class:`~hotspots.io.limits.LoadLimits`: archive directories, gzip streams, Parquet
+footers and SQLite catalogues are measured before a table is parsed, and GeoPackage views (SQL run
+on every read) are refused.
 """
 
 from __future__ import annotations
@@ -16,7 +19,7 @@ import gzip
 import io
 import os
 import re
-import warnings
+import struct
 import zipfile
 import zlib
 from dataclasses import dataclass, field
@@ -26,7 +29,8 @@ from typing import Any, Iterable, Sequence
 import numpy as np
 import pandas as pd
 
-from .._errors import HotspotsError, InputError, ParameterError, SchemaError
+from .._errors import InputError, LimitError, ParameterError, SchemaError
+from .limits import MAX_HEADER_BYTES, LoadBudget, current_budget, size_text, within_limits
 
 __all__ = [
     "Upload",
@@ -36,12 +40,10 @@ __all__ = [
     "read_table",
     "read_csv_bytes",
     "SUPPORTED_FORMATS",
-    "MAX_UNCOMPRESSED_BYTES",
 ]
 
-#: Largest amount of data (bytes, after decompression) read from one archive or gzip member.
-#: Guards against "zip bombs" in uploads. England and Wales for a year is about 1 GB of CSV.
-MAX_UNCOMPRESSED_BYTES = 4 * 1024**3
+#: Bytes unpacked at a time from a ZIP member or gzip stream (the limits are checked after each).
+CHUNK_BYTES = 8 * 1024**2
 
 #: File formats the loaders parse, by file-name ending.
 SUPPORTED_FORMATS = {
@@ -101,6 +103,8 @@ class Source:
     #: Why this input cannot be read (one bad input among several, a damaged archive member):
     #: reading it raises InputError with this message, so the loaders report it and load the rest.
     error: str | None = None
+    #: The bytes were already counted against the load's unpacked-size limit (ZIP members).
+    counted: bool = False
 
     def check(self) -> None:
         """Raise the InputError of an unreadable source."""
@@ -126,17 +130,38 @@ class Source:
         return raw[:n]
 
     def read_bytes(self) -> bytes:
+        """The content, decompressed when it is gzip data, within the load's limits."""
         self.check()
+        budget = current_budget()
         if self.data is not None:
-            raw = self.data
-        else:
-            try:
-                raw = Path(self.path).read_bytes()  # type: ignore[arg-type]
-            except OSError as exc:
-                raise InputError(f"cannot read {self.name}: {exc.strerror or exc}. Check the path and permissions.") from None
-        if raw[:2] == b"\x1f\x8b":
-            raw = _gunzip(raw, self.name)
-        return raw
+            if self.data[:2] == b"\x1f\x8b":
+                return _gunzip(io.BytesIO(self.data), self.name, budget)
+            if not self.counted:
+                budget.add_unpacked(len(self.data), self.name)
+                self.counted = True
+            return self.data
+        try:
+            with open(self.path, "rb") as fh:  # type: ignore[arg-type]
+                if fh.read(2) == b"\x1f\x8b":
+                    fh.seek(0)
+                    return _gunzip(fh, self.name, budget)
+                size = os.fstat(fh.fileno()).st_size
+                if not self.counted:
+                    budget.add_unpacked(size, self.name)  # before reading it
+                    self.counted = True
+                fh.seek(0)
+                return fh.read()
+        except OSError as exc:
+            raise InputError(f"cannot read {self.name}: {exc.strerror or exc}. Check the path and permissions.") from None
+
+    def size(self) -> int:
+        """Size of the stored bytes (compressed when they are), without reading them."""
+        if self.data is not None:
+            return len(self.data)
+        try:
+            return os.stat(self.path).st_size  # type: ignore[arg-type]
+        except OSError as exc:
+            raise InputError(f"cannot read {self.name}: {exc.strerror or exc}. Check the path and permissions.") from None
 
 
 @dataclass
@@ -249,7 +274,59 @@ def _is_skippable_member(member: str) -> bool:
     return member.endswith("/") or "__MACOSX" in parts or base.startswith("._") or base.startswith(".")
 
 
+def _zip_entries(name: str, data: bytes | None, path: Path | None) -> int | None:
+    """The number of entries a ZIP archive's end-of-directory record claims (None when it cannot
+    be found: :mod:`zipfile` then reports the damage). Read before :class:`zipfile.ZipFile` builds
+    an object per entry, so that a directory of millions of entries is refused cheaply."""
+    try:
+        if data is not None:
+            tail = data[-(65536 + 22):]
+        else:
+            with open(path, "rb") as fh:  # type: ignore[arg-type]
+                fh.seek(0, os.SEEK_END)
+                size = fh.tell()
+                fh.seek(max(size - (65536 + 22), 0))
+                tail = fh.read()
+    except OSError:
+        return None
+    at = tail.rfind(b"PK\x05\x06")
+    if at < 0 or at + 22 > len(tail):
+        return None
+    entries = struct.unpack_from("<H", tail, at + 10)[0]
+    z64 = tail.rfind(b"PK\x06\x06", 0, at)  # ZIP64 end of directory: 8-byte count
+    if z64 >= 0 and z64 + 40 <= len(tail):
+        entries = max(entries, struct.unpack_from("<Q", tail, z64 + 32)[0])
+    return int(entries)
+
+
+def _extract(zf: zipfile.ZipFile, info: zipfile.ZipInfo, name: str, fmt: str, budget: LoadBudget) -> bytes:
+    """One member's bytes, unpacked a chunk at a time: a CSV member is refused as soon as its lines
+    pass the load's row or memory limit, without unpacking the rest."""
+    chunks: list[bytes] = []
+    total = rows = 0
+    with zf.open(info) as fh:
+        while True:
+            chunk = fh.read(CHUNK_BYTES)
+            if not chunk:
+                break
+            chunks.append(chunk)
+            total += len(chunk)
+            if fmt == "csv":
+                rows += chunk.count(b"\n")
+                budget.check_stream(name, nbytes=total, rows=rows)
+            else:
+                budget.check_time(name)
+    return b"".join(chunks)
+
+
 def _zip_sources(name: str, data: bytes | None, path: Path | None, *, allowed: set[str], skipped: list[str]) -> list[Source]:
+    budget = current_budget()
+    entries = _zip_entries(name, data, path)
+    if entries is not None and entries > budget.limits.max_files:
+        raise LimitError(
+            f"{name}: the archive lists {entries:,} entries, more than the {budget.limits.label} limit of "
+            f"{budget.limits.max_files:,} files. {budget.limits.fix}"
+        )
     try:
         zf = zipfile.ZipFile(io.BytesIO(data) if data is not None else path)  # type: ignore[arg-type]
     except (zipfile.BadZipFile, OSError, ValueError, EOFError, NotImplementedError) as exc:
@@ -258,21 +335,15 @@ def _zip_sources(name: str, data: bytes | None, path: Path | None, *, allowed: s
     out: list[Source] = []
     with zf:
         infos = [i for i in zf.infolist() if not _is_skippable_member(i.filename)]
-        total = sum(i.file_size for i in infos)
-        if total > MAX_UNCOMPRESSED_BYTES:
-            raise InputError(
-                f"{name} unpacks to {_size_text(total)}, more than the {_size_text(MAX_UNCOMPRESSED_BYTES)} "
-                "limit. Unzip it and load the folder, or load fewer months."
-            )
+        wanted = [i for i in infos if _zip_member_fmt(i.filename, allowed) is not None]
+        budget.add_files(len(wanted), name)
+        # The directory's sizes are what zipfile unpacks at most (it stops at the stated size), so
+        # the limit holds before anything is unpacked.
+        budget.add_unpacked(sum(i.file_size for i in wanted), f"{name} (from its directory)")
         for info in sorted(infos, key=lambda i: i.filename):
             member = info.filename
-            base = PurePosixPath(member).name
-            suf = _suffix(base)
-            fmt = SUPPORTED_FORMATS.get(suf)
-            if fmt not in allowed or fmt in ("zip", "shp"):
-                skipped.append(f"{name}:{member}")
-                continue
-            if _POLICE_NAME.match(base) and "-street.csv" not in base.lower():
+            fmt = _zip_member_fmt(member, allowed)
+            if fmt is None:
                 skipped.append(f"{name}:{member}")
                 continue
             # A damaged or encrypted member fails when it is read: the loaders then skip it with a
@@ -282,15 +353,29 @@ def _zip_sources(name: str, data: bytes | None, path: Path | None, *, allowed: s
                                   error=f"{name}:{member} is encrypted; hotspots cannot read password-protected archives."))
                 continue
             try:
-                blob = zf.read(info)
+                blob = _extract(zf, info, f"{name}:{member}", fmt, budget)
             except (zipfile.BadZipFile, zlib.error, OSError, EOFError, NotImplementedError, RuntimeError) as exc:
                 out.append(Source(name=f"{name}:{member}", fmt=fmt, data=b"",
                                   error=f"{name}:{member} cannot be extracted ({exc}); the archive is damaged. Download it again."))
                 continue
-            out.append(Source(name=f"{name}:{member}", fmt=fmt, data=blob))
+            out.append(Source(name=f"{name}:{member}", fmt=fmt, data=blob, counted=True))
     return out
 
 
+def _zip_member_fmt(member: str, allowed: set[str]) -> str | None:
+    """The format a ZIP member is read as, or None when it is skipped."""
+    if _is_skippable_member(member):
+        return None
+    base = PurePosixPath(member).name
+    fmt = SUPPORTED_FORMATS.get(_suffix(base))
+    if fmt not in allowed or fmt in ("zip", "shp"):
+        return None
+    if _POLICE_NAME.match(base) and "-street.csv" not in base.lower():
+        return None
+    return fmt
+
+
+@within_limits
 def resolve_sources(inputs: Any, *, allowed: Sequence[str] = ("csv", "zip", "parquet", "gpkg", "geojson")) -> tuple[list[Source], list[str]]:
     """Expand paths, folders, archives and uploads into a flat, ordered list of sources.
 
@@ -309,6 +394,12 @@ def resolve_sources(inputs: Any, *, allowed: Sequence[str] = ("csv", "zip", "par
     sources : list of Source
     skipped : list of str
         Files in folders/archives that were not data files of an accepted kind.
+
+    Raises
+    ------
+    LimitError
+        More files, or more unpacked bytes, than the load's limits allow (ZIP members are
+        unpacked here, within the limits).
     """
     allowed_set = set(allowed)
     if inputs is None:
@@ -362,6 +453,7 @@ def _resolve_item(item: Any, allowed_set: set[str], skipped: list[str]) -> list[
             if not members:
                 raise InputError(f"{name} holds no data files of an accepted kind ({', '.join(sorted(allowed_set - {'zip'}))}).")
             return members
+        current_budget().add_files(1, name)
         return [Source(name=name, fmt=fmt, data=data)]
     if not isinstance(item, (str, os.PathLike)):
         raise InputError(
@@ -371,7 +463,10 @@ def _resolve_item(item: Any, allowed_set: set[str], skipped: list[str]) -> list[
     path = Path(item)
     if path.is_dir():
         found = []
-        for p in sorted(path.rglob("*")):
+        budget = current_budget()
+        for k, p in enumerate(sorted(path.rglob("*"))):
+            if k % 1000 == 999:
+                budget.check_time(str(path))
             if not p.is_file() or _is_skippable_member(p.name):
                 continue
             fmt = SUPPORTED_FORMATS.get(_suffix(p.name))
@@ -384,6 +479,8 @@ def _resolve_item(item: Any, allowed_set: set[str], skipped: list[str]) -> list[
             found.append(Source(name=str(p.relative_to(path.parent)) if p.parent != path else p.name, fmt=fmt, path=p))
         if not found:
             raise InputError(f"folder {path} holds no data files ({', '.join(sorted(k for k, v in SUPPORTED_FORMATS.items() if v in allowed_set))}).")
+        budget.add_files(len(found), f"folder {path}")
+        _check_claimed_sizes(found, f"folder {path}", budget)
         return found
     if not path.exists():
         raise InputError(f"file not found: {path}. Check the path (relative paths are from {Path.cwd()}).")
@@ -401,6 +498,7 @@ def _resolve_item(item: Any, allowed_set: set[str], skipped: list[str]) -> list[
         if not members:
             raise InputError(f"{path.name} holds no data files of an accepted kind.")
         return members
+    current_budget().add_files(1, path.name)
     return [Source(name=path.name, fmt=fmt, path=path)]
 
 
@@ -408,15 +506,53 @@ def _is_upload_tuple(obj: Any) -> bool:
     return isinstance(obj, tuple) and len(obj) == 2 and isinstance(obj[0], str) and isinstance(obj[1], (bytes, bytearray, memoryview))
 
 
-def _gunzip(raw: bytes, name: str) -> bytes:
+def _claimed_size(source: Source) -> int:
+    """What a file on disk says it unpacks to: its size, or for gzip the size in its trailer
+    (modulo 4 GiB, and a hostile file can lie: the stream is still measured as it is unpacked)."""
     try:
-        with gzip.GzipFile(fileobj=io.BytesIO(raw)) as gz:
-            out = gz.read(MAX_UNCOMPRESSED_BYTES + 1)
+        with open(source.path, "rb") as fh:  # type: ignore[arg-type]
+            if fh.read(2) != b"\x1f\x8b":
+                return os.fstat(fh.fileno()).st_size
+            fh.seek(-4, os.SEEK_END)
+            return struct.unpack("<I", fh.read(4))[0]
+    except (OSError, struct.error):
+        return 0  # unreadable: reported when it is read
+
+
+def _check_claimed_sizes(sources: list[Source], what: str, budget: LoadBudget) -> None:
+    """Refuse a folder whose files add up to more than the unpacked-size limit, before reading any."""
+    total = budget.unpacked + sum(_claimed_size(s) for s in sources)
+    limit = budget.limits.max_unpacked_bytes
+    if total > limit:
+        raise LimitError(
+            f"{what}: the files unpack to {size_text(total)}, more than the {budget.limits.label} limit of "
+            f"{size_text(limit)} unpacked. {budget.limits.fix}"
+        )
+
+
+def _gunzip(fileobj: Any, name: str, budget: LoadBudget) -> bytes:
+    """Unpack a gzip stream a chunk at a time within the load's limits: never more than the
+    unpacked bytes left (plus one), and a CSV is refused as soon as its lines pass the row or
+    memory limit."""
+    chunks: list[bytes] = []
+    total = rows = 0
+    left = budget.unpacked_left()
+    try:
+        with gzip.GzipFile(fileobj=fileobj) as gz:
+            while True:
+                chunk = gz.read(min(CHUNK_BYTES, left + 1 - total))
+                if not chunk:
+                    break
+                chunks.append(chunk)
+                total += len(chunk)
+                if total > left:
+                    budget.add_unpacked(total, name)  # raises: more than the limit
+                rows += chunk.count(b"\n")
+                budget.check_stream(name, nbytes=total, rows=rows)
     except (OSError, EOFError, zlib.error) as exc:
         raise InputError(f"{name} is not valid gzip data ({exc}); the file is damaged or truncated. Download it again.") from None
-    if len(out) > MAX_UNCOMPRESSED_BYTES:
-        raise InputError(f"{name} unpacks to more than {_size_text(MAX_UNCOMPRESSED_BYTES)}, the limit; split it into smaller files.")
-    return out
+    budget.add_unpacked(total, name)
+    return b"".join(chunks)
 
 
 # --------------------------------------------------------------------------------------------
@@ -484,6 +620,36 @@ def _clean_header(cells: list[str], name: str) -> list[str]:
     return out
 
 
+def csv_shape(raw: bytes, name: str, budget: LoadBudget | None = None) -> tuple[int, int]:
+    """Rows (an upper bound: line breaks) and columns (from the header) of CSV bytes, without
+    parsing them; refuses a header with more columns than the load's limit, or longer than
+    :data:`~hotspots.io.limits.MAX_HEADER_BYTES`.
+    """
+    budget = budget or current_budget()
+    start = 3 if raw.startswith(b"\xef\xbb\xbf") else 0
+    nl = raw.find(b"\n", start)
+    end = len(raw) if nl < 0 else nl
+    text = raw[start : min(end, start + 4096)].decode("latin-1").replace("\x00", "")  # separators are ASCII in UTF-8, cp1252, UTF-16
+    delim = _sniff_delimiter(text)
+    columns = raw.count(delim.encode(), start, end) + 1
+    if columns > budget.limits.max_columns and end - start <= MAX_HEADER_BYTES:
+        try:  # quoted names may hold the separator: count properly before refusing
+            line = raw[start:end].decode("latin-1").replace("\x00", "")
+            columns = len(next(csv.reader([line], delimiter=delim)))
+        except (csv.Error, StopIteration):
+            pass
+    budget.check_columns(name, columns)
+    if end - start > MAX_HEADER_BYTES:
+        raise InputError(
+            f"{name}: the first line is {size_text(end - start)} long, so it is not a CSV header (column names): "
+            f"headers are at most {size_text(MAX_HEADER_BYTES)}. Check that the file is a CSV table with one record per line."
+        )
+    rows = raw.count(b"\n", start) - (1 if nl >= 0 else 0)
+    if raw[-1:] not in (b"\n", b"") and nl >= 0:
+        rows += 1  # a last row without a line break
+    return max(rows, 0), columns
+
+
 def read_csv_bytes(raw: bytes, name: str) -> Table:
     """Parse CSV bytes into a :class:`Table` of string columns, tolerating damage.
 
@@ -510,6 +676,9 @@ def read_csv_bytes(raw: bytes, name: str) -> Table:
         notes.append(f"{name} uses {'tab' if delim == chr(9) else repr(delim)} as the field separator")
     table = _read_fast(text.encode("utf-8") if enc_note else raw, name, delim)
     if table is None:
+        # Python's csv module needs more memory than pyarrow's reader: check again before using it.
+        rows, columns = csv_shape(raw, name)
+        current_budget().admit(name, fmt="csv", rows=rows, columns=columns, nbytes=len(raw), slow=True, count=False)
         table = _read_slow(text, name, delim)
     table.notes = notes + table.notes
     return table
@@ -564,8 +733,11 @@ def _read_slow(text: str, name: str, delim: str) -> Table:
     examples: list[str] = []
     record = 0
     prev_line = 0
+    budget = current_budget()
     while True:
         start_line = prev_line + 1
+        if record % 65536 == 65535:
+            budget.check_time(name)
         try:
             row = next(reader)
         except StopIteration:
@@ -636,36 +808,7 @@ def header_of(source: Source) -> list[str] | None:
     return [c.strip() for c in cells]
 
 
-def _read_geo(source: Source, *, layer: Any = None) -> Table:
-    target: Any
-    if source.data is not None:
-        target = io.BytesIO(source.data)
-    else:
-        target = str(source.path)
-    notes: list[str] = []
-    try:
-        with warnings.catch_warnings(record=True) as caught:
-            warnings.simplefilter("always")
-            table = _read_geo_inner(source, target, layer, notes)
-        # GDAL's remarks become notes (the one about the in-memory name of an upload is noise).
-        for w in caught:
-            text = str(w.message)
-            if issubclass(w.category, RuntimeWarning) and "non conformant file extension" not in text:
-                note = f"{source.name}: GDAL: {text}"
-                if note not in table.notes:
-                    table.notes.append(note)
-        return table
-    except HotspotsError:
-        raise
-    except Exception as exc:  # noqa: BLE001 - pyogrio/GDAL errors come in many types
-        msg = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-        msg = re.sub(r"'?/vsimem/\S+?'?(?=[\s:;,.]|$)", "the file", msg)[:300].rstrip(". ")
-        if "not recognized as being in a supported file format" in msg:
-            msg = f"the content is not valid {source.fmt.upper()}"
-        raise InputError(f"{source.name} cannot be read as {source.fmt.upper()}: {msg}. Check that the file is complete and in that format.") from None
-
-
-def _bytes_as_text(frame: pd.DataFrame) -> pd.DataFrame:
+def bytes_as_text(frame: pd.DataFrame) -> pd.DataFrame:
     """Binary values (Parquet BYTE_ARRAY without a text type, GeoPackage BLOBs) as text, decoded as
     UTF-8 with undecodable bytes replaced: the loaders treat every column as text or numbers."""
     cols = [c for c in frame.columns if frame[c].dtype == object and str(frame[c].dtype) != "geometry"]
@@ -678,148 +821,38 @@ def _bytes_as_text(frame: pd.DataFrame) -> pd.DataFrame:
     return frame
 
 
-def _read_geo_inner(source: Source, target: Any, layer: Any, notes: list[str]) -> Table:
-    import pyogrio
-
-    if source.fmt == "gpkg" and layer is None:
-        layers = pyogrio.list_layers(target)
-        if len(layers) == 0:
-            raise InputError(f"{source.name} holds no layers. Choose a GeoPackage with data in it.")
-        if len(layers) > 1:
-            notes.append(f"{source.name} has {len(layers)} layers; read the first, {layers[0][0]!r} (choose another with `layer=`)")
-        layer = layers[0][0]
-        if isinstance(target, io.BytesIO):
-            target.seek(0)
-    gdf = pyogrio.read_dataframe(target, layer=layer)
-    crs = getattr(gdf, "crs", None)
-    frame = _bytes_as_text(pd.DataFrame(gdf) if not hasattr(gdf, "geometry") else gdf)
-    return Table(name=source.name, frame=frame, row_numbers=np.arange(1, len(frame) + 1), fmt=source.fmt, notes=notes, crs=crs)
-
-
-def _is_text(t: Any) -> bool:
-    import pyarrow as pa
-
-    return pa.types.is_string(t) or pa.types.is_large_string(t) or pa.types.is_binary(t) or pa.types.is_large_binary(t)
-
-
-_PHYSICAL_BYTES = {"BOOLEAN": 1, "INT32": 4, "INT64": 8, "INT96": 12, "FLOAT": 4, "DOUBLE": 8, "BYTE_ARRAY": 8}
-
-
-def _size_text(nbytes: float) -> str:
-    return f"{nbytes / 1024**3:.1f} GiB" if nbytes >= 1024**3 else f"{nbytes / 1024**2:.1f} MiB"
-
-
-def _parquet_too_big(name: str, nbytes: float) -> InputError:
-    return InputError(
-        f"{name} unpacks to {_size_text(nbytes)} or more in memory, more than the {_size_text(MAX_UNCOMPRESSED_BYTES)} "
-        "limit (a highly compressed file; possibly a decompression bomb). Split it into smaller files, or load "
-        "fewer columns or months."
-    )
-
-
-def _parquet_fixed_bytes(pf: Any) -> int:
-    """Memory the file's values need once read, not counting text/binary payloads (from the
-    footer only, before anything is decompressed): every leaf value at its physical width, plus
-    the compressed pages' uncompressed sizes."""
-    md = pf.metadata
-    values = pages = 0
-    for i in range(md.num_row_groups):
-        rg = md.row_group(i)
-        for j in range(rg.num_columns):
-            col = rg.column(j)
-            width = _PHYSICAL_BYTES.get(str(col.physical_type), 8)
-            if str(col.physical_type) == "FIXED_LEN_BYTE_ARRAY":
-                width = max(int(pf.schema.column(j).length or 0), 1)
-            values += int(col.num_values) * width
-            pages += int(col.total_uncompressed_size)
-    return max(values, pages)
-
-
-def _decode_text_columns(table: Any, names: Sequence[str], name: str, budget: int) -> Any:
-    """Turn the text columns read as dictionaries back into plain columns, after checking
-    (from the dictionaries and indices) that their decoded size fits in ``budget`` bytes."""
-    import pyarrow as pa
-    import pyarrow.compute as pc
-
-    total = 0
-    for col in names:
-        for chunk in table.column(col).chunks:
-            if len(chunk) == 0 or len(chunk.dictionary) == 0:
-                continue
-            lengths = pc.binary_length(chunk.dictionary).cast(pa.int64())
-            total += int(pc.sum(pc.take(lengths, chunk.indices)).as_py() or 0)
-            if total > budget:
-                raise _parquet_too_big(name, total)
-    for col in names:
-        i = table.schema.get_field_index(col)
-        decoded = table.column(i).cast(table.schema.field(i).type.value_type)
-        table = table.set_column(i, table.schema.field(i).with_type(decoded.type), decoded)
-    return table
-
-
-def _read_parquet(source: Source) -> Table:
-    """Read Parquet/GeoParquet, refusing files that would unpack to more than
-    :data:`MAX_UNCOMPRESSED_BYTES` in memory.
-
-    Parquet compresses pages and encodes repeated values as dictionaries and runs, so a file of
-    a few hundred bytes can describe gigabytes of values ("decompression bomb"). The size of
-    every value is bounded from the file's footer before reading; text columns are read as
-    dictionaries (compact) and decoded only after their decoded size has been checked.
-    """
-    import pyarrow as pa
-    import pyarrow.parquet as pq
-
-    def open_file(**kwargs: Any) -> Any:
-        return pq.ParquetFile(io.BytesIO(source.data) if source.data is not None else str(source.path), **kwargs)
-
-    try:
-        pf = open_file()
-        meta = pf.schema_arrow.metadata or {}
-        fixed = _parquet_fixed_bytes(pf)
-        if fixed > MAX_UNCOMPRESSED_BYTES:
-            raise _parquet_too_big(source.name, fixed)
-        names = pf.schema_arrow.names
-        text = [f.name for f in pf.schema_arrow if _is_text(f.type)]
-        if text and len(set(names)) == len(names):
-            pf = open_file(read_dictionary=text)
-        table = pf.read()
-        table.validate(full=True)  # damaged pages can hold invalid UTF-8 that Parquet does not check
-        if len(set(names)) == len(names):  # text stored as dictionaries (categoricals) too
-            coded = [f.name for f in table.schema if pa.types.is_dictionary(f.type) and _is_text(f.type.value_type)]
-            table = _decode_text_columns(table, coded, source.name, MAX_UNCOMPRESSED_BYTES - fixed)
-    except HotspotsError:
-        raise
-    except Exception as exc:  # noqa: BLE001
-        msg = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-        raise InputError(f"{source.name} cannot be read as Parquet: {msg}. Check that the file is complete.") from None
-    crs = None
-    if b"geo" in meta:
-        import geopandas as gpd
-
-        try:
-            frame = gpd.read_parquet(io.BytesIO(source.data) if source.data is not None else str(source.path))
-            crs = frame.crs
-        except Exception as exc:  # noqa: BLE001
-            raise InputError(f"{source.name} has GeoParquet metadata that cannot be read ({exc}).") from None
-    else:
-        try:
-            frame = table.to_pandas()
-        except Exception as exc:  # noqa: BLE001
-            raise InputError(f"{source.name}: Parquet columns cannot be converted to a table ({exc}).") from None
-    frame = _bytes_as_text(frame.reset_index(drop=True))
-    return Table(name=source.name, frame=frame, row_numbers=np.arange(1, len(frame) + 1), fmt="parquet", crs=crs)
-
-
+@within_limits
 def read_table(source: Source, *, layer: Any = None) -> Table:
-    """Read one source into a :class:`Table`. Errors are :class:`InputError`/:class:`SchemaError`."""
+    """Read one source into a :class:`Table`, within the load's limits.
+
+    Raises
+    ------
+    InputError, SchemaError
+        The source cannot be read as its format.
+    LimitError
+        It has more rows, columns or unpacked bytes, or needs more memory, than the load's
+        :class:`~hotspots.io.limits.LoadLimits` leave (checked before it is parsed).
+    """
     source.check()
+    budget = current_budget()
+    budget.check_time(source.name)
     if source.fmt == "csv":
-        return read_csv_bytes(source.read_bytes(), source.name)
-    if source.fmt == "parquet":
-        return _read_parquet(source)
-    if source.fmt in ("gpkg", "geojson", "shp"):
-        return _read_geo(source, layer=layer)
-    raise ParameterError(f"internal: no reader for format {source.fmt!r}")  # pragma: no cover
+        raw = source.read_bytes()
+        rows, columns = csv_shape(raw, source.name, budget)
+        budget.admit(source.name, fmt="csv", rows=rows, columns=columns, nbytes=len(raw))
+        table = read_csv_bytes(raw, source.name)
+    elif source.fmt == "parquet":
+        from ._parquet import read_parquet
+
+        table = read_parquet(source)
+    elif source.fmt in ("gpkg", "geojson", "shp"):
+        from ._gdal import read_geo
+
+        table = read_geo(source, layer=layer)
+    else:  # pragma: no cover
+        raise ParameterError(f"internal: no reader for format {source.fmt!r}")
+    budget.check_time(source.name)
+    return table
 
 
 def frame_table(frame: Any, name: str = "DataFrame") -> Table:

@@ -15,7 +15,10 @@ import shapely
 
 from .._errors import CRSError, InputError, ParameterError, SchemaError
 from ._pipeline import guard
-from ._read import MAX_UNCOMPRESSED_BYTES, Source, Upload, _read_geo, _read_parquet, _upload_parts, resolve_sources
+from ._gdal import read_geo
+from ._parquet import read_parquet
+from ._read import Source, Upload, _upload_parts, resolve_sources
+from .limits import current_budget
 from .coords import BRITISH_ISLES_BNG, detect_crs
 
 __all__ = ["load_boundary"]
@@ -37,8 +40,9 @@ def _read_zip(src: Source, layer: Any) -> gpd.GeoDataFrame:
         main = sorted(data_members, key=lambda i: (_GEO.index(PurePosixPath(i.filename).suffix.lower()), i.filename))[0]
         stem = PurePosixPath(main.filename).with_suffix("")
         wanted = [main] + [i for i in members if PurePosixPath(i.filename).with_suffix("") == stem and PurePosixPath(i.filename).suffix.lower() in _SIDE and i is not main]
-        if sum(i.file_size for i in wanted) > MAX_UNCOMPRESSED_BYTES:
-            raise InputError(f"{src.name} is too large to unpack.")
+        budget = current_budget()
+        budget.add_files(len(wanted), src.name)
+        budget.add_unpacked(sum(i.file_size for i in wanted), f"{src.name} (from its directory)")
         for i in wanted:
             target = Path(tmp) / PurePosixPath(i.filename).name  # flat: no path traversal
             try:
@@ -47,7 +51,8 @@ def _read_zip(src: Source, layer: Any) -> gpd.GeoDataFrame:
                 raise InputError(f"{src.name}:{i.filename} cannot be extracted ({exc}).") from None
         suf = PurePosixPath(main.filename).suffix.lower()
         fmt = {"shp": "shp", "gpkg": "gpkg"}.get(suf.lstrip("."), "geojson")
-        table = _read_geo(Source(name=f"{src.name}:{main.filename}", fmt=fmt, path=Path(tmp) / PurePosixPath(main.filename).name), layer=layer)
+        member = Source(name=f"{src.name}:{main.filename}", fmt=fmt, path=Path(tmp) / PurePosixPath(main.filename).name, counted=True)
+        table = read_geo(member, layer=layer)
         table.frame.attrs["notes"] = list(table.notes)
         return table.frame
 
@@ -107,9 +112,9 @@ def load_boundary(path: Any, *, fill_holes: bool = False, layer: Any = None, crs
         raise InputError(f"give one boundary file; got {len(sources)}.")
     src = sources[0]
     if src.fmt == "parquet":
-        gdf = _read_parquet(src).frame
+        gdf = read_parquet(src).frame
     elif src.fmt in ("geojson", "gpkg", "shp"):
-        table = _read_geo(src, layer=layer)
+        table = read_geo(src, layer=layer)
         gdf = table.frame
         notes += table.notes
     else:  # pragma: no cover - resolve_sources expands zips into members

@@ -26,13 +26,13 @@ import pandas as pd
 from .._errors import ParameterError, PrivacyError
 from ..privacy import PERSON_REF_PATTERN, identifying_columns, pseudonymise
 from ..schema import AGE_GROUPS, OFFENCES, OUTCOMES, REFERRAL_COLUMNS, ROUTES
-from ._common import as_str, content_keys, derive_ids, normalise_enum, parse_bool, required, study_area_geometry
+from ._common import as_str, content_keys, derive_ids, norm_key, normalise_enum, parse_bool, required, study_area_geometry
 from ._incidents import check_mapping, check_present
 from ._pipeline import dates, drop_duplicate_ids, finish, guard, locate, match_columns, new_builder, part_frame, run_tables
 from ._read import Table, frame_table, resolve_sources
 from ._types import ReferralSet
 
-__all__ = ["load_referrals", "REFERRAL_CANDIDATES", "OFFENCE_SYNONYMS", "ROUTE_SYNONYMS", "AGE_GROUP_SYNONYMS", "OUTCOME_SYNONYMS"]
+__all__ = ["load_referrals", "referral_columns", "REFERRAL_CANDIDATES", "OFFENCE_SYNONYMS", "ROUTE_SYNONYMS", "AGE_GROUP_SYNONYMS", "OUTCOME_SYNONYMS"]
 
 REFERRAL_CANDIDATES: dict[str, tuple[str, ...]] = {
     "referral_id": ("referral_id", "referral_ref", "referral_number", "referral_no", "referral", "id", "ref"),
@@ -118,6 +118,31 @@ _ENUMS = {
 _BOOLS = ("reoffended", "victim_satisfied", "first_time_entrant")
 _DATES = ("contacted_at", "task_booked_at")
 _MAPPABLE = tuple(c for c in REFERRAL_COLUMNS if c != "geometry")
+
+#: Column names that only the scheme's referral records carry (besides a person reference).
+_SCHEME_ONLY = (
+    "referral_id", "referral_ref", "referral_number", "referral_no", "referred_at", "referral_date", "date_referred",
+    "referral_datetime", "referred_on", "referral_route", "route", "age_group", "age_band", "youth_or_adult",
+    "contacted_at", "task_booked_at", "booking_date", "reoffended", "re_offended", "first_time_entrant",
+    "victim_satisfied",
+)
+
+
+def referral_columns(columns: Sequence[str]) -> list[str]:
+    """The columns that mark a table as referral records (about people), or an empty list.
+
+    A table is a referral table when it has a person reference (any name the referral loader
+    reads as ``person_ref``: ``person_ref``, ``person_id``, ``subject_ref``, ...) or at least two
+    columns only the scheme's records carry (``referral_id``, ``referred_at``, ``route``,
+    ``age_group``, ``outcome`` dates, ``reoffended``, ...). The incident loaders refuse such tables:
+    analysed as incidents they would publish exact counts of people per cell.
+    """
+    person_keys = {norm_key(k) for k in REFERRAL_CANDIDATES["person_ref"]}
+    scheme_keys = {norm_key(k) for k in _SCHEME_ONLY}
+    cols = [str(c) for c in columns]
+    person = [c for c in cols if norm_key(c) in person_keys]
+    scheme = [c for c in cols if norm_key(c) in scheme_keys]
+    return person + scheme if person or len(scheme) >= 2 else []
 REFERRAL_DTYPES = {
     "referral_id": "str",
     "person_ref": "str",

@@ -26,12 +26,13 @@ from __future__ import annotations
 
 from typing import Any, Sequence
 
-from .._errors import CRSError, InputError, ParameterError
+from .._errors import CRSError, InputError, ParameterError, PrivacyError
 from ._common import find_column, parse_months_arg, study_area_geometry
 from ._incidents import INCIDENT_DTYPES, INCIDENT_OUTPUT, check_mapping, check_present, incident_part
 from ._pipeline import finish, guard, resolve_xy
 from ._read import Source, Table, frame_table, read_table, resolve_sources
 from ._types import IncidentSet
+from .referrals import referral_columns
 
 __all__ = ["load_incidents", "INCIDENT_CANDIDATES"]
 
@@ -76,6 +77,18 @@ def _columns_for(table: Table, mapping: dict[str, str], x: str | None, y: str | 
             found[key] = None
     found.update(x_col=x_col, y_col=y_col, wkt_col=wkt_col)
     return found
+
+
+def _refuse_referrals(table: Table) -> None:
+    """Referral records (people) are never analysed as incidents: refuse them with the fix."""
+    marks = referral_columns(table.frame.columns)
+    if marks:
+        raise PrivacyError(
+            f"{table.name} looks like a referral file (column(s) {', '.join(f'`{c}`' for c in marks[:6])}): referral records "
+            "are about people and are never analysed as incidents, which would publish exact counts of people per cell "
+            "and clusters of people. Load it as referrals: `--referrals FILE` with `hotspots analyse`, `load_referrals` "
+            "in Python, or the app's 'Referrals into the scheme' upload."
+        )
 
 
 @guard
@@ -204,6 +217,7 @@ def _load_incident_sources(
     for item in items:
         try:
             table = item if isinstance(item, Table) else read_table(item, layer=layer)
+            _refuse_referrals(table)
             found = _columns_for(table, mapping, x, y)
             missing_keep = [k for k in keep_columns if k not in table.frame.columns]
             if missing_keep:

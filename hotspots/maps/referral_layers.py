@@ -23,6 +23,7 @@ import pandas as pd
 import shapely
 from folium.template import Template
 
+from .. import style
 from .._errors import ParameterError, SchemaError
 from ..grid import BNG
 from ..privacy import SUPPRESSION_THRESHOLD, suppress_count
@@ -43,15 +44,8 @@ __all__ = [
     "referral_task_lines_layer",
 ]
 
-TASK_KIND_COLOURS: dict[str, str] = {
-    "litter picking": "#1b9e77",
-    "allotment": "#66a61e",
-    "food bank": "#d95f02",
-    "charity shop": "#7570b3",
-    "village hall": "#e7298a",
-    "bird and bat boxes": "#a6761d",
-    "workshop": "#666666",
-}
+#: Reparative task kinds and the colour of their dot (:data:`hotspots.style.TASK_KIND_COLOURS`).
+TASK_KIND_COLOURS = style.TASK_KIND_COLOURS
 #: Two-letter label drawn in each task-site dot (icon fonts cannot work offline).
 TASK_KIND_CODES: dict[str, str] = {
     "litter picking": "LP",
@@ -65,7 +59,7 @@ TASK_KIND_CODES: dict[str, str] = {
 #: Layer names used by the app (layer control labels).
 DEFAULT_SNAP_M = 250.0
 
-_OTHER_KIND_COLOUR = "#999999"
+_OTHER_KIND_COLOUR = style.OTHER_KIND_COLOUR
 
 
 # =============================================================================== compact vectors

@@ -28,6 +28,7 @@ import numpy as np
 import pandas as pd
 import shapely
 
+from .. import style
 from .._errors import ParameterError, SchemaError
 from ..grid import GridValues
 from .groups import (
@@ -79,22 +80,9 @@ __all__ = [
     "dissolve_cells",
 ]
 
-#: Gi* classes and their colours (ArcGIS Pro's hot/cold palette), strongest hot first.
-GI_CLASS_COLOURS: dict[str, str] = {
-    "hot 99%": "#d62f27",
-    "hot 95%": "#ed7551",
-    "hot 90%": "#fab984",
-    "cold 90%": "#b5cfe3",
-    "cold 95%": "#7aa6cc",
-    "cold 99%": "#4575b5",
-}
-#: Before/after change classes and their colours.
-CHANGE_CLASS_COLOURS: dict[str, str] = {
-    "significant fall": "#2c7bb6",
-    "no change": "#bdbdbd",
-    "significant rise": "#d7191c",
-    "too few incidents": "#f0f0f0",
-}
+#: Gi* classes and change classes with their colours (one set for every output: :mod:`hotspots.style`).
+GI_CLASS_COLOURS = style.GI_CLASS_COLOURS
+CHANGE_CLASS_COLOURS = style.CHANGE_CLASS_COLOURS
 
 
 # =============================================================================== cells
