@@ -45,7 +45,8 @@ The algorithm
    it (in one of its relations first, then further out) is hidden as ``"c"``; cheapest means not a
    grand total, then smallest. A candidate that propagation shows does not help is skipped. Back
    to 2 until nothing can be worked out. When no candidate is left (a group of fewer than ``t``
-   people split into ones), the counts in the offending relations are withheld (``"x"``).
+   people split into ones), or eight tries have not freed a count, the counts in its relations
+   are withheld (``"x"``).
 
 Thresholds below :data:`MIN_SAFE_THRESHOLD` (3) protect almost nothing (``t = 1`` switches
 suppression off) and are refused unless the caller says ``unsafe=True``; every output then says
@@ -801,6 +802,7 @@ def protect(ledger: Ledger, *, threshold: int = SUPPRESSION_THRESHOLD, unsafe: b
         lo, hi = sysm.propagate(lo, hi, semi, sysm.local_nnz(victim))
         return bool(lo[victim] < hi[victim])
 
+    attempts: dict[int, int] = {}
     for _round in range(max_rounds):
         check = sysm.must_protect(status)
         pinned = sysm.pinned(status, check, exact=False)
@@ -816,7 +818,8 @@ def protect(ledger: Ledger, *, threshold: int = SUPPRESSION_THRESHOLD, unsafe: b
             near = {int(c) for k in sysm.rows_of[victim] for c in sysm.col[sysm.indptr[k]:sysm.indptr[k + 1]]}
             if chosen & near:
                 continue  # a count hidden this round already sits in one of its relations
-            cands = candidates(victim)
+            attempts[victim] = attempts.get(victim, 0) + 1
+            cands = candidates(victim) if attempts[victim] <= 8 else []
             if not cands:
                 stuck.append(victim)
                 continue

@@ -648,15 +648,17 @@ def _load_report_display(prot: Protection, report: Any) -> dict[str, Any]:
 
 
 # =============================================================================== for an analysis
-_CACHE: "weakref.WeakKeyDictionary[Any, dict[tuple, SchemePublication]]" = weakref.WeakKeyDictionary()
+_CACHE: "weakref.WeakKeyDictionary[Any, dict[tuple, Any]]" = weakref.WeakKeyDictionary()
 
 
-def scheme_publication(analysis: Any, *, threshold: int | None = None, snap_m: float = DEFAULT_SNAP_M,
+def scheme_publication(analysis: Any, *, threshold: int | None = None, snap_m: float | None = None,
                        unsafe: bool | None = None) -> SchemePublication | None:
     """The :class:`SchemePublication` of an analysis (None without referrals), built once per settings.
 
     Every output of one analysis (CSV, GeoPackage, GeoJSON, images, the app) must use the same
-    publication: pass the same ``snap_m`` everywhere.
+    publication. ``snap_m`` (the referral-square side) is part of it: the call that gives it
+    makes that publication the analysis's current one, and calls without it (e.g. the briefing
+    images after the GIS export) use the current one (default :data:`DEFAULT_SNAP_M`).
     """
     ref = getattr(analysis, "referrals", None)
     if ref is None or len(ref) == 0:
@@ -664,11 +666,16 @@ def scheme_publication(analysis: Any, *, threshold: int | None = None, snap_m: f
     settings = getattr(analysis, "settings", None)
     t = int(getattr(settings, "threshold", SUPPRESSION_THRESHOLD)) if threshold is None else threshold
     u = bool(getattr(settings, "unsafe_threshold", False)) if unsafe is None else unsafe
-    key = (t, float(snap_m), u)
     try:
         store = _CACHE.setdefault(analysis, {})
     except TypeError:  # not weak-referenceable: no cache
         store = {}
+    if snap_m is None:
+        snap = float(store.get(("current", t, u), DEFAULT_SNAP_M))
+    else:
+        snap = float(snap_m)
+        store[("current", t, u)] = snap
+    key = (t, snap, u)
     if key not in store:
         link = getattr(analysis, "linkage", None)
         areas = analysis.areas.areas if link is not None and getattr(link, "has_areas", False) else None
@@ -677,5 +684,5 @@ def scheme_publication(analysis: Any, *, threshold: int | None = None, snap_m: f
         if kp is not None and getattr(kp, "params", None):
             p = kp.params
             extra = {k: p[k] for k in ("as_of", "follow_up_months", "contact_hours", "reoffending_base") if k in p}
-        store[key] = publish_scheme(ref, linkage=link, areas=areas, threshold=t, unsafe=u, snap_m=snap_m, **extra)
+        store[key] = publish_scheme(ref, linkage=link, areas=areas, threshold=t, unsafe=u, snap_m=snap, **extra)
     return store[key]

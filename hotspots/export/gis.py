@@ -483,11 +483,13 @@ def parameters_record(
         "statement": disclosure_statement(t),
         "referral_origins_square_m": _snap(an, snap_m),
         "policy": (
-            f"every count of people written here (tables, layers, this file) is protected together: counts from 1 to {t - 1} "
-            f"are shown as '<{t}', 'c' hides a count (0 or at least {t}) that would let one be worked out, 'x' a breakdown of "
-            f"fewer than {t} people; rates are whole percent or a bound ('>99'); referral locations only as counts per square, "
-            "referral -> task flows only per hotspot area (or town) and site; no person reference, referral id or date is "
-            "exported. Do not publish two runs with different settings side by side: their differences are not protected"
+            (f"UNSAFE: threshold {t}: counts of people are not protected; not for publication. " if t < MIN_SAFE_THRESHOLD else
+             f"every count of people written here (tables, layers, this file) is protected together: counts from 1 to {t - 1} "
+             f"are shown as '<{t}', 'c' hides a count of {t} or more that would let one be worked out, 'x' a breakdown of "
+             f"fewer than {t} people; rates are whole percent or a bound ('>99'). ")
+            + "Referral locations only as counts per square, referral -> task flows only per hotspot area (or town) and site; "
+            "no person reference, referral id or date is exported. Do not publish two runs with different settings side by "
+            "side: their differences are not protected"
         ),
         "hidden_counts": None if pub is None else pub.protection.n_hidden,
     }
