@@ -143,10 +143,10 @@ def disclosure_statement(threshold: int = SUPPRESSION_THRESHOLD) -> str:
     if t <= 1:
         return "UNSAFE: threshold 1, counts of people are NOT suppressed. Not for publication."
     if t < MIN_SAFE_THRESHOLD:
-        return (f"UNSAFE: threshold {t}, only counts of 1 person are suppressed (as <{t}); small counts can be "
+        return (f"UNSAFE: threshold {t}, only counts of one person are suppressed (as <{t}); small counts can be "
                 "worked out. Not for publication.")
-    return (f"Counts of 1 to {t - 1} people are shown as <{t}; 'c' hides a count of {t} or more that would let one be worked "
-            f"out; 'x' marks a breakdown of fewer than {t} people.")
+    return (f"Counts of people from 1 to {t - 1} are shown as <{t}; 'c' hides a count of {t} or more that would let "
+            f"one be worked out; 'x' marks figures about a group smaller than {t}.")
 
 
 def suppress_count(n: int | float | None, threshold: int = SUPPRESSION_THRESHOLD) -> int | str | None:

@@ -127,6 +127,11 @@ class SchemePublication:
         ``referrals``, ``referrals_shown``.
     statement : str
         :func:`hotspots.disclosure.disclosure_statement`, for every output.
+    window : str
+        The re-offending follow-up window in words.
+    data_notes : tuple of str
+        The KPI data notes (e.g. contact times before the referral). They quote exact counts:
+        show them only with small counts suppressed (``hotspots.app_support.person_text``).
     notes : tuple of str
     """
 
@@ -143,6 +148,7 @@ class SchemePublication:
     statement: str
     window: str = ""
     groups: dict[str, tuple[str, ...]] = field(default_factory=dict, repr=False)
+    data_notes: tuple[str, ...] = ()
     notes: tuple[str, ...] = ()
     _reports: dict[int, Any] = field(default_factory=dict, repr=False, compare=False)
 
@@ -233,6 +239,24 @@ class SchemePublication:
                 pcts[name] = SECONDARY if d != 0 else None
         return {"figures": figures, "percents": pcts, "groups": [k[1] if len(k) > 1 else TOTAL_LABEL for k in keys], "note": note}
 
+    def filtered(self, *, offence: Sequence[str] = (), route: Sequence[str] = (), age_group: Sequence[str] = (),
+                 hotspot: str | None = None, month: Sequence[str] = ()) -> dict[str, Any]:
+        """The figures behind the app's filters (empty = all): :meth:`view` of the one filtered dimension.
+
+        ``hotspot`` is ``"all"`` (or None), ``"in hotspots"``, ``"outside hotspots"`` or an area id
+        as text. Filters on two or more dimensions give hidden figures and a note (see :meth:`view`).
+        """
+        chosen: list[tuple[str, list[str]]] = []
+        for dim, vals in (("offence", offence), ("route", route), ("age_group", age_group), ("month", month)):
+            if vals:
+                chosen.append((dim, [str(v) for v in vals]))
+        if hotspot not in (None, "all", ""):
+            chosen.append(("where" if hotspot in ("in hotspots", "outside hotspots") else "hotspot", [str(hotspot)]))
+        if not chosen:
+            return self.view()
+        (dim, vals), rest = chosen[0], dict(chosen[1:])
+        return self.view(dim, vals, **rest)
+
     def _view_keys(self, dimension: str | None, values: Sequence[str] | None) -> tuple[list[tuple], str]:
         if dimension is None or not values:
             return [ALL], ""
@@ -245,6 +269,8 @@ class SchemePublication:
             raise ParameterError(f"{dimension} group(s) {bad} are not in the data; choose from {list(known)}.")
         if dimension == "where":
             return [("where", v) if v == "in hotspots" else ("hotspot", v) for v in vals], ""
+        if dimension == "hotspot" and len(vals) == 1 and vals[0] not in known:  # an area without referrals
+            return [(dimension, vals[0])], ""
         if set(vals) == set(known):
             return [ALL], ""
         return [(dimension, v) for v in vals], ""
@@ -472,7 +498,7 @@ def publish_scheme(
     return SchemePublication(
         protection=prot, threshold=t, snap_m=snap, kpis=kpis, funnel=funnel, referrals_by_hotspot=by_hot,
         referrals_summary=summ, origins=origins, task_sites=sites_frame, flows=flows_frame,
-        statement=disclosure_statement(t), window=overall.window, groups=groups, notes=prot.notes,
+        statement=disclosure_statement(t), window=overall.window, groups=groups, data_notes=overall.notes, notes=prot.notes,
     )
 
 
