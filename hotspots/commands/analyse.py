@@ -124,7 +124,9 @@ def add_analysis_arguments(p: argparse.ArgumentParser) -> None:
     g.add_argument("--cluster-method", choices=["dbscan", "hdbscan", "none"], help="point clustering (default dbscan)")
     g.add_argument("--eps", metavar="M", help="DBSCAN radius, metres (default 150)")
     g.add_argument("--min-samples", metavar="N", help="DBSCAN/HDBSCAN core size (default 20)")
-    g.add_argument("--threshold", metavar="N", help="suppress person-level counts below N (default 5)")
+    g.add_argument("--threshold", metavar="N", help="suppress person-level counts below N (default 5; below 3 needs --unsafe-threshold)")
+    g.add_argument("--unsafe-threshold", action="store_true",
+                   help="allow --threshold 1 or 2 (counts of individual people are then published; every output says so)")
 
 
 def check_analysis_arguments(args: argparse.Namespace, problems: validation.Problems) -> None:
@@ -146,6 +148,10 @@ def check_analysis_arguments(args: argparse.Namespace, problems: validation.Prob
         args.scheme_start = None if day is None else day.isoformat()
     if (args.before is None) != (args.after is None):
         problems.add("give both `--before` and `--after` (or neither, for 12 months either side of the scheme start).")
+    if isinstance(getattr(args, "threshold", None), int) and not getattr(args, "unsafe_threshold", False):
+        from ..disclosure import check_threshold
+
+        problems.check(check_threshold, args.threshold, False)
 
 
 def check_input_arguments(args: argparse.Namespace, problems: validation.Problems) -> None:
@@ -182,6 +188,8 @@ def settings_from_args(args: argparse.Namespace) -> Any:
             changes[name] = v
     if args.no_fdr:
         changes["fdr"] = False
+    if getattr(args, "unsafe_threshold", False):
+        changes["unsafe_threshold"] = True
     settings = Settings().replace(**changes)
     settings.change_periods()  # the before and after periods must not overlap
     return settings
@@ -327,6 +335,12 @@ def command_line(args: argparse.Namespace, command: str = "analyse") -> list[str
 
 
 # =============================================================================== summary
+def pct_of(v: Any) -> str:
+    """A displayed percentage with its sign: ``78%``, ``>99%``; markers (``c``, ``x``) as they are."""
+    text = str(v)
+    return f"{text}%" if text[:1] in "<>" or text.replace(".", "", 1).isdigit() else text
+
+
 def summary_lines(analysis: Any, inputs: Inputs | None = None, *, top: int = 5) -> list[str]:
     """The end-of-run summary (suppressed person-level figures only)."""
     from ..export._common import area_summary, period_range_text, period_text
@@ -374,26 +388,27 @@ def summary_lines(analysis: Any, inputs: Inputs | None = None, *, top: int = 5) 
             f"  change: not computed, the periods {period_range_text(an.before)} / {period_range_text(an.after)} hold no data; "
             "give `--before A:B --after C:D` within the data's months"
         )
-    if an.kpis is not None:
-        t = an.kpis.table
-        row = t.iloc[-1] if len(t) else None
-        if row is not None:
-            def pct(col: str) -> str:
-                v = row.get(col)
-                return f"{v}%" if isinstance(v, (int, float)) and not isinstance(v, bool) else str(v)
+    from ..publication import scheme_publication
 
-            lines.append(
-                f"  scheme KPIs (small numbers suppressed): referrals {row.get('referrals')}; completed {pct('completed_pct')}; "
-                f"not re-offended {pct('not_reoffended_pct')}; victims satisfied {pct('victim_satisfied_pct')}; "
-                f"contacted and booked within 48 h {pct('contacted_booked_48h_pct')}; "
-                f"first-time entrants {pct('first_time_entrant_pct')}"
-            )
-    if an.linkage is not None and len(an.linkage.summary_display):
-        sd = an.linkage.summary_display.set_index("where")
-        if "in hotspots" in sd.index:
+    pub = scheme_publication(an)
+    if pub is not None:
+        row = pub.kpis["all"].iloc[-1]
+
+        def pct(col: str) -> str:
+            return pct_of(row.get(col))
+
+        lines.append(f"  people: {pub.statement}")
+        lines.append(
+            f"  scheme KPIs: referrals {row.get('referrals')}; completed {pct('completed_pct')}; "
+            f"not re-offended {pct('not_reoffended_pct')}; victims satisfied {pct('victim_satisfied_pct')}; "
+            f"contacted and booked within 48 h {pct('contacted_booked_48h_pct')}; "
+            f"first-time entrants {pct('first_time_entrant_pct')}"
+        )
+        sd = pub.referrals_summary.set_index("where") if pub.referrals_summary is not None else None
+        if sd is not None and "in hotspots" in sd.index:
             lines.append(
                 f"  referrals from hotspot areas: {sd.loc['in hotspots', 'referrals']} of {sd.loc['All', 'referrals']}; "
-                f"reparation local (same town or within {an.settings.near_m:,.0f} m): {sd.loc['All', 'local_pct']}%"
+                f"reparation local (same town or within {an.settings.near_m:,.0f} m): {pct_of(sd.loc['All', 'local_pct'])}"
             )
     return lines
 
@@ -420,7 +435,7 @@ def _images(analysis: Any, out: Path, args: argparse.Namespace, inputs: Inputs,
             if layer == "before-after":
                 img = briefing_before_after(analysis, path, incidents=inputs.all_incidents, **common)
             else:
-                img = briefing_map(analysis, path, layer=layer, **common)
+                img = briefing_map(analysis, path, layer=layer, snap_m=args.snap, **common)
             made.append(img)
             k += 1
     return made

@@ -178,8 +178,8 @@ def area_summary(analysis: Any) -> pd.DataFrame:
     ``incidents`` (in the hotspot period), ``share_pct``, ``peak_confidence``; with before/after
     change ``n_before``, ``n_after``, ``change_pct`` (rate after / rate before − 1, in %),
     ``change_class``; with referrals ``referrals`` and ``reparation_local_pct``, **taken from the
-    disclosure-controlled** :attr:`hotspots.linkage.LinkageResult.display` (``"<5"``/``"c"``
-    where suppressed). Incident counts are not person-level and are shown as they are.
+    analysis's protected publication** (:func:`hotspots.publication.scheme_publication`: ``"<5"``,
+    ``"c"`` or ``"x"`` where hidden). Incident counts are not person-level and are shown as they are.
     """
     a = analysis.areas.areas
     named = area_places(a, analysis)
@@ -207,8 +207,11 @@ def area_summary(analysis: Any) -> pd.DataFrame:
         out["change_pct"] = np.where(np.isfinite(rr), np.round((rr - 1.0) * 100.0, 1), np.nan)
         out["change_class"] = t["change_class"].reindex(ids).astype(object).to_numpy()
     link = analysis.linkage
-    if link is not None and getattr(link, "has_areas", False) and len(link.display):
-        d = link.display.set_index(link.display["hotspot"].astype(str))
+    if link is not None and getattr(link, "has_areas", False) and len(link.per_hotspot):
+        from ..publication import scheme_publication
+
+        shown = scheme_publication(analysis).referrals_by_hotspot  # protected with every other output
+        d = shown.set_index(shown["hotspot"].astype(str))
         keys = out["area_id"].astype(str)
         out["referrals"] = d["referrals"].reindex(keys).astype(object).to_numpy()
         if "local_pct" in d.columns:

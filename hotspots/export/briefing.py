@@ -233,6 +233,7 @@ def briefing_map(
     display_cell_m: Any = "auto",
     source: str | None = None,
     attribution: str | None = None,
+    snap_m: float | None = None,
 ) -> BriefingImage:
     """Draw one briefing map of an analysis and save it as PNG or PDF.
 
@@ -269,6 +270,10 @@ def briefing_map(
     suppress : bool
         Person-level counts from the disclosure-controlled tables (default). ``False`` shows
         exact counts and stamps the image "NOT FOR PUBLICATION".
+    snap_m : float, optional
+        Side of the referral squares of the analysis's GIS files: the counts shown come from the
+        same protected publication (:func:`hotspots.publication.scheme_publication`). Default: the
+        one the GIS export used.
     towns : bool
         Label gazetteer towns inside the map (overlapping labels are skipped, largest towns
         first); ``max_towns`` caps how many are tried.
@@ -281,6 +286,10 @@ def briefing_map(
     -------
     BriefingImage
     """
+    if snap_m is not None and getattr(analysis, "referrals", None) is not None:
+        from ..publication import scheme_publication
+
+        scheme_publication(analysis, snap_m=snap_m)  # this square size is the one every output uses
     t0 = time.perf_counter()
     _check_analysis(analysis)
     path, fmt, dpi_f, (W, H) = check_image_options(out_path, dpi, size_in)
