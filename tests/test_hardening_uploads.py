@@ -1,9 +1,10 @@
 """Uploads are safe: size limits (as uploaded and as unpacked), data formats only (never
-pickle), XSRF protection on.
+pickle), XSRF protection on, the server local only.
 
-The decompression limits are :data:`hotspots.io.MAX_UNCOMPRESSED_BYTES` (4 GiB); the tests lower
-it (the loaders read it when they run) so that a small "bomb" exceeds it, and check that the
-loaders stop at the limit instead of unpacking everything.
+The decompression limits are part of :mod:`hotspots.io.limits` (512 MiB for uploads, 4 GiB on
+the command line); the tests lower them (the loaders read them when a load starts) so that a
+small "bomb" exceeds them, and check that the loaders stop at the limit instead of unpacking
+everything. The hostile files of issue 14 are in ``test_io_limits.py``.
 """
 
 from __future__ import annotations
@@ -24,11 +25,11 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-import hotspots.io._read as read_mod
+import hotspots.io.limits as limits_mod
 from helpers import zip_bytes
-from hotspots import HotspotsError, InputError, ParameterError
+from hotspots import HotspotsError, InputError, LimitError, ParameterError
 from hotspots.app_support import MAX_UPLOAD_BYTES, load_uploads
-from hotspots.io import MAX_UNCOMPRESSED_BYTES, SUPPORTED_FORMATS, Upload, load_any, load_boundary, load_incidents, load_police_uk
+from hotspots.io import BATCH_LIMITS, SUPPORTED_FORMATS, UPLOAD_LIMITS, Upload, load_any, load_boundary, load_incidents, load_police_uk
 
 REPO = Path(__file__).resolve().parents[1]
 CONFIG = REPO / ".streamlit" / "config.toml"
@@ -53,11 +54,9 @@ class FakeUploadedFile(io.BytesIO):
 
 @pytest.fixture
 def small_limit(monkeypatch):
-    """MAX_UNCOMPRESSED_BYTES lowered to 1 MiB for the duration of a test."""
-    monkeypatch.setattr(read_mod, "MAX_UNCOMPRESSED_BYTES", MiB)
-    import hotspots.io.boundary as boundary_mod
-
-    monkeypatch.setattr(boundary_mod, "MAX_UNCOMPRESSED_BYTES", MiB)
+    """The unpacked-size limit of both sets lowered to 1 MiB for the duration of a test."""
+    monkeypatch.setattr(limits_mod, "UPLOAD_LIMITS", UPLOAD_LIMITS.replace(max_unpacked_bytes=MiB))
+    monkeypatch.setattr(limits_mod, "BATCH_LIMITS", BATCH_LIMITS.replace(max_unpacked_bytes=MiB))
     return MiB
 
 
@@ -65,7 +64,7 @@ def small_limit(monkeypatch):
 def test_the_limits_are_what_the_docs_say():
     cfg = tomllib.loads(CONFIG.read_text())
     assert MAX_UPLOAD_BYTES == cfg["server"]["maxUploadSize"] * MiB == 500 * MiB
-    assert MAX_UNCOMPRESSED_BYTES == 4 * 1024**3
+    assert UPLOAD_LIMITS.max_unpacked_bytes == 512 * MiB and BATCH_LIMITS.max_unpacked_bytes == 4 * 1024**3
 
 
 def test_app_upload_path_refuses_a_file_over_the_upload_limit_with_a_message():
@@ -123,7 +122,7 @@ def test_gzip_bomb_is_refused_at_the_limit(small_limit):
     bomb = _gzip_bomb(20 * MiB)
     assert len(bomb) < 200_000  # 20 MiB packed into a few kB
     for name in ("bomb.csv.gz", "bomb.csv"):  # gzip data is recognised by content, whatever the name
-        with pytest.raises(InputError, match=r"unpacks to more than 1\.0 MiB, the limit"):
+        with pytest.raises(LimitError, match=r"unpacks to more than the app upload limit of 1\.0 MiB per load"):
             load_incidents(Upload(name, bomb))
     _, outcomes = load_uploads(incidents=[FakeUploadedFile("bomb.csv.gz", bomb)])
     assert not outcomes[0].ok and "unpacks to more than" in outcomes[0].error
@@ -143,7 +142,7 @@ def test_gzip_bomb_is_never_unpacked_beyond_the_limit(small_limit, monkeypatch):
         return real(self, size)
 
     monkeypatch.setattr(gzip.GzipFile, "read", spy)
-    with pytest.raises(InputError):
+    with pytest.raises(LimitError):
         load_incidents(Upload("bomb.csv.gz", _gzip_bomb(8 * MiB)))
     assert asked and all(0 <= s <= MiB + 1 for s in asked)
 
@@ -155,13 +154,13 @@ def test_zip_bomb_is_refused_from_its_directory(small_limit):
     bomb = zip_bytes({"2024-01-x-street.csv": body})
     assert len(bomb) < 100_000 < len(body)
     for loader, kw in ((load_police_uk, {}), (load_any, {"kind": "incidents"}), (load_any, {"kind": "referrals"}), (load_any, {"kind": "tasks"})):
-        with pytest.raises(InputError, match=r"unpacks to .* more than the 1\.0 MiB limit"):
+        with pytest.raises(LimitError, match=r"unpacks to .*, more than the app upload limit of 1\.0 MiB per load"):
             loader(Upload("bomb.zip", bomb), **kw)
     _, outcomes = load_uploads(incidents=[FakeUploadedFile("bomb.zip", bomb)])
     assert not outcomes[0].ok and "unpacks to" in outcomes[0].error
     # A boundary in a ZIP too.
     poly = b'{"type":"Polygon","coordinates":[[[-1.5,52.9],[-1.4,52.9],[-1.4,53.0],[-1.5,52.9]]]}'
-    with pytest.raises(InputError, match="too large to unpack"):
+    with pytest.raises(LimitError, match=r"unpacks to 2\.0 MiB, more than the app upload limit of 1\.0 MiB"):
         load_boundary(Upload("b.zip", zip_bytes({"b.geojson": poly + b" " * (2 * MiB)})))
 
 
@@ -183,11 +182,15 @@ def test_zip_member_that_lies_about_its_size_is_not_unpacked_beyond_its_claim(sm
 
 
 def test_gzip_inside_a_zip_is_limited_too(small_limit):
+    """A member past the limit refuses the whole load (a partial load would be analysed as if it
+    were everything), naming the member."""
     inner = _gzip_bomb(20 * MiB)
     z = zip_bytes({"2024-01-x-street.csv.gz": inner, "2024-02-x-street.csv": police_csv(5)})
-    data, report = load_police_uk(Upload("z.zip", z))  # the bomb is skipped with a warning, the rest loads
-    assert report.rows_kept == 5
-    assert any("unpacks to more than" in w and "2024-01-x-street.csv.gz" in w for w in report.warnings)
+    with pytest.raises(LimitError, match=r"z\.zip:2024-01-x-street\.csv\.gz: unpacks to more than"):
+        load_police_uk(Upload("z.zip", z))
+    # Under the limit the same archive loads both members.
+    z = zip_bytes({"2024-01-x-street.csv.gz": gzip.compress(police_csv(7)), "2024-02-x-street.csv": police_csv(5)})
+    assert load_police_uk(Upload("z.zip", z)).report.rows_read == 12
 
 
 def _parquet(table: pa.Table, **kw) -> bytes:
@@ -207,17 +210,17 @@ def test_parquet_bomb_is_refused_before_it_is_unpacked(small_limit, stored_as):
         raw = _parquet(pa.table({"category": pa.array([text] * n), "lon": pa.array(np.full(n, -1.47)), "lat": pa.array(np.full(n, 52.92))}),
                        use_dictionary=False, compression="zstd")
     assert len(raw) < 300_000
-    with pytest.raises(InputError, match=r"unpacks to .* more than the 1\.0 MiB limit .*decompression bomb"):
+    with pytest.raises(LimitError, match=r"unpacks? to .* or more in memory .*decompression bomb.*app upload limits"):
         load_incidents(Upload("bomb.parquet", raw))
     _, outcomes = load_uploads(incidents=[FakeUploadedFile("bomb.parquet", raw)])
     assert not outcomes[0].ok and "decompression bomb" in outcomes[0].error
 
 
 def test_parquet_run_length_bomb_of_numbers_is_refused(small_limit):
-    n = 2_000_000  # 16 MB of float64 zeros in a few kB
+    n = 900_000  # 7 MB of float64 zeros per column in a few kB (under the upload row limit)
     raw = _parquet(pa.table({"lon": pa.array(np.zeros(n)), "lat": pa.array(np.zeros(n))}), compression="zstd")
     assert len(raw) < 200_000
-    with pytest.raises(InputError, match="unpacks to"):
+    with pytest.raises(LimitError, match="values unpack to 13.7 MiB or more"):
         load_incidents(Upload("zeros.parquet", raw))
 
 

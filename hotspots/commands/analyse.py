@@ -403,9 +403,10 @@ def run(args: argparse.Namespace) -> int:
     t0 = time.perf_counter()
     quiet = args.quiet
     say = (lambda s: None) if quiet else (lambda s: print(s, flush=True))
-    out = Path(args.out)
-    if out.exists() and not out.is_dir():
-        raise ParameterError(f"`--out` {out} exists and is not a folder; give a folder path.")
+    from ..results_folder import results_folder
+
+    folder = results_folder(args.out, command="analyse")  # refuses a bad --out now; changes nothing yet
+    out = folder.path
     from ..export.gis import FORMATS
 
     formats = tuple(f.strip() for f in args.formats.split(",") if f.strip())
@@ -417,6 +418,7 @@ def run(args: argparse.Namespace) -> int:
     analysis = run_analysis(args, inputs, scaled(bar, 0.0, 0.7))
     bar("writing GIS files and tables", 0.7)
     argv = command_line(args)
+    folder.begin()  # clears the files an earlier run listed in parameters.json
     manifest = export_gis(
         analysis,
         out,
@@ -429,6 +431,7 @@ def run(args: argparse.Namespace) -> int:
         extra={"command": argv},
     )
     images = [] if args.no_images else _images(analysis, out, args, inputs, scaled(bar, 0.75, 1.0))
+    folder.finish()  # lists every file written in parameters.json
     bar("done", 1.0)
     bar.done()
     if quiet:
@@ -463,7 +466,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     )
     add_analysis_arguments(p)
     g = p.add_argument_group("output")
-    g.add_argument("--out", required=True, metavar="DIR", help="results folder (created if missing)")
+    g.add_argument("--out", required=True, metavar="DIR",
+                   help="results folder: new, empty, or written by an earlier run (its files are replaced); other folders are refused")
     g.add_argument("--formats", default="gpkg,geojson,csv", help="comma-separated: gpkg, geojson, csv (default all)")
     g.add_argument("--snap", type=_positive(float), default=250.0, metavar="M", help="square size for exported referral origins, metres (default 250)")
     g.add_argument("--drop-empty", action="store_true", help="leave empty, non-significant cells out of the cell layers")
@@ -471,6 +475,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     g.add_argument("--no-images", action="store_true", help="skip the briefing map images")
     g.add_argument("--pdf", action="store_true", help="also write PDF versions of the briefing maps")
     g.add_argument("--dpi", type=_positive(float), default=300, help="image resolution (default 300)")
-    g.add_argument("--basemap", default="auto", help="'auto' (tiles when reachable), 'none', 'osm' or a tile URL template")
+    g.add_argument("--basemap", default="none",
+                   help="'none' (default: nothing is fetched), 'auto' (tiles when reachable: asks a public tile server for the area), "
+                   "'osm' or a tile URL template")
     g.add_argument("--quiet", action="store_true", help="no load reports, progress or summary; one line at the end")
     p.set_defaults(func=run)

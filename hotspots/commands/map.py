@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import argparse
 import time
-from pathlib import Path
 
 from .._errors import ParameterError
+from ..results_folder import check_output_file
 from .analyse import ProgressBar, add_analysis_arguments, load_inputs, run_analysis, scaled
 
 LAYER_CHOICES = ("density", "gistar", "counts", "areas", "clusters", "change", "scheme")
@@ -16,9 +16,7 @@ def run(args: argparse.Namespace) -> int:
     from ..export import briefing_before_after, briefing_map
 
     t0 = time.perf_counter()
-    out = Path(args.out)
-    if out.suffix.lower() not in (".png", ".pdf"):
-        raise ParameterError(f"`--out` must end in .png or .pdf; got {out.name!r}.")
+    out = check_output_file(args.out, suffixes=(".png", ".pdf"))  # never a link (its target would be overwritten)
     say = (lambda s: None) if args.quiet else (lambda s: print(s, flush=True))
     inputs = load_inputs(args, say)
     bar = ProgressBar(enabled=not args.quiet)
@@ -63,6 +61,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     g.add_argument("--dpi", type=float, default=300, help="resolution (default 300)")
     g.add_argument("--width", type=float, metavar="IN", help="width in inches (default 11; 13.33 for --before-after)")
     g.add_argument("--height", type=float, metavar="IN", help="height in inches (default 7.5)")
-    g.add_argument("--basemap", default="auto", help="'auto' (tiles when reachable), 'none', 'osm' or a tile URL template")
+    g.add_argument("--basemap", default="none",
+                   help="'none' (default: nothing is fetched), 'auto' (tiles when reachable: asks a public tile server for the area), "
+                   "'osm' or a tile URL template")
     g.add_argument("--quiet", action="store_true", help="no load reports or progress")
     p.set_defaults(func=run)

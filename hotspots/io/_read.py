@@ -546,7 +546,7 @@ def _gunzip(fileobj: Any, name: str, budget: LoadBudget) -> bytes:
                 chunks.append(chunk)
                 total += len(chunk)
                 if total > left:
-                    budget.add_unpacked(total, name)  # raises: more than the limit
+                    budget.add_unpacked(total, name, streamed=True)  # raises: more than the limit
                 rows += chunk.count(b"\n")
                 budget.check_stream(name, nbytes=total, rows=rows)
     except (OSError, EOFError, zlib.error) as exc:

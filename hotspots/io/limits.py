@@ -279,11 +279,19 @@ class LoadBudget:
         if self.files > self.limits.max_files:
             self._fail(what, f"{self.files:,} files in one load", f"{self.limits.max_files:,} files")
 
-    def add_unpacked(self, nbytes: int, what: str) -> None:
-        """Count ``nbytes`` more unpacked bytes (before they are unpacked when the size is known)."""
+    def add_unpacked(self, nbytes: int, what: str, *, streamed: bool = False) -> None:
+        """Count ``nbytes`` more unpacked bytes (before they are unpacked when the size is known;
+        ``streamed``: counted while unpacking, so the total is only known to pass the limit)."""
+        before = self.unpacked
         self.unpacked += int(nbytes)
-        if self.unpacked > self.limits.max_unpacked_bytes:
-            self._fail(what, f"unpacks to {size_text(self.unpacked)} (this load so far)", f"{size_text(self.limits.max_unpacked_bytes)} unpacked")
+        limit = self.limits.max_unpacked_bytes
+        if self.unpacked > limit:
+            earlier = f" (with the {size_text(before)} of earlier files in this load)" if before else ""
+            if streamed:
+                amount = f"unpacks to more than the {self.limits.label} limit of {size_text(limit)} per load{earlier}"
+            else:
+                amount = f"unpacks to {size_text(self.unpacked - before)}{earlier}, more than the {self.limits.label} limit of {size_text(limit)} per load"
+            raise LimitError(f"{what}: {amount}. {self.limits.fix}")
         self.check_time(what)
 
     def unpacked_left(self) -> int:
