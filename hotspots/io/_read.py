@@ -425,6 +425,8 @@ def resolve_sources(inputs: Any, *, allowed: Sequence[str] = ("csv", "zip", "par
             # One bad input among several: reported when read (the loaders skip it with a
             # warning, and the rest load), like a damaged file in a folder.
             sources.append(Source(name=_item_name(item), fmt="csv", data=b"", error=str(exc)))
+    what = _item_name(items[0]) if len(items) == 1 else f"these {len(items)} inputs"
+    _check_claimed_sizes([s for s in sources if not s.counted and s.error is None], what, current_budget())
     return sources, skipped
 
 
@@ -480,7 +482,6 @@ def _resolve_item(item: Any, allowed_set: set[str], skipped: list[str]) -> list[
         if not found:
             raise InputError(f"folder {path} holds no data files ({', '.join(sorted(k for k, v in SUPPORTED_FORMATS.items() if v in allowed_set))}).")
         budget.add_files(len(found), f"folder {path}")
-        _check_claimed_sizes(found, f"folder {path}", budget)
         return found
     if not path.exists():
         raise InputError(f"file not found: {path}. Check the path (relative paths are from {Path.cwd()}).")
@@ -507,8 +508,12 @@ def _is_upload_tuple(obj: Any) -> bool:
 
 
 def _claimed_size(source: Source) -> int:
-    """What a file on disk says it unpacks to: its size, or for gzip the size in its trailer
-    (modulo 4 GiB, and a hostile file can lie: the stream is still measured as it is unpacked)."""
+    """What a source says it unpacks to: its size, or for gzip the size in its trailer (modulo
+    4 GiB, and a hostile file can lie: the stream is still measured as it is unpacked)."""
+    if source.data is not None:
+        if source.data[:2] == b"\x1f\x8b" and len(source.data) >= 18:
+            return struct.unpack("<I", source.data[-4:])[0]
+        return len(source.data)
     try:
         with open(source.path, "rb") as fh:  # type: ignore[arg-type]
             if fh.read(2) != b"\x1f\x8b":
@@ -520,7 +525,8 @@ def _claimed_size(source: Source) -> int:
 
 
 def _check_claimed_sizes(sources: list[Source], what: str, budget: LoadBudget) -> None:
-    """Refuse a folder whose files add up to more than the unpacked-size limit, before reading any."""
+    """Refuse inputs whose files add up to more than the unpacked-size limit, before reading any
+    (ZIP members were counted from their archive's directory already)."""
     total = budget.unpacked + sum(_claimed_size(s) for s in sources)
     limit = budget.limits.max_unpacked_bytes
     if total > limit:
