@@ -82,7 +82,7 @@ def _safe_relative(rel: Any) -> str | None:
     if not isinstance(rel, str) or not rel or "\\" in rel or "\x00" in rel:
         return None
     p = PurePosixPath(rel)
-    if p.is_absolute() or any(part in ("", ".", "..") for part in p.parts):
+    if p.is_absolute() or not p.parts or any(part in ("", ".", "..") for part in p.parts):
         return None
     return p.as_posix()
 
