@@ -1,30 +1,45 @@
-"""Benchmark: the national batch path on ~10^7 points (England and Wales at 250 m).
+"""Benchmark: ``hotspots national`` on 10^8 points over England and Wales at 250 m.
 
 Run from the repository root::
 
-    python -m benchmarks.national           # 10^7 synthetic points + Derbyshire x ~100 (a few minutes)
-    python -m benchmarks.national --quick   # 10^6 points (under a minute)
+    python -m benchmarks.national                      # 10^8 synthetic points (generated once into --workdir)
+    python -m benchmarks.national --n 1e7 --repeat 1   # smaller
+    python -m benchmarks.national --quick              # 10^6 points (under a minute)
+    python -m benchmarks.national --scheduler local:2  # also through a two-worker Dask LocalCluster
+    python -m benchmarks.national --real-national      # also the real national 2025 files (ASB, all crime)
 
-Two data sets, each written to Parquet (float32 x/y) in a temporary folder outside the
-repository, then analysed in a fresh Python process (so that peak memory is the analysis's own,
-not the generator's) by :func:`hotspots.national.run_national`: load from Parquet, count,
-data mask (cells within 2 km of an incident), quartic KDE (1 km), Gi* (750 m, 28 neighbours) with
-Benjamini-Hochberg FDR. Printed: seconds per step, total, and peak resident memory
-(``VmHWM``, the process's high-water mark) after each step. The goal is under 60 s and under 8 GB on two cores.
+What is timed: the command line itself, ``hotspots national POINTS.parquet --out DIR`` (250 m
+cells over England and Wales, quartic KDE of 1 km, Gi* at 750 m with Benjamini–Hochberg FDR,
+study area = cells within 2 km of an incident), in a fresh Python process per run that calls
+:func:`hotspots.cli.main` and then reports its own peak resident memory (``VmHWM``) and CPU time
+(user + system, all threads). Printed per run: wall-clock and CPU seconds, peak memory, the load
+average of the machine before and after (it is shared: other jobs slow a run down), and the
+phases from the run's ``parameters.json``: read, count and density binning (one streamed pass,
+overlapped in threads), study area, density (interior from the moment grids), Gi*, FDR (timed
+inside Gi*), write (rasters, areas, overview, parameters). The minimum and median of the runs
+close the section. The goal (issue 16): at most 20 s and 2 GB for 10^8 points on two cores.
 
-1. *Synthetic national*: towns and cities across England and Wales, ASB-like. 70 real cities and
-   large towns (approximate centres and populations) and 300 random smaller towns inside a rough
-   outline of England and Wales, each a Gaussian blob whose spread grows with population
-   (0.6 km for 20,000 people, 7 km for London); incidents shared in proportion to population;
-   plus 8 % background spread uniformly over the outline. Seeded.
-2. *Derbyshire x ~100*: every located row of the 12 real Derbyshire files
-   (``../shared/data/police_uk/derbyshire``, skipped when absent) repeated to ~10^7 rows with a
-   Gaussian jitter of 20 m (seeded), on the same national grid.
+Exactness: the density written to ``density.tif`` (float32) is compared with a direct sum of
+the quartic kernel over every point, on a sample of cells (half drawn where the density is
+positive, half anywhere in the study area), computed chunk by chunk with a cKDTree per chunk
+(not timed). The goal is 1e-3 relative.
 
-3. *Real national 2025* (``--real-national``): the 474 ``.csv.gz`` files of
-   ``../shared/data/police_uk/national_2025_gz`` (41 forces, all categories, 4.0 million rows),
-   converted force by force with :func:`hotspots.national.police_uk_to_parquet` (conversion time
-   reported separately; it uses the load cache in ``~/.cache/hotspots``), at their real size.
+Data: *synthetic national*: towns and cities across England and Wales, ASB-like. 70 real cities
+and large towns (approximate centres and populations) and 300 random smaller towns inside a
+rough outline of England and Wales, each a Gaussian blob whose spread grows with population
+(0.6 km for 20,000 people, 7 km for London); incidents shared in proportion to population; plus
+8 % background spread uniformly over the outline. Seeded; generated in blocks of 10^7 (seed =
+block number) and written as float32 x/y in row groups of 10^6 (800 MB for 10^8 points). The
+file is kept in ``--workdir`` and reused when it exists.
+
+*Real national 2025* (``--real-national``): the 474 ``.csv.gz`` files of
+``../shared/data/police_uk/national_2025_gz`` (41 forces, 4.0 million rows) through the same
+command, once for anti-social behaviour (the default category) and once with ``--category all``;
+the first run converts the files into the command's Parquet cache (timed separately), a second
+run reads the cache.
+
+Figures from the previous implementation (issue 16): ``run_national`` loaded all 10^8 points at
+once: 32.8 s (load 8.0, count 4.8, KDE 18.8, Gi* 0.6) and 8.3 GB peak.
 
 These are not tests: nothing here asserts a time.
 """
@@ -34,6 +49,8 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shutil
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -43,7 +60,6 @@ from pathlib import Path
 import numpy as np
 
 REPO = Path(__file__).resolve().parents[1]
-DERBYSHIRE = REPO.parent / "shared" / "data" / "police_uk" / "derbyshire"
 NATIONAL = REPO.parent / "shared" / "data" / "police_uk" / "national_2025_gz"
 
 # (name, longitude, latitude, population in thousands) - approximate, for shaping synthetic data.
@@ -119,118 +135,183 @@ def synthetic_national(n: int, seed: int = 0, *, n_towns: int = 300, background:
     return pts
 
 
-def derbyshire_repeated(n: int, seed: int = 0, jitter_m: float = 20.0) -> np.ndarray | None:
-    """Real Derbyshire points (all categories, 2025) repeated to ``n`` with Gaussian jitter."""
-    if not DERBYSHIRE.is_dir():
-        return None
-    from hotspots.io import load_police_uk
+def generate(path: Path, n: int, seed: int = 0, block: int = 10_000_000) -> float:
+    """Write ``n`` synthetic points to ``path`` (float32 x/y, row groups of 10^6); seconds taken."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
 
-    data, _ = load_police_uk(DERBYSHIRE, cache=True)
-    base = np.column_stack([data.geometry.x.to_numpy(), data.geometry.y.to_numpy()])
-    rng = np.random.default_rng(seed)
-    idx = np.resize(np.arange(len(base)), n)
-    return base[idx] + rng.normal(0.0, jitter_m, size=(n, 2))
+    t = time.perf_counter()
+    schema = pa.schema([("x", pa.float32()), ("y", pa.float32())])
+    tmp = path.with_name(path.name + ".tmp")
+    with pq.ParquetWriter(tmp, schema, compression="zstd") as w:
+        for i in range(0, n, block):
+            k = min(block, n - i)
+            xy = synthetic_national(k, seed=seed + i // block)
+            w.write_table(pa.table({"x": xy[:, 0].astype(np.float32), "y": xy[:, 1].astype(np.float32)}, schema=schema),
+                          row_group_size=1_000_000)
+    os.replace(tmp, path)
+    (path.with_suffix(".json")).write_text(json.dumps({"n": n, "seed": seed, "block": block}))
+    return time.perf_counter() - t
 
 
-def _run_child(path: Path) -> dict:
-    """Run the analysis in a fresh interpreter; return its JSON report."""
-    env = {**os.environ, "NUMBA_NUM_THREADS": "2", "OMP_NUM_THREADS": "2"}
-    proc = subprocess.run(
-        [sys.executable, "-m", "benchmarks.national", "--analyse", str(path)],
-        cwd=REPO, env=env, capture_output=True, text=True, check=False,
-    )
+def _child(argv: list[str]) -> None:
+    """Run the CLI in this process, then print peak memory and CPU time as JSON (last line of stdout)."""
+    import resource
+
+    from hotspots.cli import main as cli_main
+    from hotspots.national import peak_rss_mb
+
+    code = cli_main(argv)
+    ru = resource.getrusage(resource.RUSAGE_SELF)
+    print(json.dumps({"exit": code, "peak_rss_mb": peak_rss_mb(), "cpu_s": ru.ru_utime + ru.ru_stime}))
+
+
+def run_command(args: list[str]) -> dict:
+    """``hotspots national ARGS`` in a fresh interpreter; wall time, CPU, peak memory, load averages."""
+    load0 = os.getloadavg()
+    t = time.perf_counter()
+    proc = subprocess.run([sys.executable, "-m", "benchmarks.national", "--child", *args], cwd=REPO, capture_output=True,
+                          text=True, check=False)
+    wall = time.perf_counter() - t
     if proc.returncode != 0:
-        raise RuntimeError(f"analysis failed:\n{proc.stderr[-3000:]}")
-    return json.loads(proc.stdout.strip().splitlines()[-1])
+        raise RuntimeError(f"hotspots national failed:\n{proc.stderr[-3000:]}")
+    info = json.loads(proc.stdout.strip().splitlines()[-1])
+    if info["exit"] != 0:
+        raise RuntimeError(f"hotspots national exited {info['exit']}:\n{proc.stderr[-3000:]}")
+    info.update(wall_s=wall, load_before=load0, load_after=os.getloadavg(), stdout=proc.stdout)
+    return info
 
 
-def _analyse(path: str) -> None:
-    from hotspots.national import peak_rss_mb, run_national
-
-    base = peak_rss_mb()
-    res = run_national(path)
-    g = res.gistar
-    out = {
-        "timings": res.timings,
-        "total": res.total_seconds,
-        "peak_rss_mb": res.peak_rss_mb,
-        "baseline_rss_mb": base,
-        "params": {k: (list(v) if isinstance(v, tuple) else v) for k, v in res.params.items()},
-        "kde_method": res.density.params["method"] if res.density is not None else None,
-        "hot_cells": int(g.hot.sum()) if g is not None else None,
-        "cold_cells": int(g.cold.sum()) if g is not None else None,
-        "notes": list(res.notes),
+def phases(out: Path) -> dict[str, float]:
+    p = json.loads((out / "parameters.json").read_text())
+    t, w = p["timings_s"], p["write_s"]
+    return {
+        "read (overlapped)": t.get("read (overlapped)", float("nan")),
+        "count + bin (overlapped, thread-seconds)": t.get("count + bin (overlapped, summed over threads)", float("nan")),
+        "read + count + bin (wall)": t["stream"],
+        "study area": t["mask"],
+        "density": t.get("density", float("nan")),
+        "Gi* (FDR inside)": t.get("gi_star", float("nan")),
+        "FDR": t.get("fdr (also inside gi_star)", float("nan")),
+        "write": sum(w.values()),
     }
-    print(json.dumps(out))
 
 
-def _print(name: str, gen_s: float, write_s: float, size_mb: float, r: dict) -> None:
-    p = r["params"]
-    print(f"\n== {name}: {p['n_points']:,} points; grid {p['grid_shape'][0]:,} x {p['grid_shape'][1]:,} = {p['cells']:,} cells "
-          f"of {p['cell_size_m']:g} m, {p['cells_in_area']:,} in the data mask")
-    print(f"   (generated in {gen_s:.1f} s, written to Parquet in {write_s:.1f} s, {size_mb:.0f} MB; not part of the timing)")
-    print(f"   {'step':<28}{'seconds':>9}{'peak RSS MB':>14}")
-    for step, sec in r["timings"].items():
-        rss = r["peak_rss_mb"].get(step)
-        print(f"   {step:<28}{sec:>9.2f}{(f'{rss:,.0f}' if rss is not None else ''):>14}")
-    print(f"   {'total':<28}{r['total']:>9.2f}{max(r['peak_rss_mb'].values()):>14,.0f}")
-    print(f"   KDE path {r['kde_method']}; Gi*: {r['hot_cells']:,} hot and {r['cold_cells']:,} cold cells at 95 % (FDR); "
-          f"interpreter baseline {r['baseline_rss_mb']:,.0f} MB")
-    for n in r["notes"]:
-        print(f"   note: {n}")
+def density_check(points: Path, out: Path, n_cells: int = 2000, seed: int = 1, h: float = 1000.0) -> tuple[float, float, int]:
+    """Max relative error of density.tif against a direct quartic sum on a sample of cells.
+
+    Returns (max relative error on cells with direct density > 0, max absolute error on cells
+    where the direct density is 0, cells checked).
+    """
+    import math
+
+    from scipy.spatial import cKDTree
+
+    from hotspots.export.raster import read_raster
+    from hotspots.national_inputs import iter_points, open_points
+
+    band = read_raster(out / "density.tif")
+    d = band.values.astype(np.float64)
+    t = band.transform
+    rng = np.random.default_rng(seed)
+    active = np.flatnonzero(np.isfinite(d.ravel()))
+    pos = np.flatnonzero(np.isfinite(d.ravel()) & (d.ravel() > 0))
+    pick = np.unique(np.concatenate([rng.choice(pos, min(len(pos), n_cells // 2), replace=False),
+                                     rng.choice(active, min(len(active), n_cells - n_cells // 2), replace=False)]))
+    rows, cols = np.divmod(pick, d.shape[1])
+    cx = t.c + (cols + 0.5) * t.a
+    cy = t.f + (rows + 0.5) * t.e
+    centres = np.column_stack([cx, cy])
+    total = np.zeros(len(pick))
+    for x, y, _ in iter_points(open_points(points)):
+        xy = np.column_stack([x, y]).astype(np.float64)
+        tree = cKDTree(xy)
+        for i, nb in enumerate(tree.query_ball_point(centres, h)):
+            if nb:
+                r2 = ((xy[nb] - centres[i]) ** 2).sum(axis=1) / (h * h)
+                total[i] += (np.clip(1.0 - r2, 0.0, None) ** 2).sum()
+    direct = total * 3.0 / (math.pi * h * h) * 1e6
+    ours = d.ravel()[pick]
+    nz = direct > 0
+    rel = float(np.max(np.abs(ours[nz] - direct[nz]) / direct[nz])) if nz.any() else float("nan")
+    absz = float(np.max(np.abs(ours[~nz]))) if (~nz).any() else 0.0
+    return rel, absz, int(len(pick))
+
+
+def _print_run(k: int, r: dict, ph: dict[str, float]) -> None:
+    print(f"  run {k}: wall {r['wall_s']:.2f} s (process start included), CPU {r['cpu_s']:.2f} s, peak {r['peak_rss_mb']:,.0f} MB; "
+          f"load average {r['load_before'][0]:.2f} before, {r['load_after'][0]:.2f} after")
+    print("    " + "; ".join(f"{name} {v:.2f}" for name, v in ph.items()))
+
+
+def bench(label: str, points: Path, work: Path, repeat: int, extra: list[str], check: int) -> None:
+    print(f"\n== {label}: hotspots national {points.name} {' '.join(extra)}")
+    runs = []
+    for k in range(1, repeat + 1):
+        out = work / f"out-{label.replace(' ', '_').replace(':', '')}-{k}"
+        if out.exists():
+            shutil.rmtree(out)
+        r = run_command(["national", str(points), "--out", str(out), "--quiet", *extra])
+        ph = phases(out)
+        runs.append((r, ph, out))
+        _print_run(k, r, ph)
+    walls = sorted(r["wall_s"] for r, _, _ in runs)
+    cpus = sorted(r["cpu_s"] for r, _, _ in runs)
+    mems = sorted(r["peak_rss_mb"] for r, _, _ in runs)
+    print(f"  wall min {walls[0]:.2f} s, median {statistics.median(walls):.2f} s; CPU min {cpus[0]:.2f} s, median "
+          f"{statistics.median(cpus):.2f} s; peak memory max {mems[-1]:,.0f} MB (goal 20 s, 2,048 MB)")
+    for name in runs[0][1]:
+        vals = sorted(ph[name] for _, ph, _ in runs)
+        print(f"    {name:<42} min {vals[0]:7.2f}  median {statistics.median(vals):7.2f}")
+    if check:
+        t = time.perf_counter()
+        rel, absz, nc = density_check(points, runs[0][2], check)
+        print(f"  density vs a direct sum on {nc:,} cells: max relative error {rel:.1e} (goal 1e-3; float32 storage "
+              f"alone allows 6e-8), max value where the direct sum is 0: {absz:.1e}  ({time.perf_counter() - t:.0f} s, not timed)")
 
 
 def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--quick", action="store_true", help="10^6 points instead of 10^7")
-    ap.add_argument("--n", type=int, default=None, help="number of points (overrides --quick)")
-    ap.add_argument("--workdir", default=None, help="folder for the Parquet files (default: a temporary folder)")
-    ap.add_argument("--analyse", default=None, help=argparse.SUPPRESS)
-    ap.add_argument("--skip-derbyshire", action="store_true")
-    ap.add_argument("--skip-synthetic", action="store_true")
-    ap.add_argument("--real-national", action="store_true", help="also run on the real national 2025 files (converted first)")
-    args = ap.parse_args(argv)
-    if args.analyse:
-        _analyse(args.analyse)
+    if argv is None and len(sys.argv) > 1 and sys.argv[1] == "--child":
+        _child(sys.argv[2:])
         return 0
-    from hotspots.national import write_points_parquet
-
-    n = args.n or (1_000_000 if args.quick else 10_000_000)
-    tmp = tempfile.TemporaryDirectory(prefix="hotspots-national-") if args.workdir is None else None
-    work = Path(args.workdir or tmp.name)  # type: ignore[union-attr]
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--n", type=float, default=1e8, help="number of synthetic points (default 1e8)")
+    ap.add_argument("--quick", action="store_true", help="10^6 points, one run")
+    ap.add_argument("--repeat", type=int, default=3, help="runs per case (default 3)")
+    ap.add_argument("--workdir", default=str(Path(tempfile.gettempdir()) / "hotspots-national-bench"),
+                    help="folder for the points file and outputs (kept; default: a folder in the temp dir)")
+    ap.add_argument("--scheduler", default=None, help="also run with this --scheduler (e.g. local:2)")
+    ap.add_argument("--check-cells", type=int, default=2000, help="cells in the density check (0 = skip)")
+    ap.add_argument("--real-national", action="store_true", help="also run the real national 2025 files")
+    args = ap.parse_args(argv)
+    n = 1_000_000 if args.quick else int(args.n)
+    repeat = 1 if args.quick else max(1, args.repeat)
+    work = Path(args.workdir)
     work.mkdir(parents=True, exist_ok=True)
-    print(f"national batch benchmark: {n:,} points per data set; files in {work}; {os.cpu_count()} CPU(s)")
-    sets = [] if args.skip_synthetic else [("synthetic England and Wales", lambda: synthetic_national(n, seed=0))]
-    if not args.skip_derbyshire:
-        sets.append(("real Derbyshire 2025 repeated with 20 m jitter", lambda: derbyshire_repeated(n, seed=0)))
-    for i, (name, make) in enumerate(sets):
-        t = time.perf_counter()
-        xy = make()
-        gen = time.perf_counter() - t
-        if xy is None:
-            print(f"\n== {name}: skipped (data not found at {DERBYSHIRE})")
-            continue
-        path = work / f"set{i}.parquet"
-        t = time.perf_counter()
-        write_points_parquet(path, xy)
-        write = time.perf_counter() - t
-        del xy
-        r = _run_child(path)
-        _print(name, gen, write, path.stat().st_size / 1e6, r)
+    print(f"national benchmark: {n:,} synthetic points; {os.cpu_count()} CPU(s); files in {work}")
+    points = work / f"synthetic-{n}.parquet"
+    meta = points.with_suffix(".json")
+    if points.exists() and meta.exists() and json.loads(meta.read_text()).get("n") == n:
+        print(f"(reusing {points}, {points.stat().st_size / 1e6:,.0f} MB)")
+    else:
+        sec = generate(points, n)
+        print(f"(generated {points} in {sec:.0f} s, {points.stat().st_size / 1e6:,.0f} MB; not timed)")
+    bench("synthetic England and Wales", points, work, repeat, [], args.check_cells)
+    if args.scheduler:
+        bench(f"synthetic, scheduler {args.scheduler}", points, work, repeat, ["--scheduler", args.scheduler], 0)
     if args.real_national and NATIONAL.is_dir():
-        from hotspots.national import police_uk_to_parquet
-
-        files = sorted(NATIONAL.rglob("*-street.csv.gz"))
-        path = work / "real_national.parquet"
-        t = time.perf_counter()
-        conv = police_uk_to_parquet(files, path, cache=True)
-        gen = time.perf_counter() - t
-        r = _run_child(path)
-        print(f"\n(real national: {len(files)} files of {len(conv.groups)} forces converted to {conv.rows:,} points in {gen:.1f} s, "
-              f"load cache {'used' if gen < 60 else 'filled'})")
-        _print("real national 2025 (all categories)", gen, 0.0, path.stat().st_size / 1e6, r)
-    if tmp is not None:
-        tmp.cleanup()
+        cache = work / "police-uk-cache"
+        for label, extra in (("real national 2025, anti-social behaviour", []), ("real national 2025, all crime", ["--category", "all"])):
+            out = work / ("real-" + ("all" if extra else "asb"))
+            if out.exists():
+                shutil.rmtree(out)
+            r = run_command(["national", str(NATIONAL), "--out", str(out), "--cache-dir", str(cache), *extra])
+            print(f"\n== {label}: first run (converts the files into the cache)")
+            print("\n".join("  " + line for line in r["stdout"].strip().splitlines()[:-1]))
+            _print_run(1, r, phases(out))
+            r2 = run_command(["national", str(NATIONAL), "--out", str(out), "--cache-dir", str(cache), "--quiet", *extra])
+            print("  second run (reads the cache):")
+            _print_run(2, r2, phases(out))
     return 0
 
 

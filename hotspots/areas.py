@@ -59,8 +59,8 @@ class HotspotAreas:
         ``area_id`` of each cell, 0 for cells in no area (and outside the study area).
     grid : Grid
     params : dict
-        ``kind``, ``min_confidence``, ``connectivity``, ``n_areas`` and the Gi* parameters
-        (``gi_star``).
+        ``kind``, ``min_confidence``, ``rule`` (how cells were chosen), ``connectivity``,
+        ``n_areas`` and the Gi* parameters (``gi_star``).
     """
 
     areas: gpd.GeoDataFrame
@@ -103,7 +103,7 @@ def _parse_confidence(min_confidence: Any) -> tuple[float, int]:
 def hotspot_areas(
     gi: GiStarResult,
     *,
-    min_confidence: float | str = 0.90,
+    min_confidence: float | str | None = None,
     connectivity: int = 8,
     kind: str = "hot",
 ) -> HotspotAreas:
@@ -113,10 +113,12 @@ def hotspot_areas(
     ----------
     gi : GiStarResult
         From :func:`~hotspots.gi_star`.
-    min_confidence : float or str
-        Cells at this confidence or stronger take part: 0.90 (default), 0.95 or 0.99
-        (``"hot 95%"``, ``"95%"`` and ``95`` are accepted too). With FDR, this is the
-        BH-adjusted level (see :mod:`hotspots.gistar`).
+    min_confidence : float, str or None
+        ``None`` (default): the cells that are significant hot (cold) spots at the Gi* result's
+        own ``alpha`` (``gi.hot`` / ``gi.cold``), so that areas, classes and captions share one
+        level (``alpha = 0.05``: 95 % confidence). Otherwise cells at this confidence or stronger:
+        0.90, 0.95 or 0.99 (``"hot 95%"``, ``"95%"`` and ``95`` are accepted too). With FDR, this is
+        the BH-adjusted level (see :mod:`hotspots.gistar`).
     connectivity : {8, 4}
         8: cells touching at an edge or a corner are one area; 4: only edges.
     kind : {"hot", "cold"}
@@ -129,13 +131,21 @@ def hotspot_areas(
     """
     if not isinstance(gi, GiStarResult):
         raise ParameterError(f"`gi` must be the result of `gi_star(...)`; got {type(gi).__name__}.")
-    conf, mag = _parse_confidence(min_confidence)
+    if min_confidence is None:
+        conf, mag = 1.0 - float(gi.params["alpha"]), None
+        rule = f"cells significant at alpha {float(gi.params['alpha']):g} ({conf:.0%} confidence)"
+    else:
+        conf, mag = _parse_confidence(min_confidence)
+        rule = f"cells at {conf:.0%} confidence or more"
     if connectivity not in (4, 8) or isinstance(connectivity, bool):
         raise ParameterError(f"`connectivity` must be 8 (edges and corners) or 4 (edges only); got {connectivity!r}.")
     if kind not in ("hot", "cold"):
         raise ParameterError(f"`kind` must be 'hot' or 'cold'; got {kind!r}.")
     grid = gi.grid
-    sel = (gi.bins >= mag) if kind == "hot" else (gi.bins <= -mag)
+    if mag is None:
+        sel = (gi.hot if kind == "hot" else gi.cold).copy()
+    else:
+        sel = (gi.bins >= mag) if kind == "hot" else (gi.bins <= -mag)
     sel &= grid.active
     structure = np.ones((3, 3), dtype=bool) if connectivity == 8 else ndimage.generate_binary_structure(2, 1)
     raw, n_lab = ndimage.label(sel, structure=structure)
@@ -197,7 +207,7 @@ def hotspot_areas(
             "max_z": ext[order],
             "mean_z": zsum[order] / np.maximum(nc, 1),
             "peak_bin": peak[order],
-            "peak_confidence": [conf_label[abs(int(b))] for b in peak[order]],
+            "peak_confidence": [conf_label.get(abs(int(b)), f"{conf:.0%}") for b in peak[order]],
         },
         geometry=gpd.GeoSeries(geoms, crs=grid.crs) if geoms else gpd.GeoSeries([], crs=grid.crs),
         crs=grid.crs,
@@ -205,6 +215,7 @@ def hotspot_areas(
     params = {
         "kind": kind,
         "min_confidence": conf,
+        "rule": rule,
         "connectivity": connectivity,
         "n_areas": int(n_lab),
         "gi_star": dict(gi.params),

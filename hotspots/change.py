@@ -18,14 +18,29 @@ the exposure is the length of the months counted.
 
 The test (one cell or area)
 ---------------------------
-With ``x_b`` incidents in ``t_b`` days before and ``x_a`` in ``t_a`` days after, the rate ratio is
+``test="overdispersed"`` (default). Real police.uk counts vary more than Poisson, from month to
+month and between periods, so an exact Poisson test calls ordinary variation "significant" (half
+of all busy cells in a year with no intervention). Each unit's incidents are counted per calendar
+month; the seasonal pattern and two kinds of extra variation are estimated from all units
+together (:mod:`hotspots.change_model`, :mod:`hotspots.dispersion`): month-to-month
+(negative binomial ``kappa``) and between periods (``tau2``, from a placebo comparison of the
+period just before "before" when the data reach back to it). Given the total ``n``, the after
+count is then beta-binomial (:func:`hotspots.count_tests.overdispersed_rate_test`): the exact
+conditional Poisson test below, with its variance widened by exactly the estimated extra
+variation. The rate ratio is seasonally adjusted, the interval is a Wald interval on the log
+scale with that variance, and ``mde_fall`` is the smallest fall the unit could show at ``alpha``
+with 80 % power, so that "no change" is not read as "no effect". The estimates and how they were
+obtained are in :attr:`ChangeResult.dispersion` and the notes.
+
+``test="poisson"`` (the library's default before issue 12). With ``x_b`` incidents in ``t_b``
+days before and ``x_a`` in ``t_a`` days after, the rate ratio is
 ``RR = (x_a / t_a) / (x_b / t_b)``. Under "no change" (equal Poisson rates) and conditional on the
 total ``n = x_a + x_b``, ``x_a ~ Binomial(n, t_a / (t_a + t_b))``: the exact conditional test of
 two Poisson rates (Przyborowski & Wilenski 1940; R's ``poisson.test`` with two samples). The
 two-sided p-value is scipy's ``binomtest`` (sum of the probabilities no larger than the
 observed one), and the confidence interval for RR is the Clopper–Pearson interval for the binomial
 proportion ``π`` mapped through ``RR = π/(1-π) · t_b/t_a``. The same numbers as R's
-``poisson.test(c(x_a, x_b), c(t_a, t_b))``.
+``poisson.test(c(x_a, x_b), c(t_a, t_b))``. Valid only for Poisson counts.
 
 Cells or areas with fewer than ``min_total`` incidents in both periods together (default 5) are
 classed ``"too few incidents"`` and not tested: with four incidents and equal periods the smallest
@@ -34,6 +49,8 @@ would only dilute the false-discovery-rate adjustment. They are left out of the 
 
 Control area (ratio of ratios)
 ------------------------------
+With ``test="overdispersed"`` the log ratio of ratios is tested with a normal z whose variance
+is the sum of the unit's and the control area's overdispersed variances. With ``test="poisson"``:
 With a control area whose counts are ``c_b`` and ``c_a`` over the same periods, the effect is the
 ratio of ratios ``RoR = (x_a / x_b) / (c_a / c_b)`` (period lengths cancel). With four
 independent Poisson counts and conditional on the margins of the 2×2 table
@@ -53,6 +70,7 @@ With ``fdr=True`` (default) p-values of the tested cells are adjusted by Benjami
 from __future__ import annotations
 
 import calendar
+import dataclasses
 import datetime as dt
 from dataclasses import dataclass, field
 from typing import Any
@@ -62,14 +80,15 @@ import numpy as np
 import pandas as pd
 import pyproj
 import shapely
-from scipy import stats
-from scipy.stats.contingency import odds_ratio
-from shapely.geometry.base import BaseGeometry
 
 from ._errors import CRSError, ParameterError, SchemaError
+from .area_hits import cell_area_hits, control_geometry, points_in, polygon_hits
 from .areas import HotspotAreas
-from .fdr import bh_adjust
-from .grid import Grid, GridValues, points_xy
+from .change_model import AFTER, BEFORE, PLACEBO, ChangeModel, MonthlyPanel, fit_change_model, monthly_panel, unit_change_tests
+from .count_tests import bh_adjust_tested, rate_ratio_test, ratio_of_ratios_test
+from .dispersion import Overdispersion
+from .grid import Grid, GridValues
+from .incident_time import IncidentPoints, incident_dates, incident_points, incident_xy, month_numbers
 from .schema import SCHEME_START
 
 __all__ = [
@@ -85,8 +104,13 @@ __all__ = [
     "incident_points",
     "CHANGE_CLASSES",
     "DAYS_PER_MONTH",
+    "CHANGE_TESTS",
+    "PeriodSplit",
+    "split_periods",
 ]
 
+#: Tests offered by ``test=``.
+CHANGE_TESTS = ("overdispersed", "poisson")
 #: Classes, in display order.
 CHANGE_CLASSES = ("significant fall", "no change", "significant rise", "too few incidents")
 #: Label for cells lying in the control area (not tested).
@@ -219,297 +243,6 @@ def periods_around(date: Any = SCHEME_START, months: int = 12) -> tuple[Period, 
     return before, after
 
 
-# =============================================================================== incident dates
-def _month_column(s: pd.Series) -> pd.Series:
-    if isinstance(s.dtype, pd.PeriodDtype):
-        return s.dt.to_timestamp()
-    if pd.api.types.is_datetime64_any_dtype(s.dtype):
-        if getattr(s.dt, "tz", None) is not None:
-            s = s.dt.tz_convert("Europe/London").dt.tz_localize(None)
-        return s.dt.to_period("M").dt.to_timestamp()
-    txt = s.astype("string")
-    out = pd.to_datetime(txt, format="%Y-%m", errors="coerce")
-    rest = out.isna() & txt.notna()
-    if rest.any():
-        out[rest] = pd.to_datetime(txt[rest], errors="coerce")
-    return out.dt.to_period("M").dt.to_timestamp()
-
-
-def _occurred_column(s: pd.Series) -> pd.Series:
-    if not pd.api.types.is_datetime64_any_dtype(s.dtype):
-        s = pd.to_datetime(s, errors="coerce")
-    if getattr(s.dt, "tz", None) is not None:
-        s = s.dt.tz_convert("Europe/London").dt.tz_localize(None)
-    return s.dt.normalize()
-
-
-def incident_dates(incidents: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
-    """The date each incident is counted on, and whether it is known to the month only.
-
-    ``occurred`` is used where present and not missing (its local calendar date, Europe/London
-    for time-zone-aware values); otherwise the first day of ``month``.
-
-    Returns
-    -------
-    dates : ndarray of datetime64[D]
-        ``NaT`` where neither column gives a date.
-    month_only : ndarray of bool
-    """
-    cols = incidents.columns
-    if "occurred" not in cols and "month" not in cols:
-        raise SchemaError(
-            "`incidents` needs an `occurred` (date-time) or `month` column to place incidents in periods; "
-            f"its columns are {list(cols)}. Load incidents with `hotspots.io` or add one of them."
-        )
-    occ = _occurred_column(incidents["occurred"]) if "occurred" in cols else pd.Series(pd.NaT, index=incidents.index, dtype="datetime64[ns]")
-    mon = _month_column(incidents["month"]) if "month" in cols else pd.Series(pd.NaT, index=incidents.index, dtype="datetime64[ns]")
-    has_occ = occ.notna().to_numpy()
-    dates = np.where(has_occ, occ.to_numpy(dtype="datetime64[ns]"), mon.to_numpy(dtype="datetime64[ns]")).astype("datetime64[D]")
-    month_only = ~has_occ & mon.notna().to_numpy()
-    return dates, month_only
-
-
-@dataclass(frozen=True, eq=False)
-class IncidentPoints:
-    """Incidents' coordinates and dates, read once for repeated change tests on the same data.
-
-    :func:`change_cells` and :func:`change_areas` accept this in place of the incidents
-    GeoDataFrame (an app comparing periods or areas again and again on one data set reads the
-    geometries and parses the dates once). Make it with :func:`incident_points`.
-
-    Attributes
-    ----------
-    xy : ndarray of float, shape (n, 2)
-        Coordinates in ``crs`` (metres).
-    dates, month_only : ndarray
-        As :func:`incident_dates` returns them.
-    crs : pyproj.CRS or None
-        None when the GeoDataFrame had none (then, as for the GeoDataFrame, the coordinates are
-        taken to be in the grid's or areas' CRS).
-    """
-
-    xy: np.ndarray = field(repr=False)
-    dates: np.ndarray = field(repr=False)
-    month_only: np.ndarray = field(repr=False)
-    crs: pyproj.CRS | None
-
-    def __len__(self) -> int:
-        return int(len(self.xy))
-
-
-def incident_points(incidents: gpd.GeoDataFrame) -> IncidentPoints:
-    """Read the incidents' coordinates (in their own CRS) and dates once (see :class:`IncidentPoints`).
-
-    Raises the same errors as the change functions would for the GeoDataFrame: missing or
-    non-point geometries, no date column.
-    """
-    if isinstance(incidents, IncidentPoints):
-        return incidents
-    if not isinstance(incidents, gpd.GeoDataFrame):
-        raise ParameterError(f"`incidents` must be a GeoDataFrame of points; got {type(incidents).__name__}.")
-    crs = pyproj.CRS(incidents.crs) if incidents.crs is not None else None
-    dates, month_only = incident_dates(incidents)
-    xy = points_xy(incidents, crs, name="incidents")
-    for a in (xy, dates, month_only):
-        a.setflags(write=False)
-    return IncidentPoints(xy, dates, month_only, crs)
-
-
-def _incident_xy(incidents: Any, crs: pyproj.CRS) -> np.ndarray:
-    """``points_xy(incidents, crs)``, also for :class:`IncidentPoints` (same CRS check)."""
-    if isinstance(incidents, IncidentPoints):
-        if incidents.crs is not None and not incidents.crs.equals(crs):
-            raise CRSError(
-                f"`incidents` are in {incidents.crs.name} but the grid is in {crs.name}; "
-                f"convert them first with `incidents.to_crs({crs.to_epsg() or crs.to_string()!r})`."
-            )
-        return incidents.xy
-    return points_xy(incidents, crs, name="incidents")
-
-
-# =============================================================================== the tests
-def _adjust(p: np.ndarray) -> np.ndarray:
-    """Benjamini–Hochberg adjusted p-values; NaN (untested) entries stay NaN and are not counted."""
-    return bh_adjust(np.clip(p, 0.0, 1.0))
-
-
-def _binom_two_sided(k: np.ndarray, n: np.ndarray, prob: float) -> np.ndarray:
-    """scipy ``binomtest(k, n, prob).pvalue`` (two-sided) for arrays of (k, n); NaN where n = 0.
-
-    The same steps as scipy's own code (scipy 1.10+), vectorised: the two-sided p-value sums the
-    probabilities of every outcome no more likely than the observed one, with scipy's relative
-    tolerance ``1 + 1e-7``; the outcomes on the other side of the mode are found by the same
-    binary search on the probability mass function, run on all pairs at once. Every number is
-    computed by the same scipy ufuncs in the same order, so the p-values are identical to calling
-    ``binomtest`` pair by pair (tested on thousands of pairs, edge cases included).
-    """
-    k = np.asarray(k, dtype=np.int64).ravel()
-    n = np.asarray(n, dtype=np.int64).ravel()
-    out = np.full(k.shape, np.nan)
-    ok = n > 0
-    if not ok.any():
-        return out
-    pairs = np.stack([k[ok], n[ok]], axis=1)
-    uniq, inv = np.unique(pairs, axis=0, return_inverse=True)
-    kf = uniq[:, 0].astype(float)
-    nf = uniq[:, 1].astype(float)
-    p = float(prob)
-    binom = stats.binom
-    d = binom.pmf(kf, nf, p)
-    rerr = 1 + 1e-7
-    pn = p * nf
-    pval = np.ones(len(kf))  # k == p·n: scipy's shortcut gives 1
-    low = kf < pn
-    if low.any():
-        # the observed count is below the mode: find the upper tail's terms <= d·rerr
-        kk, nn, dd = kf[low], nf[low], d[low]
-        ix = _binom_search(lambda x, sel: -binom.pmf(x, nn[sel], p), -dd * rerr, np.ceil(p * nn), nn.copy())
-        y = nn - ix + (dd * rerr == binom.pmf(ix, nn, p)).astype(float)
-        pval[low] = binom.cdf(kk, nn, p) + binom.sf(nn - y, nn, p)
-    high = kf > pn
-    if high.any():
-        kk, nn, dd = kf[high], nf[high], d[high]
-        ix = _binom_search(lambda x, sel: binom.pmf(x, nn[sel], p), dd * rerr, np.zeros(len(kk)), np.floor(p * nn))
-        y = ix + 1
-        pval[high] = binom.cdf(y - 1, nn, p) + binom.sf(kk - 1, nn, p)
-    out[ok] = np.minimum(1.0, pval)[inv.ravel()]
-    return out
-
-
-def _binom_search(a, d: np.ndarray, lo: np.ndarray, hi: np.ndarray) -> np.ndarray:
-    """scipy's ``_binary_search_for_binom_tst`` run on many searches at once.
-
-    ``a(x, sel)`` evaluates the (ascending) function at points ``x`` for searches ``sel``;
-    returns, per search, the index i in [lo, hi] with a(i) <= d < a(i + 1), by exactly scipy's
-    steps (including its ``hi = mid - 1`` update and final check).
-    """
-    lo = np.asarray(lo, dtype=float).copy()
-    hi = np.asarray(hi, dtype=float).copy()
-    res = np.full(len(lo), np.nan)
-    found = np.zeros(len(lo), dtype=bool)
-    while True:
-        idx = np.flatnonzero(~found & (lo < hi))
-        if idx.size == 0:
-            break
-        mid = lo[idx] + (hi[idx] - lo[idx]) // 2
-        mv = a(mid, idx)
-        below = mv < d[idx]
-        above = mv > d[idx]
-        equal = ~below & ~above
-        lo[idx[below]] = mid[below] + 1
-        hi[idx[above]] = mid[above] - 1
-        res[idx[equal]] = mid[equal]
-        found[idx[equal]] = True
-    rest = np.flatnonzero(~found)
-    if rest.size:
-        res[rest] = np.where(a(lo[rest], rest) <= d[rest], lo[rest], lo[rest] - 1)
-    return res
-
-
-def _clopper_pearson(k: np.ndarray, n: np.ndarray, conf: float) -> tuple[np.ndarray, np.ndarray]:
-    a = 1 - conf
-    k = k.astype(float)
-    n = n.astype(float)
-    with np.errstate(invalid="ignore"):
-        lo = np.where(k > 0, stats.beta.ppf(a / 2, k, n - k + 1), 0.0)
-        hi = np.where(k < n, stats.beta.ppf(1 - a / 2, k + 1, n - k), 1.0)
-    lo = np.where(n > 0, lo, np.nan)
-    hi = np.where(n > 0, hi, np.nan)
-    return lo, hi
-
-
-def rate_ratio_test(
-    n_before: Any, n_after: Any, t_before: float, t_after: float, *, alpha: float = 0.05
-) -> pd.DataFrame:
-    """Exact conditional test of two Poisson rates, vectorised over counts.
-
-    Parameters
-    ----------
-    n_before, n_after : int or array-like of int
-        Incident counts in the two periods.
-    t_before, t_after : float
-        Exposure of each period (days, or any unit — only their ratio matters).
-    alpha : float
-        1 − confidence level of the interval.
-
-    Returns
-    -------
-    DataFrame
-        ``rate_ratio`` (after rate / before rate; ``inf`` when ``n_before = 0``, NaN when both are
-        0), ``rate_ratio_low``, ``rate_ratio_high`` (exact, from Clopper–Pearson) and ``p_value``
-        (two-sided, scipy ``binomtest``; NaN when both counts are 0).
-
-    Examples
-    --------
-    R's ``poisson.test(c(11, 21), c(800, 3011))`` documentation example:
-
-    >>> r = rate_ratio_test(21, 11, 3011, 800).iloc[0]
-    >>> round(float(r.rate_ratio), 6), round(float(r.p_value), 5)
-    (1.971488, 0.07967)
-    """
-    xb = np.atleast_1d(np.asarray(n_before, dtype=float))
-    xa = np.atleast_1d(np.asarray(n_after, dtype=float))
-    if xb.shape != xa.shape:
-        raise ParameterError(f"`n_before` and `n_after` must have the same shape; got {xb.shape} and {xa.shape}.")
-    if (xb < 0).any() or (xa < 0).any() or (xb != np.round(xb)).any() or (xa != np.round(xa)).any():
-        raise ParameterError("counts must be whole numbers >= 0 (the exact test is for unweighted counts).")
-    tb, ta = float(t_before), float(t_after)
-    if not (tb > 0 and ta > 0):
-        raise ParameterError(f"period lengths must be positive; got before {t_before!r} and after {t_after!r}.")
-    if not 0 < alpha < 1:
-        raise ParameterError(f"`alpha` must be between 0 and 1; got {alpha!r}.")
-    n = xa + xb
-    prob = ta / (ta + tb)
-    p = _binom_two_sided(xa, n, prob)
-    lo, hi = _clopper_pearson(xa, n, 1 - alpha)
-    k = tb / ta
-    with np.errstate(divide="ignore", invalid="ignore"):
-        rr = np.where(n > 0, (xa / ta) / (xb / tb), np.nan)
-        rr_lo = np.where(n > 0, lo / (1 - lo) * k, np.nan)
-        rr_hi = np.where(n > 0, np.where(hi < 1, hi / (1 - hi) * k, np.inf), np.nan)
-    return pd.DataFrame({"rate_ratio": rr, "rate_ratio_low": rr_lo, "rate_ratio_high": rr_hi, "p_value": p})
-
-
-def ratio_of_ratios_test(
-    n_before: Any, n_after: Any, control_before: int, control_after: int, *, alpha: float = 0.05
-) -> pd.DataFrame:
-    """Exact conditional test that a target's change equals a control area's change.
-
-    The 2×2 table ``[[n_after, n_before], [control_after, control_before]]`` is tested with
-    Fisher's exact test (two-sided); the confidence interval for the ratio of ratios is the exact
-    conditional one. The estimate is the sample ratio of ratios
-    ``(n_after / n_before) / (control_after / control_before)``.
-
-    Returns
-    -------
-    DataFrame
-        ``ratio_of_ratios``, ``ratio_of_ratios_low``, ``ratio_of_ratios_high``, ``p_value``.
-    """
-    xb = np.atleast_1d(np.asarray(n_before, dtype=np.int64))
-    xa = np.atleast_1d(np.asarray(n_after, dtype=np.int64))
-    cb, ca = int(control_before), int(control_after)
-    if cb <= 0 or ca <= 0:
-        raise ParameterError(
-            f"the control area has {cb} incident(s) before and {ca} after; both must be > 0 for a ratio of ratios. "
-            "Choose a larger control area or longer periods."
-        )
-    pairs = np.stack([xb, xa], axis=1)
-    uniq, inv = np.unique(pairs, axis=0, return_inverse=True)
-    rows = []
-    for b, a in uniq:
-        if a + b == 0:
-            rows.append((np.nan, np.nan, np.nan, np.nan))
-            continue
-        table = [[int(a), int(b)], [ca, cb]]
-        p = stats.fisher_exact(table).pvalue
-        ci = odds_ratio(table, kind="conditional").confidence_interval(1 - alpha)
-        with np.errstate(divide="ignore", invalid="ignore"):
-            est = (a / b) / (ca / cb) if b > 0 else np.inf
-        rows.append((est, ci.low, ci.high, p))
-    arr = np.array(rows, dtype=float)[inv.ravel()]
-    return pd.DataFrame(arr, columns=["ratio_of_ratios", "ratio_of_ratios_low", "ratio_of_ratios_high", "p_value"])
-
-
 # =============================================================================== result
 @dataclass(frozen=True, eq=False)
 class ChangeResult:
@@ -521,10 +254,11 @@ class ChangeResult:
         One row per cell (``row``, ``col``) or area (``area_id``), with columns
         ``n_before``, ``n_after``, ``change`` (after − before), ``rate_before``, ``rate_after``
         (incidents per average month of 30.44 days), ``rate_ratio``, ``rate_ratio_low``,
-        ``rate_ratio_high`` (exact CI at level 1 − alpha), ``p_value``, ``p_adjusted`` (only with
-        ``fdr=True``), ``significant`` (bool), ``change_class``; with a control area also
-        ``ratio_of_ratios``, ``ratio_of_ratios_low``, ``ratio_of_ratios_high`` (then ``p_value``
-        tests the ratio of ratios).
+        ``rate_ratio_high`` (CI at level 1 − alpha), ``p_value``, ``p_adjusted`` (only with
+        ``fdr=True``), ``significant`` (bool), ``change_class``; with ``test="overdispersed"``
+        also ``phi`` (the unit's month-level dispersion) and ``mde_fall`` (smallest detectable
+        fall, 0–1); with a control area also ``ratio_of_ratios``, ``ratio_of_ratios_low``,
+        ``ratio_of_ratios_high`` (then ``p_value`` tests the ratio of ratios).
     geometry : GeoSeries
         Cell squares or area polygons, aligned with ``table``.
     unit : str
@@ -544,6 +278,10 @@ class ChangeResult:
         The grid, for cell results.
     notes : tuple of str
         Decisions and warnings to show with the result.
+    test : str
+        ``"overdispersed"`` or ``"poisson"``.
+    model : ChangeModel or None
+        Seasonal weights and the estimated extra variation (``test="overdispersed"``).
     """
 
     table: pd.DataFrame
@@ -563,6 +301,14 @@ class ChangeResult:
     grid: Grid | None = None
     notes: tuple[str, ...] = ()
     params: dict[str, Any] = field(default_factory=dict)
+    test: str = "poisson"
+    model: ChangeModel | None = None
+    panel: MonthlyPanel | None = field(default=None, repr=False)
+
+    @property
+    def dispersion(self) -> Overdispersion | None:
+        """The estimated extra variation (``test="overdispersed"``), else None."""
+        return None if self.model is None else self.model.dispersion
 
     def to_geodataframe(self) -> gpd.GeoDataFrame:
         """The table with the cell or area geometries."""
@@ -589,11 +335,17 @@ class ChangeResult:
     def describe(self) -> str:
         """One paragraph for captions: periods, test, adjustment, counts per class."""
         s = self.summary()
-        ctrl = " relative to the control area (ratio of ratios, Fisher's exact test)" if self.control else ""
         adj = "Benjamini–Hochberg FDR" if self.fdr else "no multiple-testing adjustment"
+        if self.test == "overdispersed":
+            ctrl = " relative to the control area (ratio of ratios)" if self.control else ""
+            d = self.dispersion
+            how = f"overdispersed count test{ctrl} (kappa {d.kappa:.3g}, tau2 {d.tau2:.3g}, {d.tau2_source})"
+        else:
+            ctrl = " relative to the control area (ratio of ratios, Fisher's exact test)" if self.control else ""
+            how = f"exact conditional Poisson test{ctrl}"
         return (
             f"{self.before.describe()} ({self.exposure_before_days:g} days) vs {self.after.describe()} "
-            f"({self.exposure_after_days:g} days); exact conditional Poisson test{ctrl}, alpha {self.alpha:g}, {adj}; "
+            f"({self.exposure_after_days:g} days); {how}, alpha {self.alpha:g}, {adj}; "
             + ", ".join(f"{k}: {v}" for k, v in s.items())
         )
 
@@ -627,7 +379,29 @@ def _exposure_days(period: Period, resolution: str, months: set[int] | None) -> 
 
 
 @dataclass
-class _Split:
+class PeriodSplit:
+    """Which incidents fall in the before and after periods (:func:`split_periods`).
+
+    Attributes
+    ----------
+    in_before, in_after : ndarray of bool
+        Per incident.
+    t_before, t_after : float
+        Days counted in each period (after any same-months restriction).
+    resolution : str
+        ``"day"``, ``"month"`` or ``"mixed"``.
+    common : tuple of int or None
+        Calendar months kept with ``same_months=True``.
+    notes : list of str
+    month : ndarray of int
+        Calendar month of each incident (``year * 12 + month - 1``; -1 undated).
+    months_filter : set of int or None
+        Calendar months kept in both periods, when restricted.
+    placebo : Period or None
+        The period of the same length just before ``before``, when the data reach back to it.
+    in_placebo : ndarray of bool or None
+    """
+
     in_before: np.ndarray
     in_after: np.ndarray
     t_before: float
@@ -635,9 +409,34 @@ class _Split:
     resolution: str
     common: tuple[int, ...] | None
     notes: list[str]
+    month: np.ndarray | None = None
+    months_filter: set[int] | None = None
+    placebo: Period | None = None
+    in_placebo: np.ndarray | None = None
 
 
-def _split_periods(incidents: Any, before: Period, after: Period, same_months: bool) -> _Split:
+def split_periods(incidents: Any, before: Period, after: Period, same_months: bool = False) -> PeriodSplit:
+    """Place incidents in the before and after periods (and a placebo period when the data allow).
+
+    Parameters
+    ----------
+    incidents : GeoDataFrame or IncidentPoints
+        With ``occurred`` and/or ``month``.
+    before, after : Period
+        Non-overlapping periods.
+    same_months : bool
+        Keep only the calendar months both periods cover.
+
+    Returns
+    -------
+    PeriodSplit
+
+    Raises
+    ------
+    ParameterError
+        Overlapping periods, a period without incidents or without a whole month of
+        month-dated data.
+    """
     _check_periods(before, after)
     if isinstance(incidents, IncidentPoints):
         dates, month_only = incidents.dates, incidents.month_only
@@ -701,127 +500,26 @@ def _split_periods(incidents: Any, before: Period, after: Period, same_months: b
         raise ParameterError(f"no incidents fall in the before period ({before.describe()}); check the dates and the data's coverage.")
     if not in_a.any():
         raise ParameterError(f"no incidents fall in the after period ({after.describe()}); check the dates and the data's coverage.")
-    return _Split(in_b, in_a, tb, ta, resolution, common, notes)
+    month = month_numbers(d)
+    placebo = in_p = None
+    n_months = before.months if resolution == "month" else None
+    p_start = _add_months(before.start, -n_months) if n_months else before.start - dt.timedelta(days=before.days)
+    first = d[has_date].min() if has_date.any() else None
+    if first is not None and first.astype("datetime64[M]") <= np.datetime64(p_start, "M") and p_start < before.start:
+        cand = Period(p_start, before.start - dt.timedelta(days=1), "placebo")
+        if not cand.overlaps(after):
+            placebo = cand
+            in_p = has_date & (d >= np.datetime64(cand.start)) & (d <= np.datetime64(cand.end))
+    return PeriodSplit(in_b, in_a, tb, ta, resolution, common, notes, month, months_filter, placebo, in_p)
 
 
-def _check_options(alpha: float, min_total: int) -> None:
+def _check_options(alpha: float, min_total: int, test: str = "poisson") -> None:
+    if test not in CHANGE_TESTS:
+        raise ParameterError(f"`test` must be one of {list(CHANGE_TESTS)}; got {test!r}.")
     if not isinstance(alpha, (int, float)) or not 0 < alpha < 1:
         raise ParameterError(f"`alpha` must be between 0 and 1 (e.g. `alpha=0.05`); got {alpha!r}.")
     if int(min_total) != min_total or min_total < 1:
         raise ParameterError(f"`min_total` must be a whole number >= 1; got {min_total!r}.")
-
-
-def _control_geometry(control: Any, crs: pyproj.CRS) -> BaseGeometry:
-    if isinstance(control, (gpd.GeoDataFrame, gpd.GeoSeries)):
-        gs = control.geometry if isinstance(control, gpd.GeoDataFrame) else control
-        if gs.crs is None:
-            raise CRSError("`control` has no CRS; set it with `.set_crs(...)` first.")
-        if not pyproj.CRS(gs.crs).equals(crs):
-            raise CRSError(
-                f"`control` is in {pyproj.CRS(gs.crs).name} but the analysis is in {crs.name}; convert it with "
-                f"`control.to_crs({crs.to_epsg() or crs.to_string()!r})`."
-            )
-        geom = shapely.union_all(gs.values)
-    elif isinstance(control, BaseGeometry):
-        geom = control
-    else:
-        raise ParameterError(
-            "`control` must be a shapely polygon, a GeoSeries/GeoDataFrame of polygons, or (for cells) a boolean "
-            f"array of the grid's shape; got {type(control).__name__}."
-        )
-    if geom.is_empty or shapely.get_type_id(geom) not in (3, 6, 7) or geom.area <= 0:
-        raise ParameterError("`control` must be a non-empty polygon area.")
-    return geom
-
-
-def _points_in(geom: BaseGeometry, xy: np.ndarray) -> np.ndarray:
-    shapely.prepare(geom)
-    return shapely.intersects_xy(geom, xy[:, 0], xy[:, 1]) if len(xy) else np.zeros(0, dtype=bool)
-
-
-#: Points closer than this (metres) to a grid line are tested against the hotspot polygons
-#: themselves rather than by their cell: on a cell edge a point touches two or four cells.
-_EDGE_TOL_M = 1e-6
-
-
-def _polygon_hits(geoms: np.ndarray, xy: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Pairs (point index, polygon index) where the point intersects the polygon (boundary included).
-
-    The same pairs as ``STRtree(geoms).query(points(xy), predicate="intersects")`` (in another
-    order), without building a shapely point per incident: points are sorted by x once; for
-    each polygon only the points in its bounding box are tested, with
-    :func:`shapely.intersects_xy` on the prepared polygon.
-    """
-    if len(xy) == 0 or len(geoms) == 0:
-        return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
-    order = np.argsort(xy[:, 0], kind="stable")
-    xs = xy[order, 0]
-    ys = xy[order, 1]
-    bounds = shapely.bounds(geoms)
-    pts, polys = [], []
-    for j, g in enumerate(geoms):
-        x0, y0, x1, y1 = bounds[j]
-        a = int(np.searchsorted(xs, x0, side="left"))
-        b = int(np.searchsorted(xs, x1, side="right"))
-        if b <= a:
-            continue
-        yy = ys[a:b]
-        cand = np.flatnonzero((yy >= y0) & (yy <= y1))
-        if cand.size == 0:
-            continue
-        shapely.prepare(g)
-        hit = cand[shapely.intersects_xy(g, xs[a:b][cand], yy[cand])]
-        pts.append(order[a + hit])
-        polys.append(np.full(hit.size, j, dtype=np.int64))
-    if not pts:
-        return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
-    return np.concatenate(pts).astype(np.int64), np.concatenate(polys)
-
-
-def _cell_area_hits(areas: HotspotAreas, xy: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
-    """:func:`_polygon_hits` for hotspot areas, by looking up each point's cell in ``areas.labels``.
-
-    Hotspot areas are unions of grid cells, so a point inside a cell (farther than
-    :data:`_EDGE_TOL_M` from its edges) lies in the area of that cell, or in none. Points on or
-    near a grid line (where a point may touch the cells of two areas) and points off the grid are
-    tested against the polygons. Returns None when ``labels`` and ``areas.areas`` do not match
-    (then the caller tests polygons).
-    """
-    table = areas.areas
-    ids = table["area_id"].to_numpy()
-    labels = np.asarray(areas.labels)
-    grid = areas.grid
-    if not isinstance(grid, Grid) or labels.shape != grid.shape or len(ids) == 0:
-        return None
-    if not np.issubdtype(ids.dtype, np.integer) or not np.issubdtype(labels.dtype, np.integer):
-        return None
-    ids = ids.astype(np.int64)
-    present = np.unique(labels)
-    present = present[present != 0]
-    if ids.min() < 1 or len(np.unique(ids)) != len(ids) or not np.isin(present, ids).all():
-        return None
-    row_of = np.full(int(ids.max()) + 1, -1, dtype=np.int64)
-    row_of[ids] = np.arange(len(ids))
-    s = grid.cell_size
-    u = (xy[:, 0] - grid.xmin) / s
-    v = (grid.ymax - xy[:, 1]) / s
-    tol = _EDGE_TOL_M / s
-    near = (np.abs(u - np.rint(u)) <= tol) | (np.abs(v - np.rint(v)) <= tol)
-    col = np.floor(u)
-    row = np.floor(v)
-    on = (col >= 0) & (col < grid.n_cols) & (row >= 0) & (row < grid.n_rows)
-    sure = on & ~near  # points off the grid (and not near it) lie in no area
-    idx = np.flatnonzero(sure)
-    lab = labels[row[idx].astype(np.int64), col[idx].astype(np.int64)]
-    inside = lab > 0
-    hit_pt = idx[inside]
-    hit_area = row_of[lab[inside]]
-    check = np.flatnonzero(near | ~np.isfinite(u) | ~np.isfinite(v))
-    if check.size:
-        cp, ca = _polygon_hits(table.geometry.values, xy[check])
-        hit_pt = np.concatenate([hit_pt, check[cp]])
-        hit_area = np.concatenate([hit_area, ca])
-    return hit_pt.astype(np.int64), hit_area.astype(np.int64)
 
 
 def _classify(df: pd.DataFrame, tested: np.ndarray, effect: np.ndarray, alpha: float, fdr: bool) -> pd.DataFrame:
@@ -829,7 +527,7 @@ def _classify(df: pd.DataFrame, tested: np.ndarray, effect: np.ndarray, alpha: f
     p[~tested] = np.nan
     df["p_value"] = p
     if fdr:
-        df["p_adjusted"] = _adjust(p)
+        df["p_adjusted"] = bh_adjust_tested(p)
         decide = df["p_adjusted"].to_numpy()
     else:
         decide = p
@@ -846,20 +544,24 @@ def _classify(df: pd.DataFrame, tested: np.ndarray, effect: np.ndarray, alpha: f
 def _build_table(
     n_b: np.ndarray,
     n_a: np.ndarray,
-    sp: _Split,
+    sp: PeriodSplit,
     *,
     alpha: float,
     fdr: bool,
     min_total: int,
     control_counts: tuple[int, int] | None,
     excluded: np.ndarray | None = None,
+    model: ChangeModel | None = None,
 ) -> pd.DataFrame:
     n_b = n_b.astype(np.int64)
     n_a = n_a.astype(np.int64)
     df = pd.DataFrame({"n_before": n_b, "n_after": n_a, "change": n_a - n_b})
     df["rate_before"] = n_b / sp.t_before * DAYS_PER_MONTH
     df["rate_after"] = n_a / sp.t_after * DAYS_PER_MONTH
-    rr = rate_ratio_test(n_b, n_a, sp.t_before, sp.t_after, alpha=alpha)
+    if model is None:
+        rr = rate_ratio_test(n_b, n_a, sp.t_before, sp.t_after, alpha=alpha)
+    else:
+        rr = unit_change_tests(n_b, n_a, model, alpha=alpha)
     for c in ("rate_ratio", "rate_ratio_low", "rate_ratio_high"):
         df[c] = rr[c].to_numpy()
     total = n_a + n_b
@@ -869,13 +571,21 @@ def _build_table(
     if control_counts is None:
         df["p_value"] = rr["p_value"].to_numpy()
         effect = df["rate_ratio"].to_numpy()
-    else:
+    elif model is None:
         cb, ca = control_counts
         ror = ratio_of_ratios_test(n_b, n_a, cb, ca, alpha=alpha)
         for c in ("ratio_of_ratios", "ratio_of_ratios_low", "ratio_of_ratios_high"):
             df[c] = ror[c].to_numpy()
         df["p_value"] = ror["p_value"].to_numpy()
         effect = df["ratio_of_ratios"].to_numpy()
+    else:
+        ror = _overdispersed_ratio_of_ratios(n_b, n_a, control_counts, model, alpha)
+        for c in ("ratio_of_ratios", "ratio_of_ratios_low", "ratio_of_ratios_high", "p_value"):
+            df[c] = ror[c]
+        effect = df["ratio_of_ratios"].to_numpy()
+    if model is not None:
+        df["phi"] = rr["phi"].to_numpy()
+        df["mde_fall"] = rr["mde_fall"].to_numpy()
     df = _classify(df, tested, effect, alpha, fdr)
     if excluded is not None and excluded.any():
         df.loc[excluded, "change_class"] = CONTROL_CLASS
@@ -883,8 +593,37 @@ def _build_table(
     return df
 
 
-def _params(before: Period, after: Period, alpha: float, fdr: bool, same_months: bool, min_total: int) -> dict[str, Any]:
+def _overdispersed_ratio_of_ratios(
+    n_b: np.ndarray, n_a: np.ndarray, control: tuple[int, int], model: ChangeModel, alpha: float
+) -> dict[str, np.ndarray]:
+    """Log ratio of ratios with the overdispersed variances of the unit and the control, normal z."""
+    from scipy import stats
+
+    cb, ca = control
+    d = model.dispersion
+    months = model.months_before + model.months_after
+    b, a = n_b.astype(float), n_a.astype(float)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        phi_u = d.phi((a + b) / months)
+        phi_c = d.phi((ca + cb) / months)
+        est = (a / b) / (ca / cb)
+        centre = np.log(np.maximum(a, 0.5) / np.maximum(b, 0.5)) - np.log(ca / cb)
+        se = np.sqrt(phi_u * (1 / np.maximum(a, 0.5) + 1 / np.maximum(b, 0.5)) + phi_c * (1 / ca + 1 / cb) + 2 * d.tau2)
+        z = centre / se
+    zc = stats.norm.ppf(1 - alpha / 2)
+    nz = (a + b) > 0
     return {
+        "ratio_of_ratios": np.where(nz, est, np.nan),
+        "ratio_of_ratios_low": np.where(nz, np.exp(centre - zc * se), np.nan),
+        "ratio_of_ratios_high": np.where(nz, np.exp(centre + zc * se), np.nan),
+        "p_value": np.where(nz, 2 * stats.norm.sf(np.abs(z)), np.nan),
+    }
+
+
+def _params(
+    before: Period, after: Period, alpha: float, fdr: bool, same_months: bool, min_total: int, model: ChangeModel | None = None
+) -> dict[str, Any]:
+    out: dict[str, Any] = {
         "before": [before.start.isoformat(), before.end.isoformat()],
         "after": [after.start.isoformat(), after.end.isoformat()],
         "alpha": alpha,
@@ -893,6 +632,51 @@ def _params(before: Period, after: Period, alpha: float, fdr: bool, same_months:
         "min_total": min_total,
         "test": "exact conditional Poisson (binomial) test; Clopper-Pearson CI",
     }
+    if model is not None:
+        out["test"] = "overdispersed conditional test (beta-binomial); Wald CI on the log scale"
+        out["dispersion"] = model.dispersion.to_dict()
+        out["seasonality_modelled"] = model.seasonal_identified
+    return out
+
+
+def _slot_labels(sp: PeriodSplit) -> tuple[np.ndarray, dict[int, tuple[dt.date, dt.date]]]:
+    lab = np.zeros(sp.in_before.size, dtype=np.int64)
+    periods: dict[int, tuple[dt.date, dt.date]] = {}
+    if sp.in_placebo is not None and sp.placebo is not None:
+        lab[sp.in_placebo] = PLACEBO
+        periods[PLACEBO] = (sp.placebo.start, sp.placebo.end)
+    lab[sp.in_before] = BEFORE
+    lab[sp.in_after] = AFTER
+    return lab, periods
+
+
+def _fit_model(
+    unit: np.ndarray, n_units: int, sp: PeriodSplit, in_area: np.ndarray, before: Period, after: Period,
+    estimate_units: np.ndarray | None, dispersion: Overdispersion | None, tau2_fallback: Overdispersion | None, word: str,
+    ref_index: np.ndarray | None = None,
+) -> tuple[ChangeModel, MonthlyPanel]:
+    """Monthly panel of the units and the change model fitted to it."""
+    lab, periods = _slot_labels(sp)
+    periods[BEFORE] = (before.start, before.end)
+    periods[AFTER] = (after.start, after.end)
+    month = sp.month if ref_index is None else sp.month[ref_index]
+    lab_u = lab if ref_index is None else lab[ref_index]
+    panel = monthly_panel(
+        unit, n_units, month, in_area if ref_index is None else np.zeros(unit.size, dtype=bool), lab_u, periods,
+        sp.resolution == "month", sp.months_filter,
+    )
+    if ref_index is not None:  # reference totals from every incident in the area, once each
+        ref_panel = monthly_panel(
+            np.full(sp.month.size, -1), 0, sp.month, in_area, lab, periods, sp.resolution == "month", sp.months_filter
+        )
+        panel = MonthlyPanel(panel.counts, panel.month, panel.label, panel.exposure, ref_panel.reference)
+    model = fit_change_model(
+        panel, estimate_units=estimate_units, tau2=None if dispersion is None else dispersion.tau2,
+        tau2_fallback=tau2_fallback, unit_word=word,
+    )
+    if dispersion is not None:
+        model = dataclasses.replace(model, dispersion=dispersion)
+    return model, panel
 
 
 # =============================================================================== public verbs
@@ -907,8 +691,10 @@ def change_cells(
     same_months: bool = False,
     control: Any = None,
     min_total: int = 5,
+    test: str = "overdispersed",
+    dispersion: Overdispersion | None = None,
 ) -> ChangeResult:
-    """Before/after change in each grid cell, with an exact test per cell.
+    """Before/after change in each grid cell, with a test per cell (module docs, "The test").
 
     Parameters
     ----------
@@ -931,6 +717,11 @@ def change_cells(
         and not tested.
     min_total : int, default 5
         Cells with fewer incidents than this in both periods together are ``"too few incidents"``.
+    test : {"overdispersed", "poisson"}
+        The per-cell test (module docs). ``"overdispersed"`` estimates the extra variation from
+        the cells' monthly counts.
+    dispersion : Overdispersion, optional
+        Use this estimate of the extra variation instead of estimating it (overdispersed test).
 
     Returns
     -------
@@ -941,11 +732,11 @@ def change_cells(
     ParameterError
         Overlapping periods, a period without incidents, a control area without incidents.
     """
-    _check_options(alpha, min_total)
+    _check_options(alpha, min_total, test)
     if not isinstance(grid, Grid):
         raise ParameterError(f"`grid` must be a hotspots Grid; got {type(grid).__name__}.")
-    sp = _split_periods(incidents, before, after, same_months)
-    xy = _incident_xy(incidents, grid.crs)
+    sp = split_periods(incidents, before, after, same_months)
+    xy = incident_xy(incidents, grid.crs)
     rows, cols, on_grid = grid.cell_of(xy)
     active = grid.active
     flat = rows * grid.n_cols + cols
@@ -972,10 +763,10 @@ def change_cells(
             c_b, c_a = int(cb_arr[cm.ravel()].sum()), int(ca_arr[cm.ravel()].sum())
             desc = f"{int(cm.sum())} control cell(s)"
         else:
-            geom = _control_geometry(control, grid.crs)
+            geom = control_geometry(control, grid.crs)
             polys = grid.cell_polygons(rr, cc)
             excluded = shapely.area(shapely.intersection(polys, geom)) > OVERLAP_TOLERANCE_M2
-            inside = _points_in(geom, xy)
+            inside = points_in(geom, xy)
             c_b, c_a = int((inside & sp.in_before).sum()), int((inside & sp.in_after).sum())
             desc = f"control area of {geom.area / 1e6:.2f} km²"
             if excluded.all():
@@ -989,16 +780,28 @@ def change_cells(
             )
         control_counts = (c_b, c_a)
         control_info = {"before": c_b, "after": c_a, "description": desc}
-    df = _build_table(n_b, n_a, sp, alpha=alpha, fdr=fdr, min_total=int(min_total), control_counts=control_counts, excluded=excluded)
+    model = panel = None
+    if test == "overdispersed":
+        cell_pos = np.full(grid.n_rows * grid.n_cols, -1, dtype=np.int64)
+        cell_pos[idx] = np.arange(idx.size)
+        unit = np.where(in_area, cell_pos[np.where(in_area, flat, 0)], -1)
+        est = None if excluded is None else ~excluded
+        model, panel = _fit_model(unit, idx.size, sp, in_area, before, after, est, dispersion, None, "cells")
+        notes += [n for n in model.notes if n not in notes]
+        notes.append(model.dispersion.how)
+    df = _build_table(
+        n_b, n_a, sp, alpha=alpha, fdr=fdr, min_total=int(min_total), control_counts=control_counts, excluded=excluded,
+        model=model,
+    )
     df.insert(0, "row", rr)
     df.insert(1, "col", cc)
     geometry = gpd.GeoSeries(grid.cell_polygons(rr, cc), crs=grid.crs)
-    params = _params(before, after, alpha, fdr, same_months, int(min_total)) | {"grid": grid.describe()}
+    params = _params(before, after, alpha, fdr, same_months, int(min_total), model) | {"grid": grid.describe()}
     return ChangeResult(
         table=df, geometry=geometry, unit="cell", before=before, after=after, exposure_before_days=sp.t_before,
         exposure_after_days=sp.t_after, alpha=float(alpha), fdr=bool(fdr), min_total=int(min_total),
         same_months=bool(same_months), common_months=sp.common, control=control_info, time_resolution=sp.resolution,
-        grid=grid, notes=tuple(notes), params=params,
+        grid=grid, notes=tuple(notes), params=params, test=test, model=model, panel=panel,
     )
 
 
@@ -1010,12 +813,15 @@ def change_areas(
     *,
     id_column: str | None = None,
     alpha: float = 0.05,
-    fdr: bool = True,
+    fdr: bool = False,
     same_months: bool = False,
     control: Any = None,
     min_total: int = 5,
+    test: str = "overdispersed",
+    dispersion: Overdispersion | None = None,
+    tau2_fallback: Overdispersion | None = None,
 ) -> ChangeResult:
-    """Before/after change in each polygon (e.g. hotspot areas), with an exact test per area.
+    """Before/after change in each polygon (e.g. hotspot areas), with a test per area.
 
     Parameters
     ----------
@@ -1029,17 +835,25 @@ def change_areas(
         by looking up its cell (incidents on cell edges are tested against the polygons).
     id_column : str, optional
         Column naming each area; default ``"area_id"`` when present, else the index.
-    alpha, fdr, same_months, min_total
-        As in :func:`change_cells`.
+    alpha, same_months, min_total, test, dispersion
+        As in :func:`change_cells`. The extra variation is estimated from the areas themselves.
+    fdr : bool, default False
+        Benjamini–Hochberg adjustment across the areas. Off by default: hotspot areas are a
+        handful of named places, each its own question for the manager (each verdict holds
+        ``alpha`` on its own); the pooled verdict (:func:`hotspots.change_summary.change_summary`)
+        answers "did the hotspots fall" with a single test. Cells (thousands) use FDR.
     control : polygon or GeoSeries/GeoDataFrame, optional
         A control area, which must not overlap any of ``areas`` (touching is allowed).
+    tau2_fallback : Overdispersion, optional
+        When fewer than five areas have enough incidents to estimate the between-period
+        variation, take it from here (e.g. ``change_cells(...).dispersion``).
 
     Returns
     -------
     ChangeResult
         ``table`` has an ``area_id`` column first.
     """
-    _check_options(alpha, min_total)
+    _check_options(alpha, min_total, test)
     cell_areas = None
     if isinstance(areas, HotspotAreas):
         if id_column in (None, "area_id"):
@@ -1064,19 +878,19 @@ def change_areas(
         if id_column not in areas.columns:
             raise SchemaError(f"`id_column` {id_column!r} is not a column of `areas`; its columns are {list(areas.columns)}.")
         ids = areas[id_column].to_numpy()
-    sp = _split_periods(incidents, before, after, same_months)
-    xy = _incident_xy(incidents, crs)
+    sp = split_periods(incidents, before, after, same_months)
+    xy = incident_xy(incidents, crs)
     hits = None
     if cell_areas is not None and cell_areas.grid is not None and pyproj.CRS(cell_areas.grid.crs).equals(crs):
-        hits = _cell_area_hits(cell_areas, xy)
-    hit_pt, hit_area = hits if hits is not None else _polygon_hits(geoms, xy)
+        hits = cell_area_hits(cell_areas, xy)
+    hit_pt, hit_area = hits if hits is not None else polygon_hits(geoms, xy)
     n_b = np.bincount(hit_area[sp.in_before[hit_pt]], minlength=len(areas))
     n_a = np.bincount(hit_area[sp.in_after[hit_pt]], minlength=len(areas))
     notes = list(sp.notes)
     control_counts = None
     control_info = None
     if control is not None:
-        geom = _control_geometry(control, crs)
+        geom = control_geometry(control, crs)
         overlap = shapely.area(shapely.intersection(geoms, geom))
         if (overlap > OVERLAP_TOLERANCE_M2).any():
             bad = [str(i) for i in ids[overlap > OVERLAP_TOLERANCE_M2][:5]]
@@ -1084,7 +898,7 @@ def change_areas(
                 f"the `control` area overlaps {int((overlap > OVERLAP_TOLERANCE_M2).sum())} of the areas (e.g. {', '.join(bad)}); a control must lie "
                 "apart from the target areas. Remove the overlap, e.g. `control.difference(areas.union_all())`."
             )
-        inside = _points_in(geom, xy)
+        inside = points_in(geom, xy)
         c_b, c_a = int((inside & sp.in_before).sum()), int((inside & sp.in_after).sum())
         if c_b == 0 or c_a == 0:
             raise ParameterError(
@@ -1093,12 +907,31 @@ def change_areas(
             )
         control_counts = (c_b, c_a)
         control_info = {"before": c_b, "after": c_a, "description": f"control area of {geom.area / 1e6:.2f} km²"}
-    df = _build_table(n_b, n_a, sp, alpha=alpha, fdr=fdr, min_total=int(min_total), control_counts=control_counts)
+    model = panel = None
+    if test == "overdispersed":
+        in_area = _study_area_points(cell_areas, xy)
+        model, panel = _fit_model(
+            hit_area, len(areas), sp, in_area, before, after, None, dispersion, tau2_fallback, "areas", ref_index=hit_pt
+        )
+        notes += [n for n in model.notes if n not in notes]
+        notes.append(model.dispersion.how)
+    df = _build_table(n_b, n_a, sp, alpha=alpha, fdr=fdr, min_total=int(min_total), control_counts=control_counts, model=model)
     df.insert(0, "area_id", ids)
     geometry = gpd.GeoSeries(geoms, crs=crs)
     return ChangeResult(
         table=df, geometry=geometry, unit="area", before=before, after=after, exposure_before_days=sp.t_before,
         exposure_after_days=sp.t_after, alpha=float(alpha), fdr=bool(fdr), min_total=int(min_total),
         same_months=bool(same_months), common_months=sp.common, control=control_info, time_resolution=sp.resolution,
-        grid=None, notes=tuple(notes), params=_params(before, after, alpha, fdr, same_months, int(min_total)),
+        grid=None, notes=tuple(notes), params=_params(before, after, alpha, fdr, same_months, int(min_total), model),
+        test=test, model=model, panel=panel,
     )
+
+
+def _study_area_points(cell_areas: HotspotAreas | None, xy: np.ndarray) -> np.ndarray:
+    """Incidents inside the hotspot areas' grid study area (all incidents without a grid)."""
+    grid = None if cell_areas is None else cell_areas.grid
+    if not isinstance(grid, Grid):
+        return np.ones(len(xy), dtype=bool)
+    rows, cols, on_grid = grid.cell_of(xy)
+    flat = rows * grid.n_cols + cols
+    return on_grid & grid.active.ravel()[np.where(on_grid, flat, 0)]

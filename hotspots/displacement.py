@@ -35,7 +35,7 @@ import shapely
 from shapely.geometry.base import BaseGeometry
 
 from ._errors import CRSError, ParameterError
-from .change import OVERLAP_TOLERANCE_M2, Period, _split_periods
+from .change import OVERLAP_TOLERANCE_M2, Period, split_periods
 from .grid import points_xy
 
 __all__ = ["WDQResult", "wdq", "wdq_areas"]
@@ -255,7 +255,7 @@ def wdq_areas(
                 f"the `control` area overlaps the {name}; a control must lie apart from target and buffer "
                 "(e.g. `control.difference(target.buffer(d))`)."
             )
-    sp = _split_periods(incidents, before, after, same_months=False)
+    sp = split_periods(incidents, before, after, same_months=False)
     xy = points_xy(incidents, crs, name="incidents")
 
     def _count(geom: BaseGeometry) -> tuple[int, int]:

@@ -37,12 +37,13 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, Iterable, Sequence
 
 import numpy as np
 from scipy import stats
 
-from ._errors import ParameterError
+from ._errors import HotspotsError, ParameterError
 from .fdr import bh_adjust
 from .gistar import CONFIDENCE_LEVELS, GiStarResult
 from .grid import Grid, GridValues, points_xy
@@ -50,6 +51,9 @@ from .density import GAUSSIAN_CUTOFF_SD, KDEResult, kde
 from .neighbours import _active_values_or_raise, disc_stencil, neighbour_count, neighbour_sum
 
 __all__ = [
+    "SchedulerError",
+    "connect",
+    "stream_row_groups",
     "Tile",
     "make_tiles",
     "tiled_count",
@@ -96,6 +100,140 @@ def make_tiles(shape: tuple[int, int], tile: tuple[int, int] | int = 512) -> lis
 def _compute(tasks: Sequence[Any], scheduler: Any) -> list[Any]:
     dask = require_dask()
     return list(dask.compute(*tasks, scheduler=scheduler) if scheduler is not None else dask.compute(*tasks))
+
+
+class SchedulerError(HotspotsError):
+    """A Dask scheduler cannot be started or reached (its message is one line naming the address)."""
+
+
+#: Seconds to wait for a scheduler at a ``tcp://`` address before giving up.
+CONNECT_TIMEOUT_S = 10.0
+
+
+def connect(scheduler: Any) -> tuple[Any, Any]:
+    """A ``distributed.Client`` for ``scheduler``, and the cluster started for it (or None).
+
+    Parameters
+    ----------
+    scheduler : str or distributed.Client
+        ``"local:N"`` starts a ``LocalCluster`` of N worker processes (one thread each) on this
+        machine; ``"tcp://host:8786"`` (any address a Dask scheduler listens on) connects to an
+        existing cluster, whose workers need hotspots installed and read access to the input
+        files at the same path; a Client is used as it is.
+
+    Raises
+    ------
+    SchedulerError
+        The address is malformed, the scheduler does not answer within
+        :data:`CONNECT_TIMEOUT_S` seconds, or the local cluster cannot start.
+    """
+    require_dask()
+    try:
+        from distributed import Client, LocalCluster
+    except ImportError:  # pragma: no cover - depends on the environment
+        raise ParameterError(
+            "`--scheduler` needs dask.distributed: install the extra with `pip install \"hotspots[dask]\"`."
+        ) from None
+    if isinstance(scheduler, Client):
+        return scheduler, None
+    text = str(scheduler).strip()
+    if text.startswith("local:"):
+        try:
+            n = int(text.split(":", 1)[1])
+        except ValueError:
+            n = 0
+        if n < 1:
+            raise SchedulerError(f"`--scheduler {text}`: give the number of worker processes, e.g. `local:2`.")
+        try:
+            cluster = LocalCluster(n_workers=n, threads_per_worker=1, processes=True, dashboard_address=None)
+            return Client(cluster), cluster
+        except Exception as exc:  # noqa: BLE001 - distributed raises many types here
+            raise SchedulerError(f"could not start a local Dask cluster of {n} workers: {type(exc).__name__}: {exc}") from None
+    if "://" not in text:
+        raise SchedulerError(
+            f"`--scheduler {text}` is neither `local:N` nor a scheduler address such as `tcp://host:8786`."
+        )
+    try:
+        return Client(text, timeout=CONNECT_TIMEOUT_S), None
+    except Exception as exc:  # noqa: BLE001 - OSError, TimeoutError, ValueError for bad addresses...
+        detail = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        raise SchedulerError(f"cannot reach the Dask scheduler at {text} within {CONNECT_TIMEOUT_S:g} s ({detail}).") from None
+
+
+def _stream_task(path: str, row_groups: list[int], grid: Grid, bandwidth: float, kernel: str, categories: Any, months: Any,
+                 batch_rows: int) -> dict[str, Any]:
+    # Runs on a worker: stream this task's row groups of the file into a DensityStream.
+    from .kde_engine import DensityStream
+    from .national_inputs import iter_points, open_points
+
+    stream = DensityStream(grid, bandwidth, kernel, count=True, threads=False)
+    rows = 0
+    for x, y, r in iter_points(open_points(path), categories=categories, months=months, batch_rows=batch_rows,
+                               row_groups=row_groups):
+        stream.add((x, y))
+        rows += r
+    part = stream.partial()
+    part["rows_read"] = rows
+    return part
+
+
+def stream_row_groups(
+    source: Any,
+    grid: Grid,
+    bandwidth: float,
+    kernel: str,
+    *,
+    scheduler: Any,
+    categories: Any = None,
+    months: Any = None,
+    batch_rows: int = 1_000_000,
+    tasks_per_worker: int = 4,
+    progress: Any = None,
+) -> Iterable[dict[str, Any]]:
+    """Read and bin a Parquet point file on a Dask cluster: one task per group of row groups.
+
+    Each task opens the file itself (so the workers need read access to ``source.path``),
+    streams its row groups into a :class:`~hotspots.kde_engine.DensityStream` (counts, moment
+    grids and the kernel's ring) and returns its :meth:`~hotspots.kde_engine.DensityStream.partial`;
+    the partials are yielded as tasks finish, for the caller to merge. Merged, they are the
+    stream of the whole file (the same counts; the density to floating-point rounding).
+
+    Parameters
+    ----------
+    source : PointFile
+    grid, bandwidth, kernel
+        As :class:`~hotspots.kde_engine.DensityStream`.
+    scheduler : str or Client
+        See :func:`connect`.
+    tasks_per_worker : int
+        Row groups are shared among about this many tasks per worker (progress and balance).
+    progress : callable, optional
+        ``progress(step, fraction)`` as each task finishes.
+    """
+    client, cluster = connect(scheduler)
+    try:
+        from distributed import as_completed
+
+        n_workers = max(1, len(client.scheduler_info().get("workers", {})) or 1)
+        groups = list(range(source.row_groups))
+        n_tasks = max(1, min(len(groups), n_workers * int(tasks_per_worker)))
+        parts = [list(map(int, a)) for a in np.array_split(np.array(groups, dtype=int), n_tasks) if len(a)]
+        path = str(Path(source.path).resolve())
+        futures = [client.submit(_stream_task, path, rg, grid, float(bandwidth), kernel, categories, months, int(batch_rows),
+                                 pure=False) for rg in parts]
+        rows = 0
+        for k, fut in enumerate(as_completed(futures), start=1):
+            part = fut.result()
+            rows += int(part.pop("rows_read"))
+            if progress is not None:
+                progress(f"task {k} of {len(futures)} on the cluster: {rows:,} of {source.rows:,} rows read and binned",
+                         rows / max(source.rows, 1))
+            fut.release()
+            yield part
+    finally:
+        if cluster is not None:
+            client.close()
+            cluster.close()
 
 
 # --------------------------------------------------------------------------- counts
@@ -159,7 +297,7 @@ def tiled_gi_star(
 ) -> GiStarResult:
     """Analytic Gi* (and BH FDR) computed tile by tile with a halo of one distance band.
 
-    Same definition and result as :func:`hotspots.gi_star` with ``permutations=0`` (equal to
+    Same definition and result as :func:`hotspots.gi_star` with ``inference="normal"`` (equal to
     floating-point rounding: the global mean and standard deviation are summed tile by tile).
 
     Parameters

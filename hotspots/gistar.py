@@ -19,6 +19,44 @@ and variance). ``p`` is the two-sided normal p-value ``2 * (1 - Phi(|z|))`` (Arc
 Neighbour sums are 2-D correlations with a disc-shaped stencil (:mod:`hotspots.neighbours`); no
 weights matrix is built, so the cost is ``O(n_cells x stencil radius)``.
 
+Inference (which p-value decides the classes)
+---------------------------------------------
+``inference`` chooses how each neighbourhood sum is judged; the z-score is always the analytic one.
+
+* ``"count"`` — the **default for counts** (whole numbers >= 0): an exact count test of the
+  neighbourhood sum against ``W`` independent counts with the study area's mean, binomial under
+  complete spatial randomness and negative binomial when the cells outside the neighbourhood are
+  overdispersed (:func:`hotspots.gi_inference.count_test_tails`). It holds its false-positive rate
+  on sparse maps, where the normal approximation produces hot spots in pure noise, finds compact
+  clusters, and finds cold spots where counts are high enough for an empty neighbourhood to be
+  unusual. The z-score it accompanies is unchanged.
+* ``"randomisation"`` — the exact distribution (by FFT convolution) of a sum of ``W`` cell values
+  drawn at random from the study area: the distribution the analytic z approximates
+  (:func:`hotspots.gi_inference.neighbourhood_sum_tails`). It tests spatial association of the
+  values; a lone cell holding a compact cluster is not significant under it.
+* ``"permutation"`` — esda's conditional randomisation with ``permutations`` draws (below).
+  With ``R`` draws the smallest p-value is ``2 / (R + 1)``, so with FDR over many cells the
+  stronger classes may be out of reach (see "Classes offered").
+* ``"normal"`` — the two-sided normal p-value of the analytic z (ArcGIS's and sfhotspot's
+  default, and this library's before issue 12). Valid only for large, unskewed neighbourhood sums:
+  on sparse counts it calls hot spots in pure noise (65 % of uniform random maps).
+* ``"auto"`` (default) — ``"permutation"`` when ``permutations > 0`` is given; otherwise
+  ``"count"`` when the values are counts, else ``"permutation"`` with :data:`AUTO_PERMUTATIONS`
+  draws. The choice is in ``params["inference"]``.
+
+Sparse data: when the study area holds on average fewer than :data:`SPARSE_EXPECTED` incidents per
+neighbourhood, a note says so and names the cell size that would give that many (hot spots are
+still tested correctly, but only strong concentrations can be detected).
+
+Classes offered
+---------------
+``params["classes_offered"]`` lists the confidence levels (0.99, 0.95, 0.90) the method can reach:
+a level is offered when a cluster of one median neighbourhood's worth of cells, all at the
+smallest attainable p-value, would be significant at that level after the multiple-testing
+adjustment (``p_min <= k a / m`` with FDR over ``m`` cells, ``p_min <= a`` without), or when a
+cell actually reaches it. Levels that cannot be reached are named in a note with the number of
+permutations that would reach them. Maps and legends show only offered classes.
+
 Conditional permutation inference
 ---------------------------------
 With ``permutations=R > 0``, each cell keeps its own value and its ``W_i - 1`` neighbours are
@@ -45,10 +83,11 @@ Two pseudo p-values are returned:
 Classes
 -------
 A cell is significant at confidence ``c`` (99, 95 or 90 %) when its decision p-value is
-``<= 1 - c``. The decision p-value is ``p`` (analytic) or ``p_sim`` (with permutations),
+``<= 1 - c``. The decision p-value is ``p_exact``, ``p_sim`` or ``p`` (see Inference),
 Benjamini–Hochberg adjusted over the active cells when ``fdr=True`` (``p_adjusted``, the q-value;
 ArcGIS's FDR correction makes the same decisions). Hot when the neighbourhood sum is above its
-expectation (``z > 0``; with permutations, the upper tail is the nearer one), cold otherwise.
+expectation (``z > 0``; with exact or permutation p-values, the upper tail is the nearer one),
+cold otherwise.
 ``bins`` follows ArcGIS's ``Gi_Bin``: +3/+2/+1 hot at 99/95/90 %, 0 not significant,
 -1/-2/-3 cold. ``alpha`` sets :attr:`GiStarResult.significant` (and ``hot``/``cold``), e.g. for
 hotspot areas and stability; the class labels are always at the three fixed levels.
@@ -80,6 +119,7 @@ from ._errors import ParameterError
 from .fdr import bh_adjust
 from .grid import GridValues
 from .neighbours import _active_values_or_raise, auto_distance, disc_stencil, neighbour_count, neighbour_sum
+from .gi_inference import count_test_tails, exact_feasible, is_count_data, neighbourhood_sum_tails
 
 __all__ = [
     "GiStarResult",
@@ -87,6 +127,9 @@ __all__ = [
     "CLASS_LABELS",
     "OUTSIDE",
     "CONFIDENCE_LEVELS",
+    "INFERENCE_METHODS",
+    "AUTO_PERMUTATIONS",
+    "SPARSE_EXPECTED",
 ]
 
 #: Confidence levels of the classes, strongest first, and their bin magnitudes.
@@ -103,6 +146,14 @@ CLASS_LABELS: dict[int, str] = {
 }
 #: Class label of cells outside the study area.
 OUTSIDE = "outside"
+#: Accepted values of ``inference``.
+INFERENCE_METHODS = ("auto", "count", "randomisation", "permutation", "normal")
+#: Permutations drawn when ``inference`` is "permutation" (or "auto" falls back to it) and
+#: ``permutations`` is not given: enough for the 99 % class of a one-neighbourhood cluster with
+#: FDR over about 2,000 cells.
+AUTO_PERMUTATIONS = 9_999
+#: Fewer incidents than this per neighbourhood on average make the data "sparse" for the cell size.
+SPARSE_EXPECTED = 5.0
 
 
 @dataclass(frozen=True, eq=False)
@@ -129,6 +180,8 @@ class GiStarResult:
         ``zero_variance``, ``cells_covering_area``.
     p_adjusted : ndarray of float or None
         Benjamini–Hochberg q-value of the decision p-value (``fdr=True``), else None.
+    p_exact : ndarray of float or None
+        Two-sided exact p-value (``inference`` "count" or "randomisation"), else None.
     p_sim, p_sim_directed, z_sim : ndarray of float or None
         Permutation results (``permutations > 0``), else None. ``z_sim`` is
         ``(observed - mean of simulations) / sd of simulations`` as esda's.
@@ -147,6 +200,7 @@ class GiStarResult:
     counts: GridValues
     params: dict[str, Any]
     p_adjusted: np.ndarray | None = None
+    p_exact: np.ndarray | None = None
     p_sim: np.ndarray | None = None
     p_sim_directed: np.ndarray | None = None
     z_sim: np.ndarray | None = None
@@ -168,9 +222,11 @@ class GiStarResult:
 
     @property
     def p_decision(self) -> np.ndarray:
-        """The p-value the classes are based on: q-value with FDR, else ``p_sim`` or ``p``."""
+        """The p-value the classes are based on: q-value with FDR, else ``p_exact``, ``p_sim`` or ``p``."""
         if self.p_adjusted is not None:
             return self.p_adjusted
+        if self.p_exact is not None:
+            return self.p_exact
         return self.p_sim if self.p_sim is not None else self.p
 
     def _side(self) -> np.ndarray:
@@ -194,8 +250,11 @@ class GiStarResult:
 
     def grid_values(self, what: str = "z") -> GridValues:
         """One result array as :class:`~hotspots.GridValues` (``"z"``, ``"p"``, ``"bins"``,
-        ``"p_adjusted"``, ``"p_sim"``, ``"z_sim"``), e.g. for maps and rasters."""
-        arrays = {"z": self.z, "p": self.p, "bins": self.bins, "p_adjusted": self.p_adjusted, "p_sim": self.p_sim, "z_sim": self.z_sim}
+        ``"p_adjusted"``, ``"p_exact"``, ``"p_sim"``, ``"z_sim"``), e.g. for maps and rasters."""
+        arrays = {
+            "z": self.z, "p": self.p, "bins": self.bins, "p_adjusted": self.p_adjusted, "p_exact": self.p_exact,
+            "p_sim": self.p_sim, "z_sim": self.z_sim,
+        }
         if what not in arrays or arrays[what] is None:
             avail = [k for k, v in arrays.items() if v is not None]
             raise ParameterError(f"`what` must be one of {avail}; got {what!r}.")
@@ -207,7 +266,8 @@ class GiStarResult:
         """Active cells as polygons (EPSG of the grid) with their Gi* results.
 
         Columns: ``row``, ``col``, ``count``, ``neighbours`` (``W_i``), ``z``, ``p``, then
-        ``p_sim``, ``p_sim_directed``, ``z_sim`` (with permutations), ``p_adjusted`` (with FDR),
+        ``p_exact`` (exact inference), ``p_sim``, ``p_sim_directed``, ``z_sim`` (with
+        permutations), ``p_adjusted`` (with FDR),
         ``bin``, ``class``, ``geometry``.
 
         Parameters
@@ -228,6 +288,8 @@ class GiStarResult:
             "z": self.z[rr, cc],
             "p": self.p[rr, cc],
         }
+        if self.p_exact is not None:
+            cols["p_exact"] = self.p_exact[rr, cc]
         if self.p_sim is not None:
             cols["p_sim"] = self.p_sim[rr, cc]
             cols["p_sim_directed"] = self.p_sim_directed[rr, cc]
@@ -244,6 +306,7 @@ def gi_star(
     counts: GridValues,
     distance: float | None = None,
     *,
+    inference: str = "auto",
     permutations: int = 0,
     fdr: bool = True,
     alpha: float = 0.05,
@@ -261,8 +324,13 @@ def gi_star(
         size. ``None`` chooses it automatically (:func:`~hotspots.neighbours.auto_distance`:
         first significant peak of incremental Moran's I, else ``cell_size x sqrt(2)``); the choice
         is announced in :attr:`GiStarResult.notes` and ``params``.
+    inference : {"auto", "count", "randomisation", "permutation", "normal"}
+        How p-values are obtained (module docs, "Inference"). ``"auto"`` (default): the exact
+        count test for counts, permutations otherwise or when ``permutations`` is given.
     permutations : int
-        Conditional permutations for pseudo p-values (0 = analytic normal p only). 999 is usual.
+        Conditional permutations for pseudo p-values. With ``inference="auto"`` a positive number
+        selects permutation inference (999 was usual; 9,999 reaches more classes with FDR). With
+        ``inference="permutation"``, 0 means :data:`AUTO_PERMUTATIONS`.
     fdr : bool
         Benjamini–Hochberg false discovery rate control over the active cells (default True).
     alpha : float
@@ -275,6 +343,8 @@ def gi_star(
     GiStarResult
     """
     _check_inputs(counts, permutations, alpha, seed)
+    if inference not in INFERENCE_METHODS:
+        raise ParameterError(f"`inference` must be one of {list(INFERENCE_METHODS)}; got {inference!r}.")
     grid = counts.grid
     active = grid.active
     y2 = _active_values_or_raise(counts)
@@ -327,16 +397,34 @@ def gi_star(
     out_z = _embed(zv, active)
     out_p = _embed(pv, active)
     k = (Wv - 1).astype(np.int64)
-    p_sim = p_dir = z_sim = None
-    if permutations:
+    method, R = _choose_inference(inference, int(permutations), yv, Wv, notes)
+    p_sim = p_dir = z_sim = p_ex = None
+    if method in ("count", "randomisation"):
+        if method == "count":
+            S2v = neighbour_sum(y2 * y2, st)[active]
+            tails = count_test_tails(yv, Wv, Sv, S2v)
+            p_name = "p_exact (two-sided exact count test)"
+        else:
+            tails = neighbourhood_sum_tails(yv, Wv.astype(np.int64), Sv)
+            p_name = "p_exact (two-sided exact randomisation)"
+        p_used = np.minimum(1.0, 2.0 * np.minimum(tails.p_upper, tails.p_lower))
+        direction = np.sign(tails.p_lower - tails.p_upper).astype(np.int64)
+        degenerate = zero_variance | (var_factor <= 0)
+        p_used = np.where(degenerate, 1.0, p_used)
+        direction = np.where(degenerate, 0, direction)
+        p_ex = _embed(p_used, active)
+        p_min = tails.p_min
+    elif method == "permutation":
         rng = np.random.default_rng(seed)
         obs = Sv - yv  # neighbour sum without the cell itself
-        ps, pdir, zs, side_v = _conditional_permutation(yv, k, obs, int(permutations), rng, zero_variance)
+        ps, pdir, zs, side_v = _conditional_permutation(yv, k, obs, R, rng, zero_variance)
         p_sim, p_dir, z_sim = _embed(ps, active), _embed(pdir, active), _embed(zs, active)
         p_used, direction = ps, side_v.astype(np.int64)
+        p_min = min(1.0, 2.0 / (R + 1))
         p_name = "p_sim (two-sided conditional permutation)"
     else:
         p_used, direction = pv, np.sign(zv).astype(np.int64)
+        p_min = float(pv.min()) if pv.size else 1.0
         p_name = "p (two-sided normal)"
     q = bh_adjust(p_used) if fdr else None
     decide = q if fdr else p_used
@@ -350,6 +438,8 @@ def gi_star(
     side[active] = direction
 
     nb = Wv - 1
+    offered = _classes_offered(method, p_min, n, float(np.median(Wv)), fdr, binv, R, notes)
+    sparse = _sparse_note(mean, float(np.median(Wv)), float(grid.cell_size), zero_variance, notes)
     params: dict[str, Any] = {
         "distance_m": float(dist),
         "distance_rule": rule,
@@ -365,14 +455,18 @@ def gi_star(
         },
         "alpha": float(alpha),
         "fdr": bool(fdr),
-        "permutations": int(permutations),
-        "seed": seed if permutations else None,
+        "inference": method,
+        "permutations": int(R) if method == "permutation" else 0,
+        "seed": seed if method == "permutation" else None,
         "p_decision": ("BH-adjusted " if fdr else "") + p_name,
+        "p_min": float(p_min),
+        "classes_offered": offered,
+        "expected_per_neighbourhood": float(mean * np.median(Wv)),
+        "sparse": sparse is not None,
+        "suggested_cell_size_m": sparse,
         "zero_variance": zero_variance,
         "cells_covering_area": covering,
     }
-    if permutations and permutations < 99:
-        notes.append(f"only {permutations} permutations: the smallest possible p_sim is {1 / (permutations + 1):.3f}; use 999")
     return GiStarResult(
         z=out_z,
         p=out_p,
@@ -380,6 +474,7 @@ def gi_star(
         counts=counts,
         params=params,
         p_adjusted=_embed(q, active) if q is not None else None,
+        p_exact=p_ex,
         p_sim=p_sim,
         p_sim_directed=p_dir,
         z_sim=z_sim,
@@ -387,6 +482,73 @@ def gi_star(
         direction=side,
         notes=tuple(notes),
     )
+
+
+def _choose_inference(inference: str, permutations: int, yv: np.ndarray, Wv: np.ndarray, notes: list[str]) -> tuple[str, int]:
+    """The inference method actually used and its number of permutations (0 unless permutation)."""
+    if inference == "normal":
+        return "normal", 0
+    if inference == "permutation" or (inference == "auto" and permutations > 0):
+        R = permutations or AUTO_PERMUTATIONS
+        if R < 99:
+            notes.append(f"only {R} permutations: the smallest possible p_sim is {2 / (R + 1):.3f}; use 9,999")
+        return "permutation", R
+    if inference == "randomisation":
+        ok, why = exact_feasible(yv, Wv.astype(np.int64))
+        if not ok:
+            raise ParameterError(f"`inference='randomisation'` is not possible here: {why}. Use `inference='permutation'`.")
+        return "randomisation", 0
+    if is_count_data(yv):
+        return "count", 0
+    if inference == "count":
+        raise ParameterError(
+            "`inference='count'` needs counts (whole numbers >= 0) in every study-area cell; these values are not. "
+            "Use `inference='permutation'` (or 'auto', which falls back to it)."
+        )
+    notes.append(f"the values are not counts, so {AUTO_PERMUTATIONS:,} conditional permutations decide the classes")
+    return "permutation", AUTO_PERMUTATIONS
+
+
+def _classes_offered(
+    method: str, p_min: float, m: int, k0: float, fdr: bool, binv: np.ndarray, R: int, notes: list[str]
+) -> list[float]:
+    """Confidence levels the method can reach (module docs, "Classes offered"); notes the others."""
+    k = max(1.0, k0)
+    offered, missing = [], []
+    reached = {mag for mag in np.unique(np.abs(binv)).tolist() if mag}
+    for conf, mag in CONFIDENCE_LEVELS:
+        a = 1.0 - conf
+        limit = k * a / m if fdr else a
+        if p_min <= limit + 1e-15 or mag in reached:
+            offered.append(conf)
+        else:
+            missing.append((conf, limit))
+    if missing and method == "permutation":
+        need = max(int(math.ceil(2.0 / lim)) - 1 for _, lim in missing)
+        levels = ", ".join(f"{c:.0%}" for c, _ in missing)
+        notes.append(
+            f"with {R:,} permutations{' and FDR over ' + format(m, ',') + ' cells' if fdr else ''} the {levels} class(es) cannot "
+            f"be reached (smallest p {p_min:.2g}); use about {need:,} permutations or `inference='count'`"
+        )
+    elif missing:
+        levels = ", ".join(f"{c:.0%}" for c, _ in missing)
+        notes.append(f"the {levels} class(es) cannot be reached with so few incidents (smallest possible p {p_min:.2g})")
+    return offered
+
+
+def _sparse_note(mean: float, w_med: float, cell: float, zero_variance: bool, notes: list[str]) -> float | None:
+    """Note (and return a suggested cell size) when neighbourhoods hold too few incidents on average."""
+    expected = mean * w_med
+    if zero_variance or expected >= SPARSE_EXPECTED or expected <= 0:
+        return None
+    step = 50.0 if cell >= 100 else 10.0
+    suggested = math.ceil(cell * math.sqrt(SPARSE_EXPECTED / expected) / step) * step
+    notes.append(
+        f"the data are sparse for {cell:,.0f} m cells: {expected:.2f} incidents per neighbourhood of {w_med:.0f} cells on average "
+        f"(at least {SPARSE_EXPECTED:g} make the test informative). Hot spots are still tested at their stated error rate, "
+        f"but only strong concentrations can be found; cells of about {suggested:,.0f} m would hold {SPARSE_EXPECTED:g} per neighbourhood"
+    )
+    return float(suggested)
 
 
 # ----------------------------------------------------------------------------- internals

@@ -36,72 +36,70 @@ Definitions (per group; ``n`` columns are counts of referrals)
 Disclosure control
 ------------------
 :attr:`KPITable.raw` holds the exact numbers, **for internal use only**. :attr:`KPITable.table`
-is for display and export:
+is for display and export, protected by :mod:`hotspots.disclosure` (one rule for every output):
 
-* primary suppression: a displayed count of people from 1 to ``threshold − 1`` is shown as
-  ``"<5"`` (:data:`hotspots.privacy.SUPPRESSED`); zero is shown;
-* secondary suppression against differencing: every additive relation a reader could use — a
-  group's outcome counts add up to its referrals; complements such as re-offended = eligible −
-  not re-offended; group rows add up to the total row — is audited exactly: a reader who
-  knows every shown count can work out any cell fixed by this system of linear equations
-  (found with the null space of the unknowns' relation matrix). While a protected cell can be
-  worked out, or a relation pins hidden cells to a small non-zero sum, the smallest non-zero
-  visible count in a relation that gives it away is hidden too, shown as ``"c"``
-  (:data:`SECONDARY`). The protected cells are the hidden displayed counts and, with
-  ``protect_implied=True``, also small counts that are only *implied* (complements such as the
-  number who re-offended or the victims not satisfied);
-* every percentage is a ratio of two shown counts, so it is hidden (``"c"``) when either is;
-  a median is hidden when fewer than ``threshold`` people are behind it;
-* column ``suppressed`` is True in rows with any hidden cell; :attr:`KPITable.suppressed` marks
+* a count of people from 1 to ``threshold − 1`` is shown as ``"<5"``; zero is shown;
+* a row (group) of fewer than ``threshold`` people shows only its size; the rest is ``"x"``, and
+  so is any breakdown of a base under the threshold (e.g. outcomes among 3 concluded referrals);
+* secondary suppression (``"c"``) until no hidden count and no small *implied* count (who
+  re-offended = eligible − not re-offended, victims not satisfied, ...) can be worked out from
+  the table by an integer-programming reader who knows that ``"<5"`` is 1–4 and ``"c"`` is 0 or
+  at least 5;
+* percentages are whole percent, from shown counts only: ``"<1"`` (``"<P"``) when the numerator
+  is a small count and ``">99"`` (``">Q"``) when the complement is, ``"c"`` when a count behind it
+  is hidden; medians are ``"x"`` when fewer than ``threshold`` people are behind them;
+* column ``suppressed`` is True in rows with any hidden value; :attr:`KPITable.suppressed` marks
   the hidden cells.
 
-Policy on implied complements (``protect_implied``)
-    By default (``protect_implied=False``) a small complement that is only implied — e.g. 4
-    victims not satisfied out of 874 who answered — does **not** hide the rate: the percentage
-    (here 100 %) and its counts are shown, as published rates usually are (the ONS publishes
-    rates whose denominators are at or above its threshold even when the complement is small).
-    Percentages are then rounded to whole percent (half up), the usual precision of published
-    rates. Primary suppression of displayed counts and secondary suppression that stops a
-    reader working out a hidden displayed count (total minus the others) are unchanged, and a
-    percentage is still hidden when its numerator or denominator is (so a rate is only shown
-    when its denominator is 0 or at least ``threshold``). With ``protect_implied=True`` (the
-    strict policy) implied complements are protected like displayed counts — the numerator and
-    the percentage are hidden whenever the complement is between 1 and ``threshold − 1`` — and
-    percentages keep one decimal.
+``protect_implied=False`` leaves small implied complements unprotected (a rate such as 870 of
+874 victims satisfied is then shown as 100 %); the default protects them (">99").
 
-This protects one table. Publishing several breakdowns of the same referrals (by month and by
-offence, say) can still allow differencing between tables; suppress small groups by merging
-categories where that matters.
+This protects one table. Several tables of the same referrals published together (the KPIs by
+month and by offence, referrals per hotspot, referral squares on a map) must be protected
+together: :func:`hotspots.publication.publish_scheme` does that for everything an analysis
+publishes, and the exports and the app take their tables from it.
 """
 
 from __future__ import annotations
 
-import contextlib
-import functools
-import threading
+from collections.abc import Hashable, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Iterator, Sequence
+from typing import Any
 
 import numpy as np
 import pandas as pd
-from scipy.linalg import null_space
 
 from ._errors import ParameterError, SchemaError
-from .privacy import SUPPRESSED, SUPPRESSION_THRESHOLD
+from .disclosure import (
+    SECONDARY,
+    SUPPRESSED,
+    SUPPRESSION_THRESHOLD,
+    WITHHELD,
+    Ledger,
+    Protection,
+    check_threshold,
+    protect,
+    render_table,
+)
 from .schema import AGE_GROUPS, OFFENCES, OUTCOMES, ROUTES
 
 __all__ = [
-    "KPITable",
-    "scheme_kpis",
-    "referral_funnel",
-    "monthly_referrals",
-    "SECONDARY",
-    "TOTAL_LABEL",
     "NOT_RECORDED",
+    "ROW_MEASURES",
+    "SECONDARY",
+    "SUPPRESSED",
+    "TOTAL_LABEL",
+    "WITHHELD",
+    "KPIRows",
+    "KPITable",
+    "add_kpi_rows",
+    "funnel_display",
+    "kpi_display",
+    "kpi_rows",
+    "monthly_referrals",
+    "referral_funnel",
+    "scheme_kpis",
 ]
-
-#: Marker for a cell hidden to stop differencing (or a percentage built on a hidden count).
-SECONDARY = "c"
 #: Label of the total row.
 TOTAL_LABEL = "All"
 #: Group label for referrals with no value in the grouping column.
@@ -115,19 +113,25 @@ _KPI_COUNTS = [
     "followup_eligible", "not_reoffended", "victim_responses", "victims_satisfied", "contacted_booked_48h",
     "first_time_entrant_recorded", "first_time_entrants",
 ]
-_KPI_IMPLIED = ["reoffended", "victims_not_satisfied", "not_contacted_booked_48h", "not_first_time_entrants", "fte_not_recorded"]
+_KPI_IMPLIED = [
+    "reoffended", "victims_not_satisfied", "not_contacted_booked_48h", "not_first_time_entrants", "fte_not_recorded",
+    "concluded_not_completed", "not_eligible", "no_victim_response",
+]
 _KPI_ROW_RELATIONS = [
     ("referrals", ["completed", "refused", "withdrawn", "in_progress", "outcome_not_recorded"]),
     ("concluded", ["completed", "refused", "withdrawn"]),
     ("referrals", ["concluded", "in_progress", "outcome_not_recorded"]),
+    ("concluded", ["completed", "concluded_not_completed"]),
+    ("concluded_not_completed", ["refused", "withdrawn"]),
+    ("referrals", ["followup_eligible", "not_eligible"]),
     ("followup_eligible", ["not_reoffended", "reoffended"]),
+    ("referrals", ["victim_responses", "no_victim_response"]),
     ("victim_responses", ["victims_satisfied", "victims_not_satisfied"]),
     ("referrals", ["contacted_booked_48h", "not_contacted_booked_48h"]),
     ("referrals", ["first_time_entrant_recorded", "fte_not_recorded"]),
     ("first_time_entrant_recorded", ["first_time_entrants", "not_first_time_entrants"]),
 ]
-# percentage column -> (numerator, denominator); both are shown counts, so a percentage adds no
-# information when both are shown, and is hidden when either is.
+# percentage column -> (numerator, denominator)
 _KPI_PCTS = {
     "completed_pct": ("completed", "concluded"),
     "refused_pct": ("refused", "concluded"),
@@ -137,6 +141,21 @@ _KPI_PCTS = {
     "contacted_booked_48h_pct": ("contacted_booked_48h", "referrals"),
     "first_time_entrant_pct": ("first_time_entrants", "first_time_entrant_recorded"),
 }
+# ... and the implied complement each rate gives away (">99" when it is small)
+_KPI_PCT_COMPLEMENTS = {
+    "completed_pct": "concluded_not_completed",
+    "not_reoffended_pct": "reoffended",
+    "victim_satisfied_pct": "victims_not_satisfied",
+    "contacted_booked_48h_pct": "not_contacted_booked_48h",
+    "first_time_entrant_pct": "not_first_time_entrants",
+}
+# base -> counts breaking it down (withheld when the base is 1 to threshold - 1)
+_KPI_BASES = {
+    "concluded": ["completed", "refused", "withdrawn"],
+    "followup_eligible": ["not_reoffended"],
+    "victim_responses": ["victims_satisfied"],
+    "first_time_entrant_recorded": ["first_time_entrants"],
+}
 _KPI_DISPLAY = [
     "referrals", "completed", "refused", "withdrawn", "in_progress", "outcome_not_recorded", "concluded",
     "completed_pct", "refused_pct", "withdrawn_pct", "followup_eligible", "not_reoffended", "not_reoffended_pct",
@@ -144,13 +163,21 @@ _KPI_DISPLAY = [
     "median_hours_to_contact", "first_time_entrant_recorded", "first_time_entrants", "first_time_entrant_pct",
 ]
 
-_FUNNEL_COUNTS = ["referred", "contacted", "booked", "completed"]
+# The referral funnel, counted in the same rows (``referrals`` is the "referred" stage).
+_FUNNEL_COUNTS = ["contacted", "booked"]
 _FUNNEL_IMPLIED = ["not_contacted", "not_booked", "not_completed"]
 _FUNNEL_ROW_RELATIONS = [
-    ("referred", ["contacted", "not_contacted"]),
-    ("referred", ["booked", "not_booked"]),
-    ("referred", ["completed", "not_completed"]),
+    ("referrals", ["contacted", "not_contacted"]),
+    ("referrals", ["booked", "not_booked"]),
+    ("referrals", ["completed", "not_completed"]),
 ]
+#: Every count in a KPI row (shown and implied, with the funnel): the measures that add up across groups.
+ROW_MEASURES = tuple(_KPI_COUNTS + _KPI_IMPLIED + _FUNNEL_COUNTS + _FUNNEL_IMPLIED)
+_FUNNEL_PCTS = {
+    "contacted_pct": ("contacted", "referrals", "not_contacted"),
+    "booked_pct": ("booked", "referrals", "not_booked"),
+    "completed_pct": ("completed", "referrals", "not_completed"),
+}
 
 
 # =============================================================================== result
@@ -321,272 +348,53 @@ def _groups(referrals: pd.DataFrame, df: pd.DataFrame, by: str | None) -> tuple[
 
 
 # =============================================================================== disclosure control
-Cell = tuple[int, str]
+def add_kpi_rows(ledger: Ledger, raw: pd.DataFrame, keys: Sequence[Hashable], *, total: Hashable | None = None,
+                 funnel: bool = True) -> None:
+    """Add KPI rows (``raw`` rows, one population key each) to a disclosure :class:`~hotspots.disclosure.Ledger`.
 
-
-_BLAS_LOCK = threading.Lock()
-_BLAS_STATE: dict[str, Any] = {"users": 0, "saved": []}
-
-
-@functools.lru_cache(maxsize=1)
-def _blas_libraries() -> tuple[Any, ...]:
-    """threadpoolctl controllers of the loaded BLAS libraries (empty without threadpoolctl)."""
-    try:
-        from threadpoolctl import ThreadpoolController
-
-        return tuple(ThreadpoolController().select(user_api="blas").lib_controllers)
-    except Exception:  # pragma: no cover - threadpoolctl comes with scikit-learn
-        return ()
-
-
-_BLAS_DEPTH = threading.local()
-
-
-@contextlib.contextmanager
-def _one_blas_thread() -> Iterator[None]:
-    """Run the audit's small SVD on one BLAS thread.
-
-    A 100 x 150 SVD takes about 3 ms on one thread, but anywhere from 5 ms to 0.4 s when
-    OpenBLAS splits it over threads on a busy machine or from a worker thread (a Streamlit
-    rerun): the threads wait for each other. The numbers are the same (to rounding far below the
-    audit's 1e-9 tolerance). The limit is set in the calling thread and put back when the thread
-    leaves its outermost use: to what it was, or -- when another thread was inside already --
-    to what the first of them found, so that overlapping users never leave the limit behind
-    (OpenBLAS keeps the setting per process or per thread depending on how it was built).
+    Cell keys are ``(population key, measure)``; the same population added by two tables is one
+    set of counts. With ``total`` (one of ``keys``) that row is the sum of the others. With
+    ``funnel`` the funnel counts (contacted, booked) are added too.
     """
-    depth = getattr(_BLAS_DEPTH, "n", 0)
-    if depth:  # nested: already limited in this thread
-        _BLAS_DEPTH.n = depth + 1
-        try:
-            yield
-        finally:
-            _BLAS_DEPTH.n = depth
-        return
-    libs = _blas_libraries()
-    with _BLAS_LOCK:
-        if _BLAS_STATE["users"] == 0:
-            found = []
-            for lc in libs:
-                try:
-                    found.append((lc, lc.get_num_threads()))
-                except Exception:  # pragma: no cover - a library that cannot be queried is left alone
-                    pass
-            _BLAS_STATE["saved"] = found
-        _BLAS_STATE["users"] += 1
-        restore = list(_BLAS_STATE["saved"])
-    for lc, _ in restore:
-        try:
-            lc.set_num_threads(1)
-        except Exception:  # pragma: no cover
-            pass
-    _BLAS_DEPTH.n = 1
-    try:
-        yield
-    finally:
-        _BLAS_DEPTH.n = 0
-        for lc, n in restore:
-            try:
-                lc.set_num_threads(n)
-            except Exception:  # pragma: no cover
-                pass
-        with _BLAS_LOCK:
-            _BLAS_STATE["users"] -= 1
-            if _BLAS_STATE["users"] == 0:
-                _BLAS_STATE["saved"] = []
+    shown = list(_KPI_COUNTS) + (list(_FUNNEL_COUNTS) if funnel else [])
+    implied = list(_KPI_IMPLIED) + (list(_FUNNEL_IMPLIED) if funnel else [])
+    relations = list(_KPI_ROW_RELATIONS) + (list(_FUNNEL_ROW_RELATIONS) if funnel else [])
+    cols = {c: raw[c].to_numpy() for c in shown + implied}
+    rows = [(key, {c: int(cols[c][i]) for c in shown + implied}) for i, key in enumerate(keys)]
+    signals = {comp: _KPI_PCTS[pct][1] for pct, comp in _KPI_PCT_COMPLEMENTS.items()}
+    if funnel:
+        signals.update({comp: den for num, den, comp in _FUNNEL_PCTS.values()})
+    ledger.add_table(rows, shown=shown, implied=implied, relations=relations, bases=_KPI_BASES, signals=signals, total=total,
+                     size="referrals")
 
 
-def _protect(
-    values: pd.DataFrame,
-    shown: Sequence[str],
-    implied: Sequence[str],
-    row_relations: Sequence[tuple[str, list[str]]],
-    threshold: int,
-    protect_implied: bool = True,
-) -> tuple[set[Cell], set[Cell]]:
-    """Cells to hide: (primary, secondary). See the module docstring for the rule.
-
-    The reader knows every shown, unhidden count and all the additive relations. A cell is
-    worked out when it is fixed by those linear equations (its entry in every null-space vector
-    of the unknowns' relation matrix is zero). Small counts (shown, and with ``protect_implied``
-    also implied ones) and hidden cells must not be worked out, and no relation may pin its
-    unknown parts to a small non-zero sum that includes such a cell.
-    """
-    n = len(values)
-    allcols = list(shown) + list(implied)
-    cells: list[Cell] = [(i, c) for i in range(n) for c in allcols]
-    pos = {cell: k for k, cell in enumerate(cells)}
-    colvals = {c: values[c].tolist() for c in allcols}
-    val = {(i, c): float(colvals[c][i]) for i in range(n) for c in allcols}
-    relations: list[tuple[Cell, list[Cell]]] = []
-    for i in range(n):
-        for tot, parts in row_relations:
-            relations.append(((i, tot), [(i, p) for p in parts]))
-    if n > 1:  # group rows add up to the total row (last)
-        for c in allcols:
-            relations.append(((n - 1, c), [(i, c) for i in range(n - 1)]))
-    A = np.zeros((len(relations), len(cells)))
-    member: dict[Cell, list[int]] = {cell: [] for cell in cells}
-    for k, (tot, parts) in enumerate(relations):
-        A[k, pos[tot]] = 1.0
-        member[tot].append(k)
-        for p in parts:
-            A[k, pos[p]] -= 1.0
-            member[p].append(k)
-    visible_all = {(i, c) for i in range(n) for c in shown}
-    small = {cell for cell, v in val.items() if 0 < v < threshold and (protect_implied or cell in visible_all)}
-    primary = small & visible_all
-    hidden: set[Cell] = set(primary)
-    if not small:
-        # Nothing to protect: no cell is hidden, and no relation can pin a protected cell (the
-        # loop below would find nothing), so the linear-algebra audit is skipped.
-        return primary, set()
-
-    last_row = n - 1
-
-    def candidate(victim: Cell, start: list[int]) -> Cell | None:
-        """Smallest non-zero visible cell near the victim, group rows before the total row."""
-        frontier, seen_rel, seen_cell = list(start), set(), {victim}
-        while frontier:
-            cand, nxt = [], []
-            for k in frontier:
-                if k in seen_rel:
-                    continue
-                seen_rel.add(k)
-                tot, parts = relations[k]
-                for c in [*parts, tot]:
-                    if c in seen_cell:
-                        continue
-                    seen_cell.add(c)
-                    if c in visible_all and c not in hidden:
-                        cand.append(c)
-                    else:
-                        nxt.extend(member[c])
-            if cand:
-                nonzero = [c for c in cand if val[c] > 0]
-                return min(nonzero or cand, key=lambda c: (n > 1 and c[0] == last_row, val[c], pos[c]))
-            frontier = nxt
-        return None
-
-    absA = np.abs(A)
-    vis_vec = np.array([c in visible_all for c in cells])
-
-    def closure(unknown_vec: np.ndarray) -> np.ndarray:
-        """Cells worked out by repeatedly solving relations with a single unknown (cheap pass)."""
-        unk = unknown_vec.copy()
-        while True:
-            cnt = absA @ unk
-            rows = np.flatnonzero(cnt == 1)
-            if rows.size == 0:
-                return unknown_vec & ~unk
-            cols = np.argmax(absA[rows] * unk, axis=1)
-            unk[cols] = False
-
-    def exact(unknown_vec: np.ndarray) -> np.ndarray:
-        """Cells fixed by the whole linear system (null-space test)."""
-        idx = np.flatnonzero(unknown_vec)
-        out = np.zeros(len(cells), dtype=bool)
-        if idx.size == 0:
-            return out
-        with _one_blas_thread():
-            ns = null_space(A[:, idx])
-        fixed = np.ones(idx.size, dtype=bool) if ns.size == 0 else np.all(np.abs(ns) < 1e-9, axis=1)
-        out[idx[fixed]] = True
-        return out
-
-    for _ in range(len(cells) + 1):
-        hid_vec = np.array([c in hidden for c in cells])
-        unknown_vec = ~vis_vec | hid_vec
-        new: set[Cell] = set()
-        protect = small | hidden
-        for solver in (closure, exact):
-            det = solver(unknown_vec)
-            determined = {cells[j] for j in np.flatnonzero(det)}
-            for victim in sorted(determined & protect, key=pos.get):
-                c = candidate(victim, member[victim])
-                if c is not None:
-                    new.add(c)
-            if new:
-                break
-            known = (visible_all - hidden) | determined
-            for k, (tot, parts) in enumerate(relations):
-                if tot in known:
-                    unk = [c for c in parts if c not in known]
-                    if len(unk) >= 2 and any(c in protect for c in unk) and 0 < sum(val[c] for c in unk) < threshold:
-                        c = candidate(unk[0], [k])
-                        if c is not None:
-                            new.add(c)
-            if new:
-                break
-        if not new:
-            return primary, hidden - primary
-        hidden |= new
-    raise RuntimeError("suppression did not converge; this is a bug in hotspots")  # pragma: no cover
-
-
-def _display(
-    raw: pd.DataFrame,
-    group_col: str,
-    counts: Sequence[str],
-    implied: Sequence[str],
-    relations: Sequence[tuple[str, list[str]]],
-    pcts: dict[str, tuple[str, str]],
-    display_cols: Sequence[str],
-    threshold: int,
-    medians: dict[str, str] | None = None,
-    protect_implied: bool = False,
-) -> tuple[pd.DataFrame, pd.DataFrame]:
-    primary, secondary = _protect(raw.reset_index(drop=True), counts, implied, relations, threshold, protect_implied)
-    hidden = primary | secondary
-    n = len(raw)
-    needed = set(display_cols) | (set(medians.values()) if medians else set())
-    colvals = {c: raw[c].tolist() for c in raw.columns if c in needed}  # Python scalars, as to_dict gives
-    table_cols: dict[str, Any] = {group_col: raw[group_col].to_numpy()}
-    mask_cols: dict[str, list[bool]] = {}
-    for col in display_cols:
-        vals: list[Any] = []
-        hid: list[bool] = []
-        for i in range(n):
-            v = colvals[col][i]
-            if col in counts:
-                if (i, col) in primary:
-                    vals.append(SUPPRESSED if threshold == SUPPRESSION_THRESHOLD else f"<{threshold}")
-                    hid.append(True)
-                elif (i, col) in secondary:
-                    vals.append(SECONDARY)
-                    hid.append(True)
-                else:
-                    vals.append(int(v))
-                    hid.append(False)
-            elif col in pcts:
-                if any((i, p) in hidden for p in pcts[col]):
-                    vals.append(SECONDARY)
-                    hid.append(True)
-                else:
-                    vals.append(None if pd.isna(v) else (round(float(v), 1) if protect_implied else _whole_percent(v)))
-                    hid.append(False)
-            elif medians and col in medians:
-                basis = colvals[medians[col]][i]
-                if 0 < basis < threshold:
-                    vals.append(SECONDARY)
-                    hid.append(True)
-                else:
-                    vals.append(None if pd.isna(v) else round(float(v), 1))
-                    hid.append(False)
-            else:  # pragma: no cover - every display column is one of the kinds above
-                vals.append(v)
-                hid.append(False)
-        table_cols[col] = pd.Series(vals, dtype=object)
-        mask_cols[col] = hid
-    # Built in one go (inserting columns one at a time costs ~1 ms each in pandas 3).
-    mask = pd.DataFrame(mask_cols, index=range(n))
-    table_cols["suppressed"] = mask.any(axis=1).to_numpy()
-    table = pd.DataFrame(table_cols)
+def kpi_display(protection: Protection, raw: pd.DataFrame, keys: Sequence[Hashable], group_col: str) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The display table of KPI rows added with :func:`add_kpi_rows`, as protected in ``protection``."""
+    labels = raw[group_col].tolist() if group_col in raw.columns else raw.iloc[:, 0].tolist()
+    pcts = {c: (num, den, _KPI_PCT_COMPLEMENTS.get(c)) for c, (num, den) in _KPI_PCTS.items()}
+    medians = {"median_hours_to_contact": (raw["median_hours_to_contact"].tolist(), "referrals")}
+    table, mask = render_table(protection, list(zip(keys, labels)), label=group_col, counts=_KPI_COUNTS, percents=pcts,
+                               medians=medians, columns=_KPI_DISPLAY)
+    # A median needs enough people behind it: those contacted (validly), not just referred.
+    basis = raw["contacted_valid"].to_numpy()
+    few = (basis > 0) & (basis < protection.threshold)
+    if few.any():
+        col = table["median_hours_to_contact"].to_numpy(dtype=object).copy()
+        col[few] = WITHHELD
+        table["median_hours_to_contact"] = col
+        mask.loc[few, "median_hours_to_contact"] = True
+        table["suppressed"] = mask.any(axis=1).to_numpy()
     return table, mask
 
 
-def _whole_percent(v: Any) -> int:
-    """A percentage rounded to a whole number, halves up (99.5 -> 100)."""
-    return int(np.floor(float(v) + 0.5))
+def funnel_display(protection: Protection, raw: pd.DataFrame, keys: Sequence[Hashable], group_col: str) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The funnel table (referred → contacted → booked → completed) of rows added with :func:`add_kpi_rows`."""
+    labels = raw[group_col].tolist() if group_col in raw.columns else raw.iloc[:, 0].tolist()
+    table, mask = render_table(protection, list(zip(keys, labels)), label=group_col, counts=["referrals", "contacted", "booked", "completed"],
+                               percents=_FUNNEL_PCTS)
+    table = table.rename(columns={"referrals": "referred"})
+    mask = mask.rename(columns={"referrals": "referred"})
+    return table, mask
 
 
 # =============================================================================== KPIs
@@ -641,7 +449,15 @@ def _kpi_counts(a: dict[str, np.ndarray], sel: np.ndarray, hours: float, base: s
         valid_contact = dc >= 0
     r["contacted_booked_48h"] = int(ok.sum())
     r["not_contacted_booked_48h"] = r["referrals"] - r["contacted_booked_48h"]
-    r["contacted"] = int(valid_contact.sum())
+    r["contacted_valid"] = int(valid_contact.sum())
+    r["contacted"] = int((~np.isnan(dc)).sum())
+    r["booked"] = int((~np.isnan(db)).sum())
+    r["not_contacted"] = r["referrals"] - r["contacted"]
+    r["not_booked"] = r["referrals"] - r["booked"]
+    r["not_completed"] = r["referrals"] - r["completed"]
+    r["concluded_not_completed"] = r["refused"] + r["withdrawn"]
+    r["not_eligible"] = r["referrals"] - r["followup_eligible"]
+    r["no_victim_response"] = r["referrals"] - r["victim_responses"]
     r["median_hours_to_contact"] = float(np.median(dc[valid_contact])) if valid_contact.any() else float("nan")
     fte = a["first_time_entrant"][sel]
     r["first_time_entrants"] = int((fte == 1).sum())
@@ -657,66 +473,41 @@ def _check_flag(protect_implied: Any) -> bool:
     return bool(protect_implied)
 
 
-def _check_common(threshold: int) -> int:
-    if isinstance(threshold, bool) or int(threshold) != threshold or threshold < 1:
-        raise ParameterError(f"`threshold` must be a whole number >= 1 (default 5); got {threshold!r}.")
-    return int(threshold)
+@dataclass(frozen=True, eq=False)
+class KPIRows:
+    """Exact KPI counts per group (internal): what :func:`kpi_rows` returns.
+
+    ``raw`` has the group column first (named ``group_col``), one row per group and the total
+    row last; ``order`` lists the groups; the rest describes the follow-up window.
+    """
+
+    raw: pd.DataFrame
+    group_col: str
+    order: tuple[str, ...]
+    as_of: pd.Timestamp
+    followup_cutoff: pd.Timestamp
+    follow_up_months: int
+    contact_hours: float
+    window: str
+    notes: tuple[str, ...]
+    params: dict[str, Any]
 
 
-def scheme_kpis(
+def kpi_rows(
     referrals: pd.DataFrame,
     *,
     by: str | None = None,
     as_of: Any = None,
     follow_up_months: int = 6,
     contact_hours: float = 48,
-    threshold: int = SUPPRESSION_THRESHOLD,
     reoffending_base: str = "all",
-    protect_implied: bool = False,
-) -> KPITable:
-    """Scheme KPIs overall and per group, with a suppressed display table.
+) -> KPIRows:
+    """The exact KPI and funnel counts overall and per group (no disclosure control: internal).
 
-    Parameters
-    ----------
-    referrals : DataFrame or GeoDataFrame
-        Referrals with the canonical columns (``hotspots.schema.REFERRAL_COLUMNS``; geometry is
-        not needed). Boolean columns may hold True/False, 1/0, yes/no or be empty.
-    by : str, optional
-        Group by this column: ``"month"`` (from ``referred_at`` unless a ``month`` column exists;
-        months without referrals are listed with zeros), ``"offence"``, ``"route"``,
-        ``"age_group"``, ``"hotspot"`` (added by linkage) or any other column. Missing values
-        form the group :data:`NOT_RECORDED`.
-    as_of : date-like, optional
-        The date follow-up windows are judged against; default the latest ``referred_at``.
-    follow_up_months : int, default 6
-        Length of the re-offending follow-up window.
-    contact_hours : float, default 48
-        Target time to contact and book reparative work, hours.
-    threshold : int, default 5
-        Person counts from 1 to ``threshold − 1`` are suppressed in :attr:`KPITable.table`.
-    reoffending_base : {"all", "completed"}, default "all"
-        Count re-offending among all eligible referrals or only completed ones.
-    protect_implied : bool, default False
-        Also protect small *implied* complements (e.g. 1–4 victims not satisfied), hiding the
-        rate that gives them away — the strict policy; see "Policy on implied complements" in
-        the module docs. By default such rates are shown, rounded to whole percent.
-
-    Returns
-    -------
-    KPITable
-        ``raw`` (exact, internal), ``table`` (suppressed, for display) and the window used.
-
-    Raises
-    ------
-    SchemaError
-        Missing columns, duplicate ``referral_id``, referrals without ``referred_at``, outcome
-        labels outside :data:`hotspots.schema.OUTCOMES`, non-boolean flags.
-    ParameterError
-        Bad options.
+    Same arguments and definitions as :func:`scheme_kpis`, which protects them for display.
     """
-    threshold = _check_common(threshold)
-    protect_implied = _check_flag(protect_implied)
-    if isinstance(follow_up_months, bool) or int(follow_up_months) != follow_up_months or follow_up_months < 1:
+    if isinstance(follow_up_months, bool) or not isinstance(follow_up_months, (int, np.integer, float)) or \
+            int(follow_up_months) != follow_up_months or follow_up_months < 1:
         raise ParameterError(f"`follow_up_months` must be a whole number of months >= 1; got {follow_up_months!r}.")
     try:
         hours = float(contact_hours)
@@ -764,31 +555,93 @@ def scheme_kpis(
         f"re-offending within {follow_up_months} months of referral, among {base_txt} made on or before {cutoff.date()} "
         f"(follow-up complete by {as_of_ts.date()}, {as_of_note}) with re-offending recorded"
     )
-    table, mask = _display(
-        raw, group_col, _KPI_COUNTS, _KPI_IMPLIED, _KPI_ROW_RELATIONS, _KPI_PCTS, _KPI_DISPLAY, threshold,
-        medians={"median_hours_to_contact": "contacted"}, protect_implied=protect_implied,
-    )
-    params = {
-        "by": by, "as_of": str(as_of_ts), "follow_up_months": int(follow_up_months), "contact_hours": hours,
-        "threshold": threshold, "reoffending_base": reoffending_base, "protect_implied": protect_implied,
-    }
+    params = {"by": by, "as_of": str(as_of_ts), "follow_up_months": int(follow_up_months), "contact_hours": hours,
+              "reoffending_base": reoffending_base}
+    return KPIRows(raw=raw, group_col=group_col, order=tuple(order), as_of=as_of_ts, followup_cutoff=cutoff,
+                   follow_up_months=int(follow_up_months), contact_hours=hours, window=window, notes=tuple(notes), params=params)
+
+
+def scheme_kpis(
+    referrals: pd.DataFrame,
+    *,
+    by: str | None = None,
+    as_of: Any = None,
+    follow_up_months: int = 6,
+    contact_hours: float = 48,
+    threshold: int = SUPPRESSION_THRESHOLD,
+    reoffending_base: str = "all",
+    protect_implied: bool = True,
+    unsafe: bool = False,
+) -> KPITable:
+    """Scheme KPIs overall and per group, with a protected display table.
+
+    Parameters
+    ----------
+    referrals : DataFrame or GeoDataFrame
+        Referrals with the canonical columns (``hotspots.schema.REFERRAL_COLUMNS``; geometry is
+        not needed). Boolean columns may hold True/False, 1/0, yes/no or be empty.
+    by : str, optional
+        Group by this column: ``"month"`` (from ``referred_at`` unless a ``month`` column exists;
+        months without referrals are listed with zeros), ``"offence"``, ``"route"``,
+        ``"age_group"``, ``"hotspot"`` (added by linkage) or any other column. Missing values
+        form the group :data:`NOT_RECORDED`.
+    as_of : date-like, optional
+        The date follow-up windows are judged against; default the latest ``referred_at``.
+    follow_up_months : int, default 6
+        Length of the re-offending follow-up window.
+    contact_hours : float, default 48
+        Target time to contact and book reparative work, hours.
+    threshold : int, default 5
+        Person counts from 1 to ``threshold − 1`` are suppressed in :attr:`KPITable.table`.
+    reoffending_base : {"all", "completed"}, default "all"
+        Count re-offending among all eligible referrals or only completed ones.
+    protect_implied : bool, default True
+        Also protect small *implied* complements (e.g. 1–4 victims not satisfied): their rate is
+        shown as a bound (">99"). ``False`` shows such rates exactly.
+    unsafe : bool, default False
+        Needed for a threshold below 3 (:func:`hotspots.disclosure.check_threshold`).
+
+    Returns
+    -------
+    KPITable
+        ``raw`` (exact, internal), ``table`` (protected, for display) and the window used.
+
+    Raises
+    ------
+    SchemaError
+        Missing columns, duplicate ``referral_id``, referrals without ``referred_at``, outcome
+        labels outside :data:`hotspots.schema.OUTCOMES`, non-boolean flags.
+    ParameterError
+        Bad options.
+    """
+    threshold = check_threshold(threshold, unsafe)
+    protect_implied = _check_flag(protect_implied)
+    rows = kpi_rows(referrals, by=by, as_of=as_of, follow_up_months=follow_up_months, contact_hours=contact_hours,
+                    reoffending_base=reoffending_base)
+    keys = [("group", g) for g in rows.raw[rows.group_col]]
+    ledger = Ledger()
+    add_kpi_rows(ledger, rows.raw, keys, total=keys[-1], funnel=False)
+    prot = protect(ledger, threshold=threshold, unsafe=unsafe, protect_implied=protect_implied)
+    table, mask = kpi_display(prot, rows.raw, keys, rows.group_col)
+    params = {**rows.params, "threshold": threshold, "protect_implied": protect_implied, "unsafe": bool(unsafe)}
     return KPITable(
-        raw=raw, table=table, suppressed=mask, by=by, threshold=threshold, as_of=as_of_ts, followup_cutoff=cutoff,
-        follow_up_months=int(follow_up_months), contact_hours=hours, window=window, notes=tuple(notes), params=params,
+        raw=rows.raw, table=table, suppressed=mask, by=by, threshold=threshold, as_of=rows.as_of,
+        followup_cutoff=rows.followup_cutoff, follow_up_months=rows.follow_up_months, contact_hours=rows.contact_hours,
+        window=rows.window, notes=rows.notes, params=params,
     )
 
 
 def referral_funnel(
-    referrals: pd.DataFrame, *, by: str | None = None, threshold: int = SUPPRESSION_THRESHOLD, protect_implied: bool = False
+    referrals: pd.DataFrame, *, by: str | None = None, threshold: int = SUPPRESSION_THRESHOLD, protect_implied: bool = True,
+    unsafe: bool = False,
 ) -> KPITable:
     """Referrals through the stages referred → contacted → booked → completed.
 
     ``contacted`` and ``booked`` count referrals with a ``contacted_at`` / ``task_booked_at``
     time; ``completed`` those with outcome "completed". The stages are counted independently
     (a referral can be completed without a recorded booking time), so later stages are not forced
-    to be subsets of earlier ones. Suppressed like :func:`scheme_kpis`; with
-    ``protect_implied=True`` the implied "not contacted", "not booked" and "not completed" counts
-    are protected too.
+    to be subsets of earlier ones. Protected like :func:`scheme_kpis` (the implied "not
+    contacted", "not booked" and "not completed" counts too, with ``protect_implied``).
 
     Returns
     -------
@@ -796,7 +649,7 @@ def referral_funnel(
         Columns ``referred``, ``contacted``, ``booked``, ``completed`` and the shares
         ``contacted_pct``, ``booked_pct``, ``completed_pct`` of referred.
     """
-    threshold = _check_common(threshold)
+    threshold = check_threshold(threshold, unsafe)
     protect_implied = _check_flag(protect_implied)
     df, notes = _prepare(referrals, ["referred_at", "contacted_at", "task_booked_at", "outcome"])
     if len(df) == 0:
@@ -805,36 +658,36 @@ def referral_funnel(
 
     def counts(d: pd.DataFrame) -> dict[str, int]:
         r = {
-            "referred": len(d),
+            "referrals": len(d),
             "contacted": int(d["contacted_at"].notna().sum()),
             "booked": int(d["task_booked_at"].notna().sum()),
             "completed": int((d["outcome"] == "completed").sum()),
         }
-        r["not_contacted"] = r["referred"] - r["contacted"]
-        r["not_booked"] = r["referred"] - r["booked"]
-        r["not_completed"] = r["referred"] - r["completed"]
+        r["not_contacted"] = r["referrals"] - r["contacted"]
+        r["not_booked"] = r["referrals"] - r["booked"]
+        r["not_completed"] = r["referrals"] - r["completed"]
         return r
 
     rows = [{group_col: g, **counts(df[labels == g])} for g in order] if labels is not None else []
     rows.append({group_col: TOTAL_LABEL, **counts(df)})
     raw = pd.DataFrame(rows)
-    pcts = {
-        "contacted_pct": ("contacted", "referred"),
-        "booked_pct": ("booked", "referred"),
-        "completed_pct": ("completed", "referred"),
-    }
-    for col, (num, den) in pcts.items():
+    for col, (num, den, _) in _FUNNEL_PCTS.items():
         raw[col] = _pct(raw[num], raw[den])
-    display = ["referred", "contacted", "booked", "completed", "contacted_pct", "booked_pct", "completed_pct"]
-    table, mask = _display(
-        raw, group_col, _FUNNEL_COUNTS, _FUNNEL_IMPLIED, _FUNNEL_ROW_RELATIONS, pcts, display, threshold, protect_implied=protect_implied
-    )
+    keys = [("group", g) for g in raw[group_col]]
+    ledger = Ledger()
+    shown = ["referrals", "contacted", "booked", "completed"]
+    ledger.add_table([(k, {c: int(raw[c].iloc[i]) for c in shown + _FUNNEL_IMPLIED}) for i, k in enumerate(keys)],
+                     shown=shown, implied=_FUNNEL_IMPLIED, relations=_FUNNEL_ROW_RELATIONS, total=keys[-1], size="referrals",
+                     signals={comp: den for num, den, comp in _FUNNEL_PCTS.values()})
+    prot = protect(ledger, threshold=threshold, unsafe=unsafe, protect_implied=protect_implied)
+    table, mask = funnel_display(prot, raw, keys, group_col)
+    raw = raw.rename(columns={"referrals": "referred"})
     return KPITable(raw=raw, table=table, suppressed=mask, by=by, threshold=threshold, notes=tuple(notes),
                     params={"by": by, "threshold": threshold, "kind": "funnel", "protect_implied": protect_implied})
 
 
 def monthly_referrals(
-    referrals: pd.DataFrame, *, threshold: int = SUPPRESSION_THRESHOLD, protect_implied: bool = False
+    referrals: pd.DataFrame, *, threshold: int = SUPPRESSION_THRESHOLD, protect_implied: bool = True, unsafe: bool = False,
 ) -> KPITable:
     """The referral funnel per calendar month of ``referred_at`` (months without referrals included)."""
-    return referral_funnel(referrals, by="month", threshold=threshold, protect_implied=protect_implied)
+    return referral_funnel(referrals, by="month", threshold=threshold, protect_implied=protect_implied, unsafe=unsafe)

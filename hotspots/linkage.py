@@ -71,17 +71,20 @@ from ._errors import CRSError, InputError, ParameterError, SchemaError
 from .areas import HotspotAreas
 from .gazetteer import towns as gazetteer_towns
 from .grid import BNG
-from .kpis import TOTAL_LABEL, _display
-from .privacy import SUPPRESSION_THRESHOLD
+from .disclosure import SUPPRESSION_THRESHOLD, Ledger, Protection, check_threshold, protect, render_table
+from .kpis import TOTAL_LABEL
 
 __all__ = [
-    "LinkageResult",
-    "link_referrals",
-    "referral_task_lines",
-    "OUTSIDE_HOTSPOTS",
-    "NO_LOCATION",
     "IN_HOTSPOTS",
     "LINE_COLUMNS",
+    "LINK_COUNTS",
+    "NO_LOCATION",
+    "OUTSIDE_HOTSPOTS",
+    "LinkageResult",
+    "add_linkage_rows",
+    "link_referrals",
+    "linkage_display",
+    "referral_task_lines",
 ]
 
 #: ``hotspot`` label of referrals outside every hotspot area.
@@ -97,7 +100,9 @@ LINE_COLUMNS = (
     "reparation_within_near", "reparation_same_town", "reparation_local",
 )
 
-_COUNTS = ["referrals", "with_task_site", "reparation_local", "within_near", "same_town"]
+#: Person counts of the linkage tables (per hotspot, and in/outside hotspots).
+LINK_COUNTS = ("referrals", "with_task_site", "reparation_local", "within_near", "same_town")
+_COUNTS = list(LINK_COUNTS)
 _IMPLIED = ["without_task_site", "not_local", "not_within_near", "not_same_town"]
 _RELATIONS = [
     ("referrals", ["with_task_site", "without_task_site"]),
@@ -110,10 +115,34 @@ _PCTS = {
     "within_near_pct": ("within_near", "with_task_site"),
     "same_town_pct": ("same_town", "with_task_site"),
 }
+_COMPLEMENTS = {"local_pct": "not_local", "within_near_pct": "not_within_near", "same_town_pct": "not_same_town"}
+_BASES = {"with_task_site": ["reparation_local", "within_near", "same_town"]}
 _DISPLAY = [
     "referrals", "with_task_site", "reparation_local", "local_pct", "within_near", "within_near_pct",
     "same_town", "same_town_pct", "median_distance_m",
 ]
+
+
+def add_linkage_rows(ledger: Ledger, raw: pd.DataFrame, keys: list[Any], *, total: Any = None) -> None:
+    """Add linkage rows (``per_hotspot``-like, one population key each) to a disclosure ledger.
+
+    Cell keys are ``(population key, measure)``, shared with the KPI rows of the same population
+    (:func:`hotspots.kpis.add_kpi_rows`): a hotspot's referrals are one count wherever shown.
+    """
+    cols = {c: raw[c].to_numpy() for c in _COUNTS + _IMPLIED}
+    rows = [(key, {c: int(cols[c][i]) for c in _COUNTS + _IMPLIED}) for i, key in enumerate(keys)]
+    ledger.add_table(rows, shown=_COUNTS, implied=_IMPLIED, relations=_RELATIONS, bases=_BASES,
+                     signals={comp: "with_task_site" for comp in _COMPLEMENTS.values()}, total=total, size="referrals")
+
+
+def linkage_display(protection: Protection, raw: pd.DataFrame, keys: list[Any], group_col: str) -> pd.DataFrame:
+    """The display table of linkage rows added with :func:`add_linkage_rows`."""
+    labels = raw[group_col].tolist()
+    pcts = {c: (num, den, _COMPLEMENTS[c]) for c, (num, den) in _PCTS.items()}
+    table, _ = render_table(protection, list(zip(keys, labels)), label=group_col, counts=_COUNTS, percents=pcts,
+                            medians={"median_distance_m": (raw["median_distance_m"].tolist(), "with_task_site")},
+                            columns=_DISPLAY)
+    return table
 
 
 # =============================================================================== result
@@ -141,6 +170,9 @@ class LinkageResult:
         and ``median_distance_m``. Empty without ``areas``.
     display : DataFrame
         ``per_hotspot`` with disclosure control, for showing and exporting.
+    per_where : DataFrame
+        Exact counts (internal) for ``"in hotspots"``, ``"outside hotspots"``, ``"no location"``
+        (when any) and ``"All"``, as ``per_hotspot``.
     summary_display : DataFrame
         The same columns for ``"in hotspots"``, ``"outside hotspots"``, ``"no location"`` (when
         any) and ``"All"`` (only ``"All"`` without ``areas``), with disclosure control.
@@ -163,6 +195,8 @@ class LinkageResult:
     params: dict[str, Any] = field(default_factory=dict)
     notes: tuple[str, ...] = ()
     task_sites: gpd.GeoDataFrame | None = field(default=None, repr=False)
+    towns: gpd.GeoDataFrame | None = field(default=None, repr=False)
+    per_where: pd.DataFrame | None = field(default=None, repr=False)
 
 
 # =============================================================================== checks
@@ -295,6 +329,7 @@ def link_referrals(
     id_column: str = "area_id",
     missing_location: str = "raise",
     threshold: int = SUPPRESSION_THRESHOLD,
+    unsafe: bool = False,
 ) -> LinkageResult:
     """Link each referral to its hotspot area and its reparative task site.
 
@@ -321,6 +356,8 @@ def link_referrals(
         What to do with referrals without a location (see the module docs).
     threshold : int, default 5
         Person counts from 1 to ``threshold − 1`` are suppressed in the display tables.
+    unsafe : bool, default False
+        Needed for a threshold below 3 (:func:`hotspots.disclosure.check_threshold`).
 
     Returns
     -------
@@ -352,9 +389,7 @@ def link_referrals(
         raise ParameterError(f"`tolerance_m` must be a number of metres >= 0; got {tolerance_m!r}.")
     if missing_location not in ("raise", "exclude"):
         raise ParameterError(f"`missing_location` must be 'raise' or 'exclude'; got {missing_location!r}.")
-    if isinstance(threshold, bool) or not isinstance(threshold, (int, np.integer)) or threshold < 1:
-        raise ParameterError(f"`threshold` must be a whole number >= 1 (default 5); got {threshold!r}.")
-    threshold = int(threshold)
+    threshold = check_threshold(threshold, unsafe)
     n = len(referrals)
     if n == 0:
         raise ParameterError("`referrals` is empty; there is nothing to link.")
@@ -427,7 +462,8 @@ def link_referrals(
         notes.append("no hotspot areas given: referrals are not linked to hotspots")
 
     # ---- towns ---------------------------------------------------------------------
-    t_names, t_tree = _town_table(towns)
+    towns_used = gazetteer_towns() if towns is None else towns
+    t_names, t_tree = _town_table(towns_used)
     harm_town = _nearest_town(xy, located, t_names, t_tree)
     out["harm_town"] = pd.Series(harm_town, index=out.index, dtype=object)
 
@@ -532,13 +568,6 @@ def link_referrals(
             data[col] = 100.0 * data[num] / np.where(d > 0, d, np.nan)
         return pd.DataFrame(data)  # one construction: inserting columns one by one is slow in pandas 3
 
-    def display(raw: pd.DataFrame, group_col: str) -> pd.DataFrame:
-        table, _ = _display(
-            raw, group_col, _COUNTS, _IMPLIED, _RELATIONS, _PCTS, _DISPLAY, threshold,
-            medians={"median_distance_m": "with_task_site"}, protect_implied=False,
-        )
-        return table
-
     everyone = np.ones(n, dtype=bool)
     if areas is not None:
         codes, labels_seen = pd.factorize(pd.Series(hot_label, dtype=object))
@@ -550,14 +579,25 @@ def link_referrals(
             hot_groups.append((NO_LOCATION, missing))
             where_groups.append((NO_LOCATION, missing))
         per_hotspot = rows_for(hot_groups + [(TOTAL_LABEL, everyone)], "hotspot")
-        shown = display(per_hotspot, "hotspot")
         sraw = rows_for(where_groups + [(TOTAL_LABEL, everyone)], "where")
     else:
         per_hotspot = pd.DataFrame(columns=["hotspot", *_COUNTS, *_IMPLIED, *_PCTS, "median_distance_m"])
-        shown = per_hotspot.copy()
-        groups = [(TOTAL_LABEL, everyone)]
-        sraw = rows_for(groups, "where")
-    summary_display = display(sraw, "where")
+        sraw = rows_for([(TOTAL_LABEL, everyone)], "where")
+    # The two tables are published together, so they are protected together (shared counts:
+    # "outside hotspots", "no location", the total; "in hotspots" = the sum of the areas).
+    ledger = Ledger()
+    hot_keys = [("hotspot", str(h)) if h != TOTAL_LABEL else ("all",) for h in per_hotspot["hotspot"]]
+    where_keys = [("where", IN_HOTSPOTS) if w == IN_HOTSPOTS else (("all",) if w == TOTAL_LABEL else ("hotspot", w))
+                  for w in sraw["where"]]
+    if len(per_hotspot):
+        add_linkage_rows(ledger, per_hotspot, hot_keys, total=("all",))
+    add_linkage_rows(ledger, sraw, where_keys, total=("all",))
+    if areas is not None:
+        ledger.relate_rows(("where", IN_HOTSPOTS), [k for k in hot_keys if k[0] == "hotspot" and k[1] not in (OUTSIDE_HOTSPOTS, NO_LOCATION)],
+                           _COUNTS + _IMPLIED)
+    prot = protect(ledger, threshold=threshold, unsafe=unsafe)
+    shown = linkage_display(prot, per_hotspot, hot_keys, "hotspot") if len(per_hotspot) else per_hotspot.copy()
+    summary_display = linkage_display(prot, sraw, where_keys, "where")
     params = {
         "near_m": near,
         "tolerance_m": tol,
@@ -572,7 +612,7 @@ def link_referrals(
     return LinkageResult(
         table=out, summary=summary, per_hotspot=per_hotspot, display=shown, summary_display=summary_display,
         near_m=near, threshold=threshold, has_areas=areas is not None, has_tasks=tasks is not None,
-        params=params, notes=tuple(notes), task_sites=task_sites,
+        params=params, notes=tuple(notes), task_sites=task_sites, towns=towns_used, per_where=sraw,
     )
 
 

@@ -30,18 +30,23 @@ from __future__ import annotations
 import math
 import resource
 import sys
+import threading
 import time
+from collections import deque
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterable, Iterator
+from typing import Any, Callable, Iterable, Iterator
 
 import numpy as np
 
 from ._errors import InputError, ParameterError
+from .density import KDEResult
 from .fdr import bh_adjust
 from .gistar import GiStarResult, gi_star
 from .grid import Grid, GridValues, point_weights, points_xy
-from .density import KDEResult, kde
+from .kde_engine import DensityStream, norm_const
+from .national_inputs import CHUNK_ROWS, PointFile
 from .neighbours import disc_stencil, neighbour_sum
 
 __all__ = [
@@ -57,13 +62,13 @@ __all__ = [
     "peak_rss_mb",
     "police_uk_to_parquet",
     "ConversionSummary",
+    "INFERENCE",
+    "CHUNK_ROWS",
 ]
 
 #: British National Grid extent of England and Wales (metres): Isles of Scilly to Lowestoft,
 #: the Lizard to Berwick-upon-Tweed.
 ENGLAND_WALES_BOUNDS = (82_000.0, 5_000.0, 656_000.0, 658_000.0)
-#: Rows per Parquet row group / per chunk when counting.
-CHUNK_ROWS = 1_000_000
 
 
 def peak_rss_mb() -> float:
@@ -146,7 +151,7 @@ def _open_parquet(path: str | Path) -> Any:
     import pyarrow.parquet as pq
 
     try:
-        pf = pq.ParquetFile(str(path))
+        pf = pq.ParquetFile(str(path), pre_buffer=False)  # one batch in memory at a time
     except Exception as exc:  # noqa: BLE001
         raise InputError(f"{path} cannot be read as Parquet ({str(exc)[:200]}).") from None
     names = pf.schema_arrow.names
@@ -214,6 +219,7 @@ def police_uk_to_parquet(
     cache: bool | str = False,
     cache_dir: Any = None,
     float32: bool = True,
+    progress: Any = None,
 ) -> ConversionSummary:
     """Load many police.uk files force by force and append their points to one Parquet file.
 
@@ -233,6 +239,8 @@ def police_uk_to_parquet(
         Passed to :func:`~hotspots.io.load_police_uk`.
     float32 : bool
         Store x/y as float32.
+    progress : callable, optional
+        ``progress(step, fraction)`` after each force.
     """
     import os
     import re
@@ -258,7 +266,9 @@ def police_uk_to_parquet(
     written: dict[str, int] = {}
     reports: dict[str, Any] = {}
     with pq.ParquetWriter(tmp, schema, compression="zstd") as writer:
-        for force, files in sorted(groups.items()):
+        for k_group, (force, files) in enumerate(sorted(groups.items())):
+            if progress is not None:
+                progress(f"converting {force} ({len(files)} file(s))", k_group / len(groups))
             data, report = load_police_uk(sorted(files), categories=categories, months=months, cache=cache, cache_dir=cache_dir)
             reports[force] = report
             written[force] = len(data)
@@ -336,11 +346,6 @@ def count_chunks(chunks: Iterable[Any], grid: Grid, *, weights: Iterable[Any] | 
     )
 
 
-def _slices(xy: np.ndarray, rows: int) -> Iterator[np.ndarray]:
-    for i in range(0, len(xy), rows):
-        yield xy[i : i + rows]
-
-
 # --------------------------------------------------------------------------- data mask
 def data_mask(counts: GridValues | np.ndarray, radius: float, cell_size: float | None = None) -> np.ndarray:
     """Cells within ``radius`` metres (centre to centre) of a cell holding at least one incident.
@@ -379,6 +384,10 @@ def data_mask(counts: GridValues | np.ndarray, radius: float, cell_size: float |
 
 
 # --------------------------------------------------------------------------- the batch run
+#: The study-area note's rule, the Gi* inference methods the run accepts.
+INFERENCE = ("analytic", "permutation")
+
+
 @dataclass(frozen=True, eq=False)
 class NationalResult:
     """Everything :func:`run_national` computed, with timings.
@@ -392,9 +401,12 @@ class NationalResult:
     grid : Grid
         The grid with the data mask.
     timings : dict of str to float
-        Seconds per step (``load``, ``count``, ``mask``, ``kde``, ``gi_star``, ``fdr``).
+        Seconds per phase: ``stream`` (read, count and density binning, overlapped; its parts
+        ``read (overlapped)`` and ``count + bin (overlapped, summed over threads)`` are listed
+        too), ``mask``, ``density`` (interior from the moment grids, units), ``gi_star`` and
+        ``fdr (also inside gi_star)``.
     peak_rss_mb : dict of str to float
-        Peak resident memory of the process after each step, MB.
+        Peak resident memory of the process after each phase, MB.
     params : dict
     notes : tuple of str
     """
@@ -410,8 +422,35 @@ class NationalResult:
 
     @property
     def total_seconds(self) -> float:
-        """Seconds of all steps (the separately timed FDR is inside ``gi_star`` and not added again)."""
-        return float(sum(v for k, v in self.timings.items() if "also inside" not in k))
+        """Wall-clock seconds of all phases (parts timed inside another phase are not added again)."""
+        return float(sum(v for k, v in self.timings.items() if "also inside" not in k and "overlapped" not in k))
+
+
+def _array_chunks(xy: np.ndarray, rows: int) -> Iterator[tuple[np.ndarray, np.ndarray, int]]:
+    for i in range(0, len(xy), rows):
+        part = xy[i : i + rows]
+        yield part[:, 0], part[:, 1], len(part)
+
+
+def _parquet_bounds(source: PointFile) -> tuple[float, float, float, float] | None:
+    """x/y extent from the Parquet statistics (None when a row group has none)."""
+    import pyarrow.parquet as pq
+
+    if source.coords != "xy":
+        return None
+    md = pq.ParquetFile(str(source.path)).metadata
+    ix, iy = source.columns.index("x"), source.columns.index("y")
+    lo = [math.inf, math.inf]
+    hi = [-math.inf, -math.inf]
+    for g in range(md.num_row_groups):
+        rg = md.row_group(g)
+        for k, i in enumerate((ix, iy)):
+            st = rg.column(i).statistics
+            if st is None or not st.has_min_max:
+                return None
+            lo[k] = min(lo[k], float(st.min))
+            hi[k] = max(hi[k], float(st.max))
+    return (lo[0], lo[1], hi[0], hi[1]) if math.isfinite(lo[0]) else None
 
 
 def run_national(
@@ -425,19 +464,38 @@ def run_national(
     distance: float = 750.0,
     fdr: bool = True,
     alpha: float = 0.05,
+    inference: str = "analytic",
+    permutations: int = 999,
+    seed: int | None = 0,
     do_kde: bool = True,
     do_gistar: bool = True,
+    categories: list[str] | None = None,
+    months: tuple[str | None, str | None] | None = None,
+    threads: int = 2,
+    batch_rows: int = CHUNK_ROWS,
+    scheduler: Any = None,
+    progress: Callable[[str, float], None] | None = None,
 ) -> NationalResult:
-    """Count, KDE, Gi* and FDR for a very large set of points, timing each step.
+    """Count, kernel density, Gi* and FDR for a very large set of points, streamed in chunks.
+
+    The points are read chunk by chunk (a Parquet batch, :data:`CHUNK_ROWS` rows) and never held
+    all at once: each chunk is counted and added to a :class:`~hotspots.kde_engine.DensityStream`
+    (moment grids plus the kernel's ring, exact) by one of ``threads`` worker threads while the
+    next chunk is read. With ``scheduler`` the chunks are read and binned on a Dask cluster
+    instead (:func:`hotspots.distributed.stream_row_groups`; same numbers). Then the study area
+    is built from the counts (:func:`data_mask`), the density finished, and Gi* and the
+    Benjamini–Hochberg FDR computed on the whole grid.
 
     Parameters
     ----------
-    points : path to a Parquet file with ``x``/``y`` columns, or an (n, 2) array
-        Points in British National Grid metres.
+    points : path, PointFile or (n, 2) array
+        A Parquet file with ``x``/``y`` (British National Grid) or ``longitude``/``latitude``
+        columns (see :func:`hotspots.national_inputs.open_points`), or points in memory.
     cell_size : float
-        Metres (250 by default: ~6 million cells over England and Wales).
+        Metres (250 by default: about 6 million cells over England and Wales).
     bounds : tuple or None
-        Grid extent; default England and Wales; None = the points' extent.
+        Grid extent; default England and Wales; None = the points' extent (from the Parquet
+        statistics, or a first pass over the points).
     mask_radius : float or None
         Build the study area from the data (:func:`data_mask`) with this radius in metres;
         None = no mask (every cell, sea included, takes part in Gi* and the FDR).
@@ -449,13 +507,36 @@ def run_national(
         which at this size costs more than the rest of the run).
     fdr, alpha : bool, float
         As :func:`hotspots.gi_star`.
+    inference : {"analytic", "permutation"}
+        Gi* p-values: analytic normal (fast; known to flag hotspots in pure noise on sparse
+        counts) or conditional permutations (``permutations`` draws, ``seed``).
     do_kde, do_gistar : bool
         Skip steps.
+    categories, months
+        Filters applied while streaming a Parquet file with ``category`` / ``month`` columns.
+    threads : int
+        Worker threads binning chunks (numba releases the GIL); reading runs alongside.
+    batch_rows : int
+        Rows per chunk.
+    scheduler : str, distributed.Client or None
+        ``"local:N"``, ``"tcp://host:8786"`` or a Client: read and bin on Dask.
+    progress : callable, optional
+        ``progress(step, fraction)`` after each chunk (and each cluster task).
 
     Returns
     -------
     NationalResult
     """
+    from .national_inputs import iter_points, open_points
+
+    if inference not in INFERENCE:
+        raise ParameterError(f"`inference` must be one of {', '.join(map(repr, INFERENCE))}; got {inference!r}.")
+    if kernel not in ("quartic", "epanechnikov", "gaussian"):
+        raise ParameterError(f"`kernel` must be 'quartic', 'epanechnikov' or 'gaussian'; got {kernel!r}.")
+    for name, v in (("cell_size", cell_size), ("bandwidth", bandwidth), ("distance", distance)):
+        if not (isinstance(v, (int, float)) and math.isfinite(v) and v > 0):
+            raise ParameterError(f"`{name}` must be a positive number of metres; got {v!r}.")
+    report = progress or (lambda step, f: None)
     timings: dict[str, float] = {}
     mem: dict[str, float] = {}
     notes: list[str] = []
@@ -464,30 +545,113 @@ def run_national(
         timings[step] = time.perf_counter() - t0
         mem[step] = peak_rss_mb()
 
-    t0 = time.perf_counter()
+    source = None
+    xy_mem = None
     if isinstance(points, (str, Path)):
-        xy = read_xy_parquet(points)
-        source = str(points)
+        source = open_points(points)
+    elif isinstance(points, PointFile):
+        source = points
     else:
-        xy = points_xy(points, name="points")
-        source = "array"
-    mark("load", t0)
+        xy_mem = points_xy(points, name="points")
+        if categories is not None or months is not None:
+            raise ParameterError("`categories` and `months` filter Parquet columns; filter points in memory before calling.")
 
-    t0 = time.perf_counter()
     if bounds is None:
-        if not len(xy):
-            raise ParameterError("no points: give `bounds` or some points.")
-        bounds = (float(xy[:, 0].min()), float(xy[:, 1].min()), float(xy[:, 0].max()), float(xy[:, 1].max()))
+        if xy_mem is not None:
+            if not len(xy_mem):
+                raise ParameterError("no points: give `bounds` or some points.")
+            bounds = (float(xy_mem[:, 0].min()), float(xy_mem[:, 1].min()), float(xy_mem[:, 0].max()), float(xy_mem[:, 1].max()))
+        else:
+            bounds = _parquet_bounds(source) if categories is None and months is None else None
+            if bounds is None:
+                lo, hi = np.array([np.inf, np.inf]), np.array([-np.inf, -np.inf])
+                for x, y, _ in iter_points(source, categories=categories, months=months, batch_rows=batch_rows):
+                    if len(x):
+                        lo = np.minimum(lo, [x.min(), y.min()])
+                        hi = np.maximum(hi, [x.max(), y.max()])
+                if not np.isfinite(lo).all():
+                    raise ParameterError("no points: give `bounds` or some points.")
+                bounds = (float(lo[0]), float(lo[1]), float(hi[0]), float(hi[1]))
     grid = national_grid(cell_size, bounds=bounds)
-    counts = count_chunks(_slices(xy, CHUNK_ROWS), grid)
-    mark("count", t0)
+    total_rows = len(xy_mem) if xy_mem is not None else source.rows
+
+    # ---- stream: read, count and bin the density, chunk by chunk
+    t0 = time.perf_counter()
+    stream = DensityStream(grid, bandwidth, kernel, count=True, threads=False) if do_kde else None
+    read_s = bin_s = 0.0
+    n_points = 0
+    if scheduler is not None:
+        if xy_mem is not None:
+            raise ParameterError("`scheduler` needs a Parquet file the workers can read, not points in memory.")
+        from .distributed import stream_row_groups
+
+        parts = stream_row_groups(source, grid, bandwidth, kernel, scheduler=scheduler, categories=categories, months=months,
+                                  batch_rows=batch_rows, progress=report)
+        if stream is None:
+            stream = DensityStream(grid, bandwidth, kernel, count=True, threads=False)
+        for part in parts:
+            stream.merge(part)
+        n_points = stream.n_points
+        counts_flat = stream.counts
+    else:
+        chunks = _array_chunks(xy_mem, batch_rows) if xy_mem is not None else iter_points(
+            source, categories=categories, months=months, batch_rows=batch_rows)
+        counts_acc = np.zeros(grid.shape) if stream is None else None
+        lock = threading.Lock()
+
+        def work(x: np.ndarray, y: np.ndarray) -> float:
+            t = time.perf_counter()
+            if stream is not None:
+                stream.add((x, y))
+            else:
+                part = count_chunks([np.column_stack([x, y])], grid).values
+                with lock:
+                    counts_acc[:] += part
+            return time.perf_counter() - t
+
+        rows_done = 0
+        k = 0
+        with ThreadPoolExecutor(max_workers=max(1, int(threads))) as pool:
+            pending: deque = deque()
+            it = iter(chunks)
+            while True:
+                t = time.perf_counter()
+                item = next(it, None)
+                read_s += time.perf_counter() - t
+                if item is None:
+                    break
+                x, y, rows = item
+                n_points += len(x)
+                pending.append((pool.submit(work, x, y), rows))
+                while len(pending) > max(1, int(threads)):
+                    fut, r = pending.popleft()
+                    bin_s += fut.result()
+                    rows_done += r
+                    k += 1
+                    report(f"chunk {k}: {rows_done:,} of {total_rows:,} rows read and binned", rows_done / max(total_rows, 1))
+            while pending:
+                fut, r = pending.popleft()
+                bin_s += fut.result()
+                rows_done += r
+                k += 1
+                report(f"chunk {k}: {rows_done:,} of {total_rows:,} rows read and binned", rows_done / max(total_rows, 1))
+        counts_flat = stream.counts if stream is not None else counts_acc
+    mark("stream", t0)
+    if scheduler is None:
+        timings["read (overlapped)"] = read_s
+        timings["count + bin (overlapped, summed over threads)"] = bin_s
+
+    off_grid = int(n_points - counts_flat.sum())
+    counts = GridValues(counts_flat.reshape(grid.shape).copy(), grid, name="count", units="incidents",
+                        params={"weights": None, "n_points": int(n_points), "points_off_grid": off_grid, "points_outside_area": 0})
 
     t0 = time.perf_counter()
     if mask_radius is not None:
         m = data_mask(counts, mask_radius)
         grid = grid.with_mask(m)
         vals = np.where(m, counts.values, np.nan)
-        counts = GridValues(vals, grid, name="count", units=counts.units, params={**counts.params, "points_outside_area": int(counts.total - np.nansum(vals)) + counts.params["points_outside_area"]})
+        outside = int(counts.total - np.nansum(vals))
+        counts = GridValues(vals, grid, name="count", units=counts.units, params={**counts.params, "points_outside_area": outside})
         notes.append(
             f"study area built from the data: the {int(m.sum()):,} cells within {mask_radius:,.0f} m of a cell with an incident "
             f"({m.mean():.0%} of the {m.size:,}-cell grid); no England-and-Wales boundary is used"
@@ -495,26 +659,44 @@ def run_national(
     mark("mask", t0)
 
     density = None
-    if do_kde:
+    if stream is not None and do_kde:
         t0 = time.perf_counter()
-        density = kde(xy, grid, bandwidth=bandwidth, kernel=kernel)  # type: ignore[arg-type]
-        mark("kde", t0)
+        summed, path = stream.result()
+        stream.release()
+        summed *= norm_const(kernel, bandwidth) * 1e6
+        if grid.mask is not None:
+            summed[~grid.mask] = np.nan
+        dparams = {
+            "bandwidth_m": float(bandwidth), "kernel": kernel, "bandwidth_rule": None, "output": "density",
+            "n_points": int(n_points), "points_used": int(n_points), "total_weight": float(n_points),
+            "points_outside_area": "include", "method": path, "chunks": stream.chunks, "notes": [],
+        }
+        density = KDEResult(summed, grid, "density", "incidents per km²", dparams, bandwidth_m=float(bandwidth), kernel=kernel)
+        mark("density", t0)
+    del stream
 
     result_gi = None
     if do_gistar:
         t0 = time.perf_counter()
-        result_gi = gi_star(counts, distance, fdr=fdr, alpha=alpha)
+        perms = int(permutations) if inference == "permutation" else 0
+        report("Gi* hot and cold spots", 1.0)
+        result_gi = gi_star(counts, distance, fdr=fdr, alpha=alpha, permutations=perms, seed=seed)
         mark("gi_star", t0)
         if fdr:
             # The BH adjustment is inside gi_star; time it on its own too (one sort of the p-values).
             t0 = time.perf_counter()
             bh_adjust(result_gi.p[grid.active])
             timings["fdr (also inside gi_star)"] = time.perf_counter() - t0
+        if inference == "analytic":
+            notes.append("Gi* p-values are analytic (normal); on sparse counts they flag hotspots in pure noise more "
+                         "often than alpha: use `inference='permutation'` for a valid test")
 
     params = {
-        "source": source,
-        "n_points": int(len(xy)),
+        "source": str(source.path) if source is not None else "array",
+        "n_points": int(n_points),
+        "rows_read": int(total_rows),
         "cell_size_m": float(cell_size),
+        "bounds": [float(b) for b in bounds],
         "grid_shape": grid.shape,
         "cells": int(grid.n_rows * grid.n_cols),
         "cells_in_area": int(grid.n_cells),
@@ -524,5 +706,13 @@ def run_national(
         "distance_m": distance,
         "fdr": fdr,
         "alpha": alpha,
+        "inference": inference,
+        "permutations": int(permutations) if inference == "permutation" else 0,
+        "seed": seed,
+        "categories": categories,
+        "months": list(months) if months else None,
+        "threads": int(threads),
+        "scheduler": None if scheduler is None else str(scheduler),
+        "chunk_rows": int(batch_rows),
     }
     return NationalResult(counts, density, result_gi, grid, timings, mem, params, tuple(notes))

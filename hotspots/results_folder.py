@@ -42,6 +42,7 @@ from collections.abc import Iterator, Mapping
 from pathlib import Path, PurePosixPath
 from typing import Any
 
+from . import validation
 from ._errors import ParameterError
 
 __all__ = ["LEDGER", "SIDECAR", "SIDECAR_FORMAT", "ResultsFolder", "check_output_file", "results_folder"]
@@ -52,10 +53,6 @@ SIDECAR = "parameters.json"
 SIDECAR_FORMAT = "hotspots-parameters/1"
 #: Hidden file present while a run writes into the folder.
 LEDGER = ".hotspots-writing.json"
-
-
-def _refuse(arg: str, path: Path, why: str) -> ParameterError:
-    return ParameterError(f"`{arg}` {path}: {why}")
 
 
 def _walk(root: Path) -> tuple[set[str], list[str]]:
@@ -159,12 +156,14 @@ class ResultsFolder:
     Parameters
     ----------
     out : str or path
-        The folder.
+        The folder: an existing one, or a new one whose parent folder exists
+        (:func:`hotspots.validation.output_folder`; ``~`` is expanded).
     command : str
         The command writing it ("analyse", "demo", "national"), recorded when this module writes
         ``parameters.json`` itself.
-    arg : str
-        How the caller names ``out`` in messages (default ``--out``).
+    name : str
+        The argument's name in messages (shown through :func:`hotspots.validation.shown`, so
+        ``"out"`` reads ``--out`` on the command line).
 
     Attributes
     ----------
@@ -177,16 +176,17 @@ class ResultsFolder:
     Raises
     ------
     ParameterError
-        ``out`` is ``/``, the home folder, a file, a non-empty folder hotspots did not write, or a
-        folder with symbolic links other than among an earlier run's files.
+        ``out`` is ``/``, the home folder, a file, in a folder that does not exist, a non-empty
+        folder hotspots did not write, or a folder with symbolic links other than among an
+        earlier run's files.
     """
 
-    def __init__(self, out: Any, *, command: str, arg: str = "--out"):
-        if not isinstance(out, (str, os.PathLike)) or not str(out).strip():
-            raise ParameterError(f"`{arg}` must be a folder path; got {out!r}.")
-        self.path = Path(out).expanduser()
+    def __init__(self, out: Any, *, command: str, name: str = "out"):
+        if isinstance(out, (str, os.PathLike)) and str(out).strip():
+            out = Path(out).expanduser()
+        self.path = validation.output_folder(out, name)
         self.command = command
-        self.arg = arg
+        self.name = name
         self.kept: frozenset[str] = frozenset()
         self.removed: tuple[str, ...] = ()
         self.started = self.finished = False
@@ -199,7 +199,7 @@ class ResultsFolder:
         self._plan()
 
     def _refuse(self, why: str) -> ParameterError:
-        return ParameterError(f"`{self.arg}` {self.path}: {why}")
+        return ParameterError(f"{validation.shown(self.name)} {str(self.path)!r} {why}")
 
     def _plan(self) -> tuple[set[str], set[str]]:
         """(hotspots' files to clear, other files to keep); refuses a folder that may not be written."""
@@ -246,7 +246,7 @@ class ResultsFolder:
         ours, kept = self._plan()
         if not self.path.exists():
             try:
-                self.path.mkdir(parents=True)
+                self.path.mkdir()  # only the folder itself: its parent exists (validation.output_folder)
             except OSError as exc:
                 raise self._refuse(f"cannot be created ({exc.strerror or exc}). Check the path and permissions.") from None
         for rel in sorted(ours):
@@ -315,7 +315,7 @@ class ResultsFolder:
             self.finish()
 
 
-def results_folder(out: Any, *, command: str, arg: str = "--out") -> ResultsFolder:
+def results_folder(out: Any, *, command: str, name: str = "out") -> ResultsFolder:
     """Check ``out`` as the results folder of a run of ``command`` (see :class:`ResultsFolder`).
 
     Nothing changes on disk until :meth:`ResultsFolder.begin` (or ``with folder.writing():``), so a
@@ -326,39 +326,18 @@ def results_folder(out: Any, *, command: str, arg: str = "--out") -> ResultsFold
         with folder.writing():                                 # clears the earlier run's files
             export_gis(analysis, folder.path, ...)
     """
-    return ResultsFolder(out, command=command, arg=arg)
+    return ResultsFolder(out, command=command, name=name)
 
 
-def check_output_file(out: Any, *, suffixes: tuple[str, ...], arg: str = "--out") -> Path:
-    """Check a single output file's path before it is written (``hotspots map --out map.png``).
-
-    The file's folder is created when missing; an existing path that is a symbolic link or a
-    folder is refused (a writer would follow the link and overwrite its target); an existing
-    regular file is replaced.
-
-    Parameters
-    ----------
-    out : str or path
-    suffixes : tuple of str
-        Accepted endings (lower case, with the dot), e.g. ``(".png", ".pdf")``.
-    arg : str
-        How the caller names ``out`` in messages.
-
-    Returns
-    -------
-    Path
+def check_output_file(out: Any, name: str = "out") -> Path:
+    """Refuse a single output file (``hotspots map --out map.png``) that is a symbolic link: a
+    writer would follow it and overwrite the link's target. Its other rules (suffix, an existing
+    folder) are :func:`hotspots.validation.output_file`'s; an existing regular file is replaced.
     """
-    if not isinstance(out, (str, os.PathLike)) or not str(out).strip():
-        raise ParameterError(f"`{arg}` must be a file path; got {out!r}.")
-    path = Path(out).expanduser()
-    if path.suffix.lower() not in suffixes:
-        raise ParameterError(f"`{arg}` must end in {' or '.join(suffixes)}; got {path.name!r}.")
-    if path.is_symlink():
-        raise _refuse(arg, path, "is a symbolic link; hotspots does not write through links (the link's target would be overwritten). Give another file name.")
-    if path.exists() and not path.is_file():
-        raise _refuse(arg, path, "exists and is not a file; give a file name.")
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise _refuse(arg, path, f"its folder cannot be created ({exc.strerror or exc}).") from None
-    return path
+    path = Path(out).expanduser() if isinstance(out, (str, os.PathLike)) and str(out).strip() else None
+    if path is not None and path.is_symlink():
+        raise ParameterError(
+            f"{validation.shown(name)} {str(path)!r} is a symbolic link; hotspots does not write through links (the link's "
+            "target would be overwritten). Give another file name."
+        )
+    return path  # type: ignore[return-value]

@@ -4,11 +4,14 @@
 * :func:`police_csv`, :func:`zip_bytes` — build input files for the loaders and the app;
 * :func:`typed_error_on_purpose`, :func:`check_result` — the loader properties every fuzz test
   checks: an error is a typed :class:`hotspots.HotspotsError` raised on purpose (never the
-  last-resort wrapper); a result adds up and holds finite, valid points in EPSG:27700.
+  last-resort wrapper); a result adds up and holds finite, valid points in EPSG:27700;
+* :func:`run_cli`, :func:`refuse_loading` — run the command line in the test process; make any
+  data loading fail the test (to prove that arguments are checked first).
 """
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import io
 import zipfile
@@ -76,3 +79,25 @@ def check_result(result, id_col: str) -> None:
     if id_col == "referral_id":
         assert not identifying_columns(data.columns)
         assert data["person_ref"].dropna().str.match(PERSON_REF_PATTERN.pattern).all()
+
+
+def run_cli(*args: object) -> tuple[int, str, str]:
+    """``hotspots ARGS...`` in this process: (exit status, stdout, stderr)."""
+    from hotspots.cli import main
+
+    out, err = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        code = main([str(a) for a in args])
+    return code, out.getvalue(), err.getvalue()
+
+
+def refuse_loading(monkeypatch) -> None:
+    """Make every loader and the demo generator fail the test when called."""
+    import hotspots.demo
+    import hotspots.io
+
+    def refuse(*args, **kwargs):
+        raise AssertionError("data were loaded before the arguments were checked")
+
+    for module, name in ((hotspots.io, "load_any"), (hotspots.io, "load_boundary"), (hotspots.demo, "generate_demo")):
+        monkeypatch.setattr(module, name, refuse)

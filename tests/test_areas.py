@@ -50,7 +50,7 @@ def test_two_blobs_give_two_areas_with_correct_counts(two_blobs):
         cells = res.labels == row["area_id"]
         assert cells.sum() == row["n_cells"]
         assert counts[cells].sum() == pytest.approx(row["count"])
-        assert (two_blobs.bins[cells] >= 1).all()
+        assert two_blobs.hot[cells].all()
         assert row["max_z"] == pytest.approx(two_blobs.z[cells].max())
         assert row["mean_z"] == pytest.approx(two_blobs.z[cells].mean())
         assert row["area_km2"] == pytest.approx(row["n_cells"] * 0.01)
@@ -61,8 +61,15 @@ def test_two_blobs_give_two_areas_with_correct_counts(two_blobs):
     assert r1 > 20 and c1 > 20
     assert areas["count"].iloc[0] > areas["count"].iloc[1]
     assert list(areas["rank"]) == [1, 2]
-    # Every significant hot cell is in some area, and nothing else is.
-    np.testing.assert_array_equal(res.labels > 0, two_blobs.bins >= 1)
+    # Every hot cell significant at the Gi* alpha (0.05) is in some area, and nothing else is:
+    # one level for areas, classes and captions.
+    np.testing.assert_array_equal(res.labels > 0, two_blobs.hot)
+    np.testing.assert_array_equal(res.labels > 0, two_blobs.bins >= 2)
+    assert res.params["min_confidence"] == pytest.approx(0.95) and "alpha 0.05" in res.params["rule"]
+    # The old 90 % rule is still available on request, and takes in at least as many cells.
+    ninety = hotspot_areas(two_blobs, min_confidence=0.90)
+    np.testing.assert_array_equal(ninety.labels > 0, two_blobs.bins >= 1)
+    assert (ninety.labels > 0).sum() >= (res.labels > 0).sum()
     assert areas.crs.to_epsg() == 27700
 
 
@@ -79,7 +86,7 @@ def test_ties_are_broken_north_west_first():
     bins = np.zeros((10, 10), int)
     bins[7:9, 1:3] = 3  # south-west, 4 cells
     bins[1:3, 6:8] = 2  # north-east, 4 cells: same count, same size, further north
-    res = hotspot_areas(_with_bins(bins, counts))
+    res = hotspot_areas(_with_bins(bins, counts), min_confidence=0.90)
     assert res.labels[1, 6] == 1 and res.labels[7, 1] == 2
     assert list(res.areas["rank"]) == [1, 1]  # equal counts share the rank
     assert list(res.areas["peak_confidence"]) == ["95%", "99%"]
@@ -90,8 +97,8 @@ def test_connectivity_four_versus_eight():
     bins = np.zeros((6, 6), int)
     bins[1, 1] = bins[2, 2] = 1  # touching at a corner only
     gi = _with_bins(bins, counts)
-    assert hotspot_areas(gi, connectivity=8).n_areas == 1
-    four = hotspot_areas(gi, connectivity=4)
+    assert hotspot_areas(gi, connectivity=8, min_confidence=0.90).n_areas == 1
+    four = hotspot_areas(gi, connectivity=4, min_confidence=0.90)
     assert four.n_areas == 2 and set(np.unique(four.labels)) == {0, 1, 2}
 
 
@@ -114,7 +121,7 @@ def test_cold_areas():
     bins[0:2, 0:2] = -2
     bins[5:8, 5:8] = -3
     bins[3, 3] = 3
-    res = hotspot_areas(_with_bins(bins, counts), kind="cold")
+    res = hotspot_areas(_with_bins(bins, counts), kind="cold", min_confidence=0.90)
     assert res.n_areas == 2
     assert res.areas["n_cells"].tolist() == [9, 4]  # cold: largest first
     assert res.areas["max_z"].tolist() == [-3.0, -2.0]  # the most negative z
@@ -136,13 +143,13 @@ def test_masked_cells_never_join_areas():
     bins[2, 2] = 0
     base = gi_star(_gv(counts + np.eye(5), mask=mask), 100)
     gi = dataclasses.replace(base, bins=bins.astype(np.int8), z=bins.astype(float))
-    res = hotspot_areas(gi, connectivity=4)
+    res = hotspot_areas(gi, connectivity=4, min_confidence=0.90)
     assert res.n_areas == 2
     assert (res.labels[2] == 0).all()
 
 
 # ------------------------------------------------------------------ check inputs
-@pytest.mark.parametrize("bad", [0.8, "hot 80%", "strong", None])
+@pytest.mark.parametrize("bad", [0.8, "hot 80%", "strong", 0.0])
 def test_bad_min_confidence(two_blobs, bad):
     with pytest.raises(ParameterError, match="`min_confidence`"):
         hotspot_areas(two_blobs, min_confidence=bad)

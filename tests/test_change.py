@@ -165,7 +165,7 @@ def test_ratio_of_ratios_needs_control_counts():
 
 # =============================================================================== change_cells
 def test_change_cells_hand_example():
-    res = change_cells(_incidents(SPEC), _grid(), BEFORE, AFTER, fdr=False)
+    res = change_cells(_incidents(SPEC), _grid(), BEFORE, AFTER, fdr=False, test="poisson")
     assert isinstance(res, ChangeResult)
     t = res.table.set_index(["row", "col"])
     assert (res.exposure_before_days, res.exposure_after_days) == (365, 366)
@@ -189,7 +189,7 @@ def test_change_cells_hand_example():
 
 
 def test_change_cells_geodataframe_and_gridvalues():
-    res = change_cells(_incidents(SPEC), _grid(), BEFORE, AFTER)
+    res = change_cells(_incidents(SPEC), _grid(), BEFORE, AFTER, test="poisson")
     gdf = res.to_geodataframe()
     assert isinstance(gdf, gpd.GeoDataFrame) and gdf.crs.to_epsg() == 27700 and len(gdf) == 9
     # the geometry of cell (0,0) is the north-west square
@@ -201,8 +201,8 @@ def test_change_cells_geodataframe_and_gridvalues():
 
 
 def test_fdr_adjustment_is_bh_and_only_shrinks_significance():
-    res_raw = change_cells(_incidents(SPEC), _grid(), BEFORE, AFTER, fdr=False)
-    res_bh = change_cells(_incidents(SPEC), _grid(), BEFORE, AFTER, fdr=True)
+    res_raw = change_cells(_incidents(SPEC), _grid(), BEFORE, AFTER, fdr=False, test="poisson")
+    res_bh = change_cells(_incidents(SPEC), _grid(), BEFORE, AFTER, fdr=True, test="poisson")
     p = res_bh.table["p_value"].dropna().to_numpy()
     m = len(p)
     order = np.argsort(p)
@@ -214,7 +214,7 @@ def test_fdr_adjustment_is_bh_and_only_shrinks_significance():
 
 def test_month_only_data_counts_months_and_exposure_in_whole_months():
     inc = _incidents(SPEC, month_only=True)
-    res = change_cells(inc, _grid(), BEFORE, AFTER, fdr=False)
+    res = change_cells(inc, _grid(), BEFORE, AFTER, fdr=False, test="poisson")
     assert res.time_resolution == "month"
     assert (res.exposure_before_days, res.exposure_after_days) == (365, 366)
     t = res.table.set_index(["row", "col"])
@@ -222,7 +222,7 @@ def test_month_only_data_counts_months_and_exposure_in_whole_months():
     # A period that is not month-aligned: months whose first day is inside are counted, and a note says so.
     b = Period("2022-07-15", "2023-07-14")  # month starts Aug 2022 .. Jul 2023
     a = Period("2023-07-15", "2024-07-14")  # Aug 2023 .. Jul 2024
-    res2 = change_cells(inc, _grid(), b, a, fdr=False)
+    res2 = change_cells(inc, _grid(), b, a, fdr=False, test="poisson")
     assert any("month boundaries" in n for n in res2.notes)
     t2 = res2.table.set_index(["row", "col"])
     # Aug 2022 (6 at (2,2)) is in, Jul 2023 (none) ; (0,2) Aug 2023 moves to 'after'
@@ -238,20 +238,20 @@ def test_same_months_restricts_both_periods():
     ]
     before = Period("2022-01-01", "2022-12-31")
     after = Period("2023-07-01", "2023-12-31")
-    res = change_cells(_incidents(spec), _grid(), before, after, same_months=True, min_total=1)
+    res = change_cells(_incidents(spec), _grid(), before, after, same_months=True, min_total=1, test="poisson")
     assert res.common_months == (7, 8, 9, 10, 11, 12)
     assert res.exposure_before_days == 184 and res.exposure_after_days == 184
     t = res.table.set_index(["row", "col"])
     assert t.loc[(0, 0), ["n_before", "n_after"]].tolist() == [4, 3]
     assert any("same calendar months" in n for n in res.notes)
-    plain = change_cells(_incidents(spec), _grid(), before, after, min_total=1)
+    plain = change_cells(_incidents(spec), _grid(), before, after, min_total=1, test="poisson")
     assert plain.table.set_index(["row", "col"]).loc[(0, 0), "n_before"] == 11
     assert plain.exposure_before_days == 365
 
 
 def test_same_months_without_common_month_is_an_error():
     with pytest.raises(ParameterError, match="share no calendar month"):
-        change_cells(_incidents(SPEC), _grid(), Period("2022-01-01", "2022-03-31"), Period("2023-07-01", "2023-09-30"), same_months=True)
+        change_cells(_incidents(SPEC), _grid(), Period("2022-01-01", "2022-03-31"), Period("2023-07-01", "2023-09-30"), same_months=True, test="poisson")
 
 
 def test_control_cells_ratio_of_ratios():
@@ -263,8 +263,8 @@ def test_control_cells_ratio_of_ratios():
     g = _grid(4)
     control = np.zeros(g.shape, dtype=bool)
     control[3, :] = True
-    plain = change_cells(inc, g, BEFORE, AFTER, fdr=False).table.set_index(["row", "col"])
-    res = change_cells(inc, g, BEFORE, AFTER, control=control, fdr=False)
+    plain = change_cells(inc, g, BEFORE, AFTER, fdr=False, test="poisson").table.set_index(["row", "col"])
+    res = change_cells(inc, g, BEFORE, AFTER, control=control, fdr=False, test="poisson")
     t = res.table.set_index(["row", "col"])
     assert res.control["before"] == 60 and res.control["after"] == 20
     assert t.loc[(0, 0), "ratio_of_ratios"] == pytest.approx((10 / 30) / (20 / 60))
@@ -278,7 +278,7 @@ def test_control_polygon_for_cells():
     spec = [((0, 0), "2022-10-01", 20), ((0, 0), "2023-10-01", 2),
             ((2, 2), "2022-10-01", 30), ((2, 2), "2023-10-01", 30)]
     poly = shapely.box(200, 0, 300, 100)  # exactly cell (2, 2)
-    res = change_cells(_incidents(spec), _grid(), BEFORE, AFTER, control=poly, fdr=False)
+    res = change_cells(_incidents(spec), _grid(), BEFORE, AFTER, control=poly, fdr=False, test="poisson")
     t = res.table.set_index(["row", "col"])
     assert res.control["before"] == 30 and res.control["after"] == 30
     assert t.loc[(2, 2), "change_class"] == "control area"
@@ -288,7 +288,7 @@ def test_control_polygon_for_cells():
 
 def test_control_without_incidents_is_an_error():
     with pytest.raises(ParameterError, match="control"):
-        change_cells(_incidents(SPEC), _grid(), BEFORE, AFTER, control=shapely.box(100, 0, 200, 100))
+        change_cells(_incidents(SPEC), _grid(), BEFORE, AFTER, control=shapely.box(100, 0, 200, 100), test="poisson")
 
 
 # =============================================================================== change_areas
@@ -301,7 +301,7 @@ def _areas():
 
 
 def test_change_areas_counts_and_classes():
-    res = change_areas(_incidents(SPEC), _areas(), BEFORE, AFTER)
+    res = change_areas(_incidents(SPEC), _areas(), BEFORE, AFTER, test="poisson")
     t = res.table.set_index("area_id")
     assert t.loc["A", ["n_before", "n_after"]].tolist() == [20, 2]
     assert t.loc["B", ["n_before", "n_after"]].tolist() == [5, 25]
@@ -314,7 +314,7 @@ def test_change_areas_counts_and_classes():
 
 def test_change_areas_with_control():
     ctrl = shapely.box(200, 0, 300, 100)
-    res = change_areas(_incidents(SPEC), _areas(), BEFORE, AFTER, control=ctrl, fdr=False)
+    res = change_areas(_incidents(SPEC), _areas(), BEFORE, AFTER, control=ctrl, fdr=False, test="poisson")
     assert res.control["before"] == 6 and res.control["after"] == 6
     t = res.table.set_index("area_id")
     assert t.loc["A", "ratio_of_ratios"] == pytest.approx((2 / 20) / (6 / 6))
@@ -323,22 +323,22 @@ def test_change_areas_with_control():
 
 def test_control_overlapping_an_area_is_an_error():
     with pytest.raises(ParameterError, match="overlaps"):
-        change_areas(_incidents(SPEC), _areas(), BEFORE, AFTER, control=shapely.box(50, 150, 250, 250))
+        change_areas(_incidents(SPEC), _areas(), BEFORE, AFTER, control=shapely.box(50, 150, 250, 250), test="poisson")
 
 
 def test_control_touching_an_area_is_fine():
     ctrl = shapely.box(200, 0, 300, 100)  # touches area B at the corner (200, 100)
-    change_areas(_incidents(SPEC), _areas(), BEFORE, AFTER, control=ctrl)
+    change_areas(_incidents(SPEC), _areas(), BEFORE, AFTER, control=ctrl, test="poisson")
 
 
 def test_areas_id_column_and_crs_checks():
     areas = _areas().rename(columns={"area_id": "name"})
-    res = change_areas(_incidents(SPEC), areas, BEFORE, AFTER, id_column="name")
+    res = change_areas(_incidents(SPEC), areas, BEFORE, AFTER, id_column="name", test="poisson")
     assert list(res.table["area_id"]) == ["A", "B"]
     with pytest.raises(SchemaError, match="id_column"):
-        change_areas(_incidents(SPEC), areas, BEFORE, AFTER, id_column="nope")
+        change_areas(_incidents(SPEC), areas, BEFORE, AFTER, id_column="nope", test="poisson")
     with pytest.raises(CRSError, match="to_crs"):
-        change_areas(_incidents(SPEC).to_crs(4326), _areas(), BEFORE, AFTER)
+        change_areas(_incidents(SPEC).to_crs(4326), _areas(), BEFORE, AFTER, test="poisson")
 
 
 # =============================================================================== bad input
@@ -502,7 +502,7 @@ def test_real_derbyshire_month_only_data(derbyshire_dir):
 
 # =============================================================================== fast paths equal the reference
 def test_binomial_p_values_equal_scipy_binomtest_exactly():
-    from hotspots.change import _binom_two_sided
+    from hotspots.count_tests import _binom_two_sided
 
     rng = np.random.default_rng(7)
     probs = [0.5, 366 / (365 + 366), 0.3, 0.01, 0.99, 1 / 3, 0.25, 0.123456, 0.9, 0.5000001, 28 / (28 + 31)]
@@ -569,7 +569,7 @@ def test_change_areas_from_hotspot_areas_equals_polygon_test():
 
 
 def test_polygon_hits_equal_strtree_query_on_edges_and_corners():
-    from hotspots.change import _cell_area_hits, _polygon_hits
+    from hotspots.area_hits import cell_area_hits as _cell_area_hits, polygon_hits as _polygon_hits
 
     inc, areas = _grid_areas_and_points(seed=3)
     xy = shapely.get_coordinates(inc.geometry.values)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
 import io
 import json
 import re
@@ -15,9 +14,10 @@ import pandas as pd
 import pyogrio
 import pytest
 import shapely
+from helpers import refuse_loading, run_cli
 from PIL import Image
 
-from hotspots.cli import build_parser, main
+from hotspots.cli import build_parser
 from hotspots.commands.analyse import ProgressBar, scaled, settings_from_args
 from hotspots.demo import write_demo
 from hotspots.gazetteer import towns
@@ -28,12 +28,6 @@ from hotspots.schema import ASB_CATEGORY, POLICE_UK_ATTRIBUTION
 def _offline(monkeypatch):
     monkeypatch.setenv("HOTSPOTS_OFFLINE", "1")
 
-
-def run_cli(*args: str) -> tuple[int, str, str]:
-    out, err = io.StringIO(), io.StringIO()
-    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
-        code = main([str(a) for a in args])
-    return code, out.getvalue(), err.getvalue()
 
 
 @pytest.fixture(scope="module")
@@ -198,12 +192,85 @@ def test_out_must_be_a_folder_and_demo_excludes_inputs(small_csv, tmp_path):
     assert code == 2 and "not both" in stderr
 
 
-def test_bad_period_is_a_usage_error(small_csv, tmp_path):
+def test_bad_period_is_a_one_line_error(small_csv, tmp_path):
     path, _ = small_csv
-    with pytest.raises(SystemExit) as exc, contextlib.redirect_stderr(io.StringIO()) as err:
-        main(["analyse", str(path), "--out", str(tmp_path), "--period", "2022"])
-    assert exc.value.code == 2
-    assert "2022-07:2023-06" in err.getvalue()
+    code, _, stderr = run_cli("analyse", path, "--out", tmp_path / "r", "--period", "2022")
+    assert code == 2
+    assert stderr == (
+        "hotspots analyse: error: `--period` must be two months FIRST:LAST written YYYY-MM:YYYY-MM "
+        "(e.g. 2022-07:2023-06); got '2022'.\n"
+    )
+
+
+@pytest.fixture()
+def no_loading(monkeypatch):
+    refuse_loading(monkeypatch)
+
+
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["--scheme-start", "2023-13-01"],
+         "`--scheme-start` must be a date written YYYY-MM-DD (e.g. 2023-07-01); got '2023-13-01'."),
+        (["--scheme-start", "July 2023"], "`--scheme-start` must be a date written YYYY-MM-DD"),
+        (["--period", "2022-07:2023-13"], "`--period` must be two months FIRST:LAST"),
+        (["--period", "2022-07-15:2023-06"], "`--period` must be two months FIRST:LAST"),
+        (["--before", "2023-06:2022-07", "--after", "2023-07:2024-06"], "`--before` starts after it ends (2023-06 > 2022-07)"),
+        (["--before", "2022-07:2023-06", "--after", "2023-01:2023-12"], "overlap"),
+        (["--after", "2023-07:2024-06"], "give both `--before` and `--after`"),
+        (["--alpha", "2"], "`--alpha` must be a number between 0 and 1, exclusive (e.g. 0.05); got 2.0."),
+        (["--alpha", "abc"], "`--alpha` must be a number; got 'abc'."),
+        (["--alpha", "0"], "`--alpha` must be a number between 0 and 1"),
+        (["--cell-size", "-250"], "`--cell-size` must be a number of metres greater than 0; got -250.0."),
+        (["--bandwidth", "nan"], "`--bandwidth` must be a number of metres greater than 0"),
+        (["--permutations", "-1"], "`--permutations` must be a whole number >= 0"),
+        (["--permutations", "9.5"], "`--permutations` must be a whole number; got '9.5'."),
+        (["--seed", "-3"], "`--seed` must be a whole number >= 0"),
+        (["--min-confidence", "0.8"], "`--min-confidence` must be one of 0.9, 0.95, 0.99; got 0.8."),
+        (["--min-samples", "0"], "`--min-samples` must be a whole number >= 1"),
+        (["--threshold", "0"], "`--threshold` must be a whole number >= 1"),
+        (["--dpi", "0"], "`--dpi` must be a number from 20 to 1,200 (e.g. 300); got 0.0."),
+        (["--dpi", "many"], "`--dpi` must be a number; got 'many'."),
+        (["--snap", "0"], "`--snap` must be a number of metres greater than 0"),
+        (["--basemap", "google"], "`--basemap` 'google' is not known"),
+        (["--referrals", "/nonexistent/referrals.csv"],
+         "`--referrals` '/nonexistent/referrals.csv' does not exist; check the path."),
+        (["--study-area", "/nonexistent/area.geojson"], "`--study-area` '/nonexistent/area.geojson' does not exist"),
+        (["--kernel", "triangle"], "argument --kernel: invalid choice: 'triangle'"),
+        (["--frobnicate"], "unrecognized arguments: --frobnicate"),
+    ],
+)
+def test_every_argument_is_checked_before_loading(small_csv, tmp_path, no_loading, args, message):
+    path, _ = small_csv
+    code, stdout, stderr = run_cli("analyse", path, "--out", tmp_path / "r", *args)
+    assert code == 2, stderr
+    assert stderr.startswith("hotspots analyse: error: ") and stderr.count("\n") == 1, stderr
+    assert message in stderr
+    assert "usage:" not in stderr and "Traceback" not in stderr and stdout == ""
+    # Flags, never the library's argument names.
+    for name in ("first", "last", "date", "start", "end", "out_dir", "out_path", "size_in", "cell_size", "scheme_start"):
+        assert f"`{name}`" not in stderr
+    assert not (tmp_path / "r").exists()
+
+
+def test_missing_input_is_named_before_anything_runs(tmp_path, no_loading):
+    code, _, stderr = run_cli("analyse", tmp_path / "nope.csv", "--out", tmp_path / "r")
+    assert code == 2
+    assert stderr == f"hotspots analyse: error: `INPUT` {str(tmp_path / 'nope.csv')!r} does not exist; check the path.\n"
+
+
+def test_several_problems_are_reported_together_on_one_line(small_csv, tmp_path, no_loading):
+    path, _ = small_csv
+    code, _, stderr = run_cli("analyse", path, "--out", tmp_path / "r", "--alpha", "2", "--dpi", "0", "--period", "x")
+    assert code == 2 and stderr.count("\n") == 1
+    assert "3 problems: (1) `--alpha`" in stderr and "(2) `--period`" in stderr and "(3) `--dpi`" in stderr
+
+
+def test_out_folder_is_created_only_inside_an_existing_folder(small_csv, tmp_path, no_loading):
+    path, _ = small_csv
+    code, _, stderr = run_cli("analyse", path, "--out", tmp_path / "a" / "b" / "results")
+    assert code == 2 and "`--out`" in stderr and "does not exist" in stderr
+    assert not (tmp_path / "a").exists()
 
 
 # ----------------------------------------------------------------------------- progress bar

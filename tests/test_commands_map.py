@@ -2,16 +2,14 @@
 
 from __future__ import annotations
 
-import contextlib
-import io
 import re
 
 import numpy as np
 import pandas as pd
 import pytest
+from helpers import refuse_loading, run_cli
 from PIL import Image
 
-from hotspots.cli import main
 from hotspots.schema import ASB_CATEGORY
 
 
@@ -19,12 +17,6 @@ from hotspots.schema import ASB_CATEGORY
 def _offline(monkeypatch):
     monkeypatch.setenv("HOTSPOTS_OFFLINE", "1")
 
-
-def run_cli(*args) -> tuple[int, str, str]:
-    out, err = io.StringIO(), io.StringIO()
-    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
-        code = main([str(a) for a in args])
-    return code, out.getvalue(), err.getvalue()
 
 
 @pytest.fixture(scope="module")
@@ -85,9 +77,10 @@ def test_before_after_pdf(incidents_csv, tmp_path):
 @pytest.mark.parametrize(
     "args, message",
     [
-        (["--out", "m.jpg"], "`--out` must end in .png or .pdf"),
+        (["--out", "m.jpg"], "`--out` must be a file path ending in .png or .pdf"),
         (["--out", "m.png", "--layer", "scheme"], "needs referrals"),
-        (["--out", "m.png", "--before-after", "--before", "2030-01:2030-06", "--after", "2030-07:2030-12"], "`--before A:B --after C:D`"),
+        (["--out", "m.png", "--before-after", "--before", "2030-01:2030-06", "--after", "2030-07:2030-12"],
+         "`--before A:B --after C:D`"),
     ],
 )
 def test_errors(incidents_csv, tmp_path, args, message):
@@ -96,3 +89,45 @@ def test_errors(incidents_csv, tmp_path, args, message):
     assert code == 2
     assert message in stderr.splitlines()[-1]
     assert "Traceback" not in stderr
+
+
+@pytest.fixture()
+def no_loading(monkeypatch):
+    refuse_loading(monkeypatch)
+
+
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["--dpi", "10"], "`--dpi` must be a number from 20 to 1,200 (e.g. 300); got 10.0."),
+        (["--width", "100"], "`--width/--height` must be a number from 3 to 60; got 100.0."),
+        (["--height", "tall"], "`--height` must be a number; got 'tall'."),
+        (["--width", "60", "--height", "60", "--dpi", "1200"],
+         "would have over 200 million pixels; lower `--dpi` or `--width/--height`."),
+        (["--before", "2022-01:2022-12", "--after", "2022-06:2023-12"], "overlap"),
+        (["--basemap", "ftp://x/{z}/{x}/{y}"], "`--basemap` 'ftp://x/{z}/{x}/{y}' is not known"),
+    ],
+)
+def test_every_argument_is_checked_before_loading(incidents_csv, tmp_path, no_loading, args, message):
+    code, stdout, stderr = run_cli("map", incidents_csv, "--out", tmp_path / "m.png", *args)
+    assert code == 2
+    assert stderr.startswith("hotspots map: error: ") and stderr.count("\n") == 1 and message in stderr, stderr
+    assert "`size_in`" not in stderr and "`out_path`" not in stderr and "`dpi`" not in stderr
+    assert not (tmp_path / "m.png").exists() and stdout == ""
+
+
+def test_out_in_a_missing_folder_creates_nothing(incidents_csv, tmp_path, no_loading):
+    out = tmp_path / "nonexistent" / "dir" / "m.png"
+    code, _, stderr = run_cli("map", incidents_csv, "--out", out)
+    assert code == 2
+    assert stderr == (
+        f"hotspots map: error: `--out` {str(out)!r} is in a folder that does not exist ({str(out.parent)!r}); "
+        "create it first or choose another place.\n"
+    )
+    assert not (tmp_path / "nonexistent").exists()
+
+
+def test_out_must_not_be_a_folder(incidents_csv, tmp_path, no_loading):
+    (tmp_path / "m.png").mkdir()
+    code, _, stderr = run_cli("map", incidents_csv, "--out", tmp_path / "m.png")
+    assert code == 2 and "is a folder; give a file path" in stderr

@@ -21,10 +21,12 @@ from sklearn.neighbors import KernelDensity
 from hotspots._errors import CRSError, ParameterError
 from hotspots.grid import Grid, GridValues
 from hotspots.density import (
+    DEFAULT_BANDWIDTH_RULE,
     GAUSSIAN_CUTOFF_SD,
     KDEResult,
     bandwidth_arcgis,
     bandwidth_sfhotspot,
+    gaussian_sd_from_radius,
     kde,
 )
 
@@ -90,9 +92,9 @@ def engine(request, monkeypatch):
     """Run a test with the numba loops (when installed) and with the pure-numpy fallback."""
     import importlib
 
-    mod = importlib.import_module("hotspots.density")
+    mod = importlib.import_module("hotspots.kde_compiled")
 
-    if request.param == "compiled" and mod._numba_kernels() is None:
+    if request.param == "compiled" and mod.compiled_loops() is None:
         pytest.skip("numba not installed")
     monkeypatch.setattr(mod, "USE_NUMBA", request.param == "compiled")
     return request.param
@@ -309,14 +311,47 @@ def test_arcgis_rule_weighted_equals_repeated_points():
 
 
 def test_automatic_bandwidth_recorded(pts, grid):
+    # One default everywhere: ArcGIS's rule (DEFAULT_BANDWIDTH_RULE), as the analysis uses.
     d = kde(pts, grid)
-    assert d.params["bandwidth_rule"] == "sfhotspot"
-    assert d.bandwidth_m == pytest.approx(bandwidth_sfhotspot(pts))
-    assert any("sfhotspot" in n and "automatically" in n for n in d.notes)
-    a = kde(pts, grid, bandwidth_rule="arcgis", bandwidth_adjust=0.5)
-    assert a.bandwidth_m == pytest.approx(0.5 * bandwidth_arcgis(pts))
-    assert a.params["bandwidth_rule"] == "arcgis" and a.params["bandwidth_adjust"] == 0.5
+    assert DEFAULT_BANDWIDTH_RULE == "arcgis"
+    assert d.params["bandwidth_rule"] == "arcgis"
+    assert d.bandwidth_m == pytest.approx(bandwidth_arcgis(pts))
+    assert any("ArcGIS" in n and "automatically" in n for n in d.notes)
+    a = kde(pts, grid, bandwidth_rule="sfhotspot", bandwidth_adjust=0.5)
+    assert a.bandwidth_m == pytest.approx(0.5 * bandwidth_sfhotspot(pts))
+    assert a.params["bandwidth_rule"] == "sfhotspot" and a.params["bandwidth_adjust"] == 0.5
     np.testing.assert_allclose(a.values, kde(pts, grid, a.bandwidth_m).values, rtol=1e-12)
+
+
+@pytest.mark.parametrize("rule", ["arcgis", "sfhotspot"])
+def test_automatic_gaussian_bandwidth_is_a_standard_deviation(pts, grid, rule):
+    # The rules give a quartic search radius R; the Gaussian gets the standard deviation R / sqrt(8)
+    # (not R itself, which smoothed about 2.8 x too widely), recorded in the notes.
+    radius = bandwidth_arcgis(pts) if rule == "arcgis" else bandwidth_sfhotspot(pts)
+    g = kde(pts, grid, kernel="gaussian", bandwidth_rule=rule)
+    assert g.bandwidth_m == pytest.approx(radius / math.sqrt(8), rel=1e-12)
+    assert gaussian_sd_from_radius(radius) == pytest.approx(radius / math.sqrt(8), rel=1e-15)
+    assert any("standard deviation" in n and "√8" in n for n in g.notes)
+    # scikit-learn's convention: its Gaussian `bandwidth` is the standard deviation; same surface.
+    ref = sklearn_density(pts, grid, g.bandwidth_m, "gaussian")
+    assert max_rel_err(g.values, ref) <= 1e-6
+    # The polynomial kernels keep the rule's radius as their support radius.
+    assert kde(pts, grid, kernel="epanechnikov", bandwidth_rule=rule).bandwidth_m == pytest.approx(radius, rel=1e-12)
+
+
+def test_gaussian_conversion_matches_the_quartic_spread():
+    # Definition of the conversion: the Gaussian of sd R / sqrt(8) has the per-axis variance of the
+    # quartic kernel of radius R (R^2 / 8). Checked on one point's surface on a fine grid (10 m cells).
+    R = 800.0
+    fine = Grid.from_bounds((X0 - 3000, Y0 - 3000, X0 + 2999.9, Y0 + 2999.9), 10.0)
+    one = np.array([[X0 + 5.0, Y0 + 5.0]])  # on a cell centre
+    c = fine.centres() - one[0]
+    for kernel, h in [("quartic", R), ("gaussian", gaussian_sd_from_radius(R))]:
+        v = kde(one, fine, h, kernel).values.ravel()
+        var_x = float((v * c[:, 0] ** 2).sum() / v.sum())
+        var_y = float((v * c[:, 1] ** 2).sum() / v.sum())
+        assert var_x == pytest.approx(R * R / 8, rel=2e-3)
+        assert var_y == pytest.approx(R * R / 8, rel=2e-3)
 
 
 def test_small_bandwidth_warns(grid, pts):

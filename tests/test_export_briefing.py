@@ -22,8 +22,7 @@ from hotspots._errors import ParameterError
 from hotspots.analysis import Settings
 from hotspots.change import Period
 from hotspots.demo import generate_demo
-from hotspots.export import DEMO_ATTRIBUTION, briefing_before_after, briefing_map
-from hotspots.export import _basemap
+from hotspots.export import DEMO_ATTRIBUTION, _basemap, briefing_before_after, briefing_map
 from hotspots.export.briefing import CHANGE_COLOURS, GI_COLOURS
 from hotspots.gazetteer import default_study_area, towns
 from hotspots.grid import BNG
@@ -182,6 +181,20 @@ def test_furniture_texts(demo, tmp_path):
     assert "alpha 0.05 with FDR" in joined
     for label in ("Hot spot, 99% confidence", "Hot spot, 95% confidence", "Hot spot, 90% confidence"):
         assert label in texts
+
+
+@pytest.mark.parametrize("category, title",
+                         [("ASB $x^{2}$", None), ("Anti-social behaviour", r"$\undefinedcmd{x}$ and $\sqrt{2}$")])
+def test_user_text_is_drawn_as_written_never_as_maths(demo, tmp_path, category, title):
+    an, _, _ = demo
+    inc = an.incidents.copy()
+    inc["category"] = category
+    odd = dataclasses.replace(an, incidents=inc)
+    img = briefing_map(odd, tmp_path / "m.png", layer="gistar", dpi=40, title=title)
+    expected = title or f"{category}: Getis-Ord Gi* hot spots"
+    assert expected in img.texts
+    img = briefing_before_after(odd, tmp_path / "ba.pdf", incidents=inc, dpi=40, title=title)
+    assert (title or f"{category}: before and after") in img.texts
 
 
 def test_density_legend_has_units(demo, tmp_path):

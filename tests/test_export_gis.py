@@ -256,7 +256,7 @@ def test_referral_origins_count_located_referrals_per_square(demo):
     shown = layer["referrals"].to_numpy(dtype=float, na_value=np.nan)
     vis = ~np.isnan(shown)
     np.testing.assert_array_equal(shown[vis], inside[vis])
-    assert np.all((inside[~vis] > 0))
+    assert np.all(inside[~vis] > 0)
 
 
 @pytest.mark.parametrize(

@@ -153,7 +153,9 @@ def _handler(api: FakePoliceAPI):
             assert parts[0] == "api"
             parts = parts[1:]
             month = params.get("date", "")
-            if parts[0] == "forces":
+            if parts[0] == "forces" and len(parts) == 1:
+                kind = "forces"
+            elif parts[0] == "forces":
                 kind = "force"
             elif parts[0] == "crimes-street-dates":
                 kind = "dates"
@@ -173,15 +175,21 @@ def _handler(api: FakePoliceAPI):
                 api.log.append((kind, month, params.get("poly", "")))
             action = api.fault(kind, month, n) if api.fault else None
             payload: Any
-            if kind == "force":
+            if kind == "forces":
+                payload = [{"id": FORCE, "name": FORCE_NAME}, {"id": "otherland", "name": "Otherland Police"}]
+            elif kind == "force":
                 if parts[1] != FORCE:
                     return self._send(404, b"{}")
                 payload = {"id": FORCE, "name": FORCE_NAME}
             elif kind == "dates":
                 payload = [{"date": m, "stop-and-search": []} for m in api.published]
             elif kind == "neighbourhoods":
+                if parts[0] != FORCE:
+                    return self._send(404, b"{}")
                 payload = [{"id": k, "name": k.title()} for k in HOODS]
             elif kind == "boundary":
+                if parts[0] != FORCE or parts[1] not in HOODS:
+                    return self._send(404, b"{}")
                 payload = [{"latitude": f"{lat}", "longitude": f"{lon}"} for lon, lat in HOODS[parts[1]]]
             elif kind == "crimes-street":
                 if month not in api.crimes:
@@ -344,7 +352,7 @@ def test_fetch_writes_police_uk_layout_that_loads(serve, tmp_path):
     assert summary.ok and summary.fetched == MONTHS and summary.failed == []
     assert summary.rows == expected_rows(crimes, noloc, MONTHS)
     for m in MONTHS:
-        f = tmp_path / m / f"{m}-{FORCE}-street.csv"
+        f = tmp_path / f"{m}-{FORCE}-street.csv"
         assert f.exists()
         assert f.read_text().splitlines()[0] == ",".join(POLICE_UK_COLUMNS)
     assert not list(tmp_path.rglob("*.part"))
@@ -412,7 +420,7 @@ def test_month_not_published_is_skipped_not_fatal(serve, tmp_path):
     assert summary.not_published == ["2024-03", "2024-04"]
     assert "404" in summary.months[2].error and "published" in summary.months[3].error
     assert api.crime_requests("2024-04") == 0  # not even asked for
-    assert not (tmp_path / "2024-03").exists()
+    assert not (tmp_path / f"2024-03-{FORCE}-street.csv").exists()
     assert "2 not published" in str(summary)
 
 
@@ -477,7 +485,7 @@ def test_persistent_damage_fails_the_month_and_is_reported(serve, tmp_path, faul
     assert summary.fetched == ["2024-01", "2024-03", "2024-04"]
     assert reason in summary.months[1].error and "3 attempts" in summary.months[1].error
     assert "failed 2024-02" in str(summary)
-    assert not (tmp_path / "2024-02").exists()
+    assert not (tmp_path / f"2024-02-{FORCE}-street.csv").exists()
 
 
 def test_timeout_is_retried(serve, tmp_path):
@@ -520,7 +528,7 @@ def test_resume_after_permanent_failure_fetches_only_missing_month(serve, tmp_pa
     broken.fault = lambda kind, m, n: ("status", 500) if kind == "crimes-street" and m == "2024-03" else None
     first = fetch(serve(broken), tmp_path, retries=1)
     assert first.failed == ["2024-03"] and len(first.fetched) == 3
-    stamps = {m: (tmp_path / m / f"{m}-{FORCE}-street.csv").stat().st_mtime_ns for m in first.fetched}
+    stamps = {m: (tmp_path / f"{m}-{FORCE}-street.csv").stat().st_mtime_ns for m in first.fetched}
 
     healthy = FakePoliceAPI(crimes, noloc, MONTHS)
     second = fetch(serve(healthy), tmp_path)
@@ -529,7 +537,7 @@ def test_resume_after_permanent_failure_fetches_only_missing_month(serve, tmp_pa
     assert second.already_done == ["2024-01", "2024-02", "2024-04"]
     assert {m for kind, m, _ in healthy.log if kind in ("crimes-street", "crimes-no-location")} == {"2024-03"}
     assert healthy.counts.get(("neighbourhoods", ""), 0) == 0  # area remembered from the first run
-    assert {m: (tmp_path / m / f"{m}-{FORCE}-street.csv").stat().st_mtime_ns for m in first.fetched} == stamps
+    assert {m: (tmp_path / f"{m}-{FORCE}-street.csv").stat().st_mtime_ns for m in first.fetched} == stamps
     data, _ = load_police_uk(tmp_path)
     assert len(data) == sum(len(crimes[m]) for m in MONTHS)
 
@@ -545,11 +553,10 @@ def test_resume_after_interruption(serve, tmp_path):
 
     with pytest.raises(KeyboardInterrupt):
         fetch(base, tmp_path, progress=interrupt)
-    assert (tmp_path / "2024-02" / f"2024-02-{FORCE}-street.csv").exists()
-    assert not (tmp_path / "2024-03").exists()
+    assert (tmp_path / f"2024-02-{FORCE}-street.csv").exists()
+    assert not (tmp_path / f"2024-03-{FORCE}-street.csv").exists()
     # A half-written file from a crash is never mistaken for a month.
-    (tmp_path / "2024-03").mkdir()
-    (tmp_path / "2024-03" / f"2024-03-{FORCE}-street.csv.part").write_text("Crime ID,Mo")
+    (tmp_path / f"2024-03-{FORCE}-street.csv.part").write_text("Crime ID,Mo")
     api.log.clear()
     again = fetch(base, tmp_path)
     assert again.already_done == ["2024-01", "2024-02"] and again.fetched == ["2024-03", "2024-04"]
@@ -562,8 +569,8 @@ def test_changed_or_deleted_file_is_fetched_again(serve, tmp_path):
     crimes, noloc = make_crimes()
     base = serve(FakePoliceAPI(crimes, noloc, MONTHS))
     fetch(base, tmp_path, start="2024-01", end="2024-02")
-    (tmp_path / "2024-01" / f"2024-01-{FORCE}-street.csv").unlink()
-    with open(tmp_path / "2024-02" / f"2024-02-{FORCE}-street.csv", "a") as fh:
+    (tmp_path / f"2024-01-{FORCE}-street.csv").unlink()
+    with open(tmp_path / f"2024-02-{FORCE}-street.csv", "a") as fh:
         fh.write("truncated,row\n")
     again = fetch(base, tmp_path, start="2024-01", end="2024-02")
     assert again.fetched == ["2024-01", "2024-02"]
@@ -647,3 +654,93 @@ def test_boundary_given_skips_neighbourhood_calls(serve, tmp_path):
     assert api.counts.get(("neighbourhoods", ""), 0) == 0 and api.counts.get(("boundary", ""), 0) == 0
     with pytest.raises(ParameterError, match="longitude/latitude"):
         fetch(serve(api), tmp_path / "b", boundary=shapely.box(400000, 300000, 410000, 310000))
+
+
+def test_missing_boundary_file_fails_before_any_request(serve, tmp_path):
+    from hotspots._errors import InputError
+
+    crimes, noloc = make_crimes()
+    api = FakePoliceAPI(crimes, noloc, MONTHS)
+    base = serve(api)
+    t0 = time.perf_counter()
+    with pytest.raises(InputError):
+        fetch(base, tmp_path / "out", boundary=tmp_path / "missing.geojson")
+    assert api.log == []  # nothing was asked of the network
+    # The CLI too, against an address where nothing answers: immediate, no 31 s of retries.
+    rc = cli_main(["fetch", "police-uk", "--force", FORCE, "--from", "2024-01", "--to", "2024-01", "--out", str(tmp_path / "o2"),
+                   "--base-url", "http://127.0.0.1:9/api", "--boundary", str(tmp_path / "missing.geojson")])
+    assert rc == 2 and time.perf_counter() - t0 < 5
+
+
+def test_default_out_is_data_police_uk_force(serve, tmp_path, monkeypatch):
+    monkeypatch.setenv("HOTSPOTS_DATA_DIR", str(tmp_path / "data"))
+    crimes, noloc = make_crimes()
+    summary = fetch(serve(FakePoliceAPI(crimes, noloc, MONTHS)), None, start="2024-01", end="2024-01")
+    assert summary.out == tmp_path / "data" / "police_uk" / FORCE
+    assert (summary.out / f"2024-01-{FORCE}-street.csv").exists()
+    from hotspots.datadir import force_folders
+
+    (found,) = force_folders()
+    assert found.id == FORCE and found.months == ("2024-01", "2024-01") and found.boundary is None
+
+
+# =========================================================================== force boundary
+def test_fetch_force_boundary_unions_neighbourhoods(serve, tmp_path, monkeypatch):
+    import geopandas as gpd
+
+    from hotspots.fetch import fetch_force_boundary
+    from hotspots.io import load_boundary
+
+    monkeypatch.setenv("HOTSPOTS_DATA_DIR", str(tmp_path / "data"))
+    crimes, noloc = make_crimes()
+    api = FakePoliceAPI(crimes, noloc, MONTHS)
+    clock = FakeClock()
+    res = fetch_force_boundary(FORCE_NAME, base_url=serve(api), rate=1000, burst=1000, sleep=clock.sleep, clock=clock)
+    assert res.path == tmp_path / "data" / "boundaries" / f"{FORCE}.geojson"
+    assert res.force == FORCE and res.name == FORCE_NAME and res.neighbourhoods == 2 and res.polygons == 1
+    # /forces (name -> id), /neighbourhoods, two boundaries.
+    assert res.requests == 4
+    expected = shapely.box(-1.60, 52.80, -1.30, 53.10)
+    gdf = gpd.read_file(res.path)
+    assert gdf.crs.to_epsg() == 4326 and gdf.loc[0, "name"] == FORCE_NAME and gdf.loc[0, "force"] == FORCE
+    assert "union of 2 neighbourhood" in gdf.loc[0, "source"] and "Open Government Licence" in gdf.loc[0, "licence"]
+    assert gdf.geometry.iloc[0].symmetric_difference(expected).area < 1e-9
+    # ~ 20.2 km x 33.4 km
+    assert 600 < res.area_km2 < 730 and "2 police.uk neighbourhoods" in res.summary()
+    area = load_boundary(res.path)
+    assert len(area) == 1 and area.crs.to_epsg() == 27700
+    from hotspots.datadir import boundary_path
+
+    assert boundary_path(FORCE) == res.path and boundary_path("Leicestershire Police").name == "leicestershire.geojson"
+
+
+def test_fetch_force_boundary_errors(serve, tmp_path):
+    from hotspots.fetch import fetch_force_boundary
+
+    crimes, noloc = make_crimes()
+    api = FakePoliceAPI(crimes, noloc, MONTHS)
+    base = serve(api)
+    kw = dict(base_url=base, rate=1000, burst=1000, retries=0)
+    with pytest.raises(ParameterError, match="no force 'Atlantis'"):
+        fetch_force_boundary("Atlantis", tmp_path / "a.geojson", **kw)
+    with pytest.raises(ParameterError, match="no neighbourhoods"):
+        fetch_force_boundary("otherland", tmp_path / "b.geojson", **kw)
+    with pytest.raises(ParameterError, match="folder"):
+        fetch_force_boundary(FORCE, tmp_path, **kw)
+    with pytest.raises(ParameterError, match="empty"):
+        fetch_force_boundary(" ", **kw)
+    api.fault = lambda kind, m, n: ("status", 500) if kind == "boundary" else None
+    with pytest.raises(FetchError):
+        fetch_force_boundary(FORCE, tmp_path / "c.geojson", **kw)
+    assert not (tmp_path / "c.geojson").exists()
+
+
+def test_cli_fetch_boundary(serve, tmp_path, capsys):
+    crimes, noloc = make_crimes()
+    base = serve(FakePoliceAPI(crimes, noloc, MONTHS))
+    out = tmp_path / "b.geojson"
+    rc = cli_main(["fetch", "boundary", "--force", FORCE, "--out", str(out), "--base-url", base, "--rate", "100"])
+    assert rc == 0 and out.exists()
+    assert "Testshire Constabulary boundary: union of 2" in capsys.readouterr().out
+    rc = cli_main(["fetch", "boundary", "--force", "nowhere", "--out", str(out), "--base-url", base, "--rate", "100", "--retries", "0"])
+    assert rc == 2 and "no force 'nowhere'" in capsys.readouterr().err

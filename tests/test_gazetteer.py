@@ -203,3 +203,48 @@ def test_outline_overlaps_the_real_force_area(police_uk_dir):
     x, y = t.geometry.x.to_numpy(), t.geometry.y.to_numpy()
     inside_real = shapely.contains_xy(filled, x, y)
     assert inside_real.all(), list(t.loc[~inside_real, "name"])
+
+
+# ------------------------------------------------------------------------------ GeoNames
+class TestPlaces:
+    def test_uk_places_with_population(self):
+        p = gazetteer.places()
+        assert 5_800 <= len(p) <= 6_100  # 5,913 GB places of >= 500 people, less two overseas
+        assert set(p["country"]) == {"England", "Scotland", "Wales", "Northern Ireland"}
+        # GeoNames lists some places (e.g. seats of local government) without a population (0) or
+        # with fewer people; most have at least 500.
+        assert (p["population"] >= 0).all() and (p["population"] >= gazetteer.MIN_PLACE_POPULATION).mean() > 0.85
+        assert p.crs.equals(gpd.GeoSeries([], crs=27700).crs)
+        leic = p[p["name"] == "Leicester"].iloc[0]
+        assert abs(leic.geometry.x - 458_900) < 2_000 and abs(leic.geometry.y - 304_400) < 2_000
+        assert "Belfast" in set(p.loc[p["country"] == "Northern Ireland", "name"])
+        assert "GeoNames" in gazetteer.GEONAMES_ATTRIBUTION and "CC BY 4.0" in gazetteer.GEONAMES_ATTRIBUTION
+        # A fresh copy each time; another CRS on request.
+        p["name"] = "x"
+        assert (gazetteer.places()["name"] != "x").all()
+        assert gazetteer.places(4326).crs.to_epsg() == 4326
+
+    def test_places_in_area_largest_first(self):
+        leicester = gpd.GeoSeries(gpd.points_from_xy([-1.1317], [52.6386]), crs=4326).to_crs(27700).iloc[0]
+        area = leicester.buffer(12_000)
+        got = gazetteer.places_in(area)
+        assert got["name"].iloc[0] == "Leicester"
+        assert list(got["population"]) == sorted(got["population"], reverse=True)
+        assert not set(got["name"]) & set(towns()["name"]) - {"Melbourne"}
+        inside = shapely.contains_xy(area, got.geometry.x.to_numpy(), got.geometry.y.to_numpy())
+        assert inside.all()
+        big = gazetteer.places_in(gpd.GeoDataFrame(geometry=[area], crs=27700).to_crs(3857), min_population=20_000)
+        assert big.crs.to_epsg() == 3857 and (big["population"] >= 20_000).all() and "Leicester" in set(big["name"])
+        assert len(gazetteer.places_in(area, margin_m=5_000)) >= len(got)
+        with pytest.raises(ParameterError, match="area"):
+            gazetteer.places_in("Leicester")
+
+    def test_disk_cache_is_used_and_rebuilt_when_damaged(self, tmp_path, monkeypatch):
+        monkeypatch.setenv("HOTSPOTS_CACHE_DIR", str(tmp_path))
+        first = gazetteer._geonames_uk()
+        files = list(tmp_path.glob("geonames-uk-*.csv"))
+        assert len(files) == 1
+        again = gazetteer._geonames_uk()
+        assert again.equals(first)
+        files[0].write_text("garbage\n")
+        assert gazetteer._geonames_uk().equals(first)

@@ -18,7 +18,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from hotspots._errors import CRSError, HotspotsError, ParameterError
-from hotspots.grid import BNG, MAX_CELLS, Grid, GridValues, auto_cell_size, count, point_weights, points_xy
+from hotspots.grid import BNG, MAX_AUTO_CELL_M, MAX_CELLS, Grid, GridValues, auto_cell_size, count, incident_extent, point_weights, points_xy
 
 
 def gdf(xy, crs=27700, **cols):
@@ -271,6 +271,44 @@ class TestAutoCellSize:
         assert len(g.notes) == 1 and "200 m" in g.notes[0]
         assert g.describe()["notes"] == list(g.notes)
         assert g.crs.equals(BNG)
+
+    def test_whole_force_capped_at_500(self):
+        # Leicestershire-sized: 68 km / 50 = 1,360 -> 1,300 m by sfhotspot's rule, capped at 500 m.
+        size, rule = auto_cell_size((0, 0, 77_000, 68_000), what="the study area")
+        assert size == MAX_AUTO_CELL_M == 500.0
+        assert "capped at 500 m" in rule and "1,300 m" in rule and "the study area" in rule
+
+    def test_town_is_smaller(self):
+        size, rule = auto_cell_size((0, 0, 12_000, 15_000))  # 240 -> 200
+        assert size == 200.0 and "at most 500 m" in rule
+
+    def test_cap_can_be_changed(self):
+        assert auto_cell_size((0, 0, 77_000, 68_000), max_size=1000)[0] == 1000.0
+        with pytest.raises(ParameterError, match="max_size"):
+            auto_cell_size((0, 0, 1000, 1000), max_size=0)
+
+    def test_incident_extent_ignores_strays(self):
+        rng = np.random.default_rng(1)
+        core = rng.uniform([400_000, 300_000], [410_000, 310_000], size=(1000, 2))
+        strays = np.array([[530_000, 180_000], [420_000, 540_000]])  # London, Durham
+        box = incident_extent(np.vstack([core, strays]))
+        assert 400_000 <= box[0] and box[2] <= 410_000 and 300_000 <= box[1] and box[3] <= 310_000
+        assert box[2] - box[0] > 9_500
+        # Few points: the bounding box itself.
+        assert incident_extent(np.array([[0.0, 0.0], [10.0, 5.0]])) == (0.0, 0.0, 10.0, 5.0)
+        with pytest.raises(ParameterError, match="coverage"):
+            incident_extent(core, coverage=0)
+        with pytest.raises(ParameterError, match="xy"):
+            incident_extent(np.empty((0, 2)))
+
+    def test_for_points_cell_size_not_set_by_strays(self):
+        rng = np.random.default_rng(2)
+        core = rng.uniform([400_000, 300_000], [412_000, 315_000], size=(2000, 2))
+        pts = np.vstack([core, [[530_000, 180_000], [420_000, 540_000], [425_000, 535_000]]])
+        g = Grid.for_points(pts)
+        # 98 % box ~ 11.8 x 14.7 km -> 200 m (the bounding box, 130 x 360 km, would give 500 m).
+        assert g.cell_size == 200.0
+        assert "where the incidents are" in g.notes[0]
 
     def test_for_points_given_size_has_no_note(self):
         g = Grid.for_points(np.array([[0.0, 0.0], [1000.0, 500.0]]), cell_size=100)

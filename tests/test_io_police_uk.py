@@ -429,7 +429,7 @@ def test_header_only_file_is_zero_rows_not_an_error(tmp_path: Path) -> None:
     p = write_police(tmp_path / "h-street.csv", [])
     data, report = load_police_uk(p)
     assert report.rows_read == 0 and len(data) == 0
-    assert list(data.columns) == ["incident_id", "month", "occurred", "category", "lsoa_code", "location", "source", "geometry"]
+    assert list(data.columns) == ["incident_id", "month", "occurred", "category", "lsoa_code", "location", "lsoa_name", "force", "source", "geometry"]
     assert data.crs.to_epsg() == 27700
     assert str(data["month"].dtype) == "datetime64[ns]"
 

@@ -24,6 +24,7 @@ from hotspots.kpis import (
     referral_funnel,
     scheme_kpis,
 )
+from hotspots.disclosure import WITHHELD
 from hotspots.privacy import SUPPRESSED
 
 # ----------------------------------------------------------------------------- a hand-checkable frame
@@ -98,7 +99,7 @@ def test_harassment_by_hand(kpi):
     # within 48 h: h1 h2 h5 h6 h8 h9 (exactly 48 h counts) h11 h12; not h3 (50 h), h4 (no booking), h7, h10 (before referral)
     assert h.contacted_booked_48h == 8 and h.contacted_booked_48h_pct == pytest.approx(100 * 8 / 12)
     # hours to contact: 1 2 3 5 6 | 10 12 30 48 50 -> median (6 + 10)/2
-    assert h.median_hours_to_contact == pytest.approx(8.0) and h.contacted == 10
+    assert h.median_hours_to_contact == pytest.approx(8.0) and h.contacted_valid == 10 and h.contacted == 11
     assert (h.first_time_entrant_recorded, h.first_time_entrants) == (11, 8)
     assert h.first_time_entrant_pct == pytest.approx(100 * 8 / 11)
 
@@ -199,24 +200,25 @@ def test_secondary_suppression_stops_differencing():
     _assert_not_derivable(k)
 
 
-def test_complement_is_protected_in_strict_mode():
+def test_complement_is_protected_by_default():
     # 20 referrals, 18 not re-offended of 20 eligible: the 2 who re-offended are implied by
-    # eligible - not_reoffended, so with the strict policy not_reoffended must be hidden.
+    # eligible - not_reoffended, so not_reoffended is hidden and the rate shown only as a bound.
     rows = [(f"r{i}", "2024-03-01 10:00", "harassment", 1, 2, "completed", i < 2, True, True) for i in range(20)]
-    k = scheme_kpis(_frame(rows), as_of="2025-03-31", protect_implied=True)
+    k = scheme_kpis(_frame(rows), as_of="2025-03-31")
     t = k.table.iloc[-1]
     assert t.followup_eligible == 20
-    assert t.not_reoffended == SECONDARY and t.not_reoffended_pct == SECONDARY
+    # 1-4 re-offended of 20: the rate is above 100 * 16 / 20 = 80 %, shown as ">79"
+    assert t.not_reoffended == SECONDARY and t.not_reoffended_pct == ">79"
     assert k.raw.iloc[-1].not_reoffended == 18  # raw keeps the number
     assert k.params["protect_implied"] is True
     _assert_not_derivable(k, protect_implied=True)
 
 
-def test_rate_with_small_complement_is_shown_by_default():
-    # Same data, default policy: the rate's denominator (20) is above the threshold, so the rate
-    # is published (90 %, whole percent) although it implies that 2 re-offended.
+def test_rate_with_small_complement_is_exact_only_when_asked():
+    # Same data with protect_implied=False: the rate's denominator (20) is above the threshold,
+    # so the rate is published (90 %, whole percent) although it implies that 2 re-offended.
     rows = [(f"r{i}", "2024-03-01 10:00", "harassment", 1, 2, "completed", i < 2, True, True) for i in range(20)]
-    k = scheme_kpis(_frame(rows), as_of="2025-03-31")
+    k = scheme_kpis(_frame(rows), as_of="2025-03-31", protect_implied=False)
     t = k.table.iloc[-1]
     assert (t.followup_eligible, t.not_reoffended, t.not_reoffended_pct) == (20, 18, 90)
     assert isinstance(t.not_reoffended_pct, int)
@@ -224,33 +226,34 @@ def test_rate_with_small_complement_is_shown_by_default():
     _assert_not_derivable(k)
 
 
-def test_default_policy_still_protects_displayed_counts():
-    # A displayed small count (3 refused in one group) stays "<5" and its group's rate hidden,
+def test_displayed_small_counts_are_protected():
+    # A displayed small count (3 refused in one group) stays "<5", its rate is only a bound,
     # and the total minus the other groups must not give it away.
     rows = [(f"a{i}", "2024-05-01 10:00", "harassment", 1, 2, "refused" if i < 3 else "completed", False, True, True) for i in range(12)]
     rows += [(f"b{i}", "2024-05-01 10:00", "shop theft", 1, 2, "refused" if i < 6 else "completed", False, True, True) for i in range(30)]
     k = scheme_kpis(_frame(rows), by="offence", as_of="2025-03-31")
     t = k.table.set_index("offence")
-    assert t.loc["harassment", "refused"] == SUPPRESSED and t.loc["harassment", "refused_pct"] == SECONDARY
+    # 1-4 refused of 12 concluded: under 100 * 4 / 12 = 33.3 %
+    assert t.loc["harassment", "refused"] == SUPPRESSED and t.loc["harassment", "refused_pct"] == "<34"
     assert t.loc["shop theft", "refused"] == SECONDARY or t.loc[TOTAL_LABEL, "refused"] == SECONDARY
-    _assert_not_derivable(k)
+    _assert_not_derivable(k, protect_implied=True)
 
 
-def test_percentages_round_half_up_to_whole_percent_by_default():
-    # 199 of 200 victims satisfied = 99.5 % -> 100 (half up), 1 decimal in strict mode (hidden there)
+def test_percentages_round_half_up_to_whole_percent():
+    # 199 of 200 victims satisfied = 99.5 %: with protect_implied=False shown as 100 (half up);
+    # by default the 1 not satisfied is protected and the rate is a bound (98 % or more).
     rows = [(f"r{i}", "2024-03-01 10:00", "harassment", 1, 2, "completed", False, i != 0, True) for i in range(200)]
-    k = scheme_kpis(_frame(rows), as_of="2025-03-31")
+    k = scheme_kpis(_frame(rows), as_of="2025-03-31", protect_implied=False)
     assert k.raw.iloc[-1].victim_satisfied_pct == pytest.approx(99.5)
     assert k.table.iloc[-1].victim_satisfied_pct == 100
-    strict = scheme_kpis(_frame(rows), as_of="2025-03-31", protect_implied=True)
-    assert strict.table.iloc[-1].victim_satisfied_pct == SECONDARY
+    strict = scheme_kpis(_frame(rows), as_of="2025-03-31")
+    assert strict.table.iloc[-1].victim_satisfied_pct == ">97"
     assert strict.table.iloc[-1].victims_satisfied == SECONDARY
-    # 10 of 16 = 62.5 % -> 63; strict mode keeps one decimal where nothing is protected
+    # 10 of 16 = 62.5 % -> 63 (nothing small behind it)
     rows = [(f"r{i}", "2024-03-01 10:00", "harassment", 1, 2, "completed" if i < 10 else "refused", False, None, True) for i in range(16)]
     k = scheme_kpis(_frame(rows), as_of="2025-03-31")
     assert k.raw.iloc[-1].completed_pct == pytest.approx(62.5)
     assert k.table.iloc[-1].completed_pct == 63
-    assert scheme_kpis(_frame(rows), as_of="2025-03-31", protect_implied=True).table.iloc[-1].completed_pct == 62.5
 
 
 def test_protect_implied_must_be_a_flag():
@@ -263,7 +266,7 @@ def test_protect_implied_must_be_a_flag():
 def test_median_hidden_behind_few_people():
     rows = [(f"r{i}", "2024-03-01 10:00", "harassment", 1 + i, 2 + i, "completed", False, True, True) for i in range(3)]
     k = scheme_kpis(_frame(rows), as_of="2025-03-31")
-    assert k.table.iloc[-1].median_hours_to_contact == SECONDARY
+    assert k.table.iloc[-1].median_hours_to_contact == WITHHELD
     assert k.raw.iloc[-1].median_hours_to_contact == 2.0
 
 
@@ -467,13 +470,18 @@ def test_invariants(df, strict):
     for c, (num, den) in _KPI_PCTS.items():
         for i in range(len(t)):
             if isinstance(t.iloc[i][num], str) or isinstance(t.iloc[i][den], str):
-                assert t.iloc[i][c] == SECONDARY
+                # hidden, withheld or a bound ("<34", ">79") that holds
+                v = t.iloc[i][c]
+                assert isinstance(v, str)
+                if v[:1] in "<>":
+                    exact = raw.iloc[i][c]
+                    assert (exact < float(v[1:])) if v[0] == "<" else (exact > float(v[1:]))
     assert (t["suppressed"] == k.suppressed.any(axis=1)).all()
     _assert_not_derivable(k, protect_implied=strict)
-    for c in _KPI_PCTS:  # whole percent by default, one decimal in strict mode
+    for c in _KPI_PCTS:  # whole percent
         for v in t[c]:
             if not isinstance(v, str) and v is not None and not (isinstance(v, float) and math.isnan(v)):
-                assert (v == round(v, 1)) if strict else isinstance(v, int)
+                assert isinstance(v, int)
 
 
 # ----------------------------------------------------------------------------- demo data (acceptance)
@@ -509,61 +517,19 @@ def test_demo_kpis_match_independent_pandas_and_reported_figures():
     _assert_not_derivable(k)
 
 
-def test_demo_headline_victim_satisfaction_is_published_by_default():
+def test_demo_headline_victim_satisfaction_is_a_bound_by_default():
     # Nearly every responding victim is satisfied, so the implied "not satisfied" count is 1-4.
-    # Default policy: the rate (denominator far above the threshold) is shown, whole percent;
-    # strict policy: it is hidden, as before.
+    # Default: that count is protected and the rate shown as a bound (">99"); with
+    # protect_implied=False the rate is shown in whole percent.
     from hotspots.demo import generate_demo
 
     ref = generate_demo(0).referrals
     vs = ref["victim_satisfied"].dropna().astype(bool)
     n_resp, n_sat = len(vs), int(vs.sum())
     assert n_resp >= 5 and 0 < n_resp - n_sat < 5  # the situation the policy is about
-    t = scheme_kpis(ref).table.iloc[-1]
-    assert t.victim_responses == n_resp
+    s = scheme_kpis(ref).table.iloc[-1]
+    assert s.victim_responses == n_resp
+    assert s.victim_satisfied_pct == ">99" and s.victims_satisfied == SECONDARY
+    assert 100 * (n_resp - 4) / n_resp > 99  # the bound holds for any 1-4 not satisfied
+    t = scheme_kpis(ref, protect_implied=False).table.iloc[-1]
     assert t.victim_satisfied_pct == math.floor(100 * n_sat / n_resp + 0.5)
-    s = scheme_kpis(ref, protect_implied=True).table.iloc[-1]
-    assert s.victim_satisfied_pct == SECONDARY and s.victims_satisfied == SECONDARY
-
-
-def test_audit_svd_runs_on_one_blas_thread_and_the_setting_is_restored():
-    # Read from the main thread only: with some OpenBLAS builds a worker thread's reading does
-    # not show its own setting (the setting still takes effect there).
-    import threading
-
-    from hotspots import kpis
-    from hotspots.kpis import _blas_libraries, _one_blas_thread
-
-    libs = _blas_libraries()
-    if not libs:
-        pytest.skip("threadpoolctl found no BLAS library to limit")
-
-    def threads() -> list[int]:
-        return [lc.get_num_threads() for lc in libs]
-
-    before = threads()
-    with _one_blas_thread():
-        assert threads() == [1] * len(libs)
-        with _one_blas_thread():
-            assert threads() == [1] * len(libs)
-        assert threads() == [1] * len(libs)  # still limited after the nested use
-    assert threads() == before
-
-    inside, leave = threading.Event(), threading.Event()
-
-    def other_user() -> None:
-        with _one_blas_thread():
-            inside.set()
-            leave.wait(10)
-
-    th = threading.Thread(target=other_user)
-    th.start()
-    assert inside.wait(10)
-    with _one_blas_thread():  # while another thread is inside
-        assert threads() == [1] * len(libs)
-    leave.set()
-    th.join()
-    assert kpis._BLAS_STATE["users"] == 0 and kpis._BLAS_STATE["saved"] == []
-    with _one_blas_thread():  # a later user is limited and puts the setting back
-        assert threads() == [1] * len(libs)
-    assert threads() == before

@@ -1,4 +1,4 @@
-"""hotspots.maps.layers: raster placement, legends, escaped GeoJSON, clustered points."""
+"""hotspots.maps.layers: raster placement, escaped GeoJSON, clustered points."""
 
 from __future__ import annotations
 
@@ -7,7 +7,6 @@ import io
 import json
 import re
 
-import folium
 import geopandas as gpd
 import matplotlib
 import numpy as np
@@ -20,13 +19,9 @@ from PIL import Image
 from hotspots._errors import CRSError, ParameterError
 from hotspots.grid import Grid, GridValues
 from hotspots.maps import (
-    ColourScale,
-    OfflineMap,
     base_map,
-    category_legend,
     external_urls,
     geojson_layer,
-    legend,
     marker_cluster,
     raster_overlay,
 )
@@ -205,52 +200,6 @@ def test_raster_layer_name_is_escaped():
     assert ov.layer_name == "&lt;script&gt;window.__pwned=1&lt;/script&gt;"
 
 
-# ---------------------------------------------------------------- legends
-def _legend_html(leg) -> str:
-    m = OfflineMap(location=[52.9, -1.5], tiles=None)
-    leg.add_to(m)
-    return m.get_root().render()
-
-
-def test_legend_shows_escaped_title_units_and_clipping():
-    scale = ColourScale("YlOrRd", 0.0, 27.5, units="incidents per km²", title=PAYLOADS[0], clipped_high=True)
-    leg = legend(scale)
-    assert "&lt;script&gt;" in leg.html and "<script>" not in leg.html
-    assert "incidents per km²" in leg.html
-    assert "≥ 27.5" in leg.html
-    assert "linear-gradient(to right, #ffffcc 0%" in leg.html  # YlOrRd's first colour
-    html = _legend_html(leg)
-    assert _script_tags_balanced(html)
-    assert "hotspots-legend" in html and external_urls(html) == []
-
-
-def test_legend_ticks_are_round_numbers():
-    leg = legend(cmap="viridis", vmin=0, vmax=100, n_ticks=5)
-    labels = re.findall(r"%\">([^<]*)</span>", leg.html)
-    assert labels == ["0", "25", "50", "75", "100"]
-
-
-def test_legend_needs_a_scale():
-    with pytest.raises(ParameterError, match="scale="):
-        legend(cmap="viridis", vmin=0)
-    with pytest.raises(ParameterError, match="n_ticks"):
-        legend(cmap="viridis", vmin=0, vmax=1, n_ticks=1)
-    with pytest.raises(ParameterError, match="position"):
-        legend(cmap="viridis", vmin=0, vmax=1, position="centre")
-
-
-def test_category_legend():
-    leg = category_legend([("Hot 99% <b>", "#D7301F"), ("Cold", "#4575b4")], title="Gi* `class`")
-    assert "Hot 99% &lt;b&gt;" in leg.html and "background: #d7301f" in leg.html
-    assert "Gi* &#96;class&#96;" in leg.html
-    with pytest.raises(ParameterError, match="colour"):
-        category_legend([("x", "red; background: url(http://evil)")])
-    with pytest.raises(ParameterError, match="empty"):
-        category_legend([])
-    with pytest.raises(ParameterError, match=r"items\[0\]"):
-        category_legend([("a", "#fff", "extra")])
-
-
 # ---------------------------------------------------------------- GeoJSON
 @pytest.fixture
 def areas():
@@ -418,11 +367,3 @@ def test_pixel_coordinates_interpolation_matches_pyproj():
     assert np.abs(bx - ex).max() < 0.1 and np.abs(by - ey).max() < 0.1  # metres
     # Exact on the lattice itself (every 13th pixel for 500 m spans of 37 m pixels).
     assert np.abs(bx[0, 0] - ex[0, 0]) < 1e-6 and np.abs(by[-1, -1] - ey[-1, -1]) < 1e-6
-
-
-def test_legend_in_a_feature_group_attaches_to_the_map():
-    m = OfflineMap(location=[52.9, -1.5], tiles=None)
-    group = folium.FeatureGroup(name="g").add_to(m)
-    legend(cmap="viridis", vmin=0, vmax=1).add_to(group)
-    html = m.get_root().render()
-    assert f"control.addTo({m.get_name()});" in html

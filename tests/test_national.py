@@ -149,7 +149,8 @@ def test_run_national_equals_engine_calls(tmp_path):
     xy = blobs(30_000, seed=2)
     path = write_points_parquet(tmp_path / "p.parquet", xy, float32=False)
     bounds = (380_000, 280_000, 470_000, 370_000)
-    res = run_national(path, cell_size=500, bounds=bounds, mask_radius=1500, bandwidth=1200, distance=1100)
+    # Small chunks: the points are streamed in 5 chunks by 2 threads.
+    res = run_national(path, cell_size=500, bounds=bounds, mask_radius=1500, bandwidth=1200, distance=1100, batch_rows=7_500)
     grid0 = Grid.from_bounds(bounds, 500)
     c0 = count(xy, grid0)
     mask = brute_mask(c0.values, grid0, 1500)
@@ -164,20 +165,55 @@ def test_run_national_equals_engine_calls(tmp_path):
     np.testing.assert_allclose(res.gistar.z, want_gi.z, rtol=1e-12, atol=1e-12, equal_nan=True)
     np.testing.assert_array_equal(res.gistar.bins, want_gi.bins)
     np.testing.assert_allclose(res.gistar.p_adjusted, want_gi.p_adjusted, rtol=1e-12, equal_nan=True)
-    assert set(res.timings) == {"load", "count", "mask", "kde", "gi_star", "fdr (also inside gi_star)"}
+    assert set(res.timings) == {"stream", "read (overlapped)", "count + bin (overlapped, summed over threads)", "mask", "density",
+                                "gi_star", "fdr (also inside gi_star)"}
     assert all(v >= 0 for v in res.timings.values())
-    assert res.total_seconds == pytest.approx(sum(v for k, v in res.timings.items() if "also" not in k))
+    assert res.total_seconds == pytest.approx(sum(res.timings[k] for k in ("stream", "mask", "density", "gi_star")))
     assert res.params["n_points"] == len(xy) and res.params["cells_in_area"] == int(mask.sum())
+    assert res.density.params["chunks"] == 5 and res.density.params["method"].startswith("stream")
     assert "study area built from the data" in res.notes[0]
-    assert res.peak_rss_mb["gi_star"] >= res.peak_rss_mb["load"] > 0
+    assert res.peak_rss_mb["gi_star"] >= res.peak_rss_mb["stream"] > 0
 
 
 def test_run_national_from_array_without_mask_or_steps():
     xy = blobs(5000, seed=4)
-    res = run_national(xy, cell_size=1000, bounds=None, mask_radius=None, do_kde=False, do_gistar=False)
+    res = run_national(xy, cell_size=1000, bounds=None, mask_radius=None, do_kde=False, do_gistar=False, batch_rows=999)
     assert res.density is None and res.gistar is None and res.grid.mask is None
     np.testing.assert_array_equal(res.counts.values, count(xy, res.grid).values)
     assert res.counts.total == len(xy)
+
+
+def test_run_national_counts_points_off_the_grid_and_streams_one_thread():
+    xy = blobs(4000, seed=5)
+    bounds = (410_000, 310_000, 440_000, 340_000)  # part of the points fall off this grid
+    res = run_national(xy, cell_size=500, bounds=bounds, mask_radius=None, bandwidth=800, distance=900, threads=1, batch_rows=1000)
+    want = count(xy, Grid.from_bounds(bounds, 500))
+    np.testing.assert_array_equal(res.counts.values, want.values)
+    assert res.counts.params["points_off_grid"] == want.params["points_off_grid"] > 0
+    # points off the grid still reach it through the kernel (points_outside_area="include")
+    np.testing.assert_allclose(res.density.values, kde(xy, res.grid, 800).values, rtol=1e-9, atol=1e-12)
+
+
+def test_run_national_permutation_inference_matches_gi_star():
+    xy = blobs(3000, seed=6)
+    bounds = (400_000, 300_000, 450_000, 350_000)
+    res = run_national(xy, cell_size=2000, bounds=bounds, mask_radius=None, bandwidth=3000, distance=4100,
+                       inference="permutation", permutations=99, seed=3)
+    want = gi_star(count(xy, res.grid), 4100, permutations=99, seed=3)
+    np.testing.assert_array_equal(res.gistar.bins, want.bins)
+    np.testing.assert_allclose(res.gistar.p, want.p)
+    assert res.params["inference"] == "permutation" and res.params["permutations"] == 99
+    assert not any("analytic" in n for n in res.notes)
+
+
+@pytest.mark.parametrize(
+    "kwargs, match",
+    [({"inference": "bayes"}, "inference"), ({"kernel": "box"}, "kernel"), ({"cell_size": 0}, "cell_size"),
+     ({"bandwidth": -1}, "bandwidth"), ({"distance": float("nan")}, "distance")],
+)
+def test_run_national_rejects_bad_settings(kwargs, match):
+    with pytest.raises(ParameterError, match=match):
+        run_national(blobs(100), **kwargs)
 
 
 def test_police_uk_to_parquet_groups_by_force(tmp_path):

@@ -27,13 +27,14 @@ def _run(folder_path: Path, files: dict[str, str], command: str = "test") -> lis
 
 # =============================================================================== refusals
 def test_root_and_home_are_refused(monkeypatch, tmp_path):
-    with pytest.raises(ParameterError, match=r"`--out` /: is the root of the file system"):
+    with pytest.raises(ParameterError, match=r"`out` '/' is the root of the file system"):
         results_folder("/", command="analyse")
     monkeypatch.setenv("HOME", str(tmp_path))
     with pytest.raises(ParameterError, match="is your home folder"):
         results_folder(tmp_path, command="analyse")
     with pytest.raises(ParameterError, match="is your home folder"):
         results_folder("~", command="analyse")
+    (tmp_path / "x").mkdir()
     with pytest.raises(ParameterError, match="is your home folder"):
         results_folder(tmp_path / "x" / "..", command="analyse")
 
@@ -59,11 +60,14 @@ def test_a_parameters_json_without_a_file_list_is_not_enough(tmp_path):
 
 
 def test_checking_changes_nothing_until_the_run_begins(tmp_path):
-    out = tmp_path / "new" / "results"
+    out = tmp_path / "results"
     folder = results_folder(out, command="analyse")
     assert not out.exists()
     folder.begin()
     assert out.is_dir() and (out / LEDGER).exists()
+    # Only the folder itself is created, never its parents (a typo cannot scatter folders).
+    with pytest.raises(ParameterError, match="in a folder that does not exist"):
+        results_folder(tmp_path / "new" / "results", command="analyse")
 
 
 # =============================================================================== clearing an earlier run
@@ -168,19 +172,17 @@ def test_a_parameters_json_link_is_replaced_not_written_through(tmp_path):
 
 
 # =============================================================================== single files
-def test_single_output_files(tmp_path):
-    assert check_output_file(tmp_path / "sub" / "m.png", suffixes=(".png", ".pdf")) == tmp_path / "sub" / "m.png"
-    assert (tmp_path / "sub").is_dir()
-    with pytest.raises(ParameterError, match=r"`--out` must end in \.png or \.pdf; got 'm\.jpg'"):
-        check_output_file(tmp_path / "m.jpg", suffixes=(".png", ".pdf"))
+def test_a_single_output_file_is_never_a_link(tmp_path, capsys):
+    assert check_output_file(tmp_path / "m.png") == tmp_path / "m.png"
     target = tmp_path / "t.png"
     target.write_bytes(b"precious")
     os.symlink(target, tmp_path / "link.png")
     with pytest.raises(ParameterError, match="is a symbolic link"):
-        check_output_file(tmp_path / "link.png", suffixes=(".png",))
-    (tmp_path / "d.png").mkdir()
-    with pytest.raises(ParameterError, match="not a file"):
-        check_output_file(tmp_path / "d.png", suffixes=(".png",))
+        check_output_file(tmp_path / "link.png")
+    # hotspots map refuses it before loading anything.
+    assert main(["map", "--demo", "--out", str(tmp_path / "link.png")]) == 2
+    assert "`--out`" in capsys.readouterr().err
+    assert target.read_bytes() == b"precious"
 
 
 # =============================================================================== the commands

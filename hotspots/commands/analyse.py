@@ -11,10 +11,14 @@ from __future__ import annotations
 import argparse
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable, TextIO
+from typing import Any, TextIO
 
+from .. import validation
 from .._errors import ParameterError
+from ..style import change_text, file_size
+from . import add_command
 
 #: Share of incidents that must fall inside the built-in Derbyshire outline for it to be used
 #: as the study area automatically.
@@ -65,30 +69,31 @@ def scaled(progress: Callable[[str, float], None], start: float, end: float) -> 
 
 
 # =============================================================================== arguments
-def _period(text: str) -> tuple[str, str]:
-    parts = text.split(":")
-    if len(parts) != 2 or not all(p.strip() for p in parts):
-        raise argparse.ArgumentTypeError(f"must look like 2022-07:2023-06 (first and last month); got {text!r}")
-    return parts[0].strip(), parts[1].strip()
-
-
-def _positive(kind: type) -> Callable[[str], Any]:
-    def conv(text: str) -> Any:
-        try:
-            v = kind(text)
-        except ValueError:
-            raise argparse.ArgumentTypeError(f"must be a {'whole ' if kind is int else ''}number; got {text!r}") from None
-        if v <= 0:
-            raise argparse.ArgumentTypeError(f"must be greater than 0; got {text!r}")
-        return v
-
-    return conv
+#: Analysis options given as numbers: argument → (whole number?, check, keyword arguments of the check).
+_NUMBERS: dict[str, tuple[bool, Callable[..., Any], dict[str, Any]]] = {
+    "cell_size": (False, validation.distance, {"optional": True}),
+    "bandwidth": (False, validation.distance, {"optional": True}),
+    "distance": (False, validation.distance, {"optional": True}),
+    "eps": (False, validation.distance, {"optional": True}),
+    "alpha": (False, validation.alpha, {}),
+    "permutations": (True, validation.whole, {"low": 0, "example": "999"}),
+    "seed": (True, validation.seed, {"optional": False}),
+    "min_confidence": (False, validation.choice, {"options": (0.9, 0.95, 0.99)}),
+    "min_samples": (True, validation.whole, {"low": 1, "example": "20"}),
+    "threshold": (True, validation.whole, {"low": 1, "example": "5"}),
+}
 
 
 def add_analysis_arguments(p: argparse.ArgumentParser) -> None:
-    """Inputs and analysis options shared by ``hotspots analyse`` and ``hotspots map``."""
-    p.add_argument("inputs", nargs="*", metavar="INPUT", help="incident files, folders or zip archives (police.uk street CSVs or any table)")
-    p.add_argument("--demo", action="store_true", help="run on freshly generated synthetic demo data (with its referrals and task sites)")
+    """Inputs and analysis options shared by ``hotspots analyse`` and ``hotspots map``.
+
+    Values stay text here: :func:`check_analysis_arguments` converts and checks them all at once,
+    so that every problem is reported in one line naming its flag, before anything is loaded.
+    """
+    p.add_argument("inputs", nargs="*", metavar="INPUT",
+                   help="incident files, folders or zip archives (police.uk street CSVs or any table)")
+    p.add_argument("--demo", action="store_true",
+                   help="run on freshly generated synthetic demo data (with its referrals and task sites)")
     g = p.add_argument_group("scheme data and study area")
     g.add_argument("--referrals", metavar="F", help="referrals file (person-level, pseudonymised)")
     g.add_argument("--drop-identifying", action="append", metavar="COL",
@@ -100,45 +105,87 @@ def add_analysis_arguments(p: argparse.ArgumentParser) -> None:
     g.add_argument("--category", action="append", metavar="C",
                    help="keep only this incident category (repeatable); default: 'Anti-social behaviour' when the data hold it "
                         "among other categories; 'all' keeps every category")
-    g = p.add_argument_group("periods")
-    g.add_argument("--period", type=_period, metavar="A:B", help="months whose incidents define the hotspots, e.g. 2024-01:2024-12")
-    g.add_argument("--before", type=_period, metavar="A:B", help="before period for change, e.g. 2022-07:2023-06")
-    g.add_argument("--after", type=_period, metavar="C:D", help="after period for change, e.g. 2023-07:2024-06")
-    g.add_argument("--scheme-start", metavar="DATE", help="scheme start (default 2023-07-01); default before/after = 12 months either side")
+    g = p.add_argument_group("periods (months written YYYY-MM, first and last included)")
+    g.add_argument("--period", metavar="A:B", help="months whose incidents define the hotspots, e.g. 2024-01:2024-12")
+    g.add_argument("--before", metavar="A:B", help="before period for change, e.g. 2022-07:2023-06")
+    g.add_argument("--after", metavar="C:D", help="after period for change, e.g. 2023-07:2024-06")
+    g.add_argument("--scheme-start", metavar="YYYY-MM-DD",
+                   help="scheme start (default 2023-07-01); default before/after = 12 months either side")
     g = p.add_argument_group("analysis settings (default: automatic, announced in the summary)")
-    g.add_argument("--cell-size", type=_positive(float), metavar="M", help="grid cell size, metres")
-    g.add_argument("--bandwidth", type=_positive(float), metavar="M", help="KDE bandwidth, metres")
+    g.add_argument("--cell-size", metavar="M", help="grid cell size, metres")
+    g.add_argument("--bandwidth", metavar="M", help="KDE bandwidth, metres")
     g.add_argument("--kernel", choices=["quartic", "gaussian", "epanechnikov"], help="KDE kernel (default quartic)")
-    g.add_argument("--distance", type=_positive(float), metavar="M", help="Gi* neighbourhood distance band, metres")
-    g.add_argument("--alpha", type=float, metavar="A", help="significance level (default 0.05)")
+    g.add_argument("--distance", metavar="M", help="Gi* neighbourhood distance band, metres")
+    g.add_argument("--alpha", metavar="A", help="significance level, between 0 and 1 (default 0.05)")
     g.add_argument("--no-fdr", action="store_true", help="no false discovery rate control")
-    g.add_argument("--permutations", type=int, metavar="N", help="Gi* conditional permutations (default 0 = analytic)")
-    g.add_argument("--seed", type=int, default=0, help="seed for every random step and for --demo (default 0)")
-    g.add_argument("--min-confidence", type=float, choices=[0.9, 0.95, 0.99], help="lowest Gi* confidence of hotspot-area cells (default 0.9)")
+    g.add_argument("--permutations", metavar="N", help="Gi* conditional permutations (default 0 = analytic)")
+    g.add_argument("--seed", default=0, metavar="S", help="seed for every random step and for --demo (default 0)")
+    g.add_argument("--min-confidence", metavar="{0.9,0.95,0.99}",
+                   help="lowest Gi* confidence of hotspot-area cells (default 0.9)")
     g.add_argument("--cluster-method", choices=["dbscan", "hdbscan", "none"], help="point clustering (default dbscan)")
-    g.add_argument("--eps", type=_positive(float), metavar="M", help="DBSCAN radius, metres (default 150)")
-    g.add_argument("--min-samples", type=_positive(int), metavar="N", help="DBSCAN/HDBSCAN core size (default 20)")
-    g.add_argument("--threshold", type=_positive(int), metavar="N", help="suppress person-level counts below N (default 5)")
+    g.add_argument("--eps", metavar="M", help="DBSCAN radius, metres (default 150)")
+    g.add_argument("--min-samples", metavar="N", help="DBSCAN/HDBSCAN core size (default 20)")
+    g.add_argument("--threshold", metavar="N", help="suppress person-level counts below N (default 5)")
+
+
+def check_analysis_arguments(args: argparse.Namespace, problems: validation.Problems) -> None:
+    """Convert the analysis options from text and check them, in place; problems go to ``problems``.
+
+    Checking twice changes nothing (values already converted pass through).
+    """
+    for name, (whole, check, options) in _NUMBERS.items():
+        value = getattr(args, name, None)
+        if value is None:
+            continue
+        value = problems.check(validation.parse_number, value, name, whole=whole)
+        setattr(args, name, None if value is None else problems.check(check, value, name, **options))
+    for name in ("period", "before", "after"):
+        if getattr(args, name, None) is not None:
+            setattr(args, name, problems.check(validation.month_range, getattr(args, name), name))
+    if args.scheme_start is not None:
+        day = problems.check(validation.date, args.scheme_start, "scheme_start")
+        args.scheme_start = None if day is None else day.isoformat()
+    if (args.before is None) != (args.after is None):
+        problems.add("give both `--before` and `--after` (or neither, for 12 months either side of the scheme start).")
+
+
+def check_input_arguments(args: argparse.Namespace, problems: validation.Problems) -> None:
+    """The input files named exist, and the data come from files or `--demo`, not both."""
+    if args.demo and args.inputs:
+        problems.add("give either INPUT files or `--demo`, not both.")
+    elif not args.demo and not args.inputs:
+        problems.add("give at least one INPUT file or folder (or `--demo` for the synthetic demo data).")
+    for path in args.inputs or []:
+        problems.check(validation.input_path, path, "inputs")
+    for name in ("referrals", "tasks", "study_area"):
+        value = getattr(args, name, None)
+        if value is not None and not (name == "study_area" and value in ("default", "none")):
+            problems.check(validation.input_path, value, name)
+
+
+def check_basemap(args: argparse.Namespace, problems: validation.Problems) -> None:
+    from ..export._basemap import resolve_source
+
+    problems.check(resolve_source, args.basemap)
 
 
 def settings_from_args(args: argparse.Namespace) -> Any:
+    """The analysis :class:`~hotspots.analysis.Settings` the options ask for (checked first)."""
     from ..analysis import Settings
 
-    changes: dict[str, Any] = {"seed": args.seed}
-    for name in ("cell_size", "bandwidth", "kernel", "distance", "alpha", "permutations", "min_confidence", "cluster_method",
-                 "eps", "min_samples", "threshold", "period", "before", "after", "scheme_start"):
+    with validation.collect() as problems:
+        check_analysis_arguments(args, problems)
+    changes: dict[str, Any] = {}
+    for name in ("seed", "cell_size", "bandwidth", "kernel", "distance", "alpha", "permutations", "min_confidence",
+                 "cluster_method", "eps", "min_samples", "threshold", "period", "before", "after", "scheme_start"):
         v = getattr(args, name, None)
         if v is not None:
             changes[name] = v
     if args.no_fdr:
         changes["fdr"] = False
-    if (args.before is None) != (args.after is None):
-        raise ParameterError("give both `--before` and `--after` (or neither, for 12 months either side of the scheme start).")
-    if args.alpha is not None and not (0 < args.alpha < 1):
-        raise ParameterError(f"`--alpha` must be between 0 and 1; got {args.alpha}.")
-    if args.permutations is not None and args.permutations < 0:
-        raise ParameterError(f"`--permutations` must be 0 or more; got {args.permutations}.")
-    return Settings().replace(**changes)
+    settings = Settings().replace(**changes)
+    settings.change_periods()  # the before and after periods must not overlap
+    return settings
 
 
 class Inputs:
@@ -170,11 +217,13 @@ def load_inputs(args: argparse.Namespace, say: Callable[[str], None]) -> Inputs:
 
         data = generate_demo(args.seed)
         out.incidents = data.incidents
-        out.records["incidents"] = {"generated": f"hotspots.demo.generate_demo(seed={args.seed})", "rows": int(len(data.incidents))}
+        out.records["incidents"] = {"generated": f"hotspots.demo.generate_demo(seed={args.seed})",
+                                    "rows": int(len(data.incidents))}
         say(f"demo data (seed {args.seed}): {len(data.incidents):,} incidents, {len(data.referrals):,} referrals, {len(data.tasks):,} task sites")
         if not args.referrals:
             out.referrals = data.referrals
-            out.records["referrals"] = {"generated": f"hotspots.demo.generate_demo(seed={args.seed})", "rows": int(len(data.referrals))}
+            out.records["referrals"] = {"generated": f"hotspots.demo.generate_demo(seed={args.seed})",
+                                        "rows": int(len(data.referrals))}
         if not args.tasks:
             out.tasks = data.tasks
             out.records["tasks"] = {"generated": f"hotspots.demo.generate_demo(seed={args.seed})", "rows": int(len(data.tasks))}
@@ -230,7 +279,8 @@ def load_inputs(args: argparse.Namespace, say: Callable[[str], None]) -> Inputs:
             share = 0.0
         if share >= AUTO_AREA_SHARE:
             out.study_area = area
-            out.records["study_area"] = {"source": "built-in Derbyshire force-area outline (approximate)", "share_of_incidents_inside": round(share, 4)}
+            out.records["study_area"] = {"source": "built-in Derbyshire force-area outline (approximate)",
+                                         "share_of_incidents_inside": round(share, 4)}
             out.messages.append(f"study area: the built-in Derbyshire outline ({share:.1%} of incidents inside; `--study-area none` to use none)")
         else:
             out.messages.append(f"study area: none (only {share:.1%} of incidents fall in the built-in Derbyshire outline; give `--study-area FILE`)")
@@ -294,18 +344,9 @@ def command_line(args: argparse.Namespace, command: str = "analyse") -> list[str
 
 
 # =============================================================================== summary
-def _size(n: int) -> str:
-    for unit in ("bytes", "kB", "MB", "GB"):
-        if n < 1000 or unit == "GB":
-            return f"{n:,.0f} {unit}" if unit == "bytes" else f"{n:,.1f} {unit}"
-        n /= 1000.0
-    return f"{n} bytes"  # pragma: no cover
-
-
 def summary_lines(analysis: Any, inputs: Inputs | None = None, *, top: int = 5) -> list[str]:
     """The end-of-run summary (suppressed person-level figures only)."""
-    from ..export._common import area_summary, period_text
-    from ..export.briefing import _bare, _fmt_change
+    from ..export._common import area_summary, period_range_text, period_text
 
     an = analysis
     g = an.grid
@@ -317,7 +358,9 @@ def summary_lines(analysis: Any, inputs: Inputs | None = None, *, top: int = 5) 
         lines.append("  automatic choices and notes:")
         for n in list(inputs.messages if inputs else []) + list(an.notes):
             lines.append(f"    - {n}")
-    lines.append(f"  hotspot areas: {an.areas.n_areas} (touching Gi* hot cells at {an.settings.min_confidence:.0%} confidence or more)")
+    lines.append(
+        f"  hotspot areas: {an.areas.n_areas} (touching Gi* hot cells at {an.settings.min_confidence:.0%} confidence or more)"
+    )
     if an.clusters is not None:
         lines.append(f"  point clusters ({an.settings.cluster_method}): {an.clusters.n_clusters:,}")
     summ = area_summary(an)
@@ -332,19 +375,20 @@ def summary_lines(analysis: Any, inputs: Inputs | None = None, *, top: int = 5) 
         for _, r in summ.head(top).iterrows():
             row = f"    {int(r['area_id']):>3}  {str(r['place'])[:18]:<18} {int(r['incidents']):>10,}"
             if has_change:
-                row += f"  {_fmt_change(r['change_pct'], r['change_class']):>9}"
+                row += f"  {change_text(r['change_pct'], r['change_class']):>9}"
             if has_ref:
                 row += f"  {str(r['referrals']):>9}"
             lines.append(row)
     if an.change_areas is not None:
         s = an.change_areas.summary()
         lines.append(
-            f"  change {_bare(an.before)} -> {_bare(an.after)}: hotspot areas with a significant fall "
-            f"{int(s.get('significant fall', 0))}, rise {int(s.get('significant rise', 0))}, no change {int(s.get('no change', 0))}"
+            f"  change {period_range_text(an.before)} -> {period_range_text(an.after)}: hotspot areas with a significant fall "
+            f"{int(s.get('significant fall', 0))}, rise {int(s.get('significant rise', 0))}, "
+            f"no change {int(s.get('no change', 0))}"
         )
     elif an.change_cells is None:
         lines.append(
-            f"  change: not computed, the periods {_bare(an.before)} / {_bare(an.after)} hold no data; "
+            f"  change: not computed, the periods {period_range_text(an.before)} / {period_range_text(an.after)} hold no data; "
             "give `--before A:B --after C:D` within the data's months"
         )
     if an.kpis is not None:
@@ -358,7 +402,8 @@ def summary_lines(analysis: Any, inputs: Inputs | None = None, *, top: int = 5) 
             lines.append(
                 f"  scheme KPIs (small numbers suppressed): referrals {row.get('referrals')}; completed {pct('completed_pct')}; "
                 f"not re-offended {pct('not_reoffended_pct')}; victims satisfied {pct('victim_satisfied_pct')}; "
-                f"contacted and booked within 48 h {pct('contacted_booked_48h_pct')}; first-time entrants {pct('first_time_entrant_pct')}"
+                f"contacted and booked within 48 h {pct('contacted_booked_48h_pct')}; "
+                f"first-time entrants {pct('first_time_entrant_pct')}"
             )
     if an.linkage is not None and len(an.linkage.summary_display):
         sd = an.linkage.summary_display.set_index("where")
@@ -371,7 +416,8 @@ def summary_lines(analysis: Any, inputs: Inputs | None = None, *, top: int = 5) 
 
 
 # =============================================================================== command
-def _images(analysis: Any, out: Path, args: argparse.Namespace, inputs: Inputs, progress: Callable[[str, float], None]) -> list[Any]:
+def _images(analysis: Any, out: Path, args: argparse.Namespace, inputs: Inputs,
+            progress: Callable[[str, float], None]) -> list[Any]:
     from ..export import briefing_before_after, briefing_map
 
     jobs: list[tuple[str, str]] = [("density", "briefing_density"), ("gistar", "briefing_gistar")]
@@ -397,22 +443,40 @@ def _images(analysis: Any, out: Path, args: argparse.Namespace, inputs: Inputs, 
     return made
 
 
+def check_arguments(args: argparse.Namespace) -> tuple[Any, tuple[str, ...]]:
+    """Every argument of ``hotspots analyse``, checked before anything is loaded: ``(results folder, formats)``."""
+    from ..export.briefing import check_image_options
+    from ..export.gis import FORMATS
+    from ..results_folder import results_folder
+
+    with validation.collect() as problems:
+        check_input_arguments(args, problems)
+        check_analysis_arguments(args, problems)
+        folder = problems.check(results_folder, args.out, command="analyse")  # refuses now; changes nothing yet
+        out = None if folder is None else folder.path
+        formats = tuple(f.strip() for f in args.formats.split(",") if f.strip())
+        if not formats or any(f not in FORMATS for f in formats):
+            problems.add(f"`--formats` must be a comma-separated list of {', '.join(FORMATS)}; got {args.formats!r}.")
+        snap = problems.check(validation.parse_number, args.snap, "snap")
+        args.snap = problems.check(validation.distance, snap, "snap") if snap is not None else None
+        dpi = problems.check(validation.parse_number, args.dpi, "dpi")
+        if dpi is not None and out is not None and not args.no_images:
+            # The largest image written (before/after, 13.33 x 7.5 in) sets the pixel limit.
+            problems.check(check_image_options, out / "maps" / "briefing_before_after.png", dpi, (40 / 3, 7.5))
+        args.dpi = dpi
+        check_basemap(args, problems)
+    return folder, formats
+
+
 def run(args: argparse.Namespace) -> int:
     from ..export import export_gis
 
     t0 = time.perf_counter()
     quiet = args.quiet
     say = (lambda s: None) if quiet else (lambda s: print(s, flush=True))
-    from ..results_folder import results_folder
-
-    folder = results_folder(args.out, command="analyse")  # refuses a bad --out now; changes nothing yet
+    folder, formats = check_arguments(args)
     out = folder.path
-    from ..export.gis import FORMATS
-
-    formats = tuple(f.strip() for f in args.formats.split(",") if f.strip())
-    if not formats or any(f not in FORMATS for f in formats):
-        raise ParameterError(f"`--formats` must be a comma-separated list of {', '.join(FORMATS)}; got {args.formats!r}.")
-    settings_from_args(args)  # check the options before loading anything
+    settings_from_args(args)  # the periods must not overlap
     inputs = load_inputs(args, say)
     bar = ProgressBar(enabled=not quiet)
     analysis = run_analysis(args, inputs, scaled(bar, 0.0, 0.7))
@@ -441,7 +505,8 @@ def run(args: argparse.Namespace) -> int:
         print(line)
     print(f"  outputs in {out}:")
     if manifest.gpkg is not None:
-        print(f"    {manifest.gpkg.name}  ({len(manifest.layers)} layers: {', '.join(f'{k} {v:,}' for k, v in manifest.layers.items())}; {_size(manifest.gpkg.stat().st_size)})")
+        layers = ", ".join(f"{k} {v:,}" for k, v in manifest.layers.items())
+        print(f"    {manifest.gpkg.name}  ({len(manifest.layers)} layers: {layers}; {file_size(manifest.gpkg.stat().st_size)})")
     n_geo = sum(1 for k in manifest.files if k.startswith("geojson:"))
     if n_geo:
         print(f"    geojson/  ({n_geo} files, WGS84)")
@@ -449,15 +514,18 @@ def run(args: argparse.Namespace) -> int:
         print(f"    csv/  ({len(manifest.tables)} tables: {', '.join(manifest.tables)})")
     print("    parameters.json  (settings, automatic values, inputs, version)")
     for img in images:
-        print(f"    {img.path.relative_to(out)}  ({img.size_px[0]} x {img.size_px[1]} px, {_size(img.path.stat().st_size)}; basemap {img.basemap})")
+        print(
+            f"    {img.path.relative_to(out)}  ({img.size_px[0]} x {img.size_px[1]} px, "
+            f"{file_size(img.path.stat().st_size)}; basemap {img.basemap})"
+        )
     print(f"  time: {time.perf_counter() - t0:.1f} s")
     return 0
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser(
-        "analyse",
-        help="run the whole analysis and write GIS files, tables and briefing maps",
+    p = add_command(
+        sub, "analyse", run, help="run the whole analysis and write GIS files, tables and briefing maps",
+        aliases={"out_dir": "--out", "snap_m": "--snap"},
         description=(
             "Load incident files (and optionally referrals, task sites, a study area), run the hotspot analysis "
             "(grid, kernel density, Gi*, hotspot areas, clusters, before/after change, scheme linkage and KPIs) and "
@@ -467,16 +535,16 @@ def register(sub: argparse._SubParsersAction) -> None:
     add_analysis_arguments(p)
     g = p.add_argument_group("output")
     g.add_argument("--out", required=True, metavar="DIR",
-                   help="results folder: new, empty, or written by an earlier run (its files are replaced); other folders are refused")
+                   help="results folder: new (its parent must exist), empty, or written by an earlier run (its files are replaced); "
+                   "other folders are refused")
     g.add_argument("--formats", default="gpkg,geojson,csv", help="comma-separated: gpkg, geojson, csv (default all)")
-    g.add_argument("--snap", type=_positive(float), default=250.0, metavar="M", help="square size for exported referral origins, metres (default 250)")
+    g.add_argument("--snap", default=250.0, metavar="M", help="square size for exported referral origins, metres (default 250)")
     g.add_argument("--drop-empty", action="store_true", help="leave empty, non-significant cells out of the cell layers")
     g.add_argument("--no-timestamp", action="store_true", help="no creation time in parameters.json (byte-reproducible sidecar)")
     g.add_argument("--no-images", action="store_true", help="skip the briefing map images")
     g.add_argument("--pdf", action="store_true", help="also write PDF versions of the briefing maps")
-    g.add_argument("--dpi", type=_positive(float), default=300, help="image resolution (default 300)")
+    g.add_argument("--dpi", default=300, help="image resolution, dots per inch, 20 to 1200 (default 300)")
     g.add_argument("--basemap", default="none",
                    help="'none' (default: nothing is fetched), 'auto' (tiles when reachable: asks a public tile server for the area), "
                    "'osm' or a tile URL template")
     g.add_argument("--quiet", action="store_true", help="no load reports, progress or summary; one line at the end")
-    p.set_defaults(func=run)

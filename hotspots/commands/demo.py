@@ -3,29 +3,33 @@
 from __future__ import annotations
 
 import argparse
-from pathlib import Path
+
+from .. import validation
+from . import add_command
 
 
 def run(args: argparse.Namespace) -> int:
     from ..demo import write_demo
     from ..results_folder import results_folder
 
-    with results_folder(args.out, command="demo").writing() as folder:
-        paths = write_demo(folder.path, seed=args.seed)
-        folder.record(seed=args.seed)
-    print(f"demo data (seed {args.seed}) written to {Path(args.out)}")
+    with validation.collect() as problems:
+        seed = problems.check(validation.parse_number, args.seed, "seed", whole=True)
+        seed = problems.check(validation.seed, seed, optional=False) if seed is not None else None
+        folder = problems.check(results_folder, args.out, command="demo")
+    with folder.writing():  # type: ignore[union-attr]  # (collect raised if the folder was refused)
+        paths = write_demo(folder.path, seed=seed)
+        folder.record(seed=seed)
+    out = folder.path
+    print(f"demo data (seed {seed}) written to {out}")
     for name, path in paths.items():
         print(f"  {name}: {path}")
     return 0
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser(
-        "demo",
-        help="write the synthetic Derbyshire demo data set",
-        description="Write deterministic synthetic demo data (incidents, referrals, task sites, ground truth).",
-    )
+    p = add_command(sub, "demo", run, help="write the synthetic Derbyshire demo data set", aliases={"out_dir": "--out"},
+                    description="Write deterministic synthetic demo data (incidents, referrals, task sites, ground truth).")
     p.add_argument("--out", required=True,
-                   help="output folder: new, empty, or written by an earlier run (its files are replaced); other folders are refused")
-    p.add_argument("--seed", type=int, default=0, help="random seed (default 0); the same seed gives byte-identical files")
-    p.set_defaults(func=run)
+                   help="output folder: new (its parent must exist), empty, or written by an earlier run (its files are replaced); "
+                   "other folders are refused")
+    p.add_argument("--seed", default=0, help="random seed (default 0); the same seed gives byte-identical files")

@@ -4,31 +4,60 @@ from __future__ import annotations
 
 import argparse
 import time
+from pathlib import Path
 
+from .. import validation
 from .._errors import ParameterError
 from ..results_folder import check_output_file
-from .analyse import ProgressBar, add_analysis_arguments, load_inputs, run_analysis, scaled
+from . import add_command
+from .analyse import (
+    ProgressBar,
+    add_analysis_arguments,
+    check_analysis_arguments,
+    check_basemap,
+    check_input_arguments,
+    load_inputs,
+    run_analysis,
+    scaled,
+    settings_from_args,
+)
 
 LAYER_CHOICES = ("density", "gistar", "counts", "areas", "clusters", "change", "scheme")
+
+
+def check_arguments(args: argparse.Namespace) -> dict[str, object]:
+    """Every argument of ``hotspots map``, checked before anything is loaded; the image options."""
+    from ..export.briefing import check_image_options
+
+    with validation.collect() as problems:
+        check_input_arguments(args, problems)
+        check_analysis_arguments(args, problems)
+        dpi = problems.check(validation.parse_number, args.dpi, "dpi")
+        width = problems.check(validation.parse_number, args.width, "width")
+        height = problems.check(validation.parse_number, args.height, "height")
+        default = (40 / 3, 7.5) if args.before_after else (11.0, 7.5)
+        size = (default[0] if width is None else width, default[1] if height is None else height)
+        image = problems.check(check_image_options, args.out, dpi, size, new_folders=False)
+        problems.check(check_output_file, args.out)  # never a link: its target would be overwritten
+        check_basemap(args, problems)
+    common: dict[str, object] = dict(dpi=image[2], basemap=args.basemap, title=args.title)
+    if args.width is not None or args.height is not None:
+        common["size_in"] = image[3]
+    return common
 
 
 def run(args: argparse.Namespace) -> int:
     from ..export import briefing_before_after, briefing_map
 
     t0 = time.perf_counter()
-    out = check_output_file(args.out, suffixes=(".png", ".pdf"))  # never a link (its target would be overwritten)
+    common = check_arguments(args)
+    out = Path(args.out)
+    settings_from_args(args)  # the periods must not overlap
     say = (lambda s: None) if args.quiet else (lambda s: print(s, flush=True))
     inputs = load_inputs(args, say)
     bar = ProgressBar(enabled=not args.quiet)
     analysis = run_analysis(args, inputs, scaled(bar, 0.0, 0.85))
     bar("drawing the map", 0.85)
-    size = None
-    if args.width is not None or args.height is not None:
-        default = (40 / 3, 7.5) if args.before_after else (11.0, 7.5)
-        size = (args.width or default[0], args.height or default[1])
-    common = dict(dpi=args.dpi, basemap=args.basemap, title=args.title)
-    if size is not None:
-        common["size_in"] = size
     if args.before_after and analysis.change_cells is None and not args.no_change:
         why = next((n for n in analysis.notes if n.startswith("before/after change not computed")), "no before/after change")
         raise ParameterError(f"{why} Give `--before A:B --after C:D` within the data's months, or add `--no-change`.")
@@ -46,9 +75,8 @@ def run(args: argparse.Namespace) -> int:
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser(
-        "map",
-        help="draw one briefing map (PNG or PDF)",
+    p = add_command(
+        sub, "map", run, help="draw one briefing map (PNG or PDF)", aliases={"out_path": "--out", "size_in": "--width/--height"},
         description="Load the inputs, run the analysis and draw one briefing map: a layer, or before/after side by side.",
     )
     add_analysis_arguments(p)
@@ -58,11 +86,10 @@ def register(sub: argparse._SubParsersAction) -> None:
     g.add_argument("--before-after", action="store_true", help="before and after side by side on one colour scale, plus change")
     g.add_argument("--no-change", action="store_true", help="with --before-after: leave out the change panel")
     g.add_argument("--title", help="map title (default from the data and layer)")
-    g.add_argument("--dpi", type=float, default=300, help="resolution (default 300)")
-    g.add_argument("--width", type=float, metavar="IN", help="width in inches (default 11; 13.33 for --before-after)")
-    g.add_argument("--height", type=float, metavar="IN", help="height in inches (default 7.5)")
+    g.add_argument("--dpi", default=300, help="resolution, dots per inch, 20 to 1200 (default 300)")
+    g.add_argument("--width", metavar="IN", help="width in inches, 3 to 60 (default 11; 13.33 for --before-after)")
+    g.add_argument("--height", metavar="IN", help="height in inches, 3 to 60 (default 7.5)")
     g.add_argument("--basemap", default="none",
                    help="'none' (default: nothing is fetched), 'auto' (tiles when reachable: asks a public tile server for the area), "
                    "'osm' or a tile URL template")
     g.add_argument("--quiet", action="store_true", help="no load reports or progress")
-    p.set_defaults(func=run)

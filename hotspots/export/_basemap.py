@@ -30,6 +30,7 @@ import numpy as np
 import pyproj
 
 from .._errors import ParameterError
+from ..validation import problem, shown
 
 __all__ = ["Basemap", "fetch_basemap", "TILE_SOURCES", "resolve_source", "offline_forced"]
 
@@ -87,7 +88,7 @@ def resolve_source(basemap: str, attribution: str | None = None) -> tuple[str, s
     ``{z}``, ``{x}`` and ``{y}``.
     """
     if not isinstance(basemap, str):
-        raise ParameterError(f"`basemap` must be a string ('auto', 'none', 'osm' or a tile URL template); got {basemap!r}.")
+        raise ParameterError(problem("basemap", "a string ('auto', 'none', 'osm' or a tile URL template)", basemap))
     if basemap == "none":
         return None
     name = AUTO_SOURCE if basemap == "auto" else basemap
@@ -97,7 +98,7 @@ def resolve_source(basemap: str, attribution: str | None = None) -> tuple[str, s
     if all(k in name for k in ("{z}", "{x}", "{y}")) and urlparse(name).scheme in ("http", "https"):
         return name, attribution or f"Map tiles from {urlparse(name).netloc}"
     raise ParameterError(
-        f"`basemap` {basemap!r} is not known; use 'auto', 'none', one of {sorted(TILE_SOURCES)} or a URL template "
+        f"{shown('basemap')} {basemap!r} is not known; use 'auto', 'none', one of {sorted(TILE_SOURCES)} or a URL template "
         "such as 'https://tile.example.org/{z}/{x}/{y}.png'."
     )
 
@@ -212,7 +213,8 @@ def fetch_basemap(
         row = (ty - y0) * 256
         mosaic[row : row + 256, col : col + 256] = arr
     image = _resample(mosaic, z, x0, y0, (xmin, xmax, ymin, ymax), W, H, crs)
-    return Basemap(image, (xmin, xmax, ymin, ymax), attr, template, z, len(tiles)), f"basemap: {len(tiles)} tiles at zoom {z} from {host}"
+    return Basemap(image, (xmin, xmax, ymin, ymax), attr, template, z,
+                   len(tiles)), f"basemap: {len(tiles)} tiles at zoom {z} from {host}"
 
 
 def _resample(mosaic: np.ndarray, z: int, x0: int, y0: int, extent: tuple[float, ...], W: int, H: int, crs: int) -> np.ndarray:

@@ -18,7 +18,7 @@ import pandas as pd
 from ..change import incident_dates
 from ..schema import ASB_CATEGORY, POLICE_UK_ATTRIBUTION
 
-__all__ = ["DataSource", "data_source", "period_text", "area_summary", "DEMO_ATTRIBUTION"]
+__all__ = ["DataSource", "data_source", "period_text", "period_range_text", "area_summary", "DEMO_ATTRIBUTION"]
 
 #: Attribution printed on anything made from the synthetic demo data.
 DEMO_ATTRIBUTION = "Synthetic demo data: not real incidents or people"
@@ -65,7 +65,8 @@ def data_source(incidents: pd.DataFrame, *, source: str | None = None, attributi
     cats = _categories_text(incidents)
     suffix = f" ({cats})" if cats else ""
     kind = "user"
-    if len(incidents) and "incident_id" in incidents.columns and pd.Series(incidents["incident_id"]).astype(str).str.startswith("demo-").all():
+    ids = incidents["incident_id"] if "incident_id" in incidents.columns else None
+    if len(incidents) and ids is not None and pd.Series(ids).astype(str).str.startswith("demo-").all():
         kind = "demo"
     elif len(incidents) and "source" in incidents.columns:
         names = pd.Series(incidents["source"]).dropna().astype(str).unique()
@@ -103,6 +104,11 @@ def period_text(incidents: pd.DataFrame, period: Any = None) -> str:
     b = pd.Timestamp(dates.max())
     first, last = a.strftime("%b %Y"), b.strftime("%b %Y")
     return first if first == last else f"{first} – {last}"
+
+
+def period_range_text(period: Any) -> str:
+    """``"Jul 2023 – Jun 2024"`` without the period's label."""
+    return period.describe().split(": ", 1)[-1]
 
 
 def area_places(areas: pd.DataFrame) -> list[str]:

@@ -1,8 +1,9 @@
 """Download street-level crimes for one force from the data.police.uk API, month by month.
 
-:func:`fetch_police_uk` writes one CSV per month in the layout of police.uk's own downloads
-(``OUT/2024-01/2024-01-derbyshire-street.csv``, with the 12-column street-level header), so the
-result loads with :func:`hotspots.io.load_police_uk` like any download.
+:func:`fetch_police_uk` writes one CSV per month named as police.uk names them
+(``OUT/2024-01-derbyshire-street.csv``, with the 12-column street-level header; ``OUT`` is
+``data/police_uk/derbyshire`` by default), so the result loads with
+:func:`hotspots.io.load_police_uk` like any download.
 
 How the API is used (https://data.police.uk/docs/)
 --------------------------------------------------
@@ -78,6 +79,7 @@ __all__ = [
     "MonthResult",
     "FetchSummary",
     "fetch_police_uk",
+    "neighbourhood_area",
     "crime_to_row",
     "month_range",
     "police_month_path",
@@ -141,8 +143,9 @@ def month_range(start: str, end: str) -> list[str]:
 
 
 def police_month_path(out: Path, month: str, force: str) -> Path:
-    """``out/2024-01/2024-01-derbyshire-street.csv`` (police.uk's custom-download layout)."""
-    return Path(out) / month / f"{month}-{force}-street.csv"
+    """``out/2024-01-derbyshire-street.csv``: police.uk's file name, one folder per force
+    (``data/police_uk/derbyshire/`` by default; :mod:`hotspots.datadir`)."""
+    return Path(out) / f"{month}-{force}-street.csv"
 
 
 def category_label(slug: str) -> str:
@@ -398,7 +401,7 @@ def fetch_police_uk(
     force: str,
     start: str,
     end: str,
-    out: str | os.PathLike[str],
+    out: str | os.PathLike[str] | None = None,
     *,
     category: str = "all-crime",
     base_url: str = API_BASE,
@@ -427,15 +430,17 @@ def fetch_police_uk(
         police.uk force id, e.g. ``"derbyshire"`` (list: https://data.police.uk/api/forces).
     start, end : str
         First and last month, ``"YYYY-MM"``, inclusive.
-    out : path
-        Output folder; created if needed. Files: ``out/YYYY-MM/YYYY-MM-{force}-street.csv``
-        and the progress file :data:`STATE_FILE`.
+    out : path, optional
+        Output folder; created if needed. Files: ``out/YYYY-MM-{force}-street.csv`` and the
+        progress file :data:`STATE_FILE`. Default ``data/police_uk/{force}``
+        (:func:`hotspots.datadir.police_uk_dir`).
     category : str
         ``"all-crime"`` (default) or one API category slug, e.g. ``"anti-social-behaviour"``.
     base_url : str
         API root (a local test server in tests).
     boundary : path, GeoDataFrame, GeoSeries or shapely polygon (WGS84), optional
         The force area. Default: the union of the force's neighbourhood boundaries from the API.
+        Read before any request is made, so a missing or unreadable file fails at once.
     include_no_location : bool
         Also fetch crimes without a location (written with empty coordinates).
     refresh : bool
@@ -477,9 +482,16 @@ def fetch_police_uk(
             raise ParameterError(f"`{name}` must be a positive number; got {v!r}.")
     if isinstance(retries, bool) or not isinstance(retries, int) or retries < 0:
         raise ParameterError(f"`retries` must be a whole number >= 0; got {retries!r}.")
+    # Local files before any network call: a missing boundary file is an error now, not after
+    # the retries of the first request.
+    area_given = _area_from_boundary(boundary) if boundary is not None else None
     notes: list[str] = []
     if rate > 15:
         notes.append(f"rate {rate:g}/s is above police.uk's limit of 15 requests per second; expect HTTP 429 and retries")
+    if out is None:
+        from ..datadir import police_uk_dir
+
+        out = police_uk_dir(force)
     out_dir = Path(out)
     out_dir.mkdir(parents=True, exist_ok=True)
     emit = log or (lambda _m: None)
@@ -568,7 +580,7 @@ def fetch_police_uk(
                 continue
             if tiles is None and area_error is None:
                 try:
-                    tiles = _tiles(client, force, state, boundary, emit)
+                    tiles = _tiles(client, force, state, area_given, emit)
                     _save_state(out_dir, state)
                 except FetchError as exc:
                     area_error = f"could not get the force area: {exc}"
@@ -626,31 +638,56 @@ def fetch_police_uk(
     )
 
 
-def _tiles(client: JsonClient, force: str, state: dict[str, Any], boundary: Any, emit: Callable[[str], None]) -> list[Polygon]:
+def neighbourhood_area(client: JsonClient, force: str) -> tuple[BaseGeometry, int]:
+    """The union of a force's neighbourhood boundaries (WGS84 longitude/latitude) and their number.
+
+    ``/{force}/neighbourhoods`` lists the neighbourhoods; ``/{force}/{id}/boundary`` gives each
+    one's outline as ``[{"latitude": "52.6", "longitude": "-1.1"}, ...]`` (strings).
+
+    Raises
+    ------
+    NotFound
+        The force is unknown to the API.
+    FetchError
+        No neighbourhood, or none with a usable boundary, or the requests failed.
+    """
+    hoods = client.get_json(f"{force}/neighbourhoods")
+    if not isinstance(hoods, list) or not hoods:
+        raise FetchError(f"police.uk lists no neighbourhoods for {force!r}", reason="no neighbourhoods")
+    polys = []
+    for h in hoods:
+        hid = str(h.get("id")) if isinstance(h, dict) else ""
+        if not hid:
+            continue
+        pts = client.get_json(f"{force}/{_quote(hid)}/boundary")
+        if not isinstance(pts, list):
+            raise FetchError(f"neighbourhood {hid!r} of {force!r}: expected a list of points", reason="unexpected answer")
+        ring = []
+        for p in pts:
+            try:
+                ring.append((float(p["longitude"]), float(p["latitude"])))
+            except (TypeError, KeyError, ValueError):
+                continue
+        if len(ring) >= 3:
+            polys.append(shapely.make_valid(Polygon(ring)))
+    polys = [g for g in polys if _polygons(g)]
+    if not polys:
+        raise FetchError(f"no neighbourhood of {force!r} has a usable boundary", reason="no boundary")
+    area = shapely.union_all(polys)
+    return shapely.MultiPolygon(_polygons(area)) if len(_polygons(area)) > 1 else _polygons(area)[0], len(polys)
+
+
+def _tiles(client: JsonClient, force: str, state: dict[str, Any], area_given: BaseGeometry | None, emit: Callable[[str], None]) -> list[Polygon]:
     """The pieces of the force area to query (remembered in the state file)."""
     saved = state.get("tiles")
-    if saved and boundary is None:
+    if saved and area_given is None:
         return [shapely.from_wkt(w) for w in saved]
-    if boundary is not None:
-        area = _area_from_boundary(boundary)
+    if area_given is not None:
+        area = area_given
         state["area_source"] = "boundary given"
     else:
-        hoods = client.get_json(f"{force}/neighbourhoods")
-        if not isinstance(hoods, list) or not hoods:
-            raise FetchError(f"police.uk lists no neighbourhoods for {force!r}", reason="no neighbourhoods")
-        polys = []
-        for h in hoods:
-            hid = str(h.get("id")) if isinstance(h, dict) else ""
-            if not hid:
-                continue
-            pts = client.get_json(f"{force}/{_quote(hid)}/boundary")
-            ring = [(float(p["longitude"]), float(p["latitude"])) for p in pts if isinstance(p, dict)]
-            if len(ring) >= 3:
-                polys.append(shapely.make_valid(Polygon(ring)))
-        if not polys:
-            raise FetchError(f"no neighbourhood of {force!r} has a usable boundary", reason="no boundary")
-        area = shapely.union_all(polys)
-        state["area_source"] = f"union of {len(polys)} neighbourhood boundaries"
+        area, n = neighbourhood_area(client, force)
+        state["area_source"] = f"union of {n} neighbourhood boundaries"
     # Grow a little (cover the edge) and simplify (short requests); the simplification moves
     # the boundary by less than the margin, so the whole area stays covered.
     area = area.buffer(AREA_MARGIN_DEG).simplify(AREA_SIMPLIFY_DEG)

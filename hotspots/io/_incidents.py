@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any, Sequence
+from typing import Any, Mapping, Sequence
 
 import numpy as np
 import pandas as pd
@@ -48,6 +48,7 @@ def incident_part(
     lsoa_col: str | None = None,
     location_col: str | None = None,
     keep_columns: Sequence[str] = (),
+    extra_columns: Mapping[str, str | None] | None = None,
     categories: Any = None,
     months: tuple[pd.Timestamp | None, pd.Timestamp | None] = (None, None),
 ) -> tuple[pd.DataFrame, LoadReport]:
@@ -126,6 +127,10 @@ def incident_part(
     values["source"] = pd.Series([table.name] * n, dtype="str")
     for k in keep_columns:
         values[k] = df[k].reset_index(drop=True)
+    # Further text columns under canonical names (``{"lsoa_name": "LSOA name"}``); a None source is
+    # an empty column. Not part of the derived ids (those hash the source row as read).
+    for k, col in (extra_columns or {}).items():
+        values[k] = as_str(df[col]).reset_index(drop=True) if col is not None else pd.Series([pd.NA] * n, dtype="str")
 
     dup = drop_duplicate_ids(b, ids.to_numpy(dtype=object))
     if dup and police:

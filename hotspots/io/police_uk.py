@@ -37,10 +37,16 @@ from ._pipeline import finish, guard
 from ._read import Source, Table, read_table, resolve_sources
 from ._types import IncidentSet
 
-__all__ = ["load_police_uk", "POLICE_UK_REQUIRED", "is_police_uk_header"]
+__all__ = ["load_police_uk", "POLICE_UK_REQUIRED", "POLICE_UK_OUTPUT", "is_police_uk_header"]
 
 #: Columns a police.uk street-level file must have (the others are optional).
 POLICE_UK_REQUIRED = ("Crime ID", "Month", "Longitude", "Latitude", "Crime type")
+#: Columns of :func:`load_police_uk`'s data: the incident columns plus ``lsoa_name`` (police.uk's
+#: "LSOA name", e.g. "Leicester 012A": the local authority district and a code) and ``force``
+#: (police.uk's "Falls within", else "Reported by": the force whose area the crime falls in).
+POLICE_UK_OUTPUT = tuple(
+    c for c0 in INCIDENT_OUTPUT if c0 != "weight" for c in ((c0, "lsoa_name", "force") if c0 == "location" else (c0,))
+)
 
 
 def is_police_uk_header(columns: Any) -> bool:
@@ -108,7 +114,9 @@ def load_police_uk(
     -------
     IncidentSet
         ``data, report = load_police_uk(...)``. ``data`` has the incident columns (see
-        :class:`IncidentSet`) with ``lsoa_code`` and ``location`` (police.uk's "On or near ...").
+        :class:`IncidentSet`) with ``lsoa_code``, ``location`` (police.uk's "On or near ..."),
+        ``lsoa_name`` (police.uk's "LSOA name") and ``force`` (its "Falls within", else "Reported
+        by"; see :func:`hotspots.forces.detect_force`). Columns a file lacks are empty.
 
     Raises
     ------
@@ -168,6 +176,7 @@ def _load_police_sources(
                 police=True,
                 lsoa_col=cols["LSOA code"],
                 location_col=cols["Location"],
+                extra_columns={"lsoa_name": cols["LSOA name"], "force": cols["Falls within"] or cols["Reported by"]},
                 categories=categories,
                 months=months,
             )
@@ -194,8 +203,8 @@ def _load_police_sources(
         study_area=study_area,
         drop_outside=drop_outside,
         source=source,
-        columns=[c for c in INCIDENT_OUTPUT if c != "weight"],
-        dtypes=INCIDENT_DTYPES,
+        columns=POLICE_UK_OUTPUT,
+        dtypes={**INCIDENT_DTYPES, "lsoa_name": "str", "force": "str"},
         notes=notes,
         warnings=warnings,
     )

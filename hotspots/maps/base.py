@@ -6,7 +6,6 @@ coordinates are converted here, at the edge.
 
 from __future__ import annotations
 
-import math
 import os
 import threading
 import warnings
@@ -22,8 +21,10 @@ from branca.element import MacroElement
 from folium.plugins import DualMap
 from jinja2 import Template
 
+from .. import validation
 from .._errors import CRSError, ParameterError
 from .escape import css_colour, escape_html
+from .legends import CORNERS
 from .offline import OfflineMap, make_offline
 
 __all__ = [
@@ -88,7 +89,8 @@ def fast_transformer(src: Any, dst: Any) -> pyproj.Transformer:
     return tr
 
 
-def transform_bounds(tr: pyproj.Transformer, xmin: float, ymin: float, xmax: float, ymax: float, densify_pts: int = 21) -> tuple[float, float, float, float]:
+def transform_bounds(tr: pyproj.Transformer, xmin: float, ymin: float, xmax: float, ymax: float,
+                     densify_pts: int = 21) -> tuple[float, float, float, float]:
     """The box around ``(xmin, ymin, xmax, ymax)`` transformed with ``tr``, its edges densified.
 
     (pyproj's own ``transform_bounds`` needs the transformer's CRSs, which a transformer built
@@ -140,7 +142,9 @@ def to_wgs84_bounds(bounds_27700: tuple[float, float, float, float]) -> tuple[fl
     try:
         xmin, ymin, xmax, ymax = (float(b) for b in bounds_27700)
     except (TypeError, ValueError):
-        raise ParameterError(f"`bounds_27700` must be four numbers (xmin, ymin, xmax, ymax) in metres; got {bounds_27700!r}.") from None
+        raise ParameterError(
+            f"`bounds_27700` must be four numbers (xmin, ymin, xmax, ymax) in metres; got {bounds_27700!r}."
+        ) from None
     if not all(np.isfinite([xmin, ymin, xmax, ymax])) or xmax <= xmin or ymax <= ymin:
         raise ParameterError(
             f"`bounds_27700` must be finite with xmin < xmax and ymin < ymax; got {(xmin, ymin, xmax, ymax)}."
@@ -235,8 +239,7 @@ def base_map(
         (:func:`add_layer_control`) last.
     """
     view = _prepare(bounds_27700, study_area, basemap, simplify_m, outline_colour, background)
-    if not isinstance(height, (int, np.integer)) or isinstance(height, bool) or not 50 <= height <= 10_000:
-        raise ParameterError(f"`height` must be a whole number of pixels between 50 and 10,000; got {height!r}.")
+    height = validation.whole(height, "height", low=50, high=10_000, unit="pixels")
     m = OfflineMap(location=view.centre, height=int(height), width=width, **_MAP_OPTIONS)
     _decorate(m, view, basemap, tile_api_key, outline, outline_name)
     return m
@@ -257,7 +260,8 @@ _MAP_OPTIONS: dict[str, Any] = dict(
 class _View:
     """Checked arguments shared by :func:`base_map` and :func:`dual_map`."""
 
-    def __init__(self, bounds_wgs84: tuple[float, float, float, float], area: gpd.GeoSeries, outline_colour: str, background: str):
+    def __init__(self, bounds_wgs84: tuple[float, float, float, float], area: gpd.GeoSeries, outline_colour: str,
+                 background: str):
         self.bounds_wgs84 = bounds_wgs84
         self.area = area
         self.outline_colour = outline_colour
@@ -275,16 +279,10 @@ class _View:
 
 
 def _prepare(bounds_27700: Any, study_area: Any, basemap: str, simplify_m: Any, outline_colour: str, background: str) -> _View:
-    if basemap not in BASEMAPS:
-        raise ParameterError(f"`basemap` must be one of {sorted(BASEMAPS)}; got {basemap!r}.")
+    validation.choice(basemap, "basemap", sorted(BASEMAPS))
     if bounds_27700 is None and study_area is None:
         raise ParameterError("give `study_area=` (polygons) or `bounds_27700=` (metres) so the map knows where to look.")
-    try:
-        simplify_m = float(simplify_m)
-    except (TypeError, ValueError):
-        raise ParameterError(f"`simplify_m` must be a number of metres; got {simplify_m!r}.") from None
-    if not (math.isfinite(simplify_m) and simplify_m >= 0):
-        raise ParameterError(f"`simplify_m` must be >= 0 metres; got {simplify_m!r}.")
+    simplify_m = validation.distance(simplify_m, "simplify_m", zero=True)
     outline_colour = css_colour(outline_colour, name="outline_colour")
     background = css_colour(background, name="background")
     if bounds_27700 is not None:
@@ -368,8 +366,7 @@ def dual_map(
     ``"vertical"``: top and bottom). The height is the container's (``st_folium(height=...)``).
     Add layers to ``dual.m1`` and ``dual.m2`` separately, and a layer control to each.
     """
-    if layout not in ("horizontal", "vertical"):
-        raise ParameterError(f"`layout` must be 'horizontal' or 'vertical'; got {layout!r}.")
+    validation.choice(layout, "layout", ("horizontal", "vertical"))
     view = _prepare(bounds_27700, study_area, basemap, simplify_m, outline_colour, background)
     dual = OfflineDualMap(location=view.centre, layout=layout, **_MAP_OPTIONS)
     for m in (dual.m1, dual.m2):
@@ -379,8 +376,7 @@ def dual_map(
 
 def add_layer_control(m: folium.Map, *, collapsed: bool = False, position: str = "topright") -> folium.LayerControl:
     """Add a layer control listing every named layer; call it after the last layer."""
-    if position not in {"topright", "topleft", "bottomright", "bottomleft"}:
-        raise ParameterError(f"`position` must be 'topright', 'topleft', 'bottomright' or 'bottomleft'; got {position!r}.")
+    validation.choice(position, "position", CORNERS)
     ctrl = folium.LayerControl(collapsed=collapsed, position=position)
     ctrl.add_to(m)
     return ctrl

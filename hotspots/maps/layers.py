@@ -1,4 +1,6 @@
-"""Generic folium layers: a grid raster as one image, legends, escaped GeoJSON, clustered points.
+"""Generic folium layers: a grid raster as one image, escaped GeoJSON, clustered points.
+
+Colour scales and legends are in :mod:`hotspots.maps.legends` (re-exported here).
 
 Everything here is offline-safe (no CDN assets beyond those :mod:`hotspots.maps.offline`
 inlines) and every text value from data is escaped (:mod:`hotspots.maps.escape`) or put into the
@@ -23,12 +25,10 @@ import io
 import json
 import math
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
 from typing import Any
 
 import folium
 import geopandas as gpd
-import matplotlib
 import numpy as np
 import pandas as pd
 import pyproj
@@ -40,10 +40,12 @@ from folium.template import Template
 from matplotlib.colors import to_hex
 from PIL import Image
 
+from .. import validation
 from .._errors import CRSError, ParameterError
 from ..grid import Grid, GridValues
 from .base import fast_transformer, project_geoms, round_coordinates, transform_bounds
 from .escape import css_colour, display_value, escape_html, format_value, js_json
+from .legends import COLOUR_LEVELS, LEGEND_CSS, ColourScale, Legend, category_legend, choose_range, legend
 
 __all__ = [
     "ColourScale",
@@ -60,109 +62,6 @@ __all__ = [
 
 _MERCATOR = pyproj.CRS.from_epsg(3857)
 _WGS84 = pyproj.CRS.from_epsg(4326)
-#: Colour levels in a raster image (index 0 is transparent).
-_LEVELS = 255
-
-
-# --------------------------------------------------------------------------- colour scale
-def _cmap(name: str) -> matplotlib.colors.Colormap:
-    try:
-        return matplotlib.colormaps[name]
-    except (KeyError, TypeError):
-        raise ParameterError(
-            f"`cmap` {name!r} is not a matplotlib colour map; try 'YlOrRd', 'viridis', 'magma' or 'RdBu_r'."
-        ) from None
-
-
-@dataclass(frozen=True)
-class ColourScale:
-    """How values map to colours: a matplotlib colour map stretched from ``vmin`` to ``vmax``.
-
-    Attributes
-    ----------
-    cmap : str
-        matplotlib colour map name.
-    vmin, vmax : float
-        Values drawn with the first and last colour (values beyond are clipped to them).
-    units : str
-        Units of the values, shown in the legend (e.g. ``"incidents per km²"``).
-    title : str
-        What the values are (legend title).
-    clipped_low, clipped_high : bool
-        Whether some data lie below ``vmin`` / above ``vmax`` (the legend then says ``≤`` / ``≥``).
-    how : str
-        How ``vmin``/``vmax`` were chosen (announced in captions).
-    """
-
-    cmap: str
-    vmin: float
-    vmax: float
-    units: str = ""
-    title: str = ""
-    clipped_low: bool = False
-    clipped_high: bool = False
-    how: str = ""
-
-    def __post_init__(self) -> None:
-        _cmap(self.cmap)
-        if not (math.isfinite(self.vmin) and math.isfinite(self.vmax)) or self.vmax <= self.vmin:
-            raise ParameterError(f"`vmin` must be below `vmax`, both finite; got vmin={self.vmin!r}, vmax={self.vmax!r}.")
-
-    def normalise(self, values: np.ndarray) -> np.ndarray:
-        """Values scaled to 0–1 (clipped)."""
-        v = (np.asarray(values, dtype=float) - self.vmin) / (self.vmax - self.vmin)
-        return np.clip(v, 0.0, 1.0)
-
-    def level_colours(self) -> np.ndarray:
-        """RGB (uint8) of the ``255`` colour levels used in raster images, shape (255, 3)."""
-        rgba = _cmap(self.cmap)(np.linspace(0.0, 1.0, _LEVELS))
-        return np.round(rgba[:, :3] * 255).astype(np.uint8)
-
-    def levels(self, values: np.ndarray) -> np.ndarray:
-        """Colour level (0–254) of each value."""
-        return np.round(self.normalise(values) * (_LEVELS - 1)).astype(np.int64)
-
-    def hex(self, values: Any) -> list[str]:
-        """Hex colour of each value (as drawn in the raster)."""
-        cols = self.level_colours()[self.levels(np.atleast_1d(values))]
-        return ["#%02x%02x%02x" % tuple(int(c) for c in rgb) for rgb in cols]
-
-
-def _choose_range(
-    v: np.ndarray, vmin: float | None, vmax: float | None, robust: bool, percentile: float
-) -> tuple[float, float, str]:
-    finite = v[np.isfinite(v)]
-    if finite.size == 0:
-        lo, hi = (0.0 if vmin is None else float(vmin)), (1.0 if vmax is None else float(vmax))
-        if hi <= lo:
-            hi = lo + 1.0
-        return lo, hi, "no values to show"
-    how = []
-    if vmin is None:
-        if finite.min() >= 0:
-            lo, how_lo = 0.0, "0"
-        elif robust:
-            lo, how_lo = float(np.percentile(finite, 100 - percentile)), f"{100 - percentile:g}th percentile"
-        else:
-            lo, how_lo = float(finite.min()), "minimum"
-        how.append(f"lowest colour at {how_lo}")
-    else:
-        lo = float(vmin)
-    if vmax is None:
-        if robust:
-            hi, how_hi = float(np.percentile(finite, percentile)), f"{percentile:g}th percentile of the values shown"
-        else:
-            hi, how_hi = float(finite.max()), "maximum"
-        how.append(f"top colour at the {how_hi}")
-    else:
-        hi = float(vmax)
-    if not (math.isfinite(lo) and math.isfinite(hi)):
-        raise ParameterError(f"`vmin`/`vmax` must be finite; got {lo!r}, {hi!r}.")
-    if hi <= lo:
-        if vmax is not None and vmin is not None:
-            raise ParameterError(f"`vmin` ({lo:g}) must be below `vmax` ({hi:g}).")
-        hi = lo + (abs(lo) if lo != 0 else 1.0)  # constant data: one colour, a sane range
-    return lo, hi, "; ".join(how) if how else "given"
 
 
 # --------------------------------------------------------------------------- raster overlay
@@ -307,17 +206,13 @@ def raster_overlay(
         if arr.shape != grid.shape:
             raise ParameterError(f"`values` has shape {arr.shape} but the grid is {grid.shape}.")
         default_name, default_units = "value", ""
-    if not 0.0 <= float(opacity) <= 1.0:
-        raise ParameterError(f"`opacity` must be between 0 and 1; got {opacity!r}.")
-    if not (math.isfinite(pixels_per_cell) and pixels_per_cell >= 1):
-        raise ParameterError(f"`pixels_per_cell` must be >= 1; got {pixels_per_cell!r}.")
-    if not 50 <= float(percentile) <= 100:
-        raise ParameterError(f"`percentile` must be between 50 and 100; got {percentile!r}.")
-    if int(max_pixels) < 16:
-        raise ParameterError(f"`max_pixels` must be at least 16; got {max_pixels!r}.")
+    opacity = validation.fraction(opacity, "opacity")
+    pixels_per_cell = validation.number(pixels_per_cell, "pixels_per_cell", low=1.0)
+    percentile = validation.number(percentile, "percentile", low=50.0, high=100.0)
+    max_pixels = validation.whole(max_pixels, "max_pixels", low=16)
 
     shown = np.isfinite(arr) & ((arr != 0) if transparent_zero else True)
-    lo, hi, how = _choose_range(arr[shown], vmin, vmax, robust, float(percentile))
+    lo, hi, how = choose_range(arr[shown], vmin, vmax, robust, float(percentile))
     data_shown = arr[shown]
     scale = ColourScale(
         cmap=cmap,
@@ -357,7 +252,7 @@ def raster_overlay(
     levels = np.where(on, colour_level[rows, cols], 0).astype(np.uint8).reshape(height, width)
 
     palette = np.zeros((256, 3), dtype=np.uint8)
-    palette[1 : _LEVELS + 1] = scale.level_colours()
+    palette[1 : COLOUR_LEVELS + 1] = scale.level_colours()
     img = Image.fromarray(levels, mode="P")
     img.putpalette(palette.ravel().tolist())
     buf = io.BytesIO()
@@ -387,206 +282,7 @@ def raster_overlay(
     return layer
 
 
-# --------------------------------------------------------------------------- legends
-#: Style sheet of every legend (also added to a map's header by
-#: :func:`hotspots.maps.scheme_layers.layer_support`, for legends that arrive later in feature
-#: groups, e.g. through streamlit-folium's ``feature_group_to_add``).
-LEGEND_CSS = """
-.hotspots-legend { background: rgba(255,255,255,0.92); padding: 6px 9px; border-radius: 4px;
-  box-shadow: 0 1px 4px rgba(0,0,0,0.3); font: 12px/1.35 sans-serif; color: #222; max-width: 260px; }
-.hotspots-legend .hl-title { font-weight: 600; margin-bottom: 4px; }
-.hotspots-legend .hl-bar { height: 12px; width: 220px; border: 1px solid #999; }
-.hotspots-legend .hl-ticks { position: relative; height: 16px; width: 220px; }
-.hotspots-legend .hl-ticks span { position: absolute; transform: translateX(-50%); white-space: nowrap; }
-.hotspots-legend .hl-ticks span:first-child { transform: none; }
-.hotspots-legend .hl-ticks span:last-child { transform: translateX(-100%); }
-.hotspots-legend .hl-swatch { display: inline-block; width: 14px; height: 14px; margin-right: 6px;
-  vertical-align: -2px; border: 1px solid #666; }
-"""
-
-
-class Legend(MacroElement):
-    """A Leaflet control holding escaped legend HTML (no CDN, no d3).
-
-    Added to a map, the legend is always shown. Added to a layer on a map (a ``FeatureGroup``),
-    it follows that layer: shown while the layer is on the map, removed when the layer is
-    switched off in the layer control or taken off the map (as streamlit-folium does when it
-    replaces the feature groups of ``feature_group_to_add``), so legends never pile up.
-    """
-
-    _template = Template(
-        """
-        {% macro header(this, kwargs) %}
-        <style>{{ this.css }}</style>
-        {% endmacro %}
-        {% macro script(this, kwargs) %}
-        (function() {
-            var control = L.control({position: {{ this.position|tojson }}});
-            control.onAdd = function() {
-                var div = L.DomUtil.create('div', 'hotspots-legend');
-                div.innerHTML = {{ this.html|tojson }};
-                L.DomEvent.disableClickPropagation(div);
-                L.DomEvent.disableScrollPropagation(div);
-                return div;
-            };
-            {%- set layer = this.layer_name() %}
-            {%- if layer %}
-            var layer = {{ layer }};
-            layer.on('add', function() { control.addTo({{ this.map_name() }}); });
-            layer.on('remove', function() { control.remove(); });
-            if ({{ this.map_name() }}.hasLayer(layer)) { control.addTo({{ this.map_name() }}); }
-            {%- else %}
-            control.addTo({{ this.map_name() }});
-            {%- endif %}
-        })();
-        {% endmacro %}
-        """
-    )
-
-    css = LEGEND_CSS
-
-    def __init__(self, html: str, *, position: str = "bottomright"):
-        super().__init__()
-        if position not in {"topright", "topleft", "bottomright", "bottomleft"}:
-            raise ParameterError(f"`position` must be 'topright', 'topleft', 'bottomright' or 'bottomleft'; got {position!r}.")
-        self._name = "Legend"
-        self.html = html
-        self.position = position
-
-    def map_name(self) -> str:
-        """JavaScript name of the map this legend is on (it may sit in a feature group)."""
-        el = self._parent
-        while el is not None and not isinstance(el, folium.Map):
-            el = getattr(el, "_parent", None)
-        if el is None:
-            raise ParameterError("a legend must be added to a map (or to a layer on a map) before it is drawn.")
-        return el.get_name()
-
-    def layer_name(self) -> str | None:
-        """JavaScript name of the layer the legend follows (its parent), or None on a map."""
-        parent = self._parent
-        if isinstance(parent, folium.map.Layer) and not isinstance(parent, folium.Map):
-            return parent.get_name()
-        return None
-
-
-def _tick(v: float, fmt: str | None) -> str:
-    if fmt is not None:
-        return format(v, fmt)
-    a = abs(v)
-    if a == 0:
-        return "0"
-    if a >= 100:
-        return format(v, ",.0f")
-    if a >= 10:
-        return format(v, ",.1f").rstrip("0").rstrip(".")
-    return format(v, ".3g")
-
-
-def _ticks(scale: ColourScale, n_ticks: int, fmt: str | None) -> list[tuple[float, str]]:
-    """(position in %, label) of legend ticks: round numbers, with the ends marked when clipped."""
-    from matplotlib.ticker import MaxNLocator
-
-    lo, hi = scale.vmin, scale.vmax
-    values = [float(t) for t in MaxNLocator(nbins=n_ticks - 1).tick_values(lo, hi) if lo - 1e-9 * (hi - lo) <= t <= hi + 1e-9 * (hi - lo)]
-    out = [(100.0 * (t - lo) / (hi - lo), _tick(t, fmt)) for t in values]
-    if scale.clipped_low or not out or out[0][0] > 0.5:
-        out = [p for p in out if p[0] >= 20.0]
-        out.insert(0, (0.0, ("≤ " if scale.clipped_low else "") + _tick(lo, fmt)))
-    if scale.clipped_high or out[-1][0] < 99.5:
-        out = [p for p in out if p[0] <= 80.0]
-        out.append((100.0, ("≥ " if scale.clipped_high else "") + _tick(hi, fmt)))
-    return out
-
-
-def legend(
-    scale: ColourScale | None = None,
-    *,
-    title: str | None = None,
-    units: str | None = None,
-    cmap: str | None = None,
-    vmin: float | None = None,
-    vmax: float | None = None,
-    n_ticks: int = 5,
-    fmt: str | None = None,
-    position: str = "bottomright",
-) -> Legend:
-    """A colour-bar legend: title, units, gradient and ticks (``≥`` on the last when clipped).
-
-    Parameters
-    ----------
-    scale : ColourScale, optional
-        Usually ``raster_overlay(...).scale``. Otherwise give ``cmap``, ``vmin`` and ``vmax``.
-    title, units : str, optional
-        Override the scale's title and units (escaped).
-    n_ticks : int
-        Tick labels along the bar (2–11).
-    fmt : str, optional
-        ``format`` spec for tick labels (e.g. ``",.0f"``).
-    position : str
-        Leaflet control corner.
-    """
-    if scale is None:
-        if cmap is None or vmin is None or vmax is None:
-            raise ParameterError("give `scale=` (e.g. `overlay.scale`) or all of `cmap`, `vmin` and `vmax`.")
-        scale = ColourScale(cmap=cmap, vmin=float(vmin), vmax=float(vmax))
-    if not isinstance(n_ticks, (int, np.integer)) or not 2 <= n_ticks <= 11:
-        raise ParameterError(f"`n_ticks` must be a whole number from 2 to 11; got {n_ticks!r}.")
-    title = scale.title if title is None else title
-    units = scale.units if units is None else units
-    stops = scale.level_colours()[np.linspace(0, _LEVELS - 1, 11).round().astype(int)]
-    gradient = ", ".join(f"#{r:02x}{g:02x}{b:02x} {i * 10}%" for i, (r, g, b) in enumerate(stops))
-    spans = [
-        f'<span style="left: {pos:.1f}%">{escape_html(label)}</span>' for pos, label in _ticks(scale, n_ticks, fmt)
-    ]
-    head = escape_html(title)
-    if units:
-        head += f' <span class="hl-units">({escape_html(units)})</span>'
-    html = (
-        f'<div class="hl-title">{head}</div>'
-        f'<div class="hl-bar" style="background: linear-gradient(to right, {gradient})"></div>'
-        f'<div class="hl-ticks">{"".join(spans)}</div>'
-    )
-    return Legend(html, position=position)
-
-
-def category_legend(
-    items: Sequence[tuple[str, str]] | Mapping[str, str],
-    *,
-    title: str = "",
-    position: str = "bottomright",
-) -> Legend:
-    """A legend of coloured swatches, e.g. Gi* classes or task kinds.
-
-    Parameters
-    ----------
-    items : sequence of (label, hex colour) pairs, or a mapping label → colour
-        Labels are escaped; colours must be hex (``#d7301f``).
-    """
-    pairs = list(items.items()) if isinstance(items, Mapping) else list(items)
-    if not pairs:
-        raise ParameterError("`items` is empty: give at least one (label, colour) pair.")
-    rows = []
-    for i, pair in enumerate(pairs):
-        try:
-            label, colour = pair
-        except (TypeError, ValueError):
-            raise ParameterError(f"`items[{i}]` must be a (label, colour) pair; got {pair!r}.") from None
-        colour = css_colour(colour, name=f"items[{i}] colour")
-        rows.append(f'<div><span class="hl-swatch" style="background: {colour}"></span>{escape_html(label)}</div>')
-    head = f'<div class="hl-title">{escape_html(title)}</div>' if title else ""
-    return Legend(head + "".join(rows), position=position)
-
-
 # --------------------------------------------------------------------------- GeoJSON
-def _check_gdf(gdf: Any, name: str) -> gpd.GeoDataFrame:
-    if not isinstance(gdf, gpd.GeoDataFrame):
-        raise ParameterError(f"`{name}` must be a GeoDataFrame; got {type(gdf).__name__}.")
-    if gdf.crs is None:
-        raise CRSError(f"`{name}` has no CRS; set it with `.set_crs(27700)` (or the CRS it is in).")
-    return gdf
-
-
 def _check_fields(gdf: pd.DataFrame, fields: Sequence[str], arg: str) -> list[str]:
     if isinstance(fields, str):
         fields = [fields]
@@ -675,14 +371,13 @@ def geojson_layer(
         Draw points as circle markers (a ``radius`` in pixels may be given in ``style``) instead
         of Leaflet's default pin, which is an image file.
     """
-    gdf = _check_gdf(gdf, "gdf")
+    gdf = validation.geodataframe(gdf, "gdf")
     fields = _check_fields(gdf, fields, "fields")
     popup_fields = _check_fields(gdf, popup_fields, "popup_fields")
     tip_labels = _check_aliases(aliases, fields, "aliases")
     pop_labels = _check_aliases(popup_aliases, popup_fields, "popup_aliases")
     formats = dict(formats or {})
-    if not (isinstance(simplify_m, (int, float)) and math.isfinite(simplify_m) and simplify_m >= 0):
-        raise ParameterError(f"`simplify_m` must be a number of metres >= 0; got {simplify_m!r}.")
+    simplify_m = validation.distance(simplify_m, "simplify_m", zero=True)
 
     keep = gdf[~(gdf.geometry.isna() | gdf.geometry.is_empty)]
     geoms = project_geoms(keep.geometry.values, keep.crs, 27700)
@@ -697,7 +392,9 @@ def geojson_layer(
     elif callable(style):
         base_style = None
     else:
-        raise ParameterError(f"`style` must be a mapping of Leaflet path options or a function of the row; got {type(style).__name__}.")
+        raise ParameterError(
+            f"`style` must be a mapping of Leaflet path options or a function of the row; got {type(style).__name__}."
+        )
 
     shown_cols = list(dict.fromkeys(fields + popup_fields))
     columns = {c: [display_value(v, formats.get(c)) for v in keep[c].tolist()] for c in shown_cols}
@@ -868,7 +565,7 @@ def marker_cluster(
     disable_clustering_at_zoom : int, optional
         From this zoom level on, points are shown one by one.
     """
-    points = _check_gdf(points, "points")
+    points = validation.geodataframe(points, "points")
     popup_fields = _check_fields(points, popup_fields, "popup_fields")
     labels = [format_value(a) for a in (popup_aliases if popup_aliases is not None else popup_fields)]
     if len(labels) != len(popup_fields):
@@ -876,8 +573,7 @@ def marker_cluster(
     for arg, col in (("tooltip_field", tooltip_field), ("label_field", label_field), ("colour_field", colour_field)):
         if col is not None:
             _check_fields(points, [col], arg)
-    if not isinstance(size, (int, np.integer)) or not 8 <= size <= 40:
-        raise ParameterError(f"`size` must be a whole number of pixels from 8 to 40; got {size!r}.")
+    size = validation.whole(size, "size", low=8, high=40, unit="pixels")
     default = css_colour(colour, name="colour")
     palette = [default]
     index: dict[Any, int] = {}

@@ -1,5 +1,6 @@
-"""Domain layers for the hotspot manager's map: density, Gi* classes, hotspot areas, referrals,
-reparative task sites, referral → task lines, before/after change.
+"""Domain layers for the hotspot manager's map: density, Gi* classes, hotspot areas, before/after
+change, point clusters; and (re-exported from :mod:`hotspots.maps.referral_layers`) referral
+origins, reparative task sites and referral → task lines.
 
 Every function returns a :class:`folium.FeatureGroup` named for the layer control, holding the
 drawn layer and its legend (a legend follows its group: it disappears when the group is switched
@@ -7,15 +8,7 @@ off). Groups can be added to a map with ``group.add_to(m)`` or handed to streaml
 ``st_folium(m, feature_group_to_add=[...], layer_control=scheme_layer_control())``: the map
 frame is then built once and only the groups are replaced when the analysis changes (no frame
 reload). Such a base map needs :func:`layer_support` (styles and the marker-cluster script that
-later groups rely on).
-
-Privacy
--------
-Referral locations are person-level data. They are never drawn as points: :func:`snap_points`
-aggregates them to the centres of ``snap_m`` metre squares (250 m by default) and the counts
-shown are suppressed below the threshold (1–4 shown as ``"<5"``); referral → task lines start
-from the same snapped squares and are aggregated per (square, task site). Only non-identifying
-fields reach the browser.
+later groups rely on); both live in :mod:`hotspots.maps.groups`.
 
 Escaping
 --------
@@ -26,27 +19,39 @@ shows them as HTML).
 
 from __future__ import annotations
 
-import math
 from collections.abc import Mapping, Sequence
 from typing import Any
 
 import folium
-import folium.elements
 import geopandas as gpd
 import numpy as np
 import pandas as pd
 import shapely
-from branca.element import MacroElement
-from folium.plugins import MarkerCluster
-from folium.template import Template
 
+from .. import style
 from .._errors import ParameterError, SchemaError
-from ..grid import BNG, GridValues
-from ..privacy import SUPPRESSION_THRESHOLD, suppress_count
-from .base import project_geoms
-from .escape import css_colour, escape_html, format_value, js_json
+from ..grid import GridValues
+from .groups import (
+    LAYER_NAMES,
+    LayerSupport,
+    SchemeLayerControl,
+    feature_group,
+    layer_support,
+    require_gdf,
+    scheme_layer_control,
+)
+from .layers import category_legend, geojson_layer, legend, raster_overlay
 from .offline import make_offline
-from .layers import LEGEND_CSS, category_legend, geojson_layer, legend, marker_cluster, marker_css, raster_overlay
+from .referral_layers import (
+    DEFAULT_SNAP_M,
+    TASK_KIND_CODES,
+    TASK_KIND_COLOURS,
+    referral_origins_layer,
+    referral_task_lines_layer,
+    referral_task_pairs,
+    snap_points,
+    task_sites_layer,
+)
 
 __all__ = [
     "GI_CLASS_COLOURS",
@@ -75,281 +80,9 @@ __all__ = [
     "dissolve_cells",
 ]
 
-#: Gi* classes and their colours (ArcGIS Pro's hot/cold palette), strongest hot first.
-GI_CLASS_COLOURS: dict[str, str] = {
-    "hot 99%": "#d62f27",
-    "hot 95%": "#ed7551",
-    "hot 90%": "#fab984",
-    "cold 90%": "#b5cfe3",
-    "cold 95%": "#7aa6cc",
-    "cold 99%": "#4575b5",
-}
-#: Before/after change classes and their colours.
-CHANGE_CLASS_COLOURS: dict[str, str] = {
-    "significant fall": "#2c7bb6",
-    "no change": "#bdbdbd",
-    "significant rise": "#d7191c",
-    "too few incidents": "#f0f0f0",
-}
-#: Reparative task kinds (hotspots.schema.TASK_KINDS): colour of the dot.
-TASK_KIND_COLOURS: dict[str, str] = {
-    "litter picking": "#1b9e77",
-    "allotment": "#66a61e",
-    "food bank": "#d95f02",
-    "charity shop": "#7570b3",
-    "village hall": "#e7298a",
-    "bird and bat boxes": "#a6761d",
-    "workshop": "#666666",
-}
-#: Two-letter label drawn in each task-site dot (icon fonts cannot work offline).
-TASK_KIND_CODES: dict[str, str] = {
-    "litter picking": "LP",
-    "allotment": "AL",
-    "food bank": "FB",
-    "charity shop": "CS",
-    "village hall": "VH",
-    "bird and bat boxes": "BB",
-    "workshop": "WS",
-}
-#: Layer names used by the app (layer control labels).
-LAYER_NAMES: dict[str, str] = {
-    "density": "ASB density (KDE)",
-    "gi": "Gi* hot and cold spots",
-    "areas": "Hotspot areas",
-    "clusters": "Point clusters",
-    "referrals": "Referral origins",
-    "tasks": "Reparative task sites",
-    "lines": "Referral → task",
-    "change": "Change in cells",
-}
-#: Default size of the squares referral locations are snapped to, metres.
-DEFAULT_SNAP_M = 250.0
-
-_OTHER_KIND_COLOUR = "#999999"
-
-
-# =============================================================================== map support
-class LayerSupport(folium.elements.JSCSSMixin, MacroElement):
-    """Styles and scripts that layers added later (in feature groups) rely on.
-
-    Put one on a base map that will receive groups through streamlit-folium's
-    ``feature_group_to_add``: the component frame loads scripts and the page header only when it
-    is first built, so the legend and marker styles and the marker-cluster plugin must already
-    be there. :func:`hotspots.maps.make_offline` inlines the scripts like any other asset.
-    """
-
-    _template = Template("""{% macro header(this, kwargs) %}<style>{{ this.css }}</style>{% endmacro %}""")
-    default_js = list(MarkerCluster.default_js)
-    default_css = list(MarkerCluster.default_css)
-
-    def __init__(self, marker_size: int = 18):
-        super().__init__()
-        self._name = "HotspotsLayerSupport"
-        self.css = LEGEND_CSS + marker_css(marker_size) + _EXTRA_CSS
-
-
-_EXTRA_CSS = """
-.hotspots-area-label { background: transparent; border: none; box-shadow: none; font: bold 11px sans-serif; }
-"""
-
-
-def layer_support(m: folium.Map | None = None, *, marker_size: int = 18) -> LayerSupport:
-    """A :class:`LayerSupport` element, added to ``m`` when given."""
-    el = LayerSupport(marker_size)
-    if m is not None:
-        el.add_to(m)
-    return el
-
-
-class SchemeLayerControl(folium.LayerControl):
-    """A layer control that honours each group's ``show`` flag and remembers the user's choices.
-
-    streamlit-folium adds every group of ``feature_group_to_add`` to the map, whatever its
-    ``show``; this control then removes the groups that should start hidden. When the groups are
-    replaced (a setting changed), the layers the user switched on or off keep that state for as
-    long as the page is open (kept in the browser, per map and layer name).
-    """
-
-    _template = Template(
-        """
-        {% macro script(this,kwargs) %}
-            var {{ this.get_name() }}_layers = {
-                base_layers : {
-                    {%- for key, val in this.base_layers.items() %}
-                    {{ key|tojson }} : {{val}},
-                    {%- endfor %}
-                },
-                overlays :  {
-                    {%- for key, val in this.overlays.items() %}
-                    {{ key|tojson }} : {{val}},
-                    {%- endfor %}
-                },
-            };
-            let {{ this.get_name() }} = L.control.layers(
-                {{ this.get_name() }}_layers.base_layers,
-                {{ this.get_name() }}_layers.overlays,
-                {{ this.options|tojavascript }}
-            ).addTo({{this._parent.get_name()}});
-            (function() {
-                var map = {{ this._parent.get_name() }}, ctrl = {{ this.get_name() }};
-                var overlays = {{ this.get_name() }}_layers.overlays;
-                var shown = {{ this.shown|tojson }};
-                var prefix = {{ this._parent.get_name()|tojson }} + '|';
-                var memory = window.__hotspotsLayers = window.__hotspotsLayers || {};
-                Object.keys(overlays).forEach(function(key) {
-                    var on = (prefix + key) in memory ? memory[prefix + key] : shown[key] !== false;
-                    if (on && !map.hasLayer(overlays[key])) { map.addLayer(overlays[key]); }
-                    if (!on && map.hasLayer(overlays[key])) { map.removeLayer(overlays[key]); }
-                });
-                // Remember only what the user ticks: Leaflet also fires overlayadd/overlayremove
-                // when layers are added or removed by code (e.g. groups being replaced).
-                if (map.__hotspotsLayerHook) { map.off('overlayadd overlayremove', map.__hotspotsLayerHook); }
-                map.__hotspotsLayerHook = function(e) {
-                    if (ctrl._handlingClick) { memory[prefix + e.name] = (e.type === 'overlayadd'); }
-                };
-                map.on('overlayadd overlayremove', map.__hotspotsLayerHook);
-            })();
-        {% endmacro %}
-        """
-    )
-
-    def __init__(self, *, collapsed: bool = False, position: str = "topright"):
-        if position not in {"topright", "topleft", "bottomright", "bottomleft"}:
-            raise ParameterError(f"`position` must be 'topright', 'topleft', 'bottomright' or 'bottomleft'; got {position!r}.")
-        super().__init__(position=position, collapsed=collapsed)
-        self.shown: dict[str, bool] = {}
-
-    def render(self, **kwargs: Any) -> None:
-        self.shown = {
-            item.layer_name: bool(item.show)
-            for item in self._parent._children.values()
-            if isinstance(item, folium.map.Layer) and item.control and item.overlay
-        }
-        super().render(**kwargs)
-
-
-def scheme_layer_control(m: folium.Map | None = None, *, collapsed: bool = False, position: str = "topright") -> SchemeLayerControl:
-    """A :class:`SchemeLayerControl`, added to ``m`` when given (add it after the last layer)."""
-    ctrl = SchemeLayerControl(collapsed=collapsed, position=position)
-    if m is not None:
-        ctrl.add_to(m)
-    return ctrl
-
-
-class _Group(folium.FeatureGroup):
-    """A feature group whose assets are inlined (no CDN) whenever it is rendered.
-
-    Groups handed to streamlit-folium's ``feature_group_to_add`` are not part of the map when the
-    map inlines its own assets, so each group does it for itself (and the functions here call
-    :func:`make_offline` on it before returning it, for the scripts streamlit-folium collects).
-    """
-
-    def render(self, **kwargs: Any) -> None:
-        make_offline(self)
-        super().render(**kwargs)
-
-
-def _group(name: str, show: bool) -> folium.FeatureGroup:
-    if not isinstance(name, str) or not name.strip():
-        raise ParameterError(f"`name` must be a non-empty layer name; got {name!r}.")
-    return _Group(name=escape_html(name), show=bool(show), overlay=True, control=True)
-
-
-def _as_gdf(obj: Any, name: str) -> gpd.GeoDataFrame:
-    if not isinstance(obj, gpd.GeoDataFrame):
-        raise ParameterError(f"`{name}` must be a GeoDataFrame; got {type(obj).__name__}.")
-    if obj.crs is None:
-        from .._errors import CRSError
-
-        raise CRSError(f"`{name}` has no CRS; set it with `.set_crs(27700)` (or the CRS it is in).")
-    return obj
-
-
-# =============================================================================== compact vectors
-_ROWS_SCRIPT = """
-var {{ this.get_name() }} = (function() {
-    var labels = {{ this.labels_json }}, colours = {{ this.colours_json }}, rows = {{ this.rows_json }};
-    var style = {{ this.style_json }}, first = {{ this.first_text }};
-    var group = L.featureGroup();
-    function table(row) {
-        var t = document.createElement('table');
-        t.className = 'hotspots-popup';
-        for (var i = 0; i < labels.length; i++) {
-            var tr = t.insertRow(), th = document.createElement('th');
-            th.textContent = labels[i];
-            tr.appendChild(th);
-            tr.insertCell().textContent = row[first + i];
-        }
-        return t;
-    }
-    // Built when first shown: a group that starts hidden (added, then removed at once by the
-    // layer control) costs nothing until the user switches it on.
-    var built = false;
-    function build() {
-        if (built) { return; }
-        built = true;
-        rows.forEach(function(r) {
-            var layer;
-            {%- if this.kind == 'circles' %}
-            layer = L.circleMarker([r[0], r[1]], Object.assign({}, style, {radius: r[2], fillColor: colours[r[3]]}));
-            {%- else %}
-            layer = L.polyline([[r[0], r[1]], [r[2], r[3]]], Object.assign({}, style, {weight: r[4], color: colours[r[5]]}));
-            {%- endif %}
-            if (labels.length) { layer.bindTooltip(function() { return table(r); }, {sticky: true}); }
-            layer.addTo(group);
-        });
-    }
-    group.on('add', function() { setTimeout(function() { if (group._map) { build(); } }, 0); });
-    return group;
-})();
-"""
-
-
-class _RowsLayer(folium.map.Layer):
-    """Circles or two-point lines drawn in the browser from one compact array.
-
-    Much lighter than GeoJSON with a style per feature: each row is a few numbers plus the
-    tooltip values, written with :func:`~hotspots.maps.escape.js_json` and shown with
-    ``textContent`` (never parsed as HTML).
-    """
-
-    _template = Template("{% macro script(this, kwargs) %}" + _ROWS_SCRIPT + "{% endmacro %}")
-
-    def __init__(self, kind: str, rows: list[list[Any]], labels: Sequence[str], colours: Sequence[str], style: Mapping[str, Any], *, name: str, show: bool = True):
-        super().__init__(name=escape_html(name), overlay=True, control=False, show=show)
-        self._name = "HotspotsRows"
-        self.kind = kind
-        self.rows = rows
-        self.labels = [str(x) for x in labels]
-        self.colours = [css_colour(c) for c in colours]
-        self.style = dict(style)
-        self.first = 4 if kind == "circles" else 6
-
-    @property
-    def rows_json(self) -> str:
-        return js_json(self.rows)
-
-    @property
-    def labels_json(self) -> str:
-        return js_json(self.labels)
-
-    @property
-    def colours_json(self) -> str:
-        return js_json(self.colours)
-
-    @property
-    def style_json(self) -> str:
-        return js_json(self.style)
-
-    @property
-    def first_text(self) -> str:
-        return str(int(self.first))
-
-
-def _latlon(geoms: Any, crs: Any = BNG) -> np.ndarray:
-    """(n, 2) latitude, longitude of points (in ``crs``), rounded to 6 decimals (~0.1 m)."""
-    xy = shapely.get_coordinates(project_geoms(geoms, crs, 4326)) if len(geoms) else np.empty((0, 2))
-    return np.round(xy[:, ::-1], 6)
+#: Gi* classes and change classes with their colours (one set for every output: :mod:`hotspots.style`).
+GI_CLASS_COLOURS = style.GI_CLASS_COLOURS
+CHANGE_CLASS_COLOURS = style.CHANGE_CLASS_COLOURS
 
 
 # =============================================================================== cells
@@ -422,7 +155,7 @@ def density_layer(
     """
     if not isinstance(values, GridValues):
         raise ParameterError(f"`values` must be a GridValues (e.g. `analysis.density`); got {type(values).__name__}.")
-    group = _group(name, show)
+    group = feature_group(name, show)
     overlay = raster_overlay(
         values, cmap=cmap, vmin=vmin, vmax=vmax, opacity=opacity, name=legend_title or name, units=units,
         pixels_per_cell=pixels_per_cell, max_pixels=max_pixels,
@@ -479,7 +212,7 @@ def gi_class_layer(
     else:
         table = gi_class_table(gi, include_cold=include_cold)
         classes = table.attrs["classes"]
-    group = _group(name, show)
+    group = feature_group(name, show)
     if len(table):
         geojson_layer(
             table,
@@ -537,7 +270,7 @@ def hotspot_area_table(
     """
     from ..areas import HotspotAreas
 
-    gdf = areas.areas if isinstance(areas, HotspotAreas) else _as_gdf(areas, "areas")
+    gdf = areas.areas if isinstance(areas, HotspotAreas) else require_gdf(areas, "areas")
     need = {"area_id", "rank", "count", "share_of_incidents", "area_km2", "density_per_km2", "peak_confidence", "n_cells"}
     missing = sorted(need - set(gdf.columns))
     if missing:
@@ -621,14 +354,14 @@ def hotspot_areas_layer(
     colour : str
         Outline colour with ``colour_by="none"``.
     """
-    table = _as_gdf(table, "table")
+    table = require_gdf(table, "table")
     if "area_id" not in table.columns:
         raise SchemaError("`table` must come from `hotspot_area_table` (it has no `area_id` column).")
     if colour_by not in ("none", "change"):
         raise ParameterError(f"`colour_by` must be 'none' or 'change'; got {colour_by!r}.")
     if colour_by == "change" and "change_class" not in table.columns:
         raise ParameterError("`colour_by='change'` needs a table built with `change=` (per-area change).")
-    group = _group(name, show)
+    group = feature_group(name, show)
     popup = [c for c in AREA_LABELS if c in table.columns]
     tips = [c for c in ("area_id", "incidents", "change_pct", "referrals") if c in table.columns]
     formats = {"share_pct": ".1f", "area_km2": ".2f", "density_per_km2": ",.0f", "change_pct": "+.1f"}
@@ -655,225 +388,6 @@ def hotspot_areas_layer(
         category_legend([(c, CHANGE_CLASS_COLOURS[c]) for c in present], title="Hotspot change", position=position).add_to(group)
     return make_offline(group)
 
-
-# =============================================================================== referrals
-def snap_points(points: gpd.GeoDataFrame, size_m: float = DEFAULT_SNAP_M, *, threshold: int = SUPPRESSION_THRESHOLD) -> gpd.GeoDataFrame:
-    """Aggregate points to the centres of ``size_m`` metre squares (British National Grid).
-
-    For person-level locations (referrals): nothing finer than the square is kept, and the count
-    per square is given exactly (``count``, internal) and as displayed (``shown``: counts from 1
-    to ``threshold − 1`` as ``"<5"``).
-
-    Parameters
-    ----------
-    points : GeoDataFrame of points
-        Any CRS (set); converted to EPSG:27700. Rows without a location are left out.
-    size_m : float
-        Side of the squares, metres (squares aligned on multiples of ``size_m``).
-    threshold : int
-        Suppression threshold of the displayed counts.
-
-    Returns
-    -------
-    GeoDataFrame
-        One row per occupied square: ``count`` (int), ``shown`` (str), geometry = the square's
-        centre, EPSG:27700; sorted west to east, then south to north (not in input order).
-    """
-    points = _as_gdf(points, "points")
-    try:
-        s = float(size_m)
-    except (TypeError, ValueError):
-        raise ParameterError(f"`size_m` must be a number of metres; got {size_m!r}.") from None
-    if not (math.isfinite(s) and s > 0):
-        raise ParameterError(f"`size_m` must be a positive number of metres; got {size_m!r}.")
-    if isinstance(threshold, bool) or not isinstance(threshold, (int, np.integer)) or threshold < 1:
-        raise ParameterError(f"`threshold` must be a whole number >= 1; got {threshold!r}.")
-    geoms = points.geometry
-    keep = ~(geoms.isna() | geoms.is_empty)
-    geoms = geoms[keep]
-    if len(geoms) and not np.all(shapely.get_type_id(geoms.values) == 0):
-        raise ParameterError("`points` must hold Point geometries.")
-    xy = shapely.get_coordinates(project_geoms(geoms.values, geoms.crs, BNG)) if len(geoms) else np.empty((0, 2))
-    ok = np.all(np.isfinite(xy), axis=1)
-    xy = xy[ok]
-    ix = np.floor(xy[:, 0] / s).astype(np.int64)
-    iy = np.floor(xy[:, 1] / s).astype(np.int64)
-    if len(ix):
-        keys, counts = np.unique(np.column_stack([ix, iy]), axis=0, return_counts=True)
-    else:
-        keys, counts = np.empty((0, 2), dtype=np.int64), np.empty(0, dtype=np.int64)
-    cx = keys[:, 0] * s + s / 2
-    cy = keys[:, 1] * s + s / 2
-    shown = [str(suppress_count(int(c), threshold)) for c in counts]
-    out = gpd.GeoDataFrame(
-        {"count": counts.astype(np.int64), "shown": shown},
-        geometry=gpd.points_from_xy(cx, cy),
-        crs=BNG,
-    )
-    out.attrs["snapped_m"] = s
-    out.attrs["threshold"] = int(threshold)
-    return out
-
-
-def referral_origins_layer(
-    referrals: gpd.GeoDataFrame,
-    *,
-    snap_m: float = DEFAULT_SNAP_M,
-    threshold: int = SUPPRESSION_THRESHOLD,
-    name: str | None = None,
-    colour: str = "#6a3d9a",
-    show: bool = True,
-) -> folium.FeatureGroup:
-    """Where referrals' behaviour happened, snapped to ``snap_m`` squares (never raw points).
-
-    One circle per occupied square, its area proportional to the number of referrals, with the
-    count shown suppressed (``"<5"``) in the tooltip. ``referrals`` may also be the output of
-    :func:`snap_points` (e.g. cached by the caller); its own square size is then used.
-    """
-    if isinstance(referrals, gpd.GeoDataFrame) and "snapped_m" in referrals.attrs:
-        snapped = referrals
-        snap_m = float(referrals.attrs["snapped_m"])
-    else:
-        snapped = snap_points(referrals, snap_m, threshold=threshold)
-    label = name or f"{LAYER_NAMES['referrals']} ({snap_m:g} m squares)"
-    group = _group(label, show)
-    if len(snapped):
-        ll = _latlon(snapped.geometry.values, snapped.crs)
-        radius = np.round(np.clip(2.5 * np.sqrt(snapped["count"].to_numpy(dtype=float)), 3.0, 18.0), 1)
-        square = f"{snap_m:g} m"
-        rows = [[lat, lon, r, 0, shown, square] for (lat, lon), r, shown in zip(ll.tolist(), radius.tolist(), snapped["shown"].tolist())]
-        _RowsLayer(
-            "circles", rows, ["Referrals", "Square"], [colour],
-            {"color": "#ffffff", "weight": 1, "fillOpacity": 0.7, "opacity": 0.9},
-            name=label,
-        ).add_to(group)
-    category_legend([(f"referrals per {snap_m:g} m square (area ∝ count)", colour)], position="topleft").add_to(group)
-    return make_offline(group)
-
-
-def referral_task_pairs(lines: gpd.GeoDataFrame, *, threshold: int = SUPPRESSION_THRESHOLD) -> gpd.GeoDataFrame:
-    """Referral → task lines aggregated per (snapped origin, task site), with suppressed counts.
-
-    Parameters
-    ----------
-    lines : GeoDataFrame
-        From :func:`hotspots.linkage.referral_task_lines` (origins already snapped).
-
-    Returns
-    -------
-    GeoDataFrame
-        ``task_id``, ``task_kind``, ``task_site`` (when known), ``referrals`` (exact, int),
-        ``shown`` (suppressed), ``local`` (share of the pair's referrals whose reparation was
-        local, rounded to whole percent when at least ``threshold`` are behind it, else
-        ``"c"``), ``distance_m`` (rounded to 100 m), LineString geometry in EPSG:27700.
-    """
-    lines = _as_gdf(lines, "lines")
-    if "task_id" not in lines.columns:
-        raise SchemaError("`lines` must come from `referral_task_lines` (it has no `task_id` column).")
-    if len(lines) == 0:
-        empty = gpd.GeoDataFrame({"task_id": [], "referrals": [], "shown": []}, geometry=[], crs=lines.crs)
-        empty.attrs["pairs"] = True
-        return empty
-    coords = shapely.get_coordinates(project_geoms(lines.geometry.values, lines.crs, BNG)).reshape(-1, 4)
-    df = pd.DataFrame({"ox": coords[:, 0], "oy": coords[:, 1], "tx": coords[:, 2], "ty": coords[:, 3], "task_id": lines["task_id"].astype(str).to_numpy()})
-    for c in ("task_kind", "task_site"):
-        if c in lines.columns:
-            df[c] = lines[c].astype(object).to_numpy()
-    df["local"] = lines["reparation_local"].astype(bool).to_numpy() if "reparation_local" in lines.columns else False
-    keys = ["ox", "oy", "tx", "ty", "task_id"]
-    extra = [c for c in ("task_kind", "task_site") if c in df.columns]
-    g = df.groupby(keys, sort=True, dropna=False)
-    agg = g.agg(referrals=("task_id", "size"), local_n=("local", "sum"), **{c: (c, "first") for c in extra}).reset_index()
-    n = agg["referrals"].to_numpy()
-    local = agg["local_n"].to_numpy()
-    agg["shown"] = [str(suppress_count(int(v), threshold)) for v in n]
-    agg["local"] = [f"{round(100 * lo / v):d}" if v >= threshold else "c" for lo, v in zip(local, n)]
-    dist = np.hypot(agg["tx"] - agg["ox"], agg["ty"] - agg["oy"]).to_numpy()
-    agg["distance_m"] = (np.round(dist / 100.0) * 100.0).astype(np.int64)
-    geom = shapely.linestrings(np.stack([agg[["ox", "oy"]].to_numpy(), agg[["tx", "ty"]].to_numpy()], axis=1))
-    cols = ["task_id", *extra, "referrals", "shown", "local", "distance_m"]
-    out = gpd.GeoDataFrame(agg[cols].reset_index(drop=True), geometry=geom, crs=BNG)
-    out.attrs["pairs"] = True
-    return out
-
-
-def referral_task_lines_layer(
-    lines: gpd.GeoDataFrame,
-    *,
-    threshold: int = SUPPRESSION_THRESHOLD,
-    name: str = LAYER_NAMES["lines"],
-    show: bool = False,
-) -> folium.FeatureGroup:
-    """Lines from (snapped) referral origins to their reparative task sites, aggregated per pair.
-
-    Line width grows with the number of referrals; green where most reparation was local.
-    Off by default (``show=False``). ``lines`` may also be the output of
-    :func:`referral_task_pairs` (e.g. cached by the caller).
-    """
-    pairs = lines if "pairs" in getattr(lines, "attrs", {}) else referral_task_pairs(lines, threshold=threshold)
-    group = _group(name, show)
-    local_colour, far_colour = "#1a9850", "#f46d43"
-    if len(pairs):
-        ends = shapely.get_coordinates(pairs.geometry.values).reshape(-1, 2, 2)
-        o = _latlon(shapely.points(ends[:, 0, :]), pairs.crs)
-        t = _latlon(shapely.points(ends[:, 1, :]), pairs.crs)
-        width = np.round(np.minimum(1.0 + pairs["referrals"].to_numpy(dtype=float) / 5.0, 6.0), 1)
-        good = np.array([v != "c" and int(v) >= 50 for v in pairs["local"]])
-        fields = [c for c in ("shown", "task_kind", "task_site", "distance_m", "local") if c in pairs.columns]
-        labels = {"shown": "Referrals", "task_kind": "Task", "task_site": "Site", "distance_m": "Distance (m)", "local": "Local (%)"}
-        values = [[format_value(v) for v in pairs[f].tolist()] for f in fields]
-        rows = [
-            [o[i, 0], o[i, 1], t[i, 0], t[i, 1], float(width[i]), 0 if good[i] else 1, *(col[i] for col in values)]
-            for i in range(len(pairs))
-        ]
-        _RowsLayer("lines", rows, [labels[f] for f in fields], [local_colour, far_colour], {"opacity": 0.55}, name=name).add_to(group)
-    category_legend([("mostly local reparation", local_colour), ("mostly elsewhere", far_colour)], title=name, position="topleft").add_to(group)
-    return make_offline(group)
-
-
-# =============================================================================== task sites
-def task_sites_layer(
-    tasks: gpd.GeoDataFrame,
-    *,
-    name: str = LAYER_NAMES["tasks"],
-    show: bool = True,
-    size: int = 18,
-    position: str = "bottomleft",
-) -> folium.FeatureGroup:
-    """Reparative task sites as coloured dots labelled by kind (e.g. ``FB`` food bank).
-
-    Popups show the site name, kind, town and id as text (never parsed as HTML).
-    """
-    tasks = _as_gdf(tasks, "tasks")
-    if "kind" not in tasks.columns:
-        raise SchemaError("`tasks` has no `kind` column; load them with `hotspots.io.load_tasks`.")
-    t = tasks[~(tasks.geometry.isna() | tasks.geometry.is_empty)].copy()
-    t["kind"] = t["kind"].astype(object).where(t["kind"].notna(), "not recorded")
-    t["code"] = [TASK_KIND_CODES.get(k, "?") for k in t["kind"]]
-    popup = [c for c in ("site_name", "kind", "town", "task_id") if c in t.columns]
-    labels = {"site_name": "Site", "kind": "Kind", "town": "Town", "task_id": "Task id"}
-    group = _group(name, show)
-    if len(t):
-        marker_cluster(
-            t,
-            popup_fields=popup,
-            popup_aliases=[labels[c] for c in popup],
-            tooltip_field="site_name" if "site_name" in t.columns else "kind",
-            label_field="code",
-            colour=_OTHER_KIND_COLOUR,
-            colour_field="kind",
-            colours=TASK_KIND_COLOURS,
-            name=name,
-            size=size,
-            disable_clustering_at_zoom=12,
-        ).add_to(group)
-    present = [k for k in TASK_KIND_COLOURS if k in set(t["kind"])]
-    items = [(f"{TASK_KIND_CODES[k]} {k}", TASK_KIND_COLOURS[k]) for k in present]
-    if len(present) < t["kind"].nunique():
-        items.append(("? other", _OTHER_KIND_COLOUR))
-    if items:
-        category_legend(items, title="Task sites", position=position).add_to(group)
-    return make_offline(group)
 
 
 # =============================================================================== change
@@ -908,7 +422,7 @@ def change_cells_layer(
     before[t["row"].to_numpy(), t["col"].to_numpy()] = t["n_before"].to_numpy(dtype=float)
     after[t["row"].to_numpy(), t["col"].to_numpy()] = t["n_after"].to_numpy(dtype=float)
     table = _class_polygons(grid, labels, list(classes), {"before": before, "after": after})
-    group = _group(name, show)
+    group = feature_group(name, show)
     if len(table):
         for c in ("before", "after"):
             table[c] = table[c].round().astype(np.int64)
@@ -943,7 +457,7 @@ def clusters_layer(
         raise ParameterError(f"`result` must be a ClusterResult (e.g. `analysis.clusters`); got {type(result).__name__}.")
     method = str(result.params.get("method", "clusters")).upper()
     label = name or f"{LAYER_NAMES['clusters']} ({method})"
-    group = _group(label, show)
+    group = feature_group(label, show)
     polys = result.polygons
     if len(polys):
         fields = [c for c in ("cluster", "n_points", "rank", "single_point") if c in polys.columns]

@@ -1,0 +1,339 @@
+"""Monthly panels and the overdispersed before/after model used by the change verdicts.
+
+:func:`monthly_panel` counts incidents per unit (cell or area) and per *slot*: a calendar month
+within one period (before, after, the placebo period just before "before", or outside them).
+:func:`fit_change_model` estimates the seasonal pattern and the extra variation
+(:mod:`hotspots.dispersion`) from it, and :func:`unit_change_tests` gives each unit its rate
+ratio, interval, p-value and minimum detectable effect.
+
+Rate ratios are seasonally adjusted: a period's expected incidents per unit rate are its
+exposure (days counted) times the month-of-year factors estimated from the study area's monthly
+totals (:func:`hotspots.dispersion.seasonal_factors`). When both periods cover the same calendar
+months the factors cancel; when they do not and the data hold no other year to separate the two,
+the factors are 1 and a note says that the change includes the seasonal difference.
+
+Minimum detectable effect: with ``s`` the standard error of the log rate ratio expected under no
+change (``phi (1/B + 1/E_A) + tau2`` with ``E_A`` the after count expected from the before
+count), the smallest fall detectable at two-sided level ``alpha`` with power ``1 - beta`` is
+``1 - exp(-(z_{1-alpha/2} + z_{1-beta}) s)`` (REFERENCE, "Counts that are not Poisson").
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+
+from .count_tests import overdispersed_rate_test
+from .dispersion import (
+    MIN_UNITS_FOR_TAU2,
+    Overdispersion,
+    estimate_kappa,
+    estimate_tau2,
+    estimate_tau2_robust,
+    month_lengths,
+    seasonal_factors,
+)
+
+__all__ = [
+    "MonthlyPanel",
+    "ChangeModel",
+    "monthly_panel",
+    "fit_change_model",
+    "unit_change_tests",
+    "minimum_detectable_fall",
+    "POWER",
+    "OTHER",
+    "BEFORE",
+    "AFTER",
+    "PLACEBO",
+]
+
+#: Power used for minimum detectable effects.
+POWER = 0.8
+#: Slot labels.
+OTHER, BEFORE, AFTER, PLACEBO = 0, 1, 2, 3
+
+
+@dataclass(frozen=True, eq=False)
+class MonthlyPanel:
+    """Counts per unit and slot (a calendar month within one period).
+
+    Attributes
+    ----------
+    counts : ndarray of int, shape (units, slots)
+    month : ndarray of int, shape (slots,)
+        Calendar month of each slot, ``year * 12 + month - 1``.
+    label : ndarray of int, shape (slots,)
+        :data:`BEFORE`, :data:`AFTER`, :data:`PLACEBO` or :data:`OTHER`.
+    exposure : ndarray of float, shape (slots,)
+        Days of the slot counted.
+    reference : ndarray of float, shape (slots,)
+        Incidents of the whole study area in the slot.
+    """
+
+    counts: np.ndarray = field(repr=False)
+    month: np.ndarray = field(repr=False)
+    label: np.ndarray = field(repr=False)
+    exposure: np.ndarray = field(repr=False)
+    reference: np.ndarray = field(repr=False)
+
+    def totals(self, label: int) -> np.ndarray:
+        """Each unit's count over the slots with this label."""
+        return self.counts[:, self.label == label].sum(axis=1)
+
+    @property
+    def has_placebo(self) -> bool:
+        return bool((self.label == PLACEBO).any())
+
+
+def _month_start(m: int) -> dt.date:
+    return dt.date(m // 12, m % 12 + 1, 1)
+
+
+def _days_in(period_start: dt.date, period_end: dt.date, m: int, month_only: bool) -> float:
+    first = _month_start(m)
+    last = dt.date(first.year + (first.month // 12), first.month % 12 + 1, 1) - dt.timedelta(days=1)
+    if month_only:
+        return float((last - first).days + 1) if period_start <= first <= period_end else 0.0
+    lo, hi = max(first, period_start), min(last, period_end)
+    return float((hi - lo).days + 1) if hi >= lo else 0.0
+
+
+def monthly_panel(
+    unit: np.ndarray,
+    n_units: int,
+    month: np.ndarray,
+    in_area: np.ndarray,
+    slot_label: np.ndarray,
+    periods: dict[int, tuple[dt.date, dt.date]],
+    month_only: bool,
+    months_filter: set[int] | None = None,
+) -> MonthlyPanel:
+    """Count incidents per unit and slot.
+
+    Parameters
+    ----------
+    unit : ndarray of int, shape (n,)
+        Unit of each incident (-1: in no unit). For areas an incident may be listed once per
+        area it lies in: pass the repeated pairs (``unit``, ``month``, ...) with ``in_area``
+        and ``slot_label`` repeated too.
+    n_units : int
+    month : ndarray of int, shape (n,)
+        Calendar month of each incident (``year * 12 + month - 1``; -1 undated).
+    in_area : ndarray of bool, shape (n,)
+        Incident counts in the study area's totals (the reference).
+    slot_label : ndarray of int, shape (n,)
+        Period of each incident (:data:`BEFORE`, :data:`AFTER`, :data:`PLACEBO`, else :data:`OTHER`).
+    periods : dict
+        ``{label: (first day, last day)}`` for BEFORE, AFTER and (optionally) PLACEBO.
+    month_only : bool
+        Incidents are dated by month (a month is in a period when its first day is).
+    months_filter : set of int, optional
+        Calendar months (1–12) kept in the periods (same-months comparison).
+    """
+    dated = month >= 0
+    if not dated.any():
+        raise ValueError("no dated incidents")
+    lo = int(month[dated].min())
+    for s, e in periods.values():
+        lo = min(lo, s.year * 12 + s.month - 1)
+    hi = int(month[dated].max())
+    for s, e in periods.values():
+        hi = max(hi, e.year * 12 + e.month - 1)
+    slots: list[tuple[int, int, float]] = []
+    for m in range(lo, hi + 1):
+        covered = 0.0
+        moy = m % 12 + 1
+        for lab, (s, e) in periods.items():
+            d = _days_in(s, e, m, month_only)
+            if d > 0 and (months_filter is None or moy in months_filter or lab == PLACEBO):
+                slots.append((m, lab, d))
+            covered += d
+        if covered == 0:
+            slots.append((m, OTHER, float(month_lengths(np.array([m]))[0])))
+    s_month = np.array([s[0] for s in slots], dtype=np.int64)
+    s_label = np.array([s[1] for s in slots], dtype=np.int64)
+    s_exp = np.array([s[2] for s in slots], dtype=float)
+    key = {(int(m), int(lab)): i for i, (m, lab) in enumerate(zip(s_month, s_label))}
+    slot = np.full(month.shape, -1, dtype=np.int64)
+    lab_inc = np.where(np.isin(slot_label, list(periods)), slot_label, OTHER)
+    for i in np.flatnonzero(dated):
+        slot[i] = key.get((int(month[i]), int(lab_inc[i])), -1)
+    S = len(slots)
+    ok = slot >= 0
+    ref = np.bincount(slot[ok & in_area], minlength=S).astype(float)
+    use = ok & (unit >= 0)
+    Y = np.bincount(unit[use] * S + slot[use], minlength=n_units * S).reshape(n_units, S)
+    return MonthlyPanel(Y, s_month, s_label, s_exp, ref)
+
+
+@dataclass(frozen=True)
+class ChangeModel:
+    """Seasonal weights and extra variation for one family of units.
+
+    Attributes
+    ----------
+    dispersion : Overdispersion
+    w_before, w_after : float
+        Seasonally weighted exposure of the two periods (days x seasonal factor).
+    seasonal_identified : bool
+    months_before, months_after : int
+        Calendar months in each period.
+    notes : tuple of str
+    """
+
+    dispersion: Overdispersion
+    w_before: float
+    w_after: float
+    seasonal_identified: bool
+    months_before: int
+    months_after: int
+    notes: tuple[str, ...] = ()
+
+
+def fit_change_model(
+    panel: MonthlyPanel,
+    *,
+    estimate_units: np.ndarray | None = None,
+    tau2: float | None = None,
+    tau2_fallback: Overdispersion | None = None,
+    placebo: bool = True,
+    unit_word: str = "units",
+) -> ChangeModel:
+    """Seasonal factors, ``kappa`` and ``tau2`` for the units of a panel (see the module docs).
+
+    Parameters
+    ----------
+    panel : MonthlyPanel
+    estimate_units : ndarray of bool, optional
+        Units that inform the estimates (default all).
+    tau2 : float, optional
+        Use this between-period variance instead of estimating it.
+    tau2_fallback : Overdispersion, optional
+        Where to take ``tau2`` from when too few units qualify (e.g. the cells' model for a
+        handful of hotspot areas).
+    placebo : bool
+        Estimate ``tau2`` on the placebo comparison when the panel holds one.
+    unit_word : str
+        Name of the units in notes ("cells", "areas").
+    """
+    notes: list[str] = []
+    lab = panel.label
+    moy = panel.month % 12 + 1
+    mb = sorted((moy[lab == BEFORE]).tolist())
+    ma = sorted((moy[lab == AFTER]).tolist())
+    mp = sorted((moy[lab == PLACEBO]).tolist())
+    identified = False
+    factors = np.ones(lab.size)
+    if mb != ma or (mp and mp != mb):
+        # the periods cover different calendar months: seasonality does not cancel
+        factors, identified = seasonal_factors(panel.reference, moy, lab, panel.exposure)
+    w = panel.exposure * factors
+    wb, wa = float(w[lab == BEFORE].sum()), float(w[lab == AFTER].sum())
+    if identified:
+        notes.append(
+            "seasonality: the periods cover different calendar months, so rate ratios use month-of-year factors estimated "
+            "from the study area's monthly totals (Poisson GLM)"
+        )
+    elif mb != ma:
+        notes.append(
+            "seasonality could not be separated from the change (the periods cover different calendar months and the data "
+            "hold no other year): the rate ratios include the seasonal difference; compare with elsewhere, or use whole years"
+        )
+    Y = panel.counts if estimate_units is None else panel.counts[estimate_units]
+    period_for_kappa = np.where(np.isin(lab, [BEFORE, AFTER, PLACEBO]), lab, 0)
+    kappa, k_units = estimate_kappa(Y, period_for_kappa, panel.exposure, panel.reference)
+    months_b = max(int((lab == BEFORE).sum()), 1)
+    months_a = max(int((lab == AFTER).sum()), 1)
+    source = "given"
+    t_units = 0
+    if tau2 is None:
+        B = Y[:, lab == BEFORE].sum(axis=1)
+        A = Y[:, lab == AFTER].sum(axis=1)
+        tau = None
+        if placebo and panel.has_placebo:
+            P = Y[:, lab == PLACEBO].sum(axis=1)
+            wp = float(w[lab == PLACEBO].sum())
+            mp = max(int((lab == PLACEBO).sum()), 1)
+            phi_pb = 1.0 + kappa * (P + B) / (mp + months_b)
+            tau, t_units = estimate_tau2(P, B, wp, wb, phi_pb)
+            source = "placebo periods"
+        if tau is None:
+            phi_ab = 1.0 + kappa * (A + B) / (months_a + months_b)
+            tau, t_units, groups = estimate_tau2_robust(B, A, wb, wa, phi_ab)
+            source = "this comparison" + (", two groups of places that changed differently" if groups == "two groups" else "")
+        if tau is None:
+            if tau2_fallback is not None:
+                tau, source = tau2_fallback.tau2, f"{tau2_fallback.tau2_source} (too few {unit_word} with enough incidents: taken from the finer units)"
+            else:
+                tau, source = 0.0, "not estimated"
+                notes.append(
+                    f"fewer than {MIN_UNITS_FOR_TAU2} {unit_word} have enough incidents in both periods to estimate how much "
+                    "places vary between periods; only month-to-month variation is allowed for, so verdicts may be too confident"
+                )
+        tau2_val = float(tau)
+    else:
+        tau2_val = float(tau2)
+    how = (
+        f"month-to-month dispersion kappa = {kappa:.3g} (negative binomial, from {k_units:,} {unit_word}' monthly counts "
+        f"relative to the rest of the study area); between-period variance of the log rate tau2 = {tau2_val:.3g} "
+        f"({'DerSimonian-Laird' if source.startswith('placebo') else 'maximum likelihood'}, {source}{'' if not t_units else ', ' + format(t_units, ',') + ' ' + unit_word})"
+    )
+    disp = Overdispersion(kappa, tau2_val, k_units, t_units, source, how)
+    return ChangeModel(disp, wb, wa, identified, months_b, months_a, tuple(notes))
+
+
+def minimum_detectable_fall(se: np.ndarray | float, alpha: float, power: float = POWER) -> np.ndarray:
+    """Smallest fall (fraction, e.g. 0.25 = 25 %) detectable with this log-scale standard error."""
+    z = stats.norm.ppf(1 - alpha / 2) + stats.norm.ppf(power)
+    return 1.0 - np.exp(-z * np.asarray(se, dtype=float))
+
+
+def unit_change_tests(n_before: np.ndarray, n_after: np.ndarray, model: ChangeModel, *, alpha: float) -> pd.DataFrame:
+    """Rate ratio, interval, p-value and minimum detectable fall of each unit.
+
+    Returns
+    -------
+    DataFrame
+        ``rate_ratio``, ``rate_ratio_low``, ``rate_ratio_high`` (Wald interval on the log scale
+        with the overdispersed variance), ``p_value`` (beta-binomial conditional test; when
+        ``tau2`` was estimated from ``k`` units, its equivalent z is judged on a t distribution
+        with ``k - 1`` degrees of freedom, and the interval uses the same t quantile),
+        ``phi`` (month-level dispersion of the unit), ``mde_fall``.
+    """
+    b = np.asarray(n_before, dtype=float)
+    a = np.asarray(n_after, dtype=float)
+    d = model.dispersion
+    phi = d.phi((a + b) / (model.months_before + model.months_after))
+    res = overdispersed_rate_test(b, a, model.w_before, model.w_after, phi=phi, tau2=d.tau2)
+    z = stats.norm.ppf(1 - alpha / 2)
+    rr = res["rate_ratio"].to_numpy()
+    se = res["log_rr_se"].to_numpy()
+    with np.errstate(divide="ignore", invalid="ignore"):
+        # the estimate with 0.5 added to a zero count, so that a fall to 0 still has a finite interval
+        centre = np.log(np.maximum(a, 0.5) / model.w_after) - np.log(np.maximum(b, 0.5) / model.w_before)
+        lo = np.where(np.isfinite(se), np.exp(centre - z * se), np.nan)
+        hi = np.where(np.isfinite(se), np.exp(centre + z * se), np.nan)
+        expected_after = b * model.w_after / model.w_before
+        se0 = np.sqrt(phi * (1.0 / np.maximum(b, 0.5) + 1.0 / np.maximum(expected_after, 0.5)) + d.tau2)
+    pval = res["p_value"].to_numpy()
+    df_t = d.tau2_units - 1
+    if d.tau2 > 0 and d.tau2_source != "given" and df_t >= 2:
+        # tau2 is estimated from a limited number of units: judge the equivalent z on a t
+        # distribution with (units - 1) degrees of freedom (as Hartung-Knapp do for the mean)
+        zeq = stats.norm.isf(np.clip(pval, 1e-300, 1.0) / 2)
+        pval = np.where(np.isnan(pval), np.nan, np.minimum(1.0, 2 * stats.t.sf(zeq, df_t)))
+        z_crit = stats.t.isf(alpha / 2, df_t)
+        lo = np.where(np.isfinite(se), np.exp(centre - z_crit * se), np.nan)
+        hi = np.where(np.isfinite(se), np.exp(centre + z_crit * se), np.nan)
+    mde = np.where(b > 0, minimum_detectable_fall(se0, alpha), np.nan)
+    return pd.DataFrame(
+        {
+            "rate_ratio": rr, "rate_ratio_low": lo, "rate_ratio_high": hi, "p_value": pval,
+            "phi": phi, "mde_fall": mde,
+        }
+    )

@@ -1,0 +1,198 @@
+"""``hotspots national``: counts, density, Gi* and hotspot areas for a country's worth of incidents.
+
+Streams the points in chunks (never all at once) through :func:`hotspots.national.run_national`
+and writes a results folder with :func:`hotspots.export.national_outputs.write_national_outputs`
+(Cloud-Optimised GeoTIFFs, the ``hotspot_areas`` GeoPackage layer, ``parameters.json`` and an
+overview image). Inputs: police.uk folders, zips, ``.csv`` / ``.csv.gz`` files (converted once
+into a cached Parquet file), or one Parquet file with ``x``/``y`` (British National Grid) or
+``longitude``/``latitude`` columns. ``--scheduler local:N`` or ``tcp://host:8786`` reads and bins
+the chunks on a Dask cluster.
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+import time
+from pathlib import Path
+from typing import Any, Callable
+
+from .._errors import ParameterError
+
+
+def _number(kind: type, *, positive: bool = True) -> Callable[[str], Any]:
+    def conv(text: str) -> Any:
+        try:
+            v = kind(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"must be a {'whole ' if kind is int else ''}number; got {text!r}") from None
+        if isinstance(v, float) and not math.isfinite(v):
+            raise argparse.ArgumentTypeError(f"must be a finite number; got {text!r}")
+        if positive and v <= 0:
+            raise argparse.ArgumentTypeError(f"must be greater than 0; got {text!r}")
+        return v
+
+    return conv
+
+
+def _months(text: str) -> tuple[str, str]:
+    parts = text.split(":")
+    if len(parts) != 2 or not all(p.strip() for p in parts):
+        raise argparse.ArgumentTypeError(f"must look like 2025-01:2025-12 (first and last month); got {text!r}")
+    out = []
+    for p in parts:
+        p = p.strip()
+        if len(p) != 7 or p[4] != "-" or not (p[:4].isdigit() and p[5:].isdigit()) or not 1 <= int(p[5:]) <= 12:
+            raise argparse.ArgumentTypeError(f"months must be YYYY-MM; got {p!r}")
+        out.append(p)
+    if out[0] > out[1]:
+        raise argparse.ArgumentTypeError(f"the first month {out[0]} is after the last {out[1]}")
+    return out[0], out[1]
+
+
+def _categories(values: list[str] | None) -> list[str] | None:
+    from ..schema import ASB_CATEGORY
+
+    if not values:
+        return [ASB_CATEGORY]
+    if any(v.strip().lower() == "all" for v in values):
+        return None
+    return [v.strip() for v in values]
+
+
+def run(args: argparse.Namespace) -> int:
+    from ..export.national_outputs import write_national_outputs
+    from ..national import ENGLAND_WALES_BOUNDS, run_national
+    from ..national_inputs import prepare_inputs
+    from .analyse import ProgressBar
+
+    t_start = time.perf_counter()
+    out = Path(args.out)
+    if out.exists() and not out.is_dir():
+        raise ParameterError(f"`--out` {out} exists and is not a folder.")
+    if not out.parent.exists():
+        raise ParameterError(f"`--out`: the folder {out.parent} does not exist; create it first (only {out.name} is created).")
+    if args.scheduler is not None:
+        s = args.scheduler.strip()
+        if not (s.startswith("local:") or "://" in s):
+            raise ParameterError(f"`--scheduler` must be `local:N` or an address such as `tcp://host:8786`; got {s!r}.")
+    say = (lambda s: None) if args.quiet else (lambda s: print(s, flush=True))
+    bar = ProgressBar(enabled=not args.quiet)
+    cats = _categories(args.category)
+
+    t = time.perf_counter()
+    prepared = prepare_inputs(args.inputs, categories=cats, months=args.months, cache_dir=args.cache_dir,
+                              progress=lambda step, f: bar(step, 0.3 * f))
+    prep_s = time.perf_counter() - t
+    pts = prepared.points
+    stream_categories = prepared.categories
+    if not args.category and stream_categories is not None and "category" not in pts.columns:
+        # the default (ASB) applies to data that have categories; a plain x/y file is used whole
+        say(f"{pts.path.name} has no `category` column: every point is used")
+        stream_categories = None
+    if prepared.converted:
+        say(f"converted {sum(prepared.rows_by_force.values()):,} police.uk incidents from {len(prepared.rows_by_force)} force(s) "
+            f"into {prepared.cache_path} in {prep_s:.1f} s" + (f"; dropped: {', '.join(f'{k} {v:,}' for k, v in sorted(prepared.dropped.items()))}"
+                                                           if prepared.dropped else ""))
+    elif prepared.cache_path is not None:
+        say(f"using the converted points in the cache: {prepared.cache_path}")
+    say(f"reading {pts.rows:,} rows from {pts.path} ({pts.row_groups} row group(s), coordinates {pts.coords})")
+
+    start = 0.3 if prepared.converted else 0.0
+    if pts.rows == 0:
+        raise ParameterError(f"{pts.path} holds no points{' in the chosen categories and months' if prepared.converted else ''}.")
+    result = run_national(
+        pts,
+        cell_size=args.cell_size,
+        bounds=ENGLAND_WALES_BOUNDS if args.extent == "england-wales" else None,
+        bandwidth=args.bandwidth,
+        kernel=args.kernel,
+        distance=args.distance,
+        mask_radius=None if args.mask_radius == 0 else args.mask_radius,
+        alpha=args.alpha,
+        fdr=not args.no_fdr,
+        inference=args.inference,
+        permutations=args.permutations,
+        seed=args.seed,
+        categories=stream_categories,
+        months=prepared.months,
+        threads=args.threads,
+        scheduler=args.scheduler,
+        progress=lambda step, f: bar(step, start + (0.85 - start) * f),
+    )
+    t = time.perf_counter()
+    inputs = {"arguments": [str(p) for p in args.inputs], "points_file": str(pts.path), "rows": pts.rows,
+              "converted_from_police_uk": prepared.converted, "rows_by_force": prepared.rows_by_force,
+              "dropped_by_loader": prepared.dropped, "prepare_s": prep_s}
+    written = write_national_outputs(result, out, inputs=inputs, min_confidence=args.min_confidence,
+                                     progress=lambda step, f: bar(step, 0.85 + 0.15 * f), overview=not args.no_overview)
+    write_s = time.perf_counter() - t
+    bar("done", 1.0)
+    bar.done()
+
+    p = result.params
+    gi = result.gistar
+    if not args.quiet:
+        say(f"{p['n_points']:,} points on {p['grid_shape'][0]:,} x {p['grid_shape'][1]:,} cells of {p['cell_size_m']:g} m; "
+            f"{p['cells_in_area']:,} cells in the study area")
+        if gi is not None:
+            say(f"Gi* ({p['inference']}, {p['distance_m']:g} m{', FDR' if p['fdr'] else ''}): {int(gi.hot.sum()):,} hot and "
+                f"{int(gi.cold.sum()):,} cold cells; {written.n_hot_areas:,} hot areas, {written.n_cold_areas:,} cold areas "
+                f"at {args.min_confidence:.0%}")
+        say("phase                      seconds   peak MB")
+        rows = [("read (overlapped)", "read (overlapped)"), ("count + bin (overlapped)", "count + bin (overlapped, summed over threads)"),
+                ("stream: read+count+bin", "stream"), ("study area", "mask"), ("density", "density"),
+                ("Gi*", "gi_star"), ("FDR (inside Gi*)", "fdr (also inside gi_star)")]
+        for label, key in rows:
+            if key in result.timings:
+                mb = result.peak_rss_mb.get(key)
+                say(f"  {label:<25}{result.timings[key]:>8.2f}{'' if mb is None else f'{mb:>10,.0f}'}")
+        say(f"  {'write':<25}{write_s:>8.2f}")
+        for n in result.notes:
+            say(f"note: {n}")
+    print(f"{out}: {', '.join(f.name for f in written.files.values())}  ({time.perf_counter() - t_start:.1f} s)")
+    return 0
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "national",
+        help="national-scale run: streamed counts, density, Gi* and hotspot areas, GeoTIFF and GeoPackage outputs",
+        description=(
+            "Count, kernel density, Gi* hot spots and hotspot areas on a grid over England and Wales (or the data's "
+            "extent) for millions of incidents, streamed in chunks. Writes Cloud-Optimised GeoTIFFs (counts, density, "
+            "Gi* z, class), hotspot_areas.gpkg, parameters.json and overview.png into --out."
+        ),
+    )
+    p.add_argument("inputs", nargs="+", metavar="INPUT",
+                   help="police.uk folders, zips or .csv/.csv.gz files, or one Parquet file with x/y (EPSG:27700) or "
+                        "longitude/latitude columns")
+    p.add_argument("--out", required=True, metavar="DIR", help="results folder (created if missing; its parent must exist)")
+    p.add_argument("--cell-size", type=_number(float), default=250.0, metavar="M", help="cell size in metres (default 250)")
+    p.add_argument("--category", action="append", metavar="NAME",
+                   help="incident category to keep (repeatable; default 'Anti-social behaviour'); 'all' keeps every category")
+    p.add_argument("--months", type=_months, default=None, metavar="A:B", help="first and last month, e.g. 2025-01:2025-12")
+    p.add_argument("--extent", choices=("england-wales", "data"), default="england-wales",
+                   help="grid extent: England and Wales (default) or the points' own extent")
+    p.add_argument("--scheduler", default=None, metavar="ADDRESS",
+                   help="read and bin on Dask: 'local:N' (N worker processes here) or a scheduler address 'tcp://host:8786'")
+    g = p.add_argument_group("analysis")
+    g.add_argument("--bandwidth", type=_number(float), default=1000.0, metavar="M", help="KDE bandwidth in metres (default 1000)")
+    g.add_argument("--kernel", choices=("quartic", "epanechnikov", "gaussian"), default="quartic", help="KDE kernel (default quartic)")
+    g.add_argument("--distance", type=_number(float), default=750.0, metavar="M", help="Gi* distance band in metres (default 750)")
+    g.add_argument("--mask-radius", type=_number(float, positive=False), default=2000.0, metavar="M",
+                   help="study area: cells within this distance of an incident (default 2000; 0 = every cell)")
+    g.add_argument("--alpha", type=_number(float), default=0.05, help="significance level (default 0.05)")
+    g.add_argument("--no-fdr", action="store_true", help="no false discovery rate control")
+    g.add_argument("--inference", choices=("analytic", "permutation"), default="analytic",
+                   help="Gi* p-values: analytic normal (fast; too many hotspots on sparse counts) or conditional permutations")
+    g.add_argument("--permutations", type=_number(int), default=999, help="permutations with --inference permutation (default 999)")
+    g.add_argument("--seed", type=int, default=0, help="seed of the permutations (default 0)")
+    g.add_argument("--min-confidence", type=float, choices=(0.90, 0.95, 0.99), default=0.90,
+                   help="confidence of the cells merged into hotspot areas (default 0.90)")
+    g = p.add_argument_group("running")
+    g.add_argument("--threads", type=_number(int), default=2, help="threads binning chunks on this machine (default 2)")
+    g.add_argument("--cache-dir", default=None, metavar="DIR", help="where converted police.uk files are kept (default ~/.cache/hotspots/national)")
+    g.add_argument("--no-overview", action="store_true", help="skip overview.png")
+    g.add_argument("--quiet", action="store_true", help="no progress or summary; one line at the end")
+    p.set_defaults(func=run)

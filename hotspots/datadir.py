@@ -1,0 +1,102 @@
+"""The ``data/`` folder: where ``hotspots fetch`` writes and where the app finds forces' files.
+
+Layout (contents git-ignored; see ``data/README.md``)::
+
+    data/
+      police_uk/<force>/YYYY-MM-<force>-street.csv   street-level crimes of one force (hotspots fetch police-uk)
+      boundaries/<force>.geojson                     the force area (hotspots fetch boundary)
+
+``<force>`` is the police.uk force id (``leicestershire``; :data:`hotspots.forces.FORCES`).
+The folder is ``$HOTSPOTS_DATA_DIR`` when set, else ``data/`` in the current working folder
+(the repository root when you follow the README).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+from .forces import FORCES, force_id
+
+__all__ = ["ForceFolder", "boundary_path", "data_dir", "force_folders", "police_uk_dir"]
+
+_STREET = re.compile(r"^(?P<month>\d{4}-\d{2})-(?P<force>[a-z0-9-]+?)-street\.csv(\.gz)?$")
+
+
+def data_dir() -> Path:
+    """``$HOTSPOTS_DATA_DIR``, else ``./data`` (not created here)."""
+    env = os.environ.get("HOTSPOTS_DATA_DIR")
+    return Path(env).expanduser() if env else Path.cwd() / "data"
+
+
+def _slug(force: str) -> str:
+    fid = force_id(force)
+    if fid:
+        return fid
+    slug = re.sub(r"[^a-z0-9]+", "-", str(force).strip().lower()).strip("-")
+    return slug or "force"
+
+
+def police_uk_dir(force: str, root: str | os.PathLike[str] | None = None) -> Path:
+    """``data/police_uk/<force id>``: where a force's street-level files go."""
+    return Path(root or data_dir()) / "police_uk" / _slug(force)
+
+
+def boundary_path(force: str, root: str | os.PathLike[str] | None = None) -> Path:
+    """``data/boundaries/<force id>.geojson``: where a force's boundary goes."""
+    return Path(root or data_dir()) / "boundaries" / f"{_slug(force)}.geojson"
+
+
+@dataclass(frozen=True)
+class ForceFolder:
+    """One force's files under ``data/police_uk/``.
+
+    Attributes
+    ----------
+    id : str
+        The folder name (police.uk force id).
+    name : str
+        The force's name (:data:`hotspots.forces.FORCES`; the id when unknown).
+    path : Path
+        The folder.
+    files : tuple of Path
+        Its street-level files, by month.
+    months : tuple of str
+        ``("2025-01", "2025-12")``: first and last month of the files.
+    boundary : Path or None
+        ``data/boundaries/<id>.geojson`` when it exists.
+    """
+
+    id: str
+    name: str
+    path: Path
+    files: tuple[Path, ...]
+    months: tuple[str, str]
+    boundary: Path | None = None
+
+    def describe(self) -> str:
+        span = self.months[0] if self.months[0] == self.months[1] else f"{self.months[0]} to {self.months[1]}"
+        return f"{self.name}: {len(self.files)} monthly file(s), {span}" + (" (with boundary)" if self.boundary else "")
+
+
+def force_folders(root: str | os.PathLike[str] | None = None) -> list[ForceFolder]:
+    """The forces with street-level files under ``data/police_uk/``, by name.
+
+    A folder counts when it holds at least one ``YYYY-MM-<force>-street.csv`` (or ``.csv.gz``)
+    file, at any depth (police.uk's own downloads put each month in a subfolder).
+    """
+    base = Path(root or data_dir())
+    folder = base / "police_uk"
+    if not folder.is_dir():
+        return []
+    out = []
+    for d in sorted(p for p in folder.iterdir() if p.is_dir() and not p.name.startswith(".")):
+        files = sorted((f for f in d.rglob("*") if f.is_file() and _STREET.match(f.name)), key=lambda f: f.name)
+        if not files:
+            continue
+        months = sorted(_STREET.match(f.name)["month"] for f in files)  # type: ignore[index]
+        b = boundary_path(d.name, base)
+        out.append(ForceFolder(d.name, FORCES.get(d.name, d.name), d, tuple(files), (months[0], months[-1]), b if b.is_file() else None))
+    return sorted(out, key=lambda f: f.name)

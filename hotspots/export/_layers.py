@@ -1,0 +1,332 @@
+"""The layers of briefing maps: what :func:`~hotspots.export.briefing.briefing_map` draws for each.
+
+:func:`draw_layer` draws one layer (density, counts, Gi* classes, hotspot areas, clusters,
+change, scheme) on a map axes and returns what its legend needs; :func:`legend_into` and
+:func:`areas_table_into` fill the side panel. Colours come from :mod:`hotspots.style`.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import matplotlib
+import numpy as np
+from matplotlib import colors as mcolors
+from matplotlib.patches import PathPatch
+
+from .. import style
+from .._errors import ParameterError
+from ..grid import Grid
+from ..privacy import SUPPRESSION_THRESHOLD
+from ..style import INK, OFFLINE_INSIDE, OUTLINE, PLAIN_TEXT
+from ._common import area_summary, period_range_text
+from ._layout import (
+    DrawContext,
+    SidePanel,
+    area_change_outlines,
+    area_markers,
+    area_outlines,
+    grid_image,
+    rings_path,
+    scale_ticks,
+)
+
+#: Layers :func:`~hotspots.export.briefing.briefing_map` can draw.
+LAYERS = ("density", "gistar", "counts", "areas", "clusters", "change", "scheme")
+
+#: Gi* class colours (:data:`hotspots.style.GI_CLASS_COLOURS`); "not significant" is left clear.
+GI_COLOURS: dict[str, str] = dict(style.GI_CLASS_COLOURS)
+GI_LABELS: dict[str, str] = dict(style.GI_CLASS_LABELS)
+#: Change classes drawn (:data:`hotspots.style.CHANGE_CLASS_COLOURS`); "too few incidents" is left clear.
+CHANGE_COLOURS: dict[str, str] = {c: style.CHANGE_CLASS_COLOURS[c] for c in ("significant fall", "no change", "significant rise")}
+CHANGE_LABELS: dict[str, str] = {c: style.CHANGE_CLASS_LABELS[c] for c in CHANGE_COLOURS}
+#: Colour maps of densities and counts, and of referrals; one colour for task sites.
+DENSITY_CMAP = style.DENSITY_CMAP
+REFERRAL_CMAP = style.REFERRAL_CMAP
+TASK_COLOUR = style.TASK_SITE_COLOUR
+
+
+def display_grid(analysis: Any, display_cell_m: Any, area_geom: Any) -> Grid | None:
+    """A finer lattice over the analysis grid for drawing densities (None = use the analysis grid)."""
+    g = analysis.grid
+    if display_cell_m is None:
+        return None
+    if display_cell_m == "auto":
+        span = max(g.xmax - g.xmin, g.ymax - g.ymin)
+        cs = max(g.cell_size / 4.0, span / 700.0)
+        cs = max(25.0, round(cs / 25.0) * 25.0)
+        if cs >= g.cell_size:
+            return None
+    else:
+        try:
+            cs = float(display_cell_m)
+        except (TypeError, ValueError):
+            raise ParameterError(f"`display_cell_m` must be 'auto', None or metres; got {display_cell_m!r}.") from None
+        if not (np.isfinite(cs) and cs > 0):
+            raise ParameterError(f"`display_cell_m` must be a positive number of metres; got {display_cell_m!r}.")
+    n = ((g.xmax - g.xmin) / cs) * ((g.ymax - g.ymin) / cs)
+    if n > 4_000_000:
+        raise ParameterError(f"`display_cell_m`={cs:g} would need {n:,.0f} display cells; use a larger value or 'auto'.")
+    return Grid.from_bounds((g.xmin, g.ymin, g.xmax - 1e-6, g.ymax - 1e-6), cs, g.crs,
+                            mask=area_geom if g.mask is not None else None)
+
+
+def density_values(analysis: Any, points: Any, grid: Grid | None) -> tuple[np.ndarray, Grid]:
+    """Kernel density (incidents per km²) of ``points`` on ``grid`` with the analysis's kernel and bandwidth."""
+    from ..density import kde
+
+    d = analysis.density
+    target = grid if grid is not None else analysis.grid
+    if grid is None and points is analysis.incidents:
+        return np.asarray(d.values, dtype=float), target
+    if len(points) == 0:
+        return np.where(target.active, 0.0, np.nan), target
+    res = kde(points, target, bandwidth=float(d.bandwidth_m), kernel=d.kernel)
+    return np.asarray(res.values, dtype=float), target
+
+
+def rgba_from_scale(values: np.ndarray, cmap: str, norm: Any, clear_below: float) -> np.ndarray:
+    rgba = matplotlib.colormaps[cmap](norm(np.nan_to_num(values, nan=0.0)))
+    clear = ~np.isfinite(values) | (values <= clear_below)
+    rgba[clear, 3] = 0.0
+    rgba[~clear, 3] = 0.88
+    return rgba
+
+
+def rgba_from_classes(classes: np.ndarray, palette: dict[str, str], alpha: float = 0.9) -> np.ndarray:
+    rgba = np.zeros(classes.shape + (4,), dtype=float)
+    for label, colour in palette.items():
+        sel = classes == label
+        if sel.any():
+            rgba[sel] = mcolors.to_rgba(colour, alpha)
+    return rgba
+
+
+def method_text(analysis: Any, extra: str = "") -> str:
+    s = analysis.settings
+    conf = int(round(float(s.min_confidence) * 100))
+    perm = f", {s.permutations:,} permutations" if s.permutations else ""
+    text = (
+        f"{analysis.caption()}{perm}. Hotspot areas: touching cells in Gi* hot spots at {conf}% confidence or more, "
+        f"numbered by incidents."
+    )
+    return text + (" " + extra[0].upper() + extra[1:] + "." if extra else "")
+
+
+def _referral_labels(analysis: Any, suppress: bool) -> tuple[dict[int, str], str | None]:
+    """``{area_id: referrals text}`` from the display (suppressed) or exact table."""
+    link = analysis.linkage
+    if link is None or not getattr(link, "has_areas", False):
+        return {}, None
+    table = link.display if suppress else link.per_hotspot
+    out: dict[int, str] = {}
+    other = None
+    for key, v in zip(table["hotspot"].astype(str), table["referrals"]):
+        text = str(v) if isinstance(v, str) else f"{int(v):,}"
+        if key.isdigit():
+            out[int(key)] = text
+        elif key == "outside hotspots":
+            other = text
+    return out, other
+
+
+# =============================================================================== layers
+def draw_layer(ctx: DrawContext, ax: Any, layer: str, display_cell_m: Any, suppress: bool) -> dict[str, Any]:
+    """Draw ``layer`` on ``ax``; returns what the legend needs."""
+    an = ctx.analysis
+    areas = an.areas.areas
+    info: dict[str, Any] = {"kind": layer}
+    if layer == "density":
+        dgrid = display_grid(an, display_cell_m, ctx.area_geom)
+        values, grid = density_values(an, an.incidents, dgrid)
+        if dgrid is not None:
+            ctx.notes.append(
+                f"density drawn on a {dgrid.cell_size:g} m display lattice (same kernel and bandwidth as the analysis)"
+            )
+        vmax = float(np.nanmax(values)) if np.isfinite(values).any() else 1.0
+        vmax = vmax if vmax > 0 else 1.0
+        norm = mcolors.PowerNorm(gamma=0.55, vmin=0.0, vmax=vmax)
+        grid_image(ctx, ax, grid, rgba_from_scale(values, DENSITY_CMAP, norm, clear_below=vmax * 0.01))
+        area_outlines(ctx, ax, areas)
+        area_markers(ctx, ax, areas)
+        info.update(norm=norm, cmap=DENSITY_CMAP, units="incidents per km²", vmax=vmax)
+        ctx.legend["scale"] = (DENSITY_CMAP, 0.0, vmax, "incidents per km²")
+    elif layer == "counts":
+        values = np.asarray(an.counts.values, dtype=float)
+        vmax = max(float(np.nanmax(values)) if np.isfinite(values).any() else 1.0, 1.0)
+        norm = mcolors.PowerNorm(gamma=0.5, vmin=0.0, vmax=vmax)
+        grid_image(ctx, ax, an.grid, rgba_from_scale(values, DENSITY_CMAP, norm, clear_below=0.0))
+        area_outlines(ctx, ax, areas)
+        area_markers(ctx, ax, areas)
+        info.update(norm=norm, cmap=DENSITY_CMAP, units=f"incidents per {an.grid.cell_size:g} m cell", vmax=vmax)
+        ctx.legend["scale"] = (DENSITY_CMAP, 0.0, vmax, info["units"])
+    elif layer == "gistar":
+        classes = np.asarray(an.gi.classes)
+        grid_image(ctx, ax, an.grid, rgba_from_classes(classes, GI_COLOURS, 0.9))
+        area_outlines(ctx, ax, areas)
+        area_markers(ctx, ax, areas)
+        present = [c for c in GI_COLOURS if (classes == c).any()]
+        info["classes"] = [(GI_COLOURS[c], GI_LABELS[c]) for c in GI_COLOURS if c.startswith("hot") or c in present]
+        info["classes"].append(("#ffffff", "Not significant"))
+        ctx.legend.update({GI_LABELS[c]: GI_COLOURS[c] for c in GI_COLOURS})
+    elif layer == "areas":
+        for conf, colour in (("99%", GI_COLOURS["hot 99%"]), ("95%", GI_COLOURS["hot 95%"]), ("90%", GI_COLOURS["hot 90%"])):
+            sel = areas[areas["peak_confidence"].astype(str) == conf]
+            for geom in sel.geometry:
+                ax.add_patch(PathPatch(rings_path(geom), facecolor=mcolors.to_rgba(colour, 0.75), edgecolor=INK,
+                                       linewidth=0.8 * ctx.scale, zorder=5))
+        area_markers(ctx, ax, areas)
+        info["classes"] = [
+            (GI_COLOURS["hot 99%"], "Hotspot area, peak 99% confidence"),
+            (GI_COLOURS["hot 95%"], "Hotspot area, peak 95% confidence"),
+            (GI_COLOURS["hot 90%"], "Hotspot area, peak 90% confidence"),
+        ]
+        ctx.legend.update({lab: c for c, lab in info["classes"]})
+    elif layer == "clusters":
+        cl = an.clusters
+        if cl is None:
+            raise ParameterError(
+                "`layer='clusters'` needs clusters; run the analysis with `cluster_method` 'dbscan' or 'hdbscan'."
+            )
+        polys = cl.polygons.sort_values("rank", kind="stable")
+        for geom in polys.geometry:
+            ax.add_patch(PathPatch(rings_path(geom), facecolor=mcolors.to_rgba(style.CLUSTER_COLOUR, 0.55),
+                                   edgecolor=style.CLUSTER_EDGE_COLOUR,
+                                   linewidth=0.6 * ctx.scale, zorder=5))
+        for cid, rank, geom in zip(polys["cluster"], polys["rank"], polys.geometry):
+            if rank <= 10:
+                p = geom.representative_point()
+                t = ax.text(p.x, p.y, str(int(cid)), ha="center", va="center", fontsize=ctx.fs(6), fontweight="bold",
+                            color=INK, zorder=11,
+                            bbox=dict(boxstyle="circle,pad=0.2", facecolor="white", edgecolor=INK, linewidth=0.6),
+                            **PLAIN_TEXT)
+                ctx.occupied.append(t)
+        method = str(cl.params.get("method", an.settings.cluster_method)).upper()
+        info["classes"] = [(style.CLUSTER_COLOUR, f"{method} cluster of incidents ({len(polys):,}; top 10 numbered)")]
+        ctx.legend.update({lab: c for c, lab in info["classes"]})
+    elif layer == "change":
+        ch = an.change_cells
+        if ch is None:
+            raise ParameterError("`layer='change'` needs before/after change; give `before`/`after` periods that hold data.")
+        classes = np.full(an.grid.shape, "", dtype=object)
+        t = ch.table
+        classes[t["row"].to_numpy(), t["col"].to_numpy()] = t["change_class"].astype(str).to_numpy(dtype=object)
+        grid_image(ctx, ax, an.grid, rgba_from_classes(classes, CHANGE_COLOURS, 0.85))
+        area_change_outlines(ctx, ax, an)
+        area_markers(ctx, ax, areas)
+        info["classes"] = [(CHANGE_COLOURS[c], CHANGE_LABELS[c] + " (cell)") for c in CHANGE_COLOURS]
+        info["classes"].append(("#ffffff", "Too few incidents to test (cell)"))
+        info["edges"] = [(c, lw, lab) for c, lw,
+                         lab in style.CHANGE_AREA_EDGES.values()] + [(INK, 0.9, "Hotspot area: no significant change")]
+        ctx.legend.update({CHANGE_LABELS[c]: CHANGE_COLOURS[c] for c in CHANGE_COLOURS})
+    elif layer == "scheme":
+        link = an.linkage
+        if link is None:
+            raise ParameterError("`layer='scheme'` needs referrals; run the analysis with `referrals=` (and `tasks=`).")
+        labels, _ = _referral_labels(an, suppress)
+        nums = {k: float(v.replace(",", "")) for k, v in labels.items() if v.replace(",", "").isdigit()}
+        vmax = max(nums.values()) if nums else 1.0
+        norm = mcolors.Normalize(vmin=0.0, vmax=max(vmax, 1.0))
+        cmap = matplotlib.colormaps[REFERRAL_CMAP]
+        for aid, geom in zip(areas["area_id"].astype(int), areas.geometry):
+            if aid in nums:
+                fc = cmap(0.25 + 0.75 * norm(nums[aid]))
+                hatch = None
+            else:
+                fc = (0.85, 0.85, 0.85, 1.0)
+                hatch = "////"
+            ax.add_patch(PathPatch(rings_path(geom), facecolor=fc, edgecolor=INK, hatch=hatch,
+                                   linewidth=0.8 * ctx.scale, zorder=5, alpha=0.85))
+        area_markers(ctx, ax, areas)
+        tasks = an.tasks
+        if tasks is not None and len(tasks):
+            tx, ty = tasks.geometry.x.to_numpy(), tasks.geometry.y.to_numpy()
+            ax.plot(tx, ty, marker="^", color=TASK_COLOUR, markersize=ctx.fs(4.2), markeredgecolor="white",
+                    markeredgewidth=0.5, linestyle="none", zorder=12)
+        from matplotlib.colors import ListedColormap
+
+        shown_cmap = ListedColormap(cmap(np.linspace(0.25, 1.0, 256)), name="referrals")
+        info.update(norm=norm, cmap=shown_cmap, vmax=float(norm.vmax), units="referrals",
+                    scale_label="Referrals from each hotspot area (where the behaviour happened)")
+        ctx.legend["scale"] = (REFERRAL_CMAP, 0.0, float(norm.vmax), "referrals")
+        info["classes"] = [
+            (style.SUPPRESSED_COLOUR, f"Hotspot area: referrals suppressed (<{SUPPRESSION_THRESHOLD} or to protect others)"),
+        ]
+        if tasks is not None and len(tasks):
+            info["task_marker"] = (TASK_COLOUR, f"Reparative task site ({len(tasks):,})")
+        ctx.legend.update({lab: c for c, lab in info["classes"]})
+        if "task_marker" in info:
+            ctx.legend[info["task_marker"][1]] = TASK_COLOUR
+    else:  # pragma: no cover - validated before
+        raise ParameterError(f"unknown layer {layer!r}")
+    return info
+
+
+def legend_into(panel: SidePanel, info: dict[str, Any], analysis: Any) -> None:
+    panel.heading("Legend")
+    if "norm" in info:
+        ticks = scale_ticks(info["vmax"])
+        default = "Kernel density, " + info["units"] if info["kind"] == "density" else "Incidents per cell"
+        label = info.get("scale_label") or default
+        if info["kind"] == "counts":
+            label = f"Incidents per {analysis.grid.cell_size:g} m cell"
+        panel.colourbar(info["cmap"], info["norm"], label, ticks)
+    for colour, label in info.get("classes", []):
+        panel.patch(colour, label, hatch="////" if "suppressed" in label else None)
+    if "task_marker" in info:
+        panel.patch(info["task_marker"][0], info["task_marker"][1], marker="^")
+    for colour, lw, label in info.get("edges", []):
+        panel.patch("none", label, edge=colour, lw=lw)
+    if info["kind"] in ("density", "counts", "gistar"):
+        panel.patch("none", "Hotspot area (number = rank by incidents)", edge=INK, lw=1.3)
+    panel.patch(OFFLINE_INSIDE, "Study area", edge=OUTLINE, lw=0.8)
+
+
+def areas_table_into(panel: SidePanel, analysis: Any, suppress: bool, max_rows: int) -> None:
+    summ = area_summary(analysis)
+    if len(summ) == 0:
+        panel.heading("Hotspot areas")
+        panel.para("No significant hot spots at the chosen confidence.", colour=INK)
+        return
+    labels, other = _referral_labels(analysis, suppress)
+    panel.heading(f"Hotspot areas ({len(summ)})")
+    header = ["#", "Near", "Incidents"]
+    widths = [0.45, 1.9, 1.1]
+    align = ["left", "left", "right"]
+    has_change = "change_pct" in summ.columns
+    if has_change:
+        header.append("Change")
+        widths.append(1.0)
+        align.append("right")
+    if labels:
+        header.append("Referrals")
+        widths.append(1.15)
+        align.append("right")
+    rows = []
+    for _, r in summ.head(max_rows).iterrows():
+        row = [str(int(r["area_id"])), str(r["place"]), f"{int(r['incidents']):,}"]
+        if has_change:
+            row.append(style.change_text(r["change_pct"], r["change_class"]))
+        if labels:
+            row.append(labels.get(int(r["area_id"]), "0"))
+        rows.append(row)
+    panel.table(header, rows, widths, align=align)
+    notes = []
+    if len(summ) > max_rows:
+        notes.append(f"{len(summ) - max_rows} more area(s) in the exported tables.")
+    if has_change:
+        s = analysis.settings
+        notes.append(
+            f"Change: {period_range_text(analysis.after)} vs {period_range_text(analysis.before)}, per month; ↓/↑ significant "
+            f"fall/rise (exact Poisson test, alpha {s.alpha:g}{', FDR' if s.fdr else ''})."
+        )
+    if labels:
+        txt = "Referrals: by where the behaviour happened" + (f"; {other} from outside hotspots." if other else ".")
+        if suppress:
+            k = SUPPRESSION_THRESHOLD
+            txt += f" Counts of people under {k} shown as <{k}; 'c' hidden to protect them."
+        else:
+            txt += " UNSUPPRESSED COUNTS: NOT FOR PUBLICATION."
+        notes.append(txt)
+    for n in notes:
+        panel.para(n, size=6.3, gap=0.1)

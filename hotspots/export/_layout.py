@@ -1,0 +1,475 @@
+"""Layout of briefing images: figure and axes in inches, map furniture and text panels.
+
+What every briefing image shares whatever it shows: the drawing context (:class:`DrawContext`),
+map axes with the basemap or the offline background and the study-area outline, analysis-grid
+images clipped to the study area, the scale bar, north arrow, hotspot-area markers and outlines,
+town labels placed without overlaps, the side panel of legends and tables (:class:`SidePanel`),
+the header and the footer. The layers drawn on the maps are in :mod:`hotspots.export._layers`;
+the public functions in :mod:`hotspots.export.briefing`.
+
+Every text drawn passes :data:`hotspots.style.PLAIN_TEXT`: names from data are never read as
+mathematics.
+"""
+
+from __future__ import annotations
+
+import math
+import textwrap
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import geopandas as gpd
+import matplotlib
+import numpy as np
+import shapely
+from matplotlib import patheffects
+from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.figure import Figure
+from matplotlib.patches import PathPatch, Rectangle
+from matplotlib.patches import Polygon as MplPolygon
+from matplotlib.path import Path as MplPath
+
+from .. import style
+from .._errors import ParameterError
+from ..grid import Grid
+from ..style import INK, MUTED, OFFLINE_INSIDE, OFFLINE_OUTSIDE, OUTLINE, PLAIN_TEXT
+
+HALO = [patheffects.withStroke(linewidth=2.2, foreground="white")]
+
+
+# =============================================================================== geometry helpers
+def rings_path(geom: Any) -> MplPath:
+    """A matplotlib path (with holes) for a (multi)polygon."""
+    verts: list[np.ndarray] = []
+    codes: list[np.ndarray] = []
+    from shapely.geometry.polygon import orient
+
+    for poly in getattr(geom, "geoms", [geom]):
+        if poly.is_empty or poly.geom_type != "Polygon":
+            continue
+        # Exterior counter-clockwise, holes clockwise: matplotlib fills by the non-zero rule.
+        poly = orient(poly, sign=1.0)
+        for ring in [poly.exterior, *poly.interiors]:
+            xy = np.asarray(ring.coords)
+            if len(xy) < 3:
+                continue
+            c = np.full(len(xy), MplPath.LINETO, dtype=np.uint8)
+            c[0] = MplPath.MOVETO
+            c[-1] = MplPath.CLOSEPOLY
+            verts.append(xy)
+            codes.append(c)
+    if not verts:
+        return MplPath(np.zeros((1, 2)))
+    return MplPath(np.concatenate(verts), np.concatenate(codes))
+
+
+def area_union(analysis: Any) -> Any:
+    """The study area (or the active cells' footprint) as one geometry in BNG."""
+    sa = getattr(analysis, "study_area", None)
+    if sa is not None and len(sa):
+        gs = sa.geometry if sa.crs is None else sa.geometry.to_crs(analysis.grid.crs)
+        return shapely.union_all(gs.values)
+    g = analysis.grid
+    if g.mask is None:
+        return shapely.box(*g.bounds)
+    rr, cc = np.nonzero(g.active)
+    return shapely.union_all(g.cell_polygons(rr, cc))
+
+
+def fit_extent(bounds: Sequence[float], box_w: float, box_h: float, pad: float = 0.03) -> tuple[float, float, float, float]:
+    """``(xmin, xmax, ymin, ymax)`` around ``bounds`` with the aspect ratio of a ``box_w × box_h`` box."""
+    x0, y0, x1, y1 = (float(b) for b in bounds)
+    w, h = max(x1 - x0, 1.0), max(y1 - y0, 1.0)
+    x0, x1, y0, y1 = x0 - pad * w, x1 + pad * w, y0 - pad * h, y1 + pad * h
+    w, h = x1 - x0, y1 - y0
+    target = box_w / box_h
+    if w / h < target:
+        extra = (h * target - w) / 2
+        x0, x1 = x0 - extra, x1 + extra
+    else:
+        extra = (w / target - h) / 2
+        y0, y1 = y0 - extra, y1 + extra
+    return (x0, x1, y0, y1)
+
+
+def scale_ticks(vmax: float) -> list[float]:
+    """Colour-bar ticks: 0, a few round numbers, and the maximum when it is not close to one."""
+    nice = sorted({nice_number(vmax * f) for f in (0.05, 0.25, 0.6)})
+    nice = [v for v in nice if 0 < v < vmax]
+    ticks = [0.0] + nice
+    if not nice or vmax > nice[-1] * 1.3:
+        ticks.append(vmax)
+    return ticks
+
+
+def nice_number(value: float) -> float:
+    """A round number (1, 2, 2.5 or 5 × 10^k) close to ``value``."""
+    if value <= 0:
+        return 1.0
+    k = math.floor(math.log10(value))
+    for m in (1, 2, 2.5, 5, 10):
+        if m * 10**k >= value * 0.85:
+            return m * 10**k
+    return 10 ** (k + 1)
+
+
+# =============================================================================== context
+@dataclass
+class DrawContext:
+    analysis: Any
+    fig: Figure
+    scale: float
+    area_geom: Any
+    source: Any
+    notes: list[str] = field(default_factory=list)
+    legend: dict[str, Any] = field(default_factory=dict)
+    occupied: list[Any] = field(default_factory=list)  # display-space boxes labels must avoid
+
+    def fs(self, size: float) -> float:
+        return size * self.scale
+
+
+def new_figure(size_in: tuple[float, float], dpi: float) -> Figure:
+    fig = Figure(figsize=size_in, dpi=dpi, facecolor="white")
+    FigureCanvasAgg(fig)
+    return fig
+
+
+def inch_axes(fig: Figure, x: float, y: float, w: float, h: float, **kw: Any) -> Any:
+    W, H = fig.get_size_inches()
+    return fig.add_axes((x / W, y / H, w / W, h / H), **kw)
+
+
+def prepare_map_axes(ctx: DrawContext, ax: Any, extent: tuple[float, float, float, float], basemap_img: Any,
+                     muted: bool = True) -> None:
+    xmin, xmax, ymin, ymax = extent
+    ax.set_xlim(xmin, xmax)
+    ax.set_ylim(ymin, ymax)
+    ax.set_aspect("auto")
+    ax.set_xticks([])
+    ax.set_yticks([])
+    for s in ax.spines.values():
+        s.set_edgecolor(style.GRATICULE)
+        s.set_linewidth(0.6)
+    area_path = rings_path(ctx.area_geom)
+    if basemap_img is not None:
+        image = basemap_img.image
+        if muted:
+            # Half-desaturated and lightened, so that the data colours stand out.
+            grey = image @ np.array([0.299, 0.587, 0.114], dtype=image.dtype)
+            image = 0.3 + 0.7 * (0.5 * image + 0.5 * grey[..., None])
+        ax.imshow(image, extent=basemap_img.extent, origin="upper", interpolation="bilinear", zorder=0)
+        # Veil outside the study area so that attention stays inside.
+        veil = shapely.box(xmin, ymin, xmax, ymax).difference(ctx.area_geom)
+        if not veil.is_empty:
+            ax.add_patch(PathPatch(rings_path(veil), facecolor="white", edgecolor="none", alpha=0.55, zorder=1))
+    else:
+        ax.set_facecolor(OFFLINE_OUTSIDE)
+        ax.add_patch(PathPatch(area_path, facecolor=OFFLINE_INSIDE, edgecolor="none", zorder=0.5))
+
+
+def clip_patch(ctx: DrawContext, ax: Any) -> PathPatch:
+    patch = PathPatch(rings_path(ctx.area_geom), transform=ax.transData, facecolor="none", edgecolor="none")
+    ax.add_patch(patch)
+    return patch
+
+
+def draw_outline(ctx: DrawContext, ax: Any) -> None:
+    ax.add_patch(PathPatch(rings_path(ctx.area_geom), facecolor="none", edgecolor=OUTLINE, linewidth=1.0 * ctx.scale, zorder=6))
+
+
+def grid_image(ctx: DrawContext, ax: Any, grid: Grid, rgba: np.ndarray, *, zorder: float = 3) -> None:
+    im = ax.imshow(rgba, extent=(grid.xmin, grid.xmax, grid.ymin, grid.ymax), origin="upper",
+                   interpolation="nearest", resample=False, zorder=zorder)
+    im.set_clip_path(clip_patch(ctx, ax))
+
+
+# =============================================================================== map furniture
+def scale_bar(ctx: DrawContext, ax: Any, extent: tuple[float, float, float, float]) -> None:
+    xmin, xmax, ymin, ymax = extent
+    w = xmax - xmin
+    length = nice_number(w * 0.22)
+    if length >= 1000:
+        unit_len, unit = 1000.0, "km"
+    else:
+        unit_len, unit = 1.0, "m"
+    x0 = xmin + 0.04 * w
+    y0 = ymin + 0.045 * (ymax - ymin)
+    h = 0.012 * (ymax - ymin)
+    box = Rectangle((x0 - 0.015 * w, y0 - 0.035 * (ymax - ymin)), length + 0.05 * w, 0.085 * (ymax - ymin),
+                    facecolor="white", edgecolor="none", alpha=0.8, zorder=8)
+    ax.add_patch(box)
+    half = length / 2
+    ax.add_patch(Rectangle((x0, y0), half, h, facecolor=INK, edgecolor=INK, linewidth=0.6, zorder=9))
+    ax.add_patch(Rectangle((x0 + half, y0), half, h, facecolor="white", edgecolor=INK, linewidth=0.6, zorder=9))
+    for pos in (0.0, half, length):
+        v = pos / unit_len
+        txt = f"{v:g}" + (f" {unit}" if pos == length else "")
+        ax.text(x0 + pos, y0 + h * 1.6, txt, ha="center", va="bottom", fontsize=ctx.fs(6.5), color=INK, zorder=9, **PLAIN_TEXT)
+    ctx.occupied.append(box)
+
+
+def north_arrow(ctx: DrawContext, ax: Any, extent: tuple[float, float, float, float]) -> None:
+    xmin, xmax, ymin, ymax = extent
+    w, h = xmax - xmin, ymax - ymin
+    size = min(w, h) * 0.06
+    cx = xmax - 0.06 * w
+    top = ymax - 0.035 * h
+    base = top - size
+    left = MplPolygon([(cx, top), (cx - size * 0.32, base), (cx, base + size * 0.28)], closed=True,
+                      facecolor=INK, edgecolor=INK, linewidth=0.6, zorder=9)
+    right = MplPolygon([(cx, top), (cx + size * 0.32, base), (cx, base + size * 0.28)], closed=True,
+                       facecolor="white", edgecolor=INK, linewidth=0.6, zorder=9)
+    ax.add_patch(left)
+    ax.add_patch(right)
+    t = ax.text(cx, base - size * 0.08, "N", ha="center", va="top", fontsize=ctx.fs(9), fontweight="bold", color=INK,
+                zorder=9, path_effects=HALO, **PLAIN_TEXT)
+    ctx.occupied += [left, right, t]
+
+
+def _bbox(artist: Any, renderer: Any) -> Any:
+    """Display-space box of an artist, including a text's background box (the circle of a marker)."""
+    bb = artist.get_window_extent(renderer)
+    patch = artist.get_bbox_patch() if hasattr(artist, "get_bbox_patch") else None
+    if patch is not None:
+        from matplotlib.transforms import Bbox
+
+        # The background box is positioned at draw time; place it now to measure it.
+        if hasattr(artist, "update_positions"):
+            artist.update_positions(renderer)
+        artist.update_bbox_position_size(renderer)
+        bb = Bbox.union([bb, patch.get_window_extent(renderer)])
+    return bb
+
+
+def _overlaps(bb: Any, boxes: list[Any], pad: float) -> bool:
+    for o in boxes:
+        if bb.x0 - pad < o.x1 and o.x0 < bb.x1 + pad and bb.y0 - pad < o.y1 and o.y0 < bb.y1 + pad:
+            return True
+    return False
+
+
+def area_markers(ctx: DrawContext, ax: Any, areas: gpd.GeoDataFrame, *, labels: dict[int, str] | None = None, max_n: int = 30,
+                  on_top: bool | None = None) -> None:
+    """Numbered circles for hotspot areas (rank order), optionally with a short label.
+
+    By default (``on_top=None``) numbers sit beside each area with a leader line; ``on_top=True``
+    puts them on the area's representative point when the area is large enough to show around it.
+    """
+    if len(areas) == 0:
+        return
+    a = areas.sort_values("rank", kind="stable").head(max_n)
+    pts = a.geometry.representative_point()
+    # Metres per typographic point on this map, to tell whether a marker would hide its area.
+    bb = ax.get_window_extent()
+    xmin, xmax = ax.get_xlim()
+    m_per_pt = (xmax - xmin) / max(bb.width, 1.0) * ctx.fig.dpi / 72.0
+    marker_m = ctx.fs(6.5) * 2.2 * m_per_pt
+    for aid, p, geom in zip(a["area_id"].to_numpy(), pts, a.geometry):
+        gx0, gy0, gx1, gy1 = geom.bounds
+        kw = dict(ha="center", va="center", fontsize=ctx.fs(6.5), fontweight="bold", color=INK, zorder=11, **PLAIN_TEXT,
+                  bbox=dict(boxstyle="circle,pad=0.25", facecolor="white", edgecolor=INK, linewidth=0.7))
+        if not on_top or max(gx1 - gx0, gy1 - gy0) < 1.3 * marker_m:
+            # Put the number beside the area (up and right) with a leader line, so that it never
+            # hides the hottest part of the map.
+            off = ctx.fs(6.5) * 1.6
+            t = ax.annotate(str(int(aid)), (gx1, gy1), xytext=(off, off), textcoords="offset points",
+                            arrowprops=dict(arrowstyle="-", color=INK, linewidth=0.6, shrinkA=0, shrinkB=0), **kw)
+        else:
+            t = ax.text(p.x, p.y, str(int(aid)), **kw)
+        ctx.occupied.append(t)
+        if labels and int(aid) in labels:
+            lt = ax.annotate(labels[int(aid)], (p.x, p.y), xytext=(ctx.fs(7), -ctx.fs(7)), textcoords="offset points",
+                             fontsize=ctx.fs(6), color=INK, ha="left", va="top", zorder=11, path_effects=HALO, **PLAIN_TEXT)
+            ctx.occupied.append(lt)
+
+
+def area_outlines(ctx: DrawContext, ax: Any, areas: gpd.GeoDataFrame, colour: str = INK, lw: float = 0.9) -> None:
+    for geom in areas.geometry:
+        ax.add_patch(PathPatch(rings_path(geom), facecolor="none", edgecolor=colour, linewidth=lw * ctx.scale, zorder=7))
+
+
+def area_change_outlines(ctx: DrawContext, ax: Any, an: Any) -> None:
+    """Hotspot areas outlined by their area-level change class (thick blue fall, red rise)."""
+    areas = an.areas.areas
+    ca = an.change_areas
+    cls = {}
+    if ca is not None:
+        cls = dict(zip(ca.table["area_id"].astype(int), ca.table["change_class"].astype(str)))
+    for aid, geom in zip(areas["area_id"].astype(int), areas.geometry):
+        colour, lw, _ = style.CHANGE_AREA_EDGES.get(cls.get(aid, ""), (INK, 0.9, ""))
+        ax.add_patch(PathPatch(rings_path(geom), facecolor="none", edgecolor=colour, linewidth=lw * ctx.scale, zorder=7))
+
+
+def town_labels(ctx: DrawContext, ax: Any, extent: tuple[float, float, float, float], *, max_towns: int | None) -> list[str]:
+    """Town labels inside the extent, largest first, skipping any that would overlap."""
+    from ..gazetteer import towns as gazetteer_towns
+
+    t = gazetteer_towns()
+    xmin, xmax, ymin, ymax = extent
+    x, y = t.geometry.x.to_numpy(), t.geometry.y.to_numpy()
+    inside = (x > xmin) & (x < xmax) & (y > ymin) & (y < ymax)
+    inside &= shapely.contains_xy(ctx.area_geom.buffer(2000), x, y)
+    t = t[inside].sort_values(["population", "name"], ascending=[False, True], kind="stable")
+    if max_towns is not None:
+        t = t.head(int(max_towns))
+    renderer = ctx.fig.canvas.get_renderer()
+    ax_bb = ax.get_window_extent(renderer)
+    boxes = [_bbox(o, renderer) for o in ctx.occupied if o.axes is ax or getattr(o, "axes", None) is None]
+    placed: list[str] = []
+    pad = 2.0 * ctx.fig.dpi / 72.0
+    offsets = [(4, 2, "left", "bottom"), (-4, 2, "right", "bottom"), (4, -3, "left", "top"), (-4, -3, "right", "top"),
+               (0, 5, "center", "bottom")]
+    for name, pop, geom in zip(t["name"], t["population"], t.geometry):
+        big = pop >= 100_000
+        size = ctx.fs(8.5 if big else 6.8)
+        dot = ax.plot([geom.x], [geom.y], marker="o", markersize=ctx.fs(2.6 if big else 2.0), color=INK,
+                      markeredgecolor="white", markeredgewidth=0.5, zorder=10, linestyle="none")[0]
+        dot_bb = _bbox(dot, renderer)
+        if _overlaps(dot_bb, boxes, 0):
+            # The town centre is under a hotspot marker: label the town without its dot (big towns only).
+            dot.remove()
+            dot = None
+            if not big:
+                continue
+        done = False
+        for dx, dy, ha, va in offsets if dot is not None else [(o[0] * 3, o[1] * 3, o[2], o[3]) for o in offsets]:
+            txt = ax.annotate(name, (geom.x, geom.y), xytext=(ctx.fs(dx), ctx.fs(dy)), textcoords="offset points",
+                              ha=ha, va=va, fontsize=size, fontweight="bold" if big else "normal", color=INK,
+                              zorder=10, path_effects=HALO, **PLAIN_TEXT)
+            bb = _bbox(txt, renderer)
+            inside_ax = bb.x0 >= ax_bb.x0 + 2 and bb.x1 <= ax_bb.x1 - 2 and bb.y0 >= ax_bb.y0 + 2 and bb.y1 <= ax_bb.y1 - 2
+            if inside_ax and not _overlaps(bb, boxes, pad):
+                boxes += [bb] + ([dot_bb] if dot is not None else [])
+                placed.append(name)
+                done = True
+                break
+            txt.remove()
+        if not done and dot is not None:
+            dot.remove()
+    return placed
+
+
+# =============================================================================== side panel
+class SidePanel:
+    """Text flowing down a panel laid out in inches (1 data unit = 1 inch, y down)."""
+
+    def __init__(self, ctx: DrawContext, x: float, y: float, w: float, h: float):
+        self.ctx = ctx
+        self.ax = inch_axes(ctx.fig, x, y, w, h)
+        self.ax.set_xlim(0, w)
+        self.ax.set_ylim(h, 0)
+        self.ax.axis("off")
+        self.x, self.y, self.w, self.h = x, y, w, h
+        self.cursor = 0.0
+
+    def line_h(self, size: float) -> float:
+        return self.ctx.fs(size) / 72.0 * 1.38
+
+    def heading(self, text: str, size: float = 9.5) -> None:
+        self.cursor += self.line_h(size) * 0.35
+        self.ax.text(0, self.cursor, text, fontsize=self.ctx.fs(size), fontweight="bold", color=INK, va="top", **PLAIN_TEXT)
+        self.cursor += self.line_h(size) * 1.05
+
+    def para(self, text: str, size: float = 7.0, colour: str = MUTED, gap: float = 0.25) -> None:
+        chars = max(20, int(self.w * 72.0 / (self.ctx.fs(size) * 0.53)))
+        for line in textwrap.wrap(text, chars) or [""]:
+            self.ax.text(0, self.cursor, line, fontsize=self.ctx.fs(size), color=colour, va="top", **PLAIN_TEXT)
+            self.cursor += self.line_h(size)
+        self.cursor += self.line_h(size) * gap
+
+    def patch(self, colour: str, label: str, *, edge: str = MUTED, hatch: str | None = None, marker: str | None = None,
+              size: float = 7.2, lw: float = 0.6) -> None:
+        s = self.line_h(size)
+        if marker:
+            self.ax.plot([0.12], [self.cursor + s * 0.5], marker=marker, color=colour, markersize=self.ctx.fs(6),
+                         markeredgecolor="white", markeredgewidth=0.5, linestyle="none")
+        else:
+            self.ax.add_patch(Rectangle((0, self.cursor + s * 0.1), 0.26, s * 0.78, facecolor=colour, edgecolor=edge,
+                                        linewidth=lw, hatch=hatch))
+        self.ax.text(0.36, self.cursor + s * 0.5, label, fontsize=self.ctx.fs(size), color=INK, va="center", **PLAIN_TEXT)
+        self.cursor += s * 1.12
+
+    def colourbar(self, cmap: str, norm: Any, label: str, ticks: Sequence[float] | None = None) -> Any:
+        self.cursor += 0.05
+        bar_h = 0.16 * self.ctx.scale
+        top_in = self.y + self.h - self.cursor - bar_h
+        cax = inch_axes(self.ctx.fig, self.x, top_in, self.w * 0.92, bar_h)
+        sm = matplotlib.cm.ScalarMappable(norm=norm, cmap=cmap)
+        cb = self.ctx.fig.colorbar(sm, cax=cax, orientation="horizontal")
+        if ticks is not None:
+            cb.set_ticks(list(ticks))
+            cb.set_ticklabels([style.tick_label(t) for t in ticks], **PLAIN_TEXT)
+        cb.ax.tick_params(labelsize=self.ctx.fs(6.5), length=2)
+        cb.outline.set_linewidth(0.5)
+        self.cursor += bar_h + self.line_h(6.5) * 1.6
+        self.para(label, size=7.0, colour=INK, gap=0.3)
+        return cb
+
+    def table(self, header: list[str], rows: list[list[str]], widths: list[float], size: float = 6.8,
+              align: list[str] | None = None) -> None:
+        s = self.line_h(size)
+        align = align or ["left"] * len(header)
+        total = sum(widths)
+        xs = np.cumsum([0.0] + [w / total * self.w for w in widths])
+        for i, h in enumerate(header):
+            x = xs[i] if align[i] == "left" else xs[i + 1] - 0.04
+            self.ax.text(x, self.cursor, h, fontsize=self.ctx.fs(size), fontweight="bold", color=INK, va="top", ha=align[i],
+                         **PLAIN_TEXT)
+        self.cursor += s * 1.05
+        self.ax.plot([0, self.w], [self.cursor - s * 0.12] * 2, color="#999999", linewidth=0.5)
+        for r in rows:
+            for i, v in enumerate(r):
+                x = xs[i] if align[i] == "left" else xs[i + 1] - 0.04
+                self.ax.text(x, self.cursor, v, fontsize=self.ctx.fs(size), color=INK, va="top", ha=align[i], **PLAIN_TEXT)
+            self.cursor += s
+        self.cursor += s * 0.4
+
+    @property
+    def remaining(self) -> float:
+        return self.h - self.cursor
+
+
+def _footer_lines(ctx: DrawContext, width_in: float, margin: float, extra_attr: str = "") -> list[str]:
+    from .. import __version__
+
+    src = ctx.source
+    parts = [f"Source: {src.description}."]
+    if src.attribution:
+        parts.append(src.attribution + ".")
+    if extra_attr:
+        parts.append(extra_attr + ".")
+    parts.append(f"Made with hotspots {__version__}.")
+    chars = max(40, int((width_in - 2 * margin) * 72.0 / (ctx.fs(6.3) * 0.52)))
+    return textwrap.wrap(" ".join(parts), chars)[:4]
+
+
+def footer_height(ctx: DrawContext, width_in: float, margin: float, basemap: str) -> float:
+    """Room for the footer, assuming the longest attribution the basemap could add."""
+    from ._basemap import resolve_source
+
+    try:
+        src = resolve_source(basemap)
+    except ParameterError:
+        src = None
+    n = len(_footer_lines(ctx, width_in, margin, src[1] if src else ""))
+    return 0.16 + n * ctx.fs(6.3) / 72 * 1.35 + 0.1
+
+
+def footer(ctx: DrawContext, fig: Figure, size_in: tuple[float, float], margin: float, extra_attr: str = "") -> None:
+    W, H = size_in
+    lines = _footer_lines(ctx, W, margin, extra_attr)
+    step = ctx.fs(6.3) / 72 * 1.35
+    y = 0.14 + (len(lines) - 1) * step
+    for line in lines:
+        fig.text(margin / W, y / H, line, fontsize=ctx.fs(6.3), color=MUTED, ha="left", va="bottom", **PLAIN_TEXT)
+        y -= step
+
+
+def header(ctx: DrawContext, size_in: tuple[float, float], margin: float, title: str, subtitle: str) -> None:
+    W, H = size_in
+    ctx.fig.text(margin / W, 1 - 0.18 / H, title, fontsize=ctx.fs(15), fontweight="bold", color=INK, ha="left", va="top",
+                 **PLAIN_TEXT)
+    ctx.fig.text(margin / W, 1 - (0.2 + ctx.fs(15) / 72 * 1.3) / H, subtitle, fontsize=ctx.fs(9.5), color=MUTED, ha="left",
+                 va="top", **PLAIN_TEXT)

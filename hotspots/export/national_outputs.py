@@ -1,0 +1,254 @@
+"""The national command's results folder: COG surfaces, hotspot areas, parameters and an overview image.
+
+:func:`write_national_outputs` writes, from a :class:`~hotspots.national.NationalResult`:
+
+===================== =====================================================================
+file                  content
+===================== =====================================================================
+``counts.tif``        incidents per cell (float32; NaN outside the data's study area)
+``density.tif``       kernel density, incidents per km² (float32)
+``gi_z.tif``          Gi* z-score (float32)
+``class.tif``         Gi* class: -3..3 = cold 99/95/90 %, not significant, hot 90/95/99 % (int8, nodata -128)
+``hotspot_areas.gpkg`` layer ``hotspot_areas`` (hot areas, :func:`hotspots.areas.hotspot_areas`) and
+                      layer ``coldspot_areas``, British National Grid
+``parameters.json``   every setting, the inputs, counts, timings and peak memory
+``overview.png``      the density over England and Wales with the hot areas on top
+===================== =====================================================================
+
+Rasters are Cloud-Optimised GeoTIFFs (:func:`hotspots.export.raster.write_cog`), written in
+parallel threads (GDAL releases the GIL).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import time
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable
+
+import numpy as np
+
+from .raster import write_cog
+
+__all__ = ["NationalOutputs", "write_national_outputs", "RASTERS"]
+
+#: Raster files written: (file name, what, stored type, units).
+RASTERS = (
+    ("counts.tif", "counts", "float32", "incidents per cell"),
+    ("density.tif", "density", "float32", "incidents per km²"),
+    ("gi_z.tif", "gi_z", "float32", "z-score"),
+    ("class.tif", "class", "int8", "Gi* class (-3 cold 99% .. 3 hot 99%)"),
+)
+CLASS_NODATA = -128
+
+
+@dataclass(frozen=True)
+class NationalOutputs:
+    """What :func:`write_national_outputs` wrote.
+
+    Attributes
+    ----------
+    folder : Path
+    files : dict of str to Path
+        ``counts``, ``density``, ``gi_z``, ``class``, ``areas``, ``parameters``, ``overview``.
+    n_hot_areas, n_cold_areas : int
+    seconds : dict of str to float
+        Seconds per part (``rasters``, ``areas``, ``overview``, ``parameters``).
+    """
+
+    folder: Path
+    files: dict[str, Path]
+    n_hot_areas: int
+    n_cold_areas: int
+    seconds: dict[str, float] = field(default_factory=dict)
+
+
+def _jsonable(v: Any) -> Any:
+    if isinstance(v, dict):
+        return {str(k): _jsonable(x) for k, x in v.items()}
+    if isinstance(v, (list, tuple)):
+        return [_jsonable(x) for x in v]
+    if isinstance(v, (np.integer,)):
+        return int(v)
+    if isinstance(v, (np.floating, float)):
+        f = float(v)
+        return f if math.isfinite(f) else None
+    if isinstance(v, Path):
+        return str(v)
+    return v
+
+
+def write_national_outputs(
+    result: Any,
+    folder: str | Path,
+    *,
+    inputs: dict[str, Any] | None = None,
+    min_confidence: float = 0.90,
+    progress: Callable[[str, float], None] | None = None,
+    overview: bool = True,
+) -> NationalOutputs:
+    """Write the results folder of a national run (see the module documentation).
+
+    Parameters
+    ----------
+    result : NationalResult
+        From :func:`hotspots.national.run_national` (with density and Gi*).
+    folder : path
+        Existing or new folder (its parent must exist).
+    inputs : dict, optional
+        What was read (files, conversion, rows per force), recorded in ``parameters.json``.
+    min_confidence : float
+        Confidence of the cells merged into hotspot areas (0.90, 0.95 or 0.99).
+    progress : callable, optional
+        ``progress(step, fraction)`` per file written.
+    overview : bool
+        Draw ``overview.png``.
+    """
+    from ..areas import hotspot_areas
+
+    report = progress or (lambda step, f: None)
+    folder = Path(folder)
+    folder.mkdir(exist_ok=True)
+    grid = result.grid
+    gi = result.gistar
+    seconds: dict[str, float] = {}
+    files: dict[str, Path] = {}
+
+    t = time.perf_counter()
+    layers: dict[str, tuple[np.ndarray, Any]] = {"counts": (result.counts.values, None)}
+    if result.density is not None:
+        layers["density"] = (result.density.values, None)
+    if gi is not None:
+        layers["gi_z"] = (gi.z, None)
+        cls = np.where(grid.active, gi.bins, CLASS_NODATA).astype(np.int8)
+        layers["class"] = (cls, CLASS_NODATA)
+    jobs = []
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        for name, what, dtype, units in RASTERS:
+            if what not in layers:
+                continue
+            vals, nodata = layers[what]
+            jobs.append((what, pool.submit(write_cog, folder / name, vals, grid, dtype=dtype, nodata=nodata,
+                                           description=what, units=units)))
+        for k, (what, fut) in enumerate(jobs, start=1):
+            files[what] = fut.result()
+            report(f"wrote {files[what].name}", k / (len(jobs) + 3))
+    seconds["rasters"] = time.perf_counter() - t
+
+    n_hot = n_cold = 0
+    if gi is not None:
+        t = time.perf_counter()
+        hot = hotspot_areas(gi, min_confidence=min_confidence, kind="hot")
+        cold = hotspot_areas(gi, min_confidence=min_confidence, kind="cold")
+        n_hot, n_cold = hot.n_areas, cold.n_areas
+        gpkg = folder / "hotspot_areas.gpkg"
+        tmp = folder / "hotspot_areas.tmp.gpkg"
+        if tmp.exists():
+            tmp.unlink()
+        hot.areas.to_file(tmp, layer="hotspot_areas", driver="GPKG", engine="pyogrio")
+        cold.areas.to_file(tmp, layer="coldspot_areas", driver="GPKG", engine="pyogrio", append=False)
+        tmp.replace(gpkg)
+        files["areas"] = gpkg
+        seconds["areas"] = time.perf_counter() - t
+        report(f"wrote {gpkg.name}: {n_hot:,} hot and {n_cold:,} cold areas", (len(jobs) + 1) / (len(jobs) + 3))
+
+    if overview and result.density is not None:
+        t = time.perf_counter()
+        files["overview"] = _overview(result, folder / "overview.png", min_confidence)
+        seconds["overview"] = time.perf_counter() - t
+        report("wrote overview.png", (len(jobs) + 2) / (len(jobs) + 3))
+
+    t = time.perf_counter()
+    record = {
+        "command": "hotspots national",
+        "inputs": inputs or {},
+        "parameters": result.params,
+        "study_area": {"cells_in_area": int(grid.n_cells), "cells": int(grid.n_rows * grid.n_cols),
+                       "rule": "cells within mask_radius_m of a cell holding an incident"},
+        "grid": {"crs": "EPSG:27700", "xmin": grid.xmin, "ymax": grid.ymax, "cell_size_m": grid.cell_size,
+                 "n_rows": grid.n_rows, "n_cols": grid.n_cols},
+        "counts": {"points": result.counts.params.get("n_points"), "in_area": float(np.nansum(result.counts.values)),
+                   "off_grid": result.counts.params.get("points_off_grid"),
+                   "outside_area": result.counts.params.get("points_outside_area")},
+        "density": None if result.density is None else {k: result.density.params.get(k) for k in ("bandwidth_m", "kernel", "method", "chunks")},
+        "gi_star": None if gi is None else {
+            "distance_m": gi.params.get("distance_m"), "fdr": gi.params.get("fdr"), "alpha": gi.params.get("alpha"),
+            "permutations": gi.params.get("permutations"), "p_decision": gi.params.get("p_decision"),
+            "hot_cells": int(gi.hot.sum()), "cold_cells": int(gi.cold.sum()),
+        },
+        "areas": {"min_confidence": min_confidence, "hot": n_hot, "cold": n_cold, "layer": "hotspot_areas"},
+        "timings_s": result.timings,
+        "write_s": seconds,
+        "peak_rss_mb": result.peak_rss_mb,
+        "notes": list(result.notes),
+        "files": {k: v.name for k, v in files.items()},
+    }
+    pj = folder / "parameters.json"
+    pj.write_text(json.dumps(_jsonable(record), indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    files["parameters"] = pj
+    seconds["parameters"] = time.perf_counter() - t
+    report("wrote parameters.json", 1.0)
+    return NationalOutputs(folder, files, n_hot, n_cold, seconds)
+
+
+def _block_reduce(a: np.ndarray, f: int, how: str) -> np.ndarray:
+    """``a`` reduced by ``f`` x ``f`` blocks (NaN-aware mean, or any), padding the edges with NaN / False."""
+    if f <= 1:
+        return a
+    r, c = a.shape
+    R, C = -(-r // f) * f, -(-c // f) * f
+    fill = np.nan if how == "mean" else False
+    pad = np.full((R, C), fill, dtype=float if how == "mean" else bool)
+    pad[:r, :c] = a
+    blocks = pad.reshape(R // f, f, C // f, f)
+    if how == "any":
+        return blocks.any(axis=(1, 3))
+    with np.errstate(invalid="ignore"):
+        s = np.nansum(blocks, axis=(1, 3))
+        n = np.sum(np.isfinite(blocks), axis=(1, 3))
+        return np.where(n > 0, s / np.maximum(n, 1), np.nan)
+
+
+def _overview(result: Any, path: Path, min_confidence: float, max_px: int = 1000) -> Path:
+    """Density (log scale) with significant hot cells in red, whole grid, one image.
+
+    The grids are reduced to at most ``max_px`` cells a side first (mean density, any hot cell
+    per block), about the image's resolution.
+    """
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    from matplotlib.colors import ListedColormap, LogNorm
+
+    grid = result.grid
+    f = max(1, math.ceil(max(grid.shape) / max_px))
+    d = _block_reduce(np.asarray(result.density.values, dtype=float), f, "mean")
+    pos = d[np.isfinite(d) & (d > 0)]
+    fig, ax = plt.subplots(figsize=(7.5, 8.5), dpi=150)
+    ax.set_facecolor("#f4f4f4")
+    extent = (grid.xmin, grid.xmax, grid.ymin, grid.ymax)
+    if pos.size:
+        lo, hi = np.quantile(pos, [0.05, 0.9995])
+        shown = np.where(d > lo, d, np.nan)
+        im = ax.imshow(shown, extent=extent, cmap="magma_r", norm=LogNorm(vmin=max(lo, 1e-6), vmax=max(hi, lo * 10)),
+                       interpolation="nearest")
+        fig.colorbar(im, ax=ax, shrink=0.6, label="incidents per km² (log scale)")
+    if result.gistar is not None:
+        level = {0.90: 1, 0.95: 2, 0.99: 3}.get(round(min_confidence, 2), 1)
+        hot = _block_reduce((result.gistar.bins >= level) & grid.active, f, "any")
+        ax.imshow(np.ma.masked_where(~hot, hot.astype(float)), extent=extent, cmap=ListedColormap(["#d7191c"]),
+                  alpha=0.55, interpolation="nearest")
+    ax.set_xticks([])
+    ax.set_yticks([])
+    p = result.params
+    ax.set_title(f"{p.get('n_points', 0):,} incidents, {p.get('cell_size_m', 0):g} m cells: density and hot spots "
+                 f"({min_confidence:.0%} Gi*, red)", fontsize=9)
+    ax.set_aspect("equal")
+    fig.tight_layout()
+    fig.savefig(path)
+    plt.close(fig)
+    return path

@@ -1,0 +1,321 @@
+"""Place names for hotspot areas, for any force, offline.
+
+A hotspot area is named from what police.uk already gives and from GeoNames:
+
+* its **streets**: police.uk's ``Location`` (``"On or near Granby Street"``) of the incidents
+  in the area, most frequent first. police.uk also uses a few generic map-point names
+  (``"On or near Supermarket"``, ``"Parking Area"``, ...; :data:`GENERIC_LOCATIONS`): they are
+  listed, but a real street name is preferred for the label;
+* its **districts**: the local authority district of each incident's LSOA (``LSOA name``
+  ``"Leicester 012A"`` -> ``"Leicester"``), most frequent first;
+* its **town**: the place of a gazetteer (GeoNames for real data, :func:`hotspots.gazetteer.places_in`;
+  the demo's Derbyshire towns for the demo) that the area's centre lies most within, judging
+  each place's reach by its population (:func:`town_of`).
+
+The label is ``"Granby Street, Leicester"``: the top street and the town (or the district when
+no gazetteer is given, or the street alone). :func:`area_places` gives every part as columns
+for tables and popups.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import shapely
+
+from ._errors import CRSError, ParameterError
+
+__all__ = [
+    "DEMO_ID_PREFIX",
+    "GENERIC_LOCATIONS",
+    "area_places",
+    "is_demo_data",
+    "label_towns",
+    "district_names",
+    "is_generic_location",
+    "street_names",
+    "town_of",
+    "PLACE_COLUMNS",
+]
+
+#: police.uk map-point names that are kinds of place, not streets.
+GENERIC_LOCATIONS = frozenset(
+    {
+        "Airport/Airfield",
+        "Bus/Coach Station",
+        "Conference/Exhibition Centre",
+        "Further/Higher Educational Building",
+        "Hospital",
+        "Nightclub",
+        "Park/Open Space",
+        "Parking Area",
+        "Petrol Station",
+        "Police Station",
+        "Prison",
+        "Shopping Area",
+        "Sports/Recreation Area",
+        "Supermarket",
+        "Theatre/Concert Hall",
+        "Theme/Adventure Park",
+    }
+)
+_GENERIC_KEYS = frozenset(g.lower() for g in GENERIC_LOCATIONS)
+
+#: Incident ids of the synthetic demo data start with this (:mod:`hotspots.demo`).
+DEMO_ID_PREFIX = "demo-"
+
+#: Columns of :func:`area_places`.
+PLACE_COLUMNS = ("area_id", "label", "town", "district", "streets", "districts", "top_street")
+
+_ON_OR_NEAR = re.compile(r"^\s*on or near\s*", re.IGNORECASE)
+_LSOA_SUFFIX = re.compile(r"\s+\d{3}[A-Z]\s*$")
+# police.uk title-cases names letter by letter after an apostrophe: "King'S Road".
+_APOSTROPHE_S = re.compile(r"'S\b")
+#: A place of population P reaches about TOWN_REACH_M * sqrt(P) metres from its centre
+#: (a town at about 4,000 people per km²: Leicester ~6 km, Loughborough ~2.4 km, a village ~250 m).
+TOWN_REACH_M = 10.0
+
+
+def street_names(locations: Any) -> pd.Series:
+    """Street (or map-point) names from police.uk ``Location`` values.
+
+    ``"On or near Granby Street"`` -> ``"Granby Street"``; empty names (``"On or near "``,
+    Northern Ireland has many) -> missing; ``"King'S Road"`` -> ``"King's Road"``.
+
+    Examples
+    --------
+    >>> street_names(["On or near King'S Road", "On or near ", None]).tolist()
+    ["King's Road", <NA>, <NA>]
+    """
+    s = pd.Series(locations, dtype="object").astype("string")
+    s = s.str.replace(_ON_OR_NEAR, "", regex=True).str.strip()
+    s = s.str.replace(_APOSTROPHE_S, "'s", regex=True)
+    return s.where(s.str.len() > 0, other=pd.NA)
+
+
+def is_generic_location(names: Any) -> np.ndarray:
+    """True for police.uk's generic map-point names (:data:`GENERIC_LOCATIONS`), any case."""
+    s = pd.Series(names, dtype="object").astype("string").str.lower()
+    return s.isin(_GENERIC_KEYS).fillna(False).to_numpy(dtype=bool)
+
+
+def district_names(lsoa_names: Any) -> pd.Series:
+    """Local authority districts from police.uk ``LSOA name`` values.
+
+    Examples
+    --------
+    >>> district_names(["Leicester 012A", "North West Leicestershire 004C", ""]).tolist()
+    ['Leicester', 'North West Leicestershire', <NA>]
+    """
+    s = pd.Series(lsoa_names, dtype="object").astype("string").str.strip()
+    s = s.str.replace(_LSOA_SUFFIX, "", regex=True).str.strip()
+    return s.where(s.str.len() > 0, other=pd.NA)
+
+
+def town_of(xy: Any, towns: gpd.GeoDataFrame) -> np.ndarray:
+    """The town each point lies most within, judging each town's reach by its population.
+
+    A town of population P is taken to reach ``TOWN_REACH_M * sqrt(P)`` metres from its centre;
+    each point gets the town with the smallest distance / reach. A point in a city's suburb is
+    the city's, not a nearby village's; a point in a village is the village's. Towns without a
+    population (or a population of 0, as GeoNames gives a few) count as 500 people.
+
+    Parameters
+    ----------
+    xy : ndarray of shape (n, 2)
+        Points, in the towns' CRS (metres).
+    towns : GeoDataFrame
+        Town-centre points with ``name`` and ``population`` (e.g. :func:`hotspots.gazetteer.places_in`).
+
+    Returns
+    -------
+    ndarray of object
+        Town names; None where ``towns`` is empty.
+    """
+    pts = np.asarray(xy, dtype=float).reshape(-1, 2)
+    if len(towns) == 0 or len(pts) == 0:
+        return np.array([None] * len(pts), dtype=object)
+    tx, ty = towns.geometry.x.to_numpy(), towns.geometry.y.to_numpy()
+    pop = pd.to_numeric(towns["population"], errors="coerce").to_numpy(dtype=float) if "population" in towns else np.full(len(towns), 500.0)
+    pop = np.where(np.isfinite(pop) & (pop > 0), pop, 500.0)
+    reach = TOWN_REACH_M * np.sqrt(pop)
+    names = towns["name"].astype(str).to_numpy(dtype=object)
+    out = np.empty(len(pts), dtype=object)
+    for i0 in range(0, len(pts), 2000):  # (points x towns) in blocks: flat memory for any size
+        p = pts[i0:i0 + 2000]
+        d = np.hypot(p[:, :1] - tx[None, :], p[:, 1:] - ty[None, :])
+        out[i0:i0 + 2000] = names[np.argmin(d / reach[None, :], axis=1)]
+    return out
+
+
+def _top(values: pd.Series, k: int, *, prefer_streets: bool = False) -> tuple[list[tuple[str, int]], str | None]:
+    """The k most frequent values with counts, and the best label: the most frequent one, or with
+    ``prefer_streets`` the most frequent that is not a generic map-point name (ties: by name)."""
+    v = values.dropna()
+    if len(v) == 0:
+        return [], None
+    counts = v.value_counts()
+    names = counts.index.astype(str).to_numpy(dtype=object)
+    order = np.lexsort((names, -counts.to_numpy()))
+    names, n = names[order], counts.to_numpy()[order]
+    top = [(str(a), int(b)) for a, b in zip(names[:k], n[:k])]
+    best = str(names[0])
+    if prefer_streets:
+        real = names[~is_generic_location(names)]
+        if len(real):
+            best = str(real[0])
+    return top, best
+
+
+def _fmt(items: list[tuple[str, int]], total: int) -> str:
+    return "; ".join(f"{name} ({n:,})" for name, n in items) if total else ""
+
+
+def area_places(
+    areas: gpd.GeoDataFrame,
+    incidents: gpd.GeoDataFrame,
+    *,
+    towns: gpd.GeoDataFrame | None = None,
+    top: int = 3,
+    id_column: str = "area_id",
+) -> pd.DataFrame:
+    """Place names of each hotspot area: label, town, district, top streets and districts.
+
+    Parameters
+    ----------
+    areas : GeoDataFrame
+        Hotspot areas (polygons) with ``id_column``.
+    incidents : GeoDataFrame
+        The incidents, in the areas' CRS, optionally with ``location`` (police.uk's
+        "On or near ...") and ``lsoa_name`` (``"Leicester 012A"``) columns.
+    towns : GeoDataFrame, optional
+        Gazetteer places (``name``, ``population``, Point geometry) to name each area's town:
+        :func:`hotspots.gazetteer.places_in` of the study area for real data. None: no town.
+    top : int
+        How many streets and districts to list.
+    id_column : str
+
+    Returns
+    -------
+    DataFrame
+        One row per area, in the order of ``areas``, with :data:`PLACE_COLUMNS`:
+        ``label`` (``"Granby Street, Leicester"``; falls back to the district, then the street,
+        then ``"area N"``), ``town``, ``district`` (the most frequent), ``top_street`` (the most
+        frequent real street, else the most frequent name), ``streets`` and ``districts``
+        (``"Granby Street (120); Market Place (57)"``, incidents in the area).
+
+    Examples
+    --------
+    >>> import shapely
+    >>> a = gpd.GeoDataFrame({"area_id": [1]}, geometry=[shapely.box(0, 0, 100, 100)], crs=27700)
+    >>> inc = gpd.GeoDataFrame({"location": ["On or near Parking Area", "On or near High Street"] * 2,
+    ...                         "lsoa_name": ["Melton 001A"] * 4}, geometry=gpd.points_from_xy([10, 20, 30, 40], [5] * 4), crs=27700)
+    >>> area_places(a, inc).loc[0, "label"]
+    'High Street, Melton'
+    """
+    if not isinstance(areas, gpd.GeoDataFrame) or not isinstance(incidents, gpd.GeoDataFrame):
+        raise ParameterError("`areas` and `incidents` must be GeoDataFrames.")
+    if id_column not in areas.columns:
+        raise ParameterError(f"`areas` has no `{id_column}` column; pass `id_column=` naming the area id.")
+    if isinstance(top, bool) or not isinstance(top, (int, np.integer)) or top < 1:
+        raise ParameterError(f"`top` must be a whole number >= 1; got {top!r}.")
+    if len(areas) == 0:
+        return pd.DataFrame({c: pd.Series(dtype="int64" if c == "area_id" else "object") for c in PLACE_COLUMNS}).rename(columns={"area_id": id_column})
+    if areas.crs is not None and incidents.crs is not None and not areas.crs.equals(incidents.crs):
+        raise CRSError(f"`areas` ({areas.crs.name}) and `incidents` ({incidents.crs.name}) are in different CRSs; convert one with `.to_crs`.")
+    ids = areas[id_column].to_numpy()
+    owner = np.full(len(incidents), -1, dtype=np.int64)
+    if len(incidents):
+        tree = shapely.STRtree(areas.geometry.values)
+        pi, ai = tree.query(incidents.geometry.values, predicate="intersects")
+        owner[pi[::-1]] = ai[::-1]  # a point on a shared edge goes to the first area
+    streets = street_names(incidents["location"]) if "location" in incidents.columns else pd.Series([pd.NA] * len(incidents), dtype="string")
+    districts = district_names(incidents["lsoa_name"]) if "lsoa_name" in incidents.columns else pd.Series([pd.NA] * len(incidents), dtype="string")
+    streets, districts = streets.reset_index(drop=True), districts.reset_index(drop=True)
+    town = [None] * len(areas)
+    if towns is not None and len(towns):
+        if towns.crs is not None and areas.crs is not None and not towns.crs.equals(areas.crs):
+            towns = towns.to_crs(areas.crs)
+        rp = areas.geometry.representative_point()
+        town = list(town_of(np.column_stack([rp.x.to_numpy(), rp.y.to_numpy()]), towns))
+    rows = []
+    for k in range(len(areas)):
+        sel = owner == k
+        n = int(sel.sum())
+        st_top, st_best = _top(streets[sel], top, prefer_streets=True)
+        di_top, di_best = _top(districts[sel], top)
+        where = town[k] or di_best
+        if st_best and where:
+            label = f"{st_best}, {where}"
+        else:
+            label = where or st_best or f"area {ids[k]}"
+        rows.append(
+            {
+                id_column: ids[k],
+                "label": label,
+                "town": town[k],
+                "district": di_best,
+                "streets": _fmt(st_top, n),
+                "districts": _fmt(di_top, n),
+                "top_street": st_best,
+            }
+        )
+    return pd.DataFrame(rows, columns=[id_column, *PLACE_COLUMNS[1:]])
+
+
+def is_demo_data(incidents: Any) -> bool:
+    """True when every incident id starts with :data:`DEMO_ID_PREFIX` (the synthetic demo data)."""
+    if not isinstance(incidents, pd.DataFrame) or len(incidents) == 0 or "incident_id" not in incidents.columns:
+        return False
+    return bool(incidents["incident_id"].astype(str).str.startswith(DEMO_ID_PREFIX).all())
+
+
+def label_towns(area: Any = None, incidents: Any = None, *, demo: bool | None = None, margin_m: float = 2_000.0) -> tuple[gpd.GeoDataFrame, str]:
+    """The towns to name hotspot areas and to label maps with, and their attribution.
+
+    One rule for every output: the synthetic demo is labelled with its own 38 Derbyshire towns
+    (:func:`hotspots.gazetteer.towns`, from which it was generated); any real data with the
+    GeoNames places (:func:`hotspots.gazetteer.places_in`) inside the study area and ``margin_m``
+    around it, so that no force is labelled with another's towns.
+
+    Parameters
+    ----------
+    area : GeoDataFrame, optional
+        The study area. Without one, the box holding 98 % of the incidents on each axis
+        (:func:`hotspots.grid.incident_extent`).
+    incidents : GeoDataFrame, optional
+        Needed without ``area``, and to tell the demo apart when ``demo`` is None.
+    demo : bool, optional
+        Force the choice (default: :func:`is_demo_data` of ``incidents``).
+    margin_m : float
+        Places this close outside the area count too (a town on the border).
+
+    Returns
+    -------
+    towns : GeoDataFrame
+        ``name``, ``population`` and Point ``geometry`` in the area's (or incidents') CRS,
+        largest first.
+    attribution : str
+        :data:`hotspots.gazetteer.GEONAMES_ATTRIBUTION`, or "" for the demo's towns.
+    """
+    from . import gazetteer
+    from .grid import incident_extent
+
+    if demo is None:
+        demo = is_demo_data(incidents)
+    crs = getattr(area, "crs", None) or getattr(incidents, "crs", None)
+    if crs is None:
+        raise ParameterError("give a study area or incidents with a CRS to choose the towns from.")
+    if demo:
+        t = gazetteer.towns().to_crs(crs)
+        return t.sort_values(["population", "name"], ascending=[False, True], kind="stable").reset_index(drop=True), ""
+    if area is None:
+        if incidents is None or len(incidents) == 0:
+            raise ParameterError("give a study area or some incidents to choose the towns from.")
+        xy = shapely.get_coordinates(incidents.geometry.values)
+        area = shapely.box(*incident_extent(xy))
+    return gazetteer.places_in(area, crs=crs, margin_m=margin_m), gazetteer.GEONAMES_ATTRIBUTION

@@ -1,0 +1,675 @@
+"""Everything person-level one analysis publishes, built and protected together.
+
+The scheme's figures about people appear in many places at once: KPI tables by month, offence,
+route, age group and hotspot; the app's cards and funnel; referrals per hotspot area (CSV,
+GeoPackage, briefing images, map popups); referral-origin squares and referral → task lines on
+maps; referrals per task site; the referral file's load report. They are counts of the same
+people, tied by sums, so they are protected as one :class:`~hotspots.disclosure.Ledger` by
+:func:`publish_scheme`, and every output takes its figures from the resulting
+:class:`SchemePublication` (:func:`scheme_publication` for an :class:`~hotspots.analysis.Analysis`).
+
+Relations a reader can use (all in the ledger)
+----------------------------------------------
+* within a row: outcomes add up to referrals, complements (re-offended = eligible − not
+  re-offended, ...), the funnel's stages;
+* across rows: months, offences, routes, age groups, hotspot areas (+ outside, no location)
+  each add up to all referrals; hotspot areas add up to "in hotspots";
+* geography: referral squares add up to the referrals with a location; a square that lies in one
+  hotspot area (or wholly outside them) adds to that area's referrals, a square crossing an
+  edge is split into unknown parts, one per area it touches;
+* reparation: referral → task flows from each hotspot area (and from each town, for referrals
+  outside hotspots) to each task site add up to the area's referrals with a task site and to the
+  site's total;
+* the load report: rows read = kept + dropped; dropped = the sum of the reasons; kept = referrals.
+
+Referral → task flows are drawn from the hotspot area (or the town) to the site, not from
+referral squares: no line, site total or difference singles anyone out, and map symbols use
+only shown counts (:meth:`SchemePublication.symbol_counts`).
+
+Filtered views (the app)
+------------------------
+:meth:`SchemePublication.view` gives the figures for the referrals of some groups of one
+dimension (e.g. two offences together). A figure is shown only when the published tables
+already determine it (a sum of shown counts, or worked out exactly by the reader's integer
+programme), so any number of views shown together reveal nothing beyond the published tables.
+Groups of several dimensions at once (an offence *and* an age group) are not published tables:
+their figures are hidden.
+"""
+
+from __future__ import annotations
+
+import math
+import weakref
+from dataclasses import dataclass, field
+from typing import Any, Mapping, Sequence
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import shapely
+
+from ._errors import ParameterError
+from .disclosure import (
+    SECONDARY,
+    SUPPRESSION_THRESHOLD,
+    Ledger,
+    Protection,
+    check_threshold,
+    disclosure_statement,
+    feasible_ranges,
+    percent_text,
+    protect,
+)
+from .grid import BNG
+from .kpis import (
+    TOTAL_LABEL,
+    ROW_MEASURES,
+    add_kpi_rows,
+    funnel_display,
+    kpi_display,
+    kpi_rows,
+)
+
+__all__ = [
+    "DIMENSIONS",
+    "DEFAULT_SNAP_M",
+    "SchemePublication",
+    "publish_scheme",
+    "scheme_publication",
+]
+
+#: Dimensions the KPI tables are broken down by (and the app can filter on), in order.
+DIMENSIONS = ("month", "offence", "route", "age_group", "hotspot")
+#: Default side of the squares referral locations are aggregated to, metres.
+DEFAULT_SNAP_M = 250.0
+ALL = ("all",)
+_FIGURES = ("referrals", "completed", "refused", "withdrawn", "in_progress", "concluded", "followup_eligible",
+            "not_reoffended", "victim_responses", "victims_satisfied", "contacted_booked_48h",
+            "first_time_entrant_recorded", "first_time_entrants", "contacted", "booked")
+_VIEW_PCTS = {
+    "completed_pct": ("completed", "concluded"),
+    "not_reoffended_pct": ("not_reoffended", "followup_eligible"),
+    "victim_satisfied_pct": ("victims_satisfied", "victim_responses"),
+    "contacted_booked_48h_pct": ("contacted_booked_48h", "referrals"),
+    "first_time_entrant_pct": ("first_time_entrants", "first_time_entrant_recorded"),
+}
+
+
+# =============================================================================== result
+@dataclass(frozen=True, eq=False)
+class SchemePublication:
+    """The protected person-level outputs of one analysis.
+
+    Attributes
+    ----------
+    protection : Protection
+        Status of every count (internal; its ledger holds exact values).
+    threshold : int
+    snap_m : float
+        Side of the referral squares, metres.
+    kpis : dict of str to DataFrame
+        Display KPI tables: ``"all"`` (one row) and one per dimension of :data:`DIMENSIONS`
+        present (the total row last), as :attr:`hotspots.kpis.KPITable.table`.
+    funnel : dict of str to DataFrame
+        Display funnel tables (referred, contacted, booked, completed), same keys.
+    referrals_by_hotspot, referrals_summary : DataFrame or None
+        Display linkage tables (:attr:`hotspots.linkage.LinkageResult.display` and
+        ``summary_display``), protected with everything else.
+    origins : GeoDataFrame or None
+        Referral squares (EPSG:27700 square polygons): ``square_x``, ``square_y`` (centre),
+        ``square_m``, ``referrals`` (Int64, missing when hidden), ``referrals_shown`` (text).
+    task_sites : DataFrame or None
+        ``task_id``, ``referrals``, ``referrals_shown`` per task site (site order).
+    flows : GeoDataFrame or None
+        Referral → task lines from each hotspot area (or town) to each task site with any
+        referral: ``origin`` (area id or town), ``origin_kind`` ("hotspot area" / "town"),
+        ``task_id``, ``task_kind``, ``task_site``, ``task_town``, ``same_town``, ``length_m``,
+        ``referrals``, ``referrals_shown``.
+    load_report : dict or None
+        The referral file's rows read/kept/dropped and reasons, protected (text values).
+    statement : str
+        :func:`hotspots.disclosure.disclosure_statement`, for every output.
+    notes : tuple of str
+    """
+
+    protection: Protection = field(repr=False)
+    threshold: int
+    snap_m: float
+    kpis: dict[str, pd.DataFrame] = field(repr=False)
+    funnel: dict[str, pd.DataFrame] = field(repr=False)
+    referrals_by_hotspot: pd.DataFrame | None = field(repr=False)
+    referrals_summary: pd.DataFrame | None = field(repr=False)
+    origins: gpd.GeoDataFrame | None = field(repr=False)
+    task_sites: pd.DataFrame | None = field(repr=False)
+    flows: gpd.GeoDataFrame | None = field(repr=False)
+    load_report: dict[str, Any] | None = field(repr=False)
+    statement: str
+    window: str = ""
+    groups: dict[str, tuple[str, ...]] = field(default_factory=dict, repr=False)
+    notes: tuple[str, ...] = ()
+
+    @property
+    def unsafe(self) -> bool:
+        return self.threshold < 3
+
+    def symbol_counts(self, layer: str) -> np.ndarray:
+        """Counts a map symbol may encode for ``"origins"`` or ``"flows"``: the shown count, 0 where hidden.
+
+        Every hidden square or line gets the same symbol, so sizes and widths never tell hidden
+        counts apart.
+        """
+        g = {"origins": self.origins, "flows": self.flows}.get(layer)
+        if layer not in ("origins", "flows"):
+            raise ParameterError(f"`layer` must be 'origins' or 'flows'; got {layer!r}.")
+        if g is None:
+            return np.zeros(0, dtype=np.int64)
+        return g["referrals"].fillna(0).to_numpy(dtype=np.int64)
+
+    # ------------------------------------------------------------------ filtered views
+    def view(self, dimension: str | None = None, values: Sequence[str] | None = None, **more: Sequence[str]) -> dict[str, Any]:
+        """The figures for the referrals in some groups of one dimension (the app's filters).
+
+        Parameters
+        ----------
+        dimension : str, optional
+            One of :data:`DIMENSIONS`, or ``"where"`` (``"in hotspots"``, ``"outside hotspots"``);
+            None for all referrals.
+        values : list of str
+            Groups of that dimension (e.g. ``["harassment", "public order"]``); empty = all.
+        **more
+            Further dimensions: figures across two dimensions are never published, so every
+            figure is then hidden (with a note).
+
+        Returns
+        -------
+        dict
+            ``figures`` {measure: shown int or marker}, ``percents`` {name: shown value or
+            marker}, ``groups`` (the groups combined), ``note`` (why figures are hidden, or "").
+            A figure is shown only when the published tables determine it.
+        """
+        extra = {k: v for k, v in more.items() if v}
+        keys, note = self._view_keys(dimension, values)
+        figures: dict[str, Any] = {}
+        if extra:
+            note = ("Figures for a combination of filters on different dimensions are not shown: they could be "
+                    "compared with the published tables to single people out. Filter on one dimension at a time.")
+            figures = {m: SECONDARY for m in _FIGURES}
+        elif keys == [ALL] or len(keys) == 1:
+            key = keys[0]
+            figures = {m: self.protection.marker((key, m)) if (key, m) in self.protection else 0 for m in _FIGURES}
+        else:
+            combos = [{(k, m): 1.0 for k in keys if (k, m) in self.protection} for m in _FIGURES]
+            ranges = feasible_ranges(self.protection, combos)
+            t = self.threshold
+            for m, (lo, hi) in zip(_FIGURES, ranges):
+                if lo == hi:
+                    figures[m] = int(lo) if not (0 < lo < t) else f"<{t}"
+                else:
+                    figures[m] = SECONDARY
+        pcts = {}
+        for name, (num, den) in _VIEW_PCTS.items():
+            n, d = figures.get(num), figures.get(den)
+            if len(keys) == 1 and not extra:
+                row = self._row(keys[0])
+                pcts[name] = row.get(name, SECONDARY) if row is not None else SECONDARY
+            elif isinstance(n, (int, np.integer)) and isinstance(d, (int, np.integer)):
+                pcts[name] = percent_text(int(n), int(d), threshold=self.threshold)
+            else:
+                pcts[name] = SECONDARY if d != 0 else None
+        return {"figures": figures, "percents": pcts, "groups": [k[1] if len(k) > 1 else TOTAL_LABEL for k in keys], "note": note}
+
+    def _view_keys(self, dimension: str | None, values: Sequence[str] | None) -> tuple[list[tuple], str]:
+        if dimension is None or not values:
+            return [ALL], ""
+        if dimension not in (*DIMENSIONS, "where"):
+            raise ParameterError(f"`dimension` must be one of {list(DIMENSIONS) + ['where']}; got {dimension!r}.")
+        known = self.groups.get(dimension, ())
+        vals = [str(v) for v in values]
+        bad = [v for v in vals if v not in known]
+        if bad:
+            raise ParameterError(f"{dimension} group(s) {bad} are not in the data; choose from {list(known)}.")
+        if dimension == "where":
+            return [("where", v) if v == "in hotspots" else ("hotspot", v) for v in vals], ""
+        if set(vals) == set(known):
+            return [ALL], ""
+        return [(dimension, v) for v in vals], ""
+
+    def _row(self, key: tuple) -> dict[str, Any] | None:
+        """The displayed KPI row of one population."""
+        if key == ALL:
+            t = self.kpis["all"]
+            return t.iloc[-1].to_dict()
+        dim = key[0] if key[0] != "where" else "where"
+        if dim == "where":
+            t = self.kpis.get("where")
+            label = key[1]
+        else:
+            t = self.kpis.get(dim)
+            label = key[1]
+        if t is None:
+            return None
+        hit = t[t.iloc[:, 0].astype(str) == str(label)]
+        return hit.iloc[0].to_dict() if len(hit) else None
+
+
+# =============================================================================== building
+def _square_candidates(squares: np.ndarray, snap: float, areas: gpd.GeoDataFrame | None, ids: Sequence[str],
+                       tol: float) -> list[list[str]]:
+    """For each square (ix, iy): the regions (area ids, or "outside hotspots") its points could be assigned to.
+
+    A square holds the points with ``ix*snap <= x < (ix+1)*snap`` (and likewise y); a point is in
+    an area when it lies in it or on its edge, or within ``tol`` metres of it.
+    """
+    from .linkage import OUTSIDE_HOTSPOTS
+
+    n = len(squares)
+    if areas is None or len(areas) == 0:
+        return [[OUTSIDE_HOTSPOTS]] * n
+    eps = 1e-6 * snap
+    x0 = squares[:, 0] * snap
+    y0 = squares[:, 1] * snap
+    boxes = shapely.box(x0, y0, x0 + snap - eps, y0 + snap - eps)
+    geoms = areas.geometry.values
+    if tol > 0:
+        geoms = shapely.buffer(geoms, tol)
+    tree = shapely.STRtree(geoms)
+    bi, ai = tree.query(boxes, predicate="intersects")
+    cands: list[list[str]] = [[] for _ in range(n)]
+    for b, a in zip(bi.tolist(), ai.tolist()):
+        cands[b].append(ids[a])
+    union = shapely.union_all(geoms)
+    inside = shapely.covers(union, shapely.box(x0, y0, x0 + snap, y0 + snap))
+    for i in range(n):
+        if not inside[i]:
+            cands[i].append(OUTSIDE_HOTSPOTS)
+        cands[i] = sorted(set(cands[i]), key=lambda r: (r == OUTSIDE_HOTSPOTS, int(r) if r.isdigit() else 0, r))
+    return cands
+
+
+def publish_scheme(
+    referrals: pd.DataFrame,
+    *,
+    linkage: Any = None,
+    areas: gpd.GeoDataFrame | None = None,
+    threshold: int = SUPPRESSION_THRESHOLD,
+    unsafe: bool = False,
+    protect_implied: bool = True,
+    snap_m: float = DEFAULT_SNAP_M,
+    load_report: Any = None,
+    as_of: Any = None,
+    follow_up_months: int = 6,
+    contact_hours: float = 48,
+    reoffending_base: str = "all",
+) -> SchemePublication:
+    """Build and protect every person-level figure of one analysis (see the module docs).
+
+    Parameters
+    ----------
+    referrals : DataFrame or GeoDataFrame
+        The referrals (canonical columns). With ``linkage`` its ``table`` is used instead.
+    linkage : LinkageResult, optional
+        :func:`hotspots.linkage.link_referrals` of these referrals: hotspots, task sites, towns.
+    areas : GeoDataFrame, optional
+        The hotspot areas (``area_id``, polygons in EPSG:27700) the linkage used: squares are
+        tied to the areas they lie in.
+    threshold : int, default 5
+    unsafe : bool
+        Needed for a threshold below 3.
+    protect_implied : bool, default True
+    snap_m : float, default 250
+        Side of the referral squares, metres (at least 50).
+    load_report : LoadReport, optional
+        The referral file's load report (its counts are people too).
+    as_of, follow_up_months, contact_hours, reoffending_base
+        As :func:`hotspots.kpis.scheme_kpis`.
+
+    Returns
+    -------
+    SchemePublication
+    """
+    from .linkage import IN_HOTSPOTS, NO_LOCATION, OUTSIDE_HOTSPOTS, add_linkage_rows, linkage_display
+
+    t = check_threshold(threshold, unsafe)
+    try:
+        snap = float(snap_m)
+    except (TypeError, ValueError):
+        raise ParameterError(f"`snap_m` must be metres (e.g. 250); got {snap_m!r}.") from None
+    if not (math.isfinite(snap) and snap >= 50):
+        raise ParameterError(f"`snap_m` must be at least 50 metres (referral points must not be published exactly); got {snap_m!r}.")
+    table = linkage.table if linkage is not None else referrals
+    if not isinstance(table, pd.DataFrame) or len(table) == 0:
+        raise ParameterError("`referrals` must be a non-empty table of referrals.")
+    has_areas = linkage is not None and getattr(linkage, "has_areas", False)
+    has_tasks = linkage is not None and getattr(linkage, "has_tasks", False) and linkage.task_sites is not None
+    kpi_args = {"as_of": as_of, "follow_up_months": follow_up_months, "contact_hours": contact_hours, "reoffending_base": reoffending_base}
+    ledger = Ledger()
+    raws: dict[str, Any] = {}
+    keys_of: dict[str, list[tuple]] = {}
+    groups: dict[str, tuple[str, ...]] = {}
+
+    # ---- KPI rows: overall and one table per dimension, all sharing the total row
+    overall = kpi_rows(table, by=None, **kpi_args)
+    raws["all"], keys_of["all"] = overall, [ALL]
+    add_kpi_rows(ledger, overall.raw, [ALL])
+    dims = [d for d in DIMENSIONS if d == "month" or (d in table.columns and (d != "hotspot" or has_areas))]
+    for dim in dims:
+        rows = kpi_rows(table, by=dim, **kpi_args)
+        labels = [str(g) for g in rows.raw[rows.group_col]]
+        keys = [(dim, g) for g in labels[:-1]] + [ALL]
+        raws[dim], keys_of[dim] = rows, keys
+        groups[dim] = tuple(labels[:-1])
+        add_kpi_rows(ledger, rows.raw, keys, total=ALL)
+    if has_areas:
+        lab = table["hotspot"].astype(str)
+        where = lab.where(lab.isin([OUTSIDE_HOTSPOTS, NO_LOCATION]), IN_HOTSPOTS)
+        rows = kpi_rows(table.assign(where=where.to_numpy()), by="where", **kpi_args)
+        labels = [str(g) for g in rows.raw["where"]]
+        keys = [("where", IN_HOTSPOTS) if g == IN_HOTSPOTS else ("hotspot", g) for g in labels[:-1]] + [ALL]
+        raws["where"], keys_of["where"] = rows, keys
+        groups["where"] = tuple(labels[:-1])
+        add_kpi_rows(ledger, rows.raw, keys, total=ALL)
+        area_keys = [k for k in keys_of["hotspot"] if k != ALL and k[1] not in (OUTSIDE_HOTSPOTS, NO_LOCATION)]
+        ledger.relate_rows(("where", IN_HOTSPOTS), area_keys, ROW_MEASURES)
+
+    # ---- linkage rows (per hotspot area, in/outside hotspots): the same populations
+    link_raw = link_keys = sum_raw = sum_keys = None
+    if linkage is not None:
+        link_raw, sum_raw = linkage.per_hotspot, linkage.per_where
+        if has_areas and len(link_raw):
+            link_keys = [ALL if h == TOTAL_LABEL else ("hotspot", str(h)) for h in link_raw["hotspot"]]
+            add_linkage_rows(ledger, link_raw, link_keys, total=ALL)
+        sum_keys = [("where", IN_HOTSPOTS) if w == IN_HOTSPOTS else (ALL if w == TOTAL_LABEL else ("hotspot", w)) for w in sum_raw["where"]]
+        add_linkage_rows(ledger, sum_raw, sum_keys, total=ALL)
+        if has_areas and link_keys:
+            from .linkage import LINK_COUNTS
+
+            area_keys = [k for k in link_keys if k != ALL and k[1] not in (OUTSIDE_HOTSPOTS, NO_LOCATION)]
+            ledger.relate_rows(("where", IN_HOTSPOTS), area_keys, list(LINK_COUNTS))
+
+    # ---- geography: squares, and their parts in each hotspot area
+    located = _located(table)
+    n_all = len(table)
+    n_loc = int(located.sum())
+    ledger.add(("where", "located"), n_loc, shown=False)
+    if (ALL, "referrals") in ledger and n_all != n_loc:
+        if ("hotspot", NO_LOCATION) in groups.get("hotspot", ()) or (("hotspot", NO_LOCATION), "referrals") in ledger:
+            ledger.relate((ALL, "referrals"), [("where", "located"), (("hotspot", NO_LOCATION), "referrals")])
+        else:
+            ledger.add(("where", "unlocated"), n_all - n_loc, shown=False)
+            ledger.relate((ALL, "referrals"), [("where", "located"), ("where", "unlocated")])
+    else:
+        ledger.relate((ALL, "referrals"), [("where", "located")])
+    origins = None
+    if n_loc:
+        geom = table.geometry.values[located]
+        xy = shapely.get_coordinates(geom)
+        ix = np.floor(xy[:, 0] / snap).astype(np.int64)
+        iy = np.floor(xy[:, 1] / snap).astype(np.int64)
+        sq, inv, cnt = np.unique(np.column_stack([ix, iy]), axis=0, return_inverse=True, return_counts=True)
+        inv = np.asarray(inv).ravel()
+        sq_keys = [("square", int(a), int(b)) for a, b in sq]
+        for k, c in zip(sq_keys, cnt.tolist()):
+            ledger.add((k, "referrals"), c)
+        ledger.relate(("where", "located"), [(k, "referrals") for k in sq_keys])
+        if has_areas:
+            a = areas if areas is not None else None
+            ids = [str(i) for i in a["area_id"].tolist()] if a is not None else []
+            tol = float(linkage.params.get("tolerance_m", 0.0) or 0.0)
+            cands = _square_candidates(sq, snap, a, ids, tol) if a is not None else [[OUTSIDE_HOTSPOTS]] * len(sq)
+            region = table["hotspot"].astype(str).to_numpy()[located]
+            parts: dict[str, list[tuple]] = {}
+            for s_i, (k, cs) in enumerate(zip(sq_keys, cands)):
+                if len(cs) == 1:
+                    parts.setdefault(cs[0], []).append((k, "referrals"))
+                    continue
+                members = region[inv == s_i]
+                for r in cs:
+                    pk = (("piece", k, r), "referrals")
+                    ledger.add(pk, int((members == r).sum()), shown=False)
+                    parts.setdefault(r, []).append(pk)
+                ledger.relate((k, "referrals"), [(("piece", k, r), "referrals") for r in cs])
+            for r, plist in parts.items():
+                key = (("hotspot", r), "referrals")
+                if key not in ledger:
+                    ledger.add(key, 0)
+                ledger.relate(key, plist)
+        origins = _origins_frame(sq, snap, sq_keys)
+
+    # ---- task sites and referral → task flows
+    sites_frame = flows_frame = None
+    if has_tasks:
+        sites_frame, flows_frame = _tasks_and_flows(ledger, table, linkage, areas if has_areas else None, located, has_areas)
+
+    # ---- the referral file's load report
+    if load_report is not None:
+        _add_load_report(ledger, load_report, n_all)
+
+    prot = protect(ledger, threshold=t, unsafe=unsafe, protect_implied=protect_implied)
+
+    kpis: dict[str, pd.DataFrame] = {}
+    funnel: dict[str, pd.DataFrame] = {}
+    for name, rows in raws.items():
+        group_col = rows.group_col if name != "all" else "group"
+        raw = rows.raw
+        kpis[name], _ = kpi_display(prot, raw, keys_of[name], group_col)
+        funnel[name], _ = funnel_display(prot, raw, keys_of[name], group_col)
+    by_hot = linkage_display(prot, link_raw, link_keys, "hotspot") if link_keys else None
+    summ = linkage_display(prot, sum_raw, sum_keys, "where") if sum_keys else None
+    if origins is not None:
+        origins = _fill(origins, prot, [(k, "referrals") for k in origins.attrs.pop("keys")])
+    if sites_frame is not None:
+        sites_frame = _fill(sites_frame, prot, [(("site", tid), "referrals") for tid in sites_frame["task_id"]])
+    if flows_frame is not None:
+        flows_frame = _fill(flows_frame, prot, flows_frame.attrs.pop("keys"))
+    report = _load_report_display(prot, load_report) if load_report is not None else None
+    return SchemePublication(
+        protection=prot, threshold=t, snap_m=snap, kpis=kpis, funnel=funnel, referrals_by_hotspot=by_hot,
+        referrals_summary=summ, origins=origins, task_sites=sites_frame, flows=flows_frame, load_report=report,
+        statement=disclosure_statement(t), window=overall.window, groups=groups, notes=prot.notes,
+    )
+
+
+def _located(table: pd.DataFrame) -> np.ndarray:
+    if "has_location" in table.columns:
+        return table["has_location"].to_numpy(dtype=bool)
+    if isinstance(table, gpd.GeoDataFrame):
+        g = table.geometry
+        return ~(g.isna() | g.is_empty).to_numpy()
+    return np.zeros(len(table), dtype=bool)
+
+
+def _origins_frame(sq: np.ndarray, snap: float, keys: list[tuple]) -> gpd.GeoDataFrame:
+    x0 = sq[:, 0].astype(float) * snap
+    y0 = sq[:, 1].astype(float) * snap
+    g = gpd.GeoDataFrame(
+        {"square_x": x0 + snap / 2, "square_y": y0 + snap / 2, "square_m": np.full(len(sq), snap)},
+        geometry=shapely.box(x0, y0, x0 + snap, y0 + snap), crs=BNG,
+    )
+    g.attrs["keys"] = keys
+    return g
+
+
+def _fill(frame: pd.DataFrame, prot: Protection, keys: Sequence[Any]) -> pd.DataFrame:
+    """``frame`` with ``referrals`` (shown count or missing) and ``referrals_shown`` (marker), geometry last."""
+    shown = [prot.shown_value(k) for k in keys]
+    frame["referrals"] = pd.array([None if v is None else int(v) for v in shown], dtype="Int64")
+    frame["referrals_shown"] = pd.Series([str(prot.marker(k)) for k in keys], index=frame.index, dtype=object)
+    if isinstance(frame, gpd.GeoDataFrame):
+        geom = frame.geometry.name
+        frame = frame[[c for c in frame.columns if c != geom] + [geom]]
+    return frame
+
+
+def _tasks_and_flows(ledger: Ledger, table: pd.DataFrame, linkage: Any, areas: gpd.GeoDataFrame | None, located: np.ndarray,
+                     has_areas: bool) -> tuple[pd.DataFrame, gpd.GeoDataFrame]:
+    from .linkage import NO_LOCATION, OUTSIDE_HOTSPOTS
+
+    sites = linkage.task_sites
+    site_ids = [str(v).strip() for v in sites["task_id"].tolist()]
+    status = table["task_status"].astype(str).to_numpy()
+    linked = status == "linked"
+    tid = table["task_id"].astype(str).str.strip().to_numpy()
+    total_linked = int(linked.sum())
+    ledger.add(("where", "task_linked"), total_linked, shown=False)
+    site_counts = {s: int(((tid == s) & linked).sum()) for s in site_ids}
+    for s in site_ids:
+        ledger.add((("site", s), "referrals"), site_counts[s])
+    ledger.relate(("where", "task_linked"), [(("site", s), "referrals") for s in site_ids])
+    with_site = linked & located
+    ledger.add(("where", "linked_unlocated"), int((linked & ~located).sum()), shown=False)
+    ledger.relate(("where", "task_linked"), [(ALL, "with_task_site"), ("where", "linked_unlocated")])
+    unl = int((~located).sum())
+    if unl:
+        ledger.add(("where", "unlinked_unlocated"), int((~linked & ~located).sum()), shown=False)
+        key = (("hotspot", NO_LOCATION), "referrals") if (("hotspot", NO_LOCATION), "referrals") in ledger else ("where", "unlocated")
+        if key in ledger:
+            ledger.relate(key, [("where", "linked_unlocated"), ("where", "unlinked_unlocated")])
+    # regions: hotspot area, or the town of the harm for referrals outside hotspots (or without areas)
+    harm_town = table["harm_town"].astype(str).to_numpy() if "harm_town" in table.columns else np.full(len(table), "?", dtype=object)
+    if has_areas:
+        hot = table["hotspot"].astype(str).to_numpy()
+        region = np.where(hot == OUTSIDE_HOTSPOTS, np.char.add("town:", harm_town.astype(str)), np.char.add("area:", hot.astype(str)))
+    else:
+        region = np.char.add("town:", harm_town.astype(str))
+    sel = with_site
+    df = pd.DataFrame({"region": region[sel], "task_id": tid[sel]})
+    flows = df.groupby(["region", "task_id"], sort=True).size().reset_index(name="n")
+    # site side: flows into a site plus its linked referrals without a location
+    by_site: dict[str, list[tuple]] = {}
+    by_region: dict[str, list[tuple]] = {}
+    keys = []
+    for r, s, n in flows.itertuples(index=False):
+        k = (("flow", r, s), "referrals")
+        ledger.add(k, int(n))
+        keys.append(k)
+        by_site.setdefault(s, []).append(k)
+        by_region.setdefault(r, []).append(k)
+    for s in site_ids:
+        un = int(((tid == s) & linked & ~located).sum())
+        ledger.add((("site_unlocated", s), "referrals"), un, shown=False)
+        ledger.relate((("site", s), "referrals"), by_site.get(s, []) + [(("site_unlocated", s), "referrals")])
+    ledger.relate(("where", "linked_unlocated"), [(("site_unlocated", s), "referrals") for s in site_ids])
+    towns_of_outside: list[tuple] = []
+    for r, ks in by_region.items():
+        if r.startswith("area:"):
+            ledger.relate((("hotspot", r[5:]), "with_task_site"), ks)
+        else:
+            tk = (("town_with_site", r[5:]), "referrals")
+            ledger.add(tk, int(sum(ledger.value(k) for k in ks)), shown=False)
+            ledger.relate(tk, ks)
+            towns_of_outside.append(tk)
+    if towns_of_outside:
+        tot = (("hotspot", OUTSIDE_HOTSPOTS), "with_task_site") if has_areas else (ALL, "with_task_site")
+        if tot in ledger:
+            ledger.relate(tot, towns_of_outside)
+    sites_frame = pd.DataFrame({"task_id": site_ids})
+    flows_frame = _flows_frame(flows, linkage, areas, sites)
+    flows_frame.attrs["keys"] = keys
+    return sites_frame, flows_frame
+
+
+def _flows_frame(flows: pd.DataFrame, linkage: Any, areas: gpd.GeoDataFrame | None, sites: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+    """Line geometry and labels of each flow: from the area's (or town's) point to the site."""
+    towns = linkage.towns
+    town_xy: dict[str, tuple[float, float]] = {}
+    if towns is not None and len(towns):
+        t = towns.to_crs(BNG) if towns.crs is not None else towns
+        for name, g in zip(t["name"].astype(str), t.geometry):
+            town_xy.setdefault(name, (g.x, g.y))
+    area_xy: dict[str, tuple[float, float]] = {}
+    if areas is not None and len(areas):
+        pts = areas.geometry.representative_point()
+        for i, p in zip(areas["area_id"].astype(str), pts):
+            area_xy[i] = (p.x, p.y)
+    site_ids = [str(v).strip() for v in sites["task_id"].tolist()]
+    pos = {s: i for i, s in enumerate(site_ids)}
+    sx = sites.geometry.x.to_numpy()
+    sy = sites.geometry.y.to_numpy()
+    rows = []
+    for r, s, _n in flows.itertuples(index=False):
+        kind, name = r.split(":", 1)
+        o = area_xy.get(name) if kind == "area" else town_xy.get(name)
+        i = pos[s]
+        if o is None:
+            o = (sx[i], sy[i])
+        site_town = _nearest_name(town_xy, sx[i], sy[i])
+        origin_town = _nearest_name(town_xy, o[0], o[1]) if kind == "area" else name
+        rows.append({
+            "origin": name, "origin_kind": "hotspot area" if kind == "area" else "town", "task_id": s,
+            "task_kind": sites["kind"].iloc[i] if "kind" in sites.columns else None,
+            "task_site": sites["site_name"].iloc[i] if "site_name" in sites.columns else None,
+            "task_town": site_town, "same_town": bool(site_town is not None and site_town == origin_town),
+            "length_m": float(np.round(math.hypot(sx[i] - o[0], sy[i] - o[1]) / 100.0) * 100.0),
+            "geometry": shapely.LineString([o, (sx[i], sy[i])]),
+        })
+    if not rows:
+        return gpd.GeoDataFrame({"origin": [], "task_id": []}, geometry=[], crs=BNG)
+    return gpd.GeoDataFrame(rows, geometry="geometry", crs=BNG)
+
+
+def _nearest_name(points: Mapping[str, tuple[float, float]], x: float, y: float) -> str | None:
+    if not points:
+        return None
+    return min(points, key=lambda k: (points[k][0] - x) ** 2 + (points[k][1] - y) ** 2)
+
+
+def _add_load_report(ledger: Ledger, report: Any, n_referrals: int) -> None:
+    d = report.to_dict() if hasattr(report, "to_dict") else dict(report)
+    read, kept = int(d["rows_read"]), int(d["rows_kept"])
+    dropped = {str(k): int(v) for k, v in (d.get("dropped") or {}).items()}
+    ledger.add(("load", "read"), read, cost=1)
+    ledger.add(("load", "kept"), kept, cost=1)
+    ledger.add(("load", "dropped"), sum(dropped.values()))
+    for k, v in dropped.items():
+        ledger.add(("load", "reason", k), v)
+    ledger.relate(("load", "read"), [("load", "kept"), ("load", "dropped")])
+    if dropped:
+        ledger.relate(("load", "dropped"), [("load", "reason", k) for k in dropped])
+    if kept == n_referrals:
+        ledger.relate((ALL, "referrals"), [("load", "kept")])
+
+
+def _load_report_display(prot: Protection, report: Any) -> dict[str, Any]:
+    d = report.to_dict() if hasattr(report, "to_dict") else dict(report)
+    return {
+        "source": d.get("source"),
+        "rows_read": prot.marker(("load", "read")),
+        "rows_kept": prot.marker(("load", "kept")),
+        "rows_dropped": prot.marker(("load", "dropped")),
+        "dropped": {str(k): prot.marker(("load", "reason", str(k))) for k in (d.get("dropped") or {})},
+    }
+
+
+# =============================================================================== for an analysis
+_CACHE: "weakref.WeakKeyDictionary[Any, dict[tuple, SchemePublication]]" = weakref.WeakKeyDictionary()
+
+
+def scheme_publication(analysis: Any, *, threshold: int | None = None, snap_m: float = DEFAULT_SNAP_M,
+                       unsafe: bool | None = None, load_report: Any = None) -> SchemePublication | None:
+    """The :class:`SchemePublication` of an analysis (None without referrals), built once per settings.
+
+    Every output of one analysis (CSV, GeoPackage, GeoJSON, images, the app) must use the same
+    publication: pass the same ``snap_m`` everywhere.
+    """
+    ref = getattr(analysis, "referrals", None)
+    if ref is None or len(ref) == 0:
+        return None
+    settings = getattr(analysis, "settings", None)
+    t = int(getattr(settings, "threshold", SUPPRESSION_THRESHOLD)) if threshold is None else threshold
+    u = bool(getattr(settings, "unsafe_threshold", False)) if unsafe is None else unsafe
+    key = (t, float(snap_m), u, id(load_report) if load_report is not None else None)
+    try:
+        store = _CACHE.setdefault(analysis, {})
+    except TypeError:  # not weak-referenceable: no cache
+        store = {}
+    if key not in store:
+        link = getattr(analysis, "linkage", None)
+        areas = analysis.areas.areas if link is not None and getattr(link, "has_areas", False) else None
+        kp = getattr(analysis, "kpis", None)
+        extra = {}
+        if kp is not None and getattr(kp, "params", None):
+            p = kp.params
+            extra = {k: p[k] for k in ("as_of", "follow_up_months", "contact_hours", "reoffending_base") if k in p}
+        store[key] = publish_scheme(ref, linkage=link, areas=areas, threshold=t, unsafe=u, snap_m=snap_m,
+                                    load_report=load_report, **extra)
+    return store[key]

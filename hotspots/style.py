@@ -1,0 +1,217 @@
+"""How results look, in one place: class colours, palettes, number formats, plain text for matplotlib.
+
+The interactive maps (:mod:`hotspots.maps`), the briefing images (:mod:`hotspots.export`), the
+app and the command line's summary all take their colours and number formats from here, so that
+a "significant fall" or a "hot spot, 99 % confidence" looks the same on every output.
+
+Colours
+-------
+* Gi* classes: ArcGIS Pro's hot spot renderer (reds for hot, blues for cold, stronger with
+  confidence), the palette analysts know from it; "not significant" is left clear.
+* Change classes: blue fall, red rise (ColorBrewer RdBu ends), a mid grey for "no significant
+  change" light enough for a briefing and dark enough to show over web-map tiles, and near-white
+  for cells with too few incidents to test.
+* Colour maps: ``YlOrRd`` for densities and counts, ``Purples`` for referrals.
+
+Text in images
+--------------
+matplotlib reads text between two ``$`` as mathematics: a category such as ``ASB $x^{2}$`` is
+drawn as a formula and ``$\\undefinedcmd{x}$`` makes saving the image fail. Every text drawn
+from data or user input goes through :data:`PLAIN_TEXT` (``ax.text(..., **PLAIN_TEXT)``) or
+:func:`plain_text` (where a function takes no text properties).
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+__all__ = [
+    "GI_CLASS_COLOURS",
+    "GI_CLASS_LABELS",
+    "HOT_CLASSES",
+    "CHANGE_CLASS_COLOURS",
+    "CHANGE_CLASS_LABELS",
+    "CHANGE_AREA_EDGES",
+    "TASK_KIND_COLOURS",
+    "OTHER_KIND_COLOUR",
+    "TASK_SITE_COLOUR",
+    "CLUSTER_COLOUR",
+    "CLUSTER_EDGE_COLOUR",
+    "IN_HOTSPOTS_COLOUR",
+    "ELSEWHERE_COLOUR",
+    "REFERRAL_COLOUR",
+    "SUPPRESSED_COLOUR",
+    "DENSITY_CMAP",
+    "REFERRAL_CMAP",
+    "INK",
+    "MUTED",
+    "OUTLINE",
+    "GRATICULE",
+    "OFFLINE_OUTSIDE",
+    "OFFLINE_INSIDE",
+    "PLAIN_TEXT",
+    "plain_text",
+    "change_text",
+    "tick_label",
+    "file_size",
+    "metres_text",
+]
+
+# =============================================================================== class colours
+#: Gi* classes (as in :attr:`hotspots.gistar.GiStarResult.classes`) and their colours, strongest hot first.
+GI_CLASS_COLOURS: dict[str, str] = {
+    "hot 99%": "#d62f27",
+    "hot 95%": "#ed7551",
+    "hot 90%": "#fab984",
+    "cold 90%": "#b5cfe3",
+    "cold 95%": "#7aa6cc",
+    "cold 99%": "#4575b5",
+}
+#: Legend labels of the Gi* classes.
+GI_CLASS_LABELS: dict[str, str] = {
+    "hot 99%": "Hot spot, 99% confidence",
+    "hot 95%": "Hot spot, 95% confidence",
+    "hot 90%": "Hot spot, 90% confidence",
+    "cold 90%": "Cold spot, 90% confidence",
+    "cold 95%": "Cold spot, 95% confidence",
+    "cold 99%": "Cold spot, 99% confidence",
+}
+#: Confidence → hot class, strongest first (hotspot areas are coloured by their peak confidence).
+HOT_CLASSES: dict[str, str] = {"99%": "hot 99%", "95%": "hot 95%", "90%": "hot 90%"}
+
+#: Before/after change classes (:func:`hotspots.change.change_cells`) and their colours.
+CHANGE_CLASS_COLOURS: dict[str, str] = {
+    "significant fall": "#2c7bb6",
+    "no change": "#cccccc",
+    "significant rise": "#d7191c",
+    "too few incidents": "#f7f7f7",
+}
+#: Legend labels of the change classes.
+CHANGE_CLASS_LABELS: dict[str, str] = {
+    "significant fall": "Significant fall",
+    "no change": "No significant change",
+    "significant rise": "Significant rise",
+    "too few incidents": "Too few incidents to test",
+}
+#: Outline (colour, line width in points, legend label) of a hotspot area by its own change class.
+CHANGE_AREA_EDGES: dict[str, tuple[str, float, str]] = {
+    "significant fall": ("#1f5f99", 2.2, "Hotspot area: significant fall"),
+    "significant rise": ("#b2182b", 2.2, "Hotspot area: significant rise"),
+}
+
+#: Reparative task kinds (:data:`hotspots.schema.TASK_KINDS`) and the colour of their dot.
+TASK_KIND_COLOURS: dict[str, str] = {
+    "litter picking": "#1b9e77",
+    "allotment": "#66a61e",
+    "food bank": "#d95f02",
+    "charity shop": "#7570b3",
+    "village hall": "#e7298a",
+    "bird and bat boxes": "#a6761d",
+    "workshop": "#666666",
+}
+#: Dot colour of a task kind not in :data:`TASK_KIND_COLOURS`.
+OTHER_KIND_COLOUR = "#999999"
+#: One colour for every task site (briefing images, where kinds are not told apart).
+TASK_SITE_COLOUR = "#1b7837"
+#: Point clusters (DBSCAN/HDBSCAN polygons): fill and outline.
+CLUSTER_COLOUR = "#e6550d"
+CLUSTER_EDGE_COLOUR = "#7f2704"
+#: Series "in hotspots" and "elsewhere" in charts (the strongest hot and cold class colours).
+IN_HOTSPOTS_COLOUR = GI_CLASS_COLOURS["hot 99%"]
+ELSEWHERE_COLOUR = GI_CLASS_COLOURS["cold 99%"]
+#: Referral counts in charts.
+REFERRAL_COLOUR = "#6a3d9a"
+#: Areas whose person-level count is hidden (suppressed).
+SUPPRESSED_COLOUR = "#d9d9d9"
+
+# =============================================================================== palettes and ink
+#: matplotlib colour map of densities and counts.
+DENSITY_CMAP = "YlOrRd"
+#: matplotlib colour map of referral counts.
+REFERRAL_CMAP = "Purples"
+#: Text and symbols.
+INK = "#222222"
+#: Secondary text (subtitles, captions, footers).
+MUTED = "#555555"
+#: Study-area outline.
+OUTLINE = "#3a3a3a"
+#: Frames and rules.
+GRATICULE = "#888888"
+#: Offline maps: outside and inside the study area.
+OFFLINE_OUTSIDE = "#e8ebee"
+OFFLINE_INSIDE = "#fbfbf8"
+
+# =============================================================================== text for matplotlib
+#: Text properties that make matplotlib draw a string as it is (never as mathematics).
+PLAIN_TEXT: dict[str, Any] = {"parse_math": False}
+
+
+def plain_text(text: Any) -> str:
+    """``text`` with every ``$`` escaped, so that matplotlib draws it literally.
+
+    For functions that take a string but no text properties (tick labels, legend entries);
+    elsewhere pass :data:`PLAIN_TEXT`. matplotlib shows ``\\$`` as ``$`` and, with no unescaped
+    ``$`` left, never enters maths mode.
+
+    >>> plain_text("ASB $x^{2}$")
+    'ASB \\\\$x^{2}\\\\$'
+    """
+    return str(text).replace("$", r"\$")
+
+
+# =============================================================================== number formats
+def change_text(pct: Any, change_class: Any = None) -> str:
+    """A change in per cent for tables: ``"−32%"`` with a true minus, an arrow for a significant change.
+
+    >>> change_text(-31.6, "significant fall"), change_text(4.0), change_text(float("nan"))
+    ('−32% ↓', '+4%', '–')
+    """
+    if pct is None or isinstance(pct, str):
+        return "–"
+    try:
+        v = float(pct)
+    except (TypeError, ValueError):
+        return "–"
+    if not math.isfinite(v):
+        return "–"
+    arrow = " ↓" if change_class == "significant fall" else (" ↑" if change_class == "significant rise" else "")
+    return f"{v:+.0f}%".replace("-", "−") + arrow
+
+
+def tick_label(value: float) -> str:
+    """A colour-scale tick: thousands separators from 100, one decimal from 10, three figures below.
+
+    >>> [tick_label(v) for v in (0, 0.0123, 2.5, 12.5, 1500)]
+    ['0', '0.0123', '2.5', '12.5', '1,500']
+    """
+    a = abs(value)
+    if a == 0:
+        return "0"
+    if a >= 100:
+        return format(value, ",.0f")
+    if a >= 10:
+        return format(value, ",.1f").rstrip("0").rstrip(".")
+    return format(value, ".3g")
+
+
+def file_size(n_bytes: float) -> str:
+    """A file size in decimal units: ``"512 bytes"``, ``"1.5 kB"``, ``"2.3 MB"``, ``"1.1 GB"``."""
+    n = float(n_bytes)
+    for unit in ("bytes", "kB", "MB"):
+        if n < 1000:
+            return f"{n:,.0f} {unit}" if unit == "bytes" else f"{n:,.1f} {unit}"
+        n /= 1000.0
+    return f"{n:,.1f} GB"
+
+
+def metres_text(m: float) -> str:
+    """A distance: ``"250 m"`` below a kilometre, ``"1.5 km"`` from one.
+
+    >>> metres_text(250), metres_text(1500), metres_text(12000)
+    ('250 m', '1.5 km', '12 km')
+    """
+    v = float(m)
+    if abs(v) < 1000:
+        return f"{v:,.0f} m"
+    return f"{v / 1000:,.1f}".rstrip("0").rstrip(".") + " km"

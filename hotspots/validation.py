@@ -1,0 +1,512 @@
+"""Checks for arguments, one per kind of parameter, with the same rule and message everywhere.
+
+Every library function, the command line and the app check their arguments with these
+functions, so that a significance level is "a real number between 0 and 1" in
+:func:`~hotspots.gistar.gi_star`, :func:`~hotspots.change.change_cells` and ``--alpha`` alike.
+Each check returns the value in its canonical type (``float``, ``int``, ``"YYYY-MM"``, ...) or
+raises a :class:`~hotspots._errors.ParameterError` whose message names the argument in
+backticks, states the rule, repeats the value received and, where it helps, the fix:
+
+>>> alpha("0.05")
+Traceback (most recent call last):
+...
+hotspots._errors.ParameterError: `alpha` must be a number between 0 and 1, exclusive (e.g. 0.05); got '0.05'.
+
+**Names.** Messages name the Python argument, unless the caller maps names to what its user
+typed. The command line maps every argument to its flag with :func:`argument_names`, so that a
+bad value reaching a library function from ``hotspots analyse --alpha 2`` reads "`--alpha` must
+be ..."; the mapping holds for the current thread or task only (a :class:`contextvars.ContextVar`).
+
+**Several problems at once.** Inside ``with collect() as problems:``, ``problems.check(func,
+...)`` records a failed check instead of raising, and the block raises one error listing them all
+when it ends (osmnx's pattern, for forms and command lines with many arguments).
+
+**Text.** Checks take values of the right type only: ``alpha("0.05")`` is refused, as a string
+that looks like a number is usually a caller's mistake. Text typed by a user (the command line, a
+form) is converted first with :func:`parse_number`, which names the argument when it is not a
+number.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+import numbers
+import re
+from collections.abc import Callable, Collection, Iterator, Mapping
+from contextlib import contextmanager
+from contextvars import ContextVar
+from pathlib import Path
+from types import MappingProxyType
+from typing import Any, TypeVar
+
+import numpy as np
+
+from ._errors import CRSError, HotspotsError, InputError, ParameterError
+
+__all__ = [
+    "argument_names",
+    "shown",
+    "problem",
+    "Problems",
+    "collect",
+    "parse_number",
+    "number",
+    "alpha",
+    "fraction",
+    "positive",
+    "non_negative",
+    "distance",
+    "whole",
+    "seed",
+    "choice",
+    "flag",
+    "month",
+    "month_range",
+    "date",
+    "geodataframe",
+    "input_path",
+    "output_file",
+    "output_folder",
+]
+
+T = TypeVar("T")
+
+_NAMES: ContextVar[Mapping[str, str]] = ContextVar("hotspots_argument_names", default=MappingProxyType({}))
+
+
+# =============================================================================== names and messages
+@contextmanager
+def argument_names(names: Mapping[str, str]) -> Iterator[None]:
+    """Show arguments under other names in messages raised inside the block.
+
+    Parameters
+    ----------
+    names : mapping
+        Python argument name → name the user knows, e.g. ``{"alpha": "--alpha"}``. Nested
+        blocks add to (and override) the outer mapping.
+
+    Examples
+    --------
+    >>> with argument_names({"alpha": "--alpha"}):
+    ...     shown("alpha")
+    '`--alpha`'
+    >>> shown("alpha")
+    '`alpha`'
+    """
+    token = _NAMES.set(MappingProxyType({**_NAMES.get(), **dict(names)}))
+    try:
+        yield
+    finally:
+        _NAMES.reset(token)
+
+
+def shown(name: str) -> str:
+    """``name`` as messages show it: in backticks, mapped by :func:`argument_names` if it is mapped."""
+    return f"`{_NAMES.get().get(name, name)}`"
+
+
+def problem(name: str, rule: str, value: Any, fix: str = "") -> str:
+    """The standard message: ``"`name` must be <rule>; got <value>. <fix>"``."""
+    text = f"{shown(name)} must be {rule}; got {value!r}."
+    return f"{text} {fix}" if fix else text
+
+
+def _fail(name: str, rule: str, value: Any, fix: str = "") -> ParameterError:
+    return ParameterError(problem(name, rule, value, fix))
+
+
+# =============================================================================== collecting problems
+class Problems:
+    """Failed checks recorded by :func:`collect` (see the module docstring)."""
+
+    def __init__(self) -> None:
+        self.errors: list[HotspotsError] = []
+
+    def check(self, func: Callable[..., T], *args: Any, **kwargs: Any) -> T | None:
+        """``func(*args, **kwargs)``; on a :class:`HotspotsError`, record it and return None."""
+        try:
+            return func(*args, **kwargs)
+        except HotspotsError as exc:
+            self.errors.append(exc)
+            return None
+
+    def add(self, message: str, error: type[HotspotsError] = ParameterError) -> None:
+        """Record a problem found by the caller's own test."""
+        self.errors.append(error(message))
+
+    def __bool__(self) -> bool:
+        return bool(self.errors)
+
+    def __len__(self) -> int:
+        return len(self.errors)
+
+    @property
+    def messages(self) -> list[str]:
+        return [str(e) for e in self.errors]
+
+    def raise_if_any(self) -> None:
+        """Raise one error holding every recorded problem (nothing when there is none).
+
+        One problem is raised as it was; several as one error of their common type (else
+        :class:`HotspotsError`) whose message lists them on one line, with the list in
+        ``error.problems``.
+        """
+        if not self.errors:
+            return
+        if len(self.errors) == 1:
+            raise self.errors[0]
+        kinds = {type(e) for e in self.errors}
+        cls = kinds.pop() if len(kinds) == 1 else HotspotsError
+        err = cls(f"{len(self.errors)} problems: " + " ".join(f"({i}) {m}" for i, m in enumerate(self.messages, 1)))
+        err.problems = tuple(self.messages)  # type: ignore[attr-defined]
+        raise err
+
+
+@contextmanager
+def collect() -> Iterator[Problems]:
+    """Collect failed checks made with ``problems.check(...)`` and raise them together at the end.
+
+    Examples
+    --------
+    >>> with collect() as problems:  # doctest: +ELLIPSIS
+    ...     a = problems.check(alpha, 2)
+    ...     n = problems.check(whole, -1, "permutations")
+    Traceback (most recent call last):
+    ...
+    hotspots._errors.ParameterError: 2 problems: (1) `alpha` must be ...; got 2. (2) `permutations` must be ...; got -1.
+    """
+    problems = Problems()
+    yield problems
+    problems.raise_if_any()
+
+
+# =============================================================================== numbers
+def _is_bool(value: Any) -> bool:
+    return isinstance(value, (bool, np.bool_))
+
+
+def _is_real(value: Any) -> bool:
+    return isinstance(value, numbers.Real) and not _is_bool(value)
+
+
+def parse_number(value: Any, name: str, *, whole: bool = False) -> Any:
+    """A number from text a user typed (``"0.05"``, ``" 250 "``, ``"1e3"``); numbers pass through.
+
+    With ``whole=True`` the text must be a whole number (``"999"``, not ``"9.5"``). Ranges are
+    checked afterwards by the check for the argument (:func:`alpha`, :func:`positive`, ...).
+    None passes through (an argument not given).
+    """
+    if value is None or _is_real(value):
+        return value
+    text = str(value).strip()
+    try:
+        if whole:
+            return int(text)
+        out = float(text)
+    except ValueError:
+        raise _fail(name, "a whole number" if whole else "a number", value) from None
+    return out
+
+
+def _bound_text(low: float | None, high: float | None, low_open: bool, high_open: bool) -> str:
+    def g(v: float) -> str:
+        return f"{v:,g}"
+
+    if low is not None and high is not None:
+        if low_open and high_open:
+            return f"between {g(low)} and {g(high)}, exclusive"
+        if not low_open and not high_open:
+            return f"from {g(low)} to {g(high)}"
+        return f"{'above' if low_open else 'at least'} {g(low)} and {'below' if high_open else 'at most'} {g(high)}"
+    if low is not None:
+        return f"{'greater than' if low_open else 'at least'} {g(low)}"
+    if high is not None:
+        return ("less than " if high_open else "at most ") + g(high)
+    return ""
+
+
+def number(
+    value: Any,
+    name: str,
+    *,
+    low: float | None = None,
+    high: float | None = None,
+    low_open: bool = False,
+    high_open: bool = False,
+    unit: str | None = None,
+    example: str | None = None,
+    optional: bool = False,
+) -> float | None:
+    """A finite real number (not a bool, not text) within optional bounds, as ``float``.
+
+    Parameters
+    ----------
+    value : Any
+    name : str
+        Argument name for messages.
+    low, high : float, optional
+        Bounds; inclusive unless ``low_open`` / ``high_open``.
+    unit : str, optional
+        Unit named in the message ("metres").
+    example : str, optional
+        A valid value shown in the message ("0.05").
+    optional : bool
+        Accept None (returned as None). Messages do not mention None: it means "automatic"
+        or "not given", which the caller's documentation explains.
+    """
+    if value is None and optional:
+        return None
+    what = "a number" + (f" of {unit}" if unit else "")
+    bounds = _bound_text(low, high, low_open, high_open)
+    rule = what + (f" {bounds}" if bounds else "") + (f" (e.g. {example})" if example else "")
+    if not _is_real(value):
+        raise _fail(name, rule, value)
+    v = float(value)
+    if not math.isfinite(v):
+        raise _fail(name, rule, value)
+    if low is not None and (v < low or (low_open and v == low)):
+        raise _fail(name, rule, value)
+    if high is not None and (v > high or (high_open and v == high)):
+        raise _fail(name, rule, value)
+    return v
+
+
+def alpha(value: Any, name: str = "alpha") -> float:
+    """A significance level: a real number strictly between 0 and 1 (e.g. 0.05)."""
+    return number(value, name, low=0.0, high=1.0, low_open=True, high_open=True, example="0.05")  # type: ignore[return-value]
+
+
+def fraction(value: Any, name: str, *, example: str | None = None) -> float:
+    """A share or proportion: a real number from 0 to 1 inclusive."""
+    return number(value, name, low=0.0, high=1.0, example=example)  # type: ignore[return-value]
+
+
+def positive(value: Any, name: str, *, unit: str | None = None, example: str | None = None, optional: bool = False) -> Any:
+    """A finite real number greater than 0 (None too, when ``optional``)."""
+    return number(value, name, low=0.0, low_open=True, unit=unit, example=example, optional=optional)
+
+
+def non_negative(value: Any, name: str, *, unit: str | None = None, example: str | None = None, optional: bool = False) -> Any:
+    """A finite real number, 0 or more (None too, when ``optional``)."""
+    return number(value, name, low=0.0, unit=unit, example=example, optional=optional)
+
+
+def distance(value: Any, name: str, *, zero: bool = False, example: str | None = None, optional: bool = False) -> Any:
+    """A distance in metres: finite and greater than 0 (or 0 or more with ``zero=True``)."""
+    return number(value, name, low=0.0, low_open=not zero, unit="metres", example=example, optional=optional)
+
+
+def whole(
+    value: Any,
+    name: str,
+    *,
+    low: int | None = 0,
+    high: int | None = None,
+    unit: str | None = None,
+    example: str | None = None,
+    optional: bool = False,
+) -> Any:
+    """A whole number (an ``int``, or a float such as ``5.0`` holding one) in ``low..high``, as ``int``.
+
+    ``low`` defaults to 0; give ``low=1`` for counts that must be positive, ``low=None`` for no
+    lower bound. Bools are refused.
+    """
+    if value is None and optional:
+        return None
+    what = "a whole number" + (f" of {unit}" if unit else "")
+    if low is not None and high is not None:
+        what += f" from {low:,} to {high:,}"
+    elif low is not None:
+        what += f" >= {low:,}"
+    elif high is not None:
+        what += f" <= {high:,}"
+    rule = what + (f" (e.g. {example})" if example else "")
+    ok = _is_real(value) and math.isfinite(float(value)) and float(value) == math.floor(float(value))
+    if not ok:
+        raise _fail(name, rule, value)
+    v = int(value)
+    if (low is not None and v < low) or (high is not None and v > high):
+        raise _fail(name, rule, value)
+    return v
+
+
+def seed(value: Any, name: str = "seed", *, optional: bool = True) -> int | None:
+    """A random seed: a whole number >= 0 (None, when ``optional``, for fresh entropy)."""
+    return whole(value, name, low=0, example="0", optional=optional)
+
+
+# =============================================================================== choices and flags
+def choice(value: Any, name: str, options: Collection[Any], *, optional: bool = False) -> Any:
+    """One of ``options`` (compared with ``==``; text is matched exactly)."""
+    if value is None and optional:
+        return None
+    listed = list(options)
+    try:
+        hit = any(_is_bool(value) == _is_bool(o) and bool(value == o) for o in listed)
+    except (TypeError, ValueError):  # an array compared with a string
+        hit = False
+    if not hit:
+        text = ", ".join(repr(o) for o in listed)
+        raise _fail(name, f"one of {text}", value)
+    return value
+
+
+def flag(value: Any, name: str) -> bool:
+    """True or False (Python or numpy bool); anything else, including 0/1 and "yes", is refused."""
+    if _is_bool(value):
+        return bool(value)
+    raise _fail(name, "True or False", value)
+
+
+# =============================================================================== months and dates
+_MONTH = re.compile(r"(\d{4})-(\d{1,2})")
+_DATE = re.compile(r"(\d{4})-(\d{2})-(\d{2})")
+_MONTH_RULE = "a month written YYYY-MM (e.g. 2023-07)"
+
+
+def month(value: Any, name: str, *, optional: bool = False) -> Any:
+    """A calendar month as ``"YYYY-MM"``.
+
+    Accepts ``"2023-07"`` (or ``"2023-7"``, surrounding spaces ignored), and objects with a
+    ``year`` and ``month`` (``datetime.date``, ``pandas.Timestamp``, ``pandas.Period``) or a
+    ``numpy.datetime64``. Dates written with a day (``"2023-07-01"``) are refused: a month is
+    asked for.
+    """
+    if value is None and optional:
+        return None
+    rule = _MONTH_RULE
+    if isinstance(value, np.datetime64):
+        value = str(value.astype("datetime64[M]"))
+    if isinstance(value, str):
+        m = _MONTH.fullmatch(value.strip())
+        if m and 1 <= int(m.group(2)) <= 12:
+            return f"{int(m.group(1)):04d}-{int(m.group(2)):02d}"
+        raise _fail(name, rule, value)
+    y, mo = getattr(value, "year", None), getattr(value, "month", None)
+    if isinstance(y, int) and isinstance(mo, int) and 1 <= mo <= 12:
+        return f"{y:04d}-{mo:02d}"
+    raise _fail(name, rule, value)
+
+
+def month_range(value: Any, name: str, *, open_ends: bool = False) -> tuple[Any, Any]:
+    """First and last month (inclusive) as ``("YYYY-MM", "YYYY-MM")``, first <= last.
+
+    Accepts ``"2022-07:2023-06"`` or a pair of anything :func:`month` accepts. With
+    ``open_ends=True`` either end may be None (or empty in the text form) for "no limit".
+    """
+    rule = "two months FIRST:LAST written YYYY-MM:YYYY-MM (e.g. 2022-07:2023-06)"
+    pair: Any = value
+    if isinstance(value, str):
+        pair = [p.strip() or None for p in value.split(":")]
+    try:
+        first, last = pair
+    except (TypeError, ValueError):
+        raise _fail(name, rule, value) from None
+    if (first is None or last is None) and not open_ends:
+        raise _fail(name, rule, value)
+    try:
+        a = month(first, name, optional=open_ends)
+        b = month(last, name, optional=open_ends)
+    except ParameterError:
+        raise _fail(name, rule, value) from None
+    if a is not None and b is not None and a > b:
+        raise ParameterError(f"{shown(name)} starts after it ends ({a} > {b}); give the earlier month first.")
+    return a, b
+
+
+def date(value: Any, name: str, *, optional: bool = False) -> Any:
+    """A calendar day as :class:`datetime.date`: ``"YYYY-MM-DD"`` text, a date, datetime or Timestamp."""
+    if value is None and optional:
+        return None
+    rule = "a date written YYYY-MM-DD (e.g. 2023-07-01)"
+    if isinstance(value, np.datetime64):
+        value = str(value.astype("datetime64[D]"))
+    if isinstance(value, dt.datetime):
+        return value.date()
+    if isinstance(value, dt.date):
+        return value
+    if isinstance(value, str) and _DATE.fullmatch(value.strip()):
+        try:
+            return dt.date.fromisoformat(value.strip())
+        except ValueError:
+            pass
+    raise _fail(name, rule, value)
+
+
+# =============================================================================== tables
+def geodataframe(value: Any, name: str) -> Any:
+    """A GeoDataFrame with a CRS (a :class:`CRSError` when the CRS is missing); returned as it is."""
+    import geopandas as gpd
+
+    if not isinstance(value, gpd.GeoDataFrame):
+        raise ParameterError(f"{shown(name)} must be a GeoDataFrame; got {type(value).__name__}.")
+    if value.crs is None:
+        raise CRSError(f"{shown(name)} has no CRS; set it with `.set_crs(27700)` (or the CRS it is in).")
+    return value
+
+
+# =============================================================================== output paths
+def _as_path(value: Any, name: str, rule: str) -> Path:
+    if isinstance(value, (str, Path)) and str(value).strip():
+        return Path(value)
+    raise _fail(name, rule, value)
+
+
+def _parent_folder(path: Path, name: str) -> None:
+    parent = path.parent
+    if not parent.exists():
+        raise ParameterError(
+            f"{shown(name)} {str(path)!r} is in a folder that does not exist ({str(parent)!r}); create it first or choose "
+            "another place."
+        )
+    if not parent.is_dir():
+        raise ParameterError(f"{shown(name)} {str(path)!r}: {str(parent)!r} is not a folder; choose a path inside a folder.")
+
+
+def input_path(value: Any, name: str) -> Path:
+    """A file or folder to read, which must exist (an :class:`InputError` otherwise)."""
+    path = _as_path(value, name, "a file or folder path")
+    if not path.exists():
+        raise InputError(f"{shown(name)} {str(path)!r} does not exist; check the path.")
+    return path
+
+
+def output_file(value: Any, name: str, *, suffixes: Collection[str] | None = None, new_folders: bool = False) -> Path:
+    """A file to write: not a folder; its folder must exist unless ``new_folders``.
+
+    Parameters
+    ----------
+    suffixes : collection of str, optional
+        Allowed suffixes, lower case with the dot (``(".png", ".pdf")``); compared
+        case-insensitively.
+    new_folders : bool
+        The caller creates missing folders (a library call writing inside a results folder);
+        the command line never does, so that a typo cannot scatter folders over the file system.
+    """
+    listed = list(suffixes or [])
+    ends = ", ".join(listed[:-1]) + " or " + listed[-1] if len(listed) > 1 else "".join(listed)
+    rule = "a file path" + (f" ending in {ends}" if ends else "")
+    path = _as_path(value, name, rule)
+    if suffixes is not None and path.suffix.lower() not in {s.lower() for s in suffixes}:
+        raise _fail(name, rule, str(value), "The format follows the suffix.")
+    if path.is_dir():
+        raise ParameterError(f"{shown(name)} {str(path)!r} is a folder; give a file path ({rule}).")
+    if not new_folders:
+        _parent_folder(path, name)
+    return path
+
+
+def output_folder(value: Any, name: str) -> Path:
+    """A folder to write into: an existing folder, or a new one whose parent folder exists.
+
+    Only the named folder itself may be created by the caller, never its parents, so a typo
+    cannot scatter folders over the file system.
+    """
+    path = _as_path(value, name, "a folder path")
+    if path.exists():
+        if not path.is_dir():
+            raise ParameterError(f"{shown(name)} {str(path)!r} exists and is not a folder; give a folder path.")
+        return path
+    _parent_folder(path, name)
+    return path

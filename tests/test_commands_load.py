@@ -1,0 +1,60 @@
+"""``hotspots load``: load reports, and the same month format as ``hotspots analyse``."""
+
+from __future__ import annotations
+
+import json
+
+import pandas as pd
+import pytest
+from helpers import run_cli
+
+from hotspots.schema import ASB_CATEGORY
+
+
+@pytest.fixture()
+def table(tmp_path):
+    months = ["2025-01", "2025-02", "2025-03", "2025-04"]
+    df = pd.DataFrame({
+        "incident_id": [f"i{k}" for k in range(40)],
+        "month": [months[k % 4] for k in range(40)],
+        "category": ASB_CATEGORY,
+        "easting": 430000 + 10 * pd.RangeIndex(40),
+        "northing": 336000 + 10 * pd.RangeIndex(40),
+    })
+    path = tmp_path / "incidents.csv"
+    df.to_csv(path, index=False)
+    return path
+
+
+@pytest.mark.parametrize("months, kept", [("2025-02:2025-03", 20), ("2025-2:2025-3", 20), ("2025-03:", 20), (":2025-01", 10)])
+def test_months_filter(table, months, kept):
+    code, stdout, stderr = run_cli("load", table, "--months", months, "--json")
+    assert code == 0, stderr
+    report = json.loads(stdout)
+    assert report["rows_read"] == 40 and report["rows_kept"] == kept
+
+
+@pytest.mark.parametrize("months", ["2025-01-15:2025-03", "2025-13:2025-14", "2025", "January:March"])
+def test_load_and_analyse_refuse_the_same_month_formats_with_the_same_message(table, tmp_path, months):
+    code, _, load_err = run_cli("load", table, "--months", months)
+    assert code == 2
+    code, _, analyse_err = run_cli("analyse", table, "--out", tmp_path / "r", "--period", months)
+    assert code == 2
+    rule = "must be two months FIRST:LAST written YYYY-MM:YYYY-MM (e.g. 2022-07:2023-06); got"
+    assert load_err == f"hotspots load: error: `--months` {rule} {months!r}.\n"
+    assert analyse_err == f"hotspots analyse: error: `--period` {rule} {months!r}.\n"
+
+
+def test_load_and_analyse_accept_the_same_month_formats(table, tmp_path):
+    for months in ("2025-1:2025-3", "2025-01:2025-03", " 2025-01 : 2025-03 "):
+        assert run_cli("load", table, "--months", months)[0] == 0
+        code, _, stderr = run_cli("analyse", table, "--out", tmp_path / "r", "--period", months, "--no-images", "--formats",
+                                  "csv",
+                                  "--quiet", "--study-area", "none", "--cell-size", "100")
+        assert code == 0, stderr
+
+
+def test_missing_paths_are_named_with_their_placeholder(tmp_path):
+    code, _, stderr = run_cli("load", tmp_path / "a.csv", tmp_path / "b.csv")
+    assert code == 2
+    assert stderr.startswith("hotspots load: error: 2 problems: (1) `PATH`") and stderr.count("\n") == 1

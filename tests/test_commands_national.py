@@ -1,0 +1,142 @@
+"""Tests for ``hotspots national``: the results folder, read back, against the library's numbers;
+the same layer and rasters with ``--scheduler local:2``; one-line errors."""
+
+from __future__ import annotations
+
+import json
+
+import geopandas as gpd
+import numpy as np
+import pytest
+
+pytest.importorskip("rasterio")
+
+from hotspots.areas import hotspot_areas  # noqa: E402
+from hotspots.cli import main  # noqa: E402
+from hotspots.export.raster import read_raster  # noqa: E402
+from hotspots.national import run_national, write_points_parquet  # noqa: E402
+
+ARGS = ["--extent", "data", "--cell-size", "250", "--bandwidth", "800", "--distance", "600", "--mask-radius", "1000"]
+
+
+def towns(n: int, seed: int = 0) -> np.ndarray:
+    rng = np.random.default_rng(seed)
+    c = rng.uniform((410_000, 310_000), (440_000, 335_000), (6, 2))
+    pts = c[rng.integers(0, 6, n)] + rng.normal(0, 900, (n, 2))
+    return np.vstack([pts, rng.uniform((405_000, 305_000), (445_000, 340_000), (n // 3, 2))])
+
+
+@pytest.fixture(scope="module")
+def points_file(tmp_path_factory):
+    d = tmp_path_factory.mktemp("national")
+    # 4 row groups, so a cluster has several tasks
+    return write_points_parquet(d / "points.parquet", towns(30_000), row_group_size=10_000)
+
+
+@pytest.fixture(scope="module")
+def local_run(points_file, tmp_path_factory):
+    out = tmp_path_factory.mktemp("out") / "run"
+    assert main(["national", str(points_file), "--out", str(out), "--quiet", *ARGS]) == 0
+    return out
+
+
+def test_outputs_read_back_equal_the_library(points_file, local_run):
+    res = run_national(points_file, bounds=None, cell_size=250, bandwidth=800, distance=600, mask_radius=1000)
+    names = {p.name for p in local_run.iterdir()}
+    assert names == {"counts.tif", "density.tif", "gi_z.tif", "class.tif", "hotspot_areas.gpkg", "parameters.json", "overview.png"}
+    counts = read_raster(local_run / "counts.tif")
+    np.testing.assert_array_equal(counts.values, res.counts.values.astype(np.float32))
+    assert counts.layout == "COG" and counts.crs.to_epsg() == 27700
+    assert (counts.transform.c, counts.transform.f, counts.transform.a) == (res.grid.xmin, res.grid.ymax, 250.0)
+    np.testing.assert_array_equal(read_raster(local_run / "density.tif").values, res.density.values.astype(np.float32))
+    np.testing.assert_array_equal(read_raster(local_run / "gi_z.tif").values, res.gistar.z.astype(np.float32))
+    cls = read_raster(local_run / "class.tif")
+    assert cls.nodata == -128
+    np.testing.assert_array_equal(cls.values, np.where(res.grid.active, res.gistar.bins, -128))
+    layer = gpd.read_file(local_run / "hotspot_areas.gpkg", layer="hotspot_areas")
+    want = hotspot_areas(res.gistar)
+    assert len(layer) == want.n_areas > 0
+    np.testing.assert_array_equal(layer["count"], want.areas["count"])
+    assert all(a.equals(b) for a, b in zip(layer.geometry, want.areas.geometry))
+    assert layer.crs.to_epsg() == 27700
+    params = json.loads((local_run / "parameters.json").read_text())
+    assert params["parameters"]["n_points"] == 40_000 and params["parameters"]["bandwidth_m"] == 800
+    assert params["gi_star"]["hot_cells"] == int(res.gistar.hot.sum())
+    assert params["areas"]["hot"] == want.n_areas and "stream" in params["timings_s"]
+    assert (local_run / "overview.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_local_cluster_gives_the_same_layer_and_rasters(points_file, local_run, tmp_path, capsys):
+    pytest.importorskip("distributed")
+    out = tmp_path / "cluster"
+    assert main(["national", str(points_file), "--out", str(out), "--scheduler", "local:2", *ARGS]) == 0
+    printed = capsys.readouterr()
+    assert "task" in printed.err  # progress per cluster task
+    for name in ("counts.tif", "class.tif"):
+        np.testing.assert_array_equal(read_raster(out / name).values, read_raster(local_run / name).values)
+    for name in ("density.tif", "gi_z.tif"):
+        np.testing.assert_allclose(read_raster(out / name).values, read_raster(local_run / name).values, rtol=1e-6, equal_nan=True)
+    a = gpd.read_file(out / "hotspot_areas.gpkg", layer="hotspot_areas")
+    b = gpd.read_file(local_run / "hotspot_areas.gpkg", layer="hotspot_areas")
+    assert len(a) == len(b) > 0
+    assert (a.drop(columns="geometry").equals(b.drop(columns="geometry")))
+    assert all(x.equals(y) for x, y in zip(a.geometry, b.geometry))
+    assert json.loads((out / "parameters.json").read_text())["parameters"]["scheduler"] == "local:2"
+
+
+def test_unreachable_scheduler_is_one_line(points_file, tmp_path, capsys, monkeypatch):
+    pytest.importorskip("distributed")
+    import hotspots.distributed as dist
+
+    monkeypatch.setattr(dist, "CONNECT_TIMEOUT_S", 2.0)
+    code = main(["national", str(points_file), "--out", str(tmp_path / "o"), "--quiet", "--scheduler", "tcp://127.0.0.1:9", *ARGS])
+    err = capsys.readouterr().err.strip()
+    assert code == 2
+    assert err.count("\n") == 0 and "cannot reach the Dask scheduler at tcp://127.0.0.1:9" in err
+
+
+@pytest.mark.parametrize(
+    "extra, match",
+    [
+        (["--scheduler", "cluster-please"], "`--scheduler` must be `local:N`"),
+        (["--scheduler", "local:0"], "number of worker processes"),
+    ],
+)
+def test_bad_scheduler_values(points_file, tmp_path, capsys, extra, match):
+    pytest.importorskip("distributed")
+    code = main(["national", str(points_file), "--out", str(tmp_path / "o"), "--quiet", *extra, *ARGS])
+    err = capsys.readouterr().err.strip()
+    assert code == 2 and match in err and err.count("\n") == 0
+
+
+def test_out_parent_must_exist_and_months_checked(points_file, tmp_path, capsys):
+    code = main(["national", str(points_file), "--out", str(tmp_path / "no" / "such" / "dir"), "--quiet", *ARGS])
+    assert code == 2 and "does not exist" in capsys.readouterr().err
+    assert not (tmp_path / "no").exists()
+    with pytest.raises(SystemExit):
+        main(["national", str(points_file), "--out", str(tmp_path / "o"), "--months", "2025-13:2025-01"])
+    with pytest.raises(SystemExit):
+        main(["national", str(points_file), "--out", str(tmp_path / "o"), "--cell-size", "-5"])
+
+
+def test_police_uk_folder_with_category_default(tmp_path, capsys):
+    from hotspots.schema import POLICE_UK_COLUMNS
+
+    rng = np.random.default_rng(3)
+    folder = tmp_path / "police"
+    folder.mkdir()
+    lines = [",".join(POLICE_UK_COLUMNS)]
+    for i in range(400):
+        lon, lat = -1.47 + rng.normal(0, 0.01), 52.92 + rng.normal(0, 0.01)
+        cat = "Anti-social behaviour" if i % 4 else "Burglary"
+        lines.append(f",2025-01,F,F,{lon:.6f},{lat:.6f},On or near X,E01000001,X 001A,{cat},,")
+    (folder / "2025-01-derbyshire-street.csv").write_text("\n".join(lines) + "\n")
+    out = tmp_path / "res"
+    code = main(["national", str(folder), "--out", str(out), "--cache-dir", str(tmp_path / "cache"), "--no-overview", *ARGS])
+    assert code == 0
+    printed = capsys.readouterr().out
+    assert "converted 300 police.uk incidents from 1 force(s)" in printed
+    assert json.loads((out / "parameters.json").read_text())["parameters"]["n_points"] == 300
+    code = main(["national", str(folder), "--out", str(out), "--cache-dir", str(tmp_path / "cache"), "--no-overview",
+                 "--category", "all", *ARGS])
+    assert code == 0 and json.loads((out / "parameters.json").read_text())["parameters"]["n_points"] == 400

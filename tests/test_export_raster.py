@@ -1,0 +1,52 @@
+"""Tests for hotspots.export.raster: Cloud-Optimised GeoTIFFs read back with rasterio."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+pytest.importorskip("rasterio")
+
+from hotspots._errors import ParameterError  # noqa: E402
+from hotspots.export.raster import read_raster, write_cog  # noqa: E402
+from hotspots.grid import Grid  # noqa: E402
+
+
+@pytest.fixture()
+def grid():
+    # 1,100 x 700 cells: larger than one 512 block, so the file is tiled and has overviews
+    return Grid.from_bounds((300_000, 200_000, 300_000 + 700 * 100 - 1, 200_000 + 1100 * 100 - 1), 100)
+
+
+def test_float_surface_round_trip(tmp_path, grid):
+    rng = np.random.default_rng(0)
+    vals = rng.gamma(2.0, 3.0, grid.shape)
+    vals[:50, :] = np.nan  # outside the study area
+    path = write_cog(tmp_path / "d.tif", vals, grid, description="density", units="incidents per km²", tags={"kernel": "quartic"})
+    band = read_raster(path)
+    np.testing.assert_array_equal(band.values, vals.astype(np.float32))
+    assert band.layout == "COG" and band.overviews  # internal overviews, COG layout
+    assert band.crs.to_epsg() == 27700 and np.isnan(band.nodata)
+    t = band.transform
+    assert (t.c, t.f, t.a, t.e) == (grid.xmin, grid.ymax, 100.0, -100.0)  # north-up, top-left corner
+    assert band.description == "density" and band.tags["units"] == "incidents per km²" and band.tags["kernel"] == "quartic"
+    # row 0 is the northmost row: the value at a known cell centre
+    x, y = grid.xmin + 100 * 10 + 50, grid.ymax - 100 * 60 - 50
+    col, row = (x - t.c) / t.a, (y - t.f) / t.e
+    assert band.values[int(row), int(col)] == np.float32(vals[60, 10])
+    assert not (tmp_path / "d.tif.tmp.tif").exists()
+
+
+def test_integer_classes_with_nodata(tmp_path, grid):
+    cls = np.random.default_rng(1).integers(-3, 4, grid.shape).astype(np.int8)
+    cls[0, 0] = -128
+    band = read_raster(write_cog(tmp_path / "c.tif", cls, grid, dtype="int8", nodata=-128))
+    np.testing.assert_array_equal(band.values, cls)
+    assert band.values.dtype == np.int8 and band.nodata == -128
+
+
+def test_bad_arguments(tmp_path, grid):
+    with pytest.raises(ParameterError, match="shape"):
+        write_cog(tmp_path / "x.tif", np.zeros((3, 3)), grid)
+    with pytest.raises(ParameterError, match="dtype"):
+        write_cog(tmp_path / "x.tif", np.zeros(grid.shape), grid, dtype="complex64")

@@ -1,0 +1,156 @@
+"""Tests for hotspots.footprint: the study area derived from the incidents (no boundary file)."""
+
+from __future__ import annotations
+
+import geopandas as gpd
+import numpy as np
+import pytest
+import shapely
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from hotspots._errors import CRSError, ParameterError
+from hotspots.footprint import GAP_M, MARGIN_M, data_footprint
+
+
+def town(rng, centre, sd, n):
+    return rng.normal(centre, sd, size=(n, 2))
+
+
+# ----------------------------------------------------------------------------- check inputs
+@pytest.mark.parametrize(
+    "kw, match",
+    [
+        ({"gap_m": 0}, "gap_m"),
+        ({"margin_m": -1}, "margin_m"),
+        ({"margin_m": 6000}, "too large"),
+        ({"min_share": 1.0}, "min_share"),
+        ({"min_count": 0}, "min_count"),
+        ({"min_count": True}, "min_count"),
+    ],
+)
+def test_bad_parameters(kw, match):
+    with pytest.raises(ParameterError, match=match):
+        data_footprint(np.array([[0.0, 0.0], [10.0, 10.0]]), crs=27700, **kw)
+
+
+def test_needs_projected_crs_and_points():
+    with pytest.raises(CRSError, match="crs"):
+        data_footprint(np.array([[0.0, 0.0]]))
+    ll = gpd.GeoDataFrame(geometry=gpd.points_from_xy([-1.1], [52.6]), crs=4326)
+    with pytest.raises(CRSError, match="degrees"):
+        data_footprint(ll)
+    with pytest.raises(CRSError, match="no CRS"):
+        data_footprint(gpd.GeoDataFrame(geometry=gpd.points_from_xy([1.0], [2.0])))
+    with pytest.raises(ParameterError, match="empty"):
+        data_footprint(np.empty((0, 2)), crs=27700)
+
+
+# ----------------------------------------------------------------------------- check outputs
+def test_strays_left_out_and_counted():
+    rng = np.random.default_rng(0)
+    core = np.vstack([town(rng, [450_000, 300_000], 2_000, 3000), town(rng, [455_000, 318_000], 1_500, 1500)])
+    strays = np.array([[530_000, 180_000], [531_000, 181_000], [420_000, 540_000]])  # London x2, Durham
+    fp = data_footprint(np.vstack([core, strays]), crs=27700)
+    assert fp.n_incidents == 4503 and fp.n_outside == 3 and fp.n_inside == 4500
+    assert fp.groups_kept == 1 and fp.groups_left_out == 2
+    assert fp.inside[:4500].all() and not fp.inside[4500:].any()
+    # The two towns 18 km apart are joined (gaps of under 10 km between their incidents).
+    assert shapely.get_num_geometries(fp.geometry) == 1
+    # The area is about where the incidents are, not the 110 x 360 km box of the strays.
+    x0, y0, x1, y1 = fp.geometry.bounds
+    assert x1 - x0 < 30_000 and y1 - y0 < 40_000
+    text = fp.describe()
+    assert "left out 3 incident(s)" in text and "2 outlying group(s)" in text and "4,500 of 4,503" in text
+    rec = fp.record()
+    assert rec["incidents_outside"] == 3 and rec["share_of_incidents_inside"] == round(4500 / 4503, 4)
+
+
+def test_every_kept_incident_has_a_margin():
+    rng = np.random.default_rng(1)
+    xy = town(rng, [400_000, 400_000], 3_000, 2000)
+    fp = data_footprint(xy, crs=27700)
+    assert fp.n_outside == 0
+    # Each incident is at least the margin inside the edge.
+    d = shapely.distance(shapely.points(xy), fp.geometry.boundary)
+    assert d.min() >= MARGIN_M
+    # and the area does not reach far beyond the incidents: at most the gap's half from one.
+    far = shapely.Point(400_000 + 3_000 * 6, 400_000)
+    assert not fp.geometry.contains(far)
+
+
+def test_holes_filled_and_bays_closed():
+    # A ring-shaped town (incidents around a 3 km park): the park is inside the study area.
+    rng = np.random.default_rng(2)
+    ang = rng.uniform(0, 2 * np.pi, 3000)
+    r = rng.uniform(3_000, 4_000, 3000)
+    xy = np.column_stack([500_000 + r * np.cos(ang), 200_000 + r * np.sin(ang)])
+    fp = data_footprint(xy, crs=27700)
+    assert fp.geometry.contains(shapely.Point(500_000, 200_000))
+    assert shapely.get_num_interior_rings(shapely.get_parts(fp.geometry)).sum() == 0
+
+
+def test_separate_large_groups_kept_as_parts():
+    rng = np.random.default_rng(3)
+    a = town(rng, [300_000, 300_000], 1_000, 1000)
+    b = town(rng, [360_000, 300_000], 1_000, 300)  # 60 km away, 23 % of incidents: an island town
+    fp = data_footprint(np.vstack([a, b]), crs=27700)
+    assert fp.n_outside == 0 and fp.groups_kept == 2
+    assert shapely.get_num_geometries(fp.geometry) == 2
+    assert not fp.geometry.contains(shapely.Point(330_000, 300_000))
+
+
+def test_min_share_and_min_count():
+    rng = np.random.default_rng(4)
+    a = town(rng, [300_000, 300_000], 1_000, 1000)
+    b = town(rng, [400_000, 300_000], 300, 8)  # 0.8 % of incidents, far away
+    xy = np.vstack([a, b])
+    assert data_footprint(xy, crs=27700).n_outside == 8
+    assert data_footprint(xy, crs=27700, min_share=0.005).n_outside == 0
+    assert data_footprint(xy, crs=27700, min_share=0.005, min_count=10).n_outside == 8
+
+
+def test_largest_group_always_kept():
+    xy = np.array([[0.0, 0.0], [50_000.0, 0.0], [50_100.0, 0.0]])
+    fp = data_footprint(xy, crs=27700)  # every group is below min_count
+    assert fp.n_inside == 2 and fp.groups_kept == 1
+
+
+def test_geodataframe_in_and_out():
+    rng = np.random.default_rng(5)
+    pts = gpd.GeoDataFrame(geometry=gpd.points_from_xy(*town(rng, [200_000, 500_000], 1_000, 300).T), crs=2157)
+    fp = data_footprint(pts)
+    gdf = fp.to_geodataframe()
+    assert gdf.crs.to_epsg() == 2157 and len(gdf) == 1 and gdf.attrs["source"] == "footprint of the incidents"
+    assert fp.area_km2 == pytest.approx(gdf.area.iloc[0] / 1e6)
+
+
+@settings(max_examples=30, deadline=None)
+@given(
+    st.lists(st.tuples(st.floats(0, 60_000), st.floats(0, 60_000)), min_size=1, max_size=60),
+    st.floats(2_500, 20_000),
+)
+def test_invariants(pts, gap):
+    xy = np.array(pts) + [400_000, 300_000]
+    fp = data_footprint(xy, crs=27700, gap_m=gap, margin_m=gap / 8)
+    assert fp.n_inside + fp.n_outside == len(xy)
+    assert fp.n_inside >= 1 and fp.geometry.is_valid and not fp.geometry.is_empty
+    assert 0 < fp.share_inside <= 1
+    # Kept incidents are inside; the inside flags agree with the geometry.
+    assert np.array_equal(fp.inside, shapely.contains_xy(fp.geometry, xy[:, 0], xy[:, 1]))
+    assert fp.groups_kept >= 1 and fp.gap_m == gap
+
+
+@pytest.mark.realdata
+def test_leicestershire_strays(police_uk_dir):
+    from hotspots.io import load_police_uk
+
+    d = police_uk_dir / "leicestershire"
+    if not d.is_dir():
+        pytest.skip("Leicestershire files absent")
+    inc = load_police_uk(d, categories="asb").data
+    fp = data_footprint(inc)
+    # Three strays: two in London, one in County Durham (REFERENCE: 3 of 14,178).
+    assert fp.n_incidents == 14_178 and fp.n_outside == 3
+    assert 1_500 < fp.area_km2 < 3_500  # the force is 2,156 km²
+    assert GAP_M == 10_000

@@ -1,0 +1,67 @@
+"""Issue 13 acceptance on real police.uk data: the default choices for a dozen forces.
+
+For each force, a year of its police.uk files goes through the default analysis
+(``benchmarks.forces.default_analysis``: category, CRS, study area from the data, automatic cell
+size, hotspot areas, place names): cells of at most 500 m; the study area holds at least 95 % of
+the force's incidents; the top three hotspot areas' labels name places in the force (the town
+lies in the study area, the district is one of the force's own); no Derbyshire town outside
+Derbyshire. Skipped when the shared data is absent. ``python -m benchmarks.forces`` runs all 41.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+import pytest
+import shapely
+
+from hotspots.gazetteer import towns as derbyshire_towns
+from hotspots.io import load_police_uk
+from hotspots.places import district_names
+
+pytestmark = pytest.mark.realdata
+
+# Twelve forces: a city force, a tiny one, sparse rural ones, islands, many strays, Northern Ireland.
+FORCES = (
+    "leicestershire", "northern-ireland", "dyfed-powys", "city-of-london", "merseyside", "cumbria",
+    "devon-and-cornwall", "gloucestershire", "north-wales", "sussex", "durham", "derbyshire",
+)
+
+
+@pytest.fixture(scope="module")
+def national(police_uk_dir: Path) -> Path:
+    d = police_uk_dir / "national_2025_gz"
+    if not d.is_dir():
+        pytest.skip(f"national police.uk set not found at {d}")
+    return d
+
+
+@pytest.mark.parametrize("force", FORCES)
+def test_default_choices_fit_the_force(national, force):
+    from benchmarks.forces import default_analysis
+
+    files = sorted(national.glob(f"*/*-{force}-street.csv.gz"))
+    if not files:
+        pytest.skip(f"no files for {force}")
+    inc = load_police_uk(files).data
+    res = default_analysis(inc)
+    assert res.force is not None and res.force.id == force
+    assert res.crs.epsg == (2157 if force == "northern-ireland" else 27700)
+    assert res.cell_size <= 500
+    assert res.share_inside >= 0.95
+    assert res.n_areas >= 3
+    top = res.places.head(3)
+    area = shapely.union_all(res.study_area.geometry.values)
+    where = res.towns.set_index("name").geometry
+    for _, row in top.iterrows():
+        assert row["town"] is not None and row["label"].endswith(", " + row["town"])
+        assert area.contains(where.loc[[row["town"]]].iloc[0]), (force, row["label"])
+    # The districts of the top areas are among the force's own (LSOA names; PSNI's files have none).
+    own = district_names(res.incidents.get("lsoa_name", pd.Series(dtype=str))).value_counts(normalize=True)
+    own = set(own[own >= 0.005].index)
+    if own:
+        assert set(top["district"].dropna()) <= own, (force, list(top["district"]))
+    if force != "derbyshire":
+        dby = set(derbyshire_towns()["name"])
+        assert not any(t in dby for t in res.places["town"].dropna()), (force, list(res.places["label"]))

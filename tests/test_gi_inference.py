@@ -1,0 +1,182 @@
+"""Exact p-values for Gi* neighbourhood sums: hand-computed cases, scipy references, null maps."""
+
+from __future__ import annotations
+
+import itertools
+
+import numpy as np
+import pytest
+from scipy import ndimage, stats
+
+from hotspots import Grid, count, gi_star
+from hotspots._errors import ParameterError
+from hotspots.areas import hotspot_areas
+from hotspots.gi_inference import (
+    P_FLOOR,
+    count_test_tails,
+    exact_feasible,
+    is_count_data,
+    neighbourhood_sum_tails,
+)
+from hotspots.grid import GridValues
+
+
+def _gv(values: np.ndarray, cs: float = 100.0) -> GridValues:
+    nr, nc = values.shape
+    g = Grid.from_bounds((0, 0, nc * cs - 1, nr * cs - 1), cs)
+    return GridValues(np.asarray(values, dtype=float), g, "count")
+
+
+# ------------------------------------------------------------------ randomisation tails
+def test_randomisation_tails_equal_brute_force_enumeration():
+    # Every ordered draw of W values (with replacement) from 7 cells, enumerated.
+    vals = np.array([0, 0, 0, 1, 1, 2, 5])
+    for W in (1, 2, 3):
+        sums = np.array([sum(c) for c in itertools.product(vals, repeat=W)])
+        obs = np.arange(0, 5 * W + 2)
+        t = neighbourhood_sum_tails(vals, np.full(obs.size, W), obs)
+        want_up = np.array([(sums >= s).mean() for s in obs])
+        want_lo = np.array([(sums <= s).mean() for s in obs])
+        np.testing.assert_allclose(t.p_upper, np.clip(want_up, P_FLOOR, 1), rtol=1e-9, atol=1e-15)
+        np.testing.assert_allclose(t.p_lower, np.clip(want_lo, P_FLOOR, 1), rtol=1e-9, atol=1e-15)
+
+
+def test_randomisation_tails_of_poisson_counts_are_poisson_sums():
+    # Sums of W draws from a large Poisson(2) sample follow Poisson(2 W) closely.
+    rng = np.random.default_rng(1)
+    vals = rng.poisson(2.0, 200_000)
+    t = neighbourhood_sum_tails(vals, np.array([9, 9, 9]), np.array([10, 18, 30]))
+    np.testing.assert_allclose(t.p_upper, stats.poisson.sf([9, 17, 29], 18), rtol=0.05)
+
+
+def test_randomisation_all_zero_and_errors():
+    t = neighbourhood_sum_tails(np.zeros(10), np.array([3]), np.array([0]))
+    assert t.p_upper[0] == 1 and t.p_lower[0] == 1 and t.p_min == 1
+    with pytest.raises(ParameterError, match="whole numbers"):
+        neighbourhood_sum_tails(np.array([0.5, 1.0]), np.array([1]), np.array([1]))
+    with pytest.raises(ParameterError, match="same length"):
+        neighbourhood_sum_tails(np.array([0, 1]), np.array([1, 2]), np.array([1]))
+    assert not exact_feasible(np.array([0.5, 1.0]), np.array([2]))[0]
+    assert exact_feasible(np.array([0, 3]), np.array([2]))[0]
+    assert is_count_data(np.array([0, 1, 7])) and not is_count_data(np.array([-1, 1]))
+
+
+# ------------------------------------------------------------------ count test
+def test_count_test_is_binomial_without_overdispersion():
+    # 0/1 values: the outside cells' variance m(1-m) is below their mean, so kappa = 0 and the
+    # neighbourhood sum is Binomial(N, W/n) given the total N.
+    vals = np.r_[np.ones(300), np.zeros(700)]
+    t = count_test_tails(vals, np.array([9, 9, 4]), np.array([8.0, 0.0, 2.0]), np.array([8.0, 0.0, 2.0]))
+    np.testing.assert_allclose(t.kappa, 0)
+    np.testing.assert_allclose(t.p_upper, stats.binom.sf(np.array([7, -1, 1]), 300, np.array([0.009, 0.009, 0.004])), rtol=1e-12)
+    np.testing.assert_allclose(t.p_lower, stats.binom.cdf(np.array([8, 0, 2]), 300, np.array([0.009, 0.009, 0.004])), rtol=1e-12)
+
+
+def test_count_test_negative_binomial_with_dispersion_from_outside_cells():
+    rng = np.random.default_rng(3)
+    vals = rng.negative_binomial(1.0, 1 / 3, 500).astype(float)  # mean 2, variance 6
+    inside = np.arange(9)
+    S, S2 = vals[inside].sum(), (vals[inside] ** 2).sum()
+    t = count_test_tails(vals, np.array([9]), np.array([S]), np.array([S2]))
+    out = np.delete(vals, inside)
+    m, v = out.mean(), out.var(ddof=1)
+    kappa = (v - m) / m**2
+    assert t.kappa[0] == pytest.approx(kappa, rel=1e-10)
+    mu, size = 9 * vals.mean(), 9 / kappa
+    assert t.p_upper[0] == pytest.approx(stats.nbinom.sf(S - 1, size, size / (size + mu)), rel=1e-10)
+    assert t.p_lower[0] == pytest.approx(stats.nbinom.cdf(S, size, size / (size + mu)), rel=1e-10)
+
+
+def test_a_cluster_does_not_inflate_its_own_dispersion():
+    # One cell with 25 incidents on a sparse 0/1 map: judged against the other cells, whose
+    # counts are not overdispersed, it is extremely unlikely.
+    vals = np.r_[25.0, np.ones(100), np.zeros(3900)]
+    t = count_test_tails(vals, np.array([1]), np.array([25.0]), np.array([625.0]))
+    assert t.kappa[0] == 0 and t.p_upper[0] == P_FLOOR  # far below the floor
+    with pytest.raises(ParameterError, match="whole numbers"):
+        count_test_tails(np.array([0.5, 1]), np.array([1]), np.array([1.0]), np.array([1.0]))
+
+
+# ------------------------------------------------------------------ through gi_star
+def test_gi_star_count_inference_is_the_default_for_counts():
+    rng = np.random.default_rng(0)
+    y = rng.poisson(0.3, (30, 30)).astype(float)
+    res = gi_star(_gv(y), 150)
+    assert res.params["inference"] == "count" and res.p_exact is not None
+    # z is unchanged, the decision uses p_exact.
+    np.testing.assert_allclose(res.z, gi_star(_gv(y), 150, inference="normal").z)
+    np.testing.assert_allclose(res.p_decision, res.p_adjusted)
+    weighted = gi_star(_gv(y + 0.5), 150)
+    assert weighted.params["inference"] == "permutation" and weighted.params["permutations"] == 9_999
+    with pytest.raises(ParameterError, match="needs counts"):
+        gi_star(_gv(y + 0.5), 150, inference="count")
+    with pytest.raises(ParameterError, match="`inference`"):
+        gi_star(_gv(y), 150, inference="exact")
+
+
+def test_sparse_counts_flag_only_real_concentrations():
+    # The issue's example: a 30 x 30 grid with 4 incidents in one 3 x 3 block. The normal p calls
+    # cells "hot 99 %" whose neighbourhood holds a single incident. The count test flags only
+    # neighbourhoods holding three or four: under complete spatial randomness three of the four in
+    # one given 3 x 3 neighbourhood has probability 4e-6, a real concentration.
+    y = np.zeros((30, 30))
+    y[10, 10] = y[10, 11] = y[11, 12] = y[12, 10] = 1
+    normal = gi_star(_gv(y), 150, inference="normal")
+    S = ndimage.convolve(y, np.ones((3, 3)), mode="constant")
+    assert ((normal.bins == 3) & (S == 1)).sum() >= 5
+    res = gi_star(_gv(y), 150)
+    assert (res.bins != 0).any()
+    assert (S[res.bins != 0] >= 3).all() and (res.bins[S == 4] > 0).all()
+    assert res.params["sparse"] and res.params["suggested_cell_size_m"] > 100
+    assert any("sparse" in n and "cells of about" in n for n in res.notes)
+    # The same four incidents scattered: nothing.
+    z = np.zeros((30, 30))
+    z[2, 2] = z[8, 25] = z[20, 5] = z[27, 27] = 1
+    assert (gi_star(_gv(z), 150).bins == 0).all()
+    assert (gi_star(_gv(z), 150, inference="normal").bins == 3).sum() >= 9
+
+
+def test_null_maps_rarely_have_hotspot_areas_and_a_compact_cluster_is_found():
+    # Small, fast version of the calibration suite (benchmarks/calibration.py runs the large one).
+    rng = np.random.default_rng(11)
+    any_normal = any_count = found = 0
+    maps = 12
+    for _ in range(maps):
+        xy = rng.uniform(0, 12_000, (400, 2))
+        g = Grid.from_bounds((0, 0, 12_000, 12_000), 300)
+        c = count(xy, g)
+        any_count += hotspot_areas(gi_star(c, 425)).n_areas > 0
+        any_normal += hotspot_areas(gi_star(c, 425, inference="normal")).n_areas > 0
+        centre = rng.uniform(2_000, 10_000, 2)
+        xy2 = np.r_[xy, centre + rng.normal(0, 100, (25, 2))]
+        areas = hotspot_areas(gi_star(count(xy2, g), 425))
+        r, col, _ = g.cell_of(centre[None])
+        found += areas.labels[r[0], col[0]] > 0
+    assert any_count == 0
+    assert any_normal >= maps // 2
+    assert found >= maps - 1
+
+
+def test_cold_spots_appear_where_they_exist():
+    rng = np.random.default_rng(4)
+    y = rng.poisson(20.0, (30, 30)).astype(float)
+    y[10:16, 10:16] = 0  # an empty block in a busy area
+    res = gi_star(_gv(y), 150)
+    cold = hotspot_areas(res, kind="cold")
+    assert cold.n_areas == 1 and cold.labels[12, 12] == 1
+    assert hotspot_areas(res).n_areas == 0
+    assert (res.bins[12:14, 12:14] == -3).all()
+
+
+def test_classes_offered_follow_the_smallest_attainable_p():
+    rng = np.random.default_rng(2)
+    y = rng.poisson(2.0, (60, 60)).astype(float)
+    few = gi_star(_gv(y), 150, permutations=99, seed=0)
+    # 2 / 100 = 0.02 > 9 * 0.1 / 3600: no class reachable with FDR over 3,600 cells.
+    assert few.params["classes_offered"] == [] or set(few.params["classes_offered"]) <= {0.9, 0.95, 0.99}
+    assert few.params["p_min"] == pytest.approx(2 / 100)
+    assert any("cannot be reached" in n and "permutations" in n for n in few.notes)
+    no_fdr = gi_star(_gv(y), 150, permutations=99, seed=0, fdr=False)
+    assert no_fdr.params["classes_offered"] == [0.95, 0.90]
+    exact = gi_star(_gv(y), 150)
+    assert exact.params["classes_offered"] == [0.99, 0.95, 0.90]

@@ -1,0 +1,135 @@
+"""Tests for hotspots.places: hotspot area names from police.uk streets, LSOA districts and a gazetteer."""
+
+from __future__ import annotations
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import pytest
+import shapely
+
+from hotspots._errors import CRSError, ParameterError
+from hotspots.places import GENERIC_LOCATIONS, PLACE_COLUMNS, area_places, district_names, is_generic_location, street_names, town_of
+
+
+def test_street_names():
+    out = street_names(["On or near Granby Street", "on or near  Market Place ", "On or near ", None, "On or near King'S Road", "Elm Row"])
+    assert out.tolist()[:2] == ["Granby Street", "Market Place"]
+    assert out.isna().tolist() == [False, False, True, True, False, False]
+    assert out.iloc[4] == "King's Road" and out.iloc[5] == "Elm Row"
+
+
+def test_districts():
+    out = district_names(["Leicester 012A", "North West Leicestershire 004C", "Bath and North East Somerset 001B", "", None, "Rutland"])
+    assert out.tolist()[:3] == ["Leicester", "North West Leicestershire", "Bath and North East Somerset"]
+    assert out.isna().tolist() == [False, False, False, True, True, False]
+
+
+def test_generic_locations():
+    assert is_generic_location(["Parking Area", "supermarket", "High Street", None]).tolist() == [True, True, False, False]
+    assert "Nightclub" in GENERIC_LOCATIONS
+
+
+def test_town_of_weighs_population():
+    towns = gpd.GeoDataFrame(
+        {"name": ["City", "Village"], "population": [360_000, 900]},
+        geometry=gpd.points_from_xy([0, 4_000], [0, 0]), crs=27700,
+    )
+    # A suburb 3 km from the city centre and 1 km from a small village is the city's (reach 6 km vs 300 m);
+    # a point 100 m from the village centre is the village's.
+    assert town_of(np.array([[3_000.0, 0.0], [4_100.0, 0.0]]), towns).tolist() == ["City", "Village"]
+    assert town_of(np.array([[1.0, 1.0]]), towns.iloc[:0]).tolist() == [None]
+
+
+def _areas():
+    return gpd.GeoDataFrame({"area_id": [7, 3]}, geometry=[shapely.box(0, 0, 500, 500), shapely.box(2000, 0, 2500, 500)], crs=27700)
+
+
+def test_area_places_hand_checked():
+    inc = gpd.GeoDataFrame(
+        {
+            "location": ["On or near Parking Area"] * 5 + ["On or near High Street"] * 3 + ["On or near Mill Lane"] * 2 + ["On or near Supermarket"] * 4 + [None],
+            "lsoa_name": ["Melton 001A"] * 9 + ["Rutland 002B"] + ["Melton 003C"] * 4 + [None],
+        },
+        geometry=gpd.points_from_xy([100] * 10 + [2100] * 4 + [9000], [100] * 15),
+        crs=27700,
+    )
+    out = area_places(_areas(), inc, top=2)
+    assert list(out.columns) == list(PLACE_COLUMNS)
+    a, b = out.iloc[0], out.iloc[1]
+    assert a["area_id"] == 7 and a["top_street"] == "High Street" and a["district"] == "Melton"
+    assert a["label"] == "High Street, Melton"
+    assert a["streets"] == "Parking Area (5); High Street (3)" and a["districts"] == "Melton (9); Rutland (1)"
+    # Only generic names: the most frequent one is the label's street.
+    assert b["area_id"] == 3 and b["label"] == "Supermarket, Melton" and b["town"] is None
+
+
+def test_area_places_with_towns_and_fallbacks():
+    towns = gpd.GeoDataFrame({"name": ["Oakham"], "population": [11_000]}, geometry=gpd.points_from_xy([300], [300]), crs=27700)
+    inc = gpd.GeoDataFrame(geometry=gpd.points_from_xy([100, 2100], [100, 100]), crs=27700)
+    out = area_places(_areas(), inc, towns=towns)
+    assert out["label"].tolist() == ["Oakham", "Oakham"] and out["streets"].tolist() == ["", ""]
+    bare = area_places(_areas(), inc)
+    assert bare["label"].tolist() == ["area 7", "area 3"]
+    # Towns in another CRS are converted.
+    out2 = area_places(_areas(), inc.assign(location="On or near Church Street"), towns=towns.to_crs(4326))
+    assert out2["label"].tolist() == ["Church Street, Oakham"] * 2
+
+
+def test_area_places_checks_inputs():
+    inc = gpd.GeoDataFrame(geometry=gpd.points_from_xy([1], [1]), crs=27700)
+    with pytest.raises(ParameterError, match="area_id"):
+        area_places(_areas().rename(columns={"area_id": "id"}), inc)
+    with pytest.raises(ParameterError, match="top"):
+        area_places(_areas(), inc, top=0)
+    with pytest.raises(CRSError, match="different CRSs"):
+        area_places(_areas(), inc.to_crs(4326))
+    empty = area_places(_areas().iloc[:0], inc)
+    assert len(empty) == 0 and list(empty.columns) == list(PLACE_COLUMNS)
+
+
+@pytest.mark.realdata
+def test_leicestershire_top_areas_named_in_leicestershire(police_uk_dir):
+    from hotspots.analysis import Settings, hotspot_stage
+    from hotspots.footprint import data_footprint
+    from hotspots.gazetteer import places_in, towns
+    from hotspots.io import load_police_uk
+
+    d = police_uk_dir / "leicestershire"
+    if not d.is_dir():
+        pytest.skip("Leicestershire files absent")
+    inc = load_police_uk(d, categories="asb").data
+    area = data_footprint(inc).to_geodataframe()
+    stage = hotspot_stage(inc, Settings(cell_size=500), area)
+    a = stage.areas.areas.sort_values("rank")
+    out = area_places(a, inc, towns=places_in(area)).set_index("area_id").loc[a["area_id"]]
+    leics = {"Leicester", "Charnwood", "North West Leicestershire", "Blaby", "Hinckley and Bosworth", "Harborough",
+             "Melton", "Oadby and Wigston", "Rutland"}
+    assert set(out["district"].head(3)) <= leics
+    assert out["label"].iloc[0].endswith(", Leicester")
+    derbyshire_towns = set(towns()["name"])
+    assert not any(lbl.split(", ")[-1] in derbyshire_towns for lbl in out["label"])
+    assert pd.notna(out["streets"]).all()
+
+
+def test_label_towns_demo_and_real():
+    from hotspots.demo import generate_demo
+    from hotspots.gazetteer import GEONAMES_ATTRIBUTION, towns
+    from hotspots.places import is_demo_data, label_towns
+
+    demo = generate_demo(0).incidents.iloc[:200]
+    assert is_demo_data(demo) and not is_demo_data(demo.assign(incident_id="x")) and not is_demo_data(None)
+    t, attr = label_towns(None, demo)
+    assert set(t["name"]) == set(towns()["name"]) and attr == ""
+    # Real data around Leicester: GeoNames places in the area, no Derbyshire town list.
+    leic = gpd.GeoSeries(gpd.points_from_xy([-1.1317], [52.6386]), crs=4326).to_crs(27700)
+    area = gpd.GeoDataFrame(geometry=leic.buffer(10_000), crs=27700)
+    t, attr = label_towns(area)
+    assert t["name"].iloc[0] == "Leicester" and attr == GEONAMES_ATTRIBUTION and t.crs.to_epsg() == 27700
+    # No area: the incidents' extent; the towns come in the incidents' CRS.
+    c = leic.iloc[0]
+    pts = gpd.GeoDataFrame({"incident_id": ["a", "b"]}, geometry=gpd.points_from_xy([c.x - 3_000, c.x + 3_000], [c.y - 3_000, c.y + 3_000]), crs=27700).to_crs(3857)
+    t, _ = label_towns(None, pts)
+    assert "Leicester" in set(t["name"]) and t.crs.to_epsg() == 3857
+    with pytest.raises(ParameterError):
+        label_towns(None, None)

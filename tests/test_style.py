@@ -1,0 +1,102 @@
+"""hotspots.style: one set of class colours and number formats; user text drawn literally by matplotlib."""
+
+from __future__ import annotations
+
+import doctest
+import io
+import re
+
+import pytest
+from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.colors import to_rgba
+from matplotlib.figure import Figure
+
+from hotspots import style
+from hotspots.schema import TASK_KINDS
+
+HEX = re.compile(r"#[0-9a-f]{6}")
+
+
+def test_docstring_examples():
+    assert doctest.testmod(style).failed == 0
+
+
+def test_every_colour_is_a_lowercase_hex_colour():
+    for name in style.__all__:
+        value = getattr(style, name)
+        values = value.values() if isinstance(value, dict) else [value]
+        for v in values:
+            c = v[0] if isinstance(v, tuple) else v
+            if isinstance(c, str) and c.startswith("#"):
+                assert HEX.fullmatch(c), (name, c)
+
+
+def test_class_colours_cover_the_classes_the_methods_produce():
+    assert list(style.GI_CLASS_COLOURS) == ["hot 99%", "hot 95%", "hot 90%", "cold 90%", "cold 95%", "cold 99%"]
+    assert set(style.GI_CLASS_LABELS) == set(style.GI_CLASS_COLOURS)
+    assert set(style.HOT_CLASSES.values()) <= set(style.GI_CLASS_COLOURS)
+    assert set(style.CHANGE_CLASS_COLOURS) == {"significant fall", "no change", "significant rise", "too few incidents"}
+    assert set(style.CHANGE_CLASS_LABELS) == set(style.CHANGE_CLASS_COLOURS)
+    assert set(style.CHANGE_AREA_EDGES) <= set(style.CHANGE_CLASS_COLOURS)
+    assert set(style.TASK_KIND_COLOURS) == set(TASK_KINDS)
+
+
+def test_hot_is_red_cold_is_blue_and_stronger_with_confidence():
+    def rgb(c):
+        return to_rgba(c)[:3]
+
+    for conf in ("90%", "95%", "99%"):
+        r, _, b = rgb(style.GI_CLASS_COLOURS[f"hot {conf}"])
+        assert r > b
+        r, _, b = rgb(style.GI_CLASS_COLOURS[f"cold {conf}"])
+        assert b > r
+    hot = [sum(rgb(style.GI_CLASS_COLOURS[f"hot {c}"])) for c in ("90%", "95%", "99%")]
+    cold = [sum(rgb(style.GI_CLASS_COLOURS[f"cold {c}"])) for c in ("90%", "95%", "99%")]
+    assert hot == sorted(hot, reverse=True) and cold == sorted(cold, reverse=True)  # darker with confidence
+    assert rgb(style.CHANGE_CLASS_COLOURS["significant fall"])[2] > rgb(style.CHANGE_CLASS_COLOURS["significant fall"])[0]
+    assert rgb(style.CHANGE_CLASS_COLOURS["significant rise"])[0] > rgb(style.CHANGE_CLASS_COLOURS["significant rise"])[2]
+
+
+def test_maps_and_briefings_use_the_same_class_colours():
+    from hotspots.export import briefing
+    from hotspots.maps import scheme_layers
+
+    for c, colour in briefing.GI_COLOURS.items():
+        assert scheme_layers.GI_CLASS_COLOURS[c] == colour == style.GI_CLASS_COLOURS[c]
+    for c, colour in briefing.CHANGE_COLOURS.items():
+        assert scheme_layers.CHANGE_CLASS_COLOURS[c] == colour == style.CHANGE_CLASS_COLOURS[c]
+
+
+@pytest.mark.parametrize("text",
+                         ["ASB $x^{2}$", r"$\undefinedcmd{x}$", "$" + r"\sqrt{" * 50 + "x" + "}" * 50 + "$", "a $ b", "\\$"])
+def test_plain_text_is_drawn_literally(text):
+    for kwargs, shown in (({**style.PLAIN_TEXT}, text), ({}, None)):
+        fig = Figure(figsize=(4, 1))
+        FigureCanvasAgg(fig)
+        drawn = text if kwargs else style.plain_text(text)
+        t = fig.text(0.05, 0.5, drawn, **kwargs)
+        fig.savefig(io.BytesIO(), format="png")  # would raise on a mathtext parse error
+        assert not t._preprocess_math(t.get_text())[1]  # not drawn as maths
+        if shown is not None:
+            assert t.get_text() == shown
+
+
+def test_change_text():
+    assert style.change_text(-31.6, "significant fall") == "−32% ↓"
+    assert style.change_text(12.4, "significant rise") == "+12% ↑"
+    assert style.change_text(0.2, "no change") == "+0%"
+    for missing in (None, float("nan"), float("inf"), "c", "x"):
+        assert style.change_text(missing) == "–"
+
+
+def test_tick_label():
+    assert [style.tick_label(v) for v in (0, 0.5, 7.25, 10, 12.5, 99.96, 100, 12345.6, -3)] == [
+        "0", "0.5", "7.25", "10", "12.5", "100", "100", "12,346", "-3",
+    ]
+
+
+def test_file_size_and_metres():
+    assert [style.file_size(n) for n in (0, 999, 1000, 1_234_567, 3e9, 5e12)] == [
+        "0 bytes", "999 bytes", "1.0 kB", "1.2 MB", "3.0 GB", "5,000.0 GB",
+    ]
+    assert [style.metres_text(m) for m in (0, 999, 1000, 1250, 2000)] == ["0 m", "999 m", "1 km", "1.2 km", "2 km"]
