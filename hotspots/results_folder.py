@@ -227,7 +227,9 @@ class ResultsFolder:
             kept = files - ours
         else:
             shown = sorted(p.name for p in path.iterdir())[:5]
-            why = "written by an earlier version of hotspots that did not list its files" if ours_by_format else "not written by hotspots"
+            why = "not written by hotspots"
+            if ours_by_format:
+                why = "written by an earlier version of hotspots that did not list its files"
             raise self._refuse(
                 f"is not empty and was {why} (it holds {', '.join(shown)}{' ...' if len(shown) == 5 else ''}). hotspots never "
                 "deletes or overwrites files it did not write: give a new or empty folder, or empty this one first."

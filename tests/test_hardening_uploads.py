@@ -24,12 +24,21 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
+from helpers import zip_bytes
 
 import hotspots.io.limits as limits_mod
-from helpers import zip_bytes
 from hotspots import HotspotsError, InputError, LimitError, ParameterError
 from hotspots.app_support import MAX_UPLOAD_BYTES, load_uploads
-from hotspots.io import BATCH_LIMITS, SUPPORTED_FORMATS, UPLOAD_LIMITS, Upload, load_any, load_boundary, load_incidents, load_police_uk
+from hotspots.io import (
+    BATCH_LIMITS,
+    SUPPORTED_FORMATS,
+    UPLOAD_LIMITS,
+    Upload,
+    load_any,
+    load_boundary,
+    load_incidents,
+    load_police_uk,
+)
 
 REPO = Path(__file__).resolve().parents[1]
 CONFIG = REPO / ".streamlit" / "config.toml"
@@ -38,8 +47,10 @@ MiB = 1024 * 1024
 
 
 def police_csv(n: int = 20) -> bytes:
-    head = "Crime ID,Month,Reported by,Falls within,Longitude,Latitude,Location,LSOA code,LSOA name,Crime type,Last outcome category,Context\n"
-    row = ",2024-01,Derbyshire Constabulary,Derbyshire Constabulary,-1.47,52.92,On or near X,E01,Derby 001A,Anti-social behaviour,,\n"
+    head = ("Crime ID,Month,Reported by,Falls within,Longitude,Latitude,Location,LSOA code,LSOA name,Crime type,"
+            "Last outcome category,Context\n")
+    row = ",2024-01,Derbyshire Constabulary,Derbyshire Constabulary,-1.47,52.92,On or near X,E01,Derby 001A,"
+    row += "Anti-social behaviour,,\n"
     return (head + row * n).encode()
 
 
@@ -118,13 +129,23 @@ def _gzip_bomb(n_bytes: int) -> bytes:
     return gzip.compress(body, compresslevel=9)
 
 
+def _lying(gz: bytes, claimed: int = 1000) -> bytes:
+    """The same gzip data with a trailer that claims ``claimed`` unpacked bytes."""
+    return gz[:-4] + struct.pack("<I", claimed)
+
+
 def test_gzip_bomb_is_refused_at_the_limit(small_limit):
     bomb = _gzip_bomb(20 * MiB)
     assert len(bomb) < 200_000  # 20 MiB packed into a few kB
     for name in ("bomb.csv.gz", "bomb.csv"):  # gzip data is recognised by content, whatever the name
-        with pytest.raises(LimitError, match=r"unpacks to more than the app upload limit of 1\.0 MiB per load"):
+        # Refused from its trailer before anything is unpacked ...
+        trailer = r"unpacks to 20\.0 MiB by its files' sizes and gzip trailers, more than the app upload limit"
+        with pytest.raises(LimitError, match=trailer):
             load_incidents(Upload(name, bomb))
-    _, outcomes = load_uploads(incidents=[FakeUploadedFile("bomb.csv.gz", bomb)])
+        # ... and, when the trailer lies, while it is unpacked.
+        with pytest.raises(LimitError, match=r"unpacks to more than the app upload limit of 1\.0 MiB per load"):
+            load_incidents(Upload(name, _lying(bomb)))
+    _, outcomes = load_uploads(incidents=[FakeUploadedFile("bomb.csv.gz", _lying(bomb))])
     assert not outcomes[0].ok and "unpacks to more than" in outcomes[0].error
     # Under the limit the same kind of file loads (the limit is what refused it).
     small = _gzip_bomb(MiB // 4)
@@ -142,8 +163,8 @@ def test_gzip_bomb_is_never_unpacked_beyond_the_limit(small_limit, monkeypatch):
         return real(self, size)
 
     monkeypatch.setattr(gzip.GzipFile, "read", spy)
-    with pytest.raises(LimitError):
-        load_incidents(Upload("bomb.csv.gz", _gzip_bomb(8 * MiB)))
+    with pytest.raises(LimitError, match="unpacks to more than"):
+        load_incidents(Upload("bomb.csv.gz", _lying(_gzip_bomb(8 * MiB))))
     assert asked and all(0 <= s <= MiB + 1 for s in asked)
 
 
@@ -153,7 +174,8 @@ def test_zip_bomb_is_refused_from_its_directory(small_limit):
     body = police_csv(60_000)  # ~6 MB, deflates to a few kB
     bomb = zip_bytes({"2024-01-x-street.csv": body})
     assert len(bomb) < 100_000 < len(body)
-    for loader, kw in ((load_police_uk, {}), (load_any, {"kind": "incidents"}), (load_any, {"kind": "referrals"}), (load_any, {"kind": "tasks"})):
+    loaders = [(load_police_uk, {})] + [(load_any, {"kind": k}) for k in ("incidents", "referrals", "tasks")]
+    for loader, kw in loaders:
         with pytest.raises(LimitError, match=r"unpacks to .*, more than the app upload limit of 1\.0 MiB per load"):
             loader(Upload("bomb.zip", bomb), **kw)
     _, outcomes = load_uploads(incidents=[FakeUploadedFile("bomb.zip", bomb)])
@@ -207,7 +229,9 @@ def test_parquet_bomb_is_refused_before_it_is_unpacked(small_limit, stored_as):
         col = pa.DictionaryArray.from_arrays(pa.array(np.zeros(n, dtype=np.int32)), pa.array([text]))
         raw = _parquet(pa.table({"category": col, "lon": pa.array(np.full(n, -1.47)), "lat": pa.array(np.full(n, 52.92))}))
     else:  # plain strings, compressed
-        raw = _parquet(pa.table({"category": pa.array([text] * n), "lon": pa.array(np.full(n, -1.47)), "lat": pa.array(np.full(n, 52.92))}),
+        lon, lat = pa.array(np.full(n, -1.47)), pa.array(np.full(n, 52.92))
+        plain = pa.table({"category": pa.array([text] * n), "lon": lon, "lat": lat})
+        raw = _parquet(plain,
                        use_dictionary=False, compression="zstd")
     assert len(raw) < 300_000
     with pytest.raises(LimitError, match=r"unpacks? to .* or more in memory .*decompression bomb.*app upload limits"):
@@ -254,7 +278,8 @@ def _pickles(marker: Path) -> dict[str, bytes]:
     return out
 
 
-NAMES = ["evil.csv", "evil.parquet", "evil.geojson", "evil.json", "evil.gpkg", "evil.csv.gz", "evil.pkl", "evil.pickle", "evil.joblib", "evil.npy"]
+NAMES = ["evil.csv", "evil.parquet", "evil.geojson", "evil.json", "evil.gpkg", "evil.csv.gz", "evil.pkl", "evil.pickle",
+         "evil.joblib", "evil.npy"]
 
 
 @pytest.mark.parametrize("kind", KINDS)
@@ -278,7 +303,8 @@ def test_pickles_under_any_name_are_refused_and_never_unpickled(tmp_path, kind, 
             z = zip_bytes({name.replace("evil", "2024-01-x-street"): data})
             with pytest.raises(HotspotsError):
                 load_any(Upload("evil.zip", z), kind=kind if kind != "boundary" else "incidents")
-            _, outcomes = load_uploads(**({"boundary": FakeUploadedFile(name, data)} if kind == "boundary" else {kind: [FakeUploadedFile(name, data)]}))
+            upload = FakeUploadedFile(name, data)
+            _, outcomes = load_uploads(**({"boundary": upload} if kind == "boundary" else {kind: [upload]}))
             assert outcomes and not outcomes[0].ok and outcomes[0].error
     assert not marker.exists(), "a pickle was unpickled"
     assert calls == []
@@ -330,12 +356,14 @@ def test_config_keeps_xsrf_protection_on_and_error_details_off():
 def test_nothing_turns_xsrf_protection_off():
     """No launcher, script or secrets file overrides the setting."""
     texts = []
-    for path in [REPO / "app.py", *REPO.glob("scripts/*"), *REPO.glob(".streamlit/*"), *REPO.glob("*.md"), *REPO.glob("hotspots/**/*.py")]:
+    for path in [REPO / "app.py", *REPO.glob("scripts/*"), *REPO.glob(".streamlit/*"), *REPO.glob("*.md"),
+                 *REPO.glob("hotspots/**/*.py")]:
         if path.is_file():
             texts.append((path, path.read_text(errors="replace")))
     for path, text in texts:
         low = text.lower().replace("_", "").replace("-", "")
-        for bad in ("enablexsrfprotection false", "enablexsrfprotection=false", "enablexsrfprotection = false", "streamlitserverenablexsrfprotection"):
+        for bad in ("enablexsrfprotection false", "enablexsrfprotection=false", "enablexsrfprotection = false",
+                    "streamlitserverenablexsrfprotection"):
             assert bad not in low, f"{path} turns XSRF protection off ({bad})"
     assert not (REPO / ".streamlit" / "secrets.toml").exists() or "auth" not in (REPO / ".streamlit" / "secrets.toml").read_text()
 

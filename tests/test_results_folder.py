@@ -44,7 +44,8 @@ def test_a_file_and_a_folder_hotspots_did_not_write_are_refused_and_left_alone(t
     f.write_text("mine")
     with pytest.raises(ParameterError, match="exists and is not a folder"):
         results_folder(f, command="analyse")
-    with pytest.raises(ParameterError, match=r"is not empty and was not written by hotspots \(it holds notes\.txt\).*never deletes"):
+    refused = r"is not empty and was not written by hotspots \(it holds notes\.txt\).*never deletes"
+    with pytest.raises(ParameterError, match=refused):
         results_folder(tmp_path, command="analyse")
     assert f.read_text() == "mine" and sorted(p.name for p in tmp_path.iterdir()) == ["notes.txt"]
 

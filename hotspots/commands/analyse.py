@@ -535,8 +535,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     add_analysis_arguments(p)
     g = p.add_argument_group("output")
     g.add_argument("--out", required=True, metavar="DIR",
-                   help="results folder: new (its parent must exist), empty, or written by an earlier run (its files are replaced); "
-                   "other folders are refused")
+                   help="results folder: new (its parent must exist), empty, or written by an earlier run "
+                   "(its files are replaced); other folders are refused")
     g.add_argument("--formats", default="gpkg,geojson,csv", help="comma-separated: gpkg, geojson, csv (default all)")
     g.add_argument("--snap", default=250.0, metavar="M", help="square size for exported referral origins, metres (default 250)")
     g.add_argument("--drop-empty", action="store_true", help="leave empty, non-significant cells out of the cell layers")
@@ -545,6 +545,6 @@ def register(sub: argparse._SubParsersAction) -> None:
     g.add_argument("--pdf", action="store_true", help="also write PDF versions of the briefing maps")
     g.add_argument("--dpi", default=300, help="image resolution, dots per inch, 20 to 1200 (default 300)")
     g.add_argument("--basemap", default="none",
-                   help="'none' (default: nothing is fetched), 'auto' (tiles when reachable: asks a public tile server for the area), "
-                   "'osm' or a tile URL template")
+                   help="'none' (default: nothing is fetched), 'auto' (tiles when reachable: asks a public tile server "
+                   "for the area), 'osm' or a tile URL template")
     g.add_argument("--quiet", action="store_true", help="no load reports, progress or summary; one line at the end")

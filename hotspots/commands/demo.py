@@ -30,6 +30,6 @@ def register(sub: argparse._SubParsersAction) -> None:
     p = add_command(sub, "demo", run, help="write the synthetic Derbyshire demo data set", aliases={"out_dir": "--out"},
                     description="Write deterministic synthetic demo data (incidents, referrals, task sites, ground truth).")
     p.add_argument("--out", required=True,
-                   help="output folder: new (its parent must exist), empty, or written by an earlier run (its files are replaced); "
-                   "other folders are refused")
+                   help="output folder: new (its parent must exist), empty, or written by an earlier run "
+                   "(its files are replaced); other folders are refused")
     p.add_argument("--seed", default=0, help="random seed (default 0); the same seed gives byte-identical files")

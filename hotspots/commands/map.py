@@ -90,6 +90,6 @@ def register(sub: argparse._SubParsersAction) -> None:
     g.add_argument("--width", metavar="IN", help="width in inches, 3 to 60 (default 11; 13.33 for --before-after)")
     g.add_argument("--height", metavar="IN", help="height in inches, 3 to 60 (default 7.5)")
     g.add_argument("--basemap", default="none",
-                   help="'none' (default: nothing is fetched), 'auto' (tiles when reachable: asks a public tile server for the area), "
-                   "'osm' or a tile URL template")
+                   help="'none' (default: nothing is fetched), 'auto' (tiles when reachable: asks a public tile server "
+                   "for the area), 'osm' or a tile URL template")
     g.add_argument("--quiet", action="store_true", help="no load reports or progress")

@@ -11,7 +11,8 @@ been checked against what the budget leaves.
 from __future__ import annotations
 
 import io
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 

@@ -24,7 +24,8 @@ The coordinate system is detected from the values unless given (``crs=``): see
 
 from __future__ import annotations
 
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 from .._errors import CRSError, InputError, ParameterError, PrivacyError
 from ._common import find_column, parse_months_arg, study_area_geometry
@@ -47,7 +48,9 @@ INCIDENT_CANDIDATES: dict[str, tuple[str, ...]] = {
         "category", "crime_type", "type", "incident_type", "asb_type", "offence", "offence_type", "offense",
         "classification", "crime_category", "incident_category",
     ),
-    "incident_id": ("incident_id", "id", "crime_id", "incident_ref", "incident_number", "reference", "ref", "event_id", "record_id"),
+    "incident_id": (
+        "incident_id", "id", "crime_id", "incident_ref", "incident_number", "reference", "ref", "event_id", "record_id",
+    ),
     "weight": ("weight",),
     "lsoa_code": ("lsoa_code", "lsoa", "lsoa11cd", "lsoa21cd"),
     "location": ("location", "location_description", "street"),
