@@ -503,3 +503,15 @@ def test_budget_counts_what_it_admits():
     assert b.rows == 10
     with pytest.raises(LimitError, match=r"t: 11 columns, more than the test limit of 10 columns per table\. Fix it\."):
         b.admit("t", fmt="csv", rows=1, columns=11, nbytes=1)
+
+
+def test_a_gzip_member_of_a_zip_is_not_counted_as_lines_until_it_is_unpacked():
+    """Compressed bytes hold line-break bytes by chance (~4,000 here): they are not rows (500)."""
+    rng = np.random.default_rng(1)
+    noise = rng.integers(0, 256, 1_000_000, dtype=np.uint8).tobytes()
+    body = b"lon,lat,note\n" + b"".join(b"-1.47,52.92," + noise[i : i + 2000].hex().encode() + b"\n" for i in range(0, 1_000_000, 2000))
+    packed = gzip.compress(body)
+    assert packed.count(b"\n") > 2_000
+    z = zip_bytes({"2024-01-x.csv.gz": packed})
+    with load_limits(UPLOAD_LIMITS.replace(max_rows=600)):
+        assert load_incidents(Upload("z.zip", z)).report.rows_read == 500

@@ -313,6 +313,8 @@ def _extract(zf: zipfile.ZipFile, info: zipfile.ZipInfo, name: str, fmt: str, bu
             chunk = fh.read(CHUNK_BYTES)
             if not chunk:
                 break
+            if not chunks and chunk[:2] == b"\x1f\x8b":
+                fmt = "gzip"  # a .csv.gz member: its lines are counted when it is unpacked
             chunks.append(chunk)
             total += len(chunk)
             if fmt == "csv":
