@@ -509,7 +509,8 @@ def test_a_gzip_member_of_a_zip_is_not_counted_as_lines_until_it_is_unpacked():
     """Compressed bytes hold line-break bytes by chance (~4,000 here): they are not rows (500)."""
     rng = np.random.default_rng(1)
     noise = rng.integers(0, 256, 1_000_000, dtype=np.uint8).tobytes()
-    body = b"lon,lat,note\n" + b"".join(b"-1.47,52.92," + noise[i : i + 2000].hex().encode() + b"\n" for i in range(0, 1_000_000, 2000))
+    rows = [b"-1.47,52.92," + noise[i : i + 2000].hex().encode() + b"\n" for i in range(0, 1_000_000, 2000)]
+    body = b"lon,lat,note\n" + b"".join(rows)
     packed = gzip.compress(body)
     assert packed.count(b"\n") > 2_000
     z = zip_bytes({"2024-01-x.csv.gz": packed})
