@@ -441,15 +441,17 @@ def _images(analysis: Any, out: Path, args: argparse.Namespace, inputs: Inputs,
     return made
 
 
-def check_arguments(args: argparse.Namespace) -> tuple[Path, tuple[str, ...]]:
-    """Every argument of ``hotspots analyse``, checked before anything is loaded: ``(out, formats)``."""
+def check_arguments(args: argparse.Namespace) -> tuple[Any, tuple[str, ...]]:
+    """Every argument of ``hotspots analyse``, checked before anything is loaded: ``(results folder, formats)``."""
     from ..export.briefing import check_image_options
     from ..export.gis import FORMATS, check_snap_m
+    from ..results_folder import results_folder
 
     with validation.collect() as problems:
         check_input_arguments(args, problems)
         check_analysis_arguments(args, problems)
-        out = problems.check(validation.output_folder, args.out, "out")
+        folder = problems.check(results_folder, args.out, command="analyse")  # refuses now; changes nothing yet
+        out = None if folder is None else folder.path
         formats = tuple(f.strip() for f in args.formats.split(",") if f.strip())
         if not formats or any(f not in FORMATS for f in formats):
             problems.add(f"`--formats` must be a comma-separated list of {', '.join(FORMATS)}; got {args.formats!r}.")
@@ -461,7 +463,7 @@ def check_arguments(args: argparse.Namespace) -> tuple[Path, tuple[str, ...]]:
             problems.check(check_image_options, out / "maps" / "briefing_before_after.png", dpi, (40 / 3, 7.5))
         args.dpi = dpi
         check_basemap(args, problems)
-    return out, formats
+    return folder, formats
 
 
 def run(args: argparse.Namespace) -> int:
@@ -470,13 +472,15 @@ def run(args: argparse.Namespace) -> int:
     t0 = time.perf_counter()
     quiet = args.quiet
     say = (lambda s: None) if quiet else (lambda s: print(s, flush=True))
-    out, formats = check_arguments(args)
+    folder, formats = check_arguments(args)
+    out = folder.path
     settings_from_args(args)  # the periods must not overlap
     inputs = load_inputs(args, say)
     bar = ProgressBar(enabled=not quiet)
     analysis = run_analysis(args, inputs, scaled(bar, 0.0, 0.7))
     bar("writing GIS files and tables", 0.7)
     argv = command_line(args)
+    folder.begin()  # clears the files an earlier run listed in parameters.json
     manifest = export_gis(
         analysis,
         out,
@@ -489,6 +493,7 @@ def run(args: argparse.Namespace) -> int:
         extra={"command": argv},
     )
     images = [] if args.no_images else _images(analysis, out, args, inputs, scaled(bar, 0.75, 1.0))
+    folder.finish()  # lists every file written in parameters.json
     bar("done", 1.0)
     bar.done()
     if quiet:
@@ -527,7 +532,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     )
     add_analysis_arguments(p)
     g = p.add_argument_group("output")
-    g.add_argument("--out", required=True, metavar="DIR", help="results folder (created if missing)")
+    g.add_argument("--out", required=True, metavar="DIR",
+                   help="results folder: new (its parent must exist), empty, or written by an earlier run "
+                   "(its files are replaced); other folders are refused")
     g.add_argument("--formats", default="gpkg,geojson,csv", help="comma-separated: gpkg, geojson, csv (default all)")
     g.add_argument("--snap", default=250.0, metavar="M", help="square size for exported referral origins, metres (default 250)")
     g.add_argument("--drop-empty", action="store_true", help="leave empty, non-significant cells out of the cell layers")
@@ -535,5 +542,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     g.add_argument("--no-images", action="store_true", help="skip the briefing map images")
     g.add_argument("--pdf", action="store_true", help="also write PDF versions of the briefing maps")
     g.add_argument("--dpi", default=300, help="image resolution, dots per inch, 20 to 1200 (default 300)")
-    g.add_argument("--basemap", default="auto", help="'auto' (tiles when reachable), 'none', 'osm' or a tile URL template")
+    g.add_argument("--basemap", default="none",
+                   help="'none' (default: nothing is fetched), 'auto' (tiles when reachable: asks a public tile server "
+                   "for the area), 'osm' or a tile URL template")
     g.add_argument("--quiet", action="store_true", help="no load reports, progress or summary; one line at the end")
