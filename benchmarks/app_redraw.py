@@ -125,7 +125,8 @@ def breakdown(period: tuple[str, str] | None, cell: float) -> dict[str, float]:
     from hotspots.app_support import cache_template_compilation, demo_bundle
     from hotspots.pipeline import Settings, area_change, hotspot_stage
     from hotspots.change import incident_points
-    from hotspots.linkage import link_referrals, referral_task_lines
+    from hotspots.linkage import link_referrals
+    from hotspots.publication import publish_scheme
     from hotspots.maps import base_map
     from hotspots.maps import scheme_layers as sl
 
@@ -136,11 +137,11 @@ def breakdown(period: tuple[str, str] | None, cell: float) -> dict[str, float]:
     if not _PER_DATA_SET:  # once per data set in the app (cached), not part of a redraw
         _PER_DATA_SET["points"] = incident_points(b.incidents)
         link0 = link_referrals(b.referrals, tasks=b.tasks, near_m=s.near_m)
-        pairs = sl.referral_task_pairs(referral_task_lines(link0, snap_m=250.0))
+        pub = publish_scheme(b.referrals, linkage=link0, snap_m=250.0)
         _PER_DATA_SET["static"] = [
-            sl.referral_origins_layer(sl.snap_points(b.referrals, 250.0), show=False),
+            sl.referral_origins_layer(pub),
             sl.task_sites_layer(b.tasks),
-            sl.referral_task_lines_layer(pairs, show=False),
+            sl.referral_task_lines_layer(pub),
         ]
     static = _PER_DATA_SET["static"]
 

@@ -604,12 +604,15 @@ _CARDS = (
 
 
 def _shown(v: Any) -> tuple[str, bool]:
+    from .disclosure import WITHHELD
     from .kpis import SECONDARY
     from .privacy import SUPPRESSED
 
     if v is None or (isinstance(v, float) and math.isnan(v)) or v is pd.NA:
         return "–", False
     if isinstance(v, str):
+        if v == WITHHELD:
+            return "too few", True
         if v == SUPPRESSED or v.startswith("<"):
             return v, True
         if v == SECONDARY:
@@ -634,13 +637,38 @@ def kpi_cards(table: Any) -> list[Card]:
     cards = []
     for label, col, base, text in _CARDS:
         value, hidden = _shown(total.get(col))
-        if col.endswith("_pct") and not hidden and value != "–":
+        if col.endswith("_pct") and value[:1] in "<>":
+            value, hidden = f"{value} %", True  # a bound (">99 %") where the exact rate would give people away
+        elif col.endswith("_pct") and not hidden and value != "–":
             value = f"{value} %"
         if base is not None:
             b, _ = _shown(total.get(base))
             text = f"{text} Base: {b}."
         if col == "not_reoffended_pct" and table.window:
             text = f"{text} ({table.window})"
+        cards.append(Card(label, value, text, hidden))
+    return cards
+
+
+def view_cards(view: dict[str, Any], window: str = "") -> list[Card]:
+    """The five headline cards of a protected view (:meth:`hotspots.publication.SchemePublication.filtered`).
+
+    Every value is as published: a figure the published tables do not determine is hidden.
+    """
+    figures, pcts = view["figures"], view["percents"]
+    cards = []
+    for label, col, base, text in _CARDS:
+        raw = figures.get(col) if not col.endswith("_pct") else pcts.get(col)
+        value, hidden = _shown(raw)
+        if col.endswith("_pct") and value[:1] in "<>":
+            value, hidden = f"{value} %", True  # a bound (">99 %") where the exact rate would give people away
+        elif col.endswith("_pct") and not hidden and value != "–":
+            value = f"{value} %"
+        if base is not None:
+            b, _ = _shown(figures.get(base))
+            text = f"{text} Base: {b}."
+        if col == "not_reoffended_pct" and window:
+            text = f"{text} ({window})"
         cards.append(Card(label, value, text, hidden))
     return cards
 

@@ -235,7 +235,10 @@ class ChangeResult:
 def _check_periods(before: Period, after: Period) -> None:
     for name, p in (("before", before), ("after", after)):
         if not isinstance(p, Period):
-            raise ParameterError(f"`{name}` must be a `Period` (e.g. `Period('2022-07-01', '2023-06-30')`); got {type(p).__name__}.")
+            raise ParameterError(
+                f"`{name}` must be a `Period` (e.g. `Period('2022-07-01', '2023-06-30')`); got "
+                f"{type(p).__name__}."
+            )
     if before.overlaps(after):
         raise ParameterError(
             f"the periods overlap: before is {before.start} to {before.end}, after is {after.start} to {after.end}. "
@@ -252,7 +255,8 @@ def _months_of_year(period: Period, month_only: bool) -> set[int]:
 
 def _exposure_days(period: Period, resolution: str, months: set[int] | None) -> float:
     if resolution == "month":
-        return float(sum(calendar.monthrange(d.year, d.month)[1] for d in period.month_starts if months is None or d.month in months))
+        starts = [d for d in period.month_starts if months is None or d.month in months]
+        return float(sum(calendar.monthrange(d.year, d.month)[1] for d in starts))
     if months is None:
         return float(period.days)
     days = pd.date_range(period.start, period.end, freq="D")
@@ -378,9 +382,15 @@ def split_periods(incidents: Any, before: Period, after: Period, same_months: bo
                 "(a month counts when its first day is in the period). Use `Period.from_months`."
             )
     if not in_b.any():
-        raise ParameterError(f"no incidents fall in the before period ({before.describe()}); check the dates and the data's coverage.")
+        raise ParameterError(
+            f"no incidents fall in the before period ({before.describe()}); check the dates and the "
+            "data's coverage."
+        )
     if not in_a.any():
-        raise ParameterError(f"no incidents fall in the after period ({after.describe()}); check the dates and the data's coverage.")
+        raise ParameterError(
+            f"no incidents fall in the after period ({after.describe()}); check the dates and the "
+            "data's coverage."
+        )
     month = month_numbers(d)
     placebo = in_p = None
     n_months = before.months if resolution == "month" else None
@@ -634,7 +644,10 @@ def change_cells(
         if isinstance(control, np.ndarray):
             cm = np.asarray(control)
             if cm.shape != grid.shape or cm.dtype != bool:
-                raise ParameterError(f"a cell `control` must be a boolean array of shape {grid.shape}; got {cm.dtype} {cm.shape}.")
+                raise ParameterError(
+                    f"a cell `control` must be a boolean array of shape {grid.shape}; got {cm.dtype} "
+                    f"{cm.shape}."
+                )
             cm = cm & active
             if not cm.any():
                 raise ParameterError("the `control` cells lie outside the study area; choose cells inside it.")
@@ -649,9 +662,15 @@ def change_cells(
             c_b, c_a = int((inside & sp.in_before).sum()), int((inside & sp.in_after).sum())
             desc = f"control area of {geom.area / 1e6:.2f} km²"
             if excluded.all():
-                raise ParameterError("the `control` area covers every cell of the study area; it must lie apart from the cells analysed.")
+                raise ParameterError(
+                    "the `control` area covers every cell of the study area; it must lie apart from "
+                    "the cells analysed."
+                )
             if excluded.any():
-                notes.append(f"{int(excluded.sum())} cell(s) overlapping the control area are labelled 'control area' and not tested.")
+                notes.append(
+                    f"{int(excluded.sum())} cell(s) overlapping the control area are labelled 'control area' "
+                    "and not tested."
+                )
         if c_b == 0 or c_a == 0:
             raise ParameterError(
                 f"the control ({desc}) has {c_b} incident(s) before and {c_a} after; both must be > 0. "
@@ -724,8 +743,9 @@ def change_areas(
     control : polygon or GeoSeries/GeoDataFrame, optional
         A control area, which must not overlap any of ``areas`` (touching is allowed).
     tau2_fallback : Overdispersion, optional
-        When fewer than five areas have enough incidents to estimate the between-period
-        variation, take it from here (e.g. ``change_cells(...).dispersion``).
+        The cells' model (``change_cells(...).dispersion``): its between-period variance is used
+        when fewer than five areas have enough incidents to estimate it, and as a floor
+        otherwise. :func:`hotspots.change_summary.change_summary` passes it.
 
     Returns
     -------
@@ -774,7 +794,8 @@ def change_areas(
         if (overlap > OVERLAP_TOLERANCE_M2).any():
             bad = [str(i) for i in ids[overlap > OVERLAP_TOLERANCE_M2][:5]]
             raise ParameterError(
-                f"the `control` area overlaps {int((overlap > OVERLAP_TOLERANCE_M2).sum())} of the areas (e.g. {', '.join(bad)}); a control must lie "
+                f"the `control` area overlaps {int((overlap > OVERLAP_TOLERANCE_M2).sum())} of the areas (e.g. "
+                f"{', '.join(bad)}); a control must lie "
                 "apart from the target areas. Remove the overlap, e.g. `control.difference(areas.union_all())`."
             )
         inside = points_in(geom, xy)

@@ -187,7 +187,10 @@ def _polygon(area: Any, crs: pyproj.CRS, name: str) -> BaseGeometry:
     elif isinstance(area, BaseGeometry):
         geom = area
     else:
-        raise ParameterError(f"`{name}` must be a shapely polygon or a GeoSeries/GeoDataFrame of polygons; got {type(area).__name__}.")
+        raise ParameterError(
+            f"`{name}` must be a shapely polygon or a GeoSeries/GeoDataFrame of polygons; got "
+            f"{type(area).__name__}."
+        )
     if geom.is_empty or shapely.get_type_id(geom) not in (3, 6, 7) or geom.area <= 0:
         raise ParameterError(f"`{name}` must be a non-empty polygon area.")
     return geom

@@ -373,7 +373,9 @@ class Grid:
                     f"`mask` must be a boolean array of shape {(self.n_rows, self.n_cols)}; got {m.dtype} {m.shape}."
                 )
             if not m.any():
-                raise ParameterError("the study-area mask leaves no cell inside; check that the area overlaps the grid and the CRS.")
+                raise ParameterError(
+                    "the study-area mask leaves no cell inside; check that the area overlaps the grid and the CRS."
+                )
             m = m.copy()
             m.flags.writeable = False
             object.__setattr__(self, "mask", m)
@@ -408,7 +410,9 @@ class Grid:
         crs = _as_crs(crs)
         xmin, ymin, xmax, ymax = (float(b) for b in bounds)
         if not all(np.isfinite([xmin, ymin, xmax, ymax])) or xmax < xmin or ymax < ymin:
-            raise ParameterError(f"`bounds` must be finite (xmin, ymin, xmax, ymax) with xmin <= xmax, ymin <= ymax; got {bounds}.")
+            raise ParameterError(
+                f"`bounds` must be finite (xmin, ymin, xmax, ymax) with xmin <= xmax, ymin <= ymax; got {bounds}."
+            )
         cs = validation.distance(cell_size, "cell_size")
         x0 = math.floor(xmin / cs) * cs
         y0 = math.floor(ymin / cs) * cs
@@ -597,7 +601,8 @@ class Grid:
     def __repr__(self) -> str:
         return (
             f"Grid({self.n_rows} x {self.n_cols} cells of {self.cell_size:g} m, origin ({self.xmin:g}, {self.ymin:g}), "
-            f"{self.crs.to_string()}, {'mask: ' + format(self.n_cells, ',') + ' cells inside' if self.mask is not None else 'no mask'})"
+            f"{self.crs.to_string()}, "
+            f"{'mask: ' + format(self.n_cells, ',') + ' cells inside' if self.mask is not None else 'no mask'})"
         )
 
 

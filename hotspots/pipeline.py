@@ -133,6 +133,9 @@ class Settings:
         Distance within which reparation counts as "local" to the harm, metres.
     threshold : int
         Person-level counts below this are suppressed in displayed/exported tables.
+    unsafe_threshold : bool
+        Allow a threshold below 3 (it protects nobody; every output then says so). See
+        :func:`hotspots.disclosure.check_threshold`.
     """
 
     cell_size: float | None = None
@@ -155,6 +158,7 @@ class Settings:
     same_months: bool = False
     near_m: float = 2000.0
     threshold: int = 5
+    unsafe_threshold: bool = False
 
     def replace(self, **changes: Any) -> Settings:
         return dataclasses.replace(self, **changes)
@@ -749,8 +753,9 @@ def analyse(
         from .kpis import scheme_kpis
         from .linkage import link_referrals
 
-        linkage = link_referrals(referrals, areas=stage.areas.areas, tasks=tasks, near_m=s.near_m)
-        kpis = scheme_kpis(referrals, threshold=s.threshold)
+        linkage = link_referrals(referrals, areas=stage.areas.areas, tasks=tasks, near_m=s.near_m, threshold=s.threshold,
+                                 unsafe=s.unsafe_threshold)
+        kpis = scheme_kpis(referrals, threshold=s.threshold, unsafe=s.unsafe_threshold)
     step("done", 1.0)
     return assemble_analysis(
         stage,

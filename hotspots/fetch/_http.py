@@ -108,7 +108,14 @@ class RateLimiter:
     the fetcher stays well below.
     """
 
-    def __init__(self, rate: float, burst: int = 1, *, clock: Callable[[], float] = time.monotonic, sleep: Callable[[float], None] = time.sleep):
+    def __init__(
+        self,
+        rate: float,
+        burst: int = 1,
+        *,
+        clock: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], None] = time.sleep,
+    ):
         if not (rate > 0):
             raise ValueError("rate must be > 0")
         self.rate = float(rate)
@@ -214,7 +221,14 @@ class JsonClient:
             u += "?" + urllib.parse.urlencode(params)
         return u
 
-    def get_json(self, path: str, params: dict[str, Any] | None = None, *, form: dict[str, Any] | None = None, too_many_on_503: bool = False) -> Any:
+    def get_json(
+        self,
+        path: str,
+        params: dict[str, Any] | None = None,
+        *,
+        form: dict[str, Any] | None = None,
+        too_many_on_503: bool = False,
+    ) -> Any:
         """Request ``path`` (GET, or POST with ``form`` fields) and return the decoded JSON.
 
         Parameters
@@ -266,9 +280,13 @@ class JsonClient:
                 if status == 404:
                     raise NotFound(f"HTTP 404 Not Found: {url}", reason="HTTP 404", url=url) from None
                 if status == 503 and too_many_on_503 and retry_after is None:
-                    raise TooManyResults(f"HTTP 503 for a custom area (more than the API returns in one call): {url}", reason="HTTP 503", url=url) from None
+                    raise TooManyResults(
+                        f"HTTP 503 for a custom area (more than the API returns in one call): {url}", reason="HTTP 503", url=url
+                    ) from None
                 if status in (413, 414) and too_many_on_503:
-                    raise TooManyResults(f"HTTP {status}: the area's polygon is too long for one request: {url}", reason=f"HTTP {status}", url=url) from None
+                    raise TooManyResults(
+                        f"HTTP {status}: the area's polygon is too long for one request: {url}", reason=f"HTTP {status}", url=url
+                    ) from None
                 if status not in RETRY_STATUSES:
                     raise HTTPStatusError(f"HTTP {status} {exc.reason}: {url}", reason=f"HTTP {status}", url=url) from None
                 last_reason, last_detail = f"HTTP {status}", str(exc.reason)

@@ -137,9 +137,14 @@ def fetch_force_boundary(
     if out is not None and Path(out).is_dir():
         raise ParameterError(f"`out` {out} is a folder; give a file name such as {Path(out) / 'force.geojson'}.")
     client = JsonClient(
-        base_url, rate=rate, burst=burst, timeout=timeout,
+        base_url,
+        rate=rate,
+        burst=burst,
+        timeout=timeout,
         policy=RetryPolicy(retries=retries, backoff=backoff, max_backoff=max_backoff),
-        sleep=sleep, clock=clock, log=log,
+        sleep=sleep,
+        clock=clock,
+        log=log,
     )
     fid, name = _resolve(client, force)
     try:

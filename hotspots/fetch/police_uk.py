@@ -203,7 +203,12 @@ def split_tile(poly: Polygon) -> list[Polygon]:
     x0, y0, x1, y1 = poly.bounds
     xm, ym = (x0 + x1) / 2, (y0 + y1) / 2
     parts: list[Polygon] = []
-    for bx in (shapely.box(x0, y0, xm, ym), shapely.box(xm, y0, x1, ym), shapely.box(x0, ym, xm, y1), shapely.box(xm, ym, x1, y1)):
+    for bx in (
+        shapely.box(x0, y0, xm, ym),
+        shapely.box(xm, y0, x1, ym),
+        shapely.box(x0, ym, xm, y1),
+        shapely.box(xm, ym, x1, y1),
+    ):
         parts += _polygons(poly.intersection(bx))
     return parts
 
@@ -229,7 +234,9 @@ def _area_from_boundary(boundary: Any) -> BaseGeometry:
                 f"its bounds are {geom.bounds}. Pass a GeoDataFrame with its CRS instead."
             )
     else:
-        raise ParameterError(f"`boundary` must be a file, GeoDataFrame, GeoSeries or shapely polygon; got {type(boundary).__name__}.")
+        raise ParameterError(
+            f"`boundary` must be a file, GeoDataFrame, GeoSeries or shapely polygon; got {type(boundary).__name__}."
+        )
     if not _polygons(geom):
         raise ParameterError("`boundary` holds no polygon.")
     return geom
@@ -338,7 +345,8 @@ class FetchSummary:
         ]
         retried = sum(self.retries.values())
         text = (
-            f"police.uk {self.force} ({self.category}), {len(self.months)} month(s): " + ", ".join(parts)
+            f"police.uk {self.force} ({self.category}), {len(self.months)} month(s): "
+            + ", ".join(parts)
             + f"; {self.rows:,} rows on disk in {self.out}; {self.requests:,} requests"
         )
         if retried:
@@ -495,7 +503,11 @@ def fetch_police_uk(
 
     state = _load_state(out_dir)
     if state is not None and not refresh:
-        same = state.get("force") == force and state.get("category") == category and state.get("include_no_location") == include_no_location
+        same = (
+            state.get("force") == force
+            and state.get("category") == category
+            and state.get("include_no_location") == include_no_location
+        )
         if not same:
             raise ParameterError(
                 f"{out_dir} already holds a police.uk download of {state.get('force')!r} ({state.get('category')}, "
@@ -535,7 +547,13 @@ def fetch_police_uk(
     for m in months:
         entry = state_months.get(m)
         path = police_month_path(out_dir, m, force)
-        if not refresh and entry and entry.get("status") == "done" and path.exists() and path.stat().st_size == entry.get("bytes"):
+        if (
+            not refresh
+            and entry
+            and entry.get("status") == "done"
+            and path.exists()
+            and path.stat().st_size == entry.get("bytes")
+        ):
             settle(MonthResult(m, "already done", int(entry.get("rows", 0)), str(path.relative_to(out_dir))))
         else:
             todo.append(m)
@@ -592,7 +610,9 @@ def fetch_police_uk(
             except NotFound:
                 state_months[m] = {"status": "not published"}
                 _save_state(out_dir, state)
-                settle(MonthResult(m, "not published", error="HTTP 404 (not published yet)", requests=client.stats.requests - before))
+                settle(
+                    MonthResult(m, "not published", error="HTTP 404 (not published yet)", requests=client.stats.requests - before)
+                )
                 continue
             except FetchError as exc:
                 state_months[m] = {"status": "failed", "error": str(exc)}
@@ -601,7 +621,13 @@ def fetch_police_uk(
                 continue
             state["tiles"] = [shapely.to_wkt(t, rounding_precision=-1) for t in tiles]
             size = _write_month(path, rows)
-            state_months[m] = {"status": "done", "rows": len(rows), "bytes": size, "file": rel, "requests": client.stats.requests - before}
+            state_months[m] = {
+                "status": "done",
+                "rows": len(rows),
+                "bytes": size,
+                "file": rel,
+                "requests": client.stats.requests - before,
+            }
             _save_state(out_dir, state)
             settle(MonthResult(m, "fetched", len(rows), rel, requests=client.stats.requests - before))
         tiles_n = len(tiles) if tiles is not None else tiles_n
@@ -674,7 +700,9 @@ def neighbourhood_area(client: JsonClient, force: str) -> tuple[BaseGeometry, in
     return shapely.MultiPolygon(_polygons(area)) if len(_polygons(area)) > 1 else _polygons(area)[0], len(polys)
 
 
-def _tiles(client: JsonClient, force: str, state: dict[str, Any], area_given: BaseGeometry | None, emit: Callable[[str], None]) -> list[Polygon]:
+def _tiles(
+    client: JsonClient, force: str, state: dict[str, Any], area_given: BaseGeometry | None, emit: Callable[[str], None]
+) -> list[Polygon]:
     """The pieces of the force area to query (remembered in the state file)."""
     saved = state.get("tiles")
     if saved and area_given is None:
@@ -718,7 +746,9 @@ def _fetch_month(
     while queue:
         tile, depth = queue.pop(0)
         try:
-            crimes = client.get_json(f"crimes-street/{category}", form={"poly": _poly_param(tile), "date": month}, too_many_on_503=True)
+            crimes = client.get_json(
+                f"crimes-street/{category}", form={"poly": _poly_param(tile), "date": month}, too_many_on_503=True
+            )
         except TooManyResults:
             if depth >= MAX_SPLIT_DEPTH:
                 raise FetchError(
@@ -749,4 +779,3 @@ def _add(rows: list[list[str]], seen: set[Any], crimes: Any, month: str, force_n
             continue
         seen.add(key)
         rows.append(crime_to_row(c, month=month, force_name=force_name))
-

@@ -94,7 +94,12 @@ _DATE_PATTERNS: list[tuple[re.Pattern[str], tuple[str, ...], bool, str]] = [
     (re.compile(r"^[A-Za-z]{3,9}[ -]\d{4}$"), ("%b %Y", "%B %Y"), True, "dash2space"),
     (re.compile(r"^\d{4}-\d{1,2}-\d{1,2}" + _T + r"$"), ("ISO8601",), False, "plain"),
     (re.compile(r"^\d{4}-\d{1,2}-\d{1,2}" + _T + r"\s*(?:Z|[+-]\d{2}:?\d{2})$"), ("ISO8601",), False, "tz"),
-    (re.compile(r"^\d{4}/\d{1,2}/\d{1,2}(?: \d{1,2}:\d{2}(?::\d{2})?)?$"), ("%Y/%m/%d %H:%M:%S", "%Y/%m/%d %H:%M", "%Y/%m/%d"), False, "plain"),
+    (
+        re.compile(r"^\d{4}/\d{1,2}/\d{1,2}(?: \d{1,2}:\d{2}(?::\d{2})?)?$"),
+        ("%Y/%m/%d %H:%M:%S", "%Y/%m/%d %H:%M", "%Y/%m/%d"),
+        False,
+        "plain",
+    ),
     (
         re.compile(r"^\d{1,2}[/.-]\d{1,2}[/.-]\d{4}(?:,? \d{1,2}:\d{2}(?::\d{2})?)?$"),
         ("%d/%m/%Y %H:%M:%S", "%d/%m/%Y %H:%M", "%d/%m/%Y"),
@@ -234,7 +239,9 @@ def parse_bool(series: pd.Series) -> tuple[pd.Series, np.ndarray, list[str]]:
     return pd.Series(vals), bad, examples
 
 
-def normalise_enum(series: pd.Series, labels: Sequence[str], synonyms: Mapping[str, str]) -> tuple[pd.Series, np.ndarray, np.ndarray, list[str]]:
+def normalise_enum(
+    series: pd.Series, labels: Sequence[str], synonyms: Mapping[str, str]
+) -> tuple[pd.Series, np.ndarray, np.ndarray, list[str]]:
     """Map values onto canonical labels, case-, space- and punctuation-insensitively.
 
     Returns
@@ -245,7 +252,7 @@ def normalise_enum(series: pd.Series, labels: Sequence[str], synonyms: Mapping[s
     examples : list of str
         Up to five distinct unknown values.
     """
-    table: dict[str, str] = {norm_key(l): l for l in labels}
+    table: dict[str, str] = {norm_key(label): label for label in labels}
     for k, v in synonyms.items():
         table[norm_key(k)] = v
     s = as_str(series).reset_index(drop=True)
@@ -335,7 +342,8 @@ def study_area_geometry(area: Any) -> tuple[BaseGeometry | None, str | None]:
                 note = "the study area's coordinates look like longitude/latitude; converted from WGS84 to British National Grid"
     else:
         raise ParameterError(
-            f"`study_area` must be a shapely polygon, a GeoDataFrame/GeoSeries of polygons, or a boundary file path; got {type(area).__name__}."
+            "`study_area` must be a shapely polygon, a GeoDataFrame/GeoSeries of polygons, or a boundary file path; got "
+            f"{type(area).__name__}."
         )
     if geom is None or geom.is_empty or shapely.get_type_id(geom) not in (3, 6, 7):
         raise ParameterError("`study_area` must be a non-empty polygon or multipolygon.")

@@ -142,7 +142,13 @@ def load_police_uk(
     if cache:
         from .cache import cached_load
 
-        options = {"categories": categories, "months": month_range, "study_area": area_geom, "drop_outside": drop_outside, "skip_bad_files": skip_bad_files}
+        options = {
+            "categories": categories,
+            "months": month_range,
+            "study_area": area_geom,
+            "drop_outside": drop_outside,
+            "skip_bad_files": skip_bad_files,
+        }
         return cached_load("police_uk", sources, skipped, options=options, build=build, mode=cache, cache_dir_arg=cache_dir)
     return build()
 
@@ -182,7 +188,10 @@ def _load_police_sources(
     warnings = [f"skipped unreadable file {f}" for f in failures]
     notes = []
     if skipped:
-        notes.append(f"skipped {len(skipped)} file(s) that are not street-level CSVs: {', '.join(skipped[:5])}{' ...' if len(skipped) > 5 else ''}")
+        notes.append(
+            f"skipped {len(skipped)} file(s) that are not street-level CSVs: "
+            f"{', '.join(skipped[:5])}{' ...' if len(skipped) > 5 else ''}"
+        )
     source = names[0] if len(names) == 1 else f"{len(names)} police.uk files"
     data, report = finish(
         parts,

@@ -48,7 +48,9 @@ INCIDENT_CANDIDATES: dict[str, tuple[str, ...]] = {
         "category", "crime_type", "type", "incident_type", "asb_type", "offence", "offence_type", "offense",
         "classification", "crime_category", "incident_category",
     ),
-    "incident_id": ("incident_id", "id", "crime_id", "incident_ref", "incident_number", "reference", "ref", "event_id", "record_id"),
+    "incident_id": (
+        "incident_id", "id", "crime_id", "incident_ref", "incident_number", "reference", "ref", "event_id", "record_id",
+    ),
     "weight": ("weight",),
     "lsoa_code": ("lsoa_code", "lsoa", "lsoa11cd", "lsoa21cd"),
     "location": ("location", "location_description", "street"),
