@@ -139,7 +139,7 @@ def points_xy(points: Any, crs: pyproj.CRS | None = None, *, name: str = "points
 # garbage-collected (a weak reference with a callback).
 _XY_CACHE: OrderedDict[int, tuple[Any, np.ndarray, np.ndarray]] = OrderedDict()
 _XY_CACHE_SIZE = 4
-_XY_LOCK = threading.Lock()
+_XY_LOCK = threading.RLock()  # re-entrant: a weak-reference callback may run while it is held (gc)
 
 
 def _pointers(arr: np.ndarray) -> np.ndarray | None:
