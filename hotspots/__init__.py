@@ -11,7 +11,8 @@ The public names are exported explicitly below (see each module for details):
   :func:`hotspots.change_summary.change_summary`), :func:`emerging_hotspots`, :func:`wdq`,
   :func:`hotspots.wdd.wdd`, :func:`e_test`,
   :func:`targeting_metrics`, :func:`link_referrals`, :func:`scheme_kpis`;
-* everything at once: :func:`analyse` with :class:`Settings`.
+* everything at once: :func:`prepare_inputs` (study area, categories, periods) then
+  :func:`analyse` with :class:`Settings` (:mod:`hotspots.pipeline`).
 
 Maps (:mod:`hotspots.maps`) and exports (:mod:`hotspots.export`) are sub-packages imported on
 their own, as they pull in folium and matplotlib.
@@ -45,15 +46,16 @@ _LAZY = {
     "KPITable": "kpis",
     "LinkageResult": "linkage",
     "LoadReport": "report",
-    "Period": "change",
+    "Period": "periods",
+    "PreparedInputs": "pipeline",
     "ReferralSet": "io",
-    "Settings": "analysis",
+    "Settings": "pipeline",
     "StabilityResult": "robustness",
     "TargetingResult": "targeting",
     "TaskSet": "io",
     "Upload": "io",
     "WDQResult": "displacement",
-    "analyse": "analysis",
+    "analyse": "pipeline",
     "auto_distance": "neighbours",
     "bh_adjust": "fdr",
     "change_areas": "change",
@@ -76,7 +78,8 @@ _LAZY = {
     "load_tasks": "io",
     "mann_kendall": "trend",
     "morans_i": "neighbours",
-    "periods_around": "change",
+    "periods_around": "periods",
+    "prepare_inputs": "pipeline",
     "scheme_kpis": "kpis",
     "stability": "robustness",
     "targeting_metrics": "targeting",
@@ -125,6 +128,7 @@ __all__ = [
     "LoadReport",
     "ParameterError",
     "Period",
+    "PreparedInputs",
     "PrivacyError",
     "ReferralSet",
     "SchemaError",
@@ -160,6 +164,7 @@ __all__ = [
     "mann_kendall",
     "morans_i",
     "periods_around",
+    "prepare_inputs",
     "scheme_kpis",
     "stability",
     "targeting_metrics",

@@ -81,6 +81,7 @@ import pandas as pd
 import pyproj
 import shapely
 
+from . import validation
 from ._errors import CRSError, ParameterError, SchemaError
 from .area_hits import cell_area_hits, control_geometry, points_in, polygon_hits
 from .areas import HotspotAreas
@@ -89,7 +90,9 @@ from .count_tests import bh_adjust_tested, rate_ratio_test, ratio_of_ratios_test
 from .dispersion import Overdispersion
 from .grid import Grid, GridValues
 from .incident_time import IncidentPoints, incident_dates, incident_points, incident_xy, month_numbers
-from .schema import SCHEME_START
+
+# Periods live in hotspots.periods; re-exported here for code that imported them from this module.
+from .periods import Period, add_months, periods_around
 
 __all__ = [
     "Period",
@@ -119,128 +122,6 @@ CONTROL_CLASS = "control area"
 OVERLAP_TOLERANCE_M2 = 1.0
 #: Rates are expressed per average month of 365.25 / 12 days.
 DAYS_PER_MONTH = 365.25 / 12
-
-
-# =============================================================================== periods
-def _as_date(value: Any, name: str) -> dt.date:
-    if isinstance(value, dt.datetime):
-        return value.date()
-    if isinstance(value, dt.date):
-        return value
-    try:
-        ts = pd.Timestamp(value)
-    except (TypeError, ValueError):
-        raise ParameterError(f"`{name}` must be a date such as '2023-07-01'; got {value!r}.") from None
-    if ts is pd.NaT:
-        raise ParameterError(f"`{name}` must be a date such as '2023-07-01'; got {value!r}.")
-    return ts.date()
-
-
-def _add_months(d: dt.date, months: int) -> dt.date:
-    y, m = divmod(d.month - 1 + months, 12)
-    year, month = d.year + y, m + 1
-    day = min(d.day, calendar.monthrange(year, month)[1])
-    return dt.date(year, month, day)
-
-
-@dataclass(frozen=True)
-class Period:
-    """A span of calendar days, ``start`` to ``end`` inclusive.
-
-    Parameters
-    ----------
-    start, end : date or str
-        First and last day of the period (``end`` included). ``end`` must be after ``start``.
-    label : str, optional
-        Name shown in captions (``"before"``); defaults to the date range.
-
-    Examples
-    --------
-    >>> p = Period("2022-07-01", "2023-06-30")
-    >>> p.days, p.months, p.is_month_aligned
-    (365, 12, True)
-    """
-
-    start: dt.date
-    end: dt.date
-    label: str = ""
-
-    def __post_init__(self) -> None:
-        s = _as_date(self.start, "start")
-        e = _as_date(self.end, "end")
-        if e <= s:
-            raise ParameterError(
-                f"a period must end after it starts; got start {s.isoformat()} and end {e.isoformat()}. "
-                "Periods include both end dates: `Period('2022-07-01', '2023-06-30')` is twelve months."
-            )
-        object.__setattr__(self, "start", s)
-        object.__setattr__(self, "end", e)
-
-    @classmethod
-    def from_months(cls, first: Any, last: Any, label: str = "") -> Period:
-        """Whole calendar months, ``first`` to ``last`` inclusive (``"2022-07"``, ``"2023-06"``)."""
-        f = _as_date(first, "first")
-        lt = _as_date(last, "last")
-        start = f.replace(day=1)
-        end = lt.replace(day=calendar.monthrange(lt.year, lt.month)[1])
-        return cls(start, end, label)
-
-    @property
-    def days(self) -> int:
-        """Length in days, both ends included."""
-        return (self.end - self.start).days + 1
-
-    @property
-    def month_starts(self) -> list[dt.date]:
-        """First days of the calendar months whose first day lies in the period."""
-        d = self.start if self.start.day == 1 else _add_months(self.start.replace(day=1), 1)
-        out = []
-        while d <= self.end:
-            out.append(d)
-            d = _add_months(d, 1)
-        return out
-
-    @property
-    def months(self) -> int:
-        """Calendar months whose first day lies in the period (what month-only data can see)."""
-        return len(self.month_starts)
-
-    @property
-    def is_month_aligned(self) -> bool:
-        """True when the period starts on a first and ends on a last day of a month."""
-        return self.start.day == 1 and self.end.day == calendar.monthrange(self.end.year, self.end.month)[1]
-
-    def overlaps(self, other: Period) -> bool:
-        return self.start <= other.end and other.start <= self.end
-
-    def contains(self, when: Any) -> bool:
-        d = _as_date(when, "when")
-        return self.start <= d <= self.end
-
-    def describe(self) -> str:
-        if self.is_month_aligned:
-            a, b = self.start.strftime("%b %Y"), self.end.strftime("%b %Y")
-            rng = a if a == b else f"{a} – {b}"
-        else:
-            rng = f"{self.start.day} {self.start.strftime('%b %Y')} – {self.end.day} {self.end.strftime('%b %Y')}"
-        return f"{self.label}: {rng}" if self.label else rng
-
-    def __str__(self) -> str:
-        return self.describe()
-
-
-def periods_around(date: Any = SCHEME_START, months: int = 12) -> tuple[Period, Period]:
-    """The ``months`` months before ``date`` and the ``months`` months from ``date`` on.
-
-    Defaults: the 12 months before and after the scheme start (2023-07-01), i.e. Jul 2022 – Jun 2023
-    and Jul 2023 – Jun 2024.
-    """
-    if int(months) != months or months < 1:
-        raise ParameterError(f"`months` must be a whole number of months >= 1; got {months!r}.")
-    d = _as_date(date, "date")
-    before = Period(_add_months(d, -int(months)), d - dt.timedelta(days=1), "before")
-    after = Period(d, _add_months(d, int(months)) - dt.timedelta(days=1), "after")
-    return before, after
 
 
 # =============================================================================== result
@@ -513,7 +394,7 @@ def split_periods(incidents: Any, before: Period, after: Period, same_months: bo
     month = month_numbers(d)
     placebo = in_p = None
     n_months = before.months if resolution == "month" else None
-    p_start = _add_months(before.start, -n_months) if n_months else before.start - dt.timedelta(days=before.days)
+    p_start = add_months(before.start, -n_months) if n_months else before.start - dt.timedelta(days=before.days)
     first = d[has_date].min() if has_date.any() else None
     if first is not None and first.astype("datetime64[M]") <= np.datetime64(p_start, "M") and p_start < before.start:
         cand = Period(p_start, before.start - dt.timedelta(days=1), "placebo")
@@ -526,10 +407,8 @@ def split_periods(incidents: Any, before: Period, after: Period, same_months: bo
 def _check_options(alpha: float, min_total: int, test: str = "poisson") -> None:
     if test not in CHANGE_TESTS:
         raise ParameterError(f"`test` must be one of {list(CHANGE_TESTS)}; got {test!r}.")
-    if not isinstance(alpha, (int, float)) or not 0 < alpha < 1:
-        raise ParameterError(f"`alpha` must be between 0 and 1 (e.g. `alpha=0.05`); got {alpha!r}.")
-    if int(min_total) != min_total or min_total < 1:
-        raise ParameterError(f"`min_total` must be a whole number >= 1; got {min_total!r}.")
+    validation.alpha(alpha)
+    validation.whole(min_total, "min_total", low=1)
 
 
 def _classify(df: pd.DataFrame, tested: np.ndarray, effect: np.ndarray, alpha: float, fdr: bool) -> pd.DataFrame:

@@ -34,6 +34,7 @@ import pyproj
 import shapely
 from shapely.geometry.base import BaseGeometry
 
+from . import validation
 from ._errors import CRSError, ParameterError
 from .change import OVERLAP_TOLERANCE_M2, Period, split_periods
 from .grid import points_xy
@@ -239,12 +240,7 @@ def wdq_areas(
     tgt = _polygon(target, crs, "target")
     ctrl = _polygon(control, crs, "control")
     if buffer_distance is not None:
-        try:
-            d = float(buffer_distance)
-        except (TypeError, ValueError):
-            raise ParameterError(f"`buffer_distance` must be a number of metres; got {buffer_distance!r}.") from None
-        if not (np.isfinite(d) and d > 0):
-            raise ParameterError(f"`buffer_distance` must be a positive number of metres; got {buffer_distance!r}.")
+        d = validation.distance(buffer_distance, "buffer_distance")
         buf = shapely.difference(shapely.buffer(tgt, d), tgt)
         rule = f"ring of {d:g} m around the target"
     else:

@@ -102,6 +102,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from . import validation
 from ._errors import ParameterError
 from .change import incident_dates
 from .fdr import bh_adjust
@@ -482,17 +483,8 @@ def _space_time_z(Y: np.ndarray, active: np.ndarray, stencil: Any, k: int) -> tu
 
 
 def _check_options(time_window: Any, alpha: Any, fdr: Any) -> tuple[int, float, str | None]:
-    if isinstance(time_window, bool) or not isinstance(time_window, (int, np.integer)) or int(time_window) < 0:
-        raise ParameterError(
-            "`time_window` must be a whole number of time steps >= 0 (0 = per-slice Gi*, 1 = ArcGIS's default); got "
-            f"{time_window!r}."
-        )
-    try:
-        a = float(alpha)
-    except (TypeError, ValueError):
-        raise ParameterError(f"`alpha` must be a number between 0 and 1 (e.g. 0.05); got {alpha!r}.") from None
-    if not 0 < a < 1:
-        raise ParameterError(f"`alpha` must be between 0 and 1 (e.g. 0.05); got {alpha!r}.")
+    validation.whole(time_window, "time_window", low=0, unit="time steps", example="0 for per-slice Gi*, 1 as ArcGIS")
+    a = validation.alpha(alpha)
     if fdr is True:
         scope = "cube" if int(time_window) > 0 else "slice"
     elif fdr is False or fdr is None:
@@ -562,8 +554,7 @@ def emerging_hotspots(
     if not isinstance(grid, Grid):
         raise ParameterError(f"`grid` must be a hotspots Grid (e.g. `Grid.for_area(area, 250)`); got {type(grid).__name__}.")
     k, a, scope = _check_options(time_window, alpha, fdr)
-    if seed is not None and (isinstance(seed, bool) or not isinstance(seed, (int, np.integer))):
-        raise ParameterError(f"`seed` must be a whole number or None; got {seed!r}.")
+    validation.seed(seed)
     step = _step_months(time_step)
     cube, steps, figures, notes = _cube(incidents, grid, step, start, end)
     T = cube.shape[0]

@@ -120,6 +120,7 @@ import geopandas as gpd
 import numpy as np
 from scipy import stats
 
+from . import validation
 from ._errors import ParameterError
 from .fdr import bh_adjust
 from .gi_inference import count_test_tails, exact_feasible, is_count_data, leave_out_tails
@@ -571,16 +572,9 @@ def _check_inputs(counts: Any, permutations: Any, alpha: Any, seed: Any) -> None
         raise ParameterError(
             f"`counts` must be grid values (a `GridValues`, e.g. `count(points, grid)`); got {type(counts).__name__}."
         )
-    if isinstance(permutations, bool) or not isinstance(permutations, (int, np.integer)) or permutations < 0:
-        raise ParameterError(f"`permutations` must be a whole number >= 0 (e.g. 999, or 0 for none); got {permutations!r}.")
-    try:
-        a = float(alpha)
-    except (TypeError, ValueError):
-        raise ParameterError(f"`alpha` must be a number between 0 and 1; got {alpha!r}.") from None
-    if not 0 < a < 1:
-        raise ParameterError(f"`alpha` must be between 0 and 1 (e.g. 0.05); got {alpha!r}.")
-    if seed is not None and (isinstance(seed, bool) or not isinstance(seed, (int, np.integer))):
-        raise ParameterError(f"`seed` must be a whole number or None; got {seed!r}.")
+    validation.whole(permutations, "permutations", low=0, example="999, or 0 for none")
+    validation.alpha(alpha)
+    validation.seed(seed)
 
 
 def _embed(v: np.ndarray, active: np.ndarray) -> np.ndarray:

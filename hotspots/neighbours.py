@@ -27,6 +27,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from . import validation
 from ._errors import ParameterError
 from .grid import GridValues
 
@@ -109,12 +110,7 @@ def disc_stencil(distance: float, cell_size: float, *, shape: tuple[int, int] | 
     shape : (n_rows, n_cols), optional
         Grid shape; offsets larger than the grid are dropped (they can never reach a cell).
     """
-    try:
-        d = float(distance)
-    except (TypeError, ValueError):
-        raise ParameterError(f"`distance` must be a number of metres; got {distance!r}.") from None
-    if not (math.isfinite(d) and d > 0):
-        raise ParameterError(f"`distance` must be a positive, finite number of metres; got {distance!r}.")
+    d = validation.distance(distance, "distance")
     ratio2 = (d / float(cell_size)) ** 2 * (1.0 + 2 * DISTANCE_RTOL)
     r = math.isqrt(math.floor(ratio2))
     max_r = max_c = None

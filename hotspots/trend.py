@@ -38,6 +38,7 @@ from typing import Any
 import numpy as np
 from scipy import stats
 
+from . import validation
 from ._errors import ParameterError
 
 __all__ = ["MKResult", "MKManyResult", "mann_kendall", "mann_kendall_many", "moving_sum_variance_factor", "TREND_LABELS"]
@@ -124,16 +125,6 @@ class MKManyResult:
             float(self.S[i]), float(self.var_S[i]), float(self.z[i]), float(self.p[i]), float(self.tau[i]),
             str(self.trend[i]), float(self.slope[i]), int(self.n[i]), self.alpha, self.continuity,
         )
-
-
-def _check_alpha(alpha: float) -> float:
-    try:
-        a = float(alpha)
-    except (TypeError, ValueError):
-        raise ParameterError(f"`alpha` must be a number between 0 and 1; got {alpha!r}.") from None
-    if not (0 < a < 1):
-        raise ParameterError(f"`alpha` must be between 0 and 1 (e.g. `alpha=0.05`); got {alpha!r}.")
-    return a
 
 
 def _as_float_2d(x: Any, name: str) -> np.ndarray:
@@ -246,7 +237,7 @@ def mann_kendall_many(
     Memory and time are ``O(n_series * T)`` per lag, ``O(n_series * T²)`` in total; 10⁶ cells
     by 24 monthly slices take a few seconds.
     """
-    a = _check_alpha(alpha)
+    a = validation.alpha(alpha)
     arr = _as_float_2d(x, "x")
     n_series, T = arr.shape
     valid = ~np.isnan(arr)

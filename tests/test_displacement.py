@@ -166,7 +166,7 @@ def test_exactly_one_buffer_argument():
         wdq_areas(_incidents(SPEC), TARGET, CONTROL, BEFORE, AFTER)
     with pytest.raises(ParameterError, match="exactly one"):
         wdq_areas(_incidents(SPEC), TARGET, CONTROL, BEFORE, AFTER, buffer=TARGET, buffer_distance=5)
-    with pytest.raises(ParameterError, match="positive"):
+    with pytest.raises(ParameterError, match="`buffer_distance` must be a number of metres greater than 0"):
         wdq_areas(_incidents(SPEC), TARGET, CONTROL, BEFORE, AFTER, buffer_distance=-5)
 
 
