@@ -97,8 +97,12 @@ def add_analysis_arguments(p: argparse.ArgumentParser) -> None:
                    help="drop this identifier-like referral column on load instead of refusing the file (repeatable)")
     g.add_argument("--tasks", metavar="F", help="reparative task sites file")
     g.add_argument("--study-area", metavar="F",
-                   help="boundary file, 'default' (built-in Derbyshire outline) or 'none'; default: the Derbyshire outline when "
-                        f"at least {AUTO_AREA_SHARE * 100:.0f}%% of incidents fall inside it")
+                   help="boundary file (e.g. from `hotspots fetch boundary`), 'default' (built-in Derbyshire outline) or 'none'; "
+                        f"default: the Derbyshire outline when at least {AUTO_AREA_SHARE * 100:.0f}%% of incidents fall inside "
+                        "it, else the footprint of the incidents (strays left out, counted and announced)")
+    g.add_argument("--force", metavar="NAME",
+                   help="the police force (name or police.uk id) for titles and parameters.json; default: police.uk's "
+                        "'Falls within' column")
     g.add_argument("--keep-holes", action="store_true",
                    help="keep the holes of the --study-area boundary (default: filled, announcing the incidents brought in)")
     g.add_argument("--category", action="append", metavar="C",
@@ -272,7 +276,7 @@ def load_inputs(args: argparse.Namespace, say: Callable[[str], None]) -> Inputs:
         boundary = load_boundary(Path(area_arg))
         say(f"study area {Path(area_arg).name}: {len(boundary)} polygon feature(s)")
     prepared = prepare_inputs(out.incidents, settings=settings, boundary=boundary, keep_holes=bool(args.keep_holes),
-                              categories=cats, referrals=out.referrals, tasks=out.tasks)
+                              categories=cats, referrals=out.referrals, tasks=out.tasks, force=getattr(args, "force", None))
     for note in prepared.notes:
         out.messages.append(note)
         say(note)
