@@ -35,6 +35,7 @@ __all__ = [
     "area_places",
     "is_demo_data",
     "label_towns",
+    "name_hotspot_areas",
     "supported_by",
     "district_names",
     "is_generic_location",
@@ -382,3 +383,28 @@ def supported_by(towns: gpd.GeoDataFrame, incidents: gpd.GeoDataFrame, *, min_su
     near = np.array([len(ix) for ix in tree.query_ball_point(centres, reach)], dtype=float)
     rate = len(xy) / pop.sum()
     return near >= min_support * rate * pop
+
+
+def name_hotspot_areas(areas: gpd.GeoDataFrame, incidents: gpd.GeoDataFrame, study_area: Any = None) -> pd.DataFrame:
+    """:func:`area_places` with the towns of :func:`label_towns`: the one call every output uses.
+
+    Parameters
+    ----------
+    areas : GeoDataFrame
+        Hotspot areas with ``area_id``.
+    incidents : GeoDataFrame
+        The analysed incidents (converted to the areas' CRS when needed).
+    study_area : GeoDataFrame, optional
+        Where to take towns from; default: around the areas.
+    """
+    if incidents is not None and incidents.crs is not None and areas.crs is not None and not incidents.crs.equals(areas.crs):
+        incidents = incidents.to_crs(areas.crs)
+    if incidents is None:
+        incidents = gpd.GeoDataFrame(geometry=gpd.GeoSeries([], crs=areas.crs))
+    if len(areas) == 0:
+        return area_places(areas, incidents)
+    where = study_area
+    if where is None or len(where) == 0:
+        where = gpd.GeoDataFrame(geometry=areas.geometry.values, crs=areas.crs)
+    towns, _ = label_towns(where, incidents, demo=is_demo_data(incidents))
+    return area_places(areas, incidents, towns=towns)
