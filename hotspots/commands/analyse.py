@@ -368,13 +368,13 @@ def summary_lines(analysis: Any, inputs: Inputs | None = None, *, top: int = 5) 
     if len(summ):
         has_change = "change_pct" in summ.columns
         has_ref = "referrals" in summ.columns
-        head = f"    {'#':>3}  {'near':<18} {'incidents':>10}"
+        head = f"    {'#':>3}  {'place':<32} {'incidents':>10}"
         head += f"  {'change':>9}" if has_change else ""
         head += f"  {'referrals':>9}" if has_ref else ""
         lines.append(f"  top {min(top, len(summ))} hotspot areas:")
         lines.append(head)
         for _, r in summ.head(top).iterrows():
-            row = f"    {int(r['area_id']):>3}  {str(r['place'])[:18]:<18} {int(r['incidents']):>10,}"
+            row = f"    {int(r['area_id']):>3}  {str(r['place'])[:32]:<32} {int(r['incidents']):>10,}"
             if has_change:
                 row += f"  {change_text(r['change_pct'], r['change_class']):>9}"
             if has_ref:
