@@ -275,7 +275,8 @@ except Exception as exc:  # bad settings or data: an error box, never a tracebac
 
 area_table = cached(bundle, "area_table", (stage_key(settings), change_key(settings), settings.near_m, snap_m),
                     lambda: sl.hotspot_area_table(stage.areas, change=changes, publication=publication,
-                                                  places=name_hotspot_areas(stage.areas.areas, stage.incidents, bundle.study_area)))
+                                                  places=name_hotspot_areas(stage.areas.areas, stage.incidents,
+                                                                            bundle.study_area)))
 summary = hotspot_change_summary(changes)
 
 cols = st.columns(6)
