@@ -21,6 +21,7 @@ import math
 from collections.abc import Hashable, Iterable
 from dataclasses import dataclass, field
 
+import geopandas as gpd
 import numpy as np
 import pandas as pd
 import shapely
@@ -317,7 +318,7 @@ class Attack:
     def findings(self) -> list[Finding]:
         """Hidden counts with one feasible value, and small unseen counts with one feasible value."""
         n = len(self.keys)
-        big = 2.0 * max([v for v in self.fixed.values()] + [1]) + 10.0
+        big = 1e6  # no count of people is larger (a bound the reader may assume)
         lo = np.array(self.lo)
         hi = np.minimum(np.array(self.hi), big)
         semi = np.array(self.semi)
@@ -415,7 +416,7 @@ class Attack:
     def range_of(self, combo: dict[Hashable, float]) -> tuple[float, float]:
         """Min and max a reader can work out for a sum of counts (for the app's views)."""
         n = len(self.keys)
-        big = 2.0 * max([v for v in self.fixed.values()] + [1]) + 10.0
+        big = 1e6  # no count of people is larger (a bound the reader may assume)
         lo = np.array(self.lo)
         hi = np.minimum(np.array(self.hi), big)
         semi = np.array(self.semi)
@@ -483,3 +484,71 @@ def build(*, t: int, kpis: dict[str, pd.DataFrame], by_hotspot: pd.DataFrame | N
     if load_report is not None:
         att.load_report(load_report)
     return att
+
+
+# =============================================================================== random schemes
+X0, Y0 = 430_000.0, 330_000.0
+
+
+def scheme(n: int, seed: int, t: int = 5, n_areas: int = 2, offset: float = 0.0):
+    """A random referral set around four towns with hotspot areas and task sites, linked and published."""
+    from hotspots.linkage import link_referrals
+    from hotspots.publication import publish_scheme
+
+    refs, area_gdf, tasks, towns = scheme_data(n, seed, n_areas, offset)
+    link = link_referrals(refs, areas=area_gdf, tasks=tasks, towns=towns)
+    pub = publish_scheme(refs, linkage=link, areas=area_gdf, threshold=t, snap_m=250.0)
+    return pub, area_gdf
+
+
+def scheme_data(n: int, seed: int, n_areas: int = 2, offset: float = 0.0):
+    """Referrals, hotspot areas, task sites and towns of a random scheme (EPSG:27700)."""
+    from hotspots.schema import OFFENCES, ROUTES
+
+    rng = np.random.default_rng(seed)
+    areas = []
+    for i in range(n_areas):
+        w, h = 500.0 * rng.integers(1, 4), 500.0 * rng.integers(1, 4)
+        x, y = X0 + 1_000 + i * 2_500 + offset, Y0 + 1_000 + offset
+        areas.append(shapely.box(x, y, x + w, y + h))
+    area_gdf = gpd.GeoDataFrame({"area_id": np.arange(1, n_areas + 1)}, geometry=areas, crs=27700) if n_areas else None
+    towns = gpd.GeoDataFrame({"name": ["Aton", "Beeby", "Ceford", "Dunham"]},
+                             geometry=gpd.points_from_xy([X0 + 500, X0 + 3_500, X0 + 6_500, X0 + 3_500], [Y0 + 500, Y0 + 4_000, Y0 + 500, Y0 - 2_000]),
+                             crs=27700)
+    n_sites = int(rng.integers(2, 7))
+    tasks = gpd.GeoDataFrame({"task_id": [f"T{i}" for i in range(n_sites)], "kind": rng.choice(["food bank", "allotment", "workshop"], n_sites),
+                              "site_name": [f"Site {i}" for i in range(n_sites)]},
+                             geometry=gpd.points_from_xy(X0 + rng.uniform(0, 7_000, n_sites), Y0 + rng.uniform(-2_000, 4_000, n_sites)), crs=27700)
+    # a share of the referrals in the hotspot areas, the rest around the towns
+    pts = []
+    for _ in range(n):
+        if areas and rng.random() < 0.6:
+            a = areas[int(rng.integers(0, len(areas)))]
+            x0, y0, x1, y1 = a.bounds
+            pts.append((rng.uniform(x0, x1), rng.uniform(y0, y1)))
+        else:
+            c = towns.geometry.iloc[int(rng.integers(0, 4))]
+            pts.append((c.x + rng.normal(0, 700), c.y + rng.normal(0, 700)))
+    pts = np.array(pts)
+    start = pd.Timestamp("2023-07-01")
+    referred = start + pd.to_timedelta(rng.uniform(0, 640, n), unit="D")
+    contact = pd.to_timedelta(np.where(rng.random(n) < 0.9, rng.uniform(1, 80, n), np.nan), unit="h")
+    booked = contact + pd.to_timedelta(rng.uniform(0, 30, n), unit="h")
+    offences = list(OFFENCES[: int(rng.integers(1, 5))])
+    routes = list(ROUTES[: int(rng.integers(1, 4))])
+    refs = gpd.GeoDataFrame({
+        "referral_id": [f"R{i}" for i in range(n)],
+        "person_ref": [f"p_{i:016x}" for i in range(n)],
+        "referred_at": referred,
+        "offence": rng.choice(offences, n),
+        "route": rng.choice(routes, n),
+        "age_group": rng.choice(["youth", "adult"], n, p=[0.35, 0.65]),
+        "contacted_at": referred + contact,
+        "task_booked_at": referred + booked,
+        "outcome": rng.choice(["completed", "refused", "withdrawn", "in progress"], n, p=[0.74, 0.13, 0.08, 0.05]),
+        "task_id": pd.array(np.where(rng.random(n) < 0.8, rng.choice(tasks["task_id"], n), None), dtype="string"),
+        "reoffended": pd.array(np.where(rng.random(n) < 0.8, rng.random(n) < 0.2, None), dtype="boolean"),
+        "victim_satisfied": pd.array(np.where(rng.random(n) < 0.4, rng.random(n) < 0.97, None), dtype="boolean"),
+        "first_time_entrant": pd.array(rng.random(n) < 0.4, dtype="boolean"),
+    }, geometry=gpd.points_from_xy(pts[:, 0], pts[:, 1]), crs=27700)
+    return refs, area_gdf, tasks, towns

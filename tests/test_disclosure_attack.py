@@ -23,16 +23,12 @@ import numpy as np
 import pandas as pd
 import pyogrio
 import pytest
-import shapely
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 sys.path.insert(0, str(Path(__file__).parent))
 import attack  # noqa: E402
 
-from hotspots.schema import OFFENCES, ROUTES  # noqa: E402
-
-X0, Y0 = 430_000.0, 330_000.0
 
 
 # =============================================================================== the demo
@@ -212,7 +208,7 @@ def test_the_attacker_catches_the_issues_example():
 
 def test_the_attacker_catches_a_planted_leak():
     """Reveal every hidden count of one column of a protected table but one small one."""
-    pub, _ = scheme(160, 6, 5, 2, 100.0)
+    pub, _ = attack.scheme(160, 6, 5, 2, 100.0)
     raw = pub.protection.ledger
     for dim, tab in pub.kpis.items():
         if dim in ("all", "where"):
@@ -235,68 +231,6 @@ def test_the_attacker_catches_a_planted_leak():
 
 
 # =============================================================================== random schemes
-def scheme(n: int, seed: int, t: int = 5, n_areas: int = 2, offset: float = 0.0):
-    """A random referral set around four towns with hotspot areas and task sites, linked and published."""
-    from hotspots.linkage import link_referrals
-    from hotspots.publication import publish_scheme
-
-    refs, area_gdf, tasks, towns = scheme_data(n, seed, n_areas, offset)
-    link = link_referrals(refs, areas=area_gdf, tasks=tasks, towns=towns)
-    pub = publish_scheme(refs, linkage=link, areas=area_gdf, threshold=t, snap_m=250.0)
-    return pub, area_gdf
-
-
-def scheme_data(n: int, seed: int, n_areas: int = 2, offset: float = 0.0):
-    """Referrals, hotspot areas, task sites and towns of a random scheme (EPSG:27700)."""
-    rng = np.random.default_rng(seed)
-    areas = []
-    for i in range(n_areas):
-        w, h = 500.0 * rng.integers(1, 4), 500.0 * rng.integers(1, 4)
-        x, y = X0 + 1_000 + i * 2_500 + offset, Y0 + 1_000 + offset
-        areas.append(shapely.box(x, y, x + w, y + h))
-    area_gdf = gpd.GeoDataFrame({"area_id": np.arange(1, n_areas + 1)}, geometry=areas, crs=27700) if n_areas else None
-    towns = gpd.GeoDataFrame({"name": ["Aton", "Beeby", "Ceford", "Dunham"]},
-                             geometry=gpd.points_from_xy([X0 + 500, X0 + 3_500, X0 + 6_500, X0 + 3_500], [Y0 + 500, Y0 + 4_000, Y0 + 500, Y0 - 2_000]),
-                             crs=27700)
-    n_sites = int(rng.integers(2, 7))
-    tasks = gpd.GeoDataFrame({"task_id": [f"T{i}" for i in range(n_sites)], "kind": rng.choice(["food bank", "allotment", "workshop"], n_sites),
-                              "site_name": [f"Site {i}" for i in range(n_sites)]},
-                             geometry=gpd.points_from_xy(X0 + rng.uniform(0, 7_000, n_sites), Y0 + rng.uniform(-2_000, 4_000, n_sites)), crs=27700)
-    # a share of the referrals in the hotspot areas, the rest around the towns
-    pts = []
-    for _ in range(n):
-        if areas and rng.random() < 0.6:
-            a = areas[int(rng.integers(0, len(areas)))]
-            x0, y0, x1, y1 = a.bounds
-            pts.append((rng.uniform(x0, x1), rng.uniform(y0, y1)))
-        else:
-            c = towns.geometry.iloc[int(rng.integers(0, 4))]
-            pts.append((c.x + rng.normal(0, 700), c.y + rng.normal(0, 700)))
-    pts = np.array(pts)
-    start = pd.Timestamp("2023-07-01")
-    referred = start + pd.to_timedelta(rng.uniform(0, 640, n), unit="D")
-    contact = pd.to_timedelta(np.where(rng.random(n) < 0.9, rng.uniform(1, 80, n), np.nan), unit="h")
-    booked = contact + pd.to_timedelta(rng.uniform(0, 30, n), unit="h")
-    offences = list(OFFENCES[: int(rng.integers(1, 5))])
-    routes = list(ROUTES[: int(rng.integers(1, 4))])
-    refs = gpd.GeoDataFrame({
-        "referral_id": [f"R{i}" for i in range(n)],
-        "person_ref": [f"p_{i:016x}" for i in range(n)],
-        "referred_at": referred,
-        "offence": rng.choice(offences, n),
-        "route": rng.choice(routes, n),
-        "age_group": rng.choice(["youth", "adult"], n, p=[0.35, 0.65]),
-        "contacted_at": referred + contact,
-        "task_booked_at": referred + booked,
-        "outcome": rng.choice(["completed", "refused", "withdrawn", "in progress"], n, p=[0.74, 0.13, 0.08, 0.05]),
-        "task_id": pd.array(np.where(rng.random(n) < 0.8, rng.choice(tasks["task_id"], n), None), dtype="string"),
-        "reoffended": pd.array(np.where(rng.random(n) < 0.8, rng.random(n) < 0.2, None), dtype="boolean"),
-        "victim_satisfied": pd.array(np.where(rng.random(n) < 0.4, rng.random(n) < 0.97, None), dtype="boolean"),
-        "first_time_entrant": pd.array(rng.random(n) < 0.4, dtype="boolean"),
-    }, geometry=gpd.points_from_xy(pts[:, 0], pts[:, 1]), crs=27700)
-    return refs, area_gdf, tasks, towns
-
-
 def attack_publication(pub, areas) -> attack.Attack:
     kpis = {k: v for k, v in pub.kpis.items() if k != "where"}
     return attack.build(t=pub.threshold, kpis=kpis, by_hotspot=pub.referrals_by_hotspot, summary=pub.referrals_summary,
@@ -313,27 +247,31 @@ def _survives(pub, areas) -> None:
 
 @pytest.mark.parametrize("n, seed, t, n_areas, offset", [
     (4, 1, 5, 1, 0.0), (9, 2, 5, 2, 100.0), (23, 3, 5, 2, 0.0), (37, 4, 3, 3, 100.0), (48, 5, 5, 0, 0.0), (160, 6, 5, 2, 100.0),
+    (198, 115579757, 3, 0, 0.0),  # a shown denominator would have let its rate show as a bound (">79") and pin its parts
+    (13, 612176793, 3, 3, 0.0),  # twelve months of one referral each
 ])
 def test_fixed_schemes_survive_the_attacker(n, seed, t, n_areas, offset):
-    pub, areas = scheme(n, seed, t, n_areas, offset)
+    pub, areas = attack.scheme(n, seed, t, n_areas, offset)
     _survives(pub, areas)
 
 
 @st.composite
 def schemes(draw):
+    """Parameters of a random scheme (so that a failing example can be rebuilt): fewer than 50
+    referrals half the time."""
     n = draw(st.one_of(st.integers(3, 49), st.integers(50, 300)))
-    return scheme(n, draw(st.integers(0, 2**31 - 1)), draw(st.sampled_from([5, 5, 3])), draw(st.integers(0, 3)),
-                  draw(st.sampled_from([0.0, 100.0])))
+    return (n, draw(st.integers(0, 2**31 - 1)), draw(st.sampled_from([5, 5, 3])), draw(st.integers(0, 3)),
+            draw(st.sampled_from([0.0, 100.0])))
 
 
-@settings(max_examples=4, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+@settings(max_examples=4, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(schemes())
-def test_random_schemes_survive_the_attacker(s):
-    _survives(*s)
+def test_random_schemes_survive_the_attacker(params):
+    _survives(*attack.scheme(*params))
 
 
 @pytest.mark.slow
-@settings(max_examples=220, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+@settings(max_examples=220, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(schemes())
-def test_many_random_schemes_survive_the_attacker(s):
-    _survives(*s)
+def test_many_random_schemes_survive_the_attacker(params):
+    _survives(*attack.scheme(*params))
