@@ -18,7 +18,8 @@ import streamlit as st
 st.set_page_config(page_title="ASB hotspots", layout="wide", initial_sidebar_state="expanded")
 
 import os  # noqa: E402
-from typing import Any, Callable  # noqa: E402
+from collections.abc import Callable  # noqa: E402
+from typing import Any
 
 import altair as alt  # noqa: E402
 import numpy as np  # noqa: E402
@@ -26,7 +27,7 @@ import pandas as pd  # noqa: E402
 from streamlit_folium import st_folium  # noqa: E402
 
 from hotspots._errors import HotspotsError  # noqa: E402
-from hotspots.analysis import Settings  # noqa: E402
+from hotspots.pipeline import Settings  # noqa: E402
 from hotspots.change import incident_points  # noqa: E402
 from hotspots.app_support import (  # noqa: E402
     DataBundle,
@@ -35,12 +36,11 @@ from hotspots.app_support import (  # noqa: E402
     assemble_analysis,
     briefing_png,
     cache_template_compilation,
-    copy_layer,
     cell_change,
     change_key,
     cluster_key,
+    copy_layer,
     csv_bytes,
-    default_periods,
     demo_bundle,
     display_frame,
     export_available,
@@ -61,6 +61,7 @@ from hotspots.app_support import (  # noqa: E402
     stage_key,
     url_defaults,
 )
+from hotspots.change import incident_points  # noqa: E402
 from hotspots.maps import base_map, dual_map  # noqa: E402
 from hotspots.maps import scheme_layers as sl  # noqa: E402
 from hotspots.maps.base import CARTO_KEY_ENV  # noqa: E402
@@ -148,10 +149,9 @@ except HotspotsError as exc:  # uploads are checked for dates; this is a last li
     show_error(exc)
     st.session_state.pop("bundle", None)
     st.stop()
-try:
-    (default_before, default_after) = default_periods(first_month, last_month, SCHEME_START)
-except HotspotsError:  # a single month: nothing to compare (the change views say so)
-    default_before = default_after = (first_month, last_month)
+# The default periods were chosen from the data when they were loaded (hotspots.pipeline.prepare_inputs).
+default_before = bundle.defaults.before or (first_month, last_month)
+default_after = bundle.defaults.after or (first_month, last_month)
 
 # Starting values may come from the address (shareable views, benchmarks):
 # ?period=2023-04:2024-03&before=2022-07:2023-06&after=2023-07:2024-06&cell=300
@@ -170,12 +170,12 @@ with st.sidebar:
                               help="Months whose incidents define the hotspots.")
     before = st.select_slider("Before period", options=months, value=start["before"], key=f"before-{bundle.token[:16]}")
     after = st.select_slider("After period", options=months, value=start["after"], key=f"after-{bundle.token[:16]}",
-                             help=f"Default: 12 months either side of the scheme start ({SCHEME_START}).")
+                             help=f"Default: chosen from the data's months and the scheme start ({bundle.defaults.scheme_start}); see the Analyst tab's notes.")
     same_months = st.checkbox("Compare the same calendar months only", value=False, key="same_months")
 
     with st.expander("Analyst settings", expanded=False):
-        auto_cell = st.checkbox("Automatic cell size", value=False, key="auto_cell",
-                                help="sfhotspot's rule: 1/50 of the shorter side of the area.")
+        auto_cell = st.checkbox("Automatic cell size", value="cell" not in st.query_params, key="auto_cell",
+                                help="The same automatic choice as the command line (announced in the Analyst tab).")
         cell_size = st.number_input("Cell size (m)", min_value=50, max_value=5000, value=start["cell"], step=50, key="cell_size", disabled=auto_cell)
         auto_bw = st.checkbox("Automatic bandwidth", value=True, key="auto_bw")
         bandwidth = st.number_input("Bandwidth (m)", min_value=50, max_value=20000, value=1000, step=50, key="bandwidth", disabled=auto_bw)
@@ -297,7 +297,7 @@ def new_base_map(height: int = MAP_HEIGHT):
 
 # =============================================================================== map
 def clusters_result():
-    from hotspots.analysis import filter_period, parse_period
+    from hotspots.periods import filter_period, parse_period
     from hotspots.clustering import clusters
 
     if settings.cluster_method == "none":
@@ -611,7 +611,7 @@ if view_analyst.open:
             from hotspots.robustness import stability
 
             def sweep():
-                from hotspots.analysis import filter_period, parse_period
+                from hotspots.periods import filter_period, parse_period
 
                 pts = filter_period(bundle.incidents, parse_period(settings.period) if settings.period else None)
                 return stability(pts, cell_sizes=list(req[0]), distance_multipliers=list(req[1]), mask=bundle.study_area,
@@ -690,7 +690,9 @@ if view_data.open:
         ref_files = u2.file_uploader("Referrals into the scheme", type=UPLOAD_TYPES, accept_multiple_files=True, key="up_referrals")
         task_files = u1.file_uploader("Reparative task sites", type=UPLOAD_TYPES, accept_multiple_files=True, key="up_tasks")
         boundary_file = u2.file_uploader("Study area boundary", type=UPLOAD_TYPES + ["shp"], key="up_boundary")
-        asb_only = st.checkbox("police.uk files: keep anti-social behaviour only", value=True, key="asb_only")
+        asb_only = st.checkbox("Keep anti-social behaviour only (when the files hold other categories too)", value=True, key="asb_only")
+        keep_holes = st.checkbox("Keep the boundary's holes (by default they are filled, as on the command line)", value=False,
+                                 key="keep_holes")
         with st.expander("Column mapping for tables that are not police.uk files"):
             mc = st.columns(4)
             mapping = {
@@ -709,13 +711,14 @@ if view_data.open:
 
             raw = [("incidents", f.name, f.getvalue()) for f in inc_files or []] + [("referrals", f.name, f.getvalue()) for f in ref_files or []] \
                 + [("tasks", f.name, f.getvalue()) for f in task_files or []] + ([("boundary", boundary_file.name, boundary_file.getvalue())] if boundary_file else [])
-            opts = {"mapping": {k: v for k, v in mapping.items() if v}, "crs": crs, "asb_only": asb_only}
+            opts = {"mapping": {k: v for k, v in mapping.items() if v}, "crs": crs, "asb_only": asb_only, "keep_holes": keep_holes}
             token = content_token(raw, opts)
             if st.session_state.get("upload_token") != token:
                 with st.spinner("Loading your files…"):
                     new_bundle, outcomes = load_uploads(
                         incidents=inc_files or [], referrals=ref_files or [], tasks=task_files or [], boundary=boundary_file,
                         incident_columns=mapping, incident_crs=crs, police_categories="Anti-social behaviour" if asb_only else None,
+                        categories=None if asb_only else "all", keep_holes=keep_holes,
                         max_bytes=int(st.get_option("server.maxUploadSize")) * 1024 * 1024,  # also checked here, with a message
                     )
                 st.session_state["upload_token"] = token

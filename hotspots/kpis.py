@@ -69,6 +69,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from . import validation
 from ._errors import ParameterError, SchemaError
 from .disclosure import (
     SECONDARY,
@@ -511,15 +512,8 @@ def kpi_rows(
 
     Same arguments and definitions as :func:`scheme_kpis`, which protects them for display.
     """
-    if isinstance(follow_up_months, bool) or not isinstance(follow_up_months, (int, np.integer, float)) or \
-            int(follow_up_months) != follow_up_months or follow_up_months < 1:
-        raise ParameterError(f"`follow_up_months` must be a whole number of months >= 1; got {follow_up_months!r}.")
-    try:
-        hours = float(contact_hours)
-    except (TypeError, ValueError):
-        raise ParameterError(f"`contact_hours` must be a number of hours; got {contact_hours!r}.") from None
-    if not (np.isfinite(hours) and hours > 0):
-        raise ParameterError(f"`contact_hours` must be a positive number of hours; got {contact_hours!r}.")
+    validation.whole(follow_up_months, "follow_up_months", low=1, unit="months")
+    hours = validation.positive(contact_hours, "contact_hours", unit="hours")
     if reoffending_base not in ("all", "completed"):
         raise ParameterError(f"`reoffending_base` must be 'all' or 'completed'; got {reoffending_base!r}.")
     needed = ["referral_id", "referred_at", "outcome", "contacted_at", "task_booked_at", "reoffended", "victim_satisfied", "first_time_entrant"]

@@ -71,11 +71,12 @@ import pyproj
 import shapely
 from scipy.spatial import cKDTree
 
+from . import validation
 from ._errors import CRSError, InputError, ParameterError, SchemaError
 from .areas import HotspotAreas
+from .disclosure import SUPPRESSION_THRESHOLD, Ledger, Protection, check_threshold, protect, render_table
 from .gazetteer import towns as gazetteer_towns
 from .grid import BNG
-from .disclosure import SUPPRESSION_THRESHOLD, Ledger, Protection, check_threshold, protect, render_table
 from .kpis import TOTAL_LABEL
 
 __all__ = [
@@ -380,15 +381,8 @@ def link_referrals(
     if not isinstance(referrals, gpd.GeoDataFrame):
         raise ParameterError(f"`referrals` must be a GeoDataFrame of referral points; got {type(referrals).__name__}.")
     _check_crs(referrals, "referrals")
-    try:
-        near = float(near_m)
-        tol = float(tolerance_m)
-    except (TypeError, ValueError):
-        raise ParameterError(f"`near_m` and `tolerance_m` must be numbers of metres; got {near_m!r} and {tolerance_m!r}.") from None
-    if not (np.isfinite(near) and near > 0):
-        raise ParameterError(f"`near_m` must be a positive number of metres (e.g. 2000); got {near_m!r}.")
-    if not (np.isfinite(tol) and tol >= 0):
-        raise ParameterError(f"`tolerance_m` must be a number of metres >= 0; got {tolerance_m!r}.")
+    near = validation.distance(near_m, "near_m", example="2000")
+    tol = validation.distance(tolerance_m, "tolerance_m", zero=True)
     if missing_location not in ("raise", "exclude"):
         raise ParameterError(f"`missing_location` must be 'raise' or 'exclude'; got {missing_location!r}.")
     threshold = check_threshold(threshold, unsafe)
@@ -650,12 +644,7 @@ def referral_task_lines(result: LinkageResult, *, snap_m: float | None = 100.0) 
     if not result.has_tasks or result.task_sites is None:
         raise ParameterError("the linkage has no task sites; call `link_referrals(..., tasks=tasks)` first.")
     if snap_m is not None:
-        try:
-            s = float(snap_m)
-        except (TypeError, ValueError):
-            raise ParameterError(f"`snap_m` must be a number of metres or None; got {snap_m!r}.") from None
-        if not (np.isfinite(s) and s > 0):
-            raise ParameterError(f"`snap_m` must be a positive number of metres or None; got {snap_m!r}.")
+        s = validation.distance(snap_m, "snap_m")
     t = result.table
     sel = (t["task_status"] == "linked").to_numpy() & t["has_location"].to_numpy()
     rows = t[sel]

@@ -12,7 +12,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import re
-from typing import Iterable
+from collections.abc import Iterable
 
 from .disclosure import SUPPRESSED, SUPPRESSION_THRESHOLD, suppress_count
 

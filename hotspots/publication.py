@@ -40,8 +40,9 @@ from __future__ import annotations
 
 import math
 import weakref
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Mapping, Sequence
+from typing import Any
 
 import geopandas as gpd
 import numpy as np
@@ -62,8 +63,8 @@ from .disclosure import (
 )
 from .grid import BNG
 from .kpis import (
-    TOTAL_LABEL,
     ROW_MEASURES,
+    TOTAL_LABEL,
     add_kpi_rows,
     funnel_display,
     kpi_display,
@@ -673,7 +674,7 @@ def _load_report_display(prot: Protection, report: Any) -> dict[str, Any]:
 
 
 # =============================================================================== for an analysis
-_CACHE: "weakref.WeakKeyDictionary[Any, dict[tuple, Any]]" = weakref.WeakKeyDictionary()
+_CACHE: weakref.WeakKeyDictionary[Any, dict[tuple, SchemePublication]] = weakref.WeakKeyDictionary()
 
 
 def scheme_publication(analysis: Any, *, threshold: int | None = None, snap_m: float | None = None,

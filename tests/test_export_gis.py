@@ -374,6 +374,7 @@ def test_no_suppressed_count_can_be_worked_out_from_the_total(counts, t):
 )
 def test_data_source_detection(ids, sources, kind):
     from hotspots.export import DEMO_ATTRIBUTION, data_source
+    from hotspots.gazetteer import GEONAMES_ATTRIBUTION
     from hotspots.schema import POLICE_UK_ATTRIBUTION
 
     df = pd.DataFrame({"incident_id": ids, "category": ["Anti-social behaviour"] * len(ids)})
@@ -381,6 +382,8 @@ def test_data_source_detection(ids, sources, kind):
         df["source"] = sources
     src = data_source(df)
     assert src.kind == kind
-    assert src.attribution == {"demo": DEMO_ATTRIBUTION, "police.uk": POLICE_UK_ATTRIBUTION, "user": ""}[kind]
+    # Real data's hotspot areas and maps are named from GeoNames: its attribution follows the data's.
+    want = {"demo": DEMO_ATTRIBUTION, "police.uk": f"{POLICE_UK_ATTRIBUTION}. {GEONAMES_ATTRIBUTION}", "user": GEONAMES_ATTRIBUTION}
+    assert src.attribution == want[kind]
     assert "(Anti-social behaviour)" in src.description
     assert data_source(df, source="Force records", attribution="© Force").description == "Force records"

@@ -23,7 +23,6 @@ import shapely
 
 from hotspots import analyse
 from hotspots.cli import main
-from hotspots.demo import write_demo
 from hotspots.export import briefing_map, export_gis
 from hotspots.gazetteer import default_study_area
 from hotspots.io import load_any
@@ -45,11 +44,6 @@ PERSON_COUNT_COLUMNS = {
 @pytest.fixture(autouse=True)
 def _offline(monkeypatch):
     monkeypatch.setenv("HOTSPOTS_OFFLINE", "1")
-
-
-@pytest.fixture(scope="module")
-def demo_files(tmp_path_factory):
-    return write_demo(tmp_path_factory.mktemp("demo"), seed=0)
 
 
 @pytest.fixture(scope="module")

@@ -17,8 +17,8 @@ import numpy as np
 import pandas as pd
 import pytest
 import shapely
-
 from helpers import police_csv
+
 from hotspots import ParameterError, PrivacyError
 from hotspots.app_support import load_uploads
 from hotspots.io import Upload, load_referrals

@@ -20,7 +20,7 @@ import shapely
 
 from hotspots._errors import CRSError, ParameterError, SchemaError
 from hotspots.analysis import Settings
-from hotspots.grid import Grid, GridValues, count
+from hotspots.grid import Grid, GridValues
 from hotspots.maps import base_map, external_urls, offline_problems
 from hotspots.maps import scheme_layers as sl
 from hotspots.maps.layers import GridImageOverlay, Legend

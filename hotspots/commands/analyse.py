@@ -17,12 +17,9 @@ from typing import Any, TextIO
 
 from .. import validation
 from .._errors import ParameterError
+from ..pipeline import AUTO_AREA_SHARE
 from ..style import change_text, file_size
 from . import add_command
-
-#: Share of incidents that must fall inside the built-in Derbyshire outline for it to be used
-#: as the study area automatically.
-AUTO_AREA_SHARE = 0.9
 
 
 # =============================================================================== progress
@@ -102,6 +99,8 @@ def add_analysis_arguments(p: argparse.ArgumentParser) -> None:
     g.add_argument("--study-area", metavar="F",
                    help="boundary file, 'default' (built-in Derbyshire outline) or 'none'; default: the Derbyshire outline when "
                         f"at least {AUTO_AREA_SHARE * 100:.0f}%% of incidents fall inside it")
+    g.add_argument("--keep-holes", action="store_true",
+                   help="keep the holes of the --study-area boundary (default: filled, announcing the incidents brought in)")
     g.add_argument("--category", action="append", metavar="C",
                    help="keep only this incident category (repeatable); default: 'Anti-social behaviour' when the data hold it "
                         "among other categories; 'all' keeps every category")
@@ -176,8 +175,8 @@ def check_basemap(args: argparse.Namespace, problems: validation.Problems) -> No
 
 
 def settings_from_args(args: argparse.Namespace) -> Any:
-    """The analysis :class:`~hotspots.analysis.Settings` the options ask for (checked first)."""
-    from ..analysis import Settings
+    """The analysis :class:`~hotspots.pipeline.Settings` the options ask for (checked first)."""
+    from ..pipeline import Settings
 
     with validation.collect() as problems:
         check_analysis_arguments(args, problems)
@@ -197,7 +196,7 @@ def settings_from_args(args: argparse.Namespace) -> Any:
 
 
 class Inputs:
-    """What was loaded, for the analysis and the sidecar."""
+    """What was loaded and prepared, for the analysis and the sidecar."""
 
     def __init__(self) -> None:
         self.incidents: Any = None
@@ -205,19 +204,21 @@ class Inputs:
         self.referrals: Any = None
         self.tasks: Any = None
         self.study_area: Any = None
+        self.settings: Any = None
+        self.prepared: Any = None
         self.records: dict[str, Any] = {}
         self.messages: list[str] = []
 
 
 def load_inputs(args: argparse.Namespace, say: Callable[[str], None]) -> Inputs:
-    """Load (or generate) the inputs named on the command line, printing each load report."""
-    import numpy as np
-    import shapely
-
+    """Load (or generate) the inputs named on the command line, printing each load report, then
+    prepare them (:func:`hotspots.pipeline.prepare_inputs`: categories, study area, periods)."""
     from ..io import load_any, load_boundary
-    from ..schema import ASB_CATEGORY
+    from ..pipeline import prepare_inputs
 
     out = Inputs()
+    settings = settings_from_args(args)
+    cats = args.category or None
     if args.demo:
         if args.inputs:
             raise ParameterError("give either INPUT files or `--demo`, not both.")
@@ -227,7 +228,8 @@ def load_inputs(args: argparse.Namespace, say: Callable[[str], None]) -> Inputs:
         out.incidents = data.incidents
         out.records["incidents"] = {"generated": f"hotspots.demo.generate_demo(seed={args.seed})",
                                     "rows": int(len(data.incidents))}
-        say(f"demo data (seed {args.seed}): {len(data.incidents):,} incidents, {len(data.referrals):,} referrals, {len(data.tasks):,} task sites")
+        say(f"demo data (seed {args.seed}): {len(data.incidents):,} incidents, {len(data.referrals):,} referrals, "
+            f"{len(data.tasks):,} task sites")
         if not args.referrals:
             out.referrals = data.referrals
             out.records["referrals"] = {"generated": f"hotspots.demo.generate_demo(seed={args.seed})",
@@ -238,7 +240,6 @@ def load_inputs(args: argparse.Namespace, say: Callable[[str], None]) -> Inputs:
     else:
         if not args.inputs:
             raise ParameterError("give at least one INPUT file or folder (or `--demo` for the synthetic demo data).")
-        cats = args.category or []
         options: dict[str, Any] = {}
         if cats and [c.lower() for c in cats] != ["all"]:
             options["categories"] = cats
@@ -246,19 +247,8 @@ def load_inputs(args: argparse.Namespace, say: Callable[[str], None]) -> Inputs:
         say(f"incidents  {loaded.report.summary()}")
         for w in loaded.report.warnings[:5]:
             say(f"  warning: {w}")
-        data = loaded.data
+        out.incidents = loaded.data
         out.records["incidents"] = loaded
-        if not cats and "category" in data.columns and len(data):
-            present = data["category"].astype(str)
-            if (present == ASB_CATEGORY).any() and (present != ASB_CATEGORY).any():
-                keep = (present == ASB_CATEGORY).to_numpy()
-                out.messages.append(
-                    f"kept the {int(keep.sum()):,} '{ASB_CATEGORY}' incidents of {len(data):,} loaded "
-                    "(use `--category all` to keep every category, or `--category NAME` to choose)"
-                )
-                say(f"  {out.messages[-1]}")
-                data = data.loc[keep]
-        out.incidents = data
     if args.referrals:
         from .._errors import PrivacyError
 
@@ -275,48 +265,41 @@ def load_inputs(args: argparse.Namespace, say: Callable[[str], None]) -> Inputs:
         out.tasks = tk.data
         out.records["tasks"] = tk
     area_arg = args.study_area
-    if area_arg is None:
-        from ..gazetteer import default_study_area
-
-        area = default_study_area()
-        inc = out.incidents
-        if len(inc):
-            xy = shapely.get_coordinates(inc.geometry.values)
-            share = float(np.mean(shapely.contains_xy(shapely.union_all(area.geometry.values), xy[:, 0], xy[:, 1])))
-        else:
-            share = 0.0
-        if share >= AUTO_AREA_SHARE:
-            out.study_area = area
-            out.records["study_area"] = {"source": "built-in Derbyshire force-area outline (approximate)",
-                                         "share_of_incidents_inside": round(share, 4)}
-            out.messages.append(f"study area: the built-in Derbyshire outline ({share:.1%} of incidents inside; `--study-area none` to use none)")
-        else:
-            out.messages.append(f"study area: none (only {share:.1%} of incidents fall in the built-in Derbyshire outline; give `--study-area FILE`)")
-        say(out.messages[-1])
-    elif area_arg == "default":
-        from ..gazetteer import default_study_area
-
-        out.study_area = default_study_area()
-        out.records["study_area"] = {"source": "built-in Derbyshire force-area outline (approximate)"}
-    elif area_arg != "none":
-        out.study_area = load_boundary(Path(area_arg), fill_holes=True)
-        out.records["study_area"] = {"files": [Path(area_arg).name], "features": int(len(out.study_area))}
-        say(f"study area {Path(area_arg).name}: {len(out.study_area)} polygon feature(s)")
-    out.all_incidents = out.incidents
+    boundary: Any = None
+    if area_arg in ("default", "none"):
+        boundary = area_arg
+    elif area_arg is not None:
+        boundary = load_boundary(Path(area_arg))
+        say(f"study area {Path(area_arg).name}: {len(boundary)} polygon feature(s)")
+    prepared = prepare_inputs(out.incidents, settings=settings, boundary=boundary, keep_holes=bool(args.keep_holes),
+                              categories=cats, referrals=out.referrals, tasks=out.tasks)
+    for note in prepared.notes:
+        out.messages.append(note)
+        say(note)
+    out.prepared = prepared
+    out.settings = prepared.settings
+    out.incidents = out.all_incidents = prepared.incidents
+    out.study_area = prepared.study_area
+    if prepared.study_area is not None or prepared.area.source != "none":
+        record = dict(prepared.area.record)
+        if area_arg not in (None, "default", "none"):
+            record["files"] = [Path(area_arg).name]
+        out.records["study_area"] = record
     return out
 
 
 def run_analysis(args: argparse.Namespace, inputs: Inputs, progress: Callable[[str, float], None]) -> Any:
-    """Run :func:`hotspots.analyse`; library warnings become notes in the summary, not tracebacks."""
+    """Run :func:`hotspots.analyse` on the prepared inputs; library warnings become notes in the
+    summary, not tracebacks."""
     import warnings
 
-    from ..analysis import analyse
+    from ..pipeline import analyse
 
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         result = analyse(
             inputs.incidents,
-            settings=settings_from_args(args),
+            settings=inputs.settings if inputs.settings is not None else settings_from_args(args),
             study_area=inputs.study_area,
             referrals=inputs.referrals,
             tasks=inputs.tasks,
@@ -458,27 +441,29 @@ def _images(analysis: Any, out: Path, args: argparse.Namespace, inputs: Inputs,
     return made
 
 
-def check_arguments(args: argparse.Namespace) -> tuple[Path, tuple[str, ...]]:
-    """Every argument of ``hotspots analyse``, checked before anything is loaded: ``(out, formats)``."""
+def check_arguments(args: argparse.Namespace) -> tuple[Any, tuple[str, ...]]:
+    """Every argument of ``hotspots analyse``, checked before anything is loaded: ``(results folder, formats)``."""
     from ..export.briefing import check_image_options
-    from ..export.gis import FORMATS
+    from ..export.gis import FORMATS, check_snap_m
+    from ..results_folder import results_folder
 
     with validation.collect() as problems:
         check_input_arguments(args, problems)
         check_analysis_arguments(args, problems)
-        out = problems.check(validation.output_folder, args.out, "out")
+        folder = problems.check(results_folder, args.out, command="analyse")  # refuses now; changes nothing yet
+        out = None if folder is None else folder.path
         formats = tuple(f.strip() for f in args.formats.split(",") if f.strip())
         if not formats or any(f not in FORMATS for f in formats):
             problems.add(f"`--formats` must be a comma-separated list of {', '.join(FORMATS)}; got {args.formats!r}.")
         snap = problems.check(validation.parse_number, args.snap, "snap")
-        args.snap = problems.check(validation.distance, snap, "snap") if snap is not None else None
+        args.snap = problems.check(check_snap_m, snap) if snap is not None else None
         dpi = problems.check(validation.parse_number, args.dpi, "dpi")
         if dpi is not None and out is not None and not args.no_images:
             # The largest image written (before/after, 13.33 x 7.5 in) sets the pixel limit.
             problems.check(check_image_options, out / "maps" / "briefing_before_after.png", dpi, (40 / 3, 7.5))
         args.dpi = dpi
         check_basemap(args, problems)
-    return out, formats
+    return folder, formats
 
 
 def run(args: argparse.Namespace) -> int:
@@ -487,13 +472,15 @@ def run(args: argparse.Namespace) -> int:
     t0 = time.perf_counter()
     quiet = args.quiet
     say = (lambda s: None) if quiet else (lambda s: print(s, flush=True))
-    out, formats = check_arguments(args)
+    folder, formats = check_arguments(args)
+    out = folder.path
     settings_from_args(args)  # the periods must not overlap
     inputs = load_inputs(args, say)
     bar = ProgressBar(enabled=not quiet)
     analysis = run_analysis(args, inputs, scaled(bar, 0.0, 0.7))
     bar("writing GIS files and tables", 0.7)
     argv = command_line(args)
+    folder.begin()  # clears the files an earlier run listed in parameters.json
     manifest = export_gis(
         analysis,
         out,
@@ -506,6 +493,7 @@ def run(args: argparse.Namespace) -> int:
         extra={"command": argv},
     )
     images = [] if args.no_images else _images(analysis, out, args, inputs, scaled(bar, 0.75, 1.0))
+    folder.finish()  # lists every file written in parameters.json
     bar("done", 1.0)
     bar.done()
     if quiet:
@@ -544,7 +532,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     )
     add_analysis_arguments(p)
     g = p.add_argument_group("output")
-    g.add_argument("--out", required=True, metavar="DIR", help="results folder (created if missing)")
+    g.add_argument("--out", required=True, metavar="DIR",
+                   help="results folder: new (its parent must exist), empty, or written by an earlier run "
+                   "(its files are replaced); other folders are refused")
     g.add_argument("--formats", default="gpkg,geojson,csv", help="comma-separated: gpkg, geojson, csv (default all)")
     g.add_argument("--snap", default=250.0, metavar="M", help="square size for exported referral origins, metres (default 250)")
     g.add_argument("--drop-empty", action="store_true", help="leave empty, non-significant cells out of the cell layers")
@@ -552,5 +542,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     g.add_argument("--no-images", action="store_true", help="skip the briefing map images")
     g.add_argument("--pdf", action="store_true", help="also write PDF versions of the briefing maps")
     g.add_argument("--dpi", default=300, help="image resolution, dots per inch, 20 to 1200 (default 300)")
-    g.add_argument("--basemap", default="auto", help="'auto' (tiles when reachable), 'none', 'osm' or a tile URL template")
+    g.add_argument("--basemap", default="none",
+                   help="'none' (default: nothing is fetched), 'auto' (tiles when reachable: asks a public tile server "
+                   "for the area), 'osm' or a tile URL template")
     g.add_argument("--quiet", action="store_true", help="no load reports, progress or summary; one line at the end")

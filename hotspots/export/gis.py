@@ -62,14 +62,16 @@ import hashlib
 import json
 import math
 import os
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterable, Mapping, Sequence
+from typing import Any
 
 import geopandas as gpd
 import numpy as np
 import pandas as pd
 
+from .. import validation
 from .._errors import ParameterError
 from ..disclosure import MIN_SAFE_THRESHOLD, SUPPRESSION_THRESHOLD, Ledger, check_threshold, disclosure_statement, protect
 from ..grid import BNG
@@ -85,10 +87,14 @@ __all__ = [
     "suppress_counts",
     "FORMATS",
     "LAYER_NAMES",
+    "MIN_SNAP_M",
+    "check_snap_m",
 ]
 
 #: Output formats :func:`export_gis` knows.
 FORMATS = ("gpkg", "geojson", "csv")
+#: Smallest square (metres) referral origins are exported in: never as exact points.
+MIN_SNAP_M = 50.0
 #: Layer names, in the order written.
 LAYER_NAMES = (
     "cells",
@@ -180,10 +186,14 @@ def suppress_counts(counts: Sequence[Any], threshold: int = SUPPRESSION_THRESHOL
 
 # =============================================================================== layers
 def _threshold(analysis: Any, threshold: Any) -> int:
-    t = analysis.settings.threshold if threshold is None else threshold
-    if isinstance(t, bool) or not isinstance(t, (int, np.integer)) or t < 1:
-        raise ParameterError(f"`threshold` must be a whole number >= 1; got {threshold!r}.")
+    t = validation.whole(analysis.settings.threshold if threshold is None else threshold, "threshold", low=1)
     return check_threshold(int(t), bool(getattr(analysis.settings, "unsafe_threshold", False)))
+
+
+def check_snap_m(snap_m: Any) -> float:
+    """The side of the squares referral origins are exported in: at least :data:`MIN_SNAP_M` metres
+    (referral points must never be exported exactly)."""
+    return validation.number(snap_m, "snap_m", low=MIN_SNAP_M, unit="metres", example="250")
 
 
 def _publication(analysis: Any, threshold: Any, snap_m: Any) -> Any:
@@ -192,13 +202,7 @@ def _publication(analysis: Any, threshold: Any, snap_m: Any) -> Any:
 
 
 def _snap(analysis: Any, snap_m: Any) -> float:
-    try:
-        s = float(snap_m)
-    except (TypeError, ValueError):
-        raise ParameterError(f"`snap_m` must be metres (e.g. 250); got {snap_m!r}.") from None
-    if not (np.isfinite(s) and s >= 50):
-        raise ParameterError(f"`snap_m` must be at least 50 metres (referral points must not be exported exactly); got {snap_m!r}.")
-    return s
+    return check_snap_m(snap_m)
 
 
 def _cells_layer(an: Any, drop_empty: bool) -> gpd.GeoDataFrame:
@@ -215,7 +219,7 @@ def _cells_layer(an: Any, drop_empty: bool) -> gpd.GeoDataFrame:
 
 def _areas_layer(an: Any, pub: Any) -> gpd.GeoDataFrame:
     a = an.areas.areas.copy()
-    a.insert(1, "place", area_places(a))
+    a.insert(1, "place", area_places(a, an)["label"].to_numpy(dtype=object))
     ch = an.change_areas
     if ch is not None and len(ch.table):
         t = ch.table.set_index("area_id")
@@ -299,14 +303,15 @@ def gis_layers(
         out["change_cells"] = cc
     if an.change_areas is not None:
         ca = an.change_areas.to_geodataframe()
-        ca.insert(1, "place", area_places(ca))
+        ca.insert(1, "place", area_places(ca, an)["label"].to_numpy(dtype=object))
         out["change_areas"] = ca
     sa = an.study_area
     if sa is not None and len(sa):
         # The name goes out as ``area_name``: a bare ``name`` column looks like a person's name
         # to privacy checks (hotspots.privacy.identifying_columns).
         names = sa["name"].astype(object).to_numpy() if "name" in sa.columns else np.full(len(sa), "study area", dtype=object)
-        out["study_area"] = gpd.GeoDataFrame({"area_name": names}, geometry=sa.geometry.to_crs(BNG).values, crs=BNG)
+        crs = an.grid.crs  # the analysis CRS (Irish Transverse Mercator in Northern Ireland), as every layer
+        out["study_area"] = gpd.GeoDataFrame({"area_name": names}, geometry=sa.geometry.to_crs(crs).values, crs=crs)
     ordered = {}
     for k in LAYER_NAMES:
         if k in out:
@@ -342,7 +347,7 @@ def csv_tables(analysis: Any, *, threshold: int | None = None, snap_m: float = 2
         out["clusters"] = pd.DataFrame(an.clusters.polygons.drop(columns=an.clusters.polygons.geometry.name))
     if an.change_areas is not None:
         ca = an.change_areas.table.copy()
-        ca.insert(1, "place", area_places(an.change_areas.to_geodataframe()))
+        ca.insert(1, "place", area_places(an.change_areas.to_geodataframe(), an)["label"].to_numpy(dtype=object))
         out["change_areas"] = ca
     if an.change_cells is not None:
         cc = an.change_cells.table
@@ -461,10 +466,17 @@ def parameters_record(
     src = data_source(an.incidents)
     rec: dict[str, Any] = {"format": SIDECAR_FORMAT}
     if timestamp:
-        rec["created"] = dt.datetime.now(dt.timezone.utc).replace(microsecond=0).isoformat()
+        rec["created"] = dt.datetime.now(dt.UTC).replace(microsecond=0).isoformat()
     rec.update(params)
     rec["data_source"] = {"kind": src.kind, "description": src.description, "attribution": src.attribution}
-    rec["crs"] = {"analysis": "EPSG:27700 (British National Grid, metres)", "gpkg": "EPSG:27700", "geojson": "EPSG:4326 (RFC 7946)"}
+    epsg = an.grid.crs.to_epsg()
+    crs_name = {27700: "British National Grid", 2157: "Irish Transverse Mercator"}.get(epsg or 0, an.grid.crs.name)
+    rec["crs"] = {"analysis": f"EPSG:{epsg} ({crs_name}, metres)", "gpkg": f"EPSG:{epsg}", "geojson": "EPSG:4326 (RFC 7946)"}
+    from ._common import force_of
+
+    force = force_of(an)
+    if force is not None:
+        rec["force"] = force.record()
     pub = _publication(an, threshold, snap_m)
     rec["inputs"] = {k: _input_record(k, v, pub) for k, v in (inputs or {}).items() if v is not None}
     res: dict[str, Any] = {

@@ -14,7 +14,6 @@ nothing. Only non-identifying fields reach the browser.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -24,14 +23,14 @@ import numpy as np
 import shapely
 from folium.template import Template
 
-from .. import style
+from .. import style, validation
 from .._errors import ParameterError, SchemaError
 from ..grid import BNG
 from ..disclosure import SUPPRESSION_THRESHOLD
 from .base import project_geoms
 from .escape import css_colour, escape_html, format_value, js_json
 from .groups import LAYER_NAMES, feature_group, latlon, require_gdf
-from .layers import category_legend, marker_cluster
+from .layers import POPUP_TABLE_JS, category_legend, marker_cluster
 from .offline import make_offline
 
 __all__ = [
@@ -68,17 +67,8 @@ var {{ this.get_name() }} = (function() {
     var labels = {{ this.labels_json }}, colours = {{ this.colours_json }}, rows = {{ this.rows_json }};
     var style = {{ this.style_json }}, first = {{ this.first_text }};
     var group = L.featureGroup();
-    function table(row) {
-        var t = document.createElement('table');
-        t.className = 'hotspots-popup';
-        for (var i = 0; i < labels.length; i++) {
-            var tr = t.insertRow(), th = document.createElement('th');
-            th.textContent = labels[i];
-            tr.appendChild(th);
-            tr.insertCell().textContent = row[first + i];
-        }
-        return t;
-    }
+    var popupTable = """ + POPUP_TABLE_JS + """;
+    function table(row) { return popupTable(labels, row, first); }
     // Built when first shown: a group that starts hidden (added, then removed at once by the
     // layer control) costs nothing until the user switches it on.
     var built = false;
@@ -172,14 +162,8 @@ def snap_points(points: gpd.GeoDataFrame, size_m: float = DEFAULT_SNAP_M, *, thr
     from ..export.gis import suppress_counts
 
     points = require_gdf(points, "points")
-    try:
-        s = float(size_m)
-    except (TypeError, ValueError):
-        raise ParameterError(f"`size_m` must be a number of metres; got {size_m!r}.") from None
-    if not (math.isfinite(s) and s > 0):
-        raise ParameterError(f"`size_m` must be a positive number of metres; got {size_m!r}.")
-    if isinstance(threshold, bool) or not isinstance(threshold, (int, np.integer)) or threshold < 1:
-        raise ParameterError(f"`threshold` must be a whole number >= 1; got {threshold!r}.")
+    s = validation.distance(size_m, "size_m")
+    validation.whole(threshold, "threshold", low=1)
     geoms = points.geometry
     keep = ~(geoms.isna() | geoms.is_empty)
     geoms = geoms[keep]

@@ -76,7 +76,9 @@ def no_trouble(st_page) -> None:
 
 @pytest.fixture
 def app(st_page, streamlit_server):
-    st_page.goto(streamlit_server(APP), timeout_s=FIRST_LOAD_S)
+    # Street-scale cells given in the address (the automatic cell size is off), so that the
+    # cell size box can be typed into; the automatic default is tested in tests/test_app.py.
+    st_page.goto(streamlit_server(APP) + "/?cell=250", timeout_s=FIRST_LOAD_S)
     frame = st_page.wait_for_map(MAP_READY, timeout_s=FIRST_LOAD_S)
     print(f"\n[app] page load -> map drawn: {st_page.timings['load_to_map_s']:.2f} s")
     return frame
@@ -249,6 +251,7 @@ def test_download_hotspot_areas(st_page, app, tmp_path):
 
 def _police_csv() -> bytes:
     from helpers import police_csv
+
     from hotspots.demo import generate_demo
 
     inc = generate_demo(0).incidents
