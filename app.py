@@ -18,7 +18,8 @@ import streamlit as st
 st.set_page_config(page_title="ASB hotspots", layout="wide", initial_sidebar_state="expanded")
 
 import os  # noqa: E402
-from typing import Any, Callable  # noqa: E402
+from collections.abc import Callable  # noqa: E402
+from typing import Any
 
 import altair as alt  # noqa: E402
 import numpy as np  # noqa: E402
@@ -26,7 +27,7 @@ import pandas as pd  # noqa: E402
 from streamlit_folium import st_folium  # noqa: E402
 
 from hotspots._errors import HotspotsError  # noqa: E402
-from hotspots.analysis import Settings  # noqa: E402
+from hotspots.pipeline import Settings  # noqa: E402
 from hotspots.change import incident_points  # noqa: E402
 from hotspots.app_support import (  # noqa: E402
     DataBundle,
@@ -35,22 +36,20 @@ from hotspots.app_support import (  # noqa: E402
     assemble_analysis,
     briefing_png,
     cache_template_compilation,
-    copy_layer,
     cell_change,
     change_key,
     cluster_key,
+    copy_layer,
     csv_bytes,
-    default_periods,
     demo_bundle,
     display_frame,
     export_available,
-    filter_referrals,
     geojson_bytes,
     gis_export_bytes,
     hotspot_change_summary,
     hotspot_stage,
     jaccard_frame,
-    kpi_cards,
+    view_cards,
     load_uploads,
     md_text,
     month_options,
@@ -62,6 +61,7 @@ from hotspots.app_support import (  # noqa: E402
     stage_key,
     url_defaults,
 )
+from hotspots.change import incident_points  # noqa: E402
 from hotspots.maps import base_map, dual_map  # noqa: E402
 from hotspots.maps import scheme_layers as sl  # noqa: E402
 from hotspots.maps.base import CARTO_KEY_ENV  # noqa: E402
@@ -149,10 +149,9 @@ except HotspotsError as exc:  # uploads are checked for dates; this is a last li
     show_error(exc)
     st.session_state.pop("bundle", None)
     st.stop()
-try:
-    (default_before, default_after) = default_periods(first_month, last_month, SCHEME_START)
-except HotspotsError:  # a single month: nothing to compare (the change views say so)
-    default_before = default_after = (first_month, last_month)
+# The default periods were chosen from the data when they were loaded (hotspots.pipeline.prepare_inputs).
+default_before = bundle.defaults.before or (first_month, last_month)
+default_after = bundle.defaults.after or (first_month, last_month)
 
 # Starting values may come from the address (shareable views, benchmarks):
 # ?period=2023-04:2024-03&before=2022-07:2023-06&after=2023-07:2024-06&cell=300
@@ -171,12 +170,12 @@ with st.sidebar:
                               help="Months whose incidents define the hotspots.")
     before = st.select_slider("Before period", options=months, value=start["before"], key=f"before-{bundle.token[:16]}")
     after = st.select_slider("After period", options=months, value=start["after"], key=f"after-{bundle.token[:16]}",
-                             help=f"Default: 12 months either side of the scheme start ({SCHEME_START}).")
+                             help=f"Default: chosen from the data's months and the scheme start ({bundle.defaults.scheme_start}); see the Analyst tab's notes.")
     same_months = st.checkbox("Compare the same calendar months only", value=False, key="same_months")
 
     with st.expander("Analyst settings", expanded=False):
-        auto_cell = st.checkbox("Automatic cell size", value=False, key="auto_cell",
-                                help="sfhotspot's rule: 1/50 of the shorter side of the area.")
+        auto_cell = st.checkbox("Automatic cell size", value="cell" not in st.query_params, key="auto_cell",
+                                help="The same automatic choice as the command line (announced in the Analyst tab).")
         cell_size = st.number_input("Cell size (m)", min_value=50, max_value=5000, value=start["cell"], step=50, key="cell_size", disabled=auto_cell)
         auto_bw = st.checkbox("Automatic bandwidth", value=True, key="auto_bw")
         bandwidth = st.number_input("Bandwidth (m)", min_value=50, max_value=20000, value=1000, step=50, key="bandwidth", disabled=auto_bw)
@@ -243,12 +242,22 @@ try:
         with st.spinner("Linking referrals to hotspots and task sites…"):
             linkage = cached(bundle, "linkage", (stage_key(settings), settings.near_m),
                              lambda: link_referrals(bundle.referrals, areas=stage.areas.areas, tasks=bundle.tasks, near_m=settings.near_m))
+    # Disclosure control: every person-level figure the app shows (cards, tables, map symbols,
+    # popups) comes from one protected publication (hotspots.publication), the same as the exports.
+    publication = None
+    if linkage is not None:
+        from hotspots.publication import publish_scheme
+
+        with st.spinner("Protecting the scheme's figures…"):
+            publication = cached(bundle, "publication", (stage_key(settings), settings.near_m, snap_m, settings.threshold),
+                                 lambda: publish_scheme(bundle.referrals, linkage=linkage, areas=stage.areas.areas,
+                                                        threshold=settings.threshold, snap_m=float(snap_m)))
 except Exception as exc:  # bad settings or data: an error box, never a traceback
     show_error(exc)
     st.stop()
 
-area_table = cached(bundle, "area_table", (stage_key(settings), change_key(settings), settings.near_m),
-                    lambda: sl.hotspot_area_table(stage.areas, change=changes, linkage=linkage))
+area_table = cached(bundle, "area_table", (stage_key(settings), change_key(settings), settings.near_m, snap_m),
+                    lambda: sl.hotspot_area_table(stage.areas, change=changes, publication=publication))
 summary = hotspot_change_summary(changes)
 
 cols = st.columns(6)
@@ -288,7 +297,7 @@ def new_base_map(height: int = MAP_HEIGHT):
 
 # =============================================================================== map
 def clusters_result():
-    from hotspots.analysis import filter_period, parse_period
+    from hotspots.periods import filter_period, parse_period
     from hotspots.clustering import clusters
 
     if settings.cluster_method == "none":
@@ -309,7 +318,7 @@ if view_map.open:
                 layer(bundle, "density", stage_key(settings), lambda: sl.density_layer(stage.density)),
                 layer(bundle, "gi", stage_key(settings), lambda: sl.gi_class_layer(
                     cached(bundle, "gi_table", stage_key(settings), lambda: sl.gi_class_table(stage.gi)))),
-                layer(bundle, "areas", (stage_key(settings), change_key(settings), settings.near_m), lambda: sl.hotspot_areas_layer(area_table)),
+                layer(bundle, "areas", (stage_key(settings), change_key(settings), settings.near_m, snap_m), lambda: sl.hotspot_areas_layer(area_table)),
             ]
             if settings.cluster_method != "none" and st.toggle(
                 f"Add {settings.cluster_method.upper()} point clusters to the map", value=False, key="show_clusters",
@@ -317,20 +326,19 @@ if view_map.open:
                 found = clusters_result()
                 if found is not None:
                     groups.append(layer(bundle, "clusters", cluster_key(settings), lambda: sl.clusters_layer(found, show=True)))
-            if bundle.referrals is not None:
-                snapped = cached(bundle, "snapped", ("snap", snap_m, settings.threshold),
-                                 lambda: sl.snap_points(bundle.referrals, float(snap_m), threshold=settings.threshold))
-                groups.append(layer(bundle, "origins", ("snap", snap_m, settings.threshold), lambda: sl.referral_origins_layer(snapped, show=False)))
+            # Person-level layers are built only when switched on here: a layer switched off in the
+            # map's own control would still send its (protected) counts to the browser.
+            pub_key = (stage_key(settings), settings.near_m, snap_m, settings.threshold)
+            if publication is not None and publication.origins is not None and st.toggle(
+                "Show where referrals come from (squares)", value=False, key="show_origins",
+            ):
+                groups.append(layer(bundle, "origins", pub_key, lambda: sl.referral_origins_layer(publication)))
             if bundle.tasks is not None:
                 groups.append(layer(bundle, "tasks", (), lambda: sl.task_sites_layer(bundle.tasks)))
-            if linkage is not None and bundle.tasks is not None:
-                from hotspots.linkage import referral_task_lines
-
-                # The pairs do not depend on the hotspot areas (no hotspot column), only on near_m.
-                pairs = cached(bundle, "pairs", (settings.near_m, snap_m, settings.threshold),
-                               lambda: sl.referral_task_pairs(referral_task_lines(linkage, snap_m=float(snap_m)), threshold=settings.threshold))
-                groups.append(layer(bundle, "lines", (settings.near_m, snap_m, settings.threshold),
-                                    lambda: sl.referral_task_lines_layer(pairs, show=False)))
+            if publication is not None and publication.flows is not None and st.toggle(
+                "Show referral → task flows", value=False, key="show_flows",
+            ):
+                groups.append(layer(bundle, "lines", pub_key, lambda: sl.referral_task_lines_layer(publication)))
             m = new_base_map()
             st_folium(m, feature_group_to_add=groups, layer_control=sl.scheme_layer_control(), returned_objects=[],
                       height=MAP_HEIGHT, use_container_width=True, key="main_map")
@@ -339,12 +347,13 @@ if view_map.open:
         st.caption(md_text(f"{stage.density.kernel} KDE, bandwidth {stage.density.bandwidth_m:,.0f} m; Gi* distance "
                            f"{stage.gi.params.get('distance_m', float('nan')):,.0f} m, alpha {settings.alpha:g}"
                            f"{' with FDR' if settings.fdr else ''}; {stage.grid.cell_size:g} m cells. "
-                           "Referral locations are shown only as counts per square (1–4 as <5)."))
+                           "Referral locations are shown only as counts per square, protected with every other figure "
+                           "(1–4 as <5, c, x)."))
         st.subheader("Hotspot areas")
         if stage.areas.n_areas == 0:
             st.info("No hotspot areas at these settings: try a larger cell size, a longer distance band or a lower confidence.")
         else:
-            area_shown = cached(bundle, "area_table_shown", (stage_key(settings), change_key(settings), settings.near_m),
+            area_shown = cached(bundle, "area_table_shown", (stage_key(settings), change_key(settings), settings.near_m, snap_m),
                                 lambda: display_frame(area_table))
             st.dataframe(area_shown, hide_index=True, key="area_table",
                          column_config={k: v for k, v in sl.AREA_LABELS.items() if k in area_table.columns})
@@ -375,11 +384,16 @@ if view_map.open:
                         from hotspots.kpis import scheme_kpis
 
                         kpis = scheme_kpis(bundle.referrals, threshold=threshold_kpis)
-                    return assemble_analysis(stage, change_cells=cells, change_areas=changes, change_note=note or change_note,
-                                             linkage=linkage, kpis=kpis, referrals=bundle.referrals, tasks=bundle.tasks,
-                                             study_area=bundle.study_area)
+                    an = assemble_analysis(stage, change_cells=cells, change_areas=changes, change_note=note or change_note,
+                                           linkage=linkage, kpis=kpis, referrals=bundle.referrals, tasks=bundle.tasks,
+                                           study_area=bundle.study_area)
+                    if an.referrals is not None:
+                        from hotspots.publication import scheme_publication
 
-                return cached(bundle, "analysis", (stage_key(settings), change_key(settings), settings.near_m), build, store=store)
+                        scheme_publication(an, snap_m=float(snap_m))  # the briefing uses the squares the GIS files use
+                    return an
+
+                return cached(bundle, "analysis", (stage_key(settings), change_key(settings), settings.near_m, snap_m), build, store=store)
 
             layers = ["density", "gistar", "areas", "change"] + (["scheme"] if linkage is not None else [])
             names = {"density": "Density", "gistar": "Gi* classes", "areas": "Hotspot areas", "change": "Change", "scheme": "Scheme"}
@@ -494,8 +508,6 @@ if view_scheme.open:
         if bundle.referrals is None or linkage is None:
             st.info("No referral data: load a referrals file in the Data tab to see the scheme's figures.")
         else:
-            from hotspots.kpis import referral_funnel, scheme_kpis
-
             st.subheader("Scheme figures")
             f = st.columns(4)
             offences = f[0].multiselect("Offence", [o for o in OFFENCES if o in set(linkage.table["offence"].dropna())], key="f_offence")
@@ -504,52 +516,55 @@ if view_scheme.open:
             hotspot_opts = ["all", "in hotspots", "outside hotspots"] + [str(i) for i in stage.areas.areas["area_id"].tolist()]
             hotspot = f[3].selectbox("Hotspot", hotspot_opts, key="f_hotspot",
                                      format_func=lambda v: v if not v.isdigit() else f"hotspot {v}")
-            chosen = filter_referrals(linkage.table, offences=offences, routes=routes, age_groups=ages, hotspot=hotspot)
-            if len(chosen) == 0:
-                st.warning("No referrals match these filters.")
-            else:
-                try:
-                    fkey = (stage_key(settings), settings.near_m, tuple(offences), tuple(routes), tuple(ages), hotspot)
-                    kp = cached(bundle, "kpis", fkey, lambda: scheme_kpis(chosen, threshold=settings.threshold))
-                    cards = kpi_cards(kp)
-                    cc = st.columns(len(cards))
-                    for col, card in zip(cc, cards):
-                        col.metric(card.label, card.value, help=md_text(card.help))
-                    st.caption("Counts of 1–4 people are shown as <5, and figures that would reveal them as ‘suppressed’ (c).")
-                    g1, g2 = st.columns([1, 1])
-                    with g1:
-                        st.markdown("**Referral funnel**")
-                        fun = cached(bundle, "funnel", fkey, lambda: referral_funnel(chosen, threshold=settings.threshold))
-                        row = fun.table.iloc[-1]
-                        stages = ["referred", "contacted", "booked", "completed"]
-                        fdf = pd.DataFrame({"stage": stages, "shown": [str(row[s]) for s in stages]})
-                        fdf["referrals"] = pd.to_numeric(fdf["shown"].str.replace(",", ""), errors="coerce")
-                        bars = alt.Chart(fdf.dropna(subset=["referrals"])).mark_bar(color="#6a3d9a").encode(
-                            y=alt.Y("stage:N", sort=stages, title=None), x=alt.X("referrals:Q", title="referrals"),
-                            tooltip=["stage:N", "shown:N"],
-                        )
-                        st.altair_chart(bars.properties(height=180), width="stretch")
-                        st.dataframe(display_frame(fun.table), hide_index=True, key="funnel_table")
-                    with g2:
-                        st.markdown("**Where reparation happens** (all referrals)")
-                        st.dataframe(display_frame(linkage.summary_display), hide_index=True, key="linkage_table")
-                        st.caption(md_text(f"Local: task site within {settings.near_m:,.0f} m of the harm or in the same town. "
-                                           "Per hotspot: see the map's hotspot popups and the Reparation by hotspot download."))
-                    by = st.selectbox("Break the figures down by", ["offence", "route", "age_group", "hotspot", "month"], key="kpi_by")
-                    kb = cached(bundle, "kpis_by", fkey + (by,), lambda: scheme_kpis(chosen, by=by, threshold=settings.threshold))
-                    st.dataframe(display_frame(kb.table), hide_index=True, key="kpi_table")
-                    st.caption(md_text(kp.window))
-                    for note in kp.notes:
-                        st.caption(md_text(person_text(note, settings.threshold)))
-                    d1, d2, d3 = st.columns(3)
-                    with d1:
-                        download("KPIs (CSV)", lambda: csv_bytes(kb.table), f"kpis_by_{by}.csv", "text/csv", "dl_kpis")
-                    with d2:
-                        download("Funnel (CSV)", lambda: csv_bytes(fun.table), "referral_funnel.csv", "text/csv", "dl_funnel")
-                    with d3:
-                        download("Reparation by hotspot (CSV)", lambda: csv_bytes(linkage.display), "reparation_by_hotspot.csv", "text/csv", "dl_linkage")
-                except Exception as exc:
-                    show_error(exc)
+            try:
+                # A filtered view shows only figures the published tables already determine, so
+                # no two views (or a view and the tables) can be subtracted to single anyone out.
+                view = publication.filtered(offence=offences, route=routes, age_group=ages, hotspot=hotspot)
+                cards = view_cards(view, publication.window)
+                cc = st.columns(len(cards))
+                for col, card in zip(cc, cards):
+                    col.metric(card.label, card.value, help=md_text(card.help))
+                st.caption(md_text(publication.statement + (" " + view["note"] if view["note"] else "")))
+                g1, g2 = st.columns([1, 1])
+                with g1:
+                    st.markdown("**Referral funnel**")
+                    stages = ["referred", "contacted", "booked", "completed"]
+                    fig = view["figures"]
+                    fdf = pd.DataFrame({"stage": stages, "shown": [str(fig[s if s != "referred" else "referrals"]) for s in stages]})
+                    fdf["referrals"] = pd.to_numeric(fdf["shown"].str.replace(",", ""), errors="coerce")
+                    bars = alt.Chart(fdf.dropna(subset=["referrals"])).mark_bar(color="#6a3d9a").encode(
+                        y=alt.Y("stage:N", sort=stages, title=None), x=alt.X("referrals:Q", title="referrals"),
+                        tooltip=["stage:N", "shown:N"],
+                    )
+                    st.altair_chart(bars.properties(height=180), width="stretch")
+                    st.dataframe(display_frame(fdf[["stage", "shown"]]), hide_index=True, key="funnel_table")
+                with g2:
+                    st.markdown("**Where reparation happens** (all referrals)")
+                    st.dataframe(display_frame(publication.referrals_summary), hide_index=True, key="linkage_table")
+                    st.caption(md_text(f"Local: task site within {settings.near_m:,.0f} m of the harm or in the same town. "
+                                       "Per hotspot: see the map's hotspot popups and the Reparation by hotspot download."))
+                by = st.selectbox("Break the figures down by", ["offence", "route", "age_group", "hotspot", "month"], key="kpi_by")
+                kb = publication.kpis.get(by)
+                if kb is None:
+                    st.info(md_text(f"No `{by}` in the referral data."))
+                else:
+                    st.caption("The published table for all referrals (the filters above do not apply to it).")
+                    st.dataframe(display_frame(kb), hide_index=True, key="kpi_table")
+                st.caption(md_text(publication.window))
+                for note in publication.data_notes:
+                    st.caption(md_text(person_text(note, settings.threshold)))
+                d1, d2, d3 = st.columns(3)
+                with d1:
+                    if kb is not None:
+                        download("KPIs (CSV)", lambda: csv_bytes(kb), f"kpis_by_{by}.csv", "text/csv", "dl_kpis")
+                with d2:
+                    download("Funnel (CSV)", lambda: csv_bytes(publication.funnel.get(by, publication.funnel["all"])),
+                             f"referral_funnel_by_{by}.csv", "text/csv", "dl_funnel")
+                with d3:
+                    download("Reparation by hotspot (CSV)", lambda: csv_bytes(publication.referrals_by_hotspot), "reparation_by_hotspot.csv",
+                             "text/csv", "dl_linkage")
+            except Exception as exc:
+                show_error(exc)
 
 
 # =============================================================================== analyst
@@ -596,7 +611,7 @@ if view_analyst.open:
             from hotspots.robustness import stability
 
             def sweep():
-                from hotspots.analysis import filter_period, parse_period
+                from hotspots.periods import filter_period, parse_period
 
                 pts = filter_period(bundle.incidents, parse_period(settings.period) if settings.period else None)
                 return stability(pts, cell_sizes=list(req[0]), distance_multipliers=list(req[1]), mask=bundle.study_area,
@@ -675,7 +690,9 @@ if view_data.open:
         ref_files = u2.file_uploader("Referrals into the scheme", type=UPLOAD_TYPES, accept_multiple_files=True, key="up_referrals")
         task_files = u1.file_uploader("Reparative task sites", type=UPLOAD_TYPES, accept_multiple_files=True, key="up_tasks")
         boundary_file = u2.file_uploader("Study area boundary", type=UPLOAD_TYPES + ["shp"], key="up_boundary")
-        asb_only = st.checkbox("police.uk files: keep anti-social behaviour only", value=True, key="asb_only")
+        asb_only = st.checkbox("Keep anti-social behaviour only (when the files hold other categories too)", value=True, key="asb_only")
+        keep_holes = st.checkbox("Keep the boundary's holes (by default they are filled, as on the command line)", value=False,
+                                 key="keep_holes")
         with st.expander("Column mapping for tables that are not police.uk files"):
             mc = st.columns(4)
             mapping = {
@@ -694,13 +711,14 @@ if view_data.open:
 
             raw = [("incidents", f.name, f.getvalue()) for f in inc_files or []] + [("referrals", f.name, f.getvalue()) for f in ref_files or []] \
                 + [("tasks", f.name, f.getvalue()) for f in task_files or []] + ([("boundary", boundary_file.name, boundary_file.getvalue())] if boundary_file else [])
-            opts = {"mapping": {k: v for k, v in mapping.items() if v}, "crs": crs, "asb_only": asb_only}
+            opts = {"mapping": {k: v for k, v in mapping.items() if v}, "crs": crs, "asb_only": asb_only, "keep_holes": keep_holes}
             token = content_token(raw, opts)
             if st.session_state.get("upload_token") != token:
                 with st.spinner("Loading your files…"):
                     new_bundle, outcomes = load_uploads(
                         incidents=inc_files or [], referrals=ref_files or [], tasks=task_files or [], boundary=boundary_file,
                         incident_columns=mapping, incident_crs=crs, police_categories="Anti-social behaviour" if asb_only else None,
+                        categories=None if asb_only else "all", keep_holes=keep_holes,
                         max_bytes=int(st.get_option("server.maxUploadSize")) * 1024 * 1024,  # also checked here, with a message
                     )
                 st.session_state["upload_token"] = token

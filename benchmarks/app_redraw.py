@@ -38,8 +38,9 @@ import sys
 import tempfile
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 REPO = Path(__file__).resolve().parents[1]
 HARNESS = REPO / "tests" / "browser" / "conftest.py"
@@ -74,7 +75,8 @@ def browser_times(sizes_new: list[int], cached_size: int) -> dict[str, dict[str,
                         page = ctx.new_page()
                         sp = h.StreamlitPage(page=page, out_dir=Path(logs), name=name)
                         ctx.route("**/*", lambda r: r.continue_() if h._is_local(r.request.url) else (sp.external.append(r.request.url), r.abort()))
-                        url = server.url + (f"/?period={period[0]}:{period[1]}" if period else "/")
+                        # ?cell=250 starts with a given cell size (the automatic choice off), so that typing new sizes redraws.
+                        url = server.url + "/?cell=250" + (f"&period={period[0]}:{period[1]}" if period else "")
                         sp.goto(url, timeout_s=300)
                         sp.wait_for_map((".leaflet-image-layer", ".leaflet-control-layers"), timeout_s=300)
                         load = sp.timings["load_to_map_s"]
@@ -120,10 +122,11 @@ def breakdown(period: tuple[str, str] | None, cell: float) -> dict[str, float]:
 
     from streamlit_folium import _get_feature_group_string, _get_header, _get_html, _get_layer_control_string, _get_map_string
 
-    from hotspots.analysis import Settings
-    from hotspots.app_support import area_change, cache_template_compilation, demo_bundle, hotspot_stage
+    from hotspots.app_support import cache_template_compilation, demo_bundle
+    from hotspots.pipeline import Settings, area_change, hotspot_stage
     from hotspots.change import incident_points
-    from hotspots.linkage import link_referrals, referral_task_lines
+    from hotspots.linkage import link_referrals
+    from hotspots.publication import publish_scheme
     from hotspots.maps import base_map
     from hotspots.maps import scheme_layers as sl
 
@@ -134,11 +137,11 @@ def breakdown(period: tuple[str, str] | None, cell: float) -> dict[str, float]:
     if not _PER_DATA_SET:  # once per data set in the app (cached), not part of a redraw
         _PER_DATA_SET["points"] = incident_points(b.incidents)
         link0 = link_referrals(b.referrals, tasks=b.tasks, near_m=s.near_m)
-        pairs = sl.referral_task_pairs(referral_task_lines(link0, snap_m=250.0))
+        pub = publish_scheme(b.referrals, linkage=link0, snap_m=250.0)
         _PER_DATA_SET["static"] = [
-            sl.referral_origins_layer(sl.snap_points(b.referrals, 250.0), show=False),
+            sl.referral_origins_layer(pub),
             sl.task_sites_layer(b.tasks),
-            sl.referral_task_lines_layer(pairs, show=False),
+            sl.referral_task_lines_layer(pub),
         ]
     static = _PER_DATA_SET["static"]
 
@@ -184,8 +187,12 @@ def breakdown(period: tuple[str, str] | None, cell: float) -> dict[str, float]:
 def main(argv: list[str] | None = None) -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--quick", action="store_true", help="one new cell size per scenario")
+    ap.add_argument("--repeat", type=int, metavar="N", help="N new cell sizes (and N returns to a cached one) per scenario, for medians")
+    ap.add_argument("--no-breakdown", action="store_true", help="browser times only")
     args = ap.parse_args(argv)
     sizes = [300] if args.quick else [300, 350, 400]
+    if args.repeat:
+        sizes = [300 + 50 * i for i in range(args.repeat)]
     print(f"app redraw benchmark: cell size 250 m -> {sizes} m (new) and back to 250 m (cached)")
     t0 = time.perf_counter()
     res = browser_times(sizes, 250)
@@ -196,6 +203,9 @@ def main(argv: list[str] | None = None) -> None:
         print(f"{name:<12} {r['load']:>9.1f}s {statistics.median(r['new']):>12.2f} s  ({each}) {statistics.median(r['cached']):>21.2f} s")
         if r["external"] or r["errors"]:
             print(f"   !! external requests {r['external']}, app errors {r['errors']}")
+    if args.no_breakdown:
+        _load()
+        return
     print("\nserver-side breakdown of a redraw with new settings (fresh thread, like a Streamlit rerun):")
     breakdown(None, 500)  # warm-up: imports, the demo data, numba's compiled kernels (not counted)
     for name, period in SCENARIOS.items():
@@ -205,10 +215,14 @@ def main(argv: list[str] | None = None) -> None:
         print(f"  {name} (450 m cells): {total:.2f} s in Python; {size / 1e3:,.0f} kB of layer script")
         for k, v in bd.items():
             print(f"    {k:<42} {v:6.3f} s")
+    _load()
+
+
+def _load() -> None:
     try:
         import os
 
-        print(f"\nload average: {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")
+        print(f"\nload average: {', '.join(f'{v:.1f}' for v in os.getloadavg())} (1, 5, 15 min) on {os.cpu_count()} cores")
     except OSError:
         pass
 

@@ -37,7 +37,7 @@ QUICK = ("leicestershire", "northern-ireland", "dyfed-powys", "city-of-london", 
 
 
 def national_forces() -> list[str]:
-    names = {p.name[len("2025-01-"):-len("-street.csv.gz")] for p in NATIONAL.glob("*/*-street.csv.gz")}
+    names = {p.name[len("2025-01-") : -len("-street.csv.gz")] for p in NATIONAL.glob("*/*-street.csv.gz")}
     return sorted(names)
 
 
@@ -72,8 +72,17 @@ def default_analysis(incidents):
     towns = places_in(area)
     a = stage.areas.areas.sort_values(["rank", "area_id"])
     places = area_places(a, incidents, towns=towns)
-    return SimpleNamespace(force=force, crs=crs, incidents=incidents, study_area=area, share_inside=fp.share_inside,
-                           cell_size=stage.grid.cell_size, n_areas=stage.areas.n_areas, places=places, towns=towns)
+    return SimpleNamespace(
+        force=force,
+        crs=crs,
+        incidents=incidents,
+        study_area=area,
+        share_inside=fp.share_inside,
+        cell_size=stage.grid.cell_size,
+        n_areas=stage.areas.n_areas,
+        places=places,
+        towns=towns,
+    )
 
 
 def run_force(files: list[Path]) -> dict:
@@ -126,8 +135,10 @@ def main(argv: list[str] | None = None) -> int:
         sets.append(("leicestershire (plain files)", sorted((DATA / "leicestershire").glob("*.csv"))))
     # One warm-up (numba compilation, GeoNames cache), not timed.
     run_force(force_files("city-of-london") or sets[0][1])
-    print(f"{'force':<30} {'months':>6} {'incidents':>9} {'crs':>5} {'cell m':>6} {'sfhotspot':>9} {'in area':>8} "
-          f"{'areas':>5} {'load s':>6} {'anal. s':>7} {'total s':>7}  top three hotspot areas")
+    print(
+        f"{'force':<30} {'months':>6} {'incidents':>9} {'crs':>5} {'cell m':>6} {'sfhotspot':>9} {'in area':>8} "
+        f"{'areas':>5} {'load s':>6} {'anal. s':>7} {'total s':>7}  top three hotspot areas"
+    )
     worst = 0.0
     for name, files in sets:
         if not files:

@@ -32,9 +32,9 @@ import math
 import re
 import threading
 from collections import OrderedDict
-from pathlib import Path
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import geopandas as gpd
@@ -42,13 +42,14 @@ import numpy as np
 import pandas as pd
 
 from ._errors import HotspotsError, ParameterError
-from .analysis import Analysis, HotspotStage, Settings, filter_period, hotspot_stage
+from .analysis import Analysis, HotspotStage
 from .areas import HotspotAreas
-from .change import ChangeResult, IncidentPoints, Period, change_areas, change_cells, incident_dates
-from .grid import Grid, GridValues, points_xy
+from .change import ChangeResult
 from .density import kde
+from .grid import Grid, GridValues, points_xy
+from .periods import Period, default_periods, filter_period, incident_dates, month_options, month_range
+from .pipeline import PreparedInputs, Settings, area_change, assemble_analysis, cell_change, hotspot_stage, prepare_inputs
 from .report import LoadReport
-from .schema import SCHEME_START
 
 __all__ = [
     "MAX_UPLOAD_BYTES",
@@ -62,7 +63,6 @@ __all__ = [
     "demo_bundle",
     "content_token",
     "load_uploads",
-    "choose_study_area",
     "month_range",
     "month_options",
     "default_periods",
@@ -93,10 +93,6 @@ __all__ = [
     "gis_export_bytes",
 ]
 
-#: Share of incidents that must fall inside the default (Derbyshire) study area for it to be
-#: used with uploaded data that come without a boundary.
-STUDY_AREA_SHARE = 0.9
-
 #: Largest uploaded file :func:`load_uploads` reads (bytes): 500 MB, the app's
 #: ``server.maxUploadSize`` in ``.streamlit/config.toml`` (the app passes the configured value).
 MAX_UPLOAD_BYTES = 500 * 1024 * 1024
@@ -109,9 +105,9 @@ class DataBundle:
 
     Attributes
     ----------
-    incidents : GeoDataFrame
-    referrals, tasks : GeoDataFrame or None
-    study_area : GeoDataFrame or None
+    prepared : PreparedInputs
+        The inputs after :func:`hotspots.pipeline.prepare_inputs` (the same preparation as the
+        CLI's): incidents, study area, default settings and periods, notes.
     source : str
         ``"demo"`` or ``"files"``.
     label : str
@@ -122,18 +118,36 @@ class DataBundle:
     reports : tuple of LoadOutcome
         How each input was loaded.
     notes : tuple of str
-        Choices made on the user's behalf (e.g. the study area).
+        About the data (e.g. that they are synthetic), then the preparation's choices.
     """
 
-    incidents: gpd.GeoDataFrame
-    referrals: gpd.GeoDataFrame | None
-    tasks: gpd.GeoDataFrame | None
-    study_area: gpd.GeoDataFrame | None
+    prepared: PreparedInputs
     source: str
     label: str
     token: str
-    reports: tuple["LoadOutcome", ...] = ()
+    reports: tuple[LoadOutcome, ...] = ()
     notes: tuple[str, ...] = ()
+
+    @property
+    def incidents(self) -> gpd.GeoDataFrame:
+        return self.prepared.incidents
+
+    @property
+    def referrals(self) -> gpd.GeoDataFrame | None:
+        return self.prepared.referrals
+
+    @property
+    def tasks(self) -> gpd.GeoDataFrame | None:
+        return self.prepared.tasks
+
+    @property
+    def study_area(self) -> gpd.GeoDataFrame | None:
+        return self.prepared.study_area
+
+    @property
+    def defaults(self) -> Settings:
+        """The default settings for these data (periods chosen from the data's months)."""
+        return self.prepared.settings
 
     @property
     def shared(self) -> bool:
@@ -170,12 +184,12 @@ class LoadOutcome:
         return self.error is None
 
 
-def demo_bundle(seed: int = 0) -> DataBundle:
-    """The built-in synthetic demo data (deterministic for a seed) with Derbyshire's study area."""
+def demo_bundle(seed: int = 0, *, settings: Settings | None = None) -> DataBundle:
+    """The built-in synthetic demo data (deterministic for a seed), prepared as the CLI's ``--demo``."""
     from .demo import generate_demo
-    from .gazetteer import default_study_area
 
     d = generate_demo(seed)
+    prepared = prepare_inputs(d.incidents, settings=settings, referrals=d.referrals, tasks=d.tasks)
     n_inc, n_ref, n_task = len(d.incidents), len(d.referrals), len(d.tasks)
     reports = (
         LoadOutcome("incidents", ("demo data",), LoadReport("demo incidents", n_inc, n_inc), rows=n_inc),
@@ -183,15 +197,13 @@ def demo_bundle(seed: int = 0) -> DataBundle:
         LoadOutcome("tasks", ("demo data",), LoadReport("demo task sites", n_task, n_task), rows=n_task),
     )
     return DataBundle(
-        incidents=d.incidents,
-        referrals=d.referrals,
-        tasks=d.tasks,
-        study_area=default_study_area(),
+        prepared=prepared,
         source="demo",
         label=f"Synthetic demo data (seed {seed})",
         token=f"demo-{seed}",
         reports=reports,
-        notes=("The demo data are synthetic, modelled on Derbyshire's immediate justice scheme (start 1 July 2023).",),
+        notes=("The demo data are synthetic, modelled on Derbyshire's immediate justice scheme (start 1 July 2023).",)
+        + prepared.notes,
     )
 
 
@@ -240,6 +252,9 @@ def load_uploads(
     incident_columns: Mapping[str, str] | None = None,
     incident_crs: Any = "auto",
     police_categories: Any = None,
+    categories: Any = None,
+    keep_holes: bool = False,
+    settings: Settings | None = None,
     max_bytes: int | None = MAX_UPLOAD_BYTES,
 ) -> tuple[DataBundle | None, tuple[LoadOutcome, ...]]:
     """Load uploaded files (``hotspots.io.Upload`` or file objects with ``name``) into a bundle.
@@ -258,7 +273,15 @@ def load_uploads(
         CRS of generic tables' coordinates.
     police_categories : str or list, optional
         For police.uk files only: keep only these crime types (e.g. ``"Anti-social
-        behaviour"``). Generic tables keep every category.
+        behaviour"``), applied while loading.
+    categories : None, "all" or list of str
+        Which categories to analyse, after loading (:func:`hotspots.pipeline.choose_category`:
+        None = anti-social behaviour when the data mix it with others).
+    keep_holes : bool
+        Keep the holes of the uploaded boundary (:func:`hotspots.pipeline.choose_study_area`;
+        by default they are filled, as on the command line).
+    settings : Settings, optional
+        Settings whose default periods are filled in from the data.
     max_bytes : int or None
         Largest file read, bytes (default :data:`MAX_UPLOAD_BYTES`; None: no limit). A larger
         file is refused with a message (its outcome's ``error``) and the other files load.
@@ -311,7 +334,7 @@ def load_uploads(
     task_files = read("tasks", tasks)
     bnd_files = read("boundary", [boundary] if boundary is not None else [])
     mapping = _clean_mapping(incident_columns)
-    options = {"columns": mapping, "crs": incident_crs, "categories": police_categories}
+    options = {"columns": mapping, "crs": incident_crs, "categories": police_categories, "choose": categories, "keep_holes": keep_holes}
 
     area = None
     if bnd_files:
@@ -365,20 +388,22 @@ def load_uploads(
     outcomes.sort(key=lambda o: order[o.kind])
     if inc is None:
         return None, tuple(outcomes)
-    study, note = choose_study_area(inc, area)
+    try:
+        prepared = prepare_inputs(inc, settings=settings, boundary=area, keep_holes=keep_holes, categories=categories,
+                                  referrals=refs, tasks=tks)
+    except HotspotsError as exc:
+        outcomes.insert(0, LoadOutcome("incidents", (inc_files[0].name,), error=_message(exc)))
+        return None, tuple(outcomes)
     label = ", ".join(inc_files[i].name for i in range(min(2, len(inc_files)))) + (
         f" and {len(inc_files) - 2} more" if len(inc_files) > 2 else ""
     )
     bundle = DataBundle(
-        incidents=inc,
-        referrals=refs,
-        tasks=tks,
-        study_area=study,
+        prepared=prepared,
         source="files",
         label=f"Your files: {label}",
         token=content_token(parts, options),
         reports=tuple(outcomes),
-        notes=(note,) if note else (),
+        notes=prepared.notes,
     )
     return bundle, tuple(outcomes)
 
@@ -394,146 +419,6 @@ def _all_police_uk(files: Sequence[Any]) -> bool:
         return False
     police, others = split_police(sources)  # unreadable files go with them: the loader reports them
     return bool(police) and not others
-
-
-def choose_study_area(incidents: gpd.GeoDataFrame, boundary: gpd.GeoDataFrame | None = None) -> tuple[gpd.GeoDataFrame | None, str]:
-    """The study area for uploaded data, and a note saying which was chosen.
-
-    The uploaded boundary when given; else the built-in Derbyshire area when at least
-    :data:`STUDY_AREA_SHARE` of the incidents fall inside it; else none (the grid then covers
-    the incidents' extent).
-    """
-    if boundary is not None and len(boundary):
-        return boundary, "Study area: the uploaded boundary."
-    from .gazetteer import default_study_area
-
-    area = default_study_area()
-    if len(incidents) == 0:
-        return None, ""
-    inside = incidents.geometry.within(area.to_crs(incidents.crs).union_all()).to_numpy()
-    share = float(inside.mean())
-    if share >= STUDY_AREA_SHARE:
-        return area, f"Study area: the built-in Derbyshire force area ({share:.0%} of the incidents fall inside it)."
-    return None, (
-        f"Study area: none (only {share:.0%} of the incidents fall inside the built-in Derbyshire area); "
-        "the grid covers the incidents' extent. Upload a boundary to set one."
-    )
-
-
-# =============================================================================== periods
-def month_range(incidents: pd.DataFrame) -> tuple[str, str]:
-    """First and last month (``"YYYY-MM"``) of the incidents' dates."""
-    dates, _ = incident_dates(incidents)
-    ok = ~np.isnat(dates)
-    if not ok.any():
-        raise ParameterError("the incidents have no dates (`month` or `occurred`); before/after periods cannot be chosen.")
-    lo, hi = dates[ok].min(), dates[ok].max()
-    return str(lo.astype("datetime64[M]")), str(hi.astype("datetime64[M]"))
-
-
-def month_options(first: str, last: str) -> list[str]:
-    """Every month from ``first`` to ``last`` inclusive, as ``"YYYY-MM"``."""
-    a, b = np.datetime64(first, "M"), np.datetime64(last, "M")
-    if b < a:
-        raise ParameterError(f"`last` ({last}) is before `first` ({first}).")
-    return [str(m) for m in np.arange(a, b + 1)]
-
-
-def default_periods(first: str, last: str, scheme_start: str = SCHEME_START, months: int = 12) -> tuple[tuple[str, str], tuple[str, str]]:
-    """Before and after periods (``("YYYY-MM", "YYYY-MM")`` each) within the data's months.
-
-    ``months`` months either side of the scheme start, cut to the data; when the scheme start is
-    not strictly inside the data, the first and second halves of the data.
-    """
-    opts = month_options(first, last)
-    start = str(np.datetime64(scheme_start, "M"))
-    if start in opts and opts.index(start) > 0:
-        i = opts.index(start)
-        before = opts[max(0, i - months) : i]
-        after = opts[i : i + months]
-    else:
-        if len(opts) < 2:
-            raise ParameterError("the data cover a single month; two periods cannot be compared.")
-        half = len(opts) // 2
-        before, after = opts[:half], opts[half:]
-    return (before[0], before[-1]), (after[0], after[-1])
-
-
-# =============================================================================== staged analysis
-def area_change(
-    incidents: gpd.GeoDataFrame | IncidentPoints, stage: HotspotStage, settings: Settings
-) -> tuple[ChangeResult | None, str | None]:
-    """Before/after change per hotspot area (None and the reason when it cannot be computed).
-
-    ``incidents`` are all incidents (not only the analysis period), as in ``analyse``, or the
-    same read once by :func:`hotspots.change.incident_points` (faster when called repeatedly).
-    """
-    if stage.areas.n_areas == 0:
-        return None, None
-    s = settings
-    try:
-        before, after = s.change_periods()
-        return (
-            change_areas(incidents, stage.areas, before, after, id_column="area_id", alpha=s.alpha, fdr=s.fdr, same_months=s.same_months),
-            None,
-        )
-    except ParameterError as exc:
-        return None, f"before/after change not computed: {exc}"
-
-
-def cell_change(
-    incidents: gpd.GeoDataFrame | IncidentPoints, grid: Grid, settings: Settings
-) -> tuple[ChangeResult | None, str | None]:
-    """Before/after change per grid cell (None and the reason when it cannot be computed).
-
-    ``incidents`` as in :func:`area_change`.
-    """
-    s = settings
-    try:
-        before, after = s.change_periods()
-        return change_cells(incidents, grid, before, after, alpha=s.alpha, fdr=s.fdr, same_months=s.same_months), None
-    except ParameterError as exc:
-        return None, f"before/after change not computed: {exc}"
-
-
-def assemble_analysis(
-    stage: HotspotStage,
-    *,
-    clusters: Any = None,
-    change_cells: ChangeResult | None = None,
-    change_areas: ChangeResult | None = None,
-    change_note: str | None = None,
-    linkage: Any = None,
-    kpis: Any = None,
-    referrals: gpd.GeoDataFrame | None = None,
-    tasks: gpd.GeoDataFrame | None = None,
-    study_area: gpd.GeoDataFrame | None = None,
-) -> Analysis:
-    """The stages as one :class:`~hotspots.analysis.Analysis` (what ``analyse`` returns)."""
-    before, after = stage.settings.change_periods()
-    notes = list(stage.notes)
-    if change_note and change_note not in notes:
-        notes.append(change_note)
-    return Analysis(
-        settings=stage.settings,
-        incidents=stage.incidents,
-        grid=stage.grid,
-        counts=stage.counts,
-        density=stage.density,
-        gi=stage.gi,
-        areas=stage.areas,
-        clusters=clusters,
-        before=before,
-        after=after,
-        change_cells=change_cells,
-        change_areas=change_areas,
-        linkage=linkage,
-        kpis=kpis,
-        referrals=referrals,
-        tasks=tasks,
-        study_area=study_area,
-        notes=tuple(notes),
-    )
 
 
 def url_defaults(params: Mapping[str, Any], months: Sequence[str], defaults: Mapping[str, tuple[str, str]], *, cell: int = 250) -> dict[str, Any]:
@@ -719,12 +604,15 @@ _CARDS = (
 
 
 def _shown(v: Any) -> tuple[str, bool]:
+    from .disclosure import WITHHELD
     from .kpis import SECONDARY
     from .privacy import SUPPRESSED
 
     if v is None or (isinstance(v, float) and math.isnan(v)) or v is pd.NA:
         return "–", False
     if isinstance(v, str):
+        if v == WITHHELD:
+            return "too few", True
         if v == SUPPRESSED or v.startswith("<"):
             return v, True
         if v == SECONDARY:
@@ -749,13 +637,38 @@ def kpi_cards(table: Any) -> list[Card]:
     cards = []
     for label, col, base, text in _CARDS:
         value, hidden = _shown(total.get(col))
-        if col.endswith("_pct") and not hidden and value != "–":
+        if col.endswith("_pct") and value[:1] in "<>":
+            value, hidden = f"{value} %", True  # a bound (">99 %") where the exact rate would give people away
+        elif col.endswith("_pct") and not hidden and value != "–":
             value = f"{value} %"
         if base is not None:
             b, _ = _shown(total.get(base))
             text = f"{text} Base: {b}."
         if col == "not_reoffended_pct" and table.window:
             text = f"{text} ({table.window})"
+        cards.append(Card(label, value, text, hidden))
+    return cards
+
+
+def view_cards(view: dict[str, Any], window: str = "") -> list[Card]:
+    """The five headline cards of a protected view (:meth:`hotspots.publication.SchemePublication.filtered`).
+
+    Every value is as published: a figure the published tables do not determine is hidden.
+    """
+    figures, pcts = view["figures"], view["percents"]
+    cards = []
+    for label, col, base, text in _CARDS:
+        raw = figures.get(col) if not col.endswith("_pct") else pcts.get(col)
+        value, hidden = _shown(raw)
+        if col.endswith("_pct") and value[:1] in "<>":
+            value, hidden = f"{value} %", True  # a bound (">99 %") where the exact rate would give people away
+        elif col.endswith("_pct") and not hidden and value != "–":
+            value = f"{value} %"
+        if base is not None:
+            b, _ = _shown(figures.get(base))
+            text = f"{text} Base: {b}."
+        if col == "not_reoffended_pct" and window:
+            text = f"{text} ({window})"
         cards.append(Card(label, value, text, hidden))
     return cards
 

@@ -81,6 +81,7 @@ import pandas as pd
 import pyproj
 import shapely
 
+from . import validation
 from ._errors import CRSError, ParameterError, SchemaError
 from .area_hits import cell_area_hits, control_geometry, points_in, polygon_hits
 from .areas import HotspotAreas
@@ -89,7 +90,9 @@ from .count_tests import bh_adjust_tested, rate_ratio_test, ratio_of_ratios_test
 from .dispersion import Overdispersion
 from .grid import Grid, GridValues
 from .incident_time import IncidentPoints, incident_dates, incident_points, incident_xy, month_numbers
-from .schema import SCHEME_START
+
+# Periods live in hotspots.periods; re-exported here for code that imported them from this module.
+from .periods import Period, add_months, periods_around
 
 __all__ = [
     "Period",
@@ -119,128 +122,6 @@ CONTROL_CLASS = "control area"
 OVERLAP_TOLERANCE_M2 = 1.0
 #: Rates are expressed per average month of 365.25 / 12 days.
 DAYS_PER_MONTH = 365.25 / 12
-
-
-# =============================================================================== periods
-def _as_date(value: Any, name: str) -> dt.date:
-    if isinstance(value, dt.datetime):
-        return value.date()
-    if isinstance(value, dt.date):
-        return value
-    try:
-        ts = pd.Timestamp(value)
-    except (TypeError, ValueError):
-        raise ParameterError(f"`{name}` must be a date such as '2023-07-01'; got {value!r}.") from None
-    if ts is pd.NaT:
-        raise ParameterError(f"`{name}` must be a date such as '2023-07-01'; got {value!r}.")
-    return ts.date()
-
-
-def _add_months(d: dt.date, months: int) -> dt.date:
-    y, m = divmod(d.month - 1 + months, 12)
-    year, month = d.year + y, m + 1
-    day = min(d.day, calendar.monthrange(year, month)[1])
-    return dt.date(year, month, day)
-
-
-@dataclass(frozen=True)
-class Period:
-    """A span of calendar days, ``start`` to ``end`` inclusive.
-
-    Parameters
-    ----------
-    start, end : date or str
-        First and last day of the period (``end`` included). ``end`` must be after ``start``.
-    label : str, optional
-        Name shown in captions (``"before"``); defaults to the date range.
-
-    Examples
-    --------
-    >>> p = Period("2022-07-01", "2023-06-30")
-    >>> p.days, p.months, p.is_month_aligned
-    (365, 12, True)
-    """
-
-    start: dt.date
-    end: dt.date
-    label: str = ""
-
-    def __post_init__(self) -> None:
-        s = _as_date(self.start, "start")
-        e = _as_date(self.end, "end")
-        if e <= s:
-            raise ParameterError(
-                f"a period must end after it starts; got start {s.isoformat()} and end {e.isoformat()}. "
-                "Periods include both end dates: `Period('2022-07-01', '2023-06-30')` is twelve months."
-            )
-        object.__setattr__(self, "start", s)
-        object.__setattr__(self, "end", e)
-
-    @classmethod
-    def from_months(cls, first: Any, last: Any, label: str = "") -> "Period":
-        """Whole calendar months, ``first`` to ``last`` inclusive (``"2022-07"``, ``"2023-06"``)."""
-        f = _as_date(first, "first")
-        lt = _as_date(last, "last")
-        start = f.replace(day=1)
-        end = lt.replace(day=calendar.monthrange(lt.year, lt.month)[1])
-        return cls(start, end, label)
-
-    @property
-    def days(self) -> int:
-        """Length in days, both ends included."""
-        return (self.end - self.start).days + 1
-
-    @property
-    def month_starts(self) -> list[dt.date]:
-        """First days of the calendar months whose first day lies in the period."""
-        d = self.start if self.start.day == 1 else _add_months(self.start.replace(day=1), 1)
-        out = []
-        while d <= self.end:
-            out.append(d)
-            d = _add_months(d, 1)
-        return out
-
-    @property
-    def months(self) -> int:
-        """Calendar months whose first day lies in the period (what month-only data can see)."""
-        return len(self.month_starts)
-
-    @property
-    def is_month_aligned(self) -> bool:
-        """True when the period starts on a first and ends on a last day of a month."""
-        return self.start.day == 1 and self.end.day == calendar.monthrange(self.end.year, self.end.month)[1]
-
-    def overlaps(self, other: "Period") -> bool:
-        return self.start <= other.end and other.start <= self.end
-
-    def contains(self, when: Any) -> bool:
-        d = _as_date(when, "when")
-        return self.start <= d <= self.end
-
-    def describe(self) -> str:
-        if self.is_month_aligned:
-            a, b = self.start.strftime("%b %Y"), self.end.strftime("%b %Y")
-            rng = a if a == b else f"{a} – {b}"
-        else:
-            rng = f"{self.start.day} {self.start.strftime('%b %Y')} – {self.end.day} {self.end.strftime('%b %Y')}"
-        return f"{self.label}: {rng}" if self.label else rng
-
-    def __str__(self) -> str:
-        return self.describe()
-
-
-def periods_around(date: Any = SCHEME_START, months: int = 12) -> tuple[Period, Period]:
-    """The ``months`` months before ``date`` and the ``months`` months from ``date`` on.
-
-    Defaults: the 12 months before and after the scheme start (2023-07-01), i.e. Jul 2022 – Jun 2023
-    and Jul 2023 – Jun 2024.
-    """
-    if int(months) != months or months < 1:
-        raise ParameterError(f"`months` must be a whole number of months >= 1; got {months!r}.")
-    d = _as_date(date, "date")
-    before = Period(_add_months(d, -int(months)), d - dt.timedelta(days=1), "before")
-    after = Period(d, _add_months(d, int(months)) - dt.timedelta(days=1), "after")
-    return before, after
 
 
 # =============================================================================== result
@@ -354,7 +235,10 @@ class ChangeResult:
 def _check_periods(before: Period, after: Period) -> None:
     for name, p in (("before", before), ("after", after)):
         if not isinstance(p, Period):
-            raise ParameterError(f"`{name}` must be a `Period` (e.g. `Period('2022-07-01', '2023-06-30')`); got {type(p).__name__}.")
+            raise ParameterError(
+                f"`{name}` must be a `Period` (e.g. `Period('2022-07-01', '2023-06-30')`); got "
+                f"{type(p).__name__}."
+            )
     if before.overlaps(after):
         raise ParameterError(
             f"the periods overlap: before is {before.start} to {before.end}, after is {after.start} to {after.end}. "
@@ -371,7 +255,8 @@ def _months_of_year(period: Period, month_only: bool) -> set[int]:
 
 def _exposure_days(period: Period, resolution: str, months: set[int] | None) -> float:
     if resolution == "month":
-        return float(sum(calendar.monthrange(d.year, d.month)[1] for d in period.month_starts if months is None or d.month in months))
+        starts = [d for d in period.month_starts if months is None or d.month in months]
+        return float(sum(calendar.monthrange(d.year, d.month)[1] for d in starts))
     if months is None:
         return float(period.days)
     days = pd.date_range(period.start, period.end, freq="D")
@@ -497,13 +382,19 @@ def split_periods(incidents: Any, before: Period, after: Period, same_months: bo
                 "(a month counts when its first day is in the period). Use `Period.from_months`."
             )
     if not in_b.any():
-        raise ParameterError(f"no incidents fall in the before period ({before.describe()}); check the dates and the data's coverage.")
+        raise ParameterError(
+            f"no incidents fall in the before period ({before.describe()}); check the dates and the "
+            "data's coverage."
+        )
     if not in_a.any():
-        raise ParameterError(f"no incidents fall in the after period ({after.describe()}); check the dates and the data's coverage.")
+        raise ParameterError(
+            f"no incidents fall in the after period ({after.describe()}); check the dates and the "
+            "data's coverage."
+        )
     month = month_numbers(d)
     placebo = in_p = None
     n_months = before.months if resolution == "month" else None
-    p_start = _add_months(before.start, -n_months) if n_months else before.start - dt.timedelta(days=before.days)
+    p_start = add_months(before.start, -n_months) if n_months else before.start - dt.timedelta(days=before.days)
     first = d[has_date].min() if has_date.any() else None
     if first is not None and first.astype("datetime64[M]") <= np.datetime64(p_start, "M") and p_start < before.start:
         cand = Period(p_start, before.start - dt.timedelta(days=1), "placebo")
@@ -516,10 +407,8 @@ def split_periods(incidents: Any, before: Period, after: Period, same_months: bo
 def _check_options(alpha: float, min_total: int, test: str = "poisson") -> None:
     if test not in CHANGE_TESTS:
         raise ParameterError(f"`test` must be one of {list(CHANGE_TESTS)}; got {test!r}.")
-    if not isinstance(alpha, (int, float)) or not 0 < alpha < 1:
-        raise ParameterError(f"`alpha` must be between 0 and 1 (e.g. `alpha=0.05`); got {alpha!r}.")
-    if int(min_total) != min_total or min_total < 1:
-        raise ParameterError(f"`min_total` must be a whole number >= 1; got {min_total!r}.")
+    validation.alpha(alpha)
+    validation.whole(min_total, "min_total", low=1)
 
 
 def _classify(df: pd.DataFrame, tested: np.ndarray, effect: np.ndarray, alpha: float, fdr: bool) -> pd.DataFrame:
@@ -755,7 +644,10 @@ def change_cells(
         if isinstance(control, np.ndarray):
             cm = np.asarray(control)
             if cm.shape != grid.shape or cm.dtype != bool:
-                raise ParameterError(f"a cell `control` must be a boolean array of shape {grid.shape}; got {cm.dtype} {cm.shape}.")
+                raise ParameterError(
+                    f"a cell `control` must be a boolean array of shape {grid.shape}; got {cm.dtype} "
+                    f"{cm.shape}."
+                )
             cm = cm & active
             if not cm.any():
                 raise ParameterError("the `control` cells lie outside the study area; choose cells inside it.")
@@ -770,9 +662,15 @@ def change_cells(
             c_b, c_a = int((inside & sp.in_before).sum()), int((inside & sp.in_after).sum())
             desc = f"control area of {geom.area / 1e6:.2f} km²"
             if excluded.all():
-                raise ParameterError("the `control` area covers every cell of the study area; it must lie apart from the cells analysed.")
+                raise ParameterError(
+                    "the `control` area covers every cell of the study area; it must lie apart from "
+                    "the cells analysed."
+                )
             if excluded.any():
-                notes.append(f"{int(excluded.sum())} cell(s) overlapping the control area are labelled 'control area' and not tested.")
+                notes.append(
+                    f"{int(excluded.sum())} cell(s) overlapping the control area are labelled 'control area' "
+                    "and not tested."
+                )
         if c_b == 0 or c_a == 0:
             raise ParameterError(
                 f"the control ({desc}) has {c_b} incident(s) before and {c_a} after; both must be > 0. "
@@ -845,8 +743,9 @@ def change_areas(
     control : polygon or GeoSeries/GeoDataFrame, optional
         A control area, which must not overlap any of ``areas`` (touching is allowed).
     tau2_fallback : Overdispersion, optional
-        When fewer than five areas have enough incidents to estimate the between-period
-        variation, take it from here (e.g. ``change_cells(...).dispersion``).
+        The cells' model (``change_cells(...).dispersion``): its between-period variance is used
+        when fewer than five areas have enough incidents to estimate it, and as a floor
+        otherwise. :func:`hotspots.change_summary.change_summary` passes it.
 
     Returns
     -------
@@ -895,7 +794,8 @@ def change_areas(
         if (overlap > OVERLAP_TOLERANCE_M2).any():
             bad = [str(i) for i in ids[overlap > OVERLAP_TOLERANCE_M2][:5]]
             raise ParameterError(
-                f"the `control` area overlaps {int((overlap > OVERLAP_TOLERANCE_M2).sum())} of the areas (e.g. {', '.join(bad)}); a control must lie "
+                f"the `control` area overlaps {int((overlap > OVERLAP_TOLERANCE_M2).sum())} of the areas (e.g. "
+                f"{', '.join(bad)}); a control must lie "
                 "apart from the target areas. Remove the overlap, e.g. `control.difference(areas.union_all())`."
             )
         inside = points_in(geom, xy)

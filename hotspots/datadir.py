@@ -98,5 +98,7 @@ def force_folders(root: str | os.PathLike[str] | None = None) -> list[ForceFolde
             continue
         months = sorted(_STREET.match(f.name)["month"] for f in files)  # type: ignore[index]
         b = boundary_path(d.name, base)
-        out.append(ForceFolder(d.name, FORCES.get(d.name, d.name), d, tuple(files), (months[0], months[-1]), b if b.is_file() else None))
+        out.append(
+            ForceFolder(d.name, FORCES.get(d.name, d.name), d, tuple(files), (months[0], months[-1]), b if b.is_file() else None)
+        )
     return sorted(out, key=lambda f: f.name)

@@ -60,7 +60,6 @@ from typing import Any
 import numpy as np
 import scipy.fft as sfft
 
-from . import kde_compiled
 from ._errors import ParameterError
 from .grid import Grid
 from .kde_compiled import compiled_loops
@@ -795,7 +794,9 @@ class DensityStream:
                 if got is None:
                     continue
                 if mine is None:
-                    raise ParameterError(f"cannot merge a partial with {name} into a stream without them (different kernel or options).")
+                    raise ParameterError(
+                        f"cannot merge a partial with {name} into a stream without them (different kernel or options)."
+                    )
                 idx, vals = got
                 if name == "moms":
                     mine[idx] += vals

@@ -140,15 +140,19 @@ def town_of(xy: Any, towns: gpd.GeoDataFrame) -> np.ndarray:
     if len(towns) == 0 or len(pts) == 0:
         return np.array([None] * len(pts), dtype=object)
     tx, ty = towns.geometry.x.to_numpy(), towns.geometry.y.to_numpy()
-    pop = pd.to_numeric(towns["population"], errors="coerce").to_numpy(dtype=float) if "population" in towns else np.full(len(towns), 500.0)
+    pop = (
+        pd.to_numeric(towns["population"], errors="coerce").to_numpy(dtype=float)
+        if "population" in towns
+        else np.full(len(towns), 500.0)
+    )
     pop = np.where(np.isfinite(pop) & (pop > 0), pop, 500.0)
     reach = TOWN_REACH_M * np.sqrt(pop)
     names = towns["name"].astype(str).to_numpy(dtype=object)
     out = np.empty(len(pts), dtype=object)
     for i0 in range(0, len(pts), 2000):  # (points x towns) in blocks: flat memory for any size
-        p = pts[i0:i0 + 2000]
+        p = pts[i0 : i0 + 2000]
         d = np.hypot(p[:, :1] - tx[None, :], p[:, 1:] - ty[None, :])
-        out[i0:i0 + 2000] = names[np.argmin(d / reach[None, :], axis=1)]
+        out[i0 : i0 + 2000] = names[np.argmin(d / reach[None, :], axis=1)]
     return out
 
 
@@ -213,7 +217,8 @@ def area_places(
     >>> import shapely
     >>> a = gpd.GeoDataFrame({"area_id": [1]}, geometry=[shapely.box(0, 0, 100, 100)], crs=27700)
     >>> inc = gpd.GeoDataFrame({"location": ["On or near Parking Area", "On or near High Street"] * 2,
-    ...                         "lsoa_name": ["Melton 001A"] * 4}, geometry=gpd.points_from_xy([10, 20, 30, 40], [5] * 4), crs=27700)
+    ...                         "lsoa_name": ["Melton 001A"] * 4},
+    ...                        geometry=gpd.points_from_xy([10, 20, 30, 40], [5] * 4), crs=27700)
     >>> area_places(a, inc).loc[0, "label"]
     'High Street, Melton'
     """
@@ -224,17 +229,30 @@ def area_places(
     if isinstance(top, bool) or not isinstance(top, (int, np.integer)) or top < 1:
         raise ParameterError(f"`top` must be a whole number >= 1; got {top!r}.")
     if len(areas) == 0:
-        return pd.DataFrame({c: pd.Series(dtype="int64" if c == "area_id" else "object") for c in PLACE_COLUMNS}).rename(columns={"area_id": id_column})
+        return pd.DataFrame({c: pd.Series(dtype="int64" if c == "area_id" else "object") for c in PLACE_COLUMNS}).rename(
+            columns={"area_id": id_column}
+        )
     if areas.crs is not None and incidents.crs is not None and not areas.crs.equals(incidents.crs):
-        raise CRSError(f"`areas` ({areas.crs.name}) and `incidents` ({incidents.crs.name}) are in different CRSs; convert one with `.to_crs`.")
+        raise CRSError(
+            f"`areas` ({areas.crs.name}) and `incidents` ({incidents.crs.name}) are in different CRSs; "
+            "convert one with `.to_crs`."
+        )
     ids = areas[id_column].to_numpy()
     owner = np.full(len(incidents), -1, dtype=np.int64)
     if len(incidents):
         tree = shapely.STRtree(areas.geometry.values)
         pi, ai = tree.query(incidents.geometry.values, predicate="intersects")
         owner[pi[::-1]] = ai[::-1]  # a point on a shared edge goes to the first area
-    streets = street_names(incidents["location"]) if "location" in incidents.columns else pd.Series([pd.NA] * len(incidents), dtype="string")
-    districts = district_names(incidents["lsoa_name"]) if "lsoa_name" in incidents.columns else pd.Series([pd.NA] * len(incidents), dtype="string")
+    streets = (
+        street_names(incidents["location"])
+        if "location" in incidents.columns
+        else pd.Series([pd.NA] * len(incidents), dtype="string")
+    )
+    districts = (
+        district_names(incidents["lsoa_name"])
+        if "lsoa_name" in incidents.columns
+        else pd.Series([pd.NA] * len(incidents), dtype="string")
+    )
     streets, districts = streets.reset_index(drop=True), districts.reset_index(drop=True)
     town = [None] * len(areas)
     if towns is not None and len(towns):
@@ -274,7 +292,9 @@ def is_demo_data(incidents: Any) -> bool:
     return bool(incidents["incident_id"].astype(str).str.startswith(DEMO_ID_PREFIX).all())
 
 
-def label_towns(area: Any = None, incidents: Any = None, *, demo: bool | None = None, margin_m: float = 2_000.0) -> tuple[gpd.GeoDataFrame, str]:
+def label_towns(
+    area: Any = None, incidents: Any = None, *, demo: bool | None = None, margin_m: float = 2_000.0
+) -> tuple[gpd.GeoDataFrame, str]:
     """The towns to name hotspot areas and to label maps with, and their attribution.
 
     One rule for every output: the synthetic demo is labelled with its own 38 Derbyshire towns

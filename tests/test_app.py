@@ -12,26 +12,24 @@ import pytest
 import shapely
 
 pytest.importorskip("streamlit.testing.v1")
+from helpers import police_csv  # noqa: E402
 from streamlit.testing.v1 import AppTest  # noqa: E402
 
 from helpers import police_csv  # noqa: E402
-from hotspots.analysis import Settings  # noqa: E402
-from hotspots.app_support import (  # noqa: E402
-    area_change,
-    cell_change,
-    demo_bundle,
-    hotspot_change_summary,
-    hotspot_stage,
-    kpi_cards,
-    md_text,
-)
+from hotspots.app_support import demo_bundle, hotspot_change_summary, kpi_cards, md_text  # noqa: E402
+from hotspots.cli import build_parser  # noqa: E402
+from hotspots.commands.analyse import load_inputs, run_analysis  # noqa: E402
 from hotspots.io import Upload, load_police_uk  # noqa: E402
+from hotspots.pipeline import Settings, area_change, cell_change, hotspot_stage  # noqa: E402
 
 APP = Path(__file__).resolve().parents[1] / "app.py"
 TIMEOUT = 300  # seconds per run: the first one computes the analysis on a shared 2-core machine
-# The app's defaults (see app.py): 250 m cells, everything else as Settings; the before/after
-# periods are 12 months either side of the scheme start.
-DEFAULTS = Settings(cell_size=250.0, before=("2022-07", "2023-06"), after=("2023-07", "2024-06"))
+# The app's defaults (see app.py): everything as Settings (the cell size automatic, as on the
+# command line); the before/after periods chosen from the data: 12 months either side of the
+# scheme start.
+DEFAULTS = Settings(before=("2022-07", "2023-06"), after=("2023-07", "2024-06"))
+# Street-scale cells, as the app starts with ?cell=250 in its address.
+STREET = DEFAULTS.replace(cell_size=250.0)
 
 
 @pytest.fixture(scope="module")
@@ -39,8 +37,11 @@ def demo():
     return demo_bundle(0)
 
 
-def run_app() -> AppTest:
+def run_app(cell: int | None = 250) -> AppTest:
+    """The app on the demo data; ``cell`` sets the cell size through the address (None: automatic)."""
     at = AppTest.from_file(str(APP), default_timeout=TIMEOUT)
+    if cell is not None:
+        at.query_params["cell"] = str(cell)
     at.run()
     check(at)
     return at
@@ -63,9 +64,24 @@ def open_tab(at: AppTest, name: str) -> None:
 
 
 # =============================================================================== smoke
+def test_app_and_cli_agree_on_the_demo_with_default_settings(demo):
+    # `hotspots analyse --demo` and the app opened without settings: the same cell size, the same
+    # hotspot areas, the same change in hotspots.
+    args = build_parser().parse_args(["analyse", "--demo", "--out", "unused"])
+    cli = run_analysis(args, load_inputs(args, lambda s: None), lambda step, f: None)
+    at = run_app(cell=None)
+    assert demo.defaults == cli.settings and at.checkbox(key="auto_cell").value is True
+    assert metric(at, "Cell size") == f"{cli.grid.cell_size:,.0f} m"
+    assert metric(at, "Hotspot areas") == f"{cli.areas.n_areas:,}"
+    km2 = float(cli.areas.areas["area_km2"].sum()) if cli.areas.n_areas else 0.0
+    assert metric(at, "Hotspot area") == f"{km2:,.0f} km²"
+    summary = hotspot_change_summary(cli.change_areas)
+    assert metric(at, "Change in hotspots") == f"{summary['change_pct']:+.1f} %"
+
+
 def test_app_runs_on_demo_data(demo):
     at = run_app()
-    stage = hotspot_stage(demo.incidents, DEFAULTS, demo.study_area)
+    stage = hotspot_stage(demo.incidents, STREET, demo.study_area)
     assert metric(at, "Incidents analysed") == f"{len(demo.incidents):,}"
     assert metric(at, "Hotspot areas") == f"{stage.areas.n_areas:,}"
     assert metric(at, "Incidents in hotspots") == f"{stage.hot_share:.1%}"
@@ -81,8 +97,8 @@ def test_app_runs_on_demo_data(demo):
 
 # =============================================================================== settings change the numbers
 def test_cell_size_changes_the_numbers(demo):
-    s500 = DEFAULTS.replace(cell_size=500.0)
-    n250 = hotspot_stage(demo.incidents, DEFAULTS, demo.study_area).areas
+    s500 = STREET.replace(cell_size=500.0)
+    n250 = hotspot_stage(demo.incidents, STREET, demo.study_area).areas
     n500 = hotspot_stage(demo.incidents, s500, demo.study_area).areas
     km2 = lambda a: f"{float(a.areas['area_km2'].sum()):,.0f} km²"  # noqa: E731
     assert km2(n250) != km2(n500)  # the check below can fail
@@ -96,9 +112,9 @@ def test_cell_size_changes_the_numbers(demo):
 
 
 def test_before_after_period_changes_the_numbers(demo):
-    stage = hotspot_stage(demo.incidents, DEFAULTS, demo.study_area)
-    new = DEFAULTS.replace(before=("2022-01", "2022-12"))
-    old_summary = hotspot_change_summary(area_change(demo.incidents, stage, DEFAULTS)[0])
+    stage = hotspot_stage(demo.incidents, STREET, demo.study_area)
+    new = STREET.replace(before=("2022-01", "2022-12"))
+    old_summary = hotspot_change_summary(area_change(demo.incidents, stage, STREET)[0])
     new_summary = hotspot_change_summary(area_change(demo.incidents, stage, new)[0])
     assert f"{old_summary['change_pct']:+.1f} %" != f"{new_summary['change_pct']:+.1f} %"
     at = run_app()
@@ -133,7 +149,7 @@ def test_analyst_controls_exist_and_automatic_choices_are_shown(demo):
     assert at.selectbox(key="cluster_method").options == ["dbscan", "hdbscan", "none"]
     open_tab(at, "Analyst")
     check(at)
-    stage = hotspot_stage(demo.incidents, DEFAULTS, demo.study_area)
+    stage = hotspot_stage(demo.incidents, STREET, demo.study_area)
     shown = [m.value for m in at.markdown]
     for note in stage.notes:  # e.g. the automatic bandwidth and distance band
         assert "- " + md_text(note) in shown
@@ -153,7 +169,7 @@ def test_kpi_cards_show_the_suppressed_values(demo):
     from hotspots.kpis import scheme_kpis
     from hotspots.linkage import link_referrals
 
-    stage = hotspot_stage(demo.incidents, DEFAULTS, demo.study_area)
+    stage = hotspot_stage(demo.incidents, STREET, demo.study_area)
     linked = link_referrals(demo.referrals, areas=stage.areas.areas, tasks=demo.tasks).table
     at = run_app()
     open_tab(at, "Scheme")

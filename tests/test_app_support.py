@@ -1,4 +1,5 @@
-"""hotspots.app_support: the app's non-Streamlit parts (staged analysis, uploads, tables, caching)."""
+"""hotspots.app_support: the app's non-Streamlit parts (uploads, tables, caching). The staged analysis
+and the periods are tested in test_pipeline.py and test_periods.py."""
 
 from __future__ import annotations
 
@@ -12,23 +13,17 @@ import pandas as pd
 import pyarrow as pa
 import pytest
 import shapely
-
 from helpers import police_csv
+
 from hotspots._errors import ParameterError
-from hotspots.analysis import Settings, analyse
 from hotspots.app_support import (
     Card,
     LRUCache,
-    area_change,
-    assemble_analysis,
     briefing_png,
-    cell_change,
     change_key,
-    choose_study_area,
     cluster_key,
     content_token,
     csv_bytes,
-    default_periods,
     demo_bundle,
     display_frame,
     export_available,
@@ -36,22 +31,21 @@ from hotspots.app_support import (
     geojson_bytes,
     gis_export_bytes,
     hotspot_change_summary,
-    hotspot_stage,
     jaccard_frame,
     kpi_cards,
     load_uploads,
     md_text,
-    month_options,
-    month_range,
     monthly_in_hotspots,
     period_density,
     report_rows,
     stage_key,
     url_defaults,
 )
-from hotspots.change import Period
+from hotspots.periods import Period, month_options
+from hotspots.pipeline import Settings, area_change, assemble_analysis, cell_change, hotspot_stage
 from hotspots.io import Upload, load_police_uk
 from hotspots.density import kde
+from hotspots.io import Upload, load_police_uk
 from hotspots.report import LoadReport
 
 
@@ -67,52 +61,6 @@ def derby(demo):
     centre = shapely.Point(435_300, 336_300)
     sel = (inc.geometry.distance(centre) < 6_000) & (inc["month"] >= "2023-01-01") & (inc["month"] < "2024-01-01")
     return inc[sel].reset_index(drop=True)
-
-
-# =============================================================================== staged analysis
-def test_stages_equal_analyse(demo):
-    s = Settings(cell_size=400.0, period=("2023-01", "2023-12"), cluster_method="none")
-    inc, area = demo.incidents, demo.study_area
-    full = analyse(inc, settings=s, study_area=area, referrals=demo.referrals, tasks=demo.tasks)
-    stage = hotspot_stage(inc, s, area)
-    areas_change, note = area_change(inc, stage, s)
-    cells_change, note2 = cell_change(inc, stage.grid, s)
-    assert note is None and note2 is None
-    assert stage.grid.same_as(full.grid)
-    assert np.array_equal(np.nan_to_num(stage.counts.values, nan=-1), np.nan_to_num(full.counts.values, nan=-1))
-    assert np.allclose(stage.density.values, full.density.values, equal_nan=True)
-    assert np.allclose(stage.gi.z, full.gi.z, equal_nan=True) and np.array_equal(stage.gi.bins, full.gi.bins)
-    pd.testing.assert_frame_equal(stage.areas.areas.drop(columns="geometry"), full.areas.areas.drop(columns="geometry"))
-    pd.testing.assert_frame_equal(areas_change.table, full.change_areas.table)
-    pd.testing.assert_frame_equal(cells_change.table, full.change_cells.table)
-    assert stage.notes == full.notes
-    assembled = assemble_analysis(stage, change_cells=cells_change, change_areas=areas_change, study_area=area)
-    assert assembled.caption() == full.caption()
-    assert assembled.parameters()["used"] == full.parameters()["used"]
-
-
-def test_hot_share_is_the_share_of_counted_incidents_in_areas(demo):
-    stage = hotspot_stage(demo.incidents, Settings(cell_size=500.0, period=("2024-01", "2024-06")), demo.study_area)
-    counts = np.nan_to_num(stage.counts.values)
-    expected = counts[stage.areas.labels > 0].sum() / counts[stage.grid.active].sum()
-    assert stage.hot_share == pytest.approx(expected)
-    assert stage.hot_share == pytest.approx(stage.areas.areas["count"].sum() / counts[stage.grid.active].sum())
-
-
-def test_stage_errors_are_typed(demo):
-    with pytest.raises(ParameterError, match="period"):
-        hotspot_stage(demo.incidents, Settings(cell_size=500.0, period=("2030-01", "2030-02")), demo.study_area)
-    with pytest.raises(ParameterError):
-        hotspot_stage(demo.incidents.iloc[:0], Settings(), demo.study_area)
-
-
-def test_change_notes_instead_of_errors(demo):
-    s = Settings(cell_size=500.0, period=("2023-01", "2023-06"), before=("2023-01", "2023-12"), after=("2023-06", "2024-06"))
-    stage = hotspot_stage(demo.incidents, s, demo.study_area)
-    res, note = area_change(demo.incidents, stage, s)
-    assert res is None and "overlap" in note
-    res, note = cell_change(demo.incidents, stage.grid, s)
-    assert res is None and "overlap" in note
 
 
 def test_cache_keys_follow_the_settings_each_stage_reads():
@@ -136,33 +84,6 @@ def test_hotspot_change_summary(demo):
     assert summ["rate_ratio"] == pytest.approx((a / res.exposure_after_days) / (b / res.exposure_before_days))
     assert summ["change_pct"] == pytest.approx(100 * (summ["rate_ratio"] - 1))
     assert hotspot_change_summary(None) is None
-
-
-# =============================================================================== periods
-def test_month_options_and_range(demo):
-    assert month_options("2022-11", "2023-02") == ["2022-11", "2022-12", "2023-01", "2023-02"]
-    assert month_range(demo.incidents) == (
-        demo.incidents["month"].min().strftime("%Y-%m"), demo.incidents["month"].max().strftime("%Y-%m"))
-    with pytest.raises(ParameterError):
-        month_options("2023-02", "2022-11")
-
-
-@pytest.mark.parametrize(
-    ("first", "last", "before", "after"),
-    [
-        ("2022-01", "2025-03", ("2022-07", "2023-06"), ("2023-07", "2024-06")),  # the demo: 12 either side
-        ("2023-03", "2023-10", ("2023-03", "2023-06"), ("2023-07", "2023-10")),  # cut to the data
-        ("2024-01", "2024-12", ("2024-01", "2024-06"), ("2024-07", "2024-12")),  # no scheme start inside: halves
-        ("2023-07", "2024-02", ("2023-07", "2023-10"), ("2023-11", "2024-02")),  # starts at the scheme start: halves
-    ],
-)
-def test_default_periods(first, last, before, after):
-    assert default_periods(first, last, "2023-07-01") == (before, after)
-
-
-def test_default_periods_need_two_months():
-    with pytest.raises(ParameterError):
-        default_periods("2024-01", "2024-01", "2023-07-01")
 
 
 # =============================================================================== maps' data
@@ -241,7 +162,7 @@ def test_kpi_cards_show_only_suppressed_values(demo):
     for card, col in zip(sc, ["referrals", "completed_pct", "not_reoffended_pct", "victim_satisfied_pct", "contacted_booked_48h_pct"]):
         v = shown_table[col]
         if isinstance(v, str):
-            assert card.value in (v, "suppressed") and card.suppressed
+            assert card.value in (v, "suppressed", "too few", f"{v} %") and card.suppressed
     assert all(c.value != "3" for c in sc)
     with pytest.raises(ParameterError):
         kpi_cards(small.table)
@@ -298,19 +219,11 @@ def test_content_token_depends_on_content_names_and_options():
     assert content_token([("incidents", "ab", b"c")]) != content_token([("incidents", "a", b"bc")])
 
 
-def test_choose_study_area(derby):
-    area, note = choose_study_area(derby)
-    assert area is not None and "Derbyshire" in note
-    london = gpd.GeoDataFrame(geometry=gpd.points_from_xy([530_000, 531_000], [180_000, 181_000]), crs=27700)
-    area, note = choose_study_area(london)
-    assert area is None and "0%" in note
-    box = gpd.GeoDataFrame(geometry=[shapely.box(520_000, 170_000, 540_000, 190_000)], crs=27700)
-    area, note = choose_study_area(london, box)
-    assert area is box and "uploaded" in note
-
-
 def test_demo_bundle(demo):
     assert demo.shared and demo.token == "demo-0"
+    # Prepared as the CLI's --demo: the built-in outline, the periods around the scheme start.
+    assert demo.study_area is not None and any("built-in Derbyshire outline" in n for n in demo.notes)
+    assert (demo.defaults.before, demo.defaults.after) == (("2022-07", "2023-06"), ("2023-07", "2024-06"))
     assert [o.kind for o in demo.reports] == ["incidents", "referrals", "tasks"]
     assert demo.reports[0].report.rows_kept == len(demo.incidents)
 
@@ -554,16 +467,17 @@ def test_copy_layer_shares_the_data_and_draws_like_a_deep_copy():
     from streamlit_folium import _get_feature_group_string
 
     from hotspots.app_support import copy_layer
-    from hotspots.linkage import link_referrals, referral_task_lines
+    from hotspots.linkage import link_referrals
     from hotspots.maps import base_map
     from hotspots.maps import scheme_layers as sl
+    from hotspots.publication import publish_scheme
 
     d = demo_bundle(0)
     stage = hotspot_stage(d.incidents, Settings(cell_size=1000.0), d.study_area)
     link = link_referrals(d.referrals, areas=stage.areas, tasks=d.tasks)
-    pairs = sl.referral_task_pairs(referral_task_lines(link, snap_m=250.0))
+    pub = publish_scheme(d.referrals, linkage=link, areas=stage.areas.areas)
     pristine = [sl.gi_class_layer(sl.gi_class_table(stage.gi)), sl.hotspot_areas_layer(sl.hotspot_area_table(stage.areas)),
-                sl.referral_task_lines_layer(pairs, show=False), sl.task_sites_layer(d.tasks)]
+                sl.referral_task_lines_layer(pub), sl.task_sites_layer(d.tasks)]
 
     def draw(group, idx):
         m = base_map(bounds_27700=(420_000.0, 320_000.0, 460_000.0, 360_000.0))

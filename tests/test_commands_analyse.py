@@ -18,7 +18,7 @@ from helpers import refuse_loading, run_cli
 from PIL import Image
 
 from hotspots.cli import build_parser
-from hotspots.commands.analyse import ProgressBar, scaled, settings_from_args
+from hotspots.commands.analyse import ProgressBar, load_inputs, scaled, settings_from_args
 from hotspots.demo import write_demo
 from hotspots.gazetteer import towns
 from hotspots.schema import ASB_CATEGORY, POLICE_UK_ATTRIBUTION
@@ -28,11 +28,6 @@ from hotspots.schema import ASB_CATEGORY, POLICE_UK_ATTRIBUTION
 def _offline(monkeypatch):
     monkeypatch.setenv("HOTSPOTS_OFFLINE", "1")
 
-
-
-@pytest.fixture(scope="module")
-def demo_files(tmp_path_factory):
-    return write_demo(tmp_path_factory.mktemp("demo"), seed=0)
 
 
 @pytest.fixture(scope="module")
@@ -126,7 +121,11 @@ def test_sidecar_command_reproduces_the_settings(demo_run, demo_files):
     folder = Path(demo_files["incidents"]).parent
     argv = [str(folder / a) if a.endswith(".csv") else a for a in cmd[1:]] + ["--out", "x"]
     args = build_parser().parse_args(argv)
-    assert json.loads(json.dumps(settings_from_args(args).to_dict())) == side["settings"]
+    # The sidecar holds the settings used: those given, with the default periods chosen from the
+    # data (hotspots.pipeline.prepare_inputs), which the same command on the same files chooses again.
+    used = load_inputs(args, lambda s: None).settings
+    assert json.loads(json.dumps(used.to_dict())) == side["settings"]
+    assert settings_from_args(args).before is None and used.before == ("2022-07", "2023-06")
     assert shlex.join(cmd)  # printable as one shell line
 
 
@@ -231,7 +230,7 @@ def no_loading(monkeypatch):
         (["--threshold", "0"], "`--threshold` must be a whole number >= 1"),
         (["--dpi", "0"], "`--dpi` must be a number from 20 to 1,200 (e.g. 300); got 0.0."),
         (["--dpi", "many"], "`--dpi` must be a number; got 'many'."),
-        (["--snap", "0"], "`--snap` must be a number of metres greater than 0"),
+        (["--snap", "10"], "`--snap` must be a number of metres at least 50 (e.g. 250); got 10.0."),
         (["--basemap", "google"], "`--basemap` 'google' is not known"),
         (["--referrals", "/nonexistent/referrals.csv"],
          "`--referrals` '/nonexistent/referrals.csv' does not exist; check the path."),
@@ -314,7 +313,7 @@ def test_real_derbyshire_police_uk_files_end_to_end(derbyshire_dir, tmp_path):
     n_asb = int(((raw["Crime type"] == ASB_CATEGORY) & raw["Longitude"].notna()).sum())
     side = json.loads((out / "parameters.json").read_text())
     assert side["data_source"]["kind"] == "police.uk"
-    assert side["data_source"]["attribution"] == POLICE_UK_ATTRIBUTION
+    assert side["data_source"]["attribution"].startswith(POLICE_UK_ATTRIBUTION) and "GeoNames" in side["data_source"]["attribution"]
     assert sorted(side["inputs"]["incidents"]["files"]) == [f.name for f in files]
     assert side["inputs"]["incidents"]["report"]["rows_read"] == len(raw)
     assert side["used"]["incidents"] == n_asb > 1000
@@ -328,9 +327,12 @@ def test_real_derbyshire_police_uk_files_end_to_end(derbyshire_dir, tmp_path):
     cells = gpd.read_file(out / "hotspots.gpkg", layer="cells")
     assert 0.95 * n_asb <= cells["count"].sum() <= n_asb  # a few fall outside the built-in outline
     assert (out / "maps" / "briefing_gistar.png").stat().st_size > 10_000
-    # The default before/after periods (around the 2023 scheme start) are not in the 2025 files.
-    assert "change: not computed" in stdout
-    assert not (out / "maps" / "briefing_before_after.png").exists()
+    # The 2023 scheme start lies before the 2025 files: the default periods are the data's two
+    # halves (issue 13 item 5), announced, and the change is computed and drawn.
+    assert "first and second halves of the data are compared, Jan 2025 – Jun 2025 and Jul 2025 – Dec 2025" in stdout
+    assert side["settings"]["before"] == ["2025-01", "2025-06"] and side["settings"]["after"] == ["2025-07", "2025-12"]
+    assert "change: not computed" not in stdout
+    assert (out / "maps" / "briefing_before_after.png").exists()
 
 
 def test_identifying_referral_columns_refused_unless_dropped(demo_files, tmp_path):

@@ -24,8 +24,18 @@ pytestmark = pytest.mark.realdata
 
 # Twelve forces: a city force, a tiny one, sparse rural ones, islands, many strays, Northern Ireland.
 FORCES = (
-    "leicestershire", "northern-ireland", "dyfed-powys", "city-of-london", "merseyside", "cumbria",
-    "devon-and-cornwall", "gloucestershire", "north-wales", "sussex", "durham", "derbyshire",
+    "leicestershire",
+    "northern-ireland",
+    "dyfed-powys",
+    "city-of-london",
+    "merseyside",
+    "cumbria",
+    "devon-and-cornwall",
+    "gloucestershire",
+    "north-wales",
+    "sussex",
+    "durham",
+    "derbyshire",
 )
 
 

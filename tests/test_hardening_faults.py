@@ -18,14 +18,13 @@ import pickle
 import zipfile
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
 import pytest
-
 from helpers import zip_bytes
+
 from hotspots import HotspotsError, InputError
 from hotspots.app_support import load_uploads
-from hotspots.io import Upload, load_any, load_incidents, load_police_uk, load_referrals, load_tasks
+from hotspots.io import Upload, load_any, load_police_uk, load_referrals, load_tasks
 from hotspots.privacy import pseudonymise
 from hotspots.schema import POLICE_UK_COLUMNS
 
@@ -292,8 +291,8 @@ BAD_SETTINGS = [
     # (widget kind, key, value, enable first)
     ("number_input", "distance", 50, "auto_dist"),  # shorter than the cell
     ("number_input", "bandwidth", 50, "auto_bw"),
-    ("number_input", "cell_size", 50, None),
-    ("number_input", "cell_size", 5000, None),
+    ("number_input", "cell_size", 50, "auto_cell"),  # the cell size is automatic by default
+    ("number_input", "cell_size", 5000, "auto_cell"),
     ("number_input", "eps", 10, None),
     ("number_input", "min_samples", 1000, None),
     ("number_input", "near_m", 100, None),

@@ -26,10 +26,10 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 import shapely
+from helpers import check_result, typed_error_on_purpose
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
-from helpers import check_result, typed_error_on_purpose
 from hotspots.app_support import load_uploads
 from hotspots.io import Upload, load_incidents, load_police_uk, load_referrals, load_tasks
 from hotspots.privacy import PERSON_REF_PATTERN, identifying_columns, pseudonymise
@@ -398,8 +398,14 @@ def _app_upload(case) -> None:
     assert (bundle is not None) == bool(ok_incidents)
     if bundle is not None:
         assert bundle.source == "files" and not bundle.shared
-        assert len(bundle.incidents) == sum(o.rows for o in ok_incidents)
-        check_result((bundle.incidents, ok_incidents[0].report), "incident_id")
+        loaded = sum(o.rows for o in ok_incidents)
+        chosen = bundle.prepared.category  # the pipeline's category choice (ASB when mixed), announced
+        if chosen.note:
+            assert 0 < len(bundle.incidents) < loaded and chosen.note in bundle.notes
+            assert set(bundle.incidents["category"]) == set(chosen.categories)
+        else:
+            assert len(bundle.incidents) == loaded
+            check_result((bundle.incidents, ok_incidents[0].report), "incident_id")
         for frame, id_col in ((bundle.referrals, "referral_id"), (bundle.tasks, "task_id")):
             if frame is not None:
                 assert frame[id_col].is_unique and len(frame) > 0

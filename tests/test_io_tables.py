@@ -13,6 +13,7 @@ import pandas as pd
 import pyproj
 import pytest
 import shapely
+from helpers import check_result, load_csv
 
 from hotspots import CRSError, InputError, ParameterError, SchemaError
 from hotspots.io import IncidentSet, Upload, load_any, load_incidents, load_police_uk
@@ -43,19 +44,14 @@ def xy(data: gpd.GeoDataFrame) -> np.ndarray:
 
 
 def check(result: IncidentSet) -> None:
-    data, report = result
-    assert report.rows_kept + report.rows_dropped == report.rows_read
-    assert len(data) == report.rows_kept
-    assert data.crs.to_epsg() == 27700
-    assert data["incident_id"].is_unique
+    check_result(result, "incident_id")
+    data, _ = result
     assert list(data.columns[:4]) == ["incident_id", "month", "occurred", "category"]
     assert data.columns[-1] == "geometry"
 
 
 def test_csv_auto_detects_columns_and_crs(tmp_path: Path) -> None:
-    p = tmp_path / "inc.csv"
-    frame().to_csv(p, index=False)
-    result = load_incidents(p)
+    result = load_csv(load_incidents, frame(), tmp_path / "inc.csv")
     check(result)
     data, report = result
     assert data["incident_id"].tolist() == ["a1", "a2", "a3", "a4"]

@@ -17,12 +17,9 @@ from typing import Any, TextIO
 
 from .. import validation
 from .._errors import ParameterError
+from ..pipeline import AUTO_AREA_SHARE
 from ..style import change_text, file_size
 from . import add_command
-
-#: Share of incidents that must fall inside the built-in Derbyshire outline for it to be used
-#: as the study area automatically.
-AUTO_AREA_SHARE = 0.9
 
 
 # =============================================================================== progress
@@ -102,6 +99,8 @@ def add_analysis_arguments(p: argparse.ArgumentParser) -> None:
     g.add_argument("--study-area", metavar="F",
                    help="boundary file, 'default' (built-in Derbyshire outline) or 'none'; default: the Derbyshire outline when "
                         f"at least {AUTO_AREA_SHARE * 100:.0f}%% of incidents fall inside it")
+    g.add_argument("--keep-holes", action="store_true",
+                   help="keep the holes of the --study-area boundary (default: filled, announcing the incidents brought in)")
     g.add_argument("--category", action="append", metavar="C",
                    help="keep only this incident category (repeatable); default: 'Anti-social behaviour' when the data hold it "
                         "among other categories; 'all' keeps every category")
@@ -125,7 +124,9 @@ def add_analysis_arguments(p: argparse.ArgumentParser) -> None:
     g.add_argument("--cluster-method", choices=["dbscan", "hdbscan", "none"], help="point clustering (default dbscan)")
     g.add_argument("--eps", metavar="M", help="DBSCAN radius, metres (default 150)")
     g.add_argument("--min-samples", metavar="N", help="DBSCAN/HDBSCAN core size (default 20)")
-    g.add_argument("--threshold", metavar="N", help="suppress person-level counts below N (default 5)")
+    g.add_argument("--threshold", metavar="N", help="suppress person-level counts below N (default 5; below 3 needs --unsafe-threshold)")
+    g.add_argument("--unsafe-threshold", action="store_true",
+                   help="allow --threshold 1 or 2 (counts of individual people are then published; every output says so)")
 
 
 def check_analysis_arguments(args: argparse.Namespace, problems: validation.Problems) -> None:
@@ -147,6 +148,10 @@ def check_analysis_arguments(args: argparse.Namespace, problems: validation.Prob
         args.scheme_start = None if day is None else day.isoformat()
     if (args.before is None) != (args.after is None):
         problems.add("give both `--before` and `--after` (or neither, for 12 months either side of the scheme start).")
+    if isinstance(getattr(args, "threshold", None), int) and not getattr(args, "unsafe_threshold", False):
+        from ..disclosure import check_threshold
+
+        problems.check(check_threshold, args.threshold, False)
 
 
 def check_input_arguments(args: argparse.Namespace, problems: validation.Problems) -> None:
@@ -170,8 +175,8 @@ def check_basemap(args: argparse.Namespace, problems: validation.Problems) -> No
 
 
 def settings_from_args(args: argparse.Namespace) -> Any:
-    """The analysis :class:`~hotspots.analysis.Settings` the options ask for (checked first)."""
-    from ..analysis import Settings
+    """The analysis :class:`~hotspots.pipeline.Settings` the options ask for (checked first)."""
+    from ..pipeline import Settings
 
     with validation.collect() as problems:
         check_analysis_arguments(args, problems)
@@ -183,13 +188,15 @@ def settings_from_args(args: argparse.Namespace) -> Any:
             changes[name] = v
     if args.no_fdr:
         changes["fdr"] = False
+    if getattr(args, "unsafe_threshold", False):
+        changes["unsafe_threshold"] = True
     settings = Settings().replace(**changes)
     settings.change_periods()  # the before and after periods must not overlap
     return settings
 
 
 class Inputs:
-    """What was loaded, for the analysis and the sidecar."""
+    """What was loaded and prepared, for the analysis and the sidecar."""
 
     def __init__(self) -> None:
         self.incidents: Any = None
@@ -197,19 +204,21 @@ class Inputs:
         self.referrals: Any = None
         self.tasks: Any = None
         self.study_area: Any = None
+        self.settings: Any = None
+        self.prepared: Any = None
         self.records: dict[str, Any] = {}
         self.messages: list[str] = []
 
 
 def load_inputs(args: argparse.Namespace, say: Callable[[str], None]) -> Inputs:
-    """Load (or generate) the inputs named on the command line, printing each load report."""
-    import numpy as np
-    import shapely
-
+    """Load (or generate) the inputs named on the command line, printing each load report, then
+    prepare them (:func:`hotspots.pipeline.prepare_inputs`: categories, study area, periods)."""
     from ..io import load_any, load_boundary
-    from ..schema import ASB_CATEGORY
+    from ..pipeline import prepare_inputs
 
     out = Inputs()
+    settings = settings_from_args(args)
+    cats = args.category or None
     if args.demo:
         if args.inputs:
             raise ParameterError("give either INPUT files or `--demo`, not both.")
@@ -219,7 +228,8 @@ def load_inputs(args: argparse.Namespace, say: Callable[[str], None]) -> Inputs:
         out.incidents = data.incidents
         out.records["incidents"] = {"generated": f"hotspots.demo.generate_demo(seed={args.seed})",
                                     "rows": int(len(data.incidents))}
-        say(f"demo data (seed {args.seed}): {len(data.incidents):,} incidents, {len(data.referrals):,} referrals, {len(data.tasks):,} task sites")
+        say(f"demo data (seed {args.seed}): {len(data.incidents):,} incidents, {len(data.referrals):,} referrals, "
+            f"{len(data.tasks):,} task sites")
         if not args.referrals:
             out.referrals = data.referrals
             out.records["referrals"] = {"generated": f"hotspots.demo.generate_demo(seed={args.seed})",
@@ -230,7 +240,6 @@ def load_inputs(args: argparse.Namespace, say: Callable[[str], None]) -> Inputs:
     else:
         if not args.inputs:
             raise ParameterError("give at least one INPUT file or folder (or `--demo` for the synthetic demo data).")
-        cats = args.category or []
         options: dict[str, Any] = {}
         if cats and [c.lower() for c in cats] != ["all"]:
             options["categories"] = cats
@@ -238,19 +247,8 @@ def load_inputs(args: argparse.Namespace, say: Callable[[str], None]) -> Inputs:
         say(f"incidents  {loaded.report.summary()}")
         for w in loaded.report.warnings[:5]:
             say(f"  warning: {w}")
-        data = loaded.data
+        out.incidents = loaded.data
         out.records["incidents"] = loaded
-        if not cats and "category" in data.columns and len(data):
-            present = data["category"].astype(str)
-            if (present == ASB_CATEGORY).any() and (present != ASB_CATEGORY).any():
-                keep = (present == ASB_CATEGORY).to_numpy()
-                out.messages.append(
-                    f"kept the {int(keep.sum()):,} '{ASB_CATEGORY}' incidents of {len(data):,} loaded "
-                    "(use `--category all` to keep every category, or `--category NAME` to choose)"
-                )
-                say(f"  {out.messages[-1]}")
-                data = data.loc[keep]
-        out.incidents = data
     if args.referrals:
         from .._errors import PrivacyError
 
@@ -267,48 +265,41 @@ def load_inputs(args: argparse.Namespace, say: Callable[[str], None]) -> Inputs:
         out.tasks = tk.data
         out.records["tasks"] = tk
     area_arg = args.study_area
-    if area_arg is None:
-        from ..gazetteer import default_study_area
-
-        area = default_study_area()
-        inc = out.incidents
-        if len(inc):
-            xy = shapely.get_coordinates(inc.geometry.values)
-            share = float(np.mean(shapely.contains_xy(shapely.union_all(area.geometry.values), xy[:, 0], xy[:, 1])))
-        else:
-            share = 0.0
-        if share >= AUTO_AREA_SHARE:
-            out.study_area = area
-            out.records["study_area"] = {"source": "built-in Derbyshire force-area outline (approximate)",
-                                         "share_of_incidents_inside": round(share, 4)}
-            out.messages.append(f"study area: the built-in Derbyshire outline ({share:.1%} of incidents inside; `--study-area none` to use none)")
-        else:
-            out.messages.append(f"study area: none (only {share:.1%} of incidents fall in the built-in Derbyshire outline; give `--study-area FILE`)")
-        say(out.messages[-1])
-    elif area_arg == "default":
-        from ..gazetteer import default_study_area
-
-        out.study_area = default_study_area()
-        out.records["study_area"] = {"source": "built-in Derbyshire force-area outline (approximate)"}
-    elif area_arg != "none":
-        out.study_area = load_boundary(Path(area_arg), fill_holes=True)
-        out.records["study_area"] = {"files": [Path(area_arg).name], "features": int(len(out.study_area))}
-        say(f"study area {Path(area_arg).name}: {len(out.study_area)} polygon feature(s)")
-    out.all_incidents = out.incidents
+    boundary: Any = None
+    if area_arg in ("default", "none"):
+        boundary = area_arg
+    elif area_arg is not None:
+        boundary = load_boundary(Path(area_arg))
+        say(f"study area {Path(area_arg).name}: {len(boundary)} polygon feature(s)")
+    prepared = prepare_inputs(out.incidents, settings=settings, boundary=boundary, keep_holes=bool(args.keep_holes),
+                              categories=cats, referrals=out.referrals, tasks=out.tasks)
+    for note in prepared.notes:
+        out.messages.append(note)
+        say(note)
+    out.prepared = prepared
+    out.settings = prepared.settings
+    out.incidents = out.all_incidents = prepared.incidents
+    out.study_area = prepared.study_area
+    if prepared.study_area is not None or prepared.area.source != "none":
+        record = dict(prepared.area.record)
+        if area_arg not in (None, "default", "none"):
+            record["files"] = [Path(area_arg).name]
+        out.records["study_area"] = record
     return out
 
 
 def run_analysis(args: argparse.Namespace, inputs: Inputs, progress: Callable[[str, float], None]) -> Any:
-    """Run :func:`hotspots.analyse`; library warnings become notes in the summary, not tracebacks."""
+    """Run :func:`hotspots.analyse` on the prepared inputs; library warnings become notes in the
+    summary, not tracebacks."""
     import warnings
 
-    from ..analysis import analyse
+    from ..pipeline import analyse
 
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         result = analyse(
             inputs.incidents,
-            settings=settings_from_args(args),
+            settings=inputs.settings if inputs.settings is not None else settings_from_args(args),
             study_area=inputs.study_area,
             referrals=inputs.referrals,
             tasks=inputs.tasks,
@@ -344,6 +335,12 @@ def command_line(args: argparse.Namespace, command: str = "analyse") -> list[str
 
 
 # =============================================================================== summary
+def pct_of(v: Any) -> str:
+    """A displayed percentage with its sign: ``78%``, ``>99%``; markers (``c``, ``x``) as they are."""
+    text = str(v)
+    return f"{text}%" if text[:1] in "<>" or text.replace(".", "", 1).isdigit() else text
+
+
 def summary_lines(analysis: Any, inputs: Inputs | None = None, *, top: int = 5) -> list[str]:
     """The end-of-run summary (suppressed person-level figures only)."""
     from ..export._common import area_summary, period_range_text, period_text
@@ -391,26 +388,27 @@ def summary_lines(analysis: Any, inputs: Inputs | None = None, *, top: int = 5) 
             f"  change: not computed, the periods {period_range_text(an.before)} / {period_range_text(an.after)} hold no data; "
             "give `--before A:B --after C:D` within the data's months"
         )
-    if an.kpis is not None:
-        t = an.kpis.table
-        row = t.iloc[-1] if len(t) else None
-        if row is not None:
-            def pct(col: str) -> str:
-                v = row.get(col)
-                return f"{v}%" if isinstance(v, (int, float)) and not isinstance(v, bool) else str(v)
+    from ..publication import scheme_publication
 
-            lines.append(
-                f"  scheme KPIs (small numbers suppressed): referrals {row.get('referrals')}; completed {pct('completed_pct')}; "
-                f"not re-offended {pct('not_reoffended_pct')}; victims satisfied {pct('victim_satisfied_pct')}; "
-                f"contacted and booked within 48 h {pct('contacted_booked_48h_pct')}; "
-                f"first-time entrants {pct('first_time_entrant_pct')}"
-            )
-    if an.linkage is not None and len(an.linkage.summary_display):
-        sd = an.linkage.summary_display.set_index("where")
-        if "in hotspots" in sd.index:
+    pub = scheme_publication(an)
+    if pub is not None:
+        row = pub.kpis["all"].iloc[-1]
+
+        def pct(col: str) -> str:
+            return pct_of(row.get(col))
+
+        lines.append(f"  people: {pub.statement}")
+        lines.append(
+            f"  scheme KPIs: referrals {row.get('referrals')}; completed {pct('completed_pct')}; "
+            f"not re-offended {pct('not_reoffended_pct')}; victims satisfied {pct('victim_satisfied_pct')}; "
+            f"contacted and booked within 48 h {pct('contacted_booked_48h_pct')}; "
+            f"first-time entrants {pct('first_time_entrant_pct')}"
+        )
+        sd = pub.referrals_summary.set_index("where") if pub.referrals_summary is not None else None
+        if sd is not None and "in hotspots" in sd.index:
             lines.append(
                 f"  referrals from hotspot areas: {sd.loc['in hotspots', 'referrals']} of {sd.loc['All', 'referrals']}; "
-                f"reparation local (same town or within {an.settings.near_m:,.0f} m): {sd.loc['All', 'local_pct']}%"
+                f"reparation local (same town or within {an.settings.near_m:,.0f} m): {pct_of(sd.loc['All', 'local_pct'])}"
             )
     return lines
 
@@ -437,7 +435,7 @@ def _images(analysis: Any, out: Path, args: argparse.Namespace, inputs: Inputs,
             if layer == "before-after":
                 img = briefing_before_after(analysis, path, incidents=inputs.all_incidents, **common)
             else:
-                img = briefing_map(analysis, path, layer=layer, **common)
+                img = briefing_map(analysis, path, layer=layer, snap_m=args.snap, **common)
             made.append(img)
             k += 1
     return made
@@ -446,7 +444,7 @@ def _images(analysis: Any, out: Path, args: argparse.Namespace, inputs: Inputs,
 def check_arguments(args: argparse.Namespace) -> tuple[Any, tuple[str, ...]]:
     """Every argument of ``hotspots analyse``, checked before anything is loaded: ``(results folder, formats)``."""
     from ..export.briefing import check_image_options
-    from ..export.gis import FORMATS
+    from ..export.gis import FORMATS, check_snap_m
     from ..results_folder import results_folder
 
     with validation.collect() as problems:
@@ -458,7 +456,7 @@ def check_arguments(args: argparse.Namespace) -> tuple[Any, tuple[str, ...]]:
         if not formats or any(f not in FORMATS for f in formats):
             problems.add(f"`--formats` must be a comma-separated list of {', '.join(FORMATS)}; got {args.formats!r}.")
         snap = problems.check(validation.parse_number, args.snap, "snap")
-        args.snap = problems.check(validation.distance, snap, "snap") if snap is not None else None
+        args.snap = problems.check(check_snap_m, snap) if snap is not None else None
         dpi = problems.check(validation.parse_number, args.dpi, "dpi")
         if dpi is not None and out is not None and not args.no_images:
             # The largest image written (before/after, 13.33 x 7.5 in) sets the pixel limit.

@@ -12,6 +12,7 @@ import pandas as pd
 import shapely
 from shapely.geometry.base import BaseGeometry
 
+from .. import validation
 from .._errors import CRSError, ParameterError, SchemaError
 
 #: Dates before this are "out of range" (police.uk street-level data starts in 2010).
@@ -203,29 +204,10 @@ def parse_months_arg(months: Any, *, arg: str = "months") -> tuple[pd.Timestamp 
     """``('2025-01', '2025-06')`` (inclusive; either end may be None) as first-of-month Timestamps."""
     if months is None:
         return None, None
-    if isinstance(months, (str, pd.Timestamp, pd.Period)):
+    if isinstance(months, (pd.Timestamp, pd.Period)) or (isinstance(months, str) and ":" not in months):
         months = (months, months)
-    if not isinstance(months, (tuple, list)) or len(months) != 2:
-        raise ParameterError(f"`{arg}` must be a pair ('YYYY-MM', 'YYYY-MM'), inclusive; got {months!r}.")
-
-    def one(v: Any) -> pd.Timestamp | None:
-        if v is None:
-            return None
-        if isinstance(v, pd.Period):
-            return v.start_time.normalize()
-        if isinstance(v, pd.Timestamp):
-            return v.normalize().replace(day=1)
-        if isinstance(v, str) and re.fullmatch(r"\s*\d{4}-\d{1,2}\s*", v):
-            try:
-                return pd.Timestamp(v.strip() + "-01")
-            except ValueError:
-                pass
-        raise ParameterError(f"`{arg}` entries must be 'YYYY-MM' strings (or None for open-ended); got {v!r}.")
-
-    start, end = one(months[0]), one(months[1])
-    if start is not None and end is not None and start > end:
-        raise ParameterError(f"`{arg}` starts after it ends ({months[0]} > {months[1]}); give (earliest, latest).")
-    return start, end
+    first, last = validation.month_range(months, arg, open_ends=True)
+    return tuple(None if m is None else pd.Timestamp(m + "-01") for m in (first, last))  # type: ignore[return-value]
 
 
 # --------------------------------------------------------------------------------------------

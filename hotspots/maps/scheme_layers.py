@@ -48,7 +48,6 @@ from .referral_layers import (
     TASK_KIND_COLOURS,
     referral_origins_layer,
     referral_task_lines_layer,
-    referral_task_pairs,
     snap_points,
     task_sites_layer,
 )
@@ -73,7 +72,6 @@ __all__ = [
     "hotspot_areas_layer",
     "referral_origins_layer",
     "task_sites_layer",
-    "referral_task_pairs",
     "referral_task_lines_layer",
     "change_cells_layer",
     "clusters_layer",
@@ -244,6 +242,7 @@ def hotspot_area_table(
     change: Any = None,
     linkage: Any = None,
     kpis: Any = None,
+    publication: Any = None,
 ) -> gpd.GeoDataFrame:
     """One row per hotspot area with what its popup and the app's table show.
 
@@ -258,6 +257,10 @@ def hotspot_area_table(
     kpis : KPITable, optional
         KPIs grouped by ``"hotspot"`` (``scheme_kpis(linkage.table, by="hotspot")``): only its
         suppressed ``table`` is read.
+    publication : SchemePublication, optional
+        The analysis's protected person-level figures (:func:`hotspots.publication.scheme_publication`):
+        when given, referrals, local reparation and the KPIs per area come from it (protected
+        with every other output), and ``linkage``/``kpis`` are not needed.
 
     Returns
     -------
@@ -301,11 +304,20 @@ def hotspot_area_table(
         rr = pd.to_numeric(pd.Series(get("rate_ratio"), dtype=object), errors="coerce").to_numpy(dtype=float)
         out["change_pct"] = np.round(100.0 * (rr - 1.0), 1)
         out["change_class"] = pd.Series(get("change_class"), dtype=object).fillna("not computed").to_numpy(dtype=object)
-    if linkage is not None:
+    if publication is not None and publication.referrals_by_hotspot is not None:
+        shown = publication.referrals_by_hotspot
+        out["referrals"] = _suppressed_column(shown, "hotspot", "referrals", ids)
+        out["local_reparation_pct"] = _suppressed_column(shown, "hotspot", "local_pct", ids)
+        out["referrals"] = [0 if v is None else v for v in out["referrals"]]
+    elif linkage is not None:
         out["referrals"] = _suppressed_column(linkage.display, "hotspot", "referrals", ids)
         out["local_reparation_pct"] = _suppressed_column(linkage.display, "hotspot", "local_pct", ids)
         out["referrals"] = [0 if v is None else v for v in out["referrals"]]
-    if kpis is not None:
+    if publication is not None and "hotspot" in publication.kpis:
+        tab = publication.kpis["hotspot"]
+        out["completed_pct"] = _suppressed_column(tab, "hotspot", "completed_pct", ids)
+        out["not_reoffended_pct"] = _suppressed_column(tab, "hotspot", "not_reoffended_pct", ids)
+    elif kpis is not None:
         tab = kpis.table
         key = tab.columns[0]
         out["completed_pct"] = _suppressed_column(tab, key, "completed_pct", ids)

@@ -1,0 +1,333 @@
+"""Periods of time: the :class:`Period` type, incident dates, month helpers and the default
+before/after periods.
+
+Everything that decides *when* lives here, so that the CLI, the app, the change tests and the
+exports agree on what a period is and which months the defaults compare.
+
+Periods
+-------
+A :class:`Period` runs from ``start`` to ``end`` **inclusive** (both are dates; ``Period(
+"2022-07-01", "2023-06-30")`` is the twelve months July 2022 – June 2023, 365 days). Incidents
+with an ``occurred`` date-time belong to the period when their calendar date falls in it.
+police.uk data has a month only: an incident dated by ``month`` belongs to a period when the
+**first day of its month** lies in the period, so periods should start on the first of a month
+and end on the last day of one (:meth:`Period.from_months`).
+
+Default before/after periods
+----------------------------
+:func:`default_periods` is the one rule for both the CLI and the app:
+
+* when the scheme start lies inside the data (with at least one month before it): up to
+  ``months`` (12) months either side of it, cut to the data's months;
+* otherwise, comparable halves of the data: with 24 months or more, the latest whole years split
+  in two (both halves then hold the same calendar months, so seasons cannot pass for change);
+  with fewer, the first and last ``n // 2`` months (an odd middle month is left out).
+
+The choice is returned with a sentence announcing it (:attr:`PeriodChoice.note`).
+"""
+
+from __future__ import annotations
+
+import calendar
+import datetime as dt
+from dataclasses import dataclass
+from typing import Any
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+
+from ._errors import ParameterError
+from .incident_time import incident_dates
+from .schema import SCHEME_START
+
+__all__ = [
+    "Period",
+    "PeriodChoice",
+    "periods_around",
+    "parse_period",
+    "as_date",
+    "filter_period",
+    "add_months",
+    "month_range",
+    "month_options",
+    "default_periods",
+    "DEFAULT_CHANGE_MONTHS",
+]
+
+#: Months either side of the scheme start that the default before/after periods cover.
+DEFAULT_CHANGE_MONTHS = 12
+
+
+# =============================================================================== Period
+def as_date(value: Any, name: str = "date") -> dt.date:
+    """A :class:`datetime.date` from a date, date-time or text such as ``"2023-07-01"``.
+
+    ``name`` is the argument named in the error message.
+    """
+    if isinstance(value, dt.datetime):
+        return value.date()
+    if isinstance(value, dt.date):
+        return value
+    try:
+        ts = pd.Timestamp(value)
+    except (TypeError, ValueError):
+        raise ParameterError(f"`{name}` must be a date such as '2023-07-01'; got {value!r}.") from None
+    if ts is pd.NaT:
+        raise ParameterError(f"`{name}` must be a date such as '2023-07-01'; got {value!r}.")
+    return ts.date()
+
+
+def add_months(d: dt.date, months: int) -> dt.date:
+    """``d`` moved by a whole number of calendar months (the day capped at the month's length)."""
+    y, m = divmod(d.month - 1 + months, 12)
+    year, month = d.year + y, m + 1
+    day = min(d.day, calendar.monthrange(year, month)[1])
+    return dt.date(year, month, day)
+
+
+@dataclass(frozen=True)
+class Period:
+    """A span of calendar days, ``start`` to ``end`` inclusive.
+
+    Parameters
+    ----------
+    start, end : date or str
+        First and last day of the period (``end`` included). ``end`` must be after ``start``.
+    label : str, optional
+        Name shown in captions (``"before"``); defaults to the date range.
+
+    Examples
+    --------
+    >>> p = Period("2022-07-01", "2023-06-30")
+    >>> p.days, p.months, p.is_month_aligned
+    (365, 12, True)
+    """
+
+    start: dt.date
+    end: dt.date
+    label: str = ""
+
+    def __post_init__(self) -> None:
+        s = as_date(self.start, "start")
+        e = as_date(self.end, "end")
+        if e <= s:
+            raise ParameterError(
+                f"a period must end after it starts; got start {s.isoformat()} and end {e.isoformat()}. "
+                "Periods include both end dates: `Period('2022-07-01', '2023-06-30')` is twelve months."
+            )
+        object.__setattr__(self, "start", s)
+        object.__setattr__(self, "end", e)
+
+    @classmethod
+    def from_months(cls, first: Any, last: Any, label: str = "") -> Period:
+        """Whole calendar months, ``first`` to ``last`` inclusive (``"2022-07"``, ``"2023-06"``)."""
+        f = as_date(first, "first")
+        lt = as_date(last, "last")
+        start = f.replace(day=1)
+        end = lt.replace(day=calendar.monthrange(lt.year, lt.month)[1])
+        return cls(start, end, label)
+
+    @property
+    def days(self) -> int:
+        """Length in days, both ends included."""
+        return (self.end - self.start).days + 1
+
+    @property
+    def month_starts(self) -> list[dt.date]:
+        """First days of the calendar months whose first day lies in the period."""
+        d = self.start if self.start.day == 1 else add_months(self.start.replace(day=1), 1)
+        out = []
+        while d <= self.end:
+            out.append(d)
+            d = add_months(d, 1)
+        return out
+
+    @property
+    def months(self) -> int:
+        """Calendar months whose first day lies in the period (what month-only data can see)."""
+        return len(self.month_starts)
+
+    @property
+    def is_month_aligned(self) -> bool:
+        """True when the period starts on a first and ends on a last day of a month."""
+        return self.start.day == 1 and self.end.day == calendar.monthrange(self.end.year, self.end.month)[1]
+
+    def overlaps(self, other: Period) -> bool:
+        return self.start <= other.end and other.start <= self.end
+
+    def contains(self, when: Any) -> bool:
+        d = as_date(when, "when")
+        return self.start <= d <= self.end
+
+    def describe(self) -> str:
+        if self.is_month_aligned:
+            a, b = self.start.strftime("%b %Y"), self.end.strftime("%b %Y")
+            rng = a if a == b else f"{a} – {b}"
+        else:
+            rng = f"{self.start.day} {self.start.strftime('%b %Y')} – {self.end.day} {self.end.strftime('%b %Y')}"
+        return f"{self.label}: {rng}" if self.label else rng
+
+    def __str__(self) -> str:
+        return self.describe()
+
+
+def periods_around(date: Any = SCHEME_START, months: int = DEFAULT_CHANGE_MONTHS) -> tuple[Period, Period]:
+    """The ``months`` months before ``date`` and the ``months`` months from ``date`` on.
+
+    Defaults: the 12 months before and after the scheme start (2023-07-01), i.e. Jul 2022 – Jun 2023
+    and Jul 2023 – Jun 2024. This ignores the data; :func:`default_periods` cuts to the data.
+    """
+    if int(months) != months or months < 1:
+        raise ParameterError(f"`months` must be a whole number of months >= 1; got {months!r}.")
+    d = as_date(date, "date")
+    before = Period(add_months(d, -int(months)), d - dt.timedelta(days=1), "before")
+    after = Period(d, add_months(d, int(months)) - dt.timedelta(days=1), "after")
+    return before, after
+
+
+def parse_period(value: Any, label: str = "") -> Period:
+    """A :class:`Period` from ``("2022-07", "2023-06")``, ``"2022-07:2023-06"`` or a Period.
+
+    Months are whole calendar months, first to last inclusive.
+    """
+    if isinstance(value, Period):
+        return value
+    if isinstance(value, str):
+        parts = value.split(":")
+        if len(parts) != 2:
+            raise ParameterError(f"a period must look like 2022-07:2023-06 (first and last month); got {value!r}.")
+        value = tuple(parts)
+    try:
+        first, last = value
+    except (TypeError, ValueError):
+        raise ParameterError(f"a period must be two months (first, last); got {value!r}.") from None
+    return Period.from_months(first, last, label)
+
+
+# =============================================================================== incident dates
+def filter_period(incidents: gpd.GeoDataFrame, period: Period | None) -> gpd.GeoDataFrame:
+    """Incidents whose date (``occurred``, else ``month``) falls in ``period`` (all when None)."""
+    if period is None:
+        return incidents
+    dates, _ = incident_dates(incidents)
+    start, end = np.datetime64(period.start, "D"), np.datetime64(period.end, "D")
+    keep = (dates >= start) & (dates <= end)
+    return incidents.loc[keep]
+
+
+# =============================================================================== months
+def month_range(incidents: pd.DataFrame) -> tuple[str, str]:
+    """First and last month (``"YYYY-MM"``) of the incidents' dates.
+
+    Raises
+    ------
+    ParameterError
+        When no incident has a date.
+    """
+    dates, _ = incident_dates(incidents)
+    ok = ~np.isnat(dates)
+    if not ok.any():
+        raise ParameterError("the incidents have no dates (`month` or `occurred`); before/after periods cannot be chosen.")
+    lo, hi = dates[ok].min(), dates[ok].max()
+    return str(lo.astype("datetime64[M]")), str(hi.astype("datetime64[M]"))
+
+
+def month_options(first: str, last: str) -> list[str]:
+    """Every month from ``first`` to ``last`` inclusive, as ``"YYYY-MM"``."""
+    try:
+        a, b = np.datetime64(first, "M"), np.datetime64(last, "M")
+    except ValueError:
+        raise ParameterError(f"months must look like 2023-07; got {first!r} and {last!r}.") from None
+    if b < a:
+        raise ParameterError(f"`last` ({last}) is before `first` ({first}).")
+    return [str(m) for m in np.arange(a, b + 1)]
+
+
+def _span(months: list[str]) -> str:
+    return Period.from_months(months[0], months[-1]).describe()
+
+
+@dataclass(frozen=True)
+class PeriodChoice:
+    """Default before and after periods and why they were chosen.
+
+    Attributes
+    ----------
+    before, after : tuple of two "YYYY-MM"
+        First and last month of each period (inclusive).
+    rule : {"scheme start", "halves", "whole years"}
+    note : str
+        A sentence announcing the choice (for the CLI summary and the app's notes).
+    """
+
+    before: tuple[str, str]
+    after: tuple[str, str]
+    rule: str
+    note: str
+
+    def periods(self) -> tuple[Period, Period]:
+        """The two periods as :class:`Period` objects labelled ``"before"`` and ``"after"``."""
+        return parse_period(self.before, "before"), parse_period(self.after, "after")
+
+
+def default_periods(first: str, last: str, scheme_start: Any = SCHEME_START, months: int = DEFAULT_CHANGE_MONTHS) -> PeriodChoice:
+    """The default before and after periods within the data's months (see the module notes).
+
+    Parameters
+    ----------
+    first, last : str
+        The data's first and last month, ``"YYYY-MM"`` (:func:`month_range`).
+    scheme_start : date or str
+        When the scheme started.
+    months : int
+        Months either side of the scheme start (when it lies inside the data).
+
+    Returns
+    -------
+    PeriodChoice
+
+    Raises
+    ------
+    ParameterError
+        When the data cover a single month (nothing to compare).
+    """
+    if isinstance(months, bool) or int(months) != months or months < 1:
+        raise ParameterError(f"`months` must be a whole number of months >= 1; got {months!r}.")
+    months = int(months)
+    opts = month_options(first, last)
+    n = len(opts)
+    start_day = as_date(scheme_start, "scheme_start")
+    start = start_day.strftime("%Y-%m")
+    if start in opts and opts.index(start) > 0:
+        i = opts.index(start)
+        before, after = opts[max(0, i - months) : i], opts[i : i + months]
+        note = (
+            f"before/after periods: {_span(before)} and {_span(after)}, up to {months} months either side of the "
+            f"scheme start ({start_day.isoformat()})"
+        )
+        if len(before) != len(after):
+            note += f", cut to the data's months ({len(before)} and {len(after)} months)"
+        return PeriodChoice((before[0], before[-1]), (after[0], after[-1]), "scheme start", note)
+    if n < 2:
+        raise ParameterError(f"the data cover a single month ({opts[0]}); two periods cannot be compared.")
+    where = "at the data's first month" if start == opts[0] else ("before" if start < opts[0] else "after") + " the data's months"
+    why = f"the scheme start ({start_day.isoformat()}) lies {where} ({_span(opts)})"
+    if n >= 24:
+        length = 12 * (n // 24)
+        before, after = opts[n - 2 * length : n - length], opts[n - length :]
+        note = (
+            f"before/after periods: {why}, so the latest {2 * length} months are compared in two halves, "
+            f"{_span(before)} and {_span(after)} (the same calendar months in both)"
+        )
+        return PeriodChoice((before[0], before[-1]), (after[0], after[-1]), "whole years", note)
+    half = n // 2
+    before, after = opts[:half], opts[n - half :]
+    note = (
+        f"before/after periods: {why}, so the first and second halves of the data are compared, "
+        f"{_span(before)} and {_span(after)}"
+    )
+    if n % 2:
+        note += f" (the middle month, {_span([opts[half]])}, is left out)"
+    note += "; they hold different calendar months, so seasonal differences can look like change"
+    return PeriodChoice((before[0], before[-1]), (after[0], after[-1]), "halves", note)

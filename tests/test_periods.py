@@ -1,0 +1,153 @@
+"""hotspots.periods: Period, month helpers, incident dates and the default before/after periods."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from hotspots import change
+from hotspots._errors import ParameterError
+from hotspots.periods import (
+    Period,
+    PeriodChoice,
+    default_periods,
+    filter_period,
+    month_options,
+    month_range,
+    parse_period,
+    periods_around,
+)
+
+
+def incidents(months: list[str]) -> gpd.GeoDataFrame:
+    return gpd.GeoDataFrame(
+        {"month": pd.to_datetime(months)}, geometry=gpd.points_from_xy(np.zeros(len(months)), np.zeros(len(months))), crs=27700
+    )
+
+
+# =============================================================================== Period
+def test_period_is_the_one_in_change():
+    # change.py takes Period from here (one type: isinstance checks across modules agree).
+    assert change.Period is Period and change.periods_around is periods_around
+
+
+def test_period_lengths_and_text():
+    p = Period("2022-07-01", "2023-06-30")
+    assert (p.days, p.months, p.is_month_aligned) == (365, 12, True)
+    assert p.describe() == "Jul 2022 – Jun 2023"
+    assert Period.from_months("2024-02", "2024-02", "after").describe() == "after: Feb 2024"
+    with pytest.raises(ParameterError, match="end after it starts"):
+        Period("2023-01-02", "2023-01-01")
+
+
+def test_parse_period_forms():
+    p = parse_period("2022-07:2023-06")
+    assert (p.start.isoformat(), p.end.isoformat()) == ("2022-07-01", "2023-06-30")
+    assert parse_period(("2022-07", "2023-06")) == p
+    assert parse_period(p) is p
+    for bad in ("2022-07", ("2022-07",), 5):
+        with pytest.raises(ParameterError):
+            parse_period(bad)
+
+
+def test_periods_around_the_scheme_start():
+    b, a = periods_around("2023-07-01", 12)
+    assert (b.start, b.end, a.start, a.end) == (
+        dt.date(2022, 7, 1),
+        dt.date(2023, 6, 30),
+        dt.date(2023, 7, 1),
+        dt.date(2024, 6, 30),
+    )
+
+
+# =============================================================================== filter
+def test_filter_period_keeps_the_months_inside():
+    inc = incidents(["2023-01-01", "2023-02-01", "2023-03-01", "2023-04-01"])
+    kept = filter_period(inc, Period.from_months("2023-02", "2023-03"))
+    assert kept["month"].dt.strftime("%Y-%m").tolist() == ["2023-02", "2023-03"]
+    assert filter_period(inc, None) is inc
+
+
+# =============================================================================== months
+def test_month_options_and_range():
+    assert month_options("2022-11", "2023-02") == ["2022-11", "2022-12", "2023-01", "2023-02"]
+    assert month_range(incidents(["2023-03-01", "2022-11-01", "2023-01-01"])) == ("2022-11", "2023-03")
+    with pytest.raises(ParameterError):
+        month_options("2023-02", "2022-11")
+    with pytest.raises(ParameterError, match="no dates"):
+        month_range(pd.DataFrame({"month": [None, None]}))
+
+
+@given(st.integers(2000, 2030), st.integers(1, 12), st.integers(0, 60))
+def test_month_options_count_and_order(year, month, extra):
+    first = f"{year}-{month:02d}"
+    last = str(np.datetime64(first, "M") + extra)
+    opts = month_options(first, last)
+    assert len(opts) == extra + 1 and opts[0] == first and opts[-1] == last and opts == sorted(opts)
+
+
+# =============================================================================== default periods
+@pytest.mark.parametrize(
+    ("first", "last", "before", "after", "rule"),
+    [
+        ("2022-01", "2025-03", ("2022-07", "2023-06"), ("2023-07", "2024-06"), "scheme start"),  # the demo: 12 either side
+        ("2023-03", "2023-10", ("2023-03", "2023-06"), ("2023-07", "2023-10"), "scheme start"),  # cut to the data
+        ("2024-01", "2024-12", ("2024-01", "2024-06"), ("2024-07", "2024-12"), "halves"),  # scheme start before: halves
+        ("2023-07", "2024-02", ("2023-07", "2023-10"), ("2023-11", "2024-02"), "halves"),  # starts at the scheme start
+        ("2024-01", "2024-11", ("2024-01", "2024-05"), ("2024-07", "2024-11"), "halves"),  # odd: the middle month left out
+        ("2024-01", "2025-12", ("2024-01", "2024-12"), ("2025-01", "2025-12"), "whole years"),  # 24 months: two years
+        ("2023-10", "2026-03", ("2024-04", "2025-03"), ("2025-04", "2026-03"), "whole years"),  # 30: the latest two years
+        ("2018-01", "2021-12", ("2018-01", "2019-12"), ("2020-01", "2021-12"), "whole years"),  # 48, scheme start after
+    ],
+)
+def test_default_periods(first, last, before, after, rule):
+    choice = default_periods(first, last, "2023-07-01")
+    assert isinstance(choice, PeriodChoice)
+    assert (choice.before, choice.after, choice.rule) == (before, after, rule)
+    b, a = choice.periods()
+    assert not b.overlaps(a) and b.label == "before" and a.label == "after"
+    assert b.describe().split(": ")[1] in choice.note and a.describe().split(": ")[1] in choice.note
+
+
+def test_default_periods_say_why():
+    assert "cut to the data's months (4 and 4 months)" not in default_periods("2023-03", "2023-10", "2023-07-01").note
+    assert "cut to the data's months (4 and 12 months)" in default_periods("2023-03", "2024-12", "2023-07-01").note
+    halves = default_periods("2024-01", "2024-11", "2023-07-01").note
+    assert "lies before the data's months" in halves and "middle month, Jun 2024, is left out" in halves
+    assert "seasonal" in halves
+    years = default_periods("2024-01", "2025-12", "2023-07-01").note
+    assert "same calendar months" in years
+    assert "lies after the data's months" in default_periods("2018-01", "2021-12", "2023-07-01").note
+
+
+@given(st.integers(2, 80), st.integers(-40, 100))
+def test_default_periods_are_inside_the_data_and_comparable(n, offset):
+    first = "2020-01"
+    last = str(np.datetime64(first, "M") + n - 1)
+    start = str(np.datetime64(first, "M") + offset) + "-01"
+    c = default_periods(first, last, start)
+    opts = month_options(first, last)
+    for p in (c.before, c.after):
+        assert p[0] in opts and p[1] in opts and p[0] <= p[1]
+    assert c.before[1] < c.after[0]
+    b, a = c.periods()
+    if c.rule == "whole years":
+        assert b.months == a.months and b.months % 12 == 0
+        assert {d.month for d in b.month_starts} == {d.month for d in a.month_starts} == set(range(1, 13))
+    elif c.rule == "halves":
+        assert b.months == a.months == n // 2
+    else:
+        assert a.start.isoformat() == start and 1 <= b.months <= 12 and 1 <= a.months <= 12
+
+
+def test_default_periods_need_two_months():
+    with pytest.raises(ParameterError, match="single month"):
+        default_periods("2024-01", "2024-01", "2023-07-01")
+    with pytest.raises(ParameterError, match="months"):
+        default_periods("2023-01", "2024-01", "2023-07-01", months=0)

@@ -1,0 +1,390 @@
+"""hotspots.pipeline: settings flow through to every step, results agree with direct calls; the
+input preparation's choices (category, study area, holes, periods, cell size); the stages equal
+``analyse``; and the app's data path gives the same layers as the CLI's."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import pytest
+import shapely
+from helpers import police_csv
+
+from hotspots import ParameterError, count, gi_star
+from hotspots.app_support import load_uploads
+from hotspots.cli import build_parser
+from hotspots.commands.analyse import load_inputs, run_analysis
+from hotspots.demo import generate_demo
+from hotspots.gazetteer import default_study_area
+from hotspots.grid import Grid, auto_cell_size, points_xy
+from hotspots.io import Upload, load_boundary
+from hotspots.periods import filter_period, parse_period
+from hotspots.pipeline import (
+    AUTO_AREA_SHARE,
+    Settings,
+    analyse,
+    area_change,
+    assemble_analysis,
+    cell_change,
+    choose_category,
+    choose_cell_size,
+    choose_periods,
+    choose_study_area,
+    fill_holes,
+    hotspot_stage,
+    prepare_inputs,
+)
+
+COUNTY = (
+    Path(__file__).resolve().parents[1]
+    / ".."
+    / "shared"
+    / "data"
+    / "police_uk"
+    / "boundaries"
+    / "derbyshire_county_2012_bgc.geojson"
+)
+
+
+@pytest.fixture(scope="module")
+def demo():
+    return generate_demo(0)
+
+
+@pytest.fixture(scope="module")
+def result(demo):
+    return analyse(
+        demo.incidents,
+        settings=Settings(cell_size=500, distance=1000, bandwidth=600, cluster_method="none"),
+        study_area=default_study_area(),
+        referrals=demo.referrals,
+        tasks=demo.tasks,
+    )
+
+
+def test_settings_reach_each_step(result):
+    assert result.grid.cell_size == 500
+    assert result.density.bandwidth_m == 600
+    assert result.gi.params["distance_m"] == 1000
+    assert result.clusters is None
+    used = result.parameters()["used"]
+    assert used["cell_size_m"] == 500 and used["distance_m"] == 1000 and used["bandwidth_m"] == 600
+
+
+def test_results_equal_direct_library_calls(demo, result):
+    direct = count(demo.incidents, result.grid)
+    np.testing.assert_array_equal(np.nan_to_num(direct.values, nan=-1), np.nan_to_num(result.counts.values, nan=-1))
+    gi = gi_star(direct, 1000, fdr=True, alpha=0.05)
+    np.testing.assert_allclose(gi.z, result.gi.z, equal_nan=True)
+
+
+def test_default_periods_straddle_the_scheme_start(result):
+    assert (result.before.start.isoformat(), result.before.end.isoformat()) == ("2022-07-01", "2023-06-30")
+    assert (result.after.start.isoformat(), result.after.end.isoformat()) == ("2023-07-01", "2024-06-30")
+    assert result.change_areas is not None and len(result.change_areas.table) == result.areas.n_areas
+
+
+def test_scheme_results_present(result, demo):
+    assert result.linkage is not None and result.kpis is not None
+    assert int(result.kpis.raw["referrals"].iloc[0]) == len(demo.referrals)
+
+
+def test_period_filter_restricts_hotspot_incidents(demo):
+    a = analyse(
+        demo.incidents,
+        settings=Settings(cell_size=1000, distance=2000, bandwidth=1500, cluster_method="none", period=("2024-01", "2024-12")),
+    )
+    assert 0 < len(a.incidents) < len(demo.incidents)
+    months = a.incidents["month"].dt.strftime("%Y-%m")
+    assert months.min() == "2024-01" and months.max() == "2024-12"
+
+
+def test_parse_period_forms():
+    p = parse_period("2022-07:2023-06")
+    assert (p.start.isoformat(), p.end.isoformat()) == ("2022-07-01", "2023-06-30")
+    assert parse_period(("2022-07", "2023-06")) == p
+    with pytest.raises(ParameterError):
+        parse_period("2022-07")
+
+
+def test_overlapping_change_periods_are_refused():
+    with pytest.raises(ParameterError, match="overlap"):
+        Settings(before=("2022-01", "2022-12"), after=("2022-06", "2023-06")).change_periods()
+
+
+def test_empty_input_is_a_clear_error(demo):
+    with pytest.raises(ParameterError, match="no incidents"):
+        analyse(demo.incidents.iloc[:0])
+    with pytest.raises(ParameterError, match="analysis period"):
+        analyse(demo.incidents, settings=Settings(period=("2030-01", "2030-02")))
+
+
+def test_filter_period_none_is_identity(demo):
+    assert filter_period(demo.incidents, None) is demo.incidents
+
+
+def test_settings_are_hashable_and_importable_from_the_old_places():
+    import hotspots
+    import hotspots.analysis
+
+    assert hash(Settings()) == hash(Settings()) and Settings(cell_size=300.0) != Settings()
+    assert hotspots.Settings is Settings and hotspots.analyse is analyse and hotspots.analysis.Settings is Settings
+    assert hotspots.analysis.parse_period is parse_period
+
+
+# =============================================================================== stages
+@pytest.fixture(scope="module")
+def area():
+    return default_study_area()
+
+
+def test_stages_equal_analyse(demo, area):
+    s = Settings(cell_size=400.0, period=("2023-01", "2023-12"), cluster_method="none")
+    inc = demo.incidents
+    full = analyse(inc, settings=s, study_area=area, referrals=demo.referrals, tasks=demo.tasks)
+    s = full.settings  # the periods chosen from the data
+    assert (s.before, s.after) == (("2022-07", "2023-06"), ("2023-07", "2024-06"))
+    stage = hotspot_stage(inc, s, area)
+    areas_change, note = area_change(inc, stage, s)
+    cells_change, note2 = cell_change(inc, stage.grid, s)
+    assert note is None and note2 is None
+    assert stage.grid.same_as(full.grid)
+    assert np.array_equal(np.nan_to_num(stage.counts.values, nan=-1), np.nan_to_num(full.counts.values, nan=-1))
+    assert np.allclose(stage.density.values, full.density.values, equal_nan=True)
+    assert np.allclose(stage.gi.z, full.gi.z, equal_nan=True) and np.array_equal(stage.gi.bins, full.gi.bins)
+    pd.testing.assert_frame_equal(stage.areas.areas.drop(columns="geometry"), full.areas.areas.drop(columns="geometry"))
+    pd.testing.assert_frame_equal(areas_change.table, full.change_areas.table)
+    pd.testing.assert_frame_equal(cells_change.table, full.change_cells.table)
+    assert full.notes[0].startswith("before/after periods:") and stage.notes == full.notes[1:]
+    assembled = assemble_analysis(stage, change_cells=cells_change, change_areas=areas_change, study_area=area)
+    assert assembled.caption() == full.caption()
+    assert assembled.parameters()["used"] == full.parameters()["used"]
+
+
+def test_hot_share_is_the_share_of_counted_incidents_in_areas(demo, area):
+    stage = hotspot_stage(demo.incidents, Settings(cell_size=500.0, period=("2024-01", "2024-06")), area)
+    counts = np.nan_to_num(stage.counts.values)
+    expected = counts[stage.areas.labels > 0].sum() / counts[stage.grid.active].sum()
+    assert stage.hot_share == pytest.approx(expected)
+    assert stage.hot_share == pytest.approx(stage.areas.areas["count"].sum() / counts[stage.grid.active].sum())
+
+
+def test_stage_errors_are_typed(demo, area):
+    with pytest.raises(ParameterError, match="period"):
+        hotspot_stage(demo.incidents, Settings(cell_size=500.0, period=("2030-01", "2030-02")), area)
+    with pytest.raises(ParameterError):
+        hotspot_stage(demo.incidents.iloc[:0], Settings(), area)
+
+
+def test_change_notes_instead_of_errors(demo, area):
+    s = Settings(cell_size=500.0, period=("2023-01", "2023-06"), before=("2023-01", "2023-12"), after=("2023-06", "2024-06"))
+    stage = hotspot_stage(demo.incidents, s, area)
+    res, note = area_change(demo.incidents, stage, s)
+    assert res is None and "overlap" in note
+    res, note = cell_change(demo.incidents, stage.grid, s)
+    assert res is None and "overlap" in note
+
+
+# =============================================================================== input preparation
+def points(xy, months=None, categories=None) -> gpd.GeoDataFrame:
+    xy = np.asarray(xy, dtype=float)
+    data = {"month": pd.to_datetime(months if months is not None else ["2024-01-01"] * len(xy))}
+    if categories is not None:
+        data["category"] = categories
+    return gpd.GeoDataFrame(data, geometry=gpd.points_from_xy(xy[:, 0], xy[:, 1]), crs=27700)
+
+
+def test_category_asb_when_mixed():
+    inc = points([[0, 0]] * 4, categories=["Anti-social behaviour", "Burglary", "Anti-social behaviour", "Drugs"])
+    c = choose_category(inc)
+    assert (
+        len(c.incidents) == 2
+        and c.categories == ("Anti-social behaviour",)
+        and "kept the 2 'Anti-social behaviour' incidents of 4" in c.note
+    )
+    assert choose_category(inc, "all").incidents is inc and choose_category(inc, ["ALL"]).note == ""
+    c = choose_category(inc, ["burglary", "Drugs"])
+    assert c.incidents["category"].tolist() == ["Burglary", "Drugs"] and "of 4" in c.note
+    only_asb = inc[inc["category"] == "Anti-social behaviour"]
+    assert choose_category(only_asb).incidents is only_asb and choose_category(only_asb).note == ""
+    with pytest.raises(ParameterError, match="Vehicle crime"):
+        choose_category(inc, ["Vehicle crime"])
+
+
+def ring_boundary(outer=(0, 0, 10_000, 10_000), hole=(4_000, 4_000, 6_000, 6_000), name="ring.geojson") -> gpd.GeoDataFrame:
+    poly = shapely.Polygon(shapely.box(*outer).exterior.coords, [shapely.box(*hole).exterior.coords])
+    g = gpd.GeoDataFrame({"name": ["ring"]}, geometry=[poly], crs=27700)
+    g.attrs["source"] = name
+    return g
+
+
+def test_fill_holes_counts_and_removes_them():
+    ring = ring_boundary()
+    two = gpd.GeoDataFrame(
+        geometry=[ring.geometry[0], shapely.MultiPolygon([ring.geometry[0].buffer(0), shapely.box(20_000, 0, 21_000, 1_000)])],
+        crs=27700,
+    )
+    filled, n = fill_holes(two)
+    assert n == 2
+    assert (
+        np.allclose(filled.area, [1e8, 1e8 + 1e6])
+        and (shapely.get_num_interior_rings(shapely.get_parts(filled.geometry.values)) == 0).all()
+    )
+    same, n = fill_holes(filled)
+    assert n == 0 and same is filled
+
+
+def test_given_boundary_wins_and_its_holes_are_filled_by_default():
+    rng = np.random.default_rng(1)
+    xy = rng.uniform(0, 10_000, (1000, 2))
+    inc = points(xy)
+    in_hole = int(((xy > 4_000) & (xy < 6_000)).all(axis=1).sum())
+    c = choose_study_area(inc, ring_boundary())
+    assert c.source == "given" and c.area.area.iloc[0] == pytest.approx(1e8)
+    assert f"its 1 hole(s) filled, bringing in {in_hole:,} incidents" in c.note and "ring.geojson" in c.note
+    assert c.record["incidents_in_holes"] == in_hole and c.record["share_of_incidents_inside"] == pytest.approx(1.0, abs=1e-3)
+    kept = choose_study_area(inc, ring_boundary(), keep_holes=True)
+    assert kept.area.area.iloc[0] == pytest.approx(1e8 - 4e6) and "hole(s) kept" in kept.note
+    # Far from Derbyshire, a given boundary still wins.
+    assert choose_study_area(points(xy + 500_000), ring_boundary()).source == "given"
+    with pytest.raises(ParameterError, match="keep_holes"):
+        choose_study_area(inc, ring_boundary(), keep_holes="yes")
+
+
+def test_automatic_study_area_is_the_builtin_outline_only_when_it_holds_most_incidents(demo):
+    derby = demo.incidents.iloc[:2000]
+    c = choose_study_area(derby)
+    assert c.source == "built-in" and "Derbyshire" in c.note and c.record["share_of_incidents_inside"] >= AUTO_AREA_SHARE
+    london = points([[530_000, 180_000], [531_000, 181_000]])
+    c = choose_study_area(london)
+    assert c.area is None and c.source == "none" and "0.0%" in c.note
+    assert choose_study_area(london, "none").area is None
+    assert choose_study_area(london, "default").source == "built-in"
+    with pytest.raises(ParameterError):
+        choose_study_area(london, "somewhere")
+
+
+def test_choose_periods_fills_only_missing_periods(demo):
+    s, note = choose_periods(demo.incidents, Settings())
+    assert (s.before, s.after) == (("2022-07", "2023-06"), ("2023-07", "2024-06")) and "scheme start" in note
+    given = Settings(before=("2022-01", "2022-06"), after=("2024-01", "2024-06"))
+    assert choose_periods(demo.incidents, given) == (given, "")
+    late = points([[0, 0]] * 24, months=[f"2025-{m:02d}-01" for m in range(1, 13)] * 2)
+    s, note = choose_periods(late, Settings())
+    assert (s.before, s.after) == (("2025-01", "2025-06"), ("2025-07", "2025-12")) and "halves" in note
+    one = points([[0, 0]], months=["2025-01-01"])
+    s, note = choose_periods(one, Settings())
+    assert s == Settings() and "single month" in note
+
+
+def test_cell_size_rule_is_one_function(demo, area):
+    xy = points_xy(demo.incidents, demo.incidents.crs)
+    c = choose_cell_size(xy, area)
+    assert (c.cell_size, c.note) == auto_cell_size(tuple(area.total_bounds), what="the study area")
+    # The same choice as the grid's own automatic rule, with and without a study area.
+    for mask in (area, None):
+        grid = Grid.for_points(xy[::50], mask=mask)
+        assert (choose_cell_size(xy[::50], mask).cell_size,) == (grid.cell_size,)
+        assert choose_cell_size(xy[::50], mask).note in grid.notes
+    assert choose_cell_size(xy, area, 250).cell_size == 250.0 and choose_cell_size(xy, area, 250).note == ""
+    stage = hotspot_stage(demo.incidents, Settings(), area)
+    assert stage.grid.cell_size == c.cell_size and c.note in stage.notes and c.note in stage.grid.notes
+
+
+def test_prepare_inputs_announces_every_choice(demo):
+    mixed = demo.incidents.iloc[:3000].copy()
+    mixed.loc[mixed.index[:500], "category"] = "Burglary"
+    p = prepare_inputs(mixed, referrals=demo.referrals)
+    assert len(p.incidents) == 2500 and p.study_area is not None and p.referrals is demo.referrals
+    assert [n.split(" ")[0] for n in p.notes] == ["kept", "study", "before/after"]
+    assert p.settings.before is not None and p.months == tuple(pd.Series(mixed["month"]).agg(["min", "max"]).dt.strftime("%Y-%m"))
+    with pytest.raises(ParameterError, match="no incidents"):
+        prepare_inputs(mixed.iloc[:0])
+
+
+# =============================================================================== app and CLI agree
+def _write_inputs(folder: Path, incidents: gpd.GeoDataFrame, boundary: gpd.GeoDataFrame) -> tuple[Path, Path]:
+    csv = folder / "2024-01-test-street.csv"
+    csv.write_bytes(police_csv(incidents))
+    geo = folder / "area.geojson"
+    geo.write_text(boundary.to_crs(4326).to_json())
+    return csv, geo
+
+
+def _cli(csv: Path, geo: Path, out: Path, *extra: str):
+    args = build_parser().parse_args(
+        ["analyse", str(csv), "--study-area", str(geo), "--out", str(out), "--cluster-method", "none", *extra]
+    )
+    inputs = load_inputs(args, lambda s: None)
+    return inputs, run_analysis(args, inputs, lambda step, f: None)
+
+
+def _app(csv: Path, geo: Path, keep_holes: bool = False):
+    bundle, outcomes = load_uploads(
+        incidents=[Upload(csv.name, csv.read_bytes())],
+        boundary=Upload(geo.name, geo.read_bytes()),
+        police_categories="Anti-social behaviour",
+        keep_holes=keep_holes,
+    )
+    assert bundle is not None, [o.error for o in outcomes]
+    # The app's settings with every widget at its default are the bundle's default settings.
+    return bundle, hotspot_stage(bundle.incidents, bundle.defaults, bundle.study_area)
+
+
+def _same_layers(a, b) -> None:
+    assert a.grid.same_as(b.grid) and a.grid.cell_size == b.grid.cell_size
+    assert np.array_equal(np.nan_to_num(a.counts.values, nan=-1), np.nan_to_num(b.counts.values, nan=-1))
+    assert np.array_equal(a.gi.bins, b.gi.bins) and np.array_equal(a.areas.labels, b.areas.labels)
+    assert a.areas.n_areas == b.areas.n_areas
+    assert all(x.equals(y) for x, y in zip(a.areas.areas.geometry, b.areas.areas.geometry))
+
+
+def test_app_and_cli_give_the_same_layers_with_a_holed_boundary(demo, tmp_path):
+    # Demo incidents around Derby in 2023-2024, and a boundary around them with a hole over the
+    # busiest part of the city (as the Derbyshire county boundary has a hole for Derby).
+    inc = demo.incidents
+    centre = shapely.Point(435_300, 336_300)
+    sel = inc[(inc.geometry.distance(centre) < 8_000) & (inc["month"] >= "2023-01-01") & (inc["month"] < "2025-01-01")]
+    x, y = centre.x, centre.y
+    ring = ring_boundary(
+        (x - 8_000, y - 8_000, x + 8_000, y + 8_000), (x - 1_500, y - 1_500, x + 1_500, y + 1_500), "area.geojson"
+    )
+    csv, geo = _write_inputs(tmp_path, sel, ring)
+    inputs, cli = _cli(csv, geo, tmp_path / "out")
+    bundle, app = _app(csv, geo)
+    _same_layers(cli, app)
+    assert bundle.defaults == cli.settings.replace(cluster_method="dbscan") and bundle.notes == tuple(
+        inputs.messages[: len(bundle.notes)]
+    )
+    hole = [n for n in bundle.notes if "hole(s) filled" in n]
+    assert len(hole) == 1 and "bringing in" in hole[0] and cli.areas.n_areas > 0
+    # The hole's cells take part (filled): some of the hotspots lie in it.
+    inside = shapely.box(x - 1_500, y - 1_500, x + 1_500, y + 1_500)
+    assert cli.areas.areas.intersects(inside).any()
+    # Keeping the holes: the same in both again, and different from filling them.
+    kept_inputs, kept_cli = _cli(csv, geo, tmp_path / "out2", "--keep-holes")
+    _, kept_app = _app(csv, geo, keep_holes=True)
+    _same_layers(kept_cli, kept_app)
+    assert kept_cli.grid.n_cells < cli.grid.n_cells
+    side = json.loads(json.dumps(kept_inputs.records["study_area"]))
+    assert side["holes_kept"] == 1 and side["files"] == ["area.geojson"]
+
+
+@pytest.mark.skipif(not COUNTY.exists(), reason="the Derbyshire county boundary file is not present")
+def test_app_and_cli_agree_on_the_real_derbyshire_county_boundary(demo, tmp_path):
+    county = load_boundary(COUNTY)
+    assert int(shapely.get_num_interior_rings(shapely.get_parts(county.geometry.values)).sum()) >= 1  # Derby City
+    inc = demo.incidents[(demo.incidents["month"] >= "2024-01-01") & (demo.incidents["month"] < "2025-01-01")]
+    csv, geo = tmp_path / "2024-derbyshire-street.csv", tmp_path / COUNTY.name
+    csv.write_bytes(police_csv(inc))
+    geo.write_bytes(COUNTY.read_bytes())
+    _, cli = _cli(csv, geo, tmp_path / "out")
+    bundle, app = _app(csv, geo)
+    _same_layers(cli, app)
+    # Derby City (the hole) is part of the study area in both, and holds hotspots.
+    derby = shapely.Point(435_300, 336_300)
+    assert bundle.study_area.contains(derby).any() and cli.areas.areas.distance(derby).min() < 2_000
