@@ -438,3 +438,11 @@ def test_streamlit_started_from_the_repository_listens_on_loopback_only(tmp_path
     finally:
         os.killpg(proc.pid, 15)
         proc.wait(timeout=30)
+
+
+def test_a_damaged_gzip_trailer_is_not_taken_as_its_size(small_limit):
+    """A truncated gzip file's last bytes are not a size: it is reported as damaged, not as too big."""
+    gz = gzip.compress(police_csv(50))
+    cut = gz[:60] + struct.pack("<I", 3_000_000_000)  # a trailer deflate could not have produced
+    data, report = load_police_uk([Upload("2024-01-x-street.csv", police_csv(3)), Upload("2024-02-x-street.csv.gz", cut)])
+    assert report.rows_read == 3 and any("2024-02-x-street.csv.gz" in w and "gzip" in w for w in report.warnings)

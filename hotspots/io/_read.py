@@ -524,21 +524,33 @@ def _is_upload_tuple(obj: Any) -> bool:
     )
 
 
+#: Deflate's largest possible ratio is about 1,032:1; a gzip trailer claiming more is damaged.
+_MAX_DEFLATE_RATIO = 1100
+
+
 def _claimed_size(source: Source) -> int:
-    """What a source says it unpacks to: its size, or for gzip the size in its trailer (modulo
-    4 GiB, and a hostile file can lie: the stream is still measured as it is unpacked)."""
-    if source.data is not None:
-        if source.data[:2] == b"\x1f\x8b" and len(source.data) >= 18:
-            return struct.unpack("<I", source.data[-4:])[0]
-        return len(source.data)
+    """What a source says it unpacks to: its size, or for gzip the size in its trailer.
+
+    A trailer is a claim (modulo 4 GiB; a hostile or truncated file can hold anything): one that
+    deflate could not produce from the file's size is ignored, and the stream is measured as it
+    is unpacked in any case.
+    """
     try:
-        with open(source.path, "rb") as fh:  # type: ignore[arg-type]
-            if fh.read(2) != b"\x1f\x8b":
-                return os.fstat(fh.fileno()).st_size
-            fh.seek(-4, os.SEEK_END)
-            return struct.unpack("<I", fh.read(4))[0]
-    except (OSError, struct.error):
+        if source.data is not None:
+            size, head = len(source.data), source.data[:2]
+            tail = source.data[-4:]
+        else:
+            with open(source.path, "rb") as fh:  # type: ignore[arg-type]
+                head = fh.read(2)
+                size = os.fstat(fh.fileno()).st_size
+                fh.seek(max(size - 4, 0))
+                tail = fh.read(4)
+    except OSError:
         return 0  # unreadable: reported when it is read
+    if head != b"\x1f\x8b" or size < 18:
+        return size
+    claimed = struct.unpack("<I", tail)[0]
+    return claimed if claimed <= _MAX_DEFLATE_RATIO * size else size
 
 
 def _check_claimed_sizes(sources: list[Source], what: str, budget: LoadBudget) -> None:
