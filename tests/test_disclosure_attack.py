@@ -249,6 +249,7 @@ def _survives(pub, areas) -> None:
     (4, 1, 5, 1, 0.0), (9, 2, 5, 2, 100.0), (23, 3, 5, 2, 0.0), (37, 4, 3, 3, 100.0), (48, 5, 5, 0, 0.0), (160, 6, 5, 2, 100.0),
     (198, 115579757, 3, 0, 0.0),  # a shown denominator would have let its rate show as a bound (">79") and pin its parts
     (13, 612176793, 3, 3, 0.0),  # twelve months of one referral each
+    (249, 187840498, 3, 0, 0.0), (107, 1365548621, 5, 1, 100.0),  # rows and columns both pin: no single count frees them
 ])
 def test_fixed_schemes_survive_the_attacker(n, seed, t, n_areas, offset):
     pub, areas = attack.scheme(n, seed, t, n_areas, offset)
