@@ -200,7 +200,7 @@ class Ledger:
     def __len__(self) -> int:
         return len(self.keys)
 
-    def copy(self) -> "Ledger":
+    def copy(self) -> Ledger:
         """An independent copy (to add counts published later, see ``protect(..., base=)``)."""
         new = Ledger()
         new._index = dict(self._index)
@@ -377,6 +377,14 @@ def relation_matrix(ledger: Ledger) -> sparse.csr_matrix:
     return sparse.csr_matrix((data, (rows, cols)), shape=(len(ledger.relations), len(ledger)))
 
 
+def _mask(indices: Iterable[int], n: int) -> np.ndarray:
+    out = np.zeros(n, dtype=bool)
+    idx = list(indices)
+    if idx:
+        out[np.asarray(idx, dtype=np.int64)] = True
+    return out
+
+
 def _big(values: np.ndarray) -> int:
     return int(max(int(values.max()) if len(values) else 0, 1) * 2 + 10)
 
@@ -540,7 +548,8 @@ class _System:
             return np.round(res.x)
         if res.status == 3:
             return None
-        raise RuntimeError(f"disclosure audit: the integer programme failed ({res.message}); this is a bug in hotspots")  # pragma: no cover
+        raise RuntimeError(  # pragma: no cover
+            f"disclosure audit: the integer programme failed ({res.message}); this is a bug in hotspots")
 
     def pinned(self, status: np.ndarray, check: np.ndarray, *, exact: bool, seed: int = 0, quick: bool = False) -> np.ndarray:
         """Counts in ``check`` (a mask over the ledger) a reader can work out exactly.
@@ -568,7 +577,7 @@ class _System:
             done = ~todo
             t0 = truth[cells]
 
-            def absorb(x: np.ndarray | None) -> None:
+            def absorb(x: np.ndarray | None, done: np.ndarray = done, t0: np.ndarray = t0) -> None:
                 if x is not None:
                     done[np.abs(x - t0) > 0.5] = True
 
@@ -669,7 +678,7 @@ class Protection:
         """A shown denominator whose rates are not shown (``"x"``): see :func:`protect`."""
         return self.muted is not None and bool(self.muted[self.ledger.index(key)])
 
-    def _system(self) -> "_System":
+    def _system(self) -> _System:
         sysm = _System(self.ledger, self.threshold, self.protect_implied)
         if self.muted is not None:
             sysm.muted = self.muted.copy()
@@ -818,8 +827,11 @@ def protect(ledger: Ledger, *, threshold: int = SUPPRESSION_THRESHOLD, unsafe: b
             only = np.zeros(len(values), dtype=bool)
             only[victim] = True
             return not sysm.pinned(trial, only, exact=True, quick=True)[victim]
-        lo, hi, semi = sysm.bounds(trial)
-        lo, hi = sysm.propagate(lo, hi, semi, sysm.local_nnz(victim))
+        lo0, hi0, semi = sysm.bounds(trial)
+        lo, hi = sysm.propagate(lo0, hi0, semi, sysm.local_nnz(victim))
+        if lo[victim] == hi[victim]:
+            return False
+        lo, hi = sysm.propagate(lo0, hi0, semi)  # what is free nearby may be pinned from further away
         return bool(lo[victim] < hi[victim])
 
     def hide_and_prune(victim: int, exact: bool) -> list[int]:
@@ -828,11 +840,12 @@ def protect(ledger: Ledger, *, threshold: int = SUPPRESSION_THRESHOLD, unsafe: b
         put back first while the victim stays free)."""
         for layers in (2, 3, 4):
             group = candidates(victim, layers)[:200]
-            if not group or not helps(victim, group, False):
+            if not group or not helps(victim, group, exact):
                 continue
+            # put back what propagation shows is not needed, then (exactly) what still is not
             for c in sorted(group, key=priority, reverse=True):
                 rest = [x for x in group if x != c]
-                if rest and helps(victim, rest, False):
+                if rest and helps(victim, rest, False) and (not exact or len(group) > 40 or helps(victim, rest, True)):
                     group = rest
             if not exact or helps(victim, group, True):
                 return group
@@ -842,71 +855,77 @@ def protect(ledger: Ledger, *, threshold: int = SUPPRESSION_THRESHOLD, unsafe: b
     given_up: set[int] = set()
     is_base = np.zeros(n, dtype=bool)  # denominators of rates whose complement a reader may learn is small
     is_base[sysm.signal[sysm.signal >= 0]] = True
-    for _round in range(max_rounds):
-        check = sysm.must_protect(status)
-        if given_up:
-            check[np.fromiter(given_up, dtype=np.int64)] = False
-        pinned = sysm.pinned(status, check, exact=False)
-        exact = False
-        if not pinned.any():
-            pinned = sysm.pinned(status, check, exact=True)
-            exact = True
-        if not pinned.any():
-            break
-        chosen: set[int] = set()
-        stuck: list[int] = []
-        for victim in np.flatnonzero(pinned).tolist():
-            near = {int(c) for k in sysm.rows_of[victim] for c in sysm.col[sysm.indptr[k]:sysm.indptr[k + 1]]}
-            if chosen & near:
-                continue  # a count hidden this round already sits in one of its relations
-            attempts[victim] = attempts.get(victim, 0) + 1
-            cands = candidates(victim) if attempts[victim] <= 8 else []
-            if not cands:
-                stuck.append(victim)
-                continue
-            pick = next((c for c in cands[:4 if exact else 12] if helps(victim, c, exact)), None)
-            if pick is not None:
-                chosen.add(pick)
-                continue
-            group = hide_and_prune(victim, exact) if attempts[victim] >= 2 else []
-            chosen.update(group or [cands[0]])
-        if chosen:
-            status[np.fromiter(chosen, dtype=np.int64)] = HIDDEN
-            continue
-        # Nothing left to hide around them: withhold the counts in their relations.
-        changed = False
-        for victim in stuck:
-            for k in sysm.rows_of[victim]:
-                for c in sysm.col[sysm.indptr[k]:sysm.indptr[k + 1]]:
-                    if shown[c] and status[c] in (SHOWN, PRIMARY, HIDDEN) and not frozen[c]:
-                        status[c] = WITHHELD_CODE
-                        changed = True
-        if not changed:
-            if not stuck:  # pragma: no cover - every victim had a candidate
+    # Suppress, then show what is determined anyway; showing a denominator can tell a reader
+    # more (its rate as a bound), so audit again and suppress again if need be.
+    for _outer in range(4):
+        attempts.clear()
+        for _round in range(max_rounds):
+            check = sysm.must_protect(status)
+            if given_up:
+                check[np.fromiter(given_up, dtype=np.int64)] = False
+            pinned = sysm.pinned(status, check, exact=False)
+            exact = False
+            if not pinned.any():
+                pinned = sysm.pinned(status, check, exact=True)
+                exact = True
+            if not pinned.any():
                 break
-            notes.append(f"{len(stuck)} count(s) could not be protected by suppression alone")
-            given_up.update(stuck)
-    else:  # pragma: no cover
-        raise RuntimeError("disclosure control did not converge; this is a bug in hotspots")
-    # Hidden counts (not small) that the published figures determine anyway are shown: hiding them
-    # protects nobody. A rate's denominator is shown as it is only if that pins nothing: shown, it
-    # lets its rate be shown as a bound (">99"), which tells that the rate's complement is small;
-    # otherwise it is shown *muted* (its rates "x"), which tells nothing more.
-    for _ in range(10):
-        hidden_big = np.isin(status, (HIDDEN, WITHHELD_CODE)) & ~sysm.small & ~frozen
-        if not hidden_big.any():
+            chosen: set[int] = set()
+            stuck: list[int] = []
+            for victim in np.flatnonzero(pinned).tolist():
+                near = {int(c) for k in sysm.rows_of[victim] for c in sysm.col[sysm.indptr[k]:sysm.indptr[k + 1]]}
+                if chosen & near:
+                    continue  # a count hidden this round already sits in one of its relations
+                attempts[victim] = attempts.get(victim, 0) + 1
+                cands = candidates(victim) if attempts[victim] <= 8 else []
+                if not cands:
+                    stuck.append(victim)
+                    continue
+                pick = next((c for c in cands[:4 if exact else 12] if helps(victim, c, exact)), None)
+                if pick is not None:
+                    chosen.add(pick)
+                    continue
+                group = hide_and_prune(victim, exact) if attempts[victim] >= 2 else []
+                chosen.update(group or [cands[0]])
+            if chosen:
+                status[np.fromiter(chosen, dtype=np.int64)] = HIDDEN
+                continue
+            # Nothing left to hide around them: withhold the counts in their relations.
+            changed = False
+            for victim in stuck:
+                for k in sysm.rows_of[victim]:
+                    for c in sysm.col[sysm.indptr[k]:sysm.indptr[k + 1]]:
+                        if shown[c] and status[c] in (SHOWN, PRIMARY, HIDDEN) and not frozen[c]:
+                            status[c] = WITHHELD_CODE
+                            changed = True
+            if not changed:
+                if not stuck:  # pragma: no cover - every victim had a candidate
+                    break
+                notes.append(f"{len(stuck)} count(s) could not be protected by suppression alone")
+                given_up.update(stuck)
+        else:  # pragma: no cover
+            raise RuntimeError("disclosure control did not converge; this is a bug in hotspots")
+        # Hidden counts (not small) that the published figures determine anyway are shown: hiding them
+        # protects nobody. A rate's denominator is shown as it is only if that pins nothing: shown, it
+        # lets its rate be shown as a bound (">99"), which tells that the rate's complement is small;
+        # otherwise it is shown *muted* (its rates "x"), which tells nothing more.
+        for _ in range(10):
+            hidden_big = np.isin(status, (HIDDEN, WITHHELD_CODE)) & ~sysm.small & ~frozen
+            if not hidden_big.any():
+                break
+            det = sysm.pinned(status, hidden_big, exact=True)
+            if not det.any():
+                break
+            plain = det & ~(is_base & (values > 0))
+            status[plain] = SHOWN
+            for b in np.flatnonzero(det & ~plain).tolist():
+                trial = status.copy()
+                trial[b] = SHOWN
+                if sysm.pinned(trial, sysm.must_protect(trial), exact=True).any():
+                    sysm.muted[b] = True
+                status[b] = SHOWN
+        if not sysm.pinned(status, sysm.must_protect(status) & ~_mask(given_up, n), exact=True).any():
             break
-        det = sysm.pinned(status, hidden_big, exact=True)
-        if not det.any():
-            break
-        plain = det & ~(is_base & (values > 0))
-        status[plain] = SHOWN
-        for b in np.flatnonzero(det & ~plain).tolist():
-            trial = status.copy()
-            trial[b] = SHOWN
-            if sysm.pinned(trial, sysm.must_protect(trial), exact=True).any():
-                sysm.muted[b] = True
-            status[b] = SHOWN
     return Protection(ledger, status, t, bool(protect_implied), tuple(notes), muted=sysm.muted.copy())
 
 
