@@ -11,6 +11,8 @@ The public names are exported explicitly below (see each module for details):
   :func:`hotspots.change_summary.change_summary`), :func:`emerging_hotspots`, :func:`wdq`,
   :func:`hotspots.wdd.wdd`, :func:`e_test`,
   :func:`targeting_metrics`, :func:`link_referrals`, :func:`scheme_kpis`;
+* people: :func:`publish_scheme` / :func:`scheme_publication` (every count of people an analysis
+  publishes, protected together by :mod:`hotspots.disclosure`);
 * everything at once: :func:`prepare_inputs` (study area, categories, periods) then
   :func:`analyse` with :class:`Settings` (:mod:`hotspots.pipeline`).
 
@@ -49,6 +51,7 @@ _LAZY = {
     "Period": "periods",
     "PreparedInputs": "pipeline",
     "ReferralSet": "io",
+    "SchemePublication": "publication",
     "Settings": "pipeline",
     "StabilityResult": "robustness",
     "TargetingResult": "targeting",
@@ -80,7 +83,9 @@ _LAZY = {
     "morans_i": "neighbours",
     "periods_around": "periods",
     "prepare_inputs": "pipeline",
+    "publish_scheme": "publication",
     "scheme_kpis": "kpis",
+    "scheme_publication": "publication",
     "stability": "robustness",
     "targeting_metrics": "targeting",
     "towns": "gazetteer",
@@ -132,6 +137,7 @@ __all__ = [
     "PrivacyError",
     "ReferralSet",
     "SchemaError",
+    "SchemePublication",
     "Settings",
     "StabilityResult",
     "TargetingResult",
@@ -165,7 +171,9 @@ __all__ = [
     "morans_i",
     "periods_around",
     "prepare_inputs",
+    "publish_scheme",
     "scheme_kpis",
+    "scheme_publication",
     "stability",
     "targeting_metrics",
     "towns",

@@ -200,7 +200,7 @@ class Ledger:
     def __len__(self) -> int:
         return len(self.keys)
 
-    def copy(self) -> "Ledger":
+    def copy(self) -> Ledger:
         """An independent copy (to add counts published later, see ``protect(..., base=)``)."""
         new = Ledger()
         new._index = dict(self._index)
@@ -377,6 +377,14 @@ def relation_matrix(ledger: Ledger) -> sparse.csr_matrix:
     return sparse.csr_matrix((data, (rows, cols)), shape=(len(ledger.relations), len(ledger)))
 
 
+def _mask(indices: Iterable[int], n: int) -> np.ndarray:
+    out = np.zeros(n, dtype=bool)
+    idx = list(indices)
+    if idx:
+        out[np.asarray(idx, dtype=np.int64)] = True
+    return out
+
+
 def _big(values: np.ndarray) -> int:
     return int(max(int(values.max()) if len(values) else 0, 1) * 2 + 10)
 
@@ -407,6 +415,9 @@ class _System:
         self.row = np.repeat(np.arange(self.A.shape[0]), np.diff(self.indptr))
         self.big = _big(self.values)
         self.small = (self.values > 0) & (self.values < t)
+        # Shown denominators whose rate is not shown at all ("x"): they tell nothing about the
+        # rate's complement (see ``protect``).
+        self.muted = np.zeros(len(self.values), dtype=bool)
         self.rows_of: list[list[int]] = [[] for _ in range(len(self.values))]
         for k in range(self.A.shape[0]):
             for j in self.col[self.indptr[k]:self.indptr[k + 1]]:
@@ -428,7 +439,7 @@ class _System:
         lo[status == HIDDEN] = t
         base_shown = np.zeros(len(v), dtype=bool)
         has = self.signal >= 0
-        base_shown[has] = status[self.signal[has]] == SHOWN
+        base_shown[has] = (status[self.signal[has]] == SHOWN) & ~self.muted[self.signal[has]]
         knows = (status == IMPLIED) & base_shown & self.protect_implied
         lo[knows & self.small] = 1
         hi[knows & self.small] = t - 1
@@ -537,7 +548,8 @@ class _System:
             return np.round(res.x)
         if res.status == 3:
             return None
-        raise RuntimeError(f"disclosure audit: the integer programme failed ({res.message}); this is a bug in hotspots")  # pragma: no cover
+        raise RuntimeError(  # pragma: no cover
+            f"disclosure audit: the integer programme failed ({res.message}); this is a bug in hotspots")
 
     def pinned(self, status: np.ndarray, check: np.ndarray, *, exact: bool, seed: int = 0, quick: bool = False) -> np.ndarray:
         """Counts in ``check`` (a mask over the ledger) a reader can work out exactly.
@@ -565,7 +577,7 @@ class _System:
             done = ~todo
             t0 = truth[cells]
 
-            def absorb(x: np.ndarray | None) -> None:
+            def absorb(x: np.ndarray | None, done: np.ndarray = done, t0: np.ndarray = t0) -> None:
                 if x is not None:
                     done[np.abs(x - t0) > 0.5] = True
 
@@ -660,6 +672,17 @@ class Protection:
     threshold: int
     protect_implied: bool
     notes: tuple[str, ...] = ()
+    muted: np.ndarray | None = field(default=None, repr=False)
+
+    def is_muted(self, key: Hashable) -> bool:
+        """A shown denominator whose rates are not shown (``"x"``): see :func:`protect`."""
+        return self.muted is not None and bool(self.muted[self.ledger.index(key)])
+
+    def _system(self) -> _System:
+        sysm = _System(self.ledger, self.threshold, self.protect_implied)
+        if self.muted is not None:
+            sysm.muted = self.muted.copy()
+        return sysm
 
     def __contains__(self, key: Hashable) -> bool:
         return key in self.ledger
@@ -691,8 +714,9 @@ class Protection:
             return False
         i = self.ledger.index(key)
         v = self.ledger.values[i]
+        b = self.ledger.signal[i]
         return bool(self.status[i] == IMPLIED and 0 < v < self.threshold and self.protect_implied and self.ledger.protect_small[i]
-                    and self.ledger.signal[i] >= 0 and self.status[self.ledger.signal[i]] == SHOWN)
+                    and b >= 0 and self.status[b] == SHOWN and not (self.muted is not None and self.muted[b]))
 
     def shown_value(self, key: Hashable) -> int | None:
         """The count when shown, else None (what map symbols may use)."""
@@ -710,7 +734,7 @@ class Protection:
         ``check`` marks the counts that must not be worked out: small ones (published, withheld
         or protected implied) and every hidden one.
         """
-        sysm = _System(self.ledger, self.threshold, self.protect_implied)
+        sysm = self._system()
         check = sysm.must_protect(self.status) | np.isin(self.status, (PRIMARY, HIDDEN, WITHHELD_CODE))
         return sysm.reduced(self.status, check)
 
@@ -770,10 +794,14 @@ def protect(ledger: Ledger, *, threshold: int = SUPPRESSION_THRESHOLD, unsafe: b
     def priority(j: int) -> tuple[int, int, int]:
         return (int(cost[j]), int(values[j]), j)
 
-    def candidates(victim: int) -> list[int]:
-        """Shown counts near the victim, nearest layer first, cheapest first."""
+    def candidates(victim: int, layers: int = 3) -> list[int]:
+        """Shown counts near the victim: its own relations first, then one and two relations
+        further (through hidden counts), cheapest first within a layer."""
         frontier, seen_rel, seen = list(sysm.rows_of[victim]), set(), {victim}
-        while frontier:
+        out: list[int] = []
+        for _layer in range(layers):
+            if not frontier:
+                break
             found, nxt = [], []
             for k in frontier:
                 if k in seen_rel:
@@ -787,34 +815,52 @@ def protect(ledger: Ledger, *, threshold: int = SUPPRESSION_THRESHOLD, unsafe: b
                     if status[c] == SHOWN and not frozen[c]:
                         if values[c] > 0:  # "c" is never put on a zero
                             found.append(c)
-                    else:
-                        nxt.extend(sysm.rows_of[c])
-            if found:
-                return sorted(found, key=priority)
+                    nxt.extend(sysm.rows_of[c])
+            out.extend(sorted(found, key=priority))
             frontier = nxt
-        return []
+        return out
 
-    def helps(victim: int, c: int, exact: bool) -> bool:
+    def helps(victim: int, c: int | Sequence[int], exact: bool) -> bool:
         trial = status.copy()
-        trial[c] = HIDDEN
+        trial[np.atleast_1d(np.asarray(c, dtype=np.int64))] = HIDDEN
         if exact:
             only = np.zeros(len(values), dtype=bool)
             only[victim] = True
             return not sysm.pinned(trial, only, exact=True, quick=True)[victim]
-        lo, hi, semi = sysm.bounds(trial)
-        lo, hi = sysm.propagate(lo, hi, semi, sysm.local_nnz(victim))
+        lo0, hi0, semi = sysm.bounds(trial)
+        lo, hi = sysm.propagate(lo0, hi0, semi, sysm.local_nnz(victim))
+        if lo[victim] == hi[victim]:
+            return False
+        lo, hi = sysm.propagate(lo0, hi0, semi)  # what is free nearby may be pinned from further away
         return bool(lo[victim] < hi[victim])
+
+    def hide_and_prune(victim: int, exact: bool) -> list[int]:
+        """Shown counts that, hidden together, free the victim where no single one does: every
+        shown count within a few relations of it, then as few as possible of them (the dearest
+        put back first while the victim stays free)."""
+        for layers in (2, 3, 4):
+            group = candidates(victim, layers)[:200]
+            if not group or not helps(victim, group, exact):
+                continue
+            # put back what propagation shows is not needed, then (exactly) what still is not
+            for c in sorted(group, key=priority, reverse=True):
+                rest = [x for x in group if x != c]
+                if rest and helps(victim, rest, False) and (not exact or len(group) > 40 or helps(victim, rest, True)):
+                    group = rest
+            if not exact or helps(victim, group, True):
+                return group
+        return []
 
     attempts: dict[int, int] = {}
     given_up: set[int] = set()
     is_base = np.zeros(n, dtype=bool)  # denominators of rates whose complement a reader may learn is small
     is_base[sysm.signal[sysm.signal >= 0]] = True
-    # Phase after phase: hidden rate denominators the published figures still determine at the
-    # end (they cannot simply be shown, see below) must not be worked out in the next phase.
-    keep_open = np.zeros(n, dtype=bool)
-    for _phase in range(4):
+    # Suppress, then show what is determined anyway; showing a denominator can tell a reader
+    # more (its rate as a bound), so audit again and suppress again if need be.
+    for _outer in range(4):
+        attempts.clear()
         for _round in range(max_rounds):
-            check = sysm.must_protect(status) | (keep_open & np.isin(status, (HIDDEN, WITHHELD_CODE)))
+            check = sysm.must_protect(status)
             if given_up:
                 check[np.fromiter(given_up, dtype=np.int64)] = False
             pinned = sysm.pinned(status, check, exact=False)
@@ -835,7 +881,12 @@ def protect(ledger: Ledger, *, threshold: int = SUPPRESSION_THRESHOLD, unsafe: b
                 if not cands:
                     stuck.append(victim)
                     continue
-                chosen.add(next((c for c in cands[:3 if exact else 8] if helps(victim, c, exact)), cands[0]))
+                pick = next((c for c in cands[:4 if exact else 12] if helps(victim, c, exact)), None)
+                if pick is not None:
+                    chosen.add(pick)
+                    continue
+                group = hide_and_prune(victim, exact) if attempts[victim] >= 2 else []
+                chosen.update(group or [cands[0]])
             if chosen:
                 status[np.fromiter(chosen, dtype=np.int64)] = HIDDEN
                 continue
@@ -855,33 +906,27 @@ def protect(ledger: Ledger, *, threshold: int = SUPPRESSION_THRESHOLD, unsafe: b
         else:  # pragma: no cover
             raise RuntimeError("disclosure control did not converge; this is a bug in hotspots")
         # Hidden counts (not small) that the published figures determine anyway are shown: hiding them
-        # protects nobody. A rate's denominator is shown only if that pins nothing: shown, it lets its
-        # rate be shown as a bound (">99"), which tells that the rate's complement is small.
-        tried: set[int] = set()
+        # protects nobody. A rate's denominator is shown as it is only if that pins nothing: shown, it
+        # lets its rate be shown as a bound (">99"), which tells that the rate's complement is small;
+        # otherwise it is shown *muted* (its rates "x"), which tells nothing more.
         for _ in range(10):
             hidden_big = np.isin(status, (HIDDEN, WITHHELD_CODE)) & ~sysm.small & ~frozen
             if not hidden_big.any():
                 break
             det = sysm.pinned(status, hidden_big, exact=True)
+            if not det.any():
+                break
             plain = det & ~(is_base & (values > 0))
             status[plain] = SHOWN
-            bases = [b for b in np.flatnonzero(det & ~plain).tolist() if b not in tried]
-            for b in bases[:50]:
-                tried.add(b)
+            for b in np.flatnonzero(det & ~plain).tolist():
                 trial = status.copy()
                 trial[b] = SHOWN
-                if not sysm.pinned(trial, sysm.must_protect(trial), exact=True).any():
-                    status[b] = SHOWN
-            if not plain.any() and not bases:
-                break
-        left = np.isin(status, (HIDDEN, WITHHELD_CODE)) & is_base & (values >= t) & ~frozen & ~keep_open
-        if not left.any():
+                if sysm.pinned(trial, sysm.must_protect(trial), exact=True).any():
+                    sysm.muted[b] = True
+                status[b] = SHOWN
+        if not sysm.pinned(status, sysm.must_protect(status) & ~_mask(given_up, n), exact=True).any():
             break
-        left = sysm.pinned(status, left, exact=True)
-        if not left.any():
-            break
-        keep_open |= left
-    return Protection(ledger, status, t, bool(protect_implied), tuple(notes))
+    return Protection(ledger, status, t, bool(protect_implied), tuple(notes), muted=sysm.muted.copy())
 
 
 # =============================================================================== views and audits
@@ -902,7 +947,7 @@ def feasible_ranges(protection: Protection, combos: Sequence[Mapping[Hashable, f
     """
     led = protection.ledger
     status = protection.status
-    sysm = _System(led, protection.threshold, protection.protect_implied)
+    sysm = protection._system()
     lo, hi, semi = sysm.bounds(status)
     lo, hi = sysm.propagate(lo, hi, semi)
     cell_lab, row_lab = sysm.components(status)
@@ -1025,7 +1070,7 @@ def render_table(protection: Protection, rows: Sequence[tuple[Hashable, Any]], *
                 num, den, comp = percents[col]
                 d = protection.shown_value((pop, den))
                 nv = protection.shown_value((pop, num))
-                if protection.state((pop, den)) in ("withheld", "small"):
+                if protection.state((pop, den)) in ("withheld", "small") or protection.is_muted((pop, den)):
                     v: Any = WITHHELD
                 else:
                     comp_small = comp is not None and protection.small_implied((pop, comp))

@@ -294,13 +294,15 @@ def _prepare(referrals: pd.DataFrame, needed: Sequence[str]) -> tuple[pd.DataFra
         dup = ids[ids.duplicated(keep=False) & ids.notna()]
         if len(dup):
             raise SchemaError(
-                f"`referral_id` has {dup.nunique()} duplicated value(s) (e.g. {list(dup.unique()[:3])}); each referral must appear once."
+                f"`referral_id` has {dup.nunique()} duplicated value(s) (e.g. {list(dup.unique()[:3])}); "
+                "each referral must appear once."
             )
         df["referral_id"] = ids
     df["referred_at"] = _to_datetime(referrals["referred_at"], "referred_at")
     bad = df["referred_at"].isna()
     if bad.any():
-        ex = list(referrals.loc[bad, "referral_id"].head(3)) if "referral_id" in referrals.columns else list(referrals.index[bad][:3])
+        ex = (list(referrals.loc[bad, "referral_id"].head(3)) if "referral_id" in referrals.columns
+              else list(referrals.index[bad][:3]))
         raise SchemaError(
             f"{int(bad.sum())} referral(s) have no usable `referred_at` (e.g. {ex}); every referral needs its date and time."
         )
@@ -311,7 +313,9 @@ def _prepare(referrals: pd.DataFrame, needed: Sequence[str]) -> tuple[pd.DataFra
         out = referrals["outcome"].astype("string").str.strip().str.lower()
         unknown = sorted(set(out.dropna().unique()) - set(OUTCOMES) - {""})
         if unknown:
-            raise SchemaError(f"column `outcome` has value(s) {unknown}; allowed are {list(OUTCOMES)} (or empty when not recorded).")
+            raise SchemaError(
+                f"column `outcome` has value(s) {unknown}; allowed are {list(OUTCOMES)} (or empty when not recorded)."
+            )
         df["outcome"] = out.replace("", pd.NA)
     for c in ("reoffended", "victim_satisfied", "first_time_entrant"):
         if c in needed:
@@ -372,7 +376,8 @@ def add_kpi_rows(ledger: Ledger, raw: pd.DataFrame, keys: Sequence[Hashable], *,
                      size="referrals")
 
 
-def kpi_display(protection: Protection, raw: pd.DataFrame, keys: Sequence[Hashable], group_col: str) -> tuple[pd.DataFrame, pd.DataFrame]:
+def kpi_display(protection: Protection, raw: pd.DataFrame, keys: Sequence[Hashable],
+                group_col: str) -> tuple[pd.DataFrame, pd.DataFrame]:
     """The display table of KPI rows added with :func:`add_kpi_rows`, as protected in ``protection``."""
     labels = raw[group_col].tolist() if group_col in raw.columns else raw.iloc[:, 0].tolist()
     pcts = {c: (num, den, _KPI_PCT_COMPLEMENTS.get(c)) for c, (num, den) in _KPI_PCTS.items()}
@@ -391,10 +396,12 @@ def kpi_display(protection: Protection, raw: pd.DataFrame, keys: Sequence[Hashab
     return table, mask
 
 
-def funnel_display(protection: Protection, raw: pd.DataFrame, keys: Sequence[Hashable], group_col: str) -> tuple[pd.DataFrame, pd.DataFrame]:
+def funnel_display(protection: Protection, raw: pd.DataFrame, keys: Sequence[Hashable],
+                   group_col: str) -> tuple[pd.DataFrame, pd.DataFrame]:
     """The funnel table (referred → contacted → booked → completed) of rows added with :func:`add_kpi_rows`."""
     labels = raw[group_col].tolist() if group_col in raw.columns else raw.iloc[:, 0].tolist()
-    table, mask = render_table(protection, list(zip(keys, labels)), label=group_col, counts=["referrals", "contacted", "booked", "completed"],
+    table, mask = render_table(protection, list(zip(keys, labels)), label=group_col,
+                               counts=["referrals", "contacted", "booked", "completed"],
                                percents=_FUNNEL_PCTS)
     table = table.rename(columns={"referrals": "referred"})
     mask = mask.rename(columns={"referrals": "referred"})
@@ -516,7 +523,8 @@ def kpi_rows(
     hours = validation.positive(contact_hours, "contact_hours", unit="hours")
     if reoffending_base not in ("all", "completed"):
         raise ParameterError(f"`reoffending_base` must be 'all' or 'completed'; got {reoffending_base!r}.")
-    needed = ["referral_id", "referred_at", "outcome", "contacted_at", "task_booked_at", "reoffended", "victim_satisfied", "first_time_entrant"]
+    needed = ["referral_id", "referred_at", "outcome", "contacted_at", "task_booked_at", "reoffended", "victim_satisfied",
+              "first_time_entrant"]
     df, notes = _prepare(referrals, needed)
     if len(df) == 0:
         raise ParameterError("`referrals` is empty; there is nothing to report.")
@@ -543,12 +551,16 @@ def kpi_rows(
     raw = pd.DataFrame(rows)
     for col, (num, den) in _KPI_PCTS.items():
         raw[col] = _pct(raw[num], raw[den])
-    neg = int((((df["contacted_at"] - df["referred_at"]) < pd.Timedelta(0)) | ((df["task_booked_at"] - df["referred_at"]) < pd.Timedelta(0))).sum())
+    zero = pd.Timedelta(0)
+    before = ((df["contacted_at"] - df["referred_at"]) < zero) | ((df["task_booked_at"] - df["referred_at"]) < zero)
+    neg = int(before.sum())
     if neg:
-        notes.append(f"{neg} referral(s) have a contact or booking time before the referral time; counted as not within {hours:g} h.")
+        notes.append(f"{neg} referral(s) have a contact or booking time before the referral time; "
+                     f"counted as not within {hours:g} h.")
     late = int(((df["referred_at"] > cutoff) & df["reoffended"].notna()).sum())
     if late:
-        notes.append(f"{late} referral(s) have a re-offending flag but their {follow_up_months}-month window had not ended by {as_of_ts.date()}; not counted.")
+        notes.append(f"{late} referral(s) have a re-offending flag but their {follow_up_months}-month window had not ended by "
+                     f"{as_of_ts.date()}; not counted.")
     base_txt = "completed referrals" if reoffending_base == "completed" else "referrals"
     window = (
         f"re-offending within {follow_up_months} months of referral, among {base_txt} made on or before {cutoff.date()} "

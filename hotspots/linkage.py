@@ -230,7 +230,9 @@ def _points(gdf: gpd.GeoDataFrame, name: str, ids: Any) -> tuple[np.ndarray, np.
     bad = ~missing & ~np.isfinite(xy).all(axis=1)
     if bad.any():
         ex = [str(v) for v in np.asarray(ids)[bad][:3]]
-        raise ParameterError(f"`{name}` has {int(bad.sum())} point(s) with NaN or infinite coordinates (e.g. {ex}); fix or drop them.")
+        raise ParameterError(
+            f"`{name}` has {int(bad.sum())} point(s) with NaN or infinite coordinates (e.g. {ex}); fix or drop them."
+        )
     return xy, missing
 
 
@@ -260,10 +262,13 @@ def _area_table(areas: Any, id_column: str) -> tuple[np.ndarray, np.ndarray]:
         areas = areas.areas
     if not isinstance(areas, gpd.GeoDataFrame):
         raise ParameterError(
-            f"`areas` must be hotspot areas (a GeoDataFrame with `{id_column}`, e.g. `hotspot_areas(gi).areas`); got {type(areas).__name__}."
+            f"`areas` must be hotspot areas (a GeoDataFrame with `{id_column}`, e.g. `hotspot_areas(gi).areas`); "
+            f"got {type(areas).__name__}."
         )
     if id_column not in areas.columns:
-        raise SchemaError(f"`areas` has no `{id_column}` column; its columns are {list(areas.columns)}. Pass `id_column=` to name it.")
+        raise SchemaError(
+            f"`areas` has no `{id_column}` column; its columns are {list(areas.columns)}. Pass `id_column=` to name it."
+        )
     _check_crs(areas, "areas")
     geoms = areas.geometry.values
     if len(geoms) and (shapely.is_missing(geoms).any() or shapely.is_empty(geoms).any()):
@@ -287,7 +292,9 @@ def _task_table(tasks: Any) -> tuple[gpd.GeoDataFrame, dict[str, int], np.ndarra
         raise SchemaError(f"`tasks` has {sum(t is None for t in tid)} site(s) without a `task_id`; every site needs one.")
     dup = pd.Series(tid).duplicated(keep=False)
     if dup.any():
-        raise SchemaError(f"`tasks.task_id` has duplicated ids {sorted(set(tid[dup.to_numpy()]))[:5]}; each site must appear once.")
+        raise SchemaError(
+            f"`tasks.task_id` has duplicated ids {sorted(set(tid[dup.to_numpy()]))[:5]}; each site must appear once."
+        )
     xy, missing = _points(tasks, "tasks", tid)
     if missing.any():
         raise SchemaError(f"task site(s) {list(tid[missing][:5])} have no location; every task site needs a point.")
@@ -298,7 +305,9 @@ def _town_table(towns: Any) -> tuple[np.ndarray, cKDTree]:
     if towns is None:
         towns = gazetteer_towns()
     if not isinstance(towns, gpd.GeoDataFrame) or "name" not in towns.columns:
-        raise ParameterError("`towns` must be a GeoDataFrame of town-centre points with a `name` column (like `hotspots.gazetteer.towns()`).")
+        raise ParameterError(
+            "`towns` must be a GeoDataFrame of town-centre points with a `name` column (like `hotspots.gazetteer.towns()`)."
+        )
     _check_crs(towns, "towns")
     names = towns["name"].astype(str).to_numpy(dtype=object)
     xy, missing = _points(towns, "towns", names)
@@ -389,7 +398,8 @@ def link_referrals(
     n = len(referrals)
     if n == 0:
         raise ParameterError("`referrals` is empty; there is nothing to link.")
-    ref_ids = referrals["referral_id"].to_numpy(dtype=object) if "referral_id" in referrals.columns else referrals.index.to_numpy()
+    ref_ids = (referrals["referral_id"].to_numpy(dtype=object) if "referral_id" in referrals.columns
+               else referrals.index.to_numpy())
     xy, missing = _points(referrals, "referrals", ref_ids)
     notes: list[str] = []
     if missing.any():
@@ -445,7 +455,8 @@ def link_referrals(
                 match[li[close]] = "within tolerance"
                 area_id[li[close]] = a_ids[nearest[close]]
         in_hot = np.array([a is not None for a in area_id])
-        hot_label = np.where(in_hot, np.array([str(a) for a in area_id], dtype=object), np.where(located, OUTSIDE_HOTSPOTS, NO_LOCATION))
+        hot_label = np.where(in_hot, np.array([str(a) for a in area_id], dtype=object),
+                             np.where(located, OUTSIDE_HOTSPOTS, NO_LOCATION))
         out["hotspot"] = pd.Series(hot_label, index=out.index, dtype=object)
         out["hotspot_area_id"] = pd.Series(area_id, index=out.index, dtype=object)
         out["hotspot_match"] = pd.Series(match, index=out.index, dtype=object)
@@ -453,7 +464,8 @@ def link_referrals(
         if tol > 0:
             k = int((match == "within tolerance").sum())
             if k:
-                notes.append(f"{k} referral(s) lie outside every hotspot area but within {tol:g} m of one and are assigned to the nearest")
+                notes.append(f"{k} referral(s) lie outside every hotspot area but within {tol:g} m of one and are assigned "
+                             "to the nearest")
     else:
         notes.append("no hotspot areas given: referrals are not linked to hotspots")
 
@@ -468,7 +480,9 @@ def link_referrals(
     task_sites = None
     if tasks is not None:
         if "task_id" not in referrals.columns:
-            raise SchemaError("`referrals` has no `task_id` column, so they cannot be linked to task sites; add it or leave out `tasks`.")
+            raise SchemaError(
+                "`referrals` has no `task_id` column, so they cannot be linked to task sites; add it or leave out `tasks`."
+            )
         task_sites, pos, txy = _task_table(tasks)
         rid = _ids_text(referrals["task_id"])
         has_id = np.array([t is not None for t in rid])
@@ -538,7 +552,8 @@ def link_referrals(
     dist_a = np.asarray(dist, dtype=float)
 
     def rows_for(groups: list[tuple[str, np.ndarray]], group_col: str) -> pd.DataFrame:
-        cols: dict[str, list[Any]] = {c: [] for c in (group_col, "referrals", "with_task_site", "reparation_local", "within_near", "same_town",
+        cols: dict[str, list[Any]] = {c: [] for c in (group_col, "referrals", "with_task_site", "reparation_local", "within_near",
+                                                      "same_town",
                                                       "near_and_same")}
         medians: list[float] = []
         for label, sel in groups:
@@ -593,7 +608,8 @@ def link_referrals(
         add_linkage_rows(ledger, per_hotspot, hot_keys, total=("all",))
     add_linkage_rows(ledger, sraw, where_keys, total=("all",))
     if areas is not None:
-        ledger.relate_rows(("where", IN_HOTSPOTS), [k for k in hot_keys if k[0] == "hotspot" and k[1] not in (OUTSIDE_HOTSPOTS, NO_LOCATION)],
+        area_keys = [k for k in hot_keys if k[0] == "hotspot" and k[1] not in (OUTSIDE_HOTSPOTS, NO_LOCATION)]
+        ledger.relate_rows(("where", IN_HOTSPOTS), area_keys,
                            _COUNTS + _IMPLIED)
     prot = protect(ledger, threshold=threshold, unsafe=unsafe)
     shown = linkage_display(prot, per_hotspot, hot_keys, "hotspot") if len(per_hotspot) else per_hotspot.copy()

@@ -374,13 +374,15 @@ def publish_scheme(
     except (TypeError, ValueError):
         raise ParameterError(f"`snap_m` must be metres (e.g. 250); got {snap_m!r}.") from None
     if not (math.isfinite(snap) and snap >= 50):
-        raise ParameterError(f"`snap_m` must be at least 50 metres (referral points must not be published exactly); got {snap_m!r}.")
+        raise ParameterError(
+            f"`snap_m` must be at least 50 metres (referral points must not be published exactly); got {snap_m!r}.")
     table = linkage.table if linkage is not None else referrals
     if not isinstance(table, pd.DataFrame) or len(table) == 0:
         raise ParameterError("`referrals` must be a non-empty table of referrals.")
     has_areas = linkage is not None and getattr(linkage, "has_areas", False)
     has_tasks = linkage is not None and getattr(linkage, "has_tasks", False) and linkage.task_sites is not None
-    kpi_args = {"as_of": as_of, "follow_up_months": follow_up_months, "contact_hours": contact_hours, "reoffending_base": reoffending_base}
+    kpi_args = {"as_of": as_of, "follow_up_months": follow_up_months, "contact_hours": contact_hours,
+                "reoffending_base": reoffending_base}
     ledger = Ledger()
     raws: dict[str, Any] = {}
     keys_of: dict[str, list[tuple]] = {}
@@ -417,7 +419,8 @@ def publish_scheme(
         if has_areas and len(link_raw):
             link_keys = [ALL if h == TOTAL_LABEL else ("hotspot", str(h)) for h in link_raw["hotspot"]]
             add_linkage_rows(ledger, link_raw, link_keys, total=ALL)
-        sum_keys = [("where", IN_HOTSPOTS) if w == IN_HOTSPOTS else (ALL if w == TOTAL_LABEL else ("hotspot", w)) for w in sum_raw["where"]]
+        sum_keys = [("where", IN_HOTSPOTS) if w == IN_HOTSPOTS else (ALL if w == TOTAL_LABEL else ("hotspot", w))
+                    for w in sum_raw["where"]]
         add_linkage_rows(ledger, sum_raw, sum_keys, total=ALL)
         if has_areas and link_keys:
             from .linkage import LINK_COUNTS
@@ -558,10 +561,12 @@ def _tasks_and_flows(ledger: Ledger, table: pd.DataFrame, linkage: Any, areas: g
     key = (("hotspot", NO_LOCATION), "referrals") if (("hotspot", NO_LOCATION), "referrals") in ledger else ("where", "unlocated")
     ledger.relate(key, [("where", "linked_unlocated"), ("where", "unlinked_unlocated")])
     # regions: hotspot area, or the town of the harm for referrals outside hotspots (or without areas)
-    harm_town = table["harm_town"].astype(str).to_numpy() if "harm_town" in table.columns else np.full(len(table), "?", dtype=object)
+    harm_town = (table["harm_town"].astype(str).to_numpy() if "harm_town" in table.columns
+                 else np.full(len(table), "?", dtype=object))
     if has_areas:
         hot = table["hotspot"].astype(str).to_numpy()
-        region = np.where(hot == OUTSIDE_HOTSPOTS, np.char.add("town:", harm_town.astype(str)), np.char.add("area:", hot.astype(str)))
+        region = np.where(hot == OUTSIDE_HOTSPOTS, np.char.add("town:", harm_town.astype(str)),
+                          np.char.add("area:", hot.astype(str)))
     else:
         region = np.char.add("town:", harm_town.astype(str))
     sel = with_site

@@ -249,7 +249,8 @@ class Attack:
         parts: dict[str, list] = {}
         for b, k in enumerate(keys):
             c = set(cands.get(b, set()))
-            full = shapely.box(*shapely.bounds(boxes[b])[:2], shapely.bounds(boxes[b])[2] + 1e-6 * m, shapely.bounds(boxes[b])[3] + 1e-6 * m)
+            x_0, y_0, x_1, y_1 = shapely.bounds(boxes[b])
+            full = shapely.box(x_0, y_0, x_1 + 1e-6 * m, y_1 + 1e-6 * m)
             if not union.covers(full):
                 c.add(OUTSIDE)
             if len(c) == 1:
@@ -348,13 +349,13 @@ class Attack:
                 continue  # tied to nothing: any value
             Ac = Au[rows][:, cols]
             b = -const[rows]
-            l, h, s = lo[vars_].copy(), hi[vars_].copy(), semi[vars_]
-            l[s] = float(self.t)
+            low, high, s = lo[vars_].copy(), hi[vars_].copy(), semi[vars_]
+            low[s] = float(self.t)
             integ = np.where(s, 3, 1)
 
-            def solve(obj, lower=None, upper=None):
-                res = milp(obj, integrality=integ, bounds=Bounds(l if lower is None else lower, h if upper is None else upper),
-                           constraints=LinearConstraint(Ac, b, b), options={"disp": False})
+            def solve(obj, lower=None, upper=None, Ac=Ac, b=b, low=low, high=high, integ=integ):
+                bounds = Bounds(low if lower is None else lower, high if upper is None else upper)
+                res = milp(obj, integrality=integ, bounds=bounds, constraints=LinearConstraint(Ac, b, b), options={"disp": False})
                 assert res.status == 0, f"the published figures are inconsistent for the reader ({res.message})"
                 return np.round(res.x)
 
@@ -367,11 +368,11 @@ class Attack:
             groups: dict[tuple, list[int]] = {}
             for j in range(len(cols)):
                 a0, a1 = Acsc.indptr[j], Acsc.indptr[j + 1]
-                sig = (Acsc.indices[a0:a1].tobytes(), Acsc.data[a0:a1].tobytes(), l[j], h[j], bool(s[j]))
+                sig = (Acsc.indices[a0:a1].tobytes(), Acsc.data[a0:a1].tobytes(), low[j], high[j], bool(s[j]))
                 groups.setdefault(sig, []).append(j)
             twins = [np.array(g) for g in groups.values() if len(g) > 1]
 
-            def note(x):
+            def note(x, seen_lo=seen_lo, seen_hi=seen_hi, twins=twins):
                 np.minimum(seen_lo, x, out=seen_lo)
                 np.maximum(seen_hi, x, out=seen_hi)
                 for g in twins:
@@ -390,7 +391,8 @@ class Attack:
                     break
                 box = still & ~s
                 before = int(still.sum())
-                note(solve(np.where(still, sign, 0.0), np.where(box, np.maximum(l, x0 - 1), l), np.where(box, np.minimum(h, x0 + 1), h)))
+                note(solve(np.where(still, sign, 0.0), np.where(box, np.maximum(low, x0 - 1), low),
+                           np.where(box, np.minimum(high, x0 + 1), high)))
                 if int((seen_lo == seen_hi).sum()) == before and sign > 0:
                     break
             for j in np.flatnonzero(seen_lo == seen_hi):
@@ -420,8 +422,8 @@ class Attack:
         lo = np.array(self.lo)
         hi = np.minimum(np.array(self.hi), big)
         semi = np.array(self.semi)
-        l = lo.copy()
-        l[semi] = float(self.t)
+        low = lo.copy()
+        low[semi] = float(self.t)
         r_i, c_i, v_i = [], [], []
         for k, row in enumerate(self.rows):
             for j, a in row.items():
@@ -435,7 +437,7 @@ class Attack:
         integ = np.where(semi, 3, 1)
         vals = []
         for sign in (1.0, -1.0):
-            res = milp(sign * w, integrality=integ, bounds=Bounds(l, hi), constraints=LinearConstraint(A, 0, 0),
+            res = milp(sign * w, integrality=integ, bounds=Bounds(low, hi), constraints=LinearConstraint(A, 0, 0),
                        options={"disp": False})
             assert res.status == 0, res.message
             vals.append(float(w @ np.round(res.x)))
@@ -512,13 +514,15 @@ def scheme_data(n: int, seed: int, n_areas: int = 2, offset: float = 0.0):
         x, y = X0 + 1_000 + i * 2_500 + offset, Y0 + 1_000 + offset
         areas.append(shapely.box(x, y, x + w, y + h))
     area_gdf = gpd.GeoDataFrame({"area_id": np.arange(1, n_areas + 1)}, geometry=areas, crs=27700) if n_areas else None
-    towns = gpd.GeoDataFrame({"name": ["Aton", "Beeby", "Ceford", "Dunham"]},
-                             geometry=gpd.points_from_xy([X0 + 500, X0 + 3_500, X0 + 6_500, X0 + 3_500], [Y0 + 500, Y0 + 4_000, Y0 + 500, Y0 - 2_000]),
+    town_x = [X0 + 500, X0 + 3_500, X0 + 6_500, X0 + 3_500]
+    town_y = [Y0 + 500, Y0 + 4_000, Y0 + 500, Y0 - 2_000]
+    towns = gpd.GeoDataFrame({"name": ["Aton", "Beeby", "Ceford", "Dunham"]}, geometry=gpd.points_from_xy(town_x, town_y),
                              crs=27700)
     n_sites = int(rng.integers(2, 7))
-    tasks = gpd.GeoDataFrame({"task_id": [f"T{i}" for i in range(n_sites)], "kind": rng.choice(["food bank", "allotment", "workshop"], n_sites),
-                              "site_name": [f"Site {i}" for i in range(n_sites)]},
-                             geometry=gpd.points_from_xy(X0 + rng.uniform(0, 7_000, n_sites), Y0 + rng.uniform(-2_000, 4_000, n_sites)), crs=27700)
+    site_xy = gpd.points_from_xy(X0 + rng.uniform(0, 7_000, n_sites), Y0 + rng.uniform(-2_000, 4_000, n_sites))
+    tasks = gpd.GeoDataFrame({"task_id": [f"T{i}" for i in range(n_sites)],
+                              "kind": rng.choice(["food bank", "allotment", "workshop"], n_sites),
+                              "site_name": [f"Site {i}" for i in range(n_sites)]}, geometry=site_xy, crs=27700)
     # a share of the referrals in the hotspot areas, the rest around the towns
     pts = []
     for _ in range(n):

@@ -383,7 +383,8 @@ def test_data_source_detection(ids, sources, kind):
     src = data_source(df)
     assert src.kind == kind
     # Real data's hotspot areas and maps are named from GeoNames: its attribution follows the data's.
-    want = {"demo": DEMO_ATTRIBUTION, "police.uk": f"{POLICE_UK_ATTRIBUTION}. {GEONAMES_ATTRIBUTION}", "user": GEONAMES_ATTRIBUTION}
+    want = {"demo": DEMO_ATTRIBUTION, "police.uk": f"{POLICE_UK_ATTRIBUTION}. {GEONAMES_ATTRIBUTION}",
+            "user": GEONAMES_ATTRIBUTION}
     assert src.attribution == want[kind]
     assert "(Anti-social behaviour)" in src.description
     assert data_source(df, source="Force records", attribution="© Force").description == "Force records"

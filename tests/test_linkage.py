@@ -222,7 +222,8 @@ def test_task_lines_snap_the_harm_end(hand):
     starts = shapely.get_coordinates(shapely.get_point(lines.geometry.values, 0))
     assert np.all((starts - 50) % 100 == 0)  # centres of 100 m squares
     exact = referral_task_lines(hand, snap_m=None)
-    assert np.all(np.abs(np.sort(starts, axis=0) - np.sort(shapely.get_coordinates(shapely.get_point(exact.geometry.values, 0)), axis=0)) <= 50)
+    exact_starts = shapely.get_coordinates(shapely.get_point(exact.geometry.values, 0))
+    assert np.all(np.abs(np.sort(starts, axis=0) - np.sort(exact_starts, axis=0)) <= 50)
     with pytest.raises(ParameterError, match="snap_m"):
         referral_task_lines(hand, snap_m=0)
 

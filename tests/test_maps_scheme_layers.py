@@ -35,7 +35,8 @@ X0, Y0 = 430_000.0, 330_000.0
 
 
 def _render(*groups, study=None) -> str:
-    area = study if study is not None else gpd.GeoDataFrame(geometry=[shapely.box(X0 - 5_000, Y0 - 5_000, X0 + 15_000, Y0 + 15_000)], crs=27700)
+    box = shapely.box(X0 - 5_000, Y0 - 5_000, X0 + 15_000, Y0 + 15_000)
+    area = study if study is not None else gpd.GeoDataFrame(geometry=[box], crs=27700)
     m = base_map(study_area=area)
     sl.layer_support(m)
     for g in groups:
@@ -244,7 +245,8 @@ def test_hotspot_areas_layer_sends_only_its_columns_escaped():
 def _referrals(n=60, seed=1):
     rng = np.random.default_rng(seed)
     xy = rng.normal([X0 + 2_000, Y0 + 2_000], 300, size=(n, 2))
-    return gpd.GeoDataFrame({"person_ref": [f"p_{i:016x}" for i in range(n)]}, geometry=gpd.points_from_xy(xy[:, 0], xy[:, 1]), crs=27700)
+    return gpd.GeoDataFrame({"person_ref": [f"p_{i:016x}" for i in range(n)]}, geometry=gpd.points_from_xy(xy[:, 0], xy[:, 1]),
+                            crs=27700)
 
 
 def _rows(group):
@@ -306,7 +308,8 @@ def test_person_level_layers_are_only_built_when_shown(demo):
     with pytest.raises(ParameterError, match="shown"):
         sl.referral_task_lines_layer(pub, show=False)
     with pytest.raises(SchemaError):
-        sl.referral_task_lines_layer(gpd.GeoDataFrame({"task_id": ["T1"]}, geometry=[shapely.LineString([(X0, Y0), (X0 + 9, Y0)])], crs=27700))
+        line = shapely.LineString([(X0, Y0), (X0 + 9, Y0)])
+        sl.referral_task_lines_layer(gpd.GeoDataFrame({"task_id": ["T1"]}, geometry=[line], crs=27700))
 
 
 # =============================================================================== task sites

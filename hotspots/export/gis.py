@@ -149,7 +149,8 @@ class ExportManifest:
 
 
 # =============================================================================== suppression
-def suppress_counts(counts: Sequence[Any], threshold: int = SUPPRESSION_THRESHOLD, *, unsafe: bool = False) -> tuple[pd.Series, pd.Series]:
+def suppress_counts(counts: Sequence[Any], threshold: int = SUPPRESSION_THRESHOLD, *,
+                    unsafe: bool = False) -> tuple[pd.Series, pd.Series]:
     """Disclosure control of one list of person counts whose total is assumed known.
 
     Primary: counts from 1 to ``threshold − 1`` are hidden (``"<5"``). Secondary
@@ -225,11 +226,13 @@ def _areas_layer(an: Any, pub: Any) -> gpd.GeoDataFrame:
         t = ch.table.set_index("area_id")
         for col in ("n_before", "n_after", "rate_ratio", "rate_ratio_low", "rate_ratio_high", "p_value", "change_class"):
             if col in t.columns:
-                a.insert(len(a.columns) - 1, col if col.startswith(("n_", "change")) else f"change_{col}", t[col].reindex(a["area_id"]).to_numpy())
+                name = col if col.startswith(("n_", "change")) else f"change_{col}"
+                a.insert(len(a.columns) - 1, name, t[col].reindex(a["area_id"]).to_numpy())
     if pub is not None and pub.referrals_by_hotspot is not None:
         d = pub.referrals_by_hotspot.set_index(pub.referrals_by_hotspot["hotspot"].astype(str))
         vals = d["referrals"].reindex(a["area_id"].astype(str)).to_numpy(dtype=object)
-        a.insert(len(a.columns) - 1, "referrals", np.array(["0" if v is None or (isinstance(v, float) and math.isnan(v)) else str(v) for v in vals], dtype=object))
+        texts = ["0" if v is None or (isinstance(v, float) and math.isnan(v)) else str(v) for v in vals]
+        a.insert(len(a.columns) - 1, "referrals", np.array(texts, dtype=object))
     return a
 
 

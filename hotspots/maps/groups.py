@@ -147,7 +147,8 @@ class SchemeLayerControl(folium.LayerControl):
         super().render(**kwargs)
 
 
-def scheme_layer_control(m: folium.Map | None = None, *, collapsed: bool = False, position: str = "topright") -> SchemeLayerControl:
+def scheme_layer_control(m: folium.Map | None = None, *, collapsed: bool = False,
+                         position: str = "topright") -> SchemeLayerControl:
     """A :class:`SchemeLayerControl`, added to ``m`` when given (add it after the last layer)."""
     ctrl = SchemeLayerControl(collapsed=collapsed, position=position)
     if m is not None:

@@ -25,8 +25,8 @@ from folium.template import Template
 
 from .. import style, validation
 from .._errors import ParameterError, SchemaError
-from ..grid import BNG
 from ..disclosure import SUPPRESSION_THRESHOLD
+from ..grid import BNG
 from .base import project_geoms
 from .escape import css_colour, escape_html, format_value, js_json
 from .groups import LAYER_NAMES, feature_group, latlon, require_gdf
@@ -102,7 +102,8 @@ class _RowsLayer(folium.map.Layer):
 
     _template = Template("{% macro script(this, kwargs) %}" + _ROWS_SCRIPT + "{% endmacro %}")
 
-    def __init__(self, kind: str, rows: list[list[Any]], labels: Sequence[str], colours: Sequence[str], style: Mapping[str, Any], *, name: str, show: bool = True):
+    def __init__(self, kind: str, rows: list[list[Any]], labels: Sequence[str], colours: Sequence[str], style: Mapping[str, Any],
+                 *, name: str, show: bool = True):
         super().__init__(name=escape_html(name), overlay=True, control=False, show=show)
         self._name = "HotspotsRows"
         self.kind = kind
@@ -297,15 +298,18 @@ def referral_task_lines_layer(
         shown = flows["referrals_shown"].astype(str).tolist()
         n = np.array([_shown_int(v) or 0 for v in shown], dtype=float)
         width = np.where(n > 0, np.round(np.minimum(1.0 + n / 10.0, 6.0), 1), 1.0)
-        same = flows["site_in_origin_town"].to_numpy(dtype=bool) if "site_in_origin_town" in flows.columns else np.zeros(len(flows), bool)
+        same = (flows["site_in_origin_town"].to_numpy(dtype=bool) if "site_in_origin_town" in flows.columns
+                else np.zeros(len(flows), bool))
         fields = [c for c in ("referrals_shown", "origin", "task_kind", "task_site", "length_m") if c in flows.columns]
-        labels = {"referrals_shown": "Referrals", "origin": "From", "task_kind": "Task", "task_site": "Site", "length_m": "Distance (m)"}
+        labels = {"referrals_shown": "Referrals", "origin": "From", "task_kind": "Task", "task_site": "Site",
+                  "length_m": "Distance (m)"}
         values = [[format_value(v) for v in flows[f].tolist()] for f in fields]
         rows = [
             [o[i, 0], o[i, 1], t[i, 0], t[i, 1], float(width[i]), 0 if same[i] else 1, *(col[i] for col in values)]
             for i in range(len(flows))
         ]
-        _RowsLayer("lines", rows, [labels[f] for f in fields], [local_colour, far_colour], {"opacity": 0.55}, name=name).add_to(group)
+        _RowsLayer("lines", rows, [labels[f] for f in fields], [local_colour, far_colour], {"opacity": 0.55},
+                   name=name).add_to(group)
     category_legend([("task site in the same town", local_colour), ("task site elsewhere", far_colour)], title=name,
                     position="topleft").add_to(group)
     return make_offline(group)

@@ -99,7 +99,8 @@ def dissolve_cells(grid: Any, mask: np.ndarray) -> shapely.Geometry:
     return shapely.coverage_union_all(boxes)
 
 
-def _class_polygons(grid: Any, labels: np.ndarray, classes: Sequence[str], extra: Mapping[str, np.ndarray] | None = None) -> gpd.GeoDataFrame:
+def _class_polygons(grid: Any, labels: np.ndarray, classes: Sequence[str],
+                    extra: Mapping[str, np.ndarray] | None = None) -> gpd.GeoDataFrame:
     rows = []
     for cls in classes:
         sel = labels == cls
