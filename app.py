@@ -62,9 +62,11 @@ from hotspots.app_support import (  # noqa: E402
     url_defaults,
 )
 from hotspots.change import incident_points  # noqa: E402
+from hotspots.datadir import force_bundle, force_folders  # noqa: E402
 from hotspots.maps import base_map, dual_map  # noqa: E402
 from hotspots.maps import scheme_layers as sl  # noqa: E402
 from hotspots.maps.base import CARTO_KEY_ENV  # noqa: E402
+from hotspots.places import name_hotspot_areas  # noqa: E402
 from hotspots.schema import AGE_GROUPS, OFFENCES, ROUTES, SCHEME_START  # noqa: E402
 
 MAP_HEIGHT = 620
@@ -141,6 +143,20 @@ def download(label: str, make: Callable[[], bytes], file_name: str, mime: str, k
 
 
 # =============================================================================== sidebar
+# Forces' police.uk files under data/police_uk/ (hotspots fetch), listed beside the demo data.
+_folders = {f.id: f for f in force_folders()}
+if _folders:
+    with st.sidebar:
+        _names = {"demo": "Synthetic demo data", **{k: f.describe() for k, f in _folders.items()}}
+        _pick = st.selectbox("Data", list(_names), format_func=_names.get, key="data_choice",
+                             help="Forces found under data/police_uk/ (see data/README.md), or the demo data.")
+    if _pick != st.session_state.get("data_choice_loaded", "demo"):
+        try:
+            with st.spinner("Loading the force's files…"):
+                st.session_state["bundle"] = _demo(0) if _pick == "demo" else force_bundle(_folders[_pick])
+            st.session_state["data_choice_loaded"] = _pick
+        except Exception as exc:  # an unreadable folder: an error box, the current data stay
+            show_error(exc)
 bundle = current_bundle()
 try:
     first_month, last_month = cached(bundle, "month_range", (), lambda: month_range(bundle.incidents))
@@ -219,7 +235,8 @@ settings = Settings(
 )
 
 # =============================================================================== analysis
-st.title("Anti-social behaviour hotspots")
+_force = bundle.prepared.force
+st.title("Anti-social behaviour hotspots" + (f" — {_force.name}" if _force is not None else ""))
 progress_slot = st.empty()
 
 
@@ -257,7 +274,9 @@ except Exception as exc:  # bad settings or data: an error box, never a tracebac
     st.stop()
 
 area_table = cached(bundle, "area_table", (stage_key(settings), change_key(settings), settings.near_m, snap_m),
-                    lambda: sl.hotspot_area_table(stage.areas, change=changes, publication=publication))
+                    lambda: sl.hotspot_area_table(stage.areas, change=changes, publication=publication,
+                                                  places=name_hotspot_areas(stage.areas.areas, stage.incidents,
+                                                                            bundle.study_area)))
 summary = hotspot_change_summary(changes)
 
 cols = st.columns(6)

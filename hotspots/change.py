@@ -809,7 +809,8 @@ def change_areas(
         control_info = {"before": c_b, "after": c_a, "description": f"control area of {geom.area / 1e6:.2f} km²"}
     model = panel = None
     if test == "overdispersed":
-        in_area = _study_area_points(cell_areas, xy)
+        # the reference is every incident given (the same whether areas come as HotspotAreas or polygons)
+        in_area = np.ones(len(xy), dtype=bool)
         model, panel = _fit_model(
             hit_area, len(areas), sp, in_area, before, after, None, dispersion, tau2_fallback, "areas", ref_index=hit_pt
         )
@@ -827,11 +828,3 @@ def change_areas(
     )
 
 
-def _study_area_points(cell_areas: HotspotAreas | None, xy: np.ndarray) -> np.ndarray:
-    """Incidents inside the hotspot areas' grid study area (all incidents without a grid)."""
-    grid = None if cell_areas is None else cell_areas.grid
-    if not isinstance(grid, Grid):
-        return np.ones(len(xy), dtype=bool)
-    rows, cols, on_grid = grid.cell_of(xy)
-    flat = rows * grid.n_cols + cols
-    return on_grid & grid.active.ravel()[np.where(on_grid, flat, 0)]

@@ -313,10 +313,12 @@ class Ledger:
             small is withheld. Its cells cost 1 to hide (the total row's cost ``total_cost``).
         """
         measures = list(shown) + list(implied)
+        dens = set((signals or {}).values())
         for pop, vals in rows:
             row_cost = total_cost if total is not None and pop == total else 0
             for m in shown:
-                self.add((pop, m), vals[m], shown=True, cost=max(row_cost, 1 if m == size else 0))
+                # a group's size and a rate's denominator are hidden only when nothing cheaper helps
+                self.add((pop, m), vals[m], shown=True, cost=max(row_cost, 1 if m == size or m in dens else 0))
             for m in implied:
                 sig = (signals or {}).get(m)
                 self.add((pop, m), vals[m], shown=False, cost=row_cost, signal=None if sig is None else (pop, sig))
@@ -740,6 +742,7 @@ def protect(ledger: Ledger, *, threshold: int = SUPPRESSION_THRESHOLD, unsafe: b
     if not isinstance(protect_implied, (bool, np.bool_)):
         raise ParameterError(f"`protect_implied` must be True or False; got {protect_implied!r}.")
     values = np.asarray(ledger.values, dtype=np.int64)
+    n = len(values)
     shown = np.asarray(ledger.shown, dtype=bool)
     status = np.where(shown, SHOWN, IMPLIED).astype(np.int8)
     status[shown & (values > 0) & (values < t)] = PRIMARY
@@ -803,47 +806,81 @@ def protect(ledger: Ledger, *, threshold: int = SUPPRESSION_THRESHOLD, unsafe: b
         return bool(lo[victim] < hi[victim])
 
     attempts: dict[int, int] = {}
-    for _round in range(max_rounds):
-        check = sysm.must_protect(status)
-        pinned = sysm.pinned(status, check, exact=False)
-        exact = False
-        if not pinned.any():
-            pinned = sysm.pinned(status, check, exact=True)
-            exact = True
-        if not pinned.any():
-            break
-        chosen: set[int] = set()
-        stuck: list[int] = []
-        for victim in np.flatnonzero(pinned).tolist():
-            near = {int(c) for k in sysm.rows_of[victim] for c in sysm.col[sysm.indptr[k]:sysm.indptr[k + 1]]}
-            if chosen & near:
-                continue  # a count hidden this round already sits in one of its relations
-            attempts[victim] = attempts.get(victim, 0) + 1
-            cands = candidates(victim) if attempts[victim] <= 8 else []
-            if not cands:
-                stuck.append(victim)
+    given_up: set[int] = set()
+    is_base = np.zeros(n, dtype=bool)  # denominators of rates whose complement a reader may learn is small
+    is_base[sysm.signal[sysm.signal >= 0]] = True
+    # Phase after phase: hidden rate denominators the published figures still determine at the
+    # end (they cannot simply be shown, see below) must not be worked out in the next phase.
+    keep_open = np.zeros(n, dtype=bool)
+    for _phase in range(4):
+        for _round in range(max_rounds):
+            check = sysm.must_protect(status) | (keep_open & np.isin(status, (HIDDEN, WITHHELD_CODE)))
+            if given_up:
+                check[np.fromiter(given_up, dtype=np.int64)] = False
+            pinned = sysm.pinned(status, check, exact=False)
+            exact = False
+            if not pinned.any():
+                pinned = sysm.pinned(status, check, exact=True)
+                exact = True
+            if not pinned.any():
+                break
+            chosen: set[int] = set()
+            stuck: list[int] = []
+            for victim in np.flatnonzero(pinned).tolist():
+                near = {int(c) for k in sysm.rows_of[victim] for c in sysm.col[sysm.indptr[k]:sysm.indptr[k + 1]]}
+                if chosen & near:
+                    continue  # a count hidden this round already sits in one of its relations
+                attempts[victim] = attempts.get(victim, 0) + 1
+                cands = candidates(victim) if attempts[victim] <= 8 else []
+                if not cands:
+                    stuck.append(victim)
+                    continue
+                chosen.add(next((c for c in cands[:3 if exact else 8] if helps(victim, c, exact)), cands[0]))
+            if chosen:
+                status[np.fromiter(chosen, dtype=np.int64)] = HIDDEN
                 continue
-            chosen.add(next((c for c in cands[:3 if exact else 8] if helps(victim, c, exact)), cands[0]))
-        if chosen:
-            status[np.fromiter(chosen, dtype=np.int64)] = HIDDEN
-            continue
-        # Nothing left to hide around them: withhold the counts in their relations.
-        changed = False
-        for victim in stuck:
-            for k in sysm.rows_of[victim]:
-                for c in sysm.col[sysm.indptr[k]:sysm.indptr[k + 1]]:
-                    if shown[c] and status[c] in (SHOWN, PRIMARY, HIDDEN) and not frozen[c]:
-                        status[c] = WITHHELD_CODE
-                        changed = True
-        if not changed:
-            notes.append(f"{len(stuck)} count(s) could not be protected by suppression alone")
+            # Nothing left to hide around them: withhold the counts in their relations.
+            changed = False
+            for victim in stuck:
+                for k in sysm.rows_of[victim]:
+                    for c in sysm.col[sysm.indptr[k]:sysm.indptr[k + 1]]:
+                        if shown[c] and status[c] in (SHOWN, PRIMARY, HIDDEN) and not frozen[c]:
+                            status[c] = WITHHELD_CODE
+                            changed = True
+            if not changed:
+                if not stuck:  # pragma: no cover - every victim had a candidate
+                    break
+                notes.append(f"{len(stuck)} count(s) could not be protected by suppression alone")
+                given_up.update(stuck)
+        else:  # pragma: no cover
+            raise RuntimeError("disclosure control did not converge; this is a bug in hotspots")
+        # Hidden counts (not small) that the published figures determine anyway are shown: hiding them
+        # protects nobody. A rate's denominator is shown only if that pins nothing: shown, it lets its
+        # rate be shown as a bound (">99"), which tells that the rate's complement is small.
+        tried: set[int] = set()
+        for _ in range(10):
+            hidden_big = np.isin(status, (HIDDEN, WITHHELD_CODE)) & ~sysm.small & ~frozen
+            if not hidden_big.any():
+                break
+            det = sysm.pinned(status, hidden_big, exact=True)
+            plain = det & ~(is_base & (values > 0))
+            status[plain] = SHOWN
+            bases = [b for b in np.flatnonzero(det & ~plain).tolist() if b not in tried]
+            for b in bases[:50]:
+                tried.add(b)
+                trial = status.copy()
+                trial[b] = SHOWN
+                if not sysm.pinned(trial, sysm.must_protect(trial), exact=True).any():
+                    status[b] = SHOWN
+            if not plain.any() and not bases:
+                break
+        left = np.isin(status, (HIDDEN, WITHHELD_CODE)) & is_base & (values >= t) & ~frozen & ~keep_open
+        if not left.any():
             break
-    else:  # pragma: no cover
-        raise RuntimeError("disclosure control did not converge; this is a bug in hotspots")
-    # Hidden counts (not small) that the published figures determine anyway are shown.
-    hidden_big = np.isin(status, (HIDDEN, WITHHELD_CODE)) & ~sysm.small & ~frozen
-    if hidden_big.any():
-        status[sysm.pinned(status, hidden_big, exact=True)] = SHOWN
+        left = sysm.pinned(status, left, exact=True)
+        if not left.any():
+            break
+        keep_open |= left
     return Protection(ledger, status, t, bool(protect_implied), tuple(notes))
 
 

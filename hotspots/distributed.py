@@ -50,7 +50,7 @@ from .density import GAUSSIAN_CUTOFF_SD, KDEResult, kde
 from .fdr import bh_adjust
 from .gistar import CONFIDENCE_LEVELS, GiStarResult
 from .grid import Grid, GridValues, points_xy
-from .neighbours import _active_values_or_raise, disc_stencil, neighbour_count, neighbour_sum
+from .neighbours import active_values_or_raise, disc_stencil, neighbour_count, neighbour_sum
 
 __all__ = [
     "SchedulerError",
@@ -213,6 +213,7 @@ def stream_row_groups(
         ``progress(step, fraction)`` as each task finishes.
     """
     client, cluster = connect(scheduler)
+    own_client = client is not scheduler  # started or connected here: closed here
     try:
         from distributed import as_completed
 
@@ -233,8 +234,9 @@ def stream_row_groups(
             fut.release()
             yield part
     finally:
-        if cluster is not None:
+        if own_client:
             client.close()
+        if cluster is not None:
             cluster.close()
 
 
@@ -318,7 +320,7 @@ def tiled_gi_star(
     dask = require_dask()
     grid = counts.grid
     active = grid.active
-    y = _active_values_or_raise(counts)
+    y = active_values_or_raise(counts)
     st = disc_stencil(distance, grid.cell_size, shape=grid.shape)
     if disc_stencil(distance, grid.cell_size).size == 1:
         raise ParameterError(

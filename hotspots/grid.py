@@ -133,7 +133,10 @@ def points_xy(points: Any, crs: pyproj.CRS | None = None, *, name: str = "points
 # immutable, so an array that still holds the very same geometry objects in the same order (the
 # same pointers) has the same coordinates: an analysis reads one incidents table several times
 # (counts, density, clusters, linkage), and the app again for every redraw. Reading 10^5 points
-# through GEOS costs about 5 ms; checking the pointers, 0.05 ms. Arrays are held weakly.
+# through GEOS costs about 5 ms; comparing the pointers, 0.05 ms. Each entry keeps a copy of the
+# array of geometry objects (references, not the geometries), so that no other geometry can take
+# a cached one's address while the entry lives, and is dropped when the array it was read from is
+# garbage-collected (a weak reference with a callback).
 _XY_CACHE: OrderedDict[int, tuple[Any, np.ndarray, np.ndarray]] = OrderedDict()
 _XY_CACHE_SIZE = 4
 _XY_LOCK = threading.Lock()
@@ -154,23 +157,28 @@ def _cached_xy(arr: np.ndarray) -> np.ndarray | None:
         return None
     with _XY_LOCK:
         hit = _XY_CACHE.get(id(arr))
-        if hit is None or hit[0]() is not arr or not np.array_equal(hit[1], ptrs):
+        if hit is None or hit[0]() is not arr or not np.array_equal(_pointers(hit[1]), ptrs):
             return None
         _XY_CACHE.move_to_end(id(arr))
         return hit[2].copy()
 
 
+def _forget(key: int) -> None:
+    with _XY_LOCK:
+        _XY_CACHE.pop(key, None)
+
+
 def _remember_xy(arr: np.ndarray, xy: np.ndarray) -> None:
-    ptrs = _pointers(arr)
-    if ptrs is None:
+    if _pointers(arr) is None:
         return
+    key = id(arr)
     try:
-        ref = weakref.ref(arr)
+        ref = weakref.ref(arr, lambda _r, key=key: _forget(key))
     except TypeError:  # pragma: no cover - numpy arrays support weak references
         return
     with _XY_LOCK:
-        _XY_CACHE[id(arr)] = (ref, ptrs.copy(), xy.copy())
-        _XY_CACHE.move_to_end(id(arr))
+        _XY_CACHE[key] = (ref, arr.copy(), xy.copy())
+        _XY_CACHE.move_to_end(key)
         while len(_XY_CACHE) > _XY_CACHE_SIZE:
             _XY_CACHE.popitem(last=False)
 

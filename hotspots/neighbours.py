@@ -41,6 +41,7 @@ __all__ = [
     "DistanceChoice",
     "auto_distance",
     "DISTANCE_RTOL",
+    "active_values_or_raise",
 ]
 
 #: Output rows per block in :func:`neighbour_sum` (working memory ~ 2 x block x columns x 8 bytes).
@@ -318,6 +319,11 @@ def _active_values_or_raise(values: GridValues) -> np.ndarray:
             f"col {cc[0]}; fill them (e.g. with 0 for no incidents) or take those cells out of the mask (`grid.with_mask`)."
         )
     return np.where(active, v, 0.0)
+
+
+#: Public name of :func:`_active_values_or_raise` for other modules (e.g. the tiled Gi* of
+#: :mod:`hotspots.distributed`).
+active_values_or_raise = _active_values_or_raise
 
 
 # --------------------------------------------------------------------------- automatic distance

@@ -430,14 +430,16 @@ def publish_scheme(
     n_all = len(table)
     n_loc = int(located.sum())
     ledger.add(("where", "located"), n_loc, shown=False)
-    if (ALL, "referrals") in ledger and n_all != n_loc:
-        if ("hotspot", NO_LOCATION) in groups.get("hotspot", ()) or (("hotspot", NO_LOCATION), "referrals") in ledger:
-            ledger.relate((ALL, "referrals"), [("where", "located"), (("hotspot", NO_LOCATION), "referrals")])
-        else:
-            ledger.add(("where", "unlocated"), n_all - n_loc, shown=False)
-            ledger.relate((ALL, "referrals"), [("where", "located"), ("where", "unlocated")])
+    if n_all == n_loc:
+        # No "no location" group anywhere: a reader knows every referral has a location.
+        ledger.add(("where", "unlocated"), 0)
+        unlocated_key: Any = ("where", "unlocated")
+    elif (("hotspot", NO_LOCATION), "referrals") in ledger:
+        unlocated_key = (("hotspot", NO_LOCATION), "referrals")
     else:
-        ledger.relate((ALL, "referrals"), [("where", "located")])
+        ledger.add(("where", "unlocated"), n_all - n_loc, shown=False)
+        unlocated_key = ("where", "unlocated")
+    ledger.relate((ALL, "referrals"), [("where", "located"), unlocated_key])
     origins = None
     if n_loc:
         geom = table.geometry.values[located]
@@ -552,12 +554,9 @@ def _tasks_and_flows(ledger: Ledger, table: pd.DataFrame, linkage: Any, areas: g
     with_site = linked & located
     ledger.add(("where", "linked_unlocated"), int((linked & ~located).sum()), shown=False)
     ledger.relate(("where", "task_linked"), [(ALL, "with_task_site"), ("where", "linked_unlocated")])
-    unl = int((~located).sum())
-    if unl:
-        ledger.add(("where", "unlinked_unlocated"), int((~linked & ~located).sum()), shown=False)
-        key = (("hotspot", NO_LOCATION), "referrals") if (("hotspot", NO_LOCATION), "referrals") in ledger else ("where", "unlocated")
-        if key in ledger:
-            ledger.relate(key, [("where", "linked_unlocated"), ("where", "unlinked_unlocated")])
+    ledger.add(("where", "unlinked_unlocated"), int((~linked & ~located).sum()), shown=False)
+    key = (("hotspot", NO_LOCATION), "referrals") if (("hotspot", NO_LOCATION), "referrals") in ledger else ("where", "unlocated")
+    ledger.relate(key, [("where", "linked_unlocated"), ("where", "unlinked_unlocated")])
     # regions: hotspot area, or the town of the harm for referrals outside hotspots (or without areas)
     harm_town = table["harm_town"].astype(str).to_numpy() if "harm_town" in table.columns else np.full(len(table), "?", dtype=object)
     if has_areas:

@@ -137,8 +137,10 @@ def test_defaults_announced_for_data_outside_derbyshire(small_csv, tmp_path):
     assert code == 0, stdout
     n_asb = int((df["category"] == ASB_CATEGORY).sum())
     assert f"kept the {n_asb:,} '{ASB_CATEGORY}' incidents of {len(df):,} loaded" in stdout
-    assert "study area: none" in stdout
+    # No boundary and far from Derbyshire: the footprint of the incidents (issue 13).
+    assert "study area: the footprint of the incidents" in stdout
     side = json.loads((tmp_path / "r" / "parameters.json").read_text())
+    assert side["inputs"]["study_area"]["source"].startswith("footprint of the incidents")
     assert side["used"]["incidents"] == n_asb
     assert side["settings"]["cell_size"] == 250
     # The library's warning (bandwidth below the cell size) is reported as a note, not a traceback.

@@ -144,3 +144,18 @@ def test_police_uk_folder_with_category_default(tmp_path, capsys):
     code = main(["national", str(folder), "--out", str(out), "--cache-dir", str(tmp_path / "cache"), "--no-overview",
                  "--category", "all", *ARGS])
     assert code == 0 and json.loads((out / "parameters.json").read_text())["parameters"]["n_points"] == 400
+
+
+def test_existing_scheduler_by_address(points_file, local_run, tmp_path):
+    # --scheduler tcp://... connects to a running cluster (here one started by the test, workers in
+    # this process) instead of starting one.
+    distributed = pytest.importorskip("distributed")
+    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=False, protocol="tcp",
+                                  dashboard_address=None) as cluster:
+        address = cluster.scheduler_address
+        assert address.startswith("tcp://")
+        out = tmp_path / "tcp"
+        assert main(["national", str(points_file), "--out", str(out), "--quiet", "--scheduler", address, *ARGS]) == 0
+    np.testing.assert_array_equal(read_raster(out / "counts.tif").values, read_raster(local_run / "counts.tif").values)
+    np.testing.assert_array_equal(read_raster(out / "class.tif").values, read_raster(local_run / "class.tif").values)
+    assert json.loads((out / "parameters.json").read_text())["parameters"]["scheduler"] == address

@@ -554,3 +554,24 @@ def test_points_xy_cache_returns_fresh_copies_and_sees_replaced_geometries():
     # checks still apply to a cached frame's CRS
     with pytest.raises(CRSError):
         points_xy(gdf, pyproj.CRS(3857))
+
+
+def test_points_xy_cache_survives_address_reuse_and_is_dropped_with_the_frame():
+    import gc
+
+    from hotspots import grid as grid_mod
+    from hotspots.grid import clear_coordinate_cache, points_xy
+
+    clear_coordinate_cache()
+    gdf = gpd.GeoDataFrame(geometry=gpd.points_from_xy([1.0, 2.0, 3.0], [4.0, 5.0, 6.0]), crs=27700)
+    points_xy(gdf)
+    # Two replacements in place: without the cache holding the first geometries, the second new
+    # point could take the freed address of the original one and look unchanged.
+    for k in range(50):
+        gdf.loc[1, "geometry"] = shapely.Point(100.0 + k, 200.0)
+        gdf.loc[1, "geometry"] = shapely.Point(300.0 + k, 400.0)
+        assert tuple(points_xy(gdf)[1]) == (300.0 + k, 400.0)
+    assert len(grid_mod._XY_CACHE) >= 1
+    del gdf
+    gc.collect()
+    assert len(grid_mod._XY_CACHE) == 0

@@ -444,3 +444,30 @@ def test_fast_transformer_matches_pyproj_in_any_thread():
     assert np.allclose(shapely.get_coordinates(geoms), np.column_stack([ex, ey]), atol=1e-9)
     same = gpd.points_from_xy(xs, ys)
     assert project_geoms(same, 27700, "EPSG:27700") is not None
+
+
+def test_hotspot_area_table_with_place_names():
+    import geopandas as gpd
+    import pandas as pd
+    import shapely
+
+    from hotspots.maps.scheme_layers import AREA_LABELS, hotspot_area_table, hotspot_areas_layer
+
+    areas = gpd.GeoDataFrame(
+        {"area_id": [2, 1], "rank": [2, 1], "count": [10.0, 30.0], "share_of_incidents": [0.1, 0.3],
+         "area_km2": [0.25, 0.5], "density_per_km2": [40.0, 60.0], "peak_confidence": ["95%", "99%"], "n_cells": [1, 2]},
+        geometry=[shapely.box(0, 0, 500, 500), shapely.box(1000, 0, 2000, 500)], crs=27700,
+    )
+    places = pd.DataFrame({"area_id": [1, 2], "label": ["High Street, Melton", "<b>Mill Lane</b>, Oakham"],
+                           "streets": ["High Street (20)", "Mill Lane (9)"],
+                           "districts": ["Melton (30)", "Rutland (10)"]})
+    t = hotspot_area_table(areas, places=places)
+    assert list(t.columns[:2]) == ["area_id", "place"] and t.columns[-1] == "geometry"
+    assert t["place"].tolist() == ["<b>Mill Lane</b>, Oakham", "High Street, Melton"]
+    assert t["streets"].tolist() == ["Mill Lane (9)", "High Street (20)"] and AREA_LABELS["place"] == "Place"
+    import folium
+
+    m = folium.Map()
+    hotspot_areas_layer(t).add_to(m)
+    html = m.get_root().render()
+    assert "High Street, Melton" in html and '"place"' in html

@@ -156,12 +156,30 @@ def test_label_towns_demo_and_real():
     assert t["name"].iloc[0] == "Leicester" and attr == GEONAMES_ATTRIBUTION and t.crs.to_epsg() == 27700
     # No area: the incidents' extent; the towns come in the incidents' CRS.
     c = leic.iloc[0]
-    pts = gpd.GeoDataFrame(
-        {"incident_id": ["a", "b"]},
-        geometry=gpd.points_from_xy([c.x - 3_000, c.x + 3_000], [c.y - 3_000, c.y + 3_000]),
-        crs=27700,
-    ).to_crs(3857)
-    t, _ = label_towns(None, pts)
+    xy = np.random.default_rng(0).normal([c.x, c.y], 2_000, size=(300, 2))
+    pts = gpd.GeoDataFrame({"incident_id": [f"i{i}" for i in range(300)]}, geometry=gpd.points_from_xy(*xy.T), crs=27700)
+    t, _ = label_towns(None, pts.to_crs(3857))
     assert "Leicester" in set(t["name"]) and t.crs.to_epsg() == 3857
+    # Only places the incidents support: none of Leicester's incidents reach Loughborough, 15 km away.
+    t, _ = label_towns(area, pts)
+    assert "Leicester" in set(t["name"]) and "Loughborough" not in set(t["name"])
     with pytest.raises(ParameterError):
         label_towns(None, None)
+
+
+def test_supported_by_leaves_out_towns_across_the_border():
+    from hotspots.places import supported_by
+
+    towns = gpd.GeoDataFrame(
+        {"name": ["Home", "Village", "Neighbour", "Hamlet"], "population": [50_000, 1_000, 40_000, 0]},
+        geometry=gpd.points_from_xy([0, 5_000, 9_000, -4_000], [0, 0, 0, 0]), crs=27700,
+    )
+    rng = np.random.default_rng(0)
+    home = rng.normal([0, 0], 800, size=(900, 2))
+    village = rng.normal([5_000, 0], 150, size=(20, 2))
+    edge = np.array([[7_300.0, 0.0]] * 3)  # a few of this force's incidents on the border, 1.7 km from Neighbour
+    inc = gpd.GeoDataFrame(geometry=gpd.points_from_xy(*np.vstack([home, village, edge]).T), crs=27700)
+    # rate = 923 / 91,500 people; Neighbour would need 0.1 x 403 = 40 incidents within 2 km: it has 3.
+    assert supported_by(towns, inc).tolist() == [True, True, False, False]
+    assert supported_by(towns, inc.iloc[:0]).tolist() == [False] * 4
+    assert supported_by(towns, inc, min_support=0.0).all()

@@ -97,8 +97,12 @@ def add_analysis_arguments(p: argparse.ArgumentParser) -> None:
                    help="drop this identifier-like referral column on load instead of refusing the file (repeatable)")
     g.add_argument("--tasks", metavar="F", help="reparative task sites file")
     g.add_argument("--study-area", metavar="F",
-                   help="boundary file, 'default' (built-in Derbyshire outline) or 'none'; default: the Derbyshire outline when "
-                        f"at least {AUTO_AREA_SHARE * 100:.0f}%% of incidents fall inside it")
+                   help="boundary file (e.g. from `hotspots fetch boundary`), 'default' (built-in Derbyshire outline) or 'none'; "
+                        f"default: the Derbyshire outline when at least {AUTO_AREA_SHARE * 100:.0f}%% of incidents fall inside "
+                        "it, else the footprint of the incidents (strays left out, counted and announced)")
+    g.add_argument("--force", metavar="NAME",
+                   help="the police force (name or police.uk id) for titles and parameters.json; default: police.uk's "
+                        "'Falls within' column")
     g.add_argument("--keep-holes", action="store_true",
                    help="keep the holes of the --study-area boundary (default: filled, announcing the incidents brought in)")
     g.add_argument("--category", action="append", metavar="C",
@@ -272,7 +276,7 @@ def load_inputs(args: argparse.Namespace, say: Callable[[str], None]) -> Inputs:
         boundary = load_boundary(Path(area_arg))
         say(f"study area {Path(area_arg).name}: {len(boundary)} polygon feature(s)")
     prepared = prepare_inputs(out.incidents, settings=settings, boundary=boundary, keep_holes=bool(args.keep_holes),
-                              categories=cats, referrals=out.referrals, tasks=out.tasks)
+                              categories=cats, referrals=out.referrals, tasks=out.tasks, force=getattr(args, "force", None))
     for note in prepared.notes:
         out.messages.append(note)
         say(note)
@@ -364,13 +368,13 @@ def summary_lines(analysis: Any, inputs: Inputs | None = None, *, top: int = 5) 
     if len(summ):
         has_change = "change_pct" in summ.columns
         has_ref = "referrals" in summ.columns
-        head = f"    {'#':>3}  {'near':<18} {'incidents':>10}"
+        head = f"    {'#':>3}  {'place':<32} {'incidents':>10}"
         head += f"  {'change':>9}" if has_change else ""
         head += f"  {'referrals':>9}" if has_ref else ""
         lines.append(f"  top {min(top, len(summ))} hotspot areas:")
         lines.append(head)
         for _, r in summ.head(top).iterrows():
-            row = f"    {int(r['area_id']):>3}  {str(r['place'])[:18]:<18} {int(r['incidents']):>10,}"
+            row = f"    {int(r['area_id']):>3}  {str(r['place'])[:32]:<32} {int(r['incidents']):>10,}"
             if has_change:
                 row += f"  {change_text(r['change_pct'], r['change_class']):>9}"
             if has_ref:

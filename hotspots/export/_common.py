@@ -150,24 +150,9 @@ def area_places(areas: pd.DataFrame, analysis: Any = None) -> pd.DataFrame:
     analysis' incidents (police.uk's "On or near ..." and LSOA names) when ``analysis`` is given.
     Without ``analysis``, the towns are those within 2 km of the areas.
     """
-    import geopandas as gpd
+    from ..places import name_hotspot_areas
 
-    from ..places import area_places as name_areas
-    from ..places import is_demo_data, label_towns
-
-    inc = getattr(analysis, "incidents", None)
-    if inc is None:
-        inc = gpd.GeoDataFrame(geometry=gpd.GeoSeries([], crs=areas.crs))
-    elif inc.crs is not None and areas.crs is not None and not inc.crs.equals(areas.crs):
-        inc = inc.to_crs(areas.crs)
-    if len(areas) == 0:
-        return name_areas(areas, inc)
-    study_area = getattr(analysis, "study_area", None)
-    where = study_area
-    if where is None or len(where) == 0:
-        where = gpd.GeoDataFrame(geometry=areas.geometry.values, crs=areas.crs)
-    towns, _ = label_towns(where, inc, demo=is_demo_data(inc))
-    return name_areas(areas, inc, towns=towns)
+    return name_hotspot_areas(areas, getattr(analysis, "incidents", None), getattr(analysis, "study_area", None))
 
 
 def area_summary(analysis: Any) -> pd.DataFrame:

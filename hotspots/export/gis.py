@@ -427,6 +427,8 @@ def _input_record(kind: str, value: Any, pub: Any = None) -> dict[str, Any]:
         rec["files"] = [Path(v).name if isinstance(v, (str, Path)) else str(v) for v in value]
     elif isinstance(value, Mapping):
         rec.update(value)
+        if kind == "referrals" and "rows" in rec:  # a count of people: as published
+            rec["rows"] = pub.kpis["all"].iloc[-1]["referrals"] if pub is not None else None
     return rec
 
 

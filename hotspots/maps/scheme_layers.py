@@ -243,6 +243,7 @@ def hotspot_area_table(
     linkage: Any = None,
     kpis: Any = None,
     publication: Any = None,
+    places: pd.DataFrame | None = None,
 ) -> gpd.GeoDataFrame:
     """One row per hotspot area with what its popup and the app's table show.
 
@@ -261,6 +262,9 @@ def hotspot_area_table(
         The analysis's protected person-level figures (:func:`hotspots.publication.scheme_publication`):
         when given, referrals, local reparation and the KPIs per area come from it (protected
         with every other output), and ``linkage``/``kpis`` are not needed.
+    places : DataFrame, optional
+        Place names per ``area_id`` (:func:`hotspots.places.name_hotspot_areas`): adds ``place``
+        (the label), ``streets`` and ``districts``.
 
     Returns
     -------
@@ -293,6 +297,11 @@ def hotspot_area_table(
         crs=gdf.crs,
     )
     ids = [str(int(i)) for i in out["area_id"]]
+    if places is not None and len(places):
+        named = places.set_index(places["area_id"].astype(np.int64))
+        for col, src in (("place", "label"), ("streets", "streets"), ("districts", "districts")):
+            values = named[src].reindex(out["area_id"]).to_numpy(dtype=object)
+            out.insert(1 if col == "place" else len(out.columns) - 1, col, values)
     if change is not None:
         t = change.table
         if "area_id" not in t.columns:
@@ -328,6 +337,7 @@ def hotspot_area_table(
 #: Labels of :func:`hotspot_area_table`'s columns (popups and tables).
 AREA_LABELS = {
     "area_id": "Hotspot",
+    "place": "Place",
     "rank": "Rank",
     "incidents": "Incidents",
     "share_pct": "Share of incidents (%)",
@@ -343,6 +353,8 @@ AREA_LABELS = {
     "local_reparation_pct": "Reparation local (%)",
     "completed_pct": "Completed (%)",
     "not_reoffended_pct": "Not re-offended (%)",
+    "streets": "Top streets (incidents)",
+    "districts": "Districts (incidents)",
 }
 
 
@@ -375,7 +387,7 @@ def hotspot_areas_layer(
         raise ParameterError("`colour_by='change'` needs a table built with `change=` (per-area change).")
     group = feature_group(name, show)
     popup = [c for c in AREA_LABELS if c in table.columns]
-    tips = [c for c in ("area_id", "incidents", "change_pct", "referrals") if c in table.columns]
+    tips = [c for c in ("area_id", "place", "incidents", "change_pct", "referrals") if c in table.columns]
     formats = {"share_pct": ".1f", "area_km2": ".2f", "density_per_km2": ",.0f", "change_pct": "+.1f"}
     if len(table):
         if colour_by == "change":
