@@ -285,8 +285,8 @@ def load_uploads(
     max_bytes : int or None
         Largest file read, bytes (default :data:`MAX_UPLOAD_BYTES`; None: no limit). A larger
         file is refused with a message (its outcome's ``error``) and the other files load.
-        Decompressed sizes (ZIP, gzip, Parquet) are limited by
-        :data:`hotspots.io.MAX_UNCOMPRESSED_BYTES`.
+        What the files unpack to, their rows, columns and estimated memory are limited, for the
+        whole upload set together, by :data:`hotspots.io.UPLOAD_LIMITS`.
 
     Returns
     -------
@@ -297,7 +297,7 @@ def load_uploads(
         caught and reported as messages; nothing raises for bad files.
     """
     from .gazetteer import default_study_area  # noqa: F401  (import check: the geography is present)
-    from .io import load_any, load_boundary
+    from .io import load_any, load_boundary, load_limits
 
     if max_bytes is not None and (isinstance(max_bytes, bool) or not isinstance(max_bytes, (int, np.integer)) or max_bytes < 1):
         raise ParameterError(f"`max_bytes` must be a whole number of bytes >= 1, or None; got {max_bytes!r}.")
@@ -336,54 +336,56 @@ def load_uploads(
     mapping = _clean_mapping(incident_columns)
     options = {"columns": mapping, "crs": incident_crs, "categories": police_categories, "choose": categories, "keep_holes": keep_holes}
 
-    area = None
-    if bnd_files:
-        names = tuple(f.name for f in bnd_files)
-        try:
-            area = load_boundary(bnd_files[0])
-            notes = list(area.attrs.get("notes", []))
-            rep = LoadReport(names[0], len(area), len(area), notes=notes)
-            outcomes.append(LoadOutcome("boundary", names, rep, rows=len(area)))
-        except Exception as exc:  # every failure becomes a message box, never a traceback
-            outcomes.append(LoadOutcome("boundary", names, error=_message(exc)))
+    # One budget for the whole upload set (hotspots.io.limits.UPLOAD_LIMITS: rows, unpacked bytes, memory, time).
+    with load_limits("upload"):
+        area = None
+        if bnd_files:
+            names = tuple(f.name for f in bnd_files)
+            try:
+                area = load_boundary(bnd_files[0])
+                notes = list(area.attrs.get("notes", []))
+                rep = LoadReport(names[0], len(area), len(area), notes=notes)
+                outcomes.append(LoadOutcome("boundary", names, rep, rows=len(area)))
+            except Exception as exc:  # every failure becomes a message box, never a traceback
+                outcomes.append(LoadOutcome("boundary", names, error=_message(exc)))
 
-    inc = None
-    if inc_files:
-        names = tuple(f.name for f in inc_files)
-        try:
-            kwargs: dict[str, Any] = {}
-            if _all_police_uk(inc_files):
-                kwargs["categories"] = police_categories
-            else:
-                if mapping:
-                    kwargs["columns"] = mapping
-                kwargs["crs"] = incident_crs
-            result = load_any(inc_files if len(inc_files) > 1 else inc_files[0], "incidents", **kwargs)
-            if len(result.data) == 0:
-                outcomes.insert(0, LoadOutcome("incidents", names, result.report, rows=0,
-                                               error="no incidents were kept (see the load report's reasons); the app keeps the current data."))
-            else:
-                month_range(result.data)  # the app needs dates to choose periods: refuse files without any
-                inc = result.data
-                outcomes.insert(0, LoadOutcome("incidents", names, result.report, rows=len(inc)))
-        except Exception as exc:
-            inc = None
-            outcomes.insert(0, LoadOutcome("incidents", names, error=_message(exc)))
+        inc = None
+        if inc_files:
+            names = tuple(f.name for f in inc_files)
+            try:
+                kwargs: dict[str, Any] = {}
+                if _all_police_uk(inc_files):
+                    kwargs["categories"] = police_categories
+                else:
+                    if mapping:
+                        kwargs["columns"] = mapping
+                    kwargs["crs"] = incident_crs
+                result = load_any(inc_files if len(inc_files) > 1 else inc_files[0], "incidents", **kwargs)
+                if len(result.data) == 0:
+                    outcomes.insert(0, LoadOutcome("incidents", names, result.report, rows=0,
+                                                   error="no incidents were kept (see the load report's reasons); the app keeps the current data."))
+                else:
+                    month_range(result.data)  # the app needs dates to choose periods: refuse files without any
+                    inc = result.data
+                    outcomes.insert(0, LoadOutcome("incidents", names, result.report, rows=len(inc)))
+            except Exception as exc:
+                inc = None
+                outcomes.insert(0, LoadOutcome("incidents", names, error=_message(exc)))
 
-    def load_simple(kind: str, files: list[Any]) -> gpd.GeoDataFrame | None:
-        if not files:
-            return None
-        names = tuple(f.name for f in files)
-        try:
-            result = load_any(files if len(files) > 1 else files[0], kind)
-            outcomes.append(LoadOutcome(kind, names, result.report, rows=len(result.data)))
-            return result.data if len(result.data) else None
-        except Exception as exc:
-            outcomes.append(LoadOutcome(kind, names, error=_message(exc)))
-            return None
+        def load_simple(kind: str, files: list[Any]) -> gpd.GeoDataFrame | None:
+            if not files:
+                return None
+            names = tuple(f.name for f in files)
+            try:
+                result = load_any(files if len(files) > 1 else files[0], kind)
+                outcomes.append(LoadOutcome(kind, names, result.report, rows=len(result.data)))
+                return result.data if len(result.data) else None
+            except Exception as exc:
+                outcomes.append(LoadOutcome(kind, names, error=_message(exc)))
+                return None
 
-    refs = load_simple("referrals", ref_files)
-    tks = load_simple("tasks", task_files)
+        refs = load_simple("referrals", ref_files)
+        tks = load_simple("tasks", task_files)
     order = {"incidents": 0, "referrals": 1, "tasks": 2, "boundary": 3}
     outcomes.sort(key=lambda o: order[o.kind])
     if inc is None:
@@ -410,11 +412,13 @@ def load_uploads(
 
 def _all_police_uk(files: Sequence[Any]) -> bool:
     """True when every file (or zip member) has a police.uk street-level header."""
+    from .io import load_limits
     from .io._read import resolve_sources
     from .io.dispatch import split_police
 
     try:
-        sources, _ = resolve_sources(list(files))
+        with load_limits("upload"):  # a look at the headers: not counted in the upload set's budget
+            sources, _ = resolve_sources(list(files))
     except HotspotsError:
         return False
     police, others = split_police(sources)  # unreadable files go with them: the loader reports them
