@@ -301,7 +301,7 @@ def test_script_payloads_in_uploaded_data_never_run(app, tmp_path):
     # ------------------------------------------------------------------ the other tabs
     open_tab(page, "Before / after")
     wait_until(page, "before/after figures", lambda: "Cells with a significant fall" in metrics(page), st_page=st_page)
-    wait_until(page, "before/after maps", lambda: len([f for f in page.frames if "streamlit_folium" in f.url]) >= 2, st_page=st_page)
+    wait_until(page, "before/after maps", lambda: len([f for f in page.frames if "st_folium" in f.url]) >= 2, st_page=st_page)
     assert_inert(st_page, "Before / after tab")
 
     open_tab(page, "Scheme")
