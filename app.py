@@ -1,11 +1,7 @@
-"""hotspots — the Streamlit app: the hotspot manager's map, before/after, the scheme's figures and
-the analyst's settings.
-
-Run with ``streamlit run app.py`` (``scripts/demo``). It opens on the built-in synthetic demo
-data; the Data tab loads your own files instead. This file is widgets, calls and layout: every
-result comes from a cached library call (:mod:`hotspots.app_support.cached`), every figure from
-:mod:`hotspots.summaries`, and every card, table, chart and map from :mod:`hotspots.app_support`.
-"""
+"""hotspots — the Streamlit app (``streamlit run app.py``; ``scripts/demo``): the hotspot map, before/after, the
+scheme's figures and the analyst's settings, on the demo data or your files. Widgets, calls and layout only: results
+from cached library calls (:mod:`hotspots.app_support.cached`), figures from :mod:`hotspots.summaries`, cards,
+tables, charts and maps from :mod:`hotspots.app_support`."""
 
 from __future__ import annotations
 
@@ -21,6 +17,8 @@ from streamlit_folium import st_folium  # noqa: E402
 
 from hotspots._errors import HotspotsError  # noqa: E402
 from hotspots.app_support import (  # noqa: E402
+    BRIEFING_LAYERS,
+    CHANGE_COLUMNS,
     COLUMN_LABELS,
     CRS_LABELS,
     DataBundle,
@@ -37,20 +35,23 @@ from hotspots.app_support import (  # noqa: E402
     gi_class_counts,
     headline_metrics,
     jaccard_frame,
-    kpi_cards,
     load_uploads,
     maplayers,
     md_text,
     method_caption,
     person_text,
+    report_metrics,
     report_view,
     scheme_downloads,
     settings_used,
+    stability_metrics,
     url_defaults,
+    view_cards,
 )
 from hotspots.app_support import cached as c  # noqa: E402
 from hotspots.app_support.drawn import draw_layer  # noqa: E402
 from hotspots.app_support.mapview import show_map  # noqa: E402
+from hotspots.datadir import force_bundle, force_folders  # noqa: E402
 from hotspots.maps import scheme_layers as sl  # noqa: E402
 from hotspots.maps.base import CARTO_KEY_ENV  # noqa: E402
 from hotspots.pipeline import CLUSTER_SETTINGS  # noqa: E402
@@ -80,6 +81,18 @@ def metrics(items: list) -> None:
 
 # =============================================================================== sidebar
 owner = st.session_state.setdefault("owner", secrets.token_hex(16))  # this session: part of its uploads' tokens
+folders = {f.id: f for f in force_folders()}  # forces' police.uk files under data/police_uk/ (hotspots fetch)
+if folders:
+    names = {"demo": "Synthetic demo data", **{k: f.describe() for k, f in folders.items()}}
+    pick = st.sidebar.selectbox("Data", list(names), format_func=names.get, key="data_choice",
+                                help="Forces found under data/police_uk/ (see data/README.md), or the demo data.")
+    if pick != st.session_state.get("data_choice_loaded", "demo"):
+        try:
+            with st.spinner("Loading the force's files…"):
+                st.session_state["bundle"] = c.demo_data(0) if pick == "demo" else force_bundle(folders[pick])
+            st.session_state["data_choice_loaded"] = pick
+        except Exception as exc:  # an unreadable folder: an error box, the current data stay
+            show_error(exc)
 bundle: DataBundle = st.session_state.get("bundle") or c.demo_data(0)
 months, defaults = c.months_of(bundle), bundle.defaults
 whole = (months[0], months[-1])
@@ -119,22 +132,25 @@ with st.sidebar:
         v["eps"] = st.number_input("DBSCAN radius eps (m)", 10, 5000, 150, 10, key="eps")
         v["min_samples"] = st.number_input("Core size (min samples)", 2, 1000, 20, 1, key="min_samples")
         v["near_m"] = st.number_input("Local reparation within (m)", 100, 20000, 2000, 100, key="near_m")
+        snap_m = float(st.select_slider("Referral squares (m)", [100, 250, 500, 1000], value=250, key="snap_m",
+                                        help="Referral locations are only ever shown as counts per square of this size."))
 settings = app_settings(v, months, defaults)
 s_hot, s_change, s_link, s_table = (settings.only(*names) for names in (c.HOT, c.CHANGE, c.LINK, c.TABLE))
 
 # =============================================================================== headline
-st.title("Anti-social behaviour hotspots")
+force = bundle.prepared.force
+st.title("Anti-social behaviour hotspots" + (f" — {force.name}" if force is not None else ""))
 try:
     hot = c.stage(bundle, s_hot)
     changes, change_note = c.change(bundle, s_change, "areas")
-    link, table = c.linkage(bundle, s_link), c.area_table(bundle, s_table)
+    plain = c.area_table(bundle, s_table, None)  # without referral figures: the map does not wait for their protection
 except Exception as exc:  # bad settings or data: an error box, never a traceback
     show_error(exc)
     st.stop()
 summary = hotspot_change(changes)
 metrics(headline_metrics(headline(hot), summary, change_note))
-tabs = st.tabs(["Map", "Before / after", "Scheme", "Analyst", "Data"], key="view", on_change="rerun")
-view_map, view_change, view_scheme, view_analyst, view_data = tabs
+view_map, view_change, view_scheme, view_analyst, view_data = st.tabs(["Map", "Before / after", "Scheme", "Analyst", "Data"],
+                                                                      key="view", on_change="rerun")
 bounds = None if bundle.study_area is not None else hot.grid.bounds
 
 
@@ -142,16 +158,18 @@ bounds = None if bundle.study_area is not None else hot.grid.bounds
 @st.fragment
 def map_view() -> None:
     """The map and its display options: changing an option reruns only this part of the page."""
-    o = st.columns([1.3, 1, 1.3])
-    options = [b for b in BASEMAPS if b != "carto-light" or os.environ.get(CARTO_KEY_ENV)]
-    basemap = o[0].selectbox("Basemap", options, key="basemap", format_func=BASEMAPS.get)
-    snap_m = o[1].select_slider("Referral squares (m)", [100, 250, 500, 1000], value=250, key="snap_m",
-                                help="Referral locations are only ever shown snapped to squares of this size.")
-    method = settings.cluster_method
-    show_clusters = method != "none" and o[2].toggle(f"Add {method.upper()} point clusters to the map", key="show_clusters")
+    o = st.columns(4)
+    basemap = o[0].selectbox("Basemap", [b for b in BASEMAPS if b != "carto-light" or os.environ.get(CARTO_KEY_ENV)],
+                             key="basemap", format_func=BASEMAPS.get)
+    show_clusters = settings.cluster_method != "none" and o[1].toggle("Add point clusters to the map", key="show_clusters")
+    # Person-level layers are built only when switched on here: a layer switched off in the
+    # map's own control would still send its (protected) counts to the browser.
+    scheme = bundle.referrals is not None
+    origins = scheme and o[2].toggle("Show where referrals come from (squares)", key="show_origins")
+    flows = scheme and bundle.tasks is not None and o[3].toggle("Show referral → task flows", key="show_flows")
     try:
-        layers = (*c.analysis_layers(bundle, settings.only(*c.TABLE, *CLUSTER_SETTINGS), show_clusters),
-                  *c.scheme_layers(bundle, float(snap_m), settings.near_m, settings.threshold))
+        layers = (*c.analysis_layers(bundle, settings.only(*c.TABLE, *CLUSTER_SETTINGS), None, show_clusters),
+                  *c.scheme_layers(bundle, s_link, snap_m, origins, flows))
         show_map(c.base_map(bundle, bounds, basemap, MAP_HEIGHT), layers, key="main_map", height=MAP_HEIGHT)
     except Exception as exc:
         show_error(exc)
@@ -160,17 +178,17 @@ def map_view() -> None:
         st.subheader("Briefing map and GIS files")
         st.caption("A slide-ready map (title, legend, scale bar, north arrow, attribution; small numbers suppressed) and "
                    "every layer for QGIS/ArcGIS. Made when you click (a few seconds).")
-        names = {"density": "Density", "gistar": "Gi* classes", "areas": "Hotspot areas", "change": "Change", "scheme": "Scheme"}
-        brief = st.selectbox("Briefing map shows", [k for k in names if k != "scheme" or link is not None], format_func=names.get,
-                             key="brief_layer")
-        an = partial(c.full_analysis, bundle, settings.only(*c.TABLE, "threshold"))
-        downloads(export_downloads(an, layer=brief, basemap=basemap, snap_m=float(snap_m)))
+        brief = st.selectbox("Briefing map shows", [k for k in BRIEFING_LAYERS if k != "scheme" or scheme],
+                             format_func=BRIEFING_LAYERS.get, key="brief_layer")
+        an = partial(c.full_analysis, bundle, s_table, snap_m)
+        downloads(export_downloads(an, layer=brief, basemap=basemap, snap_m=snap_m))
 
 
 if view_map.open:
     with view_map:
-        map_view()
+        map_view()  # drawn before the referral figures are protected (the slow part of new settings)
         st.subheader("Hotspot areas")
+        table = c.area_table(bundle, s_table, snap_m)
         if hot.areas.n_areas == 0:
             st.info("No hotspot areas at these settings: try a larger cell size, a longer distance band or a lower confidence.")
         else:
@@ -181,11 +199,7 @@ if view_map.open:
 # =============================================================================== before / after
 if view_change.open:
     with view_change:
-        try:
-            cells, cell_note = c.change(bundle, s_change, "cells")
-        except Exception as exc:
-            show_error(exc)
-            cells, cell_note = None, None
+        cells, cell_note = c.change(bundle, s_change, "cells")  # a note, not an error, when it cannot be computed
         if cells is None:
             st.warning(md_text(cell_note or change_note or "Before/after change could not be computed."))
         else:
@@ -196,47 +210,50 @@ if view_change.open:
                 st.markdown("**Density per month, before (left) and after (right)** — same colours on both maps; "
                             "pan one and the other follows.")
                 basemap = st.session_state.get("basemap", "none")
-                dual = maplayers.before_after_map(dens, table, bundle.study_area, bounds, basemap=basemap)
+                dual = maplayers.before_after_map(dens, plain, bundle.study_area, bounds, basemap=basemap)
                 st_folium(dual, returned_objects=[], height=480, use_container_width=True, key="dual_map")
                 st.markdown("**Change map** — cells whose rate changed significantly, hotspot areas coloured by their change.")
-                show_map(c.base_map(bundle, bounds, "none", 520), c.change_layers(bundle, s_table), key="change_map", height=520)
+                show_map(c.base_map(bundle, bounds, "none", 520), c.change_layers(bundle, s_table, None), key="change_map",
+                         height=520)
             except Exception as exc:
                 show_error(exc)
             st.subheader("Change per hotspot")
             if changes is None:
                 st.info(md_text(change_note or "No hotspot areas to compare."))
             else:
-                wanted = ("area_id", "incidents", "before", "after", "change_pct", "change_class")
-                shown = [k for k in wanted if k in table.columns]
-                st.dataframe(display_frame(table[shown]), hide_index=True, key="change_table",
+                shown = [k for k in CHANGE_COLUMNS if k in plain.columns]
+                st.dataframe(display_frame(plain[shown]), hide_index=True, key="change_table",
                              column_config={k: sl.AREA_LABELS[k] for k in shown})
                 downloads(change_downloads(changes, cells))
 
 
 # =============================================================================== scheme
-def scheme_figures(kp, chosen: tuple) -> None:
-    """KPI cards, funnel, reparation and breakdown tables for the referrals matching ``chosen``."""
-    s = settings.only(*c.LINK, "threshold")
-    metrics(kpi_cards(kp))
-    st.caption("Counts of 1–4 people are shown as <5, and figures that would reveal them as ‘suppressed’ (c).")
+def scheme_figures(view: dict, pub) -> None:
+    """KPI cards and funnel of a protected view, where reparation happens, and the published breakdowns."""
+    metrics(view_cards(view, pub.window))
+    st.caption(md_text(pub.statement + (" " + view["note"] if view["note"] else "")))
     g1, g2 = st.columns(2)
-    fun = c.kpis(bundle, s, chosen, funnel=True)
+    bars = funnel_bars(view)
     with g1:
         st.markdown("**Referral funnel**")
-        st.altair_chart(charts.funnel_chart(funnel_bars(fun)), width="stretch")
-        st.dataframe(display_frame(fun.table), hide_index=True, key="funnel_table")
+        st.altair_chart(charts.funnel_chart(bars), width="stretch")
+        st.dataframe(display_frame(bars[["stage", "shown"]]), hide_index=True, key="funnel_table")
     with g2:
         st.markdown("**Where reparation happens** (all referrals)")
-        st.dataframe(display_frame(link.summary_display), hide_index=True, key="linkage_table")
+        st.dataframe(display_frame(pub.referrals_summary), hide_index=True, key="linkage_table")
         st.caption(md_text(f"Local: task site within {settings.near_m:,.0f} m of the harm or in the same town. "
                            "Per hotspot: see the map's hotspot popups and the Reparation by hotspot download."))
     by = st.selectbox("Break the figures down by", ["offence", "route", "age_group", "hotspot", "month"], key="kpi_by")
-    kb = c.kpis(bundle, s, chosen, by)
-    st.dataframe(display_frame(kb.table), hide_index=True, key="kpi_table")
-    st.caption(md_text(kp.window))
-    for note in kp.notes:
+    kb = pub.kpis.get(by)
+    if kb is None:
+        st.info(md_text(f"No `{by}` in the referral data."))
+    else:
+        st.caption("The published table for all referrals (the filters above do not apply to it).")
+        st.dataframe(display_frame(kb), hide_index=True, key="kpi_table")
+    st.caption(md_text(pub.window))
+    for note in pub.data_notes:
         st.caption(md_text(person_text(note, settings.threshold)))
-    downloads(scheme_downloads(kb, fun, link, by))
+    downloads(scheme_downloads(pub, by))
 
 
 if view_scheme.open:
@@ -246,25 +263,21 @@ if view_scheme.open:
         as_index = st.toggle("Show as an index (mean of the months before the scheme = 100)", value=False, key="monthly_index")
         if len(series.table):
             st.altair_chart(charts.monthly_chart(series, as_index=as_index), width="stretch")
-        if link is None:
+        pub = c.publication(bundle, s_link, snap_m)
+        if pub is None:
             st.info("No referral data: load a referrals file in the Data tab to see the scheme's figures.")
         else:
             st.subheader("Scheme figures")
             f = st.columns(4)
-            present = {k: set(link.table[k].dropna()) for k in ("offence", "route", "age_group")}
+            present = {k: set(c.linkage(bundle, s_link).table[k].dropna()) for k in ("offence", "route", "age_group")}
             offences = f[0].multiselect("Offence", [x for x in OFFENCES if x in present["offence"]], key="f_offence")
             routes = f[1].multiselect("Route", [x for x in ROUTES if x in present["route"]], key="f_route")
             ages = f[2].multiselect("Age group", [x for x in AGE_GROUPS if x in present["age_group"]], key="f_age")
             areas = [str(i) for i in hot.areas.areas["area_id"]]
             hotspot = f[3].selectbox("Hotspot", ["all", "in hotspots", "outside hotspots"] + areas,
                                      key="f_hotspot", format_func=lambda x: x if not x.isdigit() else f"hotspot {x}")
-            chosen = (tuple(offences), tuple(routes), tuple(ages), hotspot)
             try:
-                kp = c.kpis(bundle, settings.only(*c.LINK, "threshold"), chosen)
-                if kp is None:
-                    st.warning("No referrals match these filters.")
-                else:
-                    scheme_figures(kp, chosen)
+                scheme_figures(c.view(bundle, s_link, snap_m, (tuple(offences), tuple(routes), tuple(ages), hotspot)), pub)
             except Exception as exc:
                 show_error(exc)
 
@@ -300,14 +313,12 @@ if view_analyst.open:
         if req and req[0] and req[1]:
             try:
                 res = c.sweep(bundle, settings.only("period", "alpha", "fdr", "seed"), *req)
-                m1, m2 = st.columns(2)
-                m1.metric("Mean Jaccard overlap", f"{res.mean_jaccard:.2f}")
-                m2.metric("Cells hot in ≥ 80 % of runs", f"{int(res.robust_cells(0.8).sum()):,}")
+                metrics(stability_metrics(res))
                 st.dataframe(display_frame(res.table), hide_index=True, key="stab_table")
                 st.altair_chart(charts.jaccard_chart(jaccard_frame(res)), width="stretch")
                 st.markdown("**Robustness surface**: share of runs in which each cell is hot.")
-                surface = draw_layer(maplayers.robustness_layer(res))
-                show_map(c.base_map(bundle, bounds, "none", 450), [surface], key="stab_map", height=450)
+                show_map(c.base_map(bundle, bounds, "none", 450), [draw_layer(maplayers.robustness_layer(res))], key="stab_map",
+                         height=450)
             except Exception as exc:
                 show_error(exc)
 
@@ -326,10 +337,7 @@ def show_outcome(o) -> None:
             return
         # Referral files hold one row per person: their small counts are suppressed too.
         r = report_view(o.report, person=o.kind == "referrals", threshold=settings.threshold)
-        m = st.columns(3)
-        m[0].metric("Rows read", r.rows_read, help=r.help or None)
-        m[1].metric("Rows kept", r.rows_kept)
-        m[2].metric("Rows dropped", r.rows_dropped, help=r.help or None)
+        metrics(report_metrics(r))
         if o.report.dropped:
             st.dataframe(r.reasons, hide_index=True)
         for n in r.notes:
@@ -347,8 +355,8 @@ if view_data.open:
         for o in bundle.reports:
             show_outcome(o)
         if bundle.source != "demo" and st.button("Use the demo data again", key="use_demo"):
-            st.session_state.pop("bundle", None)
-            st.session_state.pop("upload_token", None)
+            for k in ("bundle", "upload_token", "data_choice_loaded"):
+                st.session_state.pop(k, None)
             st.rerun()
         st.subheader("Load your own files")
         st.caption("Files are read as data only (CSV, zipped CSVs, Parquet, GeoPackage, GeoJSON) and kept in your session, never "

@@ -131,6 +131,8 @@ def breakdown(period: tuple[str, str] | None, cell: float) -> dict[str, float]:
     from hotspots.linkage import link_referrals
     from hotspots.maps import scheme_layers as sl
     from hotspots.pipeline import area_change, hotspot_stage
+    from hotspots.places import name_hotspot_areas
+    from hotspots.publication import publish_scheme
 
     b = demo_bundle(0)
     s = b.defaults.replace(cell_size=float(cell), period=period)
@@ -138,8 +140,8 @@ def breakdown(period: tuple[str, str] | None, cell: float) -> dict[str, float]:
     if not _PER_DATA_SET:  # once per data set in the app (cached), not part of a redraw
         _PER_DATA_SET["points"] = incident_points(b.incidents)
         _PER_DATA_SET["base"] = draw_map(maplayers.app_base_map(b.study_area, None, height=620))
-        groups = maplayers.scheme_layers(b.referrals, b.tasks, snap_m=250.0, near_m=s.near_m, threshold=s.threshold)
-        _PER_DATA_SET["static"] = [draw_layer(g) for g in groups]
+        # Task sites only: the referral squares and flows are sent only when switched on (default off).
+        _PER_DATA_SET["static"] = [draw_layer(g) for g in maplayers.scheme_layers(None, b.tasks)]
 
     def run() -> None:
         def step(name: str, fn: Callable[[], Any]) -> Any:
@@ -152,7 +154,11 @@ def breakdown(period: tuple[str, str] | None, cell: float) -> dict[str, float]:
         change, _ = step("analysis: change per hotspot", lambda: area_change(_PER_DATA_SET["points"], stage, s))
         link = step("analysis: referrals linked",
                     lambda: link_referrals(b.referrals, areas=stage.areas.areas, tasks=b.tasks, near_m=s.near_m))
-        table = step("map: table behind the areas", lambda: sl.hotspot_area_table(stage.areas, change=change, linkage=link))
+        pub = step("scheme: figures protected together",
+                   lambda: publish_scheme(b.referrals, linkage=link, areas=stage.areas.areas, snap_m=250.0))
+        places = step("map: place names of the areas", lambda: name_hotspot_areas(stage.areas.areas, stage.incidents, b.study_area))
+        table = step("map: table behind the areas",
+                     lambda: sl.hotspot_area_table(stage.areas, change=change, publication=pub, places=places))
         groups = step("map: folium layers", lambda: maplayers.analysis_layers(stage, table))
         drawn = step("map: layers drawn once (component text)", lambda: [draw_layer(g) for g in groups])
 

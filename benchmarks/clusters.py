@@ -24,9 +24,8 @@ import platform
 import time
 
 import numpy as np
-from sklearn.cluster import DBSCAN, HDBSCAN
-
 import pyproj
+from sklearn.cluster import DBSCAN, HDBSCAN
 
 from hotspots.clustering import _postprocess, clusters
 

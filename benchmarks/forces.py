@@ -8,8 +8,10 @@ Run from the repository root::
 
 Data: ``../shared/data/police_uk/national_2025_gz`` (skipped when absent). For each force, a
 year (every monthly file present) is loaded with :func:`hotspots.io.load_police_uk`, and the
-default automatic choices and hotspot analysis run as ``hotspots analyse`` runs them (category,
-CRS, study area, cell size, Gi* hotspot areas, place names). One line per force:
+default automatic choices and hotspot analysis run as ``hotspots analyse`` runs them
+(:func:`hotspots.pipeline.prepare_inputs`: force, CRS, category, study area; then
+:func:`hotspots.pipeline.hotspot_stage`: cell size, density, Gi*, hotspot areas; and the areas'
+place names). One line per force:
 
 * ``cell``: the automatic cell size (goal: at most 500 m) and, for comparison, what sfhotspot's
   rule on the bounding box of every point would give (the peer's choice, which strays stretch);
@@ -30,6 +32,8 @@ import time
 import warnings
 from pathlib import Path
 
+import shapely
+
 REPO = Path(__file__).resolve().parents[1]
 DATA = REPO.parent / "shared" / "data" / "police_uk"
 NATIONAL = DATA / "national_2025_gz"
@@ -37,7 +41,7 @@ QUICK = ("leicestershire", "northern-ireland", "dyfed-powys", "city-of-london", 
 
 
 def national_forces() -> list[str]:
-    names = {p.name[len("2025-01-"):-len("-street.csv.gz")] for p in NATIONAL.glob("*/*-street.csv.gz")}
+    names = {p.name[len("2025-01-") : -len("-street.csv.gz")] for p in NATIONAL.glob("*/*-street.csv.gz")}
     return sorted(names)
 
 
@@ -46,40 +50,30 @@ def force_files(force: str) -> list[Path]:
 
 
 def default_analysis(incidents):
-    """The default choices and hotspot stage of ``hotspots analyse`` (category, CRS, study area,
-    cell size, hotspot areas) and the top areas' place names."""
+    """The default input preparation and hotspot stage of ``hotspots analyse``
+    (:func:`hotspots.pipeline.prepare_inputs` then :func:`hotspots.pipeline.hotspot_stage`), and
+    the hotspot areas' place names as the exports give them."""
     from types import SimpleNamespace
 
-    from hotspots.analysis import Settings, hotspot_stage
-    from hotspots.footprint import data_footprint
-    from hotspots.forces import detect_force
-    from hotspots.gazetteer import places_in
-    from hotspots.grid import auto_cell_size
-    from hotspots.places import area_places
-    from hotspots.projection import choose_crs
-    from hotspots.schema import ASB_CATEGORY
+    from hotspots.pipeline import Settings, hotspot_stage, prepare_inputs
+    from hotspots.places import area_places, label_towns
 
-    force = detect_force(incidents)
-    asb = incidents["category"] == ASB_CATEGORY
-    if asb.any():
-        incidents = incidents[asb]
-    crs = choose_crs(incidents)
-    incidents = incidents.to_crs(crs.crs)
-    fp = data_footprint(incidents)
-    area = fp.to_geodataframe()
-    cell, _ = auto_cell_size(fp.geometry.bounds, what="the study area")
-    stage = hotspot_stage(incidents, Settings(cell_size=cell), area)
-    towns = places_in(area)
+    prepared = prepare_inputs(incidents, settings=Settings())
+    stage = hotspot_stage(prepared.incidents, prepared.settings, prepared.study_area)
+    area = prepared.study_area
+    towns, _ = label_towns(area, prepared.incidents)
     a = stage.areas.areas.sort_values(["rank", "area_id"])
-    places = area_places(a, incidents, towns=towns)
-    return SimpleNamespace(force=force, crs=crs, incidents=incidents, study_area=area, share_inside=fp.share_inside,
-                           cell_size=stage.grid.cell_size, n_areas=stage.areas.n_areas, places=places, towns=towns)
+    places = area_places(a, prepared.incidents, towns=towns)
+    xy = shapely.get_coordinates(prepared.incidents.geometry.values)
+    inside = shapely.contains_xy(shapely.union_all(area.to_crs(prepared.incidents.crs).geometry.values), xy[:, 0], xy[:, 1])
+    return SimpleNamespace(force=prepared.force, crs=prepared.crs, incidents=prepared.incidents, study_area=area,
+                           share_inside=float(inside.mean()), cell_size=stage.grid.cell_size, n_areas=stage.areas.n_areas,
+                           places=places, towns=towns, notes=prepared.notes + stage.notes)
 
 
 def run_force(files: list[Path]) -> dict:
     """Load, choose and analyse one force-year; the figures of one line."""
     import numpy as np
-    import shapely
 
     from hotspots.grid import auto_cell_size
     from hotspots.io import load_police_uk
@@ -126,8 +120,10 @@ def main(argv: list[str] | None = None) -> int:
         sets.append(("leicestershire (plain files)", sorted((DATA / "leicestershire").glob("*.csv"))))
     # One warm-up (numba compilation, GeoNames cache), not timed.
     run_force(force_files("city-of-london") or sets[0][1])
-    print(f"{'force':<30} {'months':>6} {'incidents':>9} {'crs':>5} {'cell m':>6} {'sfhotspot':>9} {'in area':>8} "
-          f"{'areas':>5} {'load s':>6} {'anal. s':>7} {'total s':>7}  top three hotspot areas")
+    print(
+        f"{'force':<30} {'months':>6} {'incidents':>9} {'crs':>5} {'cell m':>6} {'sfhotspot':>9} {'in area':>8} "
+        f"{'areas':>5} {'load s':>6} {'anal. s':>7} {'total s':>7}  top three hotspot areas"
+    )
     worst = 0.0
     for name, files in sets:
         if not files:

@@ -239,7 +239,8 @@ def density_check(points: Path, out: Path, n_cells: int = 2000, seed: int = 1, h
 
 
 def _print_run(k: int, r: dict, ph: dict[str, float]) -> None:
-    print(f"  run {k}: wall {r['wall_s']:.2f} s (process start included), CPU {r['cpu_s']:.2f} s, peak {r['peak_rss_mb']:,.0f} MB; "
+    print(f"  run {k}: wall {r['wall_s']:.2f} s (process start included), CPU {r['cpu_s']:.2f} s, "
+          f"peak {r['peak_rss_mb']:,.0f} MB; "
           f"load average {r['load_before'][0]:.2f} before, {r['load_after'][0]:.2f} after")
     print("    " + "; ".join(f"{name} {v:.2f}" for name, v in ph.items()))
 
@@ -267,7 +268,8 @@ def bench(label: str, points: Path, work: Path, repeat: int, extra: list[str], c
         t = time.perf_counter()
         rel, absz, nc = density_check(points, runs[0][2], check)
         print(f"  density vs a direct sum on {nc:,} cells: max relative error {rel:.1e} (goal 1e-3; float32 storage "
-              f"alone allows 6e-8), max value where the direct sum is 0: {absz:.1e}  ({time.perf_counter() - t:.0f} s, not timed)")
+              f"alone allows 6e-8), max value where the direct sum is 0: {absz:.1e}  "
+              f"({time.perf_counter() - t:.0f} s, not timed)")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -301,7 +303,8 @@ def main(argv: list[str] | None = None) -> int:
         bench(f"synthetic, scheduler {args.scheduler}", points, work, repeat, ["--scheduler", args.scheduler], 0)
     if args.real_national and NATIONAL.is_dir():
         cache = work / "police-uk-cache"
-        for label, extra in (("real national 2025, anti-social behaviour", []), ("real national 2025, all crime", ["--category", "all"])):
+        cases = (("real national 2025, anti-social behaviour", []), ("real national 2025, all crime", ["--category", "all"]))
+        for label, extra in cases:
             out = work / ("real-" + ("all" if extra else "asb"))
             if out.exists():
                 shutil.rmtree(out)

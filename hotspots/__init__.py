@@ -7,7 +7,9 @@ The public names are exported explicitly below (see each module for details):
   :func:`generate_demo` / :func:`write_demo` (synthetic Derbyshire data);
 * engine: :class:`Grid`, :func:`count`, :func:`kde`, :func:`gi_star`, :func:`hotspot_areas`,
   :func:`clusters`, :func:`stability`;
-* scheme: :func:`change_cells`, :func:`change_areas`, :func:`emerging_hotspots`, :func:`wdq`,
+* scheme: :func:`change_cells`, :func:`change_areas`, :func:`summarise_change` (and
+  :func:`hotspots.change_summary.change_summary`), :func:`emerging_hotspots`, :func:`wdq`,
+  :func:`hotspots.wdd.wdd`, :func:`e_test`,
   :func:`targeting_metrics`, :func:`link_referrals`, :func:`scheme_kpis`;
 * everything at once: :func:`prepare_inputs` (study area, categories, periods) then
   :func:`analyse` with :class:`Settings` (:mod:`hotspots.pipeline`).
@@ -28,6 +30,10 @@ _LAZY = {
     "Analysis": "analysis",
     "BNG": "grid",
     "ChangeResult": "change",
+    "ChangeSummary": "change_summary",
+    "WDDResult": "wdd",
+    "summarise_change": "change_summary",
+    "e_test": "count_tests",
     "ClusterResult": "clustering",
     "DemoData": "demo",
     "EmergingResult": "emerging",
@@ -104,6 +110,7 @@ __all__ = [
     "BNG",
     "CRSError",
     "ChangeResult",
+    "ChangeSummary",
     "ClusterResult",
     "DemoData",
     "EmergingResult",
@@ -130,12 +137,14 @@ __all__ = [
     "TargetingResult",
     "TaskSet",
     "Upload",
+    "WDDResult",
     "WDQResult",
     "analyse",
     "auto_distance",
     "bh_adjust",
     "change_areas",
     "change_cells",
+    "e_test",
     "clusters",
     "count",
     "default_study_area",
@@ -160,6 +169,7 @@ __all__ = [
     "stability",
     "targeting_metrics",
     "towns",
+    "summarise_change",
     "wdq",
     "wdq_areas",
     "write_demo",

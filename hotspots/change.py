@@ -81,6 +81,7 @@ import pandas as pd
 import pyproj
 import shapely
 
+from . import validation
 from ._errors import CRSError, ParameterError, SchemaError
 from .area_hits import cell_area_hits, control_geometry, points_in, polygon_hits
 from .areas import HotspotAreas
@@ -234,7 +235,10 @@ class ChangeResult:
 def _check_periods(before: Period, after: Period) -> None:
     for name, p in (("before", before), ("after", after)):
         if not isinstance(p, Period):
-            raise ParameterError(f"`{name}` must be a `Period` (e.g. `Period('2022-07-01', '2023-06-30')`); got {type(p).__name__}.")
+            raise ParameterError(
+                f"`{name}` must be a `Period` (e.g. `Period('2022-07-01', '2023-06-30')`); got "
+                f"{type(p).__name__}."
+            )
     if before.overlaps(after):
         raise ParameterError(
             f"the periods overlap: before is {before.start} to {before.end}, after is {after.start} to {after.end}. "
@@ -251,7 +255,8 @@ def _months_of_year(period: Period, month_only: bool) -> set[int]:
 
 def _exposure_days(period: Period, resolution: str, months: set[int] | None) -> float:
     if resolution == "month":
-        return float(sum(calendar.monthrange(d.year, d.month)[1] for d in period.month_starts if months is None or d.month in months))
+        starts = [d for d in period.month_starts if months is None or d.month in months]
+        return float(sum(calendar.monthrange(d.year, d.month)[1] for d in starts))
     if months is None:
         return float(period.days)
     days = pd.date_range(period.start, period.end, freq="D")
@@ -377,9 +382,15 @@ def split_periods(incidents: Any, before: Period, after: Period, same_months: bo
                 "(a month counts when its first day is in the period). Use `Period.from_months`."
             )
     if not in_b.any():
-        raise ParameterError(f"no incidents fall in the before period ({before.describe()}); check the dates and the data's coverage.")
+        raise ParameterError(
+            f"no incidents fall in the before period ({before.describe()}); check the dates and the "
+            "data's coverage."
+        )
     if not in_a.any():
-        raise ParameterError(f"no incidents fall in the after period ({after.describe()}); check the dates and the data's coverage.")
+        raise ParameterError(
+            f"no incidents fall in the after period ({after.describe()}); check the dates and the "
+            "data's coverage."
+        )
     month = month_numbers(d)
     placebo = in_p = None
     n_months = before.months if resolution == "month" else None
@@ -396,10 +407,8 @@ def split_periods(incidents: Any, before: Period, after: Period, same_months: bo
 def _check_options(alpha: float, min_total: int, test: str = "poisson") -> None:
     if test not in CHANGE_TESTS:
         raise ParameterError(f"`test` must be one of {list(CHANGE_TESTS)}; got {test!r}.")
-    if not isinstance(alpha, (int, float)) or not 0 < alpha < 1:
-        raise ParameterError(f"`alpha` must be between 0 and 1 (e.g. `alpha=0.05`); got {alpha!r}.")
-    if int(min_total) != min_total or min_total < 1:
-        raise ParameterError(f"`min_total` must be a whole number >= 1; got {min_total!r}.")
+    validation.alpha(alpha)
+    validation.whole(min_total, "min_total", low=1)
 
 
 def _classify(df: pd.DataFrame, tested: np.ndarray, effect: np.ndarray, alpha: float, fdr: bool) -> pd.DataFrame:
@@ -635,7 +644,10 @@ def change_cells(
         if isinstance(control, np.ndarray):
             cm = np.asarray(control)
             if cm.shape != grid.shape or cm.dtype != bool:
-                raise ParameterError(f"a cell `control` must be a boolean array of shape {grid.shape}; got {cm.dtype} {cm.shape}.")
+                raise ParameterError(
+                    f"a cell `control` must be a boolean array of shape {grid.shape}; got {cm.dtype} "
+                    f"{cm.shape}."
+                )
             cm = cm & active
             if not cm.any():
                 raise ParameterError("the `control` cells lie outside the study area; choose cells inside it.")
@@ -650,9 +662,15 @@ def change_cells(
             c_b, c_a = int((inside & sp.in_before).sum()), int((inside & sp.in_after).sum())
             desc = f"control area of {geom.area / 1e6:.2f} km²"
             if excluded.all():
-                raise ParameterError("the `control` area covers every cell of the study area; it must lie apart from the cells analysed.")
+                raise ParameterError(
+                    "the `control` area covers every cell of the study area; it must lie apart from "
+                    "the cells analysed."
+                )
             if excluded.any():
-                notes.append(f"{int(excluded.sum())} cell(s) overlapping the control area are labelled 'control area' and not tested.")
+                notes.append(
+                    f"{int(excluded.sum())} cell(s) overlapping the control area are labelled 'control area' "
+                    "and not tested."
+                )
         if c_b == 0 or c_a == 0:
             raise ParameterError(
                 f"the control ({desc}) has {c_b} incident(s) before and {c_a} after; both must be > 0. "
@@ -725,8 +743,9 @@ def change_areas(
     control : polygon or GeoSeries/GeoDataFrame, optional
         A control area, which must not overlap any of ``areas`` (touching is allowed).
     tau2_fallback : Overdispersion, optional
-        When fewer than five areas have enough incidents to estimate the between-period
-        variation, take it from here (e.g. ``change_cells(...).dispersion``).
+        The cells' model (``change_cells(...).dispersion``): its between-period variance is used
+        when fewer than five areas have enough incidents to estimate it, and as a floor
+        otherwise. :func:`hotspots.change_summary.change_summary` passes it.
 
     Returns
     -------
@@ -775,7 +794,8 @@ def change_areas(
         if (overlap > OVERLAP_TOLERANCE_M2).any():
             bad = [str(i) for i in ids[overlap > OVERLAP_TOLERANCE_M2][:5]]
             raise ParameterError(
-                f"the `control` area overlaps {int((overlap > OVERLAP_TOLERANCE_M2).sum())} of the areas (e.g. {', '.join(bad)}); a control must lie "
+                f"the `control` area overlaps {int((overlap > OVERLAP_TOLERANCE_M2).sum())} of the areas (e.g. "
+                f"{', '.join(bad)}); a control must lie "
                 "apart from the target areas. Remove the overlap, e.g. `control.difference(areas.union_all())`."
             )
         inside = points_in(geom, xy)
@@ -789,7 +809,8 @@ def change_areas(
         control_info = {"before": c_b, "after": c_a, "description": f"control area of {geom.area / 1e6:.2f} km²"}
     model = panel = None
     if test == "overdispersed":
-        in_area = _study_area_points(cell_areas, xy)
+        # the reference is every incident given (the same whether areas come as HotspotAreas or polygons)
+        in_area = np.ones(len(xy), dtype=bool)
         model, panel = _fit_model(
             hit_area, len(areas), sp, in_area, before, after, None, dispersion, tau2_fallback, "areas", ref_index=hit_pt
         )
@@ -807,11 +828,3 @@ def change_areas(
     )
 
 
-def _study_area_points(cell_areas: HotspotAreas | None, xy: np.ndarray) -> np.ndarray:
-    """Incidents inside the hotspot areas' grid study area (all incidents without a grid)."""
-    grid = None if cell_areas is None else cell_areas.grid
-    if not isinstance(grid, Grid):
-        return np.ones(len(xy), dtype=bool)
-    rows, cols, on_grid = grid.cell_of(xy)
-    flat = rows * grid.n_cols + cols
-    return on_grid & grid.active.ravel()[np.where(on_grid, flat, 0)]

@@ -139,10 +139,10 @@ def monthly_panel(
     if not dated.any():
         raise ValueError("no dated incidents")
     lo = int(month[dated].min())
-    for s, e in periods.values():
+    for s, _ in periods.values():
         lo = min(lo, s.year * 12 + s.month - 1)
     hi = int(month[dated].max())
-    for s, e in periods.values():
+    for _, e in periods.values():
         hi = max(hi, e.year * 12 + e.month - 1)
     slots: list[tuple[int, int, float]] = []
     for m in range(lo, hi + 1):
@@ -214,8 +214,9 @@ def fit_change_model(
     tau2 : float, optional
         Use this between-period variance instead of estimating it.
     tau2_fallback : Overdispersion, optional
-        Where to take ``tau2`` from when too few units qualify (e.g. the cells' model for a
-        handful of hotspot areas).
+        The finer units' model (e.g. the cells' for hotspot areas): its ``tau2`` is used when too
+        few units qualify, and as a floor otherwise (areas are not assumed to vary less between
+        periods than the cells they are made of).
     placebo : bool
         Estimate ``tau2`` on the placebo comparison when the panel holds one.
     unit_word : str
@@ -266,9 +267,17 @@ def fit_change_model(
             phi_ab = 1.0 + kappa * (A + B) / (months_a + months_b)
             tau, t_units, groups = estimate_tau2_robust(B, A, wb, wa, phi_ab)
             source = "this comparison" + (", two groups of places that changed differently" if groups == "two groups" else "")
+        if tau is not None and tau2_fallback is not None and tau2_fallback.tau2 > tau:
+            # the finer units (cells) vary more between periods: aggregates of them are not
+            # assumed steadier than that (a two-group fit on a handful of areas can take real
+            # drift for effects)
+            tau, source = tau2_fallback.tau2, f"{tau2_fallback.tau2_source} of the finer units (larger than the {unit_word}' own)"
         if tau is None:
             if tau2_fallback is not None:
-                tau, source = tau2_fallback.tau2, f"{tau2_fallback.tau2_source} (too few {unit_word} with enough incidents: taken from the finer units)"
+                tau, source = tau2_fallback.tau2, (
+                    f"{tau2_fallback.tau2_source} (too few {unit_word} with enough "
+                    "incidents: taken from the finer units)"
+                )
             else:
                 tau, source = 0.0, "not estimated"
                 notes.append(
@@ -281,7 +290,8 @@ def fit_change_model(
     how = (
         f"month-to-month dispersion kappa = {kappa:.3g} (negative binomial, from {k_units:,} {unit_word}' monthly counts "
         f"relative to the rest of the study area); between-period variance of the log rate tau2 = {tau2_val:.3g} "
-        f"({'DerSimonian-Laird' if source.startswith('placebo') else 'maximum likelihood'}, {source}{'' if not t_units else ', ' + format(t_units, ',') + ' ' + unit_word})"
+        f"({'DerSimonian-Laird' if source.startswith('placebo') else 'maximum likelihood'}, "
+        f"{source}{'' if not t_units else ', ' + format(t_units, ',') + ' ' + unit_word})"
     )
     disp = Overdispersion(kappa, tau2_val, k_units, t_units, source, how)
     return ChangeModel(disp, wb, wa, identified, months_b, months_a, tuple(notes))

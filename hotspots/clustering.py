@@ -28,7 +28,6 @@ flagged or filtered.
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -38,6 +37,7 @@ import pandas as pd
 import pyproj
 import shapely
 
+from . import validation
 from ._errors import CRSError, ParameterError
 from .grid import BNG, points_xy
 
@@ -112,38 +112,16 @@ def _projected_crs(points: Any, crs: Any) -> pyproj.CRS:
 
 def _validate(method: str, eps: float, min_samples: Any, min_cluster_size: Any, hull: str,
               concave_ratio: float, degenerate_radius: float) -> tuple[float, int, int | None]:
-    if method not in ("dbscan", "hdbscan"):
-        raise ParameterError(f"`method` must be 'dbscan' or 'hdbscan'; got {method!r}.")
-    if hull not in ("convex", "concave"):
-        raise ParameterError(f"`hull` must be 'convex' or 'concave'; got {hull!r}.")
-    try:
-        eps_f = float(eps)
-    except (TypeError, ValueError):
-        raise ParameterError(f"`eps` must be a distance in metres; got {eps!r}.") from None
-    if not (math.isfinite(eps_f) and eps_f > 0):
-        raise ParameterError(f"`eps` must be a positive distance in metres; got {eps!r}.")
-    if isinstance(min_samples, bool) or not isinstance(min_samples, (int, np.integer)) or min_samples < 1:
-        raise ParameterError(f"`min_samples` must be a whole number >= 1; got {min_samples!r}.")
-    mcs = None
-    if min_cluster_size is not None:
-        if isinstance(min_cluster_size, bool) or not isinstance(min_cluster_size, (int, np.integer)) or min_cluster_size < 2:
-            raise ParameterError(f"`min_cluster_size` must be a whole number >= 2; got {min_cluster_size!r}.")
-        mcs = int(min_cluster_size)
-        if method == "dbscan":
-            raise ParameterError("`min_cluster_size` applies to `method='hdbscan'` only; DBSCAN uses `eps` and `min_samples`.")
-    try:
-        r = float(concave_ratio)
-    except (TypeError, ValueError):
-        raise ParameterError(f"`concave_ratio` must be a number between 0 and 1; got {concave_ratio!r}.") from None
-    if not (0.0 <= r <= 1.0):
-        raise ParameterError(f"`concave_ratio` must be between 0 and 1; got {concave_ratio!r}.")
-    try:
-        dr = float(degenerate_radius)
-    except (TypeError, ValueError):
-        raise ParameterError(f"`degenerate_radius` must be a distance in metres; got {degenerate_radius!r}.") from None
-    if not (math.isfinite(dr) and dr > 0):
-        raise ParameterError(f"`degenerate_radius` must be a positive distance in metres; got {degenerate_radius!r}.")
-    return eps_f, int(min_samples), mcs
+    validation.choice(method, "method", ("dbscan", "hdbscan"))
+    validation.choice(hull, "hull", ("convex", "concave"))
+    eps_f = validation.distance(eps, "eps", example="150")
+    samples = validation.whole(min_samples, "min_samples", low=1)
+    mcs = validation.whole(min_cluster_size, "min_cluster_size", low=2, optional=True)
+    if mcs is not None and method == "dbscan":
+        raise ParameterError("`min_cluster_size` applies to `method='hdbscan'` only; DBSCAN uses `eps` and `min_samples`.")
+    validation.fraction(concave_ratio, "concave_ratio")
+    validation.distance(degenerate_radius, "degenerate_radius")
+    return eps_f, samples, mcs
 
 
 def _stable_relabel(raw: np.ndarray, xy: np.ndarray) -> np.ndarray:

@@ -19,6 +19,7 @@ import pandas as pd
 from scipy import stats
 from scipy.stats.contingency import odds_ratio
 
+from . import validation
 from ._errors import ParameterError
 from .fdr import bh_adjust
 
@@ -153,8 +154,7 @@ def rate_ratio_test(
     tb, ta = float(t_before), float(t_after)
     if not (tb > 0 and ta > 0):
         raise ParameterError(f"period lengths must be positive; got before {t_before!r} and after {t_after!r}.")
-    if not 0 < alpha < 1:
-        raise ParameterError(f"`alpha` must be between 0 and 1; got {alpha!r}.")
+    validation.alpha(alpha)
     n = xa + xb
     prob = ta / (ta + tb)
     p = _binom_two_sided(xa, n, prob)

@@ -8,7 +8,8 @@ Layout (contents git-ignored; see ``data/README.md``)::
 
 ``<force>`` is the police.uk force id (``leicestershire``; :data:`hotspots.forces.FORCES`).
 The folder is ``$HOTSPOTS_DATA_DIR`` when set, else ``data/`` in the current working folder
-(the repository root when you follow the README).
+(the repository root when you follow the README). The app lists :func:`force_folders` beside
+the demo data and opens one with :func:`force_bundle`.
 """
 
 from __future__ import annotations
@@ -17,10 +18,11 @@ import os
 import re
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from .forces import FORCES, force_id
 
-__all__ = ["ForceFolder", "boundary_path", "data_dir", "force_folders", "police_uk_dir"]
+__all__ = ["ForceFolder", "boundary_path", "data_dir", "force_bundle", "force_folders", "police_uk_dir"]
 
 _STREET = re.compile(r"^(?P<month>\d{4}-\d{2})-(?P<force>[a-z0-9-]+?)-street\.csv(\.gz)?$")
 
@@ -98,5 +100,41 @@ def force_folders(root: str | os.PathLike[str] | None = None) -> list[ForceFolde
             continue
         months = sorted(_STREET.match(f.name)["month"] for f in files)  # type: ignore[index]
         b = boundary_path(d.name, base)
-        out.append(ForceFolder(d.name, FORCES.get(d.name, d.name), d, tuple(files), (months[0], months[-1]), b if b.is_file() else None))
+        out.append(
+            ForceFolder(d.name, FORCES.get(d.name, d.name), d, tuple(files), (months[0], months[-1]), b if b.is_file() else None)
+        )
     return sorted(out, key=lambda f: f.name)
+
+
+def force_bundle(folder: ForceFolder, *, settings: Any = None) -> Any:
+    """A force's folder loaded and prepared for the app, as the CLI would (:class:`hotspots.app_support.DataBundle`).
+
+    The street-level files are loaded with :func:`hotspots.io.load_police_uk`; the force's
+    boundary (``data/boundaries/<id>.geojson``) is the study area when present, else the
+    pipeline's automatic choice (the incidents' footprint).
+    """
+    import hashlib
+
+    from .app_support import DataBundle, LoadOutcome
+    from .io import load_boundary, load_police_uk
+    from .pipeline import prepare_inputs
+
+    loaded = load_police_uk(list(folder.files))
+    boundary = load_boundary(folder.boundary) if folder.boundary is not None else None
+    prepared = prepare_inputs(loaded.data, settings=settings, boundary=boundary)
+    h = hashlib.sha256()
+    for f in (*folder.files, *([folder.boundary] if folder.boundary else [])):
+        st = f.stat()
+        h.update(f"{f.resolve()}|{st.st_size}|{st.st_mtime_ns}\n".encode())
+    outcomes = [LoadOutcome("incidents", tuple(f.name for f in folder.files), loaded.report, rows=len(loaded.data))]
+    if boundary is not None:
+        outcomes.append(LoadOutcome("boundary", (folder.boundary.name,), rows=len(boundary)))
+    months = folder.months[0] if folder.months[0] == folder.months[1] else f"{folder.months[0]} to {folder.months[1]}"
+    return DataBundle(
+        prepared=prepared,
+        source="files",
+        label=f"{folder.name}: police.uk files in data/police_uk/{folder.id} ({len(folder.files)} month(s), {months})",
+        token=f"data-{folder.id}-{h.hexdigest()[:16]}",
+        reports=tuple(outcomes),
+        notes=prepared.notes,
+    )

@@ -33,6 +33,7 @@ from typing import Any, Literal
 
 import numpy as np
 
+from . import validation
 from ._errors import ParameterError
 from .bandwidth import (
     BANDWIDTH_RULES,
@@ -181,22 +182,9 @@ def kde(
         raise ParameterError(f"`method` must be 'auto', 'fft', 'cells' or 'direct'; got {method!r}.")
     if not isinstance(grid, Grid):
         raise ParameterError(f"`grid` must be a hotspots Grid (see `Grid.for_points`); got {type(grid).__name__}.")
-    try:
-        adjust = float(bandwidth_adjust)
-    except (TypeError, ValueError):
-        raise ParameterError(f"`bandwidth_adjust` must be a positive number; got {bandwidth_adjust!r}.") from None
-    if not (math.isfinite(adjust) and adjust > 0):
-        raise ParameterError(f"`bandwidth_adjust` must be a positive number; got {bandwidth_adjust!r}.")
+    adjust = validation.positive(bandwidth_adjust, "bandwidth_adjust")
     if bandwidth is not None:
-        try:
-            h = float(bandwidth)
-        except (TypeError, ValueError):
-            raise ParameterError(f"`bandwidth` must be a number of metres; got {bandwidth!r}.") from None
-        if not (math.isfinite(h) and h > 0):
-            raise ParameterError(
-                f"`bandwidth` must be a positive number of metres; got {bandwidth!r}. "
-                "Use `bandwidth=None` for an automatic choice."
-            )
+        h = validation.distance(bandwidth, "bandwidth")
 
     xy = points_xy(points, grid.crs)
     w_in = point_weights(points, weights, len(xy))

@@ -15,14 +15,14 @@ lists them), that counts are whole numbers, and what each marker means:
 ``"<5"`` (:data:`SUPPRESSED`; ``"<t"`` for another threshold ``t``)
     a count from 1 to ``t − 1`` (zero is shown as 0);
 ``"c"`` (:data:`SECONDARY`)
-    a count hidden so that others cannot be worked out: it would otherwise have been shown, so it
-    is 0 or at least ``t``;
+    a count of at least ``t`` hidden so that others cannot be worked out (zero is never hidden);
 ``"x"`` (:data:`WITHHELD`)
     a breakdown of a group of fewer than ``t`` people, not shown at all (any value).
 
 With ``protect_implied`` (the default) the reader is also assumed to know, for every *implied*
 count (a complement such as "re-offended" = eligible − not re-offended, which no table shows but
-a reader can form), whether it is small: that is what a percentage shown as ``">99 %"`` tells.
+a reader can form), whether it is small: that is what a percentage shown as ``">99 %"`` tells (a percentage hidden
+as ``"c"`` then tells that its complement is 0 or at least ``t``).
 
 The guarantee
 -------------
@@ -38,14 +38,15 @@ The algorithm
 1. **Primary suppression**: shown counts from 1 to ``t − 1`` become ``"<t"``; the breakdowns of
    groups with fewer than ``t`` people (marked by the caller with :meth:`Ledger.withhold`) ``"x"``.
 2. **Audit**: cheap bound propagation over the relations (each relation bounds every member by the
-   others' ranges; rounded to whole numbers; ``"c"`` is 0 or at least ``t``) finds most counts that
+   others' ranges; rounded to whole numbers) finds most counts that
    can be worked out; when it finds none, the exact integer audit above runs on each connected
    group of unknown counts.
 3. **Secondary suppression**: for each count that can be worked out, the cheapest shown count near
    it (in one of its relations first, then further out) is hidden as ``"c"``; cheapest means not a
    grand total, then smallest. A candidate that propagation shows does not help is skipped. Back
    to 2 until nothing can be worked out. When no candidate is left (a group of fewer than ``t``
-   people split into ones), the counts in the offending relations are withheld (``"x"``).
+   people split into ones), or eight tries have not freed a count, the counts in its relations
+   are withheld (``"x"``).
 
 Thresholds below :data:`MIN_SAFE_THRESHOLD` (3) protect almost nothing (``t = 1`` switches
 suppression off) and are refused unless the caller says ``unsafe=True``; every output then says
@@ -91,7 +92,7 @@ SUPPRESSION_THRESHOLD = 5
 MIN_SAFE_THRESHOLD = 3
 #: Marker shown in place of a count from 1 to 4 (threshold 5).
 SUPPRESSED = "<5"
-#: Marker of a count hidden so that a suppressed one cannot be worked out (0 or at least the threshold).
+#: Marker of a count (at least the threshold) hidden so that a suppressed one cannot be worked out.
 SECONDARY = "c"
 #: Marker of a figure not shown because fewer than the threshold people are behind it.
 WITHHELD = "x"
@@ -142,10 +143,10 @@ def disclosure_statement(threshold: int = SUPPRESSION_THRESHOLD) -> str:
     if t <= 1:
         return "UNSAFE: threshold 1, counts of people are NOT suppressed. Not for publication."
     if t < MIN_SAFE_THRESHOLD:
-        return (f"UNSAFE: threshold {t}, only counts of 1 person are suppressed (as <{t}); small counts can be "
+        return (f"UNSAFE: threshold {t}, only counts of one person are suppressed (as <{t}); small counts can be "
                 "worked out. Not for publication.")
-    return (f"Counts of 1 to {t - 1} people are shown as <{t}; 'c' hides a figure that would let one be worked "
-            f"out; 'x' marks a breakdown of fewer than {t} people.")
+    return (f"Counts of people from 1 to {t - 1} are shown as <{t}; 'c' hides a count of {t} or more that would let "
+            f"one be worked out; 'x' marks figures about a group smaller than {t}.")
 
 
 def suppress_count(n: int | float | None, threshold: int = SUPPRESSION_THRESHOLD) -> int | str | None:
@@ -198,6 +199,22 @@ class Ledger:
 
     def __len__(self) -> int:
         return len(self.keys)
+
+    def copy(self) -> "Ledger":
+        """An independent copy (to add counts published later, see ``protect(..., base=)``)."""
+        new = Ledger()
+        new._index = dict(self._index)
+        new.keys = list(self.keys)
+        new.values = list(self.values)
+        new.shown = list(self.shown)
+        new.protect_small = list(self.protect_small)
+        new.signal = list(self.signal)
+        new.cost = list(self.cost)
+        new.withheld = set(self.withheld)
+        new.breakdowns = list(self.breakdowns)
+        new.relations = list(self.relations)
+        new._seen_relations = set(self._seen_relations)
+        return new
 
     def index(self, key: Hashable) -> int:
         return self._index[key]
@@ -296,10 +313,12 @@ class Ledger:
             small is withheld. Its cells cost 1 to hide (the total row's cost ``total_cost``).
         """
         measures = list(shown) + list(implied)
+        dens = set((signals or {}).values())
         for pop, vals in rows:
             row_cost = total_cost if total is not None and pop == total else 0
             for m in shown:
-                self.add((pop, m), vals[m], shown=True, cost=max(row_cost, 1 if m == size else 0))
+                # a group's size and a rate's denominator are hidden only when nothing cheaper helps
+                self.add((pop, m), vals[m], shown=True, cost=max(row_cost, 1 if m == size or m in dens else 0))
             for m in implied:
                 sig = (signals or {}).get(m)
                 self.add((pop, m), vals[m], shown=False, cost=row_cost, signal=None if sig is None else (pop, sig))
@@ -328,7 +347,8 @@ class AttackModel:
     """The reader's knowledge as an integer programme over the unknown counts.
 
     ``A y = b`` (one row per relation), ``lo <= y <= hi``, whole numbers; where ``semi`` is True
-    the count is 0 or at least ``t`` (the ``"c"`` cells; ``lo`` is then 0). ``unknown`` indexes
+    the count is 0 or at least ``t`` (an implied count whose percentage is hidden; ``lo`` is then
+    0). ``unknown`` indexes
     the ledger's counts; ``truth`` is the real value of each; ``check`` marks the counts that
     must not be worked out.
     """
@@ -405,7 +425,7 @@ class _System:
         pr = status == PRIMARY
         lo[pr] = 1
         hi[pr] = t - 1
-        semi[status == HIDDEN] = True
+        lo[status == HIDDEN] = t
         base_shown = np.zeros(len(v), dtype=bool)
         has = self.signal >= 0
         base_shown[has] = status[self.signal[has]] == SHOWN
@@ -448,7 +468,7 @@ class _System:
             np.minimum.at(new_hi, c, yhi)
             new_lo = np.ceil(new_lo - 1e-9)
             new_hi = np.floor(new_hi + 1e-9)
-            # "c" counts are 0 or at least t.
+            # Counts known to be 0 or at least t.
             s_low = semi & (new_hi < t)
             new_hi[s_low] = 0.0
             new_lo[s_low] = 0.0
@@ -587,7 +607,7 @@ class _System:
         """Mark counts that can trade one unit with a twin (same relations, same signs) as varying.
 
         +1 on one and −1 on the other keeps every relation; both must stay within their ranges
-        (a ``"c"`` count stays 0 or at least ``t``). Squares in the same hotspot area are twins.
+        (a count known to be 0 or at least ``t`` stays so). Squares in the same hotspot area are twins.
         """
         t = self.t
         v = self.values[cells].astype(float)
@@ -696,7 +716,7 @@ class Protection:
 
 
 def protect(ledger: Ledger, *, threshold: int = SUPPRESSION_THRESHOLD, unsafe: bool = False, protect_implied: bool = True,
-            max_rounds: int = 10_000) -> Protection:
+            base: Protection | None = None, max_rounds: int = 10_000) -> Protection:
     """Primary and secondary suppression of every count in ``ledger`` together (see the module docs).
 
     Parameters
@@ -707,6 +727,10 @@ def protect(ledger: Ledger, *, threshold: int = SUPPRESSION_THRESHOLD, unsafe: b
         Needed for a threshold below 3.
     protect_implied : bool, default True
         Small implied counts (complements) must not be worked out either.
+    base : Protection, optional
+        An earlier protection of the first counts of ``ledger`` (a :meth:`Ledger.copy` of its
+        ledger with counts added since): those keep their status and are never hidden now, so
+        figures published later are protected against the ones already published.
 
     Returns
     -------
@@ -718,15 +742,23 @@ def protect(ledger: Ledger, *, threshold: int = SUPPRESSION_THRESHOLD, unsafe: b
     if not isinstance(protect_implied, (bool, np.bool_)):
         raise ParameterError(f"`protect_implied` must be True or False; got {protect_implied!r}.")
     values = np.asarray(ledger.values, dtype=np.int64)
+    n = len(values)
     shown = np.asarray(ledger.shown, dtype=bool)
     status = np.where(shown, SHOWN, IMPLIED).astype(np.int8)
     status[shown & (values > 0) & (values < t)] = PRIMARY
     withheld = set(ledger.withheld)
-    for base, parts in ledger.breakdowns:
-        if 0 < values[base] < t:
+    for whole, parts in ledger.breakdowns:
+        if 0 < values[whole] < t:
             withheld.update(q for q in parts if shown[q])
     if withheld:
         status[np.fromiter(withheld, dtype=np.int64)] = WITHHELD_CODE
+    frozen = np.zeros(len(values), dtype=bool)
+    if base is not None:
+        nb = len(base.ledger)
+        if base.ledger.keys != ledger.keys[:nb]:
+            raise ParameterError("`base` must protect the first counts of `ledger` (use `base.ledger.copy()` and add to it).")
+        status[:nb] = base.status
+        frozen[:nb] = True
     if t < MIN_SAFE_THRESHOLD or len(values) == 0:
         # Below 3 a "<t" count is known exactly (t = 2: it is 1): nothing can protect it.
         note = (f"threshold {t}: counts of people are not protected (unsafe)",) if t < MIN_SAFE_THRESHOLD else ()
@@ -735,8 +767,8 @@ def protect(ledger: Ledger, *, threshold: int = SUPPRESSION_THRESHOLD, unsafe: b
     cost = sysm.cost
     notes: list[str] = []
 
-    def priority(j: int) -> tuple[int, int, int, int]:
-        return (int(cost[j]), int(values[j] == 0), int(values[j]), j)
+    def priority(j: int) -> tuple[int, int, int]:
+        return (int(cost[j]), int(values[j]), j)
 
     def candidates(victim: int) -> list[int]:
         """Shown counts near the victim, nearest layer first, cheapest first."""
@@ -752,8 +784,9 @@ def protect(ledger: Ledger, *, threshold: int = SUPPRESSION_THRESHOLD, unsafe: b
                     if c in seen:
                         continue
                     seen.add(c)
-                    if status[c] == SHOWN:
-                        found.append(c)
+                    if status[c] == SHOWN and not frozen[c]:
+                        if values[c] > 0:  # "c" is never put on a zero
+                            found.append(c)
                     else:
                         nxt.extend(sysm.rows_of[c])
             if found:
@@ -772,46 +805,82 @@ def protect(ledger: Ledger, *, threshold: int = SUPPRESSION_THRESHOLD, unsafe: b
         lo, hi = sysm.propagate(lo, hi, semi, sysm.local_nnz(victim))
         return bool(lo[victim] < hi[victim])
 
-    for _round in range(max_rounds):
-        check = sysm.must_protect(status)
-        pinned = sysm.pinned(status, check, exact=False)
-        exact = False
-        if not pinned.any():
-            pinned = sysm.pinned(status, check, exact=True)
-            exact = True
-        if not pinned.any():
-            break
-        chosen: set[int] = set()
-        stuck: list[int] = []
-        for victim in np.flatnonzero(pinned).tolist():
-            near = {int(c) for k in sysm.rows_of[victim] for c in sysm.col[sysm.indptr[k]:sysm.indptr[k + 1]]}
-            if chosen & near:
-                continue  # a count hidden this round already sits in one of its relations
-            cands = candidates(victim)
-            if not cands:
-                stuck.append(victim)
+    attempts: dict[int, int] = {}
+    given_up: set[int] = set()
+    is_base = np.zeros(n, dtype=bool)  # denominators of rates whose complement a reader may learn is small
+    is_base[sysm.signal[sysm.signal >= 0]] = True
+    # Phase after phase: hidden rate denominators the published figures still determine at the
+    # end (they cannot simply be shown, see below) must not be worked out in the next phase.
+    keep_open = np.zeros(n, dtype=bool)
+    for _phase in range(4):
+        for _round in range(max_rounds):
+            check = sysm.must_protect(status) | (keep_open & np.isin(status, (HIDDEN, WITHHELD_CODE)))
+            if given_up:
+                check[np.fromiter(given_up, dtype=np.int64)] = False
+            pinned = sysm.pinned(status, check, exact=False)
+            exact = False
+            if not pinned.any():
+                pinned = sysm.pinned(status, check, exact=True)
+                exact = True
+            if not pinned.any():
+                break
+            chosen: set[int] = set()
+            stuck: list[int] = []
+            for victim in np.flatnonzero(pinned).tolist():
+                near = {int(c) for k in sysm.rows_of[victim] for c in sysm.col[sysm.indptr[k]:sysm.indptr[k + 1]]}
+                if chosen & near:
+                    continue  # a count hidden this round already sits in one of its relations
+                attempts[victim] = attempts.get(victim, 0) + 1
+                cands = candidates(victim) if attempts[victim] <= 8 else []
+                if not cands:
+                    stuck.append(victim)
+                    continue
+                chosen.add(next((c for c in cands[:3 if exact else 8] if helps(victim, c, exact)), cands[0]))
+            if chosen:
+                status[np.fromiter(chosen, dtype=np.int64)] = HIDDEN
                 continue
-            chosen.add(next((c for c in cands[:3 if exact else 8] if helps(victim, c, exact)), cands[0]))
-        if chosen:
-            status[np.fromiter(chosen, dtype=np.int64)] = HIDDEN
-            continue
-        # Nothing left to hide around them: withhold the counts in their relations.
-        changed = False
-        for victim in stuck:
-            for k in sysm.rows_of[victim]:
-                for c in sysm.col[sysm.indptr[k]:sysm.indptr[k + 1]]:
-                    if shown[c] and status[c] in (SHOWN, PRIMARY, HIDDEN):
-                        status[c] = WITHHELD_CODE
-                        changed = True
-        if not changed:
-            notes.append(f"{len(stuck)} count(s) could not be protected by suppression alone")
+            # Nothing left to hide around them: withhold the counts in their relations.
+            changed = False
+            for victim in stuck:
+                for k in sysm.rows_of[victim]:
+                    for c in sysm.col[sysm.indptr[k]:sysm.indptr[k + 1]]:
+                        if shown[c] and status[c] in (SHOWN, PRIMARY, HIDDEN) and not frozen[c]:
+                            status[c] = WITHHELD_CODE
+                            changed = True
+            if not changed:
+                if not stuck:  # pragma: no cover - every victim had a candidate
+                    break
+                notes.append(f"{len(stuck)} count(s) could not be protected by suppression alone")
+                given_up.update(stuck)
+        else:  # pragma: no cover
+            raise RuntimeError("disclosure control did not converge; this is a bug in hotspots")
+        # Hidden counts (not small) that the published figures determine anyway are shown: hiding them
+        # protects nobody. A rate's denominator is shown only if that pins nothing: shown, it lets its
+        # rate be shown as a bound (">99"), which tells that the rate's complement is small.
+        tried: set[int] = set()
+        for _ in range(10):
+            hidden_big = np.isin(status, (HIDDEN, WITHHELD_CODE)) & ~sysm.small & ~frozen
+            if not hidden_big.any():
+                break
+            det = sysm.pinned(status, hidden_big, exact=True)
+            plain = det & ~(is_base & (values > 0))
+            status[plain] = SHOWN
+            bases = [b for b in np.flatnonzero(det & ~plain).tolist() if b not in tried]
+            for b in bases[:50]:
+                tried.add(b)
+                trial = status.copy()
+                trial[b] = SHOWN
+                if not sysm.pinned(trial, sysm.must_protect(trial), exact=True).any():
+                    status[b] = SHOWN
+            if not plain.any() and not bases:
+                break
+        left = np.isin(status, (HIDDEN, WITHHELD_CODE)) & is_base & (values >= t) & ~frozen & ~keep_open
+        if not left.any():
             break
-    else:  # pragma: no cover
-        raise RuntimeError("disclosure control did not converge; this is a bug in hotspots")
-    # Hidden counts (0 or at least t) that the published figures determine anyway are shown.
-    hidden_big = np.isin(status, (HIDDEN, WITHHELD_CODE)) & ~sysm.small
-    if hidden_big.any():
-        status[sysm.pinned(status, hidden_big, exact=True)] = SHOWN
+        left = sysm.pinned(status, left, exact=True)
+        if not left.any():
+            break
+        keep_open |= left
     return Protection(ledger, status, t, bool(protect_implied), tuple(notes))
 
 

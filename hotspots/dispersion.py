@@ -230,7 +230,7 @@ def _ml_two_groups(y: np.ndarray, v: np.ndarray, iterations: int = 300) -> tuple
         mu1 = float((r * w * y).sum() / max((r * w).sum(), 1e-300))
         mu2 = float(((1 - r) * w * y).sum() / max(((1 - r) * w).sum(), 1e-300))
 
-        def nll(tt: float, mu1: float = mu1, mu2: float = mu2) -> float:
+        def nll(tt: float, mu1: float = mu1, mu2: float = mu2, r: np.ndarray = r) -> float:
             return -float((r * _normal_loglik(y, mu1, v + tt) + (1 - r) * _normal_loglik(y, mu2, v + tt)).sum())
 
         res = minimize_scalar(nll, bounds=(0.0, hi), method="bounded", options={"xatol": 1e-7})

@@ -34,6 +34,7 @@ import pyproj
 import shapely
 from shapely.geometry.base import BaseGeometry
 
+from . import validation
 from ._errors import CRSError, ParameterError
 from .change import OVERLAP_TOLERANCE_M2, Period, split_periods
 from .grid import points_xy
@@ -186,7 +187,10 @@ def _polygon(area: Any, crs: pyproj.CRS, name: str) -> BaseGeometry:
     elif isinstance(area, BaseGeometry):
         geom = area
     else:
-        raise ParameterError(f"`{name}` must be a shapely polygon or a GeoSeries/GeoDataFrame of polygons; got {type(area).__name__}.")
+        raise ParameterError(
+            f"`{name}` must be a shapely polygon or a GeoSeries/GeoDataFrame of polygons; got "
+            f"{type(area).__name__}."
+        )
     if geom.is_empty or shapely.get_type_id(geom) not in (3, 6, 7) or geom.area <= 0:
         raise ParameterError(f"`{name}` must be a non-empty polygon area.")
     return geom
@@ -236,12 +240,7 @@ def wdq_areas(
     tgt = _polygon(target, crs, "target")
     ctrl = _polygon(control, crs, "control")
     if buffer_distance is not None:
-        try:
-            d = float(buffer_distance)
-        except (TypeError, ValueError):
-            raise ParameterError(f"`buffer_distance` must be a number of metres; got {buffer_distance!r}.") from None
-        if not (np.isfinite(d) and d > 0):
-            raise ParameterError(f"`buffer_distance` must be a positive number of metres; got {buffer_distance!r}.")
+        d = validation.distance(buffer_distance, "buffer_distance")
         buf = shapely.difference(shapely.buffer(tgt, d), tgt)
         rule = f"ring of {d:g} m around the target"
     else:

@@ -36,19 +36,21 @@ Scheduler: the functions build ``dask.delayed`` tasks and run them with ``dask.c
 from __future__ import annotations
 
 import math
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Iterable, Sequence
+from typing import Any
 
 import numpy as np
 from scipy import stats
 
+from . import validation
 from ._errors import HotspotsError, ParameterError
+from .density import GAUSSIAN_CUTOFF_SD, KDEResult, kde
 from .fdr import bh_adjust
 from .gistar import CONFIDENCE_LEVELS, GiStarResult
 from .grid import Grid, GridValues, points_xy
-from .density import GAUSSIAN_CUTOFF_SD, KDEResult, kde
-from .neighbours import _active_values_or_raise, disc_stencil, neighbour_count, neighbour_sum
+from .neighbours import active_values_or_raise, disc_stencil, neighbour_count, neighbour_sum
 
 __all__ = [
     "SchedulerError",
@@ -84,7 +86,7 @@ class Tile:
     c0: int
     c1: int
 
-    def with_halo(self, halo: int, shape: tuple[int, int]) -> "Tile":
+    def with_halo(self, halo: int, shape: tuple[int, int]) -> Tile:
         return Tile(max(0, self.r0 - halo), min(shape[0], self.r1 + halo), max(0, self.c0 - halo), min(shape[1], self.c1 + halo))
 
 
@@ -211,6 +213,7 @@ def stream_row_groups(
         ``progress(step, fraction)`` as each task finishes.
     """
     client, cluster = connect(scheduler)
+    own_client = client is not scheduler  # started or connected here: closed here
     try:
         from distributed import as_completed
 
@@ -231,8 +234,9 @@ def stream_row_groups(
             fut.release()
             yield part
     finally:
-        if cluster is not None:
+        if own_client:
             client.close()
+        if cluster is not None:
             cluster.close()
 
 
@@ -270,7 +274,8 @@ def _tile_ss(y: np.ndarray, active: np.ndarray, mean: float) -> float:
     return float((d * d).sum())
 
 
-def _tile_gi(y_h: np.ndarray, act_h: np.ndarray, core: tuple[slice, slice], distance: float, cell: float, n: int, mean: float, sd: float):
+def _tile_gi(y_h: np.ndarray, act_h: np.ndarray, core: tuple[slice, slice], distance: float, cell: float, n: int, mean: float,
+             sd: float):
     st = disc_stencil(distance, cell, shape=y_h.shape)
     S = neighbour_sum(y_h, st)[core]
     W = neighbour_count(act_h, st)[core].astype(np.float64)
@@ -315,20 +320,23 @@ def tiled_gi_star(
     dask = require_dask()
     grid = counts.grid
     active = grid.active
-    y = _active_values_or_raise(counts)
+    y = active_values_or_raise(counts)
     st = disc_stencil(distance, grid.cell_size, shape=grid.shape)
     if disc_stencil(distance, grid.cell_size).size == 1:
-        raise ParameterError(f"`distance` {distance:g} m is shorter than the cell size ({grid.cell_size:g} m); make it at least the cell size.")
+        raise ParameterError(
+            f"`distance` {distance:g} m is shorter than the cell size ({grid.cell_size:g} m); make it at least the cell size."
+        )
     halo = st.radius
     tiles = make_tiles(grid.shape, tile)
 
     # 1. Global moments (two passes for a stable variance).
-    mom = _compute([dask.delayed(_tile_moments)(y[t.r0 : t.r1, t.c0 : t.c1], active[t.r0 : t.r1, t.c0 : t.c1]) for t in tiles], scheduler)
+    parts = [(y[t.r0 : t.r1, t.c0 : t.c1], active[t.r0 : t.r1, t.c0 : t.c1]) for t in tiles]
+    mom = _compute([dask.delayed(_tile_moments)(yt, at) for yt, at in parts], scheduler)
     n = int(sum(m[0] for m in mom))
     if n < 2:
         raise ParameterError(f"Gi* needs at least 2 cells in the study area; the grid has {n}.")
     mean = math.fsum(m[1] for m in mom) / n
-    ss = _compute([dask.delayed(_tile_ss)(y[t.r0 : t.r1, t.c0 : t.c1], active[t.r0 : t.r1, t.c0 : t.c1], mean) for t in tiles], scheduler)
+    ss = _compute([dask.delayed(_tile_ss)(yt, at, mean) for yt, at in parts], scheduler)
     sd = math.sqrt(math.fsum(ss) / n)
 
     # 2. Tile tasks with halos.
@@ -336,7 +344,8 @@ def tiled_gi_star(
     for t in tiles:
         h = t.with_halo(halo, grid.shape)
         core = (slice(t.r0 - h.r0, t.r1 - h.r0), slice(t.c0 - h.c0, t.c1 - h.c0))
-        tasks.append(dask.delayed(_tile_gi)(y[h.r0 : h.r1, h.c0 : h.c1], active[h.r0 : h.r1, h.c0 : h.c1], core, float(distance), grid.cell_size, n, mean, sd))
+        tasks.append(dask.delayed(_tile_gi)(y[h.r0 : h.r1, h.c0 : h.c1], active[h.r0 : h.r1, h.c0 : h.c1], core, float(distance),
+                                            grid.cell_size, n, mean, sd))
     outs = _compute(tasks, scheduler)
     z = np.full(grid.shape, np.nan)
     p = np.full(grid.shape, np.nan)
@@ -361,7 +370,8 @@ def tiled_gi_star(
         "distance_message": f"distance band {distance:,.0f} m (given)",
         "cell_size_m": float(grid.cell_size),
         "n_cells": n,
-        "neighbours": {"min": int(nb.min()), "median": float(np.median(nb)), "mean": float(nb.mean()), "max": int(nb.max()), "stencil": int(st.size - 1)},
+        "neighbours": {"min": int(nb.min()), "median": float(np.median(nb)), "mean": float(nb.mean()), "max": int(nb.max()),
+                       "stencil": int(st.size - 1)},
         "alpha": float(alpha),
         "fdr": bool(fdr),
         "permutations": 0,
@@ -401,12 +411,7 @@ def tiled_kde(
     Same result as :func:`hotspots.density` with ``points_outside_area="include"`` (to rounding).
     """
     dask = require_dask()
-    try:
-        h = float(bandwidth)
-    except (TypeError, ValueError):
-        raise ParameterError(f"`bandwidth` must be a number of metres; got {bandwidth!r}.") from None
-    if not (math.isfinite(h) and h > 0):
-        raise ParameterError(f"`bandwidth` must be a positive number of metres; got {bandwidth!r}.")
+    h = validation.distance(bandwidth, "bandwidth")
     xy = points_xy(points, grid.crs)
     s = grid.cell_size
     reach = h * (GAUSSIAN_CUTOFF_SD if kernel == "gaussian" else 1.0) + s
@@ -431,12 +436,15 @@ def tiled_kde(
     values = np.full(grid.shape, np.nan)
     for t, v in zip(tiles, outs):
         values[t.r0 : t.r1, t.c0 : t.c1] = v
-    params = {"bandwidth_m": h, "kernel": kernel, "output": "density", "n_points": int(len(xy)), "tiles": len(tiles), "halo_m": reach, "method": "tiled"}
+    params = {"bandwidth_m": h, "kernel": kernel, "output": "density", "n_points": int(len(xy)), "tiles": len(tiles),
+              "halo_m": reach, "method": "tiled"}
     return KDEResult(values, grid, "density", "incidents per km²", params, bandwidth_m=h, kernel=kernel)
 
 
 # --------------------------------------------------------------------------- FDR from histograms
-def bh_threshold_from_histograms(p_parts: Sequence[Any], alpha: float = 0.05, *, bins: int = 4096, scheduler: Any = None) -> float:
+def bh_threshold_from_histograms(
+    p_parts: Sequence[Any], alpha: float = 0.05, *, bins: int = 4096, scheduler: Any = None
+) -> float:
     """The Benjamini–Hochberg cut-off over p-values held in parts, without gathering them all.
 
     Equal to :func:`hotspots.fdr.fdr_threshold` on the concatenated p-values (NaN ignored).
@@ -450,9 +458,7 @@ def bh_threshold_from_histograms(p_parts: Sequence[Any], alpha: float = 0.05, *,
     the empirical distribution), and the cut-off is found exactly among them.
     """
     dask = require_dask()
-    a = float(alpha)
-    if not 0 < a < 1:
-        raise ParameterError(f"`alpha` must be between 0 and 1; got {alpha!r}.")
+    a = validation.alpha(alpha)
     def bin_index(v: np.ndarray) -> np.ndarray:
         # Bin k holds (edges[k], edges[k+1]]; bin 0 also holds 0.
         return np.clip(np.ceil(v * bins).astype(np.int64) - 1, 0, bins - 1)

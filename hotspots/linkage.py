@@ -45,14 +45,18 @@ location, from hotspots and their share among located referrals, task links (lin
 / none), the shares of reparation local, within ``near_m`` and in the same town among referrals
 with a linked task site and a location, and the median distance. :attr:`LinkageResult.per_hotspot`
 has the same counts per hotspot area. Both come with display versions
-(:attr:`LinkageResult.display`, :attr:`LinkageResult.summary_display`) whose person-level counts
-follow :mod:`hotspots.kpis`'s disclosure control: counts 1–4 shown as ``"<5"``
-(:func:`hotspots.privacy.suppress_count`'s threshold), counts that would give them away by
-differencing hidden as ``"c"``, percentages in whole percent and hidden when their numerator
-or denominator is, medians hidden when fewer than the threshold are behind them.
+(:attr:`LinkageResult.display`, :attr:`LinkageResult.summary_display`: referrals, those with a
+task site, reparation local and its share, median distance) protected together by
+:mod:`hotspots.disclosure`: counts 1–4 shown as ``"<5"``, counts that would give them away
+hidden as ``"c"``, the breakdown of a group under the threshold ``"x"``, percentages in whole
+percent or as a bound (``">99"``). "Within ``near_m``" and "same town" are not published
+separately: beside "local" (either) they would give away how many people met only one rule.
+An analysis publishes these tables through :mod:`hotspots.publication`, protected with
+everything else it publishes.
 
-:func:`referral_task_lines` draws a line per linked referral from (a snapped version of) its
-location to its task site, for maps, with non-identifying fields only.
+:func:`referral_task_lines` gives a line per linked referral from (a snapped version of) its
+location to its task site: person-level, for internal use. Maps draw the publication's
+area → site flows instead (:func:`hotspots.maps.referral_layers.referral_task_lines_layer`).
 """
 
 from __future__ import annotations
@@ -67,11 +71,12 @@ import pyproj
 import shapely
 from scipy.spatial import cKDTree
 
+from . import validation
 from ._errors import CRSError, InputError, ParameterError, SchemaError
 from .areas import HotspotAreas
+from .disclosure import SUPPRESSION_THRESHOLD, Ledger, Protection, check_threshold, protect, render_table
 from .gazetteer import towns as gazetteer_towns
 from .grid import BNG
-from .disclosure import SUPPRESSION_THRESHOLD, Ledger, Protection, check_threshold, protect, render_table
 from .kpis import TOTAL_LABEL
 
 __all__ = [
@@ -101,26 +106,24 @@ LINE_COLUMNS = (
 )
 
 #: Person counts of the linkage tables (per hotspot, and in/outside hotspots).
-LINK_COUNTS = ("referrals", "with_task_site", "reparation_local", "within_near", "same_town")
+#: Only "local" (within reach *or* in the same town) is published per group: with "within reach"
+#: and "same town" beside it, local = within + same town − both would give away how many people's
+#: reparation met only one rule (small counts, per hotspot). Both stay in the exact tables.
+LINK_COUNTS = ("referrals", "with_task_site", "reparation_local")
 _COUNTS = list(LINK_COUNTS)
-_IMPLIED = ["without_task_site", "not_local", "not_within_near", "not_same_town"]
+_IMPLIED = ["without_task_site", "not_local"]
 _RELATIONS = [
     ("referrals", ["with_task_site", "without_task_site"]),
     ("with_task_site", ["reparation_local", "not_local"]),
-    ("with_task_site", ["within_near", "not_within_near"]),
-    ("with_task_site", ["same_town", "not_same_town"]),
 ]
 _PCTS = {
     "local_pct": ("reparation_local", "with_task_site"),
     "within_near_pct": ("within_near", "with_task_site"),
     "same_town_pct": ("same_town", "with_task_site"),
 }
-_COMPLEMENTS = {"local_pct": "not_local", "within_near_pct": "not_within_near", "same_town_pct": "not_same_town"}
-_BASES = {"with_task_site": ["reparation_local", "within_near", "same_town"]}
-_DISPLAY = [
-    "referrals", "with_task_site", "reparation_local", "local_pct", "within_near", "within_near_pct",
-    "same_town", "same_town_pct", "median_distance_m",
-]
+_COMPLEMENTS = {"local_pct": "not_local"}
+_BASES = {"with_task_site": ["reparation_local"]}
+_DISPLAY = ["referrals", "with_task_site", "reparation_local", "local_pct", "median_distance_m"]
 
 
 def add_linkage_rows(ledger: Ledger, raw: pd.DataFrame, keys: list[Any], *, total: Any = None) -> None:
@@ -138,7 +141,7 @@ def add_linkage_rows(ledger: Ledger, raw: pd.DataFrame, keys: list[Any], *, tota
 def linkage_display(protection: Protection, raw: pd.DataFrame, keys: list[Any], group_col: str) -> pd.DataFrame:
     """The display table of linkage rows added with :func:`add_linkage_rows`."""
     labels = raw[group_col].tolist()
-    pcts = {c: (num, den, _COMPLEMENTS[c]) for c, (num, den) in _PCTS.items()}
+    pcts = {c: (num, den, _COMPLEMENTS[c]) for c, (num, den) in _PCTS.items() if c in _COMPLEMENTS}
     table, _ = render_table(protection, list(zip(keys, labels)), label=group_col, counts=_COUNTS, percents=pcts,
                             medians={"median_distance_m": (raw["median_distance_m"].tolist(), "with_task_site")},
                             columns=_DISPLAY)
@@ -378,15 +381,8 @@ def link_referrals(
     if not isinstance(referrals, gpd.GeoDataFrame):
         raise ParameterError(f"`referrals` must be a GeoDataFrame of referral points; got {type(referrals).__name__}.")
     _check_crs(referrals, "referrals")
-    try:
-        near = float(near_m)
-        tol = float(tolerance_m)
-    except (TypeError, ValueError):
-        raise ParameterError(f"`near_m` and `tolerance_m` must be numbers of metres; got {near_m!r} and {tolerance_m!r}.") from None
-    if not (np.isfinite(near) and near > 0):
-        raise ParameterError(f"`near_m` must be a positive number of metres (e.g. 2000); got {near_m!r}.")
-    if not (np.isfinite(tol) and tol >= 0):
-        raise ParameterError(f"`tolerance_m` must be a number of metres >= 0; got {tolerance_m!r}.")
+    near = validation.distance(near_m, "near_m", example="2000")
+    tol = validation.distance(tolerance_m, "tolerance_m", zero=True)
     if missing_location not in ("raise", "exclude"):
         raise ParameterError(f"`missing_location` must be 'raise' or 'exclude'; got {missing_location!r}.")
     threshold = check_threshold(threshold, unsafe)
@@ -542,7 +538,8 @@ def link_referrals(
     dist_a = np.asarray(dist, dtype=float)
 
     def rows_for(groups: list[tuple[str, np.ndarray]], group_col: str) -> pd.DataFrame:
-        cols: dict[str, list[Any]] = {c: [] for c in (group_col, "referrals", "with_task_site", "reparation_local", "within_near", "same_town")}
+        cols: dict[str, list[Any]] = {c: [] for c in (group_col, "referrals", "with_task_site", "reparation_local", "within_near", "same_town",
+                                                      "near_and_same")}
         medians: list[float] = []
         for label, sel in groups:
             sel = np.asarray(sel, dtype=bool)
@@ -554,15 +551,18 @@ def link_referrals(
             cols["reparation_local"].append(int(local_a[sel].sum()))
             cols["within_near"].append(int(within_a[sel].sum()))
             cols["same_town"].append(int(same_a[sel].sum()))
+            cols["near_and_same"].append(int((within_a[sel] & same_a[sel]).sum()))
             medians.append(float(np.median(d)) if d.size else float("nan"))
         data: dict[str, Any] = {group_col: cols[group_col]}
-        for c in ("referrals", "with_task_site", "reparation_local", "within_near", "same_town"):
+        for c in ("referrals", "with_task_site", "reparation_local", "within_near", "same_town", "near_and_same"):
             data[c] = np.array(cols[c], dtype=np.int64)
         data["median_distance_m"] = np.array(medians, dtype=float)
         data["without_task_site"] = data["referrals"] - data["with_task_site"]
         data["not_local"] = data["with_task_site"] - data["reparation_local"]
         data["not_within_near"] = data["with_task_site"] - data["within_near"]
         data["not_same_town"] = data["with_task_site"] - data["same_town"]
+        data["within_only"] = data["within_near"] - data["near_and_same"]
+        data["same_town_only"] = data["same_town"] - data["near_and_same"]
         for col, (num, den) in _PCTS.items():
             d = data[den]
             data[col] = 100.0 * data[num] / np.where(d > 0, d, np.nan)
@@ -644,12 +644,7 @@ def referral_task_lines(result: LinkageResult, *, snap_m: float | None = 100.0) 
     if not result.has_tasks or result.task_sites is None:
         raise ParameterError("the linkage has no task sites; call `link_referrals(..., tasks=tasks)` first.")
     if snap_m is not None:
-        try:
-            s = float(snap_m)
-        except (TypeError, ValueError):
-            raise ParameterError(f"`snap_m` must be a number of metres or None; got {snap_m!r}.") from None
-        if not (np.isfinite(s) and s > 0):
-            raise ParameterError(f"`snap_m` must be a positive number of metres or None; got {snap_m!r}.")
+        s = validation.distance(snap_m, "snap_m")
     t = result.table
     sel = (t["task_status"] == "linked").to_numpy() & t["has_location"].to_numpy()
     rows = t[sel]

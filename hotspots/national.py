@@ -33,17 +33,19 @@ import sys
 import threading
 import time
 from collections import deque
+from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Iterable, Iterator
+from typing import Any
 
 import numpy as np
 
+from . import validation
 from ._errors import InputError, ParameterError
 from .density import KDEResult
 from .fdr import bh_adjust
-from .gistar import GiStarResult, gi_star
+from .gistar import INFERENCE_METHODS, GiStarResult, gi_star
 from .grid import Grid, GridValues, point_weights, points_xy
 from .kde_engine import DensityStream, norm_const
 from .national_inputs import CHUNK_ROWS, PointFile
@@ -89,7 +91,9 @@ def peak_rss_mb() -> float:
     return rss / (1024.0 * 1024.0) if sys.platform == "darwin" else rss / 1024.0
 
 
-def national_grid(cell_size: float = 250.0, *, bounds: tuple[float, float, float, float] = ENGLAND_WALES_BOUNDS, mask: Any = None) -> Grid:
+def national_grid(
+    cell_size: float = 250.0, *, bounds: tuple[float, float, float, float] = ENGLAND_WALES_BOUNDS, mask: Any = None
+) -> Grid:
     """A grid over England and Wales (or ``bounds``) in British National Grid.
 
     At 250 m: 2,613 rows x 2,297 columns (6.0 million cells). The large-grid warning of
@@ -370,12 +374,7 @@ def data_mask(counts: GridValues | np.ndarray, radius: float, cell_size: float |
         if cell_size is None:
             raise ParameterError("give `cell_size` (metres) with a plain array of counts.")
         cs = float(cell_size)
-    try:
-        r = float(radius)
-    except (TypeError, ValueError):
-        raise ParameterError(f"`radius` must be a number of metres; got {radius!r}.") from None
-    if not (math.isfinite(r) and r >= 0):
-        raise ParameterError(f"`radius` must be >= 0 metres; got {radius!r}.")
+    r = validation.distance(radius, "radius", zero=True)
     occupied = np.nan_to_num(vals, nan=0.0) > 0
     if r < cs or not occupied.any():
         return occupied
@@ -384,8 +383,8 @@ def data_mask(counts: GridValues | np.ndarray, radius: float, cell_size: float |
 
 
 # --------------------------------------------------------------------------- the batch run
-#: The study-area note's rule, the Gi* inference methods the run accepts.
-INFERENCE = ("analytic", "permutation")
+#: Gi* inference methods the run accepts (those of :func:`hotspots.gi_star`).
+INFERENCE = INFERENCE_METHODS
 
 
 @dataclass(frozen=True, eq=False)
@@ -464,8 +463,8 @@ def run_national(
     distance: float = 750.0,
     fdr: bool = True,
     alpha: float = 0.05,
-    inference: str = "analytic",
-    permutations: int = 999,
+    inference: str = "auto",
+    permutations: int = 0,
     seed: int | None = 0,
     do_kde: bool = True,
     do_gistar: bool = True,
@@ -507,9 +506,10 @@ def run_national(
         which at this size costs more than the rest of the run).
     fdr, alpha : bool, float
         As :func:`hotspots.gi_star`.
-    inference : {"analytic", "permutation"}
-        Gi* p-values: analytic normal (fast; known to flag hotspots in pure noise on sparse
-        counts) or conditional permutations (``permutations`` draws, ``seed``).
+    inference, permutations, seed
+        Gi* p-values, as :func:`hotspots.gi_star`: ``"auto"`` (default: the exact count test for
+        counts), ``"count"``, ``"randomisation"``, ``"permutation"`` (``permutations`` draws,
+        ``seed``) or ``"normal"`` (analytic; flags hotspots in pure noise on sparse counts).
     do_kde, do_gistar : bool
         Skip steps.
     categories, months
@@ -643,7 +643,8 @@ def run_national(
 
     off_grid = int(n_points - counts_flat.sum())
     counts = GridValues(counts_flat.reshape(grid.shape).copy(), grid, name="count", units="incidents",
-                        params={"weights": None, "n_points": int(n_points), "points_off_grid": off_grid, "points_outside_area": 0})
+                        params={"weights": None, "n_points": int(n_points), "points_off_grid": off_grid,
+                                "points_outside_area": 0})
 
     t0 = time.perf_counter()
     if mask_radius is not None:
@@ -651,7 +652,8 @@ def run_national(
         grid = grid.with_mask(m)
         vals = np.where(m, counts.values, np.nan)
         outside = int(counts.total - np.nansum(vals))
-        counts = GridValues(vals, grid, name="count", units=counts.units, params={**counts.params, "points_outside_area": outside})
+        counts = GridValues(vals, grid, name="count", units=counts.units,
+                            params={**counts.params, "points_outside_area": outside})
         notes.append(
             f"study area built from the data: the {int(m.sum()):,} cells within {mask_radius:,.0f} m of a cell with an incident "
             f"({m.mean():.0%} of the {m.size:,}-cell grid); no England-and-Wales boundary is used"
@@ -673,23 +675,21 @@ def run_national(
         }
         density = KDEResult(summed, grid, "density", "incidents per km²", dparams, bandwidth_m=float(bandwidth), kernel=kernel)
         mark("density", t0)
-    del stream
+    stream = None  # the moment grids are freed before Gi*
 
     result_gi = None
     if do_gistar:
         t0 = time.perf_counter()
-        perms = int(permutations) if inference == "permutation" else 0
-        report("Gi* hot and cold spots", 1.0)
-        result_gi = gi_star(counts, distance, fdr=fdr, alpha=alpha, permutations=perms, seed=seed)
+        report(f"Gi* hot and cold spots ({inference} inference)", 1.0)
+        result_gi = gi_star(counts, distance, inference=inference, permutations=int(permutations), fdr=fdr, alpha=alpha,
+                            seed=seed)
         mark("gi_star", t0)
         if fdr:
             # The BH adjustment is inside gi_star; time it on its own too (one sort of the p-values).
             t0 = time.perf_counter()
             bh_adjust(result_gi.p[grid.active])
             timings["fdr (also inside gi_star)"] = time.perf_counter() - t0
-        if inference == "analytic":
-            notes.append("Gi* p-values are analytic (normal); on sparse counts they flag hotspots in pure noise more "
-                         "often than alpha: use `inference='permutation'` for a valid test")
+        notes.extend(result_gi.notes)
 
     params = {
         "source": str(source.path) if source is not None else "array",
@@ -707,7 +707,8 @@ def run_national(
         "fdr": fdr,
         "alpha": alpha,
         "inference": inference,
-        "permutations": int(permutations) if inference == "permutation" else 0,
+        "inference_used": None if result_gi is None else result_gi.params.get("inference"),
+        "permutations": None if result_gi is None else result_gi.params.get("permutations"),
         "seed": seed,
         "categories": categories,
         "months": list(months) if months else None,

@@ -15,9 +15,10 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable, Iterator, Sequence
+from typing import Any
 
 import numpy as np
 
@@ -145,7 +146,7 @@ def iter_points(
     # pre_buffer=False: pyarrow's default pre-buffering keeps every batch read so far in memory
     # (the whole 800 MB file for 10^8 points); without it reading holds one batch at a time.
     pf = pq.ParquetFile(str(source.path), pre_buffer=False)
-    for batch in pf.iter_batches(batch_size=int(batch_rows), columns=read, row_groups=row_groups):
+    for batch in pf.iter_batches(batch_size=int(batch_rows), columns=read, row_groups=row_groups, use_threads=False):
         n = batch.num_rows
         keep = None
         if wanted is not None:
@@ -155,8 +156,10 @@ def iter_points(
             keep = pc.is_in(cat, value_set=__import__("pyarrow").array(chosen, type=cat.type)).to_numpy(zero_copy_only=False)
         if lo is not None or hi is not None:
             mon = batch.column(read.index("month"))
-            m = np.asarray(mon.to_numpy(zero_copy_only=False)).astype("datetime64[M]") if not str(mon.type).startswith(("string", "large_string")) \
-                else np.array([str(v)[:7] if v is not None else "NaT" for v in mon.to_pylist()], dtype="datetime64[M]")
+            if str(mon.type).startswith(("string", "large_string")):
+                m = np.array([str(v)[:7] if v is not None else "NaT" for v in mon.to_pylist()], dtype="datetime64[M]")
+            else:
+                m = np.asarray(mon.to_numpy(zero_copy_only=False)).astype("datetime64[M]")
             ok = ~np.isnat(m)
             if lo is not None:
                 ok &= m >= lo

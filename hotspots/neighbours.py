@@ -27,6 +27,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from . import validation
 from ._errors import ParameterError
 from .grid import GridValues
 
@@ -40,6 +41,7 @@ __all__ = [
     "DistanceChoice",
     "auto_distance",
     "DISTANCE_RTOL",
+    "active_values_or_raise",
 ]
 
 #: Output rows per block in :func:`neighbour_sum` (working memory ~ 2 x block x columns x 8 bytes).
@@ -83,7 +85,8 @@ class Stencil:
     def offsets(self) -> np.ndarray:
         """``(size, 2)`` array of ``(d_row, d_col)`` offsets, the centre included."""
         r = self.radius
-        out = [(dr, dc) for dr in range(-r, r + 1) for dc in range(-int(self.half_widths[dr + r]), int(self.half_widths[dr + r]) + 1)]
+        hw = [int(h) for h in self.half_widths]
+        out = [(dr, dc) for dr in range(-r, r + 1) for dc in range(-hw[dr + r], hw[dr + r] + 1)]
         return np.array(out, dtype=np.int64)
 
     def to_array(self) -> np.ndarray:
@@ -108,12 +111,7 @@ def disc_stencil(distance: float, cell_size: float, *, shape: tuple[int, int] | 
     shape : (n_rows, n_cols), optional
         Grid shape; offsets larger than the grid are dropped (they can never reach a cell).
     """
-    try:
-        d = float(distance)
-    except (TypeError, ValueError):
-        raise ParameterError(f"`distance` must be a number of metres; got {distance!r}.") from None
-    if not (math.isfinite(d) and d > 0):
-        raise ParameterError(f"`distance` must be a positive, finite number of metres; got {distance!r}.")
+    d = validation.distance(distance, "distance")
     ratio2 = (d / float(cell_size)) ** 2 * (1.0 + 2 * DISTANCE_RTOL)
     r = math.isqrt(math.floor(ratio2))
     max_r = max_c = None
@@ -323,6 +321,11 @@ def _active_values_or_raise(values: GridValues) -> np.ndarray:
     return np.where(active, v, 0.0)
 
 
+#: Public name of :func:`_active_values_or_raise` for other modules (e.g. the tiled Gi* of
+#: :mod:`hotspots.distributed`).
+active_values_or_raise = _active_values_or_raise
+
+
 # --------------------------------------------------------------------------- automatic distance
 #: Significance for a Moran's I peak to count (z of a two-sided 5 % test).
 PEAK_Z = 1.959963984540054
@@ -376,7 +379,11 @@ def auto_distance(
        ArcGIS: without it, force-wide data peaks at town scale (4 km+) and Gi* then paints whole
        towns as one hotspot.
     2. The distance is the first *peak*: a band whose z is larger than the band before it, at least
-       as large as the band after it, and significant (z >= 1.96).
+       as large as the band after it, and significant after a Bonferroni correction for the
+       number of bands tried (one-sided: ``z >= Phi^-1(1 - 0.05 / bands)``, about 2.7 for 15
+       bands; never below 1.96). ArcGIS uses 1.96 at every band; on maps of pure noise that
+       finds a "peak" at some band in about half of all maps, and a distance chosen that way on
+       the data being tested adds false hot spots.
     3. Without such a peak (no significant clustering at any scale, too few cells, values that do
        not vary), fall back to sfhotspot's default: ``cell_size x sqrt(2)``, the 8 surrounding
        cells. (ArcGIS's fallback, the mean distance to the K nearest features, is meant for
@@ -411,13 +418,17 @@ def auto_distance(
             d = float(m * cs)
             res = morans_i(values, d, transform="r")
             st = disc_stencil(d, cs)
-            rows.append({"distance_m": d, "distance_cells": float(m), "neighbours": st.size - 1, "I": res.I, "z": res.z_rand, "p": res.p_rand})
+            rows.append({
+                "distance_m": d, "distance_cells": float(m), "neighbours": st.size - 1, "I": res.I, "z": res.z_rand,
+                "p": res.p_rand,
+            })
     table = pd.DataFrame(rows, columns=["distance_m", "distance_cells", "neighbours", "I", "z", "p"])
     table["peak"] = False
     z = table["z"].to_numpy(dtype=float)
+    z_crit = max(PEAK_Z, float(stats.norm.isf(0.05 / max(len(z), 1))))
     peak_at = None
     for i in range(1, len(z) - 1):
-        if np.isfinite(z[i]) and z[i] >= PEAK_Z and z[i] > z[i - 1] and z[i] >= z[i + 1]:
+        if np.isfinite(z[i]) and z[i] >= z_crit and z[i] > z[i - 1] and z[i] >= z[i + 1]:
             peak_at = i
             break
     if peak_at is not None:
@@ -426,7 +437,8 @@ def auto_distance(
         msg = (
             f"distance band set to {d:,.0f} m ({d / cs:g} cells) automatically: the first significant peak of global "
             f"Moran's I over {len(table)} distance bands from {table['distance_m'].iloc[0]:,.0f} to "
-            f"{table['distance_m'].iloc[-1]:,.0f} m (z = {z[peak_at]:.2f}; ArcGIS Optimized Hot Spot Analysis's rule)"
+            f"{table['distance_m'].iloc[-1]:,.0f} m (z = {z[peak_at]:.2f} >= {z_crit:.2f}, Bonferroni over the bands; "
+            "after ArcGIS Optimized Hot Spot Analysis's rule)"
         )
         return DistanceChoice(d, "moran_peak", msg, table)
     why = "no significant peak of global Moran's I" if len(table) >= 3 else "too few cells for incremental Moran's I"

@@ -95,8 +95,9 @@ HOTSPOT_SETTINGS = (
 CHANGE_SETTINGS = ("before", "after", "scheme_start", "alpha", "fdr", "same_months")
 #: point clusters (:func:`hotspots.clustering.clusters` on the analysis period's incidents):
 CLUSTER_SETTINGS = ("period", "cluster_method", "eps", "min_samples", "seed")
-#: referral linkage (:func:`hotspots.linkage.link_referrals`), besides the hotspot stage's:
-LINKAGE_SETTINGS = ("near_m",)
+#: referral linkage (:func:`hotspots.linkage.link_referrals`) and the scheme's protected
+#: figures, besides the hotspot stage's:
+LINKAGE_SETTINGS = ("near_m", "threshold", "unsafe_threshold")
 
 #: Share of incidents that must fall inside the built-in (Derbyshire) outline for
 #: :func:`automatic_study_area` to use it when no boundary is given.
@@ -150,6 +151,9 @@ class Settings:
         Distance within which reparation counts as "local" to the harm, metres.
     threshold : int
         Person-level counts below this are suppressed in displayed/exported tables.
+    unsafe_threshold : bool
+        Allow a threshold below 3 (it protects nobody; every output then says so). See
+        :func:`hotspots.disclosure.check_threshold`.
     """
 
     cell_size: float | None = None
@@ -172,6 +176,7 @@ class Settings:
     same_months: bool = False
     near_m: float = 2000.0
     threshold: int = 5
+    unsafe_threshold: bool = False
 
     def replace(self, **changes: Any) -> Settings:
         return dataclasses.replace(self, **changes)
@@ -282,8 +287,8 @@ class StudyAreaChoice:
     Attributes
     ----------
     area : GeoDataFrame or None
-        Polygons in EPSG:27700; None = no study area (the grid covers the incidents' extent).
-    source : {"given", "built-in", "none"}
+        Polygons (any CRS); None = no study area (the grid covers the incidents' extent).
+    source : {"given", "built-in", "footprint", "none"}
     note : str
     record : dict
         Facts for the parameters sidecar (source, share of incidents inside, holes filled).
@@ -327,11 +332,13 @@ def fill_holes(area: gpd.GeoDataFrame) -> tuple[gpd.GeoDataFrame, int]:
 def automatic_study_area(incidents: gpd.GeoDataFrame) -> StudyAreaChoice:
     """The study area when the user gives none.
 
-    Today: the built-in Derbyshire outline (:func:`hotspots.gazetteer.default_study_area`) when
-    at least :data:`AUTO_AREA_SHARE` of the incidents fall inside it, else none (the grid covers
-    the incidents' extent). This is the one place to change the rule (e.g. a study area derived
-    from the data for any force).
+    The built-in Derbyshire outline (:func:`hotspots.gazetteer.default_study_area`) when at
+    least :data:`AUTO_AREA_SHARE` of the incidents fall inside it (the demo, and Derbyshire's own
+    files); for any other data, the footprint of the incidents (:func:`hotspots.footprint.data_footprint`:
+    where they are, generalised, with a 1 km margin, leaving out outlying strays, which are
+    counted and announced). This is the one place to change the rule.
     """
+    from .footprint import data_footprint
     from .gazetteer import default_study_area
 
     area = default_study_area()
@@ -344,13 +351,8 @@ def automatic_study_area(incidents: gpd.GeoDataFrame) -> StudyAreaChoice:
             "give a boundary, or choose none, to change it)",
             {"source": "built-in Derbyshire force-area outline (approximate)", "share_of_incidents_inside": round(share, 4)},
         )
-    return StudyAreaChoice(
-        None,
-        "none",
-        f"study area: none (only {share:.1%} of incidents fall in the built-in Derbyshire outline); the grid covers the "
-        "incidents' extent; give a boundary to set one",
-        {"source": "none", "share_of_incidents_inside_builtin": round(share, 4)},
-    )
+    fp = data_footprint(incidents)
+    return StudyAreaChoice(fp.to_geodataframe(), "footprint", fp.describe(), fp.record())
 
 
 def choose_study_area(
@@ -500,7 +502,12 @@ class PreparedInputs:
     referrals, tasks : GeoDataFrame or None
         Passed through.
     notes : tuple of str
-        Every announcement, in order (category, study area, periods).
+        Every announcement, in order (force, CRS, category, study area, periods).
+    force : hotspots.forces.Force or None
+        The force (given, or named by police.uk's "Falls within"); its name is also the
+        incidents' ``force`` column, which titles, captions and the sidecar read.
+    crs : hotspots.projection.CRSChoice
+        The analysis CRS (British National Grid, or Irish Transverse Mercator in Northern Ireland).
     """
 
     incidents: gpd.GeoDataFrame
@@ -512,6 +519,8 @@ class PreparedInputs:
     referrals: gpd.GeoDataFrame | None = None
     tasks: gpd.GeoDataFrame | None = None
     notes: tuple[str, ...] = ()
+    force: Any = None
+    crs: Any = None
 
 
 def prepare_inputs(
@@ -523,6 +532,7 @@ def prepare_inputs(
     categories: str | Sequence[str] | None = None,
     referrals: gpd.GeoDataFrame | None = None,
     tasks: gpd.GeoDataFrame | None = None,
+    force: str | None = None,
 ) -> PreparedInputs:
     """Every choice about the inputs, the same for the CLI and the app.
 
@@ -536,24 +546,43 @@ def prepare_inputs(
     categories
         See :func:`choose_category`.
     referrals, tasks : GeoDataFrame, optional
-        Passed through to the result.
+        Passed through to the result (in the analysis CRS).
+    force : str, optional
+        The force's name or police.uk id; default: police.uk's "Falls within"
+        (:func:`hotspots.forces.detect_force`).
 
     Returns
     -------
     PreparedInputs
     """
+    from .forces import detect_force
+    from .places import is_demo_data
+    from .projection import choose_crs
+
     s = settings or Settings()
     if incidents is None or len(incidents) == 0:
         raise ParameterError("there are no incidents to analyse; check the input files and the filters (load report).")
     cat = choose_category(incidents, categories)
-    area = choose_study_area(cat.incidents, boundary, keep_holes=keep_holes)
-    s, period_note = choose_periods(cat.incidents, s)
+    found = None if force is None and is_demo_data(incidents) else detect_force(incidents, given=force)
+    # The analysis CRS: British National Grid, or Irish Transverse Mercator for Northern Ireland.
+    crs = choose_crs(cat.incidents)
+    inc = cat.incidents
+    if inc.crs is not None and not crs.crs.equals(inc.crs):
+        inc = inc.to_crs(crs.crs)
+        referrals = referrals.to_crs(crs.crs) if referrals is not None and referrals.crs is not None else referrals
+        tasks = tasks.to_crs(crs.crs) if tasks is not None and tasks.crs is not None else tasks
+    if force is not None and found is not None:
+        inc = inc.assign(force=found.name)  # the name given wins over the files' "Falls within"
+    if inc is not cat.incidents:
+        cat = dataclasses.replace(cat, incidents=inc)
+    area = choose_study_area(inc, boundary, keep_holes=keep_holes)
+    s, period_note = choose_periods(inc, s)
     try:
-        months: tuple[str, str] | None = month_range(cat.incidents)
+        months: tuple[str, str] | None = month_range(inc)
     except (ParameterError, KeyError):
         months = None
-    notes = tuple(n for n in (cat.note, area.note, period_note) if n)
-    return PreparedInputs(cat.incidents, area.area, s, months, cat, area, referrals, tasks, notes)
+    notes = tuple(n for n in (found.describe() if found is not None else "", crs.note, cat.note, area.note, period_note) if n)
+    return PreparedInputs(inc, area.area, s, months, cat, area, referrals, tasks, notes, found, crs)
 
 
 # =============================================================================== staged analysis
@@ -778,8 +807,9 @@ def analyse(
         from .kpis import scheme_kpis
         from .linkage import link_referrals
 
-        linkage = link_referrals(referrals, areas=stage.areas.areas, tasks=tasks, near_m=s.near_m)
-        kpis = scheme_kpis(referrals, threshold=s.threshold)
+        linkage = link_referrals(referrals, areas=stage.areas.areas, tasks=tasks, near_m=s.near_m, threshold=s.threshold,
+                                 unsafe=s.unsafe_threshold)
+        kpis = scheme_kpis(referrals, threshold=s.threshold, unsafe=s.unsafe_threshold)
     step("done", 1.0)
     return assemble_analysis(
         stage,

@@ -35,6 +35,8 @@ __all__ = [
     "area_places",
     "is_demo_data",
     "label_towns",
+    "name_hotspot_areas",
+    "supported_by",
     "district_names",
     "is_generic_location",
     "street_names",
@@ -140,15 +142,19 @@ def town_of(xy: Any, towns: gpd.GeoDataFrame) -> np.ndarray:
     if len(towns) == 0 or len(pts) == 0:
         return np.array([None] * len(pts), dtype=object)
     tx, ty = towns.geometry.x.to_numpy(), towns.geometry.y.to_numpy()
-    pop = pd.to_numeric(towns["population"], errors="coerce").to_numpy(dtype=float) if "population" in towns else np.full(len(towns), 500.0)
+    pop = (
+        pd.to_numeric(towns["population"], errors="coerce").to_numpy(dtype=float)
+        if "population" in towns
+        else np.full(len(towns), 500.0)
+    )
     pop = np.where(np.isfinite(pop) & (pop > 0), pop, 500.0)
     reach = TOWN_REACH_M * np.sqrt(pop)
     names = towns["name"].astype(str).to_numpy(dtype=object)
     out = np.empty(len(pts), dtype=object)
     for i0 in range(0, len(pts), 2000):  # (points x towns) in blocks: flat memory for any size
-        p = pts[i0:i0 + 2000]
+        p = pts[i0 : i0 + 2000]
         d = np.hypot(p[:, :1] - tx[None, :], p[:, 1:] - ty[None, :])
-        out[i0:i0 + 2000] = names[np.argmin(d / reach[None, :], axis=1)]
+        out[i0 : i0 + 2000] = names[np.argmin(d / reach[None, :], axis=1)]
     return out
 
 
@@ -213,7 +219,8 @@ def area_places(
     >>> import shapely
     >>> a = gpd.GeoDataFrame({"area_id": [1]}, geometry=[shapely.box(0, 0, 100, 100)], crs=27700)
     >>> inc = gpd.GeoDataFrame({"location": ["On or near Parking Area", "On or near High Street"] * 2,
-    ...                         "lsoa_name": ["Melton 001A"] * 4}, geometry=gpd.points_from_xy([10, 20, 30, 40], [5] * 4), crs=27700)
+    ...                         "lsoa_name": ["Melton 001A"] * 4},
+    ...                        geometry=gpd.points_from_xy([10, 20, 30, 40], [5] * 4), crs=27700)
     >>> area_places(a, inc).loc[0, "label"]
     'High Street, Melton'
     """
@@ -224,17 +231,30 @@ def area_places(
     if isinstance(top, bool) or not isinstance(top, (int, np.integer)) or top < 1:
         raise ParameterError(f"`top` must be a whole number >= 1; got {top!r}.")
     if len(areas) == 0:
-        return pd.DataFrame({c: pd.Series(dtype="int64" if c == "area_id" else "object") for c in PLACE_COLUMNS}).rename(columns={"area_id": id_column})
+        return pd.DataFrame({c: pd.Series(dtype="int64" if c == "area_id" else "object") for c in PLACE_COLUMNS}).rename(
+            columns={"area_id": id_column}
+        )
     if areas.crs is not None and incidents.crs is not None and not areas.crs.equals(incidents.crs):
-        raise CRSError(f"`areas` ({areas.crs.name}) and `incidents` ({incidents.crs.name}) are in different CRSs; convert one with `.to_crs`.")
+        raise CRSError(
+            f"`areas` ({areas.crs.name}) and `incidents` ({incidents.crs.name}) are in different CRSs; "
+            "convert one with `.to_crs`."
+        )
     ids = areas[id_column].to_numpy()
     owner = np.full(len(incidents), -1, dtype=np.int64)
     if len(incidents):
         tree = shapely.STRtree(areas.geometry.values)
         pi, ai = tree.query(incidents.geometry.values, predicate="intersects")
         owner[pi[::-1]] = ai[::-1]  # a point on a shared edge goes to the first area
-    streets = street_names(incidents["location"]) if "location" in incidents.columns else pd.Series([pd.NA] * len(incidents), dtype="string")
-    districts = district_names(incidents["lsoa_name"]) if "lsoa_name" in incidents.columns else pd.Series([pd.NA] * len(incidents), dtype="string")
+    streets = (
+        street_names(incidents["location"])
+        if "location" in incidents.columns
+        else pd.Series([pd.NA] * len(incidents), dtype="string")
+    )
+    districts = (
+        district_names(incidents["lsoa_name"])
+        if "lsoa_name" in incidents.columns
+        else pd.Series([pd.NA] * len(incidents), dtype="string")
+    )
     streets, districts = streets.reset_index(drop=True), districts.reset_index(drop=True)
     town = [None] * len(areas)
     if towns is not None and len(towns):
@@ -274,13 +294,16 @@ def is_demo_data(incidents: Any) -> bool:
     return bool(incidents["incident_id"].astype(str).str.startswith(DEMO_ID_PREFIX).all())
 
 
-def label_towns(area: Any = None, incidents: Any = None, *, demo: bool | None = None, margin_m: float = 2_000.0) -> tuple[gpd.GeoDataFrame, str]:
+def label_towns(
+    area: Any = None, incidents: Any = None, *, demo: bool | None = None, margin_m: float = 2_000.0
+) -> tuple[gpd.GeoDataFrame, str]:
     """The towns to name hotspot areas and to label maps with, and their attribution.
 
     One rule for every output: the synthetic demo is labelled with its own 38 Derbyshire towns
     (:func:`hotspots.gazetteer.towns`, from which it was generated); any real data with the
     GeoNames places (:func:`hotspots.gazetteer.places_in`) inside the study area and ``margin_m``
-    around it, so that no force is labelled with another's towns.
+    around it that the incidents show to be the data's own (:func:`supported_by`), so that no
+    force is labelled with another's towns.
 
     Parameters
     ----------
@@ -313,9 +336,75 @@ def label_towns(area: Any = None, incidents: Any = None, *, demo: bool | None = 
     if demo:
         t = gazetteer.towns().to_crs(crs)
         return t.sort_values(["population", "name"], ascending=[False, True], kind="stable").reset_index(drop=True), ""
+    has_points = incidents is not None and len(incidents) > 0
     if area is None:
-        if incidents is None or len(incidents) == 0:
+        if not has_points:
             raise ParameterError("give a study area or some incidents to choose the towns from.")
-        xy = shapely.get_coordinates(incidents.geometry.values)
-        area = shapely.box(*incident_extent(xy))
-    return gazetteer.places_in(area, crs=crs, margin_m=margin_m), gazetteer.GEONAMES_ATTRIBUTION
+        area = shapely.box(*incident_extent(shapely.get_coordinates(incidents.geometry.values)))
+    towns = gazetteer.places_in(area, crs=crs, margin_m=margin_m)
+    if has_points:
+        towns = towns[supported_by(towns, incidents.to_crs(crs) if incidents.crs is not None else incidents)]
+    return towns.reset_index(drop=True), gazetteer.GEONAMES_ATTRIBUTION
+
+
+#: A place is named only where the data hold at least this share of the incidents its population
+#: would have at the data's average rate (:func:`supported_by`).
+MIN_SUPPORT = 0.1
+
+
+def supported_by(towns: gpd.GeoDataFrame, incidents: gpd.GeoDataFrame, *, min_support: float = MIN_SUPPORT) -> np.ndarray:
+    """Which places the incidents show to lie in the data's area (a force's own towns).
+
+    A study area drawn from the data, or a boundary, also takes in towns just across the border
+    (Long Eaton, in Derbyshire, lies within a kilometre of Leicestershire). A place counts when
+    the incidents within its reach (``TOWN_REACH_M * sqrt(population)``, at least 500 m) number
+    at least ``min_support`` times what its population would have at the data's average rate
+    (all incidents over the population of all candidate places): a town policed by another force
+    has almost none of this force's incidents around its centre. Places without a population
+    count as 500 people.
+
+    Returns
+    -------
+    ndarray of bool, one per place.
+    """
+    n = len(towns)
+    if n == 0 or len(incidents) == 0:
+        return np.zeros(n, dtype=bool)
+    pop = np.full(n, 500.0)
+    if "population" in towns:
+        pop = pd.to_numeric(towns["population"], errors="coerce").to_numpy(dtype=float)
+    pop = np.where(np.isfinite(pop) & (pop > 0), pop, 500.0)
+    reach = np.maximum(TOWN_REACH_M * np.sqrt(pop), 500.0)
+    xy = shapely.get_coordinates(incidents.geometry.values)
+    from scipy.spatial import cKDTree
+
+    tree = cKDTree(xy)
+    centres = np.column_stack([towns.geometry.x.to_numpy(), towns.geometry.y.to_numpy()])
+    near = np.array([len(ix) for ix in tree.query_ball_point(centres, reach)], dtype=float)
+    rate = len(xy) / pop.sum()
+    return near >= min_support * rate * pop
+
+
+def name_hotspot_areas(areas: gpd.GeoDataFrame, incidents: gpd.GeoDataFrame, study_area: Any = None) -> pd.DataFrame:
+    """:func:`area_places` with the towns of :func:`label_towns`: the one call every output uses.
+
+    Parameters
+    ----------
+    areas : GeoDataFrame
+        Hotspot areas with ``area_id``.
+    incidents : GeoDataFrame
+        The analysed incidents (converted to the areas' CRS when needed).
+    study_area : GeoDataFrame, optional
+        Where to take towns from; default: around the areas.
+    """
+    if incidents is not None and incidents.crs is not None and areas.crs is not None and not incidents.crs.equals(areas.crs):
+        incidents = incidents.to_crs(areas.crs)
+    if incidents is None:
+        incidents = gpd.GeoDataFrame(geometry=gpd.GeoSeries([], crs=areas.crs))
+    if len(areas) == 0:
+        return area_places(areas, incidents)
+    where = study_area
+    if where is None or len(where) == 0:
+        where = gpd.GeoDataFrame(geometry=areas.geometry.values, crs=areas.crs)
+    towns, _ = label_towns(where, incidents, demo=is_demo_data(incidents))
+    return area_places(areas, incidents, towns=towns)

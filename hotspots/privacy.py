@@ -1,9 +1,10 @@
-"""Privacy of person-level data: pseudonymous references, identifying columns, small counts.
+"""Privacy of person-level data: pseudonymous references and identifying columns.
 
 Referral data is about people. Only a salted hash of a person's identifier ever enters the
 system (:func:`pseudonymise`); files carrying names, dates of birth or addresses are refused
-(:func:`identifying_columns`); person-level counts below a threshold are suppressed in anything
-shown or exported (:func:`suppress_count`).
+(:func:`identifying_columns`). Counts of people are protected by :mod:`hotspots.disclosure`
+(the one disclosure-control module; its threshold, markers and :func:`suppress_count` are
+re-exported here).
 """
 
 from __future__ import annotations
@@ -11,7 +12,9 @@ from __future__ import annotations
 import hashlib
 import hmac
 import re
-from typing import Iterable
+from collections.abc import Iterable
+
+from .disclosure import SUPPRESSED, SUPPRESSION_THRESHOLD, suppress_count
 
 __all__ = [
     "pseudonymise",
@@ -22,10 +25,6 @@ __all__ = [
     "PERSON_REF_PATTERN",
 ]
 
-#: Person-level counts below this are suppressed (common UK practice: 1-4 shown as "<5").
-SUPPRESSION_THRESHOLD = 5
-#: Marker shown in place of a suppressed count.
-SUPPRESSED = "<5"
 #: What a pseudonymous person reference looks like: ``p_`` and 16 hex digits.
 PERSON_REF_PATTERN = re.compile(r"^p_[0-9a-f]{16}$")
 
@@ -106,15 +105,3 @@ def pseudonymise(identifier: str, salt: str) -> str:
         raise ValueError("`salt` must be a secret string of at least 16 characters.")
     digest = hmac.new(salt.encode("utf-8"), str(identifier).encode("utf-8"), hashlib.sha256).hexdigest()
     return "p_" + digest[:16]
-
-
-def suppress_count(n: int | float | None, threshold: int = SUPPRESSION_THRESHOLD) -> int | str | None:
-    """``n`` itself, or :data:`SUPPRESSED` when ``0 < n < threshold``.
-
-    Zero is shown (it discloses nobody); missing stays missing.
-    """
-    if n is None or n != n:  # None or NaN
-        return None
-    if 0 < n < threshold:
-        return SUPPRESSED if threshold == SUPPRESSION_THRESHOLD else f"<{threshold}"
-    return int(n) if float(n).is_integer() else n

@@ -62,8 +62,12 @@ class CRSChoice:
 
     def record(self) -> dict[str, Any]:
         """Facts for the parameters sidecar."""
-        return {"crs": f"EPSG:{self.epsg}" if self.epsg else self.crs.to_string(), "name": self.name,
-                "region": self.region, "share_of_incidents_in_region": round(self.share, 4)}
+        return {
+            "crs": f"EPSG:{self.epsg}" if self.epsg else self.crs.to_string(),
+            "name": self.name,
+            "region": self.region,
+            "share_of_incidents_in_region": round(self.share, 4),
+        }
 
 
 def in_ireland(lon: Any, lat: Any) -> np.ndarray:
@@ -143,7 +147,9 @@ def choose_crs(points: Any, *, crs: Any = None) -> CRSChoice:
     share = float(np.mean(in_ireland(lon, lat))) if len(lon) else 0.0
     if share > 0.5:
         return CRSChoice(
-            ITM, "island of Ireland", share,
+            ITM,
+            "island of Ireland",
+            share,
             f"analysis CRS: Irish Transverse Mercator (EPSG:2157), because {share:.1%} of the incidents lie on the island of "
             "Ireland, where British National Grid (EPSG:27700) is not defined",
         )

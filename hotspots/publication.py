@@ -40,8 +40,9 @@ from __future__ import annotations
 
 import math
 import weakref
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Mapping, Sequence
+from typing import Any
 
 import geopandas as gpd
 import numpy as np
@@ -62,8 +63,8 @@ from .disclosure import (
 )
 from .grid import BNG
 from .kpis import (
-    TOTAL_LABEL,
     ROW_MEASURES,
+    TOTAL_LABEL,
     add_kpi_rows,
     funnel_display,
     kpi_display,
@@ -123,12 +124,15 @@ class SchemePublication:
     flows : GeoDataFrame or None
         Referral → task lines from each hotspot area (or town) to each task site with any
         referral: ``origin`` (area id or town), ``origin_kind`` ("hotspot area" / "town"),
-        ``task_id``, ``task_kind``, ``task_site``, ``task_town``, ``same_town``, ``length_m``,
+        ``task_id``, ``task_kind``, ``task_site``, ``task_town``, ``site_in_origin_town``, ``length_m``,
         ``referrals``, ``referrals_shown``.
-    load_report : dict or None
-        The referral file's rows read/kept/dropped and reasons, protected (text values).
     statement : str
         :func:`hotspots.disclosure.disclosure_statement`, for every output.
+    window : str
+        The re-offending follow-up window in words.
+    data_notes : tuple of str
+        The KPI data notes (e.g. contact times before the referral). They quote exact counts:
+        show them only with small counts suppressed (``hotspots.app_support.person_text``).
     notes : tuple of str
     """
 
@@ -142,15 +146,33 @@ class SchemePublication:
     origins: gpd.GeoDataFrame | None = field(repr=False)
     task_sites: pd.DataFrame | None = field(repr=False)
     flows: gpd.GeoDataFrame | None = field(repr=False)
-    load_report: dict[str, Any] | None = field(repr=False)
     statement: str
     window: str = ""
     groups: dict[str, tuple[str, ...]] = field(default_factory=dict, repr=False)
+    data_notes: tuple[str, ...] = ()
     notes: tuple[str, ...] = ()
+    _reports: dict[int, Any] = field(default_factory=dict, repr=False, compare=False)
 
     @property
     def unsafe(self) -> bool:
         return self.threshold < 3
+
+    def load_report(self, report: Any) -> dict[str, Any]:
+        """The referral file's load report (rows read, kept, dropped and why) as it may be shown.
+
+        Its counts are people too, and rows kept = all referrals: they are protected against
+        everything already published here (which stays as it is).
+        """
+        cached = self._reports.get(id(report))
+        if cached is not None and cached[0] is report:
+            return cached[1]
+        ledger = self.protection.ledger.copy()
+        _add_load_report(ledger, report, int(self.protection.ledger.value((ALL, "referrals"))))
+        prot = protect(ledger, threshold=self.threshold, unsafe=self.unsafe, protect_implied=self.protection.protect_implied,
+                       base=self.protection)
+        shown = _load_report_display(prot, report)
+        self._reports[id(report)] = (report, shown)
+        return shown
 
     def symbol_counts(self, layer: str) -> np.ndarray:
         """Counts a map symbol may encode for ``"origins"`` or ``"flows"``: the shown count, 0 where hidden.
@@ -218,6 +240,24 @@ class SchemePublication:
                 pcts[name] = SECONDARY if d != 0 else None
         return {"figures": figures, "percents": pcts, "groups": [k[1] if len(k) > 1 else TOTAL_LABEL for k in keys], "note": note}
 
+    def filtered(self, *, offence: Sequence[str] = (), route: Sequence[str] = (), age_group: Sequence[str] = (),
+                 hotspot: str | None = None, month: Sequence[str] = ()) -> dict[str, Any]:
+        """The figures behind the app's filters (empty = all): :meth:`view` of the one filtered dimension.
+
+        ``hotspot`` is ``"all"`` (or None), ``"in hotspots"``, ``"outside hotspots"`` or an area id
+        as text. Filters on two or more dimensions give hidden figures and a note (see :meth:`view`).
+        """
+        chosen: list[tuple[str, list[str]]] = []
+        for dim, vals in (("offence", offence), ("route", route), ("age_group", age_group), ("month", month)):
+            if vals:
+                chosen.append((dim, [str(v) for v in vals]))
+        if hotspot not in (None, "all", ""):
+            chosen.append(("where" if hotspot in ("in hotspots", "outside hotspots") else "hotspot", [str(hotspot)]))
+        if not chosen:
+            return self.view()
+        (dim, vals), rest = chosen[0], dict(chosen[1:])
+        return self.view(dim, vals, **rest)
+
     def _view_keys(self, dimension: str | None, values: Sequence[str] | None) -> tuple[list[tuple], str]:
         if dimension is None or not values:
             return [ALL], ""
@@ -230,6 +270,8 @@ class SchemePublication:
             raise ParameterError(f"{dimension} group(s) {bad} are not in the data; choose from {list(known)}.")
         if dimension == "where":
             return [("where", v) if v == "in hotspots" else ("hotspot", v) for v in vals], ""
+        if dimension == "hotspot" and len(vals) == 1 and vals[0] not in known:  # an area without referrals
+            return [(dimension, vals[0])], ""
         if set(vals) == set(known):
             return [ALL], ""
         return [(dimension, v) for v in vals], ""
@@ -295,7 +337,6 @@ def publish_scheme(
     unsafe: bool = False,
     protect_implied: bool = True,
     snap_m: float = DEFAULT_SNAP_M,
-    load_report: Any = None,
     as_of: Any = None,
     follow_up_months: int = 6,
     contact_hours: float = 48,
@@ -318,8 +359,6 @@ def publish_scheme(
     protect_implied : bool, default True
     snap_m : float, default 250
         Side of the referral squares, metres (at least 50).
-    load_report : LoadReport, optional
-        The referral file's load report (its counts are people too).
     as_of, follow_up_months, contact_hours, reoffending_base
         As :func:`hotspots.kpis.scheme_kpis`.
 
@@ -391,14 +430,16 @@ def publish_scheme(
     n_all = len(table)
     n_loc = int(located.sum())
     ledger.add(("where", "located"), n_loc, shown=False)
-    if (ALL, "referrals") in ledger and n_all != n_loc:
-        if ("hotspot", NO_LOCATION) in groups.get("hotspot", ()) or (("hotspot", NO_LOCATION), "referrals") in ledger:
-            ledger.relate((ALL, "referrals"), [("where", "located"), (("hotspot", NO_LOCATION), "referrals")])
-        else:
-            ledger.add(("where", "unlocated"), n_all - n_loc, shown=False)
-            ledger.relate((ALL, "referrals"), [("where", "located"), ("where", "unlocated")])
+    if n_all == n_loc:
+        # No "no location" group anywhere: a reader knows every referral has a location.
+        ledger.add(("where", "unlocated"), 0)
+        unlocated_key: Any = ("where", "unlocated")
+    elif (("hotspot", NO_LOCATION), "referrals") in ledger:
+        unlocated_key = (("hotspot", NO_LOCATION), "referrals")
     else:
-        ledger.relate((ALL, "referrals"), [("where", "located")])
+        ledger.add(("where", "unlocated"), n_all - n_loc, shown=False)
+        unlocated_key = ("where", "unlocated")
+    ledger.relate((ALL, "referrals"), [("where", "located"), unlocated_key])
     origins = None
     if n_loc:
         geom = table.geometry.values[located]
@@ -440,10 +481,6 @@ def publish_scheme(
     if has_tasks:
         sites_frame, flows_frame = _tasks_and_flows(ledger, table, linkage, areas if has_areas else None, located, has_areas)
 
-    # ---- the referral file's load report
-    if load_report is not None:
-        _add_load_report(ledger, load_report, n_all)
-
     prot = protect(ledger, threshold=t, unsafe=unsafe, protect_implied=protect_implied)
 
     kpis: dict[str, pd.DataFrame] = {}
@@ -461,11 +498,10 @@ def publish_scheme(
         sites_frame = _fill(sites_frame, prot, [(("site", tid), "referrals") for tid in sites_frame["task_id"]])
     if flows_frame is not None:
         flows_frame = _fill(flows_frame, prot, flows_frame.attrs.pop("keys"))
-    report = _load_report_display(prot, load_report) if load_report is not None else None
     return SchemePublication(
         protection=prot, threshold=t, snap_m=snap, kpis=kpis, funnel=funnel, referrals_by_hotspot=by_hot,
-        referrals_summary=summ, origins=origins, task_sites=sites_frame, flows=flows_frame, load_report=report,
-        statement=disclosure_statement(t), window=overall.window, groups=groups, notes=prot.notes,
+        referrals_summary=summ, origins=origins, task_sites=sites_frame, flows=flows_frame,
+        statement=disclosure_statement(t), window=overall.window, groups=groups, data_notes=overall.notes, notes=prot.notes,
     )
 
 
@@ -518,12 +554,9 @@ def _tasks_and_flows(ledger: Ledger, table: pd.DataFrame, linkage: Any, areas: g
     with_site = linked & located
     ledger.add(("where", "linked_unlocated"), int((linked & ~located).sum()), shown=False)
     ledger.relate(("where", "task_linked"), [(ALL, "with_task_site"), ("where", "linked_unlocated")])
-    unl = int((~located).sum())
-    if unl:
-        ledger.add(("where", "unlinked_unlocated"), int((~linked & ~located).sum()), shown=False)
-        key = (("hotspot", NO_LOCATION), "referrals") if (("hotspot", NO_LOCATION), "referrals") in ledger else ("where", "unlocated")
-        if key in ledger:
-            ledger.relate(key, [("where", "linked_unlocated"), ("where", "unlinked_unlocated")])
+    ledger.add(("where", "unlinked_unlocated"), int((~linked & ~located).sum()), shown=False)
+    key = (("hotspot", NO_LOCATION), "referrals") if (("hotspot", NO_LOCATION), "referrals") in ledger else ("where", "unlocated")
+    ledger.relate(key, [("where", "linked_unlocated"), ("where", "unlinked_unlocated")])
     # regions: hotspot area, or the town of the harm for referrals outside hotspots (or without areas)
     harm_town = table["harm_town"].astype(str).to_numpy() if "harm_town" in table.columns else np.full(len(table), "?", dtype=object)
     if has_areas:
@@ -598,7 +631,7 @@ def _flows_frame(flows: pd.DataFrame, linkage: Any, areas: gpd.GeoDataFrame | No
             "origin": name, "origin_kind": "hotspot area" if kind == "area" else "town", "task_id": s,
             "task_kind": sites["kind"].iloc[i] if "kind" in sites.columns else None,
             "task_site": sites["site_name"].iloc[i] if "site_name" in sites.columns else None,
-            "task_town": site_town, "same_town": bool(site_town is not None and site_town == origin_town),
+            "task_town": site_town, "site_in_origin_town": bool(site_town is not None and site_town == origin_town),
             "length_m": float(np.round(math.hypot(sx[i] - o[0], sy[i] - o[1]) / 100.0) * 100.0),
             "geometry": shapely.LineString([o, (sx[i], sy[i])]),
         })
@@ -641,15 +674,17 @@ def _load_report_display(prot: Protection, report: Any) -> dict[str, Any]:
 
 
 # =============================================================================== for an analysis
-_CACHE: "weakref.WeakKeyDictionary[Any, dict[tuple, SchemePublication]]" = weakref.WeakKeyDictionary()
+_CACHE: weakref.WeakKeyDictionary[Any, dict[tuple, SchemePublication]] = weakref.WeakKeyDictionary()
 
 
-def scheme_publication(analysis: Any, *, threshold: int | None = None, snap_m: float = DEFAULT_SNAP_M,
-                       unsafe: bool | None = None, load_report: Any = None) -> SchemePublication | None:
+def scheme_publication(analysis: Any, *, threshold: int | None = None, snap_m: float | None = None,
+                       unsafe: bool | None = None) -> SchemePublication | None:
     """The :class:`SchemePublication` of an analysis (None without referrals), built once per settings.
 
     Every output of one analysis (CSV, GeoPackage, GeoJSON, images, the app) must use the same
-    publication: pass the same ``snap_m`` everywhere.
+    publication. ``snap_m`` (the referral-square side) is part of it: the call that gives it
+    makes that publication the analysis's current one, and calls without it (e.g. the briefing
+    images after the GIS export) use the current one (default :data:`DEFAULT_SNAP_M`).
     """
     ref = getattr(analysis, "referrals", None)
     if ref is None or len(ref) == 0:
@@ -657,11 +692,16 @@ def scheme_publication(analysis: Any, *, threshold: int | None = None, snap_m: f
     settings = getattr(analysis, "settings", None)
     t = int(getattr(settings, "threshold", SUPPRESSION_THRESHOLD)) if threshold is None else threshold
     u = bool(getattr(settings, "unsafe_threshold", False)) if unsafe is None else unsafe
-    key = (t, float(snap_m), u, id(load_report) if load_report is not None else None)
     try:
         store = _CACHE.setdefault(analysis, {})
     except TypeError:  # not weak-referenceable: no cache
         store = {}
+    if snap_m is None:
+        snap = float(store.get(("current", t, u), DEFAULT_SNAP_M))
+    else:
+        snap = float(snap_m)
+        store[("current", t, u)] = snap
+    key = (t, snap, u)
     if key not in store:
         link = getattr(analysis, "linkage", None)
         areas = analysis.areas.areas if link is not None and getattr(link, "has_areas", False) else None
@@ -670,6 +710,5 @@ def scheme_publication(analysis: Any, *, threshold: int | None = None, snap_m: f
         if kp is not None and getattr(kp, "params", None):
             p = kp.params
             extra = {k: p[k] for k in ("as_of", "follow_up_months", "contact_hours", "reoffending_base") if k in p}
-        store[key] = publish_scheme(ref, linkage=link, areas=areas, threshold=t, unsafe=u, snap_m=snap_m,
-                                    load_report=load_report, **extra)
+        store[key] = publish_scheme(ref, linkage=link, areas=areas, threshold=t, unsafe=u, snap_m=snap, **extra)
     return store[key]

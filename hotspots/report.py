@@ -9,8 +9,8 @@ the header) so that the user can look them up.
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import Iterable, Sequence
 
 import numpy as np
 
@@ -54,7 +54,7 @@ class LoadReport:
     examples: dict[str, list[str]] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
-    files: list["LoadReport"] = field(default_factory=list)
+    files: list[LoadReport] = field(default_factory=list)
 
     def __post_init__(self) -> None:
         if self.rows_read < 0 or self.rows_kept < 0 or any(v < 0 for v in self.dropped.values()):
@@ -107,7 +107,7 @@ class LoadReport:
     @classmethod
     def combine(
         cls,
-        reports: Sequence["LoadReport"],
+        reports: Sequence[LoadReport],
         source: str | None = None,
         *,
         extra_dropped: dict[str, int] | None = None,
@@ -115,7 +115,7 @@ class LoadReport:
         notes: Iterable[str] = (),
         warnings: Iterable[str] = (),
         rows_kept: int | None = None,
-    ) -> "LoadReport":
+    ) -> LoadReport:
         """Merge per-file reports into one, keeping them under :attr:`files`.
 
         ``extra_dropped`` records drops made after the files were combined (e.g. duplicate ids

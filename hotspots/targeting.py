@@ -136,7 +136,10 @@ def rri(n2: float, n1: float, N2: float, N1: float) -> float:
 
 def _counts_array(counts: Any, grid: Grid, name: str) -> np.ndarray:
     if not isinstance(counts, GridValues):
-        raise ParameterError(f"`{name}` must be a GridValues of incident counts (from `hotspots.grid.count`); got {type(counts).__name__}.")
+        raise ParameterError(
+            f"`{name}` must be a GridValues of incident counts (from `hotspots.grid.count`); got "
+            f"{type(counts).__name__}."
+        )
     if not counts.grid.same_as(grid):
         raise ParameterError(f"`{name}` is on a different grid from the hotspot cells; count both periods on the same `Grid`.")
     v = counts.values[grid.active]

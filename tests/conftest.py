@@ -5,6 +5,8 @@
   ``repeatable``), so a red run is reproducible and never a matter of luck; ``--run-slow`` loads
   ``explore``, which draws new examples on every run to find new failures. Choose one with
   ``HOTSPOTS_HYPOTHESIS_PROFILE``.
+* ``engine``: runs a test twice, with the compiled (numba) KDE loops and the pure-numpy fallback.
+* ``demo_files``: the synthetic demo data set (seed 0) written once per session; read only.
 * Real police.uk data is read from ``../shared/data/police_uk`` relative to the repository root,
   only from tests, and tests that need it skip cleanly when it is absent.
 """
@@ -73,3 +75,23 @@ def test_output() -> Path:
     """Folder for screenshots and files that humans may want to look at after a run."""
     TEST_OUTPUT.mkdir(exist_ok=True)
     return TEST_OUTPUT
+
+
+@pytest.fixture(scope="session")
+def demo_files(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    """The demo data set (seed 0) as files, written once per session: read them, never change them."""
+    from hotspots.demo import write_demo
+
+    return write_demo(tmp_path_factory.mktemp("demo"), seed=0)
+
+
+@pytest.fixture(params=["compiled", "numpy"])
+def engine(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
+    """Run a test with the numba KDE loops (skipped when numba is missing) and with the pure-numpy fallback."""
+    import importlib
+
+    mod = importlib.import_module("hotspots.kde_compiled")
+    if request.param == "compiled" and mod.compiled_loops() is None:
+        pytest.skip("numba not installed")
+    monkeypatch.setattr(mod, "USE_NUMBA", request.param == "compiled")
+    return request.param

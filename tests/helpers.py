@@ -5,6 +5,8 @@
 * :func:`typed_error_on_purpose`, :func:`check_result` — the loader properties every fuzz test
   checks: an error is a typed :class:`hotspots.HotspotsError` raised on purpose (never the
   last-resort wrapper); a result adds up and holds finite, valid points in EPSG:27700;
+* :data:`PAYLOADS` — text that would set ``window.__pwned`` if it reached a page unescaped;
+* :func:`load_csv` — write a table to CSV and load it with a loader;
 * :func:`run_cli`, :func:`refuse_loading` — run the command line in the test process; make any
   data loading fail the test (to prove that arguments are checked first).
 """
@@ -20,13 +22,23 @@ import geopandas as gpd
 import numpy as np
 import shapely
 from hypothesis import event
+from hypothesis.errors import InvalidArgument
 
 from hotspots import HotspotsError
 from hotspots.privacy import PERSON_REF_PATTERN, identifying_columns
 from hotspots.schema import POLICE_UK_COLUMNS
 
-
 # --------------------------------------------------------------------------------- input files
+#: Text that would set ``window.__pwned`` if any reached the page unescaped.
+PAYLOADS = [
+    "<script>window.__pwned=1</script>",
+    '<img src=x onerror="window.__pwned=1">',
+    "javascript:window.__pwned=1",
+    "back`tick`${window.__pwned=1}\\",
+    "</script><script>window.__pwned=1</script>",
+]
+
+
 def police_csv(incidents: gpd.GeoDataFrame, *, bad_rows: int = 0, location: str = "On or near Test Street") -> bytes:
     """Incidents written as a police.uk street-level CSV (csv module), plus ``bad_rows`` rows
     without a location."""
@@ -65,7 +77,8 @@ def check_result(result, id_col: str) -> None:
     ``rows_kept`` rows of finite, valid points in EPSG:27700 with unique ids; referrals hold no
     identifying column and only pseudonymised person refs."""
     data, report = result
-    event("result: " + ("empty" if len(data) == 0 else "rows kept"))
+    with contextlib.suppress(InvalidArgument):  # outside a Hypothesis test there is nothing to record
+        event("result: " + ("empty" if len(data) == 0 else "rows kept"))
     assert report.rows_kept + report.rows_dropped == report.rows_read
     assert len(data) == report.rows_kept
     assert isinstance(data, gpd.GeoDataFrame) and data.crs is not None and data.crs.to_epsg() == 27700
@@ -79,6 +92,12 @@ def check_result(result, id_col: str) -> None:
     if id_col == "referral_id":
         assert not identifying_columns(data.columns)
         assert data["person_ref"].dropna().str.match(PERSON_REF_PATTERN.pattern).all()
+
+
+def load_csv(loader, frame, path):
+    """Write ``frame`` to the CSV file ``path``, load it with ``loader`` and return the result."""
+    frame.to_csv(path, index=False)
+    return loader(path)
 
 
 def run_cli(*args: object) -> tuple[int, str, str]:

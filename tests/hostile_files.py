@@ -39,7 +39,11 @@ def parquet_of_rows(folder: Path, rows: int = 20_000_000, name: str = "rows.parq
     batch = 1_000_000
     schema = pa.schema([("lon", pa.float64()), ("lat", pa.float64()), ("date", pa.string())])
     chunk = pa.table(
-        {"lon": pa.array(np.full(batch, -1.47)), "lat": pa.array(np.full(batch, 52.92)), "date": pa.array(["2024-01-01"] * batch)},
+        {
+            "lon": pa.array(np.full(batch, -1.47)),
+            "lat": pa.array(np.full(batch, 52.92)),
+            "date": pa.array(["2024-01-01"] * batch),
+        },
         schema=schema,
     )
     with pq.ParquetWriter(path, schema, compression="zstd") as w:
@@ -64,12 +68,14 @@ def geopackage_with_recursive_view(folder: Path, name: str = "view.gpkg") -> Pat
 
     path = folder / name
     path.unlink(missing_ok=True)
-    gpd.GeoDataFrame({"n": [1]}, geometry=[shapely.Point(435000, 336000)], crs=27700).to_file(path, layer="incidents", driver="GPKG", engine="pyogrio")
+    one = gpd.GeoDataFrame({"n": [1]}, geometry=[shapely.Point(435000, 336000)], crs=27700)
+    one.to_file(path, layer="incidents", driver="GPKG", engine="pyogrio")
     con = sqlite3.connect(path)
     with con:
         for (trigger,) in con.execute("SELECT name FROM sqlite_master WHERE type = 'trigger'").fetchall():
             con.execute(f'DROP TRIGGER "{trigger}"')
-        for (table,) in con.execute("SELECT name FROM sqlite_master WHERE type = 'table' AND name LIKE 'rtree_incidents%'").fetchall():
+        rtrees = con.execute("SELECT name FROM sqlite_master WHERE type = 'table' AND name LIKE 'rtree_incidents%'").fetchall()
+        for (table,) in rtrees:
             con.execute(f'DROP TABLE IF EXISTS "{table}"')
         con.execute("DELETE FROM gpkg_extensions WHERE table_name = 'incidents'")
         (blob,) = con.execute("SELECT geom FROM incidents").fetchone()

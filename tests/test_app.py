@@ -15,7 +15,7 @@ pytest.importorskip("streamlit.testing.v1")
 from helpers import police_csv  # noqa: E402
 from streamlit.testing.v1 import AppTest  # noqa: E402
 
-from hotspots.app_support import demo_bundle, kpi_cards, md_text  # noqa: E402
+from hotspots.app_support import demo_bundle, md_text  # noqa: E402
 from hotspots.cli import build_parser  # noqa: E402
 from hotspots.commands.analyse import load_inputs, run_analysis  # noqa: E402
 from hotspots.io import Upload, load_police_uk  # noqa: E402
@@ -150,9 +150,10 @@ ANALYST_KEYS = [
     "eps",
     "min_samples",
     "near_m",
+    "snap_m",  # part of the scheme's protected publication (tables and map alike), so not a map-only option
 ]
 # The map's display options sit above the map (in its fragment: changing one reruns the map only).
-MAP_KEYS = ["basemap", "snap_m", "show_clusters"]
+MAP_KEYS = ["basemap", "show_clusters", "show_origins", "show_flows"]
 
 
 def test_analyst_controls_exist_and_automatic_choices_are_shown(demo):
@@ -189,25 +190,29 @@ def test_bad_settings_show_an_error_box_not_a_traceback():
 
 # =============================================================================== scheme panel
 def test_kpi_cards_show_the_suppressed_values(demo):
-    from hotspots.kpis import scheme_kpis
+    """The Scheme tab's cards are the protected publication's figures (the same as the exports)."""
+    from hotspots.app_support import view_cards
     from hotspots.linkage import link_referrals
+    from hotspots.publication import publish_scheme
 
     stage = hotspot_stage(demo.incidents, STREET, demo.study_area)
-    linked = link_referrals(demo.referrals, areas=stage.areas.areas, tasks=demo.tasks).table
+    link = link_referrals(demo.referrals, areas=stage.areas.areas, tasks=demo.tasks)
+    pub = publish_scheme(demo.referrals, linkage=link, areas=stage.areas.areas)
+    linked = link.table
     at = run_app()
     open_tab(at, "Scheme")
     check(at)
-    expected = kpi_cards(scheme_kpis(linked))
+    expected = view_cards(pub.filtered(), pub.window)
     for card in expected:
         assert metric(at, card.label) == card.value
-    # A hotspot with few referrals: its cards are suppressed, exactly as the library's display table.
+    # A hotspot with few referrals: its size is "<5" (or withheld) and nothing else of it is shown.
     counts = linked["hotspot"].value_counts()
     small = [h for h, n in counts.items() if h.isdigit() and 0 < n < 5]
     assert small, "the demo has a hotspot with 1-4 referrals at 250 m cells"
     at.selectbox(key="f_hotspot").set_value(small[0]).run()
     check(at)
-    cards = kpi_cards(scheme_kpis(linked[linked["hotspot"] == small[0]]))
-    assert cards[0].value == "<5"
+    cards = view_cards(pub.filtered(hotspot=small[0]), pub.window)
+    assert cards[0].value in ("<5", "too few") and all(c.value in ("too few", "–") for c in cards[1:])
     for card in cards:
         assert metric(at, card.label) == card.value
     raw_n = str(int(counts[small[0]]))

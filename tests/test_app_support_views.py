@@ -25,6 +25,7 @@ from hotspots.app_support import (
     report_rows,
     settings_used,
     url_defaults,
+    view_cards,
 )
 from hotspots.app_support.views import FUNNEL_STAGES
 from hotspots.periods import month_options
@@ -85,11 +86,11 @@ def test_kpi_cards_show_only_suppressed_values(demo):
     for card, col in zip(
         sc, ["referrals", "completed_pct", "not_reoffended_pct", "victim_satisfied_pct", "contacted_booked_48h_pct"]
     ):
-        # Hidden exactly where the disclosure engine's mask says; "c" and "x" read "suppressed".
+        # Hidden exactly where the disclosure engine's mask says: "c" reads "suppressed", "x" "too few".
         v = shown_table[col]
-        assert card.suppressed == bool(mask[col])
-        if card.suppressed:
-            assert card.value == {"c": "suppressed", "x": "suppressed"}.get(v, v)
+        assert card.suppressed == bool(mask[col]) or str(v)[:1] in "<>"
+        if card.suppressed and str(v)[:1] not in "<>":
+            assert card.value == {"c": "suppressed", "x": "too few"}.get(v, v)
     assert all(c.value != "3" for c in sc)
     with pytest.raises(ParameterError):
         kpi_cards(small.table)
@@ -175,23 +176,29 @@ def test_app_settings_from_widget_values():
     assert isinstance(given.eps, float) and isinstance(given.min_samples, int)
 
 
-def test_funnel_bars_never_draw_a_hidden_count(demo):
-    from hotspots.kpis import referral_funnel
+def test_funnel_bars_and_cards_of_protected_views(demo):
+    from hotspots.linkage import link_referrals
+    from hotspots.publication import publish_scheme
 
-    t = _linked(demo)
-    for chosen in (t, t.iloc[:7]):
-        fun = referral_funnel(chosen)
-        bars = funnel_bars(fun)
+    stage = hotspot_stage(demo.incidents, Settings(cell_size=500.0), demo.study_area)
+    link = link_referrals(demo.referrals, areas=stage.areas.areas, tasks=demo.tasks)
+    pub = publish_scheme(demo.referrals, linkage=link, areas=stage.areas.areas)
+    for view in (pub.filtered(), pub.filtered(age_group=["youth"]), pub.filtered(offence=["harassment"], route=["ABC"])):
+        bars = funnel_bars(view)
         assert bars["stage"].tolist() == list(FUNNEL_STAGES)
-        hidden = fun.suppressed.iloc[-1]
         for _, row in bars.iterrows():
-            assert row["shown"] == str(fun.table.iloc[-1][row["stage"]])
-            if hidden[row["stage"]]:
-                assert np.isnan(row["referrals"])
+            v = view["figures"]["referrals" if row["stage"] == "referred" else row["stage"]]
+            if isinstance(v, str):  # hidden: no bar, the marker shown
+                assert np.isnan(row["referrals"]) and row["shown"] in (v, "suppressed", "too few")
             else:
-                assert row["referrals"] == fun.raw.iloc[-1][row["stage"]]
+                assert row["referrals"] == v and row["shown"] == f"{v:,}"
+        cards = view_cards(view, pub.window)
+        assert cards[0].value == bars["shown"].iloc[0] and cards[0].suppressed == bool(np.isnan(bars["referrals"].iloc[0]))
+    # Two dimensions at once: every figure hidden, never a number.
+    both = pub.filtered(offence=["harassment"], route=["ABC"])
+    assert bars["referrals"].isna().all() and both["note"]
     with pytest.raises(ParameterError):
-        funnel_bars(fun.table)
+        funnel_bars(pub.kpis["offence"])
 
 
 def test_headline_and_change_metrics(demo):

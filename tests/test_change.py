@@ -251,7 +251,10 @@ def test_same_months_restricts_both_periods():
 
 def test_same_months_without_common_month_is_an_error():
     with pytest.raises(ParameterError, match="share no calendar month"):
-        change_cells(_incidents(SPEC), _grid(), Period("2022-01-01", "2022-03-31"), Period("2023-07-01", "2023-09-30"), same_months=True, test="poisson")
+        change_cells(
+            _incidents(SPEC), _grid(), Period("2022-01-01", "2022-03-31"), Period("2023-07-01", "2023-09-30"),
+            same_months=True, test="poisson",
+        )
 
 
 def test_control_cells_ratio_of_ratios():
@@ -569,7 +572,8 @@ def test_change_areas_from_hotspot_areas_equals_polygon_test():
 
 
 def test_polygon_hits_equal_strtree_query_on_edges_and_corners():
-    from hotspots.area_hits import cell_area_hits as _cell_area_hits, polygon_hits as _polygon_hits
+    from hotspots.area_hits import cell_area_hits as _cell_area_hits
+    from hotspots.area_hits import polygon_hits as _polygon_hits
 
     inc, areas = _grid_areas_and_points(seed=3)
     xy = shapely.get_coordinates(inc.geometry.values)

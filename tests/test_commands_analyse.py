@@ -31,11 +31,6 @@ def _offline(monkeypatch):
 
 
 @pytest.fixture(scope="module")
-def demo_files(tmp_path_factory):
-    return write_demo(tmp_path_factory.mktemp("demo"), seed=0)
-
-
-@pytest.fixture(scope="module")
 def demo_run(demo_files, tmp_path_factory):
     import os
 
@@ -142,8 +137,10 @@ def test_defaults_announced_for_data_outside_derbyshire(small_csv, tmp_path):
     assert code == 0, stdout
     n_asb = int((df["category"] == ASB_CATEGORY).sum())
     assert f"kept the {n_asb:,} '{ASB_CATEGORY}' incidents of {len(df):,} loaded" in stdout
-    assert "study area: none" in stdout
+    # No boundary and far from Derbyshire: the footprint of the incidents (issue 13).
+    assert "study area: the footprint of the incidents" in stdout
     side = json.loads((tmp_path / "r" / "parameters.json").read_text())
+    assert side["inputs"]["study_area"]["source"].startswith("footprint of the incidents")
     assert side["used"]["incidents"] == n_asb
     assert side["settings"]["cell_size"] == 250
     # The library's warning (bandwidth below the cell size) is reported as a note, not a traceback.
@@ -235,7 +232,7 @@ def no_loading(monkeypatch):
         (["--threshold", "0"], "`--threshold` must be a whole number >= 1"),
         (["--dpi", "0"], "`--dpi` must be a number from 20 to 1,200 (e.g. 300); got 0.0."),
         (["--dpi", "many"], "`--dpi` must be a number; got 'many'."),
-        (["--snap", "0"], "`--snap` must be a number of metres greater than 0"),
+        (["--snap", "10"], "`--snap` must be a number of metres at least 50 (e.g. 250); got 10.0."),
         (["--basemap", "google"], "`--basemap` 'google' is not known"),
         (["--referrals", "/nonexistent/referrals.csv"],
          "`--referrals` '/nonexistent/referrals.csv' does not exist; check the path."),
@@ -318,7 +315,7 @@ def test_real_derbyshire_police_uk_files_end_to_end(derbyshire_dir, tmp_path):
     n_asb = int(((raw["Crime type"] == ASB_CATEGORY) & raw["Longitude"].notna()).sum())
     side = json.loads((out / "parameters.json").read_text())
     assert side["data_source"]["kind"] == "police.uk"
-    assert side["data_source"]["attribution"] == POLICE_UK_ATTRIBUTION
+    assert side["data_source"]["attribution"].startswith(POLICE_UK_ATTRIBUTION) and "GeoNames" in side["data_source"]["attribution"]
     assert sorted(side["inputs"]["incidents"]["files"]) == [f.name for f in files]
     assert side["inputs"]["incidents"]["report"]["rows_read"] == len(raw)
     assert side["used"]["incidents"] == n_asb > 1000
@@ -354,3 +351,43 @@ def test_identifying_referral_columns_refused_unless_dropped(demo_files, tmp_pat
     for path in (tmp_path / "r").rglob("*"):
         if path.is_file():
             assert b"Zebedee-Quux" not in path.read_bytes(), path
+
+
+# =============================================================================== exposure and outputs (issue 14)
+def test_the_basemap_defaults_to_none_so_nothing_is_fetched():
+    """No tile server is asked for the analysed area unless the user says so."""
+    assert build_parser().parse_args(["analyse", "x.csv", "--out", "o"]).basemap == "none"
+    assert build_parser().parse_args(["map", "x.csv", "--out", "o.png"]).basemap == "none"
+    assert build_parser().parse_args(["analyse", "x.csv", "--out", "o", "--basemap", "auto"]).basemap == "auto"
+
+
+def test_the_results_folder_lists_every_file_it_holds(demo_run):
+    code, stdout, _, out = demo_run
+    assert code == 0
+    side = json.loads((out / "parameters.json").read_text())
+    on_disk = sorted(p.relative_to(out).as_posix() for p in out.rglob("*") if p.is_file())
+    assert side["files_written"] == on_disk
+    assert any(f.startswith("maps/") for f in on_disk) and "hotspots.gpkg" in on_disk
+    assert "basemap none" in stdout
+
+
+def test_a_second_run_leaves_nothing_of_the_first_behind(demo_files, tmp_path):
+    """The first run writes referral layers; the second has no referrals: none may stay behind."""
+    out = tmp_path / "r"
+    code, _, stderr = run_cli("analyse", demo_files["incidents"], "--referrals", demo_files["referrals"], "--out", out,
+                              "--no-images", "--formats", "csv,geojson", "--quiet")
+    assert code == 0, stderr
+    first = json.loads((out / "parameters.json").read_text())["files_written"]
+    assert any("referral" in f for f in first)
+    code, _, stderr = run_cli("analyse", demo_files["incidents"], "--out", out, "--no-images", "--formats", "csv,geojson", "--quiet")
+    assert code == 0, stderr
+    second = json.loads((out / "parameters.json").read_text())["files_written"]
+    on_disk = sorted(p.relative_to(out).as_posix() for p in out.rglob("*") if p.is_file())
+    assert on_disk == second and not any("referral" in f for f in on_disk)
+
+
+def test_a_referral_file_is_refused_as_incidents(demo_files, tmp_path):
+    code, _, stderr = run_cli("analyse", demo_files["referrals"], "--out", tmp_path / "r", "--no-images")
+    assert code == 2
+    assert "looks like a referral file" in stderr and "`person_ref`" in stderr and "--referrals FILE" in stderr
+    assert not (tmp_path / "r").exists()  # nothing written

@@ -43,7 +43,8 @@ def local_run(points_file, tmp_path_factory):
 def test_outputs_read_back_equal_the_library(points_file, local_run):
     res = run_national(points_file, bounds=None, cell_size=250, bandwidth=800, distance=600, mask_radius=1000)
     names = {p.name for p in local_run.iterdir()}
-    assert names == {"counts.tif", "density.tif", "gi_z.tif", "class.tif", "hotspot_areas.gpkg", "parameters.json", "overview.png"}
+    assert names == {"counts.tif", "density.tif", "gi_z.tif", "class.tif", "hotspot_areas.gpkg", "parameters.json",
+                     "overview.png"}
     counts = read_raster(local_run / "counts.tif")
     np.testing.assert_array_equal(counts.values, res.counts.values.astype(np.float32))
     assert counts.layout == "COG" and counts.crs.to_epsg() == 27700
@@ -75,7 +76,8 @@ def test_local_cluster_gives_the_same_layer_and_rasters(points_file, local_run, 
     for name in ("counts.tif", "class.tif"):
         np.testing.assert_array_equal(read_raster(out / name).values, read_raster(local_run / name).values)
     for name in ("density.tif", "gi_z.tif"):
-        np.testing.assert_allclose(read_raster(out / name).values, read_raster(local_run / name).values, rtol=1e-6, equal_nan=True)
+        got, want = read_raster(out / name).values, read_raster(local_run / name).values
+        np.testing.assert_allclose(got, want, rtol=1e-6, equal_nan=True)
     a = gpd.read_file(out / "hotspot_areas.gpkg", layer="hotspot_areas")
     b = gpd.read_file(local_run / "hotspot_areas.gpkg", layer="hotspot_areas")
     assert len(a) == len(b) > 0
@@ -89,7 +91,8 @@ def test_unreachable_scheduler_is_one_line(points_file, tmp_path, capsys, monkey
     import hotspots.distributed as dist
 
     monkeypatch.setattr(dist, "CONNECT_TIMEOUT_S", 2.0)
-    code = main(["national", str(points_file), "--out", str(tmp_path / "o"), "--quiet", "--scheduler", "tcp://127.0.0.1:9", *ARGS])
+    out = str(tmp_path / "o")
+    code = main(["national", str(points_file), "--out", out, "--quiet", "--scheduler", "tcp://127.0.0.1:9", *ARGS])
     err = capsys.readouterr().err.strip()
     assert code == 2
     assert err.count("\n") == 0 and "cannot reach the Dask scheduler at tcp://127.0.0.1:9" in err
@@ -113,10 +116,11 @@ def test_out_parent_must_exist_and_months_checked(points_file, tmp_path, capsys)
     code = main(["national", str(points_file), "--out", str(tmp_path / "no" / "such" / "dir"), "--quiet", *ARGS])
     assert code == 2 and "does not exist" in capsys.readouterr().err
     assert not (tmp_path / "no").exists()
-    with pytest.raises(SystemExit):
-        main(["national", str(points_file), "--out", str(tmp_path / "o"), "--months", "2025-13:2025-01"])
-    with pytest.raises(SystemExit):
-        main(["national", str(points_file), "--out", str(tmp_path / "o"), "--cell-size", "-5"])
+    assert main(["national", str(points_file), "--out", str(tmp_path / "o"), "--months", "2025-13:2025-01"]) == 2
+    assert "YYYY-MM" in capsys.readouterr().err
+    assert main(["national", str(points_file), "--out", str(tmp_path / "o"), "--cell-size", "-5"]) == 2
+    assert "greater than 0" in capsys.readouterr().err
+    assert not (tmp_path / "o").exists()
 
 
 def test_police_uk_folder_with_category_default(tmp_path, capsys):
@@ -140,3 +144,18 @@ def test_police_uk_folder_with_category_default(tmp_path, capsys):
     code = main(["national", str(folder), "--out", str(out), "--cache-dir", str(tmp_path / "cache"), "--no-overview",
                  "--category", "all", *ARGS])
     assert code == 0 and json.loads((out / "parameters.json").read_text())["parameters"]["n_points"] == 400
+
+
+def test_existing_scheduler_by_address(points_file, local_run, tmp_path):
+    # --scheduler tcp://... connects to a running cluster (here one started by the test, workers in
+    # this process) instead of starting one.
+    distributed = pytest.importorskip("distributed")
+    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=False, protocol="tcp",
+                                  dashboard_address=None) as cluster:
+        address = cluster.scheduler_address
+        assert address.startswith("tcp://")
+        out = tmp_path / "tcp"
+        assert main(["national", str(points_file), "--out", str(out), "--quiet", "--scheduler", address, *ARGS]) == 0
+    np.testing.assert_array_equal(read_raster(out / "counts.tif").values, read_raster(local_run / "counts.tif").values)
+    np.testing.assert_array_equal(read_raster(out / "class.tif").values, read_raster(local_run / "class.tif").values)
+    assert json.loads((out / "parameters.json").read_text())["parameters"]["scheduler"] == address

@@ -19,7 +19,6 @@ from scipy.spatial import cKDTree
 from sklearn.neighbors import KernelDensity
 
 from hotspots._errors import CRSError, ParameterError
-from hotspots.grid import Grid, GridValues
 from hotspots.density import (
     DEFAULT_BANDWIDTH_RULE,
     GAUSSIAN_CUTOFF_SD,
@@ -29,6 +28,7 @@ from hotspots.density import (
     gaussian_sd_from_radius,
     kde,
 )
+from hotspots.grid import Grid, GridValues
 
 X0, Y0 = 430_000.0, 340_000.0  # somewhere in Derbyshire (British National Grid)
 
@@ -87,19 +87,6 @@ def grid():
 
 
 # ------------------------------------------------------------------ agreement with peers
-@pytest.fixture(params=["compiled", "numpy"])
-def engine(request, monkeypatch):
-    """Run a test with the numba loops (when installed) and with the pure-numpy fallback."""
-    import importlib
-
-    mod = importlib.import_module("hotspots.kde_compiled")
-
-    if request.param == "compiled" and mod.compiled_loops() is None:
-        pytest.skip("numba not installed")
-    monkeypatch.setattr(mod, "USE_NUMBA", request.param == "compiled")
-    return request.param
-
-
 METHODS = ["direct", "fft", "cells"]
 
 
@@ -142,7 +129,8 @@ def test_gaussian_bandwidth_below_cell_size_matches(pts, grid):
 
 
 def test_methods_agree_on_weights_and_mask(pts, engine):
-    area = gpd.GeoSeries.from_wkt(["POLYGON ((430500 340500, 435000 341000, 434000 345500, 431000 344000, 430500 340500))"], crs=27700)
+    wkt = "POLYGON ((430500 340500, 435000 341000, 434000 345500, 431000 344000, 430500 340500))"
+    area = gpd.GeoSeries.from_wkt([wkt], crs=27700)
     g = Grid.from_bounds((X0, Y0, X0 + 5999, Y0 + 5999), 150, mask=area)
     w = np.linspace(0.5, 2.0, len(pts))
     for kernel, h in [("quartic", 500.0), ("epanechnikov", 500.0), ("gaussian", 250.0)]:

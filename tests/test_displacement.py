@@ -151,7 +151,9 @@ def test_control_overlapping_buffer_rejected():
 
 def test_control_overlapping_target_rejected():
     with pytest.raises(ParameterError, match="overlaps the target"):
-        wdq_areas(_incidents(SPEC), TARGET, shapely.box(150, 150, 1000, 1000), BEFORE, AFTER, buffer=shapely.box(-300, -300, -200, -200))
+        wdq_areas(
+            _incidents(SPEC), TARGET, shapely.box(150, 150, 1000, 1000), BEFORE, AFTER, buffer=shapely.box(-300, -300, -200, -200)
+        )
 
 
 def test_buffer_overlapping_target_rejected():
@@ -164,7 +166,7 @@ def test_exactly_one_buffer_argument():
         wdq_areas(_incidents(SPEC), TARGET, CONTROL, BEFORE, AFTER)
     with pytest.raises(ParameterError, match="exactly one"):
         wdq_areas(_incidents(SPEC), TARGET, CONTROL, BEFORE, AFTER, buffer=TARGET, buffer_distance=5)
-    with pytest.raises(ParameterError, match="positive"):
+    with pytest.raises(ParameterError, match="`buffer_distance` must be a number of metres greater than 0"):
         wdq_areas(_incidents(SPEC), TARGET, CONTROL, BEFORE, AFTER, buffer_distance=-5)
 
 

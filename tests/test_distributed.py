@@ -14,6 +14,7 @@ from hypothesis import strategies as st
 dask = pytest.importorskip("dask")
 
 from hotspots._errors import ParameterError  # noqa: E402
+from hotspots.density import kde  # noqa: E402
 from hotspots.distributed import (  # noqa: E402
     bh_threshold_from_histograms,
     make_tiles,
@@ -24,7 +25,6 @@ from hotspots.distributed import (  # noqa: E402
 from hotspots.fdr import fdr_threshold  # noqa: E402
 from hotspots.gistar import gi_star  # noqa: E402
 from hotspots.grid import Grid, count  # noqa: E402
-from hotspots.density import kde  # noqa: E402
 
 
 def points(n=6000, seed=0):

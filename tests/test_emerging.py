@@ -9,7 +9,6 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 import pytest
-import shapely
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from scipy import stats
@@ -25,7 +24,7 @@ from hotspots.emerging import (
 )
 from hotspots.gistar import gi_star
 from hotspots.grid import Grid, GridValues
-from hotspots.trend import mann_kendall_many
+from hotspots.trend import mann_kendall_many, moving_sum_variance_factor
 
 
 # =============================================================================== the classifier
@@ -246,7 +245,8 @@ def test_quarters_aligned_to_the_end_and_leftover_months_noted():
     with pytest.warns(UserWarning, match="time steps"):
         res = emerging_hotspots(inc, g, time_step="quarter", distance=150)
     # 14 months -> 4 quarters ending Feb 2023; Jan-Feb 2022 left out
-    assert res.time_steps["label"].tolist() == ["2022-03 – 2022-05", "2022-06 – 2022-08", "2022-09 – 2022-11", "2022-12 – 2023-02"]
+    want = ["2022-03 – 2022-05", "2022-06 – 2022-08", "2022-09 – 2022-11", "2022-12 – 2023-02"]
+    assert res.time_steps["label"].tolist() == want
     expected = cube[2:].reshape(4, 3, 5, 5).sum(axis=1)
     np.testing.assert_array_equal(res.counts, expected)
     assert any("left out" in n for n in res.notes)
@@ -336,7 +336,9 @@ def test_per_slice_gi_star_is_gi_star_on_each_step():
     for t in range(10):
         gs = gi_star(GridValues(cube[t].astype(float), g, "count"), 150, fdr=True)
         np.testing.assert_allclose(res.z[t], gs.z, atol=1e-12)
-        np.testing.assert_allclose(res.p[t], gs.p, atol=1e-12)
+        # gi_star's own decision p-value: exact randomisation for counts (not the normal p)
+        assert res.params["inference"] == gs.params["inference"] == "randomisation"
+        np.testing.assert_allclose(res.p[t], gs.p_exact, atol=1e-12)
         np.testing.assert_allclose(res.p_adjusted[t], gs.p_adjusted, atol=1e-12)
         np.testing.assert_array_equal(res.hot_cold[t] > 0, gs.hot)
         np.testing.assert_array_equal(res.hot_cold[t] < 0, gs.cold)
@@ -359,14 +361,17 @@ def test_trends_are_mann_kendall_of_each_cells_series():
     g = _grid(6, 6)
     cube = _random_cube(T=12, nr=6, nc=6, seed=11)
     res = emerging_hotspots(_incidents(g, cube), g, distance=150)
-    mk = mann_kendall_many(res.z.reshape(12, -1).T)
+    # time_window 1: neighbouring bins share a step, so Var(S) carries the Hamed-Rao factor
+    vf = moving_sum_variance_factor(12, 1)
+    assert vf > 1.2 and "Hamed-Rao" in res.params["trend_test"]
+    mk = mann_kendall_many(res.z.reshape(12, -1).T, variance_factor=vf)
     np.testing.assert_allclose(res.trend_z.ravel(), mk.z, atol=1e-12)
     np.testing.assert_allclose(res.trend_p.ravel(), mk.p, atol=1e-12)
     # the counts' trend against scipy's Kendall tau (asymptotic, no continuity correction) sign
     tau = [stats.kendalltau(np.arange(12), cube[:, 2, 3]).statistic]
     assert np.sign(res.count_trend_z[2, 3]) == np.sign(tau[0]) or tau[0] == 0
     # categories are the classifier applied to the cube's series
-    codes = classify_emerging(res.z.reshape(12, -1).T, (res.hot_cold != 0).reshape(12, -1).T)
+    codes = classify_emerging(res.z.reshape(12, -1).T, (res.hot_cold != 0).reshape(12, -1).T, trend=mk)
     np.testing.assert_array_equal(res.categories.ravel(), codes)
 
 
@@ -423,7 +428,8 @@ def test_result_tables(planted):
 def test_params_record_every_choice(planted):
     _, _, res = planted
     p = res.params
-    for key in ("method", "time_step_months", "n_time_steps", "time_window", "global_window", "distance_m", "alpha", "fdr", "seed"):
+    keys = ("method", "time_step_months", "n_time_steps", "time_window", "global_window", "distance_m", "alpha", "fdr", "seed")
+    for key in keys:
         assert key in p
     assert p["n_bins"] == 24 * 900 and p["distance_m"] == 150
 

@@ -152,10 +152,26 @@ def test_geojson_writes_infinity_as_null(demo, exported):
 # ----------------------------------------------------------------------------- CSV
 def test_csv_tables(demo, exported):
     an, _ = demo
+    from hotspots.publication import scheme_publication
+
+    pub = scheme_publication(an)
     kp = pd.read_csv(exported.files["csv:kpis"], dtype=str, keep_default_na=False)
-    want = an.kpis.table.astype(str)
+    want = pub.kpis["all"].assign(disclosure=pub.statement).astype(str)
     assert list(kp.columns) == list(want.columns)
     assert kp.to_numpy().tolist() == want.to_numpy().tolist()
+    # one protection for every table: the total row reads the same in each of them
+    total = kp.drop(columns=["group"]).iloc[0].tolist()
+    for by in ("month", "offence", "route", "age_group", "hotspot"):
+        t = pd.read_csv(exported.files[f"csv:kpis_by_{by}"], dtype=str, keep_default_na=False)
+        assert t.drop(columns=[t.columns[0]]).iloc[-1].tolist() == total, by
+    # a hotspot's referrals read the same in every table that shows them
+    kh = pd.read_csv(exported.files["csv:kpis_by_hotspot"], dtype=str).set_index("hotspot")["referrals"]
+    rh = pd.read_csv(exported.files["csv:referrals_by_hotspot"], dtype=str).set_index("hotspot")["referrals"]
+    ah = pd.read_csv(exported.files["csv:hotspot_areas"], dtype=str).set_index("area_id")["referrals"]
+    for h in kh.index:
+        assert kh[h] == rh[h]
+        if h in ah.index:
+            assert ah[h] == rh[h]
     areas = pd.read_csv(exported.files["csv:hotspot_areas"])
     assert list(areas["area_id"]) == list(an.areas.areas.sort_values("rank")["area_id"])
     assert list(areas["incidents"]) == [int(round(v)) for v in an.areas.areas.sort_values("rank")["count"]]
@@ -303,11 +319,12 @@ def test_suppress_counts_cases(counts, shown):
     ]
 
 
-def _feasible_values(counts, hidden, small, t):
+def _feasible_values(counts, hidden, small, t, withheld=()):
     """Every value each hidden cell can take, given the total of the hidden cells (exact, by
     dynamic programming over the sums the other hidden cells can make)."""
     total = sum(counts[i] for i in hidden)
     ranges = {i: range(1, t) if small[i] else range(t, total + 1) for i in hidden}
+    ranges.update({i: range(0, total + 1) for i in withheld})
     seen = {}
     for i in hidden:
         sums = {0}
@@ -318,20 +335,29 @@ def _feasible_values(counts, hidden, small, t):
     return seen
 
 
+def test_a_threshold_below_3_needs_the_unsafe_flag():
+    with pytest.raises(ParameterError, match="unsafe"):
+        suppress_counts([1, 7], 2)
+    numeric, text = suppress_counts([1, 7], 2, unsafe=True)  # primary only: "<2" is 1 anyway
+    assert text.tolist() == ["<2", "7"]
+
+
 @settings(max_examples=150, deadline=None)
-@given(st.lists(st.integers(0, 12), min_size=1, max_size=6), st.integers(2, 6))
+@given(st.lists(st.integers(0, 12), min_size=1, max_size=6), st.integers(3, 6))
 def test_no_suppressed_count_can_be_worked_out_from_the_total(counts, t):
     _, text = suppress_counts(counts, t)
     small = [0 < c < t for c in counts]
-    hidden = [i for i, s in enumerate(text) if s in (f"<{t}", "c")]
+    withheld = [i for i, s in enumerate(text) if s == "x"]  # a list suppression cannot protect
+    hidden = [i for i, s in enumerate(text) if s in (f"<{t}", "c", "x")]
+    small = [sm and i not in withheld for i, sm in enumerate(small)]
     assert [i for i, s in enumerate(small) if s] == [i for i, s in enumerate(text) if s == f"<{t}"]
-    if not any(small):
+    if not any(small) and not withheld:
         assert "c" not in list(text)
         return
-    seen = _feasible_values(counts, hidden, small, t)
+    seen = _feasible_values(counts, hidden, small, t, withheld)
     n_visible_positive = sum(1 for i, c in enumerate(counts) if c > 0 and i not in hidden)
     for i in hidden:
-        if small[i]:
+        if small[i] or (i in withheld and 0 < counts[i] < t):
             # Either at least two values remain possible, or nothing more could be hidden.
             assert len(seen[i]) >= 2 or n_visible_positive == 0
 
@@ -348,6 +374,7 @@ def test_no_suppressed_count_can_be_worked_out_from_the_total(counts, t):
 )
 def test_data_source_detection(ids, sources, kind):
     from hotspots.export import DEMO_ATTRIBUTION, data_source
+    from hotspots.gazetteer import GEONAMES_ATTRIBUTION
     from hotspots.schema import POLICE_UK_ATTRIBUTION
 
     df = pd.DataFrame({"incident_id": ids, "category": ["Anti-social behaviour"] * len(ids)})
@@ -355,6 +382,8 @@ def test_data_source_detection(ids, sources, kind):
         df["source"] = sources
     src = data_source(df)
     assert src.kind == kind
-    assert src.attribution == {"demo": DEMO_ATTRIBUTION, "police.uk": POLICE_UK_ATTRIBUTION, "user": ""}[kind]
+    # Real data's hotspot areas and maps are named from GeoNames: its attribution follows the data's.
+    want = {"demo": DEMO_ATTRIBUTION, "police.uk": f"{POLICE_UK_ATTRIBUTION}. {GEONAMES_ATTRIBUTION}", "user": GEONAMES_ATTRIBUTION}
+    assert src.attribution == want[kind]
     assert "(Anti-social behaviour)" in src.description
     assert data_source(df, source="Force records", attribution="© Force").description == "Force records"

@@ -23,7 +23,6 @@ import shapely
 
 from hotspots import analyse
 from hotspots.cli import main
-from hotspots.demo import write_demo
 from hotspots.export import briefing_map, export_gis
 from hotspots.gazetteer import default_study_area
 from hotspots.io import load_any
@@ -45,11 +44,6 @@ PERSON_COUNT_COLUMNS = {
 @pytest.fixture(autouse=True)
 def _offline(monkeypatch):
     monkeypatch.setenv("HOTSPOTS_OFFLINE", "1")
-
-
-@pytest.fixture(scope="module")
-def demo_files(tmp_path_factory):
-    return write_demo(tmp_path_factory.mktemp("demo"), seed=0)
 
 
 @pytest.fixture(scope="module")
@@ -150,21 +144,21 @@ def assert_no_identifiers(columns, values, raw: str, referrals: pd.DataFrame) ->
 
 
 def assert_person_counts_suppressed(tables: dict[str, pd.DataFrame], threshold: int = SUPPRESSION_THRESHOLD) -> int:
-    """Every person count shown is 0, >= threshold, "<threshold" or "c". Returns cells checked."""
+    """Every person count shown is 0, >= threshold, "<threshold", "c" or "x". Returns cells checked."""
     checked = 0
     for name, df in tables.items():
         for c in df.columns:
             if c not in PERSON_COUNT_COLUMNS:
                 continue
             for v in df[c].tolist():
-                if v is None or (isinstance(v, float) and np.isnan(v)) or v in ("", f"<{threshold}", "c"):
+                if v is None or (isinstance(v, float) and np.isnan(v)) or v in ("", f"<{threshold}", "c", "x"):
                     continue
                 n = float(v)
                 assert n == int(n) and (n == 0 or n >= threshold), f"{name}.{c} shows {v!r}"
                 checked += 1
         if "referrals_shown" in df.columns:
             for v in df["referrals_shown"]:
-                assert v in (f"<{threshold}", "c", "0") or int(v) >= threshold, f"{name}.referrals_shown {v!r}"
+                assert v in (f"<{threshold}", "c", "x", "0") or int(v) >= threshold, f"{name}.referrals_shown {v!r}"
     return checked
 
 
@@ -186,8 +180,13 @@ def test_referral_locations_are_only_exported_snapped(cli_results, loaded):
     xy = shapely.get_coordinates(origins.geometry.values)
     assert np.all(np.mod(xy, snap) == 0)  # square corners on the snap lattice
     lines = gpd.read_file(gpkg, layer="referral_task_lines")
-    starts = np.array([shapely.get_coordinates(g)[0] for g in lines.geometry])
-    assert np.all(np.mod(starts - snap / 2, snap) == 0)  # origin ends at square centres
+    starts = {tuple(shapely.get_coordinates(g)[0]) for g in lines.geometry}
+    # flows start at a hotspot area's label point or at a town centre, never at a referral
+    from hotspots.gazetteer import towns
+
+    area_pts = {(p.x, p.y) for p in an.areas.areas.geometry.representative_point()}
+    town_pts = {(p.x, p.y) for p in towns().to_crs(27700).geometry}
+    assert starts <= area_pts | town_pts
     # No exported vertex of any layer is an exact referral location (except by lattice chance).
     exact = {tuple(p) for p in shapely.get_coordinates(ref.data.geometry.values)}
     on_lattice = {p for p in exact if p[0] % (snap / 2) == 0 and p[1] % (snap / 2) == 0}

@@ -12,10 +12,12 @@ import json
 import threading
 import time
 import urllib.parse
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import UTC
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import numpy as np
 import pytest
@@ -71,7 +73,11 @@ def make_crimes(seed: int = 0, months=MONTHS, per_month=(60, 80, 70, 50), no_loc
                 {
                     "category": cat,
                     "location_type": "Force",
-                    "location": {"latitude": f"{lat:.6f}", "longitude": f"{lon:.6f}", "street": {"id": next_id, "name": f"On or near Street {next_id % 97}"}},
+                    "location": {
+                        "latitude": f"{lat:.6f}",
+                        "longitude": f"{lon:.6f}",
+                        "street": {"id": next_id, "name": f"On or near Street {next_id % 97}"},
+                    },
                     "context": "",
                     "outcome_status": None if cat == "anti-social-behaviour" else {"category": "Under investigation", "date": m},
                     "persistent_id": "" if cat == "anti-social-behaviour" else f"{next_id:064x}",
@@ -271,7 +277,9 @@ def fetch(base: str, out: Path, clock: FakeClock | None = None, **kw):
     kw.setdefault("burst", 1000)
     kw.setdefault("retries", 3)
     kw.setdefault("timeout", 5.0)
-    return fetch_police_uk(FORCE, kw.pop("start", MONTHS[0]), kw.pop("end", MONTHS[-1]), out, base_url=base, sleep=clock.sleep, clock=clock, **kw)
+    return fetch_police_uk(
+        FORCE, kw.pop("start", MONTHS[0]), kw.pop("end", MONTHS[-1]), out, base_url=base, sleep=clock.sleep, clock=clock, **kw
+    )
 
 
 def expected_rows(crimes, noloc, months) -> int:
@@ -284,7 +292,7 @@ def test_month_range_inclusive_and_across_years():
     assert month_range("2024-05", "2024-05") == ["2024-05"]
 
 
-@pytest.mark.parametrize("a,b", [("2024-13", "2024-12"), ("2024-1", "2024-02"), ("2024-03", "2024-02"), ("jan", "2024-01")])
+@pytest.mark.parametrize("a,b", [("2024-13", "2024-12"), ("2024-01-01", "2024-02"), ("2024-03", "2024-02"), ("jan", "2024-01")])
 def test_month_range_rejects_bad(a, b):
     with pytest.raises(ParameterError, match="`(start|end)`"):
         month_range(a, b)
@@ -332,8 +340,22 @@ def test_crime_to_row_maps_every_column():
         "Last outcome category": "Unable to prosecute suspect",
         "Context": "ctx",
     }
-    asb = dict(zip(POLICE_UK_COLUMNS, crime_to_row({"category": "anti-social-behaviour", "location": None, "outcome_status": None, "persistent_id": ""}, month="2024-03", force_name="X")))
-    assert asb["Crime ID"] == "" and asb["Crime type"] == "Anti-social behaviour" and asb["Longitude"] == "" and asb["Month"] == "2024-03"
+    asb = dict(
+        zip(
+            POLICE_UK_COLUMNS,
+            crime_to_row(
+                {"category": "anti-social-behaviour", "location": None, "outcome_status": None, "persistent_id": ""},
+                month="2024-03",
+                force_name="X",
+            ),
+        )
+    )
+    assert (
+        asb["Crime ID"] == ""
+        and asb["Crime type"] == "Anti-social behaviour"
+        and asb["Longitude"] == ""
+        and asb["Month"] == "2024-03"
+    )
 
 
 def test_split_tile_covers_and_does_not_overlap():
@@ -373,7 +395,9 @@ def test_fetch_writes_police_uk_layout_that_loads(serve, tmp_path):
     from pyproj import Transformer
 
     c0 = crimes[MONTHS[0]][0]
-    x, y = Transformer.from_crs(4326, 27700, always_xy=True).transform(float(c0["location"]["longitude"]), float(c0["location"]["latitude"]))
+    x, y = Transformer.from_crs(4326, 27700, always_xy=True).transform(
+        float(c0["location"]["longitude"]), float(c0["location"]["latitude"])
+    )
     pts = np.column_stack([data.geometry.x, data.geometry.y])
     assert np.min(np.hypot(pts[:, 0] - x, pts[:, 1] - y)) < 0.01
     state = json.loads((tmp_path / STATE_FILE).read_text())
@@ -427,7 +451,9 @@ def test_month_not_published_is_skipped_not_fatal(serve, tmp_path):
 def test_429_retry_after_is_honoured(serve, tmp_path):
     crimes, noloc = make_crimes()
     api = FakePoliceAPI(crimes, noloc, MONTHS)
-    api.fault = lambda kind, m, n: ("status", 429, {"Retry-After": "7"}) if kind == "crimes-street" and m == "2024-02" and n < 2 else None
+    api.fault = lambda kind, m, n: (
+        ("status", 429, {"Retry-After": "7"}) if kind == "crimes-street" and m == "2024-02" and n < 2 else None
+    )
     clock = FakeClock()
     summary = fetch(serve(api), tmp_path, clock=clock)
     assert summary.ok and summary.rows == expected_rows(crimes, noloc, MONTHS)
@@ -474,7 +500,9 @@ def test_damaged_body_is_retried(serve, tmp_path, fault, reason):
     assert summary.retries == {reason: 1}
 
 
-@pytest.mark.parametrize("fault,reason", [(("truncate",), "truncated body"), (("badjson",), "invalid JSON"), (("status", 500), "HTTP 500")])
+@pytest.mark.parametrize(
+    "fault,reason", [(("truncate",), "truncated body"), (("badjson",), "invalid JSON"), (("status", 500), "HTTP 500")]
+)
 def test_persistent_damage_fails_the_month_and_is_reported(serve, tmp_path, fault, reason):
     crimes, noloc = make_crimes()
     api = FakePoliceAPI(crimes, noloc, MONTHS)
@@ -499,7 +527,9 @@ def test_timeout_is_retried(serve, tmp_path):
 
 def test_connection_refused_exhausts_retries(tmp_path):
     clock = FakeClock()
-    client = JsonClient("http://127.0.0.1:9/api", rate=100, policy=RetryPolicy(retries=2, backoff=0.25), sleep=clock.sleep, clock=clock)
+    client = JsonClient(
+        "http://127.0.0.1:9/api", rate=100, policy=RetryPolicy(retries=2, backoff=0.25), sleep=clock.sleep, clock=clock
+    )
     with pytest.raises(RetriesExhausted, match="connection error on every one of 3 attempts") as info:
         client.get_json("forces")
     assert info.value.attempts == 3
@@ -515,7 +545,9 @@ def test_client_raises_typed_errors(serve):
     with pytest.raises(NotFound):
         client.get_json("forces/elsewhere")
     with pytest.raises(TooManyResults):
-        client.get_json("crimes-street/all-crime", form={"poly": "52.8,-1.6:52.8,-1.3:53.1,-1.3", "date": "2024-01"}, too_many_on_503=True)
+        client.get_json(
+            "crimes-street/all-crime", form={"poly": "52.8,-1.6:52.8,-1.3:53.1,-1.3", "date": "2024-01"}, too_many_on_503=True
+        )
     with pytest.raises(FetchError, match="HTTP 400"):
         client.get_json(f"{FORCE}/neighbourhoods")
     assert client.stats.requests == 3  # none of these is retried
@@ -609,11 +641,11 @@ def test_fetch_respects_rate(serve, tmp_path):
 
 
 def test_parse_retry_after_forms():
-    from datetime import datetime, timezone
+    from datetime import datetime
 
     assert parse_retry_after("12") == 12.0
     assert parse_retry_after(None) is None and parse_retry_after("soon") is None
-    now = datetime(2024, 1, 1, 12, 0, 0, tzinfo=timezone.utc)
+    now = datetime(2024, 1, 1, 12, 0, 0, tzinfo=UTC)
     assert parse_retry_after("Mon, 01 Jan 2024 12:00:30 GMT", now=now) == 30.0
 
 
@@ -622,13 +654,45 @@ def test_cli_fetch_police_uk(serve, tmp_path, capsys):
     crimes, noloc = make_crimes()
     api = FakePoliceAPI(crimes, noloc, MONTHS)
     base = serve(api)
-    rc = cli_main(["fetch", "police-uk", "--force", FORCE, "--from", "2024-01", "--to", "2024-02", "--out", str(tmp_path), "--base-url", base, "--rate", "100"])
+    rc = cli_main(
+        [
+            "fetch",
+            "police-uk",
+            "--force",
+            FORCE,
+            "--from",
+            "2024-01",
+            "--to",
+            "2024-02",
+            "--out",
+            str(tmp_path),
+            "--base-url",
+            base,
+            "--rate",
+            "100",
+        ]
+    )
     out = capsys.readouterr().out
     assert rc == 0
     assert "2024-01: fetched" in out and "2 fetched" in out
-    rc = cli_main(["fetch", "police-uk", "--force", FORCE, "--from", "2024-13", "--to", "2024-02", "--out", str(tmp_path), "--base-url", base])
+    rc = cli_main(
+        [
+            "fetch",
+            "police-uk",
+            "--force",
+            FORCE,
+            "--from",
+            "2024-13",
+            "--to",
+            "2024-02",
+            "--out",
+            str(tmp_path),
+            "--base-url",
+            base,
+        ]
+    )
     assert rc == 2
-    assert "`start`" in capsys.readouterr().err
+    assert "`--from` must be a month written YYYY-MM" in capsys.readouterr().err  # the flag, not the library's `start`
 
 
 def test_cli_fetch_partial_failure_exit_status(serve, tmp_path, capsys):
@@ -637,7 +701,25 @@ def test_cli_fetch_partial_failure_exit_status(serve, tmp_path, capsys):
     api.fault = lambda kind, m, n: ("status", 500) if kind == "crimes-street" and m == "2024-02" else None
     base = serve(api)
     rc = cli_main(
-        ["fetch", "police-uk", "--force", FORCE, "--from", "2024-01", "--to", "2024-02", "--out", str(tmp_path), "--base-url", base, "--rate", "100", "--retries", "0", "--quiet"]
+        [
+            "fetch",
+            "police-uk",
+            "--force",
+            FORCE,
+            "--from",
+            "2024-01",
+            "--to",
+            "2024-02",
+            "--out",
+            str(tmp_path),
+            "--base-url",
+            base,
+            "--rate",
+            "100",
+            "--retries",
+            "0",
+            "--quiet",
+        ]
     )
     assert rc == 3
     assert "1 failed" in capsys.readouterr().out
@@ -667,8 +749,24 @@ def test_missing_boundary_file_fails_before_any_request(serve, tmp_path):
         fetch(base, tmp_path / "out", boundary=tmp_path / "missing.geojson")
     assert api.log == []  # nothing was asked of the network
     # The CLI too, against an address where nothing answers: immediate, no 31 s of retries.
-    rc = cli_main(["fetch", "police-uk", "--force", FORCE, "--from", "2024-01", "--to", "2024-01", "--out", str(tmp_path / "o2"),
-                   "--base-url", "http://127.0.0.1:9/api", "--boundary", str(tmp_path / "missing.geojson")])
+    rc = cli_main(
+        [
+            "fetch",
+            "police-uk",
+            "--force",
+            FORCE,
+            "--from",
+            "2024-01",
+            "--to",
+            "2024-01",
+            "--out",
+            str(tmp_path / "o2"),
+            "--base-url",
+            "http://127.0.0.1:9/api",
+            "--boundary",
+            str(tmp_path / "missing.geojson"),
+        ]
+    )
     assert rc == 2 and time.perf_counter() - t0 < 5
 
 
@@ -742,5 +840,7 @@ def test_cli_fetch_boundary(serve, tmp_path, capsys):
     rc = cli_main(["fetch", "boundary", "--force", FORCE, "--out", str(out), "--base-url", base, "--rate", "100"])
     assert rc == 0 and out.exists()
     assert "Testshire Constabulary boundary: union of 2" in capsys.readouterr().out
-    rc = cli_main(["fetch", "boundary", "--force", "nowhere", "--out", str(out), "--base-url", base, "--rate", "100", "--retries", "0"])
+    rc = cli_main(
+        ["fetch", "boundary", "--force", "nowhere", "--out", str(out), "--base-url", base, "--rate", "100", "--retries", "0"]
+    )
     assert rc == 2 and "no force 'nowhere'" in capsys.readouterr().err

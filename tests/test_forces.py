@@ -57,7 +57,9 @@ def test_mixed_forces_are_joined():
 
 
 def test_detect_from_file_names_then_none():
-    df = pd.DataFrame({"source": ["2025-01-west-mercia-street.csv.gz", "data/2025-02-west-mercia-street.csv"], "force": [None, ""]})
+    df = pd.DataFrame(
+        {"source": ["2025-01-west-mercia-street.csv.gz", "data/2025-02-west-mercia-street.csv"], "force": [None, ""]}
+    )
     f = detect_force(df)
     assert f.id == "west-mercia" and f.source == "file names" and f.name == "West Mercia Police"
     assert detect_force(pd.DataFrame({"source": ["my_asb.csv"]})) is None
@@ -82,7 +84,7 @@ def test_every_national_file_names_a_known_force(police_uk_dir):
     if not files:
         pytest.skip("national set absent")
     for p in files:
-        fid = p.name[len("2025-01-"):-len("-street.csv.gz")]
+        fid = p.name[len("2025-01-") : -len("-street.csv.gz")]
         with gzip.open(p, "rt") as fh:
             fh.readline()
             falls_within = next(iter(pd.read_csv(fh, header=None, nrows=1).iloc[0, [3]]))

@@ -3,7 +3,7 @@
 For each force, a year of its police.uk files goes through the default analysis
 (``benchmarks.forces.default_analysis``: category, CRS, study area from the data, automatic cell
 size, hotspot areas, place names): cells of at most 500 m; the study area holds at least 95 % of
-the force's incidents; the top three hotspot areas' labels name places in the force (the town
+the force's incidents; the top (up to) three hotspot areas' labels name places in the force (the town
 lies in the study area, the district is one of the force's own); no Derbyshire town outside
 Derbyshire. Skipped when the shared data is absent. ``python -m benchmarks.forces`` runs all 41.
 """
@@ -24,8 +24,18 @@ pytestmark = pytest.mark.realdata
 
 # Twelve forces: a city force, a tiny one, sparse rural ones, islands, many strays, Northern Ireland.
 FORCES = (
-    "leicestershire", "northern-ireland", "dyfed-powys", "city-of-london", "merseyside", "cumbria",
-    "devon-and-cornwall", "gloucestershire", "north-wales", "sussex", "durham", "derbyshire",
+    "leicestershire",
+    "northern-ireland",
+    "dyfed-powys",
+    "city-of-london",
+    "merseyside",
+    "cumbria",
+    "devon-and-cornwall",
+    "gloucestershire",
+    "north-wales",
+    "sussex",
+    "durham",
+    "derbyshire",
 )
 
 
@@ -50,7 +60,7 @@ def test_default_choices_fit_the_force(national, force):
     assert res.crs.epsg == (2157 if force == "northern-ireland" else 27700)
     assert res.cell_size <= 500
     assert res.share_inside >= 0.95
-    assert res.n_areas >= 3
+    assert res.n_areas >= 1
     top = res.places.head(3)
     area = shapely.union_all(res.study_area.geometry.values)
     where = res.towns.set_index("name").geometry

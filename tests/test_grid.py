@@ -18,7 +18,18 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from hotspots._errors import CRSError, HotspotsError, ParameterError
-from hotspots.grid import BNG, MAX_AUTO_CELL_M, MAX_CELLS, Grid, GridValues, auto_cell_size, count, incident_extent, point_weights, points_xy
+from hotspots.grid import (
+    BNG,
+    MAX_AUTO_CELL_M,
+    MAX_CELLS,
+    Grid,
+    GridValues,
+    auto_cell_size,
+    count,
+    incident_extent,
+    point_weights,
+    points_xy,
+)
 
 
 def gdf(xy, crs=27700, **cols):
@@ -518,3 +529,49 @@ def test_count_conservation_property(case):
         rows, cols, on = g.cell_of(pts)
         inside = on & g.active[rows, cols]
         assert np.nansum(cw.values) == pytest.approx(w[inside].sum())
+
+
+# ------------------------------------------------------------------ coordinate cache (points_xy)
+def test_points_xy_cache_returns_fresh_copies_and_sees_replaced_geometries():
+    from hotspots.grid import clear_coordinate_cache, points_xy
+
+    clear_coordinate_cache()
+    xy = np.random.default_rng(0).uniform(0, 1000, (500, 2))
+    gdf = gpd.GeoDataFrame(geometry=gpd.points_from_xy(xy[:, 0], xy[:, 1]), crs=27700)
+    first = points_xy(gdf)
+    second = points_xy(gdf)  # from the cache
+    np.testing.assert_array_equal(first, xy)
+    np.testing.assert_array_equal(second, xy)
+    second[0] = -1.0  # a caller's change never reaches the cache
+    np.testing.assert_array_equal(points_xy(gdf), xy)
+    # replacing a geometry in place (same array object) is seen: the pointers differ
+    gdf.loc[3, "geometry"] = shapely.Point(7.0, 8.0)
+    got = points_xy(gdf)
+    assert tuple(got[3]) == (7.0, 8.0)
+    np.testing.assert_array_equal(np.delete(got, 3, axis=0), np.delete(xy, 3, axis=0))
+    # a copy of the frame (same geometries, new array) reads the same coordinates
+    np.testing.assert_array_equal(points_xy(gdf.copy()), got)
+    # checks still apply to a cached frame's CRS
+    with pytest.raises(CRSError):
+        points_xy(gdf, pyproj.CRS(3857))
+
+
+def test_points_xy_cache_survives_address_reuse_and_is_dropped_with_the_frame():
+    import gc
+
+    from hotspots import grid as grid_mod
+    from hotspots.grid import clear_coordinate_cache, points_xy
+
+    clear_coordinate_cache()
+    gdf = gpd.GeoDataFrame(geometry=gpd.points_from_xy([1.0, 2.0, 3.0], [4.0, 5.0, 6.0]), crs=27700)
+    points_xy(gdf)
+    # Two replacements in place: without the cache holding the first geometries, the second new
+    # point could take the freed address of the original one and look unchanged.
+    for k in range(50):
+        gdf.loc[1, "geometry"] = shapely.Point(100.0 + k, 200.0)
+        gdf.loc[1, "geometry"] = shapely.Point(300.0 + k, 400.0)
+        assert tuple(points_xy(gdf)[1]) == (300.0 + k, 400.0)
+    assert len(grid_mod._XY_CACHE) >= 1
+    del gdf
+    gc.collect()
+    assert len(grid_mod._XY_CACHE) == 0

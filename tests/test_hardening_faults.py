@@ -18,14 +18,13 @@ import pickle
 import zipfile
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
 import pytest
-
 from helpers import zip_bytes
+
 from hotspots import HotspotsError, InputError
 from hotspots.app_support import load_uploads
-from hotspots.io import Upload, load_any, load_incidents, load_police_uk, load_referrals, load_tasks
+from hotspots.io import Upload, load_any, load_police_uk, load_referrals, load_tasks
 from hotspots.privacy import pseudonymise
 from hotspots.schema import POLICE_UK_COLUMNS
 

@@ -26,10 +26,10 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 import shapely
+from helpers import check_result, typed_error_on_purpose
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
-from helpers import check_result, typed_error_on_purpose
 from hotspots.app_support import load_uploads
 from hotspots.io import Upload, load_incidents, load_police_uk, load_referrals, load_tasks
 from hotspots.privacy import PERSON_REF_PATTERN, identifying_columns, pseudonymise

@@ -17,8 +17,8 @@ import numpy as np
 import pandas as pd
 import pytest
 import shapely
-
 from helpers import police_csv
+
 from hotspots import ParameterError, PrivacyError
 from hotspots.app_support import load_uploads
 from hotspots.io import Upload, load_referrals
@@ -341,6 +341,13 @@ def test_referral_locations_reach_the_map_only_as_square_centres(uploaded_app):
     at.session_state["view"] = "Map"
     at.run()
     assert not at.exception
+    # Switched off (the default), the person-level layers send nothing at all.
+    off = "\n".join(json.loads(s)["script"] + "\n" + (json.loads(s).get("feature_group") or "") for s in _map_scripts(at))
+    assert not [lab for lab, _ in _ROWS.findall(off) if json.loads(lab)[:1] == ["Referrals"]]
+    at.toggle(key="show_origins").set_value(True)
+    at.toggle(key="show_flows").set_value(True)
+    at.run()
+    assert not at.exception
     scripts = _map_scripts(at)
     assert scripts, "no map was sent"
     js = "\n".join(json.loads(s)["script"] + "\n" + (json.loads(s).get("feature_group") or "") for s in scripts)
@@ -361,12 +368,18 @@ def test_referral_locations_reach_the_map_only_as_square_centres(uploaded_app):
     for lat, lon, *_ in origins[0]:
         assert is_centre(bng(lat, lon)), (lat, lon)
     task_xy = TASKS[["easting", "northing"]].to_numpy()
-    for lat0, lon0, lat1, lon1, *_ in lines[0]:
-        assert is_centre(bng(lat0, lon0))
+    assert len(lines[0]) > 0
+    for lat0, lon0, lat1, lon1, width, _, shown_n, *_ in lines[0]:
+        # flows start at a hotspot area or a town, never near a referral
+        assert np.min(np.hypot(*(xy - bng(lat0, lon0)).T)) > 1.0
         assert np.min(np.hypot(*(task_xy - bng(lat1, lon1)).T)) < 0.5  # the other end is a task site
-    # The squares' counts add up to the referrals, shown suppressed.
+        assert shown_n in ("<5", "c", "x") or int(shown_n) >= 5
+        if not str(shown_n).isdigit():
+            assert width == 1.0  # every hidden flow is drawn alike
+    # The squares' counts are shown protected; every hidden square is drawn alike.
     shown = [r[4] for r in origins[0]]
-    assert all(s == "<5" or int(s) >= 5 for s in shown)
+    assert all(s in ("<5", "c", "x") or int(s) >= 5 for s in shown)
+    assert {r[2] for r in origins[0] if not str(r[4]).isdigit()} <= {3.0}
     # No exact referral location appears anywhere in the maps' code (to 5 decimals, about 1 m),
     # in either coordinate order; no referral ids or person references either.
     to_ll = Transformer.from_crs(27700, 4326, always_xy=True)

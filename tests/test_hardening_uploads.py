@@ -1,9 +1,10 @@
 """Uploads are safe: size limits (as uploaded and as unpacked), data formats only (never
-pickle), XSRF protection on.
+pickle), XSRF protection on, the server local only.
 
-The decompression limits are :data:`hotspots.io.MAX_UNCOMPRESSED_BYTES` (4 GiB); the tests lower
-it (the loaders read it when they run) so that a small "bomb" exceeds it, and check that the
-loaders stop at the limit instead of unpacking everything.
+The decompression limits are part of :mod:`hotspots.io.limits` (512 MiB for uploads, 4 GiB on
+the command line); the tests lower them (the loaders read them when a load starts) so that a
+small "bomb" exceeds them, and check that the loaders stop at the limit instead of unpacking
+everything. The hostile files of issue 14 are in ``test_io_limits.py``.
 """
 
 from __future__ import annotations
@@ -23,12 +24,21 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
-
-import hotspots.io._read as read_mod
 from helpers import zip_bytes
-from hotspots import HotspotsError, InputError, ParameterError
+
+import hotspots.io.limits as limits_mod
+from hotspots import HotspotsError, InputError, LimitError, ParameterError
 from hotspots.app_support import MAX_UPLOAD_BYTES, load_uploads
-from hotspots.io import MAX_UNCOMPRESSED_BYTES, SUPPORTED_FORMATS, Upload, load_any, load_boundary, load_incidents, load_police_uk
+from hotspots.io import (
+    BATCH_LIMITS,
+    SUPPORTED_FORMATS,
+    UPLOAD_LIMITS,
+    Upload,
+    load_any,
+    load_boundary,
+    load_incidents,
+    load_police_uk,
+)
 
 REPO = Path(__file__).resolve().parents[1]
 CONFIG = REPO / ".streamlit" / "config.toml"
@@ -37,8 +47,10 @@ MiB = 1024 * 1024
 
 
 def police_csv(n: int = 20) -> bytes:
-    head = "Crime ID,Month,Reported by,Falls within,Longitude,Latitude,Location,LSOA code,LSOA name,Crime type,Last outcome category,Context\n"
-    row = ",2024-01,Derbyshire Constabulary,Derbyshire Constabulary,-1.47,52.92,On or near X,E01,Derby 001A,Anti-social behaviour,,\n"
+    head = ("Crime ID,Month,Reported by,Falls within,Longitude,Latitude,Location,LSOA code,LSOA name,Crime type,"
+            "Last outcome category,Context\n")
+    row = ",2024-01,Derbyshire Constabulary,Derbyshire Constabulary,-1.47,52.92,On or near X,E01,Derby 001A,"
+    row += "Anti-social behaviour,,\n"
     return (head + row * n).encode()
 
 
@@ -53,11 +65,9 @@ class FakeUploadedFile(io.BytesIO):
 
 @pytest.fixture
 def small_limit(monkeypatch):
-    """MAX_UNCOMPRESSED_BYTES lowered to 1 MiB for the duration of a test."""
-    monkeypatch.setattr(read_mod, "MAX_UNCOMPRESSED_BYTES", MiB)
-    import hotspots.io.boundary as boundary_mod
-
-    monkeypatch.setattr(boundary_mod, "MAX_UNCOMPRESSED_BYTES", MiB)
+    """The unpacked-size limit of both sets lowered to 1 MiB for the duration of a test."""
+    monkeypatch.setattr(limits_mod, "UPLOAD_LIMITS", UPLOAD_LIMITS.replace(max_unpacked_bytes=MiB))
+    monkeypatch.setattr(limits_mod, "BATCH_LIMITS", BATCH_LIMITS.replace(max_unpacked_bytes=MiB))
     return MiB
 
 
@@ -65,7 +75,7 @@ def small_limit(monkeypatch):
 def test_the_limits_are_what_the_docs_say():
     cfg = tomllib.loads(CONFIG.read_text())
     assert MAX_UPLOAD_BYTES == cfg["server"]["maxUploadSize"] * MiB == 500 * MiB
-    assert MAX_UNCOMPRESSED_BYTES == 4 * 1024**3
+    assert UPLOAD_LIMITS.max_unpacked_bytes == 512 * MiB and BATCH_LIMITS.max_unpacked_bytes == 4 * 1024**3
 
 
 def test_app_upload_path_refuses_a_file_over_the_upload_limit_with_a_message():
@@ -119,13 +129,23 @@ def _gzip_bomb(n_bytes: int) -> bytes:
     return gzip.compress(body, compresslevel=9)
 
 
+def _lying(gz: bytes, claimed: int = 1000) -> bytes:
+    """The same gzip data with a trailer that claims ``claimed`` unpacked bytes."""
+    return gz[:-4] + struct.pack("<I", claimed)
+
+
 def test_gzip_bomb_is_refused_at_the_limit(small_limit):
     bomb = _gzip_bomb(20 * MiB)
     assert len(bomb) < 200_000  # 20 MiB packed into a few kB
     for name in ("bomb.csv.gz", "bomb.csv"):  # gzip data is recognised by content, whatever the name
-        with pytest.raises(InputError, match=r"unpacks to more than 1\.0 MiB, the limit"):
+        # Refused from its trailer before anything is unpacked ...
+        trailer = r"unpacks to 20\.0 MiB by its files' sizes and gzip trailers, more than the app upload limit"
+        with pytest.raises(LimitError, match=trailer):
             load_incidents(Upload(name, bomb))
-    _, outcomes = load_uploads(incidents=[FakeUploadedFile("bomb.csv.gz", bomb)])
+        # ... and, when the trailer lies, while it is unpacked.
+        with pytest.raises(LimitError, match=r"unpacks to more than the app upload limit of 1\.0 MiB per load"):
+            load_incidents(Upload(name, _lying(bomb)))
+    _, outcomes = load_uploads(incidents=[FakeUploadedFile("bomb.csv.gz", _lying(bomb))])
     assert not outcomes[0].ok and "unpacks to more than" in outcomes[0].error
     # Under the limit the same kind of file loads (the limit is what refused it).
     small = _gzip_bomb(MiB // 4)
@@ -143,8 +163,8 @@ def test_gzip_bomb_is_never_unpacked_beyond_the_limit(small_limit, monkeypatch):
         return real(self, size)
 
     monkeypatch.setattr(gzip.GzipFile, "read", spy)
-    with pytest.raises(InputError):
-        load_incidents(Upload("bomb.csv.gz", _gzip_bomb(8 * MiB)))
+    with pytest.raises(LimitError, match="unpacks to more than"):
+        load_incidents(Upload("bomb.csv.gz", _lying(_gzip_bomb(8 * MiB))))
     assert asked and all(0 <= s <= MiB + 1 for s in asked)
 
 
@@ -154,14 +174,15 @@ def test_zip_bomb_is_refused_from_its_directory(small_limit):
     body = police_csv(60_000)  # ~6 MB, deflates to a few kB
     bomb = zip_bytes({"2024-01-x-street.csv": body})
     assert len(bomb) < 100_000 < len(body)
-    for loader, kw in ((load_police_uk, {}), (load_any, {"kind": "incidents"}), (load_any, {"kind": "referrals"}), (load_any, {"kind": "tasks"})):
-        with pytest.raises(InputError, match=r"unpacks to .* more than the 1\.0 MiB limit"):
+    loaders = [(load_police_uk, {})] + [(load_any, {"kind": k}) for k in ("incidents", "referrals", "tasks")]
+    for loader, kw in loaders:
+        with pytest.raises(LimitError, match=r"unpacks to .*, more than the app upload limit of 1\.0 MiB per load"):
             loader(Upload("bomb.zip", bomb), **kw)
     _, outcomes = load_uploads(incidents=[FakeUploadedFile("bomb.zip", bomb)])
     assert not outcomes[0].ok and "unpacks to" in outcomes[0].error
     # A boundary in a ZIP too.
     poly = b'{"type":"Polygon","coordinates":[[[-1.5,52.9],[-1.4,52.9],[-1.4,53.0],[-1.5,52.9]]]}'
-    with pytest.raises(InputError, match="too large to unpack"):
+    with pytest.raises(LimitError, match=r"unpacks to 2\.0 MiB, more than the app upload limit of 1\.0 MiB"):
         load_boundary(Upload("b.zip", zip_bytes({"b.geojson": poly + b" " * (2 * MiB)})))
 
 
@@ -183,11 +204,15 @@ def test_zip_member_that_lies_about_its_size_is_not_unpacked_beyond_its_claim(sm
 
 
 def test_gzip_inside_a_zip_is_limited_too(small_limit):
+    """A member past the limit refuses the whole load (a partial load would be analysed as if it
+    were everything), naming the member."""
     inner = _gzip_bomb(20 * MiB)
     z = zip_bytes({"2024-01-x-street.csv.gz": inner, "2024-02-x-street.csv": police_csv(5)})
-    data, report = load_police_uk(Upload("z.zip", z))  # the bomb is skipped with a warning, the rest loads
-    assert report.rows_kept == 5
-    assert any("unpacks to more than" in w and "2024-01-x-street.csv.gz" in w for w in report.warnings)
+    with pytest.raises(LimitError, match=r"z\.zip:2024-01-x-street\.csv\.gz: unpacks to more than"):
+        load_police_uk(Upload("z.zip", z))
+    # Under the limit the same archive loads both members.
+    z = zip_bytes({"2024-01-x-street.csv.gz": gzip.compress(police_csv(7)), "2024-02-x-street.csv": police_csv(5)})
+    assert load_police_uk(Upload("z.zip", z)).report.rows_read == 12
 
 
 def _parquet(table: pa.Table, **kw) -> bytes:
@@ -204,20 +229,22 @@ def test_parquet_bomb_is_refused_before_it_is_unpacked(small_limit, stored_as):
         col = pa.DictionaryArray.from_arrays(pa.array(np.zeros(n, dtype=np.int32)), pa.array([text]))
         raw = _parquet(pa.table({"category": col, "lon": pa.array(np.full(n, -1.47)), "lat": pa.array(np.full(n, 52.92))}))
     else:  # plain strings, compressed
-        raw = _parquet(pa.table({"category": pa.array([text] * n), "lon": pa.array(np.full(n, -1.47)), "lat": pa.array(np.full(n, 52.92))}),
+        lon, lat = pa.array(np.full(n, -1.47)), pa.array(np.full(n, 52.92))
+        plain = pa.table({"category": pa.array([text] * n), "lon": lon, "lat": lat})
+        raw = _parquet(plain,
                        use_dictionary=False, compression="zstd")
     assert len(raw) < 300_000
-    with pytest.raises(InputError, match=r"unpacks to .* more than the 1\.0 MiB limit .*decompression bomb"):
+    with pytest.raises(LimitError, match=r"unpacks? to .* or more in memory .*decompression bomb.*app upload limits"):
         load_incidents(Upload("bomb.parquet", raw))
     _, outcomes = load_uploads(incidents=[FakeUploadedFile("bomb.parquet", raw)])
     assert not outcomes[0].ok and "decompression bomb" in outcomes[0].error
 
 
 def test_parquet_run_length_bomb_of_numbers_is_refused(small_limit):
-    n = 2_000_000  # 16 MB of float64 zeros in a few kB
+    n = 900_000  # 7 MB of float64 zeros per column in a few kB (under the upload row limit)
     raw = _parquet(pa.table({"lon": pa.array(np.zeros(n)), "lat": pa.array(np.zeros(n))}), compression="zstd")
     assert len(raw) < 200_000
-    with pytest.raises(InputError, match="unpacks to"):
+    with pytest.raises(LimitError, match="values unpack to 13.7 MiB or more"):
         load_incidents(Upload("zeros.parquet", raw))
 
 
@@ -251,7 +278,8 @@ def _pickles(marker: Path) -> dict[str, bytes]:
     return out
 
 
-NAMES = ["evil.csv", "evil.parquet", "evil.geojson", "evil.json", "evil.gpkg", "evil.csv.gz", "evil.pkl", "evil.pickle", "evil.joblib", "evil.npy"]
+NAMES = ["evil.csv", "evil.parquet", "evil.geojson", "evil.json", "evil.gpkg", "evil.csv.gz", "evil.pkl", "evil.pickle",
+         "evil.joblib", "evil.npy"]
 
 
 @pytest.mark.parametrize("kind", KINDS)
@@ -275,7 +303,8 @@ def test_pickles_under_any_name_are_refused_and_never_unpickled(tmp_path, kind, 
             z = zip_bytes({name.replace("evil", "2024-01-x-street"): data})
             with pytest.raises(HotspotsError):
                 load_any(Upload("evil.zip", z), kind=kind if kind != "boundary" else "incidents")
-            _, outcomes = load_uploads(**({"boundary": FakeUploadedFile(name, data)} if kind == "boundary" else {kind: [FakeUploadedFile(name, data)]}))
+            upload = FakeUploadedFile(name, data)
+            _, outcomes = load_uploads(**({"boundary": upload} if kind == "boundary" else {kind: [upload]}))
             assert outcomes and not outcomes[0].ok and outcomes[0].error
     assert not marker.exists(), "a pickle was unpickled"
     assert calls == []
@@ -327,12 +356,14 @@ def test_config_keeps_xsrf_protection_on_and_error_details_off():
 def test_nothing_turns_xsrf_protection_off():
     """No launcher, script or secrets file overrides the setting."""
     texts = []
-    for path in [REPO / "app.py", *REPO.glob("scripts/*"), *REPO.glob(".streamlit/*"), *REPO.glob("*.md"), *REPO.glob("hotspots/**/*.py")]:
+    for path in [REPO / "app.py", *REPO.glob("scripts/*"), *REPO.glob(".streamlit/*"), *REPO.glob("*.md"),
+                 *REPO.glob("hotspots/**/*.py")]:
         if path.is_file():
             texts.append((path, path.read_text(errors="replace")))
     for path, text in texts:
         low = text.lower().replace("_", "").replace("-", "")
-        for bad in ("enablexsrfprotection false", "enablexsrfprotection=false", "enablexsrfprotection = false", "streamlitserverenablexsrfprotection"):
+        for bad in ("enablexsrfprotection false", "enablexsrfprotection=false", "enablexsrfprotection = false",
+                    "streamlitserverenablexsrfprotection"):
             assert bad not in low, f"{path} turns XSRF protection off ({bad})"
     assert not (REPO / ".streamlit" / "secrets.toml").exists() or "auth" not in (REPO / ".streamlit" / "secrets.toml").read_text()
 
@@ -351,3 +382,67 @@ def test_streamlit_reads_the_config_with_xsrf_on(tmp_path):
     out = subprocess.run([sys.executable, "-c", code], cwd=REPO, env=env, capture_output=True, text=True, timeout=120)
     assert out.returncode == 0, out.stderr
     assert out.stdout.split() == ["True", "True", "500", "none"]
+
+
+# =============================================================================== local by default (issue 14)
+def test_config_binds_the_app_to_this_machine_only():
+    assert tomllib.loads(CONFIG.read_text())["server"]["address"] == "127.0.0.1"
+
+
+def _listening(port: int) -> list[str]:
+    """Local addresses of the sockets listening on ``port`` (from /proc/net/tcp and tcp6)."""
+    found = []
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        try:
+            lines = Path(table).read_text().splitlines()[1:]
+        except OSError:
+            continue
+        for line in lines:
+            local, state = line.split()[1], line.split()[3]
+            addr, p = local.split(":")
+            if int(p, 16) == port and state == "0A":  # LISTEN
+                found.append(addr)
+    return found
+
+
+@pytest.mark.skipif(not Path("/proc/net/tcp").exists(), reason="needs Linux /proc")
+def test_streamlit_started_from_the_repository_listens_on_loopback_only(tmp_path):
+    """`streamlit run` in the repository, without --server.address, takes the config's address:
+    the socket is bound to 127.0.0.1, not to every interface."""
+    import socket
+    import subprocess
+    import time
+    import urllib.request
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    script = tmp_path / "hello.py"
+    script.write_text("import streamlit as st\nst.write('hello')\n")
+    env = {k: v for k, v in os.environ.items() if not k.startswith("STREAMLIT_")}
+    proc = subprocess.Popen([sys.executable, "-m", "streamlit", "run", str(script), "--server.port", str(port)],
+                            cwd=REPO, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+    try:
+        deadline = time.monotonic() + 120
+        while True:
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/_stcore/health", timeout=2) as r:  # noqa: S310 - local
+                    if r.status == 200:
+                        break
+            except OSError:
+                pass
+            assert proc.poll() is None and time.monotonic() < deadline, "streamlit did not start"
+            time.sleep(0.3)
+        addrs = _listening(port)
+        assert addrs == ["0100007F"], addrs  # 127.0.0.1 only: no 0.0.0.0, no ::
+    finally:
+        os.killpg(proc.pid, 15)
+        proc.wait(timeout=30)
+
+
+def test_a_damaged_gzip_trailer_is_not_taken_as_its_size(small_limit):
+    """A truncated gzip file's last bytes are not a size: it is reported as damaged, not as too big."""
+    gz = gzip.compress(police_csv(50))
+    cut = gz[:60] + struct.pack("<I", 3_000_000_000)  # a trailer deflate could not have produced
+    data, report = load_police_uk([Upload("2024-01-x-street.csv", police_csv(3)), Upload("2024-02-x-street.csv.gz", cut)])
+    assert report.rows_read == 3 and any("2024-02-x-street.csv.gz" in w and "gzip" in w for w in report.warnings)

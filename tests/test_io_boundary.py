@@ -8,7 +8,6 @@ import zipfile
 from pathlib import Path
 
 import geopandas as gpd
-import numpy as np
 import pytest
 import shapely
 

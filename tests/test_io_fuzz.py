@@ -17,16 +17,15 @@ from __future__ import annotations
 import csv
 import io
 import json
-import string
 
 import numpy as np
 import pandas as pd
 import pytest
 import shapely
+from helpers import check_result, typed_error_on_purpose
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
-from helpers import check_result, typed_error_on_purpose
 from hotspots import PrivacyError
 from hotspots.io import Upload, load_any, load_boundary, load_incidents, load_police_uk, load_referrals, load_tasks
 from hotspots.privacy import PERSON_REF_PATTERN, identifying_columns, pseudonymise

@@ -8,6 +8,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from helpers import check_result, load_csv
 
 from hotspots import InputError, ParameterError, PrivacyError, SchemaError
 from hotspots.io import ReferralSet, Upload, load_any, load_referrals
@@ -40,10 +41,8 @@ def good(n: int = 4) -> pd.DataFrame:
 
 
 def check(result: ReferralSet) -> None:
-    data, report = result
-    assert report.rows_kept + report.rows_dropped == report.rows_read
-    assert len(data) == report.rows_kept
-    assert data.crs.to_epsg() == 27700
+    check_result(result, "referral_id")
+    data, _ = result
     assert list(data.columns) == list(REFERRAL_COLUMNS) or list(data.columns) == list(REFERRAL_COLUMNS[:-1]) + ["in_study_area", "geometry"]
     assert data["referral_id"].is_unique
     assert data["offence"].isin(OFFENCES).all() and data["route"].isin(ROUTES).all()
@@ -52,9 +51,7 @@ def check(result: ReferralSet) -> None:
 
 
 def test_good_file_normalises_enums_booleans_and_dates(tmp_path: Path) -> None:
-    p = tmp_path / "referrals.csv"
-    good().to_csv(p, index=False)
-    result = load_referrals(p)
+    result = load_csv(load_referrals, good(), tmp_path / "referrals.csv")
     check(result)
     data, report = result
     assert report.rows_kept == 4 and report.rows_dropped == 0

@@ -13,6 +13,7 @@ import pandas as pd
 import pyproj
 import pytest
 import shapely
+from helpers import check_result, load_csv
 
 from hotspots import CRSError, InputError, ParameterError, SchemaError
 from hotspots.io import IncidentSet, Upload, load_any, load_incidents, load_police_uk
@@ -43,19 +44,14 @@ def xy(data: gpd.GeoDataFrame) -> np.ndarray:
 
 
 def check(result: IncidentSet) -> None:
-    data, report = result
-    assert report.rows_kept + report.rows_dropped == report.rows_read
-    assert len(data) == report.rows_kept
-    assert data.crs.to_epsg() == 27700
-    assert data["incident_id"].is_unique
+    check_result(result, "incident_id")
+    data, _ = result
     assert list(data.columns[:4]) == ["incident_id", "month", "occurred", "category"]
     assert data.columns[-1] == "geometry"
 
 
 def test_csv_auto_detects_columns_and_crs(tmp_path: Path) -> None:
-    p = tmp_path / "inc.csv"
-    frame().to_csv(p, index=False)
-    result = load_incidents(p)
+    result = load_csv(load_incidents, frame(), tmp_path / "inc.csv")
     check(result)
     data, report = result
     assert data["incident_id"].tolist() == ["a1", "a2", "a3", "a4"]
@@ -347,3 +343,37 @@ def test_uploads_only_parse_data_formats() -> None:
     with pytest.raises(InputError, match="cannot be read as GEOJSON"):
         load_any(Upload("x.geojson", b"{not json"))
     assert "bytes" in repr(Upload("a.csv", b"123"))
+
+
+# =============================================================================== referral files are not incidents (issue 14)
+REFERRAL_HEADER = "referral_id,person_ref,referred_at,offence,route,age_group,easting,northing\n"
+
+
+def test_a_referral_file_is_refused_as_incidents_everywhere() -> None:
+    """Analysed as incidents, referral records would publish exact counts of people per cell."""
+    from hotspots import PrivacyError
+    from hotspots.app_support import load_uploads
+
+    body = (REFERRAL_HEADER + "R1,p_0123456789abcdef,2024-01-02,asb,CR,youth,435000,336000\n").encode()
+    for call in (lambda: load_incidents(Upload("refs.csv", body)), lambda: load_any(Upload("refs.csv", body)),
+                 lambda: load_incidents(pd.read_csv(io.BytesIO(body)))):
+        with pytest.raises(PrivacyError, match=r"looks like a referral file \(column\(s\) `person_ref`, `referral_id`.*--referrals"):
+            call()
+    # Among several files it refuses the whole load (never skipped as one unreadable file).
+    good = b"lon,lat,date\n-1.47,52.92,2024-01-05\n"
+    with pytest.raises(PrivacyError):
+        load_incidents([Upload("a.csv", good), Upload("refs.csv", body)])
+    _, outcomes = load_uploads(incidents=[Upload("refs.csv", body)])
+    assert not outcomes[0].ok and "referral file" in outcomes[0].error
+
+
+@pytest.mark.parametrize("header, refused", [
+    ("id,person_id,date,lon,lat", True),  # a person reference alone
+    ("Referral ID,Date Referred,lon,lat", True),  # two of the scheme's own columns
+    ("id,date,category,outcome,lon,lat", False),  # an ordinary incident table (police outcomes)
+    ("incident_id,route,lon,lat", False),  # one scheme-like word is not enough
+])
+def test_what_marks_a_table_as_referrals(header: str, refused: bool) -> None:
+    from hotspots.io.referrals import referral_columns
+
+    assert bool(referral_columns(header.split(","))) is refused

@@ -9,6 +9,7 @@ import numpy as np
 import pandas as pd
 import pytest
 import shapely
+from helpers import check_result, load_csv
 
 from hotspots import SchemaError
 from hotspots.io import TaskSet, load_any, load_tasks
@@ -28,17 +29,13 @@ def sites() -> pd.DataFrame:
 
 
 def check(result: TaskSet) -> None:
-    data, report = result
-    assert report.rows_kept + report.rows_dropped == report.rows_read
-    assert len(data) == report.rows_kept
-    assert data.crs.to_epsg() == 27700 and data["task_id"].is_unique
+    check_result(result, "task_id")
+    data, _ = result
     assert data["kind"].isin(TASK_KINDS).all()
 
 
 def test_kinds_are_normalised(tmp_path: Path) -> None:
-    p = tmp_path / "tasks.csv"
-    sites().to_csv(p, index=False)
-    result = load_tasks(p)
+    result = load_csv(load_tasks, sites(), tmp_path / "tasks.csv")
     check(result)
     data, report = result
     assert list(data.columns) == list(TASK_COLUMNS)

@@ -7,7 +7,6 @@ equal it to 1e-9 relative, and a brute-force sum directly.
 
 from __future__ import annotations
 
-import importlib
 import math
 import threading
 
@@ -48,15 +47,6 @@ def brute(xy, grid, h, kernel, w=None):
 @pytest.fixture(scope="module")
 def grid():
     return Grid.from_bounds((X0, Y0, X0 + 5999, Y0 + 5999), 100)
-
-
-@pytest.fixture(params=["compiled", "numpy"])
-def engine(request, monkeypatch):
-    mod = importlib.import_module("hotspots.kde_compiled")
-    if request.param == "compiled" and mod.compiled_loops() is None:
-        pytest.skip("numba not installed")
-    monkeypatch.setattr(mod, "USE_NUMBA", request.param == "compiled")
-    return request.param
 
 
 @pytest.mark.parametrize("kernel, h", [("quartic", 450.0), ("epanechnikov", 300.0), ("quartic", 130.0), ("gaussian", 200.0)])

@@ -11,6 +11,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from hotspots._errors import ParameterError, SchemaError
+from hotspots.disclosure import WITHHELD
 from hotspots.kpis import (
     _KPI_COUNTS,
     _KPI_IMPLIED,
@@ -24,7 +25,6 @@ from hotspots.kpis import (
     referral_funnel,
     scheme_kpis,
 )
-from hotspots.disclosure import WITHHELD
 from hotspots.privacy import SUPPRESSED
 
 # ----------------------------------------------------------------------------- a hand-checkable frame

@@ -145,7 +145,8 @@ def test_display_suppresses_small_person_counts():
     r = link_referrals(_refs(), areas=_areas(), tasks=_tasks(), towns=_towns())  # threshold 5
     d = r.display.set_index("hotspot")
     assert d.loc["1", "referrals"] == SUPPRESSED and d.loc["2", "referrals"] == SUPPRESSED
-    for col in ("referrals", "with_task_site", "reparation_local", "within_near", "same_town"):
+    for col in ("referrals", "with_task_site", "reparation_local"):
+        assert "within_near" not in r.display.columns  # only "local" is published (see the module docs)
         for v in r.display[col].tolist() + r.summary_display[col].tolist():
             assert isinstance(v, str) or v == 0 or v >= 5, (col, v)
     # with two small rows and the total shown, the remaining row must be hidden too (differencing)

@@ -14,6 +14,7 @@ import pandas as pd
 import pyproj
 import pytest
 import shapely
+from helpers import PAYLOADS
 from PIL import Image
 
 from hotspots._errors import CRSError, ParameterError
@@ -25,14 +26,6 @@ from hotspots.maps import (
     marker_cluster,
     raster_overlay,
 )
-
-PAYLOADS = [
-    "<script>window.__pwned=1</script>",
-    '<img src=x onerror="window.__pwned=1">',
-    "javascript:window.__pwned=1",
-    "back`tick`${window.__pwned=1}\\",
-    "</script><script>window.__pwned=1</script>",
-]
 
 TO_MERC = pyproj.Transformer.from_crs(4326, 3857, always_xy=True)
 

@@ -19,7 +19,7 @@ import pytest
 import shapely
 
 from hotspots._errors import CRSError, ParameterError, SchemaError
-from hotspots.grid import Grid, GridValues, count
+from hotspots.grid import Grid, GridValues
 from hotspots.maps import base_map, external_urls, offline_problems
 from hotspots.maps import scheme_layers as sl
 from hotspots.maps.layers import GridImageOverlay, Legend
@@ -60,7 +60,10 @@ def demo():
     stage = hotspot_stage(b.incidents, s, b.study_area)
     change, _ = area_change(b.incidents, stage, s)
     linkage = link_referrals(b.referrals, areas=stage.areas.areas, tasks=b.tasks)
-    return {"bundle": b, "settings": s, "stage": stage, "change": change, "linkage": linkage}
+    from hotspots.publication import publish_scheme
+
+    pub = publish_scheme(b.referrals, linkage=linkage, areas=stage.areas.areas)
+    return {"bundle": b, "settings": s, "stage": stage, "change": change, "linkage": linkage, "publication": pub}
 
 
 # =============================================================================== snapping
@@ -73,7 +76,10 @@ def test_snap_points_counts_per_square_by_hand():
     snapped = sl.snap_points(pts, 100, threshold=3)
     assert snapped.crs.to_epsg() == 27700
     assert snapped["count"].tolist() == [3, 1]
-    assert snapped["shown"].tolist() == ["3", "<3"]
+    # With the total (4) known, "<3" would be 4 - 3 = 1, and hiding the 3 (as 3 or more) still
+    # pins it: the two squares are withheld.
+    assert snapped["shown"].tolist() == ["x", "x"]
+    assert sl.snap_points(pts, 100, threshold=3).attrs["snapped_m"] == 100
     assert list(zip(snapped.geometry.x, snapped.geometry.y)) == [(430_050.0, 330_050.0), (430_150.0, 330_050.0)]
 
 
@@ -91,8 +97,8 @@ def test_snap_points_keeps_nothing_finer_than_the_square_and_converts_crs():
     keys = pd.Series(list(zip(np.floor(back.x / 250), np.floor(back.y / 250)))).value_counts()
     mine = dict(zip(zip(np.floor(cx / 250), np.floor(cy / 250)), snapped["count"]))
     assert mine == keys.to_dict()
-    # Small counts are suppressed in the shown column.
-    assert all(s == "<5" for s, c in zip(snapped["shown"], snapped["count"]) if 0 < c < 5)
+    # Small counts are suppressed in the shown column (or withheld with others).
+    assert all(s in ("<5", "x") for s, c in zip(snapped["shown"], snapped["count"]) if 0 < c < 5)
 
 
 def test_snap_points_rejects_bad_input():
@@ -183,6 +189,17 @@ def test_hotspot_area_table_joins_change_and_suppressed_linkage(demo):
     assert t.crs == areas.areas.crs
 
 
+def test_hotspot_area_table_takes_the_protected_publication(demo):
+    areas, pub = demo["stage"].areas, demo["publication"]
+    t = sl.hotspot_area_table(areas, publication=pub)
+    shown = pub.referrals_by_hotspot.set_index("hotspot")
+    for aid, v, lp in zip(t["area_id"], t["referrals"], t["local_reparation_pct"]):
+        assert v == shown.loc[str(aid), "referrals"] and lp == shown.loc[str(aid), "local_pct"]
+    kh = pub.kpis["hotspot"].set_index("hotspot")
+    for aid, v in zip(t["area_id"], t["completed_pct"]):
+        assert v == (kh.loc[str(aid), "completed_pct"] if str(aid) in kh.index else None)
+
+
 def test_hotspot_area_table_rejects_other_tables():
     with pytest.raises(SchemaError):
         sl.hotspot_area_table(gpd.GeoDataFrame({"x": [1]}, geometry=[shapely.Point(0, 0)], crs=27700))
@@ -231,6 +248,10 @@ def _referrals(n=60, seed=1):
     return gpd.GeoDataFrame({"person_ref": [f"p_{i:016x}" for i in range(n)]}, geometry=gpd.points_from_xy(xy[:, 0], xy[:, 1]), crs=27700)
 
 
+def _rows(group):
+    return next(c for c in group._children.values() if type(c).__name__ == "_RowsLayer").rows
+
+
 def test_referral_origins_never_send_exact_locations():
     refs = _referrals()
     grp = sl.referral_origins_layer(refs, snap_m=250)
@@ -240,47 +261,53 @@ def test_referral_origins_never_send_exact_locations():
         assert f"{lat:.6f}" not in html or f"{lon:.6f}" not in html
     assert "p_000000000000000" not in html  # no person references
     snapped = sl.snap_points(refs, 250)
-    layer = next(c for c in grp._children.values() if type(c).__name__ == "_RowsLayer")
-    assert len(layer.rows) == len(snapped)
-    assert sorted(r[4] for r in layer.rows) == sorted(snapped["shown"])
+    rows = _rows(grp)
+    assert len(rows) == len(snapped)
+    assert sorted(r[4] for r in rows) == sorted(snapped["shown"])
     # Small counts reach the page suppressed (written as JSON: \u003c5).
     if (snapped["count"] < 5).any():
         assert '"\\u003c5"' in html
     assert external_urls(html) == []
 
 
-def test_referral_task_pairs_aggregate_and_suppress():
-    o1, o2, site = (X0 + 125, Y0 + 125), (X0 + 375, Y0 + 125), (X0 + 5_000, Y0)
-    lines = gpd.GeoDataFrame(
-        {
-            "task_id": ["T1"] * 7 + ["T2"],
-            "task_kind": ["food bank"] * 7 + ["allotment"],
-            "reparation_local": [True] * 5 + [False] * 2 + [True],
-        },
-        geometry=[shapely.LineString([o1, site])] * 6 + [shapely.LineString([o2, site])] + [shapely.LineString([o1, (X0, Y0 + 9_000)])],
-        crs=27700,
-    )
-    pairs = sl.referral_task_pairs(lines)
-    assert pairs["referrals"].sum() == len(lines)
-    by = {(r.task_id, round(r.geometry.coords[0][0])): r for r in pairs.itertuples()}
-    big = by[("T1", round(o1[0]))]
-    assert big.referrals == 6 and big.shown == "6" and big.local == str(round(100 * 5 / 6))
-    lone = by[("T1", round(o2[0]))]
-    assert lone.shown == "<5" and lone.local == "c"  # fewer than 5 behind it: hidden
-    assert big.distance_m == int(round(np.hypot(site[0] - o1[0], site[1] - o1[1]) / 100) * 100)
+def test_referral_symbols_encode_only_shown_counts(demo):
+    """Every hidden square and every hidden flow is drawn alike: no size or width tells them apart."""
+    pub = demo["publication"]
+    rows = _rows(sl.referral_origins_layer(pub))
+    hidden = [r for r in rows if not str(r[4]).isdigit()]
+    assert len(hidden) > 50 and {r[2] for r in hidden} == {3.0}
+    shown = [r for r in rows if str(r[4]).isdigit()]
+    assert all(r[2] == round(min(max(2.5 * np.sqrt(int(r[4])), 3.0), 18.0), 1) for r in shown)
+    lines = _rows(sl.referral_task_lines_layer(pub))
+    assert len(lines) == len(pub.flows)
+    hid = [r for r in lines if not str(r[6]).isdigit()]
+    assert hid and {r[4] for r in hid} == {1.0}
+    # Only published values travel: the payload's referral texts are the publication's markers.
+    assert sorted(str(r[6]) for r in lines) == sorted(pub.flows["referrals_shown"])
+
+
+def test_referral_task_flows_start_at_an_area_or_a_town_and_add_up(demo):
+    pub, linkage = demo["publication"], demo["linkage"]
+    flows = pub.flows
+    assert set(flows["origin_kind"]) <= {"hotspot area", "town"}
+    # exact totals (internal): the flows of each site add up to its referrals with a location
+    led = pub.protection.ledger
+    t = linkage.table
+    linked = t[(t["task_status"] == "linked") & t["has_location"]]
+    for site, n in linked["task_id"].astype(str).value_counts().items():
+        keys = [k for k in led.keys if isinstance(k, tuple) and len(k) == 2 and k[1] == "referrals"
+                and isinstance(k[0], tuple) and k[0][:1] == ("flow",) and k[0][2] == site]
+        assert sum(led.value(k) for k in keys) == n
+
+
+def test_person_level_layers_are_only_built_when_shown(demo):
+    pub = demo["publication"]
+    with pytest.raises(ParameterError, match="shown"):
+        sl.referral_origins_layer(pub, show=False)
+    with pytest.raises(ParameterError, match="shown"):
+        sl.referral_task_lines_layer(pub, show=False)
     with pytest.raises(SchemaError):
-        sl.referral_task_pairs(lines.drop(columns="task_id"))
-
-
-def test_referral_task_lines_layer_is_off_by_default():
-    lines = gpd.GeoDataFrame({"task_id": ["T1"], "reparation_local": [True]}, geometry=[shapely.LineString([(X0, Y0), (X0 + 900, Y0)])], crs=27700)
-    grp = sl.referral_task_lines_layer(lines)
-    assert grp.show is False
-    html = _render(grp)
-    # The layer control removes groups that start hidden (streamlit-folium adds every group).
-    shown = json.loads(re.search(r"var shown = (\{.*?\});", html).group(1))
-    assert shown[sl.LAYER_NAMES["lines"]] is False
-    assert shown["Study area"] is True
+        sl.referral_task_lines_layer(gpd.GeoDataFrame({"task_id": ["T1"]}, geometry=[shapely.LineString([(X0, Y0), (X0 + 9, Y0)])], crs=27700))
 
 
 # =============================================================================== task sites
@@ -342,14 +369,11 @@ def test_clusters_layer(demo):
 
 # =============================================================================== whole map
 def test_full_map_is_offline_and_every_group_is_listed(demo):
-    b, stage = demo["bundle"], demo["stage"]
-    from hotspots.linkage import referral_task_lines
-
-    t = sl.hotspot_area_table(stage.areas, change=demo["change"], linkage=demo["linkage"])
+    b, stage, pub = demo["bundle"], demo["stage"], demo["publication"]
+    t = sl.hotspot_area_table(stage.areas, change=demo["change"], publication=pub)
     groups = [
         sl.density_layer(stage.density), sl.gi_class_layer(stage.gi), sl.hotspot_areas_layer(t),
-        sl.referral_origins_layer(b.referrals, show=False), sl.task_sites_layer(b.tasks),
-        sl.referral_task_lines_layer(referral_task_lines(demo["linkage"], snap_m=250)),
+        sl.referral_origins_layer(pub), sl.task_sites_layer(b.tasks), sl.referral_task_lines_layer(pub),
     ]
     # Each group is offline on its own (streamlit-folium collects their scripts separately).
     for g in groups:
@@ -384,21 +408,18 @@ def test_layer_control_rejects_bad_position():
 
 def test_layers_accept_their_precomputed_tables(demo):
     """The app caches the tables behind the layers; drawing a table gives the same layer."""
-    from hotspots.linkage import referral_task_lines
-
     gi = demo["stage"].gi
     a = sl.gi_class_layer(gi)
     b = sl.gi_class_layer(sl.gi_class_table(gi))
     (ga,), (gb,) = _children(a, folium.GeoJson), _children(b, folium.GeoJson)
     assert ga.data == gb.data
     refs = demo["bundle"].referrals
-    ra = next(c for c in sl.referral_origins_layer(refs, snap_m=500)._children.values() if type(c).__name__ == "_RowsLayer")
-    rb = next(c for c in sl.referral_origins_layer(sl.snap_points(refs, 500))._children.values() if type(c).__name__ == "_RowsLayer")
-    assert ra.rows == rb.rows and "500 m" in ra.rows[0][5]
-    lines = referral_task_lines(demo["linkage"], snap_m=250)
-    la = next(c for c in sl.referral_task_lines_layer(lines)._children.values() if type(c).__name__ == "_RowsLayer")
-    lb = next(c for c in sl.referral_task_lines_layer(sl.referral_task_pairs(lines))._children.values() if type(c).__name__ == "_RowsLayer")
-    assert la.rows == lb.rows and len(la.rows) == len(sl.referral_task_pairs(lines))
+    ra = _rows(sl.referral_origins_layer(refs, snap_m=500))
+    rb = _rows(sl.referral_origins_layer(sl.snap_points(refs, 500)))
+    assert ra == rb and "500 m" in ra[0][5]
+    pub = demo["publication"]
+    assert _rows(sl.referral_origins_layer(pub)) == _rows(sl.referral_origins_layer(pub.origins))
+    assert _rows(sl.referral_task_lines_layer(pub)) == _rows(sl.referral_task_lines_layer(pub.flows))
     with pytest.raises(SchemaError):
         sl.gi_class_layer(gpd.GeoDataFrame({"x": [1]}, geometry=[shapely.Point(0, 0)], crs=27700))
 
@@ -424,3 +445,30 @@ def test_fast_transformer_matches_pyproj_in_any_thread():
     assert np.allclose(shapely.get_coordinates(geoms), np.column_stack([ex, ey]), atol=1e-9)
     same = gpd.points_from_xy(xs, ys)
     assert project_geoms(same, 27700, "EPSG:27700") is not None
+
+
+def test_hotspot_area_table_with_place_names():
+    import geopandas as gpd
+    import pandas as pd
+    import shapely
+
+    from hotspots.maps.scheme_layers import AREA_LABELS, hotspot_area_table, hotspot_areas_layer
+
+    areas = gpd.GeoDataFrame(
+        {"area_id": [2, 1], "rank": [2, 1], "count": [10.0, 30.0], "share_of_incidents": [0.1, 0.3],
+         "area_km2": [0.25, 0.5], "density_per_km2": [40.0, 60.0], "peak_confidence": ["95%", "99%"], "n_cells": [1, 2]},
+        geometry=[shapely.box(0, 0, 500, 500), shapely.box(1000, 0, 2000, 500)], crs=27700,
+    )
+    places = pd.DataFrame({"area_id": [1, 2], "label": ["High Street, Melton", "<b>Mill Lane</b>, Oakham"],
+                           "streets": ["High Street (20)", "Mill Lane (9)"],
+                           "districts": ["Melton (30)", "Rutland (10)"]})
+    t = hotspot_area_table(areas, places=places)
+    assert list(t.columns[:2]) == ["area_id", "place"] and t.columns[-1] == "geometry"
+    assert t["place"].tolist() == ["<b>Mill Lane</b>, Oakham", "High Street, Melton"]
+    assert t["streets"].tolist() == ["Mill Lane (9)", "High Street (20)"] and AREA_LABELS["place"] == "Place"
+    import folium
+
+    m = folium.Map()
+    hotspot_areas_layer(t).add_to(m)
+    html = m.get_root().render()
+    assert "High Street, Melton" in html and '"place"' in html

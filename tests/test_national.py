@@ -13,9 +13,9 @@ from hypothesis import strategies as st
 from scipy.spatial import cKDTree
 
 from hotspots._errors import InputError, ParameterError
+from hotspots.density import kde
 from hotspots.gistar import gi_star
 from hotspots.grid import Grid, count
-from hotspots.density import kde
 from hotspots.national import (
     ENGLAND_WALES_BOUNDS,
     count_chunks,
@@ -186,7 +186,8 @@ def test_run_national_from_array_without_mask_or_steps():
 def test_run_national_counts_points_off_the_grid_and_streams_one_thread():
     xy = blobs(4000, seed=5)
     bounds = (410_000, 310_000, 440_000, 340_000)  # part of the points fall off this grid
-    res = run_national(xy, cell_size=500, bounds=bounds, mask_radius=None, bandwidth=800, distance=900, threads=1, batch_rows=1000)
+    res = run_national(xy, cell_size=500, bounds=bounds, mask_radius=None, bandwidth=800, distance=900, threads=1,
+                       batch_rows=1000)
     want = count(xy, Grid.from_bounds(bounds, 500))
     np.testing.assert_array_equal(res.counts.values, want.values)
     assert res.counts.params["points_off_grid"] == want.params["points_off_grid"] > 0
@@ -194,16 +195,18 @@ def test_run_national_counts_points_off_the_grid_and_streams_one_thread():
     np.testing.assert_allclose(res.density.values, kde(xy, res.grid, 800).values, rtol=1e-9, atol=1e-12)
 
 
-def test_run_national_permutation_inference_matches_gi_star():
+@pytest.mark.parametrize("inference, permutations", [("auto", 0), ("permutation", 99), ("normal", 0)])
+def test_run_national_inference_matches_gi_star(inference, permutations):
     xy = blobs(3000, seed=6)
     bounds = (400_000, 300_000, 450_000, 350_000)
     res = run_national(xy, cell_size=2000, bounds=bounds, mask_radius=None, bandwidth=3000, distance=4100,
-                       inference="permutation", permutations=99, seed=3)
-    want = gi_star(count(xy, res.grid), 4100, permutations=99, seed=3)
+                       inference=inference, permutations=permutations, seed=3)
+    want = gi_star(count(xy, res.grid), 4100, inference=inference, permutations=permutations, seed=3)
     np.testing.assert_array_equal(res.gistar.bins, want.bins)
     np.testing.assert_allclose(res.gistar.p, want.p)
-    assert res.params["inference"] == "permutation" and res.params["permutations"] == 99
-    assert not any("analytic" in n for n in res.notes)
+    assert res.params["inference"] == inference
+    assert res.params["inference_used"] == want.params["inference"]
+    assert set(want.notes) <= set(res.notes)
 
 
 @pytest.mark.parametrize(
@@ -222,8 +225,10 @@ def test_police_uk_to_parquet_groups_by_force(tmp_path):
 
     head = ",".join(POLICE_UK_COLUMNS)
     rows = {
-        "2025-01-alpha-street.csv": [",2025-01,A,A,-1.47,52.92,x,,,Anti-social behaviour,,", "id1,2025-01,A,A,-1.48,52.93,x,,,Burglary,,"],
-        "2025-02-alpha-street.csv": ["id1,2025-02,A,A,-1.49,52.94,x,,,Burglary,,", ",2025-02,A,A,-1.40,52.90,x,,,Anti-social behaviour,,"],
+        "2025-01-alpha-street.csv": [",2025-01,A,A,-1.47,52.92,x,,,Anti-social behaviour,,",
+                                     "id1,2025-01,A,A,-1.48,52.93,x,,,Burglary,,"],
+        "2025-02-alpha-street.csv": ["id1,2025-02,A,A,-1.49,52.94,x,,,Burglary,,",
+                                     ",2025-02,A,A,-1.40,52.90,x,,,Anti-social behaviour,,"],
         "2025-01-beta-street.csv": ["id1,2025-01,B,B,-2.10,53.40,x,,,Drugs,,", "id9,2025-01,B,B,,,x,,,Drugs,,"],
     }
     files = []

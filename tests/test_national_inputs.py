@@ -86,7 +86,8 @@ def test_prepare_inputs_converts_police_uk_once(tmp_path):
     folder = tmp_path / "data" / "2025-01"
     folder.mkdir(parents=True)
     police_file(folder / "2025-01-alpha-street.csv", [("2025-01", -1.47, 52.92, "Anti-social behaviour"),
-                                                       ("2025-01", -1.48, 52.93, "Burglary"), ("2025-01", "", "", "Anti-social behaviour")])
+                                                       ("2025-01", -1.48, 52.93, "Burglary"),
+                                                       ("2025-01", "", "", "Anti-social behaviour")])
     police_file(folder / "2025-01-beta-street.csv", [("2025-01", -2.10, 53.40, "Anti-social behaviour")])
     cache = tmp_path / "cache"
     first = prepare_inputs([tmp_path / "data"], categories=["Anti-social behaviour"], months=None, cache_dir=cache)

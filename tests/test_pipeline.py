@@ -259,9 +259,13 @@ def test_automatic_study_area_is_the_builtin_outline_only_when_it_holds_most_inc
     derby = demo.incidents.iloc[:2000]
     c = choose_study_area(derby)
     assert c.source == "built-in" and "Derbyshire" in c.note and c.record["share_of_incidents_inside"] >= AUTO_AREA_SHARE
-    london = points([[530_000, 180_000], [531_000, 181_000]])
+    # Elsewhere (issue 13): the footprint of the incidents, strays left out and announced.
+    london = points([[530_000, 180_000], [531_000, 181_000]] * 10 + [[420_000, 540_000]])
     c = choose_study_area(london)
-    assert c.area is None and c.source == "none" and "0.0%" in c.note
+    assert c.source == "footprint" and c.area is not None and c.area.crs.equals(london.crs)
+    assert "footprint of the incidents" in c.note and "left out 1 incident(s)" in c.note
+    assert c.record["incidents_outside"] == 1 and c.record["share_of_incidents_inside"] == round(20 / 21, 4)
+    assert shapely.contains_xy(c.area.geometry.iloc[0], 530_500, 180_500)
     assert choose_study_area(london, "none").area is None
     assert choose_study_area(london, "default").source == "built-in"
     with pytest.raises(ParameterError):

@@ -9,18 +9,30 @@ import pytest
 import shapely
 
 from hotspots._errors import CRSError, ParameterError
-from hotspots.places import GENERIC_LOCATIONS, PLACE_COLUMNS, area_places, district_names, is_generic_location, street_names, town_of
+from hotspots.places import (
+    GENERIC_LOCATIONS,
+    PLACE_COLUMNS,
+    area_places,
+    district_names,
+    is_generic_location,
+    street_names,
+    town_of,
+)
 
 
 def test_street_names():
-    out = street_names(["On or near Granby Street", "on or near  Market Place ", "On or near ", None, "On or near King'S Road", "Elm Row"])
+    out = street_names(
+        ["On or near Granby Street", "on or near  Market Place ", "On or near ", None, "On or near King'S Road", "Elm Row"]
+    )
     assert out.tolist()[:2] == ["Granby Street", "Market Place"]
     assert out.isna().tolist() == [False, False, True, True, False, False]
     assert out.iloc[4] == "King's Road" and out.iloc[5] == "Elm Row"
 
 
 def test_districts():
-    out = district_names(["Leicester 012A", "North West Leicestershire 004C", "Bath and North East Somerset 001B", "", None, "Rutland"])
+    out = district_names(
+        ["Leicester 012A", "North West Leicestershire 004C", "Bath and North East Somerset 001B", "", None, "Rutland"]
+    )
     assert out.tolist()[:3] == ["Leicester", "North West Leicestershire", "Bath and North East Somerset"]
     assert out.isna().tolist() == [False, False, False, True, True, False]
 
@@ -33,7 +45,8 @@ def test_generic_locations():
 def test_town_of_weighs_population():
     towns = gpd.GeoDataFrame(
         {"name": ["City", "Village"], "population": [360_000, 900]},
-        geometry=gpd.points_from_xy([0, 4_000], [0, 0]), crs=27700,
+        geometry=gpd.points_from_xy([0, 4_000], [0, 0]),
+        crs=27700,
     )
     # A suburb 3 km from the city centre and 1 km from a small village is the city's (reach 6 km vs 300 m);
     # a point 100 m from the village centre is the village's.
@@ -42,13 +55,19 @@ def test_town_of_weighs_population():
 
 
 def _areas():
-    return gpd.GeoDataFrame({"area_id": [7, 3]}, geometry=[shapely.box(0, 0, 500, 500), shapely.box(2000, 0, 2500, 500)], crs=27700)
+    return gpd.GeoDataFrame(
+        {"area_id": [7, 3]}, geometry=[shapely.box(0, 0, 500, 500), shapely.box(2000, 0, 2500, 500)], crs=27700
+    )
 
 
 def test_area_places_hand_checked():
     inc = gpd.GeoDataFrame(
         {
-            "location": ["On or near Parking Area"] * 5 + ["On or near High Street"] * 3 + ["On or near Mill Lane"] * 2 + ["On or near Supermarket"] * 4 + [None],
+            "location": ["On or near Parking Area"] * 5
+            + ["On or near High Street"] * 3
+            + ["On or near Mill Lane"] * 2
+            + ["On or near Supermarket"] * 4
+            + [None],
             "lsoa_name": ["Melton 001A"] * 9 + ["Rutland 002B"] + ["Melton 003C"] * 4 + [None],
         },
         geometry=gpd.points_from_xy([100] * 10 + [2100] * 4 + [9000], [100] * 15),
@@ -103,8 +122,17 @@ def test_leicestershire_top_areas_named_in_leicestershire(police_uk_dir):
     stage = hotspot_stage(inc, Settings(cell_size=500), area)
     a = stage.areas.areas.sort_values("rank")
     out = area_places(a, inc, towns=places_in(area)).set_index("area_id").loc[a["area_id"]]
-    leics = {"Leicester", "Charnwood", "North West Leicestershire", "Blaby", "Hinckley and Bosworth", "Harborough",
-             "Melton", "Oadby and Wigston", "Rutland"}
+    leics = {
+        "Leicester",
+        "Charnwood",
+        "North West Leicestershire",
+        "Blaby",
+        "Hinckley and Bosworth",
+        "Harborough",
+        "Melton",
+        "Oadby and Wigston",
+        "Rutland",
+    }
     assert set(out["district"].head(3)) <= leics
     assert out["label"].iloc[0].endswith(", Leicester")
     derbyshire_towns = set(towns()["name"])
@@ -128,8 +156,30 @@ def test_label_towns_demo_and_real():
     assert t["name"].iloc[0] == "Leicester" and attr == GEONAMES_ATTRIBUTION and t.crs.to_epsg() == 27700
     # No area: the incidents' extent; the towns come in the incidents' CRS.
     c = leic.iloc[0]
-    pts = gpd.GeoDataFrame({"incident_id": ["a", "b"]}, geometry=gpd.points_from_xy([c.x - 3_000, c.x + 3_000], [c.y - 3_000, c.y + 3_000]), crs=27700).to_crs(3857)
-    t, _ = label_towns(None, pts)
+    xy = np.random.default_rng(0).normal([c.x, c.y], 2_000, size=(300, 2))
+    pts = gpd.GeoDataFrame({"incident_id": [f"i{i}" for i in range(300)]}, geometry=gpd.points_from_xy(*xy.T), crs=27700)
+    t, _ = label_towns(None, pts.to_crs(3857))
     assert "Leicester" in set(t["name"]) and t.crs.to_epsg() == 3857
+    # Only places the incidents support: none of Leicester's incidents reach Loughborough, 15 km away.
+    t, _ = label_towns(area, pts)
+    assert "Leicester" in set(t["name"]) and "Loughborough" not in set(t["name"])
     with pytest.raises(ParameterError):
         label_towns(None, None)
+
+
+def test_supported_by_leaves_out_towns_across_the_border():
+    from hotspots.places import supported_by
+
+    towns = gpd.GeoDataFrame(
+        {"name": ["Home", "Village", "Neighbour", "Hamlet"], "population": [50_000, 1_000, 40_000, 0]},
+        geometry=gpd.points_from_xy([0, 5_000, 9_000, -4_000], [0, 0, 0, 0]), crs=27700,
+    )
+    rng = np.random.default_rng(0)
+    home = rng.normal([0, 0], 800, size=(900, 2))
+    village = rng.normal([5_000, 0], 150, size=(20, 2))
+    edge = np.array([[7_300.0, 0.0]] * 3)  # a few of this force's incidents on the border, 1.7 km from Neighbour
+    inc = gpd.GeoDataFrame(geometry=gpd.points_from_xy(*np.vstack([home, village, edge]).T), crs=27700)
+    # rate = 923 / 91,500 people; Neighbour would need 0.1 x 403 = 40 incidents within 2 km: it has 3.
+    assert supported_by(towns, inc).tolist() == [True, True, False, False]
+    assert supported_by(towns, inc.iloc[:0]).tolist() == [False] * 4
+    assert supported_by(towns, inc, min_support=0.0).all()

@@ -11,7 +11,16 @@ from hotspots.projection import BNG, ITM, choose_crs, in_ireland
 
 # lon, lat of places on either side of the North Channel and around the edges of Great Britain.
 IRELAND = [(-5.93, 54.60), (-7.31, 55.00), (-6.26, 55.29), (-7.64, 54.35), (-5.55, 54.65), (-6.26, 53.35)]
-BRITAIN = [(-5.80, 55.30), (-6.20, 55.70), (-5.05, 54.90), (-6.30, 49.93), (-5.71, 50.07), (-5.30, 51.88), (-4.48, 54.15), (-1.13, 52.64)]
+BRITAIN = [
+    (-5.80, 55.30),
+    (-6.20, 55.70),
+    (-5.05, 54.90),
+    (-6.30, 49.93),
+    (-5.71, 50.07),
+    (-5.30, 51.88),
+    (-4.48, 54.15),
+    (-1.13, 52.64),
+]
 
 
 def test_in_ireland_keeps_great_britain_out():

@@ -157,3 +157,25 @@ def test_result_carries_parameters():
     r = mann_kendall_many(np.arange(12.0).reshape(2, 6), alpha=0.1, slope=False)
     assert r.alpha == 0.1 and r.params["T"] == 6 and np.isnan(r.slope).all()
     assert list(r.trend) == ["up", "up"]
+
+
+def test_moving_sum_variance_factor_by_hand_and_by_simulation():
+    from hotspots.trend import moving_sum_variance_factor
+
+    assert moving_sum_variance_factor(24, 0) == 1.0
+    # window 1: rho_1 = 1/2 only; rank autocorrelation (6/pi) asin(1/4)
+    n = 10
+    rs = 6 / np.pi * np.arcsin(0.25)
+    want = 1 + 2 / (n * (n - 1) * (n - 2)) * (n - 1) * (n - 2) * (n - 3) * rs
+    assert moving_sum_variance_factor(n, 1) == pytest.approx(want)
+    # Simulated moving sums of white noise: the corrected test rejects at about alpha,
+    # the uncorrected one far more often.
+    rng = np.random.default_rng(0)
+    e = rng.normal(size=(4000, 25))
+    x = e[:, 1:] + e[:, :-1]  # window 1
+    plain = mann_kendall_many(x, slope=False)
+    corr = mann_kendall_many(x, slope=False, variance_factor=moving_sum_variance_factor(24, 1))
+    assert (plain.trend != "none").mean() > 0.09
+    assert abs((corr.trend != "none").mean() - 0.05) < 0.015
+    with pytest.raises(ParameterError, match="variance_factor"):
+        mann_kendall_many(x, variance_factor=0)

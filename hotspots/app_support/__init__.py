@@ -34,6 +34,8 @@ from .downloads import (
 from .text import md_text, person_text
 from .uploads import MAX_UPLOAD_BYTES, DataBundle, LoadOutcome, content_token, demo_bundle, load_uploads
 from .views import (
+    BRIEFING_LAYERS,
+    CHANGE_COLUMNS,
     COLUMN_LABELS,
     CRS_LABELS,
     Card,
@@ -49,13 +51,18 @@ from .views import (
     jaccard_frame,
     kpi_cards,
     method_caption,
+    report_metrics,
     report_rows,
     report_view,
     settings_used,
+    stability_metrics,
     url_defaults,
+    view_cards,
 )
 
 __all__ = [
+    "BRIEFING_LAYERS",
+    "CHANGE_COLUMNS",
     "COLUMN_LABELS",
     "CRS_LABELS",
     "MAX_UPLOAD_BYTES",
@@ -71,6 +78,7 @@ __all__ = [
     "headline_metrics",
     "method_caption",
     "scheme_downloads",
+    "stability_metrics",
     "Card",
     "DataBundle",
     "LoadOutcome",
@@ -91,8 +99,10 @@ __all__ = [
     "load_uploads",
     "md_text",
     "person_text",
+    "report_metrics",
     "report_rows",
     "report_view",
     "settings_used",
     "url_defaults",
+    "view_cards",
 ]

@@ -38,7 +38,6 @@ from ..summaries import BeforeAfterDensity, MonthlySeries, before_after_density,
 from . import maplayers
 from .drawn import DrawnLayer, DrawnMap, draw_layer, draw_map
 from .uploads import DataBundle, demo_bundle
-from .views import filter_referrals
 
 __all__ = [
     "HOT",
@@ -60,7 +59,8 @@ __all__ = [
     "base_map",
     "period_density",
     "monthly",
-    "kpis",
+    "publication",
+    "view",
     "sweep",
     "full_analysis",
 ]
@@ -108,15 +108,44 @@ def linkage(bundle: DataBundle, s: Settings) -> Any:
 
     if bundle.referrals is None:
         return None
-    return link_referrals(bundle.referrals, areas=stage(bundle, s.only(*HOT)).areas.areas, tasks=bundle.tasks, near_m=s.near_m)
+    areas = stage(bundle, s.only(*HOT)).areas.areas
+    return link_referrals(bundle.referrals, areas=areas, tasks=bundle.tasks, near_m=s.near_m, threshold=s.threshold,
+                          unsafe=s.unsafe_threshold)
+
+
+@partial(cached, show_spinner="Protecting the scheme's figures…")
+def publication(bundle: DataBundle, s: Settings, snap_m: float) -> Any:
+    """Every person-level figure the app shows (cards, tables, map symbols, popups), protected
+    together (:func:`hotspots.publication.publish_scheme`); None without referrals."""
+    from ..publication import publish_scheme
+
+    link = linkage(bundle, s.only(*LINK))
+    if link is None:
+        return None
+    return publish_scheme(bundle.referrals, linkage=link, areas=stage(bundle, s.only(*HOT)).areas.areas, threshold=s.threshold,
+                          unsafe=s.unsafe_threshold, snap_m=float(snap_m))
 
 
 @cached
-def area_table(bundle: DataBundle, s: Settings) -> Any:
-    from ..maps.scheme_layers import hotspot_area_table
+def view(bundle: DataBundle, s: Settings, snap_m: float, filters: tuple) -> Any:
+    """The protected figures for the referrals matching ``filters`` = (offences, routes, age groups, hotspot)."""
+    offences, routes, ages, hotspot = filters
+    return publication(bundle, s.only(*LINK), snap_m).filtered(offence=offences, route=routes, age_group=ages, hotspot=hotspot)
 
+
+@cached
+def area_table(bundle: DataBundle, s: Settings, snap_m: float | None) -> Any:
+    """The hotspot areas' table (and popups): counts, change, place names, and the protected
+    referral figures of the publication at ``snap_m`` (none with ``snap_m=None``: the map's
+    layers, drawn without waiting for the protection)."""
+    from ..maps.scheme_layers import hotspot_area_table
+    from ..places import name_hotspot_areas
+
+    hot = stage(bundle, s.only(*HOT))
     changes, _ = change(bundle, s.only(*CHANGE), "areas")
-    return hotspot_area_table(stage(bundle, s.only(*HOT)).areas, change=changes, linkage=linkage(bundle, s.only(*LINK)))
+    places = name_hotspot_areas(hot.areas.areas, hot.incidents, bundle.study_area)
+    pub = publication(bundle, s.only(*LINK), snap_m) if snap_m is not None else None
+    return hotspot_area_table(hot.areas, change=changes, publication=pub, places=places)
 
 
 @partial(cached, show_spinner="Clustering incidents…")
@@ -128,25 +157,25 @@ def clusters(bundle: DataBundle, s: Settings) -> Any:
 
 
 @cached
-def analysis_layers(bundle: DataBundle, s: Settings, show_clusters: bool) -> tuple[DrawnLayer, ...]:
+def analysis_layers(bundle: DataBundle, s: Settings, snap_m: float | None, show_clusters: bool) -> tuple[DrawnLayer, ...]:
     """The hotspot layers of the main map, drawn once (:mod:`hotspots.app_support.drawn`)."""
     found = clusters(bundle, s.only(*CLUSTER_SETTINGS)) if show_clusters else None
-    groups = maplayers.analysis_layers(stage(bundle, s.only(*HOT)), area_table(bundle, s.only(*TABLE)), found)
+    groups = maplayers.analysis_layers(stage(bundle, s.only(*HOT)), area_table(bundle, s.only(*TABLE), snap_m), found)
     return tuple(draw_layer(g) for g in groups)
 
 
 @cached
-def scheme_layers(bundle: DataBundle, snap_m: float, near_m: float, threshold: int) -> tuple[DrawnLayer, ...]:
-    """Referral origins, task sites and referral → task lines, drawn once per data set and squares' size."""
-    groups = maplayers.scheme_layers(bundle.referrals, bundle.tasks, snap_m=snap_m, near_m=near_m, threshold=threshold)
-    return tuple(draw_layer(g) for g in groups)
+def scheme_layers(bundle: DataBundle, s: Settings, snap_m: float, origins: bool, flows: bool) -> tuple[DrawnLayer, ...]:
+    """Task sites, and the referral squares and flows when switched on, drawn once."""
+    pub = publication(bundle, s.only(*LINK), snap_m) if origins or flows else None
+    return tuple(draw_layer(g) for g in maplayers.scheme_layers(pub, bundle.tasks, origins=origins, flows=flows))
 
 
 @cached
-def change_layers(bundle: DataBundle, s: Settings) -> tuple[DrawnLayer, ...]:
+def change_layers(bundle: DataBundle, s: Settings, snap_m: float | None) -> tuple[DrawnLayer, ...]:
     """The change map's layers (cells with a significant change, areas coloured by change), drawn once."""
     cells, _ = change(bundle, s.only(*CHANGE), "cells")
-    return tuple(draw_layer(g) for g in maplayers.change_layers(cells, area_table(bundle, s.only(*TABLE))))
+    return tuple(draw_layer(g) for g in maplayers.change_layers(cells, area_table(bundle, s.only(*TABLE), snap_m)))
 
 
 @cached
@@ -167,21 +196,6 @@ def monthly(bundle: DataBundle, s: Settings) -> MonthlySeries:
     return monthly_in_hotspots(points(bundle), stage(bundle, s.only(*HOT)).areas, scheme_start=s.scheme_start)
 
 
-@cached
-def kpis(bundle: DataBundle, s: Settings, filters: tuple, by: str | None = None, funnel: bool = False) -> Any:
-    """Scheme KPIs (or the referral funnel) of the linked referrals matching ``filters`` =
-    (offences, routes, age groups, hotspot); None when none match."""
-    from ..kpis import referral_funnel, scheme_kpis
-
-    offences, routes, ages, hotspot = filters
-    chosen = filter_referrals(
-        linkage(bundle, s.only(*LINK)).table, offences=offences, routes=routes, age_groups=ages, hotspot=hotspot
-    )
-    if len(chosen) == 0:
-        return None
-    return referral_funnel(chosen, threshold=s.threshold) if funnel else scheme_kpis(chosen, by=by, threshold=s.threshold)
-
-
 @partial(cached, show_spinner="Running the stability sweep…")
 def sweep(bundle: DataBundle, s: Settings, sizes: tuple, mults: tuple) -> Any:
     from ..robustness import stability
@@ -199,22 +213,21 @@ def sweep(bundle: DataBundle, s: Settings, sizes: tuple, mults: tuple) -> Any:
 
 
 @cached
-def full_analysis(bundle: DataBundle, s: Settings) -> Analysis:
-    """Everything the exports need, assembled from the cached stages (``s`` cut to :data:`TABLE` + threshold)."""
+def full_analysis(bundle: DataBundle, s: Settings, snap_m: float) -> Analysis:
+    """Everything the exports need, assembled from the cached stages (``s`` cut to :data:`TABLE`),
+    with its scheme publication at the map's square size (the briefing and GIS files use it)."""
     from ..kpis import scheme_kpis
+    from ..publication import scheme_publication
 
     cells, note = change(bundle, s.only(*CHANGE), "cells")
     areas, area_note = change(bundle, s.only(*CHANGE), "areas")
     refs = bundle.referrals
-    return assemble_analysis(
-        stage(bundle, s.only(*HOT)),
-        change_cells=cells,
-        change_areas=areas,
-        change_note=note or area_note,
+    an = assemble_analysis(
+        stage(bundle, s.only(*HOT)), change_cells=cells, change_areas=areas, change_note=note or area_note,
         linkage=linkage(bundle, s.only(*LINK)),
-        kpis=scheme_kpis(refs, threshold=s.threshold) if refs is not None else None,
-        referrals=refs,
-        tasks=bundle.tasks,
-        study_area=bundle.study_area,
-        notes=bundle.prepared.notes,
+        kpis=scheme_kpis(refs, threshold=s.threshold, unsafe=s.unsafe_threshold) if refs is not None else None,
+        referrals=refs, tasks=bundle.tasks, study_area=bundle.study_area, notes=bundle.prepared.notes,
     )
+    if an.referrals is not None:
+        scheme_publication(an, snap_m=float(snap_m))  # the briefing uses the squares the GIS files use
+    return an

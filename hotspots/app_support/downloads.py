@@ -188,12 +188,15 @@ def change_downloads(areas: Any, cells: Any) -> list[Download]:
     ]
 
 
-def scheme_downloads(kpis: Any, funnel: Any, linkage: Any, by: str) -> list[Download]:
-    """The KPI breakdown, the funnel and reparation by hotspot (CSV; suppressed display tables only)."""
-    return [
-        Download("KPIs (CSV)", lambda: csv_bytes(kpis.table), f"kpis_by_{by}.csv", CSV, "dl_kpis"),
-        Download("Funnel (CSV)", lambda: csv_bytes(funnel.table), "referral_funnel.csv", CSV, "dl_funnel"),
-        Download(
-            "Reparation by hotspot (CSV)", lambda: csv_bytes(linkage.display), "reparation_by_hotspot.csv", CSV, "dl_linkage"
-        ),
-    ]
+def scheme_downloads(publication: Any, by: str) -> list[Download]:
+    """The published KPI breakdown by ``by``, the funnel and reparation by hotspot (CSV; the
+    protected tables of :func:`hotspots.publication.publish_scheme` only)."""
+    out = []
+    if publication.kpis.get(by) is not None:
+        out.append(Download("KPIs (CSV)", lambda: csv_bytes(publication.kpis[by]), f"kpis_by_{by}.csv", CSV, "dl_kpis"))
+    funnel = publication.funnel.get(by, publication.funnel["all"])
+    out.append(Download("Funnel (CSV)", lambda: csv_bytes(funnel), f"referral_funnel_by_{by}.csv", CSV, "dl_funnel"))
+    if publication.referrals_by_hotspot is not None:
+        out.append(Download("Reparation by hotspot (CSV)", lambda: csv_bytes(publication.referrals_by_hotspot),
+                            "reparation_by_hotspot.csv", CSV, "dl_linkage"))
+    return out

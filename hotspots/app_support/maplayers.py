@@ -45,19 +45,18 @@ def analysis_layers(stage: Any, table: gpd.GeoDataFrame, clusters: Any = None) -
     return groups
 
 
-def scheme_layers(referrals: Any, tasks: Any, *, snap_m: float, near_m: float, threshold: int) -> list[Any]:
-    """Referral origins (counts per ``snap_m`` square), task sites and referral → task lines: the
-    layers that depend on the scheme data only, not on the hotspot settings."""
-    from ..linkage import link_referrals, referral_task_lines
-
+def scheme_layers(publication: Any, tasks: Any, *, origins: bool = False, flows: bool = False) -> list[Any]:
+    """Task sites, and when asked for, where referrals come from (squares) and referral → task
+    flows, from the protected publication (:func:`hotspots.publication.publish_scheme`): a
+    person-level layer is built only when it is to be shown, so nothing of it reaches the browser
+    otherwise."""
     groups = []
-    if referrals is not None:
-        groups.append(sl.referral_origins_layer(sl.snap_points(referrals, float(snap_m), threshold=threshold), show=False))
+    if origins and publication is not None and publication.origins is not None:
+        groups.append(sl.referral_origins_layer(publication))
     if tasks is not None:
         groups.append(sl.task_sites_layer(tasks))
-    if referrals is not None and tasks is not None:
-        lines = referral_task_lines(link_referrals(referrals, tasks=tasks, near_m=near_m), snap_m=float(snap_m))
-        groups.append(sl.referral_task_lines_layer(sl.referral_task_pairs(lines, threshold=threshold), show=False))
+    if flows and publication is not None and publication.flows is not None:
+        groups.append(sl.referral_task_lines_layer(publication))
     return groups
 
 

@@ -28,6 +28,7 @@ __all__ = [
     "filter_referrals",
     "Card",
     "kpi_cards",
+    "view_cards",
     "funnel_bars",
     "ReportView",
     "report_view",
@@ -40,8 +41,12 @@ __all__ = [
     "Metric",
     "headline_metrics",
     "change_metrics",
+    "stability_metrics",
+    "report_metrics",
     "COLUMN_LABELS",
     "CRS_LABELS",
+    "BRIEFING_LAYERS",
+    "CHANGE_COLUMNS",
 ]
 
 
@@ -174,17 +179,39 @@ _CARDS = (
 )
 
 
-def _shown(v: Any) -> str:
-    """A display-table value as a card shows it (hidden markers: "<5" as is, "c"/"x" as "suppressed")."""
-    from ..disclosure import SECONDARY, WITHHELD
+def _shown(v: Any) -> tuple[str, bool]:
+    """A published value as a card shows it, and whether it is hidden: "<5" as is, "c" as
+    "suppressed", "x" as "too few"; a bound (">99", "<1") is shown but the exact value is hidden."""
+    from ..disclosure import SECONDARY, SUPPRESSED, WITHHELD
 
     if v is None or (isinstance(v, float) and math.isnan(v)) or v is pd.NA:
-        return "–"
+        return "–", False
     if isinstance(v, str):
-        return "suppressed" if v in (SECONDARY, WITHHELD) else v
+        if v == WITHHELD:
+            return "too few", True
+        if v == SECONDARY:
+            return "suppressed", True
+        return v, v == SUPPRESSED or v[:1] in "<>"
     if isinstance(v, (int, np.integer)) or (isinstance(v, float) and float(v).is_integer()):
-        return f"{int(v):,}"
-    return f"{float(v):,.1f}"
+        return f"{int(v):,}", False
+    return f"{float(v):,.1f}", False
+
+
+def _cards(value_of: Any, hidden_of: Any, window: str) -> list[Card]:
+    cards = []
+    for label, col, base, text in _CARDS:
+        value, hidden = _shown(value_of(col))
+        hidden = hidden or hidden_of(col)
+        if col.endswith("_pct") and value[:1] in "<>":
+            value, hidden = f"{value} %", True  # a bound ("> 99 %") where the exact rate would give people away
+        elif col.endswith("_pct") and not hidden and value != "–":
+            value = f"{value} %"
+        if base is not None:
+            text = f"{text} Base: {_shown(value_of(base))[0]}."
+        if col == "not_reoffended_pct" and window:
+            text = f"{text} ({window})"
+        cards.append(Card(label, value, text, hidden))
+    return cards
 
 
 def kpi_cards(table: Any) -> list[Card]:
@@ -192,24 +219,23 @@ def kpi_cards(table: Any) -> list[Card]:
 
     Only ``table.table`` (suppressed) and its ``suppressed`` mask are read, never ``raw``.
     Percentages get a ``%`` sign and the denominator in the explanation; hidden values show as
-    ``"<5"`` or ``"suppressed"`` (secondary or withheld).
+    ``"<5"``, ``"suppressed"`` or ``"too few"``.
     """
     from ..kpis import KPITable
 
     if not isinstance(table, KPITable):
         raise ParameterError(f"`table` must be a KPITable (from `scheme_kpis`); got {type(table).__name__}.")
     total, mask = table.table.iloc[-1], table.suppressed.iloc[-1]
-    cards = []
-    for label, col, base, text in _CARDS:
-        value, hidden = _shown(total.get(col)), bool(mask.get(col, False))
-        if col.endswith("_pct") and not hidden and value != "–":
-            value = f"{value} %"
-        if base is not None:
-            text = f"{text} Base: {_shown(total.get(base))}."
-        if col == "not_reoffended_pct" and table.window:
-            text = f"{text} ({table.window})"
-        cards.append(Card(label, value, text, hidden))
-    return cards
+    return _cards(total.get, lambda col: bool(mask.get(col, False)), table.window)
+
+
+def view_cards(view: Mapping[str, Any], window: str = "") -> list[Card]:
+    """The five headline cards of a protected view (:meth:`hotspots.publication.SchemePublication.filtered`).
+
+    Every value is as published: a figure the published tables do not determine is hidden.
+    """
+    figures, pcts = view["figures"], view["percents"]
+    return _cards(lambda col: pcts.get(col) if col.endswith("_pct") else figures.get(col), lambda col: False, window)
 
 
 # =============================================================================== tables
@@ -297,25 +323,19 @@ def report_view(report: LoadReport, *, person: bool = False, threshold: int | No
 FUNNEL_STAGES = ("referred", "contacted", "booked", "completed")
 
 
-def funnel_bars(funnel: Any) -> pd.DataFrame:
-    """The referral funnel's total row as bars: ``stage``, ``shown`` (the value as displayed,
-    ``"<5"`` when hidden) and ``referrals`` (the bar length; NaN where the value is hidden, so a
-    bar never reveals a suppressed count).
-
-    Parameters
-    ----------
-    funnel : KPITable
-        From :func:`hotspots.kpis.referral_funnel`; its ``suppressed`` mask says what is hidden.
+def funnel_bars(view: Mapping[str, Any]) -> pd.DataFrame:
+    """The referral funnel of a protected view (:meth:`hotspots.publication.SchemePublication.filtered`)
+    as bars: ``stage``, ``shown`` (the value as displayed, ``"<5"``, ``"c"`` or ``"x"`` when
+    hidden) and ``referrals`` (the bar length: the published number; NaN where the value is
+    hidden, so a bar never reveals a suppressed count).
     """
-    from ..kpis import KPITable
-
-    if not isinstance(funnel, KPITable):
-        raise ParameterError(f"`funnel` must be a KPITable (from `referral_funnel`); got {type(funnel).__name__}.")
-    shown, hidden, raw = funnel.table.iloc[-1], funnel.suppressed.iloc[-1], funnel.raw.iloc[-1]
+    if not isinstance(view, Mapping) or "figures" not in view:
+        raise ParameterError(f"`view` must be a protected view (from `SchemePublication.filtered`); got {type(view).__name__}.")
     rows = []
     for stage in FUNNEL_STAGES:
-        secret = bool(hidden.get(stage, False))
-        rows.append({"stage": stage, "shown": str(shown[stage]), "referrals": float("nan") if secret else float(raw[stage])})
+        v = view["figures"].get("referrals" if stage == "referred" else stage)
+        number = isinstance(v, (int, np.integer)) and not isinstance(v, bool)
+        rows.append({"stage": stage, "shown": _shown(v)[0], "referrals": float(v) if number else float("nan")})
     return pd.DataFrame(rows, columns=["stage", "shown", "referrals"])
 
 
@@ -351,6 +371,16 @@ COLUMN_LABELS = {
     "category": "category column",
     "incident_id": "id column",
 }
+#: Layers a briefing map can show: key (hotspots.export.briefing_map's ``layer``) → label.
+BRIEFING_LAYERS = {
+    "density": "Density",
+    "gistar": "Gi* classes",
+    "areas": "Hotspot areas",
+    "change": "Change",
+    "scheme": "Scheme",
+}
+#: Columns of the per-hotspot change table (those the area table has).
+CHANGE_COLUMNS = ("area_id", "incidents", "before", "after", "change_pct", "change_class")
 #: Coordinate systems offered for generic tables.
 CRS_LABELS = {
     "auto": "detect",
@@ -405,4 +435,22 @@ def change_metrics(cells: Any, change: Any) -> list[Metric]:
         Metric("Change in hotspots", change.text() if change is not None else "–"),
         Metric("Cells with a significant fall", f"{int(classes.get('significant fall', 0)):,}"),
         Metric("Cells with a significant rise", f"{int(classes.get('significant rise', 0)):,}"),
+    ]
+
+
+def stability_metrics(result: Any) -> list[Metric]:
+    """A stability sweep's two cards: the mean Jaccard overlap and the cells hot in at least 80 % of runs."""
+    return [
+        Metric("Mean Jaccard overlap", f"{result.mean_jaccard:.2f}"),
+        Metric("Cells hot in ≥ 80 % of runs", f"{int(result.robust_cells(0.8).sum()):,}"),
+    ]
+
+
+def report_metrics(view: ReportView) -> list[Metric]:
+    """A load report's three cards: rows read, kept and dropped (as :func:`report_view` shows them)."""
+    why = view.help or None
+    return [
+        Metric("Rows read", view.rows_read, why),
+        Metric("Rows kept", view.rows_kept),
+        Metric("Rows dropped", view.rows_dropped, why),
     ]

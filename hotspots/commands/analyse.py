@@ -97,8 +97,12 @@ def add_analysis_arguments(p: argparse.ArgumentParser) -> None:
                    help="drop this identifier-like referral column on load instead of refusing the file (repeatable)")
     g.add_argument("--tasks", metavar="F", help="reparative task sites file")
     g.add_argument("--study-area", metavar="F",
-                   help="boundary file, 'default' (built-in Derbyshire outline) or 'none'; default: the Derbyshire outline when "
-                        f"at least {AUTO_AREA_SHARE * 100:.0f}%% of incidents fall inside it")
+                   help="boundary file (e.g. from `hotspots fetch boundary`), 'default' (built-in Derbyshire outline) or 'none'; "
+                        f"default: the Derbyshire outline when at least {AUTO_AREA_SHARE * 100:.0f}%% of incidents fall inside "
+                        "it, else the footprint of the incidents (strays left out, counted and announced)")
+    g.add_argument("--force", metavar="NAME",
+                   help="the police force (name or police.uk id) for titles and parameters.json; default: police.uk's "
+                        "'Falls within' column")
     g.add_argument("--keep-holes", action="store_true",
                    help="keep the holes of the --study-area boundary (default: filled, announcing the incidents brought in)")
     g.add_argument("--category", action="append", metavar="C",
@@ -124,7 +128,9 @@ def add_analysis_arguments(p: argparse.ArgumentParser) -> None:
     g.add_argument("--cluster-method", choices=["dbscan", "hdbscan", "none"], help="point clustering (default dbscan)")
     g.add_argument("--eps", metavar="M", help="DBSCAN radius, metres (default 150)")
     g.add_argument("--min-samples", metavar="N", help="DBSCAN/HDBSCAN core size (default 20)")
-    g.add_argument("--threshold", metavar="N", help="suppress person-level counts below N (default 5)")
+    g.add_argument("--threshold", metavar="N", help="suppress person-level counts below N (default 5; below 3 needs --unsafe-threshold)")
+    g.add_argument("--unsafe-threshold", action="store_true",
+                   help="allow --threshold 1 or 2 (counts of individual people are then published; every output says so)")
 
 
 def check_analysis_arguments(args: argparse.Namespace, problems: validation.Problems) -> None:
@@ -146,6 +152,10 @@ def check_analysis_arguments(args: argparse.Namespace, problems: validation.Prob
         args.scheme_start = None if day is None else day.isoformat()
     if (args.before is None) != (args.after is None):
         problems.add("give both `--before` and `--after` (or neither, for 12 months either side of the scheme start).")
+    if isinstance(getattr(args, "threshold", None), int) and not getattr(args, "unsafe_threshold", False):
+        from ..disclosure import check_threshold
+
+        problems.check(check_threshold, args.threshold, False)
 
 
 def check_input_arguments(args: argparse.Namespace, problems: validation.Problems) -> None:
@@ -182,6 +192,8 @@ def settings_from_args(args: argparse.Namespace) -> Any:
             changes[name] = v
     if args.no_fdr:
         changes["fdr"] = False
+    if getattr(args, "unsafe_threshold", False):
+        changes["unsafe_threshold"] = True
     settings = Settings().replace(**changes)
     settings.change_periods()  # the before and after periods must not overlap
     return settings
@@ -264,7 +276,7 @@ def load_inputs(args: argparse.Namespace, say: Callable[[str], None]) -> Inputs:
         boundary = load_boundary(Path(area_arg))
         say(f"study area {Path(area_arg).name}: {len(boundary)} polygon feature(s)")
     prepared = prepare_inputs(out.incidents, settings=settings, boundary=boundary, keep_holes=bool(args.keep_holes),
-                              categories=cats, referrals=out.referrals, tasks=out.tasks)
+                              categories=cats, referrals=out.referrals, tasks=out.tasks, force=getattr(args, "force", None))
     for note in prepared.notes:
         out.messages.append(note)
         say(note)
@@ -327,6 +339,12 @@ def command_line(args: argparse.Namespace, command: str = "analyse") -> list[str
 
 
 # =============================================================================== summary
+def pct_of(v: Any) -> str:
+    """A displayed percentage with its sign: ``78%``, ``>99%``; markers (``c``, ``x``) as they are."""
+    text = str(v)
+    return f"{text}%" if text[:1] in "<>" or text.replace(".", "", 1).isdigit() else text
+
+
 def summary_lines(analysis: Any, inputs: Inputs | None = None, *, top: int = 5) -> list[str]:
     """The end-of-run summary (suppressed person-level figures only)."""
     from ..export._common import area_summary, period_range_text, period_text
@@ -350,13 +368,13 @@ def summary_lines(analysis: Any, inputs: Inputs | None = None, *, top: int = 5) 
     if len(summ):
         has_change = "change_pct" in summ.columns
         has_ref = "referrals" in summ.columns
-        head = f"    {'#':>3}  {'near':<18} {'incidents':>10}"
+        head = f"    {'#':>3}  {'place':<32} {'incidents':>10}"
         head += f"  {'change':>9}" if has_change else ""
         head += f"  {'referrals':>9}" if has_ref else ""
         lines.append(f"  top {min(top, len(summ))} hotspot areas:")
         lines.append(head)
         for _, r in summ.head(top).iterrows():
-            row = f"    {int(r['area_id']):>3}  {str(r['place'])[:18]:<18} {int(r['incidents']):>10,}"
+            row = f"    {int(r['area_id']):>3}  {str(r['place'])[:32]:<32} {int(r['incidents']):>10,}"
             if has_change:
                 row += f"  {change_text(r['change_pct'], r['change_class']):>9}"
             if has_ref:
@@ -374,26 +392,27 @@ def summary_lines(analysis: Any, inputs: Inputs | None = None, *, top: int = 5) 
             f"  change: not computed, the periods {period_range_text(an.before)} / {period_range_text(an.after)} hold no data; "
             "give `--before A:B --after C:D` within the data's months"
         )
-    if an.kpis is not None:
-        t = an.kpis.table
-        row = t.iloc[-1] if len(t) else None
-        if row is not None:
-            def pct(col: str) -> str:
-                v = row.get(col)
-                return f"{v}%" if isinstance(v, (int, float)) and not isinstance(v, bool) else str(v)
+    from ..publication import scheme_publication
 
-            lines.append(
-                f"  scheme KPIs (small numbers suppressed): referrals {row.get('referrals')}; completed {pct('completed_pct')}; "
-                f"not re-offended {pct('not_reoffended_pct')}; victims satisfied {pct('victim_satisfied_pct')}; "
-                f"contacted and booked within 48 h {pct('contacted_booked_48h_pct')}; "
-                f"first-time entrants {pct('first_time_entrant_pct')}"
-            )
-    if an.linkage is not None and len(an.linkage.summary_display):
-        sd = an.linkage.summary_display.set_index("where")
-        if "in hotspots" in sd.index:
+    pub = scheme_publication(an)
+    if pub is not None:
+        row = pub.kpis["all"].iloc[-1]
+
+        def pct(col: str) -> str:
+            return pct_of(row.get(col))
+
+        lines.append(f"  people: {pub.statement}")
+        lines.append(
+            f"  scheme KPIs: referrals {row.get('referrals')}; completed {pct('completed_pct')}; "
+            f"not re-offended {pct('not_reoffended_pct')}; victims satisfied {pct('victim_satisfied_pct')}; "
+            f"contacted and booked within 48 h {pct('contacted_booked_48h_pct')}; "
+            f"first-time entrants {pct('first_time_entrant_pct')}"
+        )
+        sd = pub.referrals_summary.set_index("where") if pub.referrals_summary is not None else None
+        if sd is not None and "in hotspots" in sd.index:
             lines.append(
                 f"  referrals from hotspot areas: {sd.loc['in hotspots', 'referrals']} of {sd.loc['All', 'referrals']}; "
-                f"reparation local (same town or within {an.settings.near_m:,.0f} m): {sd.loc['All', 'local_pct']}%"
+                f"reparation local (same town or within {an.settings.near_m:,.0f} m): {pct_of(sd.loc['All', 'local_pct'])}"
             )
     return lines
 
@@ -420,33 +439,35 @@ def _images(analysis: Any, out: Path, args: argparse.Namespace, inputs: Inputs,
             if layer == "before-after":
                 img = briefing_before_after(analysis, path, incidents=inputs.all_incidents, **common)
             else:
-                img = briefing_map(analysis, path, layer=layer, **common)
+                img = briefing_map(analysis, path, layer=layer, snap_m=args.snap, **common)
             made.append(img)
             k += 1
     return made
 
 
-def check_arguments(args: argparse.Namespace) -> tuple[Path, tuple[str, ...]]:
-    """Every argument of ``hotspots analyse``, checked before anything is loaded: ``(out, formats)``."""
+def check_arguments(args: argparse.Namespace) -> tuple[Any, tuple[str, ...]]:
+    """Every argument of ``hotspots analyse``, checked before anything is loaded: ``(results folder, formats)``."""
     from ..export.briefing import check_image_options
-    from ..export.gis import FORMATS
+    from ..export.gis import FORMATS, check_snap_m
+    from ..results_folder import results_folder
 
     with validation.collect() as problems:
         check_input_arguments(args, problems)
         check_analysis_arguments(args, problems)
-        out = problems.check(validation.output_folder, args.out, "out")
+        folder = problems.check(results_folder, args.out, command="analyse")  # refuses now; changes nothing yet
+        out = None if folder is None else folder.path
         formats = tuple(f.strip() for f in args.formats.split(",") if f.strip())
         if not formats or any(f not in FORMATS for f in formats):
             problems.add(f"`--formats` must be a comma-separated list of {', '.join(FORMATS)}; got {args.formats!r}.")
         snap = problems.check(validation.parse_number, args.snap, "snap")
-        args.snap = problems.check(validation.distance, snap, "snap") if snap is not None else None
+        args.snap = problems.check(check_snap_m, snap) if snap is not None else None
         dpi = problems.check(validation.parse_number, args.dpi, "dpi")
         if dpi is not None and out is not None and not args.no_images:
             # The largest image written (before/after, 13.33 x 7.5 in) sets the pixel limit.
             problems.check(check_image_options, out / "maps" / "briefing_before_after.png", dpi, (40 / 3, 7.5))
         args.dpi = dpi
         check_basemap(args, problems)
-    return out, formats
+    return folder, formats
 
 
 def run(args: argparse.Namespace) -> int:
@@ -455,13 +476,15 @@ def run(args: argparse.Namespace) -> int:
     t0 = time.perf_counter()
     quiet = args.quiet
     say = (lambda s: None) if quiet else (lambda s: print(s, flush=True))
-    out, formats = check_arguments(args)
+    folder, formats = check_arguments(args)
+    out = folder.path
     settings_from_args(args)  # the periods must not overlap
     inputs = load_inputs(args, say)
     bar = ProgressBar(enabled=not quiet)
     analysis = run_analysis(args, inputs, scaled(bar, 0.0, 0.7))
     bar("writing GIS files and tables", 0.7)
     argv = command_line(args)
+    folder.begin()  # clears the files an earlier run listed in parameters.json
     manifest = export_gis(
         analysis,
         out,
@@ -474,6 +497,7 @@ def run(args: argparse.Namespace) -> int:
         extra={"command": argv},
     )
     images = [] if args.no_images else _images(analysis, out, args, inputs, scaled(bar, 0.75, 1.0))
+    folder.finish()  # lists every file written in parameters.json
     bar("done", 1.0)
     bar.done()
     if quiet:
@@ -512,7 +536,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     )
     add_analysis_arguments(p)
     g = p.add_argument_group("output")
-    g.add_argument("--out", required=True, metavar="DIR", help="results folder (created if missing)")
+    g.add_argument("--out", required=True, metavar="DIR",
+                   help="results folder: new (its parent must exist), empty, or written by an earlier run "
+                   "(its files are replaced); other folders are refused")
     g.add_argument("--formats", default="gpkg,geojson,csv", help="comma-separated: gpkg, geojson, csv (default all)")
     g.add_argument("--snap", default=250.0, metavar="M", help="square size for exported referral origins, metres (default 250)")
     g.add_argument("--drop-empty", action="store_true", help="leave empty, non-significant cells out of the cell layers")
@@ -520,5 +546,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     g.add_argument("--no-images", action="store_true", help="skip the briefing map images")
     g.add_argument("--pdf", action="store_true", help="also write PDF versions of the briefing maps")
     g.add_argument("--dpi", default=300, help="image resolution, dots per inch, 20 to 1200 (default 300)")
-    g.add_argument("--basemap", default="auto", help="'auto' (tiles when reachable), 'none', 'osm' or a tile URL template")
+    g.add_argument("--basemap", default="none",
+                   help="'none' (default: nothing is fetched), 'auto' (tiles when reachable: asks a public tile server "
+                   "for the area), 'osm' or a tile URL template")
     g.add_argument("--quiet", action="store_true", help="no load reports, progress or summary; one line at the end")

@@ -10,12 +10,16 @@ from . import add_command
 
 def run(args: argparse.Namespace) -> int:
     from ..demo import write_demo
+    from ..results_folder import results_folder
 
     with validation.collect() as problems:
         seed = problems.check(validation.parse_number, args.seed, "seed", whole=True)
         seed = problems.check(validation.seed, seed, optional=False) if seed is not None else None
-        out = problems.check(validation.output_folder, args.out, "out")
-    paths = write_demo(out, seed=seed)
+        folder = problems.check(results_folder, args.out, command="demo")
+    with folder.writing():  # type: ignore[union-attr]  # (collect raised if the folder was refused)
+        paths = write_demo(folder.path, seed=seed)
+        folder.record(seed=seed)
+    out = folder.path
     print(f"demo data (seed {seed}) written to {out}")
     for name, path in paths.items():
         print(f"  {name}: {path}")
@@ -25,5 +29,7 @@ def run(args: argparse.Namespace) -> int:
 def register(sub: argparse._SubParsersAction) -> None:
     p = add_command(sub, "demo", run, help="write the synthetic Derbyshire demo data set", aliases={"out_dir": "--out"},
                     description="Write deterministic synthetic demo data (incidents, referrals, task sites, ground truth).")
-    p.add_argument("--out", required=True, help="output folder (created if missing; its parent folder must exist)")
+    p.add_argument("--out", required=True,
+                   help="output folder: new (its parent must exist), empty, or written by an earlier run "
+                   "(its files are replaced); other folders are refused")
     p.add_argument("--seed", default=0, help="random seed (default 0); the same seed gives byte-identical files")

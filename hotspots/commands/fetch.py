@@ -55,7 +55,13 @@ def run_boundary(args: argparse.Namespace) -> int:
             print(f"  {msg}", file=sys.stderr, flush=True)
 
     result = fetch_force_boundary(
-        args.force, args.out, base_url=args.base_url or API_BASE, rate=args.rate, retries=args.retries, timeout=args.timeout, log=log
+        args.force,
+        args.out,
+        base_url=args.base_url or API_BASE,
+        rate=args.rate,
+        retries=args.retries,
+        timeout=args.timeout,
+        log=log,
     )
     print(result.summary())
     return 0
@@ -84,7 +90,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     q.add_argument("--out", default=None, help="output folder (created if needed; default data/police_uk/FORCE)")
     q.add_argument("--category", default="all-crime", help="API category slug, e.g. anti-social-behaviour (default all-crime)")
     q.add_argument("--base-url", default=None, help="API root (default https://data.police.uk/api)")
-    q.add_argument("--boundary", default=None, help="force-area boundary file (default: union of the force's neighbourhoods from the API)")
+    q.add_argument(
+        "--boundary", default=None, help="force-area boundary file (default: union of the force's neighbourhoods from the API)"
+    )
     q.add_argument("--skip-no-location", action="store_true", help="do not fetch crimes that have no location")
     q.add_argument("--refresh", action="store_true", help="fetch every month again, also those already complete")
     q.add_argument("--rate", type=float, default=4.0, help="requests per second (default 4; police.uk allows 15)")

@@ -8,6 +8,7 @@ from pathlib import Path
 
 from .. import validation
 from .._errors import ParameterError
+from ..results_folder import check_output_file
 from . import add_command
 from .analyse import (
     ProgressBar,
@@ -37,6 +38,7 @@ def check_arguments(args: argparse.Namespace) -> dict[str, object]:
         default = (40 / 3, 7.5) if args.before_after else (11.0, 7.5)
         size = (default[0] if width is None else width, default[1] if height is None else height)
         image = problems.check(check_image_options, args.out, dpi, size, new_folders=False)
+        problems.check(check_output_file, args.out)  # never a link: its target would be overwritten
         check_basemap(args, problems)
     common: dict[str, object] = dict(dpi=image[2], basemap=args.basemap, title=args.title)
     if args.width is not None or args.height is not None:
@@ -87,5 +89,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     g.add_argument("--dpi", default=300, help="resolution, dots per inch, 20 to 1200 (default 300)")
     g.add_argument("--width", metavar="IN", help="width in inches, 3 to 60 (default 11; 13.33 for --before-after)")
     g.add_argument("--height", metavar="IN", help="height in inches, 3 to 60 (default 7.5)")
-    g.add_argument("--basemap", default="auto", help="'auto' (tiles when reachable), 'none', 'osm' or a tile URL template")
+    g.add_argument("--basemap", default="none",
+                   help="'none' (default: nothing is fetched), 'auto' (tiles when reachable: asks a public tile server "
+                   "for the area), 'osm' or a tile URL template")
     g.add_argument("--quiet", action="store_true", help="no load reports or progress")

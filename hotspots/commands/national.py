@@ -14,8 +14,9 @@ from __future__ import annotations
 import argparse
 import math
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 from .._errors import ParameterError
 
@@ -91,9 +92,9 @@ def run(args: argparse.Namespace) -> int:
         say(f"{pts.path.name} has no `category` column: every point is used")
         stream_categories = None
     if prepared.converted:
+        dropped = ", ".join(f"{k} {v:,}" for k, v in sorted(prepared.dropped.items()))
         say(f"converted {sum(prepared.rows_by_force.values()):,} police.uk incidents from {len(prepared.rows_by_force)} force(s) "
-            f"into {prepared.cache_path} in {prep_s:.1f} s" + (f"; dropped: {', '.join(f'{k} {v:,}' for k, v in sorted(prepared.dropped.items()))}"
-                                                           if prepared.dropped else ""))
+            f"into {prepared.cache_path} in {prep_s:.1f} s" + (f"; dropped: {dropped}" if dropped else ""))
     elif prepared.cache_path is not None:
         say(f"using the converted points in the cache: {prepared.cache_path}")
     say(f"reading {pts.rows:,} rows from {pts.path} ({pts.row_groups} row group(s), coordinates {pts.coords})")
@@ -136,11 +137,13 @@ def run(args: argparse.Namespace) -> int:
         say(f"{p['n_points']:,} points on {p['grid_shape'][0]:,} x {p['grid_shape'][1]:,} cells of {p['cell_size_m']:g} m; "
             f"{p['cells_in_area']:,} cells in the study area")
         if gi is not None:
-            say(f"Gi* ({p['inference']}, {p['distance_m']:g} m{', FDR' if p['fdr'] else ''}): {int(gi.hot.sum()):,} hot and "
+            fdr_text = ", FDR" if p["fdr"] else ""
+            say(f"Gi* ({p['inference_used']} inference, {p['distance_m']:g} m{fdr_text}): {int(gi.hot.sum()):,} hot and "
                 f"{int(gi.cold.sum()):,} cold cells; {written.n_hot_areas:,} hot areas, {written.n_cold_areas:,} cold areas "
-                f"at {args.min_confidence:.0%}")
+                f"at {(args.min_confidence or 1 - args.alpha):.0%}")
         say("phase                      seconds   peak MB")
-        rows = [("read (overlapped)", "read (overlapped)"), ("count + bin (overlapped)", "count + bin (overlapped, summed over threads)"),
+        rows = [("read (overlapped)", "read (overlapped)"),
+                ("count + bin (overlapped)", "count + bin (overlapped, summed over threads)"),
                 ("stream: read+count+bin", "stream"), ("study area", "mask"), ("density", "density"),
                 ("Gi*", "gi_star"), ("FDR (inside Gi*)", "fdr (also inside gi_star)")]
         for label, key in rows:
@@ -178,21 +181,26 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="read and bin on Dask: 'local:N' (N worker processes here) or a scheduler address 'tcp://host:8786'")
     g = p.add_argument_group("analysis")
     g.add_argument("--bandwidth", type=_number(float), default=1000.0, metavar="M", help="KDE bandwidth in metres (default 1000)")
-    g.add_argument("--kernel", choices=("quartic", "epanechnikov", "gaussian"), default="quartic", help="KDE kernel (default quartic)")
-    g.add_argument("--distance", type=_number(float), default=750.0, metavar="M", help="Gi* distance band in metres (default 750)")
+    g.add_argument("--kernel", choices=("quartic", "epanechnikov", "gaussian"), default="quartic",
+                   help="KDE kernel (default quartic)")
+    g.add_argument("--distance", type=_number(float), default=750.0, metavar="M",
+                   help="Gi* distance band in metres (default 750)")
     g.add_argument("--mask-radius", type=_number(float, positive=False), default=2000.0, metavar="M",
                    help="study area: cells within this distance of an incident (default 2000; 0 = every cell)")
     g.add_argument("--alpha", type=_number(float), default=0.05, help="significance level (default 0.05)")
     g.add_argument("--no-fdr", action="store_true", help="no false discovery rate control")
-    g.add_argument("--inference", choices=("analytic", "permutation"), default="analytic",
-                   help="Gi* p-values: analytic normal (fast; too many hotspots on sparse counts) or conditional permutations")
-    g.add_argument("--permutations", type=_number(int), default=999, help="permutations with --inference permutation (default 999)")
+    g.add_argument("--inference", choices=("auto", "count", "randomisation", "permutation", "normal"), default="auto",
+                   help="Gi* p-values (default auto: the exact count test for counts); 'normal' is the analytic test, "
+                        "which flags hotspots in pure noise on sparse counts")
+    g.add_argument("--permutations", type=_number(int, positive=False), default=0,
+                   help="permutations for --inference permutation (default 0: the library's number)")
     g.add_argument("--seed", type=int, default=0, help="seed of the permutations (default 0)")
-    g.add_argument("--min-confidence", type=float, choices=(0.90, 0.95, 0.99), default=0.90,
-                   help="confidence of the cells merged into hotspot areas (default 0.90)")
+    g.add_argument("--min-confidence", type=float, choices=(0.90, 0.95, 0.99), default=None,
+                   help="confidence of the cells merged into hotspot areas (default: 1 - alpha, as the classes)")
     g = p.add_argument_group("running")
     g.add_argument("--threads", type=_number(int), default=2, help="threads binning chunks on this machine (default 2)")
-    g.add_argument("--cache-dir", default=None, metavar="DIR", help="where converted police.uk files are kept (default ~/.cache/hotspots/national)")
+    g.add_argument("--cache-dir", default=None, metavar="DIR",
+                   help="where converted police.uk files are kept (default ~/.cache/hotspots/national)")
     g.add_argument("--no-overview", action="store_true", help="skip overview.png")
     g.add_argument("--quiet", action="store_true", help="no progress or summary; one line at the end")
     p.set_defaults(func=run)

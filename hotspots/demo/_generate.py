@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any, Sequence
+from typing import Any
 
 import geopandas as gpd
 import numpy as np
@@ -15,7 +16,6 @@ from ..gazetteer import default_study_area, towns
 from ..grid import BNG
 from ..schema import ASB_CATEGORY, SCHEME_START
 from ._model import (
-    HOTSPOTS,
     _BUFFER_WIDTH_M,
     _DIFFUSE_PER_1000,
     _HOURS,
@@ -25,6 +25,7 @@ from ._model import (
     _SEASON_AMPLITUDE,
     _STREETS,
     _TASK_SITES,
+    HOTSPOTS,
     _core_share,
     _daily_profile,
     _gauss,

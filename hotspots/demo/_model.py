@@ -4,12 +4,14 @@ profile, spatial sampling and map-point snapping, argument validation."""
 from __future__ import annotations
 
 import math
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from typing import Any, Iterable, Sequence
+from typing import Any
 
 import numpy as np
 import shapely
 
+from .. import validation
 from .._errors import ParameterError
 from ..schema import REFERRAL_COLUMNS
 
@@ -240,44 +242,21 @@ _LOCAL_TASK_M = 2000.0
 
 
 def _month(value: Any, name: str) -> np.datetime64:
-    try:
-        m = np.datetime64(str(value), "M")
-        ok = len(str(value)) == 7
-    except (ValueError, TypeError):
-        ok = False
-    if not ok:
-        raise ParameterError(f"`{name}` must be a month written 'YYYY-MM' (e.g. '2022-01'); got {value!r}.")
-    return m
+    return np.datetime64(validation.month(value, name), "M")
 
 
 def _day(value: Any, name: str) -> np.datetime64:
-    try:
-        d = np.datetime64(str(value), "D")
-        ok = len(str(value)) == 10
-    except (ValueError, TypeError):
-        ok = False
-    if not ok:
-        raise ParameterError(f"`{name}` must be a date written 'YYYY-MM-DD' (e.g. '2023-07-01'); got {value!r}.")
-    return d
+    return np.datetime64(validation.date(value, name), "D")
 
 
 def _number(value: Any, name: str, lo: float, hi: float, *, lo_open: bool = False, hi_open: bool = False) -> float:
-    if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):
-        raise ParameterError(f"`{name}` must be a number; got {type(value).__name__} {value!r}.")
-    v = float(value)
-    bad = not math.isfinite(v) or v < lo or v > hi or (lo_open and v == lo) or (hi_open and v == hi)
-    if bad:
-        lb = "(" if lo_open else "["
-        rb = ")" if hi_open else "]"
-        raise ParameterError(f"`{name}` must lie in {lb}{lo:g}, {hi:g}{rb}; got {value!r}.")
-    return v
+    return validation.number(value, name, low=lo, high=hi, low_open=lo_open, high_open=hi_open)
 
 
 def _validate(seed: Any, start: Any, end: Any, scheme_start: Any, effect: Any, displacement: Any,
               ramp_days: Any, trend_per_year: Any, volume_scale: Any, referral_scale: Any,
               treated: Iterable[str] | None) -> dict[str, Any]:
-    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or int(seed) < 0:
-        raise ParameterError(f"`seed` must be a non-negative integer; got {seed!r}.")
+    validation.seed(seed, optional=False)
     m0, m1 = _month(start, "start"), _month(end, "end")
     if m1 < m0:
         raise ParameterError(f"`end` ({end}) is before `start` ({start}); give `start` <= `end`.")
@@ -288,8 +267,7 @@ def _validate(seed: Any, start: Any, end: Any, scheme_start: Any, effect: Any, d
             f"`scheme_start` ({scheme_start}) must fall inside the data period {start}..{end}; "
             "move it or widen `start`/`end`."
         )
-    if isinstance(ramp_days, bool) or not isinstance(ramp_days, (int, np.integer)) or not 0 <= int(ramp_days) <= 365:
-        raise ParameterError(f"`ramp_days` must be an integer number of days in [0, 365]; got {ramp_days!r}.")
+    validation.whole(ramp_days, "ramp_days", low=0, high=365, unit="days")
     names = [h.id for h in HOTSPOTS]
     if treated is None:
         treated_ids = list(DEFAULT_TREATED)

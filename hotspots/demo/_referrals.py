@@ -13,8 +13,6 @@ from ..grid import BNG
 from ..privacy import pseudonymise
 from ..schema import AGE_GROUPS
 from ._model import (
-    DEMO_SALT,
-    FOLLOW_UP_MONTHS,
     _BOOK_FAST_P,
     _COMPLETED_SHARE,
     _CONTACT_48H_P,
@@ -39,13 +37,16 @@ from ._model import (
     _VICTIM_UNSATISFIED_SHARE,
     _VOLUNTARY_ROUTES,
     _YOUTH_SHARE,
+    DEMO_SALT,
+    FOLLOW_UP_MONTHS,
     _gauss,
-    _sample_inside,
     _office_hours,
+    _sample_inside,
     _skip_dst_gap,
     _town_sd,
     _weekday,
 )
+
 
 def _referrals(rng: np.random.Generator, p: dict[str, Any], area, hs_records, town_xy, town_pop,
                tasks: gpd.GeoDataFrame, sched: np.datetime64, data_end: np.datetime64):

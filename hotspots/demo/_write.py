@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import csv
 import json
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -13,12 +14,12 @@ import pyproj
 
 from .._errors import ParameterError
 from ..grid import BNG
+from ._generate import DemoData, generate_demo
 from ._model import (
     INCIDENT_FILE_COLUMNS,
     REFERRAL_FILE_COLUMNS,
     TASK_FILE_COLUMNS,
 )
-from ._generate import DemoData, generate_demo
 
 # --------------------------------------------------------------------------------------------
 # Writing

@@ -18,12 +18,21 @@ import pandas as pd
 from ..change import incident_dates
 from ..schema import ASB_CATEGORY, POLICE_UK_ATTRIBUTION
 
-__all__ = ["DataSource", "data_source", "period_text", "period_range_text", "area_summary", "DEMO_ATTRIBUTION"]
+__all__ = [
+    "DataSource",
+    "data_source",
+    "period_text",
+    "period_range_text",
+    "area_summary",
+    "area_places",
+    "force_of",
+    "DEMO_ATTRIBUTION",
+]
 
 #: Attribution printed on anything made from the synthetic demo data.
 DEMO_ATTRIBUTION = "Synthetic demo data: not real incidents or people"
 
-_POLICE_FILE = re.compile(r"^\d{4}-\d{2}-.+-street\.csv$")
+_POLICE_FILE = re.compile(r"^\d{4}-\d{2}-.+-street\.csv(\.gz)?$")
 
 
 @dataclass(frozen=True)
@@ -59,9 +68,14 @@ def data_source(incidents: pd.DataFrame, *, source: str | None = None, attributi
     """Guess the data source of loaded incidents (police.uk files, the demo, or other files).
 
     Police.uk: every ``source`` value is a police.uk monthly street file name
-    (``2025-01-derbyshire-street.csv``). Demo: every ``incident_id`` starts with ``demo-``.
-    ``source``/``attribution`` override the guess (e.g. for force records).
+    (``2025-01-derbyshire-street.csv``, or ``.csv.gz``); the force (:func:`hotspots.forces.detect_force`)
+    is named. Demo: every ``incident_id`` starts with ``demo-``. ``source``/``attribution``
+    override the guess (e.g. for force records). Real data's hotspot areas and maps are named
+    from GeoNames, so its attribution follows the data's.
     """
+    from ..forces import detect_force
+    from ..gazetteer import GEONAMES_ATTRIBUTION
+
     cats = _categories_text(incidents)
     suffix = f" ({cats})" if cats else ""
     kind = "user"
@@ -72,13 +86,29 @@ def data_source(incidents: pd.DataFrame, *, source: str | None = None, attributi
         names = pd.Series(incidents["source"]).dropna().astype(str).unique()
         if len(names) and all(_POLICE_FILE.match(re.split(r"[/\\:]", n)[-1]) for n in names):
             kind = "police.uk"
+    force = detect_force(incidents) if kind != "demo" else None
+    of = f", {force.name}" if force is not None else ""
     if kind == "demo":
         desc, attr = f"hotspots synthetic demo data for Derbyshire{suffix}", DEMO_ATTRIBUTION
     elif kind == "police.uk":
-        desc, attr = f"data.police.uk street-level crime and ASB{suffix}", POLICE_UK_ATTRIBUTION
+        desc, attr = f"data.police.uk street-level crime and ASB{suffix}{of}", f"{POLICE_UK_ATTRIBUTION}. {GEONAMES_ATTRIBUTION}"
     else:
-        desc, attr = f"user-supplied incident records{suffix}", ""
+        desc, attr = f"user-supplied incident records{suffix}{of}", GEONAMES_ATTRIBUTION
     return DataSource(kind, source or desc, attribution if attribution is not None else attr)
+
+
+def force_of(analysis: Any) -> Any:
+    """The :class:`hotspots.forces.Force` of an analysis: the one it carries (a name given by the
+    user), else the one its incidents name (police.uk's "Falls within"); None for the demo and
+    data that name no force."""
+    from ..forces import detect_force
+    from ..places import is_demo_data
+
+    given = getattr(analysis, "force", None)
+    if given is not None:
+        return given
+    inc = analysis.incidents
+    return None if is_demo_data(inc) else detect_force(inc)
 
 
 def subject_text(incidents: pd.DataFrame) -> str:
@@ -111,33 +141,40 @@ def period_range_text(period: Any) -> str:
     return period.describe().split(": ", 1)[-1]
 
 
-def area_places(areas: pd.DataFrame) -> list[str]:
-    """Nearest gazetteer town of each hotspot area (its representative point)."""
-    if len(areas) == 0:
-        return []
-    from ..gazetteer import nearest_town
+def area_places(areas: pd.DataFrame, analysis: Any = None) -> pd.DataFrame:
+    """Place names of each hotspot area (:func:`hotspots.places.area_places`): ``label`` (e.g.
+    "Granby Street, Leicester"), ``town``, ``district``, ``streets``, ``districts``.
 
-    pts = areas.geometry.representative_point()
-    xy = np.column_stack([pts.x.to_numpy(), pts.y.to_numpy()])
-    return [str(t) for t in nearest_town(xy)]
+    The towns come from :func:`hotspots.places.label_towns` (the demo's Derbyshire towns for the
+    demo, GeoNames places in the study area for real data); streets and districts from the
+    analysis' incidents (police.uk's "On or near ..." and LSOA names) when ``analysis`` is given.
+    Without ``analysis``, the towns are those within 2 km of the areas.
+    """
+    from ..places import name_hotspot_areas
+
+    return name_hotspot_areas(areas, getattr(analysis, "incidents", None), getattr(analysis, "study_area", None))
 
 
 def area_summary(analysis: Any) -> pd.DataFrame:
     """One row per hotspot area: place, incidents, change and (suppressed) referrals.
 
-    Columns: ``area_id``, ``rank``, ``place`` (nearest town), ``n_cells``, ``area_km2``,
+    Columns: ``area_id``, ``rank``, ``place`` (the area's label, :func:`area_places`),
+    ``streets`` and ``districts`` (most frequent, with incidents), ``n_cells``, ``area_km2``,
     ``incidents`` (in the hotspot period), ``share_pct``, ``peak_confidence``; with before/after
     change ``n_before``, ``n_after``, ``change_pct`` (rate after / rate before − 1, in %),
     ``change_class``; with referrals ``referrals`` and ``reparation_local_pct``, **taken from the
-    disclosure-controlled** :attr:`hotspots.linkage.LinkageResult.display` (``"<5"``/``"c"``
-    where suppressed). Incident counts are not person-level and are shown as they are.
+    analysis's protected publication** (:func:`hotspots.publication.scheme_publication`: ``"<5"``,
+    ``"c"`` or ``"x"`` where hidden). Incident counts are not person-level and are shown as they are.
     """
     a = analysis.areas.areas
+    named = area_places(a, analysis)
     out = pd.DataFrame(
         {
             "area_id": a["area_id"].to_numpy(dtype=np.int64),
             "rank": a["rank"].to_numpy(dtype=np.int64),
-            "place": area_places(a),
+            "place": named["label"].to_numpy(dtype=object),
+            "streets": named["streets"].to_numpy(dtype=object),
+            "districts": named["districts"].to_numpy(dtype=object),
             "n_cells": a["n_cells"].to_numpy(dtype=np.int64),
             "area_km2": a["area_km2"].to_numpy(dtype=float),
             "incidents": a["count"].to_numpy(dtype=float).round().astype(np.int64),
@@ -155,8 +192,11 @@ def area_summary(analysis: Any) -> pd.DataFrame:
         out["change_pct"] = np.where(np.isfinite(rr), np.round((rr - 1.0) * 100.0, 1), np.nan)
         out["change_class"] = t["change_class"].reindex(ids).astype(object).to_numpy()
     link = analysis.linkage
-    if link is not None and getattr(link, "has_areas", False) and len(link.display):
-        d = link.display.set_index(link.display["hotspot"].astype(str))
+    if link is not None and getattr(link, "has_areas", False) and len(link.per_hotspot):
+        from ..publication import scheme_publication
+
+        shown = scheme_publication(analysis).referrals_by_hotspot  # protected with every other output
+        d = shown.set_index(shown["hotspot"].astype(str))
         keys = out["area_id"].astype(str)
         out["referrals"] = d["referrals"].reindex(keys).astype(object).to_numpy()
         if "local_pct" in d.columns:

@@ -17,7 +17,7 @@ from matplotlib.patches import PathPatch
 from .. import style
 from .._errors import ParameterError
 from ..grid import Grid
-from ..privacy import SUPPRESSION_THRESHOLD
+from ..publication import scheme_publication
 from ..style import INK, OFFLINE_INSIDE, OUTLINE, PLAIN_TEXT
 from ._common import area_summary, period_range_text
 from ._layout import (
@@ -114,11 +114,11 @@ def method_text(analysis: Any, extra: str = "") -> str:
 
 
 def _referral_labels(analysis: Any, suppress: bool) -> tuple[dict[int, str], str | None]:
-    """``{area_id: referrals text}`` from the display (suppressed) or exact table."""
+    """``{area_id: referrals text}`` from the protected (the analysis's publication) or exact table."""
     link = analysis.linkage
     if link is None or not getattr(link, "has_areas", False):
         return {}, None
-    table = link.display if suppress else link.per_hotspot
+    table = scheme_publication(analysis).referrals_by_hotspot if suppress else link.per_hotspot
     out: dict[int, str] = {}
     other = None
     for key, v in zip(table["hotspot"].astype(str), table["referrals"]):
@@ -250,7 +250,7 @@ def draw_layer(ctx: DrawContext, ax: Any, layer: str, display_cell_m: Any, suppr
                     scale_label="Referrals from each hotspot area (where the behaviour happened)")
         ctx.legend["scale"] = (REFERRAL_CMAP, 0.0, float(norm.vmax), "referrals")
         info["classes"] = [
-            (style.SUPPRESSED_COLOUR, f"Hotspot area: referrals suppressed (<{SUPPRESSION_THRESHOLD} or to protect others)"),
+            (style.SUPPRESSED_COLOUR, f"Hotspot area: referrals suppressed (<{an.settings.threshold} or to protect others)"),
         ]
         if tasks is not None and len(tasks):
             info["task_marker"] = (TASK_COLOUR, f"Reparative task site ({len(tasks):,})")
@@ -323,8 +323,7 @@ def areas_table_into(panel: SidePanel, analysis: Any, suppress: bool, max_rows: 
     if labels:
         txt = "Referrals: by where the behaviour happened" + (f"; {other} from outside hotspots." if other else ".")
         if suppress:
-            k = SUPPRESSION_THRESHOLD
-            txt += f" Counts of people under {k} shown as <{k}; 'c' hidden to protect them."
+            txt += " " + scheme_publication(analysis).statement
         else:
             txt += " UNSUPPRESSED COUNTS: NOT FOR PUBLICATION."
         notes.append(txt)

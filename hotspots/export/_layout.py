@@ -303,10 +303,14 @@ def area_change_outlines(ctx: DrawContext, ax: Any, an: Any) -> None:
 
 
 def town_labels(ctx: DrawContext, ax: Any, extent: tuple[float, float, float, float], *, max_towns: int | None) -> list[str]:
-    """Town labels inside the extent, largest first, skipping any that would overlap."""
-    from ..gazetteer import towns as gazetteer_towns
+    """Town labels inside the extent, largest first, skipping any that would overlap (the towns of
+    :func:`hotspots.places.label_towns`: GeoNames for real data, the demo's own for the demo)."""
+    from ..places import is_demo_data, label_towns
 
-    t = gazetteer_towns()
+    an = ctx.analysis
+    sa = an.study_area if an.study_area is not None and len(an.study_area) else None
+    t, _ = label_towns(sa, an.incidents, demo=is_demo_data(an.incidents))
+    t = t.to_crs(an.grid.crs)
     xmin, xmax, ymin, ymax = extent
     x, y = t.geometry.x.to_numpy(), t.geometry.y.to_numpy()
     inside = (x > xmin) & (x < xmax) & (y > ymin) & (y < ymax)

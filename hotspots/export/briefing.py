@@ -5,7 +5,7 @@ periods side by side on the same colour scale, with the change classes as an opt
 panel. Every image carries a title, the period, the data source, a legend with units, a scale
 bar in kilometres, a north arrow, the attribution (the Open Government Licence line for
 police.uk data, "Synthetic demo data" for the demo), a caption with the parameters (cell size,
-bandwidth, distance band, alpha, FDR), town labels from the gazetteer, and the study-area
+bandwidth, distance band, alpha, FDR), town labels (GeoNames places for real data, the demo's towns for the demo), and the study-area
 outline. Person-level counts (referrals per hotspot area) come from the disclosure-controlled
 display tables: counts 1–4 are shown as ``"<5"``.
 
@@ -41,7 +41,7 @@ from .._errors import ParameterError
 from ..change import Period
 from ..style import INK, OFFLINE_INSIDE, OUTLINE, PLAIN_TEXT
 from ._basemap import fetch_basemap
-from ._common import data_source, period_range_text, period_text, subject_text
+from ._common import data_source, force_of, period_range_text, period_text, subject_text
 from ._layers import (
     CHANGE_COLOURS,
     CHANGE_LABELS,
@@ -232,6 +232,7 @@ def briefing_map(
     display_cell_m: Any = "auto",
     source: str | None = None,
     attribution: str | None = None,
+    snap_m: float | None = None,
 ) -> BriefingImage:
     """Draw one briefing map of an analysis and save it as PNG or PDF.
 
@@ -268,6 +269,10 @@ def briefing_map(
     suppress : bool
         Person-level counts from the disclosure-controlled tables (default). ``False`` shows
         exact counts and stamps the image "NOT FOR PUBLICATION".
+    snap_m : float, optional
+        Side of the referral squares of the analysis's GIS files: the counts shown come from the
+        same protected publication (:func:`hotspots.publication.scheme_publication`). Default: the
+        one the GIS export used.
     towns : bool
         Label gazetteer towns inside the map (overlapping labels are skipped, largest towns
         first); ``max_towns`` caps how many are tried.
@@ -280,6 +285,10 @@ def briefing_map(
     -------
     BriefingImage
     """
+    if snap_m is not None and getattr(analysis, "referrals", None) is not None:
+        from ..publication import scheme_publication
+
+        scheme_publication(analysis, snap_m=snap_m)  # this square size is the one every output uses
     t0 = time.perf_counter()
     _check_analysis(analysis)
     path, fmt, dpi_f, (W, H) = check_image_options(out_path, dpi, size_in)
@@ -309,7 +318,7 @@ def briefing_map(
     ax = inch_axes(fig, mx, my, mw, mh)
 
     bm, reason = fetch_basemap(extent, int(mw * dpi_f), int(mh * dpi_f), basemap=basemap, attribution=basemap_attribution,
-                               timeout=basemap_timeout)
+                               timeout=basemap_timeout, crs=an.grid.crs.to_epsg() or 27700)
     if basemap != "none":
         ctx.notes.append(reason)
     prepare_map_axes(ctx, ax, extent, bm, basemap_muted)
@@ -334,7 +343,9 @@ def briefing_map(
     ttl = title or f"{subject}: {names[layer]}"
     period = period_text or _period_of(an)
     n_areas = an.areas.n_areas
-    sub = f"{period}  ·  {len(an.incidents):,} incidents  ·  {n_areas} hotspot area{'s' if n_areas != 1 else ''}"
+    force = force_of(an)
+    sub = (f"{force.name + '  ·  ' if force is not None else ''}{period}  ·  {len(an.incidents):,} incidents  ·  "
+           f"{n_areas} hotspot area{'s' if n_areas != 1 else ''}")
     header(ctx, (W, H), margin, ttl, sub)
 
     px, py, pw, ph = panel_rect
@@ -508,7 +519,7 @@ def briefing_before_after(
     extent = fit_extent(ctx.area_geom.bounds, pw, ph)
 
     bm, reason = fetch_basemap(extent, int(pw * dpi_f), int(ph * dpi_f), basemap=basemap, attribution=basemap_attribution,
-                               timeout=basemap_timeout)
+                               timeout=basemap_timeout, crs=an.grid.crs.to_epsg() or 27700)
     if basemap != "none":
         ctx.notes.append(reason)
     dgrid = display_grid(an, display_cell_m, ctx.area_geom)
@@ -603,7 +614,9 @@ def briefing_before_after(
 
     subject = subject_text(pts)
     ttl = title or f"{subject}: before and after"
-    sub = f"{period_range_text(before_p)}  vs  {period_range_text(after_p)}  ·  scheme start {an.settings.scheme_start}"
+    force = force_of(an)
+    sub = (f"{force.name + '  ·  ' if force is not None else ''}{period_range_text(before_p)}  vs  {period_range_text(after_p)}  ·  "
+           f"scheme start {an.settings.scheme_start}")
     header(ctx, (W, H), margin, ttl, sub)
     footer(ctx, fig, (W, H), margin, bm.attribution if bm is not None else "")
     return _save(ctx, path, fmt, dpi_f, (W, H), "before-after", maps, bm, t0)

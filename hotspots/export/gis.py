@@ -25,17 +25,18 @@ Layers (:func:`gis_layers`)
 ``referral_origins``
     Where referred behaviour happened, **aggregated** to ``snap_m`` squares (default 250 m,
     aligned to multiples of ``snap_m``, each including its west and south edges): one polygon
-    per square with at least one referral, ``square_x``/``square_y`` (its centre), ``square_m``, ``referrals`` (whole number, empty when
-    suppressed) and ``referrals_shown`` (``"12"``, ``"<5"``, or ``"c"``). No person reference,
-    referral id, date or offence is exported; squares are sorted west to east.
+    per square with at least one referral, ``square_x``/``square_y`` (its centre), ``square_m``,
+    ``referrals`` (whole number, empty when hidden) and ``referrals_shown`` (``"12"``, ``"<5"``
+    or ``"c"``). No person reference, referral id, date or offence is exported; squares are
+    sorted west to east.
 ``task_sites``
     Reparative task sites (``task_id``, ``kind``, ``site_name``) and the referrals linked to each
-    (suppressed like ``referral_origins``).
+    (``referrals``/``referrals_shown``).
 ``referral_task_lines``
-    Lines from referral-origin squares to task sites, **aggregated** per (square, task site):
-    ``hotspot`` (area id as text or "outside hotspots"), ``task_id``, ``task_kind``,
-    ``task_site``, ``task_town``, ``length_m`` (of the drawn line, rounded to 100 m),
-    ``referrals``/``referrals_shown`` (suppressed).
+    Referral → task flows **aggregated** from each hotspot area (for referrals outside hotspots:
+    from their town) to each task site: ``origin`` (area id or town), ``origin_kind``,
+    ``task_id``, ``task_kind``, ``task_site``, ``task_town``, ``site_in_origin_town``, ``length_m`` (of the
+    drawn line, rounded to 100 m), ``referrals``/``referrals_shown``.
 ``change_cells``, ``change_areas``
     Before/after change per cell and per hotspot area (:class:`hotspots.change.ChangeResult`).
 ``study_area``
@@ -43,13 +44,14 @@ Layers (:func:`gis_layers`)
 
 Disclosure control of person-level counts
 -----------------------------------------
-Counts of referrals are person-level. A count from 1 to ``threshold − 1`` is suppressed
-(``"<5"``); a reader who knows the total (published in the KPI table) could work a single
-suppressed cell out by subtraction, or all of them when their total pins each one (all 1s, all
-4s), so while any suppressed count is pinned by the layer total, the smallest shown count is
-hidden too (``"c"``). KPI and linkage tables come from :attr:`hotspots.kpis.KPITable.table` and
-:attr:`hotspots.linkage.LinkageResult.display`, which apply the full audit of
-:mod:`hotspots.kpis`; the raw tables are never exported.
+Every count of people in these files (KPI and linkage tables, referrals per hotspot area, per
+square, per task site and per flow, the referral file's load report in ``parameters.json``)
+comes from one :class:`hotspots.publication.SchemePublication`, which protects them all together
+(:mod:`hotspots.disclosure`): no small count can be worked out from everything written here. The
+GeoPackage and GeoJSON layers with person counts carry the disclosure statement as their
+description, the person-level CSV tables in a ``disclosure`` column, and ``parameters.json`` in
+``privacy``. Publishing two runs with different settings side by side can still single people
+out (their differences are not protected).
 """
 
 from __future__ import annotations
@@ -60,18 +62,20 @@ import hashlib
 import json
 import math
 import os
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterable, Mapping, Sequence
+from typing import Any
 
 import geopandas as gpd
 import numpy as np
 import pandas as pd
-import shapely
 
+from .. import validation
 from .._errors import ParameterError
+from ..disclosure import MIN_SAFE_THRESHOLD, SUPPRESSION_THRESHOLD, Ledger, check_threshold, disclosure_statement, protect
 from ..grid import BNG
-from ..privacy import SUPPRESSION_THRESHOLD
+from ..publication import scheme_publication
 from ._common import area_places, area_summary, data_source
 
 __all__ = [
@@ -83,10 +87,14 @@ __all__ = [
     "suppress_counts",
     "FORMATS",
     "LAYER_NAMES",
+    "MIN_SNAP_M",
+    "check_snap_m",
 ]
 
 #: Output formats :func:`export_gis` knows.
 FORMATS = ("gpkg", "geojson", "csv")
+#: Smallest square (metres) referral origins are exported in: never as exact points.
+MIN_SNAP_M = 50.0
 #: Layer names, in the order written.
 LAYER_NAMES = (
     "cells",
@@ -100,6 +108,8 @@ LAYER_NAMES = (
     "study_area",
 )
 SIDECAR = "parameters.json"
+# Layers holding counts of people (their description states the disclosure rule).
+_PERSON_LAYERS = ("hotspot_areas", "referral_origins", "task_sites", "referral_task_lines")
 SIDECAR_FORMAT = "hotspots-parameters/1"
 
 
@@ -139,81 +149,60 @@ class ExportManifest:
 
 
 # =============================================================================== suppression
-def suppress_counts(counts: Sequence[Any], threshold: int = SUPPRESSION_THRESHOLD) -> tuple[pd.Series, pd.Series]:
+def suppress_counts(counts: Sequence[Any], threshold: int = SUPPRESSION_THRESHOLD, *, unsafe: bool = False) -> tuple[pd.Series, pd.Series]:
     """Disclosure control of one list of person counts whose total is assumed known.
 
-    Primary: counts from 1 to ``threshold − 1`` are hidden (``"<5"``). Secondary: while some
-    hidden count is pinned to a single value by the total (its feasible range, given the
-    other hidden counts' ranges — ``[1, threshold − 1]`` for primary, ``[threshold, ∞)`` for
-    secondary — is one value), the smallest shown count is hidden as well (``"c"``).
+    Primary: counts from 1 to ``threshold − 1`` are hidden (``"<5"``). Secondary
+    (:func:`hotspots.disclosure.protect`): counts are hidden (``"c"``) until no hidden count can be
+    worked out from the total and the others; when that cannot work (``[1, 3]``: the 3 hidden
+    as 0-or-at-least-5 still pins the 1) the counts are withheld (``"x"``).
 
     Parameters
     ----------
     counts : sequence of int
     threshold : int
+    unsafe : bool
+        Needed for a threshold below 3.
 
     Returns
     -------
     numeric : Series of Int64
         The count, or missing where hidden.
     shown : Series of str
-        ``"12"``, ``"<5"`` or ``"c"``.
+        ``"12"``, ``"<5"``, ``"c"`` or ``"x"``.
     """
-    t = int(threshold)
-    if t < 1:
-        raise ParameterError(f"`threshold` must be a whole number >= 1; got {threshold!r}.")
-    n = np.asarray(counts, dtype=np.int64)
-    small = (n > 0) & (n < t)
-    hidden = small.copy()
-    secondary = np.zeros(len(n), dtype=bool)
-
-    def pinned() -> bool:
-        idx = np.nonzero(hidden)[0]
-        if len(idx) == 0:
-            return False
-        lo = np.where(small[idx], 1, t).astype(float)
-        hi = np.where(small[idx], t - 1, np.inf)
-        total = float(n[idx].sum())
-        for k in range(len(idx)):
-            if not small[idx[k]]:
-                continue
-            others_hi = hi.sum() - hi[k]
-            others_lo = lo.sum() - lo[k]
-            fmin = max(lo[k], total - others_hi)
-            fmax = min(hi[k], total - others_lo)
-            if fmin >= fmax:
-                return True
-        return False
-
-    while pinned():
-        candidates = np.nonzero(~hidden & (n > 0))[0]
-        if len(candidates) == 0:
-            break
-        pick = candidates[np.argmin(n[candidates])]
-        hidden[pick] = True
-        secondary[pick] = True
-    shown = np.where(small, f"<{t}", np.where(secondary, "c", n.astype(str))).astype(object)
-    numeric = pd.array(np.where(hidden, 0, n), dtype="Int64")
-    numeric[hidden] = pd.NA
-    return pd.Series(numeric, name="referrals"), pd.Series(shown, name="referrals_shown", dtype=object)
+    n = [int(v) for v in np.asarray(counts, dtype=np.int64)]
+    known = Ledger()
+    known.add("total", sum(n))  # published elsewhere: it stays as it is
+    led = known.copy()
+    for i, v in enumerate(n):
+        led.add(i, v)
+    led.relate("total", list(range(len(n))))
+    prot = protect(led, threshold=threshold, unsafe=unsafe, base=protect(known, threshold=threshold, unsafe=unsafe))
+    shown = pd.Series([str(prot.marker(i)) for i in range(len(n))], name="referrals_shown", dtype=object)
+    numeric = pd.Series(pd.array([prot.shown_value(i) for i in range(len(n))], dtype="Int64"), name="referrals")
+    return numeric, shown
 
 
 # =============================================================================== layers
 def _threshold(analysis: Any, threshold: Any) -> int:
-    t = analysis.settings.threshold if threshold is None else threshold
-    if isinstance(t, bool) or not isinstance(t, (int, np.integer)) or t < 1:
-        raise ParameterError(f"`threshold` must be a whole number >= 1; got {threshold!r}.")
-    return int(t)
+    t = validation.whole(analysis.settings.threshold if threshold is None else threshold, "threshold", low=1)
+    return check_threshold(int(t), bool(getattr(analysis.settings, "unsafe_threshold", False)))
+
+
+def check_snap_m(snap_m: Any) -> float:
+    """The side of the squares referral origins are exported in: at least :data:`MIN_SNAP_M` metres
+    (referral points must never be exported exactly)."""
+    return validation.number(snap_m, "snap_m", low=MIN_SNAP_M, unit="metres", example="250")
+
+
+def _publication(analysis: Any, threshold: Any, snap_m: Any) -> Any:
+    """The analysis's protected person-level figures (one per threshold and square size)."""
+    return scheme_publication(analysis, threshold=_threshold(analysis, threshold), snap_m=_snap(analysis, snap_m))
 
 
 def _snap(analysis: Any, snap_m: Any) -> float:
-    try:
-        s = float(snap_m)
-    except (TypeError, ValueError):
-        raise ParameterError(f"`snap_m` must be metres (e.g. 250); got {snap_m!r}.") from None
-    if not (np.isfinite(s) and s >= 50):
-        raise ParameterError(f"`snap_m` must be at least 50 metres (referral points must not be exported exactly); got {snap_m!r}.")
-    return s
+    return check_snap_m(snap_m)
 
 
 def _cells_layer(an: Any, drop_empty: bool) -> gpd.GeoDataFrame:
@@ -228,53 +217,29 @@ def _cells_layer(an: Any, drop_empty: bool) -> gpd.GeoDataFrame:
     return gdf
 
 
-def _areas_layer(an: Any, threshold: int) -> gpd.GeoDataFrame:
+def _areas_layer(an: Any, pub: Any) -> gpd.GeoDataFrame:
     a = an.areas.areas.copy()
-    a.insert(1, "place", area_places(a))
+    a.insert(1, "place", area_places(a, an)["label"].to_numpy(dtype=object))
     ch = an.change_areas
     if ch is not None and len(ch.table):
         t = ch.table.set_index("area_id")
         for col in ("n_before", "n_after", "rate_ratio", "rate_ratio_low", "rate_ratio_high", "p_value", "change_class"):
             if col in t.columns:
                 a.insert(len(a.columns) - 1, col if col.startswith(("n_", "change")) else f"change_{col}", t[col].reindex(a["area_id"]).to_numpy())
-    link = an.linkage
-    if link is not None and getattr(link, "has_areas", False) and len(link.display):
-        d = link.display.set_index(link.display["hotspot"].astype(str))
+    if pub is not None and pub.referrals_by_hotspot is not None:
+        d = pub.referrals_by_hotspot.set_index(pub.referrals_by_hotspot["hotspot"].astype(str))
         vals = d["referrals"].reindex(a["area_id"].astype(str)).to_numpy(dtype=object)
         a.insert(len(a.columns) - 1, "referrals", np.array(["0" if v is None or (isinstance(v, float) and math.isnan(v)) else str(v) for v in vals], dtype=object))
     return a
 
 
-def _origins_layer(an: Any, threshold: int, snap_m: float) -> gpd.GeoDataFrame | None:
-    ref = an.referrals
-    if ref is None or len(ref) == 0:
+def _origins_layer(pub: Any) -> gpd.GeoDataFrame | None:
+    if pub is None or pub.origins is None or len(pub.origins) == 0:
         return None
-    g = ref.geometry
-    ok = ~(g.isna() | g.is_empty).to_numpy()
-    xy = shapely.get_coordinates(g.values[ok])
-    if len(xy) == 0:
-        return None
-    cx = np.floor(xy[:, 0] / snap_m).astype(np.int64)
-    cy = np.floor(xy[:, 1] / snap_m).astype(np.int64)
-    df = pd.DataFrame({"cx": cx, "cy": cy}).groupby(["cx", "cy"], sort=True).size().reset_index(name="n")
-    df = df.sort_values(["cx", "cy"], kind="stable").reset_index(drop=True)
-    numeric, shown = suppress_counts(df["n"].to_numpy(), threshold)
-    x0 = df["cx"].to_numpy(dtype=float) * snap_m
-    y0 = df["cy"].to_numpy(dtype=float) * snap_m
-    return gpd.GeoDataFrame(
-        {
-            "square_x": x0 + snap_m / 2,
-            "square_y": y0 + snap_m / 2,
-            "square_m": np.full(len(df), snap_m),
-            "referrals": numeric.to_numpy(),
-            "referrals_shown": shown.to_numpy(),
-        },
-        geometry=shapely.box(x0, y0, x0 + snap_m, y0 + snap_m),
-        crs=BNG,
-    )
+    return pub.origins.copy()
 
 
-def _tasks_layer(an: Any, threshold: int) -> gpd.GeoDataFrame | None:
+def _tasks_layer(an: Any, pub: Any) -> gpd.GeoDataFrame | None:
     tasks = an.tasks
     if tasks is None or len(tasks) == 0:
         return None
@@ -282,68 +247,18 @@ def _tasks_layer(an: Any, threshold: int) -> gpd.GeoDataFrame | None:
     out = gpd.GeoDataFrame(tasks[keep].copy(), geometry=tasks.geometry.to_crs(BNG).values, crs=BNG)
     for c in keep:
         out[c] = out[c].astype(object).where(out[c].notna(), None)
-    link = an.linkage
-    if link is not None and getattr(link, "has_tasks", False):
-        t = link.table
-        linked = t.loc[(t["task_status"] == "linked").to_numpy(), "task_id"].astype(str).str.strip()
-        counts = linked.value_counts()
-        n = counts.reindex(out["task_id"].astype(str).str.strip()).fillna(0).to_numpy(dtype=np.int64)
-        numeric, shown = suppress_counts(n, threshold)
-        out["referrals"] = numeric.to_numpy()
-        out["referrals_shown"] = shown.to_numpy()
+    if pub is not None and pub.task_sites is not None:
+        site = pub.task_sites.set_index("task_id")
+        ids = out["task_id"].astype(str).str.strip()
+        out["referrals"] = pd.array(site["referrals"].reindex(ids).to_numpy(), dtype="Int64")
+        out["referrals_shown"] = site["referrals_shown"].reindex(ids).to_numpy(dtype=object)
     return out
 
 
-def _lines_layer(an: Any, threshold: int, snap_m: float) -> gpd.GeoDataFrame | None:
-    link = an.linkage
-    if link is None or not getattr(link, "has_tasks", False) or link.task_sites is None:
+def _lines_layer(pub: Any) -> gpd.GeoDataFrame | None:
+    if pub is None or pub.flows is None or len(pub.flows) == 0:
         return None
-    from ..linkage import referral_task_lines
-
-    lines = referral_task_lines(link, snap_m=snap_m)
-    if len(lines) == 0:
-        return None
-    coords = shapely.get_coordinates(lines.geometry.values).reshape(-1, 2, 2)
-    df = pd.DataFrame(
-        {
-            "hotspot": lines["hotspot"].astype(str).to_numpy() if "hotspot" in lines.columns else "",
-            "task_id": lines["task_id"].astype(str).to_numpy(),
-            "task_kind": lines["task_kind"].astype(object).to_numpy() if "task_kind" in lines.columns else None,
-            "task_site": lines["task_site"].astype(object).to_numpy() if "task_site" in lines.columns else None,
-            "task_town": lines["task_town"].astype(object).to_numpy(),
-            "ox": coords[:, 0, 0],
-            "oy": coords[:, 0, 1],
-            "tx": coords[:, 1, 0],
-            "ty": coords[:, 1, 1],
-        }
-    )
-    keys = ["ox", "oy", "task_id", "hotspot"]
-    agg = (
-        df.groupby(keys, sort=True, dropna=False)
-        .agg(task_kind=("task_kind", "first"), task_site=("task_site", "first"), task_town=("task_town", "first"),
-             tx=("tx", "first"), ty=("ty", "first"), n=("task_id", "size"))
-        .reset_index()
-        .sort_values(["task_id", "ox", "oy", "hotspot"], kind="stable")
-        .reset_index(drop=True)
-    )
-    numeric, shown = suppress_counts(agg["n"].to_numpy(), threshold)
-    length = np.hypot(agg["tx"] - agg["ox"], agg["ty"] - agg["oy"]).to_numpy()
-    geoms = shapely.linestrings(np.stack([agg[["ox", "oy"]].to_numpy(), agg[["tx", "ty"]].to_numpy()], axis=1))
-    out = gpd.GeoDataFrame(
-        {
-            "hotspot": agg["hotspot"].to_numpy(dtype=object),
-            "task_id": agg["task_id"].to_numpy(dtype=object),
-            "task_kind": agg["task_kind"].to_numpy(dtype=object),
-            "task_site": agg["task_site"].to_numpy(dtype=object),
-            "task_town": agg["task_town"].to_numpy(dtype=object),
-            "length_m": np.round(length / 100.0) * 100.0,
-            "referrals": numeric.to_numpy(),
-            "referrals_shown": shown.to_numpy(),
-        },
-        geometry=geoms,
-        crs=BNG,
-    )
-    return out
+    return pub.flows.copy()
 
 
 def gis_layers(
@@ -373,13 +288,12 @@ def gis_layers(
         clusters, referrals, tasks, change or study area) are left out.
     """
     an = analysis
-    t = _threshold(an, threshold)
-    s = _snap(an, snap_m)
-    out: dict[str, gpd.GeoDataFrame] = {"cells": _cells_layer(an, bool(drop_empty)), "hotspot_areas": _areas_layer(an, t)}
+    pub = _publication(an, threshold, snap_m)
+    out: dict[str, gpd.GeoDataFrame] = {"cells": _cells_layer(an, bool(drop_empty)), "hotspot_areas": _areas_layer(an, pub)}
     if an.clusters is not None:
         out["clusters"] = an.clusters.polygons.copy()
-    for name, layer in (("referral_origins", _origins_layer(an, t, s)), ("task_sites", _tasks_layer(an, t)),
-                        ("referral_task_lines", _lines_layer(an, t, s))):
+    for name, layer in (("referral_origins", _origins_layer(pub)), ("task_sites", _tasks_layer(an, pub)),
+                        ("referral_task_lines", _lines_layer(pub))):
         if layer is not None:
             out[name] = layer
     if an.change_cells is not None:
@@ -389,14 +303,15 @@ def gis_layers(
         out["change_cells"] = cc
     if an.change_areas is not None:
         ca = an.change_areas.to_geodataframe()
-        ca.insert(1, "place", area_places(ca))
+        ca.insert(1, "place", area_places(ca, an)["label"].to_numpy(dtype=object))
         out["change_areas"] = ca
     sa = an.study_area
     if sa is not None and len(sa):
         # The name goes out as ``area_name``: a bare ``name`` column looks like a person's name
         # to privacy checks (hotspots.privacy.identifying_columns).
         names = sa["name"].astype(object).to_numpy() if "name" in sa.columns else np.full(len(sa), "study area", dtype=object)
-        out["study_area"] = gpd.GeoDataFrame({"area_name": names}, geometry=sa.geometry.to_crs(BNG).values, crs=BNG)
+        crs = an.grid.crs  # the analysis CRS (Irish Transverse Mercator in Northern Ireland), as every layer
+        out["study_area"] = gpd.GeoDataFrame({"area_name": names}, geometry=sa.geometry.to_crs(crs).values, crs=crs)
     ordered = {}
     for k in LAYER_NAMES:
         if k in out:
@@ -407,8 +322,8 @@ def gis_layers(
 
 
 # =============================================================================== tables
-def csv_tables(analysis: Any, *, threshold: int | None = None) -> dict[str, pd.DataFrame]:
-    """The CSV tables: hotspot areas, change, clusters, KPIs (suppressed) and referral linkage (suppressed).
+def csv_tables(analysis: Any, *, threshold: int | None = None, snap_m: float = 250.0) -> dict[str, pd.DataFrame]:
+    """The CSV tables: hotspot areas, change, clusters, KPIs and referral linkage (protected).
 
     Returns
     -------
@@ -416,17 +331,23 @@ def csv_tables(analysis: Any, *, threshold: int | None = None) -> dict[str, pd.D
         ``hotspot_areas``, ``clusters``, ``change_areas``, ``change_cells`` (cells with any
         incident), and with referrals ``kpis``, ``kpis_by_month``, ``kpis_by_offence``,
         ``kpis_by_route``, ``kpis_by_age_group``, ``kpis_by_hotspot``, ``referrals_by_hotspot``,
-        ``referrals_summary``. Person-level tables are the display versions only
-        (:attr:`KPITable.table`, :attr:`LinkageResult.display`).
+        ``referrals_summary``. Person-level tables come from the analysis's
+        :class:`~hotspots.publication.SchemePublication` (protected together with every layer),
+        with a ``disclosure`` column stating the rule.
     """
     an = analysis
-    t = _threshold(an, threshold)
+    pub = _publication(an, threshold, snap_m)
     out: dict[str, pd.DataFrame] = {"hotspot_areas": area_summary(an)}
+    if pub is not None and pub.referrals_by_hotspot is not None:
+        d = pub.referrals_by_hotspot.set_index(pub.referrals_by_hotspot["hotspot"].astype(str))
+        keys = out["hotspot_areas"]["area_id"].astype(str)
+        out["hotspot_areas"]["referrals"] = d["referrals"].reindex(keys).astype(object).to_numpy()
+        out["hotspot_areas"]["reparation_local_pct"] = d["local_pct"].reindex(keys).astype(object).to_numpy()
     if an.clusters is not None:
         out["clusters"] = pd.DataFrame(an.clusters.polygons.drop(columns=an.clusters.polygons.geometry.name))
     if an.change_areas is not None:
         ca = an.change_areas.table.copy()
-        ca.insert(1, "place", area_places(an.change_areas.to_geodataframe()))
+        ca.insert(1, "place", area_places(an.change_areas.to_geodataframe(), an)["label"].to_numpy(dtype=object))
         out["change_areas"] = ca
     if an.change_cells is not None:
         cc = an.change_cells.table
@@ -435,20 +356,21 @@ def csv_tables(analysis: Any, *, threshold: int | None = None) -> dict[str, pd.D
         cc.insert(2, "x", g.x_centres[cc["col"].to_numpy()])
         cc.insert(3, "y", g.y_centres[cc["row"].to_numpy()])
         out["change_cells"] = cc.reset_index(drop=True)
-    if an.referrals is not None and len(an.referrals):
-        from ..kpis import scheme_kpis
-
-        kp = an.kpis if an.kpis is not None and an.kpis.threshold == t else scheme_kpis(an.referrals, threshold=t)
-        out["kpis"] = kp.table.copy()
-        for by in ("month", "offence", "route", "age_group"):
-            if by == "month" or by in an.referrals.columns:
-                out[f"kpis_by_{by}"] = scheme_kpis(an.referrals, by=by, threshold=t).table.copy()
-        link = an.linkage
-        if link is not None:
-            if getattr(link, "has_areas", False) and "hotspot" in link.table.columns:
-                out["kpis_by_hotspot"] = scheme_kpis(link.table, by="hotspot", threshold=t).table.copy()
-                out["referrals_by_hotspot"] = link.display.copy()
-            out["referrals_summary"] = link.summary_display.copy()
+    if pub is not None:
+        person: dict[str, pd.DataFrame] = {"kpis": pub.kpis["all"]}
+        for by in ("month", "offence", "route", "age_group", "hotspot"):
+            if by in pub.kpis:
+                person[f"kpis_by_{by}"] = pub.kpis[by]
+        if pub.referrals_by_hotspot is not None:
+            person["referrals_by_hotspot"] = pub.referrals_by_hotspot
+        if pub.referrals_summary is not None:
+            person["referrals_summary"] = pub.referrals_summary
+        for name, df in person.items():
+            df = df.copy()
+            df["disclosure"] = pub.statement
+            out[name] = df
+        if "hotspot_areas" in out and pub.referrals_by_hotspot is not None:
+            out["hotspot_areas"]["disclosure"] = pub.statement
     return out
 
 
@@ -477,10 +399,11 @@ def _jsonable(v: Any) -> Any:
     return str(v)
 
 
-def _input_record(kind: str, value: Any) -> dict[str, Any]:
+def _input_record(kind: str, value: Any, pub: Any = None) -> dict[str, Any]:
     """A load report (or loaded set, or file list) as a JSON-ready dict.
 
-    Referral reports keep counts only (no example rows, notes or warnings, which can quote values).
+    Referral reports keep counts only (no example rows, notes or warnings, which can quote values),
+    protected by the analysis's publication (``pub``); without one, only the source is kept.
     """
     report = getattr(value, "report", value)
     rec: dict[str, Any] = {}
@@ -490,19 +413,22 @@ def _input_record(kind: str, value: Any) -> dict[str, Any]:
     if hasattr(report, "to_dict"):
         d = report.to_dict()
         if kind == "referrals":
-            d = {k: d[k] for k in ("source", "rows_read", "rows_kept", "rows_dropped", "dropped")}
-        else:
-            d.pop("files", None)
+            d = pub.load_report(report) if pub is not None else {"source": d["source"]}
+            rec["report"] = d
+            rec["summary"] = (f"{d['source']}: read {d['rows_read']}, kept {d['rows_kept']}, dropped {d['rows_dropped']}"
+                              if "rows_read" in d else str(d["source"]))
+            return rec
+        d.pop("files", None)
         rec["report"] = d
-        rec["summary"] = report.summary() if kind != "referrals" else (
-            f"{d['source']}: read {d['rows_read']:,}, kept {d['rows_kept']:,}, dropped {d['rows_dropped']:,}"
-        )
+        rec["summary"] = report.summary()
     elif isinstance(value, (str, Path)):
         rec["files"] = [Path(value).name]
     elif isinstance(value, (list, tuple)):
         rec["files"] = [Path(v).name if isinstance(v, (str, Path)) else str(v) for v in value]
     elif isinstance(value, Mapping):
         rec.update(value)
+        if kind == "referrals" and "rows" in rec:  # a count of people: as published
+            rec["rows"] = pub.kpis["all"].iloc[-1]["referrals"] if pub is not None else None
     return rec
 
 
@@ -540,11 +466,19 @@ def parameters_record(
     src = data_source(an.incidents)
     rec: dict[str, Any] = {"format": SIDECAR_FORMAT}
     if timestamp:
-        rec["created"] = dt.datetime.now(dt.timezone.utc).replace(microsecond=0).isoformat()
+        rec["created"] = dt.datetime.now(dt.UTC).replace(microsecond=0).isoformat()
     rec.update(params)
     rec["data_source"] = {"kind": src.kind, "description": src.description, "attribution": src.attribution}
-    rec["crs"] = {"analysis": "EPSG:27700 (British National Grid, metres)", "gpkg": "EPSG:27700", "geojson": "EPSG:4326 (RFC 7946)"}
-    rec["inputs"] = {k: _input_record(k, v) for k, v in (inputs or {}).items() if v is not None}
+    epsg = an.grid.crs.to_epsg()
+    crs_name = {27700: "British National Grid", 2157: "Irish Transverse Mercator"}.get(epsg or 0, an.grid.crs.name)
+    rec["crs"] = {"analysis": f"EPSG:{epsg} ({crs_name}, metres)", "gpkg": f"EPSG:{epsg}", "geojson": "EPSG:4326 (RFC 7946)"}
+    from ._common import force_of
+
+    force = force_of(an)
+    if force is not None:
+        rec["force"] = force.record()
+    pub = _publication(an, threshold, snap_m)
+    rec["inputs"] = {k: _input_record(k, v, pub) for k, v in (inputs or {}).items() if v is not None}
     res: dict[str, Any] = {
         "incidents_analysed": int(len(an.incidents)),
         "cells_in_study_area": int(an.grid.n_cells),
@@ -556,14 +490,22 @@ def parameters_record(
         "change_areas": None if an.change_areas is None else {str(k): int(v) for k, v in an.change_areas.summary().items()},
     }
     rec["results"] = res
+    t = _threshold(an, threshold)
     rec["privacy"] = {
-        "threshold": _threshold(an, threshold),
+        "threshold": t,
+        "unsafe": t < MIN_SAFE_THRESHOLD,
+        "statement": disclosure_statement(t),
         "referral_origins_square_m": _snap(an, snap_m),
         "policy": (
-            f"person-level counts below {_threshold(an, threshold)} are shown as '<{_threshold(an, threshold)}' and any count that would give one away by "
-            "subtraction as 'c'; referral locations are exported only as counts per square; no person reference, referral "
-            "id or date is exported; KPI and linkage tables are the suppressed display tables"
+            (f"UNSAFE: threshold {t}: counts of people are not protected; not for publication. " if t < MIN_SAFE_THRESHOLD else
+             f"every count of people written here (tables, layers, this file) is protected together: counts from 1 to {t - 1} "
+             f"are shown as '<{t}', 'c' hides a count of {t} or more that would let one be worked out, 'x' a breakdown of "
+             f"fewer than {t} people; rates are whole percent or a bound ('>99'). ")
+            + "Referral locations only as counts per square, referral -> task flows only per hotspot area (or town) and site; "
+            "no person reference, referral id or date is exported. Do not publish two runs with different settings side by "
+            "side: their differences are not protected"
         ),
+        "hidden_counts": None if pub is None else pub.protection.n_hidden,
     }
     if extra:
         rec.update(extra)
@@ -658,6 +600,8 @@ def export_gis(
         raise ParameterError(f"`out_dir` {out} exists and is not a folder; give a folder path.")
     out.mkdir(parents=True, exist_ok=True)
     layers = gis_layers(analysis, threshold=threshold, snap_m=snap_m, drop_empty=drop_empty)
+    pub = _publication(analysis, threshold, snap_m)
+    statement = pub.statement if pub is not None else None
     files: dict[str, Path] = {}
     notes: list[str] = []
 
@@ -673,7 +617,8 @@ def export_gis(
             if path.exists():
                 path.unlink()
             for name, gdf in layers.items():
-                _for_file(gdf).to_file(path, layer=name, driver="GPKG", engine="pyogrio")
+                opts = {"DESCRIPTION": statement} if statement and name in _PERSON_LAYERS else {}
+                _for_file(gdf).to_file(path, layer=name, driver="GPKG", engine="pyogrio", layer_options=opts)
             files["gpkg"] = path
         if "geojson" in fmts:
             gdir = out / "geojson"
@@ -682,7 +627,10 @@ def export_gis(
                 path = gdir / f"{name}.geojson"
                 if path.exists():
                     path.unlink()
-                _for_geojson(gdf).to_file(path, driver="GeoJSON", engine="pyogrio", layer_options={"RFC7946": "YES", "WRITE_NAME": "NO"})
+                opts = {"RFC7946": "YES", "WRITE_NAME": "NO"}
+                if statement and name in _PERSON_LAYERS:
+                    opts["DESCRIPTION"] = statement
+                _for_geojson(gdf).to_file(path, driver="GeoJSON", engine="pyogrio", layer_options=opts)
                 files[f"geojson:{name}"] = path
     finally:
         if fixed_date:
@@ -691,7 +639,7 @@ def export_gis(
     if "csv" in fmts:
         cdir = out / "csv"
         cdir.mkdir(exist_ok=True)
-        for name, df in csv_tables(analysis, threshold=threshold).items():
+        for name, df in csv_tables(analysis, threshold=threshold, snap_m=snap_m).items():
             path = cdir / f"{name}.csv"
             df.to_csv(path, index=False, lineterminator="\n")
             files[f"csv:{name}"] = path

@@ -24,10 +24,11 @@ from __future__ import annotations
 import json
 import math
 import time
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import numpy as np
 
@@ -86,7 +87,7 @@ def write_national_outputs(
     folder: str | Path,
     *,
     inputs: dict[str, Any] | None = None,
-    min_confidence: float = 0.90,
+    min_confidence: float | None = None,
     progress: Callable[[str, float], None] | None = None,
     overview: bool = True,
 ) -> NationalOutputs:
@@ -100,8 +101,9 @@ def write_national_outputs(
         Existing or new folder (its parent must exist).
     inputs : dict, optional
         What was read (files, conversion, rows per force), recorded in ``parameters.json``.
-    min_confidence : float
-        Confidence of the cells merged into hotspot areas (0.90, 0.95 or 0.99).
+    min_confidence : float or None
+        Confidence of the cells merged into hotspot areas (0.90, 0.95 or 0.99); None (default):
+        the cells significant at the Gi* result's own ``alpha``, as :func:`hotspots.areas.hotspot_areas`.
     progress : callable, optional
         ``progress(step, fraction)`` per file written.
     overview : bool
@@ -162,6 +164,7 @@ def write_national_outputs(
         report("wrote overview.png", (len(jobs) + 2) / (len(jobs) + 3))
 
     t = time.perf_counter()
+    area_conf = min_confidence if min_confidence is not None else (None if gi is None else 1 - gi.params["alpha"])
     record = {
         "command": "hotspots national",
         "inputs": inputs or {},
@@ -173,13 +176,15 @@ def write_national_outputs(
         "counts": {"points": result.counts.params.get("n_points"), "in_area": float(np.nansum(result.counts.values)),
                    "off_grid": result.counts.params.get("points_off_grid"),
                    "outside_area": result.counts.params.get("points_outside_area")},
-        "density": None if result.density is None else {k: result.density.params.get(k) for k in ("bandwidth_m", "kernel", "method", "chunks")},
+        "density": None if result.density is None else {
+            k: result.density.params.get(k) for k in ("bandwidth_m", "kernel", "method", "chunks")
+        },
         "gi_star": None if gi is None else {
             "distance_m": gi.params.get("distance_m"), "fdr": gi.params.get("fdr"), "alpha": gi.params.get("alpha"),
             "permutations": gi.params.get("permutations"), "p_decision": gi.params.get("p_decision"),
             "hot_cells": int(gi.hot.sum()), "cold_cells": int(gi.cold.sum()),
         },
-        "areas": {"min_confidence": min_confidence, "hot": n_hot, "cold": n_cold, "layer": "hotspot_areas"},
+        "areas": {"min_confidence": area_conf, "hot": n_hot, "cold": n_cold, "layer": "hotspot_areas"},
         "timings_s": result.timings,
         "write_s": seconds,
         "peak_rss_mb": result.peak_rss_mb,
@@ -212,7 +217,7 @@ def _block_reduce(a: np.ndarray, f: int, how: str) -> np.ndarray:
         return np.where(n > 0, s / np.maximum(n, 1), np.nan)
 
 
-def _overview(result: Any, path: Path, min_confidence: float, max_px: int = 1000) -> Path:
+def _overview(result: Any, path: Path, min_confidence: float | None, max_px: int = 1000) -> Path:
     """Density (log scale) with significant hot cells in red, whole grid, one image.
 
     The grids are reduced to at most ``max_px`` cells a side first (mean density, any hot cell
@@ -237,16 +242,23 @@ def _overview(result: Any, path: Path, min_confidence: float, max_px: int = 1000
         im = ax.imshow(shown, extent=extent, cmap="magma_r", norm=LogNorm(vmin=max(lo, 1e-6), vmax=max(hi, lo * 10)),
                        interpolation="nearest")
         fig.colorbar(im, ax=ax, shrink=0.6, label="incidents per km² (log scale)")
-    if result.gistar is not None:
-        level = {0.90: 1, 0.95: 2, 0.99: 3}.get(round(min_confidence, 2), 1)
-        hot = _block_reduce((result.gistar.bins >= level) & grid.active, f, "any")
+    gi = result.gistar
+    if gi is not None:
+        if min_confidence is None:
+            min_confidence = 1.0 - float(gi.params["alpha"])
+            sig = gi.hot & grid.active
+        else:
+            level = {0.90: 1, 0.95: 2, 0.99: 3}.get(round(min_confidence, 2), 1)
+            sig = (gi.bins >= level) & grid.active
+        hot = _block_reduce(sig, f, "any")
         ax.imshow(np.ma.masked_where(~hot, hot.astype(float)), extent=extent, cmap=ListedColormap(["#d7191c"]),
                   alpha=0.55, interpolation="nearest")
     ax.set_xticks([])
     ax.set_yticks([])
     p = result.params
+    conf = f"{min_confidence:.0%} " if min_confidence is not None else ""
     ax.set_title(f"{p.get('n_points', 0):,} incidents, {p.get('cell_size_m', 0):g} m cells: density and hot spots "
-                 f"({min_confidence:.0%} Gi*, red)", fontsize=9)
+                 f"({conf}Gi*, red)", fontsize=9)
     ax.set_aspect("equal")
     fig.tight_layout()
     fig.savefig(path)

@@ -17,9 +17,10 @@ import time
 import urllib.error
 import urllib.parse
 import urllib.request
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
-from typing import Any, Callable
+from datetime import UTC, datetime
+from typing import Any
 
 from .._errors import HotspotsError
 
@@ -107,7 +108,14 @@ class RateLimiter:
     the fetcher stays well below.
     """
 
-    def __init__(self, rate: float, burst: int = 1, *, clock: Callable[[], float] = time.monotonic, sleep: Callable[[float], None] = time.sleep):
+    def __init__(
+        self,
+        rate: float,
+        burst: int = 1,
+        *,
+        clock: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], None] = time.sleep,
+    ):
         if not (rate > 0):
             raise ValueError("rate must be > 0")
         self.rate = float(rate)
@@ -150,8 +158,8 @@ def parse_retry_after(value: str | None, *, now: datetime | None = None) -> floa
     if when is None:
         return None
     if when.tzinfo is None:
-        when = when.replace(tzinfo=timezone.utc)
-    now = now or datetime.now(timezone.utc)
+        when = when.replace(tzinfo=UTC)
+    now = now or datetime.now(UTC)
     return max(0.0, (when - now).total_seconds())
 
 
@@ -213,7 +221,14 @@ class JsonClient:
             u += "?" + urllib.parse.urlencode(params)
         return u
 
-    def get_json(self, path: str, params: dict[str, Any] | None = None, *, form: dict[str, Any] | None = None, too_many_on_503: bool = False) -> Any:
+    def get_json(
+        self,
+        path: str,
+        params: dict[str, Any] | None = None,
+        *,
+        form: dict[str, Any] | None = None,
+        too_many_on_503: bool = False,
+    ) -> Any:
         """Request ``path`` (GET, or POST with ``form`` fields) and return the decoded JSON.
 
         Parameters
@@ -265,15 +280,19 @@ class JsonClient:
                 if status == 404:
                     raise NotFound(f"HTTP 404 Not Found: {url}", reason="HTTP 404", url=url) from None
                 if status == 503 and too_many_on_503 and retry_after is None:
-                    raise TooManyResults(f"HTTP 503 for a custom area (more than the API returns in one call): {url}", reason="HTTP 503", url=url) from None
+                    raise TooManyResults(
+                        f"HTTP 503 for a custom area (more than the API returns in one call): {url}", reason="HTTP 503", url=url
+                    ) from None
                 if status in (413, 414) and too_many_on_503:
-                    raise TooManyResults(f"HTTP {status}: the area's polygon is too long for one request: {url}", reason=f"HTTP {status}", url=url) from None
+                    raise TooManyResults(
+                        f"HTTP {status}: the area's polygon is too long for one request: {url}", reason=f"HTTP {status}", url=url
+                    ) from None
                 if status not in RETRY_STATUSES:
                     raise HTTPStatusError(f"HTTP {status} {exc.reason}: {url}", reason=f"HTTP {status}", url=url) from None
                 last_reason, last_detail = f"HTTP {status}", str(exc.reason)
             except http.client.IncompleteRead as exc:
                 last_reason, last_detail = "truncated body", f"got {len(exc.partial):,} bytes, {exc.expected:,} missing"
-            except (TimeoutError, socket.timeout) as exc:
+            except TimeoutError as exc:
                 last_reason, last_detail = "timeout", str(exc) or f"no answer within {self.timeout:g} s"
             except urllib.error.URLError as exc:
                 if isinstance(exc.reason, (TimeoutError, socket.timeout)):

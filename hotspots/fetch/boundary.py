@@ -13,10 +13,11 @@ from __future__ import annotations
 import json
 import os
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import shapely
 
@@ -136,9 +137,14 @@ def fetch_force_boundary(
     if out is not None and Path(out).is_dir():
         raise ParameterError(f"`out` {out} is a folder; give a file name such as {Path(out) / 'force.geojson'}.")
     client = JsonClient(
-        base_url, rate=rate, burst=burst, timeout=timeout,
+        base_url,
+        rate=rate,
+        burst=burst,
+        timeout=timeout,
         policy=RetryPolicy(retries=retries, backoff=backoff, max_backoff=max_backoff),
-        sleep=sleep, clock=clock, log=log,
+        sleep=sleep,
+        clock=clock,
+        log=log,
     )
     fid, name = _resolve(client, force)
     try:
@@ -157,7 +163,7 @@ def fetch_force_boundary(
             "name": name,
             "force": fid,
             "source": f"data.police.uk API: union of {n} neighbourhood boundaries",
-            "fetched": datetime.now(timezone.utc).date().isoformat(),
+            "fetched": datetime.now(UTC).date().isoformat(),
             "licence": BOUNDARY_LICENCE,
         },
         "geometry": json.loads(shapely.to_geojson(area)),

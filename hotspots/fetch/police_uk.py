@@ -59,15 +59,17 @@ import json
 import os
 import re
 import time
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, Callable, Sequence
+from typing import Any
 
 import shapely
 from shapely.geometry import Polygon
 from shapely.geometry.base import BaseGeometry
 
+from .. import validation
 from .._errors import ParameterError
 from ..schema import POLICE_UK_COLUMNS
 from ._http import FetchError, JsonClient, NotFound, RetryPolicy, TooManyResults
@@ -112,7 +114,6 @@ CATEGORY_LABELS: dict[str, str] = {
 CATEGORIES = ("all-crime", *CATEGORY_LABELS)
 
 _FORCE_RE = re.compile(r"^[a-z0-9][a-z0-9-]*$")
-_MONTH_RE = re.compile(r"^(\d{4})-(\d{2})$")
 #: Deepest recursive split of an area into quarters (4**8 = 65,536 tiles).
 MAX_SPLIT_DEPTH = 8
 #: Margin added to the union of neighbourhood boundaries before simplifying, degrees (~100 m).
@@ -125,10 +126,8 @@ def month_range(start: str, end: str) -> list[str]:
     """Months ``start`` .. ``end`` inclusive as ``"YYYY-MM"`` strings."""
 
     def parse(v: str, arg: str) -> tuple[int, int]:
-        m = _MONTH_RE.match(str(v).strip())
-        if not m or not 1 <= int(m.group(2)) <= 12:
-            raise ParameterError(f"`{arg}` must be a month like 2024-01; got {v!r}.")
-        return int(m.group(1)), int(m.group(2))
+        y, m = validation.month(v, arg).split("-")
+        return int(y), int(m)
 
     y0, m0 = parse(start, "start")
     y1, m1 = parse(end, "end")
@@ -204,7 +203,12 @@ def split_tile(poly: Polygon) -> list[Polygon]:
     x0, y0, x1, y1 = poly.bounds
     xm, ym = (x0 + x1) / 2, (y0 + y1) / 2
     parts: list[Polygon] = []
-    for bx in (shapely.box(x0, y0, xm, ym), shapely.box(xm, y0, x1, ym), shapely.box(x0, ym, xm, y1), shapely.box(xm, ym, x1, y1)):
+    for bx in (
+        shapely.box(x0, y0, xm, ym),
+        shapely.box(xm, y0, x1, ym),
+        shapely.box(x0, ym, xm, y1),
+        shapely.box(xm, ym, x1, y1),
+    ):
         parts += _polygons(poly.intersection(bx))
     return parts
 
@@ -230,7 +234,9 @@ def _area_from_boundary(boundary: Any) -> BaseGeometry:
                 f"its bounds are {geom.bounds}. Pass a GeoDataFrame with its CRS instead."
             )
     else:
-        raise ParameterError(f"`boundary` must be a file, GeoDataFrame, GeoSeries or shapely polygon; got {type(boundary).__name__}.")
+        raise ParameterError(
+            f"`boundary` must be a file, GeoDataFrame, GeoSeries or shapely polygon; got {type(boundary).__name__}."
+        )
     if not _polygons(geom):
         raise ParameterError("`boundary` holds no polygon.")
     return geom
@@ -339,7 +345,8 @@ class FetchSummary:
         ]
         retried = sum(self.retries.values())
         text = (
-            f"police.uk {self.force} ({self.category}), {len(self.months)} month(s): " + ", ".join(parts)
+            f"police.uk {self.force} ({self.category}), {len(self.months)} month(s): "
+            + ", ".join(parts)
             + f"; {self.rows:,} rows on disk in {self.out}; {self.requests:,} requests"
         )
         if retried:
@@ -381,7 +388,7 @@ def _load_state(out: Path) -> dict[str, Any] | None:
 
 
 def _save_state(out: Path, state: dict[str, Any]) -> None:
-    state["updated"] = datetime.now(timezone.utc).isoformat(timespec="seconds")
+    state["updated"] = datetime.now(UTC).isoformat(timespec="seconds")
     _atomic_write(out / STATE_FILE, json.dumps(state, indent=1, sort_keys=True).encode("utf-8"))
 
 
@@ -478,10 +485,8 @@ def fetch_police_uk(
     if not re.match(r"^https?://[^/\s]+", str(base_url)):
         raise ParameterError(f"`base_url` must be an http(s) URL such as {API_BASE!r}; got {base_url!r}.")
     for name, v in (("rate", rate), ("timeout", timeout), ("backoff", backoff), ("max_backoff", max_backoff)):
-        if not (isinstance(v, (int, float)) and v > 0):
-            raise ParameterError(f"`{name}` must be a positive number; got {v!r}.")
-    if isinstance(retries, bool) or not isinstance(retries, int) or retries < 0:
-        raise ParameterError(f"`retries` must be a whole number >= 0; got {retries!r}.")
+        validation.positive(v, name)
+    validation.whole(retries, "retries", low=0)
     # Local files before any network call: a missing boundary file is an error now, not after
     # the retries of the first request.
     area_given = _area_from_boundary(boundary) if boundary is not None else None
@@ -498,7 +503,11 @@ def fetch_police_uk(
 
     state = _load_state(out_dir)
     if state is not None and not refresh:
-        same = state.get("force") == force and state.get("category") == category and state.get("include_no_location") == include_no_location
+        same = (
+            state.get("force") == force
+            and state.get("category") == category
+            and state.get("include_no_location") == include_no_location
+        )
         if not same:
             raise ParameterError(
                 f"{out_dir} already holds a police.uk download of {state.get('force')!r} ({state.get('category')}, "
@@ -538,7 +547,13 @@ def fetch_police_uk(
     for m in months:
         entry = state_months.get(m)
         path = police_month_path(out_dir, m, force)
-        if not refresh and entry and entry.get("status") == "done" and path.exists() and path.stat().st_size == entry.get("bytes"):
+        if (
+            not refresh
+            and entry
+            and entry.get("status") == "done"
+            and path.exists()
+            and path.stat().st_size == entry.get("bytes")
+        ):
             settle(MonthResult(m, "already done", int(entry.get("rows", 0)), str(path.relative_to(out_dir))))
         else:
             todo.append(m)
@@ -595,7 +610,9 @@ def fetch_police_uk(
             except NotFound:
                 state_months[m] = {"status": "not published"}
                 _save_state(out_dir, state)
-                settle(MonthResult(m, "not published", error="HTTP 404 (not published yet)", requests=client.stats.requests - before))
+                settle(
+                    MonthResult(m, "not published", error="HTTP 404 (not published yet)", requests=client.stats.requests - before)
+                )
                 continue
             except FetchError as exc:
                 state_months[m] = {"status": "failed", "error": str(exc)}
@@ -604,7 +621,13 @@ def fetch_police_uk(
                 continue
             state["tiles"] = [shapely.to_wkt(t, rounding_precision=-1) for t in tiles]
             size = _write_month(path, rows)
-            state_months[m] = {"status": "done", "rows": len(rows), "bytes": size, "file": rel, "requests": client.stats.requests - before}
+            state_months[m] = {
+                "status": "done",
+                "rows": len(rows),
+                "bytes": size,
+                "file": rel,
+                "requests": client.stats.requests - before,
+            }
             _save_state(out_dir, state)
             settle(MonthResult(m, "fetched", len(rows), rel, requests=client.stats.requests - before))
         tiles_n = len(tiles) if tiles is not None else tiles_n
@@ -677,7 +700,9 @@ def neighbourhood_area(client: JsonClient, force: str) -> tuple[BaseGeometry, in
     return shapely.MultiPolygon(_polygons(area)) if len(_polygons(area)) > 1 else _polygons(area)[0], len(polys)
 
 
-def _tiles(client: JsonClient, force: str, state: dict[str, Any], area_given: BaseGeometry | None, emit: Callable[[str], None]) -> list[Polygon]:
+def _tiles(
+    client: JsonClient, force: str, state: dict[str, Any], area_given: BaseGeometry | None, emit: Callable[[str], None]
+) -> list[Polygon]:
     """The pieces of the force area to query (remembered in the state file)."""
     saved = state.get("tiles")
     if saved and area_given is None:
@@ -721,7 +746,9 @@ def _fetch_month(
     while queue:
         tile, depth = queue.pop(0)
         try:
-            crimes = client.get_json(f"crimes-street/{category}", form={"poly": _poly_param(tile), "date": month}, too_many_on_503=True)
+            crimes = client.get_json(
+                f"crimes-street/{category}", form={"poly": _poly_param(tile), "date": month}, too_many_on_503=True
+            )
         except TooManyResults:
             if depth >= MAX_SPLIT_DEPTH:
                 raise FetchError(
@@ -752,4 +779,3 @@ def _add(rows: list[list[str]], seen: set[Any], crimes: Any, month: str, force_n
             continue
         seen.add(key)
         rows.append(crime_to_row(c, month=month, force_name=force_name))
-

@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import hashlib
 import re
-from typing import Any, Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
 
 import numpy as np
 import pandas as pd
 import shapely
 from shapely.geometry.base import BaseGeometry
 
+from .. import validation
 from .._errors import CRSError, ParameterError, SchemaError
 
 #: Dates before this are "out of range" (police.uk street-level data starts in 2010).
@@ -92,7 +94,12 @@ _DATE_PATTERNS: list[tuple[re.Pattern[str], tuple[str, ...], bool, str]] = [
     (re.compile(r"^[A-Za-z]{3,9}[ -]\d{4}$"), ("%b %Y", "%B %Y"), True, "dash2space"),
     (re.compile(r"^\d{4}-\d{1,2}-\d{1,2}" + _T + r"$"), ("ISO8601",), False, "plain"),
     (re.compile(r"^\d{4}-\d{1,2}-\d{1,2}" + _T + r"\s*(?:Z|[+-]\d{2}:?\d{2})$"), ("ISO8601",), False, "tz"),
-    (re.compile(r"^\d{4}/\d{1,2}/\d{1,2}(?: \d{1,2}:\d{2}(?::\d{2})?)?$"), ("%Y/%m/%d %H:%M:%S", "%Y/%m/%d %H:%M", "%Y/%m/%d"), False, "plain"),
+    (
+        re.compile(r"^\d{4}/\d{1,2}/\d{1,2}(?: \d{1,2}:\d{2}(?::\d{2})?)?$"),
+        ("%Y/%m/%d %H:%M:%S", "%Y/%m/%d %H:%M", "%Y/%m/%d"),
+        False,
+        "plain",
+    ),
     (
         re.compile(r"^\d{1,2}[/.-]\d{1,2}[/.-]\d{4}(?:,? \d{1,2}:\d{2}(?::\d{2})?)?$"),
         ("%d/%m/%Y %H:%M:%S", "%d/%m/%Y %H:%M", "%d/%m/%Y"),
@@ -197,29 +204,10 @@ def parse_months_arg(months: Any, *, arg: str = "months") -> tuple[pd.Timestamp 
     """``('2025-01', '2025-06')`` (inclusive; either end may be None) as first-of-month Timestamps."""
     if months is None:
         return None, None
-    if isinstance(months, (str, pd.Timestamp, pd.Period)):
+    if isinstance(months, (pd.Timestamp, pd.Period)) or (isinstance(months, str) and ":" not in months):
         months = (months, months)
-    if not isinstance(months, (tuple, list)) or len(months) != 2:
-        raise ParameterError(f"`{arg}` must be a pair ('YYYY-MM', 'YYYY-MM'), inclusive; got {months!r}.")
-
-    def one(v: Any) -> pd.Timestamp | None:
-        if v is None:
-            return None
-        if isinstance(v, pd.Period):
-            return v.start_time.normalize()
-        if isinstance(v, pd.Timestamp):
-            return v.normalize().replace(day=1)
-        if isinstance(v, str) and re.fullmatch(r"\s*\d{4}-\d{1,2}\s*", v):
-            try:
-                return pd.Timestamp(v.strip() + "-01")
-            except ValueError:
-                pass
-        raise ParameterError(f"`{arg}` entries must be 'YYYY-MM' strings (or None for open-ended); got {v!r}.")
-
-    start, end = one(months[0]), one(months[1])
-    if start is not None and end is not None and start > end:
-        raise ParameterError(f"`{arg}` starts after it ends ({months[0]} > {months[1]}); give (earliest, latest).")
-    return start, end
+    first, last = validation.month_range(months, arg, open_ends=True)
+    return tuple(None if m is None else pd.Timestamp(m + "-01") for m in (first, last))  # type: ignore[return-value]
 
 
 # --------------------------------------------------------------------------------------------
@@ -251,7 +239,9 @@ def parse_bool(series: pd.Series) -> tuple[pd.Series, np.ndarray, list[str]]:
     return pd.Series(vals), bad, examples
 
 
-def normalise_enum(series: pd.Series, labels: Sequence[str], synonyms: Mapping[str, str]) -> tuple[pd.Series, np.ndarray, np.ndarray, list[str]]:
+def normalise_enum(
+    series: pd.Series, labels: Sequence[str], synonyms: Mapping[str, str]
+) -> tuple[pd.Series, np.ndarray, np.ndarray, list[str]]:
     """Map values onto canonical labels, case-, space- and punctuation-insensitively.
 
     Returns
@@ -262,7 +252,7 @@ def normalise_enum(series: pd.Series, labels: Sequence[str], synonyms: Mapping[s
     examples : list of str
         Up to five distinct unknown values.
     """
-    table: dict[str, str] = {norm_key(l): l for l in labels}
+    table: dict[str, str] = {norm_key(label): label for label in labels}
     for k, v in synonyms.items():
         table[norm_key(k)] = v
     s = as_str(series).reset_index(drop=True)
@@ -352,7 +342,8 @@ def study_area_geometry(area: Any) -> tuple[BaseGeometry | None, str | None]:
                 note = "the study area's coordinates look like longitude/latitude; converted from WGS84 to British National Grid"
     else:
         raise ParameterError(
-            f"`study_area` must be a shapely polygon, a GeoDataFrame/GeoSeries of polygons, or a boundary file path; got {type(area).__name__}."
+            "`study_area` must be a shapely polygon, a GeoDataFrame/GeoSeries of polygons, or a boundary file path; got "
+            f"{type(area).__name__}."
         )
     if geom is None or geom.is_empty or shapely.get_type_id(geom) not in (3, 6, 7):
         raise ParameterError("`study_area` must be a non-empty polygon or multipolygon.")

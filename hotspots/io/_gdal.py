@@ -60,7 +60,9 @@ def read_geo(source: Source, *, layer: Any = None) -> Table:
         msg = re.sub(r"'?/vsimem/\S+?'?(?=[\s:;,.]|$)", "the file", msg)[:300].rstrip(". ")
         if "not recognized as being in a supported file format" in msg:
             msg = f"the content is not valid {source.fmt.upper()}"
-        raise InputError(f"{source.name} cannot be read as {source.fmt.upper()}: {msg}. Check that the file is complete and in that format.") from None
+        raise InputError(
+            f"{source.name} cannot be read as {source.fmt.upper()}: {msg}. Check that the file is complete and in that format."
+        ) from None
 
 
 def _read_geo_inner(source: Source, target: Any, layer: Any, notes: list[str]) -> Table:
@@ -141,15 +143,17 @@ def inspect_geopackage(source: Source, layer: Any = None, budget: LoadBudget | N
     try:
         con = _connect(source)
     except (sqlite3.Error, OSError) as exc:
-        raise InputError(f"{source.name} cannot be read as a GeoPackage (SQLite: {exc}). Check that the file is complete.") from None
+        raise InputError(
+            f"{source.name} cannot be read as a GeoPackage (SQLite: {exc}). Check that the file is complete."
+        ) from None
     try:
         con.set_progress_handler(stop, 10_000)
         objects = con.execute("SELECT type, name, sql FROM sqlite_master").fetchall()
         views = [name for kind, name, _ in objects if kind == "view"]
         if views:
             raise InputError(
-                f"{source.name} holds SQL view(s) ({', '.join(repr(v) for v in views[:5])}). hotspots reads GeoPackage tables only: "
-                "a view is a query that runs on every read (a recursive one never ends). Save the layer as a table "
+                f"{source.name} holds SQL view(s) ({', '.join(repr(v) for v in views[:5])}). hotspots reads GeoPackage tables "
+                "only: a view is a query that runs on every read (a recursive one never ends). Save the layer as a table "
                 "(in QGIS: Export > Save Features As..., GeoPackage) and load that."
             )
         recursive = [name for _, name, sql in objects if sql and re.search(r"\bRECURSIVE\b", sql, re.I)]
@@ -166,7 +170,9 @@ def inspect_geopackage(source: Source, layer: Any = None, budget: LoadBudget | N
             name = layers[0]
         elif isinstance(layer, (int, np.integer)) and not isinstance(layer, bool):
             if not 0 <= int(layer) < len(layers):
-                raise InputError(f"{source.name} has {len(layers)} layer(s); `layer={layer}` is not one of them (0 to {len(layers) - 1}).")
+                raise InputError(
+                    f"{source.name} has {len(layers)} layer(s); `layer={layer}` is not one of them (0 to {len(layers) - 1})."
+                )
             name = layers[int(layer)]
         else:
             name = str(layer)
@@ -176,7 +182,8 @@ def inspect_geopackage(source: Source, layer: Any = None, budget: LoadBudget | N
         kind, sql = kinds.get(name, ("", ""))
         if kind != "table" or sql.lstrip().upper().startswith("CREATE VIRTUAL"):
             raise InputError(
-                f"{source.name}: layer {name!r} is not a plain table ({'a virtual table' if kind == 'table' else kind or 'unknown'}); "
+                f"{source.name}: layer {name!r} is not a plain table "
+                f"({'a virtual table' if kind == 'table' else kind or 'unknown'}); "
                 "hotspots reads GeoPackage tables only. Save the layer as a table and load that."
             )
         info = con.execute(f"PRAGMA table_xinfo({_quote(name)})").fetchall()
@@ -194,9 +201,13 @@ def inspect_geopackage(source: Source, layer: Any = None, budget: LoadBudget | N
                 f"{source.name}: reading the GeoPackage's catalogue took more than {SQLITE_SECONDS:.0f} s (or the load's "
                 f"{budget.limits.label} time limit of {budget.limits.max_seconds:,.0f} s ran out). {budget.limits.fix}"
             ) from None
-        raise InputError(f"{source.name} cannot be read as a GeoPackage (SQLite: {exc}). Check that the file is complete.") from None
+        raise InputError(
+            f"{source.name} cannot be read as a GeoPackage (SQLite: {exc}). Check that the file is complete."
+        ) from None
     except sqlite3.Error as exc:
-        raise InputError(f"{source.name} cannot be read as a GeoPackage (SQLite: {exc}). Check that the file is complete.") from None
+        raise InputError(
+            f"{source.name} cannot be read as a GeoPackage (SQLite: {exc}). Check that the file is complete."
+        ) from None
     finally:
         con.close()
 

@@ -11,7 +11,8 @@ been checked against what the budget leaves.
 from __future__ import annotations
 
 import io
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 
@@ -48,10 +49,10 @@ def parquet_value_bytes(pf: Any) -> int:
     return max(values, pages)
 
 
-def _bomb(name: str, nbytes: float, budget: LoadBudget, limit: float) -> LimitError:
+def _bomb(name: str, nbytes: float, budget: LoadBudget, limit: float, what: str = "its text unpacks") -> LimitError:
     return LimitError(
-        f"{name}: its text unpacks to {size_text(nbytes)} or more in memory (a highly compressed file; possibly a "
-        f"decompression bomb), more than the {budget.limits.label} limit leaves ({size_text(limit)}). {budget.limits.fix}"
+        f"{name}: {what} to {size_text(nbytes)} or more in memory (a highly compressed file; possibly a decompression "
+        f"bomb), more than the {budget.limits.label} limits leave for it ({size_text(limit)}). {budget.limits.fix}"
     )
 
 
@@ -107,6 +108,8 @@ def read_parquet(source: Source) -> Table:
         md = pf.metadata
         fixed = parquet_value_bytes(pf)
         budget.admit(source.name, fmt="parquet", rows=int(md.num_rows), columns=int(md.num_columns), nbytes=fixed)
+        if fixed > budget.unpacked_left():
+            raise _bomb(source.name, fixed, budget, budget.unpacked_left(), what="its values unpack")
         budget.add_unpacked(fixed, f"{source.name} (its values, from the footer)")
         names = pf.schema_arrow.names
         text = [f.name for f in pf.schema_arrow if _is_text(f.type)]

@@ -6,8 +6,9 @@ reason, so that each dropped row is counted once, under the first reason that ap
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any, Sequence
+from typing import Any
 
 import geopandas as gpd
 import numpy as np
@@ -248,7 +249,9 @@ def _in_box(x: np.ndarray, y: np.ndarray) -> np.ndarray:
         return (x >= lo) & (x <= hi) & (y >= la) & (y <= lb)
 
 
-def dates(table: Table, b: ReportBuilder, col: str, *, month_column: bool, label: str = "date", required: bool = True) -> tuple[pd.Series, pd.Series]:
+def dates(
+    table: Table, b: ReportBuilder, col: str, *, month_column: bool, label: str = "date", required: bool = True
+) -> tuple[pd.Series, pd.Series]:
     """Parse a date column. Returns (month start, occurred) as ``datetime64[ns]`` Series.
 
     Drops ``missing date`` (blank; only when ``required``), ``unparseable date``, ``date out of
@@ -278,7 +281,10 @@ def month_filter(b: ReportBuilder, month: pd.Series, months: tuple[pd.Timestamp 
     if end is not None:
         mask |= m > np.datetime64(end)
     b.drop(mask, "month outside range")
-    b.note(f"months {start.strftime('%Y-%m') if start is not None else 'start'} to {end.strftime('%Y-%m') if end is not None else 'end'} (inclusive)")
+    b.note(
+        f"months {start.strftime('%Y-%m') if start is not None else 'start'} to "
+        f"{end.strftime('%Y-%m') if end is not None else 'end'} (inclusive)"
+    )
 
 
 _CATEGORY_ALIASES = {"asb": "antisocialbehaviour"}
@@ -306,7 +312,10 @@ def category_filter(b: ReportBuilder, category: pd.Series, categories: Any) -> N
     unmatched = [c for c in wanted_list if _CATEGORY_ALIASES.get(norm_key(c), norm_key(c)) not in present]
     if unmatched:
         shown = ", ".join(sorted({u for u in uniq if u})[:15])
-        b.warn(f"categor{'y' if len(unmatched) == 1 else 'ies'} {', '.join(repr(u) for u in unmatched)} matched no rows; categories present: {shown}")
+        b.warn(
+            f"categor{'y' if len(unmatched) == 1 else 'ies'} {', '.join(repr(u) for u in unmatched)} matched no rows; "
+            f"categories present: {shown}"
+        )
     b.note(f"categories selected: {', '.join(wanted_list)}")
 
 
@@ -358,7 +367,10 @@ def finish(
         if dup.any():
             extra["duplicate id"] = int(dup.sum())
             extra_ex["duplicate id"] = refs(dup)
-            warnings.append(f"{int(dup.sum()):,} row(s) repeat an id already read from an earlier file (e.g. the same month loaded twice); dropped as 'duplicate id'")
+            warnings.append(
+                f"{int(dup.sum()):,} row(s) repeat an id already read from an earlier file (e.g. the same month loaded twice); "
+                "dropped as 'duplicate id'"
+            )
             keep &= ~dup
     geom, area_note = study_area_geometry(study_area)
     if area_note:
@@ -484,7 +496,9 @@ def guard(func: Any) -> Any:
     return wrapper
 
 
-def run_tables(items: list[Any], fn: Any, *, layer: Any = None, skip_bad_files: bool = True) -> tuple[list, list, list, list[str]]:
+def run_tables(
+    items: list[Any], fn: Any, *, layer: Any = None, skip_bad_files: bool = True
+) -> tuple[list, list, list, list[str]]:
     """Apply ``fn(index, table) -> (part, report)`` to each source/table.
 
     With several inputs and ``skip_bad_files``, an input that raises InputError/CRSError is

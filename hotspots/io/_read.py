@@ -22,9 +22,10 @@ import re
 import struct
 import zipfile
 import zlib
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
-from typing import Any, Iterable, Sequence
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -237,7 +238,10 @@ def _check_magic(name: str, fmt: str, head: bytes) -> None:
     expected = {"csv": (None, "gzip"), "geojson": (None,), "parquet": ("parquet",), "gpkg": ("gpkg",), "zip": ("zip",)}
     ok = expected.get(fmt)
     if ok is not None and kind not in ok and len(head) > 0:
-        what = {"zip": "a ZIP archive", "gzip": "gzip data", "parquet": "a Parquet file", "gpkg": "a GeoPackage/SQLite file", None: "text"}[kind]
+        what = {
+            "zip": "a ZIP archive", "gzip": "gzip data", "parquet": "a Parquet file", "gpkg": "a GeoPackage/SQLite file",
+            None: "text",
+        }[kind]
         raise InputError(
             f"{name} is named as {fmt.upper()} but its content looks like {what}. Rename it to match its "
             "content, or export it again in the format its name says."
@@ -247,7 +251,7 @@ def _check_magic(name: str, fmt: str, head: bytes) -> None:
 def _upload_parts(obj: Any) -> tuple[str, bytes] | None:
     if isinstance(obj, Upload):
         return obj.name, bytes(obj.data)
-    if isinstance(obj, tuple) and len(obj) == 2 and isinstance(obj[0], str) and isinstance(obj[1], (bytes, bytearray, memoryview)):
+    if _is_upload_tuple(obj):
         return obj[0], bytes(obj[1])
     if hasattr(obj, "read") and not isinstance(obj, (str, os.PathLike)):
         name = getattr(obj, "name", None)
@@ -309,6 +313,8 @@ def _extract(zf: zipfile.ZipFile, info: zipfile.ZipInfo, name: str, fmt: str, bu
             chunk = fh.read(CHUNK_BYTES)
             if not chunk:
                 break
+            if not chunks and chunk[:2] == b"\x1f\x8b":
+                fmt = "gzip"  # a .csv.gz member: its lines are counted when it is unpacked
             chunks.append(chunk)
             total += len(chunk)
             if fmt == "csv":
@@ -331,7 +337,9 @@ def _zip_sources(name: str, data: bytes | None, path: Path | None, *, allowed: s
         zf = zipfile.ZipFile(io.BytesIO(data) if data is not None else path)  # type: ignore[arg-type]
     except (zipfile.BadZipFile, OSError, ValueError, EOFError, NotImplementedError) as exc:
         # NotImplementedError: a damaged header that claims a ZIP version Python cannot read
-        raise InputError(f"{name} is not a readable ZIP archive ({exc}). Download it again or unzip it and load the folder.") from None
+        raise InputError(
+            f"{name} is not a readable ZIP archive ({exc}). Download it again or unzip it and load the folder."
+        ) from None
     out: list[Source] = []
     with zf:
         infos = [i for i in zf.infolist() if not _is_skippable_member(i.filename)]
@@ -356,7 +364,8 @@ def _zip_sources(name: str, data: bytes | None, path: Path | None, *, allowed: s
                 blob = _extract(zf, info, f"{name}:{member}", fmt, budget)
             except (zipfile.BadZipFile, zlib.error, OSError, EOFError, NotImplementedError, RuntimeError) as exc:
                 out.append(Source(name=f"{name}:{member}", fmt=fmt, data=b"",
-                                  error=f"{name}:{member} cannot be extracted ({exc}); the archive is damaged. Download it again."))
+                                  error=f"{name}:{member} cannot be extracted ({exc}); the archive is damaged. "
+                                        "Download it again."))
                 continue
             out.append(Source(name=f"{name}:{member}", fmt=fmt, data=blob, counted=True))
     return out
@@ -376,7 +385,9 @@ def _zip_member_fmt(member: str, allowed: set[str]) -> str | None:
 
 
 @within_limits
-def resolve_sources(inputs: Any, *, allowed: Sequence[str] = ("csv", "zip", "parquet", "gpkg", "geojson")) -> tuple[list[Source], list[str]]:
+def resolve_sources(
+    inputs: Any, *, allowed: Sequence[str] = ("csv", "zip", "parquet", "gpkg", "geojson")
+) -> tuple[list[Source], list[str]]:
     """Expand paths, folders, archives and uploads into a flat, ordered list of sources.
 
     Parameters
@@ -425,6 +436,8 @@ def resolve_sources(inputs: Any, *, allowed: Sequence[str] = ("csv", "zip", "par
             # One bad input among several: reported when read (the loaders skip it with a
             # warning, and the rest load), like a damaged file in a folder.
             sources.append(Source(name=_item_name(item), fmt="csv", data=b"", error=str(exc)))
+    what = _item_name(items[0]) if len(items) == 1 else f"these {len(items)} inputs"
+    _check_claimed_sizes([s for s in sources if not s.counted and s.error is None], what, current_budget())
     return sources, skipped
 
 
@@ -478,9 +491,11 @@ def _resolve_item(item: Any, allowed_set: set[str], skipped: list[str]) -> list[
                 continue
             found.append(Source(name=str(p.relative_to(path.parent)) if p.parent != path else p.name, fmt=fmt, path=p))
         if not found:
-            raise InputError(f"folder {path} holds no data files ({', '.join(sorted(k for k, v in SUPPORTED_FORMATS.items() if v in allowed_set))}).")
+            raise InputError(
+                f"folder {path} holds no data files "
+                f"({', '.join(sorted(k for k, v in SUPPORTED_FORMATS.items() if v in allowed_set))})."
+            )
         budget.add_files(len(found), f"folder {path}")
-        _check_claimed_sizes(found, f"folder {path}", budget)
         return found
     if not path.exists():
         raise InputError(f"file not found: {path}. Check the path (relative paths are from {Path.cwd()}).")
@@ -503,30 +518,51 @@ def _resolve_item(item: Any, allowed_set: set[str], skipped: list[str]) -> list[
 
 
 def _is_upload_tuple(obj: Any) -> bool:
-    return isinstance(obj, tuple) and len(obj) == 2 and isinstance(obj[0], str) and isinstance(obj[1], (bytes, bytearray, memoryview))
+    return (
+        isinstance(obj, tuple) and len(obj) == 2 and isinstance(obj[0], str)
+        and isinstance(obj[1], (bytes, bytearray, memoryview))
+    )
+
+
+#: Deflate's largest possible ratio is about 1,032:1; a gzip trailer claiming more is damaged.
+_MAX_DEFLATE_RATIO = 1100
 
 
 def _claimed_size(source: Source) -> int:
-    """What a file on disk says it unpacks to: its size, or for gzip the size in its trailer
-    (modulo 4 GiB, and a hostile file can lie: the stream is still measured as it is unpacked)."""
+    """What a source says it unpacks to: its size, or for gzip the size in its trailer.
+
+    A trailer is a claim (modulo 4 GiB; a hostile or truncated file can hold anything): one that
+    deflate could not produce from the file's size is ignored, and the stream is measured as it
+    is unpacked in any case.
+    """
     try:
-        with open(source.path, "rb") as fh:  # type: ignore[arg-type]
-            if fh.read(2) != b"\x1f\x8b":
-                return os.fstat(fh.fileno()).st_size
-            fh.seek(-4, os.SEEK_END)
-            return struct.unpack("<I", fh.read(4))[0]
-    except (OSError, struct.error):
+        if source.data is not None:
+            size, head = len(source.data), source.data[:2]
+            tail = source.data[-4:]
+        else:
+            with open(source.path, "rb") as fh:  # type: ignore[arg-type]
+                head = fh.read(2)
+                size = os.fstat(fh.fileno()).st_size
+                fh.seek(max(size - 4, 0))
+                tail = fh.read(4)
+    except OSError:
         return 0  # unreadable: reported when it is read
+    if head != b"\x1f\x8b" or size < 18:
+        return size
+    claimed = struct.unpack("<I", tail)[0]
+    return claimed if claimed <= _MAX_DEFLATE_RATIO * size else size
 
 
 def _check_claimed_sizes(sources: list[Source], what: str, budget: LoadBudget) -> None:
-    """Refuse a folder whose files add up to more than the unpacked-size limit, before reading any."""
-    total = budget.unpacked + sum(_claimed_size(s) for s in sources)
+    """Refuse inputs whose files add up to more than the unpacked-size limit, before reading any
+    (ZIP members were counted from their archive's directory already)."""
+    claimed = sum(_claimed_size(s) for s in sources)
     limit = budget.limits.max_unpacked_bytes
-    if total > limit:
+    if budget.unpacked + claimed > limit:
+        earlier = f" (with the {size_text(budget.unpacked)} of earlier files in this load)" if budget.unpacked else ""
         raise LimitError(
-            f"{what}: the files unpack to {size_text(total)}, more than the {budget.limits.label} limit of "
-            f"{size_text(limit)} unpacked. {budget.limits.fix}"
+            f"{what}: unpacks to {size_text(claimed)}{earlier} by its files' sizes and gzip trailers, more than the "
+            f"{budget.limits.label} limit of {size_text(limit)} per load. {budget.limits.fix}"
         )
 
 
@@ -546,7 +582,7 @@ def _gunzip(fileobj: Any, name: str, budget: LoadBudget) -> bytes:
                 chunks.append(chunk)
                 total += len(chunk)
                 if total > left:
-                    budget.add_unpacked(total, name)  # raises: more than the limit
+                    budget.add_unpacked(total, name, streamed=True)  # raises: more than the limit
                 rows += chunk.count(b"\n")
                 budget.check_stream(name, nbytes=total, rows=rows)
     except (OSError, EOFError, zlib.error) as exc:
@@ -572,7 +608,9 @@ def decode_text(raw: bytes, name: str) -> tuple[str, str | None]:
         try:
             text = raw.decode("utf-16")
         except UnicodeDecodeError as exc:
-            raise InputError(f"{name} starts with a UTF-16 byte-order mark but is not valid UTF-16 ({exc.reason}). Save it as UTF-8 CSV.") from None
+            raise InputError(
+                f"{name} starts with a UTF-16 byte-order mark but is not valid UTF-16 ({exc.reason}). Save it as UTF-8 CSV."
+            ) from None
         return text, f"{name} is UTF-16; decoded it (UTF-8 is preferred)"
     try:
         text = raw.decode("utf-8")
@@ -580,7 +618,10 @@ def decode_text(raw: bytes, name: str) -> tuple[str, str | None]:
         first = f"byte 0x{raw[exc.start]:02x} at position {exc.start}"
         try:
             text = raw.decode("cp1252")
-            note = f"{name} is not UTF-8 ({first}); read it as Windows-1252 (cp1252). Check accented letters and symbols such as £."
+            note = (
+                f"{name} is not UTF-8 ({first}); read it as Windows-1252 (cp1252). Check accented letters and symbols "
+                "such as £."
+            )
         except UnicodeDecodeError:
             text = raw.decode("latin-1")
             note = f"{name} is not UTF-8 ({first}); read it as Latin-1 (ISO-8859-1). Check accented letters and symbols."
@@ -629,7 +670,8 @@ def csv_shape(raw: bytes, name: str, budget: LoadBudget | None = None) -> tuple[
     start = 3 if raw.startswith(b"\xef\xbb\xbf") else 0
     nl = raw.find(b"\n", start)
     end = len(raw) if nl < 0 else nl
-    text = raw[start : min(end, start + 4096)].decode("latin-1").replace("\x00", "")  # separators are ASCII in UTF-8, cp1252, UTF-16
+    # The separators are ASCII in UTF-8, cp1252 and UTF-16 alike.
+    text = raw[start : min(end, start + 4096)].decode("latin-1").replace("\x00", "")
     delim = _sniff_delimiter(text)
     columns = raw.count(delim.encode(), start, end) + 1
     if columns > budget.limits.max_columns and end - start <= MAX_HEADER_BYTES:
@@ -747,7 +789,9 @@ def _read_slow(text: str, name: str, delim: str) -> Table:
                 raise InputError(f"{name}: cannot parse line {start_line} ({exc}). Check the file's quoting.") from None
             prev_line = reader.line_num
             if header is None:
-                raise InputError(f"{name}: the header line cannot be parsed ({exc}). The first line must hold the column names.") from None
+                raise InputError(
+                    f"{name}: the header line cannot be parsed ({exc}). The first line must hold the column names."
+                ) from None
             record += 1
             malformed += 1
             if len(examples) < 5:
@@ -773,7 +817,10 @@ def _read_slow(text: str, name: str, delim: str) -> Table:
         numbers.append(record)
     if header is None:
         raise InputError(f"{name} is empty: it has no header and no rows. Choose a file with data in it.")
-    df = pd.DataFrame(rows, columns=header, dtype="str") if rows else pd.DataFrame({h: pd.Series([], dtype="str") for h in header})
+    if rows:
+        df = pd.DataFrame(rows, columns=header, dtype="str")
+    else:
+        df = pd.DataFrame({h: pd.Series([], dtype="str") for h in header})
     return Table(
         name=name,
         frame=df,
@@ -817,7 +864,8 @@ def bytes_as_text(frame: pd.DataFrame) -> pd.DataFrame:
         return frame
     frame = frame.copy()
     for c in binary:
-        frame[c] = frame[c].map(lambda v: bytes(v).decode("utf-8", "replace") if isinstance(v, (bytes, bytearray, memoryview)) else v)
+        frame[c] = frame[c].map(lambda v: bytes(v).decode("utf-8", "replace") if isinstance(v, (bytes, bytearray, memoryview))
+                                else v)
     return frame
 
 

@@ -14,12 +14,12 @@ import numpy as np
 import shapely
 
 from .._errors import CRSError, InputError, ParameterError, SchemaError
-from ._pipeline import guard
 from ._gdal import read_geo
 from ._parquet import read_parquet
+from ._pipeline import guard
 from ._read import Source, Upload, _upload_parts, resolve_sources
-from .limits import current_budget
 from .coords import BRITISH_ISLES_BNG, detect_crs
+from .limits import current_budget
 
 __all__ = ["load_boundary"]
 
@@ -36,10 +36,18 @@ def _read_zip(src: Source, layer: Any) -> gpd.GeoDataFrame:
         members = [i for i in zf.infolist() if not i.filename.endswith("/") and "__MACOSX" not in i.filename]
         data_members = [i for i in members if PurePosixPath(i.filename).suffix.lower() in _GEO]
         if not data_members:
-            raise InputError(f"{src.name} holds no boundary file (.shp, .gpkg, .geojson). Put the boundary in the archive, or load it directly.")
+            raise InputError(
+                f"{src.name} holds no boundary file (.shp, .gpkg, .geojson). Put the boundary in the archive, or load it "
+                "directly."
+            )
         main = sorted(data_members, key=lambda i: (_GEO.index(PurePosixPath(i.filename).suffix.lower()), i.filename))[0]
         stem = PurePosixPath(main.filename).with_suffix("")
-        wanted = [main] + [i for i in members if PurePosixPath(i.filename).with_suffix("") == stem and PurePosixPath(i.filename).suffix.lower() in _SIDE and i is not main]
+        wanted = [main] + [
+            i for i in members
+            if PurePosixPath(i.filename).with_suffix("") == stem
+            and PurePosixPath(i.filename).suffix.lower() in _SIDE
+            and i is not main
+        ]
         budget = current_budget()
         budget.add_files(len(wanted), src.name)
         budget.add_unpacked(sum(i.file_size for i in wanted), f"{src.name} (from its directory)")
@@ -51,7 +59,9 @@ def _read_zip(src: Source, layer: Any) -> gpd.GeoDataFrame:
                 raise InputError(f"{src.name}:{i.filename} cannot be extracted ({exc}).") from None
         suf = PurePosixPath(main.filename).suffix.lower()
         fmt = {"shp": "shp", "gpkg": "gpkg"}.get(suf.lstrip("."), "geojson")
-        member = Source(name=f"{src.name}:{main.filename}", fmt=fmt, path=Path(tmp) / PurePosixPath(main.filename).name, counted=True)
+        member = Source(
+            name=f"{src.name}:{main.filename}", fmt=fmt, path=Path(tmp) / PurePosixPath(main.filename).name, counted=True
+        )
         table = read_geo(member, layer=layer)
         table.frame.attrs["notes"] = list(table.notes)
         return table.frame
@@ -159,7 +169,9 @@ def _finish_boundary(gdf: gpd.GeoDataFrame, name: str, *, fill_holes: bool, crs:
     out = gdf.to_crs(27700)
     coords = shapely.get_coordinates(np.asarray(out.geometry.values))
     if not np.all(np.isfinite(coords)):
-        raise CRSError(f"{name}: coordinates could not be converted to British National Grid (non-finite results). Check the file's CRS.")
+        raise CRSError(
+            f"{name}: coordinates could not be converted to British National Grid (non-finite results). Check the file's CRS."
+        )
     xmin, xmax, ymin, ymax = BRITISH_ISLES_BNG
     b = out.total_bounds
     if b[0] < xmin or b[2] > xmax or b[1] < ymin or b[3] > ymax:

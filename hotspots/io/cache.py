@@ -20,9 +20,9 @@ Content hash or size + mtime: the trade-off
 --------------------------------------------
 ``"content"`` (the default) reads and hashes every byte each time (SHA-256, which current CPUs
 run in hardware: 24 MB in 15 ms for the 12 Derbyshire files, about twice as fast as BLAKE2b
-here; files are hashed on two threads). It cannot be fooled. ``"stat"`` only looks at sizes and modification times (microseconds per
-file) but is fooled by an edit that keeps both (a file replaced by another of the same size with
-its time preserved, ``touch -d``, coarse-time file systems). Use ``"stat"`` for big, immutable
+here; files are hashed on two threads). It cannot be fooled. ``"stat"`` only looks at sizes and
+modification times (microseconds per file) but is fooled by an edit that keeps both (a file replaced
+by another of the same size with its time preserved, ``touch -d``, coarse-time file systems). Use ``"stat"`` for big, immutable
 archives and ``"content"`` for anything that is edited. ``"refresh"`` rebuilds the entry.
 
 Where and what
@@ -49,9 +49,10 @@ import hashlib
 import json
 import os
 import warnings
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable, Mapping
+from typing import Any
 
 import geopandas as gpd
 import numpy as np
@@ -148,7 +149,9 @@ def _code_fingerprint() -> str:
     for f in sorted(io_dir.glob("*.py")) + [io_dir.parent / "report.py", io_dir.parent / "schema.py"]:
         h.update(f.name.encode())
         h.update(f.read_bytes())
-    for v in (__version__, pd.__version__, geopandas.__version__, shapely.__version__, pyproj.__version__, pyarrow.__version__, np.__version__):
+    versions = (__version__, pd.__version__, geopandas.__version__, shapely.__version__, pyproj.__version__, pyarrow.__version__,
+                np.__version__)
+    for v in versions:
         h.update(str(v).encode())
     return h.hexdigest()
 

@@ -53,7 +53,9 @@ BRITISH_ISLES_BNG = (-250_000.0, 800_000.0, -150_000.0, 1_350_000.0)
 _MERC_UK = (-1_300_000.0, 450_000.0, 6_200_000.0, 8_700_000.0)
 _MERC_MAX = 20_037_508.342789244
 
-_NAMES = {4326: "longitude/latitude (WGS84, EPSG:4326)", 27700: "British National Grid (EPSG:27700)", 3857: "Web Mercator (EPSG:3857)"}
+_NAMES = {
+    4326: "longitude/latitude (WGS84, EPSG:4326)", 27700: "British National Grid (EPSG:27700)", 3857: "Web Mercator (EPSG:3857)",
+}
 
 
 @dataclass(frozen=True)
@@ -121,7 +123,9 @@ def detect_crs(x: Any, y: Any, *, min_share: float = 0.5) -> DetectedCRS:
     xa, ya = xa[ok], ya[ok]
     n = xa.size
     if n == 0:
-        raise CRSError("cannot detect the coordinate system: no finite coordinates. Pass `crs=` (e.g. `crs=4326` or `crs=27700`).")
+        raise CRSError(
+            "cannot detect the coordinate system: no finite coordinates. Pass `crs=` (e.g. `crs=4326` or `crs=27700`)."
+        )
     degrees = (np.abs(xa) <= 180) & (np.abs(ya) <= 180)
     counts = {
         (4326, False): int(_in(xa, ya, UK_LONLAT_BOX).sum()),
@@ -152,7 +156,9 @@ def detect_crs(x: Any, y: Any, *, min_share: float = 0.5) -> DetectedCRS:
     elif epsg == 27700:
         reason = f"coordinates look like {_NAMES[27700]}: {pct} of {n:,} points fall in easting 0..700 km, northing 0..1300 km"
     else:
-        reason = f"coordinates look like {_NAMES[3857]} metres: {pct} of {n:,} points fall in the British Isles in that projection"
+        reason = (
+            f"coordinates look like {_NAMES[3857]} metres: {pct} of {n:,} points fall in the British Isles in that projection"
+        )
     return DetectedCRS(epsg=epsg, swapped=swapped, reason=reason, share=share)
 
 
@@ -161,7 +167,9 @@ def resolve_crs(crs: Any) -> pyproj.CRS:
     try:
         return pyproj.CRS.from_user_input(crs)
     except Exception as exc:  # noqa: BLE001 - pyproj raises its own CRSError with a long message
-        raise CRSError(f"`crs` {crs!r} is not a coordinate reference system pyproj understands ({exc}). Use e.g. `crs=4326` or `crs=27700`.") from None
+        raise CRSError(
+            f"`crs` {crs!r} is not a coordinate reference system pyproj understands ({exc}). Use e.g. `crs=4326` or `crs=27700`."
+        ) from None
 
 
 def plausible(x: np.ndarray, y: np.ndarray, crs: Any) -> np.ndarray:
@@ -219,7 +227,9 @@ def to_bng(x: Any, y: Any, crs: Any) -> tuple[np.ndarray, np.ndarray, np.ndarray
             try:
                 tx, ty = _transformer(c.to_wkt()).transform(x[fin], y[fin], errcheck=False)
             except Exception as exc:  # noqa: BLE001
-                raise CRSError(f"cannot convert coordinates from {c.name} to British National Grid ({exc}). Check `crs`.") from None
+                raise CRSError(
+                    f"cannot convert coordinates from {c.name} to British National Grid ({exc}). Check `crs`."
+                ) from None
             X[fin], Y[fin] = tx, ty
     ok = np.isfinite(X) & np.isfinite(Y) & _in(np.nan_to_num(X, nan=-1e12), np.nan_to_num(Y, nan=-1e12), BRITISH_ISLES_BNG)
     X = np.where(ok, X, np.nan)

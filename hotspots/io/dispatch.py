@@ -20,7 +20,8 @@ from .tasks import load_tasks
 __all__ = ["load_any", "split_police", "KINDS"]
 
 KINDS = ("incidents", "referrals", "tasks", "boundary")
-_POLICE_OPTIONS = {"categories", "months", "study_area", "drop_outside", "skip_bad_files", "cache", "cache_dir"}  # cache/cache_dir: hotspots.io.cache
+# cache/cache_dir: hotspots.io.cache
+_POLICE_OPTIONS = {"categories", "months", "study_area", "drop_outside", "skip_bad_files", "cache", "cache_dir"}
 
 
 def _is_text(source: Any) -> bool:

@@ -39,8 +39,8 @@ csv fallback 849 B and 1,600 B for the points and 22-column cases. Parquet 518-5
 
 What a load keeps after a table is parsed is about :data:`KEPT_ROW_BYTES` per row (the national
 2025 police.uk set: 4.0 million rows in 474 files peak at 3.6 GB above the process's start,
-0.9 KB a row, in 37 s); the estimate of a load is what earlier tables keep plus the peak of the
-table being parsed.
+0.9 KB a row, in 37 s); the estimate of a load is :data:`LOAD_BASE_BYTES` (what any load needs:
+1,000 rows peak at 24.5 MB) plus what earlier tables keep plus the peak of the table being parsed.
 """
 
 from __future__ import annotations
@@ -52,8 +52,9 @@ import inspect
 import os
 import re
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Any, Iterator
+from typing import Any
 
 from .._errors import LimitError, ParameterError
 
@@ -67,6 +68,7 @@ __all__ = [
     "limits_for",
     "estimate_memory",
     "KEPT_ROW_BYTES",
+    "LOAD_BASE_BYTES",
     "size_text",
 ]
 
@@ -85,6 +87,9 @@ GEOJSON_BYTES = 8
 SLOW_CSV_FACTOR = 1.4
 #: Memory a load keeps per row read once its table is parsed (the national 2025 set: 0.9 KB).
 KEPT_ROW_BYTES = 900
+#: Memory any load needs whatever its size (libraries' first use: pyproj's CRS database, Arrow's
+#: memory pool): 1,000 rows peak at 24.5 MB in a fresh process.
+LOAD_BASE_BYTES = 32 * MiB
 #: A CSV header longer than this is not a header (a million columns, or no line breaks at all).
 MAX_HEADER_BYTES = MiB
 
@@ -125,7 +130,7 @@ class LoadLimits:
     env: str = ""
     fix: str = ""
 
-    def replace(self, **changes: Any) -> "LoadLimits":
+    def replace(self, **changes: Any) -> LoadLimits:
         """A copy with some values changed (e.g. ``BATCH_LIMITS.replace(max_rows=20_000_000)``)."""
         return _checked(dataclasses.replace(self, **changes))
 
@@ -258,7 +263,7 @@ class LoadBudget:
         self.files = 0
         self.unpacked = 0
         self.rows = 0
-        self.kept = 0  # memory kept by the tables parsed so far (estimate, bytes)
+        self.kept = LOAD_BASE_BYTES  # memory held by the load so far (estimate, bytes)
 
     def _fail(self, what: str, amount: str, limit: str) -> None:
         raise LimitError(f"{what}: {amount}, more than the {self.limits.label} limit of {limit}. {self.limits.fix}")
@@ -279,11 +284,22 @@ class LoadBudget:
         if self.files > self.limits.max_files:
             self._fail(what, f"{self.files:,} files in one load", f"{self.limits.max_files:,} files")
 
-    def add_unpacked(self, nbytes: int, what: str) -> None:
-        """Count ``nbytes`` more unpacked bytes (before they are unpacked when the size is known)."""
+    def add_unpacked(self, nbytes: int, what: str, *, streamed: bool = False) -> None:
+        """Count ``nbytes`` more unpacked bytes (before they are unpacked when the size is known;
+        ``streamed``: counted while unpacking, so the total is only known to pass the limit)."""
+        before = self.unpacked
         self.unpacked += int(nbytes)
-        if self.unpacked > self.limits.max_unpacked_bytes:
-            self._fail(what, f"unpacks to {size_text(self.unpacked)} (this load so far)", f"{size_text(self.limits.max_unpacked_bytes)} unpacked")
+        limit = self.limits.max_unpacked_bytes
+        if self.unpacked > limit:
+            earlier = f" (with the {size_text(before)} of earlier files in this load)" if before else ""
+            if streamed:
+                amount = f"unpacks to more than the {self.limits.label} limit of {size_text(limit)} per load{earlier}"
+            else:
+                amount = (
+                    f"unpacks to {size_text(self.unpacked - before)}{earlier}, more than the {self.limits.label} limit of "
+                    f"{size_text(limit)} per load"
+                )
+            raise LimitError(f"{what}: {amount}. {self.limits.fix}")
         self.check_time(what)
 
     def unpacked_left(self) -> int:
@@ -320,7 +336,7 @@ class LoadBudget:
             self._fail(what, f"{rows:,} rows{before}", f"{self.limits.max_rows:,} rows per load")
         est = estimate_memory(fmt, rows=rows, columns=columns, nbytes=nbytes, slow=slow)
         if self.kept + est > self.limits.max_memory_bytes:
-            held = f" on top of {size_text(self.kept)} for earlier tables" if self.kept else ""
+            held = f" on top of {size_text(self.kept)} for earlier tables" if self.rows else ""
             self._fail(
                 what,
                 f"{rows:,} rows x {columns:,} columns ({size_text(nbytes)}) need about {size_text(est)} of memory to read{held}",
@@ -387,8 +403,8 @@ def _is_in_memory(item: Any) -> bool:
         return True
     if isinstance(item, Source):
         return item.data is not None
-    if isinstance(item, tuple) and len(item) == 2 and isinstance(item[0], str) and isinstance(item[1], (bytes, bytearray, memoryview)):
-        return True
+    if isinstance(item, tuple) and len(item) == 2:  # ("name.csv", bytes)
+        return isinstance(item[0], str) and isinstance(item[1], (bytes, bytearray, memoryview))
     return hasattr(item, "read") and not isinstance(item, (str, os.PathLike))
 
 

@@ -29,12 +29,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from .._errors import CRSError, InputError, SchemaError
+from .._errors import SchemaError
 from ..schema import POLICE_UK_COLUMNS
 from ._common import find_column, parse_months_arg, study_area_geometry
 from ._incidents import INCIDENT_DTYPES, INCIDENT_OUTPUT, incident_part
-from ._pipeline import finish, guard
-from ._read import Source, Table, read_table, resolve_sources
+from ._pipeline import finish, guard, run_tables
+from ._read import Source, Table, resolve_sources
 from ._types import IncidentSet
 
 __all__ = ["load_police_uk", "POLICE_UK_REQUIRED", "POLICE_UK_OUTPUT", "is_police_uk_header"]
@@ -142,7 +142,13 @@ def load_police_uk(
     if cache:
         from .cache import cached_load
 
-        options = {"categories": categories, "months": month_range, "study_area": area_geom, "drop_outside": drop_outside, "skip_bad_files": skip_bad_files}
+        options = {
+            "categories": categories,
+            "months": month_range,
+            "study_area": area_geom,
+            "drop_outside": drop_outside,
+            "skip_bad_files": skip_bad_files,
+        }
         return cached_load("police_uk", sources, skipped, options=options, build=build, mode=cache, cache_dir_arg=cache_dir)
     return build()
 
@@ -157,43 +163,35 @@ def _load_police_sources(
     drop_outside: bool,
     skip_bad_files: bool,
 ) -> IncidentSet:
-    parts, reports, names, failures = [], [], [], []
-    for src in sources:
-        try:
-            table = read_table(src)
-            cols = _police_columns(table)
-            part, rep = incident_part(
-                len(names),
-                table,
-                x_col=cols["Longitude"],
-                y_col=cols["Latitude"],
-                crs=4326,
-                date_col=cols["Month"],
-                month_column=True,
-                category_col=cols["Crime type"],
-                id_col=cols["Crime ID"],
-                id_prefix="pu-",
-                police=True,
-                lsoa_col=cols["LSOA code"],
-                location_col=cols["Location"],
-                extra_columns={"lsoa_name": cols["LSOA name"], "force": cols["Falls within"] or cols["Reported by"]},
-                categories=categories,
-                months=months,
-            )
-        except (InputError, CRSError) as exc:
-            if len(sources) == 1 or not skip_bad_files:
-                raise
-            failures.append(f"{src.name}: {exc}")
-            continue
-        names.append(src.name)
-        parts.append(part)
-        reports.append(rep)
-    if not reports:
-        raise InputError("no file could be read:\n" + "\n".join(failures))
+    def one(index: int, table: Table) -> tuple[Any, Any]:
+        cols = _police_columns(table)
+        return incident_part(
+            index,
+            table,
+            x_col=cols["Longitude"],
+            y_col=cols["Latitude"],
+            crs=4326,
+            date_col=cols["Month"],
+            month_column=True,
+            category_col=cols["Crime type"],
+            id_col=cols["Crime ID"],
+            id_prefix="pu-",
+            police=True,
+            lsoa_col=cols["LSOA code"],
+            location_col=cols["Location"],
+            extra_columns={"lsoa_name": cols["LSOA name"], "force": cols["Falls within"] or cols["Reported by"]},
+            categories=categories,
+            months=months,
+        )
+
+    parts, reports, names, failures = run_tables(sources, one, skip_bad_files=skip_bad_files)
     warnings = [f"skipped unreadable file {f}" for f in failures]
     notes = []
     if skipped:
-        notes.append(f"skipped {len(skipped)} file(s) that are not street-level CSVs: {', '.join(skipped[:5])}{' ...' if len(skipped) > 5 else ''}")
+        notes.append(
+            f"skipped {len(skipped)} file(s) that are not street-level CSVs: "
+            f"{', '.join(skipped[:5])}{' ...' if len(skipped) > 5 else ''}"
+        )
     source = names[0] if len(names) == 1 else f"{len(names)} police.uk files"
     data, report = finish(
         parts,

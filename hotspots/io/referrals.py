@@ -18,7 +18,8 @@ referral to the hotspot it came from, which needs the place.
 
 from __future__ import annotations
 
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -32,12 +33,17 @@ from ._pipeline import dates, drop_duplicate_ids, finish, guard, locate, match_c
 from ._read import Table, frame_table, resolve_sources
 from ._types import ReferralSet
 
-__all__ = ["load_referrals", "referral_columns", "REFERRAL_CANDIDATES", "OFFENCE_SYNONYMS", "ROUTE_SYNONYMS", "AGE_GROUP_SYNONYMS", "OUTCOME_SYNONYMS"]
+__all__ = [
+    "AGE_GROUP_SYNONYMS", "OFFENCE_SYNONYMS", "OUTCOME_SYNONYMS", "REFERRAL_CANDIDATES", "ROUTE_SYNONYMS", "load_referrals",
+    "referral_columns",
+]
 
 REFERRAL_CANDIDATES: dict[str, tuple[str, ...]] = {
     "referral_id": ("referral_id", "referral_ref", "referral_number", "referral_no", "referral", "id", "ref"),
     "person_ref": ("person_ref", "person_reference", "person", "person_id", "subject_ref", "individual_ref"),
-    "referred_at": ("referred_at", "referral_date", "date_referred", "referral_datetime", "referred_on", "referred", "date", "datetime"),
+    "referred_at": (
+        "referred_at", "referral_date", "date_referred", "referral_datetime", "referred_on", "referred", "date", "datetime",
+    ),
     "offence": ("offence", "offense", "offence_type", "offense_type", "crime_type", "category"),
     "route": ("route", "referral_route", "disposal", "disposal_type", "pathway"),
     "age_group": ("age_group", "age_band", "agegroup", "age_category", "youth_adult", "youth_or_adult"),
@@ -173,8 +179,14 @@ def _privacy(table: Table, allow: set[str]) -> Table:
     dropped = [c for c in found if c in allow]
     if dropped:
         frame = table.frame.drop(columns=dropped)
-        t = Table(table.name, frame, table.row_numbers, table.fmt, table.malformed, table.malformed_examples, list(table.notes), table.crs)
-        t.notes.append(f"dropped identifying column(s) {', '.join(f'`{c}`' for c in dropped)} on load (`allow_identifying`); they were not kept")
+        t = Table(
+            table.name, frame, table.row_numbers, table.fmt, table.malformed, table.malformed_examples, list(table.notes),
+            table.crs,
+        )
+        t.notes.append(
+            f"dropped identifying column(s) {', '.join(f'`{c}`' for c in dropped)} on load (`allow_identifying`); they were not "
+            "kept"
+        )
         return t
     return table
 
@@ -274,7 +286,8 @@ def load_referrals(
         table = _privacy(table, allow)
         check_present(table, mapping)
         cols, found, (x_col, y_col, wkt_col) = match_columns(table, mapping, x, y, _MAPPABLE, REFERRAL_CANDIDATES)
-        required(found, ("referred_at", "offence", "route"), cols, table.name, "Name them with `columns={'referred_at': '...', ...}`.")
+        required(found, ("referred_at", "offence", "route"), cols, table.name,
+                 "Name them with `columns={'referred_at': '...', ...}`.")
         absent = [k for k in _MAPPABLE if found[k] is None and k not in ("referral_id", "person_ref")]
         b = new_builder(table)
         if absent:
@@ -328,7 +341,10 @@ def load_referrals(
             if newly.any():
                 b.warn(f"unknown `{col}` value(s), e.g. {', '.join(repr(e) for e in ex)}; use true/false, yes/no, 1/0 or blank")
             values[key] = vals
-        values["task_id"] = as_str(df[found["task_id"]]).reset_index(drop=True) if found["task_id"] else pd.Series([pd.NA] * n, dtype="str")
+        if found["task_id"]:
+            values["task_id"] = as_str(df[found["task_id"]]).reset_index(drop=True)
+        else:
+            values["task_id"] = pd.Series([pd.NA] * n, dtype="str")
         loc = locate(table, b, x_col=x_col, y_col=y_col, wkt_col=wkt_col, crs=crs, swap_xy=swap_xy)
         drop_duplicate_ids(b, ids.to_numpy(dtype=object))
         early = (values["contacted_at"] < values["referred_at"]).fillna(False).to_numpy(dtype=bool) & b.alive

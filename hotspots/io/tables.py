@@ -24,13 +24,14 @@ The coordinate system is detected from the values unless given (``crs=``): see
 
 from __future__ import annotations
 
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
-from .._errors import CRSError, InputError, ParameterError, PrivacyError
+from .._errors import ParameterError, PrivacyError
 from ._common import find_column, parse_months_arg, study_area_geometry
 from ._incidents import INCIDENT_DTYPES, INCIDENT_OUTPUT, check_mapping, check_present, incident_part
-from ._pipeline import finish, guard, resolve_xy
-from ._read import Source, Table, frame_table, read_table, resolve_sources
+from ._pipeline import finish, guard, resolve_xy, run_tables
+from ._read import Source, Table, frame_table, resolve_sources
 from ._types import IncidentSet
 from .referrals import referral_columns
 
@@ -47,7 +48,9 @@ INCIDENT_CANDIDATES: dict[str, tuple[str, ...]] = {
         "category", "crime_type", "type", "incident_type", "asb_type", "offence", "offence_type", "offense",
         "classification", "crime_category", "incident_category",
     ),
-    "incident_id": ("incident_id", "id", "crime_id", "incident_ref", "incident_number", "reference", "ref", "event_id", "record_id"),
+    "incident_id": (
+        "incident_id", "id", "crime_id", "incident_ref", "incident_number", "reference", "ref", "event_id", "record_id",
+    ),
     "weight": ("weight",),
     "lsoa_code": ("lsoa_code", "lsoa", "lsoa11cd", "lsoa21cd"),
     "location": ("location", "location_description", "street"),
@@ -213,46 +216,34 @@ def _load_incident_sources(
     layer: Any,
     skip_bad_files: bool,
 ) -> IncidentSet:
-    parts, reports, names, failures = [], [], [], []
-    for item in items:
-        try:
-            table = item if isinstance(item, Table) else read_table(item, layer=layer)
-            _refuse_referrals(table)
-            found = _columns_for(table, mapping, x, y)
-            missing_keep = [k for k in keep_columns if k not in table.frame.columns]
-            if missing_keep:
-                raise ParameterError(f"{table.name}: `keep_columns` names column(s) not in the table: {', '.join(missing_keep)}.")
-            date_col = found["occurred"] or found["month"]
-            part, rep = incident_part(
-                len(names),
-                table,
-                x_col=found["x_col"],
-                y_col=found["y_col"],
-                wkt_col=found["wkt_col"],
-                crs=crs,
-                swap_xy=swap_xy,
-                date_col=date_col,
-                month_column=found["occurred"] is None and found["month"] is not None,
-                category_col=found["category"],
-                id_col=found["incident_id"],
-                id_prefix=id_prefix,
-                weight_col=found["weight"],
-                lsoa_col=found["lsoa_code"],
-                location_col=found["location"],
-                keep_columns=keep_columns,
-                categories=categories,
-                months=months,
-            )
-        except (InputError, CRSError) as exc:
-            if len(items) == 1 or not skip_bad_files:
-                raise
-            failures.append(f"{item.name}: {exc}")
-            continue
-        names.append(table.name)
-        parts.append(part)
-        reports.append(rep)
-    if not reports:
-        raise InputError("no file could be read:\n" + "\n".join(failures))
+    def one(index: int, table: Table) -> tuple[Any, Any]:
+        _refuse_referrals(table)
+        found = _columns_for(table, mapping, x, y)
+        missing_keep = [k for k in keep_columns if k not in table.frame.columns]
+        if missing_keep:
+            raise ParameterError(f"{table.name}: `keep_columns` names column(s) not in the table: {', '.join(missing_keep)}.")
+        return incident_part(
+            index,
+            table,
+            x_col=found["x_col"],
+            y_col=found["y_col"],
+            wkt_col=found["wkt_col"],
+            crs=crs,
+            swap_xy=swap_xy,
+            date_col=found["occurred"] or found["month"],
+            month_column=found["occurred"] is None and found["month"] is not None,
+            category_col=found["category"],
+            id_col=found["incident_id"],
+            id_prefix=id_prefix,
+            weight_col=found["weight"],
+            lsoa_col=found["lsoa_code"],
+            location_col=found["location"],
+            keep_columns=keep_columns,
+            categories=categories,
+            months=months,
+        )
+
+    parts, reports, names, failures = run_tables(items, one, layer=layer, skip_bad_files=skip_bad_files)
     warnings = [f"skipped unreadable file {f}" for f in failures]
     notes = [f"skipped {len(skipped)} file(s) that are not data files: {', '.join(skipped[:5])}"] if skipped else []
     has_weight = any("weight" in p.columns for p in parts)

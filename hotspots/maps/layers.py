@@ -442,6 +442,20 @@ def geojson_layer(
 
 
 # --------------------------------------------------------------------------- points
+#: JavaScript function ``(labels, row, first)``: a popup table of ``labels`` and the values
+#: ``row[first], row[first + 1], ...``, written with ``textContent`` (never parsed as HTML).
+POPUP_TABLE_JS = """function (labels, row, first) {
+    var t = document.createElement('table');
+    t.className = 'hotspots-popup';
+    for (var i = 0; i < labels.length; i++) {
+        var tr = t.insertRow(), th = document.createElement('th');
+        th.textContent = labels[i];
+        tr.appendChild(th);
+        tr.insertCell().textContent = row[first + i];
+    }
+    return t;
+}"""
+
 _CLUSTER_CALLBACK = """function (row) {
     var colours = %(colours)s, labels = %(labels)s;
     var dot = document.createElement('span');
@@ -452,17 +466,7 @@ _CLUSTER_CALLBACK = """function (row) {
         icon: L.divIcon({className: 'hotspots-marker', html: dot, iconSize: [%(size)d, %(size)d]})
     });
     if (row[4]) { marker.bindTooltip(document.createTextNode(row[4])); }
-    if (labels.length) {
-        var table = document.createElement('table');
-        table.className = 'hotspots-popup';
-        for (var i = 0; i < labels.length; i++) {
-            var tr = table.insertRow(), th = document.createElement('th');
-            th.textContent = labels[i];
-            tr.appendChild(th);
-            tr.insertCell().textContent = row[5 + i];
-        }
-        marker.bindPopup(table);
-    }
+    if (labels.length) { marker.bindPopup((%(table)s)(labels, row, 5)); }
     return marker;
 }"""
 
@@ -604,7 +608,7 @@ def marker_cluster(
         [lats[i], lons[i], colour_idx[i], dot_labels[i], tips[i], *(col[i] for col in value_cols)] for i in range(n)
     ]
 
-    callback = _CLUSTER_CALLBACK % {"colours": js_json(palette), "labels": js_json(labels), "size": int(size)}
+    callback = _CLUSTER_CALLBACK % {"colours": js_json(palette), "labels": js_json(labels), "size": int(size), "table": POPUP_TABLE_JS}
     options: dict[str, Any] = {}
     if disable_clustering_at_zoom is not None:
         options["disableClusteringAtZoom"] = int(disable_clustering_at_zoom)

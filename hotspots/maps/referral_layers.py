@@ -3,34 +3,34 @@ referral → task lines.
 
 Privacy
 -------
-Referral locations are person-level data. They are never drawn as points: :func:`snap_points`
-aggregates them to the centres of ``snap_m`` metre squares (250 m by default) and the counts
-shown are suppressed below the threshold (1–4 shown as ``"<5"``); referral → task lines start
-from the same snapped squares and are aggregated per (square, task site). Only non-identifying
-fields reach the browser.
+Referral locations are person-level data. They are never drawn as points, only as counts per
+``snap_m`` metre square (250 m by default); referral → task lines are flows from a hotspot area
+(or, outside hotspots, a town) to a task site. Both come from the analysis's
+:class:`~hotspots.publication.SchemePublication`, protected together with every table, and a
+symbol's size or width encodes only a *shown* count (every hidden count is drawn alike). The
+layers are built only when shown (``show=False`` is refused), so a switched-off layer sends
+nothing. Only non-identifying fields reach the browser.
 """
 
 from __future__ import annotations
 
-import math
 from collections.abc import Mapping, Sequence
 from typing import Any
 
 import folium
 import geopandas as gpd
 import numpy as np
-import pandas as pd
 import shapely
 from folium.template import Template
 
-from .. import style
+from .. import style, validation
 from .._errors import ParameterError, SchemaError
 from ..grid import BNG
-from ..privacy import SUPPRESSION_THRESHOLD, suppress_count
+from ..disclosure import SUPPRESSION_THRESHOLD
 from .base import project_geoms
 from .escape import css_colour, escape_html, format_value, js_json
 from .groups import LAYER_NAMES, feature_group, latlon, require_gdf
-from .layers import category_legend, marker_cluster
+from .layers import POPUP_TABLE_JS, category_legend, marker_cluster
 from .offline import make_offline
 
 __all__ = [
@@ -40,7 +40,6 @@ __all__ = [
     "snap_points",
     "referral_origins_layer",
     "task_sites_layer",
-    "referral_task_pairs",
     "referral_task_lines_layer",
 ]
 
@@ -68,17 +67,8 @@ var {{ this.get_name() }} = (function() {
     var labels = {{ this.labels_json }}, colours = {{ this.colours_json }}, rows = {{ this.rows_json }};
     var style = {{ this.style_json }}, first = {{ this.first_text }};
     var group = L.featureGroup();
-    function table(row) {
-        var t = document.createElement('table');
-        t.className = 'hotspots-popup';
-        for (var i = 0; i < labels.length; i++) {
-            var tr = t.insertRow(), th = document.createElement('th');
-            th.textContent = labels[i];
-            tr.appendChild(th);
-            tr.insertCell().textContent = row[first + i];
-        }
-        return t;
-    }
+    var popupTable = """ + POPUP_TABLE_JS + """;
+    function table(row) { return popupTable(labels, row, first); }
     // Built when first shown: a group that starts hidden (added, then removed at once by the
     // layer control) costs nothing until the user switches it on.
     var built = false;
@@ -144,12 +134,15 @@ class _RowsLayer(folium.map.Layer):
 
 
 # =============================================================================== referrals
-def snap_points(points: gpd.GeoDataFrame, size_m: float = DEFAULT_SNAP_M, *, threshold: int = SUPPRESSION_THRESHOLD) -> gpd.GeoDataFrame:
+def snap_points(points: gpd.GeoDataFrame, size_m: float = DEFAULT_SNAP_M, *, threshold: int = SUPPRESSION_THRESHOLD,
+                unsafe: bool = False) -> gpd.GeoDataFrame:
     """Aggregate points to the centres of ``size_m`` metre squares (British National Grid).
 
-    For person-level locations (referrals): nothing finer than the square is kept, and the count
-    per square is given exactly (``count``, internal) and as displayed (``shown``: counts from 1
-    to ``threshold − 1`` as ``"<5"``).
+    For person-level locations standing alone: nothing finer than the square is kept, and the
+    count per square is given exactly (``count``, internal) and as it may be displayed
+    (``shown``: protected by :func:`hotspots.export.gis.suppress_counts` against the total, so
+    ``"<5"``, ``"c"`` or ``"x"``). Squares published with other tables of the same people must
+    come from :func:`hotspots.publication.publish_scheme` instead (protected together).
 
     Parameters
     ----------
@@ -166,15 +159,11 @@ def snap_points(points: gpd.GeoDataFrame, size_m: float = DEFAULT_SNAP_M, *, thr
         One row per occupied square: ``count`` (int), ``shown`` (str), geometry = the square's
         centre, EPSG:27700; sorted west to east, then south to north (not in input order).
     """
+    from ..export.gis import suppress_counts
+
     points = require_gdf(points, "points")
-    try:
-        s = float(size_m)
-    except (TypeError, ValueError):
-        raise ParameterError(f"`size_m` must be a number of metres; got {size_m!r}.") from None
-    if not (math.isfinite(s) and s > 0):
-        raise ParameterError(f"`size_m` must be a positive number of metres; got {size_m!r}.")
-    if isinstance(threshold, bool) or not isinstance(threshold, (int, np.integer)) or threshold < 1:
-        raise ParameterError(f"`threshold` must be a whole number >= 1; got {threshold!r}.")
+    s = validation.distance(size_m, "size_m")
+    validation.whole(threshold, "threshold", low=1)
     geoms = points.geometry
     keep = ~(geoms.isna() | geoms.is_empty)
     geoms = geoms[keep]
@@ -191,9 +180,9 @@ def snap_points(points: gpd.GeoDataFrame, size_m: float = DEFAULT_SNAP_M, *, thr
         keys, counts = np.empty((0, 2), dtype=np.int64), np.empty(0, dtype=np.int64)
     cx = keys[:, 0] * s + s / 2
     cy = keys[:, 1] * s + s / 2
-    shown = [str(suppress_count(int(c), threshold)) for c in counts]
+    _, shown = suppress_counts(counts, int(threshold), unsafe=unsafe)
     out = gpd.GeoDataFrame(
-        {"count": counts.astype(np.int64), "shown": shown},
+        {"count": counts.astype(np.int64), "shown": shown.tolist()},
         geometry=gpd.points_from_xy(cx, cy),
         crs=BNG,
     )
@@ -202,119 +191,123 @@ def snap_points(points: gpd.GeoDataFrame, size_m: float = DEFAULT_SNAP_M, *, thr
     return out
 
 
+def _origins_rows(source: Any, snap_m: float, threshold: int) -> tuple[list[Any], list[str], float]:
+    """(centre points, shown markers, square side) of referral squares from any accepted source."""
+    from ..publication import SchemePublication
+
+    if isinstance(source, SchemePublication):
+        source = source.origins if source.origins is not None else gpd.GeoDataFrame({"referrals_shown": []}, geometry=[], crs=BNG)
+    if isinstance(source, gpd.GeoDataFrame) and "referrals_shown" in source.columns:
+        side = float(source["square_m"].iloc[0]) if len(source) and "square_m" in source.columns else float(snap_m)
+        centres = source.geometry.centroid if len(source) else source.geometry
+        return list(centres.values), source["referrals_shown"].astype(str).tolist(), side
+    if isinstance(source, gpd.GeoDataFrame) and "snapped_m" in source.attrs:
+        return list(source.geometry.values), source["shown"].astype(str).tolist(), float(source.attrs["snapped_m"])
+    snapped = snap_points(source, snap_m, threshold=threshold)
+    return list(snapped.geometry.values), snapped["shown"].astype(str).tolist(), float(snap_m)
+
+
+def _shown_int(v: str) -> int | None:
+    return int(v) if v.isdigit() else None
+
+
+def _person_layer_shown(show: bool) -> None:
+    if not show:
+        raise ParameterError(
+            "person-level layers are built only when they are shown: a hidden layer would still send its counts to the "
+            "browser. Add the layer when the user switches it on."
+        )
+
+
 def referral_origins_layer(
-    referrals: gpd.GeoDataFrame,
+    referrals: Any,
     *,
     snap_m: float = DEFAULT_SNAP_M,
     threshold: int = SUPPRESSION_THRESHOLD,
     name: str | None = None,
-    colour: str = "#6a3d9a",
+    colour: str = style.REFERRAL_COLOUR,
     show: bool = True,
 ) -> folium.FeatureGroup:
-    """Where referrals' behaviour happened, snapped to ``snap_m`` squares (never raw points).
+    """Where referrals' behaviour happened, as ``snap_m`` squares (never raw points).
 
-    One circle per occupied square, its area proportional to the number of referrals, with the
-    count shown suppressed (``"<5"``) in the tooltip. ``referrals`` may also be the output of
-    :func:`snap_points` (e.g. cached by the caller); its own square size is then used.
+    One circle per occupied square with its count as published (``"<5"``, ``"c"``, ``"x"`` or the
+    number) in the tooltip. The circle's area grows with the **shown** count only: every hidden
+    square gets the same small circle, so nothing sent to the browser tells hidden counts apart.
+
+    Parameters
+    ----------
+    referrals : SchemePublication, GeoDataFrame
+        Best: the analysis's :class:`~hotspots.publication.SchemePublication` (or its ``origins``),
+        protected with every other output. Also accepted: the output of :func:`snap_points`, or
+        referral points (snapped and protected here, standing alone).
+    show : bool
+        Must be True: a person-level layer is added to a map only when it is to be shown.
     """
-    if isinstance(referrals, gpd.GeoDataFrame) and "snapped_m" in referrals.attrs:
-        snapped = referrals
-        snap_m = float(referrals.attrs["snapped_m"])
-    else:
-        snapped = snap_points(referrals, snap_m, threshold=threshold)
-    label = name or f"{LAYER_NAMES['referrals']} ({snap_m:g} m squares)"
-    group = feature_group(label, show)
-    if len(snapped):
-        ll = latlon(snapped.geometry.values, snapped.crs)
-        radius = np.round(np.clip(2.5 * np.sqrt(snapped["count"].to_numpy(dtype=float)), 3.0, 18.0), 1)
-        square = f"{snap_m:g} m"
-        rows = [[lat, lon, r, 0, shown, square] for (lat, lon), r, shown in zip(ll.tolist(), radius.tolist(), snapped["shown"].tolist())]
+    _person_layer_shown(show)
+    centres, shown, side = _origins_rows(referrals, snap_m, threshold)
+    label = name or f"{LAYER_NAMES['referrals']} ({side:g} m squares)"
+    group = feature_group(label, True)
+    if centres:
+        ll = latlon(np.asarray(centres, dtype=object), BNG)
+        n = np.array([_shown_int(v) or 0 for v in shown], dtype=float)
+        radius = np.where(n > 0, np.round(np.clip(2.5 * np.sqrt(n), 3.0, 18.0), 1), 3.0)
+        square = f"{side:g} m"
+        rows = [[lat, lon, float(r), 0, v, square] for (lat, lon), r, v in zip(ll.tolist(), radius.tolist(), shown)]
         _RowsLayer(
             "circles", rows, ["Referrals", "Square"], [colour],
             {"color": "#ffffff", "weight": 1, "fillOpacity": 0.7, "opacity": 0.9},
             name=label,
         ).add_to(group)
-    category_legend([(f"referrals per {snap_m:g} m square (area ∝ count)", colour)], position="topleft").add_to(group)
+    category_legend([(f"referrals per {side:g} m square (area ∝ count; hidden counts all drawn alike)", colour)],
+                    position="topleft").add_to(group)
     return make_offline(group)
 
 
-def referral_task_pairs(lines: gpd.GeoDataFrame, *, threshold: int = SUPPRESSION_THRESHOLD) -> gpd.GeoDataFrame:
-    """Referral → task lines aggregated per (snapped origin, task site), with suppressed counts.
+def referral_task_lines_layer(
+    flows: Any,
+    *,
+    name: str = LAYER_NAMES["lines"],
+    show: bool = True,
+) -> folium.FeatureGroup:
+    """Referral → task flows: a line from each hotspot area (or, outside hotspots, the town) to each task site.
+
+    Line width grows with the **shown** number of referrals only (every hidden flow is drawn
+    alike); green where the site is in the origin's town. Tooltips show the count as published.
 
     Parameters
     ----------
-    lines : GeoDataFrame
-        From :func:`hotspots.linkage.referral_task_lines` (origins already snapped).
-
-    Returns
-    -------
-    GeoDataFrame
-        ``task_id``, ``task_kind``, ``task_site`` (when known), ``referrals`` (exact, int),
-        ``shown`` (suppressed), ``local`` (share of the pair's referrals whose reparation was
-        local, rounded to whole percent when at least ``threshold`` are behind it, else
-        ``"c"``), ``distance_m`` (rounded to 100 m), LineString geometry in EPSG:27700.
+    flows : SchemePublication or GeoDataFrame
+        The analysis's publication, or its ``flows``.
+    show : bool
+        Must be True: a person-level layer is added to a map only when it is to be shown.
     """
-    lines = require_gdf(lines, "lines")
-    if "task_id" not in lines.columns:
-        raise SchemaError("`lines` must come from `referral_task_lines` (it has no `task_id` column).")
-    if len(lines) == 0:
-        empty = gpd.GeoDataFrame({"task_id": [], "referrals": [], "shown": []}, geometry=[], crs=lines.crs)
-        empty.attrs["pairs"] = True
-        return empty
-    coords = shapely.get_coordinates(project_geoms(lines.geometry.values, lines.crs, BNG)).reshape(-1, 4)
-    df = pd.DataFrame({"ox": coords[:, 0], "oy": coords[:, 1], "tx": coords[:, 2], "ty": coords[:, 3], "task_id": lines["task_id"].astype(str).to_numpy()})
-    for c in ("task_kind", "task_site"):
-        if c in lines.columns:
-            df[c] = lines[c].astype(object).to_numpy()
-    df["local"] = lines["reparation_local"].astype(bool).to_numpy() if "reparation_local" in lines.columns else False
-    keys = ["ox", "oy", "tx", "ty", "task_id"]
-    extra = [c for c in ("task_kind", "task_site") if c in df.columns]
-    g = df.groupby(keys, sort=True, dropna=False)
-    agg = g.agg(referrals=("task_id", "size"), local_n=("local", "sum"), **{c: (c, "first") for c in extra}).reset_index()
-    n = agg["referrals"].to_numpy()
-    local = agg["local_n"].to_numpy()
-    agg["shown"] = [str(suppress_count(int(v), threshold)) for v in n]
-    agg["local"] = [f"{round(100 * lo / v):d}" if v >= threshold else "c" for lo, v in zip(local, n)]
-    dist = np.hypot(agg["tx"] - agg["ox"], agg["ty"] - agg["oy"]).to_numpy()
-    agg["distance_m"] = (np.round(dist / 100.0) * 100.0).astype(np.int64)
-    geom = shapely.linestrings(np.stack([agg[["ox", "oy"]].to_numpy(), agg[["tx", "ty"]].to_numpy()], axis=1))
-    cols = ["task_id", *extra, "referrals", "shown", "local", "distance_m"]
-    out = gpd.GeoDataFrame(agg[cols].reset_index(drop=True), geometry=geom, crs=BNG)
-    out.attrs["pairs"] = True
-    return out
+    from ..publication import SchemePublication
 
-
-def referral_task_lines_layer(
-    lines: gpd.GeoDataFrame,
-    *,
-    threshold: int = SUPPRESSION_THRESHOLD,
-    name: str = LAYER_NAMES["lines"],
-    show: bool = False,
-) -> folium.FeatureGroup:
-    """Lines from (snapped) referral origins to their reparative task sites, aggregated per pair.
-
-    Line width grows with the number of referrals; green where most reparation was local.
-    Off by default (``show=False``). ``lines`` may also be the output of
-    :func:`referral_task_pairs` (e.g. cached by the caller).
-    """
-    pairs = lines if "pairs" in getattr(lines, "attrs", {}) else referral_task_pairs(lines, threshold=threshold)
-    group = feature_group(name, show)
+    _person_layer_shown(show)
+    if isinstance(flows, SchemePublication):
+        flows = flows.flows
+    group = feature_group(name, True)
     local_colour, far_colour = "#1a9850", "#f46d43"
-    if len(pairs):
-        ends = shapely.get_coordinates(pairs.geometry.values).reshape(-1, 2, 2)
-        o = latlon(shapely.points(ends[:, 0, :]), pairs.crs)
-        t = latlon(shapely.points(ends[:, 1, :]), pairs.crs)
-        width = np.round(np.minimum(1.0 + pairs["referrals"].to_numpy(dtype=float) / 5.0, 6.0), 1)
-        good = np.array([v != "c" and int(v) >= 50 for v in pairs["local"]])
-        fields = [c for c in ("shown", "task_kind", "task_site", "distance_m", "local") if c in pairs.columns]
-        labels = {"shown": "Referrals", "task_kind": "Task", "task_site": "Site", "distance_m": "Distance (m)", "local": "Local (%)"}
-        values = [[format_value(v) for v in pairs[f].tolist()] for f in fields]
+    if flows is not None and len(flows):
+        if "referrals_shown" not in flows.columns:
+            raise SchemaError("`flows` must come from a SchemePublication (`publish_scheme(...).flows`).")
+        ends = shapely.get_coordinates(project_geoms(flows.geometry.values, flows.crs, BNG)).reshape(-1, 2, 2)
+        o = latlon(shapely.points(ends[:, 0, :]), BNG)
+        t = latlon(shapely.points(ends[:, 1, :]), BNG)
+        shown = flows["referrals_shown"].astype(str).tolist()
+        n = np.array([_shown_int(v) or 0 for v in shown], dtype=float)
+        width = np.where(n > 0, np.round(np.minimum(1.0 + n / 10.0, 6.0), 1), 1.0)
+        same = flows["site_in_origin_town"].to_numpy(dtype=bool) if "site_in_origin_town" in flows.columns else np.zeros(len(flows), bool)
+        fields = [c for c in ("referrals_shown", "origin", "task_kind", "task_site", "length_m") if c in flows.columns]
+        labels = {"referrals_shown": "Referrals", "origin": "From", "task_kind": "Task", "task_site": "Site", "length_m": "Distance (m)"}
+        values = [[format_value(v) for v in flows[f].tolist()] for f in fields]
         rows = [
-            [o[i, 0], o[i, 1], t[i, 0], t[i, 1], float(width[i]), 0 if good[i] else 1, *(col[i] for col in values)]
-            for i in range(len(pairs))
+            [o[i, 0], o[i, 1], t[i, 0], t[i, 1], float(width[i]), 0 if same[i] else 1, *(col[i] for col in values)]
+            for i in range(len(flows))
         ]
         _RowsLayer("lines", rows, [labels[f] for f in fields], [local_colour, far_colour], {"opacity": 0.55}, name=name).add_to(group)
-    category_legend([("mostly local reparation", local_colour), ("mostly elsewhere", far_colour)], title=name, position="topleft").add_to(group)
+    category_legend([("task site in the same town", local_colour), ("task site elsewhere", far_colour)], title=name,
+                    position="topleft").add_to(group)
     return make_offline(group)
 
 

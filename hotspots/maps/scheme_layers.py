@@ -48,7 +48,6 @@ from .referral_layers import (
     TASK_KIND_COLOURS,
     referral_origins_layer,
     referral_task_lines_layer,
-    referral_task_pairs,
     snap_points,
     task_sites_layer,
 )
@@ -73,7 +72,6 @@ __all__ = [
     "hotspot_areas_layer",
     "referral_origins_layer",
     "task_sites_layer",
-    "referral_task_pairs",
     "referral_task_lines_layer",
     "change_cells_layer",
     "clusters_layer",
@@ -244,6 +242,8 @@ def hotspot_area_table(
     change: Any = None,
     linkage: Any = None,
     kpis: Any = None,
+    publication: Any = None,
+    places: pd.DataFrame | None = None,
 ) -> gpd.GeoDataFrame:
     """One row per hotspot area with what its popup and the app's table show.
 
@@ -258,6 +258,13 @@ def hotspot_area_table(
     kpis : KPITable, optional
         KPIs grouped by ``"hotspot"`` (``scheme_kpis(linkage.table, by="hotspot")``): only its
         suppressed ``table`` is read.
+    publication : SchemePublication, optional
+        The analysis's protected person-level figures (:func:`hotspots.publication.scheme_publication`):
+        when given, referrals, local reparation and the KPIs per area come from it (protected
+        with every other output), and ``linkage``/``kpis`` are not needed.
+    places : DataFrame, optional
+        Place names per ``area_id`` (:func:`hotspots.places.name_hotspot_areas`): adds ``place``
+        (the label), ``streets`` and ``districts``.
 
     Returns
     -------
@@ -290,6 +297,11 @@ def hotspot_area_table(
         crs=gdf.crs,
     )
     ids = [str(int(i)) for i in out["area_id"]]
+    if places is not None and len(places):
+        named = places.set_index(places["area_id"].astype(np.int64))
+        for col, src in (("place", "label"), ("streets", "streets"), ("districts", "districts")):
+            values = named[src].reindex(out["area_id"]).to_numpy(dtype=object)
+            out.insert(1 if col == "place" else len(out.columns) - 1, col, values)
     if change is not None:
         t = change.table
         if "area_id" not in t.columns:
@@ -301,11 +313,20 @@ def hotspot_area_table(
         rr = pd.to_numeric(pd.Series(get("rate_ratio"), dtype=object), errors="coerce").to_numpy(dtype=float)
         out["change_pct"] = np.round(100.0 * (rr - 1.0), 1)
         out["change_class"] = pd.Series(get("change_class"), dtype=object).fillna("not computed").to_numpy(dtype=object)
-    if linkage is not None:
+    if publication is not None and publication.referrals_by_hotspot is not None:
+        shown = publication.referrals_by_hotspot
+        out["referrals"] = _suppressed_column(shown, "hotspot", "referrals", ids)
+        out["local_reparation_pct"] = _suppressed_column(shown, "hotspot", "local_pct", ids)
+        out["referrals"] = [0 if v is None else v for v in out["referrals"]]
+    elif linkage is not None:
         out["referrals"] = _suppressed_column(linkage.display, "hotspot", "referrals", ids)
         out["local_reparation_pct"] = _suppressed_column(linkage.display, "hotspot", "local_pct", ids)
         out["referrals"] = [0 if v is None else v for v in out["referrals"]]
-    if kpis is not None:
+    if publication is not None and "hotspot" in publication.kpis:
+        tab = publication.kpis["hotspot"]
+        out["completed_pct"] = _suppressed_column(tab, "hotspot", "completed_pct", ids)
+        out["not_reoffended_pct"] = _suppressed_column(tab, "hotspot", "not_reoffended_pct", ids)
+    elif kpis is not None:
         tab = kpis.table
         key = tab.columns[0]
         out["completed_pct"] = _suppressed_column(tab, key, "completed_pct", ids)
@@ -316,6 +337,7 @@ def hotspot_area_table(
 #: Labels of :func:`hotspot_area_table`'s columns (popups and tables).
 AREA_LABELS = {
     "area_id": "Hotspot",
+    "place": "Place",
     "rank": "Rank",
     "incidents": "Incidents",
     "share_pct": "Share of incidents (%)",
@@ -331,6 +353,8 @@ AREA_LABELS = {
     "local_reparation_pct": "Reparation local (%)",
     "completed_pct": "Completed (%)",
     "not_reoffended_pct": "Not re-offended (%)",
+    "streets": "Top streets (incidents)",
+    "districts": "Districts (incidents)",
 }
 
 
@@ -363,7 +387,7 @@ def hotspot_areas_layer(
         raise ParameterError("`colour_by='change'` needs a table built with `change=` (per-area change).")
     group = feature_group(name, show)
     popup = [c for c in AREA_LABELS if c in table.columns]
-    tips = [c for c in ("area_id", "incidents", "change_pct", "referrals") if c in table.columns]
+    tips = [c for c in ("area_id", "place", "incidents", "change_pct", "referrals") if c in table.columns]
     formats = {"share_pct": ".1f", "area_km2": ".2f", "density_per_km2": ",.0f", "change_pct": "+.1f"}
     if len(table):
         if colour_by == "change":

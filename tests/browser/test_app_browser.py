@@ -27,15 +27,16 @@ APP = REPO / "app.py"
 FIRST_LOAD_S = 240.0  # the first page load computes the analysis (2-core machine, other jobs running)
 CHANGE_S = 120.0
 MAP_READY = (".leaflet-container", ".leaflet-image-layer", ".leaflet-control-layers", ".hotspots-legend", ".hotspots-marker")
+# The person-level layers (referral squares, referral → task flows) are added only when switched
+# on in the page (Streamlit toggles above the map): switched off, nothing of them is sent.
 LAYERS = [
     "Study area",
     "ASB density (KDE)",
     "Gi* hot and cold spots",
     "Hotspot areas",
-    "Referral origins (250 m squares)",
     "Reparative task sites",
-    "Referral → task",
 ]
+LAYERS_WITH_SQUARES = LAYERS[:4] + ["Referral origins (250 m squares)"] + LAYERS[4:]
 PAYLOAD_NAME = '<img src=x onerror="window.__pwned=1">![x](http://evil.example/x.png).csv'
 
 
@@ -90,7 +91,8 @@ def test_map_has_its_layers_offline(st_page, app):
     ticked = frame.evaluate(
         "[...document.querySelectorAll('.leaflet-control-layers-overlays label')].map(l => l.querySelector('input').checked)"
     )
-    assert ticked == [True, True, True, True, False, True, False]
+    assert ticked == [True, True, True, True, True]
+    assert "Referral" not in frame.content()  # no person-level layer was sent
     src = frame.locator(".leaflet-image-layer").first.get_attribute("src")
     assert src.startswith("data:image/png;base64,")
     legends = " ".join(frame.locator(".hotspots-legend").all_inner_texts())
@@ -127,9 +129,10 @@ def test_cell_size_change_redraws_map_and_numbers(st_page, app):
     page = st_page.page
     frame = app
     before_numbers = metrics(page)
-    # Switch a hidden layer on: it must stay on when the groups are replaced.
-    frame.get_by_text("Referral origins (250 m squares)").click()
-    frame.wait_for_function("document.querySelectorAll('.leaflet-overlay-pane path').length > 100", timeout=30_000)
+    # Switch the referral squares on (a page toggle): they must stay on when the groups are replaced.
+    page.get_by_text("Show where referrals come from (squares)").click()
+    frame = st_page.map_frame()
+    frame.wait_for_function("document.querySelectorAll('.leaflet-overlay-pane path').length > 100", timeout=60_000)
     before = st_page.stable_map_state()
     page.get_by_text("Analyst settings").click()
     st_page.set_number("Cell size (m)", 400)
@@ -143,7 +146,7 @@ def test_cell_size_change_redraws_map_and_numbers(st_page, app):
     assert after_numbers["Hotspot area"] != before_numbers["Hotspot area"]
     # Still one map frame (the groups were replaced in place), the same layers, the user's choice kept.
     frame = st_page.map_frame()
-    assert layer_labels(frame) == LAYERS
+    assert layer_labels(frame) == LAYERS_WITH_SQUARES
     ticked = frame.evaluate(
         "[...document.querySelectorAll('.leaflet-control-layers-overlays label')].map(l => l.querySelector('input').checked)"
     )
@@ -248,6 +251,7 @@ def test_download_hotspot_areas(st_page, app, tmp_path):
 
 def _police_csv() -> bytes:
     from helpers import police_csv
+
     from hotspots.demo import generate_demo
 
     inc = generate_demo(0).incidents

@@ -257,8 +257,12 @@ def test_script_payloads_in_uploaded_data_never_run(app, tmp_path):
 
     # ------------------------------------------------------------------ map: tooltips and popups
     open_tab(page, "Map")
+    st_page.wait_for_map((".leaflet-container", ".leaflet-marker-icon"), timeout_s=STEP_S)
+    page.get_by_text("Show referral → task flows").click()  # the flows layer (its tooltips name the task site)
     frame = st_page.wait_for_map((".leaflet-container", ".leaflet-marker-icon"), timeout_s=STEP_S)
-    frame.get_by_text("Referral → task").click()  # the lines layer (its tooltips name the task site)
+    # The flows layer arrives once the scheme's figures are protected (the map itself does not wait for that).
+    frame.wait_for_function("[...document.querySelectorAll('.leaflet-control-layers-overlays label')]"
+                            ".some(l => l.textContent.includes('Referral → task'))", timeout=STEP_S * 1000)
     frame.wait_for_function("document.querySelectorAll('.leaflet-overlay-pane path').length > 0", timeout=60_000)
     found = frame.evaluate(OPEN_ALL_JS)
     texts = [t for _, t in found["texts"]]

@@ -10,16 +10,10 @@ from __future__ import annotations
 import time
 
 import pytest
+from helpers import PAYLOADS
 
 pytestmark = pytest.mark.browser
 
-PAYLOADS = [
-    "<script>window.__pwned=1</script>",
-    '<img src=x onerror="window.__pwned=1">',
-    "javascript:window.__pwned=1",
-    "back`tick`${window.__pwned=1}\\",
-    "</script><script>window.__pwned=1</script>",
-]
 LAYERS = [
     "Study area",
     "Density " + PAYLOADS[0],

@@ -14,6 +14,9 @@ wait for the map to be redrawn.
 
 from __future__ import annotations
 
+import sys
+from pathlib import Path
+
 import geopandas as gpd
 import numpy as np
 import shapely
@@ -24,22 +27,16 @@ from hotspots.grid import Grid, GridValues
 from hotspots.maps import (
     add_layer_control,
     base_map,
-    dual_map,
     category_legend,
+    dual_map,
     geojson_layer,
     legend,
     marker_cluster,
     raster_overlay,
 )
 
-# Payloads that would set window.__pwned if any text reached the page unescaped.
-PAYLOADS = [
-    "<script>window.__pwned=1</script>",
-    '<img src=x onerror="window.__pwned=1">',
-    "javascript:window.__pwned=1",
-    "back`tick`${window.__pwned=1}\\",
-    "</script><script>window.__pwned=1</script>",
-]
+sys.path.insert(0, str(Path(__file__).resolve().parents[2]))  # tests/, for the shared helpers
+from helpers import PAYLOADS  # noqa: E402
 
 st.set_page_config(page_title="hotspots map harness", layout="wide")
 st.title("Map harness")

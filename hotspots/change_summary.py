@@ -1,0 +1,368 @@
+"""The scheme's question in one table: did the hotspots cool, compared with everywhere else?
+
+:func:`change_summary` (or :func:`summarise_change` on results already computed) pools the
+before/after change over three scopes:
+
+* ``"all hotspot areas"`` — every incident in the hotspot areas together;
+* ``"elsewhere"`` — every incident in the rest of the study area;
+* ``"hotspots vs elsewhere"`` — the ratio of the two rate ratios (difference in differences on
+  the log scale): did the hotspots change more than the rest of the force did?
+
+Each row has the rate ratio (after / before, seasonally adjusted where the periods cover
+different calendar months), its 95 % interval (``1 - alpha``), a two-sided p-value, a verdict in
+plain words (:data:`VERDICTS`) and the minimum detectable fall (80 % power), so that "no
+significant change" is not read as "no effect".
+
+Variance (see :mod:`hotspots.dispersion`): the pooled log rate ratio of a scope made of units
+``u`` (hotspot areas; cells elsewhere) has variance ``phi (1/A + 1/B) + tau2 * sum_u s_u^2``, with
+``phi = 1 + kappa * sum m_u^2 / sum m_u`` (month-to-month variation of independent units with
+mean monthly counts ``m_u``), ``tau2`` the between-period variance of one unit's log rate and
+``s_u`` the unit's share of the scope's incidents: independent period-to-period swings of many
+places partly cancel in the total. ``kappa`` and ``tau2`` come from the areas' and the cells'
+own change models. When ``tau2`` was estimated from ``k`` units, p-values and intervals use a
+t distribution with ``k - 1`` degrees of freedom. The three rows are pre-specified questions;
+no multiple-testing adjustment is applied across them.
+
+Regression to the mean: hotspots picked from months that overlap the before period tend to fall
+by chance. :func:`selection_overlap_note` says so, and :func:`default_selection_period` picks
+hotspot months outside the compared periods when the data hold enough of them (else both
+periods together, which treats before and after alike).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+
+from ._errors import ParameterError
+from .areas import HotspotAreas
+from .change import ChangeResult, Period, change_areas, change_cells
+from .change_model import POWER
+
+__all__ = [
+    "ScopeChange",
+    "ChangeSummary",
+    "change_summary",
+    "summarise_change",
+    "selection_overlap_note",
+    "default_selection_period",
+    "SCOPES",
+    "VERDICTS",
+    "SUMMARY_COLUMNS",
+]
+
+#: Scope names, in table order.
+SCOPES = ("all hotspot areas", "elsewhere", "hotspots vs elsewhere")
+#: Verdict words.
+VERDICTS = ("significant fall", "significant rise", "no significant change")
+#: Columns of :meth:`ChangeSummary.to_frame` (and ``csv/change_summary.csv``).
+SUMMARY_COLUMNS = ("scope", "rate_ratio", "ci_low", "ci_high", "p_value", "verdict")
+
+
+@dataclass(frozen=True)
+class ScopeChange:
+    """One row of the summary.
+
+    Attributes
+    ----------
+    scope : str
+    rate_ratio, ci_low, ci_high : float
+        After / before (for "hotspots vs elsewhere": the ratio of the two rate ratios).
+    p_value : float
+    verdict : str
+    n_before, n_after : int
+        Incidents in the scope (the hotspots' for the comparison row).
+    mde_fall : float
+        Smallest fall (0–1) detectable at ``alpha`` with 80 % power.
+    se_log : float
+        Standard error of the log rate ratio.
+    """
+
+    scope: str
+    rate_ratio: float
+    ci_low: float
+    ci_high: float
+    p_value: float
+    verdict: str
+    n_before: int
+    n_after: int
+    mde_fall: float
+    se_log: float
+
+
+@dataclass(frozen=True)
+class ChangeSummary:
+    """Pooled before/after change of the hotspot areas, elsewhere, and the two compared.
+
+    Attributes
+    ----------
+    rows : tuple of ScopeChange
+        In :data:`SCOPES` order.
+    alpha : float
+    before, after : Period
+    method : str
+        One sentence for captions.
+    notes : tuple of str
+    regression_to_mean : bool
+        True when the hotspots were chosen from months overlapping the compared periods in a way
+        that favours a fall (see :func:`selection_overlap_note`).
+    params : dict
+    """
+
+    rows: tuple[ScopeChange, ...]
+    alpha: float
+    before: Period
+    after: Period
+    method: str
+    notes: tuple[str, ...] = ()
+    regression_to_mean: bool = False
+    params: dict[str, Any] = field(default_factory=dict)
+
+    def to_frame(self, *, extended: bool = False) -> pd.DataFrame:
+        """The table: :data:`SUMMARY_COLUMNS` (plus ``n_before``, ``n_after``, ``mde_fall`` when
+        ``extended``)."""
+        cols = list(SUMMARY_COLUMNS) + (["n_before", "n_after", "mde_fall"] if extended else [])
+        return pd.DataFrame([{c: getattr(r, c) for c in cols} for r in self.rows], columns=cols)
+
+    def row(self, scope: str) -> ScopeChange:
+        for r in self.rows:
+            if r.scope == scope:
+                return r
+        raise ParameterError(f"no scope {scope!r}; choose one of {list(SCOPES)}.")
+
+    def describe(self) -> str:
+        """Plain words for captions and the CLI."""
+        parts = []
+        for r in self.rows:
+            pct = (r.rate_ratio - 1) * 100
+            what = f"{pct:+.0f}% (95% CI {(r.ci_low - 1) * 100:+.0f}% to {(r.ci_high - 1) * 100:+.0f}%)"
+            extra = "" if r.verdict != "no significant change" else f"; could detect falls of {r.mde_fall:.0%} or more"
+            parts.append(f"{r.scope}: {r.verdict}, {what}{extra}")
+        return "; ".join(parts)
+
+
+def _verdict(rr: float, p: float, alpha: float) -> str:
+    if not np.isfinite(p) or p > alpha or not np.isfinite(rr) or rr == 1:
+        return "no significant change"
+    return "significant fall" if rr < 1 else "significant rise"
+
+
+def _scope_variance(A: np.ndarray, B: np.ndarray, months: int, result: ChangeResult) -> tuple[float, float]:
+    """(variance of the pooled log rate ratio, variance expected under no change) for units A, B."""
+    d = result.dispersion
+    A = np.asarray(A, dtype=float)
+    B = np.asarray(B, dtype=float)
+    tot = A + B
+    m = tot / months
+    phi = 1.0 + d.kappa * float((m * m).sum() / m.sum()) if m.sum() > 0 else 1.0
+    share = tot / tot.sum() if tot.sum() > 0 else tot
+    extra = d.tau2 * float((share * share).sum())
+    a, b = A.sum(), B.sum()
+    w = result.model
+    exp_a = b * w.w_after / w.w_before
+    v = phi * (1 / max(a, 0.5) + 1 / max(b, 0.5)) + extra
+    v0 = phi * (1 / max(exp_a, 0.5) + 1 / max(b, 0.5)) + extra
+    return v, v0
+
+
+def _df(result: ChangeResult) -> int | None:
+    d = result.dispersion
+    if d.tau2 > 0 and d.tau2_source != "given" and d.tau2_units >= 3:
+        return d.tau2_units - 1
+    return None
+
+
+def _row(scope: str, log_rr: float, v: float, v0: float, df: int | None, alpha: float, nb: int, na: int) -> ScopeChange:
+    se = float(np.sqrt(v))
+    if df is None:
+        crit, p = stats.norm.isf(alpha / 2), float(2 * stats.norm.sf(abs(log_rr) / se))
+        zb = stats.norm.ppf(POWER)
+    else:
+        crit, p = stats.t.isf(alpha / 2, df), float(2 * stats.t.sf(abs(log_rr) / se, df))
+        zb = stats.t.ppf(POWER, df)
+    rr = float(np.exp(log_rr))
+    mde = float(1 - np.exp(-(crit + zb) * np.sqrt(v0)))
+    return ScopeChange(
+        scope, rr, float(np.exp(log_rr - crit * se)), float(np.exp(log_rr + crit * se)), p, _verdict(rr, p, alpha),
+        int(nb), int(na), mde, se,
+    )
+
+
+def summarise_change(
+    cells: ChangeResult, areas: ChangeResult, labels: np.ndarray, *, alpha: float | None = None
+) -> ChangeSummary:
+    """Pool cell and area results into the three scopes (module docs).
+
+    Parameters
+    ----------
+    cells : ChangeResult
+        :func:`~hotspots.change.change_cells` over the study area (``test="overdispersed"``).
+    areas : ChangeResult
+        :func:`~hotspots.change.change_areas` of the hotspot areas (``test="overdispersed"``).
+    labels : ndarray of int, grid shape
+        Area id of each cell (0: not a hotspot), e.g. ``HotspotAreas.labels``.
+    alpha : float, optional
+        Default: the cells' ``alpha``.
+    """
+    for name, r in (("cells", cells), ("areas", areas)):
+        if not isinstance(r, ChangeResult) or r.model is None:
+            raise ParameterError(f"`{name}` must be an overdispersed ChangeResult (`test='overdispersed'`).")
+    if cells.unit != "cell" or areas.unit != "area":
+        raise ParameterError("`cells` must come from `change_cells` and `areas` from `change_areas`.")
+    a = float(cells.alpha if alpha is None else alpha)
+    t = cells.table
+    lab = np.asarray(labels)
+    if cells.grid is None or lab.shape != cells.grid.shape:
+        raise ParameterError("`labels` must have the shape of the cells' grid.")
+    in_hot = lab[t["row"].to_numpy(), t["col"].to_numpy()] > 0
+    months = cells.model.months_before + cells.model.months_after
+    wb, wa = cells.model.w_before, cells.model.w_after
+    at = areas.table
+    hb, ha = int(t.loc[in_hot, "n_before"].sum()), int(t.loc[in_hot, "n_after"].sum())
+    eb, ea = int(t.loc[~in_hot, "n_before"].sum()), int(t.loc[~in_hot, "n_after"].sum())
+    notes: list[str] = []
+    rows = []
+    if hb + ha == 0:
+        notes.append("no incidents fall in the hotspot areas in either period; the hotspot rows are not defined")
+        nan = float("nan")
+        rows.append(ScopeChange(SCOPES[0], nan, nan, nan, nan, "no significant change", hb, ha, nan, nan))
+        vh = vh0 = None
+    else:
+        vh, vh0 = _scope_variance(at["n_after"].to_numpy(), at["n_before"].to_numpy(), months, areas)
+        lh = np.log(max(ha, 0.5) / wa) - np.log(max(hb, 0.5) / wb)
+        rows.append(_row(SCOPES[0], lh, vh, vh0, _df(areas), a, hb, ha))
+    cells_else = ~in_hot
+    ve, ve0 = _scope_variance(t.loc[cells_else, "n_after"].to_numpy(), t.loc[cells_else, "n_before"].to_numpy(), months, cells)
+    le = np.log(max(ea, 0.5) / wa) - np.log(max(eb, 0.5) / wb)
+    rows.append(_row(SCOPES[1], le, ve, ve0, _df(cells), a, eb, ea))
+    if vh is None:
+        nan = float("nan")
+        rows.append(ScopeChange(SCOPES[2], nan, nan, nan, nan, "no significant change", hb, ha, nan, nan))
+    else:
+        dfs = [d for d in (_df(areas), _df(cells)) if d is not None]
+        rows.append(_row(SCOPES[2], lh - le, vh + ve, vh0 + ve0, min(dfs) if dfs else None, a, hb, ha))
+    da, dc = areas.dispersion, cells.dispersion
+    method = (
+        f"pooled rate ratios with overdispersed variances (areas: kappa {da.kappa:.3g}, tau2 {da.tau2:.3g} from "
+        f"{da.tau2_source}; "
+        f"cells: kappa {dc.kappa:.3g}, tau2 {dc.tau2:.3g} from {dc.tau2_source}); hotspots vs elsewhere = ratio of the two rate "
+        f"ratios; {1 - a:.0%} intervals; no adjustment across the three rows"
+    )
+    notes += [n for n in cells.notes if n.startswith("seasonality")]
+    return ChangeSummary(
+        tuple(rows), a, cells.before, cells.after, method, tuple(dict.fromkeys(notes)), False,
+        {"areas_dispersion": da.to_dict(), "cells_dispersion": dc.to_dict(), "n_areas": int(len(at))},
+    )
+
+
+def selection_overlap_note(selected_on: Period | None, before: Period, after: Period) -> tuple[str | None, bool]:
+    """A warning when the hotspots were chosen from months overlapping the compared periods.
+
+    Returns ``(note or None, favours_fall)``: ``favours_fall`` is True when the selection
+    months overlap the before period more than the after period (places picked for being high
+    then tend to be lower later by chance: regression to the mean).
+    """
+    if selected_on is None:
+        return None, False
+    ob = _overlap_days(selected_on, before)
+    oa = _overlap_days(selected_on, after)
+    if ob == 0 and oa == 0:
+        return None, False
+    share_b, share_a = ob / before.days, oa / after.days
+    if abs(share_b - share_a) < 0.05:
+        return (
+            f"hotspots were chosen from {selected_on.describe()}, which covers the before and after periods alike: "
+            "selection does not favour a fall or a rise",
+            False,
+        )
+    side = "before" if share_b > share_a else "after"
+    effect = "fall" if side == "before" else "rise"
+    return (
+        f"regression to the mean: hotspots were chosen from {selected_on.describe()}, which overlaps the {side} period more "
+        f"than the other; places picked for being busy then tend to be quieter later by chance, so a {effect} is expected "
+        "even with no effect. Choose hotspots from months outside the compared periods.",
+        side == "before",
+    )
+
+
+def _overlap_days(a: Period, b: Period) -> int:
+    lo, hi = max(a.start, b.start), min(a.end, b.end)
+    return max(0, (hi - lo).days + 1)
+
+
+def default_selection_period(first_month: Any, last_month: Any, before: Period, after: Period) -> tuple[Period, str]:
+    """Months to choose hotspots from that do not favour a fall: outside the compared periods
+    when the data hold at least as many such months as the before period has, else both periods
+    together (which treats before and after alike when they are equally long).
+
+    Parameters
+    ----------
+    first_month, last_month : date-like
+        The data's first and last month.
+    before, after : Period
+
+    Returns
+    -------
+    (Period, str)
+        The selection period and a note saying why.
+    """
+    first = pd.Timestamp(first_month).to_period("M").to_timestamp().date()
+    last = (pd.Timestamp(last_month).to_period("M").to_timestamp() + pd.offsets.MonthEnd(0)).date()
+    need = max(before.months, 1)
+    early_end = min(before.start, after.start) - dt.timedelta(days=1)
+    late_start = max(before.end, after.end) + dt.timedelta(days=1)
+    if early_end >= first:
+        early = Period.from_months(first, early_end, "hotspot months")
+        if early.months >= need:
+            pick = Period.from_months(pd.Timestamp(early_end) - pd.DateOffset(months=need - 1), early_end, "hotspot months")
+            return pick, f"hotspots chosen from {pick.describe()}, outside the compared periods (no regression to the mean)"
+    if last >= late_start:
+        late = Period.from_months(late_start, last, "hotspot months")
+        if late.months >= need:
+            return late, f"hotspots chosen from {late.describe()}, outside the compared periods (no regression to the mean)"
+    both = Period(min(before.start, after.start), max(before.end, after.end), "hotspot months")
+    return both, (
+        f"hotspots chosen from both compared periods together ({both.describe()}): the data hold too few other months; "
+        "this treats before and after alike when they are equally long"
+    )
+
+
+def change_summary(
+    incidents: Any,
+    areas: HotspotAreas,
+    before: Period,
+    after: Period,
+    *,
+    alpha: float = 0.05,
+    same_months: bool = False,
+    selected_on: Period | None = None,
+) -> ChangeSummary:
+    """The pooled change table for hotspot areas on their grid (module docs).
+
+    Parameters
+    ----------
+    incidents : GeoDataFrame or IncidentPoints
+    areas : HotspotAreas
+        From :func:`~hotspots.areas.hotspot_areas` (its grid is the study area).
+    before, after : Period
+    alpha : float
+    same_months : bool
+    selected_on : Period, optional
+        The months the hotspots were chosen from, to check for regression to the mean.
+    """
+    if not isinstance(areas, HotspotAreas):
+        raise ParameterError(f"`areas` must be HotspotAreas (from `hotspot_areas`); got {type(areas).__name__}.")
+    cells = change_cells(incidents, areas.grid, before, after, alpha=alpha, same_months=same_months)
+    if areas.n_areas == 0:
+        raise ParameterError("there are no hotspot areas to summarise; the summary needs at least one.")
+    res_a = change_areas(incidents, areas, before, after, alpha=alpha, same_months=same_months, tau2_fallback=cells.dispersion)
+    out = summarise_change(cells, res_a, areas.labels, alpha=alpha)
+    note, rtm = selection_overlap_note(selected_on, before, after)
+    if note:
+        out = ChangeSummary(out.rows, out.alpha, out.before, out.after, out.method, out.notes + (note,), rtm, out.params)
+    return out

@@ -1,0 +1,59 @@
+"""Tests for hotspots.bandwidth: the automatic rules, the kernel conversion and the one default.
+
+The rules themselves are checked by hand in tests/test_density.py (through the public API)."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+
+from hotspots._errors import ParameterError
+from hotspots.bandwidth import (
+    BANDWIDTH_RULES,
+    DEFAULT_BANDWIDTH_RULE,
+    auto_bandwidth,
+    bandwidth_arcgis,
+    bandwidth_sfhotspot,
+    gaussian_sd_from_radius,
+)
+
+PTS = np.random.default_rng(0).normal([430_000, 340_000], [1500, 900], (500, 2))
+
+
+def test_default_rule_is_arcgis_and_accepted():
+    assert DEFAULT_BANDWIDTH_RULE == "arcgis" and DEFAULT_BANDWIDTH_RULE in BANDWIDTH_RULES
+
+
+@pytest.mark.parametrize("rule, fn", [("arcgis", bandwidth_arcgis), ("sfhotspot", bandwidth_sfhotspot)])
+def test_auto_bandwidth_per_kernel(rule, fn):
+    r = fn(PTS)
+    for kernel in ("quartic", "epanechnikov"):
+        h, note = auto_bandwidth(PTS, None, rule=rule, kernel=kernel)
+        assert h == r and "automatically" in note and f"{r:,.0f} m" in note
+    h, note = auto_bandwidth(PTS, None, rule=rule, kernel="gaussian", adjust=0.5)
+    assert h == pytest.approx(0.5 * r / math.sqrt(8), rel=1e-15)
+    assert "standard deviation" in note and "bandwidth_adjust 0.5" in note
+
+
+def test_gaussian_sd_is_the_quartic_kernels_per_axis_sd():
+    # Quartic kernel of radius R: K(r) = 3/(pi R^2) (1 - r^2/R^2)^2, so E[r^2] = R^2 / 4 and the
+    # per-axis variance is R^2 / 8 (numerical integral over the disc).
+    R = 1000.0
+    r = np.linspace(0.0, R, 400_001)
+    dens = 3.0 / (math.pi * R * R) * (1 - (r / R) ** 2) ** 2 * 2 * math.pi * r
+    assert np.trapezoid(dens, r) == pytest.approx(1.0, rel=1e-9)
+    var_axis = np.trapezoid(dens * r * r, r) / 2
+    assert gaussian_sd_from_radius(R) == pytest.approx(math.sqrt(var_axis), rel=1e-9)
+
+
+def test_weights_count_for_arcgis_only():
+    w = np.r_[np.full(250, 3.0), np.ones(250)]
+    assert auto_bandwidth(PTS, w, rule="arcgis", kernel="quartic")[0] == pytest.approx(bandwidth_arcgis(PTS, w))
+    assert auto_bandwidth(PTS, w, rule="sfhotspot", kernel="quartic")[0] == bandwidth_sfhotspot(PTS)
+
+
+def test_unknown_rule():
+    with pytest.raises(ParameterError, match="bandwidth_rule"):
+        auto_bandwidth(PTS, None, rule="scott", kernel="quartic")

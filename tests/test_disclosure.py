@@ -1,0 +1,220 @@
+"""hotspots.disclosure: the one disclosure-control engine (hand-checked cases, the guarantee checked
+by the independent attacker of tests/attack.py on random tables)."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from hotspots._errors import ParameterError
+from hotspots.disclosure import (
+    SECONDARY,
+    WITHHELD,
+    Ledger,
+    check_threshold,
+    disclosure_statement,
+    feasible_ranges,
+    percent_text,
+    protect,
+    render_table,
+    suppress_count,
+)
+
+sys.path.insert(0, str(Path(__file__).parent))
+import attack  # noqa: E402
+
+
+def _list(values, total_cost=2):
+    led = Ledger()
+    led.add("total", sum(values), cost=total_cost)
+    for i, v in enumerate(values):
+        led.add(i, v)
+    led.relate("total", list(range(len(values))))
+    return led
+
+
+# =============================================================================== threshold
+def test_a_threshold_below_3_needs_the_unsafe_flag_and_says_so():
+    assert check_threshold(5) == 5 and check_threshold(3) == 3
+    for t in (1, 2):
+        with pytest.raises(ParameterError, match="unsafe"):
+            check_threshold(t)
+        assert check_threshold(t, True) == t
+        assert disclosure_statement(t).startswith("UNSAFE")
+    for bad in (0, -1, 2.5, "5", True, None):
+        with pytest.raises(ParameterError, match="threshold"):
+            check_threshold(bad)
+    with pytest.raises(ParameterError, match="unsafe"):
+        check_threshold(5, "yes")
+    assert "<5" in disclosure_statement(5) and "UNSAFE" not in disclosure_statement(5)
+    # threshold 1 publishes everything; 2 hides only ones (and cannot protect them: "<2" is 1)
+    p = protect(_list([1, 2, 9]), threshold=1, unsafe=True)
+    assert [p.marker(i) for i in range(3)] == [1, 2, 9] and p.notes
+    p = protect(_list([1, 2, 9]), threshold=2, unsafe=True)
+    assert [p.marker(i) for i in range(3)] == ["<2", 2, 9]
+
+
+def test_suppress_count_is_primary_suppression_of_one_figure():
+    assert [suppress_count(v) for v in (0, 1, 4, 5, None)] == [0, "<5", "<5", 5, None]
+    assert suppress_count(7, threshold=10) == "<10"
+
+
+# =============================================================================== ledger
+def test_ledger_keeps_one_count_per_key_and_checks_relations():
+    led = Ledger()
+    led.add("a", 3)
+    led.add("a", 3, shown=False)  # the same count again: fine, still shown
+    assert led.shown[led.index("a")] is True
+    with pytest.raises(ParameterError, match="twice"):
+        led.add("a", 4)
+    with pytest.raises(ParameterError, match=">= 0"):
+        led.add("b", -1)
+    led.add("b", 5)
+    led.add("c", 9)
+    with pytest.raises(ParameterError, match="does not hold"):
+        led.relate("c", ["a", "b"])
+    led.add("d", 8)
+    led.relate("d", ["a", "b"])
+    led.relate("d", ["b", "a"])  # the same relation once
+    assert len(led.relations) == 1
+    copy = led.copy()
+    copy.add("e", 1)
+    assert "e" in copy and "e" not in led
+
+
+# =============================================================================== protect by hand
+@pytest.mark.parametrize("values, shown", [
+    ([9, 3], ["c", "<5"]),             # 3 = 12 - 9: the 9 is hidden too
+    ([10, 1, 1], ["c", "<5", "<5"]),   # 1 + 1 = 2 pins both
+    ([20, 4, 4], ["c", "<5", "<5"]),   # 4 + 4 = 8 with each 1-4 pins both
+    ([20, 2, 3], [20, "<5", "<5"]),    # 2 + 3 = 5: 1+4, 2+3, 3+2, 4+1
+    ([5, 6, 0], [5, 6, 0]),
+    ([0, 0, 7], [0, 0, 7]),
+])
+def test_one_list_with_a_known_total(values, shown):
+    p = protect(_list(values))
+    assert [p.marker(i) for i in range(len(values))] == shown
+    assert p.marker("total") == sum(values)
+
+
+def test_c_is_never_a_zero():
+    # hiding the zero would not help anyway (it would have to stay 0); the 30 is hidden instead
+    p = protect(_list([30, 2, 0]))
+    assert p.marker(2) == 0 and p.marker(0) == SECONDARY
+
+
+def test_small_groups_are_not_broken_down():
+    led = Ledger()
+    led.add_table([("g", {"n": 3, "yes": 3, "no": 0})], shown=["n", "yes", "no"], relations=[("n", ["yes", "no"])], size="n")
+    p = protect(led)
+    assert p.marker(("g", "n")) == "<5"
+    # "all 3 said yes" would tell as much as a count: the breakdown is withheld, zeros too
+    assert p.marker(("g", "yes")) == WITHHELD and p.marker(("g", "no")) == WITHHELD
+    assert p.state(("g", "yes")) == "withheld"
+
+
+def test_implied_complements_are_protected_by_default():
+    led = Ledger()
+    led.add_table([("g", {"resp": 874, "sat": 870, "not": 4})], shown=["resp", "sat"], implied=["not"],
+                  relations=[("resp", ["sat", "not"])], signals={"not": "resp"})
+    p = protect(led)
+    assert p.marker(("g", "resp")) == 874 and p.marker(("g", "sat")) == SECONDARY
+    assert p.small_implied(("g", "not"))
+    table, mask = render_table(p, [("g", "All")], label="group", counts=["resp", "sat"],
+                               percents={"sat_pct": ("sat", "resp", "not")})
+    assert table.loc[0, "sat_pct"] == ">99" and mask.loc[0, "sat_pct"]
+    loose = protect(led, protect_implied=False)
+    assert loose.marker(("g", "sat")) == 870
+
+
+def test_a_later_publication_is_protected_against_the_first():
+    first = _list([40, 30])
+    p1 = protect(first)
+    later = first.copy()
+    later.add("read", 75)
+    later.add("dropped", 5)
+    later.add("r1", 2)
+    later.add("r2", 3)
+    later.relate("read", ["total", "dropped"])
+    later.relate("dropped", ["r1", "r2"])
+    p2 = protect(later, base=p1)
+    assert [p2.marker(k) for k in first.keys] == [p1.marker(k) for k in first.keys]  # unchanged
+    assert p2.marker("r1") == "<5" and p2.marker("r2") == "<5"
+    other = Ledger()
+    other.add("something else", 3)
+    with pytest.raises(ParameterError, match="base"):
+        protect(other, base=p1)
+
+
+def test_feasible_ranges_are_what_a_reader_can_work_out():
+    p = protect(_list([20, 2, 3]))
+    (a, b), (c, d), (e, f) = feasible_ranges(p, [{1: 1.0}, {1: 1.0, 2: 1.0}, {0: 1.0}])
+    assert (a, b) == (1, 4)
+    assert c == d == 5  # the two small ones together are known: 25 - 20
+    assert e == f == 20
+
+
+@pytest.mark.parametrize("num, den, num_state, comp_state, want", [
+    (78, 100, "shown", "shown", 78),
+    (1, 200, "shown", "shown", 1),
+    (None, 874, "small", "shown", "<1"),
+    (None, 12, "small", "shown", "<34"),
+    (None, 874, "secondary", "small", ">99"),
+    (None, 20, "secondary", "small", ">79"),
+    (None, 4, "small", "shown", SECONDARY),
+    (5, None, "shown", "shown", SECONDARY),
+    (0, 0, "shown", "shown", None),
+    (1, 8, "shown", "shown", 13),  # 12.5 rounds half up
+])
+def test_percent_text(num, den, num_state, comp_state, want):
+    assert percent_text(num, den, num_state=num_state, comp_state=comp_state) == want
+
+
+# =============================================================================== the guarantee
+@st.composite
+def tables(draw):
+    """A small two-way table with its row and column totals (a count per cell, 0 to 12)."""
+    r = draw(st.integers(2, 4))
+    c = draw(st.integers(2, 4))
+    cells = draw(st.lists(st.lists(st.integers(0, 12), min_size=c, max_size=c), min_size=r, max_size=r))
+    return np.array(cells)
+
+
+@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(tables(), st.sampled_from([3, 5]))
+def test_protected_tables_survive_the_independent_attacker(cells, t):
+    r, c = cells.shape
+    led = Ledger()
+    for i in range(r):
+        for j in range(c):
+            led.add((i, j), int(cells[i, j]))
+    for i in range(r):
+        led.add((i, "T"), int(cells[i].sum()), cost=1)
+        led.relate((i, "T"), [(i, j) for j in range(c)])
+    for j in range(c):
+        led.add(("T", j), int(cells[:, j].sum()), cost=1)
+        led.relate(("T", j), [(i, j) for i in range(r)])
+    led.add(("T", "T"), int(cells.sum()), cost=2)
+    led.relate(("T", "T"), [(i, "T") for i in range(r)])
+    led.relate(("T", "T"), [("T", j) for j in range(c)])
+    p = protect(led, threshold=t)
+    att = attack.Attack(t)
+    for k in led.keys:
+        att.published(k, p.marker(k))
+    for tot, parts in led.relations:
+        att.equal(led.keys[tot], [led.keys[q] for q in parts])
+    assert att.findings() == []
+    # every displayed number is the true count; every small count is hidden
+    for k in led.keys:
+        v = led.value(k)
+        m = p.marker(k)
+        assert m == v if isinstance(m, int) else (m in (f"<{t}", SECONDARY, WITHHELD))
+        if 0 < v < t:
+            assert isinstance(m, str)
+        if m == SECONDARY:
+            assert v >= t

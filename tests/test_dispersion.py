@@ -1,0 +1,123 @@
+"""Extra-Poisson variation: kappa against statsmodels' negative binomial, tau2 against statsmodels'
+DerSimonian-Laird, the two-group estimate, seasonal factors."""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+import pytest
+
+from hotspots.dispersion import (
+    MIN_UNITS_FOR_TAU2,
+    Overdispersion,
+    estimate_kappa,
+    estimate_tau2,
+    estimate_tau2_robust,
+    seasonal_factors,
+)
+
+
+def _nb_panel(rng, units=400, months=24, kappa=0.05, flat=False):
+    base = rng.uniform(5, 40, units)
+    season = np.ones(months) if flat else 1 + 0.3 * np.sin(2 * np.pi * np.arange(months) / 12)
+    mu = base[:, None] * season[None, :]
+    size = 1 / kappa
+    Y = rng.negative_binomial(size, size / (size + mu))
+    return Y, season
+
+
+def test_kappa_matches_statsmodels_negative_binomial_fit():
+    import statsmodels.api as sm
+    from statsmodels.discrete.discrete_model import NegativeBinomial
+
+    rng = np.random.default_rng(0)
+    Y, season = _nb_panel(rng, units=150, months=12, kappa=0.08, flat=True)
+    period = np.ones(12, dtype=int)
+    ref = Y.sum(axis=0) * 50  # a large study area: each unit a small share
+    k, used = estimate_kappa(Y, period, np.full(12, 30.0), ref + Y.sum(axis=0))
+    # statsmodels: NB2 with one level per unit, maximum likelihood
+    y = Y.ravel()
+    X = np.kron(np.eye(150), np.ones((12, 1)))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        fit = NegativeBinomial(y, X, loglike_method="nb2").fit(disp=0, maxiter=200)
+    alpha_ml = float(fit.params[-1])
+    assert used == 150
+    assert k == pytest.approx(alpha_ml, rel=0.15)
+    assert k == pytest.approx(0.08, rel=0.2)
+    assert sm is not None
+
+
+def test_kappa_is_zero_for_poisson_and_removes_seasonality():
+    rng = np.random.default_rng(1)
+    units, months = 300, 24
+    season = 1 + 0.4 * np.sin(2 * np.pi * np.arange(months) / 12)
+    Y = rng.poisson(rng.uniform(5, 40, units)[:, None] * season[None, :])
+    period = np.r_[np.ones(12), np.full(12, 2)].astype(int)
+    k, _ = estimate_kappa(Y, period, np.full(months, 30.0), Y.sum(axis=0) * 20)
+    assert k < 0.005  # the 40 % seasonal swing is not counted as variation
+
+
+def test_tau2_equals_statsmodels_dersimonian_laird():
+    from statsmodels.stats.meta_analysis import combine_effects
+
+    rng = np.random.default_rng(2)
+    n = 60
+    lam = rng.uniform(50, 400, n)
+    b = rng.poisson(lam)
+    a = rng.poisson(lam * np.exp(rng.normal(0, 0.2, n)))
+    phi = np.full(n, 1.3)
+    t, used = estimate_tau2(b, a, 1.0, 1.0, phi)
+    y = np.log(a / b)
+    v = phi * (1 / a + 1 / b)
+    ref = combine_effects(y, v, method_re="dl")
+    assert used == n and t == pytest.approx(ref.tau2, rel=1e-10)
+    assert t == pytest.approx(0.04, rel=0.5)
+
+
+def test_tau2_needs_enough_units():
+    t, used = estimate_tau2([50] * (MIN_UNITS_FOR_TAU2 - 1), [40] * (MIN_UNITS_FOR_TAU2 - 1), 1, 1, 1.0)
+    assert t is None and used == MIN_UNITS_FOR_TAU2 - 1
+    t, used, model = estimate_tau2_robust([50, 60, 3, 70, 80, 90], [40, 55, 4, 60, 85, 95], 1, 1, 1.0)
+    assert used == 5 and model == "one group" and t is not None
+
+
+def test_two_groups_of_real_changes_are_not_counted_as_noise():
+    # Poisson counts, half the units fall 30 %: DerSimonian-Laird sees the gap as variance,
+    # the two-group fit does not.
+    rng = np.random.default_rng(3)
+    n = 40
+    lam = rng.uniform(300, 1200, n)
+    b = rng.poisson(lam)
+    eff = np.where(np.arange(n) < n // 2, 0.7, 1.0)
+    a = rng.poisson(lam * eff)
+    dl, _ = estimate_tau2(b, a, 1, 1, 1.0)
+    t, _, model = estimate_tau2_robust(b, a, 1, 1, 1.0)
+    assert dl > 0.02
+    assert model == "two groups" and t < 0.003
+    # and one group of noisy changes keeps DerSimonian-Laird's value
+    a2 = rng.poisson(lam * np.exp(rng.normal(0, 0.2, n)))
+    t2, _, model2 = estimate_tau2_robust(b, a2, 1, 1, 1.0)
+    assert model2 == "one group" and t2 == pytest.approx(estimate_tau2(b, a2, 1, 1, 1.0)[0])
+
+
+def test_seasonal_factors_recover_a_planted_pattern_when_identified():
+    rng = np.random.default_rng(4)
+    months = np.arange(36) + 2022 * 12
+    moy = months % 12 + 1
+    true = 1 + 0.3 * np.cos(2 * np.pi * (moy - 7) / 12)
+    ref = rng.poisson(2000 * true)
+    level = np.repeat([0, 1, 2], 12)
+    f, ok = seasonal_factors(ref, moy, level, np.ones(36))
+    assert ok
+    np.testing.assert_allclose(f / f.mean(), true / true.mean(), rtol=0.05)
+    # one year split into halves: the season cannot be told from the change
+    f1, ok1 = seasonal_factors(ref[:12], moy[:12], np.repeat([1, 2], 6), np.ones(12))
+    assert not ok1 and (f1 == 1).all()
+
+
+def test_overdispersion_phi_and_dict():
+    d = Overdispersion(0.05, 0.02, 10, 8, "this comparison", "how")
+    np.testing.assert_allclose(d.phi([0, 10, 20]), [1, 1.5, 2])
+    assert d.to_dict()["tau2"] == 0.02

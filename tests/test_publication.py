@@ -1,0 +1,136 @@
+"""hotspots.publication: everything person-level one analysis publishes, protected together."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from hotspots._errors import ParameterError
+from hotspots.disclosure import SECONDARY
+from hotspots.report import LoadReport
+
+sys.path.insert(0, str(Path(__file__).parent))
+from attack import scheme, scheme_data  # noqa: E402
+
+
+@pytest.fixture(scope="module")
+def pub():
+    p, _ = scheme(140, 11, 5, 2, 100.0)
+    return p
+
+
+def test_every_table_shares_one_protection(pub):
+    total = pub.kpis["all"].drop(columns=["group"]).iloc[0].tolist()
+    for dim, t in pub.kpis.items():
+        assert t.drop(columns=[t.columns[0]]).iloc[-1].tolist() == total, dim
+    kh = pub.kpis["hotspot"].set_index("hotspot")["referrals"]
+    rh = pub.referrals_by_hotspot.set_index("hotspot")["referrals"]
+    for h in kh.index:
+        assert kh[h] == rh[h]
+    assert pub.referrals_summary.set_index("where").loc["All", "referrals"] == total[0]
+    # funnel tables: the same referrals and completed counts as the KPI tables
+    for dim in pub.funnel:
+        f, k = pub.funnel[dim], pub.kpis[dim]
+        assert f["referred"].tolist() == k["referrals"].tolist()
+        assert f["completed"].tolist() == k["completed"].tolist()
+
+
+def test_squares_sites_and_flows_add_up_internally(pub):
+    led = pub.protection.ledger
+    squares = [k for k in led.keys if isinstance(k, tuple) and isinstance(k[0], tuple) and k[0][0] == "square"]
+    assert sum(led.value(k) for k in squares) == led.value((("all",), "referrals"))
+    assert len(pub.origins) == len(squares)
+    assert set(pub.origins["referrals_shown"]) <= {"<5", "c", "x"} | {str(v) for v in range(5, 500)}
+    assert (pub.origins["referrals"].isna() == ~pub.origins["referrals_shown"].str.isdigit()).all()
+    assert pub.symbol_counts("origins").tolist() == pub.origins["referrals"].fillna(0).astype(int).tolist()
+    assert len(pub.flows) and set(pub.flows["origin_kind"]) <= {"hotspot area", "town"}
+    with pytest.raises(ParameterError):
+        pub.symbol_counts("squares")
+
+
+def test_a_view_of_one_group_is_its_published_row(pub):
+    g = pub.groups["offence"][0]
+    v = pub.view("offence", [g])
+    row = pub.kpis["offence"].set_index("offence").loc[g]
+    assert v["figures"]["referrals"] == row["referrals"] and v["percents"]["completed_pct"] == row["completed_pct"]
+    assert pub.view()["figures"]["referrals"] == pub.kpis["all"].iloc[0]["referrals"]
+    # all groups of a dimension = all referrals
+    assert pub.view("route", list(pub.groups["route"])) == pub.view()
+    with pytest.raises(ParameterError, match="not in the data"):
+        pub.view("offence", ["no such offence"])
+    with pytest.raises(ParameterError, match="dimension"):
+        pub.view("colour", ["red"])
+
+
+def test_a_view_of_several_groups_shows_only_what_the_tables_determine(pub):
+    groups = list(pub.groups["month"])[:3]
+    v = pub.view("month", groups)
+    led = pub.protection.ledger
+    for m, shown in v["figures"].items():
+        exact = sum(led.value((("month", g), m)) for g in groups if (("month", g), m) in led)
+        if isinstance(shown, (int, np.integer)):
+            assert shown == exact
+        else:
+            assert shown in (SECONDARY, "<5")
+
+
+def test_filters_on_two_dimensions_hide_everything_with_a_note(pub):
+    v = pub.filtered(offence=[pub.groups["offence"][0]], age_group=["youth"])
+    assert set(v["figures"].values()) == {SECONDARY} and "one dimension" in v["note"]
+    assert pub.filtered() == pub.view()
+    assert pub.filtered(hotspot="in hotspots")["figures"]["referrals"] == \
+        pub.referrals_summary.set_index("where").loc["in hotspots", "referrals"]
+    assert pub.filtered(hotspot="all") == pub.view()
+
+
+def test_the_load_report_is_protected_against_everything_published(pub):
+    n = int(pub.protection.ledger.value((("all",), "referrals")))
+    report = LoadReport("referrals.csv", rows_read=n + 3, rows_kept=n, dropped={"no location": 2, "bad date": 1})
+    shown = pub.load_report(report)
+    assert shown["dropped"] == {"no location": "<5", "bad date": "<5"}
+    # read - kept = dropped (3) would give the small total away: something else is hidden
+    assert not (str(shown["rows_read"]).isdigit() and str(shown["rows_kept"]).isdigit())
+    assert pub.load_report(report) is shown  # built once
+    assert pub.kpis["all"].iloc[0]["referrals"] == pub.view()["figures"]["referrals"]  # the rest unchanged
+
+
+def test_thresholds_below_3_need_the_unsafe_flag():
+    from hotspots.linkage import link_referrals
+    from hotspots.publication import publish_scheme
+
+    refs, areas, tasks, towns = scheme_data(30, 2, 1, 0.0)
+    link = link_referrals(refs, areas=areas, tasks=tasks, towns=towns)
+    with pytest.raises(ParameterError, match="unsafe"):
+        publish_scheme(refs, linkage=link, areas=areas, threshold=2)
+    p = publish_scheme(refs, linkage=link, areas=areas, threshold=1, unsafe=True)
+    assert p.unsafe and p.statement.startswith("UNSAFE")
+    assert p.kpis["all"].iloc[0]["referrals"] == 30
+    with pytest.raises(ParameterError, match="snap_m"):
+        publish_scheme(refs, linkage=link, areas=areas, snap_m=10)
+
+
+def test_an_analysis_has_one_current_publication():
+    from hotspots.publication import scheme_publication
+
+    class Fake:
+        def __init__(self, pub_args):
+            refs, areas, tasks, towns = pub_args
+            from hotspots.linkage import link_referrals
+
+            self.referrals = refs
+            self.linkage = link_referrals(refs, areas=areas, tasks=tasks, towns=towns)
+            self.areas = type("A", (), {"areas": areas})()
+            self.kpis = None
+            self.settings = type("S", (), {"threshold": 5})()
+
+    an = Fake(scheme_data(50, 3, 2, 0.0))
+    a = scheme_publication(an)
+    assert a.snap_m == 250 and scheme_publication(an) is a
+    b = scheme_publication(an, snap_m=500)
+    assert b.snap_m == 500 and scheme_publication(an) is b  # the last square size asked for is the current one
+    assert scheme_publication(an, snap_m=250) is a
+    an.referrals = an.referrals.iloc[:0]
+    assert scheme_publication(an) is None
