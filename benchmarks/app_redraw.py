@@ -21,12 +21,12 @@ never been computed in this server (the whole analysis runs); "cached" goes back
 computed before (only the map is rebuilt).
 
 Then a breakdown, measured in-process in a fresh thread (each Streamlit rerun runs in a new
-thread) with the same calls as the app: the analysis stages, building the map layers, and
-streamlit-folium's serialisation of the groups. As in the app, what depends only on the data
-set is prepared once and not timed (the incidents' coordinates and dates; the referral, task
-and line layers, which a redraw draws from deep copies), and each folium template text is
-compiled once per process. The rest of the browser time is Streamlit's rerun, the websocket,
-and the map frame replacing its layers.
+thread) with the same calls as the app: the analysis stages, building the map layers, drawing
+them once into the map component's text (:mod:`hotspots.app_support.drawn`), and the component
+arguments every rerun joins. As in the app, what depends only on the data set is prepared once
+and not timed (the incidents' coordinates and dates; the base map and the referral, task and
+line layers, drawn once). A cached redraw runs none of these steps but the last. The rest of the
+browser time is Streamlit's rerun, the websocket, and the map frame replacing its layers.
 """
 
 from __future__ import annotations
@@ -74,7 +74,14 @@ def browser_times(sizes_new: list[int], cached_size: int) -> dict[str, dict[str,
                         ctx = browser.new_context(viewport={"width": 1280, "height": 900}, service_workers="block")
                         page = ctx.new_page()
                         sp = h.StreamlitPage(page=page, out_dir=Path(logs), name=name)
-                        ctx.route("**/*", lambda r: r.continue_() if h._is_local(r.request.url) else (sp.external.append(r.request.url), r.abort()))
+                        def route(r: Any, sp: Any = sp) -> None:
+                            if h._is_local(r.request.url):
+                                r.continue_()
+                            else:
+                                sp.external.append(r.request.url)
+                                r.abort()
+
+                        ctx.route("**/*", route)
                         # ?cell=250 starts with a given cell size (the automatic choice off), so that typing new sizes redraws.
                         url = server.url + "/?cell=250" + (f"&period={period[0]}:{period[1]}" if period else "")
                         sp.goto(url, timeout_s=300)
@@ -118,32 +125,23 @@ _PER_DATA_SET: dict[str, Any] = {}
 
 def breakdown(period: tuple[str, str] | None, cell: float) -> dict[str, float]:
     """Seconds per step of a redraw with new settings, as the app does it, in a fresh thread."""
-    import copy
-
-    from streamlit_folium import _get_feature_group_string, _get_header, _get_html, _get_layer_control_string, _get_map_string
-
-    from hotspots.app_support import cache_template_compilation, demo_bundle
-    from hotspots.pipeline import Settings, area_change, hotspot_stage
-    from hotspots.change import incident_points
+    from hotspots.app_support import demo_bundle, maplayers
+    from hotspots.app_support.drawn import component_args, draw_layer, draw_map
+    from hotspots.incident_time import incident_points
     from hotspots.linkage import link_referrals
-    from hotspots.publication import publish_scheme
-    from hotspots.maps import base_map
     from hotspots.maps import scheme_layers as sl
+    from hotspots.pipeline import area_change, hotspot_stage
+    from hotspots.places import name_hotspot_areas
+    from hotspots.publication import publish_scheme
 
-    cache_template_compilation()
     b = demo_bundle(0)
-    s = Settings(cell_size=float(cell), period=period, before=("2022-07", "2023-06"), after=("2023-07", "2024-06"))
+    s = b.defaults.replace(cell_size=float(cell), period=period)
     times: dict[str, float] = {}
     if not _PER_DATA_SET:  # once per data set in the app (cached), not part of a redraw
         _PER_DATA_SET["points"] = incident_points(b.incidents)
-        link0 = link_referrals(b.referrals, tasks=b.tasks, near_m=s.near_m)
-        pub = publish_scheme(b.referrals, linkage=link0, snap_m=250.0)
-        _PER_DATA_SET["static"] = [
-            sl.referral_origins_layer(pub),
-            sl.task_sites_layer(b.tasks),
-            sl.referral_task_lines_layer(pub),
-        ]
-    static = _PER_DATA_SET["static"]
+        _PER_DATA_SET["base"] = draw_map(maplayers.app_base_map(b.study_area, None, height=620))
+        # Task sites only: the referral squares and flows are sent only when switched on (default off).
+        _PER_DATA_SET["static"] = [draw_layer(g) for g in maplayers.scheme_layers(None, b.tasks)]
 
     def run() -> None:
         def step(name: str, fn: Callable[[], Any]) -> Any:
@@ -154,30 +152,21 @@ def breakdown(period: tuple[str, str] | None, cell: float) -> dict[str, float]:
 
         stage = step("analysis: grid, counts, KDE, Gi*, areas", lambda: hotspot_stage(b.incidents, s, b.study_area))
         change, _ = step("analysis: change per hotspot", lambda: area_change(_PER_DATA_SET["points"], stage, s))
-        link = step("analysis: referrals linked", lambda: link_referrals(b.referrals, areas=stage.areas.areas, tasks=b.tasks, near_m=s.near_m))
+        link = step("analysis: referrals linked",
+                    lambda: link_referrals(b.referrals, areas=stage.areas.areas, tasks=b.tasks, near_m=s.near_m))
+        pub = step("scheme: figures protected together",
+                   lambda: publish_scheme(b.referrals, linkage=link, areas=stage.areas.areas, snap_m=250.0))
+        places = step("map: place names of the areas", lambda: name_hotspot_areas(stage.areas.areas, stage.incidents, b.study_area))
+        table = step("map: table behind the areas",
+                     lambda: sl.hotspot_area_table(stage.areas, change=change, publication=pub, places=places))
+        groups = step("map: folium layers", lambda: maplayers.analysis_layers(stage, table))
+        drawn = step("map: layers drawn once (component text)", lambda: [draw_layer(g) for g in groups])
 
-        def tables():
-            return sl.hotspot_area_table(stage.areas, change=change, linkage=link), sl.gi_class_table(stage.gi)
+        def args():
+            a = component_args(_PER_DATA_SET["base"], [*drawn, *_PER_DATA_SET["static"]], key="main_map", height=620)
+            return len(a["feature_group"]) + len(a["layer_control"]) + len(a["script"])
 
-        table, gi_t = step("map: tables behind the layers", tables)
-
-        def layers():
-            new = [sl.density_layer(stage.density), sl.gi_class_layer(gi_t), sl.hotspot_areas_layer(table)]
-            return [copy.deepcopy(g) for g in new + static]  # the app caches each group and draws a copy
-
-        groups = step("map: folium layers", layers)
-
-        def serialise():
-            m = base_map(study_area=b.study_area, height=620)
-            sl.layer_support(m)
-            m.get_root().render()
-            m.render()
-            _get_html(m), _get_header(m), _get_map_string(m)
-            strings = [_get_feature_group_string(g, map=m, idx=i) for i, g in enumerate(groups)]
-            ctrl = _get_layer_control_string(sl.scheme_layer_control(), m)
-            return sum(len(x) for x in strings) + len(ctrl)
-
-        size = step("map: streamlit-folium serialisation", serialise)
+        size = step("map: component arguments (every rerun)", args)
         times["bytes of layer script"] = float(size)
 
     _, _ = _in_thread(run)
@@ -187,7 +176,8 @@ def breakdown(period: tuple[str, str] | None, cell: float) -> dict[str, float]:
 def main(argv: list[str] | None = None) -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--quick", action="store_true", help="one new cell size per scenario")
-    ap.add_argument("--repeat", type=int, metavar="N", help="N new cell sizes (and N returns to a cached one) per scenario, for medians")
+    ap.add_argument("--repeat", type=int, metavar="N",
+                    help="N new cell sizes (and N returns to a cached one) per scenario, for medians")
     ap.add_argument("--no-breakdown", action="store_true", help="browser times only")
     args = ap.parse_args(argv)
     sizes = [300] if args.quick else [300, 350, 400]
@@ -200,7 +190,9 @@ def main(argv: list[str] | None = None) -> None:
     print(f"{'scenario':<12} {'first load':>10} {'redraw, new settings (median / each)':>44} {'redraw, cached (median)':>24}")
     for name, r in res.items():
         each = ", ".join(f"{v:.2f}" for v in r["new"])
-        print(f"{name:<12} {r['load']:>9.1f}s {statistics.median(r['new']):>12.2f} s  ({each}) {statistics.median(r['cached']):>21.2f} s")
+        cached = ", ".join(f"{v:.2f}" for v in r["cached"])
+        new_median, cached_median = statistics.median(r["new"]), statistics.median(r["cached"])
+        print(f"{name:<12} {r['load']:>9.1f}s {new_median:>12.2f} s  ({each}) {cached_median:>10.2f} s  ({cached})")
         if r["external"] or r["errors"]:
             print(f"   !! external requests {r['external']}, app errors {r['errors']}")
     if args.no_breakdown:

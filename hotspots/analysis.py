@@ -145,7 +145,7 @@ class HotspotStage:
 
     @property
     def hot_share(self) -> float:
-        """Share of the counted incidents that lie in hotspot areas (0–1)."""
-        vals = np.nan_to_num(np.asarray(self.counts.values, dtype=float))
-        total = float(vals[self.grid.active].sum())
-        return float(vals[self.areas.labels > 0].sum() / total) if total > 0 else 0.0
+        """Share of the counted incidents that lie in hotspot areas (0–1; :func:`hotspots.summaries.headline`)."""
+        from .summaries import headline
+
+        return headline(self).share_in_hotspots

@@ -59,6 +59,10 @@ from .schema import ASB_CATEGORY, SCHEME_START
 __all__ = [
     "Settings",
     "Progress",
+    "HOTSPOT_SETTINGS",
+    "CHANGE_SETTINGS",
+    "CLUSTER_SETTINGS",
+    "LINKAGE_SETTINGS",
     "AUTO_AREA_SHARE",
     "CategoryChoice",
     "StudyAreaChoice",
@@ -80,6 +84,20 @@ __all__ = [
 
 #: Called with (step description, fraction done in 0..1) while :func:`analyse` runs.
 Progress = Callable[[str, float], None]
+
+#: The settings each step reads; the others do not change its result (see :meth:`Settings.only`).
+#: :func:`hotspot_stage`:
+HOTSPOT_SETTINGS = (
+    "cell_size", "bandwidth", "kernel", "bandwidth_rule", "distance", "alpha", "fdr", "permutations", "seed", "min_confidence",
+    "period",
+)  # fmt: skip
+#: :func:`area_change` and :func:`cell_change`, besides the hotspot stage's:
+CHANGE_SETTINGS = ("before", "after", "scheme_start", "alpha", "fdr", "same_months")
+#: point clusters (:func:`hotspots.clustering.clusters` on the analysis period's incidents):
+CLUSTER_SETTINGS = ("period", "cluster_method", "eps", "min_samples", "seed")
+#: referral linkage (:func:`hotspots.linkage.link_referrals`) and the scheme's protected
+#: figures, besides the hotspot stage's:
+LINKAGE_SETTINGS = ("near_m", "threshold", "unsafe_threshold")
 
 #: Share of incidents that must fall inside the built-in (Derbyshire) outline for
 #: :func:`automatic_study_area` to use it when no boundary is given.
@@ -165,6 +183,18 @@ class Settings:
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
+
+    def only(self, *names: str) -> Settings:
+        """These settings with every field not in ``names`` at its default.
+
+        The settings a step reads (:data:`HOTSPOT_SETTINGS`, :data:`CHANGE_SETTINGS`,
+        :data:`CLUSTER_SETTINGS`, :data:`LINKAGE_SETTINGS`) as a hashable value: equal for any two
+        settings that give the step the same result (a cache key).
+        """
+        unknown = sorted(set(names) - {f.name for f in dataclasses.fields(self)})
+        if unknown:
+            raise ParameterError(f"{', '.join(map(repr, unknown))} are not settings; choose from {list(self.to_dict())}.")
+        return Settings(**{n: getattr(self, n) for n in names})
 
     def change_periods(self) -> tuple[Period, Period]:
         """The before and after periods these settings ask for.

@@ -120,3 +120,11 @@ def refuse_loading(monkeypatch) -> None:
 
     for module, name in ((hotspots.io, "load_any"), (hotspots.io, "load_boundary"), (hotspots.demo, "generate_demo")):
         monkeypatch.setattr(module, name, refuse)
+
+
+def near_derby(incidents: gpd.GeoDataFrame, *, km: float = 6.0, year: int = 2023) -> gpd.GeoDataFrame:
+    """Incidents within ``km`` of Derby centre in ``year`` (a few thousand of the demo's)."""
+    centre = shapely.Point(435_300, 336_300)
+    in_year = (incidents["month"] >= f"{year}-01-01") & (incidents["month"] < f"{year + 1}-01-01")
+    sel = (incidents.geometry.distance(centre) < km * 1000) & in_year
+    return incidents[sel].reset_index(drop=True)

@@ -15,12 +15,12 @@ pytest.importorskip("streamlit.testing.v1")
 from helpers import police_csv  # noqa: E402
 from streamlit.testing.v1 import AppTest  # noqa: E402
 
-from helpers import police_csv  # noqa: E402
-from hotspots.app_support import demo_bundle, hotspot_change_summary, md_text  # noqa: E402
+from hotspots.app_support import demo_bundle, md_text  # noqa: E402
 from hotspots.cli import build_parser  # noqa: E402
 from hotspots.commands.analyse import load_inputs, run_analysis  # noqa: E402
 from hotspots.io import Upload, load_police_uk  # noqa: E402
 from hotspots.pipeline import Settings, area_change, cell_change, hotspot_stage  # noqa: E402
+from hotspots.summaries import hotspot_change  # noqa: E402
 
 APP = Path(__file__).resolve().parents[1] / "app.py"
 TIMEOUT = 300  # seconds per run: the first one computes the analysis on a shared 2-core machine
@@ -75,8 +75,7 @@ def test_app_and_cli_agree_on_the_demo_with_default_settings(demo):
     assert metric(at, "Hotspot areas") == f"{cli.areas.n_areas:,}"
     km2 = float(cli.areas.areas["area_km2"].sum()) if cli.areas.n_areas else 0.0
     assert metric(at, "Hotspot area") == f"{km2:,.0f} km²"
-    summary = hotspot_change_summary(cli.change_areas)
-    assert metric(at, "Change in hotspots") == f"{summary['change_pct']:+.1f} %"
+    assert metric(at, "Change in hotspots") == hotspot_change(cli.change_areas).text()
 
 
 def test_app_runs_on_demo_data(demo):
@@ -114,14 +113,14 @@ def test_cell_size_changes_the_numbers(demo):
 def test_before_after_period_changes_the_numbers(demo):
     stage = hotspot_stage(demo.incidents, STREET, demo.study_area)
     new = STREET.replace(before=("2022-01", "2022-12"))
-    old_summary = hotspot_change_summary(area_change(demo.incidents, stage, STREET)[0])
-    new_summary = hotspot_change_summary(area_change(demo.incidents, stage, new)[0])
-    assert f"{old_summary['change_pct']:+.1f} %" != f"{new_summary['change_pct']:+.1f} %"
+    old_summary = hotspot_change(area_change(demo.incidents, stage, STREET)[0]).text()
+    new_summary = hotspot_change(area_change(demo.incidents, stage, new)[0]).text()
+    assert old_summary != new_summary
     at = run_app()
-    assert metric(at, "Change in hotspots") == f"{old_summary['change_pct']:+.1f} %"
+    assert metric(at, "Change in hotspots") == old_summary
     at.select_slider(key="before-demo-0").set_range("2022-01", "2022-12").run()
     check(at)
-    assert metric(at, "Change in hotspots") == f"{new_summary['change_pct']:+.1f} %"
+    assert metric(at, "Change in hotspots") == new_summary
     # The before/after tab shows the per-cell totals of the new periods.
     open_tab(at, "Before / after")
     check(at)
@@ -134,24 +133,49 @@ def test_before_after_period_changes_the_numbers(demo):
 
 # =============================================================================== analyst panel
 ANALYST_KEYS = [
-    "auto_cell", "cell_size", "auto_bw", "bandwidth", "bandwidth_rule", "kernel", "auto_dist", "distance", "alpha", "fdr",
-    "permutations", "seed", "min_confidence", "cluster_method", "eps", "min_samples", "near_m", "snap_m",
+    "auto_cell",
+    "cell_size",
+    "auto_bw",
+    "bandwidth",
+    "bandwidth_rule",
+    "kernel",
+    "auto_dist",
+    "distance",
+    "alpha",
+    "fdr",
+    "permutations",
+    "seed",
+    "min_confidence",
+    "cluster_method",
+    "eps",
+    "min_samples",
+    "near_m",
+    "snap_m",  # part of the scheme's protected publication (tables and map alike), so not a map-only option
 ]
+# The map's display options sit above the map (in its fragment: changing one reruns the map only).
+MAP_KEYS = ["basemap", "show_clusters", "show_origins", "show_flows"]
 
 
 def test_analyst_controls_exist_and_automatic_choices_are_shown(demo):
     at = run_app()
-    keys = {w.key for w in at.sidebar.get("number_input") + at.sidebar.get("checkbox") + at.sidebar.get("selectbox")
-            + at.sidebar.get("select_slider")}
+    keys = {
+        w.key
+        for w in at.sidebar.get("number_input")
+        + at.sidebar.get("checkbox")
+        + at.sidebar.get("selectbox")
+        + at.sidebar.get("select_slider")
+    }
     missing = [k for k in ANALYST_KEYS if k not in keys]
     assert not missing, missing
+    main = {w.key for w in at.main.get("selectbox") + at.main.get("select_slider") + at.main.get("toggle")}
+    assert set(MAP_KEYS) <= main and not set(MAP_KEYS) & keys
     assert at.selectbox(key="kernel").options == ["quartic", "gaussian", "epanechnikov"]
     assert at.selectbox(key="cluster_method").options == ["dbscan", "hdbscan", "none"]
     open_tab(at, "Analyst")
     check(at)
     stage = hotspot_stage(demo.incidents, STREET, demo.study_area)
     shown = [m.value for m in at.markdown]
-    for note in stage.notes:  # e.g. the automatic bandwidth and distance band
+    for note in demo.prepared.notes + stage.notes:  # e.g. the study area, the automatic bandwidth and distance band
         assert "- " + md_text(note) in shown
     assert any("bandwidth set to" in n for n in stage.notes)
 
@@ -218,7 +242,9 @@ def test_upload_police_uk_csv_shows_its_load_report_and_is_analysed(demo):
 def test_bad_upload_shows_an_error_box():
     at = run_app()
     open_tab(at, "Data")
-    at.file_uploader(key="up_incidents").set_value(("![x](http://evil.example/x.png).csv", b"\x00\x01 not a table", "text/csv")).run()
+    at.file_uploader(key="up_incidents").set_value(
+        ("![x](http://evil.example/x.png).csv", b"\x00\x01 not a table", "text/csv")
+    ).run()
     assert not at.exception
     assert at.error
     msg = at.error[0].value
@@ -229,7 +255,9 @@ def test_bad_upload_shows_an_error_box():
 def test_stability_sweep_shows_the_jaccard_overlap(demo):
     from hotspots.robustness import stability
 
-    ref = stability(demo.incidents, cell_sizes=[500, 1000], distance_multipliers=[2.0], mask=demo.study_area, alpha=0.05, fdr=True, seed=0)
+    ref = stability(
+        demo.incidents, cell_sizes=[500, 1000], distance_multipliers=[2.0], mask=demo.study_area, alpha=0.05, fdr=True, seed=0
+    )
     at = run_app()
     open_tab(at, "Analyst")
     at.multiselect(key="stab_sizes").set_value([500, 1000])

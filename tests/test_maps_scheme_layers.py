@@ -19,11 +19,11 @@ import pytest
 import shapely
 
 from hotspots._errors import CRSError, ParameterError, SchemaError
-from hotspots.analysis import Settings
 from hotspots.grid import Grid, GridValues
 from hotspots.maps import base_map, external_urls, offline_problems
 from hotspots.maps import scheme_layers as sl
 from hotspots.maps.layers import GridImageOverlay, Legend
+from hotspots.pipeline import Settings
 
 PAYLOADS = [
     "<script>window.__pwned=1</script>",
@@ -52,8 +52,9 @@ def _children(group, cls):
 # =============================================================================== demo fixture
 @pytest.fixture(scope="module")
 def demo():
-    from hotspots.app_support import area_change, demo_bundle, hotspot_stage
+    from hotspots.app_support import demo_bundle
     from hotspots.linkage import link_referrals
+    from hotspots.pipeline import area_change, hotspot_stage
 
     b = demo_bundle(0)
     s = Settings(cell_size=500.0, period=("2023-01", "2023-12"))
@@ -335,7 +336,7 @@ def test_task_sites_coloured_by_kind_with_codes_and_escaped_names():
 
 # =============================================================================== change
 def test_change_cells_layer_draws_significant_cells(demo):
-    from hotspots.app_support import cell_change
+    from hotspots.pipeline import cell_change
 
     b, s, stage = demo["bundle"], demo["settings"], demo["stage"]
     cells, note = cell_change(b.incidents, stage.grid, s)

@@ -392,3 +392,20 @@ def test_app_and_cli_agree_on_the_real_derbyshire_county_boundary(demo, tmp_path
     # Derby City (the hole) is part of the study area in both, and holds hotspots.
     derby = shapely.Point(435_300, 336_300)
     assert bundle.study_area.contains(derby).any() and cli.areas.areas.distance(derby).min() < 2_000
+
+
+def test_settings_only_keeps_what_a_step_reads():
+    from hotspots.pipeline import CHANGE_SETTINGS, HOTSPOT_SETTINGS
+
+    s = Settings(cell_size=300.0, near_m=900.0, before=("2022-01", "2022-12"), after=("2023-01", "2023-12"), eps=99.0)
+    hot = s.only(*HOTSPOT_SETTINGS)
+    assert hot.cell_size == 300.0 and hot.near_m == Settings().near_m and hot.before is None and hot.eps == Settings().eps
+    # Equal (and so one cache key) for settings that differ only where the step does not read.
+    assert hot == s.replace(near_m=10.0, eps=1.0).only(*HOTSPOT_SETTINGS) and hash(hot) == hash(
+        s.replace(near_m=10.0).only(*HOTSPOT_SETTINGS)
+    )
+    assert s.only(*HOTSPOT_SETTINGS) != s.replace(cell_size=400.0).only(*HOTSPOT_SETTINGS)
+    both = s.only(*HOTSPOT_SETTINGS, *CHANGE_SETTINGS)
+    assert both.before == ("2022-01", "2022-12") and both.cell_size == 300.0
+    with pytest.raises(ParameterError, match="nonsense"):
+        s.only("nonsense")

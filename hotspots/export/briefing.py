@@ -49,7 +49,6 @@ from ._layers import (
     GI_COLOURS,
     LAYERS,
     areas_table_into,
-    density_values,
     display_grid,
     draw_layer,
     legend_into,
@@ -445,7 +444,8 @@ def briefing_before_after(
     """Before and after maps side by side on one colour scale (plus the change classes).
 
     The two maps show the kernel density of each period (same kernel, bandwidth and display
-    lattice) divided by the period's length in months of 30.44 days, in **incidents per km² per
+    lattice) divided by the months the change test counted (30.44 days each; the same calendar
+    months only when it compared them: :func:`hotspots.summaries.before_after_density`), in **incidents per km² per
     month**, so that periods of different lengths compare fairly; both use one colour scale. The
     optional third panel shows the change class of each analysis cell (exact conditional
     Poisson test of the two rates, the analysis's alpha and FDR setting).
@@ -470,7 +470,8 @@ def briefing_before_after(
     BriefingImage
         ``panels`` holds 2 or 3 map panels, left to right (before, after, change).
     """
-    from ..analysis import filter_period
+    from ..periods import filter_period
+    from ..summaries import before_after_density
 
     t0 = time.perf_counter()
     _check_analysis(analysis)
@@ -522,25 +523,27 @@ def briefing_before_after(
     if basemap != "none":
         ctx.notes.append(reason)
     dgrid = display_grid(an, display_cell_m, ctx.area_geom)
-    vals_b, grid = density_values(an, inc_b, dgrid if dgrid is not None else an.grid)
-    vals_a, _ = density_values(an, inc_a, grid)
+    grid = dgrid if dgrid is not None else an.grid
     ch = an.change_cells
-    days_b = ch.exposure_before_days if ch is not None else float(before_p.days)
-    days_a = ch.exposure_after_days if ch is not None else float(after_p.days)
-    months_b, months_a = days_b / 30.44, days_a / 30.44
-    rate_b, rate_a = vals_b / months_b, vals_a / months_a
+    # Density per month: the one rule (hotspots.summaries.before_after_density), counting the
+    # incidents and months the change test counted (the same calendar months when it compared them).
+    dens = before_after_density(pts, grid, ch if ch is not None else (before_p, after_p), bandwidth=float(an.density.bandwidth_m),
+                                kernel=an.density.kernel, quantile=100.0)
+    rate_b, rate_a = np.asarray(dens.before.values, dtype=float), np.asarray(dens.after.values, dtype=float)
+    months_b, months_a = dens.months_before, dens.months_after
     if dgrid is not None:
         ctx.notes.append(f"density drawn on a {dgrid.cell_size:g} m display lattice (same kernel and bandwidth as the analysis)")
-    vmax = float(np.nanmax([np.nanmax(rate_b), np.nanmax(rate_a)]))
-    vmax = vmax if np.isfinite(vmax) and vmax > 0 else 1.0
+    vmax = dens.scale.vmax
     norm = mcolors.PowerNorm(gamma=0.55, vmin=0.0, vmax=vmax)
     ctx.legend["scale"] = (DENSITY_CMAP, 0.0, vmax, "incidents per km² per month")
 
     areas = an.areas.areas
     maps = []
     titles = [
-        f"Before: {period_range_text(before_p)}\n{len(inc_b):,} incidents ({len(inc_b) / months_b:,.0f} a month)",
-        f"After: {period_range_text(after_p)}\n{len(inc_a):,} incidents ({len(inc_a) / months_a:,.0f} a month)",
+        f"Before: {period_range_text(before_p)}\n{dens.incidents_before:,} incidents "
+        f"({dens.incidents_before / months_b:,.0f} a month)",
+        f"After: {period_range_text(after_p)}\n{dens.incidents_after:,} incidents "
+        f"({dens.incidents_after / months_a:,.0f} a month)",
     ]
     for i in range(n_panels):
         ctx.occupied = []

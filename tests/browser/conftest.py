@@ -227,7 +227,7 @@ class StreamlitPage:
         """The streamlit-folium component frame (``index``-th map), once Leaflet is in it."""
         deadline = time.monotonic() + timeout_s
         while True:
-            frames = [f for f in self.page.frames if "streamlit_folium" in f.url]
+            frames = [f for f in self.page.frames if "st_folium" in f.url]
             if len(frames) > index:
                 fr = frames[index]
                 try:

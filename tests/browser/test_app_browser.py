@@ -100,7 +100,7 @@ def test_map_has_its_layers_offline(st_page, app):
     # The numbers above the map are there.
     m = metrics(st_page.page)
     assert m["Cell size"] == "250 m" and m["Incidents analysed"] == "94,037"
-    box = st_page.page.locator('iframe[title*="streamlit_folium"]').first.bounding_box()
+    box = st_page.page.locator('iframe[title*="st_folium"]').first.bounding_box()
     assert box is not None and box["height"] >= 500
     no_trouble(st_page)
     # The README's screenshot: the main view, small. Written when missing or when asked for
@@ -185,7 +185,7 @@ def test_before_after_shows_two_synchronised_maps(st_page, app):
 
     def dual_frame():
         for f in page.frames:
-            if "streamlit_folium" in f.url:
+            if "st_folium" in f.url:
                 try:
                     if f.locator(".leaflet-container").count() == 2:
                         return f
@@ -212,7 +212,7 @@ def test_before_after_shows_two_synchronised_maps(st_page, app):
     lng = frame.evaluate("[map_div.getCenter().lng, map_div2.getCenter().lng]")
     assert lng[0] == pytest.approx(lng[1], abs=1e-6)
     # The change map and the per-hotspot table are there too.
-    assert len([f for f in page.frames if "streamlit_folium" in f.url]) >= 2
+    assert len([f for f in page.frames if "st_folium" in f.url]) >= 2
     assert page.get_by_text("Change per hotspot").count() >= 1
     no_trouble(st_page)
 

@@ -260,6 +260,9 @@ def test_script_payloads_in_uploaded_data_never_run(app, tmp_path):
     st_page.wait_for_map((".leaflet-container", ".leaflet-marker-icon"), timeout_s=STEP_S)
     page.get_by_text("Show referral → task flows").click()  # the flows layer (its tooltips name the task site)
     frame = st_page.wait_for_map((".leaflet-container", ".leaflet-marker-icon"), timeout_s=STEP_S)
+    # The flows layer arrives once the scheme's figures are protected (the map itself does not wait for that).
+    frame.wait_for_function("[...document.querySelectorAll('.leaflet-control-layers-overlays label')]"
+                            ".some(l => l.textContent.includes('Referral → task'))", timeout=STEP_S * 1000)
     frame.wait_for_function("document.querySelectorAll('.leaflet-overlay-pane path').length > 0", timeout=60_000)
     found = frame.evaluate(OPEN_ALL_JS)
     texts = [t for _, t in found["texts"]]
@@ -302,7 +305,7 @@ def test_script_payloads_in_uploaded_data_never_run(app, tmp_path):
     # ------------------------------------------------------------------ the other tabs
     open_tab(page, "Before / after")
     wait_until(page, "before/after figures", lambda: "Cells with a significant fall" in metrics(page), st_page=st_page)
-    wait_until(page, "before/after maps", lambda: len([f for f in page.frames if "streamlit_folium" in f.url]) >= 2, st_page=st_page)
+    wait_until(page, "before/after maps", lambda: len([f for f in page.frames if "st_folium" in f.url]) >= 2, st_page=st_page)
     assert_inert(st_page, "Before / after tab")
 
     open_tab(page, "Scheme")

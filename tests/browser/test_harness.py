@@ -59,7 +59,7 @@ def test_map_draws_offline_with_all_layers(st_page, map_ready):
     )
     assert loaded
     # The component frame got a real height (it stays 0 when Leaflet/jQuery fail to load).
-    box = st_page.page.locator('iframe[title*="streamlit_folium"]').bounding_box()
+    box = st_page.page.locator('iframe[title*="st_folium"]').bounding_box()
     assert box is not None and box["height"] >= 500
     # Layer names show literally (escaped), in order.
     labels = [t.strip() for t in frame.locator(".leaflet-control-layers-overlays label").all_inner_texts()]

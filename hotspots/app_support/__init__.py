@@ -1,0 +1,108 @@
+"""What the Streamlit app needs that is not Streamlit, tested without a browser.
+
+The app (``app.py``) stays wiring and layout: widgets → :class:`hotspots.pipeline.Settings` →
+cached library calls → maps, cards and tables. The analysis itself is :mod:`hotspots.pipeline`;
+the figures shown beyond the methods' results are :mod:`hotspots.summaries`. Here:
+
+* :mod:`~hotspots.app_support.uploads` — the demo data and uploaded files as a
+  :class:`DataBundle` (prepared like the command line's inputs, with a content token);
+* :mod:`~hotspots.app_support.views` — what the cards, tables and filters show;
+* :mod:`~hotspots.app_support.text` — text from data made literal and private for the screen;
+* :mod:`~hotspots.app_support.downloads` — files offered for download, as bytes;
+* :mod:`~hotspots.app_support.maplayers` — which layers each map shows;
+* :mod:`~hotspots.app_support.drawn` — maps and layers drawn once (the map component's text), reused on reruns;
+* :mod:`~hotspots.app_support.charts` — the charts (Altair);
+* :mod:`~hotspots.app_support.cached` — the app's cached library calls, and
+  :mod:`~hotspots.app_support.mapview` — the map component (both import Streamlit; ``app.py`` only).
+"""
+
+from __future__ import annotations
+
+from . import charts, maplayers
+from .downloads import (
+    Download,
+    area_downloads,
+    briefing_png,
+    change_downloads,
+    csv_bytes,
+    export_available,
+    export_downloads,
+    geojson_bytes,
+    gis_export_bytes,
+    scheme_downloads,
+)
+from .text import md_text, person_text
+from .uploads import MAX_UPLOAD_BYTES, DataBundle, LoadOutcome, content_token, demo_bundle, load_uploads
+from .views import (
+    BRIEFING_LAYERS,
+    CHANGE_COLUMNS,
+    COLUMN_LABELS,
+    CRS_LABELS,
+    Card,
+    Metric,
+    ReportView,
+    app_settings,
+    change_metrics,
+    display_frame,
+    filter_referrals,
+    funnel_bars,
+    gi_class_counts,
+    headline_metrics,
+    jaccard_frame,
+    kpi_cards,
+    method_caption,
+    report_metrics,
+    report_rows,
+    report_view,
+    settings_used,
+    stability_metrics,
+    url_defaults,
+    view_cards,
+)
+
+__all__ = [
+    "BRIEFING_LAYERS",
+    "CHANGE_COLUMNS",
+    "COLUMN_LABELS",
+    "CRS_LABELS",
+    "MAX_UPLOAD_BYTES",
+    "Download",
+    "app_settings",
+    "area_downloads",
+    "change_downloads",
+    "charts",
+    "export_downloads",
+    "maplayers",
+    "Metric",
+    "change_metrics",
+    "headline_metrics",
+    "method_caption",
+    "scheme_downloads",
+    "stability_metrics",
+    "Card",
+    "DataBundle",
+    "LoadOutcome",
+    "ReportView",
+    "briefing_png",
+    "content_token",
+    "csv_bytes",
+    "demo_bundle",
+    "display_frame",
+    "export_available",
+    "filter_referrals",
+    "funnel_bars",
+    "geojson_bytes",
+    "gi_class_counts",
+    "gis_export_bytes",
+    "jaccard_frame",
+    "kpi_cards",
+    "load_uploads",
+    "md_text",
+    "person_text",
+    "report_metrics",
+    "report_rows",
+    "report_view",
+    "settings_used",
+    "url_defaults",
+    "view_cards",
+]

@@ -1,0 +1,233 @@
+"""The app's cached library calls (the one module of :mod:`hotspots.app_support` that imports
+Streamlit; imported by ``app.py`` only).
+
+Each function is a library call wrapped in ``st.cache_resource``: results are shared read-only
+objects (no copy per rerun), keyed by the function's arguments only — the data bundle by its
+content token (:attr:`~hotspots.app_support.DataBundle.token`: the token of uploaded files
+includes the session that loaded them, so their results are never served to another session),
+and the settings the call reads (:meth:`hotspots.pipeline.Settings.only`), so that a setting a
+call does not read never recomputes it. Entries are bounded in number and age.
+
+Callers pass settings already cut to what the call reads (:data:`~hotspots.pipeline.HOTSPOT_SETTINGS`
+and friends); each function cuts them again before calling the others, so that every result is
+computed once per distinct input.
+"""
+
+from __future__ import annotations
+
+from functools import partial
+from typing import Any
+
+import streamlit as st
+
+from ..analysis import Analysis, HotspotStage
+from ..incident_time import IncidentPoints, incident_points
+from ..periods import filter_period, month_options, month_range, parse_period
+from ..pipeline import (
+    CHANGE_SETTINGS,
+    CLUSTER_SETTINGS,
+    HOTSPOT_SETTINGS,
+    LINKAGE_SETTINGS,
+    Settings,
+    area_change,
+    assemble_analysis,
+    cell_change,
+    hotspot_stage,
+)
+from ..summaries import BeforeAfterDensity, MonthlySeries, before_after_density, monthly_in_hotspots
+from . import maplayers
+from .drawn import DrawnLayer, DrawnMap, draw_layer, draw_map
+from .uploads import DataBundle, demo_bundle
+
+__all__ = [
+    "HOT",
+    "CHANGE",
+    "LINK",
+    "TABLE",
+    "MAP",
+    "demo_data",
+    "points",
+    "months_of",
+    "stage",
+    "change",
+    "linkage",
+    "area_table",
+    "clusters",
+    "analysis_layers",
+    "scheme_layers",
+    "change_layers",
+    "base_map",
+    "period_density",
+    "monthly",
+    "publication",
+    "view",
+    "sweep",
+    "full_analysis",
+]
+
+#: The settings each call below reads (pass ``settings.only(*NAME)``).
+HOT = HOTSPOT_SETTINGS
+CHANGE = HOTSPOT_SETTINGS + CHANGE_SETTINGS
+LINK = HOTSPOT_SETTINGS + LINKAGE_SETTINGS
+TABLE = HOTSPOT_SETTINGS + CHANGE_SETTINGS + LINKAGE_SETTINGS
+MAP = TABLE + CLUSTER_SETTINGS
+
+cached = partial(st.cache_resource, show_spinner=False, max_entries=48, ttl=6 * 3600, hash_funcs={DataBundle: lambda b: b.token})
+
+
+@st.cache_resource(show_spinner=False, max_entries=2)
+def demo_data(seed: int) -> DataBundle:
+    return demo_bundle(seed)
+
+
+@cached
+def points(bundle: DataBundle) -> IncidentPoints:
+    return incident_points(bundle.incidents)
+
+
+@cached
+def months_of(bundle: DataBundle) -> list[str]:
+    return month_options(*month_range(bundle.incidents))
+
+
+@partial(cached, show_spinner="Finding hotspots…")
+def stage(bundle: DataBundle, s: Settings) -> HotspotStage:
+    return hotspot_stage(bundle.incidents, s, bundle.study_area)
+
+
+@cached
+def change(bundle: DataBundle, s: Settings, unit: str) -> tuple[Any, str | None]:
+    """Before/after change per hotspot area (``unit="areas"``) or per cell (``"cells"``), and the note."""
+    hot = stage(bundle, s.only(*HOT))
+    return area_change(points(bundle), hot, s) if unit == "areas" else cell_change(points(bundle), hot.grid, s)
+
+
+@partial(cached, show_spinner="Linking referrals to hotspots and task sites…")
+def linkage(bundle: DataBundle, s: Settings) -> Any:
+    from ..linkage import link_referrals
+
+    if bundle.referrals is None:
+        return None
+    areas = stage(bundle, s.only(*HOT)).areas.areas
+    return link_referrals(bundle.referrals, areas=areas, tasks=bundle.tasks, near_m=s.near_m, threshold=s.threshold,
+                          unsafe=s.unsafe_threshold)
+
+
+@partial(cached, show_spinner="Protecting the scheme's figures…")
+def publication(bundle: DataBundle, s: Settings, snap_m: float) -> Any:
+    """Every person-level figure the app shows (cards, tables, map symbols, popups), protected
+    together (:func:`hotspots.publication.publish_scheme`); None without referrals."""
+    from ..publication import publish_scheme
+
+    link = linkage(bundle, s.only(*LINK))
+    if link is None:
+        return None
+    return publish_scheme(bundle.referrals, linkage=link, areas=stage(bundle, s.only(*HOT)).areas.areas, threshold=s.threshold,
+                          unsafe=s.unsafe_threshold, snap_m=float(snap_m))
+
+
+@cached
+def view(bundle: DataBundle, s: Settings, snap_m: float, filters: tuple) -> Any:
+    """The protected figures for the referrals matching ``filters`` = (offences, routes, age groups, hotspot)."""
+    offences, routes, ages, hotspot = filters
+    return publication(bundle, s.only(*LINK), snap_m).filtered(offence=offences, route=routes, age_group=ages, hotspot=hotspot)
+
+
+@cached
+def area_table(bundle: DataBundle, s: Settings, snap_m: float | None) -> Any:
+    """The hotspot areas' table (and popups): counts, change, place names, and the protected
+    referral figures of the publication at ``snap_m`` (none with ``snap_m=None``: the map's
+    layers, drawn without waiting for the protection)."""
+    from ..maps.scheme_layers import hotspot_area_table
+    from ..places import name_hotspot_areas
+
+    hot = stage(bundle, s.only(*HOT))
+    changes, _ = change(bundle, s.only(*CHANGE), "areas")
+    places = name_hotspot_areas(hot.areas.areas, hot.incidents, bundle.study_area)
+    pub = publication(bundle, s.only(*LINK), snap_m) if snap_m is not None else None
+    return hotspot_area_table(hot.areas, change=changes, publication=pub, places=places)
+
+
+@partial(cached, show_spinner="Clustering incidents…")
+def clusters(bundle: DataBundle, s: Settings) -> Any:
+    from ..clustering import clusters as point_clusters
+
+    pts = filter_period(bundle.incidents, parse_period(s.period) if s.period else None)
+    return point_clusters(pts, s.cluster_method, eps=s.eps, min_samples=s.min_samples, seed=s.seed)
+
+
+@cached
+def analysis_layers(bundle: DataBundle, s: Settings, snap_m: float | None, show_clusters: bool) -> tuple[DrawnLayer, ...]:
+    """The hotspot layers of the main map, drawn once (:mod:`hotspots.app_support.drawn`)."""
+    found = clusters(bundle, s.only(*CLUSTER_SETTINGS)) if show_clusters else None
+    groups = maplayers.analysis_layers(stage(bundle, s.only(*HOT)), area_table(bundle, s.only(*TABLE), snap_m), found)
+    return tuple(draw_layer(g) for g in groups)
+
+
+@cached
+def scheme_layers(bundle: DataBundle, s: Settings, snap_m: float, origins: bool, flows: bool) -> tuple[DrawnLayer, ...]:
+    """Task sites, and the referral squares and flows when switched on, drawn once."""
+    pub = publication(bundle, s.only(*LINK), snap_m) if origins or flows else None
+    return tuple(draw_layer(g) for g in maplayers.scheme_layers(pub, bundle.tasks, origins=origins, flows=flows))
+
+
+@cached
+def change_layers(bundle: DataBundle, s: Settings, snap_m: float | None) -> tuple[DrawnLayer, ...]:
+    """The change map's layers (cells with a significant change, areas coloured by change), drawn once."""
+    cells, _ = change(bundle, s.only(*CHANGE), "cells")
+    return tuple(draw_layer(g) for g in maplayers.change_layers(cells, area_table(bundle, s.only(*TABLE), snap_m)))
+
+
+@cached
+def base_map(bundle: DataBundle, bounds: tuple | None, basemap: str, height: int) -> DrawnMap:
+    """The study-area base map, drawn once per basemap and height."""
+    return draw_map(maplayers.app_base_map(bundle.study_area, bounds, basemap=basemap, height=height))
+
+
+@partial(cached, show_spinner="Density before and after…")
+def period_density(bundle: DataBundle, s: Settings) -> BeforeAfterDensity:
+    hot = stage(bundle, s.only(*HOT))
+    cells, _ = change(bundle, s.only(*CHANGE), "cells")
+    return before_after_density(points(bundle), hot.grid, cells, bandwidth=hot.density.bandwidth_m, kernel=hot.density.kernel)
+
+
+@cached
+def monthly(bundle: DataBundle, s: Settings) -> MonthlySeries:
+    return monthly_in_hotspots(points(bundle), stage(bundle, s.only(*HOT)).areas, scheme_start=s.scheme_start)
+
+
+@partial(cached, show_spinner="Running the stability sweep…")
+def sweep(bundle: DataBundle, s: Settings, sizes: tuple, mults: tuple) -> Any:
+    from ..robustness import stability
+
+    pts = filter_period(bundle.incidents, parse_period(s.period) if s.period else None)
+    return stability(
+        pts,
+        cell_sizes=list(sizes),
+        distance_multipliers=list(mults),
+        mask=bundle.study_area,
+        alpha=s.alpha,
+        fdr=s.fdr,
+        seed=s.seed,
+    )
+
+
+@cached
+def full_analysis(bundle: DataBundle, s: Settings, snap_m: float) -> Analysis:
+    """Everything the exports need, assembled from the cached stages (``s`` cut to :data:`TABLE`),
+    with its scheme publication at the map's square size (the briefing and GIS files use it)."""
+    from ..kpis import scheme_kpis
+    from ..publication import scheme_publication
+
+    cells, note = change(bundle, s.only(*CHANGE), "cells")
+    areas, area_note = change(bundle, s.only(*CHANGE), "areas")
+    refs = bundle.referrals
+    an = assemble_analysis(
+        stage(bundle, s.only(*HOT)), change_cells=cells, change_areas=areas, change_note=note or area_note,
+        linkage=linkage(bundle, s.only(*LINK)),
+        kpis=scheme_kpis(refs, threshold=s.threshold, unsafe=s.unsafe_threshold) if refs is not None else None,
+        referrals=refs, tasks=bundle.tasks, study_area=bundle.study_area, notes=bundle.prepared.notes,
+    )
+    if an.referrals is not None:
+        scheme_publication(an, snap_m=float(snap_m))  # the briefing uses the squares the GIS files use
+    return an

@@ -1,0 +1,73 @@
+"""The app's charts (Vega-Lite through Altair, which Streamlit draws without internet), built from
+the library's typed results; no number is computed here."""
+
+from __future__ import annotations
+
+import altair as alt
+import pandas as pd
+
+from ..summaries import MonthlySeries
+from .views import FUNNEL_STAGES
+
+__all__ = ["monthly_chart", "funnel_chart", "jaccard_chart"]
+
+#: Colours of the two monthly series (hot red, cool blue, as the maps' hot and cold spots).
+SERIES_COLOURS = {"in hotspots": "#d62f27", "elsewhere": "#4575b5"}
+
+
+def monthly_chart(series: MonthlySeries, *, as_index: bool = False, height: int = 300) -> alt.Chart:
+    """Incidents per month in hotspots and elsewhere (or their index), with the scheme start marked."""
+    long = series.long(as_index=as_index)
+    title = "index (mean before the scheme = 100)" if as_index else "incidents per month"
+    lines = (
+        alt.Chart(long)
+        .mark_line(point=True)
+        .encode(
+            x=alt.X("month:T", title="month"),
+            y=alt.Y("value:Q", title=title),
+            color=alt.Color(
+                "where:N", title=None, scale=alt.Scale(domain=list(SERIES_COLOURS), range=list(SERIES_COLOURS.values()))
+            ),
+            tooltip=[alt.Tooltip("month:T", format="%b %Y"), "where:N", alt.Tooltip("value:Q", format=",.0f", title=title)],
+        )
+    )
+    if series.scheme_start is None:
+        return lines.properties(height=height)
+    start = pd.DataFrame({"month": [pd.Timestamp(series.scheme_start)], "label": ["scheme start"]})
+    rule = alt.Chart(start).mark_rule(strokeDash=[4, 3], color="#333").encode(x="month:T")
+    text = (
+        alt.Chart(start)
+        .mark_text(align="left", baseline="top", dx=4, color="#333")
+        .encode(x="month:T", y=alt.value(2), text="label:N")
+    )
+    return (lines + rule + text).properties(height=height)
+
+
+def funnel_chart(bars: pd.DataFrame, *, height: int = 180) -> alt.Chart:
+    """Bars of :func:`~hotspots.app_support.views.funnel_bars` (hidden values have no bar)."""
+    return (
+        alt.Chart(bars.dropna(subset=["referrals"]))
+        .mark_bar(color="#6a3d9a")
+        .encode(
+            y=alt.Y("stage:N", sort=list(FUNNEL_STAGES), title=None),
+            x=alt.X("referrals:Q", title="referrals"),
+            tooltip=["stage:N", "shown:N"],
+        )
+        .properties(height=height)
+    )
+
+
+def jaccard_chart(frame: pd.DataFrame, *, height: int = 300) -> alt.Chart:
+    """A stability sweep's Jaccard matrix (:func:`~hotspots.app_support.views.jaccard_frame`) as a heat map."""
+    long = frame.reset_index(names="run a").melt("run a", var_name="run b", value_name="jaccard")
+    return (
+        alt.Chart(long)
+        .mark_rect()
+        .encode(
+            x=alt.X("run b:N", sort=list(frame.columns)),
+            y=alt.Y("run a:N", sort=list(frame.index)),
+            color=alt.Color("jaccard:Q", scale=alt.Scale(domain=[0, 1], scheme="viridis")),
+            tooltip=["run a", "run b", "jaccard"],
+        )
+        .properties(height=height)
+    )

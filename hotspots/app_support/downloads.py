@@ -1,0 +1,202 @@
+"""Files the app offers for download: GeoJSON and CSV of tables, briefing images and GIS exports,
+as bytes (made when the user clicks)."""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any, NamedTuple
+
+import geopandas as gpd
+import pandas as pd
+
+from .._errors import ParameterError
+from ..analysis import Analysis
+from .views import display_frame
+
+__all__ = [
+    "geojson_bytes",
+    "csv_bytes",
+    "export_available",
+    "briefing_png",
+    "gis_export_bytes",
+    "Download",
+    "area_downloads",
+    "export_downloads",
+    "change_downloads",
+    "scheme_downloads",
+]
+
+
+def geojson_bytes(gdf: gpd.GeoDataFrame, *, drop: Sequence[str] = ()) -> bytes:
+    """GeoJSON (WGS84, RFC 7946) of a GeoDataFrame; ``drop`` columns are left out."""
+    if not isinstance(gdf, gpd.GeoDataFrame):
+        raise ParameterError(f"expected a GeoDataFrame; got {type(gdf).__name__}.")
+    g = gdf.drop(columns=[c for c in drop if c in gdf.columns])
+    if g.crs is not None:
+        g = g.to_crs(4326)
+    for c in g.columns:
+        if c != g.geometry.name and g[c].dtype == object:
+            g[c] = g[c].map(lambda v: None if v is None else (v if isinstance(v, (str, int, float, bool)) else str(v)))
+    return g.to_json(drop_id=True, ensure_ascii=False).encode("utf-8")
+
+
+def csv_bytes(df: pd.DataFrame) -> bytes:
+    """UTF-8 CSV (with a byte-order mark, for spreadsheet programs) without the index or geometry."""
+    out = display_frame(df)
+    buf = io.StringIO()
+    out.to_csv(buf, index=False)
+    return ("\ufeff" + buf.getvalue()).encode("utf-8")
+
+
+def export_available() -> bool:
+    """True when :mod:`hotspots.export` (briefing images, GIS files) is installed."""
+    import importlib.util
+
+    return importlib.util.find_spec("hotspots.export") is not None
+
+
+def briefing_png(
+    analysis: Analysis, *, layer: str = "density", before_after: bool = False, basemap: str = "none", dpi: float = 150
+) -> bytes:
+    """A briefing map (:func:`hotspots.export.briefing_map` or ``briefing_before_after``) as PNG bytes.
+
+    ``basemap="none"`` draws no tiles (works offline); the app's other choices map to ``"osm"``.
+    """
+    import tempfile
+
+    from ..export import briefing_before_after, briefing_map
+
+    tiles = "none" if basemap == "none" else "osm"
+    with tempfile.TemporaryDirectory() as d:
+        out = Path(d) / "briefing.png"
+        if before_after:
+            img = briefing_before_after(analysis, out, basemap=tiles, dpi=dpi)
+        else:
+            img = briefing_map(analysis, out, layer=layer, basemap=tiles, dpi=dpi)
+        return Path(img.path).read_bytes()
+
+
+def gis_export_bytes(analysis: Analysis, *, fmt: str = "gpkg", snap_m: float = 250.0) -> bytes:
+    """The analysis's layers as one GeoPackage (``fmt="gpkg"``), or a ZIP of GeoJSON files plus
+    the ``parameters.json`` sidecar (``fmt="geojson"``), via :func:`hotspots.export.export_gis`.
+
+    Person-level counts are suppressed by the export; files are reproducible (no timestamp).
+    """
+    import tempfile
+    import zipfile
+
+    from ..export import export_gis
+
+    if fmt not in ("gpkg", "geojson"):
+        raise ParameterError(f"`fmt` must be 'gpkg' or 'geojson'; got {fmt!r}.")
+    with tempfile.TemporaryDirectory() as d:
+        man = export_gis(analysis, d, formats=[fmt], snap_m=float(snap_m), timestamp=False)
+        if fmt == "gpkg":
+            return Path(man.gpkg).read_bytes()
+        buf = io.BytesIO()
+        with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as z:
+            for path in man.paths():
+                z.write(path, arcname=Path(path).name)
+        return buf.getvalue()
+
+
+# =============================================================================== what the app offers
+class Download(NamedTuple):
+    """A download button: its label, a function making the file's bytes (called on click), the
+    file name, the MIME type and the widget key."""
+
+    label: str
+    make: Callable[[], bytes]
+    file_name: str
+    mime: str
+    key: str
+
+
+GEOJSON, CSV = "application/geo+json", "text/csv"
+
+
+def area_downloads(table: gpd.GeoDataFrame, stage: Any) -> list[Download]:
+    """Hotspot areas (GeoJSON, CSV), significant Gi* cells and the density grid (GeoJSON)."""
+    return [
+        Download("Hotspot areas (GeoJSON)", lambda: geojson_bytes(table), "hotspot_areas.geojson", GEOJSON, "dl_areas"),
+        Download("Hotspot areas (CSV)", lambda: csv_bytes(table), "hotspot_areas.csv", CSV, "dl_areas_csv"),
+        Download(
+            "Gi* cells (GeoJSON)",
+            lambda: geojson_bytes(stage.gi.to_geodataframe(only_significant=True)),
+            "gi_star_cells.geojson",
+            GEOJSON,
+            "dl_gi",
+        ),
+        Download(
+            "Density grid (GeoJSON)",
+            lambda: geojson_bytes(stage.density.to_geodataframe()),
+            "density_cells.geojson",
+            GEOJSON,
+            "dl_density",
+        ),
+    ]
+
+
+def export_downloads(analysis: Callable[[], Analysis], *, layer: str, basemap: str, snap_m: float) -> list[Download]:
+    """The briefing map of ``layer`` and the before/after briefing (PNG), and every layer as a
+    GeoPackage or a ZIP of GeoJSON; ``analysis`` makes the full analysis when a file is asked for."""
+    return [
+        Download(
+            "Briefing map (PNG)",
+            lambda: briefing_png(analysis(), layer=layer, basemap=basemap),
+            f"briefing_{layer}.png",
+            "image/png",
+            "dl_brief",
+        ),
+        Download(
+            "Before / after (PNG)",
+            lambda: briefing_png(analysis(), before_after=True, basemap=basemap),
+            "briefing_before_after.png",
+            "image/png",
+            "dl_brief_ba",
+        ),
+        Download(
+            "All layers (GeoPackage)",
+            lambda: gis_export_bytes(analysis(), fmt="gpkg", snap_m=snap_m),
+            "hotspots.gpkg",
+            "application/geopackage+sqlite3",
+            "dl_gpkg",
+        ),
+        Download(
+            "All layers (GeoJSON zip)",
+            lambda: gis_export_bytes(analysis(), fmt="geojson", snap_m=snap_m),
+            "hotspots_geojson.zip",
+            "application/zip",
+            "dl_geojson_zip",
+        ),
+    ]
+
+
+def change_downloads(areas: Any, cells: Any) -> list[Download]:
+    """Change per hotspot (CSV) and per cell (GeoJSON)."""
+    return [
+        Download("Change per hotspot (CSV)", lambda: csv_bytes(areas.table), "change_per_hotspot.csv", CSV, "dl_change_areas"),
+        Download(
+            "Change per cell (GeoJSON)",
+            lambda: geojson_bytes(cells.to_geodataframe()),
+            "change_cells.geojson",
+            GEOJSON,
+            "dl_change_cells",
+        ),
+    ]
+
+
+def scheme_downloads(publication: Any, by: str) -> list[Download]:
+    """The published KPI breakdown by ``by``, the funnel and reparation by hotspot (CSV; the
+    protected tables of :func:`hotspots.publication.publish_scheme` only)."""
+    out = []
+    if publication.kpis.get(by) is not None:
+        out.append(Download("KPIs (CSV)", lambda: csv_bytes(publication.kpis[by]), f"kpis_by_{by}.csv", CSV, "dl_kpis"))
+    funnel = publication.funnel.get(by, publication.funnel["all"])
+    out.append(Download("Funnel (CSV)", lambda: csv_bytes(funnel), f"referral_funnel_by_{by}.csv", CSV, "dl_funnel"))
+    if publication.referrals_by_hotspot is not None:
+        out.append(Download("Reparation by hotspot (CSV)", lambda: csv_bytes(publication.referrals_by_hotspot),
+                            "reparation_by_hotspot.csv", CSV, "dl_linkage"))
+    return out

@@ -1,0 +1,95 @@
+"""The app's maps: which layers each map shows, built from library results with
+:mod:`hotspots.maps` (drawn once for reruns by :mod:`hotspots.app_support.drawn`)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import geopandas as gpd
+
+from ..maps import base_map, dual_map
+from ..maps import scheme_layers as sl
+
+__all__ = [
+    "app_base_map",
+    "analysis_layers",
+    "scheme_layers",
+    "before_after_map",
+    "change_layers",
+    "robustness_layer",
+]
+
+
+def _where(study_area: gpd.GeoDataFrame | None, bounds: tuple[float, float, float, float] | None) -> dict[str, Any]:
+    return {"study_area": study_area} if study_area is not None else {"bounds_27700": bounds}
+
+
+def app_base_map(
+    study_area: gpd.GeoDataFrame | None,
+    bounds: tuple[float, float, float, float] | None,
+    *,
+    basemap: str = "none",
+    height: int = 620,
+) -> Any:
+    """The base map (study-area outline, or the grid's bounds without one) with the layers' support code."""
+    m = base_map(basemap=basemap, height=height, **_where(study_area, bounds))
+    sl.layer_support(m)
+    return m
+
+
+def analysis_layers(stage: Any, table: gpd.GeoDataFrame, clusters: Any = None) -> list[Any]:
+    """Density image, Gi* classes and hotspot areas (and point clusters when given) of a hotspot stage."""
+    groups = [sl.density_layer(stage.density), sl.gi_class_layer(sl.gi_class_table(stage.gi)), sl.hotspot_areas_layer(table)]
+    if clusters is not None:
+        groups.append(sl.clusters_layer(clusters, show=True))
+    return groups
+
+
+def scheme_layers(publication: Any, tasks: Any, *, origins: bool = False, flows: bool = False) -> list[Any]:
+    """Task sites, and when asked for, where referrals come from (squares) and referral → task
+    flows, from the protected publication (:func:`hotspots.publication.publish_scheme`): a
+    person-level layer is built only when it is to be shown, so nothing of it reaches the browser
+    otherwise."""
+    groups = []
+    if origins and publication is not None and publication.origins is not None:
+        groups.append(sl.referral_origins_layer(publication))
+    if tasks is not None:
+        groups.append(sl.task_sites_layer(tasks))
+    if flows and publication is not None and publication.flows is not None:
+        groups.append(sl.referral_task_lines_layer(publication))
+    return groups
+
+
+def before_after_map(
+    density: Any,
+    table: gpd.GeoDataFrame,
+    study_area: gpd.GeoDataFrame | None,
+    bounds: tuple[float, float, float, float] | None,
+    *,
+    basemap: str = "none",
+) -> Any:
+    """Two synchronised maps of :func:`hotspots.summaries.before_after_density` on one colour scale,
+    with the hotspot areas coloured by their change."""
+    dual = dual_map(basemap=basemap, **_where(study_area, bounds))
+    colour_by = "change" if "change_class" in table.columns else "none"
+    for side, d, title in ((dual.m1, density.before, "Before"), (dual.m2, density.after, "After")):
+        when = d.name.split(": ", 1)[-1]
+        sl.density_layer(
+            d, name=f"{title} density ({when})", vmin=density.scale.vmin, vmax=density.scale.vmax, legend_title=f"{title}, {when}"
+        ).add_to(side)
+        sl.hotspot_areas_layer(table, colour_by=colour_by).add_to(side)
+        sl.scheme_layer_control(side)
+    return dual
+
+
+def change_layers(cells: Any, table: gpd.GeoDataFrame) -> list[Any]:
+    """Cells whose rate changed significantly, and the hotspot areas coloured by their change."""
+    groups = [sl.change_cells_layer(cells)]
+    if len(table):
+        groups.append(sl.hotspot_areas_layer(table, colour_by="change" if "change_class" in table.columns else "none"))
+    return groups
+
+
+def robustness_layer(result: Any) -> Any:
+    """A stability sweep's robustness surface: the share of runs in which each cell is hot."""
+    return sl.density_layer(result.hot_share, name="Share of runs hot", cmap="viridis", vmin=0.0, vmax=1.0, units="share of runs")

@@ -1,0 +1,456 @@
+"""View models for the app: what its cards, tables and filters show, computed from library
+results (no Streamlit here; each is tested without a browser).
+
+* :func:`url_defaults` — starting values from the page address;
+* :func:`filter_referrals`, :func:`kpi_cards`, :func:`funnel_bars` — the scheme panel;
+* :func:`report_view`, :func:`report_rows` — a load report as the data panel shows it;
+* :func:`display_frame`, :func:`jaccard_frame`, :func:`gi_class_counts`, :func:`settings_used` — tables.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, NamedTuple
+
+import numpy as np
+import pandas as pd
+
+from .._errors import ParameterError
+from ..pipeline import Settings
+from ..report import LoadReport
+from .text import person_text
+
+__all__ = [
+    "url_defaults",
+    "app_settings",
+    "filter_referrals",
+    "Card",
+    "kpi_cards",
+    "view_cards",
+    "funnel_bars",
+    "ReportView",
+    "report_view",
+    "report_rows",
+    "display_frame",
+    "jaccard_frame",
+    "gi_class_counts",
+    "settings_used",
+    "method_caption",
+    "Metric",
+    "headline_metrics",
+    "change_metrics",
+    "stability_metrics",
+    "report_metrics",
+    "COLUMN_LABELS",
+    "CRS_LABELS",
+    "BRIEFING_LAYERS",
+    "CHANGE_COLUMNS",
+]
+
+
+# =============================================================================== address
+def url_defaults(
+    params: Mapping[str, Any], months: Sequence[str], defaults: Mapping[str, tuple[str, str]], *, cell: int = 250
+) -> dict[str, Any]:
+    """Starting values of the period sliders and the cell size from the page address.
+
+    ``period``, ``before`` and ``after`` as ``"YYYY-MM:YYYY-MM"`` (both months in ``months``,
+    first not after last), ``cell`` as whole metres (50–5,000, a multiple of 50); ``auto_cell``
+    is True unless the address gives a valid cell size. Anything missing or malformed keeps its
+    default (an address is not an error).
+    """
+    out: dict[str, Any] = {k: tuple(v) for k, v in defaults.items()}
+    out["cell"] = cell
+    out["auto_cell"] = True
+    opts = list(months)
+    for name in ("period", "before", "after"):
+        raw = params.get(name)
+        if isinstance(raw, list):
+            raw = raw[0] if raw else None
+        if not isinstance(raw, str) or raw.count(":") != 1:
+            continue
+        a, b = raw.split(":")
+        if a in opts and b in opts and opts.index(a) <= opts.index(b):
+            out[name] = (a, b)
+    raw = params.get("cell")
+    if isinstance(raw, list):
+        raw = raw[0] if raw else None
+    try:
+        c = int(str(raw))
+    except (TypeError, ValueError):
+        c = None
+    if c is not None and 50 <= c <= 5000 and c % 50 == 0:
+        out["cell"] = c
+        out["auto_cell"] = False
+    return out
+
+
+def app_settings(values: Mapping[str, Any], months: Sequence[str], defaults: Settings | None = None) -> Settings:
+    """The :class:`~hotspots.pipeline.Settings` the app's widgets ask for.
+
+    ``values`` holds the widgets' values by key: ``auto_cell``/``cell_size``, ``auto_bw``/
+    ``bandwidth``, ``auto_dist``/``distance`` (a number is used only when its "automatic" box is
+    off), ``period`` (the whole of ``months`` means no period filter), ``before``, ``after`` and
+    any other field of Settings by name. Keys not given keep ``defaults``.
+    """
+    s = defaults or Settings()
+    changes: dict[str, Any] = {}
+    for auto, name in (("auto_cell", "cell_size"), ("auto_bw", "bandwidth"), ("auto_dist", "distance")):
+        if auto in values:
+            changes[name] = None if values[auto] else float(values[name])
+    if "period" in values:
+        period = tuple(values["period"])
+        changes["period"] = None if list(months) and period == (months[0], months[-1]) else period
+    for name in ("before", "after"):
+        if name in values:
+            changes[name] = tuple(values[name])
+    fields = set(s.to_dict()) - set(changes) - {"cell_size", "bandwidth", "distance"}
+    kinds = {f: type(getattr(Settings(), f)) for f in fields}
+    for name in fields & set(values):
+        kind = kinds[name]
+        changes[name] = kind(values[name]) if kind in (int, float, bool, str) else values[name]
+    return s.replace(**changes)
+
+
+# =============================================================================== scheme panel
+def filter_referrals(
+    referrals: pd.DataFrame,
+    *,
+    offences: Sequence[str] | None = None,
+    routes: Sequence[str] | None = None,
+    age_groups: Sequence[str] | None = None,
+    hotspot: str | None = None,
+) -> pd.DataFrame:
+    """Referrals matching the scheme panel's filters (a copy; empty selections mean "all").
+
+    ``hotspot`` is an area id as text (``"3"``), ``"in hotspots"`` or ``"outside hotspots"``;
+    it needs the ``hotspot`` column that :func:`hotspots.linkage.link_referrals` adds.
+    """
+    keep = np.ones(len(referrals), dtype=bool)
+    for col, chosen in (("offence", offences), ("route", routes), ("age_group", age_groups)):
+        if chosen:
+            if col not in referrals.columns:
+                raise ParameterError(f"the referrals have no `{col}` column to filter on.")
+            keep &= referrals[col].isin(list(chosen)).to_numpy()
+    if hotspot not in (None, "", "all"):
+        if "hotspot" not in referrals.columns:
+            raise ParameterError("filtering by hotspot needs linked referrals (`link_referrals` adds a `hotspot` column).")
+        h = referrals["hotspot"].astype(str)
+        if hotspot == "in hotspots":
+            keep &= ~h.isin(["outside hotspots", "no location"]).to_numpy()
+        else:
+            keep &= (h == str(hotspot)).to_numpy()
+    return referrals.loc[keep].copy()
+
+
+@dataclass(frozen=True)
+class Card:
+    """One KPI card: label, the value as shown (suppressed when needed) and an explanation."""
+
+    label: str
+    value: str
+    help: str
+    suppressed: bool = False
+
+
+_CARDS = (
+    ("Referrals", "referrals", None, "Referrals into the scheme (with the filters applied)."),
+    (
+        "Completed",
+        "completed_pct",
+        "completed",
+        "Share of concluded referrals (completed, refused or withdrawn) that were completed.",
+    ),
+    (
+        "Not re-offended",
+        "not_reoffended_pct",
+        "followup_eligible",
+        "Share not re-offending within the follow-up window, among referrals whose window has ended.",
+    ),
+    ("Victim satisfied", "victim_satisfied_pct", "victim_responses", "Share of victims who answered who were satisfied."),
+    (
+        "Contacted and booked within 48 h",
+        "contacted_booked_48h_pct",
+        None,
+        "Share of all referrals contacted and with reparative work booked within 48 hours.",
+    ),
+)
+
+
+def _shown(v: Any) -> tuple[str, bool]:
+    """A published value as a card shows it, and whether it is hidden: "<5" as is, "c" as
+    "suppressed", "x" as "too few"; a bound (">99", "<1") is shown but the exact value is hidden."""
+    from ..disclosure import SECONDARY, SUPPRESSED, WITHHELD
+
+    if v is None or (isinstance(v, float) and math.isnan(v)) or v is pd.NA:
+        return "–", False
+    if isinstance(v, str):
+        if v == WITHHELD:
+            return "too few", True
+        if v == SECONDARY:
+            return "suppressed", True
+        return v, v == SUPPRESSED or v[:1] in "<>"
+    if isinstance(v, (int, np.integer)) or (isinstance(v, float) and float(v).is_integer()):
+        return f"{int(v):,}", False
+    return f"{float(v):,.1f}", False
+
+
+def _cards(value_of: Any, hidden_of: Any, window: str) -> list[Card]:
+    cards = []
+    for label, col, base, text in _CARDS:
+        value, hidden = _shown(value_of(col))
+        hidden = hidden or hidden_of(col)
+        if col.endswith("_pct") and value[:1] in "<>":
+            value, hidden = f"{value} %", True  # a bound ("> 99 %") where the exact rate would give people away
+        elif col.endswith("_pct") and not hidden and value != "–":
+            value = f"{value} %"
+        if base is not None:
+            text = f"{text} Base: {_shown(value_of(base))[0]}."
+        if col == "not_reoffended_pct" and window:
+            text = f"{text} ({window})"
+        cards.append(Card(label, value, text, hidden))
+    return cards
+
+
+def kpi_cards(table: Any) -> list[Card]:
+    """The five headline cards from a :class:`~hotspots.kpis.KPITable`'s **display** table.
+
+    Only ``table.table`` (suppressed) and its ``suppressed`` mask are read, never ``raw``.
+    Percentages get a ``%`` sign and the denominator in the explanation; hidden values show as
+    ``"<5"``, ``"suppressed"`` or ``"too few"``.
+    """
+    from ..kpis import KPITable
+
+    if not isinstance(table, KPITable):
+        raise ParameterError(f"`table` must be a KPITable (from `scheme_kpis`); got {type(table).__name__}.")
+    total, mask = table.table.iloc[-1], table.suppressed.iloc[-1]
+    return _cards(total.get, lambda col: bool(mask.get(col, False)), table.window)
+
+
+def view_cards(view: Mapping[str, Any], window: str = "") -> list[Card]:
+    """The five headline cards of a protected view (:meth:`hotspots.publication.SchemePublication.filtered`).
+
+    Every value is as published: a figure the published tables do not determine is hidden.
+    """
+    figures, pcts = view["figures"], view["percents"]
+    return _cards(lambda col: pcts.get(col) if col.endswith("_pct") else figures.get(col), lambda col: False, window)
+
+
+# =============================================================================== tables
+def display_frame(df: pd.DataFrame) -> pd.DataFrame:
+    """A copy safe for ``st.dataframe``: mixed-type columns (counts with ``"<5"``) as text,
+    geometry dropped."""
+    out = pd.DataFrame(df.drop(columns=[c for c in df.columns if c == "geometry" or str(df[c].dtype) == "geometry"]))
+    for c in out.columns:
+        s = out[c]
+        if s.dtype == object:
+            kinds = {type(v) for v in s.dropna().tolist()}
+            if len(kinds) > 1 or (kinds and not kinds <= {str}):
+                out[c] = s.map(lambda v: "" if v is None or (isinstance(v, float) and math.isnan(v)) else str(v)).astype(str)
+    return out
+
+
+def jaccard_frame(result: Any) -> pd.DataFrame:
+    """A stability sweep's Jaccard matrix labelled by run (``"250 m / 500 m"``)."""
+    t = result.table
+    labels = [f"{c:g} m / {d:,.0f} m" for c, d in zip(t["cell_size_m"], t["distance_m"])]
+    return pd.DataFrame(np.round(result.jaccard, 3), index=labels, columns=labels)
+
+
+def report_rows(report: LoadReport) -> pd.DataFrame:
+    """A load report's drops as a table: reason, rows, example rows."""
+    rows = [
+        {"reason": k, "rows": int(v), "examples": ", ".join(report.examples.get(k, []))}
+        for k, v in sorted(report.dropped.items(), key=lambda kv: -kv[1])
+    ]
+    return pd.DataFrame(rows, columns=["reason", "rows", "examples"])
+
+
+@dataclass(frozen=True)
+class ReportView:
+    """A load report as the data panel shows it (see :func:`report_view`)."""
+
+    rows_read: str
+    rows_kept: str
+    rows_dropped: str
+    reasons: pd.DataFrame
+    notes: tuple[str, ...]
+    warnings: tuple[str, ...]
+    help: str = ""
+
+
+def report_view(report: LoadReport, *, person: bool = False, threshold: int | None = None) -> ReportView:
+    """The figures, drop reasons, notes and warnings of a load report, as shown on screen.
+
+    With ``person=True`` (a referral file: one row per person referred) counts from 1 to
+    ``threshold − 1`` are shown as ``"<5"``, in the figures, the reasons table and the texts;
+    when any drop count is that small, the rows read (and the total dropped, when it is not
+    itself small) are not shown, so that a small count cannot be worked out by subtraction.
+    """
+    from ..privacy import SUPPRESSION_THRESHOLD, suppress_count
+
+    t = SUPPRESSION_THRESHOLD if threshold is None else int(threshold)
+    reasons = report_rows(report)
+    if not person:
+        return ReportView(
+            f"{report.rows_read:,}",
+            f"{report.rows_kept:,}",
+            f"{report.rows_dropped:,}",
+            reasons,
+            tuple(report.notes),
+            tuple(report.warnings),
+        )
+    small = lambda n: 0 < n < t  # noqa: E731
+    counts = [report.rows_dropped, *report.dropped.values()]
+    hide = any(small(int(n)) for n in counts)
+    fmt = lambda n: str(suppress_count(int(n), t)) if small(int(n)) else f"{int(n):,}"  # noqa: E731
+    reasons = reasons.assign(rows=[fmt(n) for n in reasons["rows"]]) if len(reasons) else reasons
+    dropped = fmt(report.rows_dropped) if small(report.rows_dropped) or not hide else "–"
+    return ReportView(
+        "–" if hide else f"{report.rows_read:,}",
+        fmt(report.rows_kept),
+        dropped,
+        reasons,
+        tuple(person_text(n, t) for n in report.notes),
+        tuple(person_text(w, t) for w in report.warnings),
+        help=f"Counts of 1–{t - 1} referrals are shown as <{t}; totals that would reveal them are not shown." if hide else "",
+    )
+
+
+#: The stages of the referral funnel, in order.
+FUNNEL_STAGES = ("referred", "contacted", "booked", "completed")
+
+
+def funnel_bars(view: Mapping[str, Any]) -> pd.DataFrame:
+    """The referral funnel of a protected view (:meth:`hotspots.publication.SchemePublication.filtered`)
+    as bars: ``stage``, ``shown`` (the value as displayed, ``"<5"``, ``"c"`` or ``"x"`` when
+    hidden) and ``referrals`` (the bar length: the published number; NaN where the value is
+    hidden, so a bar never reveals a suppressed count).
+    """
+    if not isinstance(view, Mapping) or "figures" not in view:
+        raise ParameterError(f"`view` must be a protected view (from `SchemePublication.filtered`); got {type(view).__name__}.")
+    rows = []
+    for stage in FUNNEL_STAGES:
+        v = view["figures"].get("referrals" if stage == "referred" else stage)
+        number = isinstance(v, (int, np.integer)) and not isinstance(v, bool)
+        rows.append({"stage": stage, "shown": _shown(v)[0], "referrals": float(v) if number else float("nan")})
+    return pd.DataFrame(rows, columns=["stage", "shown", "referrals"])
+
+
+def gi_class_counts(gi: Any, grid: Any) -> pd.DataFrame:
+    """Cells per Gi* class among the cells in the study area: ``class``, ``cells``."""
+    classes, counts = np.unique(np.asarray(gi.classes)[grid.active], return_counts=True)
+    return pd.DataFrame({"class": classes, "cells": counts.astype(np.int64)})
+
+
+def settings_used(stage: Any, settings: Any) -> pd.DataFrame:
+    """The settings a hotspot stage used, automatic values included: ``setting``, ``value`` (text)."""
+    g = stage.gi
+    used = {
+        "cell size (m)": stage.grid.cell_size,
+        "bandwidth (m)": round(float(stage.density.bandwidth_m), 1),
+        "kernel": stage.density.kernel,
+        "distance band (m)": g.params.get("distance_m"),
+        "distance rule": g.params.get("distance_rule"),
+        "alpha": settings.alpha,
+        "FDR": settings.fdr,
+        "permutations": settings.permutations,
+        "cells in study area": stage.grid.n_cells,
+    }
+    return pd.DataFrame({"setting": list(used), "value": [str(v) for v in used.values()]})
+
+
+#: The column-mapping boxes of the upload panel: canonical column → label.
+COLUMN_LABELS = {
+    "x": "x / longitude / easting column",
+    "y": "y / latitude / northing column",
+    "occurred": "date-time column",
+    "month": "month column",
+    "category": "category column",
+    "incident_id": "id column",
+}
+#: Layers a briefing map can show: key (hotspots.export.briefing_map's ``layer``) → label.
+BRIEFING_LAYERS = {
+    "density": "Density",
+    "gistar": "Gi* classes",
+    "areas": "Hotspot areas",
+    "change": "Change",
+    "scheme": "Scheme",
+}
+#: Columns of the per-hotspot change table (those the area table has).
+CHANGE_COLUMNS = ("area_id", "incidents", "before", "after", "change_pct", "change_class")
+#: Coordinate systems offered for generic tables.
+CRS_LABELS = {
+    "auto": "detect",
+    4326: "longitude/latitude (EPSG:4326)",
+    27700: "British National Grid (EPSG:27700)",
+    3857: "Web Mercator (EPSG:3857)",
+}
+
+
+def method_caption(stage: Any, settings: Settings) -> str:
+    """One line under the map: how the layers were made."""
+    return (
+        f"{stage.density.kernel} KDE, bandwidth {stage.density.bandwidth_m:,.0f} m; Gi* distance "
+        f"{stage.gi.params.get('distance_m', float('nan')):,.0f} m, alpha {settings.alpha:g}"
+        f"{' with FDR' if settings.fdr else ''}; "
+        f"{stage.grid.cell_size:g} m cells. Referral locations are shown only as counts per square (1–4 as <5)."
+    )
+
+
+class Metric(NamedTuple):
+    """A figure as a card shows it: label, value (text) and an explanation (or None)."""
+
+    label: str
+    value: str
+    help: str | None = None
+
+
+def headline_metrics(head: Any, change: Any, change_note: str | None = None) -> list[Metric]:
+    """The six cards above the map, from :func:`hotspots.summaries.headline` and
+    :func:`hotspots.summaries.hotspot_change` (None without change)."""
+    if change is not None:
+        why = f"Incident rate in all hotspot areas, {change.before:,} before → {change.after:,} after."
+    else:
+        why = change_note or "No hotspot areas."
+    return [
+        Metric("Incidents analysed", f"{head.incidents:,}"),
+        Metric("Hotspot areas", f"{head.hotspot_areas:,}"),
+        Metric("Incidents in hotspots", f"{head.share_in_hotspots:.1%}"),
+        Metric("Hotspot area", f"{head.area_km2:,.0f} km²"),
+        Metric("Cell size", f"{head.cell_size_m:,.0f} m"),
+        Metric("Change in hotspots", change.text() if change is not None else "–", why),
+    ]
+
+
+def change_metrics(cells: Any, change: Any) -> list[Metric]:
+    """The before/after tab's cards: incidents before and after (all cells), the change in the
+    hotspots, and the cells with a significant fall or rise."""
+    classes = cells.summary()
+    return [
+        Metric("Before", f"{int(cells.table['n_before'].sum()):,}", cells.before.describe()),
+        Metric("After", f"{int(cells.table['n_after'].sum()):,}", cells.after.describe()),
+        Metric("Change in hotspots", change.text() if change is not None else "–"),
+        Metric("Cells with a significant fall", f"{int(classes.get('significant fall', 0)):,}"),
+        Metric("Cells with a significant rise", f"{int(classes.get('significant rise', 0)):,}"),
+    ]
+
+
+def stability_metrics(result: Any) -> list[Metric]:
+    """A stability sweep's two cards: the mean Jaccard overlap and the cells hot in at least 80 % of runs."""
+    return [
+        Metric("Mean Jaccard overlap", f"{result.mean_jaccard:.2f}"),
+        Metric("Cells hot in ≥ 80 % of runs", f"{int(result.robust_cells(0.8).sum()):,}"),
+    ]
+
+
+def report_metrics(view: ReportView) -> list[Metric]:
+    """A load report's three cards: rows read, kept and dropped (as :func:`report_view` shows them)."""
+    why = view.help or None
+    return [
+        Metric("Rows read", view.rows_read, why),
+        Metric("Rows kept", view.rows_kept),
+        Metric("Rows dropped", view.rows_dropped, why),
+    ]

@@ -1,0 +1,336 @@
+"""Figures derived from an analysis for display: the numbers the app and the briefings show beyond
+each method's own results, computed once here and returned typed.
+
+* :func:`hotspot_change` — incidents before and after in all hotspot areas together, and the
+  change in their rate (:class:`HotspotChange`);
+* :func:`monthly_in_hotspots` — incidents per month in hotspots and elsewhere, with the index
+  (mean of the months before the scheme start = 100) (:class:`MonthlySeries`);
+* :func:`before_after_density` — kernel density per month in the before and after periods of a
+  change test, counting exactly the incidents and days the test counted
+  (:class:`BeforeAfterDensity`), on one colour scale (:func:`colour_range`).
+
+Rates per month are per average month of 365.25 / 12 days (:data:`hotspots.change.DAYS_PER_MONTH`),
+as the change tests' rates.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from typing import Any
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+
+from ._errors import ParameterError
+from .analysis import HotspotStage
+from .areas import HotspotAreas
+from .change import DAYS_PER_MONTH, ChangeResult
+from .density import kde
+from .grid import Grid, GridValues
+from .incident_time import IncidentPoints, incident_points
+from .periods import Period, as_date
+
+__all__ = [
+    "Headline",
+    "headline",
+    "HotspotChange",
+    "hotspot_change",
+    "MonthlySeries",
+    "monthly_in_hotspots",
+    "ColourRange",
+    "colour_range",
+    "BeforeAfterDensity",
+    "before_after_density",
+    "DENSITY_PER_MONTH_UNITS",
+]
+
+#: Units of :func:`before_after_density`'s surfaces.
+DENSITY_PER_MONTH_UNITS = "incidents per km² per month"
+
+
+# =============================================================================== headline
+@dataclass(frozen=True)
+class Headline:
+    """The figures above the map.
+
+    Attributes
+    ----------
+    incidents : int
+        Incidents the hotspots were computed from.
+    hotspot_areas : int
+    share_in_hotspots : float
+        Share (0–1) of the counted incidents in hotspot areas.
+    area_km2 : float
+        Total area of the hotspot areas, km².
+    cell_size_m : float
+    """
+
+    incidents: int
+    hotspot_areas: int
+    share_in_hotspots: float
+    area_km2: float
+    cell_size_m: float
+
+
+def headline(stage: HotspotStage) -> Headline:
+    """:class:`Headline` of a hotspot stage (or an :class:`~hotspots.analysis.Analysis`)."""
+    areas = stage.areas
+    km2 = float(areas.areas["area_km2"].sum()) if areas.n_areas else 0.0
+    counts = np.nan_to_num(np.asarray(stage.counts.values, dtype=float))
+    total = float(counts[stage.grid.active].sum())
+    share = float(counts[areas.labels > 0].sum() / total) if total > 0 else 0.0
+    return Headline(int(len(stage.incidents)), int(areas.n_areas), share, km2, float(stage.grid.cell_size))
+
+
+# =============================================================================== change in hotspots
+@dataclass(frozen=True)
+class HotspotChange:
+    """Incidents before and after in all hotspot areas together, and the change in their rate.
+
+    Attributes
+    ----------
+    before, after : int
+        Incidents in the hotspot areas in each period (an incident in two touching areas counts
+        in each, as in :func:`hotspots.change.change_areas`).
+    before_days, after_days : float
+        Days counted in each period (the change test's exposure).
+    rate_ratio : float
+        After rate / before rate (rates per day); NaN when the before count is 0.
+    change_pct : float
+        ``100 (rate_ratio − 1)``.
+    """
+
+    before: int
+    after: int
+    before_days: float
+    after_days: float
+    rate_ratio: float
+    change_pct: float
+
+    def text(self) -> str:
+        """The change as shown: ``"+3.1 %"`` (``"–"`` when it cannot be computed)."""
+        return f"{self.change_pct:+.1f} %" if np.isfinite(self.change_pct) else "–"
+
+
+def hotspot_change(change: ChangeResult | None) -> HotspotChange | None:
+    """:class:`HotspotChange` from the per-area change result (None without one or without areas)."""
+    if change is None or len(change.table) == 0:
+        return None
+    if not isinstance(change, ChangeResult):
+        raise ParameterError(f"`change` must be a ChangeResult (from `change_areas`); got {type(change).__name__}.")
+    b = int(change.table["n_before"].sum())
+    a = int(change.table["n_after"].sum())
+    tb, ta = float(change.exposure_before_days), float(change.exposure_after_days)
+    rr = (a / ta) / (b / tb) if b > 0 and ta > 0 and tb > 0 else float("nan")
+    return HotspotChange(b, a, tb, ta, rr, 100.0 * (rr - 1.0))
+
+
+# =============================================================================== monthly series
+@dataclass(frozen=True, eq=False)
+class MonthlySeries:
+    """Incidents per calendar month in hotspot areas and elsewhere.
+
+    Attributes
+    ----------
+    table : DataFrame
+        ``month`` (Timestamp, first of the month; every month from the first to the last),
+        ``in_hotspots``, ``elsewhere`` (int).
+    scheme_start : date or None
+        The index baseline is the mean of the months before it.
+    """
+
+    table: pd.DataFrame
+    scheme_start: dt.date | None = None
+
+    def baseline(self) -> dict[str, float]:
+        """Mean incidents per month before the scheme start, per series (NaN without such months)."""
+        if self.scheme_start is None:
+            return {"in_hotspots": float("nan"), "elsewhere": float("nan")}
+        before = self.table[self.table["month"] < pd.Timestamp(self.scheme_start)]
+        return {c: float(before[c].mean()) if len(before) else float("nan") for c in ("in_hotspots", "elsewhere")}
+
+    def long(self, *, as_index: bool = False) -> pd.DataFrame:
+        """One row per month and series, for charts: ``month``, ``where`` ("in hotspots" /
+        "elsewhere"), ``value`` (incidents, or the index: baseline = 100; NaN where the baseline
+        is 0 or missing)."""
+        base = self.baseline()
+        parts = []
+        for col, label in (("in_hotspots", "in hotspots"), ("elsewhere", "elsewhere")):
+            v = self.table[col].to_numpy(dtype=float)
+            if as_index:
+                b = base[col]
+                v = 100.0 * v / b if np.isfinite(b) and b > 0 else np.full(len(v), np.nan)
+            parts.append(pd.DataFrame({"month": self.table["month"], "where": label, "value": v}))
+        return pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=["month", "where", "value"])
+
+
+def monthly_in_hotspots(
+    incidents: gpd.GeoDataFrame | IncidentPoints, areas: HotspotAreas, *, scheme_start: Any = None
+) -> MonthlySeries:
+    """Incidents per calendar month in the hotspot areas' cells and elsewhere.
+
+    An incident counts "in hotspots" when it falls in a cell of a hotspot area (the same rule as
+    the areas' own counts). Incidents without a date are left out.
+
+    Parameters
+    ----------
+    incidents : GeoDataFrame or IncidentPoints
+    areas : HotspotAreas
+    scheme_start : date or str, optional
+        Baseline of the index (:meth:`MonthlySeries.long`): the months before it.
+    """
+    if not isinstance(areas, HotspotAreas):
+        raise ParameterError(f"`areas` must be HotspotAreas (e.g. `analysis.areas`); got {type(areas).__name__}.")
+    start = None if scheme_start is None else as_date(scheme_start, "scheme_start")
+    pts = incident_points(incidents)
+    dates = pts.dates
+    ok = ~np.isnat(dates)
+    cols = ["month", "in_hotspots", "elsewhere"]
+    if not ok.any():
+        return MonthlySeries(pd.DataFrame({c: [] for c in cols}), start)
+    grid = areas.grid
+    xy = pts.xy if pts.crs is None or grid.crs.equals(pts.crs) else _to_crs(pts, grid)
+    r, c, on = grid.cell_of(xy)
+    inside = on & (areas.labels[r, c] > 0)
+    months = dates.astype("datetime64[M]")
+    lo, hi = months[ok].min(), months[ok].max()
+    index = np.arange(lo, hi + 1)
+    pos = (months[ok] - lo).astype(np.int64)
+    n = len(index)
+    hot = np.bincount(pos[inside[ok]], minlength=n)
+    other = np.bincount(pos[~inside[ok]], minlength=n)
+    table = pd.DataFrame(
+        {
+            "month": pd.to_datetime(index.astype("datetime64[ns]")),
+            "in_hotspots": hot.astype(np.int64),
+            "elsewhere": other.astype(np.int64),
+        }
+    )
+    return MonthlySeries(table, start)
+
+
+def _to_crs(pts: IncidentPoints, grid: Grid) -> np.ndarray:
+    import pyproj
+
+    t = pyproj.Transformer.from_crs(pts.crs, grid.crs, always_xy=True)
+    x, y = t.transform(pts.xy[:, 0], pts.xy[:, 1])
+    return np.column_stack([x, y])
+
+
+# =============================================================================== density per month
+@dataclass(frozen=True)
+class ColourRange:
+    """A colour scale shared by several surfaces: ``vmin`` to ``vmax`` in their units."""
+
+    vmin: float
+    vmax: float
+    quantile: float
+
+
+def colour_range(*surfaces: GridValues | np.ndarray, quantile: float = 99.0) -> ColourRange:
+    """One colour scale for several surfaces: 0 to the largest of their ``quantile``-th percentiles
+    of the positive values (so that a few extreme cells do not wash out the rest); 1 when no
+    surface has a positive value."""
+    if not 0 < quantile <= 100:
+        raise ParameterError(f"`quantile` must be in (0, 100]; got {quantile!r}.")
+    tops = []
+    for s in surfaces:
+        v = np.asarray(s.values if isinstance(s, GridValues) else s, dtype=float)
+        pos = v[np.isfinite(v) & (v > 0)]
+        if pos.size:
+            tops.append(float(np.percentile(pos, quantile)))
+    top = max(tops) if tops else 0.0
+    return ColourRange(0.0, top if top > 0 else 1.0, float(quantile))
+
+
+@dataclass(frozen=True, eq=False)
+class BeforeAfterDensity:
+    """Kernel density per month before and after, on one grid and one colour scale.
+
+    Attributes
+    ----------
+    before, after : GridValues
+        Incidents per km² per month (:data:`DENSITY_PER_MONTH_UNITS`).
+    months_before, months_after : float
+        The months counted (exposure days / :data:`~hotspots.change.DAYS_PER_MONTH`).
+    incidents_before, incidents_after : int
+    scale : ColourRange
+    """
+
+    before: GridValues
+    after: GridValues
+    months_before: float
+    months_after: float
+    incidents_before: int
+    incidents_after: int
+    scale: ColourRange
+
+
+def _counted(pts: IncidentPoints, period: Period, common: tuple[int, ...] | None) -> np.ndarray:
+    d = pts.dates
+    keep = ~np.isnat(d) & (d >= np.datetime64(period.start, "D")) & (d <= np.datetime64(period.end, "D"))
+    if common:
+        moy = (d.astype("datetime64[M]").astype(np.int64) % 12) + 1
+        keep &= np.isin(moy, list(common))
+    return keep
+
+
+def before_after_density(
+    incidents: gpd.GeoDataFrame | IncidentPoints,
+    grid: Grid,
+    change: ChangeResult | tuple[Period, Period],
+    *,
+    bandwidth: float,
+    kernel: str = "quartic",
+    quantile: float = 99.0,
+) -> BeforeAfterDensity:
+    """Kernel density per month of the incidents a change test counted in each period.
+
+    The one rule for density per month (the app's before/after maps and the briefing's): the
+    incidents in each period (restricted to the common calendar months when the test compared
+    the same months only), their kernel density on ``grid`` with the given bandwidth and kernel,
+    divided by the months the test counted (its exposure days / 30.44). The same grid, bandwidth
+    and kernel make the surfaces comparable; dividing by the months makes periods of different
+    lengths comparable.
+
+    Parameters
+    ----------
+    incidents : GeoDataFrame or IncidentPoints
+        All incidents (not only the analysis period).
+    grid : Grid
+        Any grid (the analysis grid, or a finer display lattice).
+    change : ChangeResult, or (before, after) Periods
+        The change test (per cell or per area) whose periods and exposure are used; without a
+        test, two periods counted whole (their days).
+    bandwidth : float
+        Metres (e.g. ``analysis.density.bandwidth_m``).
+    kernel : str
+    quantile : float
+        Percentile for the shared colour scale (:func:`colour_range`; 100 = the largest value).
+    """
+    if isinstance(change, ChangeResult):
+        spans = ((change.before, change.exposure_before_days), (change.after, change.exposure_after_days))
+        common = change.common_months if change.same_months else None
+    elif isinstance(change, tuple) and len(change) == 2 and all(isinstance(p, Period) for p in change):
+        spans, common = tuple((p, float(p.days)) for p in change), None
+    else:
+        raise ParameterError(
+            f"`change` must be a ChangeResult (from `change_cells`/`change_areas`) or two Periods; got {type(change).__name__}."
+        )
+    pts = incident_points(incidents)
+    out = []
+    for period, days in spans:
+        keep = _counted(pts, period, common)
+        months = float(days) / DAYS_PER_MONTH
+        n = int(keep.sum())
+        if n == 0:
+            vals = np.where(grid.active, 0.0, np.nan)
+        else:
+            xy = pts.xy[keep]
+            vals = np.asarray(kde(xy, grid, bandwidth=float(bandwidth), kernel=kernel).values, dtype=float) / months
+        params = {"months": months, "incidents": n, "bandwidth_m": float(bandwidth), "kernel": kernel}
+        out.append((GridValues(vals, grid, name=period.describe(), units=DENSITY_PER_MONTH_UNITS, params=params), months, n))
+    (b, mb, nb), (a, ma, na) = out
+    return BeforeAfterDensity(b, a, mb, ma, nb, na, colour_range(b, a, quantile=quantile))

@@ -1,0 +1,68 @@
+"""hotspots.app_support.cached: the app's cached library calls give the library's results, once per
+distinct input (data token and the settings each call reads)."""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+import pandas as pd
+import pytest
+
+pytest.importorskip("streamlit")
+
+from hotspots.app_support import cached as c  # noqa: E402
+from hotspots.app_support import demo_bundle  # noqa: E402
+from hotspots.linkage import link_referrals  # noqa: E402
+from hotspots.maps.scheme_layers import hotspot_area_table  # noqa: E402
+from hotspots.pipeline import area_change, hotspot_stage  # noqa: E402
+
+
+@pytest.fixture(scope="module")
+def demo():
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # "no script run context" outside a Streamlit session
+        return c.demo_data(0)
+
+
+def test_results_are_the_library_results_computed_once(demo):
+    s = demo.defaults.replace(cell_size=1000.0, near_m=1500.0)
+    hot = c.stage(demo, s.only(*c.HOT))
+    assert c.stage(demo, s.only(*c.HOT)) is hot  # a hit: the same object, no copy
+    # A setting the stage does not read gives the same key (Settings.only), so the same result.
+    assert c.stage(demo, s.replace(near_m=900.0, eps=99.0).only(*c.HOT)) is hot
+    ref = hotspot_stage(demo.incidents, s.only(*c.HOT), demo.study_area)
+    assert hot.grid.same_as(ref.grid) and np.array_equal(hot.gi.bins, ref.gi.bins) and hot.notes == ref.notes
+    changes, note = c.change(demo, s.only(*c.CHANGE), "areas")
+    ref_changes, ref_note = area_change(demo.incidents, ref, s)
+    pd.testing.assert_frame_equal(changes.table, ref_changes.table)
+    link = c.linkage(demo, s.only(*c.LINK))
+    ref_link = link_referrals(demo.referrals, areas=ref.areas.areas, tasks=demo.tasks, near_m=1500.0)
+    pd.testing.assert_frame_equal(link.table, ref_link.table)
+    table = c.area_table(demo, s.only(*c.TABLE))
+    ref_table = hotspot_area_table(ref.areas, change=ref_changes, linkage=ref_link)
+    pd.testing.assert_frame_equal(pd.DataFrame(table.drop(columns="geometry")), pd.DataFrame(ref_table.drop(columns="geometry")))
+
+
+def test_other_data_never_share_results(demo):
+    other = demo_bundle(1)
+    s = demo.defaults.replace(cell_size=1000.0).only(*c.HOT)
+    assert other.token != demo.token
+    a, b = c.stage(demo, s), c.stage(other, s)
+    assert a is not b and len(a.incidents) != len(b.incidents)
+
+
+def test_exports_analysis_assembled_from_the_cached_stages(demo):
+    s = demo.defaults.replace(cell_size=1000.0).only(*c.TABLE, "threshold")
+    an = c.full_analysis(demo, s)
+    assert an.grid is c.stage(demo, s.only(*c.HOT)).grid
+    assert an.change_cells is not None and an.kpis is not None and an.notes[: len(demo.prepared.notes)] == demo.prepared.notes
+
+
+def test_kpis_follow_the_filters(demo):
+    s = demo.defaults.replace(cell_size=1000.0).only(*c.LINK, "threshold")
+    everyone = c.kpis(demo, s, ((), (), (), "all"))
+    youth = c.kpis(demo, s, ((), (), ("youth",), "all"))
+    assert int(everyone.raw["referrals"].iloc[-1]) == len(demo.referrals)
+    assert int(youth.raw["referrals"].iloc[-1]) == int((demo.referrals["age_group"] == "youth").sum())
+    assert c.kpis(demo, s, (("no such offence",), (), (), "all")) is None

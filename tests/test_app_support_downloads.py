@@ -1,0 +1,74 @@
+"""hotspots.app_support.downloads: the files the app offers, as bytes."""
+
+from __future__ import annotations
+
+import io
+import json
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import pytest
+import shapely
+
+from hotspots._errors import ParameterError
+from hotspots.app_support import briefing_png, csv_bytes, demo_bundle, geojson_bytes, gis_export_bytes
+from hotspots.pipeline import Settings, area_change, assemble_analysis, cell_change, hotspot_stage
+
+
+@pytest.fixture(scope="module")
+def demo():
+    return demo_bundle(0)
+
+
+def test_geojson_and_csv_bytes():
+    gdf = gpd.GeoDataFrame(
+        {"area_id": [1], "referrals": ["<5"]}, geometry=[shapely.box(430_000, 330_000, 430_500, 330_500)], crs=27700
+    )
+    gj = json.loads(geojson_bytes(gdf))
+    (f,) = gj["features"]
+    assert f["properties"] == {"area_id": 1, "referrals": "<5"}
+    lon, lat = np.array(f["geometry"]["coordinates"][0]).T
+    assert -2 < lon.min() < -1 and 52 < lat.min() < 53  # WGS84
+    text = csv_bytes(gdf).decode("utf-8")
+    assert text.startswith("\ufeffarea_id,referrals") and "<5" in text and "POLYGON" not in text
+    with pytest.raises(ParameterError):
+        geojson_bytes(pd.DataFrame({"a": [1]}))
+
+
+def test_exports_as_bytes(demo, tmp_path):
+    import zipfile
+
+    import pyogrio
+    from PIL import Image
+
+    from hotspots.export import gis_layers
+    from hotspots.linkage import link_referrals
+
+    s = Settings(cell_size=1000.0, period=("2023-01", "2023-12"))
+    stage = hotspot_stage(demo.incidents, s, demo.study_area)
+    changes, _ = area_change(demo.incidents, stage, s)
+    cells, _ = cell_change(demo.incidents, stage.grid, s)
+    link = link_referrals(demo.referrals, areas=stage.areas.areas, tasks=demo.tasks)
+    an = assemble_analysis(
+        stage,
+        change_cells=cells,
+        change_areas=changes,
+        linkage=link,
+        referrals=demo.referrals,
+        tasks=demo.tasks,
+        study_area=demo.study_area,
+    )
+    png = briefing_png(an, layer="gistar", dpi=60)
+    img = Image.open(io.BytesIO(png))
+    assert img.format == "PNG" and img.size == (660, 450)  # 11 x 7.5 inches at 60 dpi
+    gpkg = tmp_path / "x.gpkg"
+    gpkg.write_bytes(gis_export_bytes(an, fmt="gpkg", snap_m=500))
+    expected = gis_layers(an, snap_m=500)
+    assert sorted(name for name, _ in pyogrio.list_layers(gpkg)) == sorted(expected)
+    z = zipfile.ZipFile(io.BytesIO(gis_export_bytes(an, fmt="geojson")))
+    assert "parameters.json" in z.namelist() and "hotspot_areas.geojson" in z.namelist()
+    areas = json.loads(z.read("hotspot_areas.geojson"))
+    assert len(areas["features"]) == stage.areas.n_areas
+    with pytest.raises(ParameterError):
+        gis_export_bytes(an, fmt="shp")

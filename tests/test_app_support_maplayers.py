@@ -1,0 +1,41 @@
+"""hotspots.app_support.maplayers: which layers each of the app's maps shows."""
+
+from __future__ import annotations
+
+import pytest
+
+from hotspots.app_support import demo_bundle
+from hotspots.pipeline import hotspot_stage
+
+
+# =============================================================================== which layers each map shows
+def test_map_layers_of_the_app(demo_small):
+    from hotspots.app_support import maplayers
+    from hotspots.maps import scheme_layers as sl
+    from hotspots.summaries import before_after_density
+
+    d, stage, table, cells = demo_small
+    groups = maplayers.analysis_layers(stage, table)
+    assert [g.layer_name for g in groups] == [sl.LAYER_NAMES[k] for k in ("density", "gi", "areas")]
+    scheme = maplayers.scheme_layers(d.referrals, d.tasks, snap_m=250.0, near_m=2000.0, threshold=5)
+    assert len(scheme) == 3 and [g.show for g in scheme] == [False, True, False]
+    assert maplayers.scheme_layers(None, None, snap_m=250.0, near_m=2000.0, threshold=5) == []
+    dens = before_after_density(d.incidents, stage.grid, cells, bandwidth=stage.density.bandwidth_m)
+    dual = maplayers.before_after_map(dens, table, d.study_area, None)
+    html = dual.get_root().render()
+    assert html.count("L.imageOverlay(") == 2 and "Before density" in html and "After density" in html
+    change = maplayers.change_layers(cells, table)
+    assert len(change) == 2 and maplayers.change_layers(cells, table.iloc[:0])[0].layer_name == change[0].layer_name
+
+
+@pytest.fixture(scope="module")
+def demo_small():
+    from hotspots.maps import scheme_layers as sl
+    from hotspots.pipeline import area_change, cell_change
+
+    d = demo_bundle(0)
+    s = d.defaults.replace(cell_size=1000.0)
+    stage = hotspot_stage(d.incidents, s, d.study_area)
+    changes, _ = area_change(d.incidents, stage, s)
+    cells, _ = cell_change(d.incidents, stage.grid, s)
+    return d, stage, sl.hotspot_area_table(stage.areas, change=changes), cells

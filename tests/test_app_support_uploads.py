@@ -1,0 +1,109 @@
+"""hotspots.app_support.uploads: the demo and uploaded files as data bundles, prepared like the CLI's inputs."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+from helpers import near_derby, police_csv
+
+from hotspots.app_support import content_token, demo_bundle, load_uploads
+from hotspots.io import Upload, load_police_uk
+
+
+@pytest.fixture(scope="module")
+def demo():
+    return demo_bundle(0)
+
+
+@pytest.fixture(scope="module")
+def derby(demo):
+    return near_derby(demo.incidents)
+
+
+def test_load_uploads_police_uk_csv(derby):
+    data = police_csv(derby.iloc[:800], bad_rows=3)
+    bundle, outcomes = load_uploads(incidents=[Upload("2023-derby-street.csv", data)], police_categories="Anti-social behaviour")
+    ref_data, ref = load_police_uk(Upload("2023-derby-street.csv", data), categories="Anti-social behaviour")
+    assert bundle is not None and bundle.source == "files" and not bundle.shared
+    (o,) = outcomes
+    assert o.ok and o.kind == "incidents" and o.report.to_dict() == ref.to_dict()
+    assert o.report.rows_read == 803 and o.report.rows_kept == 800 and o.report.rows_dropped == 3
+    assert len(bundle.incidents) == len(ref_data) == 800
+    # In Derbyshire: the built-in study area is chosen, and said so.
+    assert bundle.study_area is not None and "Derbyshire" in bundle.notes[0]
+    assert (
+        bundle.token
+        == load_uploads(incidents=[Upload("2023-derby-street.csv", data)], police_categories="Anti-social behaviour")[0].token
+    )
+
+
+def test_load_uploads_reports_errors_as_messages(derby):
+    bundle, outcomes = load_uploads(incidents=[Upload("junk.csv", b"\x00\x01\x02 not a table")])
+    assert bundle is None
+    (o,) = outcomes
+    assert not o.ok and o.report is None and "junk.csv" in o.error
+    # A referral file with a name column is refused (privacy), the incidents still load.
+    refs = b"referral_id,name,referred_at,offence,route,longitude,latitude\nR1,Jane Doe,2023-08-01,harassment,ABC,-1.47,52.92\n"
+    bundle, outcomes = load_uploads(
+        incidents=[Upload("d.csv", police_csv(derby.iloc[:50]))], referrals=[Upload("refs.csv", refs)]
+    )
+    kinds = {o.kind: o for o in outcomes}
+    assert kinds["incidents"].ok and not kinds["referrals"].ok
+    assert "name" in kinds["referrals"].error.lower()
+    assert bundle is not None and bundle.referrals is None
+    assert "Jane Doe" not in kinds["referrals"].error
+
+
+def test_load_uploads_generic_table_with_mapping(derby):
+    ll = derby.iloc[:200].to_crs(4326)
+    df = pd.DataFrame(
+        {"when": ll["month"].dt.strftime("%Y-%m-%d"), "E": ll.geometry.x.round(6), "N": ll.geometry.y.round(6), "what": "ASB"}
+    )
+    data = df.to_csv(index=False).encode()
+    bundle, outcomes = load_uploads(
+        incidents=[Upload("mine.csv", data)],
+        incident_columns={"x": "E", "y": "N", "occurred": "when", "category": "what", "month": ""},
+    )
+    assert bundle is not None, outcomes[0].error
+    assert len(bundle.incidents) == 200
+    assert np.allclose(np.sort(bundle.incidents.geometry.x), np.sort(derby.iloc[:200].geometry.x), atol=0.5)
+
+
+def test_content_token_depends_on_content_names_and_options():
+    a = content_token([("incidents", "a.csv", b"1,2")], {"crs": "auto"})
+    assert a == content_token([("incidents", "a.csv", b"1,2")], {"crs": "auto"})
+    assert a != content_token([("incidents", "a.csv", b"1,3")], {"crs": "auto"})
+    assert a != content_token([("incidents", "b.csv", b"1,2")], {"crs": "auto"})
+    assert a != content_token([("referrals", "a.csv", b"1,2")], {"crs": "auto"})
+    assert a != content_token([("incidents", "a.csv", b"1,2")], {"crs": 27700})
+    # Boundaries between parts are unambiguous.
+    assert content_token([("incidents", "ab", b"c")]) != content_token([("incidents", "a", b"bc")])
+
+
+def test_demo_bundle(demo):
+    assert demo.shared and demo.token == "demo-0"
+    # Prepared as the CLI's --demo: the built-in outline, the periods around the scheme start.
+    assert demo.study_area is not None and any("built-in Derbyshire outline" in n for n in demo.notes)
+    assert (demo.defaults.before, demo.defaults.after) == (("2022-07", "2023-06"), ("2023-07", "2024-06"))
+    assert [o.kind for o in demo.reports] == ["incidents", "referrals", "tasks"]
+    assert demo.reports[0].report.rows_kept == len(demo.incidents)
+
+
+def test_load_uploads_refuses_incidents_without_dates_or_rows(derby):
+    ll = derby.iloc[:50].to_crs(4326)
+    undated = pd.DataFrame({"lon": ll.geometry.x.round(6), "lat": ll.geometry.y.round(6)}).to_csv(index=False).encode()
+    bundle, (o,) = load_uploads(incidents=[Upload("undated.csv", undated)])
+    assert bundle is None and not o.ok and "dates" in o.error
+    # Every row dropped: the report is kept (reasons) and the app keeps its data.
+    empty = police_csv(derby.iloc[:0], bad_rows=3)
+    bundle, (o,) = load_uploads(incidents=[Upload("2023-01-x-street.csv", empty)])
+    assert bundle is None and not o.ok and o.report is not None and o.report.dropped == {"no location": 3}
+
+
+def test_upload_tokens_belong_to_the_session_that_loaded_them(derby):
+    data = police_csv(derby.iloc[:200])
+    a, _ = load_uploads(incidents=[Upload("x.csv", data)], owner="session-a")
+    again, _ = load_uploads(incidents=[Upload("x.csv", data)], owner="session-a")
+    b, _ = load_uploads(incidents=[Upload("x.csv", data)], owner="session-b")
+    assert a.token == again.token and a.token != b.token and not a.shared

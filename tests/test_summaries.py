@@ -1,0 +1,209 @@
+"""hotspots.summaries: the figures shown beyond the methods' results, checked by hand and against
+direct library calls."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import pytest
+import shapely
+from helpers import near_derby
+
+from hotspots._errors import ParameterError
+from hotspots.app_support import demo_bundle
+from hotspots.change import DAYS_PER_MONTH, change_cells, incident_points
+from hotspots.density import kde
+from hotspots.grid import Grid
+from hotspots.periods import Period
+from hotspots.pipeline import Settings, area_change, hotspot_stage
+from hotspots.summaries import (
+    ColourRange,
+    before_after_density,
+    colour_range,
+    hotspot_change,
+    monthly_in_hotspots,
+)
+
+
+@pytest.fixture(scope="module")
+def demo():
+    return demo_bundle(0)
+
+
+@pytest.fixture(scope="module")
+def derby(demo):
+    return near_derby(demo.incidents)
+
+
+@pytest.fixture(scope="module")
+def stage(demo):
+    return hotspot_stage(demo.incidents, demo.defaults.replace(cell_size=500.0), demo.study_area)
+
+
+def points(xy, months) -> gpd.GeoDataFrame:
+    xy = np.asarray(xy, dtype=float)
+    return gpd.GeoDataFrame({"month": pd.to_datetime(months)}, geometry=gpd.points_from_xy(xy[:, 0], xy[:, 1]), crs=27700)
+
+
+# =============================================================================== hotspot change
+def test_hotspot_change_is_the_rate_ratio_of_the_area_totals(demo, stage):
+    res, _ = area_change(demo.incidents, stage, stage.settings)
+    h = hotspot_change(res)
+    b, a = int(res.table["n_before"].sum()), int(res.table["n_after"].sum())
+    assert (h.before, h.after) == (b, a)
+    assert h.rate_ratio == pytest.approx((a / res.exposure_after_days) / (b / res.exposure_before_days))
+    assert h.change_pct == pytest.approx(100 * (h.rate_ratio - 1)) and h.text() == f"{h.change_pct:+.1f} %"
+    assert hotspot_change(None) is None
+
+
+# =============================================================================== monthly series
+def test_monthly_in_hotspots_by_hand():
+    # A 2 x 2 grid of 100 m cells; the top-left cell is a hotspot area.
+    from hotspots.areas import HotspotAreas
+
+    grid = Grid(0.0, 200.0, 100.0, 2, 2)
+    labels = np.array([[1, 0], [0, 0]])
+    areas = HotspotAreas(
+        areas=gpd.GeoDataFrame({"area_id": [1]}, geometry=[shapely.box(0, 100, 100, 200)], crs=27700),
+        labels=labels,
+        grid=grid,
+        params={},
+    )
+    inc = points(
+        [[50, 150], [50, 150], [150, 50], [50, 150], [150, 150]],
+        ["2023-01-01", "2023-01-01", "2023-01-01", "2023-03-01", "2023-03-01"],
+    )
+    m = monthly_in_hotspots(inc, areas, scheme_start="2023-02-01")
+    assert m.table["month"].dt.strftime("%Y-%m").tolist() == ["2023-01", "2023-02", "2023-03"]
+    assert m.table["in_hotspots"].tolist() == [2, 0, 1] and m.table["elsewhere"].tolist() == [1, 0, 1]
+    assert m.baseline() == {"in_hotspots": 2.0, "elsewhere": 1.0}
+    idx = m.long(as_index=True)
+    assert idx.loc[idx["where"] == "in hotspots", "value"].tolist() == [100.0, 0.0, 50.0]
+    assert idx.loc[idx["where"] == "elsewhere", "value"].tolist() == [100.0, 0.0, 100.0]
+    assert m.long()["value"].tolist() == [2, 0, 1, 1, 0, 1]
+    # The baseline follows the scheme start it is given, not a constant.
+    later = monthly_in_hotspots(inc, areas, scheme_start="2023-04-01")
+    assert later.baseline()["in_hotspots"] == pytest.approx(1.0)
+    assert monthly_in_hotspots(inc, areas).scheme_start is None and np.isnan(
+        monthly_in_hotspots(inc, areas).baseline()["elsewhere"]
+    )
+    with pytest.raises(ParameterError, match="HotspotAreas"):
+        monthly_in_hotspots(inc, "areas")
+
+
+def test_monthly_in_hotspots_counts_by_cell(derby):
+    # Independent count on real-sized data: the cell of each incident by floor division.
+    stage = hotspot_stage(derby, Settings(cell_size=250.0), None)
+    df = monthly_in_hotspots(derby, stage.areas).table
+    # Independent count: the cell of each incident from floor division (a point on an edge belongs
+    # to the cell east / north of it, as in Grid), its area label.
+    g = stage.grid
+    col = np.floor((derby.geometry.x - g.xmin) / g.cell_size).astype(int)
+    row = (g.n_rows - 1) - np.floor((derby.geometry.y - g.ymin) / g.cell_size).astype(int)
+    ok = (col >= 0) & (col < g.n_cols) & (row >= 0) & (row < g.n_rows)
+    inside = np.zeros(len(derby), bool)
+    inside[ok] = stage.areas.labels[row[ok], col[ok]] > 0
+    ref = pd.DataFrame({"month": derby["month"], "inside": inside}).groupby("month")["inside"].agg(["sum", "size"])
+    assert df["month"].tolist() == list(ref.index)
+    assert df["in_hotspots"].tolist() == ref["sum"].astype(int).tolist()
+    assert (df["in_hotspots"] + df["elsewhere"]).tolist() == ref["size"].tolist()
+    with pytest.raises(ParameterError):
+        monthly_in_hotspots(derby, stage.gi)
+
+
+def test_monthly_in_hotspots_adds_up(demo, stage):
+    m = monthly_in_hotspots(incident_points(demo.incidents), stage.areas, scheme_start=demo.defaults.scheme_start)
+    assert int(m.table[["in_hotspots", "elsewhere"]].to_numpy().sum()) == len(demo.incidents)
+    assert m.scheme_start == dt.date(2023, 7, 1)
+
+
+# =============================================================================== colour range
+def test_colour_range_is_the_largest_percentile_of_positive_values():
+    a = np.array([0.0, np.nan, 1.0, 2.0, 3.0, 100.0])
+    b = np.array([0.0, 5.0])
+    r = colour_range(a, b, quantile=50)
+    assert r == ColourRange(0.0, max(np.percentile([1, 2, 3, 100], 50), 5.0), 50.0)
+    assert colour_range(np.zeros(3)).vmax == 1.0
+    with pytest.raises(ParameterError):
+        colour_range(a, quantile=0)
+
+
+# =============================================================================== density per month
+def test_before_after_density_divides_by_the_tests_months(demo, stage):
+    s = stage.settings
+    b, a = s.change_periods()
+    ch = change_cells(demo.incidents, stage.grid, b, a)
+    d = before_after_density(demo.incidents, stage.grid, ch, bandwidth=stage.density.bandwidth_m, kernel=stage.density.kernel)
+    inc_b = demo.incidents[(demo.incidents["month"] >= "2022-07-01") & (demo.incidents["month"] <= "2023-06-01")]
+    ref = kde(inc_b, stage.grid, bandwidth=stage.density.bandwidth_m, kernel=stage.density.kernel).values
+    assert d.months_before == pytest.approx(365 / DAYS_PER_MONTH) and d.incidents_before == len(inc_b)
+    np.testing.assert_allclose(d.before.values, ref / (365 / DAYS_PER_MONTH), equal_nan=True)
+    assert d.before.units == "incidents per km² per month"
+    assert d.scale == colour_range(d.before, d.after)
+
+
+def test_same_months_counts_only_the_common_months():
+    # Before: Jan-Jun 2023; after: Jan-Dec 2024. With same months only, the after period counts
+    # Jan-Jun 2024 (182 days), and its July incidents are left out.
+    grid = Grid(0.0, 1000.0, 100.0, 10, 10)
+    inc = points(
+        [[500, 500]] * 3 + [[500, 500]] * 2 + [[200, 200]] * 4, ["2023-01-01"] * 3 + ["2024-02-01"] * 2 + ["2024-07-01"] * 4
+    )
+    before, after = Period.from_months("2023-01", "2023-06"), Period.from_months("2024-01", "2024-12")
+    ch = change_cells(inc, grid, before, after, same_months=True, min_total=1)
+    d = before_after_density(inc, grid, ch, bandwidth=300.0)
+    assert ch.exposure_after_days == 182 and d.months_after == pytest.approx(182 / DAYS_PER_MONTH)
+    assert (d.incidents_before, d.incidents_after) == (3, 2)
+    ref = kde(inc.iloc[3:5], grid, bandwidth=300.0).values / (182 / DAYS_PER_MONTH)
+    np.testing.assert_allclose(d.after.values, ref, equal_nan=True)
+    plain = before_after_density(inc, grid, change_cells(inc, grid, before, after, min_total=1), bandwidth=300.0)
+    assert plain.incidents_after == 6 and plain.months_after == pytest.approx(366 / DAYS_PER_MONTH)
+
+
+def test_before_after_density_needs_a_change_result(stage):
+    with pytest.raises(ParameterError, match="ChangeResult"):
+        before_after_density(stage.incidents, stage.grid, None, bandwidth=500.0)
+
+
+def test_settings_scheme_start_reaches_the_series(demo, stage):
+    late = Settings(scheme_start="2024-01-01")
+    m = monthly_in_hotspots(demo.incidents, stage.areas, scheme_start=late.scheme_start)
+    before = m.table[m.table["month"] < "2024-01-01"]
+    assert m.baseline()["in_hotspots"] == pytest.approx(before["in_hotspots"].mean())
+
+
+def test_before_after_density_of_two_periods_without_a_test():
+    grid = Grid(0.0, 1000.0, 100.0, 10, 10)
+    inc = points([[500, 500]] * 3 + [[200, 200]] * 2, ["2023-01-01"] * 3 + ["2023-03-01"] * 2)
+    before, after = Period.from_months("2023-01", "2023-01"), Period.from_months("2023-02", "2023-03")
+    d = before_after_density(inc, grid, (before, after), bandwidth=300.0, quantile=100.0)
+    assert (d.incidents_before, d.incidents_after) == (3, 2)
+    assert d.months_before == pytest.approx(31 / DAYS_PER_MONTH) and d.months_after == pytest.approx(59 / DAYS_PER_MONTH)
+    np.testing.assert_allclose(
+        d.after.values, kde(inc.iloc[3:], grid, bandwidth=300.0).values / (59 / DAYS_PER_MONTH), equal_nan=True
+    )
+    assert d.scale.vmax == pytest.approx(max(np.nanmax(d.before.values), np.nanmax(d.after.values)))
+    with pytest.raises(ParameterError, match="two Periods"):
+        before_after_density(inc, grid, (before,), bandwidth=300.0)
+
+
+def test_the_briefing_draws_the_same_density_per_month(demo, tmp_path):
+    # The before/after briefing's panels come from before_after_density: with the same calendar
+    # months only, its per-month figures count the months the change test counted.
+    from hotspots.export import briefing_before_after
+    from hotspots.pipeline import analyse
+
+    s = demo.defaults.replace(
+        cell_size=1000.0, before=("2022-01", "2022-06"), after=("2023-07", "2024-06"), same_months=True, cluster_method="none"
+    )
+    an = analyse(demo.incidents, settings=s, study_area=demo.study_area)
+    assert an.change_cells.exposure_after_days == 182  # Jan-Jun 2024 only
+    img = briefing_before_after(an, tmp_path / "ba.png", dpi=30, basemap="none")
+    d = before_after_density(demo.incidents, an.grid, an.change_cells, bandwidth=an.density.bandwidth_m, kernel=an.density.kernel)
+    jan_jun_2024 = int(((demo.incidents["month"] >= "2024-01-01") & (demo.incidents["month"] <= "2024-06-01")).sum())
+    assert d.incidents_after == jan_jun_2024
+    shown = " ".join(img.texts)
+    assert f"{jan_jun_2024:,} incidents ({jan_jun_2024 / d.months_after:,.0f} a month)" in shown
