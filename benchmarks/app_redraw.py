@@ -74,6 +74,7 @@ def browser_times(sizes_new: list[int], cached_size: int) -> dict[str, dict[str,
                         ctx = browser.new_context(viewport={"width": 1280, "height": 900}, service_workers="block")
                         page = ctx.new_page()
                         sp = h.StreamlitPage(page=page, out_dir=Path(logs), name=name)
+
                         def route(r: Any, sp: Any = sp) -> None:
                             if h._is_local(r.request.url):
                                 r.continue_()
@@ -152,13 +153,21 @@ def breakdown(period: tuple[str, str] | None, cell: float) -> dict[str, float]:
 
         stage = step("analysis: grid, counts, KDE, Gi*, areas", lambda: hotspot_stage(b.incidents, s, b.study_area))
         change, _ = step("analysis: change per hotspot", lambda: area_change(_PER_DATA_SET["points"], stage, s))
-        link = step("analysis: referrals linked",
-                    lambda: link_referrals(b.referrals, areas=stage.areas.areas, tasks=b.tasks, near_m=s.near_m))
-        pub = step("scheme: figures protected together",
-                   lambda: publish_scheme(b.referrals, linkage=link, areas=stage.areas.areas, snap_m=250.0))
-        places = step("map: place names of the areas", lambda: name_hotspot_areas(stage.areas.areas, stage.incidents, b.study_area))
-        table = step("map: table behind the areas",
-                     lambda: sl.hotspot_area_table(stage.areas, change=change, publication=pub, places=places))
+        link = step(
+            "analysis: referrals linked",
+            lambda: link_referrals(b.referrals, areas=stage.areas.areas, tasks=b.tasks, near_m=s.near_m),
+        )
+        pub = step(
+            "scheme: figures protected together",
+            lambda: publish_scheme(b.referrals, linkage=link, areas=stage.areas.areas, snap_m=250.0),
+        )
+        places = step(
+            "map: place names of the areas", lambda: name_hotspot_areas(stage.areas.areas, stage.incidents, b.study_area)
+        )
+        table = step(
+            "map: table behind the areas",
+            lambda: sl.hotspot_area_table(stage.areas, change=change, publication=pub, places=places),
+        )
         groups = step("map: folium layers", lambda: maplayers.analysis_layers(stage, table))
         drawn = step("map: layers drawn once (component text)", lambda: [draw_layer(g) for g in groups])
 
@@ -176,8 +185,9 @@ def breakdown(period: tuple[str, str] | None, cell: float) -> dict[str, float]:
 def main(argv: list[str] | None = None) -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--quick", action="store_true", help="one new cell size per scenario")
-    ap.add_argument("--repeat", type=int, metavar="N",
-                    help="N new cell sizes (and N returns to a cached one) per scenario, for medians")
+    ap.add_argument(
+        "--repeat", type=int, metavar="N", help="N new cell sizes (and N returns to a cached one) per scenario, for medians"
+    )
     ap.add_argument("--no-breakdown", action="store_true", help="browser times only")
     args = ap.parse_args(argv)
     sizes = [300] if args.quick else [300, 350, 400]

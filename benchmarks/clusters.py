@@ -10,7 +10,8 @@ One line per case: case, points, our time (fit + stable ids + polygons), bare sc
 hulls, GeoDataFrames, from the bare fit's labels) and as a share of the fit, clusters found, and
 whether the partitions are identical. The two fits are separate runs, so their difference also
 holds run-to-run noise (HDBSCAN's time varies by tens of percent); the post-processing column is
-the overhead proper. Times are CPU seconds of this process. Data: police.uk-like synthetic incidents over 40 km x 40 km (clusters of different
+the overhead proper. Times are CPU seconds of this process. Data: police.uk-like synthetic
+incidents over 40 km x 40 km (clusters of different
 sizes, 10 % spread uniformly, and snap points holding many incidents on one coordinate, all
 rounded to 1 m as police.uk coordinates are). DBSCAN: eps = 150 m, min_samples = 20 (k-d tree).
 HDBSCAN: min_samples = min_cluster_size = 20 (k-d tree).
@@ -72,8 +73,7 @@ def main(argv: list[str] | None = None) -> None:
     xy = synthetic_points(n, args.seed)
     print(f"# hotspots.clustering benchmark — {platform.machine()}, {os.cpu_count()} cores, numpy {np.__version__}")
     print(f"# {n:,} points, {len(np.unique(xy, axis=0)):,} distinct coordinates")
-    hdr = (f"{'case':<10} {'points':>9} {'ours':>11} {'sklearn':>11} {'post-proc':>11} {'share':>7} "
-           f"{'clusters':>9} {'same':>5}")
+    hdr = f"{'case':<10} {'points':>9} {'ours':>11} {'sklearn':>11} {'post-proc':>11} {'share':>7} {'clusters':>9} {'same':>5}"
     print(hdr)
     print("-" * len(hdr))
     cases = [("dbscan", {"eps": 150.0, "min_samples": 20})]

@@ -64,7 +64,9 @@ def _esda_weights(gv: GridValues, distance: float):
 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        return DistanceBand(gv.grid.centres(active_only=True), threshold=distance * (1 + 1e-9), binary=True, silence_warnings=True)
+        return DistanceBand(
+            gv.grid.centres(active_only=True), threshold=distance * (1 + 1e-9), binary=True, silence_warnings=True
+        )
 
 
 def _esda_gi(gv: GridValues, w, permutations: int = 0, seed: int = 1):
@@ -112,8 +114,11 @@ def bench_permutations(sides, R: int, distance_cells: float = 2.0) -> None:
     # Warm-up: compile esda's numba kernels on a tiny grid (excluded from the timings).
     small = _synthetic(10, seed=9)
     t_compile, _ = _timeit(lambda: _esda_gi(small, _esda_weights(small, 200.0), permutations=9), repeat=1)
-    print(f"# esda permutation engine: numba {'present' if have_numba else 'ABSENT (pure Python fallback)'}; "
-          f"warm-up/compile {t_compile:.1f} s excluded", flush=True)
+    print(
+        f"# esda permutation engine: numba {'present' if have_numba else 'ABSENT (pure Python fallback)'}; "
+        f"warm-up/compile {t_compile:.1f} s excluded",
+        flush=True,
+    )
     for side in sides:
         gv = _synthetic(side, seed=1)
         # Tie-free copy: esda breaks exact ties between simulated and observed sums by
@@ -130,8 +135,13 @@ def bench_permutations(sides, R: int, distance_cells: float = 2.0) -> None:
         ks = float(stats.ks_2samp(ours, e.p_sim).statistic)
         a, b = ours < 0.05, e.p_sim < 0.05
         jac = float((a & b).sum() / max((a | b).sum(), 1))
-        _line(f"permutation Gi* R={R} vs esda (n_jobs=1)", f"{side}x{side}={side * side:,}", t_ours, t_e,
-              f"mean |dp_sim| = {mad:.4f}, KS = {ks:.3f}, Jaccard(p<.05) = {jac:.3f}")
+        _line(
+            f"permutation Gi* R={R} vs esda (n_jobs=1)",
+            f"{side}x{side}={side * side:,}",
+            t_ours,
+            t_e,
+            f"mean |dp_sim| = {mad:.4f}, KS = {ks:.3f}, Jaccard(p<.05) = {jac:.3f}",
+        )
 
 
 def bench_growth(sides, R: int) -> None:
@@ -141,7 +151,11 @@ def bench_growth(sides, R: int) -> None:
         t_a, _ = _timeit(lambda: gi_star(gv, 200.0), repeat=3)
         t_p, _ = _timeit(lambda: gi_star(gv, 200.0, permutations=R, seed=0), repeat=1)
         n = side * side
-        grow = "" if prev is None else f"cells x{n / prev[0]:.2f}: analytic time x{t_a / prev[1]:.2f}, permutation time x{t_p / prev[2]:.2f}"
+        grow = (
+            ""
+            if prev is None
+            else f"cells x{n / prev[0]:.2f}: analytic time x{t_a / prev[1]:.2f}, permutation time x{t_p / prev[2]:.2f}"
+        )
         _line("growth: ours analytic", f"{n:,} cells", t_a, None, grow)
         _line(f"growth: ours permutations R={R}", f"{n:,} cells", t_p, None, "")
         prev = (n, t_a, t_p)
@@ -152,9 +166,21 @@ def bench_distance(side: int) -> None:
     for mult in (1.0, 2.0, 5.0, 10.0, 15.0):
         d = mult * gv.grid.cell_size
         t_ours, res = _timeit(lambda: gi_star(gv, d), repeat=3)
-        _line(f"analytic Gi*, band {mult:g} cells", f"{side}x{side}", t_ours, None, f"{res.params['neighbours']['stencil']} neighbours")
+        _line(
+            f"analytic Gi*, band {mult:g} cells",
+            f"{side}x{side}",
+            t_ours,
+            None,
+            f"{res.params['neighbours']['stencil']} neighbours",
+        )
     t_auto, res = _timeit(lambda: gi_star(gv, None), repeat=1)
-    _line("analytic Gi*, automatic band", f"{side}x{side}", t_auto, None, f"chose {res.params['distance_m']:.0f} m ({res.params['distance_rule']})")
+    _line(
+        "analytic Gi*, automatic band",
+        f"{side}x{side}",
+        t_auto,
+        None,
+        f"chose {res.params['distance_m']:.0f} m ({res.params['distance_rule']})",
+    )
 
 
 def bench_derbyshire(R: int) -> None:
@@ -167,7 +193,9 @@ def bench_derbyshire(R: int) -> None:
     frames = [pd.read_csv(f, usecols=["Longitude", "Latitude", "Crime type"]) for f in sorted(DERBYSHIRE.glob("*.csv"))]
     df = pd.concat(frames, ignore_index=True)
     df = df[df["Crime type"] == "Anti-social behaviour"].dropna(subset=["Longitude", "Latitude"])
-    x, y = pyproj.Transformer.from_crs(4326, 27700, always_xy=True).transform(df["Longitude"].to_numpy(float), df["Latitude"].to_numpy(float))
+    x, y = pyproj.Transformer.from_crs(4326, 27700, always_xy=True).transform(
+        df["Longitude"].to_numpy(float), df["Latitude"].to_numpy(float)
+    )
     xy = np.column_stack([x, y])
     g = Grid.for_points(xy, 500)
     gv = count(xy, g)
@@ -176,11 +204,19 @@ def bench_derbyshire(R: int) -> None:
     t_w, w = _timeit(lambda: _esda_weights(gv, 1000.0), repeat=1)
     t_g, e = _timeit(lambda: _esda_gi(gv, w), repeat=1)
     err = float(np.abs(res.z[g.active] - e.Zs).max())
-    _line("Derbyshire ASB 500 m, analytic", size, t_ours, t_g, f"max |dz| = {err:.1e}; weights+G_Local {t_w + t_g:.2f} s -> {(t_w + t_g) / t_ours:.0f}x")
+    _line(
+        "Derbyshire ASB 500 m, analytic",
+        size,
+        t_ours,
+        t_g,
+        f"max |dz| = {err:.1e}; weights+G_Local {t_w + t_g:.2f} s -> {(t_w + t_g) / t_ours:.0f}x",
+    )
     t_p, res_p = _timeit(lambda: gi_star(gv, 1000.0, permutations=R, seed=1), repeat=1)
     t_e, e_p = _timeit(lambda: _esda_gi(gv, w, permutations=R, seed=1), repeat=1)
     mad = float(np.abs(res_p.p_sim_directed[g.active] - e_p.p_sim).mean())
-    _line(f"Derbyshire ASB 500 m, R={R}", size, t_p, t_e, f"mean |dp_sim| = {mad:.4f} (ties: esda's float noise, see gistar docs)")
+    _line(
+        f"Derbyshire ASB 500 m, R={R}", size, t_p, t_e, f"mean |dp_sim| = {mad:.4f} (ties: esda's float noise, see gistar docs)"
+    )
 
 
 def main(argv: list[str] | None = None) -> None:

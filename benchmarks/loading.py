@@ -62,11 +62,16 @@ def _bench(name: str, paths, cache_dir: Path, *, repeat_slow: int, repeat_fast: 
     t_stat, hit2 = _best(lambda: load_police_uk(files, cache="stat", cache_dir=cache_dir), repeat_fast)
     assert hit2.params["cache"]["status"] == "hit"
     entry = Path(hit.params["cache"]["file"]).stat().st_size / 1e6
-    print(f"\n== {name}: {len(files)} files, {size:,.0f} MB, {rows:,} rows read, {len(res.data):,} kept; cache entry {entry:,.1f} MB")
+    print(
+        f"\n== {name}: {len(files)} files, {size:,.0f} MB, {rows:,} rows read, {len(res.data):,} kept; "
+        f"cache entry {entry:,.1f} MB"
+    )
     print(f"   {'no cache':<34}{t_plain:>8.2f} s  {rows / t_plain:>12,.0f} rows/s")
     print(f"   {'cache miss (load + hash + write)':<34}{t_miss:>8.2f} s  {rows / t_miss:>12,.0f} rows/s")
     print(f"   {'cache hit, content hash':<34}{t_hit:>8.2f} s  {rows / t_hit:>12,.0f} rows/s  ({t_plain / t_hit:,.0f}x faster)")
-    print(f"   {'cache hit, size + mtime':<34}{t_stat:>8.2f} s  {rows / t_stat:>12,.0f} rows/s  ({t_plain / t_stat:,.0f}x faster)")
+    print(
+        f"   {'cache hit, size + mtime':<34}{t_stat:>8.2f} s  {rows / t_stat:>12,.0f} rows/s  ({t_plain / t_stat:,.0f}x faster)"
+    )
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -19,7 +19,6 @@ from PIL import Image
 
 from hotspots.cli import build_parser
 from hotspots.commands.analyse import ProgressBar, load_inputs, scaled, settings_from_args
-from hotspots.demo import write_demo
 from hotspots.gazetteer import towns
 from hotspots.schema import ASB_CATEGORY, POLICE_UK_ATTRIBUTION
 
@@ -29,7 +28,6 @@ def _offline(monkeypatch):
     monkeypatch.setenv("HOTSPOTS_OFFLINE", "1")
 
 
-
 @pytest.fixture(scope="module")
 def demo_run(demo_files, tmp_path_factory):
     import os
@@ -37,8 +35,17 @@ def demo_run(demo_files, tmp_path_factory):
     os.environ["HOTSPOTS_OFFLINE"] = "1"
     out = tmp_path_factory.mktemp("results")
     code, stdout, stderr = run_cli(
-        "analyse", demo_files["incidents"], "--referrals", demo_files["referrals"], "--tasks", demo_files["tasks"],
-        "--out", out, "--dpi", "50", "--no-timestamp",
+        "analyse",
+        demo_files["incidents"],
+        "--referrals",
+        demo_files["referrals"],
+        "--tasks",
+        demo_files["tasks"],
+        "--out",
+        out,
+        "--dpi",
+        "50",
+        "--no-timestamp",
     )
     return code, stdout, stderr, out
 
@@ -51,13 +58,15 @@ def small_csv(tmp_path):
     x = np.r_[rng.normal(530000, 150, n_hot), rng.uniform(525000, 535000, n_bg)]
     y = np.r_[rng.normal(180000, 150, n_hot), rng.uniform(175000, 185000, n_bg)]
     months = pd.period_range("2022-01", "2023-12", freq="M").astype(str)
-    df = pd.DataFrame({
-        "incident_id": [f"i{k}" for k in range(len(x))],
-        "month": rng.choice(months, len(x)),
-        "category": np.where(rng.random(len(x)) < 0.8, ASB_CATEGORY, "Burglary"),
-        "easting": np.round(x),
-        "northing": np.round(y),
-    })
+    df = pd.DataFrame(
+        {
+            "incident_id": [f"i{k}" for k in range(len(x))],
+            "month": rng.choice(months, len(x)),
+            "category": np.where(rng.random(len(x)) < 0.8, ASB_CATEGORY, "Burglary"),
+            "easting": np.round(x),
+            "northing": np.round(y),
+        }
+    )
     path = tmp_path / "london.csv"
     df.to_csv(path, index=False)
     return path, df
@@ -132,8 +141,21 @@ def test_sidecar_command_reproduces_the_settings(demo_run, demo_files):
 # ----------------------------------------------------------------------------- small data
 def test_defaults_announced_for_data_outside_derbyshire(small_csv, tmp_path):
     path, df = small_csv
-    code, stdout, _ = run_cli("analyse", path, "--out", tmp_path / "r", "--no-images", "--formats", "gpkg",
-                              "--before", "2022-01:2022-12", "--after", "2023-01:2023-12", "--cell-size", "250")
+    code, stdout, _ = run_cli(
+        "analyse",
+        path,
+        "--out",
+        tmp_path / "r",
+        "--no-images",
+        "--formats",
+        "gpkg",
+        "--before",
+        "2022-01:2022-12",
+        "--after",
+        "2023-01:2023-12",
+        "--cell-size",
+        "250",
+    )
     assert code == 0, stdout
     n_asb = int((df["category"] == ASB_CATEGORY).sum())
     assert f"kept the {n_asb:,} '{ASB_CATEGORY}' incidents of {len(df):,} loaded" in stdout
@@ -154,8 +176,20 @@ def test_defaults_announced_for_data_outside_derbyshire(small_csv, tmp_path):
 
 def test_all_categories_and_quiet(small_csv, tmp_path):
     path, df = small_csv
-    code, stdout, stderr = run_cli("analyse", path, "--out", tmp_path / "r", "--no-images", "--formats", "csv",
-                                   "--category", "all", "--quiet", "--cluster-method", "none")
+    code, stdout, stderr = run_cli(
+        "analyse",
+        path,
+        "--out",
+        tmp_path / "r",
+        "--no-images",
+        "--formats",
+        "csv",
+        "--category",
+        "all",
+        "--quiet",
+        "--cluster-method",
+        "none",
+    )
     assert code == 0
     assert stdout.strip().startswith("hotspots analyse: wrote") and stdout.count("\n") == 1
     assert stderr == ""
@@ -211,8 +245,10 @@ def no_loading(monkeypatch):
 @pytest.mark.parametrize(
     "args, message",
     [
-        (["--scheme-start", "2023-13-01"],
-         "`--scheme-start` must be a date written YYYY-MM-DD (e.g. 2023-07-01); got '2023-13-01'."),
+        (
+            ["--scheme-start", "2023-13-01"],
+            "`--scheme-start` must be a date written YYYY-MM-DD (e.g. 2023-07-01); got '2023-13-01'.",
+        ),
         (["--scheme-start", "July 2023"], "`--scheme-start` must be a date written YYYY-MM-DD"),
         (["--period", "2022-07:2023-13"], "`--period` must be two months FIRST:LAST"),
         (["--period", "2022-07-15:2023-06"], "`--period` must be two months FIRST:LAST"),
@@ -234,8 +270,10 @@ def no_loading(monkeypatch):
         (["--dpi", "many"], "`--dpi` must be a number; got 'many'."),
         (["--snap", "10"], "`--snap` must be a number of metres at least 50 (e.g. 250); got 10.0."),
         (["--basemap", "google"], "`--basemap` 'google' is not known"),
-        (["--referrals", "/nonexistent/referrals.csv"],
-         "`--referrals` '/nonexistent/referrals.csv' does not exist; check the path."),
+        (
+            ["--referrals", "/nonexistent/referrals.csv"],
+            "`--referrals` '/nonexistent/referrals.csv' does not exist; check the path.",
+        ),
         (["--study-area", "/nonexistent/area.geojson"], "`--study-area` '/nonexistent/area.geojson' does not exist"),
         (["--kernel", "triangle"], "argument --kernel: invalid choice: 'triangle'"),
         (["--frobnicate"], "unrecognized arguments: --frobnicate"),
@@ -315,7 +353,9 @@ def test_real_derbyshire_police_uk_files_end_to_end(derbyshire_dir, tmp_path):
     n_asb = int(((raw["Crime type"] == ASB_CATEGORY) & raw["Longitude"].notna()).sum())
     side = json.loads((out / "parameters.json").read_text())
     assert side["data_source"]["kind"] == "police.uk"
-    assert side["data_source"]["attribution"].startswith(POLICE_UK_ATTRIBUTION) and "GeoNames" in side["data_source"]["attribution"]
+    assert (
+        side["data_source"]["attribution"].startswith(POLICE_UK_ATTRIBUTION) and "GeoNames" in side["data_source"]["attribution"]
+    )
     assert sorted(side["inputs"]["incidents"]["files"]) == [f.name for f in files]
     assert side["inputs"]["incidents"]["report"]["rows_read"] == len(raw)
     assert side["used"]["incidents"] == n_asb > 1000
@@ -345,8 +385,20 @@ def test_identifying_referral_columns_refused_unless_dropped(demo_files, tmp_pat
     code, _, stderr = run_cli("analyse", demo_files["incidents"], "--referrals", bad, "--out", tmp_path / "r", "--no-images")
     assert code == 2 and "Surname" in stderr and "`--drop-identifying COLUMN`" in stderr and "Traceback" not in stderr
     assert not (tmp_path / "r" / "parameters.json").exists()
-    code, _, stderr = run_cli("analyse", demo_files["incidents"], "--referrals", bad, "--drop-identifying", "Surname",
-                              "--out", tmp_path / "r", "--no-images", "--formats", "csv,gpkg", "--quiet")
+    code, _, stderr = run_cli(
+        "analyse",
+        demo_files["incidents"],
+        "--referrals",
+        bad,
+        "--drop-identifying",
+        "Surname",
+        "--out",
+        tmp_path / "r",
+        "--no-images",
+        "--formats",
+        "csv,gpkg",
+        "--quiet",
+    )
     assert code == 0, stderr
     for path in (tmp_path / "r").rglob("*"):
         if path.is_file():
@@ -374,12 +426,24 @@ def test_the_results_folder_lists_every_file_it_holds(demo_run):
 def test_a_second_run_leaves_nothing_of_the_first_behind(demo_files, tmp_path):
     """The first run writes referral layers; the second has no referrals: none may stay behind."""
     out = tmp_path / "r"
-    code, _, stderr = run_cli("analyse", demo_files["incidents"], "--referrals", demo_files["referrals"], "--out", out,
-                              "--no-images", "--formats", "csv,geojson", "--quiet")
+    code, _, stderr = run_cli(
+        "analyse",
+        demo_files["incidents"],
+        "--referrals",
+        demo_files["referrals"],
+        "--out",
+        out,
+        "--no-images",
+        "--formats",
+        "csv,geojson",
+        "--quiet",
+    )
     assert code == 0, stderr
     first = json.loads((out / "parameters.json").read_text())["files_written"]
     assert any("referral" in f for f in first)
-    code, _, stderr = run_cli("analyse", demo_files["incidents"], "--out", out, "--no-images", "--formats", "csv,geojson", "--quiet")
+    code, _, stderr = run_cli(
+        "analyse", demo_files["incidents"], "--out", out, "--no-images", "--formats", "csv,geojson", "--quiet"
+    )
     assert code == 0, stderr
     second = json.loads((out / "parameters.json").read_text())["files_written"]
     on_disk = sorted(p.relative_to(out).as_posix() for p in out.rglob("*") if p.is_file())

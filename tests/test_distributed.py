@@ -95,7 +95,9 @@ def test_tiled_gi_star_rejects_short_distance(setup):
         tiled_gi_star(count(xy, g), 100.0, scheduler="sync")
 
 
-@pytest.mark.parametrize("kernel,bandwidth", [("quartic", 900.0), ("quartic", 180.0), ("gaussian", 400.0), ("epanechnikov", 1300.0)])
+@pytest.mark.parametrize(
+    "kernel,bandwidth", [("quartic", 900.0), ("quartic", 180.0), ("gaussian", 400.0), ("epanechnikov", 1300.0)]
+)
 def test_tiled_kde_equals_kde(setup, kernel, bandwidth):
     import warnings
 
@@ -136,7 +138,10 @@ def test_bh_threshold_from_histograms_equals_fdr_threshold(seed, m, strength, pa
 def test_local_cluster_gives_single_machine_results(setup):
     distributed = pytest.importorskip("distributed")
     xy, _, gm = setup
-    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None) as cluster, distributed.Client(cluster):
+    with (
+        distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None) as cluster,
+        distributed.Client(cluster),
+    ):
         c_t = tiled_count(np.array_split(xy, 4), gm)
         gi_t = tiled_gi_star(c_t, 700.0, tile=32)
         kde_t = tiled_kde(xy, gm, 900.0, tile=32)

@@ -96,13 +96,23 @@ def worker() -> dict[str, str]:
         buf = io.StringIO()
         frame = getattr(demo, name)
         frame.drop(columns="geometry").to_csv(buf)
-        out[f"demo.{name}"] = hashlib.sha256(buf.getvalue().encode() + shapely.to_wkb(np.asarray(frame.geometry.values)).sum()).hexdigest()
+        out[f"demo.{name}"] = hashlib.sha256(
+            buf.getvalue().encode() + shapely.to_wkb(np.asarray(frame.geometry.values)).sum()
+        ).hexdigest()
     # A part of the demo (Derby and around) keeps the permutation test quick.
     inc = demo.incidents
     centre = shapely.Point(435_300, 336_300)
     part = inc[inc.geometry.distance(centre) < 12_000]
     refs = demo.referrals[demo.referrals.geometry.distance(centre) < 12_000]
-    settings = Settings(cell_size=250.0, permutations=99, fdr=False, seed=7, cluster_method="dbscan", before=("2022-07", "2023-06"), after=("2023-07", "2024-06"))
+    settings = Settings(
+        cell_size=250.0,
+        permutations=99,
+        fdr=False,
+        seed=7,
+        cluster_method="dbscan",
+        before=("2022-07", "2023-06"),
+        after=("2023-07", "2024-06"),
+    )
     a = analyse(part, settings=settings, referrals=refs, tasks=demo.tasks, study_area=default_study_area())
     digest(dataclasses.replace(a, incidents=None, referrals=None, tasks=None, study_area=None), "analyse", out)
     digest(clusters(part, "hdbscan", min_samples=15, seed=7), "hdbscan", out)
@@ -122,8 +132,14 @@ def run_worker(threads: int, run: int) -> tuple[dict[str, str], float]:
     env.update({k: str(threads) for k in THREAD_VARS})
     env["PYTHONHASHSEED"] = str(1000 + run)  # a different string-hash seed per run: nothing may depend on it
     t0 = time.perf_counter()
-    res = subprocess.run([sys.executable, str(Path(__file__).resolve()), "--worker"], cwd=REPO, env=env, capture_output=True,
-                         text=True, timeout=1800)
+    res = subprocess.run(
+        [sys.executable, str(Path(__file__).resolve()), "--worker"],
+        cwd=REPO,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=1800,
+    )
     assert res.returncode == 0, res.stderr[-3000:]
     return json.loads(res.stdout.strip().splitlines()[-1]), time.perf_counter() - t0
 
@@ -155,8 +171,22 @@ def runs():
 
 def test_every_result_is_hashed(runs):
     hashes = runs["1 thread"]
-    for prefix in ("demo.incidents", "analyse.density", "analyse.gi", "analyse.areas", "analyse.clusters", "analyse.change_cells",
-                   "analyse.change_areas", "analyse.linkage", "analyse.kpis", "hdbscan", "dbscan", "emerging", "stability", "kde.gaussian"):
+    for prefix in (
+        "demo.incidents",
+        "analyse.density",
+        "analyse.gi",
+        "analyse.areas",
+        "analyse.clusters",
+        "analyse.change_cells",
+        "analyse.change_areas",
+        "analyse.linkage",
+        "analyse.kpis",
+        "hdbscan",
+        "dbscan",
+        "emerging",
+        "stability",
+        "kde.gaussian",
+    ):
         assert any(k.startswith(prefix) for k in hashes), prefix
     assert len(hashes) > 100
 

@@ -38,8 +38,22 @@ def month_csv(month: str, n: int = ROWS_PER_MONTH) -> bytes:
     w = csv.writer(buf, lineterminator="\n")
     w.writerow(POLICE_UK_COLUMNS)
     for i in range(n):
-        w.writerow(["", month, "Derbyshire Constabulary", "Derbyshire Constabulary", f"{-1.47 - i * 0.001:.4f}", f"{52.92 + i * 0.001:.4f}",
-                    "On or near Market Place", "E01013451", "Derby 001A", "Anti-social behaviour", "", ""])
+        w.writerow(
+            [
+                "",
+                month,
+                "Derbyshire Constabulary",
+                "Derbyshire Constabulary",
+                f"{-1.47 - i * 0.001:.4f}",
+                f"{52.92 + i * 0.001:.4f}",
+                "On or near Market Place",
+                "E01013451",
+                "Derby 001A",
+                "Anti-social behaviour",
+                "",
+                "",
+            ]
+        )
     return buf.getvalue().encode()
 
 
@@ -127,8 +141,6 @@ def test_a_missing_or_refused_file_in_a_list_is_reported_and_the_rest_load(tmp_p
         load_police_uk(paths[1])
 
 
-
-
 def _damage_member(archive: bytes, member: str) -> bytes:
     """Flip bytes inside one member's compressed data (its CRC then fails)."""
     data = bytearray(archive)
@@ -189,7 +201,10 @@ class FakeUploadedFile(io.BytesIO):
 @pytest.mark.parametrize("damage", sorted(set(DAMAGE) - {"header only"}))
 def test_the_app_upload_of_several_files_reports_the_damaged_one_and_loads_the_rest(damage):
     suffix, data = DAMAGE[damage]
-    files = [FakeUploadedFile(_name(m, suffix) if m == "2024-03" else _name(m), data if m == "2024-03" else month_csv(m)) for m in MONTHS]
+    files = [
+        FakeUploadedFile(_name(m, suffix) if m == "2024-03" else _name(m), data if m == "2024-03" else month_csv(m))
+        for m in MONTHS
+    ]
     bundle, outcomes = load_uploads(incidents=files, police_categories="Anti-social behaviour")
     (o,) = outcomes
     assert o.ok and bundle is not None
@@ -199,13 +214,28 @@ def test_the_app_upload_of_several_files_reports_the_damaged_one_and_loads_the_r
 
 def test_damaged_files_among_referrals_and_tasks_are_reported_and_the_rest_load():
     salt = "a-long-secret-salt-for-tests"
-    refs = pd.DataFrame({"referral_id": ["R1", "R2"], "person_ref": [pseudonymise("a", salt), pseudonymise("b", salt)],
-                         "referred_at": ["2024-01-02", "2024-02-03"], "offence": ["anti-social behaviour"] * 2,
-                         "route": ["community resolution"] * 2, "lon": [-1.47, -1.48], "lat": [52.92, 52.93]})
-    tasks = pd.DataFrame({"task_id": ["T1"], "kind": ["food bank"], "site_name": ["Food bank"], "easting": [435_000], "northing": [336_000]})
+    refs = pd.DataFrame(
+        {
+            "referral_id": ["R1", "R2"],
+            "person_ref": [pseudonymise("a", salt), pseudonymise("b", salt)],
+            "referred_at": ["2024-01-02", "2024-02-03"],
+            "offence": ["anti-social behaviour"] * 2,
+            "route": ["community resolution"] * 2,
+            "lon": [-1.47, -1.48],
+            "lat": [52.92, 52.93],
+        }
+    )
+    tasks = pd.DataFrame(
+        {"task_id": ["T1"], "kind": ["food bank"], "site_name": ["Food bank"], "easting": [435_000], "northing": [336_000]}
+    )
     for loader, frame in ((load_referrals, refs), (load_tasks, tasks)):
         good = Upload("a.csv", frame.to_csv(index=False).encode())
-        for name, blob in (("b.csv", b""), ("c.csv", b"\x00\x01\x02"), ("d.parquet", b"PAR1 truncated"), ("e.geojson", b"{not json")):
+        for name, blob in (
+            ("b.csv", b""),
+            ("c.csv", b"\x00\x01\x02"),
+            ("d.parquet", b"PAR1 truncated"),
+            ("e.geojson", b"{not json"),
+        ):
             data, report = loader([good, Upload(name, blob)])
             assert len(data) == len(frame) and any(name in w for w in report.warnings), report.warnings
 
@@ -239,18 +269,39 @@ BAD_UPLOADS = {
     "truncated parquet": ("up_incidents", "cut.parquet", b"PAR1" + b"\x00" * 50, "cut.parquet"),
     "broken geojson": ("up_incidents", "broken.geojson", b'{"type": "FeatureCollection", "features": [', "broken.geojson"),
     "huge coordinates": ("up_incidents", "far.csv", b"x,y,date\n1e300,1e300,2024-01-01\ninf,-inf,2024-02-01\n", "far.csv"),
-    "dates out of range": ("up_incidents", "dates.csv", b"lon,lat,date\n-1.47,52.92,9999-12-31\n-1.48,52.93,0001-01-01\n", "dates.csv"),
-    "boundary not a polygon": ("up_boundary", "line.geojson",
-                               json.dumps({"type": "Feature", "properties": {}, "geometry": {"type": "LineString", "coordinates": [[-1.5, 52.9], [-1.4, 53.0]]}}).encode(),
-                               "line.geojson"),
-    "boundary points": ("up_boundary", "pts.geojson", json.dumps({"type": "Point", "coordinates": [-1.5, 52.9]}).encode(), "pts.geojson"),
+    "dates out of range": (
+        "up_incidents",
+        "dates.csv",
+        b"lon,lat,date\n-1.47,52.92,9999-12-31\n-1.48,52.93,0001-01-01\n",
+        "dates.csv",
+    ),
+    "boundary not a polygon": (
+        "up_boundary",
+        "line.geojson",
+        json.dumps(
+            {"type": "Feature", "properties": {}, "geometry": {"type": "LineString", "coordinates": [[-1.5, 52.9], [-1.4, 53.0]]}}
+        ).encode(),
+        "line.geojson",
+    ),
+    "boundary points": (
+        "up_boundary",
+        "pts.geojson",
+        json.dumps({"type": "Point", "coordinates": [-1.5, 52.9]}).encode(),
+        "pts.geojson",
+    ),
     "referrals with identifying columns": (
-        "up_referrals", "refs.csv",
-        b"referral_id,Forename,D.O.B.,Address Line 1,referred_at,offence,route,lon,lat\nR1,Jane,01/02/2003,1 High St,2024-01-02,asb,CR,-1.47,52.92\n",
-        "identif"),
+        "up_referrals",
+        "refs.csv",
+        b"referral_id,Forename,D.O.B.,Address Line 1,referred_at,offence,route,lon,lat\n"
+        b"R1,Jane,01/02/2003,1 High St,2024-01-02,asb,CR,-1.47,52.92\n",
+        "identif",
+    ),
     "referrals with raw person ids": (
-        "up_referrals", "ids.csv", b"referral_id,person_ref,referred_at,offence,route,lon,lat\nR1,PNC123,2024-01-02,asb,CR,-1.47,52.92\n",
-        "pseudonym"),
+        "up_referrals",
+        "ids.csv",
+        b"referral_id,person_ref,referred_at,offence,route,lon,lat\nR1,PNC123,2024-01-02,asb,CR,-1.47,52.92\n",
+        "pseudonym",
+    ),
     "tasks without coordinates": ("up_tasks", "tasks.csv", b"task_id,kind,site_name\nT1,food bank,Bank\n", "tasks.csv"),
 }
 
@@ -330,7 +381,10 @@ def test_error_messages_quoting_column_names_and_values_are_literal_markdown():
 
     assert not re.search(r"(?<!\\)[<>\[\]`*_]", msg)  # every markdown/HTML character escaped
     # A value quoted in a warning: an unknown task kind.
-    tasks = b"task_id,kind,site_name,easting,northing\nT1,**bold** [x](javascript:alert(1)),Site,435000,336000\nT2,food bank,Bank,435100,336100\n"
+    tasks = (
+        b"task_id,kind,site_name,easting,northing\n"
+        b"T1,**bold** [x](javascript:alert(1)),Site,435000,336000\nT2,food bank,Bank,435100,336100\n"
+    )
     at.file_uploader(key="up_tasks").set_value([("tasks.csv", tasks, "text/csv")])
     at.file_uploader(key="up_incidents").set_value([("2024-01-derbyshire-street.csv", month_csv("2024-01", 40), "text/csv")])
     at.run()

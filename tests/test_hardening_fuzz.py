@@ -39,7 +39,11 @@ FAST = settings(max_examples=100, deadline=None, suppress_health_check=list(Heal
 SLOW = settings(max_examples=1_500, deadline=None, suppress_health_check=list(HealthCheck))
 SLOW_APP = settings(max_examples=1_000, deadline=None, suppress_health_check=list(HealthCheck))
 SALT = "fuzzing-salt-0123456789"
-LOADERS = {"incidents": (load_incidents, "incident_id"), "referrals": (load_referrals, "referral_id"), "tasks": (load_tasks, "task_id")}
+LOADERS = {
+    "incidents": (load_incidents, "incident_id"),
+    "referrals": (load_referrals, "referral_id"),
+    "tasks": (load_tasks, "task_id"),
+}
 
 
 # ----------------------------------------------------------------------------------------------
@@ -65,7 +69,9 @@ weird_float = st.one_of(
 lon = st.one_of(st.floats(-3.0, 0.5), weird_float)
 lat = st.one_of(st.floats(51.5, 54.5), weird_float)
 text = st.text(alphabet=st.characters(blacklist_categories=("Cs",)), max_size=10)
-nasty = st.sampled_from(["", " ", '"', "a\nb", 'x"y', "\r\n", "NaN", "inf", "None", "<script>", "{{7*7}}", "é£€", "\x00", "`${x}`"])
+nasty = st.sampled_from(
+    ["", " ", '"', "a\nb", 'x"y', "\r\n", "NaN", "inf", "None", "<script>", "{{7*7}}", "é£€", "\x00", "`${x}`"]
+)
 dates = st.one_of(
     st.datetimes(min_value=pd.Timestamp("1700-01-01").to_pydatetime(), max_value=pd.Timestamp("2200-12-31").to_pydatetime()),
     st.dates(min_value=pd.Timestamp("2020-01-01").date(), max_value=pd.Timestamp("2025-12-31").date()).map(str),
@@ -87,8 +93,12 @@ def typed_column(n: int, kind: str) -> st.SearchStrategy:
     if kind == "bool":
         return column_values(n, st.booleans()).map(lambda v: pa.array(v, pa.bool_()))
     if kind == "timestamp":
-        return column_values(n, st.datetimes(min_value=pd.Timestamp("1700-01-01").to_pydatetime(),
-                                             max_value=pd.Timestamp("2200-12-31").to_pydatetime())).map(lambda v: pa.array(v, pa.timestamp("us")))
+        return column_values(
+            n,
+            st.datetimes(
+                min_value=pd.Timestamp("1700-01-01").to_pydatetime(), max_value=pd.Timestamp("2200-12-31").to_pydatetime()
+            ),
+        ).map(lambda v: pa.array(v, pa.timestamp("us")))
     if kind == "date32":
         return column_values(n, st.dates()).map(lambda v: pa.array(v, pa.date32()))
     if kind == "dictionary":
@@ -96,7 +106,9 @@ def typed_column(n: int, kind: str) -> st.SearchStrategy:
     if kind == "binary":
         return column_values(n, st.binary(max_size=8)).map(lambda v: pa.array(v, pa.binary()))
     if kind == "list":
-        return column_values(n, st.lists(st.floats(allow_nan=False), max_size=3)).map(lambda v: pa.array(v, pa.list_(pa.float64())))
+        return column_values(n, st.lists(st.floats(allow_nan=False), max_size=3)).map(
+            lambda v: pa.array(v, pa.list_(pa.float64()))
+        )
     return column_values(n, st.one_of(text, nasty, weird_float.map(repr))).map(lambda v: pa.array(v, pa.string()))
 
 
@@ -104,18 +116,36 @@ TYPES = ["float", "int", "bool", "timestamp", "date32", "dictionary", "binary", 
 # Columns each kind's loader looks for, with the types that make sense (others are tried too).
 SCHEMAS = {
     "incidents": {"lon": "float", "lat": "float", "date": "timestamp", "category": "string", "id": "string", "weight": "float"},
-    "referrals": {"referral_id": "string", "person_ref": "string", "referred_at": "timestamp", "offence": "dictionary",
-                  "route": "string", "age_group": "string", "outcome": "string", "longitude": "float", "latitude": "float",
-                  "reoffended": "bool"},
+    "referrals": {
+        "referral_id": "string",
+        "person_ref": "string",
+        "referred_at": "timestamp",
+        "offence": "dictionary",
+        "route": "string",
+        "age_group": "string",
+        "outcome": "string",
+        "longitude": "float",
+        "latitude": "float",
+        "reoffended": "bool",
+    },
     "tasks": {"task_id": "string", "kind": "string", "site_name": "string", "easting": "float", "northing": "float"},
 }
 GOOD = {  # plausible values per column, so that many cases load rows
-    "lon": st.floats(-2.0, -1.0).map(float), "lat": st.floats(52.6, 53.4).map(float),
-    "longitude": st.floats(-2.0, -1.0).map(float), "latitude": st.floats(52.6, 53.4).map(float),
-    "easting": st.floats(400_000, 460_000), "northing": st.floats(310_000, 380_000),
-    "date": st.datetimes(min_value=pd.Timestamp("2021-01-01").to_pydatetime(), max_value=pd.Timestamp("2025-01-01").to_pydatetime()),
-    "referred_at": st.datetimes(min_value=pd.Timestamp("2023-07-01").to_pydatetime(), max_value=pd.Timestamp("2025-01-01").to_pydatetime()),
-    "offence": st.sampled_from(list(OFFENCES)), "route": st.sampled_from(list(ROUTES)), "kind": st.sampled_from(list(TASK_KINDS)),
+    "lon": st.floats(-2.0, -1.0).map(float),
+    "lat": st.floats(52.6, 53.4).map(float),
+    "longitude": st.floats(-2.0, -1.0).map(float),
+    "latitude": st.floats(52.6, 53.4).map(float),
+    "easting": st.floats(400_000, 460_000),
+    "northing": st.floats(310_000, 380_000),
+    "date": st.datetimes(
+        min_value=pd.Timestamp("2021-01-01").to_pydatetime(), max_value=pd.Timestamp("2025-01-01").to_pydatetime()
+    ),
+    "referred_at": st.datetimes(
+        min_value=pd.Timestamp("2023-07-01").to_pydatetime(), max_value=pd.Timestamp("2025-01-01").to_pydatetime()
+    ),
+    "offence": st.sampled_from(list(OFFENCES)),
+    "route": st.sampled_from(list(ROUTES)),
+    "kind": st.sampled_from(list(TASK_KINDS)),
     "person_ref": st.integers(0, 5).map(lambda i: pseudonymise(str(i), SALT)),
 }
 
@@ -145,15 +175,19 @@ def parquet_case(draw: st.DrawFn):
             cols[extra] = draw(typed_column(n, draw(st.sampled_from(TYPES))))
     table = pa.table(cols) if cols else pa.table({"empty": pa.array([None] * n, pa.null())})
     buf = io.BytesIO()
-    pq.write_table(table, buf, compression=draw(st.sampled_from(["snappy", "zstd", "gzip", "none"])),
-                   row_group_size=draw(st.sampled_from([None, 1, 7])))
+    pq.write_table(
+        table,
+        buf,
+        compression=draw(st.sampled_from(["snappy", "zstd", "gzip", "none"])),
+        row_group_size=draw(st.sampled_from([None, 1, 7])),
+    )
     raw = buf.getvalue()
     damage = draw(st.integers(0, 9))
     if damage == 0:  # truncated
         raw = raw[: draw(st.integers(0, len(raw) - 1))]
     elif damage == 1:  # bytes flipped somewhere
         pos = draw(st.integers(0, len(raw) - 1))
-        raw = raw[:pos] + bytes([raw[pos] ^ 0xFF]) + raw[pos + 1:]
+        raw = raw[:pos] + bytes([raw[pos] ^ 0xFF]) + raw[pos + 1 :]
     kwargs = {}
     if kind == "referrals" and draw(st.booleans()):
         kwargs["salt"] = SALT
@@ -181,7 +215,11 @@ position = st.one_of(st.lists(coord, min_size=2, max_size=2), st.lists(coord, mi
 
 @st.composite
 def geometry(draw: st.DrawFn):
-    kind = draw(st.sampled_from(["Point", "Point", "Point", "MultiPoint", "LineString", "Polygon", "GeometryCollection", "Nonsense", None]))
+    kind = draw(
+        st.sampled_from(
+            ["Point", "Point", "Point", "MultiPoint", "LineString", "Polygon", "GeometryCollection", "Nonsense", None]
+        )
+    )
     if kind is None:
         return None
     if kind == "Point":
@@ -198,7 +236,9 @@ def geometry(draw: st.DrawFn):
 
 
 json_value = st.recursive(
-    st.one_of(st.none(), st.booleans(), st.integers(-(2**70), 2**70), st.floats(allow_nan=False, allow_infinity=False), text, nasty),
+    st.one_of(
+        st.none(), st.booleans(), st.integers(-(2**70), 2**70), st.floats(allow_nan=False, allow_infinity=False), text, nasty
+    ),
     lambda children: st.one_of(st.lists(children, max_size=3), st.dictionaries(text, children, max_size=3)),
     max_leaves=6,
 )
@@ -232,7 +272,10 @@ def geojson_case(draw: st.DrawFn):
         feats.append(f)
     doc: dict = {"type": "FeatureCollection", "features": feats}
     if draw(st.integers(0, 8)) == 0:
-        doc["crs"] = {"type": "name", "properties": {"name": draw(st.sampled_from(["EPSG:27700", "urn:ogc:def:crs:OGC:1.3:CRS84", "EPSG:99999", "x"]))}}
+        doc["crs"] = {
+            "type": "name",
+            "properties": {"name": draw(st.sampled_from(["EPSG:27700", "urn:ogc:def:crs:OGC:1.3:CRS84", "EPSG:99999", "x"]))},
+        }
     try:
         raw = json.dumps(doc, allow_nan=draw(st.booleans())).encode(draw(st.sampled_from(["utf-8", "utf-8", "utf-16"])))
     except ValueError:
@@ -267,9 +310,22 @@ def police_rows(draw: st.DrawFn, month: str) -> bytes:
     w.writerow(POLICE_UK_COLUMNS)
     for _ in range(n):
         good = draw(st.integers(0, 2))
-        w.writerow(["", draw(st.sampled_from([month, month, "", "2024-13"])), "F", "F",
-                    draw(good_lon if good else lon.map(repr)), draw(good_lat if good else lat.map(repr)),
-                    draw(st.one_of(text, nasty)), "E01", "L", draw(st.sampled_from(["Anti-social behaviour", "Drugs", ""])), "", ""])
+        w.writerow(
+            [
+                "",
+                draw(st.sampled_from([month, month, "", "2024-13"])),
+                "F",
+                "F",
+                draw(good_lon if good else lon.map(repr)),
+                draw(good_lat if good else lat.map(repr)),
+                draw(st.one_of(text, nasty)),
+                "E01",
+                "L",
+                draw(st.sampled_from(["Anti-social behaviour", "Drugs", ""])),
+                "",
+                "",
+            ]
+        )
     return buf.getvalue().encode(draw(st.sampled_from(["utf-8", "cp1252"])), errors="replace")
 
 
@@ -346,10 +402,16 @@ def upload_file(draw: st.DrawFn, kind: str) -> FakeUploadedFile:
         name = "t" + ext
     elif how == "junk":
         data = draw(st.binary(max_size=200))
-        name = draw(st.sampled_from(["a.csv", "a.parquet", "a.geojson", "a.zip", "a.csv.gz", "a.pkl", "<img src=x onerror=1>.csv", "a"]))
+        name = draw(
+            st.sampled_from(["a.csv", "a.parquet", "a.geojson", "a.zip", "a.csv.gz", "a.pkl", "<img src=x onerror=1>.csv", "a"])
+        )
     else:
-        df = pd.DataFrame({c: draw(st.lists(st.one_of(GOOD[c].map(str) if c in GOOD else text, nasty), min_size=3, max_size=3))
-                           for c in draw(st.permutations(list(SCHEMAS[kind])))[: draw(st.integers(1, len(SCHEMAS[kind])))]})
+        df = pd.DataFrame(
+            {
+                c: draw(st.lists(st.one_of(GOOD[c].map(str) if c in GOOD else text, nasty), min_size=3, max_size=3))
+                for c in draw(st.permutations(list(SCHEMAS[kind])))[: draw(st.integers(1, len(SCHEMAS[kind])))]
+            }
+        )
         data = df.to_csv(index=False).encode(draw(st.sampled_from(["utf-8", "cp1252", "utf-16"])), errors="replace")
         name = "t.csv"
     if how == "zip":
@@ -371,7 +433,9 @@ def app_upload_case(draw: st.DrawFn):
 
         boundary = FakeUploadedFile("b.geojson", draw(boundary_case()))
     options = {
-        "incident_columns": draw(st.sampled_from([{}, {"x": "lon", "y": "lat", "occurred": "date"}, {"x": "nope", "y": ""}, {"category": "<b>"}])),
+        "incident_columns": draw(
+            st.sampled_from([{}, {"x": "lon", "y": "lat", "occurred": "date"}, {"x": "nope", "y": ""}, {"category": "<b>"}])
+        ),
         "incident_crs": draw(st.sampled_from(["auto", 4326, 27700, 3857])),
         "police_categories": draw(st.sampled_from([None, "Anti-social behaviour"])),
         "max_bytes": draw(st.sampled_from([None, 500 * 1024 * 1024, 500 * 1024 * 1024, 400])),
@@ -381,7 +445,9 @@ def app_upload_case(draw: st.DrawFn):
 
 def _app_upload(case) -> None:
     files, boundary, options = case
-    bundle, outcomes = load_uploads(incidents=files["incidents"], referrals=files["referrals"], tasks=files["tasks"], boundary=boundary, **options)
+    bundle, outcomes = load_uploads(
+        incidents=files["incidents"], referrals=files["referrals"], tasks=files["tasks"], boundary=boundary, **options
+    )
     given_kinds = {k for k, v in files.items() if v} | ({"boundary"} if boundary is not None else set())
     assert {o.kind for o in outcomes} == given_kinds
     order = ["incidents", "referrals", "tasks", "boundary"]
@@ -434,11 +500,22 @@ def test_a_million_rows_load_and_the_report_adds_up():
     month[bad[1000:1500]] = "2024-13"  # unparseable month
     location = np.array(["On or near Market Place"] * n, dtype=object)
     location[bad[1500:]] = 'On or near "Quoted, Street"\nwith a newline'
-    frame = pd.DataFrame({
-        "Crime ID": "", "Month": month, "Reported by": "Derbyshire Constabulary", "Falls within": "Derbyshire Constabulary",
-        "Longitude": lon_, "Latitude": lat_, "Location": location, "LSOA code": "E01013451", "LSOA name": "Derby 001A",
-        "Crime type": "Anti-social behaviour", "Last outcome category": "", "Context": "",
-    })
+    frame = pd.DataFrame(
+        {
+            "Crime ID": "",
+            "Month": month,
+            "Reported by": "Derbyshire Constabulary",
+            "Falls within": "Derbyshire Constabulary",
+            "Longitude": lon_,
+            "Latitude": lat_,
+            "Location": location,
+            "LSOA code": "E01013451",
+            "LSOA name": "Derby 001A",
+            "Crime type": "Anti-social behaviour",
+            "Last outcome category": "",
+            "Context": "",
+        }
+    )
     raw = frame.to_csv(index=False).encode()
     data, report = load_police_uk(Upload("2024-big-street.csv", raw))
     assert report.rows_read == n

@@ -37,15 +37,17 @@ SNAP = 250.0  # the app's default referral square
 # =============================================================================== person_ref
 def _referral_frame(person_ids: list[str]) -> pd.DataFrame:
     n = len(person_ids)
-    return pd.DataFrame({
-        "referral_id": [f"R{i}" for i in range(n)],
-        "person_ref": person_ids,
-        "referred_at": ["2023-08-01"] * n,
-        "offence": ["anti-social behaviour"] * n,
-        "route": ["community resolution"] * n,
-        "lon": [-1.47] * n,
-        "lat": [52.92] * n,
-    })
+    return pd.DataFrame(
+        {
+            "referral_id": [f"R{i}" for i in range(n)],
+            "person_ref": person_ids,
+            "referred_at": ["2023-08-01"] * n,
+            "offence": ["anti-social behaviour"] * n,
+            "route": ["community resolution"] * n,
+            "lon": [-1.47] * n,
+            "lat": [52.92] * n,
+        }
+    )
 
 
 def test_raw_person_ids_are_refused_without_a_salt_and_never_echoed():
@@ -93,19 +95,85 @@ def test_a_weak_salt_is_refused(salt):
 
 # =============================================================================== identifying columns
 IDENTIFYING = [
-    "Forename", "D.O.B.", "Address Line 1", "Post Code", "Email", "Mobile",  # the brief's list
-    "Surname", "First Name", "Full name", "Offender Name", "Name of offender", "Given Names", "Maiden name", "Alias",
-    "Date of Birth", "DoB", "Date Of Birth (DD/MM/YYYY)", "Birth Date", "Year of birth", "YOB",
-    "Home Address", "Address1", "Address 2", "Street Address", "Postal Address", "Postcode", "House Number",
-    "E-mail", "Email Address", "Email_1", "Mobile No", "Mobile Number", "Phone No", "Phone 2", "Tel", "Telephone",
-    "Telephone Number", "Contact Number",
-    "NI Number", "National Insurance No", "PNC ID", "CRO Number", "NHS Number", "Passport No", "Driving Licence Number",
+    "Forename",
+    "D.O.B.",
+    "Address Line 1",
+    "Post Code",
+    "Email",
+    "Mobile",  # the brief's list
+    "Surname",
+    "First Name",
+    "Full name",
+    "Offender Name",
+    "Name of offender",
+    "Given Names",
+    "Maiden name",
+    "Alias",
+    "Date of Birth",
+    "DoB",
+    "Date Of Birth (DD/MM/YYYY)",
+    "Birth Date",
+    "Year of birth",
+    "YOB",
+    "Home Address",
+    "Address1",
+    "Address 2",
+    "Street Address",
+    "Postal Address",
+    "Postcode",
+    "House Number",
+    "E-mail",
+    "Email Address",
+    "Email_1",
+    "Mobile No",
+    "Mobile Number",
+    "Phone No",
+    "Phone 2",
+    "Tel",
+    "Telephone",
+    "Telephone Number",
+    "Contact Number",
+    "NI Number",
+    "National Insurance No",
+    "PNC ID",
+    "CRO Number",
+    "NHS Number",
+    "Passport No",
+    "Driving Licence Number",
 ]
 NOT_IDENTIFYING = [
-    "referral_id", "person_ref", "referred_at", "offence", "route", "age_group", "contacted_at", "task_booked_at", "outcome",
-    "task_id", "reoffended", "victim_satisfied", "first_time_entrant", "lon", "lat", "easting", "northing", "town",
-    "site_name", "task_site", "location", "lsoa_code", "Post Code District", "postcode_district", "area_name", "cells",
-    "contacted", "first_contact", "email_sent", "Crime ID", "LSOA name", "Falls within",
+    "referral_id",
+    "person_ref",
+    "referred_at",
+    "offence",
+    "route",
+    "age_group",
+    "contacted_at",
+    "task_booked_at",
+    "outcome",
+    "task_id",
+    "reoffended",
+    "victim_satisfied",
+    "first_time_entrant",
+    "lon",
+    "lat",
+    "easting",
+    "northing",
+    "town",
+    "site_name",
+    "task_site",
+    "location",
+    "lsoa_code",
+    "Post Code District",
+    "postcode_district",
+    "area_name",
+    "cells",
+    "contacted",
+    "first_contact",
+    "email_sent",
+    "Crime ID",
+    "LSOA name",
+    "Falls within",
 ]
 
 
@@ -138,16 +206,15 @@ def _demo_incidents():
     return inc[sel].iloc[:3000]
 
 
-
-
-
-TASKS = pd.DataFrame({
-    "task_id": ["T01", "T02", "T03"],
-    "kind": ["food bank", "litter picking", "allotment"],
-    "site_name": ["Derby Food Bank", "Markeaton Park", "Darley Allotments"],
-    "easting": [435_100.0, 433_300.0, 434_900.0],
-    "northing": [336_500.0, 337_400.0, 338_100.0],
-})
+TASKS = pd.DataFrame(
+    {
+        "task_id": ["T01", "T02", "T03"],
+        "kind": ["food bank", "litter picking", "allotment"],
+        "site_name": ["Derby Food Bank", "Markeaton Park", "Darley Allotments"],
+        "easting": [435_100.0, 433_300.0, 434_900.0],
+        "northing": [336_500.0, 337_400.0, 338_100.0],
+    }
+)
 
 
 def small_referrals(seed: int = 0) -> tuple[pd.DataFrame, np.ndarray]:
@@ -157,32 +224,43 @@ def small_referrals(seed: int = 0) -> tuple[pd.DataFrame, np.ndarray]:
     """
     rng = np.random.default_rng(seed)
     n = 30
-    offences = ["anti-social behaviour"] * 20 + ["criminal damage"] * 4 + ["public order"] * 3 + ["shop theft"] * 2 + ["cannabis possession"]
+    offences = (
+        ["anti-social behaviour"] * 20
+        + ["criminal damage"] * 4
+        + ["public order"] * 3
+        + ["shop theft"] * 2
+        + ["cannabis possession"]
+    )
     routes = ["community resolution"] * 25 + ["acceptable behaviour contract"] * 3 + ["conditional caution"] * 2
     ages = ["adult"] * 26 + ["youth"] * 4
     outcomes = ["completed"] * 21 + ["refused"] * 3 + ["withdrawn"] * 2 + ["in progress"] * 4
     tasks = ["T01"] * 22 + ["T02"] * 5 + ["T03"] * 3
-    days = [f"2023-08-{d:02d}" for d in rng.integers(1, 28, 12)] + [f"2023-09-{d:02d}" for d in rng.integers(1, 28, 14)] + \
-        [f"2023-10-{d:02d}" for d in rng.integers(1, 28, 4)]
+    days = (
+        [f"2023-08-{d:02d}" for d in rng.integers(1, 28, 12)]
+        + [f"2023-09-{d:02d}" for d in rng.integers(1, 28, 14)]
+        + [f"2023-10-{d:02d}" for d in rng.integers(1, 28, 4)]
+    )
     xy = np.column_stack([CENTRE[0] + rng.uniform(-3_000, 3_000, n), CENTRE[1] + rng.uniform(-3_000, 3_000, n)])
     xy = np.round(xy, 1) + 0.37  # never on a square's centre by accident
     perm = [rng.permutation(n) for _ in range(6)]
-    df = pd.DataFrame({
-        "referral_id": [f"IJ-{i:03d}" for i in range(n)],
-        "person_ref": [pseudonymise(f"person-{i % 27}", SALT) for i in range(n)],
-        "referred_at": [days[i] + " 10:00" for i in perm[0]],
-        "offence": [offences[i] for i in perm[1]],
-        "route": [routes[i] for i in perm[2]],
-        "age_group": [ages[i] for i in perm[3]],
-        "contacted_at": [days[i] + " 15:00" for i in perm[0]],
-        "outcome": [outcomes[i] for i in perm[4]],
-        "task_id": [tasks[i] for i in perm[5]],
-        "reoffended": rng.choice(["true", "false"], n),
-        "victim_satisfied": rng.choice(["true", "false", ""], n),
-        "first_time_entrant": rng.choice(["true", "false"], n),
-        "easting": xy[:, 0],
-        "northing": xy[:, 1],
-    })
+    df = pd.DataFrame(
+        {
+            "referral_id": [f"IJ-{i:03d}" for i in range(n)],
+            "person_ref": [pseudonymise(f"person-{i % 27}", SALT) for i in range(n)],
+            "referred_at": [days[i] + " 10:00" for i in perm[0]],
+            "offence": [offences[i] for i in perm[1]],
+            "route": [routes[i] for i in perm[2]],
+            "age_group": [ages[i] for i in perm[3]],
+            "contacted_at": [days[i] + " 15:00" for i in perm[0]],
+            "outcome": [outcomes[i] for i in perm[4]],
+            "task_id": [tasks[i] for i in perm[5]],
+            "reoffended": rng.choice(["true", "false"], n),
+            "victim_satisfied": rng.choice(["true", "false", ""], n),
+            "first_time_entrant": rng.choice(["true", "false"], n),
+            "easting": xy[:, 0],
+            "northing": xy[:, 1],
+        }
+    )
     # Three rows the loader drops (its report would show 2 + 1 = 3 dropped): no location, unknown offence.
     bad = df.iloc[:3].copy()
     bad["referral_id"] = ["IJ-900", "IJ-901", "IJ-902"]
@@ -210,10 +288,12 @@ def uploaded_app():
 
 
 SMALL = {1, 2, 3, 4}
-NOT_COUNTS = re.compile(r"(_pct|pct_|percent|share|median|distance|_m$|rate|ratio|hours|^month$|^where$|^hotspot$|^offence$|^route$"
-                        r"|^age_group$|^area_id$|^rank$|confidence|area_km2|density|^stage$|^class$|^cells$|^setting$|^value$"
-                        # incident counts (public police.uk data, not people)
-                        r"|^incidents$|^before$|^after$|^n_before$|^n_after$|^count$|^n_points$|^cluster$|^n_hot_cells$|^change_class$)")
+NOT_COUNTS = re.compile(
+    r"(_pct|pct_|percent|share|median|distance|_m$|rate|ratio|hours|^month$|^where$|^hotspot$|^offence$|^route$"
+    r"|^age_group$|^area_id$|^rank$|confidence|area_km2|density|^stage$|^class$|^cells$|^setting$|^value$"
+    # incident counts (public police.uk data, not people)
+    r"|^incidents$|^before$|^after$|^n_before$|^n_after$|^count$|^n_points$|^cluster$|^n_hot_cells$|^change_class$)"
+)
 
 
 def _small_counts(df: pd.DataFrame) -> list[tuple[str, object]]:
@@ -236,8 +316,11 @@ def _rendered(at) -> dict[str, list]:
     return {
         "metrics": [(m.label, m.value, m.proto.help) for m in at.metric],
         "tables": [df.value for df in at.dataframe],
-        "text": [m.value for m in at.markdown] + [c.value for c in at.caption] + [w.value for w in at.warning]
-        + [i.value for i in at.info] + [e.value for e in at.error],
+        "text": [m.value for m in at.markdown]
+        + [c.value for c in at.caption]
+        + [w.value for w in at.warning]
+        + [i.value for i in at.info]
+        + [e.value for e in at.error],
     }
 
 
@@ -306,8 +389,12 @@ def test_the_app_never_shows_a_count_of_1_to_4_people(uploaded_app):
         at.selectbox(key="kpi_by").set_value(by).run()
         cells += _check_no_small_counts(at, f"KPIs by {by}")
     # Filters down to small groups: the headline cards are suppressed, not 1-4.
-    for key, value in (("f_offence", ["criminal damage"]), ("f_offence", ["cannabis possession"]), ("f_route", ["conditional caution"]),
-                       ("f_age", ["youth"])):
+    for key, value in (
+        ("f_offence", ["criminal damage"]),
+        ("f_offence", ["cannabis possession"]),
+        ("f_route", ["conditional caution"]),
+        ("f_age", ["youth"]),
+    ):
         for k in ("f_offence", "f_route", "f_age"):
             at.multiselect(key=k).set_value([])
         at.multiselect(key=key).set_value(value).run()
@@ -396,13 +483,23 @@ def test_referral_locations_reach_the_map_only_as_square_centres(uploaded_app):
 def test_person_text_suppresses_counts_of_people_only():
     from hotspots.app_support import person_text
 
-    assert person_text("4 referral(s) have a re-offending flag but their 6-month window had not ended") == \
-        "<5 referral(s) have a re-offending flag but their 6-month window had not ended"
+    assert (
+        person_text("4 referral(s) have a re-offending flag but their 6-month window had not ended")
+        == "<5 referral(s) have a re-offending flag but their 6-month window had not ended"
+    )
     assert person_text("3 `person_ref` value(s) pseudonymised on load") == "<5 `person_ref` value(s) pseudonymised on load"
     assert person_text("1 row(s) repeat an id") == "<5 row(s) repeat an id"
     assert person_text("2 people") == "<5 people"
-    for kept in ("12 referral(s) x", "0 referrals", "5 referrals", "task site within 2 km", "Counts of 1–4 people", "1,234 referrals",
-                 "hotspot 3 has", "2023-09-26"):
+    for kept in (
+        "12 referral(s) x",
+        "0 referrals",
+        "5 referrals",
+        "task site within 2 km",
+        "Counts of 1–4 people",
+        "1,234 referrals",
+        "hotspot 3 has",
+        "2023-09-26",
+    ):
         assert person_text(kept) == kept
     assert person_text("7 referrals", threshold=10) == "<10 referrals"
 
@@ -411,7 +508,9 @@ def test_report_view_of_a_referral_file_hides_small_counts_and_what_reveals_them
     from hotspots.app_support import report_view
     from hotspots.report import LoadReport
 
-    small = LoadReport("r.csv", 30, 27, {"no location": 2, "unknown offence value": 1}, notes=["3 `person_ref` value(s) pseudonymised"])
+    small = LoadReport(
+        "r.csv", 30, 27, {"no location": 2, "unknown offence value": 1}, notes=["3 `person_ref` value(s) pseudonymised"]
+    )
     v = report_view(small, person=True)
     assert (v.rows_read, v.rows_kept, v.rows_dropped) == ("–", "27", "<5")  # read - kept would give the 3
     assert v.reasons["rows"].tolist() == ["<5", "<5"] and v.notes == ("<5 `person_ref` value(s) pseudonymised",)

@@ -48,7 +48,10 @@ def test_real_derbyshire_boundary_keeps_its_hole(derbyshire_boundary: Path) -> N
     [
         {"type": "Polygon", "coordinates": [RING, HOLE]},
         {"type": "Feature", "properties": {"name": "x"}, "geometry": {"type": "Polygon", "coordinates": [RING, HOLE]}},
-        {"type": "FeatureCollection", "features": [{"type": "Feature", "properties": {}, "geometry": {"type": "Polygon", "coordinates": [RING, HOLE]}}]},
+        {
+            "type": "FeatureCollection",
+            "features": [{"type": "Feature", "properties": {}, "geometry": {"type": "Polygon", "coordinates": [RING, HOLE]}}],
+        },
     ],
 )
 def test_geojson_shapes(tmp_path: Path, doc: dict) -> None:
@@ -71,7 +74,13 @@ def test_gpkg_shapefile_zip_and_upload(tmp_path: Path) -> None:
             if (tmp_path / f"a.{ext}").exists():
                 zf.write(tmp_path / f"a.{ext}", f"nested/a.{ext}")
     (tmp_path / "a.zip").write_bytes(buf.getvalue())
-    for src in (tmp_path / "a.gpkg", tmp_path / "a.shp", tmp_path / "a.zip", Upload("a.zip", buf.getvalue()), Upload("a.gpkg", (tmp_path / "a.gpkg").read_bytes())):
+    for src in (
+        tmp_path / "a.gpkg",
+        tmp_path / "a.shp",
+        tmp_path / "a.zip",
+        Upload("a.zip", buf.getvalue()),
+        Upload("a.gpkg", (tmp_path / "a.gpkg").read_bytes()),
+    ):
         g = load_boundary(src)
         assert g.geometry.iloc[0].equals(poly), src
         assert g["name"].tolist() == ["box"]

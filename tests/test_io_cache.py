@@ -22,13 +22,15 @@ ROWS = {
     "2025-01": [
         ",2025-01,Testshire Police,Testshire Police,-1.47,52.92,On or near A Street,E01000001,Test 001A,Anti-social behaviour,,",
         ",2025-01,Testshire Police,Testshire Police,-1.47,52.92,On or near A Street,E01000001,Test 001A,Anti-social behaviour,,",
-        "abc1,2025-01,Testshire Police,Testshire Police,-1.48,52.93,On or near B Road,E01000002,Test 002A,Burglary,Under investigation,",
-        "abc1,2025-01,Testshire Police,Testshire Police,-1.49,52.94,On or near C Lane,E01000002,Test 002A,Burglary,Under investigation,",
+        "abc1,2025-01,Testshire Police,Testshire Police,-1.48,52.93,On or near B Road,"
+        "E01000002,Test 002A,Burglary,Under investigation,",
+        "abc1,2025-01,Testshire Police,Testshire Police,-1.49,52.94,On or near C Lane,"
+        "E01000002,Test 002A,Burglary,Under investigation,",
         "abc2,2025-01,Testshire Police,Testshire Police,,,No Location,,,Robbery,,",
     ],
     "2025-02": [
         ",2025-02,Testshire Police,Testshire Police,-1.40,52.90,On or near D Way,E01000003,Test 003A,Anti-social behaviour,,",
-        "abc3,2025-02,Testshire Police,Testshire Police,-1.41,52.91,\"On or near Quoted, Street\",E01000003,Test 003A,Drugs,,",
+        'abc3,2025-02,Testshire Police,Testshire Police,-1.41,52.91,"On or near Quoted, Street",E01000003,Test 003A,Drugs,,',
         "abc4,2025-02,Testshire Police,Testshire Police,-0.10,51.50,On or near Far Away,E01000004,Elsewhere 001A,Burglary,,",
     ],
     "2025-03": [
@@ -57,7 +59,9 @@ def strip_cache(params: dict) -> dict:
 
 
 def assert_same_load(a, b) -> None:
-    assert_geodataframe_equal(a.data, b.data, check_dtype=True, check_index_type=True, check_column_type=True, check_less_precise=False)
+    assert_geodataframe_equal(
+        a.data, b.data, check_dtype=True, check_index_type=True, check_column_type=True, check_less_precise=False
+    )
     assert list(a.data.columns) == list(b.data.columns)
     assert a.data.dtypes.to_dict() == b.data.dtypes.to_dict()
     assert a.report == b.report

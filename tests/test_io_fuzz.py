@@ -40,7 +40,29 @@ SALT = "fuzzing-salt-0123456789"
 # ----------------------------------------------------------------------------------------------
 
 text = st.text(alphabet=st.characters(blacklist_categories=("Cs",), blacklist_characters="\x00"), max_size=12)
-nasty = st.sampled_from(["", " ", '"', '""', ",", "\n", "\r\n", "a\nb", 'x"y', "NaN", "nan", "inf", "-inf", "1e309", "NULL", "None", "é£€", "\t", "<script>"])
+nasty = st.sampled_from(
+    [
+        "",
+        " ",
+        '"',
+        '""',
+        ",",
+        "\n",
+        "\r\n",
+        "a\nb",
+        'x"y',
+        "NaN",
+        "nan",
+        "inf",
+        "-inf",
+        "1e309",
+        "NULL",
+        "None",
+        "é£€",
+        "\t",
+        "<script>",
+    ]
+)
 lon = st.one_of(st.floats(-6.0, 1.7), st.floats(allow_nan=True, allow_infinity=True), st.sampled_from([0.0, 180.0, -181.0, 53.0]))
 lat = st.one_of(st.floats(50.0, 55.8), st.floats(allow_nan=True, allow_infinity=True), st.sampled_from([0.0, 90.0, 91.0, -1.5]))
 east = st.one_of(st.floats(380_000, 480_000), st.floats(-1e7, 1e7), st.floats(allow_nan=True, allow_infinity=True))
@@ -64,9 +86,13 @@ uk_east, uk_north = st.floats(380_000, 480_000), st.floats(300_000, 400_000)
 good_date = st.dates(min_value=pd.Timestamp("2020-01-01").date(), max_value=pd.Timestamp("2025-12-31").date()).map(str)
 date_garbage = st.one_of(
     st.dates(min_value=pd.Timestamp("1900-01-01").date(), max_value=pd.Timestamp("2100-12-31").date()).map(str),
-    st.datetimes(min_value=pd.Timestamp("1980-01-01").to_pydatetime(), max_value=pd.Timestamp("2030-12-31").to_pydatetime()).map(lambda d: d.strftime("%d/%m/%Y %H:%M")),
+    st.datetimes(min_value=pd.Timestamp("1980-01-01").to_pydatetime(), max_value=pd.Timestamp("2030-12-31").to_pydatetime()).map(
+        lambda d: d.strftime("%d/%m/%Y %H:%M")
+    ),
     st.integers(1985, 2029).flatmap(lambda y: st.integers(0, 13).map(lambda m: f"{y}-{m:02d}")),
-    st.sampled_from(["2025-01-05T10:00:00Z", "2025-06-01 12:00:00+01:00", "Jan 2025", "31 Dec 2024", "2025-02-30", "9999-12-31", "0001-01-01"]),
+    st.sampled_from(
+        ["2025-01-05T10:00:00Z", "2025-06-01 12:00:00+01:00", "Jan 2025", "31 Dec 2024", "2025-02-30", "9999-12-31", "0001-01-01"]
+    ),
     nasty,
     text,
 )
@@ -85,9 +111,15 @@ def csv_bytes(draw: st.DrawFn, header: list[str], row: st.SearchStrategy) -> tup
     rows = draw(st.lists(row, max_size=25))
     ragged = draw(st.booleans())
     if ragged:
-        rows = [r if draw(st.integers(0, 4)) else r[: draw(st.integers(0, len(r)))] + draw(st.lists(text, max_size=3)) for r in rows]
+        rows = [
+            r if draw(st.integers(0, 4)) else r[: draw(st.integers(0, len(r)))] + draw(st.lists(text, max_size=3)) for r in rows
+        ]
     buf = io.StringIO()
-    w = csv.writer(buf, lineterminator=draw(st.sampled_from(["\n", "\r\n"])), quoting=draw(st.sampled_from([csv.QUOTE_MINIMAL, csv.QUOTE_ALL])))
+    w = csv.writer(
+        buf,
+        lineterminator=draw(st.sampled_from(["\n", "\r\n"])),
+        quoting=draw(st.sampled_from([csv.QUOTE_MINIMAL, csv.QUOTE_ALL])),
+    )
     if draw(st.integers(0, 20)) != 13:  # a middle value: hypothesis favours the ends
         w.writerow(header)
     w.writerows(rows)
@@ -95,7 +127,11 @@ def csv_bytes(draw: st.DrawFn, header: list[str], row: st.SearchStrategy) -> tup
     damaged = False
     if draw(st.integers(0, 6)) == 4:  # raw damage: unbalanced quotes, stray text, blank lines
         lines = body.split("\n")
-        pos = draw(st.integers(0, len(lines))) if draw(st.integers(0, 5)) == 3 else draw(st.integers(min(1, len(lines)), len(lines)))
+        pos = (
+            draw(st.integers(0, len(lines)))
+            if draw(st.integers(0, 5)) == 3
+            else draw(st.integers(min(1, len(lines)), len(lines)))
+        )
         lines.insert(pos, draw(st.sampled_from(['"unterminated,field', "just text", "", " ", ",,,,", '"a""b",c'])))
         body = "\n".join(lines)
         damaged = True
@@ -131,8 +167,18 @@ def run(fn, *args, **kwargs):
 # ----------------------------------------------------------------------------------------------
 
 police_row = st.tuples(
-    mostly(st.just(""), id_cell, 5), date_cell, text, text, num_cell(lon, uk_lon), num_cell(lat, uk_lat), st.one_of(text, nasty), text, text,
-    st.sampled_from(["Anti-social behaviour", "Burglary", "Drugs", "", "anti-social behaviour"]), text, nasty,
+    mostly(st.just(""), id_cell, 5),
+    date_cell,
+    text,
+    text,
+    num_cell(lon, uk_lon),
+    num_cell(lat, uk_lat),
+    st.one_of(text, nasty),
+    text,
+    text,
+    st.sampled_from(["Anti-social behaviour", "Burglary", "Drugs", "", "anti-social behaviour"]),
+    text,
+    nasty,
 ).map(list)
 
 
@@ -264,7 +310,11 @@ test_incidents_fuzz_slow = pytest.mark.slow(SLOW(given(incident_case())(_inciden
 
 
 def enum_cell(labels, extra=()):
-    return mostly(st.one_of(st.sampled_from(list(labels) + list(extra)), st.sampled_from(list(labels)).map(str.upper)), st.one_of(nasty, text), 9)
+    return mostly(
+        st.one_of(st.sampled_from(list(labels) + list(extra)), st.sampled_from(list(labels)).map(str.upper)),
+        st.one_of(nasty, text),
+        9,
+    )
 
 
 bool_cell = mostly(st.sampled_from(["true", "False", "yes", "N", "1", "0", "", "1.0"]), st.one_of(st.just("maybe"), text), 9)
@@ -276,7 +326,9 @@ def referral_case(draw: st.DrawFn):
     good_refs = [pseudonymise(str(i), SALT) for i in range(5)]
     data = {
         "referral_id": draw(st.lists(id_cell, min_size=n, max_size=n)),
-        "person_ref": draw(st.lists(mostly(st.sampled_from(good_refs + [""]), st.sampled_from(["PNC1", "p_123"]), 9), min_size=n, max_size=n)),
+        "person_ref": draw(
+            st.lists(mostly(st.sampled_from(good_refs + [""]), st.sampled_from(["PNC1", "p_123"]), 9), min_size=n, max_size=n)
+        ),
         "referred_at": draw(st.lists(date_cell, min_size=n, max_size=n)),
         "offence": draw(st.lists(enum_cell(OFFENCES, ["ASB", "shoplifting", "d&d"]), min_size=n, max_size=n)),
         "route": draw(st.lists(enum_cell(ROUTES, ["ABC", "VCO", "CR"]), min_size=n, max_size=n)),
@@ -291,7 +343,11 @@ def referral_case(draw: st.DrawFn):
     drop = draw(st.sets(st.sampled_from(sorted(data)), max_size=3)) if draw(st.integers(0, 3)) == 0 else set()
     for k in drop:
         del data[k]
-    ident = draw(st.sets(st.sampled_from(["Surname", "DOB", "Home Address", "Postcode", "email"]), max_size=2)) if draw(st.integers(0, 3)) == 0 else set()
+    ident = (
+        draw(st.sets(st.sampled_from(["Surname", "DOB", "Home Address", "Postcode", "email"]), max_size=2))
+        if draw(st.integers(0, 3)) == 0
+        else set()
+    )
     for k in ident:
         data[k] = draw(st.lists(text, min_size=n, max_size=n))
     kwargs = {}
@@ -373,7 +429,9 @@ test_tasks_fuzz_slow = pytest.mark.slow(SLOW(given(task_case())(_tasks)))
 # Boundaries and arbitrary uploads
 # ----------------------------------------------------------------------------------------------
 
-coord = st.one_of(st.floats(-3, 1), st.floats(51, 54), st.floats(300_000, 500_000), st.floats(allow_nan=True, allow_infinity=True))
+coord = st.one_of(
+    st.floats(-3, 1), st.floats(51, 54), st.floats(300_000, 500_000), st.floats(allow_nan=True, allow_infinity=True)
+)
 
 
 @st.composite
@@ -387,7 +445,12 @@ def boundary_case(draw: st.DrawFn) -> bytes:
         rings = [[list(p) for p in ring]]
         if draw(st.booleans()):
             f = draw(st.floats(0.1, 0.4))
-            hole = [(x0 + f * w, y0 + f * h), (x0 + (1 - f) * w, y0 + f * h), (x0 + (1 - f) * w, y0 + (1 - f) * h), (x0 + f * w, y0 + f * h)]
+            hole = [
+                (x0 + f * w, y0 + f * h),
+                (x0 + (1 - f) * w, y0 + f * h),
+                (x0 + (1 - f) * w, y0 + (1 - f) * h),
+                (x0 + f * w, y0 + f * h),
+            ]
             rings.append([list(p) for p in hole])
         doc = {"type": "Feature", "properties": {"n": draw(text)}, "geometry": {"type": "Polygon", "coordinates": rings}}
         return json.dumps(doc).encode()
@@ -430,12 +493,14 @@ def _boundary(raw: bytes) -> None:
 test_boundary_fuzz = FAST(given(boundary_case())(_boundary))
 test_boundary_fuzz_slow = pytest.mark.slow(SLOW(given(boundary_case())(_boundary)))
 
-upload_name = st.sampled_from(["a.csv", "a.csv.gz", "a.zip", "a.parquet", "a.gpkg", "a.geojson", "a.json", "a.pkl", "a.xlsx", "a", "a.txt"])
+upload_name = st.sampled_from(
+    ["a.csv", "a.csv.gz", "a.zip", "a.parquet", "a.gpkg", "a.geojson", "a.json", "a.pkl", "a.xlsx", "a", "a.txt"]
+)
 upload_bytes = st.one_of(
     st.binary(max_size=300),
-    st.sampled_from([b"PK\x03\x04", b"\x1f\x8b\x08\x00", b"PAR1", b"SQLite format 3\x00", b"\x80\x04\x95", b"{}", b"[]", b"a,b\n1,2\n"]).flatmap(
-        lambda head: st.binary(max_size=200).map(lambda tail: head + tail)
-    ),
+    st.sampled_from(
+        [b"PK\x03\x04", b"\x1f\x8b\x08\x00", b"PAR1", b"SQLite format 3\x00", b"\x80\x04\x95", b"{}", b"[]", b"a,b\n1,2\n"]
+    ).flatmap(lambda head: st.binary(max_size=200).map(lambda tail: head + tail)),
 )
 
 
@@ -458,6 +523,13 @@ test_upload_fuzz_slow = pytest.mark.slow(SLOW(given(upload_case)(_upload)))
 
 
 def test_slow_runs_make_at_least_ten_thousand_cases() -> None:
-    slow = [test_police_uk_fuzz_slow, test_incidents_fuzz_slow, test_referrals_fuzz_slow, test_tasks_fuzz_slow, test_boundary_fuzz_slow, test_upload_fuzz_slow]
+    slow = [
+        test_police_uk_fuzz_slow,
+        test_incidents_fuzz_slow,
+        test_referrals_fuzz_slow,
+        test_tasks_fuzz_slow,
+        test_boundary_fuzz_slow,
+        test_upload_fuzz_slow,
+    ]
     assert all(t.pytestmark[0].name == "slow" for t in slow)
     assert sum(t._hypothesis_internal_use_settings.max_examples for t in slow) >= 10_000

@@ -180,7 +180,11 @@ def test_rows_without_location_are_dropped_and_reported(police_uk_dir: Path) -> 
 @pytest.mark.realdata
 def test_zip_of_national_files_in_nested_layout(police_uk_dir: Path, tmp_path: Path) -> None:
     nat = police_uk_dir / "national_2025_gz"
-    picks = [nat / "2025-01/2025-01-derbyshire-street.csv.gz", nat / "2025-02/2025-02-nottinghamshire-street.csv.gz", nat / "2025-03/2025-03-leicestershire-street.csv.gz"]
+    picks = [
+        nat / "2025-01/2025-01-derbyshire-street.csv.gz",
+        nat / "2025-02/2025-02-nottinghamshire-street.csv.gz",
+        nat / "2025-03/2025-03-leicestershire-street.csv.gz",
+    ]
     picks = [p for p in picks if p.exists()]
     if len(picks) < 2:
         pytest.skip("national files absent")
@@ -225,8 +229,29 @@ def test_gz_copy_gives_same_ids_and_loading_both_drops_duplicates(police_uk_dir:
 # ----------------------------------------------------------------------------------------------
 
 
-def prow(crime_id: str = "", month: str = "2025-01", lon: str = "-1.4746", lat: str = "52.9225", ctype: str = ASB_CATEGORY, location: str = "On or near Market Place", lsoa: str = "E01013451") -> list[str]:
-    return [crime_id, month, "Derbyshire Constabulary", "Derbyshire Constabulary", lon, lat, location, lsoa, "Derby 001A", ctype, "", ""]
+def prow(
+    crime_id: str = "",
+    month: str = "2025-01",
+    lon: str = "-1.4746",
+    lat: str = "52.9225",
+    ctype: str = ASB_CATEGORY,
+    location: str = "On or near Market Place",
+    lsoa: str = "E01013451",
+) -> list[str]:
+    return [
+        crime_id,
+        month,
+        "Derbyshire Constabulary",
+        "Derbyshire Constabulary",
+        lon,
+        lat,
+        location,
+        lsoa,
+        "Derby 001A",
+        ctype,
+        "",
+        "",
+    ]
 
 
 def write_police(path: Path, rows: list[list[str]], *, header=POLICE_UK_COLUMNS, encoding: str = "utf-8") -> Path:
@@ -295,7 +320,12 @@ def test_every_drop_reason_counted(tmp_path: Path) -> None:
 
 
 def test_filters_are_counted_reasons(tmp_path: Path) -> None:
-    rows = [prow(month="2025-01"), prow(month="2025-02"), prow(month="2025-03", ctype="Burglary", crime_id="b"), prow(month="2025-04")]
+    rows = [
+        prow(month="2025-01"),
+        prow(month="2025-02"),
+        prow(month="2025-03", ctype="Burglary", crime_id="b"),
+        prow(month="2025-04"),
+    ]
     p = write_police(tmp_path / "f-street.csv", rows)
     data, report = load_police_uk(p, categories=["anti-social behaviour"], months=("2025-02", "2025-04"))
     assert report.dropped == {"month outside range": 1, "category not selected": 1}
@@ -359,7 +389,9 @@ def test_gzip_and_upload(tmp_path: Path) -> None:
 def test_nested_folder_layout_and_other_files_skipped(tmp_path: Path) -> None:
     for m in ("2025-01", "2025-02"):
         (tmp_path / "dl" / m).mkdir(parents=True)
-        write_police(tmp_path / "dl" / m / f"{m}-derbyshire-street.csv", [prow(month=m), prow(month=m, crime_id=f"id{m}", ctype="Drugs")])
+        write_police(
+            tmp_path / "dl" / m / f"{m}-derbyshire-street.csv", [prow(month=m), prow(month=m, crime_id=f"id{m}", ctype="Drugs")]
+        )
         (tmp_path / "dl" / m / f"{m}-derbyshire-stop-and-search.csv").write_text("Type,Date\nPerson search,2025-01-01\n")
     (tmp_path / "dl" / "README.txt").write_text("hello")
     data, report = load_police_uk(tmp_path / "dl")
@@ -422,7 +454,18 @@ def test_header_only_file_is_zero_rows_not_an_error(tmp_path: Path) -> None:
     p = write_police(tmp_path / "h-street.csv", [])
     data, report = load_police_uk(p)
     assert report.rows_read == 0 and len(data) == 0
-    assert list(data.columns) == ["incident_id", "month", "occurred", "category", "lsoa_code", "location", "lsoa_name", "force", "source", "geometry"]
+    assert list(data.columns) == [
+        "incident_id",
+        "month",
+        "occurred",
+        "category",
+        "lsoa_code",
+        "location",
+        "lsoa_name",
+        "force",
+        "source",
+        "geometry",
+    ]
     assert data.crs.to_epsg() == 27700
     assert str(data["month"].dtype) == "datetime64[ns]"
 
@@ -444,7 +487,9 @@ def test_coordinates_converted_like_geopandas(tmp_path: Path) -> None:
     p = write_police(tmp_path / "c-street.csv", [prow(lon=a, lat=b) for a, b in zip(lons, lats)])
     data, _ = load_police_uk(p)
     ref = gpd.GeoSeries(gpd.points_from_xy([float(v) for v in lons], [float(v) for v in lats]), crs=4326).to_crs(27700)
-    np.testing.assert_allclose(shapely.get_coordinates(np.asarray(data.geometry.values)), shapely.get_coordinates(np.asarray(ref.values)), atol=1e-6)
+    np.testing.assert_allclose(
+        shapely.get_coordinates(np.asarray(data.geometry.values)), shapely.get_coordinates(np.asarray(ref.values)), atol=1e-6
+    )
 
 
 @pytest.mark.slow

@@ -43,7 +43,10 @@ def good(n: int = 4) -> pd.DataFrame:
 def check(result: ReferralSet) -> None:
     check_result(result, "referral_id")
     data, _ = result
-    assert list(data.columns) == list(REFERRAL_COLUMNS) or list(data.columns) == list(REFERRAL_COLUMNS[:-1]) + ["in_study_area", "geometry"]
+    assert list(data.columns) == list(REFERRAL_COLUMNS) or list(data.columns) == list(REFERRAL_COLUMNS[:-1]) + [
+        "in_study_area",
+        "geometry",
+    ]
     assert data["referral_id"].is_unique
     assert data["offence"].isin(OFFENCES).all() and data["route"].isin(ROUTES).all()
     assert data["age_group"].dropna().isin(AGE_GROUPS).all() and data["outcome"].dropna().isin(OUTCOMES).all()
@@ -56,8 +59,17 @@ def test_good_file_normalises_enums_booleans_and_dates(tmp_path: Path) -> None:
     data, report = result
     assert report.rows_kept == 4 and report.rows_dropped == 0
     assert data["offence"].tolist() == ["anti-social behaviour", "shop theft", "criminal damage", "drunk and disorderly"]
-    assert data["route"].tolist() == ["community resolution", "acceptable behaviour contract", "voluntary control order", "conditional caution"]
-    assert data["age_group"].tolist()[:2] == ["youth", "adult"] and pd.isna(data["age_group"].iloc[2]) and data["age_group"].iloc[3] == "youth"
+    assert data["route"].tolist() == [
+        "community resolution",
+        "acceptable behaviour contract",
+        "voluntary control order",
+        "conditional caution",
+    ]
+    assert (
+        data["age_group"].tolist()[:2] == ["youth", "adult"]
+        and pd.isna(data["age_group"].iloc[2])
+        and data["age_group"].iloc[3] == "youth"
+    )
     assert data["outcome"].tolist()[:3] == ["completed", "refused", "in progress"] and pd.isna(data["outcome"].iloc[3])
     assert data["reoffended"].tolist()[:2] == [False, True] and pd.isna(data["reoffended"].iloc[2])
     assert bool(data["reoffended"].iloc[3]) is False
@@ -80,7 +92,12 @@ def test_unknown_enum_and_boolean_values_are_counted_drops() -> None:
     df.loc[2, "outcome"] = "lost"
     df.loc[3, "reoffended"] = "maybe"
     data, report = load_referrals(df)
-    assert report.dropped == {"unknown offence value": 1, "unknown route value": 1, "unknown outcome value": 1, "unknown reoffended value": 1}
+    assert report.dropped == {
+        "unknown offence value": 1,
+        "unknown route value": 1,
+        "unknown outcome value": 1,
+        "unknown reoffended value": 1,
+    }
     assert report.rows_kept == 0
     assert any("'burglary'" in w and "allowed:" in w for w in report.warnings)
     assert any("'maybe'" in w for w in report.warnings)
@@ -133,7 +150,11 @@ def test_raw_person_refs_are_refused_unless_salted() -> None:
         load_referrals(df)
     assert "PNC123" not in str(err.value) and "rows 1, 2, 3" in str(err.value) and "salt=" in str(err.value)
     data, report = load_referrals(df, salt=SALT)
-    assert data["person_ref"].tolist()[:3] == [pseudonymise("PNC123", SALT), pseudonymise("PNC456", SALT), pseudonymise("PNC123", SALT)]
+    assert data["person_ref"].tolist()[:3] == [
+        pseudonymise("PNC123", SALT),
+        pseudonymise("PNC456", SALT),
+        pseudonymise("PNC123", SALT),
+    ]
     assert pd.isna(data["person_ref"].iloc[3])
     assert any("pseudonymised on load" in n for n in report.notes)
     with pytest.raises(ParameterError, match="salt"):
@@ -153,7 +174,15 @@ def test_missing_required_column_and_optional_columns() -> None:
 
 
 def test_synonym_column_names_and_mapping() -> None:
-    df = good().rename(columns={"referred_at": "Referral Date", "offence": "Offence Type", "route": "Disposal", "longitude": "Easting", "latitude": "Northing"})
+    df = good().rename(
+        columns={
+            "referred_at": "Referral Date",
+            "offence": "Offence Type",
+            "route": "Disposal",
+            "longitude": "Easting",
+            "latitude": "Northing",
+        }
+    )
     import pyproj
 
     e, n = pyproj.Transformer.from_crs(4326, 27700, always_xy=True).transform(good()["longitude"], good()["latitude"])

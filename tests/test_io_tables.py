@@ -110,7 +110,15 @@ def test_callers_frame_is_not_modified() -> None:
 
 
 def test_column_mapping_and_errors() -> None:
-    df = pd.DataFrame({"ref": ["x", "y"], "e": [435000, 436000], "n": [336000, 337000], "when": ["2025-01-01", "2025-02-01"], "what": ["a", "b"]})
+    df = pd.DataFrame(
+        {
+            "ref": ["x", "y"],
+            "e": [435000, 436000],
+            "n": [336000, 337000],
+            "when": ["2025-01-01", "2025-02-01"],
+            "what": ["a", "b"],
+        }
+    )
     data, report = load_incidents(df, columns={"incident_id": "ref", "occurred": "when", "category": "what"}, x="e", y="n")
     assert data["incident_id"].tolist() == ["x", "y"]
     assert xy(data).tolist() == [[435000, 336000], [436000, 337000]]
@@ -194,7 +202,11 @@ def test_date_drop_reasons_and_formats() -> None:
     df = pd.DataFrame({"lon": [-1.47] * len(dates), "lat": [52.92] * len(dates), "occurred": dates})
     data, report = load_incidents(df)
     assert report.dropped == {"missing date": 1, "unparseable date": 3, "date out of range": 2}
-    assert data["occurred"].tolist()[:3] == [pd.Timestamp("2025-06-01 13:00"), pd.Timestamp("2025-01-15 09:00"), pd.Timestamp("2025-01-05")]
+    assert data["occurred"].tolist()[:3] == [
+        pd.Timestamp("2025-06-01 13:00"),
+        pd.Timestamp("2025-01-15 09:00"),
+        pd.Timestamp("2025-01-05"),
+    ]
     assert pd.isna(data["occurred"].iloc[3]) and data["month"].iloc[3] == pd.Timestamp("2025-02-01")
     assert str(data["occurred"].dtype) == "datetime64[ns]" and str(data["month"].dtype) == "datetime64[ns]"
 
@@ -226,7 +238,18 @@ def test_weight_and_keep_columns() -> None:
     data, report = load_incidents(df, keep_columns=["note"])
     assert report.dropped == {"invalid weight": 3}
     assert data["weight"].tolist() == [1.0, 2.5] and data["note"].tolist() == ["a", "b"]
-    assert list(data.columns) == ["incident_id", "month", "occurred", "category", "weight", "lsoa_code", "location", "source", "note", "geometry"]
+    assert list(data.columns) == [
+        "incident_id",
+        "month",
+        "occurred",
+        "category",
+        "weight",
+        "lsoa_code",
+        "location",
+        "source",
+        "note",
+        "geometry",
+    ]
     with pytest.raises(ParameterError, match="keep_columns"):
         load_incidents(df, keep_columns=["nope"])
 
@@ -248,7 +271,11 @@ def test_geojson_in_bng_without_crs_is_read_as_bng(tmp_path: Path) -> None:
     fc = {
         "type": "FeatureCollection",
         "features": [
-            {"type": "Feature", "properties": {"id": f"g{i}", "date": "2025-01-02"}, "geometry": {"type": "Point", "coordinates": [float(x), float(y)]}}
+            {
+                "type": "Feature",
+                "properties": {"id": f"g{i}", "date": "2025-01-02"},
+                "geometry": {"type": "Point", "coordinates": [float(x), float(y)]},
+            }
             for i, (x, y) in enumerate(pts)
         ],
     }
@@ -298,7 +325,8 @@ def test_zip_of_generic_csvs_with_cross_file_duplicates(tmp_path: Path) -> None:
 def test_load_any_dispatches_on_header(tmp_path: Path) -> None:
     police = tmp_path / "2025-01-x-street.csv"
     police.write_text(
-        "Crime ID,Month,Reported by,Falls within,Longitude,Latitude,Location,LSOA code,LSOA name,Crime type,Last outcome category,Context\n"
+        "Crime ID,Month,Reported by,Falls within,Longitude,Latitude,Location,"
+        "LSOA code,LSOA name,Crime type,Last outcome category,Context\n"
         ",2025-01,X,X,-1.47,52.92,On or near A,E0,L,Anti-social behaviour,,\n"
     )
     generic = tmp_path / "g.csv"
@@ -355,9 +383,14 @@ def test_a_referral_file_is_refused_as_incidents_everywhere() -> None:
     from hotspots.app_support import load_uploads
 
     body = (REFERRAL_HEADER + "R1,p_0123456789abcdef,2024-01-02,asb,CR,youth,435000,336000\n").encode()
-    for call in (lambda: load_incidents(Upload("refs.csv", body)), lambda: load_any(Upload("refs.csv", body)),
-                 lambda: load_incidents(pd.read_csv(io.BytesIO(body)))):
-        with pytest.raises(PrivacyError, match=r"looks like a referral file \(column\(s\) `person_ref`, `referral_id`.*--referrals"):
+    for call in (
+        lambda: load_incidents(Upload("refs.csv", body)),
+        lambda: load_any(Upload("refs.csv", body)),
+        lambda: load_incidents(pd.read_csv(io.BytesIO(body))),
+    ):
+        with pytest.raises(
+            PrivacyError, match=r"looks like a referral file \(column\(s\) `person_ref`, `referral_id`.*--referrals"
+        ):
             call()
     # Among several files it refuses the whole load (never skipped as one unreadable file).
     good = b"lon,lat,date\n-1.47,52.92,2024-01-05\n"
@@ -367,12 +400,15 @@ def test_a_referral_file_is_refused_as_incidents_everywhere() -> None:
     assert not outcomes[0].ok and "referral file" in outcomes[0].error
 
 
-@pytest.mark.parametrize("header, refused", [
-    ("id,person_id,date,lon,lat", True),  # a person reference alone
-    ("Referral ID,Date Referred,lon,lat", True),  # two of the scheme's own columns
-    ("id,date,category,outcome,lon,lat", False),  # an ordinary incident table (police outcomes)
-    ("incident_id,route,lon,lat", False),  # one scheme-like word is not enough
-])
+@pytest.mark.parametrize(
+    "header, refused",
+    [
+        ("id,person_id,date,lon,lat", True),  # a person reference alone
+        ("Referral ID,Date Referred,lon,lat", True),  # two of the scheme's own columns
+        ("id,date,category,outcome,lon,lat", False),  # an ordinary incident table (police outcomes)
+        ("incident_id,route,lon,lat", False),  # one scheme-like word is not enough
+    ],
+)
 def test_what_marks_a_table_as_referrals(header: str, refused: bool) -> None:
     from hotspots.io.referrals import referral_columns
 

@@ -39,7 +39,15 @@ def test_kinds_are_normalised(tmp_path: Path) -> None:
     check(result)
     data, report = result
     assert list(data.columns) == list(TASK_COLUMNS)
-    assert data["kind"].tolist() == ["litter picking", "allotment", "food bank", "charity shop", "village hall", "bird and bat boxes", "workshop"]
+    assert data["kind"].tolist() == [
+        "litter picking",
+        "allotment",
+        "food bank",
+        "charity shop",
+        "village hall",
+        "bird and bat boxes",
+        "workshop",
+    ]
     assert data["site_name"].iloc[1] == "Allotment <b>A</b>"  # kept as text; escaping is the map's job
     assert shapely.get_coordinates(np.asarray(data.geometry.values))[0].tolist() == [435000, 336000]
 
@@ -58,7 +66,9 @@ def test_drops_duplicates_unknown_and_missing_kinds() -> None:
 
 def test_polygon_sites_and_derived_ids(tmp_path: Path) -> None:
     park = shapely.Polygon([(435000, 336000), (436000, 336000), (436000, 336100), (435000, 336100)])
-    gdf = gpd.GeoDataFrame({"type": ["litter", "food bank"], "name": ["Park", "FB"]}, geometry=[park, shapely.Point(437000, 336500)], crs=27700)
+    gdf = gpd.GeoDataFrame(
+        {"type": ["litter", "food bank"], "name": ["Park", "FB"]}, geometry=[park, shapely.Point(437000, 336500)], crs=27700
+    )
     p = tmp_path / "tasks.gpkg"
     gdf.to_file(p)
     data, report = load_tasks(p)

@@ -149,8 +149,10 @@ def test_placebo_a_year_earlier_finds_no_more_than_nominal(demo, circles, gi_are
         out[name] = (raw, fdr, n)
         assert _binomial_ok(raw, n) > 0.01, (name, raw, n)
         assert fdr <= raw
-    print("\n[acceptance] placebo (raw p <= 0.05 / FDR-significant / tested): "
-          + "; ".join(f"{k} {r}/{f}/{n} (P(X>=obs)={_binomial_ok(r, n):.2f})" for k, (r, f, n) in out.items()))
+    print(
+        "\n[acceptance] placebo (raw p <= 0.05 / FDR-significant / tested): "
+        + "; ".join(f"{k} {r}/{f}/{n} (P(X>=obs)={_binomial_ok(r, n):.2f})" for k, (r, f, n) in out.items())
+    )
 
 
 # ----------------------------------------------------------------------------- emerging hot spots
@@ -170,9 +172,11 @@ def test_emerging_treated_hotspots_diminish_untreated_persist(emerging, circles)
     un = _cells_in(emerging, circles.loc[~circles.treated, "geometry"].values)
     down_tr = float((tr["trend"] == "down").mean())
     down_un = float((un["trend"] == "down").mean())
-    print(f"\n[acceptance] emerging ({emerging.params['distance_m']:.0f} m, {emerging.n_steps} months): "
-          f"treated cells {tr['category'].value_counts().to_dict()}; untreated cells {un['category'].value_counts().to_dict()}; "
-          f"significant downward z-trend treated {down_tr:.2f} vs untreated {down_un:.2f}")
+    print(
+        f"\n[acceptance] emerging ({emerging.params['distance_m']:.0f} m, {emerging.n_steps} months): "
+        f"treated cells {tr['category'].value_counts().to_dict()}; untreated cells {un['category'].value_counts().to_dict()}; "
+        f"significant downward z-trend treated {down_tr:.2f} vs untreated {down_un:.2f}"
+    )
     assert down_tr >= 0.8 and down_un <= 0.1
     assert (tr["category"] == "diminishing hot spot").mean() >= 0.8
     assert (un["category"] == "diminishing hot spot").mean() <= 0.1
@@ -190,8 +194,11 @@ def test_planted_displacement_shows_in_the_wdq(demo, circles, periods):
     control = shapely.union_all(circles.loc[~circles.treated, "geometry"].values)
     res = wdq_areas(demo.incidents, target, control, before, after, buffer_distance=400)
     planted = -demo.params["displacement"]
-    print(f"\n[acceptance] WDQ treated hotspots {res.wdq:+.3f} (planted {planted:+.2f}); success {res.success_measure:+.3f}, "
-          f"buffer {res.buffer_measure:+.3f}; R {res.Rb:.0f}->{res.Ra:.0f}, D {res.Db:.0f}->{res.Da:.0f}, C {res.Cb:.0f}->{res.Ca:.0f}")
+    print(
+        f"\n[acceptance] WDQ treated hotspots {res.wdq:+.3f} (planted {planted:+.2f}); success {res.success_measure:+.3f}, "
+        f"buffer {res.buffer_measure:+.3f}; R {res.Rb:.0f}->{res.Ra:.0f}, D {res.Db:.0f}->{res.Da:.0f}, "
+        f"C {res.Cb:.0f}->{res.Ca:.0f}"
+    )
     assert res.success_measure < 0 and res.interpretable
     assert res.buffer_measure > 0  # the ring worsened relative to the control
     assert res.wdq < 0
@@ -203,16 +210,18 @@ def test_kpis_equal_an_independent_pandas_computation(demo):
     ref = demo.referrals
     k = scheme_kpis(ref, by="age_group")
     raw = k.raw.set_index("age_group")
-    df = pd.DataFrame({
-        "age": ref["age_group"].astype(str),
-        "outcome": ref["outcome"].astype(str),
-        "reoff": ref["reoffended"],
-        "sat": ref["victim_satisfied"],
-        "fte": ref["first_time_entrant"].astype(bool),
-        "dc": (ref["contacted_at"] - ref["referred_at"]) / pd.Timedelta(hours=1),
-        "db": (ref["task_booked_at"] - ref["referred_at"]) / pd.Timedelta(hours=1),
-        "when": ref["referred_at"],
-    })
+    df = pd.DataFrame(
+        {
+            "age": ref["age_group"].astype(str),
+            "outcome": ref["outcome"].astype(str),
+            "reoff": ref["reoffended"],
+            "sat": ref["victim_satisfied"],
+            "fte": ref["first_time_entrant"].astype(bool),
+            "dc": (ref["contacted_at"] - ref["referred_at"]) / pd.Timedelta(hours=1),
+            "db": (ref["task_booked_at"] - ref["referred_at"]) / pd.Timedelta(hours=1),
+            "when": ref["referred_at"],
+        }
+    )
     cutoff = df["when"].max() - pd.DateOffset(months=6)
     groups = {g: d for g, d in df.groupby("age")} | {TOTAL_LABEL: df}
     for g, d in groups.items():
@@ -231,9 +240,11 @@ def test_kpis_equal_an_independent_pandas_computation(demo):
         assert r.median_hours_to_contact == pytest.approx(d.dc[d.dc >= 0].median())
         assert r.in_progress == (d.outcome == "in progress").sum()
     t = raw.loc[TOTAL_LABEL]
-    print(f"\n[acceptance] KPIs: {int(t.referrals)} referrals, completed {t.completed_pct:.1f} %, not re-offended "
-          f"{t.not_reoffended_pct:.1f} %, victim satisfaction {t.victim_satisfied_pct:.1f} % of {int(t.victim_responses)} "
-          f"(shown as {k.table.iloc[-1].victim_satisfied_pct} %), since Oct 2024: {(ref.referred_at >= '2024-10-01').sum()}")
+    print(
+        f"\n[acceptance] KPIs: {int(t.referrals)} referrals, completed {t.completed_pct:.1f} %, not re-offended "
+        f"{t.not_reoffended_pct:.1f} %, victim satisfaction {t.victim_satisfied_pct:.1f} % of {int(t.victim_responses)} "
+        f"(shown as {k.table.iloc[-1].victim_satisfied_pct} %), since Oct 2024: {(ref.referred_at >= '2024-10-01').sum()}"
+    )
     # near the scheme's reported figures
     assert 74 <= t.completed_pct <= 82 and 75 <= t.not_reoffended_pct <= 83
     assert (ref["referred_at"] >= "2024-10-01").sum() >= 720
@@ -270,15 +281,19 @@ def test_linkage_shares(demo, gi_areas):
     in_hot = j.groupby("referral_id")["area_id"].apply(lambda a: a.notna().any())
     assert s["share_from_hotspots"] == pytest.approx(in_hot.mean())
     m = ref[["referral_id", "task_id", "geometry"]].merge(
-        demo.tasks[["task_id", "town", "geometry"]].rename(columns={"geometry": "site"}), on="task_id", how="inner")
+        demo.tasks[["task_id", "town", "geometry"]].rename(columns={"geometry": "site"}), on="task_id", how="inner"
+    )
     d = gpd.GeoSeries(m["geometry"], crs=27700).distance(gpd.GeoSeries(m["site"], crs=27700)).to_numpy()
     assert s["with_task_site"] == len(m)
     assert s["share_within_near"] == pytest.approx((d <= 2000).mean())
     assert s["median_distance_m"] == pytest.approx(float(np.median(d)))
     assert s["share_local"] >= s["share_within_near"] and s["share_local"] >= s["share_same_town"]
-    print(f"\n[acceptance] linkage: from hotspots {s['share_from_hotspots']:.3f} ({s['from_hotspots']}/{s['with_location']}); "
-          f"reparation local {s['share_local']:.3f} (within 2 km {s['share_within_near']:.3f}, same town {s['share_same_town']:.3f}) "
-          f"of {s['with_task_site']} with a task site; median distance {s['median_distance_m']:.0f} m")
+    print(
+        f"\n[acceptance] linkage: from hotspots {s['share_from_hotspots']:.3f} ({s['from_hotspots']}/{s['with_location']}); "
+        f"reparation local {s['share_local']:.3f} (within 2 km {s['share_within_near']:.3f}, "
+        f"same town {s['share_same_town']:.3f}) "
+        f"of {s['with_task_site']} with a task site; median distance {s['median_distance_m']:.0f} m"
+    )
     # near the generator's targets: 75 % of referrals placed around hotspots (the Gi* areas cover
     # most of them plus some town diffuse), ~89 % of tasks picked within 2 km where one exists
     assert 0.6 <= s["share_from_hotspots"] <= 0.9

@@ -59,6 +59,7 @@ class ProgressBar:
 
 def scaled(progress: Callable[[str, float], None], start: float, end: float) -> Callable[[str, float], None]:
     """A progress callback mapping 0..1 to ``start..end`` of an outer bar."""
+
     def inner(step: str, f: float) -> None:
         progress("analysis done" if step == "done" and end < 1.0 else step, start + (end - start) * f)
 
@@ -87,33 +88,54 @@ def add_analysis_arguments(p: argparse.ArgumentParser) -> None:
     Values stay text here: :func:`check_analysis_arguments` converts and checks them all at once,
     so that every problem is reported in one line naming its flag, before anything is loaded.
     """
-    p.add_argument("inputs", nargs="*", metavar="INPUT",
-                   help="incident files, folders or zip archives (police.uk street CSVs or any table)")
-    p.add_argument("--demo", action="store_true",
-                   help="run on freshly generated synthetic demo data (with its referrals and task sites)")
+    p.add_argument(
+        "inputs", nargs="*", metavar="INPUT", help="incident files, folders or zip archives (police.uk street CSVs or any table)"
+    )
+    p.add_argument(
+        "--demo", action="store_true", help="run on freshly generated synthetic demo data (with its referrals and task sites)"
+    )
     g = p.add_argument_group("scheme data and study area")
     g.add_argument("--referrals", metavar="F", help="referrals file (person-level, pseudonymised)")
-    g.add_argument("--drop-identifying", action="append", metavar="COL",
-                   help="drop this identifier-like referral column on load instead of refusing the file (repeatable)")
+    g.add_argument(
+        "--drop-identifying",
+        action="append",
+        metavar="COL",
+        help="drop this identifier-like referral column on load instead of refusing the file (repeatable)",
+    )
     g.add_argument("--tasks", metavar="F", help="reparative task sites file")
-    g.add_argument("--study-area", metavar="F",
-                   help="boundary file (e.g. from `hotspots fetch boundary`), 'default' (built-in Derbyshire outline) or 'none'; "
-                        f"default: the Derbyshire outline when at least {AUTO_AREA_SHARE * 100:.0f}%% of incidents fall inside "
-                        "it, else the footprint of the incidents (strays left out, counted and announced)")
-    g.add_argument("--force", metavar="NAME",
-                   help="the police force (name or police.uk id) for titles and parameters.json; default: police.uk's "
-                        "'Falls within' column")
-    g.add_argument("--keep-holes", action="store_true",
-                   help="keep the holes of the --study-area boundary (default: filled, announcing the incidents brought in)")
-    g.add_argument("--category", action="append", metavar="C",
-                   help="keep only this incident category (repeatable); default: 'Anti-social behaviour' when the data hold it "
-                        "among other categories; 'all' keeps every category")
+    g.add_argument(
+        "--study-area",
+        metavar="F",
+        help="boundary file (e.g. from `hotspots fetch boundary`), 'default' (built-in Derbyshire outline) or 'none'; "
+        f"default: the Derbyshire outline when at least {AUTO_AREA_SHARE * 100:.0f}%% of incidents fall inside "
+        "it, else the footprint of the incidents (strays left out, counted and announced)",
+    )
+    g.add_argument(
+        "--force",
+        metavar="NAME",
+        help="the police force (name or police.uk id) for titles and parameters.json; default: police.uk's 'Falls within' column",
+    )
+    g.add_argument(
+        "--keep-holes",
+        action="store_true",
+        help="keep the holes of the --study-area boundary (default: filled, announcing the incidents brought in)",
+    )
+    g.add_argument(
+        "--category",
+        action="append",
+        metavar="C",
+        help="keep only this incident category (repeatable); default: 'Anti-social behaviour' when the data hold it "
+        "among other categories; 'all' keeps every category",
+    )
     g = p.add_argument_group("periods (months written YYYY-MM, first and last included)")
     g.add_argument("--period", metavar="A:B", help="months whose incidents define the hotspots, e.g. 2024-01:2024-12")
     g.add_argument("--before", metavar="A:B", help="before period for change, e.g. 2022-07:2023-06")
     g.add_argument("--after", metavar="C:D", help="after period for change, e.g. 2023-07:2024-06")
-    g.add_argument("--scheme-start", metavar="YYYY-MM-DD",
-                   help="scheme start (default 2023-07-01); default before/after = 12 months either side")
+    g.add_argument(
+        "--scheme-start",
+        metavar="YYYY-MM-DD",
+        help="scheme start (default 2023-07-01); default before/after = 12 months either side",
+    )
     g = p.add_argument_group("analysis settings (default: automatic, announced in the summary)")
     g.add_argument("--cell-size", metavar="M", help="grid cell size, metres")
     g.add_argument("--bandwidth", metavar="M", help="KDE bandwidth, metres")
@@ -123,14 +145,20 @@ def add_analysis_arguments(p: argparse.ArgumentParser) -> None:
     g.add_argument("--no-fdr", action="store_true", help="no false discovery rate control")
     g.add_argument("--permutations", metavar="N", help="Gi* conditional permutations (default 0 = analytic)")
     g.add_argument("--seed", default=0, metavar="S", help="seed for every random step and for --demo (default 0)")
-    g.add_argument("--min-confidence", metavar="{0.9,0.95,0.99}",
-                   help="lowest Gi* confidence of hotspot-area cells (default 0.9)")
+    g.add_argument(
+        "--min-confidence", metavar="{0.9,0.95,0.99}", help="lowest Gi* confidence of hotspot-area cells (default 0.9)"
+    )
     g.add_argument("--cluster-method", choices=["dbscan", "hdbscan", "none"], help="point clustering (default dbscan)")
     g.add_argument("--eps", metavar="M", help="DBSCAN radius, metres (default 150)")
     g.add_argument("--min-samples", metavar="N", help="DBSCAN/HDBSCAN core size (default 20)")
-    g.add_argument("--threshold", metavar="N", help="suppress person-level counts below N (default 5; below 3 needs --unsafe-threshold)")
-    g.add_argument("--unsafe-threshold", action="store_true",
-                   help="allow --threshold 1 or 2 (counts of individual people are then published; every output says so)")
+    g.add_argument(
+        "--threshold", metavar="N", help="suppress person-level counts below N (default 5; below 3 needs --unsafe-threshold)"
+    )
+    g.add_argument(
+        "--unsafe-threshold",
+        action="store_true",
+        help="allow --threshold 1 or 2 (counts of individual people are then published; every output says so)",
+    )
 
 
 def check_analysis_arguments(args: argparse.Namespace, problems: validation.Problems) -> None:
@@ -185,8 +213,24 @@ def settings_from_args(args: argparse.Namespace) -> Any:
     with validation.collect() as problems:
         check_analysis_arguments(args, problems)
     changes: dict[str, Any] = {}
-    for name in ("seed", "cell_size", "bandwidth", "kernel", "distance", "alpha", "permutations", "min_confidence",
-                 "cluster_method", "eps", "min_samples", "threshold", "period", "before", "after", "scheme_start"):
+    for name in (
+        "seed",
+        "cell_size",
+        "bandwidth",
+        "kernel",
+        "distance",
+        "alpha",
+        "permutations",
+        "min_confidence",
+        "cluster_method",
+        "eps",
+        "min_samples",
+        "threshold",
+        "period",
+        "before",
+        "after",
+        "scheme_start",
+    ):
         v = getattr(args, name, None)
         if v is not None:
             changes[name] = v
@@ -230,14 +274,20 @@ def load_inputs(args: argparse.Namespace, say: Callable[[str], None]) -> Inputs:
 
         data = generate_demo(args.seed)
         out.incidents = data.incidents
-        out.records["incidents"] = {"generated": f"hotspots.demo.generate_demo(seed={args.seed})",
-                                    "rows": int(len(data.incidents))}
-        say(f"demo data (seed {args.seed}): {len(data.incidents):,} incidents, {len(data.referrals):,} referrals, "
-            f"{len(data.tasks):,} task sites")
+        out.records["incidents"] = {
+            "generated": f"hotspots.demo.generate_demo(seed={args.seed})",
+            "rows": int(len(data.incidents)),
+        }
+        say(
+            f"demo data (seed {args.seed}): {len(data.incidents):,} incidents, {len(data.referrals):,} referrals, "
+            f"{len(data.tasks):,} task sites"
+        )
         if not args.referrals:
             out.referrals = data.referrals
-            out.records["referrals"] = {"generated": f"hotspots.demo.generate_demo(seed={args.seed})",
-                                        "rows": int(len(data.referrals))}
+            out.records["referrals"] = {
+                "generated": f"hotspots.demo.generate_demo(seed={args.seed})",
+                "rows": int(len(data.referrals)),
+            }
         if not args.tasks:
             out.tasks = data.tasks
             out.records["tasks"] = {"generated": f"hotspots.demo.generate_demo(seed={args.seed})", "rows": int(len(data.tasks))}
@@ -275,8 +325,16 @@ def load_inputs(args: argparse.Namespace, say: Callable[[str], None]) -> Inputs:
     elif area_arg is not None:
         boundary = load_boundary(Path(area_arg))
         say(f"study area {Path(area_arg).name}: {len(boundary)} polygon feature(s)")
-    prepared = prepare_inputs(out.incidents, settings=settings, boundary=boundary, keep_holes=bool(args.keep_holes),
-                              categories=cats, referrals=out.referrals, tasks=out.tasks, force=getattr(args, "force", None))
+    prepared = prepare_inputs(
+        out.incidents,
+        settings=settings,
+        boundary=boundary,
+        keep_holes=bool(args.keep_holes),
+        categories=cats,
+        referrals=out.referrals,
+        tasks=out.tasks,
+        force=getattr(args, "force", None),
+    )
     for note in prepared.notes:
         out.messages.append(note)
         say(note)
@@ -418,8 +476,9 @@ def summary_lines(analysis: Any, inputs: Inputs | None = None, *, top: int = 5) 
 
 
 # =============================================================================== command
-def _images(analysis: Any, out: Path, args: argparse.Namespace, inputs: Inputs,
-            progress: Callable[[str, float], None]) -> list[Any]:
+def _images(
+    analysis: Any, out: Path, args: argparse.Namespace, inputs: Inputs, progress: Callable[[str, float], None]
+) -> list[Any]:
     from ..export import briefing_before_after, briefing_map
 
     jobs: list[tuple[str, str]] = [("density", "briefing_density"), ("gistar", "briefing_gistar")]
@@ -526,7 +585,10 @@ def run(args: argparse.Namespace) -> int:
 
 def register(sub: argparse._SubParsersAction) -> None:
     p = add_command(
-        sub, "analyse", run, help="run the whole analysis and write GIS files, tables and briefing maps",
+        sub,
+        "analyse",
+        run,
+        help="run the whole analysis and write GIS files, tables and briefing maps",
         aliases={"out_dir": "--out", "snap_m": "--snap"},
         description=(
             "Load incident files (and optionally referrals, task sites, a study area), run the hotspot analysis "
@@ -536,9 +598,13 @@ def register(sub: argparse._SubParsersAction) -> None:
     )
     add_analysis_arguments(p)
     g = p.add_argument_group("output")
-    g.add_argument("--out", required=True, metavar="DIR",
-                   help="results folder: new (its parent must exist), empty, or written by an earlier run "
-                   "(its files are replaced); other folders are refused")
+    g.add_argument(
+        "--out",
+        required=True,
+        metavar="DIR",
+        help="results folder: new (its parent must exist), empty, or written by an earlier run "
+        "(its files are replaced); other folders are refused",
+    )
     g.add_argument("--formats", default="gpkg,geojson,csv", help="comma-separated: gpkg, geojson, csv (default all)")
     g.add_argument("--snap", default=250.0, metavar="M", help="square size for exported referral origins, metres (default 250)")
     g.add_argument("--drop-empty", action="store_true", help="leave empty, non-significant cells out of the cell layers")
@@ -546,7 +612,10 @@ def register(sub: argparse._SubParsersAction) -> None:
     g.add_argument("--no-images", action="store_true", help="skip the briefing map images")
     g.add_argument("--pdf", action="store_true", help="also write PDF versions of the briefing maps")
     g.add_argument("--dpi", default=300, help="image resolution, dots per inch, 20 to 1200 (default 300)")
-    g.add_argument("--basemap", default="none",
-                   help="'none' (default: nothing is fetched), 'auto' (tiles when reachable: asks a public tile server "
-                   "for the area), 'osm' or a tile URL template")
+    g.add_argument(
+        "--basemap",
+        default="none",
+        help="'none' (default: nothing is fetched), 'auto' (tiles when reachable: asks a public tile server "
+        "for the area), 'osm' or a tile URL template",
+    )
     g.add_argument("--quiet", action="store_true", help="no load reports, progress or summary; one line at the end")

@@ -33,7 +33,8 @@ spikes) × day-of-week profile (Friday/Saturday high) × trend (``trend_per_year
 ``1 - effect × ramp``, the ramp rising linearly from 0 at the scheme start to 1 after
 ``ramp_days``; it applies to the hotspot's *core* (the Gaussian within the hotspot radius, 2 sd),
 sampled as its own component, while the tail beyond the radius keeps its rate (so the ring does
-not fall with the hotspot and planted displacement is visible). Points are resampled until they fall inside the study area, then snapped to a
+not fall with the hotspot and planted displacement is visible). Points are resampled until they
+fall inside the study area, then snapped to a
 fixed lattice of "map points" (50 m spacing with a deterministic jitter), as police.uk moves each
 crime to an anonymous map point; many incidents therefore share exact coordinates.
 """

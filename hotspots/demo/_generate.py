@@ -97,7 +97,6 @@ class DemoData:
         )
 
 
-
 # --------------------------------------------------------------------------------------------
 # Generation
 # --------------------------------------------------------------------------------------------
@@ -157,8 +156,9 @@ def generate_demo(
     ParameterError
         For an argument out of range or malformed, naming it.
     """
-    p = _validate(seed, start, end, scheme_start, effect, displacement, ramp_days, trend_per_year,
-                  volume_scale, referral_scale, treated)
+    p = _validate(
+        seed, start, end, scheme_start, effect, displacement, ramp_days, trend_per_year, volume_scale, referral_scale, treated
+    )
     root = np.random.default_rng(p["seed"])
     rng_inc, rng_ref, rng_task = root.spawn(3)
 
@@ -198,25 +198,60 @@ def generate_demo(
             core = base * share - removed
             tail = base * (1.0 - share)
             lam = core + tail
-            comps.append({"kind": "hotspot", "id": h.id, "town": h.town, "lam": core,
-                          "draw": _gauss_part(cx, cy, h.sd, radius, inside=True)})
-            comps.append({"kind": "hotspot_tail", "id": h.id, "town": h.town, "lam": tail,
-                          "draw": _gauss_part(cx, cy, h.sd, radius, inside=False)})
+            comps.append(
+                {
+                    "kind": "hotspot",
+                    "id": h.id,
+                    "town": h.town,
+                    "lam": core,
+                    "draw": _gauss_part(cx, cy, h.sd, radius, inside=True),
+                }
+            )
+            comps.append(
+                {
+                    "kind": "hotspot_tail",
+                    "id": h.id,
+                    "town": h.town,
+                    "lam": tail,
+                    "draw": _gauss_part(cx, cy, h.sd, radius, inside=False),
+                }
+            )
         else:
             lam = base
             comps.append({"kind": "hotspot", "id": h.id, "town": h.town, "lam": lam, "draw": _gauss(cx, cy, h.sd)})
         hs_records.append((h, cx, cy, is_t, radius, base, lam))
         if is_t and p["displacement"] > 0:
             lam_d = p["displacement"] * removed
-            comps.append({"kind": "displacement", "id": h.id, "town": h.town, "lam": lam_d,
-                          "draw": _ring(cx, cy, radius, radius + _BUFFER_WIDTH_M)})
+            comps.append(
+                {
+                    "kind": "displacement",
+                    "id": h.id,
+                    "town": h.town,
+                    "lam": lam_d,
+                    "draw": _ring(cx, cy, radius, radius + _BUFFER_WIDTH_M),
+                }
+            )
     for name in tw["name"]:
         tx, ty = town_xy[name]
         lam = _DIFFUSE_PER_1000 * town_pop[name] / 1000.0 * p["volume_scale"] * per_day * s_day
-        comps.append({"kind": "diffuse", "id": f"diffuse-{name}", "town": name, "lam": lam,
-                      "draw": _gauss(tx, ty, _town_sd(town_pop[name]))})
-    comps.append({"kind": "rural", "id": "rural", "town": "", "lam": _RURAL_PER_MONTH * p["volume_scale"] * per_day * s_day,
-                  "draw": _uniform(area.bounds)})
+        comps.append(
+            {
+                "kind": "diffuse",
+                "id": f"diffuse-{name}",
+                "town": name,
+                "lam": lam,
+                "draw": _gauss(tx, ty, _town_sd(town_pop[name])),
+            }
+        )
+    comps.append(
+        {
+            "kind": "rural",
+            "id": "rural",
+            "town": "",
+            "lam": _RURAL_PER_MONTH * p["volume_scale"] * per_day * s_day,
+            "draw": _uniform(area.bounds),
+        }
+    )
 
     # ---- incidents ----------------------------------------------------------------------
     lam_all = np.vstack([c["lam"] for c in comps])
@@ -298,7 +333,7 @@ def _ground_truth(p, days, sched, hs_records, comps, lam_all, ref_truth, data_en
     to_wgs = pyproj.Transformer.from_crs(BNG, 4326, always_xy=True)
     disp = {c["id"]: c["lam"] for c in comps if c["kind"] == "displacement"}
     recs = []
-    for h, cx, cy, is_t, radius, base, lam in hs_records:
+    for h, cx, cy, is_t, radius, _base, lam in hs_records:
         lon, lat = to_wgs.transform(cx, cy)
         rec = {
             "id": h.id,
@@ -318,9 +353,7 @@ def _ground_truth(p, days, sched, hs_records, comps, lam_all, ref_truth, data_en
             "base_monthly_rate": round(h.rate * p["volume_scale"], 3),
             "expected_monthly_before": _period_mean(lam, days, before0, sched),
             "expected_monthly_after": _period_mean(lam, days, sched, after1),
-            "expected_displaced_monthly_after": (
-                _period_mean(disp[h.id], days, sched, after1) if h.id in disp else 0.0
-            ),
+            "expected_displaced_monthly_after": (_period_mean(disp[h.id], days, sched, after1) if h.id in disp else 0.0),
         }
         recs.append(rec)
     months = days.astype("M8[M]")
@@ -338,8 +371,8 @@ def _ground_truth(p, days, sched, hs_records, comps, lam_all, ref_truth, data_en
             "before": [str(before0), str(sched - 1)],
             "after": [str(sched), str(after1 - 1)],
             "note": "expected_monthly_before/after are the hotspot component's own expected mean "
-                    "monthly counts over these 12-month periods (excluding diffuse background "
-                    "and displacement); null when the data do not cover the period.",
+            "monthly counts over these 12-month periods (excluding diffuse background "
+            "and displacement); null when the data do not cover the period.",
         },
         "model": {
             "diffuse_per_1000_residents_per_month": _DIFFUSE_PER_1000,
@@ -352,9 +385,9 @@ def _ground_truth(p, days, sched, hs_records, comps, lam_all, ref_truth, data_en
             "map_point_jitter_m": _JITTER_M,
             "hotspot_radius": "2 x sd_m",
             "treatment": "a treated hotspot's rate falls by `effect` (ramped in) within its radius only "
-                         "(the core of its Gaussian); the tail beyond the radius is unchanged",
+            "(the core of its Gaussian); the tail beyond the radius is unchanged",
             "displacement": "`displacement` x the incidents removed from the core reappear uniformly in the "
-                            "ring [radius, radius + buffer_width_m]",
+            "ring [radius, radius + buffer_width_m]",
             "study_area": "geo/study_area.geojson (hand-drawn, approximate)",
         },
         "hotspots": recs,
@@ -362,5 +395,3 @@ def _ground_truth(p, days, sched, hs_records, comps, lam_all, ref_truth, data_en
         "expected_monthly_total": monthly,
         "referrals": ref_truth,
     }
-
-

@@ -22,12 +22,22 @@ FOLLOW_UP_MONTHS = 6
 
 #: Columns of the written ``incidents.csv``.
 INCIDENT_FILE_COLUMNS = (
-    "incident_id", "month", "occurred", "category", "location",
-    "longitude", "latitude", "easting", "northing",
+    "incident_id",
+    "month",
+    "occurred",
+    "category",
+    "location",
+    "longitude",
+    "latitude",
+    "easting",
+    "northing",
 )
 #: Columns of the written ``referrals.csv`` (the canonical columns, location as coordinates).
 REFERRAL_FILE_COLUMNS = tuple(c for c in REFERRAL_COLUMNS if c != "geometry") + (
-    "easting", "northing", "longitude", "latitude",
+    "easting",
+    "northing",
+    "longitude",
+    "latitude",
 )
 #: Columns of the written ``tasks.csv``.
 TASK_FILE_COLUMNS = ("task_id", "kind", "site_name", "town", "easting", "northing", "longitude", "latitude")
@@ -137,20 +147,47 @@ _SEASON_PEAK_DOY = 196  # mid-July (0 = 1 January)
 # Day-of-week multipliers, Monday..Sunday (normalised to mean 1 below).
 _WEEKDAY = np.array([0.90, 0.88, 0.92, 0.97, 1.12, 1.25, 0.96])
 # Hour-of-day weights 00..23: evening-heavy, low before dawn.
-_HOURS = np.array([3.0, 2.2, 1.6, 1.1, 0.8, 0.7, 0.9, 1.3, 1.8, 2.2, 2.6, 3.0,
-                   3.4, 3.6, 3.9, 4.6, 5.3, 6.0, 6.6, 7.0, 7.0, 6.6, 5.6, 4.3])
+_HOURS = np.array(
+    [3.0, 2.2, 1.6, 1.1, 0.8, 0.7, 0.9, 1.3, 1.8, 2.2, 2.6, 3.0, 3.4, 3.6, 3.9, 4.6, 5.3, 6.0, 6.6, 7.0, 7.0, 6.6, 5.6, 4.3]
+)
 _LATTICE_M = 50.0
 _JITTER_M = 24.0
 _BUFFER_WIDTH_M = 400.0
 
 # police.uk-style "On or near ..." labels, picked per map point.
 _STREETS = (
-    "High Street", "Market Place", "Station Road", "Church Street", "Park Road", "Queen Street",
-    "King Street", "Victoria Road", "Mill Lane", "The Green", "Chapel Street", "Bridge Street",
-    "School Lane", "New Road", "Green Lane", "Albert Street", "Main Road", "Church Lane",
-    "North Street", "South Street", "Derby Road", "Chesterfield Road", "Nottingham Road",
-    "Manor Road", "Springfield Road", "Hall Lane", "Supermarket", "Parking Area",
-    "Shopping Area", "Sports/Recreation Area", "Petrol Station", "Further/Higher Educational Building",
+    "High Street",
+    "Market Place",
+    "Station Road",
+    "Church Street",
+    "Park Road",
+    "Queen Street",
+    "King Street",
+    "Victoria Road",
+    "Mill Lane",
+    "The Green",
+    "Chapel Street",
+    "Bridge Street",
+    "School Lane",
+    "New Road",
+    "Green Lane",
+    "Albert Street",
+    "Main Road",
+    "Church Lane",
+    "North Street",
+    "South Street",
+    "Derby Road",
+    "Chesterfield Road",
+    "Nottingham Road",
+    "Manor Road",
+    "Springfield Road",
+    "Hall Lane",
+    "Supermarket",
+    "Parking Area",
+    "Shopping Area",
+    "Sports/Recreation Area",
+    "Petrol Station",
+    "Further/Higher Educational Building",
 )
 
 # Reparative task sites: (anchor = hotspot id or town, kind, site name). Generic names only.
@@ -202,23 +239,48 @@ _REFERRAL_PLATEAU_PER_MONTH = 138.0
 _REFERRAL_RAMP_DAYS = 458  # start level to plateau (July 2023 -> October 2024 by default)
 _REFERRAL_START_LEVEL = 0.28
 _REFERRAL_WEEKDAY = np.array([1.12, 1.10, 1.08, 1.06, 1.04, 0.82, 0.70])
-_REFERRAL_HOURS = np.array([0, 0, 0, 0, 0, 0, 0, 0.5, 2.0, 3.0, 3.2, 3.2,
-                            3.0, 3.0, 3.0, 3.2, 3.4, 3.2, 2.8, 2.4, 2.0, 1.4, 0.8, 0.3])
+_REFERRAL_HOURS = np.array(
+    [0, 0, 0, 0, 0, 0, 0, 0.5, 2.0, 3.0, 3.2, 3.2, 3.0, 3.0, 3.0, 3.2, 3.4, 3.2, 2.8, 2.4, 2.0, 1.4, 0.8, 0.3]
+)
 _HOTSPOT_SHARE = 0.75  # referrals located around hotspots (rest: town diffuse)
 _TREATED_REFERRAL_WEIGHT = 3.0
 _YOUTH_SHARE = 0.35
 _REPEAT_PROB = 0.105  # chance a referral belongs to someone referred before
 _OFFENCE_P = {
-    "youth": {"anti-social behaviour": 0.38, "criminal damage": 0.20, "public order": 0.12, "shop theft": 0.12,
-              "harassment": 0.08, "cannabis possession": 0.08, "drunk and disorderly": 0.02},
-    "adult": {"anti-social behaviour": 0.24, "public order": 0.17, "shop theft": 0.18, "criminal damage": 0.12,
-              "cannabis possession": 0.11, "harassment": 0.08, "drunk and disorderly": 0.10},
+    "youth": {
+        "anti-social behaviour": 0.38,
+        "criminal damage": 0.20,
+        "public order": 0.12,
+        "shop theft": 0.12,
+        "harassment": 0.08,
+        "cannabis possession": 0.08,
+        "drunk and disorderly": 0.02,
+    },
+    "adult": {
+        "anti-social behaviour": 0.24,
+        "public order": 0.17,
+        "shop theft": 0.18,
+        "criminal damage": 0.12,
+        "cannabis possession": 0.11,
+        "harassment": 0.08,
+        "drunk and disorderly": 0.10,
+    },
 }
 _ROUTE_P = {
-    "youth": {"community resolution": 0.50, "acceptable behaviour contract": 0.20, "asb warning letter": 0.15,
-              "conditional caution": 0.10, "voluntary control order": 0.05},
-    "adult": {"community resolution": 0.55, "conditional caution": 0.20, "asb warning letter": 0.10,
-              "acceptable behaviour contract": 0.08, "voluntary control order": 0.07},
+    "youth": {
+        "community resolution": 0.50,
+        "acceptable behaviour contract": 0.20,
+        "asb warning letter": 0.15,
+        "conditional caution": 0.10,
+        "voluntary control order": 0.05,
+    },
+    "adult": {
+        "community resolution": 0.55,
+        "conditional caution": 0.20,
+        "asb warning letter": 0.10,
+        "acceptable behaviour contract": 0.08,
+        "voluntary control order": 0.07,
+    },
 }
 _VOLUNTARY_ROUTES = ("asb warning letter", "acceptable behaviour contract", "voluntary control order")
 _VICTIM_OFFENCES = ("anti-social behaviour", "harassment", "criminal damage", "shop theft", "public order")
@@ -233,7 +295,6 @@ _CONTACT_48H_P = 0.935  # drawn; office hours push ~2.5 points past 48 h, realis
 _BOOK_FAST_P = 0.93
 _LOCAL_TASK_P = 0.89
 _LOCAL_TASK_M = 2000.0
-
 
 
 # --------------------------------------------------------------------------------------------
@@ -253,9 +314,19 @@ def _number(value: Any, name: str, lo: float, hi: float, *, lo_open: bool = Fals
     return validation.number(value, name, low=lo, high=hi, low_open=lo_open, high_open=hi_open)
 
 
-def _validate(seed: Any, start: Any, end: Any, scheme_start: Any, effect: Any, displacement: Any,
-              ramp_days: Any, trend_per_year: Any, volume_scale: Any, referral_scale: Any,
-              treated: Iterable[str] | None) -> dict[str, Any]:
+def _validate(
+    seed: Any,
+    start: Any,
+    end: Any,
+    scheme_start: Any,
+    effect: Any,
+    displacement: Any,
+    ramp_days: Any,
+    trend_per_year: Any,
+    volume_scale: Any,
+    referral_scale: Any,
+    treated: Iterable[str] | None,
+) -> dict[str, Any]:
     validation.seed(seed, optional=False)
     m0, m1 = _month(start, "start"), _month(end, "end")
     if m1 < m0:
@@ -264,8 +335,7 @@ def _validate(seed: Any, start: Any, end: Any, scheme_start: Any, effect: Any, d
     first, data_end = m0.astype("M8[D]"), (m1 + 1).astype("M8[D]")
     if not (first < s < data_end):
         raise ParameterError(
-            f"`scheme_start` ({scheme_start}) must fall inside the data period {start}..{end}; "
-            "move it or widen `start`/`end`."
+            f"`scheme_start` ({scheme_start}) must fall inside the data period {start}..{end}; move it or widen `start`/`end`."
         )
     validation.whole(ramp_days, "ramp_days", low=0, high=365, unit="days")
     names = [h.id for h in HOTSPOTS]
@@ -277,7 +347,9 @@ def _validate(seed: Any, start: Any, end: Any, scheme_start: Any, effect: Any, d
         treated_ids = [str(t) for t in treated]
         unknown = [t for t in treated_ids if t not in names]
         if unknown:
-            raise ParameterError(f"`treated` has unknown hotspot id(s) {unknown}; choose from `hotspots.demo.HOTSPOTS` (e.g. 'derby-centre').")
+            raise ParameterError(
+                f"`treated` has unknown hotspot id(s) {unknown}; choose from `hotspots.demo.HOTSPOTS` (e.g. 'derby-centre')."
+            )
         if len(set(treated_ids)) != len(treated_ids):
             raise ParameterError("`treated` lists a hotspot twice; give each id once.")
     return {
@@ -293,7 +365,6 @@ def _validate(seed: Any, start: Any, end: Any, scheme_start: Any, effect: Any, d
         "referral_scale": _number(referral_scale, "referral_scale", 0.0, 20.0, lo_open=True),
         "treated": [t for t in names if t in treated_ids],  # model order, not caller order
     }
-
 
 
 # --------------------------------------------------------------------------------------------
@@ -424,6 +495,7 @@ def _gauss_part(cx: float, cy: float, sd: float, radius: float, *, inside: bool)
         r = sd * np.sqrt(-2.0 * np.log(u))
         a = rng.uniform(0.0, 2.0 * np.pi, k)
         return cx + r * np.cos(a), cy + r * np.sin(a)
+
     return draw
 
 
@@ -437,6 +509,7 @@ def _ring(cx: float, cy: float, r0: float, r1: float):
         r = np.sqrt(rng.uniform(r0 * r0, r1 * r1, k))
         a = rng.uniform(0.0, 2.0 * np.pi, k)
         return cx + r * np.cos(a), cy + r * np.sin(a)
+
     return draw
 
 
@@ -447,5 +520,3 @@ def _uniform(bounds: Sequence[float]):
 
 def _town_sd(pop: float) -> float:
     return float(np.clip(1500.0 * (pop / 20000.0) ** 0.3, 1500.0, 3000.0))
-
-

@@ -48,8 +48,17 @@ from ._model import (
 )
 
 
-def _referrals(rng: np.random.Generator, p: dict[str, Any], area, hs_records, town_xy, town_pop,
-               tasks: gpd.GeoDataFrame, sched: np.datetime64, data_end: np.datetime64):
+def _referrals(
+    rng: np.random.Generator,
+    p: dict[str, Any],
+    area,
+    hs_records,
+    town_xy,
+    town_pop,
+    tasks: gpd.GeoDataFrame,
+    sched: np.datetime64,
+    data_end: np.datetime64,
+):
     """Referrals into the scheme (person-level, pseudonymised)."""
     days = np.arange(sched, data_end, dtype="M8[D]")
     since = (days - sched).astype("int64").astype(float)
@@ -103,7 +112,7 @@ def _referrals(rng: np.random.Generator, p: dict[str, Any], area, hs_records, to
             lxy = np.array(last_xy)
             gap = referred[i] - lt
             d2 = (lxy[:, 0] - rx[i]) ** 2 + (lxy[:, 1] - ry[i]) ** 2
-            ok = np.flatnonzero((gap >= two_weeks) & (gap <= one_year) & (d2 <= 3000.0 ** 2) & (np.array(n_refs) < 3))
+            ok = np.flatnonzero((gap >= two_weeks) & (gap <= one_year) & (d2 <= 3000.0**2) & (np.array(n_refs) < 3))
             if ok.size:
                 chosen = int(ok[min(int(pick_draw[i] * ok.size), ok.size - 1)])
         if chosen < 0:
@@ -203,7 +212,8 @@ def _referrals(rng: np.random.Generator, p: dict[str, Any], area, hs_records, to
         prev = last_by_person.get(int(person[i]))
         if prev is not None:
             window_end = (referred[prev].astype("M8[M]") + FOLLOW_UP_MONTHS).astype("M8[m]") + (
-                referred[prev] - referred[prev].astype("M8[M]").astype("M8[m]"))
+                referred[prev] - referred[prev].astype("M8[M]").astype("M8[m]")
+            )
             if referred[i] <= window_end:
                 forced[prev] = True
         last_by_person[int(person[i])] = i
@@ -212,7 +222,11 @@ def _referrals(rng: np.random.Generator, p: dict[str, Any], area, hs_records, to
     others = eligible[~forced[eligible]]
     k_more = max(0, k_re - f_el.size)
     w_re = np.where(outcome[others] == "completed", 1.0, 2.0) * np.where(age[others] == "youth", 1.2, 1.0)
-    extra = rng.choice(others, size=min(k_more, others.size), replace=False, p=w_re / w_re.sum()) if k_more and others.size else np.empty(0, dtype=np.int64)
+    extra = (
+        rng.choice(others, size=min(k_more, others.size), replace=False, p=w_re / w_re.sum())
+        if k_more and others.size
+        else np.empty(0, dtype=np.int64)
+    )
     reoff[eligible] = False
     reoff[f_el] = True
     reoff[extra] = True
@@ -287,5 +301,3 @@ def _referrals(rng: np.random.Generator, p: dict[str, Any], area, hs_records, to
         "person_ref_salt": DEMO_SALT,
     }
     return referrals, truth
-
-

@@ -88,10 +88,21 @@ def write_demo(out_dir: str | Path, seed: int = 0, **kwargs: Any) -> dict[str, P
         "ground_truth": out / "ground_truth.json",
         "readme": out / "README.md",
     }
-    _write_csv(paths["incidents"], INCIDENT_FILE_COLUMNS, [
-        inc["incident_id"].tolist(), np.datetime_as_string(inc["month"].to_numpy(dtype="M8[M]")).tolist(), _iso(inc["occurred"]), inc["category"].tolist(),
-        inc["location"].tolist(), _fmt6(ilon), _fmt6(ilat), _fmt_int(ix), _fmt_int(iy),
-    ])
+    _write_csv(
+        paths["incidents"],
+        INCIDENT_FILE_COLUMNS,
+        [
+            inc["incident_id"].tolist(),
+            np.datetime_as_string(inc["month"].to_numpy(dtype="M8[M]")).tolist(),
+            _iso(inc["occurred"]),
+            inc["category"].tolist(),
+            inc["location"].tolist(),
+            _fmt6(ilon),
+            _fmt6(ilat),
+            _fmt_int(ix),
+            _fmt_int(iy),
+        ],
+    )
 
     ref = data.referrals
     rx, ry = ref.geometry.x.to_numpy(), ref.geometry.y.to_numpy()
@@ -119,10 +130,20 @@ def write_demo(out_dir: str | Path, seed: int = 0, **kwargs: Any) -> dict[str, P
     tk = data.tasks
     tx, ty = tk.geometry.x.to_numpy(), tk.geometry.y.to_numpy()
     tlon, tlat = to_wgs.transform(tx, ty)
-    _write_csv(paths["tasks"], TASK_FILE_COLUMNS, [
-        tk["task_id"].tolist(), tk["kind"].tolist(), tk["site_name"].tolist(), tk["town"].tolist(),
-        _fmt_int(tx), _fmt_int(ty), _fmt6(tlon), _fmt6(tlat),
-    ])
+    _write_csv(
+        paths["tasks"],
+        TASK_FILE_COLUMNS,
+        [
+            tk["task_id"].tolist(),
+            tk["kind"].tolist(),
+            tk["site_name"].tolist(),
+            tk["town"].tolist(),
+            _fmt_int(tx),
+            _fmt_int(ty),
+            _fmt6(tlon),
+            _fmt6(tlat),
+        ],
+    )
 
     with open(paths["ground_truth"], "w", encoding="utf-8", newline="\n") as f:
         json.dump(data.ground_truth, f, indent=2, ensure_ascii=False)
@@ -152,7 +173,7 @@ def _readme(data: DemoData) -> str:
         "| file | rows | content |",
         "|---|---|---|",
         f"| `incidents.csv` | {len(inc):,} | ASB incidents {p['start']} to {p['end']}: `incident_id`, `month` (YYYY-MM), "
-        "`occurred` (local time, ISO 8601), `category`, `location` (\"On or near ...\"), `longitude`, `latitude` "
+        '`occurred` (local time, ISO 8601), `category`, `location` ("On or near ..."), `longitude`, `latitude` '
         "(WGS84, 6 dp), `easting`, `northing` (British National Grid, whole metres) |",
         f"| `referrals.csv` | {len(ref):,} | Referrals into the immediate-justice scheme from {p['scheme_start']}: "
         "the canonical referral columns (`referral_id`, `person_ref`, `referred_at`, `offence`, `route`, `age_group`, "
@@ -221,4 +242,3 @@ def _readme(data: DemoData) -> str:
         "",
     ]
     return "\n".join(lines)
-

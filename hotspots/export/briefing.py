@@ -5,7 +5,8 @@ periods side by side on the same colour scale, with the change classes as an opt
 panel. Every image carries a title, the period, the data source, a legend with units, a scale
 bar in kilometres, a north arrow, the attribution (the Open Government Licence line for
 police.uk data, "Synthetic demo data" for the demo), a caption with the parameters (cell size,
-bandwidth, distance band, alpha, FDR), town labels (GeoNames places for real data, the demo's towns for the demo), and the study-area
+bandwidth, distance band, alpha, FDR), town labels (GeoNames places for real data, the demo's
+towns for the demo), and the study-area
 outline. Person-level counts (referrals per hotspot area) come from the disclosure-controlled
 display tables: counts 1–4 are shown as ``"<5"``.
 
@@ -89,6 +90,7 @@ __all__ = [
     "CHANGE_COLOURS",
     "DENSITY_CMAP",
 ]
+
 
 # =============================================================================== result types
 @dataclass(frozen=True)
@@ -179,8 +181,9 @@ SIZE_RANGE_IN = (3.0, 60.0)
 MAX_PIXELS = 200e6
 
 
-def check_image_options(out_path: Any, dpi: Any, size_in: Any, *, new_folders: bool = True) -> tuple[Path, str, float,
-                                                                                                     tuple[float, float]]:
+def check_image_options(
+    out_path: Any, dpi: Any, size_in: Any, *, new_folders: bool = True
+) -> tuple[Path, str, float, tuple[float, float]]:
     """Check where and how large a briefing image is to be; ``(path, format, dpi, (width, height))``.
 
     The rules :func:`briefing_map` and :func:`briefing_before_after` apply, for callers that
@@ -300,7 +303,7 @@ def briefing_map(
     ctx = DrawContext(an, fig, scale, area_union(an), src)
 
     margin = 0.3 * scale
-    header_h = (0.35 + ctx.fs(15) / 72 * 1.3 + ctx.fs(9.5) / 72 * 1.3)
+    header_h = 0.35 + ctx.fs(15) / 72 * 1.3 + ctx.fs(9.5) / 72 * 1.3
     footer_h = footer_height(ctx, W, margin, basemap)
     landscape = W >= H
     if landscape:
@@ -317,8 +320,15 @@ def briefing_map(
     extent = fit_extent(ctx.area_geom.bounds, mw, mh)
     ax = inch_axes(fig, mx, my, mw, mh)
 
-    bm, reason = fetch_basemap(extent, int(mw * dpi_f), int(mh * dpi_f), basemap=basemap, attribution=basemap_attribution,
-                               timeout=basemap_timeout, crs=an.grid.crs.to_epsg() or 27700)
+    bm, reason = fetch_basemap(
+        extent,
+        int(mw * dpi_f),
+        int(mh * dpi_f),
+        basemap=basemap,
+        attribution=basemap_attribution,
+        timeout=basemap_timeout,
+        crs=an.grid.crs.to_epsg() or 27700,
+    )
     if basemap != "none":
         ctx.notes.append(reason)
     prepare_map_axes(ctx, ax, extent, bm, basemap_muted)
@@ -344,8 +354,10 @@ def briefing_map(
     period = period_text or _period_of(an)
     n_areas = an.areas.n_areas
     force = force_of(an)
-    sub = (f"{force.name + '  ·  ' if force is not None else ''}{period}  ·  {len(an.incidents):,} incidents  ·  "
-           f"{n_areas} hotspot area{'s' if n_areas != 1 else ''}")
+    sub = (
+        f"{force.name + '  ·  ' if force is not None else ''}{period}  ·  {len(an.incidents):,} incidents  ·  "
+        f"{n_areas} hotspot area{'s' if n_areas != 1 else ''}"
+    )
     header(ctx, (W, H), margin, ttl, sub)
 
     px, py, pw, ph = panel_rect
@@ -365,9 +377,17 @@ def briefing_map(
         right.heading("Method", size=8.5)
         right.para(method_text(an), size=6.3, gap=0.1)
     if not suppress and an.linkage is not None:
-        fig.text(1 - margin / W, 1 - 0.2 / H, "NOT FOR PUBLICATION: unsuppressed counts", fontsize=ctx.fs(9),
-                 color=style.GI_CLASS_COLOURS["hot 99%"],
-                 fontweight="bold", ha="right", va="top", **PLAIN_TEXT)
+        fig.text(
+            1 - margin / W,
+            1 - 0.2 / H,
+            "NOT FOR PUBLICATION: unsuppressed counts",
+            fontsize=ctx.fs(9),
+            color=style.GI_CLASS_COLOURS["hot 99%"],
+            fontweight="bold",
+            ha="right",
+            va="top",
+            **PLAIN_TEXT,
+        )
     footer(ctx, fig, (W, H), margin, bm.attribution if bm is not None else "")
     return _save(ctx, path, fmt, dpi_f, (W, H), layer, [(ttl, ax, extent)], bm, t0)
 
@@ -381,8 +401,17 @@ def _period_of(an: Any) -> str:
     return period_text(an.incidents)
 
 
-def _save(ctx: DrawContext, path: Path, fmt: str, dpi: float, size_in: tuple[float, float], layer: str,
-          maps: list[tuple[str, Any, tuple[float, float, float, float]]], bm: Any, t0: float) -> BriefingImage:
+def _save(
+    ctx: DrawContext,
+    path: Path,
+    fmt: str,
+    dpi: float,
+    size_in: tuple[float, float],
+    layer: str,
+    maps: list[tuple[str, Any, tuple[float, float, float, float]]],
+    bm: Any,
+    t0: float,
+) -> BriefingImage:
     from .. import __version__
 
     fig = ctx.fig
@@ -401,8 +430,9 @@ def _save(ctx: DrawContext, path: Path, fmt: str, dpi: float, size_in: tuple[flo
     panels = []
     for title, ax, extent in maps:
         pos = ax.get_position()
-        panels.append(MapPanel(title, tuple(float(v) for v in extent),
-                               (pos.x0 * Wpx, (1 - pos.y1) * Hpx, pos.x1 * Wpx, (1 - pos.y0) * Hpx)))
+        panels.append(
+            MapPanel(title, tuple(float(v) for v in extent), (pos.x0 * Wpx, (1 - pos.y1) * Hpx, pos.x1 * Wpx, (1 - pos.y0) * Hpx))
+        )
     texts = tuple(t.get_text() for t in fig.findobj(matplotlib.text.Text) if t.get_text())
     return BriefingImage(
         path=path,
@@ -518,8 +548,15 @@ def briefing_before_after(
     y_map = footer_h + (avail_h - ph) / 2
     extent = fit_extent(ctx.area_geom.bounds, pw, ph)
 
-    bm, reason = fetch_basemap(extent, int(pw * dpi_f), int(ph * dpi_f), basemap=basemap, attribution=basemap_attribution,
-                               timeout=basemap_timeout, crs=an.grid.crs.to_epsg() or 27700)
+    bm, reason = fetch_basemap(
+        extent,
+        int(pw * dpi_f),
+        int(ph * dpi_f),
+        basemap=basemap,
+        attribution=basemap_attribution,
+        timeout=basemap_timeout,
+        crs=an.grid.crs.to_epsg() or 27700,
+    )
     if basemap != "none":
         ctx.notes.append(reason)
     dgrid = display_grid(an, display_cell_m, ctx.area_geom)
@@ -527,8 +564,14 @@ def briefing_before_after(
     ch = an.change_cells
     # Density per month: the one rule (hotspots.summaries.before_after_density), counting the
     # incidents and months the change test counted (the same calendar months when it compared them).
-    dens = before_after_density(pts, grid, ch if ch is not None else (before_p, after_p), bandwidth=float(an.density.bandwidth_m),
-                                kernel=an.density.kernel, quantile=100.0)
+    dens = before_after_density(
+        pts,
+        grid,
+        ch if ch is not None else (before_p, after_p),
+        bandwidth=float(an.density.bandwidth_m),
+        kernel=an.density.kernel,
+        quantile=100.0,
+    )
     rate_b, rate_a = np.asarray(dens.before.values, dtype=float), np.asarray(dens.after.values, dtype=float)
     months_b, months_a = dens.months_before, dens.months_after
     if dgrid is not None:
@@ -558,8 +601,10 @@ def briefing_before_after(
             classes[t["row"].to_numpy(), t["col"].to_numpy()] = t["change_class"].astype(str).to_numpy(dtype=object)
             grid_image(ctx, ax, an.grid, rgba_from_classes(classes, CHANGE_COLOURS, 0.85))
             s = ch.summary()
-            panel_title = (f"Change, after vs before (exact Poisson test)\ncells: {int(s.get('significant fall', 0)):,} fall, "
-                           f"{int(s.get('significant rise', 0)):,} rise")
+            panel_title = (
+                f"Change, after vs before (exact Poisson test)\ncells: {int(s.get('significant fall', 0)):,} fall, "
+                f"{int(s.get('significant rise', 0)):,} rise"
+            )
             if an.change_areas is not None:
                 sa = an.change_areas.summary()
                 panel_title += f"; areas: {int(sa.get('significant fall', 0))} fall, {int(sa.get('significant rise', 0))} rise"
@@ -603,11 +648,14 @@ def briefing_before_after(
             f"{int(s_areas.get('significant fall', 0))} with a significant fall, "
             f"{int(s_areas.get('significant rise', 0))} with a "
             f"significant rise, {int(s_areas.get('no change', 0))} without a significant change (of {an.areas.n_areas}).",
-            size=7.0, colour=INK,
+            size=7.0,
+            colour=INK,
         )
     leg.heading("Method", size=8.0)
-    method = (f"{an.caption()}. Change: incidents per month in each period compared by an exact conditional Poisson "
-              f"test per cell and per hotspot area{' with FDR' if an.settings.fdr else ''}.")
+    method = (
+        f"{an.caption()}. Change: incidents per month in each period compared by an exact conditional Poisson "
+        f"test per cell and per hotspot area{' with FDR' if an.settings.fdr else ''}."
+    )
     if dgrid is not None:
         method += f" Density drawn on a {dgrid.cell_size:g} m display lattice."
     leg.para(method, size=6.3, gap=0)
@@ -615,8 +663,10 @@ def briefing_before_after(
     subject = subject_text(pts)
     ttl = title or f"{subject}: before and after"
     force = force_of(an)
-    sub = (f"{force.name + '  ·  ' if force is not None else ''}{period_range_text(before_p)}  vs  {period_range_text(after_p)}  ·  "
-           f"scheme start {an.settings.scheme_start}")
+    sub = (
+        f"{force.name + '  ·  ' if force is not None else ''}{period_range_text(before_p)}  vs  {period_range_text(after_p)}  ·  "
+        f"scheme start {an.settings.scheme_start}"
+    )
     header(ctx, (W, H), margin, ttl, sub)
     footer(ctx, fig, (W, H), margin, bm.attribution if bm is not None else "")
     return _save(ctx, path, fmt, dpi_f, (W, H), "before-after", maps, bm, t0)

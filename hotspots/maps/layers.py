@@ -413,6 +413,7 @@ def geojson_layer(
     data = {"type": "FeatureCollection", "features": features}
 
     if base_style is None:
+
         def style_function(f: dict) -> dict:
             return f["properties"]["_style"]
     else:
@@ -604,11 +605,14 @@ def marker_cluster(
     tips = [format_value(v, formats.get(tooltip_field)) for v in keep[tooltip_field].tolist()] if tooltip_field else [""] * n
     value_cols = [[format_value(v, formats.get(f)) for v in keep[f].tolist()] for f in popup_fields]
     lats, lons = ll[:, 1].tolist(), ll[:, 0].tolist()
-    rows = [
-        [lats[i], lons[i], colour_idx[i], dot_labels[i], tips[i], *(col[i] for col in value_cols)] for i in range(n)
-    ]
+    rows = [[lats[i], lons[i], colour_idx[i], dot_labels[i], tips[i], *(col[i] for col in value_cols)] for i in range(n)]
 
-    callback = _CLUSTER_CALLBACK % {"colours": js_json(palette), "labels": js_json(labels), "size": int(size), "table": POPUP_TABLE_JS}
+    callback = _CLUSTER_CALLBACK % {
+        "colours": js_json(palette),
+        "labels": js_json(labels),
+        "size": int(size),
+        "table": POPUP_TABLE_JS,
+    }
     options: dict[str, Any] = {}
     if disable_clustering_at_zoom is not None:
         options["disableClusteringAtZoom"] = int(disable_clustering_at_zoom)

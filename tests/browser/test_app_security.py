@@ -54,7 +54,8 @@ INERT_JS = """() => ({
     onerror: [...document.querySelectorAll('*')].filter(e => e.hasAttribute && e.hasAttribute('onerror')).length,
     jslinks: [...document.querySelectorAll('a[href]')].filter(a => /^\\s*javascript:/i.test(a.getAttribute('href'))).length,
     // raw (unescaped) payload text inside an inline script: data pasted into code unescaped
-    scripts: [...document.querySelectorAll('script')].filter(s => !s.src && /<script>window\\.__pwned|onerror="window/.test(s.textContent)).length,
+    scripts: [...document.querySelectorAll('script')]
+      .filter(s => !s.src && /<script>window\\.__pwned|onerror="window/.test(s.textContent)).length,
 })"""
 
 
@@ -88,17 +89,34 @@ def payload_files() -> tuple[bytes, bytes, bytes]:
     for i, (month, lon, lat) in enumerate(zip(part["month"].dt.strftime("%Y-%m"), ll.geometry.x, ll.geometry.y)):
         p = PAYLOADS[i % len(PAYLOADS)]
         category = "Anti-social behaviour" if i % 10 else p  # payload categories: dropped as not ASB
-        w.writerow(["", month, "Derbyshire Constabulary", p, f"{lon:.6f}", f"{lat:.6f}", f"On or near {p}", "E01000001", p, category, p, p])
+        w.writerow(
+            [
+                "",
+                month,
+                "Derbyshire Constabulary",
+                p,
+                f"{lon:.6f}",
+                f"{lat:.6f}",
+                f"On or near {p}",
+                "E01000001",
+                p,
+                category,
+                p,
+                p,
+            ]
+        )
     incidents = buf.getvalue().encode("utf-8")
 
     tasks = d.tasks[_in_box(d.tasks)]
-    t = pd.DataFrame({
-        "task_id": tasks["task_id"].tolist() + ["TX"],
-        "kind": tasks["kind"].tolist() + [PAYLOADS[0]],  # an unknown kind: its warning quotes it
-        "site_name": site_names(len(tasks)) + ["bad kind"],
-        "easting": tasks.geometry.x.tolist() + [430_000.0],
-        "northing": tasks.geometry.y.tolist() + [336_000.0],
-    })
+    t = pd.DataFrame(
+        {
+            "task_id": tasks["task_id"].tolist() + ["TX"],
+            "kind": tasks["kind"].tolist() + [PAYLOADS[0]],  # an unknown kind: its warning quotes it
+            "site_name": site_names(len(tasks)) + ["bad kind"],
+            "easting": tasks.geometry.x.tolist() + [430_000.0],
+            "northing": tasks.geometry.y.tolist() + [336_000.0],
+        }
+    )
     refs = d.referrals[_in_box(d.referrals) & d.referrals["task_id"].isin(set(tasks["task_id"]))]
     r = pd.DataFrame(refs.drop(columns="geometry"))
     r["easting"], r["northing"] = refs.geometry.x, refs.geometry.y
@@ -176,7 +194,9 @@ OPEN_ALL_JS = """async () => {
     const markers = [];
     let missing = 0;
     const views = [];
-    const text = o => { const el = o && o.getElement && o.getElement(); if (!el) { missing++; return null; } return el.innerText; };
+    const text = o => {
+      const el = o && o.getElement && o.getElement(); if (!el) { missing++; return null; } return el.innerText;
+    };
     for (const c of clusters) {
         for (const m of c.getLayers()) {
             markers.push(m);
@@ -196,7 +216,9 @@ OPEN_ALL_JS = """async () => {
         }
     }
     const others = [];
-    map_div.eachLayer(l => { if (!markers.includes(l) && typeof l.getTooltip === 'function' && l.getTooltip() && l.getLatLngs) others.push(l); });
+    map_div.eachLayer(l => {
+      if (!markers.includes(l) && typeof l.getTooltip === 'function' && l.getTooltip() && l.getLatLngs) others.push(l);
+    });
     for (const l of others) {
         l.openTooltip();
         await sleep(5);
@@ -238,16 +260,29 @@ def test_script_payloads_in_uploaded_data_never_run(app, tmp_path):
     # One file at a time, each once the previous one's load report is shown.
     uploader(page, "Reparative task sites").set_input_files({"name": TASK_FILE, "mimeType": "text/csv", "buffer": tasks})
     wait_until(page, "task-site load report", lambda: visible_text(page, "tasks: " + TASK_FILE), st_page=st_page)
-    uploader(page, "Referrals into the scheme").set_input_files({"name": REFERRAL_FILE, "mimeType": "text/csv", "buffer": referrals})
+    uploader(page, "Referrals into the scheme").set_input_files(
+        {"name": REFERRAL_FILE, "mimeType": "text/csv", "buffer": referrals}
+    )
     wait_until(page, "referral load report", lambda: visible_text(page, "referrals: " + REFERRAL_FILE), st_page=st_page)
     uploader(page, "Incidents").set_input_files({"name": INCIDENT_FILE, "mimeType": "text/csv", "buffer": incidents})
 
     # The files become the data in use (the incidents' file name is in the sidebar).
-    wait_until(page, "uploaded data in use", lambda: page.locator('[data-testid="stSidebar"]').get_by_text(INCIDENT_FILE, exact=False).count(),
-               st_page=st_page)
-    wait_until(page, "three load reports", lambda: all(visible_text(page, n) for n in (INCIDENT_FILE, REFERRAL_FILE, TASK_FILE)), st_page=st_page)
+    wait_until(
+        page,
+        "uploaded data in use",
+        lambda: page.locator('[data-testid="stSidebar"]').get_by_text(INCIDENT_FILE, exact=False).count(),
+        st_page=st_page,
+    )
+    wait_until(
+        page,
+        "three load reports",
+        lambda: all(visible_text(page, n) for n in (INCIDENT_FILE, REFERRAL_FILE, TASK_FILE)),
+        st_page=st_page,
+    )
     # 3,000 rows, 300 with payload categories (not ASB) dropped
-    wait_until(page, "the uploaded incidents analysed", lambda: metrics(page).get("Incidents analysed") == "2,700", st_page=st_page)
+    wait_until(
+        page, "the uploaded incidents analysed", lambda: metrics(page).get("Incidents analysed") == "2,700", st_page=st_page
+    )
     # The load report's warnings quote the bad values literally (escaped markdown, not HTML).
     assert visible_text(page, "e.g. '<script>window.__pwned=1</script>'") >= 1
     assert visible_text(page, "e.g. '{{7*7}}'") >= 1
@@ -261,8 +296,11 @@ def test_script_payloads_in_uploaded_data_never_run(app, tmp_path):
     page.get_by_text("Show referral → task flows").click()  # the flows layer (its tooltips name the task site)
     frame = st_page.wait_for_map((".leaflet-container", ".leaflet-marker-icon"), timeout_s=STEP_S)
     # The flows layer arrives once the scheme's figures are protected (the map itself does not wait for that).
-    frame.wait_for_function("[...document.querySelectorAll('.leaflet-control-layers-overlays label')]"
-                            ".some(l => l.textContent.includes('Referral → task'))", timeout=STEP_S * 1000)
+    frame.wait_for_function(
+        "[...document.querySelectorAll('.leaflet-control-layers-overlays label')]"
+        ".some(l => l.textContent.includes('Referral → task'))",
+        timeout=STEP_S * 1000,
+    )
     frame.wait_for_function("document.querySelectorAll('.leaflet-overlay-pane path').length > 0", timeout=60_000)
     found = frame.evaluate(OPEN_ALL_JS)
     texts = [t for _, t in found["texts"]]
@@ -321,16 +359,20 @@ def test_script_payloads_in_uploaded_data_never_run(app, tmp_path):
     wait_until(page, "data tab", lambda: visible_text(page, "Data in use"), st_page=st_page)
     # The file names show literally in the reports (markdown and HTML both inert).
     for name in (INCIDENT_FILE, REFERRAL_FILE, TASK_FILE):
-        wait_until(page, f"the file name {name} shown literally", lambda: visible_text(page, name), st_page=st_page)
+        wait_until(page, f"the file name {name} shown literally", lambda name=name: visible_text(page, name), st_page=st_page)
     assert visible_text(page, "<script>window.__pwned=1</script>{{7*7}}.csv") >= 1  # not "49"
     assert_inert(st_page, "Data tab at the end")
     st_page.timings["whole_test_s"] = time.perf_counter() - t0
-    print(f"\n[security] uploads and every tab checked in {st_page.timings['whole_test_s']:.1f} s "
-          f"({found['markers']} markers, {found['paths']} lines opened)")
+    print(
+        f"\n[security] uploads and every tab checked in {st_page.timings['whole_test_s']:.1f} s "
+        f"({found['markers']} markers, {found['paths']} lines opened)"
+    )
 
 
 # --------------------------------------------------------------------------- XSRF over HTTP
-def _request(url: str, method: str, *, headers: dict[str, str] | None = None, body: bytes = b"") -> tuple[int, str, dict[str, str]]:
+def _request(
+    url: str, method: str, *, headers: dict[str, str] | None = None, body: bytes = b""
+) -> tuple[int, str, dict[str, str]]:
     import urllib.error
     import urllib.request
 
@@ -352,8 +394,10 @@ def test_upload_endpoint_refuses_requests_without_the_xsrf_token(streamlit_serve
     base = streamlit_server(APP)
     url = f"{base}/_stcore/upload_file/not-a-session/file-1"
     boundary = "hotspotsboundary"
-    body = (f"--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"x.csv\"\r\n"
-            f"Content-Type: text/csv\r\n\r\na,b\n1,2\n\r\n--{boundary}--\r\n").encode()
+    body = (
+        f'--{boundary}\r\nContent-Disposition: form-data; name="file"; filename="x.csv"\r\n'
+        f"Content-Type: text/csv\r\n\r\na,b\n1,2\n\r\n--{boundary}--\r\n"
+    ).encode()
     form = {"Content-Type": f"multipart/form-data; boundary={boundary}", "Origin": "http://evil.example"}
 
     status, text, _ = _request(url, "PUT", headers=form, body=body)
@@ -369,8 +413,12 @@ def test_upload_endpoint_refuses_requests_without_the_xsrf_token(streamlit_serve
     assert status == 200 and cookie is not None, headers
     token = cookie.split(";", 1)[0].split("=", 1)[1].strip('"')
     # A forged token that does not match the cookie: refused.
-    status, text, _ = _request(url, "PUT", headers={**form, "Cookie": f"_streamlit_xsrf={token}", "X-Xsrftoken": "2|00|00|0"}, body=body)
+    status, text, _ = _request(
+        url, "PUT", headers={**form, "Cookie": f"_streamlit_xsrf={token}", "X-Xsrftoken": "2|00|00|0"}, body=body
+    )
     assert status == 403 and "XSRF" in text
     # The matching pair passes the XSRF check; the made-up session is then refused.
-    status, text, _ = _request(url, "PUT", headers={**form, "Cookie": f"_streamlit_xsrf={token}", "X-Xsrftoken": token}, body=body)
+    status, text, _ = _request(
+        url, "PUT", headers={**form, "Cookie": f"_streamlit_xsrf={token}", "X-Xsrftoken": token}, body=body
+    )
     assert status == 400 and "session" in text.lower(), (status, text)
