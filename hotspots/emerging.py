@@ -31,7 +31,7 @@
      ``gi_star``.
 
    ``p`` is the two-sided normal p-value of ``z`` for space-time Gi*; per-slice Gi* uses
-   :func:`hotspots.gi_star`'s own p-values (exact randomisation for counts, valid on sparse
+   :func:`hotspots.gi_star`'s own p-values (the exact count test for counts, valid on sparse
    monthly counts where the normal p calls hot bins in noise).
 3. **Multiple testing.** With ``fdr=True`` the Benjamini–Hochberg correction (ArcGIS applies FDR
    in this tool) is applied over **the whole cube** for space-time Gi* (one analysis of all bins)
@@ -606,7 +606,7 @@ def emerging_hotspots(
         if info["zero_variance"]:
             notes.append("the counts do not vary over the cube, so there are no hot or cold spots (all z = 0)")
     p = np.where(np.isnan(z), np.nan, 2.0 * stats.norm.sf(np.abs(np.nan_to_num(z))))
-    if k == 0:  # per-slice Gi*: gi_star's own p-values (exact randomisation for counts)
+    if k == 0:  # per-slice Gi*: gi_star's own p-values (the exact count test for counts)
         p = np.where(active[None, :, :], p_slice, np.nan)
     if scope == "cube":
         q = bh_adjust(p)

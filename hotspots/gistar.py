@@ -23,21 +23,22 @@ Inference (which p-value decides the classes)
 ---------------------------------------------
 ``inference`` chooses how each neighbourhood sum is judged; the z-score is always the analytic one.
 
-* ``"randomisation"`` — the **default for counts** (whole numbers >= 0). The p-value of a
-  neighbourhood of ``W`` cells holding ``S`` incidents is the chance that ``W`` cells drawn at
-  random from the *other* study-area cells hold at least (at most) ``S``: the exact distribution
-  (FFT convolution of the other cells' values, :func:`hotspots.gi_inference.leave_out_tails`)
-  whose normal approximation the analytic z is. It holds its false-positive rate on sparse
-  maps, where the normal approximation produces hot spots in pure noise; because the tested
-  neighbourhood is left out of the distribution it is judged against, a compact cluster is
-  found even when it sits in a single cell; and cold spots appear where an empty neighbourhood
-  is genuinely unusual. The z-score it accompanies is unchanged.
-* ``"count"`` — an exact count test against ``W`` independent counts with the study area's
-  mean: binomial under complete spatial randomness, negative binomial when the cells outside the
-  neighbourhood are overdispersed (:func:`hotspots.gi_inference.count_test_tails`). Exact under
-  complete spatial randomness; on heterogeneous real data its fitted negative binomial tail is
-  heavier than the data's, so it finds fewer hot spots. Used when the randomisation
-  distribution would be too large to compute.
+* ``"count"`` — the **default for counts** (whole numbers >= 0): an exact count test against
+  ``W`` independent counts with the study area's mean: binomial under complete spatial
+  randomness, negative binomial when the cells outside the neighbourhood are overdispersed
+  (:func:`hotspots.gi_inference.count_test_tails`; the dispersion is estimated from the cells
+  *outside* the tested neighbourhood, so a compact cluster does not hide itself). Exact under
+  complete spatial randomness, so it holds its false-positive rate on sparse maps (0–5 % of
+  uniform random maps with any hotspot area, 20 maps per density from 300 to 30,000 incidents),
+  finds a compact cluster of 25 incidents on a sparse map (20 of 20), and on real police.uk data
+  finds the towns' concentrations (Derbyshire 2025, 500 m cells: 8 hotspot areas).
+* ``"randomisation"`` — the p-value of a neighbourhood of ``W`` cells holding ``S`` incidents is
+  the chance that ``W`` cells drawn at random from the *other* study-area cells hold at least (at
+  most) ``S``: the exact distribution (FFT convolution of the other cells' values,
+  :func:`hotspots.gi_inference.leave_out_tails`) whose normal approximation the analytic z is.
+  It tests spatial association of the values rather than concentration: on real data a few
+  very busy cells make every random draw heavy-tailed, so it finds only the strongest
+  concentrations (Derbyshire 2025: 2 hotspot areas).
 * ``"permutation"`` — esda's conditional randomisation with ``permutations`` draws (below).
   With ``R`` draws the smallest p-value is ``2 / (R + 1)``, so with FDR over many cells the
   stronger classes may be out of reach (see "Classes offered").
@@ -45,8 +46,7 @@ Inference (which p-value decides the classes)
   default, and this library's before issue 12). Valid only for large, unskewed neighbourhood sums:
   on sparse counts it calls hot spots in pure noise (65 % of uniform random maps).
 * ``"auto"`` (default) — ``"permutation"`` when ``permutations > 0`` is given; otherwise
-  ``"randomisation"`` when the values are counts (``"count"`` if the exact distribution would
-  need more than :data:`hotspots.gi_inference.MAX_FFT_WORK` FFT points), else ``"permutation"``
+  ``"count"`` when the values are counts, else ``"permutation"``
   with :data:`AUTO_PERMUTATIONS` draws. The choice is in ``params["inference"]``.
 
 Sparse data: when the study area holds on average fewer than :data:`SPARSE_EXPECTED` incidents per
@@ -333,7 +333,7 @@ def gi_star(
         is announced in :attr:`GiStarResult.notes` and ``params``.
     inference : {"auto", "count", "randomisation", "permutation", "normal"}
         How p-values are obtained (module docs, "Inference"). ``"auto"`` (default): exact
-        randomisation p-values for counts, permutations otherwise or when ``permutations`` is given.
+        count test for counts, permutations otherwise or when ``permutations`` is given.
     permutations : int
         Conditional permutations for pseudo p-values. With ``inference="auto"`` a positive number
         selects permutation inference (999 was usual; 9,999 reaches more classes with FDR). With
@@ -505,12 +505,6 @@ def _choose_inference(inference: str, permutations: int, yv: np.ndarray, Wv: np.
         if not ok:
             raise ParameterError(f"`inference='randomisation'` is not possible here: {why}. Use `inference='count'`.")
         return "randomisation", 0
-    if inference == "auto" and is_count_data(yv):
-        ok, why = exact_feasible(yv, Wv.astype(np.int64))
-        if ok:
-            return "randomisation", 0
-        notes.append(f"the exact randomisation distribution is too large ({why}); the exact count test decides the classes")
-        return "count", 0
     if is_count_data(yv):
         return "count", 0
     if inference == "count":

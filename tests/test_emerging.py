@@ -336,8 +336,8 @@ def test_per_slice_gi_star_is_gi_star_on_each_step():
     for t in range(10):
         gs = gi_star(GridValues(cube[t].astype(float), g, "count"), 150, fdr=True)
         np.testing.assert_allclose(res.z[t], gs.z, atol=1e-12)
-        # gi_star's own decision p-value: exact randomisation for counts (not the normal p)
-        assert res.params["inference"] == gs.params["inference"] == "randomisation"
+        # gi_star's own decision p-value: the exact count test for counts (not the normal p)
+        assert res.params["inference"] == gs.params["inference"] == "count"
         np.testing.assert_allclose(res.p[t], gs.p_exact, atol=1e-12)
         np.testing.assert_allclose(res.p_adjusted[t], gs.p_adjusted, atol=1e-12)
         np.testing.assert_array_equal(res.hot_cold[t] > 0, gs.hot)

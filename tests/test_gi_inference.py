@@ -130,12 +130,12 @@ def test_a_cluster_does_not_inflate_its_own_dispersion():
 
 
 # ------------------------------------------------------------------ through gi_star
-def test_gi_star_randomisation_inference_is_the_default_for_counts():
+def test_gi_star_count_inference_is_the_default_for_counts():
     rng = np.random.default_rng(0)
     y = rng.poisson(0.3, (30, 30)).astype(float)
     res = gi_star(_gv(y), 150)
-    assert res.params["inference"] == "randomisation" and res.p_exact is not None
-    assert gi_star(_gv(y), 150, inference="count").params["inference"] == "count"
+    assert res.params["inference"] == "count" and res.p_exact is not None
+    assert gi_star(_gv(y), 150, inference="randomisation").params["inference"] == "randomisation"
     # z is unchanged, the decision uses p_exact.
     np.testing.assert_allclose(res.z, gi_star(_gv(y), 150, inference="normal").z)
     np.testing.assert_allclose(res.p_decision, res.p_adjusted)
