@@ -11,11 +11,13 @@ import pytest
 
 pytest.importorskip("streamlit")
 
+from hotspots import ParameterError  # noqa: E402
 from hotspots.app_support import cached as c  # noqa: E402
 from hotspots.app_support import demo_bundle  # noqa: E402
 from hotspots.linkage import link_referrals  # noqa: E402
 from hotspots.maps.scheme_layers import hotspot_area_table  # noqa: E402
 from hotspots.pipeline import area_change, hotspot_stage  # noqa: E402
+from hotspots.places import name_hotspot_areas  # noqa: E402
 
 
 @pytest.fixture(scope="module")
@@ -39,8 +41,9 @@ def test_results_are_the_library_results_computed_once(demo):
     link = c.linkage(demo, s.only(*c.LINK))
     ref_link = link_referrals(demo.referrals, areas=ref.areas.areas, tasks=demo.tasks, near_m=1500.0)
     pd.testing.assert_frame_equal(link.table, ref_link.table)
-    table = c.area_table(demo, s.only(*c.TABLE))
-    ref_table = hotspot_area_table(ref.areas, change=ref_changes, linkage=ref_link)
+    table = c.area_table(demo, s.only(*c.TABLE), None)  # the map's table: no referral figures
+    places = name_hotspot_areas(ref.areas.areas, ref.incidents, demo.study_area)
+    ref_table = hotspot_area_table(ref.areas, change=ref_changes, places=places)
     pd.testing.assert_frame_equal(pd.DataFrame(table.drop(columns="geometry")), pd.DataFrame(ref_table.drop(columns="geometry")))
 
 
@@ -54,15 +57,17 @@ def test_other_data_never_share_results(demo):
 
 def test_exports_analysis_assembled_from_the_cached_stages(demo):
     s = demo.defaults.replace(cell_size=1000.0).only(*c.TABLE, "threshold")
-    an = c.full_analysis(demo, s)
+    an = c.full_analysis(demo, s, 250.0)
     assert an.grid is c.stage(demo, s.only(*c.HOT)).grid
     assert an.change_cells is not None and an.kpis is not None and an.notes[: len(demo.prepared.notes)] == demo.prepared.notes
 
 
 def test_kpis_follow_the_filters(demo):
     s = demo.defaults.replace(cell_size=1000.0).only(*c.LINK, "threshold")
-    everyone = c.kpis(demo, s, ((), (), (), "all"))
-    youth = c.kpis(demo, s, ((), (), ("youth",), "all"))
-    assert int(everyone.raw["referrals"].iloc[-1]) == len(demo.referrals)
-    assert int(youth.raw["referrals"].iloc[-1]) == int((demo.referrals["age_group"] == "youth").sum())
-    assert c.kpis(demo, s, (("no such offence",), (), (), "all")) is None
+    everyone = c.view(demo, s, 250.0, ((), (), (), "all"))
+    youth = c.view(demo, s, 250.0, ((), (), ("youth",), "all"))
+    assert everyone["figures"]["referrals"] == len(demo.referrals) and everyone["groups"] == ["All"]
+    assert youth["figures"]["referrals"] == int((demo.referrals["age_group"] == "youth").sum())
+    assert youth["groups"] == ["youth"]
+    with pytest.raises(ParameterError, match="not in the data"):
+        c.view(demo, s, 250.0, (("no such offence",), (), (), "all"))

@@ -24,7 +24,7 @@ def layers():
 
     found = clusters(d.incidents.iloc[::20], "dbscan", eps=300.0, min_samples=5)
     groups = maplayers.analysis_layers(stage, sl.hotspot_area_table(stage.areas), found)
-    groups += maplayers.scheme_layers(d.referrals, d.tasks, snap_m=250.0, near_m=2000.0, threshold=5)
+    groups += maplayers.scheme_layers(_publication(d, stage), d.tasks, origins=True, flows=True)
     return d, groups
 
 
@@ -87,3 +87,12 @@ def test_layers_without_any_group(layers):
     d, _ = layers
     got = component_args(draw_map(maplayers.app_base_map(d.study_area, None)), [], key="k", height=300)
     assert got["feature_group"] is None and "Study area" in got["layer_control"] and got["height"] == 300
+
+
+def _publication(d, stage):
+    """The demo's protected scheme figures (the app's :func:`hotspots.app_support.cached.publication`)."""
+    from hotspots.linkage import link_referrals
+    from hotspots.publication import publish_scheme
+
+    link = link_referrals(d.referrals, areas=stage.areas.areas, tasks=d.tasks, near_m=2000.0)
+    return publish_scheme(d.referrals, linkage=link, areas=stage.areas.areas, threshold=5, snap_m=250.0)

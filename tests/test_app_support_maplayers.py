@@ -17,9 +17,11 @@ def test_map_layers_of_the_app(demo_small):
     d, stage, table, cells = demo_small
     groups = maplayers.analysis_layers(stage, table)
     assert [g.layer_name for g in groups] == [sl.LAYER_NAMES[k] for k in ("density", "gi", "areas")]
-    scheme = maplayers.scheme_layers(d.referrals, d.tasks, snap_m=250.0, near_m=2000.0, threshold=5)
-    assert len(scheme) == 3 and [g.show for g in scheme] == [False, True, False]
-    assert maplayers.scheme_layers(None, None, snap_m=250.0, near_m=2000.0, threshold=5) == []
+    scheme = maplayers.scheme_layers(_publication(d, stage), d.tasks, origins=True, flows=True)
+    assert len(scheme) == 3 and all(g.show for g in scheme)
+    # Person-level layers are built only when switched on, so nothing of them reaches the browser otherwise.
+    assert len(maplayers.scheme_layers(_publication(d, stage), d.tasks)) == 1
+    assert maplayers.scheme_layers(None, None, origins=True, flows=True) == []
     dens = before_after_density(d.incidents, stage.grid, cells, bandwidth=stage.density.bandwidth_m)
     dual = maplayers.before_after_map(dens, table, d.study_area, None)
     html = dual.get_root().render()
@@ -39,3 +41,12 @@ def demo_small():
     changes, _ = area_change(d.incidents, stage, s)
     cells, _ = cell_change(d.incidents, stage.grid, s)
     return d, stage, sl.hotspot_area_table(stage.areas, change=changes), cells
+
+
+def _publication(d, stage):
+    """The demo's protected scheme figures (the app's :func:`hotspots.app_support.cached.publication`)."""
+    from hotspots.linkage import link_referrals
+    from hotspots.publication import publish_scheme
+
+    link = link_referrals(d.referrals, areas=stage.areas.areas, tasks=d.tasks, near_m=2000.0)
+    return publish_scheme(d.referrals, linkage=link, areas=stage.areas.areas, threshold=5, snap_m=250.0)
