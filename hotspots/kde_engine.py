@@ -752,6 +752,14 @@ class DensityStream:
             path = "stream (fft)"
         return out, path
 
+    def _flush_pending(self) -> None:
+        """Plan and accumulate the first chunk, if it is still held back (call with the lock held)."""
+        if self._pending is not None:
+            pxy, pw = self._pending
+            self._pending = None
+            self._start()
+            self._accumulate(pxy[:, 0], pxy[:, 1], pw, count=False, locked=True)
+
     def partial(self) -> dict[str, Any]:
         """This stream's sums as sparse arrays (non-zero entries only), for :meth:`merge` elsewhere.
 
@@ -759,11 +767,7 @@ class DensityStream:
         partial; the client merges them. The first chunk, if still held, is added first.
         """
         with self._lock:
-            if self._pending is not None:
-                pxy, pw = self._pending
-                self._pending = None
-                self._start()
-                self._accumulate(pxy[:, 0], pxy[:, 1], pw, count=False, locked=True)
+            self._flush_pending()
             out: dict[str, Any] = {"n_points": self.n_points, "total_weight": self.total_weight, "chunks": self.chunks}
             for name, arr in (("counts", self.counts), ("acc", self._acc), ("moms", self._moms)):
                 if arr is None:
@@ -777,11 +781,7 @@ class DensityStream:
     def merge(self, part: dict[str, Any]) -> None:
         """Add a :meth:`partial` of a stream on the same grid, bandwidth and kernel."""
         with self._lock:
-            if self._pending is not None:
-                pxy, pw = self._pending
-                self._pending = None
-                self._start()
-                self._accumulate(pxy[:, 0], pxy[:, 1], pw, count=False, locked=True)
+            self._flush_pending()
             if self._plan is None:
                 self._start()
             self.n_points += int(part["n_points"])
