@@ -855,6 +855,7 @@ def test_cli_fetch_boundary(serve, tmp_path, capsys):
         (["--force", "bad force!"], "`--force` must be a police.uk force id such as 'derbyshire'"),
         (["--rate", "0"], "`--rate` must be a number greater than 0; got 0.0."),
         (["--from", "2024-13"], "`--from` must be a month written YYYY-MM"),
+        (["--from", "2024-05", "--to", "2024-01"], "`--to` (2024-01) is before `--from` (2024-05);"),
     ],
 )
 def test_cli_fetch_police_uk_checks_flags_before_any_request(serve, tmp_path, capsys, extra, message):

@@ -132,7 +132,9 @@ def month_range(start: str, end: str) -> list[str]:
     y0, m0 = parse(start, "start")
     y1, m1 = parse(end, "end")
     if (y1, m1) < (y0, m0):
-        raise ParameterError(f"`end` ({end}) is before `start` ({start}); give the earlier month first.")
+        raise ParameterError(
+            f"{validation.shown('end')} ({end}) is before {validation.shown('start')} ({start}); give the earlier month first."
+        )
     out = []
     y, m = y0, m0
     while (y, m) <= (y1, m1):
