@@ -19,30 +19,41 @@ from ._errors import CRSError, ParameterError
 from .areas import HotspotAreas
 from .grid import Grid
 
-__all__ = ["control_geometry", "points_in", "polygon_hits", "cell_area_hits", "EDGE_TOL_M"]
+__all__ = ["polygon_in", "control_geometry", "points_in", "polygon_hits", "cell_area_hits", "EDGE_TOL_M"]
+
+
+def polygon_in(value: Any, crs: pyproj.CRS, name: str, *, also: str = "") -> BaseGeometry:
+    """One non-empty (multi)polygon from a shapely geometry, GeoSeries or GeoDataFrame in ``crs``.
+
+    A GeoSeries or GeoDataFrame must be in ``crs`` already (it is not converted: a wrong CRS is
+    usually a caller's mistake); a bare shapely geometry is taken to be in it. ``also`` names
+    other accepted types in the message (``"or (for cells) a boolean array ..."``).
+    """
+    if isinstance(value, (gpd.GeoDataFrame, gpd.GeoSeries)):
+        gs = value.geometry if isinstance(value, gpd.GeoDataFrame) else value
+        if gs.crs is None:
+            raise CRSError(f"`{name}` has no CRS; set it with `.set_crs(...)` first.")
+        if not pyproj.CRS(gs.crs).equals(crs):
+            raise CRSError(
+                f"`{name}` is in {pyproj.CRS(gs.crs).name} but the analysis is in {crs.name}; convert it with "
+                f"`{name}.to_crs({crs.to_epsg() or crs.to_string()!r})`."
+            )
+        geom = shapely.union_all(gs.values)
+    elif isinstance(value, BaseGeometry):
+        geom = value
+    else:
+        kinds = f"a shapely polygon, a GeoSeries/GeoDataFrame of polygons, {also}" if also else (
+            "a shapely polygon or a GeoSeries/GeoDataFrame of polygons"
+        )
+        raise ParameterError(f"`{name}` must be {kinds}; got {type(value).__name__}.")
+    if geom.is_empty or shapely.get_type_id(geom) not in (3, 6, 7) or geom.area <= 0:
+        raise ParameterError(f"`{name}` must be a non-empty polygon area.")
+    return geom
 
 
 def control_geometry(control: Any, crs: pyproj.CRS) -> BaseGeometry:
-    if isinstance(control, (gpd.GeoDataFrame, gpd.GeoSeries)):
-        gs = control.geometry if isinstance(control, gpd.GeoDataFrame) else control
-        if gs.crs is None:
-            raise CRSError("`control` has no CRS; set it with `.set_crs(...)` first.")
-        if not pyproj.CRS(gs.crs).equals(crs):
-            raise CRSError(
-                f"`control` is in {pyproj.CRS(gs.crs).name} but the analysis is in {crs.name}; convert it with "
-                f"`control.to_crs({crs.to_epsg() or crs.to_string()!r})`."
-            )
-        geom = shapely.union_all(gs.values)
-    elif isinstance(control, BaseGeometry):
-        geom = control
-    else:
-        raise ParameterError(
-            "`control` must be a shapely polygon, a GeoSeries/GeoDataFrame of polygons, or (for cells) a boolean "
-            f"array of the grid's shape; got {type(control).__name__}."
-        )
-    if geom.is_empty or shapely.get_type_id(geom) not in (3, 6, 7) or geom.area <= 0:
-        raise ParameterError("`control` must be a non-empty polygon area.")
-    return geom
+    """The control area of a change comparison as one polygon in ``crs`` (see :func:`polygon_in`)."""
+    return polygon_in(control, crs, "control", also="or (for cells) a boolean array of the grid's shape")
 
 
 def points_in(geom: BaseGeometry, xy: np.ndarray) -> np.ndarray:

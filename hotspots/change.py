@@ -8,13 +8,10 @@ only, and an option to compare against a control area (ratio of ratios).
 
 Periods
 -------
-A :class:`Period` runs from ``start`` to ``end`` **inclusive** (both are dates; ``Period(
-"2022-07-01", "2023-06-30")`` is the twelve months July 2022 – June 2023, 365 days). Incidents
-with an ``occurred`` date-time belong to the period when their calendar date falls in it.
-police.uk data has a month only: an incident dated by ``month`` belongs to a period when the
-**first day of its month** lies in the period, so periods should start on the first of a month
-and end on the last day of one (:meth:`Period.from_months`); when they do not, a note says so and
-the exposure is the length of the months counted.
+Periods, and which incidents fall in one, are defined in :mod:`hotspots.periods` (both ends
+included; an incident dated by month only counts when the first day of its month is inside).
+When a period does not start on the first of a month or end on the last day of one, a note
+says so and the exposure is the length of the months counted.
 
 The test (one cell or area)
 ---------------------------

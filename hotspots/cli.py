@@ -103,7 +103,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.print_help()
         return EXIT_INPUT
     names = flag_names(sub) if sub is not None else {}
-    prog = f"hotspots {args.command}"
+    prog = " ".join(["hotspots", args.command] + ([args.source] if getattr(args, "source", None) else []))
     try:
         with argument_names(names):
             return func(args)

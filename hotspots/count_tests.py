@@ -116,6 +116,20 @@ def _clopper_pearson(k: np.ndarray, n: np.ndarray, conf: float) -> tuple[np.ndar
     return lo, hi
 
 
+
+def paired_counts(n_before: Any, n_after: Any) -> tuple[np.ndarray, np.ndarray]:
+    """The before and after counts as float arrays of one shape, checked to be whole numbers >= 0.
+
+    The exact tests are for counts of incidents, not weighted sums.
+    """
+    xb = np.atleast_1d(np.asarray(n_before, dtype=float))
+    xa = np.atleast_1d(np.asarray(n_after, dtype=float))
+    if xb.shape != xa.shape:
+        raise ParameterError(f"`n_before` and `n_after` must have the same shape; got {xb.shape} and {xa.shape}.")
+    if (xb < 0).any() or (xa < 0).any() or (xb != np.round(xb)).any() or (xa != np.round(xa)).any():
+        raise ParameterError("counts must be whole numbers >= 0 (the exact tests are for unweighted counts).")
+    return xb, xa
+
 def rate_ratio_test(
     n_before: Any, n_after: Any, t_before: float, t_after: float, *, alpha: float = 0.05
 ) -> pd.DataFrame:
@@ -145,12 +159,7 @@ def rate_ratio_test(
     >>> round(float(r.rate_ratio), 6), round(float(r.p_value), 5)
     (1.971488, 0.07967)
     """
-    xb = np.atleast_1d(np.asarray(n_before, dtype=float))
-    xa = np.atleast_1d(np.asarray(n_after, dtype=float))
-    if xb.shape != xa.shape:
-        raise ParameterError(f"`n_before` and `n_after` must have the same shape; got {xb.shape} and {xa.shape}.")
-    if (xb < 0).any() or (xa < 0).any() or (xb != np.round(xb)).any() or (xa != np.round(xa)).any():
-        raise ParameterError("counts must be whole numbers >= 0 (the exact test is for unweighted counts).")
+    xb, xa = paired_counts(n_before, n_after)
     tb, ta = float(t_before), float(t_after)
     if not (tb > 0 and ta > 0):
         raise ParameterError(f"period lengths must be positive; got before {t_before!r} and after {t_after!r}.")
@@ -314,12 +323,7 @@ def overdispersed_rate_test(
         ``rate_ratio`` (seasonally adjusted), ``log_rr_se`` (standard error of the log rate ratio,
         0.5 added to a zero count), ``p_value`` (two-sided: twice the smaller tail), ``rho``.
     """
-    xb = np.atleast_1d(np.asarray(n_before, dtype=float))
-    xa = np.atleast_1d(np.asarray(n_after, dtype=float))
-    if xb.shape != xa.shape:
-        raise ParameterError(f"`n_before` and `n_after` must have the same shape; got {xb.shape} and {xa.shape}.")
-    if (xb < 0).any() or (xa < 0).any() or (xb != np.round(xb)).any() or (xa != np.round(xa)).any():
-        raise ParameterError("counts must be whole numbers >= 0.")
+    xb, xa = paired_counts(n_before, n_after)
     if not (w_before > 0 and w_after > 0):
         raise ParameterError(f"`w_before` and `w_after` must be positive; got {w_before!r} and {w_after!r}.")
     ph = np.broadcast_to(np.asarray(phi, dtype=float), xb.shape)

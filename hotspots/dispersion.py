@@ -153,6 +153,26 @@ def estimate_kappa(Y: np.ndarray, period: np.ndarray, weights: np.ndarray, refer
     return kappa, int(used.sum())
 
 
+def log_rate_ratios(
+    n_before: np.ndarray, n_after: np.ndarray, w_before: float, w_after: float, phi: np.ndarray, min_count: int
+) -> tuple[np.ndarray, np.ndarray, int]:
+    """The log rate ratios of the units with at least ``min_count`` incidents in each period.
+
+    Returns
+    -------
+    (y, v, k) : (ndarray, ndarray, int)
+        Each qualifying unit's log rate ratio ``log((a / w_after) / (b / w_before))``, its
+        sampling variance ``phi · (1/a + 1/b)``, and the number of such units.
+    """
+    b = np.asarray(n_before, dtype=float)
+    a = np.asarray(n_after, dtype=float)
+    ph = np.broadcast_to(np.asarray(phi, dtype=float), b.shape)
+    ok = (b >= min_count) & (a >= min_count)
+    y = np.log(a[ok] / w_after) - np.log(b[ok] / w_before)
+    v = ph[ok] * (1.0 / a[ok] + 1.0 / b[ok])
+    return y, v, int(ok.sum())
+
+
 def estimate_tau2(
     n_before: np.ndarray, n_after: np.ndarray, w_before: float, w_after: float, phi: np.ndarray,
     *, min_count: int = MIN_COUNT_FOR_TAU2,
@@ -175,15 +195,9 @@ def estimate_tau2(
     (tau2, units) : (float or None, int)
         None when fewer than :data:`MIN_UNITS_FOR_TAU2` units qualify.
     """
-    b = np.asarray(n_before, dtype=float)
-    a = np.asarray(n_after, dtype=float)
-    ph = np.broadcast_to(np.asarray(phi, dtype=float), b.shape)
-    ok = (b >= min_count) & (a >= min_count)
-    k = int(ok.sum())
+    y, v, k = log_rate_ratios(n_before, n_after, w_before, w_after, phi, min_count)
     if k < MIN_UNITS_FOR_TAU2:
         return None, k
-    y = np.log(a[ok] / w_after) - np.log(b[ok] / w_before)
-    v = ph[ok] * (1.0 / a[ok] + 1.0 / b[ok])
     w = 1.0 / v
     ybar = float((w * y).sum() / w.sum())
     q = float((w * (y - ybar) ** 2).sum())
@@ -265,16 +279,10 @@ def estimate_tau2_robust(
         ``model`` is ``"one group"`` or ``"two groups"``; ``tau2`` None when fewer than
         :data:`MIN_UNITS_FOR_TAU2` units qualify.
     """
-    b = np.asarray(n_before, dtype=float)
-    a = np.asarray(n_after, dtype=float)
-    ph = np.broadcast_to(np.asarray(phi, dtype=float), b.shape)
-    ok = (b >= min_count) & (a >= min_count)
-    k = int(ok.sum())
+    y, v, k = log_rate_ratios(n_before, n_after, w_before, w_after, phi, min_count)
     if k < MIN_UNITS_FOR_TAU2:
         return None, k, "none"
-    y = np.log(a[ok] / w_after) - np.log(b[ok] / w_before)
-    v = ph[ok] * (1.0 / a[ok] + 1.0 / b[ok])
-    t_dl, _ = estimate_tau2(b[ok], a[ok], w_before, w_after, ph[ok], min_count=0)
+    t_dl, _ = estimate_tau2(n_before, n_after, w_before, w_after, phi, min_count=min_count)
     if k < 2 * MIN_UNITS_FOR_TAU2:
         return t_dl, k, "one group"
     _, ll1 = _ml_one_group(y, v)

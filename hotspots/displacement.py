@@ -36,6 +36,7 @@ from shapely.geometry.base import BaseGeometry
 
 from . import validation
 from ._errors import CRSError, ParameterError
+from .area_hits import polygon_in
 from .change import OVERLAP_TOLERANCE_M2, Period, split_periods
 from .grid import points_xy
 
@@ -173,29 +174,6 @@ def wdq(Rb: float, Ra: float, Db: float, Da: float, Cb: float, Ca: float) -> WDQ
     )
 
 
-def _polygon(area: Any, crs: pyproj.CRS, name: str) -> BaseGeometry:
-    if isinstance(area, (gpd.GeoDataFrame, gpd.GeoSeries)):
-        gs = area.geometry if isinstance(area, gpd.GeoDataFrame) else area
-        if gs.crs is None:
-            raise CRSError(f"`{name}` has no CRS; set it with `.set_crs(27700)` first.")
-        if not pyproj.CRS(gs.crs).equals(crs):
-            raise CRSError(
-                f"`{name}` is in {pyproj.CRS(gs.crs).name} but the incidents are in {crs.name}; convert it with "
-                f"`{name}.to_crs({crs.to_epsg() or crs.to_string()!r})`."
-            )
-        geom = shapely.union_all(gs.values)
-    elif isinstance(area, BaseGeometry):
-        geom = area
-    else:
-        raise ParameterError(
-            f"`{name}` must be a shapely polygon or a GeoSeries/GeoDataFrame of polygons; got "
-            f"{type(area).__name__}."
-        )
-    if geom.is_empty or shapely.get_type_id(geom) not in (3, 6, 7) or geom.area <= 0:
-        raise ParameterError(f"`{name}` must be a non-empty polygon area.")
-    return geom
-
-
 def wdq_areas(
     incidents: gpd.GeoDataFrame,
     target: Any,
@@ -237,14 +215,14 @@ def wdq_areas(
     crs = pyproj.CRS(incidents.crs)
     if crs.is_geographic:
         raise CRSError("`incidents` are in degrees; convert them with `incidents.to_crs(27700)` so distances are metres.")
-    tgt = _polygon(target, crs, "target")
-    ctrl = _polygon(control, crs, "control")
+    tgt = polygon_in(target, crs, "target")
+    ctrl = polygon_in(control, crs, "control")
     if buffer_distance is not None:
         d = validation.distance(buffer_distance, "buffer_distance")
         buf = shapely.difference(shapely.buffer(tgt, d), tgt)
         rule = f"ring of {d:g} m around the target"
     else:
-        buf = _polygon(buffer, crs, "buffer")
+        buf = polygon_in(buffer, crs, "buffer")
         if shapely.area(shapely.intersection(buf, tgt)) > OVERLAP_TOLERANCE_M2:
             raise ParameterError("the `buffer` overlaps the `target`; the buffer must surround the target, not include it.")
         rule = "given polygon"

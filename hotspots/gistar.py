@@ -125,7 +125,7 @@ from ._errors import ParameterError
 from .fdr import bh_adjust
 from .gi_inference import count_test_tails, exact_feasible, is_count_data, leave_out_tails
 from .grid import GridValues
-from .neighbours import _active_values_or_raise, auto_distance, disc_stencil, neighbour_count, neighbour_sum
+from .neighbours import active_values_or_raise, auto_distance, disc_stencil, neighbour_count, neighbour_sum
 
 __all__ = [
     "GiStarResult",
@@ -354,7 +354,7 @@ def gi_star(
         raise ParameterError(f"`inference` must be one of {list(INFERENCE_METHODS)}; got {inference!r}.")
     grid = counts.grid
     active = grid.active
-    y2 = _active_values_or_raise(counts)
+    y2 = active_values_or_raise(counts)
     n = int(active.sum())
     if n < 2:
         raise ParameterError(

@@ -43,6 +43,8 @@ __all__ = [
     "Grid",
     "GridValues",
     "count",
+    "bin_points",
+    "count_values",
     "auto_cell_size",
     "incident_extent",
     "MAX_AUTO_CELL_M",
@@ -689,28 +691,44 @@ def count(points: Any, grid: Grid, weights: Any = None) -> GridValues:
     """
     xy = points_xy(points, grid.crs)
     w = point_weights(points, weights, len(xy))
-    rows, cols, on_grid = grid.cell_of(xy)
-    flat = rows * grid.n_cols + cols
-    active_flat = grid.active.ravel()
-    in_area = on_grid & active_flat[flat]
-    counts = np.bincount(
-        flat[in_area], weights=None if w is None else w[in_area], minlength=grid.n_rows * grid.n_cols
-    ).astype(float)
-    values = counts.reshape(grid.shape)
-    if grid.mask is not None:
-        values[~grid.mask] = np.nan
-    return GridValues(
-        values,
+    counts, off, outside = bin_points(grid, xy, w)
+    return count_values(
+        counts,
         grid,
-        name="count",
-        units="incidents" if w is None else "weighted incidents",
+        weighted=w is not None,
         params={
             "weights": weights if isinstance(weights, str) else (None if weights is None else "array"),
             "n_points": int(len(xy)),
-            "points_off_grid": int((~on_grid).sum()),
-            "points_outside_area": int((on_grid & ~in_area).sum()),
+            "points_off_grid": off,
+            "points_outside_area": outside,
         },
     )
+
+
+def bin_points(grid: Grid, xy: np.ndarray, w: np.ndarray | None) -> tuple[np.ndarray, int, int]:
+    """Points (or their weights) summed per cell of the study area.
+
+    Returns
+    -------
+    (counts, off_grid, outside_area) : (ndarray of float, int, int)
+        Flat counts (length ``n_rows * n_cols``, row-major), the number of points off the grid
+        and the number on the grid but outside the study area (neither is counted).
+    """
+    rows, cols, on_grid = grid.cell_of(xy)
+    flat = rows * grid.n_cols + cols
+    in_area = on_grid if grid.mask is None else on_grid & grid.mask.ravel()[flat]
+    counts = np.bincount(
+        flat[in_area], weights=None if w is None else w[in_area], minlength=grid.n_rows * grid.n_cols
+    ).astype(float)
+    return counts, int((~on_grid).sum()), int((on_grid & ~in_area).sum())
+
+
+def count_values(counts: np.ndarray, grid: Grid, *, weighted: bool, params: dict[str, Any]) -> GridValues:
+    """Flat per-cell counts as the ``"count"`` :class:`GridValues` (NaN outside the study area)."""
+    values = np.asarray(counts, dtype=float).reshape(grid.shape)
+    if grid.mask is not None:
+        values[~grid.mask] = np.nan
+    return GridValues(values, grid, name="count", units="weighted incidents" if weighted else "incidents", params=params)
 
 
 def point_weights(points: Any, weights: Any, n: int) -> np.ndarray | None:

@@ -54,6 +54,7 @@ import functools
 import math
 import os
 import threading
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -354,6 +355,21 @@ class _SpectralSum:
         return full[L : L + self.H, L : L + self.W]
 
 
+def interior_by_fft(moms: np.ndarray, coef_grids: Sequence[np.ndarray], H: int, W: int, L: int) -> np.ndarray:
+    """The interior sum of every cell from the moments of the points in each cell, by FFT.
+
+    ``moms`` holds, per cell of the ``H x W`` block (row-major) and per term ``t``, the points'
+    moment; ``coef_grids[t]`` is the kernel's coefficient of that term on the ``(2L+1)^2``
+    stencil. Returns the ``H x W`` block of sums (zeros when no coefficient is non-zero), of
+    which the caller keeps its cells (offset ``L``).
+    """
+    spec = _SpectralSum((H, W), 2 * L + 1)
+    for t, coef in enumerate(coef_grids):
+        if coef.any():
+            spec.add(np.ascontiguousarray(moms[:, t]).reshape(H, W), spec.kernel_spectrum(coef))
+    return np.zeros((H, W)) if spec.acc is None else spec.result()
+
+
 @functools.lru_cache(maxsize=32)
 def _poly_plan(kernel: str, h: float, s: float):
     """Offsets and coefficients for the compiled polynomial path (cached per kernel, bandwidth, cell).
@@ -437,12 +453,7 @@ def _kde_sum_compiled_poly(kernels, xy: np.ndarray, w: np.ndarray | None, grid: 
                   0 if kernel == "quartic" else 1, cmin, to_moms)
     out = acc.reshape(H + 2 * L, Wp)[2 * L : 2 * L + nr, 2 * L : 2 * L + nc].copy()
     if to_moms and n:
-        spec = _SpectralSum((H, W), 2 * L + 1)
-        for t, coef in enumerate(coef_grids):
-            if coef.any():
-                spec.add(np.ascontiguousarray(moms[:, t]).reshape(H, W), spec.kernel_spectrum(coef))
-        if spec.acc is not None:
-            out += spec.result()[L : L + nr, L : L + nc]
+        out += interior_by_fft(moms, coef_grids, H, W, L)[L : L + nr, L : L + nc]
         total = float(ws.sum()) if not unit else float(n)
         # FFT round-off leaves about 1e-16 x the summed weight where the true value is 0 (each
         # point contributes at most its weight to a cell); remove it.
@@ -735,16 +746,19 @@ class DensityStream:
             path = "stream (cells)"
         else:
             out = acc.reshape(H + 2 * L, Wp)[2 * L : 2 * L + nr, 2 * L : 2 * L + nc].copy()
-            spec = _SpectralSum((H, W), 2 * L + 1)
-            for t, coef in enumerate(coef_grids):
-                if coef.any():
-                    spec.add(np.ascontiguousarray(moms[:, t]).reshape(H, W), spec.kernel_spectrum(coef))
-            if spec.acc is not None:
-                out += spec.result()[L : L + nr, L : L + nc]
+            out += interior_by_fft(moms, coef_grids, H, W, L)[L : L + nr, L : L + nc]
             # FFT round-off leaves about 1e-16 x the summed weight where the true value is 0.
             out[out < 1e-12 * self.total_weight] = 0.0
             path = "stream (fft)"
         return out, path
+
+    def _flush_pending(self) -> None:
+        """Plan and accumulate the first chunk, if it is still held back (call with the lock held)."""
+        if self._pending is not None:
+            pxy, pw = self._pending
+            self._pending = None
+            self._start()
+            self._accumulate(pxy[:, 0], pxy[:, 1], pw, count=False, locked=True)
 
     def partial(self) -> dict[str, Any]:
         """This stream's sums as sparse arrays (non-zero entries only), for :meth:`merge` elsewhere.
@@ -753,11 +767,7 @@ class DensityStream:
         partial; the client merges them. The first chunk, if still held, is added first.
         """
         with self._lock:
-            if self._pending is not None:
-                pxy, pw = self._pending
-                self._pending = None
-                self._start()
-                self._accumulate(pxy[:, 0], pxy[:, 1], pw, count=False, locked=True)
+            self._flush_pending()
             out: dict[str, Any] = {"n_points": self.n_points, "total_weight": self.total_weight, "chunks": self.chunks}
             for name, arr in (("counts", self.counts), ("acc", self._acc), ("moms", self._moms)):
                 if arr is None:
@@ -771,11 +781,7 @@ class DensityStream:
     def merge(self, part: dict[str, Any]) -> None:
         """Add a :meth:`partial` of a stream on the same grid, bandwidth and kernel."""
         with self._lock:
-            if self._pending is not None:
-                pxy, pw = self._pending
-                self._pending = None
-                self._start()
-                self._accumulate(pxy[:, 0], pxy[:, 1], pw, count=False, locked=True)
+            self._flush_pending()
             if self._plan is None:
                 self._start()
             self.n_points += int(part["n_points"])

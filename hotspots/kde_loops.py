@@ -297,6 +297,19 @@ def cell_pass(acc, moms, counts, row_start, scol, dx, dy, ws, unit_w, n_rows, n_
     cell_rows(0, H, acc, moms, counts, row_start, scol, dx, dy, ws, unit_w, n_rows, n_cols, L, inv_h,
               expo, coef, ox, oy, oshift, R, kind, cmin, to_moms)
 
+@numba.njit(cache=True, nogil=True)
+def bands_of_parity(H, band, parity):  # pragma: no cover
+    # How many of the ceil(H / band) bands of `band` rows are even (parity 0) or odd (parity 1).
+    return ((H + band - 1) // band - parity + 1) // 2
+
+
+@numba.njit(cache=True, nogil=True)
+def band_rows(i, parity, band, H):  # pragma: no cover
+    # First and last + 1 row of the i-th band of that parity.
+    r0 = (2 * i + parity) * band
+    return r0, min(H, r0 + band)
+
+
 @numba.njit(cache=True, nogil=True, parallel=True)
 def cell_pass_bands(band, acc, moms, counts, row_start, scol, dx, dy, ws, unit_w, n_rows, n_cols, L, inv_h,
                     expo, coef, ox, oy, oshift, R, kind, cmin, to_moms):  # pragma: no cover
@@ -304,13 +317,9 @@ def cell_pass_bands(band, acc, moms, counts, row_start, scol, dx, dy, ws, unit_w
     # the odd ones. A band writes accumulator rows from L above its first row to L below its
     # last, so two bands of the same parity never write the same row.
     H = n_rows + 2 * L
-    nb = (H + band - 1) // band
     for parity in range(2):
-        n_par = (nb - parity + 1) // 2
-        for i in numba.prange(n_par):
-            b = 2 * i + parity
-            r0 = b * band
-            r1 = min(H, r0 + band)
+        for i in numba.prange(bands_of_parity(H, band, parity)):
+            r0, r1 = band_rows(i, parity, band, H)
             cell_rows(r0, r1, acc, moms, counts, row_start, scol, dx, dy, ws, unit_w, n_rows, n_cols, L, inv_h,
                       expo, coef, ox, oy, oshift, R, kind, cmin, to_moms)
 
@@ -321,13 +330,9 @@ def interior_from_moments(acc, moms, H, W, L, coef, oshift, R, band):  # pragma:
     Wp = W + 2 * L
     T = moms.shape[1]
     K = coef.shape[1]
-    nb = (H + band - 1) // band
     for parity in range(2):
-        n_par = (nb - parity + 1) // 2
-        for i in numba.prange(n_par):
-            b = 2 * i + parity
-            r0 = b * band
-            r1 = min(H, r0 + band)
+        for i in numba.prange(bands_of_parity(H, band, parity)):
+            r0, r1 = band_rows(i, parity, band, H)
             for r in range(r0, r1):
                 rowbase = (r + L) * Wp + L
                 for c in range(W):

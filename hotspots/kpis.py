@@ -85,6 +85,7 @@ from .disclosure import (
 from .schema import AGE_GROUPS, OFFENCES, OUTCOMES, ROUTES
 
 __all__ = [
+    "KPI_PCTS",
     "NOT_RECORDED",
     "ROW_MEASURES",
     "SECONDARY",
@@ -132,8 +133,8 @@ _KPI_ROW_RELATIONS = [
     ("referrals", ["first_time_entrant_recorded", "fte_not_recorded"]),
     ("first_time_entrant_recorded", ["first_time_entrants", "not_first_time_entrants"]),
 ]
-# percentage column -> (numerator, denominator)
-_KPI_PCTS = {
+#: Percentage column -> (numerator, denominator): the one list of the scheme's rates.
+KPI_PCTS = {
     "completed_pct": ("completed", "concluded"),
     "refused_pct": ("refused", "concluded"),
     "withdrawn_pct": ("withdrawn", "concluded"),
@@ -369,7 +370,7 @@ def add_kpi_rows(ledger: Ledger, raw: pd.DataFrame, keys: Sequence[Hashable], *,
     relations = list(_KPI_ROW_RELATIONS) + (list(_FUNNEL_ROW_RELATIONS) if funnel else [])
     cols = {c: raw[c].to_numpy() for c in shown + implied}
     rows = [(key, {c: int(cols[c][i]) for c in shown + implied}) for i, key in enumerate(keys)]
-    signals = {comp: _KPI_PCTS[pct][1] for pct, comp in _KPI_PCT_COMPLEMENTS.items()}
+    signals = {comp: KPI_PCTS[pct][1] for pct, comp in _KPI_PCT_COMPLEMENTS.items()}
     if funnel:
         signals.update({comp: den for num, den, comp in _FUNNEL_PCTS.values()})
     ledger.add_table(rows, shown=shown, implied=implied, relations=relations, bases=_KPI_BASES, signals=signals, total=total,
@@ -380,7 +381,7 @@ def kpi_display(protection: Protection, raw: pd.DataFrame, keys: Sequence[Hashab
                 group_col: str) -> tuple[pd.DataFrame, pd.DataFrame]:
     """The display table of KPI rows added with :func:`add_kpi_rows`, as protected in ``protection``."""
     labels = raw[group_col].tolist() if group_col in raw.columns else raw.iloc[:, 0].tolist()
-    pcts = {c: (num, den, _KPI_PCT_COMPLEMENTS.get(c)) for c, (num, den) in _KPI_PCTS.items()}
+    pcts = {c: (num, den, _KPI_PCT_COMPLEMENTS.get(c)) for c, (num, den) in KPI_PCTS.items()}
     medians = {"median_hours_to_contact": (raw["median_hours_to_contact"].tolist(), "referrals")}
     table, mask = render_table(protection, list(zip(keys, labels)), label=group_col, counts=_KPI_COUNTS, percents=pcts,
                                medians=medians, columns=_KPI_DISPLAY)
@@ -549,7 +550,7 @@ def kpi_rows(
             rows.append({group_col: g, **_kpi_counts(arrays, lab == g, hours, reoffending_base)})
     rows.append({group_col: TOTAL_LABEL, **_kpi_counts(arrays, np.ones(len(df), dtype=bool), hours, reoffending_base)})
     raw = pd.DataFrame(rows)
-    for col, (num, den) in _KPI_PCTS.items():
+    for col, (num, den) in KPI_PCTS.items():
         raw[col] = _pct(raw[num], raw[den])
     zero = pd.Timedelta(0)
     before = ((df["contacted_at"] - df["referred_at"]) < zero) | ((df["task_booked_at"] - df["referred_at"]) < zero)

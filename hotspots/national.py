@@ -46,7 +46,7 @@ from ._errors import InputError, ParameterError
 from .density import KDEResult
 from .fdr import bh_adjust
 from .gistar import INFERENCE_METHODS, GiStarResult, gi_star
-from .grid import Grid, GridValues, point_weights, points_xy
+from .grid import Grid, GridValues, bin_points, count_values, point_weights, points_xy
 from .kde_engine import DensityStream, norm_const
 from .national_inputs import CHUNK_ROWS, PointFile
 from .neighbours import disc_stencil, neighbour_sum
@@ -312,7 +312,6 @@ def count_chunks(chunks: Iterable[Any], grid: Grid, *, weights: Iterable[Any] | 
         ``name="count"``; ``params`` as :func:`~hotspots.grid.count`'s plus ``chunks``.
     """
     n_cells = grid.n_rows * grid.n_cols
-    active_flat = grid.active.ravel()
     acc = np.zeros(n_cells, dtype=np.float64)
     n_points = off = outside = n_chunks = 0
     witer = iter(weights) if weights is not None else None
@@ -324,22 +323,16 @@ def count_chunks(chunks: Iterable[Any], grid: Grid, *, weights: Iterable[Any] | 
                 w = point_weights(None, next(witer), len(xy))
             except StopIteration:
                 raise ParameterError("`weights` has fewer chunks than `chunks`.") from None
-        rows, cols, on_grid = grid.cell_of(xy)
-        flat = rows * grid.n_cols + cols
-        in_area = on_grid & active_flat[flat]
-        acc += np.bincount(flat[in_area], weights=None if w is None else w[in_area], minlength=n_cells)
+        chunk_counts, chunk_off, chunk_outside = bin_points(grid, xy, w)
+        acc += chunk_counts
         n_points += len(xy)
-        off += int((~on_grid).sum())
-        outside += int((on_grid & ~in_area).sum())
+        off += chunk_off
+        outside += chunk_outside
         n_chunks += 1
-    values = acc.reshape(grid.shape)
-    if grid.mask is not None:
-        values[~grid.mask] = np.nan
-    return GridValues(
-        values,
+    return count_values(
+        acc,
         grid,
-        name="count",
-        units="incidents" if weights is None else "weighted incidents",
+        weighted=weights is not None,
         params={
             "weights": None if weights is None else "array",
             "n_points": int(n_points),

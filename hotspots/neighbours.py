@@ -246,7 +246,7 @@ def morans_i(values: GridValues, distance: float, *, transform: str = "r") -> Mo
         raise ParameterError(f"`transform` must be 'r' (row-standardised) or 'b' (binary); got {transform!r}.")
     grid = values.grid
     active = grid.active
-    y2 = _active_values_or_raise(values)
+    y2 = active_values_or_raise(values)
     n = int(active.sum())
     if n < 4:
         raise ParameterError(f"Moran's I needs at least 4 cells in the study area; the grid has {n}.")
@@ -303,7 +303,7 @@ def morans_i(values: GridValues, distance: float, *, transform: str = "r") -> Mo
     )
 
 
-def _active_values_or_raise(values: GridValues) -> np.ndarray:
+def active_values_or_raise(values: GridValues) -> np.ndarray:
     """Values with cells outside the study area set to 0; NaN/inf inside the area is an error."""
     if not isinstance(values, GridValues):
         raise ParameterError(
@@ -319,11 +319,6 @@ def _active_values_or_raise(values: GridValues) -> np.ndarray:
             f"col {cc[0]}; fill them (e.g. with 0 for no incidents) or take those cells out of the mask (`grid.with_mask`)."
         )
     return np.where(active, v, 0.0)
-
-
-#: Public name of :func:`_active_values_or_raise` for other modules (e.g. the tiled Gi* of
-#: :mod:`hotspots.distributed`).
-active_values_or_raise = _active_values_or_raise
 
 
 # --------------------------------------------------------------------------- automatic distance
@@ -404,7 +399,7 @@ def auto_distance(
     """
     grid = values.grid
     cs = grid.cell_size
-    _active_values_or_raise(values)
+    active_values_or_raise(values)
     if not (step_cells > 0 and max_cells >= 1):
         raise ParameterError("`step_cells` must be > 0 and `max_cells` >= 1 (in cell sizes).")
     fallback = cs * math.sqrt(2.0)

@@ -63,6 +63,7 @@ from .disclosure import (
 )
 from .grid import BNG
 from .kpis import (
+    KPI_PCTS,
     ROW_MEASURES,
     TOTAL_LABEL,
     add_kpi_rows,
@@ -87,12 +88,12 @@ ALL = ("all",)
 _FIGURES = ("referrals", "completed", "refused", "withdrawn", "in_progress", "concluded", "followup_eligible",
             "not_reoffended", "victim_responses", "victims_satisfied", "contacted_booked_48h",
             "first_time_entrant_recorded", "first_time_entrants", "contacted", "booked")
+# the rates a map view shows (numerator, denominator as in kpis.KPI_PCTS)
 _VIEW_PCTS = {
-    "completed_pct": ("completed", "concluded"),
-    "not_reoffended_pct": ("not_reoffended", "followup_eligible"),
-    "victim_satisfied_pct": ("victims_satisfied", "victim_responses"),
-    "contacted_booked_48h_pct": ("contacted_booked_48h", "referrals"),
-    "first_time_entrant_pct": ("first_time_entrants", "first_time_entrant_recorded"),
+    name: KPI_PCTS[name]
+    for name in (
+        "completed_pct", "not_reoffended_pct", "victim_satisfied_pct", "contacted_booked_48h_pct", "first_time_entrant_pct"
+    )
 }
 
 

@@ -491,7 +491,7 @@ def output_file(value: Any, name: str, *, suffixes: Collection[str] | None = Non
     if suffixes is not None and path.suffix.lower() not in {s.lower() for s in suffixes}:
         raise _fail(name, rule, str(value), "The format follows the suffix.")
     if path.is_dir():
-        raise ParameterError(f"{shown(name)} {str(path)!r} is a folder; give a file path ({rule}).")
+        raise ParameterError(f"{shown(name)} {str(path)!r} is a folder; give a file path" + (f" ({rule})." if ends else "."))
     if not new_folders:
         _parent_folder(path, name)
     return path

@@ -123,6 +123,40 @@ def test_out_parent_must_exist_and_months_checked(points_file, tmp_path, capsys)
     assert not (tmp_path / "o").exists()
 
 
+@pytest.mark.parametrize(
+    "extra, message",
+    [
+        (["--alpha", "2"], "`--alpha` must be a number between 0 and 1, exclusive (e.g. 0.05); got 2.0."),
+        (["--months", "2025-6:2025-1"], "`--months` starts after it ends (2025-06 > 2025-01); give the earlier month first."),
+        (["--months", "January:March"], "`--months` must be two months FIRST:LAST written YYYY-MM:YYYY-MM"),
+    ],
+)
+def test_arguments_are_checked_before_any_input_is_read(tmp_path, capsys, monkeypatch, extra, message):
+    """The same month rule as ``load``/``analyse``, and --alpha, checked before the inputs are read."""
+    import hotspots.national_inputs as ni
+
+    def refuse(*_a, **_k):
+        raise AssertionError("inputs read before the arguments were checked")
+
+    monkeypatch.setattr(ni, "prepare_inputs", refuse)
+    f = tmp_path / "points.csv"
+    f.write_text("x,y\n1,2\n")
+    code = main(["national", str(f), "--out", str(tmp_path / "o"), *extra])
+    err = capsys.readouterr().err
+    assert code == 2 and err.startswith(f"hotspots national: error: {message}") and err.count("\n") == 1, err
+    assert not (tmp_path / "o").exists()
+
+
+def test_months_written_as_load_accepts_them(points_file, tmp_path):
+    """``--months 2025-1:2025-3`` (accepted by ``load --months``) is accepted here too."""
+    from hotspots.cli import build_parser
+    from hotspots.commands.national import check_arguments
+
+    args = build_parser().parse_args(["national", str(points_file), "--out", str(tmp_path / "o"), "--months", "2025-1:2025-3"])
+    check_arguments(args)
+    assert args.months == ("2025-01", "2025-03")
+
+
 def test_police_uk_folder_with_category_default(tmp_path, capsys):
     from hotspots.schema import POLICE_UK_COLUMNS
 

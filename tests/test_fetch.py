@@ -844,3 +844,46 @@ def test_cli_fetch_boundary(serve, tmp_path, capsys):
         ["fetch", "boundary", "--force", "nowhere", "--out", str(out), "--base-url", base, "--rate", "100", "--retries", "0"]
     )
     assert rc == 2 and "no force 'nowhere'" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    "extra, message",
+    [
+        (["--boundary", "{tmp}/missing.geojson"], "`--boundary` '{tmp}/missing.geojson' does not exist; check the path."),
+        (["--out", "{tmp}/no/such"], "`--out` '{tmp}/no/such' is in a folder that does not exist ('{tmp}/no')"),
+        (["--category", "bad"], "`--category` must be 'all-crime' or one of: anti-social-behaviour"),
+        (["--force", "bad force!"], "`--force` must be a police.uk force id such as 'derbyshire'"),
+        (["--rate", "0"], "`--rate` must be a number greater than 0; got 0.0."),
+        (["--from", "2024-13"], "`--from` must be a month written YYYY-MM"),
+        (["--from", "2024-05", "--to", "2024-01"], "`--to` (2024-01) is before `--from` (2024-05);"),
+    ],
+)
+def test_cli_fetch_police_uk_checks_flags_before_any_request(serve, tmp_path, capsys, extra, message):
+    crimes, noloc = make_crimes()
+    api = FakePoliceAPI(crimes, noloc, MONTHS)
+    base = serve(api)
+    argv = ["fetch", "police-uk", "--force", FORCE, "--from", "2024-01", "--to", "2024-01", "--base-url", base]
+    rc = cli_main(argv + [a.format(tmp=tmp_path) for a in extra])
+    err = capsys.readouterr().err
+    assert rc == 2 and err.startswith("hotspots fetch police-uk: error: " + message.format(tmp=tmp_path)), err
+    assert err.count("\n") == 1 and "usage:" not in err
+    assert api.log == []  # nothing was asked of the network
+    assert not (tmp_path / "no").exists()  # no folder above the one named is ever created
+
+
+@pytest.mark.parametrize(
+    "out, message",
+    [
+        ("/dev/null/b.geojson", "`--out` '/dev/null/b.geojson': '/dev/null' is not a folder"),
+        ("{tmp}/no/b.geojson", "`--out` '{tmp}/no/b.geojson' is in a folder that does not exist"),
+        ("{tmp}", "`--out` '{tmp}' is a folder; give a file path."),
+    ],
+)
+def test_cli_fetch_boundary_checks_out_before_any_request(serve, tmp_path, capsys, out, message):
+    crimes, noloc = make_crimes()
+    api = FakePoliceAPI(crimes, noloc, MONTHS)
+    rc = cli_main(["fetch", "boundary", "--force", FORCE, "--out", out.format(tmp=tmp_path), "--base-url", serve(api)])
+    err = capsys.readouterr().err
+    assert rc == 2 and err.startswith(f"hotspots fetch boundary: error: {message.format(tmp=tmp_path)}"), err
+    assert err.count("\n") == 1
+    assert api.log == [] and not (tmp_path / "no").exists()

@@ -150,3 +150,21 @@ def test_empty_stream_and_norm_const(grid):
         prof = {"quartic": np.clip(1 - (r / h) ** 2, 0, None) ** 2, "epanechnikov": np.clip(1 - (r / h) ** 2, 0, None),
                 "gaussian": np.exp(-0.5 * (r / h) ** 2)}[kernel]
         assert norm_const(kernel, h) * np.trapezoid(prof * 2 * np.pi * r, r) == pytest.approx(1.0, rel=1e-6)
+
+
+@pytest.mark.parametrize("c_sparse, path", [(0.0, "stream (cells)"), (1e9, "stream (fft)")])
+def test_parallel_row_bands_equal_the_one_shot_sum(grid, monkeypatch, c_sparse, path):
+    """Chunks binned in parallel bands of rows (``cell_pass_bands``), then the interior from the
+    moments cell by cell (``interior_from_moments``, also in bands) or by FFT: the one-shot sum."""
+    import hotspots.kde_engine as ke
+
+    monkeypatch.setattr(ke, "_PARALLEL_POINTS", 100)  # every chunk on all threads
+    monkeypatch.setattr(ke, "_C_SPARSE", c_sparse)  # 0: the sparse interior always wins; huge: FFT
+    xy = points(3000, seed=2)
+    stream = DensityStream(grid, 450.0, "quartic")
+    stream.add(xy[:1500])
+    stream.add(xy[1500:])
+    got, used = stream.result()
+    want, _ = kernel_sum(xy, None, grid, 450.0, "quartic")
+    assert used == path
+    np.testing.assert_allclose(got, want, rtol=1e-9, atol=1e-12 * want.max())

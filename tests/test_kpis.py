@@ -15,8 +15,8 @@ from hotspots.disclosure import WITHHELD
 from hotspots.kpis import (
     _KPI_COUNTS,
     _KPI_IMPLIED,
-    _KPI_PCTS,
     _KPI_ROW_RELATIONS,
+    KPI_PCTS,
     NOT_RECORDED,
     SECONDARY,
     TOTAL_LABEL,
@@ -462,7 +462,7 @@ def test_invariants(df, strict):
     for c in list(_KPI_COUNTS) + list(_KPI_IMPLIED):
         assert groups[c].sum() == total[c], c
         assert (raw[c] >= 0).all()
-    for c in _KPI_PCTS:
+    for c in KPI_PCTS:
         v = raw[c].dropna()
         assert ((v >= 0) & (v <= 100)).all()
     outcomes = ["completed", "refused", "withdrawn", "in_progress", "outcome_not_recorded"]
@@ -471,7 +471,7 @@ def test_invariants(df, strict):
     for c in _KPI_COUNTS:
         for v in t[c]:
             assert isinstance(v, str) or v == 0 or v >= k.threshold
-    for c, (num, den) in _KPI_PCTS.items():
+    for c, (num, den) in KPI_PCTS.items():
         for i in range(len(t)):
             if isinstance(t.iloc[i][num], str) or isinstance(t.iloc[i][den], str):
                 # hidden, withheld or a bound ("<34", ">79") that holds
@@ -482,7 +482,7 @@ def test_invariants(df, strict):
                     assert (exact < float(v[1:])) if v[0] == "<" else (exact > float(v[1:]))
     assert (t["suppressed"] == k.suppressed.any(axis=1)).all()
     _assert_not_derivable(k, protect_implied=strict)
-    for c in _KPI_PCTS:  # whole percent
+    for c in KPI_PCTS:  # whole percent
         for v in t[c]:
             if not isinstance(v, str) and v is not None and not (isinstance(v, float) and math.isnan(v)):
                 assert isinstance(v, int)

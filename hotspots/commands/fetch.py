@@ -9,23 +9,50 @@ from __future__ import annotations
 
 import argparse
 import sys
+from collections.abc import Callable
 
 #: Exit status when some months failed (the rest were written; rerun to resume).
 EXIT_PARTIAL = 3
 
 
+def stderr_log(args: argparse.Namespace) -> Callable[[str], None]:
+    """One indented line on stderr per retry or notable event, unless ``--quiet``."""
+
+    def log(msg: str) -> None:
+        if not args.quiet:
+            print(f"  {msg}", file=sys.stderr, flush=True)
+
+    return log
+
+
+def check_arguments(args: argparse.Namespace) -> None:
+    """The local files and folders named by the flags, checked before any network call.
+
+    ``--out`` may be a new folder (police-uk) or file (boundary), but its parent folder must
+    exist: the command never creates folders above the one named. ``--boundary`` must exist.
+    """
+    from .. import validation
+
+    with validation.collect() as problems:
+        if args.out is not None:
+            if args.source == "police-uk":
+                problems.check(validation.output_folder, args.out, "out")
+            else:
+                problems.check(validation.output_file, args.out, "out")
+        if getattr(args, "boundary", None) is not None:
+            problems.check(validation.input_path, args.boundary, "boundary")
+
+
 def run_police_uk(args: argparse.Namespace) -> int:
     from ..fetch import API_BASE, fetch_police_uk
+
+    check_arguments(args)
 
     def progress(res) -> None:  # noqa: ANN001 - MonthResult
         if args.quiet:
             return
         extra = f"{res.rows:,} rows" if res.status in ("fetched", "already done") else (res.error or "")
         print(f"{res.month}: {res.status} {extra}".rstrip(), flush=True)
-
-    def log(msg: str) -> None:
-        if not args.quiet:
-            print(f"  {msg}", file=sys.stderr, flush=True)
 
     summary = fetch_police_uk(
         args.force,
@@ -41,7 +68,7 @@ def run_police_uk(args: argparse.Namespace) -> int:
         retries=args.retries,
         timeout=args.timeout,
         progress=progress,
-        log=log,
+        log=stderr_log(args),
     )
     print(str(summary))
     return 0 if summary.ok else EXIT_PARTIAL
@@ -50,10 +77,7 @@ def run_police_uk(args: argparse.Namespace) -> int:
 def run_boundary(args: argparse.Namespace) -> int:
     from ..fetch import API_BASE, fetch_force_boundary
 
-    def log(msg: str) -> None:
-        if not args.quiet:
-            print(f"  {msg}", file=sys.stderr, flush=True)
-
+    check_arguments(args)
     result = fetch_force_boundary(
         args.force,
         args.out,
@@ -61,7 +85,7 @@ def run_boundary(args: argparse.Namespace) -> int:
         rate=args.rate,
         retries=args.retries,
         timeout=args.timeout,
-        log=log,
+        log=stderr_log(args),
     )
     print(result.summary())
     return 0
@@ -87,7 +111,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     q.add_argument("--force", required=True, help="police.uk force id, e.g. derbyshire")
     q.add_argument("--from", dest="start", required=True, metavar="YYYY-MM", help="first month")
     q.add_argument("--to", dest="end", required=True, metavar="YYYY-MM", help="last month (inclusive)")
-    q.add_argument("--out", default=None, help="output folder (created if needed; default data/police_uk/FORCE)")
+    q.add_argument("--out", default=None, help="output folder inside an existing folder (default data/police_uk/FORCE)")
     q.add_argument("--category", default="all-crime", help="API category slug, e.g. anti-social-behaviour (default all-crime)")
     q.add_argument("--base-url", default=None, help="API root (default https://data.police.uk/api)")
     q.add_argument(

@@ -36,19 +36,23 @@ def _number(kind: type, *, positive: bool = True) -> Callable[[str], Any]:
     return conv
 
 
-def _months(text: str) -> tuple[str, str]:
-    parts = text.split(":")
-    if len(parts) != 2 or not all(p.strip() for p in parts):
-        raise argparse.ArgumentTypeError(f"must look like 2025-01:2025-12 (first and last month); got {text!r}")
-    out = []
-    for p in parts:
-        p = p.strip()
-        if len(p) != 7 or p[4] != "-" or not (p[:4].isdigit() and p[5:].isdigit()) or not 1 <= int(p[5:]) <= 12:
-            raise argparse.ArgumentTypeError(f"months must be YYYY-MM; got {p!r}")
-        out.append(p)
-    if out[0] > out[1]:
-        raise argparse.ArgumentTypeError(f"the first month {out[0]} is after the last {out[1]}")
-    return out[0], out[1]
+def check_arguments(args: argparse.Namespace) -> None:
+    """The arguments argparse cannot check alone, before anything is read: the inputs exist,
+    ``--out``'s parent folder exists (only the named folder is created), ``--months`` (the
+    same month rule as ``load`` and ``analyse``), ``--alpha`` and ``--scheduler``."""
+    from .. import validation
+
+    with validation.collect() as problems:
+        for path in args.inputs:
+            problems.check(validation.input_path, path, "inputs")
+        problems.check(validation.output_folder, args.out, "out")
+        if args.months is not None:
+            args.months = problems.check(validation.month_range, args.months, "months")
+        problems.check(validation.alpha, args.alpha)
+        if args.scheduler is not None:
+            s = args.scheduler.strip()
+            if not (s.startswith("local:") or "://" in s):
+                problems.add(f"`--scheduler` must be `local:N` or an address such as `tcp://host:8786`; got {s!r}.")
 
 
 def _categories(values: list[str] | None) -> list[str] | None:
@@ -68,15 +72,8 @@ def run(args: argparse.Namespace) -> int:
     from .analyse import ProgressBar
 
     t_start = time.perf_counter()
+    check_arguments(args)
     out = Path(args.out)
-    if out.exists() and not out.is_dir():
-        raise ParameterError(f"`--out` {out} exists and is not a folder.")
-    if not out.parent.exists():
-        raise ParameterError(f"`--out`: the folder {out.parent} does not exist; create it first (only {out.name} is created).")
-    if args.scheduler is not None:
-        s = args.scheduler.strip()
-        if not (s.startswith("local:") or "://" in s):
-            raise ParameterError(f"`--scheduler` must be `local:N` or an address such as `tcp://host:8786`; got {s!r}.")
     say = (lambda s: None) if args.quiet else (lambda s: print(s, flush=True))
     bar = ProgressBar(enabled=not args.quiet)
     cats = _categories(args.category)
@@ -174,7 +171,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--cell-size", type=_number(float), default=250.0, metavar="M", help="cell size in metres (default 250)")
     p.add_argument("--category", action="append", metavar="NAME",
                    help="incident category to keep (repeatable; default 'Anti-social behaviour'); 'all' keeps every category")
-    p.add_argument("--months", type=_months, default=None, metavar="A:B", help="first and last month, e.g. 2025-01:2025-12")
+    p.add_argument("--months", default=None, metavar="A:B", help="first and last month, e.g. 2025-01:2025-12")
     p.add_argument("--extent", choices=("england-wales", "data"), default="england-wales",
                    help="grid extent: England and Wales (default) or the points' own extent")
     p.add_argument("--scheduler", default=None, metavar="ADDRESS",

@@ -16,28 +16,28 @@ from ..gazetteer import default_study_area, towns
 from ..grid import BNG
 from ..schema import ASB_CATEGORY, SCHEME_START
 from ._model import (
-    _BUFFER_WIDTH_M,
-    _DIFFUSE_PER_1000,
-    _HOURS,
-    _JITTER_M,
-    _LATTICE_M,
-    _RURAL_PER_MONTH,
-    _SEASON_AMPLITUDE,
-    _STREETS,
-    _TASK_SITES,
+    BUFFER_WIDTH_M,
+    DIFFUSE_PER_1000,
     HOTSPOTS,
-    _core_share,
-    _daily_profile,
-    _gauss,
-    _gauss_part,
-    _ring,
-    _sample_inside,
-    _skip_dst_gap,
-    _town_sd,
-    _uniform,
-    _validate,
+    HOURS,
+    JITTER_M,
+    LATTICE_M,
+    RURAL_PER_MONTH,
+    SEASON_AMPLITUDE,
+    STREETS,
+    TASK_SITES,
+    core_share,
+    daily_profile,
+    gauss,
+    gauss_part,
+    ring_sampler,
+    sample_inside,
+    skip_dst_gap,
+    town_sd,
+    uniform_sampler,
+    validate,
 )
-from ._referrals import _referrals
+from ._referrals import generate_referrals
 
 # --------------------------------------------------------------------------------------------
 # Result type
@@ -156,7 +156,7 @@ def generate_demo(
     ParameterError
         For an argument out of range or malformed, naming it.
     """
-    p = _validate(
+    p = validate(
         seed, start, end, scheme_start, effect, displacement, ramp_days, trend_per_year, volume_scale, referral_scale, treated
     )
     root = np.random.default_rng(p["seed"])
@@ -172,7 +172,7 @@ def generate_demo(
     first = np.datetime64(p["start"], "M").astype("M8[D]")
     data_end = (np.datetime64(p["end"], "M") + 1).astype("M8[D]")
     days = np.arange(first, data_end, dtype="M8[D]")
-    s_day = _daily_profile(days, p["trend_per_year"])
+    s_day = daily_profile(days, p["trend_per_year"])
     per_day = 12.0 / 365.25  # monthly rate -> daily rate
     sched = np.datetime64(p["scheme_start"], "D")
     since = (days - sched).astype("int64").astype(float)
@@ -193,7 +193,7 @@ def generate_demo(
             # The scheme works where it is delivered: the fall applies to the hotspot's core (within
             # its radius), not to the Gaussian's tail, which lies in the displacement ring; removed
             # incidents partly reappear in the ring.
-            share = _core_share(h.sd, radius)
+            share = core_share(h.sd, radius)
             removed = base * share * p["effect"] * ramp
             core = base * share - removed
             tail = base * (1.0 - share)
@@ -204,7 +204,7 @@ def generate_demo(
                     "id": h.id,
                     "town": h.town,
                     "lam": core,
-                    "draw": _gauss_part(cx, cy, h.sd, radius, inside=True),
+                    "draw": gauss_part(cx, cy, h.sd, radius, inside=True),
                 }
             )
             comps.append(
@@ -213,12 +213,12 @@ def generate_demo(
                     "id": h.id,
                     "town": h.town,
                     "lam": tail,
-                    "draw": _gauss_part(cx, cy, h.sd, radius, inside=False),
+                    "draw": gauss_part(cx, cy, h.sd, radius, inside=False),
                 }
             )
         else:
             lam = base
-            comps.append({"kind": "hotspot", "id": h.id, "town": h.town, "lam": lam, "draw": _gauss(cx, cy, h.sd)})
+            comps.append({"kind": "hotspot", "id": h.id, "town": h.town, "lam": lam, "draw": gauss(cx, cy, h.sd)})
         hs_records.append((h, cx, cy, is_t, radius, base, lam))
         if is_t and p["displacement"] > 0:
             lam_d = p["displacement"] * removed
@@ -228,19 +228,19 @@ def generate_demo(
                     "id": h.id,
                     "town": h.town,
                     "lam": lam_d,
-                    "draw": _ring(cx, cy, radius, radius + _BUFFER_WIDTH_M),
+                    "draw": ring_sampler(cx, cy, radius, radius + BUFFER_WIDTH_M),
                 }
             )
     for name in tw["name"]:
         tx, ty = town_xy[name]
-        lam = _DIFFUSE_PER_1000 * town_pop[name] / 1000.0 * p["volume_scale"] * per_day * s_day
+        lam = DIFFUSE_PER_1000 * town_pop[name] / 1000.0 * p["volume_scale"] * per_day * s_day
         comps.append(
             {
                 "kind": "diffuse",
                 "id": f"diffuse-{name}",
                 "town": name,
                 "lam": lam,
-                "draw": _gauss(tx, ty, _town_sd(town_pop[name])),
+                "draw": gauss(tx, ty, town_sd(town_pop[name])),
             }
         )
     comps.append(
@@ -248,8 +248,8 @@ def generate_demo(
             "kind": "rural",
             "id": "rural",
             "town": "",
-            "lam": _RURAL_PER_MONTH * p["volume_scale"] * per_day * s_day,
-            "draw": _uniform(area.bounds),
+            "lam": RURAL_PER_MONTH * p["volume_scale"] * per_day * s_day,
+            "draw": uniform_sampler(area.bounds),
         }
     )
 
@@ -261,7 +261,7 @@ def generate_demo(
         n = int(counts[ci].sum())
         if n == 0:
             continue
-        x, y, hsh = _sample_inside(rng_inc, n, c["draw"], area, snap=True)
+        x, y, hsh = sample_inside(rng_inc, n, c["draw"], area, snap=True)
         xs.append(x)
         ys.append(y)
         hs.append(hsh)
@@ -271,13 +271,13 @@ def generate_demo(
     hsh = np.concatenate(hs)
     di = np.concatenate(dayidx)
     n_inc = x.size
-    hour = rng_inc.choice(24, size=n_inc, p=_HOURS / _HOURS.sum())
+    hour = rng_inc.choice(24, size=n_inc, p=HOURS / HOURS.sum())
     minute = rng_inc.integers(0, 60, size=n_inc)
-    occurred = _skip_dst_gap(days[di].astype("M8[m]") + (hour * 60 + minute).astype("timedelta64[m]"))
+    occurred = skip_dst_gap(days[di].astype("M8[m]") + (hour * 60 + minute).astype("timedelta64[m]"))
     order = np.lexsort((np.arange(n_inc), occurred.astype("int64")))
     x, y, hsh, occurred = x[order], y[order], hsh[order], occurred[order]
-    streets = np.array(_STREETS, dtype=object)
-    location = np.char.add("On or near ", streets[(hsh >> np.uint64(40)) % np.uint64(len(_STREETS))].astype(str))
+    streets = np.array(STREETS, dtype=object)
+    location = np.char.add("On or near ", streets[(hsh >> np.uint64(40)) % np.uint64(len(STREETS))].astype(str))
     incidents = gpd.GeoDataFrame(
         {
             "incident_id": [f"demo-asb-{k:06d}" for k in range(1, n_inc + 1)],
@@ -294,10 +294,10 @@ def generate_demo(
     hs_xy = {h.id: (cx, cy) for h, cx, cy, *_ in hs_records}
     hs_town = {h.id: h.town for h in HOTSPOTS}
     t_rows = []
-    for k, (anchor, kind, name) in enumerate(_TASK_SITES, start=1):
+    for k, (anchor, kind, name) in enumerate(TASK_SITES, start=1):
         ax, ay = hs_xy[anchor] if anchor in hs_xy else town_xy[anchor]
         town = hs_town.get(anchor, anchor)
-        tx, ty, _ = _sample_inside(rng_task, 1, _ring(ax, ay, 200.0, 900.0), area, snap=False)
+        tx, ty, _ = sample_inside(rng_task, 1, ring_sampler(ax, ay, 200.0, 900.0), area, snap=False)
         t_rows.append((f"T{k:02d}", kind, name, town, float(tx[0]), float(ty[0])))
     tasks = gpd.GeoDataFrame(
         {
@@ -311,7 +311,7 @@ def generate_demo(
     )
 
     # ---- referrals ----------------------------------------------------------------------
-    referrals, ref_truth = _referrals(rng_ref, p, area, hs_records, town_xy, town_pop, tasks, sched, data_end)
+    referrals, ref_truth = generate_referrals(rng_ref, p, area, hs_records, town_xy, town_pop, tasks, sched, data_end)
 
     # ---- ground truth -------------------------------------------------------------------
     truth = _ground_truth(p, days, sched, hs_records, comps, lam_all, ref_truth, data_end, area_gdf)
@@ -349,7 +349,7 @@ def _ground_truth(p, days, sched, hs_records, comps, lam_all, ref_truth, data_en
             "effect": p["effect"] if is_t else 0.0,
             "effect_within_m": float(radius) if is_t else None,
             "buffer_inner_m": float(radius),
-            "buffer_outer_m": float(radius + _BUFFER_WIDTH_M),
+            "buffer_outer_m": float(radius + BUFFER_WIDTH_M),
             "base_monthly_rate": round(h.rate * p["volume_scale"], 3),
             "expected_monthly_before": _period_mean(lam, days, before0, sched),
             "expected_monthly_after": _period_mean(lam, days, sched, after1),
@@ -375,14 +375,14 @@ def _ground_truth(p, days, sched, hs_records, comps, lam_all, ref_truth, data_en
             "and displacement); null when the data do not cover the period.",
         },
         "model": {
-            "diffuse_per_1000_residents_per_month": _DIFFUSE_PER_1000,
-            "rural_background_per_month": _RURAL_PER_MONTH * p["volume_scale"],
-            "season_amplitude": _SEASON_AMPLITUDE,
+            "diffuse_per_1000_residents_per_month": DIFFUSE_PER_1000,
+            "rural_background_per_month": RURAL_PER_MONTH * p["volume_scale"],
+            "season_amplitude": SEASON_AMPLITUDE,
             "season_peak": "mid-July",
             "special_days": ["Halloween (31 Oct)", "Bonfire night (5 Nov)"],
-            "buffer_width_m": _BUFFER_WIDTH_M,
-            "map_point_lattice_m": _LATTICE_M,
-            "map_point_jitter_m": _JITTER_M,
+            "buffer_width_m": BUFFER_WIDTH_M,
+            "map_point_lattice_m": LATTICE_M,
+            "map_point_jitter_m": JITTER_M,
             "hotspot_radius": "2 x sd_m",
             "treatment": "a treated hotspot's rate falls by `effect` (ramped in) within its radius only "
             "(the core of its Gaussian); the tail beyond the radius is unchanged",

@@ -140,22 +140,22 @@ DEFAULT_TREATED: tuple[str, ...] = (
 )
 
 # Town diffuse rate: incidents per month per 1,000 residents; rural background per month.
-_DIFFUSE_PER_1000 = 1.50
-_RURAL_PER_MONTH = 130.0
-_SEASON_AMPLITUDE = 0.28
+DIFFUSE_PER_1000 = 1.50
+RURAL_PER_MONTH = 130.0
+SEASON_AMPLITUDE = 0.28
 _SEASON_PEAK_DOY = 196  # mid-July (0 = 1 January)
 # Day-of-week multipliers, Monday..Sunday (normalised to mean 1 below).
 _WEEKDAY = np.array([0.90, 0.88, 0.92, 0.97, 1.12, 1.25, 0.96])
 # Hour-of-day weights 00..23: evening-heavy, low before dawn.
-_HOURS = np.array(
+HOURS = np.array(
     [3.0, 2.2, 1.6, 1.1, 0.8, 0.7, 0.9, 1.3, 1.8, 2.2, 2.6, 3.0, 3.4, 3.6, 3.9, 4.6, 5.3, 6.0, 6.6, 7.0, 7.0, 6.6, 5.6, 4.3]
 )
-_LATTICE_M = 50.0
-_JITTER_M = 24.0
-_BUFFER_WIDTH_M = 400.0
+LATTICE_M = 50.0
+JITTER_M = 24.0
+BUFFER_WIDTH_M = 400.0
 
 # police.uk-style "On or near ..." labels, picked per map point.
-_STREETS = (
+STREETS = (
     "High Street",
     "Market Place",
     "Station Road",
@@ -191,7 +191,7 @@ _STREETS = (
 )
 
 # Reparative task sites: (anchor = hotspot id or town, kind, site name). Generic names only.
-_TASK_SITES: tuple[tuple[str, str, str], ...] = (
+TASK_SITES: tuple[tuple[str, str, str], ...] = (
     ("derby-estate-w", "allotment", "Derby West Community Allotments"),
     ("derby-centre", "food bank", "Derby City Food Bank"),
     ("derby-estate-sw", "charity shop", "Derby Charity Shop (Hospice)"),
@@ -235,18 +235,18 @@ _TASK_SITES: tuple[tuple[str, str, str], ...] = (
 )
 
 # Referral model.
-_REFERRAL_PLATEAU_PER_MONTH = 138.0
-_REFERRAL_RAMP_DAYS = 458  # start level to plateau (July 2023 -> October 2024 by default)
-_REFERRAL_START_LEVEL = 0.28
-_REFERRAL_WEEKDAY = np.array([1.12, 1.10, 1.08, 1.06, 1.04, 0.82, 0.70])
-_REFERRAL_HOURS = np.array(
+REFERRAL_PLATEAU_PER_MONTH = 138.0
+REFERRAL_RAMP_DAYS = 458  # start level to plateau (July 2023 -> October 2024 by default)
+REFERRAL_START_LEVEL = 0.28
+REFERRAL_WEEKDAY = np.array([1.12, 1.10, 1.08, 1.06, 1.04, 0.82, 0.70])
+REFERRAL_HOURS = np.array(
     [0, 0, 0, 0, 0, 0, 0, 0.5, 2.0, 3.0, 3.2, 3.2, 3.0, 3.0, 3.0, 3.2, 3.4, 3.2, 2.8, 2.4, 2.0, 1.4, 0.8, 0.3]
 )
-_HOTSPOT_SHARE = 0.75  # referrals located around hotspots (rest: town diffuse)
-_TREATED_REFERRAL_WEIGHT = 3.0
-_YOUTH_SHARE = 0.35
-_REPEAT_PROB = 0.105  # chance a referral belongs to someone referred before
-_OFFENCE_P = {
+HOTSPOT_SHARE = 0.75  # referrals located around hotspots (rest: town diffuse)
+TREATED_REFERRAL_WEIGHT = 3.0
+YOUTH_SHARE = 0.35
+REPEAT_PROB = 0.105  # chance a referral belongs to someone referred before
+OFFENCE_P = {
     "youth": {
         "anti-social behaviour": 0.38,
         "criminal damage": 0.20,
@@ -266,7 +266,7 @@ _OFFENCE_P = {
         "drunk and disorderly": 0.10,
     },
 }
-_ROUTE_P = {
+ROUTE_P = {
     "youth": {
         "community resolution": 0.50,
         "acceptable behaviour contract": 0.20,
@@ -282,19 +282,19 @@ _ROUTE_P = {
         "voluntary control order": 0.07,
     },
 }
-_VOLUNTARY_ROUTES = ("asb warning letter", "acceptable behaviour contract", "voluntary control order")
-_VICTIM_OFFENCES = ("anti-social behaviour", "harassment", "criminal damage", "shop theft", "public order")
-_IN_PROGRESS_DAYS = 21
-_COMPLETED_SHARE = 0.78  # of referrals old enough to be finished
-_REFUSED_SHARE = 0.14
-_REOFFENDED_SHARE = 0.21  # of referrals with a full follow-up window
-_VICTIM_RESPONSE_SHARE = 0.40  # of all referrals: a victim who answered the survey
-_VICTIM_UNSATISFIED_SHARE = 0.005
-_FTE_SHARE = 0.40
-_CONTACT_48H_P = 0.935  # drawn; office hours push ~2.5 points past 48 h, realised ~90 %
-_BOOK_FAST_P = 0.93
-_LOCAL_TASK_P = 0.89
-_LOCAL_TASK_M = 2000.0
+VOLUNTARY_ROUTES = ("asb warning letter", "acceptable behaviour contract", "voluntary control order")
+VICTIM_OFFENCES = ("anti-social behaviour", "harassment", "criminal damage", "shop theft", "public order")
+IN_PROGRESS_DAYS = 21
+COMPLETED_SHARE = 0.78  # of referrals old enough to be finished
+REFUSED_SHARE = 0.14
+REOFFENDED_SHARE = 0.21  # of referrals with a full follow-up window
+VICTIM_RESPONSE_SHARE = 0.40  # of all referrals: a victim who answered the survey
+VICTIM_UNSATISFIED_SHARE = 0.005
+FTE_SHARE = 0.40
+CONTACT_48H_P = 0.935  # drawn; office hours push ~2.5 points past 48 h, realised ~90 %
+BOOK_FAST_P = 0.93
+LOCAL_TASK_P = 0.89
+LOCAL_TASK_M = 2000.0
 
 
 # --------------------------------------------------------------------------------------------
@@ -314,7 +314,7 @@ def _number(value: Any, name: str, lo: float, hi: float, *, lo_open: bool = Fals
     return validation.number(value, name, low=lo, high=hi, low_open=lo_open, high_open=hi_open)
 
 
-def _validate(
+def validate(
     seed: Any,
     start: Any,
     end: Any,
@@ -372,7 +372,7 @@ def _validate(
 # --------------------------------------------------------------------------------------------
 
 
-def _weekday(days: np.ndarray) -> np.ndarray:
+def weekday_factor(days: np.ndarray) -> np.ndarray:
     """Monday = 0 ... Sunday = 6 (1970-01-01 was a Thursday)."""
     return (days.astype("int64") + 3) % 7
 
@@ -384,10 +384,10 @@ def _days_from(days: np.ndarray, month: int, dom: int) -> np.ndarray:
     return (days - target).astype("int64").astype(float)
 
 
-def _daily_profile(days: np.ndarray, trend_per_year: float) -> np.ndarray:
+def daily_profile(days: np.ndarray, trend_per_year: float) -> np.ndarray:
     """Unitless daily multiplier S(day): season x special days x weekday x trend."""
     doy = (days - days.astype("M8[Y]").astype("M8[D]")).astype("int64").astype(float)
-    season = 1.0 + _SEASON_AMPLITUDE * np.cos(2.0 * np.pi * (doy - _SEASON_PEAK_DOY) / 365.25)
+    season = 1.0 + SEASON_AMPLITUDE * np.cos(2.0 * np.pi * (doy - _SEASON_PEAK_DOY) / 365.25)
     d_hal = _days_from(days, 10, 31)
     d_bon = _days_from(days, 11, 5)
     special = (
@@ -399,16 +399,16 @@ def _daily_profile(days: np.ndarray, trend_per_year: float) -> np.ndarray:
     mid = days[0] + (days[-1] - days[0]) // 2
     years_from_mid = (days - mid).astype("int64") / 365.25
     trend = (1.0 + trend_per_year) ** years_from_mid
-    return season * (1.0 + special) * wd[_weekday(days)] * trend
+    return season * (1.0 + special) * wd[weekday_factor(days)] * trend
 
 
-def _skip_dst_gap(t: np.ndarray) -> np.ndarray:
+def skip_dst_gap(t: np.ndarray) -> np.ndarray:
     """Move naive UK local times that do not exist (01:00-01:59 on the last Sunday of March,
     when clocks go forward) one hour later, so that every timestamp is a valid local time."""
     t = np.asarray(t, dtype="M8[m]")
     day = t.astype("M8[D]")
     march31 = (day.astype("M8[Y]").astype("M8[M]") + 2).astype("M8[D]") + 30
-    last_sunday = march31 - (_weekday(march31) + 1) % 7
+    last_sunday = march31 - (weekday_factor(march31) + 1) % 7
     minute_of_day = (t - day.astype("M8[m]")).astype("int64")
     gap = (day == last_sunday) & (minute_of_day >= 60) & (minute_of_day < 120)
     return np.where(gap, t + np.timedelta64(60, "m"), t)
@@ -418,7 +418,7 @@ def _skip_dst_gap(t: np.ndarray) -> np.ndarray:
 OFFICE_OPEN_H, OFFICE_CLOSE_H = 8, 20
 
 
-def _office_hours(t: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+def office_hours(t: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     """Move times outside office hours (08:00-20:00) to the next opening, plus 0-3 hours.
 
     Contact and booking are phone calls by caseworkers: a referral made at 23:00 is contacted the
@@ -449,15 +449,15 @@ def _mix(i: np.ndarray, j: np.ndarray) -> np.ndarray:
 
 def _snap(x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Snap to the fixed map-point lattice; returns x, y (whole metres) and the node hash."""
-    i = np.round(x / _LATTICE_M).astype(np.int64)
-    j = np.round(y / _LATTICE_M).astype(np.int64)
+    i = np.round(x / LATTICE_M).astype(np.int64)
+    j = np.round(y / LATTICE_M).astype(np.int64)
     h = _mix(i, j)
-    jx = ((h & np.uint64(0xFFFF)).astype(float) / 65535.0 - 0.5) * _JITTER_M
-    jy = (((h >> np.uint64(16)) & np.uint64(0xFFFF)).astype(float) / 65535.0 - 0.5) * _JITTER_M
-    return np.round(i * _LATTICE_M + jx), np.round(j * _LATTICE_M + jy), h
+    jx = ((h & np.uint64(0xFFFF)).astype(float) / 65535.0 - 0.5) * JITTER_M
+    jy = (((h >> np.uint64(16)) & np.uint64(0xFFFF)).astype(float) / 65535.0 - 0.5) * JITTER_M
+    return np.round(i * LATTICE_M + jx), np.round(j * LATTICE_M + jy), h
 
 
-def _sample_inside(rng: np.random.Generator, n: int, draw, area, *, snap: bool) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def sample_inside(rng: np.random.Generator, n: int, draw, area, *, snap: bool) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """``n`` points from ``draw(rng, k) -> (x, y)``, redrawn until inside ``area`` (after snapping)."""
     x = np.empty(n)
     y = np.empty(n)
@@ -479,11 +479,11 @@ def _sample_inside(rng: np.random.Generator, n: int, draw, area, *, snap: bool) 
     return x, y, hsh
 
 
-def _gauss(cx: float, cy: float, sd: float):
+def gauss(cx: float, cy: float, sd: float):
     return lambda rng, k: (cx + sd * rng.standard_normal(k), cy + sd * rng.standard_normal(k))
 
 
-def _gauss_part(cx: float, cy: float, sd: float, radius: float, *, inside: bool):
+def gauss_part(cx: float, cy: float, sd: float, radius: float, *, inside: bool):
     """The part of a circular Gaussian (``sd``) inside (``inside=True``) or outside a circle of
     ``radius`` around its centre, sampled exactly: the distance from the centre of a 2-D Gaussian
     is Rayleigh, ``r = sd * sqrt(-2 ln U)``, so ``r <= radius`` exactly when
@@ -499,12 +499,12 @@ def _gauss_part(cx: float, cy: float, sd: float, radius: float, *, inside: bool)
     return draw
 
 
-def _core_share(sd: float, radius: float) -> float:
+def core_share(sd: float, radius: float) -> float:
     """Share of a circular Gaussian's mass within ``radius`` of its centre."""
     return 1.0 - math.exp(-0.5 * (radius / sd) ** 2)
 
 
-def _ring(cx: float, cy: float, r0: float, r1: float):
+def ring_sampler(cx: float, cy: float, r0: float, r1: float):
     def draw(rng: np.random.Generator, k: int):
         r = np.sqrt(rng.uniform(r0 * r0, r1 * r1, k))
         a = rng.uniform(0.0, 2.0 * np.pi, k)
@@ -513,10 +513,10 @@ def _ring(cx: float, cy: float, r0: float, r1: float):
     return draw
 
 
-def _uniform(bounds: Sequence[float]):
+def uniform_sampler(bounds: Sequence[float]):
     xmin, ymin, xmax, ymax = bounds
     return lambda rng, k: (rng.uniform(xmin, xmax, k), rng.uniform(ymin, ymax, k))
 
 
-def _town_sd(pop: float) -> float:
+def town_sd(pop: float) -> float:
     return float(np.clip(1500.0 * (pop / 20000.0) ** 0.3, 1500.0, 3000.0))

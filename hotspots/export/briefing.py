@@ -216,6 +216,22 @@ def _check_analysis(analysis: Any) -> None:
 
 
 # =============================================================================== public: one map
+
+def _panel_basemap(ctx: Any, extent: Any, size_px: tuple[float, float], basemap: str, attribution: Any, timeout: Any) -> Any:
+    """The basemap behind one map panel of ``size_px`` pixels; says in the footer notes how it was got."""
+    bm, reason = fetch_basemap(
+        extent,
+        int(size_px[0]),
+        int(size_px[1]),
+        basemap=basemap,
+        attribution=attribution,
+        timeout=timeout,
+        crs=ctx.analysis.grid.crs.to_epsg() or 27700,
+    )
+    if basemap != "none":
+        ctx.notes.append(reason)
+    return bm
+
 def briefing_map(
     analysis: Any,
     out_path: str | Path,
@@ -320,17 +336,7 @@ def briefing_map(
     extent = fit_extent(ctx.area_geom.bounds, mw, mh)
     ax = inch_axes(fig, mx, my, mw, mh)
 
-    bm, reason = fetch_basemap(
-        extent,
-        int(mw * dpi_f),
-        int(mh * dpi_f),
-        basemap=basemap,
-        attribution=basemap_attribution,
-        timeout=basemap_timeout,
-        crs=an.grid.crs.to_epsg() or 27700,
-    )
-    if basemap != "none":
-        ctx.notes.append(reason)
+    bm = _panel_basemap(ctx, extent, (mw * dpi_f, mh * dpi_f), basemap, basemap_attribution, basemap_timeout)
     prepare_map_axes(ctx, ax, extent, bm, basemap_muted)
     info = draw_layer(ctx, ax, layer, display_cell_m, suppress)
     draw_outline(ctx, ax)
@@ -548,17 +554,7 @@ def briefing_before_after(
     y_map = footer_h + (avail_h - ph) / 2
     extent = fit_extent(ctx.area_geom.bounds, pw, ph)
 
-    bm, reason = fetch_basemap(
-        extent,
-        int(pw * dpi_f),
-        int(ph * dpi_f),
-        basemap=basemap,
-        attribution=basemap_attribution,
-        timeout=basemap_timeout,
-        crs=an.grid.crs.to_epsg() or 27700,
-    )
-    if basemap != "none":
-        ctx.notes.append(reason)
+    bm = _panel_basemap(ctx, extent, (pw * dpi_f, ph * dpi_f), basemap, basemap_attribution, basemap_timeout)
     dgrid = display_grid(an, display_cell_m, ctx.area_geom)
     grid = dgrid if dgrid is not None else an.grid
     ch = an.change_cells

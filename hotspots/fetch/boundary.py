@@ -21,10 +21,11 @@ from typing import Any
 
 import shapely
 
+from .. import validation
 from .._errors import ParameterError
 from ..forces import FORCES, force_id
-from ._http import JsonClient, NotFound, RetryPolicy
-from .police_uk import API_BASE, neighbourhood_area
+from ._http import JsonClient, NotFound
+from .police_uk import API_BASE, api_client, neighbourhood_area
 
 __all__ = ["BoundaryResult", "fetch_force_boundary", "BOUNDARY_LICENCE"]
 
@@ -130,22 +131,13 @@ def fetch_force_boundary(
         The API could not be reached or gave no usable boundary (nothing is written).
     """
     if not str(force or "").strip():
-        raise ParameterError("`force` is empty; give a police.uk force id or name, e.g. 'leicestershire'.")
-    for name, v in (("rate", rate), ("timeout", timeout), ("backoff", backoff), ("max_backoff", max_backoff)):
-        if not (isinstance(v, (int, float)) and v > 0):
-            raise ParameterError(f"`{name}` must be a positive number; got {v!r}.")
+        raise ParameterError(f"{validation.shown('force')} is empty; give a police.uk force id or name, e.g. 'leicestershire'.")
+    client = api_client(base_url, rate=rate, burst=burst, timeout=timeout, retries=retries, backoff=backoff,
+                        max_backoff=max_backoff, sleep=sleep, clock=clock, log=log)
     if out is not None and Path(out).is_dir():
-        raise ParameterError(f"`out` {out} is a folder; give a file name such as {Path(out) / 'force.geojson'}.")
-    client = JsonClient(
-        base_url,
-        rate=rate,
-        burst=burst,
-        timeout=timeout,
-        policy=RetryPolicy(retries=retries, backoff=backoff, max_backoff=max_backoff),
-        sleep=sleep,
-        clock=clock,
-        log=log,
-    )
+        raise ParameterError(
+            f"{validation.shown('out')} {str(out)!r} is a folder; give a file name such as {str(Path(out) / 'force.geojson')!r}."
+        )
     fid, name = _resolve(client, force)
     try:
         area, n = neighbourhood_area(client, fid)

@@ -132,7 +132,9 @@ def month_range(start: str, end: str) -> list[str]:
     y0, m0 = parse(start, "start")
     y1, m1 = parse(end, "end")
     if (y1, m1) < (y0, m0):
-        raise ParameterError(f"`end` ({end}) is before `start` ({start}); give the earlier month first.")
+        raise ParameterError(
+            f"{validation.shown('end')} ({end}) is before {validation.shown('start')} ({start}); give the earlier month first."
+        )
     out = []
     y, m = y0, m0
     while (y, m) <= (y1, m1):
@@ -404,6 +406,44 @@ def _write_month(path: Path, rows: Sequence[list[str]]) -> int:
 
 
 # --------------------------------------------------------------------------- the fetcher
+def api_client(
+    base_url: str,
+    *,
+    rate: float,
+    burst: int,
+    timeout: float,
+    retries: int,
+    backoff: float,
+    max_backoff: float,
+    sleep: Callable[[float], None],
+    clock: Callable[[], float],
+    log: Callable[[str], None] | None,
+) -> JsonClient:
+    """A rate-limited, retrying client of the police.uk API, its arguments checked (no request is made).
+
+    Raises
+    ------
+    ParameterError
+        ``base_url`` is not an http(s) URL; ``rate``, ``timeout``, ``backoff`` or ``max_backoff``
+        is not a positive number (requests per second, seconds); ``retries`` is not a whole number >= 0.
+    """
+    if not re.match(r"^https?://[^/\s]+", str(base_url)):
+        raise ParameterError(validation.problem("base_url", f"an http(s) URL such as {API_BASE!r}", base_url))
+    for name, v in (("rate", rate), ("timeout", timeout), ("backoff", backoff), ("max_backoff", max_backoff)):
+        validation.positive(v, name)
+    validation.whole(retries, "retries", low=0)
+    return JsonClient(
+        base_url,
+        rate=rate,
+        burst=burst,
+        timeout=timeout,
+        policy=RetryPolicy(retries=retries, backoff=backoff, max_backoff=max_backoff),
+        sleep=sleep,
+        clock=clock,
+        log=log or (lambda _m: None),
+    )
+
+
 def fetch_police_uk(
     force: str,
     start: str,
@@ -478,15 +518,12 @@ def fetch_police_uk(
     """
     force = str(force).strip().lower()
     if not _FORCE_RE.match(force):
-        raise ParameterError(f"`force` must be a police.uk force id such as 'derbyshire' or 'west-yorkshire'; got {force!r}.")
+        raise ParameterError(validation.problem("force", "a police.uk force id such as 'derbyshire' or 'west-yorkshire'", force))
     if category not in CATEGORIES:
-        raise ParameterError(f"`category` must be 'all-crime' or one of: {', '.join(CATEGORY_LABELS)}; got {category!r}.")
+        raise ParameterError(validation.problem("category", f"'all-crime' or one of: {', '.join(CATEGORY_LABELS)}", category))
     months = month_range(start, end)
-    if not re.match(r"^https?://[^/\s]+", str(base_url)):
-        raise ParameterError(f"`base_url` must be an http(s) URL such as {API_BASE!r}; got {base_url!r}.")
-    for name, v in (("rate", rate), ("timeout", timeout), ("backoff", backoff), ("max_backoff", max_backoff)):
-        validation.positive(v, name)
-    validation.whole(retries, "retries", low=0)
+    client = api_client(base_url, rate=rate, burst=burst, timeout=timeout, retries=retries, backoff=backoff,
+                        max_backoff=max_backoff, sleep=sleep, clock=clock, log=log)
     # Local files before any network call: a missing boundary file is an error now, not after
     # the retries of the first request.
     area_given = _area_from_boundary(boundary) if boundary is not None else None
@@ -525,16 +562,6 @@ def fetch_police_uk(
     state["base_url"] = base_url
     state_months: dict[str, dict[str, Any]] = state.setdefault("months", {})
 
-    client = JsonClient(
-        base_url,
-        rate=rate,
-        burst=burst,
-        timeout=timeout,
-        policy=RetryPolicy(retries=retries, backoff=backoff, max_backoff=max_backoff),
-        sleep=sleep,
-        clock=clock,
-        log=emit,
-    )
     results: list[MonthResult] = []
 
     def settle(res: MonthResult) -> None:

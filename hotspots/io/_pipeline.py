@@ -108,6 +108,15 @@ def match_columns(
         x, y = mapping.get("x"), mapping.get("y")
     x_col, y_col, wkt_col = resolve_xy(table, x, y)
     used = set(mapping.values()) | {c for c in (x_col, y_col, wkt_col) if c}
+    return cols, find_columns(cols, keys, mapping, candidates, used), (x_col, y_col, wkt_col)
+
+
+def find_columns(
+    cols: Sequence[str], keys: Sequence[str], mapping: dict[str, str], candidates: dict[str, Sequence[str]], used: set[str]
+) -> dict[str, str | None]:
+    """``key -> column`` for each of ``keys``: the one named in ``mapping``, else the first free
+    column with one of its usual names (``candidates[key]``), else None; ``used`` (the columns
+    already taken) grows with each column found."""
     found: dict[str, str | None] = {}
     for key in keys:
         if key in mapping:
@@ -117,7 +126,7 @@ def match_columns(
             found[key] = hit
             if hit is not None:
                 used.add(hit)
-    return cols, found, (x_col, y_col, wkt_col)
+    return found
 
 
 def locate(

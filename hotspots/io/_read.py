@@ -1,8 +1,9 @@
-"""Reading inputs into tables: paths, folders, archives, uploads; CSV parsing; data formats.
+"""Reading inputs into tables: paths, folders, archives, uploads; dispatch to the format readers.
 
 Everything here turns "something the user gave us" into :class:`Table` objects (a pandas
 DataFrame plus the row numbers and malformed-row counts a :class:`~hotspots.report.LoadReport`
-needs). Nothing here knows about incidents or referrals.
+needs). CSV parsing lives in :mod:`._csv`, Parquet in :mod:`._parquet`, GeoPackage, GeoJSON and
+Shapefile in :mod:`._gdal`. Nothing here knows about incidents or referrals.
 
 Safety: only data formats are parsed (CSV, gzip-compressed CSV, ZIP archives of those, Parquet,
 GeoPackage, GeoJSON, and Shapefile for boundaries). Nothing is ever unpickled; files that look
@@ -14,7 +15,6 @@ on every read) are refused.
 
 from __future__ import annotations
 
-import csv
 import gzip
 import io
 import os
@@ -23,15 +23,17 @@ import struct
 import zipfile
 import zlib
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from .._errors import InputError, LimitError, ParameterError, SchemaError
-from .limits import MAX_HEADER_BYTES, LoadBudget, current_budget, size_text, within_limits
+from .._errors import InputError, LimitError, ParameterError
+from ._csv import clean_header, csv_shape, read_csv_bytes
+from ._table import Table
+from .limits import LoadBudget, current_budget, size_text, within_limits
 
 __all__ = [
     "Upload",
@@ -75,7 +77,7 @@ _REFUSED = {
 _FIX_FORMATS = "Save it as CSV (UTF-8), Parquet, GeoPackage or GeoJSON."
 
 # police.uk monthly file names: 2025-01-derbyshire-street.csv (also -outcomes, -stop-and-search).
-_POLICE_NAME = re.compile(r"^\d{4}-\d{2}-[a-z0-9-]+-(street|outcomes|stop-and-search)\.csv(\.gz)?$", re.I)
+POLICE_NAME = re.compile(r"^\d{4}-\d{2}-[a-z0-9-]+-(street|outcomes|stop-and-search)\.csv(\.gz)?$", re.I)
 
 
 @dataclass(frozen=True)
@@ -165,28 +167,6 @@ class Source:
             raise InputError(f"cannot read {self.name}: {exc.strerror or exc}. Check the path and permissions.") from None
 
 
-@dataclass
-class Table:
-    """A table read from one source, before any interpretation.
-
-    ``frame`` holds the data rows (all ``str`` columns for CSV; typed columns, and possibly a
-    geometry column, for Parquet/GeoPackage/GeoJSON). ``row_numbers`` gives each frame row's
-    1-based data-row number in the source; ``malformed`` counts rows that could not be split into
-    the header's fields (they are part of the rows read but never become frame rows).
-    """
-
-    name: str
-    frame: pd.DataFrame
-    row_numbers: np.ndarray
-    fmt: str
-    malformed: int = 0
-    malformed_examples: list[str] = field(default_factory=list)
-    notes: list[str] = field(default_factory=list)
-    crs: Any = None  # CRS of the geometry column, when the format carries one
-
-    @property
-    def rows_read(self) -> int:
-        return len(self.frame) + self.malformed
 
 
 # --------------------------------------------------------------------------------------------
@@ -248,7 +228,8 @@ def _check_magic(name: str, fmt: str, head: bytes) -> None:
         )
 
 
-def _upload_parts(obj: Any) -> tuple[str, bytes] | None:
+def upload_parts(obj: Any) -> tuple[str, bytes] | None:
+    """The (name, bytes) of an upload (an :class:`Upload`, a (name, bytes) tuple or a Streamlit file), or None."""
     if isinstance(obj, Upload):
         return obj.name, bytes(obj.data)
     if _is_upload_tuple(obj):
@@ -379,7 +360,7 @@ def _zip_member_fmt(member: str, allowed: set[str]) -> str | None:
     fmt = SUPPORTED_FORMATS.get(_suffix(base))
     if fmt not in allowed or fmt in ("zip", "shp"):
         return None
-    if _POLICE_NAME.match(base) and "-street.csv" not in base.lower():
+    if POLICE_NAME.match(base) and "-street.csv" not in base.lower():
         return None
     return fmt
 
@@ -454,7 +435,7 @@ def _resolve_item(item: Any, allowed_set: set[str], skipped: list[str]) -> list[
     """The sources of one input (a file, folder, archive or upload); InputError when unreadable."""
     if isinstance(item, (bytes, bytearray, memoryview)):
         raise InputError("raw bytes have no file name to tell their format; wrap them as `Upload(name='data.csv', data=...)`.")
-    up = _upload_parts(item)
+    up = upload_parts(item)
     if up is not None:
         name, data = up
         if not data:
@@ -486,7 +467,7 @@ def _resolve_item(item: Any, allowed_set: set[str], skipped: list[str]) -> list[
             if fmt is None or fmt not in allowed_set or fmt in ("zip", "shp"):
                 skipped.append(str(p))
                 continue
-            if _POLICE_NAME.match(p.name) and "-street.csv" not in p.name.lower():
+            if POLICE_NAME.match(p.name) and "-street.csv" not in p.name.lower():
                 skipped.append(str(p))
                 continue
             found.append(Source(name=str(p.relative_to(path.parent)) if p.parent != path else p.name, fmt=fmt, path=p))
@@ -592,267 +573,9 @@ def _gunzip(fileobj: Any, name: str, budget: LoadBudget) -> bytes:
 
 
 # --------------------------------------------------------------------------------------------
-# Text decoding and CSV parsing
-# --------------------------------------------------------------------------------------------
-
-
-def decode_text(raw: bytes, name: str) -> tuple[str, str | None]:
-    """Decode bytes to text: UTF-8 (BOM removed), UTF-16 with BOM, else cp1252, else latin-1.
-
-    Returns the text and a note when the encoding was not plain UTF-8.
-    """
-    note = None
-    if raw.startswith(b"\xef\xbb\xbf"):
-        raw = raw[3:]
-    if raw.startswith(b"\xff\xfe") or raw.startswith(b"\xfe\xff"):
-        try:
-            text = raw.decode("utf-16")
-        except UnicodeDecodeError as exc:
-            raise InputError(
-                f"{name} starts with a UTF-16 byte-order mark but is not valid UTF-16 ({exc.reason}). Save it as UTF-8 CSV."
-            ) from None
-        return text, f"{name} is UTF-16; decoded it (UTF-8 is preferred)"
-    try:
-        text = raw.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        first = f"byte 0x{raw[exc.start]:02x} at position {exc.start}"
-        try:
-            text = raw.decode("cp1252")
-            note = (
-                f"{name} is not UTF-8 ({first}); read it as Windows-1252 (cp1252). Check accented letters and symbols "
-                "such as £."
-            )
-        except UnicodeDecodeError:
-            text = raw.decode("latin-1")
-            note = f"{name} is not UTF-8 ({first}); read it as Latin-1 (ISO-8859-1). Check accented letters and symbols."
-    if "\x00" in text:
-        raise InputError(
-            f"{name} contains NUL bytes: it is binary data or UTF-16 without a byte-order mark, not a CSV text "
-            "file. Save it as CSV (UTF-8)."
-        )
-    return text, note
-
-
-def _sniff_delimiter(first_line: str) -> str:
-    if "," in first_line:
-        return ","
-    for d in (";", "\t", "|"):
-        if d in first_line:
-            return d
-    return ","
-
-
-def _clean_header(cells: list[str], name: str) -> list[str]:
-    header = [str(c).strip().lstrip("\ufeff") for c in cells]
-    out = []
-    for i, h in enumerate(header):
-        out.append(h if h else f"unnamed_{i + 1}")
-    seen: dict[str, int] = {}
-    dups = []
-    for h in out:
-        seen[h] = seen.get(h, 0) + 1
-        if seen[h] == 2:
-            dups.append(h)
-    if dups:
-        raise SchemaError(
-            f"{name}: the header names column(s) {', '.join(f'`{d}`' for d in dups)} more than once. Rename the "
-            "duplicates so that every column name is unique."
-        )
-    return out
-
-
-def csv_shape(raw: bytes, name: str, budget: LoadBudget | None = None) -> tuple[int, int]:
-    """Rows (an upper bound: line breaks) and columns (from the header) of CSV bytes, without
-    parsing them; refuses a header with more columns than the load's limit, or longer than
-    :data:`~hotspots.io.limits.MAX_HEADER_BYTES`.
-    """
-    budget = budget or current_budget()
-    start = 3 if raw.startswith(b"\xef\xbb\xbf") else 0
-    nl = raw.find(b"\n", start)
-    end = len(raw) if nl < 0 else nl
-    # The separators are ASCII in UTF-8, cp1252 and UTF-16 alike.
-    text = raw[start : min(end, start + 4096)].decode("latin-1").replace("\x00", "")
-    delim = _sniff_delimiter(text)
-    columns = raw.count(delim.encode(), start, end) + 1
-    if columns > budget.limits.max_columns and end - start <= MAX_HEADER_BYTES:
-        try:  # quoted names may hold the separator: count properly before refusing
-            line = raw[start:end].decode("latin-1").replace("\x00", "")
-            columns = len(next(csv.reader([line], delimiter=delim)))
-        except (csv.Error, StopIteration):
-            pass
-    budget.check_columns(name, columns)
-    if end - start > MAX_HEADER_BYTES:
-        raise InputError(
-            f"{name}: the first line is {size_text(end - start)} long, so it is not a CSV header (column names): "
-            f"headers are at most {size_text(MAX_HEADER_BYTES)}. Check that the file is a CSV table with one record per line."
-        )
-    rows = raw.count(b"\n", start) - (1 if nl >= 0 else 0)
-    if raw[-1:] not in (b"\n", b"") and nl >= 0:
-        rows += 1  # a last row without a line break
-    return max(rows, 0), columns
-
-
-def read_csv_bytes(raw: bytes, name: str) -> Table:
-    """Parse CSV bytes into a :class:`Table` of string columns, tolerating damage.
-
-    The fast path uses pyarrow's CSV reader (quoted fields, embedded newlines and quotes). If
-    pyarrow rejects the file or finds rows whose field count differs from the header, the file
-    is parsed again with Python's :mod:`csv` module, which reports each such row as a
-    *malformed row* with its line number instead of failing. Blank lines are ignored (they are
-    not rows).
-
-    Raises
-    ------
-    InputError
-        The file is empty, binary, or has no header.
-    """
-    text, enc_note = decode_text(raw, name)
-    notes = [enc_note] if enc_note else []
-    stripped = text.strip()
-    if not stripped:
-        raise InputError(f"{name} is empty: it has no header and no rows. Choose a file with data in it.")
-    first_nl = text.find("\n")
-    first_line = text if first_nl < 0 else text[:first_nl]
-    delim = _sniff_delimiter(first_line)
-    if delim != ",":
-        notes.append(f"{name} uses {'tab' if delim == chr(9) else repr(delim)} as the field separator")
-    table = _read_fast(text.encode("utf-8") if enc_note else raw, name, delim)
-    if table is None:
-        # Python's csv module needs more memory than pyarrow's reader: check again before using it.
-        rows, columns = csv_shape(raw, name)
-        current_budget().admit(name, fmt="csv", rows=rows, columns=columns, nbytes=len(raw), slow=True, count=False)
-        table = _read_slow(text, name, delim)
-    table.notes = notes + table.notes
-    return table
-
-
-def _read_fast(data: bytes, name: str, delim: str) -> Table | None:
-    import pyarrow as pa
-    import pyarrow.csv as pacsv
-
-    if data.startswith(b"\xef\xbb\xbf"):
-        data = data[3:]
-    bad = [0]
-
-    def on_bad(_row: Any) -> str:
-        bad[0] += 1
-        return "skip"
-
-    try:
-        first = next(csv.reader(io.StringIO(data[: 1 << 16].decode("utf-8", errors="replace"), newline=""), delimiter=delim))
-    except (StopIteration, csv.Error):
-        return None
-    ncol = len(first)
-    try:
-        t = pacsv.read_csv(
-            io.BytesIO(data),
-            read_options=pacsv.ReadOptions(autogenerate_column_names=True, block_size=1 << 24),
-            parse_options=pacsv.ParseOptions(delimiter=delim, newlines_in_values=True, invalid_row_handler=on_bad),
-            convert_options=pacsv.ConvertOptions(
-                column_types={f"f{i}": pa.string() for i in range(ncol)},
-                strings_can_be_null=False,
-                quoted_strings_can_be_null=False,
-                null_values=[],
-            ),
-        )
-    except Exception:  # noqa: BLE001 - any pyarrow complaint sends us to the tolerant reader
-        return None
-    if bad[0] or t.num_columns != ncol or t.num_rows == 0:
-        return None
-    df = t.to_pandas()
-    header = _clean_header([str(v) for v in df.iloc[0].tolist()], name)
-    df = df.iloc[1:].reset_index(drop=True)
-    df.columns = header
-    return Table(name=name, frame=df, row_numbers=np.arange(1, len(df) + 1), fmt="csv")
-
-
-def _read_slow(text: str, name: str, delim: str) -> Table:
-    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delim, strict=False)
-    header: list[str] | None = None
-    rows: list[list[str]] = []
-    numbers: list[int] = []
-    malformed = 0
-    examples: list[str] = []
-    record = 0
-    prev_line = 0
-    budget = current_budget()
-    while True:
-        start_line = prev_line + 1
-        if record % 65536 == 65535:
-            budget.check_time(name)
-        try:
-            row = next(reader)
-        except StopIteration:
-            break
-        except csv.Error as exc:
-            if reader.line_num == prev_line:  # no progress: give up on the rest
-                raise InputError(f"{name}: cannot parse line {start_line} ({exc}). Check the file's quoting.") from None
-            prev_line = reader.line_num
-            if header is None:
-                raise InputError(
-                    f"{name}: the header line cannot be parsed ({exc}). The first line must hold the column names."
-                ) from None
-            record += 1
-            malformed += 1
-            if len(examples) < 5:
-                examples.append(f"{name}:line {start_line} ({exc})")
-            continue
-        prev_line = reader.line_num
-        if not row or (len(row) == 1 and not row[0].strip()):
-            continue  # blank line
-        if header is None:
-            header = _clean_header(row, name)
-            continue
-        record += 1
-        if len(row) != len(header):
-            # A trailing empty field (line ending with the separator) is harmless.
-            if len(row) == len(header) + 1 and row[-1] == "":
-                row = row[:-1]
-            else:
-                malformed += 1
-                if len(examples) < 5:
-                    examples.append(f"{name}:line {start_line} ({len(row)} fields, header has {len(header)})")
-                continue
-        rows.append(row)
-        numbers.append(record)
-    if header is None:
-        raise InputError(f"{name} is empty: it has no header and no rows. Choose a file with data in it.")
-    if rows:
-        df = pd.DataFrame(rows, columns=header, dtype="str")
-    else:
-        df = pd.DataFrame({h: pd.Series([], dtype="str") for h in header})
-    return Table(
-        name=name,
-        frame=df,
-        row_numbers=np.asarray(numbers, dtype=np.int64),
-        fmt="csv",
-        malformed=malformed,
-        malformed_examples=examples,
-    )
-
-
-# --------------------------------------------------------------------------------------------
 # Other formats
 # --------------------------------------------------------------------------------------------
 
-
-def header_of(source: Source) -> list[str] | None:
-    """Column names of a CSV source (from its first line), or None when not readable as CSV."""
-    if source.fmt != "csv":
-        return None
-    try:
-        head = source.head()
-    except InputError:
-        return None
-    text = head.decode("utf-8", errors="replace").lstrip("\ufeff")
-    line = text.splitlines()[0] if text.strip() else ""
-    if not line:
-        return None
-    try:
-        cells = next(csv.reader([line], delimiter=_sniff_delimiter(line)))
-    except (csv.Error, StopIteration):
-        return None
-    return [c.strip() for c in cells]
 
 
 def bytes_as_text(frame: pd.DataFrame) -> pd.DataFrame:
@@ -910,7 +633,7 @@ def frame_table(frame: Any, name: str = "DataFrame") -> Table:
     if not isinstance(frame, pd.DataFrame):
         raise InputError(f"expected a pandas DataFrame or GeoDataFrame, got {type(frame).__name__}.")
     df = frame.copy()
-    df.columns = _clean_header([str(c) for c in df.columns], name)
+    df.columns = clean_header([str(c) for c in df.columns], name)
     df = df.reset_index(drop=True)
     crs = df.crs if isinstance(df, gpd.GeoDataFrame) and df._geometry_column_name in df.columns else None
     return Table(name=name, frame=df, row_numbers=np.arange(1, len(df) + 1), fmt="frame", crs=crs)

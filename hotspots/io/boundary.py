@@ -17,7 +17,7 @@ from .._errors import CRSError, InputError, ParameterError, SchemaError
 from ._gdal import read_geo
 from ._parquet import read_parquet
 from ._pipeline import guard
-from ._read import Source, Upload, _upload_parts, resolve_sources
+from ._read import Source, Upload, resolve_sources, upload_parts
 from .coords import BRITISH_ISLES_BNG, detect_crs
 from .limits import current_budget
 
@@ -101,7 +101,7 @@ def load_boundary(path: Any, *, fill_holes: bool = False, layer: Any = None, crs
     if not isinstance(fill_holes, bool):
         raise ParameterError(f"`fill_holes` must be True or False; got {fill_holes!r}.")
     notes: list[str] = []
-    up = _upload_parts(path)
+    up = upload_parts(path)
     if up is not None:
         name, data = up
         if not data:

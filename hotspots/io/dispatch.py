@@ -8,8 +8,9 @@ from typing import Any
 import pandas as pd
 
 from .._errors import InputError, ParameterError
+from ._csv import header_of
 from ._pipeline import guard
-from ._read import _POLICE_NAME, header_of, resolve_sources
+from ._read import POLICE_NAME, resolve_sources
 from ._types import IncidentSet, ReferralSet, TaskSet
 from .boundary import load_boundary
 from .police_uk import is_police_uk_header, load_police_uk
@@ -48,7 +49,7 @@ def split_police(sources: list[Any]) -> tuple[list[Any], list[Any]]:
             others.append(s)
         elif is_police_uk_header(header_of(s) or []):
             police.append(s)
-        elif _POLICE_NAME.match(PurePosixPath(s.name.replace(":", "/")).name) or not _is_text(s):
+        elif POLICE_NAME.match(PurePosixPath(s.name.replace(":", "/")).name) or not _is_text(s):
             doubtful.append(s)
         else:
             others.append(s)

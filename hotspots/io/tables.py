@@ -28,9 +28,9 @@ from collections.abc import Sequence
 from typing import Any
 
 from .._errors import ParameterError, PrivacyError
-from ._common import find_column, parse_months_arg, study_area_geometry
+from ._common import parse_months_arg, study_area_geometry
 from ._incidents import INCIDENT_DTYPES, INCIDENT_OUTPUT, check_mapping, check_present, incident_part
-from ._pipeline import finish, guard, resolve_xy, run_tables
+from ._pipeline import find_columns, finish, guard, resolve_xy, run_tables
 from ._read import Source, Table, frame_table, resolve_sources
 from ._types import IncidentSet
 from .referrals import referral_columns
@@ -62,15 +62,7 @@ def _columns_for(table: Table, mapping: dict[str, str], x: str | None, y: str | 
     check_present(table, mapping)
     cols = [c for c in table.frame.columns if c != getattr(table.frame, "_geometry_column_name", None)]
     used = set(mapping.values()) | {c for c in (x, y) if c}
-    found: dict[str, Any] = {}
-    for key in _MAPPABLE:
-        if key in mapping:
-            found[key] = mapping[key]
-        else:
-            hit = find_column([c for c in cols if c not in used], INCIDENT_CANDIDATES[key])
-            found[key] = hit
-            if hit is not None:
-                used.add(hit)
+    found: dict[str, Any] = find_columns(cols, _MAPPABLE, mapping, INCIDENT_CANDIDATES, used)
     if x is None and y is None and ("x" in mapping or "y" in mapping):
         x, y = mapping.get("x"), mapping.get("y")
     x_col, y_col, wkt_col = resolve_xy(table, x, y)

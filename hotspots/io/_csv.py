@@ -1,0 +1,280 @@
+"""CSV text: decoding (UTF-8, UTF-16, cp1252, Latin-1), delimiter and header checks, and parsing
+that tolerates damaged rows (pyarrow first, Python's :mod:`csv` for the rows pyarrow refuses).
+
+Every parse stays within the load's :class:`~hotspots.io.limits.LoadLimits`: :func:`csv_shape`
+measures rows and columns from the bytes before anything is parsed.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import pandas as pd
+
+from .._errors import InputError, SchemaError
+from ._table import Table
+from .limits import MAX_HEADER_BYTES, LoadBudget, current_budget, size_text
+
+if TYPE_CHECKING:
+    from ._read import Source
+
+__all__ = ["clean_header", "csv_shape", "decode_text", "header_of", "read_csv_bytes", "sniff_delimiter"]
+
+
+
+
+def decode_text(raw: bytes, name: str) -> tuple[str, str | None]:
+    """Decode bytes to text: UTF-8 (BOM removed), UTF-16 with BOM, else cp1252, else latin-1.
+
+    Returns the text and a note when the encoding was not plain UTF-8.
+    """
+    note = None
+    if raw.startswith(b"\xef\xbb\xbf"):
+        raw = raw[3:]
+    if raw.startswith(b"\xff\xfe") or raw.startswith(b"\xfe\xff"):
+        try:
+            text = raw.decode("utf-16")
+        except UnicodeDecodeError as exc:
+            raise InputError(
+                f"{name} starts with a UTF-16 byte-order mark but is not valid UTF-16 ({exc.reason}). Save it as UTF-8 CSV."
+            ) from None
+        return text, f"{name} is UTF-16; decoded it (UTF-8 is preferred)"
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        first = f"byte 0x{raw[exc.start]:02x} at position {exc.start}"
+        try:
+            text = raw.decode("cp1252")
+            note = (
+                f"{name} is not UTF-8 ({first}); read it as Windows-1252 (cp1252). Check accented letters and symbols "
+                "such as £."
+            )
+        except UnicodeDecodeError:
+            text = raw.decode("latin-1")
+            note = f"{name} is not UTF-8 ({first}); read it as Latin-1 (ISO-8859-1). Check accented letters and symbols."
+    if "\x00" in text:
+        raise InputError(
+            f"{name} contains NUL bytes: it is binary data or UTF-16 without a byte-order mark, not a CSV text "
+            "file. Save it as CSV (UTF-8)."
+        )
+    return text, note
+
+
+def sniff_delimiter(first_line: str) -> str:
+    if "," in first_line:
+        return ","
+    for d in (";", "\t", "|"):
+        if d in first_line:
+            return d
+    return ","
+
+
+def clean_header(cells: list[str], name: str) -> list[str]:
+    header = [str(c).strip().lstrip("\ufeff") for c in cells]
+    out = []
+    for i, h in enumerate(header):
+        out.append(h if h else f"unnamed_{i + 1}")
+    seen: dict[str, int] = {}
+    dups = []
+    for h in out:
+        seen[h] = seen.get(h, 0) + 1
+        if seen[h] == 2:
+            dups.append(h)
+    if dups:
+        raise SchemaError(
+            f"{name}: the header names column(s) {', '.join(f'`{d}`' for d in dups)} more than once. Rename the "
+            "duplicates so that every column name is unique."
+        )
+    return out
+
+
+def csv_shape(raw: bytes, name: str, budget: LoadBudget | None = None) -> tuple[int, int]:
+    """Rows (an upper bound: line breaks) and columns (from the header) of CSV bytes, without
+    parsing them; refuses a header with more columns than the load's limit, or longer than
+    :data:`~hotspots.io.limits.MAX_HEADER_BYTES`.
+    """
+    budget = budget or current_budget()
+    start = 3 if raw.startswith(b"\xef\xbb\xbf") else 0
+    nl = raw.find(b"\n", start)
+    end = len(raw) if nl < 0 else nl
+    # The separators are ASCII in UTF-8, cp1252 and UTF-16 alike.
+    text = raw[start : min(end, start + 4096)].decode("latin-1").replace("\x00", "")
+    delim = sniff_delimiter(text)
+    columns = raw.count(delim.encode(), start, end) + 1
+    if columns > budget.limits.max_columns and end - start <= MAX_HEADER_BYTES:
+        try:  # quoted names may hold the separator: count properly before refusing
+            line = raw[start:end].decode("latin-1").replace("\x00", "")
+            columns = len(next(csv.reader([line], delimiter=delim)))
+        except (csv.Error, StopIteration):
+            pass
+    budget.check_columns(name, columns)
+    if end - start > MAX_HEADER_BYTES:
+        raise InputError(
+            f"{name}: the first line is {size_text(end - start)} long, so it is not a CSV header (column names): "
+            f"headers are at most {size_text(MAX_HEADER_BYTES)}. Check that the file is a CSV table with one record per line."
+        )
+    rows = raw.count(b"\n", start) - (1 if nl >= 0 else 0)
+    if raw[-1:] not in (b"\n", b"") and nl >= 0:
+        rows += 1  # a last row without a line break
+    return max(rows, 0), columns
+
+
+def read_csv_bytes(raw: bytes, name: str) -> Table:
+    """Parse CSV bytes into a :class:`Table` of string columns, tolerating damage.
+
+    The fast path uses pyarrow's CSV reader (quoted fields, embedded newlines and quotes). If
+    pyarrow rejects the file or finds rows whose field count differs from the header, the file
+    is parsed again with Python's :mod:`csv` module, which reports each such row as a
+    *malformed row* with its line number instead of failing. Blank lines are ignored (they are
+    not rows).
+
+    Raises
+    ------
+    InputError
+        The file is empty, binary, or has no header.
+    """
+    text, enc_note = decode_text(raw, name)
+    notes = [enc_note] if enc_note else []
+    stripped = text.strip()
+    if not stripped:
+        raise InputError(f"{name} is empty: it has no header and no rows. Choose a file with data in it.")
+    first_nl = text.find("\n")
+    first_line = text if first_nl < 0 else text[:first_nl]
+    delim = sniff_delimiter(first_line)
+    if delim != ",":
+        notes.append(f"{name} uses {'tab' if delim == chr(9) else repr(delim)} as the field separator")
+    table = _read_fast(text.encode("utf-8") if enc_note else raw, name, delim)
+    if table is None:
+        # Python's csv module needs more memory than pyarrow's reader: check again before using it.
+        rows, columns = csv_shape(raw, name)
+        current_budget().admit(name, fmt="csv", rows=rows, columns=columns, nbytes=len(raw), slow=True, count=False)
+        table = _read_slow(text, name, delim)
+    table.notes = notes + table.notes
+    return table
+
+
+def _read_fast(data: bytes, name: str, delim: str) -> Table | None:
+    import pyarrow as pa
+    import pyarrow.csv as pacsv
+
+    if data.startswith(b"\xef\xbb\xbf"):
+        data = data[3:]
+    bad = [0]
+
+    def on_bad(_row: Any) -> str:
+        bad[0] += 1
+        return "skip"
+
+    try:
+        first = next(csv.reader(io.StringIO(data[: 1 << 16].decode("utf-8", errors="replace"), newline=""), delimiter=delim))
+    except (StopIteration, csv.Error):
+        return None
+    ncol = len(first)
+    try:
+        t = pacsv.read_csv(
+            io.BytesIO(data),
+            read_options=pacsv.ReadOptions(autogenerate_column_names=True, block_size=1 << 24),
+            parse_options=pacsv.ParseOptions(delimiter=delim, newlines_in_values=True, invalid_row_handler=on_bad),
+            convert_options=pacsv.ConvertOptions(
+                column_types={f"f{i}": pa.string() for i in range(ncol)},
+                strings_can_be_null=False,
+                quoted_strings_can_be_null=False,
+                null_values=[],
+            ),
+        )
+    except Exception:  # noqa: BLE001 - any pyarrow complaint sends us to the tolerant reader
+        return None
+    if bad[0] or t.num_columns != ncol or t.num_rows == 0:
+        return None
+    df = t.to_pandas()
+    header = clean_header([str(v) for v in df.iloc[0].tolist()], name)
+    df = df.iloc[1:].reset_index(drop=True)
+    df.columns = header
+    return Table(name=name, frame=df, row_numbers=np.arange(1, len(df) + 1), fmt="csv")
+
+
+def _read_slow(text: str, name: str, delim: str) -> Table:
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delim, strict=False)
+    header: list[str] | None = None
+    rows: list[list[str]] = []
+    numbers: list[int] = []
+    malformed = 0
+    examples: list[str] = []
+    record = 0
+    prev_line = 0
+    budget = current_budget()
+    while True:
+        start_line = prev_line + 1
+        if record % 65536 == 65535:
+            budget.check_time(name)
+        try:
+            row = next(reader)
+        except StopIteration:
+            break
+        except csv.Error as exc:
+            if reader.line_num == prev_line:  # no progress: give up on the rest
+                raise InputError(f"{name}: cannot parse line {start_line} ({exc}). Check the file's quoting.") from None
+            prev_line = reader.line_num
+            if header is None:
+                raise InputError(
+                    f"{name}: the header line cannot be parsed ({exc}). The first line must hold the column names."
+                ) from None
+            record += 1
+            malformed += 1
+            if len(examples) < 5:
+                examples.append(f"{name}:line {start_line} ({exc})")
+            continue
+        prev_line = reader.line_num
+        if not row or (len(row) == 1 and not row[0].strip()):
+            continue  # blank line
+        if header is None:
+            header = clean_header(row, name)
+            continue
+        record += 1
+        if len(row) != len(header):
+            # A trailing empty field (line ending with the separator) is harmless.
+            if len(row) == len(header) + 1 and row[-1] == "":
+                row = row[:-1]
+            else:
+                malformed += 1
+                if len(examples) < 5:
+                    examples.append(f"{name}:line {start_line} ({len(row)} fields, header has {len(header)})")
+                continue
+        rows.append(row)
+        numbers.append(record)
+    if header is None:
+        raise InputError(f"{name} is empty: it has no header and no rows. Choose a file with data in it.")
+    if rows:
+        df = pd.DataFrame(rows, columns=header, dtype="str")
+    else:
+        df = pd.DataFrame({h: pd.Series([], dtype="str") for h in header})
+    return Table(
+        name=name,
+        frame=df,
+        row_numbers=np.asarray(numbers, dtype=np.int64),
+        fmt="csv",
+        malformed=malformed,
+        malformed_examples=examples,
+    )
+
+
+def header_of(source: Source) -> list[str] | None:
+    """Column names of a CSV source (from its first line), or None when not readable as CSV."""
+    if source.fmt != "csv":
+        return None
+    try:
+        head = source.head()
+    except InputError:
+        return None
+    text = head.decode("utf-8", errors="replace").lstrip("\ufeff")
+    line = text.splitlines()[0] if text.strip() else ""
+    if not line:
+        return None
+    try:
+        cells = next(csv.reader([line], delimiter=sniff_delimiter(line)))
+    except (csv.Error, StopIteration):
+        return None
+    return [c.strip() for c in cells]

@@ -1,0 +1,35 @@
+"""The table a reader returns: a DataFrame with its source row numbers and malformed-row counts."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+__all__ = ["Table"]
+
+
+@dataclass
+class Table:
+    """A table read from one source, before any interpretation.
+
+    ``frame`` holds the data rows (all ``str`` columns for CSV; typed columns, and possibly a
+    geometry column, for Parquet/GeoPackage/GeoJSON). ``row_numbers`` gives each frame row's
+    1-based data-row number in the source; ``malformed`` counts rows that could not be split into
+    the header's fields (they are part of the rows read but never become frame rows).
+    """
+
+    name: str
+    frame: pd.DataFrame
+    row_numbers: np.ndarray
+    fmt: str
+    malformed: int = 0
+    malformed_examples: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    crs: Any = None  # CRS of the geometry column, when the format carries one
+
+    @property
+    def rows_read(self) -> int:
+        return len(self.frame) + self.malformed
