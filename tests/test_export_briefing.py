@@ -377,7 +377,13 @@ def test_basemap_tiles_from_a_reachable_server(demo, tmp_path, monkeypatch, tile
     # Where the Gi* layer is clear (not significant) the muted magenta tiles show: green well
     # below red and blue. Outside the study area they are veiled in white: lighter, still magenta.
     g = an.grid
-    rr, cc = np.nonzero(an.gi.classes == "not significant")
+    # Cells away from anything drawn over the basemap: not significant, with no significant cell or
+    # hotspot area within two cells (their colours and outlines cover the tiles there).
+    from scipy import ndimage
+
+    drawn = (an.gi.bins != 0) | (an.areas.labels > 0)
+    clear = ~ndimage.binary_dilation(drawn, iterations=2) & (an.gi.classes == "not significant")
+    rr, cc = np.nonzero(clear)
     c, r = img.to_pixel(g.x_centres[cc[::50]], g.y_centres[rr[::50]])
     px = arr[np.round(r).astype(int), np.round(c).astype(int)]
     magenta = (px[:, 1] < px[:, 0] - 60) & (px[:, 1] < px[:, 2] - 60)
@@ -467,7 +473,13 @@ def test_basemap_is_reprojected_to_british_national_grid(demo, tmp_path, monkeyp
     assert img.basemap == url
     arr = _rgb(img.path)
     g = an.grid
-    rr, cc = np.nonzero(an.gi.classes == "not significant")
+    # Cells away from anything drawn over the basemap: not significant, with no significant cell or
+    # hotspot area within two cells (their colours and outlines cover the tiles there).
+    from scipy import ndimage
+
+    drawn = (an.gi.bins != 0) | (an.areas.labels > 0)
+    clear = ~ndimage.binary_dilation(drawn, iterations=2) & (an.gi.classes == "not significant")
+    rr, cc = np.nonzero(clear)
     rng = np.random.default_rng(1)
     pick = rng.choice(len(rr), 60, replace=False)
     xs, ys = g.x_centres[cc[pick]], g.y_centres[rr[pick]]
