@@ -569,7 +569,9 @@ def run(args: argparse.Namespace) -> int:
     print(f"  outputs in {out}:")
     if manifest.gpkg is not None:
         layers = ", ".join(f"{k} {v:,}" for k, v in manifest.layers.items())
-        print(f"    {manifest.gpkg.name}  ({len(manifest.layers)} layers: {layers}; {file_size(manifest.gpkg.stat().st_size)})")
+        tables = manifest.parameters.get("gpkg_tables") or {}
+        more = f"; table{'s' if len(tables) > 1 else ''} {', '.join(tables)}" if tables else ""
+        print(f"    {manifest.gpkg.name}  ({len(manifest.layers)} layers: {layers}{more}; {file_size(manifest.gpkg.stat().st_size)})")
     n_geo = sum(1 for k in manifest.files if k.startswith("geojson:"))
     if n_geo:
         print(f"    geojson/  ({n_geo} files, WGS84)")
