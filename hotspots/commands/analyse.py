@@ -571,7 +571,8 @@ def run(args: argparse.Namespace) -> int:
         layers = ", ".join(f"{k} {v:,}" for k, v in manifest.layers.items())
         tables = manifest.parameters.get("gpkg_tables") or {}
         more = f"; table{'s' if len(tables) > 1 else ''} {', '.join(tables)}" if tables else ""
-        print(f"    {manifest.gpkg.name}  ({len(manifest.layers)} layers: {layers}{more}; {file_size(manifest.gpkg.stat().st_size)})")
+        size = file_size(manifest.gpkg.stat().st_size)
+        print(f"    {manifest.gpkg.name}  ({len(manifest.layers)} layers: {layers}{more}; {size})")
     n_geo = sum(1 for k in manifest.files if k.startswith("geojson:"))
     if n_geo:
         print(f"    geojson/  ({n_geo} files, WGS84)")
