@@ -117,6 +117,8 @@ class Analysis:
                 "alpha": self.settings.alpha,
                 "fdr": self.settings.fdr,
                 "permutations": self.settings.permutations,
+                "hotspot_areas_min_confidence": float(self.areas.params["min_confidence"]),
+                "hotspot_areas_rule": self.areas.params["rule"],
                 "before": [self.before.start.isoformat(), self.before.end.isoformat()],
                 "after": [self.after.start.isoformat(), self.after.end.isoformat()],
                 "incidents": int(len(self.incidents)),

@@ -232,6 +232,7 @@ def test_gi_class_counts_and_settings_used(demo):
     assert dict(zip(counts["class"], counts["cells"])) == dict(zip(classes, n))
     used = settings_used(stage, s).set_index("setting")["value"]
     assert used["cell size (m)"] == "1000.0" and used["cells in study area"] == str(stage.grid.n_cells)
+    assert used["hotspot areas"] == "cells significant at alpha 0.05 (95% confidence)"
     assert "1000 m cells" in method_caption(stage, s) and "with FDR" in method_caption(stage, s)
     # The hotspot areas' rule as used: at the default settings, the cells significant at alpha.
     assert "hotspot areas: cells significant at alpha 0.05 (95% confidence)" in method_caption(stage, s)

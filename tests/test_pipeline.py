@@ -75,6 +75,8 @@ def test_settings_reach_each_step(result):
     assert result.clusters is None
     used = result.parameters()["used"]
     assert used["cell_size_m"] == 500 and used["distance_m"] == 1000 and used["bandwidth_m"] == 600
+    # Hotspot areas at the Gi* alpha by default (one level for classes, areas and captions).
+    assert result.settings.min_confidence is None and used["hotspot_areas_min_confidence"] == pytest.approx(0.95)
 
 
 def test_results_equal_direct_library_calls(demo, result):

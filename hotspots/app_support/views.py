@@ -361,6 +361,7 @@ def settings_used(stage: Any, settings: Any) -> pd.DataFrame:
         "alpha": settings.alpha,
         "FDR": settings.fdr,
         "permutations": settings.permutations,
+        "hotspot areas": stage.areas.params["rule"],
         "cells in study area": stage.grid.n_cells,
     }
     return pd.DataFrame({"setting": list(used), "value": [str(v) for v in used.values()]})
