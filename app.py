@@ -126,8 +126,8 @@ with st.sidebar:
         v["fdr"] = st.checkbox("False discovery rate control (Benjamini–Hochberg)", value=True, key="fdr")
         v["permutations"] = st.selectbox("Permutations (0 = analytic p-values)", [0, 99, 199, 499, 999], key="permutations")
         v["seed"] = st.number_input("Random seed", 0, 2**31 - 1, 0, 1, key="seed")
-        v["min_confidence"] = st.select_slider("Minimum Gi* confidence for hotspot areas", options=[0.90, 0.95, 0.99], value=0.90,
-                                               key="min_confidence", format_func=lambda x: f"{x:.0%}")
+        v["min_confidence"] = st.selectbox("Minimum Gi* confidence for hotspot areas", [None, 0.90, 0.95, 0.99],
+                                           key="min_confidence", format_func=lambda x: "1 − alpha" if x is None else f"{x:.0%}")
         v["cluster_method"] = st.selectbox("Point clusters", ["dbscan", "hdbscan", "none"], key="cluster_method")
         v["eps"] = st.number_input("DBSCAN radius eps (m)", 10, 5000, 150, 10, key="eps")
         v["min_samples"] = st.number_input("Core size (min samples)", 2, 1000, 20, 1, key="min_samples")
@@ -176,8 +176,7 @@ def map_view() -> None:
     st.caption(md_text(method_caption(hot, settings)))
     if export_available():
         st.subheader("Briefing map and GIS files")
-        st.caption("A slide-ready map (title, legend, scale bar, north arrow, attribution; small numbers suppressed) and "
-                   "every layer for QGIS/ArcGIS. Made when you click (a few seconds).")
+        st.caption("A slide-ready map (small numbers suppressed) and every layer for QGIS/ArcGIS, made when you click.")
         brief = st.selectbox("Briefing map shows", [k for k in BRIEFING_LAYERS if k != "scheme" or scheme],
                              format_func=BRIEFING_LAYERS.get, key="brief_layer")
         an = partial(c.full_analysis, bundle, s_table, snap_m)
@@ -203,12 +202,14 @@ if view_change.open:
         if cells is None:
             st.warning(md_text(cell_note or change_note or "Before/after change could not be computed."))
         else:
+            pooled = c.pooled(bundle, s_change)  # first, the scheme's question: did the hotspots fall, relative to elsewhere?
+            st.dataframe(pooled.frame, hide_index=True, key="change_summary")
+            st.caption(md_text(pooled.caption))
             metrics(change_metrics(cells, summary))
             st.caption(md_text(cells.describe()))
             try:
                 dens = c.period_density(bundle, s_change)
-                st.markdown("**Density per month, before (left) and after (right)** — same colours on both maps; "
-                            "pan one and the other follows.")
+                st.markdown("**Density per month, before (left) and after (right)** — same colours; pan one, the other follows.")
                 basemap = st.session_state.get("basemap", "none")
                 dual = maplayers.before_after_map(dens, plain, bundle.study_area, bounds, basemap=basemap)
                 st_folium(dual, returned_objects=[], height=480, use_container_width=True, key="dual_map")
@@ -301,8 +302,7 @@ if view_analyst.open:
             except Exception as exc:
                 show_error(exc)
         st.subheader("Stability of the hotspots")
-        st.caption("Runs Gi* for every combination of cell size and distance band (as multiples of the cell size) and compares "
-                   "their hot cells: Jaccard overlap 1 = identical, 0 = no overlap.")
+        st.caption("Gi* at each cell size and distance band (× cell size), hot cells compared: Jaccard 1 = same, 0 = disjoint.")
         s1, s2 = st.columns(2)
         sizes = s1.multiselect("Cell sizes (m)", [100, 150, 200, 250, 300, 400, 500, 750, 1000], [200, 250, 300],
                                key="stab_sizes")

@@ -16,6 +16,7 @@ import numpy as np
 
 from .areas import HotspotAreas
 from .change import ChangeResult
+from .change_summary import ChangeSummary
 from .clustering import ClusterResult
 from .density import KDEResult
 from .gistar import GiStarResult
@@ -68,6 +69,9 @@ class Analysis:
     before, after : Period
     change_cells, change_areas : ChangeResult or None
         Before/after change per cell and per hotspot area (None when a period holds no data).
+    change_summary : ChangeSummary or None
+        The pooled change: all hotspot areas, elsewhere, and hotspots vs elsewhere
+        (:mod:`hotspots.change_summary`); None without hotspot areas or change.
     linkage : object or None
         Referrals linked to hotspots and reparative tasks (:mod:`hotspots.linkage`).
     kpis : object or None
@@ -90,6 +94,7 @@ class Analysis:
     after: Period
     change_cells: ChangeResult | None
     change_areas: ChangeResult | None
+    change_summary: ChangeSummary | None = None
     linkage: Any = None
     kpis: Any = None
     referrals: gpd.GeoDataFrame | None = None
@@ -112,6 +117,8 @@ class Analysis:
                 "alpha": self.settings.alpha,
                 "fdr": self.settings.fdr,
                 "permutations": self.settings.permutations,
+                "hotspot_areas_min_confidence": float(self.areas.params["min_confidence"]),
+                "hotspot_areas_rule": self.areas.params["rule"],
                 "before": [self.before.start.isoformat(), self.before.end.isoformat()],
                 "after": [self.after.start.isoformat(), self.after.end.isoformat()],
                 "incidents": int(len(self.incidents)),

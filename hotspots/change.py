@@ -105,12 +105,15 @@ __all__ = [
     "CHANGE_CLASSES",
     "DAYS_PER_MONTH",
     "CHANGE_TESTS",
+    "TEST_LABELS",
     "PeriodSplit",
     "split_periods",
 ]
 
 #: Tests offered by ``test=``.
 CHANGE_TESTS = ("overdispersed", "poisson")
+#: The tests in a few words, for captions (:attr:`ChangeResult.test_label`).
+TEST_LABELS = {"overdispersed": "overdispersed count test", "poisson": "exact conditional Poisson test"}
 #: Classes, in display order.
 CHANGE_CLASSES = ("significant fall", "no change", "significant rise", "too few incidents")
 #: Label for cells lying in the control area (not tested).
@@ -188,6 +191,11 @@ class ChangeResult:
         """The estimated extra variation (``test="overdispersed"``), else None."""
         return None if self.model is None else self.model.dispersion
 
+    @property
+    def test_label(self) -> str:
+        """The test in a few words for captions: ``"overdispersed count test"`` or ``"exact conditional Poisson test"``."""
+        return TEST_LABELS.get(self.test, self.test)
+
     def to_geodataframe(self) -> gpd.GeoDataFrame:
         """The table with the cell or area geometries."""
         return gpd.GeoDataFrame(self.table.copy(), geometry=self.geometry.reset_index(drop=True).values, crs=self.geometry.crs)
@@ -217,10 +225,10 @@ class ChangeResult:
         if self.test == "overdispersed":
             ctrl = " relative to the control area (ratio of ratios)" if self.control else ""
             d = self.dispersion
-            how = f"overdispersed count test{ctrl} (kappa {d.kappa:.3g}, tau2 {d.tau2:.3g}, {d.tau2_source})"
+            how = f"{self.test_label}{ctrl} (kappa {d.kappa:.3g}, tau2 {d.tau2:.3g}, {d.tau2_source})"
         else:
             ctrl = " relative to the control area (ratio of ratios, Fisher's exact test)" if self.control else ""
-            how = f"exact conditional Poisson test{ctrl}"
+            how = f"{self.test_label}{ctrl}"
         return (
             f"{self.before.describe()} ({self.exposure_before_days:g} days) vs {self.after.describe()} "
             f"({self.exposure_after_days:g} days); {how}, alpha {self.alpha:g}, {adj}; "

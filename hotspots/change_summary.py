@@ -43,6 +43,7 @@ from ._errors import ParameterError
 from .areas import HotspotAreas
 from .change import ChangeResult, Period, change_areas, change_cells
 from .change_model import POWER
+from .style import p_text, ratio_text
 
 __all__ = [
     "ScopeChange",
@@ -94,6 +95,10 @@ class ScopeChange:
     mde_fall: float
     se_log: float
 
+    def figures(self, level: float = 0.95) -> str:
+        """``"rate ratio 0.82 (95 % CI 0.71–0.95), p = 0.008"`` (``level``: the interval's confidence, 1 - alpha)."""
+        return f"rate ratio {ratio_text(self.rate_ratio, self.ci_low, self.ci_high, level)}, {p_text(self.p_value)}"
+
 
 @dataclass(frozen=True)
 class ChangeSummary:
@@ -134,6 +139,11 @@ class ChangeSummary:
             if r.scope == scope:
                 return r
         raise ParameterError(f"no scope {scope!r}; choose one of {list(SCOPES)}.")
+
+    def lines(self) -> list[str]:
+        """One line per scope, for the command line, the app and the briefing image, e.g.
+        ``"all hotspot areas: rate ratio 0.82 (95 % CI 0.71–0.95), p = 0.008, significant fall"``."""
+        return [f"{r.scope}: {r.figures(1 - self.alpha)}, {r.verdict}" for r in self.rows]
 
     def describe(self) -> str:
         """Plain words for captions and the CLI."""

@@ -49,6 +49,7 @@ from ._errors import ParameterError
 from .analysis import Analysis, HotspotStage
 from .areas import hotspot_areas
 from .change import ChangeResult, IncidentPoints, change_areas, change_cells
+from .change_summary import ChangeSummary, selection_overlap_note, summarise_change
 from .clustering import clusters
 from .density import kde
 from .gistar import gi_star
@@ -78,6 +79,7 @@ __all__ = [
     "hotspot_stage",
     "area_change",
     "cell_change",
+    "pooled_change",
     "assemble_analysis",
     "analyse",
 ]
@@ -131,8 +133,11 @@ class Settings:
         Gi* conditional permutations (0 = analytic normal p-values).
     seed : int
         Seed for every random step.
-    min_confidence : float
+    min_confidence : float or None
         Lowest Gi* confidence that makes a cell part of a hotspot area (0.90, 0.95 or 0.99).
+        None (default): the cells significant at ``alpha`` (``alpha = 0.05``: 95 % confidence),
+        the one level the Gi* classes, the hotspot areas and every caption then share
+        (:func:`hotspots.areas.hotspot_areas`).
     cluster_method : {"dbscan", "hdbscan", "none"}
     eps : float
         DBSCAN neighbourhood radius, metres.
@@ -165,7 +170,7 @@ class Settings:
     fdr: bool = True
     permutations: int = 0
     seed: int = 0
-    min_confidence: float = 0.90
+    min_confidence: float | None = None
     cluster_method: str = "dbscan"
     eps: float = 150.0
     min_samples: int = 20
@@ -660,12 +665,18 @@ def hotspot_stage(
 
 
 def area_change(
-    incidents: gpd.GeoDataFrame | IncidentPoints, stage: HotspotStage, settings: Settings
+    incidents: gpd.GeoDataFrame | IncidentPoints,
+    stage: HotspotStage,
+    settings: Settings,
+    cells: ChangeResult | None = None,
 ) -> tuple[ChangeResult | None, str | None]:
     """Before/after change per hotspot area (None and the reason when it cannot be computed).
 
     ``incidents`` are all incidents (not only the analysis period), as in :func:`analyse`, or the
     same read once by :func:`hotspots.change.incident_points` (faster when called repeatedly).
+    ``cells`` (:func:`cell_change` with the same settings) lends its between-period variance when
+    too few areas hold enough incidents to estimate it (``tau2_fallback`` of
+    :func:`hotspots.change.change_areas`), as :func:`pooled_change` needs.
     """
     if stage.areas.n_areas == 0:
         return None, None
@@ -674,7 +685,8 @@ def area_change(
         before, after = s.change_periods()
         return (
             change_areas(
-                incidents, stage.areas, before, after, id_column="area_id", alpha=s.alpha, fdr=s.fdr, same_months=s.same_months
+                incidents, stage.areas, before, after, id_column="area_id", alpha=s.alpha, fdr=s.fdr, same_months=s.same_months,
+                tau2_fallback=None if cells is None else cells.dispersion,
             ),
             None,
         )
@@ -697,6 +709,37 @@ def cell_change(
         return None, f"before/after change not computed: {exc}"
 
 
+def pooled_change(
+    stage: HotspotStage, cells: ChangeResult | None, areas: ChangeResult | None
+) -> tuple[ChangeSummary | None, str | None]:
+    """The pooled change (:func:`hotspots.change_summary.summarise_change`): all hotspot areas,
+    elsewhere, and the two compared, at the settings' ``alpha``.
+
+    ``cells`` and ``areas`` from :func:`cell_change` and :func:`area_change` (pass it the
+    ``cells``). Returns None and the reason when either is missing or was not computed with the
+    overdispersed test; with no hotspot areas, None and no note. The months the hotspots were
+    chosen from (``period``, else the data's months) are checked for regression to the mean
+    (:func:`hotspots.change_summary.selection_overlap_note`).
+    """
+    if cells is None or stage.areas.n_areas == 0:
+        return None, None
+    if areas is None:
+        return None, "pooled change not computed: no before/after change per hotspot area"
+    s = stage.settings
+    try:
+        out = summarise_change(cells, areas, stage.areas.labels, alpha=s.alpha)
+    except ParameterError as exc:
+        return None, f"pooled change not computed: {exc}"
+    try:
+        selected = parse_period(s.period, "analysis period") if s.period else Period.from_months(*month_range(stage.incidents))
+    except (ParameterError, KeyError, ValueError):
+        selected = None
+    note, favours_fall = selection_overlap_note(selected, cells.before, cells.after)
+    if note:
+        out = dataclasses.replace(out, notes=out.notes + (note,), regression_to_mean=favours_fall)
+    return out, None
+
+
 def assemble_analysis(
     stage: HotspotStage,
     *,
@@ -704,6 +747,7 @@ def assemble_analysis(
     change_cells: ChangeResult | None = None,
     change_areas: ChangeResult | None = None,
     change_note: str | None = None,
+    change_summary: ChangeSummary | None = None,
     linkage: Any = None,
     kpis: Any = None,
     referrals: gpd.GeoDataFrame | None = None,
@@ -714,10 +758,15 @@ def assemble_analysis(
     """The stages as one :class:`~hotspots.analysis.Analysis` (what :func:`analyse` returns).
 
     ``notes`` come first (e.g. the input preparation's), then the stage's, then ``change_note``.
+    Without ``change_summary``, :func:`pooled_change` computes it from ``change_cells`` and
+    ``change_areas`` (cheap: sums over their tables); its note, if any, comes last.
     """
     before, after = stage.settings.change_periods()
+    pooled_note = None
+    if change_summary is None:
+        change_summary, pooled_note = pooled_change(stage, change_cells, change_areas)
     out = list(notes)
-    for n in list(stage.notes) + ([change_note] if change_note else []):
+    for n in list(stage.notes) + [n for n in (change_note, pooled_note) if n]:
         if n not in out:
             out.append(n)
     return Analysis(
@@ -733,6 +782,7 @@ def assemble_analysis(
         after=after,
         change_cells=change_cells,
         change_areas=change_areas,
+        change_summary=change_summary,
         linkage=linkage,
         kpis=kpis,
         referrals=referrals,
@@ -799,7 +849,7 @@ def analyse(
     cells_change, note = cell_change(incidents, stage.grid, s)
     areas_change = None
     if cells_change is not None:
-        areas_change, note = area_change(incidents, stage, s)
+        areas_change, note = area_change(incidents, stage, s, cells_change)
 
     linkage = kpis = None
     if referrals is not None and len(referrals):

@@ -56,6 +56,8 @@ __all__ = [
     "tick_label",
     "file_size",
     "metres_text",
+    "p_text",
+    "ratio_text",
 ]
 
 # =============================================================================== class colours
@@ -215,3 +217,40 @@ def metres_text(m: float) -> str:
     if abs(v) < 1000:
         return f"{v:,.0f} m"
     return f"{v / 1000:,.1f}".rstrip("0").rstrip(".") + " km"
+
+
+def p_text(p: Any) -> str:
+    """A p-value: ``"p = 0.008"``, three decimals, ``"p < 0.001"`` below that, ``"p –"`` when undefined.
+
+    >>> p_text(0.0081), p_text(0.00004), p_text(0.5), p_text(float("nan"))
+    ('p = 0.008', 'p < 0.001', 'p = 0.500', 'p –')
+    """
+    try:
+        v = float(p)
+    except (TypeError, ValueError):
+        return "p –"
+    if not math.isfinite(v):
+        return "p –"
+    return "p < 0.001" if v < 0.0005 else f"p = {v:.3f}"
+
+
+def ratio_text(ratio: Any, low: Any = None, high: Any = None, level: float = 0.95) -> str:
+    """A rate ratio with two decimals and its interval: ``"0.82 (95 % CI 0.71–0.95)"``; ``"–"`` when undefined.
+
+    >>> ratio_text(0.8234, 0.711, 0.949), ratio_text(1.2), ratio_text(float("nan"))
+    ('0.82 (95 % CI 0.71–0.95)', '1.20', '–')
+    """
+    def fmt(x: Any) -> str | None:
+        try:
+            v = float(x)
+        except (TypeError, ValueError):
+            return None
+        return f"{v:.2f}" if math.isfinite(v) else None
+
+    mid = fmt(ratio)
+    if mid is None:
+        return "–"
+    lo, hi = fmt(low), fmt(high)
+    if lo is None or hi is None:
+        return mid
+    return f"{mid} ({level * 100:.0f} % CI {lo}–{hi})"

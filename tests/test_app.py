@@ -76,6 +76,13 @@ def test_app_and_cli_agree_on_the_demo_with_default_settings(demo):
     km2 = float(cli.areas.areas["area_km2"].sum()) if cli.areas.n_areas else 0.0
     assert metric(at, "Hotspot area") == f"{km2:,.0f} km²"
     assert metric(at, "Change in hotspots") == hotspot_change(cli.change_areas).text()
+    # The Before/after tab shows the pooled change first: the CLI's summary, as text.
+    open_tab(at, "Before / after")
+    check(at)
+    first = at.tabs[1].dataframe[0].value
+    assert first["Scope"].tolist() == [r.scope for r in cli.change_summary.rows]
+    assert first["Rate ratio"].tolist() == [f"{r.rate_ratio:.2f}" for r in cli.change_summary.rows]
+    assert first["Verdict"].tolist() == [r.verdict for r in cli.change_summary.rows]
 
 
 def test_app_runs_on_demo_data(demo):

@@ -16,7 +16,7 @@ from hotspots.app_support import cached as c  # noqa: E402
 from hotspots.app_support import demo_bundle  # noqa: E402
 from hotspots.linkage import link_referrals  # noqa: E402
 from hotspots.maps.scheme_layers import hotspot_area_table  # noqa: E402
-from hotspots.pipeline import area_change, hotspot_stage  # noqa: E402
+from hotspots.pipeline import area_change, cell_change, hotspot_stage, pooled_change  # noqa: E402
 from hotspots.places import name_hotspot_areas  # noqa: E402
 
 
@@ -36,7 +36,8 @@ def test_results_are_the_library_results_computed_once(demo):
     ref = hotspot_stage(demo.incidents, s.only(*c.HOT), demo.study_area)
     assert hot.grid.same_as(ref.grid) and np.array_equal(hot.gi.bins, ref.gi.bins) and hot.notes == ref.notes
     changes, note = c.change(demo, s.only(*c.CHANGE), "areas")
-    ref_changes, ref_note = area_change(demo.incidents, ref, s)
+    ref_cells, _ = cell_change(demo.incidents, ref.grid, s)
+    ref_changes, ref_note = area_change(demo.incidents, ref, s, ref_cells)  # the cells' variance where areas are few
     pd.testing.assert_frame_equal(changes.table, ref_changes.table)
     link = c.linkage(demo, s.only(*c.LINK))
     ref_link = link_referrals(demo.referrals, areas=ref.areas.areas, tasks=demo.tasks, near_m=1500.0)
@@ -45,6 +46,17 @@ def test_results_are_the_library_results_computed_once(demo):
     places = name_hotspot_areas(ref.areas.areas, ref.incidents, demo.study_area)
     ref_table = hotspot_area_table(ref.areas, change=ref_changes, places=places)
     pd.testing.assert_frame_equal(pd.DataFrame(table.drop(columns="geometry")), pd.DataFrame(ref_table.drop(columns="geometry")))
+
+
+def test_pooled_change_table_is_the_library_summary_computed_once(demo):
+    s = demo.defaults.replace(cell_size=1000.0).only(*c.CHANGE)
+    t = c.pooled(demo, s)
+    assert c.pooled(demo, s.replace(near_m=900.0).only(*c.CHANGE)) is t
+    ref = hotspot_stage(demo.incidents, s.only(*c.HOT), demo.study_area)
+    cells, _ = cell_change(demo.incidents, ref.grid, s)
+    summ, note = pooled_change(ref, cells, area_change(demo.incidents, ref, s, cells)[0])
+    assert note is None and t.lines == tuple(summ.lines()) and len(t.lines) == 3
+    assert t.frame["Scope"].tolist() == [r.scope for r in summ.rows]
 
 
 def test_other_data_never_share_results(demo):

@@ -13,6 +13,7 @@ import shapely
 
 from hotspots._errors import ParameterError
 from hotspots.app_support import briefing_png, csv_bytes, demo_bundle, geojson_bytes, gis_export_bytes
+from hotspots.export.gis import gpkg_tables
 from hotspots.pipeline import Settings, area_change, assemble_analysis, cell_change, hotspot_stage
 
 
@@ -65,7 +66,7 @@ def test_exports_as_bytes(demo, tmp_path):
     gpkg = tmp_path / "x.gpkg"
     gpkg.write_bytes(gis_export_bytes(an, fmt="gpkg", snap_m=500))
     expected = gis_layers(an, snap_m=500)
-    assert sorted(name for name, _ in pyogrio.list_layers(gpkg)) == sorted(expected)
+    assert sorted(name for name, _ in pyogrio.list_layers(gpkg)) == sorted([*expected, *gpkg_tables(an)])
     z = zipfile.ZipFile(io.BytesIO(gis_export_bytes(an, fmt="geojson")))
     assert "parameters.json" in z.namelist() and "hotspot_areas.geojson" in z.namelist()
     areas = json.loads(z.read("hotspot_areas.geojson"))

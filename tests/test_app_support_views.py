@@ -13,6 +13,7 @@ from hotspots.app_support import (
     Metric,
     app_settings,
     change_metrics,
+    change_summary_table,
     demo_bundle,
     display_frame,
     filter_referrals,
@@ -154,7 +155,7 @@ def test_app_settings_from_widget_values():
         "fdr": True,
         "permutations": 0,
         "seed": 0,
-        "min_confidence": 0.9,
+        "min_confidence": None,  # the widget's default: hotspot areas follow alpha
         "cluster_method": "dbscan",
         "eps": 150,
         "min_samples": 20,
@@ -174,6 +175,7 @@ def test_app_settings_from_widget_values():
         7,
     )
     assert isinstance(given.eps, float) and isinstance(given.min_samples, int)
+    assert app_settings({**widgets, "min_confidence": 0.9}, months, defaults).min_confidence == 0.9
 
 
 def test_funnel_bars_and_cards_of_protected_views(demo):
@@ -230,4 +232,32 @@ def test_gi_class_counts_and_settings_used(demo):
     assert dict(zip(counts["class"], counts["cells"])) == dict(zip(classes, n))
     used = settings_used(stage, s).set_index("setting")["value"]
     assert used["cell size (m)"] == "1000.0" and used["cells in study area"] == str(stage.grid.n_cells)
+    assert used["hotspot areas"] == "cells significant at alpha 0.05 (95% confidence)"
     assert "1000 m cells" in method_caption(stage, s) and "with FDR" in method_caption(stage, s)
+    # The hotspot areas' rule as used: at the default settings, the cells significant at alpha.
+    assert "hotspot areas: cells significant at alpha 0.05 (95% confidence)" in method_caption(stage, s)
+
+
+def test_change_summary_table_shows_the_three_scopes_as_text():
+    from hotspots.change import Period
+    from hotspots.change_summary import ChangeSummary, ScopeChange
+
+    rows = (
+        ScopeChange("all hotspot areas", 0.8234, 0.7111, 0.9499, 0.0081, "significant fall", 100, 80, 0.2, 0.1),
+        ScopeChange("elsewhere", 0.97, 0.9, 1.05, 0.41, "no significant change", 1000, 970, 0.06, 0.02),
+        ScopeChange("hotspots vs elsewhere", 0.85, 0.72, 0.99, 0.00001, "significant fall", 100, 80, 0.25, 0.1),
+    )
+    b, a = Period.from_months("2023-01", "2023-06"), Period.from_months("2023-07", "2023-12")
+    t = change_summary_table(ChangeSummary(rows, 0.05, b, a, "method", notes=("a note",)))
+    assert t.frame.columns.tolist() == ["Scope", "Rate ratio", "95 % CI", "p-value", "Verdict"]
+    assert t.frame.to_numpy().tolist() == [
+        ["all hotspot areas", "0.82", "0.71–0.95", "0.008", "significant fall"],
+        ["elsewhere", "0.97", "0.90–1.05", "0.410", "no significant change"],
+        ["hotspots vs elsewhere", "0.85", "0.72–0.99", "< 0.001", "significant fall"],
+    ]
+    assert t.lines[0] == "all hotspot areas: rate ratio 0.82 (95 % CI 0.71–0.95), p = 0.008, significant fall"
+    # "No significant change" comes with the smallest fall the data could detect, and the notes follow.
+    assert "elsewhere 6%" in t.caption and "all hotspot areas 20%" not in t.caption and t.caption.endswith("a note")
+    # Without a summary: no rows, the reason, and the interval named by alpha.
+    empty = change_summary_table(None, "no hotspot areas", alpha=0.1)
+    assert len(empty.frame) == 0 and "90 % CI" in empty.frame.columns and "no hotspot areas" in empty.caption

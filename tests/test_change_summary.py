@@ -202,3 +202,22 @@ def test_regression_to_the_mean_note_and_default_selection():
     assert pick.end == before.start - dt.timedelta(days=1) and pick.months == 12 and "outside" in why
     both, why2 = default_selection_period("2022-07", "2024-06", before, after)
     assert both.start == before.start and both.end == after.end and "both" in why2
+
+
+# ------------------------------------------------------------------ the lines printed
+def test_lines_one_per_scope_in_the_printed_format():
+    from hotspots.change_summary import ChangeSummary, ScopeChange
+
+    nan = float("nan")
+    rows = (
+        ScopeChange(SCOPES[0], 0.8234, 0.7111, 0.9499, 0.0081, "significant fall", 100, 80, 0.2, 0.1),
+        ScopeChange(SCOPES[1], 1.2, 1.1, 1.31, 0.00001, "significant rise", 1000, 1200, 0.05, 0.02),
+        ScopeChange(SCOPES[2], nan, nan, nan, nan, "no significant change", 0, 0, nan, nan),
+    )
+    b, a = Period.from_months("2023-01", "2023-06"), Period.from_months("2023-07", "2023-12")
+    summ = ChangeSummary(rows, 0.10, b, a, "method")
+    assert summ.lines() == [
+        "all hotspot areas: rate ratio 0.82 (90 % CI 0.71–0.95), p = 0.008, significant fall",
+        "elsewhere: rate ratio 1.20 (90 % CI 1.10–1.31), p < 0.001, significant rise",
+        "hotspots vs elsewhere: rate ratio –, p –, no significant change",
+    ]

@@ -77,7 +77,7 @@ def test_demo_run_writes_every_output(demo_run):
     code, stdout, _, out = demo_run
     assert code == 0, stdout
     assert (out / "hotspots.gpkg").is_file() and (out / "parameters.json").is_file()
-    layers = {name for name, _ in pyogrio.list_layers(out / "hotspots.gpkg")}
+    layers = {name for name, geom in pyogrio.list_layers(out / "hotspots.gpkg") if geom is not None}
     assert {"cells", "hotspot_areas", "referral_origins", "task_sites", "change_cells"} <= layers
     assert {p.stem for p in (out / "geojson").glob("*.geojson")} == layers
     assert {"kpis", "hotspot_areas", "change_areas"} <= {p.stem for p in (out / "csv").glob("*.csv")}
@@ -109,6 +109,28 @@ def test_demo_run_prints_load_reports_and_a_summary_that_matches_the_files(demo_
     # Progress bar on stderr, ending at 100 %.
     assert "Getis-Ord Gi*" in stderr and "100%" in stderr.splitlines()[-1]
     assert "Traceback" not in stderr
+
+
+def test_demo_run_writes_and_prints_the_pooled_change(demo_run):
+    code, stdout, _, out = demo_run
+    assert code == 0
+    cols = ["scope", "rate_ratio", "ci_low", "ci_high", "p_value", "verdict"]
+    summ = pd.read_csv(out / "csv" / "change_summary.csv")
+    assert list(summ.columns) == cols
+    assert list(summ["scope"]) == ["all hotspot areas", "elsewhere", "hotspots vs elsewhere"]
+    assert set(summ["verdict"]) <= {"significant fall", "significant rise", "no significant change"}
+    assert ((summ["ci_low"] < summ["rate_ratio"]) & (summ["rate_ratio"] < summ["ci_high"])).all()
+    table = pyogrio.read_dataframe(out / "hotspots.gpkg", layer="change_summary", read_geometry=False)
+    assert list(table.columns) == cols and list(table["scope"]) == list(summ["scope"])
+    np.testing.assert_allclose(table["rate_ratio"], summ["rate_ratio"], rtol=1e-12)
+    # One line per scope, in the order of the table, with the CSV's figures.
+    block = stdout.split("pooled change ")[1].splitlines()[1:4]
+    for line, r in zip(block, summ.itertuples()):
+        p = "p < 0.001" if r.p_value < 0.0005 else f"p = {r.p_value:.3f}"
+        assert line.strip() == (
+            f"{r.scope}: rate ratio {r.rate_ratio:.2f} (95 % CI {r.ci_low:.2f}–{r.ci_high:.2f}), {p}, {r.verdict}"
+        )
+    assert "table change_summary" in stdout
 
 
 def test_demo_run_finds_the_planted_treated_hotspot(demo_run, demo_files):

@@ -280,6 +280,21 @@ def test_before_after_has_two_maps_on_one_scale_plus_change(demo, tmp_path):
     assert img.legend["scale"][3] == "incidents per km² per month"
 
 
+def test_before_after_shows_the_pooled_change(demo, tmp_path):
+    an, _, _ = demo
+    img = briefing_before_after(an, tmp_path / "ba.png", dpi=60, show_change=False)
+    summ = an.change_summary
+    assert "Pooled change, after / before" in img.texts
+    for r in summ.rows:
+        assert f"{r.scope}: {r.verdict}" in img.texts
+        assert r.figures(1 - summ.alpha) in img.texts
+    # The caption names the test the change used and the hotspot areas' rule, not a fixed one.
+    method = " ".join(img.texts)
+    assert an.change_cells.test_label in method and an.areas.params["rule"] in method
+    none = briefing_before_after(dataclasses.replace(an, change_summary=None), tmp_path / "nb.png", dpi=60, show_change=False)
+    assert "Pooled change, after / before" not in none.texts
+
+
 def test_before_after_needs_change(demo, tmp_path):
     an, _, _ = demo
     with pytest.raises(ParameterError, match="show_change=False"):

@@ -54,7 +54,7 @@ def _compare(read: pd.DataFrame, want: pd.DataFrame, columns) -> None:
 
 # ----------------------------------------------------------------------------- GeoPackage
 def test_gpkg_layers_and_crs(exported):
-    layers = dict(pyogrio.list_layers(exported.gpkg))
+    layers = {k: v for k, v in pyogrio.list_layers(exported.gpkg) if v is not None}  # the spatial layers
     assert set(layers) == set(exported.layers)
     assert {"cells", "hotspot_areas", "clusters", "referral_origins", "task_sites", "referral_task_lines",
             "change_cells", "change_areas", "study_area"} <= set(layers)
@@ -183,6 +183,35 @@ def test_csv_tables(demo, exported):
                  "referrals_by_hotspot", "referrals_summary", "change_areas", "clusters"):
         assert exported.files[f"csv:{name}"].stat().st_size > 0
         assert exported.tables[name] == len(pd.read_csv(exported.files[f"csv:{name}"]))
+
+
+def test_change_summary_table_in_csv_and_gpkg(demo, exported):
+    an, _ = demo
+    want = an.change_summary.to_frame()
+    cols = ["scope", "rate_ratio", "ci_low", "ci_high", "p_value", "verdict"]
+    csv = pd.read_csv(exported.files["csv:change_summary"])
+    assert list(csv.columns) == cols
+    assert list(csv["scope"]) == ["all hotspot areas", "elsewhere", "hotspots vs elsewhere"]
+    _compare(csv, want, cols)
+    # A non-spatial table in the GeoPackage (no geometry column), the same rows.
+    assert dict(pyogrio.list_layers(exported.gpkg))["change_summary"] is None
+    gp = pyogrio.read_dataframe(exported.gpkg, layer="change_summary", read_geometry=False)
+    assert list(gp.columns) == cols
+    _compare(gp, want, cols)
+    side = json.loads(exported.files["parameters"].read_text(encoding="utf-8"))
+    assert side["gpkg_tables"] == {"change_summary": 3}
+    assert side["outputs"]["csv:change_summary"]["path"] == "csv/change_summary.csv"
+    assert [r["scope"] for r in side["results"]["change_summary"]["rows"]] == list(csv["scope"])
+    assert side["results"]["change_summary"]["method"] == an.change_summary.method
+
+
+def test_no_change_summary_table_without_one(demo, tmp_path):
+    import dataclasses
+
+    an, _ = demo
+    m = export_gis(dataclasses.replace(an, change_summary=None), tmp_path, formats=("gpkg", "csv"), timestamp=False)
+    assert "change_summary" not in dict(pyogrio.list_layers(m.gpkg)) and "csv:change_summary" not in m.files
+    assert "gpkg_tables" not in m.parameters and m.parameters["results"]["change_summary"] is None
 
 
 # ----------------------------------------------------------------------------- sidecar

@@ -16,6 +16,7 @@ from helpers import police_csv
 
 from hotspots import ParameterError, count, gi_star
 from hotspots.app_support import load_uploads
+from hotspots.change_summary import SCOPES, SUMMARY_COLUMNS, VERDICTS, ChangeSummary, change_summary
 from hotspots.cli import build_parser
 from hotspots.commands.analyse import load_inputs, run_analysis
 from hotspots.demo import generate_demo
@@ -36,6 +37,7 @@ from hotspots.pipeline import (
     choose_study_area,
     fill_holes,
     hotspot_stage,
+    pooled_change,
     prepare_inputs,
 )
 
@@ -73,6 +75,8 @@ def test_settings_reach_each_step(result):
     assert result.clusters is None
     used = result.parameters()["used"]
     assert used["cell_size_m"] == 500 and used["distance_m"] == 1000 and used["bandwidth_m"] == 600
+    # Hotspot areas at the Gi* alpha by default (one level for classes, areas and captions).
+    assert result.settings.min_confidence is None and used["hotspot_areas_min_confidence"] == pytest.approx(0.95)
 
 
 def test_results_equal_direct_library_calls(demo, result):
@@ -149,8 +153,8 @@ def test_stages_equal_analyse(demo, area):
     s = full.settings  # the periods chosen from the data
     assert (s.before, s.after) == (("2022-07", "2023-06"), ("2023-07", "2024-06"))
     stage = hotspot_stage(inc, s, area)
-    areas_change, note = area_change(inc, stage, s)
     cells_change, note2 = cell_change(inc, stage.grid, s)
+    areas_change, note = area_change(inc, stage, s, cells_change)
     assert note is None and note2 is None
     assert stage.grid.same_as(full.grid)
     assert np.array_equal(np.nan_to_num(stage.counts.values, nan=-1), np.nan_to_num(full.counts.values, nan=-1))
@@ -163,6 +167,37 @@ def test_stages_equal_analyse(demo, area):
     assembled = assemble_analysis(stage, change_cells=cells_change, change_areas=areas_change, study_area=area)
     assert assembled.caption() == full.caption()
     assert assembled.parameters()["used"] == full.parameters()["used"]
+    pd.testing.assert_frame_equal(assembled.change_summary.to_frame(), full.change_summary.to_frame())
+
+
+def test_analysis_carries_the_pooled_change(demo, result):
+    summ = result.change_summary
+    assert isinstance(summ, ChangeSummary)
+    frame = summ.to_frame()
+    assert list(frame.columns) == list(SUMMARY_COLUMNS) and list(frame["scope"]) == list(SCOPES)
+    assert set(frame["verdict"]) <= set(VERDICTS) and summ.alpha == result.settings.alpha
+    # The hotspot row counts the incidents of the hotspot cells, "elsewhere" the rest.
+    t = result.change_cells.table
+    hot = result.areas.labels[t["row"], t["col"]] > 0
+    assert summ.row("all hotspot areas").n_before == int(t.loc[hot, "n_before"].sum())
+    assert summ.row("elsewhere").n_after == int(t.loc[~hot, "n_after"].sum())
+    # The same table as the library's own function on the same incidents and areas.
+    direct = change_summary(demo.incidents, result.areas, result.before, result.after, alpha=result.settings.alpha)
+    pd.testing.assert_frame_equal(frame, direct.to_frame())
+
+
+def test_pooled_change_needs_both_results(demo, area):
+    s = Settings(cell_size=500.0, period=("2024-01", "2024-06"), before=("2023-01", "2023-06"), after=("2023-07", "2023-12"))
+    stage = hotspot_stage(demo.incidents, s, area)
+    cells, _ = cell_change(demo.incidents, stage.grid, s)
+    summ, note = pooled_change(stage, cells, None)
+    assert summ is None and "pooled change not computed" in note
+    an = assemble_analysis(stage, change_cells=cells, change_areas=None)
+    assert an.change_summary is None and note in an.notes
+    # Hotspots chosen from months after both periods: no regression to the mean, and no note about it.
+    summ, note = pooled_change(stage, cells, area_change(demo.incidents, stage, s, cells)[0])
+    assert note is None and not summ.regression_to_mean
+    assert not any("regression to the mean" in n for n in summ.notes)
 
 
 def test_hot_share_is_the_share_of_counted_incidents_in_areas(demo, area):

@@ -33,11 +33,13 @@ from ..pipeline import (
     assemble_analysis,
     cell_change,
     hotspot_stage,
+    pooled_change,
 )
 from ..summaries import BeforeAfterDensity, MonthlySeries, before_after_density, monthly_in_hotspots
 from . import maplayers
 from .drawn import DrawnLayer, DrawnMap, draw_layer, draw_map
 from .uploads import DataBundle, demo_bundle
+from .views import SummaryTable, change_summary_table
 
 __all__ = [
     "HOT",
@@ -50,6 +52,7 @@ __all__ = [
     "months_of",
     "stage",
     "change",
+    "pooled",
     "linkage",
     "area_table",
     "clusters",
@@ -97,9 +100,23 @@ def stage(bundle: DataBundle, s: Settings) -> HotspotStage:
 
 @cached
 def change(bundle: DataBundle, s: Settings, unit: str) -> tuple[Any, str | None]:
-    """Before/after change per hotspot area (``unit="areas"``) or per cell (``"cells"``), and the note."""
+    """Before/after change per hotspot area (``unit="areas"``) or per cell (``"cells"``), and the note.
+
+    The areas borrow the cells' between-period variance where they are too few to estimate it
+    (:func:`hotspots.pipeline.area_change`), as the command line's do."""
     hot = stage(bundle, s.only(*HOT))
-    return area_change(points(bundle), hot, s) if unit == "areas" else cell_change(points(bundle), hot.grid, s)
+    if unit == "areas":
+        return area_change(points(bundle), hot, s, change(bundle, s, "cells")[0])
+    return cell_change(points(bundle), hot.grid, s)
+
+
+@cached
+def pooled(bundle: DataBundle, s: Settings) -> SummaryTable:
+    """The pooled change (all hotspot areas, elsewhere, hotspots vs elsewhere) as the Before/after
+    tab's first table (:func:`hotspots.pipeline.pooled_change`, :func:`~hotspots.app_support.views.change_summary_table`)."""
+    hot = stage(bundle, s.only(*HOT))
+    summary, note = pooled_change(hot, change(bundle, s.only(*CHANGE), "cells")[0], change(bundle, s.only(*CHANGE), "areas")[0])
+    return change_summary_table(summary, note, s.alpha)
 
 
 @partial(cached, show_spinner="Linking referrals to hotspots and task sites…")

@@ -4,7 +4,8 @@ results (no Streamlit here; each is tested without a browser).
 * :func:`url_defaults` — starting values from the page address;
 * :func:`filter_referrals`, :func:`kpi_cards`, :func:`funnel_bars` — the scheme panel;
 * :func:`report_view`, :func:`report_rows` — a load report as the data panel shows it;
-* :func:`display_frame`, :func:`jaccard_frame`, :func:`gi_class_counts`, :func:`settings_used` — tables.
+* :func:`display_frame`, :func:`jaccard_frame`, :func:`gi_class_counts`, :func:`settings_used` — tables;
+* :func:`change_summary_table` — the pooled change, first in the Before/after tab.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ import pandas as pd
 from .._errors import ParameterError
 from ..pipeline import Settings
 from ..report import LoadReport
+from ..style import p_text, ratio_text
 from .text import person_text
 
 __all__ = [
@@ -41,6 +43,8 @@ __all__ = [
     "Metric",
     "headline_metrics",
     "change_metrics",
+    "SummaryTable",
+    "change_summary_table",
     "stability_metrics",
     "report_metrics",
     "COLUMN_LABELS",
@@ -357,6 +361,7 @@ def settings_used(stage: Any, settings: Any) -> pd.DataFrame:
         "alpha": settings.alpha,
         "FDR": settings.fdr,
         "permutations": settings.permutations,
+        "hotspot areas": stage.areas.params["rule"],
         "cells in study area": stage.grid.n_cells,
     }
     return pd.DataFrame({"setting": list(used), "value": [str(v) for v in used.values()]})
@@ -395,7 +400,7 @@ def method_caption(stage: Any, settings: Settings) -> str:
     return (
         f"{stage.density.kernel} KDE, bandwidth {stage.density.bandwidth_m:,.0f} m; Gi* distance "
         f"{stage.gi.params.get('distance_m', float('nan')):,.0f} m, alpha {settings.alpha:g}"
-        f"{' with FDR' if settings.fdr else ''}; "
+        f"{' with FDR' if settings.fdr else ''}; hotspot areas: {stage.areas.params['rule']}; "
         f"{stage.grid.cell_size:g} m cells. Referral locations are shown only as counts per square (1–4 as <5)."
     )
 
@@ -436,6 +441,62 @@ def change_metrics(cells: Any, change: Any) -> list[Metric]:
         Metric("Cells with a significant fall", f"{int(classes.get('significant fall', 0)):,}"),
         Metric("Cells with a significant rise", f"{int(classes.get('significant rise', 0)):,}"),
     ]
+
+
+@dataclass(frozen=True)
+class SummaryTable:
+    """The pooled change as the Before/after tab shows it.
+
+    Attributes
+    ----------
+    frame : DataFrame
+        One row per scope (:data:`hotspots.change_summary.SCOPES`), as text: ``Scope``,
+        ``Rate ratio``, the interval (``95 % CI`` at alpha 0.05), ``p-value``, ``Verdict``.
+    caption : str
+        What the figures are and how they were tested.
+    lines : tuple of str
+        The rows as the command line prints them (:meth:`hotspots.change_summary.ChangeSummary.lines`).
+    """
+
+    frame: pd.DataFrame
+    caption: str
+    lines: tuple[str, ...]
+
+
+def change_summary_table(summary: Any, note: str | None = None, alpha: float = 0.05) -> SummaryTable:
+    """The pooled change (:class:`hotspots.change_summary.ChangeSummary`) as a table.
+
+    Without one (``summary`` None: no hotspot areas, or periods without data) the table has no
+    rows and the caption says why (``note``, from :func:`hotspots.pipeline.pooled_change`);
+    ``alpha`` then names the interval column.
+    """
+    ci = f"{(1 - (alpha if summary is None else summary.alpha)) * 100:.0f} % CI"
+    columns = ["Scope", "Rate ratio", ci, "p-value", "Verdict"]
+    if summary is None:
+        why = note or "no hotspot areas, or no before/after change (see the Analyst tab's notes)"
+        return SummaryTable(pd.DataFrame(columns=columns), f"No pooled change: {why}.", ())
+    rows = [
+        {
+            "Scope": r.scope,
+            "Rate ratio": ratio_text(r.rate_ratio),
+            ci: f"{ratio_text(r.ci_low)}–{ratio_text(r.ci_high)}" if ratio_text(r.ci_low) != "–" else "–",
+            "p-value": p_text(r.p_value).removeprefix("p = ").removeprefix("p "),
+            "Verdict": r.verdict,
+        }
+        for r in summary.rows
+    ]
+    falls = [
+        f"{r.scope} {r.mde_fall:.0%}" for r in summary.rows if r.verdict == "no significant change" and math.isfinite(r.mde_fall)
+    ]
+    caption = (
+        f"Incidents per month after / before ({summary.after.describe()} vs {summary.before.describe()}); "
+        "below 1 is a fall. Hotspots vs elsewhere: the ratio of the two rate ratios (did the hotspots change more than "
+        f"the rest of the area?). Tested allowing for month-to-month and period-to-period variation, alpha {summary.alpha:g}."
+    )
+    if falls:
+        caption += f" Smallest falls these data could detect (80 % power): {', '.join(falls)}."
+    caption = " ".join([caption, *summary.notes])
+    return SummaryTable(pd.DataFrame(rows, columns=columns), caption, tuple(summary.lines()))
 
 
 def stability_metrics(result: Any) -> list[Metric]:

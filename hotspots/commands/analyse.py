@@ -146,7 +146,8 @@ def add_analysis_arguments(p: argparse.ArgumentParser) -> None:
     g.add_argument("--permutations", metavar="N", help="Gi* conditional permutations (default 0 = analytic)")
     g.add_argument("--seed", default=0, metavar="S", help="seed for every random step and for --demo (default 0)")
     g.add_argument(
-        "--min-confidence", metavar="{0.9,0.95,0.99}", help="lowest Gi* confidence of hotspot-area cells (default 0.9)"
+        "--min-confidence", metavar="{0.9,0.95,0.99}",
+        help="lowest Gi* confidence of hotspot-area cells (default: 1 - alpha, 0.95 at the default alpha)",
     )
     g.add_argument("--cluster-method", choices=["dbscan", "hdbscan", "none"], help="point clustering (default dbscan)")
     g.add_argument("--eps", metavar="M", help="DBSCAN radius, metres (default 150)")
@@ -417,9 +418,7 @@ def summary_lines(analysis: Any, inputs: Inputs | None = None, *, top: int = 5) 
         lines.append("  automatic choices and notes:")
         for n in list(inputs.messages if inputs else []) + list(an.notes):
             lines.append(f"    - {n}")
-    lines.append(
-        f"  hotspot areas: {an.areas.n_areas} (touching Gi* hot cells at {an.settings.min_confidence:.0%} confidence or more)"
-    )
+    lines.append(f"  hotspot areas: {an.areas.n_areas} (touching Gi* hot cells: {an.areas.params['rule']})")
     if an.clusters is not None:
         lines.append(f"  point clusters ({an.settings.cluster_method}): {an.clusters.n_clusters:,}")
     summ = area_summary(an)
@@ -445,6 +444,9 @@ def summary_lines(analysis: Any, inputs: Inputs | None = None, *, top: int = 5) 
             f"{int(s.get('significant fall', 0))}, rise {int(s.get('significant rise', 0))}, "
             f"no change {int(s.get('no change', 0))}"
         )
+    if an.change_summary is not None:
+        lines.append(f"  pooled change {period_range_text(an.before)} -> {period_range_text(an.after)}:")
+        lines += [f"    {line}" for line in an.change_summary.lines()]
     elif an.change_cells is None:
         lines.append(
             f"  change: not computed, the periods {period_range_text(an.before)} / {period_range_text(an.after)} hold no data; "
@@ -567,7 +569,10 @@ def run(args: argparse.Namespace) -> int:
     print(f"  outputs in {out}:")
     if manifest.gpkg is not None:
         layers = ", ".join(f"{k} {v:,}" for k, v in manifest.layers.items())
-        print(f"    {manifest.gpkg.name}  ({len(manifest.layers)} layers: {layers}; {file_size(manifest.gpkg.stat().st_size)})")
+        tables = manifest.parameters.get("gpkg_tables") or {}
+        more = f"; table{'s' if len(tables) > 1 else ''} {', '.join(tables)}" if tables else ""
+        size = file_size(manifest.gpkg.stat().st_size)
+        print(f"    {manifest.gpkg.name}  ({len(manifest.layers)} layers: {layers}{more}; {size})")
     n_geo = sum(1 for k in manifest.files if k.startswith("geojson:"))
     if n_geo:
         print(f"    geojson/  ({n_geo} files, WGS84)")

@@ -104,10 +104,9 @@ def rgba_from_classes(classes: np.ndarray, palette: dict[str, str], alpha: float
 
 def method_text(analysis: Any, extra: str = "") -> str:
     s = analysis.settings
-    conf = int(round(float(s.min_confidence) * 100))
     perm = f", {s.permutations:,} permutations" if s.permutations else ""
     text = (
-        f"{analysis.caption()}{perm}. Hotspot areas: touching cells in Gi* hot spots at {conf}% confidence or more, "
+        f"{analysis.caption()}{perm}. Hotspot areas: touching Gi* hot cells ({analysis.areas.params['rule']}), "
         f"numbered by incidents."
     )
     return text + (" " + extra[0].upper() + extra[1:] + "." if extra else "")
@@ -282,6 +281,20 @@ def legend_into(panel: SidePanel, info: dict[str, Any], analysis: Any) -> None:
     panel.patch(OFFLINE_INSIDE, "Study area", edge=OUTLINE, lw=0.8)
 
 
+def change_summary_into(panel: SidePanel, analysis: Any) -> bool:
+    """The pooled change (:attr:`hotspots.analysis.Analysis.change_summary`) as a text block:
+    per scope, its verdict and its rate ratio, interval and p-value. False (nothing drawn) without one."""
+    summ = getattr(analysis, "change_summary", None)
+    if summ is None:
+        return False
+    panel.heading("Pooled change, after / before", size=8.0)
+    for r in summ.rows:
+        colour = style.CHANGE_CLASS_COLOURS.get(r.verdict, INK) if r.verdict != "no significant change" else INK
+        panel.para(f"{r.scope}: {r.verdict}", size=7.0, colour=colour, gap=0)
+        panel.para(r.figures(1 - summ.alpha), size=6.5, gap=0.15)
+    return True
+
+
 def areas_table_into(panel: SidePanel, analysis: Any, suppress: bool, max_rows: int) -> None:
     summ = area_summary(analysis)
     if len(summ) == 0:
@@ -316,9 +329,10 @@ def areas_table_into(panel: SidePanel, analysis: Any, suppress: bool, max_rows: 
         notes.append(f"{len(summ) - max_rows} more area(s) in the exported tables.")
     if has_change:
         s = analysis.settings
+        test = analysis.change_areas.test_label if analysis.change_areas is not None else "change test"
         notes.append(
             f"Change: {period_range_text(analysis.after)} vs {period_range_text(analysis.before)}, per month; ↓/↑ significant "
-            f"fall/rise (exact Poisson test, alpha {s.alpha:g}{', FDR' if s.fdr else ''})."
+            f"fall/rise ({test}, alpha {s.alpha:g}{', FDR' if s.fdr else ''})."
         )
     if labels:
         txt = "Referrals: by where the behaviour happened" + (f"; {other} from outside hotspots." if other else ".")

@@ -50,6 +50,7 @@ from ._layers import (
     GI_COLOURS,
     LAYERS,
     areas_table_into,
+    change_summary_into,
     display_grid,
     draw_layer,
     legend_into,
@@ -483,8 +484,10 @@ def briefing_before_after(
     lattice) divided by the months the change test counted (30.44 days each; the same calendar
     months only when it compared them: :func:`hotspots.summaries.before_after_density`), in **incidents per km² per
     month**, so that periods of different lengths compare fairly; both use one colour scale. The
-    optional third panel shows the change class of each analysis cell (exact conditional
-    Poisson test of the two rates, the analysis's alpha and FDR setting).
+    optional third panel shows the change class of each analysis cell (the analysis's change
+    test, alpha and FDR setting). The legend column carries the pooled change
+    (:attr:`~hotspots.analysis.Analysis.change_summary`: all hotspot areas, elsewhere, hotspots
+    vs elsewhere) when the analysis has one.
 
     Parameters
     ----------
@@ -598,7 +601,7 @@ def briefing_before_after(
             grid_image(ctx, ax, an.grid, rgba_from_classes(classes, CHANGE_COLOURS, 0.85))
             s = ch.summary()
             panel_title = (
-                f"Change, after vs before (exact Poisson test)\ncells: {int(s.get('significant fall', 0)):,} fall, "
+                f"Change, after vs before ({ch.test_label})\ncells: {int(s.get('significant fall', 0)):,} fall, "
                 f"{int(s.get('significant rise', 0)):,} rise"
             )
             if an.change_areas is not None:
@@ -637,6 +640,7 @@ def briefing_before_after(
     leg.cursor += 0.08
     leg.patch("none", "Hotspot area (number = rank by incidents)", edge=INK, lw=1.3)
     leg.patch(OFFLINE_INSIDE, "Study area", edge=OUTLINE, lw=0.8)
+    change_summary_into(leg, an)
     if ch is not None and an.change_areas is not None:
         s_areas = an.change_areas.summary()
         leg.heading("Hotspot areas", size=8.0)
@@ -649,8 +653,10 @@ def briefing_before_after(
         )
     leg.heading("Method", size=8.0)
     method = (
-        f"{an.caption()}. Change: incidents per month in each period compared by an exact conditional Poisson "
-        f"test per cell and per hotspot area{' with FDR' if an.settings.fdr else ''}."
+        f"{an.caption()}. Hotspot areas: {an.areas.params['rule']}. Change: incidents per month in each period compared "
+        f"by an {ch.test_label if ch is not None else 'change test'} per cell and per hotspot area"
+        f"{' with FDR' if an.settings.fdr else ''}"
+        f"{'; pooled change: ratio of the rate ratios for hotspots vs elsewhere' if an.change_summary is not None else ''}."
     )
     if dgrid is not None:
         method += f" Density drawn on a {dgrid.cell_size:g} m display lattice."

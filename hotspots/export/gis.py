@@ -3,9 +3,10 @@
 :func:`export_gis` writes, from one :class:`~hotspots.analysis.Analysis`::
 
     out_dir/
-      hotspots.gpkg            layers in British National Grid (EPSG:27700), for QGIS/ArcGIS
+      hotspots.gpkg            layers in British National Grid (EPSG:27700), for QGIS/ArcGIS,
+                               and the non-spatial table ``change_summary``
       geojson/<layer>.geojson  the same layers in WGS84 (EPSG:4326), as RFC 7946 requires
-      csv/<table>.csv          tables (hotspot areas, change, KPIs, referral linkage)
+      csv/<table>.csv          tables (hotspot areas, change, pooled change, KPIs, referral linkage)
       parameters.json          every setting and automatic value, package version, inputs and
                                their load reports, data source and licence, output checksums
 
@@ -41,6 +42,15 @@ Layers (:func:`gis_layers`)
     Before/after change per cell and per hotspot area (:class:`hotspots.change.ChangeResult`).
 ``study_area``
     The study-area polygon(s), when one was used, with ``area_name``.
+
+Non-spatial tables in the GeoPackage (:func:`gpkg_tables`)
+----------------------------------------------------------
+``change_summary``
+    The pooled before/after change (:class:`hotspots.change_summary.ChangeSummary`), one row per
+    scope ("all hotspot areas", "elsewhere", "hotspots vs elsewhere"): ``scope``,
+    ``rate_ratio``, ``ci_low``, ``ci_high``, ``p_value``, ``verdict``. Also
+    ``csv/change_summary.csv``; its method and notes are in ``parameters.json``
+    (``results.change_summary``).
 
 Disclosure control of person-level counts
 -----------------------------------------
@@ -83,10 +93,12 @@ __all__ = [
     "export_gis",
     "gis_layers",
     "csv_tables",
+    "gpkg_tables",
     "parameters_record",
     "suppress_counts",
     "FORMATS",
     "LAYER_NAMES",
+    "GPKG_TABLES",
     "MIN_SNAP_M",
     "check_snap_m",
 ]
@@ -107,6 +119,8 @@ LAYER_NAMES = (
     "change_areas",
     "study_area",
 )
+#: Non-spatial GeoPackage tables (attribute tables), in the order written.
+GPKG_TABLES = ("change_summary",)
 SIDECAR = "parameters.json"
 # Layers holding counts of people (their description states the disclosure rule).
 _PERSON_LAYERS = ("hotspot_areas", "referral_origins", "task_sites", "referral_task_lines")
@@ -325,15 +339,23 @@ def gis_layers(
 
 
 # =============================================================================== tables
+def gpkg_tables(analysis: Any) -> dict[str, pd.DataFrame]:
+    """The non-spatial GeoPackage tables (:data:`GPKG_TABLES`): ``change_summary`` when the
+    analysis has one (:attr:`hotspots.analysis.Analysis.change_summary`), else nothing."""
+    summ = getattr(analysis, "change_summary", None)
+    return {} if summ is None else {"change_summary": summ.to_frame()}
+
+
 def csv_tables(analysis: Any, *, threshold: int | None = None, snap_m: float = 250.0) -> dict[str, pd.DataFrame]:
     """The CSV tables: hotspot areas, change, clusters, KPIs and referral linkage (protected).
 
     Returns
     -------
     dict
-        ``hotspot_areas``, ``clusters``, ``change_areas``, ``change_cells`` (cells with any
-        incident), and with referrals ``kpis``, ``kpis_by_month``, ``kpis_by_offence``,
-        ``kpis_by_route``, ``kpis_by_age_group``, ``kpis_by_hotspot``, ``referrals_by_hotspot``,
+        ``hotspot_areas``, ``clusters``, ``change_summary`` (:func:`gpkg_tables`),
+        ``change_areas``, ``change_cells`` (cells with any incident), and with referrals ``kpis``,
+        ``kpis_by_month``, ``kpis_by_offence``, ``kpis_by_route``, ``kpis_by_age_group``, ``kpis_by_hotspot``,
+        ``referrals_by_hotspot``,
         ``referrals_summary``. Person-level tables come from the analysis's
         :class:`~hotspots.publication.SchemePublication` (protected together with every layer),
         with a ``disclosure`` column stating the rule.
@@ -348,6 +370,7 @@ def csv_tables(analysis: Any, *, threshold: int | None = None, snap_m: float = 2
         out["hotspot_areas"]["reparation_local_pct"] = d["local_pct"].reindex(keys).astype(object).to_numpy()
     if an.clusters is not None:
         out["clusters"] = pd.DataFrame(an.clusters.polygons.drop(columns=an.clusters.polygons.geometry.name))
+    out.update(gpkg_tables(an))
     if an.change_areas is not None:
         ca = an.change_areas.table.copy()
         ca.insert(1, "place", area_places(an.change_areas.to_geodataframe(), an)["label"].to_numpy(dtype=object))
@@ -491,6 +514,7 @@ def parameters_record(
         "clusters": None if an.clusters is None else int(an.clusters.n_clusters),
         "change_cells": None if an.change_cells is None else {str(k): int(v) for k, v in an.change_cells.summary().items()},
         "change_areas": None if an.change_areas is None else {str(k): int(v) for k, v in an.change_areas.summary().items()},
+        "change_summary": _summary_record(getattr(an, "change_summary", None)),
     }
     rec["results"] = res
     t = _threshold(an, threshold)
@@ -513,6 +537,19 @@ def parameters_record(
     if extra:
         rec.update(extra)
     return _jsonable(rec)
+
+
+def _summary_record(summ: Any) -> dict[str, Any] | None:
+    """The pooled change for the sidecar: rows (with counts and minimum detectable fall), method, notes."""
+    if summ is None:
+        return None
+    return {
+        "alpha": summ.alpha,
+        "rows": summ.to_frame(extended=True).to_dict(orient="records"),
+        "method": summ.method,
+        "notes": list(summ.notes),
+        "regression_to_mean": bool(summ.regression_to_mean),
+    }
 
 
 # =============================================================================== writing
@@ -607,6 +644,7 @@ def export_gis(
     statement = pub.statement if pub is not None else None
     files: dict[str, Path] = {}
     notes: list[str] = []
+    gpkg_written: dict[str, int] = {}
 
     import pyogrio
 
@@ -622,6 +660,9 @@ def export_gis(
             for name, gdf in layers.items():
                 opts = {"DESCRIPTION": statement} if statement and name in _PERSON_LAYERS else {}
                 _for_file(gdf).to_file(path, layer=name, driver="GPKG", engine="pyogrio", layer_options=opts)
+            for name, df in gpkg_tables(analysis).items():
+                pyogrio.write_dataframe(df, path, layer=name, driver="GPKG")
+                gpkg_written[name] = int(len(df))
             files["gpkg"] = path
         if "geojson" in fmts:
             gdir = out / "geojson"
@@ -651,8 +692,12 @@ def export_gis(
                for k, p in files.items() if k != "gpkg" or not timestamp}
     if "gpkg" in files and timestamp:
         outputs["gpkg"] = {"path": files["gpkg"].name, "bytes": files["gpkg"].stat().st_size}
+    if "gpkg" in outputs and gpkg_written:
+        outputs["gpkg"]["tables"] = list(gpkg_written)
     record = parameters_record(analysis, inputs=inputs, timestamp=timestamp, extra=extra, threshold=threshold, snap_m=snap_m)
     record["layers"] = {k: int(len(v)) for k, v in layers.items()}
+    if gpkg_written:
+        record["gpkg_tables"] = gpkg_written
     record["outputs"] = outputs
     side = out / SIDECAR
     with open(side, "w", encoding="utf-8", newline="\n") as f:
