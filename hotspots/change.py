@@ -542,7 +542,7 @@ def _slot_labels(sp: PeriodSplit) -> tuple[np.ndarray, dict[int, tuple[dt.date, 
 def _fit_model(
     unit: np.ndarray, n_units: int, sp: PeriodSplit, in_area: np.ndarray, before: Period, after: Period,
     estimate_units: np.ndarray | None, dispersion: Overdispersion | None, tau2_fallback: Overdispersion | None, word: str,
-    ref_index: np.ndarray | None = None,
+    ref_index: np.ndarray | None = None, unit_cells: tuple[np.ndarray, np.ndarray] | None = None,
 ) -> tuple[ChangeModel, MonthlyPanel]:
     """Monthly panel of the units and the change model fitted to it."""
     lab, periods = _slot_labels(sp)
@@ -561,7 +561,7 @@ def _fit_model(
         panel = MonthlyPanel(panel.counts, panel.month, panel.label, panel.exposure, ref_panel.reference)
     model = fit_change_model(
         panel, estimate_units=estimate_units, tau2=None if dispersion is None else dispersion.tau2,
-        tau2_fallback=tau2_fallback, unit_word=word,
+        tau2_fallback=tau2_fallback, unit_word=word, unit_cells=unit_cells,
     )
     if dispersion is not None:
         model = dataclasses.replace(model, dispersion=dispersion)
@@ -684,7 +684,7 @@ def change_cells(
         cell_pos[idx] = np.arange(idx.size)
         unit = np.where(in_area, cell_pos[np.where(in_area, flat, 0)], -1)
         est = None if excluded is None else ~excluded
-        model, panel = _fit_model(unit, idx.size, sp, in_area, before, after, est, dispersion, None, "cells")
+        model, panel = _fit_model(unit, idx.size, sp, in_area, before, after, est, dispersion, None, "cells", unit_cells=(rr, cc))
         notes += [n for n in model.notes if n not in notes]
         notes.append(model.dispersion.how)
     df = _build_table(

@@ -29,6 +29,7 @@ from scipy import stats
 
 from .count_tests import overdispersed_rate_test
 from .dispersion import (
+    MIN_COUNT_FOR_TAU2,
     MIN_UNITS_FOR_TAU2,
     Overdispersion,
     estimate_kappa,
@@ -45,6 +46,7 @@ __all__ = [
     "fit_change_model",
     "unit_change_tests",
     "minimum_detectable_fall",
+    "touching_groups",
     "POWER",
     "OTHER",
     "BEFORE",
@@ -203,6 +205,7 @@ def fit_change_model(
     tau2_fallback: Overdispersion | None = None,
     placebo: bool = True,
     unit_word: str = "units",
+    unit_cells: tuple[np.ndarray, np.ndarray] | None = None,
 ) -> ChangeModel:
     """Seasonal factors, ``kappa`` and ``tau2`` for the units of a panel (see the module docs).
 
@@ -221,6 +224,9 @@ def fit_change_model(
         Estimate ``tau2`` on the placebo comparison when the panel holds one.
     unit_word : str
         Name of the units in notes ("cells", "areas").
+    unit_cells : (rows, cols), optional
+        Grid position of each unit when the units are cells: ``tau2``'s degrees of freedom then
+        count separate groups of touching cells (:func:`touching_groups`), not cells.
     """
     notes: list[str] = []
     lab = panel.label
@@ -251,7 +257,7 @@ def fit_change_model(
     months_b = max(int((lab == BEFORE).sum()), 1)
     months_a = max(int((lab == AFTER).sum()), 1)
     source = "given"
-    t_units = 0
+    t_units = t_groups = 0
     if tau2 is None:
         B = Y[:, lab == BEFORE].sum(axis=1)
         A = Y[:, lab == AFTER].sum(axis=1)
@@ -263,21 +269,39 @@ def fit_change_model(
             phi_pb = 1.0 + kappa * (P + B) / (mp + months_b)
             tau, t_units = estimate_tau2(P, B, wp, wb, phi_pb)
             source = "placebo periods"
+            pair = (P, B)
         if tau is None:
             phi_ab = 1.0 + kappa * (A + B) / (months_a + months_b)
             tau, t_units, groups = estimate_tau2_robust(B, A, wb, wa, phi_ab)
             source = "this comparison" + (", two groups of places that changed differently" if groups == "two groups" else "")
-        if tau is not None and tau2_fallback is not None and tau2_fallback.tau2 > tau:
+            pair = (B, A)
+        if tau is not None and unit_cells is not None:
+            rows, cols = (np.asarray(x) if estimate_units is None else np.asarray(x)[estimate_units] for x in unit_cells)
+            t_groups = touching_groups(rows, cols, (pair[0] >= MIN_COUNT_FOR_TAU2) & (pair[1] >= MIN_COUNT_FOR_TAU2))
+        own_k = 0 if tau is None else (t_groups or t_units)
+        fb = tau2_fallback
+        fb_k = 0 if fb is None or fb.tau2_df is None else fb.tau2_df + 1
+        if fb is not None and fb_k >= MIN_UNITS_FOR_TAU2 and (
+            tau is None or _rank(fb.tau2_source, fb_k) > _rank(source, own_k)
+        ):
+            # the finer units' estimate rests on more independent pieces of information than the
+            # units' own (a handful of hotspot areas), and aggregates of cells do not vary more
+            # between periods than the cells do: use it, with its degrees of freedom (taking the
+            # larger of two noisy estimates, as before, cost power for nothing)
+            tau, t_units, t_groups = fb.tau2, fb.tau2_units, fb.tau2_groups
+            source = f"{fb.tau2_source}, from the finer units"
+        elif tau is not None and fb is not None and fb.tau2 > tau:
             # the finer units (cells) vary more between periods: aggregates of them are not
             # assumed steadier than that (a two-group fit on a handful of areas can take real
             # drift for effects)
-            tau, source = tau2_fallback.tau2, f"{tau2_fallback.tau2_source} of the finer units (larger than the {unit_word}' own)"
+            tau, source = fb.tau2, f"{fb.tau2_source} of the finer units (larger than the {unit_word}' own)"
         if tau is None:
-            if tau2_fallback is not None:
-                tau, source = tau2_fallback.tau2, (
-                    f"{tau2_fallback.tau2_source} (too few {unit_word} with enough "
+            if fb is not None:
+                tau, source = fb.tau2, (
+                    f"{fb.tau2_source} (too few {unit_word} with enough "
                     "incidents: taken from the finer units)"
                 )
+                t_units, t_groups = fb.tau2_units, fb.tau2_groups
             else:
                 tau, source = 0.0, "not estimated"
                 notes.append(
@@ -291,10 +315,31 @@ def fit_change_model(
         f"month-to-month dispersion kappa = {kappa:.3g} (negative binomial, from {k_units:,} {unit_word}' monthly counts "
         f"relative to the rest of the study area); between-period variance of the log rate tau2 = {tau2_val:.3g} "
         f"({'DerSimonian-Laird' if source.startswith('placebo') else 'maximum likelihood'}, "
-        f"{source}{'' if not t_units else ', ' + format(t_units, ',') + ' ' + unit_word})"
+        f"{source}{'' if not t_units else ', ' + format(t_units, ',') + ' ' + unit_word}"
+        f"{'' if not t_groups else ' in ' + format(t_groups, ',') + ' separate groups'})"
     )
-    disp = Overdispersion(kappa, tau2_val, k_units, t_units, source, how)
+    disp = Overdispersion(kappa, tau2_val, k_units, t_units, source, how, t_groups)
     return ChangeModel(disp, wb, wa, identified, months_b, months_a, tuple(notes))
+
+
+def touching_groups(rows: np.ndarray, cols: np.ndarray, mask: np.ndarray) -> int:
+    """Number of separate groups of the cells ``mask`` selects (cells touching at an edge or a
+    corner form one group)."""
+    from scipy import ndimage
+
+    rows, cols, mask = np.asarray(rows), np.asarray(cols), np.asarray(mask, dtype=bool)
+    if not mask.any():
+        return 0
+    r, c = rows[mask], cols[mask]
+    img = np.zeros((int(r.max()) + 1, int(c.max()) + 1), dtype=bool)
+    img[r, c] = True
+    return int(ndimage.label(img, structure=np.ones((3, 3), dtype=int))[1])
+
+
+def _rank(source: str, k: int) -> tuple[int, int]:
+    """Preference between two ``tau2`` estimates: one without the effect (placebo periods) first,
+    then the one with more independent units."""
+    return (int(source.startswith("placebo")), k)
 
 
 def minimum_detectable_fall(se: np.ndarray | float, alpha: float, power: float = POWER) -> np.ndarray:
@@ -331,8 +376,8 @@ def unit_change_tests(n_before: np.ndarray, n_after: np.ndarray, model: ChangeMo
         expected_after = b * model.w_after / model.w_before
         se0 = np.sqrt(phi * (1.0 / np.maximum(b, 0.5) + 1.0 / np.maximum(expected_after, 0.5)) + d.tau2)
     pval = res["p_value"].to_numpy()
-    df_t = d.tau2_units - 1
-    if d.tau2 > 0 and d.tau2_source != "given" and df_t >= 2:
+    df_t = d.tau2_df
+    if df_t is not None:
         # tau2 is estimated from a limited number of units: judge the equivalent z on a t
         # distribution with (units - 1) degrees of freedom (as Hartung-Knapp do for the mean)
         zeq = stats.norm.isf(np.clip(pval, 1e-300, 1.0) / 2)

@@ -171,10 +171,7 @@ def _scope_variance(A: np.ndarray, B: np.ndarray, months: int, result: ChangeRes
 
 
 def _df(result: ChangeResult) -> int | None:
-    d = result.dispersion
-    if d.tau2 > 0 and d.tau2_source != "given" and d.tau2_units >= 3:
-        return d.tau2_units - 1
-    return None
+    return result.dispersion.tau2_df
 
 
 def _row(scope: str, log_rr: float, v: float, v0: float, df: int | None, alpha: float, nb: int, na: int) -> ScopeChange:

@@ -85,6 +85,10 @@ class Overdispersion:
         ``"placebo periods"``, ``"this comparison"``, ``"given"`` or ``"not estimated"``.
     how : str
         One sentence for captions: what was estimated from what.
+    tau2_groups : int
+        Separate groups of touching units among the ``tau2_units`` (grid cells; 0 when the units
+        are not cells). Touching cells share their ups and downs, so the estimate holds about as
+        many independent pieces of information as there are groups: :attr:`tau2_df` uses them.
     """
 
     kappa: float
@@ -93,6 +97,20 @@ class Overdispersion:
     tau2_units: int = 0
     tau2_source: str = "this comparison"
     how: str = ""
+    tau2_groups: int = 0
+
+    @property
+    def tau2_df(self) -> int | None:
+        """Degrees of freedom of the estimated ``tau2`` for t reference distributions (None: known).
+
+        ``independent units - 1`` (independent units: :attr:`tau2_groups` when given, else
+        :attr:`tau2_units`); None when ``tau2`` is 0, was given, or rests on fewer than 3 units.
+        With 30 or more the t distribution is within 4 % of the normal's quantiles.
+        """
+        k = self.tau2_groups if self.tau2_groups > 0 else self.tau2_units
+        if self.tau2 <= 0 or self.tau2_source == "given" or k < 3:
+            return None
+        return int(k - 1)
 
     def phi(self, mean_monthly: np.ndarray | float) -> np.ndarray:
         """Dispersion index of a period total, ``1 + kappa * mean monthly count``."""
@@ -101,7 +119,7 @@ class Overdispersion:
     def to_dict(self) -> dict[str, object]:
         return {
             "kappa": self.kappa, "tau2": self.tau2, "kappa_units": self.kappa_units, "tau2_units": self.tau2_units,
-            "tau2_source": self.tau2_source, "how": self.how,
+            "tau2_source": self.tau2_source, "how": self.how, "tau2_groups": self.tau2_groups,
         }
 
 
