@@ -568,6 +568,19 @@ def _fit_model(
     return model, panel
 
 
+def _grid_dispersion(xy: np.ndarray, grid: Grid, sp: PeriodSplit, before: Period, after: Period) -> Overdispersion:
+    """The cells' estimated extra variation on ``grid`` (as :func:`change_cells` fits it)."""
+    rows, cols, on_grid = grid.cell_of(xy)
+    flat = rows * grid.n_cols + cols
+    in_area = on_grid & grid.active.ravel()[flat]
+    rr, cc = np.nonzero(grid.active)
+    cell_pos = np.full(grid.n_rows * grid.n_cols, -1, dtype=np.int64)
+    cell_pos[rr * grid.n_cols + cc] = np.arange(rr.size)
+    unit = np.where(in_area, cell_pos[np.where(in_area, flat, 0)], -1)
+    model, _ = _fit_model(unit, rr.size, sp, in_area, before, after, None, None, None, "cells", unit_cells=(rr, cc))
+    return model.dispersion
+
+
 # =============================================================================== public verbs
 def change_cells(
     incidents: gpd.GeoDataFrame,
@@ -743,9 +756,11 @@ def change_areas(
     control : polygon or GeoSeries/GeoDataFrame, optional
         A control area, which must not overlap any of ``areas`` (touching is allowed).
     tau2_fallback : Overdispersion, optional
-        The cells' model (``change_cells(...).dispersion``): its between-period variance is used
-        when fewer than five areas have enough incidents to estimate it, and as a floor
-        otherwise. :func:`hotspots.change_summary.change_summary` passes it.
+        The cells' model (``change_cells(...).dispersion``). Its between-period variance is used
+        when it rests on more independent places than the areas' own estimate (placebo
+        estimates preferred), or when fewer than five areas have enough incidents; otherwise it is
+        a floor for the areas' own. Default: for :class:`~hotspots.areas.HotspotAreas`, fitted on
+        their grid's cells here (as :func:`change_cells` would); for other polygons, none.
 
     Returns
     -------
@@ -808,6 +823,10 @@ def change_areas(
         control_counts = (c_b, c_a)
         control_info = {"before": c_b, "after": c_a, "description": f"control area of {geom.area / 1e6:.2f} km²"}
     model = panel = None
+    if test == "overdispersed" and tau2_fallback is None and dispersion is None and hits is not None:
+        # hotspot areas on a grid: their cells' model gives a between-period variance estimated
+        # from many more places than a handful of areas (what change_summary passes explicitly)
+        tau2_fallback = _grid_dispersion(xy, cell_areas.grid, sp, before, after)
     if test == "overdispersed":
         # the reference is every incident given (the same whether areas come as HotspotAreas or polygons)
         in_area = np.ones(len(xy), dtype=bool)
