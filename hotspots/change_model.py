@@ -356,8 +356,9 @@ def unit_change_tests(n_before: np.ndarray, n_after: np.ndarray, model: ChangeMo
     DataFrame
         ``rate_ratio``, ``rate_ratio_low``, ``rate_ratio_high`` (Wald interval on the log scale
         with the overdispersed variance), ``p_value`` (beta-binomial conditional test; when
-        ``tau2`` was estimated from ``k`` units, its equivalent z is judged on a t distribution
-        with ``k - 1`` degrees of freedom, and the interval uses the same t quantile),
+        ``tau2`` was estimated from ``k`` independent units, its equivalent z is judged on a t
+        distribution with ``k - 1`` degrees of freedom (``Overdispersion.tau2_df``), and the
+        interval uses the same t quantile),
         ``phi`` (month-level dispersion of the unit), ``mde_fall``.
     """
     b = np.asarray(n_before, dtype=float)

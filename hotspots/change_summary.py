@@ -19,8 +19,10 @@ Variance (see :mod:`hotspots.dispersion`): the pooled log rate ratio of a scope 
 mean monthly counts ``m_u``), ``tau2`` the between-period variance of one unit's log rate and
 ``s_u`` the unit's share of the scope's incidents: independent period-to-period swings of many
 places partly cancel in the total. ``kappa`` and ``tau2`` come from the areas' and the cells'
-own change models. When ``tau2`` was estimated from ``k`` units, p-values and intervals use a
-t distribution with ``k - 1`` degrees of freedom. The three rows are pre-specified questions;
+own change models (the areas usually borrow the cells' ``tau2``, see :mod:`hotspots.dispersion`).
+When ``tau2`` was estimated from ``k`` independent units (separate groups of touching cells for
+a cell estimate), p-values and intervals use a t distribution with ``k - 1`` degrees of freedom
+(:attr:`~hotspots.dispersion.Overdispersion.tau2_df`). The three rows are pre-specified questions;
 no multiple-testing adjustment is applied across them.
 
 Regression to the mean: hotspots picked from months that overlap the before period tend to fall

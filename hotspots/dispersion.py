@@ -39,6 +39,15 @@ Estimating them
   before, where nothing was done), so that real effects in some units cannot inflate it; otherwise
   on the comparison itself (then units that truly changed by different amounts widen every
   unit's interval, which makes the per-unit verdicts conservative, never liberal).
+* Hotspot areas are few (often 2–10), so their own ``tau2`` is noisy and its t reference has
+  few degrees of freedom. They use their grid cells' estimate instead when it rests on more
+  independent places (a placebo estimate is preferred over one from the comparison itself):
+  aggregates of cells do not vary more between periods than the cells do.
+* Degrees of freedom: touching cells share their ups and downs (a hotspot spans several cells),
+  so a cell estimate holds about as many independent pieces of information as there are
+  separate groups of touching cells among those that informed it (:attr:`Overdispersion.tau2_groups`);
+  p-values and intervals use a t distribution with that many minus one degrees of freedom
+  (:attr:`Overdispersion.tau2_df`), close to the normal when there are 30 groups or more.
 """
 
 from __future__ import annotations
