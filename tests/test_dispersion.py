@@ -121,3 +121,11 @@ def test_overdispersion_phi_and_dict():
     d = Overdispersion(0.05, 0.02, 10, 8, "this comparison", "how")
     np.testing.assert_allclose(d.phi([0, 10, 20]), [1, 1.5, 2])
     assert d.to_dict()["tau2"] == 0.02
+
+
+def test_tau2_degrees_of_freedom_count_independent_units():
+    assert Overdispersion(0.05, 0.02, 10, 8, "placebo periods").tau2_df == 7
+    assert Overdispersion(0.05, 0.02, 10, 150, "placebo periods", tau2_groups=12).tau2_df == 11  # groups, not cells
+    assert Overdispersion(0.05, 0.0, 10, 150, "placebo periods").tau2_df is None  # nothing estimated to be unsure of
+    assert Overdispersion(0.05, 0.02, 10, 150, "given").tau2_df is None
+    assert Overdispersion(0.05, 0.02, 10, 2, "this comparison").tau2_df is None
