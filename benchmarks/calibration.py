@@ -103,7 +103,7 @@ def _simulate(rng, *, fall: float, sd_year: float, sd_month: float, placebo: boo
     return inc, centres, treated
 
 
-def change_scenarios(reps: int, rng: np.random.Generator) -> list[dict]:
+def change_scenarios(reps: int, rng: np.random.Generator, only: tuple[str, ...] | None = None) -> list[dict]:
     scenarios = [
         ("realistic, no change", 0.0, 0.12, 0.15, True, None),
         ("realistic, half fall 30 %", 0.30, 0.12, 0.15, True, None),
@@ -117,6 +117,8 @@ def change_scenarios(reps: int, rng: np.random.Generator) -> list[dict]:
     grid = Grid.from_bounds((0, 0, SIDE, SIDE), 250)
     rows = []
     for name, fall, sy, sm, placebo, conf in scenarios:
+        if only is not None and name not in only:
+            continue
         keys = ("untreated_new", "treated_new", "untreated_old", "treated_old", "pooled_new", "cells_new", "cells_old")
         found = []
         acc = {k: [] for k in keys}

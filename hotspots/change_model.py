@@ -47,6 +47,7 @@ __all__ = [
     "unit_change_tests",
     "minimum_detectable_fall",
     "touching_groups",
+    "effective_df",
     "POWER",
     "OTHER",
     "BEFORE",
@@ -267,12 +268,12 @@ def fit_change_model(
             wp = float(w[lab == PLACEBO].sum())
             mp = max(int((lab == PLACEBO).sum()), 1)
             phi_pb = 1.0 + kappa * (P + B) / (mp + months_b)
-            tau, t_units = estimate_tau2(P, B, wp, wb, phi_pb)
+            tau, t_units = estimate_tau2(P, B, wp, wb, phi_pb, variance="expected")
             source = "placebo periods"
             pair = (P, B)
         if tau is None:
             phi_ab = 1.0 + kappa * (A + B) / (months_a + months_b)
-            tau, t_units, groups = estimate_tau2_robust(B, A, wb, wa, phi_ab)
+            tau, t_units, groups = estimate_tau2_robust(B, A, wb, wa, phi_ab, variance="expected")
             source = "this comparison" + (", two groups of places that changed differently" if groups == "two groups" else "")
             pair = (B, A)
         if tau is not None and unit_cells is not None:
@@ -336,6 +337,24 @@ def touching_groups(rows: np.ndarray, cols: np.ndarray, mask: np.ndarray) -> int
     return int(ndimage.label(img, structure=np.ones((3, 3), dtype=int))[1])
 
 
+def effective_df(variance: np.ndarray | float, parts: list[tuple[float, int | None]]) -> np.ndarray:
+    """Satterthwaite degrees of freedom of a variance of which only some parts are estimated.
+
+    ``variance = known + sum(part)``, each ``part`` a multiple of an estimated ``tau2`` with
+    ``df`` degrees of freedom (None: known). The parts are taken as fully correlated (they may
+    be the same estimate), which errs on the side of fewer degrees of freedom:
+    ``df_eff = variance^2 / (sum part / sqrt(df))^2``. When ``tau2`` is a small share of a unit's
+    variance (a cell whose Poisson noise dominates) the reference is the normal (``inf``); when
+    it is all of it, ``df``.
+    """
+    v = np.asarray(variance, dtype=float)
+    s = sum(float(part) / np.sqrt(df) for part, df in parts if df is not None and df > 0 and part > 0)
+    if s <= 0:
+        return np.full(v.shape, np.inf)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.where(np.isfinite(v) & (v > 0), v * v / (s * s), np.inf)
+
+
 def _rank(source: str, k: int) -> tuple[int, int]:
     """Preference between two ``tau2`` estimates: one without the effect (placebo periods) first,
     then the one with more independent units."""
@@ -357,7 +376,8 @@ def unit_change_tests(n_before: np.ndarray, n_after: np.ndarray, model: ChangeMo
         ``rate_ratio``, ``rate_ratio_low``, ``rate_ratio_high`` (Wald interval on the log scale
         with the overdispersed variance), ``p_value`` (beta-binomial conditional test; when
         ``tau2`` was estimated from ``k`` independent units, its equivalent z is judged on a t
-        distribution with ``k - 1`` degrees of freedom (``Overdispersion.tau2_df``), and the
+        distribution with up to ``k - 1`` degrees of freedom (``Overdispersion.tau2_df``; more
+        when ``tau2`` is a small part of the unit's variance, :func:`effective_df`), and the
         interval uses the same t quantile),
         ``phi`` (month-level dispersion of the unit), ``mde_fall``.
     """
@@ -379,11 +399,13 @@ def unit_change_tests(n_before: np.ndarray, n_after: np.ndarray, model: ChangeMo
     pval = res["p_value"].to_numpy()
     df_t = d.tau2_df
     if df_t is not None:
-        # tau2 is estimated from a limited number of units: judge the equivalent z on a t
-        # distribution with (units - 1) degrees of freedom (as Hartung-Knapp do for the mean)
+        # tau2 is estimated from a limited number of independent units: judge the equivalent z
+        # on a t distribution whose degrees of freedom say how much of the unit's variance is
+        # that estimate (Satterthwaite; tau2_df when it is all of it, normal when it is none)
+        df_u = effective_df(se * se, [(d.tau2, df_t)])
         zeq = stats.norm.isf(np.clip(pval, 1e-300, 1.0) / 2)
-        pval = np.where(np.isnan(pval), np.nan, np.minimum(1.0, 2 * stats.t.sf(zeq, df_t)))
-        z_crit = stats.t.isf(alpha / 2, df_t)
+        pval = np.where(np.isnan(pval), np.nan, np.minimum(1.0, 2 * stats.t.sf(zeq, df_u)))
+        z_crit = stats.t.isf(alpha / 2, df_u)
         lo = np.where(np.isfinite(se), np.exp(centre - z_crit * se), np.nan)
         hi = np.where(np.isfinite(se), np.exp(centre + z_crit * se), np.nan)
     mde = np.where(b > 0, minimum_detectable_fall(se0, alpha), np.nan)

@@ -32,8 +32,11 @@ Estimating them
   statsmodels' negative binomial maximum likelihood on simulated data.
 * ``tau2`` — DerSimonian–Laird random-effects estimator over the units' log rate ratios
   (:func:`estimate_tau2`; equal to ``statsmodels.stats.meta_analysis.combine_effects(...,
-  method_re="dl").tau2``), from units with at least :data:`MIN_COUNT_FOR_TAU2` incidents in each
-  period. It measures how much the units' changes scatter around their common change beyond
+  method_re="dl").tau2`` given the same variances), from units with at least
+  :data:`MIN_COUNT_FOR_TAU2` incidents in each period, each weighted by the sampling variance its
+  total would have under the common change (``variance="expected"``: weights from a unit's own
+  counts favour units that rose by chance and underestimate ``tau2`` on counts of a few tens).
+  It measures how much the units' changes scatter around their common change beyond
   what ``kappa`` explains. When the data hold an earlier period of the same length just before
   the "before" period, ``tau2`` is estimated on that **placebo** comparison (earlier period vs
   before, where nothing was done), so that real effects in some units cannot inflate it; otherwise
@@ -182,9 +185,17 @@ def estimate_kappa(Y: np.ndarray, period: np.ndarray, weights: np.ndarray, refer
 
 def estimate_tau2(
     n_before: np.ndarray, n_after: np.ndarray, w_before: float, w_after: float, phi: np.ndarray,
-    *, min_count: int = MIN_COUNT_FOR_TAU2,
+    *, min_count: int = MIN_COUNT_FOR_TAU2, variance: str = "observed",
 ) -> tuple[float | None, int]:
     """DerSimonian–Laird between-period variance of units' log rate ratios.
+
+    With ``variance="observed"`` each unit's sampling variance is ``phi (1/A + 1/B)`` from its
+    own counts (as ``statsmodels``' ``combine_effects`` is usually fed). Those weights are larger
+    for units whose count happened to come out high, so units whose count fell by chance weigh
+    less and the spread is underestimated when counts are small (a few tens).
+    ``variance="expected"`` uses the counts expected from the unit's total and the common change,
+    ``phi / (n p (1 - p))`` with ``n = A + B`` and ``p`` the after share of all units'
+    incidents, which does not depend on which way the unit moved (used by the change model).
 
     Parameters
     ----------
@@ -210,13 +221,24 @@ def estimate_tau2(
     if k < MIN_UNITS_FOR_TAU2:
         return None, k
     y = np.log(a[ok] / w_after) - np.log(b[ok] / w_before)
-    v = ph[ok] * (1.0 / a[ok] + 1.0 / b[ok])
+    v = _sampling_variance(a[ok], b[ok], ph[ok], variance)
     w = 1.0 / v
     ybar = float((w * y).sum() / w.sum())
     q = float((w * (y - ybar) ** 2).sum())
     c = float(w.sum() - (w * w).sum() / w.sum())
     tau2 = max(0.0, (q - (k - 1)) / c) if c > 0 else 0.0
     return tau2, k
+
+
+def _sampling_variance(a: np.ndarray, b: np.ndarray, phi: np.ndarray, variance: str) -> np.ndarray:
+    """Sampling variance of units' log rate ratios (see :func:`estimate_tau2`)."""
+    if variance == "observed":
+        return phi * (1.0 / a + 1.0 / b)
+    if variance != "expected":
+        raise ParameterError(f"`variance` must be 'observed' or 'expected'; got {variance!r}.")
+    n = a + b
+    p = float(a.sum() / n.sum())
+    return phi / (n * p * (1.0 - p))
 
 
 def _normal_loglik(y: np.ndarray, mu: np.ndarray | float, var: np.ndarray) -> np.ndarray:
@@ -275,7 +297,7 @@ def _ml_two_groups(y: np.ndarray, v: np.ndarray, iterations: int = 300) -> tuple
 
 def estimate_tau2_robust(
     n_before: np.ndarray, n_after: np.ndarray, w_before: float, w_after: float, phi: np.ndarray,
-    *, min_count: int = MIN_COUNT_FOR_TAU2,
+    *, min_count: int = MIN_COUNT_FOR_TAU2, variance: str = "observed",
 ) -> tuple[float | None, int, str]:
     """Between-period variance of log rate ratios that places which really changed cannot inflate.
 
@@ -300,8 +322,8 @@ def estimate_tau2_robust(
     if k < MIN_UNITS_FOR_TAU2:
         return None, k, "none"
     y = np.log(a[ok] / w_after) - np.log(b[ok] / w_before)
-    v = ph[ok] * (1.0 / a[ok] + 1.0 / b[ok])
-    t_dl, _ = estimate_tau2(b[ok], a[ok], w_before, w_after, ph[ok], min_count=0)
+    v = _sampling_variance(a[ok], b[ok], ph[ok], variance)
+    t_dl, _ = estimate_tau2(b[ok], a[ok], w_before, w_after, ph[ok], min_count=0, variance=variance)
     if k < 2 * MIN_UNITS_FOR_TAU2:
         return t_dl, k, "one group"
     _, ll1 = _ml_one_group(y, v)
