@@ -161,11 +161,13 @@ def monthly_panel(
     s_month = np.array([s[0] for s in slots], dtype=np.int64)
     s_label = np.array([s[1] for s in slots], dtype=np.int64)
     s_exp = np.array([s[2] for s in slots], dtype=float)
-    key = {(int(m), int(lab)): i for i, (m, lab) in enumerate(zip(s_month, s_label))}
+    # slot of each (calendar month, label) pair, looked up for every incident at once
+    n_lab = int(max(max(periods), OTHER)) + 1
+    table = np.full((hi - lo + 1) * n_lab, -1, dtype=np.int64)
+    table[(s_month - lo) * n_lab + s_label] = np.arange(s_month.size)
     slot = np.full(month.shape, -1, dtype=np.int64)
     lab_inc = np.where(np.isin(slot_label, list(periods)), slot_label, OTHER)
-    for i in np.flatnonzero(dated):
-        slot[i] = key.get((int(month[i]), int(lab_inc[i])), -1)
+    slot[dated] = table[(month[dated] - lo) * n_lab + lab_inc[dated]]
     S = len(slots)
     ok = slot >= 0
     ref = np.bincount(slot[ok & in_area], minlength=S).astype(float)
