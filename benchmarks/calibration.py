@@ -1,8 +1,9 @@
 """Calibration suite: do "hotspot" and "significant fall" hold their error rates on realistic data?
 
-Run: ``python -m benchmarks.calibration`` (about 15 minutes on 2 cores; ``--quick`` for a
-smaller run, ``--reps N`` to set the data sets per scenario). It prints one table of false-alarm
-rates and power per method, old default vs new, and the real-data figures.
+Run: ``python -m benchmarks.calibration`` (about 5 minutes on 2 cores; the README's table uses
+``--reps 100``, 7 minutes; ``--quick`` for a smaller run, ``--reps N`` to set the maps per density
+(data sets per change scenario: half of it), ``--real-only`` for the police.uk figures). It prints
+one table of false-alarm rates and power per method, old default vs new, and the real-data figures.
 
 Simulations (every random step seeded):
 
@@ -20,16 +21,19 @@ Simulations (every random step seeded):
   periods are compared with the library's defaults; a hotspot area counts as treated when it
   covers a treated hotspot's centre. Reported: share of untreated hotspot areas flagged, of
   treated ones found (one by one), of data sets whose pooled "all hotspot areas" verdict is a
-  significant fall, and of tested cells flagged under no change. Old default: the exact
+  significant fall, and of tested cells flagged under no change; "hotspots in areas" is the
+  share of the 20 simulated hotspots whose centre lies in a hotspot area. Old default: the exact
   Poisson test with FDR. "no placebo" drops the selection year (hotspots then come from both
-  compared periods together, the new default's fall-back).
+  compared periods together, the new default's fall-back); "areas at 90 %" uses the app's and
+  CLI's ``min_confidence`` instead of the library's (the Gi* alpha).
 * **Emerging hot spots** — null space-time cubes (Poisson counts, 24 months): share of cells
   with a significant Mann–Kendall trend, time window 1 (ArcGIS's default) with and without the
   correction.
 
-Real data (``../shared/data/police_uk``, skipped when absent): dispersion estimates for
-Derbyshire and Leicestershire 2025 (Jan–Jun vs Jul–Dec), the number of hotspot areas each method
-calls significant changes, and the time of a force-year analysis.
+Real data (``../shared/data/police_uk``, skipped when absent): Derbyshire and Leicestershire 2025
+through ``prepare_inputs`` + ``analyse`` with default settings (before Jan–Jun, after Jul–Dec):
+dispersion estimates and how they were obtained, hotspot areas (old / new default), the number
+each method calls significant changes, the pooled verdicts, and the time of ``analyse()``.
 """
 
 from __future__ import annotations
