@@ -1,8 +1,9 @@
 """Calibration suite: do "hotspot" and "significant fall" hold their error rates on realistic data?
 
-Run: ``python -m benchmarks.calibration`` (about 15 minutes on 2 cores; ``--quick`` for a
-smaller run, ``--reps N`` to set the data sets per scenario). It prints one table of false-alarm
-rates and power per method, old default vs new, and the real-data figures.
+Run: ``python -m benchmarks.calibration`` (about 5 minutes on 2 cores; the README's table uses
+``--reps 100``, 7 minutes; ``--quick`` for a smaller run, ``--reps N`` to set the maps per density
+(data sets per change scenario: half of it), ``--real-only`` for the police.uk figures). It prints
+one table of false-alarm rates and power per method, old default vs new, and the real-data figures.
 
 Simulations (every random step seeded):
 
@@ -20,16 +21,19 @@ Simulations (every random step seeded):
   periods are compared with the library's defaults; a hotspot area counts as treated when it
   covers a treated hotspot's centre. Reported: share of untreated hotspot areas flagged, of
   treated ones found (one by one), of data sets whose pooled "all hotspot areas" verdict is a
-  significant fall, and of tested cells flagged under no change. Old default: the exact
+  significant fall, and of tested cells flagged under no change; "hotspots in areas" is the
+  share of the 20 simulated hotspots whose centre lies in a hotspot area. Old default: the exact
   Poisson test with FDR. "no placebo" drops the selection year (hotspots then come from both
-  compared periods together, the new default's fall-back).
+  compared periods together, the new default's fall-back); "areas at 90 %" uses the app's and
+  CLI's ``min_confidence`` instead of the library's (the Gi* alpha).
 * **Emerging hot spots** — null space-time cubes (Poisson counts, 24 months): share of cells
   with a significant Mann–Kendall trend, time window 1 (ArcGIS's default) with and without the
   correction.
 
-Real data (``../shared/data/police_uk``, skipped when absent): dispersion estimates for
-Derbyshire and Leicestershire 2025 (Jan–Jun vs Jul–Dec), the number of hotspot areas each method
-calls significant changes, and the time of a force-year analysis.
+Real data (``../shared/data/police_uk``, skipped when absent): Derbyshire and Leicestershire 2025
+through ``prepare_inputs`` + ``analyse`` with default settings (before Jan–Jun, after Jul–Dec):
+dispersion estimates and how they were obtained, hotspot areas (old / new default), the number
+each method calls significant changes, the pooled verdicts, and the time of ``analyse()``.
 """
 
 from __future__ import annotations
@@ -103,19 +107,24 @@ def _simulate(rng, *, fall: float, sd_year: float, sd_month: float, placebo: boo
     return inc, centres, treated
 
 
-def change_scenarios(reps: int, rng: np.random.Generator) -> list[dict]:
+def change_scenarios(reps: int, rng: np.random.Generator, only: tuple[str, ...] | None = None) -> list[dict]:
     scenarios = [
-        ("realistic, no change", 0.0, 0.12, 0.15, True),
-        ("realistic, half fall 30 %", 0.30, 0.12, 0.15, True),
-        ("realistic, half fall 30 %, no placebo year", 0.30, 0.12, 0.15, False),
-        ("realistic, no change, no placebo year", 0.0, 0.12, 0.15, False),
-        ("Poisson, half fall 30 %", 0.30, 0.0, 0.0, True),
-        ("Poisson, half fall 15 %", 0.15, 0.0, 0.0, True),
+        ("realistic, no change", 0.0, 0.12, 0.15, True, None),
+        ("realistic, half fall 30 %", 0.30, 0.12, 0.15, True, None),
+        ("realistic, half fall 30 %, no placebo year", 0.30, 0.12, 0.15, False, None),
+        ("realistic, no change, no placebo year", 0.0, 0.12, 0.15, False, None),
+        ("Poisson, half fall 30 %", 0.30, 0.0, 0.0, True, None),
+        ("Poisson, half fall 15 %", 0.15, 0.0, 0.0, True, None),
+        ("realistic, no change, areas at 90 %", 0.0, 0.12, 0.15, True, 0.90),
+        ("realistic, half fall 30 %, areas at 90 %", 0.30, 0.12, 0.15, True, 0.90),
     ]
     grid = Grid.from_bounds((0, 0, SIDE, SIDE), 250)
     rows = []
-    for name, fall, sy, sm, placebo in scenarios:
+    for name, fall, sy, sm, placebo, conf in scenarios:
+        if only is not None and name not in only:
+            continue
         keys = ("untreated_new", "treated_new", "untreated_old", "treated_old", "pooled_new", "cells_new", "cells_old")
+        found = []
         acc = {k: [] for k in keys}
         for _ in range(reps):
             inc, centres, treated = _simulate(rng, fall=fall, sd_year=sy, sd_month=sm, placebo=placebo)
@@ -123,11 +132,12 @@ def change_scenarios(reps: int, rng: np.random.Generator) -> list[dict]:
             before, after = Period.from_months("2023-01", "2023-12"), Period.from_months("2024-01", "2024-12")
             sel = Period.from_months(first, "2022-12") if placebo else Period(before.start, after.end)
             chosen = inc[(inc["month"] >= pd.Timestamp(sel.start)) & (inc["month"] <= pd.Timestamp(sel.end))]
-            areas = hotspot_areas(gi_star(count(chosen, grid), None))
+            areas = hotspot_areas(gi_star(count(chosen, grid), None), min_confidence=conf)
             if areas.n_areas == 0:
                 continue
             r, c, on = grid.cell_of(centres)
             lab = np.where(on, areas.labels[r, c], 0)
+            found.append(float((lab > 0).mean()))
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")
                 cells = change_cells(inc, grid, before, after)
@@ -150,7 +160,10 @@ def change_scenarios(reps: int, rng: np.random.Generator) -> list[dict]:
                 tested = cells.table["change_class"] != "too few incidents"
                 acc["cells_new"].append(cells.table.loc[tested, "significant"].mean())
                 acc["cells_old"].append(old_c.table.loc[tested, "significant"].mean())
-        rows.append({"scenario": name, **{k: (float(np.mean(v)) if v else np.nan) for k, v in acc.items()}, "data sets": reps})
+        rows.append({
+            "scenario": name, **{k: (float(np.mean(v)) if v else np.nan) for k, v in acc.items()},
+            "hotspots in areas": float(np.mean(found)) if found else np.nan, "data sets": reps,
+        })
     return rows
 
 
@@ -183,45 +196,59 @@ def _load(force: str) -> gpd.GeoDataFrame | None:
     folder = DATA / force
     if not folder.is_dir():
         return None
-    from hotspots.io import load_police_uk
+    from hotspots.io.police_uk import load_police_uk
 
-    res = load_police_uk(sorted(folder.glob("2025-*-street.csv")), categories=["Anti-social behaviour"])
-    return res.data
+    return load_police_uk(sorted(folder.glob("2025-*-street.csv"))).data
+
+
+def _disp(d) -> str:
+    return f"kappa {d.kappa:.3g} ({d.kappa_units:,} units), tau2 {d.tau2:.3g} ({d.tau2_source}; {d.tau2_units} units" + (
+        f", {d.tau2_groups} groups)" if d.tau2_groups else ")"
+    )
 
 
 def real_data() -> list[dict]:
+    """Derbyshire and Leicestershire 2025 through ``prepare_inputs`` + ``analyse`` (default
+    settings, before Jan-Jun, after Jul-Dec 2025), old defaults beside."""
+    from hotspots.pipeline import Settings, analyse, prepare_inputs
+
     rows = []
     for force in ("derbyshire", "leicestershire"):
-        inc = _load(force)
-        if inc is None:
+        raw = _load(force)
+        if raw is None:
             continue
-        from hotspots.footprint import data_footprint
-
-        area = gpd.GeoDataFrame(geometry=[data_footprint(inc).geometry], crs=27700)
-        t0 = time.perf_counter()
-        g = Grid.for_points(inc, mask=area)
-        gi = gi_star(count(inc, g), None)
-        areas = hotspot_areas(gi)
-        before, after = Period.from_months("2025-01", "2025-06"), Period.from_months("2025-07", "2025-12")
-        cells = change_cells(inc, g, before, after)
-        new = change_areas(inc, areas, before, after, tau2_fallback=cells.dispersion) if areas.n_areas else None
-        summ = summarise_change(cells, new, areas.labels) if new is not None else None
-        secs = time.perf_counter() - t0
-        old_gi = gi_star(count(inc, g), None, inference="normal")
+        settings = Settings(before=("2025-01", "2025-06"), after=("2025-07", "2025-12"))
+        prep = prepare_inputs(raw, settings=settings, categories="Anti-social behaviour")
+        secs = []
+        for _ in range(2):  # the first call also compiles / warms caches: the second is the time
+            t0 = time.perf_counter()
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                an = analyse(prep.incidents, settings=prep.settings, study_area=prep.study_area)
+            secs.append(time.perf_counter() - t0)
+        inc = prep.incidents
+        before, after = prep.settings.change_periods()
+        ca, cc = an.change_areas, an.change_cells
+        old_gi = gi_star(an.counts, an.gi.params["distance_m"], inference="normal", fdr=True, alpha=0.05)
         old_areas = hotspot_areas(old_gi, min_confidence=0.90)
         old = change_areas(inc, old_areas, before, after, test="poisson", fdr=True) if old_areas.n_areas else None
-        new_on_old = change_areas(inc, old_areas, before, after, tau2_fallback=cells.dispersion) if old_areas.n_areas else None
+        new_on_old = change_areas(inc, old_areas, before, after) if old_areas.n_areas else None
+        summ = summarise_change(cc, ca, an.areas.labels) if ca is not None else None
+        t1 = time.perf_counter()
+        change_cells(inc, an.grid, before, after)
+        secs_cells = time.perf_counter() - t1
         rows.append({
-            "force": force, "incidents": len(inc), "cell_m": g.cell_size,
-            "areas (new)": areas.n_areas, "areas (old)": old_areas.n_areas,
-            "kappa cells": cells.dispersion.kappa, "tau2 cells": cells.dispersion.tau2,
-            "kappa "
-            "areas": None if new is None else new.dispersion.kappa, "tau2 areas": None if new is None else new.dispersion.tau2,
-            "old test: areas called changes": None if old is None else int(old.table["significant"].sum()),
-            "new test on old areas": None if new_on_old is None else int(new_on_old.table["significant"].sum()),
-            "new: areas called changes": None if new is None else int(new.table["significant"].sum()),
-            "pooled all-hotspot verdict": None if summ is None else summ.rows[0].verdict,
-            "seconds (grid+Gi*+areas+change)": secs,
+            "force": force, "incidents": len(inc), "cell_m": an.grid.cell_size,
+            "distance_m": an.gi.params.get("distance", an.gi.params.get("distance_m")),
+            "areas (new default)": an.areas.n_areas, "areas (old: analytic normal, 90 %)": old_areas.n_areas,
+            "cells": _disp(cc.dispersion), "areas": None if ca is None else _disp(ca.dispersion),
+            "old Poisson test: old areas called changes": None if old is None else int(old.table["significant"].sum()),
+            "new test on the old areas": None if new_on_old is None else int(new_on_old.table["significant"].sum()),
+            "new default: areas called changes": None if ca is None else int(ca.table["significant"].sum()),
+            "cells called changes (new / tested)": f"{int(cc.table['significant'].sum())} / "
+            f"{int((cc.table['change_class'] != 'too few incidents').sum())}",
+            "pooled": None if summ is None else summ.to_frame().round(3).to_dict("records"),
+            "analyse() s (first, second call)": [round(x, 2) for x in secs], "change_cells s": round(secs_cells, 2),
         })
     return rows
 
@@ -231,12 +258,19 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--reps", type=int, default=40)
     ap.add_argument("--quick", action="store_true")
     ap.add_argument("--seed", type=int, default=2026)
+    ap.add_argument("--real-only", action="store_true", help="only the real-data figures")
     args = ap.parse_args(argv)
     reps = 8 if args.quick else args.reps
     rng = np.random.default_rng(args.seed)
     pd.set_option("display.width", 200)
     pd.set_option("display.max_columns", 20)
     t0 = time.perf_counter()
+    if args.real_only:
+        for r in real_data():
+            for k, v in r.items():
+                print(f"{k}: {v}")
+            print()
+        return
     print(f"# Null maps and compact clusters ({reps} maps each)")
     print(pd.DataFrame(null_maps(reps, rng)).round(3).to_string(index=False))
     print(f"\n# Change verdicts ({max(reps // 2, 4)} data sets each)")
@@ -244,8 +278,10 @@ def main(argv: list[str] | None = None) -> None:
     print(f"\n# Emerging hot spots: null false-trend rate (alpha 0.05, {max(reps // 4, 3)} cubes)")
     print(emerging_null(max(reps // 4, 3), rng))
     print("\n# Real police.uk 2025 data (Jan-Jun vs Jul-Dec)")
-    rr = real_data()
-    print(pd.DataFrame(rr).round(4).to_string(index=False) if rr else "(data not found)")
+    for r in real_data() or [{"(data not found)": ""}]:
+        for k, v in r.items():
+            print(f"{k}: {v}")
+        print()
     print(f"\n(total {time.perf_counter() - t0:.0f} s)")
 
 

@@ -547,7 +547,7 @@ def _slot_labels(sp: PeriodSplit) -> tuple[np.ndarray, dict[int, tuple[dt.date, 
 def _fit_model(
     unit: np.ndarray, n_units: int, sp: PeriodSplit, in_area: np.ndarray, before: Period, after: Period,
     estimate_units: np.ndarray | None, dispersion: Overdispersion | None, tau2_fallback: Overdispersion | None, word: str,
-    ref_index: np.ndarray | None = None,
+    ref_index: np.ndarray | None = None, unit_cells: tuple[np.ndarray, np.ndarray] | None = None,
 ) -> tuple[ChangeModel, MonthlyPanel]:
     """Monthly panel of the units and the change model fitted to it."""
     lab, periods = _slot_labels(sp)
@@ -566,11 +566,24 @@ def _fit_model(
         panel = MonthlyPanel(panel.counts, panel.month, panel.label, panel.exposure, ref_panel.reference)
     model = fit_change_model(
         panel, estimate_units=estimate_units, tau2=None if dispersion is None else dispersion.tau2,
-        tau2_fallback=tau2_fallback, unit_word=word,
+        tau2_fallback=tau2_fallback, unit_word=word, unit_cells=unit_cells,
     )
     if dispersion is not None:
         model = dataclasses.replace(model, dispersion=dispersion)
     return model, panel
+
+
+def _grid_dispersion(xy: np.ndarray, grid: Grid, sp: PeriodSplit, before: Period, after: Period) -> Overdispersion:
+    """The cells' estimated extra variation on ``grid`` (as :func:`change_cells` fits it)."""
+    rows, cols, on_grid = grid.cell_of(xy)
+    flat = rows * grid.n_cols + cols
+    in_area = on_grid & grid.active.ravel()[flat]
+    rr, cc = np.nonzero(grid.active)
+    cell_pos = np.full(grid.n_rows * grid.n_cols, -1, dtype=np.int64)
+    cell_pos[rr * grid.n_cols + cc] = np.arange(rr.size)
+    unit = np.where(in_area, cell_pos[np.where(in_area, flat, 0)], -1)
+    model, _ = _fit_model(unit, rr.size, sp, in_area, before, after, None, None, None, "cells", unit_cells=(rr, cc))
+    return model.dispersion
 
 
 # =============================================================================== public verbs
@@ -689,7 +702,7 @@ def change_cells(
         cell_pos[idx] = np.arange(idx.size)
         unit = np.where(in_area, cell_pos[np.where(in_area, flat, 0)], -1)
         est = None if excluded is None else ~excluded
-        model, panel = _fit_model(unit, idx.size, sp, in_area, before, after, est, dispersion, None, "cells")
+        model, panel = _fit_model(unit, idx.size, sp, in_area, before, after, est, dispersion, None, "cells", unit_cells=(rr, cc))
         notes += [n for n in model.notes if n not in notes]
         notes.append(model.dispersion.how)
     df = _build_table(
@@ -748,9 +761,11 @@ def change_areas(
     control : polygon or GeoSeries/GeoDataFrame, optional
         A control area, which must not overlap any of ``areas`` (touching is allowed).
     tau2_fallback : Overdispersion, optional
-        The cells' model (``change_cells(...).dispersion``): its between-period variance is used
-        when fewer than five areas have enough incidents to estimate it, and as a floor
-        otherwise. :func:`hotspots.change_summary.change_summary` passes it.
+        The cells' model (``change_cells(...).dispersion``). Its between-period variance is used
+        when it rests on more independent places than the areas' own estimate (placebo
+        estimates preferred), or when fewer than five areas have enough incidents; otherwise it is
+        a floor for the areas' own. Default: for :class:`~hotspots.areas.HotspotAreas`, fitted on
+        their grid's cells here (as :func:`change_cells` would); for other polygons, none.
 
     Returns
     -------
@@ -813,6 +828,10 @@ def change_areas(
         control_counts = (c_b, c_a)
         control_info = {"before": c_b, "after": c_a, "description": f"control area of {geom.area / 1e6:.2f} km²"}
     model = panel = None
+    if test == "overdispersed" and tau2_fallback is None and dispersion is None and hits is not None:
+        # hotspot areas on a grid: their cells' model gives a between-period variance estimated
+        # from many more places than a handful of areas (what change_summary passes explicitly)
+        tau2_fallback = _grid_dispersion(xy, cell_areas.grid, sp, before, after)
     if test == "overdispersed":
         # the reference is every incident given (the same whether areas come as HotspotAreas or polygons)
         in_area = np.ones(len(xy), dtype=bool)

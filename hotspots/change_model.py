@@ -29,6 +29,7 @@ from scipy import stats
 
 from .count_tests import overdispersed_rate_test
 from .dispersion import (
+    MIN_COUNT_FOR_TAU2,
     MIN_UNITS_FOR_TAU2,
     Overdispersion,
     estimate_kappa,
@@ -45,6 +46,8 @@ __all__ = [
     "fit_change_model",
     "unit_change_tests",
     "minimum_detectable_fall",
+    "touching_groups",
+    "effective_df",
     "POWER",
     "OTHER",
     "BEFORE",
@@ -158,11 +161,13 @@ def monthly_panel(
     s_month = np.array([s[0] for s in slots], dtype=np.int64)
     s_label = np.array([s[1] for s in slots], dtype=np.int64)
     s_exp = np.array([s[2] for s in slots], dtype=float)
-    key = {(int(m), int(lab)): i for i, (m, lab) in enumerate(zip(s_month, s_label))}
+    # slot of each (calendar month, label) pair, looked up for every incident at once
+    n_lab = int(max(max(periods), OTHER)) + 1
+    table = np.full((hi - lo + 1) * n_lab, -1, dtype=np.int64)
+    table[(s_month - lo) * n_lab + s_label] = np.arange(s_month.size)
     slot = np.full(month.shape, -1, dtype=np.int64)
     lab_inc = np.where(np.isin(slot_label, list(periods)), slot_label, OTHER)
-    for i in np.flatnonzero(dated):
-        slot[i] = key.get((int(month[i]), int(lab_inc[i])), -1)
+    slot[dated] = table[(month[dated] - lo) * n_lab + lab_inc[dated]]
     S = len(slots)
     ok = slot >= 0
     ref = np.bincount(slot[ok & in_area], minlength=S).astype(float)
@@ -203,6 +208,7 @@ def fit_change_model(
     tau2_fallback: Overdispersion | None = None,
     placebo: bool = True,
     unit_word: str = "units",
+    unit_cells: tuple[np.ndarray, np.ndarray] | None = None,
 ) -> ChangeModel:
     """Seasonal factors, ``kappa`` and ``tau2`` for the units of a panel (see the module docs).
 
@@ -221,6 +227,9 @@ def fit_change_model(
         Estimate ``tau2`` on the placebo comparison when the panel holds one.
     unit_word : str
         Name of the units in notes ("cells", "areas").
+    unit_cells : (rows, cols), optional
+        Grid position of each unit when the units are cells: ``tau2``'s degrees of freedom then
+        count separate groups of touching cells (:func:`touching_groups`), not cells.
     """
     notes: list[str] = []
     lab = panel.label
@@ -251,7 +260,7 @@ def fit_change_model(
     months_b = max(int((lab == BEFORE).sum()), 1)
     months_a = max(int((lab == AFTER).sum()), 1)
     source = "given"
-    t_units = 0
+    t_units = t_groups = 0
     if tau2 is None:
         B = Y[:, lab == BEFORE].sum(axis=1)
         A = Y[:, lab == AFTER].sum(axis=1)
@@ -261,23 +270,41 @@ def fit_change_model(
             wp = float(w[lab == PLACEBO].sum())
             mp = max(int((lab == PLACEBO).sum()), 1)
             phi_pb = 1.0 + kappa * (P + B) / (mp + months_b)
-            tau, t_units = estimate_tau2(P, B, wp, wb, phi_pb)
+            tau, t_units = estimate_tau2(P, B, wp, wb, phi_pb, variance="expected")
             source = "placebo periods"
+            pair = (P, B)
         if tau is None:
             phi_ab = 1.0 + kappa * (A + B) / (months_a + months_b)
-            tau, t_units, groups = estimate_tau2_robust(B, A, wb, wa, phi_ab)
+            tau, t_units, groups = estimate_tau2_robust(B, A, wb, wa, phi_ab, variance="expected")
             source = "this comparison" + (", two groups of places that changed differently" if groups == "two groups" else "")
-        if tau is not None and tau2_fallback is not None and tau2_fallback.tau2 > tau:
+            pair = (B, A)
+        if tau is not None and unit_cells is not None:
+            rows, cols = (np.asarray(x) if estimate_units is None else np.asarray(x)[estimate_units] for x in unit_cells)
+            t_groups = touching_groups(rows, cols, (pair[0] >= MIN_COUNT_FOR_TAU2) & (pair[1] >= MIN_COUNT_FOR_TAU2))
+        own_k = 0 if tau is None else (t_groups or t_units)
+        fb = tau2_fallback
+        fb_k = 0 if fb is None or fb.tau2_df is None else fb.tau2_df + 1
+        if fb is not None and fb_k >= MIN_UNITS_FOR_TAU2 and (
+            tau is None or _rank(fb.tau2_source, fb_k) > _rank(source, own_k)
+        ):
+            # the finer units' estimate rests on more independent pieces of information than the
+            # units' own (a handful of hotspot areas), and aggregates of cells do not vary more
+            # between periods than the cells do: use it, with its degrees of freedom (taking the
+            # larger of two noisy estimates, as before, cost power for nothing)
+            tau, t_units, t_groups = fb.tau2, fb.tau2_units, fb.tau2_groups
+            source = f"{fb.tau2_source}, from the finer units"
+        elif tau is not None and fb is not None and fb.tau2 > tau:
             # the finer units (cells) vary more between periods: aggregates of them are not
             # assumed steadier than that (a two-group fit on a handful of areas can take real
             # drift for effects)
-            tau, source = tau2_fallback.tau2, f"{tau2_fallback.tau2_source} of the finer units (larger than the {unit_word}' own)"
+            tau, source = fb.tau2, f"{fb.tau2_source} of the finer units (larger than the {unit_word}' own)"
         if tau is None:
-            if tau2_fallback is not None:
-                tau, source = tau2_fallback.tau2, (
-                    f"{tau2_fallback.tau2_source} (too few {unit_word} with enough "
+            if fb is not None:
+                tau, source = fb.tau2, (
+                    f"{fb.tau2_source} (too few {unit_word} with enough "
                     "incidents: taken from the finer units)"
                 )
+                t_units, t_groups = fb.tau2_units, fb.tau2_groups
             else:
                 tau, source = 0.0, "not estimated"
                 notes.append(
@@ -291,10 +318,49 @@ def fit_change_model(
         f"month-to-month dispersion kappa = {kappa:.3g} (negative binomial, from {k_units:,} {unit_word}' monthly counts "
         f"relative to the rest of the study area); between-period variance of the log rate tau2 = {tau2_val:.3g} "
         f"({'DerSimonian-Laird' if source.startswith('placebo') else 'maximum likelihood'}, "
-        f"{source}{'' if not t_units else ', ' + format(t_units, ',') + ' ' + unit_word})"
+        f"{source}{'' if not t_units else ', ' + format(t_units, ',') + ' ' + unit_word}"
+        f"{'' if not t_groups else ' in ' + format(t_groups, ',') + ' separate groups'})"
     )
-    disp = Overdispersion(kappa, tau2_val, k_units, t_units, source, how)
+    disp = Overdispersion(kappa, tau2_val, k_units, t_units, source, how, t_groups)
     return ChangeModel(disp, wb, wa, identified, months_b, months_a, tuple(notes))
+
+
+def touching_groups(rows: np.ndarray, cols: np.ndarray, mask: np.ndarray) -> int:
+    """Number of separate groups of the cells ``mask`` selects (cells touching at an edge or a
+    corner form one group)."""
+    from scipy import ndimage
+
+    rows, cols, mask = np.asarray(rows), np.asarray(cols), np.asarray(mask, dtype=bool)
+    if not mask.any():
+        return 0
+    r, c = rows[mask], cols[mask]
+    img = np.zeros((int(r.max()) + 1, int(c.max()) + 1), dtype=bool)
+    img[r, c] = True
+    return int(ndimage.label(img, structure=np.ones((3, 3), dtype=int))[1])
+
+
+def effective_df(variance: np.ndarray | float, parts: list[tuple[float, int | None]]) -> np.ndarray:
+    """Satterthwaite degrees of freedom of a variance of which only some parts are estimated.
+
+    ``variance = known + sum(part)``, each ``part`` a multiple of an estimated ``tau2`` with
+    ``df`` degrees of freedom (None: known). The parts are taken as fully correlated (they may
+    be the same estimate), which errs on the side of fewer degrees of freedom:
+    ``df_eff = variance^2 / (sum part / sqrt(df))^2``. When ``tau2`` is a small share of a unit's
+    variance (a cell whose Poisson noise dominates) the reference is the normal (``inf``); when
+    it is all of it, ``df``.
+    """
+    v = np.asarray(variance, dtype=float)
+    s = sum(float(part) / np.sqrt(df) for part, df in parts if df is not None and df > 0 and part > 0)
+    if s <= 0:
+        return np.full(v.shape, np.inf)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.where(np.isfinite(v) & (v > 0), v * v / (s * s), np.inf)
+
+
+def _rank(source: str, k: int) -> tuple[int, int]:
+    """Preference between two ``tau2`` estimates: one without the effect (placebo periods) first,
+    then the one with more independent units."""
+    return (int(source.startswith("placebo")), k)
 
 
 def minimum_detectable_fall(se: np.ndarray | float, alpha: float, power: float = POWER) -> np.ndarray:
@@ -311,8 +377,10 @@ def unit_change_tests(n_before: np.ndarray, n_after: np.ndarray, model: ChangeMo
     DataFrame
         ``rate_ratio``, ``rate_ratio_low``, ``rate_ratio_high`` (Wald interval on the log scale
         with the overdispersed variance), ``p_value`` (beta-binomial conditional test; when
-        ``tau2`` was estimated from ``k`` units, its equivalent z is judged on a t distribution
-        with ``k - 1`` degrees of freedom, and the interval uses the same t quantile),
+        ``tau2`` was estimated from ``k`` independent units, its equivalent z is judged on a t
+        distribution with up to ``k - 1`` degrees of freedom (``Overdispersion.tau2_df``; more
+        when ``tau2`` is a small part of the unit's variance, :func:`effective_df`), and the
+        interval uses the same t quantile),
         ``phi`` (month-level dispersion of the unit), ``mde_fall``.
     """
     b = np.asarray(n_before, dtype=float)
@@ -331,13 +399,15 @@ def unit_change_tests(n_before: np.ndarray, n_after: np.ndarray, model: ChangeMo
         expected_after = b * model.w_after / model.w_before
         se0 = np.sqrt(phi * (1.0 / np.maximum(b, 0.5) + 1.0 / np.maximum(expected_after, 0.5)) + d.tau2)
     pval = res["p_value"].to_numpy()
-    df_t = d.tau2_units - 1
-    if d.tau2 > 0 and d.tau2_source != "given" and df_t >= 2:
-        # tau2 is estimated from a limited number of units: judge the equivalent z on a t
-        # distribution with (units - 1) degrees of freedom (as Hartung-Knapp do for the mean)
+    df_t = d.tau2_df
+    if df_t is not None:
+        # tau2 is estimated from a limited number of independent units: judge the equivalent z
+        # on a t distribution whose degrees of freedom say how much of the unit's variance is
+        # that estimate (Satterthwaite; tau2_df when it is all of it, normal when it is none)
+        df_u = effective_df(se * se, [(d.tau2, df_t)])
         zeq = stats.norm.isf(np.clip(pval, 1e-300, 1.0) / 2)
-        pval = np.where(np.isnan(pval), np.nan, np.minimum(1.0, 2 * stats.t.sf(zeq, df_t)))
-        z_crit = stats.t.isf(alpha / 2, df_t)
+        pval = np.where(np.isnan(pval), np.nan, np.minimum(1.0, 2 * stats.t.sf(zeq, df_u)))
+        z_crit = stats.t.isf(alpha / 2, df_u)
         lo = np.where(np.isfinite(se), np.exp(centre - z_crit * se), np.nan)
         hi = np.where(np.isfinite(se), np.exp(centre + z_crit * se), np.nan)
     mde = np.where(b > 0, minimum_detectable_fall(se0, alpha), np.nan)

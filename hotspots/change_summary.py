@@ -19,8 +19,12 @@ Variance (see :mod:`hotspots.dispersion`): the pooled log rate ratio of a scope 
 mean monthly counts ``m_u``), ``tau2`` the between-period variance of one unit's log rate and
 ``s_u`` the unit's share of the scope's incidents: independent period-to-period swings of many
 places partly cancel in the total. ``kappa`` and ``tau2`` come from the areas' and the cells'
-own change models. When ``tau2`` was estimated from ``k`` units, p-values and intervals use a
-t distribution with ``k - 1`` degrees of freedom. The three rows are pre-specified questions;
+own change models (the areas usually borrow the cells' ``tau2``, see :mod:`hotspots.dispersion`).
+When ``tau2`` was estimated from ``k`` independent units (separate groups of touching cells for
+a cell estimate), p-values and intervals use a t distribution with Satterthwaite's degrees of
+freedom: ``k - 1`` (:attr:`~hotspots.dispersion.Overdispersion.tau2_df`) when the ``tau2`` term
+is all of the variance, more as the Poisson and month-to-month part grows
+(:func:`~hotspots.change_model.effective_df`). The three rows are pre-specified questions;
 no multiple-testing adjustment is applied across them.
 
 Regression to the mean: hotspots picked from months that overlap the before period tend to fall
@@ -42,7 +46,7 @@ from scipy import stats
 from ._errors import ParameterError
 from .areas import HotspotAreas
 from .change import ChangeResult, Period, change_areas, change_cells
-from .change_model import POWER
+from .change_model import POWER, effective_df
 from .style import p_text, ratio_text
 
 __all__ = [
@@ -162,8 +166,9 @@ def _verdict(rr: float, p: float, alpha: float) -> str:
     return "significant fall" if rr < 1 else "significant rise"
 
 
-def _scope_variance(A: np.ndarray, B: np.ndarray, months: int, result: ChangeResult) -> tuple[float, float]:
-    """(variance of the pooled log rate ratio, variance expected under no change) for units A, B."""
+def _scope_variance(A: np.ndarray, B: np.ndarray, months: int, result: ChangeResult) -> tuple[float, float, float]:
+    """(variance of the pooled log rate ratio, variance expected under no change, the part of
+    both that is the estimated between-period variance) for units A, B."""
     d = result.dispersion
     A = np.asarray(A, dtype=float)
     B = np.asarray(B, dtype=float)
@@ -177,17 +182,16 @@ def _scope_variance(A: np.ndarray, B: np.ndarray, months: int, result: ChangeRes
     exp_a = b * w.w_after / w.w_before
     v = phi * (1 / max(a, 0.5) + 1 / max(b, 0.5)) + extra
     v0 = phi * (1 / max(exp_a, 0.5) + 1 / max(b, 0.5)) + extra
-    return v, v0
+    return v, v0, extra
 
 
-def _df(result: ChangeResult) -> int | None:
-    d = result.dispersion
-    if d.tau2 > 0 and d.tau2_source != "given" and d.tau2_units >= 3:
-        return d.tau2_units - 1
-    return None
+def _df(v: float, parts: list[tuple[float, ChangeResult]]) -> float | None:
+    """Degrees of freedom of a scope's variance ``v`` whose ``parts`` are ``tau2`` estimates."""
+    df = float(effective_df(v, [(part, r.dispersion.tau2_df) for part, r in parts]))
+    return None if not np.isfinite(df) else df
 
 
-def _row(scope: str, log_rr: float, v: float, v0: float, df: int | None, alpha: float, nb: int, na: int) -> ScopeChange:
+def _row(scope: str, log_rr: float, v: float, v0: float, df: float | None, alpha: float, nb: int, na: int) -> ScopeChange:
     se = float(np.sqrt(v))
     if df is None:
         crit, p = stats.norm.isf(alpha / 2), float(2 * stats.norm.sf(abs(log_rr) / se))
@@ -243,19 +247,19 @@ def summarise_change(
         rows.append(ScopeChange(SCOPES[0], nan, nan, nan, nan, "no significant change", hb, ha, nan, nan))
         vh = vh0 = None
     else:
-        vh, vh0 = _scope_variance(at["n_after"].to_numpy(), at["n_before"].to_numpy(), months, areas)
+        vh, vh0, th = _scope_variance(at["n_after"].to_numpy(), at["n_before"].to_numpy(), months, areas)
         lh = np.log(max(ha, 0.5) / wa) - np.log(max(hb, 0.5) / wb)
-        rows.append(_row(SCOPES[0], lh, vh, vh0, _df(areas), a, hb, ha))
+        rows.append(_row(SCOPES[0], lh, vh, vh0, _df(vh, [(th, areas)]), a, hb, ha))
     cells_else = ~in_hot
-    ve, ve0 = _scope_variance(t.loc[cells_else, "n_after"].to_numpy(), t.loc[cells_else, "n_before"].to_numpy(), months, cells)
+    te_a, te_b = t.loc[cells_else, "n_after"].to_numpy(), t.loc[cells_else, "n_before"].to_numpy()
+    ve, ve0, te = _scope_variance(te_a, te_b, months, cells)
     le = np.log(max(ea, 0.5) / wa) - np.log(max(eb, 0.5) / wb)
-    rows.append(_row(SCOPES[1], le, ve, ve0, _df(cells), a, eb, ea))
+    rows.append(_row(SCOPES[1], le, ve, ve0, _df(ve, [(te, cells)]), a, eb, ea))
     if vh is None:
         nan = float("nan")
         rows.append(ScopeChange(SCOPES[2], nan, nan, nan, nan, "no significant change", hb, ha, nan, nan))
     else:
-        dfs = [d for d in (_df(areas), _df(cells)) if d is not None]
-        rows.append(_row(SCOPES[2], lh - le, vh + ve, vh0 + ve0, min(dfs) if dfs else None, a, hb, ha))
+        rows.append(_row(SCOPES[2], lh - le, vh + ve, vh0 + ve0, _df(vh + ve, [(th, areas), (te, cells)]), a, hb, ha))
     da, dc = areas.dispersion, cells.dispersion
     method = (
         f"pooled rate ratios with overdispersed variances (areas: kappa {da.kappa:.3g}, tau2 {da.tau2:.3g} from "

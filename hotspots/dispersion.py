@@ -32,13 +32,25 @@ Estimating them
   statsmodels' negative binomial maximum likelihood on simulated data.
 * ``tau2`` — DerSimonian–Laird random-effects estimator over the units' log rate ratios
   (:func:`estimate_tau2`; equal to ``statsmodels.stats.meta_analysis.combine_effects(...,
-  method_re="dl").tau2``), from units with at least :data:`MIN_COUNT_FOR_TAU2` incidents in each
-  period. It measures how much the units' changes scatter around their common change beyond
+  method_re="dl").tau2`` given the same variances), from units with at least
+  :data:`MIN_COUNT_FOR_TAU2` incidents in each period, each weighted by the sampling variance its
+  total would have under the common change (``variance="expected"``: weights from a unit's own
+  counts favour units that rose by chance and underestimate ``tau2`` on counts of a few tens).
+  It measures how much the units' changes scatter around their common change beyond
   what ``kappa`` explains. When the data hold an earlier period of the same length just before
   the "before" period, ``tau2`` is estimated on that **placebo** comparison (earlier period vs
   before, where nothing was done), so that real effects in some units cannot inflate it; otherwise
   on the comparison itself (then units that truly changed by different amounts widen every
   unit's interval, which makes the per-unit verdicts conservative, never liberal).
+* Hotspot areas are few (often 2–10), so their own ``tau2`` is noisy and its t reference has
+  few degrees of freedom. They use their grid cells' estimate instead when it rests on more
+  independent places (a placebo estimate is preferred over one from the comparison itself):
+  aggregates of cells do not vary more between periods than the cells do.
+* Degrees of freedom: touching cells share their ups and downs (a hotspot spans several cells),
+  so a cell estimate holds about as many independent pieces of information as there are
+  separate groups of touching cells among those that informed it (:attr:`Overdispersion.tau2_groups`);
+  p-values and intervals use a t distribution with that many minus one degrees of freedom
+  (:attr:`Overdispersion.tau2_df`), close to the normal when there are 30 groups or more.
 """
 
 from __future__ import annotations
@@ -85,6 +97,10 @@ class Overdispersion:
         ``"placebo periods"``, ``"this comparison"``, ``"given"`` or ``"not estimated"``.
     how : str
         One sentence for captions: what was estimated from what.
+    tau2_groups : int
+        Separate groups of touching units among the ``tau2_units`` (grid cells; 0 when the units
+        are not cells). Touching cells share their ups and downs, so the estimate holds about as
+        many independent pieces of information as there are groups: :attr:`tau2_df` uses them.
     """
 
     kappa: float
@@ -93,6 +109,20 @@ class Overdispersion:
     tau2_units: int = 0
     tau2_source: str = "this comparison"
     how: str = ""
+    tau2_groups: int = 0
+
+    @property
+    def tau2_df(self) -> int | None:
+        """Degrees of freedom of the estimated ``tau2`` for t reference distributions (None: known).
+
+        ``independent units - 1`` (independent units: :attr:`tau2_groups` when given, else
+        :attr:`tau2_units`); None when ``tau2`` is 0, was given, or rests on fewer than 3 units.
+        With 30 or more the t distribution is within 4 % of the normal's quantiles.
+        """
+        k = self.tau2_groups if self.tau2_groups > 0 else self.tau2_units
+        if self.tau2 <= 0 or self.tau2_source == "given" or k < 3:
+            return None
+        return int(k - 1)
 
     def phi(self, mean_monthly: np.ndarray | float) -> np.ndarray:
         """Dispersion index of a period total, ``1 + kappa * mean monthly count``."""
@@ -101,7 +131,7 @@ class Overdispersion:
     def to_dict(self) -> dict[str, object]:
         return {
             "kappa": self.kappa, "tau2": self.tau2, "kappa_units": self.kappa_units, "tau2_units": self.tau2_units,
-            "tau2_source": self.tau2_source, "how": self.how,
+            "tau2_source": self.tau2_source, "how": self.how, "tau2_groups": self.tau2_groups,
         }
 
 
@@ -154,7 +184,8 @@ def estimate_kappa(Y: np.ndarray, period: np.ndarray, weights: np.ndarray, refer
 
 
 def log_rate_ratios(
-    n_before: np.ndarray, n_after: np.ndarray, w_before: float, w_after: float, phi: np.ndarray, min_count: int
+    n_before: np.ndarray, n_after: np.ndarray, w_before: float, w_after: float, phi: np.ndarray, min_count: int,
+    variance: str = "observed",
 ) -> tuple[np.ndarray, np.ndarray, int]:
     """The log rate ratios of the units with at least ``min_count`` incidents in each period.
 
@@ -162,22 +193,31 @@ def log_rate_ratios(
     -------
     (y, v, k) : (ndarray, ndarray, int)
         Each qualifying unit's log rate ratio ``log((a / w_after) / (b / w_before))``, its
-        sampling variance ``phi · (1/a + 1/b)``, and the number of such units.
+        sampling variance (``phi · (1/a + 1/b)`` with ``variance="observed"``; see
+        :func:`estimate_tau2`), and the number of such units.
     """
     b = np.asarray(n_before, dtype=float)
     a = np.asarray(n_after, dtype=float)
     ph = np.broadcast_to(np.asarray(phi, dtype=float), b.shape)
     ok = (b >= min_count) & (a >= min_count)
     y = np.log(a[ok] / w_after) - np.log(b[ok] / w_before)
-    v = ph[ok] * (1.0 / a[ok] + 1.0 / b[ok])
+    v = _sampling_variance(a[ok], b[ok], ph[ok], variance)
     return y, v, int(ok.sum())
 
 
 def estimate_tau2(
     n_before: np.ndarray, n_after: np.ndarray, w_before: float, w_after: float, phi: np.ndarray,
-    *, min_count: int = MIN_COUNT_FOR_TAU2,
+    *, min_count: int = MIN_COUNT_FOR_TAU2, variance: str = "observed",
 ) -> tuple[float | None, int]:
     """DerSimonian–Laird between-period variance of units' log rate ratios.
+
+    With ``variance="observed"`` each unit's sampling variance is ``phi (1/A + 1/B)`` from its
+    own counts (as ``statsmodels``' ``combine_effects`` is usually fed). Those weights are larger
+    for units whose count happened to come out high, so units whose count fell by chance weigh
+    less and the spread is underestimated when counts are small (a few tens).
+    ``variance="expected"`` uses the counts expected from the unit's total and the common change,
+    ``phi / (n p (1 - p))`` with ``n = A + B`` and ``p`` the after share of all units'
+    incidents, which does not depend on which way the unit moved (used by the change model).
 
     Parameters
     ----------
@@ -195,7 +235,7 @@ def estimate_tau2(
     (tau2, units) : (float or None, int)
         None when fewer than :data:`MIN_UNITS_FOR_TAU2` units qualify.
     """
-    y, v, k = log_rate_ratios(n_before, n_after, w_before, w_after, phi, min_count)
+    y, v, k = log_rate_ratios(n_before, n_after, w_before, w_after, phi, min_count, variance)
     if k < MIN_UNITS_FOR_TAU2:
         return None, k
     w = 1.0 / v
@@ -204,6 +244,17 @@ def estimate_tau2(
     c = float(w.sum() - (w * w).sum() / w.sum())
     tau2 = max(0.0, (q - (k - 1)) / c) if c > 0 else 0.0
     return tau2, k
+
+
+def _sampling_variance(a: np.ndarray, b: np.ndarray, phi: np.ndarray, variance: str) -> np.ndarray:
+    """Sampling variance of units' log rate ratios (see :func:`estimate_tau2`)."""
+    if variance == "observed":
+        return phi * (1.0 / a + 1.0 / b)
+    if variance != "expected":
+        raise ParameterError(f"`variance` must be 'observed' or 'expected'; got {variance!r}.")
+    n = a + b
+    p = float(a.sum() / n.sum())
+    return phi / (n * p * (1.0 - p))
 
 
 def _normal_loglik(y: np.ndarray, mu: np.ndarray | float, var: np.ndarray) -> np.ndarray:
@@ -254,7 +305,7 @@ def _ml_two_groups(y: np.ndarray, v: np.ndarray, iterations: int = 300) -> tuple
         m = np.maximum(l1, l2)
         ll = float((m + np.log(np.exp(l1 - m) + np.exp(l2 - m))).sum())
         r = np.exp(l1 - m) / (np.exp(l1 - m) + np.exp(l2 - m))
-        if ll - ll_old < 1e-9:
+        if ll - ll_old < 1e-4:  # BIC compares log-likelihoods that differ by units
             break
         ll_old = ll
     return t, ll, float(min(r.mean(), 1 - r.mean()))
@@ -262,7 +313,7 @@ def _ml_two_groups(y: np.ndarray, v: np.ndarray, iterations: int = 300) -> tuple
 
 def estimate_tau2_robust(
     n_before: np.ndarray, n_after: np.ndarray, w_before: float, w_after: float, phi: np.ndarray,
-    *, min_count: int = MIN_COUNT_FOR_TAU2,
+    *, min_count: int = MIN_COUNT_FOR_TAU2, variance: str = "observed",
 ) -> tuple[float | None, int, str]:
     """Between-period variance of log rate ratios that places which really changed cannot inflate.
 
@@ -279,10 +330,10 @@ def estimate_tau2_robust(
         ``model`` is ``"one group"`` or ``"two groups"``; ``tau2`` None when fewer than
         :data:`MIN_UNITS_FOR_TAU2` units qualify.
     """
-    y, v, k = log_rate_ratios(n_before, n_after, w_before, w_after, phi, min_count)
+    y, v, k = log_rate_ratios(n_before, n_after, w_before, w_after, phi, min_count, variance)
     if k < MIN_UNITS_FOR_TAU2:
         return None, k, "none"
-    t_dl, _ = estimate_tau2(n_before, n_after, w_before, w_after, phi, min_count=min_count)
+    t_dl, _ = estimate_tau2(n_before, n_after, w_before, w_after, phi, min_count=min_count, variance=variance)
     if k < 2 * MIN_UNITS_FOR_TAU2:
         return t_dl, k, "one group"
     _, ll1 = _ml_one_group(y, v)

@@ -19,8 +19,10 @@ from hotspots.change_model import (
     BEFORE,
     PLACEBO,
     MonthlyPanel,
+    effective_df,
     fit_change_model,
     minimum_detectable_fall,
+    touching_groups,
     unit_change_tests,
 )
 from hotspots.change_summary import (
@@ -32,6 +34,7 @@ from hotspots.change_summary import (
     selection_overlap_note,
     summarise_change,
 )
+from hotspots.dispersion import Overdispersion
 from hotspots.gistar import gi_star
 from hotspots.grid import count
 
@@ -108,6 +111,47 @@ def test_placebo_period_gives_tau2_that_real_effects_cannot_inflate():
         without += fit_change_model(p2).dispersion.tau2
     assert with_pb / 10 == pytest.approx(2 * 0.12**2, rel=0.5)
     assert without > with_pb  # the treated half's gap widens the comparison's spread
+
+
+def test_few_areas_borrow_the_cells_placebo_tau2_and_its_degrees_of_freedom():
+    rng = np.random.default_rng(12)
+    panel, _ = _sim_panel(rng, H=6, placebo=True)
+    cells = Overdispersion(0.02, 0.03, 500, 160, "placebo periods", "", tau2_groups=20)
+    m = fit_change_model(panel, tau2_fallback=cells, unit_word="areas")
+    d = m.dispersion
+    assert d.tau2 == 0.03 and d.tau2_df == 19 and d.tau2_source == "placebo periods, from the finer units"
+    assert "20 separate groups" in d.how
+    # the cells' estimate rests on 4 groups only: the areas keep their own (6 areas, placebo)
+    few = Overdispersion(0.02, 0.03, 500, 40, "placebo periods", "", tau2_groups=4)
+    own = fit_change_model(panel, tau2_fallback=few, unit_word="areas").dispersion
+    assert own.tau2_units == 6 and own.tau2_df == 5
+    # a placebo estimate wins over one from the comparison itself, whatever the number of units
+    cmp_ = Overdispersion(0.02, 0.01, 500, 160, "this comparison", "", tau2_groups=40)
+    assert fit_change_model(panel, tau2_fallback=cmp_, unit_word="areas").dispersion.tau2_source.startswith("placebo periods")
+
+
+def test_cell_tau2_degrees_of_freedom_count_groups_of_touching_cells():
+    # two busy blocks of cells, each sharing one year-to-year factor
+    Y = np.full((6, 24), 20)
+    Y[:3, 12:] = 26
+    Y[3:, 12:] = 15
+    rows, cols = np.array([0, 0, 1, 5, 5, 6]), np.array([0, 1, 1, 5, 6, 6])
+    m = fit_change_model(_panel(Y, [BEFORE] * 12 + [AFTER] * 12), unit_cells=(rows, cols))
+    d = m.dispersion
+    assert d.tau2 > 0 and d.tau2_units == 6 and d.tau2_groups == 2
+    assert d.tau2_df is None  # two independent places are too few for a t reference
+    assert touching_groups(rows, cols, np.ones(6, bool)) == 2
+    assert touching_groups(np.array([0, 1]), np.array([0, 1]), np.ones(2, bool)) == 1  # corners touch
+    assert touching_groups(rows, cols, np.zeros(6, bool)) == 0
+
+
+def test_effective_degrees_of_freedom_by_hand():
+    # tau2 all of the variance: its own df; half of it: 10 * (0.04 / 0.02)^2 = 40; none: normal
+    assert effective_df(0.02, [(0.02, 10)]) == pytest.approx(10)
+    assert effective_df(0.04, [(0.02, 10)]) == pytest.approx(40)
+    assert effective_df(0.04, [(0.02, None)]) == np.inf
+    # two parts taken as one estimate: 0.04^2 / (0.01/sqrt(9) + 0.01/sqrt(9))^2 = 36
+    assert effective_df(0.04, [(0.01, 9), (0.01, 9)]) == pytest.approx(36)
 
 
 def test_pure_poisson_falls_are_found():

@@ -8,6 +8,7 @@ import warnings
 import numpy as np
 import pytest
 
+from hotspots._errors import ParameterError
 from hotspots.dispersion import (
     MIN_UNITS_FOR_TAU2,
     Overdispersion,
@@ -121,3 +122,26 @@ def test_overdispersion_phi_and_dict():
     d = Overdispersion(0.05, 0.02, 10, 8, "this comparison", "how")
     np.testing.assert_allclose(d.phi([0, 10, 20]), [1, 1.5, 2])
     assert d.to_dict()["tau2"] == 0.02
+
+
+def test_tau2_degrees_of_freedom_count_independent_units():
+    assert Overdispersion(0.05, 0.02, 10, 8, "placebo periods").tau2_df == 7
+    assert Overdispersion(0.05, 0.02, 10, 150, "placebo periods", tau2_groups=12).tau2_df == 11  # groups, not cells
+    assert Overdispersion(0.05, 0.0, 10, 150, "placebo periods").tau2_df is None  # nothing estimated to be unsure of
+    assert Overdispersion(0.05, 0.02, 10, 150, "given").tau2_df is None
+    assert Overdispersion(0.05, 0.02, 10, 2, "this comparison").tau2_df is None
+
+
+def test_expected_variances_remove_the_small_count_bias_of_tau2():
+    # 3,000 units of 15-40 incidents a period whose log rate varies by 0.03 between periods:
+    # weights from each unit's own counts favour units that rose, and tau2 comes out low
+    rng = np.random.default_rng(4)
+    lam = rng.uniform(15, 40, 3000)
+    b = rng.poisson(lam * np.exp(rng.normal(0, np.sqrt(0.015), lam.size)))
+    a = rng.poisson(lam * np.exp(rng.normal(0, np.sqrt(0.015), lam.size)))
+    obs, _ = estimate_tau2(b, a, 1.0, 1.0, 1.0)
+    exp_, _ = estimate_tau2(b, a, 1.0, 1.0, 1.0, variance="expected")
+    assert abs(exp_ - 0.03) < abs(obs - 0.03)
+    assert exp_ == pytest.approx(0.03, abs=0.01)
+    with pytest.raises(ParameterError, match="variance"):
+        estimate_tau2(b, a, 1.0, 1.0, 1.0, variance="model")
