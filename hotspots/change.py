@@ -305,6 +305,10 @@ class PeriodSplit:
     in_placebo: np.ndarray | None = None
 
 
+#: A placebo period shorter than "before" needs at least this many whole months of data before it.
+MIN_PLACEBO_MONTHS = 6
+
+
 def split_periods(incidents: Any, before: Period, after: Period, same_months: bool = False) -> PeriodSplit:
     """Place incidents in the before and after periods (and a placebo period when the data allow).
 
@@ -406,6 +410,16 @@ def split_periods(incidents: Any, before: Period, after: Period, same_months: bo
         if not cand.overlaps(after):
             placebo = cand
             in_p = has_date & (d >= np.datetime64(cand.start)) & (d <= np.datetime64(cand.end))
+    elif first is not None and before.is_month_aligned and before.months >= 12 and before.start < after.start:
+        # A shorter placebo: the whole months (at least MIN_PLACEBO_MONTHS) the data hold before
+        # "before", compared with the same calendar months a year later, inside "before"
+        # (:func:`hotspots.change_model.fit_change_model`): nothing was done between them either.
+        f = first.astype("datetime64[D]").astype(dt.date)
+        start = f if f.day == 1 else add_months(f.replace(day=1), 1)
+        k = (before.start.year - start.year) * 12 + before.start.month - start.month
+        if MIN_PLACEBO_MONTHS <= k < 12:
+            placebo = Period(start, before.start - dt.timedelta(days=1), "placebo")
+            in_p = has_date & (d >= np.datetime64(placebo.start)) & (d <= np.datetime64(placebo.end))
     return PeriodSplit(in_b, in_a, tb, ta, resolution, common, notes, month, months_filter, placebo, in_p)
 
 

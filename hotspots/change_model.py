@@ -239,7 +239,7 @@ def fit_change_model(
     mp = sorted((moy[lab == PLACEBO]).tolist())
     identified = False
     factors = np.ones(lab.size)
-    if mb != ma or (mp and mp != mb):
+    if mb != ma or (mp and len(mp) == len(mb) and mp != mb):
         # the periods cover different calendar months: seasonality does not cancel
         factors, identified = seasonal_factors(panel.reference, moy, lab, panel.exposure)
     w = panel.exposure * factors
@@ -266,13 +266,18 @@ def fit_change_model(
         A = Y[:, lab == AFTER].sum(axis=1)
         tau = None
         if placebo and panel.has_placebo:
-            P = Y[:, lab == PLACEBO].sum(axis=1)
-            wp = float(w[lab == PLACEBO].sum())
-            mp = max(int((lab == PLACEBO).sum()), 1)
-            phi_pb = 1.0 + kappa * (P + B) / (mp + months_b)
-            tau, t_units = estimate_tau2(P, B, wp, wb, phi_pb, variance="expected")
-            source = "placebo periods"
-            pair = (P, B)
+            pm = lab == PLACEBO
+            # a placebo shorter than "before" is compared with the same calendar months a year later
+            bm = (lab == BEFORE) & (np.isin(panel.month, panel.month[pm] + 12) if pm.sum() < months_b else True)
+            if int(bm.sum()) == int(pm.sum()) or pm.sum() >= months_b:
+                P = Y[:, pm].sum(axis=1)
+                Bp = Y[:, bm].sum(axis=1)
+                wp, wbp = float(w[pm].sum()), float(w[bm].sum())
+                mp_n, mb_n = max(int(pm.sum()), 1), max(int(bm.sum()), 1)
+                phi_pb = 1.0 + kappa * (P + Bp) / (mp_n + mb_n)
+                tau, t_units = estimate_tau2(P, Bp, wp, wbp, phi_pb, variance="expected")
+                source = "placebo periods" + ("" if pm.sum() >= months_b else f" ({mp_n} months a year apart)")
+                pair = (P, Bp)
         if tau is None:
             phi_ab = 1.0 + kappa * (A + B) / (months_a + months_b)
             tau, t_units, groups = estimate_tau2_robust(B, A, wb, wa, phi_ab, variance="expected")

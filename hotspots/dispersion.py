@@ -39,7 +39,9 @@ Estimating them
   It measures how much the units' changes scatter around their common change beyond
   what ``kappa`` explains. When the data hold an earlier period of the same length just before
   the "before" period, ``tau2`` is estimated on that **placebo** comparison (earlier period vs
-  before, where nothing was done), so that real effects in some units cannot inflate it; otherwise
+  before, where nothing was done), so that real effects in some units cannot inflate it (when the
+  data hold only 6–11 whole months before "before", those months are compared with the same
+  calendar months a year later, inside "before"); otherwise
   on the comparison itself (then units that truly changed by different amounts widen every
   unit's interval, which makes the per-unit verdicts conservative, never liberal).
 * Hotspot areas are few (often 2–10), so their own ``tau2`` is noisy and its t reference has

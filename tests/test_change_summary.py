@@ -113,6 +113,41 @@ def test_placebo_period_gives_tau2_that_real_effects_cannot_inflate():
     assert without > with_pb  # the treated half's gap widens the comparison's spread
 
 
+def test_a_six_month_placebo_is_compared_with_the_same_months_a_year_later():
+    # Data hold only 6 months before "before": they are compared with the same calendar months
+    # inside "before" (nothing done between them), so the treated half's fall cannot inflate tau2.
+    rng = np.random.default_rng(12)
+    short = comparison = 0.0
+    for _ in range(10):
+        panel, _ = _sim_panel(rng, fall=0.3, placebo=True)
+        keep = np.r_[np.zeros(6, bool), np.ones(panel.label.size - 6, bool)]  # drop the placebo's first 6 months
+        p6 = MonthlyPanel(panel.counts[:, keep], panel.month[keep], panel.label[keep], panel.exposure[keep],
+                          panel.reference[keep])
+        m = fit_change_model(p6)
+        assert m.dispersion.tau2_source == "placebo periods (6 months a year apart)"
+        assert not m.seasonal_identified  # same calendar months: no seasonal factors needed
+        short += m.dispersion.tau2
+        drop = panel.label != PLACEBO
+        comparison += fit_change_model(
+            MonthlyPanel(panel.counts[:, drop], panel.month[drop], panel.label[drop], panel.exposure[drop], panel.reference[drop])
+        ).dispersion.tau2
+    assert short / 10 == pytest.approx(2 * 0.12**2, rel=0.6)
+    assert comparison > short
+
+
+def test_split_periods_takes_the_months_before_before_as_a_short_placebo():
+    from hotspots.change import split_periods
+    from hotspots.periods import Period
+
+    months = pd.date_range("2022-01-01", "2024-06-01", freq="MS")
+    inc = pd.DataFrame({"month": np.repeat(months, 3)})
+    sp = split_periods(inc, Period.from_months("2022-07", "2023-06"), Period.from_months("2023-07", "2024-06"))
+    assert sp.placebo is not None and (sp.placebo.start.isoformat(), sp.placebo.end.isoformat()) == ("2022-01-01", "2022-06-30")
+    assert int(sp.in_placebo.sum()) == 18
+    late = inc[inc["month"] >= "2022-03-01"]  # only 4 months before "before": too short for a placebo
+    assert split_periods(late, Period.from_months("2022-07", "2023-06"), Period.from_months("2023-07", "2024-06")).placebo is None
+
+
 def test_few_areas_borrow_the_cells_placebo_tau2_and_its_degrees_of_freedom():
     rng = np.random.default_rng(12)
     panel, _ = _sim_panel(rng, H=6, placebo=True)
