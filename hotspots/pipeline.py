@@ -128,7 +128,10 @@ class Settings:
     alpha : float
         Significance level for Gi* classes and change tests.
     fdr : bool
-        Benjamini–Hochberg false discovery rate control.
+        Benjamini–Hochberg false discovery rate control over Gi*'s cells and the change test's
+        cells. Hotspot areas are tested one by one without it (a handful of areas, judged with the
+        overdispersed test; the pooled verdict of :func:`pooled_change` answers for all of them),
+        the rule whose error rates the calibration suite measures.
     permutations : int
         Gi* conditional permutations (0 = analytic normal p-values).
     seed : int
@@ -685,7 +688,7 @@ def area_change(
         before, after = s.change_periods()
         return (
             change_areas(
-                incidents, stage.areas, before, after, id_column="area_id", alpha=s.alpha, fdr=s.fdr, same_months=s.same_months,
+                incidents, stage.areas, before, after, id_column="area_id", alpha=s.alpha, fdr=False, same_months=s.same_months,
                 tau2_fallback=None if cells is None else cells.dispersion,
             ),
             None,
