@@ -329,10 +329,12 @@ def areas_table_into(panel: SidePanel, analysis: Any, suppress: bool, max_rows: 
         notes.append(f"{len(summ) - max_rows} more area(s) in the exported tables.")
     if has_change:
         s = analysis.settings
-        test = analysis.change_areas.test_label if analysis.change_areas is not None else "change test"
+        ca = analysis.change_areas
+        test = ca.test_label if ca is not None else "change test"
+        fdr = ca is not None and ca.params.get("fdr", "none") != "none"  # the rule the areas' test used
         notes.append(
             f"Change: {period_range_text(analysis.after)} vs {period_range_text(analysis.before)}, per month; ↓/↑ significant "
-            f"fall/rise ({test}, alpha {s.alpha:g}{', FDR' if s.fdr else ''})."
+            f"fall/rise ({test}, alpha {s.alpha:g}{', FDR' if fdr else ', each area on its own'})."
         )
     if labels:
         txt = "Referrals: by where the behaviour happened" + (f"; {other} from outside hotspots." if other else ".")
