@@ -13,7 +13,9 @@ The rule (a morphological *closing* of the points, i.e. a generalised concave hu
    drawn around the squares on the edge of occupied ground).
 2. Groups holding fewer than ``min_share`` of the incidents (1 %) or fewer than ``min_count``
    (5) are *outlying* and left out, unless nothing else would remain (the largest group is
-   always kept). Strays geocoded in another force's area are such groups.
+   always kept) or they would hold more than :data:`MAX_LEFT_OUT` (5 %) of the incidents
+   together (then the larger of them are kept: a force spread along the railways is not a
+   handful of strays). Strays geocoded in another force's area are such groups.
 3. The kept groups, their holes filled, are shrunk back by about ``gap_m / 2 - margin_m``: what is left
    is the area within reach of the incidents with a ``margin_m`` (1 km) margin around each kept
    incident, without the bays and holes that only a lack of incidents made. Holes are filled
@@ -44,7 +46,7 @@ from shapely.geometry.base import BaseGeometry
 from ._errors import CRSError, ParameterError
 from .grid import points_xy
 
-__all__ = ["Footprint", "data_footprint", "GAP_M", "MARGIN_M", "MIN_SHARE", "MIN_COUNT"]
+__all__ = ["Footprint", "data_footprint", "GAP_M", "MARGIN_M", "MIN_SHARE", "MIN_COUNT", "MAX_LEFT_OUT"]
 
 #: Largest gap between incidents of one group, metres.
 GAP_M = 10_000.0
@@ -52,6 +54,9 @@ GAP_M = 10_000.0
 MARGIN_M = 1_000.0
 #: Smallest share of all incidents a group needs to be kept (0-1).
 MIN_SHARE = 0.01
+#: Largest share of all incidents the outlying groups may hold together (0-1); beyond it the
+#: larger of them are kept too.
+MAX_LEFT_OUT = 0.05
 #: Smallest number of incidents a group needs to be kept.
 MIN_COUNT = 5
 #: Incidents are counted on squares of this share of ``gap_m`` (1 km by default) before the discs
@@ -251,6 +256,12 @@ def data_footprint(
     per_group = np.bincount(owner, weights=weight, minlength=len(groups))
     n = len(xy)
     keep = per_group >= max(min_share * n, float(min_count))
+    # Strays are few: outlying groups may hold at most MAX_LEFT_OUT of the incidents together
+    # (smallest first). A force whose incidents lie in many small groups (British Transport
+    # Police along the railways) keeps the larger of them instead of losing a quarter.
+    order = np.argsort(per_group, kind="stable")
+    dropped = np.cumsum(np.where(keep[order], 0.0, per_group[order]))
+    keep[order[(~keep[order]) & (dropped > MAX_LEFT_OUT * n)]] = True
     if not keep.any():
         keep[int(np.argmax(per_group))] = True
     area = _fill_holes(shapely.union_all(groups[keep]))
