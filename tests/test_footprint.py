@@ -110,10 +110,17 @@ def test_min_share_and_min_count():
     assert data_footprint(xy, crs=27700, min_share=0.005, min_count=10).n_outside == 8
 
 
-def test_largest_group_always_kept():
+def test_outlying_groups_hold_at_most_five_percent_together():
     xy = np.array([[0.0, 0.0], [50_000.0, 0.0], [50_100.0, 0.0]])
-    fp = data_footprint(xy, crs=27700)  # every group is below min_count
-    assert fp.n_inside == 2 and fp.groups_kept == 1
+    fp = data_footprint(xy, crs=27700)  # every group is below min_count, but leaving one out loses a third
+    assert fp.n_inside == 3 and fp.groups_kept == 2
+    # Many small groups (a force along the railways): the smallest go while they hold <= 5 % together.
+    rng = np.random.default_rng(3)
+    core = town(rng, [400_000, 300_000], 1_500, 600)
+    beads = [town(rng, [400_000 + 20_000 * k, 500_000], 200, 5) for k in range(1, 21)]  # 20 groups of 5 (0.7 % each)
+    fp = data_footprint(np.vstack([core, *beads]), crs=27700)
+    assert fp.n_outside <= 0.05 * fp.n_incidents < fp.n_outside + 5  # as many left out as the cap allows
+    assert fp.groups_left_out == fp.n_outside // 5 and fp.share_inside >= 0.95
 
 
 def test_geodataframe_in_and_out():
