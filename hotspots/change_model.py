@@ -158,11 +158,12 @@ def monthly_panel(
     s_month = np.array([s[0] for s in slots], dtype=np.int64)
     s_label = np.array([s[1] for s in slots], dtype=np.int64)
     s_exp = np.array([s[2] for s in slots], dtype=float)
-    key = {(int(m), int(lab)): i for i, (m, lab) in enumerate(zip(s_month, s_label))}
+    # Slot of each incident: a lookup table by (month - lo, label) (labels are 0..PLACEBO).
+    table = np.full((hi - lo + 1, PLACEBO + 1), -1, dtype=np.int64)
+    table[s_month - lo, s_label] = np.arange(len(slots))
     slot = np.full(month.shape, -1, dtype=np.int64)
     lab_inc = np.where(np.isin(slot_label, list(periods)), slot_label, OTHER)
-    for i in np.flatnonzero(dated):
-        slot[i] = key.get((int(month[i]), int(lab_inc[i])), -1)
+    slot[dated] = table[month[dated] - lo, lab_inc[dated]]
     S = len(slots)
     ok = slot >= 0
     ref = np.bincount(slot[ok & in_area], minlength=S).astype(float)

@@ -245,15 +245,17 @@ def area_places(
         tree = shapely.STRtree(areas.geometry.values)
         pi, ai = tree.query(incidents.geometry.values, predicate="intersects")
         owner[pi[::-1]] = ai[::-1]  # a point on a shared edge goes to the first area
+    inside = np.flatnonzero(owner >= 0)  # names are cleaned only for the incidents in an area
+    owner = owner[inside]
     streets = (
-        street_names(incidents["location"])
+        street_names(incidents["location"].iloc[inside])
         if "location" in incidents.columns
-        else pd.Series([pd.NA] * len(incidents), dtype="string")
+        else pd.Series([pd.NA] * len(inside), dtype="string")
     )
     districts = (
-        district_names(incidents["lsoa_name"])
+        district_names(incidents["lsoa_name"].iloc[inside])
         if "lsoa_name" in incidents.columns
-        else pd.Series([pd.NA] * len(incidents), dtype="string")
+        else pd.Series([pd.NA] * len(inside), dtype="string")
     )
     streets, districts = streets.reset_index(drop=True), districts.reset_index(drop=True)
     town = [None] * len(areas)
