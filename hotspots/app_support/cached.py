@@ -165,9 +165,10 @@ def analysis_layers(bundle: DataBundle, s: Settings, snap_m: float | None, show_
 
 
 @cached
-def scheme_layers(bundle: DataBundle, s: Settings, snap_m: float, origins: bool, flows: bool) -> tuple[DrawnLayer, ...]:
-    """Task sites, and the referral squares and flows when switched on, drawn once."""
-    pub = publication(bundle, s.only(*LINK), snap_m) if origins or flows else None
+def scheme_layers(bundle: DataBundle, s: Settings | None, snap_m: float, origins: bool, flows: bool) -> tuple[DrawnLayer, ...]:
+    """Task sites, and the referral squares and flows when switched on, drawn once (``s`` None
+    when both are off: the task sites alone do not depend on the settings)."""
+    pub = publication(bundle, s.only(*LINK), snap_m) if (origins or flows) and s is not None else None
     return tuple(draw_layer(g) for g in maplayers.scheme_layers(pub, bundle.tasks, origins=origins, flows=flows))
 
 
