@@ -98,11 +98,11 @@ def test_area_table_shows_referral_figures_only_when_asked_for(demo):
     # A parameter change redraws the map without protecting the scheme's figures (seconds): the
     # areas table below the map adds them when the toggle is on.
     at = run_app()
-    plain = at.dataframe(key="area_table").value
+    plain = at.dataframe[0].value  # the areas table (the only table of the map tab)
     assert "referrals" not in plain.columns and "incidents" in plain.columns
     at.toggle(key="area_referrals").set_value(True).run()
     check(at)
-    full = at.dataframe(key="area_table").value
+    full = at.dataframe[0].value
     assert "referrals" in full.columns and set(plain.columns) < set(full.columns)
     assert len(full) == len(plain) == hotspot_stage(demo.incidents, STREET, demo.study_area).areas.n_areas
 
