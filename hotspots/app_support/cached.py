@@ -54,6 +54,9 @@ __all__ = [
     "area_table",
     "clusters",
     "analysis_layers",
+    "hotspot_layers",
+    "area_layer",
+    "clusters_layer",
     "scheme_layers",
     "change_layers",
     "base_map",
@@ -156,12 +159,27 @@ def clusters(bundle: DataBundle, s: Settings) -> Any:
     return point_clusters(pts, s.cluster_method, eps=s.eps, min_samples=s.min_samples, seed=s.seed)
 
 
-@cached
 def analysis_layers(bundle: DataBundle, s: Settings, snap_m: float | None, show_clusters: bool) -> tuple[DrawnLayer, ...]:
-    """The hotspot layers of the main map, drawn once (:mod:`hotspots.app_support.drawn`)."""
-    found = clusters(bundle, s.only(*CLUSTER_SETTINGS)) if show_clusters else None
-    groups = maplayers.analysis_layers(stage(bundle, s.only(*HOT)), area_table(bundle, s.only(*TABLE), snap_m), found)
-    return tuple(draw_layer(g) for g in groups)
+    """The hotspot layers of the main map (:func:`hotspots.app_support.maplayers.analysis_layers`),
+    each drawn once (:mod:`hotspots.app_support.drawn`) and cached by the settings it reads: a
+    change of the before/after periods draws the areas again, not the density image."""
+    drawn = (*hotspot_layers(bundle, s.only(*HOT)), area_layer(bundle, s.only(*TABLE), snap_m))
+    return (*drawn, clusters_layer(bundle, s.only(*CLUSTER_SETTINGS))) if show_clusters else drawn
+
+
+@cached
+def hotspot_layers(bundle: DataBundle, s: Settings) -> tuple[DrawnLayer, ...]:
+    return tuple(draw_layer(g) for g in maplayers.hotspot_layers(stage(bundle, s.only(*HOT))))
+
+
+@cached
+def area_layer(bundle: DataBundle, s: Settings, snap_m: float | None) -> DrawnLayer:
+    return draw_layer(maplayers.areas_layer(area_table(bundle, s.only(*TABLE), snap_m)))
+
+
+@cached
+def clusters_layer(bundle: DataBundle, s: Settings) -> DrawnLayer:
+    return draw_layer(maplayers.clusters_layer(clusters(bundle, s.only(*CLUSTER_SETTINGS))))
 
 
 @cached
