@@ -35,6 +35,7 @@ the Scheme tab) or downloaded.
 from __future__ import annotations
 
 import argparse
+import gc
 import importlib.util
 import statistics
 import sys
@@ -147,6 +148,7 @@ def breakdown(period: tuple[str, str] | None, cell: float) -> dict[str, float]:
         _PER_DATA_SET["base"] = draw_map(maplayers.app_base_map(b.study_area, None, height=620))
         # Task sites only: the referral squares and flows are sent only when switched on (default off).
         _PER_DATA_SET["static"] = [draw_layer(g) for g in maplayers.scheme_layers(None, b.tasks)]
+        gc.freeze()  # as the app does once per data set (hotspots.app_support.cached.months_of)
 
     def run() -> None:
         def step(name: str, fn: Callable[[], Any]) -> Any:

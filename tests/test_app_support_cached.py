@@ -86,3 +86,13 @@ def test_map_layers_are_cached_by_the_settings_they_read(demo):
     other = c.analysis_layers(demo, s.replace(before=("2022-01", "2022-12")).only(*c.MAP), None, False)
     assert other[0] is layers[0] and other[1] is layers[1] and other[2] is not layers[2]
     assert other[2].script != layers[2].script
+
+
+def test_a_data_set_is_taken_out_of_the_full_garbage_collections():
+    import gc
+
+    gc.unfreeze()
+    other = demo_bundle(2)
+    months = c.months_of(other)
+    assert months[0] == "2022-01" and gc.get_freeze_count() > 0  # the data set's objects are frozen
+    gc.unfreeze()
