@@ -138,8 +138,7 @@ settings = app_settings(v, months, defaults)
 s_hot, s_change, s_link, s_table = (settings.only(*names) for names in (c.HOT, c.CHANGE, c.LINK, c.TABLE))
 
 # =============================================================================== headline
-force = bundle.prepared.force
-st.title("Anti-social behaviour hotspots" + (f" — {force.name}" if force is not None else ""))
+st.title("Anti-social behaviour hotspots" + (f" — {f.name}" if (f := bundle.prepared.force) is not None else ""))
 try:
     hot = c.stage(bundle, s_hot)
     changes, change_note = c.change(bundle, s_change, "areas")
@@ -162,14 +161,13 @@ def map_view() -> None:
     basemap = o[0].selectbox("Basemap", [b for b in BASEMAPS if b != "carto-light" or os.environ.get(CARTO_KEY_ENV)],
                              key="basemap", format_func=BASEMAPS.get)
     show_clusters = settings.cluster_method != "none" and o[1].toggle("Add point clusters to the map", key="show_clusters")
-    # Person-level layers are built only when switched on here: a layer switched off in the
-    # map's own control would still send its (protected) counts to the browser.
+    # Person-level layers are built only when switched on here (switched off in the map's control, they would be sent).
     scheme = bundle.referrals is not None
     origins = scheme and o[2].toggle("Show where referrals come from (squares)", key="show_origins")
     flows = scheme and bundle.tasks is not None and o[3].toggle("Show referral → task flows", key="show_flows")
     try:
         layers = (*c.analysis_layers(bundle, settings.only(*c.TABLE, *CLUSTER_SETTINGS), None, show_clusters),
-                  *c.scheme_layers(bundle, s_link, snap_m, origins, flows))
+                  *c.scheme_layers(bundle, s_link if origins or flows else None, snap_m, origins, flows))
         show_map(c.base_map(bundle, bounds, basemap, MAP_HEIGHT), layers, key="main_map", height=MAP_HEIGHT)
     except Exception as exc:
         show_error(exc)
@@ -185,15 +183,17 @@ def map_view() -> None:
 
 if view_map.open:
     with view_map:
-        map_view()  # drawn before the referral figures are protected (the slow part of new settings)
+        map_view()
         st.subheader("Hotspot areas")
-        table = c.area_table(bundle, s_table, snap_m)
+        refs = bundle.referrals is not None and st.toggle("Add the scheme's referral figures (a few seconds for new settings)",
+                                                          key="area_referrals")
+        table = c.area_table(bundle, s_table, snap_m if refs else None)
         if hot.areas.n_areas == 0:
             st.info("No hotspot areas at these settings: try a larger cell size, a longer distance band or a lower confidence.")
         else:
             st.dataframe(display_frame(table), hide_index=True, key="area_table",
                          column_config={k: x for k, x in sl.AREA_LABELS.items() if k in table.columns})
-        downloads(area_downloads(table, hot))
+        downloads(area_downloads(partial(c.area_table, bundle, s_table, snap_m), hot))  # with referral figures, on click
 
 # =============================================================================== before / after
 if view_change.open:

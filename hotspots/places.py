@@ -158,23 +158,28 @@ def town_of(xy: Any, towns: gpd.GeoDataFrame) -> np.ndarray:
     return out
 
 
-def _top(values: pd.Series, k: int, *, prefer_streets: bool = False) -> tuple[list[tuple[str, int]], str | None]:
-    """The k most frequent values with counts, and the best label: the most frequent one, or with
-    ``prefer_streets`` the most frequent that is not a generic map-point name (ties: by name)."""
-    v = values.dropna()
-    if len(v) == 0:
-        return [], None
-    counts = v.value_counts()
-    names = counts.index.astype(str).to_numpy(dtype=object)
-    order = np.lexsort((names, -counts.to_numpy()))
-    names, n = names[order], counts.to_numpy()[order]
-    top = [(str(a), int(b)) for a, b in zip(names[:k], n[:k])]
-    best = str(names[0])
-    if prefer_streets:
-        real = names[~is_generic_location(names)]
-        if len(real):
-            best = str(real[0])
-    return top, best
+def _tops(
+    owner: np.ndarray, values: pd.Series, n_areas: int, k: int, *, prefer_streets: bool = False
+) -> list[tuple[list[tuple[str, int]], str | None]]:
+    """Per area (``owner`` of each value, 0..n_areas-1): the k most frequent values with counts,
+    and the best label: the most frequent one, or with ``prefer_streets`` the most frequent that
+    is not a generic map-point name (ties: by name). One grouped count for all areas."""
+    out: list[tuple[list[tuple[str, int]], str | None]] = [([], None)] * n_areas
+    v = pd.Series(values.to_numpy(dtype=object), dtype="object")
+    keep = v.notna().to_numpy()
+    if not keep.any():
+        return out
+    counts = pd.DataFrame({"a": owner[keep], "v": v[keep].astype(str).to_numpy()}).value_counts(sort=False)
+    c = counts.reset_index(name="n").sort_values(["a", "n", "v"], ascending=[True, False, True], kind="stable")
+    a, names, n = c["a"].to_numpy(), c["v"].to_numpy(dtype=object), c["n"].to_numpy()
+    real = ~is_generic_location(names) if prefer_streets else np.ones(len(names), dtype=bool)
+    starts = np.flatnonzero(np.r_[True, a[1:] != a[:-1]])
+    for s0, s1 in zip(starts, [*starts[1:], len(a)]):
+        top = [(str(x), int(y)) for x, y in zip(names[s0 : s0 + k], n[s0 : s0 + k])]
+        ok = np.flatnonzero(real[s0:s1])
+        best = str(names[s0 + ok[0]]) if len(ok) else str(names[s0])
+        out[int(a[s0])] = (top, best)
+    return out
 
 
 def _fmt(items: list[tuple[str, int]], total: int) -> str:
@@ -245,15 +250,17 @@ def area_places(
         tree = shapely.STRtree(areas.geometry.values)
         pi, ai = tree.query(incidents.geometry.values, predicate="intersects")
         owner[pi[::-1]] = ai[::-1]  # a point on a shared edge goes to the first area
+    inside = np.flatnonzero(owner >= 0)  # names are cleaned only for the incidents in an area
+    owner = owner[inside]
     streets = (
-        street_names(incidents["location"])
+        street_names(incidents["location"].iloc[inside])
         if "location" in incidents.columns
-        else pd.Series([pd.NA] * len(incidents), dtype="string")
+        else pd.Series([pd.NA] * len(inside), dtype="string")
     )
     districts = (
-        district_names(incidents["lsoa_name"])
+        district_names(incidents["lsoa_name"].iloc[inside])
         if "lsoa_name" in incidents.columns
-        else pd.Series([pd.NA] * len(incidents), dtype="string")
+        else pd.Series([pd.NA] * len(inside), dtype="string")
     )
     streets, districts = streets.reset_index(drop=True), districts.reset_index(drop=True)
     town = [None] * len(areas)
@@ -263,11 +270,12 @@ def area_places(
         rp = areas.geometry.representative_point()
         town = list(town_of(np.column_stack([rp.x.to_numpy(), rp.y.to_numpy()]), towns))
     rows = []
+    street_tops = _tops(owner, streets, len(areas), top, prefer_streets=True)
+    district_tops = _tops(owner, districts, len(areas), top)
+    per_area = np.bincount(owner, minlength=len(areas))
     for k in range(len(areas)):
-        sel = owner == k
-        n = int(sel.sum())
-        st_top, st_best = _top(streets[sel], top, prefer_streets=True)
-        di_top, di_best = _top(districts[sel], top)
+        n = int(per_area[k])
+        (st_top, st_best), (di_top, di_best) = street_tops[k], district_tops[k]
         where = town[k] or di_best
         if st_best and where:
             label = f"{st_best}, {where}"

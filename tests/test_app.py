@@ -101,6 +101,19 @@ def test_app_runs_on_demo_data(demo):
         check(at)
 
 
+def test_area_table_shows_referral_figures_only_when_asked_for(demo):
+    # A parameter change redraws the map without protecting the scheme's figures (seconds): the
+    # areas table below the map adds them when the toggle is on.
+    at = run_app()
+    plain = at.dataframe[0].value  # the areas table (the only table of the map tab)
+    assert "referrals" not in plain.columns and "incidents" in plain.columns
+    at.toggle(key="area_referrals").set_value(True).run()
+    check(at)
+    full = at.dataframe[0].value
+    assert "referrals" in full.columns and set(plain.columns) < set(full.columns)
+    assert len(full) == len(plain) == hotspot_stage(demo.incidents, STREET, demo.study_area).areas.n_areas
+
+
 # =============================================================================== settings change the numbers
 def test_cell_size_changes_the_numbers(demo):
     s500 = STREET.replace(cell_size=500.0)

@@ -83,3 +83,28 @@ def test_kpis_follow_the_filters(demo):
     assert youth["groups"] == ["youth"]
     with pytest.raises(ParameterError, match="not in the data"):
         c.view(demo, s, 250.0, (("no such offence",), (), (), "all"))
+
+
+def test_map_layers_are_cached_by_the_settings_they_read(demo):
+    from hotspots.app_support import maplayers
+    from hotspots.app_support.drawn import draw_layer
+
+    s = demo.defaults.replace(cell_size=1000.0)
+    layers = c.analysis_layers(demo, s.only(*c.MAP), None, False)
+    ref = hotspot_stage(demo.incidents, s.only(*c.HOT), demo.study_area)
+    ref_table = c.area_table(demo, s.only(*c.TABLE), None)
+    assert [x.script for x in layers] == [draw_layer(g).script for g in maplayers.analysis_layers(ref, ref_table)]
+    # Other before/after periods: the areas are drawn again (their change), the density and Gi* layers are the same objects.
+    other = c.analysis_layers(demo, s.replace(before=("2022-01", "2022-12")).only(*c.MAP), None, False)
+    assert other[0] is layers[0] and other[1] is layers[1] and other[2] is not layers[2]
+    assert other[2].script != layers[2].script
+
+
+def test_a_data_set_is_taken_out_of_the_full_garbage_collections():
+    import gc
+
+    gc.unfreeze()
+    other = demo_bundle(2)
+    months = c.months_of(other)
+    assert months[0] == "2022-01" and gc.get_freeze_count() > 0  # the data set's objects are frozen
+    gc.unfreeze()

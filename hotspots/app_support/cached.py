@@ -15,6 +15,7 @@ computed once per distinct input.
 
 from __future__ import annotations
 
+import gc
 from functools import partial
 from typing import Any
 
@@ -57,6 +58,9 @@ __all__ = [
     "area_table",
     "clusters",
     "analysis_layers",
+    "hotspot_layers",
+    "area_layer",
+    "clusters_layer",
     "scheme_layers",
     "change_layers",
     "base_map",
@@ -90,7 +94,14 @@ def points(bundle: DataBundle) -> IncidentPoints:
 
 @cached
 def months_of(bundle: DataBundle) -> list[str]:
-    return month_options(*month_range(bundle.incidents))
+    """The data's months; run once per data set (the app's first call on it), so it also takes
+    the data, and everything else alive by then, out of the garbage collector's full passes
+    (:func:`gc.freeze`): each of them otherwise walks every object of the data set (0.15 s on
+    the demo data) at random moments, in the middle of a redraw. Objects freed later are still
+    freed; only reference cycles among the frozen objects are kept."""
+    months = month_options(*month_range(bundle.incidents))
+    gc.freeze()
+    return months
 
 
 @partial(cached, show_spinner="Finding hotspots…")
@@ -173,18 +184,34 @@ def clusters(bundle: DataBundle, s: Settings) -> Any:
     return point_clusters(pts, s.cluster_method, eps=s.eps, min_samples=s.min_samples, seed=s.seed)
 
 
-@cached
 def analysis_layers(bundle: DataBundle, s: Settings, snap_m: float | None, show_clusters: bool) -> tuple[DrawnLayer, ...]:
-    """The hotspot layers of the main map, drawn once (:mod:`hotspots.app_support.drawn`)."""
-    found = clusters(bundle, s.only(*CLUSTER_SETTINGS)) if show_clusters else None
-    groups = maplayers.analysis_layers(stage(bundle, s.only(*HOT)), area_table(bundle, s.only(*TABLE), snap_m), found)
-    return tuple(draw_layer(g) for g in groups)
+    """The hotspot layers of the main map (:func:`hotspots.app_support.maplayers.analysis_layers`),
+    each drawn once (:mod:`hotspots.app_support.drawn`) and cached by the settings it reads: a
+    change of the before/after periods draws the areas again, not the density image."""
+    drawn = (*hotspot_layers(bundle, s.only(*HOT)), area_layer(bundle, s.only(*TABLE), snap_m))
+    return (*drawn, clusters_layer(bundle, s.only(*CLUSTER_SETTINGS))) if show_clusters else drawn
 
 
 @cached
-def scheme_layers(bundle: DataBundle, s: Settings, snap_m: float, origins: bool, flows: bool) -> tuple[DrawnLayer, ...]:
-    """Task sites, and the referral squares and flows when switched on, drawn once."""
-    pub = publication(bundle, s.only(*LINK), snap_m) if origins or flows else None
+def hotspot_layers(bundle: DataBundle, s: Settings) -> tuple[DrawnLayer, ...]:
+    return tuple(draw_layer(g) for g in maplayers.hotspot_layers(stage(bundle, s.only(*HOT))))
+
+
+@cached
+def area_layer(bundle: DataBundle, s: Settings, snap_m: float | None) -> DrawnLayer:
+    return draw_layer(maplayers.areas_layer(area_table(bundle, s.only(*TABLE), snap_m)))
+
+
+@cached
+def clusters_layer(bundle: DataBundle, s: Settings) -> DrawnLayer:
+    return draw_layer(maplayers.clusters_layer(clusters(bundle, s.only(*CLUSTER_SETTINGS))))
+
+
+@cached
+def scheme_layers(bundle: DataBundle, s: Settings | None, snap_m: float, origins: bool, flows: bool) -> tuple[DrawnLayer, ...]:
+    """Task sites, and the referral squares and flows when switched on, drawn once (``s`` None
+    when both are off: the task sites alone do not depend on the settings)."""
+    pub = publication(bundle, s.only(*LINK), snap_m) if (origins or flows) and s is not None else None
     return tuple(draw_layer(g) for g in maplayers.scheme_layers(pub, bundle.tasks, origins=origins, flows=flows))
 
 

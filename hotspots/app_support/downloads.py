@@ -117,11 +117,12 @@ class Download(NamedTuple):
 GEOJSON, CSV = "application/geo+json", "text/csv"
 
 
-def area_downloads(table: gpd.GeoDataFrame, stage: Any) -> list[Download]:
-    """Hotspot areas (GeoJSON, CSV), significant Gi* cells and the density grid (GeoJSON)."""
+def area_downloads(table: Callable[[], gpd.GeoDataFrame], stage: Any) -> list[Download]:
+    """Hotspot areas (GeoJSON, CSV), significant Gi* cells and the density grid (GeoJSON);
+    ``table`` makes the areas' table when one of its files is asked for."""
     return [
-        Download("Hotspot areas (GeoJSON)", lambda: geojson_bytes(table), "hotspot_areas.geojson", GEOJSON, "dl_areas"),
-        Download("Hotspot areas (CSV)", lambda: csv_bytes(table), "hotspot_areas.csv", CSV, "dl_areas_csv"),
+        Download("Hotspot areas (GeoJSON)", lambda: geojson_bytes(table()), "hotspot_areas.geojson", GEOJSON, "dl_areas"),
+        Download("Hotspot areas (CSV)", lambda: csv_bytes(table()), "hotspot_areas.csv", CSV, "dl_areas_csv"),
         Download(
             "Gi* cells (GeoJSON)",
             lambda: geojson_bytes(stage.gi.to_geodataframe(only_significant=True)),

@@ -13,6 +13,9 @@ from ..maps import scheme_layers as sl
 __all__ = [
     "app_base_map",
     "analysis_layers",
+    "hotspot_layers",
+    "areas_layer",
+    "clusters_layer",
     "scheme_layers",
     "before_after_map",
     "change_layers",
@@ -39,10 +42,27 @@ def app_base_map(
 
 def analysis_layers(stage: Any, table: gpd.GeoDataFrame, clusters: Any = None) -> list[Any]:
     """Density image, Gi* classes and hotspot areas (and point clusters when given) of a hotspot stage."""
-    groups = [sl.density_layer(stage.density), sl.gi_class_layer(sl.gi_class_table(stage.gi)), sl.hotspot_areas_layer(table)]
+    groups = [*hotspot_layers(stage), areas_layer(table)]
     if clusters is not None:
-        groups.append(sl.clusters_layer(clusters, show=True))
+        groups.append(clusters_layer(clusters))
     return groups
+
+
+def hotspot_layers(stage: Any) -> list[Any]:
+    """The first two groups of :func:`analysis_layers`: density image and Gi* classes (they read
+    the hotspot settings only)."""
+    return [sl.density_layer(stage.density), sl.gi_class_layer(sl.gi_class_table(stage.gi))]
+
+
+def areas_layer(table: gpd.GeoDataFrame) -> Any:
+    """The hotspot areas with their table's figures in tooltips and popups (the third group of
+    :func:`analysis_layers`)."""
+    return sl.hotspot_areas_layer(table)
+
+
+def clusters_layer(clusters: Any) -> Any:
+    """Point clusters, shown when the map opens (the last group of :func:`analysis_layers`)."""
+    return sl.clusters_layer(clusters, show=True)
 
 
 def scheme_layers(publication: Any, tasks: Any, *, origins: bool = False, flows: bool = False) -> list[Any]:
