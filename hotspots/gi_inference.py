@@ -138,11 +138,43 @@ def count_test_tails(values: np.ndarray, sizes: np.ndarray, sums: np.ndarray, su
         raise ParameterError("`values` must be whole numbers >= 0 (counts) for the count test.")
     n = v.size
     total = float(v.sum())
+    if total <= 0:
+        return SumTails(np.ones(s.size), np.ones(s.size), 1.0, np.zeros(s.size))
+    # The tails depend on (W, S, S2) only: computed once per distinct triple (a national grid of
+    # millions of cells holds a few hundred thousand), then spread back to every cell.
+    uniq, inverse = _distinct_rows(w, s, s2)
+    if uniq is not None:
+        t = _count_tails(v, n, total, uniq[:, 0], uniq[:, 1], uniq[:, 2])
+        return SumTails(t.p_upper[inverse], t.p_lower[inverse], t.p_min, t.kappa[inverse])
+    return _count_tails(v, n, total, w, s, s2)
+
+
+def _distinct_rows(w: np.ndarray, s: np.ndarray, s2: np.ndarray) -> tuple[np.ndarray | None, np.ndarray]:
+    """Distinct ``(w, s, s2)`` rows of whole numbers >= 0 and the index of each row among them.
+
+    Rows are packed into one int64 key (exact while the product of the ranges stays below 2^62)
+    and factorised by hashing; (None, empty) when they do not fit or are not whole numbers.
+    """
+    if w.size < 2:
+        return None, np.empty(0, dtype=np.int64)
+    tops = [float(a.max()) + 1.0 for a in (w, s, s2)]
+    whole = all(bool(np.all(a >= 0)) and bool(np.all(a == np.floor(a))) for a in (w, s, s2))
+    if not whole or tops[0] * tops[1] * tops[2] >= 2.0**62:
+        return None, np.empty(0, dtype=np.int64)
+    key = (s2.astype(np.int64) * int(tops[1]) + s.astype(np.int64)) * int(tops[0]) + w.astype(np.int64)
+    import pandas as pd
+
+    inverse, keys = pd.factorize(key, sort=False)
+    wi = keys % int(tops[0])
+    rest = keys // int(tops[0])
+    uniq = np.column_stack([wi, rest % int(tops[1]), rest // int(tops[1])]).astype(np.float64)
+    return uniq, inverse
+
+
+def _count_tails(v: np.ndarray, n: int, total: float, w: np.ndarray, s: np.ndarray, s2: np.ndarray) -> SumTails:
+    """:func:`count_test_tails` on the given neighbourhoods (``total > 0``)."""
     p_up = np.ones(s.size)
     p_lo = np.ones(s.size)
-    kappa = np.zeros(s.size)
-    if total <= 0:
-        return SumTails(p_up, p_lo, 1.0, kappa)
     mean = total / n
     n_out = n - w
     ok = n_out >= 2

@@ -404,6 +404,10 @@ class NationalResult:
         ``read (overlapped)`` and ``count + bin (overlapped, summed over threads)`` are listed
         too), ``mask``, ``density`` (interior from the moment grids, units), ``gi_star`` and
         ``fdr (also inside gi_star)``.
+    cpu_s : dict of str to float
+        CPU seconds of the process (all threads, user + system) per phase, same keys as the
+        wall-clock phases of ``timings`` (``stream``, ``mask``, ``density``, ``gi_star``); on a
+        shared machine the steadier figure.
     peak_rss_mb : dict of str to float
         Peak resident memory of the process after each phase, MB.
     params : dict
@@ -418,6 +422,7 @@ class NationalResult:
     peak_rss_mb: dict[str, float] = field(default_factory=dict)
     params: dict[str, Any] = field(default_factory=dict)
     notes: tuple[str, ...] = ()
+    cpu_s: dict[str, float] = field(default_factory=dict)
 
     @property
     def total_seconds(self) -> float:
@@ -541,8 +546,14 @@ def run_national(
     mem: dict[str, float] = {}
     notes: list[str] = []
 
+    cpu: dict[str, float] = {}
+    cpu0 = [time.process_time()]
+
     def mark(step: str, t0: float) -> None:
         timings[step] = time.perf_counter() - t0
+        c = time.process_time()
+        cpu[step] = c - cpu0[0]
+        cpu0[0] = c
         mem[step] = peak_rss_mb()
 
     source = None
@@ -577,6 +588,7 @@ def run_national(
 
     # ---- stream: read, count and bin the density, chunk by chunk
     t0 = time.perf_counter()
+    cpu0[0] = time.process_time()
     stream = DensityStream(grid, bandwidth, kernel, count=True, threads=False) if do_kde else None
     read_s = bin_s = 0.0
     n_points = 0
@@ -716,4 +728,4 @@ def run_national(
         "scheduler": None if scheduler is None else str(scheduler),
         "chunk_rows": int(batch_rows),
     }
-    return NationalResult(counts, density, result_gi, grid, timings, mem, params, tuple(notes))
+    return NationalResult(counts, density, result_gi, grid, timings, mem, params, tuple(notes), cpu)
