@@ -197,13 +197,29 @@ def _count_tails(v: np.ndarray, n: int, total: float, w: np.ndarray, s: np.ndarr
         prob = size / (size + mu[nb])
         p_up[nb] = stats.nbinom.sf(s[nb] - 1, size, prob)
         p_lo[nb] = stats.nbinom.cdf(s[nb], size, prob)
-    # the most significant any neighbourhood could be: all N incidents in it
+    # the most significant any neighbourhood could be: all N incidents in it. Only its minimum
+    # over the neighbourhoods matters, floored at P_FLOOR: a few neighbourhoods are tried first,
+    # and when one is already below the floor (any sizeable map) the rest are not computed.
+    p_min = 1.0
+    if s.size:
+        first = _best_case(total, n, w[:_BEST_PROBE], kappa[:_BEST_PROBE], mu[:_BEST_PROBE])
+        low = first if first <= P_FLOOR or s.size <= _BEST_PROBE else min(first, _best_case(total, n, w, kappa, mu))
+        p_min = float(min(1.0, 2.0 * max(low, P_FLOOR)))
+    return SumTails(np.clip(p_up, P_FLOOR, 1.0), np.clip(p_lo, P_FLOOR, 1.0), p_min, kappa)
+
+
+_BEST_PROBE = 64  # neighbourhoods tried first for the smallest attainable p-value
+
+
+def _best_case(total: float, n: int, w: np.ndarray, kappa: np.ndarray, mu: np.ndarray) -> float:
+    """Smallest ``P(X >= total)`` over the given neighbourhoods (all incidents in one of them)."""
+    pois = kappa <= 1e-12
     best = np.where(pois, stats.binom.sf(total - 1, int(round(total)), np.clip(w / n, 0, 1)), 0.0)
+    nb = ~pois
     if nb.any():
         size = w[nb] / kappa[nb]
         best[nb] = stats.nbinom.sf(total - 1, size, size / (size + mu[nb]))
-    p_min = float(min(1.0, 2.0 * max(float(best.min()), P_FLOOR))) if best.size else 1.0
-    return SumTails(np.clip(p_up, P_FLOOR, 1.0), np.clip(p_lo, P_FLOOR, 1.0), p_min, kappa)
+    return float(best.min())
 
 
 def _is_whole(values: np.ndarray) -> bool:
