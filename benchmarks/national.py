@@ -197,6 +197,16 @@ def phases(out: Path) -> dict[str, float]:
     }
 
 
+def phases_cpu(out: Path) -> dict[str, float]:
+    """CPU seconds (all threads) per phase, from ``parameters.json`` (empty for older runs)."""
+    c = json.loads((out / "parameters.json").read_text()).get("cpu_s", {})
+    if not c:
+        return {}
+    return {"read + count + bin": c.get("stream", float("nan")), "study area": c.get("mask", float("nan")),
+            "density": c.get("density", float("nan")), "Gi*": c.get("gi_star", float("nan")),
+            "write": sum(v for k, v in c.items() if k.startswith("write "))}
+
+
 def density_check(points: Path, out: Path, n_cells: int = 2000, seed: int = 1, h: float = 1000.0) -> tuple[float, float, int]:
     """Max relative error of density.tif against a direct quartic sum on a sample of cells.
 
@@ -238,11 +248,13 @@ def density_check(points: Path, out: Path, n_cells: int = 2000, seed: int = 1, h
     return rel, absz, int(len(pick))
 
 
-def _print_run(k: int, r: dict, ph: dict[str, float]) -> None:
+def _print_run(k: int, r: dict, ph: dict[str, float], cpu: dict[str, float] | None = None) -> None:
     print(f"  run {k}: wall {r['wall_s']:.2f} s (process start included), CPU {r['cpu_s']:.2f} s, "
           f"peak {r['peak_rss_mb']:,.0f} MB; "
           f"load average {r['load_before'][0]:.2f} before, {r['load_after'][0]:.2f} after")
-    print("    " + "; ".join(f"{name} {v:.2f}" for name, v in ph.items()))
+    print("    wall: " + "; ".join(f"{name} {v:.2f}" for name, v in ph.items()))
+    if cpu:
+        print("    CPU:  " + "; ".join(f"{name} {v:.2f}" for name, v in cpu.items()))
 
 
 def bench(label: str, points: Path, work: Path, repeat: int, extra: list[str], check: int) -> None:
@@ -254,16 +266,20 @@ def bench(label: str, points: Path, work: Path, repeat: int, extra: list[str], c
             shutil.rmtree(out)
         r = run_command(["national", str(points), "--out", str(out), "--quiet", *extra])
         ph = phases(out)
-        runs.append((r, ph, out))
-        _print_run(k, r, ph)
-    walls = sorted(r["wall_s"] for r, _, _ in runs)
-    cpus = sorted(r["cpu_s"] for r, _, _ in runs)
-    mems = sorted(r["peak_rss_mb"] for r, _, _ in runs)
+        cpu = phases_cpu(out)
+        runs.append((r, ph, out, cpu))
+        _print_run(k, r, ph, cpu)
+    walls = sorted(r["wall_s"] for r, *_ in runs)
+    cpus = sorted(r["cpu_s"] for r, *_ in runs)
+    mems = sorted(r["peak_rss_mb"] for r, *_ in runs)
     print(f"  wall min {walls[0]:.2f} s, median {statistics.median(walls):.2f} s; CPU min {cpus[0]:.2f} s, median "
           f"{statistics.median(cpus):.2f} s; peak memory max {mems[-1]:,.0f} MB (goal 20 s, 2,048 MB)")
     for name in runs[0][1]:
-        vals = sorted(ph[name] for _, ph, _ in runs)
+        vals = sorted(ph[name] for _, ph, *_ in runs)
         print(f"    {name:<42} min {vals[0]:7.2f}  median {statistics.median(vals):7.2f}")
+    for name in runs[0][3]:
+        vals = sorted(c[name] for *_, c in runs)
+        print(f"    CPU {name:<38} min {vals[0]:7.2f}  median {statistics.median(vals):7.2f}")
     if check:
         t = time.perf_counter()
         rel, absz, nc = density_check(points, runs[0][2], check)

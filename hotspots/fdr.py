@@ -61,11 +61,19 @@ def bh_adjust(p: object) -> np.ndarray:
     m = v.size
     if m == 0:
         return out
-    order = np.argsort(v, kind="stable")
-    ranked = v[order] * m / np.arange(1, m + 1)
+    # Tied p-values share one q-value (that of the last of them in sorted order), so the step-up
+    # runs over the distinct values: found by hashing, only they are sorted (far fewer than the
+    # cells when p-values repeat, as exact tests' do). Same numbers as a sort of every value.
+    import pandas as pd
+
+    inverse, uniq = pd.factorize(v, sort=False)
+    order = np.argsort(uniq)
+    rank_of = np.empty(order.size, dtype=np.int64)
+    rank_of[order] = np.arange(order.size)
+    cum = np.cumsum(np.bincount(rank_of[inverse], minlength=order.size))  # p-values <= each distinct value
+    ranked = uniq[order] * m / cum
     q_sorted = np.minimum.accumulate(ranked[::-1])[::-1]
-    q = np.empty(m)
-    q[order] = np.minimum(q_sorted, 1.0)
+    q = np.minimum(q_sorted, 1.0)[rank_of[inverse]]
     res = out.ravel()
     res[ok] = q
     return res.reshape(arr.shape)

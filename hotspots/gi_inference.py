@@ -138,11 +138,43 @@ def count_test_tails(values: np.ndarray, sizes: np.ndarray, sums: np.ndarray, su
         raise ParameterError("`values` must be whole numbers >= 0 (counts) for the count test.")
     n = v.size
     total = float(v.sum())
+    if total <= 0:
+        return SumTails(np.ones(s.size), np.ones(s.size), 1.0, np.zeros(s.size))
+    # The tails depend on (W, S, S2) only: computed once per distinct triple (a national grid of
+    # millions of cells holds a few hundred thousand), then spread back to every cell.
+    uniq, inverse = _distinct_rows(w, s, s2)
+    if uniq is not None:
+        t = _count_tails(v, n, total, uniq[:, 0], uniq[:, 1], uniq[:, 2])
+        return SumTails(t.p_upper[inverse], t.p_lower[inverse], t.p_min, t.kappa[inverse])
+    return _count_tails(v, n, total, w, s, s2)
+
+
+def _distinct_rows(w: np.ndarray, s: np.ndarray, s2: np.ndarray) -> tuple[np.ndarray | None, np.ndarray]:
+    """Distinct ``(w, s, s2)`` rows of whole numbers >= 0 and the index of each row among them.
+
+    Rows are packed into one int64 key (exact while the product of the ranges stays below 2^62)
+    and factorised by hashing; (None, empty) when they do not fit or are not whole numbers.
+    """
+    if w.size < 2:
+        return None, np.empty(0, dtype=np.int64)
+    tops = [float(a.max()) + 1.0 for a in (w, s, s2)]
+    whole = all(bool(np.all(a >= 0)) and bool(np.all(a == np.floor(a))) for a in (w, s, s2))
+    if not whole or tops[0] * tops[1] * tops[2] >= 2.0**62:
+        return None, np.empty(0, dtype=np.int64)
+    key = (s2.astype(np.int64) * int(tops[1]) + s.astype(np.int64)) * int(tops[0]) + w.astype(np.int64)
+    import pandas as pd
+
+    inverse, keys = pd.factorize(key, sort=False)
+    wi = keys % int(tops[0])
+    rest = keys // int(tops[0])
+    uniq = np.column_stack([wi, rest % int(tops[1]), rest // int(tops[1])]).astype(np.float64)
+    return uniq, inverse
+
+
+def _count_tails(v: np.ndarray, n: int, total: float, w: np.ndarray, s: np.ndarray, s2: np.ndarray) -> SumTails:
+    """:func:`count_test_tails` on the given neighbourhoods (``total > 0``)."""
     p_up = np.ones(s.size)
     p_lo = np.ones(s.size)
-    kappa = np.zeros(s.size)
-    if total <= 0:
-        return SumTails(p_up, p_lo, 1.0, kappa)
     mean = total / n
     n_out = n - w
     ok = n_out >= 2
@@ -165,13 +197,29 @@ def count_test_tails(values: np.ndarray, sizes: np.ndarray, sums: np.ndarray, su
         prob = size / (size + mu[nb])
         p_up[nb] = stats.nbinom.sf(s[nb] - 1, size, prob)
         p_lo[nb] = stats.nbinom.cdf(s[nb], size, prob)
-    # the most significant any neighbourhood could be: all N incidents in it
+    # the most significant any neighbourhood could be: all N incidents in it. Only its minimum
+    # over the neighbourhoods matters, floored at P_FLOOR: a few neighbourhoods are tried first,
+    # and when one is already below the floor (any sizeable map) the rest are not computed.
+    p_min = 1.0
+    if s.size:
+        first = _best_case(total, n, w[:_BEST_PROBE], kappa[:_BEST_PROBE], mu[:_BEST_PROBE])
+        low = first if first <= P_FLOOR or s.size <= _BEST_PROBE else min(first, _best_case(total, n, w, kappa, mu))
+        p_min = float(min(1.0, 2.0 * max(low, P_FLOOR)))
+    return SumTails(np.clip(p_up, P_FLOOR, 1.0), np.clip(p_lo, P_FLOOR, 1.0), p_min, kappa)
+
+
+_BEST_PROBE = 64  # neighbourhoods tried first for the smallest attainable p-value
+
+
+def _best_case(total: float, n: int, w: np.ndarray, kappa: np.ndarray, mu: np.ndarray) -> float:
+    """Smallest ``P(X >= total)`` over the given neighbourhoods (all incidents in one of them)."""
+    pois = kappa <= 1e-12
     best = np.where(pois, stats.binom.sf(total - 1, int(round(total)), np.clip(w / n, 0, 1)), 0.0)
+    nb = ~pois
     if nb.any():
         size = w[nb] / kappa[nb]
         best[nb] = stats.nbinom.sf(total - 1, size, size / (size + mu[nb]))
-    p_min = float(min(1.0, 2.0 * max(float(best.min()), P_FLOOR))) if best.size else 1.0
-    return SumTails(np.clip(p_up, P_FLOOR, 1.0), np.clip(p_lo, P_FLOOR, 1.0), p_min, kappa)
+    return float(best.min())
 
 
 def _is_whole(values: np.ndarray) -> bool:

@@ -93,7 +93,9 @@ def points_xy(points: Any, crs: pyproj.CRS | None = None, *, name: str = "points
     arr = None
     if isinstance(points, (gpd.GeoDataFrame, gpd.GeoSeries)):
         geoms = points.geometry if isinstance(points, gpd.GeoDataFrame) else points
-        if crs is not None and geoms.crs is not None and not pyproj.CRS(geoms.crs).equals(crs):
+        # geopandas keeps a pyproj.CRS already: compared as it is (building a new one costs 0.3 ms)
+        gcrs = geoms.crs if geoms.crs is None or isinstance(geoms.crs, pyproj.CRS) else pyproj.CRS(geoms.crs)
+        if crs is not None and gcrs is not None and gcrs is not crs and not gcrs.equals(crs):
             raise CRSError(
                 f"`{name}` are in {pyproj.CRS(geoms.crs).name} but the grid is in {crs.name}; "
                 f"convert them first with `{name}.to_crs({crs.to_epsg() or crs.to_string()!r})`."
@@ -101,24 +103,31 @@ def points_xy(points: Any, crs: pyproj.CRS | None = None, *, name: str = "points
         if len(geoms) == 0:
             return np.empty((0, 2), dtype=float)
         # The plain object array of shapely geometries: shapely's functions on it skip pandas'
-        # ufunc dispatch (about 2 ms per call at 10^5 points). One type pass and one coordinate
-        # pass: get_coordinates gives one row per non-empty point, so all points, none missing or
-        # empty, means n rows of type 0 (4 ms at 10^5 points instead of 12).
+        # ufunc dispatch (about 2 ms per call at 10^5 points). One pass for x and one for y
+        # (get_x/get_y: 4 ms at 10^5 points, against 6.5 ms for a type pass and get_coordinates);
+        # they give NaN for anything but a point (or fail on an empty one), so only when a
+        # coordinate is not finite are the geometries looked at again, to say what is wrong.
         arr = np.asarray(geoms.values)
         cached = _cached_xy(arr)
         if cached is not None:
             return cached
-        types = shapely.get_type_id(arr)
-        if np.any(types != 0):
+        xy = np.empty((len(arr), 2))
+        try:
+            xy[:, 0] = shapely.get_x(arr)
+            xy[:, 1] = shapely.get_y(arr)
+        except shapely.errors.GEOSException:  # GEOS >= 3.12 refuses an empty point
+            xy[:] = np.nan
+        if not np.all(np.isfinite(xy)):
+            types = shapely.get_type_id(arr)
             if np.any(types < 0):
                 raise ParameterError(f"`{name}` has missing or empty geometries; drop them before counting.")
-            raise ParameterError(
-                f"`{name}` must hold Point geometries; found {sorted(set(types.tolist()) - {0})} "
-                "(shapely type ids). Use centroids (`.centroid`) if you mean the middle of each shape."
-            )
-        xy = shapely.get_coordinates(arr)
-        if len(xy) != len(arr):
-            raise ParameterError(f"`{name}` has missing or empty geometries; drop them before counting.")
+            if np.any(types != 0):
+                raise ParameterError(
+                    f"`{name}` must hold Point geometries; found {sorted(set(types.tolist()) - {0})} "
+                    "(shapely type ids). Use centroids (`.centroid`) if you mean the middle of each shape."
+                )
+            if np.any(shapely.is_empty(arr)):
+                raise ParameterError(f"`{name}` has missing or empty geometries; drop them before counting.")
     else:
         xy = np.asarray(points, dtype=float)
         if xy.ndim != 2 or xy.shape[1] != 2:

@@ -8,7 +8,7 @@ import pytest
 pytest.importorskip("rasterio")
 
 from hotspots._errors import ParameterError  # noqa: E402
-from hotspots.export.raster import read_raster, write_cog  # noqa: E402
+from hotspots.export.raster import overview_factors, read_raster, write_cog  # noqa: E402
 from hotspots.grid import Grid  # noqa: E402
 
 
@@ -50,3 +50,21 @@ def test_bad_arguments(tmp_path, grid):
         write_cog(tmp_path / "x.tif", np.zeros((3, 3)), grid)
     with pytest.raises(ParameterError, match="dtype"):
         write_cog(tmp_path / "x.tif", np.zeros(grid.shape), grid, dtype="complex64")
+
+
+def test_overview_factors_halve_until_one_tile():
+    assert overview_factors(2613, 2297) == [2, 4, 8]  # 2613 / 8 = 327 <= 512
+    assert overview_factors(1100, 700) == [2, 4]
+    assert overview_factors(1024, 1024) == [2] and overview_factors(1025, 10) == [2, 4]
+    assert overview_factors(512, 300) == []  # one tile already
+
+
+def test_class_overviews_hold_only_classes(tmp_path, grid):
+    import rasterio
+
+    cls = np.random.default_rng(3).integers(-3, 4, grid.shape).astype(np.int8)
+    path = write_cog(tmp_path / "c.tif", cls, grid, dtype="int8", nodata=-128)
+    with rasterio.open(path) as ds:
+        assert ds.overviews(1) == [2, 4]
+        small = ds.read(1, out_shape=(grid.n_rows // 4, grid.n_cols // 4))  # served from the 4x overview
+    assert set(np.unique(small).tolist()) <= set(range(-3, 4))  # nearest: no averaged, non-class values

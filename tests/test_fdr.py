@@ -19,6 +19,15 @@ def test_bh_adjust_by_hand():
     np.testing.assert_allclose(q, [0.04, 0.16 / 3, 0.16 / 3, 0.2], rtol=1e-12)
 
 
+def test_bh_adjust_ties_share_the_last_ranks_value():
+    # sorted: 0.02, 0.02, 0.02, 0.5 (m = 4): the tied values all get 0.02 * 4 / 3 (the third rank's)
+    q = bh_adjust([0.02, 0.5, 0.02, 0.02])
+    np.testing.assert_allclose(q, [0.08 / 3, 0.5, 0.08 / 3, 0.08 / 3], rtol=1e-15)
+    # many repeats (as an exact test's p-values): same as scipy's sort of every value
+    p = np.random.default_rng(2).choice([1e-6, 0.003, 0.01, 0.2, 1.0], 5000)
+    np.testing.assert_allclose(bh_adjust(p), stats.false_discovery_control(p, method="bh"), rtol=1e-12)
+
+
 @settings(max_examples=60, deadline=None)
 @given(st.lists(st.floats(0.0, 1.0), min_size=1, max_size=200))
 def test_bh_adjust_equals_scipy(p):

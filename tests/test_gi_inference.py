@@ -87,6 +87,23 @@ def test_count_test_negative_binomial_with_dispersion_from_outside_cells():
     assert t.p_lower[0] == pytest.approx(stats.nbinom.cdf(S, size, size / (size + mu)), rel=1e-10)
 
 
+def test_count_test_repeated_neighbourhoods_get_their_own_tails():
+    # Tails are computed once per distinct (size, sum, sum of squares): repeated triples must get
+    # exactly the tails each gets alone, in their own positions.
+    rng = np.random.default_rng(5)
+    vals = rng.negative_binomial(1.0, 1 / 3, 400).astype(float)
+    sizes = np.array([9, 5, 9, 9, 5, 13])
+    sums = np.array([20.0, 3.0, 20.0, 4.0, 3.0, 30.0])
+    sq = np.array([80.0, 5.0, 80.0, 6.0, 5.0, 120.0])
+    t = count_test_tails(vals, sizes, sums, sq)
+    for i in range(len(sizes)):
+        one = count_test_tails(vals, sizes[i : i + 1], sums[i : i + 1], sq[i : i + 1])
+        assert t.p_upper[i] == one.p_upper[0] and t.p_lower[i] == one.p_lower[0] and t.kappa[i] == one.kappa[0]
+    assert t.p_upper[0] == t.p_upper[2] and t.p_upper[0] != t.p_upper[3]  # same triple, then same size and another sum
+    # the smallest attainable p-value is the smallest over all of them (floored)
+    assert t.p_min == min(count_test_tails(vals, sizes[i : i + 1], sums[i : i + 1], sq[i : i + 1]).p_min for i in range(6))
+
+
 def test_leave_out_tails_equal_exact_leave_out_convolutions():
     from hotspots.gi_inference import leave_out_tails
 

@@ -168,6 +168,7 @@ def test_run_national_equals_engine_calls(tmp_path):
     assert set(res.timings) == {"stream", "read (overlapped)", "count + bin (overlapped, summed over threads)", "mask", "density",
                                 "gi_star", "fdr (also inside gi_star)"}
     assert all(v >= 0 for v in res.timings.values())
+    assert set(res.cpu_s) == {"stream", "mask", "density", "gi_star"} and all(v >= 0 for v in res.cpu_s.values())
     assert res.total_seconds == pytest.approx(sum(res.timings[k] for k in ("stream", "mask", "density", "gi_star")))
     assert res.params["n_points"] == len(xy) and res.params["cells_in_area"] == int(mask.sum())
     assert res.density.params["chunks"] == 5 and res.density.params["method"].startswith("stream")

@@ -138,7 +138,7 @@ def run(args: argparse.Namespace) -> int:
             say(f"Gi* ({p['inference_used']} inference, {p['distance_m']:g} m{fdr_text}): {int(gi.hot.sum()):,} hot and "
                 f"{int(gi.cold.sum()):,} cold cells; {written.n_hot_areas:,} hot areas, {written.n_cold_areas:,} cold areas "
                 f"at {(args.min_confidence or 1 - args.alpha):.0%}")
-        say("phase                      seconds   peak MB")
+        say("phase                      seconds   CPU s   peak MB")
         rows = [("read (overlapped)", "read (overlapped)"),
                 ("count + bin (overlapped)", "count + bin (overlapped, summed over threads)"),
                 ("stream: read+count+bin", "stream"), ("study area", "mask"), ("density", "density"),
@@ -146,7 +146,9 @@ def run(args: argparse.Namespace) -> int:
         for label, key in rows:
             if key in result.timings:
                 mb = result.peak_rss_mb.get(key)
-                say(f"  {label:<25}{result.timings[key]:>8.2f}{'' if mb is None else f'{mb:>10,.0f}'}")
+                cpu = result.cpu_s.get(key)
+                line = f"  {label:<25}{result.timings[key]:>8.2f}{'' if cpu is None else f'{cpu:>8.2f}':>8}"
+                say((line + ('' if mb is None else f'{mb:>10,.0f}')).rstrip())
         say(f"  {'write':<25}{write_s:>8.2f}")
         for n in result.notes:
             say(f"note: {n}")

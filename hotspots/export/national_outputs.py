@@ -117,9 +117,10 @@ def write_national_outputs(
     grid = result.grid
     gi = result.gistar
     seconds: dict[str, float] = {}
+    cpu: dict[str, float] = {}
     files: dict[str, Path] = {}
 
-    t = time.perf_counter()
+    t, c = time.perf_counter(), time.process_time()
     layers: dict[str, tuple[np.ndarray, Any]] = {"counts": (result.counts.values, None)}
     if result.density is not None:
         layers["density"] = (result.density.values, None)
@@ -139,10 +140,11 @@ def write_national_outputs(
             files[what] = fut.result()
             report(f"wrote {files[what].name}", k / (len(jobs) + 3))
     seconds["rasters"] = time.perf_counter() - t
+    cpu["rasters"] = time.process_time() - c
 
     n_hot = n_cold = 0
     if gi is not None:
-        t = time.perf_counter()
+        t, c = time.perf_counter(), time.process_time()
         hot = hotspot_areas(gi, min_confidence=min_confidence, kind="hot")
         cold = hotspot_areas(gi, min_confidence=min_confidence, kind="cold")
         n_hot, n_cold = hot.n_areas, cold.n_areas
@@ -155,12 +157,14 @@ def write_national_outputs(
         tmp.replace(gpkg)
         files["areas"] = gpkg
         seconds["areas"] = time.perf_counter() - t
+        cpu["areas"] = time.process_time() - c
         report(f"wrote {gpkg.name}: {n_hot:,} hot and {n_cold:,} cold areas", (len(jobs) + 1) / (len(jobs) + 3))
 
     if overview and result.density is not None:
-        t = time.perf_counter()
+        t, c = time.perf_counter(), time.process_time()
         files["overview"] = _overview(result, folder / "overview.png", min_confidence)
         seconds["overview"] = time.perf_counter() - t
+        cpu["overview"] = time.process_time() - c
         report("wrote overview.png", (len(jobs) + 2) / (len(jobs) + 3))
 
     t = time.perf_counter()
@@ -187,6 +191,7 @@ def write_national_outputs(
         "areas": {"min_confidence": area_conf, "hot": n_hot, "cold": n_cold, "layer": "hotspot_areas"},
         "timings_s": result.timings,
         "write_s": seconds,
+        "cpu_s": {**result.cpu_s, **{f"write {k}": v for k, v in cpu.items()}},
         "peak_rss_mb": result.peak_rss_mb,
         "notes": list(result.notes),
         "files": {k: v.name for k, v in files.items()},
