@@ -31,14 +31,14 @@ Inference (which p-value decides the classes)
   complete spatial randomness, so it holds its false-positive rate on sparse maps (0–5 % of
   uniform random maps with any hotspot area, 20 maps per density from 300 to 30,000 incidents),
   finds a compact cluster of 25 incidents on a sparse map (20 of 20), and on real police.uk data
-  finds the towns' concentrations (Derbyshire 2025, 500 m cells: 8 hotspot areas).
+  finds the towns' concentrations (Derbyshire 2025, 500 m cells: 5 hotspot areas at 95 %, 8 at 90 %).
 * ``"randomisation"`` — the p-value of a neighbourhood of ``W`` cells holding ``S`` incidents is
   the chance that ``W`` cells drawn at random from the *other* study-area cells hold at least (at
   most) ``S``: the exact distribution (FFT convolution of the other cells' values,
   :func:`hotspots.gi_inference.leave_out_tails`) whose normal approximation the analytic z is.
   It tests spatial association of the values rather than concentration: on real data a few
   very busy cells make every random draw heavy-tailed, so it finds only the strongest
-  concentrations (Derbyshire 2025: 2 hotspot areas).
+  concentrations (Derbyshire 2025: 2 hotspot areas at 90 %).
 * ``"permutation"`` — esda's conditional randomisation with ``permutations`` draws (below).
   With ``R`` draws the smallest p-value is ``2 / (R + 1)``, so with FDR over many cells the
   stronger classes may be out of reach (see "Classes offered").
