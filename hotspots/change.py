@@ -405,21 +405,21 @@ def split_periods(incidents: Any, before: Period, after: Period, same_months: bo
     n_months = before.months if resolution == "month" else None
     p_start = add_months(before.start, -n_months) if n_months else before.start - dt.timedelta(days=before.days)
     first = d[has_date].min() if has_date.any() else None
+    cand = None
     if first is not None and first.astype("datetime64[M]") <= np.datetime64(p_start, "M") and p_start < before.start:
         cand = Period(p_start, before.start - dt.timedelta(days=1), "placebo")
-        if not cand.overlaps(after):
-            placebo = cand
-            in_p = has_date & (d >= np.datetime64(cand.start)) & (d <= np.datetime64(cand.end))
     elif first is not None and before.is_month_aligned and before.months >= 12 and before.start < after.start:
         # A shorter placebo: the whole months (at least MIN_PLACEBO_MONTHS) the data hold before
         # "before", compared with the same calendar months a year later, inside "before"
         # (:func:`hotspots.change_model.fit_change_model`): nothing was done between them either.
         f = first.astype("datetime64[D]").astype(dt.date)
         start = f if f.day == 1 else add_months(f.replace(day=1), 1)
-        k = (before.start.year - start.year) * 12 + before.start.month - start.month
-        if MIN_PLACEBO_MONTHS <= k < 12:
-            placebo = Period(start, before.start - dt.timedelta(days=1), "placebo")
-            in_p = has_date & (d >= np.datetime64(placebo.start)) & (d <= np.datetime64(placebo.end))
+        if start < before.start:
+            short = Period(start, before.start - dt.timedelta(days=1), "placebo")
+            cand = short if MIN_PLACEBO_MONTHS <= short.months < 12 else None
+    if cand is not None and not cand.overlaps(after):
+        placebo = cand
+        in_p = has_date & (d >= np.datetime64(cand.start)) & (d <= np.datetime64(cand.end))
     return PeriodSplit(in_b, in_a, tb, ta, resolution, common, notes, month, months_filter, placebo, in_p)
 
 

@@ -267,9 +267,10 @@ def fit_change_model(
         tau = None
         if placebo and panel.has_placebo:
             pm = lab == PLACEBO
+            short = int(pm.sum()) < months_b
             # a placebo shorter than "before" is compared with the same calendar months a year later
-            bm = (lab == BEFORE) & (np.isin(panel.month, panel.month[pm] + 12) if pm.sum() < months_b else True)
-            if int(bm.sum()) == int(pm.sum()) or pm.sum() >= months_b:
+            bm = (lab == BEFORE) & np.isin(panel.month, panel.month[pm] + 12) if short else lab == BEFORE
+            if not short or int(bm.sum()) == int(pm.sum()):
                 P = Y[:, pm].sum(axis=1)
                 Bp = Y[:, bm].sum(axis=1)
                 wp, wbp = float(w[pm].sum()), float(w[bm].sum())

@@ -12,10 +12,9 @@ The rule (a morphological *closing* of the points, i.e. a generalised concave hu
    ``gap_m`` (for speed, incidents are first counted on squares of ``gap_m / 10`` and the discs
    drawn around the squares on the edge of occupied ground).
 2. Groups holding fewer than ``min_share`` of the incidents (1 %) or fewer than ``min_count``
-   (5) are *outlying* and left out, unless nothing else would remain (the largest group is
-   always kept) or they would hold more than :data:`MAX_LEFT_OUT` (5 %) of the incidents
-   together (then the larger of them are kept: a force spread along the railways is not a
-   handful of strays). Strays geocoded in another force's area are such groups.
+   (5) are *outlying* and left out, unless they would hold more than :data:`MAX_LEFT_OUT` (5 %)
+   of the incidents together: then the larger of them are kept, so the largest group always is
+   (a force spread along the railways is not a handful of strays). Strays geocoded in another force's area are such groups.
 3. The kept groups, their holes filled, are shrunk back by about ``gap_m / 2 - margin_m``: what is left
    is the area within reach of the incidents with a ``margin_m`` (1 km) margin around each kept
    incident, without the bays and holes that only a lack of incidents made. Holes are filled
@@ -261,9 +260,7 @@ def data_footprint(
     # Police along the railways) keeps the larger of them instead of losing a quarter.
     order = np.argsort(per_group, kind="stable")
     dropped = np.cumsum(np.where(keep[order], 0.0, per_group[order]))
-    keep[order[(~keep[order]) & (dropped > MAX_LEFT_OUT * n)]] = True
-    if not keep.any():
-        keep[int(np.argmax(per_group))] = True
+    keep[order[(~keep[order]) & (dropped > MAX_LEFT_OUT * n)]] = True  # the largest group is always among them
     area = _fill_holes(shapely.union_all(groups[keep]))
     area = area.buffer(-shrink, quad_segs=_QUAD_SEGS)
     area = _fill_holes(area).simplify(SIMPLIFY_M)
