@@ -12,7 +12,9 @@ from hotspots import Grid, count, gi_star
 from hotspots._errors import ParameterError
 from hotspots.areas import hotspot_areas
 from hotspots.gi_inference import (
+    CENSOR_SHARE,
     P_FLOOR,
+    background_fit,
     count_test_tails,
     exact_feasible,
     is_count_data,
@@ -63,45 +65,91 @@ def test_randomisation_all_zero_and_errors():
 
 # ------------------------------------------------------------------ count test
 def test_count_test_is_binomial_without_overdispersion():
-    # 0/1 values: the outside cells' variance m(1-m) is below their mean, so kappa = 0 and the
-    # neighbourhood sum is Binomial(N, W/n) given the total N.
+    # 0/1 values: no extra-Poisson variation (fewer than 5 % of cells hold 2 or more, and none
+    # do), so kappa = 0 and the neighbourhood sum is Binomial(N, W/n) given the total N.
     vals = np.r_[np.ones(300), np.zeros(700)]
-    t = count_test_tails(vals, np.array([9, 9, 4]), np.array([8.0, 0.0, 2.0]), np.array([8.0, 0.0, 2.0]))
+    t = count_test_tails(vals, np.array([9, 9, 4]), np.array([8.0, 0.0, 2.0]))
     np.testing.assert_allclose(t.kappa, 0)
+    assert t.background.kappa == 0 and t.background.n_censored == 0
     np.testing.assert_allclose(t.p_upper, stats.binom.sf(np.array([7, -1, 1]), 300, np.array([0.009, 0.009, 0.004])), rtol=1e-12)
     np.testing.assert_allclose(t.p_lower, stats.binom.cdf(np.array([8, 0, 2]), 300, np.array([0.009, 0.009, 0.004])), rtol=1e-12)
 
 
-def test_count_test_negative_binomial_with_dispersion_from_outside_cells():
+def test_background_fit_without_censoring_equals_statsmodels_negative_binomial():
+    sm = pytest.importorskip("statsmodels.api")
     rng = np.random.default_rng(3)
-    vals = rng.negative_binomial(1.0, 1 / 3, 500).astype(float)  # mean 2, variance 6
-    inside = np.arange(9)
-    S, S2 = vals[inside].sum(), (vals[inside] ** 2).sum()
-    t = count_test_tails(vals, np.array([9]), np.array([S]), np.array([S2]))
-    out = np.delete(vals, inside)
-    m, v = out.mean(), out.var(ddof=1)
-    kappa = (v - m) / m**2
-    assert t.kappa[0] == pytest.approx(kappa, rel=1e-10)
-    mu, size = 9 * vals.mean(), 9 / kappa
+    vals = rng.negative_binomial(1.0, 1 / 3, 3000).astype(float)  # mean 2, variance 6, kappa 1
+    fit = background_fit(vals, censor_share=0.0001)  # no count is held by so few cells: nothing censored
+    assert fit.n_censored == 0 and fit.censored_at == int(vals.max()) + 1
+    ref = sm.NegativeBinomial(vals, np.ones(vals.size)).fit(disp=0)
+    assert fit.mean == pytest.approx(float(np.exp(ref.params[0])), rel=1e-5)
+    assert fit.kappa == pytest.approx(float(ref.params[1]), rel=1e-4)
+
+
+def test_background_fit_censored_likelihood_maximum():
+    # The censored fit maximises sum_k<c n_k log f(k) + n_cens log P(X >= c): check against a
+    # direct maximisation of that likelihood with another optimiser.
+    from scipy import optimize
+
+    rng = np.random.default_rng(4)
+    vals = np.r_[rng.negative_binomial(2.0, 0.5, 4000), np.full(120, 60)].astype(float)  # mean 2, kappa 0.5 + hot cells
+    fit = background_fit(vals)
+    c = fit.censored_at
+    assert (vals >= c).mean() <= CENSOR_SHARE < (vals >= c - 1).mean()
+    nk = np.bincount(vals.astype(int))[:c]
+    n_cens = int((vals >= c).sum())
+    assert fit.n_censored == n_cens
+
+    def nll(t):
+        m, kap = np.exp(t)
+        size = 1 / kap
+        p = size / (size + m)
+        return -(nk * stats.nbinom.logpmf(np.arange(c), size, p)).sum() - n_cens * stats.nbinom.logsf(c - 1, size, p)
+
+    ref = optimize.minimize(nll, [0.0, 0.0], method="L-BFGS-B")
+    assert fit.mean == pytest.approx(float(np.exp(ref.x[0])), rel=1e-3)
+    assert fit.kappa == pytest.approx(float(np.exp(ref.x[1])), rel=1e-3)
+    # the 120 hot cells (3 %) hardly set the yardstick: the fit is near the background's (2, 0.5)
+    # (they still add to the censored share), while the moment estimate is 10 times larger
+    assert fit.mean == pytest.approx(2.0, rel=0.15) and fit.kappa == pytest.approx(0.5, rel=0.3)
+    m, v = vals.mean(), vals.var(ddof=1)
+    assert (v - m) / m**2 > 10 * fit.kappa
+
+
+def test_count_test_negative_binomial_against_the_fitted_background():
+    rng = np.random.default_rng(3)
+    vals = rng.negative_binomial(1.0, 1 / 3, 500).astype(float)
+    S = float(vals[:9].sum())
+    t = count_test_tails(vals, np.array([9]), np.array([S]))
+    fit = background_fit(vals)
+    assert t.background == fit and t.kappa[0] == fit.kappa > 0
+    mu, size = 9 * fit.mean, 9 / fit.kappa
     assert t.p_upper[0] == pytest.approx(stats.nbinom.sf(S - 1, size, size / (size + mu)), rel=1e-10)
     assert t.p_lower[0] == pytest.approx(stats.nbinom.cdf(S, size, size / (size + mu)), rel=1e-10)
 
 
+def test_background_fit_rejects_bad_input():
+    with pytest.raises(ParameterError, match="whole numbers"):
+        background_fit(np.array([0.5, 1.0]))
+    with pytest.raises(ParameterError, match="censor_share"):
+        background_fit(np.array([0.0, 1.0]), censor_share=0.7)
+    assert background_fit(np.zeros(10)).mean == 0
+
+
 def test_count_test_repeated_neighbourhoods_get_their_own_tails():
-    # Tails are computed once per distinct (size, sum, sum of squares): repeated triples must get
-    # exactly the tails each gets alone, in their own positions.
+    # Tails are computed once per distinct (size, sum): repeated pairs must get exactly the tails
+    # each gets alone, in their own positions.
     rng = np.random.default_rng(5)
     vals = rng.negative_binomial(1.0, 1 / 3, 400).astype(float)
     sizes = np.array([9, 5, 9, 9, 5, 13])
     sums = np.array([20.0, 3.0, 20.0, 4.0, 3.0, 30.0])
-    sq = np.array([80.0, 5.0, 80.0, 6.0, 5.0, 120.0])
-    t = count_test_tails(vals, sizes, sums, sq)
+    t = count_test_tails(vals, sizes, sums)
     for i in range(len(sizes)):
-        one = count_test_tails(vals, sizes[i : i + 1], sums[i : i + 1], sq[i : i + 1])
+        one = count_test_tails(vals, sizes[i : i + 1], sums[i : i + 1])
         assert t.p_upper[i] == one.p_upper[0] and t.p_lower[i] == one.p_lower[0] and t.kappa[i] == one.kappa[0]
-    assert t.p_upper[0] == t.p_upper[2] and t.p_upper[0] != t.p_upper[3]  # same triple, then same size and another sum
+    assert t.p_upper[0] == t.p_upper[2] and t.p_upper[0] != t.p_upper[3]  # same pair, then same size and another sum
     # the smallest attainable p-value is the smallest over all of them (floored)
-    assert t.p_min == min(count_test_tails(vals, sizes[i : i + 1], sums[i : i + 1], sq[i : i + 1]).p_min for i in range(6))
+    assert t.p_min == min(count_test_tails(vals, sizes[i : i + 1], sums[i : i + 1]).p_min for i in range(6))
 
 
 def test_leave_out_tails_equal_exact_leave_out_convolutions():
@@ -140,10 +188,11 @@ def test_a_cluster_does_not_inflate_its_own_dispersion():
     # One cell with 25 incidents on a sparse 0/1 map: judged against the other cells, whose
     # counts are not overdispersed, it is extremely unlikely.
     vals = np.r_[25.0, np.ones(100), np.zeros(3900)]
-    t = count_test_tails(vals, np.array([1]), np.array([25.0]), np.array([625.0]))
+    t = count_test_tails(vals, np.array([1]), np.array([25.0]))
     assert t.kappa[0] == 0 and t.p_upper[0] == P_FLOOR  # far below the floor
+    assert t.background.n_censored == 1  # the cluster's cell only counts as "at least 2"
     with pytest.raises(ParameterError, match="whole numbers"):
-        count_test_tails(np.array([0.5, 1]), np.array([1]), np.array([1.0]), np.array([1.0]))
+        count_test_tails(np.array([0.5, 1]), np.array([1]), np.array([1.0]))
 
 
 # ------------------------------------------------------------------ through gi_star
