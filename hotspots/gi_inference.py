@@ -213,7 +213,7 @@ def background_fit(values: np.ndarray, censor_share: float = CENSOR_SHARE) -> Ba
         ll = float((nk * (special.gammaln(k + size) - special.gammaln(size) - special.gammaln(k + 1) + size * lp + k * lq)).sum())
         if n_cens:
             ll += n_cens * float(stats.nbinom.logsf(c - 1, size, np.exp(lp)))
-        return -ll if np.isfinite(ll) else np.inf
+        return -ll if np.isfinite(ll) else 1e300  # finite: Nelder-Mead compares simplex values
 
     below = v[v < c]
     m0 = float(np.log(max(below.mean() if below.size else mean_all, 1e-6)))
