@@ -57,6 +57,13 @@ def as_str(series: pd.Series) -> pd.Series:
     return s.where(~missing, other=pd.NA)
 
 
+def text_column(frame: pd.DataFrame, col: str | None) -> pd.Series:
+    """Column ``col`` of ``frame`` as :func:`as_str` values (index 0..n-1); all NA when ``col`` is None."""
+    if col is None:
+        return pd.Series([pd.NA] * len(frame), dtype="str")
+    return as_str(frame[col]).reset_index(drop=True)
+
+
 def to_float(series: pd.Series) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Numbers from a column.
 
