@@ -321,22 +321,17 @@ def study_area_geometry(area: Any) -> tuple[BaseGeometry | None, str | None]:
     Grid metres, or WGS84 degrees when its bounds look like degrees; announced in the note), or
     a path to a boundary file (read with :func:`hotspots.io.load_boundary`).
     """
-    import os
-
     import geopandas as gpd
 
     if area is None:
         return None, None
-    note = None
-    if isinstance(area, (str, os.PathLike)):
-        from .boundary import load_boundary
+    from .boundary import boundary_geoseries
 
-        area = load_boundary(area)
-    if isinstance(area, (gpd.GeoDataFrame, gpd.GeoSeries)):
-        gs = area.geometry if isinstance(area, gpd.GeoDataFrame) else area
-        if gs.crs is None:
-            raise CRSError("`study_area` has no CRS; set it with `.set_crs(...)` (e.g. `.set_crs(27700)`) first.")
-        gs = gs.to_crs(27700)
+    note = None
+    no_crs = CRSError("`study_area` has no CRS; set it with `.set_crs(...)` (e.g. `.set_crs(27700)`) first.")
+    area = boundary_geoseries(area, no_crs)
+    if isinstance(area, gpd.GeoSeries):
+        gs = area.to_crs(27700)
         geom = shapely.union_all(np.asarray(gs.values)) if len(gs) else shapely.Polygon()
     elif isinstance(area, BaseGeometry):
         geom = area
