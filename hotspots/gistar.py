@@ -126,7 +126,7 @@ from ._errors import ParameterError
 from .fdr import bh_adjust
 from .gi_inference import count_test_tails, exact_feasible, is_count_data, leave_out_tails
 from .grid import GridValues
-from .neighbours import active_values_or_raise, auto_distance, disc_stencil, neighbour_count, neighbour_sum
+from .neighbours import auto_distance, disc_stencil, neighbour_count, neighbour_sum, study_area_values
 
 __all__ = [
     "GiStarResult",
@@ -356,12 +356,7 @@ def gi_star(
         raise ParameterError(f"`inference` must be one of {list(INFERENCE_METHODS)}; got {inference!r}.")
     grid = counts.grid
     active = grid.active
-    y2 = active_values_or_raise(counts)
-    n = int(active.sum())
-    if n < 2:
-        raise ParameterError(
-            f"Gi* needs at least 2 cells in the study area; the grid has {n}. Use a smaller `cell_size` or a larger study area."
-        )
+    y2, n = study_area_values(counts, min_cells=2, method="Gi*", fix="Use a smaller `cell_size` or a larger study area.")
     notes: list[str] = []
     if distance is None:
         choice = auto_distance(counts)

@@ -246,10 +246,7 @@ def morans_i(values: GridValues, distance: float, *, transform: str = "r") -> Mo
         raise ParameterError(f"`transform` must be 'r' (row-standardised) or 'b' (binary); got {transform!r}.")
     grid = values.grid
     active = grid.active
-    y2 = active_values_or_raise(values)
-    n = int(active.sum())
-    if n < 4:
-        raise ParameterError(f"Moran's I needs at least 4 cells in the study area; the grid has {n}.")
+    y2, n = study_area_values(values, min_cells=4, method="Moran's I")
     st = disc_stencil(distance, grid.cell_size, shape=grid.shape)
     k = neighbour_count(active, st) - 1  # neighbours excluding self (valid on active cells)
     k = np.where(active, k, 0)
@@ -319,6 +316,18 @@ def active_values_or_raise(values: GridValues) -> np.ndarray:
             f"col {cc[0]}; fill them (e.g. with 0 for no incidents) or take those cells out of the mask (`grid.with_mask`)."
         )
     return np.where(active, v, 0.0)
+
+
+def study_area_values(values: GridValues, *, min_cells: int, method: str, fix: str = "") -> tuple[np.ndarray, int]:
+    """:func:`active_values_or_raise` and the number of cells in the study area, which must be at
+    least ``min_cells`` for ``method`` (named in the error, followed by ``fix``)."""
+    y2 = active_values_or_raise(values)
+    n = int(values.grid.active.sum())
+    if n < min_cells:
+        raise ParameterError(
+            f"{method} needs at least {min_cells} cells in the study area; the grid has {n}.{' ' + fix if fix else ''}"
+        )
+    return y2, n
 
 
 # --------------------------------------------------------------------------- automatic distance

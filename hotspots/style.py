@@ -163,6 +163,15 @@ def plain_text(text: Any) -> str:
 
 
 # =============================================================================== number formats
+def _finite(value: Any) -> float | None:
+    """``value`` as a float, or None when it is not a number or not finite (NaN, ±inf)."""
+    try:
+        v = float(value)
+    except (TypeError, ValueError):
+        return None
+    return v if math.isfinite(v) else None
+
+
 def change_text(pct: Any, change_class: Any = None) -> str:
     """A change in per cent for tables: ``"−32%"`` with a true minus, an arrow for a significant change.
 
@@ -171,11 +180,8 @@ def change_text(pct: Any, change_class: Any = None) -> str:
     """
     if pct is None or isinstance(pct, str):
         return "–"
-    try:
-        v = float(pct)
-    except (TypeError, ValueError):
-        return "–"
-    if not math.isfinite(v):
+    v = _finite(pct)
+    if v is None:
         return "–"
     arrow = " ↓" if change_class == "significant fall" else (" ↑" if change_class == "significant rise" else "")
     return f"{v:+.0f}%".replace("-", "−") + arrow
@@ -225,11 +231,8 @@ def p_text(p: Any) -> str:
     >>> p_text(0.0081), p_text(0.00004), p_text(0.5), p_text(float("nan"))
     ('p = 0.008', 'p < 0.001', 'p = 0.500', 'p –')
     """
-    try:
-        v = float(p)
-    except (TypeError, ValueError):
-        return "p –"
-    if not math.isfinite(v):
+    v = _finite(p)
+    if v is None:
         return "p –"
     return "p < 0.001" if v < 0.0005 else f"p = {v:.3f}"
 
@@ -241,11 +244,8 @@ def ratio_text(ratio: Any, low: Any = None, high: Any = None, level: float = 0.9
     ('0.82 (95 % CI 0.71–0.95)', '1.20', '–')
     """
     def fmt(x: Any) -> str | None:
-        try:
-            v = float(x)
-        except (TypeError, ValueError):
-            return None
-        return f"{v:.2f}" if math.isfinite(v) else None
+        v = _finite(x)
+        return None if v is None else f"{v:.2f}"
 
     mid = fmt(ratio)
     if mid is None:

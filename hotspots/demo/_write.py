@@ -45,6 +45,14 @@ def _boolstr(values: pd.Series) -> list[str]:
     return ["" if v is pd.NA or v is None else ("True" if bool(v) else "False") for v in values.tolist()]
 
 
+def _coordinate_texts(points: Any, to_wgs: pyproj.Transformer) -> dict[str, list[str]]:
+    """The ``easting``/``northing`` (whole metres) and ``longitude``/``latitude`` (6 decimals)
+    columns of a written file, from points in British National Grid."""
+    x, y = points.geometry.x.to_numpy(), points.geometry.y.to_numpy()
+    lon, lat = to_wgs.transform(x, y)
+    return {"easting": _fmt_int(x), "northing": _fmt_int(y), "longitude": _fmt6(lon), "latitude": _fmt6(lat)}
+
+
 def _write_csv(path: Path, header: Sequence[str], columns: Sequence[Sequence[str]]) -> None:
     with open(path, "w", encoding="utf-8", newline="") as f:
         w = csv.writer(f, lineterminator="\n")
@@ -79,8 +87,6 @@ def write_demo(out_dir: str | Path, seed: int = 0, **kwargs: Any) -> dict[str, P
     to_wgs = pyproj.Transformer.from_crs(BNG, 4326, always_xy=True)
 
     inc = data.incidents
-    ix, iy = inc.geometry.x.to_numpy(), inc.geometry.y.to_numpy()
-    ilon, ilat = to_wgs.transform(ix, iy)
     paths = {
         "incidents": out / "incidents.csv",
         "referrals": out / "referrals.csv",
@@ -88,62 +94,34 @@ def write_demo(out_dir: str | Path, seed: int = 0, **kwargs: Any) -> dict[str, P
         "ground_truth": out / "ground_truth.json",
         "readme": out / "README.md",
     }
-    _write_csv(
-        paths["incidents"],
-        INCIDENT_FILE_COLUMNS,
-        [
-            inc["incident_id"].tolist(),
-            np.datetime_as_string(inc["month"].to_numpy(dtype="M8[M]")).tolist(),
-            _iso(inc["occurred"]),
-            inc["category"].tolist(),
-            inc["location"].tolist(),
-            _fmt6(ilon),
-            _fmt6(ilat),
-            _fmt_int(ix),
-            _fmt_int(iy),
-        ],
-    )
+    cols: dict[str, list[str]] = {
+        "incident_id": inc["incident_id"].tolist(),
+        "month": np.datetime_as_string(inc["month"].to_numpy(dtype="M8[M]")).tolist(),
+        "occurred": _iso(inc["occurred"]),
+        "category": inc["category"].tolist(),
+        "location": inc["location"].tolist(),
+        **_coordinate_texts(inc, to_wgs),
+    }
+    _write_csv(paths["incidents"], INCIDENT_FILE_COLUMNS, [cols[c] for c in INCIDENT_FILE_COLUMNS])
 
     ref = data.referrals
-    rx, ry = ref.geometry.x.to_numpy(), ref.geometry.y.to_numpy()
-    rlon, rlat = to_wgs.transform(rx, ry)
-    cols: dict[str, list[str]] = {}
+    cols = _coordinate_texts(ref, to_wgs)
     for c in REFERRAL_FILE_COLUMNS:
+        if c in cols:
+            continue
         if c in ("referred_at", "contacted_at", "task_booked_at"):
             cols[c] = _iso(ref[c])
         elif c in ("reoffended", "victim_satisfied", "first_time_entrant"):
             cols[c] = _boolstr(ref[c])
         elif c == "task_id":
             cols[c] = ["" if pd.isna(v) else str(v) for v in ref[c].tolist()]
-        elif c == "easting":
-            cols[c] = _fmt_int(rx)
-        elif c == "northing":
-            cols[c] = _fmt_int(ry)
-        elif c == "longitude":
-            cols[c] = _fmt6(rlon)
-        elif c == "latitude":
-            cols[c] = _fmt6(rlat)
         else:
             cols[c] = [str(v) for v in ref[c].tolist()]
     _write_csv(paths["referrals"], REFERRAL_FILE_COLUMNS, [cols[c] for c in REFERRAL_FILE_COLUMNS])
 
     tk = data.tasks
-    tx, ty = tk.geometry.x.to_numpy(), tk.geometry.y.to_numpy()
-    tlon, tlat = to_wgs.transform(tx, ty)
-    _write_csv(
-        paths["tasks"],
-        TASK_FILE_COLUMNS,
-        [
-            tk["task_id"].tolist(),
-            tk["kind"].tolist(),
-            tk["site_name"].tolist(),
-            tk["town"].tolist(),
-            _fmt_int(tx),
-            _fmt_int(ty),
-            _fmt6(tlon),
-            _fmt6(tlat),
-        ],
-    )
+    cols = {c: tk[c].tolist() for c in ("task_id", "kind", "site_name", "town")} | _coordinate_texts(tk, to_wgs)
+    _write_csv(paths["tasks"], TASK_FILE_COLUMNS, [cols[c] for c in TASK_FILE_COLUMNS])
 
     with open(paths["ground_truth"], "w", encoding="utf-8", newline="\n") as f:
         json.dump(data.ground_truth, f, indent=2, ensure_ascii=False)

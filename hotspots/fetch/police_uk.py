@@ -218,15 +218,12 @@ def split_tile(poly: Polygon) -> list[Polygon]:
 def _area_from_boundary(boundary: Any) -> BaseGeometry:
     import geopandas as gpd
 
-    if isinstance(boundary, (str, os.PathLike)):
-        from ..io import load_boundary
+    from ..io.boundary import boundary_geoseries
 
-        boundary = load_boundary(boundary)
-    if isinstance(boundary, (gpd.GeoDataFrame, gpd.GeoSeries)):
-        gs = boundary.geometry if isinstance(boundary, gpd.GeoDataFrame) else boundary
-        if gs.crs is None:
-            raise ParameterError("`boundary` has no CRS; set it (e.g. `.set_crs(4326)`) before fetching.")
-        geom = shapely.union_all(gs.to_crs(4326).values)
+    no_crs = ParameterError("`boundary` has no CRS; set it (e.g. `.set_crs(4326)`) before fetching.")
+    boundary = boundary_geoseries(boundary, no_crs)
+    if isinstance(boundary, gpd.GeoSeries):
+        geom = shapely.union_all(boundary.to_crs(4326).values)
     elif isinstance(boundary, BaseGeometry):
         geom = boundary
         x0, y0, x1, y1 = geom.bounds

@@ -57,6 +57,13 @@ def as_str(series: pd.Series) -> pd.Series:
     return s.where(~missing, other=pd.NA)
 
 
+def text_column(frame: pd.DataFrame, col: str | None) -> pd.Series:
+    """Column ``col`` of ``frame`` as :func:`as_str` values (index 0..n-1); all NA when ``col`` is None."""
+    if col is None:
+        return pd.Series([pd.NA] * len(frame), dtype="str")
+    return as_str(frame[col]).reset_index(drop=True)
+
+
 def to_float(series: pd.Series) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Numbers from a column.
 
@@ -314,22 +321,17 @@ def study_area_geometry(area: Any) -> tuple[BaseGeometry | None, str | None]:
     Grid metres, or WGS84 degrees when its bounds look like degrees; announced in the note), or
     a path to a boundary file (read with :func:`hotspots.io.load_boundary`).
     """
-    import os
-
     import geopandas as gpd
 
     if area is None:
         return None, None
-    note = None
-    if isinstance(area, (str, os.PathLike)):
-        from .boundary import load_boundary
+    from .boundary import boundary_geoseries
 
-        area = load_boundary(area)
-    if isinstance(area, (gpd.GeoDataFrame, gpd.GeoSeries)):
-        gs = area.geometry if isinstance(area, gpd.GeoDataFrame) else area
-        if gs.crs is None:
-            raise CRSError("`study_area` has no CRS; set it with `.set_crs(...)` (e.g. `.set_crs(27700)`) first.")
-        gs = gs.to_crs(27700)
+    note = None
+    no_crs = CRSError("`study_area` has no CRS; set it with `.set_crs(...)` (e.g. `.set_crs(27700)`) first.")
+    area = boundary_geoseries(area, no_crs)
+    if isinstance(area, gpd.GeoSeries):
+        gs = area.to_crs(27700)
         geom = shapely.union_all(np.asarray(gs.values)) if len(gs) else shapely.Polygon()
     elif isinstance(area, BaseGeometry):
         geom = area

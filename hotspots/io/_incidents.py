@@ -10,7 +10,7 @@ import pandas as pd
 
 from .._errors import ParameterError, SchemaError
 from ..report import LoadReport
-from ._common import as_str, content_keys, derive_ids, norm_key, to_float
+from ._common import as_str, content_keys, derive_ids, norm_key, text_column, to_float
 from ._pipeline import category_filter, dates, drop_duplicate_ids, locate, month_filter, new_builder, part_frame
 from ._read import Table
 
@@ -65,10 +65,7 @@ def incident_part(
         b.note(f"no category column; every row's category is {UNSPECIFIED!r}")
 
     # Ids: computed on every row before any filtering, so they never depend on the filters.
-    if id_col is not None:
-        ids = as_str(df[id_col]).reset_index(drop=True)
-    else:
-        ids = pd.Series([pd.NA] * n, dtype="str")
+    ids = text_column(df, id_col)
     need = ids.isna().to_numpy()
     if need.any():
         sub = df[need]
@@ -131,7 +128,7 @@ def incident_part(
     # Further text columns under canonical names (``{"lsoa_name": "LSOA name"}``); a None source is
     # an empty column. Not part of the derived ids (those hash the source row as read).
     for k, col in (extra_columns or {}).items():
-        values[k] = as_str(df[col]).reset_index(drop=True) if col is not None else pd.Series([pd.NA] * n, dtype="str")
+        values[k] = text_column(df, col)
 
     dup = drop_duplicate_ids(b, ids.to_numpy(dtype=object))
     if dup and police:

@@ -17,7 +17,17 @@ import shapely
 
 from .._errors import CRSError, HotspotsError, InputError, ParameterError
 from ..report import MAX_EXAMPLES, LoadReport, ReportBuilder
-from ._common import as_str, find_column, norm_key, parse_dates, study_area_geometry, to_float
+from ._common import (
+    as_str,
+    content_keys,
+    derive_ids,
+    find_column,
+    norm_key,
+    parse_dates,
+    study_area_geometry,
+    text_column,
+    to_float,
+)
 from ._read import Table
 from .coords import UK_LONLAT_BOX, crs_label, detect_crs, plausible, resolve_crs, to_bng
 
@@ -328,6 +338,26 @@ def category_filter(b: ReportBuilder, category: pd.Series, categories: Any) -> N
     b.note(f"categories selected: {', '.join(wanted_list)}")
 
 
+def row_ids(frame: pd.DataFrame, id_col: str | None, prefix: str, b: ReportBuilder, note: str) -> pd.Series:
+    """Each row's id from ``id_col``; rows without one get stable ids ``prefix`` + a hash of the
+    row (:func:`~hotspots.io._common.derive_ids`), and ``note`` goes in the report when any did."""
+    ids = text_column(frame, id_col)
+    need = ids.isna().to_numpy()
+    if need.any():
+        ids = ids.astype(object)
+        ids[need] = derive_ids(content_keys(frame[need]), prefix)
+        ids = ids.astype("str")
+        b.note(note)
+    return ids
+
+
+def drop_unknown(b: ReportBuilder, unknown: np.ndarray, reason: str, col: str, examples: Sequence[Any], fix: str) -> None:
+    """Drop the rows whose ``col`` value is not recognised (``reason``), with a warning giving
+    examples and ``fix`` (what the values may be) when any row was newly dropped."""
+    if b.drop(unknown, reason).any():
+        b.warn(f"unknown `{col}` value(s), e.g. {', '.join(repr(e) for e in examples)}; {fix}")
+
+
 def drop_duplicate_ids(b: ReportBuilder, ids: np.ndarray | pd.Series, *, what: str = "id") -> int:
     s = pd.Series(np.asarray(ids, dtype=object))
     alive_idx = np.flatnonzero(b.alive)
@@ -342,23 +372,26 @@ def drop_duplicate_ids(b: ReportBuilder, ids: np.ndarray | pd.Series, *, what: s
 
 
 def finish(
-    parts: list[pd.DataFrame],
-    reports: list[LoadReport],
-    names: list[str],
+    run: TableRun,
     *,
     id_col: str | None,
     study_area: Any,
     drop_outside: bool,
-    source: str | None,
     columns: Sequence[str],
     dtypes: dict[str, Any],
     notes: Sequence[str] = (),
-    warnings: Sequence[str] = (),
+    files_word: str = "files",
 ) -> tuple[gpd.GeoDataFrame, LoadReport]:
     """Concatenate per-table parts (each with ``_src``, ``_row``, ``_x``, ``_y`` columns), drop
-    cross-table duplicate ids, flag or drop points outside the study area, build the report."""
+    cross-table duplicate ids, flag or drop points outside the study area, build the report.
+
+    The report's source is the one table's name, else "<n> ``files_word``"; each input
+    :func:`run_tables` skipped is a warning.
+    """
+    parts, reports, names = run.parts, run.reports, run.names
+    source = names[0] if len(names) == 1 else f"{len(names)} {files_word}"
     notes = list(notes)
-    warnings = list(warnings)
+    warnings = [f"skipped unreadable file {f}" for f in run.failures]
     if parts:
         df = pd.concat(parts, ignore_index=True) if len(parts) > 1 else parts[0].reset_index(drop=True)
     else:
@@ -427,6 +460,91 @@ def finish(
         rows_kept=len(gdf),
     )
     return gdf, report
+
+
+def load_scheme_tables(
+    items: list[Any],
+    skipped: list[str],
+    one: Any,
+    *,
+    loader: str,
+    mapping: dict[str, str],
+    crs: Any,
+    swap_xy: bool,
+    study_area: Any,
+    drop_outside: bool,
+    layer: Any,
+    skip_bad_files: bool,
+    id_col: str,
+    columns: Sequence[str],
+    dtypes: dict[str, Any],
+    **extra_params: Any,
+) -> tuple[gpd.GeoDataFrame, LoadReport, dict[str, Any]]:
+    """Read the tables of a scheme loader (referrals, task sites) with ``one(index, table)`` and
+    :func:`finish` them.
+
+    Returns
+    -------
+    data, report
+        As :func:`finish` returns them.
+    params : dict
+        The loader's options as plain values (a CRS as its EPSG code, the study area as whether
+        there was one), then ``extra_params``, then the files read.
+    """
+    run = run_tables(items, one, layer=layer, skip_bad_files=skip_bad_files)
+    data, report = finish(
+        run,
+        id_col=id_col,
+        study_area=study_area,
+        drop_outside=drop_outside,
+        columns=list(columns),
+        dtypes=dtypes,
+        notes=[f"skipped {len(skipped)} non-data file(s)"] if skipped else [],
+    )
+    params = {
+        "loader": loader,
+        "columns": dict(mapping),
+        "crs": crs_param(crs),
+        "swap_xy": swap_xy,
+        "study_area": study_area is not None,
+        "drop_outside": drop_outside,
+        **extra_params,
+        "files": list(run.names),
+    }
+    return data, report, params
+
+
+def incident_params(
+    loader: str,
+    *,
+    categories: Any,
+    months: tuple[pd.Timestamp | None, pd.Timestamp | None],
+    study_area: Any,
+    drop_outside: bool,
+    names: list[str],
+    **options: Any,
+) -> dict[str, Any]:
+    """The ``params`` of an incident loader's result: ``loader``, its ``options`` as given, the
+    category and month filters, whether there was a study area, and the files read."""
+    return {
+        "loader": loader,
+        **options,
+        "categories": categories,
+        "months": months_param(months),
+        "study_area": study_area is not None,
+        "drop_outside": drop_outside,
+        "files": list(names),
+    }
+
+
+def crs_param(crs: Any) -> Any:
+    """A ``crs`` option as a plain value for ``params``: a pyproj CRS as its EPSG code, else as given."""
+    return crs if not hasattr(crs, "to_epsg") else crs.to_epsg()
+
+
+def months_param(months: tuple[pd.Timestamp | None, pd.Timestamp | None]) -> tuple[str | None, str | None]:
+    """A parsed month range as ``params`` values: ``'YYYY-MM'`` per end, None for an open end."""
+    return tuple(None if m is None else m.strftime("%Y-%m") for m in months)
 
 
 def _cast(s: pd.Series, dtype: Any) -> pd.Series:
@@ -505,9 +623,17 @@ def guard(func: Any) -> Any:
     return wrapper
 
 
-def run_tables(
-    items: list[Any], fn: Any, *, layer: Any = None, skip_bad_files: bool = True
-) -> tuple[list, list, list, list[str]]:
+@dataclass(frozen=True)
+class TableRun:
+    """What :func:`run_tables` read: per-table parts, reports and names, and the skipped inputs."""
+
+    parts: list[pd.DataFrame]
+    reports: list[LoadReport]
+    names: list[str]
+    failures: list[str]
+
+
+def run_tables(items: list[Any], fn: Any, *, layer: Any = None, skip_bad_files: bool = True) -> TableRun:
     """Apply ``fn(index, table) -> (part, report)`` to each source/table.
 
     With several inputs and ``skip_bad_files``, an input that raises InputError/CRSError is
@@ -530,4 +656,4 @@ def run_tables(
         reports.append(rep)
     if not reports:
         raise InputError("no file could be read:\n" + "\n".join(failures))
-    return parts, reports, names, failures
+    return TableRun(parts, reports, names, failures)

@@ -422,6 +422,20 @@ def resolve_sources(
     return sources, skipped
 
 
+def frame_or_sources(path_or_frame: Any) -> tuple[list[Source | Table], list[str]]:
+    """A caller's DataFrame as one :class:`Table`, anything else through :func:`resolve_sources`.
+
+    Returns
+    -------
+    items : list of Source or Table
+    skipped : list of str
+        As for :func:`resolve_sources` (empty for a DataFrame).
+    """
+    if isinstance(path_or_frame, pd.DataFrame):
+        return [frame_table(path_or_frame)], []
+    return resolve_sources(path_or_frame)
+
+
 def _item_name(item: Any) -> str:
     if isinstance(item, Upload) or _is_upload_tuple(item):
         return str(item[0] if isinstance(item, tuple) else item.name)

@@ -13,7 +13,7 @@ import geopandas as gpd
 import numpy as np
 import shapely
 
-from .._errors import CRSError, InputError, ParameterError, SchemaError
+from .._errors import CRSError, HotspotsError, InputError, ParameterError, SchemaError
 from ._gdal import read_geo
 from ._parquet import read_parquet
 from ._pipeline import guard
@@ -132,6 +132,22 @@ def load_boundary(path: Any, *, fill_holes: bool = False, layer: Any = None, crs
     if not isinstance(gdf, gpd.GeoDataFrame) or gdf.geometry.name not in gdf.columns:
         raise SchemaError(f"{src.name} has no geometry. A boundary must be polygons.")
     return _finish_boundary(gdf, src.name, fill_holes=fill_holes, crs=crs, notes=notes)
+
+
+def boundary_geoseries(boundary: Any, no_crs: HotspotsError) -> Any:
+    """A boundary given as a file path (read with :func:`load_boundary`), GeoDataFrame or
+    GeoSeries, as its GeoSeries; anything else (e.g. a shapely polygon) is returned as given.
+
+    Raises ``no_crs`` (the caller's error, naming its argument) when the series has no CRS.
+    """
+    if isinstance(boundary, (str, os.PathLike)):
+        boundary = load_boundary(boundary)
+    if isinstance(boundary, (gpd.GeoDataFrame, gpd.GeoSeries)):
+        gs = boundary.geometry if isinstance(boundary, gpd.GeoDataFrame) else boundary
+        if gs.crs is None:
+            raise no_crs
+        return gs
+    return boundary
 
 
 def _finish_boundary(gdf: gpd.GeoDataFrame, name: str, *, fill_holes: bool, crs: Any, notes: list[str]) -> gpd.GeoDataFrame:

@@ -33,7 +33,7 @@ from .._errors import SchemaError
 from ..schema import POLICE_UK_COLUMNS
 from ._common import find_column, parse_months_arg, study_area_geometry
 from ._incidents import INCIDENT_DTYPES, INCIDENT_OUTPUT, incident_part
-from ._pipeline import finish, guard, run_tables
+from ._pipeline import finish, guard, incident_params, run_tables
 from ._read import Source, Table, resolve_sources
 from ._types import IncidentSet
 
@@ -184,34 +184,29 @@ def _load_police_sources(
             months=months,
         )
 
-    parts, reports, names, failures = run_tables(sources, one, skip_bad_files=skip_bad_files)
-    warnings = [f"skipped unreadable file {f}" for f in failures]
+    run = run_tables(sources, one, skip_bad_files=skip_bad_files)
     notes = []
     if skipped:
         notes.append(
             f"skipped {len(skipped)} file(s) that are not street-level CSVs: "
             f"{', '.join(skipped[:5])}{' ...' if len(skipped) > 5 else ''}"
         )
-    source = names[0] if len(names) == 1 else f"{len(names)} police.uk files"
     data, report = finish(
-        parts,
-        reports,
-        names,
+        run,
         id_col="incident_id",
         study_area=study_area,
         drop_outside=drop_outside,
-        source=source,
         columns=POLICE_UK_OUTPUT,
         dtypes={**INCIDENT_DTYPES, "lsoa_name": "str", "force": "str"},
         notes=notes,
-        warnings=warnings,
+        files_word="police.uk files",
     )
-    params = {
-        "loader": "police_uk",
-        "categories": categories,
-        "months": tuple(None if m is None else m.strftime("%Y-%m") for m in months),
-        "study_area": study_area is not None,
-        "drop_outside": drop_outside,
-        "files": list(names),
-    }
+    params = incident_params(
+        "police_uk",
+        categories=categories,
+        months=months,
+        study_area=study_area,
+        drop_outside=drop_outside,
+        names=run.names,
+    )
     return IncidentSet(data, report, params)

@@ -27,10 +27,21 @@ import pandas as pd
 from .._errors import ParameterError, PrivacyError
 from ..privacy import PERSON_REF_PATTERN, identifying_columns, pseudonymise
 from ..schema import AGE_GROUPS, OFFENCES, OUTCOMES, REFERRAL_COLUMNS, ROUTES
-from ._common import as_str, content_keys, derive_ids, norm_key, normalise_enum, parse_bool, required, study_area_geometry
+from ._common import norm_key, normalise_enum, parse_bool, required, study_area_geometry, text_column
 from ._incidents import check_mapping, check_present
-from ._pipeline import dates, drop_duplicate_ids, finish, guard, locate, match_columns, new_builder, part_frame, run_tables
-from ._read import Table, frame_table, resolve_sources
+from ._pipeline import (
+    dates,
+    drop_duplicate_ids,
+    drop_unknown,
+    guard,
+    load_scheme_tables,
+    locate,
+    match_columns,
+    new_builder,
+    part_frame,
+    row_ids,
+)
+from ._read import Table, frame_or_sources
 from ._types import ReferralSet
 
 __all__ = [
@@ -192,11 +203,10 @@ def _privacy(table: Table, allow: set[str]) -> Table:
 
 
 def _person_refs(table: Table, col: str | None, salt: str | None, b: Any) -> pd.Series:
-    n = len(table.frame)
+    refs = text_column(table.frame, col)
     if col is None:
         b.note("no `person_ref` column; repeat referrals of one person cannot be counted")
-        return pd.Series([pd.NA] * n, dtype="str")
-    refs = as_str(table.frame[col]).reset_index(drop=True)
+        return refs
     present = refs.notna().to_numpy()
     ok = refs.fillna("").str.match(PERSON_REF_PATTERN.pattern).to_numpy(dtype=bool, na_value=False)
     raw = present & ~ok
@@ -276,11 +286,7 @@ def load_referrals(
     if salt is not None and (not isinstance(salt, str) or len(salt) < 16):
         raise ParameterError("`salt` must be a secret string of at least 16 characters.")
     area_geom, _ = study_area_geometry(study_area)
-    if isinstance(path_or_frame, pd.DataFrame):
-        items: list[Any] = [frame_table(path_or_frame)]
-        skipped: list[str] = []
-    else:
-        items, skipped = resolve_sources(path_or_frame)
+    items, skipped = frame_or_sources(path_or_frame)
 
     def one(index: int, table: Table) -> tuple[pd.DataFrame, Any]:
         table = _privacy(table, allow)
@@ -295,16 +301,13 @@ def load_referrals(
         df = table.frame
         n = len(df)
         refs = _person_refs(table, found["person_ref"], salt, b)
-        if found["referral_id"] is not None:
-            ids = as_str(df[found["referral_id"]]).reset_index(drop=True)
-        else:
-            ids = pd.Series([pd.NA] * n, dtype="str")
-        need = ids.isna().to_numpy()
-        if need.any():
-            ids = ids.astype(object)
-            ids[need] = derive_ids(content_keys(df[need]), "ref-")
-            ids = ids.astype("str")
-            b.note("referrals without a `referral_id` got stable ids: 'ref-' + a hash of the row and its occurrence")
+        ids = row_ids(
+            df,
+            found["referral_id"],
+            "ref-",
+            b,
+            "referrals without a `referral_id` got stable ids: 'ref-' + a hash of the row and its occurrence",
+        )
         referred, referred_occ = dates(table, b, found["referred_at"], month_column=False)
         values: dict[str, Any] = {"referral_id": ids, "person_ref": refs}
         # A month-only referral date keeps the first of the month (noted).
@@ -320,9 +323,7 @@ def load_referrals(
             vals, blank, unknown, ex = normalise_enum(df[col], labels, syn)
             if is_required:
                 b.drop(blank, f"missing {key}")
-            newly = b.drop(unknown, f"unknown {key} value")
-            if newly.any():
-                b.warn(f"unknown `{col}` value(s), e.g. {', '.join(repr(e) for e in ex)}; allowed: {', '.join(labels)}")
+            drop_unknown(b, unknown, f"unknown {key} value", col, ex, f"allowed: {', '.join(labels)}")
             values[key] = vals
         for key in _DATES:
             col = found[key]
@@ -337,14 +338,9 @@ def load_referrals(
                 values[key] = pd.Series([pd.NA] * n, dtype="boolean")
                 continue
             vals, bad, ex = parse_bool(df[col])
-            newly = b.drop(bad, f"unknown {key} value")
-            if newly.any():
-                b.warn(f"unknown `{col}` value(s), e.g. {', '.join(repr(e) for e in ex)}; use true/false, yes/no, 1/0 or blank")
+            drop_unknown(b, bad, f"unknown {key} value", col, ex, "use true/false, yes/no, 1/0 or blank")
             values[key] = vals
-        if found["task_id"]:
-            values["task_id"] = as_str(df[found["task_id"]]).reset_index(drop=True)
-        else:
-            values["task_id"] = pd.Series([pd.NA] * n, dtype="str")
+        values["task_id"] = text_column(df, found["task_id"] or None)
         loc = locate(table, b, x_col=x_col, y_col=y_col, wkt_col=wkt_col, crs=crs, swap_xy=swap_xy)
         drop_duplicate_ids(b, ids.to_numpy(dtype=object))
         early = (values["contacted_at"] < values["referred_at"]).fillna(False).to_numpy(dtype=bool) & b.alive
@@ -352,30 +348,22 @@ def load_referrals(
             b.warn(f"{int(early.sum()):,} referral(s) have `contacted_at` before `referred_at`; check the dates")
         return part_frame(index, table, b, loc, values), b.build()
 
-    parts, reports, names, failures = run_tables(items, one, layer=layer, skip_bad_files=skip_bad_files)
-    warnings = [f"skipped unreadable file {f}" for f in failures]
-    data, report = finish(
-        parts,
-        reports,
-        names,
-        id_col="referral_id",
+    data, report, params = load_scheme_tables(
+        items,
+        skipped,
+        one,
+        loader="referrals",
+        mapping=mapping,
+        crs=crs,
+        swap_xy=swap_xy,
         study_area=area_geom,
         drop_outside=drop_outside,
-        source=names[0] if len(names) == 1 else f"{len(names)} files",
-        columns=list(REFERRAL_COLUMNS),
+        layer=layer,
+        skip_bad_files=skip_bad_files,
+        id_col="referral_id",
+        columns=REFERRAL_COLUMNS,
         dtypes=REFERRAL_DTYPES,
-        notes=[f"skipped {len(skipped)} non-data file(s)"] if skipped else [],
-        warnings=warnings,
+        allow_identifying=sorted(allow),
+        pseudonymised_on_load=salt is not None,
     )
-    params = {
-        "loader": "referrals",
-        "columns": dict(mapping),
-        "crs": crs if not hasattr(crs, "to_epsg") else crs.to_epsg(),
-        "swap_xy": swap_xy,
-        "study_area": area_geom is not None,
-        "drop_outside": drop_outside,
-        "allow_identifying": sorted(allow),
-        "pseudonymised_on_load": salt is not None,
-        "files": list(names),
-    }
     return ReferralSet(data, report, params)

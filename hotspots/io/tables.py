@@ -30,8 +30,8 @@ from typing import Any
 from .._errors import ParameterError, PrivacyError
 from ._common import parse_months_arg, study_area_geometry
 from ._incidents import INCIDENT_DTYPES, INCIDENT_OUTPUT, check_mapping, check_present, incident_part
-from ._pipeline import find_columns, finish, guard, resolve_xy, run_tables
-from ._read import Source, Table, frame_table, resolve_sources
+from ._pipeline import crs_param, find_columns, finish, guard, incident_params, resolve_xy, run_tables
+from ._read import Source, Table, frame_or_sources
 from ._types import IncidentSet
 from .referrals import referral_columns
 
@@ -164,13 +164,7 @@ def load_incidents(
     keep_columns = list(keep_columns)
     month_range = parse_months_arg(months)
     area_geom, _ = study_area_geometry(study_area)
-    import pandas as pd
-
-    if isinstance(path_or_frame, pd.DataFrame):
-        tables_or_sources: list[Any] = [frame_table(path_or_frame)]
-        skipped: list[str] = []
-    else:
-        tables_or_sources, skipped = resolve_sources(path_or_frame)
+    tables_or_sources, skipped = frame_or_sources(path_or_frame)
     return _load_incident_sources(
         tables_or_sources,
         skipped,
@@ -235,40 +229,34 @@ def _load_incident_sources(
             months=months,
         )
 
-    parts, reports, names, failures = run_tables(items, one, layer=layer, skip_bad_files=skip_bad_files)
-    warnings = [f"skipped unreadable file {f}" for f in failures]
+    run = run_tables(items, one, layer=layer, skip_bad_files=skip_bad_files)
     notes = [f"skipped {len(skipped)} file(s) that are not data files: {', '.join(skipped[:5])}"] if skipped else []
-    has_weight = any("weight" in p.columns for p in parts)
+    has_weight = any("weight" in p.columns for p in run.parts)
     out_cols = [c for c in INCIDENT_OUTPUT if c != "geometry" and (c != "weight" or has_weight)]
     out_cols = out_cols + [k for k in keep_columns if k not in out_cols] + ["geometry"]
     dtypes = dict(INCIDENT_DTYPES)
     for k in keep_columns:
-        dtypes[k] = parts[0][k].dtype if k in parts[0].columns else "str"
-    source = names[0] if len(names) == 1 else f"{len(names)} files"
+        dtypes[k] = run.parts[0][k].dtype if k in run.parts[0].columns else "str"
     data, report = finish(
-        parts,
-        reports,
-        names,
+        run,
         id_col="incident_id",
         study_area=study_area,
         drop_outside=drop_outside,
-        source=source,
         columns=out_cols,
         dtypes=dtypes,
         notes=notes,
-        warnings=warnings,
     )
-    params = {
-        "loader": "incidents",
-        "columns": dict(mapping),
-        "x": x,
-        "y": y,
-        "crs": crs if not hasattr(crs, "to_epsg") else crs.to_epsg(),
-        "swap_xy": swap_xy,
-        "categories": categories,
-        "months": tuple(None if m is None else m.strftime("%Y-%m") for m in months),
-        "study_area": study_area is not None,
-        "drop_outside": drop_outside,
-        "files": list(names),
-    }
+    params = incident_params(
+        "incidents",
+        categories=categories,
+        months=months,
+        study_area=study_area,
+        drop_outside=drop_outside,
+        names=run.names,
+        columns=dict(mapping),
+        x=x,
+        y=y,
+        crs=crs_param(crs),
+        swap_xy=swap_xy,
+    )
     return IncidentSet(data, report, params)

@@ -7,10 +7,20 @@ from typing import Any
 import pandas as pd
 
 from ..schema import TASK_COLUMNS, TASK_KINDS
-from ._common import as_str, content_keys, derive_ids, normalise_enum, required, study_area_geometry
+from ._common import normalise_enum, required, study_area_geometry, text_column
 from ._incidents import check_mapping, check_present
-from ._pipeline import drop_duplicate_ids, finish, guard, locate, match_columns, new_builder, part_frame, run_tables
-from ._read import Table, frame_table, resolve_sources
+from ._pipeline import (
+    drop_duplicate_ids,
+    drop_unknown,
+    guard,
+    load_scheme_tables,
+    locate,
+    match_columns,
+    new_builder,
+    part_frame,
+    row_ids,
+)
+from ._read import Table, frame_or_sources
 from ._types import TaskSet
 
 __all__ = ["load_tasks", "TASK_CANDIDATES", "TASK_KIND_SYNONYMS"]
@@ -85,11 +95,7 @@ def load_tasks(
     """
     mapping = check_mapping(columns, _MAPPABLE + ("x", "y"))
     area_geom, _ = study_area_geometry(study_area)
-    if isinstance(path_or_frame, pd.DataFrame):
-        items: list[Any] = [frame_table(path_or_frame)]
-        skipped: list[str] = []
-    else:
-        items, skipped = resolve_sources(path_or_frame)
+    items, skipped = frame_or_sources(path_or_frame)
 
     def one(index: int, table: Table) -> tuple[pd.DataFrame, Any]:
         check_present(table, mapping)
@@ -97,52 +103,38 @@ def load_tasks(
         required(found, ("kind",), cols, table.name, "Name it with `columns={'kind': '...'}`.")
         b = new_builder(table)
         df = table.frame
-        n = len(df)
-        if found["task_id"] is not None:
-            ids = as_str(df[found["task_id"]]).reset_index(drop=True)
-        else:
-            ids = pd.Series([pd.NA] * n, dtype="str")
-        need = ids.isna().to_numpy()
-        if need.any():
-            ids = ids.astype(object)
-            ids[need] = derive_ids(content_keys(df[need]), "task-")
-            ids = ids.astype("str")
-            b.note("task sites without a `task_id` got stable ids: 'task-' + a hash of the row and its occurrence")
+        ids = row_ids(
+            df,
+            found["task_id"],
+            "task-",
+            b,
+            "task sites without a `task_id` got stable ids: 'task-' + a hash of the row and its occurrence",
+        )
         kinds, blank, unknown, ex = normalise_enum(df[found["kind"]], TASK_KINDS, TASK_KIND_SYNONYMS)
         b.drop(blank, "missing kind")
-        if b.drop(unknown, "unknown kind value").any():
-            b.warn(f"unknown `{found['kind']}` value(s), e.g. {', '.join(repr(e) for e in ex)}; allowed: {', '.join(TASK_KINDS)}")
-        if found["site_name"] is not None:
-            names_ = as_str(df[found["site_name"]]).reset_index(drop=True)
-        else:
-            names_ = pd.Series([pd.NA] * n, dtype="str")
+        drop_unknown(b, unknown, "unknown kind value", found["kind"], ex, f"allowed: {', '.join(TASK_KINDS)}")
+        names_ = text_column(df, found["site_name"])
+        if found["site_name"] is None:
             b.note("no `site_name` column; site names are empty")
         loc = locate(table, b, x_col=x_col, y_col=y_col, wkt_col=wkt_col, crs=crs, swap_xy=swap_xy)
         drop_duplicate_ids(b, ids.to_numpy(dtype=object))
         values = {"task_id": ids, "kind": kinds, "site_name": names_}
         return part_frame(index, table, b, loc, values), b.build()
 
-    parts, reports, names, failures = run_tables(items, one, layer=layer, skip_bad_files=skip_bad_files)
-    data, report = finish(
-        parts,
-        reports,
-        names,
-        id_col="task_id",
+    data, report, params = load_scheme_tables(
+        items,
+        skipped,
+        one,
+        loader="tasks",
+        mapping=mapping,
+        crs=crs,
+        swap_xy=swap_xy,
         study_area=area_geom,
         drop_outside=drop_outside,
-        source=names[0] if len(names) == 1 else f"{len(names)} files",
-        columns=list(TASK_COLUMNS),
+        layer=layer,
+        skip_bad_files=skip_bad_files,
+        id_col="task_id",
+        columns=TASK_COLUMNS,
         dtypes=TASK_DTYPES,
-        notes=[f"skipped {len(skipped)} non-data file(s)"] if skipped else [],
-        warnings=[f"skipped unreadable file {f}" for f in failures],
     )
-    params = {
-        "loader": "tasks",
-        "columns": dict(mapping),
-        "crs": crs if not hasattr(crs, "to_epsg") else crs.to_epsg(),
-        "swap_xy": swap_xy,
-        "study_area": area_geom is not None,
-        "drop_outside": drop_outside,
-        "files": list(names),
-    }
     return TaskSet(data, report, params)

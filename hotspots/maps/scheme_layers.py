@@ -211,21 +211,50 @@ def gi_class_layer(
     else:
         table = gi_class_table(gi, include_cold=include_cold)
         classes = table.attrs["classes"]
+    return _class_layer(
+        table,
+        colours=GI_CLASS_COLOURS,
+        fill_opacity=0.55,
+        fields=["class", "cells", "incidents"],
+        aliases=["Gi* class", "Cells", "Incidents"],
+        legend_classes=classes,
+        legend_title="Gi* class",
+        name=name,
+        position=position,
+        show=show,
+    )
+
+
+def _class_layer(
+    table: gpd.GeoDataFrame,
+    *,
+    colours: dict[str, str],
+    fill_opacity: float,
+    fields: list[str],
+    aliases: list[str],
+    legend_classes: Sequence[str],
+    legend_title: str,
+    name: str,
+    position: str,
+    show: bool,
+) -> folium.FeatureGroup:
+    """A layer of class polygons (a ``class`` column, from :func:`_class_polygons`) filled with
+    their class's colour, with a tooltip of ``fields`` and a legend of ``legend_classes``."""
     group = feature_group(name, show)
     if len(table):
         geojson_layer(
             table,
-            fields=["class", "cells", "incidents"],
-            aliases=["Gi* class", "Cells", "Incidents"],
+            fields=fields,
+            aliases=aliases,
             style=lambda row: {
-                "color": GI_CLASS_COLOURS[row["class"]], "weight": 0.5, "fillColor": GI_CLASS_COLOURS[row["class"]],
-                "fillOpacity": 0.55, "opacity": 0.8,
+                "color": colours[row["class"]], "weight": 0.5, "fillColor": colours[row["class"]],
+                "fillOpacity": fill_opacity, "opacity": 0.8,
             },
             name=name,
             simplify_m=0.0,
             highlight=False,
         ).add_to(group)
-    category_legend([(c, GI_CLASS_COLOURS[c]) for c in classes], title="Gi* class", position=position).add_to(group)
+    category_legend([(c, colours[c]) for c in legend_classes], title=legend_title, position=position).add_to(group)
     return make_offline(group)
 
 
@@ -447,24 +476,21 @@ def change_cells_layer(
     before[t["row"].to_numpy(), t["col"].to_numpy()] = t["n_before"].to_numpy(dtype=float)
     after[t["row"].to_numpy(), t["col"].to_numpy()] = t["n_after"].to_numpy(dtype=float)
     table = _class_polygons(grid, labels, list(classes), {"before": before, "after": after})
-    group = feature_group(name, show)
     if len(table):
         for c in ("before", "after"):
             table[c] = table[c].round().astype(np.int64)
-        geojson_layer(
-            table,
-            fields=["class", "cells", "before", "after"],
-            aliases=["Change", "Cells", "Incidents before", "Incidents after"],
-            style=lambda row: {
-                "color": CHANGE_CLASS_COLOURS[row["class"]], "weight": 0.5,
-                "fillColor": CHANGE_CLASS_COLOURS[row["class"]], "fillOpacity": 0.6, "opacity": 0.8,
-            },
-            name=name,
-            simplify_m=0.0,
-            highlight=False,
-        ).add_to(group)
-    category_legend([(c, CHANGE_CLASS_COLOURS[c]) for c in classes], title="Change in cells", position=position).add_to(group)
-    return make_offline(group)
+    return _class_layer(
+        table,
+        colours=CHANGE_CLASS_COLOURS,
+        fill_opacity=0.6,
+        fields=["class", "cells", "before", "after"],
+        aliases=["Change", "Cells", "Incidents before", "Incidents after"],
+        legend_classes=classes,
+        legend_title="Change in cells",
+        name=name,
+        position=position,
+        show=show,
+    )
 
 
 # =============================================================================== clusters
