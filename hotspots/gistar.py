@@ -408,7 +408,7 @@ def gi_star(
     background = None
     if method in ("count", "randomisation"):
         if method == "count":
-            tails = count_test_tails(yv, Wv, Sv)
+            tails = count_test_tails(yv, Wv, Sv, neighbour_sum(y2 * y2, st)[active])
             background = tails.background
             p_name = "p_exact (two-sided exact count test)"
         else:

@@ -175,7 +175,8 @@ def _tops(
     real = ~is_generic_location(names) if prefer_streets else np.ones(len(names), dtype=bool)
     starts = np.flatnonzero(np.r_[True, a[1:] != a[:-1]])
     for s0, s1 in zip(starts, [*starts[1:], len(a)]):
-        top = [(str(x), int(y)) for x, y in zip(names[s0 : s0 + k], n[s0 : s0 + k])]
+        e = min(s0 + k, s1)  # an area with fewer than k values must not list the next area's
+        top = [(str(x), int(y)) for x, y in zip(names[s0:e], n[s0:e])]
         ok = np.flatnonzero(real[s0:s1])
         best = str(names[s0 + ok[0]]) if len(ok) else str(names[s0])
         out[int(a[s0])] = (top, best)

@@ -128,6 +128,31 @@ def test_count_test_negative_binomial_against_the_fitted_background():
     assert t.p_lower[0] == pytest.approx(stats.nbinom.cdf(S, size, size / (size + mu)), rel=1e-10)
 
 
+def test_a_neighbourhood_is_judged_against_the_less_dispersed_background():
+    # A sparse, clumpy map: the censored fit sees the clumps (cells of 2 and more) as dispersion;
+    # the cells outside the cluster's neighbourhood vary less, so with sums of squares the
+    # cluster is judged against their moment fit and the study area's mean (the previous rule).
+    rng = np.random.default_rng(2)
+    vals = np.r_[np.full(9, 2.0), rng.permutation(np.r_[np.ones(80), np.full(20, 2.0), np.zeros(2891)])]
+    S, S2 = vals[:9].sum(), (vals[:9] ** 2).sum()
+    fit = background_fit(vals)
+    out = vals[9:]
+    k_out = (out.var(ddof=1) - out.mean()) / out.mean() ** 2
+    assert 0 < k_out < fit.kappa
+    t = count_test_tails(vals, np.array([9]), np.array([S]), np.array([S2]))
+    assert t.kappa[0] == pytest.approx(k_out, rel=1e-10)
+    mu, size = 9 * vals.mean(), 9 / k_out
+    assert t.p_upper[0] == pytest.approx(stats.nbinom.sf(S - 1, size, size / (size + mu)), rel=1e-10)
+    alone = count_test_tails(vals, np.array([9]), np.array([S]))  # the censored fit only
+    assert alone.kappa[0] == fit.kappa and alone.p_upper[0] > t.p_upper[0]
+    # every neighbourhood gets the smaller of its outside's moment kappa and the fit's
+    for i in (500, 1200, 2900):
+        nb, rest = vals[i : i + 9], np.delete(vals, np.arange(i, i + 9))
+        k = max((rest.var(ddof=1) - rest.mean()) / rest.mean() ** 2, 0.0)
+        t2 = count_test_tails(vals, np.array([9]), np.array([nb.sum()]), np.array([(nb**2).sum()]))
+        assert t2.kappa[0] == pytest.approx(min(k, fit.kappa), rel=1e-10)
+
+
 def test_background_fit_rejects_bad_input():
     with pytest.raises(ParameterError, match="whole numbers"):
         background_fit(np.array([0.5, 1.0]))

@@ -81,6 +81,11 @@ def test_area_places_hand_checked():
     assert a["streets"] == "Parking Area (5); High Street (3)" and a["districts"] == "Melton (9); Rutland (1)"
     # Only generic names: the most frequent one is the label's street.
     assert b["area_id"] == 3 and b["label"] == "Supermarket, Melton" and b["town"] is None
+    # An area with fewer distinct names than `top` lists only its own (not the next area's).
+    assert b["streets"] == "Supermarket (4)" and b["districts"] == "Melton (4)"
+    one = area_places(_areas(), inc, top=3)
+    assert one.iloc[0]["streets"] == "Parking Area (5); High Street (3); Mill Lane (2)"
+    assert one.iloc[0]["districts"] == "Melton (9); Rutland (1)"
 
 
 def test_area_places_with_towns_and_fallbacks():

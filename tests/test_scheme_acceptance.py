@@ -303,8 +303,10 @@ def test_linkage_shares(demo, gi_areas):
         f"of {s['with_task_site']} with a task site; median distance {s['median_distance_m']:.0f} m"
     )
     # near the generator's targets: 75 % of referrals placed around hotspots (the Gi* areas cover
-    # most of them plus some town diffuse), ~89 % of tasks picked within 2 km where one exists
-    assert 0.6 <= s["share_from_hotspots"] <= 0.9
+    # most of them plus much of the towns' diffuse ASB: with the censored background fit the
+    # demo's 250 m areas hold 72 % of its incidents, so up to 95 %), ~89 % of tasks picked within
+    # 2 km where one exists
+    assert 0.6 <= s["share_from_hotspots"] <= 0.95
     assert 0.7 <= s["share_within_near"] <= 0.9
     assert s["task_not_found"] == 0 and s["without_location"] == 0
     # the display table hides nothing it need not: the total row is fully shown
