@@ -197,8 +197,8 @@ def kde(
         inside = None
         if grid.mask is None and points_outside_area == "include" and kernels is not None:
             # Only the number is needed: counted in one compiled pass (same arithmetic as below).
-            n_outside = int(kernels.count_off_grid(np.ascontiguousarray(xy, dtype=float), float(grid.xmin), float(grid.ymin),
-                                       float(grid.cell_size), grid.n_rows, grid.n_cols))
+            n_outside = int(kernels.count_off_grid(xy[:, 0], xy[:, 1], float(grid.xmin), float(grid.ymin), float(grid.cell_size),
+                                                   grid.n_rows, grid.n_cols))
         else:
             if grid.mask is None:
                 # Same test as Grid.cell_of (0 <= floor(u) < n  <=>  0 <= u < n), without the indices.

@@ -80,6 +80,7 @@ def _as_crs(crs: Any) -> pyproj.CRS:
 def points_xy(points: Any, crs: pyproj.CRS | None = None, *, name: str = "points") -> np.ndarray:
     """Coordinates of ``points`` as an ``(n, 2)`` float array in metres.
 
+
     Parameters
     ----------
     points : GeoDataFrame, GeoSeries or array-like of shape (n, 2)
@@ -103,48 +104,54 @@ def points_xy(points: Any, crs: pyproj.CRS | None = None, *, name: str = "points
         if len(geoms) == 0:
             return np.empty((0, 2), dtype=float)
         # The plain object array of shapely geometries: shapely's functions on it skip pandas'
-        # ufunc dispatch (about 2 ms per call at 10^5 points). One pass for x and one for y
-        # (get_x/get_y: 4 ms at 10^5 points, against 6.5 ms for a type pass and get_coordinates);
-        # they give NaN for anything but a point (or fail on an empty one), so only when a
-        # coordinate is not finite are the geometries looked at again, to say what is wrong.
+        # ufunc dispatch (about 2 ms per call at 10^5 points). The types first (0.8 ms at 10^5
+        # points), then the bounds: one GEOS call per geometry (1.9 ms, against 3.9 ms for get_x
+        # and get_y), and a point's envelope is its x and y twice, exactly (GEOS copies the
+        # coordinate). The first two columns are returned, the last two remembered by the cache.
         arr = np.asarray(geoms.values)
         cached = _cached_xy(arr)
         if cached is not None:
             return cached
-        xy = np.empty((len(arr), 2))
-        try:
-            xy[:, 0] = shapely.get_x(arr)
-            xy[:, 1] = shapely.get_y(arr)
-        except shapely.errors.GEOSException:  # GEOS >= 3.12 refuses an empty point
-            xy[:] = np.nan
-        if not np.all(np.isfinite(xy)):
-            types = shapely.get_type_id(arr)
+        types = shapely.get_type_id(arr)
+        if not (types == 0).all():
             if np.any(types < 0):
                 raise ParameterError(f"`{name}` has missing or empty geometries; drop them before counting.")
-            if np.any(types != 0):
-                raise ParameterError(
-                    f"`{name}` must hold Point geometries; found {sorted(set(types.tolist()) - {0})} "
-                    "(shapely type ids). Use centroids (`.centroid`) if you mean the middle of each shape."
-                )
-            if np.any(shapely.is_empty(arr)):
-                raise ParameterError(f"`{name}` has missing or empty geometries; drop them before counting.")
+            raise ParameterError(
+                f"`{name}` must hold Point geometries; found {sorted(set(types.tolist()) - {0})} "
+                "(shapely type ids). Use centroids (`.centroid`) if you mean the middle of each shape."
+            )
+        box = shapely.bounds(arr)
+        xy = _pair_columns(box, 0)
+        finite = bool(np.isfinite(box).all())
+        if not finite and np.any(shapely.is_empty(arr)):
+            raise ParameterError(f"`{name}` has missing or empty geometries; drop them before counting.")
     else:
         xy = np.asarray(points, dtype=float)
         if xy.ndim != 2 or xy.shape[1] != 2:
             raise ParameterError(f"`{name}` must be a GeoDataFrame/GeoSeries of points or an (n, 2) array; got shape {xy.shape}.")
-    if not np.all(np.isfinite(xy)):
+        finite = bool(np.isfinite(xy).all())
+    if not finite:
         bad = int((~np.isfinite(xy)).any(axis=1).sum())
         raise ParameterError(f"`{name}` has {bad} point(s) with NaN or infinite coordinates; drop them first.")
     if arr is not None:
-        _remember_xy(arr, xy)
+        _remember_xy(arr, box)
     return xy
+
+
+def _pair_columns(a: np.ndarray, j: int) -> np.ndarray:
+    """Columns ``j`` and ``j + 1`` (j even) of a C-contiguous ``(n, 2k)`` float64 array, as a new C-contiguous ``(n, 2)`` array.
+
+    Each pair is read as one complex128 value: a 1-D strided copy, 0.1 ms at 10^5 rows, where numpy
+    copies the ``(n, 2)`` view row by row (0.7 ms).
+    """
+    return a.view(np.complex128)[:, j // 2].copy().view(np.float64).reshape(-1, 2)
 
 
 # Coordinates of the last few geometry arrays read by points_xy. Shapely geometries are
 # immutable, so an array that still holds the very same geometry objects in the same order (the
 # same pointers) has the same coordinates: an analysis reads one incidents table several times
 # (counts, density, clusters, linkage), and the app again for every redraw. Reading 10^5 points
-# through GEOS costs about 5 ms; comparing the pointers, 0.05 ms. Each entry keeps a copy of the
+# through GEOS costs about 2.7 ms; comparing the pointers, 0.05 ms. Each entry keeps a copy of the
 # array of geometry objects (references, not the geometries), so that no other geometry can take
 # a cached one's address while the entry lives, and is dropped when the array it was read from is
 # garbage-collected (a weak reference with a callback).
@@ -171,7 +178,7 @@ def _cached_xy(arr: np.ndarray) -> np.ndarray | None:
         if hit is None or hit[0]() is not arr or not np.array_equal(_pointers(hit[1]), ptrs):
             return None
         _XY_CACHE.move_to_end(id(arr))
-        return hit[2].copy()
+        return _pair_columns(hit[2], 2)
 
 
 def _forget(key: int) -> None:
@@ -179,7 +186,8 @@ def _forget(key: int) -> None:
         _XY_CACHE.pop(key, None)
 
 
-def _remember_xy(arr: np.ndarray, xy: np.ndarray) -> None:
+def _remember_xy(arr: np.ndarray, box: np.ndarray) -> None:
+    # `box` (the bounds, n x 4) is kept as it is: no caller changes its last two columns, x and y.
     if _pointers(arr) is None:
         return
     key = id(arr)
@@ -188,7 +196,7 @@ def _remember_xy(arr: np.ndarray, xy: np.ndarray) -> None:
     except TypeError:  # pragma: no cover - numpy arrays support weak references
         return
     with _XY_LOCK:
-        _XY_CACHE[key] = (ref, arr.copy(), xy.copy())
+        _XY_CACHE[key] = (ref, arr.copy(), box)
         _XY_CACHE.move_to_end(key)
         while len(_XY_CACHE) > _XY_CACHE_SIZE:
             _XY_CACHE.popitem(last=False)

@@ -480,7 +480,7 @@ def kernel_sum(
     if compiled:
         unit = w is None
         flat, pbase, dx, dy, w, phase = kernels.prepare(
-            xy, np.empty(0) if unit else np.asarray(w, dtype=float), unit,
+            np.ascontiguousarray(xy, dtype=float), np.empty(0) if unit else np.asarray(w, dtype=float), unit,
             lat.x0, lat.y0, float(s), L, nr, nc, plan_all[0],
         )
     else:

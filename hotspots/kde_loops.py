@@ -347,12 +347,12 @@ def interior_from_moments(acc, moms, H, W, L, coef, oshift, R, band):  # pragma:
                         acc[base + oshift[k]] += v
 
 @numba.njit(cache=True, nogil=True)
-def count_off_grid(xy, xmin, ymin, s, n_rows, n_cols):  # pragma: no cover
+def count_off_grid(x, y, xmin, ymin, s, n_rows, n_cols):  # pragma: no cover
     # Points outside the grid, by the same arithmetic as `kde`'s numpy test.
     k = 0
-    for i in range(xy.shape[0]):
-        u = (xy[i, 0] - xmin) / s
-        v = (xy[i, 1] - ymin) / s
+    for i in range(x.shape[0]):
+        u = (x[i] - xmin) / s
+        v = (y[i] - ymin) / s
         if not (u >= 0 and u < n_cols and v >= 0 and v < n_rows):
             k += 1
     return k
