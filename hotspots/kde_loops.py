@@ -124,10 +124,10 @@ def prep_rows(x, y, w, unit_w, xmin, ymin, s, L, n_rows, n_cols, want_occ):  # p
             col[i] = c
             row_start[r + 1] += 1
             if want_occ:
+                # branch-free (a branch on `seen` is mispredicted about once a cell: 0.5 ms at 10^5 points)
                 f = np.int64(r) * W + c
-                if seen[f] == 0:
-                    seen[f] = 1
-                    n_occ += 1
+                n_occ += 1 - seen[f]
+                seen[f] = 1
         else:
             row[i] = -1
     for r in range(H):

@@ -585,8 +585,8 @@ def test_points_xy_reads_coordinates_exactly_and_refuses_anything_but_points():
     gdf = gpd.GeoDataFrame(geometry=gpd.points_from_xy(xy[:, 0], xy[:, 1], z=[1.0, 2.0, 3.0, 4.0]), crs=27700)
     for _ in range(2):  # read, then from the cache
         got = points_xy(gdf)
-        assert got.flags.c_contiguous and got.shape == (4, 2)
-        assert got.tobytes() == xy.tobytes()  # bit for bit, the sign of -0.0 included
+        assert got.flags.f_contiguous and got.shape == (4, 2)  # x and y each contiguous
+        assert np.ascontiguousarray(got).tobytes() == xy.tobytes()  # bit for bit, the sign of -0.0 included
     # a single-point MultiPoint and a zero-length line have point-like bounds, but are not points
     for geom in (shapely.MultiPoint([(1.0, 2.0)]), shapely.LineString([(1.0, 2.0), (1.0, 2.0)])):
         with pytest.raises(ParameterError, match="Point"):
