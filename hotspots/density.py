@@ -250,11 +250,12 @@ def kde(
         summed, path = stream.result()
         summed *= norm_const(kernel, h)  # per m²
 
+    values = summed  # a new array of this call's own: scaled in place
     if output == "density":
-        values = summed * 1e6
+        values *= 1e6
         name, units = "density", "incidents per km²" if w_in is None else "weighted incidents per km²"
     else:
-        values = summed * (s * s)
+        values *= s * s
         name, units = "expected_count", "incidents per cell" if w_in is None else "weighted incidents per cell"
     if grid.mask is not None:
         values[~grid.mask] = np.nan
