@@ -197,8 +197,8 @@ def kde(
         inside = None
         if grid.mask is None and points_outside_area == "include" and kernels is not None:
             # Only the number is needed: counted in one compiled pass (same arithmetic as below).
-            n_outside = int(kernels.count_off_grid(np.ascontiguousarray(xy, dtype=float), float(grid.xmin), float(grid.ymin),
-                                       float(grid.cell_size), grid.n_rows, grid.n_cols))
+            n_outside = int(kernels.count_off_grid(xy[:, 0], xy[:, 1], float(grid.xmin), float(grid.ymin), float(grid.cell_size),
+                                                   grid.n_rows, grid.n_cols))
         else:
             if grid.mask is None:
                 # Same test as Grid.cell_of (0 <= floor(u) < n  <=>  0 <= u < n), without the indices.
@@ -250,11 +250,12 @@ def kde(
         summed, path = stream.result()
         summed *= norm_const(kernel, h)  # per m²
 
+    values = summed  # a new array of this call's own: scaled in place
     if output == "density":
-        values = summed * 1e6
+        values *= 1e6
         name, units = "density", "incidents per km²" if w_in is None else "weighted incidents per km²"
     else:
-        values = summed * (s * s)
+        values *= s * s
         name, units = "expected_count", "incidents per cell" if w_in is None else "weighted incidents per cell"
     if grid.mask is not None:
         values[~grid.mask] = np.nan

@@ -422,22 +422,37 @@ def _kde_sum_compiled_poly(kernels, xy: np.ndarray, w: np.ndarray | None, grid: 
     H, W = nr + 2 * L, nc + 2 * L
     Wp = W + 2 * L
     unit = w is None
-    row_start, scol, dx, dy, ws, n_occ = prep_rows(
-        xy[:, 0], xy[:, 1], np.empty(0) if unit else np.asarray(w, dtype=float), unit, float(grid.xmin), float(grid.ymin),
-        s, L, nr, nc, True,
-    )
-    n = len(dx)
     K, T = len(ox), len(expo)
     k_int = K - R
     fshape = (sfft.next_fast_len(H + 2 * L, True), sfft.next_fast_len(W + 2 * L, True))
     n_fft = fshape[0] * fshape[1]
-    costs = {
-        "direct": n * (K * _C_LANE + _C_POINT_DIRECT) + n_occ * K * _C_FLUSH,
-        "fft": n * (R * _C_LANE + T * _C_MOMENT + _C_POINT_FFT) + n_occ * (R + T) * _C_FLUSH
-        + (2 * T + 1) * n_fft * math.log2(n_fft) * _C_FFT,
-    }
+
+    def cheapest(n: int, n_occ: int) -> str:
+        costs = {
+            "direct": n * (K * _C_LANE + _C_POINT_DIRECT) + n_occ * K * _C_FLUSH,
+            "fft": n * (R * _C_LANE + T * _C_MOMENT + _C_POINT_FFT) + n_occ * (R + T) * _C_FLUSH
+            + (2 * T + 1) * n_fft * math.log2(n_fft) * _C_FFT,
+        }
+        return min(costs, key=costs.get)
+
+    # The costs are linear in the points kept (n) and the occupied cells: when the same path is
+    # cheapest at every corner of their possible range it is cheapest for any, and the occupied
+    # cells need not be counted (0.2 ms at 10^5 points).
+    count_occ = False
     if method == "auto":
-        method = min(costs, key=costs.get)
+        n_max = len(xy)
+        picks = {cheapest(a, b) for a in (0, n_max) for b in (0, min(n_max, H * W))}
+        if len(picks) == 1:
+            method = picks.pop()
+        else:
+            count_occ = True
+    row_start, scol, dx, dy, ws, n_occ = prep_rows(
+        xy[:, 0], xy[:, 1], np.empty(0) if unit else np.asarray(w, dtype=float), unit, float(grid.xmin), float(grid.ymin),
+        s, L, nr, nc, count_occ,
+    )
+    n = len(dx)
+    if method == "auto":
+        method = cheapest(n, n_occ)
     # "cells": a cell's interior comes from its moments when it holds enough points for that to
     # be cheaper than point by point: c·k_int·lane > c·T·moment + T·k_int·lane.
     saving = k_int * _C_LANE - T * _C_MOMENT
@@ -480,7 +495,7 @@ def kernel_sum(
     if compiled:
         unit = w is None
         flat, pbase, dx, dy, w, phase = kernels.prepare(
-            xy, np.empty(0) if unit else np.asarray(w, dtype=float), unit,
+            np.ascontiguousarray(xy, dtype=float), np.empty(0) if unit else np.asarray(w, dtype=float), unit,
             lat.x0, lat.y0, float(s), L, nr, nc, plan_all[0],
         )
     else:

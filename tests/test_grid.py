@@ -575,3 +575,23 @@ def test_points_xy_cache_survives_address_reuse_and_is_dropped_with_the_frame():
     del gdf
     gc.collect()
     assert len(grid_mod._XY_CACHE) == 0
+
+
+def test_points_xy_reads_coordinates_exactly_and_refuses_anything_but_points():
+    from hotspots.grid import clear_coordinate_cache, points_xy
+
+    clear_coordinate_cache()
+    xy = np.array([[-0.0, 0.0], [5e-324, -1e-310], [1e15 + 0.5, -123456.789], [np.nextafter(1.0, 2.0), 3.0]])
+    gdf = gpd.GeoDataFrame(geometry=gpd.points_from_xy(xy[:, 0], xy[:, 1], z=[1.0, 2.0, 3.0, 4.0]), crs=27700)
+    for _ in range(2):  # read, then from the cache
+        got = points_xy(gdf)
+        assert got.flags.f_contiguous and got.shape == (4, 2)  # x and y each contiguous
+        assert np.ascontiguousarray(got).tobytes() == xy.tobytes()  # bit for bit, the sign of -0.0 included
+    # a single-point MultiPoint and a zero-length line have point-like bounds, but are not points
+    for geom in (shapely.MultiPoint([(1.0, 2.0)]), shapely.LineString([(1.0, 2.0), (1.0, 2.0)])):
+        with pytest.raises(ParameterError, match="Point"):
+            points_xy(gpd.GeoSeries([shapely.Point(0.0, 0.0), geom], crs=27700))
+    bad_ones = ((None, "missing or empty"), (shapely.Point(), "missing or empty"), (shapely.Point(np.inf, 1.0), "infinite"))
+    for bad, match in bad_ones:
+        with pytest.raises(ParameterError, match=match):
+            points_xy(gpd.GeoSeries([shapely.Point(0.0, 0.0), bad], crs=27700))
