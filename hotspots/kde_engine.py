@@ -634,6 +634,7 @@ class DensityStream:
         # add() may be called from several threads: chunks are binned in parallel and added to
         # the shared grids one at a time.
         self._lock = threading.RLock()
+        self._local = threading.local()  # each thread's binning arrays (_workspace)
 
     # ------------------------------------------------------------------ adding points
     def add(self, xy: Any, weights: np.ndarray | None = None) -> None:
@@ -660,6 +661,21 @@ class DensityStream:
                 self._pending = None
                 self._accumulate(pxy[:, 0], pxy[:, 1], pw, count=False, locked=True)
         self._accumulate(x, y, w, count=True)
+
+    def _workspace(self, n: int, unit: bool) -> tuple[np.ndarray, ...]:
+        """This thread's binning arrays (``prep_rows_into``'s), at least ``n`` long, kept from chunk to chunk.
+
+        Fresh arrays for every chunk cost as much again in page faults as the binning itself
+        (the allocator hands large blocks back to the system when they are freed).
+        """
+        ws = getattr(self._local, "arrays", None)
+        need_w = 0 if unit else n
+        if ws is None or len(ws[0]) < n or len(ws[5]) < need_w:
+            m = max(n, 0 if ws is None else len(ws[0]))
+            ws = (np.empty(m, dtype=np.int32), np.empty(m, dtype=np.int32), np.empty(m, dtype=np.int32), np.empty(m), np.empty(m),
+                  np.empty(max(need_w, 0 if ws is None else len(ws[5]))))
+            self._local.arrays = ws
+        return ws
 
     def _start(self) -> None:
         grid, h, s = self.grid, self.h, float(self.grid.cell_size)
@@ -688,11 +704,14 @@ class DensityStream:
         if kind == "moments":
             _, _, _, oshift, ox, oy, R, expo, coef_k, _ = self._plan
             counts = self.counts.reshape(-1) if (count and self.counts is not None) else _NO_COUNTS
-            row_start, scol, dx, dy, ws, _ = loops.prep_rows(
+            row, col, scol, dx, dy, ws = self._workspace(len(x), unit)
+            row_start, k, _ = loops.prep_rows_into(
                 x, y, np.empty(0) if unit else w, unit, float(grid.xmin), float(grid.ymin), s, L, nr, nc, False,
+                row, col, scol, dx, dy, ws,
             )
-            if not len(dx):
+            if not k:
                 return
+            scol, dx, dy, ws = scol[:k], dx[:k], dy[:k], ws[: 0 if unit else k]
             args = (self._acc, self._moms, counts, row_start, scol, dx, dy, ws, unit, nr, nc, L, 1.0 / h, expo, coef_k, ox, oy,
                     oshift, R, 0 if self.kernel == "quartic" else 1, 2**62, True)
             with lock:
@@ -806,6 +825,7 @@ class DensityStream:
         """Free the working arrays (moment grids, accumulator); :meth:`result` must not be called after."""
         self._acc = self._moms = None
         self._pending = None
+        self._local = threading.local()
 
 
 class _NoLock:
