@@ -51,6 +51,7 @@ class CompiledLoops(NamedTuple):
     prepare: Any
     prep_rows: Any
     prep_rows_into: Any
+    cell_rows: Any
     cell_pass: Any
     cell_pass_bands: Any
     interior_from_moments: Any
@@ -71,5 +72,5 @@ def _build() -> CompiledLoops | None:
     except ImportError:  # pragma: no cover - numba is not installed
         return None
     return CompiledLoops(kde_loops.scatter_gauss, kde_loops.prepare, kde_loops.prep_rows, kde_loops.prep_rows_into,
-                         kde_loops.cell_pass, kde_loops.cell_pass_bands, kde_loops.interior_from_moments,
+                         kde_loops.cell_rows, kde_loops.cell_pass, kde_loops.cell_pass_bands, kde_loops.interior_from_moments,
                          kde_loops.count_off_grid)

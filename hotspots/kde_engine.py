@@ -50,11 +50,12 @@ take about 40 bytes each while a chunk is binned.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import math
 import os
 import threading
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -581,6 +582,8 @@ def check_size(grid: Grid, h: float, kernel: str) -> None:
 _C_SPARSE = 0.5e-9
 # A chunk with at least this many points is binned on all threads (bands of rows in parallel).
 _PARALLEL_POINTS = 200_000
+#: Bands of lattice rows a stream's chunk is added in, each under its own lock (DensityStream._start).
+_BANDS = 32
 
 
 class DensityStream:
@@ -634,6 +637,8 @@ class DensityStream:
         # add() may be called from several threads: chunks are binned in parallel and added to
         # the shared grids one at a time.
         self._lock = threading.RLock()
+        self._bands: list[threading.Lock] = []  # the moment path's band locks (_start)
+        self._band_rows = 0
         self._local = threading.local()  # each thread's binning arrays (_workspace)
 
     # ------------------------------------------------------------------ adding points
@@ -687,12 +692,26 @@ class DensityStream:
             Wp = W + 2 * L
             self._plan = ("moments", loops, L, odi * Wp + odj, ox, oy, R, expo, coef_k, coef_grids)
             self._moms = np.zeros((H * W, len(expo)))
+            # Lattice rows in bands of at least 2 L + 1 rows, one lock per band boundary: cell_rows
+            # on band b writes the moments and counts of its own rows and the accumulator rows
+            # from L above it to L below it, so it holds locks b and b + 1, and two threads work
+            # on bands two or more apart without touching the same numbers.
+            self._band_rows = max(2 * L + 1, -(-H // _BANDS))
+            self._bands = [threading.Lock() for _ in range(-(-H // self._band_rows) + 1)]
         else:
             L, di, dj, cls, plan_all, plan_ring, p = _plans(self.kernel, h, s)
             H, W = nr + 2 * L, nc + 2 * L
             Wp = W + 2 * L
             self._plan = ("direct", loops, L, plan_all)
         self._acc = np.zeros((H + 2 * L) * Wp)
+
+    @contextlib.contextmanager
+    def _all_bands(self) -> Iterator[None]:
+        """Every band lock, in order: no other thread is adding a chunk band by band meanwhile."""
+        with contextlib.ExitStack() as stack:
+            for lk in self._bands:
+                stack.enter_context(lk)
+            yield
 
     def _accumulate(self, x: np.ndarray, y: np.ndarray, w: np.ndarray | None, *, count: bool, locked: bool = False) -> None:
         # Binning (prep_rows / prepare) runs outside the lock; adding to the shared grids inside.
@@ -714,11 +733,22 @@ class DensityStream:
             scol, dx, dy, ws = scol[:k], dx[:k], dy[:k], ws[: 0 if unit else k]
             args = (self._acc, self._moms, counts, row_start, scol, dx, dy, ws, unit, nr, nc, L, 1.0 / h, expo, coef_k, ox, oy,
                     oshift, R, 0 if self.kernel == "quartic" else 1, 2**62, True)
-            with lock:
-                if self.threads and len(dx) >= _PARALLEL_POINTS:
+            if self.threads and len(dx) >= _PARALLEL_POINTS:
+                with lock, self._all_bands():
                     loops.cell_pass_bands(2 * L + 1, *args)
-                else:
+            elif locked:
+                with self._all_bands():
                     loops.cell_pass(*args)
+            else:
+                # Band by band (the same sums in the same order as cell_pass), holding only the
+                # band's lock and the next one's: another thread adds its chunk to bands at least
+                # two away at the same time (see _start).
+                bands, step = self._bands, self._band_rows
+                for b in range(len(bands) - 1):
+                    r0, r1 = b * step, min(nr + 2 * L, (b + 1) * step)
+                    if row_start[r1] > row_start[r0]:
+                        with bands[b], bands[b + 1]:
+                            loops.cell_rows(r0, r1, *args)
             return
         xy = np.column_stack([np.asarray(x, dtype=float), np.asarray(y, dtype=float)])
         if count and self.counts is not None:
@@ -787,6 +817,7 @@ class DensityStream:
         """
         with self._lock:
             self._flush_pending()
+        with self._lock, self._all_bands():
             out: dict[str, Any] = {"n_points": self.n_points, "total_weight": self.total_weight, "chunks": self.chunks}
             for name, arr in (("counts", self.counts), ("acc", self._acc), ("moms", self._moms)):
                 if arr is None:
@@ -803,6 +834,7 @@ class DensityStream:
             self._flush_pending()
             if self._plan is None:
                 self._start()
+        with self._lock, self._all_bands():
             self.n_points += int(part["n_points"])
             self.total_weight += float(part["total_weight"])
             self.chunks += int(part["chunks"])
