@@ -229,8 +229,28 @@ def _area_polygons(labels: np.ndarray, n_areas: int, grid: Any) -> list[Any]:
 
     s = grid.cell_size
     transform = Affine(s, 0.0, grid.xmin, 0.0, -s, grid.ymax)
-    parts: list[list[Any]] = [[] for _ in range(n_areas)]
     lab = np.ascontiguousarray(labels, dtype=np.int32)
+    # The pieces' rings gathered into one coordinate array and built in one call (GeoArrow's
+    # ragged layout), not one shapely object per ring.
+    rings: list[Any] = []
+    ring_ends = [0]
+    piece_ends = [0]
+    values = []
     for geom, value in features.shapes(lab, mask=lab > 0, connectivity=4, transform=transform):
-        parts[int(value) - 1].append(shapely.geometry.shape(geom))
-    return [shapely.simplify(p[0] if len(p) == 1 else shapely.coverage_union_all(p), 0.0) for p in parts]
+        for ring in geom["coordinates"]:
+            rings.extend(ring)
+            ring_ends.append(len(rings))
+        piece_ends.append(len(ring_ends) - 1)
+        values.append(int(value))
+    pieces = shapely.from_ragged_array(shapely.GeometryType.POLYGON, np.asarray(rings, dtype=np.float64).reshape(-1, 2),
+                                       (np.asarray(ring_ends, dtype=np.int64), np.asarray(piece_ends, dtype=np.int64)))
+    area = np.asarray(values, dtype=np.int64) - 1
+    order = np.argsort(area, kind="stable")
+    ends = np.searchsorted(area[order], np.arange(1, n_areas + 1))
+    out = np.empty(n_areas, dtype=object)
+    start = 0
+    for a in range(n_areas):
+        got = pieces[order[start : ends[a]]]
+        out[a] = got[0] if len(got) == 1 else shapely.coverage_union_all(got)
+        start = ends[a]
+    return list(shapely.simplify(out, 0.0))
