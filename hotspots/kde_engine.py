@@ -607,7 +607,11 @@ class DensityStream:
         Also count the points per cell (:meth:`hotspots.grid.Grid.cell_of`'s rule, every cell,
         mask ignored) in the same pass over the points: :attr:`counts`.
     threads : bool
-        Bin large chunks on all numba threads (bands of rows in parallel; same numbers).
+        Bin large chunks on all numba threads (bands of rows in parallel; same numbers). Without,
+        :meth:`add` may be called from several threads at once (as :func:`hotspots.national.run_national`
+        does): each chunk is binned on its own and added to the grids band of rows by band, two
+        chunks at a time on bands far enough apart; one thread alone gives the same numbers as
+        the single pass.
 
     Attributes
     ----------
