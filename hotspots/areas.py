@@ -183,16 +183,8 @@ def hotspot_areas(
     for i in range(n_lab):
         ranks[i] = i + 1 if i == 0 or rk[i] != rk[i - 1] else ranks[i - 1]
 
-    geoms = []
+    geoms = _area_polygons(labels, n_lab, grid) if n_lab else []
     cell_area = grid.cell_area_km2
-    if n_lab:
-        rows_all, cols_all = np.divmod(idx, grid.n_cols)
-        lab_new = new_id[labs]
-        srt = np.argsort(lab_new, kind="stable")
-        boxes = grid.cell_polygons(rows_all[srt], cols_all[srt])
-        bounds = np.searchsorted(lab_new[srt], np.arange(1, n_lab + 2))
-        for a in range(n_lab):
-            geoms.append(shapely.simplify(shapely.coverage_union_all(boxes[bounds[a] : bounds[a + 1]]), 0.0))
     conf_label = {3: "99%", 2: "95%", 1: "90%"}
     nc = n_cells[order]
     areas = gpd.GeoDataFrame(
@@ -221,3 +213,44 @@ def hotspot_areas(
         "gi_star": dict(gi.params),
     }
     return HotspotAreas(areas=areas, labels=labels, grid=grid, params=params)
+
+
+def _area_polygons(labels: np.ndarray, n_areas: int, grid: Any) -> list[Any]:
+    """The dissolved cells of areas ``1..n_areas`` of ``labels`` (grid shape, 0 = no area), one geometry each.
+
+    The cells' union, traced along the cell edges by GDAL's polygonize (``rasterio.features.shapes``,
+    one polygon per edge-connected piece, with its holes) and the pieces of an area that touch only
+    at corners gathered into one MultiPolygon; ``simplify(0)`` drops the vertices on straight runs.
+    The same geometry as the coverage union of the cells' squares (equal after
+    ``shapely.normalize``), in time linear in the grid: 0.3 s for 2 million cells instead of 10 s.
+    """
+    from affine import Affine
+    from rasterio import features
+
+    s = grid.cell_size
+    transform = Affine(s, 0.0, grid.xmin, 0.0, -s, grid.ymax)
+    lab = np.ascontiguousarray(labels, dtype=np.int32)
+    # The pieces' rings gathered into one coordinate array and built in one call (GeoArrow's
+    # ragged layout), not one shapely object per ring.
+    rings: list[Any] = []
+    ring_ends = [0]
+    piece_ends = [0]
+    values = []
+    for geom, value in features.shapes(lab, mask=lab > 0, connectivity=4, transform=transform):
+        for ring in geom["coordinates"]:
+            rings.extend(ring)
+            ring_ends.append(len(rings))
+        piece_ends.append(len(ring_ends) - 1)
+        values.append(int(value))
+    pieces = shapely.from_ragged_array(shapely.GeometryType.POLYGON, np.asarray(rings, dtype=np.float64).reshape(-1, 2),
+                                       (np.asarray(ring_ends, dtype=np.int64), np.asarray(piece_ends, dtype=np.int64)))
+    area = np.asarray(values, dtype=np.int64) - 1
+    order = np.argsort(area, kind="stable")
+    ends = np.searchsorted(area[order], np.arange(1, n_areas + 1))
+    out = np.empty(n_areas, dtype=object)
+    start = 0
+    for a in range(n_areas):
+        got = pieces[order[start : ends[a]]]
+        out[a] = got[0] if len(got) == 1 else shapely.coverage_union_all(got)
+        start = ends[a]
+    return list(shapely.simplify(out, 0.0))

@@ -12,6 +12,7 @@ Loops (all release the GIL):
 * ``prep_rows`` - the same for the polynomial kernels, grouped by row, each point's node being
   its cell by :meth:`hotspots.grid.Grid.cell_of`'s arithmetic, so that ``cell_rows`` also gives
   the counts per cell (one pass over the points serves both the counts and the density);
+  ``prep_rows_into`` the same into given arrays (a stream reuses them from chunk to chunk);
 * ``cell_rows`` / ``cell_pass`` / ``cell_pass_bands`` - the polynomial kernels one source cell at
   a time (see ``cell_rows``), on one thread or on bands of rows in parallel;
 * ``interior_from_moments`` - the interior offsets of every occupied cell from accumulated moment
@@ -49,6 +50,8 @@ class CompiledLoops(NamedTuple):
     scatter_gauss: Any
     prepare: Any
     prep_rows: Any
+    prep_rows_into: Any
+    cell_rows: Any
     cell_pass: Any
     cell_pass_bands: Any
     interior_from_moments: Any
@@ -68,5 +71,6 @@ def _build() -> CompiledLoops | None:
         from . import kde_loops
     except ImportError:  # pragma: no cover - numba is not installed
         return None
-    return CompiledLoops(kde_loops.scatter_gauss, kde_loops.prepare, kde_loops.prep_rows, kde_loops.cell_pass,
-                         kde_loops.cell_pass_bands, kde_loops.interior_from_moments, kde_loops.count_off_grid)
+    return CompiledLoops(kde_loops.scatter_gauss, kde_loops.prepare, kde_loops.prep_rows, kde_loops.prep_rows_into,
+                         kde_loops.cell_rows, kde_loops.cell_pass, kde_loops.cell_pass_bands, kde_loops.interior_from_moments,
+                         kde_loops.count_off_grid)

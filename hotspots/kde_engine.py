@@ -50,11 +50,12 @@ take about 40 bytes each while a chunk is binned.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import math
 import os
 import threading
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -596,6 +597,8 @@ def check_size(grid: Grid, h: float, kernel: str) -> None:
 _C_SPARSE = 0.5e-9
 # A chunk with at least this many points is binned on all threads (bands of rows in parallel).
 _PARALLEL_POINTS = 200_000
+#: Bands of lattice rows a stream's chunk is added in, each under its own lock (DensityStream._start).
+_BANDS = 32
 
 
 class DensityStream:
@@ -619,7 +622,11 @@ class DensityStream:
         Also count the points per cell (:meth:`hotspots.grid.Grid.cell_of`'s rule, every cell,
         mask ignored) in the same pass over the points: :attr:`counts`.
     threads : bool
-        Bin large chunks on all numba threads (bands of rows in parallel; same numbers).
+        Bin large chunks on all numba threads (bands of rows in parallel; same numbers). Without,
+        :meth:`add` may be called from several threads at once (as :func:`hotspots.national.run_national`
+        does): each chunk is binned on its own and added to the grids band of rows by band, two
+        chunks at a time on bands far enough apart; one thread alone gives the same numbers as
+        the single pass.
 
     Attributes
     ----------
@@ -649,6 +656,9 @@ class DensityStream:
         # add() may be called from several threads: chunks are binned in parallel and added to
         # the shared grids one at a time.
         self._lock = threading.RLock()
+        self._bands: list[threading.Lock] = []  # the moment path's band locks (_start)
+        self._band_rows = 0
+        self._local = threading.local()  # each thread's binning arrays (_workspace)
 
     # ------------------------------------------------------------------ adding points
     def add(self, xy: Any, weights: np.ndarray | None = None) -> None:
@@ -676,6 +686,21 @@ class DensityStream:
                 self._accumulate(pxy[:, 0], pxy[:, 1], pw, count=False, locked=True)
         self._accumulate(x, y, w, count=True)
 
+    def _workspace(self, n: int, unit: bool) -> tuple[np.ndarray, ...]:
+        """This thread's binning arrays (``prep_rows_into``'s), at least ``n`` long, kept from chunk to chunk.
+
+        Fresh arrays for every chunk cost as much again in page faults as the binning itself
+        (the allocator hands large blocks back to the system when they are freed).
+        """
+        ws = getattr(self._local, "arrays", None)
+        need_w = 0 if unit else n
+        if ws is None or len(ws[0]) < n or len(ws[5]) < need_w:
+            m = max(n, 0 if ws is None else len(ws[0]))
+            ws = (np.empty(m, dtype=np.int32), np.empty(m, dtype=np.int32), np.empty(m, dtype=np.int32), np.empty(m), np.empty(m),
+                  np.empty(max(need_w, 0 if ws is None else len(ws[5]))))
+            self._local.arrays = ws
+        return ws
+
     def _start(self) -> None:
         grid, h, s = self.grid, self.h, float(self.grid.cell_size)
         nr, nc = grid.shape
@@ -686,12 +711,26 @@ class DensityStream:
             Wp = W + 2 * L
             self._plan = ("moments", loops, L, odi * Wp + odj, ox, oy, R, expo, coef_k, coef_grids)
             self._moms = np.zeros((H * W, len(expo)))
+            # Lattice rows in bands of at least 2 L + 1 rows, one lock per band boundary: cell_rows
+            # on band b writes the moments and counts of its own rows and the accumulator rows
+            # from L above it to L below it, so it holds locks b and b + 1, and two threads work
+            # on bands two or more apart without touching the same numbers.
+            self._band_rows = max(2 * L + 1, -(-H // _BANDS))
+            self._bands = [threading.Lock() for _ in range(-(-H // self._band_rows) + 1)]
         else:
             L, di, dj, cls, plan_all, plan_ring, p = _plans(self.kernel, h, s)
             H, W = nr + 2 * L, nc + 2 * L
             Wp = W + 2 * L
             self._plan = ("direct", loops, L, plan_all)
         self._acc = np.zeros((H + 2 * L) * Wp)
+
+    @contextlib.contextmanager
+    def _all_bands(self) -> Iterator[None]:
+        """Every band lock, in order: no other thread is adding a chunk band by band meanwhile."""
+        with contextlib.ExitStack() as stack:
+            for lk in self._bands:
+                stack.enter_context(lk)
+            yield
 
     def _accumulate(self, x: np.ndarray, y: np.ndarray, w: np.ndarray | None, *, count: bool, locked: bool = False) -> None:
         # Binning (prep_rows / prepare) runs outside the lock; adding to the shared grids inside.
@@ -703,18 +742,32 @@ class DensityStream:
         if kind == "moments":
             _, _, _, oshift, ox, oy, R, expo, coef_k, _ = self._plan
             counts = self.counts.reshape(-1) if (count and self.counts is not None) else _NO_COUNTS
-            row_start, scol, dx, dy, ws, _ = loops.prep_rows(
+            row, col, scol, dx, dy, ws = self._workspace(len(x), unit)
+            row_start, k, _ = loops.prep_rows_into(
                 x, y, np.empty(0) if unit else w, unit, float(grid.xmin), float(grid.ymin), s, L, nr, nc, False,
+                row, col, scol, dx, dy, ws,
             )
-            if not len(dx):
+            if not k:
                 return
+            scol, dx, dy, ws = scol[:k], dx[:k], dy[:k], ws[: 0 if unit else k]
             args = (self._acc, self._moms, counts, row_start, scol, dx, dy, ws, unit, nr, nc, L, 1.0 / h, expo, coef_k, ox, oy,
                     oshift, R, 0 if self.kernel == "quartic" else 1, 2**62, True)
-            with lock:
-                if self.threads and len(dx) >= _PARALLEL_POINTS:
+            if self.threads and len(dx) >= _PARALLEL_POINTS:
+                with lock, self._all_bands():
                     loops.cell_pass_bands(2 * L + 1, *args)
-                else:
+            elif locked:
+                with self._all_bands():
                     loops.cell_pass(*args)
+            else:
+                # Band by band (the same sums in the same order as cell_pass), holding only the
+                # band's lock and the next one's: another thread adds its chunk to bands at least
+                # two away at the same time (see _start).
+                bands, step = self._bands, self._band_rows
+                for b in range(len(bands) - 1):
+                    r0, r1 = b * step, min(nr + 2 * L, (b + 1) * step)
+                    if row_start[r1] > row_start[r0]:
+                        with bands[b], bands[b + 1]:
+                            loops.cell_rows(r0, r1, *args)
             return
         xy = np.column_stack([np.asarray(x, dtype=float), np.asarray(y, dtype=float)])
         if count and self.counts is not None:
@@ -783,6 +836,7 @@ class DensityStream:
         """
         with self._lock:
             self._flush_pending()
+        with self._lock, self._all_bands():
             out: dict[str, Any] = {"n_points": self.n_points, "total_weight": self.total_weight, "chunks": self.chunks}
             for name, arr in (("counts", self.counts), ("acc", self._acc), ("moms", self._moms)):
                 if arr is None:
@@ -799,6 +853,7 @@ class DensityStream:
             self._flush_pending()
             if self._plan is None:
                 self._start()
+        with self._lock, self._all_bands():
             self.n_points += int(part["n_points"])
             self.total_weight += float(part["total_weight"])
             self.chunks += int(part["chunks"])
@@ -821,6 +876,7 @@ class DensityStream:
         """Free the working arrays (moment grids, accumulator); :meth:`result` must not be called after."""
         self._acc = self._moms = None
         self._pending = None
+        self._local = threading.local()
 
 
 class _NoLock:

@@ -14,8 +14,8 @@ import numpy as np
 
 from .kde_compiled import EPANECHNIKOV_ORDER, QUARTIC_ORDER
 
-__all__ = ["prepare", "scatter_gauss", "prep_rows", "cell_rows", "cell_pass", "cell_pass_bands", "interior_from_moments",
-           "count_off_grid"]
+__all__ = ["prepare", "scatter_gauss", "prep_rows", "prep_rows_into", "cell_rows", "cell_pass", "cell_pass_bands",
+           "interior_from_moments", "count_off_grid"]
 
 
 @numba.njit(cache=True, nogil=True)
@@ -98,18 +98,31 @@ def scatter_gauss(acc, pbase, dx, dy, w, L, Wp, s, inv_h):  # pragma: no cover
 
 @numba.njit(cache=True, nogil=True)
 def prep_rows(x, y, w, unit_w, xmin, ymin, s, L, n_rows, n_cols, want_occ):  # pragma: no cover
+    # `prep_rows_into` with new arrays.
+    n = x.shape[0]
+    scol = np.empty(n, dtype=np.int32)
+    dx = np.empty(n)
+    dy = np.empty(n)
+    ws = np.empty(0 if unit_w else n)
+    row_start, k, n_occ = prep_rows_into(x, y, w, unit_w, xmin, ymin, s, L, n_rows, n_cols, want_occ,
+                                         np.empty(n, dtype=np.int32), np.empty(n, dtype=np.int32), scol, dx, dy, ws)
+    return row_start, scol[:k], dx[:k], dy[:k], ws[: 0 if unit_w else k], n_occ
+
+@numba.njit(cache=True, nogil=True)
+def prep_rows_into(x, y, w, unit_w, xmin, ymin, s, L, n_rows, n_cols, want_occ, row, col, scol, dx, dy, ws):  # pragma: no cover
     # The node of each point that can reach the grid: the cell holding it on the grid
     # extended by L cells on every side, by Grid.cell_of's arithmetic (column
     # floor((x - xmin) / s), row n_rows - 1 - floor((y - ymin) / s)), so that the per-cell
     # sums of `cell_rows` are exactly `count`'s. Points come out grouped by lattice row
     # (stable counting sort: few buckets, so the scattered writes stay cache-friendly), with
-    # their column, offsets from the cell centre and weight. The occupied cells are counted
-    # (for the cost model) only when `want_occ` (it costs a byte per lattice node).
+    # their column, offsets from the cell centre and weight, in the first k entries of the
+    # given arrays (`row`, `col`: scratch; all at least len(x) long, `ws` only when weighted):
+    # a stream reuses them chunk after chunk instead of faulting in fresh pages each time.
+    # Returns (row_start, k, n_occ). The occupied cells are counted (for the cost model) only
+    # when `want_occ` (it costs a byte per lattice node).
     H = n_rows + 2 * L
     W = n_cols + 2 * L
     n = x.shape[0]
-    row = np.empty(n, dtype=np.int32)
-    col = np.empty(n, dtype=np.int32)
     row_start = np.zeros(H + 1, dtype=np.int64)
     seen = np.zeros(H * W if want_occ else 0, dtype=np.uint8)
     n_occ = 0
@@ -133,10 +146,6 @@ def prep_rows(x, y, w, unit_w, xmin, ymin, s, L, n_rows, n_cols, want_occ):  # p
     for r in range(H):
         row_start[r + 1] += row_start[r]
     k = row_start[H]
-    scol = np.empty(k, dtype=np.int32)
-    dx = np.empty(k)
-    dy = np.empty(k)
-    ws = np.empty(0 if unit_w else k)
     pos = row_start[:-1].copy()
     for i in range(n):
         r = row[i]
@@ -150,7 +159,7 @@ def prep_rows(x, y, w, unit_w, xmin, ymin, s, L, n_rows, n_cols, want_occ):  # p
         scol[j] = c
         if not unit_w:
             ws[j] = w[i]
-    return row_start, scol, dx, dy, ws, n_occ
+    return row_start, k, n_occ
 
 @numba.njit(cache=True, nogil=True)
 def cell_rows(r_lo, r_hi, acc, moms, counts, row_start, scol, dx, dy, ws, unit_w, n_rows, n_cols, L, inv_h,

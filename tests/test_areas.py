@@ -6,6 +6,7 @@ import dataclasses
 
 import numpy as np
 import pytest
+import shapely
 
 from hotspots._errors import ParameterError
 from hotspots.areas import AREA_COLUMNS, HotspotAreas, hotspot_areas
@@ -162,3 +163,23 @@ def test_bad_connectivity_and_kind(two_blobs):
         hotspot_areas(two_blobs, kind="warm")
     with pytest.raises(ParameterError, match="`gi`"):
         hotspot_areas(two_blobs.z)
+
+
+def test_geometry_is_the_union_of_the_cells_with_holes_and_corner_contacts():
+    # Area 1: a ring of 8 cells around an empty cell (one hole) plus a cell touching the ring
+    # only at a corner (8-connected: same area, a second polygon). Grid 100 m, y up.
+    bins = np.zeros((6, 6))
+    bins[1:4, 1:4] = 1
+    bins[2, 2] = 0
+    bins[4, 4] = 1
+    res = hotspot_areas(_with_bins(bins, np.ones((6, 6))), min_confidence=0.90)
+    assert res.n_areas == 1
+    geom = res.areas.geometry.iloc[0]
+    g = res.grid
+    rows, cols = np.nonzero(bins)
+    union = shapely.union_all(g.cell_polygons(rows, cols))
+    assert geom.equals(union)
+    assert geom.geom_type == "MultiPolygon" and len(geom.geoms) == 2
+    ring = max(geom.geoms, key=lambda p: p.area)
+    assert ring.area == pytest.approx(8 * 100 * 100) and len(ring.interiors) == 1
+    assert len(ring.exterior.coords) == 5  # the corners only: no vertex on a straight edge

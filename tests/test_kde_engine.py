@@ -168,3 +168,21 @@ def test_parallel_row_bands_equal_the_one_shot_sum(grid, monkeypatch, c_sparse, 
     want, _ = kernel_sum(xy, None, grid, 450.0, "quartic")
     assert used == path
     np.testing.assert_allclose(got, want, rtol=1e-9, atol=1e-12 * want.max())
+
+
+def test_chunks_added_band_by_band_equal_one_pass_exactly(grid, monkeypatch):
+    """One thread adding chunks band by band (the locking used when threads add at once) makes
+    the same sums in the same order as one pass over all rows: bitwise equal."""
+    import hotspots.kde_engine as ke
+
+    xy = points(12_000, seed=9)
+    out = {}
+    for bands in (1, 32):
+        monkeypatch.setattr(ke, "_BANDS", bands)
+        s = DensityStream(grid, 400.0, "quartic", count=True, threads=False)
+        for i in range(0, len(xy), 3000):
+            s.add(xy[i : i + 3000])
+        out[bands] = (s.result()[0], s.counts.copy(), len(s._bands) - 1)
+    assert out[1][2] == 1 and out[32][2] > 4  # one band, then several
+    np.testing.assert_array_equal(out[32][0], out[1][0])
+    np.testing.assert_array_equal(out[32][1], out[1][1])

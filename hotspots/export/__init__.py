@@ -7,9 +7,26 @@ Person-level figures are only ever taken from the disclosure-controlled display 
 
 from __future__ import annotations
 
-from ._common import DEMO_ATTRIBUTION, DataSource, area_summary, data_source
-from .briefing import BriefingImage, MapPanel, briefing_before_after, briefing_map
-from .gis import ExportManifest, csv_tables, export_gis, gis_layers, parameters_record
+import importlib
+
+# The names below are imported on first use (PEP 562): `hotspots national` imports
+# `hotspots.export.national_outputs` and `hotspots.export.raster` without the briefing maps'
+# matplotlib layout and layers (0.7 s).
+_LAZY = {
+    "DEMO_ATTRIBUTION": "_common",
+    "DataSource": "_common",
+    "area_summary": "_common",
+    "data_source": "_common",
+    "BriefingImage": "briefing",
+    "MapPanel": "briefing",
+    "briefing_before_after": "briefing",
+    "briefing_map": "briefing",
+    "ExportManifest": "gis",
+    "csv_tables": "gis",
+    "export_gis": "gis",
+    "gis_layers": "gis",
+    "parameters_record": "gis",
+}
 
 __all__ = [
     "BriefingImage",
@@ -26,3 +43,16 @@ __all__ = [
     "DataSource",
     "DEMO_ATTRIBUTION",
 ]
+
+
+def __getattr__(name: str):
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'hotspots.export' has no attribute {name!r}")
+    value = getattr(importlib.import_module(f"hotspots.export.{module}"), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(__all__))

@@ -266,6 +266,10 @@ def _overview(result: Any, path: Path, min_confidence: float | None, max_px: int
                  f"({conf}Gi*, red)", fontsize=9)
     ax.set_aspect("equal")
     fig.tight_layout()
-    fig.savefig(path)
+    # The layout is fixed now: without a layout engine savefig draws the figure once, not twice
+    # (once to lay it out, once to render); PNG compression level 1: a few per cent larger, a
+    # third of the encoding time.
+    fig.set_layout_engine("none")
+    fig.savefig(path, pil_kwargs={"compress_level": 1})
     plt.close(fig)
     return path
