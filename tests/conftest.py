@@ -9,6 +9,7 @@
 * ``demo_files``: the synthetic demo data set (seed 0) written once per session; read only.
 * ``demo``, ``derby``: the demo data bundle (seed 0) once per module, and its incidents near Derby
   centre in 2023 (a module may define its own ``demo``, which then replaces this one).
+* ``leicestershire_asb``: the real Leicestershire ASB incidents, loaded once per session.
 * Real police.uk data is read from ``../shared/data/police_uk`` relative to the repository root,
   only from tests, and tests that need it skip cleanly when it is absent.
 """
@@ -70,6 +71,17 @@ def derbyshire_dir(police_uk_dir: Path) -> Path:
     if not d.is_dir() or not list(d.glob("*.csv")):
         pytest.skip(f"Derbyshire police.uk files not found in {d}")
     return d
+
+
+@pytest.fixture(scope="session")
+def leicestershire_asb(police_uk_dir: Path):
+    """The anti-social behaviour incidents of the real Leicestershire police.uk files (loaded once; read only)."""
+    from hotspots.io import load_police_uk
+
+    d = police_uk_dir / "leicestershire"
+    if not d.is_dir():
+        pytest.skip("Leicestershire files absent")
+    return load_police_uk(d, categories="asb").data
 
 
 @pytest.fixture(scope="session")
