@@ -187,16 +187,11 @@ def bench_derbyshire(R: int) -> None:
     if not DERBYSHIRE.is_dir():
         print("# Derbyshire data not found; real-data case skipped")
         return
-    import pandas as pd
-    import pyproj
+    import shapely
 
-    frames = [pd.read_csv(f, usecols=["Longitude", "Latitude", "Crime type"]) for f in sorted(DERBYSHIRE.glob("*.csv"))]
-    df = pd.concat(frames, ignore_index=True)
-    df = df[df["Crime type"] == "Anti-social behaviour"].dropna(subset=["Longitude", "Latitude"])
-    x, y = pyproj.Transformer.from_crs(4326, 27700, always_xy=True).transform(
-        df["Longitude"].to_numpy(float), df["Latitude"].to_numpy(float)
-    )
-    xy = np.column_stack([x, y])
+    from hotspots.io import load_police_uk
+
+    xy = shapely.get_coordinates(load_police_uk(DERBYSHIRE, categories="asb").data.geometry.values)
     g = Grid.for_points(xy, 500)
     gv = count(xy, g)
     size = f"{g.n_rows}x{g.n_cols}={g.n_cells:,}"

@@ -25,6 +25,7 @@ from __future__ import annotations
 __version__ = "0.1.0"
 
 from ._errors import CRSError, HotspotsError, InputError, LimitError, ParameterError, PrivacyError, SchemaError
+from ._lazy import lazy_exports
 
 # Everything else is imported on first use (PEP 562), so that `import hotspots` and
 # `hotspots --help` stay fast; the names are still explicit and listed in __all__.
@@ -95,19 +96,8 @@ _LAZY = {
 }
 
 
-def __getattr__(name: str):
-    module = _LAZY.get(name)
-    if module is None:
-        raise AttributeError(f"module 'hotspots' has no attribute {name!r}")
-    import importlib
-
-    value = getattr(importlib.import_module(f"hotspots.{module}"), name)
-    globals()[name] = value
-    return value
-
-
-def __dir__() -> list[str]:
-    return sorted(set(globals()) | set(_LAZY))
+__getattr__, __dir__ = lazy_exports("hotspots", _LAZY, globals())
+del lazy_exports
 
 __all__ = [
     "__version__",

@@ -163,44 +163,33 @@ class Attack:
     def kpi_table(self, df: pd.DataFrame, dim: str | None) -> list[tuple]:
         """A KPI table (group column first, total row "All"). Returns the populations of its group rows."""
         label = df.columns[0]
-        pops = []
-        for _, r in df.iterrows():
-            g = str(r[label])
-            pop = ALL if g == "All" else _population(dim, g)
-            if pop != ALL:
-                pops.append(pop)
-            for m in KPI_COUNTS:
-                self.published((pop, m), r[m])
-            for tot, parts in KPI_RELATIONS:
-                for q in (tot, *parts):
-                    if q.startswith("~"):
-                        self.unseen((pop, q))
-                self.equal((pop, tot), [(pop, q) for q in parts])
-            for col, (num, den, comp) in KPI_RATES.items():
-                self._rate(pop, r.get(col), num, den, comp)
-        if pops:
-            for m in [*KPI_COUNTS, *{q for _, parts in KPI_RELATIONS for q in parts if q.startswith("~")}]:
-                self.equal((ALL, m), [(p, m) for p in pops])
-        return pops
+        rows = [(ALL if str(r[label]) == "All" else _population(dim, str(r[label])), r) for _, r in df.iterrows()]
+        return self._table(rows, KPI_COUNTS, KPI_RELATIONS, KPI_RATES)
 
     def linkage_table(self, df: pd.DataFrame, label: str) -> list[tuple]:
-        pops = []
-        for _, r in df.iterrows():
-            g = str(r[label])
-            pop = ALL if g == "All" else (("where", IN_HOTSPOTS) if g == IN_HOTSPOTS else ("hotspot", g))
-            if pop != ALL:
-                pops.append(pop)
-            for m in LINK_COUNTS:
+        def population(g: str) -> tuple:
+            return ALL if g == "All" else (("where", IN_HOTSPOTS) if g == IN_HOTSPOTS else ("hotspot", g))
+
+        rows = [(population(str(r[label])), r) for _, r in df.iterrows()]
+        return self._table(rows, LINK_COUNTS, LINK_RELATIONS, LINK_RATES)
+
+    def _table(self, rows: list[tuple[tuple, pd.Series]], counts: tuple, relations: tuple, rates: dict) -> list[tuple]:
+        """The published ``counts`` of each ``(population, row)``, the ``relations`` within a row, what
+        its ``rates`` tell, and each count (and complement) of "All" as the sum over the group rows.
+        Returns the populations of the group rows."""
+        pops = [pop for pop, _ in rows if pop != ALL]
+        for pop, r in rows:
+            for m in counts:
                 self.published((pop, m), r[m])
-            for tot, parts in LINK_RELATIONS:
+            for tot, parts in relations:
                 for q in parts:
                     if q.startswith("~"):
                         self.unseen((pop, q))
                 self.equal((pop, tot), [(pop, q) for q in parts])
-            for col, (num, den, comp) in LINK_RATES.items():
+            for col, (num, den, comp) in rates.items():
                 self._rate(pop, r.get(col), num, den, comp)
         if pops:
-            for m in (*LINK_COUNTS, "~without_task_site", "~not_local"):
+            for m in [*counts, *{q for _, parts in relations for q in parts if q.startswith("~")}]:
                 self.equal((ALL, m), [(p, m) for p in pops])
         return pops
 

@@ -7,6 +7,9 @@
   ``HOTSPOTS_HYPOTHESIS_PROFILE``.
 * ``engine``: runs a test twice, with the compiled (numba) KDE loops and the pure-numpy fallback.
 * ``demo_files``: the synthetic demo data set (seed 0) written once per session; read only.
+* ``demo``, ``derby``: the demo data bundle (seed 0) once per module, and its incidents near Derby
+  centre in 2023 (a module may define its own ``demo``, which then replaces this one).
+* ``leicestershire_asb``: the real Leicestershire ASB incidents, loaded once per session.
 * Real police.uk data is read from ``../shared/data/police_uk`` relative to the repository root,
   only from tests, and tests that need it skip cleanly when it is absent.
 """
@@ -71,6 +74,17 @@ def derbyshire_dir(police_uk_dir: Path) -> Path:
 
 
 @pytest.fixture(scope="session")
+def leicestershire_asb(police_uk_dir: Path):
+    """The anti-social behaviour incidents of the real Leicestershire police.uk files (loaded once; read only)."""
+    from hotspots.io import load_police_uk
+
+    d = police_uk_dir / "leicestershire"
+    if not d.is_dir():
+        pytest.skip("Leicestershire files absent")
+    return load_police_uk(d, categories="asb").data
+
+
+@pytest.fixture(scope="session")
 def test_output() -> Path:
     """Folder for screenshots and files that humans may want to look at after a run."""
     TEST_OUTPUT.mkdir(exist_ok=True)
@@ -83,6 +97,22 @@ def demo_files(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     from hotspots.demo import write_demo
 
     return write_demo(tmp_path_factory.mktemp("demo"), seed=0)
+
+
+@pytest.fixture(scope="module")
+def demo():
+    """The app's demo data bundle (seed 0), made once per test module."""
+    from hotspots.app_support import demo_bundle
+
+    return demo_bundle(0)
+
+
+@pytest.fixture(scope="module")
+def derby(demo):
+    """The demo's incidents within 6 km of Derby centre in 2023 (see :func:`helpers.near_derby`)."""
+    from helpers import near_derby
+
+    return near_derby(demo.incidents)
 
 
 @pytest.fixture(params=["compiled", "numpy"])

@@ -12,14 +12,9 @@ import pytest
 import shapely
 
 from hotspots._errors import ParameterError
-from hotspots.app_support import briefing_png, csv_bytes, demo_bundle, geojson_bytes, gis_export_bytes
+from hotspots.app_support import briefing_png, csv_bytes, geojson_bytes, gis_export_bytes
 from hotspots.export.gis import gpkg_tables
 from hotspots.pipeline import Settings, area_change, assemble_analysis, cell_change, hotspot_stage
-
-
-@pytest.fixture(scope="module")
-def demo():
-    return demo_bundle(0)
 
 
 def test_geojson_and_csv_bytes():

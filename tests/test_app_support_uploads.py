@@ -4,21 +4,10 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
-import pytest
-from helpers import near_derby, police_csv
+from helpers import police_csv
 
-from hotspots.app_support import content_token, demo_bundle, load_uploads
+from hotspots.app_support import content_token, load_uploads
 from hotspots.io import Upload, load_police_uk
-
-
-@pytest.fixture(scope="module")
-def demo():
-    return demo_bundle(0)
-
-
-@pytest.fixture(scope="module")
-def derby(demo):
-    return near_derby(demo.incidents)
 
 
 def test_load_uploads_police_uk_csv(derby):

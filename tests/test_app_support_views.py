@@ -14,7 +14,6 @@ from hotspots.app_support import (
     app_settings,
     change_metrics,
     change_summary_table,
-    demo_bundle,
     display_frame,
     filter_referrals,
     funnel_bars,
@@ -32,11 +31,6 @@ from hotspots.app_support.views import FUNNEL_STAGES
 from hotspots.periods import month_options
 from hotspots.pipeline import Settings, hotspot_stage
 from hotspots.report import LoadReport
-
-
-@pytest.fixture(scope="module")
-def demo():
-    return demo_bundle(0)
 
 
 def _linked(demo):

@@ -72,6 +72,11 @@ def small_csv(tmp_path):
     return path, df
 
 
+def analyse_without_images(inputs, out, *args: object) -> tuple[int, str, str]:
+    """``hotspots analyse INPUTS --out OUT --no-images ARGS...``: (exit status, stdout, stderr)."""
+    return run_cli("analyse", *inputs, "--out", out, "--no-images", *args)
+
+
 # ----------------------------------------------------------------------------- demo files
 def test_demo_run_writes_every_output(demo_run):
     code, stdout, _, out = demo_run
@@ -163,21 +168,8 @@ def test_sidecar_command_reproduces_the_settings(demo_run, demo_files):
 # ----------------------------------------------------------------------------- small data
 def test_defaults_announced_for_data_outside_derbyshire(small_csv, tmp_path):
     path, df = small_csv
-    code, stdout, _ = run_cli(
-        "analyse",
-        path,
-        "--out",
-        tmp_path / "r",
-        "--no-images",
-        "--formats",
-        "gpkg",
-        "--before",
-        "2022-01:2022-12",
-        "--after",
-        "2023-01:2023-12",
-        "--cell-size",
-        "250",
-    )
+    periods = ("--before", "2022-01:2022-12", "--after", "2023-01:2023-12")
+    code, stdout, _ = analyse_without_images([path], tmp_path / "r", "--formats", "gpkg", *periods, "--cell-size", "250")
     assert code == 0, stdout
     n_asb = int((df["category"] == ASB_CATEGORY).sum())
     assert f"kept the {n_asb:,} '{ASB_CATEGORY}' incidents of {len(df):,} loaded" in stdout
@@ -198,20 +190,8 @@ def test_defaults_announced_for_data_outside_derbyshire(small_csv, tmp_path):
 
 def test_all_categories_and_quiet(small_csv, tmp_path):
     path, df = small_csv
-    code, stdout, stderr = run_cli(
-        "analyse",
-        path,
-        "--out",
-        tmp_path / "r",
-        "--no-images",
-        "--formats",
-        "csv",
-        "--category",
-        "all",
-        "--quiet",
-        "--cluster-method",
-        "none",
-    )
+    args = ("--formats", "csv", "--category", "all", "--quiet", "--cluster-method", "none")
+    code, stdout, stderr = analyse_without_images([path], tmp_path / "r", *args)
     assert code == 0
     assert stdout.strip().startswith("hotspots analyse: wrote") and stdout.count("\n") == 1
     assert stderr == ""
@@ -233,7 +213,7 @@ def test_all_categories_and_quiet(small_csv, tmp_path):
 def test_errors_are_one_line(small_csv, tmp_path, args, message):
     path, _ = small_csv
     inputs = [] if args == [] else [path]
-    code, stdout, stderr = run_cli("analyse", *inputs, "--out", tmp_path / "r", "--no-images", *args)
+    code, stdout, stderr = analyse_without_images(inputs, tmp_path / "r", *args)
     assert code == 2
     assert message in stderr and stderr.count("\n") == 1
     assert "Traceback" not in stderr

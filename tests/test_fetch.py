@@ -297,6 +297,12 @@ def expected_rows(crimes, noloc, months) -> int:
     return sum(len(crimes[m]) + len(noloc[m]) for m in months)
 
 
+def fetch_cli(base: str, out: Path, start: str = "2024-01", end: str = "2024-02", *extra: str) -> int:
+    """``hotspots fetch police-uk`` for the test force from ``start`` to ``end`` into ``out``; its exit status."""
+    argv = ["fetch", "police-uk", "--force", FORCE, "--from", start, "--to", end, "--out", str(out), "--base-url", base]
+    return cli_main(argv + list(extra))
+
+
 # =========================================================================== check inputs
 def test_month_range_inclusive_and_across_years():
     assert month_range("2023-11", "2024-02") == ["2023-11", "2023-12", "2024-01", "2024-02"]
@@ -665,43 +671,11 @@ def test_cli_fetch_police_uk(serve, tmp_path, capsys):
     crimes, noloc = make_crimes()
     api = FakePoliceAPI(crimes, noloc, MONTHS)
     base = serve(api)
-    rc = cli_main(
-        [
-            "fetch",
-            "police-uk",
-            "--force",
-            FORCE,
-            "--from",
-            "2024-01",
-            "--to",
-            "2024-02",
-            "--out",
-            str(tmp_path),
-            "--base-url",
-            base,
-            "--rate",
-            "100",
-        ]
-    )
+    rc = fetch_cli(base, tmp_path, "2024-01", "2024-02", "--rate", "100")
     out = capsys.readouterr().out
     assert rc == 0
     assert "2024-01: fetched" in out and "2 fetched" in out
-    rc = cli_main(
-        [
-            "fetch",
-            "police-uk",
-            "--force",
-            FORCE,
-            "--from",
-            "2024-13",
-            "--to",
-            "2024-02",
-            "--out",
-            str(tmp_path),
-            "--base-url",
-            base,
-        ]
-    )
+    rc = fetch_cli(base, tmp_path, "2024-13", "2024-02")
     assert rc == 2
     assert "`--from` must be a month written YYYY-MM" in capsys.readouterr().err  # the flag, not the library's `start`
 
@@ -711,27 +685,7 @@ def test_cli_fetch_partial_failure_exit_status(serve, tmp_path, capsys):
     api = FakePoliceAPI(crimes, noloc, MONTHS)
     api.fault = lambda kind, m, n: ("status", 500) if kind == "crimes-street" and m == "2024-02" else None
     base = serve(api)
-    rc = cli_main(
-        [
-            "fetch",
-            "police-uk",
-            "--force",
-            FORCE,
-            "--from",
-            "2024-01",
-            "--to",
-            "2024-02",
-            "--out",
-            str(tmp_path),
-            "--base-url",
-            base,
-            "--rate",
-            "100",
-            "--retries",
-            "0",
-            "--quiet",
-        ]
-    )
+    rc = fetch_cli(base, tmp_path, "2024-01", "2024-02", "--rate", "100", "--retries", "0", "--quiet")
     assert rc == 3
     assert "1 failed" in capsys.readouterr().out
 
@@ -760,24 +714,8 @@ def test_missing_boundary_file_fails_before_any_request(serve, tmp_path):
         fetch(base, tmp_path / "out", boundary=tmp_path / "missing.geojson")
     assert api.log == []  # nothing was asked of the network
     # The CLI too, against an address where nothing answers: immediate, no 31 s of retries.
-    rc = cli_main(
-        [
-            "fetch",
-            "police-uk",
-            "--force",
-            FORCE,
-            "--from",
-            "2024-01",
-            "--to",
-            "2024-01",
-            "--out",
-            str(tmp_path / "o2"),
-            "--base-url",
-            "http://127.0.0.1:9/api",
-            "--boundary",
-            str(tmp_path / "missing.geojson"),
-        ]
-    )
+    missing = str(tmp_path / "missing.geojson")
+    rc = fetch_cli("http://127.0.0.1:9/api", tmp_path / "o2", "2024-01", "2024-01", "--boundary", missing)
     assert rc == 2 and time.perf_counter() - t0 < 5
 
 

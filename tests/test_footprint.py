@@ -149,13 +149,8 @@ def test_invariants(pts, gap):
 
 
 @pytest.mark.realdata
-def test_leicestershire_strays(police_uk_dir):
-    from hotspots.io import load_police_uk
-
-    d = police_uk_dir / "leicestershire"
-    if not d.is_dir():
-        pytest.skip("Leicestershire files absent")
-    inc = load_police_uk(d, categories="asb").data
+def test_leicestershire_strays(leicestershire_asb):
+    inc = leicestershire_asb
     fp = data_footprint(inc)
     # Three strays: two in London, one in County Durham (REFERENCE: 3 of 14,178).
     assert fp.n_incidents == 14_178 and fp.n_outside == 3

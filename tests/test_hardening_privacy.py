@@ -23,6 +23,7 @@ from hotspots import ParameterError, PrivacyError
 from hotspots.app_support import load_uploads
 from hotspots.io import Upload, load_referrals
 from hotspots.privacy import PERSON_REF_PATTERN, identifying_columns, pseudonymise
+from hotspots.schema import REFERRAL_COLUMNS
 
 pytest.importorskip("streamlit.testing.v1")
 from streamlit.testing.v1 import AppTest  # noqa: E402
@@ -142,19 +143,7 @@ IDENTIFYING = [
     "Driving Licence Number",
 ]
 NOT_IDENTIFYING = [
-    "referral_id",
-    "person_ref",
-    "referred_at",
-    "offence",
-    "route",
-    "age_group",
-    "contacted_at",
-    "task_booked_at",
-    "outcome",
-    "task_id",
-    "reoffended",
-    "victim_satisfied",
-    "first_time_entrant",
+    *(c for c in REFERRAL_COLUMNS if c != "geometry"),  # the canonical referral columns
     "lon",
     "lat",
     "easting",

@@ -419,33 +419,34 @@ def test_a_plain_geopackage_loads_and_its_rows_are_counted(tmp_path):
         load_incidents(path)
 
 
-def test_any_view_or_recursive_sql_in_a_geopackage_is_refused(tmp_path):
+@pytest.mark.parametrize(
+    "statements, message",
+    [
+        # any view, even when the layer read is a table
+        (["CREATE VIEW other AS SELECT 1 AS x"], r"holds SQL view\(s\) \('other'\).*Save the layer as a table"),
+        (
+            [
+                "CREATE TABLE log(x)",
+                "CREATE TRIGGER t AFTER INSERT ON log BEGIN "
+                "INSERT INTO log WITH RECURSIVE r(i) AS (SELECT 1) SELECT i FROM r; END",
+            ],
+            r"recursive SQL \('t'\)",
+        ),
+        (
+            ["ALTER TABLE incidents ADD COLUMN big BLOB GENERATED ALWAYS AS (zeroblob(100000000)) VIRTUAL"],
+            r"generated column\(s\) computed on every read \('big'\)",
+        ),
+    ],
+    ids=["view", "recursive trigger", "generated column"],
+)
+def test_a_geopackage_with_sql_run_on_read_is_refused(tmp_path, statements, message):
     path = _gpkg(tmp_path / "v.gpkg")
     con = sqlite3.connect(path)
     with con:
-        con.execute("CREATE VIEW other AS SELECT 1 AS x")
+        for statement in statements:
+            con.execute(statement)
     con.close()
-    with pytest.raises(InputError, match=r"holds SQL view\(s\) \('other'\).*Save the layer as a table"):
-        load_incidents(path)  # even when the layer read is a table
-    path = _gpkg(tmp_path / "t.gpkg")
-    con = sqlite3.connect(path)
-    with con:
-        con.execute("CREATE TABLE log(x)")
-        con.execute(
-            "CREATE TRIGGER t AFTER INSERT ON log BEGIN INSERT INTO log WITH RECURSIVE r(i) AS (SELECT 1) SELECT i FROM r; END"
-        )
-    con.close()
-    with pytest.raises(InputError, match=r"recursive SQL \('t'\)"):
-        load_incidents(path)
-
-
-def test_a_layer_with_columns_computed_on_read_is_refused(tmp_path):
-    path = _gpkg(tmp_path / "g.gpkg")
-    con = sqlite3.connect(path)
-    with con:
-        con.execute("ALTER TABLE incidents ADD COLUMN big BLOB GENERATED ALWAYS AS (zeroblob(100000000)) VIRTUAL")
-    con.close()
-    with pytest.raises(InputError, match=r"generated column\(s\) computed on every read \('big'\)"):
+    with pytest.raises(InputError, match=message):
         load_incidents(path)
 
 

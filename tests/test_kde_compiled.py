@@ -21,6 +21,14 @@ def test_unrolled_moment_orders_are_the_engines():
         np.testing.assert_array_equal(eng._poly_plan(kernel, 300.0, 100.0)[6], order)
 
 
+def _streamed(grid: Grid, xy: np.ndarray, kernel: str, *, threads: bool) -> DensityStream:
+    """A 600 m count stream over ``grid`` fed ``xy`` in chunks of 20,000 points."""
+    s = DensityStream(grid, 600.0, kernel, count=True, threads=threads)
+    for i in range(0, len(xy), 20_000):
+        s.add(xy[i : i + 20_000])
+    return s
+
+
 @pytest.mark.parametrize("kernel", ["quartic", "epanechnikov"])
 def test_banded_parallel_pass_and_sparse_interior_equal_direct(kernel, monkeypatch):
     import hotspots.kde_engine as eng
@@ -32,17 +40,13 @@ def test_banded_parallel_pass_and_sparse_interior_equal_direct(kernel, monkeypat
     # bands of rows in parallel (every chunk above the threshold) and the sparse interior
     monkeypatch.setattr(eng, "_PARALLEL_POINTS", 1)
     monkeypatch.setattr(eng, "_C_SPARSE", 0.0)
-    s = DensityStream(grid, 600.0, kernel, count=True, threads=True)
-    for i in range(0, len(xy), 20_000):
-        s.add(xy[i : i + 20_000])
+    s = _streamed(grid, xy, kernel, threads=True)
     got, path = s.result()
     assert path == "stream (cells)"
     np.testing.assert_allclose(got, want, rtol=1e-9, atol=1e-12 * want.max())
     # and the FFT interior
     monkeypatch.setattr(eng, "_C_SPARSE", 1.0)
-    s2 = DensityStream(grid, 600.0, kernel, count=True, threads=False)
-    for i in range(0, len(xy), 20_000):
-        s2.add(xy[i : i + 20_000])
+    s2 = _streamed(grid, xy, kernel, threads=False)
     got2, path2 = s2.result()
     assert path2 == "stream (fft)"
     # the FFT path sets values under its round-off floor (1e-12 x the summed weight) to 0

@@ -380,32 +380,22 @@ def test_missing_columns():
         scheme_kpis(_frame().drop(columns=["victim_satisfied"]))
 
 
-def test_duplicate_ids():
+@pytest.mark.parametrize(
+    "column, row, value, message",
+    [
+        ("referral_id", 1, "h1", "duplicated"),
+        ("referred_at", 3, pd.NaT, "h4"),
+        ("outcome", 0, "finished", "finished"),
+        ("first_time_entrant", 0, "maybe", "maybe"),
+    ],
+    ids=["duplicate id", "missing referred_at", "unknown outcome", "bad boolean"],
+)
+def test_a_bad_value_is_refused(column, row, value, message):
     df = _frame()
-    df.loc[1, "referral_id"] = "h1"
-    with pytest.raises(SchemaError, match="duplicated"):
-        scheme_kpis(df)
-
-
-def test_missing_referred_at():
-    df = _frame()
-    df.loc[3, "referred_at"] = pd.NaT
-    with pytest.raises(SchemaError, match="h4"):
-        scheme_kpis(df)
-
-
-def test_unknown_outcome():
-    df = _frame()
-    df.loc[0, "outcome"] = "finished"
-    with pytest.raises(SchemaError, match="finished"):
-        scheme_kpis(df)
-
-
-def test_bad_boolean():
-    df = _frame()
-    df["first_time_entrant"] = df["first_time_entrant"].astype(object)
-    df.loc[0, "first_time_entrant"] = "maybe"
-    with pytest.raises(SchemaError, match="maybe"):
+    if pd.api.types.is_bool_dtype(df[column]):
+        df[column] = df[column].astype(object)  # to hold a word
+    df.loc[row, column] = value
+    with pytest.raises(SchemaError, match=message):
         scheme_kpis(df)
 
 

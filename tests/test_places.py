@@ -113,16 +113,12 @@ def test_area_places_checks_inputs():
 
 
 @pytest.mark.realdata
-def test_leicestershire_top_areas_named_in_leicestershire(police_uk_dir):
+def test_leicestershire_top_areas_named_in_leicestershire(leicestershire_asb):
     from hotspots.analysis import Settings, hotspot_stage
     from hotspots.footprint import data_footprint
     from hotspots.gazetteer import places_in, towns
-    from hotspots.io import load_police_uk
 
-    d = police_uk_dir / "leicestershire"
-    if not d.is_dir():
-        pytest.skip("Leicestershire files absent")
-    inc = load_police_uk(d, categories="asb").data
+    inc = leicestershire_asb
     area = data_footprint(inc).to_geodataframe()
     stage = hotspot_stage(inc, Settings(cell_size=500), area)
     a = stage.areas.areas.sort_values("rank")

@@ -10,10 +10,8 @@ import numpy as np
 import pandas as pd
 import pytest
 import shapely
-from helpers import near_derby
 
 from hotspots._errors import ParameterError
-from hotspots.app_support import demo_bundle
 from hotspots.change import DAYS_PER_MONTH, change_cells, incident_points
 from hotspots.density import kde
 from hotspots.grid import Grid
@@ -26,16 +24,6 @@ from hotspots.summaries import (
     hotspot_change,
     monthly_in_hotspots,
 )
-
-
-@pytest.fixture(scope="module")
-def demo():
-    return demo_bundle(0)
-
-
-@pytest.fixture(scope="module")
-def derby(demo):
-    return near_derby(demo.incidents)
 
 
 @pytest.fixture(scope="module")

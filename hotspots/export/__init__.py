@@ -7,7 +7,7 @@ Person-level figures are only ever taken from the disclosure-controlled display 
 
 from __future__ import annotations
 
-import importlib
+from .._lazy import lazy_exports
 
 # The names below are imported on first use (PEP 562): `hotspots national` imports
 # `hotspots.export.national_outputs` and `hotspots.export.raster` without the briefing maps'
@@ -45,14 +45,5 @@ __all__ = [
 ]
 
 
-def __getattr__(name: str):
-    module = _LAZY.get(name)
-    if module is None:
-        raise AttributeError(f"module 'hotspots.export' has no attribute {name!r}")
-    value = getattr(importlib.import_module(f"hotspots.export.{module}"), name)
-    globals()[name] = value
-    return value
-
-
-def __dir__() -> list[str]:
-    return sorted(set(globals()) | set(__all__))
+__getattr__, __dir__ = lazy_exports("hotspots.export", _LAZY, globals())
+del lazy_exports

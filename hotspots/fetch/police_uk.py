@@ -269,6 +269,11 @@ class MonthResult:
     requests: int = 0
 
 
+def _months_with(status: str) -> property:
+    """A read-only list of the months (``YYYY-MM``) of a :class:`FetchSummary` whose status is ``status``."""
+    return property(lambda self: [m.month for m in self.months if m.status == status], doc=f"Months {status} (YYYY-MM).")
+
+
 @dataclass(frozen=True)
 class FetchSummary:
     """Outcome of :func:`fetch_police_uk`.
@@ -289,6 +294,8 @@ class FetchSummary:
     params : dict
         The arguments of the run.
     notes : tuple of str
+    fetched, already_done, not_published, failed : list of str
+        The months (``YYYY-MM``) with that status (read-only properties).
     """
 
     force: str
@@ -301,24 +308,10 @@ class FetchSummary:
     params: dict[str, Any] = field(default_factory=dict)
     notes: tuple[str, ...] = ()
 
-    def _with(self, status: str) -> list[MonthResult]:
-        return [m for m in self.months if m.status == status]
-
-    @property
-    def fetched(self) -> list[str]:
-        return [m.month for m in self._with("fetched")]
-
-    @property
-    def already_done(self) -> list[str]:
-        return [m.month for m in self._with("already done")]
-
-    @property
-    def not_published(self) -> list[str]:
-        return [m.month for m in self._with("not published")]
-
-    @property
-    def failed(self) -> list[str]:
-        return [m.month for m in self._with("failed")]
+    fetched = _months_with("fetched")
+    already_done = _months_with("already done")
+    not_published = _months_with("not published")
+    failed = _months_with("failed")
 
     @property
     def rows(self) -> int:

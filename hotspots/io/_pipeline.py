@@ -462,19 +462,50 @@ def finish(
     return gdf, report
 
 
+@dataclass(frozen=True)
+class SchemeOptions:
+    """The options :func:`hotspots.io.load_referrals` and :func:`hotspots.io.load_tasks` share,
+    checked: where the points are and which rows and files to keep.
+
+    Attributes
+    ----------
+    mapping : dict of str to str
+        ``{canonical name: column}`` as checked by ``check_mapping``.
+    x, y, crs, swap_xy, drop_outside, layer, skip_bad_files
+        As the loaders take them.
+    study_area : shapely geometry or None
+        The study area in British National Grid (``study_area_geometry``).
+    """
+
+    mapping: dict[str, str]
+    x: str | None
+    y: str | None
+    crs: Any
+    swap_xy: bool
+    study_area: Any
+    drop_outside: bool
+    layer: Any
+    skip_bad_files: bool
+
+    def match_columns(
+        self, table: Table, keys: Sequence[str], candidates: dict[str, Sequence[str]]
+    ) -> tuple[list[str], dict[str, str | None], tuple[str | None, str | None, str | None]]:
+        """:func:`match_columns` with these options' mapping and coordinate columns."""
+        return match_columns(table, self.mapping, self.x, self.y, keys, candidates)
+
+    def locate(self, table: Table, b: ReportBuilder, xy: tuple[str | None, str | None, str | None]) -> Located:
+        """:func:`locate` the rows of ``table`` from ``xy`` (as :meth:`match_columns` returns it)."""
+        x_col, y_col, wkt_col = xy
+        return locate(table, b, x_col=x_col, y_col=y_col, wkt_col=wkt_col, crs=self.crs, swap_xy=self.swap_xy)
+
+
 def load_scheme_tables(
     items: list[Any],
     skipped: list[str],
     one: Any,
+    options: SchemeOptions,
     *,
     loader: str,
-    mapping: dict[str, str],
-    crs: Any,
-    swap_xy: bool,
-    study_area: Any,
-    drop_outside: bool,
-    layer: Any,
-    skip_bad_files: bool,
     id_col: str,
     columns: Sequence[str],
     dtypes: dict[str, Any],
@@ -491,23 +522,23 @@ def load_scheme_tables(
         The loader's options as plain values (a CRS as its EPSG code, the study area as whether
         there was one), then ``extra_params``, then the files read.
     """
-    run = run_tables(items, one, layer=layer, skip_bad_files=skip_bad_files)
+    run = run_tables(items, one, layer=options.layer, skip_bad_files=options.skip_bad_files)
     data, report = finish(
         run,
         id_col=id_col,
-        study_area=study_area,
-        drop_outside=drop_outside,
+        study_area=options.study_area,
+        drop_outside=options.drop_outside,
         columns=list(columns),
         dtypes=dtypes,
         notes=[f"skipped {len(skipped)} non-data file(s)"] if skipped else [],
     )
     params = {
         "loader": loader,
-        "columns": dict(mapping),
-        "crs": crs_param(crs),
-        "swap_xy": swap_xy,
-        "study_area": study_area is not None,
-        "drop_outside": drop_outside,
+        "columns": dict(options.mapping),
+        "crs": crs_param(options.crs),
+        "swap_xy": options.swap_xy,
+        "study_area": options.study_area is not None,
+        "drop_outside": options.drop_outside,
         **extra_params,
         "files": list(run.names),
     }

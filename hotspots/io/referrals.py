@@ -30,13 +30,12 @@ from ..schema import AGE_GROUPS, OFFENCES, OUTCOMES, REFERRAL_COLUMNS, ROUTES
 from ._common import norm_key, normalise_enum, parse_bool, required, study_area_geometry, text_column
 from ._incidents import check_mapping, check_present
 from ._pipeline import (
+    SchemeOptions,
     dates,
     drop_duplicate_ids,
     drop_unknown,
     guard,
     load_scheme_tables,
-    locate,
-    match_columns,
     new_builder,
     part_frame,
     row_ids,
@@ -286,12 +285,13 @@ def load_referrals(
     if salt is not None and (not isinstance(salt, str) or len(salt) < 16):
         raise ParameterError("`salt` must be a secret string of at least 16 characters.")
     area_geom, _ = study_area_geometry(study_area)
+    options = SchemeOptions(mapping, x, y, crs, swap_xy, area_geom, drop_outside, layer, skip_bad_files)
     items, skipped = frame_or_sources(path_or_frame)
 
     def one(index: int, table: Table) -> tuple[pd.DataFrame, Any]:
         table = _privacy(table, allow)
         check_present(table, mapping)
-        cols, found, (x_col, y_col, wkt_col) = match_columns(table, mapping, x, y, _MAPPABLE, REFERRAL_CANDIDATES)
+        cols, found, xy = options.match_columns(table, _MAPPABLE, REFERRAL_CANDIDATES)
         required(found, ("referred_at", "offence", "route"), cols, table.name,
                  "Name them with `columns={'referred_at': '...', ...}`.")
         absent = [k for k in _MAPPABLE if found[k] is None and k not in ("referral_id", "person_ref")]
@@ -341,7 +341,7 @@ def load_referrals(
             drop_unknown(b, bad, f"unknown {key} value", col, ex, "use true/false, yes/no, 1/0 or blank")
             values[key] = vals
         values["task_id"] = text_column(df, found["task_id"] or None)
-        loc = locate(table, b, x_col=x_col, y_col=y_col, wkt_col=wkt_col, crs=crs, swap_xy=swap_xy)
+        loc = options.locate(table, b, xy)
         drop_duplicate_ids(b, ids.to_numpy(dtype=object))
         early = (values["contacted_at"] < values["referred_at"]).fillna(False).to_numpy(dtype=bool) & b.alive
         if early.any():
@@ -352,14 +352,8 @@ def load_referrals(
         items,
         skipped,
         one,
+        options,
         loader="referrals",
-        mapping=mapping,
-        crs=crs,
-        swap_xy=swap_xy,
-        study_area=area_geom,
-        drop_outside=drop_outside,
-        layer=layer,
-        skip_bad_files=skip_bad_files,
         id_col="referral_id",
         columns=REFERRAL_COLUMNS,
         dtypes=REFERRAL_DTYPES,

@@ -10,12 +10,11 @@ from ..schema import TASK_COLUMNS, TASK_KINDS
 from ._common import normalise_enum, required, study_area_geometry, text_column
 from ._incidents import check_mapping, check_present
 from ._pipeline import (
+    SchemeOptions,
     drop_duplicate_ids,
     drop_unknown,
     guard,
     load_scheme_tables,
-    locate,
-    match_columns,
     new_builder,
     part_frame,
     row_ids,
@@ -95,11 +94,12 @@ def load_tasks(
     """
     mapping = check_mapping(columns, _MAPPABLE + ("x", "y"))
     area_geom, _ = study_area_geometry(study_area)
+    options = SchemeOptions(mapping, x, y, crs, swap_xy, area_geom, drop_outside, layer, skip_bad_files)
     items, skipped = frame_or_sources(path_or_frame)
 
     def one(index: int, table: Table) -> tuple[pd.DataFrame, Any]:
         check_present(table, mapping)
-        cols, found, (x_col, y_col, wkt_col) = match_columns(table, mapping, x, y, _MAPPABLE, TASK_CANDIDATES)
+        cols, found, xy = options.match_columns(table, _MAPPABLE, TASK_CANDIDATES)
         required(found, ("kind",), cols, table.name, "Name it with `columns={'kind': '...'}`.")
         b = new_builder(table)
         df = table.frame
@@ -116,25 +116,12 @@ def load_tasks(
         names_ = text_column(df, found["site_name"])
         if found["site_name"] is None:
             b.note("no `site_name` column; site names are empty")
-        loc = locate(table, b, x_col=x_col, y_col=y_col, wkt_col=wkt_col, crs=crs, swap_xy=swap_xy)
+        loc = options.locate(table, b, xy)
         drop_duplicate_ids(b, ids.to_numpy(dtype=object))
         values = {"task_id": ids, "kind": kinds, "site_name": names_}
         return part_frame(index, table, b, loc, values), b.build()
 
     data, report, params = load_scheme_tables(
-        items,
-        skipped,
-        one,
-        loader="tasks",
-        mapping=mapping,
-        crs=crs,
-        swap_xy=swap_xy,
-        study_area=area_geom,
-        drop_outside=drop_outside,
-        layer=layer,
-        skip_bad_files=skip_bad_files,
-        id_col="task_id",
-        columns=TASK_COLUMNS,
-        dtypes=TASK_DTYPES,
+        items, skipped, one, options, loader="tasks", id_col="task_id", columns=TASK_COLUMNS, dtypes=TASK_DTYPES
     )
     return TaskSet(data, report, params)

@@ -64,8 +64,8 @@ _OTHER_KIND_COLOUR = style.OTHER_KIND_COLOUR
 # =============================================================================== compact vectors
 _ROWS_SCRIPT = """
 var {{ this.get_name() }} = (function() {
-    var labels = {{ this.labels_json }}, colours = {{ this.colours_json }}, rows = {{ this.rows_json }};
-    var style = {{ this.style_json }}, first = {{ this.first_text }};
+    var labels = {{ this.json("labels") }}, colours = {{ this.json("colours") }}, rows = {{ this.json("rows") }};
+    var style = {{ this.json("style") }}, first = {{ this.first_text }};
     var group = L.featureGroup();
     var popupTable = """ + POPUP_TABLE_JS + """;
     function table(row) { return popupTable(labels, row, first); }
@@ -113,21 +113,9 @@ class _RowsLayer(folium.map.Layer):
         self.style = dict(style)
         self.first = 4 if kind == "circles" else 6
 
-    @property
-    def rows_json(self) -> str:
-        return js_json(self.rows)
-
-    @property
-    def labels_json(self) -> str:
-        return js_json(self.labels)
-
-    @property
-    def colours_json(self) -> str:
-        return js_json(self.colours)
-
-    @property
-    def style_json(self) -> str:
-        return js_json(self.style)
+    def json(self, attribute: str) -> str:
+        """One of ``rows``, ``labels``, ``colours``, ``style`` as JavaScript (for the template)."""
+        return js_json(getattr(self, attribute))
 
     @property
     def first_text(self) -> str:
