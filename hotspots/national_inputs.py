@@ -218,9 +218,10 @@ class PreparedInputs:
     cache_path : Path or None
         The converted file in the cache (None for a Parquet input).
     rows_by_force : dict of str to int
-        Points kept per force (police.uk inputs converted in this run).
+        Points kept per force (police.uk inputs: from the conversion, or on a cache hit from the
+        record the conversion left beside the cached file).
     dropped : dict of str to int
-        Rows dropped by the loaders and why (police.uk inputs converted in this run).
+        Rows dropped by the loaders and why (police.uk inputs, as ``rows_by_force``).
     categories, months
         The filters still to apply while streaming (None when the conversion applied them).
     """
@@ -281,14 +282,32 @@ def prepare_inputs(
     folder.mkdir(parents=True, exist_ok=True)
     key = _cache_key(files + zips, categories, months)
     out = folder / f"points-{key}.parquet"
+    record = out.with_suffix(".json")
     if out.exists():
         try:
-            return PreparedInputs(open_points(out), False, out, {}, {}, None, None)
+            kept, dropped = _read_record(record)
+            return PreparedInputs(open_points(out), False, out, kept, dropped, None, None)
         except InputError:
             out.unlink()  # a damaged cache entry is rebuilt
     summary = police_uk_to_parquet(files + zips, out, categories=categories, months=months, progress=progress)
-    dropped: dict[str, int] = {}
+    dropped = {}
     for rep in summary.reports.values():
         for reason, k in (getattr(rep, "dropped", None) or {}).items():
             dropped[reason] = dropped.get(reason, 0) + int(k)
-    return PreparedInputs(open_points(out), True, out, dict(summary.groups), dropped, None, None)
+    kept = {str(k): int(v) for k, v in summary.groups.items()}
+    # the load report goes beside the cached points, so a run that reads the cache reports the
+    # same rows kept per force and dropped rows as the run that converted them
+    tmp = record.with_suffix(".json.tmp")
+    tmp.write_text(json.dumps({"rows_by_force": kept, "dropped": dropped}, indent=1))
+    tmp.replace(record)
+    return PreparedInputs(open_points(out), True, out, kept, dropped, None, None)
+
+
+def _read_record(path: Path) -> tuple[dict[str, int], dict[str, int]]:
+    """Rows kept per force and dropped rows recorded beside a cached conversion ({} and {} when the
+    record is missing or unreadable: caches written before records were kept)."""
+    try:
+        rec = json.loads(path.read_text())
+        return ({str(k): int(v) for k, v in rec["rows_by_force"].items()}, {str(k): int(v) for k, v in rec["dropped"].items()})
+    except (OSError, ValueError, KeyError, TypeError, AttributeError):
+        return {}, {}

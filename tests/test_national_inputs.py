@@ -95,6 +95,11 @@ def test_prepare_inputs_converts_police_uk_once(tmp_path):
     assert first.dropped.get("no location") == 1 and first.categories is None  # applied by the conversion
     again = prepare_inputs([tmp_path / "data"], categories=["Anti-social behaviour"], months=None, cache_dir=cache)
     assert not again.converted and again.cache_path == first.cache_path
+    # the cache hit reports the conversion's load report (rows per force, dropped rows and why)
+    assert again.rows_by_force == first.rows_by_force and again.dropped == first.dropped
+    first.cache_path.with_suffix(".json").write_text("not json")
+    damaged = prepare_inputs([tmp_path / "data"], categories=["Anti-social behaviour"], months=None, cache_dir=cache)
+    assert not damaged.converted and damaged.rows_by_force == {} and damaged.dropped == {}
     every = prepare_inputs([tmp_path / "data"], categories=None, months=None, cache_dir=cache)
     assert every.converted and every.points.rows == 3 and every.cache_path != first.cache_path
 

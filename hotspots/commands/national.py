@@ -88,12 +88,14 @@ def run(args: argparse.Namespace) -> int:
         # the default (ASB) applies to data that have categories; a plain x/y file is used whole
         say(f"{pts.path.name} has no `category` column: every point is used")
         stream_categories = None
+    kept = f"{sum(prepared.rows_by_force.values()):,} police.uk incidents from {len(prepared.rows_by_force)} force(s)"
+    dropped = ", ".join(f"{k} {v:,}" for k, v in sorted(prepared.dropped.items()))
+    dropped = f"; dropped: {dropped}" if dropped else ""
     if prepared.converted:
-        dropped = ", ".join(f"{k} {v:,}" for k, v in sorted(prepared.dropped.items()))
-        say(f"converted {sum(prepared.rows_by_force.values()):,} police.uk incidents from {len(prepared.rows_by_force)} force(s) "
-            f"into {prepared.cache_path} in {prep_s:.1f} s" + (f"; dropped: {dropped}" if dropped else ""))
+        say(f"converted {kept} into {prepared.cache_path} in {prep_s:.1f} s{dropped}")
     elif prepared.cache_path is not None:
-        say(f"using the converted points in the cache: {prepared.cache_path}")
+        say(f"using the converted points in the cache: {prepared.cache_path}"
+            + (f" ({kept} when converted{dropped})" if prepared.rows_by_force else ""))
     say(f"reading {pts.rows:,} rows from {pts.path} ({pts.row_groups} row group(s), coordinates {pts.coords})")
 
     start = 0.3 if prepared.converted else 0.0
