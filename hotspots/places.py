@@ -93,10 +93,31 @@ def street_names(locations: Any) -> pd.Series:
     >>> street_names(["On or near King'S Road", "On or near ", None]).tolist()
     ["King's Road", <NA>, <NA>]
     """
-    s = pd.Series(locations, dtype="object").astype("string")
+    return _per_distinct(locations, _clean_streets)
+
+
+def _clean_streets(s: pd.Series) -> pd.Series:
     s = s.str.replace(_ON_OR_NEAR, "", regex=True).str.strip()
     s = s.str.replace(_APOSTROPHE_S, "'s", regex=True)
     return s.where(s.str.len() > 0, other=pd.NA)
+
+
+def _clean_districts(s: pd.Series) -> pd.Series:
+    s = s.str.strip().str.replace(_LSOA_SUFFIX, "", regex=True).str.strip()
+    return s.where(s.str.len() > 0, other=pd.NA)
+
+
+def _per_distinct(values: Any, clean: Any) -> pd.Series:
+    """``clean`` (a function of a string Series) applied to the distinct values only, then spread
+    back: police.uk repeats its locations and LSOA names (a force-year of 94,000 incidents has
+    about 9,000 distinct locations), so the regular expressions run ten times less often."""
+    s = pd.Series(values, dtype="object")
+    codes, uniques = pd.factorize(s, use_na_sentinel=True)
+    cleaned = clean(pd.Series(uniques, dtype="object").astype("string"))
+    out = pd.Series(pd.array([pd.NA] * len(s), dtype="string"), index=s.index)
+    known = codes >= 0
+    out[known] = cleaned.to_numpy()[codes[known]]
+    return out
 
 
 def is_generic_location(names: Any) -> np.ndarray:
@@ -113,9 +134,7 @@ def district_names(lsoa_names: Any) -> pd.Series:
     >>> district_names(["Leicester 012A", "North West Leicestershire 004C", ""]).tolist()
     ['Leicester', 'North West Leicestershire', <NA>]
     """
-    s = pd.Series(lsoa_names, dtype="object").astype("string").str.strip()
-    s = s.str.replace(_LSOA_SUFFIX, "", regex=True).str.strip()
-    return s.where(s.str.len() > 0, other=pd.NA)
+    return _per_distinct(lsoa_names, _clean_districts)
 
 
 def town_of(xy: Any, towns: gpd.GeoDataFrame) -> np.ndarray:

@@ -37,6 +37,19 @@ def test_districts():
     assert out.isna().tolist() == [False, False, False, True, True, False]
 
 
+def test_names_cleaned_once_per_distinct_value_keep_order_and_index():
+    # names are cleaned per distinct value and spread back: repeats, missing values (None, NaN)
+    # and a Series' own index come back as they went in
+    raw = pd.Series(["On or near Granby Street", None, "On or near Granby Street", np.nan, "On or near ", "On or near Elm Row"],
+                    index=[10, 11, 12, 13, 14, 15])
+    out = street_names(raw)
+    assert out.index.tolist() == [10, 11, 12, 13, 14, 15]
+    assert out.tolist()[::2] == ["Granby Street", "Granby Street", pd.NA]
+    assert out.isna().tolist() == [False, True, False, True, True, False] and out.iloc[5] == "Elm Row"
+    assert str(out.dtype) == "string" and str(district_names(["Derby 001A"] * 3).dtype) == "string"
+    assert district_names(["Derby 001A", "Derby 002B", "Derby 001A"]).tolist() == ["Derby"] * 3
+
+
 def test_generic_locations():
     assert is_generic_location(["Parking Area", "supermarket", "High Street", None]).tolist() == [True, True, False, False]
     assert "Nightclub" in GENERIC_LOCATIONS
