@@ -185,7 +185,9 @@ def test_points_are_snapped_to_shared_map_points(demo):
     assert np.array_equal(x, np.round(x)) and np.array_equal(y, np.round(y))
     counts = pd.Series(list(zip(x, y))).value_counts()
     shared = counts[counts > 1].sum() / len(x)
-    assert 0.2 < shared < 0.8  # many incidents share a map point, but not all (mild snapping)
+    # Many incidents share a map point, but not all (mild snapping). Real police.uk ASB: 82 % for a
+    # year of Derbyshire or Leicestershire; the demo's 39 months at micro-places: 89 %.
+    assert 0.2 < shared < 0.95
 
 
 def test_incidents_concentrate_around_towns(demo):
@@ -456,18 +458,22 @@ def test_treatment_applies_to_the_core_and_displacement_lands_in_the_ring(demo):
         b, a = _before_after(inc, h["easting"], h["northing"], h["buffer_inner_m"], h["buffer_outer_m"])
         ring_b, ring_a = ring_b + b, ring_a + a
     assert 0.6 < core_a / core_b < 0.8  # 30 % planted, ramped in over two months, 3 %/year trend
-    # expected about 0.97 (trend) + 0.10 (displaced); seed 0: 1.09 (1,359 -> 1,476)
+    # expected about 0.97 (trend) + 0.10 (displaced); seed 0: 1.13 (1,289 -> 1,453)
     assert ring_a / ring_b > 1.0
     assert stats.binomtest(ring_a, ring_a + ring_b, 0.5).pvalue < 0.05
 
 
 def test_no_displacement_leaves_the_ring_flat():
-    d = generate_demo(0, displacement=0.0)
+    # Pooled over four seeds: one seed's ring (about 1,300 incidents a year, at a few heavy
+    # micro-places) has a ratio sd of about 0.04, so seed 0 alone (0.90) sits at the edge by chance.
     ring_b = ring_a = 0
-    for h in (h for h in d.ground_truth["hotspots"] if h["treated"]):
-        b, a = _before_after(d.incidents, h["easting"], h["northing"], h["buffer_inner_m"], h["buffer_outer_m"])
-        ring_b, ring_a = ring_b + b, ring_a + a
-    # the ring does not fall with the treated core (the tail keeps its rate): about 0.97 (trend); seed 0: 0.93
+    for seed in range(4):
+        d = generate_demo(seed, displacement=0.0)
+        for h in (h for h in d.ground_truth["hotspots"] if h["treated"]):
+            b, a = _before_after(d.incidents, h["easting"], h["northing"], h["buffer_inner_m"], h["buffer_outer_m"])
+            ring_b, ring_a = ring_b + b, ring_a + a
+    # the ring does not fall with the treated core (the tail keeps its rate): about 0.97 (trend);
+    # seeds 0-3: 0.94 (5,450 -> 5,142)
     assert 0.9 < ring_a / ring_b < 1.05
 
 

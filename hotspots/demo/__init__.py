@@ -21,9 +21,12 @@ Incidents are the sum of independent Poisson processes ("components"), each with
 
 * **hotspots** (:data:`HOTSPOTS`): a town centre (Gaussian, sd 180–250 m) and 0–4 estates
   (sd 280–350 m, 1.2–3 km from the centre) per town;
-* **town diffuse**: a wide Gaussian around each town centre, sd ``clip(1500 (pop/20000)^0.3,
-  1500, 3000)``, rate proportional to population;
-* **rural background**: uniform over the study area;
+* **town diffuse**: rate proportional to population, at the town's *micro-places* (one per 300
+  residents, placed by a wide Gaussian around the town centre, sd ``clip(1500 (pop/20000)^0.3,
+  1500, 3000)``); each place has a gamma weight (shape 0.3, mean 1), so that, as in real police
+  data, a few street-level places take most incidents and most of a town is quiet; an incident
+  picks a place by weight and lands within about 20 m (sd) of it;
+* **rural background**: the same with 2,000 micro-places uniform over the study area;
 * **displacement** (treated hotspots only): uniform in a ring ``[radius, radius + 400 m]``
   around the hotspot centre, rate ``displacement × removed`` (removed from the core).
 

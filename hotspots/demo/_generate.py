@@ -22,7 +22,11 @@ from ._model import (
     HOURS,
     JITTER_M,
     LATTICE_M,
+    MICRO_JITTER_M,
+    MICRO_RESIDENTS,
+    MICRO_SHAPE,
     RURAL_PER_MONTH,
+    RURAL_PLACES,
     SEASON_AMPLITUDE,
     STREETS,
     TASK_SITES,
@@ -30,6 +34,8 @@ from ._model import (
     daily_profile,
     gauss,
     gauss_part,
+    micro_places,
+    micro_sampler,
     ring_sampler,
     sample_inside,
     skip_dst_gap,
@@ -160,7 +166,7 @@ def generate_demo(
         seed, start, end, scheme_start, effect, displacement, ramp_days, trend_per_year, volume_scale, referral_scale, treated
     )
     root = np.random.default_rng(p["seed"])
-    rng_inc, rng_ref, rng_task = root.spawn(3)
+    rng_inc, rng_ref, rng_task, rng_place = root.spawn(4)
 
     area_gdf = default_study_area()
     area = shapely.union_all(area_gdf.geometry.values)
@@ -231,8 +237,12 @@ def generate_demo(
                     "draw": ring_sampler(cx, cy, radius, radius + BUFFER_WIDTH_M),
                 }
             )
+    # Diffuse and rural incidents happen at micro-places fixed for the seed (their own stream, so
+    # the layout does not depend on the period or the rates).
     for name in tw["name"]:
         tx, ty = town_xy[name]
+        n_places = max(1, round(town_pop[name] / MICRO_RESIDENTS))
+        places = micro_places(rng_place, n_places, gauss(tx, ty, town_sd(town_pop[name])), area)
         lam = DIFFUSE_PER_1000 * town_pop[name] / 1000.0 * p["volume_scale"] * per_day * s_day
         comps.append(
             {
@@ -240,7 +250,7 @@ def generate_demo(
                 "id": f"diffuse-{name}",
                 "town": name,
                 "lam": lam,
-                "draw": gauss(tx, ty, town_sd(town_pop[name])),
+                "draw": micro_sampler(*places),
             }
         )
     comps.append(
@@ -249,7 +259,7 @@ def generate_demo(
             "id": "rural",
             "town": "",
             "lam": RURAL_PER_MONTH * p["volume_scale"] * per_day * s_day,
-            "draw": uniform_sampler(area.bounds),
+            "draw": micro_sampler(*micro_places(rng_place, RURAL_PLACES, uniform_sampler(area.bounds), area)),
         }
     )
 
@@ -376,6 +386,9 @@ def _ground_truth(p, days, sched, hs_records, comps, lam_all, ref_truth, data_en
         },
         "model": {
             "diffuse_per_1000_residents_per_month": DIFFUSE_PER_1000,
+            "micro_places": f"town diffuse and rural incidents happen at micro-places (one per {MICRO_RESIDENTS:,.0f} "
+            f"residents, placed by the town's Gaussian; {RURAL_PLACES:,} uniform over the study area) with gamma "
+            f"weights (shape {MICRO_SHAPE}, mean 1), each incident {MICRO_JITTER_M:.0f} m (sd) from its place, then snapped",
             "rural_background_per_month": RURAL_PER_MONTH * p["volume_scale"],
             "season_amplitude": SEASON_AMPLITUDE,
             "season_peak": "mid-July",

@@ -142,6 +142,16 @@ DEFAULT_TREATED: tuple[str, ...] = (
 # Town diffuse rate: incidents per month per 1,000 residents; rural background per month.
 DIFFUSE_PER_1000 = 1.50
 RURAL_PER_MONTH = 130.0
+# Micro-places ("law of crime concentration": real ASB piles up at a few street-level places, not
+# in smooth town-wide blobs). A town's diffuse incidents happen at its micro-places, one per
+# MICRO_RESIDENTS residents, placed by the town's Gaussian and snapped to the map-point lattice;
+# each has a gamma-distributed weight (shape MICRO_SHAPE: a few places take most incidents), and an
+# incident lands near its place (Gaussian jitter MICRO_JITTER_M, then snapped). The rural
+# background is the same over the whole study area, RURAL_PLACES places.
+MICRO_RESIDENTS = 300.0
+MICRO_SHAPE = 0.3
+MICRO_JITTER_M = 20.0
+RURAL_PLACES = 2000
 SEASON_AMPLITUDE = 0.28
 _SEASON_PEAK_DOY = 196  # mid-July (0 = 1 January)
 # Day-of-week multipliers, Monday..Sunday (normalised to mean 1 below).
@@ -516,6 +526,30 @@ def ring_sampler(cx: float, cy: float, r0: float, r1: float):
 def uniform_sampler(bounds: Sequence[float]):
     xmin, ymin, xmax, ymax = bounds
     return lambda rng, k: (rng.uniform(xmin, xmax, k), rng.uniform(ymin, ymax, k))
+
+
+def micro_places(
+    rng: np.random.Generator, n: int, draw, area, shape: float = MICRO_SHAPE
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """``n`` micro-places: map points (snapped lattice nodes inside ``area``) placed by ``draw``,
+    and their weights, gamma with ``shape`` and mean 1 (unitless), summed over places that share
+    a node. Returns x, y (metres) and the weights."""
+    x, y, _ = sample_inside(rng, n, draw, area, snap=True)
+    w = rng.gamma(shape, 1.0 / shape, n)
+    xy, inv = np.unique(np.stack([x, y], axis=1), axis=0, return_inverse=True)
+    return xy[:, 0], xy[:, 1], np.bincount(inv.ravel(), weights=w)
+
+
+def micro_sampler(x: np.ndarray, y: np.ndarray, w: np.ndarray, jitter: float = MICRO_JITTER_M):
+    """Draw a micro-place with probability proportional to its weight ``w``, then a Gaussian
+    offset of sd ``jitter`` metres (the caller snaps to the map-point lattice)."""
+    cum = np.cumsum(w)
+
+    def draw(rng: np.random.Generator, k: int):
+        i = np.minimum(np.searchsorted(cum, rng.uniform(0.0, cum[-1], k), side="right"), cum.size - 1)
+        return x[i] + jitter * rng.standard_normal(k), y[i] + jitter * rng.standard_normal(k)
+
+    return draw
 
 
 def town_sd(pop: float) -> float:
