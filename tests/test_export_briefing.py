@@ -509,3 +509,16 @@ def test_basemap_is_reprojected_to_british_national_grid(demo, tmp_path, monkeyp
     want_g = np.floor(my / 2000.0) % 256
     ok = (np.abs(px[:, 0] - want_r) <= 1.01) & (np.abs(px[:, 1] - want_g) <= 1.01) & (np.abs(px[:, 2] - 128) <= 1.01)
     assert ok.mean() > 0.9
+
+
+def test_before_after_method_says_which_tests_used_fdr(demo, tmp_path):
+    # cells are adjusted across thousands of tests, hotspot areas are each their own question:
+    # the method text says so from the results' own parameters, not from the Gi* setting
+    an, _, _ = demo
+    assert an.change_cells is not None and an.change_areas is not None
+    img = briefing_before_after(an, tmp_path / "ba.png", dpi=40)
+    joined = " ".join(" ".join(img.texts).split())
+    cells_fdr = an.change_cells.params["fdr"] != "none"
+    areas_fdr = an.change_areas.params["fdr"] != "none"
+    assert cells_fdr and not areas_fdr  # the pipeline's rule
+    assert "per cell with FDR and per hotspot area (each area on its own)" in joined

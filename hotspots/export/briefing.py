@@ -654,8 +654,8 @@ def briefing_before_after(
     leg.heading("Method", size=8.0)
     method = (
         f"{an.caption()}. Hotspot areas: {an.areas.params['rule']}. Change: incidents per month in each period compared "
-        f"by an {ch.test_label if ch is not None else 'change test'} per cell and per hotspot area"
-        f"{' with FDR' if an.settings.fdr else ''}"
+        f"by an {ch.test_label if ch is not None else 'change test'} per cell{_fdr_words(ch)} and per hotspot area"
+        f"{_fdr_words(an.change_areas, ' (each area on its own)')}"
         f"{'; pooled change: ratio of the rate ratios for hotspots vs elsewhere' if an.change_summary is not None else ''}."
     )
     if dgrid is not None:
@@ -672,3 +672,9 @@ def briefing_before_after(
     header(ctx, (W, H), margin, ttl, sub)
     footer(ctx, fig, (W, H), margin, bm.attribution if bm is not None else "")
     return _save(ctx, path, fmt, dpi_f, (W, H), "before-after", maps, bm, t0)
+
+
+def _fdr_words(result: Any, without: str = "") -> str:
+    """The words " with FDR" when a change result was adjusted (its own parameters say), else ``without``."""
+    fdr = result is not None and result.params.get("fdr", "none") != "none"
+    return " with FDR" if fdr else without
