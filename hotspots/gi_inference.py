@@ -312,14 +312,18 @@ def count_test_tails(
     rows = [c[:, 0] for c in np.hsplit(uniq, uniq.shape[1])] if uniq is not None else cols
     mean, kappa = _null_rows(v, n, total, rows, fit)
     up, lo = _count_tails(n, total, rows[0], rows[1], mean, kappa)
-    if uniq is not None:
-        up, lo, mean, kappa = up[inverse], lo[inverse], mean[inverse], kappa[inverse]
     p_min = 1.0
     if s.size:
-        wu = np.unique(w)
-        best = min(float(_count_tails(n, total, wu, np.full(wu.size, total), np.full(wu.size, m), np.full(wu.size, k))[0].min())
-                   for m, k in {(float(a), float(b)) for a, b in zip(mean, kappa)})
+        # the most significant any neighbourhood could be: all incidents in it, judged against one
+        # of the (mean, kappa) pairs in use; a sum over more cells is stochastically larger, so per
+        # pair the smallest neighbourhood gives the smallest tail. Distinct pairs of the distinct
+        # rows, found with numpy: a Python set over every cell took 0.7 s on 2 million cells.
+        pairs = np.unique(np.column_stack([mean, kappa]), axis=0)
+        k = pairs.shape[0]
+        best = float(_count_tails(n, total, np.full(k, w.min()), np.full(k, total), pairs[:, 0], pairs[:, 1])[0].min())
         p_min = float(min(1.0, 2.0 * max(best, P_FLOOR)))
+    if uniq is not None:
+        up, lo, kappa = up[inverse], lo[inverse], kappa[inverse]
     return SumTails(np.clip(up, P_FLOOR, 1.0), np.clip(lo, P_FLOOR, 1.0), p_min, kappa, fit)
 
 
