@@ -331,7 +331,7 @@ def areas_table_into(panel: SidePanel, analysis: Any, suppress: bool, max_rows: 
         s = analysis.settings
         ca = analysis.change_areas
         test = ca.test_label if ca is not None else "change test"
-        fdr = ca is not None and ca.params.get("fdr", "none") != "none"  # the rule the areas' test used
+        fdr = ca is not None and ca.fdr  # the rule the areas' test used
         notes.append(
             f"Change: {period_range_text(analysis.after)} vs {period_range_text(analysis.before)}, per month; ↓/↑ significant "
             f"fall/rise ({test}, alpha {s.alpha:g}{', FDR' if fdr else ', each area on its own'})."

@@ -675,6 +675,5 @@ def briefing_before_after(
 
 
 def _fdr_words(result: Any, without: str = "") -> str:
-    """The words " with FDR" when a change result was adjusted (its own parameters say), else ``without``."""
-    fdr = result is not None and result.params.get("fdr", "none") != "none"
-    return " with FDR" if fdr else without
+    """The words " with FDR" when a change result (:class:`hotspots.change.ChangeResult`) was adjusted, else ``without``."""
+    return " with FDR" if result is not None and result.fdr else without
