@@ -289,7 +289,10 @@ def fit_change_model(
             t_groups = touching_groups(rows, cols, (pair[0] >= MIN_COUNT_FOR_TAU2) & (pair[1] >= MIN_COUNT_FOR_TAU2))
         own_k = 0 if tau is None else (t_groups or t_units)
         fb = tau2_fallback
-        fb_k = 0 if fb is None or fb.tau2_df is None else fb.tau2_df + 1
+        # how many independent places the finer units' estimate rests on, whether it came out
+        # positive or 0 (an estimate of 0 from hundreds of groups of cells is the most informative
+        # one there is: judging areas by their own noisy few instead cost pure-Poisson data power)
+        fb_k = 0 if fb is None else fb.tau2_independent_units
         if fb is not None and fb_k >= MIN_UNITS_FOR_TAU2 and (
             tau is None or _rank(fb.tau2_source, fb_k) > _rank(source, own_k)
         ):

@@ -114,6 +114,15 @@ class Overdispersion:
     tau2_groups: int = 0
 
     @property
+    def tau2_independent_units(self) -> int:
+        """Independent pieces of information behind the ``tau2`` estimate, 0 when it was given or
+        not estimated: :attr:`tau2_groups` when given, else :attr:`tau2_units`. Counts whether the
+        estimate is positive or 0 (a 0 from hundreds of groups says places hardly vary)."""
+        if self.tau2_source in ("given", "not estimated"):
+            return 0
+        return self.tau2_groups if self.tau2_groups > 0 else self.tau2_units
+
+    @property
     def tau2_df(self) -> int | None:
         """Degrees of freedom of the estimated ``tau2`` for t reference distributions (None: known).
 
@@ -121,8 +130,8 @@ class Overdispersion:
         :attr:`tau2_units`); None when ``tau2`` is 0, was given, or rests on fewer than 3 units.
         With 30 or more the t distribution is within 4 % of the normal's quantiles.
         """
-        k = self.tau2_groups if self.tau2_groups > 0 else self.tau2_units
-        if self.tau2 <= 0 or self.tau2_source == "given" or k < 3:
+        k = self.tau2_independent_units
+        if self.tau2 <= 0 or k < 3:
             return None
         return int(k - 1)
 

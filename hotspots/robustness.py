@@ -31,9 +31,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import pyproj
-from scipy import ndimage
 
 from ._errors import ParameterError
+from .areas import label_areas, neighbourhood_cells
 from .gistar import GiStarResult, gi_star
 from .grid import BNG, Grid, GridValues, count, point_weights, points_xy
 
@@ -48,7 +48,7 @@ class StabilityResult:
     ----------
     table : pandas.DataFrame
         One row per run: ``run``, ``cell_size_m``, ``distance_m``, ``distance_rule``,
-        ``n_cells``, ``n_hot_cells``, ``n_hot_areas`` (8-connected), ``hot_area_km2``,
+        ``n_cells``, ``n_hot_cells``, ``n_hot_areas`` (as :func:`~hotspots.areas.hotspot_areas` draws them), ``hot_area_km2``,
         ``share_of_incidents_in_hot``.
     jaccard : ndarray of float, (n_runs, n_runs)
         Pairwise Jaccard overlap of the runs' hot cells on the reference grid.
@@ -201,7 +201,7 @@ def stability(
         pt_hot += pon & hot[pr, pc]
         vals = np.nan_to_num(c.values)
         total = float(vals[g.active].sum())
-        n_areas = int(ndimage.label(hot, structure=np.ones((3, 3), bool))[1])
+        n_areas = label_areas(hot & g.active, np.where(g.active, vals, 0.0), min_cells=neighbourhood_cells(gi))[1]
         rows_out.append(
             {
                 "run": i,

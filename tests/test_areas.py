@@ -183,3 +183,123 @@ def test_geometry_is_the_union_of_the_cells_with_holes_and_corner_contacts():
     ring = max(geom.geoms, key=lambda p: p.area)
     assert ring.area == pytest.approx(8 * 100 * 100) and len(ring.interiors) == 1
     assert len(ring.exterior.coords) == 5  # the corners only: no vertex on a straight edge
+
+
+# ----------------------------------------------------------------------------- separate peaks
+def _row(counts: list[int]) -> tuple[np.ndarray, np.ndarray]:
+    """A one-row strip of selected cells with the given counts, in a 3-row grid: (cells, counts)."""
+    c = np.zeros((3, len(counts) + 2))
+    c[1, 1:-1] = counts
+    return np.pad(np.ones((1, len(counts)), bool), 1), c
+
+
+@pytest.mark.parametrize(
+    "counts, n_expected",
+    [
+        ([20, 20, 0, 0, 20, 20], 2),  # 2 sqrt(20) = 8.9 above an empty pass: two hotspots
+        ([10, 0, 10], 2),  # 6.32 > 6
+        ([9, 0, 9], 1),  # exactly 6: not more than the prominence
+        ([66, 25, 66], 2),  # 16.25 - 10 = 6.25
+        ([64, 25, 64], 1),  # 16 - 10 = 6
+        ([16, 16, 4, 16, 16], 1),  # 8 - 4 = 4: a dip, not two places
+        ([30, 0, 30, 0, 30], 3),
+    ],
+)
+def test_split_at_separate_peaks_hand_cases(counts, n_expected):
+    from hotspots.areas import label_areas
+
+    cells, c = _row(counts)
+    labels, n, divided = label_areas(cells, c)
+    assert n == n_expected and divided == (1 if n_expected > 1 else 0)
+    assert label_areas(cells, c, split_peaks=False)[1] == 1
+    assert (labels > 0).sum() == len(counts)  # every cell still in an area
+    # no piece smaller than min_cells: with 2 the one-cell peaks of [10, 0, 10] stay together
+    if len(counts) == 3:
+        assert label_areas(cells, c, min_cells=2)[1] == 1
+
+
+def test_split_pieces_follow_the_watershed():
+    from hotspots.areas import label_areas
+
+    cells, c = _row([3, 25, 6, 0, 2, 16, 1])
+    labels, n, _ = label_areas(cells, c)
+    assert n == 2
+    row = labels[1, 1:-1]
+    assert row[0] == row[1] == row[2] and row[4] == row[5] == row[6] and row[0] != row[5]
+    # the empty pass goes to one side; each piece holds its peak's incidents
+    sums = sorted(float(c[labels == k].sum()) for k in (row[0], row[5]))
+    assert sums == [19.0, 34.0]
+    # pieces of 3 and 4 cells: with min_cells 4 the smaller one's peak is dropped
+    assert label_areas(cells, c, min_cells=4)[1] == 1
+
+
+def test_hotspot_areas_divide_at_peaks_no_finer_than_a_neighbourhood():
+    # hand-set hot strip, 3 rows x 13 columns, Gi* distance 100 m on 100 m cells: neighbourhood 5 cells
+    c = np.zeros((5, 15))
+    c[1:4, 1:7] = 20
+    c[1:4, 9:14] = 20  # two blocks of 18 and 15 busy cells joined by an empty 3 x 2 pass
+    bins = np.zeros(c.shape, dtype=np.int8)
+    bins[1:4, 1:14] = 3
+    gi = _with_bins(bins, c)
+    res = hotspot_areas(gi, min_confidence=0.99)
+    assert res.n_areas == 2 and res.params["split_peaks"]["areas_divided"] == 1
+    assert res.params["split_peaks"]["min_piece_cells"] == 5
+    assert res.areas["n_cells"].sum() == 39 and res.areas["count"].sum() == c.sum()
+    assert hotspot_areas(gi, min_confidence=0.99, split_peaks=False).n_areas == 1
+    # one busy cell is a peak of its own when its basin is a neighbourhood or more
+    c2 = c.copy()
+    c2[1:4, 9:14] = 0
+    c2[2, 12] = 40
+    res2 = hotspot_areas(_with_bins(bins, c2), min_confidence=0.99)
+    assert res2.n_areas == 2  # pieces of 6 columns and 5 columns: both at least 5 cells
+
+
+def test_busy_plateau_with_poisson_noise_is_one_area():
+    from hotspots.areas import label_areas
+
+    rng = np.random.default_rng(7)
+    for _ in range(20):
+        c = np.zeros((12, 12))
+        c[1:-1, 1:-1] = rng.poisson(8.0, (10, 10))
+        assert label_areas(np.pad(np.ones((10, 10), bool), 1), c)[1] == 1
+
+
+def test_two_blobs_a_kilometre_apart_are_two_areas():
+    # Gaussian blobs (sd 150 m, 400 incidents each) 1 km apart on a sparse background, 250 m cells:
+    # Gi* rings join them into one group of hot cells; the split gives each blob its own area
+    from hotspots.grid import count
+
+    rng = np.random.default_rng(3)
+    centres = np.array([[5_000.0, 5_000.0], [6_000.0, 5_000.0]])
+    xy = np.vstack([c + rng.normal(0, 150, (400, 2)) for c in centres] + [rng.uniform(0, 10_000, (600, 2))])
+    g = Grid.from_bounds((0, 0, 10_000, 10_000), 250)
+    gi = gi_star(count(xy, g), 500)
+    merged = hotspot_areas(gi, split_peaks=False)
+    r, c, _ = g.cell_of(centres)
+    assert merged.labels[r[0], c[0]] == merged.labels[r[1], c[1]] > 0
+    res = hotspot_areas(gi)
+    a, b = res.labels[r[0], c[0]], res.labels[r[1], c[1]]
+    assert a > 0 and b > 0 and a != b
+    assert res.params["split_peaks"]["areas_divided"] >= 1
+    # every piece is still a set of significant hot cells, and each piece is connected
+    assert np.all(gi.hot[res.labels > 0])
+    from scipy import ndimage
+
+    for k in range(1, res.n_areas + 1):
+        assert ndimage.label(res.labels == k, structure=np.ones((3, 3)))[1] == 1
+
+
+def test_split_only_for_whole_counts_and_hot_areas():
+    c = np.zeros((5, 15))
+    c[1:4, 1:7] = 20
+    c[1:4, 9:14] = 20
+    bins = np.zeros(c.shape, dtype=np.int8)
+    bins[1:4, 1:14] = 3
+    gi = _with_bins(bins, c)
+    halves = dataclasses.replace(gi, counts=dataclasses.replace(gi.counts, values=gi.counts.values + 0.5))
+    assert hotspot_areas(halves, min_confidence=0.99).n_areas == 1
+    assert hotspot_areas(halves, min_confidence=0.99).params["split_peaks"]["areas_divided"] == 0
+    cold = dataclasses.replace(gi, bins=-gi.bins)
+    assert hotspot_areas(cold, min_confidence=0.99, kind="cold").n_areas == 1
+    with pytest.raises(ParameterError, match="split_peaks"):
+        hotspot_areas(gi, min_confidence=0.99, split_peaks="yes")
