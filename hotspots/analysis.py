@@ -8,7 +8,7 @@ still be imported from here (they are looked up there on first use).
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import geopandas as gpd
@@ -49,8 +49,8 @@ def __getattr__(name: str) -> Any:
 
 
 @dataclass(frozen=True, eq=False)
-class Analysis:
-    """Everything :func:`analyse` computed, with the settings that produced it.
+class HotspotStage:
+    """Grid, counts, density, Gi* and hotspot areas (the first part of :func:`analyse`).
 
     Attributes
     ----------
@@ -65,6 +65,34 @@ class Analysis:
     gi : GiStarResult
     areas : HotspotAreas
         Significant hot cells merged into numbered hotspot areas.
+    notes : tuple of str
+        Automatic choices and things to know, in the order they were made.
+    """
+
+    settings: Settings
+    incidents: gpd.GeoDataFrame
+    grid: Grid
+    counts: GridValues
+    density: KDEResult
+    gi: GiStarResult
+    areas: HotspotAreas
+    notes: tuple[str, ...] = ()
+
+    @property
+    def hot_share(self) -> float:
+        """Share of the counted incidents that lie in hotspot areas (0–1; :func:`hotspots.summaries.headline`)."""
+        from .summaries import headline
+
+        return headline(self).share_in_hotspots
+
+
+@dataclass(frozen=True, eq=False, kw_only=True)
+class Analysis(HotspotStage):
+    """Everything :func:`analyse` computed, with the settings that produced it: the
+    :class:`HotspotStage` (its attributes, ``notes`` included) and what follows from it.
+
+    Attributes
+    ----------
     clusters : ClusterResult or None
     before, after : Period
     change_cells, change_areas : ChangeResult or None
@@ -78,17 +106,8 @@ class Analysis:
         Scheme KPIs (:class:`hotspots.kpis.KPITable`).
     referrals, tasks, study_area : GeoDataFrame or None
         The inputs, as given.
-    notes : tuple of str
-        Automatic choices and things to know, in the order they were made.
     """
 
-    settings: Settings
-    incidents: gpd.GeoDataFrame
-    grid: Grid
-    counts: GridValues
-    density: KDEResult
-    gi: GiStarResult
-    areas: HotspotAreas
     clusters: ClusterResult | None
     before: Period
     after: Period
@@ -100,7 +119,6 @@ class Analysis:
     referrals: gpd.GeoDataFrame | None = None
     tasks: gpd.GeoDataFrame | None = None
     study_area: gpd.GeoDataFrame | None = None
-    notes: tuple[str, ...] = field(default=())
 
     def parameters(self) -> dict[str, Any]:
         """The settings plus every automatic value actually used (for captions and sidecars)."""
@@ -135,24 +153,3 @@ class Analysis:
             f"{float(self.gi.params.get('distance_m', np.nan)):,.0f} m, alpha {self.settings.alpha:g}"
             f"{' with FDR' if self.settings.fdr else ''}"
         )
-
-
-@dataclass(frozen=True, eq=False)
-class HotspotStage:
-    """Grid, counts, density, Gi* and hotspot areas (the first part of :func:`analyse`)."""
-
-    settings: Settings
-    incidents: gpd.GeoDataFrame
-    grid: Grid
-    counts: GridValues
-    density: KDEResult
-    gi: GiStarResult
-    areas: HotspotAreas
-    notes: tuple[str, ...] = ()
-
-    @property
-    def hot_share(self) -> float:
-        """Share of the counted incidents that lie in hotspot areas (0–1; :func:`hotspots.summaries.headline`)."""
-        from .summaries import headline
-
-        return headline(self).share_in_hotspots

@@ -545,27 +545,50 @@ def load_scheme_tables(
     return data, report, params
 
 
-def incident_params(
+def finish_incidents(
+    run: TableRun,
     loader: str,
     *,
+    columns: Sequence[str],
+    dtypes: dict[str, Any],
+    notes: Sequence[str],
     categories: Any,
     months: tuple[pd.Timestamp | None, pd.Timestamp | None],
     study_area: Any,
     drop_outside: bool,
-    names: list[str],
-    **options: Any,
-) -> dict[str, Any]:
-    """The ``params`` of an incident loader's result: ``loader``, its ``options`` as given, the
-    category and month filters, whether there was a study area, and the files read."""
-    return {
+    files_word: str = "files",
+    options: dict[str, Any] | None = None,
+) -> tuple[gpd.GeoDataFrame, LoadReport, dict[str, Any]]:
+    """:func:`finish` an incident loader's tables, and its ``params``.
+
+    Returns
+    -------
+    data, report
+        As :func:`finish` returns them (ids in ``incident_id``).
+    params : dict
+        ``loader``, the loader's own ``options`` as given, the category and month filters, whether there was a
+        study area, and the files read.
+    """
+    data, report = finish(
+        run,
+        id_col="incident_id",
+        study_area=study_area,
+        drop_outside=drop_outside,
+        columns=columns,
+        dtypes=dtypes,
+        notes=notes,
+        files_word=files_word,
+    )
+    params = {
         "loader": loader,
-        **options,
+        **(options or {}),
         "categories": categories,
         "months": months_param(months),
         "study_area": study_area is not None,
         "drop_outside": drop_outside,
-        "files": list(names),
+        "files": list(run.names),
     }
+    return data, report, params
 
 
 def crs_param(crs: Any) -> Any:

@@ -423,12 +423,8 @@ def _load_scope(inputs: Any) -> Iterator[LoadBudget]:
     if budget is not None:
         yield budget
         return
-    budget = LoadBudget(limits_for(inputs))
-    token = _BUDGET.set(budget)
-    try:
+    with load_limits(limits_for(inputs)) as budget:
         yield budget
-    finally:
-        _BUDGET.reset(token)
 
 
 def within_limits(func: Any) -> Any:

@@ -33,7 +33,7 @@ from .._errors import SchemaError
 from ..schema import POLICE_UK_COLUMNS
 from ._common import find_column, parse_months_arg, study_area_geometry
 from ._incidents import INCIDENT_DTYPES, INCIDENT_OUTPUT, incident_part
-from ._pipeline import finish, guard, incident_params, run_tables
+from ._pipeline import finish_incidents, guard, run_tables
 from ._read import Source, Table, resolve_sources
 from ._types import IncidentSet
 
@@ -191,22 +191,16 @@ def _load_police_sources(
             f"skipped {len(skipped)} file(s) that are not street-level CSVs: "
             f"{', '.join(skipped[:5])}{' ...' if len(skipped) > 5 else ''}"
         )
-    data, report = finish(
+    data, report, params = finish_incidents(
         run,
-        id_col="incident_id",
-        study_area=study_area,
-        drop_outside=drop_outside,
+        "police_uk",
         columns=POLICE_UK_OUTPUT,
         dtypes={**INCIDENT_DTYPES, "lsoa_name": "str", "force": "str"},
         notes=notes,
-        files_word="police.uk files",
-    )
-    params = incident_params(
-        "police_uk",
         categories=categories,
         months=months,
         study_area=study_area,
         drop_outside=drop_outside,
-        names=run.names,
+        files_word="police.uk files",
     )
     return IncidentSet(data, report, params)

@@ -30,7 +30,7 @@ from typing import Any
 from .._errors import ParameterError, PrivacyError
 from ._common import parse_months_arg, study_area_geometry
 from ._incidents import INCIDENT_DTYPES, INCIDENT_OUTPUT, check_mapping, check_present, incident_part
-from ._pipeline import crs_param, find_columns, finish, guard, incident_params, resolve_xy, run_tables
+from ._pipeline import crs_param, find_columns, finish_incidents, guard, resolve_xy, run_tables
 from ._read import Source, Table, frame_or_sources
 from ._types import IncidentSet
 from .referrals import referral_columns
@@ -237,26 +237,16 @@ def _load_incident_sources(
     dtypes = dict(INCIDENT_DTYPES)
     for k in keep_columns:
         dtypes[k] = run.parts[0][k].dtype if k in run.parts[0].columns else "str"
-    data, report = finish(
+    data, report, params = finish_incidents(
         run,
-        id_col="incident_id",
-        study_area=study_area,
-        drop_outside=drop_outside,
+        "incidents",
         columns=out_cols,
         dtypes=dtypes,
         notes=notes,
-    )
-    params = incident_params(
-        "incidents",
         categories=categories,
         months=months,
         study_area=study_area,
         drop_outside=drop_outside,
-        names=run.names,
-        columns=dict(mapping),
-        x=x,
-        y=y,
-        crs=crs_param(crs),
-        swap_xy=swap_xy,
+        options={"columns": dict(mapping), "x": x, "y": y, "crs": crs_param(crs), "swap_xy": swap_xy},
     )
     return IncidentSet(data, report, params)
