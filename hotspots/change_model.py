@@ -31,10 +31,12 @@ from .count_tests import overdispersed_rate_test
 from .dispersion import (
     MIN_COUNT_FOR_TAU2,
     MIN_UNITS_FOR_TAU2,
+    TAU2_PRETEST_ALPHA,
     Overdispersion,
     estimate_kappa,
     estimate_tau2,
     estimate_tau2_robust,
+    heterogeneity_p,
     month_lengths,
     seasonal_factors,
 )
@@ -278,6 +280,10 @@ def fit_change_model(
                 phi_pb = 1.0 + kappa * (P + Bp) / (mp_n + mb_n)
                 tau, t_units = estimate_tau2(P, Bp, wp, wbp, phi_pb, variance="expected")
                 source = "placebo periods" + ("" if pm.sum() >= months_b else f" ({mp_n} months a year apart)")
+                q_p = heterogeneity_p(P, Bp, wp, wbp, phi_pb)
+                if tau is not None and tau > 0 and q_p is not None and q_p > TAU2_PRETEST_ALPHA:
+                    tau = 0.0
+                    source += f"; Cochran's Q p = {q_p:.2f}, not significant at {TAU2_PRETEST_ALPHA:g}: taken as 0"
                 pair = (P, Bp)
         if tau is None:
             phi_ab = 1.0 + kappa * (A + B) / (months_a + months_b)

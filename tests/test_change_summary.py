@@ -113,6 +113,34 @@ def test_placebo_period_gives_tau2_that_real_effects_cannot_inflate():
     assert without > with_pb  # the treated half's gap widens the comparison's spread
 
 
+def test_placebo_tau2_is_zero_unless_places_vary_more_than_poisson():
+    # pure Poisson panels: a positive DerSimonian-Laird estimate from noise is taken as 0 unless
+    # Cochran's Q is significant at 0.10 (it is in about 10 % of panels); overdispersed panels keep theirs
+    rng = np.random.default_rng(21)
+    zero = noted = 0
+    for _ in range(30):
+        panel, _ = _sim_panel(rng, H=40, sd_year=0.0, sd_month=0.0, placebo=True)
+        d = fit_change_model(panel).dispersion
+        zero += d.tau2 == 0
+        noted += "Cochran's Q" in d.tau2_source
+        assert d.tau2_source.startswith("placebo periods")
+    assert zero >= 24 and noted >= 5  # about half the raw estimates are positive
+    for _ in range(5):
+        panel, _ = _sim_panel(rng, H=40, placebo=True)
+        d = fit_change_model(panel).dispersion
+        assert d.tau2 > 0.005 and "Cochran" not in d.tau2_source
+
+
+def test_areas_prefer_the_cells_estimate_of_zero_when_it_rests_on_more_places():
+    rng = np.random.default_rng(22)
+    panel, _ = _sim_panel(rng, H=8, sd_year=0.0, sd_month=0.0, placebo=True)
+    cells = Overdispersion(0.0, 0.0, 500, 300, "placebo periods", "", tau2_groups=60)
+    assert cells.tau2_df is None and cells.tau2_independent_units == 60
+    d = fit_change_model(panel, tau2_fallback=cells, unit_word="areas").dispersion
+    assert d.tau2 == 0.0 and d.tau2_source == "placebo periods, from the finer units"
+    assert Overdispersion(0.0, 0.0, 5, 300, "given").tau2_independent_units == 0
+
+
 def test_a_six_month_placebo_is_compared_with_the_same_months_a_year_later():
     # Data hold only 6 months before "before": they are compared with the same calendar months
     # inside "before" (nothing done between them), so the treated half's fall cannot inflate tau2.

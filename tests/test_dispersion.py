@@ -15,6 +15,7 @@ from hotspots.dispersion import (
     estimate_kappa,
     estimate_tau2,
     estimate_tau2_robust,
+    heterogeneity_p,
     seasonal_factors,
 )
 
@@ -75,6 +76,25 @@ def test_tau2_equals_statsmodels_dersimonian_laird():
     ref = combine_effects(y, v, method_re="dl")
     assert used == n and t == pytest.approx(ref.tau2, rel=1e-10)
     assert t == pytest.approx(0.04, rel=0.5)
+
+
+def test_heterogeneity_p_is_cochrans_q_as_statsmodels_computes_it():
+    from scipy import stats
+    from statsmodels.stats.meta_analysis import combine_effects
+
+    rng = np.random.default_rng(5)
+    lam = rng.uniform(30, 300, 40)
+    b = rng.poisson(lam)
+    a = rng.poisson(lam * np.exp(rng.normal(0, 0.15, lam.size)))
+    phi = np.full(lam.size, 1.2)
+    ref = combine_effects(np.log(a / b), phi * (1 / a + 1 / b), method_re="dl")
+    p = heterogeneity_p(b, a, 1.0, 1.0, phi, variance="observed")
+    assert p == pytest.approx(stats.chi2.sf(ref.q, lam.size - 1), rel=1e-10)
+    assert p < 0.01  # 15 % between-period variation on counts of 30-300 shows
+    # Poisson counts with no extra variation: Q is chi-square, its p uniform: rarely below 0.1
+    small = [heterogeneity_p(rng.poisson(lam), rng.poisson(lam), 1.0, 1.0, 1.0) for _ in range(200)]
+    assert 0.05 <= np.mean(np.array(small) <= 0.10) <= 0.16
+    assert heterogeneity_p([50] * 3, [40] * 3, 1, 1, 1.0) is None  # too few units
 
 
 def test_tau2_needs_enough_units():
