@@ -36,14 +36,14 @@ def test_change_verdicts_hold_their_level():
     assert null["untreated_old"] > 0.3  # the exact Poisson test calls ordinary variation significant
     half = rows["realistic, half fall 30 %"]
     assert half["untreated_new"] <= 0.10  # acceptance
-    # acceptance 50 % one by one and 80 % pooled: about 50 % and 75 % measured (README); a 30 %
-    # fall is two standard errors of 12 % year-to-year variation, and the default Gi* finds
-    # about 9 of the 20 hotspots, which bounds the pooled verdict
-    assert half["treated_new"] >= 0.35 and half["pooled_new"] >= 0.5  # guards against regression
+    # acceptance 50 % one by one: 37-43 % measured (README "Calibration": a 30 % fall is about 1.9
+    # standard errors of 12 % year-to-year variation, so a test knowing the true variance finds
+    # about 47 %); 41 % for this seed. Pooled: acceptance 80 %, 90-96 % measured.
+    assert half["treated_new"] >= 0.35 and half["pooled_new"] >= 0.8
     pois = rows["Poisson, half fall 30 %"]
     assert pois["treated_new"] >= 0.9 and pois["pooled_new"] >= 0.9  # acceptance 90 %
-    # acceptance 70 %: 72-75 % in the benchmark's runs (30-50 data sets), 65 % for this seed's 24
-    assert rows["Poisson, half fall 15 %"]["treated_new"] >= 0.6
+    # acceptance 70 %: 71-72 % in the benchmark's runs (this seed's 24 data sets: 71.5 %)
+    assert rows["Poisson, half fall 15 %"]["treated_new"] >= 0.65
 
 
 def test_emerging_null_false_trend_rate():
