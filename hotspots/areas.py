@@ -107,6 +107,16 @@ class HotspotAreas:
     def n_areas(self) -> int:
         return int(len(self.areas))
 
+    @property
+    def how(self) -> str:
+        """How the areas were drawn, for captions (e.g. ``"touching Gi* hot cells (cells
+        significant at alpha 0.05 (95% confidence)), 2 groups divided at separate peaks"``)."""
+        text = f"touching Gi* hot cells ({self.params.get('rule', '')})"
+        divided = int(self.params.get("split_peaks", {}).get("areas_divided", 0))
+        if divided:
+            text += f", {divided} group{'s' if divided > 1 else ''} divided at separate peaks of incidents"
+        return text
+
     def to_geodataframe(self) -> gpd.GeoDataFrame:
         """The areas table (a copy)."""
         return self.areas.copy()

@@ -244,6 +244,8 @@ def test_hotspot_areas_divide_at_peaks_no_finer_than_a_neighbourhood():
     res = hotspot_areas(gi, min_confidence=0.99)
     assert res.n_areas == 2 and res.params["split_peaks"]["areas_divided"] == 1
     assert res.params["split_peaks"]["min_piece_cells"] == 5
+    assert res.how.endswith("1 group divided at separate peaks of incidents")
+    assert "divided" not in hotspot_areas(gi, min_confidence=0.99, split_peaks=False).how
     assert res.areas["n_cells"].sum() == 39 and res.areas["count"].sum() == c.sum()
     assert hotspot_areas(gi, min_confidence=0.99, split_peaks=False).n_areas == 1
     # one busy cell is a peak of its own when its basin is a neighbourhood or more

@@ -418,7 +418,7 @@ def summary_lines(analysis: Any, inputs: Inputs | None = None, *, top: int = 5) 
         lines.append("  automatic choices and notes:")
         for n in list(inputs.messages if inputs else []) + list(an.notes):
             lines.append(f"    - {n}")
-    lines.append(f"  hotspot areas: {an.areas.n_areas} (touching Gi* hot cells: {an.areas.params['rule']})")
+    lines.append(f"  hotspot areas: {an.areas.n_areas} ({an.areas.how})")
     if an.clusters is not None:
         lines.append(f"  point clusters ({an.settings.cluster_method}): {an.clusters.n_clusters:,}")
     summ = area_summary(an)

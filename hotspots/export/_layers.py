@@ -106,8 +106,7 @@ def method_text(analysis: Any, extra: str = "") -> str:
     s = analysis.settings
     perm = f", {s.permutations:,} permutations" if s.permutations else ""
     text = (
-        f"{analysis.caption()}{perm}. Hotspot areas: touching Gi* hot cells ({analysis.areas.params['rule']}), "
-        f"numbered by incidents."
+        f"{analysis.caption()}{perm}. Hotspot areas: {analysis.areas.how}, numbered by incidents."
     )
     return text + (" " + extra[0].upper() + extra[1:] + "." if extra else "")
 
