@@ -305,3 +305,58 @@ def test_split_only_for_whole_counts_and_hot_areas():
     assert hotspot_areas(cold, min_confidence=0.99, kind="cold").n_areas == 1
     with pytest.raises(ParameterError, match="split_peaks"):
         hotspot_areas(gi, min_confidence=0.99, split_peaks="yes")
+
+
+def _split_one_area_at_a_time(raw, n_lab, counts, min_cells):
+    """Reference: the division done area by area (the first implementation), 8-connectivity."""
+    from scipy import ndimage
+    from skimage.morphology import local_maxima, reconstruction
+    from skimage.segmentation import watershed
+
+    from hotspots.areas import PEAK_PROMINENCE
+
+    f = 2.0 * np.sqrt(counts)
+    out, nxt = raw.copy(), n_lab
+    sizes = np.bincount(raw.ravel(), minlength=n_lab + 1)
+    for lab, box in enumerate(ndimage.find_objects(raw), start=1):
+        if box is None or sizes[lab] < max(3, 2 * min_cells):
+            continue
+        inside = raw[box] == lab
+        fa = np.where(inside, f[box], -1.0)
+        domes = reconstruction(fa - PEAK_PROMINENCE, fa, method="dilation")
+        peaks, n = ndimage.label(local_maxima(domes, connectivity=2, allow_borders=True) & inside, structure=np.ones((3, 3)))
+        basin = None
+        while n >= 2:
+            basin = watershed(-fa, peaks, mask=inside, connectivity=2)
+            small = np.bincount(basin[inside], minlength=n + 1)[1:] < min_cells
+            if not small.any():
+                break
+            keep = np.r_[0, np.cumsum(~small) * ~small]
+            peaks, n = keep[peaks], int((~small).sum())
+        if n < 2 or basin is None:
+            continue
+        piece = out[box]
+        for j in range(2, n + 1):
+            nxt += 1
+            piece[inside & (basin == j)] = nxt
+    return out, nxt
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_division_in_one_strip_equals_one_area_at_a_time(seed):
+    from scipy import ndimage
+
+    from hotspots.areas import label_areas
+
+    rng = np.random.default_rng(seed)
+    c = rng.poisson(0.4, (80, 90)).astype(float)
+    for _ in range(25):  # blobs of very different strength, some close together
+        r, q = rng.integers(3, 77), rng.integers(3, 87)
+        c[r - 2:r + 3, q - 2:q + 3] += rng.poisson(rng.uniform(2, 60), (5, 5))
+    cells = ndimage.uniform_filter(c, 5) * 25 > 40  # ringed groups of "hot" cells
+    min_cells = int(rng.choice([1, 5, 9]))
+    raw, n_lab = ndimage.label(cells, structure=np.ones((3, 3)))
+    want, n_want = _split_one_area_at_a_time(raw, n_lab, c, min_cells)
+    got, n_got, divided = label_areas(cells, c, min_cells=min_cells)
+    assert n_got == n_want and np.array_equal(got, want)
+    assert divided == len({int(raw[got == k][0]) for k in range(n_lab + 1, n_got + 1)})
