@@ -322,77 +322,48 @@ def _split_at_peaks(
 
     Returns the new labels (the first piece keeps the area's label, further pieces get new ones
     after ``n_lab``), the new number of labels and how many areas were divided.
-
-    The candidate areas' bounding boxes are laid side by side in one strip, a column of "outside"
-    between neighbours, and the peak search and watershed run once on the strip: the same result
-    as one area at a time (outside cells are below every cell of an area on the ``f`` scale, so
-    no peak or basin crosses a gap), without thousands of small calls (a 4-million-cell grid with
-    2,800 areas: the division costs 0.2-0.3 s instead of 0.85 s; tested equal).
     """
     from skimage.morphology import local_maxima, reconstruction
     from skimage.segmentation import watershed
 
     f = 2.0 * np.sqrt(counts)
-    sizes = np.bincount(raw.ravel(), minlength=n_lab + 1)
-    # two peaks each rise more than the prominence above their pass (f >= 0), so an area with
-    # fewer than two such cells, or too few cells for two pieces, cannot be divided
-    high = np.bincount(raw.ravel(), weights=(f > PEAK_PROMINENCE).ravel(), minlength=n_lab + 1)
-    boxes = [
-        (lab, box) for lab, box in enumerate(ndimage.find_objects(raw), start=1)
-        if box is not None and sizes[lab] >= max(3, 2 * min_cells) and high[lab] >= 2
-    ]
-    if not boxes:
-        return raw, int(n_lab), 0
-    height = max(b[0].stop - b[0].start for _, b in boxes)
-    width = sum(b[1].stop - b[1].start + 1 for _, b in boxes)
-    owner = np.zeros((height, width), dtype=np.int64)  # the area each strip cell belongs to, 0: outside
-    fa = np.full((height, width), -1.0)
-    places = []
-    col = 0
-    for lab, (rs, cs) in boxes:
-        h, w = rs.stop - rs.start, cs.stop - cs.start
-        inside = raw[rs, cs] == lab
-        owner[:h, col:col + w][inside] = lab
-        fa[:h, col:col + w][inside] = f[rs, cs][inside]
-        places.append((lab, rs, cs, col, inside))
-        col += w + 1
-    inside = owner > 0
-    conn = 2 if connectivity == 8 else 1
     structure = np.ones((3, 3), dtype=bool) if connectivity == 8 else ndimage.generate_binary_structure(2, 1)
-    # extended maxima: the regional maxima of the h-dome reconstruction, so that peaks closer than
-    # the prominence to each other (ties at the top included) are one peak. (skimage's
-    # ``h_maxima`` keeps every cell within ``h`` of the top instead: two equal cells on a flat
-    # busy block would count as two peaks.)
-    domes = reconstruction(fa - PEAK_PROMINENCE, fa, method="dilation")
-    peaks, n_peaks = ndimage.label(local_maxima(domes, connectivity=conn, allow_borders=True) & inside, structure=structure)
-    peak_area = np.zeros(n_peaks + 1, dtype=np.int64)
-    peak_area[peaks[peaks > 0]] = owner[peaks > 0]
-    while True:
-        per_area = np.bincount(peak_area[1:], minlength=n_lab + 1)
-        several = (per_area[peak_area] >= 2) & (peak_area > 0)  # live peaks of areas that hold two or more
-        peaks = np.where(several[peaks], peaks, 0)  # an area's lone peak takes no part
-        basin = watershed(-fa, peaks, mask=inside, connectivity=conn)
-        small = (np.bincount(basin[inside], minlength=n_peaks + 1) < min_cells) & several
-        if not small.any():
-            break
-        # a piece smaller than one Gi* neighbourhood is finer than the analysis can resolve: its
-        # peak is dropped and its cells drain to the other peaks of its area
-        peaks = np.where(small[peaks], 0, peaks)
-        peak_area[small] = 0
     out = raw.copy()
     nxt = n_lab
     divided = 0
-    for _lab, rs, cs, c0, inside_box in places:
-        b = basin[: rs.stop - rs.start, c0:c0 + cs.stop - cs.start]
-        ids = np.unique(b[inside_box])
-        ids = ids[ids > 0]
-        if ids.size < 2:
+    sizes = np.bincount(raw.ravel(), minlength=n_lab + 1)
+    # two peaks each rise more than the prominence above their pass (f >= 0), so an area with
+    # fewer than two such cells cannot be divided: skip it without the per-area image work
+    high = np.bincount(raw.ravel(), weights=(f > PEAK_PROMINENCE).ravel(), minlength=n_lab + 1)
+    for lab, box in enumerate(ndimage.find_objects(raw), start=1):
+        if box is None or sizes[lab] < max(3, 2 * min_cells) or high[lab] < 2:
+            continue
+        inside = raw[box] == lab
+        fa = np.where(inside, f[box], -1.0)
+        # extended maxima: the regional maxima of the h-dome reconstruction, so that peaks closer
+        # than the prominence to each other (ties at the top included) are one peak.
+        # (skimage's ``h_maxima`` keeps every cell within ``h`` of the top instead: two equal
+        # cells on a flat busy block would count as two peaks.)
+        domes = reconstruction(fa - PEAK_PROMINENCE, fa, method="dilation")
+        top = local_maxima(domes, connectivity=2 if connectivity == 8 else 1, allow_borders=True) & inside
+        peaks, n_peaks = ndimage.label(top, structure=structure)
+        basin = None
+        while n_peaks >= 2:
+            basin = watershed(-fa, peaks, mask=inside, connectivity=2 if connectivity == 8 else 1)
+            small = np.bincount(basin[inside], minlength=n_peaks + 1)[1:] < min_cells
+            if not small.any():
+                break
+            # a piece smaller than one Gi* neighbourhood is finer than the analysis can resolve:
+            # its peak is dropped and its cells drain to the others
+            keep = np.r_[0, np.cumsum(~small) * ~small]
+            peaks, n_peaks = keep[peaks], int((~small).sum())
+        if n_peaks < 2 or basin is None:
             continue
         divided += 1
-        piece = out[rs, cs]  # a view: writes go to ``out``
-        for k in ids[1:]:
+        piece = out[box]  # a view: writes go to ``out``
+        for j in range(2, n_peaks + 1):
             nxt += 1
-            piece[inside_box & (b == k)] = nxt
+            piece[inside & (basin == j)] = nxt
     return out, nxt, divided
 
 
