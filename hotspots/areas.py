@@ -14,8 +14,8 @@ Separate peaks
 --------------
 Gi* marks every cell whose *neighbourhood* is busy, so a strong hotspot is ringed by hot cells
 that hold few incidents of their own, and two hotspots up to about twice the distance band
-apart join into one area through their rings (on simulated maps with 20 hotspots in 20 km, a
-third of the areas held two or more). One area then mixes places that change independently: a
+apart join into one area through their rings (on simulated maps with 20 hotspots in 20 km,
+23 % of the areas held two or more; 5 % after the division). One area then mixes places that change independently: a
 fall at one is diluted by the other, and a patrol plan gets one large polygon. By default
 (``split_peaks=True``) a hot area whose own counts hold two or more *separate peaks* is divided
 between them, the way a watershed divides a landscape:
