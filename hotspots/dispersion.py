@@ -256,9 +256,7 @@ def estimate_tau2(
     y, v, k = log_rate_ratios(n_before, n_after, w_before, w_after, phi, min_count, variance)
     if k < MIN_UNITS_FOR_TAU2:
         return None, k
-    w = 1.0 / v
-    ybar = float((w * y).sum() / w.sum())
-    q = float((w * (y - ybar) ** 2).sum())
+    q, w = _cochran_q(y, v)
     c = float(w.sum() - (w * w).sum() / w.sum())
     tau2 = max(0.0, (q - (k - 1)) / c) if c > 0 else 0.0
     return tau2, k
@@ -276,10 +274,14 @@ def heterogeneity_p(
     y, v, k = log_rate_ratios(n_before, n_after, w_before, w_after, phi, min_count, variance)
     if k < MIN_UNITS_FOR_TAU2:
         return None
+    return float(stats.chi2.sf(_cochran_q(y, v)[0], k - 1))
+
+
+def _cochran_q(y: np.ndarray, v: np.ndarray) -> tuple[float, np.ndarray]:
+    """Cochran's Q of estimates ``y`` with sampling variances ``v``, and the weights ``1 / v``."""
     w = 1.0 / v
     ybar = float((w * y).sum() / w.sum())
-    q = float((w * (y - ybar) ** 2).sum())
-    return float(stats.chi2.sf(q, k - 1))
+    return float((w * (y - ybar) ** 2).sum()), w
 
 
 def _sampling_variance(a: np.ndarray, b: np.ndarray, phi: np.ndarray, variance: str) -> np.ndarray:
