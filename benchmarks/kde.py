@@ -152,6 +152,23 @@ def max_rel_error(ours: np.ndarray, idx: np.ndarray, ref: np.ndarray) -> tuple[f
     return float(np.max(np.abs(o[sel] - ref[sel]) / ref[sel])), int(sel.sum())
 
 
+def compare(
+    xy: np.ndarray, grid: Grid, h: float, kernel: str, kind: str, repeat: int, budget: float, seed: int
+) -> tuple[float, float, float, int, str, str]:
+    """One case, ours against the peer ``kind``, timed as the module docs say.
+
+    Ours: the best of ``repeat`` calls, half before the peer's run and half after. Returns our
+    time, the peer's (scaled) time, the max relative error and the number of cells it was
+    measured on, how the peer was timed, and our path.
+    """
+    first = (repeat + 1) // 2
+    t1, ours, path = time_ours(xy, grid, h, kernel, first)
+    peer_t, idx, ref, how = time_peer(Peer(kind, xy, h, kernel), grid, budget, 200, seed)
+    t2 = time_ours(xy, grid, h, kernel, repeat - first, warm=False)[0] if repeat > first else math.inf
+    err, n_checked = max_rel_error(ours, idx, ref)
+    return min(t1, t2), peer_t, err, n_checked, how, path
+
+
 def fmt_t(s: float) -> str:
     if s < 1:
         return f"{s * 1e3:8.1f} ms"
@@ -221,6 +238,39 @@ def single_force_case(repeat: int, seed: int) -> None:
     print()
 
 
+def bandwidth_sensitivity(grid: Grid, repeat: int, budget: float, quick: bool, seed: int) -> None:
+    """How the ratio depends on the bandwidth (scikit-learn prunes cells beyond the support, so
+    it is fastest with small bandwidths)."""
+    print()
+    print("# bandwidth sensitivity: Epanechnikov vs sklearn KernelDensity")
+    n_bw = 10_000 if quick else 100_000
+    xy = synthetic_points(n_bw, seed)
+    for h in ([500.0, 2000.0] if quick else [500.0, 1000.0, 2000.0, 4000.0]):
+        ours_t, peer_t, err, n_checked, how, path = compare(xy, grid, h, "epanechnikov", "sklearn", repeat, budget, seed + 1)
+        print(
+            f"  h = {h:>6,.0f} m, {n_bw:,} points: ours {fmt_t(ours_t).strip()}, peer {fmt_t(peer_t).strip()}, "
+            f"ratio {peer_t / ours_t:,.0f}x, max rel err {err:.1e} ({how}; our path: {path})",
+            flush=True,
+        )
+
+
+def growth(repeat: int, quick: bool, seed: int) -> None:
+    """How our time grows when points and cells double."""
+    print()
+    print("# growth of our time (quartic, h = 1,000 m, automatic path) when points and cells double")
+    base_n = 10_000 if quick else 200_000
+    base_side = 100 if quick else 400
+    side2 = int(round(base_side * math.sqrt(2)))
+    rows = []
+    for n, s in [(base_n, base_side), (2 * base_n, base_side), (base_n, side2), (2 * base_n, side2)]:
+        xy = synthetic_points(n, seed)
+        t, _, path = time_ours(xy, grid_of(s), 1000.0, "quartic", repeat)
+        rows.append((n, s, t, path))
+    t0 = rows[0][2]
+    for n, s, t, path in rows:
+        print(f"  {n:>10,} points, {s}x{s} = {s * s:>9,} cells: {fmt_t(t)}  ({t / t0:4.2f}x the first; path {path})")
+
+
 def main(argv: list[str] | None = None) -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--quick", action="store_true", help="small smoke run")
@@ -254,13 +304,7 @@ def main(argv: list[str] | None = None) -> None:
     for n in sizes:
         xy = synthetic_points(n, args.seed)
         for kernel, h, kind in cases:
-            first = (repeat + 1) // 2
-            t1, ours, path = time_ours(xy, grid, h, kernel, first)
-            peer = Peer(kind, xy, h, kernel)
-            peer_t, idx, ref, how = time_peer(peer, grid, budget, 200, args.seed + 1)
-            t2, _, _ = time_ours(xy, grid, h, kernel, repeat - first, warm=False) if repeat > first else (math.inf, None, None)
-            ours_t = min(t1, t2)
-            err, n_checked = max_rel_error(ours, idx, ref)
+            ours_t, peer_t, err, n_checked, how, path = compare(xy, grid, h, kernel, kind, repeat, budget, args.seed + 1)
             name = f"{kernel} vs " + ("sklearn KernelDensity" if kind == "sklearn" else "cKDTree brute force")
             print(
                 f"{name:<34} {n:>10,} {side}x{side:<5} {fmt_t(ours_t):>11} {fmt_t(peer_t):>11} {peer_t / ours_t:>8.0f}x "
@@ -268,41 +312,8 @@ def main(argv: list[str] | None = None) -> None:
                 flush=True,
             )
 
-    # How the ratio depends on the bandwidth (scikit-learn prunes cells beyond the support, so
-    # it is fastest with small bandwidths).
-    print()
-    print("# bandwidth sensitivity: Epanechnikov vs sklearn KernelDensity")
-    n_bw = 10_000 if args.quick else 100_000
-    xy = synthetic_points(n_bw, args.seed)
-    for h in ([500.0, 2000.0] if args.quick else [500.0, 1000.0, 2000.0, 4000.0]):
-        first = (repeat + 1) // 2
-        t1, ours, path = time_ours(xy, grid, h, "epanechnikov", first)
-        peer_t, idx, ref, how = time_peer(Peer("sklearn", xy, h, "epanechnikov"), grid, budget, 200, args.seed + 1)
-        t2 = math.inf
-        if repeat > first:
-            t2, _, _ = time_ours(xy, grid, h, "epanechnikov", repeat - first, warm=False)
-        ours_t = min(t1, t2)
-        err, n_checked = max_rel_error(ours, idx, ref)
-        print(
-            f"  h = {h:>6,.0f} m, {n_bw:,} points: ours {fmt_t(ours_t).strip()}, peer {fmt_t(peer_t).strip()}, "
-            f"ratio {peer_t / ours_t:,.0f}x, max rel err {err:.1e} ({how}; our path: {path})",
-            flush=True,
-        )
-
-    # How our time grows when points and cells double.
-    print()
-    print("# growth of our time (quartic, h = 1,000 m, automatic path) when points and cells double")
-    base_n = 10_000 if args.quick else 200_000
-    base_side = 100 if args.quick else 400
-    side2 = int(round(base_side * math.sqrt(2)))
-    rows = []
-    for n, s in [(base_n, base_side), (2 * base_n, base_side), (base_n, side2), (2 * base_n, side2)]:
-        xy = synthetic_points(n, args.seed)
-        t, _, path = time_ours(xy, grid_of(s), 1000.0, "quartic", repeat)
-        rows.append((n, s, t, path))
-    t0 = rows[0][2]
-    for n, s, t, path in rows:
-        print(f"  {n:>10,} points, {s}x{s} = {s * s:>9,} cells: {fmt_t(t)}  ({t / t0:4.2f}x the first; path {path})")
+    bandwidth_sensitivity(grid, repeat, budget, args.quick, args.seed)
+    growth(repeat, args.quick, args.seed)
 
 
 if __name__ == "__main__":

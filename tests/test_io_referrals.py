@@ -86,18 +86,12 @@ def test_good_file_normalises_enums_booleans_and_dates(tmp_path: Path) -> None:
 
 
 def test_unknown_enum_and_boolean_values_are_counted_drops() -> None:
+    unknown = {"offence": "burglary", "route": "prison", "outcome": "lost", "reoffended": "maybe"}
     df = good()
-    df.loc[0, "offence"] = "burglary"
-    df.loc[1, "route"] = "prison"
-    df.loc[2, "outcome"] = "lost"
-    df.loc[3, "reoffended"] = "maybe"
+    for row, (column, value) in enumerate(unknown.items()):  # one bad value in each of rows 0-3
+        df.loc[row, column] = value
     data, report = load_referrals(df)
-    assert report.dropped == {
-        "unknown offence value": 1,
-        "unknown route value": 1,
-        "unknown outcome value": 1,
-        "unknown reoffended value": 1,
-    }
+    assert report.dropped == {f"unknown {column} value": 1 for column in unknown}
     assert report.rows_kept == 0
     assert any("'burglary'" in w and "allowed:" in w for w in report.warnings)
     assert any("'maybe'" in w for w in report.warnings)
