@@ -8,26 +8,7 @@ import pyarrow as pa
 import pytest
 
 from hotspots._errors import ParameterError
-from hotspots.app_support import (
-    Card,
-    Metric,
-    app_settings,
-    change_metrics,
-    change_summary_table,
-    display_frame,
-    filter_referrals,
-    funnel_bars,
-    gi_class_counts,
-    headline_metrics,
-    jaccard_frame,
-    kpi_cards,
-    method_caption,
-    report_rows,
-    settings_used,
-    url_defaults,
-    view_cards,
-)
-from hotspots.app_support.views import FUNNEL_STAGES
+from hotspots.app_support import views
 from hotspots.periods import month_options
 from hotspots.pipeline import Settings, hotspot_stage
 from hotspots.report import LoadReport
@@ -42,18 +23,18 @@ def _linked(demo):
 
 def test_filter_referrals_matches_pandas(demo):
     t = _linked(demo)
-    out = filter_referrals(t, offences=["harassment", "shop theft"], routes=["community resolution"], age_groups=["youth"])
+    out = views.filter_referrals(t, offences=["harassment", "shop theft"], routes=["community resolution"], age_groups=["youth"])
     ref = t[
         t["offence"].isin(["harassment", "shop theft"]) & (t["route"] == "community resolution") & (t["age_group"] == "youth")
     ]
     assert out["referral_id"].tolist() == ref["referral_id"].tolist()
-    assert len(filter_referrals(t)) == len(t)
-    inside = filter_referrals(t, hotspot="in hotspots")
+    assert len(views.filter_referrals(t)) == len(t)
+    inside = views.filter_referrals(t, hotspot="in hotspots")
     assert len(inside) == int((~t["hotspot"].isin(["outside hotspots", "no location"])).sum())
-    one = filter_referrals(t, hotspot="1")
+    one = views.filter_referrals(t, hotspot="1")
     assert len(one) == int((t["hotspot"] == "1").sum()) and len(one) > 0
     with pytest.raises(ParameterError):
-        filter_referrals(demo.referrals, hotspot="1")  # not linked: no hotspot column
+        views.filter_referrals(demo.referrals, hotspot="1")  # not linked: no hotspot column
 
 
 def test_kpi_cards_show_only_suppressed_values(demo):
@@ -61,7 +42,7 @@ def test_kpi_cards_show_only_suppressed_values(demo):
 
     t = _linked(demo)
     full = scheme_kpis(t)
-    cards = kpi_cards(full)
+    cards = views.kpi_cards(full)
     assert [c.label for c in cards] == [
         "Referrals",
         "Completed",
@@ -75,7 +56,7 @@ def test_kpi_cards_show_only_suppressed_values(demo):
     assert "Base:" in cards[1].help and full.window in cards[2].help
     # A tiny group: the cards show "<5" / "suppressed", never the exact small numbers.
     small = scheme_kpis(t.iloc[:3])
-    sc = kpi_cards(small)
+    sc = views.kpi_cards(small)
     assert sc[0].value == "<5" and sc[0].suppressed
     shown_table, mask = small.table.iloc[-1], small.suppressed.iloc[-1]
     for card, col in zip(
@@ -88,12 +69,12 @@ def test_kpi_cards_show_only_suppressed_values(demo):
             assert card.value == {"c": "suppressed", "x": "too few"}.get(v, v)
     assert all(c.value != "3" for c in sc)
     with pytest.raises(ParameterError):
-        kpi_cards(small.table)
+        views.kpi_cards(small.table)
 
 
 def test_display_frame_makes_mixed_columns_text():
     df = pd.DataFrame({"n": [12, "<5", 0], "pct": [50, "c", None], "name": ["a", "b", "c"], "x": [1.5, 2.0, 3.0]})
-    out = display_frame(df)
+    out = views.display_frame(df)
     assert out["n"].tolist() == ["12", "<5", "0"] and out["pct"].tolist() == ["50", "c", ""]
     assert out["x"].tolist() == [1.5, 2.0, 3.0]
     pa.Table.from_pandas(out)  # Streamlit's Arrow conversion works
@@ -102,7 +83,7 @@ def test_display_frame_makes_mixed_columns_text():
 
 def test_report_rows_and_jaccard_frame():
     rep = LoadReport("a.csv", 10, 6, dropped={"no location": 3, "duplicate id": 1}, examples={"no location": ["a.csv:row 2"]})
-    rows = report_rows(rep)
+    rows = views.report_rows(rep)
     assert rows.to_dict("records") == [
         {"reason": "no location", "rows": 3, "examples": "a.csv:row 2"},
         {"reason": "duplicate id", "rows": 1, "examples": ""},
@@ -112,23 +93,24 @@ def test_report_rows_and_jaccard_frame():
         table = pd.DataFrame({"cell_size_m": [200.0, 400.0], "distance_m": [500.0, 1000.0]})
         jaccard = np.array([[1.0, 0.25], [0.25, 1.0]])
 
-    jf = jaccard_frame(R())
+    jf = views.jaccard_frame(R())
     assert list(jf.index) == ["200 m / 500 m", "400 m / 1,000 m"] and jf.iloc[0, 1] == 0.25
 
 
 def test_card_is_a_plain_record():
-    card = Card("Referrals", "<5", "help", True)
+    card = views.Card("Referrals", "<5", "help", True)
     assert card.suppressed and card.value == "<5"
 
 
 def test_url_defaults_take_only_valid_values():
     months = month_options("2022-01", "2025-03")
     defaults = {"period": ("2022-01", "2025-03"), "before": ("2022-07", "2023-06"), "after": ("2023-07", "2024-06")}
-    got = url_defaults({"period": "2023-04:2024-03", "cell": "300"}, months, defaults)
+    got = views.url_defaults({"period": "2023-04:2024-03", "cell": "300"}, months, defaults)
     assert got == {**defaults, "period": ("2023-04", "2024-03"), "cell": 300, "auto_cell": False}
     bad = {"period": "2024-03:2023-04", "before": "2021-01:2022-01", "after": "<script>", "cell": "33"}
-    assert url_defaults(bad, months, defaults) == {**defaults, "cell": 250, "auto_cell": True}
-    assert url_defaults({"period": ["2023-01:2023-02"], "cell": ["abc"]}, months, defaults)["period"] == ("2023-01", "2023-02")
+    assert views.url_defaults(bad, months, defaults) == {**defaults, "cell": 250, "auto_cell": True}
+    listed = views.url_defaults({"period": ["2023-01:2023-02"], "cell": ["abc"]}, months, defaults)
+    assert listed["period"] == ("2023-01", "2023-02")
 
 
 def test_app_settings_from_widget_values():
@@ -158,9 +140,9 @@ def test_app_settings_from_widget_values():
         "bandwidth_rule": "arcgis",
         "same_months": False,
     }
-    assert app_settings(widgets, months, defaults) == defaults
+    assert views.app_settings(widgets, months, defaults) == defaults
     changed = {**widgets, "auto_cell": False, "auto_dist": False, "period": ("2023-01", "2023-12"), "seed": 7}
-    given = app_settings(changed, months, defaults)
+    given = views.app_settings(changed, months, defaults)
     assert (given.cell_size, given.distance, given.bandwidth, given.period, given.seed) == (
         250.0,
         750.0,
@@ -169,7 +151,7 @@ def test_app_settings_from_widget_values():
         7,
     )
     assert isinstance(given.eps, float) and isinstance(given.min_samples, int)
-    assert app_settings({**widgets, "min_confidence": 0.9}, months, defaults).min_confidence == 0.9
+    assert views.app_settings({**widgets, "min_confidence": 0.9}, months, defaults).min_confidence == 0.9
 
 
 def test_funnel_bars_and_cards_of_protected_views(demo):
@@ -180,21 +162,21 @@ def test_funnel_bars_and_cards_of_protected_views(demo):
     link = link_referrals(demo.referrals, areas=stage.areas.areas, tasks=demo.tasks)
     pub = publish_scheme(demo.referrals, linkage=link, areas=stage.areas.areas)
     for view in (pub.filtered(), pub.filtered(age_group=["youth"]), pub.filtered(offence=["harassment"], route=["ABC"])):
-        bars = funnel_bars(view)
-        assert bars["stage"].tolist() == list(FUNNEL_STAGES)
+        bars = views.funnel_bars(view)
+        assert bars["stage"].tolist() == list(views.FUNNEL_STAGES)
         for _, row in bars.iterrows():
             v = view["figures"]["referrals" if row["stage"] == "referred" else row["stage"]]
             if isinstance(v, str):  # hidden: no bar, the marker shown
                 assert np.isnan(row["referrals"]) and row["shown"] in (v, "suppressed", "too few")
             else:
                 assert row["referrals"] == v and row["shown"] == f"{v:,}"
-        cards = view_cards(view, pub.window)
+        cards = views.view_cards(view, pub.window)
         assert cards[0].value == bars["shown"].iloc[0] and cards[0].suppressed == bool(np.isnan(bars["referrals"].iloc[0]))
     # Two dimensions at once: every figure hidden, never a number.
     both = pub.filtered(offence=["harassment"], route=["ABC"])
     assert bars["referrals"].isna().all() and both["note"]
     with pytest.raises(ParameterError):
-        funnel_bars(pub.kpis["offence"])
+        views.funnel_bars(pub.kpis["offence"])
 
 
 def test_headline_and_change_metrics(demo):
@@ -205,14 +187,14 @@ def test_headline_and_change_metrics(demo):
     stage = hotspot_stage(demo.incidents, s, demo.study_area)
     res, _ = area_change(demo.incidents, stage, s)
     h, ch = headline(stage), hotspot_change(res)
-    cards = headline_metrics(h, ch)
+    cards = views.headline_metrics(h, ch)
     labels = ["Incidents analysed", "Hotspot areas", "Incidents in hotspots", "Hotspot area", "Cell size", "Change in hotspots"]
     assert [m.label for m in cards] == labels
     assert cards[0].value == f"{len(stage.incidents):,}" and cards[4].value == "500 m" and cards[5].value == ch.text()
     assert f"{ch.before:,} before" in cards[5].help
-    assert headline_metrics(h, None, "why not")[5] == Metric("Change in hotspots", "–", "why not")
+    assert views.headline_metrics(h, None, "why not")[5] == views.Metric("Change in hotspots", "–", "why not")
     cells, _ = cell_change(demo.incidents, stage.grid, s)
-    m = change_metrics(cells, ch)
+    m = views.change_metrics(cells, ch)
     assert m[0].value == f"{int(cells.table['n_before'].sum()):,}"
     assert m[3].value == f"{int(cells.summary()['significant fall']):,}"
 
@@ -220,16 +202,16 @@ def test_headline_and_change_metrics(demo):
 def test_gi_class_counts_and_settings_used(demo):
     s = Settings(cell_size=1000.0)
     stage = hotspot_stage(demo.incidents, s, demo.study_area)
-    counts = gi_class_counts(stage.gi, stage.grid)
+    counts = views.gi_class_counts(stage.gi, stage.grid)
     assert counts["cells"].sum() == stage.grid.n_cells
     classes, n = np.unique(np.asarray(stage.gi.classes)[stage.grid.active], return_counts=True)
     assert dict(zip(counts["class"], counts["cells"])) == dict(zip(classes, n))
-    used = settings_used(stage, s).set_index("setting")["value"]
+    used = views.settings_used(stage, s).set_index("setting")["value"]
     assert used["cell size (m)"] == "1000.0" and used["cells in study area"] == str(stage.grid.n_cells)
     assert used["hotspot areas"] == "cells significant at alpha 0.05 (95% confidence)"
-    assert "1000 m cells" in method_caption(stage, s) and "with FDR" in method_caption(stage, s)
+    assert "1000 m cells" in views.method_caption(stage, s) and "with FDR" in views.method_caption(stage, s)
     # The hotspot areas' rule as used: at the default settings, the cells significant at alpha.
-    assert "hotspot areas: cells significant at alpha 0.05 (95% confidence)" in method_caption(stage, s)
+    assert "hotspot areas: cells significant at alpha 0.05 (95% confidence)" in views.method_caption(stage, s)
 
 
 def test_change_summary_table_shows_the_three_scopes_as_text():
@@ -242,7 +224,7 @@ def test_change_summary_table_shows_the_three_scopes_as_text():
         ScopeChange("hotspots vs elsewhere", 0.85, 0.72, 0.99, 0.00001, "significant fall", 100, 80, 0.25, 0.1),
     )
     b, a = Period.from_months("2023-01", "2023-06"), Period.from_months("2023-07", "2023-12")
-    t = change_summary_table(ChangeSummary(rows, 0.05, b, a, "method", notes=("a note",)))
+    t = views.change_summary_table(ChangeSummary(rows, 0.05, b, a, "method", notes=("a note",)))
     assert t.frame.columns.tolist() == ["Scope", "Rate ratio", "95 % CI", "p-value", "Verdict"]
     assert t.frame.to_numpy().tolist() == [
         ["all hotspot areas", "0.82", "0.71–0.95", "0.008", "significant fall"],
@@ -253,5 +235,5 @@ def test_change_summary_table_shows_the_three_scopes_as_text():
     # "No significant change" comes with the smallest fall the data could detect, and the notes follow.
     assert "elsewhere 6%" in t.caption and "all hotspot areas 20%" not in t.caption and t.caption.endswith("a note")
     # Without a summary: no rows, the reason, and the interval named by alpha.
-    empty = change_summary_table(None, "no hotspot areas", alpha=0.1)
+    empty = views.change_summary_table(None, "no hotspot areas", alpha=0.1)
     assert len(empty.frame) == 0 and "90 % CI" in empty.frame.columns and "no hotspot areas" in empty.caption

@@ -9,30 +9,23 @@ import math
 import numpy as np
 import pytest
 
+from hotspots import bandwidth as bw
 from hotspots._errors import ParameterError
-from hotspots.bandwidth import (
-    BANDWIDTH_RULES,
-    DEFAULT_BANDWIDTH_RULE,
-    auto_bandwidth,
-    bandwidth_arcgis,
-    bandwidth_sfhotspot,
-    gaussian_sd_from_radius,
-)
 
 PTS = np.random.default_rng(0).normal([430_000, 340_000], [1500, 900], (500, 2))
 
 
 def test_default_rule_is_arcgis_and_accepted():
-    assert DEFAULT_BANDWIDTH_RULE == "arcgis" and DEFAULT_BANDWIDTH_RULE in BANDWIDTH_RULES
+    assert bw.DEFAULT_BANDWIDTH_RULE == "arcgis" and bw.DEFAULT_BANDWIDTH_RULE in bw.BANDWIDTH_RULES
 
 
-@pytest.mark.parametrize("rule, fn", [("arcgis", bandwidth_arcgis), ("sfhotspot", bandwidth_sfhotspot)])
+@pytest.mark.parametrize("rule, fn", [("arcgis", bw.bandwidth_arcgis), ("sfhotspot", bw.bandwidth_sfhotspot)])
 def test_auto_bandwidth_per_kernel(rule, fn):
     r = fn(PTS)
     for kernel in ("quartic", "epanechnikov"):
-        h, note = auto_bandwidth(PTS, None, rule=rule, kernel=kernel)
+        h, note = bw.auto_bandwidth(PTS, None, rule=rule, kernel=kernel)
         assert h == r and "automatically" in note and f"{r:,.0f} m" in note
-    h, note = auto_bandwidth(PTS, None, rule=rule, kernel="gaussian", adjust=0.5)
+    h, note = bw.auto_bandwidth(PTS, None, rule=rule, kernel="gaussian", adjust=0.5)
     assert h == pytest.approx(0.5 * r / math.sqrt(8), rel=1e-15)
     assert "standard deviation" in note and "bandwidth_adjust 0.5" in note
 
@@ -45,15 +38,15 @@ def test_gaussian_sd_is_the_quartic_kernels_per_axis_sd():
     dens = 3.0 / (math.pi * R * R) * (1 - (r / R) ** 2) ** 2 * 2 * math.pi * r
     assert np.trapezoid(dens, r) == pytest.approx(1.0, rel=1e-9)
     var_axis = np.trapezoid(dens * r * r, r) / 2
-    assert gaussian_sd_from_radius(R) == pytest.approx(math.sqrt(var_axis), rel=1e-9)
+    assert bw.gaussian_sd_from_radius(R) == pytest.approx(math.sqrt(var_axis), rel=1e-9)
 
 
 def test_weights_count_for_arcgis_only():
     w = np.r_[np.full(250, 3.0), np.ones(250)]
-    assert auto_bandwidth(PTS, w, rule="arcgis", kernel="quartic")[0] == pytest.approx(bandwidth_arcgis(PTS, w))
-    assert auto_bandwidth(PTS, w, rule="sfhotspot", kernel="quartic")[0] == bandwidth_sfhotspot(PTS)
+    assert bw.auto_bandwidth(PTS, w, rule="arcgis", kernel="quartic")[0] == pytest.approx(bw.bandwidth_arcgis(PTS, w))
+    assert bw.auto_bandwidth(PTS, w, rule="sfhotspot", kernel="quartic")[0] == bw.bandwidth_sfhotspot(PTS)
 
 
 def test_unknown_rule():
     with pytest.raises(ParameterError, match="bandwidth_rule"):
-        auto_bandwidth(PTS, None, rule="scott", kernel="quartic")
+        bw.auto_bandwidth(PTS, None, rule="scott", kernel="quartic")
