@@ -141,14 +141,16 @@ def monthly_panel(
         Calendar months (1–12) kept in the periods (same-months comparison).
     """
     dated = month >= 0
-    if not dated.any():
-        raise ValueError("no dated incidents")
-    lo = int(month[dated].min())
-    for s, _ in periods.values():
-        lo = min(lo, s.year * 12 + s.month - 1)
-    hi = int(month[dated].max())
-    for _, e in periods.values():
-        hi = max(hi, e.year * 12 + e.month - 1)
+    if not dated.any() and not periods:
+        raise ValueError("no dated incidents and no periods: nothing to count")
+    # the months spanned by the periods and the dated incidents (none dated: a hotspot area
+    # without incidents, e.g. a cold area, still gets its zero counts per slot)
+    firsts = [s.year * 12 + s.month - 1 for s, _ in periods.values()]
+    lasts = [e.year * 12 + e.month - 1 for _, e in periods.values()]
+    if dated.any():
+        firsts.append(int(month[dated].min()))
+        lasts.append(int(month[dated].max()))
+    lo, hi = min(firsts), max(lasts)
     slots: list[tuple[int, int, float]] = []
     for m in range(lo, hi + 1):
         covered = 0.0

@@ -34,6 +34,7 @@ import pyproj
 
 from ._errors import ParameterError
 from .areas import label_areas, neighbourhood_cells
+from .footprint import grid_within_reach
 from .gistar import GiStarResult, gi_star
 from .grid import BNG, Grid, GridValues, count, point_weights, points_xy
 
@@ -182,7 +183,8 @@ def stability(
             "Use distances of at least the cell size."
         )
 
-    ref = Grid.for_points(points, min(sizes), crs=crs, mask=mask)
+    # a footprint study area loses its empty margin as in the analysis (hotspots.footprint.grid_within_reach)
+    ref = grid_within_reach(Grid.for_points(points, min(sizes), crs=crs, mask=mask), xy, mask)
     ref_xy = ref.centres()
     ref_active = ref.active.ravel()
     hot_ref: list[np.ndarray] = []
@@ -190,7 +192,7 @@ def stability(
     rows_out = []
     kept: list[GiStarResult] = []
     for i, (cs, d) in enumerate(combos):
-        g = ref if cs == ref.cell_size else Grid.for_points(points, cs, crs=crs, mask=mask)
+        g = ref if cs == ref.cell_size else grid_within_reach(Grid.for_points(points, cs, crs=crs, mask=mask), xy, mask)
         c = count(xy, g, weights=w)
         gi = gi_star(c, d, permutations=permutations, fdr=fdr, alpha=alpha, seed=seed)
         hot = gi.hot

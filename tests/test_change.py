@@ -315,6 +315,17 @@ def test_change_areas_counts_and_classes():
         res.to_gridvalues()
 
 
+def test_change_areas_that_hold_no_incident_get_zero_counts_not_an_error():
+    # a hotspot area with no incident in either period (a cold area far from every incident, as on a
+    # sparse random map): the overdispersed test used to stop with "no dated incidents"
+    empty = gpd.GeoDataFrame({"area_id": ["far"]}, geometry=[shapely.box(5_000, 5_000, 5_100, 5_100)], crs=27700)
+    res = change_areas(_incidents(SPEC), empty, BEFORE, AFTER)
+    row = res.table.iloc[0]
+    assert (row["n_before"], row["n_after"]) == (0, 0)
+    assert row["change_class"] == "too few incidents" and not row["significant"]
+    assert res.panel.counts.shape[0] == 1 and res.panel.counts.sum() == 0
+
+
 def test_change_areas_with_control():
     ctrl = shapely.box(200, 0, 300, 100)
     res = change_areas(_incidents(SPEC), _areas(), BEFORE, AFTER, control=ctrl, fdr=False, test="poisson")

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import geopandas as gpd
 import numpy as np
+import pandas as pd
 import pytest
 import shapely
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from hotspots._errors import CRSError, ParameterError
-from hotspots.footprint import GAP_M, MARGIN_M, data_footprint
+from hotspots.footprint import GAP_M, MARGIN_M, cells_within_reach, data_footprint
 
 
 def town(rng, centre, sd, n):
@@ -156,3 +157,56 @@ def test_leicestershire_strays(leicestershire_asb):
     assert fp.n_incidents == 14_178 and fp.n_outside == 3
     assert 1_500 < fp.area_km2 < 3_500  # the force is 2,156 km²
     assert GAP_M == 10_000
+
+
+# ----------------------------------------------------------------------------- cells within reach
+def test_cells_within_reach_drops_the_empty_margin_and_keeps_enclosed_ground():
+    occ = np.zeros((7, 7), bool)
+    occ[2:5, 2:5] = True
+    occ[3, 3] = False  # an empty cell enclosed by incidents stays (a town's park)
+    reach = cells_within_reach(occ, np.ones((7, 7), bool), 100.0, 1_000.0)
+    assert reach.sum() == 9 and reach[3, 3] and not reach[1:6, 1].any() and not reach[0].any()
+    # never a cell outside the mask, and nothing at all without incidents
+    active = np.ones((7, 7), bool)
+    active[2, 2] = False
+    assert not cells_within_reach(occ, active, 100.0, 1_000.0)[2, 2]
+    assert not cells_within_reach(np.zeros((7, 7), bool), active, 100.0, 1_000.0).any()
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.integers(0, 2**31 - 1), st.floats(0.01, 0.5), st.sampled_from([100.0, 250.0, 500.0]))
+def test_cells_within_reach_holds_every_occupied_cell(seed, share, cell):
+    rng = np.random.default_rng(seed)
+    active = rng.random((30, 40)) < 0.9
+    occ = rng.random((30, 40)) < share
+    reach = cells_within_reach(occ, active, cell)
+    assert (reach >= (occ & active)).all() and not (reach & ~active).any()
+
+
+def test_footprint_study_area_keeps_no_empty_margin_in_the_analysis():
+    # Random incidents over a 20 km square, no boundary: the footprint (with its 1 km margin) is
+    # ~480 km², but the cells taking part cover the square itself, and no hotspot is found
+    # (before, the empty margin made the square's inside look hot: areas on every such map).
+    from hotspots.footprint import FOOTPRINT_SOURCE, footprint_gap
+    from hotspots.pipeline import Settings, hotspot_stage, prepare_inputs
+
+    found = 0
+    for seed in range(4):
+        rng = np.random.default_rng(seed)
+        xy = rng.uniform(0, 20_000, (3_000, 2)) + [400_000, 300_000]
+        inc = gpd.GeoDataFrame(
+            {"month": pd.Timestamp("2024-01-01") + pd.to_timedelta(rng.integers(0, 360, 3_000), "D"),
+             "category": "Anti-social behaviour"},
+            geometry=gpd.points_from_xy(xy[:, 0], xy[:, 1]), crs=27700,
+        )
+        prep = prepare_inputs(inc, settings=Settings())
+        assert prep.study_area.attrs["source"] == FOOTPRINT_SOURCE and footprint_gap(prep.study_area) == GAP_M
+        assert prep.study_area.area.iloc[0] / 1e6 > 440
+        stage = hotspot_stage(prep.incidents, prep.settings, prep.study_area)
+        km2 = stage.grid.active.sum() * stage.grid.cell_size**2 / 1e6
+        assert 380 < km2 < 420, km2
+        assert any("beyond the incidents' reach" in n for n in stage.grid.notes)
+        assert stage.counts.values[stage.grid.active].sum() == 3_000  # every incident still counted
+        found += stage.areas.n_areas > 0
+    assert found == 0
+    assert footprint_gap(None) is None and footprint_gap(gpd.GeoDataFrame(geometry=[], crs=27700)) is None

@@ -290,6 +290,25 @@ def test_given_boundary_wins_and_its_holes_are_filled_by_default():
         choose_study_area(inc, ring_boundary(), keep_holes="yes")
 
 
+def test_a_hole_the_data_do_not_cover_is_kept():
+    # Incidents over the ring only (none in its 2 km hole, or a few strays): filling the hole
+    # would add an empty patch that makes the rest look hot, so it is kept and the note says why.
+    rng = np.random.default_rng(2)
+    xy = rng.uniform(0, 10_000, (4000, 2))
+    in_hole = ((xy > 4_000) & (xy < 6_000)).all(axis=1)
+    strays = np.array([[5_000.0, 5_000.0], [4_500.0, 5_500.0]])  # 2 in 4 km² against ~41 per km² around
+    c = choose_study_area(points(np.vstack([xy[~in_hole], strays])), ring_boundary())
+    assert c.area.area.iloc[0] == pytest.approx(1e8 - 4e6) and c.record["holes_kept"] == 1
+    assert "1 hole(s) kept: they hold fewer than 10% of the area's incidents per km²" in c.note and "hole(s) filled" not in c.note
+    area, n = fill_holes(ring_boundary(), points(xy[~in_hole]))
+    assert n == 0 and area.area.iloc[0] == pytest.approx(1e8 - 4e6)
+    # 6 per km² against ~40 around: more than a tenth, so it is filled
+    dense = np.vstack([xy[~in_hole], rng.uniform(4_000, 6_000, (24, 2))])
+    area, n = fill_holes(ring_boundary(), points(dense))
+    assert n == 1 and area.area.iloc[0] == pytest.approx(1e8)
+    assert fill_holes(ring_boundary())[1] == 1  # without incidents: every hole, as before
+
+
 def test_automatic_study_area_is_the_builtin_outline_only_when_it_holds_most_incidents(demo):
     derby = demo.incidents.iloc[:2000]
     c = choose_study_area(derby)
