@@ -52,8 +52,8 @@ from .change import ChangeResult, IncidentPoints, change_areas, change_cells
 from .change_summary import ChangeSummary, selection_overlap_note, summarise_change
 from .clustering import clusters
 from .density import kde
-from .gistar import gi_star
 from .footprint import grid_within_reach
+from .gistar import gi_star
 from .grid import BNG, Grid, auto_cell_size, count, incident_extent, points_xy
 from .periods import Period, PeriodChoice, default_periods, filter_period, month_range, parse_period, periods_around
 from .schema import ASB_CATEGORY, SCHEME_START
