@@ -10,6 +10,9 @@ Simulations (every random step seeded):
 * **Null maps** — incidents uniform over a 20 km square (no hotspot exists), 300 to 30,000 a year,
   analysed with the library's defaults (automatic cell size and distance band): share of maps
   with any hotspot area. Old default: analytic normal p-values, FDR, areas at 90 %.
+* **Null maps, product path** — the same through ``prepare_inputs`` + ``hotspot_stage`` (the CLI's
+  and the app's path: the study area is the incidents' footprint, or a boundary file), over a
+  20 km and a 5 km square and within the Derbyshire county boundary (its hole, Derby City, empty).
 * **Compact cluster** — 25 incidents within about 100 m added to a sparse null map (300 and
   1,000 a year): share of maps where a hotspot area covers the cluster.
 * **Change** — a 20 km square with uniform background (3,000 a year) and 20 hotspots (compact
@@ -81,6 +84,61 @@ def null_maps(reps: int, rng: np.random.Generator) -> list[dict]:
         rows.append({"incidents": n, "maps with hotspots (new)": hits["new"] / reps, "(old)": hits["old"] / reps,
                      "cluster found (new)": cluster["new"] / reps if n <= 1_000 else np.nan,
                      "cluster (old)": cluster["old"] / reps if n <= 1_000 else np.nan, "cell_m": g.cell_size})
+    return rows
+
+
+def _uniform_in(geom, n: int, rng: np.random.Generator) -> np.ndarray:
+    """``n`` points placed uniformly at random in a polygon (rejection sampling)."""
+    import shapely
+
+    xmin, ymin, xmax, ymax = geom.bounds
+    out: list[np.ndarray] = []
+    while sum(len(o) for o in out) < n:
+        p = rng.uniform([xmin, ymin], [xmax, ymax], (2 * n, 2))
+        out.append(p[shapely.contains_xy(geom, p[:, 0], p[:, 1])])
+    return np.vstack(out)[:n]
+
+
+def null_maps_product(reps: int, rng: np.random.Generator, sizes=(300, 3_000, 30_000)) -> list[dict]:
+    """Null maps through the product's own path (``prepare_inputs`` + ``hotspot_stage``, as the CLI
+    and the app run them): the study area is then chosen automatically (the incidents' footprint)
+    or from a boundary file, which :func:`null_maps` (a bare grid over the points) leaves out.
+
+    Shapes: a 20 km and a 5 km square (no boundary: the footprint), and, when the shared data are
+    present, the Derbyshire county boundary given as the boundary (its hole, Derby City, holds no
+    incident here). Incidents uniform at random over the shape, dated over one year.
+    """
+    import shapely
+
+    from hotspots.pipeline import Settings, hotspot_stage, prepare_inputs
+
+    shapes: dict[str, tuple[object, gpd.GeoDataFrame | None]] = {
+        "20 km square, no boundary": (shapely.box(400_000, 300_000, 420_000, 320_000), None),
+        "5 km square, no boundary": (shapely.box(400_000, 300_000, 405_000, 305_000), None),
+    }
+    county = DATA / "boundaries" / "derbyshire_county_2012_bgc.geojson"
+    if county.exists():
+        b = gpd.read_file(county).to_crs(27700)
+        shapes["Derbyshire county boundary (with Derby's hole)"] = (b.union_all(), b)
+    rows = []
+    for name, (geom, boundary) in shapes.items():
+        for n in sizes:
+            hits, cells = 0, []
+            for _ in range(reps):
+                xy = _uniform_in(geom, n, rng)
+                days = rng.integers(0, 365, n)
+                inc = gpd.GeoDataFrame(
+                    {"month": (pd.Timestamp("2024-01-01") + pd.to_timedelta(days, "D")).to_period("M").to_timestamp(),
+                     "category": "Anti-social behaviour"},
+                    geometry=gpd.points_from_xy(xy[:, 0], xy[:, 1]), crs=27700,
+                )
+                with warnings.catch_warnings():
+                    warnings.simplefilter("ignore")
+                    prep = prepare_inputs(inc, settings=Settings(), boundary=boundary)
+                    stage = hotspot_stage(prep.incidents, prep.settings, prep.study_area)
+                hits += stage.areas.n_areas > 0
+                cells.append(stage.grid.cell_size)
+            rows.append({"shape": name, "incidents": n, "maps with hotspots": hits / reps, "cell_m": float(np.median(cells))})
     return rows
 
 
@@ -273,6 +331,8 @@ def main(argv: list[str] | None = None) -> None:
         return
     print(f"# Null maps and compact clusters ({reps} maps each)")
     print(pd.DataFrame(null_maps(reps, rng)).round(3).to_string(index=False))
+    print(f"\n# Null maps through prepare_inputs + hotspot_stage, as the CLI and app run them ({max(reps // 2, 4)} maps each)")
+    print(pd.DataFrame(null_maps_product(max(reps // 2, 4), rng)).round(3).to_string(index=False))
     print(f"\n# Change verdicts ({max(reps // 2, 4)} data sets each)")
     print(pd.DataFrame(change_scenarios(max(reps // 2, 4), rng)).round(3).to_string(index=False))
     print(f"\n# Emerging hot spots: null false-trend rate (alpha 0.05, {max(reps // 4, 3)} cubes)")

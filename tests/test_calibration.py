@@ -10,7 +10,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from benchmarks.calibration import change_scenarios, emerging_null, null_maps
+from benchmarks.calibration import change_scenarios, emerging_null, null_maps, null_maps_product
 
 pytestmark = pytest.mark.slow
 
@@ -23,6 +23,14 @@ def test_null_maps_and_compact_clusters():
         if r["incidents"] <= 1_000:
             assert r["cluster found (new)"] >= 0.8
     assert np.mean([r["maps with hotspots (new)"] for r in rows]) <= 0.05
+
+
+def test_null_maps_through_the_product_path():
+    # prepare_inputs + hotspot_stage (the CLI's and the app's path: footprint or boundary study area)
+    rows = null_maps_product(10, np.random.default_rng(3))
+    for r in rows:
+        assert r["maps with hotspots"] <= 0.20, r  # 5 % nominal; 10 maps allow 2 by chance
+    assert np.mean([r["maps with hotspots"] for r in rows]) <= 0.05
 
 
 def test_change_verdicts_hold_their_level():

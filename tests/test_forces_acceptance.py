@@ -60,7 +60,11 @@ def test_default_choices_fit_the_force(national, force):
     assert res.crs.epsg == (2157 if force == "northern-ireland" else 27700)
     assert res.cell_size <= 500
     assert res.share_inside >= 0.95
-    assert res.n_areas >= 1
+    # Every force has hotspots but the City of London: its 115 incidents of 2025 over its 281 cells of
+    # 100 m (at most 5 in a cell) hold none the count test can tell from its overdispersed background.
+    # Its one area before came from the footprint's empty 1 km margin (ten times the City's own area),
+    # which made everything inside look hot; that margin now takes no part.
+    assert res.n_areas >= 1 or (force == "city-of-london" and len(res.incidents) < 500)
     top = res.places.head(3)
     area = shapely.union_all(res.study_area.geometry.values)
     where = res.towns.set_index("name").geometry
