@@ -29,6 +29,9 @@ Simulations (every random step seeded):
   Poisson test with FDR. "no placebo" drops the selection year (hotspots then come from both
   compared periods together, the new default's fall-back); "areas at 90 %" uses the app's and
   CLI's ``min_confidence`` instead of the library's (the Gi* alpha).
+* **Change, product path** — the same simulations through ``prepare_inputs`` + ``analyse`` with
+  default settings and the before/after years given (what ``hotspots analyse --before ... --after
+  ...`` does): automatic study area, cell size and distance band, hotspots from all months.
 * **Emerging hot spots** — null space-time cubes (Poisson counts, 24 months): share of cells
   with a significant Mann–Kendall trend, time window 1 (ArcGIS's default) with and without the
   correction.
@@ -225,6 +228,59 @@ def change_scenarios(reps: int, rng: np.random.Generator, only: tuple[str, ...] 
     return rows
 
 
+PRODUCT_SCENARIOS = (
+    ("realistic, no change", 0.0, 0.12, 0.15, True),
+    ("realistic, half fall 30 %", 0.30, 0.12, 0.15, True),
+    ("Poisson, half fall 15 %", 0.15, 0.0, 0.0, True),
+    ("realistic, half fall 30 %, no placebo year", 0.30, 0.12, 0.15, False),
+    ("realistic, no change, no placebo year", 0.0, 0.12, 0.15, False),
+)
+
+
+def change_scenarios_product(reps: int, rng: np.random.Generator, only: tuple[str, ...] | None = None) -> list[dict]:
+    """The change scenarios through the product's own path: ``prepare_inputs`` + ``analyse`` with
+    default settings and the before/after years given (``hotspots analyse --before 2023-01:2023-12
+    --after 2024-01:2024-12``): the footprint study area, automatic cell size and distance band,
+    hotspots from all the data's months (the default ``period``), the pooled summary as the
+    product computes it."""
+    from hotspots.pipeline import Settings, analyse, prepare_inputs
+
+    rows = []
+    for name, fall, sy, sm, placebo in PRODUCT_SCENARIOS:
+        if only is not None and name not in only:
+            continue
+        acc: dict[str, list] = {k: [] for k in ("untreated", "treated", "pooled", "cells", "in areas", "cell_m")}
+        for _ in range(reps):
+            inc, centres, treated = _simulate(rng, fall=fall, sd_year=sy, sd_month=sm, placebo=placebo)
+            inc["category"] = "Anti-social behaviour"
+            settings = Settings(before=("2023-01", "2023-12"), after=("2024-01", "2024-12"))
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                prep = prepare_inputs(inc, settings=settings)
+                an = analyse(prep.incidents, settings=prep.settings, study_area=prep.study_area)
+            g = an.grid
+            r, c, on = g.cell_of(centres)
+            lab = np.zeros(len(centres), dtype=np.int64)
+            lab[on] = an.areas.labels[r[on].astype(np.int64), c[on].astype(np.int64)]
+            acc["in areas"].append(float((lab > 0).mean()))
+            acc["cell_m"].append(g.cell_size)
+            if an.change_areas is not None:
+                t = an.change_areas.table
+                is_t = np.isin(t["area_id"].to_numpy(), lab[treated & (lab > 0)])
+                sig, rr = t["significant"].to_numpy(), t["rate_ratio"].to_numpy()
+                if (~is_t).any():
+                    acc["untreated"].append(sig[~is_t].mean())
+                if is_t.any():
+                    acc["treated"].append((sig[is_t] & (rr[is_t] < 1)).mean())
+            if an.change_summary is not None:
+                acc["pooled"].append(an.change_summary.rows[0].verdict == "significant fall")
+            if fall == 0 and an.change_cells is not None:
+                tested = an.change_cells.table["change_class"] != "too few incidents"
+                acc["cells"].append(an.change_cells.table.loc[tested, "significant"].mean())
+        rows.append({"scenario": name, **{k: (float(np.mean(v)) if v else np.nan) for k, v in acc.items()}, "data sets": reps})
+    return rows
+
+
 # ----------------------------------------------------------------------------- emerging
 def emerging_null(reps: int, rng: np.random.Generator) -> dict:
     g = Grid.from_bounds((0, 0, 2_999, 2_999), 100)
@@ -335,6 +391,8 @@ def main(argv: list[str] | None = None) -> None:
     print(pd.DataFrame(null_maps_product(max(reps // 2, 4), rng)).round(3).to_string(index=False))
     print(f"\n# Change verdicts ({max(reps // 2, 4)} data sets each)")
     print(pd.DataFrame(change_scenarios(max(reps // 2, 4), rng)).round(3).to_string(index=False))
+    print(f"\n# Change verdicts through prepare_inputs + analyse, default settings ({max(reps // 2, 4)} data sets each)")
+    print(pd.DataFrame(change_scenarios_product(max(reps // 2, 4), rng)).round(3).to_string(index=False))
     print(f"\n# Emerging hot spots: null false-trend rate (alpha 0.05, {max(reps // 4, 3)} cubes)")
     print(emerging_null(max(reps // 4, 3), rng))
     print("\n# Real police.uk 2025 data (Jan-Jun vs Jul-Dec)")

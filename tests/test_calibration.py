@@ -10,7 +10,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from benchmarks.calibration import change_scenarios, emerging_null, null_maps, null_maps_product
+from benchmarks.calibration import change_scenarios, change_scenarios_product, emerging_null, null_maps, null_maps_product
 
 pytestmark = pytest.mark.slow
 
@@ -52,6 +52,16 @@ def test_change_verdicts_hold_their_level():
     assert pois["treated_new"] >= 0.9 and pois["pooled_new"] >= 0.9  # acceptance 90 %
     # acceptance 70 %: 71-72 % in the benchmark's runs (this seed's 24 data sets: 71.5 %)
     assert rows["Poisson, half fall 15 %"]["treated_new"] >= 0.65
+
+
+def test_change_verdicts_through_the_product_path():
+    # prepare_inputs + analyse with default settings (footprint study area, automatic cell size and
+    # distance band, hotspots from all months): the acceptance thresholds, with room for chance
+    only = ("realistic, no change", "realistic, half fall 30 %")
+    rows = {r["scenario"]: r for r in change_scenarios_product(24, np.random.default_rng(5), only=only)}
+    none, half = rows["realistic, no change"], rows["realistic, half fall 30 %"]
+    assert none["untreated"] <= 0.08 and none["cells"] <= 0.05 and none["in areas"] >= 0.95
+    assert half["untreated"] <= 0.10 and half["pooled"] >= 0.80
 
 
 def test_emerging_null_false_trend_rate():
