@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import geopandas as gpd
 import numpy as np
 import pytest
 
@@ -123,3 +124,20 @@ def test_bad_arguments(blob_points):
         stability(blob_points, cell_sizes=[500], distances=[100])
     with pytest.raises(ParameterError, match="empty"):
         stability(np.empty((0, 2)), cell_sizes=[100])
+
+
+def test_a_footprint_study_area_loses_its_empty_margin_in_every_run():
+    # as in the analysis (hotspots.footprint.grid_within_reach): the runs judge cells against the
+    # ground the incidents reach, not the footprint's 1 km margin around it
+    from hotspots.footprint import data_footprint
+
+    rng = np.random.default_rng(4)
+    xy = rng.uniform(0, 10_000, (2_000, 2)) + [400_000, 300_000]
+    area = data_footprint(xy, crs=27700).to_geodataframe()
+    pts = gpd.GeoSeries(gpd.points_from_xy(xy[:, 0], xy[:, 1]), crs=27700)
+    res = stability(pts, cell_sizes=[250, 500], mask=area)
+    plain = stability(pts, cell_sizes=[250, 500], mask=area.geometry.iloc[0])  # a bare polygon: no trimming
+    km2 = res.table["n_cells"].to_numpy() * np.array([250.0, 500.0]) ** 2 / 1e6
+    assert np.all((km2 > 90) & (km2 < 110)), km2  # the 10 km square itself
+    assert (res.table["n_cells"].to_numpy() < plain.table["n_cells"].to_numpy()).all()
+    assert res.reference_grid.active.sum() == res.table["n_cells"].iloc[0]
