@@ -369,8 +369,8 @@ if view_data.open:
         task_files = u1.file_uploader("Reparative task sites", key="up_tasks", **many)
         boundary_file = u2.file_uploader("Study area boundary", type=UPLOAD_TYPES + ["shp"], key="up_boundary")
         asb_only = st.checkbox("Keep anti-social behaviour only (when the files hold other categories too)", True, key="asb_only")
-        keep_holes = st.checkbox("Keep the boundary's holes (by default they are filled, as on the command line)", value=False,
-                                 key="keep_holes")
+        keep_holes = st.checkbox("Keep the boundary's holes (by default those holding incidents are filled, as in the CLI)",
+                                 value=False, key="keep_holes")
         with st.expander("Column mapping for tables that are not police.uk files"):
             mc = st.columns(4)
             mapping = {k: mc[i % 4].text_input(label, key="map_id" if k == "incident_id" else f"map_{k}")

@@ -228,7 +228,7 @@ def load_uploads(
         None = anti-social behaviour when the data mix it with others).
     keep_holes : bool
         Keep the holes of the uploaded boundary (:func:`hotspots.pipeline.choose_study_area`;
-        by default they are filled, as on the command line).
+        by default the holes the data cover are filled, as on the command line).
     settings : Settings, optional
         Settings whose default periods are filled in from the data.
     owner : str, optional

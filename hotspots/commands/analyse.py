@@ -118,7 +118,8 @@ def add_analysis_arguments(p: argparse.ArgumentParser) -> None:
     g.add_argument(
         "--keep-holes",
         action="store_true",
-        help="keep the holes of the --study-area boundary (default: filled, announcing the incidents brought in)",
+        help="keep every hole of the --study-area boundary (default: holes the data cover are filled, announcing the incidents "
+        "brought in; empty ones are kept)",
     )
     g.add_argument(
         "--category",
