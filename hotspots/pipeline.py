@@ -348,27 +348,32 @@ def fill_holes(area: gpd.GeoDataFrame, incidents: gpd.GeoDataFrame | None = None
     holes = int(shapely.get_num_interior_rings(parts[polygonal]).sum())
     if holes == 0:
         return area, 0
-    fill = None
+    keep_rings: list[list[bool] | None] = [None] * len(parts)  # per part, which holes stay (None: fill them all)
     if incidents is not None and len(incidents):
-        inc = incidents if area.crs is None or incidents.crs is None else incidents.to_crs(area.crs)
-        xy = shapely.get_coordinates(inc.geometry.values)
-        whole = shapely.union_all(geoms)
-        rest_km2 = max(float(shapely.area(whole)) / 1e6, 1e-9)
-        density = float(shapely.contains_xy(whole, xy[:, 0], xy[:, 1]).sum()) / rest_km2
-
-        def fill(ring: Any) -> bool:
-            hole = shapely.Polygon(ring)
-            n = int(shapely.contains_xy(hole, xy[:, 0], xy[:, 1]).sum())
-            return n > 0 and n / max(hole.area / 1e6, 1e-9) >= HOLE_FILL_DENSITY_SHARE * density
-
+        # measured in the incidents' CRS (metres) when both are known; the rule compares densities,
+        # so only the ratio of areas matters: n_hole / area_hole >= share * n_rest / area_rest
+        same = area.crs is None or incidents.crs is None or pyproj.CRS(area.crs).equals(pyproj.CRS(incidents.crs))
+        m_parts = parts if same else shapely.get_parts(np.asarray(area.to_crs(incidents.crs).geometry.values))
+        xy = shapely.get_coordinates(incidents.geometry.values)
+        whole = shapely.union_all(m_parts[polygonal])
+        n_rest = float(shapely.contains_xy(whole, xy[:, 0], xy[:, 1]).sum())
+        a_rest = float(shapely.area(whole))
+        for j in np.flatnonzero(polygonal):
+            keep_ring = []
+            for ring in m_parts[j].interiors:
+                hole = shapely.Polygon(ring)
+                n = float(shapely.contains_xy(hole, xy[:, 0], xy[:, 1]).sum())
+                keep_ring.append(not (n > 0 and n * a_rest >= HOLE_FILL_DENSITY_SHARE * n_rest * hole.area))
+            keep_rings[j] = keep_ring
     filled = np.empty(len(geoms), dtype=object)
     n_filled = 0
     for i in range(len(geoms)):
-        mine = parts[(index == i) & polygonal]
         polys = []
-        for poly in mine:
-            kept = [r for r in poly.interiors if fill is not None and not fill(r)]
-            n_filled += len(poly.interiors) - len(kept)
+        for j in np.flatnonzero((index == i) & polygonal):
+            poly = parts[j]
+            rings = list(poly.interiors)
+            kept = [] if keep_rings[j] is None else [r for r, k in zip(rings, keep_rings[j]) if k]
+            n_filled += len(rings) - len(kept)
             polys.append(shapely.Polygon(poly.exterior, kept))
         filled[i] = polys[0] if len(polys) == 1 else shapely.union_all(polys)
     if n_filled == 0:

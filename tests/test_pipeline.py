@@ -307,6 +307,9 @@ def test_a_hole_the_data_do_not_cover_is_kept():
     area, n = fill_holes(ring_boundary(), points(dense))
     assert n == 1 and area.area.iloc[0] == pytest.approx(1e8)
     assert fill_holes(ring_boundary())[1] == 1  # without incidents: every hole, as before
+    # a boundary in degrees is measured in the incidents' metres: the same decisions
+    ll = ring_boundary().to_crs(4326)
+    assert fill_holes(ll, points(xy[~in_hole]))[1] == 0 and fill_holes(ll, points(dense))[1] == 1
 
 
 def test_automatic_study_area_is_the_builtin_outline_only_when_it_holds_most_incidents(demo):
