@@ -39,6 +39,7 @@ incident but one stray.
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -380,8 +381,6 @@ def grid_within_reach(grid: Any, xy: np.ndarray, study_area: Any) -> Any:
         The incidents the grid is for, in its CRS (metres).
     study_area : GeoDataFrame or None
     """
-    import dataclasses
-
     gap = footprint_gap(study_area)
     if gap is None or grid.mask is None:
         return grid

@@ -319,6 +319,12 @@ def _share_inside(incidents: gpd.GeoDataFrame, geom: Any) -> float:
     return float(np.mean(shapely.contains_xy(geom, xy[:, 0], xy[:, 1])))
 
 
+def _hole_count(geoms: np.ndarray) -> int:
+    """Interior rings (holes) of the polygons among ``geoms`` (the parts of multi-polygons included)."""
+    parts = shapely.get_parts(geoms)
+    return int(shapely.get_num_interior_rings(parts[shapely.get_type_id(parts) == 3]).sum())
+
+
 def fill_holes(area: gpd.GeoDataFrame, incidents: gpd.GeoDataFrame | None = None) -> tuple[gpd.GeoDataFrame, int]:
     """The area with the interior rings (holes) of its polygons removed, and how many were.
 
@@ -345,8 +351,7 @@ def fill_holes(area: gpd.GeoDataFrame, incidents: gpd.GeoDataFrame | None = None
     geoms = np.asarray(area.geometry.values)
     parts, index = shapely.get_parts(geoms, return_index=True)
     polygonal = np.isin(shapely.get_type_id(parts), (3,))
-    holes = int(shapely.get_num_interior_rings(parts[polygonal]).sum())
-    if holes == 0:
+    if _hole_count(geoms) == 0:
         return area, 0
     keep_rings: list[list[bool] | None] = [None] * len(parts)  # per part, which holes stay (None: fill them all)
     if incidents is not None and len(incidents):
@@ -462,20 +467,21 @@ def choose_study_area(
     geom = original if keep_holes else shapely.union_all(area.to_crs(crs).geometry.values)
     share = _share_inside(incidents, geom)
     note = f"study area: {name} ({len(boundary):,} feature(s), {share:.1%} of incidents inside)"
-    n_holes = int(shapely.get_num_interior_rings(shapely.get_parts(original)).sum())
     if holes:
         gained = round((share - _share_inside(incidents, original)) * len(incidents))
         note += f"; its {holes:,} hole(s) filled, bringing in {gained:,} incidents (choose 'keep holes' to leave them out)"
         record.update(holes_filled=holes, incidents_in_holes=int(gained))
-    if keep_holes and n_holes:
-        note += f"; its {n_holes:,} hole(s) kept (incidents there take no part)"
-        record.update(holes_kept=n_holes)
-    elif n_holes > holes:
+    if keep_holes:
+        n_holes = int(shapely.get_num_interior_rings(shapely.get_parts(original)).sum())
+        if n_holes:
+            note += f"; its {n_holes:,} hole(s) kept (incidents there take no part)"
+            record.update(holes_kept=n_holes)
+    elif (empty := _hole_count(np.asarray(boundary.geometry.values)) - holes) > 0:  # counted as fill_holes counts
         note += (
-            f"; {n_holes - holes:,} hole(s) kept: they hold fewer than {HOLE_FILL_DENSITY_SHARE:.0%} of the area's incidents "
+            f"; {empty:,} hole(s) kept: they hold fewer than {HOLE_FILL_DENSITY_SHARE:.0%} of the area's incidents "
             "per km², so the data do not cover them (filled, they would be an empty patch that makes the rest look hot)"
         )
-        record.update(holes_kept=n_holes - holes)
+        record.update(holes_kept=empty)
     record["share_of_incidents_inside"] = round(share, 4)
     area = area.copy()
     area.attrs.update(boundary.attrs)

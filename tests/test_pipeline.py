@@ -310,6 +310,12 @@ def test_a_hole_the_data_do_not_cover_is_kept():
     # a boundary in degrees is measured in the incidents' metres: the same decisions
     ll = ring_boundary().to_crs(4326)
     assert fill_holes(ll, points(xy[~in_hole]))[1] == 0 and fill_holes(ll, points(dense))[1] == 1
+    # two features that only together enclose ground (no feature has a hole): nothing to fill or keep
+    u = shapely.box(0, 0, 10_000, 10_000).difference(shapely.box(4_000, 4_000, 6_000, 10_000))
+    cap = shapely.box(4_000, 6_000, 6_000, 10_000)
+    two = gpd.GeoDataFrame({"name": ["u", "cap"]}, geometry=[u, cap], crs=27700)
+    c = choose_study_area(points(xy[~in_hole]), two)
+    assert "hole(s)" not in c.note and "holes_kept" not in c.record
 
 
 def test_automatic_study_area_is_the_builtin_outline_only_when_it_holds_most_incidents(demo):
