@@ -11,7 +11,7 @@ import pandas as pd
 from .._errors import ParameterError, SchemaError
 from ..report import LoadReport
 from ._common import as_str, content_keys, derive_ids, norm_key, text_column, to_float
-from ._pipeline import category_filter, dates, drop_duplicate_ids, locate, month_filter, new_builder, part_frame
+from ._pipeline import PointColumns, category_filter, dates, drop_duplicate_ids, locate, month_filter, new_builder, part_frame
 from ._read import Table
 
 #: Output columns of every incident loader, in order (``in_study_area`` is added before geometry
@@ -34,11 +34,7 @@ def incident_part(
     index: int,
     table: Table,
     *,
-    x_col: str | None,
-    y_col: str | None,
-    wkt_col: str | None = None,
-    crs: Any = "auto",
-    swap_xy: bool = False,
+    where: PointColumns,
     date_col: str | None,
     month_column: bool,
     category_col: str | None,
@@ -104,7 +100,7 @@ def incident_part(
         b.note("no date column; `month` and `occurred` are empty (NaT)")
     category_filter(b, category, categories)
 
-    loc = locate(table, b, x_col=x_col, y_col=y_col, wkt_col=wkt_col, crs=crs, swap_xy=swap_xy)
+    loc = locate(table, b, where)
 
     values: dict[str, Any] = {
         "incident_id": ids,

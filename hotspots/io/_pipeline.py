@@ -55,6 +55,30 @@ class Located:
     Y: np.ndarray
 
 
+@dataclass(frozen=True)
+class PointColumns:
+    """Where a table's points are read from, and how: what :func:`locate` needs.
+
+    Attributes
+    ----------
+    x_col, y_col : str or None
+        Coordinate columns (longitude/easting first). Both None: the WKT column, else the file's
+        geometry.
+    wkt_col : str or None
+        Column of WKT geometries, used when there are no coordinate columns.
+    crs : "auto", int, str or pyproj.CRS
+        CRS of the coordinates; ``"auto"`` uses the file's own CRS, else detects it from the values.
+    swap_xy : bool
+        Swap x and y before anything else.
+    """
+
+    x_col: str | None
+    y_col: str | None
+    wkt_col: str | None = None
+    crs: Any = "auto"
+    swap_xy: bool = False
+
+
 def has_geometry(table: Table) -> bool:
     f = table.frame
     return isinstance(f, gpd.GeoDataFrame) and f._geometry_column_name in f.columns
@@ -139,16 +163,7 @@ def find_columns(
     return found
 
 
-def locate(
-    table: Table,
-    b: ReportBuilder,
-    *,
-    x_col: str | None,
-    y_col: str | None,
-    wkt_col: str | None = None,
-    crs: Any = "auto",
-    swap_xy: bool = False,
-) -> Located:
+def locate(table: Table, b: ReportBuilder, where: PointColumns) -> Located:
     """Find each row's point in British National Grid, dropping rows without a usable one.
 
     Drop reasons: ``no location`` (blank, missing geometry, or exactly (0, 0)), ``unparseable
@@ -157,6 +172,7 @@ def locate(
     coordinates`` (infinite, outside the CRS's valid range, or converting to a point outside the
     British Isles).
     """
+    x_col, y_col, wkt_col, crs, swap_xy = where.x_col, where.y_col, where.wkt_col, where.crs, where.swap_xy
     df = table.frame
     src_crs = None
     if x_col is None and y_col is None:
@@ -495,8 +511,7 @@ class SchemeOptions:
 
     def locate(self, table: Table, b: ReportBuilder, xy: tuple[str | None, str | None, str | None]) -> Located:
         """:func:`locate` the rows of ``table`` from ``xy`` (as :meth:`match_columns` returns it)."""
-        x_col, y_col, wkt_col = xy
-        return locate(table, b, x_col=x_col, y_col=y_col, wkt_col=wkt_col, crs=self.crs, swap_xy=self.swap_xy)
+        return locate(table, b, PointColumns(*xy, crs=self.crs, swap_xy=self.swap_xy))
 
 
 def load_scheme_tables(

@@ -33,7 +33,7 @@ from .._errors import SchemaError
 from ..schema import POLICE_UK_COLUMNS
 from ._common import find_column, parse_months_arg, study_area_geometry
 from ._incidents import INCIDENT_DTYPES, INCIDENT_OUTPUT, incident_part
-from ._pipeline import finish_incidents, guard, run_tables
+from ._pipeline import PointColumns, finish_incidents, guard, run_tables
 from ._read import Source, Table, resolve_sources
 from ._types import IncidentSet
 
@@ -168,9 +168,7 @@ def _load_police_sources(
         return incident_part(
             index,
             table,
-            x_col=cols["Longitude"],
-            y_col=cols["Latitude"],
-            crs=4326,
+            where=PointColumns(cols["Longitude"], cols["Latitude"], crs=4326),
             date_col=cols["Month"],
             month_column=True,
             category_col=cols["Crime type"],

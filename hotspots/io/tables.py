@@ -30,7 +30,7 @@ from typing import Any
 from .._errors import ParameterError, PrivacyError
 from ._common import parse_months_arg, study_area_geometry
 from ._incidents import INCIDENT_DTYPES, INCIDENT_OUTPUT, check_mapping, check_present, incident_part
-from ._pipeline import crs_param, find_columns, finish_incidents, guard, resolve_xy, run_tables
+from ._pipeline import PointColumns, crs_param, find_columns, finish_incidents, guard, resolve_xy, run_tables
 from ._read import Source, Table, frame_or_sources
 from ._types import IncidentSet
 from .referrals import referral_columns
@@ -211,11 +211,7 @@ def _load_incident_sources(
         return incident_part(
             index,
             table,
-            x_col=found["x_col"],
-            y_col=found["y_col"],
-            wkt_col=found["wkt_col"],
-            crs=crs,
-            swap_xy=swap_xy,
+            where=PointColumns(found["x_col"], found["y_col"], found["wkt_col"], crs=crs, swap_xy=swap_xy),
             date_col=found["occurred"] or found["month"],
             month_column=found["occurred"] is None and found["month"] is not None,
             category_col=found["category"],
