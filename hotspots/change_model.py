@@ -29,6 +29,7 @@ from scipy import stats
 
 from .count_tests import overdispersed_rate_test
 from .dispersion import (
+    FINER_TAU2_CHECK_ALPHA,
     MIN_COUNT_FOR_TAU2,
     MIN_UNITS_FOR_TAU2,
     TAU2_PRETEST_ALPHA,
@@ -39,6 +40,7 @@ from .dispersion import (
     heterogeneity_p,
     month_lengths,
     seasonal_factors,
+    tau2_too_large_p,
 )
 
 __all__ = [
@@ -286,12 +288,12 @@ def fit_change_model(
                 if tau is not None and tau > 0 and q_p is not None and q_p > TAU2_PRETEST_ALPHA:
                     tau = 0.0
                     source += f"; Cochran's Q p = {q_p:.2f}, not significant at {TAU2_PRETEST_ALPHA:g}: taken as 0"
-                pair = (P, Bp)
+                pair = (P, Bp, wp, wbp, phi_pb)
         if tau is None:
             phi_ab = 1.0 + kappa * (A + B) / (months_a + months_b)
             tau, t_units, groups = estimate_tau2_robust(B, A, wb, wa, phi_ab, variance="expected")
             source = "this comparison" + (", two groups of places that changed differently" if groups == "two groups" else "")
-            pair = (B, A)
+            pair = (B, A, wb, wa, phi_ab)
         if tau is not None and unit_cells is not None:
             rows, cols = (np.asarray(x) if estimate_units is None else np.asarray(x)[estimate_units] for x in unit_cells)
             t_groups = touching_groups(rows, cols, (pair[0] >= MIN_COUNT_FOR_TAU2) & (pair[1] >= MIN_COUNT_FOR_TAU2))
@@ -301,7 +303,19 @@ def fit_change_model(
         # positive or 0 (an estimate of 0 from hundreds of groups of cells is the most informative
         # one there is: judging areas by their own noisy few instead cost pure-Poisson data power)
         fb_k = 0 if fb is None else fb.tau2_independent_units
-        if fb is not None and fb_k >= MIN_UNITS_FOR_TAU2 and (
+        # ... unless the units' own comparison rules the finer units' tau2 out: they scatter less
+        # than it would make them (on Poisson data the cells' pretest passes by chance one time
+        # in ten, and their tau2 then swamped the busy areas' Poisson variance)
+        ruled_out = None
+        if fb is not None and fb.tau2 > 0 and tau is not None:
+            p_low = tau2_too_large_p(*pair, fb.tau2)
+            if p_low is not None and p_low < FINER_TAU2_CHECK_ALPHA:
+                ruled_out = p_low
+                source += (
+                    f"; the finer units' tau2 = {fb.tau2:.3g} not used: these {unit_word} scatter less than it implies "
+                    f"(generalised Q, lower-tail p = {p_low:.2g})"
+                )
+        if ruled_out is None and fb is not None and fb_k >= MIN_UNITS_FOR_TAU2 and (
             tau is None or _rank(fb.tau2_source, fb_k) > _rank(source, own_k)
         ):
             # the finer units' estimate rests on more independent pieces of information than the
@@ -310,7 +324,7 @@ def fit_change_model(
             # larger of two noisy estimates, as before, cost power for nothing)
             tau, t_units, t_groups = fb.tau2, fb.tau2_units, fb.tau2_groups
             source = f"{fb.tau2_source}, from the finer units"
-        elif tau is not None and fb is not None and fb.tau2 > tau:
+        elif ruled_out is None and tau is not None and fb is not None and fb.tau2 > tau:
             # the finer units (cells) vary more between periods: aggregates of them are not
             # assumed steadier than that (a two-group fit on a handful of areas can take real
             # drift for effects)

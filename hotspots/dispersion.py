@@ -75,6 +75,8 @@ __all__ = [
     "MIN_UNITS_FOR_TAU2",
     "TAU2_PRETEST_ALPHA",
     "heterogeneity_p",
+    "tau2_too_large_p",
+    "FINER_TAU2_CHECK_ALPHA",
 ]
 
 #: Units need at least this many incidents in each period to enter the ``tau2`` estimate (the
@@ -85,6 +87,11 @@ MIN_COUNT_FOR_TAU2 = 10
 #: (DerSimonian-Laird truncates at 0, so it is biased up) widens the busiest areas' intervals
 #: by up to a third on data that vary no more than Poisson.
 TAU2_PRETEST_ALPHA = 0.10
+#: A finer units' ``tau2`` (the cells') is not carried over to coarser units (hotspot areas) when
+#: the coarser units' own comparison rules it out at this level (:func:`tau2_too_large_p`): a
+#: cells' estimate that came out positive by chance (a pretest passes 10 % of the time on Poisson
+#: data) otherwise halves the power of every busy area.
+FINER_TAU2_CHECK_ALPHA = 0.10
 #: Fewer eligible units than this and ``tau2`` is not estimated from them.
 MIN_UNITS_FOR_TAU2 = 5
 
@@ -275,6 +282,27 @@ def heterogeneity_p(
     if k < MIN_UNITS_FOR_TAU2:
         return None
     return float(stats.chi2.sf(_cochran_q(y, v)[0], k - 1))
+
+
+def tau2_too_large_p(
+    n_before: np.ndarray, n_after: np.ndarray, w_before: float, w_after: float, phi: np.ndarray, tau2: float,
+    *, min_count: int = MIN_COUNT_FOR_TAU2, variance: str = "expected",
+) -> float | None:
+    """Lower-tail p-value of the generalised Q: do the units' log rate ratios scatter *less* than
+    a between-period variance ``tau2`` would make them?
+
+    ``Q(tau2) = sum (y_i - ybar)^2 / (v_i + tau2)`` (``ybar`` weighted by ``1 / (v_i + tau2)``)
+    is about ``chi2(k - 1)`` when the units' true between-period variance is ``tau2`` (the
+    statistic Paule and Mandel's estimator solves for); a small ``P(chi2(k - 1) <= Q)`` says
+    ``tau2`` is too large for these units. None when fewer than :data:`MIN_UNITS_FOR_TAU2`
+    units qualify. Other arguments as :func:`estimate_tau2`.
+    """
+    from scipy import stats
+
+    y, v, k = log_rate_ratios(n_before, n_after, w_before, w_after, phi, min_count, variance)
+    if k < MIN_UNITS_FOR_TAU2:
+        return None
+    return float(stats.chi2.cdf(_cochran_q(y, v + float(tau2))[0], k - 1))
 
 
 def _cochran_q(y: np.ndarray, v: np.ndarray) -> tuple[float, np.ndarray]:

@@ -17,6 +17,7 @@ from hotspots.dispersion import (
     estimate_tau2_robust,
     heterogeneity_p,
     seasonal_factors,
+    tau2_too_large_p,
 )
 
 
@@ -95,6 +96,29 @@ def test_heterogeneity_p_is_cochrans_q_as_statsmodels_computes_it():
     small = [heterogeneity_p(rng.poisson(lam), rng.poisson(lam), 1.0, 1.0, 1.0) for _ in range(200)]
     assert 0.05 <= np.mean(np.array(small) <= 0.10) <= 0.16
     assert heterogeneity_p([50] * 3, [40] * 3, 1, 1, 1.0) is None  # too few units
+
+
+def test_tau2_too_large_p_is_the_generalised_q_that_paule_mandel_solves():
+    from scipy import stats
+    from statsmodels.stats.meta_analysis import combine_effects
+
+    rng = np.random.default_rng(8)
+    lam = rng.uniform(40, 400, 30)
+    b = rng.poisson(lam)
+    a = rng.poisson(lam * np.exp(rng.normal(0, 0.2, lam.size)))
+    phi = np.full(lam.size, 1.1)
+    y, v = np.log(a / b), phi * (1 / a + 1 / b)
+    pm = combine_effects(y, v, method_re="pm")  # tau2 at which the generalised Q equals k - 1
+    p = tau2_too_large_p(b, a, 1.0, 1.0, phi, pm.tau2, variance="observed")
+    assert p == pytest.approx(stats.chi2.cdf(lam.size - 1, lam.size - 1), rel=1e-6)
+    # at tau2 = 0 it is Cochran's Q's other tail
+    p0 = tau2_too_large_p(b, a, 1.0, 1.0, phi, 0.0, variance="observed")
+    assert p0 == pytest.approx(1 - heterogeneity_p(b, a, 1.0, 1.0, phi, variance="observed"), rel=1e-10)
+    # a larger tau2 makes the observed scatter look smaller
+    ps = [tau2_too_large_p(b, a, 1.0, 1.0, phi, t) for t in (0.0, 0.02, 0.1, 0.5)]
+    assert all(x > y for x, y in zip(ps, ps[1:]))
+    assert ps[-1] < 0.001
+    assert tau2_too_large_p([50] * 3, [40] * 3, 1, 1, 1.0, 0.1) is None  # too few units
 
 
 def test_tau2_needs_enough_units():
