@@ -228,7 +228,9 @@ def fit_change_model(
     tau2_fallback : Overdispersion, optional
         The finer units' model (e.g. the cells' for hotspot areas): its ``tau2`` is used when too
         few units qualify, and as a floor otherwise (areas are not assumed to vary less between
-        periods than the cells they are made of).
+        periods than the cells they are made of), unless the units' own comparison rules it out
+        (:func:`hotspots.dispersion.tau2_too_large_p` below
+        :data:`~hotspots.dispersion.FINER_TAU2_CHECK_ALPHA`).
     placebo : bool
         Estimate ``tau2`` on the placebo comparison when the panel holds one.
     unit_word : str
