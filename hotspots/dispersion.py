@@ -90,7 +90,8 @@ TAU2_PRETEST_ALPHA = 0.10
 #: A finer units' ``tau2`` (the cells') is not carried over to coarser units (hotspot areas) when
 #: the coarser units' own comparison rules it out at this level (:func:`tau2_too_large_p`): a
 #: cells' estimate that came out positive by chance (a pretest passes 10 % of the time on Poisson
-#: data) otherwise halves the power of every busy area.
+#: data) otherwise swamps the busiest areas' Poisson variance (in one simulated Poisson data set,
+#: treated areas with a 15 % fall were found 10 % of the time instead of about 70 %).
 FINER_TAU2_CHECK_ALPHA = 0.10
 #: Fewer eligible units than this and ``tau2`` is not estimated from them.
 MIN_UNITS_FOR_TAU2 = 5
