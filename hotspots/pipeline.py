@@ -13,8 +13,9 @@ returns the choice and a sentence announcing it:
 * :func:`choose_category` — which incident categories are analysed (anti-social behaviour when
   the data mix it with other categories);
 * :func:`choose_study_area` — the study area: a boundary the user gives always wins (its holes
-  filled by default, announcing how many incidents that brings in; ``keep_holes=True`` keeps
-  them); without one, :func:`automatic_study_area`;
+  filled when the data cover them, announcing how many incidents that brings in;
+  ``keep_holes=True`` keeps them); without one, :func:`automatic_study_area` (the rule lives in
+  :mod:`hotspots.study_area`, re-exported here);
 * :func:`choose_periods` — the before/after periods (:func:`hotspots.periods.default_periods`).
 
 The cell size is chosen when the grid is built (it depends on the analysis period's incidents):
@@ -37,13 +38,12 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import geopandas as gpd
 import numpy as np
 import pyproj
-import shapely
 
 from ._errors import ParameterError
 from .analysis import Analysis, HotspotStage
@@ -57,6 +57,14 @@ from .gistar import gi_star
 from .grid import BNG, Grid, auto_cell_size, count, incident_extent, points_xy
 from .periods import Period, PeriodChoice, default_periods, filter_period, month_range, parse_period, periods_around
 from .schema import ASB_CATEGORY, SCHEME_START
+from .study_area import (
+    AUTO_AREA_SHARE,
+    HOLE_FILL_DENSITY_SHARE,
+    StudyAreaChoice,
+    automatic_study_area,
+    choose_study_area,
+    fill_holes,
+)
 
 __all__ = [
     "Settings",
@@ -66,6 +74,7 @@ __all__ = [
     "CLUSTER_SETTINGS",
     "LINKAGE_SETTINGS",
     "AUTO_AREA_SHARE",
+    "HOLE_FILL_DENSITY_SHARE",
     "CategoryChoice",
     "StudyAreaChoice",
     "CellSizeChoice",
@@ -101,13 +110,6 @@ CLUSTER_SETTINGS = ("period", "cluster_method", "eps", "min_samples", "seed")
 #: referral linkage (:func:`hotspots.linkage.link_referrals`) and the scheme's protected
 #: figures, besides the hotspot stage's:
 LINKAGE_SETTINGS = ("near_m", "threshold", "unsafe_threshold")
-
-#: Share of incidents that must fall inside the built-in (Derbyshire) outline for
-#: :func:`automatic_study_area` to use it when no boundary is given.
-AUTO_AREA_SHARE = 0.9
-#: A hole of a given boundary is filled when its incidents per km² reach this share of the rest
-#: of the area's (:func:`fill_holes`); emptier holes are kept (the data do not cover them).
-HOLE_FILL_DENSITY_SHARE = 0.1
 
 
 # =============================================================================== settings
@@ -290,202 +292,6 @@ def choose_category(incidents: gpd.GeoDataFrame, categories: str | Sequence[str]
         )
         return CategoryChoice(incidents.loc[asb], (ASB_CATEGORY,), note)
     return CategoryChoice(incidents, None)
-
-
-@dataclass(frozen=True, eq=False)
-class StudyAreaChoice:
-    """The study area chosen for the analysis, and the announcement.
-
-    Attributes
-    ----------
-    area : GeoDataFrame or None
-        Polygons (any CRS); None = no study area (the grid covers the incidents' extent).
-    source : {"given", "built-in", "footprint", "none"}
-    note : str
-    record : dict
-        Facts for the parameters sidecar (source, share of incidents inside, holes filled).
-    """
-
-    area: gpd.GeoDataFrame | None
-    source: str
-    note: str
-    record: dict[str, Any] = field(default_factory=dict)
-
-
-def _share_inside(incidents: gpd.GeoDataFrame, geom: Any) -> float:
-    if len(incidents) == 0:
-        return 0.0
-    xy = shapely.get_coordinates(incidents.geometry.values)
-    return float(np.mean(shapely.contains_xy(geom, xy[:, 0], xy[:, 1])))
-
-
-def _hole_count(geoms: np.ndarray) -> int:
-    """Interior rings (holes) of the polygons among ``geoms`` (the parts of multi-polygons included)."""
-    parts = shapely.get_parts(geoms)
-    return int(shapely.get_num_interior_rings(parts[shapely.get_type_id(parts) == 3]).sum())
-
-
-def fill_holes(area: gpd.GeoDataFrame, incidents: gpd.GeoDataFrame | None = None) -> tuple[gpd.GeoDataFrame, int]:
-    """The area with the interior rings (holes) of its polygons removed, and how many were.
-
-    A county boundary often has a hole where a unitary city lies (Derbyshire county around
-    Derby): the city is still in the force area, and its incidents are in the force's files.
-
-    Parameters
-    ----------
-    area : GeoDataFrame
-    incidents : GeoDataFrame, optional
-        When given, only holes that hold incidents at no less than :data:`HOLE_FILL_DENSITY_SHARE`
-        of the density in the rest of the area are filled. A hole the data do not cover (another
-        force's or authority's ground, a reservoir) filled would be a large empty patch: it lowers
-        the study area's mean, its rim looks cold, and the cold cells loosen the false discovery
-        rate's threshold for hot ones (random incidents over Derbyshire county with Derby's hole
-        filled: hotspot areas on 39 of 40 maps of 30,000 incidents; with the hole kept, none).
-
-    Returns
-    -------
-    area : GeoDataFrame
-    filled : int
-        Holes filled.
-    """
-    geoms = np.asarray(area.geometry.values)
-    parts, index = shapely.get_parts(geoms, return_index=True)
-    polygonal = np.isin(shapely.get_type_id(parts), (3,))
-    if _hole_count(geoms) == 0:
-        return area, 0
-    keep_rings: list[list[bool] | None] = [None] * len(parts)  # per part, which holes stay (None: fill them all)
-    if incidents is not None and len(incidents):
-        # measured in the incidents' CRS (metres) when both are known; the rule compares densities,
-        # so only the ratio of areas matters: n_hole / area_hole >= share * n_rest / area_rest
-        same = area.crs is None or incidents.crs is None or pyproj.CRS(area.crs).equals(pyproj.CRS(incidents.crs))
-        m_parts = parts if same else shapely.get_parts(np.asarray(area.to_crs(incidents.crs).geometry.values))
-        xy = shapely.get_coordinates(incidents.geometry.values)
-        whole = shapely.union_all(m_parts[polygonal])
-        n_rest = float(shapely.contains_xy(whole, xy[:, 0], xy[:, 1]).sum())
-        a_rest = float(shapely.area(whole))
-        for j in np.flatnonzero(polygonal):
-            keep_ring = []
-            for ring in m_parts[j].interiors:
-                hole = shapely.Polygon(ring)
-                n = float(shapely.contains_xy(hole, xy[:, 0], xy[:, 1]).sum())
-                keep_ring.append(not (n > 0 and n * a_rest >= HOLE_FILL_DENSITY_SHARE * n_rest * hole.area))
-            keep_rings[j] = keep_ring
-    filled = np.empty(len(geoms), dtype=object)
-    n_filled = 0
-    for i in range(len(geoms)):
-        polys = []
-        for j in np.flatnonzero((index == i) & polygonal):
-            poly = parts[j]
-            rings = list(poly.interiors)
-            kept = [] if keep_rings[j] is None else [r for r, k in zip(rings, keep_rings[j]) if k]
-            n_filled += len(rings) - len(kept)
-            polys.append(shapely.Polygon(poly.exterior, kept))
-        filled[i] = polys[0] if len(polys) == 1 else shapely.union_all(polys)
-    if n_filled == 0:
-        return area, 0
-    out = area.copy()
-    out = out.set_geometry(gpd.GeoSeries(filled, crs=area.crs, index=area.index))
-    return out, n_filled
-
-
-def automatic_study_area(incidents: gpd.GeoDataFrame) -> StudyAreaChoice:
-    """The study area when the user gives none.
-
-    The built-in Derbyshire outline (:func:`hotspots.gazetteer.default_study_area`) when at
-    least :data:`AUTO_AREA_SHARE` of the incidents fall inside it (the demo, and Derbyshire's own
-    files); for any other data, the footprint of the incidents (:func:`hotspots.footprint.data_footprint`:
-    where they are, generalised, with a 1 km margin, leaving out outlying strays, which are
-    counted and announced). This is the one place to change the rule.
-    """
-    from .footprint import data_footprint
-    from .gazetteer import default_study_area
-
-    area = default_study_area()
-    share = _share_inside(incidents, shapely.union_all(area.to_crs(incidents.crs or BNG).geometry.values))
-    if share >= AUTO_AREA_SHARE:
-        return StudyAreaChoice(
-            area,
-            "built-in",
-            f"study area: the built-in Derbyshire outline ({share:.1%} of incidents inside; "
-            "give a boundary, or choose none, to change it)",
-            {"source": "built-in Derbyshire force-area outline (approximate)", "share_of_incidents_inside": round(share, 4)},
-        )
-    fp = data_footprint(incidents)
-    return StudyAreaChoice(fp.to_geodataframe(), "footprint", fp.describe(), fp.record())
-
-
-def choose_study_area(
-    incidents: gpd.GeoDataFrame,
-    boundary: gpd.GeoDataFrame | str | None = None,
-    *,
-    keep_holes: bool = False,
-) -> StudyAreaChoice:
-    """The study area: one rule for the app and the CLI.
-
-    Parameters
-    ----------
-    incidents : GeoDataFrame
-        The incidents to be analysed (for the shares announced).
-    boundary : GeoDataFrame, "builtin", "none" or None
-        A boundary the user gave (always wins); ``"builtin"`` (or ``"default"``) for the
-        built-in outline; ``"none"`` for no study area; None for :func:`automatic_study_area`.
-    keep_holes : bool
-        Keep the holes of a given boundary (their cells then take no part). By default they are
-        filled (:func:`fill_holes`) and the note says how many incidents that brings in.
-
-    Returns
-    -------
-    StudyAreaChoice
-    """
-    if not isinstance(keep_holes, bool):
-        raise ParameterError(f"`keep_holes` must be True or False; got {keep_holes!r}.")
-    if boundary is None:
-        return automatic_study_area(incidents)
-    if isinstance(boundary, str):
-        key = boundary.strip().lower()
-        if key == "none":
-            return StudyAreaChoice(
-                None, "none", "study area: none (as asked); the grid covers the incidents' extent", {"source": "none"}
-            )
-        if key in ("builtin", "built-in", "default"):
-            from .gazetteer import default_study_area
-
-            return StudyAreaChoice(
-                default_study_area(),
-                "built-in",
-                "study area: the built-in Derbyshire outline (as asked)",
-                {"source": "built-in Derbyshire force-area outline (approximate)"},
-            )
-        raise ParameterError(f"`boundary` must be a GeoDataFrame, 'builtin', 'none' or None; got {boundary!r}.")
-    if not isinstance(boundary, gpd.GeoDataFrame) or len(boundary) == 0:
-        raise ParameterError("`boundary` must be a GeoDataFrame with at least one polygon (e.g. from `load_boundary`).")
-    crs = incidents.crs or BNG
-    name = str(boundary.attrs.get("source") or "the given boundary")
-    record: dict[str, Any] = {"source": name, "features": int(len(boundary))}
-    original = shapely.union_all(boundary.to_crs(crs).geometry.values)
-    area, holes = (boundary, 0) if keep_holes else fill_holes(boundary, incidents)
-    geom = original if keep_holes else shapely.union_all(area.to_crs(crs).geometry.values)
-    share = _share_inside(incidents, geom)
-    note = f"study area: {name} ({len(boundary):,} feature(s), {share:.1%} of incidents inside)"
-    if holes:
-        gained = round((share - _share_inside(incidents, original)) * len(incidents))
-        note += f"; its {holes:,} hole(s) filled, bringing in {gained:,} incidents (choose 'keep holes' to leave them out)"
-        record.update(holes_filled=holes, incidents_in_holes=int(gained))
-    if keep_holes:
-        n_holes = int(shapely.get_num_interior_rings(shapely.get_parts(original)).sum())
-        if n_holes:
-            note += f"; its {n_holes:,} hole(s) kept (incidents there take no part)"
-            record.update(holes_kept=n_holes)
-    elif (empty := _hole_count(np.asarray(boundary.geometry.values)) - holes) > 0:  # counted as fill_holes counts
-        note += (
-            f"; {empty:,} hole(s) kept: they hold fewer than {HOLE_FILL_DENSITY_SHARE:.0%} of the area's incidents "
-            "per km², so the data do not cover them (filled, they would be an empty patch that makes the rest look hot)"
-        )
-        record.update(holes_kept=empty)
-    record["share_of_incidents_inside"] = round(share, 4)
-    area = area.copy()
-    area.attrs.update(boundary.attrs)
-    return StudyAreaChoice(area, "given", note, record)
 
 
 def choose_periods(incidents: gpd.GeoDataFrame, settings: Settings) -> tuple[Settings, str]:

@@ -20,6 +20,7 @@ import zipfile
 
 import geopandas as gpd
 import numpy as np
+import pandas as pd
 import shapely
 from hypothesis import event
 from hypothesis.errors import InvalidArgument
@@ -128,3 +129,20 @@ def near_derby(incidents: gpd.GeoDataFrame, *, km: float = 6.0, year: int = 2023
     in_year = (incidents["month"] >= f"{year}-01-01") & (incidents["month"] < f"{year + 1}-01-01")
     sel = (incidents.geometry.distance(centre) < km * 1000) & in_year
     return incidents[sel].reset_index(drop=True)
+
+
+def points(xy, months=None, categories=None) -> gpd.GeoDataFrame:
+    """Incidents at ``xy`` (BNG metres), with months (default January 2024) and categories."""
+    xy = np.asarray(xy, dtype=float)
+    data = {"month": pd.to_datetime(months if months is not None else ["2024-01-01"] * len(xy))}
+    if categories is not None:
+        data["category"] = categories
+    return gpd.GeoDataFrame(data, geometry=gpd.points_from_xy(xy[:, 0], xy[:, 1]), crs=27700)
+
+
+def ring_boundary(outer=(0, 0, 10_000, 10_000), hole=(4_000, 4_000, 6_000, 6_000), name="ring.geojson") -> gpd.GeoDataFrame:
+    """A 10 km square boundary in BNG with one square hole (2 km across by default)."""
+    poly = shapely.Polygon(shapely.box(*outer).exterior.coords, [shapely.box(*hole).exterior.coords])
+    g = gpd.GeoDataFrame({"name": ["ring"]}, geometry=[poly], crs=27700)
+    g.attrs["source"] = name
+    return g

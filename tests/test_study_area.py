@@ -1,0 +1,97 @@
+"""Tests for hotspots.study_area: the study area an analysis covers (a given boundary and its
+holes, the built-in outline, the incidents' footprint)."""
+
+from __future__ import annotations
+
+import geopandas as gpd
+import numpy as np
+import pytest
+import shapely
+from helpers import points, ring_boundary
+
+from hotspots import ParameterError
+from hotspots.demo import generate_demo
+from hotspots.study_area import AUTO_AREA_SHARE, choose_study_area, fill_holes
+
+
+@pytest.fixture(scope="module")
+def demo():
+    return generate_demo(0)
+
+
+def test_fill_holes_counts_and_removes_them():
+    ring = ring_boundary()
+    two = gpd.GeoDataFrame(
+        geometry=[ring.geometry[0], shapely.MultiPolygon([ring.geometry[0].buffer(0), shapely.box(20_000, 0, 21_000, 1_000)])],
+        crs=27700,
+    )
+    filled, n = fill_holes(two)
+    assert n == 2
+    assert (
+        np.allclose(filled.area, [1e8, 1e8 + 1e6])
+        and (shapely.get_num_interior_rings(shapely.get_parts(filled.geometry.values)) == 0).all()
+    )
+    same, n = fill_holes(filled)
+    assert n == 0 and same is filled
+
+
+def test_given_boundary_wins_and_its_holes_are_filled_by_default():
+    rng = np.random.default_rng(1)
+    xy = rng.uniform(0, 10_000, (1000, 2))
+    inc = points(xy)
+    in_hole = int(((xy > 4_000) & (xy < 6_000)).all(axis=1).sum())
+    c = choose_study_area(inc, ring_boundary())
+    assert c.source == "given" and c.area.area.iloc[0] == pytest.approx(1e8)
+    assert f"its 1 hole(s) filled, bringing in {in_hole:,} incidents" in c.note and "ring.geojson" in c.note
+    assert c.record["incidents_in_holes"] == in_hole and c.record["share_of_incidents_inside"] == pytest.approx(1.0, abs=1e-3)
+    kept = choose_study_area(inc, ring_boundary(), keep_holes=True)
+    assert kept.area.area.iloc[0] == pytest.approx(1e8 - 4e6) and "hole(s) kept" in kept.note
+    # Far from Derbyshire, a given boundary still wins.
+    assert choose_study_area(points(xy + 500_000), ring_boundary()).source == "given"
+    with pytest.raises(ParameterError, match="keep_holes"):
+        choose_study_area(inc, ring_boundary(), keep_holes="yes")
+
+
+def test_a_hole_the_data_do_not_cover_is_kept():
+    # Incidents over the ring only (none in its 2 km hole, or a few strays): filling the hole
+    # would add an empty patch that makes the rest look hot, so it is kept and the note says why.
+    rng = np.random.default_rng(2)
+    xy = rng.uniform(0, 10_000, (4000, 2))
+    in_hole = ((xy > 4_000) & (xy < 6_000)).all(axis=1)
+    strays = np.array([[5_000.0, 5_000.0], [4_500.0, 5_500.0]])  # 2 in 4 km² against ~41 per km² around
+    c = choose_study_area(points(np.vstack([xy[~in_hole], strays])), ring_boundary())
+    assert c.area.area.iloc[0] == pytest.approx(1e8 - 4e6) and c.record["holes_kept"] == 1
+    assert "1 hole(s) kept: they hold fewer than 10% of the area's incidents per km²" in c.note and "hole(s) filled" not in c.note
+    area, n = fill_holes(ring_boundary(), points(xy[~in_hole]))
+    assert n == 0 and area.area.iloc[0] == pytest.approx(1e8 - 4e6)
+    # 6 per km² against ~40 around: more than a tenth, so it is filled
+    dense = np.vstack([xy[~in_hole], rng.uniform(4_000, 6_000, (24, 2))])
+    area, n = fill_holes(ring_boundary(), points(dense))
+    assert n == 1 and area.area.iloc[0] == pytest.approx(1e8)
+    assert fill_holes(ring_boundary())[1] == 1  # without incidents: every hole, as before
+    # a boundary in degrees is measured in the incidents' metres: the same decisions
+    ll = ring_boundary().to_crs(4326)
+    assert fill_holes(ll, points(xy[~in_hole]))[1] == 0 and fill_holes(ll, points(dense))[1] == 1
+    # two features that only together enclose ground (no feature has a hole): nothing to fill or keep
+    u = shapely.box(0, 0, 10_000, 10_000).difference(shapely.box(4_000, 4_000, 6_000, 10_000))
+    cap = shapely.box(4_000, 6_000, 6_000, 10_000)
+    two = gpd.GeoDataFrame({"name": ["u", "cap"]}, geometry=[u, cap], crs=27700)
+    c = choose_study_area(points(xy[~in_hole]), two)
+    assert "hole(s)" not in c.note and "holes_kept" not in c.record
+
+
+def test_automatic_study_area_is_the_builtin_outline_only_when_it_holds_most_incidents(demo):
+    derby = demo.incidents.iloc[:2000]
+    c = choose_study_area(derby)
+    assert c.source == "built-in" and "Derbyshire" in c.note and c.record["share_of_incidents_inside"] >= AUTO_AREA_SHARE
+    # Elsewhere (issue 13): the footprint of the incidents, strays left out and announced.
+    london = points([[530_000, 180_000], [531_000, 181_000]] * 10 + [[420_000, 540_000]])
+    c = choose_study_area(london)
+    assert c.source == "footprint" and c.area is not None and c.area.crs.equals(london.crs)
+    assert "footprint of the incidents" in c.note and "left out 1 incident(s)" in c.note
+    assert c.record["incidents_outside"] == 1 and c.record["share_of_incidents_inside"] == round(20 / 21, 4)
+    assert shapely.contains_xy(c.area.geometry.iloc[0], 530_500, 180_500)
+    assert choose_study_area(london, "none").area is None
+    assert choose_study_area(london, "default").source == "built-in"
+    with pytest.raises(ParameterError):
+        choose_study_area(london, "somewhere")
