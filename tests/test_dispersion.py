@@ -62,15 +62,22 @@ def test_kappa_is_zero_for_poisson_and_removes_seasonality():
     assert k < 0.005  # the 40 % seasonal swing is not counted as variation
 
 
+def _two_periods(seed: int, n: int, low: float, high: float, sd: float, phi: float):
+    """``n`` units with mean counts uniform on [low, high] in the first period and a log-normal
+    change of standard deviation ``sd`` into the second; returns the generator (to go on drawing
+    from), the means, the two periods' counts and a constant dispersion ``phi``."""
+    rng = np.random.default_rng(seed)
+    lam = rng.uniform(low, high, n)
+    b = rng.poisson(lam)
+    a = rng.poisson(lam * np.exp(rng.normal(0, sd, n)))
+    return rng, lam, b, a, np.full(n, phi)
+
+
 def test_tau2_equals_statsmodels_dersimonian_laird():
     from statsmodels.stats.meta_analysis import combine_effects
 
-    rng = np.random.default_rng(2)
     n = 60
-    lam = rng.uniform(50, 400, n)
-    b = rng.poisson(lam)
-    a = rng.poisson(lam * np.exp(rng.normal(0, 0.2, n)))
-    phi = np.full(n, 1.3)
+    _, _, b, a, phi = _two_periods(2, n, 50, 400, 0.2, 1.3)
     t, used = estimate_tau2(b, a, 1.0, 1.0, phi)
     y = np.log(a / b)
     v = phi * (1 / a + 1 / b)
@@ -83,11 +90,7 @@ def test_heterogeneity_p_is_cochrans_q_as_statsmodels_computes_it():
     from scipy import stats
     from statsmodels.stats.meta_analysis import combine_effects
 
-    rng = np.random.default_rng(5)
-    lam = rng.uniform(30, 300, 40)
-    b = rng.poisson(lam)
-    a = rng.poisson(lam * np.exp(rng.normal(0, 0.15, lam.size)))
-    phi = np.full(lam.size, 1.2)
+    rng, lam, b, a, phi = _two_periods(5, 40, 30, 300, 0.15, 1.2)
     ref = combine_effects(np.log(a / b), phi * (1 / a + 1 / b), method_re="dl")
     p = heterogeneity_p(b, a, 1.0, 1.0, phi, variance="observed")
     assert p == pytest.approx(stats.chi2.sf(ref.q, lam.size - 1), rel=1e-10)
@@ -102,11 +105,7 @@ def test_tau2_too_large_p_is_the_generalised_q_that_paule_mandel_solves():
     from scipy import stats
     from statsmodels.stats.meta_analysis import combine_effects
 
-    rng = np.random.default_rng(8)
-    lam = rng.uniform(40, 400, 30)
-    b = rng.poisson(lam)
-    a = rng.poisson(lam * np.exp(rng.normal(0, 0.2, lam.size)))
-    phi = np.full(lam.size, 1.1)
+    _, lam, b, a, phi = _two_periods(8, 30, 40, 400, 0.2, 1.1)
     y, v = np.log(a / b), phi * (1 / a + 1 / b)
     pm = combine_effects(y, v, method_re="pm")  # tau2 at which the generalised Q equals k - 1
     p = tau2_too_large_p(b, a, 1.0, 1.0, phi, pm.tau2, variance="observed")
