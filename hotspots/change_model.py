@@ -305,31 +305,31 @@ def fit_change_model(
         # positive or 0 (an estimate of 0 from hundreds of groups of cells is the most informative
         # one there is: judging areas by their own noisy few instead cost pure-Poisson data power)
         fb_k = 0 if fb is None else fb.tau2_independent_units
+        replace = fb is not None and fb_k >= MIN_UNITS_FOR_TAU2 and (
+            tau is None or _rank(fb.tau2_source, fb_k) > _rank(source, own_k)
+        )
+        # the finer units (cells) vary more between periods: aggregates of them are not assumed
+        # steadier than that (a two-group fit on a handful of areas can take real drift for effects)
+        floor = not replace and tau is not None and fb is not None and fb.tau2 > tau
         # ... unless the units' own comparison rules the finer units' tau2 out: they scatter less
         # than it would make them (on Poisson data the cells' pretest passes by chance one time
         # in ten, and their tau2 then swamped the busy areas' Poisson variance)
-        ruled_out = None
-        if fb is not None and fb.tau2 > 0 and tau is not None:
+        if (replace or floor) and tau is not None and fb.tau2 > 0:
             p_low = tau2_too_large_p(*pair, fb.tau2)
             if p_low is not None and p_low < FINER_TAU2_CHECK_ALPHA:
-                ruled_out = p_low
+                replace = floor = False
                 source += (
                     f"; the finer units' tau2 = {fb.tau2:.3g} not used: these {unit_word} scatter less than it implies "
                     f"(generalised Q, lower-tail p = {p_low:.2g})"
                 )
-        if ruled_out is None and fb is not None and fb_k >= MIN_UNITS_FOR_TAU2 and (
-            tau is None or _rank(fb.tau2_source, fb_k) > _rank(source, own_k)
-        ):
+        if replace:
             # the finer units' estimate rests on more independent pieces of information than the
             # units' own (a handful of hotspot areas), and aggregates of cells do not vary more
             # between periods than the cells do: use it, with its degrees of freedom (taking the
             # larger of two noisy estimates, as before, cost power for nothing)
             tau, t_units, t_groups = fb.tau2, fb.tau2_units, fb.tau2_groups
             source = f"{fb.tau2_source}, from the finer units"
-        elif ruled_out is None and tau is not None and fb is not None and fb.tau2 > tau:
-            # the finer units (cells) vary more between periods: aggregates of them are not
-            # assumed steadier than that (a two-group fit on a handful of areas can take real
-            # drift for effects)
+        elif floor:
             tau, source = fb.tau2, f"{fb.tau2_source} of the finer units (larger than the {unit_word}' own)"
         if tau is None:
             if fb is not None:
