@@ -30,6 +30,7 @@ from scipy import stats
 from .count_tests import overdispersed_rate_test
 from .dispersion import (
     FINER_TAU2_CHECK_ALPHA,
+    FINER_TAU2_UPPER_ALPHA,
     MIN_COUNT_FOR_TAU2,
     MIN_UNITS_FOR_TAU2,
     TAU2_PRETEST_ALPHA,
@@ -41,6 +42,7 @@ from .dispersion import (
     month_lengths,
     seasonal_factors,
     tau2_too_large_p,
+    tau2_too_small_p,
 )
 
 __all__ = [
@@ -321,6 +323,17 @@ def fit_change_model(
                 source += (
                     f"; the finer units' tau2 = {fb.tau2:.3g} not used: these {unit_word} scatter less than it implies "
                     f"(generalised Q, lower-tail p = {p_low:.2g})"
+                )
+        # ... nor does a smaller finer units' tau2 replace the units' own when they scatter more
+        # than it allows (real data: the cells' large kappa takes up most of their between-period
+        # variation, so their tau2 understates the areas')
+        if replace and tau is not None and fb.tau2 < tau:
+            p_up = tau2_too_small_p(*pair, fb.tau2)
+            if p_up is not None and p_up < FINER_TAU2_UPPER_ALPHA:
+                replace = False
+                source += (
+                    f"; the finer units' tau2 = {fb.tau2:.3g} not used: these {unit_word} scatter more than it allows "
+                    f"(generalised Q, upper-tail p = {p_up:.2g})"
                 )
         if replace:
             # the finer units' estimate rests on more independent pieces of information than the

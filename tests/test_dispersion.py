@@ -18,6 +18,7 @@ from hotspots.dispersion import (
     heterogeneity_p,
     seasonal_factors,
     tau2_too_large_p,
+    tau2_too_small_p,
 )
 
 
@@ -118,6 +119,13 @@ def test_tau2_too_large_p_is_the_generalised_q_that_paule_mandel_solves():
     assert all(x > y for x, y in zip(ps, ps[1:]))
     assert ps[-1] < 0.001
     assert tau2_too_large_p([50] * 3, [40] * 3, 1, 1, 1.0, 0.1) is None  # too few units
+    # the upper tail: the other side of the same statistic, Cochran's Q test itself at tau2 = 0
+    assert tau2_too_small_p(b, a, 1.0, 1.0, phi, 0.0, variance="observed") == pytest.approx(
+        heterogeneity_p(b, a, 1.0, 1.0, phi, variance="observed"), rel=1e-10
+    )
+    for t in (0.0, 0.02, pm.tau2, 0.1):
+        assert tau2_too_small_p(b, a, 1.0, 1.0, phi, t) + tau2_too_large_p(b, a, 1.0, 1.0, phi, t) == pytest.approx(1.0)
+    assert tau2_too_small_p([50] * 3, [40] * 3, 1, 1, 1.0, 0.1) is None
 
 
 def test_tau2_needs_enough_units():
