@@ -2,7 +2,8 @@
 
 Run: ``python -m benchmarks.calibration`` (about 5 minutes on 2 cores; the README's table uses
 ``--reps 100``, 7 minutes; ``--quick`` for a smaller run, ``--reps N`` to set the maps per density
-(data sets per change scenario: half of it), ``--real-only`` for the police.uk figures). It prints
+(data sets per change scenario: half of it), ``--real-only`` for the police.uk figures, ``--national``
+for the placebo on every force's 2025 files). It prints
 one table of false-alarm rates and power per method, old default vs new, and the real-data figures.
 
 Simulations (every random step seeded):
@@ -40,6 +41,7 @@ Real data (``../shared/data/police_uk``, skipped when absent): Derbyshire and Le
 through ``prepare_inputs`` + ``analyse`` with default settings (before Jan–Jun, after Jul–Dec):
 dispersion estimates and how they were obtained, hotspot areas (old / new default), the number
 each method calls significant changes, the pooled verdicts, and the time of ``analyse()``.
+``--national``: the same half-years for every force of the national set (:func:`national_placebo`).
 """
 
 from __future__ import annotations
@@ -367,18 +369,77 @@ def real_data() -> list[dict]:
     return rows
 
 
+def national_placebo(forces: list[str] | None = None) -> pd.DataFrame:
+    """Every force of the national 2025 set with a year of files: ASB, Jan-Jun vs Jul-Dec, through
+    ``prepare_inputs`` + ``analyse`` with default settings. Per force: hotspot areas called
+    significant changes, the areas' and the cells' dispersion, the upper-tail p of the areas' own
+    scatter at the tau2 they were judged with (about uniform when the model fits; small when it
+    understates them: :func:`hotspots.dispersion.tau2_too_small_p`) and the pooled verdicts.
+    No scheme started in July 2025; half-years differ by season, which can differ between places."""
+    from benchmarks.forces import NATIONAL, force_files, national_forces
+    from hotspots.change_model import AFTER, BEFORE
+    from hotspots.dispersion import MIN_COUNT_FOR_TAU2, log_rate_ratios, tau2_too_small_p
+    from hotspots.io import load_police_uk
+    from hotspots.pipeline import Settings, analyse, prepare_inputs
+
+    rows = []
+    if not NATIONAL.is_dir():
+        return pd.DataFrame(rows)
+    for force in forces or national_forces():
+        files = force_files(force)
+        if len(files) < 12:
+            continue
+        loaded = load_police_uk(files, categories=["Anti-social behaviour"])
+        settings = Settings(before=("2025-01", "2025-06"), after=("2025-07", "2025-12"))
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            prep = prepare_inputs(loaded.data, settings=settings)
+            an = analyse(prep.incidents, settings=prep.settings, study_area=prep.study_area)
+        ca = an.change_areas
+        if ca is None:
+            rows.append({"force": force, "areas": 0})
+            continue
+        m, d = ca.model, ca.dispersion
+        b, a = ca.panel.totals(BEFORE), ca.panel.totals(AFTER)
+        phi = d.phi((a + b) / (m.months_before + m.months_after))
+        k = log_rate_ratios(b, a, m.w_before, m.w_after, phi, MIN_COUNT_FOR_TAU2)[2]
+        summ = an.change_summary
+        rows.append({
+            "force": force, "areas": len(ca.table), "called changes": int(ca.table["significant"].sum()),
+            "kappa cells": round(an.change_cells.dispersion.kappa, 3), "kappa areas": round(d.kappa, 3),
+            "tau2 cells": round(an.change_cells.dispersion.tau2, 3), "tau2 areas": round(d.tau2, 3),
+            "areas' scatter p (upper)": tau2_too_small_p(b, a, m.w_before, m.w_after, phi, d.tau2) if k >= 5 else None,
+            "hotspots vs elsewhere": None if summ is None else f"{summ.rows[2].rate_ratio:.3f} p={summ.rows[2].p_value:.3f}",
+            "tau2 from": d.tau2_source[:90],
+        })
+    return pd.DataFrame(rows)
+
+
 def main(argv: list[str] | None = None) -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--reps", type=int, default=40)
     ap.add_argument("--quick", action="store_true")
     ap.add_argument("--seed", type=int, default=2026)
     ap.add_argument("--real-only", action="store_true", help="only the real-data figures")
+    ap.add_argument("--national", action="store_true", help="only the 37-force placebo (national 2025 set, ~3 minutes)")
     args = ap.parse_args(argv)
     reps = 8 if args.quick else args.reps
     rng = np.random.default_rng(args.seed)
     pd.set_option("display.width", 200)
     pd.set_option("display.max_columns", 20)
     t0 = time.perf_counter()
+    if args.national:
+        t = national_placebo()
+        if t.empty:
+            print("skipped: the national police.uk set was not found")
+            return
+        print(t.to_string(index=False))
+        p = t["areas' scatter p (upper)"].dropna().astype(float)
+        did = t["hotspots vs elsewhere"].dropna().str.extract(r"p=([0-9.]+)")[0].astype(float)
+        print(f"\nareas called significant changes: {int(t['called changes'].sum())} of {int(t['areas'].sum())}; "
+              f"forces whose areas scatter more than their model allows at p < 0.05: {int((p < 0.05).sum())} of {p.size}; "
+              f"'hotspots vs elsewhere' significant: {int((did < 0.05).sum())} of {did.size}")
+        return
     if args.real_only:
         for r in real_data():
             for k, v in r.items():
