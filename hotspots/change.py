@@ -777,8 +777,9 @@ def change_areas(
     tau2_fallback : Overdispersion, optional
         The cells' model (``change_cells(...).dispersion``). Its between-period variance is used
         when it rests on more independent places than the areas' own estimate (placebo
-        estimates preferred), or when fewer than five areas have enough incidents; otherwise it is
-        a floor for the areas' own. Default: for :class:`~hotspots.areas.HotspotAreas`, fitted on
+        estimates preferred) and the areas' own changes do not rule it out (either way,
+        :func:`hotspots.change_model.fit_change_model`), or when fewer than five areas have enough
+        incidents; otherwise it is a floor for the areas' own. Default: for :class:`~hotspots.areas.HotspotAreas`, fitted on
         their grid's cells here (as :func:`change_cells` would); for other polygons, none.
 
     Returns

@@ -232,7 +232,10 @@ def fit_change_model(
         few units qualify, and as a floor otherwise (areas are not assumed to vary less between
         periods than the cells they are made of), unless the units' own comparison rules it out
         (:func:`hotspots.dispersion.tau2_too_large_p` below
-        :data:`~hotspots.dispersion.FINER_TAU2_CHECK_ALPHA`).
+        :data:`~hotspots.dispersion.FINER_TAU2_CHECK_ALPHA`); a smaller one does not replace the
+        units' own estimate when they scatter more than it allows
+        (:func:`hotspots.dispersion.tau2_too_small_p` below
+        :data:`~hotspots.dispersion.FINER_TAU2_UPPER_ALPHA`).
     placebo : bool
         Estimate ``tau2`` on the placebo comparison when the panel holds one.
     unit_word : str

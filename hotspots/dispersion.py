@@ -46,8 +46,11 @@ Estimating them
   unit's interval, which makes the per-unit verdicts conservative, never liberal).
 * Hotspot areas are few (often 2–10), so their own ``tau2`` is noisy and its t reference has
   few degrees of freedom. They use their grid cells' estimate instead when it rests on more
-  independent places (a placebo estimate is preferred over one from the comparison itself):
-  aggregates of cells do not vary more between periods than the cells do.
+  independent places (a placebo estimate is preferred over one from the comparison itself),
+  unless the areas' own changes rule it out: they scatter less than it implies
+  (:func:`tau2_too_large_p`), or more (:func:`tau2_too_small_p`; on real police.uk data the
+  cells' large month-to-month ``kappa`` takes up most of their between-period variation, so their
+  ``tau2`` can understate the areas').
 * Degrees of freedom: touching cells share their ups and downs (a hotspot spans several cells),
   so a cell estimate holds about as many independent pieces of information as there are
   separate groups of touching cells among those that informed it (:attr:`Overdispersion.tau2_groups`);
