@@ -369,46 +369,54 @@ def real_data() -> list[dict]:
     return rows
 
 
+#: The half-years compared by the real-data checks (no scheme started in July 2025).
+HALF_YEARS = (("2025-01", "2025-06"), ("2025-07", "2025-12"))
+
+
+def half_year_analysis(force: str, periods: tuple[tuple[str, str], tuple[str, str]] = HALF_YEARS):
+    """One force's ASB from the national 2025 set through ``prepare_inputs`` + ``analyse`` with
+    default settings and these before/after months; None without a year of its files."""
+    from benchmarks.forces import force_files
+    from hotspots.io import load_police_uk
+    from hotspots.pipeline import Settings, analyse, prepare_inputs
+
+    files = force_files(force)
+    if len(files) < 12:
+        return None
+    loaded = load_police_uk(files, categories=["Anti-social behaviour"])
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        prep = prepare_inputs(loaded.data, settings=Settings(before=periods[0], after=periods[1]))
+        return analyse(prep.incidents, settings=prep.settings, study_area=prep.study_area)
+
+
 def national_placebo(forces: list[str] | None = None) -> pd.DataFrame:
     """Every force of the national 2025 set with a year of files: ASB, Jan-Jun vs Jul-Dec, through
     ``prepare_inputs`` + ``analyse`` with default settings. Per force: hotspot areas called
     significant changes, the areas' and the cells' dispersion, the upper-tail p of the areas' own
     scatter at the tau2 they were judged with (about uniform when the model fits; small when it
-    understates them: :func:`hotspots.dispersion.tau2_too_small_p`) and the pooled verdicts.
+    understates them: :func:`hotspots.change_model.scatter_beyond_model_p`) and the pooled verdicts.
     No scheme started in July 2025; half-years differ by season, which can differ between places."""
-    from benchmarks.forces import NATIONAL, force_files, national_forces
-    from hotspots.change_model import AFTER, BEFORE
-    from hotspots.dispersion import MIN_COUNT_FOR_TAU2, log_rate_ratios, tau2_too_small_p
-    from hotspots.io import load_police_uk
-    from hotspots.pipeline import Settings, analyse, prepare_inputs
+    from benchmarks.forces import NATIONAL, national_forces
+    from hotspots.change_model import scatter_beyond_model_p
 
     rows = []
     if not NATIONAL.is_dir():
         return pd.DataFrame(rows)
     for force in forces or national_forces():
-        files = force_files(force)
-        if len(files) < 12:
+        an = half_year_analysis(force)
+        if an is None:
             continue
-        loaded = load_police_uk(files, categories=["Anti-social behaviour"])
-        settings = Settings(before=("2025-01", "2025-06"), after=("2025-07", "2025-12"))
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            prep = prepare_inputs(loaded.data, settings=settings)
-            an = analyse(prep.incidents, settings=prep.settings, study_area=prep.study_area)
         ca = an.change_areas
         if ca is None:
             rows.append({"force": force, "areas": 0})
             continue
-        m, d = ca.model, ca.dispersion
-        b, a = ca.panel.totals(BEFORE), ca.panel.totals(AFTER)
-        phi = d.phi((a + b) / (m.months_before + m.months_after))
-        k = log_rate_ratios(b, a, m.w_before, m.w_after, phi, MIN_COUNT_FOR_TAU2)[2]
-        summ = an.change_summary
+        d, summ = ca.dispersion, an.change_summary
         rows.append({
             "force": force, "areas": len(ca.table), "called changes": int(ca.table["significant"].sum()),
             "kappa cells": round(an.change_cells.dispersion.kappa, 3), "kappa areas": round(d.kappa, 3),
             "tau2 cells": round(an.change_cells.dispersion.tau2, 3), "tau2 areas": round(d.tau2, 3),
-            "areas' scatter p (upper)": tau2_too_small_p(b, a, m.w_before, m.w_after, phi, d.tau2) if k >= 5 else None,
+            "areas' scatter p (upper)": scatter_beyond_model_p(ca.panel, ca.model),
             "hotspots vs elsewhere": None if summ is None else f"{summ.rows[2].rate_ratio:.3f} p={summ.rows[2].p_value:.3f}",
             "tau2 from": d.tau2_source[:90],
         })

@@ -54,6 +54,7 @@ __all__ = [
     "minimum_detectable_fall",
     "touching_groups",
     "effective_df",
+    "scatter_beyond_model_p",
     "POWER",
     "OTHER",
     "BEFORE",
@@ -372,6 +373,21 @@ def fit_change_model(
     )
     disp = Overdispersion(kappa, tau2_val, k_units, t_units, source, how, t_groups)
     return ChangeModel(disp, wb, wa, identified, months_b, months_a, tuple(notes))
+
+
+def scatter_beyond_model_p(panel: MonthlyPanel, model: ChangeModel) -> float | None:
+    """Do the units' before/after changes scatter more than their model allows?
+
+    The upper-tail p-value of the generalised Q of the units' log rate ratios at the ``tau2``
+    and month-level dispersion they are judged with (:func:`hotspots.dispersion.tau2_too_small_p`):
+    about uniform over data sets when the model fits, small when it understates their variation
+    (the calibration benchmark's ``--national`` check). None when fewer than
+    :data:`~hotspots.dispersion.MIN_UNITS_FOR_TAU2` units have enough incidents in both periods.
+    """
+    d = model.dispersion
+    b, a = panel.totals(BEFORE), panel.totals(AFTER)
+    phi = d.phi((a + b) / (model.months_before + model.months_after))
+    return tau2_too_small_p(b, a, model.w_before, model.w_after, phi, d.tau2)
 
 
 def touching_groups(rows: np.ndarray, cols: np.ndarray, mask: np.ndarray) -> int:
