@@ -290,13 +290,9 @@ def heterogeneity_p(
 ) -> float | None:
     """p-value of Cochran's Q: do the units' log rate ratios scatter more than their sampling
     variances allow (``Q ~ chi2(k - 1)`` when ``tau2 = 0``)? None when fewer than
-    :data:`MIN_UNITS_FOR_TAU2` units qualify. Arguments as :func:`estimate_tau2`."""
-    from scipy import stats
-
-    y, v, k = log_rate_ratios(n_before, n_after, w_before, w_after, phi, min_count, variance)
-    if k < MIN_UNITS_FOR_TAU2:
-        return None
-    return float(stats.chi2.sf(_cochran_q(y, v)[0], k - 1))
+    :data:`MIN_UNITS_FOR_TAU2` units qualify. Arguments as :func:`estimate_tau2`.
+    (:func:`tau2_too_small_p` at ``tau2 = 0``.)"""
+    return _generalised_q_p(n_before, n_after, w_before, w_after, phi, 0.0, min_count, variance, lower=False)
 
 
 def tau2_too_large_p(
