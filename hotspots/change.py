@@ -89,7 +89,7 @@ from .grid import Grid, GridValues
 from .incident_time import IncidentPoints, incident_dates, incident_points, incident_xy, month_numbers
 
 # Periods live in hotspots.periods; re-exported here for code that imported them from this module.
-from .periods import Period, add_months, periods_around
+from .periods import Period, add_months, periods_around, selection_treats_alike
 
 __all__ = [
     "Period",
@@ -460,6 +460,7 @@ def _build_table(
     control_counts: tuple[int, int] | None,
     excluded: np.ndarray | None = None,
     model: ChangeModel | None = None,
+    n_placebo: np.ndarray | None = None,
 ) -> pd.DataFrame:
     n_b = n_b.astype(np.int64)
     n_a = n_a.astype(np.int64)
@@ -469,9 +470,10 @@ def _build_table(
     if model is None:
         rr = rate_ratio_test(n_b, n_a, sp.t_before, sp.t_after, alpha=alpha)
     else:
-        rr = unit_change_tests(n_b, n_a, model, alpha=alpha)
-    for c in ("rate_ratio", "rate_ratio_low", "rate_ratio_high"):
-        df[c] = rr[c].to_numpy()
+        rr = unit_change_tests(n_b, n_a, model, alpha=alpha, n_placebo=n_placebo)
+    for c in ("rate_ratio", "rate_ratio_low", "rate_ratio_high", "rate_ratio_adjusted"):
+        if c in rr:
+            df[c] = rr[c].to_numpy()
     total = n_a + n_b
     tested = total >= min_total
     if excluded is not None:
@@ -479,6 +481,9 @@ def _build_table(
     if control_counts is None:
         df["p_value"] = rr["p_value"].to_numpy()
         effect = df["rate_ratio"].to_numpy()
+        if "rate_ratio_adjusted" in df:
+            # the verdict's direction follows the change it was judged on
+            effect = np.where(np.isfinite(df["rate_ratio_adjusted"]), df["rate_ratio_adjusted"], effect)
     elif model is None:
         cb, ca = control_counts
         ror = ratio_of_ratios_test(n_b, n_a, cb, ca, alpha=alpha)
@@ -562,6 +567,7 @@ def _fit_model(
     unit: np.ndarray, n_units: int, sp: PeriodSplit, in_area: np.ndarray, before: Period, after: Period,
     estimate_units: np.ndarray | None, dispersion: Overdispersion | None, tau2_fallback: Overdispersion | None, word: str,
     ref_index: np.ndarray | None = None, unit_cells: tuple[np.ndarray, np.ndarray] | None = None,
+    placebo_baseline: bool = False,
 ) -> tuple[ChangeModel, MonthlyPanel]:
     """Monthly panel of the units and the change model fitted to it."""
     lab, periods = _slot_labels(sp)
@@ -580,7 +586,7 @@ def _fit_model(
         panel = MonthlyPanel(panel.counts, panel.month, panel.label, panel.exposure, ref_panel.reference)
     model = fit_change_model(
         panel, estimate_units=estimate_units, tau2=None if dispersion is None else dispersion.tau2,
-        tau2_fallback=tau2_fallback, unit_word=word, unit_cells=unit_cells,
+        tau2_fallback=tau2_fallback, unit_word=word, unit_cells=unit_cells, placebo_baseline=placebo_baseline,
     )
     if dispersion is not None:
         model = dataclasses.replace(model, dispersion=dispersion)
@@ -750,6 +756,7 @@ def change_areas(
     test: str = "overdispersed",
     dispersion: Overdispersion | None = None,
     tau2_fallback: Overdispersion | None = None,
+    selected_on: Period | None = None,
 ) -> ChangeResult:
     """Before/after change in each polygon (e.g. hotspot areas), with a test per area.
 
@@ -781,6 +788,15 @@ def change_areas(
         :func:`hotspots.change_model.fit_change_model`), or when fewer than five areas have enough
         incidents; otherwise it is a floor for the areas' own. Default: for :class:`~hotspots.areas.HotspotAreas`, fitted on
         their grid's cells here (as :func:`change_cells` would); for other polygons, none.
+    selected_on : Period, optional
+        The months the areas were chosen from (e.g. the hotspot analysis' period). When they
+        cover the placebo period (the months just before "before", as long as it), "before" and
+        "after" alike (:func:`hotspots.periods.selection_treats_alike`: all of each, or none),
+        each area's change is adjusted for its own change from the placebo period to "before"
+        (:func:`hotspots.change_model.placebo_adjusted_changes`: regression to the mean, and a
+        longer baseline), which finds falls more often at the same false-alarm rate. Not when
+        the areas were chosen from the placebo months alone: they are busy then by selection.
+        Default None: not known, not adjusted.
 
     Returns
     -------
@@ -850,12 +866,19 @@ def change_areas(
     if test == "overdispersed":
         # the reference is every incident given (the same whether areas come as HotspotAreas or polygons)
         in_area = np.ones(len(xy), dtype=bool)
+        baseline = (
+            control_counts is None and sp.placebo is not None and selection_treats_alike(selected_on, (sp.placebo, before, after))
+        )
         model, panel = _fit_model(
-            hit_area, len(areas), sp, in_area, before, after, None, dispersion, tau2_fallback, "areas", ref_index=hit_pt
+            hit_area, len(areas), sp, in_area, before, after, None, dispersion, tau2_fallback, "areas", ref_index=hit_pt,
+            placebo_baseline=baseline,
         )
         notes += [n for n in model.notes if n not in notes]
         notes.append(model.dispersion.how)
-    df = _build_table(n_b, n_a, sp, alpha=alpha, fdr=fdr, min_total=int(min_total), control_counts=control_counts, model=model)
+    n_p = panel.totals(PLACEBO) if model is not None and model.placebo_adjusted else None
+    df = _build_table(
+        n_b, n_a, sp, alpha=alpha, fdr=fdr, min_total=int(min_total), control_counts=control_counts, model=model, n_placebo=n_p
+    )
     df.insert(0, "area_id", ids)
     geometry = gpd.GeoSeries(geoms, crs=crs)
     return ChangeResult(

@@ -35,6 +35,7 @@ from .dispersion import (
     MIN_UNITS_FOR_TAU2,
     TAU2_PRETEST_ALPHA,
     Overdispersion,
+    consecutive_change_cov,
     estimate_kappa,
     estimate_tau2,
     estimate_tau2_robust,
@@ -55,6 +56,7 @@ __all__ = [
     "touching_groups",
     "effective_df",
     "scatter_beyond_model_p",
+    "placebo_adjusted_changes",
     "POWER",
     "OTHER",
     "BEFORE",
@@ -198,6 +200,11 @@ class ChangeModel:
     months_before, months_after : int
         Calendar months in each period.
     notes : tuple of str
+    w_placebo : float
+        Seasonally weighted exposure of the placebo period (0: none as long as "before").
+    placebo_adjusted : bool
+        Each unit's change is judged after adjusting for its own change from the placebo period
+        to "before" (:func:`unit_change_tests`; ``placebo_baseline`` of :func:`fit_change_model`).
     """
 
     dispersion: Overdispersion
@@ -207,6 +214,8 @@ class ChangeModel:
     months_before: int
     months_after: int
     notes: tuple[str, ...] = ()
+    w_placebo: float = 0.0
+    placebo_adjusted: bool = False
 
 
 def fit_change_model(
@@ -218,6 +227,7 @@ def fit_change_model(
     placebo: bool = True,
     unit_word: str = "units",
     unit_cells: tuple[np.ndarray, np.ndarray] | None = None,
+    placebo_baseline: bool = False,
 ) -> ChangeModel:
     """Seasonal factors, ``kappa`` and ``tau2`` for the units of a panel (see the module docs).
 
@@ -244,6 +254,11 @@ def fit_change_model(
     unit_cells : (rows, cols), optional
         Grid position of each unit when the units are cells: ``tau2``'s degrees of freedom then
         count separate groups of touching cells (:func:`touching_groups`), not cells.
+    placebo_baseline : bool
+        Judge each unit's change after adjusting for its own change from the placebo period to
+        "before" (:func:`unit_change_tests`) when the panel holds a placebo period as long as
+        "before". Only valid when the units were not chosen for being busy in the placebo months
+        more than in the compared ones (:func:`hotspots.periods.selection_treats_alike`).
     """
     notes: list[str] = []
     lab = panel.label
@@ -275,6 +290,12 @@ def fit_change_model(
     months_a = max(int((lab == AFTER).sum()), 1)
     source = "given"
     t_units = t_groups = 0
+    pm_all = lab == PLACEBO
+    # a placebo of the same calendar months as "before" (the year just before it): a second
+    # baseline for each unit whose seasonal pattern cannot differ from the first
+    full_placebo = bool(pm_all.any()) and mp == mb
+    wp_full = float(w[pm_all].sum()) if full_placebo else 0.0
+    used_finer = False
     if tau2 is None:
         B = Y[:, lab == BEFORE].sum(axis=1)
         A = Y[:, lab == AFTER].sum(axis=1)
@@ -346,8 +367,10 @@ def fit_change_model(
             # larger of two noisy estimates, as before, cost power for nothing)
             tau, t_units, t_groups = fb.tau2, fb.tau2_units, fb.tau2_groups
             source = f"{fb.tau2_source}, from the finer units"
+            used_finer = True
         elif floor:
             tau, source = fb.tau2, f"{fb.tau2_source} of the finer units (larger than the {unit_word}' own)"
+            used_finer = True
         if tau is None:
             if fb is not None:
                 tau, source = fb.tau2, (
@@ -355,6 +378,7 @@ def fit_change_model(
                     "incidents: taken from the finer units)"
                 )
                 t_units, t_groups = fb.tau2_units, fb.tau2_groups
+                used_finer = True
             else:
                 tau, source = 0.0, "not estimated"
                 notes.append(
@@ -364,6 +388,30 @@ def fit_change_model(
         tau2_val = float(tau)
     else:
         tau2_val = float(tau2)
+    # covariance of consecutive changes: the finer units' when their tau2 is used (they are many),
+    # the units' own when no finer units were offered, else 0 (no reversal assumed); within
+    # +-tau2 / 2 (-tau2 / 2: levels vary independently from period to period)
+    cov, cov_units = 0.0, 0
+    if full_placebo and tau2_val > 0:
+        if used_finer:
+            cov, cov_units = tau2_fallback.change_cov, tau2_fallback.change_cov_units
+        elif tau2_fallback is None:
+            P = Y[:, pm_all].sum(axis=1)
+            B = Y[:, lab == BEFORE].sum(axis=1)
+            A = Y[:, lab == AFTER].sum(axis=1)
+            phi_u = 1.0 + kappa * (A + B) / (months_a + months_b)
+            c_hat, cov_units = consecutive_change_cov(P, B, A, wp_full, wb, wa, phi_u)
+            cov = 0.0 if c_hat is None else c_hat
+        cov = float(np.clip(cov, -tau2_val / 2.0, tau2_val / 2.0))
+    adjusted = bool(placebo_baseline and full_placebo)
+    if adjusted:
+        notes.append(
+            f"each of the {unit_word}' changes is adjusted for its own change from the placebo period (the {months_b} months "
+            "before \"before\") to \"before\": a place that was busier than usual in the before period tends to be quieter "
+            "afterwards by chance, and one that was quieter, busier (regression to the mean; covariance of consecutive "
+            f"changes {cov:.3g}{'' if not cov_units else ' from ' + format(cov_units, ',') + ' units'}); the verdict, its "
+            "interval and rate_ratio_adjusted use the adjusted change, rate_ratio is the change as counted"
+        )
     how = (
         f"month-to-month dispersion kappa = {kappa:.3g} (negative binomial, from {k_units:,} {unit_word}' monthly counts "
         f"relative to the rest of the study area); between-period variance of the log rate tau2 = {tau2_val:.3g} "
@@ -371,8 +419,8 @@ def fit_change_model(
         f"{source}{'' if not t_units else ', ' + format(t_units, ',') + ' ' + unit_word}"
         f"{'' if not t_groups else ' in ' + format(t_groups, ',') + ' separate groups'})"
     )
-    disp = Overdispersion(kappa, tau2_val, k_units, t_units, source, how, t_groups)
-    return ChangeModel(disp, wb, wa, identified, months_b, months_a, tuple(notes))
+    disp = Overdispersion(kappa, tau2_val, k_units, t_units, source, how, t_groups, cov, cov_units)
+    return ChangeModel(disp, wb, wa, identified, months_b, months_a, tuple(notes), wp_full, adjusted)
 
 
 def scatter_beyond_model_p(panel: MonthlyPanel, model: ChangeModel) -> float | None:
@@ -434,7 +482,9 @@ def minimum_detectable_fall(se: np.ndarray | float, alpha: float, power: float =
     return 1.0 - np.exp(-z * np.asarray(se, dtype=float))
 
 
-def unit_change_tests(n_before: np.ndarray, n_after: np.ndarray, model: ChangeModel, *, alpha: float) -> pd.DataFrame:
+def unit_change_tests(
+    n_before: np.ndarray, n_after: np.ndarray, model: ChangeModel, *, alpha: float, n_placebo: np.ndarray | None = None
+) -> pd.DataFrame:
     """Rate ratio, interval, p-value and minimum detectable fall of each unit.
 
     Returns
@@ -446,7 +496,12 @@ def unit_change_tests(n_before: np.ndarray, n_after: np.ndarray, model: ChangeMo
         distribution with up to ``k - 1`` degrees of freedom (``Overdispersion.tau2_df``; more
         when ``tau2`` is a small part of the unit's variance, :func:`effective_df`), and the
         interval uses the same t quantile),
-        ``phi`` (month-level dispersion of the unit), ``mde_fall``.
+        ``phi`` (month-level dispersion of the unit), ``mde_fall``. When ``model.placebo_adjusted``
+        and ``n_placebo`` is given, units with at least
+        :data:`~hotspots.dispersion.MIN_COUNT_FOR_TAU2` incidents in the placebo and before
+        periods are judged on their placebo-adjusted change (:func:`placebo_adjusted_changes`):
+        ``rate_ratio_adjusted`` (NaN for the others), the interval, p-value and minimum detectable
+        fall are the adjusted change's; ``rate_ratio`` stays the change as counted.
     """
     b = np.asarray(n_before, dtype=float)
     a = np.asarray(n_after, dtype=float)
@@ -476,9 +531,82 @@ def unit_change_tests(n_before: np.ndarray, n_after: np.ndarray, model: ChangeMo
         lo = np.where(np.isfinite(se), np.exp(centre - z_crit * se), np.nan)
         hi = np.where(np.isfinite(se), np.exp(centre + z_crit * se), np.nan)
     mde = np.where(b > 0, minimum_detectable_fall(se0, alpha), np.nan)
-    return pd.DataFrame(
-        {
-            "rate_ratio": rr, "rate_ratio_low": lo, "rate_ratio_high": hi, "p_value": pval,
-            "phi": phi, "mde_fall": mde,
-        }
-    )
+    out = {"rate_ratio": rr, "rate_ratio_low": lo, "rate_ratio_high": hi, "p_value": pval, "phi": phi, "mde_fall": mde}
+    if model.placebo_adjusted and n_placebo is not None:
+        adj = placebo_adjusted_changes(n_placebo, b, a, model)
+        use = np.isfinite(adj["estimate"])
+        est, v0, v_obs = adj["estimate"], adj["variance_null"], adj["variance"]
+        df_a = effective_df(v0, [(d.tau2, df_t)]) if df_t is not None else np.full(b.shape, np.inf)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            z_a = est / np.sqrt(v0)
+            p_a = 2 * stats.t.sf(np.abs(z_a), df_a)
+            q_a = stats.t.isf(alpha / 2, df_a)
+            out["p_value"] = np.where(use, np.minimum(1.0, p_a), pval)
+            out["rate_ratio_low"] = np.where(use, np.exp(est - q_a * np.sqrt(v_obs)), lo)
+            out["rate_ratio_high"] = np.where(use, np.exp(est + q_a * np.sqrt(v_obs)), hi)
+            out["mde_fall"] = np.where(use, minimum_detectable_fall(np.sqrt(v0), alpha), mde)
+            out["rate_ratio_adjusted"] = np.where(use, np.exp(est), np.nan)
+    return pd.DataFrame(out)
+
+
+def placebo_adjusted_changes(n_placebo: np.ndarray, n_before: np.ndarray, n_after: np.ndarray, model: ChangeModel) -> dict:
+    """Each unit's before/after change adjusted for its own change from the placebo period.
+
+    With ``y`` a unit's log rate ratio (after vs before) and ``x`` its log rate ratio from the
+    placebo period to "before", both share the before count and, when a place's level varies
+    around a stable mean, its before-period level: a place that was busier than usual "before"
+    is expected to be quieter "after" with no effect (regression to the mean). Under the change
+    model (:mod:`hotspots.dispersion`) ``Var y = phi (1/B + 1/E_A) + tau2``,
+    ``Var x = phi (1/B + 1/P) + tau2`` and ``Cov(x, y) = c - phi / B`` (``c`` =
+    ``dispersion.change_cov``; taken as 0 when positive: a unit's placebo change is never
+    extrapolated), so the best linear prediction of ``y`` under no change is
+    ``beta (x - xbar)`` with ``beta = Cov / Var x`` (``xbar``: the units' common placebo change,
+    weighted by ``1 / Var x``), and the adjusted change ``y - beta (x - xbar)`` has variance
+    ``Var y - Cov^2 / Var x``: smaller than ``Var y`` (a longer baseline on Poisson data, where
+    ``beta = -1/2`` compares "after" with "placebo" and "before" together). Analysis of
+    covariance on the log scale with the regression coefficient from the model, not fitted.
+
+    Parameters
+    ----------
+    n_placebo, n_before, n_after : ndarray of int
+        Counts per unit in the placebo (as long as "before"), before and after periods.
+    model : ChangeModel
+        With ``w_placebo > 0``.
+
+    Returns
+    -------
+    dict of ndarray
+        ``estimate`` (adjusted log rate ratio; NaN for units with fewer than
+        :data:`~hotspots.dispersion.MIN_COUNT_FOR_TAU2` incidents in the placebo or before
+        period), ``variance_null`` (its variance with the after count expected under no change,
+        for tests and minimum detectable effects), ``variance`` (with the after count as counted,
+        for intervals), ``beta``.
+    """
+    d = model.dispersion
+    p_ = np.asarray(n_placebo, dtype=float)
+    b = np.asarray(n_before, dtype=float)
+    a = np.asarray(n_after, dtype=float)
+    nan = np.full(b.shape, np.nan)
+    if model.w_placebo <= 0:
+        return {"estimate": nan, "variance_null": nan, "variance": nan, "beta": nan}
+    ok = (p_ >= MIN_COUNT_FOR_TAU2) & (b >= MIN_COUNT_FOR_TAU2)
+    phi = d.phi((a + b) / (model.months_before + model.months_after))
+    pm, bm, am = np.maximum(p_, 0.5), np.maximum(b, 0.5), np.maximum(a, 0.5)
+    x = np.log(bm / model.w_before) - np.log(pm / model.w_placebo)
+    y = np.log(am / model.w_after) - np.log(bm / model.w_before)
+    v_x = phi * (1.0 / bm + 1.0 / pm) + d.tau2
+    if not ok.any():
+        return {"estimate": nan, "variance_null": nan, "variance": nan, "beta": nan}
+    xbar = float((x[ok] / v_x[ok]).sum() / (1.0 / v_x[ok]).sum())
+    # never extrapolate a unit's placebo change (a positive covariance: the data say changes
+    # persist beyond what the shared before count's noise takes back)
+    cov = np.minimum(d.change_cov - phi / bm, 0.0)
+    beta = cov / v_x
+    expected_after = bm * model.w_after / model.w_before
+    v_null = phi * (1.0 / bm + 1.0 / expected_after) + d.tau2 - cov * cov / v_x
+    v_obs = phi * (1.0 / bm + 1.0 / am) + d.tau2 - cov * cov / v_x
+    est = y - beta * (x - xbar)
+    return {
+        "estimate": np.where(ok, est, np.nan), "variance_null": np.where(ok, v_null, np.nan),
+        "variance": np.where(ok, v_obs, np.nan), "beta": np.where(ok, beta, np.nan),
+    }

@@ -47,6 +47,7 @@ from ._errors import ParameterError
 from .areas import HotspotAreas
 from .change import ChangeResult, Period, change_areas, change_cells
 from .change_model import POWER, effective_df
+from .periods import selection_shares, selection_treats_alike
 from .style import p_text, ratio_text
 
 __all__ = [
@@ -283,12 +284,10 @@ def selection_overlap_note(selected_on: Period | None, before: Period, after: Pe
     """
     if selected_on is None:
         return None, False
-    ob = _overlap_days(selected_on, before)
-    oa = _overlap_days(selected_on, after)
-    if ob == 0 and oa == 0:
+    share_b, share_a = selection_shares(selected_on, (before, after))
+    if share_b == 0 and share_a == 0:
         return None, False
-    share_b, share_a = ob / before.days, oa / after.days
-    if abs(share_b - share_a) < 0.05:
+    if selection_treats_alike(selected_on, (before, after)):
         return (
             f"hotspots were chosen from {selected_on.describe()}, which covers the before and after periods alike: "
             "selection does not favour a fall or a rise",
@@ -302,11 +301,6 @@ def selection_overlap_note(selected_on: Period | None, before: Period, after: Pe
         "even with no effect. Choose hotspots from months outside the compared periods.",
         side == "before",
     )
-
-
-def _overlap_days(a: Period, b: Period) -> int:
-    lo, hi = max(a.start, b.start), min(a.end, b.end)
-    return max(0, (hi - lo).days + 1)
 
 
 def default_selection_period(first_month: Any, last_month: Any, before: Period, after: Period) -> tuple[Period, str]:
@@ -367,14 +361,19 @@ def change_summary(
     alpha : float
     same_months : bool
     selected_on : Period, optional
-        The months the hotspots were chosen from, to check for regression to the mean.
+        The months the hotspots were chosen from, to check for regression to the mean (and, when
+        they cover the placebo, before and after periods alike, to adjust each area's change for
+        its placebo change: ``selected_on`` of :func:`hotspots.change.change_areas`).
     """
     if not isinstance(areas, HotspotAreas):
         raise ParameterError(f"`areas` must be HotspotAreas (from `hotspot_areas`); got {type(areas).__name__}.")
     cells = change_cells(incidents, areas.grid, before, after, alpha=alpha, same_months=same_months)
     if areas.n_areas == 0:
         raise ParameterError("there are no hotspot areas to summarise; the summary needs at least one.")
-    res_a = change_areas(incidents, areas, before, after, alpha=alpha, same_months=same_months, tau2_fallback=cells.dispersion)
+    res_a = change_areas(
+        incidents, areas, before, after, alpha=alpha, same_months=same_months, tau2_fallback=cells.dispersion,
+        selected_on=selected_on,
+    )
     out = summarise_change(cells, res_a, areas.labels, alpha=alpha)
     note, rtm = selection_overlap_note(selected_on, before, after)
     if note:

@@ -73,6 +73,7 @@ __all__ = [
     "estimate_kappa",
     "estimate_tau2",
     "estimate_tau2_robust",
+    "consecutive_change_cov",
     "seasonal_factors",
     "MIN_COUNT_FOR_TAU2",
     "MIN_UNITS_FOR_TAU2",
@@ -132,6 +133,14 @@ class Overdispersion:
         Separate groups of touching units among the ``tau2_units`` (grid cells; 0 when the units
         are not cells). Touching cells share their ups and downs, so the estimate holds about as
         many independent pieces of information as there are groups: :attr:`tau2_df` uses them.
+    change_cov : float
+        Covariance of a unit's two consecutive between-period changes of the log rate (placebo
+        to before, before to after) beyond what sampling noise makes it, within ``+-tau2 / 2``
+        (:func:`consecutive_change_cov`): ``-tau2 / 2`` when a place's level varies from period
+        to period around a stable mean, 0 when changes neither reverse nor persist (a random
+        walk) or when not estimated.
+    change_cov_units : int
+        Units that informed ``change_cov`` (0: not estimated).
     """
 
     kappa: float
@@ -141,6 +150,8 @@ class Overdispersion:
     tau2_source: str = "this comparison"
     how: str = ""
     tau2_groups: int = 0
+    change_cov: float = 0.0
+    change_cov_units: int = 0
 
     @property
     def tau2_independent_units(self) -> int:
@@ -172,6 +183,7 @@ class Overdispersion:
         return {
             "kappa": self.kappa, "tau2": self.tau2, "kappa_units": self.kappa_units, "tau2_units": self.tau2_units,
             "tau2_source": self.tau2_source, "how": self.how, "tau2_groups": self.tau2_groups,
+            "change_cov": self.change_cov, "change_cov_units": self.change_cov_units,
         }
 
 
@@ -438,6 +450,51 @@ def estimate_tau2_robust(
     if bic2 < bic1 and minor * k >= 2:
         return min(t2, t_dl), k, "two groups"
     return t_dl, k, "one group"
+
+
+def consecutive_change_cov(
+    n_placebo: np.ndarray, n_before: np.ndarray, n_after: np.ndarray, w_placebo: float, w_before: float, w_after: float,
+    phi: np.ndarray, *, min_count: int = MIN_COUNT_FOR_TAU2,
+) -> tuple[float | None, int]:
+    """Covariance of units' consecutive between-period changes beyond sampling noise.
+
+    With ``x_i`` a unit's log rate ratio from the placebo period to "before" and ``y_i`` from
+    "before" to "after", both share the unit's "before" count, whose sampling variance
+    ``phi_i / B_i`` makes them covary by ``-phi_i / B_i`` even when the unit's level does not
+    vary. What is left is the covariance ``c`` of the unit's true changes: ``-tau2 / 2`` when its
+    level varies independently from period to period (a busy year is followed by a quieter
+    one), 0 when changes persist or drift (a random walk). Moment estimator over units with at
+    least ``min_count`` incidents in each period, each weighted by ``1 / sqrt(v_x v_y)`` (its
+    two sampling variances, from its total and the common change as in :func:`estimate_tau2`'s
+    ``variance="expected"``): ``k / (k - 1) sum w (x - xbar)(y - ybar) / sum w + sum w phi / B /
+    sum w`` (``k / (k - 1)`` for the estimated means).
+
+    A treatment effect in the after period adds to ``y`` only, independently of the placebo
+    change, so it widens the estimate's noise without biasing it.
+
+    Returns
+    -------
+    (c, units) : (float or None, int)
+        None when fewer than :data:`MIN_UNITS_FOR_TAU2` units qualify.
+    """
+    p_ = np.asarray(n_placebo, dtype=float)
+    b = np.asarray(n_before, dtype=float)
+    a = np.asarray(n_after, dtype=float)
+    ph = np.broadcast_to(np.asarray(phi, dtype=float), b.shape)
+    ok = (p_ >= min_count) & (b >= min_count) & (a >= min_count)
+    k = int(ok.sum())
+    if k < MIN_UNITS_FOR_TAU2:
+        return None, k
+    p_, b, a, ph = p_[ok], b[ok], a[ok], ph[ok]
+    x = np.log(b / w_before) - np.log(p_ / w_placebo)
+    y = np.log(a / w_after) - np.log(b / w_before)
+    vx = _sampling_variance(b, p_, ph, "expected")
+    vy = _sampling_variance(a, b, ph, "expected")
+    w = 1.0 / np.sqrt(vx * vy)
+    xbar = float((w * x).sum() / w.sum())
+    ybar = float((w * y).sum() / w.sum())
+    c = float((w * (x - xbar) * (y - ybar)).sum() / w.sum()) * k / (k - 1) + float((w * ph / b).sum() / w.sum())
+    return c, k
 
 
 def seasonal_factors(

@@ -53,10 +53,16 @@ __all__ = [
     "month_options",
     "default_periods",
     "DEFAULT_CHANGE_MONTHS",
+    "SELECTION_SHARE_TOLERANCE",
+    "selection_shares",
+    "selection_treats_alike",
 ]
 
 #: Months either side of the scheme start that the default before/after periods cover.
 DEFAULT_CHANGE_MONTHS = 12
+#: Periods are covered alike by the months hotspots were chosen from when the shares of their
+#: days those months cover differ by less than this (regression to the mean then favours none).
+SELECTION_SHARE_TOLERANCE = 0.05
 
 
 # =============================================================================== Period
@@ -155,6 +161,11 @@ class Period:
 
     def overlaps(self, other: Period) -> bool:
         return self.start <= other.end and other.start <= self.end
+
+    def overlap_days(self, other: Period) -> int:
+        """Days the two periods have in common (0 when they do not overlap)."""
+        lo, hi = max(self.start, other.start), min(self.end, other.end)
+        return max(0, (hi - lo).days + 1)
 
     def contains(self, when: Any) -> bool:
         d = as_date(when, "when")
@@ -331,3 +342,20 @@ def default_periods(first: str, last: str, scheme_start: Any = SCHEME_START, mon
         note += f" (the middle month, {_span([opts[half]])}, is left out)"
     note += "; they hold different calendar months, so seasonal differences can look like change"
     return PeriodChoice((before[0], before[-1]), (after[0], after[-1]), "halves", note)
+
+
+def selection_shares(selected_on: Period, periods: list[Period] | tuple[Period, ...]) -> list[float]:
+    """Share of each period's days that lie in ``selected_on`` (the months hotspots were chosen from)."""
+    return [selected_on.overlap_days(p) / p.days for p in periods]
+
+
+def selection_treats_alike(selected_on: Period | None, periods: list[Period] | tuple[Period, ...]) -> bool:
+    """Whether hotspots chosen from ``selected_on`` are expected to be as high by chance in each of
+    ``periods``: the selection covers the same share of each (all of each, or none of any, within
+    :data:`SELECTION_SHARE_TOLERANCE`). Places picked for being busy in some months tend to be
+    quieter in others (regression to the mean); when every compared period is covered alike, no
+    comparison between them is favoured. False when ``selected_on`` is None (not known)."""
+    if selected_on is None or not periods:
+        return False
+    shares = selection_shares(selected_on, periods)
+    return max(shares) - min(shares) < SELECTION_SHARE_TOLERANCE

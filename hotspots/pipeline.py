@@ -531,6 +531,16 @@ def hotspot_stage(
     return HotspotStage(s, chosen, grid, counts, density, gi, areas, tuple(notes))
 
 
+def selection_period(stage: HotspotStage) -> Period | None:
+    """The months the stage's hotspots were chosen from: the settings' ``period``, else the
+    months of its incidents (None when neither can be read)."""
+    s = stage.settings
+    try:
+        return parse_period(s.period, "analysis period") if s.period else Period.from_months(*month_range(stage.incidents))
+    except (ParameterError, KeyError, ValueError):
+        return None
+
+
 def area_change(
     incidents: gpd.GeoDataFrame | IncidentPoints,
     stage: HotspotStage,
@@ -553,7 +563,7 @@ def area_change(
         return (
             change_areas(
                 incidents, stage.areas, before, after, id_column="area_id", alpha=s.alpha, fdr=False, same_months=s.same_months,
-                tau2_fallback=None if cells is None else cells.dispersion,
+                tau2_fallback=None if cells is None else cells.dispersion, selected_on=selection_period(stage),
             ),
             None,
         )
@@ -597,11 +607,7 @@ def pooled_change(
         out = summarise_change(cells, areas, stage.areas.labels, alpha=s.alpha)
     except ParameterError as exc:
         return None, f"pooled change not computed: {exc}"
-    try:
-        selected = parse_period(s.period, "analysis period") if s.period else Period.from_months(*month_range(stage.incidents))
-    except (ParameterError, KeyError, ValueError):
-        selected = None
-    note, favours_fall = selection_overlap_note(selected, cells.before, cells.after)
+    note, favours_fall = selection_overlap_note(selection_period(stage), cells.before, cells.after)
     if note:
         out = dataclasses.replace(out, notes=out.notes + (note,), regression_to_mean=favours_fall)
     return out, None

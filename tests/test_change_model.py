@@ -111,3 +111,91 @@ def test_real_hotspot_areas_scatter_as_their_model_says(police_uk_dir, force):
     assert scatter_beyond_model_p(areas.panel, areas.model) > 0.05
     assert d.tau2 > 0.01 and "scatter more than it allows" in d.tau2_source
     assert areas.table["significant"].mean() < 0.1
+
+
+# ----------------------------------------------------------------------------- placebo adjustment
+def _model(tau2: float = 0.0, cov: float = 0.0, tau2_groups: int = 0, adjusted: bool = True):
+    from hotspots.change_model import ChangeModel
+
+    d = Overdispersion(kappa=0.0, tau2=tau2, tau2_units=500, tau2_source="placebo periods", tau2_groups=tau2_groups,
+                       change_cov=cov, change_cov_units=500 if cov else 0)
+    return ChangeModel(d, 365.0, 365.0, False, 12, 12, (), 365.0 if adjusted else 0.0, adjusted)
+
+
+def test_placebo_adjusted_change_by_hand():
+    from hotspots.change_model import placebo_adjusted_changes
+
+    # Poisson (phi = 1, tau2 = 0), equal exposures. Unit 1: placebo 100, before 100, after 80;
+    # unit 2: 100, 125, 100. Placebo changes x = (0, log 1.25); Var x = (0.02, 0.018); their
+    # weighted mean xbar = (0 / 0.02 + log1.25 / 0.018) / (1 / 0.02 + 1 / 0.018).
+    p_, b, a = np.array([100, 100]), np.array([100, 125]), np.array([80, 100])
+    out = placebo_adjusted_changes(p_, b, a, _model())
+    vx = np.array([0.02, 1 / 125 + 1 / 100])
+    x = np.array([0.0, np.log(1.25)])
+    xbar = (x / vx).sum() / (1 / vx).sum()
+    cov = -1 / b
+    beta = cov / vx
+    assert out["beta"] == pytest.approx(beta)
+    assert beta[0] == pytest.approx(-0.5)
+    y = np.log(a / b)
+    assert out["estimate"] == pytest.approx(y - beta * (x - xbar))
+    # variance with the after count expected under no change (= before count here) ...
+    assert out["variance_null"] == pytest.approx(2 / b - cov**2 / vx)
+    # ... which for unit 1 is the variance of log A - (log B + log P) / 2: 1/80-free, 1.5 / 100
+    assert out["variance_null"][0] == pytest.approx(1.5 / 100)
+    assert out["variance"] == pytest.approx(1 / b + 1 / a - cov**2 / vx)
+
+
+def test_placebo_adjusted_change_with_reversing_levels():
+    from hotspots.change_model import placebo_adjusted_changes
+
+    # levels varying around a stable mean, tau2 = 0.03 (c = -tau2 / 2): a place that rose into
+    # "before" by 20 % is expected to fall back; its adjusted change is smaller than counted
+    p_, b, a = np.array([1000, 1000]), np.array([1200, 1000]), np.array([1000, 1000])
+    out = placebo_adjusted_changes(p_, b, a, _model(tau2=0.03, cov=-0.015))
+    assert out["estimate"][0] > np.log(1000 / 1200)
+    assert out["variance_null"][0] < 1 / 1200 + 1 / 1200 + 0.03
+    # too few incidents in the placebo or before period: not adjusted
+    out = placebo_adjusted_changes(np.array([5, 100]), np.array([100, 100]), np.array([90, 90]), _model())
+    assert np.isnan(out["estimate"][0]) and np.isfinite(out["estimate"][1])
+
+
+def _calibration(rng, *, sd_year: float, walk: bool, fall: float, units: int = 4000):
+    from hotspots.change_model import unit_change_tests
+
+    steps = rng.normal(0.0, sd_year, (units, 3))
+    levels = np.cumsum(steps, axis=1) if walk else steps
+    mu = rng.uniform(15, 100, units)[:, None] * 12 * np.exp(levels)
+    mu[:, 2] *= 1.0 - fall
+    n = rng.poisson(mu)
+    var_step = sd_year**2 * (1 if walk else 2)
+    model = _model(tau2=var_step, cov=0.0 if walk else -sd_year**2, tau2_groups=0)
+    plain = unit_change_tests(n[:, 1], n[:, 2], model, alpha=0.05)
+    adj = unit_change_tests(n[:, 1], n[:, 2], model, alpha=0.05, n_placebo=n[:, 0])
+    return (plain["p_value"] < 0.05).mean(), (adj["p_value"] < 0.05).mean(), adj
+
+
+@pytest.mark.parametrize("walk", [False, True])
+def test_placebo_adjustment_holds_its_error_rate_and_finds_more(walk):
+    rng = np.random.default_rng(7 + walk)
+    # no change: 5 % of units flagged either way (4,000 units: +-0.7 points)
+    plain0, adj0, t0 = _calibration(rng, sd_year=0.12, walk=walk, fall=0.0)
+    assert 0.035 < plain0 < 0.065 and 0.035 < adj0 < 0.065
+    assert "rate_ratio_adjusted" in t0 and t0["rate_ratio_adjusted"].notna().all()
+    # 30 % falls: found more often than by the before/after comparison alone when levels reverse
+    plain, adj, _ = _calibration(rng, sd_year=0.12, walk=walk, fall=0.30)
+    if walk:  # changes do not reverse: only the shared before count's noise is taken out
+        assert plain - 0.01 < adj < plain + 0.06
+    else:
+        assert adj > plain + 0.05
+    # Poisson counts: the placebo year doubles the baseline
+    plain_p, adj_p, _ = _calibration(rng, sd_year=0.0, walk=False, fall=0.15)
+    assert adj_p > plain_p + 0.05
+
+
+def test_unit_change_tests_without_placebo_adjustment_have_no_adjusted_column():
+    from hotspots.change_model import unit_change_tests
+
+    out = unit_change_tests(np.array([100, 200]), np.array([80, 220]), _model(adjusted=False), alpha=0.05,
+                            n_placebo=np.array([100, 200]))
+    assert "rate_ratio_adjusted" not in out

@@ -328,3 +328,42 @@ def test_lines_one_per_scope_in_the_printed_format():
         "elsewhere: rate ratio 1.20 (90 % CI 1.10–1.31), p < 0.001, significant rise",
         "hotspots vs elsewhere: rate ratio –, p –, no significant change",
     ]
+
+
+# ------------------------------------------------------------------ placebo-adjusted area changes
+def test_areas_are_placebo_adjusted_only_when_the_selection_treats_the_periods_alike(town):
+    inc, g = town
+    areas = hotspot_areas(gi_star(count(inc, g), None))
+    before, after = Period.from_months("2023-01", "2023-12"), Period.from_months("2024-01", "2024-12")
+    plain = change_areas(inc, areas, before, after)
+    assert not plain.model.placebo_adjusted and "rate_ratio_adjusted" not in plain.table
+    # chosen from all three years: each area's change is judged after its placebo change
+    every = change_areas(inc, areas, before, after, selected_on=Period.from_months("2022-01", "2024-12"))
+    assert every.model.placebo_adjusted and every.model.w_placebo > 0
+    t = every.table
+    assert t["rate_ratio_adjusted"].notna().all()
+    assert np.allclose(t["rate_ratio"], plain.table["rate_ratio"])  # the counted change is unchanged
+    assert any("adjusted for its own change from the placebo period" in n for n in every.notes)
+    # the two blocks fell 40 %: both found, with intervals around the adjusted ratio
+    assert (t["change_class"] == "significant fall").sum() >= 2
+    assert ((t["rate_ratio_low"] < t["rate_ratio_adjusted"]) & (t["rate_ratio_adjusted"] < t["rate_ratio_high"])).all()
+    # chosen from the placebo months alone: busy then by selection, so not adjusted
+    sel = change_areas(inc, areas, before, after, selected_on=Period.from_months("2022-01", "2022-12"))
+    assert not sel.model.placebo_adjusted
+    # chosen from the compared years only: the placebo year is not covered alike either
+    sel2 = change_areas(inc, areas, before, after, selected_on=Period.from_months("2023-01", "2024-12"))
+    assert not sel2.model.placebo_adjusted
+
+
+def test_the_product_adjusts_for_the_placebo_year_only_with_hotspots_from_every_month(town):
+    from hotspots.pipeline import Settings, analyse, prepare_inputs
+
+    inc, _ = town
+    inc = inc.assign(category="Anti-social behaviour")
+    given = dict(before=("2023-01", "2023-12"), after=("2024-01", "2024-12"), cell_size=250)
+    prep = prepare_inputs(inc, settings=Settings(**given))
+    an = analyse(prep.incidents, settings=prep.settings, study_area=prep.study_area)
+    assert an.change_areas.model.placebo_adjusted
+    prep = prepare_inputs(inc, settings=Settings(**given, period=("2022-01", "2022-12")))
+    an = analyse(prep.incidents, settings=prep.settings, study_area=prep.study_area)
+    assert not an.change_areas.model.placebo_adjusted

@@ -196,3 +196,46 @@ def test_expected_variances_remove_the_small_count_bias_of_tau2():
     assert exp_ == pytest.approx(0.03, abs=0.01)
     with pytest.raises(ParameterError, match="variance"):
         estimate_tau2(b, a, 1.0, 1.0, 1.0, variance="model")
+
+
+def _three_periods(rng, units, sd_year, walk=False, fall=0.0, monthly=80.0):
+    """Placebo, before and after period totals (12 months each, Poisson around a unit level that
+    moves between periods: independently around a stable mean, or as a random walk)."""
+    steps = rng.normal(0.0, sd_year, (units, 3))
+    levels = np.cumsum(steps, axis=1) if walk else steps
+    mu = monthly * 12 * np.exp(levels)
+    mu[: units // 2, 2] *= 1.0 - fall
+    n = rng.poisson(mu)
+    return n[:, 0], n[:, 1], n[:, 2]
+
+
+def test_consecutive_change_cov_recovers_reversal_and_random_walk():
+    from hotspots.dispersion import consecutive_change_cov
+
+    rng = np.random.default_rng(5)
+    sd = 0.12
+    # levels that vary around a stable mean: Cov(B - P, A - B) = -sd^2 (= -tau2 / 2)
+    p_, b, a = _three_periods(rng, 6000, sd)
+    c, k = consecutive_change_cov(p_, b, a, 365.0, 365.0, 365.0, np.ones(6000))
+    assert k == 6000
+    assert c == pytest.approx(-sd * sd, abs=0.0025)
+    # a random walk: consecutive changes independent, c = 0 (the shared before count's sampling
+    # noise, -1/B, is taken out)
+    p_, b, a = _three_periods(rng, 6000, sd, walk=True)
+    c, _ = consecutive_change_cov(p_, b, a, 365.0, 365.0, 365.0, np.ones(6000))
+    assert c == pytest.approx(0.0, abs=0.0025)
+    # half the units fell 30 % in the after period: a real effect does not bias it
+    p_, b, a = _three_periods(rng, 6000, sd, fall=0.3)
+    c, _ = consecutive_change_cov(p_, b, a, 365.0, 365.0, 365.0, np.ones(6000))
+    assert c == pytest.approx(-sd * sd, abs=0.003)
+    # Poisson counts alone: 0
+    p_, b, a = _three_periods(rng, 6000, 0.0)
+    c, _ = consecutive_change_cov(p_, b, a, 365.0, 365.0, 365.0, np.ones(6000))
+    assert c == pytest.approx(0.0, abs=0.001)
+
+
+def test_consecutive_change_cov_needs_enough_units():
+    from hotspots.dispersion import consecutive_change_cov
+
+    c, k = consecutive_change_cov(np.array([50, 50, 5]), np.array([50, 60, 50]), np.array([40, 70, 50]), 1.0, 1.0, 1.0, 1.0)
+    assert c is None and k == 2

@@ -151,3 +151,16 @@ def test_default_periods_need_two_months():
         default_periods("2024-01", "2024-01", "2023-07-01")
     with pytest.raises(ParameterError, match="months"):
         default_periods("2023-01", "2024-01", "2023-07-01", months=0)
+
+
+def test_selection_treats_alike_compares_the_shares_each_period_has_in_the_selection():
+    from hotspots.periods import selection_shares, selection_treats_alike
+
+    p, b, a = (Period.from_months(f"{y}-01", f"{y}-12") for y in (2022, 2023, 2024))
+    assert selection_treats_alike(Period.from_months("2022-01", "2024-12"), (p, b, a))
+    assert selection_treats_alike(Period.from_months("2019-01", "2021-12"), (p, b, a))  # none of any
+    assert not selection_treats_alike(Period.from_months("2022-01", "2022-12"), (p, b, a))
+    assert not selection_treats_alike(None, (p, b, a))
+    half = Period.from_months("2022-07", "2024-12")
+    assert selection_shares(half, (p, b, a)) == pytest.approx([184 / 365, 1.0, 1.0])
+    assert not selection_treats_alike(half, (p, b, a))
