@@ -16,6 +16,11 @@ Minimum detectable effect: with ``s`` the standard error of the log rate ratio e
 change (``phi (1/B + 1/E_A) + tau2`` with ``E_A`` the after count expected from the before
 count), the smallest fall detectable at two-sided level ``alpha`` with power ``1 - beta`` is
 ``1 - exp(-(z_{1-alpha/2} + z_{1-beta}) s)`` (REFERENCE, "Counts that are not Poisson").
+
+Placebo-adjusted changes (:func:`placebo_adjusted_changes`): with a placebo year of the same
+calendar months as "before", and units not chosen from it alone, each unit's change can be judged
+after adjusting for its own placebo change (regression to the mean; a longer baseline); ``s`` is
+then the adjusted change's standard error.
 """
 
 from __future__ import annotations
@@ -201,7 +206,8 @@ class ChangeModel:
         Calendar months in each period.
     notes : tuple of str
     w_placebo : float
-        Seasonally weighted exposure of the placebo period (0: none as long as "before").
+        Seasonally weighted exposure of the placebo period (0: none of the same calendar months
+        as "before").
     placebo_adjusted : bool
         Each unit's change is judged after adjusting for its own change from the placebo period
         to "before" (:func:`unit_change_tests`; ``placebo_baseline`` of :func:`fit_change_model`).
@@ -256,9 +262,10 @@ def fit_change_model(
         count separate groups of touching cells (:func:`touching_groups`), not cells.
     placebo_baseline : bool
         Judge each unit's change after adjusting for its own change from the placebo period to
-        "before" (:func:`unit_change_tests`) when the panel holds a placebo period as long as
-        "before". Only valid when the units were not chosen for being busy in the placebo months
-        more than in the compared ones (:func:`hotspots.periods.selection_treats_alike`).
+        "before" (:func:`unit_change_tests`) when the panel holds a placebo period of the same
+        calendar months as "before" (the year before a whole-year before period). Only valid when
+        the units were not chosen for being busy in the placebo months more than in the compared
+        ones (:func:`hotspots.periods.selection_treats_alike`).
     """
     notes: list[str] = []
     lab = panel.label

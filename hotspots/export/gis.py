@@ -238,7 +238,11 @@ def _areas_layer(an: Any, pub: Any) -> gpd.GeoDataFrame:
     ch = an.change_areas
     if ch is not None and len(ch.table):
         t = ch.table.set_index("area_id")
-        for col in ("n_before", "n_after", "rate_ratio", "rate_ratio_low", "rate_ratio_high", "p_value", "change_class"):
+        cols = (
+            "n_before", "n_after", "rate_ratio", "rate_ratio_adjusted", "rate_ratio_low", "rate_ratio_high", "p_value",
+            "change_class",
+        )
+        for col in cols:
             if col in t.columns:
                 name = col if col.startswith(("n_", "change")) else f"change_{col}"
                 a.insert(len(a.columns) - 1, name, t[col].reindex(a["area_id"]).to_numpy())
