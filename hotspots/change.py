@@ -29,18 +29,9 @@ scale with that variance, and ``mde_fall`` is the smallest fall the unit could s
 with 80 % power, so that "no change" is not read as "no effect". The estimates and how they were
 obtained are in :attr:`ChangeResult.dispersion` and the notes.
 
-Hotspot areas, placebo-adjusted (``change_areas(..., selected_on=...)``). When the data hold the
-year just before "before" (the same calendar months) and the areas were chosen from months that
-cover that placebo year, "before" and "after" alike (the product's default: every month of the
-data), each area is judged on its change adjusted for its own change from the placebo year to
-"before" (:func:`hotspots.change_model.placebo_adjusted_changes`): analysis of covariance on the
-log scale, with the coefficient from the change model rather than fitted. A place that was busier
-than usual in the before period is expected to be quieter afterwards by chance (regression to the
-mean), and on Poisson counts the adjustment compares "after" with the placebo and before years
-together; both find falls more often at the same false-alarm rate. ``rate_ratio`` stays the
-change as counted; ``rate_ratio_adjusted``, the interval, p-value, class and ``mde_fall`` are the
-adjusted change's. Not when the areas were chosen from the placebo months alone (busy then by
-selection) or the selection is not known.
+Hotspot areas chosen from months that cover the placebo year, "before" and "after" alike are
+judged on their placebo-adjusted change (``selected_on`` of :func:`change_areas`;
+:func:`hotspots.change_model.placebo_adjusted_changes`).
 
 ``test="poisson"`` (the library's default before issue 12). With ``x_b`` incidents in ``t_b``
 days before and ``x_a`` in ``t_a`` days after, the rate ratio is

@@ -412,11 +412,12 @@ def fit_change_model(
         cov = float(np.clip(cov, -tau2_val / 2.0, tau2_val / 2.0))
     adjusted = bool(placebo_baseline and full_placebo)
     if adjusted:
+        cov_from = "" if not cov_units else f", from {cov_units:,} {'finer units' if used_finer else unit_word}"
         notes.append(
             f"each of the {unit_word}' changes is adjusted for its own change from the placebo period (the {months_b} months "
             "before \"before\") to \"before\": a place that was busier than usual in the before period tends to be quieter "
             "afterwards by chance, and one that was quieter, busier (regression to the mean; covariance of consecutive "
-            f"changes {cov:.3g}{'' if not cov_units else ' from ' + format(cov_units, ',') + ' units'}); the verdict, its "
+            f"changes {cov:.3g}{cov_from}); the verdict, its "
             "interval and rate_ratio_adjusted use the adjusted change, rate_ratio is the change as counted"
         )
     how = (
