@@ -57,11 +57,18 @@ def test_change_verdicts_hold_their_level():
 def test_change_verdicts_through_the_product_path():
     # prepare_inputs + analyse with default settings (footprint study area, automatic cell size and
     # distance band, hotspots from all months): the acceptance thresholds, with room for chance
-    only = ("realistic, no change", "realistic, half fall 30 %")
+    only = ("realistic, no change", "realistic, half fall 30 %", "Poisson, half fall 15 %", "random walk, no change")
     rows = {r["scenario"]: r for r in change_scenarios_product(24, np.random.default_rng(5), only=only)}
     none, half = rows["realistic, no change"], rows["realistic, half fall 30 %"]
     assert none["untreated"] <= 0.08 and none["cells"] <= 0.05 and none["in areas"] >= 0.95
     assert half["untreated"] <= 0.10 and half["pooled"] >= 0.80
+    # the data hold the year before "before" and hotspots come from every month: areas are judged
+    # on their placebo-adjusted change, which finds Poisson falls of 15 % (acceptance 70 %) ...
+    assert half["adjusted"] == 1.0
+    pois = rows["Poisson, half fall 15 %"]
+    assert pois["adjusted"] == 1.0 and pois["treated"] >= 0.70
+    # ... without false alarms when year effects drift (nothing to take back but the sampling noise)
+    assert rows["random walk, no change"]["untreated"] <= 0.08
 
 
 def test_emerging_null_false_trend_rate():
