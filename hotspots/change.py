@@ -553,6 +553,9 @@ def _params(
         out["test"] = "overdispersed conditional test (beta-binomial); Wald CI on the log scale"
         out["dispersion"] = model.dispersion.to_dict()
         out["seasonality_modelled"] = model.seasonal_identified
+        if model.placebo_adjusted:
+            out["test"] += "; each unit's change adjusted for its placebo change (analysis of covariance, log scale)"
+        out["placebo_adjusted"] = model.placebo_adjusted
     return out
 
 
@@ -794,8 +797,8 @@ def change_areas(
         their grid's cells here (as :func:`change_cells` would); for other polygons, none.
     selected_on : Period, optional
         The months the areas were chosen from (e.g. the hotspot analysis' period). When they
-        cover the placebo period (the months just before "before", as long as it), "before" and
-        "after" alike (:func:`hotspots.periods.selection_treats_alike`: all of each, or none),
+        cover the placebo period (the year just before "before": the same calendar months),
+        "before" and "after" alike (:func:`hotspots.periods.selection_treats_alike`: all of each, or none),
         each area's change is adjusted for its own change from the placebo period to "before"
         (:func:`hotspots.change_model.placebo_adjusted_changes`: regression to the mean, and a
         longer baseline), which finds falls more often at the same false-alarm rate. Not when

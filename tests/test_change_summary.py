@@ -340,6 +340,7 @@ def test_areas_are_placebo_adjusted_only_when_the_selection_treats_the_periods_a
     # chosen from all three years: each area's change is judged after its placebo change
     every = change_areas(inc, areas, before, after, selected_on=Period.from_months("2022-01", "2024-12"))
     assert every.model.placebo_adjusted and every.model.w_placebo > 0
+    assert every.params["placebo_adjusted"] and not plain.params["placebo_adjusted"]
     t = every.table
     assert t["rate_ratio_adjusted"].notna().all()
     assert np.allclose(t["rate_ratio"], plain.table["rate_ratio"])  # the counted change is unchanged
