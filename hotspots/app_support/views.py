@@ -385,7 +385,7 @@ BRIEFING_LAYERS = {
     "scheme": "Scheme",
 }
 #: Columns of the per-hotspot change table (those the area table has).
-CHANGE_COLUMNS = ("area_id", "incidents", "before", "after", "change_pct", "change_class")
+CHANGE_COLUMNS = ("area_id", "incidents", "before", "after", "change_pct", "change_adjusted_pct", "change_class")
 #: Coordinate systems offered for generic tables.
 CRS_LABELS = {
     "auto": "detect",

@@ -162,7 +162,8 @@ def area_summary(analysis: Any) -> pd.DataFrame:
     ``streets`` and ``districts`` (most frequent, with incidents), ``n_cells``, ``area_km2``,
     ``incidents`` (in the hotspot period), ``share_pct``, ``peak_confidence``; with before/after
     change ``n_before``, ``n_after``, ``change_pct`` (rate after / rate before − 1, in %),
-    ``change_class``; with referrals ``referrals`` and ``reparation_local_pct``, **taken from the
+    ``change_adjusted_pct`` (when the areas were placebo-adjusted), ``change_class``; with
+    referrals ``referrals`` and ``reparation_local_pct``, **taken from the
     analysis's protected publication** (:func:`hotspots.publication.scheme_publication`: ``"<5"``,
     ``"c"`` or ``"x"`` where hidden). Incident counts are not person-level and are shown as they are.
     """
@@ -190,6 +191,9 @@ def area_summary(analysis: Any) -> pd.DataFrame:
         out["n_after"] = t["n_after"].reindex(ids).to_numpy()
         rr = t["rate_ratio"].reindex(ids).to_numpy(dtype=float)
         out["change_pct"] = np.where(np.isfinite(rr), np.round((rr - 1.0) * 100.0, 1), np.nan)
+        if "rate_ratio_adjusted" in t.columns:  # the change the verdict was judged on
+            ra = t["rate_ratio_adjusted"].reindex(ids).to_numpy(dtype=float)
+            out["change_adjusted_pct"] = np.where(np.isfinite(ra), np.round((ra - 1.0) * 100.0, 1), np.nan)
         out["change_class"] = t["change_class"].reindex(ids).astype(object).to_numpy()
     link = analysis.linkage
     if link is not None and getattr(link, "has_areas", False) and len(link.per_hotspot):

@@ -301,7 +301,8 @@ def hotspot_area_table(
     GeoDataFrame
         ``area_id``, ``rank``, ``incidents``, ``share_pct``, ``area_km2``, ``density_per_km2``,
         ``peak_confidence``, ``cells``; with ``change``: ``before``, ``after``, ``change_pct``
-        (rate ratio − 1, in %), ``change_class``; with ``linkage``: ``referrals`` and
+        (rate ratio − 1, in %), ``change_adjusted_pct`` (the placebo-adjusted change the verdict was
+        judged on, when the areas were adjusted), ``change_class``; with ``linkage``: ``referrals`` and
         ``local_reparation_pct`` (as displayed: ``"<5"``/``"c"`` when suppressed); with
         ``kpis``: ``completed_pct``, ``not_reoffended_pct``. Geometry in the areas' CRS.
     """
@@ -342,6 +343,9 @@ def hotspot_area_table(
         out["after"] = pd.array(get("n_after"), dtype="Int64")
         rr = pd.to_numeric(pd.Series(get("rate_ratio"), dtype=object), errors="coerce").to_numpy(dtype=float)
         out["change_pct"] = np.round(100.0 * (rr - 1.0), 1)
+        if "rate_ratio_adjusted" in t.columns:  # the change the verdict was judged on
+            ra = pd.to_numeric(pd.Series(get("rate_ratio_adjusted"), dtype=object), errors="coerce").to_numpy(dtype=float)
+            out["change_adjusted_pct"] = np.round(100.0 * (ra - 1.0), 1)
         out["change_class"] = pd.Series(get("change_class"), dtype=object).fillna("not computed").to_numpy(dtype=object)
     if publication is not None and publication.referrals_by_hotspot is not None:
         shown = publication.referrals_by_hotspot
@@ -378,6 +382,7 @@ AREA_LABELS = {
     "before": "Before",
     "after": "After",
     "change_pct": "Change in rate (%)",
+    "change_adjusted_pct": "Change adjusted for the year before (%)",
     "change_class": "Change",
     "referrals": "Referrals",
     "local_reparation_pct": "Reparation local (%)",
