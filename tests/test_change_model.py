@@ -141,7 +141,8 @@ def test_placebo_adjusted_change_by_hand():
     assert out["estimate"] == pytest.approx(y - beta * (x - xbar))
     # variance with the after count expected under no change (= before count here) ...
     assert out["variance_null"] == pytest.approx(2 / b - cov**2 / vx)
-    # ... which for unit 1 is the variance of log A - (log B + log P) / 2: 1/80-free, 1.5 / 100
+    # ... which for unit 1 is the variance of log A - (log B + log P) / 2 with A expected at 100:
+    # 1/100 + 1/400 + 1/400 = 1.5 / 100 (a two-year baseline)
     assert out["variance_null"][0] == pytest.approx(1.5 / 100)
     assert out["variance"] == pytest.approx(1 / b + 1 / a - cov**2 / vx)
 
