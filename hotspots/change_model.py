@@ -303,17 +303,19 @@ def fit_change_model(
     full_placebo = bool(pm_all.any()) and mp == mb
     wp_full = float(w[pm_all].sum()) if full_placebo else 0.0
     used_finer = False
+    # each unit's totals per period and month-level dispersion, for tau2 and the covariance
+    P = Y[:, pm_all].sum(axis=1)
+    B = Y[:, lab == BEFORE].sum(axis=1)
+    A = Y[:, lab == AFTER].sum(axis=1)
+    phi_ab = 1.0 + kappa * (A + B) / (months_a + months_b)
     if tau2 is None:
-        B = Y[:, lab == BEFORE].sum(axis=1)
-        A = Y[:, lab == AFTER].sum(axis=1)
         tau = None
         if placebo and panel.has_placebo:
-            pm = lab == PLACEBO
+            pm = pm_all
             short = int(pm.sum()) < months_b
             # a placebo shorter than "before" is compared with the same calendar months a year later
             bm = (lab == BEFORE) & np.isin(panel.month, panel.month[pm] + 12) if short else lab == BEFORE
             if not short or int(bm.sum()) == int(pm.sum()):
-                P = Y[:, pm].sum(axis=1)
                 Bp = Y[:, bm].sum(axis=1)
                 wp, wbp = float(w[pm].sum()), float(w[bm].sum())
                 mp_n, mb_n = max(int(pm.sum()), 1), max(int(bm.sum()), 1)
@@ -326,7 +328,6 @@ def fit_change_model(
                     source += f"; Cochran's Q p = {q_p:.2f}, not significant at {TAU2_PRETEST_ALPHA:g}: taken as 0"
                 pair = (P, Bp, wp, wbp, phi_pb)
         if tau is None:
-            phi_ab = 1.0 + kappa * (A + B) / (months_a + months_b)
             tau, t_units, groups = estimate_tau2_robust(B, A, wb, wa, phi_ab, variance="expected")
             source = "this comparison" + (", two groups of places that changed differently" if groups == "two groups" else "")
             pair = (B, A, wb, wa, phi_ab)
@@ -403,11 +404,7 @@ def fit_change_model(
         if used_finer:
             cov, cov_units = tau2_fallback.change_cov, tau2_fallback.change_cov_units
         elif tau2_fallback is None:
-            P = Y[:, pm_all].sum(axis=1)
-            B = Y[:, lab == BEFORE].sum(axis=1)
-            A = Y[:, lab == AFTER].sum(axis=1)
-            phi_u = 1.0 + kappa * (A + B) / (months_a + months_b)
-            c_hat, cov_units = consecutive_change_cov(P, B, A, wp_full, wb, wa, phi_u)
+            c_hat, cov_units = consecutive_change_cov(P, B, A, wp_full, wb, wa, phi_ab)
             cov = 0.0 if c_hat is None else c_hat
         cov = float(np.clip(cov, -tau2_val / 2.0, tau2_val / 2.0))
     adjusted = bool(placebo_baseline and full_placebo)
