@@ -26,6 +26,9 @@ from __future__ import annotations
 import math
 from typing import Any
 
+import numpy as np
+import pandas as pd
+
 __all__ = [
     "GI_CLASS_COLOURS",
     "GI_CLASS_LABELS",
@@ -53,6 +56,7 @@ __all__ = [
     "PLAIN_TEXT",
     "plain_text",
     "change_text",
+    "percent_change",
     "tick_label",
     "file_size",
     "metres_text",
@@ -170,6 +174,20 @@ def _finite(value: Any) -> float | None:
     except (TypeError, ValueError):
         return None
     return v if math.isfinite(v) else None
+
+
+def percent_change(rate_ratio: Any) -> np.ndarray:
+    """Rate ratios as changes in per cent, ``100 (rate_ratio − 1)`` rounded to 0.1, for tables.
+
+    NaN where the ratio is missing or not finite (a before count of 0 gives an infinite ratio:
+    no per-cent change is defined), so that every table shows it as "–".
+
+    >>> percent_change([0.684, 1.0, float("inf"), None]).tolist()
+    [-31.6, 0.0, nan, nan]
+    """
+    rr = pd.to_numeric(pd.Series(np.asarray(rate_ratio, dtype=object).ravel(), dtype=object), errors="coerce")
+    v = rr.to_numpy(dtype=float)
+    return np.where(np.isfinite(v), np.round(100.0 * (v - 1.0), 1), np.nan)
 
 
 def change_text(pct: Any, change_class: Any = None) -> str:

@@ -89,6 +89,15 @@ def test_change_text():
         assert style.change_text(missing) == "–"
 
 
+def test_percent_change_is_nan_where_no_change_is_defined():
+    import numpy as np
+
+    got = style.percent_change([0.5, 1.2345, float("inf"), float("nan"), None, "x"])
+    assert got[:2].tolist() == [-50.0, 23.4]
+    assert np.isnan(got[2:]).all()  # before 0 (infinite ratio), missing, not a number
+    assert style.change_text(got[2]) == "–"
+
+
 def test_tick_label():
     assert [style.tick_label(v) for v in (0, 0.5, 7.25, 10, 12.5, 99.96, 100, 12345.6, -3)] == [
         "0", "0.5", "7.25", "10", "12.5", "100", "100", "12,346", "-3",

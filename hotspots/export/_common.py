@@ -17,6 +17,7 @@ import pandas as pd
 
 from ..change import incident_dates
 from ..schema import ASB_CATEGORY, POLICE_UK_ATTRIBUTION
+from ..style import percent_change
 
 __all__ = [
     "DataSource",
@@ -189,11 +190,9 @@ def area_summary(analysis: Any) -> pd.DataFrame:
         ids = out["area_id"]
         out["n_before"] = t["n_before"].reindex(ids).to_numpy()
         out["n_after"] = t["n_after"].reindex(ids).to_numpy()
-        rr = t["rate_ratio"].reindex(ids).to_numpy(dtype=float)
-        out["change_pct"] = np.where(np.isfinite(rr), np.round((rr - 1.0) * 100.0, 1), np.nan)
+        out["change_pct"] = percent_change(t["rate_ratio"].reindex(ids).to_numpy())
         if "rate_ratio_adjusted" in t.columns:  # the change the verdict was judged on
-            ra = t["rate_ratio_adjusted"].reindex(ids).to_numpy(dtype=float)
-            out["change_adjusted_pct"] = np.where(np.isfinite(ra), np.round((ra - 1.0) * 100.0, 1), np.nan)
+            out["change_adjusted_pct"] = percent_change(t["rate_ratio_adjusted"].reindex(ids).to_numpy())
         out["change_class"] = t["change_class"].reindex(ids).astype(object).to_numpy()
     link = analysis.linkage
     if link is not None and getattr(link, "has_areas", False) and len(link.per_hotspot):

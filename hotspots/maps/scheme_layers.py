@@ -341,11 +341,9 @@ def hotspot_area_table(
         get = lambda col: [by_id[col].get(i) if i in by_id.index else None for i in ids]  # noqa: E731
         out["before"] = pd.array(get("n_before"), dtype="Int64")
         out["after"] = pd.array(get("n_after"), dtype="Int64")
-        rr = pd.to_numeric(pd.Series(get("rate_ratio"), dtype=object), errors="coerce").to_numpy(dtype=float)
-        out["change_pct"] = np.round(100.0 * (rr - 1.0), 1)
+        out["change_pct"] = style.percent_change(get("rate_ratio"))
         if "rate_ratio_adjusted" in t.columns:  # the change the verdict was judged on
-            ra = pd.to_numeric(pd.Series(get("rate_ratio_adjusted"), dtype=object), errors="coerce").to_numpy(dtype=float)
-            out["change_adjusted_pct"] = np.round(100.0 * (ra - 1.0), 1)
+            out["change_adjusted_pct"] = style.percent_change(get("rate_ratio_adjusted"))
         out["change_class"] = pd.Series(get("change_class"), dtype=object).fillna("not computed").to_numpy(dtype=object)
     if publication is not None and publication.referrals_by_hotspot is not None:
         shown = publication.referrals_by_hotspot
