@@ -396,20 +396,29 @@ def fit_change_model(
         tau2_val = float(tau)
     else:
         tau2_val = float(tau2)
-    # covariance of consecutive changes: the finer units' when their tau2 is used (they are many),
-    # the units' own when no finer units were offered, else 0 (no reversal assumed); within
-    # +-tau2 / 2 (-tau2 / 2: levels vary independently from period to period)
-    cov, cov_units = 0.0, 0
+    # covariance of consecutive changes: the finer units' when their tau2 is used (they are many);
+    # when the units keep their own, larger tau2, the finer units' share of it that reverses
+    # (change_cov / tau2: how levels vary over time, which the many finer units estimate better
+    # than a handful of areas) times the units' tau2; the units' own when no finer units were
+    # offered; within +-tau2 / 2 (-tau2 / 2: levels vary independently from period to period)
+    cov, cov_units, cov_share = 0.0, 0, False
     if full_placebo and tau2_val > 0:
+        fb = tau2_fallback
         if used_finer:
-            cov, cov_units = tau2_fallback.change_cov, tau2_fallback.change_cov_units
-        elif tau2_fallback is None:
+            cov, cov_units = fb.change_cov, fb.change_cov_units
+        elif fb is not None and fb.change_cov_units and fb.tau2 > 0:
+            cov, cov_units = tau2_val * fb.change_cov / fb.tau2, fb.change_cov_units
+            cov_share = True
+        elif fb is None:
             c_hat, cov_units = consecutive_change_cov(P, B, A, wp_full, wb, wa, phi_ab)
             cov = 0.0 if c_hat is None else c_hat
         cov = float(np.clip(cov, -tau2_val / 2.0, tau2_val / 2.0))
     adjusted = bool(placebo_baseline and full_placebo)
     if adjusted:
-        cov_from = "" if not cov_units else f", from {cov_units:,} {'finer units' if used_finer else unit_word}"
+        cov_from = "" if not cov_units else (
+            f", from {cov_units:,} {'finer units' if used_finer or cov_share else unit_word}"
+            + (" (their share of tau2 that reverses, times these units' tau2)" if cov_share else "")
+        )
         notes.append(
             f"each of the {unit_word}' changes is adjusted for its own change from the placebo period (the {months_b} months "
             "before \"before\") to \"before\": a place that was busier than usual in the before period tends to be quieter "

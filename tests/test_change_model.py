@@ -114,6 +114,26 @@ def test_real_hotspot_areas_scatter_as_their_model_says(police_uk_dir, force):
 
 
 # ----------------------------------------------------------------------------- placebo adjustment
+def test_areas_keeping_their_own_tau2_take_the_finer_units_share_that_reverses():
+    # areas whose levels vary independently from year to year (tau2 = 0.08) offered cells that
+    # vary less (tau2 = 0.02) but reverse half of it (covariance of consecutive changes -0.01):
+    # the areas keep their own tau2, and half of it reverses for them too (the share is how
+    # levels vary over time, which hundreds of cells estimate better than 30 areas)
+    cells = Overdispersion(kappa=0.0, tau2=0.02, tau2_units=400, tau2_source="placebo periods", tau2_groups=60,
+                           change_cov=-0.01, change_cov_units=400)
+    panel = _panel(np.random.default_rng(6), tau2=0.08)
+    model = fit_change_model(panel, tau2_fallback=cells, unit_word="areas", placebo_baseline=True)
+    d = model.dispersion
+    assert model.placebo_adjusted and "scatter more than it allows" in d.tau2_source
+    assert d.tau2 > 0.04
+    assert d.change_cov == pytest.approx(-d.tau2 / 2) and d.change_cov_units == 400
+    assert any("share of tau2 that reverses" in n for n in model.notes)
+    # cells that do not reverse (random walk): no reversal assumed for the areas either
+    walk = Overdispersion(kappa=0.0, tau2=0.02, tau2_units=400, tau2_source="placebo periods", tau2_groups=60,
+                          change_cov=0.0, change_cov_units=400)
+    assert fit_change_model(panel, tau2_fallback=walk, placebo_baseline=True).dispersion.change_cov == 0.0
+
+
 def _model(tau2: float = 0.0, cov: float = 0.0, tau2_groups: int = 0, adjusted: bool = True):
     from hotspots.change_model import ChangeModel
 
