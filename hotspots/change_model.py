@@ -49,6 +49,7 @@ from .dispersion import (
     seasonal_factors,
     tau2_too_large_p,
     tau2_too_small_p,
+    tau2_total_variance,
 )
 
 __all__ = [
@@ -303,6 +304,7 @@ def fit_change_model(
     full_placebo = bool(pm_all.any()) and mp == mb
     wp_full = float(w[pm_all].sum()) if full_placebo else 0.0
     used_finer = False
+    total_var = 0.0  # typical total variance of the log rate ratios tau2 came from (its df)
     # each unit's totals per period and month-level dispersion, for tau2 and the covariance
     P = Y[:, pm_all].sum(axis=1)
     B = Y[:, lab == BEFORE].sum(axis=1)
@@ -376,9 +378,13 @@ def fit_change_model(
             tau, t_units, t_groups = fb.tau2, fb.tau2_units, fb.tau2_groups
             source = f"{fb.tau2_source}, from the finer units"
             used_finer = True
+            total_var = fb.tau2_total_var
         elif floor:
             tau, source = fb.tau2, f"{fb.tau2_source} of the finer units (larger than the {unit_word}' own)"
             used_finer = True
+            total_var = tau2_total_variance(*pair, tau)
+        elif tau is not None:
+            total_var = tau2_total_variance(*pair, tau)
         if tau is None:
             if fb is not None:
                 tau, source = fb.tau2, (
@@ -387,6 +393,7 @@ def fit_change_model(
                 )
                 t_units, t_groups = fb.tau2_units, fb.tau2_groups
                 used_finer = True
+                total_var = fb.tau2_total_var
             else:
                 tau, source = 0.0, "not estimated"
                 notes.append(
@@ -433,7 +440,7 @@ def fit_change_model(
         f"{source}{'' if not t_units else ', ' + format(t_units, ',') + ' ' + unit_word}"
         f"{'' if not t_groups else ' in ' + format(t_groups, ',') + ' separate groups'})"
     )
-    disp = Overdispersion(kappa, tau2_val, k_units, t_units, source, how, t_groups, cov, cov_units)
+    disp = Overdispersion(kappa, tau2_val, k_units, t_units, source, how, t_groups, cov, cov_units, total_var)
     return ChangeModel(disp, wb, wa, identified, months_b, months_a, tuple(notes), wp_full, adjusted)
 
 

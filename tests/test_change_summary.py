@@ -187,7 +187,8 @@ def test_few_areas_borrow_the_cells_placebo_tau2_and_its_degrees_of_freedom():
     # the cells' estimate rests on 4 groups only: the areas keep their own (6 areas, placebo)
     few = Overdispersion(0.02, 0.03, 500, 40, "placebo periods", "", tau2_groups=4)
     own = fit_change_model(panel, tau2_fallback=few, unit_word="areas").dispersion
-    assert own.tau2_units == 6 and own.tau2_df == 5
+    assert own.tau2_units == 6 and own.tau2_total_var > own.tau2 > 0
+    assert own.tau2_df == pytest.approx(5 * (own.tau2 / own.tau2_total_var) ** 2) and own.tau2_df < 5
     # a placebo estimate wins over one from the comparison itself, whatever the number of units
     cmp_ = Overdispersion(0.02, 0.01, 500, 160, "this comparison", "", tau2_groups=40)
     assert fit_change_model(panel, tau2_fallback=cmp_, unit_word="areas").dispersion.tau2_source.startswith("placebo periods")

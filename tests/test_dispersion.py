@@ -181,6 +181,42 @@ def test_tau2_degrees_of_freedom_count_independent_units():
     assert Overdispersion(0.05, 0.0, 10, 150, "placebo periods").tau2_df is None  # nothing estimated to be unsure of
     assert Overdispersion(0.05, 0.02, 10, 150, "given").tau2_df is None
     assert Overdispersion(0.05, 0.02, 10, 2, "this comparison").tau2_df is None
+    # units whose sampling variance equals tau2 (total 0.04): as noisy as a quarter as many
+    assert Overdispersion(0.05, 0.02, 10, 8, "placebo periods", tau2_total_var=0.04).tau2_df == pytest.approx(7 / 4)
+    grouped = Overdispersion(0.05, 0.02, 10, 150, "placebo periods", tau2_groups=12, tau2_total_var=0.04)
+    # true changes shared within 12 groups, sampling noise (3 x tau2^2) independent over 150 cells
+    assert grouped.tau2_df == pytest.approx(1 / (1 / 11 + 3 / 149))
+
+
+def test_tau2_total_variance_by_hand():
+    from hotspots.dispersion import tau2_total_variance
+
+    # 100 before and 100 after, Poisson: expected-count sampling variance 1 / (200 * 0.5 * 0.5) = 0.02
+    b = np.array([100, 100, 100, 5])  # the last unit has too few incidents to count
+    assert tau2_total_variance(b, b, 1.0, 1.0, 1.0, 0.02) == pytest.approx(0.04)
+    assert tau2_total_variance(b, b, 1.0, 1.0, 1.0, 0.0) == pytest.approx(0.02)
+    assert tau2_total_variance(b[3:], b[3:], 1.0, 1.0, 1.0, 0.02) == 0.0
+
+
+def test_tau2_degrees_of_freedom_match_the_estimates_spread():
+    # Satterthwaite: 2 tau2^2 / df should be the variance of tau2_hat over repeated samples
+    # (DerSimonian-Laird on 20 units whose sampling variance is about tau2: df about 19 / 4,
+    # where counting units alone said 19)
+    from hotspots.dispersion import estimate_tau2, tau2_total_variance
+
+    rng = np.random.default_rng(8)
+    k, tau2, n = 20, 0.02, 100
+    est, dfs = [], []
+    for _ in range(3000):
+        lam = n * np.exp(rng.normal(0, np.sqrt(tau2 / 2), (2, k)))
+        b, a = rng.poisson(lam)
+        t, _ = estimate_tau2(b, a, 1.0, 1.0, 1.0, variance="expected")
+        est.append(t)
+        d = Overdispersion(0.0, tau2, 0, k, "placebo periods", tau2_total_var=tau2_total_variance(b, a, 1.0, 1.0, 1.0, tau2))
+        dfs.append(d.tau2_df)
+    implied = 2 * tau2**2 / np.median(dfs)
+    assert np.var(est) == pytest.approx(implied, rel=0.25)
+    assert np.var(est) > 2.5 * 2 * tau2**2 / (k - 1)  # units counted alone: far too confident
 
 
 def test_expected_variances_remove_the_small_count_bias_of_tau2():
