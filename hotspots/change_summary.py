@@ -22,8 +22,9 @@ places partly cancel in the total. ``kappa`` and ``tau2`` come from the areas' a
 own change models (the areas usually borrow the cells' ``tau2``, see :mod:`hotspots.dispersion`).
 When ``tau2`` was estimated from ``k`` independent units (separate groups of touching cells for
 a cell estimate), p-values and intervals use a t distribution with Satterthwaite's degrees of
-freedom: ``k - 1`` (:attr:`~hotspots.dispersion.Overdispersion.tau2_df`) when the ``tau2`` term
-is all of the variance, more as the Poisson and month-to-month part grows
+freedom: those of the estimate itself (:attr:`~hotspots.dispersion.Overdispersion.tau2_df`: at
+most ``k - 1``, fewer when the units it came from had large sampling variances) when the ``tau2``
+term is all of the variance, more as the Poisson and month-to-month part grows
 (:func:`~hotspots.change_model.effective_df`). The three rows are pre-specified questions;
 no multiple-testing adjustment is applied across them.
 
