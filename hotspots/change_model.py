@@ -382,8 +382,7 @@ def fit_change_model(
         elif floor:
             tau, source = fb.tau2, f"{fb.tau2_source} of the finer units (larger than the {unit_word}' own)"
             used_finer = True
-            total_var = tau2_total_variance(*pair, tau)
-        elif tau is not None:
+        if tau is not None and not replace:  # the units' own comparison (at the finer tau2 when floored)
             total_var = tau2_total_variance(*pair, tau)
         if tau is None:
             if fb is not None:
