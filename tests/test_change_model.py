@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from scipy import stats
 
 from hotspots.change_model import AFTER, BEFORE, PLACEBO, MonthlyPanel, fit_change_model
 from hotspots.dispersion import Overdispersion
@@ -179,6 +180,43 @@ def test_placebo_adjusted_change_with_reversing_levels():
     # too few incidents in the placebo or before period: not adjusted
     out = placebo_adjusted_changes(np.array([5, 100]), np.array([100, 100]), np.array([90, 90]), _model())
     assert np.isnan(out["estimate"][0]) and np.isfinite(out["estimate"][1])
+
+
+def test_the_adjusted_variance_moves_with_tau2_by_its_slope():
+    from hotspots.change_model import placebo_adjusted_changes
+
+    # the covariance is a share rho of tau2 and moves with it: the null variance's derivative
+    # with respect to tau2 (numerically, tau2 +- 1e-6 with c = rho tau2) is tau2_slope
+    p_, b, a = np.array([40, 400, 4000, 30]), np.array([50, 500, 5000, 60]), np.array([45, 450, 4500, 20])
+    for tau2, rho in ((0.03, -0.5), (0.02, -0.2), (0.05, 0.0), (0.01, 0.5)):
+        out = placebo_adjusted_changes(p_, b, a, _model(tau2=tau2, cov=rho * tau2))
+        h = 1e-6
+        up = placebo_adjusted_changes(p_, b, a, _model(tau2=tau2 + h, cov=rho * (tau2 + h)))["variance_null"]
+        down = placebo_adjusted_changes(p_, b, a, _model(tau2=tau2 - h, cov=rho * (tau2 - h)))["variance_null"]
+        assert out["tau2_slope"] == pytest.approx((up - down) / (2 * h), rel=1e-5)
+        assert (out["tau2_slope"] >= 0.75 - 1e-12).all()
+    # levels that vary independently, sampling noise negligible: 1 - rho^2 = 3/4
+    big = np.array([10**9])
+    out = placebo_adjusted_changes(big, big, big, _model(tau2=0.03, cov=-0.015))
+    assert out["tau2_slope"][0] == pytest.approx(0.75, rel=1e-6)
+
+
+def test_the_adjusted_test_counts_only_the_tau2_share_it_depends_on():
+    from hotspots.change_model import placebo_adjusted_changes, unit_change_tests
+
+    # tau2 from 12 separate groups (11 degrees of freedom); the adjusted change's z is judged on a
+    # t distribution with 11 (v0 / (tau2_slope tau2))^2 degrees of freedom, by hand
+    model = _model(tau2=0.03, cov=-0.015, tau2_groups=12)
+    assert model.dispersion.tau2_df == pytest.approx(11)
+    p_, b, a = np.array([300, 1000]), np.array([330, 900]), np.array([200, 950])
+    adj = placebo_adjusted_changes(p_, b, a, model)
+    v0 = adj["variance_null"]
+    df = 11 * (v0 / (0.03 * adj["tau2_slope"])) ** 2
+    z = adj["estimate"] / np.sqrt(v0)
+    out = unit_change_tests(b, a, model, alpha=0.05, n_placebo=p_)
+    assert out["p_value"].to_numpy() == pytest.approx(2 * stats.t.sf(np.abs(z), df))
+    # more degrees of freedom than if all of tau2 were the noisy part (the old reference)
+    assert (out["p_value"].to_numpy() < 2 * stats.t.sf(np.abs(z), 11 * (v0 / 0.03) ** 2)).all()
 
 
 def _calibration(rng, *, sd_year: float, walk: bool, fall: float, units: int = 4000):

@@ -216,6 +216,9 @@ def test_effective_degrees_of_freedom_by_hand():
     assert effective_df(0.04, [(0.02, None)]) == np.inf
     # two parts taken as one estimate: 0.04^2 / (0.01/sqrt(9) + 0.01/sqrt(9))^2 = 36
     assert effective_df(0.04, [(0.01, 9), (0.01, 9)]) == pytest.approx(36)
+    # one part per unit: 10 * (0.04 / 0.03)^2 and 10 * (0.04 / 0.02)^2; no part at all: normal
+    assert effective_df(np.array([0.04, 0.04]), [(np.array([0.03, 0.02]), 10)]) == pytest.approx([10 * 16 / 9, 40])
+    assert effective_df(np.array([0.04, 0.04]), [(np.array([0.0, 0.02]), 10)])[0] == np.inf
 
 
 def test_pure_poisson_falls_are_found():
