@@ -524,7 +524,8 @@ def unit_change_tests(
         :data:`~hotspots.dispersion.MIN_COUNT_FOR_TAU2` incidents in the placebo and before
         periods are judged on their placebo-adjusted change (:func:`placebo_adjusted_changes`):
         ``rate_ratio_adjusted`` (NaN for the others), the interval, p-value and minimum detectable
-        fall are the adjusted change's; ``rate_ratio`` stays the change as counted.
+        fall are the adjusted change's (its t reference counts the share of its variance that
+        moves with the ``tau2`` estimate, ``tau2_slope``); ``rate_ratio`` stays the change as counted.
     """
     b = np.asarray(n_before, dtype=float)
     a = np.asarray(n_after, dtype=float)
