@@ -616,7 +616,7 @@ def placebo_adjusted_changes(n_placebo: np.ndarray, n_before: np.ndarray, n_afte
         period), ``variance_null`` (its variance with the after count expected under no change,
         for tests and minimum detectable effects), ``variance`` (with the after count as counted,
         for intervals), ``beta``, ``tau2_slope`` (how much ``variance_null`` moves per unit of
-        ``tau2``, at least 3/4).
+        ``tau2``; at least 3/4 while ``|rho| <= 1/2``, as :func:`fit_change_model` keeps it).
     """
     d = model.dispersion
     p_ = np.asarray(n_placebo, dtype=float)
