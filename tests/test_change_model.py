@@ -135,6 +135,23 @@ def test_areas_keeping_their_own_tau2_take_the_finer_units_share_that_reverses()
     assert fit_change_model(panel, tau2_fallback=walk, placebo_baseline=True).dispersion.change_cov == 0.0
 
 
+def test_a_tau2_from_the_compared_periods_themselves_is_said_to_lean_towards_no_change():
+    # the same places with and without the placebo year: only the comparison of before with
+    # after itself (where real changes count as variation) carries the note
+    panel = _panel(np.random.default_rng(8), tau2=0.06)
+    keep = panel.label != PLACEBO
+    two_years = MonthlyPanel(panel.counts[:, keep], panel.month[keep], panel.label[keep], panel.exposure[keep],
+                             panel.reference[keep])
+    with_placebo, without = fit_change_model(panel), fit_change_model(two_years)
+    assert with_placebo.dispersion.tau2_source.startswith("placebo periods")
+    assert without.dispersion.tau2_source.startswith("this comparison") and without.dispersion.tau2 > 0
+    said = [n for n in without.notes if "compared periods themselves" in n]
+    assert len(said) == 1 and "no significant change" in said[0]
+    assert not any("compared periods themselves" in n for n in with_placebo.notes)
+    # a tau2 given by hand is not estimated from anything: nothing to say
+    assert not any("compared periods themselves" in n for n in fit_change_model(two_years, tau2=0.03).notes)
+
+
 def _model(tau2: float = 0.0, cov: float = 0.0, tau2_groups: int = 0, adjusted: bool = True):
     from hotspots.change_model import ChangeModel
 
