@@ -405,7 +405,7 @@ def fit_change_model(
             # (85 % with the year before loaded), untreated areas flagged 1-1.5 %
             notes.append(
                 "how much places vary between periods (tau2) was estimated from the compared periods themselves (no "
-                "placebo period of the months just before \"before\" was available): places that really changed count "
+                "placebo period of the months just before \"before\" was used): places that really changed count "
                 "as variation there, so verdicts lean towards \"no significant change\"; with the months before "
                 "\"before\" in the data it is estimated where nothing was done"
             )
