@@ -646,12 +646,13 @@ def placebo_adjusted_changes(n_placebo: np.ndarray, n_before: np.ndarray, n_afte
     xbar = float((x[ok] / v_x[ok]).sum() / (1.0 / v_x[ok]).sum())
     # never extrapolate a unit's placebo change (a positive covariance: the data say changes
     # persist beyond what the shared before count's noise takes back)
-    cov = np.minimum(d.change_cov - phi / bm, 0.0)
+    cov_raw = d.change_cov - phi / bm
+    cov = np.minimum(cov_raw, 0.0)
     beta = cov / v_x
     # d v_null / d tau2 with the covariance a fixed share rho of tau2 (d Cov / d tau2 = rho while
     # it is negative); at least 3/4 for rho in [-1/2, 1/2]
     rho = d.change_cov / d.tau2 if d.tau2 > 0 else 0.0
-    d_cov = np.where(d.change_cov - phi / bm < 0.0, rho, 0.0)
+    d_cov = np.where(cov_raw < 0.0, rho, 0.0)
     slope = 1.0 - cov * (2.0 * d_cov * v_x - cov) / (v_x * v_x)
     expected_after = bm * model.w_after / model.w_before
     v_null = phi * (1.0 / bm + 1.0 / expected_after) + d.tau2 - cov * cov / v_x
