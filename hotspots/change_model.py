@@ -39,6 +39,7 @@ from .dispersion import (
     MIN_COUNT_FOR_TAU2,
     MIN_UNITS_FOR_TAU2,
     TAU2_PRETEST_ALPHA,
+    TAU2_SOURCES,
     Overdispersion,
     consecutive_change_cov,
     estimate_kappa,
@@ -47,6 +48,7 @@ from .dispersion import (
     heterogeneity_p,
     month_lengths,
     seasonal_factors,
+    tau2_basis,
     tau2_too_large_p,
     tau2_too_small_p,
     tau2_total_variance,
@@ -296,7 +298,7 @@ def fit_change_model(
     kappa, k_units = estimate_kappa(Y, period_for_kappa, panel.exposure, panel.reference)
     months_b = max(int((lab == BEFORE).sum()), 1)
     months_a = max(int((lab == AFTER).sum()), 1)
-    source = "given"
+    source = TAU2_SOURCES["given"]
     t_units = t_groups = 0
     pm_all = lab == PLACEBO
     # a placebo of the same calendar months as "before" (the year just before it): a second
@@ -323,7 +325,7 @@ def fit_change_model(
                 mp_n, mb_n = max(int(pm.sum()), 1), max(int(bm.sum()), 1)
                 phi_pb = 1.0 + kappa * (P + Bp) / (mp_n + mb_n)
                 tau, t_units = estimate_tau2(P, Bp, wp, wbp, phi_pb, variance="expected")
-                source = "placebo periods" + ("" if pm.sum() >= months_b else f" ({mp_n} months a year apart)")
+                source = TAU2_SOURCES["placebo"] + ("" if pm.sum() >= months_b else f" ({mp_n} months a year apart)")
                 q_p = heterogeneity_p(P, Bp, wp, wbp, phi_pb)
                 if tau is not None and tau > 0 and q_p is not None and q_p > TAU2_PRETEST_ALPHA:
                     tau = 0.0
@@ -331,7 +333,8 @@ def fit_change_model(
                 pair = (P, Bp, wp, wbp, phi_pb)
         if tau is None:
             tau, t_units, groups = estimate_tau2_robust(B, A, wb, wa, phi_ab, variance="expected")
-            source = "this comparison" + (", two groups of places that changed differently" if groups == "two groups" else "")
+            two = ", two groups of places that changed differently" if groups == "two groups" else ""
+            source = TAU2_SOURCES["comparison"] + two
             pair = (B, A, wb, wa, phi_ab)
         if tau is not None and unit_cells is not None:
             rows, cols = (np.asarray(x) if estimate_units is None else np.asarray(x)[estimate_units] for x in unit_cells)
@@ -394,12 +397,12 @@ def fit_change_model(
                 used_finer = True
                 total_var = fb.tau2_total_var
             else:
-                tau, source = 0.0, "not estimated"
+                tau, source = 0.0, TAU2_SOURCES["none"]
                 notes.append(
                     f"fewer than {MIN_UNITS_FOR_TAU2} {unit_word} have enough incidents in both periods to estimate how much "
                     "places vary between periods; only month-to-month variation is allowed for, so verdicts may be too confident"
                 )
-        if source.startswith("this comparison") and tau > 0:
+        if tau2_basis(source) == "comparison" and tau > 0:
             # measured (README, calibration): two years of simulated data with half the hotspots
             # falling 30 %: tau2 0.054 against 0.029 true, pooled fall found in 68 % of data sets
             # (85 % with the year before loaded), untreated areas flagged 1-1.5 %
@@ -445,7 +448,7 @@ def fit_change_model(
     how = (
         f"month-to-month dispersion kappa = {kappa:.3g} (negative binomial, from {k_units:,} {unit_word}' monthly counts "
         f"relative to the rest of the study area); between-period variance of the log rate tau2 = {tau2_val:.3g} "
-        f"({'DerSimonian-Laird' if source.startswith('placebo') else 'maximum likelihood'}, "
+        f"({'DerSimonian-Laird' if tau2_basis(source) == 'placebo' else 'maximum likelihood'}, "
         f"{source}{'' if not t_units else ', ' + format(t_units, ',') + ' ' + unit_word}"
         f"{'' if not t_groups else ' in ' + format(t_groups, ',') + ' separate groups'})"
     )
@@ -506,7 +509,7 @@ def effective_df(variance: np.ndarray | float, parts: list[tuple[np.ndarray | fl
 def _rank(source: str, k: int) -> tuple[int, int]:
     """Preference between two ``tau2`` estimates: one without the effect (placebo periods) first,
     then the one with more independent units."""
-    return (int(source.startswith("placebo")), k)
+    return (int(tau2_basis(source) == "placebo"), k)
 
 
 def minimum_detectable_fall(se: np.ndarray | float, alpha: float, power: float = POWER) -> np.ndarray:

@@ -87,6 +87,8 @@ __all__ = [
     "tau2_too_small_p",
     "FINER_TAU2_CHECK_ALPHA",
     "FINER_TAU2_UPPER_ALPHA",
+    "TAU2_SOURCES",
+    "tau2_basis",
 ]
 
 #: Units need at least this many incidents in each period to enter the ``tau2`` estimate (the
@@ -114,6 +116,35 @@ FINER_TAU2_CHECK_ALPHA = 0.10
 FINER_TAU2_UPPER_ALPHA = 0.05
 #: Fewer eligible units than this and ``tau2`` is not estimated from them.
 MIN_UNITS_FOR_TAU2 = 5
+#: Where a ``tau2`` came from: the first words of :attr:`Overdispersion.tau2_source` (details
+#: may follow), read back by :attr:`Overdispersion.tau2_basis`. "placebo": periods where nothing
+#: was done (the changes being judged cannot inflate it); "comparison": the compared periods
+#: themselves (real changes count as variation there); "given"; "none": not estimated.
+TAU2_SOURCES = {
+    "placebo": "placebo periods",
+    "comparison": "this comparison",
+    "given": "given",
+    "none": "not estimated",
+}
+
+
+def tau2_basis(source: str) -> str:
+    """Where a ``tau2`` came from: the key of :data:`TAU2_SOURCES` ("placebo", "comparison",
+    "given", "none") whose words start ``source`` (a finer units' estimate keeps the basis of
+    where they got it: its source text starts with theirs).
+
+    Raises
+    ------
+    ValueError
+        When ``source`` starts with none of them.
+    """
+    for key, words in TAU2_SOURCES.items():
+        if source.startswith(words):
+            return key
+    raise ValueError(
+        f"tau2 source {source!r} does not start with one of {list(TAU2_SOURCES.values())}; "
+        "build it from hotspots.dispersion.TAU2_SOURCES."
+    )
 
 
 @dataclass(frozen=True)
@@ -130,7 +161,8 @@ class Overdispersion:
     kappa_units, tau2_units : int
         Units that informed each estimate.
     tau2_source : str
-        ``"placebo periods"``, ``"this comparison"``, ``"given"`` or ``"not estimated"``.
+        Starts with one of :data:`TAU2_SOURCES` (``"placebo periods"``, ``"this comparison"``,
+        ``"given"`` or ``"not estimated"``), details may follow; :attr:`tau2_basis` reads it.
     how : str
         One sentence for captions: what was estimated from what.
     tau2_groups : int
@@ -155,7 +187,7 @@ class Overdispersion:
     tau2: float
     kappa_units: int = 0
     tau2_units: int = 0
-    tau2_source: str = "this comparison"
+    tau2_source: str = TAU2_SOURCES["comparison"]
     how: str = ""
     tau2_groups: int = 0
     change_cov: float = 0.0
@@ -163,11 +195,16 @@ class Overdispersion:
     tau2_total_var: float = 0.0
 
     @property
+    def tau2_basis(self) -> str:
+        """Where ``tau2`` came from (:func:`tau2_basis` of :attr:`tau2_source`)."""
+        return tau2_basis(self.tau2_source)
+
+    @property
     def tau2_independent_units(self) -> int:
         """Independent pieces of information behind the ``tau2`` estimate, 0 when it was given or
         not estimated: :attr:`tau2_groups` when given, else :attr:`tau2_units`. Counts whether the
         estimate is positive or 0 (a 0 from hundreds of groups says places hardly vary)."""
-        if self.tau2_source in ("given", "not estimated"):
+        if self.tau2_basis in ("given", "none"):
             return 0
         return self.tau2_groups if self.tau2_groups > 0 else self.tau2_units
 

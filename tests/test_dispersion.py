@@ -11,12 +11,14 @@ import pytest
 from hotspots._errors import ParameterError
 from hotspots.dispersion import (
     MIN_UNITS_FOR_TAU2,
+    TAU2_SOURCES,
     Overdispersion,
     estimate_kappa,
     estimate_tau2,
     estimate_tau2_robust,
     heterogeneity_p,
     seasonal_factors,
+    tau2_basis,
     tau2_too_large_p,
     tau2_too_small_p,
 )
@@ -173,6 +175,20 @@ def test_overdispersion_phi_and_dict():
     d = Overdispersion(0.05, 0.02, 10, 8, "this comparison", "how")
     np.testing.assert_allclose(d.phi([0, 10, 20]), [1, 1.5, 2])
     assert d.to_dict()["tau2"] == 0.02
+
+
+def test_tau2_basis_is_read_from_the_start_of_the_source_text():
+    for key, words in TAU2_SOURCES.items():
+        assert tau2_basis(words) == key
+        assert Overdispersion(0.05, 0.02, 10, 8, words + ", from the finer units").tau2_basis == key
+    # details after the words do not change where tau2 came from
+    assert tau2_basis("placebo periods (6 months a year apart); Cochran's Q p = 0.40, not significant at 0.1") == "placebo"
+    assert tau2_basis("this comparison, two groups of places that changed differently") == "comparison"
+    # the same words later in the text are not the basis
+    assert tau2_basis("this comparison; the finer units' tau2 from placebo periods not used") == "comparison"
+    with pytest.raises(ValueError, match="TAU2_SOURCES"):
+        tau2_basis("the placebo periods")
+    assert Overdispersion(0.05, 0.02, 10, 8).tau2_basis == "comparison"  # the default source
 
 
 def test_tau2_degrees_of_freedom_count_independent_units():
