@@ -25,7 +25,10 @@ a cell estimate), p-values and intervals use a t distribution with Satterthwaite
 freedom: those of the estimate itself (:attr:`~hotspots.dispersion.Overdispersion.tau2_df`: at
 most ``k - 1``, fewer when the units it came from had large sampling variances) when the ``tau2``
 term is all of the variance, more as the Poisson and month-to-month part grows
-(:func:`~hotspots.change_model.effective_df`). The three rows are pre-specified questions;
+(:func:`~hotspots.change_model.effective_df`). An estimate of 0 is not taken as a known 0: the
+p-value is averaged over ``tau2``'s equally likely values (its confidence distribution,
+:attr:`~hotspots.dispersion.Overdispersion.tau2_draws`) and the interval is their mixture's.
+The three rows are pre-specified questions;
 no multiple-testing adjustment is applied across them.
 
 Regression to the mean: hotspots picked from months that overlap the before period tend to fall
@@ -47,7 +50,7 @@ from scipy import stats
 from ._errors import ParameterError
 from .areas import HotspotAreas
 from .change import ChangeResult, Period, change_areas, change_cells
-from .change_model import POWER, effective_df
+from .change_model import POWER, effective_df, mixture_half_width
 from .periods import selection_shares, selection_treats_alike
 from .style import p_text, ratio_text
 
@@ -168,9 +171,10 @@ def _verdict(rr: float, p: float, alpha: float) -> str:
     return "significant fall" if rr < 1 else "significant rise"
 
 
-def _scope_variance(A: np.ndarray, B: np.ndarray, months: int, result: ChangeResult) -> tuple[float, float, float]:
+def _scope_variance(A: np.ndarray, B: np.ndarray, months: int, result: ChangeResult) -> tuple[float, float, float, np.ndarray]:
     """(variance of the pooled log rate ratio, variance expected under no change, the part of
-    both that is the estimated between-period variance) for units A, B."""
+    both that is the estimated between-period variance, that part at each of the equally likely
+    values of tau2 (``Overdispersion.tau2_draws``; ``[extra]`` when there are none)) for units A, B."""
     d = result.dispersion
     A = np.asarray(A, dtype=float)
     B = np.asarray(B, dtype=float)
@@ -178,13 +182,16 @@ def _scope_variance(A: np.ndarray, B: np.ndarray, months: int, result: ChangeRes
     m = tot / months
     phi = 1.0 + d.kappa * float((m * m).sum() / m.sum()) if m.sum() > 0 else 1.0
     share = tot / tot.sum() if tot.sum() > 0 else tot
-    extra = d.tau2 * float((share * share).sum())
+    s2 = float((share * share).sum())
+    extra = d.tau2 * s2
+    # an estimate of 0: its equally likely values (unit_change_tests does the same)
+    extra_draws = np.asarray(d.tau2_draws, dtype=float) * s2 if d.tau2_draws and d.tau2 <= 0 else np.array([extra])
     a, b = A.sum(), B.sum()
     w = result.model
     exp_a = b * w.w_after / w.w_before
     v = phi * (1 / max(a, 0.5) + 1 / max(b, 0.5)) + extra
     v0 = phi * (1 / max(exp_a, 0.5) + 1 / max(b, 0.5)) + extra
-    return v, v0, extra
+    return v, v0, extra, extra_draws
 
 
 def _df(v: float, parts: list[tuple[float, ChangeResult]]) -> float | None:
@@ -193,9 +200,30 @@ def _df(v: float, parts: list[tuple[float, ChangeResult]]) -> float | None:
     return None if not np.isfinite(df) else df
 
 
-def _row(scope: str, log_rr: float, v: float, v0: float, df: float | None, alpha: float, nb: int, na: int) -> ScopeChange:
+def _draws(*parts: Any) -> np.ndarray | None:
+    """The scope variance at each equally likely tau2, from ``(v, extra, extra_draws)`` triples
+    (:func:`_scope_variance`) summed over the parts; None when no part has draws (a t or normal
+    reference then)."""
+    triples = [parts[i : i + 3] for i in range(0, len(parts), 3)]
+    if all(len(d) == 1 for _, _, d in triples):
+        return None
+    m = max(len(d) for _, _, d in triples)
+    return sum((v - extra) + (d if len(d) == m else np.full(m, extra)) for v, extra, d in triples)
+
+
+def _row(
+    scope: str, log_rr: float, v: float, v0: float, df: float | None, alpha: float, nb: int, na: int,
+    v_draws: np.ndarray | None = None,
+) -> ScopeChange:
+    """One scope's row. ``v_draws``: the variance at each equally likely value of tau2 (p-value
+    averaged over them, interval from their mixture); else a t (``df``) or normal reference."""
     se = float(np.sqrt(v))
-    if df is None:
+    if v_draws is not None:
+        vd = np.asarray(v_draws, dtype=float)
+        p = float(np.mean(2 * stats.norm.sf(abs(log_rr) / np.sqrt(vd))))
+        crit = float(mixture_half_width(vd[None, :], alpha)[0]) / se
+        zb = stats.norm.ppf(POWER)
+    elif df is None:
         crit, p = stats.norm.isf(alpha / 2), float(2 * stats.norm.sf(abs(log_rr) / se))
         zb = stats.norm.ppf(POWER)
     else:
@@ -249,19 +277,21 @@ def summarise_change(
         rows.append(ScopeChange(SCOPES[0], nan, nan, nan, nan, "no significant change", hb, ha, nan, nan))
         vh = vh0 = None
     else:
-        vh, vh0, th = _scope_variance(at["n_after"].to_numpy(), at["n_before"].to_numpy(), months, areas)
+        vh, vh0, th, thd = _scope_variance(at["n_after"].to_numpy(), at["n_before"].to_numpy(), months, areas)
         lh = np.log(max(ha, 0.5) / wa) - np.log(max(hb, 0.5) / wb)
-        rows.append(_row(SCOPES[0], lh, vh, vh0, _df(vh, [(th, areas)]), a, hb, ha))
+        rows.append(_row(SCOPES[0], lh, vh, vh0, _df(vh, [(th, areas)]), a, hb, ha, _draws(vh, th, thd)))
     cells_else = ~in_hot
     te_a, te_b = t.loc[cells_else, "n_after"].to_numpy(), t.loc[cells_else, "n_before"].to_numpy()
-    ve, ve0, te = _scope_variance(te_a, te_b, months, cells)
+    ve, ve0, te, ted = _scope_variance(te_a, te_b, months, cells)
     le = np.log(max(ea, 0.5) / wa) - np.log(max(eb, 0.5) / wb)
-    rows.append(_row(SCOPES[1], le, ve, ve0, _df(ve, [(te, cells)]), a, eb, ea))
+    rows.append(_row(SCOPES[1], le, ve, ve0, _df(ve, [(te, cells)]), a, eb, ea, _draws(ve, te, ted)))
     if vh is None:
         nan = float("nan")
         rows.append(ScopeChange(SCOPES[2], nan, nan, nan, nan, "no significant change", hb, ha, nan, nan))
     else:
-        rows.append(_row(SCOPES[2], lh - le, vh + ve, vh0 + ve0, _df(vh + ve, [(th, areas), (te, cells)]), a, hb, ha))
+        # both in ascending order: the areas' and the cells' tau2 are taken to be large together
+        both = _draws(vh, th, thd, ve, te, ted)
+        rows.append(_row(SCOPES[2], lh - le, vh + ve, vh0 + ve0, _df(vh + ve, [(th, areas), (te, cells)]), a, hb, ha, both))
     da, dc = areas.dispersion, cells.dispersion
     method = (
         f"pooled rate ratios with overdispersed variances (areas: kappa {da.kappa:.3g}, tau2 {da.tau2:.3g} from "

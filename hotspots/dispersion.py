@@ -81,7 +81,6 @@ __all__ = [
     "seasonal_factors",
     "MIN_COUNT_FOR_TAU2",
     "MIN_UNITS_FOR_TAU2",
-    "TAU2_PRETEST_ALPHA",
     "heterogeneity_p",
     "tau2_too_large_p",
     "tau2_too_small_p",
@@ -89,33 +88,33 @@ __all__ = [
     "FINER_TAU2_UPPER_ALPHA",
     "TAU2_SOURCES",
     "tau2_basis",
+    "tau2_confidence_draws",
+    "TAU2_DRAWS",
 ]
 
 #: Units need at least this many incidents in each period to enter the ``tau2`` estimate (the
 #: log rate ratio's normal approximation is poor below it).
 MIN_COUNT_FOR_TAU2 = 10
-#: A placebo ``tau2`` whose Cochran's Q is not significant at this level is taken as 0 (the
-#: Cochrane Handbook's level for Q, which has little power): a positive estimate from noise
-#: (DerSimonian-Laird truncates at 0, so it is biased up) widens the busiest areas' intervals
-#: by up to a third on data that vary no more than Poisson.
-TAU2_PRETEST_ALPHA = 0.10
 #: A finer units' ``tau2`` (the cells') is not carried over to coarser units (hotspot areas) when
 #: the coarser units' own comparison rules it out at this level (:func:`tau2_too_large_p`): a
-#: cells' estimate that came out positive by chance (a pretest passes 10 % of the time on Poisson
-#: data) otherwise swamps the busiest areas' Poisson variance (in one simulated Poisson data set,
+#: cells' estimate that came out positive by chance (about half the time on Poisson data)
+#: otherwise swamps the busiest areas' Poisson variance (in one simulated Poisson data set,
 #: treated areas with a 15 % fall were found 10 % of the time instead of about 70 %).
 FINER_TAU2_CHECK_ALPHA = 0.10
 #: Nor does a smaller finer units' ``tau2`` replace the coarser units' own when their own
 #: comparison says they scatter more than it allows at this level (:func:`tau2_too_small_p`). On
 #: real police.uk data the cells' month-to-month dispersion (kappa 0.06-0.28 across 37 forces) is
 #: 5-20 times the hotspot areas', so the cells' between-period variation is mostly counted in
-#: their kappa and their ``tau2`` (often 0) understates the areas' (see README, calibration). Stricter
-#: than :data:`TAU2_PRETEST_ALPHA`: with the cells' ``tau2 = 0`` this is the areas' own Cochran's Q,
-#: and areas whose pretest passed by chance (p 0.05-0.10 on Poisson data) should still take the
-#: cells' 0, which rests on many more places (on the 37 forces 0.05 and 0.10 differ by one area).
+#: their kappa and their ``tau2`` (often 0) understates the areas' (see README, calibration). With
+#: the cells' ``tau2 = 0`` this is the areas' own Cochran's Q: areas whose Q is large by chance
+#: (p 0.05-0.10 on Poisson data) should still take the cells' 0, which rests on many more places
+#: (on the 37 forces 0.05 and 0.10 differ by one area).
 FINER_TAU2_UPPER_ALPHA = 0.05
 #: Fewer eligible units than this and ``tau2`` is not estimated from them.
 MIN_UNITS_FOR_TAU2 = 5
+#: How many equally likely values of ``tau2`` (quantiles of its confidence distribution,
+#: :func:`tau2_confidence_draws`) the tests average their p-values over.
+TAU2_DRAWS = 32
 #: Where a ``tau2`` came from: the first words of :attr:`Overdispersion.tau2_source` (details
 #: may follow), read back by :attr:`Overdispersion.tau2_basis`. "placebo": periods where nothing
 #: was done (the changes being judged cannot inflate it); "comparison": the compared periods
@@ -181,6 +180,12 @@ class Overdispersion:
         Typical total variance ``v + tau2`` of the log rate ratios ``tau2`` was estimated from
         (:func:`tau2_total_variance`; 0: not known). The estimate's own noise grows with the
         units' sampling variance ``v``, not only with their number: :attr:`tau2_df` uses it.
+    tau2_draws : tuple of float
+        Equally likely values of ``tau2`` (:func:`tau2_confidence_draws`) from the units it was
+        estimated from. When the estimate is 0, tests average their p-values and intervals over
+        them (an estimate of 0 is not a known 0); a positive estimate is judged with the t
+        reference of :attr:`tau2_df`. Empty for a ``tau2`` given, not estimated, or from two
+        groups of places.
     """
 
     kappa: float
@@ -193,6 +198,7 @@ class Overdispersion:
     change_cov: float = 0.0
     change_cov_units: int = 0
     tau2_total_var: float = 0.0
+    tau2_draws: tuple[float, ...] = ()
 
     @property
     def tau2_basis(self) -> str:
@@ -240,7 +246,7 @@ class Overdispersion:
             "kappa": self.kappa, "tau2": self.tau2, "kappa_units": self.kappa_units, "tau2_units": self.tau2_units,
             "tau2_source": self.tau2_source, "how": self.how, "tau2_groups": self.tau2_groups,
             "change_cov": self.change_cov, "change_cov_units": self.change_cov_units,
-            "tau2_total_var": self.tau2_total_var,
+            "tau2_total_var": self.tau2_total_var, "tau2_draws": list(self.tau2_draws),
         }
 
 
@@ -370,6 +376,68 @@ def tau2_total_variance(
     if k == 0:
         return 0.0
     return float(np.sqrt(k / ((v + max(float(tau2), 0.0)) ** -2.0).sum()))
+
+
+def tau2_confidence_draws(
+    n_before: np.ndarray, n_after: np.ndarray, w_before: float, w_after: float, phi: np.ndarray,
+    *, groups: int = 0, m: int = TAU2_DRAWS, min_count: int = MIN_COUNT_FOR_TAU2, variance: str = "expected",
+) -> tuple[float, ...]:
+    """Equally likely values of ``tau2`` given the units' scatter: ``m`` quantiles of its
+    confidence distribution (Q-profile), for tests that allow for ``tau2`` being uncertain.
+
+    The generalised ``Q(t) = sum (y_i - ybar)^2 / (v_i + t)`` falls as ``t`` grows and is about
+    ``chi2(k - 1)`` at the true ``tau2``, so ``H(t) = P(chi2(k - 1) >= Q(t))`` is a confidence
+    distribution for ``tau2``: ``H(0)`` is Cochran's Q p-value, the chance that the units' scatter is
+    all sampling noise, and the values returned are ``H^-1(u)`` at ``u = (j + 1/2) / m`` (0 where
+    ``u <= H(0)``). A point estimate of 0 (the DerSimonian–Laird estimate whenever ``Q < k - 1``)
+    treats a ``tau2`` that is merely hard to see as absent, and the t reference of
+    :attr:`Overdispersion.tau2_df` has nothing to work with there: in simulated hotspots whose true
+    ``tau2`` was about their sampling variance the estimate was 0 in 15-27 % of data sets, and
+    there 16-18 % of areas with no change were called significant (README, calibration). Tests
+    average over these values when the estimate is 0 (with equal ``v_i`` and no floor at 0 the
+    average is Student's t on ``k - 1`` degrees of freedom, the same logic as the t reference).
+
+    Parameters
+    ----------
+    groups : int
+        Independent groups the ``k`` units fall into (touching cells share their ups and downs);
+        ``Q (g - 1) / (k - 1)`` is then referred to ``chi2(g - 1)``. 0: the units are independent.
+    m : int
+        Number of values.
+    Other parameters as :func:`estimate_tau2`.
+
+    Returns
+    -------
+    tuple of float
+        ``m`` values in ascending order; empty when fewer than :data:`MIN_UNITS_FOR_TAU2` units
+        (or groups) qualify: so few say too little about ``tau2`` for its quantiles to mean much.
+    """
+    from scipy import optimize, stats
+
+    with np.errstate(invalid="ignore", divide="ignore"):
+        y, v, k = log_rate_ratios(n_before, n_after, w_before, w_after, phi, min_count, variance)
+    ok = np.isfinite(y) & np.isfinite(v) & (v > 0)
+    y, v, k = y[ok], v[ok], int(ok.sum())
+    g = groups if 0 < groups < k else k
+    if g < MIN_UNITS_FOR_TAU2:
+        return ()
+    scale = (g - 1) / (k - 1)
+
+    def q(t: float) -> float:
+        return scale * _cochran_q(y, v + t)[0]
+
+    targets = stats.chi2.isf((np.arange(m) + 0.5) / m, g - 1)
+    q0 = q(0.0)
+    out = []
+    hi = float(max(np.var(y), v.max(), 1e-6))
+    for target in targets:
+        if q0 <= target:
+            out.append(0.0)
+            continue
+        while q(hi) > target:
+            hi *= 4.0
+        out.append(float(optimize.brentq(lambda t, c=target: q(t) - c, 0.0, hi, xtol=1e-10, rtol=1e-8)))
+    return tuple(sorted(out))
 
 
 def heterogeneity_p(

@@ -4,6 +4,7 @@ areas) are judged with when the finer units' (cells') estimate is offered."""
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 import pytest
 from scipy import stats
 
@@ -275,3 +276,91 @@ def test_unit_change_tests_without_placebo_adjustment_have_no_adjusted_column():
     out = unit_change_tests(np.array([100, 200]), np.array([80, 220]), _model(adjusted=False), alpha=0.05,
                             n_placebo=np.array([100, 200]))
     assert "rate_ratio_adjusted" not in out
+
+
+def _with_draws(model, draws):
+    import dataclasses
+
+    return dataclasses.replace(model, dispersion=dataclasses.replace(model.dispersion, tau2_draws=tuple(draws)))
+
+
+def test_mixture_half_width_by_hand():
+    from hotspots.change_model import additive_mixture_half_width, mixture_half_width
+
+    # one variance: the normal interval
+    assert mixture_half_width(np.full((1, 4), 4.0), 0.05)[0] == pytest.approx(2 * stats.norm.isf(0.025))
+    # two equally likely variances: the half-width c where the two tails average to alpha
+    c = mixture_half_width(np.array([[1.0, 9.0]]), 0.05)[0]
+    assert (stats.norm.sf(c) + stats.norm.sf(c / 3)) == pytest.approx(0.05, abs=1e-12)
+    assert stats.norm.isf(0.025) < c < 3 * stats.norm.isf(0.025)
+    assert np.isnan(mixture_half_width(np.array([[1.0, np.nan]]), 0.05)[0])
+    # thousands of units: interpolated, within 1e-4 of the exact values
+    rng = np.random.default_rng(0)
+    v, d = rng.uniform(0.001, 2.0, 3000), np.sort(rng.gamma(2.0, 0.01, 32))
+    exact = mixture_half_width(v[:, None] + d[None, :], 0.05)
+    np.testing.assert_allclose(additive_mixture_half_width(v, d, 0.05), exact, rtol=1e-4)
+
+
+def test_unit_tests_average_the_p_value_over_tau2_draws():
+    from hotspots.change_model import unit_change_tests
+    from hotspots.count_tests import overdispersed_rate_test
+
+    # an estimate of 0 is judged over its draws (equally likely values of tau2)
+    draws = np.array([0.0, 0.0, 0.01, 0.02, 0.05])
+    plain = _model(tau2=0.0, adjusted=False)
+    model = _with_draws(plain, draws)
+    b, a = np.array([300, 1000, 50]), np.array([220, 1100, 30])
+    point = unit_change_tests(b, a, plain, alpha=0.05)  # no draws: tau2 taken as known to be 0
+    out = unit_change_tests(b, a, model, alpha=0.05)
+    # by hand: the conditional test's z at 0, rescaled to each draw's variance
+    n = a + b
+    v = 1.0 / (n * 0.25)  # phi 1, equal periods: n p q = n / 4
+    z = stats.norm.isf(overdispersed_rate_test(b, a, 365.0, 365.0, tau2=0.0)["p_value"].to_numpy() / 2)
+    p = np.mean([2 * stats.norm.sf(z * np.sqrt(v / (v + t))) for t in draws], axis=0)
+    np.testing.assert_allclose(out["p_value"].to_numpy(), p, rtol=1e-9)
+    # a draw of 0.05 widens every interval beyond the point estimate's
+    assert (out["rate_ratio_low"] < point["rate_ratio_low"]).all() and (out["rate_ratio_high"] > point["rate_ratio_high"]).all()
+    centre = np.log(a / b)
+    c = np.log(out["rate_ratio_high"].to_numpy()) - centre
+    vo = 1.0 / a + 1.0 / b
+    tails = np.mean([2 * stats.norm.sf(c / np.sqrt(vo + t)) for t in draws], axis=0)
+    np.testing.assert_allclose(tails, 0.05, rtol=1e-8)
+    # a positive estimate keeps its t reference (tau2_df): draws beside it change nothing
+    pos = _model(tau2=0.004, tau2_groups=12, adjusted=False)
+    pd.testing.assert_frame_equal(unit_change_tests(b, a, _with_draws(pos, draws), alpha=0.05),
+                                  unit_change_tests(b, a, pos, alpha=0.05))
+
+
+def test_adjusted_tests_average_each_draws_adjusted_change():
+    import dataclasses
+
+    from hotspots.change_model import placebo_adjusted_changes, unit_change_tests
+
+    base = _model(tau2=0.0)
+    draws = np.array([0.0, 0.005, 0.02, 0.03, 0.06])
+    model = _with_draws(base, draws)
+    p_, b, a = np.array([300, 1000]), np.array([330, 900]), np.array([200, 950])
+    out = unit_change_tests(b, a, model, alpha=0.05, n_placebo=p_)
+    ps = []
+    for t in draws:  # no reversal estimated with tau2 at 0: only the shared before count's noise
+        d = dataclasses.replace(model.dispersion, tau2=t, change_cov=0.0)
+        adj = placebo_adjusted_changes(p_, b, a, dataclasses.replace(model, dispersion=d))
+        ps.append(2 * stats.norm.sf(np.abs(adj["estimate"]) / np.sqrt(adj["variance_null"])))
+    np.testing.assert_allclose(out["p_value"].to_numpy(), np.mean(ps, axis=0), rtol=1e-9)
+    # the estimate shown is the point estimate's
+    point = placebo_adjusted_changes(p_, b, a, base)
+    np.testing.assert_allclose(out["rate_ratio_adjusted"].to_numpy(), np.exp(point["estimate"]))
+
+
+def test_fitted_models_carry_tau2_draws_from_where_tau2_came_from():
+    # the areas' own placebo estimate: draws from the areas' placebo comparison
+    own = fit_change_model(_panel(np.random.default_rng(2), tau2=0.02), unit_word="areas").dispersion
+    assert len(own.tau2_draws) == 32 and list(own.tau2_draws) == sorted(own.tau2_draws)
+    assert own.tau2_draws[0] <= own.tau2 <= own.tau2_draws[-1]
+    # borrowing the cells' estimate borrows their draws; a tau2 given by hand has none
+    cells = Overdispersion(kappa=0.0, tau2=0.02, tau2_units=400, tau2_source="placebo periods", tau2_groups=60,
+                           tau2_draws=tuple(np.linspace(0.01, 0.03, 32)))
+    used = fit_change_model(_panel(np.random.default_rng(2), tau2=0.02), tau2_fallback=cells, unit_word="areas")
+    assert used.dispersion.tau2_source == "placebo periods, from the finer units"
+    assert used.dispersion.tau2_draws == cells.tau2_draws
+    assert fit_change_model(_panel(np.random.default_rng(2)), tau2=0.02).dispersion.tau2_draws == ()
