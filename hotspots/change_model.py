@@ -39,12 +39,14 @@ from .dispersion import (
     FINER_TAU2_UPPER_ALPHA,
     MIN_COUNT_FOR_TAU2,
     MIN_UNITS_FOR_TAU2,
+    TAU2_PRETEST_ALPHA,
     TAU2_SOURCES,
     Overdispersion,
     consecutive_change_cov,
     estimate_kappa,
     estimate_tau2,
     estimate_tau2_robust,
+    heterogeneity_p,
     month_lengths,
     seasonal_factors,
     tau2_basis,
@@ -328,6 +330,13 @@ def fit_change_model(
                 phi_pb = 1.0 + kappa * (P + Bp) / (mp_n + mb_n)
                 tau, t_units = estimate_tau2(P, Bp, wp, wbp, phi_pb, variance="expected")
                 source = TAU2_SOURCES["placebo"] + ("" if pm.sum() >= months_b else f" ({mp_n} months a year apart)")
+                q_p = heterogeneity_p(P, Bp, wp, wbp, phi_pb)
+                if tau is not None and tau > 0 and q_p is not None and q_p > TAU2_PRETEST_ALPHA:
+                    tau = 0.0
+                    source += (
+                        f"; Cochran's Q p = {q_p:.2f}, not significant at {TAU2_PRETEST_ALPHA:g}: estimated as 0, "
+                        "tests average over how large it could be"
+                    )
                 pair = (P, Bp, wp, wbp, phi_pb)
         if tau is None:
             tau, t_units, groups = estimate_tau2_robust(B, A, wb, wa, phi_ab, variance="expected")
@@ -355,8 +364,8 @@ def fit_change_model(
         # steadier than that (a two-group fit on a handful of areas can take real drift for effects)
         floor = not replace and tau is not None and fb is not None and fb.tau2 > tau
         # ... unless the units' own comparison rules the finer units' tau2 out: they scatter less
-        # than it would make them (on Poisson data the cells' pretest passes by chance one time
-        # in ten, and their tau2 then swamped the busy areas' Poisson variance)
+        # than it would make them (on Poisson data the cells' estimate is positive by chance about
+        # half the time, and their tau2 then swamped the busy areas' Poisson variance)
         if (replace or floor) and tau is not None and fb.tau2 > 0:
             p_low = tau2_too_large_p(*pair, fb.tau2)
             if p_low is not None and p_low < FINER_TAU2_CHECK_ALPHA:

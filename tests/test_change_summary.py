@@ -114,23 +114,26 @@ def test_placebo_period_gives_tau2_that_real_effects_cannot_inflate():
 
 
 def test_placebo_tau2_of_zero_carries_its_uncertainty():
-    # pure Poisson panels: DerSimonian-Laird is 0 about half the time; an estimate of 0 comes with
-    # equally likely values of tau2 (its confidence distribution) that are 0 in about the share
-    # Cochran's Q p-value says; overdispersed panels estimate theirs
+    # pure Poisson panels: a positive DerSimonian-Laird estimate from noise is estimated as 0 unless
+    # Cochran's Q is significant at 0.10 (it is in about 10 % of panels), and an estimate of 0 comes
+    # with equally likely values of tau2 (its confidence distribution), 0 in about the share
+    # Cochran's Q p-value says; overdispersed panels keep theirs
     rng = np.random.default_rng(21)
-    zero = 0
+    zero = noted = 0
     for _ in range(30):
         panel, _ = _sim_panel(rng, H=40, sd_year=0.0, sd_month=0.0, placebo=True)
         d = fit_change_model(panel).dispersion
         zero += d.tau2 == 0
+        noted += "Cochran's Q" in d.tau2_source
         assert d.tau2_source.startswith("placebo periods") and len(d.tau2_draws) == 32
         if d.tau2 == 0:
-            assert np.mean(np.array(d.tau2_draws) == 0) >= 0.4  # Q <= k - 1: p about 0.45 or more
-    assert 8 <= zero <= 24
+            assert np.mean(np.array(d.tau2_draws) == 0) >= 3 / 32  # Q's p-value is above 0.10
+    assert zero >= 24 and noted >= 5  # about half the raw estimates are positive
     for _ in range(5):
         panel, _ = _sim_panel(rng, H=40, placebo=True)
         d = fit_change_model(panel).dispersion
-        assert d.tau2 > 0.005 and d.tau2_draws[0] <= d.tau2 <= d.tau2_draws[-1]
+        assert d.tau2 > 0.005 and "Cochran" not in d.tau2_source
+        assert d.tau2_draws[0] <= d.tau2 <= d.tau2_draws[-1]
 
 
 def test_areas_prefer_the_cells_estimate_of_zero_when_it_rests_on_more_places():

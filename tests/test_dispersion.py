@@ -184,7 +184,7 @@ def test_tau2_basis_is_read_from_the_start_of_the_source_text():
         assert tau2_basis(words) == key
         assert Overdispersion(0.05, 0.02, 10, 8, words + ", from the finer units").tau2_basis == key
     # details after the words do not change where tau2 came from
-    assert tau2_basis("placebo periods (6 months a year apart); Cochran's Q p = 0.40, not significant at 0.1") == "placebo"
+    assert tau2_basis("placebo periods (6 months a year apart), from the finer units") == "placebo"
     assert tau2_basis("this comparison, two groups of places that changed differently") == "comparison"
     # the same words later in the text are not the basis
     assert tau2_basis("this comparison; the finer units' tau2 from placebo periods not used") == "comparison"
