@@ -577,6 +577,16 @@ def additive_mixture_half_width(v: np.ndarray, draws: np.ndarray, alpha: float) 
     return np.where(ok, out, np.nan)
 
 
+def _mixture_mde(v_null: np.ndarray, alpha: float, power: float = POWER) -> np.ndarray:
+    """Smallest fall detectable with ``power`` when the null variance is one of equally likely
+    values ``v_null[:, j]``: the mixture's two-sided critical value plus the power quantile times
+    the mixture's standard deviation (log scale)."""
+    v = np.asarray(v_null, dtype=float)
+    crit = mixture_half_width(v, alpha)
+    with np.errstate(invalid="ignore"):
+        return 1.0 - np.exp(-(crit + stats.norm.ppf(power) * np.sqrt(v.mean(axis=1))))
+
+
 def minimum_detectable_fall(se: np.ndarray | float, alpha: float, power: float = POWER) -> np.ndarray:
     """Smallest fall (fraction, e.g. 0.25 = 25 %) detectable with this log-scale standard error."""
     z = stats.norm.ppf(1 - alpha / 2) + stats.norm.ppf(power)
@@ -627,6 +637,7 @@ def unit_change_tests(
     # an estimate of 0 is not a known 0 (a tau2 as large as the places' sampling variance is often
     # estimated at 0 from a dozen places): average over tau2's equally likely values instead
     draws = np.asarray(d.tau2_draws, dtype=float) if d.tau2 <= 0 else np.zeros(0)
+    mde = np.where(b > 0, minimum_detectable_fall(se0, alpha), np.nan)
     if draws.size:
         # the p-value averaged over the values (its confidence distribution), rescaling the
         # test's equivalent z by the standard deviation each implies
@@ -642,6 +653,9 @@ def unit_change_tests(
         half = additive_mixture_half_width(v_obs, draws, alpha)
         lo = np.where(np.isfinite(se), np.exp(centre - half), np.nan)
         hi = np.where(np.isfinite(se), np.exp(centre + half), np.nan)
+        # the smallest fall detectable with 80 % power allows for tau2 being as uncertain
+        v0_s = se0 * se0 - d.tau2
+        mde = np.where(b > 0, _mixture_mde(v0_s[:, None] + draws[None, :], alpha), np.nan)
     elif df_t is not None:
         # tau2 is estimated from a limited number of independent units: judge the equivalent z
         # on a t distribution whose degrees of freedom say how much of the unit's variance is
@@ -652,25 +666,27 @@ def unit_change_tests(
         z_crit = stats.t.isf(alpha / 2, df_u)
         lo = np.where(np.isfinite(se), np.exp(centre - z_crit * se), np.nan)
         hi = np.where(np.isfinite(se), np.exp(centre + z_crit * se), np.nan)
-    mde = np.where(b > 0, minimum_detectable_fall(se0, alpha), np.nan)
     out = {"rate_ratio": rr, "rate_ratio_low": lo, "rate_ratio_high": hi, "p_value": pval, "phi": phi, "mde_fall": mde}
     if model.placebo_adjusted and n_placebo is not None:
         adj = placebo_adjusted_changes(n_placebo, b, a, model)
         use = np.isfinite(adj["estimate"])
         est, v0, v_obs = adj["estimate"], adj["variance_null"], adj["variance"]
         if draws.size:
-            # the adjusted change at each equally likely tau2 (the covariance it removes is the same
-            # share of it), its p-value averaged and its interval from the mixture
+            # the adjusted change at each equally likely tau2 (with tau2 estimated as 0 no reversal
+            # was estimated: only the shared before count's noise is taken out), its p-value
+            # averaged and its interval from the mixture
             rho = d.change_cov / d.tau2 if d.tau2 > 0 else 0.0
-            ps, vs = [], []
+            ps, vs, v0s = [], [], []
             for t in draws:
                 m_t = dataclasses.replace(model, dispersion=dataclasses.replace(d, tau2=float(t), change_cov=rho * float(t)))
                 adj_t = placebo_adjusted_changes(n_placebo, b, a, m_t)
                 with np.errstate(divide="ignore", invalid="ignore"):
                     ps.append(2 * stats.norm.sf(np.abs(adj_t["estimate"]) / np.sqrt(adj_t["variance_null"])))
                 vs.append(adj_t["variance"])
+                v0s.append(adj_t["variance_null"])
             p_a = np.mean(ps, axis=0)
             half_a = mixture_half_width(np.column_stack(vs), alpha)
+            mde_a = _mixture_mde(np.column_stack(v0s), alpha)
         else:
             # how much of v0 is the tau2 estimate: less than tau2 itself, because the covariance it
             # subtracts is a share of tau2 that moves with the estimate (tau2_slope)
@@ -678,11 +694,12 @@ def unit_change_tests(
             with np.errstate(divide="ignore", invalid="ignore"):
                 p_a = 2 * stats.t.sf(np.abs(est / np.sqrt(v0)), df_a)
                 half_a = stats.t.isf(alpha / 2, df_a) * np.sqrt(v_obs)
+            mde_a = minimum_detectable_fall(np.sqrt(v0), alpha)
         with np.errstate(divide="ignore", invalid="ignore"):
             out["p_value"] = np.where(use, np.minimum(1.0, p_a), pval)
             out["rate_ratio_low"] = np.where(use, np.exp(est - half_a), lo)
             out["rate_ratio_high"] = np.where(use, np.exp(est + half_a), hi)
-            out["mde_fall"] = np.where(use, minimum_detectable_fall(np.sqrt(v0), alpha), mde)
+            out["mde_fall"] = np.where(use, mde_a, mde)
             out["rate_ratio_adjusted"] = np.where(use, np.exp(est), np.nan)
     return pd.DataFrame(out)
 

@@ -364,3 +364,26 @@ def test_fitted_models_carry_tau2_draws_from_where_tau2_came_from():
     assert used.dispersion.tau2_source == "placebo periods, from the finer units"
     assert used.dispersion.tau2_draws == cells.tau2_draws
     assert fit_change_model(_panel(np.random.default_rng(2)), tau2=0.02).dispersion.tau2_draws == ()
+
+
+def test_minimum_detectable_fall_allows_for_tau2_draws():
+    from scipy import optimize
+
+    from hotspots.change_model import _mixture_mde, minimum_detectable_fall, unit_change_tests
+
+    b, a = np.array([300, 1000, 50]), np.array([220, 1100, 30])
+    plain = _model(tau2=0.0, adjusted=False)
+    draws = np.array([0.0, 0.0, 0.01, 0.02, 0.05])
+    known = unit_change_tests(b, a, plain, alpha=0.05)["mde_fall"].to_numpy()
+    unsure = unit_change_tests(b, a, _with_draws(plain, draws), alpha=0.05)["mde_fall"].to_numpy()
+    assert (unsure > known).all()
+    # by hand: the mixture's critical value plus 0.84 of its standard deviation, on the log scale
+    v0 = 1.0 / b + 1.0 / b  # equal periods: the after count expected under no change is b
+    v = v0[:, None] + draws[None, :]
+    crit = np.array([
+        optimize.brentq(lambda c, r=r: np.mean(2 * stats.norm.sf(c / np.sqrt(r))) - 0.05, 0, 10)
+        for r in v
+    ])
+    np.testing.assert_allclose(unsure, 1 - np.exp(-(crit + stats.norm.ppf(0.8) * np.sqrt(v.mean(axis=1)))), rtol=1e-6)
+    # one value: the usual formula
+    np.testing.assert_allclose(_mixture_mde(v0[:, None], 0.05), minimum_detectable_fall(np.sqrt(v0), 0.05), rtol=1e-9)
