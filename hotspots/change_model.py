@@ -65,6 +65,8 @@ __all__ = [
     "minimum_detectable_fall",
     "touching_groups",
     "effective_df",
+    "mixture_half_width",
+    "mixture_minimum_detectable_fall",
     "scatter_beyond_model_p",
     "placebo_adjusted_changes",
     "POWER",
@@ -577,7 +579,7 @@ def additive_mixture_half_width(v: np.ndarray, draws: np.ndarray, alpha: float) 
     return np.where(ok, out, np.nan)
 
 
-def _mixture_mde(v_null: np.ndarray, alpha: float, power: float = POWER) -> np.ndarray:
+def mixture_minimum_detectable_fall(v_null: np.ndarray, alpha: float, power: float = POWER) -> np.ndarray:
     """Smallest fall detectable with ``power`` when the null variance is one of equally likely
     values ``v_null[:, j]``: the mixture's two-sided critical value plus the power quantile times
     the mixture's standard deviation (log scale)."""
@@ -655,7 +657,7 @@ def unit_change_tests(
         hi = np.where(np.isfinite(se), np.exp(centre + half), np.nan)
         # the smallest fall detectable with 80 % power allows for tau2 being as uncertain
         v0_s = se0 * se0 - d.tau2
-        mde = np.where(b > 0, _mixture_mde(v0_s[:, None] + draws[None, :], alpha), np.nan)
+        mde = np.where(b > 0, mixture_minimum_detectable_fall(v0_s[:, None] + draws[None, :], alpha), np.nan)
     elif df_t is not None:
         # tau2 is estimated from a limited number of independent units: judge the equivalent z
         # on a t distribution whose degrees of freedom say how much of the unit's variance is
@@ -686,7 +688,7 @@ def unit_change_tests(
                 v0s.append(adj_t["variance_null"])
             p_a = np.mean(ps, axis=0)
             half_a = mixture_half_width(np.column_stack(vs), alpha)
-            mde_a = _mixture_mde(np.column_stack(v0s), alpha)
+            mde_a = mixture_minimum_detectable_fall(np.column_stack(v0s), alpha)
         else:
             # how much of v0 is the tau2 estimate: less than tau2 itself, because the covariance it
             # subtracts is a share of tau2 that moves with the estimate (tau2_slope)

@@ -50,7 +50,7 @@ from scipy import stats
 from ._errors import ParameterError
 from .areas import HotspotAreas
 from .change import ChangeResult, Period, change_areas, change_cells
-from .change_model import POWER, effective_df, mixture_half_width
+from .change_model import POWER, effective_df, mixture_half_width, mixture_minimum_detectable_fall
 from .periods import selection_shares, selection_treats_alike
 from .style import p_text, ratio_text
 
@@ -231,6 +231,8 @@ def _row(
         zb = stats.t.ppf(POWER, df)
     rr = float(np.exp(log_rr))
     mde = float(1 - np.exp(-(crit + zb) * np.sqrt(v0)))
+    if v_draws is not None:  # the null variance at each equally likely tau2
+        mde = float(mixture_minimum_detectable_fall((v0 - v + np.asarray(v_draws, dtype=float))[None, :], alpha)[0])
     return ScopeChange(
         scope, rr, float(np.exp(log_rr - crit * se)), float(np.exp(log_rr + crit * se)), p, _verdict(rr, p, alpha),
         int(nb), int(na), mde, se,

@@ -369,7 +369,7 @@ def test_fitted_models_carry_tau2_draws_from_where_tau2_came_from():
 def test_minimum_detectable_fall_allows_for_tau2_draws():
     from scipy import optimize
 
-    from hotspots.change_model import _mixture_mde, minimum_detectable_fall, unit_change_tests
+    from hotspots.change_model import minimum_detectable_fall, mixture_minimum_detectable_fall, unit_change_tests
 
     b, a = np.array([300, 1000, 50]), np.array([220, 1100, 30])
     plain = _model(tau2=0.0, adjusted=False)
@@ -386,4 +386,5 @@ def test_minimum_detectable_fall_allows_for_tau2_draws():
     ])
     np.testing.assert_allclose(unsure, 1 - np.exp(-(crit + stats.norm.ppf(0.8) * np.sqrt(v.mean(axis=1)))), rtol=1e-6)
     # one value: the usual formula
-    np.testing.assert_allclose(_mixture_mde(v0[:, None], 0.05), minimum_detectable_fall(np.sqrt(v0), 0.05), rtol=1e-9)
+    one = mixture_minimum_detectable_fall(v0[:, None], 0.05)
+    np.testing.assert_allclose(one, minimum_detectable_fall(np.sqrt(v0), 0.05), rtol=1e-9)

@@ -385,3 +385,26 @@ def test_the_product_adjusts_for_the_placebo_year_only_with_hotspots_from_every_
     prep = prepare_inputs(inc, settings=Settings(**given, period=("2022-01", "2022-12")))
     an = analyse(prep.incidents, settings=prep.settings, study_area=prep.study_area)
     assert not an.change_areas.model.placebo_adjusted
+
+
+def test_pooled_row_with_tau2_draws_by_hand():
+    from scipy import stats
+
+    from hotspots.change_summary import _draws, _row
+
+    # a scope of sampling variance 0.004 whose tau2 share (sum of squared shares 0.1) was
+    # estimated 0, with equally likely tau2 values 0, 0, 0.02, 0.05
+    d = np.array([0.0, 0.0, 0.02, 0.05])
+    vd = _draws(0.004, 0.0, d * 0.1)
+    np.testing.assert_allclose(vd, 0.004 + d * 0.1)
+    assert _draws(0.004, 0.001, np.array([0.001])) is None  # no draws: the t or normal reference
+    # the comparison row: each part at the same position of its (ascending) values; a part without
+    # draws (variance 0.002, of which 0.0005 is its tau2 term) keeps its point value
+    np.testing.assert_allclose(_draws(0.004, 0.0, d * 0.1, 0.002, 0.0005, np.array([0.0005])), 0.006 + d * 0.1)
+    row = _row("all hotspot areas", np.log(0.85), 0.004, 0.0041, None, 0.05, 1000, 850, vd)
+    p = np.mean(2 * stats.norm.sf(abs(np.log(0.85)) / np.sqrt(vd)))
+    assert row.p_value == pytest.approx(p, rel=1e-12)
+    c = np.log(row.ci_high) - np.log(0.85)
+    assert np.mean(2 * stats.norm.sf(c / np.sqrt(vd))) == pytest.approx(0.05, rel=1e-8)
+    known = _row("all hotspot areas", np.log(0.85), 0.004, 0.0041, None, 0.05, 1000, 850)
+    assert row.p_value > known.p_value and row.mde_fall > known.mde_fall and row.ci_low < known.ci_low
