@@ -395,8 +395,8 @@ def tau2_confidence_draws(
 
     The generalised ``Q(t) = sum (y_i - ybar)^2 / (v_i + t)`` falls as ``t`` grows and is about
     ``chi2(k - 1)`` at the true ``tau2``, so ``H(t) = P(chi2(k - 1) >= Q(t))`` is a confidence
-    distribution for ``tau2``: ``H(0)`` is Cochran's Q p-value, the chance that the units' scatter is
-    all sampling noise, and the values returned are ``H^-1(u)`` at ``u = (j + 1/2) / m`` (0 where
+    distribution for ``tau2``: it puts Cochran's Q p-value, ``H(0)``, on 0 (no between-period
+    variation), and the values returned are ``H^-1(u)`` at ``u = (j + 1/2) / m`` (0 where
     ``u <= H(0)``). A point estimate of 0 (DerSimonian–Laird whenever ``Q < k - 1``, or a placebo
     estimate whose Q is not significant, :data:`TAU2_PRETEST_ALPHA`) treats a ``tau2`` that is
     merely hard to see as absent, and the t reference of :attr:`Overdispersion.tau2_df` has nothing
