@@ -638,7 +638,7 @@ def unit_change_tests(
     df_t = d.tau2_df
     # an estimate of 0 is not a known 0 (a tau2 as large as the places' sampling variance is often
     # estimated at 0 from a dozen places): average over tau2's equally likely values instead
-    draws = np.asarray(d.tau2_draws, dtype=float) if d.tau2 <= 0 else np.zeros(0)
+    draws = d.tau2_test_draws
     mde = np.where(b > 0, minimum_detectable_fall(se0, alpha), np.nan)
     if draws.size:
         # the p-value averaged over the values (its confidence distribution), rescaling the
@@ -674,13 +674,12 @@ def unit_change_tests(
         use = np.isfinite(adj["estimate"])
         est, v0, v_obs = adj["estimate"], adj["variance_null"], adj["variance"]
         if draws.size:
-            # the adjusted change at each equally likely tau2 (with tau2 estimated as 0 no reversal
-            # was estimated: only the shared before count's noise is taken out), its p-value
-            # averaged and its interval from the mixture
-            rho = d.change_cov / d.tau2 if d.tau2 > 0 else 0.0
+            # the adjusted change at each equally likely tau2 (draws exist only for an estimate of
+            # 0, for which no reversal is estimated: change_cov stays 0, and only the shared before
+            # count's noise is taken out), its p-value averaged and its interval from the mixture
             ps, vs, v0s = [], [], []
             for t in draws:
-                m_t = dataclasses.replace(model, dispersion=dataclasses.replace(d, tau2=float(t), change_cov=rho * float(t)))
+                m_t = dataclasses.replace(model, dispersion=dataclasses.replace(d, tau2=float(t)))
                 adj_t = placebo_adjusted_changes(n_placebo, b, a, m_t)
                 with np.errstate(divide="ignore", invalid="ignore"):
                     ps.append(2 * stats.norm.sf(np.abs(adj_t["estimate"]) / np.sqrt(adj_t["variance_null"])))

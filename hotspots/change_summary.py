@@ -171,10 +171,13 @@ def _verdict(rr: float, p: float, alpha: float) -> str:
     return "significant fall" if rr < 1 else "significant rise"
 
 
-def _scope_variance(A: np.ndarray, B: np.ndarray, months: int, result: ChangeResult) -> tuple[float, float, float, np.ndarray]:
+def _scope_variance(
+    A: np.ndarray, B: np.ndarray, months: int, result: ChangeResult
+) -> tuple[float, float, float, np.ndarray | None]:
     """(variance of the pooled log rate ratio, variance expected under no change, the part of
-    both that is the estimated between-period variance, that part at each of the equally likely
-    values of tau2 (``Overdispersion.tau2_draws``; ``[extra]`` when there are none)) for units A, B."""
+    both that is the estimated between-period variance, that part at each of the values of tau2
+    the tests average over (``Overdispersion.tau2_test_draws``; None when there are none)) for
+    units A, B."""
     d = result.dispersion
     A = np.asarray(A, dtype=float)
     B = np.asarray(B, dtype=float)
@@ -184,8 +187,8 @@ def _scope_variance(A: np.ndarray, B: np.ndarray, months: int, result: ChangeRes
     share = tot / tot.sum() if tot.sum() > 0 else tot
     s2 = float((share * share).sum())
     extra = d.tau2 * s2
-    # an estimate of 0: its equally likely values (unit_change_tests does the same)
-    extra_draws = np.asarray(d.tau2_draws, dtype=float) * s2 if d.tau2_draws and d.tau2 <= 0 else np.array([extra])
+    draws = d.tau2_test_draws
+    extra_draws = draws * s2 if draws.size else None
     a, b = A.sum(), B.sum()
     w = result.model
     exp_a = b * w.w_after / w.w_before
@@ -202,13 +205,13 @@ def _df(v: float, parts: list[tuple[float, ChangeResult]]) -> float | None:
 
 def _draws(*parts: Any) -> np.ndarray | None:
     """The scope variance at each equally likely tau2, from ``(v, extra, extra_draws)`` triples
-    (:func:`_scope_variance`) summed over the parts; None when no part has draws (a t or normal
-    reference then)."""
+    (:func:`_scope_variance`; ``extra_draws`` None for a part without draws) summed over the
+    parts; None when no part has draws (a t or normal reference then)."""
     triples = [parts[i : i + 3] for i in range(0, len(parts), 3)]
-    if all(len(d) == 1 for _, _, d in triples):
+    if all(d is None for _, _, d in triples):
         return None
-    m = max(len(d) for _, _, d in triples)
-    return sum((v - extra) + (d if len(d) == m else np.full(m, extra)) for v, extra, d in triples)
+    # a part without draws keeps its point value (v already holds its extra)
+    return sum((v - extra) + (extra if d is None else d) for v, extra, d in triples)
 
 
 def _row(
@@ -222,17 +225,17 @@ def _row(
         vd = np.asarray(v_draws, dtype=float)
         p = float(np.mean(2 * stats.norm.sf(abs(log_rr) / np.sqrt(vd))))
         crit = float(mixture_half_width(vd[None, :], alpha)[0]) / se
-        zb = stats.norm.ppf(POWER)
-    elif df is None:
-        crit, p = stats.norm.isf(alpha / 2), float(2 * stats.norm.sf(abs(log_rr) / se))
-        zb = stats.norm.ppf(POWER)
+        # the null variance at each equally likely tau2
+        mde = float(mixture_minimum_detectable_fall((v0 - v + vd)[None, :], alpha)[0])
     else:
-        crit, p = stats.t.isf(alpha / 2, df), float(2 * stats.t.sf(abs(log_rr) / se, df))
-        zb = stats.t.ppf(POWER, df)
+        if df is None:
+            crit, p = stats.norm.isf(alpha / 2), float(2 * stats.norm.sf(abs(log_rr) / se))
+            zb = stats.norm.ppf(POWER)
+        else:
+            crit, p = stats.t.isf(alpha / 2, df), float(2 * stats.t.sf(abs(log_rr) / se, df))
+            zb = stats.t.ppf(POWER, df)
+        mde = float(1 - np.exp(-(crit + zb) * np.sqrt(v0)))
     rr = float(np.exp(log_rr))
-    mde = float(1 - np.exp(-(crit + zb) * np.sqrt(v0)))
-    if v_draws is not None:  # the null variance at each equally likely tau2
-        mde = float(mixture_minimum_detectable_fall((v0 - v + np.asarray(v_draws, dtype=float))[None, :], alpha)[0])
     return ScopeChange(
         scope, rr, float(np.exp(log_rr - crit * se)), float(np.exp(log_rr + crit * se)), p, _verdict(rr, p, alpha),
         int(nb), int(na), mde, se,

@@ -214,6 +214,13 @@ class Overdispersion:
         return tau2_basis(self.tau2_source)
 
     @property
+    def tau2_test_draws(self) -> np.ndarray:
+        """The values of ``tau2`` tests average over: :attr:`tau2_draws` when the estimate is 0
+        (not a known 0), else none (a positive estimate is judged with the t reference of
+        :attr:`tau2_df`). Used by the unit tests and the pooled summary alike."""
+        return np.asarray(self.tau2_draws if self.tau2 <= 0 else (), dtype=float)
+
+    @property
     def tau2_independent_units(self) -> int:
         """Independent pieces of information behind the ``tau2`` estimate, 0 when it was given or
         not estimated: :attr:`tau2_groups` when given, else :attr:`tau2_units`. Counts whether the

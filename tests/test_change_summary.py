@@ -397,10 +397,10 @@ def test_pooled_row_with_tau2_draws_by_hand():
     d = np.array([0.0, 0.0, 0.02, 0.05])
     vd = _draws(0.004, 0.0, d * 0.1)
     np.testing.assert_allclose(vd, 0.004 + d * 0.1)
-    assert _draws(0.004, 0.001, np.array([0.001])) is None  # no draws: the t or normal reference
+    assert _draws(0.004, 0.001, None) is None  # no draws: the t or normal reference
     # the comparison row: each part at the same position of its (ascending) values; a part without
     # draws (variance 0.002, of which 0.0005 is its tau2 term) keeps its point value
-    np.testing.assert_allclose(_draws(0.004, 0.0, d * 0.1, 0.002, 0.0005, np.array([0.0005])), 0.006 + d * 0.1)
+    np.testing.assert_allclose(_draws(0.004, 0.0, d * 0.1, 0.002, 0.0005, None), 0.006 + d * 0.1)
     row = _row("all hotspot areas", np.log(0.85), 0.004, 0.0041, None, 0.05, 1000, 850, vd)
     p = np.mean(2 * stats.norm.sf(abs(np.log(0.85)) / np.sqrt(vd)))
     assert row.p_value == pytest.approx(p, rel=1e-12)

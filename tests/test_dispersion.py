@@ -352,3 +352,10 @@ def test_an_estimate_of_zero_is_judged_over_its_draws_and_holds_the_error_rate()
     # (measured: 21 % of those data sets against 13 % with the draws)
     assert point_f[zero].mean() > 0.15 and draws_f[zero].mean() < 0.7 * point_f[zero].mean()
     assert draws_f.mean() <= 0.05 and draws_f.mean() < point_f.mean()
+
+
+def test_tests_average_over_draws_only_for_an_estimate_of_zero():
+    draws = (0.0, 0.01, 0.02)
+    np.testing.assert_array_equal(Overdispersion(0.0, 0.0, tau2_draws=draws).tau2_test_draws, draws)
+    assert Overdispersion(0.0, 0.01, tau2_draws=draws).tau2_test_draws.size == 0  # the t reference instead
+    assert Overdispersion(0.0, 0.0).tau2_test_draws.size == 0
