@@ -8,9 +8,13 @@ ratio, interval, p-value and minimum detectable effect.
 
 Rate ratios are seasonally adjusted: a period's expected incidents per unit rate are its
 exposure (days counted) times the month-of-year factors estimated from the study area's monthly
-totals (:func:`hotspots.dispersion.seasonal_factors`). When both periods cover the same calendar
+totals (:func:`hotspots.dispersion.fit_seasonal`). When both periods cover the same calendar
 months the factors cancel; when they do not and the data hold no other year to separate the two,
-the factors are 1 and a note says that the change includes the seasonal difference.
+the factors are 1 and a note says that the change includes the seasonal difference. The levels
+of that fit are "before", "after" and each other 12-month block of the data
+(:func:`seasonal_levels`), so a year loaded before a half-year comparison separates the two. The
+factors' own uncertainty (``ChangeModel.seasonal_variance``) is a shift shared by every unit:
+added to each unit's variance, and once to a pooled one.
 
 Minimum detectable effect: with ``s`` the standard error of the log rate ratio expected under no
 change (``phi (1/B + 1/E_A) + tau2`` with ``E_A`` the after count expected from the before
@@ -46,9 +50,9 @@ from .dispersion import (
     estimate_kappa,
     estimate_tau2,
     estimate_tau2_robust,
+    fit_seasonal,
     heterogeneity_p,
     month_lengths,
-    seasonal_factors,
     tau2_basis,
     tau2_confidence_draws,
     tau2_too_large_p,
@@ -60,6 +64,7 @@ __all__ = [
     "MonthlyPanel",
     "ChangeModel",
     "monthly_panel",
+    "seasonal_levels",
     "fit_change_model",
     "unit_change_tests",
     "minimum_detectable_fall",
@@ -218,6 +223,14 @@ class ChangeModel:
     placebo_adjusted : bool
         Each unit's change is judged after adjusting for its own change from the placebo period
         to "before" (:func:`unit_change_tests`; ``placebo_baseline`` of :func:`fit_change_model`).
+    seasonal_variance : float
+        Variance (log scale) of ``w_after / w_before`` when the seasonal factors were estimated
+        (:meth:`hotspots.dispersion.SeasonalFit.log_ratio_variance`; 0 when they were not): a
+        shift shared by every unit's rate ratio, added to each unit's variance and once to a
+        pooled one (it cancels between two scopes of the same study area).
+    seasonal_df : float or None
+        Degrees of freedom of that variance (:attr:`hotspots.dispersion.SeasonalFit.df`), counted
+        in the t references like ``tau2``'s (:func:`effective_df`); None when not estimated.
     """
 
     dispersion: Overdispersion
@@ -229,6 +242,42 @@ class ChangeModel:
     notes: tuple[str, ...] = ()
     w_placebo: float = 0.0
     placebo_adjusted: bool = False
+    seasonal_variance: float = 0.0
+    seasonal_df: float | None = None
+
+
+def seasonal_levels(month: np.ndarray, label: np.ndarray) -> np.ndarray:
+    """Level of each slot in the seasonal fit (:func:`hotspots.dispersion.fit_seasonal`).
+
+    "Before" and "after" each have their own level. Every other month (the placebo period and
+    months outside the periods) takes the level of the 12-month block it falls in, counted from
+    the first month of "before": a place's level may differ from one year to the next, but
+    within a year the months differ by season only. So a year loaded before a half-year
+    comparison (January–June against July–December) gives the seasonal difference between the
+    halves, which one level per period label (the placebo's July–December apart from the other
+    months' January–June) could not separate from the change.
+
+    Parameters
+    ----------
+    month : ndarray of int, shape (slots,)
+        Calendar month of each slot, ``year * 12 + month - 1``.
+    label : ndarray of int, shape (slots,)
+        Slot labels (:data:`BEFORE`, :data:`AFTER`, :data:`PLACEBO`, :data:`OTHER`).
+
+    Returns
+    -------
+    ndarray of int, shape (slots,)
+        :data:`BEFORE` and :data:`AFTER` for their slots; ``PLACEBO + 1 + block`` (distinct from
+        them, with ``block >= 0``) for the others.
+    """
+    month = np.asarray(month, dtype=np.int64)
+    label = np.asarray(label)
+    compared = np.isin(label, [BEFORE, AFTER])
+    start = int(month[label == BEFORE].min()) if (label == BEFORE).any() else int(month.min())
+    block = np.floor_divide(month - start, 12)
+    if (~compared).any():
+        block = block - int(block[~compared].min())
+    return np.where(compared, label, PLACEBO + 1 + block)
 
 
 def fit_change_model(
@@ -282,15 +331,25 @@ def fit_change_model(
     mp = sorted((moy[lab == PLACEBO]).tolist())
     identified = False
     factors = np.ones(lab.size)
+    seasonal_var, seasonal_df = 0.0, None
     if mb != ma or (mp and len(mp) == len(mb) and mp != mb):
         # the periods cover different calendar months: seasonality does not cancel
-        factors, identified = seasonal_factors(panel.reference, moy, lab, panel.exposure)
+        season = fit_seasonal(panel.reference, moy, seasonal_levels(panel.month, lab), panel.exposure)
+        factors, identified = season.factors, season.identified
+        # the factors are estimated (from the other year's months): their noise is a shift shared
+        # by every unit's rate ratio, which the tests add to each unit's variance
+        seasonal_var = season.log_ratio_variance(moy, panel.exposure, lab == AFTER, lab == BEFORE)
+        seasonal_df = season.df if seasonal_var > 0 else None
     w = panel.exposure * factors
     wb, wa = float(w[lab == BEFORE].sum()), float(w[lab == AFTER].sum())
     if identified:
+        seasonal_ratio = (wa / float(panel.exposure[lab == AFTER].sum())) / (wb / float(panel.exposure[lab == BEFORE].sum()))
         notes.append(
             "seasonality: the periods cover different calendar months, so rate ratios use month-of-year factors estimated "
-            "from the study area's monthly totals (Poisson GLM)"
+            "from the study area's monthly totals in the other months of the data (Poisson GLM with a level for each "
+            f"period and each other year): a day of the after period is expected to hold {seasonal_ratio:.3f} times the "
+            f"incidents of a day before from season alone, an estimate uncertain by {np.sqrt(seasonal_var):.1%} (log scale) "
+            "that every interval and p-value includes"
         )
     elif mb != ma:
         notes.append(
@@ -476,7 +535,7 @@ def fit_change_model(
         kappa, tau2_val, k_units, t_units, source, how, t_groups, cov, cov_units, total_var,
         tuple(float(x) for x in draws),
     )
-    return ChangeModel(disp, wb, wa, identified, months_b, months_a, tuple(notes), wp_full, adjusted)
+    return ChangeModel(disp, wb, wa, identified, months_b, months_a, tuple(notes), wp_full, adjusted, seasonal_var, seasonal_df)
 
 
 def scatter_beyond_model_p(panel: MonthlyPanel, model: ChangeModel) -> float | None:
@@ -623,7 +682,9 @@ def unit_change_tests(
     a = np.asarray(n_after, dtype=float)
     d = model.dispersion
     phi = d.phi((a + b) / (model.months_before + model.months_after))
-    res = overdispersed_rate_test(b, a, model.w_before, model.w_after, phi=phi, tau2=d.tau2)
+    # the seasonal factors' uncertainty adds to every unit's variance like a between-period one
+    vs = model.seasonal_variance
+    res = overdispersed_rate_test(b, a, model.w_before, model.w_after, phi=phi, tau2=d.tau2 + vs)
     z = stats.norm.ppf(1 - alpha / 2)
     rr = res["rate_ratio"].to_numpy()
     se = res["log_rr_se"].to_numpy()
@@ -633,7 +694,7 @@ def unit_change_tests(
         lo = np.where(np.isfinite(se), np.exp(centre - z * se), np.nan)
         hi = np.where(np.isfinite(se), np.exp(centre + z * se), np.nan)
         expected_after = b * model.w_after / model.w_before
-        se0 = np.sqrt(phi * (1.0 / np.maximum(b, 0.5) + 1.0 / np.maximum(expected_after, 0.5)) + d.tau2)
+        se0 = np.sqrt(phi * (1.0 / np.maximum(b, 0.5) + 1.0 / np.maximum(expected_after, 0.5)) + d.tau2 + vs)
     pval = res["p_value"].to_numpy()
     df_t = d.tau2_df
     # an estimate of 0 is not a known 0 (a tau2 as large as the places' sampling variance is often
@@ -648,21 +709,22 @@ def unit_change_tests(
         with np.errstate(divide="ignore", invalid="ignore"):
             v_test = phi / (n * share * (1.0 - share))  # the conditional test's sampling variance (log scale)
             zeq = stats.norm.isf(np.clip(pval, 1e-300, 1.0) / 2)
-            ratio = np.sqrt((v_test + d.tau2)[:, None] / (v_test[:, None] + draws[None, :]))
+            ratio = np.sqrt((v_test + d.tau2 + vs)[:, None] / (v_test[:, None] + vs + draws[None, :]))
             p_mix = special.erfc(zeq[:, None] * ratio / np.sqrt(2.0)).mean(axis=1)  # 2 P(N > z ratio)
         pval = np.where(np.isnan(pval), np.nan, np.minimum(1.0, p_mix))
-        v_obs = phi * (1.0 / np.maximum(a, 0.5) + 1.0 / np.maximum(b, 0.5))
+        v_obs = phi * (1.0 / np.maximum(a, 0.5) + 1.0 / np.maximum(b, 0.5)) + vs
         half = additive_mixture_half_width(v_obs, draws, alpha)
         lo = np.where(np.isfinite(se), np.exp(centre - half), np.nan)
         hi = np.where(np.isfinite(se), np.exp(centre + half), np.nan)
         # the smallest fall detectable with 80 % power allows for tau2 being as uncertain
         v0_s = se0 * se0 - d.tau2
         mde = np.where(b > 0, mixture_minimum_detectable_fall(v0_s[:, None] + draws[None, :], alpha), np.nan)
-    elif df_t is not None:
-        # tau2 is estimated from a limited number of independent units: judge the equivalent z
-        # on a t distribution whose degrees of freedom say how much of the unit's variance is
-        # that estimate (Satterthwaite; tau2_df when it is all of it, normal when it is none)
-        df_u = effective_df(se * se, [(d.tau2, df_t)])
+    elif df_t is not None or model.seasonal_df is not None:
+        # tau2 is estimated from a limited number of independent units (and the seasonal factors
+        # from a limited number of months): judge the equivalent z on a t distribution whose
+        # degrees of freedom say how much of the unit's variance is that estimate (Satterthwaite;
+        # tau2_df when it is all of it, normal when it is none)
+        df_u = effective_df(se * se, [(d.tau2, df_t), (vs, model.seasonal_df)])
         zeq = stats.norm.isf(np.clip(pval, 1e-300, 1.0) / 2)
         pval = np.where(np.isnan(pval), np.nan, np.minimum(1.0, 2 * stats.t.sf(zeq, df_u)))
         z_crit = stats.t.isf(alpha / 2, df_u)
@@ -691,7 +753,7 @@ def unit_change_tests(
         else:
             # how much of v0 is the tau2 estimate: less than tau2 itself, because the covariance it
             # subtracts is a share of tau2 that moves with the estimate (tau2_slope)
-            df_a = effective_df(v0, [(d.tau2 * adj["tau2_slope"], df_t)]) if df_t is not None else np.full(b.shape, np.inf)
+            df_a = effective_df(v0, [(d.tau2 * adj["tau2_slope"], df_t), (vs, model.seasonal_df)])
             with np.errstate(divide="ignore", invalid="ignore"):
                 p_a = 2 * stats.t.sf(np.abs(est / np.sqrt(v0)), df_a)
                 half_a = stats.t.isf(alpha / 2, df_a) * np.sqrt(v_obs)
@@ -712,7 +774,8 @@ def placebo_adjusted_changes(n_placebo: np.ndarray, n_before: np.ndarray, n_afte
     placebo period to "before", both share the before count and, when a place's level varies
     around a stable mean, its before-period level: a place that was busier than usual "before"
     is expected to be quieter "after" with no effect (regression to the mean). Under the change
-    model (:mod:`hotspots.dispersion`) ``Var y = phi (1/B + 1/E_A) + tau2``,
+    model (:mod:`hotspots.dispersion`) ``Var y = phi (1/B + 1/E_A) + tau2`` (plus
+    ``ChangeModel.seasonal_variance`` when the seasonal factors are estimated),
     ``Var x = phi (1/B + 1/P) + tau2`` and ``Cov(x, y) = c - phi / B`` (``c`` =
     ``dispersion.change_cov``; taken as 0 when positive: a unit's placebo change is never
     extrapolated), so the best linear prediction of ``y`` under no change is
@@ -775,8 +838,11 @@ def placebo_adjusted_changes(n_placebo: np.ndarray, n_before: np.ndarray, n_afte
     d_cov = np.where(cov_raw < 0.0, rho, 0.0)
     slope = 1.0 - cov * (2.0 * d_cov * v_x - cov) / (v_x * v_x)
     expected_after = bm * model.w_after / model.w_before
-    v_null = phi * (1.0 / bm + 1.0 / expected_after) + d.tau2 - cov * cov / v_x
-    v_obs = phi * (1.0 / bm + 1.0 / am) + d.tau2 - cov * cov / v_x
+    # the seasonal factors' uncertainty (0 unless estimated) is in y's variance, not in x's
+    # (the placebo covers the same calendar months as "before")
+    vs = model.seasonal_variance
+    v_null = phi * (1.0 / bm + 1.0 / expected_after) + d.tau2 + vs - cov * cov / v_x
+    v_obs = phi * (1.0 / bm + 1.0 / am) + d.tau2 + vs - cov * cov / v_x
     est = y - beta * (x - xbar)
     return {
         "estimate": np.where(ok, est, np.nan), "variance_null": np.where(ok, v_null, np.nan),

@@ -197,9 +197,13 @@ def _scope_variance(
     return v, v0, extra, extra_draws
 
 
-def _df(v: float, parts: list[tuple[float, ChangeResult]]) -> float | None:
-    """Degrees of freedom of a scope's variance ``v`` whose ``parts`` are ``tau2`` estimates."""
-    df = float(effective_df(v, [(part, r.dispersion.tau2_df) for part, r in parts]))
+def _df(v: float, parts: list[tuple[float, ChangeResult]], seasonal: ChangeResult | None = None) -> float | None:
+    """Degrees of freedom of a scope's variance ``v`` whose ``parts`` are ``tau2`` estimates (and,
+    with ``seasonal``, that result's seasonal variance, ``ChangeModel.seasonal_variance``)."""
+    est = [(part, r.dispersion.tau2_df) for part, r in parts]
+    if seasonal is not None:
+        est.append((seasonal.model.seasonal_variance, seasonal.model.seasonal_df))
+    df = float(effective_df(v, est))
     return None if not np.isfinite(df) else df
 
 
@@ -283,18 +287,24 @@ def summarise_change(
         vh = vh0 = None
     else:
         vh, vh0, th, thd = _scope_variance(at["n_after"].to_numpy(), at["n_before"].to_numpy(), months, areas)
+        # the seasonal factors' uncertainty (0 unless estimated) shifts both scopes of the study
+        # area alike: in each scope's variance, cancelled in their ratio
+        s_h = areas.model.seasonal_variance
+        v_s, v0_s = vh + s_h, vh0 + s_h
         lh = np.log(max(ha, 0.5) / wa) - np.log(max(hb, 0.5) / wb)
-        rows.append(_row(SCOPES[0], lh, vh, vh0, _df(vh, [(th, areas)]), a, hb, ha, _draws(vh, th, thd)))
+        rows.append(_row(SCOPES[0], lh, v_s, v0_s, _df(v_s, [(th, areas)], areas), a, hb, ha, _draws(v_s, th, thd)))
     cells_else = ~in_hot
     te_a, te_b = t.loc[cells_else, "n_after"].to_numpy(), t.loc[cells_else, "n_before"].to_numpy()
     ve, ve0, te, ted = _scope_variance(te_a, te_b, months, cells)
     le = np.log(max(ea, 0.5) / wa) - np.log(max(eb, 0.5) / wb)
-    rows.append(_row(SCOPES[1], le, ve, ve0, _df(ve, [(te, cells)]), a, eb, ea, _draws(ve, te, ted)))
+    v_s, v0_s = ve + cells.model.seasonal_variance, ve0 + cells.model.seasonal_variance
+    rows.append(_row(SCOPES[1], le, v_s, v0_s, _df(v_s, [(te, cells)], cells), a, eb, ea, _draws(v_s, te, ted)))
     if vh is None:
         nan = float("nan")
         rows.append(ScopeChange(SCOPES[2], nan, nan, nan, nan, "no significant change", hb, ha, nan, nan))
     else:
         # both in ascending order: the areas' and the cells' tau2 are taken to be large together
+        # (without the seasonal part, which cancels)
         both = _draws(vh, th, thd, ve, te, ted)
         rows.append(_row(SCOPES[2], lh - le, vh + ve, vh0 + ve0, _df(vh + ve, [(th, areas), (te, cells)]), a, hb, ha, both))
     da, dc = areas.dispersion, cells.dispersion

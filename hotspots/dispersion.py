@@ -79,6 +79,8 @@ __all__ = [
     "consecutive_change_cov",
     "tau2_total_variance",
     "seasonal_factors",
+    "fit_seasonal",
+    "SeasonalFit",
     "MIN_COUNT_FOR_TAU2",
     "MIN_UNITS_FOR_TAU2",
     "heterogeneity_p",
@@ -657,15 +659,67 @@ def consecutive_change_cov(
     return c, k
 
 
-def seasonal_factors(
+@dataclass(frozen=True, eq=False)
+class SeasonalFit:
+    """Month-of-year factors fitted to a study area's monthly totals (:func:`fit_seasonal`).
+
+    Attributes
+    ----------
+    factors : ndarray of float, shape (M,)
+        Factor of each month (mean 1 over the calendar months present; all 1 when not identified).
+    identified : bool
+        Whether the seasonal pattern could be told apart from the levels.
+    months : ndarray of int
+        Calendar months present (1..12); the first is the fit's baseline.
+    effect_cov : ndarray, shape (len(months) - 1, len(months) - 1)
+        Covariance of the log effects of ``months[1:]`` (quasi-Poisson: the Poisson covariance
+        times the Pearson dispersion of the monthly totals, at least 1); empty when not identified.
+    dispersion : float
+        That Pearson dispersion (1 when not identified or no residual degrees of freedom).
+    df : float or None
+        Its residual degrees of freedom (monthly totals less the fit's parameters; None when not
+        identified or none are left): the effects' variance is estimated with that many.
+    """
+
+    factors: np.ndarray
+    identified: bool
+    months: np.ndarray
+    effect_cov: np.ndarray
+    dispersion: float = 1.0
+    df: float | None = None
+
+    def log_ratio_variance(
+        self, month_of_year: np.ndarray, exposure: np.ndarray, numerator: np.ndarray, denominator: np.ndarray
+    ) -> float:
+        """Variance (log scale) of ``sum(exposure * factor)`` over the ``numerator`` months divided
+        by the same over the ``denominator`` months: how uncertain the seasonal part of a rate
+        ratio between two periods is (delta method). 0 when the pattern was not identified (the
+        factors are then 1 and not estimated)."""
+        if not self.identified or self.months.size < 2:
+            return 0.0
+        moy = np.asarray(month_of_year, dtype=np.int64)
+        w = np.asarray(exposure, dtype=float) * self.factors
+        grad = np.zeros(self.months.size - 1)
+        for mask, sign in ((np.asarray(numerator, bool), 1.0), (np.asarray(denominator, bool), -1.0)):
+            tot = float(w[mask].sum())
+            if tot <= 0:
+                return 0.0
+            for j, mo in enumerate(self.months[1:]):
+                grad[j] += sign * float(w[mask & (moy == mo)].sum()) / tot
+        return float(max(grad @ self.effect_cov @ grad, 0.0))
+
+
+def fit_seasonal(
     reference: np.ndarray, month_of_year: np.ndarray, level: np.ndarray, exposure: np.ndarray
-) -> tuple[np.ndarray, bool]:
+) -> SeasonalFit:
     """Month-of-year factors from the study area's monthly totals (Poisson GLM, statsmodels).
 
     Fits ``log E[reference[m]] = log exposure[m] + level[m] + month_of_year[m]`` (one level per
-    distinct ``level`` label, e.g. before / after / other months, and eleven month-of-year
+    distinct ``level`` label, e.g. before / after / each other year, and eleven month-of-year
     effects) when the design allows separating the two, i.e. when the calendar months recur
     across levels. Otherwise seasonality cannot be told apart from the change and all factors are 1.
+    The effects' covariance is the Poisson one times the monthly totals' Pearson dispersion
+    (quasi-Poisson, at least 1): monthly totals of police data vary more than Poisson.
 
     Parameters
     ----------
@@ -674,15 +728,9 @@ def seasonal_factors(
     month_of_year : ndarray of int, shape (M,)
         1..12.
     level : ndarray of int, shape (M,)
-        Period label of each month.
+        Level label of each month.
     exposure : ndarray of float, shape (M,)
         Days of each month counted (> 0 for months used).
-
-    Returns
-    -------
-    (factors, identified) : (ndarray of float, bool)
-        Factor of each month (mean 1 over the calendar months present) and whether the seasonal
-        pattern was identified.
     """
     ref = np.asarray(reference, dtype=float)
     moy = np.asarray(month_of_year, dtype=np.int64)
@@ -692,13 +740,14 @@ def seasonal_factors(
     ones = np.ones(ref.size)
     levels = np.unique(lev[use])
     months = np.unique(moy[use])
+    none = SeasonalFit(ones, False, months, np.zeros((0, 0)))
     if levels.size < 1 or months.size < 2 or use.sum() < levels.size + months.size + 1:
-        return ones, False
+        return none
     cols = [(lev[use] == lv).astype(float) for lv in levels]
     cols += [(moy[use] == mo).astype(float) for mo in months[1:]]
     X = np.column_stack(cols)
     if np.linalg.matrix_rank(X) < X.shape[1]:
-        return ones, False
+        return none
     import statsmodels.api as sm
 
     with warnings.catch_warnings():
@@ -707,7 +756,27 @@ def seasonal_factors(
     eff = np.r_[0.0, np.asarray(fit.params)[levels.size:]]
     eff -= eff.mean()
     table = dict(zip(months.tolist(), np.exp(eff).tolist()))
-    return np.array([table.get(int(m), 1.0) for m in moy]), True
+    df_resid = float(fit.df_resid)
+    scale = max(1.0, float(fit.pearson_chi2) / df_resid) if df_resid >= 1 else 1.0
+    cov = np.asarray(fit.cov_params())[levels.size:, levels.size:] * scale
+    return SeasonalFit(
+        np.array([table.get(int(m), 1.0) for m in moy]), True, months, cov, scale, df_resid if df_resid >= 1 else None
+    )
+
+
+def seasonal_factors(
+    reference: np.ndarray, month_of_year: np.ndarray, level: np.ndarray, exposure: np.ndarray
+) -> tuple[np.ndarray, bool]:
+    """:func:`fit_seasonal`'s factors and whether the pattern was identified.
+
+    Returns
+    -------
+    (factors, identified) : (ndarray of float, bool)
+        Factor of each month (mean 1 over the calendar months present) and whether the seasonal
+        pattern was identified.
+    """
+    fit = fit_seasonal(reference, month_of_year, level, exposure)
+    return fit.factors, fit.identified
 
 
 def month_lengths(month_numbers: np.ndarray) -> np.ndarray:

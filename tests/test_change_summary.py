@@ -408,3 +408,35 @@ def test_pooled_row_with_tau2_draws_by_hand():
     assert np.mean(2 * stats.norm.sf(c / np.sqrt(vd))) == pytest.approx(0.05, rel=1e-8)
     known = _row("all hotspot areas", np.log(0.85), 0.004, 0.0041, None, 0.05, 1000, 850)
     assert row.p_value > known.p_value and row.mde_fall > known.mde_fall and row.ci_low < known.ci_low
+
+
+def test_a_half_year_comparison_with_a_loaded_year_is_seasonally_adjusted():
+    # background and two busy blocks with a July peak (+30 %), 2022 loaded, Jan-Jun 2023 against
+    # Jul-Dec 2023, no change: the season is estimated from 2022 and taken out, and its estimate's
+    # uncertainty is in the two scopes' variances but not in their ratio's
+    rng = np.random.default_rng(21)
+    spec = []
+    for year in (2022, 2023):
+        for m in range(1, 13):
+            s = 1 + 0.3 * np.cos(2 * np.pi * (m - 7) / 12)
+            month = f"{year}-{m:02d}-01"
+            spec.append(((0, 0, 4000), month, int(rng.poisson(120 * s))))
+            spec.append(((500, 500, 500), month, int(rng.poisson(40 * s))))
+            spec.append(((2500, 2500, 500), month, int(rng.poisson(40 * s))))
+    inc = _points(spec, seed=2)
+    g = Grid.from_bounds((0, 0, 4000, 4000), 250)
+    areas = hotspot_areas(gi_star(count(inc, g), 400))
+    before, after = Period.from_months("2023-01", "2023-06"), Period.from_months("2023-07", "2023-12")
+    cells = change_cells(inc, g, before, after)
+    res_a = change_areas(inc, areas, before, after, tau2_fallback=cells.dispersion)
+    s = summarise_change(cells, res_a, areas.labels)
+    assert cells.model.seasonal_identified and res_a.model.seasonal_identified
+    s_h, s_e = res_a.model.seasonal_variance, cells.model.seasonal_variance
+    assert s_h > 0 and s_e == pytest.approx(s_h)
+    # unadjusted, Jul-Dec holds 1.19 times Jan-Jun's incidents; adjusted, no change
+    hot, other, vs = s.rows
+    raw = hot.n_after / hot.n_before
+    assert raw > 1.1 and abs(np.log(hot.rate_ratio)) < 0.5 * np.log(raw)
+    assert all(r.verdict == "no significant change" for r in s.rows)
+    assert vs.se_log**2 == pytest.approx(hot.se_log**2 + other.se_log**2 - s_h - s_e, rel=1e-9)
+    assert any("uncertain by" in n for n in s.notes)

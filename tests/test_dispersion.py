@@ -16,6 +16,7 @@ from hotspots.dispersion import (
     estimate_kappa,
     estimate_tau2,
     estimate_tau2_robust,
+    fit_seasonal,
     heterogeneity_p,
     seasonal_factors,
     tau2_basis,
@@ -359,3 +360,37 @@ def test_tests_average_over_draws_only_for_an_estimate_of_zero():
     np.testing.assert_array_equal(Overdispersion(0.0, 0.0, tau2_draws=draws).tau2_test_draws, draws)
     assert Overdispersion(0.0, 0.01, tau2_draws=draws).tau2_test_draws.size == 0  # the t reference instead
     assert Overdispersion(0.0, 0.0).tau2_test_draws.size == 0
+
+
+def test_seasonal_fit_uncertainty_of_a_half_year_ratio_matches_simulation():
+    # a year loaded before a half-year comparison (before Jan-Jun, after Jul-Dec): the season's
+    # Jul-Dec / Jan-Jun ratio comes from the earlier year, and its stated variance (quasi-Poisson,
+    # monthly totals 6 % noisier than Poisson) matches how much the estimate varies
+    rng = np.random.default_rng(12)
+    months = np.arange(24) + 2023 * 12
+    moy = months % 12 + 1
+    level = np.r_[np.full(12, 10), np.full(6, 1), np.full(6, 2)]  # the earlier year, before, after
+    true = 1 + 0.25 * np.cos(2 * np.pi * (moy - 7) / 12)
+    ex = np.full(24, 30.0)
+    after, before = level == 2, level == 1
+    true_log_ratio = np.log((ex * true)[after].sum() / (ex * true)[before].sum())
+    est, var = [], []
+    for _ in range(400):
+        ref = rng.poisson(1500 * true * np.exp(rng.normal(0, 0.06, 24)))
+        fit = fit_seasonal(ref, moy, level, ex)
+        assert fit.identified
+        w = ex * fit.factors
+        est.append(np.log(w[after].sum() / w[before].sum()))
+        var.append(fit.log_ratio_variance(moy, ex, after, before))
+    est = np.asarray(est)
+    assert abs(est.mean() - true_log_ratio) < 0.01
+    assert 0.75 < np.mean(var) / est.var() < 1.33
+    # Poisson totals would state about a fifth of it: the Pearson dispersion is used
+    assert fit.dispersion > 2
+
+
+def test_seasonal_fit_not_identified_has_no_uncertainty():
+    moy = np.arange(12) + 1
+    fit = fit_seasonal(np.full(12, 100.0), moy, np.repeat([1, 2], 6), np.ones(12))
+    assert not fit.identified and (fit.factors == 1).all()
+    assert fit.log_ratio_variance(moy, np.ones(12), moy > 6, moy <= 6) == 0.0
