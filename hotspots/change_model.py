@@ -19,7 +19,10 @@ added to each unit's variance, and once to a pooled one.
 Minimum detectable effect: with ``s`` the standard error of the log rate ratio expected under no
 change (``phi (1/B + 1/E_A) + tau2`` with ``E_A`` the after count expected from the before
 count), the smallest fall detectable at two-sided level ``alpha`` with power ``1 - beta`` is
-``1 - exp(-(z_{1-alpha/2} + z_{1-beta}) s)`` (REFERENCE, "Counts that are not Poisson").
+``1 - exp(-(z_{1-alpha/2} + z_{1-beta}) s)`` (REFERENCE, "Counts that are not Poisson"), with
+the t distribution's quantiles where the test is judged on one (an estimated ``tau2``), and the
+mixture's where it averages over ``tau2``'s values, so that the fall shown beside "no significant
+change" is one the test itself would find.
 
 Placebo-adjusted changes (:func:`placebo_adjusted_changes`): with a placebo year of the same
 calendar months as "before", and units not chosen from it alone, each unit's change can be judged
@@ -648,9 +651,20 @@ def mixture_minimum_detectable_fall(v_null: np.ndarray, alpha: float, power: flo
         return 1.0 - np.exp(-(crit + stats.norm.ppf(power) * np.sqrt(v.mean(axis=1))))
 
 
-def minimum_detectable_fall(se: np.ndarray | float, alpha: float, power: float = POWER) -> np.ndarray:
-    """Smallest fall (fraction, e.g. 0.25 = 25 %) detectable with this log-scale standard error."""
-    z = stats.norm.ppf(1 - alpha / 2) + stats.norm.ppf(power)
+def minimum_detectable_fall(
+    se: np.ndarray | float, alpha: float, power: float = POWER, df: np.ndarray | float | None = None
+) -> np.ndarray:
+    """Smallest fall (fraction, e.g. 0.25 = 25 %) detectable with this log-scale standard error.
+
+    With ``df``, for a test judged on a t distribution with that many degrees of freedom (per unit
+    or one value; ``inf`` is the normal): its critical value plus its power quantile, so the fall
+    shown beside "no significant change" is one the test itself would find.
+    """
+    if df is None:
+        z = stats.norm.ppf(1 - alpha / 2) + stats.norm.ppf(power)
+    else:
+        df = np.asarray(df, dtype=float)
+        z = stats.t.isf(alpha / 2, df) + stats.t.ppf(power, df)
     return 1.0 - np.exp(-z * np.asarray(se, dtype=float))
 
 
@@ -724,31 +738,35 @@ def unit_change_tests(
         # from a limited number of months): judge the equivalent z on a t distribution whose
         # degrees of freedom say how much of the unit's variance is that estimate (Satterthwaite;
         # tau2_df when it is all of it, normal when it is none)
-        df_u = effective_df(se * se, [(d.tau2, df_t), (vs, model.seasonal_df)])
+        parts = [(d.tau2, df_t), (vs, model.seasonal_df)]
+        df_u = effective_df(se * se, parts)
         zeq = stats.norm.isf(np.clip(pval, 1e-300, 1.0) / 2)
         pval = np.where(np.isnan(pval), np.nan, np.minimum(1.0, 2 * stats.t.sf(zeq, df_u)))
         z_crit = stats.t.isf(alpha / 2, df_u)
         lo = np.where(np.isfinite(se), np.exp(centre - z_crit * se), np.nan)
         hi = np.where(np.isfinite(se), np.exp(centre + z_crit * se), np.nan)
+        # the fall this t reference would find (its degrees of freedom under no change)
+        mde = np.where(b > 0, minimum_detectable_fall(se0, alpha, df=effective_df(se0 * se0, parts)), np.nan)
     out = {"rate_ratio": rr, "rate_ratio_low": lo, "rate_ratio_high": hi, "p_value": pval, "phi": phi, "mde_fall": mde}
     if model.placebo_adjusted and n_placebo is not None:
         adj = placebo_adjusted_changes(n_placebo, b, a, model)
         use = np.isfinite(adj["estimate"])
         est, v0, v_obs = adj["estimate"], adj["variance_null"], adj["variance"]
         if draws.size:
-            # the adjusted change at each equally likely tau2 (draws exist only for an estimate of
-            # 0, for which no reversal is estimated: change_cov stays 0, and only the shared before
-            # count's noise is taken out), its p-value averaged and its interval from the mixture
-            ps, vs, v0s = [], [], []
+            # the adjusted change at each equally likely tau2, its p-value averaged and its interval
+            # from the mixture; the reversing covariance keeps its share of tau2 (none for an
+            # estimate of 0, for which only the shared before count's noise is taken out)
+            rho_d = d.change_cov / d.tau2 if d.tau2 > 0 else 0.0
+            ps, v_list, v0s = [], [], []
             for t in draws:
-                m_t = dataclasses.replace(model, dispersion=dataclasses.replace(d, tau2=float(t)))
-                adj_t = placebo_adjusted_changes(n_placebo, b, a, m_t)
+                d_t = dataclasses.replace(d, tau2=float(t), change_cov=rho_d * float(t))
+                adj_t = placebo_adjusted_changes(n_placebo, b, a, dataclasses.replace(model, dispersion=d_t))
                 with np.errstate(divide="ignore", invalid="ignore"):
                     ps.append(2 * stats.norm.sf(np.abs(adj_t["estimate"]) / np.sqrt(adj_t["variance_null"])))
-                vs.append(adj_t["variance"])
+                v_list.append(adj_t["variance"])
                 v0s.append(adj_t["variance_null"])
             p_a = np.mean(ps, axis=0)
-            half_a = mixture_half_width(np.column_stack(vs), alpha)
+            half_a = mixture_half_width(np.column_stack(v_list), alpha)
             mde_a = mixture_minimum_detectable_fall(np.column_stack(v0s), alpha)
         else:
             # how much of v0 is the tau2 estimate: less than tau2 itself, because the covariance it
@@ -757,7 +775,7 @@ def unit_change_tests(
             with np.errstate(divide="ignore", invalid="ignore"):
                 p_a = 2 * stats.t.sf(np.abs(est / np.sqrt(v0)), df_a)
                 half_a = stats.t.isf(alpha / 2, df_a) * np.sqrt(v_obs)
-            mde_a = minimum_detectable_fall(np.sqrt(v0), alpha)
+            mde_a = minimum_detectable_fall(np.sqrt(v0), alpha, df=df_a)
         with np.errstate(divide="ignore", invalid="ignore"):
             out["p_value"] = np.where(use, np.minimum(1.0, p_a), pval)
             out["rate_ratio_low"] = np.where(use, np.exp(est - half_a), lo)

@@ -392,6 +392,30 @@ def test_minimum_detectable_fall_allows_for_tau2_draws():
     np.testing.assert_allclose(one, minimum_detectable_fall(np.sqrt(v0), 0.05), rtol=1e-9)
 
 
+def test_minimum_detectable_fall_uses_the_tests_t_reference():
+    # tau2 from 6 separate groups (5 degrees of freedom): the fall shown beside "no significant
+    # change" is one the t-referenced test finds with 80 % power, not the normal's smaller one
+    from hotspots.change_model import effective_df, minimum_detectable_fall, unit_change_tests
+
+    m = _model(tau2=0.03, tau2_groups=6, adjusted=False)
+    df = m.dispersion.tau2_df
+    assert df == pytest.approx(5.0)
+    b, a = np.array([2000, 100]), np.array([2000, 100])
+    out = unit_change_tests(b, a, m, alpha=0.05)
+    v0 = 2.0 / b + 0.03
+    df_u = effective_df(v0, [(0.03, df)])
+    by_hand = 1 - np.exp(-(stats.t.isf(0.025, df_u) + stats.t.ppf(0.8, df_u)) * np.sqrt(v0))
+    np.testing.assert_allclose(out["mde_fall"], by_hand, rtol=1e-9)
+    assert (out["mde_fall"].to_numpy() > minimum_detectable_fall(np.sqrt(v0), 0.05)).all()
+    # a fall of that size, observed at its expected count, is significant; one observed just short
+    # of the t critical value is not (the normal's critical value would call it)
+    hit = unit_change_tests(b, np.round(b * (1 - out["mde_fall"].to_numpy())), m, alpha=0.05)["p_value"]
+    assert (hit < 0.05).all()
+    short = np.round(b * np.exp(-0.95 * stats.t.isf(0.025, df_u) * np.sqrt(v0)))
+    assert (np.log(short / b) < -1.96 * np.sqrt(v0)).all()
+    assert (unit_change_tests(b, short, m, alpha=0.05)["p_value"] > 0.05).all()
+
+
 def test_seasonal_levels_give_each_other_year_one_level():
     from hotspots.change_model import OTHER, seasonal_levels
 
