@@ -148,13 +148,15 @@ def null_maps_product(reps: int, rng: np.random.Generator, sizes=(300, 3_000, 30
 
 
 # ----------------------------------------------------------------------------- change
-def _simulate(rng, *, fall: float, sd_year: float, sd_month: float, placebo: bool, H: int = 20, walk: bool = False):
+def _simulate(
+    rng, *, fall: float, sd_year: float, sd_month: float, placebo: bool, H: int = 20, walk: bool = False, frac: float = 0.5
+):
     """``walk``: year effects drift as a random walk (steps of ``sd_year``) instead of varying
-    independently around a stable level."""
+    independently around a stable level. ``frac``: share of the hotspots that fall (half by default)."""
     years = 3 if placebo else 2
     centres = rng.uniform(2_000, SIDE - 2_000, (H, 2))
     base = rng.uniform(15, 100, H)
-    treated = np.arange(H) < H // 2 if fall > 0 else np.zeros(H, bool)
+    treated = np.arange(H) < int(round(frac * H)) if fall > 0 else np.zeros(H, bool)
     steps = rng.normal(0, sd_year, (H, years))
     ym = np.exp(np.cumsum(steps, axis=1) if walk else steps)
     frames = []
@@ -234,14 +236,19 @@ def change_scenarios(reps: int, rng: np.random.Generator, only: tuple[str, ...] 
 
 
 PRODUCT_SCENARIOS = (
-    ("realistic, no change", 0.0, 0.12, 0.15, True, False),
-    ("realistic, half fall 30 %", 0.30, 0.12, 0.15, True, False),
-    ("Poisson, half fall 15 %", 0.15, 0.0, 0.0, True, False),
-    ("realistic, half fall 30 %, no placebo year", 0.30, 0.12, 0.15, False, False),
-    ("realistic, no change, no placebo year", 0.0, 0.12, 0.15, False, False),
+    # name, fall, year-to-year sd, month-to-month sd, placebo year in the data, random walk, share falling
+    ("realistic, no change", 0.0, 0.12, 0.15, True, False, 0.5),
+    ("realistic, half fall 30 %", 0.30, 0.12, 0.15, True, False, 0.5),
+    ("Poisson, half fall 15 %", 0.15, 0.0, 0.0, True, False, 0.5),
+    ("realistic, half fall 30 %, no placebo year", 0.30, 0.12, 0.15, False, False, 0.5),
+    ("realistic, no change, no placebo year", 0.0, 0.12, 0.15, False, False, 0.5),
     # year effects that drift: consecutive changes do not reverse (the placebo adjustment's hard case)
-    ("random walk, no change", 0.0, 0.12, 0.15, True, True),
-    ("random walk, half fall 30 %", 0.30, 0.12, 0.15, True, True),
+    ("random walk, no change", 0.0, 0.12, 0.15, True, True, 0.5),
+    ("random walk, half fall 30 %", 0.30, 0.12, 0.15, True, True, 0.5),
+    # two years of Poisson counts: tau2 can only come from the compared years; when every hotspot
+    # falls alike they scatter as Poisson, when half do the falls themselves count as scatter
+    ("Poisson, all fall 15 %, no placebo year", 0.15, 0.0, 0.0, False, False, 1.0),
+    ("Poisson, half fall 15 %, no placebo year", 0.15, 0.0, 0.0, False, False, 0.5),
 )
 
 
@@ -255,12 +262,12 @@ def change_scenarios_product(reps: int, rng: np.random.Generator, only: tuple[st
     from hotspots.pipeline import Settings, analyse, prepare_inputs
 
     rows = []
-    for name, fall, sy, sm, placebo, walk in PRODUCT_SCENARIOS:
+    for name, fall, sy, sm, placebo, walk, frac in PRODUCT_SCENARIOS:
         if only is not None and name not in only:
             continue
         acc: dict[str, list] = {k: [] for k in ("untreated", "treated", "pooled", "cells", "in areas", "cell_m", "adjusted")}
         for _ in range(reps):
-            inc, centres, treated = _simulate(rng, fall=fall, sd_year=sy, sd_month=sm, placebo=placebo, walk=walk)
+            inc, centres, treated = _simulate(rng, fall=fall, sd_year=sy, sd_month=sm, placebo=placebo, walk=walk, frac=frac)
             inc["category"] = "Anti-social behaviour"
             settings = Settings(before=("2023-01", "2023-12"), after=("2024-01", "2024-12"))
             with warnings.catch_warnings():

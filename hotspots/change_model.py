@@ -283,6 +283,24 @@ def seasonal_levels(month: np.ndarray, label: np.ndarray) -> np.ndarray:
     return np.where(compared, label, PLACEBO + 1 + block)
 
 
+def _pretest(tau: float | None, source: str, pair: tuple) -> tuple[float | None, str]:
+    """A positive ``tau2`` estimate whose Cochran's Q (on the units' log rate ratios of ``pair``,
+    ``(n_before, n_after, w_before, w_after, phi)``) is not significant at
+    :data:`~hotspots.dispersion.TAU2_PRETEST_ALPHA` is taken as 0, and the tests then average over
+    how large it could be (``Overdispersion.tau2_draws``): near 0 a positive estimate's
+    Satterthwaite degrees of freedom collapse, and its t reference then loses falls the data
+    show (see :func:`fit_change_model`). Same rule whichever comparison ``tau2`` came from."""
+    if tau is None or tau <= 0:
+        return tau, source
+    q_p = heterogeneity_p(*pair)
+    if q_p is None or q_p <= TAU2_PRETEST_ALPHA:
+        return tau, source
+    return 0.0, source + (
+        f"; Cochran's Q p = {q_p:.2f}, not significant at {TAU2_PRETEST_ALPHA:g}: estimated as 0, "
+        "tests average over how large it could be"
+    )
+
+
 def fit_change_model(
     panel: MonthlyPanel,
     *,
@@ -394,20 +412,16 @@ def fit_change_model(
                 phi_pb = 1.0 + kappa * (P + Bp) / (mp_n + mb_n)
                 tau, t_units = estimate_tau2(P, Bp, wp, wbp, phi_pb, variance="expected")
                 source = TAU2_SOURCES["placebo"] + ("" if pm.sum() >= months_b else f" ({mp_n} months a year apart)")
-                q_p = heterogeneity_p(P, Bp, wp, wbp, phi_pb)
-                if tau is not None and tau > 0 and q_p is not None and q_p > TAU2_PRETEST_ALPHA:
-                    tau = 0.0
-                    source += (
-                        f"; Cochran's Q p = {q_p:.2f}, not significant at {TAU2_PRETEST_ALPHA:g}: estimated as 0, "
-                        "tests average over how large it could be"
-                    )
                 pair = (P, Bp, wp, wbp, phi_pb)
+                tau, source = _pretest(tau, source, pair)
         if tau is None:
             tau, t_units, groups = estimate_tau2_robust(B, A, wb, wa, phi_ab, variance="expected")
             two_groups = groups == "two groups"
             two = ", two groups of places that changed differently" if two_groups else ""
             source = TAU2_SOURCES["comparison"] + two
             pair = (B, A, wb, wa, phi_ab)
+            if not two_groups:  # (a two-group fit's Q around one mean is not its evidence)
+                tau, source = _pretest(tau, source, pair)
         if tau is not None and unit_cells is not None:
             rows, cols = (np.asarray(x) if estimate_units is None else np.asarray(x)[estimate_units] for x in unit_cells)
             t_groups = touching_groups(rows, cols, (pair[0] >= MIN_COUNT_FOR_TAU2) & (pair[1] >= MIN_COUNT_FOR_TAU2))

@@ -173,11 +173,12 @@ def _verdict(rr: float, p: float, alpha: float) -> str:
 
 def _scope_variance(
     A: np.ndarray, B: np.ndarray, months: int, result: ChangeResult
-) -> tuple[float, float, float, np.ndarray | None]:
+) -> tuple[float, float, float, np.ndarray | None, np.ndarray | None]:
     """(variance of the pooled log rate ratio, variance expected under no change, the part of
     both that is the estimated between-period variance, that part at each of the values of tau2
-    the tests average over (``Overdispersion.tau2_test_draws``; None when there are none)) for
-    units A, B."""
+    the tests average over (``Overdispersion.tau2_test_draws``; None when there are none), that
+    part at each value of tau2's confidence distribution whatever the estimate
+    (``Overdispersion.tau2_draws``; None when there are none)) for units A, B."""
     d = result.dispersion
     A = np.asarray(A, dtype=float)
     B = np.asarray(B, dtype=float)
@@ -189,12 +190,13 @@ def _scope_variance(
     extra = d.tau2 * s2
     draws = d.tau2_test_draws
     extra_draws = draws * s2 if draws.size else None
+    extra_cd = np.asarray(d.tau2_draws, dtype=float) * s2 if len(d.tau2_draws) else None
     a, b = A.sum(), B.sum()
     w = result.model
     exp_a = b * w.w_after / w.w_before
     v = phi * (1 / max(a, 0.5) + 1 / max(b, 0.5)) + extra
     v0 = phi * (1 / max(exp_a, 0.5) + 1 / max(b, 0.5)) + extra
-    return v, v0, extra, extra_draws
+    return v, v0, extra, extra_draws, extra_cd
 
 
 def _df(v: float, parts: list[tuple[float, ChangeResult]], seasonal: ChangeResult | None = None) -> float | None:
@@ -286,7 +288,7 @@ def summarise_change(
         rows.append(ScopeChange(SCOPES[0], nan, nan, nan, nan, "no significant change", hb, ha, nan, nan))
         vh = vh0 = None
     else:
-        vh, vh0, th, thd = _scope_variance(at["n_after"].to_numpy(), at["n_before"].to_numpy(), months, areas)
+        vh, vh0, th, thd, hcd = _scope_variance(at["n_after"].to_numpy(), at["n_before"].to_numpy(), months, areas)
         # the seasonal factors' uncertainty (0 unless estimated) shifts both scopes of the study
         # area alike: in each scope's variance, cancelled in their ratio
         s_h = areas.model.seasonal_variance
@@ -295,7 +297,7 @@ def summarise_change(
         rows.append(_row(SCOPES[0], lh, v_s, v0_s, _df(v_s, [(th, areas)], areas), a, hb, ha, _draws(v_s, th, thd)))
     cells_else = ~in_hot
     te_a, te_b = t.loc[cells_else, "n_after"].to_numpy(), t.loc[cells_else, "n_before"].to_numpy()
-    ve, ve0, te, ted = _scope_variance(te_a, te_b, months, cells)
+    ve, ve0, te, ted, ecd = _scope_variance(te_a, te_b, months, cells)
     le = np.log(max(ea, 0.5) / wa) - np.log(max(eb, 0.5) / wb)
     v_s, v0_s = ve + cells.model.seasonal_variance, ve0 + cells.model.seasonal_variance
     rows.append(_row(SCOPES[1], le, v_s, v0_s, _df(v_s, [(te, cells)], cells), a, eb, ea, _draws(v_s, te, ted)))
@@ -304,7 +306,11 @@ def summarise_change(
         rows.append(ScopeChange(SCOPES[2], nan, nan, nan, nan, "no significant change", hb, ha, nan, nan))
     else:
         # both in ascending order: the areas' and the cells' tau2 are taken to be large together
-        # (without the seasonal part, which cancels)
+        # (without the seasonal part, which cancels); when one side averages over its draws (an
+        # estimate of 0) and the other has a positive estimate, the other enters by its own
+        # confidence distribution too (its point value would drop its uncertainty)
+        if (thd is None) != (ted is None):
+            thd, ted = (hcd if thd is None else thd), (ecd if ted is None else ted)
         both = _draws(vh, th, thd, ve, te, ted)
         rows.append(_row(SCOPES[2], lh - le, vh + ve, vh0 + ve0, _df(vh + ve, [(th, areas), (te, cells)]), a, hb, ha, both))
     da, dc = areas.dispersion, cells.dispersion

@@ -98,7 +98,8 @@ __all__ = [
 #: Units need at least this many incidents in each period to enter the ``tau2`` estimate (the
 #: log rate ratio's normal approximation is poor below it).
 MIN_COUNT_FOR_TAU2 = 10
-#: A placebo ``tau2`` whose Cochran's Q is not significant at this level is estimated as 0, and
+#: A ``tau2`` whose Cochran's Q is not significant at this level is estimated as 0 (from a placebo
+#: comparison or, without one, from the compared periods; not for a two-group fit), and
 #: tests then average over its confidence distribution (:func:`tau2_confidence_draws`: 0 with
 #: probability about Q's p-value, small positive values otherwise) instead of taking a noisy small
 #: estimate at face value: the t reference's degrees of freedom collapse as a positive estimate

@@ -480,3 +480,30 @@ def test_half_year_comparisons_with_a_loaded_year_hold_their_level():
         p_bare.append(unit_change_tests(b, a, bare, alpha=0.05)["p_value"].iloc[0])
     rate, rate_bare = np.mean(np.asarray(p) < 0.05), np.mean(np.asarray(p_bare) < 0.05)
     assert 0.02 < rate < 0.08 and rate_bare > 0.2
+
+
+def test_a_tau2_from_the_compared_periods_takes_the_same_pretest():
+    # two years of Poisson places (no placebo): DerSimonian-Laird's estimate is positive about
+    # half the time by chance; where Cochran's Q is not significant at 0.10 it is estimated as 0
+    # and the tests average over how large it could be, as with a placebo comparison
+    from hotspots.dispersion import estimate_tau2, heterogeneity_p
+
+    rng = np.random.default_rng(31)
+    seen = 0
+    for _ in range(40):
+        panel = _panel(rng, units=20)
+        keep = panel.label != PLACEBO
+        two = MonthlyPanel(panel.counts[:, keep], panel.month[keep], panel.label[keep], panel.exposure[keep],
+                           panel.reference[keep])
+        B, A = two.totals(BEFORE), two.totals(AFTER)
+        d = fit_change_model(two).dispersion
+        phi = d.phi((A + B) / 24)
+        dl, _ = estimate_tau2(B, A, 360.0, 360.0, phi, variance="expected")
+        q_p = heterogeneity_p(B, A, 360.0, 360.0, phi)
+        assert d.tau2_source.startswith("this comparison")
+        if dl > 0 and q_p > 0.10:
+            seen += 1
+            assert d.tau2 == 0 and "Cochran's Q p" in d.tau2_source and d.tau2_test_draws.size > 0
+        elif dl > 0:
+            assert d.tau2 == pytest.approx(dl, rel=0.2) and d.tau2_test_draws.size == 0
+    assert seen >= 3

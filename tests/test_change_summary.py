@@ -440,3 +440,50 @@ def test_a_half_year_comparison_with_a_loaded_year_is_seasonally_adjusted():
     assert all(r.verdict == "no significant change" for r in s.rows)
     assert vs.se_log**2 == pytest.approx(hot.se_log**2 + other.se_log**2 - s_h - s_e, rel=1e-9)
     assert any("uncertain by" in n for n in s.notes)
+
+
+def test_hotspots_vs_elsewhere_mixes_both_sides_confidence_distributions(town):
+    # the areas' tau2 estimated 0 (judged over its draws), the cells' positive (a t reference):
+    # the comparison row averages over both sides' values at the same position of their
+    # confidence distributions, not over the areas' alone with the cells' point value
+    import dataclasses
+
+    from scipy import stats
+
+    inc, g = town
+    areas = hotspot_areas(gi_star(count(inc, g), 400))
+    before, after = Period.from_months("2023-01", "2023-12"), Period.from_months("2024-01", "2024-12")
+    cells = change_cells(inc, g, before, after)
+    res_a = change_areas(inc, areas, before, after, tau2_fallback=cells.dispersion)
+
+    def with_disp(r, **kw):
+        return dataclasses.replace(r, model=dataclasses.replace(r.model, dispersion=dataclasses.replace(r.dispersion, **kw)))
+
+    a_draws = tuple(np.linspace(0.0, 0.02, 8))
+    c_draws = tuple(np.linspace(0.005, 0.03, 8))
+    zero_a = with_disp(res_a, tau2=0.0, tau2_draws=a_draws)
+    pos_c = with_disp(cells, tau2=0.012, tau2_draws=c_draws, tau2_groups=30, tau2_total_var=0.0)
+    s = summarise_change(pos_c, zero_a, areas.labels)
+    vs = s.rows[2]
+    # by hand: each side's sampling part plus its share of each value of tau2
+    t = pos_c.table
+    hot = areas.labels[t["row"], t["col"]] > 0
+    months = 24
+
+    def parts(A, B, d):
+        tot = A + B
+        m = tot / months
+        phi = 1 + d.kappa * (m * m).sum() / m.sum()
+        s2 = ((tot / tot.sum()) ** 2).sum()
+        return phi * (1 / A.sum() + 1 / B.sum()), s2
+
+    at = zero_a.table
+    samp_h, s2_h = parts(at["n_after"].to_numpy(float), at["n_before"].to_numpy(float), zero_a.dispersion)
+    samp_e, s2_e = parts(t.loc[~hot, "n_after"].to_numpy(float), t.loc[~hot, "n_before"].to_numpy(float), pos_c.dispersion)
+    vd = samp_h + samp_e + np.array(a_draws) * s2_h + np.array(c_draws) * s2_e
+    p = np.mean(2 * stats.norm.sf(abs(np.log(vs.rate_ratio)) / np.sqrt(vd)))
+    assert vs.p_value == pytest.approx(p, rel=1e-9)
+    # with the cells' point value instead (as before: 0.012, below most of its confidence
+    # distribution here), the p-value would be smaller
+    point = samp_h + samp_e + np.array(a_draws) * s2_h + 0.012 * s2_e
+    assert vs.p_value > 1.01 * np.mean(2 * stats.norm.sf(abs(np.log(vs.rate_ratio)) / np.sqrt(point)))
