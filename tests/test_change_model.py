@@ -504,6 +504,8 @@ def test_a_tau2_from_the_compared_periods_takes_the_same_pretest():
         if dl > 0 and q_p > 0.10:
             seen += 1
             assert d.tau2 == 0 and "Cochran's Q p" in d.tau2_source and d.tau2_test_draws.size > 0
+            # its draws come from the same comparison, where real changes count as variation
+            assert any("compared periods themselves" in n for n in fit_change_model(two).notes)
         elif dl > 0:
             assert d.tau2 == pytest.approx(dl, rel=0.2) and d.tau2_test_draws.size == 0
     assert seen >= 3
