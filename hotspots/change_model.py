@@ -706,6 +706,9 @@ def unit_change_tests(
         ``rate_ratio_adjusted`` (NaN for the others), the interval, p-value and minimum detectable
         fall are the adjusted change's (its t reference counts the share of its variance that
         moves with the ``tau2`` estimate, ``tau2_slope``); ``rate_ratio`` stays the change as counted.
+        Every unit's variance includes ``model.seasonal_variance`` (the estimated seasonal factors'
+        uncertainty; its degrees of freedom join the t reference's, except over ``tau2``'s draws,
+        whose mixture is of normals).
     """
     b = np.asarray(n_before, dtype=float)
     a = np.asarray(n_after, dtype=float)
