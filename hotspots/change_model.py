@@ -78,12 +78,21 @@ __all__ = [
     "scatter_beyond_model_p",
     "placebo_adjusted_changes",
     "POWER",
+    "COMPARISON_TAU2_NOTE",
     "OTHER",
     "BEFORE",
     "AFTER",
     "PLACEBO",
 ]
 
+#: The caveat on verdicts whose ``tau2`` came from the compared periods themselves (no placebo
+#: period): a model note, carried into the pooled summary's notes.
+COMPARISON_TAU2_NOTE = (
+    "how much places vary between periods (tau2) was estimated from the compared periods themselves (no "
+    "placebo period of the months just before \"before\" was used): places that really changed count "
+    "as variation there, so verdicts lean towards \"no significant change\"; with the months before "
+    "\"before\" in the data it is estimated where nothing was done"
+)
 #: Power used for minimum detectable effects.
 POWER = 0.8
 #: Slot labels.
@@ -503,12 +512,7 @@ def fit_change_model(
             # measured (README, calibration): two years of simulated data with half the hotspots
             # falling 30 %: tau2 0.054 against 0.029 true, pooled fall found in 68 % of data sets
             # (85 % with the year before loaded), untreated areas flagged 1-1.5 %
-            notes.append(
-                "how much places vary between periods (tau2) was estimated from the compared periods themselves (no "
-                "placebo period of the months just before \"before\" was used): places that really changed count "
-                "as variation there, so verdicts lean towards \"no significant change\"; with the months before "
-                "\"before\" in the data it is estimated where nothing was done"
-            )
+            notes.append(COMPARISON_TAU2_NOTE)
         tau2_val = float(tau)
     else:
         tau2_val = float(tau2)

@@ -50,7 +50,13 @@ from scipy import stats
 from ._errors import ParameterError
 from .areas import HotspotAreas
 from .change import ChangeResult, Period, change_areas, change_cells
-from .change_model import POWER, effective_df, mixture_half_width, mixture_minimum_detectable_fall
+from .change_model import (
+    COMPARISON_TAU2_NOTE,
+    POWER,
+    effective_df,
+    mixture_half_width,
+    mixture_minimum_detectable_fall,
+)
 from .periods import selection_shares, selection_treats_alike
 from .style import p_text, ratio_text
 
@@ -321,6 +327,9 @@ def summarise_change(
         f"ratios; {1 - a:.0%} intervals; no adjustment across the three rows"
     )
     notes += [n for n in cells.notes if n.startswith("seasonality")]
+    # the pooled rows use the same tau2 estimates: the same caveat when they came from the
+    # compared periods themselves
+    notes += [n for n in (*areas.notes, *cells.notes) if n == COMPARISON_TAU2_NOTE]
     return ChangeSummary(
         tuple(rows), a, cells.before, cells.after, method, tuple(dict.fromkeys(notes)), False,
         {"areas_dispersion": da.to_dict(), "cells_dispersion": dc.to_dict(), "n_areas": int(len(at))},

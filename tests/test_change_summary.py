@@ -487,3 +487,28 @@ def test_hotspots_vs_elsewhere_mixes_both_sides_confidence_distributions(town):
     # distribution here), the p-value would be smaller
     point = samp_h + samp_e + np.array(a_draws) * s2_h + 0.012 * s2_e
     assert vs.p_value > 1.01 * np.mean(2 * stats.norm.sf(abs(np.log(vs.rate_ratio)) / np.sqrt(point)))
+
+
+def test_the_pooled_rows_carry_the_caveat_of_a_tau2_from_the_compared_periods():
+    # six busy blocks whose levels vary 30 % from year to year, two years only (no placebo)
+    from hotspots.change_model import COMPARISON_TAU2_NOTE
+
+    rng = np.random.default_rng(9)
+    spec = []
+    blocks = [(x, y) for x in (500, 3000, 5500) for y in (500, 4000)]
+    level = np.exp(rng.normal(0, 0.3, (len(blocks), 3)))
+    for yi, year in enumerate((2022, 2023, 2024)):
+        for m in range(1, 13):
+            month = f"{year}-{m:02d}-01"
+            spec.append(((0, 0, 6000), month, int(rng.poisson(60))))
+            for bi, (x0, y0) in enumerate(blocks):
+                spec.append(((x0, y0, 500), month, int(rng.poisson(40 * level[bi, yi]))))
+    inc = _points(spec, seed=4)
+    g = Grid.from_bounds((0, 0, 6000, 6000), 250)
+    two_years = inc[inc["month"] >= pd.Timestamp("2023-01-01")]
+    areas = hotspot_areas(gi_star(count(inc, g), 400))
+    before, after = Period.from_months("2023-01", "2023-12"), Period.from_months("2024-01", "2024-12")
+    without = change_summary(two_years, areas, before, after)
+    assert COMPARISON_TAU2_NOTE in without.notes
+    # with the year before loaded, tau2 comes from the placebo comparison: no caveat
+    assert COMPARISON_TAU2_NOTE not in change_summary(inc, areas, before, after).notes

@@ -136,6 +136,10 @@ def test_demo_run_writes_and_prints_the_pooled_change(demo_run):
             f"{r.scope}: rate ratio {r.rate_ratio:.2f} (95 % CI {r.ci_low:.2f}–{r.ci_high:.2f}), {p}, {r.verdict}"
         )
     assert "table change_summary" in stdout
+    # then what qualifies those verdicts: the summary's notes, one line each
+    after = stdout.split("pooled change ")[1].splitlines()[4:]
+    notes = [line.strip()[2:] for line in after if line.startswith("    - ")]
+    assert notes and any("hotspots were chosen from" in n for n in notes)
 
 
 def test_demo_run_finds_the_planted_treated_hotspot(demo_run, demo_files):

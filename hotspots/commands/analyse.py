@@ -448,6 +448,8 @@ def summary_lines(analysis: Any, inputs: Inputs | None = None, *, top: int = 5) 
     if an.change_summary is not None:
         lines.append(f"  pooled change {period_range_text(an.before)} -> {period_range_text(an.after)}:")
         lines += [f"    {line}" for line in an.change_summary.lines()]
+        # what qualifies those verdicts (seasonality, where tau2 came from, how hotspots were chosen)
+        lines += [f"    - {note}" for note in an.change_summary.notes]
     elif an.change_cells is None:
         lines.append(
             f"  change: not computed, the periods {period_range_text(an.before)} / {period_range_text(an.after)} hold no data; "
