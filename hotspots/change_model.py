@@ -379,7 +379,8 @@ def fit_change_model(
             "from the study area's monthly totals in the other months of the data (Poisson GLM with a level for each "
             f"period and each other year): a day of the after period is expected to hold {seasonal_ratio:.3f} times the "
             f"incidents of a day before from season alone, an estimate uncertain by {np.sqrt(seasonal_var):.1%} (log scale) "
-            "that every interval and p-value includes"
+            "that every interval and p-value includes; places whose season differs from the study area's keep the "
+            "difference in their rate ratios (\"hotspots vs elsewhere\" then shows it)"
         )
     elif mb != ma:
         notes.append(
