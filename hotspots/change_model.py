@@ -320,6 +320,7 @@ def fit_change_model(
     unit_word: str = "units",
     unit_cells: tuple[np.ndarray, np.ndarray] | None = None,
     placebo_baseline: bool = False,
+    seasonal_reference: np.ndarray | None = None,
 ) -> ChangeModel:
     """Seasonal factors, ``kappa`` and ``tau2`` for the units of a panel (see the module docs).
 
@@ -352,6 +353,10 @@ def fit_change_model(
         calendar months as "before" (the year before a whole-year before period). Only valid when
         the units were not chosen for being busy in the placebo months more than in the compared
         ones (:func:`hotspots.periods.selection_treats_alike`).
+    seasonal_reference : ndarray, shape (slots,), optional
+        Monthly totals the seasonal factors are fitted to (default ``panel.reference``, the study
+        area's): e.g. the units' own summed counts, so that hotspot areas whose season differs
+        from the rest of the study area are judged against their own.
     """
     notes: list[str] = []
     lab = panel.label
@@ -364,7 +369,8 @@ def fit_change_model(
     seasonal_var, seasonal_df = 0.0, None
     if mb != ma or (mp and len(mp) == len(mb) and mp != mb):
         # the periods cover different calendar months: seasonality does not cancel
-        season = fit_seasonal(panel.reference, moy, seasonal_levels(panel.month, lab), panel.exposure)
+        ref_s = panel.reference if seasonal_reference is None else np.asarray(seasonal_reference, dtype=float)
+        season = fit_seasonal(ref_s, moy, seasonal_levels(panel.month, lab), panel.exposure)
         factors, identified = season.factors, season.identified
         # the factors are estimated (from the other year's months): their noise is a shift shared
         # by every unit's rate ratio, which the tests add to each unit's variance
@@ -374,13 +380,14 @@ def fit_change_model(
     wb, wa = float(w[lab == BEFORE].sum()), float(w[lab == AFTER].sum())
     if identified:
         seasonal_ratio = (wa / float(panel.exposure[lab == AFTER].sum())) / (wb / float(panel.exposure[lab == BEFORE].sum()))
+        whose = "the study area's" if seasonal_reference is None else f"these {unit_word}' own"
         notes.append(
             "seasonality: the periods cover different calendar months, so rate ratios use month-of-year factors estimated "
-            "from the study area's monthly totals in the other months of the data (Poisson GLM with a level for each "
+            f"from {whose} monthly totals in the other months of the data (Poisson GLM with a level for each "
             f"period and each other year): a day of the after period is expected to hold {seasonal_ratio:.3f} times the "
             f"incidents of a day before from season alone, an estimate uncertain by {np.sqrt(seasonal_var):.1%} (log scale) "
-            "that every interval and p-value includes; places whose season differs from the study area's keep the "
-            "difference in their rate ratios (\"hotspots vs elsewhere\" then shows it)"
+            f"that every interval and p-value includes; places whose season differs from {whose} keep the "
+            "difference in their rate ratios"
         )
     elif mb != ma:
         notes.append(

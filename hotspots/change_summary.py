@@ -51,12 +51,17 @@ from ._errors import ParameterError
 from .areas import HotspotAreas
 from .change import ChangeResult, Period, change_areas, change_cells
 from .change_model import (
+    AFTER,
+    BEFORE,
     COMPARISON_TAU2_NOTE,
     POWER,
+    ChangeModel,
     effective_df,
     mixture_half_width,
     mixture_minimum_detectable_fall,
+    seasonal_levels,
 )
+from .dispersion import fit_seasonal
 from .periods import selection_shares, selection_treats_alike
 from .style import p_text, ratio_text
 
@@ -178,13 +183,14 @@ def _verdict(rr: float, p: float, alpha: float) -> str:
 
 
 def _scope_variance(
-    A: np.ndarray, B: np.ndarray, months: int, result: ChangeResult
+    A: np.ndarray, B: np.ndarray, months: int, result: ChangeResult, w_ratio: float
 ) -> tuple[float, float, float, np.ndarray | None, np.ndarray | None]:
     """(variance of the pooled log rate ratio, variance expected under no change, the part of
     both that is the estimated between-period variance, that part at each of the values of tau2
     the tests average over (``Overdispersion.tau2_test_draws``; None when there are none), that
     part at each value of tau2's confidence distribution whatever the estimate
-    (``Overdispersion.tau2_draws``; None when there are none)) for units A, B."""
+    (``Overdispersion.tau2_draws``; None when there are none)) for units A, B; ``w_ratio`` is the
+    scope's seasonal exposure after / before."""
     d = result.dispersion
     A = np.asarray(A, dtype=float)
     B = np.asarray(B, dtype=float)
@@ -198,21 +204,48 @@ def _scope_variance(
     extra_draws = draws * s2 if draws.size else None
     extra_cd = np.asarray(d.tau2_draws, dtype=float) * s2 if len(d.tau2_draws) else None
     a, b = A.sum(), B.sum()
-    w = result.model
-    exp_a = b * w.w_after / w.w_before
+    exp_a = b * w_ratio
     v = phi * (1 / max(a, 0.5) + 1 / max(b, 0.5)) + extra
     v0 = phi * (1 / max(exp_a, 0.5) + 1 / max(b, 0.5)) + extra
     return v, v0, extra, extra_draws, extra_cd
 
 
-def _df(v: float, parts: list[tuple[float, ChangeResult]], seasonal: ChangeResult | None = None) -> float | None:
-    """Degrees of freedom of a scope's variance ``v`` whose ``parts`` are ``tau2`` estimates (and,
-    with ``seasonal``, that result's seasonal variance, ``ChangeModel.seasonal_variance``)."""
-    est = [(part, r.dispersion.tau2_df) for part, r in parts]
-    if seasonal is not None:
-        est.append((seasonal.model.seasonal_variance, seasonal.model.seasonal_df))
+def _df(v: float, parts: list[tuple[float, ChangeResult]], seasonal: tuple = ()) -> float | None:
+    """Degrees of freedom of a scope's variance ``v`` whose ``parts`` are ``tau2`` estimates (and
+    ``seasonal``'s ``(variance, df)`` pairs, the seasonal factors' estimates: :class:`_Season`)."""
+    est = [(part, r.dispersion.tau2_df) for part, r in parts] + [(x.variance, x.df) for x in seasonal]
     df = float(effective_df(v, est))
     return None if not np.isfinite(df) else df
+
+
+@dataclass(frozen=True)
+class _Season:
+    """A scope's seasonal exposure after / before and that estimate's variance and df."""
+
+    ratio: float
+    variance: float = 0.0
+    df: float | None = None
+
+
+def _model_season(model: ChangeModel) -> _Season:
+    return _Season(model.w_after / model.w_before, model.seasonal_variance, model.seasonal_df)
+
+
+def _scope_season(cells: ChangeResult, scope: np.ndarray) -> _Season:
+    """The season of the cells in ``scope`` (e.g. outside the hotspot areas) fitted to their own
+    monthly totals, as the areas' is to theirs; the cells' (study area's) when the panel is not
+    there or the season cannot be told from the change on these totals."""
+    model, panel = cells.model, cells.panel
+    if not model.seasonal_identified or panel is None or panel.counts.shape[0] != scope.size:
+        return _model_season(model)
+    lab = panel.label
+    moy = panel.month % 12 + 1
+    fit = fit_seasonal(panel.counts[scope].sum(axis=0), moy, seasonal_levels(panel.month, lab), panel.exposure)
+    if not fit.identified:
+        return _model_season(model)
+    w = panel.exposure * fit.factors
+    var = fit.log_ratio_variance(moy, panel.exposure, lab == AFTER, lab == BEFORE)
+    return _Season(float(w[lab == AFTER].sum() / w[lab == BEFORE].sum()), var, fit.df if var > 0 else None)
 
 
 def _draws(*parts: Any) -> np.ndarray | None:
@@ -282,7 +315,10 @@ def summarise_change(
         raise ParameterError("`labels` must have the shape of the cells' grid.")
     in_hot = lab[t["row"].to_numpy(), t["col"].to_numpy()] > 0
     months = cells.model.months_before + cells.model.months_after
-    wb, wa = cells.model.w_before, cells.model.w_after
+    # each scope's rate ratio is adjusted for its own season (the areas' model fits theirs; the
+    # cells outside them are fitted here): a season that differs between hotspots and the rest
+    # stays out of both rows, and each estimate's uncertainty enters its row and their ratio
+    s_hot = _model_season(areas.model)
     at = areas.table
     hb, ha = int(t.loc[in_hot, "n_before"].sum()), int(t.loc[in_hot, "n_after"].sum())
     eb, ea = int(t.loc[~in_hot, "n_before"].sum()), int(t.loc[~in_hot, "n_after"].sum())
@@ -294,31 +330,33 @@ def summarise_change(
         rows.append(ScopeChange(SCOPES[0], nan, nan, nan, nan, "no significant change", hb, ha, nan, nan))
         vh = vh0 = None
     else:
-        vh, vh0, th, thd, hcd = _scope_variance(at["n_after"].to_numpy(), at["n_before"].to_numpy(), months, areas)
-        # the seasonal factors' uncertainty (0 unless estimated) shifts both scopes of the study
-        # area alike: in each scope's variance, cancelled in their ratio
-        s_h = areas.model.seasonal_variance
-        v_s, v0_s = vh + s_h, vh0 + s_h
-        lh = np.log(max(ha, 0.5) / wa) - np.log(max(hb, 0.5) / wb)
-        rows.append(_row(SCOPES[0], lh, v_s, v0_s, _df(v_s, [(th, areas)], areas), a, hb, ha, _draws(v_s, th, thd)))
+        vh, vh0, th, thd, hcd = _scope_variance(
+            at["n_after"].to_numpy(), at["n_before"].to_numpy(), months, areas, s_hot.ratio
+        )
+        lh = np.log(max(ha, 0.5) / max(hb, 0.5)) - np.log(s_hot.ratio)
+        vh, vh0 = vh + s_hot.variance, vh0 + s_hot.variance
+        rows.append(_row(SCOPES[0], lh, vh, vh0, _df(vh, [(th, areas)], (s_hot,)), a, hb, ha, _draws(vh, th, thd)))
     cells_else = ~in_hot
+    s_else = _scope_season(cells, cells_else)
     te_a, te_b = t.loc[cells_else, "n_after"].to_numpy(), t.loc[cells_else, "n_before"].to_numpy()
-    ve, ve0, te, ted, ecd = _scope_variance(te_a, te_b, months, cells)
-    le = np.log(max(ea, 0.5) / wa) - np.log(max(eb, 0.5) / wb)
-    v_s, v0_s = ve + cells.model.seasonal_variance, ve0 + cells.model.seasonal_variance
-    rows.append(_row(SCOPES[1], le, v_s, v0_s, _df(v_s, [(te, cells)], cells), a, eb, ea, _draws(v_s, te, ted)))
+    ve, ve0, te, ted, ecd = _scope_variance(te_a, te_b, months, cells, s_else.ratio)
+    le = np.log(max(ea, 0.5) / max(eb, 0.5)) - np.log(s_else.ratio)
+    ve, ve0 = ve + s_else.variance, ve0 + s_else.variance
+    rows.append(_row(SCOPES[1], le, ve, ve0, _df(ve, [(te, cells)], (s_else,)), a, eb, ea, _draws(ve, te, ted)))
     if vh is None:
         nan = float("nan")
         rows.append(ScopeChange(SCOPES[2], nan, nan, nan, nan, "no significant change", hb, ha, nan, nan))
     else:
         # both in ascending order: the areas' and the cells' tau2 are taken to be large together
-        # (without the seasonal part, which cancels); when one side averages over its draws (an
-        # estimate of 0) and the other has a positive estimate, the other enters by its own
-        # confidence distribution too (its point value would drop its uncertainty)
+        # (the two seasons are fitted to different totals: both uncertainties count); when one
+        # side averages over its draws (an estimate of 0) and the other has a positive estimate,
+        # the other enters by its own confidence distribution too (its point value would drop its
+        # uncertainty)
         if (thd is None) != (ted is None):
             thd, ted = (hcd if thd is None else thd), (ecd if ted is None else ted)
         both = _draws(vh, th, thd, ve, te, ted)
-        rows.append(_row(SCOPES[2], lh - le, vh + ve, vh0 + ve0, _df(vh + ve, [(th, areas), (te, cells)]), a, hb, ha, both))
+        df_vs = _df(vh + ve, [(th, areas), (te, cells)], (s_hot, s_else))
+        rows.append(_row(SCOPES[2], lh - le, vh + ve, vh0 + ve0, df_vs, a, hb, ha, both))
     da, dc = areas.dispersion, cells.dispersion
     method = (
         f"pooled rate ratios with overdispersed variances (areas: kappa {da.kappa:.3g}, tau2 {da.tau2:.3g} from "
@@ -326,7 +364,15 @@ def summarise_change(
         f"cells: kappa {dc.kappa:.3g}, tau2 {dc.tau2:.3g} from {dc.tau2_source}); hotspots vs elsewhere = ratio of the two rate "
         f"ratios; {1 - a:.0%} intervals; no adjustment across the three rows"
     )
-    notes += [n for n in cells.notes if n.startswith("seasonality")]
+    if areas.model.seasonal_identified and cells.model.seasonal_identified:
+        notes.append(
+            "seasonality: the periods cover different calendar months; each row is adjusted for the season of its own "
+            "monthly totals in the other months of the data (Poisson GLM), uncertain by "
+            f"{np.sqrt(s_hot.variance):.1%} for the hotspot areas and {np.sqrt(s_else.variance):.1%} elsewhere (log scale), "
+            "which the intervals and p-values include; places whose season differs from their row's keep the difference"
+        )
+    else:
+        notes += [n for n in cells.notes if n.startswith("seasonality")]
     # the pooled rows use the same tau2 estimates: the same caveat when they came from the
     # compared periods themselves
     notes += [n for n in (*areas.notes, *cells.notes) if n == COMPARISON_TAU2_NOTE]
