@@ -594,8 +594,7 @@ def _fit_model(
     model = fit_change_model(
         panel, estimate_units=estimate_units, tau2=None if dispersion is None else dispersion.tau2,
         tau2_fallback=tau2_fallback, unit_word=word, unit_cells=unit_cells, placebo_baseline=placebo_baseline,
-        # areas (hotspots) are judged against their own season, which may differ from the rest's
-        seasonal_reference=panel.counts.sum(axis=0) if ref_index is not None else None,
+        seasonal_reference=panel.counts.sum(axis=0) if ref_index is not None else None,  # areas: their own season
     )
     if dispersion is not None:
         model = dataclasses.replace(model, dispersion=dispersion)
