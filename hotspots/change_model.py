@@ -49,6 +49,7 @@ from .dispersion import (
     TAU2_PRETEST_ALPHA,
     TAU2_SOURCES,
     Overdispersion,
+    SeasonalFit,
     consecutive_change_cov,
     estimate_kappa,
     estimate_tau2,
@@ -68,6 +69,7 @@ __all__ = [
     "ChangeModel",
     "monthly_panel",
     "seasonal_levels",
+    "panel_season",
     "fit_change_model",
     "unit_change_tests",
     "minimum_detectable_fall",
@@ -259,28 +261,13 @@ class ChangeModel:
 
 
 def seasonal_levels(month: np.ndarray, label: np.ndarray) -> np.ndarray:
-    """Level of each slot in the seasonal fit (:func:`hotspots.dispersion.fit_seasonal`).
-
-    "Before" and "after" each have their own level. Every other month (the placebo period and
-    months outside the periods) takes the level of the 12-month block it falls in, counted from
-    the first month of "before": a place's level may differ from one year to the next, but
-    within a year the months differ by season only. So a year loaded before a half-year
-    comparison (January–June against July–December) gives the seasonal difference between the
-    halves, which one level per period label (the placebo's July–December apart from the other
-    months' January–June) could not separate from the change.
-
-    Parameters
-    ----------
-    month : ndarray of int, shape (slots,)
-        Calendar month of each slot, ``year * 12 + month - 1``.
-    label : ndarray of int, shape (slots,)
-        Slot labels (:data:`BEFORE`, :data:`AFTER`, :data:`PLACEBO`, :data:`OTHER`).
-
-    Returns
-    -------
-    ndarray of int, shape (slots,)
-        :data:`BEFORE` and :data:`AFTER` for their slots; ``PLACEBO + 1 + block`` (distinct from
-        them, with ``block >= 0``) for the others.
+    """Level of each slot (``month``: ``year * 12 + month - 1``; ``label``: slot labels) in the
+    seasonal fit (:func:`hotspots.dispersion.fit_seasonal`): :data:`BEFORE` and :data:`AFTER` keep
+    their own; every other month takes ``PLACEBO + 1 + block`` for the 12-month block it falls in,
+    counted from the first month of "before" (levels may differ between years, not within one).
+    So a year loaded before a half-year comparison gives the halves' seasonal difference, which one
+    level per period label (the placebo's July–December, the other months' January–June) could
+    not separate from the change.
     """
     month = np.asarray(month, dtype=np.int64)
     label = np.asarray(label)
@@ -290,6 +277,16 @@ def seasonal_levels(month: np.ndarray, label: np.ndarray) -> np.ndarray:
     if (~compared).any():
         block = block - int(block[~compared].min())
     return np.where(compared, label, PLACEBO + 1 + block)
+
+
+def panel_season(panel: MonthlyPanel, totals: np.ndarray) -> tuple[SeasonalFit, float, float | None]:
+    """Seasonal factors of ``totals`` (one per slot) with :func:`seasonal_levels`, the variance of
+    the log after / before seasonal exposure (0 unless identified) and its df (None when 0)."""
+    lab = panel.label
+    moy = panel.month % 12 + 1
+    season = fit_seasonal(np.asarray(totals, dtype=float), moy, seasonal_levels(panel.month, lab), panel.exposure)
+    var = season.log_ratio_variance(moy, panel.exposure, lab == AFTER, lab == BEFORE)
+    return season, var, (season.df if var > 0 else None)
 
 
 def _pretest(tau: float | None, source: str, pair: tuple) -> tuple[float | None, str]:
@@ -369,13 +366,12 @@ def fit_change_model(
     seasonal_var, seasonal_df = 0.0, None
     if mb != ma or (mp and len(mp) == len(mb) and mp != mb):
         # the periods cover different calendar months: seasonality does not cancel
-        ref_s = panel.reference if seasonal_reference is None else np.asarray(seasonal_reference, dtype=float)
-        season = fit_seasonal(ref_s, moy, seasonal_levels(panel.month, lab), panel.exposure)
-        factors, identified = season.factors, season.identified
         # the factors are estimated (from the other year's months): their noise is a shift shared
         # by every unit's rate ratio, which the tests add to each unit's variance
-        seasonal_var = season.log_ratio_variance(moy, panel.exposure, lab == AFTER, lab == BEFORE)
-        seasonal_df = season.df if seasonal_var > 0 else None
+        season, seasonal_var, seasonal_df = panel_season(
+            panel, panel.reference if seasonal_reference is None else seasonal_reference
+        )
+        factors, identified = season.factors, season.identified
     w = panel.exposure * factors
     wb, wa = float(w[lab == BEFORE].sum()), float(w[lab == AFTER].sum())
     if identified:
@@ -744,7 +740,6 @@ def unit_change_tests(
     # an estimate of 0 is not a known 0 (a tau2 as large as the places' sampling variance is often
     # estimated at 0 from a dozen places): average over tau2's equally likely values instead
     draws = d.tau2_test_draws
-    mde = np.where(b > 0, minimum_detectable_fall(se0, alpha), np.nan)
     if draws.size:
         # the p-value averaged over the values (its confidence distribution), rescaling the
         # test's equivalent z by the standard deviation each implies
@@ -777,6 +772,8 @@ def unit_change_tests(
         hi = np.where(np.isfinite(se), np.exp(centre + z_crit * se), np.nan)
         # the fall this t reference would find (its degrees of freedom under no change)
         mde = np.where(b > 0, minimum_detectable_fall(se0, alpha, df=effective_df(se0 * se0, parts)), np.nan)
+    else:  # a known variance: the normal's quantiles
+        mde = np.where(b > 0, minimum_detectable_fall(se0, alpha), np.nan)
     out = {"rate_ratio": rr, "rate_ratio_low": lo, "rate_ratio_high": hi, "p_value": pval, "phi": phi, "mde_fall": mde}
     if model.placebo_adjusted and n_placebo is not None:
         adj = placebo_adjusted_changes(n_placebo, b, a, model)

@@ -59,9 +59,8 @@ from .change_model import (
     effective_df,
     mixture_half_width,
     mixture_minimum_detectable_fall,
-    seasonal_levels,
+    panel_season,
 )
-from .dispersion import fit_seasonal
 from .periods import selection_shares, selection_treats_alike
 from .style import p_text, ratio_text
 
@@ -238,14 +237,11 @@ def _scope_season(cells: ChangeResult, scope: np.ndarray) -> _Season:
     model, panel = cells.model, cells.panel
     if not model.seasonal_identified or panel is None or panel.counts.shape[0] != scope.size:
         return _model_season(model)
-    lab = panel.label
-    moy = panel.month % 12 + 1
-    fit = fit_seasonal(panel.counts[scope].sum(axis=0), moy, seasonal_levels(panel.month, lab), panel.exposure)
+    fit, var, df = panel_season(panel, panel.counts[scope].sum(axis=0))
     if not fit.identified:
         return _model_season(model)
     w = panel.exposure * fit.factors
-    var = fit.log_ratio_variance(moy, panel.exposure, lab == AFTER, lab == BEFORE)
-    return _Season(float(w[lab == AFTER].sum() / w[lab == BEFORE].sum()), var, fit.df if var > 0 else None)
+    return _Season(float(w[panel.label == AFTER].sum() / w[panel.label == BEFORE].sum()), var, df)
 
 
 def _draws(*parts: Any) -> np.ndarray | None:
