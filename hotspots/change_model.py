@@ -262,21 +262,21 @@ class ChangeModel:
 
 def seasonal_levels(month: np.ndarray, label: np.ndarray) -> np.ndarray:
     """Level of each slot (``month``: ``year * 12 + month - 1``; ``label``: slot labels) in the
-    seasonal fit (:func:`hotspots.dispersion.fit_seasonal`): :data:`BEFORE` and :data:`AFTER` keep
-    their own; every other month takes ``PLACEBO + 1 + block`` for the 12-month block it falls in,
-    counted from the first month of "before" (levels may differ between years, not within one).
-    So a year loaded before a half-year comparison gives the halves' seasonal difference, which one
-    level per period label (the placebo's July–December, the other months' January–June) could
-    not separate from the change.
+    seasonal fit (:func:`hotspots.dispersion.fit_seasonal`): one per period and 12-month block
+    (counted from the first month of "before") for :data:`BEFORE` and :data:`AFTER`, one per block
+    for every other month (levels may differ between years, not within one). So a year loaded
+    before a half-year comparison gives the halves' seasonal difference, which one level per
+    period label could not separate from the change; and a period that runs into the next block
+    (after = July–June next to before = January–June) does not lend its change of year to the
+    season (one level for it took that step for January–June against July–December).
     """
     month = np.asarray(month, dtype=np.int64)
-    label = np.asarray(label)
+    label = np.asarray(label, dtype=np.int64)
     compared = np.isin(label, [BEFORE, AFTER])
     start = int(month[label == BEFORE].min()) if (label == BEFORE).any() else int(month.min())
     block = np.floor_divide(month - start, 12)
-    if (~compared).any():
-        block = block - int(block[~compared].min())
-    return np.where(compared, label, PLACEBO + 1 + block)
+    key = np.where(compared, label, 0) * (4 * (block.max() - block.min() + 1)) + block - block.min()
+    return np.unique(key, return_inverse=True)[1].reshape(month.shape)
 
 
 def panel_season(panel: MonthlyPanel, totals: np.ndarray) -> tuple[SeasonalFit, float, float | None]:

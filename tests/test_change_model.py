@@ -423,10 +423,35 @@ def test_seasonal_levels_give_each_other_year_one_level():
     month = 2023 * 12 + np.arange(36)
     label = np.r_[np.full(6, OTHER), np.full(6, PLACEBO), np.full(6, BEFORE), np.full(6, AFTER), np.full(12, OTHER)]
     lev = seasonal_levels(month, label)
-    assert (lev[12:18] == BEFORE).all() and (lev[18:24] == AFTER).all()
+    # before and after one level each, distinct
+    assert len(set(lev[12:18])) == 1 and len(set(lev[18:24])) == 1 and lev[12] != lev[18]
     # the placebo and the other months of 2023 share one level; 2025 has its own
     assert len(set(lev[:12])) == 1 and len(set(lev[24:])) == 1 and lev[0] != lev[24]
-    assert not set(lev[:12]) & {BEFORE, AFTER} and not set(lev[24:]) & {BEFORE, AFTER}
+    assert not set(lev[:12]) & {lev[12], lev[18]} and not set(lev[24:]) & {lev[12], lev[18]}
+
+
+def test_seasonal_levels_split_a_period_that_runs_into_the_next_year():
+    from hotspots.change_model import OTHER, seasonal_levels
+
+    # before Jan-Jun 2023, after Jul 2023-Jun 2024 (the default around a July scheme start in data
+    # from January 2023), Jul-Dec 2024 other: the after period gets one level per 12-month block
+    month = 2023 * 12 + np.arange(24)
+    label = np.r_[np.full(6, BEFORE), np.full(12, AFTER), np.full(6, OTHER)]
+    lev = seasonal_levels(month, label)
+    assert len(set(lev[6:12])) == 1 and len(set(lev[12:18])) == 1 and lev[6] != lev[12]
+    assert len({lev[0], lev[6], lev[12], lev[18]}) == 4
+    # so every level holds one half of the year: January-June against July-December is not
+    # identified (one level for the whole after period took its change of year for season)
+    from hotspots.dispersion import fit_seasonal
+
+    rng = np.random.default_rng(3)
+    step = np.where(month >= 2024 * 12, 1.15, 1.0)  # a 15 % rise in January 2024, no season
+    totals = rng.poisson(2_000 * step).astype(float)
+    fit = fit_seasonal(totals, month % 12 + 1, lev, np.full(24, 30.0))
+    assert not fit.identified
+    one = np.where(label == AFTER, 99, lev)  # the old rule: one level for the after period
+    old = fit_seasonal(totals, month % 12 + 1, one, np.full(24, 30.0))
+    assert old.identified and abs(np.log(old.factors[0] / old.factors[6]) - np.log(1.15)) < 0.05
 
 
 def _half_year_panel(rng, *, units=40, monthly=40.0, amp=0.25, noise=0.06):
