@@ -249,6 +249,9 @@ PRODUCT_SCENARIOS = (
     # falls alike they scatter as Poisson, when half do the falls themselves count as scatter
     ("Poisson, all fall 15 %, no placebo year", 0.15, 0.0, 0.0, False, False, 1.0),
     ("Poisson, half fall 15 %, no placebo year", 0.15, 0.0, 0.0, False, False, 0.5),
+    # the same two years (2023-2024) with the default periods around the July 2023 scheme start:
+    # before January-June 2023, after July 2023-June 2024, which runs into the next year
+    ("realistic, no change, default periods", 0.0, 0.12, 0.15, False, False, 0.5),
 )
 
 
@@ -258,18 +261,23 @@ def change_scenarios_product(reps: int, rng: np.random.Generator, only: tuple[st
     --after 2024-01:2024-12``): the footprint study area, automatic cell size and distance band,
     hotspots from all the data's months (the default ``period``), the pooled summary as the
     product computes it. ``adjusted``: share of data sets whose areas were judged on their
-    placebo-adjusted change (the data hold the year before "before")."""
+    placebo-adjusted change (the data hold the year before "before"). "pooled any" / "vs any": share
+    of data sets whose "all hotspot areas" / "hotspots vs elsewhere" row gives any verdict (false
+    alarms where nothing changed). Rows named "default periods" give no periods (the defaults
+    around the scheme start apply)."""
     from hotspots.pipeline import Settings, analyse, prepare_inputs
 
     rows = []
     for name, fall, sy, sm, placebo, walk, frac in PRODUCT_SCENARIOS:
         if only is not None and name not in only:
             continue
-        acc: dict[str, list] = {k: [] for k in ("untreated", "treated", "pooled", "cells", "in areas", "cell_m", "adjusted")}
+        keys = ("untreated", "treated", "pooled", "pooled any", "vs any", "cells", "in areas", "cell_m", "adjusted")
+        acc: dict[str, list] = {k: [] for k in keys}
         for _ in range(reps):
             inc, centres, treated = _simulate(rng, fall=fall, sd_year=sy, sd_month=sm, placebo=placebo, walk=walk, frac=frac)
             inc["category"] = "Anti-social behaviour"
-            settings = Settings(before=("2023-01", "2023-12"), after=("2024-01", "2024-12"))
+            given = not name.endswith("default periods")
+            settings = Settings(before=("2023-01", "2023-12"), after=("2024-01", "2024-12")) if given else Settings()
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")
                 prep = prepare_inputs(inc, settings=settings)
@@ -292,6 +300,8 @@ def change_scenarios_product(reps: int, rng: np.random.Generator, only: tuple[st
                 acc["adjusted"].append(float(an.change_areas.model.placebo_adjusted))
             if an.change_summary is not None:
                 acc["pooled"].append(an.change_summary.rows[0].verdict == "significant fall")
+                acc["pooled any"].append(an.change_summary.rows[0].verdict != "no significant change")
+                acc["vs any"].append(an.change_summary.rows[2].verdict != "no significant change")
             if fall == 0 and an.change_cells is not None:
                 tested = an.change_cells.table["change_class"] != "too few incidents"
                 acc["cells"].append(an.change_cells.table.loc[tested, "significant"].mean())
