@@ -70,7 +70,6 @@ With ``fdr=True`` (default) p-values of the tested cells are adjusted by Benjami
 
 from __future__ import annotations
 
-import calendar
 import dataclasses
 import datetime as dt
 from dataclasses import dataclass, field
@@ -86,14 +85,25 @@ from . import validation
 from ._errors import CRSError, ParameterError, SchemaError
 from .area_hits import cell_area_hits, control_geometry, points_in, polygon_hits
 from .areas import HotspotAreas
-from .change_model import AFTER, BEFORE, PLACEBO, ChangeModel, MonthlyPanel, fit_change_model, monthly_panel, unit_change_tests
+from .change_model import (
+    AFTER,
+    BEFORE,
+    PLACEBO,
+    PLACEBO_BEFORE,
+    ChangeModel,
+    MonthlyPanel,
+    fit_change_model,
+    monthly_panel,
+    unit_change_tests,
+)
 from .count_tests import bh_adjust_tested, rate_ratio_test, ratio_of_ratios_test
 from .dispersion import Overdispersion
 from .grid import Grid, GridValues
-from .incident_time import IncidentPoints, incident_dates, incident_points, incident_xy, month_numbers
+from .incident_time import IncidentPoints, incident_dates, incident_points, incident_xy
+from .period_split import PeriodSplit, split_periods
 
 # Periods live in hotspots.periods; re-exported here for code that imported them from this module.
-from .periods import Period, add_months, periods_around, selection_treats_alike
+from .periods import Period, periods_around, selection_treats_alike
 
 __all__ = [
     "Period",
@@ -241,192 +251,6 @@ class ChangeResult:
 
 
 # =============================================================================== shared machinery
-def _check_periods(before: Period, after: Period) -> None:
-    for name, p in (("before", before), ("after", after)):
-        if not isinstance(p, Period):
-            raise ParameterError(
-                f"`{name}` must be a `Period` (e.g. `Period('2022-07-01', '2023-06-30')`); got "
-                f"{type(p).__name__}."
-            )
-    if before.overlaps(after):
-        raise ParameterError(
-            f"the periods overlap: before is {before.start} to {before.end}, after is {after.start} to {after.end}. "
-            "Give periods that do not share any day (e.g. `periods_around('2023-07-01')`)."
-        )
-
-
-def _months_of_year(period: Period, month_only: bool) -> set[int]:
-    if month_only:
-        return {d.month for d in period.month_starts}
-    days = pd.date_range(period.start, period.end, freq="D")
-    return set(int(m) for m in np.unique(days.month))
-
-
-def _exposure_days(period: Period, resolution: str, months: set[int] | None) -> float:
-    if resolution == "month":
-        starts = [d for d in period.month_starts if months is None or d.month in months]
-        return float(sum(calendar.monthrange(d.year, d.month)[1] for d in starts))
-    if months is None:
-        return float(period.days)
-    days = pd.date_range(period.start, period.end, freq="D")
-    return float(np.isin(days.month, list(months)).sum())
-
-
-@dataclass
-class PeriodSplit:
-    """Which incidents fall in the before and after periods (:func:`split_periods`).
-
-    Attributes
-    ----------
-    in_before, in_after : ndarray of bool
-        Per incident.
-    t_before, t_after : float
-        Days counted in each period (after any same-months restriction).
-    resolution : str
-        ``"day"``, ``"month"`` or ``"mixed"``.
-    common : tuple of int or None
-        Calendar months kept with ``same_months=True``.
-    notes : list of str
-    month : ndarray of int
-        Calendar month of each incident (``year * 12 + month - 1``; -1 undated).
-    months_filter : set of int or None
-        Calendar months kept in both periods, when restricted.
-    placebo : Period or None
-        The period of the same length just before ``before``, when the data reach back to it.
-    in_placebo : ndarray of bool or None
-    """
-
-    in_before: np.ndarray
-    in_after: np.ndarray
-    t_before: float
-    t_after: float
-    resolution: str
-    common: tuple[int, ...] | None
-    notes: list[str]
-    month: np.ndarray | None = None
-    months_filter: set[int] | None = None
-    placebo: Period | None = None
-    in_placebo: np.ndarray | None = None
-
-
-#: A placebo period shorter than "before" needs at least this many whole months of data before it.
-MIN_PLACEBO_MONTHS = 6
-
-
-def split_periods(incidents: Any, before: Period, after: Period, same_months: bool = False) -> PeriodSplit:
-    """Place incidents in the before and after periods (and a placebo period when the data allow).
-
-    Parameters
-    ----------
-    incidents : GeoDataFrame or IncidentPoints
-        With ``occurred`` and/or ``month``.
-    before, after : Period
-        Non-overlapping periods.
-    same_months : bool
-        Keep only the calendar months both periods cover.
-
-    Returns
-    -------
-    PeriodSplit
-
-    Raises
-    ------
-    ParameterError
-        Overlapping periods, a period without incidents or without a whole month of
-        month-dated data.
-    """
-    _check_periods(before, after)
-    if isinstance(incidents, IncidentPoints):
-        dates, month_only = incidents.dates, incidents.month_only
-    else:
-        dates, month_only = incident_dates(incidents)
-    notes: list[str] = []
-    has_date = ~np.isnat(dates)
-    if (~has_date).any():
-        notes.append(f"{int((~has_date).sum())} incident(s) without a usable `occurred` or `month` date were left out.")
-    dated = has_date
-    if dated.any() and month_only[dated].all():
-        resolution = "month"
-    elif month_only[dated].any():
-        resolution = "mixed"
-        notes.append(
-            f"{int(month_only.sum())} incident(s) are dated to the month only and counted on the first day of their month; "
-            "the rest by their `occurred` date."
-        )
-    else:
-        resolution = "day"
-    if resolution != "day":
-        for p, name in ((before, "before"), (after, "after")):
-            if not p.is_month_aligned:
-                notes.append(
-                    f"the {name} period ({p.start} to {p.end}) does not start and end on month boundaries but incidents are "
-                    "dated by month: a month is counted when its first day is in the period. Use `Period.from_months` to align."
-                )
-    common: tuple[int, ...] | None = None
-    months_filter: set[int] | None = None
-    if same_months:
-        mb = _months_of_year(before, resolution == "month")
-        ma = _months_of_year(after, resolution == "month")
-        inter = mb & ma
-        if not inter:
-            raise ParameterError(
-                f"`same_months=True` but the periods share no calendar month ({before.describe()} vs {after.describe()}). "
-                "Use periods that cover the same months of the year, or `same_months=False`."
-            )
-        common = tuple(sorted(inter))
-        if inter != mb or inter != ma:
-            months_filter = inter
-            names = ", ".join(calendar.month_abbr[m] for m in common)
-            notes.append(f"same calendar months only: both periods restricted to {names}.")
-    d = dates.astype("datetime64[D]")
-    in_b = has_date & (d >= np.datetime64(before.start)) & (d <= np.datetime64(before.end))
-    in_a = has_date & (d >= np.datetime64(after.start)) & (d <= np.datetime64(after.end))
-    if months_filter is not None:
-        moy = (d.astype("datetime64[M]").astype(int) % 12) + 1
-        keep = np.isin(moy, list(months_filter))
-        in_b &= keep
-        in_a &= keep
-    tb = _exposure_days(before, "month" if resolution == "month" else "day", months_filter)
-    ta = _exposure_days(after, "month" if resolution == "month" else "day", months_filter)
-    for t, p, name in ((tb, before, "before"), (ta, after, "after")):
-        if t <= 0:
-            raise ParameterError(
-                f"the {name} period ({p.describe()}) contains no whole month of month-dated data "
-                "(a month counts when its first day is in the period). Use `Period.from_months`."
-            )
-    if not in_b.any():
-        raise ParameterError(
-            f"no incidents fall in the before period ({before.describe()}); check the dates and the "
-            "data's coverage."
-        )
-    if not in_a.any():
-        raise ParameterError(
-            f"no incidents fall in the after period ({after.describe()}); check the dates and the "
-            "data's coverage."
-        )
-    month = month_numbers(d)
-    placebo = in_p = None
-    n_months = before.months if resolution == "month" else None
-    p_start = add_months(before.start, -n_months) if n_months else before.start - dt.timedelta(days=before.days)
-    first = d[has_date].min() if has_date.any() else None
-    cand = None
-    if first is not None and first.astype("datetime64[M]") <= np.datetime64(p_start, "M") and p_start < before.start:
-        cand = Period(p_start, before.start - dt.timedelta(days=1), "placebo")
-    elif first is not None and before.is_month_aligned and before.months >= 12 and before.start < after.start:
-        # A shorter placebo: the whole months (at least MIN_PLACEBO_MONTHS) the data hold before
-        # "before", compared with the same calendar months a year later, inside "before"
-        # (:func:`hotspots.change_model.fit_change_model`): nothing was done between them either.
-        f = first.astype("datetime64[D]").astype(dt.date)
-        start = f if f.day == 1 else add_months(f.replace(day=1), 1)
-        if start < before.start:
-            short = Period(start, before.start - dt.timedelta(days=1), "placebo")
-            cand = short if MIN_PLACEBO_MONTHS <= short.months < 12 else None
-    if cand is not None and not cand.overlaps(after):
-        placebo = cand
-        in_p = has_date & (d >= np.datetime64(cand.start)) & (d <= np.datetime64(cand.end))
-    return PeriodSplit(in_b, in_a, tb, ta, resolution, common, notes, month, months_filter, placebo, in_p)
-
-
 def _check_options(alpha: float, min_total: int, test: str = "poisson") -> None:
     if test not in CHANGE_TESTS:
         raise ParameterError(f"`test` must be one of {list(CHANGE_TESTS)}; got {test!r}.")
@@ -565,6 +389,9 @@ def _slot_labels(sp: PeriodSplit) -> tuple[np.ndarray, dict[int, tuple[dt.date, 
     if sp.in_placebo is not None and sp.placebo is not None:
         lab[sp.in_placebo] = PLACEBO
         periods[PLACEBO] = (sp.placebo.start, sp.placebo.end)
+    if sp.in_placebo_before is not None and sp.placebo_before is not None:
+        lab[sp.in_placebo_before] = PLACEBO_BEFORE
+        periods[PLACEBO_BEFORE] = (sp.placebo_before.start, sp.placebo_before.end)
     lab[sp.in_before] = BEFORE
     lab[sp.in_after] = AFTER
     return lab, periods

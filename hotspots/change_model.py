@@ -1,7 +1,7 @@
 """Monthly panels and the overdispersed before/after model used by the change verdicts.
 
 :func:`monthly_panel` counts incidents per unit (cell or area) and per *slot*: a calendar month
-within one period (before, after, the placebo period just before "before", or outside them).
+within one period (before, after, the placebo period(s) before "before", or outside them).
 :func:`fit_change_model` estimates the seasonal pattern and the extra variation
 (:mod:`hotspots.dispersion`) from it, and :func:`unit_change_tests` gives each unit its rate
 ratio, interval, p-value and minimum detectable effect.
@@ -10,11 +10,9 @@ Rate ratios are seasonally adjusted: a period's expected incidents per unit rate
 exposure (days counted) times the month-of-year factors estimated from the study area's monthly
 totals (:func:`hotspots.dispersion.fit_seasonal`). When both periods cover the same calendar
 months the factors cancel; when they do not and the data hold no other year to separate the two,
-the factors are 1 and a note says that the change includes the seasonal difference. The levels
-of that fit are "before", "after" and each other 12-month block of the data
-(:func:`seasonal_levels`), so a year loaded before a half-year comparison separates the two. The
-factors' own uncertainty (``ChangeModel.seasonal_variance``) is a shift shared by every unit:
-added to each unit's variance, and once to a pooled one.
+the factors are 1 and a note says so. The fit's levels are each period and other 12-month block
+(:func:`seasonal_levels`). The factors' uncertainty (``ChangeModel.seasonal_variance``: the fit's,
+plus the units' ``tau2`` in the totals it rests on) is a shift shared by every unit's rate ratio.
 
 Minimum detectable effect: with ``s`` the standard error of the log rate ratio expected under no
 change (``phi (1/B + 1/E_A) + tau2`` with ``E_A`` the after count expected from the before
@@ -63,6 +61,7 @@ from .dispersion import (
     tau2_too_small_p,
     tau2_total_variance,
 )
+from .grid import touching_groups  # (re-exported: a grid helper the tau2 df uses)
 
 __all__ = [
     "MonthlyPanel",
@@ -85,6 +84,7 @@ __all__ = [
     "BEFORE",
     "AFTER",
     "PLACEBO",
+    "PLACEBO_BEFORE",
 ]
 
 #: The caveat on verdicts whose ``tau2`` came from the compared periods themselves (no placebo
@@ -97,8 +97,9 @@ COMPARISON_TAU2_NOTE = (
 )
 #: Power used for minimum detectable effects.
 POWER = 0.8
-#: Slot labels.
-OTHER, BEFORE, AFTER, PLACEBO = 0, 1, 2, 3
+#: Slot labels (PLACEBO_BEFORE: the before period a year earlier, when PLACEBO is the after
+#: period a year earlier: :func:`hotspots.period_split.split_periods`).
+OTHER, BEFORE, AFTER, PLACEBO, PLACEBO_BEFORE = 0, 1, 2, 3, 4
 
 
 @dataclass(frozen=True, eq=False)
@@ -195,7 +196,7 @@ def monthly_panel(
         moy = m % 12 + 1
         for lab, (s, e) in periods.items():
             d = _days_in(s, e, m, month_only)
-            if d > 0 and (months_filter is None or moy in months_filter or lab == PLACEBO):
+            if d > 0 and (months_filter is None or moy in months_filter or lab in (PLACEBO, PLACEBO_BEFORE)):
                 slots.append((m, lab, d))
             covered += d
         if covered == 0:
@@ -338,7 +339,8 @@ def fit_change_model(
         (:func:`hotspots.dispersion.tau2_too_small_p` below
         :data:`~hotspots.dispersion.FINER_TAU2_UPPER_ALPHA`).
     placebo : bool
-        Estimate ``tau2`` on the placebo comparison when the panel holds one.
+        Estimate ``tau2`` on the placebo comparison when the panel holds one: the compared pair
+        a year earlier (:data:`PLACEBO_BEFORE` against :data:`PLACEBO`) when it holds both.
     unit_word : str
         Name of the units in notes ("cells", "areas").
     unit_cells : (rows, cols), optional
@@ -377,21 +379,13 @@ def fit_change_model(
     if identified:
         seasonal_ratio = (wa / float(panel.exposure[lab == AFTER].sum())) / (wb / float(panel.exposure[lab == BEFORE].sum()))
         whose = "the study area's" if seasonal_reference is None else f"these {unit_word}' own"
-        notes.append(
-            "seasonality: the periods cover different calendar months, so rate ratios use month-of-year factors estimated "
-            f"from {whose} monthly totals in the other months of the data (Poisson GLM with a level for each "
-            f"period and each other year): a day of the after period is expected to hold {seasonal_ratio:.3f} times the "
-            f"incidents of a day before from season alone, an estimate uncertain by {np.sqrt(seasonal_var):.1%} (log scale) "
-            f"that every interval and p-value includes; places whose season differs from {whose} keep the "
-            "difference in their rate ratios"
-        )
-    elif mb != ma:
+    if mb != ma and not identified:
         notes.append(
             "seasonality could not be separated from the change (the periods cover different calendar months and the data "
             "hold no other year): the rate ratios include the seasonal difference; compare with elsewhere, or use whole years"
         )
     Y = panel.counts if estimate_units is None else panel.counts[estimate_units]
-    period_for_kappa = np.where(np.isin(lab, [BEFORE, AFTER, PLACEBO]), lab, 0)
+    period_for_kappa = np.where(np.isin(lab, [BEFORE, AFTER, PLACEBO, PLACEBO_BEFORE]), lab, 0)
     kappa, k_units = estimate_kappa(Y, period_for_kappa, panel.exposure, panel.reference)
     months_b = max(int((lab == BEFORE).sum()), 1)
     months_a = max(int((lab == AFTER).sum()), 1)
@@ -413,7 +407,17 @@ def fit_change_model(
     if tau2 is None:
         tau = None
         two_groups = False
-        if placebo and panel.has_placebo:
+        p0 = lab == PLACEBO_BEFORE
+        if placebo and panel.has_placebo and p0.any():
+            # the compared pair a year earlier: the same calendar months and the same gap
+            P0 = Y[:, p0].sum(axis=1)
+            w0, wp = float(w[p0].sum()), float(w[pm_all].sum())
+            phi_pp = 1.0 + kappa * (P0 + P) / (int(p0.sum()) + max(int(pm_all.sum()), 1))
+            tau, t_units = estimate_tau2(P0, P, w0, wp, phi_pp, variance="expected")
+            source = TAU2_SOURCES["placebo"] + " (the compared months a year earlier)"
+            pair = (P0, P, w0, wp, phi_pp)
+            tau, source = _pretest(tau, source, pair)
+        elif placebo and panel.has_placebo:
             pm = pm_all
             short = int(pm.sum()) < months_b
             # a placebo shorter than "before" is compared with the same calendar months a year later
@@ -557,6 +561,19 @@ def fit_change_model(
         f"{source}{'' if not t_units else ', ' + format(t_units, ',') + ' ' + unit_word}"
         f"{'' if not t_groups else ' in ' + format(t_groups, ',') + ' separate groups'})"
     )
+    if identified:
+        # the factors rest on one other stretch of these places' totals, whose level moves between
+        # its months as the compared periods' does (tau2 of each unit, times its squared share)
+        ref = panel.reference if seasonal_reference is None else np.asarray(seasonal_reference, dtype=float)
+        seasonal_var += tau2_val * float(np.square(panel.counts.sum(axis=1) / max(float(ref.sum()), 1.0)).sum())
+        notes.insert(0, (
+            "seasonality: the periods cover different calendar months, so rate ratios use month-of-year factors estimated "
+            f"from {whose} monthly totals in the other months of the data (Poisson GLM with a level for each "
+            f"period and each other year): a day of the after period is expected to hold {seasonal_ratio:.3f} times the "
+            f"incidents of a day before from season alone, an estimate uncertain by {np.sqrt(seasonal_var):.1%} (log scale) "
+            f"that every interval and p-value includes; places whose season differs from {whose} keep the "
+            "difference in their rate ratios"
+        ))
     disp = Overdispersion(
         kappa, tau2_val, k_units, t_units, source, how, t_groups, cov, cov_units, total_var,
         tuple(float(x) for x in draws),
@@ -577,20 +594,6 @@ def scatter_beyond_model_p(panel: MonthlyPanel, model: ChangeModel) -> float | N
     b, a = panel.totals(BEFORE), panel.totals(AFTER)
     phi = d.phi((a + b) / (model.months_before + model.months_after))
     return tau2_too_small_p(b, a, model.w_before, model.w_after, phi, d.tau2)
-
-
-def touching_groups(rows: np.ndarray, cols: np.ndarray, mask: np.ndarray) -> int:
-    """Number of separate groups of the cells ``mask`` selects (cells touching at an edge or a
-    corner form one group)."""
-    from scipy import ndimage
-
-    rows, cols, mask = np.asarray(rows), np.asarray(cols), np.asarray(mask, dtype=bool)
-    if not mask.any():
-        return 0
-    r, c = rows[mask], cols[mask]
-    img = np.zeros((int(r.max()) + 1, int(c.max()) + 1), dtype=bool)
-    img[r, c] = True
-    return int(ndimage.label(img, structure=np.ones((3, 3), dtype=int))[1])
 
 
 def effective_df(variance: np.ndarray | float, parts: list[tuple[np.ndarray | float, float | None]]) -> np.ndarray:

@@ -237,9 +237,13 @@ def _scope_season(cells: ChangeResult, scope: np.ndarray) -> _Season:
     model, panel = cells.model, cells.panel
     if not model.seasonal_identified or panel is None or panel.counts.shape[0] != scope.size:
         return _model_season(model)
-    fit, var, df = panel_season(panel, panel.counts[scope].sum(axis=0))
+    units = panel.counts[scope]
+    fit, var, df = panel_season(panel, units.sum(axis=0))
     if not fit.identified:
         return _model_season(model)
+    # as the models' own: the cells' tau2 in the totals the factors rest on
+    tot = units.sum(axis=1)
+    var += cells.dispersion.tau2 * float(np.square(tot / max(float(tot.sum()), 1.0)).sum())
     w = panel.exposure * fit.factors
     return _Season(float(w[panel.label == AFTER].sum() / w[panel.label == BEFORE].sum()), var, df)
 

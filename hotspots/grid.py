@@ -40,6 +40,7 @@ from . import validation
 from ._errors import CRSError, ParameterError
 
 __all__ = [
+    "touching_groups",
     "Grid",
     "GridValues",
     "count",
@@ -764,3 +765,17 @@ def point_weights(points: Any, weights: Any, n: int) -> np.ndarray | None:
     if np.any(w < 0):
         raise ParameterError(f"`weights` has {int((w < 0).sum())} negative value(s); weights must be >= 0.")
     return w
+
+
+def touching_groups(rows: np.ndarray, cols: np.ndarray, mask: np.ndarray) -> int:
+    """Number of separate groups of the cells ``mask`` selects (cells touching at an edge or a
+    corner form one group)."""
+    from scipy import ndimage
+
+    rows, cols, mask = np.asarray(rows), np.asarray(cols), np.asarray(mask, dtype=bool)
+    if not mask.any():
+        return 0
+    r, c = rows[mask], cols[mask]
+    img = np.zeros((int(r.max()) + 1, int(c.max()) + 1), dtype=bool)
+    img[r, c] = True
+    return int(ndimage.label(img, structure=np.ones((3, 3), dtype=int))[1])

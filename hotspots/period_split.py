@@ -1,0 +1,249 @@
+"""Which incidents fall in the before, after and placebo periods of a change comparison.
+
+:func:`split_periods` places dated incidents in the before and after periods (:class:`Period`),
+counts the days each period exposes, and picks the placebo comparison the data allow (see its
+docs): the months of "before" and "after" a year earlier when the two periods together span at
+most a year (the same calendar months, nothing done between them); else the period of the same
+length just before "before"; else, for a before period of a year or more, the 6–11 whole months
+the data hold before it.
+"""
+
+from __future__ import annotations
+
+import calendar
+import datetime as dt
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from ._errors import ParameterError
+from .incident_time import IncidentPoints, incident_dates, month_numbers
+from .periods import Period, add_months
+
+__all__ = ["PeriodSplit", "split_periods", "MIN_PLACEBO_MONTHS"]
+
+
+def _check_periods(before: Period, after: Period) -> None:
+    for name, p in (("before", before), ("after", after)):
+        if not isinstance(p, Period):
+            raise ParameterError(
+                f"`{name}` must be a `Period` (e.g. `Period('2022-07-01', '2023-06-30')`); got "
+                f"{type(p).__name__}."
+            )
+    if before.overlaps(after):
+        raise ParameterError(
+            f"the periods overlap: before is {before.start} to {before.end}, after is {after.start} to {after.end}. "
+            "Give periods that do not share any day (e.g. `periods_around('2023-07-01')`)."
+        )
+
+
+def _months_of_year(period: Period, month_only: bool) -> set[int]:
+    if month_only:
+        return {d.month for d in period.month_starts}
+    days = pd.date_range(period.start, period.end, freq="D")
+    return set(int(m) for m in np.unique(days.month))
+
+
+def _exposure_days(period: Period, resolution: str, months: set[int] | None) -> float:
+    if resolution == "month":
+        starts = [d for d in period.month_starts if months is None or d.month in months]
+        return float(sum(calendar.monthrange(d.year, d.month)[1] for d in starts))
+    if months is None:
+        return float(period.days)
+    days = pd.date_range(period.start, period.end, freq="D")
+    return float(np.isin(days.month, list(months)).sum())
+
+
+@dataclass
+class PeriodSplit:
+    """Which incidents fall in the before and after periods (:func:`split_periods`).
+
+    Attributes
+    ----------
+    in_before, in_after : ndarray of bool
+        Per incident.
+    t_before, t_after : float
+        Days counted in each period (after any same-months restriction).
+    resolution : str
+        ``"day"``, ``"month"`` or ``"mixed"``.
+    common : tuple of int or None
+        Calendar months kept with ``same_months=True``.
+    notes : list of str
+    month : ndarray of int
+        Calendar month of each incident (``year * 12 + month - 1``; -1 undated).
+    months_filter : set of int or None
+        Calendar months kept in both periods, when restricted.
+    placebo : Period or None
+        The period of the same length just before ``before``, when the data reach back to it; or
+        the after period a year earlier (with :attr:`placebo_before`).
+    in_placebo : ndarray of bool or None
+    placebo_before : Period or None
+        The before period a year earlier, when the two periods together span at most 12 months and
+        the data reach back to it: ``tau2`` then comes from this pair (:attr:`placebo_before` against
+        :attr:`placebo`), the same calendar months and the same gap as the compared pair.
+    in_placebo_before : ndarray of bool or None
+    """
+
+    in_before: np.ndarray
+    in_after: np.ndarray
+    t_before: float
+    t_after: float
+    resolution: str
+    common: tuple[int, ...] | None
+    notes: list[str]
+    month: np.ndarray | None = None
+    months_filter: set[int] | None = None
+    placebo: Period | None = None
+    in_placebo: np.ndarray | None = None
+    placebo_before: Period | None = None
+    in_placebo_before: np.ndarray | None = None
+
+
+#: A placebo period shorter than "before" needs at least this many whole months of data before it.
+MIN_PLACEBO_MONTHS = 6
+
+
+def split_periods(incidents: Any, before: Period, after: Period, same_months: bool = False) -> PeriodSplit:
+    """Place incidents in the before and after periods (and a placebo period when the data allow).
+
+    Parameters
+    ----------
+    incidents : GeoDataFrame or IncidentPoints
+        With ``occurred`` and/or ``month``.
+    before, after : Period
+        Non-overlapping periods.
+    same_months : bool
+        Keep only the calendar months both periods cover.
+
+    Returns
+    -------
+    PeriodSplit
+
+    Raises
+    ------
+    ParameterError
+        Overlapping periods, a period without incidents or without a whole month of
+        month-dated data.
+    """
+    _check_periods(before, after)
+    if isinstance(incidents, IncidentPoints):
+        dates, month_only = incidents.dates, incidents.month_only
+    else:
+        dates, month_only = incident_dates(incidents)
+    notes: list[str] = []
+    has_date = ~np.isnat(dates)
+    if (~has_date).any():
+        notes.append(f"{int((~has_date).sum())} incident(s) without a usable `occurred` or `month` date were left out.")
+    dated = has_date
+    if dated.any() and month_only[dated].all():
+        resolution = "month"
+    elif month_only[dated].any():
+        resolution = "mixed"
+        notes.append(
+            f"{int(month_only.sum())} incident(s) are dated to the month only and counted on the first day of their month; "
+            "the rest by their `occurred` date."
+        )
+    else:
+        resolution = "day"
+    if resolution != "day":
+        for p, name in ((before, "before"), (after, "after")):
+            if not p.is_month_aligned:
+                notes.append(
+                    f"the {name} period ({p.start} to {p.end}) does not start and end on month boundaries but incidents are "
+                    "dated by month: a month is counted when its first day is in the period. Use `Period.from_months` to align."
+                )
+    common: tuple[int, ...] | None = None
+    months_filter: set[int] | None = None
+    if same_months:
+        mb = _months_of_year(before, resolution == "month")
+        ma = _months_of_year(after, resolution == "month")
+        inter = mb & ma
+        if not inter:
+            raise ParameterError(
+                f"`same_months=True` but the periods share no calendar month ({before.describe()} vs {after.describe()}). "
+                "Use periods that cover the same months of the year, or `same_months=False`."
+            )
+        common = tuple(sorted(inter))
+        if inter != mb or inter != ma:
+            months_filter = inter
+            names = ", ".join(calendar.month_abbr[m] for m in common)
+            notes.append(f"same calendar months only: both periods restricted to {names}.")
+    d = dates.astype("datetime64[D]")
+    in_b = has_date & (d >= np.datetime64(before.start)) & (d <= np.datetime64(before.end))
+    in_a = has_date & (d >= np.datetime64(after.start)) & (d <= np.datetime64(after.end))
+    if months_filter is not None:
+        moy = (d.astype("datetime64[M]").astype(int) % 12) + 1
+        keep = np.isin(moy, list(months_filter))
+        in_b &= keep
+        in_a &= keep
+    tb = _exposure_days(before, "month" if resolution == "month" else "day", months_filter)
+    ta = _exposure_days(after, "month" if resolution == "month" else "day", months_filter)
+    for t, p, name in ((tb, before, "before"), (ta, after, "after")):
+        if t <= 0:
+            raise ParameterError(
+                f"the {name} period ({p.describe()}) contains no whole month of month-dated data "
+                "(a month counts when its first day is in the period). Use `Period.from_months`."
+            )
+    if not in_b.any():
+        raise ParameterError(
+            f"no incidents fall in the before period ({before.describe()}); check the dates and the "
+            "data's coverage."
+        )
+    if not in_a.any():
+        raise ParameterError(
+            f"no incidents fall in the after period ({after.describe()}); check the dates and the "
+            "data's coverage."
+        )
+    month = month_numbers(d)
+    placebo = in_p = None
+    n_months = before.months if resolution == "month" else None
+    p_start = add_months(before.start, -n_months) if n_months else before.start - dt.timedelta(days=before.days)
+    first = d[has_date].min() if has_date.any() else None
+    cand = None
+    if first is not None and first.astype("datetime64[M]") <= np.datetime64(p_start, "M") and p_start < before.start:
+        cand = Period(p_start, before.start - dt.timedelta(days=1), "placebo")
+    elif first is not None and before.is_month_aligned and before.months >= 12 and before.start < after.start:
+        # A shorter placebo: the whole months (at least MIN_PLACEBO_MONTHS) the data hold before
+        # "before", compared with the same calendar months a year later, inside "before"
+        # (:func:`hotspots.change_model.fit_change_model`): nothing was done between them either.
+        f = first.astype("datetime64[D]").astype(dt.date)
+        start = f if f.day == 1 else add_months(f.replace(day=1), 1)
+        if start < before.start:
+            short = Period(start, before.start - dt.timedelta(days=1), "placebo")
+            cand = short if MIN_PLACEBO_MONTHS <= short.months < 12 else None
+    pair = _year_earlier_pair(before, after, first, months_filter)
+    if pair is not None:
+        cand = pair[1]
+    if cand is not None and not cand.overlaps(after):
+        placebo = cand
+        in_p = has_date & (d >= np.datetime64(cand.start)) & (d <= np.datetime64(cand.end))
+    pb = in_pb = None
+    if pair is not None:
+        pb = pair[0]
+        in_pb = has_date & (d >= np.datetime64(pb.start)) & (d <= np.datetime64(pb.end))
+    return PeriodSplit(in_b, in_a, tb, ta, resolution, common, notes, month, months_filter, placebo, in_p, pb, in_pb)
+
+
+def _year_earlier_pair(
+    before: Period, after: Period, first: np.datetime64 | None, months_filter: set[int] | None
+) -> tuple[Period, Period] | None:
+    """The before and after periods shifted back 12 months, when the two periods (whole months,
+    after later than before) span at most 12 months together and the data's first month reaches
+    the earlier one's start. Nothing was done between them, and unlike the period just before
+    "before" they cover the same calendar months with the same gap: two halves of one year are
+    compared with two halves of the year before, not with a pair across a change of year (which
+    holds year-to-year variation the compared halves do not share)."""
+    if first is None or months_filter is not None or not (before.is_month_aligned and after.is_month_aligned):
+        return None
+    if not before.start < after.start or after.end >= add_months(before.start, 12):
+        return None
+
+    def back(p: Period, name: str) -> Period:
+        return Period(add_months(p.start, -12), add_months(p.end + dt.timedelta(days=1), -12) - dt.timedelta(days=1), name)
+
+    pb, pa = back(before, "placebo before"), back(after, "placebo")
+    if first.astype("datetime64[M]") > np.datetime64(pb.start, "M"):
+        return None
+    return pb, pa

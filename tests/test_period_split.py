@@ -1,0 +1,81 @@
+"""hotspots.period_split: incidents per period and the placebo comparison the data allow."""
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from hotspots.change_model import AFTER, BEFORE, PLACEBO, PLACEBO_BEFORE, MonthlyPanel, fit_change_model
+from hotspots.period_split import split_periods
+from hotspots.periods import Period
+
+
+def _monthly(first: str, last: str, per_month: int = 2) -> pd.DataFrame:
+    months = pd.date_range(f"{first}-01", f"{last}-01", freq="MS")
+    return pd.DataFrame({"month": np.repeat(months, per_month)})
+
+
+def _span(p: Period) -> tuple[str, str]:
+    return p.start.isoformat(), p.end.isoformat()
+
+
+def test_two_halves_of_a_year_take_the_same_halves_a_year_earlier_as_placebo():
+    inc = _monthly("2023-01", "2024-12")
+    sp = split_periods(inc, Period.from_months("2024-01", "2024-06"), Period.from_months("2024-07", "2024-12"))
+    assert _span(sp.placebo_before) == ("2023-01-01", "2023-06-30")
+    assert _span(sp.placebo) == ("2023-07-01", "2023-12-31")
+    assert int(sp.in_placebo_before.sum()) == int(sp.in_placebo.sum()) == 12
+    assert not (sp.in_placebo_before & (sp.in_placebo | sp.in_before | sp.in_after)).any()
+
+
+def test_quarters_a_gap_apart_keep_their_gap_a_year_earlier():
+    inc = _monthly("2023-01", "2024-12")
+    sp = split_periods(inc, Period.from_months("2024-01", "2024-03"), Period.from_months("2024-07", "2024-09"))
+    assert _span(sp.placebo_before) == ("2023-01-01", "2023-03-31")
+    assert _span(sp.placebo) == ("2023-07-01", "2023-09-30")
+
+
+def test_no_year_earlier_pair_without_the_data_or_for_periods_spanning_more_than_a_year():
+    # the data start in July 2023: only the period just before "before" (as before this rule)
+    late = _monthly("2023-07", "2024-12")
+    sp = split_periods(late, Period.from_months("2024-01", "2024-06"), Period.from_months("2024-07", "2024-12"))
+    assert sp.placebo_before is None and _span(sp.placebo) == ("2023-07-01", "2023-12-31")
+    # whole years: the year before "before" is the placebo, compared with "before" itself
+    inc = _monthly("2022-01", "2024-12")
+    sp = split_periods(inc, Period.from_months("2023-01", "2023-12"), Period.from_months("2024-01", "2024-12"))
+    assert sp.placebo_before is None and _span(sp.placebo) == ("2022-01-01", "2022-12-31")
+    # periods that are not whole months: no shifted pair
+    odd = split_periods(inc, Period("2024-01-10", "2024-06-30"), Period("2024-07-01", "2024-12-31"))
+    assert odd.placebo_before is None
+
+
+def _two_year_panel(rng: np.random.Generator, *, units: int = 40, sd_year: float = 0.2) -> MonthlyPanel:
+    """2023 and 2024 by month; each unit's level varies from year to year (sd ``sd_year`` on the
+    log scale), not between the halves of one year; no change. Labelled as the year-earlier pair:
+    Jan-Jun / Jul-Dec 2023 the placebo pair, Jan-Jun / Jul-Dec 2024 compared."""
+    month = 2023 * 12 + np.arange(24)
+    label = np.repeat([PLACEBO_BEFORE, PLACEBO, BEFORE, AFTER], 6)
+    base = rng.uniform(40, 120, units)[:, None]
+    year = np.exp(rng.normal(0, sd_year, (units, 2)))
+    counts = rng.poisson(base * np.repeat(year, 12, axis=1))
+    return MonthlyPanel(counts, month, label, np.full(24, 30.0), counts.sum(axis=0) + 5_000)
+
+
+def test_tau2_from_the_year_earlier_pair_leaves_out_the_change_of_year():
+    panel = _two_year_panel(np.random.default_rng(4))
+    model = fit_change_model(panel, unit_word="areas")
+    assert "placebo periods (the compared months a year earlier)" in model.dispersion.tau2_source
+    # the halves of one year share the year's level: nothing between them beyond Poisson
+    assert model.dispersion.tau2 < 0.01
+    # the same data with the placebo just before "before" (Jul-Dec 2023 against Jan-Jun 2024):
+    # that pair spans the change of year, and its tau2 holds the year-to-year variation
+    # (2 x 0.2^2 = 0.08) the compared halves do not share
+    lab = np.where(panel.label == PLACEBO_BEFORE, 0, panel.label)
+    across = fit_change_model(
+        MonthlyPanel(panel.counts, panel.month, lab, panel.exposure, panel.reference), unit_word="areas"
+    )
+    assert across.dispersion.tau2 == pytest.approx(0.08, rel=0.5)
+    # the compared halves themselves scatter like the year-earlier pair, not like the pair across
+    # the change of year
+    b, a = panel.totals(BEFORE), panel.totals(AFTER)
+    z = np.log(a / b) / np.sqrt(1 / a + 1 / b)
+    assert np.std(z) < 1.5
