@@ -149,10 +149,12 @@ def null_maps_product(reps: int, rng: np.random.Generator, sizes=(300, 3_000, 30
 
 # ----------------------------------------------------------------------------- change
 def _simulate(
-    rng, *, fall: float, sd_year: float, sd_month: float, placebo: bool, H: int = 20, walk: bool = False, frac: float = 0.5
+    rng, *, fall: float, sd_year: float, sd_month: float, placebo: bool, H: int = 20, walk: bool = False, frac: float = 0.5,
+    fall_from: int = 0,
 ):
     """``walk``: year effects drift as a random walk (steps of ``sd_year``) instead of varying
-    independently around a stable level. ``frac``: share of the hotspots that fall (half by default)."""
+    independently around a stable level. ``frac``: share of the hotspots that fall (half by default).
+    ``fall_from``: month of the last year (0-11) from which the treated hotspots fall."""
     years = 3 if placebo else 2
     centres = rng.uniform(2_000, SIDE - 2_000, (H, 2))
     base = rng.uniform(15, 100, H)
@@ -163,7 +165,7 @@ def _simulate(
     for m in range(12 * years):
         month = pd.Timestamp("2022-01-01") + pd.DateOffset(months=m + (0 if placebo else 12))
         y = m // 12
-        after = y == years - 1
+        after = y == years - 1 and m % 12 >= fall_from
         lam = base * ym[:, y] * np.exp(rng.normal(0, sd_month, H)) * np.where(treated & after, 1 - fall, 1.0)
         k = rng.poisson(lam)
         pts = [centres[i] + rng.normal(0, 150, (k[i], 2)) for i in range(H)]
@@ -252,7 +254,12 @@ PRODUCT_SCENARIOS = (
     # the same two years (2023-2024) with the default periods around the July 2023 scheme start:
     # before January-June 2023, after July 2023-June 2024, which runs into the next year
     ("realistic, no change, default periods", 0.0, 0.12, 0.15, False, False, 0.5),
+    # January-June against July-December 2024, 2022-2023 loaded (the placebo: the same halves of 2023)
+    ("realistic, no change, half years", 0.0, 0.12, 0.15, True, False, 0.5),
+    ("realistic, half fall 30 %, half years", 0.30, 0.12, 0.15, True, False, 0.5),
 )
+#: Periods of the product rows named "... half years".
+HALF_YEAR_SETTINGS = {"before": ("2024-01", "2024-06"), "after": ("2024-07", "2024-12")}
 
 
 def change_scenarios_product(reps: int, rng: np.random.Generator, only: tuple[str, ...] | None = None) -> list[dict]:
@@ -264,7 +271,8 @@ def change_scenarios_product(reps: int, rng: np.random.Generator, only: tuple[st
     placebo-adjusted change (the data hold the year before "before"). "pooled any" / "vs any": share
     of data sets whose "all hotspot areas" / "hotspots vs elsewhere" row gives any verdict (false
     alarms where nothing changed). Rows named "default periods" give no periods (the defaults
-    around the scheme start apply)."""
+    around the scheme start apply); "half years" compare the halves of the last year
+    (:data:`HALF_YEAR_SETTINGS`), the treated hotspots falling from July."""
     from hotspots.pipeline import Settings, analyse, prepare_inputs
 
     rows = []
@@ -274,10 +282,17 @@ def change_scenarios_product(reps: int, rng: np.random.Generator, only: tuple[st
         keys = ("untreated", "treated", "pooled", "pooled any", "vs any", "cells", "in areas", "cell_m", "adjusted")
         acc: dict[str, list] = {k: [] for k in keys}
         for _ in range(reps):
-            inc, centres, treated = _simulate(rng, fall=fall, sd_year=sy, sd_month=sm, placebo=placebo, walk=walk, frac=frac)
+            half = name.endswith("half years")
+            inc, centres, treated = _simulate(
+                rng, fall=fall, sd_year=sy, sd_month=sm, placebo=placebo, walk=walk, frac=frac, fall_from=6 if half else 0
+            )
             inc["category"] = "Anti-social behaviour"
-            given = not name.endswith("default periods")
-            settings = Settings(before=("2023-01", "2023-12"), after=("2024-01", "2024-12")) if given else Settings()
+            if name.endswith("default periods"):
+                settings = Settings()
+            elif half:
+                settings = Settings(**HALF_YEAR_SETTINGS)
+            else:
+                settings = Settings(before=("2023-01", "2023-12"), after=("2024-01", "2024-12"))
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")
                 prep = prepare_inputs(inc, settings=settings)

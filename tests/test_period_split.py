@@ -79,3 +79,15 @@ def test_tau2_from_the_year_earlier_pair_leaves_out_the_change_of_year():
     b, a = panel.totals(BEFORE), panel.totals(AFTER)
     z = np.log(a / b) / np.sqrt(1 / a + 1 / b)
     assert np.std(z) < 1.5
+
+
+def test_the_seasonal_factors_variance_holds_the_units_tau2_in_the_totals_they_rest_on():
+    # the factors come from the other year's halves, whose level moves between them as the
+    # compared halves' does: tau2 times the units' squared shares of the totals is added
+    panel = _two_year_panel(np.random.default_rng(6))
+    m0, m1 = fit_change_model(panel, tau2=0.0), fit_change_model(panel, tau2=0.05)
+    assert m0.seasonal_identified and m0.seasonal_variance > 0
+    tot = panel.counts.sum(axis=1)
+    s2 = float(np.square(tot / panel.reference.sum()).sum())
+    assert m1.seasonal_variance - m0.seasonal_variance == pytest.approx(0.05 * s2, rel=1e-9)
+    assert 0.05 * s2 > 0.2 * m0.seasonal_variance  # not a rounding matter here
