@@ -1,11 +1,16 @@
 """Which incidents fall in the before, after and placebo periods of a change comparison.
 
 :func:`split_periods` places dated incidents in the before and after periods (:class:`Period`),
-counts the days each period exposes, and picks the placebo comparison the data allow (see its
-docs): the months of "before" and "after" a year earlier when the two periods together span at
-most a year (the same calendar months, nothing done between them); else the period of the same
-length just before "before"; else, for a before period of a year or more, the 6–11 whole months
-the data hold before it.
+counts the days each period exposes, and picks the placebo comparison the data allow, so that it
+matches the compared pair (the same calendar months and gap, nothing done between them):
+
+* "before" and "after" together span at most a year (half-years, quarters): both a year earlier
+  (:attr:`PeriodSplit.placebo_before` against :attr:`PeriodSplit.placebo`);
+* "after" is "before" a year later (part-years, e.g. January–October of two years): "before" a
+  year earlier, against "before";
+* else the period of the same length just before "before" (the year before, for whole years);
+* else, for a before period of a year or more, the 6–11 whole months the data hold before it,
+  against the same calendar months a year later.
 """
 
 from __future__ import annotations
@@ -201,8 +206,14 @@ def split_periods(incidents: Any, before: Period, after: Period, same_months: bo
     n_months = before.months if resolution == "month" else None
     p_start = add_months(before.start, -n_months) if n_months else before.start - dt.timedelta(days=before.days)
     first = d[has_date].min() if has_date.any() else None
-    cand = None
-    if first is not None and first.astype("datetime64[M]") <= np.datetime64(p_start, "M") and p_start < before.start:
+    later = _shift_year(before, None, 12)
+    year_on_year = later is not None and before.months < 12 and (later.start, later.end) == (after.start, after.end)
+    # "after" is "before" a year later (e.g. January-October of two years): "before" a year earlier,
+    # the same calendar months and gap, as the year just before is for whole years
+    cand = _shift_year(before, first) if year_on_year and first is not None else None
+    if cand is not None:
+        pass
+    elif first is not None and first.astype("datetime64[M]") <= np.datetime64(p_start, "M") and p_start < before.start:
         cand = Period(p_start, before.start - dt.timedelta(days=1), "placebo")
     elif first is not None and before.is_month_aligned and before.months >= 12 and before.start < after.start:
         # A shorter placebo: the whole months (at least MIN_PLACEBO_MONTHS) the data hold before
@@ -240,10 +251,16 @@ def _year_earlier_pair(
     if not before.start < after.start or after.end >= add_months(before.start, 12):
         return None
 
-    def back(p: Period, name: str) -> Period:
-        return Period(add_months(p.start, -12), add_months(p.end + dt.timedelta(days=1), -12) - dt.timedelta(days=1), name)
+    pb, pa = _shift_year(before, first, name="placebo before"), _shift_year(after, first)
+    return None if pb is None or pa is None else (pb, pa)
 
-    pb, pa = back(before, "placebo before"), back(after, "placebo")
-    if first.astype("datetime64[M]") > np.datetime64(pb.start, "M"):
+
+def _shift_year(p: Period, first: np.datetime64 | None, months: int = -12, name: str = "placebo") -> Period | None:
+    """Whole-month period ``p`` moved by ``months``; None when it is not whole months or (with
+    ``first``, the data's first date) starts before the data's first month."""
+    if not p.is_month_aligned:
         return None
-    return pb, pa
+    out = Period(add_months(p.start, months), add_months(p.end + dt.timedelta(days=1), months) - dt.timedelta(days=1), name)
+    if first is not None and first.astype("datetime64[M]") > np.datetime64(out.start, "M"):
+        return None
+    return out

@@ -91,3 +91,36 @@ def test_the_seasonal_factors_variance_holds_the_units_tau2_in_the_totals_they_r
     s2 = float(np.square(tot / panel.reference.sum()).sum())
     assert m1.seasonal_variance - m0.seasonal_variance == pytest.approx(0.05 * s2, rel=1e-9)
     assert 0.05 * s2 > 0.2 * m0.seasonal_variance  # not a rounding matter here
+
+
+def test_part_years_a_year_apart_take_the_same_months_a_year_earlier():
+    # January-October 2024 against January-October 2025 (year to date against the year before)
+    inc = _monthly("2023-01", "2025-10")
+    sp = split_periods(inc, Period.from_months("2024-01", "2024-10"), Period.from_months("2025-01", "2025-10"))
+    assert _span(sp.placebo) == ("2023-01-01", "2023-10-31") and sp.placebo_before is None
+    # not the ten months just before "before" (March-December 2023: other calendar months, half the gap)
+    late = _monthly("2023-03", "2025-10")
+    sp = split_periods(late, Period.from_months("2024-01", "2024-10"), Period.from_months("2025-01", "2025-10"))
+    assert _span(sp.placebo) == ("2023-03-01", "2023-12-31")
+
+
+def test_the_year_on_year_placebo_takes_the_placebo_adjusted_path():
+    # the same calendar months as "before": each area's change can be adjusted for its own
+    import geopandas as gpd
+    import shapely
+
+    from hotspots.change import change_areas
+
+    rng = np.random.default_rng(2)
+    months = pd.date_range("2023-01-01", "2025-10-01", freq="MS")
+    months = months[months.month <= 10]
+    xy = rng.uniform(0, 3_000, (len(months) * 600, 2))
+    inc = gpd.GeoDataFrame(
+        {"month": np.repeat(months, 600)}, geometry=gpd.points_from_xy(xy[:, 0], xy[:, 1]), crs=27700
+    )
+    boxes = [shapely.box(x, y, x + 500, y + 500) for x in range(0, 3_000, 500) for y in range(0, 3_000, 500)]
+    areas = gpd.GeoDataFrame({"area_id": [f"a{i}" for i in range(len(boxes))]}, geometry=boxes, crs=27700)
+    before, after = Period.from_months("2024-01", "2024-10"), Period.from_months("2025-01", "2025-10")
+    res = change_areas(inc, areas, before, after, selected_on=Period.from_months("2023-01", "2025-10"))
+    assert res.model.w_placebo > 0 and res.model.placebo_adjusted
+    assert res.dispersion.tau2_source.startswith("placebo periods")
