@@ -20,8 +20,8 @@ month and between periods, so an exact Poisson test calls ordinary variation "si
 of all busy cells in a year with no intervention). Each unit's incidents are counted per calendar
 month; the seasonal pattern and two kinds of extra variation are estimated from all units
 together (:mod:`hotspots.change_model`, :mod:`hotspots.dispersion`): month-to-month
-(negative binomial ``kappa``) and between periods (``tau2``, from a placebo comparison of the
-period just before "before" when the data reach back to it). Given the total ``n``, the after
+(negative binomial ``kappa``) and between periods (``tau2``, from a placebo comparison where
+nothing was done when the data reach back to it: :func:`hotspots.period_split.split_periods`). Given the total ``n``, the after
 count is then beta-binomial (:func:`hotspots.count_tests.overdispersed_rate_test`): the exact
 conditional Poisson test below, with its variance widened by exactly the estimated extra
 variation. The rate ratio is seasonally adjusted, the interval is a Wald interval on the log

@@ -91,7 +91,7 @@ __all__ = [
 #: period): a model note, carried into the pooled summary's notes.
 COMPARISON_TAU2_NOTE = (
     "how much places vary between periods (tau2) was estimated from the compared periods themselves (no "
-    "placebo period of the months just before \"before\" was used): places that really changed count "
+    "placebo period before \"before\" was used): places that really changed count "
     "as variation there, so verdicts lean towards \"no significant change\"; with the months before "
     "\"before\" in the data it is estimated where nothing was done"
 )

@@ -37,11 +37,11 @@ Estimating them
   total would have under the common change (``variance="expected"``: weights from a unit's own
   counts favour units that rose by chance and underestimate ``tau2`` on counts of a few tens).
   It measures how much the units' changes scatter around their common change beyond
-  what ``kappa`` explains. When the data hold an earlier period of the same length just before
-  the "before" period, ``tau2`` is estimated on that **placebo** comparison (earlier period vs
-  before, where nothing was done), so that real effects in some units cannot inflate it (when the
-  data hold only 6–11 whole months before "before", those months are compared with the same
-  calendar months a year later, inside "before"); otherwise
+  what ``kappa`` explains. When the data reach back far enough, ``tau2`` is estimated on a
+  **placebo** comparison where nothing was done, matched to the compared pair
+  (:func:`hotspots.period_split.split_periods`: the pair a year earlier for half-years and
+  quarters, the year before "before" for whole years), so that real effects in some units cannot
+  inflate it; otherwise
   on the comparison itself (then units that truly changed by different amounts widen every
   unit's interval, which makes the per-unit verdicts conservative, never liberal).
 * Hotspot areas are few (often 2–10), so their own ``tau2`` is noisy and its t reference has

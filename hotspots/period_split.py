@@ -81,8 +81,9 @@ class PeriodSplit:
     months_filter : set of int or None
         Calendar months kept in both periods, when restricted.
     placebo : Period or None
-        The period of the same length just before ``before``, when the data reach back to it; or
-        the after period a year earlier (with :attr:`placebo_before`).
+        The placebo period the data allow (module docs): ``before`` a year earlier, the period
+        of the same length just before ``before``, or ``after`` a year earlier (with
+        :attr:`placebo_before`).
     in_placebo : ndarray of bool or None
     placebo_before : Period or None
         The before period a year earlier, when the two periods together span at most 12 months and
