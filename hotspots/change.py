@@ -21,13 +21,14 @@ of all busy cells in a year with no intervention). Each unit's incidents are cou
 month; the seasonal pattern and two kinds of extra variation are estimated from all units
 together (:mod:`hotspots.change_model`, :mod:`hotspots.dispersion`): month-to-month
 (negative binomial ``kappa``) and between periods (``tau2``, from a placebo comparison where
-nothing was done when the data reach back to it: :func:`hotspots.period_split.split_periods`). Given the total ``n``, the after
-count is then beta-binomial (:func:`hotspots.count_tests.overdispersed_rate_test`): the exact
-conditional Poisson test below, with its variance widened by exactly the estimated extra
-variation. The rate ratio is seasonally adjusted, the interval is a Wald interval on the log
-scale with that variance, and ``mde_fall`` is the smallest fall the unit could show at ``alpha``
-with 80 % power, so that "no change" is not read as "no effect". The estimates and how they were
-obtained are in :attr:`ChangeResult.dispersion` and the notes.
+nothing was done when the data reach back to it: :func:`hotspots.period_split.split_periods`).
+Given the total ``n``, the after count is then beta-binomial
+(:func:`hotspots.count_tests.overdispersed_rate_test`): the exact conditional Poisson test below,
+with its variance widened by exactly the estimated extra variation. The rate ratio is seasonally
+adjusted, the interval is a Wald interval on the log scale with that variance, and ``mde_fall``
+is the smallest fall the unit could show at ``alpha`` with 80 % power, so that "no change" is
+not read as "no effect". The estimates and how they were obtained are in
+:attr:`ChangeResult.dispersion` and the notes.
 
 Hotspot areas chosen from months that cover the placebo year, "before" and "after" alike are
 judged on their placebo-adjusted change (``selected_on`` of :func:`change_areas`;
