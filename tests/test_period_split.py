@@ -3,6 +3,8 @@
 import numpy as np
 import pandas as pd
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from hotspots.change_model import AFTER, BEFORE, PLACEBO, PLACEBO_BEFORE, MonthlyPanel, fit_change_model
 from hotspots.period_split import split_periods
@@ -124,3 +126,36 @@ def test_the_year_on_year_placebo_takes_the_placebo_adjusted_path():
     res = change_areas(inc, areas, before, after, selected_on=Period.from_months("2023-01", "2025-10"))
     assert res.model.w_placebo > 0 and res.model.placebo_adjusted
     assert res.dispersion.tau2_source.startswith("placebo periods")
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    first=st.integers(0, 30), b_start=st.integers(12, 40), b_len=st.integers(1, 14), gap=st.integers(0, 14),
+    a_len=st.integers(1, 14),
+)
+def test_placebo_periods_are_whole_months_of_the_data_outside_the_compared_ones(first, b_start, b_len, gap, a_len):
+    # months counted from January 2020; the data run from `first` to the end of "after"
+    def ym(k: int) -> str:
+        return f"{2020 + k // 12}-{k % 12 + 1:02d}"
+
+    a_start = b_start + b_len + gap
+    inc = _monthly(ym(min(first, b_start)), ym(a_start + a_len - 1), per_month=1)
+    before = Period.from_months(ym(b_start), ym(b_start + b_len - 1))
+    after = Period.from_months(ym(a_start), ym(a_start + a_len - 1))
+    sp = split_periods(inc, before, after)
+    data_start = pd.Timestamp(f"{ym(min(first, b_start))}-01").date()
+    for p, mask in ((sp.placebo, sp.in_placebo), (sp.placebo_before, sp.in_placebo_before)):
+        if p is None:
+            assert mask is None
+            continue
+        assert p.is_month_aligned and p.start >= data_start and p.end < before.start
+        assert not (mask & (sp.in_before | sp.in_after)).any()
+        assert int(mask.sum()) == p.months  # one incident a month, every month of it in the data
+    if sp.placebo_before is not None:
+        # the compared pair a year earlier: the same calendar months and gap
+        assert (sp.placebo_before.start.month, sp.placebo_before.months) == (before.start.month, before.months)
+        assert (sp.placebo.start.month, sp.placebo.months) == (after.start.month, after.months)
+        assert not (sp.in_placebo_before & sp.in_placebo).any()
+    elif a_len == b_len < 12 and gap + b_len == 12 and min(first, b_start) <= b_start - 12:
+        # "after" is "before" a year later and the data reach a year before "before"
+        assert (sp.placebo.start.month, sp.placebo.months) == (before.start.month, before.months)
