@@ -209,22 +209,24 @@ def split_periods(incidents: Any, before: Period, after: Period, same_months: bo
     first = d[has_date].min() if has_date.any() else None
     later = _shift_year(before, None, 12)
     year_on_year = later is not None and before.months < 12 and (later.start, later.end) == (after.start, after.end)
-    # "after" is "before" a year later (e.g. January-October of two years): "before" a year earlier,
-    # the same calendar months and gap, as the year just before is for whole years
-    cand = _shift_year(before, first) if year_on_year and first is not None else None
-    if cand is not None:
-        pass
-    elif first is not None and first.astype("datetime64[M]") <= np.datetime64(p_start, "M") and p_start < before.start:
-        cand = Period(p_start, before.start - dt.timedelta(days=1), "placebo")
-    elif first is not None and before.is_month_aligned and before.months >= 12 and before.start < after.start:
-        # A shorter placebo: the whole months (at least MIN_PLACEBO_MONTHS) the data hold before
-        # "before", compared with the same calendar months a year later, inside "before"
-        # (:func:`hotspots.change_model.fit_change_model`): nothing was done between them either.
-        f = first.astype("datetime64[D]").astype(dt.date)
-        start = f if f.day == 1 else add_months(f.replace(day=1), 1)
-        if start < before.start:
-            short = Period(start, before.start - dt.timedelta(days=1), "placebo")
-            cand = short if MIN_PLACEBO_MONTHS <= short.months < 12 else None
+    cand = None
+    if year_on_year and first is not None:
+        # "after" is "before" a year later (e.g. January-October of two years): "before" a year
+        # earlier, the same calendar months and gap, as the year just before is for whole years
+        cand = _shift_year(before, first)
+    if cand is None and first is not None:
+        if first.astype("datetime64[M]") <= np.datetime64(p_start, "M") and p_start < before.start:
+            cand = Period(p_start, before.start - dt.timedelta(days=1), "placebo")
+        elif before.is_month_aligned and before.months >= 12 and before.start < after.start:
+            # A shorter placebo: the whole months (at least MIN_PLACEBO_MONTHS) the data hold
+            # before "before", compared with the same calendar months a year later, inside
+            # "before" (:func:`hotspots.change_model.fit_change_model`): nothing was done between
+            # them either.
+            f = first.astype("datetime64[D]").astype(dt.date)
+            start = f if f.day == 1 else add_months(f.replace(day=1), 1)
+            if start < before.start:
+                short = Period(start, before.start - dt.timedelta(days=1), "placebo")
+                cand = short if MIN_PLACEBO_MONTHS <= short.months < 12 else None
     pair = _year_earlier_pair(before, after, first, months_filter)
     if pair is not None:
         cand = pair[1]
@@ -251,7 +253,6 @@ def _year_earlier_pair(
         return None
     if not before.start < after.start or after.end >= add_months(before.start, 12):
         return None
-
     pb, pa = _shift_year(before, first, name="placebo before"), _shift_year(after, first)
     return None if pb is None or pa is None else (pb, pa)
 
