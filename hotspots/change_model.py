@@ -69,6 +69,7 @@ __all__ = [
     "monthly_panel",
     "seasonal_levels",
     "panel_season",
+    "squared_shares",
     "fit_change_model",
     "unit_change_tests",
     "minimum_detectable_fall",
@@ -290,6 +291,13 @@ def panel_season(panel: MonthlyPanel, totals: np.ndarray) -> tuple[SeasonalFit, 
     return season, var, (season.df if var > 0 else None)
 
 
+def squared_shares(unit_totals: np.ndarray, whole: float | None = None) -> float:
+    """Sum of the units' squared shares of ``whole`` (default their own sum): times one unit's
+    between-period variance ``tau2``, the variance of a total made of independent units."""
+    t = np.asarray(unit_totals, dtype=float)
+    return float(np.square(t / max(float(t.sum()) if whole is None else whole, 1.0)).sum())
+
+
 def _pretest(tau: float | None, source: str, pair: tuple) -> tuple[float | None, str]:
     """A positive ``tau2`` estimate whose Cochran's Q (on the units' log rate ratios of ``pair``,
     ``(n_before, n_after, w_before, w_after, phi)``) is not significant at
@@ -407,30 +415,23 @@ def fit_change_model(
     if tau2 is None:
         tau = None
         two_groups = False
-        p0 = lab == PLACEBO_BEFORE
-        if placebo and panel.has_placebo and p0.any():
-            # the compared pair a year earlier: the same calendar months and the same gap
-            P0 = Y[:, p0].sum(axis=1)
-            w0, wp = float(w[p0].sum()), float(w[pm_all].sum())
-            phi_pp = 1.0 + kappa * (P0 + P) / (int(p0.sum()) + max(int(pm_all.sum()), 1))
-            tau, t_units = estimate_tau2(P0, P, w0, wp, phi_pp, variance="expected")
-            source = TAU2_SOURCES["placebo"] + " (the compared months a year earlier)"
-            pair = (P0, P, w0, wp, phi_pp)
-            tau, source = _pretest(tau, source, pair)
-        elif placebo and panel.has_placebo:
-            pm = pm_all
-            short = int(pm.sum()) < months_b
-            # a placebo shorter than "before" is compared with the same calendar months a year later
-            bm = (lab == BEFORE) & np.isin(panel.month, panel.month[pm] + 12) if short else lab == BEFORE
-            if not short or int(bm.sum()) == int(pm.sum()):
-                Bp = Y[:, bm].sum(axis=1)
-                wp, wbp = float(w[pm].sum()), float(w[bm].sum())
-                mp_n, mb_n = max(int(pm.sum()), 1), max(int(bm.sum()), 1)
-                phi_pb = 1.0 + kappa * (P + Bp) / (mp_n + mb_n)
-                tau, t_units = estimate_tau2(P, Bp, wp, wbp, phi_pb, variance="expected")
-                source = TAU2_SOURCES["placebo"] + ("" if pm.sum() >= months_b else f" ({mp_n} months a year apart)")
-                pair = (P, Bp, wp, wbp, phi_pb)
-                tau, source = _pretest(tau, source, pair)
+        if placebo and panel.has_placebo:  # earlier slots against later ones, nothing done between
+            p0 = lab == PLACEBO_BEFORE
+            if p0.any():  # the compared pair a year earlier: the same calendar months and gap
+                early, late, suffix = p0, pm_all, " (the compared months a year earlier)"
+            else:
+                short = int(pm_all.sum()) < months_b
+                # a placebo shorter than "before" is compared with the same calendar months a year later
+                bm = (lab == BEFORE) & np.isin(panel.month, panel.month[pm_all] + 12) if short else lab == BEFORE
+                early, late = (pm_all, bm) if not short or int(bm.sum()) == int(pm_all.sum()) else (None, None)
+                suffix = f" ({max(int(pm_all.sum()), 1)} months a year apart)" if short else ""
+            if early is not None:
+                X, Z = Y[:, early].sum(axis=1), Y[:, late].sum(axis=1)
+                wx, wz = float(w[early].sum()), float(w[late].sum())
+                phi_p = 1.0 + kappa * (X + Z) / (max(int(early.sum()), 1) + max(int(late.sum()), 1))
+                tau, t_units = estimate_tau2(X, Z, wx, wz, phi_p, variance="expected")
+                pair = (X, Z, wx, wz, phi_p)
+                tau, source = _pretest(tau, TAU2_SOURCES["placebo"] + suffix, pair)
         if tau is None:
             tau, t_units, groups = estimate_tau2_robust(B, A, wb, wa, phi_ab, variance="expected")
             two_groups = groups == "two groups"
@@ -565,7 +566,7 @@ def fit_change_model(
         # the factors rest on one other stretch of these places' totals, whose level moves between
         # its months as the compared periods' does (tau2 of each unit, times its squared share)
         ref = panel.reference if seasonal_reference is None else np.asarray(seasonal_reference, dtype=float)
-        seasonal_var += tau2_val * float(np.square(panel.counts.sum(axis=1) / max(float(ref.sum()), 1.0)).sum())
+        seasonal_var += tau2_val * squared_shares(panel.counts.sum(axis=1), float(ref.sum()))
         notes.insert(0, (
             "seasonality: the periods cover different calendar months, so rate ratios use month-of-year factors estimated "
             f"from {whose} monthly totals in the other months of the data (Poisson GLM with a level for each "

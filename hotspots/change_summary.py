@@ -60,6 +60,7 @@ from .change_model import (
     mixture_half_width,
     mixture_minimum_detectable_fall,
     panel_season,
+    squared_shares,
 )
 from .periods import selection_shares, selection_treats_alike
 from .style import p_text, ratio_text
@@ -196,8 +197,7 @@ def _scope_variance(
     tot = A + B
     m = tot / months
     phi = 1.0 + d.kappa * float((m * m).sum() / m.sum()) if m.sum() > 0 else 1.0
-    share = tot / tot.sum() if tot.sum() > 0 else tot
-    s2 = float((share * share).sum())
+    s2 = squared_shares(tot)
     extra = d.tau2 * s2
     draws = d.tau2_test_draws
     extra_draws = draws * s2 if draws.size else None
@@ -242,8 +242,7 @@ def _scope_season(cells: ChangeResult, scope: np.ndarray) -> _Season:
     if not fit.identified:
         return _model_season(model)
     # as the models' own: the cells' tau2 in the totals the factors rest on
-    tot = units.sum(axis=1)
-    var += cells.dispersion.tau2 * float(np.square(tot / max(float(tot.sum()), 1.0)).sum())
+    var += cells.dispersion.tau2 * squared_shares(units.sum(axis=1))
     w = panel.exposure * fit.factors
     return _Season(float(w[panel.label == AFTER].sum() / w[panel.label == BEFORE].sum()), var, df)
 
