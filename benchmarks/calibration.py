@@ -257,6 +257,9 @@ PRODUCT_SCENARIOS = (
     # January-June against July-December 2024, 2022-2023 loaded (the placebo: the same halves of 2023)
     ("realistic, no change, half years", 0.0, 0.12, 0.15, True, False, 0.5),
     ("realistic, half fall 30 %, half years", 0.30, 0.12, 0.15, True, False, 0.5),
+    # two years, half the Poisson hotspots fall 30 %: found through a two-group fit of the areas'
+    # changes, which needs a likelihood ratio of at least 10 (dispersion.two_group_threshold)
+    ("Poisson, half fall 30 %, no placebo year", 0.30, 0.0, 0.0, False, False, 0.5),
 )
 #: Periods of the product rows named "... half years".
 HALF_YEAR_SETTINGS = {"before": ("2024-01", "2024-06"), "after": ("2024-07", "2024-12")}

@@ -3,7 +3,8 @@
 :func:`change_summary` (or :func:`summarise_change` on results already computed) pools the
 before/after change over three scopes:
 
-* ``"all hotspot areas"`` — every incident in the hotspot areas together;
+* ``"all hotspot areas"`` — the hotspot areas' change pooled over the areas (each area's log rate
+  ratio weighted by its precision, a random-effects meta-analysis of the areas: below);
 * ``"elsewhere"`` — every incident in the rest of the study area;
 * ``"hotspots vs elsewhere"`` — the ratio of the two rate ratios (difference in differences on
   the log scale): did the hotspots change more than the rest of the force did?
@@ -13,12 +14,16 @@ different calendar months), its 95 % interval (``1 - alpha``), a two-sided p-val
 plain words (:data:`VERDICTS`) and the minimum detectable fall (80 % power), so that "no
 significant change" is not read as "no effect".
 
-Variance (see :mod:`hotspots.dispersion`): the pooled log rate ratio of a scope made of units
-``u`` (hotspot areas; cells elsewhere) has variance ``phi (1/A + 1/B) + tau2 * sum_u s_u^2``, with
-``phi = 1 + kappa * sum m_u^2 / sum m_u`` (month-to-month variation of independent units with
-mean monthly counts ``m_u``), ``tau2`` the between-period variance of one unit's log rate and
-``s_u`` the unit's share of the scope's incidents: independent period-to-period swings of many
-places partly cancel in the total. ``kappa`` and ``tau2`` come from the areas' and the cells'
+Variance (see :mod:`hotspots.dispersion`): "elsewhere" is the log ratio of its totals, made of
+cells ``u``, with variance ``phi (1/A + 1/B) + tau2 * sum_u s_u^2``, with ``phi = 1 + kappa *
+sum m_u^2 / sum m_u`` (month-to-month variation of independent units with mean monthly counts
+``m_u``), ``tau2`` the between-period variance of one unit's log rate and ``s_u`` the unit's
+share of the scope's incidents: independent period-to-period swings of many places partly cancel
+in the total. "All hotspot areas" is ``sum_u s_u y_u`` over the areas' log rate ratios ``y_u``
+with weights ``s_u`` proportional to ``1 / (v_u + tau2)`` (``v_u`` an area's sampling variance
+under no change), variance ``sum_u s_u^2 (phi_u (1/A_u + 1/B_u) + tau2)``: the total would weigh
+the busiest few areas, whose swings do not cancel, so it finds less (:func:`_areas_pooled`); with
+``tau2`` near 0 the weights follow the counts and the two agree. ``kappa`` and ``tau2`` come from the areas' and the cells'
 own change models (the areas usually borrow the cells' ``tau2``, see :mod:`hotspots.dispersion`).
 When ``tau2`` was estimated from ``k`` independent units (separate groups of touching cells for
 a cell estimate), p-values and intervals use a t distribution with Satterthwaite's degrees of
@@ -209,6 +214,47 @@ def _scope_variance(
     return v, v0, extra, extra_draws, extra_cd
 
 
+def _areas_pooled(
+    A: np.ndarray, B: np.ndarray, months: int, result: ChangeResult, w_ratio: float
+) -> tuple[float, float, float, float, np.ndarray | None, np.ndarray | None]:
+    """The hotspot areas' change pooled over the areas (random-effects meta-analysis): their
+    seasonally adjusted log rate ratios ``y_u`` averaged with weights ``1 / (v_u + tau2)``.
+
+    ``v_u = phi_u / (n_u p (1 - p))`` is an area's sampling variance under no change (``n_u``
+    incidents in both periods, ``p`` the after period's share of the exposure, ``phi_u`` its
+    month-level dispersion): from the counts expected under no change, not the observed ones, so
+    that an area's weight does not depend on which way it moved. When areas vary little between
+    periods (tau2 near 0) the weights follow the counts and the pooled ratio is close to the
+    total's; when they vary a lot, each area counts about equally. This is the minimum-variance
+    estimate under the model: the total weighs the busiest few areas, whose between-period swings
+    do not cancel (simulated half fall 30 %, two years: fall found in 68 % by the total, 85 % by
+    this; README "Calibration").
+
+    Returns ``(log rate ratio, variance, variance under no change, tau2 part of both, that part
+    at each of tau2's test draws or None, at each of its confidence draws or None)``, as
+    :func:`_scope_variance`.
+    """
+    d = result.dispersion
+    A = np.asarray(A, dtype=float)
+    B = np.asarray(B, dtype=float)
+    n = A + B
+    phi = d.phi(n / months)
+    share = w_ratio / (1.0 + w_ratio)
+    with np.errstate(divide="ignore"):
+        v0 = np.where(n > 0, phi / (np.maximum(n, 1e-300) * share * (1.0 - share)), np.inf)
+    u = np.where(np.isfinite(v0), 1.0 / (v0 + d.tau2), 0.0)
+    s = u / u.sum()
+    y = np.log(np.maximum(A, 0.5) / np.maximum(B, 0.5)) - np.log(w_ratio)
+    s2 = float((s * s).sum())
+    extra = d.tau2 * s2
+    v = float((s * s * phi * (1.0 / np.maximum(A, 0.5) + 1.0 / np.maximum(B, 0.5))).sum()) + extra
+    vnull = float((s * s * np.where(u > 0, v0, 0.0)).sum()) + extra
+    draws = d.tau2_test_draws
+    extra_draws = draws * s2 if draws.size else None
+    extra_cd = np.asarray(d.tau2_draws, dtype=float) * s2 if len(d.tau2_draws) else None
+    return float((s * y).sum()), v, vnull, extra, extra_draws, extra_cd
+
+
 def _df(v: float, parts: list[tuple[float, ChangeResult]], seasonal: tuple = ()) -> float | None:
     """Degrees of freedom of a scope's variance ``v`` whose ``parts`` are ``tau2`` estimates (and
     ``seasonal``'s ``(variance, df)`` pairs, the seasonal factors' estimates: :class:`_Season`)."""
@@ -329,10 +375,9 @@ def summarise_change(
         rows.append(ScopeChange(SCOPES[0], nan, nan, nan, nan, "no significant change", hb, ha, nan, nan))
         vh = vh0 = None
     else:
-        vh, vh0, th, thd, hcd = _scope_variance(
+        lh, vh, vh0, th, thd, hcd = _areas_pooled(
             at["n_after"].to_numpy(), at["n_before"].to_numpy(), months, areas, s_hot.ratio
         )
-        lh = np.log(max(ha, 0.5) / max(hb, 0.5)) - np.log(s_hot.ratio)
         vh, vh0 = vh + s_hot.variance, vh0 + s_hot.variance
         rows.append(_row(SCOPES[0], lh, vh, vh0, _df(vh, [(th, areas)], (s_hot,)), a, hb, ha, _draws(vh, th, thd)))
     cells_else = ~in_hot

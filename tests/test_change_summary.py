@@ -387,6 +387,37 @@ def test_the_product_adjusts_for_the_placebo_year_only_with_hotspots_from_every_
     assert not an.change_areas.model.placebo_adjusted
 
 
+def test_all_hotspot_areas_are_pooled_by_precision_by_hand():
+    import dataclasses
+
+    from hotspots.change_summary import _areas_pooled
+
+    # three areas, 12 + 12 months, kappa 0.05, after exposure 1.1 times before's
+    A, B = np.array([900.0, 110.0, 0.0]), np.array([1000.0, 90.0, 0.0])
+    disp = Overdispersion(kappa=0.05, tau2=0.02, kappa_units=3, tau2_units=3, tau2_source="given", how="")
+
+    class R:  # the two attributes _areas_pooled reads
+        dispersion = disp
+
+    log_rr, v, v0, extra, ed, ecd = _areas_pooled(A, B, 24, R, 1.1)
+    p = 1.1 / 2.1
+    phi = 1 + 0.05 * np.array([1900, 200]) / 24
+    vn = phi / (np.array([1900, 200]) * p * (1 - p))
+    w = 1 / (vn + 0.02)
+    s = w / w.sum()  # the third area has no incident: no weight
+    y = np.log(np.array([0.9, 110 / 90])) - np.log(1.1)
+    assert log_rr == pytest.approx((s * y).sum(), rel=1e-12)
+    assert extra == pytest.approx(0.02 * (s * s).sum(), rel=1e-12)
+    assert v == pytest.approx((s * s * phi * (1 / A[:2] + 1 / B[:2])).sum() + extra, rel=1e-12)
+    assert v0 == pytest.approx((s * s * vn).sum() + extra, rel=1e-12)
+    assert ed is None and ecd is None
+    # a large tau2 weighs the areas almost equally; tau2 = 0 by their counts, close to the total's ratio
+    R.dispersion = dataclasses.replace(disp, tau2=10.0)
+    assert _areas_pooled(A, B, 24, R, 1.1)[0] == pytest.approx(y.mean(), abs=1e-3)
+    R.dispersion = dataclasses.replace(disp, kappa=0.0, tau2=0.0)
+    assert _areas_pooled(A, B, 24, R, 1.1)[0] == pytest.approx(np.log(1010 / 1090) - np.log(1.1), abs=0.01)
+
+
 def test_pooled_row_with_tau2_draws_by_hand():
     from scipy import stats
 
@@ -479,8 +510,17 @@ def test_hotspots_vs_elsewhere_mixes_both_sides_confidence_distributions(town):
         s2 = ((tot / tot.sum()) ** 2).sum()
         return phi * (1 / A.sum() + 1 / B.sum()), s2
 
+    def area_parts(A, B, d, ratio):
+        # the areas pooled by precision under no change, 1 / (phi n p (1 - p))^-1 at tau2 = 0
+        phi = 1 + d.kappa * (A + B) / months
+        p = ratio / (1 + ratio)
+        w = (A + B) * p * (1 - p) / phi
+        s = w / w.sum()
+        return (s * s * phi * (1 / A + 1 / B)).sum(), (s * s).sum()
+
     at = zero_a.table
-    samp_h, s2_h = parts(at["n_after"].to_numpy(float), at["n_before"].to_numpy(float), zero_a.dispersion)
+    ratio = zero_a.model.w_after / zero_a.model.w_before
+    samp_h, s2_h = area_parts(at["n_after"].to_numpy(float), at["n_before"].to_numpy(float), zero_a.dispersion, ratio)
     samp_e, s2_e = parts(t.loc[~hot, "n_after"].to_numpy(float), t.loc[~hot, "n_before"].to_numpy(float), pos_c.dispersion)
     vd = samp_h + samp_e + np.array(a_draws) * s2_h + np.array(c_draws) * s2_e
     p = np.mean(2 * stats.norm.sf(abs(np.log(vs.rate_ratio)) / np.sqrt(vd)))

@@ -159,6 +159,27 @@ def test_two_groups_of_real_changes_are_not_counted_as_noise():
     assert model2 == "one group" and t2 == pytest.approx(estimate_tau2(b, a2, 1, 1, 1.0)[0])
 
 
+def test_a_continuous_spread_of_changes_is_not_split_into_two_groups():
+    # 20 places' log rate ratios drawn from one normal spread (sd 0.17, as 12 % year-to-year
+    # variation gives, no change), 1,200 incidents a year each: the two-group fit beats one group
+    # by BIC (likelihood ratio 8.6 > 2 log 20 = 6.0) with a within-group tau2 of 0.0016 that would
+    # call many of them changes; the threshold (10 here) keeps DerSimonian-Laird's estimate
+    from hotspots.dispersion import _ml_one_group, _ml_two_groups, log_rate_ratios, two_group_threshold
+
+    y = np.array([-0.26, -0.186, -0.172, -0.17, -0.148, -0.141, -0.13, -0.116, -0.102, -0.094,
+                  -0.09, -0.066, 0.0, 0.053, 0.086, 0.093, 0.098, 0.123, 0.183, 0.2])
+    b = np.full(20, 1200)
+    a = (np.round(100 * np.exp(y)) * 12).astype(int)
+    yy, v, k = log_rate_ratios(b, a, 1.0, 1.0, 1.0, 10, "expected")
+    _, ll1 = _ml_one_group(yy, v)
+    t2, ll2, _ = _ml_two_groups(yy, v)
+    assert 2 * np.log(20) < 2 * (ll2 - ll1) < two_group_threshold(20) == 10.0 and t2 < 0.005
+    t, _, model = estimate_tau2_robust(b, a, 1, 1, 1.0, variance="expected")
+    assert model == "one group" and t == pytest.approx(estimate_tau2(b, a, 1, 1, 1.0, variance="expected")[0])
+    assert t > 10 * t2  # 0.017
+    assert two_group_threshold(1000) == pytest.approx(2 * np.log(1000))
+
+
 def test_seasonal_factors_recover_a_planted_pattern_when_identified():
     rng = np.random.default_rng(4)
     months = np.arange(36) + 2022 * 12
