@@ -403,7 +403,9 @@ def summarise_change(
         rows.append(_row(SCOPES[2], lh - le, vh + ve, vh0 + ve0, df_vs, a, hb, ha, both))
     da, dc = areas.dispersion, cells.dispersion
     method = (
-        f"pooled rate ratios with overdispersed variances (areas: kappa {da.kappa:.3g}, tau2 {da.tau2:.3g} from "
+        "all hotspot areas: the areas' rate ratios pooled by precision (random-effects weights 1 / (v + tau2)); "
+        "elsewhere: the ratio of its totals; "
+        f"overdispersed variances (areas: kappa {da.kappa:.3g}, tau2 {da.tau2:.3g} from "
         f"{da.tau2_source}; "
         f"cells: kappa {dc.kappa:.3g}, tau2 {dc.tau2:.3g} from {dc.tau2_source}); hotspots vs elsewhere = ratio of the two rate "
         f"ratios; {1 - a:.0%} intervals; no adjustment across the three rows"
