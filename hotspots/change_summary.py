@@ -23,8 +23,9 @@ in the total. "All hotspot areas" is ``sum_u s_u y_u`` over the areas' log rate 
 with weights ``s_u`` proportional to ``1 / (v_u + tau2)`` (``v_u`` an area's sampling variance
 under no change), variance ``sum_u s_u^2 (phi_u (1/A_u + 1/B_u) + tau2)``: the total would weigh
 the busiest few areas, whose swings do not cancel, so it finds less (:func:`_areas_pooled`); with
-``tau2`` near 0 the weights follow the counts and the two agree. ``kappa`` and ``tau2`` come from the areas' and the cells'
-own change models (the areas usually borrow the cells' ``tau2``, see :mod:`hotspots.dispersion`).
+``tau2`` near 0 the weights follow the counts and the two agree. ``kappa`` and ``tau2`` come from
+the areas' and the cells' own change models (the areas usually borrow the cells' ``tau2``, see
+:mod:`hotspots.dispersion`).
 When ``tau2`` was estimated from ``k`` independent units (separate groups of touching cells for
 a cell estimate), p-values and intervals use a t distribution with Satterthwaite's degrees of
 freedom: those of the estimate itself (:attr:`~hotspots.dispersion.Overdispersion.tau2_df`: at

@@ -605,8 +605,8 @@ def estimate_tau2_robust(
     normal spread is 9–11 for 10–80 places, while BIC's penalty is 4.6–8.8: with it, simulated
     places with 12 % year-to-year variation and no change (two years, product path) were split
     in 3.5 % of data sets (7 of 200), whose hotspot areas were then flagged 40 % of the time
-    (all areas 4.1 %); with the threshold, 1 % (3.0 %). The price: Poisson places of which half
-    fell 30 % are split less often (treated areas found 75.5 → 65 %; README "Calibration").
+    (all areas 4.1 %); with the threshold, 1.5 % (3.3 %). The price: Poisson places of which half
+    fell 30 % are split less often (treated areas found 75.5 → 63.4 %; README "Calibration").
 
     Returns
     -------
