@@ -511,7 +511,8 @@ def test_hotspots_vs_elsewhere_mixes_both_sides_confidence_distributions(town):
         return phi * (1 / A.sum() + 1 / B.sum()), s2
 
     def area_parts(A, B, d, ratio):
-        # the areas pooled by precision under no change, 1 / (phi n p (1 - p))^-1 at tau2 = 0
+        # the areas pooled by precision: weights n p (1 - p) / phi, the inverse of each area's
+        # sampling variance under no change (the areas' tau2 is 0 here)
         phi = 1 + d.kappa * (A + B) / months
         p = ratio / (1 + ratio)
         w = (A + B) * p * (1 - p) / phi
