@@ -203,11 +203,7 @@ def _scope_variance(
     tot = A + B
     m = tot / months
     phi = 1.0 + d.kappa * float((m * m).sum() / m.sum()) if m.sum() > 0 else 1.0
-    s2 = squared_shares(tot)
-    extra = d.tau2 * s2
-    draws = d.tau2_test_draws
-    extra_draws = draws * s2 if draws.size else None
-    extra_cd = np.asarray(d.tau2_draws, dtype=float) * s2 if len(d.tau2_draws) else None
+    extra, extra_draws, extra_cd = _tau2_parts(d, squared_shares(tot))
     a, b = A.sum(), B.sum()
     exp_a = b * w_ratio
     v = phi * (1 / max(a, 0.5) + 1 / max(b, 0.5)) + extra
@@ -242,18 +238,24 @@ def _areas_pooled(
     phi = d.phi(n / months)
     share = w_ratio / (1.0 + w_ratio)
     with np.errstate(divide="ignore"):
-        v0 = np.where(n > 0, phi / (np.maximum(n, 1e-300) * share * (1.0 - share)), np.inf)
+        v0 = np.where(n > 0, phi / (n * share * (1.0 - share)), np.inf)
     u = np.where(np.isfinite(v0), 1.0 / (v0 + d.tau2), 0.0)
     s = u / u.sum()
     y = np.log(np.maximum(A, 0.5) / np.maximum(B, 0.5)) - np.log(w_ratio)
-    s2 = float((s * s).sum())
-    extra = d.tau2 * s2
+    extra, extra_draws, extra_cd = _tau2_parts(d, float((s * s).sum()))
     v = float((s * s * phi * (1.0 / np.maximum(A, 0.5) + 1.0 / np.maximum(B, 0.5))).sum()) + extra
     vnull = float((s * s * np.where(u > 0, v0, 0.0)).sum()) + extra
+    return float((s * y).sum()), v, vnull, extra, extra_draws, extra_cd
+
+
+def _tau2_parts(d: Any, s2: float) -> tuple[float, np.ndarray | None, np.ndarray | None]:
+    """A pooled row's between-period variance ``tau2 * s2`` (``s2`` the sum of its units' squared
+    weights), and the same at each of tau2's test draws and confidence draws (None when there are
+    none)."""
     draws = d.tau2_test_draws
     extra_draws = draws * s2 if draws.size else None
     extra_cd = np.asarray(d.tau2_draws, dtype=float) * s2 if len(d.tau2_draws) else None
-    return float((s * y).sum()), v, vnull, extra, extra_draws, extra_cd
+    return d.tau2 * s2, extra_draws, extra_cd
 
 
 def _df(v: float, parts: list[tuple[float, ChangeResult]], seasonal: tuple = ()) -> float | None:
