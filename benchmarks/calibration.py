@@ -1,7 +1,7 @@
 """Calibration suite: do "hotspot" and "significant fall" hold their error rates on realistic data?
 
-Run: ``python -m benchmarks.calibration`` (about 5 minutes on 2 cores; the README's table uses
-``--reps 100``, 7 minutes; ``--quick`` for a smaller run, ``--reps N`` to set the maps per density
+Run: ``python -m benchmarks.calibration`` (about 8 minutes on 2 cores; the README's table uses
+``--reps 80``, about 13 minutes; ``--quick`` for a smaller run, ``--reps N`` to set the maps per density
 (data sets per change scenario: half of it), ``--real-only`` for the police.uk figures, ``--national``
 for the placebo on every force's 2025 files). It prints
 one table of false-alarm rates and power per method, old default vs new, and the real-data figures.

@@ -518,7 +518,7 @@ def fit_change_model(
                 )
         if tau2_basis(source) == "comparison" and (tau > 0 or len(draws) > 0):
             # (an estimate of 0 is judged over draws from the same comparison: the same caveat)
-            # measured (README, calibration): two years of simulated data with half the hotspots
+            # measured (docs/calibration.md): two years of simulated data with half the hotspots
             # falling 30 %: tau2 0.054 against 0.029 true, pooled fall found in 68 % of data sets
             # (85 % with the year before loaded), untreated areas flagged 1-1.5 %
             notes.append(COMPARISON_TAU2_NOTE)

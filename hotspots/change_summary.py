@@ -225,7 +225,7 @@ def _areas_pooled(
     total's; when they vary a lot, each area counts about equally. This is the minimum-variance
     estimate under the model: the total weighs the busiest few areas, whose between-period swings
     do not cancel (simulated half fall 30 %, two years: fall found in 68 % by the total, 85 % by
-    this; README "Calibration").
+    this; docs/calibration.md).
 
     Returns ``(log rate ratio, variance, variance under no change, tau2 part of both, that part
     at each of tau2's test draws or None, at each of its confidence draws or None)``, as

@@ -117,7 +117,7 @@ FINER_TAU2_CHECK_ALPHA = 0.10
 #: comparison says they scatter more than it allows at this level (:func:`tau2_too_small_p`). On
 #: real police.uk data the cells' month-to-month dispersion (kappa 0.06-0.28 across 37 forces) is
 #: 5-20 times the hotspot areas', so the cells' between-period variation is mostly counted in
-#: their kappa and their ``tau2`` (often 0) understates the areas' (see README, calibration). With
+#: their kappa and their ``tau2`` (often 0) understates the areas' (docs/calibration.md). With
 #: the cells' ``tau2 = 0`` this is the areas' own Cochran's Q: areas whose Q is large by chance
 #: (p 0.05-0.10 on Poisson data) should still take the cells' 0, which rests on many more places
 #: (on the 37 forces 0.05 and 0.10 differ by one area).
@@ -416,7 +416,7 @@ def tau2_confidence_draws(
     merely hard to see as absent, and the t reference of :attr:`Overdispersion.tau2_df` has nothing
     to work with there: in simulated hotspots whose true ``tau2`` was about their sampling variance
     the estimate was 0 in 27-35 % of data sets, and there 16-18 % of areas with no change were
-    called significant (README, calibration). Tests average over these values when the estimate is
+    called significant (docs/calibration.md). Tests average over these values when the estimate is
     0 (with equal ``v_i`` and no floor at 0 the average is Student's t on ``k - 1`` degrees of
     freedom, the same logic as the t reference).
 
@@ -606,7 +606,7 @@ def estimate_tau2_robust(
     places with 12 % year-to-year variation and no change (two years, product path) were split
     in 3.5 % of data sets (7 of 200), whose hotspot areas were then flagged 40 % of the time
     (all areas 4.1 %); with the threshold, 1.5 % (3.3 %). The price: Poisson places of which half
-    fell 30 % are split less often (treated areas found 75.5 → 63.4 %; README "Calibration").
+    fell 30 % are split less often (treated areas found 75.5 → 63.4 %; docs/calibration.md).
 
     Returns
     -------

@@ -34,17 +34,17 @@ def test_null_maps_through_the_product_path():
 
 
 def test_change_verdicts_hold_their_level():
-    # 24 data sets per scenario (the benchmark's README table uses 50): the acceptance thresholds
+    # 24 data sets per scenario (the README's table uses 40, docs/calibration.md's first table 50): the acceptance thresholds
     # with room for chance where the measured rate sits at the threshold
     names = ("realistic, no change", "realistic, half fall 30 %", "Poisson, half fall 30 %", "Poisson, half fall 15 %")
     rows = {r["scenario"]: r for r in change_scenarios(24, np.random.default_rng(2), only=names)}
     null = rows["realistic, no change"]
-    assert null["untreated_new"] <= 0.08 and null["cells_new"] <= 0.05  # acceptance 5 %; 50 data sets: see README
+    assert null["untreated_new"] <= 0.08 and null["cells_new"] <= 0.05  # acceptance 5 %; 50 data sets: see docs/calibration.md
     assert null["pooled_new"] <= 0.10  # a "significant fall" of all hotspots with no change
     assert null["untreated_old"] > 0.3  # the exact Poisson test calls ordinary variation significant
     half = rows["realistic, half fall 30 %"]
     assert half["untreated_new"] <= 0.10  # acceptance
-    # acceptance 50 % one by one: 37-43 % measured (README "Calibration": a 30 % fall is about 1.9
+    # acceptance 50 % one by one: 37-43 % measured (docs/calibration.md: a 30 % fall is about 1.9
     # standard errors of 12 % year-to-year variation, so a test knowing the true variance finds
     # about 47 %); 41 % for this seed. Pooled: acceptance 80 %, 90-96 % measured.
     assert half["treated_new"] >= 0.35 and half["pooled_new"] >= 0.8
@@ -61,13 +61,13 @@ def test_change_verdicts_through_the_product_path():
     rows = {r["scenario"]: r for r in change_scenarios_product(24, np.random.default_rng(5), only=only)}
     none, half = rows["realistic, no change"], rows["realistic, half fall 30 %"]
     assert none["untreated"] <= 0.08 and none["cells"] <= 0.05 and none["in areas"] >= 0.95
-    # pooled: acceptance 80 %; 85 % over 300 data sets (README, "Degrees of freedom that count the
+    # pooled: acceptance 80 %; 85 % over 300 data sets (docs/calibration.md, "Degrees of freedom that count the
     # estimate's own noise"; two seeds of 300, 85.0 % each); 24 data sets vary by about +-7 points
     # around that: at a true 85 % a seed gives fewer than 17 of 24 (70 %) 2 % of the time, fewer
     # than 20 of 24 (the 80 % this threshold once was) 29 % of the time (binomial)
     assert half["untreated"] <= 0.10 and half["pooled"] >= 0.70
     # treated areas one by one: acceptance 50 %; 48.2 % and 44.4 % on two seeds of 300 data sets
-    # (README, "The adjusted test's degrees of freedom"); a floor against losing the adjustment
+    # (docs/calibration.md, "The adjusted test's degrees of freedom"); a floor against losing the adjustment
     assert half["treated"] >= 0.35
     # the data hold the year before "before" and hotspots come from every month: areas are judged
     # on their placebo-adjusted change, which finds Poisson falls of 15 % (acceptance 70 %) ...
@@ -83,7 +83,7 @@ def test_change_verdicts_through_the_product_path():
     dflt = change_scenarios_product(24, np.random.default_rng(5), only=("realistic, no change, default periods",))[0]
     assert dflt["pooled any"] <= 0.10 and dflt["vs any"] <= 0.10 and dflt["untreated"] <= 0.08
     # two years only (no placebo year): "all hotspot areas" pooled by precision finds the half fall
-    # (acceptance 80 %: 83 % of 150 data sets; the hotspots' total found 61-68 %, README "All hotspot
+    # (acceptance 80 %: 83 % of 150 data sets; the hotspots' total found 61-68 %, docs/calibration.md "All hotspot
     # areas pooled by precision")
     two = ("realistic, no change, no placebo year", "realistic, half fall 30 %, no placebo year")
     by_name = {r["scenario"]: r for r in change_scenarios_product(24, np.random.default_rng(5), only=two)}
