@@ -286,23 +286,6 @@ def _with_draws(model, draws):
     return dataclasses.replace(model, dispersion=dataclasses.replace(model.dispersion, tau2_draws=tuple(draws)))
 
 
-def test_mixture_half_width_by_hand():
-    from hotspots.change_model import additive_mixture_half_width, mixture_half_width
-
-    # one variance: the normal interval
-    assert mixture_half_width(np.full((1, 4), 4.0), 0.05)[0] == pytest.approx(2 * stats.norm.isf(0.025))
-    # two equally likely variances: the half-width c where the two tails average to alpha
-    c = mixture_half_width(np.array([[1.0, 9.0]]), 0.05)[0]
-    assert (stats.norm.sf(c) + stats.norm.sf(c / 3)) == pytest.approx(0.05, abs=1e-12)
-    assert stats.norm.isf(0.025) < c < 3 * stats.norm.isf(0.025)
-    assert np.isnan(mixture_half_width(np.array([[1.0, np.nan]]), 0.05)[0])
-    # thousands of units: interpolated, within 1e-4 of the exact values
-    rng = np.random.default_rng(0)
-    v, d = rng.uniform(0.001, 2.0, 3000), np.sort(rng.gamma(2.0, 0.01, 32))
-    exact = mixture_half_width(v[:, None] + d[None, :], 0.05)
-    np.testing.assert_allclose(additive_mixture_half_width(v, d, 0.05), exact, rtol=1e-4)
-
-
 def test_unit_tests_average_the_p_value_over_tau2_draws():
     from hotspots.change_model import unit_change_tests
     from hotspots.count_tests import overdispersed_rate_test

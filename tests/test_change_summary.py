@@ -19,7 +19,6 @@ from hotspots.change_model import (
     BEFORE,
     PLACEBO,
     MonthlyPanel,
-    effective_df,
     fit_change_model,
     minimum_detectable_fall,
     touching_groups,
@@ -212,18 +211,6 @@ def test_cell_tau2_degrees_of_freedom_count_groups_of_touching_cells():
     assert touching_groups(rows, cols, np.ones(6, bool)) == 2
     assert touching_groups(np.array([0, 1]), np.array([0, 1]), np.ones(2, bool)) == 1  # corners touch
     assert touching_groups(rows, cols, np.zeros(6, bool)) == 0
-
-
-def test_effective_degrees_of_freedom_by_hand():
-    # tau2 all of the variance: its own df; half of it: 10 * (0.04 / 0.02)^2 = 40; none: normal
-    assert effective_df(0.02, [(0.02, 10)]) == pytest.approx(10)
-    assert effective_df(0.04, [(0.02, 10)]) == pytest.approx(40)
-    assert effective_df(0.04, [(0.02, None)]) == np.inf
-    # two parts taken as one estimate: 0.04^2 / (0.01/sqrt(9) + 0.01/sqrt(9))^2 = 36
-    assert effective_df(0.04, [(0.01, 9), (0.01, 9)]) == pytest.approx(36)
-    # one part per unit: 10 * (0.04 / 0.03)^2 and 10 * (0.04 / 0.02)^2; no part at all: normal
-    assert effective_df(np.array([0.04, 0.04]), [(np.array([0.03, 0.02]), 10)]) == pytest.approx([10 * 16 / 9, 40])
-    assert effective_df(np.array([0.04, 0.04]), [(np.array([0.0, 0.02]), 10)])[0] == np.inf
 
 
 def test_pure_poisson_falls_are_found():

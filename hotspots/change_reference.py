@@ -1,0 +1,119 @@
+"""The reference distributions the change tests are judged on.
+
+A unit's log rate ratio is judged against a t distribution whose degrees of freedom count how
+much of its variance is an estimated ``tau2`` (:func:`effective_df`, Satterthwaite), or, when an
+estimate of 0 is not taken as a known 0, against a normal mixture over ``tau2``'s equally likely
+values (:func:`mixture_half_width`). The minimum detectable fall beside "no significant change"
+is the same reference's (:func:`minimum_detectable_fall`, :func:`mixture_minimum_detectable_fall`),
+so it is a fall the test itself would find. Used by :mod:`hotspots.change_model` (each unit) and
+:mod:`hotspots.change_summary` (the pooled rows).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from scipy import special, stats
+
+__all__ = [
+    "POWER",
+    "effective_df",
+    "mixture_half_width",
+    "additive_mixture_half_width",
+    "mixture_minimum_detectable_fall",
+    "minimum_detectable_fall",
+]
+
+#: Power used for minimum detectable effects.
+POWER = 0.8
+
+
+def effective_df(variance: np.ndarray | float, parts: list[tuple[np.ndarray | float, float | None]]) -> np.ndarray:
+    """Satterthwaite degrees of freedom of a variance of which only some parts are estimated.
+
+    ``variance = known + sum(part)``, each ``part`` a multiple of an estimated ``tau2`` with
+    ``df`` degrees of freedom (None: known); a part may be one value per unit (an array shaped
+    like ``variance``). The parts are taken as fully correlated (they may be the same estimate),
+    which errs on the side of fewer degrees of freedom:
+    ``df_eff = variance^2 / (sum part / sqrt(df))^2``. When ``tau2`` is a small share of a unit's
+    variance (a cell whose Poisson noise dominates) the reference is the normal (``inf``); when
+    it is all of it, ``df``. A part is how much the variance moves with the estimate (its
+    derivative times ``tau2``), which for a variance linear in ``tau2`` is the part itself.
+    """
+    v = np.asarray(variance, dtype=float)
+    s = np.zeros(v.shape)
+    for part, df in parts:
+        if df is not None and df > 0:
+            s = s + np.maximum(np.asarray(part, dtype=float), 0.0) / np.sqrt(df)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.where(np.isfinite(v) & (v > 0) & (s > 0), v * v / (s * s), np.inf)
+
+
+def mixture_half_width(variances: np.ndarray, alpha: float, iterations: int = 40) -> np.ndarray:
+    """Half-width ``c`` of a two-sided ``1 - alpha`` interval for an estimate whose variance is one
+    of equally likely values: ``mean_j 2 P(N(0, 1) > c / sqrt(variances[:, j])) = alpha``, per row.
+
+    Parameters
+    ----------
+    variances : ndarray, shape (units, m)
+    alpha : float
+
+    Returns
+    -------
+    ndarray, shape (units,)
+        NaN where a row has a variance that is not finite and positive.
+    """
+    v = np.asarray(variances, dtype=float)
+    ok = np.isfinite(v).all(axis=1) & (v > 0).all(axis=1)
+    inv = 1.0 / np.sqrt(2.0 * np.where(ok[:, None], v, 1.0))  # 2 P(N(0, v) > c) = erfc(c / sqrt(2 v))
+    z = stats.norm.isf(alpha / 2)
+    # the mixture's quantile lies between those of its smallest and largest variance
+    lo, hi = z / (np.sqrt(2.0) * inv.max(axis=1)), z / (np.sqrt(2.0) * inv.min(axis=1))
+    for _ in range(iterations):  # bisection: relative precision 2^-40 of the bracket
+        mid = 0.5 * (lo + hi)
+        over = special.erfc(mid[:, None] * inv).mean(axis=1) > alpha
+        lo, hi = np.where(over, mid, lo), np.where(over, hi, mid)
+    return np.where(ok, 0.5 * (lo + hi), np.nan)
+
+
+def additive_mixture_half_width(v: np.ndarray, draws: np.ndarray, alpha: float) -> np.ndarray:
+    """:func:`mixture_half_width` for variances ``v_i + draws_j``: exact for up to 256 units, else
+    interpolated (log-log) between 256 exact values spread over the range of ``v`` (a study
+    area's thousands of cells: about 20 times faster, within 1e-4 relative on the half-width).
+    """
+    v = np.asarray(v, dtype=float)
+    d = np.asarray(draws, dtype=float)
+    ok = np.isfinite(v) & (v > 0)
+    if ok.sum() <= 256:
+        return mixture_half_width(v[:, None] + d[None, :], alpha)
+    grid = np.geomspace(v[ok].min(), v[ok].max(), 256)
+    hw = mixture_half_width(grid[:, None] + d[None, :], alpha)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        out = np.exp(np.interp(np.log(np.where(ok, v, 1.0)), np.log(grid), np.log(hw)))
+    return np.where(ok, out, np.nan)
+
+
+def mixture_minimum_detectable_fall(v_null: np.ndarray, alpha: float, power: float = POWER) -> np.ndarray:
+    """Smallest fall detectable with ``power`` when the null variance is one of equally likely
+    values ``v_null[:, j]``: the mixture's two-sided critical value plus the power quantile times
+    the mixture's standard deviation (log scale)."""
+    v = np.asarray(v_null, dtype=float)
+    crit = mixture_half_width(v, alpha)
+    with np.errstate(invalid="ignore"):
+        return 1.0 - np.exp(-(crit + stats.norm.ppf(power) * np.sqrt(v.mean(axis=1))))
+
+
+def minimum_detectable_fall(
+    se: np.ndarray | float, alpha: float, power: float = POWER, df: np.ndarray | float | None = None
+) -> np.ndarray:
+    """Smallest fall (fraction, e.g. 0.25 = 25 %) detectable with this log-scale standard error.
+
+    With ``df``, for a test judged on a t distribution with that many degrees of freedom (per unit
+    or one value; ``inf`` is the normal): its critical value plus its power quantile, so the fall
+    shown beside "no significant change" is one the test itself would find.
+    """
+    if df is None:
+        z = stats.norm.ppf(1 - alpha / 2) + stats.norm.ppf(power)
+    else:
+        df = np.asarray(df, dtype=float)
+        z = stats.t.isf(alpha / 2, df) + stats.t.ppf(power, df)
+    return 1.0 - np.exp(-z * np.asarray(se, dtype=float))
