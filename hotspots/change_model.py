@@ -45,6 +45,7 @@ from .change_reference import (  # (re-exported: the tests' reference distributi
     minimum_detectable_fall,
     mixture_half_width,
     mixture_minimum_detectable_fall,
+    no_change_variance,
 )
 from .count_tests import overdispersed_rate_test
 from .dispersion import (
@@ -661,10 +662,8 @@ def unit_change_tests(
     if draws.size:
         # the p-value averaged over the values (its confidence distribution), rescaling the
         # test's equivalent z by the standard deviation each implies
-        n = a + b
-        share = model.w_after / (model.w_before + model.w_after)
+        v_test = no_change_variance(a + b, phi, model.w_after / (model.w_before + model.w_after))
         with np.errstate(divide="ignore", invalid="ignore"):
-            v_test = phi / (n * share * (1.0 - share))  # the conditional test's sampling variance (log scale)
             zeq = stats.norm.isf(np.clip(pval, 1e-300, 1.0) / 2)
             ratio = np.sqrt((v_test + d.tau2 + vs)[:, None] / (v_test[:, None] + vs + draws[None, :]))
             p_mix = special.erfc(zeq[:, None] * ratio / np.sqrt(2.0)).mean(axis=1)  # 2 P(N > z ratio)

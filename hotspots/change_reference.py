@@ -21,10 +21,24 @@ __all__ = [
     "additive_mixture_half_width",
     "mixture_minimum_detectable_fall",
     "minimum_detectable_fall",
+    "no_change_variance",
 ]
 
 #: Power used for minimum detectable effects.
 POWER = 0.8
+
+
+def no_change_variance(n: np.ndarray, phi: np.ndarray | float, after_share: float) -> np.ndarray:
+    """Sampling variance of a unit's log rate ratio under no change, as the conditional test sees
+    it: ``phi / (n p (1 - p))`` for ``n`` incidents in both periods, ``p`` the after period's share
+    of the (seasonally weighted) exposure and ``phi`` the unit's month-level dispersion; ``inf``
+    where ``n`` is 0. From the counts expected under no change, not the observed split, so it
+    does not depend on which way the unit moved (a pooled row's weights, the mixture over tau2's
+    values).
+    """
+    n = np.asarray(n, dtype=float)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.where(n > 0, np.asarray(phi, dtype=float) / (n * after_share * (1.0 - after_share)), np.inf)
 
 
 def effective_df(variance: np.ndarray | float, parts: list[tuple[np.ndarray | float, float | None]]) -> np.ndarray:

@@ -31,7 +31,7 @@ a cell estimate), p-values and intervals use a t distribution with Satterthwaite
 freedom: those of the estimate itself (:attr:`~hotspots.dispersion.Overdispersion.tau2_df`: at
 most ``k - 1``, fewer when the units it came from had large sampling variances) when the ``tau2``
 term is all of the variance, more as the Poisson and month-to-month part grows
-(:func:`~hotspots.change_model.effective_df`). An estimate of 0 is not taken as a known 0: the
+(:func:`~hotspots.change_reference.effective_df`). An estimate of 0 is not taken as a known 0: the
 p-value is averaged over ``tau2``'s equally likely values (its confidence distribution,
 :attr:`~hotspots.dispersion.Overdispersion.tau2_draws`) and the interval is their mixture's.
 The three rows are pre-specified questions;
@@ -56,18 +56,8 @@ from scipy import stats
 from ._errors import ParameterError
 from .areas import HotspotAreas
 from .change import ChangeResult, Period, change_areas, change_cells
-from .change_model import (
-    AFTER,
-    BEFORE,
-    COMPARISON_TAU2_NOTE,
-    POWER,
-    ChangeModel,
-    effective_df,
-    mixture_half_width,
-    mixture_minimum_detectable_fall,
-    panel_season,
-    squared_shares,
-)
+from .change_model import AFTER, BEFORE, COMPARISON_TAU2_NOTE, ChangeModel, panel_season, squared_shares
+from .change_reference import POWER, effective_df, mixture_half_width, mixture_minimum_detectable_fall, no_change_variance
 from .periods import selection_shares, selection_treats_alike
 from .style import p_text, ratio_text
 
@@ -236,9 +226,7 @@ def _areas_pooled(
     B = np.asarray(B, dtype=float)
     n = A + B
     phi = d.phi(n / months)
-    share = w_ratio / (1.0 + w_ratio)
-    with np.errstate(divide="ignore"):
-        v0 = np.where(n > 0, phi / (n * share * (1.0 - share)), np.inf)
+    v0 = no_change_variance(n, phi, w_ratio / (1.0 + w_ratio))
     u = np.where(np.isfinite(v0), 1.0 / (v0 + d.tau2), 0.0)
     s = u / u.sum()
     y = np.log(np.maximum(A, 0.5) / np.maximum(B, 0.5)) - np.log(w_ratio)

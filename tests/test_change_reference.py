@@ -14,6 +14,7 @@ from hotspots.change_reference import (
     minimum_detectable_fall,
     mixture_half_width,
     mixture_minimum_detectable_fall,
+    no_change_variance,
 )
 
 
@@ -59,3 +60,10 @@ def test_change_model_still_exports_them():
     # (moved from hotspots.change_model, which re-exports them for existing callers)
     for name in ("POWER", "effective_df", "mixture_half_width", "minimum_detectable_fall", "mixture_minimum_detectable_fall"):
         assert getattr(change_model, name) is globals()[name]
+
+
+def test_no_change_variance_by_hand():
+    # 100 incidents, half the exposure after, Poisson: 1 / (100 * 0.25) = 0.04 (= 1/50 + 1/50)
+    np.testing.assert_allclose(no_change_variance(np.array([100.0, 0.0]), 1.0, 0.5), [0.04, np.inf])
+    # dispersion per unit scales it; a third of the exposure after: 2 / (90 * 1/3 * 2/3) = 0.1
+    np.testing.assert_allclose(no_change_variance(np.array([90.0]), np.array([2.0]), 1 / 3), [0.1])
