@@ -105,6 +105,8 @@ COMPARISON_TAU2_NOTE = (
     "as variation there, so verdicts lean towards \"no significant change\"; with the months before "
     "\"before\" in the data it is estimated where nothing was done"
 )
+#: Words a tau2 source ends with when it came from a two-group fit of the compared periods.
+TWO_GROUPS_SOURCE = ", two groups of places that changed differently"
 #: Slot labels (PLACEBO_BEFORE: the before period a year earlier, when PLACEBO is the after
 #: period a year earlier: :func:`hotspots.period_split.split_periods`).
 OTHER, BEFORE, AFTER, PLACEBO, PLACEBO_BEFORE = 0, 1, 2, 3, 4
@@ -442,7 +444,7 @@ def fit_change_model(
         if tau is None:
             tau, t_units, groups = estimate_tau2_robust(B, A, wb, wa, phi_ab, variance="expected")
             two_groups = groups == "two groups"
-            two = ", two groups of places that changed differently" if two_groups else ""
+            two = TWO_GROUPS_SOURCE if two_groups else ""
             source = TAU2_SOURCES["comparison"] + two
             pair = (B, A, wb, wa, phi_ab)
             if not two_groups:  # (a two-group fit's Q around one mean is not its evidence)
@@ -466,7 +468,13 @@ def fit_change_model(
         # the finer units (cells) vary more between periods: aggregates of them are not assumed
         # steadier than that (a two-group fit on a handful of areas can take real drift for effects)
         floor = not replace and tau is not None and fb is not None and fb.tau2 > tau
-        # ... unless the units' own comparison rules the finer units' tau2 out: they scatter less
+        # ... but a finer one-group fit of the compared periods counts the changes of places that
+        # changed differently as scatter: it does not override units whose own comparison tells
+        # the two groups apart (pure Poisson, half the hotspots falling 30 %: 68 -> 80 % found)
+        fb_one = fb is not None and tau2_basis(fb.tau2_source) == "comparison" and TWO_GROUPS_SOURCE not in fb.tau2_source
+        if two_groups and fb_one:
+            replace = floor = False
+        # ... nor when the units' own comparison rules the finer units' tau2 out: they scatter less
         # than it would make them (on Poisson data the cells' estimate is positive by chance about
         # half the time, and their tau2 then swamped the busy areas' Poisson variance)
         if (replace or floor) and tau is not None and fb.tau2 > 0:

@@ -517,3 +517,44 @@ def test_a_tau2_from_the_compared_periods_takes_the_same_pretest():
         elif dl > 0:
             assert d.tau2 == pytest.approx(dl, rel=0.2) and d.tau2_test_draws.size == 0
     assert seen >= 3
+
+
+def _two_years(rng: np.random.Generator, *, units: int = 30, monthly: float = 60.0, fall: float = 0.3) -> MonthlyPanel:
+    """A before and an after year of Poisson counts; the first half of the units fall by ``fall``."""
+    year = np.repeat(np.arange(2), 12)
+    eff = np.where(np.arange(units) < units // 2, 1.0 - fall, 1.0)
+    counts = rng.poisson(monthly * np.where(year[None, :] == 1, eff[:, None], 1.0))
+    return MonthlyPanel(
+        counts=counts,
+        month=2023 * 12 + np.arange(24),
+        label=np.array([BEFORE, AFTER])[year],
+        exposure=np.full(24, 30.0),
+        reference=counts.sum(axis=0).astype(float) * 10,
+    )
+
+
+def test_a_finer_one_group_comparison_tau2_does_not_override_two_groups():
+    # two years, half the (Poisson) areas fall 30 %: their own comparison tells the two groups
+    # apart (within them tau2 is about 0); the cells' one-group estimate of the same comparison,
+    # which counts the falls as scatter, would hide them (0.25 * 0.36^2 = 0.03)
+    from hotspots.change_model import TWO_GROUPS_SOURCE
+
+    panel = _two_years(np.random.default_rng(8))
+    cells_one = Overdispersion(kappa=0.0, tau2=0.03, tau2_units=400, tau2_source="this comparison", tau2_groups=60)
+    d = fit_change_model(panel, tau2_fallback=cells_one, unit_word="areas").dispersion
+    assert d.tau2_source.endswith(TWO_GROUPS_SOURCE) and d.tau2 < 0.005
+    # the cells' own two-group fit, or a placebo estimate (no effect in it), is still taken
+    cells_two = dataclasses.replace(cells_one, tau2=0.001, tau2_source="this comparison" + TWO_GROUPS_SOURCE)
+    d2 = fit_change_model(panel, tau2_fallback=cells_two, unit_word="areas").dispersion
+    assert d2.tau2 == pytest.approx(0.001) and d2.tau2_source.endswith("from the finer units")
+    placebo = dataclasses.replace(cells_one, tau2_source="placebo periods")
+    d3 = fit_change_model(panel, tau2_fallback=placebo, unit_word="areas").dispersion
+    assert d3.tau2 == pytest.approx(0.03) and "finer units" in d3.tau2_source
+    # what it changes: the falls are found, not lost in the one-group scatter
+    from hotspots.change_model import unit_change_tests
+
+    b, a = (panel.counts[:, panel.label == x].sum(axis=1) for x in (BEFORE, AFTER))
+    own = fit_change_model(panel, tau2_fallback=cells_one, unit_word="areas")
+    one = fit_change_model(panel, tau2=0.03, unit_word="areas")
+    found = [(unit_change_tests(b, a, m, alpha=0.05)["p_value"].to_numpy()[:15] < 0.05).mean() for m in (own, one)]
+    assert found[0] >= 0.9 and found[1] <= 0.7  # 15 of 15 against 9 of 15
