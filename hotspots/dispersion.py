@@ -606,7 +606,9 @@ def estimate_tau2_robust(
     places with 12 % year-to-year variation and no change (two years, product path) were split
     in 3.5 % of data sets (7 of 200), whose hotspot areas were then flagged 40 % of the time
     (all areas 4.1 %); with the threshold, 1.5 % (3.3 %). The price: Poisson places of which half
-    fell 30 % are split less often (treated areas found 75.5 → 63.4 %; docs/calibration.md).
+    fell 30 % are split less often (treated areas found 75.5 → 63.4 %; 77–80 % since a finer
+    units' one-group estimate no longer overrides the areas' split, ``fit_change_model``;
+    docs/calibration.md).
 
     Returns
     -------
