@@ -90,6 +90,7 @@ __all__ = [
     "placebo_adjusted_changes",
     "POWER",
     "COMPARISON_TAU2_NOTE",
+    "TWO_GROUPS_SOURCE",
     "OTHER",
     "BEFORE",
     "AFTER",
@@ -470,7 +471,7 @@ def fit_change_model(
         floor = not replace and tau is not None and fb is not None and fb.tau2 > tau
         # ... but a finer one-group fit of the compared periods counts the changes of places that
         # changed differently as scatter: it does not override units whose own comparison tells
-        # the two groups apart (pure Poisson, half the hotspots falling 30 %: 68 -> 80 % found)
+        # the two groups apart (pure Poisson, half the hotspots falling 30 %: 65-68 -> 77-80 % found)
         fb_one = fb is not None and tau2_basis(fb.tau2_source) == "comparison" and TWO_GROUPS_SOURCE not in fb.tau2_source
         if two_groups and fb_one:
             replace = floor = False
