@@ -55,6 +55,7 @@ from .dispersion import (
     MIN_UNITS_FOR_TAU2,
     TAU2_PRETEST_ALPHA,
     TAU2_SOURCES,
+    TWO_GROUPS_SOURCE,
     Overdispersion,
     SeasonalFit,
     consecutive_change_cov,
@@ -90,7 +91,6 @@ __all__ = [
     "placebo_adjusted_changes",
     "POWER",
     "COMPARISON_TAU2_NOTE",
-    "TWO_GROUPS_SOURCE",
     "OTHER",
     "BEFORE",
     "AFTER",
@@ -106,8 +106,6 @@ COMPARISON_TAU2_NOTE = (
     "as variation there, so verdicts lean towards \"no significant change\"; with the months before "
     "\"before\" in the data it is estimated where nothing was done"
 )
-#: Words a tau2 source ends with when it came from a two-group fit of the compared periods.
-TWO_GROUPS_SOURCE = ", two groups of places that changed differently"
 #: Slot labels (PLACEBO_BEFORE: the before period a year earlier, when PLACEBO is the after
 #: period a year earlier: :func:`hotspots.period_split.split_periods`).
 OTHER, BEFORE, AFTER, PLACEBO, PLACEBO_BEFORE = 0, 1, 2, 3, 4
@@ -472,8 +470,7 @@ def fit_change_model(
         # ... but a finer one-group fit of the compared periods counts the changes of places that
         # changed differently as scatter: it does not override units whose own comparison tells
         # the two groups apart (pure Poisson, half the hotspots falling 30 %: 65-68 -> 77-80 % found)
-        fb_one = fb is not None and tau2_basis(fb.tau2_source) == "comparison" and TWO_GROUPS_SOURCE not in fb.tau2_source
-        if two_groups and fb_one:
+        if two_groups and fb is not None and fb.tau2_one_group_comparison:
             replace = floor = False
         # ... nor when the units' own comparison rules the finer units' tau2 out: they scatter less
         # than it would make them (on Poisson data the cells' estimate is positive by chance about

@@ -91,6 +91,7 @@ __all__ = [
     "FINER_TAU2_CHECK_ALPHA",
     "FINER_TAU2_UPPER_ALPHA",
     "TAU2_SOURCES",
+    "TWO_GROUPS_SOURCE",
     "tau2_basis",
     "tau2_confidence_draws",
     "TAU2_DRAWS",
@@ -140,6 +141,9 @@ TAU2_SOURCES = {
     "given": "given",
     "none": "not estimated",
 }
+#: Words a ``tau2`` source from the compared periods ends with when it came from a two-group fit
+#: (:func:`estimate_tau2_robust`): places that changed and places that did not.
+TWO_GROUPS_SOURCE = ", two groups of places that changed differently"
 
 
 def tau2_basis(source: str) -> str:
@@ -219,6 +223,12 @@ class Overdispersion:
     def tau2_basis(self) -> str:
         """Where ``tau2`` came from (:func:`tau2_basis` of :attr:`tau2_source`)."""
         return tau2_basis(self.tau2_source)
+
+    @property
+    def tau2_one_group_comparison(self) -> bool:
+        """``tau2`` was fitted to the compared periods as one group (not two,
+        :data:`TWO_GROUPS_SOURCE`): places that really changed count as scatter in it."""
+        return self.tau2_basis == "comparison" and TWO_GROUPS_SOURCE not in self.tau2_source
 
     @property
     def tau2_test_draws(self) -> np.ndarray:

@@ -537,7 +537,7 @@ def test_a_finer_one_group_comparison_tau2_does_not_override_two_groups():
     # two years, half the (Poisson) areas fall 30 %: their own comparison tells the two groups
     # apart (within them tau2 is about 0); the cells' one-group estimate of the same comparison,
     # which counts the falls as scatter, would hide them (0.25 * 0.36^2 = 0.03)
-    from hotspots.change_model import TWO_GROUPS_SOURCE
+    from hotspots.dispersion import TWO_GROUPS_SOURCE
 
     panel = _two_years(np.random.default_rng(8))
     cells_one = Overdispersion(kappa=0.0, tau2=0.03, tau2_units=400, tau2_source="this comparison", tau2_groups=60)

@@ -208,6 +208,12 @@ def test_tau2_basis_is_read_from_the_start_of_the_source_text():
     # details after the words do not change where tau2 came from
     assert tau2_basis("placebo periods (6 months a year apart), from the finer units") == "placebo"
     assert tau2_basis("this comparison, two groups of places that changed differently") == "comparison"
+    # a one-group fit of the compared periods (which counts real changes as scatter), and not
+    from hotspots.dispersion import TWO_GROUPS_SOURCE
+
+    assert Overdispersion(0.05, 0.02, 10, 8, "this comparison, from the finer units").tau2_one_group_comparison
+    assert not Overdispersion(0.05, 0.02, 10, 8, "this comparison" + TWO_GROUPS_SOURCE).tau2_one_group_comparison
+    assert not Overdispersion(0.05, 0.02, 10, 8, "placebo periods").tau2_one_group_comparison
     # the same words later in the text are not the basis
     assert tau2_basis("this comparison; the finer units' tau2 from placebo periods not used") == "comparison"
     with pytest.raises(ValueError, match="TAU2_SOURCES"):
