@@ -47,7 +47,7 @@ from scipy import stats
 from . import validation
 from ._errors import HotspotsError, ParameterError
 from .density import GAUSSIAN_CUTOFF_SD, KDEResult, kde
-from .fdr import bh_adjust
+from .fdr import bh_adjust_by_side
 from .gistar import CONFIDENCE_LEVELS, GiStarResult
 from .grid import Grid, GridValues, points_xy
 from .neighbours import active_values_or_raise, disc_stencil, neighbour_count, neighbour_sum
@@ -356,9 +356,9 @@ def tiled_gi_star(
         W[t.r0 : t.r1, t.c0 : t.c1] = wt
 
     # 3. FDR is global: one BH adjustment over every active cell's p-value.
-    q = bh_adjust(p) if fdr else None
-    decide = q if fdr else p
     direction = np.where(active, np.sign(np.nan_to_num(z)), 0).astype(np.int8)
+    q = bh_adjust_by_side(p, direction) if fdr else None
+    decide = q if fdr else p
     bins = np.zeros(grid.shape, dtype=np.int8)
     for conf, mag in reversed(CONFIDENCE_LEVELS):
         bins = np.where(active & (decide <= 1.0 - conf + 1e-12), mag, bins).astype(np.int8)

@@ -36,7 +36,10 @@
 3. **Multiple testing.** With ``fdr=True`` the Benjamini–Hochberg correction (ArcGIS applies FDR
    in this tool) is applied over **the whole cube** for space-time Gi* (one analysis of all bins)
    and **per time step** for per-slice Gi* (one hot spot analysis per step, as ``gi_star`` does);
-   ``fdr="cube"`` or ``fdr="slice"`` chooses explicitly, ``fdr=False`` turns it off. A bin is a
+   ``fdr="cube"`` or ``fdr="slice"`` chooses explicitly, ``fdr=False`` turns it off. As in
+   ``gi_star``, the hot side and the cold side get one step-up each, against all bins
+   (:func:`hotspots.fdr.bh_adjust_by_side`: empty ground's certain cold bins do not lift chance
+   hot ones; ArcGIS adjusts both sides together). A bin is a
    significant hot (cold) spot when its decision p-value is ``<= alpha`` and ``z > 0`` (``< 0``).
 4. **Trend.** The Mann–Kendall test (:func:`hotspots.trend.mann_kendall_many`, two-sided,
    continuity-corrected, level ``alpha``) on each cell's series of Gi* z-scores: ArcGIS's
@@ -105,7 +108,7 @@ from scipy import stats
 from . import validation
 from ._errors import ParameterError
 from .change import incident_dates
-from .fdr import bh_adjust
+from .fdr import bh_adjust_by_side
 from .gistar import gi_star
 from .grid import Grid, GridValues, points_xy
 from .neighbours import auto_distance, disc_stencil, neighbour_count, neighbour_sum
@@ -608,10 +611,12 @@ def emerging_hotspots(
     p = np.where(np.isnan(z), np.nan, 2.0 * stats.norm.sf(np.abs(np.nan_to_num(z))))
     if k == 0:  # per-slice Gi*: gi_star's own p-values (the exact count test for counts)
         p = np.where(active[None, :, :], p_slice, np.nan)
+    # one step-up per side, as gi_star's (hotspots.fdr.bh_adjust_by_side)
+    side = np.sign(side_slice) if k == 0 else np.sign(np.nan_to_num(z)).astype(np.int8)
     if scope == "cube":
-        q = bh_adjust(p)
+        q = bh_adjust_by_side(p, side)
     elif scope == "slice":
-        q = np.stack([bh_adjust(p[t]) for t in range(T)])
+        q = np.stack([bh_adjust_by_side(p[t], side[t]) for t in range(T)])
     else:
         q = None
     decide = q if q is not None else p

@@ -92,8 +92,11 @@ Classes
 -------
 A cell is significant at confidence ``c`` (99, 95 or 90 %) when its decision p-value is
 ``<= 1 - c``. The decision p-value is ``p_exact``, ``p_sim`` or ``p`` (see Inference),
-Benjamini–Hochberg adjusted over the active cells when ``fdr=True`` (``p_adjusted``, the q-value;
-ArcGIS's FDR correction makes the same decisions). Hot when the neighbourhood sum is above its
+Benjamini–Hochberg adjusted over the active cells when ``fdr=True`` (``p_adjusted``, the q-value),
+one step-up for the hot side and one for the cold side, each against all active cells
+(:func:`hotspots.fdr.bh_adjust_by_side`). ArcGIS's FDR correction adjusts both sides together, so
+that certain cold spots (empty ground) let chance hot spots through; the two agree when one side
+has no discoveries. Hot when the neighbourhood sum is above its
 expectation (``z > 0``; with exact or permutation p-values, the upper tail is the nearer one),
 cold otherwise.
 ``bins`` follows ArcGIS's ``Gi_Bin``: +3/+2/+1 hot at 99/95/90 %, 0 not significant,
@@ -125,7 +128,7 @@ from scipy import stats
 
 from . import validation
 from ._errors import ParameterError
-from .fdr import bh_adjust
+from .fdr import bh_adjust_by_side
 from .gi_inference import count_test_tails, exact_feasible, is_count_data, leave_out_tails
 from .grid import GridValues
 from .neighbours import auto_distance, disc_stencil, neighbour_count, neighbour_sum, study_area_values
@@ -433,7 +436,7 @@ def gi_star(
         p_used, direction = pv, np.sign(zv).astype(np.int64)
         p_min = float(pv.min()) if pv.size else 1.0
         p_name = "p (two-sided normal)"
-    q = bh_adjust(p_used) if fdr else None
+    q = bh_adjust_by_side(p_used, direction) if fdr else None
     decide = q if fdr else p_used
     binv = np.zeros(n, dtype=np.int8)
     for conf, mag in reversed(CONFIDENCE_LEVELS):  # weakest first, strongest overwrites

@@ -9,7 +9,7 @@ from hypothesis import strategies as st
 from scipy import stats
 
 from hotspots._errors import ParameterError
-from hotspots.fdr import bh_adjust, fdr_threshold
+from hotspots.fdr import bh_adjust, bh_adjust_by_side, fdr_threshold
 
 
 def test_bh_adjust_by_hand():
@@ -35,6 +35,38 @@ def test_bh_adjust_equals_scipy(p):
     ref = stats.false_discovery_control(np.array(p), method="bh")
     np.testing.assert_allclose(ours, ref, rtol=1e-12, atol=1e-15)
     assert np.all(ours >= np.array(p) - 1e-15) and np.all(ours <= 1)
+
+
+def test_bh_adjust_by_side_by_hand():
+    # m = 5 tests; hot side p = 0.01, 0.04 (ranks 1, 2): 0.01 * 5 / 1 = 0.05, 0.04 * 5 / 2 = 0.1;
+    # cold side p = 1e-6, 1e-6, 0.5 (ranks 2, 2, 3): 2.5e-6, 2.5e-6, 0.8333..
+    p = [0.01, 1e-6, 0.04, 1e-6, 0.5]
+    side = [1, -1, 1, -1, -1]
+    np.testing.assert_allclose(bh_adjust_by_side(p, side), [0.05, 2.5e-6, 0.1, 2.5e-6, 2.5 / 3], rtol=1e-12)
+    # adjusted together, the two certain cold cells would lift the hot cells' ranks: 0.01 * 5 / 3
+    np.testing.assert_allclose(bh_adjust(p)[[0, 2]], [0.05 / 3, 0.05], rtol=1e-12)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.tuples(st.floats(0.0, 1.0), st.sampled_from([-1, 0, 1])), min_size=1, max_size=200))
+def test_bh_adjust_by_side_is_bh_with_the_other_sides_at_one(pairs):
+    p = np.array([x for x, _ in pairs])
+    side = np.array([s for _, s in pairs])
+    q = bh_adjust_by_side(p, side)
+    for s in np.unique(side):
+        on = side == s
+        np.testing.assert_allclose(q[on], bh_adjust(np.where(on, p, 1.0))[on], rtol=1e-12, atol=1e-300)
+    # one side only: plain BH; never below the joint adjustment
+    np.testing.assert_allclose(bh_adjust_by_side(p, np.ones_like(side)), bh_adjust(p), rtol=1e-12)
+    assert np.all(q >= bh_adjust(p) - 1e-12)
+
+
+def test_bh_adjust_by_side_keeps_nan_and_checks_shape():
+    q = bh_adjust_by_side([[0.01, np.nan], [0.02, 0.5]], [[1, 1], [-1, 1]])
+    assert np.isnan(q[0, 1])
+    np.testing.assert_allclose(q[[0, 1, 1], [0, 0, 1]], [0.03, 0.06, 0.75], rtol=1e-12)
+    with pytest.raises(ParameterError, match="`side` must have the shape"):
+        bh_adjust_by_side([0.1, 0.2], [1])
 
 
 def test_bh_adjust_ignores_nan_and_keeps_shape():

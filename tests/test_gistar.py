@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 from scipy import ndimage, stats
 
 from hotspots._errors import ParameterError
-from hotspots.fdr import bh_adjust
+from hotspots.fdr import bh_adjust, bh_adjust_by_side
 from hotspots.gistar import CLASS_LABELS, OUTSIDE, GiStarResult, gi_star
 from hotspots.grid import Grid, GridValues, count
 
@@ -331,8 +331,13 @@ def test_bins_and_classes_follow_fdr_adjusted_p():
     gv = _gv(y, mask=mask)
     res = gi_star(gv, 150, fdr=True, inference="normal")
     act = gv.grid.active
-    q = bh_adjust(res.p[act])
+    # one step-up per side (hot, cold), each against all active cells
+    q = bh_adjust_by_side(res.p[act], np.sign(res.z[act]))
     np.testing.assert_allclose(res.p_adjusted[act], q, rtol=1e-12)
+    # ... which is BH over all cells with the other side's p-values at 1
+    for s in (1, -1):
+        on = np.sign(res.z[act]) == s
+        np.testing.assert_allclose(q[on], bh_adjust(np.where(on, res.p[act], 1.0))[on], rtol=1e-12)
     b = res.bins[act]
     mag = np.where(q <= 0.01, 3, np.where(q <= 0.05, 2, np.where(q <= 0.10, 1, 0)))
     np.testing.assert_array_equal(np.abs(b), mag)
@@ -351,11 +356,30 @@ def test_bins_and_classes_follow_fdr_adjusted_p():
     np.testing.assert_array_equal(np.abs(raw.bins[act]), want)
 
 
+def test_certain_cold_spots_do_not_let_chance_hot_spots_through():
+    # Random counts (12 a cell, no hot spot) around a block of empty ground inside the study area
+    # (a park, a moor, a hole the footprint filled): the empty block is certainly cold. Adjusted
+    # together with it, the hot side's p-values rank higher and chance concentrations pass; one
+    # step-up per side keeps the hot side at its own error rate (hotspots.fdr).
+    old = new = 0
+    for seed in range(20):
+        y = np.random.default_rng(seed).poisson(12.0, (60, 60)).astype(float)
+        y[20:36, 20:36] = 0
+        res = gi_star(_gv(y, cs=400.0), 600)
+        act = res.grid.active
+        assert res.cold[20:36, 20:36].sum() > 100
+        joint = bh_adjust(res.p_exact[act])
+        old += bool(((joint <= 0.05) & (res.direction[act] > 0)).any())
+        new += bool(res.hot.any())
+    assert old >= 5  # 9 of these 20 maps
+    assert new <= 1  # 0 of 20
+
+
 def test_permutation_classes_use_p_sim():
     gv = _tie_free_surface(5)
     res = gi_star(gv, 250, permutations=499, seed=3, fdr=True)
     act = gv.grid.active
-    q = bh_adjust(res.p_sim[act])
+    q = bh_adjust_by_side(res.p_sim[act], res.direction[act])
     np.testing.assert_allclose(res.p_adjusted[act], q)
     np.testing.assert_array_equal(np.abs(res.bins[act]), np.where(q <= 0.01, 3, np.where(q <= 0.05, 2, np.where(q <= 0.1, 1, 0))))
     assert "p_sim" in res.params["p_decision"]
