@@ -468,7 +468,7 @@ def gi_star(
         "inference": method,
         "permutations": int(R) if method == "permutation" else 0,
         "seed": seed if method == "permutation" else None,
-        "p_decision": ("BH-adjusted " if fdr else "") + p_name,
+        "p_decision": ("BH-adjusted (one step-up per side) " if fdr else "") + p_name,
         "p_min": float(p_min),
         "classes_offered": offered,
         "expected_per_neighbourhood": float(mean * np.median(Wv)),
