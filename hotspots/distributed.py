@@ -21,7 +21,8 @@ cells (or points) that can influence the tile's cells.
   the points within the tile's extent grown by the support plus one cell.
 * FDR (Benjamini–Hochberg) is global: its threshold depends on the rank of every p-value among
   all active cells. The tile tasks return their p-values; the BH adjustment runs once over all
-  of them (:func:`tiled_gi_star`, exact q-values). When even the p-values are too many to
+  of them, one step-up per side as ``gi_star``'s (:func:`tiled_gi_star`, exact q-values). When
+  even the p-values are too many to
   gather, :func:`bh_threshold_from_histograms` finds the same cut-off from per-tile histograms
   of the p-values plus the few p-values in the one bin where the cut-off falls.
 
@@ -355,7 +356,7 @@ def tiled_gi_star(
         p[t.r0 : t.r1, t.c0 : t.c1] = pt
         W[t.r0 : t.r1, t.c0 : t.c1] = wt
 
-    # 3. FDR is global: one BH adjustment over every active cell's p-value.
+    # 3. FDR is global: one BH step-up per side (hot, cold), each over every active cell's p-value.
     direction = np.where(active, np.sign(np.nan_to_num(z)), 0).astype(np.int8)
     q = bh_adjust_by_side(p, direction) if fdr else None
     decide = q if fdr else p
@@ -447,7 +448,10 @@ def bh_threshold_from_histograms(
 ) -> float:
     """The Benjamini–Hochberg cut-off over p-values held in parts, without gathering them all.
 
-    Equal to :func:`hotspots.fdr.fdr_threshold` on the concatenated p-values (NaN ignored).
+    Equal to :func:`hotspots.fdr.fdr_threshold` on the concatenated p-values (NaN ignored). For
+    the per-side rule of :func:`tiled_gi_star` and ``gi_star``
+    (:func:`hotspots.fdr.bh_adjust_by_side`), call it once per side with the other side's
+    p-values set to 1.
 
     Pass 1: each part returns a histogram of its p-values on ``bins`` equal bins of [0, 1]; the
     sums give ``F(e)``, the number of p-values ``<= e``, at every bin edge. The BH cut-off is the

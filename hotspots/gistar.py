@@ -95,8 +95,9 @@ A cell is significant at confidence ``c`` (99, 95 or 90 %) when its decision p-v
 Benjamini–Hochberg adjusted over the active cells when ``fdr=True`` (``p_adjusted``, the q-value),
 one step-up for the hot side and one for the cold side, each against all active cells
 (:func:`hotspots.fdr.bh_adjust_by_side`). ArcGIS's FDR correction adjusts both sides together, so
-that certain cold spots (empty ground) let chance hot spots through; the two agree when one side
-has no discoveries. Hot when the neighbourhood sum is above its
+that certain cold spots (empty ground) let chance hot spots through (Derbyshire's and
+Leicestershire's 2025 ASB, with no cold cell, get the same classes either way). Hot when the
+neighbourhood sum is above its
 expectation (``z > 0``; with exact or permutation p-values, the upper tail is the nearer one),
 cold otherwise.
 ``bins`` follows ArcGIS's ``Gi_Bin``: +3/+2/+1 hot at 99/95/90 %, 0 not significant,
