@@ -115,9 +115,10 @@ def null_maps_product(reps: int, rng: np.random.Generator, sizes=(300, 3_000, 30
     data are present, the Derbyshire county outline given as the boundary (its hole, Derby City,
     holds no incident here) and the same outline without a boundary (the footprint fills Derby's
     hole with empty ground). Incidents uniform at random over the shape, dated over one year. The
-    last two found hotspot areas on 30-50 % (the L, 3,000-30,000 incidents) and 100 % (the outline,
-    30,000) of maps while the false discovery rate was adjusted over both sides together (empty
-    ground's certain cold spots let chance hot ones through; :mod:`hotspots.fdr`).
+    L and the outline without a boundary found hotspot areas on 30-50 % (the L, 3,000-30,000
+    incidents) and 100 % (the outline, 30,000) of maps while the false discovery rate was adjusted
+    over both sides together (empty ground's certain cold spots let chance hot ones through;
+    :mod:`hotspots.fdr`).
     """
     import shapely
 
