@@ -612,7 +612,7 @@ def emerging_hotspots(
     if k == 0:  # per-slice Gi*: gi_star's own p-values (the exact count test for counts)
         p = np.where(active[None, :, :], p_slice, np.nan)
     # one step-up per side, as gi_star's (hotspots.fdr.bh_adjust_by_side)
-    side = np.sign(side_slice) if k == 0 else np.sign(np.nan_to_num(z)).astype(np.int8)
+    side = side_slice if k == 0 else np.sign(np.nan_to_num(z)).astype(np.int8)
     if scope == "cube":
         q = bh_adjust_by_side(p, side)
     elif scope == "slice":

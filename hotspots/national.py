@@ -44,7 +44,7 @@ import numpy as np
 from . import validation
 from ._errors import InputError, ParameterError
 from .density import KDEResult
-from .fdr import bh_adjust
+from .fdr import bh_adjust_by_side
 from .gistar import INFERENCE_METHODS, GiStarResult, gi_star
 from .grid import Grid, GridValues, bin_points, count_values, point_weights, points_xy
 from .kde_engine import DensityStream, norm_const
@@ -698,9 +698,9 @@ def run_national(
                             seed=seed)
         mark("gi_star", t0)
         if fdr:
-            # The BH adjustment is inside gi_star; time it on its own too (one sort of the p-values).
+            # The BH adjustment is inside gi_star; time it on its own too (one step-up per side).
             t0 = time.perf_counter()
-            bh_adjust(result_gi.p[grid.active])
+            bh_adjust_by_side(result_gi.p[grid.active], result_gi.direction[grid.active])
             timings["fdr (also inside gi_star)"] = time.perf_counter() - t0
         notes.extend(result_gi.notes)
 
