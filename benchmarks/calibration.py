@@ -36,7 +36,9 @@ Simulations (every random step seeded):
   ...`` does): automatic study area, cell size and distance band, hotspots from all months.
 * **Emerging hot spots** — null space-time cubes (Poisson counts, 24 months): share of cells
   with a significant Mann–Kendall trend, time window 1 (ArcGIS's default) with and without the
-  correction.
+  correction. Then the change simulation's three years as a cube (:func:`emerging_year_to_year`):
+  hotspots varying from year to year with no trend, or half of them growing: share of their
+  cells with a trend, ours against ArcGIS's plain test.
 
 Real data (``../shared/data/police_uk``, skipped when absent): Derbyshire and Leicestershire 2025
 through ``prepare_inputs`` + ``analyse`` with default settings (before Jan–Jun, after Jul–Dec):
@@ -161,15 +163,16 @@ def null_maps_product(reps: int, rng: np.random.Generator, sizes=(300, 3_000, 30
 # ----------------------------------------------------------------------------- change
 def _simulate(
     rng, *, fall: float, sd_year: float, sd_month: float, placebo: bool, H: int = 20, walk: bool = False, frac: float = 0.5,
-    fall_from: int = 0,
+    fall_from: int = 0, growth: float = 0.0,
 ):
     """``walk``: year effects drift as a random walk (steps of ``sd_year``) instead of varying
     independently around a stable level. ``frac``: share of the hotspots that fall (half by default).
-    ``fall_from``: month of the last year (0-11) from which the treated hotspots fall."""
+    ``fall_from``: month of the last year (0-11) from which the treated hotspots fall. ``growth``:
+    the treated hotspots' rate grows steadily by this share over the whole period instead (a trend)."""
     years = 3 if placebo else 2
     centres = rng.uniform(2_000, SIDE - 2_000, (H, 2))
     base = rng.uniform(15, 100, H)
-    treated = np.arange(H) < int(round(frac * H)) if fall > 0 else np.zeros(H, bool)
+    treated = np.arange(H) < int(round(frac * H)) if fall > 0 or growth > 0 else np.zeros(H, bool)
     steps = rng.normal(0, sd_year, (H, years))
     ym = np.exp(np.cumsum(steps, axis=1) if walk else steps)
     frames = []
@@ -178,6 +181,8 @@ def _simulate(
         y = m // 12
         after = y == years - 1 and m % 12 >= fall_from
         lam = base * ym[:, y] * np.exp(rng.normal(0, sd_month, H)) * np.where(treated & after, 1 - fall, 1.0)
+        if growth:
+            lam = lam * np.where(treated, (1 + growth) ** (m / (12 * years - 1)), 1.0)
         k = rng.poisson(lam)
         pts = [centres[i] + rng.normal(0, 150, (k[i], 2)) for i in range(H)]
         bg = rng.uniform(0, SIDE, (rng.poisson(250), 2))
@@ -362,6 +367,44 @@ def emerging_null(reps: int, rng: np.random.Generator) -> dict:
     return {k: float(np.mean(v)) for k, v in rates.items()}
 
 
+def emerging_year_to_year(reps: int, rng: np.random.Generator) -> list[dict]:
+    """Emerging hot spots (default settings, 250 m cells) on the change simulation's three years
+    of monthly data: 20 hotspots varying 12 % from year to year and 15 % from month to month with
+    no trend, or half of them growing 50 % over the three years; pure Poisson hotspots for
+    comparison. Share of the hotspots' own cells (those holding a centre) with a significant
+    z-trend, ours (Hamed-Rao factors for the estimated year-to-year variation) against the plain
+    test ArcGIS runs (the moving-window correction only: :func:`moving_sum_variance_factor`)."""
+    from hotspots.trend import mann_kendall_many, moving_sum_variance_factor
+
+    g = Grid.from_bounds((0, 0, SIDE, SIDE), 250)
+    rows = []
+    for name, sy, sm, growth in (
+        ("12 % year-to-year, no trend", 0.12, 0.15, 0.0),
+        ("12 % year-to-year, half grow 50 %", 0.12, 0.15, 0.5),
+        ("Poisson, no trend", 0.0, 0.0, 0.0),
+        ("Poisson, half grow 30 %", 0.0, 0.0, 0.3),
+    ):
+        acc: dict[str, list] = {"trend (ours)": [], "trend (plain)": [], "growing found (ours)": [], "growing found (plain)": []}
+        for _ in range(reps):
+            inc, centres, grows = _simulate(rng, fall=0.0, sd_year=sy, sd_month=sm, placebo=True, growth=growth)
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                res = emerging_hotspots(inc, g)
+            r, c, _ = g.cell_of(centres)
+            r, c = r.astype(int), c.astype(int)
+            ours = res.trend[r, c]
+            plain = mann_kendall_many(
+                res.z[:, r, c].T, slope=False, variance_factor=moving_sum_variance_factor(res.z.shape[0], 1)
+            ).trend
+            acc["trend (ours)"].append((ours[~grows] != "none").mean())
+            acc["trend (plain)"].append((plain[~grows] != "none").mean())
+            if grows.any():
+                acc["growing found (ours)"].append((ours[grows] == "up").mean())
+                acc["growing found (plain)"].append((plain[grows] == "up").mean())
+        rows.append({"scenario": name, **{k: (float(np.mean(v)) if v else np.nan) for k, v in acc.items()}, "cubes": reps})
+    return rows
+
+
 # ----------------------------------------------------------------------------- real data
 def _load(force: str) -> gpd.GeoDataFrame | None:
     folder = DATA / force
@@ -519,6 +562,8 @@ def main(argv: list[str] | None = None) -> None:
     print(pd.DataFrame(change_scenarios_product(max(reps // 2, 4), rng)).round(3).to_string(index=False))
     print(f"\n# Emerging hot spots: null false-trend rate (alpha 0.05, {max(reps // 4, 3)} cubes)")
     print(emerging_null(max(reps // 4, 3), rng))
+    print(f"\n# Emerging hot spots on hotspots that vary from year to year (36 months, {max(reps // 2, 4)} cubes each)")
+    print(pd.DataFrame(emerging_year_to_year(max(reps // 2, 4), rng)).round(3).to_string(index=False))
     print("\n# Real police.uk 2025 data (Jan-Jun vs Jul-Dec)")
     for r in real_data() or [{"(data not found)": ""}]:
         for k, v in r.items():

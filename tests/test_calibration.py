@@ -10,7 +10,14 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from benchmarks.calibration import change_scenarios, change_scenarios_product, emerging_null, null_maps, null_maps_product
+from benchmarks.calibration import (
+    change_scenarios,
+    change_scenarios_product,
+    emerging_null,
+    emerging_year_to_year,
+    null_maps,
+    null_maps_product,
+)
 
 pytestmark = pytest.mark.slow
 
@@ -101,3 +108,12 @@ def test_change_verdicts_through_the_product_path():
 def test_emerging_null_false_trend_rate():
     r = emerging_null(4, np.random.default_rng(3))
     assert r["corrected"] <= 0.065 and r["uncorrected"] > 0.1
+
+
+def test_emerging_trends_hold_on_hotspots_that_vary_from_year_to_year():
+    rows = {r["scenario"]: r for r in emerging_year_to_year(30, np.random.default_rng(4))}
+    null = rows["12 % year-to-year, no trend"]
+    assert null["trend (ours)"] <= 0.075 and null["trend (plain)"] >= 0.2
+    assert rows["12 % year-to-year, half grow 50 %"]["trend (ours)"] <= 0.075
+    assert rows["Poisson, no trend"]["trend (ours)"] <= 0.075
+    assert rows["Poisson, half grow 30 %"]["growing found (ours)"] >= 0.5

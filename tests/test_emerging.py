@@ -511,3 +511,63 @@ def test_constant_cube_has_no_pattern():
     res = emerging_hotspots(inc, g, distance=150)
     assert (res.z == 0).all() and (res.categories == 0).all()
     assert any("do not vary" in n for n in res.notes)
+
+
+# =============================================================================== year-to-year variation
+def _hotspot_cube(rng, sd_year, years=3, growth=None, n=24):
+    """A ``n`` x ``n`` grid of 100 m cells, Poisson(0.3) background and 16 hotspots of 3 x 3 cells
+    (10-40 incidents a cell a month) whose rates vary by a log-normal factor (sd ``sd_year``) from
+    year to year; with ``growth``, the first 8 grow by that factor over the whole period."""
+    T = 12 * years
+    lam = np.full((T, n, n), 0.3)
+    centres = [(r, c) for r in range(2, n - 2, 6) for c in range(2, n - 2, 6)]
+    t = np.arange(T)
+    for h, (r, c) in enumerate(centres):
+        level = rng.uniform(10, 40) * np.exp(rng.normal(0, sd_year, years))[t // 12]
+        if growth is not None and h < 8:
+            level = level * np.exp(np.log(1 + growth) * t / (T - 1))
+        lam[:, r - 1 : r + 2, c - 1 : c + 2] += level[:, None, None]
+    return rng.poisson(lam), centres
+
+
+def test_year_to_year_variation_is_not_called_a_trend():
+    """Hotspots whose rates vary 12 % from year to year, nothing trending: the plain test (as
+    ArcGIS runs it) calls trends in a third of their cells, ours at about alpha, and the
+    variation is estimated and announced."""
+    rng = np.random.default_rng(12)
+    g = _grid(24, 24)
+    ours, plain, sds = [], [], []
+    for _ in range(6):
+        cube, centres = _hotspot_cube(rng, 0.12)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            res = emerging_hotspots(_incidents(g, cube), g, distance=150)
+        rr = np.array([r for r, _ in centres])
+        cc = np.array([c for _, c in centres])
+        ours.append((res.trend[rr, cc] != "none").mean())
+        mk = mann_kendall_many(res.z[:, rr, cc].T, slope=False, variance_factor=moving_sum_variance_factor(36, 1))
+        plain.append((mk.trend != "none").mean())
+        sds.append(res.params["year_to_year_variation"]["relative_sd"])
+    print(f"\n[emerging, 12 % year-to-year] plain {np.mean(plain):.3f}, ours {np.mean(ours):.3f}, sd {np.median(sds):.3f}")
+    assert np.mean(plain) > 0.2 and np.mean(ours) <= 0.1, (np.mean(plain), np.mean(ours))
+    assert 0.06 < np.median(sds) < 0.2
+    assert any("vary from year to year" in n for n in res.notes)
+    assert "year-to-year variation" in res.params["trend_test"]
+
+
+def test_real_trends_are_still_found_beside_year_to_year_variation():
+    """Half the hotspots doubling over three years, all varying 12 % from year to year: most of
+    the growing ones are still found, few of the others."""
+    rng = np.random.default_rng(13)
+    g = _grid(24, 24)
+    up, flat = [], []
+    for _ in range(4):
+        cube, centres = _hotspot_cube(rng, 0.12, growth=1.0)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            res = emerging_hotspots(_incidents(g, cube), g, distance=150)
+        tr = np.array([res.trend[r, c] for r, c in centres])
+        up.append((tr[:8] == "up").mean())
+        flat.append((tr[8:] != "none").mean())
+    print(f"\n[emerging, doubling] found {np.mean(up):.3f}, others {np.mean(flat):.3f}")
+    assert np.mean(up) >= 0.5 and np.mean(flat) <= 0.15, (np.mean(up), np.mean(flat))

@@ -179,3 +179,88 @@ def test_moving_sum_variance_factor_by_hand_and_by_simulation():
     assert abs((corr.trend != "none").mean() - 0.05) < 0.015
     with pytest.raises(ParameterError, match="variance_factor"):
         mann_kendall_many(x, variance_factor=0)
+
+
+# ----------------------------------------------------------------------------- year-to-year levels
+def _block_series(rng, n_series, n, window, share, block=12):
+    """Series whose values share a level within blocks of ``block`` steps (counted back from the
+    last), summed over ``window + 1`` steps: the model of :func:`level_variance_factors`."""
+    t = np.arange(-window, n)
+    b = (n - 1 - t) // block
+    lev = rng.normal(0, np.sqrt(share), (n_series, int(b.max()) + 1))
+    x = lev[:, b] + rng.normal(0, np.sqrt(1 - share), (n_series, t.size))
+    return sum(x[:, window - j : window - j + n] for j in range(window + 1))
+
+
+def test_level_variance_factors_reduce_to_the_moving_sum_and_hold_alpha():
+    from hotspots.trend import level_variance_factors, moving_sum_variance_factor
+
+    # no block level: the moving-sum factor (window 0: no correction at all)
+    for n, w in ((12, 0), (24, 1), (36, 2)):
+        assert level_variance_factors(n, w, 12, 0.0) == pytest.approx(moving_sum_variance_factor(n, w))
+    # one factor per share, growing with it
+    f = level_variance_factors(36, 1, 12, [0.0, 0.2, 0.5])
+    assert f.shape == (3,) and f[0] < f[1] < f[2]
+    # blocks of one step are independent values: no correction
+    assert level_variance_factors(24, 0, 1, 0.7) == pytest.approx(1.0)
+    # simulated year levels: the plain test calls trends in a third of series, the corrected
+    # one at about alpha (three years and more; two years err on the safe side)
+    rng = np.random.default_rng(4)
+    for n, w, share in ((36, 1, 0.3), (36, 0, 0.6), (60, 1, 0.4), (24, 1, 0.5)):
+        x = _block_series(rng, 3000, n, w, share)
+        plain = mann_kendall_many(x, slope=False, variance_factor=moving_sum_variance_factor(n, w))
+        corr = mann_kendall_many(x, slope=False, variance_factor=level_variance_factors(n, w, 12, share))
+        assert (plain.trend != "none").mean() > 0.2
+        rate = (corr.trend != "none").mean()
+        assert (0.035 <= rate <= 0.065) if n > 24 else rate <= 0.05, (n, w, share, rate)
+
+
+def test_variance_factor_per_series_and_its_checks():
+    x = np.random.default_rng(1).normal(size=(3, 20))
+    one = mann_kendall_many(x, slope=False)
+    many = mann_kendall_many(x, slope=False, variance_factor=[1.0, 4.0, 1.0])
+    np.testing.assert_allclose(many.var_S, one.var_S * [1, 4, 1])
+    for bad in ([1.0, 2.0], [1.0, -1.0, 1.0], [[1.0, 1.0, 1.0]]):
+        with pytest.raises(ParameterError, match="variance_factor"):
+            mann_kendall_many(x, variance_factor=bad)
+
+
+def _yearly_counts(rng, n_series, years, sd_year, mean, n_stepped=0, step=0.0):
+    """Monthly Poisson counts whose rate varies by a log-normal factor (sd ``sd_year``) from year
+    to year; the first ``n_stepped`` series fall by ``step`` halfway through."""
+    T = 12 * years
+    lam = mean[:, None] * np.exp(rng.normal(0, sd_year, (n_series, years)))[:, np.arange(T) // 12]
+    lam[:n_stepped, T // 2 :] *= 1 - step
+    return rng.poisson(lam).astype(float)
+
+
+def test_block_level_variance_recovers_year_to_year_variation():
+    from hotspots.trend import block_level_variance
+
+    rng = np.random.default_rng(7)
+    mean = rng.uniform(10, 80, 400)
+    # 12 % a year (relative variance log-normal: exp(s²) - 1)
+    s2, n = block_level_variance(_yearly_counts(rng, 400, 3, 0.12, mean), 12)
+    assert n == 400 and s2 == pytest.approx(np.expm1(0.12**2), rel=0.35)
+    # Poisson counts: (about) none; series below min_mean are left out
+    s0, _ = block_level_variance(_yearly_counts(rng, 400, 3, 0.0, mean), 12)
+    assert s0 < 0.002
+    assert block_level_variance(_yearly_counts(rng, 50, 3, 0.12, np.full(50, 2.0)), 12) == (0.0, 0)
+    # a fifth of the places falling 30 % barely moves it (the median), where a count-weighted
+    # mean of the same ANOVA would read the falls as year-to-year variation
+    x = _yearly_counts(rng, 400, 3, 0.0, mean, n_stepped=80, step=0.3)
+    assert block_level_variance(x, 12)[0] < 0.003
+    # blocks of one step, or under two blocks: nothing to estimate
+    assert block_level_variance(x, 1) == (0.0, 0)
+    assert block_level_variance(x[:, :10], 12) == (0.0, 0)
+
+
+def test_level_shares_by_hand():
+    from hotspots.trend import level_shares
+
+    # two blocks of two steps: four deviations of 0.5 from their block means, squared, over
+    # 4 - 2 degrees of freedom: MSW = 0.5; the mean is 2.5
+    x = np.array([[1.0, 2.0, 3.0, 4.0]])
+    want = 0.04 * 2.5**2 / (0.04 * 2.5**2 + 0.5)
+    assert level_shares(x, 2, 0.04)[0] == pytest.approx(want)
+    assert level_shares(x, 2, 0.0)[0] == 0.0 and level_shares(x, 1, 0.04)[0] == 0.0
