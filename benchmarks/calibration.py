@@ -38,7 +38,7 @@ Simulations (every random step seeded):
   with a significant Mann–Kendall trend, time window 1 (ArcGIS's default) with and without the
   correction. Then the change simulation's three years as a cube (:func:`emerging_year_to_year`):
   hotspots varying from year to year with no trend, or half of them growing: share of their
-  cells with a trend, ours against ArcGIS's plain test.
+  cells with a trend, ours against the test with the time-window correction alone.
 
 Real data (``../shared/data/police_uk``, skipped when absent): Derbyshire and Leicestershire 2025
 through ``prepare_inputs`` + ``analyse`` with default settings (before Jan–Jun, after Jul–Dec):
@@ -372,8 +372,8 @@ def emerging_year_to_year(reps: int, rng: np.random.Generator) -> list[dict]:
     of monthly data: 20 hotspots varying 12 % from year to year and 15 % from month to month with
     no trend, or half of them growing 50 % over the three years; pure Poisson hotspots for
     comparison. Share of the hotspots' own cells (those holding a centre) with a significant
-    z-trend, ours (Hamed-Rao factors for the estimated year-to-year variation) against the plain
-    test ArcGIS runs (the moving-window correction only: :func:`moving_sum_variance_factor`)."""
+    z-trend, ours (Hamed-Rao factors for the estimated year-to-year variation) against the test
+    with the time-window correction alone (:func:`moving_sum_variance_factor`; ArcGIS has neither)."""
     from hotspots.trend import mann_kendall_many, moving_sum_variance_factor
 
     g = Grid.from_bounds((0, 0, SIDE, SIDE), 250)

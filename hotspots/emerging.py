@@ -62,7 +62,7 @@
    ``params["year_to_year_variation"]`` and the notes; with under two whole years, or no
    variation beyond the months', the test is as before. The price is power where places do vary:
    half the hotspots growing 50 % over three years, 33 % of their cells found instead of 77 %
-   (ArcGIS's plain test, which also calls a trend in 26 % of the others).
+   (with the time-window correction alone, which also calls a trend in 26 % of the others).
    The trend of the counts themselves is reported too
    (``count_trend_z``/``count_trend_p``, with each cell's own year-to-year factor), as ArcGIS adds
    to the cube; it does not enter the categories. Mann–Kendall needs about ten time steps: with fewer a warning is issued.
@@ -505,7 +505,7 @@ def _space_time_z(Y: np.ndarray, active: np.ndarray, stencil: Any, k: int) -> tu
     with np.errstate(divide="ignore", invalid="ignore"):
         z = np.where(denom > 0, (S - mean * W) / np.where(denom > 0, denom, 1.0), 0.0)
     z[:, ~active] = np.nan
-    info = {"n_bins": n, "mean": mean, "sd": sd, "zero_variance": not (sd > 0)}
+    info = {"n_bins": n, "mean": mean, "sd": sd, "zero_variance": not (sd > 0), "neighbourhood_sums": s_space}
     return z, info
 
 
@@ -659,7 +659,10 @@ def emerging_hotspots(
     # would read as trends (trend.level_variance_factors); estimated from the busy cells'
     # neighbourhood sums per step, what each z is a (moving) sum of
     block = max(int(round(12 / step)), 1)
-    s_space = np.stack([neighbour_sum(Y[t], stencil) for t in range(T)])[:, active].T
+    s_space = info.pop("neighbourhood_sums", None)
+    if s_space is None:  # per-slice Gi*
+        s_space = np.stack([neighbour_sum(Y[t], stencil) for t in range(T)])
+    s_space = s_space[:, active].T
     sigma2, n_level = block_level_variance(s_space, block, min_mean=LEVEL_MIN_MEAN)
     vfs = level_variance_factors(T, k, block, level_shares(s_space, block, sigma2))
     counts_series = Y[:, active].T

@@ -316,6 +316,10 @@ def mann_kendall(x: Any, *, alpha: float = 0.05, continuity: bool = True) -> MKR
     return mann_kendall_many(arr[None, :], alpha=alpha, continuity=continuity)[0]
 
 
+#: Shares at which :func:`level_variance_factors` is computed and interpolated for many series.
+_SHARE_GRID = np.linspace(0.0, 1.0, 401)
+
+
 def level_variance_factors(n: int, window: int, block: int, share: Any) -> np.ndarray:
     """Hamed & Rao variance factors of Mann–Kendall's S for series whose level shifts from block
     to block (year to year), optionally summed over a moving window.
@@ -353,6 +357,8 @@ def level_variance_factors(n: int, window: int, block: int, share: Any) -> np.nd
     s = np.clip(np.asarray(share, dtype=float), 0.0, 1.0)
     if n < 3:
         return np.ones_like(s)
+    if s.size > _SHARE_GRID.size:  # many cells: interpolate in share (smooth), memory O(n) not O(cells x n)
+        return np.interp(s, _SHARE_GRID, level_variance_factors(n, window, block, _SHARE_GRID))
     w = max(int(window), 0)
     t = np.arange(-w, n)  # the window reaches w steps before the first: every sum has w + 1 values
     same = np.equal.outer((n - 1 - t) // block, (n - 1 - t) // block) if block > 1 else np.eye(t.size, dtype=bool)

@@ -531,8 +531,8 @@ def _hotspot_cube(rng, sd_year, years=3, growth=None, n=24):
 
 
 def test_year_to_year_variation_is_not_called_a_trend():
-    """Hotspots whose rates vary 12 % from year to year, nothing trending: the plain test (as
-    ArcGIS runs it) calls trends in a third of their cells, ours at about alpha, and the
+    """Hotspots whose rates vary 12 % from year to year, nothing trending: the test with the
+    time-window correction alone calls trends in a third of their cells, ours at about alpha, and the
     variation is estimated and announced."""
     rng = np.random.default_rng(12)
     g = _grid(24, 24)
