@@ -52,8 +52,8 @@
    **Year-to-year variation.** Places' rates vary from year to year around a stable level
    (police.uk ASB: about 12 % by hotspot), and the months of one year share that year's level:
    the plain test reads a busy year followed by a quiet one as a trend (26 % of simulated hotspot
-   cells varying 12 % from year to year, nothing trending; calibration suite, 100 cubes). That variation is
-   estimated from the data (:func:`hotspots.trend.block_level_variance`: each busy cell's
+   cells varying 12 % from year to year, nothing trending; calibration suite, 100 cubes). That
+   variation is estimated from the data (:func:`hotspots.trend.block_level_variance`: each busy cell's
    neighbourhood counts per step, an analysis of variance over whole years, a median over the
    cells so that places which really changed do not set it), each cell's share of it follows
    from its own counts (:func:`hotspots.trend.level_shares`), and ``Var(S)`` is multiplied by
@@ -65,7 +65,8 @@
    (with the time-window correction alone, which also calls a trend in 26 % of the others).
    The trend of the counts themselves is reported too
    (``count_trend_z``/``count_trend_p``, with each cell's own year-to-year factor), as ArcGIS adds
-   to the cube; it does not enter the categories. Mann–Kendall needs about ten time steps: with fewer a warning is issued.
+   to the cube; it does not enter the categories. Mann–Kendall needs about ten time steps: with
+   fewer a warning is issued.
 5. **Categories** (:func:`classify_emerging`), from each cell's hot/cold series and z-trend.
 
 Categories (ArcGIS Pro, "How Emerging Hot Spot Analysis works")
@@ -712,8 +713,9 @@ def emerging_hotspots(
         "trend_test": "Mann-Kendall (two-sided, continuity-corrected) on each cell's Gi* z series"
         + (f", Var(S) x {vf:.3f} (Hamed-Rao correction for the {k} time step(s) neighbouring bins share)" if k else "")
         + (
-            f", and x each cell's Hamed-Rao factor for year-to-year variation of its level ({block}-step blocks; median "
-            f"{float(np.median(vfs)):.3f} overall, up to {float(vfs.max()):.3f})" if sigma2 > 0 else ""
+            f"; with the year-to-year variation of places' levels ({block}-step blocks), each cell's Hamed-Rao factor "
+            f"for it{' and the window together' if k else ''} instead (median {float(np.median(vfs)):.3f}, up to "
+            f"{float(vfs.max()):.3f})" if sigma2 > 0 else ""
         ),
         "year_to_year_variation": {"relative_sd": float(np.sqrt(sigma2)), "cells": n_level, "block_steps": block},
         "seed": seed,
