@@ -120,7 +120,12 @@ def _interpret(success: float, buffer: float, q: float, tne: float) -> str:
         what = "some displacement into the buffer, smaller than the gain in the target area (the scheme still gained)."
     else:
         what = "displacement into the buffer outweighs the gain in the target area."
-    return f"The target area improved relative to the control area (success measure {success:+.3f}). WDQ {q:+.2f}: {what} " + net
+    return (
+        f"The target area improved relative to the control area (success measure {success:+.3f}). WDQ {q:+.2f}: {what} "
+        + net
+        + " These are ratios of changes with no test of chance: with few incidents, or places that vary from year to "
+        "year, they swing on their own; test the same counts with hotspots.wdd (its tau2 for that variation)."
+    )
 
 
 def wdq(Rb: float, Ra: float, Db: float, Da: float, Cb: float, Ca: float) -> WDQResult:

@@ -57,6 +57,8 @@ def test_displacement_outweighs_gain():
     assert r.wdq == pytest.approx(-2.0)
     assert "outweighs" in r.interpretation
     assert r.total_net_effect == pytest.approx((100 - 80) + (50 - 90))  # -20
+    # a ratio of point estimates: the text says it has no test of chance and where to find one
+    assert "no test of chance" in r.interpretation and "hotspots.wdd" in r.interpretation
 
 
 def test_diffusion_larger_than_gain():
