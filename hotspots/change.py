@@ -619,8 +619,9 @@ def change_areas(
         A control area, which must not overlap any of ``areas`` (touching is allowed).
     tau2_fallback : Overdispersion, optional
         The cells' model (``change_cells(...).dispersion``). Its between-period variance is used
-        when it rests on more independent places than the areas' own estimate (placebo
-        estimates preferred) and the areas' own changes do not rule it out (either way,
+        when it knows more about ``tau2`` than the areas' own estimate (placebo estimates
+        preferred; then more independent places, each counting less the more its counts' noise
+        swamps ``tau2``) and the areas' own changes do not rule it out (either way,
         :func:`hotspots.change_model.fit_change_model`), or when fewer than five areas have enough
         incidents; otherwise it is a floor for the areas' own. Default: for :class:`~hotspots.areas.HotspotAreas`, fitted on
         their grid's cells here (as :func:`change_cells` would); for other polygons, none.

@@ -457,13 +457,22 @@ def fit_change_model(
         own_draws = () if tau is None or two_groups else tau2_confidence_draws(*pair, groups=t_groups)
         draws = own_draws
         fb = tau2_fallback
-        # how many independent places the finer units' estimate rests on, whether it came out
-        # positive or 0 (an estimate of 0 from hundreds of groups of cells is the most informative
-        # one there is: judging areas by their own noisy few instead cost pure-Poisson data power)
+        # which estimate knows more about tau2 (_information): the finer units' when they are many
+        # independent places whose changes are not swamped by their counts' noise, whether it
+        # came out positive or 0; the units' own when their busier counts bound it more tightly
+        # (pure Poisson data: hundreds of cells of 20-odd incidents left tau2 anywhere up to
+        # 0.03-0.065, 18 areas bound it below 0.002-0.008, and 15 % falls were found in 74.4 % of
+        # data sets with the cells' instead of 79.8 %)
         fb_k = 0 if fb is None else fb.tau2_independent_units
-        replace = fb is not None and fb_k >= MIN_UNITS_FOR_TAU2 and (
-            tau is None or _rank(fb.tau2_source, fb_k) > _rank(source, own_k)
-        )
+        replace = fb is not None and fb_k >= MIN_UNITS_FOR_TAU2
+        if replace and tau is not None:
+            if fb.tau2_total_var > 0:
+                ref = max(tau, fb.tau2)  # both judged at the same tau2, so the smaller is not favoured
+                theirs = _information(fb_k, fb.tau2_total_var, fb.tau2, ref)
+                mine = _information(own_k, tau2_total_variance(*pair, tau), tau, ref)
+            else:  # the finer units' spread is not known: independent units are counted
+                theirs, mine = float(fb_k), float(own_k)
+            replace = _rank(fb.tau2_source, theirs) > _rank(source, mine)
         # the finer units (cells) vary more between periods: aggregates of them are not assumed
         # steadier than that (a two-group fit on a handful of areas can take real drift for effects)
         floor = not replace and tau is not None and fb is not None and fb.tau2 > tau
@@ -495,8 +504,8 @@ def fit_change_model(
                     f"(generalised Q, upper-tail p = {p_up:.2g})"
                 )
         if replace:
-            # the finer units' estimate rests on more independent pieces of information than the
-            # units' own (a handful of hotspot areas), and aggregates of cells do not vary more
+            # the finer units' estimate knows more about tau2 than the units' own (more independent
+            # places whose counts do not swamp it), and aggregates of cells do not vary more
             # between periods than the cells do: use it, with its degrees of freedom (taking the
             # larger of two noisy estimates, as before, cost power for nothing)
             tau, t_units, t_groups = fb.tau2, fb.tau2_units, fb.tau2_groups
@@ -610,10 +619,18 @@ def scatter_beyond_model_p(panel: MonthlyPanel, model: ChangeModel) -> float | N
     return tau2_too_small_p(b, a, model.w_before, model.w_after, phi, d.tau2)
 
 
-def _rank(source: str, k: int) -> tuple[int, int]:
+def _rank(source: str, information: float) -> tuple[int, float]:
     """Preference between two ``tau2`` estimates: one without the effect (placebo periods) first,
-    then the one with more independent units."""
-    return (int(tau2_basis(source) == "placebo"), k)
+    then the one with more information about ``tau2`` (:func:`_information`)."""
+    return (int(tau2_basis(source) == "placebo"), information)
+
+
+def _information(k: int, total_var: float, tau2: float, ref: float) -> float:
+    """Information about ``tau2`` near ``ref`` in ``k`` independent log rate ratios whose typical
+    total variance at the estimate ``tau2`` was ``total_var`` (:func:`tau2_total_variance`):
+    ``k / (v + ref)²`` with ``v = total_var - tau2`` their typical sampling variance (Fisher's
+    information for a variance component is half of it)."""
+    return float(k) / max(max(total_var - tau2, 0.0) + ref, 1e-12) ** 2
 
 
 def unit_change_tests(

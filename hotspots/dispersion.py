@@ -45,8 +45,10 @@ Estimating them
   on the comparison itself (then units that truly changed by different amounts widen every
   unit's interval, which makes the per-unit verdicts conservative, never liberal).
 * Hotspot areas are few (often 2–10), so their own ``tau2`` is noisy and its t reference has
-  few degrees of freedom. They use their grid cells' estimate instead when it rests on more
-  independent places (a placebo estimate is preferred over one from the comparison itself),
+  few degrees of freedom. They use their grid cells' estimate instead when it knows more about
+  ``tau2`` (a placebo estimate is preferred over one from the comparison itself; then more
+  independent places, each weighed by ``1 / (v + tau2)²``, its information about ``tau2``: many
+  cells of a few incidents each say little about a small ``tau2``, a few busy areas a lot),
   unless the areas' own changes rule it out: they scatter less than it implies
   (:func:`tau2_too_large_p`), or more (:func:`tau2_too_small_p`; on real police.uk data the
   cells' large month-to-month ``kappa`` takes up most of their between-period variation, so their
