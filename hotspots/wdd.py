@@ -22,9 +22,10 @@ by ``phi``; :func:`quasi_poisson_dispersion` estimates ``phi`` from the four are
 
 Month-to-month dispersion is not all: places' rates also vary from one period to the next (police.uk
 ASB hotspots: about 12 % from year to year), and each area's change then carries that variation
-whatever was done. ``tau2``, the between-period variance of an area's log rate (what the change
-model estimates: :attr:`hotspots.dispersion.Overdispersion.tau2`), adds ``tau2 x rate²`` for each
-area and period to the overdispersion-aware variance: four areas of 500 incidents a period varying
+whatever was done. ``tau2``, the variance of an area's log rate ratio between two periods beyond
+its counts' noise (what the change model estimates: :attr:`hotspots.dispersion.Overdispersion.tau2`),
+adds ``tau2 / 2 x rate²`` for each area and period to the overdispersion-aware variance (half of
+it in each period): four areas of 500 incidents a period varying
 12 % from period to period, nothing done, get a "significant" total WDD at the 90 % level in 56 %
 of 2,000 simulated cases with ``phi`` alone (their counts are Poisson within a period, so
 ``phi`` = 1) and in 8.5 % with ``tau2`` too (``tests/test_wdd.py``).
@@ -56,7 +57,7 @@ class WDDResult:
     dispersion : float
         ``phi`` used for the overdispersion-aware figures (1 = Poisson).
     se_total_od, z_od, p_value_od, ci_low_od, ci_high_od : float
-        The same with variances multiplied by ``phi`` (and ``tau2 x rate²`` added when given).
+        The same with variances multiplied by ``phi`` (and ``tau2 / 2 x rate²`` added when given).
     alpha : float
     interpretation : str
     params : dict
@@ -125,9 +126,9 @@ def wdd(
     dispersion : float
         Quasi-Poisson ``phi`` (>= 1) for the overdispersion-aware figures.
     tau2 : float
-        Between-period variance of each area's log rate (>= 0; e.g. the change model's
-        ``dispersion.tau2``), added to the overdispersion-aware figures as ``tau2 x rate²`` per
-        area and period (module docs). 0 (the default) leaves them as ``phi`` alone.
+        Between-period variance of each area's log rate ratio (>= 0; e.g. the change model's
+        ``dispersion.tau2``), added to the overdispersion-aware figures as ``tau2 / 2 x rate²``
+        per area and period (module docs). 0 (the default) leaves them as ``phi`` alone.
 
     Returns
     -------
@@ -177,7 +178,7 @@ def wdd(
     q = stats.norm.ppf(1 - alpha / 2)
     se = float(np.sqrt(var))
     z = est / se
-    se_od = float(np.sqrt(var * dispersion + tau2 * (sT + sC + sD + sDC)))
+    se_od = float(np.sqrt(var * dispersion + tau2 / 2.0 * (sT + sC + sD + sDC)))
     z_od = est / se_od
     p = float(2 * stats.norm.sf(abs(z)))
     p_od = float(2 * stats.norm.sf(abs(z_od)))

@@ -79,18 +79,18 @@ def test_bad_input(kwargs, match):
 
 
 def test_between_period_variance_by_hand():
-    # ptools' example with tau2 = 0.04: Poisson variance 20 + 20 + 20 + 10 = 70 (phi 1), plus
-    # 0.04 x (20² + 20² + 20² + 10²) = 52
+    # ptools' example with tau2 = 0.04 (a log rate ratio's variance; 0.02 a period): Poisson
+    # variance 20 + 20 + 20 + 10 = 70 (phi 1), plus 0.02 x (20² + 20² + 20² + 10²) = 26
     r = wdd((20, 20), (20, 10), tau2=0.04)
     assert r.se_total == pytest.approx(np.sqrt(70))  # the published SE is unchanged
-    assert r.se_total_od == pytest.approx(np.sqrt(122))
-    assert r.z_od == pytest.approx(-10 / np.sqrt(122))
+    assert r.se_total_od == pytest.approx(np.sqrt(96))
+    assert r.z_od == pytest.approx(-10 / np.sqrt(96))
     assert "tau2 0.04" in r.interpretation and r.params["tau2"] == 0.04
     # with phi too, and weights: each area's weighted rates squared
     r2 = wdd((30, 20), (40, 10), time_weights=(2, 1), area_weights=(1, 2, 1, 1), dispersion=1.5, tau2=0.01)
     rates = [30 / 2, 20 / 1, 40 / 4, 10 / 2]
     poisson = 30 / 4 + 20 / 1 + 40 / 16 + 10 / 4
-    assert r2.se_total_od == pytest.approx(np.sqrt(1.5 * poisson + 0.01 * sum(x * x for x in rates)))
+    assert r2.se_total_od == pytest.approx(np.sqrt(1.5 * poisson + 0.005 * sum(x * x for x in rates)))
     assert wdd((20, 20), (20, 10), tau2=0.0).se_total_od == wdd((20, 20), (20, 10)).se_total_od
     with pytest.raises(ParameterError, match="tau2"):
         wdd((20, 20), (20, 10), tau2=-0.1)
@@ -101,7 +101,7 @@ def test_between_period_variance_holds_the_level_on_places_that_vary():
     nothing done: phi alone calls most WDDs significant, with tau2 the rate is near alpha."""
     rng = np.random.default_rng(3)
     sd = 0.12
-    tau2 = float(np.expm1(sd**2))  # variance of a log-normal factor of log-sd 0.12
+    tau2 = 2 * float(np.expm1(sd**2))  # a ratio of two independent log-normal factors of log-sd 0.12
     hits_phi = hits_tau = 0
     n = 2000
     for _ in range(n):
