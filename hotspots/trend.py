@@ -406,22 +406,17 @@ def block_level_variance(series: Any, block: int, *, min_mean: float = 5.0) -> t
     n_series, T = x.shape
     if block <= 1 or T // block < 2:
         return 0.0, 0
-    x = x[:, T - (T // block) * block :]  # whole blocks only
+    nb = T // block
+    x = x[:, T - nb * block :]  # whole blocks only: each block is `block` steps
     T = x.shape[1]
-    b = (T - 1 - np.arange(T)) // block
-    sizes = np.bincount(b)
-    nb = sizes.size
-    if int((sizes >= 2).sum()) < 2 or T - nb < 1:
-        return 0.0, 0
+    bm, msw = _block_means(x, block)
     mean = x.mean(axis=1)
-    bm = np.stack([x[:, j == b].mean(axis=1) for j in range(nb)], axis=1)
-    msb = (sizes * (bm - mean[:, None]) ** 2).sum(axis=1) / (nb - 1)
-    msw = ((x - bm[:, b]) ** 2).sum(axis=1) / (T - nb)
+    msb = block * ((bm - mean[:, None]) ** 2).sum(axis=1) / (nb - 1)
     use = (mean >= min_mean) & (msw > 0)
     if not use.any():
         return 0.0, 0
     msb, msw, m2 = msb[use], msw[use], mean[use] ** 2
-    n0 = (T - (sizes**2).sum() / T) / (nb - 1)
+    n0 = float(block)  # the ANOVA's effective block size, all blocks being whole
     target = float(stats.f.median(nb - 1, T - nb))
 
     def excess(s2: float) -> float:
@@ -439,6 +434,17 @@ def block_level_variance(series: Any, block: int, *, min_mean: float = 5.0) -> t
     return 0.5 * (lo + hi), int(use.sum())
 
 
+def _block_means(x: np.ndarray, block: int) -> tuple[np.ndarray, np.ndarray]:
+    """Each row's block means (blocks of ``block`` steps counted back from the last; the first
+    may be a part block) and its within-block mean square, for :func:`block_level_variance` and
+    :func:`level_shares`."""
+    T = x.shape[1]
+    b = (T - 1 - np.arange(T)) // block
+    nb = int(b.max()) + 1
+    bm = np.stack([x[:, b == j].mean(axis=1) for j in range(nb)], axis=1)
+    return bm, ((x - bm[:, b]) ** 2).sum(axis=1) / (T - nb)
+
+
 def level_shares(series: Any, block: int, sigma2: float) -> np.ndarray:
     """Share of each series' per-step variance carried by its block (year) level.
 
@@ -449,14 +455,9 @@ def level_shares(series: Any, block: int, sigma2: float) -> np.ndarray:
     """
     x = _as_float_2d(series, "series")
     n_series, T = x.shape
-    if block <= 1 or sigma2 <= 0 or T < 2:
+    if block <= 1 or sigma2 <= 0 or T - (T - 1) // block - 1 < 1:  # no within-block degree of freedom
         return np.zeros(n_series)
-    b = (T - 1 - np.arange(T)) // block
-    nb = int(b.max()) + 1
-    if T - nb < 1:
-        return np.zeros(n_series)
-    bm = np.stack([x[:, b == j].mean(axis=1) for j in range(nb)], axis=1)
-    msw = ((x - bm[:, b]) ** 2).sum(axis=1) / (T - nb)
+    _, msw = _block_means(x, block)
     lev = sigma2 * x.mean(axis=1) ** 2
     with np.errstate(divide="ignore", invalid="ignore"):
         share = np.where(lev + msw > 0, lev / (lev + msw), 0.0)
