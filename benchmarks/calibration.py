@@ -38,7 +38,9 @@ Simulations (every random step seeded):
   with a significant Mann–Kendall trend, time window 1 (ArcGIS's default) with and without the
   correction. Then the change simulation's three years as a cube (:func:`emerging_year_to_year`):
   hotspots varying from year to year with no trend, or half of them growing: share of their
-  cells with a trend, ours against the test with the time-window correction alone.
+  cells with a trend, ours against the test with the time-window correction alone. And the
+  categories themselves (:func:`emerging_patterns`): random cubes at 300-30,000 incidents a year
+  and small steady hotspots, bins judged by the exact count test against the normal p.
 
 Real data (``../shared/data/police_uk``, skipped when absent): Derbyshire and Leicestershire 2025
 through ``prepare_inputs`` + ``analyse`` with default settings (before Jan–Jun, after Jul–Dec):
@@ -367,6 +369,53 @@ def emerging_null(reps: int, rng: np.random.Generator) -> dict:
     return {k: float(np.mean(v)) for k, v in rates.items()}
 
 
+def emerging_patterns(reps: int, rng: np.random.Generator) -> list[dict]:
+    """Emerging hot spot categories (default settings, 250 m cells, 36 months) on random cubes
+    (incidents uniform over a 20 km square, 300 / 3,000 / 30,000 a year: no hot spot exists) and
+    on 20 small steady hotspots (1-5 incidents a month, 150 m spread) over 1,200 background
+    incidents a year: share of cubes with any category other than "no pattern detected" (null)
+    or of the hotspots' own cells with a hot spot category, and of cells at least 1.5 km from
+    every hotspot with any category. Bins judged by the exact count test (default) and by the
+    normal p of their z (ArcGIS)."""
+    g = Grid.from_bounds((0, 0, SIDE, SIDE), 250)
+    xc = g.xmin + (np.arange(g.shape[1]) + 0.5) * g.cell_size
+    yc = g.ymax - (np.arange(g.shape[0]) + 0.5) * g.cell_size
+    gx, gy = np.meshgrid(xc, yc)
+    rows = []
+    for name, per_year, H in (("random, 300 a year", 300, 0), ("random, 3,000 a year", 3_000, 0),
+                              ("random, 30,000 a year", 30_000, 0), ("20 small hotspots, 1,200 background", 1_200, 20)):
+        acc: dict[str, list] = {}
+        for _ in range(reps):
+            centres = rng.uniform(2_000, SIDE - 2_000, (H, 2))
+            base = rng.uniform(1, 5, H)
+            frames = []
+            for m in range(36):
+                k = rng.poisson(base * np.exp(rng.normal(0, 0.12, H)))
+                pts = [centres[i] + rng.normal(0, 150, (k[i], 2)) for i in range(H)]
+                xy = np.vstack(pts + [rng.uniform(0, SIDE, (rng.poisson(per_year / 12), 2))])
+                month = pd.Timestamp("2023-01-01") + pd.DateOffset(months=m)
+                frames.append(pd.DataFrame({"x": xy[:, 0], "y": xy[:, 1], "month": month}))
+            df = pd.concat(frames, ignore_index=True)
+            inc = gpd.GeoDataFrame({"month": df["month"]}, geometry=gpd.points_from_xy(df.x, df.y), crs=27700)
+            far = g.active.copy()
+            for cx, cy in centres:
+                far &= np.hypot(gx - cx, gy - cy) > 1_500
+            for inference in ("count", "normal"):
+                with warnings.catch_warnings():
+                    warnings.simplefilter("ignore")
+                    lab = emerging_hotspots(inc, g, inference=inference).labels
+                pattern = lab[far] != "no pattern detected"
+                acc.setdefault(f"cubes with a pattern far from hotspots ({inference})", []).append(pattern.any())
+                acc.setdefault(f"share of those cells ({inference})", []).append(pattern.mean())
+                if H:
+                    r, c, _ = g.cell_of(centres)
+                    own = lab[r.astype(int), c.astype(int)]
+                    hot = np.char.endswith(own.astype(str), "hot spot")
+                    acc.setdefault(f"hotspots' cells hot ({inference})", []).append(hot.mean())
+        rows.append({"scenario": name, **{k: float(np.mean(v)) for k, v in acc.items()}, "cubes": reps})
+    return rows
+
+
 def emerging_year_to_year(reps: int, rng: np.random.Generator) -> list[dict]:
     """Emerging hot spots (default settings, 250 m cells) on the change simulation's three years
     of monthly data: 20 hotspots varying 12 % from year to year and 15 % from month to month with
@@ -562,6 +611,8 @@ def main(argv: list[str] | None = None) -> None:
     print(pd.DataFrame(change_scenarios_product(max(reps // 2, 4), rng)).round(3).to_string(index=False))
     print(f"\n# Emerging hot spots: null false-trend rate (alpha 0.05, {max(reps // 4, 3)} cubes)")
     print(emerging_null(max(reps // 4, 3), rng))
+    print(f"\n# Emerging hot spot categories on random cubes and small steady hotspots ({max(reps // 4, 3)} cubes each)")
+    print(pd.DataFrame(emerging_patterns(max(reps // 4, 3), rng)).round(4).to_string(index=False))
     print(f"\n# Emerging hot spots on hotspots that vary from year to year (36 months, {max(reps // 2, 4)} cubes each)")
     print(pd.DataFrame(emerging_year_to_year(max(reps // 2, 4), rng)).round(3).to_string(index=False))
     print("\n# Real police.uk 2025 data (Jan-Jun vs Jul-Dec)")

@@ -22,6 +22,7 @@ from hotspots.emerging import (
     classify_emerging,
     emerging_hotspots,
 )
+from hotspots.gi_inference import count_test_tails
 from hotspots.gistar import gi_star
 from hotspots.grid import Grid, GridValues
 from hotspots.trend import mann_kendall_many, moving_sum_variance_factor
@@ -308,7 +309,8 @@ def test_space_time_gi_star_equals_esda_and_the_textbook_formula(k, masked):
     cube = _random_cube(T=T, nr=nr, nc=nc, seed=7)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        res = emerging_hotspots(_incidents(g, cube), g, distance=150, time_window=k)
+        res = emerging_hotspots(_incidents(g, cube), g, distance=150, time_window=k, inference="normal")
+        counted = emerging_hotspots(_incidents(g, cube), g, distance=150, time_window=k)
     act = g.active
     y = np.concatenate([cube[t][act] for t in range(T)]).astype(float)
     nb = _space_time_neighbours(g, T, 150, k)
@@ -326,6 +328,19 @@ def test_space_time_gi_star_equals_esda_and_the_textbook_formula(k, masked):
     np.testing.assert_allclose(ours, zt, atol=1e-9)
     np.testing.assert_allclose(np.concatenate([res.p[t][act] for t in range(T)]), 2 * stats.norm.sf(np.abs(zt)), atol=1e-12)
     assert "space-time" in res.params["method"] and res.params["global_window"] == "entire cube"
+    # the default judges each bin by the exact count test of its neighbourhood sum, the bins of
+    # the cube being the cells (sums built here from esda's neighbour lists, not our stencils)
+    np.testing.assert_allclose(np.concatenate([counted.z[t][act] for t in range(T)]), zt, atol=1e-9)
+    S2 = np.array([(y[nb[b]] ** 2).sum() + y[b] ** 2 for b in range(n)])
+    tails = count_test_tails(y, Wi, Si, S2)
+    np.testing.assert_allclose(
+        np.concatenate([counted.p[t][act] for t in range(T)]),
+        np.minimum(1, 2 * np.minimum(tails.p_upper, tails.p_lower)), atol=1e-12,
+    )
+    side = np.sign(tails.p_lower - tails.p_upper)
+    hot = np.concatenate([counted.hot_cold[t][act] for t in range(T)])
+    assert set(np.unique(hot[hot != 0] - side[hot != 0]).tolist()) <= {0}
+    assert counted.params["inference"] == "count" and counted.params["background"]["n_cells"] == n
 
 
 def test_per_slice_gi_star_is_gi_star_on_each_step():
@@ -571,3 +586,40 @@ def test_real_trends_are_still_found_beside_year_to_year_variation():
         flat.append((tr[8:] != "none").mean())
     print(f"\n[emerging, doubling] found {np.mean(up):.3f}, others {np.mean(flat):.3f}")
     assert np.mean(up) >= 0.5 and np.mean(flat) <= 0.15, (np.mean(up), np.mean(flat))
+
+
+def test_sparse_random_cubes_get_no_categories_by_default():
+    """Monthly counts per cell are sparse: judged by the normal p of their z (ArcGIS), random
+    cubes get "sporadic" and "new" hot spots; the default count test holds its level."""
+    g = _grid(40, 40, cs=250.0)
+    normal_patterns = 0
+    for seed in range(4):
+        rng = np.random.default_rng(seed)
+        cube = rng.poisson(25 / 1600, size=(36, 40, 40))  # 300 incidents a year over 100 km²
+        inc = _incidents(g, cube)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            counted = emerging_hotspots(inc, g, distance=400)
+            normal = emerging_hotspots(inc, g, distance=400, inference="normal")
+        assert counted.params["inference"] == "count"
+        assert (counted.hot_cold == 0).all() and (counted.categories == 0).all()
+        normal_patterns += int((normal.categories != 0).sum())
+    assert normal_patterns > 0
+
+
+def test_count_inference_still_finds_a_steady_hot_spot():
+    g = _grid(20, 20, cs=250.0)
+    rng = np.random.default_rng(3)
+    cube = rng.poisson(0.05, size=(24, 20, 20))
+    cube[:, 9:11, 9:11] += rng.poisson(3, size=(24, 2, 2))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        res = emerging_hotspots(_incidents(g, cube), g, distance=400)
+    assert (res.labels[9:11, 9:11] == "persistent hot spot").all()
+    assert (res.labels[:5, :5] == "no pattern detected").all()
+
+
+def test_inference_option_is_checked():
+    g = _grid(5, 5)
+    with pytest.raises(ParameterError, match="inference"):
+        emerging_hotspots(_incidents(g, _random_cube(T=12, nr=5, nc=5)), g, distance=150, inference="permutation")

@@ -182,7 +182,11 @@ def test_emerging_treated_hotspots_diminish_untreated_persist(emerging, circles)
     assert down_tr >= 0.8 and down_un <= 0.1
     assert (tr["category"] == "diminishing hot spot").mean() >= 0.8
     assert (un["category"] == "diminishing hot spot").mean() <= 0.1
-    assert (un["category"] == "persistent hot spot").mean() >= 0.5
+    # bins are judged by the exact count test (on noise the normal p gives categories to every
+    # sparse random cube): the demo's small untreated hotspots keep a hot spot category in most
+    # of their cells, persistent in 46 % of them (84 % with the normal p)
+    assert (un["category"] == "persistent hot spot").mean() >= 0.4
+    assert un["category"].str.endswith("hot spot").mean() >= 0.5
     # every treated hotspot, taken on its own, has diminishing cells, and nearly all are mostly
     # diminishing (a small hotspot of 3 cells can keep 2 persistent ones: the Mann-Kendall test
     # with the Hamed-Rao correction for autocorrelated months, which holds its 5 % on null cubes,
