@@ -371,28 +371,44 @@ def emerging_null(reps: int, rng: np.random.Generator) -> dict:
 
 def emerging_patterns(reps: int, rng: np.random.Generator) -> list[dict]:
     """Emerging hot spot categories (default settings, 250 m cells, 36 months) on random cubes
-    (incidents uniform over a 20 km square, 300 / 3,000 / 30,000 a year: no hot spot exists) and
-    on 20 small steady hotspots (1-5 incidents a month, 150 m spread) over 1,200 background
-    incidents a year: share of cubes with any category other than "no pattern detected" (null)
-    or of the hotspots' own cells with a hot spot category, and of cells at least 1.5 km from
-    every hotspot with any category. Bins judged by the exact count test (default) and by the
+    (incidents uniform over a 20 km square, 300 / 3,000 / 30,000 a year: no hot spot exists), on
+    an uneven background with no clustering (each cell's rate drawn once, negative binomial kappa
+    30 as in the real files' monthly bins, steady over the months), and on 20 small steady
+    hotspots (1-5 incidents a month, 150 m spread) over 1,200 background incidents a year: share
+    of cubes with any category other than "no pattern detected" (null) or of the hotspots' own
+    cells with a hot spot category, and of cells at least 1.5 km from every hotspot with any
+    category. Bins judged by the exact count test (default) and by the
     normal p of their z (ArcGIS)."""
     g = Grid.from_bounds((0, 0, SIDE, SIDE), 250)
     xc = g.xmin + (np.arange(g.shape[1]) + 0.5) * g.cell_size
     yc = g.ymax - (np.arange(g.shape[0]) + 0.5) * g.cell_size
     gx, gy = np.meshgrid(xc, yc)
     rows = []
-    for name, per_year, H in (("random, 300 a year", 300, 0), ("random, 3,000 a year", 3_000, 0),
-                              ("random, 30,000 a year", 30_000, 0), ("20 small hotspots, 1,200 background", 1_200, 20)):
+    for name, per_year, H, kappa in (
+        ("random, 300 a year", 300, 0, 0.0), ("random, 3,000 a year", 3_000, 0, 0.0),
+        ("random, 30,000 a year", 30_000, 0, 0.0), ("uneven cells (kappa 30, steady), 3,000 a year", 3_000, 0, 30.0),
+        ("20 small hotspots, 1,200 background", 1_200, 20, 0.0),
+    ):
         acc: dict[str, list] = {}
         for _ in range(reps):
             centres = rng.uniform(2_000, SIDE - 2_000, (H, 2))
             base = rng.uniform(1, 5, H)
+            # kappa > 0: each cell's rate drawn once (gamma, variance kappa x mean²), steady over
+            # the months: an uneven background with no clustering
+            cell_rate = rng.gamma(1 / kappa, kappa * per_year / 12 / g.active.size, g.shape) if kappa else None
             frames = []
             for m in range(36):
                 k = rng.poisson(base * np.exp(rng.normal(0, 0.12, H)))
                 pts = [centres[i] + rng.normal(0, 150, (k[i], 2)) for i in range(H)]
-                xy = np.vstack(pts + [rng.uniform(0, SIDE, (rng.poisson(per_year / 12), 2))])
+                if cell_rate is None:
+                    pts.append(rng.uniform(0, SIDE, (rng.poisson(per_year / 12), 2)))
+                else:
+                    n = rng.poisson(cell_rate)
+                    rr, cc = np.repeat(np.nonzero(n)[0], n[n > 0]), np.repeat(np.nonzero(n)[1], n[n > 0])
+                    off = rng.uniform(0, g.cell_size, (rr.size, 2))
+                    cs = g.cell_size
+                    pts.append(np.column_stack([g.xmin + cc * cs + off[:, 0], g.ymax - (rr + 1) * cs + off[:, 1]]))
+                xy = np.vstack(pts)
                 month = pd.Timestamp("2023-01-01") + pd.DateOffset(months=m)
                 frames.append(pd.DataFrame({"x": xy[:, 0], "y": xy[:, 1], "month": month}))
             df = pd.concat(frames, ignore_index=True)

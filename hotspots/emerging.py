@@ -132,7 +132,7 @@ from . import validation
 from ._errors import ParameterError
 from .change import incident_dates
 from .fdr import bh_adjust_by_side
-from .gi_inference import SumTails, count_test_tails
+from .gi_inference import BackgroundFit, background_fit, count_test_tails
 from .gistar import gi_star
 from .grid import Grid, GridValues, points_xy
 from .neighbours import auto_distance, disc_stencil, neighbour_count, neighbour_sum
@@ -529,29 +529,42 @@ def _window_sums(per_step: np.ndarray, k: int) -> np.ndarray:
 
 def _space_time_count_p(
     Y: np.ndarray, active: np.ndarray, stencil: Any, k: int, info: dict[str, Any]
-) -> tuple[np.ndarray, np.ndarray, SumTails]:
-    """Exact count-test p-value and side of each bin's space-time neighbourhood sum.
+) -> tuple[np.ndarray, np.ndarray, float, BackgroundFit]:
+    """Exact count-test p-value and side of each bin's space-time neighbourhood sum, the smallest
+    p any bin could reach, and the background.
 
     The cube's bins are the "cells" of :func:`hotspots.gi_inference.count_test_tails` (the null:
     every bin's count drawn from one background, Poisson or negative binomial, fitted with the
     busiest bins censored): the sum of ``W`` bins is compared with the exact distribution of a sum
-    of ``W`` such counts, as :func:`hotspots.gi_star` does for one map. The normal p of the
-    space-time z is far too small in the upper tail on sparse monthly counts.
+    of ``W`` such counts, as :func:`hotspots.gi_star` does for one map. A cell's bins in one
+    window share the cell's rate (an uneven background is uneven every month), so under negative
+    binomial dispersion the sum is that of the window's cells, each over its steps (``shared``).
     """
     T = Y.shape[0]
     s2 = _window_sums(np.stack([neighbour_sum(Y[t] * Y[t], stencil) for t in range(T)]), k)
-    tails = count_test_tails(
-        Y[:, active].ravel(), info["window_sizes"][:, active].ravel(), info["window_sums"][:, active].ravel(),
-        s2[:, active].ravel(),
-    )
+    values = Y[:, active]
+    fit = background_fit(values.ravel())
     p = np.full(Y.shape, np.nan)
     side = np.zeros(Y.shape, dtype=np.int8)
     if info["zero_variance"]:
         p[:, active] = 1.0
-        return p, side, tails
-    p[:, active] = np.minimum(1.0, 2.0 * np.minimum(tails.p_upper, tails.p_lower)).reshape(T, -1)
-    side[:, active] = np.sign(tails.p_lower - tails.p_upper).astype(np.int8).reshape(T, -1)
-    return p, side, tails
+        return p, side, 1.0, fit
+    steps_in_window = np.minimum(np.arange(T), k) + 1
+    p_act = np.ones(values.shape)
+    side_act = np.zeros(values.shape, dtype=np.int8)
+    p_min = 1.0
+    for j in np.unique(steps_in_window):
+        ts = np.flatnonzero(steps_in_window == j)
+        tails = count_test_tails(
+            values.ravel(), info["window_sizes"][ts][:, active].ravel(), info["window_sums"][ts][:, active].ravel(),
+            s2[ts][:, active].ravel(), background=fit, shared=int(j),
+        )
+        p_act[ts] = np.minimum(1.0, 2.0 * np.minimum(tails.p_upper, tails.p_lower)).reshape(ts.size, -1)
+        side_act[ts] = np.sign(tails.p_lower - tails.p_upper).astype(np.int8).reshape(ts.size, -1)
+        p_min = min(p_min, tails.p_min)
+    p[:, active] = p_act
+    side[:, active] = side_act
+    return p, side, p_min, fit
 
 
 def _check_options(time_window: Any, alpha: Any, fdr: Any) -> tuple[int, float, str | None]:
@@ -690,13 +703,12 @@ def emerging_hotspots(
     if k == 0:  # per-slice Gi*: gi_star's own p-values (the exact count test for counts)
         p = np.where(active[None, :, :], p_slice, np.nan)
     elif inference == "count":
-        p, side_slice, tails = _space_time_count_p(Y, active, stencil, k, info)
-        background = tails.background
+        p, side_slice, p_min, background = _space_time_count_p(Y, active, stencil, k, info)
         info["inference"] = "count"
-        if tails.p_min > a:
+        if p_min > a:
             notes.append(
                 f"no bin can be a significant hot spot: with so few incidents a time step the smallest possible p is "
-                f"{tails.p_min:.2g}; use larger cells, a longer `time_step` or a longer `distance`"
+                f"{p_min:.2g}; use larger cells, a longer `time_step` or a longer `distance`"
             )
     # one step-up per side, as gi_star's (hotspots.fdr.bh_adjust_by_side)
     by_test = k == 0 or inference == "count"

@@ -22,7 +22,7 @@ from hotspots.emerging import (
     classify_emerging,
     emerging_hotspots,
 )
-from hotspots.gi_inference import count_test_tails
+from hotspots.gi_inference import background_fit, count_test_tails
 from hotspots.gistar import gi_star
 from hotspots.grid import Grid, GridValues
 from hotspots.trend import mann_kendall_many, moving_sum_variance_factor
@@ -331,13 +331,17 @@ def test_space_time_gi_star_equals_esda_and_the_textbook_formula(k, masked):
     # the default judges each bin by the exact count test of its neighbourhood sum, the bins of
     # the cube being the cells (sums built here from esda's neighbour lists, not our stencils)
     np.testing.assert_allclose(np.concatenate([counted.z[t][act] for t in range(T)]), zt, atol=1e-9)
+    # a cell's bins in one window share its rate: the sum is over the window's cells (`shared`)
     S2 = np.array([(y[nb[b]] ** 2).sum() + y[b] ** 2 for b in range(n)])
-    tails = count_test_tails(y, Wi, Si, S2)
-    np.testing.assert_allclose(
-        np.concatenate([counted.p[t][act] for t in range(T)]),
-        np.minimum(1, 2 * np.minimum(tails.p_upper, tails.p_lower)), atol=1e-12,
-    )
-    side = np.sign(tails.p_lower - tails.p_upper)
+    steps = np.repeat(np.minimum(np.arange(T), k) + 1, int(act.sum()))
+    fit = background_fit(y)
+    p_ref, side = np.ones(n), np.zeros(n)
+    for j in np.unique(steps):
+        on = steps == j
+        tails = count_test_tails(y, Wi[on], Si[on], S2[on], background=fit, shared=int(j))
+        p_ref[on] = np.minimum(1, 2 * np.minimum(tails.p_upper, tails.p_lower))
+        side[on] = np.sign(tails.p_lower - tails.p_upper)
+    np.testing.assert_allclose(np.concatenate([counted.p[t][act] for t in range(T)]), p_ref, atol=1e-12)
     hot = np.concatenate([counted.hot_cold[t][act] for t in range(T)])
     assert set(np.unique(hot[hot != 0] - side[hot != 0]).tolist()) <= {0}
     assert counted.params["inference"] == "count" and counted.params["background"]["n_cells"] == n

@@ -128,6 +128,25 @@ def test_count_test_negative_binomial_against_the_fitted_background():
     assert t.p_lower[0] == pytest.approx(stats.nbinom.cdf(S, size, size / (size + mu)), rel=1e-10)
 
 
+def test_values_sharing_a_rate_make_a_sum_of_fewer_units():
+    """A space-time neighbourhood of 3 cells x 2 steps: under negative binomial dispersion the
+    cells' rates carry over the steps, so the sum is of 3 units of 2 steps (size 6 / (2 kappa));
+    the binomial (no dispersion) is unchanged."""
+    rng = np.random.default_rng(4)
+    vals = rng.negative_binomial(1.0, 1 / 3, 600).astype(float)
+    t = count_test_tails(vals, np.array([6]), np.array([25.0]), shared=2)
+    fit = background_fit(vals)
+    mu, size = 6 * fit.mean, 6 / (2 * fit.kappa)
+    assert t.p_upper[0] == pytest.approx(stats.nbinom.sf(24, size, size / (size + mu)), rel=1e-10)
+    assert t.p_upper[0] > count_test_tails(vals, np.array([6]), np.array([25.0])).p_upper[0]
+    assert t.kappa[0] == fit.kappa  # the dispersion of one value, as reported
+    pois = np.r_[np.ones(300), np.zeros(700)]
+    assert count_test_tails(pois, np.array([6]), np.array([7.0]), shared=2).p_upper[0] == pytest.approx(
+        stats.binom.sf(6, 300, 0.006), rel=1e-10)
+    with pytest.raises(ParameterError, match="shared"):
+        count_test_tails(vals, np.array([6]), np.array([25.0]), shared=0)
+
+
 def test_a_neighbourhood_is_judged_against_the_less_dispersed_background():
     # A sparse, clumpy map: the censored fit sees the clumps (cells of 2 and more) as dispersion;
     # the cells outside the cluster's neighbourhood vary less, so with sums of squares the
