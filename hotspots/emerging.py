@@ -34,13 +34,17 @@
    count test of its neighbourhood sum, as :func:`hotspots.gi_star` judges a cell
    (:func:`hotspots.gi_inference.count_test_tails` with the cube's bins as the cells: the sum of
    ``W`` bins against the exact distribution of a sum of ``W`` counts drawn from the background,
-   Poisson or negative binomial, fitted with the busiest bins censored); a bin is hot or cold by
-   the nearer tail. ``inference="normal"`` takes the two-sided normal p of ``z`` (ArcGIS). Monthly
-   counts per cell are sparse and skewed, and the normal p calls hot bins in noise: on random
-   cubes (incidents uniform over a 20 km square, 36 months, 250 m cells) it gave a hot spot
-   category ("sporadic", "new", "consecutive") to cells of 100 % of cubes at 300 incidents a
-   year, 85 % at 3,000 and 45 % at 30,000; the count test to none of them (calibration suite,
-   ``emerging_patterns``). Per-slice Gi* uses ``gi_star``'s own p-values for the same reason.
+   Poisson or negative binomial, fitted with the busiest bins censored; a cell's steps in one
+   window share its rate, so under dispersion the sum is that of the window's cells, as
+   ``gi_star``'s count test on the window's map); a bin is hot or cold by the nearer tail.
+   ``inference="normal"`` takes the two-sided normal p of ``z`` (ArcGIS). Monthly counts per
+   cell are sparse and skewed, and the normal p calls hot bins in noise: on random cubes
+   (incidents uniform over a 20 km square, 36 months, 250 m cells) it gave a hot spot category
+   ("sporadic", "new", "consecutive") to cells of 100 % of cubes at 300 incidents a year, 86 % at
+   3,000 and 33 % at 30,000, and 100 % on an uneven background with no clustering; the count test
+   to none of them (calibration suite, ``emerging_patterns``). The price is power on small
+   hotspots over an uneven background (docs/calibration.md). Per-slice Gi* uses ``gi_star``'s own
+   p-values for the same reason.
 3. **Multiple testing.** With ``fdr=True`` the Benjamini–Hochberg correction (ArcGIS applies FDR
    in this tool) is applied over **the whole cube** for space-time Gi* (one analysis of all bins)
    and **per time step** for per-slice Gi* (one hot spot analysis per step, as ``gi_star`` does);
