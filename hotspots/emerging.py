@@ -32,19 +32,20 @@
 
    **Each bin's p-value** (``inference``). By default (``"count"``) a bin is judged by the exact
    count test of its neighbourhood sum, as :func:`hotspots.gi_star` judges a cell
-   (:func:`hotspots.gi_inference.count_test_tails` with the cube's bins as the cells: the sum of
-   ``W`` bins against the exact distribution of a sum of ``W`` counts drawn from the background,
-   Poisson or negative binomial, fitted with the busiest bins censored; a cell's steps in one
-   window share its rate, so under dispersion the sum is that of the window's cells, as
-   ``gi_star``'s count test on the window's map); a bin is hot or cold by the nearer tail.
+   (:func:`hotspots.gi_inference.count_test_tails`): the window's sum against its distribution
+   when no hot spot exists, incidents falling on an uneven background whose cell rates are drawn
+   once (negative binomial dispersion ``kappa_s``, fitted to the cells' totals over the cube with
+   the busiest cells censored) and vary from month to month around it (``kappa_t``,
+   :func:`hotspots.dispersion.estimate_kappa`); a window of ``j`` steps holds ``j`` months of each
+   of its cells, so the sum is negative binomial over its cells (binomial when both are 0). A bin
+   is hot or cold by the nearer tail; the background is in ``params["background"]``.
    ``inference="normal"`` takes the two-sided normal p of ``z`` (ArcGIS). Monthly counts per
    cell are sparse and skewed, and the normal p calls hot bins in noise: on random cubes
    (incidents uniform over a 20 km square, 36 months, 250 m cells) it gave a hot spot category
    ("sporadic", "new", "consecutive") to cells of 100 % of cubes at 300 incidents a year, 86 % at
    3,000 and 33 % at 30,000, and 100 % on an uneven background with no clustering; the count test
-   to none of them (calibration suite, ``emerging_patterns``). The price is power on small
-   hotspots over an uneven background (docs/calibration.md). Per-slice Gi* uses ``gi_star``'s own
-   p-values for the same reason.
+   to none of them (calibration suite, ``emerging_patterns``; docs/calibration.md for the power it
+   costs on small hotspots). Per-slice Gi* uses ``gi_star``'s own p-values for the same reason.
 3. **Multiple testing.** With ``fdr=True`` the Benjamini–Hochberg correction (ArcGIS applies FDR
    in this tool) is applied over **the whole cube** for space-time Gi* (one analysis of all bins)
    and **per time step** for per-slice Gi* (one hot spot analysis per step, as ``gi_star`` does);
@@ -135,6 +136,7 @@ from scipy import stats
 from . import validation
 from ._errors import ParameterError
 from .change import incident_dates
+from .dispersion import estimate_kappa
 from .fdr import bh_adjust_by_side
 from .gi_inference import BackgroundFit, background_fit, count_test_tails
 from .gistar import gi_star
@@ -533,32 +535,47 @@ def _window_sums(per_step: np.ndarray, k: int) -> np.ndarray:
 
 def _space_time_count_p(
     Y: np.ndarray, active: np.ndarray, stencil: Any, k: int, info: dict[str, Any]
-) -> tuple[np.ndarray, np.ndarray, float, BackgroundFit]:
+) -> tuple[np.ndarray, np.ndarray, float, dict[str, Any]]:
     """Exact count-test p-value and side of each bin's space-time neighbourhood sum, the smallest
-    p any bin could reach, and the background.
+    p any bin could reach, and the background the bins were judged against.
 
-    The cube's bins are the "cells" of :func:`hotspots.gi_inference.count_test_tails` (the null:
-    every bin's count drawn from one background, Poisson or negative binomial, fitted with the
-    busiest bins censored): the sum of ``W`` bins is compared with the exact distribution of a sum
-    of ``W`` such counts, as :func:`hotspots.gi_star` does for one map. A cell's bins in one
-    window share the cell's rate (an uneven background is uneven every month), so under negative
-    binomial dispersion the sum is that of the window's cells, each over its steps (``shared``).
+    A bin's window sum is compared, as :func:`hotspots.gi_star` compares a cell's neighbourhood
+    sum (:func:`hotspots.gi_inference.count_test_tails`), with its exact distribution when no
+    hot spot exists: incidents fall on the study area as on an uneven background, each cell's rate
+    drawn once (variance ``kappa_s`` x mean², the cells' totals over the cube fitted with the
+    busiest cells censored) and varying from month to month around it (``kappa_t``,
+    :func:`hotspots.dispersion.estimate_kappa` on every cell's monthly counts). A window of ``j``
+    steps sums ``j`` months of each of its cells, so the sum is negative binomial over its cells
+    (``shared = j``) with dispersion ``kappa_s + kappa_t (1 + kappa_s) / j`` per cell-window;
+    binomial when both are 0.
+
+    Why the cells' totals and not the bins: a month's counts are so sparse that the bins' censored
+    fit starts at 2 incidents, where the hot spots' own bins are most of the evidence of dispersion
+    it sees (20 small hotspots on a uniform background: kappa 7.5 from the bins, 0.3 from the
+    totals), which cost half the power; and a bin fit treats a cell's months in one window as
+    independent, which on a steady uneven background (kappa 30) gave categories on 30 % of cubes.
     """
     T = Y.shape[0]
     s2 = _window_sums(np.stack([neighbour_sum(Y[t] * Y[t], stencil) for t in range(T)]), k)
     values = Y[:, active]
-    fit = background_fit(values.ravel())
+    spatial = background_fit(values.sum(axis=0))
+    kappa_t, _ = estimate_kappa(values.T, np.ones(T, dtype=np.int64), np.ones(T), values.sum(axis=1))
+    background = {**spatial.to_dict(), "mean": spatial.mean / T, "kappa_cells": spatial.kappa,
+                  "kappa_month_to_month": kappa_t, "fitted_to": "cells' totals over the cube (mean per bin)"}
+    del background["kappa"]
     p = np.full(Y.shape, np.nan)
     side = np.zeros(Y.shape, dtype=np.int8)
     if info["zero_variance"]:
         p[:, active] = 1.0
-        return p, side, 1.0, fit
+        return p, side, 1.0, background
     steps_in_window = np.minimum(np.arange(T), k) + 1
     p_act = np.ones(values.shape)
     side_act = np.zeros(values.shape, dtype=np.int8)
     p_min = 1.0
     for j in np.unique(steps_in_window):
         ts = np.flatnonzero(steps_in_window == j)
+        fit = BackgroundFit(spatial.mean / T, spatial.kappa + kappa_t * (1.0 + spatial.kappa) / j, spatial.censored_at,
+                            spatial.n_censored, spatial.n_cells)
         tails = count_test_tails(
             values.ravel(), info["window_sizes"][ts][:, active].ravel(), info["window_sums"][ts][:, active].ravel(),
             s2[ts][:, active].ravel(), background=fit, shared=int(j),
@@ -568,7 +585,7 @@ def _space_time_count_p(
         p_min = min(p_min, tails.p_min)
     p[:, active] = p_act
     side[:, active] = side_act
-    return p, side, p_min, fit
+    return p, side, p_min, background
 
 
 def _check_options(time_window: Any, alpha: Any, fdr: Any) -> tuple[int, float, str | None]:
@@ -777,7 +794,7 @@ def emerging_hotspots(
         "time_window": k,
         "global_window": info["global_window"],
         "inference": info.get("inference", "normal (space-time z)"),
-        "background": None if background is None else background.to_dict(),
+        "background": background,
         "distance_m": float(dist),
         "distance_rule": rule,
         "distance_message": dmsg,

@@ -14,6 +14,7 @@ from hypothesis import strategies as st
 from scipy import stats
 
 from hotspots._errors import ParameterError, SchemaError
+from hotspots.dispersion import estimate_kappa
 from hotspots.emerging import (
     CATEGORY_CODES,
     CATEGORY_LABELS,
@@ -22,7 +23,7 @@ from hotspots.emerging import (
     classify_emerging,
     emerging_hotspots,
 )
-from hotspots.gi_inference import background_fit, count_test_tails
+from hotspots.gi_inference import BackgroundFit, background_fit, count_test_tails
 from hotspots.gistar import gi_star
 from hotspots.grid import Grid, GridValues
 from hotspots.trend import mann_kendall_many, moving_sum_variance_factor
@@ -331,20 +332,27 @@ def test_space_time_gi_star_equals_esda_and_the_textbook_formula(k, masked):
     # the default judges each bin by the exact count test of its neighbourhood sum, the bins of
     # the cube being the cells (sums built here from esda's neighbour lists, not our stencils)
     np.testing.assert_allclose(np.concatenate([counted.z[t][act] for t in range(T)]), zt, atol=1e-9)
-    # a cell's bins in one window share its rate: the sum is over the window's cells (`shared`)
+    # the background: cells' rates drawn once (kappa_s, from the cells' totals) and varying from
+    # month to month (kappa_t); a window of j steps sums j months of each cell (`shared`)
     S2 = np.array([(y[nb[b]] ** 2).sum() + y[b] ** 2 for b in range(n)])
     steps = np.repeat(np.minimum(np.arange(T), k) + 1, int(act.sum()))
-    fit = background_fit(y)
+    per_cell = y.reshape(T, -1)
+    spatial = background_fit(per_cell.sum(axis=0))
+    kappa_t, _ = estimate_kappa(per_cell.T, np.ones(T, dtype=int), np.ones(T), per_cell.sum(axis=1))
+    bg = counted.params["background"]
+    assert bg["kappa_cells"] == spatial.kappa and bg["kappa_month_to_month"] == kappa_t
     p_ref, side = np.ones(n), np.zeros(n)
     for j in np.unique(steps):
         on = steps == j
+        fit = BackgroundFit(spatial.mean / T, spatial.kappa + kappa_t * (1 + spatial.kappa) / j, spatial.censored_at,
+                            spatial.n_censored, spatial.n_cells)
         tails = count_test_tails(y, Wi[on], Si[on], S2[on], background=fit, shared=int(j))
         p_ref[on] = np.minimum(1, 2 * np.minimum(tails.p_upper, tails.p_lower))
         side[on] = np.sign(tails.p_lower - tails.p_upper)
     np.testing.assert_allclose(np.concatenate([counted.p[t][act] for t in range(T)]), p_ref, atol=1e-12)
     hot = np.concatenate([counted.hot_cold[t][act] for t in range(T)])
     assert set(np.unique(hot[hot != 0] - side[hot != 0]).tolist()) <= {0}
-    assert counted.params["inference"] == "count" and counted.params["background"]["n_cells"] == n
+    assert counted.params["inference"] == "count" and bg["n_cells"] == int(act.sum())
 
 
 def test_per_slice_gi_star_is_gi_star_on_each_step():
@@ -627,3 +635,22 @@ def test_inference_option_is_checked():
     g = _grid(5, 5)
     with pytest.raises(ParameterError, match="inference"):
         emerging_hotspots(_incidents(g, _random_cube(T=12, nr=5, nc=5)), g, distance=150, inference="permutation")
+
+
+def test_a_steady_uneven_background_gets_no_categories():
+    """Each cell's rate drawn once (kappa 30: a few busy cells, many empty ones) and kept every
+    month: no clustering, so no hot spot. Judged by the normal p, its busy cells become hot spots."""
+    g = _grid(40, 40, cs=250.0)
+    normal_patterns = 0
+    for seed in range(3):
+        rng = np.random.default_rng(10 + seed)
+        rate = rng.gamma(1 / 30, 30 * 250 / 1600, (40, 40))  # 3,000 incidents a year over 100 km²
+        inc = _incidents(g, rng.poisson(np.broadcast_to(rate, (36, 40, 40))))
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            counted = emerging_hotspots(inc, g, distance=400)
+            normal = emerging_hotspots(inc, g, distance=400, inference="normal")
+        assert counted.params["background"]["kappa_cells"] > 5
+        assert (counted.categories == 0).all()
+        normal_patterns += int((normal.categories != 0).sum())
+    assert normal_patterns > 0
