@@ -14,6 +14,7 @@ from benchmarks.calibration import (
     change_scenarios,
     change_scenarios_product,
     emerging_null,
+    emerging_patterns,
     emerging_year_to_year,
     null_maps,
     null_maps_product,
@@ -117,3 +118,13 @@ def test_emerging_trends_hold_on_hotspots_that_vary_from_year_to_year():
     assert rows["12 % year-to-year, half grow 50 %"]["trend (ours)"] <= 0.075
     assert rows["Poisson, no trend"]["trend (ours)"] <= 0.075
     assert rows["Poisson, half grow 30 %"]["growing found (ours)"] >= 0.5
+
+
+def test_emerging_categories_hold_on_random_and_uneven_cubes():
+    rows = {r["scenario"]: r for r in emerging_patterns(20, np.random.default_rng(5))}
+    for name in ("random, 300 a year", "random, 3,000 a year", "random, 30,000 a year",
+                 "uneven cells (kappa 30, steady), 3,000 a year"):
+        assert rows[name]["cubes with a pattern far from hotspots (count)"] <= 0.05, name
+    assert rows["random, 300 a year"]["cubes with a pattern far from hotspots (normal)"] >= 0.5
+    small = rows["20 small hotspots, 1,200 background"]
+    assert small["hotspots' cells hot (count)"] >= 0.6 and small["far share of all categories (count)"] <= 0.05
