@@ -308,6 +308,8 @@ def count_test_tails(
         raise ParameterError("`sizes`, `sums` and `sums_sq` must have the same length.")
     if not _is_whole(v):
         raise ParameterError("`values` must be whole numbers >= 0 (counts) for the count test.")
+    if int(shared) != shared or shared < 1:
+        raise ParameterError(f"`shared` must be a whole number >= 1; got {shared!r}.")
     n = v.size
     total = float(v.sum())
     fit = background if background is not None else background_fit(v)
@@ -318,8 +320,6 @@ def count_test_tails(
     cols = [w, s] if s2 is None else [w, s, s2]
     uniq, inverse = _distinct_rows(cols)
     rows = [c[:, 0] for c in np.hsplit(uniq, uniq.shape[1])] if uniq is not None else cols
-    if int(shared) != shared or shared < 1:
-        raise ParameterError(f"`shared` must be a whole number >= 1; got {shared!r}.")
     mean, kappa = _null_rows(v, n, total, rows, fit)
     up, lo = _count_tails(n, total, rows[0], rows[1], mean, kappa * shared)
     p_min = 1.0
