@@ -635,7 +635,7 @@ def main(argv: list[str] | None = None) -> None:
     print(f"\n# Emerging hot spots on hotspots that vary from year to year (36 months, {max(reps // 2, 4)} cubes each)")
     print(pd.DataFrame(emerging_year_to_year(max(reps // 2, 4), rng)).round(3).to_string(index=False))
     print(f"\n# Emerging hot spot categories on random cubes and small steady hotspots ({max(reps // 4, 3)} cubes each)")
-    print(pd.DataFrame(emerging_patterns(max(reps // 4, 3), rng)).round(4).T.to_string(index=False))
+    print(pd.DataFrame(emerging_patterns(max(reps // 4, 3), rng)).set_index("scenario").round(4).T.to_string())
     print("\n# Real police.uk 2025 data (Jan-Jun vs Jul-Dec)")
     for r in real_data() or [{"(data not found)": ""}]:
         for k, v in r.items():
