@@ -726,7 +726,7 @@ def emerging_hotspots(
     elif inference == "count":
         p, side_slice, p_min, background = _space_time_count_p(Y, active, stencil, k, info)
         info["inference"] = "count"
-        if p_min > a:
+        if p_min > a and not info["zero_variance"]:
             notes.append(
                 f"no bin can be a significant hot spot: with so few incidents a time step the smallest possible p is "
                 f"{p_min:.2g}; use larger cells, a longer `time_step` or a longer `distance`"

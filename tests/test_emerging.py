@@ -654,3 +654,16 @@ def test_a_steady_uneven_background_gets_no_categories():
         assert (counted.categories == 0).all()
         normal_patterns += int((normal.categories != 0).sum())
     assert normal_patterns > 0
+
+
+def test_a_cube_too_sparse_for_any_hot_bin_says_so():
+    g = _grid(6, 6)
+    cube = np.zeros((12, 6, 6), dtype=int)
+    cube[3, 2, 2] = 1  # one incident: P(a window of 18 of the 432 bins holds it) = 1/24 > alpha
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        res = emerging_hotspots(_incidents(g, cube), g, distance=150, start="2022-01", end="2022-12")
+    assert (res.hot_cold == 0).all()
+    assert any("no bin can be a significant hot spot" in n for n in res.notes)
+    const = emerging_hotspots(_incidents(g, np.ones((12, 6, 6), dtype=int)), g, distance=150)
+    assert not any("no bin can be" in n for n in const.notes) and any("do not vary" in n for n in const.notes)
