@@ -560,6 +560,7 @@ def _space_time_count_p(
     values = Y[:, active]
     spatial = background_fit(values.sum(axis=0))
     kappa_t, _ = estimate_kappa(values.T, np.ones(T, dtype=np.int64), np.ones(T), values.sum(axis=1))
+    kappa_t = kappa_t if kappa_t > 1e-9 else 0.0  # (rounding: a moment estimate of exactly 0 comes out at 1e-15)
     background = {**spatial.to_dict(), "mean": spatial.mean / T, "kappa_cells": spatial.kappa,
                   "kappa_month_to_month": kappa_t, "fitted_to": "cells' totals over the cube (mean per bin)"}
     del background["kappa"]

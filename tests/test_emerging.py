@@ -659,10 +659,11 @@ def test_a_steady_uneven_background_gets_no_categories():
 def test_a_cube_too_sparse_for_any_hot_bin_says_so():
     g = _grid(6, 6)
     cube = np.zeros((12, 6, 6), dtype=int)
-    cube[3, 2, 2] = 1  # one incident: P(a window of 18 of the 432 bins holds it) = 1/24 > alpha
-    with warnings.catch_warnings():
+    cube[3, 2, 2] = 1  # one incident: even a corner window at the first step (4 of the 432 bins)
+    with warnings.catch_warnings():  # holds it by chance with p = 2 x 4 / 432 > alpha 0.01
         warnings.simplefilter("ignore")
-        res = emerging_hotspots(_incidents(g, cube), g, distance=150, start="2022-01", end="2022-12")
+        res = emerging_hotspots(_incidents(g, cube), g, distance=150, start="2022-01", end="2022-12", alpha=0.01)
+    assert res.params["background"]["kappa_cells"] == 0 and res.params["background"]["kappa_month_to_month"] == 0
     assert (res.hot_cold == 0).all()
     assert any("no bin can be a significant hot spot" in n for n in res.notes)
     const = emerging_hotspots(_incidents(g, np.ones((12, 6, 6), dtype=int)), g, distance=150)
