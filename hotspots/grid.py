@@ -487,8 +487,16 @@ class Grid:
         return cls.from_bounds(bounds, cell_size, crs, mask, notes=notes)
 
     @classmethod
-    def for_area(cls, area: Any, cell_size: float = 200.0, crs: Any = 27700) -> Grid:
-        """A grid covering a study-area polygon, masked to it."""
+    def for_area(cls, area: Any, cell_size: float = 200.0, crs: Any = None) -> Grid:
+        """A grid covering a study-area polygon, masked to it.
+
+        ``crs`` defaults to the area's own CRS when it is projected (a GeoDataFrame or GeoSeries
+        in metres, e.g. Northern Ireland's Irish Transverse Mercator), else British National Grid
+        (a shapely polygon is taken to be in it; a geographic area is converted to it).
+        """
+        if crs is None:
+            own = getattr(area, "crs", None)
+            crs = own if own is not None and pyproj.CRS.from_user_input(own).is_projected else BNG
         crs = _as_crs(crs)
         geom = _area_geometry(area, crs)
         return cls.from_bounds(geom.bounds, cell_size, crs, geom)

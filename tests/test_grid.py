@@ -242,6 +242,16 @@ class TestMasks:
         assert g2.same_as(g)
         assert not g.same_as(g.with_mask(None))
 
+    def test_for_area_keeps_a_projected_areas_own_crs(self):
+        # Northern Ireland's study area in Irish Transverse Mercator: the grid is in it, not in BNG
+        area = gpd.GeoDataFrame(geometry=[shapely.box(700_000, 850_000, 705_000, 853_000)], crs=2157)
+        g = Grid.for_area(area, 500)
+        assert g.crs.to_epsg() == 2157 and g.n_cells == 60  # 5 km x 3 km of 500 m cells
+        assert Grid.for_area(area, 500, crs=27700).crs.to_epsg() == 27700  # asked for
+        # geographic areas and bare polygons: British National Grid, as before
+        assert Grid.for_area(area.to_crs(4326), 500).crs.to_epsg() == 27700
+        assert Grid.for_area(shapely.box(0, 0, 1000, 1000), 500).crs.to_epsg() == 27700
+
     def test_active_and_centres_active_only(self):
         g = Grid.from_bounds((0, 0, 199, 199), 100, mask=np.array([[True, False], [False, False]]))
         assert g.centres(active_only=True).tolist() == [[50.0, 150.0]]
