@@ -39,8 +39,9 @@ Simulations (every random step seeded):
   correction. Then the change simulation's three years as a cube (:func:`emerging_year_to_year`):
   hotspots varying from year to year with no trend, or half of them growing: share of their
   cells with a trend, ours against the test with the time-window correction alone. And the
-  categories themselves (:func:`emerging_patterns`): random cubes at 300-30,000 incidents a year
-  and small steady hotspots, bins judged by the exact count test against the normal p.
+  categories themselves (:func:`emerging_patterns`): random cubes at 300-30,000 incidents a year,
+  an uneven background with no clustering and small steady hotspots, bins judged by the exact count
+  test against the normal p.
 
 Real data (``../shared/data/police_uk``, skipped when absent): Derbyshire and Leicestershire 2025
 through ``prepare_inputs`` + ``analyse`` with default settings (before Jan–Jun, after Jul–Dec):
