@@ -701,17 +701,19 @@ def emerging_hotspots(
             f"Make `distance` at least the cell size (e.g. `distance={cs * math.sqrt(2):.0f}` for the 8 surrounding cells)."
         )
     stencil = disc_stencil(dist, cs, shape=grid.shape)
-    p_slice = np.full(Y.shape, np.nan)
-    side_slice = np.zeros(Y.shape, dtype=np.int8)
-    if k == 0:
+    # each bin's decision p-value and side (1 hot, -1 cold), for the FDR step-ups and the classes
+    p = np.full(Y.shape, np.nan)
+    side = np.zeros(Y.shape, dtype=np.int8)
+    background = None
+    if k == 0:  # per-slice Gi*: gi_star's own p-values (the exact count test for counts)
         z = np.full(Y.shape, np.nan)
         for t in range(T):
             vals = np.where(active, Y[t], np.nan)
             res = gi_star(GridValues(vals, grid, name="count", units="incidents"), dist, fdr=False, alpha=a,
                           inference=inference)
             z[t] = res.z
-            p_slice[t] = res.p_decision
-            side_slice[t] = res.direction
+            p[t] = np.where(active, res.p_decision, np.nan)
+            side[t] = res.direction
         info = {"n_bins": n_act, "global_window": "each time step (per-slice Gi*)", "inference": res.params["inference"]}
         mode = "per-slice Gi* (time_window=0)"
     else:
@@ -720,21 +722,18 @@ def emerging_hotspots(
         mode = f"space-time Gi* (time_window={k}: this step and the {k} before)"
         if info["zero_variance"]:
             notes.append("the counts do not vary over the cube, so there are no hot or cold spots (all z = 0)")
-    p = np.where(np.isnan(z), np.nan, 2.0 * stats.norm.sf(np.abs(np.nan_to_num(z))))
-    background = None
-    if k == 0:  # per-slice Gi*: gi_star's own p-values (the exact count test for counts)
-        p = np.where(active[None, :, :], p_slice, np.nan)
-    elif inference == "count":
-        p, side_slice, p_min, background = _space_time_count_p(Y, active, stencil, k, info)
-        info["inference"] = "count"
-        if p_min > a and not info["zero_variance"]:
-            notes.append(
-                f"no bin can be a significant hot spot: with so few incidents a time step the smallest possible p is "
-                f"{p_min:.2g}; use larger cells, a longer `time_step` or a longer `distance`"
-            )
+        if inference == "count":
+            p, side, p_min, background = _space_time_count_p(Y, active, stencil, k, info)
+            info["inference"] = "count"
+            if p_min > a and not info["zero_variance"]:
+                notes.append(
+                    f"no bin can be a significant hot spot: with so few incidents a time step the smallest possible p is "
+                    f"{p_min:.2g}; use larger cells, a longer `time_step` or a longer `distance`"
+                )
+        else:
+            p = np.where(np.isnan(z), np.nan, 2.0 * stats.norm.sf(np.abs(np.nan_to_num(z))))
+            side = np.sign(np.nan_to_num(z)).astype(np.int8)
     # one step-up per side, as gi_star's (hotspots.fdr.bh_adjust_by_side)
-    by_test = k == 0 or inference == "count"
-    side = side_slice if by_test else np.sign(np.nan_to_num(z)).astype(np.int8)
     if scope == "cube":
         q = bh_adjust_by_side(p, side)
     elif scope == "slice":
@@ -743,11 +742,7 @@ def emerging_hotspots(
         q = None
     decide = q if q is not None else p
     sig = np.where(np.isnan(decide), False, decide <= a)
-    hot_cold = np.zeros(Y.shape, dtype=np.int8)
-    hot_side = (side_slice > 0) if by_test else (z > 0)
-    cold_side = (side_slice < 0) if by_test else (z < 0)
-    hot_cold[sig & hot_side] = 1
-    hot_cold[sig & cold_side] = -1
+    hot_cold = np.where(sig, side, 0).astype(np.int8)
 
     # per-cell series (n_active, T)
     zs = z[:, active].T
