@@ -382,9 +382,7 @@ def emerging_patterns(reps: int, rng: np.random.Generator) -> list[dict]:
     or below alpha). Bins judged by the exact count test (default) and by the
     normal p of their z (ArcGIS)."""
     g = Grid.from_bounds((0, 0, SIDE, SIDE), 250)
-    xc = g.xmin + (np.arange(g.shape[1]) + 0.5) * g.cell_size
-    yc = g.ymax - (np.arange(g.shape[0]) + 0.5) * g.cell_size
-    gx, gy = np.meshgrid(xc, yc)
+    gx, gy = np.meshgrid(g.x_centres, g.y_centres)
     rows = []
     for name, per_year, H, kappa in (
         ("random, 300 a year", 300, 0, 0.0), ("random, 3,000 a year", 3_000, 0, 0.0),
