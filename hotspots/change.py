@@ -412,11 +412,12 @@ def _fit_model(
     lab_u = lab if ref_index is None else lab[ref_index]
     panel = monthly_panel(
         unit, n_units, month, in_area if ref_index is None else np.zeros(unit.size, dtype=bool), lab_u, periods,
-        sp.resolution == "month", sp.months_filter,
+        sp.resolution == "month", sp.months_filter, sp.missing,
     )
     if ref_index is not None:  # reference totals from every incident in the area, once each
         ref_panel = monthly_panel(
-            np.full(sp.month.size, -1), 0, sp.month, in_area, lab, periods, sp.resolution == "month", sp.months_filter
+            np.full(sp.month.size, -1), 0, sp.month, in_area, lab, periods, sp.resolution == "month", sp.months_filter,
+            sp.missing,
         )
         panel = MonthlyPanel(panel.counts, panel.month, panel.label, panel.exposure, ref_panel.reference)
     model = fit_change_model(
@@ -456,6 +457,7 @@ def change_cells(
     min_total: int = 5,
     test: str = "overdispersed",
     dispersion: Overdispersion | None = None,
+    missing_months: Any = None,
 ) -> ChangeResult:
     """Before/after change in each grid cell, with a test per cell (module docs, "The test").
 
@@ -474,6 +476,10 @@ def change_cells(
         Benjamini–Hochberg adjustment across tested cells.
     same_months : bool, default False
         Compare only the calendar months both periods cover (seasonality).
+    missing_months : iterable of "YYYY-MM", optional
+        Months the data do not cover, left out of the periods (:mod:`hotspots.coverage`).
+        Default: found in ``incidents`` (a month with no incident where a typical month holds at
+        least 20); ``()`` turns that off.
     control : polygon, GeoSeries/GeoDataFrame, or boolean array of ``grid.shape``, optional
         A control area. Each cell's change is then tested against the control area's change
         (ratio of ratios). Cells that overlap the control area are labelled ``"control area"``
@@ -498,7 +504,7 @@ def change_cells(
     _check_options(alpha, min_total, test)
     if not isinstance(grid, Grid):
         raise ParameterError(f"`grid` must be a hotspots Grid; got {type(grid).__name__}.")
-    sp = split_periods(incidents, before, after, same_months)
+    sp = split_periods(incidents, before, after, same_months, missing_months)
     xy = incident_xy(incidents, grid.crs)
     rows, cols, on_grid = grid.cell_of(xy)
     active = grid.active
@@ -593,6 +599,7 @@ def change_areas(
     dispersion: Overdispersion | None = None,
     tau2_fallback: Overdispersion | None = None,
     selected_on: Period | None = None,
+    missing_months: Any = None,
 ) -> ChangeResult:
     """Before/after change in each polygon (e.g. hotspot areas), with a test per area.
 
@@ -608,7 +615,7 @@ def change_areas(
         by looking up its cell (incidents on cell edges are tested against the polygons).
     id_column : str, optional
         Column naming each area; default ``"area_id"`` when present, else the index.
-    alpha, same_months, min_total, test, dispersion
+    alpha, same_months, min_total, test, dispersion, missing_months
         As in :func:`change_cells`. The extra variation is estimated from the areas themselves.
     fdr : bool, default False
         Benjamini–Hochberg adjustment across the areas. Off by default: hotspot areas are a
@@ -665,7 +672,7 @@ def change_areas(
         if id_column not in areas.columns:
             raise SchemaError(f"`id_column` {id_column!r} is not a column of `areas`; its columns are {list(areas.columns)}.")
         ids = areas[id_column].to_numpy()
-    sp = split_periods(incidents, before, after, same_months)
+    sp = split_periods(incidents, before, after, same_months, missing_months)
     xy = incident_xy(incidents, crs)
     hits = None
     if cell_areas is not None and cell_areas.grid is not None and pyproj.CRS(cell_areas.grid.crs).equals(crs):

@@ -165,6 +165,7 @@ def monthly_panel(
     periods: dict[int, tuple[dt.date, dt.date]],
     month_only: bool,
     months_filter: set[int] | None = None,
+    missing: tuple[int, ...] = (),
 ) -> MonthlyPanel:
     """Count incidents per unit and slot.
 
@@ -187,6 +188,9 @@ def monthly_panel(
         Incidents are dated by month (a month is in a period when its first day is).
     months_filter : set of int, optional
         Calendar months (1–12) kept in the periods (same-months comparison).
+    missing : tuple of int
+        Months the data do not cover (``year * 12 + month - 1``, :mod:`hotspots.coverage`): no
+        slot, so they are neither a month of zero incidents nor exposure.
     """
     dated = month >= 0
     if not dated.any() and not periods:
@@ -200,7 +204,10 @@ def monthly_panel(
         lasts.append(int(month[dated].max()))
     lo, hi = min(firsts), max(lasts)
     slots: list[tuple[int, int, float]] = []
+    gone = set(missing)
     for m in range(lo, hi + 1):
+        if m in gone:
+            continue
         covered = 0.0
         moy = m % 12 + 1
         for lab, (s, e) in periods.items():

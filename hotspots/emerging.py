@@ -136,6 +136,7 @@ from scipy import stats
 from . import validation
 from ._errors import ParameterError
 from .change import incident_dates
+from .coverage import missing_months
 from .dispersion import estimate_kappa
 from .fdr import bh_adjust_by_side
 from .gi_inference import BackgroundFit, background_fit, count_test_tails
@@ -491,6 +492,16 @@ def _cube(
         "last_month": _month_label(m1),
         "months_left_out": int(left_out),
     }
+    gone = [m for m in missing_months(mnum)[0] if first <= m <= m1]
+    figures["missing_months"] = [_month_label(m) for m in gone]
+    if gone:  # a missing monthly file reads as a month of no incident anywhere (hotspots.coverage)
+        msg = (
+            f"no data for {', '.join(figures['missing_months'])} (no incident at all in a month where a typical month holds "
+            "many; probably a monthly file not loaded): its time step counts as zero everywhere, so the categories and "
+            "trends through it are not to be trusted; load that month, or choose `start`/`end` around it"
+        )
+        warnings.warn(msg, UserWarning, stacklevel=3)
+        notes.append(msg)
     if figures["incidents_without_date"]:
         notes.append(f"{figures['incidents_without_date']} incident(s) without a date are not counted")
     if figures["incidents_outside_area"]:
@@ -814,6 +825,7 @@ def emerging_hotspots(
         "seed": seed,
         "incidents": {k_: v for k_, v in figures.items() if k_.startswith("incidents")},
         "months_left_out": figures["months_left_out"],
+        "missing_months": figures["missing_months"],
         "grid": grid.describe(),
     }
     return EmergingResult(

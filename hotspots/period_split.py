@@ -11,12 +11,16 @@ matches the compared pair (the same calendar months and gap, nothing done betwee
 * else the period of the same length just before "before" (the year before, for whole years);
 * else, for a before period of a year or more, the 6–11 whole months the data hold before it,
   against the same calendar months a year later.
+
+Months the data do not cover (a monthly file missing: :mod:`hotspots.coverage`) are left out of
+every period's exposure and incidents; a placebo period none of whose months hold data is not used.
 """
 
 from __future__ import annotations
 
 import calendar
 import datetime as dt
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -24,6 +28,7 @@ import numpy as np
 import pandas as pd
 
 from ._errors import ParameterError
+from .coverage import missing_months, missing_months_note, month_label, month_number
 from .incident_time import IncidentPoints, incident_dates, month_numbers
 from .periods import Period, add_months
 
@@ -51,14 +56,28 @@ def _months_of_year(period: Period, month_only: bool) -> set[int]:
     return set(int(m) for m in np.unique(days.month))
 
 
-def _exposure_days(period: Period, resolution: str, months: set[int] | None) -> float:
+def _exposure_days(period: Period, resolution: str, months: set[int] | None, missing: frozenset[int] = frozenset()) -> float:
+    """Days of ``period`` counted: of the calendar ``months`` kept (all when None), not in a
+    ``missing`` month (``year * 12 + month - 1``: months the data do not cover, :mod:`hotspots.coverage`)."""
     if resolution == "month":
-        starts = [d for d in period.month_starts if months is None or d.month in months]
+        starts = [
+            d for d in period.month_starts
+            if (months is None or d.month in months) and d.year * 12 + d.month - 1 not in missing
+        ]
         return float(sum(calendar.monthrange(d.year, d.month)[1] for d in starts))
-    if months is None:
+    if months is None and not missing:
         return float(period.days)
     days = pd.date_range(period.start, period.end, freq="D")
-    return float(np.isin(days.month, list(months)).sum())
+    keep = np.ones(days.size, dtype=bool) if months is None else np.isin(days.month, list(months))
+    if missing:
+        keep &= ~np.isin(days.year * 12 + days.month - 1, list(missing))
+    return float(keep.sum())
+
+
+def _period_months(period: Period) -> list[int]:
+    """Calendar months (``year * 12 + month - 1``) the period touches."""
+    a, b = period.start.year * 12 + period.start.month - 1, period.end.year * 12 + period.end.month - 1
+    return list(range(a, b + 1))
 
 
 @dataclass
@@ -80,6 +99,9 @@ class PeriodSplit:
         Calendar month of each incident (``year * 12 + month - 1``; -1 undated).
     months_filter : set of int or None
         Calendar months kept in both periods, when restricted.
+    missing : tuple of int
+        Months the data do not cover (``year * 12 + month - 1``; :mod:`hotspots.coverage`), left
+        out of the exposure, the incidents and the monthly panel.
     placebo : Period or None
         The placebo period the data allow (module docs): ``before`` a year earlier, the period
         of the same length just before ``before``, or ``after`` a year earlier (with
@@ -105,13 +127,16 @@ class PeriodSplit:
     in_placebo: np.ndarray | None = None
     placebo_before: Period | None = None
     in_placebo_before: np.ndarray | None = None
+    missing: tuple[int, ...] = ()
 
 
 #: A placebo period shorter than "before" needs at least this many whole months of data before it.
 MIN_PLACEBO_MONTHS = 6
 
 
-def split_periods(incidents: Any, before: Period, after: Period, same_months: bool = False) -> PeriodSplit:
+def split_periods(
+    incidents: Any, before: Period, after: Period, same_months: bool = False, missing: Iterable[Any] | None = None
+) -> PeriodSplit:
     """Place incidents in the before and after periods (and a placebo period when the data allow).
 
     Parameters
@@ -122,6 +147,11 @@ def split_periods(incidents: Any, before: Period, after: Period, same_months: bo
         Non-overlapping periods.
     same_months : bool
         Keep only the calendar months both periods cover.
+    missing : iterable of "YYYY-MM" (or ``year * 12 + month - 1``), optional
+        Months the data do not cover (a monthly file not loaded or not published): left out of
+        both periods' exposure. Default: found in ``incidents`` by
+        :func:`hotspots.coverage.missing_months` (a month with no incident where a typical month
+        holds at least 20), over the data's months and the periods'. An empty list turns it off.
 
     Returns
     -------
@@ -184,9 +214,31 @@ def split_periods(incidents: Any, before: Period, after: Period, same_months: bo
         keep = np.isin(moy, list(months_filter))
         in_b &= keep
         in_a &= keep
-    tb = _exposure_days(before, "month" if resolution == "month" else "day", months_filter)
-    ta = _exposure_days(after, "month" if resolution == "month" else "day", months_filter)
+    month = month_numbers(d)
+    compared = _period_months(before) + _period_months(after)
+    if missing is None:
+        gone, typical = missing_months(month, compared)
+    else:
+        gone = tuple(sorted({int(x) if isinstance(x, (int, np.integer)) else month_number(x) for x in missing}))
+        typical = 0.0
+    gone_set = frozenset(gone)
+    if gone_set:
+        covered = ~np.isin(month, list(gone_set))
+        in_b &= covered
+        in_a &= covered
+        shown = [m for m in gone if m in set(compared)]
+        if shown:
+            notes.append(missing_months_note(shown, typical) + ".")
+    res = "month" if resolution == "month" else "day"
+    tb = _exposure_days(before, res, months_filter, gone_set)
+    ta = _exposure_days(after, res, months_filter, gone_set)
     for t, p, name in ((tb, before, "before"), (ta, after, "after")):
+        if t <= 0 and _exposure_days(p, res, months_filter) > 0:
+            raise ParameterError(
+                f"the {name} period ({p.describe()}) holds no month the data cover (no data for "
+                f"{', '.join(month_label(m) for m in gone if m in set(_period_months(p)))}); choose periods within the "
+                "data's months, or load the missing monthly files."
+            )
         if t <= 0:
             raise ParameterError(
                 f"the {name} period ({p.describe()}) contains no whole month of month-dated data "
@@ -202,7 +254,6 @@ def split_periods(incidents: Any, before: Period, after: Period, same_months: bo
             f"no incidents fall in the after period ({after.describe()}); check the dates and the "
             "data's coverage."
         )
-    month = month_numbers(d)
     placebo = in_p = None
     n_months = before.months if resolution == "month" else None
     p_start = add_months(before.start, -n_months) if n_months else before.start - dt.timedelta(days=before.days)
@@ -230,14 +281,25 @@ def split_periods(incidents: Any, before: Period, after: Period, same_months: bo
     pair = _year_earlier_pair(before, after, first, months_filter)
     if pair is not None:
         cand = pair[1]
+    def uncovered(p: Period | None) -> bool:  # no month of it holds data
+        return p is not None and _exposure_days(p, res, None, gone_set) <= 0
+
+    if cand is not None and (uncovered(cand) or (pair is not None and uncovered(pair[0]))):
+        cand, pair = None, None
     if cand is not None and not cand.overlaps(after):
         placebo = cand
         in_p = has_date & (d >= np.datetime64(cand.start)) & (d <= np.datetime64(cand.end))
+        if gone_set:
+            in_p &= ~np.isin(month, list(gone_set))
     pb = in_pb = None
     if pair is not None:
         pb = pair[0]
         in_pb = has_date & (d >= np.datetime64(pb.start)) & (d <= np.datetime64(pb.end))
-    return PeriodSplit(in_b, in_a, tb, ta, resolution, common, notes, month, months_filter, placebo, in_p, pb, in_pb)
+        if gone_set:
+            in_pb &= ~np.isin(month, list(gone_set))
+    return PeriodSplit(
+        in_b, in_a, tb, ta, resolution, common, notes, month, months_filter, placebo, in_p, pb, in_pb, gone
+    )
 
 
 def _year_earlier_pair(

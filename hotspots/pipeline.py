@@ -51,10 +51,12 @@ from .areas import hotspot_areas
 from .change import ChangeResult, IncidentPoints, change_areas, change_cells
 from .change_summary import ChangeSummary, selection_overlap_note, summarise_change
 from .clustering import clusters
+from .coverage import missing_months, missing_months_note, month_label
 from .density import kde
 from .footprint import grid_within_reach
 from .gistar import gi_star
 from .grid import BNG, Grid, auto_cell_size, count, incident_extent, points_xy
+from .incident_time import incident_dates, month_numbers
 from .periods import Period, PeriodChoice, default_periods, filter_period, month_range, parse_period, periods_around
 from .schema import ASB_CATEGORY, SCHEME_START
 from .study_area import (
@@ -104,7 +106,7 @@ HOTSPOT_SETTINGS = (
     "period",
 )  # fmt: skip
 #: :func:`area_change` and :func:`cell_change`, besides the hotspot stage's:
-CHANGE_SETTINGS = ("before", "after", "scheme_start", "alpha", "fdr", "same_months")
+CHANGE_SETTINGS = ("before", "after", "scheme_start", "alpha", "fdr", "same_months", "missing_months")
 #: point clusters (:func:`hotspots.clustering.clusters` on the analysis period's incidents):
 CLUSTER_SETTINGS = ("period", "cluster_method", "eps", "min_samples", "seed")
 #: referral linkage (:func:`hotspots.linkage.link_referrals`) and the scheme's protected
@@ -161,6 +163,10 @@ class Settings:
         Scheme start date (``"2023-07-01"`` for the Derbyshire pilot).
     same_months : bool
         Compare only the calendar months both change periods contain (seasonality).
+    missing_months : tuple of "YYYY-MM" or None
+        Months the data do not cover (a monthly file not loaded or not published), left out of the
+        change periods. None = found in the analysed incidents by the change tests;
+        :func:`prepare_inputs` fills it from every category loaded (:mod:`hotspots.coverage`).
     near_m : float
         Distance within which reparation counts as "local" to the harm, metres.
     threshold : int
@@ -188,6 +194,7 @@ class Settings:
     after: tuple[str, str] | None = None
     scheme_start: str = SCHEME_START
     same_months: bool = False
+    missing_months: tuple[str, ...] | None = None
     near_m: float = 2000.0
     threshold: int = 5
     unsafe_threshold: bool = False
@@ -315,6 +322,35 @@ def choose_periods(incidents: gpd.GeoDataFrame, settings: Settings) -> tuple[Set
     except (ParameterError, KeyError) as exc:
         return settings, f"before/after periods: not chosen from the data ({exc})"
     return settings.replace(before=choice.before, after=choice.after), choice.note
+
+
+def choose_missing_months(incidents: gpd.GeoDataFrame, settings: Settings) -> tuple[Settings, str]:
+    """``settings`` with ``missing_months`` filled in: the months the loaded data do not cover.
+
+    Found by :func:`hotspots.coverage.missing_months` in ``incidents`` as loaded (every category:
+    thousands a month, so an empty month is a missing file, not a quiet month), over the data's
+    months and the change periods'. Given ``missing_months`` are kept; without dates the settings
+    come back unchanged.
+
+    Returns
+    -------
+    settings : Settings
+    note : str
+        Empty when no month is missing.
+    """
+    if settings.missing_months is not None:
+        return settings, ""
+    try:
+        dates, _ = incident_dates(incidents)
+        before, after = settings.change_periods()
+    except (ParameterError, KeyError):
+        return settings, ""
+    # the periods' months too when they were given or chosen from the data (not the fallback
+    # around the scheme start, which may lie years away from data that cannot give periods)
+    ends = [d.year * 12 + d.month - 1 for p in (before, after) for d in (p.start, p.end)]
+    span = range(min(ends), max(ends) + 1) if settings.before and settings.after else ()
+    gone, typical = missing_months(month_numbers(dates), span)
+    return settings.replace(missing_months=tuple(month_label(m) for m in gone)), missing_months_note(gone, typical)
 
 
 @dataclass(frozen=True)
@@ -448,11 +484,14 @@ def prepare_inputs(
         cat = dataclasses.replace(cat, incidents=inc)
     area = choose_study_area(inc, boundary, keep_holes=keep_holes)
     s, period_note = choose_periods(inc, s)
+    s, missing_note = choose_missing_months(incidents, s)
     try:
         months: tuple[str, str] | None = month_range(inc)
     except (ParameterError, KeyError):
         months = None
-    notes = tuple(n for n in (found.describe() if found is not None else "", crs.note, cat.note, area.note, period_note) if n)
+    notes = tuple(
+        n for n in (found.describe() if found is not None else "", crs.note, cat.note, area.note, period_note, missing_note) if n
+    )
     return PreparedInputs(inc, area.area, s, months, cat, area, referrals, tasks, notes, found, crs)
 
 
@@ -564,6 +603,7 @@ def area_change(
             change_areas(
                 incidents, stage.areas, before, after, id_column="area_id", alpha=s.alpha, fdr=False, same_months=s.same_months,
                 tau2_fallback=None if cells is None else cells.dispersion, selected_on=selection_period(stage),
+                missing_months=s.missing_months,
             ),
             None,
         )
@@ -581,7 +621,10 @@ def cell_change(
     s = settings
     try:
         before, after = s.change_periods()
-        return change_cells(incidents, grid, before, after, alpha=s.alpha, fdr=s.fdr, same_months=s.same_months), None
+        cells = change_cells(
+            incidents, grid, before, after, alpha=s.alpha, fdr=s.fdr, same_months=s.same_months, missing_months=s.missing_months
+        )
+        return cells, None
     except ParameterError as exc:
         return None, f"before/after change not computed: {exc}"
 

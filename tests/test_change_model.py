@@ -583,3 +583,21 @@ def test_a_finer_one_group_comparison_tau2_does_not_override_two_groups():
     one = fit_change_model(panel, tau2=0.03, unit_word="areas")
     found = [(unit_change_tests(b, a, m, alpha=0.05)["p_value"].to_numpy()[:15] < 0.05).mean() for m in (own, one)]
     assert found[0] >= 0.9 and found[1] <= 0.7  # 15 of 15 against 9 of 15
+
+
+def test_the_monthly_panel_has_no_slot_for_a_missing_month():
+    import datetime as dt
+
+    from hotspots.change_model import monthly_panel
+
+    month = np.repeat(2024 * 12 + np.arange(12), 3)  # 3 incidents a month in unit 0, 2024
+    unit = np.zeros(month.size, dtype=np.int64)
+    label = np.where(month % 12 < 6, BEFORE, AFTER)
+    periods = {BEFORE: (dt.date(2024, 1, 1), dt.date(2024, 6, 30)), AFTER: (dt.date(2024, 7, 1), dt.date(2024, 12, 31))}
+    full = monthly_panel(unit, 1, month, np.ones(month.size, bool), label, periods, True)
+    july = 2024 * 12 + 6
+    keep = month != july
+    gap = monthly_panel(unit[keep], 1, month[keep], np.ones(keep.sum(), bool), label[keep], periods, True, missing=(july,))
+    assert july in full.month and july not in gap.month
+    assert full.exposure[full.label == AFTER].sum() == 184 and gap.exposure[gap.label == AFTER].sum() == 153
+    assert gap.totals(AFTER)[0] == 15 and gap.totals(BEFORE)[0] == 18

@@ -256,6 +256,20 @@ def test_quarters_aligned_to_the_end_and_leftover_months_noted():
     assert res.params["incidents"]["incidents_outside_period"] == cube[:2].sum()
 
 
+def test_a_month_missing_from_the_data_is_named_not_read_as_a_quiet_month():
+    g = _grid(5, 5)
+    cube = _random_cube(T=12, nr=5, nc=5)  # about 70 incidents a month
+    cube[6] = 0  # July 2022's file missing
+    with pytest.warns(UserWarning, match="no data for 2022-07"):
+        res = emerging_hotspots(_incidents(g, cube), g, distance=150)
+    assert res.params["missing_months"] == ["2022-07"]
+    assert any("no data for 2022-07" in n for n in res.notes)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        whole = emerging_hotspots(_incidents(g, _random_cube(T=12, nr=5, nc=5)), g, distance=150)
+    assert whole.params["missing_months"] == []
+
+
 def test_start_end_and_occurred_dates_give_the_same_cube():
     g = _grid(5, 5)
     cube = _random_cube(T=12, nr=5, nc=5)

@@ -159,3 +159,39 @@ def test_placebo_periods_are_whole_months_of_the_data_outside_the_compared_ones(
     elif a_len == b_len < 12 and gap + b_len == 12 and min(first, b_start) <= b_start - 12:
         # "after" is "before" a year later and the data reach a year before "before"
         assert (sp.placebo.start.month, sp.placebo.months) == (before.start.month, before.months)
+
+
+def test_a_missing_month_is_left_out_of_the_exposure_and_named():
+    # 30 incidents a month through 2024, July's file missing
+    inc = _monthly("2024-01", "2024-12", per_month=30)
+    inc = inc[inc["month"] != pd.Timestamp("2024-07-01")]
+    h1, h2 = Period.from_months("2024-01", "2024-06"), Period.from_months("2024-07", "2024-12")
+    sp = split_periods(inc, h1, h2)
+    assert sp.missing == (2024 * 12 + 6,)
+    assert sp.t_before == 182 and sp.t_after == 184 - 31
+    assert any("no data for Jul 2024" in n for n in sp.notes)
+    # the rates per day then agree; counted as a month of zero they would not
+    def ratio(x):
+        return (x.in_after.sum() / x.t_after) / (x.in_before.sum() / x.t_before)
+
+    assert ratio(sp) == pytest.approx(1.0, abs=0.02)
+    off = split_periods(inc, h1, h2, missing=())
+    assert off.missing == () and off.t_after == 184 and ratio(off) == pytest.approx(150 / 184 / (180 / 182))
+    # given as labels (e.g. found in every category loaded), and applied to day-dated data too
+    given_ = split_periods(inc, h1, h2, missing=["2024-07"])
+    assert given_.t_after == sp.t_after
+    days = pd.DataFrame({"occurred": pd.to_datetime(inc["month"]) + pd.Timedelta(days=3)})
+    assert split_periods(days, h1, h2).t_after == 153
+
+
+def test_a_period_with_no_month_of_data_is_a_clear_error_and_an_uncovered_placebo_is_dropped():
+    inc = _monthly("2023-01", "2024-06", per_month=30)
+    with pytest.raises(ValueError, match="no month the data cover"):
+        split_periods(inc, Period.from_months("2024-01", "2024-06"), Period.from_months("2024-07", "2024-12"))
+    # 2023's second half missing: the year-earlier pair cannot be compared, so no placebo
+    full = _monthly("2023-01", "2024-12", per_month=30)
+    gap = full[(full["month"] < pd.Timestamp("2023-07-01")) | (full["month"] >= pd.Timestamp("2024-01-01"))]
+    h1, h2 = Period.from_months("2024-01", "2024-06"), Period.from_months("2024-07", "2024-12")
+    sp = split_periods(gap, h1, h2)
+    assert sp.placebo is None and sp.placebo_before is None
+    assert split_periods(full, h1, h2).placebo is not None

@@ -376,3 +376,39 @@ def test_settings_only_keeps_what_a_step_reads():
     assert both.before == ("2022-01", "2022-12") and both.cell_size == 300.0
     with pytest.raises(ParameterError, match="nonsense"):
         s.only("nonsense")
+
+
+def _force_with_a_missing_month(rng: np.random.Generator) -> gpd.GeoDataFrame:
+    """2024 of a small force, July's file missing: ASB at one busy spot (12 a month: too few on
+    its own to tell a missing month from a quiet one) and 5 a month scattered, plus 100 burglaries
+    a month over a 10 km square."""
+    frames = []
+    for m in pd.date_range("2024-01-01", "2024-12-01", freq="MS"):
+        if m.month == 7:
+            continue
+        spot = rng.normal(5_000, 60, (12, 2))
+        scatter = rng.uniform(0, 10_000, (5, 2))
+        burg = rng.uniform(0, 10_000, (100, 2))
+        xy = np.vstack([spot, scatter, burg])
+        cats = ["Anti-social behaviour"] * 17 + ["Burglary"] * 100
+        frames.append(points(xy, [m] * len(xy), cats))
+    return pd.concat(frames, ignore_index=True)
+
+
+def test_a_missing_monthly_file_is_found_in_every_category_and_left_out_of_the_change():
+    inc = _force_with_a_missing_month(np.random.default_rng(7))
+    periods = dict(before=("2024-01", "2024-06"), after=("2024-07", "2024-12"))
+    prep = prepare_inputs(inc, settings=Settings(**periods))
+    assert prep.settings.missing_months == ("2024-07",)
+    assert any("no data for Jul 2024" in n for n in prep.notes)
+    res = analyse(prep.incidents, settings=prep.settings, study_area=prep.study_area)
+    assert res.change_areas is not None and res.change_areas.exposure_after_days == 184 - 31
+    assert res.change_cells.exposure_after_days == 184 - 31
+    # the ASB alone (12-17 a month) is too sparse to call July missing: that is why prepare_inputs
+    # looks at every category; told nothing, analyse counts July as a month of zero
+    alone = analyse(prep.incidents, settings=prep.settings.replace(missing_months=None), study_area=prep.study_area)
+    assert alone.change_areas.exposure_after_days == 184
+    # the busy spot's rate did not change: its ratio is near 1, not near 5/6 as with a zero July
+    new, old = (r.change_areas.table.sort_values("n_before").iloc[-1] for r in (res, alone))
+    assert new["n_after"] == old["n_after"] and new["rate_ratio"] == pytest.approx(old["rate_ratio"] * 184 / 153)
+    assert abs(np.log(new["rate_ratio"])) < 0.3
