@@ -45,7 +45,7 @@ import geopandas as gpd
 import numpy as np
 import pyproj
 
-from ._errors import ParameterError
+from ._errors import HotspotsError, ParameterError
 from .analysis import Analysis, HotspotStage
 from .areas import hotspot_areas
 from .change import ChangeResult, IncidentPoints, change_areas, change_cells
@@ -324,13 +324,16 @@ def choose_periods(incidents: gpd.GeoDataFrame, settings: Settings) -> tuple[Set
     return settings.replace(before=choice.before, after=choice.after), choice.note
 
 
-def choose_missing_months(incidents: gpd.GeoDataFrame, settings: Settings) -> tuple[Settings, str]:
+def choose_missing_months(
+    incidents: gpd.GeoDataFrame, settings: Settings, analysed: gpd.GeoDataFrame | None = None
+) -> tuple[Settings, str]:
     """``settings`` with ``missing_months`` filled in: the months the loaded data do not cover.
 
     Found by :func:`hotspots.coverage.missing_months` in ``incidents`` as loaded (every category:
-    thousands a month, so an empty month is a missing file, not a quiet month), over the data's
-    months and the change periods'. Given ``missing_months`` are kept; without dates the settings
-    come back unchanged.
+    thousands a month, so an empty month is a missing file, not a quiet month) and in the
+    ``analysed`` category's own (a month a force published other crimes but none of it), over the
+    data's months and the change periods'. Given ``missing_months`` are kept; without dates the
+    settings come back unchanged.
 
     Returns
     -------
@@ -341,16 +344,20 @@ def choose_missing_months(incidents: gpd.GeoDataFrame, settings: Settings) -> tu
     if settings.missing_months is not None:
         return settings, ""
     try:
-        dates, _ = incident_dates(incidents)
         before, after = settings.change_periods()
-    except (ParameterError, KeyError):
+        months_of = [month_numbers(incident_dates(x)[0]) for x in (incidents, analysed) if x is not None]
+    except (HotspotsError, KeyError):
         return settings, ""
     # the periods' months too when they were given or chosen from the data (not the fallback
     # around the scheme start, which may lie years away from data that cannot give periods)
     ends = [d.year * 12 + d.month - 1 for p in (before, after) for d in (p.start, p.end)]
     span = range(min(ends), max(ends) + 1) if settings.before and settings.after else ()
-    gone, typical = missing_months(month_numbers(dates), span)
-    return settings.replace(missing_months=tuple(month_label(m) for m in gone)), missing_months_note(gone, typical)
+    found = [missing_months(m, span) for m in months_of]
+    every = set(found[0][0])
+    own = sorted(set(found[1][0]) - every) if len(found) > 1 else []
+    notes = [missing_months_note(sorted(every), found[0][1]), missing_months_note(own, found[-1][1], " in the analysed category")]
+    gone = sorted(every | set(own))
+    return settings.replace(missing_months=tuple(month_label(m) for m in gone)), "; ".join(n for n in notes if n)
 
 
 @dataclass(frozen=True)
@@ -484,7 +491,7 @@ def prepare_inputs(
         cat = dataclasses.replace(cat, incidents=inc)
     area = choose_study_area(inc, boundary, keep_holes=keep_holes)
     s, period_note = choose_periods(inc, s)
-    s, missing_note = choose_missing_months(incidents, s)
+    s, missing_note = choose_missing_months(incidents, s, inc)
     try:
         months: tuple[str, str] | None = month_range(inc)
     except (ParameterError, KeyError):

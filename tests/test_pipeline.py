@@ -412,3 +412,16 @@ def test_a_missing_monthly_file_is_found_in_every_category_and_left_out_of_the_c
     new, old = (r.change_areas.table.sort_values("n_before").iloc[-1] for r in (res, alone))
     assert new["n_after"] == old["n_after"] and new["rate_ratio"] == pytest.approx(old["rate_ratio"] * 184 / 153)
     assert abs(np.log(new["rate_ratio"])) < 0.3
+
+
+def test_a_month_with_other_crimes_but_none_of_the_analysed_category_is_missing_too():
+    rng = np.random.default_rng(3)
+    frames = []
+    for m in pd.date_range("2024-01-01", "2024-12-01", freq="MS"):
+        n_asb = 0 if m.month == 9 else 40  # September's ASB not published, its burglaries were
+        xy = np.vstack([rng.normal(5_000, 80, (n_asb, 2)), rng.uniform(0, 10_000, (60, 2))])
+        frames.append(points(xy, [m] * len(xy), ["Anti-social behaviour"] * n_asb + ["Burglary"] * 60))
+    inc = pd.concat(frames, ignore_index=True)
+    prep = prepare_inputs(inc, settings=Settings(before=("2024-01", "2024-06"), after=("2024-07", "2024-12")))
+    assert prep.settings.missing_months == ("2024-09",)
+    assert any("no data for Sep 2024 in the analysed category" in n for n in prep.notes)
