@@ -33,7 +33,7 @@ import numpy as np
 
 from ._errors import ParameterError
 
-__all__ = ["MIN_TYPICAL_MONTH", "missing_months", "month_label", "month_number", "missing_months_note"]
+__all__ = ["MIN_TYPICAL_MONTH", "data_span", "missing_months", "missing_months_note", "month_label", "month_number"]
 
 #: A month with no incident is taken as missing from the data when a typical month (the median
 #: over months with incidents) holds at least this many.
@@ -106,15 +106,41 @@ def missing_months(
     return tuple(sorted(out)), typical
 
 
-def missing_months_note(missing: Iterable[int], typical: float, where: str = "") -> str:
-    """One sentence naming the missing months and what the change tests do with them."""
+def data_span(month: np.ndarray) -> tuple[int, int] | None:
+    """The data's first and last month (``year * 12 + month - 1``), None without dated incidents."""
+    m = np.asarray(month, dtype=np.int64)
+    m = m[m >= 0]
+    return (int(m.min()), int(m.max())) if m.size else None
+
+
+def _names(ms: list[int]) -> str:
+    return ", ".join(_month_name(x) for x in ms[:12]) + (f" and {len(ms) - 12} more" if len(ms) > 12 else "")
+
+
+def missing_months_note(missing: Iterable[int], typical: float, where: str = "", span: tuple[int, int] | None = None) -> str:
+    """One sentence naming the missing months and what the change tests do with them.
+
+    ``span``: the data's first and last month (:func:`data_span`); months outside it are named as
+    lying beyond the data rather than as missing files.
+    """
     ms = sorted({int(x) for x in missing})
     if not ms:
         return ""
-    names = ", ".join(_month_name(x) for x in ms[:12]) + (f" and {len(ms) - 12} more" if len(ms) > 12 else "")
-    typ = f" while a typical month holds {typical:,.0f}" if typical > 0 else ""
-    return (
-        f"no data for {names}{where} (no incident at all{typ}; probably a monthly file not loaded or not published): "
-        "the before/after comparison leaves those months out of the periods' exposure and compares the months that "
+    inside = [m for m in ms if span is None or span[0] <= m <= span[1]]
+    beyond = [m for m in ms if m not in set(inside)]
+    parts = []
+    if inside:
+        typ = f" while a typical month holds {typical:,.0f}" if typical > 0 else ""
+        parts.append(
+            f"no data for {_names(inside)}{where} (no incident at all{typ}; probably a monthly file not loaded or not "
+            "published)"
+        )
+    if beyond and span is not None:
+        parts.append(
+            f"the periods reach beyond the data's months ({_month_name(span[0])} – {_month_name(span[1])}): no data for "
+            f"{_names(beyond)}"
+        )
+    return "; ".join(parts) + (
+        ": the before/after comparison leaves those months out of the periods' exposure and compares the months that "
         "hold data"
     )

@@ -28,7 +28,7 @@ import numpy as np
 import pandas as pd
 
 from ._errors import ParameterError
-from .coverage import missing_months, missing_months_note, month_label, month_number
+from .coverage import data_span, missing_months, missing_months_note, month_label, month_number
 from .incident_time import IncidentPoints, incident_dates, month_numbers
 from .periods import Period, add_months
 
@@ -228,7 +228,7 @@ def split_periods(
         in_a &= covered
         shown = [m for m in gone if m in set(compared)]
         if shown:
-            notes.append(missing_months_note(shown, typical) + ".")
+            notes.append(missing_months_note(shown, typical, span=data_span(month)) + ".")
     res = "month" if resolution == "month" else "day"
     tb = _exposure_days(before, res, months_filter, gone_set)
     ta = _exposure_days(after, res, months_filter, gone_set)

@@ -51,7 +51,7 @@ from .areas import hotspot_areas
 from .change import ChangeResult, IncidentPoints, change_areas, change_cells
 from .change_summary import ChangeSummary, selection_overlap_note, summarise_change
 from .clustering import clusters
-from .coverage import missing_months, missing_months_note, month_label
+from .coverage import data_span, missing_months, missing_months_note, month_label
 from .density import kde
 from .footprint import grid_within_reach
 from .gistar import gi_star
@@ -355,7 +355,10 @@ def choose_missing_months(
     found = [missing_months(m, span) for m in months_of]
     every = set(found[0][0])
     own = sorted(set(found[1][0]) - every) if len(found) > 1 else []
-    notes = [missing_months_note(sorted(every), found[0][1]), missing_months_note(own, found[-1][1], " in the analysed category")]
+    notes = [
+        missing_months_note(sorted(every), found[0][1], span=data_span(months_of[0])),
+        missing_months_note(own, found[-1][1], " in the analysed category", span=data_span(months_of[-1])),
+    ]
     gone = sorted(every | set(own))
     return settings.replace(missing_months=tuple(month_label(m) for m in gone)), "; ".join(n for n in notes if n)
 

@@ -6,7 +6,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from hotspots import ParameterError
-from hotspots.coverage import MIN_TYPICAL_MONTH, missing_months, missing_months_note, month_label, month_number
+from hotspots.coverage import MIN_TYPICAL_MONTH, data_span, missing_months, missing_months_note, month_label, month_number
 
 JAN_2025 = 2025 * 12
 
@@ -66,3 +66,11 @@ def test_the_note_names_the_months_and_the_typical_count():
     note = missing_months_note([JAN_2025 + 6], 15_799)
     assert "no data for Jul 2025" in note and "15,799" in note and "exposure" in note
     assert missing_months_note([], 100) == ""
+
+
+def test_months_beyond_the_data_are_named_as_such_not_as_missing_files():
+    span = data_span(np.array([JAN_2025, JAN_2025 + 11, -1]))
+    assert span == (JAN_2025, JAN_2025 + 11) and data_span(np.array([-1])) is None
+    note = missing_months_note([JAN_2025 - 1, JAN_2025 + 6, JAN_2025 + 12], 900, span=span)
+    assert "no data for Jul 2025 (no incident at all while a typical month holds 900" in note
+    assert "the periods reach beyond the data's months (Jan 2025 – Dec 2025): no data for Dec 2024, Jan 2026" in note
