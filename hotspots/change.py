@@ -389,10 +389,10 @@ def _slot_labels(sp: PeriodSplit) -> tuple[np.ndarray, dict[int, tuple[dt.date, 
     periods: dict[int, tuple[dt.date, dt.date]] = {}
     if sp.in_placebo is not None and sp.placebo is not None:
         lab[sp.in_placebo] = PLACEBO
-        periods[PLACEBO] = (sp.placebo.start, sp.placebo.end)
+        periods[PLACEBO] = sp.days_of(sp.placebo)
     if sp.in_placebo_before is not None and sp.placebo_before is not None:
         lab[sp.in_placebo_before] = PLACEBO_BEFORE
-        periods[PLACEBO_BEFORE] = (sp.placebo_before.start, sp.placebo_before.end)
+        periods[PLACEBO_BEFORE] = sp.days_of(sp.placebo_before)
     lab[sp.in_before] = BEFORE
     lab[sp.in_after] = AFTER
     return lab, periods
@@ -406,8 +406,8 @@ def _fit_model(
 ) -> tuple[ChangeModel, MonthlyPanel]:
     """Monthly panel of the units and the change model fitted to it."""
     lab, periods = _slot_labels(sp)
-    periods[BEFORE] = (before.start, before.end)
-    periods[AFTER] = (after.start, after.end)
+    periods[BEFORE] = sp.days_of(before)
+    periods[AFTER] = sp.days_of(after)
     month = sp.month if ref_index is None else sp.month[ref_index]
     lab_u = lab if ref_index is None else lab[ref_index]
     panel = monthly_panel(

@@ -14,6 +14,9 @@ matches the compared pair (the same calendar months and gap, nothing done betwee
 
 Months the data do not cover (a monthly file missing: :mod:`hotspots.coverage`) are left out of
 every period's exposure and incidents; a placebo period none of whose months hold data is not used.
+Day-dated data with incidents on most days date their own first and last day, and the periods'
+days outside them are not counted either (a force's export taken on 15 December covers half of
+December: counted whole, the after period's rate would be understated by half a month).
 """
 
 from __future__ import annotations
@@ -28,7 +31,7 @@ import numpy as np
 import pandas as pd
 
 from ._errors import ParameterError
-from .coverage import data_span, missing_months, missing_months_note, month_label, month_number
+from .coverage import MIN_TYPICAL_MONTH, data_span, missing_months, missing_months_note, month_label, month_number
 from .incident_time import IncidentPoints, incident_dates, month_numbers
 from .periods import Period, add_months
 
@@ -102,6 +105,11 @@ class PeriodSplit:
     missing : tuple of int
         Months the data do not cover (``year * 12 + month - 1``; :mod:`hotspots.coverage`), left
         out of the exposure, the incidents and the monthly panel.
+    edges : (date, date) or None
+        Day-dated data busy enough to date their own start and end (a typical month of at least
+        20 and incidents on at least half the days between the first and the last): the first and
+        last incident's dates. Days of the periods outside them are not counted (an export taken
+        mid-month covers only part of its last month). None otherwise.
     placebo : Period or None
         The placebo period the data allow (module docs): ``before`` a year earlier, the period
         of the same length just before ``before``, or ``after`` a year earlier (with
@@ -128,6 +136,14 @@ class PeriodSplit:
     placebo_before: Period | None = None
     in_placebo_before: np.ndarray | None = None
     missing: tuple[int, ...] = ()
+    edges: tuple[dt.date, dt.date] | None = None
+
+    def days_of(self, period: Period) -> tuple[dt.date, dt.date]:
+        """``period``'s first and last day within the data's dates (:attr:`edges`); the last is
+        before the first when none of its days is covered."""
+        if self.edges is None:
+            return period.start, period.end
+        return max(period.start, self.edges[0]), min(period.end, self.edges[1])
 
 
 #: A placebo period shorter than "before" needs at least this many whole months of data before it.
@@ -216,11 +232,9 @@ def split_periods(
         in_a &= keep
     month = month_numbers(d)
     compared = _period_months(before) + _period_months(after)
-    if missing is None:
-        gone, typical = missing_months(month, compared)
-    else:
+    gone, typical = missing_months(month, compared)
+    if missing is not None:
         gone = tuple(sorted({int(x) if isinstance(x, (int, np.integer)) else month_number(x) for x in missing}))
-        typical = 0.0
     gone_set = frozenset(gone)
     if gone_set:
         covered = ~np.isin(month, list(gone_set))
@@ -230,9 +244,29 @@ def split_periods(
         if shown:
             notes.append(missing_months_note(shown, typical, span=data_span(month)) + ".")
     res = "month" if resolution == "month" else "day"
-    tb = _exposure_days(before, res, months_filter, gone_set)
-    ta = _exposure_days(after, res, months_filter, gone_set)
+    edges = None
+    if resolution == "day" and typical >= MIN_TYPICAL_MONTH:
+        # day-dated data with incidents on most days date their own start and end (at 0.7 a day
+        # or more, a day or two off); data on a few dates only do not
+        first_day, last_day = d[has_date].min(), d[has_date].max()
+        span_days = int((last_day - first_day).astype(int)) + 1
+        if np.unique(d[has_date]).size >= 0.5 * span_days:
+            edges = (first_day.astype(dt.date), last_day.astype(dt.date))
+    clipped = {name: _clip(p, edges) for name, p in (("before", before), ("after", after))}
+    tb, ta = (
+        _exposure_days(clipped[n], res, months_filter, gone_set) if clipped[n] is not None else 0.0 for n in ("before", "after")
+    )
     for t, p, name in ((tb, before, "before"), (ta, after, "after")):
+        if edges is not None and (clipped[name] is None or clipped[name].days < p.days):
+            if clipped[name] is None:
+                raise ParameterError(
+                    f"the {name} period ({p.describe()}) lies outside the data's dates ({edges[0]} to {edges[1]}); "
+                    "choose periods within them."
+                )
+            notes.append(
+                f"the data's dates run from {edges[0]} to {edges[1]}: the {name} period counts {t:g} of its {p.days} days "
+                "(its days beyond the data are not counted)."
+            )
         if t <= 0 and _exposure_days(p, res, months_filter) > 0:
             raise ParameterError(
                 f"the {name} period ({p.describe()}) holds no month the data cover (no data for "
@@ -281,8 +315,8 @@ def split_periods(
     pair = _year_earlier_pair(before, after, first, months_filter)
     if pair is not None:
         cand = pair[1]
-    def uncovered(p: Period | None) -> bool:  # no month of it holds data
-        return p is not None and _exposure_days(p, res, None, gone_set) <= 0
+    def uncovered(p: Period | None) -> bool:  # no month (or day) of it holds data
+        return p is not None and (_clip(p, edges) is None or _exposure_days(p, res, None, gone_set) <= 0)
 
     if cand is not None and (uncovered(cand) or (pair is not None and uncovered(pair[0]))):
         cand, pair = None, None
@@ -298,8 +332,16 @@ def split_periods(
         if gone_set:
             in_pb &= ~np.isin(month, list(gone_set))
     return PeriodSplit(
-        in_b, in_a, tb, ta, resolution, common, notes, month, months_filter, placebo, in_p, pb, in_pb, gone
+        in_b, in_a, tb, ta, resolution, common, notes, month, months_filter, placebo, in_p, pb, in_pb, gone, edges
     )
+
+
+def _clip(p: Period, edges: tuple[dt.date, dt.date] | None) -> Period | None:
+    """``p`` within the data's dates (None when none of its days is)."""
+    if edges is None:
+        return p
+    lo, hi = max(p.start, edges[0]), min(p.end, edges[1])
+    return Period(lo, hi, p.label) if lo <= hi else None
 
 
 def _year_earlier_pair(

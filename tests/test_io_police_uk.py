@@ -516,3 +516,17 @@ def test_a_million_rows_with_damage(tmp_path: Path) -> None:
     assert report.dropped == {"no location": int(no_loc.sum()), "malformed row": 7}
     assert report.rows_kept == len(data) == n - int(no_loc.sum())
     assert data["incident_id"].is_unique
+
+
+def test_a_month_missing_from_a_folder_of_monthly_files_is_a_warning(tmp_path: Path) -> None:
+    # January, February and April 2025, 25 crimes each: March's file is missing
+    for month in ("2025-01", "2025-02", "2025-04"):
+        rows = [prow(crime_id=f"{month}-{i}", month=month, ctype="Burglary") for i in range(25)]
+        write_police(tmp_path / f"{month}-test-street.csv", rows)
+    _, report = load_police_uk(tmp_path)
+    assert report.rows_kept == 75
+    assert [w for w in report.warnings if "no data for Mar 2025" in w and "typical month holds 25" in w]
+    # every month present (or too few rows a month to tell): no such warning
+    (tmp_path / "2025-04-test-street.csv").unlink()
+    _, whole = load_police_uk(tmp_path)
+    assert not [w for w in whole.warnings if "no data for" in w]

@@ -180,8 +180,35 @@ def test_a_missing_month_is_left_out_of_the_exposure_and_named():
     # given as labels (e.g. found in every category loaded), and applied to day-dated data too
     given_ = split_periods(inc, h1, h2, missing=["2024-07"])
     assert given_.t_after == sp.t_after
-    days = pd.DataFrame({"occurred": pd.to_datetime(inc["month"]) + pd.Timedelta(days=3)})
+    month = pd.to_datetime(inc["month"])
+    k = inc.groupby("month").cumcount().to_numpy()  # 0-29 within each month: spread over its days
+    day = np.round(k * (month.dt.days_in_month.to_numpy() - 1) / 29)
+    days = pd.DataFrame({"occurred": month + pd.to_timedelta(day, unit="D")})
     assert split_periods(days, h1, h2).t_after == 153
+
+
+def _daily(first: str, last: str, per_day: float, rng: np.random.Generator) -> pd.DataFrame:
+    days = pd.date_range(first, last, freq="D")
+    return pd.DataFrame({"occurred": np.repeat(days, rng.poisson(per_day, days.size))})
+
+
+def test_an_export_taken_mid_month_counts_only_the_days_it_covers():
+    # busy day-dated data from 1 January to 15 December 2024 (an export taken mid-December)
+    inc = _daily("2024-01-01", "2024-12-15", 3.0, np.random.default_rng(1))
+    h1, h2 = Period.from_months("2024-01", "2024-06"), Period.from_months("2024-07", "2024-12")
+    sp = split_periods(inc, h1, h2)
+    assert sp.edges == (pd.Timestamp("2024-01-01").date(), pd.Timestamp("2024-12-15").date())
+    assert sp.t_before == 182 and sp.t_after == 184 - 16
+    assert any("the after period counts 168 of its 184 days" in n for n in sp.notes)
+    rate = (sp.in_after.sum() / sp.t_after) / (sp.in_before.sum() / sp.t_before)
+    assert rate == pytest.approx(1.0, abs=0.06)  # counted to 31 December it would be about 0.91
+    # sparse day-dated data cannot date their own end: the periods are counted whole
+    sparse = _daily("2024-01-01", "2024-12-15", 0.3, np.random.default_rng(2))
+    assert split_periods(sparse, h1, h2).edges is None
+    # periods wholly outside the data's dates are refused by name
+    with pytest.raises(ValueError, match="lies outside the data's dates"):
+        early = _daily("2024-01-01", "2024-06-20", 3.0, np.random.default_rng(3))
+        split_periods(early, Period("2024-01-01", "2024-06-15"), Period("2024-06-25", "2024-07-31"))
 
 
 def test_a_period_with_no_month_of_data_is_a_clear_error_and_an_uncovered_placebo_is_dropped():

@@ -6,6 +6,7 @@ reason, so that each dropped row is counted once, under the first reason that ap
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -594,6 +595,9 @@ def finish_incidents(
         notes=notes,
         files_word=files_word,
     )
+    gap = _missing_months_warning(data)
+    if gap:
+        report = dataclasses.replace(report, warnings=[*report.warnings, gap])
     params = {
         "loader": loader,
         **(options or {}),
@@ -604,6 +608,21 @@ def finish_incidents(
         "files": list(run.names),
     }
     return data, report, params
+
+
+def _missing_months_warning(data: pd.DataFrame) -> str:
+    """A warning naming the months with no row between the data's first and last while a typical
+    month holds many (a monthly file missing: :mod:`hotspots.coverage`), else ``""``. Read off the
+    ``month`` column every incident loader fills (a view, no copy of the dates)."""
+    from ..coverage import missing_months, missing_months_note
+
+    if not len(data) or "month" not in data.columns:
+        return ""
+    months = data["month"].to_numpy(dtype="datetime64[ns]").astype("datetime64[M]")
+    ok = ~np.isnat(months)
+    numbers = np.where(ok, months.astype(np.int64) + 1970 * 12, -1)
+    gone, typical = missing_months(numbers)
+    return missing_months_note(gone, typical)
 
 
 def crs_param(crs: Any) -> Any:
