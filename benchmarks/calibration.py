@@ -346,6 +346,34 @@ def change_scenarios_product(reps: int, rng: np.random.Generator, only: tuple[st
     return rows
 
 
+def missing_month(reps: int, rng: np.random.Generator) -> list[dict]:
+    """The realistic design with no change, whole years compared (2023 against 2024) through the
+    product path, July 2024's incidents removed as if its monthly file were missing: areas flagged
+    and data sets whose pooled rows give any verdict, with the month left out (the default,
+    :mod:`hotspots.coverage`) and counted as a month of no incident (``missing_months=()``, as
+    before). Rows with and without a placebo year."""
+    from hotspots.pipeline import Settings, analyse, prepare_inputs
+
+    rows = []
+    for placebo in (True, False):
+        acc: dict[str, list] = {}
+        for _ in range(reps):
+            inc, _, _ = _simulate(rng, fall=0.0, sd_year=0.12, sd_month=0.15, placebo=placebo)
+            inc = inc[inc["month"] != pd.Timestamp("2024-07-01")].assign(category="Anti-social behaviour")
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                prep = prepare_inputs(inc, settings=Settings(before=("2023-01", "2023-12"), after=("2024-01", "2024-12")))
+                for how, s in (("left out", prep.settings), ("as zero", prep.settings.replace(missing_months=()))):
+                    an = analyse(prep.incidents, settings=s, study_area=prep.study_area)
+                    if an.change_areas is not None:
+                        acc.setdefault(f"areas flagged ({how})", []).append(an.change_areas.table["significant"].mean())
+                    if an.change_summary is not None:
+                        for k, row in zip(("all hotspot areas", "elsewhere"), an.change_summary.rows):
+                            acc.setdefault(f"{k} any verdict ({how})", []).append(row.verdict != "no significant change")
+        rows.append({"placebo year": placebo, **{k: float(np.mean(v)) for k, v in acc.items()}, "data sets": reps})
+    return rows
+
+
 # ----------------------------------------------------------------------------- emerging
 def emerging_null(reps: int, rng: np.random.Generator) -> dict:
     g = Grid.from_bounds((0, 0, 2_999, 2_999), 100)
@@ -599,7 +627,7 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--quick", action="store_true")
     ap.add_argument("--seed", type=int, default=2026)
     ap.add_argument("--real-only", action="store_true", help="only the real-data figures")
-    ap.add_argument("--national", action="store_true", help="only the 37-force placebo (national 2025 set, ~3 minutes)")
+    ap.add_argument("--national", action="store_true", help="only the 39-force placebo (national 2025 set, ~3 minutes)")
     args = ap.parse_args(argv)
     reps = 8 if args.quick else args.reps
     rng = np.random.default_rng(args.seed)
@@ -638,6 +666,8 @@ def main(argv: list[str] | None = None) -> None:
     print(pd.DataFrame(emerging_year_to_year(max(reps // 2, 4), rng)).round(3).to_string(index=False))
     print(f"\n# Emerging hot spot categories on random cubes and small steady hotspots ({max(reps // 4, 3)} cubes each)")
     print(pd.DataFrame(emerging_patterns(max(reps // 4, 3), rng)).set_index("scenario").round(4).T.to_string())
+    print(f"\n# A monthly file missing (July of the after year), no change, through the product ({max(reps // 2, 4)} data sets)")
+    print(pd.DataFrame(missing_month(max(reps // 2, 4), rng)).round(3).to_string(index=False))
     print("\n# Real police.uk 2025 data (Jan-Jun vs Jul-Dec)")
     for r in real_data() or [{"(data not found)": ""}]:
         for k, v in r.items():

@@ -16,6 +16,7 @@ from benchmarks.calibration import (
     emerging_null,
     emerging_patterns,
     emerging_year_to_year,
+    missing_month,
     null_maps,
     null_maps_product,
 )
@@ -128,3 +129,12 @@ def test_emerging_categories_hold_on_random_and_uneven_cubes():
     assert rows["random, 300 a year"]["cubes with a pattern far from hotspots (normal)"] >= 0.5
     small = rows["20 small hotspots, 1,200 background"]
     assert small["hotspots' cells hot (count)"] >= 0.6 and small["far share of all categories (count)"] <= 0.05
+
+
+def test_a_missing_monthly_file_does_not_make_a_fall():
+    for row in missing_month(30, np.random.default_rng(6)):
+        # left out: the verdicts keep their level (5 % nominal; 30 data sets allow a few by chance)
+        assert row["areas flagged (left out)"] <= 0.08
+        assert row["all hotspot areas any verdict (left out)"] <= 0.15 and row["elsewhere any verdict (left out)"] <= 0.15
+        # counted as a month of no incident (as before), the quieter year reads as a fall
+        assert row["elsewhere any verdict (as zero)"] >= 0.5
