@@ -315,6 +315,7 @@ def split_periods(
     pair = _year_earlier_pair(before, after, first, months_filter)
     if pair is not None:
         cand = pair[1]
+
     def uncovered(p: Period | None) -> bool:  # no month (or day) of it holds data
         return p is not None and (_clip(p, edges) is None or _exposure_days(p, res, None, gone_set) <= 0)
 

@@ -613,15 +613,13 @@ def finish_incidents(
 def _missing_months_warning(data: pd.DataFrame) -> str:
     """A warning naming the months with no row between the data's first and last while a typical
     month holds many (a monthly file missing: :mod:`hotspots.coverage`), else ``""``. Read off the
-    ``month`` column every incident loader fills (a view, no copy of the dates)."""
+    ``month`` column every incident loader fills."""
     from ..coverage import missing_months, missing_months_note
+    from ..incident_time import month_numbers
 
     if not len(data) or "month" not in data.columns:
         return ""
-    months = data["month"].to_numpy(dtype="datetime64[ns]").astype("datetime64[M]")
-    ok = ~np.isnat(months)
-    numbers = np.where(ok, months.astype(np.int64) + 1970 * 12, -1)
-    gone, typical = missing_months(numbers)
+    gone, typical = missing_months(month_numbers(data["month"].to_numpy(dtype="datetime64[ns]")))
     return missing_months_note(gone, typical)
 
 
