@@ -58,6 +58,7 @@ from .areas import HotspotAreas
 from .change import ChangeResult, Period, change_areas, change_cells
 from .change_model import AFTER, BEFORE, COMPARISON_TAU2_NOTE, ChangeModel, panel_season, squared_shares
 from .change_reference import POWER, effective_df, mixture_half_width, mixture_minimum_detectable_fall, no_change_variance
+from .period_split import DATES_NOTE_START
 from .periods import selection_shares, selection_treats_alike
 from .style import p_text, ratio_text
 
@@ -413,6 +414,8 @@ def summarise_change(
     # the pooled rows use the same tau2 estimates: the same caveat when they came from the
     # compared periods themselves
     notes += [n for n in (*areas.notes, *cells.notes) if n == COMPARISON_TAU2_NOTE]
+    # and when the periods reach beyond day-dated data's first or last date (the days counted)
+    notes += [n for n in cells.notes if n.startswith(DATES_NOTE_START)]
     return ChangeSummary(
         tuple(rows), a, cells.before, cells.after, method, tuple(dict.fromkeys(notes)), False,
         {"areas_dispersion": da.to_dict(), "cells_dispersion": dc.to_dict(), "n_areas": int(len(at))},

@@ -146,6 +146,10 @@ class PeriodSplit:
         return max(period.start, self.edges[0]), min(period.end, self.edges[1])
 
 
+#: How the note on periods reaching beyond day-dated data's first or last date begins (the pooled
+#: summary repeats it: :func:`hotspots.change_summary.summarise_change`).
+DATES_NOTE_START = "the data's dates run from"
+
 #: A placebo period shorter than "before" needs at least this many whole months of data before it.
 MIN_PLACEBO_MONTHS = 6
 
@@ -264,7 +268,7 @@ def split_periods(
                     "choose periods within them."
                 )
             notes.append(
-                f"the data's dates run from {edges[0]} to {edges[1]}: the {name} period counts {t:g} of its {p.days} days "
+                f"{DATES_NOTE_START} {edges[0]} to {edges[1]}: the {name} period counts {t:g} of its {p.days} days "
                 "(its days beyond the data are not counted)."
             )
         if t <= 0 and _exposure_days(p, res, months_filter) > 0:

@@ -425,3 +425,21 @@ def test_a_month_with_other_crimes_but_none_of_the_analysed_category_is_missing_
     prep = prepare_inputs(inc, settings=Settings(before=("2024-01", "2024-06"), after=("2024-07", "2024-12")))
     assert prep.settings.missing_months == ("2024-09",)
     assert any("no data for Sep 2024 in the analysed category" in n for n in prep.notes)
+
+
+def test_an_export_taken_mid_month_is_counted_to_its_last_day_and_the_summary_says_so():
+    rng = np.random.default_rng(5)
+    days = pd.date_range("2024-01-01", "2024-12-15", freq="D")  # exported on 15 December
+    n = rng.poisson(6, days.size)
+    when = np.repeat(days, n) + pd.to_timedelta(rng.uniform(0, 86_000, n.sum()), unit="s")
+    spot = rng.integers(0, 3, n.sum())
+    xy = np.c_[2_000 + 3_000 * spot, np.full(n.sum(), 5_000.0)] + rng.normal(0, 80, (n.sum(), 2))
+    xy[::3] = rng.uniform(0, 10_000, (len(xy[::3]), 2))  # a third scattered
+    inc = gpd.GeoDataFrame({"occurred": when, "category": "Anti-social behaviour"},
+                           geometry=gpd.points_from_xy(xy[:, 0], xy[:, 1]), crs=27700)
+    prep = prepare_inputs(inc, settings=Settings(before=("2024-01", "2024-06"), after=("2024-07", "2024-12")))
+    res = analyse(prep.incidents, settings=prep.settings, study_area=prep.study_area)
+    assert res.change_cells.exposure_after_days == 184 - 16
+    assert any("the after period counts 168 of its 184 days" in n for n in res.change_summary.notes)
+    # the rate did not change: elsewhere's ratio is near 1 (counted to 31 December it was 0.91)
+    assert abs(res.change_summary.rows[1].rate_ratio - 1) < 0.08
