@@ -27,13 +27,16 @@ The change tests (:func:`hotspots.period_split.split_periods` and
 from __future__ import annotations
 
 import calendar
+import datetime as dt
 from collections.abc import Iterable
 
 import numpy as np
 
 from ._errors import ParameterError
 
-__all__ = ["MIN_TYPICAL_MONTH", "data_span", "missing_months", "missing_months_note", "month_label", "month_number"]
+__all__ = [
+    "MIN_TYPICAL_MONTH", "data_span", "missing_months", "missing_months_note", "month_label", "month_number", "months_between",
+]
 
 #: A month with no incident is taken as missing from the data when a typical month (the median
 #: over months with incidents) holds at least this many.
@@ -55,6 +58,12 @@ def month_number(label: str) -> int:
 def month_label(m: int) -> str:
     """``year * 12 + month - 1`` as ``"YYYY-MM"``."""
     return f"{int(m) // 12:04d}-{int(m) % 12 + 1:02d}"
+
+
+def months_between(first_day: dt.date, last_day: dt.date) -> range:
+    """The calendar months (``year * 12 + month - 1``) that the days from ``first_day`` to
+    ``last_day`` touch (empty when ``last_day`` is before ``first_day``'s month)."""
+    return range(first_day.year * 12 + first_day.month - 1, last_day.year * 12 + last_day.month)
 
 
 def _month_name(m: int) -> str:

@@ -136,12 +136,13 @@ from scipy import stats
 from . import validation
 from ._errors import ParameterError
 from .change import incident_dates
-from .coverage import missing_months
+from .coverage import missing_months, month_label
 from .dispersion import estimate_kappa
 from .fdr import bh_adjust_by_side
 from .gi_inference import BackgroundFit, background_fit, count_test_tails
 from .gistar import gi_star
 from .grid import Grid, GridValues, points_xy
+from .incident_time import month_numbers
 from .neighbours import auto_distance, disc_stencil, neighbour_count, neighbour_sum
 from .trend import (
     MKManyResult,
@@ -415,10 +416,6 @@ def _month_number(value: Any, name: str) -> int:
     return ts.year * 12 + ts.month - 1
 
 
-def _month_label(m: int) -> str:
-    return f"{m // 12:04d}-{m % 12 + 1:02d}"
-
-
 def _step_months(time_step: Any) -> int:
     if isinstance(time_step, str) and time_step.strip().lower() in _STEP_WORDS:
         return _STEP_WORDS[time_step.strip().lower()]
@@ -438,21 +435,18 @@ def _cube(
     notes: list[str] = []
     dates, _ = incident_dates(incidents)
     has_date = ~np.isnat(dates)
-    mnum = np.full(len(dates), -1, dtype=np.int64)
-    if has_date.any():
-        dm = dates[has_date].astype("datetime64[M]").astype(np.int64)  # months since 1970-01
-        mnum[has_date] = dm + 1970 * 12
+    mnum = month_numbers(dates)
     if not has_date.any():
         raise ParameterError("no incident has a usable date (`occurred` or `month`); the space-time cube would be empty.")
     m0 = _month_number(start, "start") if start is not None else int(mnum[has_date].min())
     m1 = _month_number(end, "end") if end is not None else int(mnum[has_date].max())
     if m1 < m0:
-        raise ParameterError(f"`end` ({_month_label(m1)}) is before `start` ({_month_label(m0)}); give `start` <= `end`.")
+        raise ParameterError(f"`end` ({month_label(m1)}) is before `start` ({month_label(m0)}); give `start` <= `end`.")
     n_months = m1 - m0 + 1
     T = n_months // step
     if T < 2:
         raise ParameterError(
-            f"the period {_month_label(m0)} – {_month_label(m1)} holds {T} whole time step(s) of {step} month(s); "
+            f"the period {month_label(m0)} – {month_label(m1)} holds {T} whole time step(s) of {step} month(s); "
             "emerging hot spots need at least 2 (and about 10 for a trustworthy trend). Use a longer period or a "
             "shorter `time_step`."
         )
@@ -460,7 +454,7 @@ def _cube(
     first = m0 + left_out
     if left_out:
         notes.append(
-            f"{left_out} month(s) at the start ({_month_label(m0)} – {_month_label(first - 1)}) do not fill a whole time step "
+            f"{left_out} month(s) at the start ({month_label(m0)} – {month_label(first - 1)}) do not fill a whole time step "
             f"of {step} months and are left out (time steps are aligned to the end of the period, as ArcGIS does)"
         )
     xy = points_xy(incidents, grid.crs, name="incidents")
@@ -477,9 +471,9 @@ def _cube(
     steps = pd.DataFrame(
         {
             "step": np.arange(T),
-            "start": pd.to_datetime([f"{_month_label(s)}-01" for s in starts]),
-            "end": pd.to_datetime([f"{_month_label(e)}-01" for e in ends]) + pd.offsets.MonthEnd(0),
-            "label": [_month_label(s) if step == 1 else f"{_month_label(s)} – {_month_label(e)}" for s, e in zip(starts, ends)],
+            "start": pd.to_datetime([f"{month_label(s)}-01" for s in starts]),
+            "end": pd.to_datetime([f"{month_label(e)}-01" for e in ends]) + pd.offsets.MonthEnd(0),
+            "label": [month_label(s) if step == 1 else f"{month_label(s)} – {month_label(e)}" for s, e in zip(starts, ends)],
             "incidents": cube.reshape(T, -1).sum(axis=1).astype(np.int64),
         }
     )
@@ -488,12 +482,12 @@ def _cube(
         "incidents_without_date": int((~has_date).sum()),
         "incidents_outside_period": int((has_date & ~in_time).sum()),
         "incidents_outside_area": int((~in_area).sum()),
-        "first_month": _month_label(first),
-        "last_month": _month_label(m1),
+        "first_month": month_label(first),
+        "last_month": month_label(m1),
         "months_left_out": int(left_out),
     }
     gone = [m for m in missing_months(mnum)[0] if first <= m <= m1]
-    figures["missing_months"] = [_month_label(m) for m in gone]
+    figures["missing_months"] = [month_label(m) for m in gone]
     if gone:  # a missing monthly file reads as a month of no incident anywhere (hotspots.coverage)
         msg = (
             f"no data for {', '.join(figures['missing_months'])} (no incident at all in a month where a typical month holds "

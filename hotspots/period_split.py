@@ -31,7 +31,15 @@ import numpy as np
 import pandas as pd
 
 from ._errors import ParameterError
-from .coverage import MIN_TYPICAL_MONTH, data_span, missing_months, missing_months_note, month_label, month_number
+from .coverage import (
+    MIN_TYPICAL_MONTH,
+    data_span,
+    missing_months,
+    missing_months_note,
+    month_label,
+    month_number,
+    months_between,
+)
 from .incident_time import IncidentPoints, incident_dates, month_numbers
 from .periods import Period, add_months
 
@@ -75,12 +83,6 @@ def _exposure_days(period: Period, resolution: str, months: set[int] | None, mis
     if missing:
         keep &= ~np.isin(days.year * 12 + days.month - 1, list(missing))
     return float(keep.sum())
-
-
-def _period_months(period: Period) -> list[int]:
-    """Calendar months (``year * 12 + month - 1``) the period touches."""
-    a, b = period.start.year * 12 + period.start.month - 1, period.end.year * 12 + period.end.month - 1
-    return list(range(a, b + 1))
 
 
 @dataclass
@@ -235,7 +237,7 @@ def split_periods(
         in_b &= keep
         in_a &= keep
     month = month_numbers(d)
-    compared = _period_months(before) + _period_months(after)
+    compared = [*months_between(before.start, before.end), *months_between(after.start, after.end)]
     gone, typical = missing_months(month, compared)
     if missing is not None:
         gone = tuple(sorted({int(x) if isinstance(x, (int, np.integer)) else month_number(x) for x in missing}))
@@ -274,7 +276,7 @@ def split_periods(
         if t <= 0 and _exposure_days(p, res, months_filter) > 0:
             raise ParameterError(
                 f"the {name} period ({p.describe()}) holds no month the data cover (no data for "
-                f"{', '.join(month_label(m) for m in gone if m in set(_period_months(p)))}); choose periods within the "
+                f"{', '.join(month_label(m) for m in gone if m in months_between(p.start, p.end))}); choose periods within the "
                 "data's months, or load the missing monthly files."
             )
         if t <= 0:

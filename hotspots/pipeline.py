@@ -51,7 +51,7 @@ from .areas import hotspot_areas
 from .change import ChangeResult, IncidentPoints, change_areas, change_cells
 from .change_summary import ChangeSummary, selection_overlap_note, summarise_change
 from .clustering import clusters
-from .coverage import data_span, missing_months, missing_months_note, month_label
+from .coverage import data_span, missing_months, missing_months_note, month_label, months_between
 from .density import kde
 from .footprint import grid_within_reach
 from .gistar import gi_star
@@ -350,8 +350,8 @@ def choose_missing_months(
         return settings, ""
     # the periods' months too when they were given or chosen from the data (not the fallback
     # around the scheme start, which may lie years away from data that cannot give periods)
-    ends = [d.year * 12 + d.month - 1 for p in (before, after) for d in (p.start, p.end)]
-    span = range(min(ends), max(ends) + 1) if settings.before and settings.after else ()
+    given = settings.before and settings.after
+    span = months_between(min(before.start, after.start), max(before.end, after.end)) if given else ()
     found = [missing_months(m, span) for m in months_of]
     every = set(found[0][0])
     own = sorted(set(found[1][0]) - every) if len(found) > 1 else []

@@ -6,7 +6,15 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from hotspots import ParameterError
-from hotspots.coverage import MIN_TYPICAL_MONTH, data_span, missing_months, missing_months_note, month_label, month_number
+from hotspots.coverage import (
+    MIN_TYPICAL_MONTH,
+    data_span,
+    missing_months,
+    missing_months_note,
+    month_label,
+    month_number,
+    months_between,
+)
 
 JAN_2025 = 2025 * 12
 
@@ -74,3 +82,11 @@ def test_months_beyond_the_data_are_named_as_such_not_as_missing_files():
     note = missing_months_note([JAN_2025 - 1, JAN_2025 + 6, JAN_2025 + 12], 900, span=span)
     assert "no data for Jul 2025 (no incident at all while a typical month holds 900" in note
     assert "the periods reach beyond the data's months (Jan 2025 – Dec 2025): no data for Dec 2024, Jan 2026" in note
+
+
+def test_months_between_are_the_months_a_span_of_days_touches():
+    import datetime as dt
+
+    assert list(months_between(dt.date(2024, 11, 15), dt.date(2025, 2, 1))) == [2024 * 12 + 10, 2024 * 12 + 11, JAN_2025,
+                                                                              JAN_2025 + 1]
+    assert list(months_between(dt.date(2025, 3, 1), dt.date(2025, 3, 31))) == [JAN_2025 + 2]
