@@ -352,26 +352,64 @@ def missing_month(reps: int, rng: np.random.Generator) -> list[dict]:
     and data sets whose pooled rows give any verdict, with the month left out (the default,
     :mod:`hotspots.coverage`) and counted as a month of no incident (``missing_months=()``, as
     before). Rows with and without a placebo year."""
+    return _month_not_covered(reps, rng, "2024-07-01", keep_west=0.0, how="as zero")
+
+
+def partial_month(reps: int, rng: np.random.Generator) -> list[dict]:
+    """As :func:`missing_month`, but August 2024 published in part, as Hampshire's August 2025: only
+    its incidents in the western quarter of the square are kept (a few districts' worth), the month
+    left out (the default, :func:`hotspots.coverage.incomplete_months`) or counted as published
+    (``missing_months=()``, as before)."""
+    return _month_not_covered(reps, rng, "2024-08-01", keep_west=0.25, how="as published")
+
+
+def _month_not_covered(reps: int, rng: np.random.Generator, month: str, *, keep_west: float, how: str) -> list[dict]:
     from hotspots.pipeline import Settings, analyse, prepare_inputs
 
     rows = []
     for placebo in (True, False):
         acc: dict[str, list] = {}
+        found = []
         for _ in range(reps):
             inc, _, _ = _simulate(rng, fall=0.0, sd_year=0.12, sd_month=0.15, placebo=placebo)
-            inc = inc[inc["month"] != pd.Timestamp("2024-07-01")].assign(category="Anti-social behaviour")
+            drop = (inc["month"] == pd.Timestamp(month)).to_numpy() & (inc.geometry.x.to_numpy() >= keep_west * SIDE)
+            inc = inc[~drop].assign(category="Anti-social behaviour")
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")
                 prep = prepare_inputs(inc, settings=Settings(before=("2023-01", "2023-12"), after=("2024-01", "2024-12")))
-                for how, s in (("left out", prep.settings), ("as zero", prep.settings.replace(missing_months=()))):
+                found.append(prep.settings.missing_months == (month[:7],))
+                for label, s in (("left out", prep.settings), (how, prep.settings.replace(missing_months=()))):
                     an = analyse(prep.incidents, settings=s, study_area=prep.study_area)
                     if an.change_areas is not None:
-                        acc.setdefault(f"areas flagged ({how})", []).append(an.change_areas.table["significant"].mean())
+                        acc.setdefault(f"areas flagged ({label})", []).append(an.change_areas.table["significant"].mean())
                     if an.change_summary is not None:
                         for k, row in zip(("all hotspot areas", "elsewhere"), an.change_summary.rows):
-                            acc.setdefault(f"{k} any verdict ({how})", []).append(row.verdict != "no significant change")
-        rows.append({"placebo year": placebo, **{k: float(np.mean(v)) for k, v in acc.items()}, "data sets": reps})
+                            acc.setdefault(f"{k} any verdict ({label})", []).append(row.verdict != "no significant change")
+        rows.append({"placebo year": placebo, "month found": float(np.mean(found)),
+                     **{k: float(np.mean(v)) for k, v in acc.items()}, "data sets": reps})
     return rows
+
+
+def partial_month_false_flags(series: int, rng: np.random.Generator) -> pd.DataFrame:
+    """How often :func:`hotspots.coverage.incomplete_months` calls a month of a complete series
+    published in part: monthly counts varying 30 % with the season (a sine over the year) and from
+    month to month by a gamma factor (negative binomial dispersion ``kappa``: the real files'
+    force-wide totals have 0.01-0.06), ``series`` series of 12 and of 36 months per row; share of
+    series with any month flagged."""
+    from hotspots.coverage import incomplete_months
+
+    rows = []
+    for months in (12, 36):
+        season = 1 + 0.3 * np.sin(np.arange(months) * 2 * np.pi / 12)
+        for kappa in (0.02, 0.06, 0.1, 0.25):
+            row = {"months": months, "kappa": kappa}
+            for typical in (20, 50, 200, 2_000):
+                lam = typical * season * rng.gamma(1 / kappa, kappa, size=(series, months))
+                counts = rng.poisson(lam)
+                flagged = [bool(incomplete_months(np.repeat(np.arange(months), c))[0]) for c in counts]
+                row[f"typical {typical:,}"] = float(np.mean(flagged))
+            rows.append(row)
+    return pd.DataFrame(rows)
 
 
 # ----------------------------------------------------------------------------- emerging
@@ -668,6 +706,13 @@ def main(argv: list[str] | None = None) -> None:
     print(pd.DataFrame(emerging_patterns(max(reps // 4, 3), rng)).set_index("scenario").round(4).T.to_string())
     print(f"\n# A monthly file missing (July of the after year), no change, through the product ({max(reps // 2, 4)} data sets)")
     print(pd.DataFrame(missing_month(max(reps // 2, 4), rng)).round(3).to_string(index=False))
+    # printed after every earlier table and drawn from its own seed, so that those keep their draws
+    own = np.random.default_rng(args.seed + 1)
+    n_sets = max(reps // 2, 4)
+    print(f"\n# A month published in part (August of the after year), no change, through the product ({n_sets} data sets)")
+    print(pd.DataFrame(partial_month(n_sets, own)).round(3).to_string(index=False))
+    print(f"\n# Complete series with a month called published in part ({max(reps * 25, 200)} series a cell)")
+    print(partial_month_false_flags(max(reps * 25, 200), own).round(4).to_string(index=False))
     print("\n# Real police.uk 2025 data (Jan-Jun vs Jul-Dec)")
     for r in real_data() or [{"(data not found)": ""}]:
         for k, v in r.items():

@@ -479,7 +479,8 @@ def change_cells(
     missing_months : iterable of "YYYY-MM", optional
         Months the data do not cover, left out of the periods (:mod:`hotspots.coverage`).
         Default: found in ``incidents`` (a month with no incident where a typical month holds at
-        least 20); ``()`` turns that off.
+        least 20, or one published in part: far below a typical month and both its neighbours);
+        ``()`` turns that off.
     control : polygon, GeoSeries/GeoDataFrame, or boolean array of ``grid.shape``, optional
         A control area. Each cell's change is then tested against the control area's change
         (ratio of ratios). Cells that overlap the control area are labelled ``"control area"``

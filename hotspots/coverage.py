@@ -19,8 +19,27 @@ the files hold (thousands a month): :func:`hotspots.pipeline.prepare_inputs` doe
 the months in ``Settings.missing_months``; the change tests apply it to the incidents they are given
 when no list is passed.
 
-The change tests (:func:`hotspots.period_split.split_periods` and
-:func:`hotspots.change_model.monthly_panel`) leave a missing month out of the periods' exposure
+A month can also be published **in part**. The national 2025 set's August file for Hampshire
+holds 430 ASB incidents against 2,241 in July and 1,546 in September (a typical month: 1,558),
+from five of the force's districts only, while its violence count doubled: the file's categories
+are scrambled. Counted as it stands, January–June against July–December 2025 gave a "significant
+fall" for all hotspot areas (0.86) and elsewhere (0.87), about 12 % of which is that month.
+:func:`incomplete_months` finds such months: a month holding incidents but under half of a
+typical month **and** of the nearest month with data on each side, **and** whose log count lies
+more than five robust standard deviations below its neighbours' (the spread of the log ratios of
+consecutive months, from their median absolute deviation, never below Poisson's): a seasonal low
+or a noisy series does not qualify, a sustained fall (an intervention) does not either (its
+following months are low too), and a data set's first and last month are not judged (one side is
+unknown; a day-dated export's partial first or last month is handled by the periods' own edges,
+:class:`hotspots.period_split.PeriodSplit`). Complete simulated series varying 30 % with the season and from
+month to month with negative binomial dispersion up to 0.06 (the real files' range) get a month
+flagged in at most 0.6 % of 12- and 36-month series, 1 % at dispersion 0.1 and 1.5 % at 0.25
+(2,000 series a cell, typical months of 20–2,000;
+``benchmarks.calibration.partial_month_false_flags``). Of the national set's force, category and
+month series, only Hampshire's August 2025 qualifies (in ten categories).
+
+:func:`month_coverage` applies both rules. The change tests (:func:`hotspots.period_split.split_periods` and
+:func:`hotspots.change_model.monthly_panel`) leave a missing or incomplete month out of the periods' exposure
 (the days counted) and out of the monthly panel: the rates compare the months that hold data.
 """
 
@@ -29,18 +48,31 @@ from __future__ import annotations
 import calendar
 import datetime as dt
 from collections.abc import Iterable
+from dataclasses import dataclass
 
 import numpy as np
 
 from ._errors import ParameterError
 
 __all__ = [
-    "MIN_TYPICAL_MONTH", "data_span", "missing_months", "missing_months_note", "month_label", "month_number", "months_between",
+    "INCOMPLETE_SHARE", "INCOMPLETE_Z", "MIN_TYPICAL_MONTH", "MonthCoverage", "data_span", "incomplete_months",
+    "missing_months", "missing_months_note", "month_coverage", "month_label", "month_number", "months_between",
 ]
 
 #: A month with no incident is taken as missing from the data when a typical month (the median
 #: over months with incidents) holds at least this many.
 MIN_TYPICAL_MONTH = 20
+
+#: A month holding incidents is taken as incompletely published when it holds less than this share
+#: of a typical month and of the nearest month with data on each side ...
+INCOMPLETE_SHARE = 0.5
+
+#: ... and its log count lies below the mean of its two neighbours' by more than this many robust
+#: standard deviations (z below it; :func:`incomplete_months`).
+INCOMPLETE_Z = -5.0
+
+#: Months with data needed to judge any of them incomplete (the spread comes from their changes).
+MIN_MONTHS_FOR_INCOMPLETE = 6
 
 
 def month_number(label: str) -> int:
@@ -126,11 +158,14 @@ def _names(ms: list[int]) -> str:
     return ", ".join(_month_name(x) for x in ms[:12]) + (f" and {len(ms) - 12} more" if len(ms) > 12 else "")
 
 
-def missing_months_note(missing: Iterable[int], typical: float, where: str = "", span: tuple[int, int] | None = None) -> str:
+def missing_months_note(
+    missing: Iterable[int], typical: float, where: str = "", span: tuple[int, int] | None = None, *, tail: bool = True
+) -> str:
     """One sentence naming the missing months and what the change tests do with them.
 
     ``span``: the data's first and last month (:func:`data_span`); months outside it are named as
-    lying beyond the data rather than as missing files.
+    lying beyond the data rather than as missing files. ``tail=False`` leaves out what the change
+    tests do (a sentence that goes on says it).
     """
     ms = sorted({int(x) for x in missing})
     if not ms:
@@ -151,5 +186,145 @@ def missing_months_note(missing: Iterable[int], typical: float, where: str = "",
         )
     return "; ".join(parts) + (
         ": the before/after comparison leaves those months out of the periods' exposure and compares the months that "
-        "hold data"
+        "hold data" if tail else ""
     )
+
+
+def incomplete_months(
+    month: np.ndarray, *, min_typical: int = MIN_TYPICAL_MONTH
+) -> tuple[tuple[int, ...], dict[int, tuple[int, int, int]], float]:
+    """Months published in part: far fewer incidents than a typical month and both neighbours.
+
+    A month ``i`` with incidents qualifies when, with ``prev`` and ``next`` the nearest months with
+    incidents on each side (a data set's first and last months are not judged):
+
+    * its count is below :data:`INCOMPLETE_SHARE` of the typical month (the median over months with
+      incidents, at least ``min_typical``), of ``prev``'s and of ``next``'s count, and
+    * ``z = (log c_i - (log c_prev + log c_next) / 2) / (sqrt(0.75) s)`` is below
+      :data:`INCOMPLETE_Z`, where ``s`` is the standard deviation of the log ratios of consecutive
+      months with incidents, ``1.4826`` times their median absolute deviation (a dip adds two outlying
+      ratios, which the median ignores), and at least ``sqrt(2 / typical)``, Poisson's.
+
+    The spread comes from the series itself, so a noisy series must dip further; at least
+    :data:`MIN_MONTHS_FOR_INCOMPLETE` months with incidents are needed.
+
+    Parameters
+    ----------
+    month : ndarray of int
+        Each incident's month, ``year * 12 + month - 1`` (negative: undated, ignored).
+    min_typical : int
+        A typical month must hold at least this many incidents.
+
+    Returns
+    -------
+    (months, counts, typical) : (tuple of int, dict, float)
+        The incomplete months in ascending order; for each, ``(count, prev count, next count)``;
+        and the typical month's count.
+
+    Examples
+    --------
+    >>> c = [1256, 1222, 1569, 1817, 1923, 1652, 2241, 430, 1546, 1644, 1314, 1183]  # Hampshire ASB, 2025
+    >>> m = np.repeat(2025 * 12 + np.arange(12), c)
+    >>> months, counts, typical = incomplete_months(m)
+    >>> [month_label(x) for x in months], counts[months[0]], typical
+    (['2025-08'], (430, 2241, 1546), 1557.5)
+    """
+    m = np.asarray(month, dtype=np.int64)
+    m = m[m >= 0]
+    if m.size == 0:
+        return (), {}, 0.0
+    lo = int(m.min())
+    counts = np.bincount(m - lo)
+    have = np.flatnonzero(counts)
+    c = counts[have].astype(float)
+    typical = float(np.median(c))
+    if typical < min_typical or have.size < MIN_MONTHS_FOR_INCOMPLETE:
+        return (), {}, typical
+    lc = np.log(c)
+    d = np.diff(lc)
+    s = max(1.4826 * float(np.median(np.abs(d - np.median(d)))), float(np.sqrt(2.0 / typical)))
+    z = (lc[1:-1] - (lc[:-2] + lc[2:]) / 2.0) / (np.sqrt(0.75) * s)
+    share = INCOMPLETE_SHARE
+    low = (c[1:-1] < share * typical) & (c[1:-1] < share * c[:-2]) & (c[1:-1] < share * c[2:]) & (z < INCOMPLETE_Z)
+    out: dict[int, tuple[int, int, int]] = {}
+    for j in np.flatnonzero(low) + 1:
+        out[lo + int(have[j])] = (int(c[j]), int(c[j - 1]), int(c[j + 1]))
+    return tuple(sorted(out)), out, typical
+
+
+@dataclass(frozen=True)
+class MonthCoverage:
+    """The months a data set does not cover, and why (:func:`month_coverage`).
+
+    Attributes
+    ----------
+    missing : tuple of int
+        Months with no incident at all while a typical month holds many, and months of the
+        requested span beyond the data (:func:`missing_months`).
+    incomplete : tuple of int
+        Months published in part (:func:`incomplete_months`).
+    counts : dict
+        For each incomplete month, ``(count, previous month's, next month's)``.
+    typical : float
+        Incidents in a typical month (median over months with incidents).
+    span : tuple of int or None
+        The data's first and last month (:func:`data_span`).
+    """
+
+    missing: tuple[int, ...] = ()
+    incomplete: tuple[int, ...] = ()
+    counts: dict[int, tuple[int, int, int]] | None = None
+    typical: float = 0.0
+    span: tuple[int, int] | None = None
+
+    @property
+    def gone(self) -> tuple[int, ...]:
+        """Every month the change tests leave out, ascending."""
+        return tuple(sorted({*self.missing, *self.incomplete}))
+
+    def note(self, where: str = "", only: Iterable[int] | None = None) -> str:
+        """One sentence naming the months (those in ``only``, when given) and what the change tests
+        do with them; ``where`` qualifies the data (e.g. ``" in the analysed category"``)."""
+        keep = None if only is None else {int(x) for x in only}
+        missing = [m for m in self.missing if keep is None or m in keep]
+        incomplete = [m for m in self.incomplete if keep is None or m in keep]
+        parts = []
+        if missing:
+            parts.append(missing_months_note(missing, self.typical, where, span=self.span, tail=not incomplete))
+        if incomplete:
+            told = "; ".join(
+                f"{_month_name(m)} holds {n:,} incidents{where} against {p:,} and {q:,} in the months either side"
+                for m, (n, p, q) in ((m, (self.counts or {})[m]) for m in incomplete)
+            )
+            them = "that month" if len(incomplete) == 1 else "those months"
+            what = " out too" if missing else " out of the periods' exposure and compares the months that hold data"
+            parts.append(
+                f"{told} and {self.typical:,.0f} in a typical month (probably published in part): the before/after "
+                f"comparison leaves {them}{what}"
+            )
+        return "; ".join(parts)
+
+
+def month_coverage(month: np.ndarray, span: Iterable[int] = (), *, min_typical: int = MIN_TYPICAL_MONTH) -> MonthCoverage:
+    """The months the data do not cover: missing (:func:`missing_months`, over the data's months and
+    ``span``) and published in part (:func:`incomplete_months`).
+
+    Parameters
+    ----------
+    month : ndarray of int
+        Each incident's month, ``year * 12 + month - 1`` (negative: undated, ignored).
+    span : iterable of int
+        Further months to check (e.g. the compared periods').
+    min_typical : int
+        A typical month must hold at least this many incidents for either rule to apply.
+
+    Examples
+    --------
+    >>> m = np.repeat(2025 * 12 + np.arange(8), [300, 310, 0, 290, 60, 305, 295, 300])
+    >>> cov = month_coverage(m)
+    >>> [month_label(x) for x in cov.gone]
+    ['2025-03', '2025-05']
+    """
+    missing, typical = missing_months(month, span, min_typical=min_typical)
+    incomplete, counts, _ = incomplete_months(month, min_typical=min_typical)
+    return MonthCoverage(missing, incomplete, counts, typical, data_span(month))

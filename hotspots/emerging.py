@@ -136,7 +136,7 @@ from scipy import stats
 from . import validation
 from ._errors import ParameterError
 from .change import incident_dates
-from .coverage import missing_months, month_label
+from .coverage import month_coverage, month_label
 from .dispersion import estimate_kappa
 from .fdr import bh_adjust_by_side
 from .gi_inference import BackgroundFit, background_fit, count_test_tails
@@ -486,13 +486,24 @@ def _cube(
         "last_month": month_label(m1),
         "months_left_out": int(left_out),
     }
-    gone = [m for m in missing_months(mnum)[0] if first <= m <= m1]
+    cover = month_coverage(mnum)
+    gone = [m for m in cover.missing if first <= m <= m1]
+    part = [m for m in cover.incomplete if first <= m <= m1]
     figures["missing_months"] = [month_label(m) for m in gone]
+    figures["incomplete_months"] = [month_label(m) for m in part]
     if gone:  # a missing monthly file reads as a month of no incident anywhere (hotspots.coverage)
         msg = (
             f"no data for {', '.join(figures['missing_months'])} (no incident at all in a month where a typical month holds "
             "many; probably a monthly file not loaded): its time step counts as zero everywhere, so the categories and "
             "trends through it are not to be trusted; load that month, or choose `start`/`end` around it"
+        )
+        warnings.warn(msg, UserWarning, stacklevel=3)
+        notes.append(msg)
+    if part:  # a month published in part reads as a sudden dip (hotspots.coverage)
+        msg = (
+            f"{', '.join(figures['incomplete_months'])} holds under half the incidents of a typical month and of the "
+            "months either side (probably published in part): its time step dips everywhere, so the categories and trends "
+            "through it are not to be trusted; choose `start`/`end` around it"
         )
         warnings.warn(msg, UserWarning, stacklevel=3)
         notes.append(msg)
@@ -820,6 +831,7 @@ def emerging_hotspots(
         "incidents": {k_: v for k_, v in figures.items() if k_.startswith("incidents")},
         "months_left_out": figures["months_left_out"],
         "missing_months": figures["missing_months"],
+        "incomplete_months": figures["incomplete_months"],
         "grid": grid.describe(),
     }
     return EmergingResult(

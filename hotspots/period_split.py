@@ -12,8 +12,8 @@ matches the compared pair (the same calendar months and gap, nothing done betwee
 * else, for a before period of a year or more, the 6–11 whole months the data hold before it,
   against the same calendar months a year later.
 
-Months the data do not cover (a monthly file missing: :mod:`hotspots.coverage`) are left out of
-every period's exposure and incidents; a placebo period none of whose months hold data is not used.
+Months the data do not cover (a monthly file missing, or published in part: :mod:`hotspots.coverage`)
+are left out of every period's exposure and incidents; a placebo period none of whose months hold data is not used.
 Day-dated data with incidents on most days date their own first and last day, and the periods'
 days outside them are not counted either (a force's export taken on 15 December covers half of
 December: counted whole, the after period's rate would be understated by half a month).
@@ -33,9 +33,8 @@ import pandas as pd
 from ._errors import ParameterError
 from .coverage import (
     MIN_TYPICAL_MONTH,
-    data_span,
-    missing_months,
-    missing_months_note,
+    MonthCoverage,
+    month_coverage,
     month_label,
     month_number,
     months_between,
@@ -65,6 +64,20 @@ def _months_of_year(period: Period, month_only: bool) -> set[int]:
         return {d.month for d in period.month_starts}
     days = pd.date_range(period.start, period.end, freq="D")
     return set(int(m) for m in np.unique(days.month))
+
+
+def _gone_note(cover: MonthCoverage, shown: list[int]) -> str:
+    """The note on the compared periods' months left out: why, for those these incidents show
+    missing or published in part; the rest were given (e.g. found in every category loaded)."""
+    known = [m for m in shown if m in set(cover.gone)]
+    other = [m for m in shown if m not in set(known)]
+    parts = [cover.note(only=known)] if known else []
+    if other:
+        parts.append(
+            f"{', '.join(month_label(m) for m in other)} left out of the periods' exposure as months the data do not "
+            "cover (given, or found in every category loaded)"
+        )
+    return "; ".join(parts)
 
 
 def _exposure_days(period: Period, resolution: str, months: set[int] | None, missing: frozenset[int] = frozenset()) -> float:
@@ -105,8 +118,8 @@ class PeriodSplit:
     months_filter : set of int or None
         Calendar months kept in both periods, when restricted.
     missing : tuple of int
-        Months the data do not cover (``year * 12 + month - 1``; :mod:`hotspots.coverage`), left
-        out of the exposure, the incidents and the monthly panel.
+        Months the data do not cover (``year * 12 + month - 1``: missing or published in part,
+        :mod:`hotspots.coverage`), left out of the exposure, the incidents and the monthly panel.
     edges : (date, date) or None
         Day-dated data busy enough to date their own start and end (a typical month of at least
         20 and incidents on at least half the days between the first and the last): the first and
@@ -170,10 +183,11 @@ def split_periods(
     same_months : bool
         Keep only the calendar months both periods cover.
     missing : iterable of "YYYY-MM" (or ``year * 12 + month - 1``), optional
-        Months the data do not cover (a monthly file not loaded or not published): left out of
-        both periods' exposure. Default: found in ``incidents`` by
-        :func:`hotspots.coverage.missing_months` (a month with no incident where a typical month
-        holds at least 20), over the data's months and the periods'. An empty list turns it off.
+        Months the data do not cover (a monthly file not loaded or not published, or published in
+        part): left out of both periods' exposure. Default: found in ``incidents`` by
+        :func:`hotspots.coverage.month_coverage` (a month with no incident where a typical month
+        holds at least 20, over the data's months and the periods'; a month far below a typical
+        month and both its neighbours). An empty list turns it off.
 
     Returns
     -------
@@ -238,7 +252,8 @@ def split_periods(
         in_a &= keep
     month = month_numbers(d)
     compared = [*months_between(before.start, before.end), *months_between(after.start, after.end)]
-    gone, typical = missing_months(month, compared)
+    cover = month_coverage(month, compared)
+    gone, typical = cover.gone, cover.typical
     if missing is not None:
         gone = tuple(sorted({int(x) if isinstance(x, (int, np.integer)) else month_number(x) for x in missing}))
     gone_set = frozenset(gone)
@@ -248,7 +263,7 @@ def split_periods(
         in_a &= covered
         shown = [m for m in gone if m in set(compared)]
         if shown:
-            notes.append(missing_months_note(shown, typical, span=data_span(month)) + ".")
+            notes.append(_gone_note(cover, shown) + ".")
     res = "month" if resolution == "month" else "day"
     edges = None
     if resolution == "day" and typical >= MIN_TYPICAL_MONTH:

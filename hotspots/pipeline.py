@@ -51,7 +51,7 @@ from .areas import hotspot_areas
 from .change import ChangeResult, IncidentPoints, change_areas, change_cells
 from .change_summary import ChangeSummary, selection_overlap_note, summarise_change
 from .clustering import clusters
-from .coverage import data_span, missing_months, missing_months_note, month_label, months_between
+from .coverage import month_coverage, month_label, months_between
 from .density import kde
 from .footprint import grid_within_reach
 from .gistar import gi_star
@@ -164,9 +164,10 @@ class Settings:
     same_months : bool
         Compare only the calendar months both change periods contain (seasonality).
     missing_months : tuple of "YYYY-MM" or None
-        Months the data do not cover (a monthly file not loaded or not published), left out of the
-        change periods. None = found in the analysed incidents by the change tests;
-        :func:`prepare_inputs` fills it from every category loaded (:mod:`hotspots.coverage`).
+        Months the data do not cover (a monthly file not loaded or not published, or published in
+        part), left out of the change periods. None = found in the analysed incidents by the change
+        tests; :func:`prepare_inputs` fills it from every category loaded and the analysed one
+        (:mod:`hotspots.coverage`).
     near_m : float
         Distance within which reparation counts as "local" to the harm, metres.
     threshold : int
@@ -329,11 +330,11 @@ def choose_missing_months(
 ) -> tuple[Settings, str]:
     """``settings`` with ``missing_months`` filled in: the months the loaded data do not cover.
 
-    Found by :func:`hotspots.coverage.missing_months` in ``incidents`` as loaded (every category:
+    Found by :func:`hotspots.coverage.month_coverage` in ``incidents`` as loaded (every category:
     thousands a month, so an empty month is a missing file, not a quiet month) and in the
-    ``analysed`` category's own (a month a force published other crimes but none of it), over the
-    data's months and the change periods'. Given ``missing_months`` are kept; without dates the
-    settings come back unchanged.
+    ``analysed`` category's own (a month a force published other crimes but none of it, or only part
+    of it, as Hampshire's August 2025 ASB), over the data's months and the change periods'. Given
+    ``missing_months`` are kept; without dates the settings come back unchanged.
 
     Returns
     -------
@@ -352,13 +353,10 @@ def choose_missing_months(
     # around the scheme start, which may lie years away from data that cannot give periods)
     given = settings.before and settings.after
     span = months_between(min(before.start, after.start), max(before.end, after.end)) if given else ()
-    found = [missing_months(m, span) for m in months_of]
-    every = set(found[0][0])
-    own = sorted(set(found[1][0]) - every) if len(found) > 1 else []
-    notes = [
-        missing_months_note(sorted(every), found[0][1], span=data_span(months_of[0])),
-        missing_months_note(own, found[-1][1], " in the analysed category", span=data_span(months_of[-1])),
-    ]
+    found = [month_coverage(m, span) for m in months_of]
+    every = set(found[0].gone)
+    own = sorted(set(found[-1].gone) - every) if len(found) > 1 else []
+    notes = [found[0].note(), found[-1].note(" in the analysed category", only=own) if own else ""]
     gone = sorted(every | set(own))
     return settings.replace(missing_months=tuple(month_label(m) for m in gone)), "; ".join(n for n in notes if n)
 

@@ -19,6 +19,7 @@ from benchmarks.calibration import (
     missing_month,
     null_maps,
     null_maps_product,
+    partial_month,
 )
 
 pytestmark = pytest.mark.slow
@@ -138,3 +139,12 @@ def test_a_missing_monthly_file_does_not_make_a_fall():
         assert row["all hotspot areas any verdict (left out)"] <= 0.15 and row["elsewhere any verdict (left out)"] <= 0.15
         # counted as a month of no incident (as before), the quieter year reads as a fall
         assert row["elsewhere any verdict (as zero)"] >= 0.5
+
+
+def test_a_month_published_in_part_does_not_make_a_fall():
+    for row in partial_month(30, np.random.default_rng(8)):
+        assert row["month found"] >= 0.95
+        assert row["areas flagged (left out)"] <= 0.08
+        assert row["all hotspot areas any verdict (left out)"] <= 0.15 and row["elsewhere any verdict (left out)"] <= 0.15
+        # counted as published, three quarters of a month's incidents short read as a fall
+        assert row["elsewhere any verdict (as published)"] >= 0.5

@@ -5,12 +5,16 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+import hotspots.coverage as coverage
 from hotspots import ParameterError
 from hotspots.coverage import (
+    INCOMPLETE_SHARE,
     MIN_TYPICAL_MONTH,
     data_span,
+    incomplete_months,
     missing_months,
     missing_months_note,
+    month_coverage,
     month_label,
     month_number,
     months_between,
@@ -90,3 +94,91 @@ def test_months_between_are_the_months_a_span_of_days_touches():
     assert list(months_between(dt.date(2024, 11, 15), dt.date(2025, 2, 1))) == [2024 * 12 + 10, 2024 * 12 + 11, JAN_2025,
                                                                               JAN_2025 + 1]
     assert list(months_between(dt.date(2025, 3, 1), dt.date(2025, 3, 31))) == [JAN_2025 + 2]
+
+
+# Hampshire's ASB per month in the national 2025 set: August's file holds five districts only
+HAMPSHIRE_ASB_2025 = [1256, 1222, 1569, 1817, 1923, 1652, 2241, 430, 1546, 1644, 1314, 1183]
+
+
+def _months(counts, first=JAN_2025):
+    return np.repeat(first + np.arange(len(counts)), counts)
+
+
+def test_a_month_published_in_part_is_incomplete_and_its_neighbours_are_named():
+    months, counts, typical = incomplete_months(_months(HAMPSHIRE_ASB_2025))
+    assert months == (JAN_2025 + 7,) and counts == {JAN_2025 + 7: (430, 2241, 1546)}
+    assert typical == float(np.median(HAMPSHIRE_ASB_2025))
+    cov = month_coverage(_months(HAMPSHIRE_ASB_2025))
+    assert cov.missing == () and cov.incomplete == cov.gone == (JAN_2025 + 7,)
+    note = cov.note()
+    assert note.startswith("Aug 2025 holds 430 incidents against 2,241 and 1,546 in the months either side")
+    assert "1,558 in a typical month" in note and "leaves that month out of the periods' exposure" in note
+
+
+def test_seasonal_lows_noisy_series_sustained_falls_and_the_ends_are_not_incomplete():
+    # the real series' quietest months (0.54-0.6 of typical) are above half, and their neighbours are not
+    # twice as busy
+    season = [0.81, 0.78, 1.04, 1.14, 1.2, 1.1, 1.3, 1.2, 0.95, 0.9, 0.8, 0.54]
+    assert incomplete_months(_months(np.round(np.array(season) * 1000).astype(int)))[0] == ()
+    # a fall to a quarter that lasts (an intervention, or a change of recording) is not a dip
+    assert incomplete_months(_months([400] * 6 + [100] * 6))[0] == ()
+    # the first and last months are not judged (a partial export's edge is the periods' business)
+    assert incomplete_months(_months([50] + [400] * 10 + [60]))[0] == ()
+    # fewer than six months with incidents: no spread to judge by
+    assert incomplete_months(_months([400, 400, 50, 400, 400]))[0] == ()
+    # a series that swings widely from month to month must dip further
+    swings = [400, 150, 420, 160, 390, 140, 410, 40, 430, 150, 400, 160]
+    assert incomplete_months(_months(swings))[0] == ()
+    steady = [400, 390, 420, 410, 390, 400, 410, 40, 430, 400, 400, 410]
+    assert incomplete_months(_months(steady))[0] == (JAN_2025 + 7,)
+
+
+def test_sparse_series_are_not_judged_and_a_missing_month_is_skipped_over():
+    few = [19, 18, 19, 2, 19, 18, 19, 19]  # a typical month under 20
+    assert incomplete_months(_months(few))[0] == ()
+    assert incomplete_months(_months(few), min_typical=10)[0] == (JAN_2025 + 3,)
+    # June missing (no incident): the months either side of May are April and July
+    counts = [300, 310, 290, 305, 20, 0, 295, 300, 310]
+    cov = month_coverage(_months(counts))
+    assert cov.missing == (JAN_2025 + 5,) and cov.incomplete == (JAN_2025 + 4,)
+    assert cov.counts[JAN_2025 + 4] == (20, 305, 295) and cov.gone == (JAN_2025 + 4, JAN_2025 + 5)
+    note = cov.note()
+    assert note.startswith("no data for Jun 2025") and "May 2025 holds 20 incidents" in note and note.endswith("out too")
+    assert cov.note(only=[JAN_2025 + 5]).endswith("compares the months that hold data")
+
+
+@settings(max_examples=80, deadline=None)
+@given(st.lists(st.integers(0, 500), min_size=1, max_size=30))
+def test_a_month_at_half_of_typical_or_above_is_never_incomplete(counts):
+    counts = np.asarray(counts)
+    months, found, typical = incomplete_months(_months(counts))
+    for m in months:
+        i = m - JAN_2025
+        assert 0 < counts[i] < INCOMPLETE_SHARE * typical and typical >= MIN_TYPICAL_MONTH
+        n, prev, nxt = found[m]
+        assert n == counts[i] and n < INCOMPLETE_SHARE * min(prev, nxt)
+        assert counts[:i].any() and counts[i + 1 :].any()  # never the first or last month with data
+
+
+def test_the_module_examples_hold():
+    import doctest
+
+    assert doctest.testmod(coverage).failed == 0
+
+
+def test_complete_noisy_series_are_seldom_called_published_in_part():
+    # 36 months varying 30 % with the season and 32 % from month to month (negative binomial
+    # dispersion 0.1, beyond the real files' force-wide 0.01-0.06), 400 series at each level
+    rng = np.random.default_rng(12)
+    season = 1 + 0.3 * np.sin(np.arange(36) * 2 * np.pi / 12)
+    for typical in (20, 200, 2_000):
+        counts = rng.poisson(typical * season * rng.gamma(10.0, 0.1, size=(400, 36)))
+        flagged = [bool(incomplete_months(np.repeat(np.arange(36), c))[0]) for c in counts]
+        assert np.mean(flagged) <= 0.02
+    # series as steady as the real files' force-wide totals (dispersion 0.03), one month published at
+    # a sixth: caught when a typical month holds a few hundred
+    for typical in (200, 2_000):
+        counts = rng.poisson(typical * season * rng.gamma(1 / 0.03, 0.03, size=(400, 36)))
+        counts[:, 17] = counts[:, 17] // 6
+        caught = [17 in incomplete_months(np.repeat(np.arange(36), c))[0] for c in counts]
+        assert np.mean(caught) >= 0.8

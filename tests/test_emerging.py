@@ -268,6 +268,16 @@ def test_a_month_missing_from_the_data_is_named_not_read_as_a_quiet_month():
         warnings.simplefilter("ignore")
         whole = emerging_hotspots(_incidents(g, _random_cube(T=12, nr=5, nc=5)), g, distance=150)
     assert whole.params["missing_months"] == []
+    assert whole.params["incomplete_months"] == []
+
+
+def test_a_month_published_in_part_is_named_in_a_warning():
+    g = _grid(5, 5)
+    cube = _random_cube(T=12, nr=5, nc=5)  # about 70 incidents a month
+    cube[6] = np.random.default_rng(2).binomial(cube[6], 0.12)  # July 2022 published in part
+    with pytest.warns(UserWarning, match="2022-07 holds under half"):
+        res = emerging_hotspots(_incidents(g, cube), g, distance=150)
+    assert res.params["incomplete_months"] == ["2022-07"] and res.params["missing_months"] == []
 
 
 def test_start_end_and_occurred_dates_give_the_same_cube():

@@ -530,3 +530,12 @@ def test_a_month_missing_from_a_folder_of_monthly_files_is_a_warning(tmp_path: P
     (tmp_path / "2025-04-test-street.csv").unlink()
     _, whole = load_police_uk(tmp_path)
     assert not [w for w in whole.warnings if "no data for" in w]
+
+
+def test_a_month_published_in_part_is_a_warning(tmp_path: Path) -> None:
+    # six months of 30 crimes, the fourth file holding 4: probably published in part
+    for k, month in enumerate(("2025-01", "2025-02", "2025-03", "2025-04", "2025-05", "2025-06")):
+        rows = [prow(crime_id=f"{month}-{i}", month=month, ctype="Burglary") for i in range(4 if k == 3 else 30)]
+        write_police(tmp_path / f"{month}-test-street.csv", rows)
+    _, report = load_police_uk(tmp_path)
+    assert [w for w in report.warnings if w.startswith("Apr 2025 holds 4 incidents against 30 and 30")]

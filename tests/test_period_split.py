@@ -187,6 +187,22 @@ def test_a_missing_month_is_left_out_of_the_exposure_and_named():
     assert split_periods(days, h1, h2).t_after == 153
 
 
+def test_a_month_published_in_part_is_left_out_like_a_missing_one():
+    # 300 incidents a month through 2024; August's file holds 60 (published in part)
+    inc = _monthly("2024-01", "2024-12", per_month=300)
+    inc = inc.drop(inc.index[(inc["month"] == pd.Timestamp("2024-08-01")).to_numpy()][60:])
+    h1, h2 = Period.from_months("2024-01", "2024-06"), Period.from_months("2024-07", "2024-12")
+    sp = split_periods(inc, h1, h2)
+    assert sp.missing == (2024 * 12 + 7,) and sp.t_after == 184 - 31
+    assert int(sp.in_after.sum()) == 5 * 300
+    assert any(n.startswith("Aug 2024 holds 60 incidents against 300 and 300") for n in sp.notes)
+    # given by the caller (found in every category loaded), the note says so instead
+    given_ = split_periods(inc, h1, h2, missing=["2024-08", "2024-10"])
+    assert given_.missing == (2024 * 12 + 7, 2024 * 12 + 9)
+    assert any("2024-10 left out of the periods' exposure" in n for n in given_.notes)
+    assert split_periods(inc, h1, h2, missing=()).t_after == 184
+
+
 def _daily(first: str, last: str, per_day: float, rng: np.random.Generator) -> pd.DataFrame:
     days = pd.date_range(first, last, freq="D")
     return pd.DataFrame({"occurred": np.repeat(days, rng.poisson(per_day, days.size))})

@@ -427,6 +427,29 @@ def test_a_month_with_other_crimes_but_none_of_the_analysed_category_is_missing_
     assert any("no data for Sep 2024 in the analysed category" in n for n in prep.notes)
 
 
+def test_a_month_with_part_of_the_analysed_category_is_left_out_and_named():
+    # a force's August file holds its burglaries but a fifth of its ASB (Hampshire's August 2025)
+    rng = np.random.default_rng(4)
+    frames = []
+    for m in pd.date_range("2024-01-01", "2024-12-01", freq="MS"):
+        n_spot, n_scatter = (30, 10) if m.month == 8 else (150, 50)
+        xy = np.vstack([rng.normal(5_000, 60, (n_spot, 2)), rng.uniform(0, 10_000, (n_scatter + 300, 2))])
+        cats = ["Anti-social behaviour"] * (n_spot + n_scatter) + ["Burglary"] * 300
+        frames.append(points(xy, [m] * len(xy), cats))
+    inc = pd.concat(frames, ignore_index=True)
+    periods = Settings(before=("2024-01", "2024-06"), after=("2024-07", "2024-12"))
+    prep = prepare_inputs(inc, settings=periods)
+    assert prep.settings.missing_months == ("2024-08",)
+    assert any("Aug 2024 holds 40 incidents in the analysed category against 200 and 200" in n for n in prep.notes)
+    res = analyse(prep.incidents, settings=prep.settings, study_area=prep.study_area)
+    assert res.change_areas.exposure_after_days == 184 - 31
+    pooled = {r.scope: r for r in res.change_summary.rows}
+    # the spot's rate did not change; with August counted it would look 13 % lower
+    assert abs(np.log(pooled["all hotspot areas"].rate_ratio)) < 0.1
+    kept = analyse(prep.incidents, settings=prep.settings.replace(missing_months=()), study_area=prep.study_area)
+    assert {r.scope: r for r in kept.change_summary.rows}["all hotspot areas"].rate_ratio < 0.92
+
+
 def test_an_export_taken_mid_month_is_counted_to_its_last_day_and_the_summary_says_so():
     rng = np.random.default_rng(5)
     days = pd.date_range("2024-01-01", "2024-12-15", freq="D")  # exported on 15 December

@@ -612,15 +612,15 @@ def finish_incidents(
 
 def _missing_months_warning(data: pd.DataFrame) -> str:
     """A warning naming the months with no row between the data's first and last while a typical
-    month holds many (a monthly file missing: :mod:`hotspots.coverage`), else ``""``. Read off the
-    ``month`` column every incident loader fills."""
-    from ..coverage import missing_months, missing_months_note
+    month holds many (a monthly file missing), or far fewer rows than a typical month and both
+    neighbours (published in part: :mod:`hotspots.coverage`), else ``""``. Read off the ``month``
+    column every incident loader fills."""
+    from ..coverage import month_coverage
     from ..incident_time import month_numbers
 
     if not len(data) or "month" not in data.columns:
         return ""
-    gone, typical = missing_months(month_numbers(data["month"].to_numpy(dtype="datetime64[ns]")))
-    return missing_months_note(gone, typical)
+    return month_coverage(month_numbers(data["month"].to_numpy(dtype="datetime64[ns]"))).note()
 
 
 def crs_param(crs: Any) -> Any:
