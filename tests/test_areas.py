@@ -305,3 +305,57 @@ def test_split_only_for_whole_counts_and_hot_areas():
     assert hotspot_areas(cold, min_confidence=0.99, kind="cold").n_areas == 1
     with pytest.raises(ParameterError, match="split_peaks"):
         hotspot_areas(gi, min_confidence=0.99, split_peaks="yes")
+
+
+def test_neighbourhood_count_is_every_incident_within_the_distance_band_of_the_area():
+    # hand case: one hot cell (area 1) with 1 incident beside a busy cell that is not hot
+    counts = np.zeros((7, 7))
+    counts[3, 3], counts[4, 3], counts[2, 4], counts[0, 0] = 1, 25, 7, 50
+    bins = np.zeros((7, 7), int)
+    bins[3, 3] = 2
+    res = hotspot_areas(_with_bins(bins, counts), min_confidence=0.95)  # 100 m cells and band: the 4 cells around
+    row = res.areas.iloc[0]
+    assert (row["count"], row["neighbourhood_count"]) == (1, 1 + 25)  # not the 7 on the diagonal, nor the 50
+    # two_blobs (150 m band at 100 m cells: a disc of 21 cells): brute force over cell centres
+    two = hotspot_areas(gi_star(_gv(_blobs_counts()), 150))
+    g = two.grid
+    xx, yy = np.meshgrid(g.x_centres, g.y_centres)
+    c = np.nan_to_num(_blobs_counts())
+    for _, r in two.areas.iterrows():
+        cells = two.labels == r["area_id"]
+        d2 = (xx[..., None] - xx[cells][None, None, :]) ** 2 + (yy[..., None] - yy[cells][None, None, :]) ** 2
+        near = (d2 <= 150.0**2 * (1 + 1e-9)).any(axis=-1)
+        assert r["neighbourhood_count"] == pytest.approx(c[near].sum())
+        assert r["neighbourhood_count"] > r["count"]
+
+
+def _blobs_counts() -> np.ndarray:
+    rng = np.random.default_rng(0)
+    y = rng.poisson(0.5, (40, 40)).astype(float)
+    y[5:10, 5:10] += 8
+    y[25:32, 22:30] += 6
+    return y
+
+
+def test_small_areas_are_named_with_the_incidents_that_made_them_hot():
+    from hotspots.areas import small_areas_note
+
+    counts = np.zeros((9, 9))
+    counts[2, 2], counts[3, 2], counts[6, 6], counts[6, 7], counts[0, 8] = 1, 30, 3, 40, 60
+    bins = np.zeros((9, 9), int)
+    bins[2, 2] = bins[6, 6] = 3
+    bins[0, 8] = 2
+    res = hotspot_areas(_with_bins(bins, counts), min_confidence=0.95)
+    assert list(res.areas["count"]) == [60, 3, 1]
+    note = small_areas_note(res)
+    assert note == (
+        "hotspot areas 2 and 3 hold only 3 and 1 incidents in their own cells: they are hot because of the 43 and 31 "
+        "incidents within 100 m of them"
+    )
+    bins[6, 6] = 0
+    one = small_areas_note(hotspot_areas(_with_bins(bins, counts), min_confidence=0.95))
+    assert one == (
+        "hotspot area 2 holds only 1 incident in its own cells: it is hot because of the 31 incidents within 100 m of it"
+    )
+    bins[2, 2] = 0
+    assert small_areas_note(hotspot_areas(_with_bins(bins, counts), min_confidence=0.95)) == ""

@@ -368,7 +368,9 @@ def test_the_product_adjusts_for_the_placebo_year_only_with_hotspots_from_every_
     shown = hotspot_area_table(an.areas, change=an.change_areas)
     t = an.change_areas.table
     assert np.allclose(shown["change_adjusted_pct"], np.round(100 * (t["rate_ratio_adjusted"].to_numpy() - 1), 1))
-    assert "change_adjusted_pct" in area_summary(an).columns
+    summary = area_summary(an)
+    assert "change_adjusted_pct" in summary.columns
+    assert summary["neighbourhood_incidents"].tolist() == an.areas.areas["neighbourhood_count"].round().astype(int).tolist()
     prep = prepare_inputs(inc, settings=Settings(**given, period=("2022-01", "2022-12")))
     an = analyse(prep.incidents, settings=prep.settings, study_area=prep.study_area)
     assert not an.change_areas.model.placebo_adjusted

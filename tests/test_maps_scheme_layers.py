@@ -172,6 +172,9 @@ def test_hotspot_area_table_joins_change_and_suppressed_linkage(demo):
     t = sl.hotspot_area_table(areas, change=change, linkage=linkage)
     assert t["area_id"].tolist() == areas.areas["area_id"].tolist()
     assert t["incidents"].tolist() == [int(round(v)) for v in areas.areas["count"]]
+    assert t["neighbourhood_incidents"].tolist() == [int(round(v)) for v in areas.areas["neighbourhood_count"]]
+    assert (t["neighbourhood_incidents"] >= t["incidents"]).all() and list(t.columns[:4]) == [
+        "area_id", "rank", "incidents", "neighbourhood_incidents"]
     ct = change.table.set_index("area_id")
     for _, row in t.iterrows():
         c = ct.loc[row["area_id"]]

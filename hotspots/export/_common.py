@@ -161,7 +161,8 @@ def area_summary(analysis: Any) -> pd.DataFrame:
 
     Columns: ``area_id``, ``rank``, ``place`` (the area's label, :func:`area_places`),
     ``streets`` and ``districts`` (most frequent, with incidents), ``n_cells``, ``area_km2``,
-    ``incidents`` (in the hotspot period), ``share_pct``, ``peak_confidence``; with before/after
+    ``incidents`` (in the hotspot period), ``neighbourhood_incidents`` (within the Gi* distance band
+    of the area's cells, its own included: what made them hot), ``share_pct``, ``peak_confidence``; with before/after
     change ``n_before``, ``n_after``, ``change_pct`` (rate after / rate before − 1, in %),
     ``change_adjusted_pct`` (when the areas were placebo-adjusted), ``change_class``; with
     referrals ``referrals`` and ``reparation_local_pct``, **taken from the
@@ -180,6 +181,7 @@ def area_summary(analysis: Any) -> pd.DataFrame:
             "n_cells": a["n_cells"].to_numpy(dtype=np.int64),
             "area_km2": a["area_km2"].to_numpy(dtype=float),
             "incidents": a["count"].to_numpy(dtype=float).round().astype(np.int64),
+            "neighbourhood_incidents": a["neighbourhood_count"].to_numpy(dtype=float).round().astype(np.int64),
             "share_pct": np.round(a["share_of_incidents"].to_numpy(dtype=float) * 100.0, 1),
             "peak_confidence": a["peak_confidence"].astype(str).to_numpy(dtype=object),
         }

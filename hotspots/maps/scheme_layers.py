@@ -299,7 +299,8 @@ def hotspot_area_table(
     Returns
     -------
     GeoDataFrame
-        ``area_id``, ``rank``, ``incidents``, ``share_pct``, ``area_km2``, ``density_per_km2``,
+        ``area_id``, ``rank``, ``incidents``, ``neighbourhood_incidents`` (when the areas have
+        ``neighbourhood_count``), ``share_pct``, ``area_km2``, ``density_per_km2``,
         ``peak_confidence``, ``cells``; with ``change``: ``before``, ``after``, ``change_pct``
         (rate ratio − 1, in %), ``change_adjusted_pct`` (the placebo-adjusted change the verdict was
         judged on, when the areas were adjusted), ``change_class``; with ``linkage``: ``referrals`` and
@@ -327,6 +328,8 @@ def hotspot_area_table(
         geometry=gdf.geometry.to_numpy(),
         crs=gdf.crs,
     )
+    if "neighbourhood_count" in gdf.columns:  # what made the cells hot (a small area's own count can be 1)
+        out.insert(3, "neighbourhood_incidents", np.round(gdf["neighbourhood_count"].to_numpy(dtype=float)).astype(np.int64))
     ids = [str(int(i)) for i in out["area_id"]]
     if places is not None and len(places):
         named = places.set_index(places["area_id"].astype(np.int64))
@@ -372,6 +375,7 @@ AREA_LABELS = {
     "place": "Place",
     "rank": "Rank",
     "incidents": "Incidents",
+    "neighbourhood_incidents": "Incidents within the Gi* distance band",
     "share_pct": "Share of incidents (%)",
     "area_km2": "Area (km²)",
     "density_per_km2": "Incidents per km²",
