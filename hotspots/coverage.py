@@ -56,7 +56,7 @@ from ._errors import ParameterError
 
 __all__ = [
     "INCOMPLETE_SHARE", "INCOMPLETE_Z", "MIN_TYPICAL_MONTH", "MonthCoverage", "data_span", "incomplete_months",
-    "missing_months", "missing_months_note", "month_coverage", "month_label", "month_number", "months_between",
+    "missing_months", "missing_months_note", "month_coverage", "month_label", "month_name", "month_number", "months_between",
 ]
 
 #: A month with no incident is taken as missing from the data when a typical month (the median
@@ -98,7 +98,8 @@ def months_between(first_day: dt.date, last_day: dt.date) -> range:
     return range(first_day.year * 12 + first_day.month - 1, last_day.year * 12 + last_day.month)
 
 
-def _month_name(m: int) -> str:
+def month_name(m: int) -> str:
+    """``year * 12 + month - 1`` as ``"Aug 2025"``."""
     return f"{calendar.month_abbr[int(m) % 12 + 1]} {int(m) // 12}"
 
 
@@ -155,7 +156,7 @@ def data_span(month: np.ndarray) -> tuple[int, int] | None:
 
 
 def _names(ms: list[int]) -> str:
-    return ", ".join(_month_name(x) for x in ms[:12]) + (f" and {len(ms) - 12} more" if len(ms) > 12 else "")
+    return ", ".join(month_name(x) for x in ms[:12]) + (f" and {len(ms) - 12} more" if len(ms) > 12 else "")
 
 
 def missing_months_note(
@@ -181,7 +182,7 @@ def missing_months_note(
         )
     if beyond and span is not None:
         parts.append(
-            f"the periods reach beyond the data's months ({_month_name(span[0])} – {_month_name(span[1])}): no data for "
+            f"the periods reach beyond the data's months ({month_name(span[0])} – {month_name(span[1])}): no data for "
             f"{_names(beyond)}"
         )
     return "; ".join(parts) + (
@@ -293,7 +294,7 @@ class MonthCoverage:
             parts.append(missing_months_note(missing, self.typical, where, span=self.span, tail=not incomplete))
         if incomplete:
             told = "; ".join(
-                f"{_month_name(m)} holds {n:,} incidents{where} against {p:,} and {q:,} in the months either side"
+                f"{month_name(m)} holds {n:,} incidents{where} against {p:,} and {q:,} in the months either side"
                 for m, (n, p, q) in ((m, (self.counts or {})[m]) for m in incomplete)
             )
             them = "that month" if len(incomplete) == 1 else "those months"

@@ -539,3 +539,15 @@ def test_a_month_published_in_part_is_a_warning(tmp_path: Path) -> None:
         write_police(tmp_path / f"{month}-test-street.csv", rows)
     _, report = load_police_uk(tmp_path)
     assert [w for w in report.warnings if w.startswith("Apr 2025 holds 4 incidents against 30 and 30")]
+
+
+def test_a_category_published_in_part_in_a_normal_month_is_a_warning(tmp_path: Path) -> None:
+    # Hampshire's August 2025: the file's total is normal, but one category holds a fraction of its usual
+    for k, month in enumerate(("2025-01", "2025-02", "2025-03", "2025-04", "2025-05", "2025-06")):
+        asb = 3 if k == 3 else 40
+        rows = [prow(crime_id=f"{month}-b{i}", month=month, ctype="Burglary") for i in range(80 - asb)]
+        rows += [prow(crime_id=f"{month}-a{i}", month=month, ctype=ASB_CATEGORY) for i in range(asb)]
+        write_police(tmp_path / f"{month}-test-street.csv", rows)
+    _, report = load_police_uk(tmp_path)
+    told = [w for w in report.warnings if w.startswith("Apr 2025: 1 category holds far fewer")]
+    assert told and f"{ASB_CATEGORY} 3 against 40" in told[0] and "Burglary" not in told[0]

@@ -614,13 +614,31 @@ def _missing_months_warning(data: pd.DataFrame) -> str:
     """A warning naming the months with no row between the data's first and last while a typical
     month holds many (a monthly file missing), or far fewer rows than a typical month and both
     neighbours (published in part: :mod:`hotspots.coverage`), else ``""``. Read off the ``month``
-    column every incident loader fills."""
-    from ..coverage import month_coverage
+    column every incident loader fills; each category busy enough is checked on its own too (a
+    file whose total is normal can hold only part of one category: Hampshire's August 2025)."""
+    from ..coverage import month_coverage, month_name
     from ..incident_time import month_numbers
 
     if not len(data) or "month" not in data.columns:
         return ""
-    return month_coverage(month_numbers(data["month"].to_numpy(dtype="datetime64[ns]"))).note()
+    month = month_numbers(data["month"].to_numpy(dtype="datetime64[ns]"))
+    whole = month_coverage(month)
+    parts = [whole.note()] if whole.gone else []
+    if "category" in data.columns:
+        by_month: dict[int, list[str]] = {}
+        codes, names = pd.factorize(data["category"], sort=True)
+        for k, cat in enumerate(names):
+            cover = month_coverage(month[codes == k])
+            for m in sorted(set(cover.gone) - set(whole.gone)):
+                n = (cover.counts or {}).get(m, (0, 0, 0))[0]
+                by_month.setdefault(m, []).append(f"{cat} {n:,} against {cover.typical:,.0f}")
+        for m, told in sorted(by_month.items()):
+            parts.append(
+                f"{month_name(m)}: {len(told)} categor{'y holds' if len(told) == 1 else 'ies hold'} far fewer incidents than in a "
+                f"typical month and in the months either side ({'; '.join(told)}): probably published in part; the "
+                "before/after comparison leaves such a month out for the category analysed"
+            )
+    return "; ".join(p for p in parts if p)
 
 
 def crs_param(crs: Any) -> Any:
