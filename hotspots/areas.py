@@ -334,8 +334,9 @@ def small_areas_note(areas: HotspotAreas) -> str:
 
     if len(small) == 1:
         n = int(round(float(small["count"].iloc[0])))
+        own = "no incident" if n == 0 else f"only {n} incident{'' if n == 1 else 's'}"
         return (
-            f"hotspot area {int(small['area_id'].iloc[0])} holds only {n} incident{'' if n == 1 else 's'} in its own cells: "
+            f"hotspot area {int(small['area_id'].iloc[0])} holds {own} in its own cells: "
             f"it is hot because of the {listed(small['neighbourhood_count'])} incidents within {dist:,.0f} m of it"
         )
     return (

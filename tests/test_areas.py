@@ -357,5 +357,8 @@ def test_small_areas_are_named_with_the_incidents_that_made_them_hot():
     assert one == (
         "hotspot area 2 holds only 1 incident in its own cells: it is hot because of the 31 incidents within 100 m of it"
     )
+    counts[2, 2] = 0  # a busy neighbourhood around an empty cell (stations around a square)
+    none = small_areas_note(hotspot_areas(_with_bins(bins, counts), min_confidence=0.95))
+    assert none.startswith("hotspot area 2 holds no incident in its own cells: it is hot because of the 30 incidents")
     bins[2, 2] = 0
     assert small_areas_note(hotspot_areas(_with_bins(bins, counts), min_confidence=0.95)) == ""

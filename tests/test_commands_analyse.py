@@ -204,6 +204,18 @@ def test_all_categories_and_quiet(small_csv, tmp_path):
     assert side["results"]["clusters"] is None
 
 
+def test_a_single_month_says_once_why_there_is_no_change(small_csv, tmp_path):
+    path, df = small_csv
+    one = tmp_path / "one_month.csv"
+    df.assign(month="2023-05").to_csv(one, index=False)
+    code, stdout, _ = analyse_without_images([one], tmp_path / "r", "--formats", "csv", "--cluster-method", "none")
+    assert code == 0
+    notes = [line.strip()[2:] for line in stdout.splitlines() if line.startswith("    - ")]
+    told = [n for n in notes if n.startswith("before/after periods: not chosen from the data")]
+    assert len(told) == 1 and "single month" in told[0]
+    assert len(notes) == len(set(notes))
+
+
 @pytest.mark.parametrize(
     "args, message",
     [

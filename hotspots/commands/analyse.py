@@ -417,7 +417,7 @@ def summary_lines(analysis: Any, inputs: Inputs | None = None, *, top: int = 5) 
     lines.append(f"  method: {an.caption()}")
     if an.notes or (inputs and inputs.messages):
         lines.append("  automatic choices and notes:")
-        for n in list(inputs.messages if inputs else []) + list(an.notes):
+        for n in dict.fromkeys(list(inputs.messages if inputs else []) + list(an.notes)):  # each once
             lines.append(f"    - {n}")
     lines.append(f"  hotspot areas: {an.areas.n_areas} ({an.areas.how})")
     if an.clusters is not None:
