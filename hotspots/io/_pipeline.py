@@ -633,8 +633,9 @@ def _missing_months_warning(data: pd.DataFrame) -> str:
                 n = (cover.counts or {}).get(m, (0, 0, 0))[0]
                 by_month.setdefault(m, []).append(f"{cat} {n:,} against {cover.typical:,.0f}")
         for m, told in sorted(by_month.items()):
+            hold = "1 category holds" if len(told) == 1 else f"{len(told)} categories hold"
             parts.append(
-                f"{month_name(m)}: {len(told)} categor{'y holds' if len(told) == 1 else 'ies hold'} far fewer incidents than in a "
+                f"{month_name(m)}: {hold} far fewer incidents than in a "
                 f"typical month and in the months either side ({'; '.join(told)}): probably published in part; the "
                 "before/after comparison leaves such a month out for the category analysed"
             )
