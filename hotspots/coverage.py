@@ -253,7 +253,7 @@ def incomplete_months(
     return tuple(sorted(out)), out, typical
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class MonthCoverage:
     """The months a data set does not cover, and why (:func:`month_coverage`).
 

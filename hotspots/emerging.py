@@ -501,7 +501,8 @@ def _cube(
         notes.append(msg)
     if part:  # a month published in part reads as a sudden dip (hotspots.coverage)
         msg = (
-            f"{', '.join(figures['incomplete_months'])} holds under half the incidents of a typical month and of the "
+            f"{', '.join(figures['incomplete_months'])} {'holds' if len(part) == 1 else 'hold'} under half the incidents of "
+            "a typical month and of the "
             "months either side (probably published in part): its time step dips everywhere, so the categories and trends "
             "through it are not to be trusted; choose `start`/`end` around it"
         )

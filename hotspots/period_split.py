@@ -36,6 +36,7 @@ from .coverage import (
     MonthCoverage,
     month_coverage,
     month_label,
+    month_name,
     month_number,
     months_between,
 )
@@ -74,7 +75,7 @@ def _gone_note(cover: MonthCoverage, shown: list[int]) -> str:
     parts = [cover.note(only=known)] if known else []
     if other:
         parts.append(
-            f"{', '.join(month_label(m) for m in other)} left out of the periods' exposure as months the data do not "
+            f"{', '.join(month_name(m) for m in other)} left out of the periods' exposure as months the data do not "
             "cover (given, or found in every category loaded)"
         )
     return "; ".join(parts)
