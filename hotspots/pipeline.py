@@ -77,6 +77,7 @@ __all__ = [
     "LINKAGE_SETTINGS",
     "AUTO_AREA_SHARE",
     "HOLE_FILL_DENSITY_SHARE",
+    "PERIODS_NOT_CHOSEN",
     "CategoryChoice",
     "StudyAreaChoice",
     "CellSizeChoice",
@@ -302,6 +303,10 @@ def choose_category(incidents: gpd.GeoDataFrame, categories: str | Sequence[str]
     return CategoryChoice(incidents, None)
 
 
+#: How :func:`choose_periods`' note begins when the data cannot give before/after periods.
+PERIODS_NOT_CHOSEN = "before/after periods: not chosen from the data"
+
+
 def choose_periods(incidents: gpd.GeoDataFrame, settings: Settings) -> tuple[Settings, str]:
     """``settings`` with the default before/after periods filled in from the data's months.
 
@@ -321,7 +326,7 @@ def choose_periods(incidents: gpd.GeoDataFrame, settings: Settings) -> tuple[Set
         first, last = month_range(incidents)
         choice: PeriodChoice = default_periods(first, last, settings.scheme_start)
     except (ParameterError, KeyError) as exc:
-        return settings, f"before/after periods: not chosen from the data ({exc})"
+        return settings, f"{PERIODS_NOT_CHOSEN} ({exc})"
     return settings.replace(before=choice.before, after=choice.after), choice.note
 
 

@@ -214,6 +214,9 @@ def test_a_single_month_says_once_why_there_is_no_change(small_csv, tmp_path):
     told = [n for n in notes if n.startswith("before/after periods: not chosen from the data")]
     assert len(told) == 1 and "single month" in told[0]
     assert len(notes) == len(set(notes))
+    # the change line says why, not "give periods within the data's months" (there are none to give)
+    change = [line for line in stdout.splitlines() if line.startswith("  change:")]
+    assert change == ["  change: not computed; " + told[0]]
 
 
 @pytest.mark.parametrize(

@@ -17,7 +17,7 @@ from typing import Any, TextIO
 
 from .. import validation
 from .._errors import ParameterError
-from ..pipeline import AUTO_AREA_SHARE
+from ..pipeline import AUTO_AREA_SHARE, PERIODS_NOT_CHOSEN
 from ..style import change_text, file_size
 from . import add_command
 
@@ -451,7 +451,9 @@ def summary_lines(analysis: Any, inputs: Inputs | None = None, *, top: int = 5) 
         # what qualifies those verdicts (seasonality, where tau2 came from, how hotspots were chosen)
         lines += [f"    - {note}" for note in an.change_summary.notes]
     elif an.change_cells is None:
+        unable = next((n for n in an.notes if n.startswith(PERIODS_NOT_CHOSEN)), None)  # e.g. a single month of data
         lines.append(
+            f"  change: not computed; {unable}" if unable else
             f"  change: not computed, the periods {period_range_text(an.before)} / {period_range_text(an.after)} hold no data; "
             "give `--before A:B --after C:D` within the data's months"
         )
