@@ -263,6 +263,19 @@ def write_police(path: Path, rows: list[list[str]], *, header=POLICE_UK_COLUMNS,
     return path
 
 
+def test_a_file_loaded_twice_is_charged_to_the_second_file_and_each_line_adds_up(tmp_path: Path) -> None:
+    rows = [prow(), prow(lon="-1.48"), prow(crime_id="b1", ctype="Burglary"), prow(crime_id="b1", ctype="Burglary")]
+    first = write_police(tmp_path / "2025-01-a-street.csv", rows)
+    (tmp_path / "2025-01-b-street.csv").write_bytes(first.read_bytes())  # the same month again, another name
+    data, report = load_police_uk([first, tmp_path / "2025-01-b-street.csv"])
+    assert report.rows_read == 8 and report.rows_kept == len(data) == 3
+    a, b = report.files
+    assert (a.rows_kept, a.dropped) == (3, {"duplicate id": 1})  # its own repeated Crime ID
+    assert (b.rows_kept, b.dropped) == (0, {"duplicate id": 4})  # every row already read from the first
+    assert sum(f.rows_kept for f in report.files) == report.rows_kept
+    assert report.dropped == {"duplicate id": 5} and "b-street.csv:row" in " ".join(report.examples["duplicate id"])
+
+
 def test_asb_rows_get_stable_distinct_ids_and_duplicates_are_kept(tmp_path: Path) -> None:
     rows = [prow(), prow(), prow(lon="-1.48"), prow(crime_id="abc", ctype="Burglary")]
     p = write_police(tmp_path / "2025-01-test-street.csv", rows)

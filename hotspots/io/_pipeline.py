@@ -416,6 +416,7 @@ def finish(
     extra: dict[str, int] = {}
     extra_ex: dict[str, list[str]] = {}
     keep = np.ones(len(df), dtype=bool)
+    charged: list[tuple[str, np.ndarray]] = []  # drops after combining, charged to each row's file too
 
     def refs(mask: np.ndarray) -> list[str]:
         idx = np.flatnonzero(mask)[:MAX_EXAMPLES]
@@ -426,6 +427,7 @@ def finish(
         if dup.any():
             extra["duplicate id"] = int(dup.sum())
             extra_ex["duplicate id"] = refs(dup)
+            charged.append(("duplicate id", dup))
             warnings.append(
                 f"{int(dup.sum()):,} row(s) repeat an id already read from an earlier file (e.g. the same month loaded twice); "
                 "dropped as 'duplicate id'"
@@ -445,6 +447,7 @@ def finish(
             if n_out:
                 extra["outside study area"] = n_out
                 extra_ex["outside study area"] = refs(out)
+                charged.append(("outside study area", out))
                 keep &= ~out
             notes.append("points outside the study area dropped (`drop_outside=True`)")
         elif n_out:
@@ -452,6 +455,7 @@ def finish(
                 f"{n_out:,} of {int(keep.sum()):,} points lie outside the study area (e.g. {', '.join(refs(out))}); kept and "
                 "flagged in `in_study_area` (pass `drop_outside=True` to drop them)"
             )
+    df_src = df["_src"].to_numpy() if len(df) else np.zeros(0, dtype=np.int64)
     df = df[keep].reset_index(drop=True)
     pts = shapely.points(df["_x"].to_numpy(dtype=float), df["_y"].to_numpy(dtype=float)) if len(df) else np.empty(0, dtype=object)
     out_cols = list(columns)
@@ -467,6 +471,12 @@ def finish(
     gdf = gdf.rename_geometry("geometry") if gdf.geometry.name != "geometry" else gdf
     order = [c for c in out_cols if c != "geometry"] + (["in_study_area"] if inside is not None else []) + ["geometry"]
     gdf = gdf[order]
+    if len(reports) > 1 and charged:  # each file's line then adds up to what was kept of it
+        src = df_src
+        reports = [
+            _charge(r, {reason: int((mask & (src == i)).sum()) for reason, mask in charged}) for i, r in enumerate(reports)
+        ]
+        extra = {}  # now counted in the files' own reports, which the total sums
     report = LoadReport.combine(
         reports,
         source,
@@ -477,6 +487,18 @@ def finish(
         rows_kept=len(gdf),
     )
     return gdf, report
+
+
+def _charge(report: LoadReport, drops: dict[str, int]) -> LoadReport:
+    """``report`` (one file's) with rows dropped after the files were combined moved from kept to
+    dropped (e.g. ids already read from an earlier file), so that its line adds up."""
+    drops = {k: v for k, v in drops.items() if v}
+    if not drops:
+        return report
+    dropped = dict(report.dropped)
+    for k, v in drops.items():
+        dropped[k] = dropped.get(k, 0) + v
+    return dataclasses.replace(report, rows_kept=report.rows_kept - sum(drops.values()), dropped=dropped)
 
 
 @dataclass(frozen=True)
