@@ -58,3 +58,18 @@ def test_missing_paths_are_named_with_their_placeholder(tmp_path):
     code, _, stderr = run_cli("load", tmp_path / "a.csv", tmp_path / "b.csv")
     assert code == 2
     assert stderr.startswith("hotspots load: error: 2 problems: (1) `PATH`") and stderr.count("\n") == 1
+
+
+def test_warnings_are_printed_without_report(tmp_path):
+    from test_io_police_uk import prow, write_police
+
+    from hotspots.schema import ASB_CATEGORY
+
+    # January, February and April 2025, 25 crimes each: March's file is missing
+    for month in ("2025-01", "2025-02", "2025-04"):
+        write_police(tmp_path / f"{month}-t-street.csv", [prow(crime_id=f"{month}-{i}", month=month, ctype=ASB_CATEGORY)
+                                                           for i in range(25)])
+    code, stdout, _ = run_cli("load", tmp_path)
+    lines = stdout.strip().splitlines()
+    assert code == 0 and lines[0].startswith("3 police.uk files: read 75, kept 75")
+    assert len(lines) == 2 and lines[1].startswith("  warning: no data for Mar 2025")

@@ -31,8 +31,10 @@ def run(args: argparse.Namespace) -> int:
     report = loaded.report
     if args.json:
         print(json.dumps(report.to_dict(), indent=2))
-    else:
-        print(str(report) if args.report else report.summary())
+    elif args.report:
+        print(str(report))
+    else:  # the summary, and what deserves attention (a missing month, ids read twice) even without --report
+        print("\n".join([report.summary(), *(f"  warning: {w}" for w in report.warnings)]))
     return 0
 
 
@@ -44,7 +46,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--kind", choices=["incidents", "referrals", "tasks"], default="incidents",
                    help="what the files hold (default incidents)")
     p.add_argument("--report", action="store_true",
-                   help="print the full report (drop reasons with example rows, notes, warnings)")
+                   help="print the full report (drop reasons with example rows, notes, per-file lines); "
+                        "without it, the summary and the warnings")
     p.add_argument("--json", action="store_true", help="print the report as JSON")
     p.add_argument("--category", action="append", help="keep only this category (repeatable), e.g. 'Anti-social behaviour'")
     p.add_argument("--months", metavar="A:B",
