@@ -55,7 +55,8 @@ import numpy as np
 from ._errors import ParameterError
 
 __all__ = [
-    "INCOMPLETE_SHARE", "INCOMPLETE_Z", "MIN_TYPICAL_MONTH", "MonthCoverage", "data_span", "incomplete_months",
+    "INCOMPLETE_SHARE", "INCOMPLETE_Z", "MIN_CATEGORIES_UNRELIABLE", "MIN_TYPICAL_MONTH", "MonthCoverage", "category_gaps",
+    "data_span", "incomplete_months", "unreliable_months_note",
     "missing_months", "missing_months_note", "month_coverage", "month_label", "month_name", "month_number", "months_between",
 ]
 
@@ -73,6 +74,11 @@ INCOMPLETE_Z = -5.0
 
 #: Months with data needed to judge any of them incomplete (the spread comes from their changes).
 MIN_MONTHS_FOR_INCOMPLETE = 6
+
+#: A month is not trusted for any category when at least this many of the loaded categories are
+#: missing or published in part in it (:func:`category_gaps`): its file's categories look scrambled
+#: (Hampshire's August 2025: ten categories far below their typical month, violence doubled).
+MIN_CATEGORIES_UNRELIABLE = 2
 
 
 def month_number(label: str) -> int:
@@ -329,3 +335,51 @@ def month_coverage(month: np.ndarray, span: Iterable[int] = (), *, min_typical: 
     missing, typical = missing_months(month, span, min_typical=min_typical)
     incomplete, counts, _ = incomplete_months(month, min_typical=min_typical)
     return MonthCoverage(missing, incomplete, counts, typical, data_span(month))
+
+
+def category_gaps(month: np.ndarray, category: np.ndarray) -> dict[int, list[tuple[str, int, float]]]:
+    """Months missing or published in part in single categories though not in all of them together.
+
+    Each category is judged on its own by :func:`month_coverage` (so only categories with a typical
+    month of at least :data:`MIN_TYPICAL_MONTH` can have gaps); months that all categories together
+    already lack are left out (a missing file, named on its own).
+
+    Parameters
+    ----------
+    month : ndarray of int
+        Each incident's month, ``year * 12 + month - 1``.
+    category : array-like
+        Each incident's category.
+
+    Returns
+    -------
+    dict
+        ``{month: [(category, incidents that month, typical month), ...]}``, months ascending.
+    """
+    import pandas as pd
+
+    m = np.asarray(month, dtype=np.int64)
+    whole = set(month_coverage(m).gone)
+    codes, names = pd.factorize(pd.Series(np.asarray(category, dtype=object)).astype(str), sort=True)
+    out: dict[int, list[tuple[str, int, float]]] = {}
+    for k, cat in enumerate(names):
+        cover = month_coverage(m[codes == k])
+        for g in sorted(set(cover.gone) - whole):
+            out.setdefault(g, []).append((str(cat), (cover.counts or {}).get(g, (0, 0, 0))[0], cover.typical))
+    return dict(sorted(out.items()))
+
+
+def unreliable_months_note(gaps: dict[int, list[tuple[str, int, float]]], months: Iterable[int]) -> str:
+    """The note on ``months`` left out for every category because several categories are missing
+    or published in part in them (``gaps`` from :func:`category_gaps`)."""
+    parts = []
+    for m in sorted({int(x) for x in months}):
+        told = "; ".join(f"{cat} {n:,} against {typ:,.0f}" for cat, n, typ in gaps.get(m, []))
+        n_cat = len(gaps.get(m, []))
+        parts.append(f"{month_name(m)}: {n_cat} categories hold far fewer incidents than in a typical month ({told})")
+    if not parts:
+        return ""
+    return "; ".join(parts) + (
+        ": the file's categories are not to be trusted that month (published in part, or scrambled between categories), "
+        "so the before/after comparison leaves it out whichever category is analysed"
+    )

@@ -51,7 +51,14 @@ from .areas import hotspot_areas, small_areas_note
 from .change import ChangeResult, IncidentPoints, change_areas, change_cells
 from .change_summary import ChangeSummary, selection_overlap_note, summarise_change
 from .clustering import clusters
-from .coverage import month_coverage, month_label, months_between
+from .coverage import (
+    MIN_CATEGORIES_UNRELIABLE,
+    category_gaps,
+    month_coverage,
+    month_label,
+    months_between,
+    unreliable_months_note,
+)
 from .density import kde
 from .footprint import grid_within_reach
 from .gistar import gi_star
@@ -338,8 +345,12 @@ def choose_missing_months(
     Found by :func:`hotspots.coverage.month_coverage` in ``incidents`` as loaded (every category:
     thousands a month, so an empty month is a missing file, not a quiet month) and in the
     ``analysed`` category's own (a month a force published other crimes but none of it, or only part
-    of it, as Hampshire's August 2025 ASB), over the data's months and the change periods'. Given
-    ``missing_months`` are kept; without dates the settings come back unchanged.
+    of it, as Hampshire's August 2025 ASB), over the data's months and the change periods'; and a
+    month that :data:`~hotspots.coverage.MIN_CATEGORIES_UNRELIABLE` or more of the loaded categories
+    lack or hold in part (:func:`hotspots.coverage.category_gaps`), whichever category is analysed:
+    that month's file is not to be trusted (Hampshire's August 2025 holds ten categories at a
+    fraction of their typical month while its violence doubled). Given ``missing_months`` are kept;
+    without dates the settings come back unchanged.
 
     Returns
     -------
@@ -361,8 +372,15 @@ def choose_missing_months(
     found = [month_coverage(m, span) for m in months_of]
     every = set(found[0].gone)
     own = sorted(set(found[-1].gone) - every) if len(found) > 1 else []
-    notes = [found[0].note(), found[-1].note(" in the analysed category", only=own) if own else ""]
-    gone = sorted(every | set(own))
+    # a month several categories lack or hold in part: its file's categories are not to be trusted,
+    # whichever is analysed (Hampshire's August 2025: ASB at a quarter, violence doubled)
+    gaps = category_gaps(months_of[0], incidents["category"].to_numpy()) if "category" in incidents.columns else {}
+    scrambled = [m for m, c in gaps.items() if len(c) >= MIN_CATEGORIES_UNRELIABLE and m not in every]
+    notes = [
+        found[0].note(), found[-1].note(" in the analysed category", only=own) if own else "",
+        unreliable_months_note(gaps, [m for m in scrambled if m not in own]),
+    ]
+    gone = sorted(every | set(own) | set(scrambled))
     return settings.replace(missing_months=tuple(month_label(m) for m in gone)), "; ".join(n for n in notes if n)
 
 

@@ -9,6 +9,8 @@ import hotspots.coverage as coverage
 from hotspots import ParameterError
 from hotspots.coverage import (
     INCOMPLETE_SHARE,
+    category_gaps,
+    unreliable_months_note,
     MIN_TYPICAL_MONTH,
     data_span,
     incomplete_months,
@@ -182,3 +184,20 @@ def test_complete_noisy_series_are_seldom_called_published_in_part():
         counts[:, 17] = counts[:, 17] // 6
         caught = [17 in incomplete_months(np.repeat(np.arange(36), c))[0] for c in counts]
         assert np.mean(caught) >= 0.8
+
+
+def test_category_gaps_name_the_categories_a_month_lacks_and_not_a_whole_missing_month():
+    # eight months; May holds a tenth of its ASB and none of its burglary, while violence doubled
+    # (the total stays normal); March's file is missing altogether (every category)
+    asb = [300, 310, 0, 290, 30, 305, 295, 300]
+    burg = [100, 90, 0, 110, 0, 100, 95, 105]
+    viol = [400, 410, 0, 390, 800, 405, 395, 400]
+    month = np.concatenate([_months(c) for c in (asb, burg, viol)])
+    cat = np.repeat(["ASB", "Burglary", "Violence"], [sum(asb), sum(burg), sum(viol)])
+    gaps = category_gaps(month, cat)
+    assert gaps == {JAN_2025 + 4: [("ASB", 30, 300.0), ("Burglary", 0, 100.0)]}
+    note = unreliable_months_note(gaps, gaps)
+    assert note.startswith("May 2025: 2 categories hold far fewer incidents than in a typical month (ASB 30 against 300; "
+                           "Burglary 0 against 100)")
+    assert note.endswith("leaves it out whichever category is analysed")
+    assert unreliable_months_note(gaps, []) == ""

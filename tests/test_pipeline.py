@@ -450,6 +450,29 @@ def test_a_month_with_part_of_the_analysed_category_is_left_out_and_named():
     assert {r.scope: r for r in kept.change_summary.rows}["all hotspot areas"].rate_ratio < 0.92
 
 
+def test_a_month_whose_categories_are_scrambled_is_left_out_for_every_category():
+    # August: ASB and burglary at a fifth, violence doubled (Hampshire's August 2025); violence analysed
+    rng = np.random.default_rng(6)
+    frames = []
+    for m in pd.date_range("2024-01-01", "2024-12-01", freq="MS"):
+        n = {"Anti-social behaviour": 60, "Burglary": 60, "Violence and sexual offences": 150}
+        if m.month == 8:
+            n = {"Anti-social behaviour": 12, "Burglary": 12, "Violence and sexual offences": 300}
+        for cat, k in n.items():
+            xy = np.vstack([rng.normal(5_000, 60, (k // 2, 2)), rng.uniform(0, 10_000, (k - k // 2, 2))])
+            frames.append(points(xy, [m] * len(xy), [cat] * len(xy)))
+    inc = pd.concat(frames, ignore_index=True)
+    periods = dict(before=("2024-01", "2024-06"), after=("2024-07", "2024-12"))
+    prep = prepare_inputs(inc, settings=Settings(**periods), categories=["Violence and sexual offences"])
+    assert prep.settings.missing_months == ("2024-08",)
+    assert any(n.startswith("Aug 2024: 2 categories hold far fewer incidents") for n in prep.notes)
+    res = analyse(prep.incidents, settings=prep.settings, study_area=prep.study_area)
+    pooled = {r.scope: r for r in res.change_summary.rows}
+    assert abs(np.log(pooled["elsewhere"].rate_ratio)) < 0.1  # with August counted: about 1.17
+    kept = analyse(prep.incidents, settings=prep.settings.replace(missing_months=()), study_area=prep.study_area)
+    assert {r.scope: r for r in kept.change_summary.rows}["elsewhere"].rate_ratio > 1.1
+
+
 def test_an_export_taken_mid_month_is_counted_to_its_last_day_and_the_summary_says_so():
     rng = np.random.default_rng(5)
     days = pd.date_range("2024-01-01", "2024-12-15", freq="D")  # exported on 15 December

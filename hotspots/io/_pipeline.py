@@ -638,7 +638,7 @@ def _missing_months_warning(data: pd.DataFrame) -> str:
     neighbours (published in part: :mod:`hotspots.coverage`), else ``""``. Read off the ``month``
     column every incident loader fills; each category busy enough is checked on its own too (a
     file whose total is normal can hold only part of one category: Hampshire's August 2025)."""
-    from ..coverage import month_coverage, month_name
+    from ..coverage import MIN_CATEGORIES_UNRELIABLE, category_gaps, month_coverage, month_name, unreliable_months_note
     from ..incident_time import month_numbers
 
     if not len(data) or "month" not in data.columns:
@@ -647,19 +647,13 @@ def _missing_months_warning(data: pd.DataFrame) -> str:
     whole = month_coverage(month)
     parts = [whole.note()] if whole.gone else []
     if "category" in data.columns:
-        by_month: dict[int, list[str]] = {}
-        codes, names = pd.factorize(data["category"], sort=True)
-        for k, cat in enumerate(names):
-            cover = month_coverage(month[codes == k])
-            for m in sorted(set(cover.gone) - set(whole.gone)):
-                n = (cover.counts or {}).get(m, (0, 0, 0))[0]
-                by_month.setdefault(m, []).append(f"{cat} {n:,} against {cover.typical:,.0f}")
-        for m, told in sorted(by_month.items()):
-            hold = "1 category holds" if len(told) == 1 else f"{len(told)} categories hold"
+        gaps = category_gaps(month, data["category"].to_numpy())
+        parts.append(unreliable_months_note(gaps, [m for m, c in gaps.items() if len(c) >= MIN_CATEGORIES_UNRELIABLE]))
+        for m, ((cat, n, typ),) in ((m, c) for m, c in gaps.items() if len(c) < MIN_CATEGORIES_UNRELIABLE):
             parts.append(
-                f"{month_name(m)}: {hold} far fewer incidents than in a "
-                f"typical month and in the months either side ({'; '.join(told)}): probably published in part; the "
-                "before/after comparison leaves such a month out for the category analysed"
+                f"{month_name(m)}: {cat} holds {n:,} incidents against {typ:,.0f} in a typical month and far fewer than in the "
+                "months either side (probably published in part): the before/after comparison leaves that month out when "
+                "it is analysed"
             )
     return "; ".join(p for p in parts if p)
 
