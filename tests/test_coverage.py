@@ -9,9 +9,8 @@ import hotspots.coverage as coverage
 from hotspots import ParameterError
 from hotspots.coverage import (
     INCOMPLETE_SHARE,
-    category_gaps,
-    unreliable_months_note,
     MIN_TYPICAL_MONTH,
+    category_gaps,
     data_span,
     incomplete_months,
     missing_months,
@@ -20,6 +19,7 @@ from hotspots.coverage import (
     month_label,
     month_number,
     months_between,
+    unreliable_months_note,
 )
 
 JAN_2025 = 2025 * 12
