@@ -76,7 +76,7 @@ def _gone_note(cover: MonthCoverage, shown: list[int]) -> str:
     if other:
         parts.append(
             f"{', '.join(month_name(m) for m in other)} left out of the periods' exposure as months the data do not "
-            "cover (given, or found in every category loaded)"
+            "cover (given, or found in the categories loaded: see the notes on loading)"
         )
     return "; ".join(parts)
 
