@@ -272,7 +272,8 @@ def choose_category(incidents: gpd.GeoDataFrame, categories: str | Sequence[str]
     categories : None, "all", or list of str
         None (automatic): anti-social behaviour only when the data hold it among other
         categories, else everything. ``"all"`` (or ``["all"]``): every category. A list: those
-        categories (compared without regard to case).
+        categories, matched as the loaders match them (case, spaces and punctuation ignored,
+        ``"asb"`` for anti-social behaviour: :func:`hotspots.io._pipeline.category_key`).
 
     Returns
     -------
@@ -286,17 +287,21 @@ def choose_category(incidents: gpd.GeoDataFrame, categories: str | Sequence[str]
             return CategoryChoice(incidents, None)
         if "category" not in incidents.columns:
             raise ParameterError(f"the incidents have no `category` column to choose {wanted!r} from.")
-        present = incidents["category"].astype("string").str.strip().str.lower()
-        keep = present.isin([c.lower() for c in wanted]).fillna(False).to_numpy(dtype=bool)
+        from .io._pipeline import category_key  # the loaders' matching: case and punctuation ignored, "asb"
+
+        names = incidents["category"].astype("string").fillna("")
+        keys = {u: category_key(u) for u in names.unique()}
+        keep = names.map(keys).isin({category_key(c) for c in wanted}).to_numpy(dtype=bool)
         if not keep.any():
             found = sorted(incidents["category"].dropna().astype(str).unique())[:10]
             raise ParameterError(f"no incidents have the category {', '.join(map(repr, wanted))}; the data hold {found}.")
+        matched = sorted(names[keep].unique())
         note = (
             ""
             if keep.all()
-            else f"kept the {int(keep.sum()):,} incidents of {len(incidents):,} in {', '.join(map(repr, wanted))}"
+            else f"kept the {int(keep.sum()):,} incidents of {len(incidents):,} in {', '.join(map(repr, matched))}"
         )
-        return CategoryChoice(incidents.loc[keep] if not keep.all() else incidents, tuple(wanted), note)
+        return CategoryChoice(incidents.loc[keep] if not keep.all() else incidents, tuple(matched), note)
     if "category" not in incidents.columns or len(incidents) == 0:
         return CategoryChoice(incidents, None)
     present = incidents["category"].astype(str)

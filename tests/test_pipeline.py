@@ -233,6 +233,12 @@ def test_category_asb_when_mixed():
     assert choose_category(inc, "all").incidents is inc and choose_category(inc, ["ALL"]).note == ""
     c = choose_category(inc, ["burglary", "Drugs"])
     assert c.incidents["category"].tolist() == ["Burglary", "Drugs"] and "of 4" in c.note
+    assert c.categories == ("Burglary", "Drugs")  # the data's own names
+    # matched as the loaders match: "asb", other case and punctuation (hotspots.io._pipeline.category_key)
+    for asked in ("asb", "ANTI SOCIAL BEHAVIOUR", "anti-social behavior"):
+        c = choose_category(inc, asked)
+        assert c.categories == ("Anti-social behaviour",) and len(c.incidents) == 2, asked
+        assert "kept the 2 incidents of 4 in 'Anti-social behaviour'" in c.note
     only_asb = inc[inc["category"] == "Anti-social behaviour"]
     assert choose_category(only_asb).incidents is only_asb and choose_category(only_asb).note == ""
     with pytest.raises(ParameterError, match="Vehicle crime"):

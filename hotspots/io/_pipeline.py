@@ -326,6 +326,13 @@ def month_filter(b: ReportBuilder, month: pd.Series, months: tuple[pd.Timestamp 
 _CATEGORY_ALIASES = {"asb": "antisocialbehaviour"}
 
 
+def category_key(name: Any) -> str:
+    """The key categories are matched by: case, spaces and punctuation ignored, ``"asb"`` for
+    ``"Anti-social behaviour"`` (the loaders' ``categories`` and
+    :func:`hotspots.pipeline.choose_category` both use it)."""
+    return _CATEGORY_ALIASES.get(norm_key(name), norm_key(name))
+
+
 def category_filter(b: ReportBuilder, category: pd.Series, categories: Any) -> None:
     if categories is None:
         return
@@ -337,7 +344,7 @@ def category_filter(b: ReportBuilder, category: pd.Series, categories: Any) -> N
         raise ParameterError(f"`categories` must be a category name or a list of names; got {categories!r}.") from None
     if not wanted_list:
         raise ParameterError("`categories` is empty; give at least one category (or None for all).")
-    wanted = {_CATEGORY_ALIASES.get(norm_key(c), norm_key(c)) for c in wanted_list}
+    wanted = {category_key(c) for c in wanted_list}
     cats = category.fillna("").astype("str")
     uniq = pd.unique(cats.to_numpy())
     keymap = {u: norm_key(u) for u in uniq}
@@ -345,7 +352,7 @@ def category_filter(b: ReportBuilder, category: pd.Series, categories: Any) -> N
     keep = keys.isin(wanted).to_numpy()
     b.drop(~keep, "category not selected")
     present = set(keymap.values())
-    unmatched = [c for c in wanted_list if _CATEGORY_ALIASES.get(norm_key(c), norm_key(c)) not in present]
+    unmatched = [c for c in wanted_list if category_key(c) not in present]
     if unmatched:
         shown = ", ".join(sorted({u for u in uniq if u})[:15])
         b.warn(
