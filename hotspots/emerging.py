@@ -10,6 +10,10 @@
    (:func:`hotspots.change.incident_dates`). Time steps are aligned to the **end** of the period
    (ArcGIS's default time-step alignment): when the months between ``start`` and ``end`` do not
    divide into whole steps, the leftover months at the start are left out and a note says so.
+   A time step holding a month the data do not cover (a monthly file missing, or published in
+   part: :func:`hotspots.coverage.month_coverage`) is left out too, with a warning, and the steps
+   either side are taken as consecutive: counted, that month would read as a cold spot and a
+   break in every trend (``params["steps_left_out"]``).
 2. **Gi* per bin.** Two versions (``time_window``):
 
    * ``time_window = k >= 1`` — **space-time Gi*** (ArcGIS's "neighbourhood time step", default
@@ -491,20 +495,32 @@ def _cube(
     part = [m for m in cover.incomplete if first <= m <= m1]
     figures["missing_months"] = [month_label(m) for m in gone]
     figures["incomplete_months"] = [month_label(m) for m in part]
-    if gone:  # a missing monthly file reads as a month of no incident anywhere (hotspots.coverage)
+    # a month the data do not cover (hotspots.coverage) would read as a month of no or few incidents
+    # everywhere: its time step is left out, and the steps either side follow each other
+    drop = sorted({(m - first) // step for m in (*gone, *part)})
+    figures["steps_left_out"] = [str(steps["label"].iat[t]) for t in drop]
+    figures["incidents_in_steps_left_out"] = int(steps["incidents"].iloc[drop].sum()) if drop else 0
+    if drop:
+        keep = np.setdiff1d(np.arange(T), drop)
+        if keep.size < 2:
+            raise ParameterError(
+                f"leaving out the time steps the data do not cover ({', '.join(figures['steps_left_out'])}) leaves fewer than "
+                "2; load the missing months, or use a longer period or a shorter `time_step`."
+            )
+        cube = cube[keep]
+        steps = steps.iloc[keep].reset_index(drop=True).assign(step=np.arange(keep.size))
+        figures["incidents_counted"] -= figures["incidents_in_steps_left_out"]
+        why = []
+        if gone:
+            why.append(f"no data for {', '.join(figures['missing_months'])} (no incident at all in a month where a typical "
+                       "month holds many; probably a monthly file not loaded)")
+        if part:
+            why.append(f"{', '.join(figures['incomplete_months'])} {'holds' if len(part) == 1 else 'hold'} under half the "
+                       "incidents of a typical month and of the months either side (probably published in part)")
         msg = (
-            f"no data for {', '.join(figures['missing_months'])} (no incident at all in a month where a typical month holds "
-            "many; probably a monthly file not loaded): its time step counts as zero everywhere, so the categories and "
-            "trends through it are not to be trusted; load that month, or choose `start`/`end` around it"
-        )
-        warnings.warn(msg, UserWarning, stacklevel=3)
-        notes.append(msg)
-    if part:  # a month published in part reads as a sudden dip (hotspots.coverage)
-        msg = (
-            f"{', '.join(figures['incomplete_months'])} {'holds' if len(part) == 1 else 'hold'} under half the incidents of "
-            "a typical month and of the "
-            "months either side (probably published in part): its time step dips everywhere, so the categories and trends "
-            "through it are not to be trusted; choose `start`/`end` around it"
+            f"{'; '.join(why)}: time step{'s' if len(drop) > 1 else ''} {', '.join(figures['steps_left_out'])} left out of "
+            f"the cube ({figures['incidents_in_steps_left_out']:,} incidents), as a month of no or few incidents everywhere "
+            "would read as a cold spot and a break in every trend; the steps either side are taken as consecutive"
         )
         warnings.warn(msg, UserWarning, stacklevel=3)
         notes.append(msg)
@@ -833,6 +849,7 @@ def emerging_hotspots(
         "months_left_out": figures["months_left_out"],
         "missing_months": figures["missing_months"],
         "incomplete_months": figures["incomplete_months"],
+        "steps_left_out": figures["steps_left_out"],
         "grid": grid.describe(),
     }
     return EmergingResult(

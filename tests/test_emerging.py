@@ -264,6 +264,10 @@ def test_a_month_missing_from_the_data_is_named_not_read_as_a_quiet_month():
         res = emerging_hotspots(_incidents(g, cube), g, distance=150)
     assert res.params["missing_months"] == ["2022-07"]
     assert any("no data for 2022-07" in n for n in res.notes)
+    # its time step is left out: the cube holds the eleven months with data, in order
+    assert res.params["steps_left_out"] == ["2022-07"] and res.n_steps == 11
+    assert "2022-07" not in res.time_steps["label"].tolist() and res.time_steps["step"].tolist() == list(range(11))
+    np.testing.assert_array_equal(res.counts, np.delete(cube, 6, axis=0))
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         whole = emerging_hotspots(_incidents(g, _random_cube(T=12, nr=5, nc=5)), g, distance=150)
@@ -278,6 +282,13 @@ def test_a_month_published_in_part_is_named_in_a_warning():
     with pytest.warns(UserWarning, match="2022-07 holds under half"):
         res = emerging_hotspots(_incidents(g, cube), g, distance=150)
     assert res.params["incomplete_months"] == ["2022-07"] and res.params["missing_months"] == []
+    assert res.params["steps_left_out"] == ["2022-07"] and res.n_steps == 11
+    n = res.params["incidents"]
+    assert n["incidents_in_steps_left_out"] == cube[6].sum() and n["incidents_counted"] == cube.sum() - cube[6].sum()
+    # quarterly steps: the quarter holding July is left out whole
+    with pytest.warns(UserWarning, match="2022-07 – 2022-09 left out"):
+        q = emerging_hotspots(_incidents(g, cube), g, distance=150, time_step="quarter")
+    assert q.time_steps["label"].tolist() == ["2022-01 – 2022-03", "2022-04 – 2022-06", "2022-10 – 2022-12"]
 
 
 def test_start_end_and_occurred_dates_give_the_same_cube():
