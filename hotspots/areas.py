@@ -297,11 +297,8 @@ def _neighbourhood_counts(labels: np.ndarray, n_lab: int, counts: np.ndarray, gi
     out = np.zeros(n_lab)
     if not n_lab:
         return out
-    stencil = disc_stencil(float(gi.params["distance_m"]), gi.grid.cell_size, shape=labels.shape)
-    hw = stencil.half_widths
-    r = hw.size // 2
-    dr = np.concatenate([np.full(2 * h + 1, i - r) for i, h in enumerate(hw)])
-    dc = np.concatenate([np.arange(-h, h + 1) for h in hw])
+    offsets = disc_stencil(float(gi.params["distance_m"]), gi.grid.cell_size, shape=labels.shape).offsets
+    dr, dc = offsets[:, 0], offsets[:, 1]
     nr, nc = labels.shape
     rr, cc = np.nonzero(labels)
     lab = labels[rr, cc].astype(np.int64)
