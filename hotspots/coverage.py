@@ -48,7 +48,7 @@ from __future__ import annotations
 import calendar
 import datetime as dt
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -280,7 +280,7 @@ class MonthCoverage:
 
     missing: tuple[int, ...] = ()
     incomplete: tuple[int, ...] = ()
-    counts: dict[int, tuple[int, int, int]] | None = None
+    counts: dict[int, tuple[int, int, int]] = field(default_factory=dict)
     typical: float = 0.0
     span: tuple[int, int] | None = None
 
@@ -301,7 +301,7 @@ class MonthCoverage:
         if incomplete:
             told = "; ".join(
                 f"{month_name(m)} holds {n:,} incidents{where} against {p:,} and {q:,} in the months either side"
-                for m, (n, p, q) in ((m, (self.counts or {})[m]) for m in incomplete)
+                for m, (n, p, q) in ((m, self.counts[m]) for m in incomplete)
             )
             them = "that month" if len(incomplete) == 1 else "those months"
             what = " out too" if missing else " out of the periods' exposure and compares the months that hold data"
@@ -337,7 +337,9 @@ def month_coverage(month: np.ndarray, span: Iterable[int] = (), *, min_typical: 
     return MonthCoverage(missing, incomplete, counts, typical, data_span(month))
 
 
-def category_gaps(month: np.ndarray, category: np.ndarray) -> dict[int, list[tuple[str, int, float]]]:
+def category_gaps(
+    month: np.ndarray, category: np.ndarray, whole: MonthCoverage | None = None
+) -> dict[int, list[tuple[str, int, float]]]:
     """Months missing or published in part in single categories though not in all of them together.
 
     Each category is judged on its own by :func:`month_coverage` (so only categories with a typical
@@ -350,6 +352,8 @@ def category_gaps(month: np.ndarray, category: np.ndarray) -> dict[int, list[tup
         Each incident's month, ``year * 12 + month - 1``.
     category : array-like
         Each incident's category.
+    whole : MonthCoverage, optional
+        ``month_coverage(month)`` when the caller has it already (computed otherwise).
 
     Returns
     -------
@@ -359,13 +363,13 @@ def category_gaps(month: np.ndarray, category: np.ndarray) -> dict[int, list[tup
     import pandas as pd
 
     m = np.asarray(month, dtype=np.int64)
-    whole = set(month_coverage(m).gone)
+    lacking = set((whole if whole is not None else month_coverage(m)).gone)
     codes, names = pd.factorize(pd.Series(np.asarray(category, dtype=object)).astype(str), sort=True)
     out: dict[int, list[tuple[str, int, float]]] = {}
     for k, cat in enumerate(names):
         cover = month_coverage(m[codes == k])
-        for g in sorted(set(cover.gone) - whole):
-            out.setdefault(g, []).append((str(cat), (cover.counts or {}).get(g, (0, 0, 0))[0], cover.typical))
+        for g in sorted(set(cover.gone) - lacking):
+            out.setdefault(g, []).append((str(cat), cover.counts.get(g, (0, 0, 0))[0], cover.typical))
     return dict(sorted(out.items()))
 
 

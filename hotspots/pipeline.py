@@ -379,7 +379,8 @@ def choose_missing_months(
     own = sorted(set(found[-1].gone) - every) if len(found) > 1 else []
     # a month several categories lack or hold in part: its file's categories are not to be trusted,
     # whichever is analysed (Hampshire's August 2025: ASB at a quarter, violence doubled)
-    gaps = category_gaps(months_of[0], incidents["category"].to_numpy()) if "category" in incidents.columns else {}
+    has_category = "category" in incidents.columns
+    gaps = category_gaps(months_of[0], incidents["category"].to_numpy(), found[0]) if has_category else {}
     scrambled = [m for m, c in gaps.items() if len(c) >= MIN_CATEGORIES_UNRELIABLE and m not in every]
     notes = [
         found[0].note(), found[-1].note(" in the analysed category", only=own) if own else "",

@@ -654,7 +654,7 @@ def _missing_months_warning(data: pd.DataFrame) -> str:
     whole = month_coverage(month)
     parts = [whole.note()] if whole.gone else []
     if "category" in data.columns:
-        gaps = category_gaps(month, data["category"].to_numpy())
+        gaps = category_gaps(month, data["category"].to_numpy(), whole)
         parts.append(unreliable_months_note(gaps, [m for m, c in gaps.items() if len(c) >= MIN_CATEGORIES_UNRELIABLE]))
         for m, ((cat, n, typ),) in ((m, c) for m, c in gaps.items() if len(c) < MIN_CATEGORIES_UNRELIABLE):
             parts.append(
