@@ -69,9 +69,10 @@ def _months_of_year(period: Period, month_only: bool) -> set[int]:
 
 def _gone_note(cover: MonthCoverage, shown: list[int]) -> str:
     """The note on the compared periods' months left out: why, for those these incidents show
-    missing or published in part; the rest were given (e.g. found in every category loaded)."""
-    known = [m for m in shown if m in set(cover.gone)]
-    other = [m for m in shown if m not in set(known)]
+    missing or published in part; the rest were given (e.g. found in the other categories loaded)."""
+    gone = set(cover.gone)
+    known = [m for m in shown if m in gone]
+    other = [m for m in shown if m not in gone]
     parts = [cover.note(only=known)] if known else []
     if other:
         parts.append(
