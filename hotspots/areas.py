@@ -57,7 +57,7 @@ from .neighbours import disc_stencil
 
 __all__ = [
     "HotspotAreas", "hotspot_areas", "label_areas", "neighbourhood_cells", "small_areas_note", "AREA_COLUMNS", "PEAK_PROMINENCE",
-    "SMALL_AREA_INCIDENTS",
+    "SMALL_AREA_INCIDENTS", "one_point_areas_note", "ONE_POINT_SHARE",
 ]
 
 #: How far (on the ``2 sqrt(count)`` scale) a peak must rise (strictly) above the pass to a higher peak to
@@ -67,6 +67,10 @@ PEAK_PROMINENCE = 6.0
 #: A hot area holding fewer incidents than this in its own cells is named in a note
 #: (:func:`small_areas_note`): it is hot because of the incidents around it.
 SMALL_AREA_INCIDENTS = 10
+
+#: A hot area (of at least :data:`SMALL_AREA_INCIDENTS` incidents) holding at least this share of
+#: its incidents at one location is named in a note (:func:`one_point_areas_note`).
+ONE_POINT_SHARE = 0.5
 
 #: Columns of :attr:`HotspotAreas.areas`, in order.
 AREA_COLUMNS = (
@@ -339,6 +343,68 @@ def small_areas_note(areas: HotspotAreas) -> str:
     return (
         f"hotspot areas {listed(small['area_id'])} hold only {listed(small['count'])} incidents in their own cells: they "
         f"are hot because of the {listed(small['neighbourhood_count'])} incidents within {dist:,.0f} m of them"
+    )
+
+
+def one_point_areas_note(areas: HotspotAreas, xy: np.ndarray, locations: Any = None) -> str:
+    """A note naming the hot areas that hold most of their incidents at one location (one pair of
+    coordinates); ``""`` when there are none.
+
+    police.uk moves every incident to the nearest of its anonymous map points (a street's centre,
+    a car park, a station, a shopping centre), so a hotspot area can be a single point: one place,
+    or where a force puts reports without a precise location (in the national 2025 ASB set, 13 of
+    the 625 areas of 10 incidents or more hold at least half of them at one point; Essex's area
+    at Stansted airport's car park holds 171 of its 172 there, and Lancashire's headquarters
+    gathers 193 ASB incidents a year at "On or near Police Station"). The area is still hot; the
+    note tells a reader that patrolling "the area" means one point, and that the point's
+    incidents may not have happened there.
+
+    Parameters
+    ----------
+    areas : HotspotAreas
+    xy : ndarray, shape (n, 2)
+        The incidents the areas were computed from, in the grid's CRS (metres).
+    locations : sequence of str, optional
+        Each incident's location text (police.uk's ``Location``, e.g. ``"On or near Parking
+        Area"``), named in the note.
+    """
+    a = areas.areas
+    if areas.params.get("kind") != "hot" or not len(a) or len(xy) == 0:
+        return ""
+    xy = np.asarray(xy, dtype=float)
+    rows, cols, on = areas.grid.cell_of(xy)
+    label = np.where(on, areas.labels[rows, cols], 0)
+    inside = np.flatnonzero(label > 0)
+    if not inside.size:
+        return ""
+    per_area = np.bincount(label[inside], minlength=int(label.max()) + 1)
+    # incidents per (area, location): rows of (area, x, y), exact coordinates (police.uk's points repeat exactly)
+    keys, first, n_at = np.unique(
+        np.column_stack([label[inside], xy[inside]]), axis=0, return_index=True, return_counts=True
+    )
+    order = np.lexsort((-n_at, keys[:, 0]))  # per area, the busiest location first
+    keys, first, n_at = keys[order], first[order], n_at[order]
+    top = np.r_[True, keys[1:, 0] != keys[:-1, 0]]
+    texts = np.asarray(locations, dtype=object) if locations is not None else None
+    found = []
+    for k, i, n in zip(keys[top], first[top], n_at[top]):
+        aid = int(k[0])
+        total = int(per_area[aid])
+        if total >= SMALL_AREA_INCIDENTS and n >= ONE_POINT_SHARE * total:
+            name = ""
+            if texts is not None:
+                text = str(texts[inside[i]] or "").strip()
+                name = "" if text.lower() in ("", "nan", "none", "on or near") else f' at "{text}"'
+            found.append((aid, int(n), total, name))
+    if not found:
+        return ""
+    where = "; ".join(f"area {aid}, {n:,} of its {total:,}{name}" for aid, n, total, name in found)
+    one = len(found) == 1
+    return (
+        f"{'a hotspot area holds' if one else f'{len(found)} hotspot areas hold'} most of {'its' if one else 'their'} "
+        f"incidents at one location: {where}. police.uk moves each incident to the nearest of its anonymous map "
+        f"points, so {'such an area' if one else 'each'} may be one place (a car park, a station, a shopping centre) or "
+        "where reports without a precise location are put: check it before patrolling the area around it"
     )
 
 

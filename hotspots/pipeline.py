@@ -47,7 +47,7 @@ import pyproj
 
 from ._errors import HotspotsError, ParameterError
 from .analysis import Analysis, HotspotStage
-from .areas import hotspot_areas, small_areas_note
+from .areas import hotspot_areas, one_point_areas_note, small_areas_note
 from .change import ChangeResult, IncidentPoints, change_areas, change_cells
 from .change_summary import ChangeSummary, selection_overlap_note, summarise_change
 from .clustering import clusters
@@ -603,7 +603,8 @@ def hotspot_stage(
     notes += [n for n in gi.notes if n not in notes]
     step("hotspot areas", 0.9)
     areas = hotspot_areas(gi, min_confidence=s.min_confidence)
-    notes += [n for n in (small_areas_note(areas),) if n]
+    locations = chosen["location"].to_numpy() if "location" in getattr(chosen, "columns", ()) else None
+    notes += [n for n in (small_areas_note(areas), one_point_areas_note(areas, xy, locations)) if n]
     step("done", 1.0)
     return HotspotStage(s, chosen, grid, counts, density, gi, areas, tuple(notes))
 

@@ -337,6 +337,54 @@ def _blobs_counts() -> np.ndarray:
     return y
 
 
+def test_areas_holding_most_incidents_at_one_location_are_named():
+    from hotspots.areas import one_point_areas_note
+    from hotspots.grid import count
+
+    rng = np.random.default_rng(3)
+    grid = _gv(np.zeros((9, 9))).grid
+
+    def at(row: int, col: int, n: int, spot: bool = False) -> np.ndarray:
+        """``n`` points in cell (row, col): all at one spot, or spread over the cell."""
+        x0, y1 = grid.xmin + col * 100.0, grid.ymax - row * 100.0
+        if spot:
+            return np.tile([x0 + 37.5, y1 - 62.5], (n, 1))
+        return np.column_stack([x0 + rng.uniform(1, 99, n), y1 - rng.uniform(1, 99, n)])
+
+    parts = [
+        (at(2, 2, 20, True), "On or near Parking Area"), (at(2, 2, 10), "On or near High Street"),  # 20 of 30
+        (at(6, 6, 15, True), "On or near Market Place"), (at(6, 6, 25), "On or near Mill Lane"),  # 15 of 40
+        (at(0, 8, 8, True), "On or near Station"),  # too few to judge
+    ]
+    xy = np.vstack([p for p, _ in parts])
+    where = np.concatenate([[name] * len(p) for p, name in parts])
+    counts = count(xy, grid).values
+    assert counts[2, 2] == 30 and counts[6, 6] == 40 and counts[0, 8] == 8
+    bins = np.zeros((9, 9), int)
+    bins[2, 2] = bins[6, 6] = bins[0, 8] = 3
+    res = hotspot_areas(_with_bins(bins, counts), min_confidence=0.95)
+    assert list(res.areas["count"]) == [40, 30, 8]
+    note = one_point_areas_note(res, xy, where)
+    assert note.startswith(
+        'a hotspot area holds most of its incidents at one location: area 2, 20 of its 30 at "On or near Parking Area". '
+        "police.uk moves each incident"
+    )
+    # exactly half is "most"; no location text (or police.uk's empty "On or near") names no place
+    xy2 = np.vstack([xy, at(6, 6, 10, True)])
+    where2 = np.concatenate([where, ["On or near"] * 10])  # Market Place's point now 25 of 50
+    res2 = hotspot_areas(_with_bins(bins, count(xy2, grid).values), min_confidence=0.95)
+    note2 = one_point_areas_note(res2, xy2, where2)
+    assert "2 hotspot areas hold most of their incidents at one location: area 1, 25 of its 50 at " in note2
+    assert 'area 2, 20 of its 30 at "On or near Parking Area"' in note2
+    assert one_point_areas_note(res2, xy2).startswith(
+        "2 hotspot areas hold most of their incidents at one location: area 1, 25 of its 50; area 2, 20 of its 30. "
+    )
+    # spread incidents, or cold areas, give no note
+    assert one_point_areas_note(res, at(2, 2, 30)) == ""
+    cold = hotspot_areas(_with_bins(-bins, counts), kind="cold", min_confidence=0.95)
+    assert one_point_areas_note(cold, xy, where) == ""
+
+
 def test_small_areas_are_named_with_the_incidents_that_made_them_hot():
     from hotspots.areas import small_areas_note
 

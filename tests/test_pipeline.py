@@ -205,6 +205,23 @@ def test_hot_share_is_the_share_of_counted_incidents_in_areas(demo, area):
     assert stage.hot_share == pytest.approx(stage.areas.areas["count"].sum() / counts[stage.grid.active].sum())
 
 
+def test_stage_names_an_area_made_of_one_location():
+    """An area whose incidents are mostly at one police.uk map point is named, with the point's
+    location text; the spread-out area beside it is not."""
+    rng = np.random.default_rng(5)
+    spot = np.tile([403_037.5, 303_062.5], (120, 1))
+    xy = np.vstack([rng.uniform(400_000, 410_000, (1_500, 2)), spot, rng.normal([407_000, 307_000], 60, (150, 2))])
+    names = ["On or near Mill Lane"] * 1_500 + ["On or near Parking Area"] * 120 + ["On or near X"] * 150
+    inc = points(xy).assign(location=names)
+    stage = hotspot_stage(inc, Settings(cell_size=250.0))
+    assert stage.areas.n_areas >= 2
+    note = [n for n in stage.notes if "at one location" in n]
+    assert len(note) == 1
+    assert note[0].startswith("a hotspot area holds most of its incidents at one location: area ")
+    n_in_area = int(stage.areas.areas.set_index("area_id")["count"][int(note[0].split("area ")[2].split(",")[0])])
+    assert f", 120 of its {n_in_area:,} at \"On or near Parking Area\"." in note[0] and 120 / n_in_area >= 0.5
+
+
 def test_stage_errors_are_typed(demo, area):
     with pytest.raises(ParameterError, match="period"):
         hotspot_stage(demo.incidents, Settings(cell_size=500.0, period=("2030-01", "2030-02")), area)
