@@ -539,6 +539,8 @@ def _sampling_variance(a: np.ndarray, b: np.ndarray, phi: np.ndarray, variance: 
     if variance != "expected":
         raise ParameterError(f"`variance` must be 'observed' or 'expected'; got {variance!r}.")
     n = a + b
+    if not n.size:  # no unit qualifies (a sparse study area): nothing to divide
+        return np.zeros(0)
     p = float(a.sum() / n.sum())
     return phi / (n * p * (1.0 - p))
 
