@@ -382,8 +382,11 @@ def choose_missing_months(
     has_category = "category" in incidents.columns
     gaps = category_gaps(months_of[0], incidents["category"].to_numpy(), found[0]) if has_category else {}
     scrambled = [m for m, c in gaps.items() if len(c) >= MIN_CATEGORIES_UNRELIABLE and m not in every]
+    # the whole data's typical month counts every category loaded: say so when that is not the analysed one
+    several = analysed is not None and has_category and incidents["category"].nunique() > 1
     notes = [
-        found[0].note(), found[-1].note(" in the analysed category", only=own) if own else "",
+        found[0].note(" across the categories loaded" if several else ""),
+        found[-1].note(" in the analysed category", only=own) if own else "",
         unreliable_months_note(gaps, [m for m in scrambled if m not in own]),
     ]
     gone = sorted(every | set(own) | set(scrambled))
