@@ -277,11 +277,39 @@ def test_before_after_has_two_maps_on_one_scale_plus_change(demo, tmp_path):
     for p in img.panels:
         left, top, right, bottom = (int(v) for v in p.bbox_px)
         assert arr[top + 2 : bottom - 2, left + 2 : right - 2].std() > 15
-    # ...and Derby centre is hot in both density panels (one colour scale for both).
+    # ...and Derby centre is hot in both density panels (one colour scale for both): most of the
+    # pixels around it (a single one may fall on an area's outline or marker)
     for k in (0, 1):
-        c, r = img.to_pixel(ex + 400.0, ny + 400.0, panel=k)
-        assert _is_red(arr[int(round(r)), int(round(c))])
+        c, r = (int(round(float(v))) for v in img.to_pixel(ex + 400.0, ny + 400.0, panel=k))
+        assert _is_red(arr[r - 3 : r + 4, c - 3 : c + 4]).mean() > 0.5
     assert img.legend["scale"][3] == "incidents per km² per month"
+
+
+def test_before_after_legend_fits_beside_a_wide_force(tmp_path):
+    """A force far wider than tall (Essex) has short maps: the legend, hung from the top of maps
+    centred in the height, ran past the footer. Maps and legend now start under the header."""
+    import pandas as pd
+
+    rng = np.random.default_rng(2)
+    box = (400_000, 300_000, 460_000, 315_000)
+    spots = np.repeat([[410_000, 305_000], [430_000, 309_000], [450_000, 306_000]], 300, axis=0)
+    xy = np.vstack([np.column_stack([rng.uniform(box[0], box[2], 3_000), rng.uniform(box[1], box[3], 3_000)]),
+                    spots + rng.normal(0, 150, spots.shape)])
+    months = pd.date_range("2024-01-01", "2024-12-01", freq="MS")[rng.integers(0, 12, len(xy))]
+    inc = gpd.GeoDataFrame({"month": months}, geometry=gpd.points_from_xy(xy[:, 0], xy[:, 1]), crs=BNG)
+    area = gpd.GeoDataFrame(geometry=[shapely.box(*box)], crs=BNG)
+    an = analyse(inc, settings=Settings(before=("2024-01", "2024-06"), after=("2024-07", "2024-12")), study_area=area)
+    img = briefing_before_after(an, tmp_path / "wide.png", dpi=60)
+    arr = _rgb(img.path)
+    height = arr.shape[0]
+    top = int(img.panels[0].bbox_px[1])
+    assert top < 0.25 * height  # the maps start under the header, not half-way down
+    # The legend (right of the maps) ends above the footer's first line (under the maps, left).
+    ink = (arr < 200).any(axis=2)
+    legend_rows = np.flatnonzero(ink[:, int(img.panels[-1].bbox_px[2]) + 10 :].any(axis=1))
+    below = int(img.panels[0].bbox_px[3]) + 3
+    footer_top = below + int(np.flatnonzero(ink[below:, : int(img.panels[0].bbox_px[2])].any(axis=1))[0])
+    assert legend_rows.max() < footer_top - 3
 
 
 def test_before_after_shows_the_pooled_change(demo, tmp_path):

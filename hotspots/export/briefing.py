@@ -554,7 +554,9 @@ def briefing_before_after(
     ph = min(avail_h, pw / aspect)
     total = pw * n_panels + gap * (n_panels - 1)
     x_start = margin + (avail_w - pw * n_panels) / 2
-    y_map = footer_h + (avail_h - ph) / 2
+    # maps and legend start at the top: a wide force's maps are short, and a legend hung from the
+    # top of maps centred in the height ran past the footer (Essex 2025)
+    y_map = footer_h + avail_h - ph
     extent = fit_extent(ctx.area_geom.bounds, pw, ph)
 
     bm = _panel_basemap(ctx, extent, (pw * dpi_f, ph * dpi_f), basemap, basemap_attribution, basemap_timeout)
