@@ -46,7 +46,8 @@ Simulations (every random step seeded):
 Real data (``../shared/data/police_uk``, skipped when absent): Derbyshire and Leicestershire 2025
 through ``prepare_inputs`` + ``analyse`` with default settings (before Jan–Jun, after Jul–Dec):
 dispersion estimates and how they were obtained, hotspot areas (old / new default), the number
-each method calls significant changes, the pooled verdicts, and the time of ``analyse()``.
+each method calls significant changes, the pooled verdicts, and the time of ``analyse()``; and
+emerging hot spots on the same files with their months shuffled (:func:`emerging_month_permutations`).
 ``--national``: the same half-years for every force of the national set (:func:`national_placebo`).
 """
 
