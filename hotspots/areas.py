@@ -354,8 +354,9 @@ def one_point_areas_note(areas: HotspotAreas, xy: np.ndarray, locations: Any = N
     a car park, a station, a shopping centre), so a hotspot area can be a single point: one place,
     or where a force puts reports without a precise location (in the national 2025 ASB set, 13 of
     the 625 areas of 10 incidents or more hold at least half of them at one point; Essex's area
-    at Stansted airport's car park holds 171 of its 172 there, and Lancashire's headquarters
-    gathers 193 ASB incidents a year at "On or near Police Station"). The area is still hot; the
+    at Stansted airport's car park holds 171 of its 172 there; Lancashire's headquarters at Hutton
+    gathers 193 ASB incidents a year at "On or near Police Station", not enough there to make a
+    hotspot area of its own). The area is still hot; the
     note tells a reader that patrolling "the area" means one point, and that the point's
     incidents may not have happened there.
 
