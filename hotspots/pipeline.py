@@ -312,6 +312,14 @@ def choose_category(incidents: gpd.GeoDataFrame, categories: str | Sequence[str]
             "(choose the categories to analyse others, or 'all' to keep every category)"
         )
         return CategoryChoice(incidents.loc[asb], (ASB_CATEGORY,), note)
+    counts = present.value_counts()
+    if not asb.any() and len(counts) > 1:
+        # police.uk files without ASB (British Transport Police's): say that every crime is analysed
+        top = ", ".join(f"{name} {n:,}" for name, n in counts.head(3).items())
+        return CategoryChoice(incidents, None, (
+            f"the data hold no '{ASB_CATEGORY}' incidents: all {len(incidents):,} incidents of their {len(counts)} categories "
+            f"are analysed together (most: {top}); choose the categories to analyse fewer"
+        ))
     return CategoryChoice(incidents, None)
 
 

@@ -260,6 +260,15 @@ def test_category_asb_when_mixed():
     assert choose_category(only_asb).incidents is only_asb and choose_category(only_asb).note == ""
     with pytest.raises(ParameterError, match="Vehicle crime"):
         choose_category(inc, ["Vehicle crime"])
+    # several categories but no ASB (British Transport Police's police.uk files): all of them, said so
+    crime = points([[0, 0]] * 4, categories=["Burglary", "Drugs", "Burglary", "Theft"])
+    c = choose_category(crime)
+    assert c.incidents is crime and c.categories is None
+    assert c.note.startswith(
+        "the data hold no 'Anti-social behaviour' incidents: all 4 incidents of their 3 categories are analysed together "
+        "(most: Burglary 2, "
+    )
+    assert choose_category(crime[crime["category"] == "Drugs"]).note == ""  # one category: nothing chosen
 
 
 def test_choose_periods_fills_only_missing_periods(demo):
