@@ -721,6 +721,74 @@ def national_placebo(forces: list[str] | None = None) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
+def national_month_shuffle(n_perm: int = 5, seed: int = 123, forces: list[str] | None = None) -> pd.DataFrame:
+    """A placebo on every force's own 2025 ASB (the 37 with all twelve months): the months taken
+    in pairs (January-February, March-April, ...), one of each pair drawn at random into "before"
+    and the other into "after", relabelled Jan-Jun and Jul-Dec 2025 (each month's incidents thinned
+    to its new label's number of days, since rates are per day) and compared through
+    ``prepare_inputs`` + ``analyse`` with default settings. Places, hotspots and month-to-month
+    variation are the files' own and nothing was done, so hotspot areas, tested cells and
+    "hotspots vs elsewhere" should be called changes at most at their 5 % level. "All hotspot
+    areas" and "elsewhere" measure the force-wide level too, which differs between the two sets of
+    months (the season within each pair, the year's drift): their verdicts can be true, and the
+    rate ratios are given. One row per force and draw."""
+    from benchmarks.forces import NATIONAL, force_files, national_forces
+    from hotspots.io import load_police_uk
+    from hotspots.pipeline import Settings, analyse, prepare_inputs
+
+    rows: list[dict] = []
+    if not NATIONAL.is_dir():
+        return pd.DataFrame(rows)
+    rng = np.random.default_rng(seed)
+    for force in forces or national_forces():
+        inc = load_police_uk(force_files(force), categories=["Anti-social behaviour"]).data
+        month = pd.to_datetime(inc["month"]).dt.to_period("M") if len(inc) else None
+        order = sorted(month.unique()) if month is not None else []
+        if len(order) != 12:
+            continue
+        for k in range(n_perm):
+            pick = rng.integers(0, 2, 6)
+            new_label = {order[2 * i + pick[i]]: pd.Period(f"2025-{i + 1:02d}", "M") for i in range(6)}
+            new_label.update({order[2 * i + 1 - pick[i]]: pd.Period(f"2025-{i + 7:02d}", "M") for i in range(6)})
+            # a month's incidents counted under a label of another length: thinned to the label's
+            # days (rates are per day), every month by at least 28/31 so that none needs more
+            label = month.map(new_label)
+            keep = rng.random(len(inc)) < (28 / 31) * label.dt.days_in_month.to_numpy() / month.dt.days_in_month.to_numpy()
+            moved = inc.assign(month=label.dt.to_timestamp().to_numpy(), occurred=pd.NaT)[keep]
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                prep = prepare_inputs(moved, settings=Settings(before=HALF_YEARS[0], after=HALF_YEARS[1]))
+                an = analyse(prep.incidents, settings=prep.settings, study_area=prep.study_area)
+            ca, cc, summ = an.change_areas, an.change_cells, an.change_summary
+            row = {
+                "force": force, "draw": k, "areas": an.areas.n_areas,
+                "areas called": 0 if ca is None else int(ca.table["significant"].sum()),
+                "cells called": int(cc.table["significant"].sum()),
+                "cells tested": int((cc.table["change_class"] != "too few incidents").sum()),
+            }
+            for r in summ.rows if summ is not None else ():
+                row[r.scope] = r.verdict != "no significant change"
+                row[r.scope + ": rate ratio"] = round(r.rate_ratio, 3)
+            rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def _print_month_shuffle(t: pd.DataFrame) -> None:
+    if t.empty:
+        return
+    print(f"\n# Every force's own 2025 ASB with its months shuffled in pairs ({t['force'].nunique()} forces, "
+          f"{len(t)} draws): what is called a change")
+    print(f"hotspot areas: {int(t['areas called'].sum())} of {int(t['areas'].sum())} "
+          f"({t['areas called'].sum() / max(t['areas'].sum(), 1):.1%}); cells: {int(t['cells called'].sum())} of "
+          f"{int(t['cells tested'].sum()):,} tested")
+    for scope in ("hotspots vs elsewhere", "all hotspot areas", "elsewhere"):
+        if scope in t:
+            v = t[scope].dropna().astype(bool)
+            rr = t[scope + ": rate ratio"].dropna()
+            print(f"{scope}: any verdict in {v.mean():.1%} of {v.size} draws (rate ratios {rr.quantile(0.05):.3f} - "
+                  f"{rr.quantile(0.95):.3f}, 5th - 95th percentile)")
+
+
 def _print_emerging_permutations(n_perm: int, seed: int) -> None:
     print(f"# Emerging hot spots on the real 2025 ASB with the months in random order ({n_perm} permutations a force)")
     for r in emerging_month_permutations(n_perm, seed) or [{"(data not found)": ""}]:
@@ -757,6 +825,7 @@ def main(argv: list[str] | None = None) -> None:
         print(f"\nareas called significant changes: {int(t['called changes'].sum())} of {int(t['areas'].sum())}; "
               f"forces whose areas scatter more than their model allows at p < 0.05: {int((p < 0.05).sum())} of {p.size}; "
               f"'hotspots vs elsewhere' significant: {int((did < 0.05).sum())} of {did.size}")
+        _print_month_shuffle(national_month_shuffle(5 if args.quick else 10, args.seed))
         return
     if args.real_only:
         for r in real_data():
