@@ -807,7 +807,7 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--quick", action="store_true")
     ap.add_argument("--seed", type=int, default=2026)
     ap.add_argument("--real-only", action="store_true", help="only the real-data figures")
-    ap.add_argument("--national", action="store_true", help="only the 39-force placebo (national 2025 set, ~3 minutes)")
+    ap.add_argument("--national", action="store_true", help="national placebos only (~3 + 8 min)")
     args = ap.parse_args(argv)
     reps = 8 if args.quick else args.reps
     rng = np.random.default_rng(args.seed)
