@@ -405,9 +405,14 @@ def finish(
     dtypes: dict[str, Any],
     notes: Sequence[str] = (),
     files_word: str = "files",
+    ids_may_be_reused: bool = False,
 ) -> tuple[gpd.GeoDataFrame, LoadReport]:
     """Concatenate per-table parts (each with ``_src``, ``_row``, ``_x``, ``_y`` columns), drop
     cross-table duplicate ids, flag or drop points outside the study area, build the report.
+
+    ``ids_may_be_reused`` (incidents): when most rows repeating an earlier table's id lie at
+    another place, ids are taken to be re-used for other incidents, and only repeats at the same
+    place are dropped.
 
     The report's source is the one table's name, else "<n> ``files_word``"; each input
     :func:`run_tables` skipped is a warning.
@@ -431,12 +436,32 @@ def finish(
 
     if id_col is not None and len(parts) > 1 and len(df):
         dup = df[id_col].duplicated(keep="first").to_numpy()
+        if ids_may_be_reused and dup.any():
+            # a repeat at the same place is the same incident read twice (a month loaded twice, a
+            # crime published again with its outcome); when most repeats lie elsewhere, the files
+            # re-use ids for other incidents (Northern Ireland's police.uk files: 8,280 ids each
+            # in up to twelve months, at other places and of other types), and those are kept
+            # judged on the repeats of another month than the id's first row (a month loaded twice
+            # repeats its own rows at their places whatever the files do with ids)
+            same = df[[id_col, "_x", "_y"]].duplicated(keep="first").to_numpy()
+            first = df.groupby(id_col, sort=False)[[c for c in ("_x", "_y", "month") if c in df.columns]].transform("first")
+            later = dup & (df["month"] != first["month"]).to_numpy() if "month" in first.columns else dup
+            moved = later & ((df["_x"] != first["_x"]) | (df["_y"] != first["_y"])).to_numpy()
+            elsewhere = dup & ~same
+            if int(moved.sum()) > int((later & ~moved).sum()):
+                dup = same
+                warnings.append(
+                    f"{int(elsewhere.sum()):,} row(s) repeat an id read from an earlier file at another place, as most "
+                    "repeated ids in these files do: the files re-use ids for different incidents (as Northern Ireland's "
+                    "police.uk files do), so those rows are kept as incidents of their own"
+                )
         if dup.any():
             extra["duplicate id"] = int(dup.sum())
             extra_ex["duplicate id"] = refs(dup)
             charged.append(("duplicate id", dup))
             warnings.append(
-                f"{int(dup.sum()):,} row(s) repeat an id already read from an earlier file (e.g. the same month loaded twice); "
+                f"{int(dup.sum()):,} row(s) repeat an id already read from an earlier file (the same month loaded twice, or a "
+                "crime published again in a later month); "
                 "dropped as 'duplicate id'"
             )
             keep &= ~dup
@@ -603,8 +628,10 @@ def finish_incidents(
     drop_outside: bool,
     files_word: str = "files",
     options: dict[str, Any] | None = None,
+    ids_may_be_reused: bool = False,
 ) -> tuple[gpd.GeoDataFrame, LoadReport, dict[str, Any]]:
-    """:func:`finish` an incident loader's tables, and its ``params``.
+    """:func:`finish` an incident loader's tables, and its ``params`` (``ids_may_be_reused``: police.uk's
+    Crime IDs, which Northern Ireland's files re-use across months: see :func:`finish`).
 
     Returns
     -------
@@ -623,6 +650,7 @@ def finish_incidents(
         dtypes=dtypes,
         notes=notes,
         files_word=files_word,
+        ids_may_be_reused=ids_may_be_reused,
     )
     gap = _missing_months_warning(data)
     if gap:

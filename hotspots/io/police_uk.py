@@ -200,5 +200,6 @@ def _load_police_sources(
         study_area=study_area,
         drop_outside=drop_outside,
         files_word="police.uk files",
+        ids_may_be_reused=True,  # Northern Ireland's files give a Crime ID to a different crime each month
     )
     return IncidentSet(data, report, params)
