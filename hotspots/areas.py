@@ -403,9 +403,9 @@ def one_point_areas_note(areas: HotspotAreas, xy: np.ndarray, locations: Any = N
     one = len(found) == 1
     return (
         f"{'a hotspot area holds' if one else f'{len(found)} hotspot areas hold'} most of {'its' if one else 'their'} "
-        f"incidents at one location: {where}. police.uk moves each incident to the nearest of its anonymous map "
-        f"points, so {'such an area' if one else 'each'} may be one place (a car park, a station, a shopping centre) or "
-        "where reports without a precise location are put: check it before patrolling the area around it"
+        f"incidents at one location: {where}. {'Such an area' if one else 'Each'} may be one place (a car park, a "
+        "station, a shopping centre) or where reports without a precise location are put (police.uk moves each "
+        "incident to the nearest of its anonymous map points): check it before patrolling the area around it"
     )
 
 

@@ -367,7 +367,7 @@ def test_areas_holding_most_incidents_at_one_location_are_named():
     note = one_point_areas_note(res, xy, where)
     assert note.startswith(
         'a hotspot area holds most of its incidents at one location: area 2, 20 of its 30 at "On or near Parking Area". '
-        "police.uk moves each incident"
+        "Such an area may be one place"
     )
     # exactly half is "most"; no location text (or police.uk's empty "On or near") names no place
     xy2 = np.vstack([xy, at(6, 6, 10, True)])
