@@ -832,7 +832,7 @@ def main(argv: list[str] | None = None) -> None:
             for k, v in r.items():
                 print(f"{k}: {v}")
             print()
-        _print_emerging_permutations(max(reps // 2, 4), args.seed)
+        _print_emerging_permutations(max(reps * 5, 40), args.seed)
         return
     print(f"# Null maps and compact clusters ({reps} maps each)")
     print(pd.DataFrame(null_maps(reps, rng)).round(3).to_string(index=False))
@@ -862,7 +862,7 @@ def main(argv: list[str] | None = None) -> None:
         for k, v in r.items():
             print(f"{k}: {v}")
         print()
-    _print_emerging_permutations(max(reps // 2, 4), args.seed)
+    _print_emerging_permutations(max(reps * 5, 40), args.seed)
     print(f"\n(total {time.perf_counter() - t0:.0f} s)")
 
 
