@@ -170,6 +170,18 @@ def test_sidecar_command_reproduces_the_settings(demo_run, demo_files):
 
 
 # ----------------------------------------------------------------------------- small data
+def test_a_library_warning_kept_as_a_note_is_printed_once(small_csv, tmp_path):
+    """A given bandwidth under the cell size: the library warns and keeps the same text as a note;
+    the summary printed both ("warning: the bandwidth ..." and "the bandwidth ...")."""
+    path, _ = small_csv
+    periods = ("--before", "2022-01:2022-12", "--after", "2023-01:2023-12")
+    code, stdout, _ = analyse_without_images(
+        [path], tmp_path / "r", "--formats", "gpkg", *periods, "--cell-size", "250", "--bandwidth", "100"
+    )
+    assert code == 0, stdout
+    assert stdout.count("the bandwidth (100 m) is smaller than the cell size (250 m)") == 1
+
+
 def test_defaults_announced_for_data_outside_derbyshire(small_csv, tmp_path):
     path, df = small_csv
     periods = ("--before", "2022-01:2022-12", "--after", "2023-01:2023-12")
@@ -183,8 +195,8 @@ def test_defaults_announced_for_data_outside_derbyshire(small_csv, tmp_path):
     assert side["inputs"]["study_area"]["source"].startswith("footprint of the incidents")
     assert side["used"]["incidents"] == n_asb
     assert side["settings"]["cell_size"] == 250
-    # The library's warning (bandwidth below the cell size) is reported as a note, not a traceback.
-    assert "warning: the bandwidth" in stdout
+    # The automatic bandwidth came out under the 250 m cells: raised to one cell, said so, no warning.
+    assert "bandwidth raised to the cell size (250 m)" in stdout and "warning: the bandwidth" not in stdout
     cells = gpd.read_file(tmp_path / "r" / "hotspots.gpkg", layer="cells")
     assert cells["count"].sum() == n_asb
     # The planted cluster at (530000, 180000) is a hotspot area.

@@ -342,6 +342,23 @@ def test_gaussian_conversion_matches_the_quartic_spread():
         assert var_y == pytest.approx(R * R / 8, rel=2e-3)
 
 
+def test_an_automatic_bandwidth_under_one_cell_is_raised_to_the_cell_size():
+    """City of London's 1,466 violent crimes of 2025: ArcGIS's rule gave 245 m on the automatic
+    300 m cells, and the CLI then told the user to fix its own two choices. An automatic bandwidth
+    is raised to the cell size, with a note and no warning; a given one still warns."""
+    rng = np.random.default_rng(4)
+    pts = rng.normal(5_000, 40, (300, 2))  # a tight cluster: the rule's radius is well under 300 m
+    g = Grid.from_bounds((0, 0, 9_999, 9_999), 300)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        d = kde(pts, g)
+    assert d.bandwidth_m == 300.0
+    assert any(n.startswith("bandwidth raised to the cell size (300 m): the rule gave ") for n in d.notes)
+    assert not any("smaller than the cell size" in n for n in d.notes)
+    ref = kde(pts, g, 300.0)
+    assert np.allclose(d.values, ref.values, equal_nan=True)
+
+
 def test_small_bandwidth_warns(grid, pts):
     with pytest.warns(UserWarning, match="smaller than the cell size"):
         d = kde(pts, grid, 60.0)

@@ -368,9 +368,10 @@ def run_analysis(args: argparse.Namespace, inputs: Inputs, progress: Callable[[s
             tasks=inputs.tasks,
             progress=progress,
         )
+    own = set(getattr(result, "notes", ()) or ())  # a warning the analysis also kept as a note is shown once, as the note
     for w in caught:
         msg = f"warning: {w.message}"
-        if msg not in inputs.messages:
+        if msg not in inputs.messages and str(w.message) not in own:
             inputs.messages.append(msg)
     return result
 
