@@ -358,7 +358,8 @@ def one_point_areas_note(areas: HotspotAreas, xy: np.ndarray, locations: Any = N
     gathers 193 ASB incidents a year at "On or near Police Station", not enough there to make a
     hotspot area of its own). The area is still hot; the
     note tells a reader that patrolling "the area" means one point, and that the point's
-    incidents may not have happened there.
+    incidents may not have happened there. (For violence in 2025 the sweep found areas at "On or near
+    Prison", "On or near Hospital" and Northern Ireland's Gransha Park: one place indeed.)
 
     Parameters
     ----------
@@ -404,7 +405,7 @@ def one_point_areas_note(areas: HotspotAreas, xy: np.ndarray, locations: Any = N
     return (
         f"{'a hotspot area holds' if one else f'{len(found)} hotspot areas hold'} most of {'its' if one else 'their'} "
         f"incidents at one location: {where}. {'Such an area' if one else 'Each'} may be one place (a car park, a "
-        "station, a shopping centre) or where reports without a precise location are put (police.uk moves each "
+        "station, a hospital, a prison) or where reports without a precise location are put (police.uk moves each "
         "incident to the nearest of its anonymous map points): check it before patrolling the area around it"
     )
 
