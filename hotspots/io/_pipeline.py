@@ -437,16 +437,22 @@ def finish(
     if id_col is not None and len(parts) > 1 and len(df):
         dup = df[id_col].duplicated(keep="first").to_numpy()
         if ids_may_be_reused and dup.any():
-            # a repeat at the same place is the same incident read twice (a month loaded twice, a
-            # crime published again with its outcome); when most repeats lie elsewhere, the files
-            # re-use ids for other incidents (Northern Ireland's police.uk files: 8,280 ids each
-            # in up to twelve months, at other places and of other types), and those are kept
-            # judged on the repeats of another month than the id's first row (a month loaded twice
-            # repeats its own rows at their places whatever the files do with ids)
+            # A repeat at the same place is the same incident read twice (a month loaded twice, a
+            # crime published again with its outcome). When most repeats in another month than the
+            # id's first row lie elsewhere, the files re-use ids for other incidents (Northern
+            # Ireland's police.uk files: 8,280 ids each in up to twelve months, at other places and
+            # of other types), and those are kept. Same-month repeats do not decide it: a month
+            # loaded twice repeats its rows at their places whatever the files do with ids.
             same = df[[id_col, "_x", "_y"]].duplicated(keep="first").to_numpy()
-            first = df.groupby(id_col, sort=False)[[c for c in ("_x", "_y", "month") if c in df.columns]].transform("first")
-            later = dup & (df["month"] != first["month"]).to_numpy() if "month" in first.columns else dup
-            moved = later & ((df["_x"] != first["_x"]) | (df["_y"] != first["_y"])).to_numpy()
+            rep = np.flatnonzero(df[id_col].duplicated(keep=False).to_numpy())  # only ids seen twice (cheap on millions)
+            sub = df.iloc[rep]
+            first = sub.groupby(id_col, sort=False)[[c for c in ("_x", "_y", "month") if c in sub.columns]].transform("first")
+            later = np.zeros(len(df), dtype=bool)
+            moved = np.zeros(len(df), dtype=bool)
+            later[rep] = (sub["month"] != first["month"]).to_numpy() if "month" in first.columns else True
+            later &= dup
+            moved[rep] = ((sub["_x"] != first["_x"]) | (sub["_y"] != first["_y"])).to_numpy()
+            moved &= later
             elsewhere = dup & ~same
             if int(moved.sum()) > int((later & ~moved).sum()):
                 dup = same
