@@ -281,28 +281,30 @@ def test_ids_reused_for_other_crimes_in_later_months_are_kept(tmp_path: Path) ->
     twelve months (other places, other types): dropping the repeats as duplicates lost 82,220 of
     its 91,576 crimes, and left its months looking published in part. A repeat at another place,
     when most repeats are, is kept; one at the same place (the month loaded twice) is still dropped."""
-    ids = [f"id{k}" for k in range(6)]
-    jan = [prow(crime_id=i, ctype="Burglary", lon=f"-1.4{k}") for k, i in enumerate(ids)]
-    feb = [prow(crime_id=i, month="2025-02", ctype="Drugs", lon=f"-1.5{k}") for k, i in enumerate(ids)]
-    feb[0] = prow(crime_id="id0", month="2025-02", ctype="Burglary", lon="-1.40")  # the same crime again
+    from hotspots.io._pipeline import MIN_REUSED_IDS
+
+    n = MIN_REUSED_IDS + 5
+    ids = [f"id{k}" for k in range(n)]
+    jan = [prow(crime_id=i, ctype="Burglary", lon=f"-1.4{k:02d}") for k, i in enumerate(ids)]
+    feb = [prow(crime_id=i, month="2025-02", ctype="Drugs", lon=f"-1.5{k:02d}") for k, i in enumerate(ids)]
+    feb[0] = prow(crime_id="id0", month="2025-02", ctype="Burglary", lon="-1.400")  # the same crime again
     a = write_police(tmp_path / "2025-01-x-street.csv", jan)
     b = write_police(tmp_path / "2025-02-x-street.csv", feb)
     data, report = load_police_uk([a, b])
-    assert report.rows_kept == len(data) == 11 and report.dropped == {"duplicate id": 1}
-    assert report.files[1].rows_kept == 5
-    assert any("5 row(s) repeat an id read from an earlier file at another place" in w for w in report.warnings)
-    assert sorted(data.loc[pd.to_datetime(data["month"]).dt.month == 2, "category"]) == ["Drugs"] * 5
+    assert report.rows_kept == len(data) == 2 * n - 1 and report.dropped == {"duplicate id": 1}
+    assert report.files[1].rows_kept == n - 1
+    assert any(f"{n - 1} row(s) repeat an id read from an earlier file at another place" in w for w in report.warnings)
+    assert sorted(data.loc[pd.to_datetime(data["month"]).dt.month == 2, "category"]) == ["Drugs"] * (n - 1)
     # the February file loaded twice: its rows repeat at the same places, and are dropped
     c = tmp_path / "2025-02-y-street.csv"
     c.write_bytes(b.read_bytes())
     data, report = load_police_uk([a, b, c])
-    assert len(data) == 11 and report.dropped == {"duplicate id": 7} and report.files[2].rows_kept == 0
-    # a few repeats at other places among many at the same place (a crime published again with a
-    # moved point, as in England's files): all dropped, as before
-    few = [prow(crime_id=i, month="2025-02", ctype="Burglary", lon=f"-1.4{k}") for k, i in enumerate(ids)]
-    few[5] = prow(crime_id="id5", month="2025-02", ctype="Burglary", lon="-1.60")
+    assert len(data) == 2 * n - 1 and report.dropped == {"duplicate id": n + 1} and report.files[2].rows_kept == 0
+    # repeats at other places that are few (fewer than MIN_REUSED_IDS), or few among many at the
+    # same place (crimes published again with a moved point, as in England's files): dropped, as before
+    few = [prow(crime_id=i, month="2025-02", ctype="Burglary", lon=f"-1.5{k:02d}") for k, i in enumerate(ids[:3])]
     data, report = load_police_uk([a, write_police(tmp_path / "2025-02-z-street.csv", few)])
-    assert len(data) == 6 and report.dropped == {"duplicate id": 6}
+    assert len(data) == n and report.dropped == {"duplicate id": 3}
     assert not any("another place" in w for w in report.warnings)
 
 

@@ -395,6 +395,12 @@ def drop_duplicate_ids(b: ReportBuilder, ids: np.ndarray | pd.Series, *, what: s
 # --------------------------------------------------------------------------------------------
 
 
+#: Rows repeating an id in a later month at another place needed (as well as being most such
+#: repeats) before the files are taken to re-use ids (:func:`finish`): a few crimes published again
+#: with a moved point (England's files) do not make a force's ids meaningless.
+MIN_REUSED_IDS = 20
+
+
 def finish(
     run: TableRun,
     *,
@@ -410,9 +416,9 @@ def finish(
     """Concatenate per-table parts (each with ``_src``, ``_row``, ``_x``, ``_y`` columns), drop
     cross-table duplicate ids, flag or drop points outside the study area, build the report.
 
-    ``ids_may_be_reused`` (incidents): when most rows repeating an earlier table's id lie at
-    another place, ids are taken to be re-used for other incidents, and only repeats at the same
-    place are dropped.
+    ``ids_may_be_reused`` (incidents): when most rows repeating an earlier table's id in a later
+    month lie at another place (and at least :data:`MIN_REUSED_IDS` do), ids are taken to be
+    re-used for other incidents, and only repeats at the same place are dropped.
 
     The report's source is the one table's name, else "<n> ``files_word``"; each input
     :func:`run_tables` skipped is a warning.
@@ -454,7 +460,7 @@ def finish(
             moved[rep] = ((sub["_x"] != first["_x"]) | (sub["_y"] != first["_y"])).to_numpy()
             moved &= later
             elsewhere = dup & ~same
-            if int(moved.sum()) > int((later & ~moved).sum()):
+            if int(moved.sum()) >= MIN_REUSED_IDS and int(moved.sum()) > int((later & ~moved).sum()):
                 dup = same
                 warnings.append(
                     f"{int(elsewhere.sum()):,} row(s) repeat an id read from an earlier file at another place, as most "
