@@ -722,7 +722,7 @@ def national_placebo(forces: list[str] | None = None) -> pd.DataFrame:
 
 
 def national_month_shuffle(n_perm: int = 5, seed: int = 123, forces: list[str] | None = None) -> pd.DataFrame:
-    """A placebo on every force's own 2025 ASB (the 37 with all twelve months): the months taken
+    """A placebo on every force's own 2025 ASB (the 38 with all twelve months): the months taken
     in pairs (January-February, March-April, ...), one of each pair drawn at random into "before"
     and the other into "after", relabelled Jan-Jun and Jul-Dec 2025 (each month's incidents thinned
     to its new label's number of days, since rates are per day) and compared through
