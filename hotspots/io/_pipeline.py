@@ -449,12 +449,14 @@ def finish(
             # Ireland's police.uk files: 8,280 ids each in up to twelve months, at other places and
             # of other types), and those are kept. Same-month repeats do not decide it: a month
             # loaded twice repeats its rows at their places whatever the files do with ids.
-            same = df[[id_col, "_x", "_y"]].duplicated(keep="first").to_numpy()
-            rep = np.flatnonzero(df[id_col].duplicated(keep=False).to_numpy())  # only ids seen twice (cheap on millions)
+            # only the rows of ids seen twice can repeat (cheap on millions of rows)
+            rep = np.flatnonzero(df[id_col].duplicated(keep=False).to_numpy())
             sub = df.iloc[rep]
             first = sub.groupby(id_col, sort=False)[[c for c in ("_x", "_y", "month") if c in sub.columns]].transform("first")
+            same = np.zeros(len(df), dtype=bool)
             later = np.zeros(len(df), dtype=bool)
             moved = np.zeros(len(df), dtype=bool)
+            same[rep] = sub[[id_col, "_x", "_y"]].duplicated(keep="first").to_numpy()
             later[rep] = (sub["month"] != first["month"]).to_numpy() if "month" in first.columns else True
             later &= dup
             moved[rep] = ((sub["_x"] != first["_x"]) | (sub["_y"] != first["_y"])).to_numpy()
