@@ -167,12 +167,15 @@ def null_maps_product(reps: int, rng: np.random.Generator, sizes=(300, 3_000, 30
 # ----------------------------------------------------------------------------- change
 def _simulate(
     rng, *, fall: float, sd_year: float, sd_month: float, placebo: bool, H: int = 20, walk: bool = False, frac: float = 0.5,
-    fall_from: int = 0, growth: float = 0.0,
+    fall_from: int = 0, growth: float = 0.0, sd_shared: float = 0.0,
 ):
     """``walk``: year effects drift as a random walk (steps of ``sd_year``) instead of varying
     independently around a stable level. ``frac``: share of the hotspots that fall (half by default).
     ``fall_from``: month of the last year (0-11) from which the treated hotspots fall. ``growth``:
-    the treated hotspots' rate grows steadily by this share over the whole period instead (a trend)."""
+    the treated hotspots' rate grows steadily by this share over the whole period instead (a trend).
+    ``sd_shared``: each month's rates, hotspots and background alike, times a shock shared by the
+    whole square (log scale sd; weather, holidays: :data:`SHARED_SHOCK_SD` measured on the real
+    files); drawn only when positive, so the other rows keep their draws."""
     years = 3 if placebo else 2
     centres = rng.uniform(2_000, SIDE - 2_000, (H, 2))
     base = rng.uniform(15, 100, H)
@@ -185,11 +188,13 @@ def _simulate(
         y = m // 12
         after = y == years - 1 and m % 12 >= fall_from
         lam = base * ym[:, y] * np.exp(rng.normal(0, sd_month, H)) * np.where(treated & after, 1 - fall, 1.0)
+        shared = float(np.exp(rng.normal(0, sd_shared))) if sd_shared > 0 else 1.0
+        lam = lam * shared
         if growth:
             lam = lam * np.where(treated, (1 + growth) ** (m / (12 * years - 1)), 1.0)
         k = rng.poisson(lam)
         pts = [centres[i] + rng.normal(0, 150, (k[i], 2)) for i in range(H)]
-        bg = rng.uniform(0, SIDE, (rng.poisson(250), 2))
+        bg = rng.uniform(0, SIDE, (rng.poisson(250 * shared), 2))
         xy = np.vstack(pts + [bg])
         frames.append(pd.DataFrame({"x": xy[:, 0], "y": xy[:, 1], "month": month}))
     df = pd.concat(frames, ignore_index=True)
@@ -280,7 +285,17 @@ PRODUCT_SCENARIOS = (
     # two years, half the Poisson hotspots fall 30 %: found through a two-group fit of the areas'
     # changes, which needs a likelihood ratio of at least 10 (dispersion.two_group_threshold)
     ("Poisson, half fall 30 %, no placebo year", 0.30, 0.0, 0.0, False, False, 0.5),
+    # months busy or quiet across the whole square at once (SHARED_SHOCK_SD), on top of each
+    # hotspot's own variation: they cancel in "hotspots vs elsewhere", not in the absolute rows
+    ("realistic, no change, shared month shocks", 0.0, 0.12, 0.15, True, False, 0.5),
+    ("realistic, no change, no placebo year, shared month shocks", 0.0, 0.12, 0.15, False, False, 0.5),
+    ("realistic, half fall 30 %, no placebo year, shared month shocks", 0.30, 0.12, 0.15, False, False, 0.5),
+    ("realistic, no change, half years, shared month shocks", 0.0, 0.12, 0.15, True, False, 0.5),
 )
+#: Shared month-to-month shocks of the rows named "... shared month shocks" (log scale sd): the
+#: median over 37 forces' 2025 ASB of the monthly totals' variation beyond Poisson noise and the
+#: national month-of-year pattern (3.9-13 % from the 10th to the 90th percentile; hotspots.month_shocks).
+SHARED_SHOCK_SD = 0.067
 #: Periods of the product rows named "... half years".
 HALF_YEAR_SETTINGS = {"before": ("2024-01", "2024-06"), "after": ("2024-07", "2024-12")}
 
@@ -291,23 +306,28 @@ def change_scenarios_product(reps: int, rng: np.random.Generator, only: tuple[st
     --after 2024-01:2024-12``): the footprint study area, automatic cell size and distance band,
     hotspots from all the data's months (the default ``period``), the pooled summary as the
     product computes it. ``adjusted``: share of data sets whose areas were judged on their
-    placebo-adjusted change (the data hold the year before "before"). "pooled any" / "vs any": share
-    of data sets whose "all hotspot areas" / "hotspots vs elsewhere" row gives any verdict (false
-    alarms where nothing changed). Rows named "default periods" give no periods (the defaults
-    around the scheme start apply); "half years" compare the halves of the last year
-    (:data:`HALF_YEAR_SETTINGS`), the treated hotspots falling from July."""
+    placebo-adjusted change (the data hold the year before "before"). "pooled any" / "else any" /
+    "vs any": share of data sets whose "all hotspot areas" / "elsewhere" / "hotspots vs elsewhere"
+    row gives any verdict (false alarms where nothing changed; "elsewhere" never changes here).
+    Rows named "default periods" give no periods (the defaults around the scheme start apply);
+    "half years" compare the halves of the last year (:data:`HALF_YEAR_SETTINGS`), the treated
+    hotspots falling from July; "shared month shocks" add :data:`SHARED_SHOCK_SD`."""
     from hotspots.pipeline import Settings, analyse, prepare_inputs
 
     rows = []
     for name, fall, sy, sm, placebo, walk, frac in PRODUCT_SCENARIOS:
         if only is not None and name not in only:
             continue
-        keys = ("untreated", "treated", "pooled", "pooled any", "vs any", "cells", "in areas", "cell_m", "adjusted")
+        keys = (
+            "untreated", "treated", "pooled", "pooled any", "else any", "vs any", "cells", "in areas", "cell_m", "adjusted",
+        )
         acc: dict[str, list] = {k: [] for k in keys}
         for _ in range(reps):
-            half = name.endswith("half years")
+            shocks = name.endswith("shared month shocks")
+            half = name.removesuffix(", shared month shocks").endswith("half years")
             inc, centres, treated = _simulate(
-                rng, fall=fall, sd_year=sy, sd_month=sm, placebo=placebo, walk=walk, frac=frac, fall_from=6 if half else 0
+                rng, fall=fall, sd_year=sy, sd_month=sm, placebo=placebo, walk=walk, frac=frac, fall_from=6 if half else 0,
+                sd_shared=SHARED_SHOCK_SD if shocks else 0.0,
             )
             inc["category"] = "Anti-social behaviour"
             if name.endswith("default periods"):
@@ -339,6 +359,7 @@ def change_scenarios_product(reps: int, rng: np.random.Generator, only: tuple[st
             if an.change_summary is not None:
                 acc["pooled"].append(an.change_summary.rows[0].verdict == "significant fall")
                 acc["pooled any"].append(an.change_summary.rows[0].verdict != "no significant change")
+                acc["else any"].append(an.change_summary.rows[1].verdict != "no significant change")
                 acc["vs any"].append(an.change_summary.rows[2].verdict != "no significant change")
             if fall == 0 and an.change_cells is not None:
                 tested = an.change_cells.table["change_class"] != "too few incidents"

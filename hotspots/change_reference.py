@@ -22,6 +22,7 @@ __all__ = [
     "mixture_minimum_detectable_fall",
     "minimum_detectable_fall",
     "no_change_variance",
+    "t_mixture",
 ]
 
 #: Power used for minimum detectable effects.
@@ -131,3 +132,26 @@ def minimum_detectable_fall(
         df = np.asarray(df, dtype=float)
         z = stats.t.isf(alpha / 2, df) + stats.t.ppf(power, df)
     return 1.0 - np.exp(-z * np.asarray(se, dtype=float))
+
+
+def t_mixture(
+    estimate: float, variances: np.ndarray, df: float, alpha: float, power: float = POWER
+) -> tuple[float, float, float]:
+    """A scalar estimate judged against a mixture of equally likely t distributions (scales
+    ``sqrt(variances[j])``, ``df`` degrees of freedom): the two-sided p-value, the half-width of
+    the ``1 - alpha`` interval and the power-``power`` margin added to it for a minimum detectable
+    effect (``t.ppf(power, df)`` times the mixture's mean standard deviation). For a t reference
+    whose variance also holds a part known only by its equally likely values (e.g. a pooled row's
+    shared month-to-month shocks, :mod:`hotspots.month_shocks`)."""
+    from scipy import optimize
+
+    v = np.asarray(variances, dtype=float).ravel()
+    sd = np.sqrt(v)
+    p = float(np.mean(2 * stats.t.sf(abs(estimate) / sd, df)))
+
+    def over(c: float) -> float:
+        return float(np.mean(2 * stats.t.sf(c / sd, df))) - alpha
+
+    lo, hi = stats.t.isf(alpha / 2, df) * sd.min(), stats.t.isf(alpha / 2, df) * sd.max()
+    half = lo if hi - lo <= 1e-15 * max(hi, 1.0) else float(optimize.brentq(over, lo, hi, xtol=1e-14, rtol=1e-12))
+    return p, half, float(stats.t.ppf(power, df) * np.sqrt(v.mean()))

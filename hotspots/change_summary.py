@@ -34,6 +34,12 @@ term is all of the variance, more as the Poisson and month-to-month part grows
 (:func:`~hotspots.change_reference.effective_df`). An estimate of 0 is not taken as a known 0: the
 p-value is averaged over ``tau2``'s equally likely values (its confidence distribution,
 :attr:`~hotspots.dispersion.Overdispersion.tau2_draws`) and the interval is their mixture's.
+Months that are busy or quiet across the whole study area at once (weather, holidays, events) move
+every place's count together: the places' own ``kappa`` and ``tau2`` do not hold them, and they
+cancel in "hotspots vs elsewhere", but not in the two absolute rows. Those add the shared shocks'
+variance estimated from the study area's monthly totals (:mod:`hotspots.month_shocks`) and average
+their p-values and intervals over its equally likely values (with every force's 2025 months
+shuffled between the periods, "elsewhere" had been called a change in 32 % of draws).
 The three rows are pre-specified questions;
 no multiple-testing adjustment is applied across them.
 
@@ -57,7 +63,15 @@ from ._errors import ParameterError
 from .areas import HotspotAreas
 from .change import ChangeResult, Period, change_areas, change_cells
 from .change_model import AFTER, BEFORE, COMPARISON_TAU2_NOTE, ChangeModel, panel_season, squared_shares
-from .change_reference import POWER, effective_df, mixture_half_width, mixture_minimum_detectable_fall, no_change_variance
+from .change_reference import (
+    POWER,
+    effective_df,
+    mixture_half_width,
+    mixture_minimum_detectable_fall,
+    no_change_variance,
+    t_mixture,
+)
+from .month_shocks import panel_month_shocks
 from .period_split import DATES_NOTE_START
 from .periods import selection_shares, selection_treats_alike
 from .style import p_text, ratio_text
@@ -298,17 +312,34 @@ def _draws(*parts: Any) -> np.ndarray | None:
 
 def _row(
     scope: str, log_rr: float, v: float, v0: float, df: float | None, alpha: float, nb: int, na: int,
-    v_draws: np.ndarray | None = None,
+    v_draws: np.ndarray | None = None, shock: tuple[float, np.ndarray] | None = None,
 ) -> ScopeChange:
     """One scope's row. ``v_draws``: the variance at each equally likely value of tau2 (p-value
-    averaged over them, interval from their mixture); else a t (``df``) or normal reference."""
+    averaged over them, interval from their mixture); else a t (``df``) or normal reference.
+    ``shock``: the shared month-to-month part of the variance, ``(point value, its equally likely
+    values)`` (:mod:`hotspots.month_shocks`), added to ``v`` and ``v0``; the p-value and interval
+    then average over its values too (crossed with tau2's when there are both)."""
+    shock_draws = None
+    if shock is not None and len(shock[1]):
+        part, sd = float(shock[0]), np.asarray(shock[1], dtype=float)
+        base = np.atleast_1d(np.asarray(v if v_draws is None else v_draws, dtype=float))
+        shock_draws = (base[:, None] + sd[None, :]).ravel()
+        null_draws = (np.atleast_1d(np.asarray(v0 - v + base, dtype=float))[:, None] + sd[None, :]).ravel()
+        v, v0 = v + part, v0 + part
     se = float(np.sqrt(v))
-    if v_draws is not None:
-        vd = np.asarray(v_draws, dtype=float)
+    if shock_draws is not None and v_draws is None and df is not None:
+        # a t reference (tau2 estimated with df) over the shocks' equally likely values
+        p, half, _ = t_mixture(log_rr, shock_draws, df, alpha)
+        crit = half / se
+        _, half0, margin0 = t_mixture(0.0, null_draws, df, alpha)
+        mde = float(1 - np.exp(-(half0 + margin0)))
+    elif v_draws is not None or shock_draws is not None:
+        vd = np.asarray(v_draws if shock_draws is None else shock_draws, dtype=float)
         p = float(np.mean(2 * stats.norm.sf(abs(log_rr) / np.sqrt(vd))))
         crit = float(mixture_half_width(vd[None, :], alpha)[0]) / se
-        # the null variance at each equally likely tau2
-        mde = float(mixture_minimum_detectable_fall((v0 - v + vd)[None, :], alpha)[0])
+        # the null variance at each equally likely value
+        nd = (v0 - v + vd) if shock_draws is None else null_draws
+        mde = float(mixture_minimum_detectable_fall(nd[None, :], alpha)[0])
     else:
         if df is None:
             crit, p = stats.norm.isf(alpha / 2), float(2 * stats.norm.sf(abs(log_rr) / se))
@@ -361,6 +392,16 @@ def summarise_change(
     eb, ea = int(t.loc[~in_hot, "n_before"].sum()), int(t.loc[~in_hot, "n_after"].sum())
     notes: list[str] = []
     rows = []
+    # month-to-month shocks shared by the whole study area: in both absolute rows, not their ratio
+    shocks = None
+    if cells.panel is not None and cells.panel.counts.shape[0] == len(t):
+        # a hotspot area's cells vary together: the area is one unit of its own variation there
+        area_of = lab[t["row"].to_numpy(), t["col"].to_numpy()]
+        shocks = panel_month_shocks(cells.panel, cells.dispersion.kappa, area_of, areas.dispersion.kappa)
+    shock = None
+    if shocks is not None and shocks.estimated:
+        c = shocks.log_ratio_share()
+        shock = (c * shocks.variance, c * np.asarray(shocks.draws))
     if hb + ha == 0:
         notes.append("no incidents fall in the hotspot areas in either period; the hotspot rows are not defined")
         nan = float("nan")
@@ -371,14 +412,16 @@ def summarise_change(
             at["n_after"].to_numpy(), at["n_before"].to_numpy(), months, areas, s_hot.ratio
         )
         vh, vh0 = vh + s_hot.variance, vh0 + s_hot.variance
-        rows.append(_row(SCOPES[0], lh, vh, vh0, _df(vh, [(th, areas)], (s_hot,)), a, hb, ha, _draws(vh, th, thd)))
+        rows.append(
+            _row(SCOPES[0], lh, vh, vh0, _df(vh, [(th, areas)], (s_hot,)), a, hb, ha, _draws(vh, th, thd), shock)
+        )
     cells_else = ~in_hot
     s_else = _scope_season(cells, cells_else)
     te_a, te_b = t.loc[cells_else, "n_after"].to_numpy(), t.loc[cells_else, "n_before"].to_numpy()
     ve, ve0, te, ted, ecd = _scope_variance(te_a, te_b, months, cells, s_else.ratio)
     le = np.log(max(ea, 0.5) / max(eb, 0.5)) - np.log(s_else.ratio)
     ve, ve0 = ve + s_else.variance, ve0 + s_else.variance
-    rows.append(_row(SCOPES[1], le, ve, ve0, _df(ve, [(te, cells)], (s_else,)), a, eb, ea, _draws(ve, te, ted)))
+    rows.append(_row(SCOPES[1], le, ve, ve0, _df(ve, [(te, cells)], (s_else,)), a, eb, ea, _draws(ve, te, ted), shock))
     if vh is None:
         nan = float("nan")
         rows.append(ScopeChange(SCOPES[2], nan, nan, nan, nan, "no significant change", hb, ha, nan, nan))
@@ -411,6 +454,8 @@ def summarise_change(
         )
     else:
         notes += [n for n in cells.notes if n.startswith("seasonality")]
+    if shocks is not None and shocks.estimated:
+        notes.append(shocks.describe())
     # the pooled rows use the same tau2 estimates: the same caveat when they came from the
     # compared periods themselves
     notes += [n for n in (*areas.notes, *cells.notes) if n == COMPARISON_TAU2_NOTE]
@@ -418,7 +463,10 @@ def summarise_change(
     notes += [n for n in cells.notes if n.startswith(DATES_NOTE_START)]
     return ChangeSummary(
         tuple(rows), a, cells.before, cells.after, method, tuple(dict.fromkeys(notes)), False,
-        {"areas_dispersion": da.to_dict(), "cells_dispersion": dc.to_dict(), "n_areas": int(len(at))},
+        {
+            "areas_dispersion": da.to_dict(), "cells_dispersion": dc.to_dict(), "n_areas": int(len(at)),
+            "month_shocks": None if shocks is None else shocks.to_dict(),
+        },
     )
 
 

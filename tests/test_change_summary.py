@@ -269,7 +269,9 @@ def test_change_summary_table_and_verdicts(town):
     assert s.row("elsewhere").verdict == "no significant change"
     vs = s.row("hotspots vs elsewhere")
     assert vs.rate_ratio == pytest.approx(hot.rate_ratio / s.row("elsewhere").rate_ratio)
-    assert vs.se_log == pytest.approx(np.hypot(hot.se_log, s.row("elsewhere").se_log))
+    # shared month shocks (if any were estimated) are in both absolute rows and cancel in the ratio
+    shared = s.params["month_shocks"]["log_ratio_variance"]
+    assert vs.se_log**2 == pytest.approx(hot.se_log**2 + s.row("elsewhere").se_log ** 2 - 2 * shared)
     ext = s.to_frame(extended=True)
     assert {"n_before", "n_after", "mde_fall"} <= set(ext.columns) and (ext["mde_fall"].between(0, 1)).all()
     assert "significant fall" in s.describe()
@@ -544,3 +546,32 @@ def test_the_pooled_rows_carry_the_caveat_of_a_tau2_from_the_compared_periods():
     assert COMPARISON_TAU2_NOTE in without.notes
     # with the year before loaded, tau2 comes from the placebo comparison: no caveat
     assert COMPARISON_TAU2_NOTE not in change_summary(inc, areas, before, after).notes
+
+
+def test_month_shocks_shared_by_the_whole_area_widen_the_absolute_rows_only():
+    # background and two busy blocks, three years, every month's rates times one shock shared by
+    # the whole square (sd 15 %), nothing changes: the absolute rows carry the shocks' variance,
+    # "hotspots vs elsewhere" (where they cancel) does not
+    rng = np.random.default_rng(31)
+    spec = []
+    for year in (2022, 2023, 2024):
+        for m in range(1, 13):
+            shock = float(np.exp(rng.normal(0, 0.15)))
+            month = f"{year}-{m:02d}-01"
+            spec.append(((0, 0, 4000), month, int(rng.poisson(150 * shock))))
+            spec.append(((500, 500, 500), month, int(rng.poisson(40 * shock))))
+            spec.append(((2500, 2500, 500), month, int(rng.poisson(40 * shock))))
+    inc = _points(spec, seed=5)
+    g = Grid.from_bounds((0, 0, 4000, 4000), 250)
+    areas = hotspot_areas(gi_star(count(inc, g), 400))
+    before, after = Period.from_months("2023-01", "2023-12"), Period.from_months("2024-01", "2024-12")
+    s = change_summary(inc, areas, before, after)
+    sh = s.params["month_shocks"]
+    assert sh["seasonal"] and sh["months"] == 36 and sh["df"] == 36 - 3 - 11
+    assert 0.08 < sh["sd"] < 0.25
+    hot, other, vs = s.rows
+    # the shocks' part is in both absolute rows and cancels in their ratio
+    assert vs.se_log**2 == pytest.approx(hot.se_log**2 + other.se_log**2 - 2 * sh["log_ratio_variance"], rel=1e-9)
+    # "elsewhere" is a total of thousands of incidents: the shocks are most of its variance
+    assert other.se_log**2 > 2 * (1 / other.n_before + 1 / other.n_after)
+    assert any("shared by the whole study area" in n and f"{sh['sd']:.1%}" in n for n in s.notes)

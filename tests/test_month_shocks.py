@@ -1,0 +1,143 @@
+"""Month-to-month shocks shared by a whole study area: hand cases, simulation, the pooled rows."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from scipy import stats
+
+from hotspots.change_model import AFTER, BEFORE, PLACEBO, MonthlyPanel
+from hotspots.change_reference import mixture_half_width, t_mixture
+from hotspots.month_shocks import MIN_SHOCK_DF, SHOCK_DRAWS, estimate_month_shocks, panel_month_shocks
+
+
+# ------------------------------------------------------------------ the estimator
+def test_paule_mandel_estimate_by_hand():
+    # totals 10, 20, 30, 20 around 20 each, Poisson otherwise, 3 degrees of freedom:
+    # Q(s) = 200 / (20 + 400 s) = 3  =>  s = (200 / 3 - 20) / 400
+    s2, draws = estimate_month_shocks(np.array([10.0, 20.0, 30.0, 20.0]), np.full(4, 20.0), 1.0, 3)
+    assert s2 == pytest.approx((200 / 3 - 20) / 400, rel=1e-9)
+    assert len(draws) == SHOCK_DRAWS and list(draws) == sorted(draws)
+    # each draw solves Q(s) = a chi-square(3) quantile
+    u = (np.arange(SHOCK_DRAWS) + 0.5) / SHOCK_DRAWS
+    target = stats.chi2.isf(u, 3)
+    expect = np.where(10.0 > target, (200 / target - 20) / 400, 0.0)
+    np.testing.assert_allclose(draws, expect, rtol=1e-8, atol=1e-12)
+    # the places' own variation (phi) takes its share first: phi 2 leaves (200/3 - 40) / 400
+    assert estimate_month_shocks(np.array([10.0, 20.0, 30.0, 20.0]), np.full(4, 20.0), 2.0, 3)[0] == pytest.approx(
+        (200 / 3 - 40) / 400, rel=1e-9
+    )
+
+
+def test_totals_within_their_noise_give_zero_and_few_months_nothing():
+    s2, draws = estimate_month_shocks(np.full(12, 100.0), np.full(12, 100.0), 1.0, 10)
+    assert s2 == 0.0 and all(d == 0.0 for d in draws)
+    assert estimate_month_shocks(np.arange(1.0, 5.0), np.full(4, 2.5), 1.0, MIN_SHOCK_DF - 1) == (0.0, ())
+
+
+def test_estimate_and_its_confidence_distribution_on_simulated_totals():
+    # 24 months around 800 incidents, shared shocks of 8 % (s2 = 0.0064), 11 degrees of freedom
+    rng = np.random.default_rng(5)
+    s2_true, mu = 0.08**2, np.full(24, 800.0)
+    est, below_median, below_q90 = [], [], []
+    for _ in range(400):
+        T = rng.poisson(mu * np.exp(rng.normal(0, 0.08, 24) - s2_true / 2)).astype(float)
+        s2, draws = estimate_month_shocks(T, mu, 1.0, 24)
+        est.append(s2)
+        below_median.append(s2_true <= draws[SHOCK_DRAWS // 2])
+        below_q90.append(s2_true <= draws[int(0.9 * SHOCK_DRAWS)])
+    assert np.mean(est) == pytest.approx(s2_true, rel=0.15)
+    # the true value lies below the confidence distribution's median about half the time
+    assert np.mean(below_median) == pytest.approx(0.5, abs=0.08)
+    assert np.mean(below_q90) == pytest.approx(0.9, abs=0.05)
+
+
+# ------------------------------------------------------------------ a panel's totals
+def _panel(rng, years, labels, sd_shock, season=0.3, units=30, level=40.0):
+    M = 12 * years
+    month = np.arange(M) + 2023 * 12
+    s = 1 + season * np.cos(2 * np.pi * (month % 12 - 6) / 12)
+    shock = np.exp(rng.normal(0, sd_shock, M))
+    base = rng.uniform(0.5, 1.5, units) * level
+    Y = rng.poisson(base[:, None] * s[None, :] * shock[None, :])
+    return MonthlyPanel(Y, month, np.asarray(labels), np.full(M, 30.0), Y.sum(axis=0).astype(float))
+
+
+@pytest.mark.parametrize("sd", [0.0, 0.1])
+def test_panel_estimate_with_the_season_fitted_month_by_month(sd):
+    # two years, the same months compared: the season is fitted month by month (11 df)
+    rng = np.random.default_rng(11)
+    est = []
+    for _ in range(60):
+        p = _panel(rng, 2, [BEFORE] * 12 + [AFTER] * 12, sd)
+        sh = panel_month_shocks(p, 0.0)
+        assert sh is not None and sh.seasonal and sh.df == 24 - 2 - 11 and sh.months == 24
+        est.append(sh.variance)
+    assert np.mean(est) == pytest.approx(sd**2, abs=0.003 if sd == 0 else 0.3 * sd**2)
+    # one unit of s2 adds sum mu^2 / (sum mu)^2 over each year: 1/12 + 1/12 for equal months,
+    # a little more for a season's unequal ones
+    w = sh.weights_after
+    assert sh.log_ratio_share() == pytest.approx(2 * (w**2).sum() / w.sum() ** 2, rel=0.02)
+    assert 1 / 6 < sh.log_ratio_share() < 1.1 / 6
+
+
+def test_panel_estimate_of_one_year_in_halves_does_not_count_the_season():
+    # one year, Jan-Jun against Jul-Dec, a 30 % season: a level per half alone would call the
+    # season within each half "shocks" (about 0.02); the annual harmonic leaves it out
+    rng = np.random.default_rng(12)
+    none, some = [], []
+    for _ in range(60):
+        none.append(panel_month_shocks(_panel(rng, 1, [BEFORE] * 6 + [AFTER] * 6, 0.0), 0.0))
+        some.append(panel_month_shocks(_panel(rng, 1, [BEFORE] * 6 + [AFTER] * 6, 0.1), 0.0))
+    assert not none[0].seasonal and none[0].df == 12 - 4
+    assert np.mean([s.variance for s in none]) < 0.002
+    assert np.mean([s.variance for s in some]) == pytest.approx(0.01, rel=0.35)
+    assert none[0].log_ratio_share() == pytest.approx(1 / 3, rel=0.05)
+
+
+def test_places_own_variation_is_not_counted_as_shared():
+    # no shared shock, but every unit varies 30 % from month to month on its own (kappa 0.09):
+    # given kappa, the totals' extra variation is the units', not a shared shock
+    rng = np.random.default_rng(13)
+    est, est_no_kappa = [], []
+    for _ in range(40):
+        M, U = 36, 40
+        month = np.arange(M) + 2022 * 12
+        Y = rng.poisson(60.0 * np.exp(rng.normal(0, 0.3, (U, M)) - 0.045))
+        p = MonthlyPanel(Y, month, np.array([PLACEBO] * 12 + [BEFORE] * 12 + [AFTER] * 12), np.full(M, 30.0),
+                         Y.sum(axis=0).astype(float))
+        est.append(panel_month_shocks(p, 0.094).variance)
+        est_no_kappa.append(panel_month_shocks(p, 0.0).variance)
+    assert np.mean(est) < 0.3 * np.mean(est_no_kappa)
+    assert np.mean(est) < 0.001
+
+
+def test_too_few_months_give_no_estimate():
+    rng = np.random.default_rng(14)
+    p = _panel(rng, 1, [BEFORE] * 6 + [AFTER] * 6, 0.1)
+    short = MonthlyPanel(p.counts[:, :6], p.month[:6], np.array([BEFORE] * 3 + [AFTER] * 3), p.exposure[:6], p.reference[:6])
+    assert panel_month_shocks(short, 0.0) is None
+
+
+# ------------------------------------------------------------------ the reference distribution
+def test_t_mixture_reduces_to_t_and_to_the_normal_mixture():
+    p, half, margin = t_mixture(0.2, np.full(5, 0.01), 7.0, 0.05)
+    assert p == pytest.approx(2 * stats.t.sf(2.0, 7), rel=1e-12)
+    assert half == pytest.approx(stats.t.isf(0.025, 7) * 0.1, rel=1e-9)
+    assert margin == pytest.approx(stats.t.ppf(0.8, 7) * 0.1, rel=1e-12)
+    v = np.array([0.004, 0.006, 0.02])
+    assert t_mixture(0.1, v, 1e12, 0.05)[1] == pytest.approx(mixture_half_width(v[None, :], 0.05)[0], rel=1e-6)
+    assert np.mean(2 * stats.t.sf(t_mixture(0.1, v, 4.0, 0.05)[1] / np.sqrt(v), 4)) == pytest.approx(0.05, rel=1e-8)
+
+
+def test_a_pooled_row_with_shocks_of_zero_is_the_row_without():
+    from hotspots.change_summary import _row
+
+    for df, vd in ((None, None), (9.0, None), (None, np.array([0.004, 0.005, 0.009]))):
+        plain = _row("elsewhere", np.log(0.9), 0.004, 0.0041, df, 0.05, 5000, 4500, vd)
+        zero = _row("elsewhere", np.log(0.9), 0.004, 0.0041, df, 0.05, 5000, 4500, vd, (0.0, np.zeros(8)))
+        for a, b in zip(plain.__dict__.values(), zero.__dict__.values()):
+            assert a == pytest.approx(b, rel=1e-9) if isinstance(a, float) else a == b
+        some = _row("elsewhere", np.log(0.9), 0.004, 0.0041, df, 0.05, 5000, 4500, vd, (0.002, np.linspace(0, 0.006, 8)))
+        assert some.p_value > plain.p_value and some.ci_low < plain.ci_low and some.mde_fall > plain.mde_fall
+        assert some.se_log == pytest.approx(np.sqrt(0.006), rel=1e-12)
