@@ -619,6 +619,8 @@ def real_data() -> list[dict]:
             "cells called changes (new / tested)": f"{int(cc.table['significant'].sum())} / "
             f"{int((cc.table['change_class'] != 'too few incidents').sum())}",
             "pooled": None if summ is None else summ.to_frame().round(3).to_dict("records"),
+            "shared month shocks (sd, df)": None if summ is None or not summ.params.get("month_shocks") else
+            f"{summ.params['month_shocks']['sd']:.3f}, {summ.params['month_shocks']['df']}",
             "analyse() s (first, second call)": [round(x, 2) for x in secs], "change_cells s": round(secs_cells, 2),
         })
     return rows

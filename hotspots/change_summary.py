@@ -88,6 +88,13 @@ __all__ = [
     "SUMMARY_COLUMNS",
 ]
 
+#: The pooled summary's note when the study area's monthly totals are too few to estimate the
+#: month-to-month shocks they share (:mod:`hotspots.month_shocks`).
+SHOCKS_NOT_ESTIMATED_NOTE = (
+    "month-to-month variation shared by the whole study area (weather, holidays, events) could not be estimated: the "
+    "data hold too few months beyond the fitted levels and season; \"all hotspot areas\" and \"elsewhere\" leave it "
+    "out and may be too sure of a change (\"hotspots vs elsewhere\", where it cancels, is not affected)"
+)
 #: Scope names, in table order.
 SCOPES = ("all hotspot areas", "elsewhere", "hotspots vs elsewhere")
 #: Verdict words.
@@ -456,6 +463,8 @@ def summarise_change(
         notes += [n for n in cells.notes if n.startswith("seasonality")]
     if shocks is not None and shocks.estimated:
         notes.append(shocks.describe())
+    elif cells.panel is not None:
+        notes.append(SHOCKS_NOT_ESTIMATED_NOTE)
     # the pooled rows use the same tau2 estimates: the same caveat when they came from the
     # compared periods themselves
     notes += [n for n in (*areas.notes, *cells.notes) if n == COMPARISON_TAU2_NOTE]

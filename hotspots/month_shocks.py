@@ -120,10 +120,14 @@ class MonthShocks:
             else "beyond their period levels and a smooth annual season (one harmonic: the data hold no other year to "
             "fit the season month by month, so where it departs from a smooth curve that counts here too)"
         )
+        size = (
+            f"its monthly totals vary by {np.sqrt(self.variance):.1%} (log scale, a month's shared shock) {how}"
+            if self.variance > 0
+            else f"its monthly totals vary no more than their places' own variation explains, {how}"
+        )
         return (
-            "month-to-month variation shared by the whole study area (weather, holidays, events): its monthly totals "
-            f"vary by {np.sqrt(self.variance):.1%} (log scale, a month's shared shock) {how}, estimated from "
-            f"{self.months} monthly totals ({self.df} degrees of freedom); \"all hotspot areas\" and \"elsewhere\" "
+            f"month-to-month variation shared by the whole study area (weather, holidays, events): {size}, estimated "
+            f"from {self.months} monthly totals ({self.df} degrees of freedom); \"all hotspot areas\" and \"elsewhere\" "
             "include it and average over how large it could be, \"hotspots vs elsewhere\" does not (it cancels there)"
         )
 
