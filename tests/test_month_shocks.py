@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from scipy import stats
 
 from hotspots.change_model import AFTER, BEFORE, PLACEBO, MonthlyPanel
@@ -50,6 +52,27 @@ def test_estimate_and_its_confidence_distribution_on_simulated_totals():
     # the true value lies below the confidence distribution's median about half the time
     assert np.mean(below_median) == pytest.approx(0.5, abs=0.08)
     assert np.mean(below_q90) == pytest.approx(0.9, abs=0.05)
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    st.lists(st.integers(0, 5_000), min_size=6, max_size=36),
+    st.floats(1.0, 3.0),
+    st.integers(MIN_SHOCK_DF, 5),
+)
+def test_estimate_invariants(counts, phi, lost):
+    T = np.asarray(counts, dtype=float)
+    mu = np.full(T.size, max(T.mean(), 1.0))
+    df = max(T.size - lost, MIN_SHOCK_DF)
+    s2, draws = estimate_month_shocks(T, mu, phi, df)
+    assert s2 >= 0 and len(draws) == SHOCK_DRAWS and list(draws) == sorted(draws) and draws[0] >= 0
+    q = float((np.square(T - mu) / (phi * mu + s2 * mu * mu)).sum())
+    if s2 > 0:  # the estimate solves Q(s2) = df
+        assert q == pytest.approx(df, rel=1e-6)
+    else:
+        assert q <= df * (1 + 1e-9)
+    # totals spread twice as far from their means never give a smaller estimate
+    assert estimate_month_shocks(mu + 2 * (T - mu), mu, phi, df)[0] >= s2
 
 
 # ------------------------------------------------------------------ a panel's totals
