@@ -36,7 +36,9 @@ When the season cannot be told apart from the change (one year split in halves),
 fitted by a level per period and one annual harmonic (a sine and a cosine of the calendar month):
 a level per period alone would count the season inside each half as shocks (a 20 % "shock"
 on the real files, against 8 % with the harmonic: median of 37 forces' 2025 ASB). Where the
-season departs from a smooth curve, that departure still counts, so the estimate errs large.
+season departs from a smooth curve, that departure still counts, so the estimate errs large. With
+too few months for that (fewer than :data:`MIN_SHOCK_DF` degrees of freedom left), a level per
+period alone, and the season counts as shocks; with fewer still, no estimate (the summary says so).
 """
 
 from __future__ import annotations
@@ -50,10 +52,13 @@ from scipy import optimize, stats
 from .change_model import AFTER, BEFORE, MonthlyPanel, seasonal_levels
 from .dispersion import fit_seasonal
 
-__all__ = ["MonthShocks", "estimate_month_shocks", "panel_month_shocks", "SHOCK_DRAWS", "MIN_SHOCK_DF"]
+__all__ = ["MonthShocks", "estimate_month_shocks", "panel_month_shocks", "SHOCK_DRAWS", "MIN_SHOCK_DF", "SEASON_MODELS"]
 
 #: Equally likely values of the shock variance the pooled tests average over.
 SHOCK_DRAWS = 32
+#: How :func:`panel_month_shocks` fits the season, the first the data allow with at least
+#: :data:`MIN_SHOCK_DF` degrees of freedom left.
+SEASON_MODELS = ("month by month", "one harmonic", "none")
 #: Fewer residual degrees of freedom than this (months less fitted parameters) say too little
 #: about shared shocks: none is estimated (e.g. a few months of data).
 MIN_SHOCK_DF = 3
@@ -75,9 +80,11 @@ class MonthShocks:
         Monthly totals the estimate rests on.
     df : int
         Their residual degrees of freedom (months less fitted levels and seasonal effects).
-    seasonal : bool
-        Whether the season was fitted month by month (else by one annual harmonic, and where the
-        season departs from it that counts as shocks: the estimate errs large).
+    season : str
+        How the season was fitted (:data:`SEASON_MODELS`): ``"month by month"`` (month-of-year
+        factors), ``"one harmonic"`` (the data hold no other year; where the season departs from a
+        smooth curve that counts as shocks: the estimate errs large) or ``"none"`` (too few months
+        even for that: the season inside each period counts as shocks).
     weights_after, weights_before : ndarray
         Expected totals ``mu`` of the after and before months (for :meth:`log_ratio_share`).
     """
@@ -86,9 +93,14 @@ class MonthShocks:
     draws: tuple[float, ...]
     months: int
     df: int
-    seasonal: bool
+    season: str
     weights_after: np.ndarray
     weights_before: np.ndarray
+
+    @property
+    def seasonal(self) -> bool:
+        """The season was fitted month by month."""
+        return self.season == SEASON_MODELS[0]
 
     @property
     def estimated(self) -> bool:
@@ -106,7 +118,7 @@ class MonthShocks:
     def to_dict(self) -> dict[str, object]:
         return {
             "variance": self.variance, "sd": float(np.sqrt(self.variance)), "draws": list(self.draws),
-            "months": self.months, "df": self.df, "seasonal": self.seasonal,
+            "months": self.months, "df": self.df, "season": self.season, "seasonal": self.seasonal,
             "log_ratio_variance": self.variance * self.log_ratio_share(),
         }
 
@@ -114,11 +126,14 @@ class MonthShocks:
         """Plain words for the pooled summary's notes."""
         if not self.estimated:
             return ""
-        how = (
-            "beyond their period levels and season"
-            if self.seasonal
-            else "beyond their period levels and a smooth annual season (one harmonic: the data hold no other year to "
-            "fit the season month by month, so where it departs from a smooth curve that counts here too)"
+        how = {
+            SEASON_MODELS[0]: "beyond their period levels and season",
+            SEASON_MODELS[1]: "beyond their period levels and a smooth annual season (one harmonic: the data hold no "
+            "other year to fit the season month by month, so where it departs from a smooth curve that counts here too)",
+        }.get(
+            self.season,
+            "beyond their period levels (too few months to fit a season: the season inside each period counts here "
+            "too, so the two rows lean towards \"no significant change\")",
         )
         size = (
             f"its monthly totals vary by {np.sqrt(self.variance):.1%} (log scale, a month's shared shock) {how}"
@@ -214,7 +229,8 @@ def panel_month_shocks(
 
     The expected totals follow :func:`hotspots.change_model.seasonal_levels` (a level per period
     and 12-month block) and the seasonal factors fitted to the same totals when the months recur
-    across the levels, else one annual harmonic (:func:`_harmonic_fit`). ``phi`` sums the cells' own
+    across the levels, else one annual harmonic (:func:`_harmonic_fit`), else (too few months) a
+    level alone (:data:`SEASON_MODELS`). ``phi`` sums the cells' own
     month-to-month variation (``kappa``, NB2) at
     their shares of each month's expected total. None when the panel holds too few months
     (:data:`MIN_SHOCK_DF`).
@@ -242,12 +258,18 @@ def panel_month_shocks(
         for lv in levels:  # each level's Poisson fit given the factors (the GLM's own)
             sel = level == lv
             mu[sel] = w[sel] * T[sel].sum() / max(float(w[sel].sum()), 1e-12)
-        n_params = levels.size + season.months.size - 1
+        n_params, model = levels.size + season.months.size - 1, SEASON_MODELS[0]
     else:
         fitted = _harmonic_fit(T, month, level, ex)
-        if fitted is None:
-            return None
-        mu, n_params = fitted
+        if fitted is not None and T.size - fitted[1] >= MIN_SHOCK_DF:
+            (mu, n_params), model = fitted, SEASON_MODELS[1]
+        else:  # too few months for a season: a level a period (the season counts as shocks)
+            mu = np.zeros(T.size)
+            levels = np.unique(level)
+            for lv in levels:
+                sel = level == lv
+                mu[sel] = ex[sel] * T[sel].sum() / max(float(ex[sel].sum()), 1e-12)
+            n_params, model = levels.size, SEASON_MODELS[2]
     df = int(T.size - n_params)
     if df < MIN_SHOCK_DF or not (mu > 0).any():
         return None
@@ -262,6 +284,4 @@ def panel_month_shocks(
         k_share2 = kappa * float(np.square(share[alone]).sum()) + group_kappa * float(np.square(grouped).sum())
     phi = 1.0 + mu * k_share2
     s2, draws = estimate_month_shocks(T, mu, phi, df)
-    return MonthShocks(
-        s2, draws, int(T.size), df, bool(season.identified), mu[label == AFTER].copy(), mu[label == BEFORE].copy()
-    )
+    return MonthShocks(s2, draws, int(T.size), df, model, mu[label == AFTER].copy(), mu[label == BEFORE].copy())

@@ -112,7 +112,7 @@ def test_panel_estimate_of_one_year_in_halves_does_not_count_the_season():
     for _ in range(60):
         none.append(panel_month_shocks(_panel(rng, 1, [BEFORE] * 6 + [AFTER] * 6, 0.0), 0.0))
         some.append(panel_month_shocks(_panel(rng, 1, [BEFORE] * 6 + [AFTER] * 6, 0.1), 0.0))
-    assert not none[0].seasonal and none[0].df == 12 - 4
+    assert none[0].season == "one harmonic" and none[0].df == 12 - 4
     assert np.mean([s.variance for s in none]) < 0.002
     assert np.mean([s.variance for s in some]) == pytest.approx(0.01, rel=0.35)
     assert none[0].log_ratio_share() == pytest.approx(1 / 3, rel=0.05)
@@ -135,11 +135,19 @@ def test_places_own_variation_is_not_counted_as_shared():
     assert np.mean(est) < 0.001
 
 
-def test_too_few_months_give_no_estimate():
+def test_few_months_fit_a_level_alone_and_fewer_give_no_estimate():
     rng = np.random.default_rng(14)
     p = _panel(rng, 1, [BEFORE] * 6 + [AFTER] * 6, 0.1)
-    short = MonthlyPanel(p.counts[:, :6], p.month[:6], np.array([BEFORE] * 3 + [AFTER] * 3), p.exposure[:6], p.reference[:6])
-    assert panel_month_shocks(short, 0.0) is None
+
+    def first(n):
+        lab = np.array([BEFORE] * (n // 2) + [AFTER] * (n - n // 2))
+        return MonthlyPanel(p.counts[:, :n], p.month[:n], lab, p.exposure[:n], p.reference[:n])
+
+    # six months: a harmonic would leave 2 degrees of freedom, a level a period leaves 4
+    six = panel_month_shocks(first(6), 0.0)
+    assert six.season == "none" and six.df == 4 and not six.seasonal
+    assert "too few months to fit a season" in six.describe()
+    assert panel_month_shocks(first(4), 0.0) is None
 
 
 # ------------------------------------------------------------------ the reference distribution
