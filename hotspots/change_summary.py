@@ -401,7 +401,8 @@ def summarise_change(
     rows = []
     # month-to-month shocks shared by the whole study area: in both absolute rows, not their ratio
     shocks = None
-    if cells.panel is not None and cells.panel.counts.shape[0] == len(t):
+    has_panel = cells.panel is not None and cells.panel.counts.shape[0] == len(t)
+    if has_panel:
         # a hotspot area's cells vary together: the area is one unit of its own variation there
         area_of = lab[t["row"].to_numpy(), t["col"].to_numpy()]
         shocks = panel_month_shocks(cells.panel, cells.dispersion.kappa, area_of, areas.dispersion.kappa)
@@ -463,7 +464,7 @@ def summarise_change(
         notes += [n for n in cells.notes if n.startswith("seasonality")]
     if shocks is not None and shocks.estimated:
         notes.append(shocks.describe())
-    elif cells.panel is not None:
+    elif has_panel:
         notes.append(SHOCKS_NOT_ESTIMATED_NOTE)
     # the pooled rows use the same tau2 estimates: the same caveat when they came from the
     # compared periods themselves

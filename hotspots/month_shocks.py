@@ -201,6 +201,16 @@ def estimate_month_shocks(
     return s2, draws
 
 
+def _level_fit(T: np.ndarray, weight: np.ndarray, level: np.ndarray) -> np.ndarray:
+    """Expected totals ``weight * lambda[level]``, each level's ``lambda`` its Poisson maximum
+    likelihood given the weights (days, times seasonal factors when fitted): the GLM's own."""
+    mu = np.zeros(T.size)
+    for lv in np.unique(level):
+        sel = level == lv
+        mu[sel] = weight[sel] * T[sel].sum() / max(float(weight[sel].sum()), 1e-12)
+    return mu
+
+
 def _harmonic_fit(T: np.ndarray, month: np.ndarray, level: np.ndarray, exposure: np.ndarray) -> tuple[np.ndarray, int] | None:
     """Expected monthly totals from a level per ``level`` label and one annual harmonic (a sine
     and a cosine of the calendar month: Poisson GLM, statsmodels), and the number of parameters;
@@ -230,10 +240,9 @@ def panel_month_shocks(
     The expected totals follow :func:`hotspots.change_model.seasonal_levels` (a level per period
     and 12-month block) and the seasonal factors fitted to the same totals when the months recur
     across the levels, else one annual harmonic (:func:`_harmonic_fit`), else (too few months) a
-    level alone (:data:`SEASON_MODELS`). ``phi`` sums the cells' own
-    month-to-month variation (``kappa``, NB2) at
-    their shares of each month's expected total. None when the panel holds too few months
-    (:data:`MIN_SHOCK_DF`).
+    level alone (:data:`SEASON_MODELS`). ``phi`` sums the cells' own month-to-month variation
+    (``kappa``, NB2) at their shares of each month's expected total. None when the panel holds too
+    few months (:data:`MIN_SHOCK_DF`).
 
     ``groups`` (one id per unit, 0: none) sums units into larger ones whose month-to-month
     variation is ``group_kappa``: a hotspot area's cells rise and fall together (one place's busy
@@ -251,25 +260,16 @@ def panel_month_shocks(
     level = seasonal_levels(month, label)
     moy = month % 12 + 1
     season = fit_seasonal(T, moy, level, ex)
+    n_levels = np.unique(level).size
     if season.identified:
-        w = ex * season.factors
-        mu = np.zeros(T.size)
-        levels = np.unique(level)
-        for lv in levels:  # each level's Poisson fit given the factors (the GLM's own)
-            sel = level == lv
-            mu[sel] = w[sel] * T[sel].sum() / max(float(w[sel].sum()), 1e-12)
-        n_params, model = levels.size + season.months.size - 1, SEASON_MODELS[0]
+        mu = _level_fit(T, ex * season.factors, level)
+        n_params, model = n_levels + season.months.size - 1, SEASON_MODELS[0]
     else:
         fitted = _harmonic_fit(T, month, level, ex)
         if fitted is not None and T.size - fitted[1] >= MIN_SHOCK_DF:
             (mu, n_params), model = fitted, SEASON_MODELS[1]
         else:  # too few months for a season: a level a period (the season counts as shocks)
-            mu = np.zeros(T.size)
-            levels = np.unique(level)
-            for lv in levels:
-                sel = level == lv
-                mu[sel] = ex[sel] * T[sel].sum() / max(float(ex[sel].sum()), 1e-12)
-            n_params, model = levels.size, SEASON_MODELS[2]
+            mu, n_params, model = _level_fit(T, ex, level), n_levels, SEASON_MODELS[2]
     df = int(T.size - n_params)
     if df < MIN_SHOCK_DF or not (mu > 0).any():
         return None
