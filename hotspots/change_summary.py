@@ -71,7 +71,7 @@ from .change_reference import (
     no_change_variance,
     t_mixture,
 )
-from .month_shocks import panel_month_shocks
+from .month_shocks import SEASON_MODELS, panel_month_shocks
 from .period_split import DATES_NOTE_START
 from .periods import selection_shares, selection_treats_alike
 from .style import p_text, ratio_text
@@ -453,6 +453,15 @@ def summarise_change(
         f"cells: kappa {dc.kappa:.3g}, tau2 {dc.tau2:.3g} from {dc.tau2_source}); hotspots vs elsewhere = ratio of the two rate "
         f"ratios; {1 - a:.0%} intervals; no adjustment across the three rows"
     )
+    if shocks is not None and shocks.estimated:
+        method += (
+            f"; the two absolute rows include month-to-month shocks shared by the study area (sd {np.sqrt(shocks.variance):.3g} "
+            f"on the log scale, {shocks.df} df, "
+            + {SEASON_MODELS[0]: "season fitted month by month", SEASON_MODELS[1]: "season fitted by one harmonic"}.get(
+                shocks.season, "no season fitted"
+            )
+            + ")"
+        )
     if areas.model.seasonal_identified and cells.model.seasonal_identified:
         notes.append(
             "seasonality: the periods cover different calendar months; each row is adjusted for the season of its own "
