@@ -575,6 +575,7 @@ def test_month_shocks_shared_by_the_whole_area_widen_the_absolute_rows_only():
     # "elsewhere" is a total of thousands of incidents: the shocks are most of its variance
     assert other.se_log**2 > 2 * (1 / other.n_before + 1 / other.n_after)
     assert any("shared by the whole study area" in n and f"{sh['sd']:.1%}" in n for n in s.notes)
+    assert f"shared by the study area (sd {sh['sd']:.3g} on the log scale, 22 df, season fitted month by month)" in s.method
 
 
 def test_too_few_months_for_shared_shocks_say_so():
