@@ -21,12 +21,14 @@ year, times the month's days and its seasonal factor when the season is identifi
 :func:`hotspots.change_model.seasonal_levels`, :func:`hotspots.dispersion.fit_seasonal`) and
 variance ``phi[m] mu[m] + s2 mu[m]^2``: ``phi[m]`` the places' own month-to-month variation
 summed (``1 + kappa sum_u mu[u, m]^2 / mu[m]``) and ``s2`` the variance of a shared shock on the
-log scale. ``s2`` is found as tau2 is for places: the generalised Pearson statistic
+log scale. ``s2`` is found much as places' tau2 is: the generalised Pearson statistic
 ``Q(s) = sum (T - mu)^2 / (phi mu + s mu^2)`` is about ``chi2(n - p)`` at the true value (``n``
 months, ``p`` fitted levels and seasonal effects), so ``Q(s2) = n - p`` is the point estimate
-(Paule–Mandel; 0 when ``Q(0) <= n - p``) and ``P(chi2(n - p) >= Q(s))`` its confidence
-distribution (:attr:`MonthShocks.draws`: equally likely values the pooled rows' tests average
-over, so that an estimate from a dozen months is not taken as known).
+(Paule & Mandel 1982; 0 when ``Q(0) <= n - p``) and ``P(chi2(n - p) >= Q(s))`` its confidence
+distribution (the Q-profile of Viechtbauer 2007, Statistics in Medicine 26:37, as
+:func:`hotspots.dispersion.tau2_confidence_draws` has for places): :attr:`MonthShocks.draws`,
+equally likely values the pooled rows' tests average over, so that an estimate from a dozen
+months is not taken as known.
 
 A pooled row's log rate ratio then has the extra variance ``s2 * c`` with
 ``c = sum_A mu^2 / (sum_A mu)^2 + sum_B mu^2 / (sum_B mu)^2`` (:meth:`MonthShocks.log_ratio_share`;
