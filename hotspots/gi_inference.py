@@ -217,7 +217,9 @@ def background_fit(values: np.ndarray, censor_share: float = CENSOR_SHARE) -> Ba
         if n_cens:
             with np.errstate(divide="ignore"):
                 ll += n_cens * float(np.log(special.pdtrc(c - 1, m)))
-        return -ll
+        # finite, as nll_nb's: an infinite simplex value made Nelder-Mead's convergence check
+        # compute inf - inf (a RuntimeWarning on a few huge cells, e.g. 5 km cells)
+        return -ll if np.isfinite(ll) else 1e300
 
     @np.errstate(all="ignore")
     def nll_nb(t: np.ndarray) -> float:
