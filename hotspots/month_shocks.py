@@ -249,8 +249,9 @@ def panel_month_shocks(
     ``groups`` (one id per unit, 0: none) sums units into larger ones whose month-to-month
     variation is ``group_kappa``: a hotspot area's cells rise and fall together (one place's busy
     month), so their shared variation is the area's, not the whole study area's. Counted cell by
-    cell it would be taken for shared shocks (simulated hotspots varying 15 % a month on their own:
-    a 3 % "shock").
+    cell it would be taken for shared shocks (simulated hotspots varying 15 % a month on their own,
+    no shared shock: a mean ``s2`` of 0.0008, a 2.8 % "shock", against 0.00025 with the areas as
+    units, most of it the estimate's floor at 0; 12 data sets).
     """
     counts = np.asarray(panel.counts, dtype=float)
     T = counts.sum(axis=0)
