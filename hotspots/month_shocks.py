@@ -51,7 +51,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import optimize, stats
 
-from .change_model import AFTER, BEFORE, MonthlyPanel, seasonal_levels
+from .change_model import AFTER, BEFORE, MonthlyPanel, seasonal_levels, squared_shares
 from .dispersion import fit_seasonal
 
 __all__ = ["MonthShocks", "estimate_month_shocks", "panel_month_shocks", "SHOCK_DRAWS", "MIN_SHOCK_DF", "SEASON_MODELS"]
@@ -277,14 +277,14 @@ def panel_month_shocks(
     if df < MIN_SHOCK_DF or not (mu > 0).any():
         return None
     tot = counts.sum(axis=1)
-    share = tot / max(float(tot.sum()), 1.0)
     if groups is None:
-        k_share2 = kappa * float(np.square(share).sum())
+        k_share2 = kappa * squared_shares(tot)
     else:
         g = np.asarray(groups)
         alone = g <= 0
-        grouped = np.bincount(np.unique(g[~alone], return_inverse=True)[1], weights=share[~alone]) if (~alone).any() else []
-        k_share2 = kappa * float(np.square(share[alone]).sum()) + group_kappa * float(np.square(grouped).sum())
+        grouped = np.bincount(np.unique(g[~alone], return_inverse=True)[1], weights=tot[~alone])
+        whole = float(tot.sum())
+        k_share2 = kappa * squared_shares(tot[alone], whole) + group_kappa * squared_shares(grouped, whole)
     phi = 1.0 + mu * k_share2
     s2, draws = estimate_month_shocks(T, mu, phi, df)
     return MonthShocks(s2, draws, int(T.size), df, model, mu[label == AFTER].copy(), mu[label == BEFORE].copy())
