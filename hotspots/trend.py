@@ -43,7 +43,7 @@ from ._errors import ParameterError
 
 __all__ = [
     "MKResult", "MKManyResult", "mann_kendall", "mann_kendall_many", "moving_sum_variance_factor", "level_variance_factors",
-    "block_level_variance", "level_shares", "TREND_LABELS",
+    "block_level_variance", "level_shares", "step_ages", "TREND_LABELS",
 ]
 
 #: Trend labels, in the order down / none / up.
@@ -320,7 +320,7 @@ def mann_kendall(x: Any, *, alpha: float = 0.05, continuity: bool = True) -> MKR
 _SHARE_GRID = np.linspace(0.0, 1.0, 401)
 
 
-def level_variance_factors(n: int, window: int, block: int, share: Any) -> np.ndarray:
+def level_variance_factors(n: int, window: int, block: int, share: Any, *, ages: Any = None) -> np.ndarray:
     """Hamed & Rao variance factors of Mann–Kendall's S for series whose level shifts from block
     to block (year to year), optionally summed over a moving window.
 
@@ -348,6 +348,10 @@ def level_variance_factors(n: int, window: int, block: int, share: Any) -> np.nd
         correlation.
     share : float or array-like in [0, 1]
         Share of a value's variance that is its block's level; one factor per value.
+    ages : array-like of int, optional
+        Each step's distance from the period's last step, in steps (:func:`step_ages`); the
+        default ``n - 1, ..., 0`` is a series without gaps. A cube that left out a step the data
+        do not cover passes its steps' own ages, so that blocks stay calendar years.
 
     Returns
     -------
@@ -357,12 +361,14 @@ def level_variance_factors(n: int, window: int, block: int, share: Any) -> np.nd
     s = np.clip(np.asarray(share, dtype=float), 0.0, 1.0)
     if n < 3:
         return np.ones_like(s)
+    age = step_ages(n, ages)
     if s.size > _SHARE_GRID.size:  # many cells: interpolate in share (smooth), memory O(n) not O(cells x n)
-        return np.interp(s, _SHARE_GRID, level_variance_factors(n, window, block, _SHARE_GRID))
+        return np.interp(s, _SHARE_GRID, level_variance_factors(n, window, block, _SHARE_GRID, ages=age))
     w = max(int(window), 0)
-    t = np.arange(-w, n)  # the window reaches w steps before the first: every sum has w + 1 values
-    same = np.equal.outer((n - 1 - t) // block, (n - 1 - t) // block) if block > 1 else np.eye(t.size, dtype=bool)
-    A = np.zeros((n, t.size))
+    # the window reaches w steps before the first: every sum has w + 1 values
+    age_w = np.concatenate([age[0] + np.arange(w, 0, -1), age])
+    same = np.equal.outer(age_w // block, age_w // block) if block > 1 else np.eye(age_w.size, dtype=bool)
+    A = np.zeros((n, age_w.size))
     for j in range(w + 1):
         A[np.arange(n), np.arange(n) + w - j] = 1.0
     c0 = A @ A.T
@@ -377,7 +383,27 @@ def level_variance_factors(n: int, window: int, block: int, share: Any) -> np.nd
     return 1.0 + 2.0 / (n * (n - 1) * (n - 2)) * term.sum(axis=-1)
 
 
-def block_level_variance(series: Any, block: int, *, min_mean: float = 5.0) -> tuple[float, int]:
+def step_ages(n: int, ages: Any = None) -> np.ndarray:
+    """Each of ``n`` steps' distance from the period's last step, in steps: ``n - 1, ..., 0``
+    by default, or ``ages`` checked (``n`` strictly decreasing integers, the last at least 0).
+
+    Blocks (years) are counted back from the last step (step ``t`` is in block
+    ``ages[t] // block``): a series that left out a step keeps the ages of the others, so a
+    year with a month missing is 11 steps of one block rather than a block that reaches a month
+    into the year before.
+    """
+    if ages is None:
+        return np.arange(n - 1, -1, -1)
+    a = np.asarray(ages)
+    if a.shape != (n,) or not np.issubdtype(a.dtype, np.integer) or (n and a[-1] < 0) or np.any(np.diff(a) >= 0):
+        raise ParameterError(
+            f"`ages` must be {n} strictly decreasing whole numbers, each step's distance from the last (0 or more); "
+            f"got {a.tolist() if a.size <= 12 else a.shape}."
+        )
+    return a.astype(np.int64)
+
+
+def block_level_variance(series: Any, block: int, *, min_mean: float = 5.0, ages: Any = None) -> tuple[float, int]:
     """Relative variance of series' block (year) levels beyond their within-block scatter: a
     robust estimate over many series.
 
@@ -396,6 +422,10 @@ def block_level_variance(series: Any, block: int, *, min_mean: float = 5.0) -> t
     the busy treated hotspots of the demo set the year-to-year variation at 10 % and hide their
     own fall. The median is moved only by which side of it they sit on.
 
+    With ``ages`` (:func:`step_ages`: a series that left out steps the data do not cover) the
+    blocks are those of the whole period, and one that lost a step is a whole block of fewer
+    steps: the unbalanced analysis of variance, ``n0 = (N - sum n_b² / N) / (blocks - 1)``.
+
     Returns
     -------
     (sigma2, n_series) : (float, int)
@@ -404,19 +434,25 @@ def block_level_variance(series: Any, block: int, *, min_mean: float = 5.0) -> t
     """
     x = _as_float_2d(series, "series")
     n_series, T = x.shape
-    if block <= 1 or T // block < 2:
+    age = step_ages(T, ages)
+    if block <= 1:
         return 0.0, 0
-    nb = T // block
-    x = x[:, T - nb * block :]  # whole blocks only: each block is `block` steps
+    whole = age < (int(age[0]) + 1) // block * block  # whole blocks only: a part block at the start is left out
+    x, age = x[:, whole], age[whole]
+    if x.shape[1] == 0 or (age[0] // block) < 1:
+        return 0.0, 0
     T = x.shape[1]
-    bm, msw = _block_means(x, block)
+    bm, msw, size = _block_means(x, block, age)
+    nb = size.size
+    if T - nb < 1:
+        return 0.0, 0
     mean = x.mean(axis=1)
-    msb = block * ((bm - mean[:, None]) ** 2).sum(axis=1) / (nb - 1)
+    msb = (size * (bm - mean[:, None]) ** 2).sum(axis=1) / (nb - 1)
     use = (mean >= min_mean) & (msw > 0)
     if not use.any():
         return 0.0, 0
     msb, msw, m2 = msb[use], msw[use], mean[use] ** 2
-    n0 = float(block)  # the ANOVA's effective block size, all blocks being whole
+    n0 = float((T - (size**2).sum() / T) / (nb - 1))  # the ANOVA's effective block size (`block` when all are whole)
     target = float(stats.f.median(nb - 1, T - nb))
 
     def excess(s2: float) -> float:
@@ -434,30 +470,31 @@ def block_level_variance(series: Any, block: int, *, min_mean: float = 5.0) -> t
     return 0.5 * (lo + hi), int(use.sum())
 
 
-def _block_means(x: np.ndarray, block: int) -> tuple[np.ndarray, np.ndarray]:
-    """Each row's block means (blocks of ``block`` steps counted back from the last; the first
-    may be a part block) and its within-block mean square, for :func:`block_level_variance` and
-    :func:`level_shares`."""
+def _block_means(x: np.ndarray, block: int, age: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Each row's block means (blocks of ``block`` steps counted back from the last by the steps'
+    ``age``, :func:`step_ages`; the first may be a part block), its within-block mean square and
+    the blocks' sizes, for :func:`block_level_variance` and :func:`level_shares`."""
     T = x.shape[1]
-    b = (T - 1 - np.arange(T)) // block
-    nb = int(b.max()) + 1
-    bm = np.stack([x[:, b == j].mean(axis=1) for j in range(nb)], axis=1)
-    return bm, ((x - bm[:, b]) ** 2).sum(axis=1) / (T - nb)
+    b = step_ages(T, age) // block
+    ids, b, size = np.unique(b, return_inverse=True, return_counts=True)
+    bm = np.stack([x[:, b == j].mean(axis=1) for j in range(ids.size)], axis=1)
+    return bm, ((x - bm[:, b]) ** 2).sum(axis=1) / (T - ids.size), size
 
 
-def level_shares(series: Any, block: int, sigma2: float) -> np.ndarray:
+def level_shares(series: Any, block: int, sigma2: float, *, ages: Any = None) -> np.ndarray:
     """Share of each series' per-step variance carried by its block (year) level.
 
     ``sigma2 mean² / (sigma2 mean² + MSW)``: the block levels' variance for a series with this
     mean (:func:`block_level_variance`'s ``sigma2``) against the series' own within-block mean
     square ``MSW``. 0 for a series without within-block scatter to compare with or when
-    ``sigma2`` is 0; the input to :func:`level_variance_factors`.
+    ``sigma2`` is 0; the input to :func:`level_variance_factors`. ``ages`` as there.
     """
     x = _as_float_2d(series, "series")
     n_series, T = x.shape
-    if block <= 1 or sigma2 <= 0 or T - (T - 1) // block - 1 < 1:  # no within-block degree of freedom
+    age = step_ages(T, ages)
+    if block <= 1 or sigma2 <= 0 or T - np.unique(age // block).size < 1:  # no within-block degree of freedom
         return np.zeros(n_series)
-    _, msw = _block_means(x, block)
+    _, msw, _ = _block_means(x, block, age)
     lev = sigma2 * x.mean(axis=1) ** 2
     with np.errstate(divide="ignore", invalid="ignore"):
         share = np.where(lev + msw > 0, lev / (lev + msw), 0.0)

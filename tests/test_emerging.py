@@ -703,3 +703,27 @@ def test_a_cube_too_sparse_for_any_hot_bin_says_so():
     assert any("no bin can be a significant hot spot" in n for n in res.notes)
     const = emerging_hotspots(_incidents(g, np.ones((12, 6, 6), dtype=int)), g, distance=150)
     assert not any("no bin can be" in n for n in const.notes) and any("do not vary" in n for n in const.notes)
+
+
+def test_a_missing_month_keeps_the_year_to_year_estimate_on_calendar_years():
+    """A monthly file missing (month 18 of 36): its step is left out and the other steps keep
+    their calendar years, so the year-to-year variation comes from three years as with every
+    month loaded. Counted back as consecutive steps, the first year fell to a part block and the
+    next reached a month into it."""
+    rng = np.random.default_rng(31)
+    g = _grid(24, 24)
+    full, gap = [], []
+    for _ in range(4):
+        cube, _ = _hotspot_cube(rng, 0.15)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            a = emerging_hotspots(_incidents(g, cube), g, distance=150)
+            holed = cube.copy()
+            holed[17] = 0
+            b = emerging_hotspots(_incidents(g, holed), g, distance=150)
+        assert b.n_steps == 35 and "2023-06" in b.params["missing_months"]
+        full.append(a.params["year_to_year_variation"]["relative_sd"])
+        gap.append(b.params["year_to_year_variation"]["relative_sd"])
+    full, gap = np.array(full), np.array(gap)
+    print(f"\n[emerging, a month missing] sd all months {np.round(full, 3)}, one missing {np.round(gap, 3)}")
+    np.testing.assert_allclose(gap, full, rtol=0.12)

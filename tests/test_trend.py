@@ -269,3 +269,60 @@ def test_level_shares_by_hand():
     want = 0.04 * 2.5**2 / (0.04 * 2.5**2 + 0.5)
     assert level_shares(x, 2, 0.04)[0] == pytest.approx(want)
     assert level_shares(x, 2, 0.0)[0] == 0.0 and level_shares(x, 1, 0.04)[0] == 0.0
+
+
+def test_step_ages_default_and_checks():
+    from hotspots.trend import step_ages
+
+    np.testing.assert_array_equal(step_ages(4), [3, 2, 1, 0])
+    np.testing.assert_array_equal(step_ages(3, [5, 1, 0]), [5, 1, 0])
+    for bad in ([2, 1], [1, 2, 0], [2.0, 1.0, 0.0], [2, 0, -1], [2, 2, 0]):
+        with pytest.raises(ParameterError, match="ages"):
+            step_ages(3, bad)
+
+
+def _anova_sigma2(x, years, block_target_df):
+    """One series' year-level variance by hand: the unbalanced one-way ANOVA over calendar years,
+    ``sigma2 = (MSB / F_median - MSW) / (n0 m²)``."""
+    groups = [x[years == y] for y in np.unique(years)]
+    N, nb, m = x.size, len(groups), x.mean()
+    msb = sum(g.size * (g.mean() - m) ** 2 for g in groups) / (nb - 1)
+    msw = sum(((g - g.mean()) ** 2).sum() for g in groups) / (N - nb)
+    n0 = (N - sum(g.size**2 for g in groups) / N) / (nb - 1)
+    target = stats.f.median(nb - 1, N - nb)
+    return max((msb / target - msw) / (n0 * m**2), 0.0)
+
+
+def test_a_step_left_out_keeps_the_blocks_calendar_years():
+    """A cube that leaves out a month the data do not cover (36 months, the 18th gone): its steps
+    keep their ages, so the years stay calendar years (11 + 12 + 12 steps, the unbalanced ANOVA by
+    hand); counted back as consecutive steps, the first year lost its last month to the next block
+    and was left out as a part block."""
+    from hotspots.trend import block_level_variance, level_shares, level_variance_factors
+
+    rng = np.random.default_rng(12)
+    keep = np.setdiff1d(np.arange(36), [17])
+    ages = 35 - keep
+    years = keep // 12
+    x = rng.poisson(np.repeat([30.0, 45.0, 25.0], 12)[keep] * rng.uniform(0.9, 1.1, 35)).astype(float)
+    s2, n = block_level_variance(x[None, :], 12, min_mean=1.0, ages=ages)
+    assert n == 1 and s2 == pytest.approx(_anova_sigma2(x, years, None), rel=1e-6) and s2 > 0.02
+    old, _ = block_level_variance(x[None, :], 12, min_mean=1.0)  # misaligned: years 2 and 3 only, shifted a month
+    assert abs(old - s2) > 0.01
+    # the shares use the calendar years' within-year scatter
+    msw = sum(((x[years == y] - x[years == y].mean()) ** 2).sum() for y in range(3)) / (35 - 3)
+    lev = 0.04 * x.mean() ** 2
+    assert level_shares(x[None, :], 12, 0.04, ages=ages)[0] == pytest.approx(lev / (lev + msw))
+    # ages without a gap are the default
+    full = np.arange(35, -1, -1)
+    assert level_variance_factors(36, 1, 12, 0.3, ages=full) == pytest.approx(level_variance_factors(36, 1, 12, 0.3))
+    y36 = rng.poisson(40.0, (3, 36)).astype(float)
+    assert block_level_variance(y36, 12, min_mean=1.0, ages=full) == block_level_variance(y36, 12, min_mean=1.0)
+    # the factor for the gapped series holds alpha on series with those calendar-year levels (with
+    # no window it depends only on the blocks' sizes, 12 + 11 + 12 here and 11 + 12 + 12 before)
+    share, sims = 0.4, 4000
+    lev_y = rng.normal(0, np.sqrt(share), (sims, 3))[:, years]
+    z = lev_y + rng.normal(0, np.sqrt(1 - share), (sims, 35))
+    f_gap = level_variance_factors(35, 0, 12, share, ages=ages)
+    rate = (mann_kendall_many(z, slope=False, variance_factor=f_gap).trend != "none").mean()
+    assert 0.035 <= rate <= 0.065, rate
