@@ -797,10 +797,12 @@ def analyse(
         if progress is not None:
             progress(text, frac)
 
+    unchosen = False
     if incidents is not None and len(incidents):
         s, period_note = choose_periods(incidents, s)
         if period_note:
             notes.append(period_note)
+        unchosen = period_note.startswith(PERIODS_NOT_CHOSEN)
     # The hotspot steps take the first 60 % of the progress bar.
     stage = hotspot_stage(
         incidents, s, study_area, progress=None if progress is None else (lambda t, f: step(t, 0.6 * f) if f < 1.0 else None)
@@ -812,7 +814,9 @@ def analyse(
         found_clusters = clusters(stage.incidents, s.cluster_method, eps=s.eps, min_samples=s.min_samples, seed=s.seed)
 
     step("before/after change", 0.7)
-    cells_change, note = cell_change(incidents, stage.grid, s)
+    # periods the data cannot give (a single month) are said once, by choose_periods' note; the
+    # default periods around `scheme_start` would only add a second note about months not loaded
+    cells_change, note = (None, None) if unchosen else cell_change(incidents, stage.grid, s)
     areas_change = None
     if cells_change is not None:
         areas_change, note = area_change(incidents, stage, s, cells_change)

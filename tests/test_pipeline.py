@@ -25,6 +25,7 @@ from hotspots.grid import Grid, auto_cell_size, points_xy
 from hotspots.io import Upload, load_boundary
 from hotspots.periods import filter_period, parse_period
 from hotspots.pipeline import (
+    PERIODS_NOT_CHOSEN,
     Settings,
     analyse,
     area_change,
@@ -282,6 +283,21 @@ def test_choose_periods_fills_only_missing_periods(demo):
     one = points([[0, 0]], months=["2025-01-01"])
     s, note = choose_periods(one, Settings())
     assert s == Settings() and "single month" in note
+
+
+def test_a_single_month_says_once_why_there_is_no_change(demo):
+    """Data of one month cannot give two periods: the note says so, and the change is not tried
+    on the default periods around the scheme start (a second note about months not loaded)."""
+    one = demo.incidents[demo.incidents["month"].astype(str).str.startswith("2023-03")]
+    assert len(one) > 100
+    an = analyse(one, settings=Settings(cell_size=500, cluster_method="none"))
+    assert an.change_cells is None and an.change_areas is None and an.change_summary is None
+    assert sum(n.startswith(PERIODS_NOT_CHOSEN) and "single month" in n for n in an.notes) == 1
+    assert not [n for n in an.notes if "change not computed" in n]
+    # given periods are still tried, and their note names them
+    given = analyse(one, settings=Settings(cell_size=500, cluster_method="none", before=("2022-01", "2022-06"),
+                                           after=("2023-01", "2023-06")))
+    assert given.change_cells is None and any("change not computed" in n and "2022" in n for n in given.notes)
 
 
 def test_cell_size_rule_is_one_function(demo, area):
