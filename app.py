@@ -39,6 +39,7 @@ from hotspots.app_support import (  # noqa: E402
     maplayers,
     md_text,
     method_caption,
+    periods_help,
     person_text,
     report_metrics,
     report_view,
@@ -107,8 +108,7 @@ with st.sidebar:
                                    help="Months whose incidents define the hotspots.")
     v["before"] = st.select_slider("Before period", months, start["before"], key=f"before-{tag}")
     v["after"] = st.select_slider("After period", months, start["after"], key=f"after-{tag}",
-                                  help=f"Default: chosen from the data's months and the scheme start ({defaults.scheme_start}); "
-                                  "see the Analyst tab.")
+                                  help=periods_help(defaults))
     v["same_months"] = st.checkbox("Compare the same calendar months only", value=False, key="same_months")
     with st.expander("Analyst settings", expanded=False):
         v["auto_cell"] = st.checkbox("Automatic cell size", value=start["auto_cell"], key="auto_cell",

@@ -276,8 +276,8 @@ PRODUCT_SCENARIOS = (
     # falls alike they scatter as Poisson, when half do the falls themselves count as scatter
     ("Poisson, all fall 15 %, no placebo year", 0.15, 0.0, 0.0, False, False, 1.0),
     ("Poisson, half fall 15 %, no placebo year", 0.15, 0.0, 0.0, False, False, 0.5),
-    # the same two years (2023-2024) with the default periods around the July 2023 scheme start:
-    # before January-June 2023, after July 2023-June 2024, which runs into the next year
+    # the same two years (2023-2024) with the default periods around a scheme start given as
+    # 1 July 2023: before January-June 2023, after July 2023-June 2024, which runs into the next year
     ("realistic, no change, default periods", 0.0, 0.12, 0.15, False, False, 0.5),
     # January-June against July-December 2024, 2022-2023 loaded (the placebo: the same halves of 2023)
     ("realistic, no change, half years", 0.0, 0.12, 0.15, True, False, 0.5),
@@ -309,7 +309,8 @@ def change_scenarios_product(reps: int, rng: np.random.Generator, only: tuple[st
     placebo-adjusted change (the data hold the year before "before"). "pooled any" / "else any" /
     "vs any": share of data sets whose "all hotspot areas" / "elsewhere" / "hotspots vs elsewhere"
     row gives any verdict (false alarms where nothing changed; "elsewhere" never changes here).
-    Rows named "default periods" give no periods (the defaults around the scheme start apply);
+    Rows named "default periods" give no periods, only a scheme start of 1 July 2023 (the defaults
+    around it apply);
     "half years" compare the halves of the last year (:data:`HALF_YEAR_SETTINGS`), the treated
     hotspots falling from July; "shared month shocks" add :data:`SHARED_SHOCK_SD`."""
     from hotspots.pipeline import Settings, analyse, prepare_inputs
@@ -331,7 +332,7 @@ def change_scenarios_product(reps: int, rng: np.random.Generator, only: tuple[st
             )
             inc["category"] = "Anti-social behaviour"
             if name.endswith("default periods"):
-                settings = Settings()
+                settings = Settings(scheme_start="2023-07-01")
             elif half:
                 settings = Settings(**HALF_YEAR_SETTINGS)
             else:

@@ -19,7 +19,8 @@ Default before/after periods
 
 * when the scheme start lies inside the data (with at least one month before it): up to
   ``months`` (12) months either side of it, cut to the data's months;
-* otherwise, comparable halves of the data: with 24 months or more, the latest whole years split
+* otherwise (no scheme start given, or one outside the data), comparable halves of the data:
+  with 24 months or more, the latest whole years split
   in two (both halves then hold the same calendar months, so seasons cannot pass for change);
   with fewer, the first and last ``n // 2`` months (an odd middle month is left out).
 
@@ -282,15 +283,15 @@ class PeriodChoice:
         return parse_period(self.before, "before"), parse_period(self.after, "after")
 
 
-def default_periods(first: str, last: str, scheme_start: Any = SCHEME_START, months: int = DEFAULT_CHANGE_MONTHS) -> PeriodChoice:
+def default_periods(first: str, last: str, scheme_start: Any = None, months: int = DEFAULT_CHANGE_MONTHS) -> PeriodChoice:
     """The default before and after periods within the data's months (see the module notes).
 
     Parameters
     ----------
     first, last : str
         The data's first and last month, ``"YYYY-MM"`` (:func:`month_range`).
-    scheme_start : date or str
-        When the scheme started.
+    scheme_start : date or str or None
+        When the scheme started; None when it is not known (the data's months alone choose).
     months : int
         Months either side of the scheme start (when it lies inside the data).
 
@@ -308,9 +309,9 @@ def default_periods(first: str, last: str, scheme_start: Any = SCHEME_START, mon
     months = int(months)
     opts = month_options(first, last)
     n = len(opts)
-    start_day = as_date(scheme_start, "scheme_start")
-    start = start_day.strftime("%Y-%m")
-    if start in opts and opts.index(start) > 0:
+    start_day = None if scheme_start is None else as_date(scheme_start, "scheme_start")
+    start = "" if start_day is None else start_day.strftime("%Y-%m")
+    if start_day is not None and start in opts and opts.index(start) > 0:
         i = opts.index(start)
         before, after = opts[max(0, i - months) : i], opts[i : i + months]
         note = (
@@ -322,8 +323,12 @@ def default_periods(first: str, last: str, scheme_start: Any = SCHEME_START, mon
         return PeriodChoice((before[0], before[-1]), (after[0], after[-1]), "scheme start", note)
     if n < 2:
         raise ParameterError(f"the data cover a single month ({opts[0]}); two periods cannot be compared.")
-    where = "at the data's first month" if start == opts[0] else ("before" if start < opts[0] else "after") + " the data's months"
-    why = f"the scheme start ({start_day.isoformat()}) lies {where} ({_span(opts)})"
+    if start_day is None:
+        why = f"no scheme start was given (`--scheme-start` on the command line; the data's months: {_span(opts)})"
+    else:
+        side = "before" if start < opts[0] else "after"
+        where = "at the data's first month" if start == opts[0] else f"{side} the data's months"
+        why = f"the scheme start ({start_day.isoformat()}) lies {where} ({_span(opts)})"
     if n >= 24:
         length = 12 * (n // 24)
         before, after = opts[n - 2 * length : n - length], opts[n - length :]

@@ -167,8 +167,11 @@ class Settings:
     before, after : tuple of two "YYYY-MM" or None
         Change periods (inclusive months); None = :func:`choose_periods` (with the data) or 12
         months either side of ``scheme_start`` (without).
-    scheme_start : str
-        Scheme start date (``"2023-07-01"`` for the Derbyshire pilot).
+    scheme_start : str or None
+        When the force's scheme started (``"YYYY-MM-DD"``). None (the default): not known, and the
+        periods come from the data's months alone (:func:`choose_periods`), except on the
+        synthetic demo data, which take their own scheme start
+        (:data:`hotspots.schema.SCHEME_START`). No force's date is assumed for another's data.
     same_months : bool
         Compare only the calendar months both change periods contain (seasonality).
     missing_months : tuple of "YYYY-MM" or None
@@ -201,7 +204,7 @@ class Settings:
     period: tuple[str, str] | None = None
     before: tuple[str, str] | None = None
     after: tuple[str, str] | None = None
-    scheme_start: str = SCHEME_START
+    scheme_start: str | None = None
     same_months: bool = False
     missing_months: tuple[str, ...] | None = None
     near_m: float = 2000.0
@@ -230,9 +233,11 @@ class Settings:
         """The before and after periods these settings ask for.
 
         Without ``before``/``after``: 12 months either side of ``scheme_start`` (without looking
-        at the data; :func:`choose_periods` fills them from the data).
+        at the data; :func:`choose_periods` fills them from the data), or of the demo's scheme
+        start when none is known (a placeholder for data that cannot give periods, whose change is
+        then not computed).
         """
-        default_before, default_after = periods_around(self.scheme_start)
+        default_before, default_after = periods_around(self.scheme_start or SCHEME_START)
         before = parse_period(self.before, "before") if self.before else default_before
         after = parse_period(self.after, "after") if self.after else default_after
         if before.overlaps(after):
@@ -331,8 +336,10 @@ def choose_periods(incidents: gpd.GeoDataFrame, settings: Settings) -> tuple[Set
     """``settings`` with the default before/after periods filled in from the data's months.
 
     Given periods are kept as they are (no note). Without both, :func:`hotspots.periods.default_periods`
-    chooses them from the data's months and ``settings.scheme_start``. When the data cannot
-    give periods (no dates, a single month) the settings come back unchanged with the reason.
+    chooses them from the data's months and ``settings.scheme_start`` (the demo data's own when
+    none is given and the data are the demo's: it is filled in; no other data assume a date). When
+    the data cannot give periods (no dates, a single month) the settings come back unchanged with
+    the reason.
 
     Returns
     -------
@@ -340,6 +347,10 @@ def choose_periods(incidents: gpd.GeoDataFrame, settings: Settings) -> tuple[Set
     note : str
         Empty when nothing was chosen.
     """
+    from .places import is_demo_data
+
+    if settings.scheme_start is None and is_demo_data(incidents):
+        settings = settings.replace(scheme_start=SCHEME_START)
     if settings.before is not None and settings.after is not None:
         return settings, ""
     try:

@@ -237,3 +237,11 @@ def test_change_summary_table_shows_the_three_scopes_as_text():
     # Without a summary: no rows, the reason, and the interval named by alpha.
     empty = views.change_summary_table(None, "no hotspot areas", alpha=0.1)
     assert len(empty.frame) == 0 and "90 % CI" in empty.frame.columns and "no hotspot areas" in empty.caption
+
+
+def test_periods_help_names_a_scheme_start_only_when_one_is_known():
+    from hotspots.app_support import periods_help
+
+    assert "scheme start (2023-07-01)" in periods_help(Settings(scheme_start="2023-07-01"))
+    plain = periods_help(Settings())
+    assert "no scheme start given" in plain and "2023" not in plain

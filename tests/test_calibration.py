@@ -87,9 +87,9 @@ def test_change_verdicts_through_the_product_path():
     assert pois["adjusted"] == 1.0 and pois["treated"] >= 0.70
     # ... without false alarms when year effects drift (nothing to take back but the sampling noise)
     assert rows["random walk, no change"]["untreated"] <= 0.08
-    # default periods on 2023-2024 (before Jan-Jun 2023, after Jul 2023-Jun 2024): the after
-    # period's change of year is not taken for season (one level for it: pooled rows 14 % and
-    # 10 % false verdicts in 100 data sets; now 1 of these 24 and none)
+    # default periods around a July 2023 scheme start on 2023-2024 (before Jan-Jun 2023, after
+    # Jul 2023-Jun 2024): the after period's change of year is not taken for season (one level
+    # for it: pooled rows 14 % and 10 % false verdicts in 100 data sets; now 1 of these 24 and none)
     # (each design its own draws, so that adding a row elsewhere does not change these)
     dflt = change_scenarios_product(24, np.random.default_rng(5), only=("realistic, no change, default periods",))[0]
     assert dflt["pooled any"] <= 0.10 and dflt["vs any"] <= 0.10 and dflt["untreated"] <= 0.08

@@ -402,7 +402,7 @@ def test_real_derbyshire_police_uk_files_end_to_end(derbyshire_dir, tmp_path):
     cells = gpd.read_file(out / "hotspots.gpkg", layer="cells")
     assert 0.95 * n_asb <= cells["count"].sum() <= n_asb  # a few fall outside the built-in outline
     assert (out / "maps" / "briefing_gistar.png").stat().st_size > 10_000
-    # The 2023 scheme start lies before the 2025 files: the default periods are the data's two
+    # No scheme start given (none is assumed for real data): the default periods are the data's two
     # halves (issue 13 item 5), announced, and the change is computed and drawn.
     assert "first and second halves of the data are compared, Jan 2025 – Jun 2025 and Jul 2025 – Dec 2025" in stdout
     assert side["settings"]["before"] == ["2025-01", "2025-06"] and side["settings"]["after"] == ["2025-07", "2025-12"]

@@ -164,3 +164,17 @@ def test_selection_treats_alike_compares_the_shares_each_period_has_in_the_selec
     half = Period.from_months("2022-07", "2024-12")
     assert selection_shares(half, (p, b, a)) == pytest.approx([184 / 365, 1.0, 1.0])
     assert not selection_treats_alike(half, (p, b, a))
+
+
+def test_default_periods_without_a_scheme_start_come_from_the_data_alone():
+    """No scheme start known (real data, none given): the data's months choose, as when the
+    scheme start lies outside them; the note says none was given."""
+    for first, last in (("2022-01", "2025-03"), ("2023-03", "2023-10"), ("2024-01", "2025-12"), ("2024-01", "2024-11")):
+        choice = default_periods(first, last)
+        assert choice.rule in ("halves", "whole years") and "no scheme start was given" in choice.note
+        outside = default_periods(first, last, "2030-01-01")
+        assert (choice.before, choice.after, choice.rule) == (outside.before, outside.after, outside.rule)
+    # the demo's span: the latest two whole years, not twelve months either side of July 2023
+    assert default_periods("2022-01", "2025-03").before == ("2023-04", "2024-03")
+    with pytest.raises(ParameterError, match="single month"):
+        default_periods("2025-01", "2025-01")

@@ -38,6 +38,7 @@ from hotspots.pipeline import (
     pooled_change,
     prepare_inputs,
 )
+from hotspots.schema import SCHEME_START
 
 COUNTY = (
     Path(__file__).resolve().parents[1]
@@ -273,13 +274,23 @@ def test_category_asb_when_mixed():
 
 
 def test_choose_periods_fills_only_missing_periods(demo):
+    # the demo data take their own scheme start, filled in
     s, note = choose_periods(demo.incidents, Settings())
     assert (s.before, s.after) == (("2022-07", "2023-06"), ("2023-07", "2024-06")) and "scheme start" in note
-    given = Settings(before=("2022-01", "2022-06"), after=("2024-01", "2024-06"))
+    assert s.scheme_start == SCHEME_START and Settings().scheme_start is None
+    given = Settings(before=("2022-01", "2022-06"), after=("2024-01", "2024-06"), scheme_start="2023-01-01")
     assert choose_periods(demo.incidents, given) == (given, "")
     late = points([[0, 0]] * 24, months=[f"2025-{m:02d}-01" for m in range(1, 13)] * 2)
     s, note = choose_periods(late, Settings())
     assert (s.before, s.after) == (("2025-01", "2025-06"), ("2025-07", "2025-12")) and "halves" in note
+    assert s.scheme_start is None and "no scheme start was given" in note
+    # other data assume no force's date: three years from 2022 compare their latest two, not the
+    # twelve months either side of the demo's July 2023; a given scheme start is used
+    three = points([[0, 0]] * 36, months=[f"{y}-{m:02d}-01" for y in (2022, 2023, 2024) for m in range(1, 13)])
+    s, note = choose_periods(three, Settings())
+    assert (s.before, s.after) == (("2023-01", "2023-12"), ("2024-01", "2024-12")) and "latest 24 months" in note
+    s, note = choose_periods(three, Settings(scheme_start="2023-07-01"))
+    assert (s.before, s.after) == (("2022-07", "2023-06"), ("2023-07", "2024-06")) and "2023-07-01" in note
     one = points([[0, 0]], months=["2025-01-01"])
     s, note = choose_periods(one, Settings())
     assert s == Settings() and "single month" in note

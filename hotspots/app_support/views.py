@@ -1,7 +1,8 @@
 """View models for the app: what its cards, tables and filters show, computed from library
 results (no Streamlit here; each is tested without a browser).
 
-* :func:`url_defaults` — starting values from the page address;
+* :func:`url_defaults` — starting values from the page address; :func:`periods_help` — how the
+  default periods were chosen;
 * :func:`filter_referrals`, :func:`kpi_cards`, :func:`funnel_bars` — the scheme panel;
 * :func:`report_view`, :func:`report_rows` — a load report as the data panel shows it;
 * :func:`display_frame`, :func:`jaccard_frame`, :func:`gi_class_counts`, :func:`settings_used` — tables;
@@ -116,6 +117,13 @@ def app_settings(values: Mapping[str, Any], months: Sequence[str], defaults: Set
         kind = kinds[name]
         changes[name] = kind(values[name]) if kind in (int, float, bool, str) else values[name]
     return s.replace(**changes)
+
+
+def periods_help(defaults: Settings) -> str:
+    """The after-period slider's help: how the default periods were chosen (the scheme start
+    named only when one is known: the demo's own, or one given; no force's date is assumed)."""
+    start = f" and the scheme start ({defaults.scheme_start})" if defaults.scheme_start else " (no scheme start given)"
+    return f"Default: chosen from the data's months{start}; see the Analyst tab."
 
 
 # =============================================================================== scheme panel

@@ -135,7 +135,9 @@ def add_analysis_arguments(p: argparse.ArgumentParser) -> None:
     g.add_argument(
         "--scheme-start",
         metavar="YYYY-MM-DD",
-        help="scheme start (default 2023-07-01); default before/after = 12 months either side",
+        help="when the scheme started; default before/after = up to 12 months either side of it. Without it the "
+        "data's months alone choose them (the latest two whole years, or the two halves); the demo data use their own "
+        "scheme start, 2023-07-01",
     )
     g = p.add_argument_group("analysis settings (default: automatic, announced in the summary)")
     g.add_argument("--cell-size", metavar="M", help="grid cell size, metres")

@@ -668,8 +668,8 @@ def briefing_before_after(
     ttl = title or f"{subject}: before and after"
     force = force_of(an)
     sub = (
-        f"{force.name + '  ·  ' if force is not None else ''}{period_range_text(before_p)}  vs  {period_range_text(after_p)}  ·  "
-        f"scheme start {an.settings.scheme_start}"
+        f"{force.name + '  ·  ' if force is not None else ''}{period_range_text(before_p)}  vs  {period_range_text(after_p)}"
+        + (f"  ·  scheme start {an.settings.scheme_start}" if an.settings.scheme_start else "")
     )
     header(ctx, (W, H), margin, ttl, sub)
     footer(ctx, fig, (W, H), margin, bm.attribution if bm is not None else "")
