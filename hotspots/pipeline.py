@@ -16,6 +16,8 @@ returns the choice and a sentence announcing it:
   filled when the data cover them, announcing how many incidents that brings in;
   ``keep_holes=True`` keeps them); without one, :func:`automatic_study_area` (the rule lives in
   :mod:`hotspots.study_area`, re-exported here);
+* :func:`choose_scheme_start` — the scheme start: given, the demo's own, or the first referral's
+  day; never another force's date;
 * :func:`choose_periods` — the before/after periods (:func:`hotspots.periods.default_periods`).
 
 The cell size is chosen when the grid is built (it depends on the analysis period's incidents):
@@ -43,6 +45,7 @@ from typing import Any
 
 import geopandas as gpd
 import numpy as np
+import pandas as pd
 import pyproj
 
 from ._errors import HotspotsError, ParameterError
@@ -93,6 +96,7 @@ __all__ = [
     "choose_study_area",
     "automatic_study_area",
     "fill_holes",
+    "choose_scheme_start",
     "choose_periods",
     "choose_cell_size",
     "prepare_inputs",
@@ -332,14 +336,49 @@ def choose_category(incidents: gpd.GeoDataFrame, categories: str | Sequence[str]
 PERIODS_NOT_CHOSEN = "before/after periods: not chosen from the data"
 
 
+def choose_scheme_start(
+    incidents: gpd.GeoDataFrame, settings: Settings, referrals: gpd.GeoDataFrame | None = None
+) -> tuple[Settings, str]:
+    """``settings`` with the scheme start filled in when the data show it.
+
+    A given ``scheme_start`` is kept (no note). Otherwise: the synthetic demo data's own
+    (:data:`hotspots.schema.SCHEME_START`, no note); with ``referrals``, the day of the first
+    referral (a scheme's referrals begin when it does; announced, since an extract that starts
+    later would move it); else None, and no force's date is assumed (:func:`choose_periods`
+    then compares the data's own halves or latest two years).
+
+    Returns
+    -------
+    settings : Settings
+    note : str
+        Empty unless the scheme start came from the referrals.
+    """
+    from .places import is_demo_data
+
+    if settings.scheme_start is not None:
+        return settings, ""
+    if is_demo_data(incidents):
+        return settings.replace(scheme_start=SCHEME_START), ""
+    if referrals is None or "referred_at" not in referrals.columns:
+        return settings, ""
+    when = pd.to_datetime(referrals["referred_at"], errors="coerce")
+    if when.notna().sum() == 0:
+        return settings, ""
+    first = when.min().date().isoformat()
+    return settings.replace(scheme_start=first), (
+        f"scheme start: {first}, the first of the {int(when.notna().sum()):,} referrals' dates (a scheme's referrals begin "
+        "when it does; give `--scheme-start` if these referrals are a later extract)"
+    )
+
+
 def choose_periods(incidents: gpd.GeoDataFrame, settings: Settings) -> tuple[Settings, str]:
     """``settings`` with the default before/after periods filled in from the data's months.
 
     Given periods are kept as they are (no note). Without both, :func:`hotspots.periods.default_periods`
-    chooses them from the data's months and ``settings.scheme_start`` (the demo data's own when
-    none is given and the data are the demo's: it is filled in; no other data assume a date). When
-    the data cannot give periods (no dates, a single month) the settings come back unchanged with
-    the reason.
+    chooses them from the data's months and ``settings.scheme_start`` (:func:`choose_scheme_start`
+    without referrals: the demo data's own when none is given and the data are the demo's; no
+    other data assume a date). When the data cannot give periods (no dates, a single month) the
+    settings come back unchanged with the reason.
 
     Returns
     -------
@@ -347,10 +386,7 @@ def choose_periods(incidents: gpd.GeoDataFrame, settings: Settings) -> tuple[Set
     note : str
         Empty when nothing was chosen.
     """
-    from .places import is_demo_data
-
-    if settings.scheme_start is None and is_demo_data(incidents):
-        settings = settings.replace(scheme_start=SCHEME_START)
+    settings, _ = choose_scheme_start(incidents, settings)
     if settings.before is not None and settings.after is not None:
         return settings, ""
     try:
@@ -542,6 +578,7 @@ def prepare_inputs(
     if inc is not cat.incidents:
         cat = dataclasses.replace(cat, incidents=inc)
     area = choose_study_area(inc, boundary, keep_holes=keep_holes)
+    s, start_note = choose_scheme_start(inc, s, referrals)
     s, period_note = choose_periods(inc, s)
     s, missing_note = choose_missing_months(incidents, s, inc)
     try:
@@ -549,7 +586,9 @@ def prepare_inputs(
     except (ParameterError, KeyError):
         months = None
     notes = tuple(
-        n for n in (found.describe() if found is not None else "", crs.note, cat.note, area.note, period_note, missing_note) if n
+        n for n in (
+            found.describe() if found is not None else "", crs.note, cat.note, area.note, start_note, period_note, missing_note
+        ) if n
     )
     return PreparedInputs(inc, area.area, s, months, cat, area, referrals, tasks, notes, found, crs)
 

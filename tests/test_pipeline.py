@@ -34,6 +34,7 @@ from hotspots.pipeline import (
     choose_category,
     choose_cell_size,
     choose_periods,
+    choose_scheme_start,
     hotspot_stage,
     pooled_change,
     prepare_inputs,
@@ -294,6 +295,26 @@ def test_choose_periods_fills_only_missing_periods(demo):
     one = points([[0, 0]], months=["2025-01-01"])
     s, note = choose_periods(one, Settings())
     assert s == Settings() and "single month" in note
+
+
+def test_scheme_start_given_demo_first_referral_or_none(demo):
+    """The scheme start: a given one is kept; the demo's own; the first referral's day, announced;
+    else none (no force's date assumed)."""
+    three = points([[0, 0]] * 36, months=[f"{y}-{m:02d}-01" for y in (2022, 2023, 2024) for m in range(1, 13)])
+    given = Settings(scheme_start="2024-02-01")
+    assert choose_scheme_start(three, given, demo.referrals) == (given, "")
+    assert choose_scheme_start(demo.incidents, Settings()) == (Settings(scheme_start=SCHEME_START), "")
+    assert choose_scheme_start(three, Settings()) == (Settings(), "")
+    refs = demo.referrals.assign(referred_at=pd.to_datetime(demo.referrals["referred_at"]) + pd.DateOffset(months=5))
+    first = pd.to_datetime(refs["referred_at"]).min().date().isoformat()
+    s, note = choose_scheme_start(three, Settings(), refs)
+    assert s.scheme_start == first and first in note and f"{len(refs):,} referrals" in note
+    # it sets the default periods: up to 12 months either side of its month
+    s, pnote = choose_periods(three, s)
+    start = first[:7]
+    assert s.after[0] == start and s.before[1] < start and "either side of the scheme start" in pnote
+    # referrals without a usable date say nothing
+    assert choose_scheme_start(three, Settings(), refs.assign(referred_at=pd.NaT)) == (Settings(), "")
 
 
 def test_a_single_month_says_once_why_there_is_no_change(demo):
