@@ -41,6 +41,7 @@ from scipy import special, stats
 from .change_reference import (  # (re-exported: the tests' reference distributions)
     POWER,
     additive_mixture_half_width,
+    additive_mixture_minimum_detectable_fall,
     effective_df,
     minimum_detectable_fall,
     mixture_half_width,
@@ -704,7 +705,7 @@ def unit_change_tests(
         hi = np.where(np.isfinite(se), np.exp(centre + half), np.nan)
         # the smallest fall detectable with 80 % power allows for tau2 being as uncertain
         v0_s = se0 * se0 - d.tau2
-        mde = np.where(b > 0, mixture_minimum_detectable_fall(v0_s[:, None] + draws[None, :], alpha), np.nan)
+        mde = np.where(b > 0, additive_mixture_minimum_detectable_fall(v0_s, draws, alpha), np.nan)
     elif df_t is not None or model.seasonal_df is not None:
         # tau2 is estimated from a limited number of independent units (and the seasonal factors
         # from a limited number of months): judge the equivalent z on a t distribution whose

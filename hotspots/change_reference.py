@@ -20,6 +20,7 @@ __all__ = [
     "mixture_half_width",
     "additive_mixture_half_width",
     "mixture_minimum_detectable_fall",
+    "additive_mixture_minimum_detectable_fall",
     "minimum_detectable_fall",
     "no_change_variance",
     "t_mixture",
@@ -115,6 +116,19 @@ def mixture_minimum_detectable_fall(v_null: np.ndarray, alpha: float, power: flo
     crit = mixture_half_width(v, alpha)
     with np.errstate(invalid="ignore"):
         return 1.0 - np.exp(-(crit + stats.norm.ppf(power) * np.sqrt(v.mean(axis=1))))
+
+
+def additive_mixture_minimum_detectable_fall(
+    v_null: np.ndarray, draws: np.ndarray, alpha: float, power: float = POWER
+) -> np.ndarray:
+    """:func:`mixture_minimum_detectable_fall` for null variances ``v_null_i + draws_j``, through
+    :func:`additive_mixture_half_width` (a study area's thousands of cells: the exact bisection
+    over every cell and draw took 0.9 of Devon and Cornwall's 1.5 s force-year analysis)."""
+    v = np.asarray(v_null, dtype=float)
+    d = np.asarray(draws, dtype=float)
+    crit = additive_mixture_half_width(v, d, alpha)
+    with np.errstate(invalid="ignore"):
+        return 1.0 - np.exp(-(crit + stats.norm.ppf(power) * np.sqrt(v + d.mean())))
 
 
 def minimum_detectable_fall(

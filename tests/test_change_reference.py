@@ -10,6 +10,7 @@ import hotspots.change_model as change_model
 from hotspots.change_reference import (
     POWER,
     additive_mixture_half_width,
+    additive_mixture_minimum_detectable_fall,
     effective_df,
     minimum_detectable_fall,
     mixture_half_width,
@@ -31,6 +32,10 @@ def test_mixture_half_width_by_hand():
     v, d = rng.uniform(0.001, 2.0, 3000), np.sort(rng.gamma(2.0, 0.01, 32))
     exact = mixture_half_width(v[:, None] + d[None, :], 0.05)
     np.testing.assert_allclose(additive_mixture_half_width(v, d, 0.05), exact, rtol=1e-4)
+    # the minimum detectable fall the same way: within 1e-4 of the exact mixture's, few or many units
+    for n in (40, 3000):
+        exact_mdf = mixture_minimum_detectable_fall(v[:n, None] + d[None, :], 0.05)
+        np.testing.assert_allclose(additive_mixture_minimum_detectable_fall(v[:n], d, 0.05), exact_mdf, rtol=1e-4)
 
 
 def test_effective_degrees_of_freedom_by_hand():
