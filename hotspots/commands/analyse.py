@@ -183,7 +183,7 @@ def check_analysis_arguments(args: argparse.Namespace, problems: validation.Prob
         day = problems.check(validation.date, args.scheme_start, "scheme_start")
         args.scheme_start = None if day is None else day.isoformat()
     if (args.before is None) != (args.after is None):
-        problems.add("give both `--before` and `--after` (or neither, for 12 months either side of the scheme start).")
+        problems.add("give both `--before` and `--after` (or neither, for periods chosen from the data and the scheme start).")
     if isinstance(getattr(args, "threshold", None), int) and not getattr(args, "unsafe_threshold", False):
         from ..disclosure import check_threshold
 
