@@ -24,7 +24,7 @@ from .grid import Grid, GridValues
 from .periods import Period
 
 if TYPE_CHECKING:
-    from .pipeline import Settings
+    from .settings import Settings
 
 __all__ = ["Analysis", "HotspotStage"]
 

@@ -1,0 +1,402 @@
+"""Input preparation: every choice about the inputs, the same for the CLI and the app.
+
+:func:`prepare_inputs` makes each choice by one small function that returns the choice and a
+sentence announcing it:
+
+* :func:`choose_category` — which incident categories are analysed (anti-social behaviour when
+  the data mix it with other categories);
+* :func:`~hotspots.study_area.choose_study_area` — the study area: a boundary the user gives
+  always wins (its holes filled when the data cover them, announcing how many incidents that
+  brings in; ``keep_holes=True`` keeps them); without one,
+  :func:`~hotspots.study_area.automatic_study_area`;
+* :func:`choose_scheme_start` — the scheme start: given, the demo's own, or the first referral's
+  day; never another force's date;
+* :func:`choose_periods` — the before/after periods (:func:`hotspots.periods.default_periods`);
+* :func:`choose_missing_months` — the months the data do not cover (:mod:`hotspots.coverage`).
+
+The cell size is chosen when the grid is built (it depends on the analysis period's incidents):
+:func:`choose_cell_size`. Re-exported by :mod:`hotspots.pipeline`.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+
+from ._errors import HotspotsError, ParameterError
+from .coverage import (
+    MIN_CATEGORIES_UNRELIABLE,
+    category_gaps,
+    month_coverage,
+    month_label,
+    months_between,
+    unreliable_months_note,
+)
+from .grid import BNG, auto_cell_size, incident_extent
+from .incident_time import incident_dates, month_numbers
+from .periods import PeriodChoice, default_periods, month_range
+from .schema import ASB_CATEGORY, SCHEME_START
+from .settings import Settings
+from .study_area import (
+    StudyAreaChoice,
+    choose_study_area,
+)
+
+__all__ = [
+    "PERIODS_NOT_CHOSEN",
+    "CategoryChoice",
+    "CellSizeChoice",
+    "PreparedInputs",
+    "choose_category",
+    "choose_scheme_start",
+    "choose_periods",
+    "choose_missing_months",
+    "choose_cell_size",
+    "prepare_inputs",
+]
+
+
+@dataclass(frozen=True, eq=False)
+class CategoryChoice:
+    """The incidents kept for analysis by category, and the announcement.
+
+    Attributes
+    ----------
+    incidents : GeoDataFrame
+    categories : tuple of str or None
+        The categories kept; None = all.
+    note : str
+        Empty when nothing was chosen on the user's behalf.
+    """
+
+    incidents: gpd.GeoDataFrame
+    categories: tuple[str, ...] | None
+    note: str = ""
+
+
+def choose_category(incidents: gpd.GeoDataFrame, categories: str | Sequence[str] | None = None) -> CategoryChoice:
+    """Which incident categories to analyse.
+
+    Parameters
+    ----------
+    incidents : GeoDataFrame
+        Loaded incidents (a ``category`` column is optional).
+    categories : None, "all", or list of str
+        None (automatic): anti-social behaviour only when the data hold it among other
+        categories, else everything. ``"all"`` (or ``["all"]``): every category. A list: those
+        categories, matched as the loaders match them (case, spaces and punctuation ignored,
+        ``"asb"`` for anti-social behaviour: :func:`hotspots.io._pipeline.category_key`).
+
+    Returns
+    -------
+    CategoryChoice
+    """
+    if isinstance(categories, str):
+        categories = [categories]
+    if categories is not None:
+        wanted = [str(c).strip() for c in categories if str(c).strip()]
+        if not wanted or [c.lower() for c in wanted] == ["all"]:
+            return CategoryChoice(incidents, None)
+        if "category" not in incidents.columns:
+            raise ParameterError(f"the incidents have no `category` column to choose {wanted!r} from.")
+        from .io._pipeline import category_key  # the loaders' matching: case and punctuation ignored, "asb"
+
+        names = incidents["category"].astype("string").fillna("")
+        keys = {u: category_key(u) for u in names.unique()}
+        keep = names.map(keys).isin({category_key(c) for c in wanted}).to_numpy(dtype=bool)
+        if not keep.any():
+            found = sorted(incidents["category"].dropna().astype(str).unique())[:10]
+            raise ParameterError(f"no incidents have the category {', '.join(map(repr, wanted))}; the data hold {found}.")
+        matched = sorted(names[keep].unique())
+        note = (
+            ""
+            if keep.all()
+            else f"kept the {int(keep.sum()):,} incidents of {len(incidents):,} in {', '.join(map(repr, matched))}"
+        )
+        return CategoryChoice(incidents.loc[keep] if not keep.all() else incidents, tuple(matched), note)
+    if "category" not in incidents.columns or len(incidents) == 0:
+        return CategoryChoice(incidents, None)
+    present = incidents["category"].astype(str)
+    asb = (present == ASB_CATEGORY).to_numpy()
+    if asb.any() and not asb.all():
+        note = (
+            f"kept the {int(asb.sum()):,} '{ASB_CATEGORY}' incidents of {len(incidents):,} loaded "
+            "(choose the categories to analyse others, or 'all' to keep every category)"
+        )
+        return CategoryChoice(incidents.loc[asb], (ASB_CATEGORY,), note)
+    counts = present.value_counts()
+    if not asb.any() and len(counts) > 1:
+        # police.uk files without ASB (British Transport Police's): say that every crime is analysed
+        top = ", ".join(f"{name} {n:,}" for name, n in counts.head(3).items())
+        return CategoryChoice(incidents, None, (
+            f"the data hold no '{ASB_CATEGORY}' incidents: all {len(incidents):,} incidents of their {len(counts)} categories "
+            f"are analysed together (most: {top}); choose the categories to analyse fewer"
+        ))
+    return CategoryChoice(incidents, None)
+
+
+#: How :func:`choose_periods`' note begins when the data cannot give before/after periods.
+PERIODS_NOT_CHOSEN = "before/after periods: not chosen from the data"
+
+
+def choose_scheme_start(
+    incidents: gpd.GeoDataFrame, settings: Settings, referrals: gpd.GeoDataFrame | None = None
+) -> tuple[Settings, str]:
+    """``settings`` with the scheme start filled in when the data show it.
+
+    A given ``scheme_start`` is kept (no note). Otherwise: the synthetic demo data's own
+    (:data:`hotspots.schema.SCHEME_START`, no note); with ``referrals``, the day of the first
+    referral (a scheme's referrals begin when it does; announced, since an extract that starts
+    later would move it); else None, and no force's date is assumed (:func:`choose_periods`
+    then compares the data's own halves or latest two years).
+
+    Returns
+    -------
+    settings : Settings
+    note : str
+        Empty unless the scheme start came from the referrals.
+    """
+    from .places import is_demo_data
+
+    if settings.scheme_start is not None:
+        return settings, ""
+    if is_demo_data(incidents):
+        return settings.replace(scheme_start=SCHEME_START), ""
+    if referrals is None or "referred_at" not in referrals.columns:
+        return settings, ""
+    when = pd.to_datetime(referrals["referred_at"], errors="coerce")
+    if when.notna().sum() == 0:
+        return settings, ""
+    first = when.min().date().isoformat()
+    return settings.replace(scheme_start=first), (
+        f"scheme start: {first}, the first of the {int(when.notna().sum()):,} referrals' dates (a scheme's referrals begin "
+        "when it does; give `--scheme-start` if these referrals are a later extract)"
+    )
+
+
+def choose_periods(incidents: gpd.GeoDataFrame, settings: Settings) -> tuple[Settings, str]:
+    """``settings`` with the default before/after periods filled in from the data's months.
+
+    Given periods are kept as they are (no note). Without both, :func:`hotspots.periods.default_periods`
+    chooses them from the data's months and ``settings.scheme_start`` (:func:`choose_scheme_start`
+    without referrals: the demo data's own when none is given and the data are the demo's; no
+    other data assume a date). When the data cannot give periods (no dates, a single month) the
+    settings come back unchanged with the reason.
+
+    Returns
+    -------
+    settings : Settings
+    note : str
+        Empty when nothing was chosen.
+    """
+    settings, _ = choose_scheme_start(incidents, settings)
+    if settings.before is not None and settings.after is not None:
+        return settings, ""
+    try:
+        first, last = month_range(incidents)
+        choice: PeriodChoice = default_periods(first, last, settings.scheme_start)
+    except (ParameterError, KeyError) as exc:
+        return settings, f"{PERIODS_NOT_CHOSEN} ({exc})"
+    return settings.replace(before=choice.before, after=choice.after), choice.note
+
+
+def choose_missing_months(
+    incidents: gpd.GeoDataFrame, settings: Settings, analysed: gpd.GeoDataFrame | None = None
+) -> tuple[Settings, str]:
+    """``settings`` with ``missing_months`` filled in: the months the loaded data do not cover.
+
+    Found by :func:`hotspots.coverage.month_coverage` in ``incidents`` as loaded (every category:
+    thousands a month, so an empty month is a missing file, not a quiet month) and in the
+    ``analysed`` category's own (a month a force published other crimes but none of it, or only part
+    of it, as Hampshire's August 2025 ASB), over the data's months and the change periods'; and a
+    month that :data:`~hotspots.coverage.MIN_CATEGORIES_UNRELIABLE` or more of the loaded categories
+    lack or hold in part (:func:`hotspots.coverage.category_gaps`), whichever category is analysed:
+    that month's file is not to be trusted (Hampshire's August 2025 holds ten categories at a
+    fraction of their typical month while its violence doubled). Given ``missing_months`` are kept;
+    without dates the settings come back unchanged.
+
+    Returns
+    -------
+    settings : Settings
+    note : str
+        Empty when no month is missing.
+    """
+    if settings.missing_months is not None:
+        return settings, ""
+    try:
+        before, after = settings.change_periods()
+        months_of = [month_numbers(incident_dates(x)[0]) for x in (incidents, analysed) if x is not None]
+    except (HotspotsError, KeyError):
+        return settings, ""
+    # the periods' months too when they were given or chosen from the data (not the fallback
+    # around the scheme start, which may lie years away from data that cannot give periods)
+    given = settings.before and settings.after
+    span = months_between(min(before.start, after.start), max(before.end, after.end)) if given else ()
+    found = [month_coverage(m, span) for m in months_of]
+    every = set(found[0].gone)
+    own = sorted(set(found[-1].gone) - every) if len(found) > 1 else []
+    # a month several categories lack or hold in part: its file's categories are not to be trusted,
+    # whichever is analysed (Hampshire's August 2025: ASB at a quarter, violence doubled)
+    has_category = "category" in incidents.columns
+    gaps = category_gaps(months_of[0], incidents["category"].to_numpy(), found[0]) if has_category else {}
+    scrambled = [m for m, c in gaps.items() if len(c) >= MIN_CATEGORIES_UNRELIABLE and m not in every]
+    # the whole data's typical month counts every category loaded: say so when that is not the analysed one
+    several = analysed is not None and has_category and incidents["category"].nunique() > 1
+    notes = [
+        found[0].note(" across the categories loaded" if several else ""),
+        found[-1].note(" in the analysed category", only=own) if own else "",
+        unreliable_months_note(gaps, [m for m in scrambled if m not in own]),
+    ]
+    gone = sorted(every | set(own) | set(scrambled))
+    return settings.replace(missing_months=tuple(month_label(m) for m in gone)), "; ".join(n for n in notes if n)
+
+
+@dataclass(frozen=True)
+class CellSizeChoice:
+    """The grid cell size in metres and the announcement (empty when the user gave it)."""
+
+    cell_size: float
+    note: str = ""
+
+
+def choose_cell_size(xy: np.ndarray, study_area: Any = None, cell_size: float | None = None, *, crs: Any = BNG) -> CellSizeChoice:
+    """The grid cell size: the given one, or the automatic rule.
+
+    The automatic rule is :func:`hotspots.grid.auto_cell_size` (street scale: sfhotspot's 1/50
+    rule capped at 500 m) on the study area's bounds, or, without a study area, on where the
+    incidents are (:func:`hotspots.grid.incident_extent`, so that strays do not set it). This is
+    the one place the pipeline chooses a cell size.
+
+    Parameters
+    ----------
+    xy : ndarray, shape (n, 2)
+        Incident coordinates in ``crs`` (metres).
+    study_area : GeoDataFrame, shapely geometry or None
+    cell_size : float or None
+        Given by the user (returned as is) or None (automatic).
+    crs : CRS of ``xy``.
+    """
+    if cell_size is not None:
+        return CellSizeChoice(float(cell_size))
+    if isinstance(study_area, (gpd.GeoDataFrame, gpd.GeoSeries)):
+        bounds, where = tuple(study_area.to_crs(crs).total_bounds), "the study area"
+    elif study_area is not None and hasattr(study_area, "bounds") and not isinstance(study_area, np.ndarray):
+        bounds, where = tuple(study_area.bounds), "the study area"
+    elif len(xy):
+        bounds, where = incident_extent(xy), "where the incidents are (98 % of them on each axis)"
+    else:
+        raise ParameterError("there are no incidents to choose a cell size from. Load some incidents first.")
+    size, note = auto_cell_size(bounds, what=where)
+    return CellSizeChoice(size, note)
+
+
+@dataclass(frozen=True, eq=False)
+class PreparedInputs:
+    """Loaded data made ready for the analysis, with every choice made on the way.
+
+    Attributes
+    ----------
+    incidents : GeoDataFrame
+        The incidents to analyse (after the category choice).
+    study_area : GeoDataFrame or None
+    settings : Settings
+        The settings given, with the default before/after periods filled in from the data.
+    months : tuple of two "YYYY-MM" or None
+        The data's first and last month (None without dates).
+    category, area : CategoryChoice, StudyAreaChoice
+    referrals, tasks : GeoDataFrame or None
+        Passed through.
+    notes : tuple of str
+        Every announcement, in order (force, CRS, category, study area, periods).
+    force : hotspots.forces.Force or None
+        The force (given, or named by police.uk's "Falls within"); its name is also the
+        incidents' ``force`` column, which titles, captions and the sidecar read.
+    crs : hotspots.projection.CRSChoice
+        The analysis CRS (British National Grid, or Irish Transverse Mercator in Northern Ireland).
+    """
+
+    incidents: gpd.GeoDataFrame
+    study_area: gpd.GeoDataFrame | None
+    settings: Settings
+    months: tuple[str, str] | None
+    category: CategoryChoice
+    area: StudyAreaChoice
+    referrals: gpd.GeoDataFrame | None = None
+    tasks: gpd.GeoDataFrame | None = None
+    notes: tuple[str, ...] = ()
+    force: Any = None
+    crs: Any = None
+
+
+def prepare_inputs(
+    incidents: gpd.GeoDataFrame,
+    *,
+    settings: Settings | None = None,
+    boundary: gpd.GeoDataFrame | str | None = None,
+    keep_holes: bool = False,
+    categories: str | Sequence[str] | None = None,
+    referrals: gpd.GeoDataFrame | None = None,
+    tasks: gpd.GeoDataFrame | None = None,
+    force: str | None = None,
+) -> PreparedInputs:
+    """Every choice about the inputs, the same for the CLI and the app.
+
+    Parameters
+    ----------
+    incidents : GeoDataFrame
+        Loaded incidents (EPSG:27700).
+    settings : Settings, optional
+    boundary, keep_holes
+        See :func:`choose_study_area`.
+    categories
+        See :func:`choose_category`.
+    referrals, tasks : GeoDataFrame, optional
+        Passed through to the result (in the analysis CRS).
+    force : str, optional
+        The force's name or police.uk id; default: police.uk's "Falls within"
+        (:func:`hotspots.forces.detect_force`).
+
+    Returns
+    -------
+    PreparedInputs
+    """
+    from .forces import detect_force
+    from .places import is_demo_data
+    from .projection import choose_crs
+
+    s = settings or Settings()
+    if incidents is None or len(incidents) == 0:
+        raise ParameterError("there are no incidents to analyse; check the input files and the filters (load report).")
+    cat = choose_category(incidents, categories)
+    found = None if force is None and is_demo_data(incidents) else detect_force(incidents, given=force)
+    # The analysis CRS: British National Grid, or Irish Transverse Mercator for Northern Ireland.
+    crs = choose_crs(cat.incidents)
+    inc = cat.incidents
+    if inc.crs is not None and not crs.crs.equals(inc.crs):
+        inc = inc.to_crs(crs.crs)
+        referrals = referrals.to_crs(crs.crs) if referrals is not None and referrals.crs is not None else referrals
+        tasks = tasks.to_crs(crs.crs) if tasks is not None and tasks.crs is not None else tasks
+    if force is not None and found is not None:
+        inc = inc.assign(force=found.name)  # the name given wins over the files' "Falls within"
+    if inc is not cat.incidents:
+        cat = dataclasses.replace(cat, incidents=inc)
+    area = choose_study_area(inc, boundary, keep_holes=keep_holes)
+    s, start_note = choose_scheme_start(inc, s, referrals)
+    s, period_note = choose_periods(inc, s)
+    s, missing_note = choose_missing_months(incidents, s, inc)
+    try:
+        months: tuple[str, str] | None = month_range(inc)
+    except (ParameterError, KeyError):
+        months = None
+    notes = tuple(
+        n for n in (
+            found.describe() if found is not None else "", crs.note, cat.note, area.note, start_note, period_note, missing_note
+        ) if n
+    )
+    return PreparedInputs(inc, area.area, s, months, cat, area, referrals, tasks, notes, found, crs)
