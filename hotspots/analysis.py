@@ -137,8 +137,10 @@ class Analysis(HotspotStage):
                 "permutations": self.settings.permutations,
                 "hotspot_areas_min_confidence": float(self.areas.params["min_confidence"]),
                 "hotspot_areas_rule": self.areas.params["rule"],
-                "before": [self.before.start.isoformat(), self.before.end.isoformat()],
-                "after": [self.after.start.isoformat(), self.after.end.isoformat()],
+                # the change periods only when a change was computed on them (data that cannot give
+                # periods leave placeholders around the demo's scheme start: Settings.change_periods)
+                "before": [self.before.start.isoformat(), self.before.end.isoformat()] if self.change_cells is not None else None,
+                "after": [self.after.start.isoformat(), self.after.end.isoformat()] if self.change_cells is not None else None,
                 "incidents": int(len(self.incidents)),
                 "grid": self.grid.describe(),
             },

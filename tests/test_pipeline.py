@@ -326,6 +326,7 @@ def test_a_single_month_says_once_why_there_is_no_change(demo):
     assert an.change_cells is None and an.change_areas is None and an.change_summary is None
     assert sum(n.startswith(PERIODS_NOT_CHOSEN) and "single month" in n for n in an.notes) == 1
     assert not [n for n in an.notes if "change not computed" in n]
+    assert an.parameters()["used"]["before"] is None and an.parameters()["used"]["after"] is None
     # given periods are still tried, and their note names them
     given = analyse(one, settings=Settings(cell_size=500, cluster_method="none", before=("2022-01", "2022-06"),
                                            after=("2023-01", "2023-06")))
