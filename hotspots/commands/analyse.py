@@ -135,9 +135,9 @@ def add_analysis_arguments(p: argparse.ArgumentParser) -> None:
     g.add_argument(
         "--scheme-start",
         metavar="YYYY-MM-DD",
-        help="when the scheme started; default before/after = up to 12 months either side of it. Without it the "
-        "data's months alone choose them (the latest two whole years, or the two halves); the demo data use their own "
-        "scheme start, 2023-07-01",
+        help="when the scheme started; default before/after = up to 12 months either side of it. Without it: the "
+        "first referral's day with --referrals, the demo data's own (2023-07-01) with the demo, else none, and the "
+        "data's months alone choose the periods (the latest two whole years, or the two halves)",
     )
     g = p.add_argument_group("analysis settings (default: automatic, announced in the summary)")
     g.add_argument("--cell-size", metavar="M", help="grid cell size, metres")
