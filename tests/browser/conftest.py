@@ -253,8 +253,22 @@ class StreamlitPage:
 
     def map_state(self, *, timeout_s: float = 60.0, index: int = 0) -> dict[str, Any]:
         """What is drawn now: the raster images (their length and a hash of their ``src``) and
-        the number of vector paths and markers. Compare two states to see a redraw."""
-        fr = self.map_frame(timeout_s=timeout_s, index=index)
+        the number of vector paths and markers. Compare two states to see a redraw.
+
+        Streamlit may replace the map's frame between finding it and reading it (a rerun after a
+        change of setting): a frame detached meanwhile is found again, within ``timeout_s``."""
+        deadline = time.monotonic() + timeout_s
+        while True:
+            fr = self.map_frame(timeout_s=max(0.1, deadline - time.monotonic()), index=index)
+            try:
+                return self._read_map(fr)
+            except Exception as exc:
+                if "detached" not in str(exc) or time.monotonic() > deadline:
+                    raise
+            self.page.wait_for_timeout(25)
+
+    @staticmethod
+    def _read_map(fr: Any) -> dict[str, Any]:
         return fr.evaluate(
             """() => {
                 const h = s => { let x = 0; for (let i = 0; i < s.length; i++) x = (x * 31 + s.charCodeAt(i)) | 0; return x; };
