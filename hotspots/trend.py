@@ -435,7 +435,7 @@ def block_level_variance(series: Any, block: int, *, min_mean: float = 5.0, ages
     x = _as_float_2d(series, "series")
     n_series, T = x.shape
     age = step_ages(T, ages)
-    if block <= 1:
+    if block <= 1 or T == 0:
         return 0.0, 0
     whole = age < (int(age[0]) + 1) // block * block  # whole blocks only: a part block at the start is left out
     x, age = x[:, whole], age[whole]

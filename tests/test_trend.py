@@ -253,6 +253,7 @@ def test_block_level_variance_recovers_year_to_year_variation():
     # blocks of one step, or under two blocks: nothing to estimate
     assert block_level_variance(x, 1) == (0.0, 0)
     assert block_level_variance(x[:, :10], 12) == (0.0, 0)
+    assert block_level_variance(x[:, :0], 12) == (0.0, 0)
     # under two whole years (18 months): a part year differs by its season, so nothing is estimated
     assert block_level_variance(_yearly_counts(rng, 400, 2, 0.3, mean)[:, 6:], 12) == (0.0, 0)
     # a part year at the start is left out: 30 months give the estimate of their last 24
