@@ -121,7 +121,8 @@ def app_settings(values: Mapping[str, Any], months: Sequence[str], defaults: Set
 
 def periods_help(defaults: Settings) -> str:
     """The after-period slider's help: how the default periods were chosen (the scheme start
-    named only when one is known: the demo's own, or one given; no force's date is assumed)."""
+    named only when one is known: given, the demo's own or the first referral's day; no force's
+    date is assumed for another's data)."""
     start = f" and the scheme start ({defaults.scheme_start})" if defaults.scheme_start else " (no scheme start given)"
     return f"Default: chosen from the data's months{start}; see the Analyst tab."
 
