@@ -374,7 +374,9 @@ def missing_month(reps: int, rng: np.random.Generator) -> list[dict]:
     product path, July 2024's incidents removed as if its monthly file were missing: areas flagged
     and data sets whose pooled rows give any verdict, with the month left out (the default,
     :mod:`hotspots.coverage`) and counted as a month of no incident (``missing_months=()``, as
-    before). Rows with and without a placebo year."""
+    before), and the pooled rows' shared month-to-month shock (:mod:`hotspots.month_shocks`, its
+    mean sd), which takes a month of no incident for a shock of the whole area. Rows with and
+    without a placebo year."""
     return _month_not_covered(reps, rng, "2024-07-01", keep_west=0.0, how="as zero")
 
 
@@ -408,6 +410,8 @@ def _month_not_covered(reps: int, rng: np.random.Generator, month: str, *, keep_
                     if an.change_summary is not None:
                         for k, row in zip(("all hotspot areas", "elsewhere"), an.change_summary.rows):
                             acc.setdefault(f"{k} any verdict ({label})", []).append(row.verdict != "no significant change")
+                        shocks = an.change_summary.params.get("month_shocks")
+                        acc.setdefault(f"shared shock sd ({label})", []).append(np.nan if shocks is None else shocks["sd"])
         rows.append({"placebo year": placebo, "month found": float(np.mean(found)),
                      **{k: float(np.mean(v)) for k, v in acc.items()}, "data sets": reps})
     return rows

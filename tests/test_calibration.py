@@ -167,8 +167,11 @@ def test_a_missing_monthly_file_does_not_make_a_fall():
         # left out: the verdicts keep their level (5 % nominal; 30 data sets allow a few by chance)
         assert row["areas flagged (left out)"] <= 0.08
         assert row["all hotspot areas any verdict (left out)"] <= 0.15 and row["elsewhere any verdict (left out)"] <= 0.15
-        # counted as a month of no incident (as before), the quieter year reads as a fall
-        assert row["elsewhere any verdict (as zero)"] >= 0.5
+        # counted as a month of no incident (as before), the quieter year read as a fall in 85-93 %
+        # of data sets; since the pooled rows estimate the month-to-month shocks the whole area
+        # shares (hotspots.month_shocks), that month is taken for a huge shock instead (sd 0.26-0.41
+        # against 0.01 left out), which widens the absolute rows: the shocks' estimate sees it
+        assert row["shared shock sd (as zero)"] >= 0.15 and row["shared shock sd (left out)"] <= 0.05
 
 
 def test_a_month_published_in_part_does_not_make_a_fall():
@@ -176,5 +179,6 @@ def test_a_month_published_in_part_does_not_make_a_fall():
         assert row["month found"] >= 0.95
         assert row["areas flagged (left out)"] <= 0.08
         assert row["all hotspot areas any verdict (left out)"] <= 0.15 and row["elsewhere any verdict (left out)"] <= 0.15
-        # counted as published, three quarters of a month's incidents short read as a fall
-        assert row["elsewhere any verdict (as published)"] >= 0.5
+        # counted as published, three quarters of a month's incidents short read as a fall in 57-65 %
+        # of data sets; now as a shock of the whole area (sd 0.19-0.29 against 0.01 left out)
+        assert row["shared shock sd (as published)"] >= 0.1 and row["shared shock sd (left out)"] <= 0.05
