@@ -791,8 +791,7 @@ def emerging_hotspots(
     block = max(int(round(12 / step)), 1)
     # each step's distance from the period's last, in steps: a step left out (a month the data do
     # not cover) keeps the others' years calendar years (trend.step_ages)
-    start_m = steps["start"].dt.year.to_numpy() * 12 + steps["start"].dt.month.to_numpy() - 1
-    ages = (month_number(figures["last_month"]) - step + 1 - start_m) // step
+    ages = (month_number(figures["last_month"]) - step + 1 - month_numbers(steps["start"].to_numpy())) // step
     s_space = info.pop("neighbourhood_sums", None)
     if s_space is None:  # per-slice Gi*
         s_space = np.stack([neighbour_sum(Y[t], stencil) for t in range(T)])
