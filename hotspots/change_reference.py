@@ -113,9 +113,14 @@ def mixture_minimum_detectable_fall(v_null: np.ndarray, alpha: float, power: flo
     values ``v_null[:, j]``: the mixture's two-sided critical value plus the power quantile times
     the mixture's standard deviation (log scale)."""
     v = np.asarray(v_null, dtype=float)
-    crit = mixture_half_width(v, alpha)
+    return _detectable_fall(mixture_half_width(v, alpha), v.mean(axis=1), power)
+
+
+def _detectable_fall(crit: np.ndarray, mean_variance: np.ndarray, power: float) -> np.ndarray:
+    """The fall a mixture reference detects with ``power``: its critical value ``crit`` plus the
+    power quantile times the mixture's standard deviation ``sqrt(mean_variance)`` (log scale)."""
     with np.errstate(invalid="ignore"):
-        return 1.0 - np.exp(-(crit + stats.norm.ppf(power) * np.sqrt(v.mean(axis=1))))
+        return 1.0 - np.exp(-(crit + stats.norm.ppf(power) * np.sqrt(mean_variance)))
 
 
 def additive_mixture_minimum_detectable_fall(
@@ -126,9 +131,7 @@ def additive_mixture_minimum_detectable_fall(
     over every cell and draw took 0.9 of Devon and Cornwall's 1.5 s force-year analysis)."""
     v = np.asarray(v_null, dtype=float)
     d = np.asarray(draws, dtype=float)
-    crit = additive_mixture_half_width(v, d, alpha)
-    with np.errstate(invalid="ignore"):
-        return 1.0 - np.exp(-(crit + stats.norm.ppf(power) * np.sqrt(v + d.mean())))
+    return _detectable_fall(additive_mixture_half_width(v, d, alpha), v + d.mean(), power)
 
 
 def minimum_detectable_fall(
