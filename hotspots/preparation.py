@@ -171,11 +171,12 @@ def choose_scheme_start(
     if referrals is None or "referred_at" not in referrals.columns:
         return settings, ""
     when = pd.to_datetime(referrals["referred_at"], errors="coerce")
-    if when.notna().sum() == 0:
+    dated = int(when.notna().sum())
+    if dated == 0:
         return settings, ""
     first = when.min().date().isoformat()
     return settings.replace(scheme_start=first), (
-        f"scheme start: {first}, the first of the {int(when.notna().sum()):,} referrals' dates (a scheme's referrals begin "
+        f"scheme start: {first}, the first of the {dated:,} referrals' dates (a scheme's referrals begin "
         "when it does; give `--scheme-start` if these referrals are a later extract)"
     )
 
