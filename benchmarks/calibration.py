@@ -167,7 +167,7 @@ def null_maps_product(reps: int, rng: np.random.Generator, sizes=(300, 3_000, 30
 # ----------------------------------------------------------------------------- change
 def _simulate(
     rng, *, fall: float, sd_year: float, sd_month: float, placebo: bool, H: int = 20, walk: bool = False, frac: float = 0.5,
-    fall_from: int = 0, growth: float = 0.0, sd_shared: float = 0.0,
+    fall_from: int = 0, growth: float = 0.0, sd_shared: float = 0.0, displace: float = 0.0,
 ):
     """``walk``: year effects drift as a random walk (steps of ``sd_year``) instead of varying
     independently around a stable level. ``frac``: share of the hotspots that fall (half by default).
@@ -175,7 +175,10 @@ def _simulate(
     the treated hotspots' rate grows steadily by this share over the whole period instead (a trend).
     ``sd_shared``: each month's rates, hotspots and background alike, times a shock shared by the
     whole square (log scale sd; weather, holidays: :data:`SHARED_SHOCK_SD` measured on the real
-    files); drawn only when positive, so the other rows keep their draws."""
+    files); drawn only when positive, so the other rows keep their draws. ``displace``: this share
+    of the incidents a treated hotspot loses reappears uniformly in a ring 1,000-1,500 m from its
+    centre (displacement next door: the hotspot areas found around these hotspots reach about 1 km
+    from their centres, so about 60 % of it lands in their 500 m rings; drawn only when positive)."""
     years = 3 if placebo else 2
     centres = rng.uniform(2_000, SIDE - 2_000, (H, 2))
     base = rng.uniform(15, 100, H)
@@ -187,13 +190,20 @@ def _simulate(
         month = pd.Timestamp("2022-01-01") + pd.DateOffset(months=m + (0 if placebo else 12))
         y = m // 12
         after = y == years - 1 and m % 12 >= fall_from
-        lam = base * ym[:, y] * np.exp(rng.normal(0, sd_month, H)) * np.where(treated & after, 1 - fall, 1.0)
+        untreated = base * ym[:, y] * np.exp(rng.normal(0, sd_month, H))
+        lam = untreated * np.where(treated & after, 1 - fall, 1.0)
         shared = float(np.exp(rng.normal(0, sd_shared))) if sd_shared > 0 else 1.0
         lam = lam * shared
         if growth:
             lam = lam * np.where(treated, (1 + growth) ** (m / (12 * years - 1)), 1.0)
         k = rng.poisson(lam)
         pts = [centres[i] + rng.normal(0, 150, (k[i], 2)) for i in range(H)]
+        if displace > 0:
+            moved = rng.poisson(displace * (untreated - lam / shared) * shared)
+            for i in np.flatnonzero(moved):
+                r = np.sqrt(rng.uniform(1_000**2, 1_500**2, moved[i]))
+                a = rng.uniform(0, 2 * np.pi, moved[i])
+                pts.append(centres[i] + np.column_stack([r * np.cos(a), r * np.sin(a)]))
         bg = rng.uniform(0, SIDE, (rng.poisson(250 * shared), 2))
         xy = np.vstack(pts + [bg])
         frames.append(pd.DataFrame({"x": xy[:, 0], "y": xy[:, 1], "month": month}))
@@ -291,6 +301,9 @@ PRODUCT_SCENARIOS = (
     ("realistic, no change, no placebo year, shared month shocks", 0.0, 0.12, 0.15, False, False, 0.5),
     ("realistic, half fall 30 %, no placebo year, shared month shocks", 0.30, 0.12, 0.15, False, False, 0.5),
     ("realistic, no change, half years, shared month shocks", 0.0, 0.12, 0.15, True, False, 0.5),
+    # half of what the treated hotspots lose reappears 1,000-1,500 m from their centres (displacement)
+    ("realistic, half fall 30 %, half displaced", 0.30, 0.12, 0.15, True, False, 0.5),
+    ("realistic, half fall 30 %, no placebo year, half displaced", 0.30, 0.12, 0.15, False, False, 0.5),
 )
 #: Shared month-to-month shocks of the rows named "... shared month shocks" (log scale sd): the
 #: median over 37 forces' 2025 ASB of the monthly totals' variation beyond Poisson noise and the
@@ -312,7 +325,11 @@ def change_scenarios_product(reps: int, rng: np.random.Generator, only: tuple[st
     Rows named "default periods" give no periods, only a scheme start of 1 July 2023 (the defaults
     around it apply);
     "half years" compare the halves of the last year (:data:`HALF_YEAR_SETTINGS`), the treated
-    hotspots falling from July; "shared month shocks" add :data:`SHARED_SHOCK_SD`."""
+    hotspots falling from July; "shared month shocks" add :data:`SHARED_SHOCK_SD`; "half displaced"
+    moves half of what the treated hotspots lose to 1,000-1,500 m from their centres. "rings any" / "rings
+    vs any" / "rings vs rise": share of data sets whose displacement rows
+    (:mod:`hotspots.displacement_rings`, rings 500 m wide) give any verdict for the rings, any for the
+    rings against the rest beyond them, and a significant rise there (displacement found)."""
     from hotspots.pipeline import Settings, analyse, prepare_inputs
 
     rows = []
@@ -321,6 +338,7 @@ def change_scenarios_product(reps: int, rng: np.random.Generator, only: tuple[st
             continue
         keys = (
             "untreated", "treated", "pooled", "pooled any", "else any", "vs any", "cells", "in areas", "cell_m", "adjusted",
+            "rings any", "rings vs any", "rings vs rise",
         )
         acc: dict[str, list] = {k: [] for k in keys}
         for _ in range(reps):
@@ -328,7 +346,7 @@ def change_scenarios_product(reps: int, rng: np.random.Generator, only: tuple[st
             half = name.removesuffix(", shared month shocks").endswith("half years")
             inc, centres, treated = _simulate(
                 rng, fall=fall, sd_year=sy, sd_month=sm, placebo=placebo, walk=walk, frac=frac, fall_from=6 if half else 0,
-                sd_shared=SHARED_SHOCK_SD if shocks else 0.0,
+                sd_shared=SHARED_SHOCK_SD if shocks else 0.0, displace=0.5 if name.endswith("half displaced") else 0.0,
             )
             inc["category"] = "Anti-social behaviour"
             if name.endswith("default periods"):
@@ -362,6 +380,11 @@ def change_scenarios_product(reps: int, rng: np.random.Generator, only: tuple[st
                 acc["pooled any"].append(an.change_summary.rows[0].verdict != "no significant change")
                 acc["else any"].append(an.change_summary.rows[1].verdict != "no significant change")
                 acc["vs any"].append(an.change_summary.rows[2].verdict != "no significant change")
+            if an.displacement is not None:
+                ring, versus = an.displacement.summary.rows
+                acc["rings any"].append(ring.verdict != "no significant change")
+                acc["rings vs any"].append(versus.verdict != "no significant change")
+                acc["rings vs rise"].append(versus.verdict == "significant rise")
             if fall == 0 and an.change_cells is not None:
                 tested = an.change_cells.table["change_class"] != "too few incidents"
                 acc["cells"].append(an.change_cells.table.loc[tested, "significant"].mean())
@@ -626,6 +649,8 @@ def real_data() -> list[dict]:
             "pooled": None if summ is None else summ.to_frame().round(3).to_dict("records"),
             "shared month shocks (sd, df)": None if summ is None or not summ.params.get("month_shocks") else
             f"{summ.params['month_shocks']['sd']:.3f}, {summ.params['month_shocks']['df']}",
+            "displacement (500 m rings)": None if an.displacement is None else
+            an.displacement.to_frame().round(3).to_dict("records"),
             "analyse() s (first, second call)": [round(x, 2) for x in secs], "change_cells s": round(secs_cells, 2),
         })
     return rows
@@ -755,9 +780,10 @@ def national_month_shuffle(n_perm: int = 5, seed: int = 123, forces: list[str] |
     and the other into "after", relabelled Jan-Jun and Jul-Dec 2025 (each month's incidents thinned
     to its new label's number of days, since rates are per day) and compared through
     ``prepare_inputs`` + ``analyse`` with default settings. Places, hotspots and month-to-month
-    variation are the files' own and nothing was done, so hotspot areas, tested cells and
-    "hotspots vs elsewhere" should be called changes at most at their 5 % level. "All hotspot
-    areas" and "elsewhere" measure the force-wide level too, which differs between the two sets of
+    variation are the files' own and nothing was done, so hotspot areas, tested cells,
+    "hotspots vs elsewhere" and "rings vs beyond" (:mod:`hotspots.displacement_rings`) should be
+    called changes at most at their 5 % level. "All hotspot areas", "elsewhere" and "rings around
+    hotspot areas" measure the force-wide level too, which differs between the two sets of
     months (the season within each pair, the year's drift): their verdicts can be true, and the
     rate ratios are given. One row per force and draw."""
     from benchmarks.forces import NATIONAL, force_files, national_forces
@@ -794,7 +820,8 @@ def national_month_shuffle(n_perm: int = 5, seed: int = 123, forces: list[str] |
                 "cells called": int(cc.table["significant"].sum()),
                 "cells tested": int((cc.table["change_class"] != "too few incidents").sum()),
             }
-            for r in summ.rows if summ is not None else ():
+            moved = an.displacement.summary.rows if an.displacement is not None else ()
+            for r in (*(summ.rows if summ is not None else ()), *moved):
                 row[r.scope] = r.verdict != "no significant change"
                 row[r.scope + ": rate ratio"] = round(r.rate_ratio, 3)
             rows.append(row)
@@ -809,7 +836,7 @@ def _print_month_shuffle(t: pd.DataFrame) -> None:
     print(f"hotspot areas: {int(t['areas called'].sum())} of {int(t['areas'].sum())} "
           f"({t['areas called'].sum() / max(t['areas'].sum(), 1):.1%}); cells: {int(t['cells called'].sum())} of "
           f"{int(t['cells tested'].sum()):,} tested")
-    for scope in ("hotspots vs elsewhere", "all hotspot areas", "elsewhere"):
+    for scope in ("hotspots vs elsewhere", "rings vs beyond", "all hotspot areas", "elsewhere", "rings around hotspot areas"):
         if scope in t:
             v = t[scope].dropna().astype(bool)
             rr = t[scope + ": rate ratio"].dropna()

@@ -9,6 +9,7 @@ The public names are exported explicitly below (see each module for details):
   :func:`clusters`, :func:`stability`;
 * scheme: :func:`change_cells`, :func:`change_areas`, :func:`summarise_change` (and
   :func:`hotspots.change_summary.change_summary`), :func:`emerging_hotspots`, :func:`wdq`,
+  :func:`ring_areas` / :func:`displacement_change` (the rings around the hotspot areas),
   :func:`hotspots.wdd.wdd`, :func:`e_test`,
   :func:`targeting_metrics`, :func:`link_referrals`, :func:`scheme_kpis`;
 * people: :func:`publish_scheme` / :func:`scheme_publication` (every count of people an analysis
@@ -92,6 +93,9 @@ _LAZY = {
     "towns": "gazetteer",
     "wdq": "displacement",
     "wdq_areas": "displacement",
+    "Displacement": "displacement_rings",
+    "ring_areas": "displacement_rings",
+    "displacement_change": "displacement_rings",
     "write_demo": "demo",
 }
 
@@ -170,5 +174,8 @@ __all__ = [
     "summarise_change",
     "wdq",
     "wdq_areas",
+    "Displacement",
+    "ring_areas",
+    "displacement_change",
     "write_demo",
 ]

@@ -100,6 +100,10 @@ class Analysis(HotspotStage):
     change_summary : ChangeSummary or None
         The pooled change: all hotspot areas, elsewhere, and hotspots vs elsewhere
         (:mod:`hotspots.change_summary`); None without hotspot areas or change.
+    displacement : Displacement or None
+        The rings around the hotspot areas against the rest beyond them
+        (:mod:`hotspots.displacement_rings`); None without hotspot areas or change, or with
+        ``ring_m`` 0.
     linkage : object or None
         Referrals linked to hotspots and reparative tasks (:mod:`hotspots.linkage`).
     kpis : object or None
@@ -114,6 +118,7 @@ class Analysis(HotspotStage):
     change_cells: ChangeResult | None
     change_areas: ChangeResult | None
     change_summary: ChangeSummary | None = None
+    displacement: Any = None
     linkage: Any = None
     kpis: Any = None
     referrals: gpd.GeoDataFrame | None = None

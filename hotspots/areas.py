@@ -57,7 +57,7 @@ from .neighbours import disc_stencil
 
 __all__ = [
     "HotspotAreas", "hotspot_areas", "label_areas", "neighbourhood_cells", "small_areas_note", "AREA_COLUMNS", "PEAK_PROMINENCE",
-    "SMALL_AREA_INCIDENTS", "one_point_areas_note", "ONE_POINT_SHARE",
+    "SMALL_AREA_INCIDENTS", "one_point_areas_note", "ONE_POINT_SHARE", "area_polygons",
 ]
 
 #: How far (on the ``2 sqrt(count)`` scale) a peak must rise (strictly) above the pass to a higher peak to
@@ -252,7 +252,7 @@ def hotspot_areas(
         ranks[i] = i + 1 if i == 0 or rk[i] != rk[i - 1] else ranks[i - 1]
 
     near = _neighbourhood_counts(labels, n_lab, counts, gi)
-    geoms = _area_polygons(labels, n_lab, grid) if n_lab else []
+    geoms = area_polygons(labels, n_lab, grid) if n_lab else []
     cell_area = grid.cell_area_km2
     conf_label = {3: "99%", 2: "95%", 1: "90%"}
     nc = n_cells[order]
@@ -502,7 +502,7 @@ def _split_at_peaks(
     return out, nxt, divided
 
 
-def _area_polygons(labels: np.ndarray, n_areas: int, grid: Any) -> list[Any]:
+def area_polygons(labels: np.ndarray, n_areas: int, grid: Any) -> list[Any]:
     """The dissolved cells of areas ``1..n_areas`` of ``labels`` (grid shape, 0 = no area), one geometry each.
 
     The cells' union, traced along the cell edges by GDAL's polygonize (``rasterio.features.shapes``,

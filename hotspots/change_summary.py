@@ -71,7 +71,7 @@ from .change_reference import (
     no_change_variance,
     t_mixture,
 )
-from .month_shocks import SEASON_MODELS, panel_month_shocks
+from .month_shocks import SEASON_MODELS, MonthShocks, panel_month_shocks
 from .period_split import DATES_NOTE_START
 from .periods import selection_shares, selection_treats_alike
 from .style import p_text, ratio_text
@@ -86,6 +86,8 @@ __all__ = [
     "SCOPES",
     "VERDICTS",
     "SUMMARY_COLUMNS",
+    "study_shocks",
+    "units_against_rest",
 ]
 
 #: The pooled summary's note when the study area's monthly totals are too few to estimate the
@@ -362,6 +364,86 @@ def _row(
     )
 
 
+def units_against_rest(
+    cells: ChangeResult,
+    units: ChangeResult,
+    rest: np.ndarray,
+    names: tuple[str, str, str],
+    unit_counts: tuple[int, int],
+    *,
+    alpha: float,
+    shock: tuple[float, np.ndarray] | None,
+) -> tuple[tuple[ScopeChange, ScopeChange, ScopeChange], tuple[float, float]]:
+    """Three rows named ``names``: ``units`` (areas, e.g. the hotspot areas or the rings around
+    them) pooled by precision (:func:`_areas_pooled`), the cells in ``rest`` (a mask over
+    ``cells.table``'s rows) as the ratio of their totals, and the units against the rest (the
+    ratio of the two rate ratios). The two absolute rows include ``shock`` (the study area's
+    shared month-to-month shocks, :func:`study_shocks`), which cancels in their ratio.
+    ``unit_counts``: the units' incidents before and after, for their rows.
+
+    Returns the rows and the variances of the two seasonal adjustments (units, rest; log scale).
+    """
+    t = cells.table
+    months = cells.model.months_before + cells.model.months_after
+    nb, na = unit_counts
+    # each scope's rate ratio is adjusted for its own season (the units' model fits theirs; the
+    # rest's cells are fitted here): a season that differs between the units and the rest
+    # stays out of both rows, and each estimate's uncertainty enters its row and their ratio
+    s_hot = _model_season(units.model)
+    nan = float("nan")
+    if nb + na == 0:
+        vh = None
+        first = ScopeChange(names[0], nan, nan, nan, nan, "no significant change", nb, na, nan, nan)
+    else:
+        ut = units.table
+        lh, vh, vh0, th, thd, hcd = _areas_pooled(ut["n_after"].to_numpy(), ut["n_before"].to_numpy(), months, units, s_hot.ratio)
+        vh, vh0 = vh + s_hot.variance, vh0 + s_hot.variance
+        first = _row(names[0], lh, vh, vh0, _df(vh, [(th, units)], (s_hot,)), alpha, nb, na, _draws(vh, th, thd), shock)
+    s_else = _scope_season(cells, rest)
+    eb, ea = int(t.loc[rest, "n_before"].sum()), int(t.loc[rest, "n_after"].sum())
+    te_a, te_b = t.loc[rest, "n_after"].to_numpy(), t.loc[rest, "n_before"].to_numpy()
+    ve, ve0, te, ted, ecd = _scope_variance(te_a, te_b, months, cells, s_else.ratio)
+    le = np.log(max(ea, 0.5) / max(eb, 0.5)) - np.log(s_else.ratio)
+    ve, ve0 = ve + s_else.variance, ve0 + s_else.variance
+    second = _row(names[1], le, ve, ve0, _df(ve, [(te, cells)], (s_else,)), alpha, eb, ea, _draws(ve, te, ted), shock)
+    if vh is None:
+        third = ScopeChange(names[2], nan, nan, nan, nan, "no significant change", nb, na, nan, nan)
+    else:
+        # both in ascending order: the units' and the cells' tau2 are taken to be large together
+        # (the two seasons are fitted to different totals: both uncertainties count); when one
+        # side averages over its draws (an estimate of 0) and the other has a positive estimate,
+        # the other enters by its own confidence distribution too (its point value would drop its
+        # uncertainty)
+        if (thd is None) != (ted is None):
+            thd, ted = (hcd if thd is None else thd), (ecd if ted is None else ted)
+        both = _draws(vh, th, thd, ve, te, ted)
+        df_vs = _df(vh + ve, [(th, units), (te, cells)], (s_hot, s_else))
+        third = _row(names[2], lh - le, vh + ve, vh0 + ve0, df_vs, alpha, nb, na, both)
+    return (first, second, third), (s_hot.variance, s_else.variance)
+
+
+def study_shocks(
+    cells: ChangeResult, areas: ChangeResult, labels: np.ndarray
+) -> tuple[bool, MonthShocks | None, tuple[float, np.ndarray] | None]:
+    """The month-to-month shocks shared by the study area (:mod:`hotspots.month_shocks`) from the
+    cells' panel, with each hotspot area (``labels``, grid shape) one unit of its own variation:
+    ``(the cells have a panel, the shocks or None, their part of a log after / before ratio of
+    totals as (point value, equally likely values) or None when not estimated)``: the ``shock`` of
+    :func:`_row`."""
+    t = cells.table
+    has_panel = cells.panel is not None and cells.panel.counts.shape[0] == len(t)
+    shocks = None
+    if has_panel:
+        # a hotspot area's cells vary together: the area is one unit of its own variation there
+        area_of = np.asarray(labels)[t["row"].to_numpy(), t["col"].to_numpy()]
+        shocks = panel_month_shocks(cells.panel, cells.dispersion.kappa, area_of, areas.dispersion.kappa)
+    shock = None
+    if shocks is not None and shocks.estimated:
+        c = shocks.log_ratio_share()
+        shock = (c * shocks.variance, c * np.asarray(shocks.draws))
+    return has_panel, shocks, shock
+
+
 def summarise_change(
     cells: ChangeResult, areas: ChangeResult, labels: np.ndarray, *, alpha: float | None = None
 ) -> ChangeSummary:
@@ -389,61 +471,14 @@ def summarise_change(
     if cells.grid is None or lab.shape != cells.grid.shape:
         raise ParameterError("`labels` must have the shape of the cells' grid.")
     in_hot = lab[t["row"].to_numpy(), t["col"].to_numpy()] > 0
-    months = cells.model.months_before + cells.model.months_after
-    # each scope's rate ratio is adjusted for its own season (the areas' model fits theirs; the
-    # cells outside them are fitted here): a season that differs between hotspots and the rest
-    # stays out of both rows, and each estimate's uncertainty enters its row and their ratio
-    s_hot = _model_season(areas.model)
-    at = areas.table
     hb, ha = int(t.loc[in_hot, "n_before"].sum()), int(t.loc[in_hot, "n_after"].sum())
-    eb, ea = int(t.loc[~in_hot, "n_before"].sum()), int(t.loc[~in_hot, "n_after"].sum())
     notes: list[str] = []
-    rows = []
     # month-to-month shocks shared by the whole study area: in both absolute rows, not their ratio
-    shocks = None
-    has_panel = cells.panel is not None and cells.panel.counts.shape[0] == len(t)
-    if has_panel:
-        # a hotspot area's cells vary together: the area is one unit of its own variation there
-        area_of = lab[t["row"].to_numpy(), t["col"].to_numpy()]
-        shocks = panel_month_shocks(cells.panel, cells.dispersion.kappa, area_of, areas.dispersion.kappa)
-    shock = None
-    if shocks is not None and shocks.estimated:
-        c = shocks.log_ratio_share()
-        shock = (c * shocks.variance, c * np.asarray(shocks.draws))
+    has_panel, shocks, shock = study_shocks(cells, areas, lab)
     if hb + ha == 0:
         notes.append("no incidents fall in the hotspot areas in either period; the hotspot rows are not defined")
-        nan = float("nan")
-        rows.append(ScopeChange(SCOPES[0], nan, nan, nan, nan, "no significant change", hb, ha, nan, nan))
-        vh = vh0 = None
-    else:
-        lh, vh, vh0, th, thd, hcd = _areas_pooled(
-            at["n_after"].to_numpy(), at["n_before"].to_numpy(), months, areas, s_hot.ratio
-        )
-        vh, vh0 = vh + s_hot.variance, vh0 + s_hot.variance
-        rows.append(
-            _row(SCOPES[0], lh, vh, vh0, _df(vh, [(th, areas)], (s_hot,)), a, hb, ha, _draws(vh, th, thd), shock)
-        )
-    cells_else = ~in_hot
-    s_else = _scope_season(cells, cells_else)
-    te_a, te_b = t.loc[cells_else, "n_after"].to_numpy(), t.loc[cells_else, "n_before"].to_numpy()
-    ve, ve0, te, ted, ecd = _scope_variance(te_a, te_b, months, cells, s_else.ratio)
-    le = np.log(max(ea, 0.5) / max(eb, 0.5)) - np.log(s_else.ratio)
-    ve, ve0 = ve + s_else.variance, ve0 + s_else.variance
-    rows.append(_row(SCOPES[1], le, ve, ve0, _df(ve, [(te, cells)], (s_else,)), a, eb, ea, _draws(ve, te, ted), shock))
-    if vh is None:
-        nan = float("nan")
-        rows.append(ScopeChange(SCOPES[2], nan, nan, nan, nan, "no significant change", hb, ha, nan, nan))
-    else:
-        # both in ascending order: the areas' and the cells' tau2 are taken to be large together
-        # (the two seasons are fitted to different totals: both uncertainties count); when one
-        # side averages over its draws (an estimate of 0) and the other has a positive estimate,
-        # the other enters by its own confidence distribution too (its point value would drop its
-        # uncertainty)
-        if (thd is None) != (ted is None):
-            thd, ted = (hcd if thd is None else thd), (ecd if ted is None else ted)
-        both = _draws(vh, th, thd, ve, te, ted)
-        df_vs = _df(vh + ve, [(th, areas), (te, cells)], (s_hot, s_else))
-        rows.append(_row(SCOPES[2], lh - le, vh + ve, vh0 + ve0, df_vs, a, hb, ha, both))
+    found, (var_hot, var_else) = units_against_rest(cells, areas, ~in_hot, SCOPES, (hb, ha), alpha=a, shock=shock)
+    rows = list(found)
     da, dc = areas.dispersion, cells.dispersion
     method = (
         "all hotspot areas: the areas' rate ratios pooled by precision (random-effects weights 1 / (v + tau2)); "
@@ -466,7 +501,7 @@ def summarise_change(
         notes.append(
             "seasonality: the periods cover different calendar months; each row is adjusted for the season of its own "
             "monthly totals in the other months of the data (Poisson GLM), uncertain by "
-            f"{np.sqrt(s_hot.variance):.1%} for the hotspot areas and {np.sqrt(s_else.variance):.1%} elsewhere (log scale), "
+            f"{np.sqrt(var_hot):.1%} for the hotspot areas and {np.sqrt(var_else):.1%} elsewhere (log scale), "
             "which the intervals and p-values include; places whose season differs from their row's keep the difference"
         )
     else:
@@ -483,7 +518,7 @@ def summarise_change(
     return ChangeSummary(
         tuple(rows), a, cells.before, cells.after, method, tuple(dict.fromkeys(notes)), False,
         {
-            "areas_dispersion": da.to_dict(), "cells_dispersion": dc.to_dict(), "n_areas": int(len(at)),
+            "areas_dispersion": da.to_dict(), "cells_dispersion": dc.to_dict(), "n_areas": int(len(areas.table)),
             "month_shocks": None if shocks is None else shocks.to_dict(),
         },
     )

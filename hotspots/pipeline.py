@@ -22,6 +22,8 @@ on fewer settings, so that the app recomputes only what a change of setting need
   kernel, distance, alpha, FDR, permutations, confidence, analysis period);
 * :func:`area_change` and :func:`cell_change` — before/after change per hotspot area and per
   cell (periods, alpha, FDR, same months);
+* :func:`pooled_change` and :func:`ring_change` — the pooled change (all hotspot areas, elsewhere)
+  and the rings around the hotspot areas against the rest beyond them (displacement);
 * :func:`assemble_analysis` — the stages as the :class:`~hotspots.analysis.Analysis` that
   :func:`analyse` returns (tested to be equal).
 """
@@ -42,6 +44,7 @@ from .change import ChangeResult, IncidentPoints, change_areas, change_cells
 from .change_summary import ChangeSummary, selection_overlap_note, summarise_change
 from .clustering import clusters
 from .density import kde
+from .displacement_rings import Displacement, displacement_change, ring_areas
 from .footprint import grid_within_reach
 from .gistar import gi_star
 from .grid import BNG, Grid, count, points_xy
@@ -95,6 +98,7 @@ __all__ = [
     "area_change",
     "cell_change",
     "pooled_change",
+    "ring_change",
     "assemble_analysis",
     "analyse",
 ]
@@ -265,6 +269,37 @@ def pooled_change(
     return out, None
 
 
+def ring_change(
+    incidents: gpd.GeoDataFrame | IncidentPoints,
+    stage: HotspotStage,
+    settings: Settings,
+    cells: ChangeResult | None,
+    areas: ChangeResult | None,
+) -> tuple[Displacement | None, str | None]:
+    """Did harm move next door: the rings around the hotspot areas against the rest beyond them
+    (:func:`hotspots.displacement_rings.displacement_change`), rings ``settings.ring_m`` wide.
+
+    ``incidents`` as in :func:`area_change`; ``cells`` and ``areas`` from :func:`cell_change` and
+    :func:`area_change`. None and no note without them, without hotspot areas or with ``ring_m``
+    0; None and the reason when the rings' change cannot be computed.
+    """
+    s = settings
+    if cells is None or areas is None or stage.areas.n_areas == 0 or not s.ring_m:
+        return None, None
+    try:
+        rings = ring_areas(stage.areas, s.ring_m)
+        if rings.n_areas == 0:
+            return None, "displacement not computed: the hotspot areas have no cells around them in the study area"
+        before, after = s.change_periods()
+        changed = change_areas(
+            incidents, rings, before, after, id_column="area_id", alpha=s.alpha, fdr=False, same_months=s.same_months,
+            tau2_fallback=cells.dispersion, selected_on=selection_period(stage), missing_months=s.missing_months,
+        )
+        return displacement_change(cells, areas, stage.areas.labels, rings, changed, alpha=s.alpha), None
+    except ParameterError as exc:
+        return None, f"displacement not computed: {exc}"
+
+
 def assemble_analysis(
     stage: HotspotStage,
     *,
@@ -273,6 +308,8 @@ def assemble_analysis(
     change_areas: ChangeResult | None = None,
     change_note: str | None = None,
     change_summary: ChangeSummary | None = None,
+    displacement: Displacement | None = None,
+    displacement_note: str | None = None,
     linkage: Any = None,
     kpis: Any = None,
     referrals: gpd.GeoDataFrame | None = None,
@@ -282,7 +319,8 @@ def assemble_analysis(
 ) -> Analysis:
     """The stages as one :class:`~hotspots.analysis.Analysis` (what :func:`analyse` returns).
 
-    ``notes`` come first (e.g. the input preparation's), then the stage's, then ``change_note``.
+    ``notes`` come first (e.g. the input preparation's), then the stage's, then ``change_note``
+    and ``displacement_note`` (from :func:`ring_change`, with ``displacement``).
     Without ``change_summary``, :func:`pooled_change` computes it from ``change_cells`` and
     ``change_areas`` (cheap: sums over their tables); its note, if any, comes last.
     """
@@ -291,7 +329,7 @@ def assemble_analysis(
     if change_summary is None:
         change_summary, pooled_note = pooled_change(stage, change_cells, change_areas)
     out = list(notes)
-    for n in list(stage.notes) + [n for n in (change_note, pooled_note) if n]:
+    for n in list(stage.notes) + [n for n in (change_note, pooled_note, displacement_note) if n]:
         if n not in out:
             out.append(n)
     return Analysis(
@@ -308,6 +346,7 @@ def assemble_analysis(
         change_cells=change_cells,
         change_areas=change_areas,
         change_summary=change_summary,
+        displacement=displacement,
         linkage=linkage,
         kpis=kpis,
         referrals=referrals,
@@ -376,9 +415,10 @@ def analyse(
     # periods the data cannot give (a single month) are said once, by choose_periods' note; the
     # default periods around `scheme_start` would only add a second note about months not loaded
     cells_change, note = (None, None) if unchosen else cell_change(incidents, stage.grid, s)
-    areas_change = None
+    areas_change = displaced = displaced_note = None
     if cells_change is not None:
         areas_change, note = area_change(incidents, stage, s, cells_change)
+        displaced, displaced_note = ring_change(incidents, stage, s, cells_change, areas_change)
 
     linkage = kpis = None
     if referrals is not None and len(referrals):
@@ -396,6 +436,8 @@ def analyse(
         change_cells=cells_change,
         change_areas=areas_change,
         change_note=note,
+        displacement=displaced,
+        displacement_note=displaced_note,
         linkage=linkage,
         kpis=kpis,
         referrals=referrals,

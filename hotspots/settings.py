@@ -23,7 +23,7 @@ HOTSPOT_SETTINGS = (
     "period",
 )  # fmt: skip
 #: :func:`area_change` and :func:`cell_change`, besides the hotspot stage's:
-CHANGE_SETTINGS = ("before", "after", "scheme_start", "alpha", "fdr", "same_months", "missing_months")
+CHANGE_SETTINGS = ("before", "after", "scheme_start", "alpha", "fdr", "same_months", "missing_months", "ring_m")
 #: point clusters (:func:`hotspots.clustering.clusters` on the analysis period's incidents):
 CLUSTER_SETTINGS = ("period", "cluster_method", "eps", "min_samples", "seed")
 #: referral linkage (:func:`hotspots.linkage.link_referrals`) and the scheme's protected
@@ -88,6 +88,11 @@ class Settings:
         part), left out of the change periods. None = found in the analysed incidents by the change
         tests; :func:`prepare_inputs` fills it from every category loaded and the analysed one
         (:mod:`hotspots.coverage`).
+    ring_m : float
+        Width of the ring around each hotspot area where displaced harm would show, metres (cells
+        whose centres lie this close to an area cell's centre; at least the touching cells): the
+        rings' change against the rest beyond them (:mod:`hotspots.displacement_rings`). 0: no
+        displacement rows.
     near_m : float
         Distance within which reparation counts as "local" to the harm, metres.
     threshold : int
@@ -116,6 +121,7 @@ class Settings:
     scheme_start: str | None = None
     same_months: bool = False
     missing_months: tuple[str, ...] | None = None
+    ring_m: float = 500.0
     near_m: float = 2000.0
     threshold: int = 5
     unsafe_threshold: bool = False

@@ -80,9 +80,11 @@ def test_app_and_cli_agree_on_the_demo_with_default_settings(demo):
     open_tab(at, "Before / after")
     check(at)
     first = at.tabs[1].dataframe[0].value
-    assert first["Scope"].tolist() == [r.scope for r in cli.change_summary.rows]
-    assert first["Rate ratio"].tolist() == [f"{r.rate_ratio:.2f}" for r in cli.change_summary.rows]
-    assert first["Verdict"].tolist() == [r.verdict for r in cli.change_summary.rows]
+    # then the rings around the hotspot areas against the rest beyond them (displacement)
+    rows = cli.change_summary.rows + cli.displacement.summary.rows
+    assert first["Scope"].tolist() == [r.scope for r in rows]
+    assert first["Rate ratio"].tolist() == [f"{r.rate_ratio:.2f}" for r in rows]
+    assert first["Verdict"].tolist() == [r.verdict for r in rows]
 
 
 def test_app_runs_on_demo_data(demo):

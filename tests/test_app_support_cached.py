@@ -16,7 +16,7 @@ from hotspots.app_support import cached as c  # noqa: E402
 from hotspots.app_support import demo_bundle  # noqa: E402
 from hotspots.linkage import link_referrals  # noqa: E402
 from hotspots.maps.scheme_layers import hotspot_area_table  # noqa: E402
-from hotspots.pipeline import area_change, cell_change, hotspot_stage, pooled_change  # noqa: E402
+from hotspots.pipeline import area_change, cell_change, hotspot_stage, pooled_change, ring_change  # noqa: E402
 from hotspots.places import name_hotspot_areas  # noqa: E402
 
 
@@ -54,9 +54,14 @@ def test_pooled_change_table_is_the_library_summary_computed_once(demo):
     assert c.pooled(demo, s.replace(near_m=900.0).only(*c.CHANGE)) is t
     ref = hotspot_stage(demo.incidents, s.only(*c.HOT), demo.study_area)
     cells, _ = cell_change(demo.incidents, ref.grid, s)
-    summ, note = pooled_change(ref, cells, area_change(demo.incidents, ref, s, cells)[0])
-    assert note is None and t.lines == tuple(summ.lines()) and len(t.lines) == 3
-    assert t.frame["Scope"].tolist() == [r.scope for r in summ.rows]
+    areas = area_change(demo.incidents, ref, s, cells)[0]
+    summ, note = pooled_change(ref, cells, areas)
+    # then the rings around the hotspot areas, as the library computes them
+    moved, moved_note = ring_change(demo.incidents, ref, s, cells, areas)
+    assert note is None and moved_note is None and len(t.lines) == 5
+    assert t.lines == tuple(summ.lines()) + tuple(moved.lines())
+    assert t.frame["Scope"].tolist() == [r.scope for r in summ.rows + moved.summary.rows]
+    assert moved.describe() in t.caption
 
 
 def test_other_data_never_share_results(demo):

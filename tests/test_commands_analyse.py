@@ -135,7 +135,7 @@ def test_demo_run_writes_and_prints_the_pooled_change(demo_run):
         assert line.strip() == (
             f"{r.scope}: rate ratio {r.rate_ratio:.2f} (95 % CI {r.ci_low:.2f}–{r.ci_high:.2f}), {p}, {r.verdict}"
         )
-    assert "table change_summary" in stdout
+    assert "tables change_summary, displacement" in stdout
     # then what qualifies those verdicts: the summary's notes, one line each
     after = stdout.split("pooled change ")[1].splitlines()[4:]
     notes = [line.strip()[2:] for line in after if line.startswith("    - ")]
@@ -298,6 +298,7 @@ def no_loading(monkeypatch):
         (["--seed", "-3"], "`--seed` must be a whole number >= 0"),
         (["--min-confidence", "0.8"], "`--min-confidence` must be one of 0.9, 0.95, 0.99; got 0.8."),
         (["--min-samples", "0"], "`--min-samples` must be a whole number >= 1"),
+        (["--ring", "-500"], "`--ring` must be a number of metres at least 0 (e.g. 500); got -500.0."),
         (["--threshold", "0"], "`--threshold` must be a whole number >= 1"),
         (["--dpi", "0"], "`--dpi` must be a number from 20 to 1,200 (e.g. 300); got 0.0."),
         (["--dpi", "many"], "`--dpi` must be a number; got 'many'."),
@@ -323,6 +324,14 @@ def test_every_argument_is_checked_before_loading(small_csv, tmp_path, no_loadin
     for name in ("first", "last", "date", "start", "end", "out_dir", "out_path", "size_in", "cell_size", "scheme_start"):
         assert f"`{name}`" not in stderr
     assert not (tmp_path / "r").exists()
+
+
+def test_ring_width_reaches_the_settings():
+    args = build_parser().parse_args(["analyse", "x.csv", "--out", "o", "--ring", "300"])
+    assert settings_from_args(args).ring_m == 300.0
+    off = build_parser().parse_args(["analyse", "x.csv", "--out", "o", "--ring", "0"])
+    assert settings_from_args(off).ring_m == 0.0
+    assert settings_from_args(build_parser().parse_args(["analyse", "x.csv", "--out", "o"])).ring_m == 500.0
 
 
 def test_missing_input_is_named_before_anything_runs(tmp_path, no_loading):

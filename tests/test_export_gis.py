@@ -199,7 +199,7 @@ def test_change_summary_table_in_csv_and_gpkg(demo, exported):
     assert list(gp.columns) == cols
     _compare(gp, want, cols)
     side = json.loads(exported.files["parameters"].read_text(encoding="utf-8"))
-    assert side["gpkg_tables"] == {"change_summary": 3}
+    assert side["gpkg_tables"] == {"change_summary": 3, "displacement": 2}
     assert side["outputs"]["csv:change_summary"]["path"] == "csv/change_summary.csv"
     assert [r["scope"] for r in side["results"]["change_summary"]["rows"]] == list(csv["scope"])
     assert side["results"]["change_summary"]["method"] == an.change_summary.method
@@ -209,7 +209,9 @@ def test_no_change_summary_table_without_one(demo, tmp_path):
     import dataclasses
 
     an, _ = demo
-    m = export_gis(dataclasses.replace(an, change_summary=None), tmp_path, formats=("gpkg", "csv"), timestamp=False)
+    m = export_gis(
+        dataclasses.replace(an, change_summary=None, displacement=None), tmp_path, formats=("gpkg", "csv"), timestamp=False
+    )
     assert "change_summary" not in dict(pyogrio.list_layers(m.gpkg)) and "csv:change_summary" not in m.files
     assert "gpkg_tables" not in m.parameters and m.parameters["results"]["change_summary"] is None
 

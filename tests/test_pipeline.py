@@ -38,6 +38,7 @@ from hotspots.pipeline import (
     hotspot_stage,
     pooled_change,
     prepare_inputs,
+    ring_change,
 )
 from hotspots.schema import SCHEME_START
 
@@ -574,3 +575,22 @@ def test_an_export_taken_mid_month_is_counted_to_its_last_day_and_the_summary_sa
     assert any("the after period counts 168 of its 184 days" in n for n in res.change_summary.notes)
     # the rate did not change: elsewhere's ratio is near 1 (counted to 31 December it was 0.91)
     assert abs(res.change_summary.rows[1].rate_ratio - 1) < 0.08
+
+
+def test_the_rings_around_the_hotspot_areas_follow_ring_m(demo, result):
+    # by default: rings 500 m wide around every hotspot area, compared with the rest beyond them
+    moved = result.displacement
+    assert result.settings.ring_m == 500.0 and moved is not None and moved.width_m == 500.0
+    assert moved.rings.areas["around_area"].isin(result.areas.areas["area_id"]).all()
+    assert [r.scope for r in moved.summary.rows] == ["rings around hotspot areas", "rings vs beyond"]
+    # the same as the stage function on the same results
+    again, note = ring_change(demo.incidents, result, result.settings, result.change_cells, result.change_areas)
+    assert note is None
+    pd.testing.assert_frame_equal(again.to_frame(extended=True), moved.to_frame(extended=True))
+    # a wider ring holds more cells; 0 turns the rows off, with no note
+    wider, _ = ring_change(demo.incidents, result, result.settings.replace(ring_m=1500.0), result.change_cells,
+                           result.change_areas)
+    assert wider.params["ring_cells"] > moved.params["ring_cells"]
+    assert ring_change(demo.incidents, result, result.settings.replace(ring_m=0.0), result.change_cells,
+                       result.change_areas) == (None, None)
+    assert ring_change(demo.incidents, result, result.settings, None, result.change_areas) == (None, None)

@@ -35,6 +35,7 @@ from ..pipeline import (
     cell_change,
     hotspot_stage,
     pooled_change,
+    ring_change,
 )
 from ..summaries import BeforeAfterDensity, MonthlySeries, before_after_density, monthly_in_hotspots
 from . import maplayers
@@ -54,6 +55,7 @@ __all__ = [
     "stage",
     "change",
     "pooled",
+    "displaced",
     "linkage",
     "area_table",
     "clusters",
@@ -125,11 +127,21 @@ def change(bundle: DataBundle, s: Settings, unit: str) -> tuple[Any, str | None]
 
 @cached
 def pooled(bundle: DataBundle, s: Settings) -> SummaryTable:
-    """The pooled change (all hotspot areas, elsewhere, hotspots vs elsewhere) as the Before/after
-    tab's first table (:func:`hotspots.pipeline.pooled_change`, :func:`~hotspots.app_support.views.change_summary_table`)."""
+    """The pooled change (all hotspot areas, elsewhere, hotspots vs elsewhere, then the rings
+    around the hotspot areas: :func:`displaced`) as the Before/after tab's first table
+    (:func:`hotspots.pipeline.pooled_change`, :func:`~hotspots.app_support.views.change_summary_table`)."""
     hot = stage(bundle, s.only(*HOT))
     summary, note = pooled_change(hot, change(bundle, s.only(*CHANGE), "cells")[0], change(bundle, s.only(*CHANGE), "areas")[0])
-    return change_summary_table(summary, note, s.alpha)
+    return change_summary_table(summary, note, s.alpha, displaced(bundle, s.only(*CHANGE)))
+
+
+@cached
+def displaced(bundle: DataBundle, s: Settings) -> tuple[Any, str | None]:
+    """The rings around the hotspot areas against the rest beyond them, and the note
+    (:func:`hotspots.pipeline.ring_change`): rows of the Before/after tab's first table."""
+    hot = stage(bundle, s.only(*HOT))
+    cells, areas = change(bundle, s.only(*CHANGE), "cells")[0], change(bundle, s.only(*CHANGE), "areas")[0]
+    return ring_change(points(bundle), hot, s, cells, areas)
 
 
 @partial(cached, show_spinner="Linking referrals to hotspots and task sites…")
@@ -268,8 +280,10 @@ def full_analysis(bundle: DataBundle, s: Settings, snap_m: float) -> Analysis:
     cells, note = change(bundle, s.only(*CHANGE), "cells")
     areas, area_note = change(bundle, s.only(*CHANGE), "areas")
     refs = bundle.referrals
+    moved, moved_note = displaced(bundle, s.only(*CHANGE))
     an = assemble_analysis(
         stage(bundle, s.only(*HOT)), change_cells=cells, change_areas=areas, change_note=note or area_note,
+        displacement=moved, displacement_note=moved_note,
         linkage=linkage(bundle, s.only(*LINK)),
         kpis=scheme_kpis(refs, threshold=s.threshold, unsafe=s.unsafe_threshold) if refs is not None else None,
         referrals=refs, tasks=bundle.tasks, study_area=bundle.study_area, notes=bundle.prepared.notes,

@@ -459,7 +459,8 @@ class SummaryTable:
     Attributes
     ----------
     frame : DataFrame
-        One row per scope (:data:`hotspots.change_summary.SCOPES`), as text: ``Scope``,
+        One row per scope (:data:`hotspots.change_summary.SCOPES`, then
+        :data:`hotspots.displacement_rings.RING_SCOPES` when the rings were computed), as text: ``Scope``,
         ``Rate ratio``, the interval (``95 % CI`` at alpha 0.05), ``p-value``, ``Verdict``.
     caption : str
         What the figures are and how they were tested.
@@ -472,18 +473,23 @@ class SummaryTable:
     lines: tuple[str, ...]
 
 
-def change_summary_table(summary: Any, note: str | None = None, alpha: float = 0.05) -> SummaryTable:
+def change_summary_table(
+    summary: Any, note: str | None = None, alpha: float = 0.05, displaced: tuple[Any, str | None] | None = None
+) -> SummaryTable:
     """The pooled change (:class:`hotspots.change_summary.ChangeSummary`) as a table.
 
     Without one (``summary`` None: no hotspot areas, or periods without data) the table has no
     rows and the caption says why (``note``, from :func:`hotspots.pipeline.pooled_change`);
-    ``alpha`` then names the interval column.
+    ``alpha`` then names the interval column. ``displaced``: the rings around the hotspot areas
+    and a note (:func:`hotspots.pipeline.ring_change`), their two rows after the three and their
+    reading in the caption.
     """
     ci = f"{(1 - (alpha if summary is None else summary.alpha)) * 100:.0f} % CI"
     columns = ["Scope", "Rate ratio", ci, "p-value", "Verdict"]
     if summary is None:
         why = note or "no hotspot areas, or no before/after change (see the Analyst tab's notes)"
         return SummaryTable(pd.DataFrame(columns=columns), f"No pooled change: {why}.", ())
+    moved, moved_note = displaced if displaced is not None else (None, None)
     rows = [
         {
             "Scope": r.scope,
@@ -492,7 +498,7 @@ def change_summary_table(summary: Any, note: str | None = None, alpha: float = 0
             "p-value": p_text(r.p_value).removeprefix("p = ").removeprefix("p "),
             "Verdict": r.verdict,
         }
-        for r in summary.rows
+        for r in summary.rows + (() if moved is None else moved.summary.rows)
     ]
     falls = [
         f"{r.scope} {r.mde_fall:.0%}" for r in summary.rows if r.verdict == "no significant change" and math.isfinite(r.mde_fall)
@@ -504,8 +510,16 @@ def change_summary_table(summary: Any, note: str | None = None, alpha: float = 0
     )
     if falls:
         caption += f" Smallest falls these data could detect (80 % power): {', '.join(falls)}."
+    if moved is not None:
+        caption += (
+            f" Rings: the cells within {moved.width_m:g} m of each hotspot area; rings vs beyond compares their change with the "
+            f"rest of the study area's: {moved.describe()}."
+        )
+    elif moved_note:
+        caption += f" {moved_note[0].upper()}{moved_note[1:]}."
     caption = " ".join([caption, *summary.notes])
-    return SummaryTable(pd.DataFrame(rows, columns=columns), caption, tuple(summary.lines()))
+    lines = tuple(summary.lines()) + (() if moved is None else tuple(moved.lines()))
+    return SummaryTable(pd.DataFrame(rows, columns=columns), caption, lines)
 
 
 def stability_metrics(result: Any) -> list[Metric]:

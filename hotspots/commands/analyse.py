@@ -73,6 +73,7 @@ _NUMBERS: dict[str, tuple[bool, Callable[..., Any], dict[str, Any]]] = {
     "bandwidth": (False, validation.distance, {"optional": True}),
     "distance": (False, validation.distance, {"optional": True}),
     "eps": (False, validation.distance, {"optional": True}),
+    "ring": (False, validation.distance, {"zero": True, "example": "500"}),
     "alpha": (False, validation.alpha, {}),
     "permutations": (True, validation.whole, {"low": 0, "example": "999"}),
     "seed": (True, validation.seed, {"optional": False}),
@@ -138,6 +139,11 @@ def add_analysis_arguments(p: argparse.ArgumentParser) -> None:
         help="when the scheme started; default before/after = up to 12 months either side of it. Without it: the "
         "first referral's day with --referrals, the demo data's own (2023-07-01) with the demo, else none, and the "
         "data's months alone choose the periods (the latest two whole years, or the two halves)",
+    )
+    g.add_argument(
+        "--ring", metavar="M",
+        help="width of the ring around each hotspot area where displaced harm would show, metres (default 500; 0: no "
+        "displacement rows); the rings' change is compared with the rest of the study area beyond them",
     )
     g = p.add_argument_group("analysis settings (default: automatic, announced in the summary)")
     g.add_argument("--cell-size", metavar="M", help="grid cell size, metres")
@@ -238,6 +244,8 @@ def settings_from_args(args: argparse.Namespace) -> Any:
         v = getattr(args, name, None)
         if v is not None:
             changes[name] = v
+    if getattr(args, "ring", None) is not None:
+        changes["ring_m"] = float(args.ring)
     if args.no_fdr:
         changes["fdr"] = False
     if getattr(args, "unsafe_threshold", False):
@@ -452,6 +460,10 @@ def summary_lines(analysis: Any, inputs: Inputs | None = None, *, top: int = 5) 
         lines += [f"    {line}" for line in an.change_summary.lines()]
         # what qualifies those verdicts (seasonality, where tau2 came from, how hotspots were chosen)
         lines += [f"    - {note}" for note in an.change_summary.notes]
+    moved = getattr(an, "displacement", None)
+    if moved is not None:
+        lines.append(f"  displacement {period_range_text(an.before)} -> {period_range_text(an.after)}: {moved.describe()}")
+        lines += [f"    {line}" for line in moved.lines()]
     elif an.change_cells is None:
         unable = next((n for n in an.notes if n.startswith(PERIODS_NOT_CHOSEN)), None)  # e.g. a single month of data
         lines.append(

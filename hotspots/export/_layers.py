@@ -282,14 +282,20 @@ def legend_into(panel: SidePanel, info: dict[str, Any], analysis: Any) -> None:
 
 def change_summary_into(panel: SidePanel, analysis: Any) -> bool:
     """The pooled change (:attr:`hotspots.analysis.Analysis.change_summary`) as a text block:
-    per scope, its verdict and its rate ratio, interval and p-value. False (nothing drawn) without one."""
+    per scope, its verdict and its rate ratio, interval and p-value, then the rings around the
+    hotspot areas against the rest beyond them when computed
+    (:attr:`~hotspots.analysis.Analysis.displacement`). False (nothing drawn) without the pooled change."""
     summ = getattr(analysis, "change_summary", None)
     if summ is None:
         return False
     panel.heading("Pooled change, after / before", size=8.0)
-    for r in summ.rows:
+    moved = getattr(analysis, "displacement", None)
+    rows = [(r.scope, r) for r in summ.rows]
+    if moved is not None:  # the displacement question: did the streets around the hotspots change more than the rest?
+        rows.append((f"{moved.width_m:g} m rings around them vs beyond (displacement)", moved.summary.rows[1]))
+    for label, r in rows:
         colour = style.CHANGE_CLASS_COLOURS.get(r.verdict, INK) if r.verdict != "no significant change" else INK
-        panel.para(f"{r.scope}: {r.verdict}", size=7.0, colour=colour, gap=0)
+        panel.para(f"{label}: {r.verdict}", size=7.0, colour=colour, gap=0)
         panel.para(r.figures(1 - summ.alpha), size=6.5, gap=0.15)
     return True
 

@@ -40,6 +40,9 @@ Layers (:func:`gis_layers`)
     drawn line, rounded to 100 m), ``referrals``/``referrals_shown``.
 ``change_cells``, ``change_areas``
     Before/after change per cell and per hotspot area (:class:`hotspots.change.ChangeResult`).
+``displacement_rings``
+    The ring around each hotspot area (``Settings.ring_m`` wide: :mod:`hotspots.displacement_rings`)
+    with ``around_area`` (the hotspot area's id) and its before/after change (as ``change_areas``).
 ``study_area``
     The study-area polygon(s), when one was used, with ``area_name``.
 
@@ -51,6 +54,11 @@ Non-spatial tables in the GeoPackage (:func:`gpkg_tables`)
     ``rate_ratio``, ``ci_low``, ``ci_high``, ``p_value``, ``verdict``. Also
     ``csv/change_summary.csv``; its method and notes are in ``parameters.json``
     (``results.change_summary``).
+``displacement``
+    Did harm move next door (:class:`hotspots.displacement_rings.Displacement`): the same columns for
+    "rings around hotspot areas" and "rings vs beyond" (the rings' change against the rest of the
+    study area beyond them). Also ``csv/displacement.csv``; its method, the plain-words reading and
+    the Weighted Displacement Quotient are in ``parameters.json`` (``results.displacement``).
 
 Disclosure control of person-level counts
 -----------------------------------------
@@ -80,6 +88,7 @@ from typing import Any
 import geopandas as gpd
 import numpy as np
 import pandas as pd
+import shapely
 
 from .. import validation
 from .._errors import ParameterError
@@ -117,10 +126,11 @@ LAYER_NAMES = (
     "referral_task_lines",
     "change_cells",
     "change_areas",
+    "displacement_rings",
     "study_area",
 )
 #: Non-spatial GeoPackage tables (attribute tables), in the order written.
-GPKG_TABLES = ("change_summary",)
+GPKG_TABLES = ("change_summary", "displacement")
 SIDECAR = "parameters.json"
 # Layers holding counts of people (their description states the disclosure rule).
 _PERSON_LAYERS = ("hotspot_areas", "referral_origins", "task_sites", "referral_task_lines")
@@ -326,6 +336,17 @@ def gis_layers(
         ca = an.change_areas.to_geodataframe()
         ca.insert(1, "place", area_places(ca, an)["label"].to_numpy(dtype=object))
         out["change_areas"] = ca
+    moved = getattr(an, "displacement", None)
+    if moved is not None:
+        rings = moved.ring_change.to_geodataframe()
+        rings.insert(1, "around_area", moved.rings.areas["around_area"].to_numpy())
+        # a ring is often in pieces: every ring a MultiPolygon, as the GeoPackage stores a mixed layer
+        geoms = np.asarray(rings.geometry.values, dtype=object)
+        single = shapely.get_type_id(geoms) == 3
+        if single.any():
+            geoms[single] = shapely.multipolygons(geoms[single][:, None])
+        rings[rings.geometry.name] = gpd.GeoSeries(geoms, crs=rings.crs, index=rings.index)
+        out["displacement_rings"] = rings
     sa = an.study_area
     if sa is not None and len(sa):
         # The name goes out as ``area_name``: a bare ``name`` column looks like a person's name
@@ -344,10 +365,11 @@ def gis_layers(
 
 # =============================================================================== tables
 def gpkg_tables(analysis: Any) -> dict[str, pd.DataFrame]:
-    """The non-spatial GeoPackage tables (:data:`GPKG_TABLES`): ``change_summary`` when the
-    analysis has one (:attr:`hotspots.analysis.Analysis.change_summary`), else nothing."""
-    summ = getattr(analysis, "change_summary", None)
-    return {} if summ is None else {"change_summary": summ.to_frame()}
+    """The non-spatial GeoPackage tables (:data:`GPKG_TABLES`): ``change_summary`` and
+    ``displacement`` when the analysis has them (:attr:`hotspots.analysis.Analysis.change_summary`,
+    :attr:`~hotspots.analysis.Analysis.displacement`)."""
+    found = {"change_summary": getattr(analysis, "change_summary", None), "displacement": getattr(analysis, "displacement", None)}
+    return {name: found[name].to_frame() for name in GPKG_TABLES if found[name] is not None}
 
 
 def csv_tables(analysis: Any, *, threshold: int | None = None, snap_m: float = 250.0) -> dict[str, pd.DataFrame]:
@@ -519,6 +541,7 @@ def parameters_record(
         "change_cells": None if an.change_cells is None else {str(k): int(v) for k, v in an.change_cells.summary().items()},
         "change_areas": None if an.change_areas is None else {str(k): int(v) for k, v in an.change_areas.summary().items()},
         "change_summary": _summary_record(getattr(an, "change_summary", None)),
+        "displacement": _displacement_record(getattr(an, "displacement", None)),
     }
     rec["results"] = res
     t = _threshold(an, threshold)
@@ -553,6 +576,20 @@ def _summary_record(summ: Any) -> dict[str, Any] | None:
         "method": summ.method,
         "notes": list(summ.notes),
         "regression_to_mean": bool(summ.regression_to_mean),
+    }
+
+
+def _displacement_record(moved: Any) -> dict[str, Any] | None:
+    """The rings' change for the sidecar: as :func:`_summary_record`, with the ring width, the
+    plain-words reading, the counts and the Weighted Displacement Quotient of the totals."""
+    if moved is None:
+        return None
+    return {
+        **(_summary_record(moved.summary) or {}),
+        "ring_m": moved.width_m,
+        "reading": moved.describe(),
+        "counts": moved.params.get("counts"),
+        "wdq": None if moved.wdq is None else moved.wdq.to_dict(),
     }
 
 
