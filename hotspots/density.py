@@ -51,6 +51,7 @@ __all__ = [
     "kde",
     "KDEResult",
     "KERNELS",
+    "bandwidth_under_cell_size",
     "BANDWIDTH_RULES",
     "DEFAULT_BANDWIDTH_RULE",
     "bandwidth_sfhotspot",
@@ -97,6 +98,14 @@ class KDEResult(GridValues):
 
 
 # ------------------------------------------------------------------------------- kde
+def bandwidth_under_cell_size(bandwidth: float, cell_size: float) -> str:
+    """The warning (and note) for a bandwidth smaller than the cell size, in metres."""
+    return (
+        f"the bandwidth ({bandwidth:,.0f} m) is smaller than the cell size ({cell_size:,.0f} m): the surface will be zero "
+        "or patchy between points. Use a larger `bandwidth` or a smaller `cell_size`."
+    )
+
+
 def kde(
     points: Any,
     grid: Grid,
@@ -241,10 +250,7 @@ def kde(
         )
         h = s
     if math.isfinite(h) and h < s:
-        msg = (
-            f"the bandwidth ({h:,.0f} m) is smaller than the cell size ({s:,.0f} m): the surface will be zero or "
-            "patchy between points. Use a larger `bandwidth` or a smaller `cell_size`."
-        )
+        msg = bandwidth_under_cell_size(h, s)
         warnings.warn(msg, UserWarning, stacklevel=2)
         notes.append(msg)
 

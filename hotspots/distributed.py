@@ -37,6 +37,7 @@ Scheduler: the functions build ``dask.delayed`` tasks and run them with ``dask.c
 from __future__ import annotations
 
 import math
+import warnings
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -47,10 +48,11 @@ from scipy import stats
 
 from . import validation
 from ._errors import HotspotsError, ParameterError
-from .density import GAUSSIAN_CUTOFF_SD, KDEResult, kde
+from .density import GAUSSIAN_CUTOFF_SD, KERNELS, KDEResult, bandwidth_under_cell_size
 from .fdr import bh_adjust_by_side
 from .gistar import CONFIDENCE_LEVELS, GiStarResult
 from .grid import Grid, GridValues, points_xy
+from .kde_engine import DensityStream, check_size, norm_const
 from .neighbours import active_values_or_raise, disc_stencil, neighbour_count, neighbour_sum
 
 __all__ = [
@@ -388,13 +390,23 @@ def tiled_gi_star(
 
 # --------------------------------------------------------------------------- KDE
 def _tile_kde(xy: np.ndarray, tile_grid: Grid | None, shape: tuple[int, int], bandwidth: float, kernel: str) -> np.ndarray:
+    """One tile's density per km², by :func:`hotspots.density.kde`'s engine: the bandwidth was
+    checked (and a bandwidth under the cell size warned about) once by :func:`tiled_kde`, in the
+    caller's thread; ``warnings.catch_warnings`` around ``kde`` here would not be thread-safe
+    under dask's threads and let its warning through now and then."""
     if tile_grid is None:
         return np.full(shape, np.nan)
-    import warnings
-
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", UserWarning)
-        return kde(xy, tile_grid, bandwidth=bandwidth, kernel=kernel).values  # type: ignore[arg-type]
+    if len(xy) == 0:
+        values = np.zeros(shape)
+    else:
+        check_size(tile_grid, bandwidth, kernel)
+        stream = DensityStream(tile_grid, bandwidth, kernel)
+        stream.add(xy, None)
+        values, _ = stream.result()
+        values *= norm_const(kernel, bandwidth) * 1e6
+    if tile_grid.mask is not None:
+        values[~tile_grid.mask] = np.nan
+    return values
 
 
 def tiled_kde(
@@ -413,8 +425,14 @@ def tiled_kde(
     """
     dask = require_dask()
     h = validation.distance(bandwidth, "bandwidth")
+    if kernel not in KERNELS:
+        raise ParameterError(f"`kernel` must be one of {', '.join(map(repr, KERNELS))}; got {kernel!r}.")
     xy = points_xy(points, grid.crs)
     s = grid.cell_size
+    notes = []
+    if h < s:
+        notes.append(bandwidth_under_cell_size(h, s))
+        warnings.warn(notes[-1], UserWarning, stacklevel=2)
     reach = h * (GAUSSIAN_CUTOFF_SD if kernel == "gaussian" else 1.0) + s
     order = np.argsort(xy[:, 0], kind="stable")
     xs = xy[order]
@@ -438,8 +456,8 @@ def tiled_kde(
     for t, v in zip(tiles, outs):
         values[t.r0 : t.r1, t.c0 : t.c1] = v
     params = {"bandwidth_m": h, "kernel": kernel, "output": "density", "n_points": int(len(xy)), "tiles": len(tiles),
-              "halo_m": reach, "method": "tiled"}
-    return KDEResult(values, grid, "density", "incidents per km²", params, bandwidth_m=h, kernel=kernel)
+              "halo_m": reach, "method": "tiled", "notes": notes}
+    return KDEResult(values, grid, "density", "incidents per km²", params, bandwidth_m=h, kernel=kernel, notes=tuple(notes))
 
 
 # --------------------------------------------------------------------------- FDR from histograms
