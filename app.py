@@ -107,9 +107,9 @@ with st.sidebar:
     v["period"] = st.select_slider("Hotspot period", months, start["period"], key=f"period-{tag}",
                                    help="Months whose incidents define the hotspots.")
     v["before"] = st.select_slider("Before period", months, start["before"], key=f"before-{tag}")
-    v["after"] = st.select_slider("After period", months, start["after"], key=f"after-{tag}",
-                                  help=periods_help(defaults))
+    v["after"] = st.select_slider("After period", months, start["after"], key=f"after-{tag}", help=periods_help(defaults))
     v["same_months"] = st.checkbox("Compare the same calendar months only", value=False, key="same_months")
+    v["ring_m"] = st.number_input("Displacement ring around hotspot areas (m)", 0, 5000, 500, 50, key="ring_m")
     with st.expander("Analyst settings", expanded=False):
         v["auto_cell"] = st.checkbox("Automatic cell size", value=start["auto_cell"], key="auto_cell",
                                      help="The same automatic choice as the command line (announced in the Analyst tab).")

@@ -153,6 +153,21 @@ def test_before_after_period_changes_the_numbers(demo):
     assert metric(at, "Cells with a significant fall") == f"{int(summ['significant fall']):,}"
 
 
+def test_displacement_ring_width_reaches_the_before_after_table(demo):
+    at = run_app()
+    open_tab(at, "Before / after")
+    scopes = at.tabs[1].dataframe[0].value["Scope"].tolist()
+    assert scopes[-2:] == ["rings around hotspot areas", "rings vs beyond"]
+    assert any("within 500 m of each hotspot area" in c.value for c in at.tabs[1].caption)
+    at.number_input(key="ring_m").set_value(1000).run()
+    check(at)
+    assert any("within 1000 m of each hotspot area" in c.value for c in at.tabs[1].caption)
+    # 0: no displacement rows
+    at.number_input(key="ring_m").set_value(0).run()
+    check(at)
+    assert at.tabs[1].dataframe[0].value["Scope"].tolist() == scopes[:3]
+
+
 # =============================================================================== analyst panel
 ANALYST_KEYS = [
     "auto_cell",
