@@ -292,7 +292,7 @@ def change_summary_into(panel: SidePanel, analysis: Any) -> bool:
     moved = getattr(analysis, "displacement", None)
     rows = [(r.scope, r) for r in summ.rows]
     if moved is not None:  # the displacement question: did the streets around the hotspots change more than the rest?
-        rows.append((f"{moved.width_m:g} m rings around them vs beyond (displacement)", moved.summary.rows[1]))
+        rows.append((f"{moved.width_m:g} m rings vs beyond (displacement)", moved.summary.rows[1]))
     for label, r in rows:
         colour = style.CHANGE_CLASS_COLOURS.get(r.verdict, INK) if r.verdict != "no significant change" else INK
         panel.para(f"{label}: {r.verdict}", size=7.0, colour=colour, gap=0)

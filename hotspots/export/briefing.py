@@ -658,7 +658,8 @@ def briefing_before_after(
         f"{an.caption()}. Hotspot areas: {an.areas.params['rule']}. Change: incidents per month in each period compared "
         f"by an {ch.test_label if ch is not None else 'change test'} per cell{_fdr_words(ch)} and per hotspot area"
         f"{_fdr_words(an.change_areas, ' (each area on its own)')}"
-        f"{'; pooled change: ratio of the rate ratios for hotspots vs elsewhere' if an.change_summary is not None else ''}."
+        f"{'; pooled change: ratio of the rate ratios for hotspots vs elsewhere' if an.change_summary is not None else ''}"
+        f"{_rings_words(an)}."
     )
     if dgrid is not None:
         method += f" Density drawn on a {dgrid.cell_size:g} m display lattice."
@@ -674,6 +675,15 @@ def briefing_before_after(
     header(ctx, (W, H), margin, ttl, sub)
     footer(ctx, fig, (W, H), margin, bm.attribution if bm is not None else "")
     return _save(ctx, path, fmt, dpi_f, (W, H), "before-after", maps, bm, t0)
+
+
+def _rings_words(an: Any) -> str:
+    """The method text's words on the displacement rings (:attr:`hotspots.analysis.Analysis.displacement`), if any."""
+    moved = getattr(an, "displacement", None)
+    if moved is None or getattr(an, "change_summary", None) is None:
+        return ""
+    return (f"; displacement: the cells within {moved.width_m:g} m of each hotspot area (its ring) against the rest "
+            "of the study area beyond the rings, ratio of the rate ratios")
 
 
 def _fdr_words(result: Any, without: str = "") -> str:
