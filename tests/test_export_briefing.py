@@ -320,6 +320,11 @@ def test_before_after_shows_the_pooled_change(demo, tmp_path):
     for r in summ.rows:
         assert f"{r.scope}: {r.verdict}" in img.texts
         assert r.figures(1 - summ.alpha) in img.texts
+    # then displacement: the rings against the rest beyond them
+    vs = an.displacement.summary.rows[1]
+    assert f"{an.displacement.width_m:g} m rings vs beyond (displacement): {vs.verdict}" in img.texts
+    assert vs.figures(1 - summ.alpha) in img.texts
+    assert "displacement: the cells within" in " ".join(img.texts)
     # The caption names the test the change used and the hotspot areas' rule, not a fixed one.
     method = " ".join(img.texts)
     assert an.change_cells.test_label in method and an.areas.params["rule"] in method
