@@ -329,7 +329,8 @@ def change_scenarios_product(reps: int, rng: np.random.Generator, only: tuple[st
     moves half of what the treated hotspots lose to 1,000-1,500 m from their centres. "rings any" / "rings
     vs any" / "rings vs rise": share of data sets whose displacement rows
     (:mod:`hotspots.displacement_rings`, rings 500 m wide) give any verdict for the rings, any for the
-    rings against the rest beyond them, and a significant rise there (displacement found)."""
+    rings against the rest beyond them, and a significant rise there (displacement found); "rings
+    flagged": share of the rings whose own change is significant (each ring tested on its own)."""
     from hotspots.pipeline import Settings, analyse, prepare_inputs
 
     rows = []
@@ -338,7 +339,7 @@ def change_scenarios_product(reps: int, rng: np.random.Generator, only: tuple[st
             continue
         keys = (
             "untreated", "treated", "pooled", "pooled any", "else any", "vs any", "cells", "in areas", "cell_m", "adjusted",
-            "rings any", "rings vs any", "rings vs rise",
+            "rings any", "rings vs any", "rings vs rise", "rings flagged",
         )
         acc: dict[str, list] = {k: [] for k in keys}
         for _ in range(reps):
@@ -385,6 +386,7 @@ def change_scenarios_product(reps: int, rng: np.random.Generator, only: tuple[st
                 acc["rings any"].append(ring.verdict != "no significant change")
                 acc["rings vs any"].append(versus.verdict != "no significant change")
                 acc["rings vs rise"].append(versus.verdict == "significant rise")
+                acc["rings flagged"].append(float(an.displacement.ring_change.table["significant"].mean()))
             if fall == 0 and an.change_cells is not None:
                 tested = an.change_cells.table["change_class"] != "too few incidents"
                 acc["cells"].append(an.change_cells.table.loc[tested, "significant"].mean())

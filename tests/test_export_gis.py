@@ -205,6 +205,20 @@ def test_change_summary_table_in_csv_and_gpkg(demo, exported):
     assert side["results"]["change_summary"]["method"] == an.change_summary.method
 
 
+def test_each_hotspot_area_carries_its_rings_change(demo, exported):
+    an, _ = demo
+    areas = pd.read_csv(exported.files["csv:hotspot_areas"]).set_index("area_id")
+    moved = an.displacement
+    rings = moved.ring_change.table.assign(around=moved.rings.areas["around_area"].to_numpy()).set_index("around")
+    judged = rings["rate_ratio_adjusted"] if "rate_ratio_adjusted" in rings.columns else rings["rate_ratio"]
+    ids = areas.index.to_numpy()
+    np.testing.assert_allclose(areas["ring_change_pct"], np.round(100 * (judged.reindex(ids).to_numpy() - 1), 1), atol=0.051)
+    assert areas["ring_change_class"].tolist() == rings["change_class"].reindex(ids).tolist()
+    # the rings layer holds the same verdicts, by the area each ring surrounds
+    layer = pyogrio.read_dataframe(exported.gpkg, layer="displacement_rings").set_index("around_area")
+    assert layer["change_class"].reindex(ids).tolist() == areas["ring_change_class"].tolist()
+
+
 def test_no_change_summary_table_without_one(demo, tmp_path):
     import dataclasses
 

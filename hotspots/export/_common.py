@@ -164,7 +164,10 @@ def area_summary(analysis: Any) -> pd.DataFrame:
     ``incidents`` (in the hotspot period), ``neighbourhood_incidents`` (within the Gi* distance band
     of the area's cells, its own included: what made them hot), ``share_pct``, ``peak_confidence``; with before/after
     change ``n_before``, ``n_after``, ``change_pct`` (rate after / rate before − 1, in %),
-    ``change_adjusted_pct`` (when the areas were placebo-adjusted), ``change_class``; with
+    ``change_adjusted_pct`` (when the areas were placebo-adjusted), ``change_class``; with the
+    displacement rings (:attr:`hotspots.analysis.Analysis.displacement`) ``ring_change_pct`` and
+    ``ring_change_class``, the change of the ring of cells around the area, as judged (placebo-adjusted
+    when the rings were; empty for an area with no ring); with
     referrals ``referrals`` and ``reparation_local_pct``, **taken from the
     analysis's protected publication** (:func:`hotspots.publication.scheme_publication`: ``"<5"``,
     ``"c"`` or ``"x"`` where hidden). Incident counts are not person-level and are shown as they are.
@@ -196,6 +199,13 @@ def area_summary(analysis: Any) -> pd.DataFrame:
         if "rate_ratio_adjusted" in t.columns:  # the change the verdict was judged on
             out["change_adjusted_pct"] = percent_change(t["rate_ratio_adjusted"].reindex(ids).to_numpy())
         out["change_class"] = t["change_class"].reindex(ids).astype(object).to_numpy()
+    moved = getattr(analysis, "displacement", None)
+    if moved is not None and len(moved.ring_change.table):
+        # each area's ring (hotspots.displacement_rings): its change as judged (placebo-adjusted when the areas were)
+        r = moved.ring_change.table.assign(around=moved.rings.areas["around_area"].to_numpy()).set_index("around")
+        judged = r["rate_ratio_adjusted"] if "rate_ratio_adjusted" in r.columns else r["rate_ratio"]
+        out["ring_change_pct"] = percent_change(judged.reindex(out["area_id"]).to_numpy())
+        out["ring_change_class"] = r["change_class"].reindex(out["area_id"]).astype(object).to_numpy()
     link = analysis.linkage
     if link is not None and getattr(link, "has_areas", False) and len(link.per_hotspot):
         from ..publication import scheme_publication
