@@ -326,6 +326,22 @@ def test_every_argument_is_checked_before_loading(small_csv, tmp_path, no_loadin
     assert not (tmp_path / "r").exists()
 
 
+def test_demo_run_prints_displacement_and_each_areas_ring(demo_run):
+    code, stdout, _, out = demo_run
+    assert code == 0
+    # the areas' table has a ring column beside the change, as in csv/hotspot_areas.csv
+    head = next(line for line in stdout.splitlines() if line.strip().startswith("#  place"))
+    assert head.split()[:5] == ["#", "place", "incidents", "change", "ring"]
+    areas = pd.read_csv(out / "csv" / "hotspot_areas.csv")
+    assert {"ring_change_pct", "ring_change_class"} <= set(areas.columns)
+    # then the displacement reading and its two rows, as csv/displacement.csv holds them
+    rows = pd.read_csv(out / "csv" / "displacement.csv")
+    assert list(rows["scope"]) == ["rings around hotspot areas", "rings vs beyond"]
+    block = stdout.split("  displacement ")[1].splitlines()
+    assert "500 m rings around the hotspot areas" in block[0]
+    assert [line.strip().split(":")[0] for line in block[1:3]] == list(rows["scope"])
+
+
 def test_ring_width_reaches_the_settings():
     args = build_parser().parse_args(["analyse", "x.csv", "--out", "o", "--ring", "300"])
     assert settings_from_args(args).ring_m == 300.0

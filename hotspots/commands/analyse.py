@@ -436,8 +436,10 @@ def summary_lines(analysis: Any, inputs: Inputs | None = None, *, top: int = 5) 
     if len(summ):
         has_change = "change_pct" in summ.columns
         has_ref = "referrals" in summ.columns
+        has_ring = "ring_change_pct" in summ.columns  # the ring of cells around the area (displacement)
         head = f"    {'#':>3}  {'place':<32} {'incidents':>10}"
         head += f"  {'change':>9}" if has_change else ""
+        head += f"  {'ring':>9}" if has_ring else ""
         head += f"  {'referrals':>9}" if has_ref else ""
         lines.append(f"  top {min(top, len(summ))} hotspot areas:")
         lines.append(head)
@@ -445,6 +447,8 @@ def summary_lines(analysis: Any, inputs: Inputs | None = None, *, top: int = 5) 
             row = f"    {int(r['area_id']):>3}  {str(r['place'])[:32]:<32} {int(r['incidents']):>10,}"
             if has_change:
                 row += f"  {change_text(r['change_pct'], r['change_class']):>9}"
+            if has_ring:
+                row += f"  {change_text(r['ring_change_pct'], r['ring_change_class']):>9}"
             if has_ref:
                 row += f"  {str(r['referrals']):>9}"
             lines.append(row)
