@@ -177,7 +177,7 @@ def map_view() -> None:
         st.caption("A slide-ready map (small numbers suppressed) and every layer for QGIS/ArcGIS, made when you click.")
         brief = st.selectbox("Briefing map shows", [k for k in BRIEFING_LAYERS if k != "scheme" or scheme],
                              format_func=BRIEFING_LAYERS.get, key="brief_layer")
-        an = partial(c.full_analysis, bundle, s_table, snap_m)
+        an = partial(c.full_analysis, bundle, settings.only(*c.EXPORT), snap_m)
         downloads(export_downloads(an, layer=brief, basemap=basemap, snap_m=snap_m))
 
 
@@ -202,7 +202,7 @@ if view_change.open:
         if cells is None:
             st.warning(md_text(cell_note or change_note or "Before/after change could not be computed."))
         else:
-            pooled = c.pooled(bundle, s_change)  # first, the scheme's question: did the hotspots fall, relative to elsewhere?
+            pooled = c.pooled(bundle, settings.only(*c.RINGS))  # first: did the hotspots fall, relative to elsewhere?
             st.dataframe(pooled.frame, hide_index=True, key="change_summary")
             st.caption(md_text(pooled.caption))
             metrics(change_metrics(cells, summary))

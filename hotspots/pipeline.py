@@ -61,7 +61,14 @@ from .preparation import (
     choose_scheme_start,
     prepare_inputs,
 )
-from .settings import CHANGE_SETTINGS, CLUSTER_SETTINGS, HOTSPOT_SETTINGS, LINKAGE_SETTINGS, Settings
+from .settings import (
+    CHANGE_SETTINGS,
+    CLUSTER_SETTINGS,
+    DISPLACEMENT_SETTINGS,
+    HOTSPOT_SETTINGS,
+    LINKAGE_SETTINGS,
+    Settings,
+)
 from .study_area import (
     AUTO_AREA_SHARE,
     HOLE_FILL_DENSITY_SHARE,
@@ -76,6 +83,7 @@ __all__ = [
     "Progress",
     "HOTSPOT_SETTINGS",
     "CHANGE_SETTINGS",
+    "DISPLACEMENT_SETTINGS",
     "CLUSTER_SETTINGS",
     "LINKAGE_SETTINGS",
     "AUTO_AREA_SHARE",

@@ -1,7 +1,7 @@
 """The settings of an analysis: :class:`Settings`, every tuning knob with its default, and which
 of them each step of :mod:`hotspots.pipeline` reads (:data:`HOTSPOT_SETTINGS`,
-:data:`CHANGE_SETTINGS`, :data:`CLUSTER_SETTINGS`, :data:`LINKAGE_SETTINGS`: cache keys for the
-app). Re-exported by :mod:`hotspots.pipeline`, where the CLI and the app take them.
+:data:`CHANGE_SETTINGS`, :data:`DISPLACEMENT_SETTINGS`, :data:`CLUSTER_SETTINGS`, :data:`LINKAGE_SETTINGS`:
+cache keys for the app). Re-exported by :mod:`hotspots.pipeline`, where the CLI and the app take them.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from ._errors import ParameterError
 from .periods import Period, parse_period, periods_around
 from .schema import SCHEME_START
 
-__all__ = ["Settings", "HOTSPOT_SETTINGS", "CHANGE_SETTINGS", "CLUSTER_SETTINGS", "LINKAGE_SETTINGS"]
+__all__ = ["Settings", "HOTSPOT_SETTINGS", "CHANGE_SETTINGS", "DISPLACEMENT_SETTINGS", "CLUSTER_SETTINGS", "LINKAGE_SETTINGS"]
 
 #: The settings each step reads; the others do not change its result (see :meth:`Settings.only`).
 #: :func:`hotspot_stage`:
@@ -23,7 +23,9 @@ HOTSPOT_SETTINGS = (
     "period",
 )  # fmt: skip
 #: :func:`area_change` and :func:`cell_change`, besides the hotspot stage's:
-CHANGE_SETTINGS = ("before", "after", "scheme_start", "alpha", "fdr", "same_months", "missing_months", "ring_m")
+CHANGE_SETTINGS = ("before", "after", "scheme_start", "alpha", "fdr", "same_months", "missing_months")
+#: the displacement rings (:func:`ring_change`), besides the change's:
+DISPLACEMENT_SETTINGS = ("ring_m",)
 #: point clusters (:func:`hotspots.clustering.clusters` on the analysis period's incidents):
 CLUSTER_SETTINGS = ("period", "cluster_method", "eps", "min_samples", "seed")
 #: referral linkage (:func:`hotspots.linkage.link_referrals`) and the scheme's protected

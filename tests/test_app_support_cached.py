@@ -77,6 +77,13 @@ def test_exports_analysis_assembled_from_the_cached_stages(demo):
     an = c.full_analysis(demo, s, 250.0)
     assert an.grid is c.stage(demo, s.only(*c.HOT)).grid
     assert an.change_cells is not None and an.kpis is not None and an.notes[: len(demo.prepared.notes)] == demo.prepared.notes
+    # periods and a ring width of the user's own: the analysis carries them (the briefing's density
+    # panels use its periods; parameters.json records its settings), as the change used them
+    own = s.replace(before=("2022-01", "2022-12"), after=("2024-01", "2024-12"), ring_m=1000.0)
+    an = c.full_analysis(demo, own.only(*c.EXPORT), 250.0)
+    assert (an.before, an.after) == (an.change_cells.before, an.change_cells.after)
+    assert an.before.describe() == "before: Jan 2022 – Dec 2022" and an.settings.after == ("2024-01", "2024-12")
+    assert an.displacement.width_m == 1000.0 and an.settings.ring_m == 1000.0
 
 
 def test_kpis_follow_the_filters(demo):

@@ -15,6 +15,7 @@ computed once per distinct input.
 
 from __future__ import annotations
 
+import dataclasses
 import gc
 from functools import partial
 from typing import Any
@@ -27,6 +28,7 @@ from ..periods import filter_period, month_options, month_range, parse_period
 from ..pipeline import (
     CHANGE_SETTINGS,
     CLUSTER_SETTINGS,
+    DISPLACEMENT_SETTINGS,
     HOTSPOT_SETTINGS,
     LINKAGE_SETTINGS,
     Settings,
@@ -46,6 +48,8 @@ from .views import SummaryTable, change_summary_table
 __all__ = [
     "HOT",
     "CHANGE",
+    "RINGS",
+    "EXPORT",
     "LINK",
     "TABLE",
     "MAP",
@@ -77,9 +81,11 @@ __all__ = [
 #: The settings each call below reads (pass ``settings.only(*NAME)``).
 HOT = HOTSPOT_SETTINGS
 CHANGE = HOTSPOT_SETTINGS + CHANGE_SETTINGS
+RINGS = CHANGE + DISPLACEMENT_SETTINGS  # the pooled table's displacement rows (a new ring width recomputes no change)
 LINK = HOTSPOT_SETTINGS + LINKAGE_SETTINGS
 TABLE = HOTSPOT_SETTINGS + CHANGE_SETTINGS + LINKAGE_SETTINGS
 MAP = TABLE + CLUSTER_SETTINGS
+EXPORT = TABLE + DISPLACEMENT_SETTINGS  # the whole analysis, for the briefing and GIS files
 
 cached = partial(st.cache_resource, show_spinner=False, max_entries=48, ttl=6 * 3600, hash_funcs={DataBundle: lambda b: b.token})
 
@@ -132,7 +138,7 @@ def pooled(bundle: DataBundle, s: Settings) -> SummaryTable:
     (:func:`hotspots.pipeline.pooled_change`, :func:`~hotspots.app_support.views.change_summary_table`)."""
     hot = stage(bundle, s.only(*HOT))
     summary, note = pooled_change(hot, change(bundle, s.only(*CHANGE), "cells")[0], change(bundle, s.only(*CHANGE), "areas")[0])
-    return change_summary_table(summary, note, s.alpha, displaced(bundle, s.only(*CHANGE)))
+    return change_summary_table(summary, note, s.alpha, displaced(bundle, s.only(*RINGS)))
 
 
 @cached
@@ -272,17 +278,22 @@ def sweep(bundle: DataBundle, s: Settings, sizes: tuple, mults: tuple) -> Any:
 
 @cached
 def full_analysis(bundle: DataBundle, s: Settings, snap_m: float) -> Analysis:
-    """Everything the exports need, assembled from the cached stages (``s`` cut to :data:`TABLE`),
-    with its scheme publication at the map's square size (the briefing and GIS files use it)."""
+    """Everything the exports need, assembled from the cached stages (``s`` cut to :data:`EXPORT`),
+    with its scheme publication at the map's square size (the briefing and GIS files use it).
+
+    The analysis carries ``s`` itself, not the hotspot stage's settings: its before and after
+    periods (the briefing's density panels) and the settings recorded in ``parameters.json`` are
+    the ones the change was computed with."""
     from ..kpis import scheme_kpis
     from ..publication import scheme_publication
 
     cells, note = change(bundle, s.only(*CHANGE), "cells")
     areas, area_note = change(bundle, s.only(*CHANGE), "areas")
     refs = bundle.referrals
-    moved, moved_note = displaced(bundle, s.only(*CHANGE))
+    moved, moved_note = displaced(bundle, s.only(*RINGS))
     an = assemble_analysis(
-        stage(bundle, s.only(*HOT)), change_cells=cells, change_areas=areas, change_note=note or area_note,
+        dataclasses.replace(stage(bundle, s.only(*HOT)), settings=s), change_cells=cells, change_areas=areas,
+        change_note=note or area_note,
         displacement=moved, displacement_note=moved_note,
         linkage=linkage(bundle, s.only(*LINK)),
         kpis=scheme_kpis(refs, threshold=s.threshold, unsafe=s.unsafe_threshold) if refs is not None else None,
