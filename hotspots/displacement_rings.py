@@ -67,8 +67,13 @@ class Displacement:
     ring_change : ChangeResult
         Each ring's own change (:func:`hotspots.change.change_areas`).
     wdq : WDQResult or None
-        Weighted Displacement Quotient of the totals (None when a total is 0 before).
+        Weighted Displacement Quotient of the totals: hotspot areas (target), rings (buffer), the
+        rest beyond the rings (control); None when the rest holds no incident in a period.
     width_m : float
+        The rings' width, metres (:func:`ring_areas`).
+    params : dict
+        ``width_m``, ``n_rings``, ``ring_cells``, ``beyond_cells`` and ``counts`` (before, after) of
+        the hotspot areas, the rings and the rest beyond them.
     """
 
     summary: ChangeSummary
