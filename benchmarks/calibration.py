@@ -301,14 +301,18 @@ PRODUCT_SCENARIOS = (
     ("realistic, no change, no placebo year, shared month shocks", 0.0, 0.12, 0.15, False, False, 0.5),
     ("realistic, half fall 30 %, no placebo year, shared month shocks", 0.30, 0.12, 0.15, False, False, 0.5),
     ("realistic, no change, half years, shared month shocks", 0.0, 0.12, 0.15, True, False, 0.5),
-    # half of what the treated hotspots lose reappears 1,000-1,500 m from their centres (displacement)
+    # half (a quarter) of what the treated hotspots lose reappears 1,000-1,500 m from their centres (displacement)
     ("realistic, half fall 30 %, half displaced", 0.30, 0.12, 0.15, True, False, 0.5),
     ("realistic, half fall 30 %, no placebo year, half displaced", 0.30, 0.12, 0.15, False, False, 0.5),
+    ("realistic, half fall 30 %, quarter displaced", 0.30, 0.12, 0.15, True, False, 0.5),
 )
 #: Shared month-to-month shocks of the rows named "... shared month shocks" (log scale sd): the
 #: median over 37 forces' 2025 ASB of the monthly totals' variation beyond Poisson noise and the
 #: national month-of-year pattern (3.9-13 % from the 10th to the 90th percentile; hotspots.month_shocks).
 SHARED_SHOCK_SD = 0.067
+#: Share of what the treated hotspots lose that rows named "..., half displaced" / "..., quarter
+#: displaced" move 1,000-1,500 m from their centres.
+DISPLACED = {"half displaced": 0.5, "quarter displaced": 0.25}
 #: Periods of the product rows named "... half years".
 HALF_YEAR_SETTINGS = {"before": ("2024-01", "2024-06"), "after": ("2024-07", "2024-12")}
 
@@ -326,7 +330,8 @@ def change_scenarios_product(reps: int, rng: np.random.Generator, only: tuple[st
     around it apply);
     "half years" compare the halves of the last year (:data:`HALF_YEAR_SETTINGS`), the treated
     hotspots falling from July; "shared month shocks" add :data:`SHARED_SHOCK_SD`; "half displaced"
-    moves half of what the treated hotspots lose to 1,000-1,500 m from their centres. "rings any" / "rings
+    ("quarter displaced") moves half (a quarter) of what the treated hotspots lose to 1,000-1,500 m
+    from their centres. "rings any" / "rings
     vs any" / "rings vs rise": share of data sets whose displacement rows
     (:mod:`hotspots.displacement_rings`, rings 500 m wide) give any verdict for the rings, any for the
     rings against the rest beyond them, and a significant rise there (displacement found); "rings
@@ -347,7 +352,7 @@ def change_scenarios_product(reps: int, rng: np.random.Generator, only: tuple[st
             half = name.removesuffix(", shared month shocks").endswith("half years")
             inc, centres, treated = _simulate(
                 rng, fall=fall, sd_year=sy, sd_month=sm, placebo=placebo, walk=walk, frac=frac, fall_from=6 if half else 0,
-                sd_shared=SHARED_SHOCK_SD if shocks else 0.0, displace=0.5 if name.endswith("half displaced") else 0.0,
+                sd_shared=SHARED_SHOCK_SD if shocks else 0.0, displace=DISPLACED.get(name.rsplit(", ", 1)[-1], 0.0),
             )
             inc["category"] = "Anti-social behaviour"
             if name.endswith("default periods"):
