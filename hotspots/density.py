@@ -52,6 +52,7 @@ __all__ = [
     "KDEResult",
     "KERNELS",
     "bandwidth_under_cell_size",
+    "kernel_sum",
     "BANDWIDTH_RULES",
     "DEFAULT_BANDWIDTH_RULE",
     "bandwidth_sfhotspot",
@@ -104,6 +105,22 @@ def bandwidth_under_cell_size(bandwidth: float, cell_size: float) -> str:
         f"the bandwidth ({bandwidth:,.0f} m) is smaller than the cell size ({cell_size:,.0f} m): the surface will be zero "
         "or patchy between points. Use a larger `bandwidth` or a smaller `cell_size`."
     )
+
+
+def kernel_sum(
+    xy: np.ndarray, grid: Grid, bandwidth: float, kernel: str, weights: np.ndarray | None = None, *, method: str = "auto"
+) -> tuple[np.ndarray, str]:
+    """The kernel-weighted sum of points at every cell centre, per m² (the engine behind
+    :func:`kde` and the tiled KDE), and the computation path; zeros (path ``"none"``) with no point
+    or no weight. ``bandwidth`` is taken as checked: no warning here (the tiles run on threads)."""
+    if len(xy) == 0 or (weights is not None and float(np.sum(weights)) == 0):
+        return np.zeros(grid.shape), "none"
+    check_size(grid, bandwidth, kernel)
+    stream = DensityStream(grid, bandwidth, kernel, method=method)
+    stream.add(xy, weights)
+    summed, path = stream.result()
+    summed *= norm_const(kernel, bandwidth)  # per m²
+    return summed, path
 
 
 def kde(
@@ -255,16 +272,9 @@ def kde(
         notes.append(msg)
 
     total_weight = float(len(xy)) if w_in is None else float(w_in.sum())
-    path = "none"
     if len(xy) == 0 or total_weight == 0:
         notes.append("no points to smooth: the density is 0 everywhere.")
-        summed = np.zeros(grid.shape)
-    else:
-        check_size(grid, h, kernel)
-        stream = DensityStream(grid, h, kernel, method=method)
-        stream.add(xy, w_in)
-        summed, path = stream.result()
-        summed *= norm_const(kernel, h)  # per m²
+    summed, path = kernel_sum(xy, grid, h, kernel, w_in, method=method)
 
     values = summed  # a new array of this call's own: scaled in place
     if output == "density":

@@ -48,11 +48,10 @@ from scipy import stats
 
 from . import validation
 from ._errors import HotspotsError, ParameterError
-from .density import GAUSSIAN_CUTOFF_SD, KERNELS, KDEResult, bandwidth_under_cell_size
+from .density import GAUSSIAN_CUTOFF_SD, KERNELS, KDEResult, bandwidth_under_cell_size, kernel_sum
 from .fdr import bh_adjust_by_side
 from .gistar import CONFIDENCE_LEVELS, GiStarResult
 from .grid import Grid, GridValues, points_xy
-from .kde_engine import DensityStream, check_size, norm_const
 from .neighbours import active_values_or_raise, disc_stencil, neighbour_count, neighbour_sum
 
 __all__ = [
@@ -390,20 +389,14 @@ def tiled_gi_star(
 
 # --------------------------------------------------------------------------- KDE
 def _tile_kde(xy: np.ndarray, tile_grid: Grid | None, shape: tuple[int, int], bandwidth: float, kernel: str) -> np.ndarray:
-    """One tile's density per km², by :func:`hotspots.density.kde`'s engine: the bandwidth was
-    checked (and a bandwidth under the cell size warned about) once by :func:`tiled_kde`, in the
-    caller's thread; ``warnings.catch_warnings`` around ``kde`` here would not be thread-safe
-    under dask's threads and let its warning through now and then."""
+    """One tile's density per km², by :func:`hotspots.density.kde`'s engine
+    (:func:`~hotspots.density.kernel_sum`): the bandwidth was checked (and a bandwidth under the
+    cell size warned about) once by :func:`tiled_kde`, in the caller's thread;
+    ``warnings.catch_warnings`` around ``kde`` here would not be thread-safe under dask's threads
+    and let its warning through now and then."""
     if tile_grid is None:
         return np.full(shape, np.nan)
-    if len(xy) == 0:
-        values = np.zeros(shape)
-    else:
-        check_size(tile_grid, bandwidth, kernel)
-        stream = DensityStream(tile_grid, bandwidth, kernel)
-        stream.add(xy, None)
-        values, _ = stream.result()
-        values *= norm_const(kernel, bandwidth) * 1e6
+    values = kernel_sum(xy, tile_grid, bandwidth, kernel)[0] * 1e6
     if tile_grid.mask is not None:
         values[~tile_grid.mask] = np.nan
     return values
