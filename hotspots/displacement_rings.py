@@ -83,6 +83,12 @@ class Displacement:
     width_m: float
     params: dict[str, Any] = field(default_factory=dict)
 
+    @property
+    def how(self) -> str:
+        """How the rings were drawn, for captions and the method text (e.g. ``"the cells within
+        500 m of each hotspot area (its ring)"``)."""
+        return f"the cells within {self.width_m:g} m of each hotspot area (its ring)"
+
     def to_frame(self, *, extended: bool = False):
         """The two rows (``csv/displacement.csv``): the pooled change's columns."""
         return self.summary.to_frame(extended=extended)

@@ -512,7 +512,7 @@ def change_summary_table(
         caption += f" Smallest falls these data could detect (80 % power): {', '.join(falls)}."
     if moved is not None:
         caption += (
-            f" Rings: the cells within {moved.width_m:g} m of each hotspot area; rings vs beyond compares their change with the "
+            f" Rings: {moved.how}; rings vs beyond compares their change with the "
             f"rest of the study area's: {moved.describe()}."
         )
     elif moved_note:

@@ -682,8 +682,7 @@ def _rings_words(an: Any) -> str:
     moved = getattr(an, "displacement", None)
     if moved is None or getattr(an, "change_summary", None) is None:
         return ""
-    return (f"; displacement: the cells within {moved.width_m:g} m of each hotspot area (its ring) against the rest "
-            "of the study area beyond the rings, ratio of the rate ratios")
+    return f"; displacement: {moved.how} against the rest of the study area beyond the rings, ratio of the rate ratios"
 
 
 def _fdr_words(result: Any, without: str = "") -> str:
