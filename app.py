@@ -124,7 +124,7 @@ with st.sidebar:
         v["distance"] = st.number_input("Distance band (m)", 50, 20000, 750, 50, key="distance", disabled=v["auto_dist"])
         v["alpha"] = st.select_slider("Significance level (alpha)", options=[0.01, 0.05, 0.10], value=0.05, key="alpha")
         v["fdr"] = st.checkbox("False discovery rate control (Benjamini–Hochberg)", value=True, key="fdr")
-        v["permutations"] = st.selectbox("Permutations (0 = analytic p-values)", [0, 99, 199, 499, 999], key="permutations")
+        v["permutations"] = st.selectbox("Permutations (0 = exact count test)", [0, 99, 199, 499, 999], key="permutations")
         v["seed"] = st.number_input("Random seed", 0, 2**31 - 1, 0, 1, key="seed")
         v["min_confidence"] = st.selectbox("Minimum Gi* confidence for hotspot areas", [None, 0.90, 0.95, 0.99],
                                            key="min_confidence", format_func=lambda x: "1 − alpha" if x is None else f"{x:.0%}")

@@ -60,7 +60,8 @@ class Settings:
         overdispersed test; the pooled verdict of :func:`pooled_change` answers for all of them),
         the rule whose error rates the calibration suite measures.
     permutations : int
-        Gi* conditional permutations (0 = analytic normal p-values).
+        Gi* conditional permutations; 0 (the default) judges each cell by the exact count test
+        (:func:`hotspots.gistar.gi_star`'s ``inference="auto"``), which holds its error rate on sparse counts.
     seed : int
         Seed for every random step.
     min_confidence : float or None

@@ -207,7 +207,9 @@ def test_gi_class_counts_and_settings_used(demo):
     classes, n = np.unique(np.asarray(stage.gi.classes)[stage.grid.active], return_counts=True)
     assert dict(zip(counts["class"], counts["cells"])) == dict(zip(classes, n))
     used = views.settings_used(stage, s).set_index("setting")["value"]
-    assert used["cell size (m)"] == "1000.0" and used["cells in study area"] == str(stage.grid.n_cells)
+    assert used["cell size (m)"] == "1,000" and used["cells in study area"] == f"{stage.grid.n_cells:,}"
+    assert used["distance band (m)"] == f"{stage.gi.params['distance_m']:,.0f}"
+    assert used["Gi* test"] == stage.gi.params["p_decision"] and "exact count test" in used["Gi* test"]
     assert used["hotspot areas"] == "cells significant at alpha 0.05 (95% confidence)"
     assert "1000 m cells" in views.method_caption(stage, s) and "with FDR" in views.method_caption(stage, s)
     # The hotspot areas' rule as used: at the default settings, the cells significant at alpha.

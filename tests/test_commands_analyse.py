@@ -231,6 +231,21 @@ def test_a_single_month_says_once_why_there_is_no_change(small_csv, tmp_path):
     assert change == ["  change: not computed; " + told[0]]
 
 
+def test_no_hotspot_areas_says_why_there_is_no_pooled_change(small_csv, tmp_path):
+    # only the uniform background of the small file: no hotspot exists, none is found, and the
+    # summary says what became of the change rather than leaving it out
+    path, df = small_csv
+    flat = tmp_path / "flat.csv"
+    df.iloc[400:].to_csv(flat, index=False)
+    code, stdout, _ = analyse_without_images([flat], tmp_path / "r", "--formats", "csv", "--cluster-method", "none")
+    assert code == 0, stdout
+    assert "  hotspot areas: 0 " in stdout
+    change = [line for line in stdout.splitlines() if line.startswith("  change ")]
+    assert len(change) == 1 and "no hotspot areas at these settings, so no change per area, pooled change" in change[0]
+    assert not [line for line in stdout.splitlines() if line.startswith(("  pooled change", "  displacement"))]
+    assert (tmp_path / "r" / "csv" / "change_cells.csv").exists()
+
+
 @pytest.mark.parametrize(
     "args, message",
     [

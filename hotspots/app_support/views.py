@@ -359,19 +359,22 @@ def gi_class_counts(gi: Any, grid: Any) -> pd.DataFrame:
 
 
 def settings_used(stage: Any, settings: Any) -> pd.DataFrame:
-    """The settings a hotspot stage used, automatic values included: ``setting``, ``value`` (text)."""
+    """The settings a hotspot stage used, automatic values included: ``setting``, ``value`` (text,
+    metres rounded to whole metres)."""
     g = stage.gi
+    distance = g.params.get("distance_m")
     used = {
-        "cell size (m)": stage.grid.cell_size,
-        "bandwidth (m)": round(float(stage.density.bandwidth_m), 1),
+        "cell size (m)": f"{stage.grid.cell_size:,.0f}",
+        "bandwidth (m)": f"{float(stage.density.bandwidth_m):,.0f}",
         "kernel": stage.density.kernel,
-        "distance band (m)": g.params.get("distance_m"),
+        "distance band (m)": "" if distance is None else f"{float(distance):,.0f}",
         "distance rule": g.params.get("distance_rule"),
+        "Gi* test": g.params.get("p_decision", g.params.get("inference")),
         "alpha": settings.alpha,
         "FDR": settings.fdr,
         "permutations": settings.permutations,
         "hotspot areas": stage.areas.params["rule"],
-        "cells in study area": stage.grid.n_cells,
+        "cells in study area": f"{stage.grid.n_cells:,}",
     }
     return pd.DataFrame({"setting": list(used), "value": [str(v) for v in used.values()]})
 

@@ -152,7 +152,7 @@ def add_analysis_arguments(p: argparse.ArgumentParser) -> None:
     g.add_argument("--distance", metavar="M", help="Gi* neighbourhood distance band, metres")
     g.add_argument("--alpha", metavar="A", help="significance level, between 0 and 1 (default 0.05)")
     g.add_argument("--no-fdr", action="store_true", help="no false discovery rate control")
-    g.add_argument("--permutations", metavar="N", help="Gi* conditional permutations (default 0 = analytic)")
+    g.add_argument("--permutations", metavar="N", help="Gi* conditional permutations (default 0: the exact count test)")
     g.add_argument("--seed", default=0, metavar="S", help="seed for every random step and for --demo (default 0)")
     g.add_argument(
         "--min-confidence", metavar="{0.9,0.95,0.99}",
@@ -452,6 +452,11 @@ def summary_lines(analysis: Any, inputs: Inputs | None = None, *, top: int = 5) 
             if has_ref:
                 row += f"  {str(r['referrals']):>9}"
             lines.append(row)
+    if an.change_cells is not None and an.areas.n_areas == 0:
+        lines.append(
+            f"  change {period_range_text(an.before)} -> {period_range_text(an.after)}: no hotspot areas at these settings, "
+            "so no change per area, pooled change or displacement (each cell's change is in the change_cells layer)"
+        )
     if an.change_areas is not None:
         s = an.change_areas.summary()
         lines.append(
