@@ -203,7 +203,8 @@ if view_change.open:
             st.warning(md_text(cell_note or change_note or "Before/after change could not be computed."))
         else:
             pooled = c.pooled(bundle, settings.only(*c.RINGS))  # first: did the hotspots fall, relative to elsewhere?
-            st.dataframe(pooled.frame, hide_index=True, key="change_summary")
+            if len(pooled.frame):  # no rows without hotspot areas: the caption says why
+                st.dataframe(pooled.frame, hide_index=True, key="change_summary")
             st.caption(md_text(pooled.caption))
             metrics(change_metrics(cells, summary))
             st.caption(md_text(cells.describe()))
@@ -335,8 +336,7 @@ def show_outcome(o) -> None:
         if o.report is None:
             st.markdown(f"{o.rows:,} rows")
             return
-        # Referral files hold one row per person: their small counts are suppressed too.
-        r = report_view(o.report, person=o.kind == "referrals", threshold=settings.threshold)
+        r = report_view(o.report, person=o.kind == "referrals", threshold=settings.threshold)  # referral rows are people
         metrics(report_metrics(r))
         if o.report.dropped:
             st.dataframe(r.reasons, hide_index=True)
