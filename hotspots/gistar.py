@@ -540,7 +540,8 @@ def _classes_offered(
         levels = ", ".join(f"{c:.0%}" for c, _ in missing)
         notes.append(
             f"with {R:,} permutations{' and FDR over ' + format(m, ',') + ' cells' if fdr else ''} the {levels} class(es) cannot "
-            f"be reached (smallest p {p_min:.2g}); use about {need:,} permutations or `inference='count'`"
+            f"be reached (smallest p {p_min:.2g}); use about {need:,} permutations, or the exact count test "
+            "(`inference='count'`; without permutations, the default of the command line and the app)"
         )
     elif missing:
         levels = ", ".join(f"{c:.0%}" for c, _ in missing)

@@ -169,6 +169,13 @@ def hotspot_stage(
         grid = dataclasses.replace(grid, notes=grid.notes + (size.note,))
     grid = grid_within_reach(grid, xy, study_area)  # a footprint's empty margin takes no part
     notes += [n for n in grid.notes if n not in notes]
+    if study_area is None:
+        notes.append(
+            f"no study area: the grid covers the incidents' whole extent ({grid.n_rows * grid.n_cols:,} cells, "
+            f"{grid.n_rows * grid.n_cols * grid.cell_size**2 / 1e6:,.0f} km²) and its empty cells count as observed zeros, "
+            "so one stray incident far away widens it; `prepare_inputs` chooses a study area as the command line and the "
+            "app do (a boundary, or the footprint of the incidents)"
+        )
     step("counting incidents per cell", 0.1)
     counts = count(xy, grid)
     outside = counts.params.get("points_off_grid", 0) + counts.params.get("points_outside_area", 0)

@@ -226,6 +226,20 @@ def test_stage_names_an_area_made_of_one_location():
     assert f", 120 of its {n_in_area:,} at \"On or near Parking Area\"." in note[0] and 120 / n_in_area >= 0.5
 
 
+def test_a_stage_without_a_study_area_says_its_grid_is_the_whole_extent():
+    # one stray incident 30 km away stretches the grid; the note gives its size, so that a library
+    # user who skipped prepare_inputs sees why the map differs from the command line's
+    rng = np.random.default_rng(2)
+    xy = np.vstack([rng.uniform(400_000, 405_000, (400, 2)), [[400_000.0, 335_000.0]]])
+    stage = hotspot_stage(points(xy), Settings(cell_size=500.0))
+    note = [n for n in stage.notes if n.startswith("no study area")]
+    n = stage.grid.n_rows * stage.grid.n_cols
+    assert len(note) == 1 and f"({n:,} cells, {n * 0.25:,.0f} km²)" in note[0] and "prepare_inputs" in note[0]
+    assert n >= 10 * 70  # 5 km by 35 km at least
+    square = gpd.GeoDataFrame(geometry=[shapely.box(399_000, 299_000, 406_000, 306_000)], crs=27700)
+    assert not [n for n in hotspot_stage(points(xy[:-1]), Settings(cell_size=500.0), square).notes if n.startswith("no study")]
+
+
 def test_stage_errors_are_typed(demo, area):
     with pytest.raises(ParameterError, match="period"):
         hotspot_stage(demo.incidents, Settings(cell_size=500.0, period=("2030-01", "2030-02")), area)

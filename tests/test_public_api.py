@@ -51,3 +51,22 @@ def test_functions_do_not_clash_with_submodules():
     importlib.import_module("hotspots.density")
 
     assert callable(hotspots.kde) and callable(hotspots.clusters) and callable(hotspots.stability)
+
+
+def test_the_readme_python_example_runs_on_real_police_uk_files(police_uk_dir, monkeypatch, capsys):
+    # the README's only Python block, run as a newcomer would from the repository root: it must
+    # keep up with the library's names (it reads ../shared, so it skips without the real data)
+    import re
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[1]
+    blocks = re.findall(r"```python\n(.*?)```", (root / "README.md").read_text(encoding="utf-8"), flags=re.S)
+    assert len(blocks) == 1 and "../shared/data/police_uk/" in blocks[0]
+    monkeypatch.chdir(root)
+    scope: dict = {}
+    exec(compile(blocks[0], "README.md", "exec"), scope)  # noqa: S102 - our own README
+    result, prep = scope["result"], scope["prep"]
+    assert prep.study_area is not None and result.areas.n_areas > 0
+    printed = capsys.readouterr().out
+    assert all(line in printed for line in result.change_summary.lines())
+    assert not [n for n in result.notes if n.startswith("no study area")]
