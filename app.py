@@ -214,9 +214,9 @@ if view_change.open:
                 basemap = st.session_state.get("basemap", "none")
                 dual = maplayers.before_after_map(dens, plain, bundle.study_area, bounds, basemap=basemap)
                 st_folium(dual, returned_objects=[], height=480, use_container_width=True, key="dual_map")
-                st.markdown("**Change map** — cells whose rate changed significantly, hotspot areas coloured by their change.")
-                show_map(c.base_map(bundle, bounds, "none", 520), c.change_layers(bundle, s_table, None), key="change_map",
-                         height=520)
+                st.markdown("**Change map** — significant changes in cells; hotspot areas and rings (dashed) by their change.")
+                layers = c.change_layers(bundle, settings.only(*c.EXPORT), None)
+                show_map(c.base_map(bundle, bounds, "none", 520), layers, key="change_map", height=520)
             except Exception as exc:
                 show_error(exc)
             st.subheader("Change per hotspot")

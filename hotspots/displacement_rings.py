@@ -34,6 +34,7 @@ from typing import Any
 
 import geopandas as gpd
 import numpy as np
+import shapely
 from scipy import ndimage
 
 from . import validation
@@ -92,6 +93,19 @@ class Displacement:
     def to_frame(self, *, extended: bool = False):
         """The two rows (``csv/displacement.csv``): the pooled change's columns."""
         return self.summary.to_frame(extended=extended)
+
+    def to_geodataframe(self) -> gpd.GeoDataFrame:
+        """Each ring with ``around_area`` and its own change (the columns of
+        :meth:`hotspots.change.ChangeResult.to_geodataframe`), every ring a MultiPolygon: a ring
+        is often in pieces, and a GeoPackage stores a layer that mixes the two as MultiPolygons."""
+        rings = self.ring_change.to_geodataframe()
+        rings.insert(1, "around_area", self.rings.areas["around_area"].to_numpy())
+        geoms = np.asarray(rings.geometry.values, dtype=object)
+        single = shapely.get_type_id(geoms) == shapely.GeometryType.POLYGON
+        if single.any():
+            geoms[single] = shapely.multipolygons(geoms[single][:, None])
+        rings[rings.geometry.name] = gpd.GeoSeries(geoms, crs=rings.crs, index=rings.index)
+        return rings
 
     def lines(self) -> list[str]:
         """One line per row, as :meth:`hotspots.change_summary.ChangeSummary.lines`."""

@@ -28,6 +28,13 @@ def test_map_layers_of_the_app(demo_small):
     assert html.count("L.imageOverlay(") == 2 and "Before density" in html and "After density" in html
     change = maplayers.change_layers(cells, table)
     assert len(change) == 2 and maplayers.change_layers(cells, table.iloc[:0])[0].layer_name == change[0].layer_name
+    # with the rings around the hotspot areas: drawn between the cells and the areas
+    from hotspots.pipeline import area_change, ring_change
+
+    s = d.defaults.replace(cell_size=1000.0)
+    rings, _ = ring_change(d.incidents, stage, s, cells, area_change(d.incidents, stage, s, cells)[0])
+    names = [g.layer_name for g in maplayers.change_layers(cells, table, rings)]
+    assert names == [sl.LAYER_NAMES[k] for k in ("change", "rings", "areas")]
 
 
 @pytest.fixture(scope="module")

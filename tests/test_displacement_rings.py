@@ -142,6 +142,18 @@ def test_a_displacement_next_door_is_found():
     assert d.wdq is not None and d.wdq.wdq < 0  # the WDQ's sign for displacement
 
 
+def test_the_rings_as_a_layer_hold_each_rings_change():
+    _, _, _, d = _displacement(_town(0.8))
+    g = d.to_geodataframe()
+    assert len(g) == d.rings.n_areas and set(g.geom_type) == {"MultiPolygon"}  # as the GeoPackage stores them
+    assert g["around_area"].tolist() == d.rings.areas["around_area"].tolist()
+    table = d.ring_change.table
+    assert g.drop(columns=["geometry", "around_area"]).equals(table)
+    # the same ground as the rings' cells
+    for geom, ring in zip(g.geometry, d.rings.areas.geometry):
+        assert geom.symmetric_difference(ring).area == pytest.approx(0.0, abs=1e-6)
+
+
 def test_displacement_change_checks_its_inputs():
     cells, res, areas, d = _displacement(_town(0.0))
     with pytest.raises(ParameterError, match="overlap"):

@@ -15,6 +15,7 @@ import geopandas as gpd
 import numpy as np
 import pytest
 import shapely
+from matplotlib import colors as mcolors
 from PIL import Image
 
 from hotspots import analyse
@@ -330,6 +331,37 @@ def test_before_after_shows_the_pooled_change(demo, tmp_path):
     assert an.change_cells.test_label in method and an.areas.params["rule"] in method
     none = briefing_before_after(dataclasses.replace(an, change_summary=None), tmp_path / "nb.png", dpi=60, show_change=False)
     assert "Pooled change, after / before" not in none.texts
+
+
+def test_change_maps_draw_each_ring_dashed_in_its_own_change_colour(demo, tmp_path):
+    from types import SimpleNamespace
+
+    from matplotlib.figure import Figure
+
+    from hotspots import style
+    from hotspots.export._layout import RING_DASH, ring_change_outlines
+
+    an, _, _ = demo
+    moved = an.displacement
+    ax = Figure().add_subplot()
+    assert ring_change_outlines(SimpleNamespace(scale=1.0), ax, an)
+    assert len(ax.patches) == moved.rings.n_areas
+    classes = dict(zip(moved.ring_change.table["area_id"], moved.ring_change.table["change_class"]))
+    for patch, rid in zip(ax.patches, moved.rings.areas["area_id"]):
+        edge = style.CHANGE_AREA_EDGES.get(classes[rid], (style.MUTED,))[0]
+        assert mcolors.to_hex(patch.get_edgecolor()) == mcolors.to_hex(edge)
+        assert patch.get_facecolor()[3] == 0 and patch.get_linestyle() == RING_DASH
+    # the ring's outline follows the ring's cells
+    ring = moved.rings.areas.geometry.iloc[0]
+    assert ax.patches[0].get_path().get_extents().bounds == pytest.approx(
+        (ring.bounds[0], ring.bounds[1], ring.bounds[2] - ring.bounds[0], ring.bounds[3] - ring.bounds[1])
+    )
+    label = f"{moved.width_m:g} m ring around an area (its own change)"
+    assert label in briefing_map(an, tmp_path / "c.png", layer="change", dpi=50, towns=False).texts
+    assert label in briefing_before_after(an, tmp_path / "ba.png", dpi=50, towns=False).texts
+    without = dataclasses.replace(an, displacement=None)
+    assert not ring_change_outlines(SimpleNamespace(scale=1.0), Figure().add_subplot(), without)
+    assert label not in briefing_map(without, tmp_path / "n.png", layer="change", dpi=50, towns=False).texts
 
 
 def test_before_after_needs_change(demo, tmp_path):

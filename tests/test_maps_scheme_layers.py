@@ -361,6 +361,31 @@ def test_change_cells_layer_draws_significant_cells(demo):
         sl.change_cells_layer(cells, classes=("worse",))
 
 
+def test_displacement_rings_layer_draws_each_ring_by_its_change(demo):
+    from hotspots.pipeline import cell_change, ring_change
+
+    b, s, stage = demo["bundle"], demo["settings"], demo["stage"]
+    cells, _ = cell_change(b.incidents, stage.grid, s)
+    moved, note = ring_change(b.incidents, stage, s, cells, demo["change"])
+    assert note is None and moved is not None
+    grp = sl.displacement_rings_layer(moved)
+    assert grp.layer_name == sl.LAYER_NAMES["rings"]
+    feats = [f["properties"] for gj in _children(grp, folium.GeoJson) for f in gj.data["features"]]
+    table = moved.ring_change.table
+    assert len(feats) == len(table) == moved.rings.n_areas
+    # each ring names its hotspot area and carries its own counts, change and class
+    by_area = {int(f["around_area"]): f for f in feats}
+    for around, (_, r) in zip(moved.rings.areas["around_area"], table.iterrows()):
+        f = by_area[int(around)]
+        assert f["n_before"] == f"{int(r['n_before']):,}" and f["n_after"] == f"{int(r['n_after']):,}"
+        assert f["change_pct"] == f"{(r['rate_ratio'] - 1) * 100:+.1f}" and f["change_class"] == r["change_class"]
+    html = _render(grp)
+    assert f"{moved.width_m:g} m rings: change" in html and "Ring around hotspot area" in html
+    assert html.count('"dashArray": "5 4"') >= 1
+    with pytest.raises(ParameterError, match="displacement"):
+        sl.displacement_rings_layer(cells)
+
+
 def test_clusters_layer(demo):
     from hotspots.clustering import clusters
 

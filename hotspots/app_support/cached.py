@@ -237,9 +237,11 @@ def scheme_layers(bundle: DataBundle, s: Settings | None, snap_m: float, origins
 
 @cached
 def change_layers(bundle: DataBundle, s: Settings, snap_m: float | None) -> tuple[DrawnLayer, ...]:
-    """The change map's layers (cells with a significant change, areas coloured by change), drawn once."""
+    """The change map's layers (cells with a significant change, the rings around the hotspot
+    areas and the areas, coloured by change), drawn once; ``s`` holds the :data:`EXPORT` settings."""
     cells, _ = change(bundle, s.only(*CHANGE), "cells")
-    return tuple(draw_layer(g) for g in maplayers.change_layers(cells, area_table(bundle, s.only(*TABLE), snap_m)))
+    rings, _ = displaced(bundle, s.only(*RINGS))
+    return tuple(draw_layer(g) for g in maplayers.change_layers(cells, area_table(bundle, s.only(*TABLE), snap_m), rings))
 
 
 @cached

@@ -102,9 +102,13 @@ def before_after_map(
     return dual
 
 
-def change_layers(cells: Any, table: gpd.GeoDataFrame) -> list[Any]:
-    """Cells whose rate changed significantly, and the hotspot areas coloured by their change."""
+def change_layers(cells: Any, table: gpd.GeoDataFrame, rings: Any = None) -> list[Any]:
+    """Cells whose rate changed significantly, the rings around the hotspot areas coloured by
+    their own change (``rings``: :class:`hotspots.displacement_rings.Displacement`, or None), and
+    the hotspot areas coloured by their change, drawn last so that they stay on top."""
     groups = [sl.change_cells_layer(cells)]
+    if rings is not None:
+        groups.append(sl.displacement_rings_layer(rings, position="bottomright"))
     if len(table):
         groups.append(sl.hotspot_areas_layer(table, colour_by="change" if "change_class" in table.columns else "none"))
     return groups

@@ -27,6 +27,8 @@ from ._layout import (
     area_markers,
     area_outlines,
     grid_image,
+    ring_change_outlines,
+    ring_legend,
     rings_path,
     scale_ticks,
 )
@@ -210,6 +212,7 @@ def draw_layer(ctx: DrawContext, ax: Any, layer: str, display_cell_m: Any, suppr
         t = ch.table
         classes[t["row"].to_numpy(), t["col"].to_numpy()] = t["change_class"].astype(str).to_numpy(dtype=object)
         grid_image(ctx, ax, an.grid, rgba_from_classes(classes, CHANGE_COLOURS, 0.85))
+        info["rings"] = ring_change_outlines(ctx, ax, an)
         area_change_outlines(ctx, ax, an)
         area_markers(ctx, ax, areas)
         info["classes"] = [(CHANGE_COLOURS[c], CHANGE_LABELS[c] + " (cell)") for c in CHANGE_COLOURS]
@@ -275,6 +278,8 @@ def legend_into(panel: SidePanel, info: dict[str, Any], analysis: Any) -> None:
         panel.patch(info["task_marker"][0], info["task_marker"][1], marker="^")
     for colour, lw, label in info.get("edges", []):
         panel.patch("none", label, edge=colour, lw=lw)
+    if info.get("rings"):
+        ring_legend(panel, analysis)
     if info["kind"] in ("density", "counts", "gistar"):
         panel.patch("none", "Hotspot area (number = rank by incidents)", edge=INK, lw=1.3)
     panel.patch(OFFLINE_INSIDE, "Study area", edge=OUTLINE, lw=0.8)

@@ -302,6 +302,34 @@ def area_change_outlines(ctx: DrawContext, ax: Any, an: Any) -> None:
         ax.add_patch(PathPatch(rings_path(geom), facecolor="none", edgecolor=colour, linewidth=lw * ctx.scale, zorder=7))
 
 
+#: The dash of the rings around the hotspot areas on change maps (matplotlib's offset and on/off
+#: lengths in points).
+RING_DASH = (0, (4.0, 2.5))
+
+
+def ring_change_outlines(ctx: DrawContext, ax: Any, an: Any) -> bool:
+    """The ring around each hotspot area (:attr:`hotspots.analysis.Analysis.displacement`), dashed,
+    in the colour of its own change (blue fall, red rise, grey no significant change), under the
+    areas' outlines. False (nothing drawn) without the rings."""
+    moved = getattr(an, "displacement", None)
+    if moved is None:
+        return False
+    cls = dict(zip(moved.ring_change.table["area_id"].astype(int), moved.ring_change.table["change_class"].astype(str)))
+    for rid, geom in zip(moved.rings.areas["area_id"].astype(int), moved.rings.areas.geometry):
+        colour = style.CHANGE_AREA_EDGES[cls[rid]][0] if cls.get(rid) in style.CHANGE_AREA_EDGES else MUTED
+        ax.add_patch(PathPatch(rings_path(geom), facecolor="none", edgecolor=colour, linewidth=1.0 * ctx.scale,
+                               linestyle=RING_DASH, zorder=6))
+    return True
+
+
+def ring_legend(panel: SidePanel, an: Any) -> None:
+    """The legend line of :func:`ring_change_outlines` (nothing without the rings)."""
+    moved = getattr(an, "displacement", None)
+    if moved is not None:
+        panel.patch("none", f"{moved.width_m:g} m ring around an area (its own change)",
+                    edge=MUTED, lw=1.0, ls=RING_DASH)
+
+
 def town_labels(ctx: DrawContext, ax: Any, extent: tuple[float, float, float, float], *, max_towns: int | None) -> list[str]:
     """Town labels inside the extent, largest first, skipping any that would overlap (the towns of
     :func:`hotspots.places.label_towns`: GeoNames for real data, the demo's own for the demo)."""
@@ -384,14 +412,14 @@ class SidePanel:
         self.cursor += self.line_h(size) * gap
 
     def patch(self, colour: str, label: str, *, edge: str = MUTED, hatch: str | None = None, marker: str | None = None,
-              size: float = 7.2, lw: float = 0.6) -> None:
+              size: float = 7.2, lw: float = 0.6, ls: Any = "solid") -> None:
         s = self.line_h(size)
         if marker:
             self.ax.plot([0.12], [self.cursor + s * 0.5], marker=marker, color=colour, markersize=self.ctx.fs(6),
                          markeredgecolor="white", markeredgewidth=0.5, linestyle="none")
         else:
             self.ax.add_patch(Rectangle((0, self.cursor + s * 0.1), 0.26, s * 0.78, facecolor=colour, edgecolor=edge,
-                                        linewidth=lw, hatch=hatch))
+                                        linewidth=lw, hatch=hatch, linestyle=ls))
         self.ax.text(0.36, self.cursor + s * 0.5, label, fontsize=self.ctx.fs(size), color=INK, va="center", **PLAIN_TEXT)
         self.cursor += s * 1.12
 

@@ -75,6 +75,8 @@ from ._layout import (
     new_figure,
     north_arrow,
     prepare_map_axes,
+    ring_change_outlines,
+    ring_legend,
     scale_bar,
     scale_ticks,
     town_labels,
@@ -611,6 +613,7 @@ def briefing_before_after(
                 panel_title += f"; areas: {int(sa.get('significant fall', 0))} fall, {int(sa.get('significant rise', 0))} rise"
             ctx.legend.update({CHANGE_LABELS[c]: CHANGE_COLOURS[c] for c in CHANGE_COLOURS})
         if i == 2:
+            ring_change_outlines(ctx, ax, an)
             area_change_outlines(ctx, ax, an)
         else:
             area_outlines(ctx, ax, areas)
@@ -639,6 +642,7 @@ def briefing_before_after(
         for colour, lw, label in style.CHANGE_AREA_EDGES.values():
             leg.patch("none", label.replace("Hotspot area: ", "").capitalize(), edge=colour, lw=lw)
         leg.patch("none", "No significant change", edge=INK, lw=0.9)
+        ring_legend(leg, an)
     leg.cursor += 0.08
     leg.patch("none", "Hotspot area (number = rank by incidents)", edge=INK, lw=1.3)
     leg.patch(OFFLINE_INSIDE, "Study area", edge=OUTLINE, lw=0.8)

@@ -88,7 +88,6 @@ from typing import Any
 import geopandas as gpd
 import numpy as np
 import pandas as pd
-import shapely
 
 from .. import validation
 from .._errors import ParameterError
@@ -338,15 +337,7 @@ def gis_layers(
         out["change_areas"] = ca
     moved = getattr(an, "displacement", None)
     if moved is not None:
-        rings = moved.ring_change.to_geodataframe()
-        rings.insert(1, "around_area", moved.rings.areas["around_area"].to_numpy())
-        # a ring is often in pieces: every ring a MultiPolygon, as the GeoPackage stores a mixed layer
-        geoms = np.asarray(rings.geometry.values, dtype=object)
-        single = shapely.get_type_id(geoms) == 3
-        if single.any():
-            geoms[single] = shapely.multipolygons(geoms[single][:, None])
-        rings[rings.geometry.name] = gpd.GeoSeries(geoms, crs=rings.crs, index=rings.index)
-        out["displacement_rings"] = rings
+        out["displacement_rings"] = moved.to_geodataframe()
     sa = an.study_area
     if sa is not None and len(sa):
         # The name goes out as ``area_name``: a bare ``name`` column looks like a person's name

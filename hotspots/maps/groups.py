@@ -44,6 +44,7 @@ LAYER_NAMES: dict[str, str] = {
     "tasks": "Reparative task sites",
     "lines": "Referral → task",
     "change": "Change in cells",
+    "rings": "Rings around hotspot areas",
 }
 #: Default size of the squares referral locations are snapped to, metres.
 

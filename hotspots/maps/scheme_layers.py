@@ -74,6 +74,7 @@ __all__ = [
     "task_sites_layer",
     "referral_task_lines_layer",
     "change_cells_layer",
+    "displacement_rings_layer",
     "clusters_layer",
     "dissolve_cells",
 ]
@@ -449,6 +450,39 @@ def hotspot_areas_layer(
         category_legend([(c, CHANGE_CLASS_COLOURS[c]) for c in present], title="Hotspot change", position=position).add_to(group)
     return make_offline(group)
 
+
+
+def displacement_rings_layer(
+    displacement: Any,
+    *,
+    name: str = LAYER_NAMES["rings"],
+    show: bool = True,
+    position: str = "bottomleft",
+) -> folium.FeatureGroup:
+    """The ring around each hotspot area, outlined dashed in the colour of its own change, where
+    displaced harm would show (:class:`hotspots.displacement_rings.Displacement`).
+
+    The tooltip names the hotspot area the ring surrounds, its incidents before and after and its
+    change; the legend lists the classes present.
+    """
+    if not hasattr(displacement, "to_geodataframe") or not hasattr(displacement, "ring_change"):
+        raise ParameterError("`displacement` must be `Analysis.displacement` (`hotspots.displacement_change`).")
+    rings = displacement.to_geodataframe()
+    rings["change_pct"] = (rings["rate_ratio"] - 1.0) * 100.0
+    group = feature_group(name, show)
+    tips = ["around_area", "n_before", "n_after", "change_pct", "change_class"]
+    labels = ["Ring around hotspot area", "Incidents before", "Incidents after", "Change (%)", "Change"]
+    if len(rings):
+        def ring_style(row: pd.Series) -> dict[str, Any]:
+            c = CHANGE_CLASS_COLOURS.get(row["change_class"], "#555555")
+            return {"color": c, "weight": 1.5, "dashArray": "5 4", "fillColor": c, "fillOpacity": 0.04, "opacity": 0.9}
+
+        geojson_layer(rings, fields=tips, aliases=labels, formats={"change_pct": "+.1f"}, style=ring_style, name=name,
+                      simplify_m=0.0).add_to(group)
+    present = [c for c in CHANGE_CLASS_COLOURS if c in set(rings["change_class"])] or ["no change"]
+    title = f"{displacement.width_m:g} m rings: change"
+    category_legend([(c, CHANGE_CLASS_COLOURS[c]) for c in present], title=title, position=position).add_to(group)
+    return make_offline(group)
 
 
 # =============================================================================== change

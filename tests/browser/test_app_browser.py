@@ -213,6 +213,25 @@ def test_before_after_shows_two_synchronised_maps(st_page, app):
     assert lng[0] == pytest.approx(lng[1], abs=1e-6)
     # The change map and the per-hotspot table are there too.
     assert len([f for f in page.frames if "st_folium" in f.url]) >= 2
+    # The change map shows the rings around the hotspot areas (displacement), with their legend.
+
+    def change_frame():
+        for f in page.frames:
+            try:
+                if "st_folium" in f.url and "Rings around hotspot areas" in layer_labels(f):
+                    return f
+            except Exception:
+                pass
+        return None
+
+    frame = change_frame()
+    while frame is None and page.evaluate("Date.now()") < deadline:
+        page.wait_for_timeout(100)
+        frame = change_frame()
+    assert frame is not None, "no map with the rings around the hotspot areas"
+    assert layer_labels(frame)[-3:] == ["Change in cells", "Rings around hotspot areas", "Hotspot areas"]
+    assert any(t.startswith("500 m rings: change") for t in frame.locator(".hotspots-legend").all_inner_texts())
+    no_trouble(st_page)
     assert page.get_by_text("Change per hotspot").count() >= 1
     no_trouble(st_page)
 
