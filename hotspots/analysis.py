@@ -104,6 +104,9 @@ class Analysis(HotspotStage):
         The rings around the hotspot areas against the rest beyond them
         (:mod:`hotspots.displacement_rings`); None without hotspot areas or change, or with
         ``ring_m`` 0.
+    emerging : EmergingResult or None
+        Emerging hot spots over every month of the data on the analysis grid
+        (:mod:`hotspots.emerging_summary`); None with fewer than 10 months.
     linkage : object or None
         Referrals linked to hotspots and reparative tasks (:mod:`hotspots.linkage`).
     kpis : object or None
@@ -119,6 +122,7 @@ class Analysis(HotspotStage):
     change_areas: ChangeResult | None
     change_summary: ChangeSummary | None = None
     displacement: Any = None
+    emerging: Any = None
     linkage: Any = None
     kpis: Any = None
     referrals: gpd.GeoDataFrame | None = None

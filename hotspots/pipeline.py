@@ -24,6 +24,8 @@ on fewer settings, so that the app recomputes only what a change of setting need
   cell (periods, alpha, FDR, same months);
 * :func:`pooled_change` and :func:`ring_change` — the pooled change (all hotspot areas, elsewhere)
   and the rings around the hotspot areas against the rest beyond them (displacement);
+* :func:`emerging_stage` — emerging hot spots over every month of the data, on the hotspot
+  stage's grid and distance band (:mod:`hotspots.emerging_summary`);
 * :func:`assemble_analysis` — the stages as the :class:`~hotspots.analysis.Analysis` that
   :func:`analyse` returns (tested to be equal).
 """
@@ -45,6 +47,7 @@ from .change_summary import ChangeSummary, selection_overlap_note, summarise_cha
 from .clustering import clusters
 from .density import kde
 from .displacement_rings import Displacement, displacement_change, ring_areas
+from .emerging_summary import emerging_trends
 from .footprint import grid_within_reach
 from .gistar import gi_star
 from .grid import BNG, Grid, count, points_xy
@@ -107,6 +110,7 @@ __all__ = [
     "cell_change",
     "pooled_change",
     "ring_change",
+    "emerging_stage",
     "assemble_analysis",
     "analyse",
 ]
@@ -315,6 +319,15 @@ def ring_change(
         return None, f"displacement not computed: {exc}"
 
 
+def emerging_stage(incidents: gpd.GeoDataFrame, stage: HotspotStage, settings: Settings) -> tuple[Any, str | None]:
+    """Emerging hot spots over every month of ``incidents`` on the stage's grid and Gi* distance
+    band, at the settings' alpha, FDR and seed (:func:`hotspots.emerging_summary.emerging_trends`):
+    the result, or None and the reason (fewer than 10 months of data)."""
+    s = settings
+    distance = float(stage.gi.params["distance_m"])
+    return emerging_trends(incidents, stage.grid, distance, alpha=s.alpha, fdr=s.fdr, seed=s.seed)
+
+
 def assemble_analysis(
     stage: HotspotStage,
     *,
@@ -325,6 +338,8 @@ def assemble_analysis(
     change_summary: ChangeSummary | None = None,
     displacement: Displacement | None = None,
     displacement_note: str | None = None,
+    emerging: Any = None,
+    emerging_note: str | None = None,
     linkage: Any = None,
     kpis: Any = None,
     referrals: gpd.GeoDataFrame | None = None,
@@ -344,7 +359,7 @@ def assemble_analysis(
     if change_summary is None:
         change_summary, pooled_note = pooled_change(stage, change_cells, change_areas)
     out = list(notes)
-    for n in list(stage.notes) + [n for n in (change_note, pooled_note, displacement_note) if n]:
+    for n in list(stage.notes) + [n for n in (change_note, pooled_note, displacement_note, emerging_note) if n]:
         if n not in out:
             out.append(n)
     return Analysis(
@@ -362,6 +377,7 @@ def assemble_analysis(
         change_areas=change_areas,
         change_summary=change_summary,
         displacement=displacement,
+        emerging=emerging,
         linkage=linkage,
         kpis=kpis,
         referrals=referrals,
@@ -435,6 +451,9 @@ def analyse(
         areas_change, note = area_change(incidents, stage, s, cells_change)
         displaced, displaced_note = ring_change(incidents, stage, s, cells_change, areas_change)
 
+    step("emerging hot spots", 0.8)
+    emerging, emerging_note = emerging_stage(incidents, stage, s)
+
     linkage = kpis = None
     if referrals is not None and len(referrals):
         step("linking referrals", 0.85)
@@ -453,6 +472,8 @@ def analyse(
         change_note=note,
         displacement=displaced,
         displacement_note=displaced_note,
+        emerging=emerging,
+        emerging_note=emerging_note,
         linkage=linkage,
         kpis=kpis,
         referrals=referrals,

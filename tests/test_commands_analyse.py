@@ -357,6 +357,29 @@ def test_demo_run_prints_displacement_and_each_areas_ring(demo_run):
     assert [line.strip().split(":")[0] for line in block[1:3]] == list(rows["scope"])
 
 
+def test_demo_run_prints_the_emerging_hot_spots_and_each_areas_pattern(demo_run):
+    code, stdout, _, out = demo_run
+    assert code == 0
+    # the reading's categories are those of csv/emerging.csv (39 months of demo data)
+    rows = pd.read_csv(out / "csv" / "emerging.csv")
+    line = next(x for x in stdout.splitlines() if x.startswith("  emerging hot spots, "))
+    assert line.startswith("  emerging hot spots, 39 monthly steps (Jan 2022 – Mar 2025): ")
+    for cat, n in zip(rows["category"], rows["cells"]):
+        if cat.endswith("hot spot"):
+            assert f"{n:,} {cat.removesuffix(' hot spot')}" in line
+    # each listed area's pattern is csv/hotspot_areas.csv's
+    areas = pd.read_csv(out / "csv" / "hotspot_areas.csv").set_index("area_id")
+    head = next(x for x in stdout.splitlines() if x.strip().startswith("#  place"))
+    at = head.index("over the months")
+    listed = stdout.split(head + "\n")[1].splitlines()[:5]
+    for row in listed:
+        word = row[at:].split()[0]
+        pattern = areas.loc[int(row.split()[0]), "emerging"]
+        assert word == ("–" if pattern == "no pattern detected" else pattern.removesuffix(" hot spot"))
+    # the demo's planted falls read as diminishing hot spots in the areas that fell most
+    assert areas.loc[1, "emerging"] == "diminishing hot spot"
+
+
 def test_ring_width_reaches_the_settings():
     args = build_parser().parse_args(["analyse", "x.csv", "--out", "o", "--ring", "300"])
     assert settings_from_args(args).ring_m == 300.0

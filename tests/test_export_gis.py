@@ -19,6 +19,7 @@ from hotspots import analyse
 from hotspots._errors import ParameterError
 from hotspots.analysis import Settings
 from hotspots.demo import generate_demo
+from hotspots.emerging_summary import area_patterns, category_counts, describe_emerging
 from hotspots.export import export_gis, gis_layers
 from hotspots.export.gis import suppress_counts
 from hotspots.gazetteer import default_study_area
@@ -73,6 +74,7 @@ def test_cells_equal_the_gistar_density_and_area_results(demo, exported):
     r, c = got["row"].to_numpy(), got["col"].to_numpy()
     np.testing.assert_allclose(got["density"].to_numpy(), an.density.values[r, c], rtol=0, atol=1e-12)
     np.testing.assert_array_equal(got["area_id"].to_numpy(), an.areas.labels[r, c])
+    assert got["emerging"].tolist() == an.emerging.labels[r, c].tolist()
     assert _same_geometry(got.geometry, want.geometry)
     assert got.crs.to_epsg() == 27700
 
@@ -199,7 +201,7 @@ def test_change_summary_table_in_csv_and_gpkg(demo, exported):
     assert list(gp.columns) == cols
     _compare(gp, want, cols)
     side = json.loads(exported.files["parameters"].read_text(encoding="utf-8"))
-    assert side["gpkg_tables"] == {"change_summary": 3, "displacement": 2}
+    assert side["gpkg_tables"] == {"change_summary": 3, "displacement": 2, "emerging": len(category_counts(an.emerging))}
     assert side["outputs"]["csv:change_summary"]["path"] == "csv/change_summary.csv"
     assert [r["scope"] for r in side["results"]["change_summary"]["rows"]] == list(csv["scope"])
     assert side["results"]["change_summary"]["method"] == an.change_summary.method
@@ -219,15 +221,35 @@ def test_each_hotspot_area_carries_its_rings_change(demo, exported):
     assert layer["change_class"].reindex(ids).tolist() == areas["ring_change_class"].tolist()
 
 
+def test_emerging_hot_spots_in_the_files(demo, exported):
+    an, _ = demo
+    want = category_counts(an.emerging)
+    csv = pd.read_csv(exported.files["csv:emerging"])
+    gp = pyogrio.read_dataframe(exported.gpkg, layer="emerging", read_geometry=False)
+    for got in (csv, gp):
+        assert got["category"].tolist() == want["category"].tolist() and got["cells"].tolist() == want["cells"].tolist()
+    assert csv["cells"].sum() == an.grid.n_cells
+    rec = json.loads(exported.files["parameters"].read_text(encoding="utf-8"))["results"]["emerging"]
+    assert rec["time_steps"] == an.emerging.n_steps and rec["reading"] == describe_emerging(an.emerging)
+    assert rec["categories"] == dict(zip(want["category"], want["cells"].astype(int)))
+    # each hotspot area's pattern, as area_patterns gives it
+    areas = pd.read_csv(exported.files["csv:hotspot_areas"]).set_index("area_id")
+    pat = area_patterns(an.emerging, an.areas.labels, an.areas.n_areas).set_index("area_id")["emerging"]
+    assert areas["emerging"].tolist() == pat.reindex(areas.index).tolist()
+
+
 def test_no_change_summary_table_without_one(demo, tmp_path):
     import dataclasses
 
     an, _ = demo
     m = export_gis(
-        dataclasses.replace(an, change_summary=None, displacement=None), tmp_path, formats=("gpkg", "csv"), timestamp=False
+        dataclasses.replace(an, change_summary=None, displacement=None, emerging=None), tmp_path, formats=("gpkg", "csv"),
+        timestamp=False,
     )
     assert "change_summary" not in dict(pyogrio.list_layers(m.gpkg)) and "csv:change_summary" not in m.files
     assert "gpkg_tables" not in m.parameters and m.parameters["results"]["change_summary"] is None
+    assert m.parameters["results"]["emerging"] is None and "csv:emerging" not in m.files
+    assert "emerging" not in gpd.read_file(m.gpkg, layer="cells").columns
 
 
 # ----------------------------------------------------------------------------- sidecar

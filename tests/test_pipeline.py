@@ -35,6 +35,7 @@ from hotspots.pipeline import (
     choose_cell_size,
     choose_periods,
     choose_scheme_start,
+    emerging_stage,
     hotspot_stage,
     pooled_change,
     prepare_inputs,
@@ -169,6 +170,22 @@ def test_stages_equal_analyse(demo, area):
     assert assembled.caption() == full.caption()
     assert assembled.parameters()["used"] == full.parameters()["used"]
     pd.testing.assert_frame_equal(assembled.change_summary.to_frame(), full.change_summary.to_frame())
+    # emerging hot spots: every month of the data (not only `period`), on the stage's grid and distance
+    trends, note = emerging_stage(inc, stage, s)
+    assert note is None and np.array_equal(trends.categories, full.emerging.categories)
+    assert trends.n_steps == 39 and trends.params["distance_m"] == stage.gi.params["distance_m"]
+    assert trends.params["alpha"] == s.alpha and trends.grid.same_as(stage.grid)
+
+
+def test_emerging_hot_spots_need_ten_months(demo, area):
+    s = Settings(cell_size=1000.0)
+    short = demo.incidents[demo.incidents["month"] < "2022-10-01"]
+    an = analyse(short, settings=s, study_area=area)
+    assert an.emerging is None
+    assert [n for n in an.notes if n.startswith("emerging hot spots not computed: the data hold 9 month(s)")]
+    ten = analyse(demo.incidents[demo.incidents["month"] < "2022-11-01"], settings=s, study_area=area)
+    assert ten.emerging is not None and ten.emerging.n_steps == 10
+    assert not [n for n in ten.notes if n.startswith("emerging hot spots")]
 
 
 def test_analysis_carries_the_pooled_change(demo, result):

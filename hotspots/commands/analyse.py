@@ -415,6 +415,12 @@ def pct_of(v: Any) -> str:
     return f"{text}%" if text[:1] in "<>" or text.replace(".", "", 1).isdigit() else text
 
 
+def trend_word(pattern: Any) -> str:
+    """A hotspot area's emerging pattern for the summary's column: ``"persistent"``, ``"–"``."""
+    text = str(pattern)
+    return "–" if text in ("", "nan", "no pattern detected") else text.removesuffix(" spot").removesuffix(" hot")
+
+
 def summary_lines(analysis: Any, inputs: Inputs | None = None, *, top: int = 5) -> list[str]:
     """The end-of-run summary (suppressed person-level figures only)."""
     from ..export._common import area_summary, period_range_text, period_text
@@ -437,9 +443,11 @@ def summary_lines(analysis: Any, inputs: Inputs | None = None, *, top: int = 5) 
         has_change = "change_pct" in summ.columns
         has_ref = "referrals" in summ.columns
         has_ring = "ring_change_pct" in summ.columns  # the ring of cells around the area (displacement)
+        has_trend = "emerging" in summ.columns  # the pattern most of its cells share over the months
         head = f"    {'#':>3}  {'place':<32} {'incidents':>10}"
         head += f"  {'change':>9}" if has_change else ""
         head += f"  {'ring':>9}" if has_ring else ""
+        head += f"  {'over the months':<16}" if has_trend else ""
         head += f"  {'referrals':>9}" if has_ref else ""
         lines.append(f"  top {min(top, len(summ))} hotspot areas:")
         lines.append(head)
@@ -449,6 +457,8 @@ def summary_lines(analysis: Any, inputs: Inputs | None = None, *, top: int = 5) 
                 row += f"  {change_text(r['change_pct'], r['change_class']):>9}"
             if has_ring:
                 row += f"  {change_text(r['ring_change_pct'], r['ring_change_class']):>9}"
+            if has_trend:
+                row += f"  {trend_word(r['emerging']):<16}"
             if has_ref:
                 row += f"  {str(r['referrals']):>9}"
             lines.append(row)
@@ -480,6 +490,11 @@ def summary_lines(analysis: Any, inputs: Inputs | None = None, *, top: int = 5) 
             f"  change: not computed, the periods {period_range_text(an.before)} / {period_range_text(an.after)} hold no data; "
             "give `--before A:B --after C:D` within the data's months"
         )
+    trends = getattr(an, "emerging", None)
+    if trends is not None:
+        from ..emerging_summary import describe_emerging
+
+        lines.append(f"  emerging hot spots, {describe_emerging(trends)}")
     from ..publication import scheme_publication
 
     pub = scheme_publication(an)

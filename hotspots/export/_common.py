@@ -167,7 +167,9 @@ def area_summary(analysis: Any) -> pd.DataFrame:
     ``change_adjusted_pct`` (when the areas were placebo-adjusted), ``change_class``; with the
     displacement rings (:attr:`hotspots.analysis.Analysis.displacement`) ``ring_change_pct`` and
     ``ring_change_class``, the change of the ring of cells around the area, as judged (placebo-adjusted
-    when the rings were; empty for an area with no ring); with
+    when the rings were; empty for an area with no ring); with emerging hot spots
+    (:attr:`hotspots.analysis.Analysis.emerging`) ``emerging``, the pattern most of the area's cells
+    share over the data's months (:func:`hotspots.emerging_summary.area_patterns`); with
     referrals ``referrals`` and ``reparation_local_pct``, **taken from the
     analysis's protected publication** (:func:`hotspots.publication.scheme_publication`: ``"<5"``,
     ``"c"`` or ``"x"`` where hidden). Incident counts are not person-level and are shown as they are.
@@ -206,6 +208,12 @@ def area_summary(analysis: Any) -> pd.DataFrame:
         judged = r["rate_ratio_adjusted"] if "rate_ratio_adjusted" in r.columns else r["rate_ratio"]
         out["ring_change_pct"] = percent_change(judged.reindex(out["area_id"]).to_numpy())
         out["ring_change_class"] = r["change_class"].reindex(out["area_id"]).astype(object).to_numpy()
+    trends = getattr(analysis, "emerging", None)
+    if trends is not None:  # the pattern most of the area's cells share over the data's months
+        from ..emerging_summary import area_patterns
+
+        p = area_patterns(trends, np.asarray(analysis.areas.labels), analysis.areas.n_areas).set_index("area_id")
+        out["emerging"] = p["emerging"].reindex(out["area_id"]).astype(object).to_numpy()
     link = analysis.linkage
     if link is not None and getattr(link, "has_areas", False) and len(link.per_hotspot):
         from ..publication import scheme_publication

@@ -4,7 +4,7 @@
 
     out_dir/
       hotspots.gpkg            layers in British National Grid (EPSG:27700), for QGIS/ArcGIS,
-                               and the non-spatial table ``change_summary``
+                               and non-spatial tables (``change_summary``, ...)
       geojson/<layer>.geojson  the same layers in WGS84 (EPSG:4326), as RFC 7946 requires
       csv/<table>.csv          tables (hotspot areas, change, pooled change, KPIs, referral linkage)
       parameters.json          every setting and automatic value, package version, inputs and
@@ -16,7 +16,8 @@ Layers (:func:`gis_layers`)
     Grid cells in the study area: ``row``, ``col``, ``count``, ``neighbours``, ``z``, ``p``
     (and ``p_sim``, ``p_sim_directed``, ``z_sim`` with permutations; ``p_adjusted`` with FDR),
     ``bin`` (ArcGIS ``Gi_Bin``), ``class``, ``density`` (incidents per km²), ``area_id``
-    (hotspot area, 0 = none). ``drop_empty=True`` leaves out cells with no incident and no
+    (hotspot area, 0 = none), ``emerging`` (the cell's emerging hot spot category over the data's
+    months, ArcGIS's names; with at least 10 months of data). ``drop_empty=True`` leaves out cells with no incident and no
     significant class (their smoothed density is then not exported either).
 ``hotspot_areas``
     The hotspot areas (:data:`hotspots.areas.AREA_COLUMNS`) with ``place`` (nearest town),
@@ -59,6 +60,11 @@ Non-spatial tables in the GeoPackage (:func:`gpkg_tables`)
     "rings around hotspot areas" and "rings vs beyond" (the rings' change against the rest of the
     study area beyond them). Also ``csv/displacement.csv``; its method, the plain-words reading and
     the Weighted Displacement Quotient are in ``parameters.json`` (``results.displacement``).
+``emerging``
+    Emerging hot spots (:mod:`hotspots.emerging_summary`): cells per category that occurs,
+    ``category``, ``cells``, ``share_pct``. Also ``csv/emerging.csv``; the months, the reading, the
+    trend test and the year-to-year variation it allowed for are in ``parameters.json``
+    (``results.emerging``).
 
 Disclosure control of person-level counts
 -----------------------------------------
@@ -129,7 +135,7 @@ LAYER_NAMES = (
     "study_area",
 )
 #: Non-spatial GeoPackage tables (attribute tables), in the order written.
-GPKG_TABLES = ("change_summary", "displacement")
+GPKG_TABLES = ("change_summary", "displacement", "emerging")
 SIDECAR = "parameters.json"
 # Layers holding counts of people (their description states the disclosure rule).
 _PERSON_LAYERS = ("hotspot_areas", "referral_origins", "task_sites", "referral_task_lines")
@@ -234,6 +240,9 @@ def _cells_layer(an: Any, drop_empty: bool) -> gpd.GeoDataFrame:
     r, c = gdf["row"].to_numpy(), gdf["col"].to_numpy()
     gdf.insert(gdf.columns.get_loc("neighbours"), "density", np.asarray(an.density.values, dtype=float)[r, c])
     gdf.insert(len(gdf.columns) - 1, "area_id", np.asarray(an.areas.labels)[r, c].astype(np.int64))
+    trends = getattr(an, "emerging", None)
+    if trends is not None:  # the cell's emerging hot spot category over the data's months
+        gdf.insert(len(gdf.columns) - 1, "emerging", np.asarray(trends.labels)[r, c].astype(object))
     if drop_empty:
         cnt = gdf["count"].to_numpy(dtype=float)
         keep = (cnt != 0) | (gdf["bin"].to_numpy() != 0)
@@ -356,11 +365,17 @@ def gis_layers(
 
 # =============================================================================== tables
 def gpkg_tables(analysis: Any) -> dict[str, pd.DataFrame]:
-    """The non-spatial GeoPackage tables (:data:`GPKG_TABLES`): ``change_summary`` and
-    ``displacement`` when the analysis has them (:attr:`hotspots.analysis.Analysis.change_summary`,
-    :attr:`~hotspots.analysis.Analysis.displacement`)."""
-    found = {"change_summary": getattr(analysis, "change_summary", None), "displacement": getattr(analysis, "displacement", None)}
-    return {name: found[name].to_frame() for name in GPKG_TABLES if found[name] is not None}
+    """The non-spatial GeoPackage tables (:data:`GPKG_TABLES`): ``change_summary``,
+    ``displacement`` and ``emerging`` when the analysis has them
+    (:attr:`hotspots.analysis.Analysis.change_summary`, :attr:`~hotspots.analysis.Analysis.displacement`,
+    :attr:`~hotspots.analysis.Analysis.emerging`)."""
+    from ..emerging_summary import category_counts
+
+    out = {name: getattr(analysis, name, None) for name in ("change_summary", "displacement")}
+    tables = {name: v.to_frame() for name, v in out.items() if v is not None}
+    if getattr(analysis, "emerging", None) is not None:
+        tables["emerging"] = category_counts(analysis.emerging)
+    return {name: tables[name] for name in GPKG_TABLES if name in tables}
 
 
 def csv_tables(analysis: Any, *, threshold: int | None = None, snap_m: float = 250.0) -> dict[str, pd.DataFrame]:
@@ -533,6 +548,7 @@ def parameters_record(
         "change_areas": None if an.change_areas is None else {str(k): int(v) for k, v in an.change_areas.summary().items()},
         "change_summary": _summary_record(getattr(an, "change_summary", None)),
         "displacement": _displacement_record(getattr(an, "displacement", None)),
+        "emerging": _emerging_record(getattr(an, "emerging", None)),
     }
     rec["results"] = res
     t = _threshold(an, threshold)
@@ -581,6 +597,29 @@ def _displacement_record(moved: Any) -> dict[str, Any] | None:
         "reading": moved.describe(),
         "counts": moved.params.get("counts"),
         "wdq": None if moved.wdq is None else moved.wdq.to_dict(),
+    }
+
+
+def _emerging_record(trends: Any) -> dict[str, Any] | None:
+    """Emerging hot spots for the sidecar: the months, the reading, cells per category, the trend
+    test and the year-to-year variation it allowed for, the notes."""
+    if trends is None:
+        return None
+    from ..emerging_summary import category_counts, describe_emerging
+
+    p = trends.params
+    return {
+        "months": [p.get("start"), p.get("end")],
+        "time_steps": int(trends.n_steps),
+        "reading": describe_emerging(trends),
+        "categories": {c: int(n) for c, n in zip(*category_counts(trends)[["category", "cells"]].to_numpy().T)},
+        "method": p.get("method"),
+        "inference": p.get("inference"),
+        "fdr": p.get("fdr"),
+        "trend_test": p.get("trend_test"),
+        "year_to_year_variation": p.get("year_to_year_variation"),
+        "steps_left_out": p.get("steps_left_out"),
+        "notes": list(trends.notes),
     }
 
 

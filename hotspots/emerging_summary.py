@@ -1,0 +1,176 @@
+"""Emerging hot spots in every analysis: how each place's clustering moved over the data's months.
+
+:func:`emerging_trends` runs :func:`hotspots.emerging.emerging_hotspots` (ArcGIS Pro's Emerging
+Hot Spot Analysis, with the corrections its module documents) on the analysis's own grid and
+Gi* distance band, so that its cells are the hotspot map's cells. The rule, in one place for
+:func:`hotspots.pipeline.analyse`, the app and the exports:
+
+* the cube spans **every month of the data** (not only the hotspot ``period``), one month a
+  step, time window 1 and FDR over the cube at the analysis's alpha (ArcGIS's defaults); each
+  bin is judged by the exact count test; months the data do not cover are left out (their
+  warning becomes a note);
+* at least :data:`hotspots.emerging.MIN_STEPS_FOR_TREND` (10) monthly steps: with fewer, the
+  Mann–Kendall trend is unreliable (ArcGIS's advice) and no category is given, with a note;
+* each cell's trend is tested at alpha with no correction across cells (as ArcGIS). On null
+  cubes 4.2 % of cells trend, and on every force's real 2025 ASB with its months shuffled
+  4.5–4.9 % of busy cells (docs/calibration.md): a persistent hot spot with no real trend is
+  called "intensifying" or "diminishing" about once in 20, so one such cell alone is weak
+  evidence. :func:`describe_emerging` says so.
+
+:func:`area_patterns` gives each hotspot area the pattern most of its cells share.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import warnings
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from ._errors import ParameterError, SchemaError
+from .emerging import CATEGORY_CODES, CATEGORY_LABELS, MIN_STEPS_FOR_TREND, EmergingResult, emerging_hotspots
+from .grid import Grid
+from .periods import month_range
+
+__all__ = ["emerging_trends", "category_counts", "describe_emerging", "area_patterns", "NO_PATTERN"]
+
+#: The label of a cell (or hotspot area) without a pattern.
+NO_PATTERN = CATEGORY_LABELS[0]
+
+
+def _months_of(incidents: Any) -> int:
+    """Calendar months from the incidents' first month to their last (0 without dates)."""
+    try:
+        first, last = month_range(incidents)
+    except (KeyError, ValueError, ParameterError, SchemaError):
+        return 0
+    a, b = pd.Period(first, "M"), pd.Period(last, "M")
+    return (b - a).n + 1
+
+
+def emerging_trends(
+    incidents: Any, grid: Grid, distance_m: float, *, alpha: float = 0.05, fdr: bool = True, seed: int | None = 0
+) -> tuple[EmergingResult | None, str | None]:
+    """Emerging hot spots over every month of ``incidents`` on ``grid`` (module docs).
+
+    Parameters
+    ----------
+    incidents : GeoDataFrame
+        All the analysis's incidents (every month), in the grid's CRS.
+    grid : Grid
+        The analysis grid (its study-area cells take part).
+    distance_m : float
+        The Gi* distance band the hotspots used, metres.
+    alpha, fdr, seed
+        The analysis's settings.
+
+    Returns
+    -------
+    (EmergingResult or None, note or None)
+        None and the reason with fewer than 10 months, or when the cube cannot be built; the
+        result's own warnings (months left out) are in its ``notes``.
+    """
+    months = _months_of(incidents)
+    if months < MIN_STEPS_FOR_TREND:
+        return None, (
+            f"emerging hot spots not computed: the data hold {months} month(s), and a trend needs at least "
+            f"{MIN_STEPS_FOR_TREND} monthly steps (ArcGIS's advice for the Mann–Kendall test)"
+        )
+    try:
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            result = emerging_hotspots(incidents, grid, distance=distance_m, alpha=alpha, fdr=fdr, seed=seed)
+    except ParameterError as exc:
+        return None, f"emerging hot spots not computed: {exc}"
+    said = [f"emerging hot spots: {w.message}" for w in caught if issubclass(w.category, UserWarning)]
+    if result.n_steps < MIN_STEPS_FOR_TREND:  # months left out brought the cube under the limit
+        return None, (
+            f"emerging hot spots not computed: {result.n_steps} monthly steps hold data, and a trend needs at least "
+            f"{MIN_STEPS_FOR_TREND}"
+        )
+    if said:
+        result = dataclasses.replace(result, notes=tuple(dict.fromkeys(result.notes + tuple(said))))
+    return result, None
+
+
+def category_counts(result: EmergingResult) -> pd.DataFrame:
+    """The categories that occur, hot spots first, then cold spots, then no pattern: ``category``,
+    ``cells``, ``share_pct`` (of the study area's cells)."""
+    s = result.summary()
+    s = s[s["cells"] > 0]
+    order = s["code"].map(lambda c: (0 if c > 0 else 1 if c < 0 else 2, abs(c)))
+    s = s.assign(_o=order).sort_values("_o", kind="stable")
+    return pd.DataFrame(
+        {"category": s["category"].to_numpy(), "cells": s["cells"].to_numpy(np.int64), "share_pct": 100 * s["share"].to_numpy()}
+    )
+
+
+def _listing(rows: pd.DataFrame, side: str) -> str:
+    parts = [f"{int(n):,} {c.removesuffix(f' {side} spot')}" for c, n in zip(rows["category"], rows["cells"])]
+    if not parts:
+        return f"no {side} spot pattern"
+    text = parts[0] if len(parts) == 1 else ", ".join(parts[:-1]) + " and " + parts[-1]
+    return f"{text} {side} spot cell{'s' if int(rows['cells'].sum()) != 1 else ''}"
+
+
+def describe_emerging(result: EmergingResult) -> str:
+    """One paragraph: the months, the categories found, and how much one trend word is worth."""
+    steps = result.time_steps
+    first, last = steps["label"].iloc[0], steps["label"].iloc[-1]
+    span = f"{_month_text(first)} – {_month_text(last)}"
+    counts = category_counts(result)
+    code = counts["category"].map(CATEGORY_CODES)
+    hot, cold = counts[code > 0], counts[code < 0]
+    alpha = float(result.params.get("alpha", 0.05))
+    trending = counts[counts["category"].str.startswith(("intensifying", "diminishing"))]
+    caveat = (
+        f"; each cell's trend is tested at alpha {alpha:g}, so a persistent hot spot with no real trend is called "
+        f"intensifying or diminishing about {alpha:.0%} of the time: trust trends that neighbouring cells share"
+        if len(trending) else "; no hot spot is intensifying or diminishing"
+    )
+    return f"{result.n_steps} monthly steps ({span}): {_listing(hot, 'hot')}; {_listing(cold, 'cold')}{caveat}"
+
+
+def _month_text(label: str) -> str:
+    return pd.Period(label, "M").strftime("%b %Y")
+
+
+def area_patterns(result: EmergingResult, labels: np.ndarray, n_areas: int) -> pd.DataFrame:
+    """The pattern most cells of each hotspot area share (cells without a pattern not counted;
+    ``NO_PATTERN`` when none has one; ties go to the category listed first by ArcGIS, new hot spot
+    first).
+
+    Parameters
+    ----------
+    result : EmergingResult
+        On the same grid as ``labels``.
+    labels : ndarray of int, grid shape
+        Hotspot area id per cell (0 outside the areas): :attr:`hotspots.areas.HotspotAreas.labels`.
+    n_areas : int
+
+    Returns
+    -------
+    DataFrame
+        ``area_id`` (1..n_areas), ``emerging`` (the pattern), ``pattern_cells``, ``cells``.
+    """
+    if labels.shape != result.grid.shape:
+        raise ParameterError("`labels` must be on the emerging result's grid (the same shape).")
+    lab = labels.ravel().astype(np.int64)
+    cat = result.categories.ravel().astype(np.int64)
+    inside = lab > 0
+    rows = []
+    for aid in range(1, int(n_areas) + 1):
+        c = cat[inside & (lab == aid)]
+        n = int(c.size)
+        with_pattern = c[c != 0]
+        if with_pattern.size == 0:
+            rows.append((aid, NO_PATTERN, 0, n))
+            continue
+        codes, k = np.unique(with_pattern, return_counts=True)
+        # ArcGIS's order: new, consecutive, intensifying, ... hot (codes 1..8), then cold (-1..-8)
+        key = np.where(codes > 0, codes, 8 - codes)
+        best = codes[np.lexsort((key, -k))[0]]
+        rows.append((aid, CATEGORY_LABELS[int(best)], int(k.max()), n))
+    return pd.DataFrame(rows, columns=["area_id", "emerging", "pattern_cells", "cells"])
