@@ -15,7 +15,6 @@ from functools import partial  # noqa: E402
 
 from streamlit_folium import st_folium  # noqa: E402
 
-from hotspots._errors import HotspotsError  # noqa: E402
 from hotspots.app_support import (  # noqa: E402
     BRIEFING_LAYERS,
     CHANGE_COLUMNS,
@@ -29,6 +28,7 @@ from hotspots.app_support import (  # noqa: E402
     charts,
     content_token,
     display_frame,
+    emerging_view,
     export_available,
     export_downloads,
     funnel_bars,
@@ -52,6 +52,7 @@ from hotspots.app_support import (  # noqa: E402
 from hotspots.app_support import cached as c  # noqa: E402
 from hotspots.app_support.drawn import draw_layer  # noqa: E402
 from hotspots.app_support.mapview import show_map  # noqa: E402
+from hotspots.app_support.widgets import downloads, metrics, show_error  # noqa: E402
 from hotspots.datadir import force_bundle, force_folders  # noqa: E402
 from hotspots.maps import scheme_layers as sl  # noqa: E402
 from hotspots.maps.base import CARTO_KEY_ENV  # noqa: E402
@@ -62,22 +63,6 @@ from hotspots.summaries import headline, hotspot_change  # noqa: E402
 MAP_HEIGHT = 620
 UPLOAD_TYPES = ["csv", "gz", "zip", "parquet", "pq", "gpkg", "geojson", "json"]
 BASEMAPS = {"none": "None (works offline)", "osm": "OpenStreetMap (internet)", "carto-light": "Carto light (internet)"}
-
-
-def show_error(exc: BaseException) -> None:
-    st.error(md_text(str(exc) if isinstance(exc, HotspotsError) else f"Unexpected problem ({type(exc).__name__}): {exc}"))
-
-
-def downloads(items: list) -> None:
-    """A row of download buttons (:class:`hotspots.app_support.Download`); each file is made on click."""
-    for col, d in zip(st.columns(len(items)), items):
-        col.download_button(d.label, data=d.make, file_name=d.file_name, mime=d.mime, key=d.key, on_click="ignore")
-
-
-def metrics(items: list) -> None:
-    """A row of cards (label, value, help): :class:`hotspots.app_support.Metric` or :class:`~hotspots.app_support.Card`."""
-    for col, m in zip(st.columns(len(items)), items):
-        col.metric(m.label, m.value, help=md_text(m.help) if m.help else None)
 
 
 # =============================================================================== sidebar
@@ -227,6 +212,11 @@ if view_change.open:
                 st.dataframe(display_frame(plain[shown]), hide_index=True, key="change_table",
                              column_config={k: sl.AREA_LABELS[k] for k in shown})
                 downloads(change_downloads(changes, cells))
+        st.subheader("Trends over the months (emerging hot spots)")
+        trend_table, trend_caption = emerging_view(*c.emerging(bundle, s_hot))
+        st.caption(md_text(trend_caption))
+        if trend_table is not None:
+            st.dataframe(trend_table, hide_index=True, key="emerging_table")
 
 
 # =============================================================================== scheme

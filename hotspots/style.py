@@ -36,6 +36,7 @@ __all__ = [
     "CHANGE_CLASS_COLOURS",
     "CHANGE_CLASS_LABELS",
     "CHANGE_AREA_EDGES",
+    "EMERGING_COLOURS",
     "TASK_KIND_COLOURS",
     "OTHER_KIND_COLOUR",
     "TASK_SITE_COLOUR",
@@ -99,6 +100,27 @@ CHANGE_CLASS_LABELS: dict[str, str] = {
     "no change": "No significant change",
     "significant rise": "Significant rise",
     "too few incidents": "Too few incidents to test",
+}
+#: Emerging hot spot categories (:data:`hotspots.emerging.CATEGORY_LABELS`) and their colours:
+#: hot spots in reds and oranges (intensifying darkest, diminishing orange), cold spots in the
+#: matching blues; no pattern is left clear.
+EMERGING_COLOURS: dict[str, str] = {
+    "new hot spot": "#fcbba1",
+    "consecutive hot spot": "#fb6a4a",
+    "intensifying hot spot": "#67000d",
+    "persistent hot spot": "#cb181d",
+    "diminishing hot spot": "#fd8d3c",
+    "sporadic hot spot": "#fdd0a2",
+    "oscillating hot spot": "#a63603",
+    "historical hot spot": "#d9d9d9",
+    "new cold spot": "#c6dbef",
+    "consecutive cold spot": "#6baed6",
+    "intensifying cold spot": "#08306b",
+    "persistent cold spot": "#2171b5",
+    "diminishing cold spot": "#9ecae1",
+    "sporadic cold spot": "#deebf7",
+    "oscillating cold spot": "#08519c",
+    "historical cold spot": "#bdbdbd",
 }
 #: Outline (colour, line width in points, legend label) of a hotspot area by its own change class.
 CHANGE_AREA_EDGES: dict[str, tuple[str, float, str]] = {

@@ -153,6 +153,19 @@ def test_before_after_period_changes_the_numbers(demo):
     assert metric(at, "Cells with a significant fall") == f"{int(summ['significant fall']):,}"
 
 
+def test_before_after_tab_shows_the_emerging_hot_spots(demo):
+    from hotspots.emerging_summary import category_counts, describe_emerging
+    from hotspots.pipeline import emerging_stage
+
+    at = run_app()
+    open_tab(at, "Before / after")
+    check(at)
+    trends, _ = emerging_stage(demo.incidents, hotspot_stage(demo.incidents, STREET, demo.study_area), STREET)
+    table = next(df.value for df in at.tabs[1].dataframe if "Pattern" in df.value.columns)
+    assert table["Pattern"].tolist() == category_counts(trends)["category"].tolist()
+    assert any(md_text(describe_emerging(trends)) in cap.value for cap in at.tabs[1].caption)
+
+
 def test_displacement_ring_width_reaches_the_before_after_table(demo):
     at = run_app()
     open_tab(at, "Before / after")

@@ -16,7 +16,7 @@ from hotspots.app_support import cached as c  # noqa: E402
 from hotspots.app_support import demo_bundle  # noqa: E402
 from hotspots.linkage import link_referrals  # noqa: E402
 from hotspots.maps.scheme_layers import hotspot_area_table  # noqa: E402
-from hotspots.pipeline import area_change, cell_change, hotspot_stage, pooled_change, ring_change  # noqa: E402
+from hotspots.pipeline import area_change, cell_change, emerging_stage, hotspot_stage, pooled_change, ring_change  # noqa: E402
 from hotspots.places import name_hotspot_areas  # noqa: E402
 
 
@@ -84,6 +84,11 @@ def test_exports_analysis_assembled_from_the_cached_stages(demo):
     assert (an.before, an.after) == (an.change_cells.before, an.change_cells.after)
     assert an.before.describe() == "before: Jan 2022 – Dec 2022" and an.settings.after == ("2024-01", "2024-12")
     assert an.displacement.width_m == 1000.0 and an.settings.ring_m == 1000.0
+    # the emerging hot spots: the cached ones, as analyse() computes them on the stage
+    trends, note = c.emerging(demo, s.only(*c.HOT))
+    assert note is None and an.emerging is trends and trends.grid.same_as(an.grid)
+    ref, _ = emerging_stage(demo.incidents, c.stage(demo, s.only(*c.HOT)), s)
+    assert np.array_equal(trends.categories, ref.categories)
 
 
 def test_kpis_follow_the_filters(demo):

@@ -35,6 +35,12 @@ def test_map_layers_of_the_app(demo_small):
     rings, _ = ring_change(d.incidents, stage, s, cells, area_change(d.incidents, stage, s, cells)[0])
     names = [g.layer_name for g in maplayers.change_layers(cells, table, rings)]
     assert names == [sl.LAYER_NAMES[k] for k in ("change", "rings", "areas")]
+    # and the emerging hot spots, off until switched on in the map's layer control
+    from hotspots.pipeline import emerging_stage
+
+    groups = maplayers.change_layers(cells, table, rings, emerging_stage(d.incidents, stage, s)[0])
+    assert [g.layer_name for g in groups] == [sl.LAYER_NAMES[k] for k in ("change", "emerging", "rings", "areas")]
+    assert groups[1].show is False and all(g.show for g in groups if g is not groups[1])
 
 
 @pytest.fixture(scope="module")

@@ -216,6 +216,22 @@ def test_gi_class_counts_and_settings_used(demo):
     assert "hotspot areas: cells significant at alpha 0.05 (95% confidence)" in views.method_caption(stage, s)
 
 
+def test_emerging_view_is_the_librarys_categories_and_reading(demo):
+    from hotspots.emerging_summary import category_counts, describe_emerging
+    from hotspots.pipeline import emerging_stage
+
+    stage = hotspot_stage(demo.incidents, Settings(cell_size=1000.0), demo.study_area)
+    trends, _ = emerging_stage(demo.incidents, stage, Settings(cell_size=1000.0))
+    frame, caption = views.emerging_view(trends)
+    want = category_counts(trends)
+    assert frame["Pattern"].tolist() == want["category"].tolist()
+    assert frame["Cells"].tolist() == [f"{n:,}" for n in want["cells"]]
+    assert describe_emerging(trends) in caption and "Mann–Kendall" in caption
+    assert views.emerging_view(None, "emerging hot spots not computed: the data hold 6 month(s)") == (
+        None, "emerging hot spots not computed: the data hold 6 month(s)"
+    )
+
+
 def test_change_summary_table_shows_the_three_scopes_as_text():
     from hotspots.change import Period
     from hotspots.change_summary import ChangeSummary, ScopeChange

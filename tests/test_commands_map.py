@@ -131,3 +131,11 @@ def test_out_must_not_be_a_folder(incidents_csv, tmp_path, no_loading):
     (tmp_path / "m.png").mkdir()
     code, _, stderr = run_cli("map", incidents_csv, "--out", tmp_path / "m.png")
     assert code == 2 and "is a folder; give a file path" in stderr
+
+
+def test_the_layer_choices_are_the_briefings_layers():
+    # the command line keeps its own tuple so that `--help` does not import matplotlib
+    from hotspots.commands.map import LAYER_CHOICES
+    from hotspots.export._layers import LAYERS
+
+    assert LAYER_CHOICES == LAYERS and "emerging" in LAYERS

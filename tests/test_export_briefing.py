@@ -139,6 +139,31 @@ def test_change_layer_colours_a_significant_fall_cell(demo, tmp_path):
     assert np.mean(ok) >= 0.5
 
 
+def test_emerging_layer_colours_each_cell_by_its_pattern(demo, tmp_path):
+    from hotspots import style
+
+    an, _, _ = demo
+    labels = np.asarray(an.emerging.labels)
+    img = briefing_map(an, tmp_path / "e.png", layer="emerging", dpi=150, towns=False)
+    arr = _rgb(img.path)
+    drawn = 0
+    for cat in ("persistent hot spot", "diminishing hot spot"):
+        colour = np.array([int(style.EMERGING_COLOURS[cat][i : i + 2], 16) for i in (1, 3, 5)], dtype=float)
+        rows, cols = np.nonzero(labels == cat)
+        assert len(rows), cat  # the demo has both
+        ok = []
+        for row, col in zip(rows, cols):
+            r, c = _cell_pixels(img, an.grid, int(row), int(col), inset=0.3)
+            ok.append(np.median(np.linalg.norm(arr[r, c] - colour, axis=1)) < 60)
+        assert np.mean(ok) >= 0.5, cat  # markers or outlines may cover a few
+        drawn += 1
+        assert img.legend[cat[0].upper() + cat[1:]] == style.EMERGING_COLOURS[cat]
+    assert drawn == 2 and "emerging hot spots" in " ".join(img.texts)
+    assert f"Emerging hot spots: each cell's space-time Gi* over {an.emerging.n_steps} months" in " ".join(img.texts)
+    with pytest.raises(ParameterError, match="10 months"):
+        briefing_map(dataclasses.replace(an, emerging=None), tmp_path / "n.png", layer="emerging", dpi=50)
+
+
 def test_pdf_file_has_one_page_of_the_requested_size(demo, tmp_path):
     an, _, _ = demo
     img = briefing_map(an, tmp_path / "m.pdf", layer="gistar", dpi=150, size_in=(11, 7.5))

@@ -386,6 +386,29 @@ def test_displacement_rings_layer_draws_each_ring_by_its_change(demo):
         sl.displacement_rings_layer(cells)
 
 
+def test_emerging_layer_dissolves_the_cells_of_each_pattern(demo):
+    from hotspots import style
+    from hotspots.pipeline import emerging_stage
+
+    b, s, stage = demo["bundle"], demo["settings"], demo["stage"]
+    trends, note = emerging_stage(b.incidents, stage, s)
+    assert note is None
+    grp = sl.emerging_layer(trends)
+    assert grp.layer_name == sl.LAYER_NAMES["emerging"] and grp.show is False
+    feats = {f["properties"]["class"]: f["properties"] for gj in _children(grp, folium.GeoJson) for f in gj.data["features"]}
+    labels = np.asarray(trends.labels)
+    present = [c for c in style.EMERGING_COLOURS if (labels == c).any()]
+    assert present and list(feats) == present  # every pattern that occurs, none without one
+    counts = trends.counts.sum(axis=0)
+    for cat in present:
+        assert feats[cat]["cells"] == f"{int((labels == cat).sum()):,}"
+        assert feats[cat]["incidents"] == f"{int(counts[labels == cat].sum()):,}"
+    html = _render(grp)
+    assert f"Trend over {trends.n_steps} months" in html and all(style.EMERGING_COLOURS[c] in html for c in present)
+    with pytest.raises(ParameterError, match="emerging"):
+        sl.emerging_layer(stage.gi)
+
+
 def test_clusters_layer(demo):
     from hotspots.clustering import clusters
 

@@ -12,8 +12,9 @@ the figures shown beyond the methods' results are :mod:`hotspots.summaries`. Her
 * :mod:`~hotspots.app_support.maplayers` — which layers each map shows;
 * :mod:`~hotspots.app_support.drawn` — maps and layers drawn once (the map component's text), reused on reruns;
 * :mod:`~hotspots.app_support.charts` — the charts (Altair);
-* :mod:`~hotspots.app_support.cached` — the app's cached library calls, and
-  :mod:`~hotspots.app_support.mapview` — the map component (both import Streamlit; ``app.py`` only).
+* :mod:`~hotspots.app_support.cached` — the app's cached library calls, :mod:`~hotspots.app_support.widgets`
+  — rows of widgets it repeats (error box, downloads, cards), and
+  :mod:`~hotspots.app_support.mapview` — the map component (the three import Streamlit; ``app.py`` only).
 """
 
 from __future__ import annotations
@@ -45,6 +46,7 @@ from .views import (
     change_metrics,
     change_summary_table,
     display_frame,
+    emerging_view,
     filter_referrals,
     funnel_bars,
     gi_class_counts,
@@ -73,6 +75,7 @@ __all__ = [
     "area_downloads",
     "change_downloads",
     "charts",
+    "emerging_view",
     "export_downloads",
     "maplayers",
     "Metric",

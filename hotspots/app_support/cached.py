@@ -35,6 +35,7 @@ from ..pipeline import (
     area_change,
     assemble_analysis,
     cell_change,
+    emerging_stage,
     hotspot_stage,
     pooled_change,
     ring_change,
@@ -241,7 +242,15 @@ def change_layers(bundle: DataBundle, s: Settings, snap_m: float | None) -> tupl
     areas and the areas, coloured by change), drawn once; ``s`` holds the :data:`EXPORT` settings."""
     cells, _ = change(bundle, s.only(*CHANGE), "cells")
     rings, _ = displaced(bundle, s.only(*RINGS))
-    return tuple(draw_layer(g) for g in maplayers.change_layers(cells, area_table(bundle, s.only(*TABLE), snap_m), rings))
+    table = area_table(bundle, s.only(*TABLE), snap_m)
+    return tuple(draw_layer(g) for g in maplayers.change_layers(cells, table, rings, emerging(bundle, s.only(*HOT))[0]))
+
+
+@partial(cached, show_spinner="Emerging hot spots over the months…")
+def emerging(bundle: DataBundle, s: Settings) -> tuple[Any, str | None]:
+    """Emerging hot spots over every month of the data on the hotspot map's grid, and the note
+    (:func:`hotspots.pipeline.emerging_stage`): the Before/after tab's trends and change map."""
+    return emerging_stage(bundle.incidents, stage(bundle, s.only(*HOT)), s)
 
 
 @cached
@@ -293,10 +302,11 @@ def full_analysis(bundle: DataBundle, s: Settings, snap_m: float) -> Analysis:
     areas, area_note = change(bundle, s.only(*CHANGE), "areas")
     refs = bundle.referrals
     moved, moved_note = displaced(bundle, s.only(*RINGS))
+    trends, trends_note = emerging(bundle, s.only(*HOT))
     an = assemble_analysis(
         dataclasses.replace(stage(bundle, s.only(*HOT)), settings=s), change_cells=cells, change_areas=areas,
         change_note=note or area_note,
-        displacement=moved, displacement_note=moved_note,
+        displacement=moved, displacement_note=moved_note, emerging=trends, emerging_note=trends_note,
         linkage=linkage(bundle, s.only(*LINK)),
         kpis=scheme_kpis(refs, threshold=s.threshold, unsafe=s.unsafe_threshold) if refs is not None else None,
         referrals=refs, tasks=bundle.tasks, study_area=bundle.study_area, notes=bundle.prepared.notes,

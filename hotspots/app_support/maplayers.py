@@ -102,11 +102,14 @@ def before_after_map(
     return dual
 
 
-def change_layers(cells: Any, table: gpd.GeoDataFrame, rings: Any = None) -> list[Any]:
-    """Cells whose rate changed significantly, the rings around the hotspot areas coloured by
-    their own change (``rings``: :class:`hotspots.displacement_rings.Displacement`, or None), and
-    the hotspot areas coloured by their change, drawn last so that they stay on top."""
+def change_layers(cells: Any, table: gpd.GeoDataFrame, rings: Any = None, trends: Any = None) -> list[Any]:
+    """Cells whose rate changed significantly, the emerging hot spots (``trends``, off when the
+    map opens), the rings around the hotspot areas coloured by their own change (``rings``:
+    :class:`hotspots.displacement_rings.Displacement`, or None), and the hotspot areas coloured by
+    their change, drawn last so that they stay on top."""
     groups = [sl.change_cells_layer(cells)]
+    if trends is not None:
+        groups.append(sl.emerging_layer(trends))
     if rings is not None:
         groups.append(sl.displacement_rings_layer(rings, position="bottomright"))
     if len(table):

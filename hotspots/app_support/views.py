@@ -28,6 +28,7 @@ from .text import person_text
 __all__ = [
     "url_defaults",
     "app_settings",
+    "emerging_view",
     "filter_referrals",
     "Card",
     "kpi_cards",
@@ -394,6 +395,7 @@ BRIEFING_LAYERS = {
     "gistar": "Gi* classes",
     "areas": "Hotspot areas",
     "change": "Change",
+    "emerging": "Emerging hot spots",
     "scheme": "Scheme",
 }
 #: Columns of the per-hotspot change table (those the area table has).
@@ -541,3 +543,22 @@ def report_metrics(view: ReportView) -> list[Metric]:
         Metric("Rows kept", view.rows_kept),
         Metric("Rows dropped", view.rows_dropped, why),
     ]
+
+
+def emerging_view(trends: Any, note: str | None = None) -> tuple[pd.DataFrame | None, str]:
+    """The Before/after tab's trends over the months: the emerging hot spot categories that occur
+    (:func:`hotspots.emerging_summary.category_counts`, as text) and the reading
+    (:func:`~hotspots.emerging_summary.describe_emerging`), or no table and why (``note``)."""
+    from ..emerging_summary import category_counts, describe_emerging
+
+    if trends is None:
+        return None, note or "Emerging hot spots were not computed."
+    t = category_counts(trends)
+    frame = pd.DataFrame({
+        "Pattern": t["category"],
+        "Cells": [f"{n:,}" for n in t["cells"]],
+        "Share of the study area": [f"{x:.1f} %" for x in t["share_pct"]],
+    })
+    how = "Each cell's Gi* month by month and its Mann–Kendall trend, allowing for places' year-to-year variation"
+    return frame, f"{how} (ArcGIS Pro's categories; on the change map as a layer): {describe_emerging(trends)}."
+

@@ -22,7 +22,7 @@ from .analyse import (
     settings_from_args,
 )
 
-LAYER_CHOICES = ("density", "gistar", "counts", "areas", "clusters", "change", "scheme")
+LAYER_CHOICES = ("density", "gistar", "counts", "areas", "clusters", "change", "emerging", "scheme")
 
 
 def check_arguments(args: argparse.Namespace) -> dict[str, object]:

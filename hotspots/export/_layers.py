@@ -34,7 +34,7 @@ from ._layout import (
 )
 
 #: Layers :func:`~hotspots.export.briefing.briefing_map` can draw.
-LAYERS = ("density", "gistar", "counts", "areas", "clusters", "change", "scheme")
+LAYERS = ("density", "gistar", "counts", "areas", "clusters", "change", "emerging", "scheme")
 
 #: Gi* class colours (:data:`hotspots.style.GI_CLASS_COLOURS`); "not significant" is left clear.
 GI_COLOURS: dict[str, str] = dict(style.GI_CLASS_COLOURS)
@@ -220,6 +220,23 @@ def draw_layer(ctx: DrawContext, ax: Any, layer: str, display_cell_m: Any, suppr
         info["edges"] = [(c, lw, lab) for c, lw,
                          lab in style.CHANGE_AREA_EDGES.values()] + [(INK, 0.9, "Hotspot area: no significant change")]
         ctx.legend.update({CHANGE_LABELS[c]: CHANGE_COLOURS[c] for c in CHANGE_COLOURS})
+    elif layer == "emerging":
+        trends = getattr(an, "emerging", None)
+        if trends is None:
+            raise ParameterError("`layer='emerging'` needs emerging hot spots, which need at least 10 months of data.")
+        labels = np.asarray(trends.labels)
+        grid_image(ctx, ax, trends.grid, rgba_from_classes(labels, style.EMERGING_COLOURS, 0.85))
+        area_outlines(ctx, ax, areas)
+        area_markers(ctx, ax, areas)
+        present = [c for c in style.EMERGING_COLOURS if (labels == c).any()]
+        info["classes"] = [(style.EMERGING_COLOURS[c], c[0].upper() + c[1:]) for c in present]
+        info["classes"].append(("#ffffff", "No pattern detected"))
+        ctx.legend.update({lab: c for c, lab in info["classes"]})
+        info["method"] = (
+            f"emerging hot spots: each cell's space-time Gi* over {trends.n_steps} months, each month judged by the exact "
+            "count test with FDR; the Mann-Kendall trend of its z-scores, allowing for the months neighbouring bins "
+            "share and for places' year-to-year variation; ArcGIS Pro's categories"
+        )
     elif layer == "scheme":
         link = an.linkage
         if link is None:
@@ -280,7 +297,7 @@ def legend_into(panel: SidePanel, info: dict[str, Any], analysis: Any) -> None:
         panel.patch("none", label, edge=colour, lw=lw)
     if info.get("rings"):
         ring_legend(panel, analysis)
-    if info["kind"] in ("density", "counts", "gistar"):
+    if info["kind"] in ("density", "counts", "gistar", "emerging"):
         panel.patch("none", "Hotspot area (number = rank by incidents)", edge=INK, lw=1.3)
     panel.patch(OFFLINE_INSIDE, "Study area", edge=OUTLINE, lw=0.8)
 

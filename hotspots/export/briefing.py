@@ -264,11 +264,12 @@ def briefing_map(
         From :func:`hotspots.analyse`.
     out_path : str or Path
         Ends in ``.png`` or ``.pdf`` (the format follows the suffix). Parent folders are created.
-    layer : {"density", "gistar", "counts", "areas", "clusters", "change", "scheme"}
+    layer : {"density", "gistar", "counts", "areas", "clusters", "change", "emerging", "scheme"}
         ``"density"``: kernel density (incidents per km²) with hotspot areas outlined;
         ``"gistar"``: Gi* hot/cold classes at 99/95/90 % confidence; ``"counts"``: incidents per
         cell; ``"areas"``: hotspot areas by peak confidence; ``"clusters"``: DBSCAN/HDBSCAN
-        clusters; ``"change"``: before/after change class per cell; ``"scheme"``: hotspot
+        clusters; ``"change"``: before/after change class per cell; ``"emerging"``: each cell's
+        emerging hot spot category over the data's months (:attr:`hotspots.analysis.Analysis.emerging`); ``"scheme"``: hotspot
         areas shaded by referrals from them (suppressed) and reparative task sites.
     title : str, optional
         Default: e.g. ``"Anti-social behaviour: kernel density"``.
@@ -356,6 +357,7 @@ def briefing_map(
         "areas": "hotspot areas",
         "clusters": "point clusters",
         "change": f"change, {period_range_text(an.after)} vs {period_range_text(an.before)}",
+        "emerging": "emerging hot spots, the trend over the months",
         "scheme": "immediate justice referrals and reparation sites",
     }
     subject = subject_text(an.incidents)
@@ -376,7 +378,8 @@ def briefing_map(
         max_rows = int(max(0, (panel.remaining - 1.6 * scale) / panel.line_h(6.8)) - 8)
         areas_table_into(panel, an, suppress, max(3, min(15, max_rows)))
         panel.heading("Method", size=8.5)
-        panel.para(method_text(an, "; ".join(n for n in ctx.notes if n.startswith("density drawn"))), size=6.3, gap=0.1)
+        extra = [n for n in ctx.notes if n.startswith("density drawn")] + ([info["method"]] if "method" in info else [])
+        panel.para(method_text(an, "; ".join(extra)), size=6.3, gap=0.1)
     else:
         left = SidePanel(ctx, px, py, pw * 0.45, ph)
         legend_into(left, info, an)
@@ -384,7 +387,7 @@ def briefing_map(
         max_rows = int(max(0, (right.remaining - 1.6 * scale) / right.line_h(6.8)) - 8)
         areas_table_into(right, an, suppress, max(3, min(15, max_rows)))
         right.heading("Method", size=8.5)
-        right.para(method_text(an), size=6.3, gap=0.1)
+        right.para(method_text(an, info.get("method", "")), size=6.3, gap=0.1)
     if not suppress and an.linkage is not None:
         fig.text(
             1 - margin / W,

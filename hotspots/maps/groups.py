@@ -45,6 +45,7 @@ LAYER_NAMES: dict[str, str] = {
     "lines": "Referral → task",
     "change": "Change in cells",
     "rings": "Rings around hotspot areas",
+    "emerging": "Emerging hot spots (trend over the months)",
 }
 #: Default size of the squares referral locations are snapped to, metres.
 

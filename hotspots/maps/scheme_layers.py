@@ -75,6 +75,7 @@ __all__ = [
     "referral_task_lines_layer",
     "change_cells_layer",
     "displacement_rings_layer",
+    "emerging_layer",
     "clusters_layer",
     "dissolve_cells",
 ]
@@ -450,6 +451,40 @@ def hotspot_areas_layer(
         category_legend([(c, CHANGE_CLASS_COLOURS[c]) for c in present], title="Hotspot change", position=position).add_to(group)
     return make_offline(group)
 
+
+
+def emerging_layer(
+    trends: Any,
+    *,
+    name: str = LAYER_NAMES["emerging"],
+    show: bool = False,
+    position: str = "bottomright",
+) -> folium.FeatureGroup:
+    """Emerging hot spots (:class:`hotspots.emerging.EmergingResult`): the cells of each category
+    (ArcGIS Pro's names) dissolved into one shape and filled with its colour
+    (:data:`hotspots.style.EMERGING_COLOURS`); cells without a pattern are left clear. Off when
+    the map opens unless ``show``."""
+    from ..emerging import EmergingResult
+
+    if not isinstance(trends, EmergingResult):
+        raise ParameterError("`trends` must be `Analysis.emerging` (`hotspots.emerging_hotspots`).")
+    colours = style.EMERGING_COLOURS
+    counts = trends.counts.sum(axis=0).astype(float)
+    table = _class_polygons(trends.grid, np.asarray(trends.labels), list(colours), {"incidents": counts})
+    if len(table):
+        table["incidents"] = table["incidents"].round().astype(np.int64)
+    return _class_layer(
+        table,
+        colours=colours,
+        fill_opacity=0.6,
+        fields=["class", "cells", "incidents"],
+        aliases=["Pattern", "Cells", "Incidents (all months)"],
+        legend_classes=[c for c in colours if c in set(table["class"])] or [],
+        legend_title=f"Trend over {trends.n_steps} months",
+        name=name,
+        position=position,
+        show=show,
+    )
 
 
 def displacement_rings_layer(
