@@ -452,7 +452,6 @@ def hotspot_areas_layer(
     return make_offline(group)
 
 
-
 def emerging_layer(
     trends: Any,
     *,
@@ -479,7 +478,7 @@ def emerging_layer(
         fill_opacity=0.6,
         fields=["class", "cells", "incidents"],
         aliases=["Pattern", "Cells", "Incidents (all months)"],
-        legend_classes=[c for c in colours if c in set(table["class"])] or [],
+        legend_classes=[c for c in colours if c in set(table["class"])],
         legend_title=f"Trend over {trends.n_steps} months",
         name=name,
         position=position,
@@ -503,7 +502,9 @@ def displacement_rings_layer(
     if not hasattr(displacement, "to_geodataframe") or not hasattr(displacement, "ring_change"):
         raise ParameterError("`displacement` must be `Analysis.displacement` (`hotspots.displacement_change`).")
     rings = displacement.to_geodataframe()
-    rings["change_pct"] = (rings["rate_ratio"] - 1.0) * 100.0
+    # the change as judged (placebo-adjusted when the rings were), as csv/hotspot_areas.csv's ring_change_pct
+    judged = rings["rate_ratio_adjusted"] if "rate_ratio_adjusted" in rings.columns else rings["rate_ratio"]
+    rings["change_pct"] = (judged - 1.0) * 100.0
     group = feature_group(name, show)
     tips = ["around_area", "n_before", "n_after", "change_pct", "change_class"]
     labels = ["Ring around hotspot area", "Incidents before", "Incidents after", "Change (%)", "Change"]
