@@ -23,6 +23,7 @@ from hotspots.app_support import (  # noqa: E402
     DataBundle,
     app_settings,
     area_downloads,
+    briefing_layers,
     change_downloads,
     change_metrics,
     charts,
@@ -160,8 +161,8 @@ def map_view() -> None:
     if export_available():
         st.subheader("Briefing map and GIS files")
         st.caption("A slide-ready map (small numbers suppressed) and every layer for QGIS/ArcGIS, made when you click.")
-        brief = st.selectbox("Briefing map shows", [k for k in BRIEFING_LAYERS if k != "scheme" or scheme],
-                             format_func=BRIEFING_LAYERS.get, key="brief_layer")
+        brief = st.selectbox("Briefing map shows", briefing_layers(scheme, len(months)), format_func=BRIEFING_LAYERS.get,
+                             key="brief_layer")
         an = partial(c.full_analysis, bundle, settings.only(*c.EXPORT), snap_m)
         downloads(export_downloads(an, layer=brief, basemap=basemap, snap_m=snap_m))
 

@@ -232,6 +232,13 @@ def test_emerging_view_is_the_librarys_categories_and_reading(demo):
     )
 
 
+def test_briefing_layers_the_data_can_draw():
+    every = list(views.BRIEFING_LAYERS)
+    assert views.briefing_layers(True, 12) == every and "emerging" in every
+    assert views.briefing_layers(False, 10) == [k for k in every if k != "scheme"]
+    assert views.briefing_layers(True, 9) == [k for k in every if k != "emerging"]
+
+
 def test_change_summary_table_shows_the_three_scopes_as_text():
     from hotspots.change import Period
     from hotspots.change_summary import ChangeSummary, ScopeChange

@@ -29,6 +29,7 @@ __all__ = [
     "url_defaults",
     "app_settings",
     "emerging_view",
+    "briefing_layers",
     "filter_referrals",
     "Card",
     "kpi_cards",
@@ -398,6 +399,18 @@ BRIEFING_LAYERS = {
     "emerging": "Emerging hot spots",
     "scheme": "Scheme",
 }
+
+
+def briefing_layers(has_referrals: bool, n_months: int) -> list[str]:
+    """The briefing layers the data can draw (keys of :data:`BRIEFING_LAYERS`): the scheme's only
+    with referrals, the emerging hot spots only with at least
+    :data:`hotspots.emerging.MIN_STEPS_FOR_TREND` months."""
+    from ..emerging import MIN_STEPS_FOR_TREND
+
+    unable = {"scheme": not has_referrals, "emerging": n_months < MIN_STEPS_FOR_TREND}
+    return [k for k in BRIEFING_LAYERS if not unable.get(k, False)]
+
+
 #: Columns of the per-hotspot change table (those the area table has).
 CHANGE_COLUMNS = ("area_id", "incidents", "before", "after", "change_pct", "change_adjusted_pct", "change_class")
 #: Coordinate systems offered for generic tables.
