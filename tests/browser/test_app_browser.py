@@ -229,7 +229,13 @@ def test_before_after_shows_two_synchronised_maps(st_page, app):
         page.wait_for_timeout(100)
         frame = change_frame()
     assert frame is not None, "no map with the rings around the hotspot areas"
-    assert layer_labels(frame)[-3:] == ["Change in cells", "Rings around hotspot areas", "Hotspot areas"]
+    # with the emerging hot spots under the rings (off until switched on)
+    want = ["Change in cells", "Emerging hot spots (trend over the months)", "Rings around hotspot areas", "Hotspot areas"]
+    assert layer_labels(frame)[-4:] == want
+    ticked = frame.locator(".leaflet-control-layers-overlays label").evaluate_all(
+        "ls => ls.map(l => [l.innerText.trim(), l.querySelector('input').checked])"
+    )
+    assert dict(ticked)[want[1]] is False and dict(ticked)[want[2]] is True
     assert any(t.startswith("500 m rings: change") for t in frame.locator(".hotspots-legend").all_inner_texts())
     no_trouble(st_page)
     assert page.get_by_text("Change per hotspot").count() >= 1
