@@ -38,7 +38,7 @@ from .emerging import CATEGORY_CODES, CATEGORY_LABELS, MIN_STEPS_FOR_TREND, Emer
 from .grid import Grid
 from .periods import month_range
 
-__all__ = ["emerging_trends", "category_counts", "describe_emerging", "area_patterns", "NO_PATTERN"]
+__all__ = ["emerging_trends", "category_counts", "describe_emerging", "levels_estimated", "area_patterns", "NO_PATTERN"]
 
 #: The label of a cell (or hotspot area) without a pattern.
 NO_PATTERN = CATEGORY_LABELS[0]
@@ -137,13 +137,20 @@ def describe_emerging(result: EmergingResult) -> str:
         f"intensifying or diminishing about {alpha:.0%} of the time: trust trends that neighbouring cells share"
         if len(trending) else "; no hot spot is intensifying or diminishing"
     )
-    if len(trending) and result.n_steps < YEARS_FOR_LEVELS * 12:
+    if len(trending) and not levels_estimated(result):
         caveat += (
             "; with less than two years of months, places' year-to-year variation cannot be estimated, so a hot spot "
             "whose level shifted once, or whose season differs from the area's, reads as a trend: a prompt to look, "
             "not a finding"
         )
     return f"{result.n_steps} monthly steps ({span}): {_listing(hot, 'hot')}; {_listing(cold, 'cold')}{caveat}"
+
+
+def levels_estimated(result: EmergingResult) -> bool:
+    """Whether the trend test allowed for places' year-to-year variation: it is estimated from
+    busy cells over whole years (:func:`hotspots.trend.block_level_variance`), so not with fewer
+    than :data:`YEARS_FOR_LEVELS` years of months."""
+    return int((result.params.get("year_to_year_variation") or {}).get("cells", 0)) > 0
 
 
 def _month_text(label: str) -> str:

@@ -11,7 +11,14 @@ import pytest
 
 from hotspots import ParameterError
 from hotspots.emerging import CATEGORY_CODES, emerging_hotspots
-from hotspots.emerging_summary import NO_PATTERN, area_patterns, category_counts, describe_emerging, emerging_trends
+from hotspots.emerging_summary import (
+    NO_PATTERN,
+    area_patterns,
+    category_counts,
+    describe_emerging,
+    emerging_trends,
+    levels_estimated,
+)
 from hotspots.grid import Grid
 
 
@@ -44,10 +51,10 @@ def test_emerging_trends_is_emerging_hotspots_on_the_analysis_grid():
     text = describe_emerging(got)
     assert text.startswith("24 monthly steps (Jan 2023 – Dec 2024): ") and "intensifying" in text
     assert "about 5% of the time" in text and "no cold spot pattern" in text
-    assert "less than two years" not in text  # 24 months: places' year-to-year variation allowed for
+    assert "less than two years" not in text and levels_estimated(got)  # 24 months: year-to-year variation allowed for
     # a year of months: the same trend word, with what it cannot rule out
     year, _ = emerging_trends(_town(months=12), GRID, 400.0)
-    assert "intensifying hot spot" in set(category_counts(year)["category"])
+    assert "intensifying hot spot" in set(category_counts(year)["category"]) and not levels_estimated(year)
     assert "less than two years of months" in describe_emerging(year)
     steady, _ = emerging_trends(_town(months=12, rising=False), GRID, 400.0)
     assert "less than two years" not in describe_emerging(steady)  # said only beside a trend word

@@ -562,7 +562,7 @@ def emerging_view(trends: Any, note: str | None = None) -> tuple[pd.DataFrame | 
     """The Before/after tab's trends over the months: the emerging hot spot categories that occur
     (:func:`hotspots.emerging_summary.category_counts`, as text) and the reading
     (:func:`~hotspots.emerging_summary.describe_emerging`), or no table and why (``note``)."""
-    from ..emerging_summary import category_counts, describe_emerging
+    from ..emerging_summary import category_counts, describe_emerging, levels_estimated
 
     if trends is None:
         return None, note or "Emerging hot spots were not computed."
@@ -572,6 +572,7 @@ def emerging_view(trends: Any, note: str | None = None) -> tuple[pd.DataFrame | 
         "Cells": [f"{n:,}" for n in t["cells"]],
         "Share of the study area": [f"{x:.1f} %" for x in t["share_pct"]],
     })
-    how = "Each cell's Gi* month by month and its Mann–Kendall trend, allowing for places' year-to-year variation"
+    how = "Each cell's Gi* month by month and its Mann–Kendall trend" + (
+        ", allowing for places' year-to-year variation" if levels_estimated(trends) else ""
+    )
     return frame, f"{how} (ArcGIS Pro's categories; on the change map as a layer): {describe_emerging(trends)}."
-

@@ -16,6 +16,7 @@ from matplotlib.patches import PathPatch
 
 from .. import style
 from .._errors import ParameterError
+from ..emerging_summary import levels_estimated
 from ..grid import Grid
 from ..publication import scheme_publication
 from ..style import INK, OFFLINE_INSIDE, OUTLINE, PLAIN_TEXT
@@ -232,10 +233,11 @@ def draw_layer(ctx: DrawContext, ax: Any, layer: str, display_cell_m: Any, suppr
         info["classes"] = [(style.EMERGING_COLOURS[c], c[0].upper() + c[1:]) for c in present]
         info["classes"].append(("#ffffff", "No pattern detected"))
         ctx.legend.update({lab: c for c, lab in info["classes"]})
+        levels = " and for places' year-to-year variation" if levels_estimated(trends) else ""
         info["method"] = (
             f"emerging hot spots: each cell's space-time Gi* over {trends.n_steps} months, each month judged by the exact "
-            "count test with FDR; the Mann-Kendall trend of its z-scores, allowing for the months neighbouring bins "
-            "share and for places' year-to-year variation; ArcGIS Pro's categories"
+            f"count test with FDR; the Mann-Kendall trend of its z-scores, allowing for the months neighbouring bins "
+            f"share{levels}; ArcGIS Pro's categories"
         )
     elif layer == "scheme":
         link = an.linkage
