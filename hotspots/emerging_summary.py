@@ -15,8 +15,9 @@ Gi* distance band, so that its cells are the hotspot map's cells. The rule, in o
   cubes 4.2 % of cells trend, and on every force's real 2025 ASB with its months shuffled
   4.5–4.9 % of busy cells (docs/calibration.md): a persistent hot spot with no real trend is
   called "intensifying" or "diminishing" about once in 20, so one such cell alone is weak
-  evidence. :func:`describe_emerging` says so, and, with fewer than 24 months, that places'
-  year-to-year variation could not be allowed for (a level that shifted once reads as a trend).
+  evidence. :func:`describe_emerging` says so, and, when places' year-to-year variation could not
+  be estimated (fewer than two years of months: :func:`levels_estimated`), that a level which
+  shifted once reads as a trend.
   On every force's real 2025 ASB (39 forces, 12 months; docs/calibration.md) a median of 4.7 % of
   the persistent, intensifying and diminishing hot spot cells were intensifying or diminishing
   (quartiles 0–11.9 %; none in 13 forces).
@@ -42,9 +43,6 @@ __all__ = ["emerging_trends", "category_counts", "describe_emerging", "levels_es
 
 #: The label of a cell (or hotspot area) without a pattern.
 NO_PATTERN = CATEGORY_LABELS[0]
-#: Whole years of months below which places' year-to-year variation cannot be estimated
-#: (:func:`hotspots.trend.block_level_variance` compares years), so a trend word is weaker.
-YEARS_FOR_LEVELS = 2
 
 
 def _months_of(incidents: Any) -> int:
@@ -149,7 +147,7 @@ def describe_emerging(result: EmergingResult) -> str:
 def levels_estimated(result: EmergingResult) -> bool:
     """Whether the trend test allowed for places' year-to-year variation: it is estimated from
     busy cells over whole years (:func:`hotspots.trend.block_level_variance`), so not with fewer
-    than :data:`YEARS_FOR_LEVELS` years of months."""
+    than two years of months, nor without busy cells."""
     return int((result.params.get("year_to_year_variation") or {}).get("cells", 0)) > 0
 
 
