@@ -215,6 +215,12 @@ class ChangeResult:
         """The table with the cell or area geometries."""
         return gpd.GeoDataFrame(self.table.copy(), geometry=self.geometry.reset_index(drop=True).values, crs=self.geometry.crs)
 
+    def judged_rate_ratio(self) -> pd.Series:
+        """The rate ratio each unit's verdict was judged on, row by row with :attr:`table`:
+        ``rate_ratio_adjusted`` (placebo-adjusted) when the table has it, else ``rate_ratio``."""
+        t = self.table
+        return t["rate_ratio_adjusted"] if "rate_ratio_adjusted" in t.columns else t["rate_ratio"]
+
     def summary(self) -> pd.Series:
         """Number of cells/areas per class (every class listed, zeros included)."""
         order = list(CHANGE_CLASSES) + ([CONTROL_CLASS] if (self.table["change_class"] == CONTROL_CLASS).any() else [])

@@ -37,7 +37,7 @@ import pandas as pd
 from ._errors import ParameterError, SchemaError
 from .emerging import CATEGORY_CODES, CATEGORY_LABELS, MIN_STEPS_FOR_TREND, EmergingResult, emerging_hotspots
 from .grid import Grid
-from .periods import month_range
+from .periods import month_options, month_range
 
 __all__ = ["emerging_trends", "category_counts", "describe_emerging", "levels_estimated", "area_patterns", "NO_PATTERN"]
 
@@ -48,11 +48,9 @@ NO_PATTERN = CATEGORY_LABELS[0]
 def _months_of(incidents: Any) -> int:
     """Calendar months from the incidents' first month to their last (0 without dates)."""
     try:
-        first, last = month_range(incidents)
+        return len(month_options(*month_range(incidents)))
     except (KeyError, ValueError, ParameterError, SchemaError):
         return 0
-    a, b = pd.Period(first, "M"), pd.Period(last, "M")
-    return (b - a).n + 1
 
 
 def emerging_trends(

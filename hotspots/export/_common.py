@@ -204,8 +204,9 @@ def area_summary(analysis: Any) -> pd.DataFrame:
     moved = getattr(analysis, "displacement", None)
     if moved is not None and len(moved.ring_change.table):
         # each area's ring (hotspots.displacement_rings): its change as judged (placebo-adjusted when the areas were)
-        r = moved.ring_change.table.assign(around=moved.rings.areas["around_area"].to_numpy()).set_index("around")
-        judged = r["rate_ratio_adjusted"] if "rate_ratio_adjusted" in r.columns else r["rate_ratio"]
+        around = moved.rings.areas["around_area"].to_numpy()
+        r = moved.ring_change.table.assign(around=around).set_index("around")
+        judged = moved.ring_change.judged_rate_ratio().set_axis(around)
         out["ring_change_pct"] = percent_change(judged.reindex(out["area_id"]).to_numpy())
         out["ring_change_class"] = r["change_class"].reindex(out["area_id"]).astype(object).to_numpy()
     trends = getattr(analysis, "emerging", None)

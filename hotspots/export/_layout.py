@@ -314,9 +314,9 @@ def ring_change_outlines(ctx: DrawContext, ax: Any, an: Any) -> bool:
     moved = getattr(an, "displacement", None)
     if moved is None:
         return False
-    cls = dict(zip(moved.ring_change.table["area_id"].astype(int), moved.ring_change.table["change_class"].astype(str)))
-    for rid, geom in zip(moved.rings.areas["area_id"].astype(int), moved.rings.areas.geometry):
-        colour = style.CHANGE_AREA_EDGES[cls[rid]][0] if cls.get(rid) in style.CHANGE_AREA_EDGES else MUTED
+    rings = moved.to_geodataframe()
+    for cls, geom in zip(rings["change_class"].astype(str), rings.geometry):
+        colour = style.CHANGE_AREA_EDGES[cls][0] if cls in style.CHANGE_AREA_EDGES else MUTED
         ax.add_patch(PathPatch(rings_path(geom), facecolor="none", edgecolor=colour, linewidth=1.0 * ctx.scale,
                                linestyle=RING_DASH, zorder=6))
     return True
