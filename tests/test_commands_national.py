@@ -59,6 +59,7 @@ def test_outputs_read_back_equal_the_library(points_file, local_run):
     assert len(layer) == want.n_areas > 0
     np.testing.assert_array_equal(layer["count"], want.areas["count"])
     assert all(a.equals(b) for a, b in zip(layer.geometry, want.areas.geometry))
+    assert set(layer.geom_type) == {"MultiPolygon"}  # whether or not an area is in pieces, as analyse's layers
     assert layer.crs.to_epsg() == 27700
     params = json.loads((local_run / "parameters.json").read_text())
     assert params["parameters"]["n_points"] == 40_000 and params["parameters"]["bandwidth_m"] == 800

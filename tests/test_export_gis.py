@@ -39,8 +39,14 @@ def exported(demo, tmp_path_factory):
     return export_gis(an, out, timestamp=False)
 
 
+def _as_multi(geoms) -> np.ndarray:
+    g = np.asarray(geoms, dtype=object)
+    return np.array([shapely.MultiPolygon([x]) if x.geom_type == "Polygon" else x for x in g], dtype=object)
+
+
 def _same_geometry(a: gpd.GeoSeries, b: gpd.GeoSeries, tol: float = 1e-6) -> bool:
-    return bool(np.all(shapely.equals_exact(np.asarray(a.values), np.asarray(b.values), tolerance=tol)))
+    """Equal vertex by vertex; an area layer's one-part MultiPolygon equals its Polygon."""
+    return bool(np.all(shapely.equals_exact(_as_multi(a.values), _as_multi(b.values), tolerance=tol)))
 
 
 def _compare(read: pd.DataFrame, want: pd.DataFrame, columns) -> None:
@@ -118,6 +124,19 @@ def test_every_layer_reads_back_as_written(demo, exported):
             else:
                 assert [None if pd.isna(v) else v for v in got[c]] == [None if pd.isna(v) else v for v in w], f"{name}.{c}"
         assert _same_geometry(got.geometry, want.geometry), name
+
+
+def test_area_layers_are_multipolygon_in_every_format(demo, exported):
+    """A layer's geometry type must not depend on whether this run split an area: QGIS and ArcGIS
+    models built on one run's layer must read the next. The GeoPackage used to promote a mixed
+    layer to MultiPolygon while the GeoJSON mixed the two."""
+    an, _ = demo
+    assert (an.areas.areas.geom_type == "Polygon").any()  # the case: some areas are in one piece
+    for name in ("hotspot_areas", "clusters", "change_areas", "displacement_rings", "study_area"):
+        assert pyogrio.read_info(exported.gpkg, layer=name)["geometry_type"] == "MultiPolygon", name
+        doc = json.loads(exported.files[f"geojson:{name}"].read_text(encoding="utf-8"))
+        assert {f["geometry"]["type"] for f in doc["features"]} == {"MultiPolygon"}, name
+    assert pyogrio.read_info(exported.gpkg, layer="cells")["geometry_type"] == "Polygon"  # squares stay squares
 
 
 # ----------------------------------------------------------------------------- GeoJSON

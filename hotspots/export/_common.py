@@ -12,8 +12,10 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
+import geopandas as gpd
 import numpy as np
 import pandas as pd
+import shapely
 
 from ..change import incident_dates
 from ..schema import ASB_CATEGORY, POLICE_UK_ATTRIBUTION
@@ -27,6 +29,7 @@ __all__ = [
     "area_summary",
     "area_places",
     "force_of",
+    "as_multipolygons",
     "DEMO_ATTRIBUTION",
 ]
 
@@ -226,3 +229,22 @@ def area_summary(analysis: Any) -> pd.DataFrame:
         if "local_pct" in d.columns:
             out["reparation_local_pct"] = d["local_pct"].reindex(keys).astype(object).to_numpy()
     return out.sort_values(["rank", "area_id"], kind="stable").reset_index(drop=True)
+
+
+def as_multipolygons(gdf: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+    """``gdf`` with its Polygon rows as one-part MultiPolygons (other geometries untouched).
+
+    Layers of areas, any of which may be in pieces, are written as MultiPolygon always, so that a
+    layer's geometry type does not depend on whether this run split an area: a GeoPackage would
+    promote a mixed layer and a GeoJSON would not, and a QGIS/ArcGIS model built on one run's layer
+    must read the next.
+    """
+    geoms = gdf.geometry.to_numpy()
+    single = shapely.get_type_id(geoms) == 3  # Polygon
+    if not single.any():
+        return gdf
+    multi = geoms.copy()
+    multi[single] = [shapely.MultiPolygon([g]) for g in geoms[single]]
+    out = gdf.copy()
+    out[gdf.geometry.name] = gpd.GeoSeries(multi, index=gdf.index, crs=gdf.crs)
+    return out

@@ -47,6 +47,10 @@ Layers (:func:`gis_layers`)
 ``study_area``
     The study-area polygon(s), when one was used, with ``area_name``.
 
+The layers of areas (``hotspot_areas``, ``clusters``, ``change_areas``, ``displacement_rings``,
+``study_area``) are MultiPolygon in every format and every run, whether or not an area is in
+pieces; the cell layers and ``referral_origins`` are Polygon squares.
+
 Non-spatial tables in the GeoPackage (:func:`gpkg_tables`)
 ----------------------------------------------------------
 ``change_summary``
@@ -100,7 +104,7 @@ from .._errors import ParameterError
 from ..disclosure import MIN_SAFE_THRESHOLD, SUPPRESSION_THRESHOLD, Ledger, check_threshold, disclosure_statement, protect
 from ..grid import BNG
 from ..publication import scheme_publication
-from ._common import area_places, area_summary, data_source
+from ._common import area_places, area_summary, as_multipolygons, data_source
 
 __all__ = [
     "ExportManifest",
@@ -300,6 +304,10 @@ def _lines_layer(pub: Any) -> gpd.GeoDataFrame | None:
     return pub.flows.copy()
 
 
+# Layers of areas, any of which may be in pieces: MultiPolygon always (see as_multipolygons).
+_AREA_LAYERS = ("hotspot_areas", "clusters", "change_areas", "displacement_rings", "study_area")
+
+
 def gis_layers(
     analysis: Any,
     *,
@@ -357,7 +365,7 @@ def gis_layers(
     ordered = {}
     for k in LAYER_NAMES:
         if k in out:
-            g = out[k]
+            g = as_multipolygons(out[k]) if k in _AREA_LAYERS else out[k]
             geom = g.geometry.name
             ordered[k] = g[[c for c in g.columns if c != geom] + [geom]]
     return ordered

@@ -32,6 +32,7 @@ from typing import Any
 
 import numpy as np
 
+from ._common import as_multipolygons
 from .raster import write_cog
 
 __all__ = ["NationalOutputs", "write_national_outputs", "RASTERS"]
@@ -152,8 +153,8 @@ def write_national_outputs(
         tmp = folder / "hotspot_areas.tmp.gpkg"
         if tmp.exists():
             tmp.unlink()
-        hot.areas.to_file(tmp, layer="hotspot_areas", driver="GPKG", engine="pyogrio")
-        cold.areas.to_file(tmp, layer="coldspot_areas", driver="GPKG", engine="pyogrio", append=False)
+        as_multipolygons(hot.areas).to_file(tmp, layer="hotspot_areas", driver="GPKG", engine="pyogrio")
+        as_multipolygons(cold.areas).to_file(tmp, layer="coldspot_areas", driver="GPKG", engine="pyogrio", append=False)
         tmp.replace(gpkg)
         files["areas"] = gpkg
         seconds["areas"] = time.perf_counter() - t
