@@ -209,8 +209,9 @@ if view_change.open:
             if changes is None:
                 st.info(md_text(change_note or "No hotspot areas to compare."))
             else:
-                shown = [k for k in CHANGE_COLUMNS if k in plain.columns]
-                st.dataframe(display_frame(plain[shown]), hide_index=True, key="change_table",
+                per_area = c.change_table(bundle, settings.only(*c.RINGS))
+                shown = [k for k in CHANGE_COLUMNS if k in per_area.columns]
+                st.dataframe(display_frame(per_area[shown]), hide_index=True, key="change_table",
                              column_config={k: sl.AREA_LABELS[k] for k in shown})
                 downloads(change_downloads(changes, cells))
         st.subheader("Trends over the months (emerging hot spots)")

@@ -57,7 +57,7 @@ from .neighbours import disc_stencil
 
 __all__ = [
     "HotspotAreas", "hotspot_areas", "label_areas", "neighbourhood_cells", "small_areas_note", "AREA_COLUMNS", "PEAK_PROMINENCE",
-    "SMALL_AREA_INCIDENTS", "one_point_areas_note", "ONE_POINT_SHARE", "area_polygons",
+    "SMALL_AREA_INCIDENTS", "one_point_areas_note", "ONE_POINT_SHARE", "area_polygons", "as_multipolygons",
 ]
 
 #: How far (on the ``2 sqrt(count)`` scale) a peak must rise (strictly) above the pass to a higher peak to
@@ -541,3 +541,22 @@ def area_polygons(labels: np.ndarray, n_areas: int, grid: Any) -> list[Any]:
         out[a] = got[0] if len(got) == 1 else shapely.coverage_union_all(got)
         start = ends[a]
     return list(shapely.simplify(out, 0.0))
+
+
+def as_multipolygons(gdf: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+    """``gdf`` with its Polygon rows as one-part MultiPolygons (other geometries untouched).
+
+    Layers of areas, any of which may be in pieces, are written as MultiPolygon always, so that a
+    layer's geometry type does not depend on whether this run split an area: a GeoPackage would
+    promote a mixed layer and a GeoJSON would not, and a QGIS/ArcGIS model built on one run's layer
+    must read the next.
+    """
+    geoms = np.asarray(gdf.geometry.values, dtype=object)
+    single = shapely.get_type_id(geoms) == shapely.GeometryType.POLYGON
+    if not single.any():
+        return gdf
+    geoms = geoms.copy()
+    geoms[single] = shapely.multipolygons(geoms[single][:, None])
+    out = gdf.copy()
+    out[gdf.geometry.name] = gpd.GeoSeries(geoms, index=gdf.index, crs=gdf.crs)
+    return out

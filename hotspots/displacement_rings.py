@@ -34,12 +34,12 @@ from typing import Any
 
 import geopandas as gpd
 import numpy as np
-import shapely
+import pandas as pd
 from scipy import ndimage
 
 from . import validation
 from ._errors import ParameterError
-from .areas import HotspotAreas, area_polygons
+from .areas import HotspotAreas, area_polygons, as_multipolygons
 from .change import ChangeResult
 from .change_summary import ChangeSummary, study_shocks, units_against_rest
 from .displacement import WDQResult, wdq
@@ -100,12 +100,19 @@ class Displacement:
         is often in pieces, and a GeoPackage stores a layer that mixes the two as MultiPolygons."""
         rings = self.ring_change.to_geodataframe()
         rings.insert(1, "around_area", self.rings.areas["around_area"].to_numpy())
-        geoms = np.asarray(rings.geometry.values, dtype=object)
-        single = shapely.get_type_id(geoms) == shapely.GeometryType.POLYGON
-        if single.any():
-            geoms[single] = shapely.multipolygons(geoms[single][:, None])
-        rings[rings.geometry.name] = gpd.GeoSeries(geoms, crs=rings.crs, index=rings.index)
-        return rings
+        return as_multipolygons(rings)
+
+    def by_area(self) -> pd.DataFrame:
+        """Each hotspot area's ring: ``area_id`` (the area it surrounds), ``ring_rate_ratio`` (the
+        ring's change as judged: placebo-adjusted when the rings were,
+        :meth:`hotspots.change.ChangeResult.judged_rate_ratio`) and ``ring_change_class``; one row
+        per ring (an area with no ring, e.g. one filling its surroundings, has none)."""
+        t = self.ring_change.table
+        return pd.DataFrame({
+            "area_id": self.rings.areas["around_area"].to_numpy(dtype=np.int64),
+            "ring_rate_ratio": self.ring_change.judged_rate_ratio().to_numpy(dtype=float),
+            "ring_change_class": t["change_class"].astype(object).to_numpy(),
+        })
 
     def lines(self) -> list[str]:
         """One line per row, as :meth:`hotspots.change_summary.ChangeSummary.lines`."""

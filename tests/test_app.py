@@ -85,6 +85,15 @@ def test_app_and_cli_agree_on_the_demo_with_default_settings(demo):
     assert first["Scope"].tolist() == [r.scope for r in rows]
     assert first["Rate ratio"].tolist() == [f"{r.rate_ratio:.2f}" for r in rows]
     assert first["Verdict"].tolist() == [r.verdict for r in rows]
+    # The table per hotspot area: each area's change, its ring's and its pattern, as the CLI's
+    # csv/hotspot_areas.csv has them.
+    from hotspots.export import area_summary
+
+    per_area = next(df.value for df in at.tabs[1].dataframe if "ring_change_class" in df.value.columns)
+    want = area_summary(cli).set_index("area_id").loc[per_area["area_id"].astype(int)]
+    for col in ("place", "change_class", "ring_change_class", "emerging"):
+        assert per_area[col].tolist() == want[col].tolist(), col
+    assert want["emerging"].notna().all() and want["ring_change_class"].notna().any()
 
 
 def test_app_runs_on_demo_data(demo):

@@ -64,6 +64,24 @@ def test_pooled_change_table_is_the_library_summary_computed_once(demo):
     assert moved.describe() in t.caption
 
 
+def test_change_table_carries_the_rings_and_patterns_as_the_library(demo):
+    from hotspots.emerging_summary import area_patterns
+
+    s = demo.defaults.replace(cell_size=1000.0).only(*c.RINGS)
+    t = c.change_table(demo, s)
+    assert c.change_table(demo, s.replace(near_m=900.0).only(*c.RINGS)) is t
+    ref = hotspot_stage(demo.incidents, s.only(*c.HOT), demo.study_area)
+    cells, _ = cell_change(demo.incidents, ref.grid, s)
+    areas = area_change(demo.incidents, ref, s, cells)[0]
+    moved, _ = ring_change(demo.incidents, ref, s, cells, areas)
+    trends, _ = emerging_stage(demo.incidents, ref, s)
+    places = name_hotspot_areas(ref.areas.areas, ref.incidents, demo.study_area)
+    want = hotspot_area_table(ref.areas, change=areas, places=places, displacement=moved,
+                              patterns=area_patterns(trends, ref.areas.labels, ref.areas.n_areas))
+    pd.testing.assert_frame_equal(pd.DataFrame(t.drop(columns="geometry")), pd.DataFrame(want.drop(columns="geometry")))
+    assert {"ring_change_pct", "ring_change_class", "emerging"} <= set(t.columns)
+
+
 def test_other_data_never_share_results(demo):
     other = demo_bundle(1)
     s = demo.defaults.replace(cell_size=1000.0).only(*c.HOT)

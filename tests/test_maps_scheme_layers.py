@@ -387,6 +387,31 @@ def test_displacement_rings_layer_draws_each_ring_by_its_change(demo):
         sl.displacement_rings_layer(cells)
 
 
+def test_hotspot_area_table_carries_each_rings_change_and_pattern(demo):
+    """The app's table per hotspot area shows each ring's change and each area's pattern by the
+    rules of csv/hotspot_areas.csv (hotspots.export.area_summary): one rule, two outputs."""
+    from hotspots import analyse
+    from hotspots.emerging_summary import area_patterns
+    from hotspots.export import area_summary
+
+    b = demo["bundle"]
+    an = analyse(b.incidents, study_area=b.study_area, settings=demo["settings"].replace(period=None))
+    patterns = area_patterns(an.emerging, an.areas.labels, an.areas.n_areas)
+    t = sl.hotspot_area_table(an.areas, change=an.change_areas, displacement=an.displacement, patterns=patterns)
+    want = area_summary(an).set_index("area_id").loc[t["area_id"]]
+    np.testing.assert_allclose(t["ring_change_pct"].to_numpy(dtype=float), want["ring_change_pct"].to_numpy(dtype=float),
+                               equal_nan=True)
+    assert t["ring_change_class"].tolist() == want["ring_change_class"].tolist()
+    assert t["emerging"].tolist() == want["emerging"].tolist()
+    # by hand for one ring: its judged rate ratio as a change in %
+    ring = an.displacement.by_area().iloc[0]
+    row = t.set_index("area_id").loc[int(ring["area_id"])]
+    assert row["ring_change_pct"] == pytest.approx(round((ring["ring_rate_ratio"] - 1) * 100, 1))
+    assert set(sl.AREA_LABELS) >= {"ring_change_pct", "ring_change_class", "emerging"}
+    plain = sl.hotspot_area_table(an.areas, change=an.change_areas)  # the map's: neither
+    assert not {"ring_change_pct", "emerging"} & set(plain.columns)
+
+
 def test_emerging_layer_dissolves_the_cells_of_each_pattern(demo):
     from hotspots import style
     from hotspots.pipeline import emerging_stage

@@ -197,6 +197,24 @@ def area_table(bundle: DataBundle, s: Settings, snap_m: float | None) -> Any:
     return hotspot_area_table(hot.areas, change=changes, publication=pub, places=places)
 
 
+@cached
+def change_table(bundle: DataBundle, s: Settings) -> Any:
+    """The Before/after tab's table per hotspot area (:data:`~hotspots.app_support.views.CHANGE_COLUMNS`):
+    the map's area table with each area's ring change (:func:`displaced`) and pattern over the
+    months (:func:`emerging`), as the results folder's ``csv/hotspot_areas.csv``."""
+    from ..emerging_summary import area_patterns
+    from ..maps.scheme_layers import hotspot_area_table
+    from ..places import name_hotspot_areas
+
+    hot = stage(bundle, s.only(*HOT))
+    changes, _ = change(bundle, s.only(*CHANGE), "areas")
+    moved, _ = displaced(bundle, s.only(*RINGS))
+    trends, _ = emerging(bundle, s.only(*HOT))
+    patterns = area_patterns(trends, hot.areas.labels, hot.areas.n_areas) if trends is not None else None
+    places = name_hotspot_areas(hot.areas.areas, hot.incidents, bundle.study_area)
+    return hotspot_area_table(hot.areas, change=changes, places=places, displacement=moved, patterns=patterns)
+
+
 @partial(cached, show_spinner="Clustering incidents…")
 def clusters(bundle: DataBundle, s: Settings) -> Any:
     from ..clustering import clusters as point_clusters

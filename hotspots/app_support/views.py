@@ -411,8 +411,10 @@ def briefing_layers(has_referrals: bool, n_months: int) -> list[str]:
     return [k for k in BRIEFING_LAYERS if not unable.get(k, False)]
 
 
-#: Columns of the per-hotspot change table (those the area table has).
-CHANGE_COLUMNS = ("area_id", "incidents", "before", "after", "change_pct", "change_adjusted_pct", "change_class")
+#: Columns of the per-hotspot change table (those the area table has): the area's change, its
+#: ring's and its pattern over the months, as ``csv/hotspot_areas.csv``.
+CHANGE_COLUMNS = ("area_id", "place", "incidents", "before", "after", "change_pct", "change_adjusted_pct", "change_class",
+                  "ring_change_pct", "ring_change_class", "emerging")
 #: Coordinate systems offered for generic tables.
 CRS_LABELS = {
     "auto": "detect",

@@ -12,10 +12,8 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-import geopandas as gpd
 import numpy as np
 import pandas as pd
-import shapely
 
 from ..change import incident_dates
 from ..schema import ASB_CATEGORY, POLICE_UK_ATTRIBUTION
@@ -29,7 +27,6 @@ __all__ = [
     "area_summary",
     "area_places",
     "force_of",
-    "as_multipolygons",
     "DEMO_ATTRIBUTION",
 ]
 
@@ -207,11 +204,9 @@ def area_summary(analysis: Any) -> pd.DataFrame:
     moved = getattr(analysis, "displacement", None)
     if moved is not None and len(moved.ring_change.table):
         # each area's ring (hotspots.displacement_rings): its change as judged (placebo-adjusted when the areas were)
-        around = moved.rings.areas["around_area"].to_numpy()
-        r = moved.ring_change.table.assign(around=around).set_index("around")
-        judged = moved.ring_change.judged_rate_ratio().set_axis(around)
-        out["ring_change_pct"] = percent_change(judged.reindex(out["area_id"]).to_numpy())
-        out["ring_change_class"] = r["change_class"].reindex(out["area_id"]).astype(object).to_numpy()
+        r = moved.by_area().set_index("area_id")
+        out["ring_change_pct"] = percent_change(r["ring_rate_ratio"].reindex(out["area_id"]).to_numpy())
+        out["ring_change_class"] = r["ring_change_class"].reindex(out["area_id"]).astype(object).to_numpy()
     trends = getattr(analysis, "emerging", None)
     if trends is not None:  # the pattern most of the area's cells share over the data's months
         from ..emerging_summary import area_patterns
@@ -229,22 +224,3 @@ def area_summary(analysis: Any) -> pd.DataFrame:
         if "local_pct" in d.columns:
             out["reparation_local_pct"] = d["local_pct"].reindex(keys).astype(object).to_numpy()
     return out.sort_values(["rank", "area_id"], kind="stable").reset_index(drop=True)
-
-
-def as_multipolygons(gdf: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
-    """``gdf`` with its Polygon rows as one-part MultiPolygons (other geometries untouched).
-
-    Layers of areas, any of which may be in pieces, are written as MultiPolygon always, so that a
-    layer's geometry type does not depend on whether this run split an area: a GeoPackage would
-    promote a mixed layer and a GeoJSON would not, and a QGIS/ArcGIS model built on one run's layer
-    must read the next.
-    """
-    geoms = gdf.geometry.to_numpy()
-    single = shapely.get_type_id(geoms) == 3  # Polygon
-    if not single.any():
-        return gdf
-    multi = geoms.copy()
-    multi[single] = [shapely.MultiPolygon([g]) for g in geoms[single]]
-    out = gdf.copy()
-    out[gdf.geometry.name] = gpd.GeoSeries(multi, index=gdf.index, crs=gdf.crs)
-    return out

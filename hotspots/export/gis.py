@@ -101,10 +101,11 @@ import pandas as pd
 
 from .. import validation
 from .._errors import ParameterError
+from ..areas import as_multipolygons
 from ..disclosure import MIN_SAFE_THRESHOLD, SUPPRESSION_THRESHOLD, Ledger, check_threshold, disclosure_statement, protect
 from ..grid import BNG
 from ..publication import scheme_publication
-from ._common import area_places, area_summary, as_multipolygons, data_source
+from ._common import area_places, area_summary, data_source
 
 __all__ = [
     "ExportManifest",

@@ -32,7 +32,7 @@ from typing import Any
 
 import numpy as np
 
-from ._common import as_multipolygons
+from ..areas import as_multipolygons
 from .raster import write_cog
 
 __all__ = ["NationalOutputs", "write_national_outputs", "RASTERS"]

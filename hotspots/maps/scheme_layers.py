@@ -276,6 +276,8 @@ def hotspot_area_table(
     kpis: Any = None,
     publication: Any = None,
     places: pd.DataFrame | None = None,
+    displacement: Any = None,
+    patterns: pd.DataFrame | None = None,
 ) -> gpd.GeoDataFrame:
     """One row per hotspot area with what its popup and the app's table show.
 
@@ -297,6 +299,13 @@ def hotspot_area_table(
     places : DataFrame, optional
         Place names per ``area_id`` (:func:`hotspots.places.name_hotspot_areas`): adds ``place``
         (the label), ``streets`` and ``districts``.
+    displacement : Displacement, optional
+        The rings around the areas (:attr:`hotspots.Analysis.displacement`): adds
+        ``ring_change_pct`` and ``ring_change_class``, the change of the ring around each area as
+        judged (:meth:`hotspots.displacement_rings.Displacement.by_area`; empty for an area with no ring).
+    patterns : DataFrame, optional
+        Each area's emerging hot spot pattern (:func:`hotspots.emerging_summary.area_patterns`):
+        adds ``emerging``.
 
     Returns
     -------
@@ -350,6 +359,12 @@ def hotspot_area_table(
         if "rate_ratio_adjusted" in t.columns:  # the change the verdict was judged on
             out["change_adjusted_pct"] = style.percent_change(get("rate_ratio_adjusted"))
         out["change_class"] = pd.Series(get("change_class"), dtype=object).fillna("not computed").to_numpy(dtype=object)
+    if displacement is not None:  # the same columns as csv/hotspot_areas.csv (hotspots.export.area_summary)
+        ring = displacement.by_area().set_index("area_id")
+        out["ring_change_pct"] = style.percent_change(ring["ring_rate_ratio"].reindex(out["area_id"]).to_numpy())
+        out["ring_change_class"] = ring["ring_change_class"].reindex(out["area_id"]).astype(object).to_numpy()
+    if patterns is not None:
+        out["emerging"] = patterns.set_index("area_id")["emerging"].reindex(out["area_id"]).astype(object).to_numpy()
     if publication is not None and publication.referrals_by_hotspot is not None:
         shown = publication.referrals_by_hotspot
         out["referrals"] = _suppressed_column(shown, "hotspot", "referrals", ids)
@@ -388,6 +403,9 @@ AREA_LABELS = {
     "change_pct": "Change in rate (%)",
     "change_adjusted_pct": "Change adjusted for the year before (%)",
     "change_class": "Change",
+    "ring_change_pct": "Change in the ring around it (%)",
+    "ring_change_class": "Ring's change",
+    "emerging": "Over the months",
     "referrals": "Referrals",
     "local_reparation_pct": "Reparation local (%)",
     "completed_pct": "Completed (%)",
