@@ -10,7 +10,10 @@ A hotspot area is named from what police.uk already gives and from GeoNames:
   ``"Leicester 012A"`` -> ``"Leicester"``), most frequent first;
 * its **town**: the place of a gazetteer (GeoNames for real data, :func:`hotspots.gazetteer.places_in`;
   the demo's Derbyshire towns for the demo) that the area's centre lies most within, judging
-  each place's reach by its population (:func:`town_of`).
+  each place's reach by its population (:func:`town_of`); of the area's own district when the
+  data give districts and one of its towns lies near enough (:func:`towns_districts`: a city
+  across a river or a district border can out-reach the town next door; Merseyside 2025's
+  Wirral area by Wallasey was "Liverpool").
 
 The label is ``"Granby Street, Leicester"``: the top street and the town (or the district when
 no gazetteer is given, or the street alone). :func:`area_places` gives every part as columns
@@ -41,6 +44,7 @@ __all__ = [
     "is_generic_location",
     "street_names",
     "town_of",
+    "towns_districts",
     "PLACE_COLUMNS",
 ]
 
@@ -160,6 +164,12 @@ def town_of(xy: Any, towns: gpd.GeoDataFrame) -> np.ndarray:
     pts = np.asarray(xy, dtype=float).reshape(-1, 2)
     if len(towns) == 0 or len(pts) == 0:
         return np.array([None] * len(pts), dtype=object)
+    best, _ = _nearest_by_reach(pts, towns)
+    return towns["name"].astype(str).to_numpy(dtype=object)[best]
+
+
+def _nearest_by_reach(pts: np.ndarray, towns: gpd.GeoDataFrame) -> tuple[np.ndarray, np.ndarray]:
+    """Per point, the position of the town with the smallest distance / reach, and that ratio."""
     tx, ty = towns.geometry.x.to_numpy(), towns.geometry.y.to_numpy()
     pop = (
         pd.to_numeric(towns["population"], errors="coerce").to_numpy(dtype=float)
@@ -168,13 +178,14 @@ def town_of(xy: Any, towns: gpd.GeoDataFrame) -> np.ndarray:
     )
     pop = np.where(np.isfinite(pop) & (pop > 0), pop, 500.0)
     reach = TOWN_REACH_M * np.sqrt(pop)
-    names = towns["name"].astype(str).to_numpy(dtype=object)
-    out = np.empty(len(pts), dtype=object)
+    best = np.empty(len(pts), dtype=np.int64)
+    ratio = np.empty(len(pts))
     for i0 in range(0, len(pts), 2000):  # (points x towns) in blocks: flat memory for any size
         p = pts[i0 : i0 + 2000]
-        d = np.hypot(p[:, :1] - tx[None, :], p[:, 1:] - ty[None, :])
-        out[i0 : i0 + 2000] = names[np.argmin(d / reach[None, :], axis=1)]
-    return out
+        r = np.hypot(p[:, :1] - tx[None, :], p[:, 1:] - ty[None, :]) / reach[None, :]
+        best[i0 : i0 + 2000] = np.argmin(r, axis=1)
+        ratio[i0 : i0 + 2000] = r[np.arange(len(p)), best[i0 : i0 + 2000]]
+    return best, ratio
 
 
 def _tops(
@@ -284,14 +295,19 @@ def area_places(
     )
     streets, districts = streets.reset_index(drop=True), districts.reset_index(drop=True)
     town = [None] * len(areas)
+    street_tops = _tops(owner, streets, len(areas), top, prefer_streets=True)
+    district_tops = _tops(owner, districts, len(areas), top)
     if towns is not None and len(towns):
         if towns.crs is not None and areas.crs is not None and not towns.crs.equals(areas.crs):
             towns = towns.to_crs(areas.crs)
         rp = areas.geometry.representative_point()
-        town = list(town_of(np.column_stack([rp.x.to_numpy(), rp.y.to_numpy()]), towns))
+        xy = np.column_stack([rp.x.to_numpy(), rp.y.to_numpy()])
+        town = list(town_of(xy, towns))
+        if "lsoa_name" in incidents.columns:
+            # A town of the area's own district when there is one: a city across a river or a
+            # district border can out-reach the town next door (Liverpool over Wallasey).
+            town[:] = _town_in_district(xy, towns, towns_districts(towns, incidents), [d for _, d in district_tops])
     rows = []
-    street_tops = _tops(owner, streets, len(areas), top, prefer_streets=True)
-    district_tops = _tops(owner, districts, len(areas), top)
     per_area = np.bincount(owner, minlength=len(areas))
     for k in range(len(areas)):
         n = int(per_area[k])
@@ -313,6 +329,66 @@ def area_places(
             }
         )
     return pd.DataFrame(rows, columns=[id_column, *PLACE_COLUMNS[1:]])
+
+
+#: An area whose nearest town by reach lies in another district takes the nearest town of its own
+#: district when it lies within this many times that town's reach (:func:`town_of`): Wallasey, not
+#: Liverpool across the Mersey; but not a village 7 km off for a suburb the gazetteer lacks.
+TOWN_DISTRICT_MAX_REACH = 2.0
+
+
+def _town_in_district(xy: np.ndarray, towns: gpd.GeoDataFrame, town_district: np.ndarray, area_district: list) -> list:
+    """Per area (point ``xy``, top district ``area_district``): the town by reach, or the nearest
+    town of the area's own district (:data:`TOWN_DISTRICT_MAX_REACH`)."""
+    names = towns["name"].astype(str).to_numpy(dtype=object)
+    best, _ = _nearest_by_reach(xy, towns)
+    out = list(names[best])
+    for k, want in enumerate(area_district):
+        same = np.flatnonzero(town_district == want) if want is not None else np.array([], dtype=np.int64)
+        if len(same) == 0 or town_district[best[k]] == want:
+            continue
+        i, r = _nearest_by_reach(xy[k : k + 1], towns.iloc[same])
+        if r[0] <= TOWN_DISTRICT_MAX_REACH:
+            out[k] = names[same[i[0]]]
+    return out
+
+
+#: A town's district is the most frequent among this many incidents nearest its centre ...
+TOWN_DISTRICT_INCIDENTS = 25
+#: ... within this distance, metres (:func:`towns_districts`), ...
+TOWN_DISTRICT_RADIUS_M = 1_000.0
+#: ... when at least this many are: a town over the force's border, with only the edge of the
+#: force's data within reach, has no district of this force's.
+TOWN_DISTRICT_MIN_INCIDENTS = 10
+
+
+def towns_districts(towns: gpd.GeoDataFrame, incidents: gpd.GeoDataFrame) -> np.ndarray:
+    """Each town's local authority district, read from the data: the most frequent district
+    (:func:`district_names` of ``lsoa_name``) among the :data:`TOWN_DISTRICT_INCIDENTS` incidents
+    nearest its centre within :data:`TOWN_DISTRICT_RADIUS_M` (ties: by name); None for a town with
+    fewer than :data:`TOWN_DISTRICT_MIN_INCIDENTS` of them (a town across the force's border), or
+    incidents without ``lsoa_name``. Towns and incidents in one CRS (metres)."""
+    out = np.full(len(towns), None, dtype=object)
+    if len(towns) == 0 or len(incidents) == 0 or "lsoa_name" not in incidents.columns:
+        return out
+    from scipy.spatial import cKDTree
+
+    xy = shapely.get_coordinates(incidents.geometry.values)
+    k = min(TOWN_DISTRICT_INCIDENTS, len(xy))
+    centres = np.column_stack([towns.geometry.x.to_numpy(), towns.geometry.y.to_numpy()])
+    dist, idx = cKDTree(xy).query(centres, k=k, distance_upper_bound=TOWN_DISTRICT_RADIUS_M)
+    dist, idx = dist.reshape(len(towns), k), idx.reshape(len(towns), k)
+    near = np.isfinite(dist)
+    if not near.any():
+        return out
+    names = district_names(incidents["lsoa_name"].iloc[np.unique(idx[near])])
+    lookup = dict(zip(np.unique(idx[near]).tolist(), names.to_numpy(dtype=object).tolist()))
+    for t in range(len(towns)):
+        vals = [lookup[i] for i in idx[t][near[t]].tolist() if lookup[i] is not None and not pd.isna(lookup[i])]
+        if len(vals) >= TOWN_DISTRICT_MIN_INCIDENTS:
+            counts = pd.Series(vals).value_counts()
+            out[t] = sorted(counts.index[counts == counts.max()])[0]
+    return out
 
 
 def is_demo_data(incidents: Any) -> bool:

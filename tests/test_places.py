@@ -17,6 +17,7 @@ from hotspots.places import (
     is_generic_location,
     street_names,
     town_of,
+    towns_districts,
 )
 
 
@@ -111,6 +112,44 @@ def test_area_places_with_towns_and_fallbacks():
     # Towns in another CRS are converted.
     out2 = area_places(_areas(), inc.assign(location="On or near Church Street"), towns=towns.to_crs(4326))
     assert out2["label"].tolist() == ["Church Street, Oakham"] * 2
+
+
+def _mersey():
+    """A city of 500,000 at x = 0 (district "Liverpool") and, 4 km west across a river, a town of
+    60,000 at x = -4,000 (district "Wirral"), with 30 incidents around each centre; a village of
+    1,000 of the Wirral 9 km further west."""
+    towns = gpd.GeoDataFrame({"name": ["Liverpool", "Wallasey", "Hoylake"], "population": [500_000, 60_000, 1_000]},
+                             geometry=gpd.points_from_xy([0, -4_000, -13_000], [0, 0, 0]), crs=27700)
+    rng = np.random.default_rng(0)
+    xs = np.r_[rng.uniform(-300, 300, 30), -4_000 + rng.uniform(-300, 300, 30), -13_000 + rng.uniform(-300, 300, 30)]
+    ys = rng.uniform(-300, 300, 90)
+    lsoa = ["Liverpool 001A"] * 30 + ["Wirral 010B"] * 60
+    return towns, gpd.GeoDataFrame({"lsoa_name": lsoa}, geometry=gpd.points_from_xy(xs, ys), crs=27700)
+
+
+def test_towns_districts_from_the_incidents_around_each_centre():
+    towns, inc = _mersey()
+    assert towns_districts(towns, inc).tolist() == ["Liverpool", "Wirral", "Wirral"]
+    # a town with fewer than 10 incidents within 1 km (one over the force's border) has none
+    assert towns_districts(towns, inc.iloc[25:]).tolist() == [None, "Wirral", "Wirral"]
+    assert towns_districts(towns, inc.drop(columns="lsoa_name")).tolist() == [None] * 3
+
+
+def test_an_area_takes_a_town_of_its_own_district():
+    towns, inc = _mersey()
+    # 2.6 km east of Wallasey, 1.4 km west of the city's centre (distance / reach: Liverpool
+    # 1,400 / 7,071 = 0.20 beats Wallasey 2,600 / 2,449 = 1.06), but its incidents are the Wirral's
+    area = gpd.GeoDataFrame({"area_id": [1]}, geometry=[shapely.box(-1_500, -100, -1_300, 100)], crs=27700)
+    own = gpd.GeoDataFrame({"lsoa_name": ["Wirral 011C"] * 5, "location": ["On or near Mason Street"] * 5},
+                           geometry=gpd.points_from_xy([-1_400] * 5, [0] * 5), crs=27700)
+    both = pd.concat([inc, own], ignore_index=True)
+    assert town_of(np.array([[-1_400.0, 0.0]]), towns).tolist() == ["Liverpool"]
+    assert area_places(area, both, towns=towns)["label"].tolist() == ["Mason Street, Wallasey"]
+    # without districts in the data: the town by reach
+    assert area_places(area, both.drop(columns="lsoa_name"), towns=towns)["label"].tolist() == ["Mason Street, Liverpool"]
+    # the own district's nearest town is too far off (over twice its reach): the town by reach stays
+    far = towns.assign(population=[500_000, 200, 1_000])  # Wallasey a hamlet: reach 141 m
+    assert area_places(area, both, towns=far)["town"].tolist() == ["Liverpool"]
 
 
 def test_area_places_checks_inputs():
