@@ -59,7 +59,7 @@ from hotspots.maps import scheme_layers as sl  # noqa: E402
 from hotspots.maps.base import CARTO_KEY_ENV  # noqa: E402
 from hotspots.pipeline import CLUSTER_SETTINGS  # noqa: E402
 from hotspots.schema import AGE_GROUPS, OFFENCES, ROUTES  # noqa: E402
-from hotspots.summaries import headline, hotspot_change  # noqa: E402
+from hotspots.summaries import headline, hotspot_change, title_text  # noqa: E402
 
 MAP_HEIGHT = 620
 UPLOAD_TYPES = ["csv", "gz", "zip", "parquet", "pq", "gpkg", "geojson", "json"]
@@ -124,7 +124,7 @@ settings = app_settings(v, months, defaults)
 s_hot, s_change, s_link, s_table = (settings.only(*names) for names in (c.HOT, c.CHANGE, c.LINK, c.TABLE))
 
 # =============================================================================== headline
-st.title("Anti-social behaviour hotspots" + (f" — {f.name}" if (f := bundle.prepared.force) is not None else ""))
+st.title(title_text(bundle.incidents, bundle.prepared.force))
 try:
     hot = c.stage(bundle, s_hot)
     changes, change_note = c.change(bundle, s_change, "areas")
@@ -192,7 +192,7 @@ if view_change.open:
             if len(pooled.frame):  # no rows without hotspot areas: the caption says why
                 st.dataframe(pooled.frame, hide_index=True, key="change_summary")
             st.caption(md_text(pooled.caption))
-            metrics(change_metrics(cells, summary))
+            metrics(change_metrics(cells))
             st.caption(md_text(cells.describe()))
             try:
                 dens = c.period_density(bundle, s_change)

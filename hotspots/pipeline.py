@@ -346,8 +346,12 @@ def assemble_analysis(
     tasks: gpd.GeoDataFrame | None = None,
     study_area: gpd.GeoDataFrame | None = None,
     notes: Sequence[str] = (),
+    all_incidents: gpd.GeoDataFrame | None = None,
 ) -> Analysis:
     """The stages as one :class:`~hotspots.analysis.Analysis` (what :func:`analyse` returns).
+
+    ``all_incidents``: every incident given, before the ``period`` filter (what the change and
+    the emerging hot spots counted; :attr:`~hotspots.analysis.Analysis.all_incidents`).
 
     ``notes`` come first (e.g. the input preparation's), then the stage's, then ``change_note``
     and ``displacement_note`` (from :func:`ring_change`, with ``displacement``).
@@ -384,6 +388,7 @@ def assemble_analysis(
         tasks=tasks,
         study_area=study_area,
         notes=tuple(out),
+        all_incidents=all_incidents,
     )
 
 
@@ -480,4 +485,5 @@ def analyse(
         tasks=tasks,
         study_area=study_area,
         notes=notes,
+        all_incidents=incidents,
     )

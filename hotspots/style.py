@@ -63,6 +63,7 @@ __all__ = [
     "metres_text",
     "p_text",
     "ratio_text",
+    "sentences",
 ]
 
 # =============================================================================== class colours
@@ -294,3 +295,20 @@ def ratio_text(ratio: Any, low: Any = None, high: Any = None, level: float = 0.9
     if lo is None or hi is None:
         return mid
     return f"{mid} ({level * 100:.0f} % CI {lo}–{hi})"
+
+
+def sentences(*parts: Any) -> str:
+    """Parts joined as sentences: each non-empty part capitalised and ended with a full stop (the
+    library's notes are lower-case fragments without one), one space between them.
+
+    >>> sentences("Tested at alpha 0.05.", "hotspots were chosen from Jul 2025", "", "see the notes: `x`")
+    'Tested at alpha 0.05. Hotspots were chosen from Jul 2025. See the notes: `x`.'
+    """
+    out = []
+    for p in parts:
+        t = str(p or "").strip()
+        if not t:
+            continue
+        t = t[0].upper() + t[1:]
+        out.append(t if t[-1] in ".!?" else f"{t}.")
+    return " ".join(out)

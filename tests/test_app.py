@@ -75,7 +75,7 @@ def test_app_and_cli_agree_on_the_demo_with_default_settings(demo):
     assert metric(at, "Hotspot areas") == f"{cli.areas.n_areas:,}"
     km2 = float(cli.areas.areas["area_km2"].sum()) if cli.areas.n_areas else 0.0
     assert metric(at, "Hotspot area") == f"{km2:,.0f} km²"
-    assert metric(at, "Change in hotspots") == hotspot_change(cli.change_areas).text()
+    assert metric(at, "Raw change in hotspots") == hotspot_change(cli.change_areas).text()
     # The Before/after tab shows the pooled change first: the CLI's summary, as text.
     open_tab(at, "Before / after")
     check(at)
@@ -148,16 +148,16 @@ def test_before_after_period_changes_the_numbers(demo):
     new_summary = hotspot_change(area_change(demo.incidents, stage, new)[0]).text()
     assert old_summary != new_summary
     at = run_app()
-    assert metric(at, "Change in hotspots") == old_summary
+    assert metric(at, "Raw change in hotspots") == old_summary
     at.select_slider(key="before-demo-0").set_range("2022-01", "2022-12").run()
     check(at)
-    assert metric(at, "Change in hotspots") == new_summary
+    assert metric(at, "Raw change in hotspots") == new_summary
     # The before/after tab shows the per-cell totals of the new periods.
     open_tab(at, "Before / after")
     check(at)
     cells, _ = cell_change(demo.incidents, stage.grid, new)
-    assert metric(at, "Before") == f"{int(cells.table['n_before'].sum()):,}"
-    assert metric(at, "After") == f"{int(cells.table['n_after'].sum()):,}"
+    assert metric(at, "Before (study area)") == f"{int(cells.table['n_before'].sum()):,}"
+    assert metric(at, "After (study area)") == f"{int(cells.table['n_after'].sum()):,}"
     summ = cells.summary()
     assert metric(at, "Cells with a significant fall") == f"{int(summ['significant fall']):,}"
 

@@ -13,6 +13,7 @@ import threading
 
 import geopandas as gpd
 import numpy as np
+import pandas as pd
 import pytest
 import shapely
 from matplotlib import colors as mcolors
@@ -309,6 +310,21 @@ def test_before_after_has_two_maps_on_one_scale_plus_change(demo, tmp_path):
         c, r = (int(round(float(v))) for v in img.to_pixel(ex + 400.0, ny + 400.0, panel=k))
         assert _is_red(arr[r - 3 : r + 4, c - 3 : c + 4]).mean() > 0.5
     assert img.legend["scale"][3] == "incidents per km² per month"
+
+
+def test_before_after_of_an_analysis_of_later_months_draws_the_periods_it_compared(demo, tmp_path):
+    """Hotspots from the last nine months (a ``period`` the before period does not overlap): the
+    change counted every incident, and the before/after maps draw what it counted without being
+    handed the incidents again (the app's download passed none, and failed: "no incidents in the
+    before period")."""
+    _, d, _ = demo
+    s = Settings(period=("2024-07", "2025-03"), before=("2022-07", "2023-06"), after=("2023-07", "2024-06"))
+    an = analyse(d.incidents, study_area=default_study_area(), settings=s)
+    assert an.incidents["month"].min() >= pd.Timestamp("2024-07-01") and len(an.all_incidents) == len(d.incidents)
+    img = briefing_before_after(an, tmp_path / "late.png", dpi=40, show_change=False)
+    handed = briefing_before_after(an, tmp_path / "handed.png", dpi=40, show_change=False, incidents=d.incidents)
+    assert [p.title for p in img.panels] == [p.title for p in handed.panels]
+    assert img.panels[0].title.startswith("Before")
 
 
 def test_before_after_legend_fits_beside_a_wide_force(tmp_path):

@@ -195,3 +195,19 @@ def test_the_briefing_draws_the_same_density_per_month(demo, tmp_path):
     assert d.incidents_after == jan_jun_2024
     shown = " ".join(img.texts)
     assert f"{jan_jun_2024:,} incidents ({jan_jun_2024 / d.months_after:,.0f} a month)" in shown
+
+
+def test_titles_say_what_the_incidents_are():
+    """All crime is not called anti-social behaviour (the app's title said "Anti-social behaviour
+    hotspots" over 14 categories)."""
+    from types import SimpleNamespace
+
+    from hotspots.summaries import subject_text, title_text
+
+    asb = pd.DataFrame({"category": ["Anti-social behaviour"] * 3})
+    mixed = pd.DataFrame({"category": ["Anti-social behaviour", "Burglary", None]})
+    force = SimpleNamespace(name="Cumbria Constabulary")
+    assert title_text(asb, force) == "Anti-social behaviour hotspots — Cumbria Constabulary"
+    assert title_text(mixed, force) == "Incident hotspots — Cumbria Constabulary" and subject_text(mixed) == "Incidents"
+    assert title_text(pd.DataFrame({"category": ["Burglary"]})) == "Burglary hotspots"
+    assert title_text(pd.DataFrame({"x": [1]})) == "Incident hotspots"

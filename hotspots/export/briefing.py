@@ -41,8 +41,9 @@ from .. import style, validation
 from .._errors import ParameterError
 from ..change import Period
 from ..style import INK, OFFLINE_INSIDE, OUTLINE, PLAIN_TEXT
+from ..summaries import subject_text
 from ._basemap import fetch_basemap
-from ._common import data_source, force_of, period_range_text, period_text, subject_text
+from ._common import data_source, force_of, period_range_text, period_text
 from ._layers import (
     CHANGE_COLOURS,
     CHANGE_LABELS,
@@ -503,8 +504,9 @@ def briefing_before_after(
     show_change : bool
         Add the change panel (default True).
     incidents : GeoDataFrame, optional
-        Incidents to split into the periods; default ``analysis.incidents`` (note: when the
-        analysis has a ``period`` filter, pass the full loaded incidents here).
+        Incidents to split into the periods; default every incident the analysis was given
+        (:attr:`~hotspots.analysis.Analysis.all_incidents`, before its ``period`` filter: those the
+        change test counted).
     title, dpi, size_in, basemap, basemap_attribution, basemap_timeout, basemap_muted, towns, max_towns,
     display_cell_m, source, attribution
         As for :func:`briefing_map` (default size 13⅓ × 7.5 in, a 16:9 slide).
@@ -526,7 +528,8 @@ def briefing_before_after(
             "the analysis has no before/after change (see its notes); choose `before`/`after` periods that hold data, "
             "or pass `show_change=False`."
         )
-    pts = an.incidents if incidents is None else incidents
+    pts = incidents if incidents is not None else getattr(an, "all_incidents", None)
+    pts = an.incidents if pts is None else pts
     before_p: Period = an.before
     after_p: Period = an.after
     inc_b = filter_period(pts, before_p)
