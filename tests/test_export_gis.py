@@ -126,6 +126,20 @@ def test_every_layer_reads_back_as_written(demo, exported):
         assert _same_geometry(got.geometry, want.geometry), name
 
 
+def test_hotspot_areas_layer_carries_what_the_areas_csv_says(demo, exported):
+    """A QGIS user labels and styles areas by their streets, change, ring and pattern: the layer
+    has the CSV's columns, with the CSV's values."""
+    layer = gpd.read_file(exported.gpkg, layer="hotspot_areas").set_index("area_id")
+    table = pd.read_csv(exported.files["csv:hotspot_areas"], keep_default_na=False, na_values=[""]).set_index("area_id")
+    table = table.loc[layer.index]
+    for col in ("place", "streets", "districts", "ring_change_class", "emerging"):
+        assert [None if pd.isna(v) or v == "" else v for v in layer[col]] == \
+            [None if pd.isna(v) or v == "" else v for v in table[col]], col
+    for col in ("change_pct", "ring_change_pct"):
+        np.testing.assert_allclose(layer[col].to_numpy(dtype=float), table[col].to_numpy(dtype=float), equal_nan=True)
+    assert layer["ring_change_class"].notna().any() and layer["emerging"].notna().all()
+
+
 def test_area_layers_are_multipolygon_in_every_format(demo, exported):
     """A layer's geometry type must not depend on whether this run split an area: QGIS and ArcGIS
     models built on one run's layer must read the next. The GeoPackage used to promote a mixed

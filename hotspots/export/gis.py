@@ -20,8 +20,11 @@ Layers (:func:`gis_layers`)
     months, ArcGIS's names; with at least 10 months of data). ``drop_empty=True`` leaves out cells with no incident and no
     significant class (their smoothed density is then not exported either).
 ``hotspot_areas``
-    The hotspot areas (:data:`hotspots.areas.AREA_COLUMNS`) with ``place`` (nearest town),
-    before/after change columns and ``referrals`` (text, disclosure-controlled).
+    The hotspot areas (:data:`hotspots.areas.AREA_COLUMNS`) with ``place`` (top street and town),
+    ``streets`` and ``districts``, before/after change columns (``change_pct`` and, when adjusted,
+    ``change_adjusted_pct`` as in ``csv/hotspot_areas.csv``), the ring's change
+    (``ring_change_pct``, ``ring_change_class``), the pattern over the months (``emerging``) and
+    ``referrals`` (text, disclosure-controlled).
 ``clusters``
     DBSCAN/HDBSCAN cluster polygons.
 ``referral_origins``
@@ -269,6 +272,13 @@ def _areas_layer(an: Any, pub: Any) -> gpd.GeoDataFrame:
             if col in t.columns:
                 name = col if col.startswith(("n_", "change")) else f"change_{col}"
                 a.insert(len(a.columns) - 1, name, t[col].reindex(a["area_id"]).to_numpy())
+    # what csv/hotspot_areas.csv says of each area (one rule: area_summary), to label and style by in QGIS
+    summ = area_summary(an).set_index("area_id")
+    for col, at in (("streets", 2), ("districts", 3)):
+        a.insert(at, col, summ[col].reindex(a["area_id"]).to_numpy(dtype=object))
+    for col in ("change_pct", "change_adjusted_pct", "ring_change_pct", "ring_change_class", "emerging"):
+        if col in summ.columns:
+            a.insert(len(a.columns) - 1, col, summ[col].reindex(a["area_id"]).to_numpy())
     if pub is not None and pub.referrals_by_hotspot is not None:
         d = pub.referrals_by_hotspot.set_index(pub.referrals_by_hotspot["hotspot"].astype(str))
         vals = d["referrals"].reindex(a["area_id"].astype(str)).to_numpy(dtype=object)
