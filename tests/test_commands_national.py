@@ -7,6 +7,7 @@ import json
 
 import geopandas as gpd
 import numpy as np
+import pyogrio
 import pytest
 
 pytest.importorskip("rasterio")
@@ -60,6 +61,11 @@ def test_outputs_read_back_equal_the_library(points_file, local_run):
     np.testing.assert_array_equal(layer["count"], want.areas["count"])
     assert all(a.equals(b) for a, b in zip(layer.geometry, want.areas.geometry))
     assert set(layer.geom_type) == {"MultiPolygon"}  # whether or not an area is in pieces, as analyse's layers
+    # the cold spot layer has the hot spot layer's schema, even when it is empty
+    hot_info = pyogrio.read_info(local_run / "hotspot_areas.gpkg", layer="hotspot_areas")
+    cold_info = pyogrio.read_info(local_run / "hotspot_areas.gpkg", layer="coldspot_areas")
+    assert cold_info["geometry_type"] == hot_info["geometry_type"] == "MultiPolygon"
+    assert list(cold_info["fields"]) == list(hot_info["fields"]) and list(cold_info["dtypes"]) == list(hot_info["dtypes"])
     assert layer.crs.to_epsg() == 27700
     params = json.loads((local_run / "parameters.json").read_text())
     assert params["parameters"]["n_points"] == 40_000 and params["parameters"]["bandwidth_m"] == 800

@@ -153,8 +153,8 @@ def write_national_outputs(
         tmp = folder / "hotspot_areas.tmp.gpkg"
         if tmp.exists():
             tmp.unlink()
-        as_multipolygons(hot.areas).to_file(tmp, layer="hotspot_areas", driver="GPKG", engine="pyogrio")
-        as_multipolygons(cold.areas).to_file(tmp, layer="coldspot_areas", driver="GPKG", engine="pyogrio", append=False)
+        for layer, found in (("hotspot_areas", hot), ("coldspot_areas", cold)):  # MultiPolygon even when empty
+            as_multipolygons(found.areas).to_file(tmp, layer=layer, driver="GPKG", engine="pyogrio", geometry_type="MultiPolygon")
         tmp.replace(gpkg)
         files["areas"] = gpkg
         seconds["areas"] = time.perf_counter() - t
