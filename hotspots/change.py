@@ -226,6 +226,18 @@ class ChangeResult:
         order = list(CHANGE_CLASSES) + ([CONTROL_CLASS] if (self.table["change_class"] == CONTROL_CLASS).any() else [])
         return self.table["change_class"].value_counts().reindex(order, fill_value=0).astype(int)
 
+    def counts_text(self) -> str:
+        """The units per class in words, so that the counts add up to the units (the one rule for the
+        command line's summary, captions and the briefing).
+
+        The test's three verdicts are always listed (a 0 says something); ``"too few incidents"``
+        and ``"control area"`` only when some unit has them. E.g. ``"significant fall 1, no change
+        32, significant rise 1, too few incidents 5"``.
+        """
+        s = self.summary()
+        always = set(CHANGE_CLASSES) - {"too few incidents"}
+        return ", ".join(f"{k} {int(v):,}" for k, v in s.items() if k in always or v > 0)
+
     def to_gridvalues(self, column: str = "rate_ratio") -> GridValues:
         """A numeric column as a :class:`GridValues` (cell results only), NaN elsewhere."""
         if self.unit != "cell" or self.grid is None:
@@ -240,8 +252,7 @@ class ChangeResult:
         return GridValues(v, self.grid, name=column, units="", params=dict(self.params))
 
     def describe(self) -> str:
-        """One paragraph for captions: periods, test, adjustment, counts per class."""
-        s = self.summary()
+        """One paragraph for captions: periods, test, adjustment, units per class (:meth:`counts_text`)."""
         adj = "Benjamini–Hochberg FDR" if self.fdr else "no multiple-testing adjustment"
         if self.test == "overdispersed":
             ctrl = " relative to the control area (ratio of ratios)" if self.control else ""
@@ -252,8 +263,7 @@ class ChangeResult:
             how = f"{self.test_label}{ctrl}"
         return (
             f"{self.before.describe()} ({self.exposure_before_days:g} days) vs {self.after.describe()} "
-            f"({self.exposure_after_days:g} days); {how}, alpha {self.alpha:g}, {adj}; "
-            + ", ".join(f"{k}: {v}" for k, v in s.items())
+            f"({self.exposure_after_days:g} days); {how}, alpha {self.alpha:g}, {adj}; {self.unit}s: {self.counts_text()}"
         )
 
 

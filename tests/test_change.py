@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import math
 
@@ -186,6 +187,17 @@ def test_change_cells_hand_example():
     assert (s["significant fall"], s["significant rise"], s["no change"], s["too few incidents"]) == (1, 1, 1, 6)
     assert "p_adjusted" not in res.table.columns
     assert res.time_resolution == "day"
+
+
+def test_counts_text_lists_every_class_that_occurs_so_the_counts_add_up():
+    """The summary line once left out the "too few incidents" units (39 areas, 34 counted)."""
+    res = change_cells(_incidents(SPEC), _grid(), BEFORE, AFTER, fdr=False, test="poisson")
+    assert res.counts_text() == "significant fall 1, no change 1, significant rise 1, too few incidents 6"
+    assert res.describe().endswith("; cells: significant fall 1, no change 1, significant rise 1, too few incidents 6")
+    # the three verdicts are always named (a 0 says something); a class no unit has is not
+    busy = res.table["change_class"] != "too few incidents"
+    only = dataclasses.replace(res, table=res.table[busy & (res.table["change_class"] != "significant rise")])
+    assert only.counts_text() == "significant fall 1, no change 1, significant rise 0"
 
 
 def test_change_cells_geodataframe_and_gridvalues():
