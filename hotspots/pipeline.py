@@ -57,6 +57,7 @@ from .preparation import (
     CategoryChoice,
     CellSizeChoice,
     PreparedInputs,
+    check_given_periods,
     choose_category,
     choose_cell_size,
     choose_missing_months,
@@ -92,6 +93,7 @@ __all__ = [
     "AUTO_AREA_SHARE",
     "HOLE_FILL_DENSITY_SHARE",
     "PERIODS_NOT_CHOSEN",
+    "CHANGE_NOT_COMPUTED",
     "CategoryChoice",
     "StudyAreaChoice",
     "CellSizeChoice",
@@ -102,6 +104,7 @@ __all__ = [
     "fill_holes",
     "choose_scheme_start",
     "choose_periods",
+    "check_given_periods",
     "choose_missing_months",
     "choose_cell_size",
     "prepare_inputs",
@@ -114,6 +117,9 @@ __all__ = [
     "assemble_analysis",
     "analyse",
 ]
+
+#: How the note begins when the before/after change could not be computed (the reason follows).
+CHANGE_NOT_COMPUTED = "before/after change not computed"
 
 #: Called with (step description, fraction done in 0..1) while :func:`analyse` runs.
 Progress = Callable[[str, float], None]
@@ -158,9 +164,9 @@ def hotspot_stage(
     window = parse_period(s.period, "analysis period") if s.period else None
     chosen = filter_period(incidents, window)
     if len(chosen) == 0:
-        raise ParameterError(f"no incidents fall in the analysis period {window.describe()}; widen `period`.")
+        raise ParameterError(f"no incidents fall in the analysis period ({window.describe(label=False)}); widen `period`.")
     if window is not None:
-        notes.append(f"hotspots computed from {len(chosen):,} incidents in {window.describe()}")
+        notes.append(f"hotspots computed from {len(chosen):,} incidents in the analysis period, {window.describe(label=False)}")
     step("building the grid", 0.0)
     # The coordinates are read once and passed on as an array (the same numbers the three calls
     # would each read from the geometries; the grid takes the incidents' CRS).
@@ -240,7 +246,7 @@ def area_change(
             None,
         )
     except ParameterError as exc:
-        return None, f"before/after change not computed: {exc}"
+        return None, f"{CHANGE_NOT_COMPUTED}: {exc}"
 
 
 def cell_change(
@@ -258,7 +264,7 @@ def cell_change(
         )
         return cells, None
     except ParameterError as exc:
-        return None, f"before/after change not computed: {exc}"
+        return None, f"{CHANGE_NOT_COMPUTED}: {exc}"
 
 
 def pooled_change(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import math
 
@@ -21,6 +22,7 @@ from hotspots.change import (
     Period,
     change_areas,
     change_cells,
+    finite_for_files,
     incident_dates,
     periods_around,
     rate_ratio_test,
@@ -186,6 +188,41 @@ def test_change_cells_hand_example():
     assert (s["significant fall"], s["significant rise"], s["no change"], s["too few incidents"]) == (1, 1, 1, 6)
     assert "p_adjusted" not in res.table.columns
     assert res.time_resolution == "day"
+
+
+def test_counts_text_lists_every_class_that_occurs_so_the_counts_add_up():
+    """The summary line once left out the "too few incidents" units (39 areas, 34 counted)."""
+    res = change_cells(_incidents(SPEC), _grid(), BEFORE, AFTER, fdr=False, test="poisson")
+    assert res.counts_text() == "significant fall 1, no change 1, significant rise 1, too few incidents 6"
+    assert res.describe().endswith("; cells: significant fall 1, no change 1, significant rise 1, too few incidents 6")
+    # the three verdicts are always named (a 0 says something); a class no unit has is not
+    busy = res.table["change_class"] != "too few incidents"
+    only = dataclasses.replace(res, table=res.table[busy & (res.table["change_class"] != "significant rise")])
+    assert only.counts_text() == "significant fall 1, no change 1, significant rise 0"
+
+
+def test_finite_for_files_empties_ratios_that_are_not_finite_and_their_intervals():
+    t = pd.DataFrame({
+        "area_id": [1, 2, 3, 4],
+        "n_before": [0, 0, 5, 30],
+        "n_after": [1, 0, 0, 40],
+        "change_rate_ratio": [np.inf, np.nan, 0.0, 1.3],
+        "change_rate_ratio_adjusted": [np.nan, np.nan, np.nan, 1.1],
+        "change_rate_ratio_low": [0.062, np.nan, 0.02, 0.9],
+        "change_rate_ratio_high": [62.0, np.nan, 2.0, 1.4],
+        "p_value": [np.nan, np.nan, 0.06, 0.5],
+        "change_class": ["too few incidents", "too few incidents", "no change", "no change"],
+    })
+    got = finite_for_files(t)
+    assert got["change_rate_ratio"].isna().tolist() == [True, True, False, False]
+    assert got["change_rate_ratio_low"].isna().tolist() == [True, True, False, False]  # no estimate, no interval
+    assert got["change_rate_ratio_high"].tolist()[2:] == [2.0, 1.4]  # a fall to 0 is an estimate: kept as computed
+    assert got["p_value"].tolist()[2:] == [0.06, 0.5] and got["change_class"].tolist() == t["change_class"].tolist()
+    assert np.isinf(t["change_rate_ratio"].iloc[0])  # the caller's table is not changed
+    # the interval follows the adjusted change where there is one
+    adj = t.assign(change_rate_ratio=[np.inf, 1.0, 1.0, np.inf], change_rate_ratio_adjusted=[np.nan, np.nan, np.nan, 1.1])
+    out = finite_for_files(adj)
+    assert out["change_rate_ratio_low"].isna().tolist() == [True, True, False, False]
 
 
 def test_change_cells_geodataframe_and_gridvalues():

@@ -142,6 +142,19 @@ def test_demo_run_writes_and_prints_the_pooled_change(demo_run):
     assert notes and any("hotspots were chosen from" in n for n in notes)
 
 
+def test_demo_run_change_line_counts_every_hotspot_area(demo_run):
+    """The change line names every class that occurs, so that its counts add up to the areas
+    (it once left out the areas with too few incidents to test)."""
+    code, stdout, _, out = demo_run
+    ca = pd.read_csv(out / "csv" / "change_areas.csv")
+    line = next(x for x in stdout.splitlines() if x.startswith("  change ") and " hotspot areas: " in x)
+    assert f": {len(ca)} hotspot areas: " in line
+    classes = "significant fall|no change|significant rise|too few incidents"
+    found = [(k, int(n.replace(",", ""))) for k, n in re.findall(rf"({classes}) (\d+(?:,\d{{3}})*)", line.split(": ")[-1])]
+    assert sum(n for _, n in found) == len(ca)
+    assert {k: n for k, n in found if n} == ca["change_class"].value_counts().to_dict()
+
+
 def test_demo_run_finds_the_planted_treated_hotspot(demo_run, demo_files):
     _, _, _, out = demo_run
     truth = json.loads(Path(demo_files["ground_truth"]).read_text())
@@ -229,6 +242,40 @@ def test_a_single_month_says_once_why_there_is_no_change(small_csv, tmp_path):
     # the change line says why, not "give periods within the data's months" (there are none to give)
     change = [line for line in stdout.splitlines() if line.startswith("  change:")]
     assert change == ["  change: not computed; " + told[0]]
+
+
+def test_given_periods_without_data_are_an_argument_error(small_csv, tmp_path):
+    """Data of 2022-2023 asked for a before period in 2020: exit 2 before any analysis, naming the
+    flag, the months the data hold and the fix (the run once went on and printed two notes that
+    contradicted each other)."""
+    path, _ = small_csv
+    periods = ("--before", "2020-01:2020-06", "--after", "2023-01:2023-06")
+    code, stdout, stderr = analyse_without_images([path], tmp_path / "r", *periods)
+    assert code == 2 and "Summary" not in stdout
+    assert stderr == (
+        "hotspots analyse: error: `--before` (Jan 2020 – Jun 2020) holds no month of the data, which hold Jan 2022 – Dec 2023; "
+        "give `--before` and `--after` within the data's months, or load the monthly files of Jan 2020 – Jun 2020.\n"
+    )
+    assert not (tmp_path / "r" / "parameters.json").exists()
+
+
+def test_a_change_not_computed_is_told_with_its_own_reason(small_csv, tmp_path):
+    # no burglary in the before period although the data (their ASB) hold it: the summary line gives
+    # the change's own reason, not "the periods hold no data"
+    path, df = small_csv
+    months = pd.to_datetime(df["month"])
+    no_early_burglary = tmp_path / "no_early_burglary.csv"
+    df[~((df["category"] == "Burglary") & (months < "2022-07-01"))].to_csv(no_early_burglary, index=False)
+    args = ("--formats", "csv", "--cluster-method", "none", "--category", "Burglary")
+    code, stdout, _ = analyse_without_images(
+        [no_early_burglary], tmp_path / "r", *args, "--before", "2022-01:2022-06", "--after", "2023-01:2023-06"
+    )
+    assert code == 0, stdout
+    change = [line for line in stdout.splitlines() if line.startswith("  change")]
+    assert change == [
+        "  change: not computed: no incidents fall in the before period (before: Jan 2022 – Jun 2022); check the dates and "
+        "the data's coverage."
+    ]
 
 
 def test_no_hotspot_areas_says_why_there_is_no_pooled_change(small_csv, tmp_path):

@@ -17,7 +17,7 @@ from typing import Any, TextIO
 
 from .. import validation
 from .._errors import ParameterError
-from ..pipeline import AUTO_AREA_SHARE, PERIODS_NOT_CHOSEN
+from ..pipeline import AUTO_AREA_SHARE, CHANGE_NOT_COMPUTED, PERIODS_NOT_CHOSEN
 from ..style import change_text, file_size
 from . import add_command
 
@@ -468,11 +468,10 @@ def summary_lines(analysis: Any, inputs: Inputs | None = None, *, top: int = 5) 
             "so no change per area, pooled change or displacement (each cell's change is in the change_cells layer)"
         )
     if an.change_areas is not None:
-        s = an.change_areas.summary()
+        n = len(an.change_areas.table)
         lines.append(
-            f"  change {period_range_text(an.before)} -> {period_range_text(an.after)}: hotspot areas with a significant fall "
-            f"{int(s.get('significant fall', 0))}, rise {int(s.get('significant rise', 0))}, "
-            f"no change {int(s.get('no change', 0))}"
+            f"  change {period_range_text(an.before)} -> {period_range_text(an.after)}: {n} hotspot area{'s' * (n != 1)}: "
+            f"{an.change_areas.counts_text()}"
         )
     if an.change_summary is not None:
         lines.append(f"  pooled change {period_range_text(an.before)} -> {period_range_text(an.after)}:")
@@ -485,10 +484,12 @@ def summary_lines(analysis: Any, inputs: Inputs | None = None, *, top: int = 5) 
         lines += [f"    {line}" for line in moved.lines()]
     elif an.change_cells is None:
         unable = next((n for n in an.notes if n.startswith(PERIODS_NOT_CHOSEN)), None)  # e.g. a single month of data
+        # else the change's own reason (e.g. no incident of the analysed category in the before period)
+        why = next((n.removeprefix(CHANGE_NOT_COMPUTED).lstrip(": ") for n in an.notes if n.startswith(CHANGE_NOT_COMPUTED)), "")
         lines.append(
             f"  change: not computed; {unable}" if unable else
-            f"  change: not computed, the periods {period_range_text(an.before)} / {period_range_text(an.after)} hold no data; "
-            "give `--before A:B --after C:D` within the data's months"
+            f"  change: not computed: {why}" if why else
+            f"  change {period_range_text(an.before)} -> {period_range_text(an.after)}: not computed (see the notes above)"
         )
     trends = getattr(an, "emerging", None)
     if trends is not None:

@@ -654,15 +654,9 @@ def briefing_before_after(
     leg.patch(OFFLINE_INSIDE, "Study area", edge=OUTLINE, lw=0.8)
     change_summary_into(leg, an)
     if ch is not None and an.change_areas is not None:
-        s_areas = an.change_areas.summary()
-        leg.heading("Hotspot areas", size=8.0)
-        leg.para(
-            f"{int(s_areas.get('significant fall', 0))} with a significant fall, "
-            f"{int(s_areas.get('significant rise', 0))} with a "
-            f"significant rise, {int(s_areas.get('no change', 0))} without a significant change (of {an.areas.n_areas}).",
-            size=7.0,
-            colour=INK,
-        )
+        leg.heading(f"Hotspot areas ({len(an.change_areas.table)})", size=8.0)
+        text = an.change_areas.counts_text()  # every class that occurs: the counts add up to the areas
+        leg.para(f"{text[0].upper()}{text[1:]}.", size=7.0, colour=INK)
     leg.heading("Method", size=8.0)
     method = (
         f"{an.caption()}. Hotspot areas: {an.areas.params['rule']}. Change: incidents per month in each period compared "

@@ -73,6 +73,17 @@ Non-spatial tables in the GeoPackage (:func:`gpkg_tables`)
     trend test and the year-to-year variation it allowed for are in ``parameters.json``
     (``results.emerging``).
 
+Numbers that are not finite
+---------------------------
+Every format writes a number that is not finite as missing: empty in CSV, null in the GeoPackage
+and in GeoJSON (:func:`hotspots.change.finite_for_files`, applied by :func:`gis_layers`,
+:func:`gpkg_tables` and :func:`csv_tables`; the app's change downloads too). A cell or area with
+no incident before has an infinite ``rate_ratio`` in memory (:class:`hotspots.change.ChangeResult`
+keeps ``inf``); the files write it empty, and its interval (``rate_ratio_low``,
+``rate_ratio_high``; ``change_rate_ratio_low``, ``change_rate_ratio_high`` in ``hotspot_areas``)
+too: with a count of 0 before, the interval's ends are set by the 0.5 put in the 0's place, not by
+the data. Its ``p_value`` and ``change_class`` are written as tested.
+
 Disclosure control of person-level counts
 -----------------------------------------
 Every count of people in these files (KPI and linkage tables, referrals per hotspot area, per
@@ -105,6 +116,7 @@ import pandas as pd
 from .. import validation
 from .._errors import ParameterError
 from ..areas import as_multipolygons
+from ..change import finite_for_files
 from ..disclosure import MIN_SAFE_THRESHOLD, SUPPRESSION_THRESHOLD, Ledger, check_threshold, disclosure_statement, protect
 from ..grid import BNG
 from ..publication import scheme_publication
@@ -378,7 +390,7 @@ def gis_layers(
         if k in out:
             g = as_multipolygons(out[k]) if k in _AREA_LAYERS else out[k]
             geom = g.geometry.name
-            ordered[k] = g[[c for c in g.columns if c != geom] + [geom]]
+            ordered[k] = finite_for_files(g[[c for c in g.columns if c != geom] + [geom]])
     return ordered
 
 
@@ -394,7 +406,7 @@ def gpkg_tables(analysis: Any) -> dict[str, pd.DataFrame]:
     tables = {name: v.to_frame() for name, v in out.items() if v is not None}
     if getattr(analysis, "emerging", None) is not None:
         tables["emerging"] = category_counts(analysis.emerging)
-    return {name: tables[name] for name in GPKG_TABLES if name in tables}
+    return {name: finite_for_files(tables[name]) for name in GPKG_TABLES if name in tables}
 
 
 def csv_tables(analysis: Any, *, threshold: int | None = None, snap_m: float = 250.0) -> dict[str, pd.DataFrame]:
@@ -448,7 +460,7 @@ def csv_tables(analysis: Any, *, threshold: int | None = None, snap_m: float = 2
             out[name] = df
         if "hotspot_areas" in out and pub.referrals_by_hotspot is not None:
             out["hotspot_areas"]["disclosure"] = pub.statement
-    return out
+    return {name: finite_for_files(df) for name, df in out.items()}
 
 
 # =============================================================================== sidecar
@@ -668,14 +680,8 @@ def _for_file(gdf: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
 
 
 def _for_geojson(gdf: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
-    out = _for_file(gdf).to_crs(4326)
-    for c in out.columns:
-        if c != out.geometry.name and pd.api.types.is_float_dtype(out[c].dtype):
-            v = out[c].to_numpy(dtype=float)
-            if not np.all(np.isfinite(v) | np.isnan(v)):
-                # JSON has no Infinity: write it as null (the GeoPackage keeps it).
-                out[c] = np.where(np.isinf(v), np.nan, v)
-    return out
+    # numbers that are not finite are already missing (gis_layers: finite_for_files), as JSON needs
+    return _for_file(gdf).to_crs(4326)
 
 
 def export_gis(
