@@ -2,7 +2,7 @@
 
 sfhotspot's ``hotspot_change`` reports counts before and after and their difference only. Here
 each cell (or hotspot area) also gets a rate ratio that allows for periods of unequal length, an
-exact test and confidence interval, a class (significant fall / no change / significant rise),
+exact test and confidence interval, a class (significant fall / no significant change / significant rise),
 optional false-discovery-rate control across cells, an option to compare the same calendar months
 only, and an option to compare against a control area (ratio of ratios).
 
@@ -131,7 +131,7 @@ CHANGE_TESTS = ("overdispersed", "poisson")
 #: The tests in a few words, for captions (:attr:`ChangeResult.test_label`).
 TEST_LABELS = {"overdispersed": "overdispersed count test", "poisson": "exact conditional Poisson test"}
 #: Classes, in display order.
-CHANGE_CLASSES = ("significant fall", "no change", "significant rise", "too few incidents")
+CHANGE_CLASSES = ("significant fall", "no significant change", "significant rise", "too few incidents")
 #: Label for cells lying in the control area (not tested).
 CONTROL_CLASS = "control area"
 #: Overlaps smaller than this (m²) are floating-point noise from polygon arithmetic, not overlaps.
@@ -232,8 +232,8 @@ class ChangeResult:
         command line's summary, captions and the briefing).
 
         The test's three verdicts are always listed (a 0 says something); ``"too few incidents"``
-        and ``"control area"`` only when some unit has them. E.g. ``"significant fall 1, no change
-        32, significant rise 1, too few incidents 5"``.
+        and ``"control area"`` only when some unit has them. E.g. ``"significant fall 1, no
+        significant change 32, significant rise 1, too few incidents 5"``.
         """
         s = self.summary()
         always = set(CHANGE_CLASSES) - {"too few incidents"}
@@ -329,7 +329,7 @@ def _classify(df: pd.DataFrame, tested: np.ndarray, effect: np.ndarray, alpha: f
         decide = p
     sig = tested & ~np.isnan(decide) & (np.nan_to_num(decide, nan=1.0) <= alpha)
     df["significant"] = sig
-    cls = np.full(len(df), "no change", dtype=object)
+    cls = np.full(len(df), "no significant change", dtype=object)
     cls[sig & (effect < 1)] = "significant fall"
     cls[sig & (effect > 1)] = "significant rise"
     cls[~tested] = "too few incidents"

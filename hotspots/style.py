@@ -91,14 +91,14 @@ HOT_CLASSES: dict[str, str] = {"99%": "hot 99%", "95%": "hot 95%", "90%": "hot 9
 #: Before/after change classes (:func:`hotspots.change.change_cells`) and their colours.
 CHANGE_CLASS_COLOURS: dict[str, str] = {
     "significant fall": "#2c7bb6",
-    "no change": "#cccccc",
+    "no significant change": "#cccccc",
     "significant rise": "#d7191c",
     "too few incidents": "#f7f7f7",
 }
 #: Legend labels of the change classes.
 CHANGE_CLASS_LABELS: dict[str, str] = {
     "significant fall": "Significant fall",
-    "no change": "No significant change",
+    "no significant change": "No significant change",
     "significant rise": "Significant rise",
     "too few incidents": "Too few incidents to test",
 }

@@ -149,7 +149,7 @@ def test_demo_run_change_line_counts_every_hotspot_area(demo_run):
     ca = pd.read_csv(out / "csv" / "change_areas.csv")
     line = next(x for x in stdout.splitlines() if x.startswith("  change ") and " hotspot areas: " in x)
     assert f": {len(ca)} hotspot areas: " in line
-    classes = "significant fall|no change|significant rise|too few incidents"
+    classes = "significant fall|no significant change|significant rise|too few incidents"
     found = [(k, int(n.replace(",", ""))) for k, n in re.findall(rf"({classes}) (\d+(?:,\d{{3}})*)", line.split(": ")[-1])]
     assert sum(n for _, n in found) == len(ca)
     assert {k: n for k, n in found if n} == ca["change_class"].value_counts().to_dict()

@@ -35,7 +35,8 @@ def test_class_colours_cover_the_classes_the_methods_produce():
     assert list(style.GI_CLASS_COLOURS) == ["hot 99%", "hot 95%", "hot 90%", "cold 90%", "cold 95%", "cold 99%"]
     assert set(style.GI_CLASS_LABELS) == set(style.GI_CLASS_COLOURS)
     assert set(style.HOT_CLASSES.values()) <= set(style.GI_CLASS_COLOURS)
-    assert set(style.CHANGE_CLASS_COLOURS) == {"significant fall", "no change", "significant rise", "too few incidents"}
+    assert set(style.CHANGE_CLASS_COLOURS) == {"significant fall", "no significant change", "significant rise",
+                                               "too few incidents"}
     assert set(style.CHANGE_CLASS_LABELS) == set(style.CHANGE_CLASS_COLOURS)
     assert set(style.CHANGE_AREA_EDGES) <= set(style.CHANGE_CLASS_COLOURS)
     assert set(style.TASK_KIND_COLOURS) == set(TASK_KINDS)
@@ -84,7 +85,7 @@ def test_plain_text_is_drawn_literally(text):
 def test_change_text():
     assert style.change_text(-31.6, "significant fall") == "−32% ↓"
     assert style.change_text(12.4, "significant rise") == "+12% ↑"
-    assert style.change_text(0.2, "no change") == "+0%"
+    assert style.change_text(0.2, "no significant change") == "+0%"
     for missing in (None, float("nan"), float("inf"), "c", "x"):
         assert style.change_text(missing) == "–"
 

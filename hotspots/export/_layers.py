@@ -41,7 +41,9 @@ LAYERS = ("density", "gistar", "counts", "areas", "clusters", "change", "emergin
 GI_COLOURS: dict[str, str] = dict(style.GI_CLASS_COLOURS)
 GI_LABELS: dict[str, str] = dict(style.GI_CLASS_LABELS)
 #: Change classes drawn (:data:`hotspots.style.CHANGE_CLASS_COLOURS`); "too few incidents" is left clear.
-CHANGE_COLOURS: dict[str, str] = {c: style.CHANGE_CLASS_COLOURS[c] for c in ("significant fall", "no change", "significant rise")}
+CHANGE_COLOURS: dict[str, str] = {
+    c: style.CHANGE_CLASS_COLOURS[c] for c in ("significant fall", "no significant change", "significant rise")
+}
 CHANGE_LABELS: dict[str, str] = {c: style.CHANGE_CLASS_LABELS[c] for c in CHANGE_COLOURS}
 #: Colour maps of densities and counts, and of referrals; one colour for task sites.
 DENSITY_CMAP = style.DENSITY_CMAP

@@ -465,7 +465,7 @@ def hotspot_areas_layer(
             simplify_m=0.0,
         ).add_to(group)
     if colour_by == "change":
-        present = [c for c in CHANGE_CLASS_COLOURS if c in set(table.get("change_class", []))] or ["no change"]
+        present = [c for c in CHANGE_CLASS_COLOURS if c in set(table.get("change_class", []))] or ["no significant change"]
         category_legend([(c, CHANGE_CLASS_COLOURS[c]) for c in present], title="Hotspot change", position=position).add_to(group)
     return make_offline(group)
 
@@ -532,7 +532,7 @@ def displacement_rings_layer(
 
         geojson_layer(rings, fields=tips, aliases=labels, formats={"change_pct": "+.1f"}, style=ring_style, name=name,
                       simplify_m=0.0).add_to(group)
-    present = [c for c in CHANGE_CLASS_COLOURS if c in set(rings["change_class"])] or ["no change"]
+    present = [c for c in CHANGE_CLASS_COLOURS if c in set(rings["change_class"])] or ["no significant change"]
     title = f"{displacement.width_m:g} m rings: change"
     category_legend([(c, CHANGE_CLASS_COLOURS[c]) for c in present], title=title, position=position).add_to(group)
     return make_offline(group)
