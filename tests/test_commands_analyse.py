@@ -156,17 +156,18 @@ def test_demo_run_finds_the_planted_treated_hotspot(demo_run, demo_files):
 def test_sidecar_command_reproduces_the_settings(demo_run, demo_files):
     _, _, _, out = demo_run
     side = json.loads((out / "parameters.json").read_text())
-    cmd = side["command"]
-    assert cmd[:2] == ["hotspots", "analyse"] and "incidents.csv" in cmd
-    folder = Path(demo_files["incidents"]).parent
-    argv = [str(folder / a) if a.endswith(".csv") else a for a in cmd[1:]] + ["--out", "x"]
-    args = build_parser().parse_args(argv)
+    # One shell line: the words as they were typed (full paths, --out), shell-quoted; it held only
+    # the files' base names and no --out, so pasting it could not rerun the analysis.
+    cmd = shlex.split(side["command"])
+    assert cmd[:3] == ["hotspots", "analyse", str(demo_files["incidents"])]
+    assert cmd[cmd.index("--out") + 1] == str(out) and cmd[cmd.index("--referrals") + 1] == str(demo_files["referrals"])
+    assert side["working_directory"] == str(Path.cwd())
+    args = build_parser().parse_args(cmd[1:])
     # The sidecar holds the settings used: those given, with the default periods chosen from the
     # data (hotspots.pipeline.prepare_inputs), which the same command on the same files chooses again.
     used = load_inputs(args, lambda s: None).settings
     assert json.loads(json.dumps(used.to_dict())) == side["settings"]
     assert settings_from_args(args).before is None and used.before == ("2022-07", "2023-06")
-    assert shlex.join(cmd)  # printable as one shell line
 
 
 # ----------------------------------------------------------------------------- small data
