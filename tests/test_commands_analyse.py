@@ -552,3 +552,18 @@ def test_a_referral_file_is_refused_as_incidents(demo_files, tmp_path):
     assert code == 2
     assert "looks like a referral file" in stderr and "`person_ref`" in stderr and "--referrals FILE" in stderr
     assert not (tmp_path / "r").exists()  # nothing written
+
+
+def test_a_grid_too_big_for_memory_is_one_line_naming_the_flag(small_csv, tmp_path, monkeypatch):
+    """`--cell-size 10` on Merseyside was killed by the kernel at 23.5 GB with nothing printed: the
+    analysis's memory is estimated from the grid and months first and refused in the flag's words."""
+    import hotspots.analysis_memory as am
+
+    monkeypatch.setattr(am, "available_memory", lambda: 700 * 2**20)
+    path, _ = small_csv
+    code, stdout, stderr = analyse_without_images([path], tmp_path / "r", "--cell-size", "10")
+    errors = [line for line in stderr.splitlines() if "error" in line]
+    assert code == 2 and len(errors) == 1 and stderr.splitlines()[-1] == errors[0], stderr
+    assert re.search(r"^hotspots analyse: error: a grid of [\d,]+ cells of 10 m over 24 months needs about .* more than the "
+                     r"700.0 MiB available: use `--cell-size` \d+ or more", errors[0])
+    assert "Traceback" not in stderr and not (tmp_path / "r" / "parameters.json").exists()
