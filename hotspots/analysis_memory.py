@@ -20,19 +20,23 @@ study area's and the rest) and ``m`` months of data::
 
 Measured as peak RSS (``/usr/bin/time -v``) of ``hotspots analyse`` on Merseyside's 12 months of
 2025 (14,998 ASB incidents of 152,389 rows; the footprint study area holds 34 % of the grid's
-cells), on this project's machine:
+cells; the process holds 0.41 GB after loading, which ``MemAvailable`` has already counted):
 
-=========  ==========  ==========  ==========
-cell size  cells       peak RSS    time
-=========  ==========  ==========  ==========
-500 m      8,640       0.97 GB     17 s
-100 m      216,000     1.19 GB     50 s
-50 m       864,000     (filled in below)
-25 m       3,456,000   (filled in below)
-=========  ==========  ==========  ==========
+=========  ==========  ========  ================  ===============  ======
+cell size  cells       peak RSS  above the loaded  estimate         time
+=========  ==========  ========  ================  ===============  ======
+500 m      8,640       0.97 GB   0.55 GB           0.64 GB          17 s
+100 m      216,000     1.19 GB   0.77 GB           0.96 GB          50 s
+50 m       860,284     1.97 GB   1.56 GB           1.96 GB          127 s
+25 m       3,441,136   5.91 GB   5.49 GB           5.97 GB          606 s
+10 m       21,507,100  (killed at 23.5 GB)         34.0 GB          refused
+=========  ==========  ========  ================  ===============  ======
 
-The months' share was measured on its own (``tracemalloc``, the emerging hot spots stage, which
-holds several float64 copies of the months x cells cube): about 110-120 B per cell and month.
+(times on a shared 2-core machine; the 25 m run wrote a 720 MB GeoPackage and two GeoJSON files
+of about 600 MB each). The months' share was measured on its own (``tracemalloc``, the emerging
+hot spots stage at 50 m, which holds several float64 copies of the months x cells cube): about
+80-120 B per cell and month; the peak of the whole run grows faster than linearly in the cells
+(1,050 B a cell from 500 to 100 m, 1,520 B from 50 to 25 m), so the constants bound the 25 m run.
 """
 
 from __future__ import annotations
