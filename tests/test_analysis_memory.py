@@ -18,7 +18,7 @@ from hotspots.analysis_memory import (
     check_analysis_memory,
     smallest_cell_size,
 )
-from hotspots.io.limits import GiB, MiB, available_memory
+from hotspots.io.limits import GiB, MiB
 from hotspots.validation import argument_names
 
 
@@ -69,11 +69,6 @@ def test_no_cell_size_fits_when_memory_is_almost_gone():
 def test_unknown_available_memory_is_not_checked(monkeypatch):
     monkeypatch.setattr(am, "available_memory", lambda: None)
     assert check_analysis_memory(7000, 7000, 10.0, 12).fits
-
-
-def test_available_memory_is_read_on_linux():
-    have = available_memory()
-    assert have is None or 0 < have < 2**50
 
 
 def _incidents(n: int = 300) -> gpd.GeoDataFrame:
