@@ -41,6 +41,7 @@ import pyproj
 
 from ._errors import ParameterError
 from .analysis import Analysis, HotspotStage
+from .analysis_memory import check_analysis_memory
 from .areas import hotspot_areas, one_point_areas_note, small_areas_note
 from .change import ChangeResult, IncidentPoints, change_areas, change_cells
 from .change_summary import ChangeSummary, selection_overlap_note, summarise_change
@@ -51,7 +52,7 @@ from .emerging_summary import emerging_trends
 from .footprint import grid_within_reach
 from .gistar import gi_star
 from .grid import BNG, Grid, count, points_xy
-from .periods import Period, filter_period, month_range, parse_period
+from .periods import Period, filter_period, month_options, month_range, parse_period
 from .preparation import (
     PERIODS_NOT_CHOSEN,
     CategoryChoice,
@@ -174,6 +175,11 @@ def hotspot_stage(
     xy = points_xy(chosen, pyproj.CRS(crs), name="points")
     size = choose_cell_size(xy, study_area, s.cell_size, crs=crs)
     grid = Grid.for_points(xy, cell_size=size.cell_size, crs=crs, mask=study_area)
+    # before any heavy work: the whole analysis (this stage, the change panels, the emerging cube,
+    # the exports) must fit in memory; refused with the smallest cell size that does
+    memory = check_analysis_memory(grid.n_rows, grid.n_cols, grid.cell_size, data_months(incidents))
+    if memory.note():
+        notes.append(memory.note())
     if size.note:
         notes.append(size.note)
         grid = dataclasses.replace(grid, notes=grid.notes + (size.note,))
@@ -206,6 +212,15 @@ def hotspot_stage(
     notes += [n for n in (small_areas_note(areas), one_point_areas_note(areas, xy, locations)) if n]
     step("done", 1.0)
     return HotspotStage(s, chosen, grid, counts, density, gi, areas, tuple(notes))
+
+
+def data_months(incidents: gpd.GeoDataFrame) -> int:
+    """Months from the incidents' first to their last (1 when none has a date): the length of the
+    change panels and the emerging hot spots cube."""
+    try:
+        return len(month_options(*month_range(incidents)))
+    except ParameterError:
+        return 1
 
 
 def selection_period(stage: HotspotStage) -> Period | None:

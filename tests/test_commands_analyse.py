@@ -169,17 +169,18 @@ def test_demo_run_finds_the_planted_treated_hotspot(demo_run, demo_files):
 def test_sidecar_command_reproduces_the_settings(demo_run, demo_files):
     _, _, _, out = demo_run
     side = json.loads((out / "parameters.json").read_text())
-    cmd = side["command"]
-    assert cmd[:2] == ["hotspots", "analyse"] and "incidents.csv" in cmd
-    folder = Path(demo_files["incidents"]).parent
-    argv = [str(folder / a) if a.endswith(".csv") else a for a in cmd[1:]] + ["--out", "x"]
-    args = build_parser().parse_args(argv)
+    # One shell line: the words as they were typed (full paths, --out), shell-quoted; it held only
+    # the files' base names and no --out, so pasting it could not rerun the analysis.
+    cmd = shlex.split(side["command"])
+    assert cmd[:3] == ["hotspots", "analyse", str(demo_files["incidents"])]
+    assert cmd[cmd.index("--out") + 1] == str(out) and cmd[cmd.index("--referrals") + 1] == str(demo_files["referrals"])
+    assert side["working_directory"] == str(Path.cwd())
+    args = build_parser().parse_args(cmd[1:])
     # The sidecar holds the settings used: those given, with the default periods chosen from the
     # data (hotspots.pipeline.prepare_inputs), which the same command on the same files chooses again.
     used = load_inputs(args, lambda s: None).settings
     assert json.loads(json.dumps(used.to_dict())) == side["settings"]
     assert settings_from_args(args).before is None and used.before == ("2022-07", "2023-06")
-    assert shlex.join(cmd)  # printable as one shell line
 
 
 # ----------------------------------------------------------------------------- small data
@@ -598,3 +599,18 @@ def test_a_referral_file_is_refused_as_incidents(demo_files, tmp_path):
     assert code == 2
     assert "looks like a referral file" in stderr and "`person_ref`" in stderr and "--referrals FILE" in stderr
     assert not (tmp_path / "r").exists()  # nothing written
+
+
+def test_a_grid_too_big_for_memory_is_one_line_naming_the_flag(small_csv, tmp_path, monkeypatch):
+    """`--cell-size 10` on Merseyside was killed by the kernel at 23.5 GB with nothing printed: the
+    analysis's memory is estimated from the grid and months first and refused in the flag's words."""
+    import hotspots.analysis_memory as am
+
+    monkeypatch.setattr(am, "available_memory", lambda: 700 * 2**20)
+    path, _ = small_csv
+    code, stdout, stderr = analyse_without_images([path], tmp_path / "r", "--cell-size", "10")
+    errors = [line for line in stderr.splitlines() if "error" in line]
+    assert code == 2 and len(errors) == 1 and stderr.splitlines()[-1] == errors[0], stderr
+    assert re.search(r"^hotspots analyse: error: a grid of [\d,]+ cells of 10 m over 24 months needs about .* more than the "
+                     r"700.0 MiB available: use `--cell-size` \d+ or more", errors[0])
+    assert "Traceback" not in stderr and not (tmp_path / "r" / "parameters.json").exists()

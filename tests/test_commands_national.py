@@ -74,6 +74,16 @@ def test_outputs_read_back_equal_the_library(points_file, local_run):
     assert (local_run / "overview.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
 
+def test_parameters_record_the_command_as_typed(points_file, local_run):
+    """parameters.json's `command` was just "hotspots national": now the whole line, shell-quoted."""
+    import shlex
+    from pathlib import Path
+
+    params = json.loads((local_run / "parameters.json").read_text())
+    assert shlex.split(params["command"]) == ["hotspots", "national", str(points_file), "--out", str(local_run), "--quiet", *ARGS]
+    assert params["working_directory"] == str(Path.cwd())
+
+
 def test_local_cluster_gives_the_same_layer_and_rasters(points_file, local_run, tmp_path, capsys):
     pytest.importorskip("distributed")
     out = tmp_path / "cluster"

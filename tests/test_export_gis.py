@@ -326,6 +326,19 @@ def test_sidecar_has_every_setting_and_automatic_value(demo, exported):
     assert set(side["outputs"]) == set(exported.files) - {"parameters"}
 
 
+def test_sidecar_lists_only_the_gis_layers_written(demo, tmp_path):
+    """`--formats csv` wrote no GeoPackage or GeoJSON, yet the sidecar's `layers` listed cells,
+    hotspot_areas, ... with their feature counts."""
+    an, _ = demo
+    csv_only = export_gis(an, tmp_path / "csv", formats=("csv",), timestamp=False)
+    side = json.loads(csv_only.files["parameters"].read_text(encoding="utf-8"))
+    assert "layers" not in side and csv_only.layers == {}
+    assert not list((tmp_path / "csv").glob("*.gpkg")) and not (tmp_path / "csv" / "geojson").exists()
+    geojson = export_gis(an, tmp_path / "geojson", formats=("geojson",), timestamp=False)
+    side = json.loads(geojson.files["parameters"].read_text(encoding="utf-8"))
+    assert side["layers"] == geojson.layers and set(side["layers"]) == {k.split(":")[1] for k in geojson.files if ":" in k}
+
+
 def test_sidecar_settings_reproduce_the_result(demo, exported):
     an, d = demo
     side = json.loads(exported.files["parameters"].read_text(encoding="utf-8"))

@@ -19,7 +19,7 @@ from .. import validation
 from .._errors import ParameterError
 from ..pipeline import AUTO_AREA_SHARE, CHANGE_NOT_COMPUTED, PERIODS_NOT_CHOSEN
 from ..style import change_text, file_size
-from . import add_command
+from . import add_command, command_record
 
 
 # =============================================================================== progress
@@ -386,28 +386,6 @@ def run_analysis(args: argparse.Namespace, inputs: Inputs, progress: Callable[[s
     return result
 
 
-def command_line(args: argparse.Namespace, command: str = "analyse") -> list[str]:
-    """The command line that reproduces this run (inputs by file name, options that were set)."""
-    parts = ["hotspots", command]
-    parts += [Path(p).name for p in getattr(args, "inputs", []) or []]
-    for name, value in sorted(vars(args).items()):
-        if name in ("inputs", "func", "command", "out", "quiet") or value is None or value is False:
-            continue
-        flag = "--" + name.replace("_", "-")
-        if value is True:
-            parts.append(flag)
-        elif isinstance(value, tuple):
-            parts += [flag, ":".join(str(v) for v in value)]
-        elif isinstance(value, list):
-            for v in value:
-                parts += [flag, str(v)]
-        elif name in ("referrals", "tasks", "study_area") and value not in ("default", "none"):
-            parts += [flag, Path(str(value)).name]
-        else:
-            parts += [flag, str(value)]
-    return parts
-
-
 # =============================================================================== summary
 def pct_of(v: Any) -> str:
     """A displayed percentage with its sign: ``78%``, ``>99%``; markers (``c``, ``x``) as they are."""
@@ -588,7 +566,6 @@ def run(args: argparse.Namespace) -> int:
     bar = ProgressBar(enabled=not quiet)
     analysis = run_analysis(args, inputs, scaled(bar, 0.0, 0.7))
     bar("writing GIS files and tables", 0.7)
-    argv = command_line(args)
     folder.begin()  # clears the files an earlier run listed in parameters.json
     manifest = export_gis(
         analysis,
@@ -599,7 +576,7 @@ def run(args: argparse.Namespace) -> int:
         drop_empty=args.drop_empty,
         inputs=inputs.records,
         timestamp=not args.no_timestamp,
-        extra={"command": argv},
+        extra=command_record(args, "analyse"),
     )
     images = [] if args.no_images else _images(analysis, out, args, inputs, scaled(bar, 0.75, 1.0))
     folder.finish()  # lists every file written in parameters.json

@@ -173,7 +173,7 @@ class ExportManifest:
     files : dict of str to Path
         ``"gpkg"``, ``"geojson:<layer>"``, ``"csv:<table>"``, ``"parameters"`` → path.
     layers : dict of str to int
-        Features per layer.
+        Features per GIS layer written (GeoPackage and/or GeoJSON; empty when only CSV was asked for).
     tables : dict of str to int
         Rows per CSV table.
     parameters : dict
@@ -735,7 +735,9 @@ def export_gis(
     if out.exists() and not out.is_dir():
         raise ParameterError(f"`out_dir` {out} exists and is not a folder; give a folder path.")
     out.mkdir(parents=True, exist_ok=True)
-    layers = gis_layers(analysis, threshold=threshold, snap_m=snap_m, drop_empty=drop_empty)
+    # the layers are built only for the formats that write them (a CSV-only run writes none)
+    gis_formats = "gpkg" in fmts or "geojson" in fmts
+    layers = gis_layers(analysis, threshold=threshold, snap_m=snap_m, drop_empty=drop_empty) if gis_formats else {}
     pub = _publication(analysis, threshold, snap_m)
     statement = pub.statement if pub is not None else None
     files: dict[str, Path] = {}
@@ -791,7 +793,8 @@ def export_gis(
     if "gpkg" in outputs and gpkg_written:
         outputs["gpkg"]["tables"] = list(gpkg_written)
     record = parameters_record(analysis, inputs=inputs, timestamp=timestamp, extra=extra, threshold=threshold, snap_m=snap_m)
-    record["layers"] = {k: int(len(v)) for k, v in layers.items()}
+    if layers:  # features per GIS layer written (GeoPackage and/or GeoJSON); no entry when none was
+        record["layers"] = {k: int(len(v)) for k, v in layers.items()}
     if gpkg_written:
         record["gpkg_tables"] = gpkg_written
     record["outputs"] = outputs

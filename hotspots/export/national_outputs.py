@@ -24,7 +24,7 @@ from __future__ import annotations
 import json
 import math
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -91,6 +91,7 @@ def write_national_outputs(
     min_confidence: float | None = None,
     progress: Callable[[str, float], None] | None = None,
     overview: bool = True,
+    command: Mapping[str, Any] | None = None,
 ) -> NationalOutputs:
     """Write the results folder of a national run (see the module documentation).
 
@@ -109,6 +110,10 @@ def write_national_outputs(
         ``progress(step, fraction)`` per file written.
     overview : bool
         Draw ``overview.png``.
+    command : dict, optional
+        The run's ``command`` (one shell line) and ``working_directory``, recorded in
+        ``parameters.json`` (the command line's :func:`hotspots.commands.command_record`); without
+        it, ``command`` is ``"hotspots national"``.
     """
     from ..areas import hotspot_areas
 
@@ -172,6 +177,7 @@ def write_national_outputs(
     area_conf = min_confidence if min_confidence is not None else (None if gi is None else 1 - gi.params["alpha"])
     record = {
         "command": "hotspots national",
+        **(command or {}),
         "inputs": inputs or {},
         "parameters": result.params,
         "study_area": {"cells_in_area": int(grid.n_cells), "cells": int(grid.n_rows * grid.n_cols),
