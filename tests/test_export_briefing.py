@@ -612,3 +612,35 @@ def test_before_after_method_says_which_tests_used_fdr(demo, tmp_path):
     areas_fdr = an.change_areas.params["fdr"] != "none"
     assert cells_fdr and not areas_fdr  # the pipeline's rule
     assert "per cell with FDR and per hotspot area (each area on its own)" in joined
+
+
+@pytest.mark.parametrize("dpi, size_in", [(20, (6.0, 4.5)), (50, (11.0, 7.5)), (100, (11.0, 7.5)), (100, (7.0, 10.0))])
+def test_footer_attribution_is_whole_and_inside_the_figure_at_low_dpi(demo, tmp_path, monkeypatch, dpi, size_in):
+    # At 100 dpi the footer's first line (a character count's guess) ran past the right edge:
+    # "... GeoNames (geonames.org), C" and the CC BY licence was cut off.
+    import hotspots.export.briefing as briefing_module
+
+    an, _, _ = demo
+    inc = an.incidents.copy()
+    inc["source"] = "2025-01-merseyside-street.csv"
+    inc["incident_id"] = "asb-" + inc["incident_id"].astype(str)
+    drawn = {}
+    original = briefing_module.footer
+
+    def spy(ctx, fig, *args, **kwargs):
+        drawn["fig"], drawn["texts"] = fig, original(ctx, fig, *args, **kwargs)
+        return drawn["texts"]
+
+    monkeypatch.setattr(briefing_module, "footer", spy)
+    img = briefing_map(dataclasses.replace(an, incidents=inc), tmp_path / "m.png", layer="areas", dpi=dpi, size_in=size_in)
+    fig = drawn["fig"]
+    renderer = fig.canvas.get_renderer()
+    fig_box = fig.bbox
+    footer_text = " ".join(t.get_text() for t in drawn["texts"])
+    assert POLICE_UK_ATTRIBUTION in footer_text
+    assert "GeoNames (geonames.org), CC BY 4.0." in footer_text
+    for t in drawn["texts"]:
+        box = t.get_window_extent(renderer)
+        assert fig_box.x0 <= box.x0 and box.x1 <= fig_box.x1, (t.get_text(), box, fig_box)
+        assert fig_box.y0 <= box.y0 and box.y1 <= fig_box.y1, (t.get_text(), box, fig_box)
+    assert img.size_px == (round(size_in[0] * dpi), round(size_in[1] * dpi))

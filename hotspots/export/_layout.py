@@ -463,7 +463,46 @@ class SidePanel:
         return self.h - self.cursor
 
 
-def _footer_lines(ctx: DrawContext, width_in: float, margin: float, extra_attr: str = "") -> list[str]:
+#: Font size of the footer (source, licence and attribution lines), points before scaling.
+FOOTER_SIZE = 6.3
+
+
+def wrap_to_width(fig: Figure, text: str, fontsize: float, width_in: float) -> tuple[list[str], float]:
+    """``text`` broken at spaces into lines that fit ``width_in`` inches when drawn at ``fontsize``.
+
+    Widths are measured with the figure's own renderer at its dpi (at a low dpi, hinting makes
+    text wider than its nominal size, so a count of characters is not enough). A word wider than
+    the whole line (a long URL) shrinks the font until it fits. Returns ``(lines, fontsize)``.
+    """
+    from matplotlib.font_manager import FontProperties
+
+    renderer = fig.canvas.get_renderer()
+    width_px = max(width_in, 0.1) * fig.dpi
+
+    def measure(s: str, size: float) -> float:
+        return renderer.get_text_width_height_descent(s, FontProperties(size=size), ismath=False)[0]
+
+    words = text.split()
+    if not words:
+        return [""], fontsize
+    widest = max(measure(w, fontsize) for w in words)
+    if widest > width_px:
+        fontsize *= width_px / widest * 0.98
+    lines: list[str] = []
+    current = ""
+    for word in words:
+        candidate = f"{current} {word}" if current else word
+        if current and measure(candidate, fontsize) > width_px:
+            lines.append(current)
+            current = word
+        else:
+            current = candidate
+    lines.append(current)
+    return lines, fontsize
+
+
+def _footer_lines(ctx: DrawContext, width_in: float, margin: float, extra_attr: str = "") -> tuple[list[str], float]:
+    """The footer's lines (source, licence, attribution, version; never cut) and their font size."""
     from .. import __version__
 
     src = ctx.source
@@ -473,8 +512,8 @@ def _footer_lines(ctx: DrawContext, width_in: float, margin: float, extra_attr: 
     if extra_attr:
         parts.append(extra_attr + ".")
     parts.append(f"Made with hotspots {__version__}.")
-    chars = max(40, int((width_in - 2 * margin) * 72.0 / (ctx.fs(6.3) * 0.52)))
-    return textwrap.wrap(" ".join(parts), chars)[:4]
+    # 2 % spare: the measured width is that of the Agg renderer; other backends (PDF) differ slightly
+    return wrap_to_width(ctx.fig, " ".join(parts), ctx.fs(FOOTER_SIZE), (width_in - 2 * margin) * 0.98)
 
 
 def footer_height(ctx: DrawContext, width_in: float, margin: float, basemap: str) -> float:
@@ -485,18 +524,21 @@ def footer_height(ctx: DrawContext, width_in: float, margin: float, basemap: str
         src = resolve_source(basemap)
     except ParameterError:
         src = None
-    n = len(_footer_lines(ctx, width_in, margin, src[1] if src else ""))
-    return 0.16 + n * ctx.fs(6.3) / 72 * 1.35 + 0.1
+    lines, size = _footer_lines(ctx, width_in, margin, src[1] if src else "")
+    return 0.16 + len(lines) * size / 72 * 1.35 + 0.1
 
 
-def footer(ctx: DrawContext, fig: Figure, size_in: tuple[float, float], margin: float, extra_attr: str = "") -> None:
+def footer(ctx: DrawContext, fig: Figure, size_in: tuple[float, float], margin: float, extra_attr: str = "") -> list[Any]:
+    """Draw the footer: every line whole inside the figure (wrapped onto more lines, never cut). Returns its texts."""
     W, H = size_in
-    lines = _footer_lines(ctx, W, margin, extra_attr)
-    step = ctx.fs(6.3) / 72 * 1.35
+    lines, size = _footer_lines(ctx, W, margin, extra_attr)
+    step = size / 72 * 1.35
     y = 0.14 + (len(lines) - 1) * step
+    drawn = []
     for line in lines:
-        fig.text(margin / W, y / H, line, fontsize=ctx.fs(6.3), color=MUTED, ha="left", va="bottom", **PLAIN_TEXT)
+        drawn.append(fig.text(margin / W, y / H, line, fontsize=size, color=MUTED, ha="left", va="bottom", **PLAIN_TEXT))
         y -= step
+    return drawn
 
 
 def header(ctx: DrawContext, size_in: tuple[float, float], margin: float, title: str, subtitle: str) -> None:
