@@ -644,3 +644,37 @@ def test_footer_attribution_is_whole_and_inside_the_figure_at_low_dpi(demo, tmp_
         assert fig_box.x0 <= box.x0 and box.x1 <= fig_box.x1, (t.get_text(), box, fig_box)
         assert fig_box.y0 <= box.y0 and box.y1 <= fig_box.y1, (t.get_text(), box, fig_box)
     assert img.size_px == (round(size_in[0] * dpi), round(size_in[1] * dpi))
+
+
+def test_clusters_map_numbers_as_many_clusters_as_it_says_and_tables_those(demo, tmp_path, monkeypatch):
+    # Merseyside 2025: two clusters tied at rank 10 gave 11 labels under a legend saying "top 10
+    # numbered", beside a table of hotspot areas 1-10 that were other objects than clusters 1-10.
+    import hotspots.export.briefing as briefing_module
+
+    an, _, _ = demo
+    centre = an.areas.areas.geometry.iloc[0].representative_point()
+    polys = gpd.GeoDataFrame(
+        {"cluster": np.arange(1, 13), "n_points": [90, 80, 70, 60, 50, 40, 35, 30, 25, 20, 20, 10]},
+        geometry=[shapely.Point(centre.x + 2000 * (k % 4), centre.y + 2000 * (k // 4)).buffer(60) for k in range(12)], crs=BNG,
+    )
+    polys["rank"] = polys["n_points"].rank(method="min", ascending=False).astype("int64")
+    assert sorted(polys["rank"])[9:11] == [10, 10]  # a tie at rank 10
+    clusters = dataclasses.replace(an.clusters, polygons=polys)
+    drawn = {}
+    original = briefing_module.footer
+
+    def spy(ctx, fig, *args, **kwargs):
+        drawn["fig"] = fig
+        return original(ctx, fig, *args, **kwargs)
+
+    monkeypatch.setattr(briefing_module, "footer", spy)
+    img = briefing_map(dataclasses.replace(an, clusters=clusters), tmp_path / "m.png", layer="clusters", dpi=60)
+    fig = drawn["fig"]
+    labels = [t.get_text() for t in fig.axes[0].texts if t.get_bbox_patch() is not None]
+    assert sorted(labels, key=int) == [str(k) for k in range(1, 11)]
+    assert any("12; the 10 largest numbered" in label for label in img.legend)
+    assert "Point clusters (10 largest of 12)" in img.texts
+    panel_texts = [t.get_text() for t in fig.axes[1].texts]
+    digits = [t for t in panel_texts if t.isdigit()]  # the table's "#" and "Incidents" columns
+    assert list(zip(digits[::2], digits[1::2])) == [(str(c), str(n)) for c, n in zip(polys["cluster"], polys["n_points"])][:10]
+    assert f"Hotspot areas ({an.areas.n_areas})" not in img.texts

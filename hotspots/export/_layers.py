@@ -131,6 +131,24 @@ def _referral_labels(analysis: Any, suppress: bool) -> tuple[dict[int, str], str
     return out, other
 
 
+#: How many point clusters a briefing map numbers (the largest; the side table lists the same ones).
+CLUSTERS_NUMBERED = 10
+
+
+def numbered_clusters(analysis: Any, max_n: int = CLUSTERS_NUMBERED) -> Any:
+    """The point clusters a clusters map numbers: the ``max_n`` with most incidents (ties by id),
+    exactly one label each, with ``cluster`` (the id drawn, as in the GIS files' clusters layer),
+    ``n_points``, ``place`` (:func:`hotspots.places.name_hotspot_areas`) and the polygon."""
+    from ..places import name_hotspot_areas
+
+    polys = analysis.clusters.polygons.sort_values(["rank", "cluster"], kind="stable").head(int(max_n))
+    polys = polys.reset_index(drop=True)
+    named = name_hotspot_areas(polys[["cluster", "geometry"]].rename(columns={"cluster": "area_id"}),
+                               analysis.incidents, getattr(analysis, "study_area", None))
+    polys["place"] = named["label"].to_numpy(dtype=object)
+    return polys
+
+
 # =============================================================================== layers
 def draw_layer(ctx: DrawContext, ax: Any, layer: str, display_cell_m: Any, suppress: bool) -> dict[str, Any]:
     """Draw ``layer`` on ``ax``; returns what the legend needs."""
@@ -194,16 +212,18 @@ def draw_layer(ctx: DrawContext, ax: Any, layer: str, display_cell_m: Any, suppr
             ax.add_patch(PathPatch(rings_path(geom), facecolor=mcolors.to_rgba(style.CLUSTER_COLOUR, 0.55),
                                    edgecolor=style.CLUSTER_EDGE_COLOUR,
                                    linewidth=0.6 * ctx.scale, zorder=5))
-        for cid, rank, geom in zip(polys["cluster"], polys["rank"], polys.geometry):
-            if rank <= 10:
-                p = geom.representative_point()
-                t = ax.text(p.x, p.y, str(int(cid)), ha="center", va="center", fontsize=ctx.fs(6), fontweight="bold",
-                            color=INK, zorder=11,
-                            bbox=dict(boxstyle="circle,pad=0.2", facecolor="white", edgecolor=INK, linewidth=0.6),
-                            **PLAIN_TEXT)
-                ctx.occupied.append(t)
+        numbered = numbered_clusters(an)
+        for cid, geom in zip(numbered["cluster"], numbered.geometry):
+            p = geom.representative_point()
+            t = ax.text(p.x, p.y, str(int(cid)), ha="center", va="center", fontsize=ctx.fs(6), fontweight="bold",
+                        color=INK, zorder=11,
+                        bbox=dict(boxstyle="circle,pad=0.2", facecolor="white", edgecolor=INK, linewidth=0.6),
+                        **PLAIN_TEXT)
+            ctx.occupied.append(t)
         method = str(cl.params.get("method", an.settings.cluster_method)).upper()
-        info["classes"] = [(style.CLUSTER_COLOUR, f"{method} cluster of incidents ({len(polys):,}; top 10 numbered)")]
+        which = "numbered" if len(numbered) == len(polys) else f"the {len(numbered)} largest numbered"
+        info["classes"] = [(style.CLUSTER_COLOUR, f"{method} cluster of incidents ({len(polys):,}; {which})")]
+        info["clusters"] = numbered
         ctx.legend.update({lab: c for c, lab in info["classes"]})
     elif layer == "change":
         ch = an.change_cells
@@ -322,6 +342,23 @@ def change_summary_into(panel: SidePanel, analysis: Any) -> bool:
         panel.para(f"{label}: {r.verdict}", size=7.0, colour=colour, gap=0)
         panel.para(r.figures(1 - summ.alpha), size=6.5, gap=0.15)
     return True
+
+
+def clusters_table_into(panel: SidePanel, info: dict[str, Any], analysis: Any) -> None:
+    """The side table of a clusters map: the numbered clusters (:func:`numbered_clusters`), their
+    numbers as drawn, so that the table and the labels name the same things."""
+    numbered = info["clusters"]
+    n_all = analysis.clusters.n_clusters
+    if len(numbered) == 0:
+        panel.heading("Point clusters")
+        panel.para("No clusters at these settings.", colour=INK)
+        return
+    panel.heading(f"Point clusters ({len(numbered)} largest of {n_all:,})" if len(numbered) < n_all else
+                  f"Point clusters ({n_all:,})")
+    rows = [[str(int(c)), str(p), f"{int(n):,}"] for c, p, n in zip(numbered["cluster"], numbered["place"], numbered["n_points"])]
+    panel.table(["#", "Near", "Incidents"], rows, [0.45, 2.3, 1.1], align=["left", "left", "right"])
+    panel.para("Numbers are the clusters' ids, as in the GIS files' clusters layer (not the hotspot areas' numbers). "
+               f"Hotspot areas ({analysis.areas.n_areas:,}) are on the other maps.", size=6.3, gap=0.1)
 
 
 def areas_table_into(panel: SidePanel, analysis: Any, suppress: bool, max_rows: int) -> None:

@@ -51,6 +51,7 @@ from ._layers import (
     LAYERS,
     areas_table_into,
     change_summary_into,
+    clusters_table_into,
     display_grid,
     draw_layer,
     legend_into,
@@ -376,7 +377,10 @@ def briefing_map(
         panel = SidePanel(ctx, px, py, pw, ph)
         legend_into(panel, info, an)
         max_rows = int(max(0, (panel.remaining - 1.6 * scale) / panel.line_h(6.8)) - 8)
-        areas_table_into(panel, an, suppress, max(3, min(15, max_rows)))
+        if layer == "clusters":  # the numbered clusters, not the hotspot areas the map does not show
+            clusters_table_into(panel, info, an)
+        else:
+            areas_table_into(panel, an, suppress, max(3, min(15, max_rows)))
         panel.heading("Method", size=8.5)
         extra = [n for n in ctx.notes if n.startswith("density drawn")] + ([info["method"]] if "method" in info else [])
         panel.para(method_text(an, "; ".join(extra)), size=6.3, gap=0.1)
@@ -385,7 +389,10 @@ def briefing_map(
         legend_into(left, info, an)
         right = SidePanel(ctx, px + pw * 0.5, py, pw * 0.5, ph)
         max_rows = int(max(0, (right.remaining - 1.6 * scale) / right.line_h(6.8)) - 8)
-        areas_table_into(right, an, suppress, max(3, min(15, max_rows)))
+        if layer == "clusters":
+            clusters_table_into(right, info, an)
+        else:
+            areas_table_into(right, an, suppress, max(3, min(15, max_rows)))
         right.heading("Method", size=8.5)
         right.para(method_text(an, info.get("method", "")), size=6.3, gap=0.1)
     if not suppress and an.linkage is not None:
