@@ -57,6 +57,7 @@ __all__ = [
     "PLAIN_TEXT",
     "plain_text",
     "change_text",
+    "signed_text",
     "percent_change",
     "tick_label",
     "file_size",
@@ -209,14 +210,36 @@ def percent_change(rate_ratio: Any) -> np.ndarray:
     """
     rr = pd.to_numeric(pd.Series(np.asarray(rate_ratio, dtype=object).ravel(), dtype=object), errors="coerce")
     v = rr.to_numpy(dtype=float)
-    return np.where(np.isfinite(v), np.round(100.0 * (v - 1.0), 1), np.nan)
+    # + 0.0 turns the -0.0 of a change rounded to nothing into 0.0 (no "-0.0" in any table)
+    return np.where(np.isfinite(v), np.round(100.0 * (v - 1.0), 1) + 0.0, np.nan)
+
+
+def signed_text(value: float, decimals: int = 0) -> str:
+    """A signed number with a true minus, and no sign on a zero at the precision shown.
+
+    The one rule for changes in per cent everywhere (tables, command line, app cards): a change
+    of −0.04 % shown with one decimal is ``"0.0"``, never ``"−0.0"``.
+
+    >>> signed_text(-31.6), signed_text(3.14, 1), signed_text(-0.04, 1), signed_text(-0.3)
+    ('−32', '+3.1', '0.0', '0')
+    """
+    text = f"{float(value):+.{int(decimals)}f}"
+    if float(text) == 0:
+        return text[1:]
+    return text.replace("-", "−")
 
 
 def change_text(pct: Any, change_class: Any = None) -> str:
     """A change in per cent for tables: ``"−32%"`` with a true minus, an arrow for a significant change.
 
+    Whole per cent, but one decimal for a change that rounds to 0 % (``"−0.1%"``: a rate ratio
+    of 0.9986 keeps its direction), and ``"0%"`` when even that is zero: never a signed zero
+    (:func:`signed_text`).
+
     >>> change_text(-31.6, "significant fall"), change_text(4.0), change_text(float("nan"))
     ('−32% ↓', '+4%', '–')
+    >>> change_text(-0.14), change_text(0.5), change_text(-0.04)
+    ('−0.1%', '+0.5%', '0%')
     """
     if pct is None or isinstance(pct, str):
         return "–"
@@ -224,7 +247,9 @@ def change_text(pct: Any, change_class: Any = None) -> str:
     if v is None:
         return "–"
     arrow = " ↓" if change_class == "significant fall" else (" ↑" if change_class == "significant rise" else "")
-    return f"{v:+.0f}%".replace("-", "−") + arrow
+    whole = signed_text(v, 0)
+    text = signed_text(v, 1) if whole == "0" and signed_text(v, 1) != "0.0" else whole
+    return text + "%" + arrow
 
 
 def tick_label(value: float) -> str:

@@ -521,7 +521,7 @@ def displacement_rings_layer(
         raise ParameterError("`displacement` must be `Analysis.displacement` (`hotspots.displacement_change`).")
     rings = displacement.to_geodataframe()
     # the change as judged (placebo-adjusted when the rings were), as csv/hotspot_areas.csv's ring_change_pct
-    rings["change_pct"] = (displacement.ring_change.judged_rate_ratio().to_numpy() - 1.0) * 100.0
+    rings["change_pct"] = style.percent_change(displacement.ring_change.judged_rate_ratio().to_numpy())
     group = feature_group(name, show)
     tips = ["around_area", "n_before", "n_after", "change_pct", "change_class"]
     labels = ["Ring around hotspot area", "Incidents before", "Incidents after", "Change (%)", "Change"]
