@@ -56,6 +56,7 @@ __all__ = [
     "OFFLINE_INSIDE",
     "PLAIN_TEXT",
     "plain_text",
+    "shorten",
     "change_text",
     "signed_text",
     "percent_change",
@@ -187,6 +188,29 @@ def plain_text(text: Any) -> str:
     'ASB \\\\$x^{2}\\\\$'
     """
     return str(text).replace("$", r"\$")
+
+
+def shorten(text: Any, width: int) -> str:
+    """``text`` cut to at most ``width`` characters, ending in "…" when cut (never silently).
+
+    The one rule for names too long for a column (the command line's summary, the briefing
+    tables): ``"Brinkburn Street, Newcastle upon Tyne"`` in 32 characters is
+    ``"Brinkburn Street, Newcastle…"``, not ``"Brinkburn Street, Newcastle upon"``. The cut
+    falls between words when that loses at most 10 characters, else inside a word.
+
+    >>> shorten("Brinkburn Street, Newcastle upon Tyne", 32), shorten("High Street", 32), shorten("Abcdefghij", 5)
+    ('Brinkburn Street, Newcastle…', 'High Street', 'Abcd…')
+    """
+    s = str(text)
+    n = max(int(width), 1)
+    if len(s) <= n:
+        return s
+    head = s[: n - 1]
+    if s[n - 1] != " ":  # the cut falls inside a word: back to the space before it when that is close
+        space = head.rfind(" ")
+        if space > 0 and space >= len(head) - 10:
+            head = head[:space]
+    return head.rstrip(" ,;·-") + "…"
 
 
 # =============================================================================== number formats

@@ -551,3 +551,24 @@ def test_a_referral_file_is_refused_as_incidents(demo_files, tmp_path):
     assert code == 2
     assert "looks like a referral file" in stderr and "`person_ref`" in stderr and "--referrals FILE" in stderr
     assert not (tmp_path / "r").exists()  # nothing written
+
+
+def test_summary_marks_a_cut_place_name_with_an_ellipsis(small_csv, tmp_path, monkeypatch):
+    # Northumbria's summary showed "Brinkburn Street, Newcastle upon" for "... Newcastle upon Tyne",
+    # cut at 32 characters with nothing to say so.
+    import hotspots.export._common as common
+
+    original = common.area_summary
+
+    def long_places(analysis):
+        table = original(analysis)
+        table["place"] = "Brinkburn Street, Newcastle upon Tyne"
+        return table
+
+    monkeypatch.setattr(common, "area_summary", long_places)
+    path, _ = small_csv
+    code, stdout, _ = analyse_without_images([path], tmp_path / "r", "--formats", "csv", "--cluster-method", "none")
+    assert code == 0
+    rows = [line for line in stdout.splitlines() if "Brinkburn" in line]
+    assert rows and all("Brinkburn Street, Newcastle… " in line for line in rows)
+    assert not any("Newcastle upon" in line for line in rows)

@@ -678,3 +678,34 @@ def test_clusters_map_numbers_as_many_clusters_as_it_says_and_tables_those(demo,
     digits = [t for t in panel_texts if t.isdigit()]  # the table's "#" and "Incidents" columns
     assert list(zip(digits[::2], digits[1::2])) == [(str(c), str(n)) for c, n in zip(polys["cluster"], polys["n_points"])][:10]
     assert f"Hotspot areas ({an.areas.n_areas})" not in img.texts
+
+
+def test_a_long_place_name_in_the_areas_table_is_cut_with_an_ellipsis_before_the_next_column(demo, tmp_path, monkeypatch):
+    import hotspots.export._layers as layers_module
+    import hotspots.export.briefing as briefing_module
+
+    an, _, _ = demo
+    original = layers_module.area_summary
+
+    def long_places(analysis):
+        table = original(analysis)
+        table["place"] = "Brinkburn Street, Newcastle upon Tyne and Wear Metropolitan County"
+        return table
+
+    monkeypatch.setattr(layers_module, "area_summary", long_places)
+    drawn = {}
+    original_footer = briefing_module.footer
+
+    def spy(ctx, fig, *args, **kwargs):
+        drawn["fig"] = fig
+        return original_footer(ctx, fig, *args, **kwargs)
+
+    monkeypatch.setattr(briefing_module, "footer", spy)
+    briefing_map(an, tmp_path / "m.png", layer="density", dpi=60)
+    renderer = drawn["fig"].canvas.get_renderer()
+    panel = drawn["fig"].axes[1]
+    names = [t for t in panel.texts if t.get_text().startswith("Brinkburn")]
+    incidents = next(t for t in panel.texts if t.get_text() == "Incidents")
+    assert names and all(t.get_text().endswith("…") for t in names)
+    numbers_left = incidents.get_window_extent(renderer).x0
+    assert all(t.get_window_extent(renderer).x1 < numbers_left for t in names)

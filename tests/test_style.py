@@ -121,3 +121,12 @@ def test_file_size_and_metres():
         "0 bytes", "999 bytes", "1.0 kB", "1.2 MB", "3.0 GB", "5,000.0 GB",
     ]
     assert [style.metres_text(m) for m in (0, 999, 1000, 1250, 2000)] == ["0 m", "999 m", "1 km", "1.2 km", "2 km"]
+
+
+def test_shorten_ends_a_cut_name_with_an_ellipsis():
+    name = "Brinkburn Street, Newcastle upon Tyne"
+    assert style.shorten(name, 32) == "Brinkburn Street, Newcastle…"  # between words when that loses little
+    assert style.shorten(name, len(name)) == name and style.shorten("High Street", 32) == "High Street"
+    assert style.shorten("Abcdefghijklmnopqrstuvwxyz", 10) == "Abcdefghi…"  # inside a long word
+    assert style.shorten("Abc, Defghijkl", 6) == "Abc…"  # no dangling comma before the ellipsis
+    assert all(len(style.shorten(name, n)) <= n for n in range(1, 40))

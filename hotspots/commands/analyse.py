@@ -18,7 +18,7 @@ from typing import Any, TextIO
 from .. import validation
 from .._errors import ParameterError
 from ..pipeline import AUTO_AREA_SHARE, PERIODS_NOT_CHOSEN
-from ..style import change_text, file_size
+from ..style import change_text, file_size, shorten
 from . import add_command
 
 
@@ -452,7 +452,7 @@ def summary_lines(analysis: Any, inputs: Inputs | None = None, *, top: int = 5) 
         lines.append(f"  top {min(top, len(summ))} hotspot areas:")
         lines.append(head)
         for _, r in summ.head(top).iterrows():
-            row = f"    {int(r['area_id']):>3}  {str(r['place'])[:32]:<32} {int(r['incidents']):>10,}"
+            row = f"    {int(r['area_id']):>3}  {shorten(r['place'], 32):<32} {int(r['incidents']):>10,}"
             if has_change:
                 row += f"  {change_text(r['change_pct'], r['change_class']):>9}"
             if has_ring:

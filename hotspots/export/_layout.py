@@ -454,6 +454,8 @@ class SidePanel:
         for r in rows:
             for i, v in enumerate(r):
                 x = xs[i] if align[i] == "left" else xs[i + 1] - 0.04
+                if align[i] == "left":  # a name too long for its column ends in "…" (never runs into the next)
+                    v = fit_text(self.ctx.fig, v, self.ctx.fs(size), xs[i + 1] - xs[i] - 0.06)
                 self.ax.text(x, self.cursor, v, fontsize=self.ctx.fs(size), color=INK, va="top", ha=align[i], **PLAIN_TEXT)
             self.cursor += s
         self.cursor += s * 0.4
@@ -499,6 +501,22 @@ def wrap_to_width(fig: Figure, text: str, fontsize: float, width_in: float) -> t
             current = candidate
     lines.append(current)
     return lines, fontsize
+
+
+def fit_text(fig: Figure, text: str, fontsize: float, width_in: float) -> str:
+    """``text`` shortened with :func:`hotspots.style.shorten` (ending in "…") until it fits
+    ``width_in`` inches at ``fontsize``, as measured by the figure's renderer."""
+    from matplotlib.font_manager import FontProperties
+
+    renderer = fig.canvas.get_renderer()
+    width_px = max(width_in, 0.05) * fig.dpi
+    font = FontProperties(size=fontsize)
+    s = str(text)
+    for n in range(len(s), 0, -1):
+        shown = style.shorten(s, n)
+        if renderer.get_text_width_height_descent(shown, font, ismath=False)[0] <= width_px:
+            return shown
+    return style.shorten(s, 1)
 
 
 def _footer_lines(ctx: DrawContext, width_in: float, margin: float, extra_attr: str = "") -> tuple[list[str], float]:
