@@ -47,6 +47,7 @@ __all__ = [
     "REFERRAL_COLOUR",
     "SUPPRESSED_COLOUR",
     "DENSITY_CMAP",
+    "DENSITY_UNDER_HOT_CMAP",
     "REFERRAL_CMAP",
     "INK",
     "MUTED",
@@ -158,6 +159,9 @@ SUPPRESSED_COLOUR = "#d9d9d9"
 # =============================================================================== palettes and ink
 #: matplotlib colour map of densities and counts.
 DENSITY_CMAP = "YlOrRd"
+#: matplotlib colour map of densities drawn under hot spots in red (the national overview): greys,
+#: so that no density looks like a hot spot (``YlOrRd`` and ``magma`` run through reds).
+DENSITY_UNDER_HOT_CMAP = "Greys"
 #: matplotlib colour map of referral counts.
 REFERRAL_CMAP = "Purples"
 #: Text and symbols.

@@ -410,3 +410,11 @@ def test_small_areas_are_named_with_the_incidents_that_made_them_hot():
     assert none.startswith("hotspot area 2 holds no incident in its own cells: it is hot because of the 30 incidents")
     bins[2, 2] = 0
     assert small_areas_note(hotspot_areas(_with_bins(bins, counts), min_confidence=0.95)) == ""
+
+
+def test_how_has_one_level_of_brackets(two_blobs):
+    # It read "touching Gi* hot cells (cells significant at alpha 0.05 (95% confidence))".
+    how = hotspot_areas(two_blobs).how
+    assert how.startswith("touching Gi* hot cells significant at alpha 0.05 (95% confidence)")
+    assert "((" not in how and "))" not in how
+    assert hotspot_areas(two_blobs, min_confidence=0.99).how.startswith("touching Gi* hot cells at 99% confidence or more")

@@ -18,7 +18,7 @@ from helpers import refuse_loading, run_cli
 from PIL import Image
 
 from hotspots.cli import build_parser
-from hotspots.commands.analyse import ProgressBar, load_inputs, scaled, settings_from_args
+from hotspots.commands.analyse import ProgressBar, count_text, load_inputs, scaled, settings_from_args, trend_word
 from hotspots.gazetteer import towns
 from hotspots.schema import ASB_CATEGORY, POLICE_UK_ATTRIBUTION
 
@@ -373,9 +373,9 @@ def test_demo_run_prints_the_emerging_hot_spots_and_each_areas_pattern(demo_run)
     at = head.index("over the months")
     listed = stdout.split(head + "\n")[1].splitlines()[:5]
     for row in listed:
-        word = row[at:].split()[0]
         pattern = areas.loc[int(row.split()[0]), "emerging"]
-        assert word == ("–" if pattern == "no pattern detected" else pattern.removesuffix(" hot spot"))
+        want = "no pattern" if pattern == "no pattern detected" else pattern.removesuffix(" hot spot")
+        assert row[at:].startswith(want + " ")  # the csv's words (shorter), never a bare "–"
     # the demo's planted falls read as diminishing hot spots in the areas that fell most
     assert areas.loc[1, "emerging"] == "diminishing hot spot"
 
@@ -572,3 +572,12 @@ def test_summary_marks_a_cut_place_name_with_an_ellipsis(small_csv, tmp_path, mo
     rows = [line for line in stdout.splitlines() if "Brinkburn" in line]
     assert rows and all("Brinkburn Street, Newcastle… " in line for line in rows)
     assert not any("Newcastle upon" in line for line in rows)
+
+
+def test_summary_counts_have_thousands_separators_and_no_pattern_is_said():
+    # "referrals 2185" and "1526 of 2185"; the pattern column showed "–" where csv/hotspot_areas.csv
+    # says "no pattern detected".
+    assert count_text(2185) == "2,185" and count_text("1526") == "1,526" and count_text(12.0) == "12"
+    assert count_text("<5") == "<5" and count_text("c") == "c" and count_text(7) == "7"
+    assert trend_word("no pattern detected") == "no pattern"
+    assert trend_word("persistent hot spot") == "persistent" and trend_word(None) == trend_word(float("nan")) == "–"

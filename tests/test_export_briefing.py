@@ -709,3 +709,16 @@ def test_a_long_place_name_in_the_areas_table_is_cut_with_an_ellipsis_before_the
     assert names and all(t.get_text().endswith("…") for t in names)
     numbers_left = incidents.get_window_extent(renderer).x0
     assert all(t.get_window_extent(renderer).x1 < numbers_left for t in names)
+
+
+def test_areas_legend_offers_only_the_peak_confidences_areas_can_have(demo, tmp_path):
+    # At alpha 0.05 a hotspot area's cells are at 95 % confidence or more: "peak 90%" cannot occur.
+    from hotspots.export._layers import reachable_peaks
+
+    an, _, _ = demo
+    assert an.areas.params["min_confidence"] == pytest.approx(0.95)
+    img = briefing_map(an, tmp_path / "m.png", layer="areas", dpi=50)
+    assert "Hotspot area, peak 99% confidence" in img.legend and "Hotspot area, peak 95% confidence" in img.legend
+    assert "Hotspot area, peak 90% confidence" not in img.legend
+    relaxed = dataclasses.replace(an.areas, params={**an.areas.params, "min_confidence": 0.9})
+    assert reachable_peaks(relaxed) == ["99%", "95%", "90%"]

@@ -415,10 +415,19 @@ def pct_of(v: Any) -> str:
     return f"{text}%" if text[:1] in "<>" or text.replace(".", "", 1).isdigit() else text
 
 
+def count_text(v: Any) -> str:
+    """A displayed count with thousands separators: ``2,185``; markers (``<5``, ``c``, ``x``) as they are."""
+    text = str(v)
+    return f"{int(float(text)):,}" if text.replace(".", "", 1).isdigit() and float(text).is_integer() else text
+
+
 def trend_word(pattern: Any) -> str:
-    """A hotspot area's emerging pattern for the summary's column: ``"persistent"``, ``"–"``."""
+    """A hotspot area's emerging pattern for the summary's column: ``"persistent"``, ``"no pattern"``
+    (csv/hotspot_areas.csv's "no pattern detected", shorter), ``"–"`` when there is none."""
     text = str(pattern)
-    return "–" if text in ("", "nan", "no pattern detected") else text.removesuffix(" spot").removesuffix(" hot")
+    if text in ("", "nan", "None"):
+        return "–"
+    return "no pattern" if text == "no pattern detected" else text.removesuffix(" spot").removesuffix(" hot")
 
 
 def summary_lines(analysis: Any, inputs: Inputs | None = None, *, top: int = 5) -> list[str]:
@@ -506,7 +515,7 @@ def summary_lines(analysis: Any, inputs: Inputs | None = None, *, top: int = 5) 
 
         lines.append(f"  people: {pub.statement}")
         lines.append(
-            f"  scheme KPIs: referrals {row.get('referrals')}; completed {pct('completed_pct')}; "
+            f"  scheme KPIs: referrals {count_text(row.get('referrals'))}; completed {pct('completed_pct')}; "
             f"not re-offended {pct('not_reoffended_pct')}; victims satisfied {pct('victim_satisfied_pct')}; "
             f"contacted and booked within 48 h {pct('contacted_booked_48h_pct')}; "
             f"first-time entrants {pct('first_time_entrant_pct')}"
@@ -514,7 +523,8 @@ def summary_lines(analysis: Any, inputs: Inputs | None = None, *, top: int = 5) 
         sd = pub.referrals_summary.set_index("where") if pub.referrals_summary is not None else None
         if sd is not None and "in hotspots" in sd.index:
             lines.append(
-                f"  referrals from hotspot areas: {sd.loc['in hotspots', 'referrals']} of {sd.loc['All', 'referrals']}; "
+                f"  referrals from hotspot areas: {count_text(sd.loc['in hotspots', 'referrals'])} of "
+                f"{count_text(sd.loc['All', 'referrals'])}; "
                 f"reparation local (same town or within {an.settings.near_m:,.0f} m): {pct_of(sd.loc['All', 'local_pct'])}"
             )
     return lines
@@ -624,7 +634,7 @@ def run(args: argparse.Namespace) -> int:
     print("    parameters.json  (settings, automatic values, inputs, version)")
     for img in images:
         print(
-            f"    {img.path.relative_to(out)}  ({img.size_px[0]} x {img.size_px[1]} px, "
+            f"    {img.path.relative_to(out)}  ({img.size_text()}, "
             f"{file_size(img.path.stat().st_size)}; basemap {img.basemap})"
         )
     print(f"  time: {time.perf_counter() - t0:.1f} s")

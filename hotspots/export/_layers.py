@@ -131,6 +131,15 @@ def _referral_labels(analysis: Any, suppress: bool) -> tuple[dict[int, str], str
     return out, other
 
 
+def reachable_peaks(areas: Any) -> list[str]:
+    """The peak confidences (``"99%"``, ``"95%"``, ``"90%"``, strongest first) hotspot areas can
+    have: those at least the areas' minimum confidence (``params["min_confidence"]``: 95 % at
+    alpha 0.05, so no area peaks at 90 %), and any an area has."""
+    floor = float(areas.params.get("min_confidence", 0.0))
+    present = set(areas.areas["peak_confidence"].astype(str)) if len(areas.areas) else set()
+    return [c for c in style.HOT_CLASSES if float(c.rstrip("%")) / 100 >= floor - 1e-9 or c in present]
+
+
 #: How many point clusters a briefing map numbers (the largest; the side table lists the same ones).
 CLUSTERS_NUMBERED = 10
 
@@ -189,17 +198,15 @@ def draw_layer(ctx: DrawContext, ax: Any, layer: str, display_cell_m: Any, suppr
         info["classes"].append(("#ffffff", "Not significant"))
         ctx.legend.update({GI_LABELS[c]: GI_COLOURS[c] for c in GI_COLOURS})
     elif layer == "areas":
-        for conf, colour in (("99%", GI_COLOURS["hot 99%"]), ("95%", GI_COLOURS["hot 95%"]), ("90%", GI_COLOURS["hot 90%"])):
+        levels = reachable_peaks(an.areas)
+        for conf in levels:
+            colour = GI_COLOURS[style.HOT_CLASSES[conf]]
             sel = areas[areas["peak_confidence"].astype(str) == conf]
             for geom in sel.geometry:
                 ax.add_patch(PathPatch(rings_path(geom), facecolor=mcolors.to_rgba(colour, 0.75), edgecolor=INK,
                                        linewidth=0.8 * ctx.scale, zorder=5))
         area_markers(ctx, ax, areas)
-        info["classes"] = [
-            (GI_COLOURS["hot 99%"], "Hotspot area, peak 99% confidence"),
-            (GI_COLOURS["hot 95%"], "Hotspot area, peak 95% confidence"),
-            (GI_COLOURS["hot 90%"], "Hotspot area, peak 90% confidence"),
-        ]
+        info["classes"] = [(GI_COLOURS[style.HOT_CLASSES[c]], f"Hotspot area, peak {c} confidence") for c in levels]
         ctx.legend.update({lab: c for c, lab in info["classes"]})
     elif layer == "clusters":
         cl = an.clusters
@@ -336,7 +343,7 @@ def change_summary_into(panel: SidePanel, analysis: Any) -> bool:
     moved = getattr(analysis, "displacement", None)
     rows = [(r.scope, r) for r in summ.rows]
     if moved is not None:  # the displacement question: did the streets around the hotspots change more than the rest?
-        rows.append((f"{moved.width_m:g} m rings vs beyond (displacement)", moved.summary.rows[1]))
+        rows.append((f"{moved.width_m:,g} m rings vs beyond (displacement)", moved.summary.rows[1]))
     for label, r in rows:
         colour = style.CHANGE_CLASS_COLOURS.get(r.verdict, INK) if r.verdict != "no significant change" else INK
         panel.para(f"{label}: {r.verdict}", size=7.0, colour=colour, gap=0)

@@ -326,7 +326,7 @@ def ring_legend(panel: SidePanel, an: Any) -> None:
     """The legend line of :func:`ring_change_outlines` (nothing without the rings)."""
     moved = getattr(an, "displacement", None)
     if moved is not None:
-        panel.patch("none", f"{moved.width_m:g} m ring around an area (its own change)",
+        panel.patch("none", f"{moved.width_m:,g} m ring around an area (its own change)",
                     edge=MUTED, lw=1.0, ls=RING_DASH)
 
 

@@ -173,6 +173,15 @@ class BriefingImage:
     def n_map_panels(self) -> int:
         return len(self.panels)
 
+    def size_text(self) -> str:
+        """The image's size as its format measures it: pixels for a PNG (``"3,300 x 2,250 px at
+        300 dpi"``), millimetres and inches for a PDF (``"279 x 191 mm (11 x 7.5 in)"``), whose
+        pages have no pixels."""
+        if self.format == "pdf":
+            w, h = self.size_in
+            return f"{w * 25.4:,.0f} x {h * 25.4:,.0f} mm ({round(w, 2):g} x {round(h, 2):g} in)"
+        return f"{self.size_px[0]:,} x {self.size_px[1]:,} px at {self.dpi:g} dpi"
+
     def to_pixel(self, x: Any, y: Any, panel: int = 0) -> tuple[np.ndarray, np.ndarray]:
         """Image pixel (column, row) of BNG point(s) in map panel ``panel``."""
         return self.panels[panel].to_pixel(x, y)
