@@ -110,7 +110,7 @@ def test_demo_run_prints_load_reports_and_a_summary_that_matches_the_files(demo_
         zip(areas["area_id"].head(5), areas["incidents"].head(5))
     )
     kp = pd.read_csv(out / "csv" / "kpis.csv", dtype=str)
-    assert f"referrals {kp['referrals'].iloc[-1]}; completed {kp['completed_pct'].iloc[-1]}%" in stdout
+    assert f"referrals {int(kp['referrals'].iloc[-1]):,}; completed {kp['completed_pct'].iloc[-1]}%" in stdout
     # Progress bar on stderr, ending at 100 %.
     assert "Getis-Ord Gi*" in stderr and "100%" in stderr.splitlines()[-1]
     assert "Traceback" not in stderr
