@@ -124,9 +124,10 @@ class HotspotAreas:
 
     @property
     def how(self) -> str:
-        """How the areas were drawn, for captions (e.g. ``"touching Gi* hot cells (cells
-        significant at alpha 0.05 (95% confidence)), 2 groups divided at separate peaks"``)."""
-        text = f"touching Gi* hot cells ({self.params.get('rule', '')})"
+        """How the areas were drawn, for captions (e.g. ``"touching Gi* hot cells significant at
+        alpha 0.05 (95% confidence), 2 groups divided at separate peaks"``: one level of brackets)."""
+        rule = str(self.params.get("rule", ""))
+        text = f"touching Gi* hot {rule}" if rule.startswith("cells ") else f"touching Gi* hot cells ({rule})"
         divided = int(self.params.get("split_peaks", {}).get("areas_divided", 0))
         if divided:
             text += f", {divided} group{'s' if divided > 1 else ''} divided at separate peaks of incidents"

@@ -187,10 +187,13 @@ class ChangeSummary:
 
     def describe(self) -> str:
         """Plain words for captions and the CLI."""
+        from .style import change_text, signed_text
+
         parts = []
         for r in self.rows:
             pct = (r.rate_ratio - 1) * 100
-            what = f"{pct:+.0f}% (95% CI {(r.ci_low - 1) * 100:+.0f}% to {(r.ci_high - 1) * 100:+.0f}%)"
+            low, high = (signed_text((x - 1) * 100) for x in (r.ci_low, r.ci_high))
+            what = f"{change_text(pct)} (95% CI {low}% to {high}%)"
             extra = "" if r.verdict != "no significant change" else f"; could detect falls of {r.mde_fall:.0%} or more"
             parts.append(f"{r.scope}: {r.verdict}, {what}{extra}")
         return "; ".join(parts)

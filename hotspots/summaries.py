@@ -112,8 +112,11 @@ class HotspotChange:
     change_pct: float
 
     def text(self) -> str:
-        """The change as shown: ``"+3.1 %"`` (``"–"`` when it cannot be computed)."""
-        return f"{self.change_pct:+.1f} %" if np.isfinite(self.change_pct) else "–"
+        """The change as shown: ``"+3.1 %"``, ``"−0.4 %"``, ``"0.0 %"`` (never a signed zero:
+        :func:`hotspots.style.signed_text`; ``"–"`` when it cannot be computed)."""
+        from .style import signed_text
+
+        return f"{signed_text(self.change_pct, 1)} %" if np.isfinite(self.change_pct) else "–"
 
 
 def hotspot_change(change: ChangeResult | None) -> HotspotChange | None:

@@ -183,7 +183,7 @@ def test_displacement_ring_width_reaches_the_before_after_table(demo):
     assert any("within 500 m of each hotspot area" in c.value for c in at.tabs[1].caption)
     at.number_input(key="ring_m").set_value(1000).run()
     check(at)
-    assert any("within 1000 m of each hotspot area" in c.value for c in at.tabs[1].caption)
+    assert any("within 1,000 m of each hotspot area" in c.value for c in at.tabs[1].caption)
     # 0: no displacement rows
     at.number_input(key="ring_m").set_value(0).run()
     check(at)

@@ -423,3 +423,11 @@ def test_no_areas_keep_the_columns_types():
     empty = hotspot_areas(gi, kind="cold")
     assert empty.n_areas == 0 and list(empty.areas.columns) == list(AREA_COLUMNS)
     assert empty.areas["count"].dtype == np.float64 and empty.areas["peak_confidence"].dtype == object
+
+
+def test_how_has_one_level_of_brackets(two_blobs):
+    # It read "touching Gi* hot cells (cells significant at alpha 0.05 (95% confidence))".
+    how = hotspot_areas(two_blobs).how
+    assert how.startswith("touching Gi* hot cells significant at alpha 0.05 (95% confidence)")
+    assert "((" not in how and "))" not in how
+    assert hotspot_areas(two_blobs, min_confidence=0.99).how.startswith("touching Gi* hot cells at 99% confidence or more")

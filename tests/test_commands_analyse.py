@@ -18,7 +18,7 @@ from helpers import refuse_loading, run_cli
 from PIL import Image
 
 from hotspots.cli import build_parser
-from hotspots.commands.analyse import ProgressBar, load_inputs, scaled, settings_from_args
+from hotspots.commands.analyse import ProgressBar, count_text, load_inputs, scaled, settings_from_args, trend_word
 from hotspots.gazetteer import towns
 from hotspots.schema import ASB_CATEGORY, POLICE_UK_ATTRIBUTION
 
@@ -110,7 +110,7 @@ def test_demo_run_prints_load_reports_and_a_summary_that_matches_the_files(demo_
         zip(areas["area_id"].head(5), areas["incidents"].head(5))
     )
     kp = pd.read_csv(out / "csv" / "kpis.csv", dtype=str)
-    assert f"referrals {kp['referrals'].iloc[-1]}; completed {kp['completed_pct'].iloc[-1]}%" in stdout
+    assert f"referrals {int(kp['referrals'].iloc[-1]):,}; completed {kp['completed_pct'].iloc[-1]}%" in stdout
     # Progress bar on stderr, ending at 100 %.
     assert "Getis-Ord Gi*" in stderr and "100%" in stderr.splitlines()[-1]
     assert "Traceback" not in stderr
@@ -421,9 +421,9 @@ def test_demo_run_prints_the_emerging_hot_spots_and_each_areas_pattern(demo_run)
     at = head.index("over the months")
     listed = stdout.split(head + "\n")[1].splitlines()[:5]
     for row in listed:
-        word = row[at:].split()[0]
         pattern = areas.loc[int(row.split()[0]), "emerging"]
-        assert word == ("–" if pattern == "no pattern detected" else pattern.removesuffix(" hot spot"))
+        want = "no pattern" if pattern == "no pattern detected" else pattern.removesuffix(" hot spot")
+        assert row[at:].startswith(want + " ")  # the csv's words (shorter), never a bare "–"
     # the demo's planted falls read as diminishing hot spots in the areas that fell most
     assert areas.loc[1, "emerging"] == "diminishing hot spot"
 
@@ -614,3 +614,33 @@ def test_a_grid_too_big_for_memory_is_one_line_naming_the_flag(small_csv, tmp_pa
     assert re.search(r"^hotspots analyse: error: a grid of [\d,]+ cells of 10 m over 24 months needs about .* more than the "
                      r"700.0 MiB available: use `--cell-size` \d+ or more", errors[0])
     assert "Traceback" not in stderr and not (tmp_path / "r" / "parameters.json").exists()
+
+
+def test_summary_marks_a_cut_place_name_with_an_ellipsis(small_csv, tmp_path, monkeypatch):
+    # Northumbria's summary showed "Brinkburn Street, Newcastle upon" for "... Newcastle upon Tyne",
+    # cut at 32 characters with nothing to say so.
+    import hotspots.export._common as common
+
+    original = common.area_summary
+
+    def long_places(analysis):
+        table = original(analysis)
+        table["place"] = "Brinkburn Street, Newcastle upon Tyne"
+        return table
+
+    monkeypatch.setattr(common, "area_summary", long_places)
+    path, _ = small_csv
+    code, stdout, _ = analyse_without_images([path], tmp_path / "r", "--formats", "csv", "--cluster-method", "none")
+    assert code == 0
+    rows = [line for line in stdout.splitlines() if "Brinkburn" in line]
+    assert rows and all("Brinkburn Street, Newcastle… " in line for line in rows)
+    assert not any("Newcastle upon" in line for line in rows)
+
+
+def test_summary_counts_have_thousands_separators_and_no_pattern_is_said():
+    # "referrals 2185" and "1526 of 2185"; the pattern column showed "–" where csv/hotspot_areas.csv
+    # says "no pattern detected".
+    assert count_text(2185) == "2,185" and count_text("1526") == "1,526" and count_text(12.0) == "12"
+    assert count_text("<5") == "<5" and count_text("c") == "c" and count_text(7) == "7"
+    assert trend_word("no pattern detected") == "no pattern"
+    assert trend_word("persistent hot spot") == "persistent" and trend_word(None) == trend_word(float("nan")) == "–"

@@ -210,3 +210,21 @@ def test_existing_scheduler_by_address(points_file, local_run, tmp_path):
     np.testing.assert_array_equal(read_raster(out / "counts.tif").values, read_raster(local_run / "counts.tif").values)
     np.testing.assert_array_equal(read_raster(out / "class.tif").values, read_raster(local_run / "class.tif").values)
     assert json.loads((out / "parameters.json").read_text())["parameters"]["scheduler"] == address
+
+
+def test_overview_draws_the_density_in_greys_under_the_red_hot_spots(local_run):
+    # The overview drew red hot spots over magma, whose scale runs through reds and purples.
+    import matplotlib
+    from PIL import Image
+
+    from hotspots import style
+
+    scale = matplotlib.colormaps[style.DENSITY_UNDER_HOT_CMAP](np.linspace(0, 1, 64))[:, :3] * 255
+    assert (scale.max(axis=1) - scale.min(axis=1) < 1).all()  # greys only
+    with Image.open(local_run / "overview.png") as im:
+        px = np.asarray(im.convert("RGB"), dtype=float).reshape(-1, 3)
+    r, g, b = px.T
+    red = (r > g + 70) & (r > b + 40)
+    assert red.sum() > 50  # the hot spots
+    grey = px.max(axis=1) - px.min(axis=1) < 16
+    assert (grey | ((r > g) & (r > b))).all()  # everything else grey: no purple, blue or yellow density

@@ -43,8 +43,18 @@ def test_hotspot_change_is_the_rate_ratio_of_the_area_totals(demo, stage):
     b, a = int(res.table["n_before"].sum()), int(res.table["n_after"].sum())
     assert (h.before, h.after) == (b, a)
     assert h.rate_ratio == pytest.approx((a / res.exposure_after_days) / (b / res.exposure_before_days))
-    assert h.change_pct == pytest.approx(100 * (h.rate_ratio - 1)) and h.text() == f"{h.change_pct:+.1f} %"
+    assert h.change_pct == pytest.approx(100 * (h.rate_ratio - 1)) and h.text() == f"{h.change_pct:+.1f} %".replace("-", "−")
     assert hotspot_change(None) is None
+
+
+def test_hotspot_change_text_has_no_signed_zero():
+    from hotspots.summaries import HotspotChange
+
+    def text(pct):
+        return HotspotChange(400, 400, 181.0, 184.0, 1 + pct / 100, pct).text()
+
+    assert text(-0.04) == "0.0 %" and text(-0.14) == "−0.1 %" and text(3.14) == "+3.1 %"
+    assert text(float("nan")) == "–"
 
 
 # =============================================================================== monthly series

@@ -18,7 +18,7 @@ from typing import Any, TextIO
 from .. import validation
 from .._errors import ParameterError
 from ..pipeline import AUTO_AREA_SHARE, CHANGE_NOT_COMPUTED, PERIODS_NOT_CHOSEN
-from ..style import change_text, file_size
+from ..style import change_text, file_size, shorten
 from . import add_command, command_record
 
 
@@ -393,10 +393,19 @@ def pct_of(v: Any) -> str:
     return f"{text}%" if text[:1] in "<>" or text.replace(".", "", 1).isdigit() else text
 
 
+def count_text(v: Any) -> str:
+    """A displayed count with thousands separators: ``2,185``; markers (``<5``, ``c``, ``x``) as they are."""
+    text = str(v)
+    return f"{int(float(text)):,}" if text.replace(".", "", 1).isdigit() and float(text).is_integer() else text
+
+
 def trend_word(pattern: Any) -> str:
-    """A hotspot area's emerging pattern for the summary's column: ``"persistent"``, ``"–"``."""
+    """A hotspot area's emerging pattern for the summary's column: ``"persistent"``, ``"no pattern"``
+    (csv/hotspot_areas.csv's "no pattern detected", shorter), ``"–"`` when there is none."""
     text = str(pattern)
-    return "–" if text in ("", "nan", "no pattern detected") else text.removesuffix(" spot").removesuffix(" hot")
+    if text in ("", "nan", "None"):
+        return "–"
+    return "no pattern" if text == "no pattern detected" else text.removesuffix(" spot").removesuffix(" hot")
 
 
 def summary_lines(analysis: Any, inputs: Inputs | None = None, *, top: int = 5) -> list[str]:
@@ -430,7 +439,7 @@ def summary_lines(analysis: Any, inputs: Inputs | None = None, *, top: int = 5) 
         lines.append(f"  top {min(top, len(summ))} hotspot areas:")
         lines.append(head)
         for _, r in summ.head(top).iterrows():
-            row = f"    {int(r['area_id']):>3}  {str(r['place'])[:32]:<32} {int(r['incidents']):>10,}"
+            row = f"    {int(r['area_id']):>3}  {shorten(r['place'], 32):<32} {int(r['incidents']):>10,}"
             if has_change:
                 row += f"  {change_text(r['change_pct'], r['change_class']):>9}"
             if has_ring:
@@ -485,7 +494,7 @@ def summary_lines(analysis: Any, inputs: Inputs | None = None, *, top: int = 5) 
 
         lines.append(f"  people: {pub.statement}")
         lines.append(
-            f"  scheme KPIs: referrals {row.get('referrals')}; completed {pct('completed_pct')}; "
+            f"  scheme KPIs: referrals {count_text(row.get('referrals'))}; completed {pct('completed_pct')}; "
             f"not re-offended {pct('not_reoffended_pct')}; victims satisfied {pct('victim_satisfied_pct')}; "
             f"contacted and booked within 48 h {pct('contacted_booked_48h_pct')}; "
             f"first-time entrants {pct('first_time_entrant_pct')}"
@@ -493,7 +502,8 @@ def summary_lines(analysis: Any, inputs: Inputs | None = None, *, top: int = 5) 
         sd = pub.referrals_summary.set_index("where") if pub.referrals_summary is not None else None
         if sd is not None and "in hotspots" in sd.index:
             lines.append(
-                f"  referrals from hotspot areas: {sd.loc['in hotspots', 'referrals']} of {sd.loc['All', 'referrals']}; "
+                f"  referrals from hotspot areas: {count_text(sd.loc['in hotspots', 'referrals'])} of "
+                f"{count_text(sd.loc['All', 'referrals'])}; "
                 f"reparation local (same town or within {an.settings.near_m:,.0f} m): {pct_of(sd.loc['All', 'local_pct'])}"
             )
     return lines
@@ -602,7 +612,7 @@ def run(args: argparse.Namespace) -> int:
     print("    parameters.json  (settings, automatic values, inputs, version)")
     for img in images:
         print(
-            f"    {img.path.relative_to(out)}  ({img.size_px[0]} x {img.size_px[1]} px, "
+            f"    {img.path.relative_to(out)}  ({img.size_text()}, "
             f"{file_size(img.path.stat().st_size)}; basemap {img.basemap})"
         )
     print(f"  time: {time.perf_counter() - t0:.1f} s")

@@ -52,6 +52,7 @@ from ._layers import (
     LAYERS,
     areas_table_into,
     change_summary_into,
+    clusters_table_into,
     display_grid,
     draw_layer,
     legend_into,
@@ -172,6 +173,15 @@ class BriefingImage:
     @property
     def n_map_panels(self) -> int:
         return len(self.panels)
+
+    def size_text(self) -> str:
+        """The image's size as its format measures it: pixels for a PNG (``"3,300 x 2,250 px at
+        300 dpi"``), millimetres and inches for a PDF (``"279 x 191 mm (11 x 7.5 in)"``), whose
+        pages have no pixels."""
+        if self.format == "pdf":
+            w, h = self.size_in
+            return f"{w * 25.4:,.0f} x {h * 25.4:,.0f} mm ({round(w, 2):g} x {round(h, 2):g} in)"
+        return f"{self.size_px[0]:,} x {self.size_px[1]:,} px at {self.dpi:g} dpi"
 
     def to_pixel(self, x: Any, y: Any, panel: int = 0) -> tuple[np.ndarray, np.ndarray]:
         """Image pixel (column, row) of BNG point(s) in map panel ``panel``."""
@@ -377,7 +387,10 @@ def briefing_map(
         panel = SidePanel(ctx, px, py, pw, ph)
         legend_into(panel, info, an)
         max_rows = int(max(0, (panel.remaining - 1.6 * scale) / panel.line_h(6.8)) - 8)
-        areas_table_into(panel, an, suppress, max(3, min(15, max_rows)))
+        if layer == "clusters":  # the numbered clusters, not the hotspot areas the map does not show
+            clusters_table_into(panel, info, an)
+        else:
+            areas_table_into(panel, an, suppress, max(3, min(15, max_rows)))
         panel.heading("Method", size=8.5)
         extra = [n for n in ctx.notes if n.startswith("density drawn")] + ([info["method"]] if "method" in info else [])
         panel.para(method_text(an, "; ".join(extra)), size=6.3, gap=0.1)
@@ -386,7 +399,10 @@ def briefing_map(
         legend_into(left, info, an)
         right = SidePanel(ctx, px + pw * 0.5, py, pw * 0.5, ph)
         max_rows = int(max(0, (right.remaining - 1.6 * scale) / right.line_h(6.8)) - 8)
-        areas_table_into(right, an, suppress, max(3, min(15, max_rows)))
+        if layer == "clusters":
+            clusters_table_into(right, info, an)
+        else:
+            areas_table_into(right, an, suppress, max(3, min(15, max_rows)))
         right.heading("Method", size=8.5)
         right.para(method_text(an, info.get("method", "")), size=6.3, gap=0.1)
     if not suppress and an.linkage is not None:

@@ -32,6 +32,7 @@ from typing import Any
 
 import numpy as np
 
+from .. import style
 from ..areas import as_multipolygons
 from .raster import write_cog
 
@@ -251,7 +252,9 @@ def _overview(result: Any, path: Path, min_confidence: float | None, max_px: int
     if pos.size:
         lo, hi = np.quantile(pos, [0.05, 0.9995])
         shown = np.where(d > lo, d, np.nan)
-        im = ax.imshow(shown, extent=extent, cmap="magma_r", norm=LogNorm(vmin=max(lo, 1e-6), vmax=max(hi, lo * 10)),
+        # greys under the red hot spots: a red or magma scale made dense places look like hot spots
+        im = ax.imshow(shown, extent=extent, cmap=style.DENSITY_UNDER_HOT_CMAP,
+                       norm=LogNorm(vmin=max(lo, 1e-6), vmax=max(hi, lo * 10)),
                        interpolation="nearest")
         fig.colorbar(im, ax=ax, shrink=0.6, label="incidents per km² (log scale)")
     gi = result.gistar
@@ -263,8 +266,8 @@ def _overview(result: Any, path: Path, min_confidence: float | None, max_px: int
             level = {0.90: 1, 0.95: 2, 0.99: 3}.get(round(min_confidence, 2), 1)
             sig = (gi.bins >= level) & grid.active
         hot = _block_reduce(sig, f, "any")
-        ax.imshow(np.ma.masked_where(~hot, hot.astype(float)), extent=extent, cmap=ListedColormap(["#d7191c"]),
-                  alpha=0.55, interpolation="nearest")
+        ax.imshow(np.ma.masked_where(~hot, hot.astype(float)), extent=extent,
+                  cmap=ListedColormap([style.GI_CLASS_COLOURS["hot 99%"]]), alpha=0.9, interpolation="nearest")
     ax.set_xticks([])
     ax.set_yticks([])
     p = result.params
