@@ -73,3 +73,15 @@ def test_warnings_are_printed_without_report(tmp_path):
     lines = stdout.strip().splitlines()
     assert code == 0 and lines[0].startswith("3 police.uk files: read 75, kept 75")
     assert len(lines) == 2 and lines[1].startswith("  warning: no data for Mar 2025")
+
+
+@pytest.mark.parametrize("name", ["table.csv", "2025-01-derbyshire-street.csv"])
+def test_a_file_without_latitude_gets_advice_a_command_line_user_can_follow(tmp_path, name):
+    # the command line has no column-mapping option: renaming the columns is what its user can do
+    path = tmp_path / name
+    pd.DataFrame({"Crime ID": ["a"], "Month": ["2025-01"], "Longitude": [-1.47], "Crime type": [ASB_CATEGORY]}).to_csv(
+        path, index=False)
+    code, _, stderr = run_cli("load", path)
+    assert code == 2
+    assert "Rename the coordinate columns in the file to Longitude and Latitude" in stderr
+    assert stderr.index("Rename") < stderr.index("in Python")  # the Python advice comes second, named as such

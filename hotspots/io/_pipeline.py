@@ -112,7 +112,8 @@ def resolve_xy(table: Table, x: str | None, y: str | None) -> tuple[str | None, 
 
     raise SchemaError(
         f"{table.name}: cannot find coordinates. Expected longitude/latitude, easting/northing or x/y columns, "
-        f"or a geometry. Columns present: {', '.join(f'`{c}`' for c in cols[:30])}. Name them with `x='...'`, `y='...'`."
+        f"or a geometry. Columns present: {', '.join(f'`{c}`' for c in cols[:30])}. Rename the coordinate columns in "
+        "the file to Longitude and Latitude (or Easting and Northing); in Python, name them with `x='...'`, `y='...'`."
     )
 
 

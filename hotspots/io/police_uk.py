@@ -63,8 +63,9 @@ def _police_columns(table: Table) -> dict[str, str | None]:
         raise SchemaError(
             f"{table.name} is not a police.uk street-level file: missing column(s) "
             f"{', '.join(f'`{m}`' for m in missing)} (found: {', '.join(f'`{c}`' for c in cols[:15])}). "
-            "Use `load_incidents` with a column mapping for other tables, or download the 'street' files "
-            "from data.police.uk (outcomes and stop-and-search files are different)."
+            "Add or rename the missing column(s) in the file (police.uk's names, e.g. `Latitude`), or download the "
+            "'street' files from data.police.uk (outcomes and stop-and-search files are different); in Python, other "
+            "tables load with `load_incidents` and a column mapping."
         )
     return found
 
