@@ -158,7 +158,13 @@ def hotspot_stage(
     window = parse_period(s.period, "analysis period") if s.period else None
     chosen = filter_period(incidents, window)
     if len(chosen) == 0:
-        raise ParameterError(f"no incidents fall in the analysis period {window.describe()}; widen `period`.")
+        from .validation import shown
+
+        try:
+            held = f"the data hold {Period.from_months(*month_range(incidents)).describe()}; "
+        except ParameterError:  # no dates
+            held = ""
+        raise ParameterError(f"no incidents fall in the {window.describe()}; {held}widen {shown('period')}.")
     if window is not None:
         notes.append(f"hotspots computed from {len(chosen):,} incidents in {window.describe()}")
     step("building the grid", 0.0)
