@@ -596,3 +596,55 @@ def test_a_category_published_in_part_in_a_normal_month_is_a_warning(tmp_path: P
     _, report = load_police_uk(tmp_path)
     told = [w for w in report.warnings if w.startswith(f"Apr 2025: {ASB_CATEGORY} holds 3 incidents against 40")]
     assert told and "Burglary" not in told[0] and "leaves that month out when it is analysed" in told[0]
+
+
+def _month_folder(tmp_path: Path) -> Path:
+    """Three monthly files of 2 ASB rows and 1 burglary each, and a header-only April."""
+    d = tmp_path / "f"
+    d.mkdir()
+    for m in ("2025-01", "2025-02", "2025-03"):
+        write_police(d / f"{m}-x-street.csv", [prow(month=m), prow(month=m, lon="-1.48"),
+                                              prow(crime_id=f"b{m}", month=m, ctype="Burglary")])
+    write_police(d / "2025-04-x-street.csv", [])
+    return d
+
+
+def test_a_header_only_file_is_named_as_empty_and_does_not_make_a_category_warning(tmp_path: Path) -> None:
+    data, report = load_police_uk(_month_folder(tmp_path), categories=ASB_CATEGORY)
+    assert report.rows_kept == 6
+    assert report.warnings == ["2025-04-x-street.csv is empty: it has a header but no rows"]
+
+
+def test_a_category_matching_no_row_of_any_file_is_one_warning_with_every_category_and_a_suggestion(tmp_path: Path) -> None:
+    d = _month_folder(tmp_path)
+    write_police(d / "2025-03-x-street.csv", [prow(month="2025-03")])  # a file without burglaries says nothing alone
+    _, report = load_police_uk(d, categories="Burglary")
+    assert report.rows_kept == 2 and not any("matched no rows" in w for w in report.warnings)
+    _, report = load_police_uk(d, categories="Burglry")
+    assert report.rows_kept == 0
+    assert [w for w in report.warnings if "matched no rows" in w] == [
+        "category 'Burglry' matched no rows; categories present: Anti-social behaviour, Burglary; did you mean 'Burglary'?"
+    ]
+
+
+def test_a_month_range_matching_nothing_names_the_months_the_data_hold(tmp_path: Path) -> None:
+    d = _month_folder(tmp_path)
+    _, report = load_police_uk(d, months=("2025-05", "2025-06"))
+    assert report.rows_kept == 0
+    assert "months 2025-05 to 2025-06 matched no rows: the data hold 2025-01 to 2025-03 (3 month(s)); choose months within them" \
+        in report.warnings
+    _, report = load_police_uk(d, months=("2025-02", None))
+    assert report.rows_kept == 6 and not any("matched no rows" in w for w in report.warnings)
+
+
+def test_unreadable_files_are_counted_in_the_headline_and_other_files_listed_in_one_line(tmp_path: Path) -> None:
+    d = _month_folder(tmp_path)
+    for m in ("2025-05", "2025-06"):
+        (d / f"{m}-x-street.csv").write_bytes(b"garbage\x00\x01")
+    (d / "notes.txt").write_text("my notes")
+    (d / "2025-01-x-outcomes.csv").write_text("Crime ID,Month\na,2025-01\n")
+    _, report = load_any(d)
+    assert report.summary().startswith(
+        "4 police.uk files (and 2 unreadable, skipped: 2025-05-x-street.csv, 2025-06-x-street.csv): read 9, kept 9")
+    assert "skipped 1 file(s) that are not police.uk files: notes.txt" in report.warnings
+    assert "skipped 1 police.uk outcomes or stop-and-search file(s): 2025-01-x-outcomes.csv" in report.notes

@@ -29,7 +29,7 @@ from ._common import (
     text_column,
     to_float,
 )
-from ._read import Table
+from ._read import Table, skipped_files
 from .coords import UK_LONLAT_BOX, crs_label, detect_crs, plausible, resolve_crs, to_bng
 
 #: Column-name candidates for coordinates, as (x, y) pairs in priority order.
@@ -352,15 +352,51 @@ def category_filter(b: ReportBuilder, category: pd.Series, categories: Any) -> N
     keys = cats.map(keymap)
     keep = keys.isin(wanted).to_numpy()
     b.drop(~keep, "category not selected")
-    present = set(keymap.values())
-    unmatched = [c for c in wanted_list if category_key(c) not in present]
-    if unmatched:
-        shown = ", ".join(sorted({u for u in uniq if u})[:15])
-        b.warn(
-            f"categor{'y' if len(unmatched) == 1 else 'ies'} {', '.join(repr(u) for u in unmatched)} matched no rows; "
-            f"categories present: {shown}"
-        )
+    # a category that matches nothing is judged over every file read, not file by file
+    # (:func:`filter_warnings`): one file without it (or without rows) says nothing
     b.note(f"categories selected: {', '.join(wanted_list)}")
+
+
+def filter_warnings(
+    parts: Sequence[pd.DataFrame],
+    categories: Any,
+    months: tuple[pd.Timestamp | None, pd.Timestamp | None],
+) -> list[str]:
+    """Warnings for a category or month filter that matched no row of any file read.
+
+    Each part (:func:`hotspots.io._incidents.incident_part`) carries the categories and months
+    all its rows held, before the filters, in ``attrs["categories_present"]`` and
+    ``attrs["months_present"]``. Files without rows hold neither and say nothing here.
+    """
+    from ..validation import closest_name, names_text
+
+    out: list[str] = []
+    present_cats = sorted({c for p in parts for c in p.attrs.get("categories_present", ())})
+    if categories is not None and present_cats:
+        wanted = [categories] if isinstance(categories, str) else [str(c) for c in categories]
+        keys = {norm_key(c) for c in present_cats}
+        unmatched = [c for c in wanted if category_key(c) not in keys]
+        if unmatched:
+            guesses = [g for g in (closest_name(u, present_cats, key=category_key) for u in unmatched) if g]
+            hint = f"; did you mean {' or '.join(repr(g) for g in dict.fromkeys(guesses))}?" if guesses else ""
+            out.append(
+                f"categor{'y' if len(unmatched) == 1 else 'ies'} {', '.join(repr(u) for u in unmatched)} matched no rows; "
+                f"categories present: {names_text(present_cats)}{hint}"
+            )
+    present_months = sorted({m for p in parts for m in p.attrs.get("months_present", ())})
+    start, end = months
+    if (start is not None or end is not None) and present_months:
+        inside = [m for m in present_months if (start is None or m >= start) and (end is None or m <= end)]
+        if not inside:
+            first, last = present_months[0].strftime("%Y-%m"), present_months[-1].strftime("%Y-%m")
+            held = first if first == last else f"{first} to {last}"
+            a = start.strftime("%Y-%m") if start is not None else "start"
+            asked = f"{a} to {end.strftime('%Y-%m') if end is not None else 'end'}"
+            out.append(
+                f"months {asked} matched no rows: the data hold {held} ({len(present_months)} month(s)); "
+                "choose months within them"
+            )
+    return out
 
 
 def row_ids(frame: pd.DataFrame, id_col: str | None, prefix: str, b: ReportBuilder, note: str) -> pd.Series:
@@ -413,6 +449,7 @@ def finish(
     notes: Sequence[str] = (),
     files_word: str = "files",
     ids_may_be_reused: bool = False,
+    skipped: Sequence[str] = (),
 ) -> tuple[gpd.GeoDataFrame, LoadReport]:
     """Concatenate per-table parts (each with ``_src``, ``_row``, ``_x``, ``_y`` columns), drop
     cross-table duplicate ids, flag or drop points outside the study area, build the report.
@@ -421,13 +458,24 @@ def finish(
     month lie at another place (and at least :data:`MIN_REUSED_IDS` do), ids are taken to be
     re-used for other incidents, and only repeats at the same place are dropped.
 
-    The report's source is the one table's name, else "<n> ``files_word``"; each input
-    :func:`run_tables` skipped is a warning.
+    The report's source is the one table's name, else "<n> ``files_word``", then how many inputs
+    :func:`run_tables` could not read (each also a warning); a file without rows is a warning, and
+    the files a folder or archive held that were not read (``skipped``) are one line
+    (:func:`skipped_files`).
     """
+    from ..validation import names_text
+
     parts, reports, names = run.parts, run.reports, run.names
     source = names[0] if len(names) == 1 else f"{len(names)} {files_word}"
+    if run.failures:  # counted and named where the totals are read
+        failed = [f.split(": ", 1)[0] for f in run.failures]
+        source += f" (and {len(failed)} unreadable, skipped: {names_text(failed, limit=3)})"
     notes = list(notes)
     warnings = [f"skipped unreadable file {f}" for f in run.failures]
+    warnings += [f"{r.source} is empty: it has a header but no rows" for r in reports if r.rows_read == 0]
+    not_read = skipped_files(skipped, "data files" if files_word == "files" else files_word)
+    notes += not_read[0]
+    warnings += not_read[1]
     if parts:
         df = pd.concat(parts, ignore_index=True) if len(parts) > 1 else parts[0].reset_index(drop=True)
     else:
@@ -615,7 +663,7 @@ def load_scheme_tables(
         drop_outside=options.drop_outside,
         columns=list(columns),
         dtypes=dtypes,
-        notes=[f"skipped {len(skipped)} non-data file(s)"] if skipped else [],
+        skipped=skipped,
     )
     params = {
         "loader": loader,
@@ -644,6 +692,7 @@ def finish_incidents(
     files_word: str = "files",
     options: dict[str, Any] | None = None,
     ids_may_be_reused: bool = False,
+    skipped: Sequence[str] = (),
 ) -> tuple[gpd.GeoDataFrame, LoadReport, dict[str, Any]]:
     """:func:`finish` an incident loader's tables, and its ``params`` (``ids_may_be_reused``: police.uk's
     Crime IDs, which Northern Ireland's files re-use across months: see :func:`finish`).
@@ -666,10 +715,11 @@ def finish_incidents(
         notes=notes,
         files_word=files_word,
         ids_may_be_reused=ids_may_be_reused,
+        skipped=skipped,
     )
-    gap = _missing_months_warning(data)
-    if gap:
-        report = dataclasses.replace(report, warnings=[*report.warnings, gap])
+    more = filter_warnings(run.parts, categories, months) + [w for w in [_missing_months_warning(data)] if w]
+    if more:
+        report = dataclasses.replace(report, warnings=[*report.warnings, *more])
     params = {
         "loader": loader,
         **(options or {}),

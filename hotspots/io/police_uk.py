@@ -184,18 +184,13 @@ def _load_police_sources(
         )
 
     run = run_tables(sources, one, skip_bad_files=skip_bad_files)
-    notes = []
-    if skipped:
-        notes.append(
-            f"skipped {len(skipped)} file(s) that are not street-level CSVs: "
-            f"{', '.join(skipped[:5])}{' ...' if len(skipped) > 5 else ''}"
-        )
     data, report, params = finish_incidents(
         run,
         "police_uk",
         columns=POLICE_UK_OUTPUT,
         dtypes={**INCIDENT_DTYPES, "lsoa_name": "str", "force": "str"},
-        notes=notes,
+        notes=[],
+        skipped=skipped,
         categories=categories,
         months=months,
         study_area=study_area,
