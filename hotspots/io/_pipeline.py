@@ -19,7 +19,9 @@ import shapely
 from .._errors import CRSError, HotspotsError, InputError, ParameterError
 from ..report import MAX_EXAMPLES, LoadReport, ReportBuilder
 from ._common import (
+    COORDINATE_FORM,
     as_str,
+    bad_values,
     content_keys,
     derive_ids,
     find_column,
@@ -184,7 +186,8 @@ def locate(table: Table, b: ReportBuilder, where: PointColumns) -> Located:
             geoms = shapely.from_wkt(txt.fillna("").to_numpy(dtype=object), on_invalid="ignore")
             geoms = np.where(blank, None, geoms)
             b.drop(blank, "no location")
-            b.drop(shapely.is_missing(geoms) & ~blank, "unparseable coordinates")
+            b.drop(shapely.is_missing(geoms) & ~blank, "unparseable coordinates",
+                   detail=bad_values(df, [wkt_col], "a WKT point such as POINT (430000 336000)"))
             b.note(f"{table.name}: locations read from WKT column `{wkt_col}`")
         else:
             geoms = np.asarray(df.geometry.values)
@@ -211,7 +214,7 @@ def locate(table: Table, b: ReportBuilder, where: PointColumns) -> Located:
         x, xblank, xgarb = to_float(df[x_col])
         y, yblank, ygarb = to_float(df[y_col])
         b.drop(xblank | yblank, "no location")
-        b.drop(xgarb | ygarb, "unparseable coordinates")
+        b.drop(xgarb | ygarb, "unparseable coordinates", detail=bad_values(df, [x_col, y_col], COORDINATE_FORM))
         names = (x_col, y_col)
     zero = (x == 0) & (y == 0)
     if (zero & b.alive).any():
@@ -299,7 +302,8 @@ def dates(
     suffix = "" if label == "date" else f" ({label})"
     if required:
         b.drop(p.blank, f"missing date{suffix}")
-    b.drop(p.bad, f"unparseable date{suffix}")
+    form = "a month written YYYY-MM (e.g. 2025-01)" if month_column else "a date such as 2025-01-31, 31/01/2025 or 2025-01"
+    b.drop(p.bad, f"unparseable date{suffix}", detail=bad_values(table.frame, [col], form))
     b.drop(p.out_of_range(), f"date out of range{suffix}")
     v = p.values.where(~(p.bad | p.out_of_range()))
     month = v.dt.to_period("M").dt.to_timestamp().astype("datetime64[ns]")
@@ -487,7 +491,8 @@ def finish(
 
     def refs(mask: np.ndarray) -> list[str]:
         idx = np.flatnonzero(mask)[:MAX_EXAMPLES]
-        return [f"{names[int(df['_src'].iat[i])]}:row {int(df['_row'].iat[i])}" for i in idx]
+        units = run.units or ["row"] * len(names)
+        return [f"{names[int(df['_src'].iat[i])]}:{units[int(df['_src'].iat[i])]} {int(df['_row'].iat[i])}" for i in idx]
 
     if id_col is not None and len(parts) > 1 and len(df):
         dup = df[id_col].duplicated(keep="first").to_numpy()
@@ -794,7 +799,7 @@ def part_frame(table_index: int, table: Table, b: ReportBuilder, loc: Located, v
 
 
 def new_builder(table: Table) -> ReportBuilder:
-    b = ReportBuilder(table.name, len(table.frame), table.row_numbers)
+    b = ReportBuilder(table.name, len(table.frame), table.row_numbers, unit=table.unit)
     b.drop_unparsed(table.malformed, "malformed row", table.malformed_examples)
     for n in table.notes:
         b.note(n)
@@ -852,6 +857,8 @@ class TableRun:
     reports: list[LoadReport]
     names: list[str]
     failures: list[str]
+    #: What each table's row numbers count (:attr:`hotspots.io._table.Table.unit`): "line" or "row".
+    units: list[str] = dataclasses.field(default_factory=list)
 
 
 def run_tables(items: list[Any], fn: Any, *, layer: Any = None, skip_bad_files: bool = True) -> TableRun:
@@ -862,7 +869,7 @@ def run_tables(items: list[Any], fn: Any, *, layer: Any = None, skip_bad_files: 
     """
     from ._read import read_table
 
-    parts, reports, names, failures = [], [], [], []
+    parts, reports, names, failures, units = [], [], [], [], []
     for item in items:
         try:
             table = item if isinstance(item, Table) else read_table(item, layer=layer)
@@ -873,8 +880,9 @@ def run_tables(items: list[Any], fn: Any, *, layer: Any = None, skip_bad_files: 
             failures.append(f"{item.name}: {exc}")
             continue
         names.append(table.name)
+        units.append(table.unit)
         parts.append(part)
         reports.append(rep)
     if not reports:
         raise InputError("no file could be read:\n" + "\n".join(failures))
-    return TableRun(parts, reports, names, failures)
+    return TableRun(parts, reports, names, failures, units)
