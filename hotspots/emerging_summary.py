@@ -39,7 +39,10 @@ from .emerging import CATEGORY_CODES, CATEGORY_LABELS, MIN_STEPS_FOR_TREND, Emer
 from .grid import Grid
 from .periods import month_options, month_range
 
-__all__ = ["emerging_trends", "category_counts", "describe_emerging", "levels_estimated", "area_patterns", "NO_PATTERN"]
+__all__ = [
+    "emerging_trends", "too_few_months", "category_counts", "describe_emerging", "levels_estimated", "area_patterns",
+    "NO_PATTERN",
+]
 
 #: The label of a cell (or hotspot area) without a pattern.
 NO_PATTERN = CATEGORY_LABELS[0]
@@ -51,6 +54,33 @@ def _months_of(incidents: Any) -> int:
         return len(month_options(*month_range(incidents)))
     except (KeyError, ValueError, ParameterError, SchemaError):
         return 0
+
+
+def too_few_months(incidents: Any) -> str | None:
+    """Why the incidents' months are too few for emerging hot spots, or None when they are enough.
+
+    The one rule (:data:`hotspots.emerging.MIN_STEPS_FOR_TREND` monthly steps, counted from the
+    incidents' first month to their last) for :func:`emerging_trends` and the command line's
+    early refusal of ``--layer emerging``.
+
+    Returns
+    -------
+    str or None
+        E.g. ``"the data hold 6 month(s) (Jan 2025 – Jun 2025), and a trend needs at least 10
+        monthly steps (ArcGIS's advice for the Mann–Kendall test)"``.
+    """
+    months = _months_of(incidents)
+    if months >= MIN_STEPS_FOR_TREND:
+        return None
+    span = ""
+    if months:
+        first, last = month_range(incidents)
+        a, b = pd.Timestamp(first).strftime("%b %Y"), pd.Timestamp(last).strftime("%b %Y")
+        span = f" ({a})" if a == b else f" ({a} – {b})"
+    return (
+        f"the data hold {months} month(s){span}, and a trend needs at least "
+        f"{MIN_STEPS_FOR_TREND} monthly steps (ArcGIS's advice for the Mann–Kendall test)"
+    )
 
 
 def emerging_trends(
@@ -75,12 +105,9 @@ def emerging_trends(
         None and the reason with fewer than 10 months, or when the cube cannot be built; the
         result's own warnings (months left out) are in its ``notes``.
     """
-    months = _months_of(incidents)
-    if months < MIN_STEPS_FOR_TREND:
-        return None, (
-            f"emerging hot spots not computed: the data hold {months} month(s), and a trend needs at least "
-            f"{MIN_STEPS_FOR_TREND} monthly steps (ArcGIS's advice for the Mann–Kendall test)"
-        )
+    too_few = too_few_months(incidents)
+    if too_few is not None:
+        return None, f"emerging hot spots not computed: {too_few}"
     try:
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")

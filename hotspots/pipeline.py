@@ -165,7 +165,14 @@ def hotspot_stage(
     window = parse_period(s.period, "analysis period") if s.period else None
     chosen = filter_period(incidents, window)
     if len(chosen) == 0:
-        raise ParameterError(f"no incidents fall in the analysis period ({window.describe(label=False)}); widen `period`.")
+        from .validation import shown
+
+        try:
+            held = f"the data hold {Period.from_months(*month_range(incidents)).describe(label=False)}; "
+        except ParameterError:  # no dates
+            held = ""
+        raise ParameterError(f"no incidents fall in the analysis period ({window.describe(label=False)}); {held}widen "
+                             f"{shown('period')}.")
     if window is not None:
         notes.append(f"hotspots computed from {len(chosen):,} incidents in the analysis period, {window.describe(label=False)}")
     step("building the grid", 0.0)

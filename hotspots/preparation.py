@@ -116,8 +116,15 @@ def choose_category(incidents: gpd.GeoDataFrame, categories: str | Sequence[str]
         keys = {u: category_key(u) for u in names.unique()}
         keep = names.map(keys).isin({category_key(c) for c in wanted}).to_numpy(dtype=bool)
         if not keep.any():
-            found = sorted(incidents["category"].dropna().astype(str).unique())[:10]
-            raise ParameterError(f"no incidents have the category {', '.join(map(repr, wanted))}; the data hold {found}.")
+            from .validation import closest_name, names_text, shown
+
+            found = sorted(incidents["category"].dropna().astype(str).unique())
+            guesses = [g for g in (closest_name(w, found, key=category_key) for w in wanted) if g is not None]
+            hint = f" Did you mean {' or '.join(repr(g) for g in dict.fromkeys(guesses))}?" if guesses else ""
+            raise ParameterError(
+                f"no incidents have the category {', '.join(map(repr, wanted))} ({shown('categories')}); "
+                f"the data hold {names_text(found)}.{hint}"
+            )
         matched = sorted(names[keep].unique())
         note = (
             ""

@@ -3,13 +3,15 @@
 Every loader in :mod:`hotspots` returns its data together with a :class:`LoadReport`. The report
 obeys one invariant, checked on construction: ``rows_kept + rows_dropped == rows_read``.
 Dropped rows are grouped by reason (``"no location"``, ``"unparseable date"``, ...) with a few
-example row references (``"file.csv:row 17"``; rows are counted from 1 = first data row after
-the header) so that the user can look them up.
+example references so that the user can look them up: in a CSV file the line the row starts on,
+as an editor numbers it (``"file.csv:line 18"``; the header is line 1), elsewhere the data row
+(``"DataFrame:row 17"``, counted from 1), with what was wrong when a value could not be read
+(``"file.csv:line 18 (Month '2025/13': expected YYYY-MM)"``).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -37,7 +39,8 @@ class LoadReport:
     dropped : dict of str to int
         Rows not returned, by reason. Reasons are short lower-case phrases.
     examples : dict of str to list of str
-        Up to :data:`MAX_EXAMPLES` row references per reason, e.g. ``"a.csv:row 7"``.
+        Up to :data:`MAX_EXAMPLES` row references per reason, e.g. ``"a.csv:line 8"`` (a CSV file's line,
+        the header being line 1) or ``"DataFrame:row 7"`` (other formats: the data row).
     notes : list of str
         Decisions taken on the user's behalf (detected CRS, derived ids, filters applied).
     warnings : list of str
@@ -171,11 +174,17 @@ class ReportBuilder:
     n_rows : int
         Rows read.
     row_numbers : array-like of int, optional
-        The row number to show for each row (1-based data rows); defaults to ``1..n_rows``.
+        The number to show for each row; defaults to ``1..n_rows``.
+    unit : str
+        What the numbers count: ``"row"`` (1-based data rows) or ``"line"`` (a CSV file's lines,
+        the header being line 1).
     """
 
-    def __init__(self, source: str, n_rows: int, row_numbers: Sequence[int] | np.ndarray | None = None):
+    def __init__(
+        self, source: str, n_rows: int, row_numbers: Sequence[int] | np.ndarray | None = None, unit: str = "row"
+    ):
         self.source = source
+        self.unit = unit
         self.n_rows = int(n_rows)
         self.alive = np.ones(self.n_rows, dtype=bool)
         self.row_numbers = (
@@ -188,8 +197,14 @@ class ReportBuilder:
         # Rows dropped before they became table rows (e.g. unparseable lines), counted in n_rows.
         self._pre_dropped = 0
 
-    def drop(self, mask: np.ndarray | Sequence[bool], reason: str) -> np.ndarray:
-        """Drop the rows where ``mask`` is true (and not already dropped); return the new drops."""
+    def drop(
+        self, mask: np.ndarray | Sequence[bool], reason: str, detail: Callable[[np.ndarray], Sequence[str]] | None = None
+    ) -> np.ndarray:
+        """Drop the rows where ``mask`` is true (and not already dropped); return the new drops.
+
+        ``detail(indices)`` gives, for the example rows' positions, what was wrong with each
+        (e.g. ``"Month '2025/13': expected YYYY-MM"``), shown after its reference.
+        """
         mask = np.asarray(mask, dtype=bool)
         if mask.shape != self.alive.shape:
             raise HotspotsError(f"internal: mask of shape {mask.shape} for {self.n_rows} rows")
@@ -201,7 +216,11 @@ class ReportBuilder:
             have = self.examples.setdefault(reason, [])
             room = MAX_EXAMPLES - len(have)
             if room > 0:
-                have += [f"{self.source}:row {int(r)}" for r in self.row_numbers[new][:room]]
+                idx = np.flatnonzero(new)[:room]
+                refs = [f"{self.source}:{self.unit} {int(r)}" for r in self.row_numbers[idx]]
+                if detail is not None:
+                    refs = [f"{ref} ({d})" for ref, d in zip(refs, detail(idx))]
+                have += refs
         return new
 
     def drop_unparsed(self, count: int, reason: str, examples: Sequence[str] = ()) -> None:

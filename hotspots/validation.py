@@ -48,6 +48,8 @@ __all__ = [
     "argument_names",
     "shown",
     "problem",
+    "names_text",
+    "closest_name",
     "Problems",
     "collect",
     "parse_number",
@@ -110,6 +112,46 @@ def problem(name: str, rule: str, value: Any, fix: str = "") -> str:
     """The standard message: ``"`name` must be <rule>; got <value>. <fix>"``."""
     text = f"{shown(name)} must be {rule}; got {value!r}."
     return f"{text} {fix}" if fix else text
+
+
+def names_text(names: Any, limit: int = 12) -> str:
+    """Names for a message, plain and comma-separated: all of them, or the first ``limit`` and
+    "... and N more".
+
+    Examples
+    --------
+    >>> names_text(["Burglary", "Drugs"])
+    'Burglary, Drugs'
+    >>> names_text("abcde", limit=3)
+    'a, b, c ... and 2 more'
+    """
+    names = [str(n) for n in names]
+    if len(names) <= limit:
+        return ", ".join(names)
+    return f"{', '.join(names[:limit])} ... and {len(names) - limit} more"
+
+
+def closest_name(name: Any, names: Any, key: Callable[[Any], str] | None = None) -> str | None:
+    """The one of ``names`` closest to ``name`` (a likely misspelling), or None when none is close.
+
+    Names are compared by ``key`` (default: lower case); :func:`difflib.get_close_matches` with
+    its default cutoff (0.6) judges "close".
+
+    Examples
+    --------
+    >>> closest_name("Burglry", ["Anti-social behaviour", "Burglary", "Drugs"])
+    'Burglary'
+    >>> closest_name("Arson", ["Drugs"]) is None
+    True
+    """
+    import difflib
+
+    key = key or (lambda n: str(n).lower())
+    by_key: dict[str, str] = {}
+    for n in names:
+        by_key.setdefault(key(n), str(n))
+    hit = difflib.get_close_matches(key(name), list(by_key), n=1)
+    return by_key[hit[0]] if hit else None
 
 
 def _fail(name: str, rule: str, value: Any, fix: str = "") -> ParameterError:

@@ -333,6 +333,26 @@ def test_bad_period_is_a_one_line_error(small_csv, tmp_path):
     )
 
 
+def test_a_period_without_incidents_is_named_by_its_flag_once(small_csv, tmp_path):
+    path, _ = small_csv
+    code, _, stderr = analyse_without_images([path], tmp_path / "r", "--period", "2026-01:2026-06", "--quiet")
+    assert code == 2
+    assert stderr == (
+        "hotspots analyse: error: no incidents fall in the analysis period: Jan 2026 – Jun 2026; "
+        "the data hold Jan 2022 – Dec 2023; widen `--period`.\n"
+    )
+
+
+def test_a_misspelt_category_lists_the_names_plainly_and_suggests_the_closest(small_csv, tmp_path):
+    path, _ = small_csv
+    code, _, stderr = analyse_without_images([path], tmp_path / "r", "--category", "Burglry", "--quiet")
+    assert code == 2
+    assert stderr == (
+        "hotspots analyse: error: no incidents have the category 'Burglry' (`--category`); the data hold "
+        "Anti-social behaviour, Burglary. Did you mean 'Burglary'?\n"
+    )
+
+
 @pytest.fixture()
 def no_loading(monkeypatch):
     refuse_loading(monkeypatch)

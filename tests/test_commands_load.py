@@ -73,3 +73,33 @@ def test_warnings_are_printed_without_report(tmp_path):
     lines = stdout.strip().splitlines()
     assert code == 0 and lines[0].startswith("3 police.uk files: read 75, kept 75")
     assert len(lines) == 2 and lines[1].startswith("  warning: no data for Mar 2025")
+
+
+@pytest.mark.parametrize("name", ["table.csv", "2025-01-derbyshire-street.csv"])
+def test_a_file_without_latitude_gets_advice_a_command_line_user_can_follow(tmp_path, name):
+    # the command line has no column-mapping option: renaming the columns is what its user can do
+    path = tmp_path / name
+    pd.DataFrame({"Crime ID": ["a"], "Month": ["2025-01"], "Longitude": [-1.47], "Crime type": [ASB_CATEGORY]}).to_csv(
+        path, index=False)
+    code, _, stderr = run_cli("load", path)
+    assert code == 2
+    assert "Rename the coordinate columns in the file to Longitude and Latitude" in stderr
+    assert stderr.index("Rename") < stderr.index("in Python")  # the Python advice comes second, named as such
+
+
+def test_a_folder_with_an_empty_an_unreadable_and_a_stray_file_says_so(tmp_path):
+    from test_io_police_uk import prow, write_police
+
+    for month in ("2025-01", "2025-02"):
+        write_police(tmp_path / f"{month}-t-street.csv", [prow(month=month) for _ in range(3)])
+    write_police(tmp_path / "2025-03-t-street.csv", [])
+    (tmp_path / "2025-04-t-street.csv").write_bytes(b"\x00\x01")
+    (tmp_path / "notes.txt").write_text("x")
+    code, stdout, _ = run_cli("load", tmp_path, "--category", ASB_CATEGORY, "--months", "2025-05:2025-06")
+    lines = stdout.strip().splitlines()
+    assert code == 0
+    assert lines[0].startswith("3 police.uk files (and 1 unreadable, skipped: 2025-04-t-street.csv): read 6, kept 0")
+    warnings = "\n".join(lines[1:])
+    assert "2025-03-t-street.csv is empty" in warnings and "notes.txt" in warnings
+    assert "months 2025-05 to 2025-06 matched no rows: the data hold 2025-01 to 2025-02" in warnings
+    assert "categories present" not in warnings  # the category is there; the months filter kept nothing

@@ -79,7 +79,6 @@ def test_before_after_pdf(incidents_csv, tmp_path):
     "args, message",
     [
         (["--out", "m.jpg"], "`--out` must be a file path ending in .png or .pdf"),
-        (["--out", "m.png", "--layer", "scheme"], "needs referrals"),
         (["--out", "m.png", "--before-after", "--before", "2030-01:2030-06", "--after", "2030-07:2030-12"],
          "`--before A:B --after C:D`"),
     ],
@@ -107,6 +106,7 @@ def no_loading(monkeypatch):
          "would have over 200 million pixels; lower `--dpi` or `--width/--height`."),
         (["--before", "2022-01:2022-12", "--after", "2022-06:2023-12"], "overlap"),
         (["--basemap", "ftp://x/{z}/{x}/{y}"], "`--basemap` 'ftp://x/{z}/{x}/{y}' is not known"),
+        (["--layer", "scheme"], "`--layer scheme` needs `--referrals FILE`"),
     ],
 )
 def test_every_argument_is_checked_before_loading(incidents_csv, tmp_path, no_loading, args, message):
@@ -140,3 +140,23 @@ def test_the_layer_choices_are_the_briefings_layers():
     from hotspots.export._layers import LAYERS
 
     assert LAYER_CHOICES == LAYERS and "emerging" in LAYERS
+
+
+def test_emerging_layer_with_too_few_months_is_refused_before_the_analysis(incidents_csv, tmp_path, monkeypatch):
+    # six months of data: refused in command-line words once the months are known, and the analysis never runs
+    import hotspots.commands.map as map_command
+
+    six = pd.read_csv(incidents_csv)
+    six = six[six["month"].between("2022-01", "2022-06")]
+    path = tmp_path / "six.csv"
+    six.to_csv(path, index=False)
+
+    def refuse(*args, **kwargs):
+        raise AssertionError("the analysis ran before the months were checked")
+
+    monkeypatch.setattr(map_command, "run_analysis", refuse)
+    code, _, stderr = run_cli("map", path, "--out", tmp_path / "m.png", "--layer", "emerging", "--quiet")
+    assert code == 2, stderr
+    assert stderr.startswith("hotspots map: error: `--layer emerging` needs more months: the data hold 6 month(s) "
+                             "(Jan 2022 – Jun 2022), and a trend needs at least 10 monthly steps")
+    assert "another `--layer`" in stderr and "`layer=" not in stderr

@@ -170,8 +170,8 @@ def test_rows_without_location_are_dropped_and_reported(police_uk_dir: Path) -> 
         with _open_text(path) as fh:
             rows = [r for r in csv.reader(fh) if r][1:]
         for ex in report.examples["no location"]:
-            n = int(ex.rsplit("row ", 1)[1])
-            assert rows[n - 1][4] == "" or rows[n - 1][5] == ""
+            n = int(ex.rsplit("line ", 1)[1])  # the file's line, the header being line 1
+            assert rows[n - 2][4] == "" or rows[n - 2][5] == ""
         _, asb_report = load_police_uk(path, categories="asb")
         assert asb_report.rows_kept == ref["asb"] - ref["asb_no_location"]
         assert asb_report.dropped.get("no location", 0) == ref["asb_no_location"]
@@ -273,7 +273,7 @@ def test_a_file_loaded_twice_is_charged_to_the_second_file_and_each_line_adds_up
     assert (a.rows_kept, a.dropped) == (3, {"duplicate id": 1})  # its own repeated Crime ID
     assert (b.rows_kept, b.dropped) == (0, {"duplicate id": 4})  # every row already read from the first
     assert sum(f.rows_kept for f in report.files) == report.rows_kept
-    assert report.dropped == {"duplicate id": 5} and "b-street.csv:row" in " ".join(report.examples["duplicate id"])
+    assert report.dropped == {"duplicate id": 5} and "b-street.csv:line" in " ".join(report.examples["duplicate id"])
 
 
 def test_ids_reused_for_other_crimes_in_later_months_are_kept(tmp_path: Path) -> None:
@@ -360,8 +360,14 @@ def test_every_drop_reason_counted(tmp_path: Path) -> None:
     assert report.rows_kept == 2 == len(data)
     assert any("line 14" in e for e in report.examples["malformed row"])
     assert any("line 15" in e for e in report.examples["malformed row"])
-    assert report.examples["unparseable coordinates"] == ["a-street.csv:row 4"]
-    assert report.examples["duplicate id"] == ["a-street.csv:row 10"]
+    # one numbering: the file's lines (header = line 1), with the value and the form it should take
+    assert report.examples["unparseable coordinates"] == [
+        "a-street.csv:line 5 (Longitude 'abc', Latitude '52.9225': expected numbers: decimal degrees "
+        "(e.g. -1.4746, 52.9225) or metres (e.g. 435300, 336300))"
+    ]
+    assert report.examples["duplicate id"] == ["a-street.csv:line 11"]
+    (bad_date,) = report.examples["unparseable date"]
+    assert bad_date.startswith("a-street.csv:line ") and "Month '" in bad_date and "expected a month written YYYY-MM" in bad_date
 
 
 def test_filters_are_counted_reasons(tmp_path: Path) -> None:
@@ -392,7 +398,7 @@ def test_study_area_flags_and_drops(tmp_path: Path) -> None:
     assert any("outside the study area" in w for w in report.warnings)
     data2, report2 = load_police_uk(p, study_area=gpd.GeoDataFrame(geometry=[derby], crs=27700).to_crs(4326), drop_outside=True)
     assert len(data2) == 1 and report2.dropped == {"outside study area": 1}
-    assert report2.examples["outside study area"] == ["s-street.csv:row 2"]
+    assert report2.examples["outside study area"] == ["s-street.csv:line 3"]
 
 
 def test_encodings_bom_and_quoting(tmp_path: Path) -> None:
@@ -604,3 +610,70 @@ def test_the_coordinates_note_does_not_say_the_user_gave_a_crs(tmp_path: Path) -
     notes = [n for n in report.notes if n.startswith("coordinates read as")]
     assert notes and not any("given `crs`" in n for n in notes)
     assert any("police.uk's Longitude and Latitude" in n for n in notes)
+
+
+def _month_folder(tmp_path: Path) -> Path:
+    """Three monthly files of 2 ASB rows and 1 burglary each, and a header-only April."""
+    d = tmp_path / "f"
+    d.mkdir()
+    for m in ("2025-01", "2025-02", "2025-03"):
+        write_police(d / f"{m}-x-street.csv", [prow(month=m), prow(month=m, lon="-1.48"),
+                                              prow(crime_id=f"b{m}", month=m, ctype="Burglary")])
+    write_police(d / "2025-04-x-street.csv", [])
+    return d
+
+
+def test_a_header_only_file_is_named_as_empty_and_does_not_make_a_category_warning(tmp_path: Path) -> None:
+    data, report = load_police_uk(_month_folder(tmp_path), categories=ASB_CATEGORY)
+    assert report.rows_kept == 6
+    assert report.warnings == ["2025-04-x-street.csv is empty: it has a header but no rows"]
+
+
+def test_a_category_matching_no_row_of_any_file_is_one_warning_with_every_category_and_a_suggestion(tmp_path: Path) -> None:
+    d = _month_folder(tmp_path)
+    write_police(d / "2025-03-x-street.csv", [prow(month="2025-03")])  # a file without burglaries says nothing alone
+    _, report = load_police_uk(d, categories="Burglary")
+    assert report.rows_kept == 2 and not any("matched no rows" in w for w in report.warnings)
+    _, report = load_police_uk(d, categories="Burglry")
+    assert report.rows_kept == 0
+    assert [w for w in report.warnings if "matched no rows" in w] == [
+        "category 'Burglry' matched no rows; categories present: Anti-social behaviour, Burglary; did you mean 'Burglary'?"
+    ]
+
+
+def test_a_month_range_matching_nothing_names_the_months_the_data_hold(tmp_path: Path) -> None:
+    d = _month_folder(tmp_path)
+    _, report = load_police_uk(d, months=("2025-05", "2025-06"))
+    assert report.rows_kept == 0
+    assert "months 2025-05 to 2025-06 matched no rows: the data hold 2025-01 to 2025-03 (3 month(s)); choose months within them" \
+        in report.warnings
+    _, report = load_police_uk(d, months=("2025-02", None))
+    assert report.rows_kept == 6 and not any("matched no rows" in w for w in report.warnings)
+
+
+def test_unreadable_files_are_counted_in_the_headline_and_other_files_listed_in_one_line(tmp_path: Path) -> None:
+    d = _month_folder(tmp_path)
+    for m in ("2025-05", "2025-06"):
+        (d / f"{m}-x-street.csv").write_bytes(b"garbage\x00\x01")
+    (d / "notes.txt").write_text("my notes")
+    (d / "2025-01-x-outcomes.csv").write_text("Crime ID,Month\na,2025-01\n")
+    _, report = load_any(d)
+    assert report.summary().startswith(
+        "4 police.uk files (and 2 unreadable, skipped: 2025-05-x-street.csv, 2025-06-x-street.csv): read 9, kept 9")
+    assert "skipped 1 file(s) that are not police.uk files: notes.txt" in report.warnings
+    assert "skipped 1 police.uk outcomes or stop-and-search file(s): 2025-01-x-outcomes.csv" in report.notes
+
+
+@pytest.mark.parametrize("blank_lines", [False, True])
+def test_examples_name_the_file_line_a_row_starts_on_across_quoted_line_breaks_and_blank_lines(tmp_path, blank_lines):
+    # rows 2 and 3 hold a quoted line break each: the bad coordinate is on the file's line 7 (header = line 1)
+    rows = [prow(), prow(location="On or near\nA Street"), prow(location="On or near\r\nB Street"), prow(lon="abc")]
+    p = write_police(tmp_path / "q-street.csv", rows)
+    if blank_lines:  # pyarrow skips blank lines without saying where: the tolerant reader counts them
+        text = p.read_text().replace("\n,2025-01", "\n\n,2025-01", 1)
+        p.write_text(text)
+    _, report = load_police_uk(p)
+    (example,) = report.examples["unparseable coordinates"]
+    line = 8 if blank_lines else 7
+    assert example.startswith(f"q-street.csv:line {line} (Longitude 'abc'")
+    assert p.read_bytes().split(b"\n")[line - 1].startswith(b",2025-01,Derbyshire Constabulary,Derbyshire Constabulary,abc")

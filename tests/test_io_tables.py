@@ -178,7 +178,10 @@ def test_coordinate_drop_reasons() -> None:
     data, report = load_incidents(df)
     assert report.dropped == {"no location": 3, "unparseable coordinates": 1, "out-of-range coordinates": 4}
     assert report.rows_kept == 2
-    assert report.examples["unparseable coordinates"] == ["DataFrame:row 3"]
+    assert report.examples["unparseable coordinates"] == [
+        "DataFrame:row 3 (lon '12,5', lat '52.9': expected numbers: decimal degrees (e.g. -1.4746, 52.9225) or metres "
+        "(e.g. 435300, 336300))"
+    ]
     # BNG values outside 0..700000 / 0..1300000 are out of range.
     bng = pd.DataFrame({"easting": [435000, -5, 800000, 436000], "northing": [336000, 336000, 336000, 1400000]})
     d2, r2 = load_incidents(bng)
@@ -318,7 +321,7 @@ def test_zip_of_generic_csvs_with_cross_file_duplicates(tmp_path: Path) -> None:
     data, report = load_incidents(Upload("inc.zip", buf.getvalue()))
     check(IncidentSet(data, report))
     assert report.rows_read == 4 and report.dropped == {"duplicate id": 1}
-    assert report.examples["duplicate id"] == ["inc.zip:a/two.csv:row 1"]
+    assert report.examples["duplicate id"] == ["inc.zip:a/two.csv:line 2"]
     assert data["incident_id"].tolist() == ["q", "r", "s"]
 
 

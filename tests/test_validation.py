@@ -279,3 +279,18 @@ def test_geodataframe():
     assert message(v.geodataframe, pd.DataFrame(), "areas") == "`areas` must be a GeoDataFrame; got DataFrame."
     with pytest.raises(CRSError, match="^`areas` has no CRS; set it with"):
         v.geodataframe(gpd.GeoDataFrame(geometry=[shapely.Point(0, 0)]), "areas")
+
+
+def test_names_text_lists_every_name_or_says_how_many_more():
+    from hotspots.validation import names_text
+
+    assert names_text(["a", "b"]) == "a, b"
+    assert names_text([f"c{k}" for k in range(14)], limit=12) == "c0, c1, c2, c3, c4, c5, c6, c7, c8, c9, c10, c11 ... and 2 more"
+
+
+def test_closest_name_suggests_a_near_spelling_only():
+    from hotspots.validation import closest_name
+
+    assert closest_name("Burglry", ["Anti-social behaviour", "Burglary"]) == "Burglary"
+    assert closest_name("anti social behavior", ["Anti-social behaviour", "Drugs"]) == "Anti-social behaviour"
+    assert closest_name("Arson", ["Drugs", "Shoplifting"]) is None

@@ -625,7 +625,7 @@ def register(sub: argparse._SubParsersAction) -> None:
         "analyse",
         run,
         help="run the whole analysis and write GIS files, tables and briefing maps",
-        aliases={"out_dir": "--out", "snap_m": "--snap"},
+        aliases={"out_dir": "--out", "snap_m": "--snap", "categories": "--category"},
         description=(
             "Load incident files (and optionally referrals, task sites, a study area), run the hotspot analysis "
             "(grid, kernel density, Gi*, hotspot areas, clusters, before/after change, scheme linkage and KPIs) and "

@@ -40,10 +40,24 @@ def check_arguments(args: argparse.Namespace) -> dict[str, object]:
         image = problems.check(check_image_options, args.out, dpi, size, new_folders=False)
         problems.check(check_output_file, args.out)  # never a link: its target would be overwritten
         check_basemap(args, problems)
+        if args.layer == "scheme" and not args.before_after and not args.referrals and not args.demo:
+            problems.add("`--layer scheme` needs `--referrals FILE` (the scheme's referrals; or `--demo`).")
     common: dict[str, object] = dict(dpi=image[2], basemap=args.basemap, title=args.title)
     if args.width is not None or args.height is not None:
         common["size_in"] = image[3]
     return common
+
+
+def check_emerging_months(incidents: object) -> None:
+    """Refuse ``--layer emerging`` as soon as the prepared incidents show too few months for a trend,
+    before the analysis runs (the rule: :func:`hotspots.emerging_summary.too_few_months`)."""
+    from ..emerging_summary import too_few_months
+
+    why = too_few_months(incidents)
+    if why is not None:
+        raise ParameterError(
+            f"`--layer emerging` needs more months: {why}. Give more monthly files, or choose another `--layer`."
+        )
 
 
 def run(args: argparse.Namespace) -> int:
@@ -55,6 +69,8 @@ def run(args: argparse.Namespace) -> int:
     settings_from_args(args)  # the periods must not overlap
     say = (lambda s: None) if args.quiet else (lambda s: print(s, flush=True))
     inputs = load_inputs(args, say)
+    if args.layer == "emerging" and not args.before_after:
+        check_emerging_months(inputs.incidents)
     bar = ProgressBar(enabled=not args.quiet)
     analysis = run_analysis(args, inputs, scaled(bar, 0.0, 0.85))
     bar("drawing the map", 0.85)
@@ -76,7 +92,8 @@ def run(args: argparse.Namespace) -> int:
 
 def register(sub: argparse._SubParsersAction) -> None:
     p = add_command(
-        sub, "map", run, help="draw one briefing map (PNG or PDF)", aliases={"out_path": "--out", "size_in": "--width/--height"},
+        sub, "map", run, help="draw one briefing map (PNG or PDF)",
+        aliases={"out_path": "--out", "size_in": "--width/--height", "categories": "--category"},
         description="Load the inputs, run the analysis and draw one briefing map: a layer, or before/after side by side.",
     )
     add_analysis_arguments(p)

@@ -366,3 +366,24 @@ def required(mapping: Mapping[str, str | None], needed: Sequence[str], columns: 
             f"{name}: cannot find column(s) for {', '.join(f'`{m}`' for m in missing)}. Columns present: {shown}. "
             f"{hint}"
         )
+
+
+#: What coordinate values must look like, for the messages about those that do not.
+COORDINATE_FORM = "numbers: decimal degrees (e.g. -1.4746, 52.9225) or metres (e.g. 435300, 336300)"
+
+
+def bad_values(frame: pd.DataFrame, cols: Sequence[str], form: str, width: int = 30) -> Any:
+    """A ``detail`` for :meth:`~hotspots.report.ReportBuilder.drop`: each example row's values of
+    ``cols`` (truncated to ``width`` characters) and the form they should take, e.g.
+    ``"Month '2025/13': expected a month written YYYY-MM (e.g. 2025-01)"``."""
+
+    def shorten(v: Any) -> str:
+        text = "" if v is None or (isinstance(v, float) and np.isnan(v)) else str(v)
+        return repr(text if len(text) <= width else text[: width - 1] + "…")
+
+    def detail(idx: np.ndarray) -> list[str]:
+        return [
+            ", ".join(f"{c} {shorten(frame[c].iat[int(i)])}" for c in cols) + f": expected {form}" for i in idx
+        ]
+
+    return detail

@@ -189,11 +189,32 @@ def _read_fast(data: bytes, name: str, delim: str) -> Table | None:
         return None
     if bad[0] or t.num_columns != ncol or t.num_rows == 0:
         return None
+    lines = _record_lines(data, t)
+    if lines is None:
+        return None  # blank lines between rows: the tolerant reader numbers them exactly
     df = t.to_pandas()
     header = clean_header([str(v) for v in df.iloc[0].tolist()], name)
     df = df.iloc[1:].reset_index(drop=True)
     df.columns = header
-    return Table(name=name, frame=df, row_numbers=np.arange(1, len(df) + 1), fmt="csv")
+    return Table(name=name, frame=df, row_numbers=lines[1:], fmt="csv")
+
+
+def _record_lines(data: bytes, t: Any) -> np.ndarray | None:
+    """The file line each record of ``t`` (header included) starts on, or None when the file has
+    blank lines between its records (which pyarrow skips without saying where).
+
+    A record spans one line plus the line breaks inside its quoted values.
+    """
+    import pyarrow.compute as pc
+
+    spans = np.ones(t.num_rows, dtype=np.int64)
+    if b'"' in data:  # line breaks can only be inside quoted values
+        for col in t.columns:
+            spans += np.asarray(pc.count_substring(col, "\n").to_numpy(zero_copy_only=False), dtype=np.int64)
+    body = data.rstrip(b"\r\n")
+    if body.count(b"\n") + 1 != int(spans.sum()):
+        return None
+    return np.concatenate([[1], 1 + np.cumsum(spans)[:-1]])
 
 
 def _read_slow(text: str, name: str, delim: str) -> Table:
@@ -244,7 +265,7 @@ def _read_slow(text: str, name: str, delim: str) -> Table:
                     examples.append(f"{name}:line {start_line} ({len(row)} fields, header has {len(header)})")
                 continue
         rows.append(row)
-        numbers.append(record)
+        numbers.append(start_line)
     if header is None:
         raise InputError(f"{name} is empty: it has no header and no rows. Choose a file with data in it.")
     if rows:

@@ -133,6 +133,10 @@ def incident_part(
             "once, at different locations); kept the first and dropped the rest as 'duplicate id'"
         )
     part = part_frame(index, table, b, loc, values)
+    # what the file held before the filters, for the warnings about filters matching nothing
+    # over every file (:func:`hotspots.io._pipeline.filter_warnings`)
+    part.attrs["categories_present"] = sorted(c for c in pd.unique(category.to_numpy()) if c)
+    part.attrs["months_present"] = sorted(pd.Timestamp(m) for m in pd.unique(month.dropna().to_numpy()))
     return part, b.build()
 
 

@@ -19,7 +19,9 @@ import shapely
 from .._errors import CRSError, HotspotsError, InputError, ParameterError
 from ..report import MAX_EXAMPLES, LoadReport, ReportBuilder
 from ._common import (
+    COORDINATE_FORM,
     as_str,
+    bad_values,
     content_keys,
     derive_ids,
     find_column,
@@ -29,7 +31,7 @@ from ._common import (
     text_column,
     to_float,
 )
-from ._read import Table
+from ._read import Table, skipped_files
 from .coords import UK_LONLAT_BOX, crs_label, detect_crs, plausible, resolve_crs, to_bng
 
 #: Column-name candidates for coordinates, as (x, y) pairs in priority order.
@@ -116,7 +118,8 @@ def resolve_xy(table: Table, x: str | None, y: str | None) -> tuple[str | None, 
 
     raise SchemaError(
         f"{table.name}: cannot find coordinates. Expected longitude/latitude, easting/northing or x/y columns, "
-        f"or a geometry. Columns present: {', '.join(f'`{c}`' for c in cols[:30])}. Name them with `x='...'`, `y='...'`."
+        f"or a geometry. Columns present: {', '.join(f'`{c}`' for c in cols[:30])}. Rename the coordinate columns in "
+        "the file to Longitude and Latitude (or Easting and Northing); in Python, name them with `x='...'`, `y='...'`."
     )
 
 
@@ -187,7 +190,8 @@ def locate(table: Table, b: ReportBuilder, where: PointColumns) -> Located:
             geoms = shapely.from_wkt(txt.fillna("").to_numpy(dtype=object), on_invalid="ignore")
             geoms = np.where(blank, None, geoms)
             b.drop(blank, "no location")
-            b.drop(shapely.is_missing(geoms) & ~blank, "unparseable coordinates")
+            b.drop(shapely.is_missing(geoms) & ~blank, "unparseable coordinates",
+                   detail=bad_values(df, [wkt_col], "a WKT point such as POINT (430000 336000)"))
             b.note(f"{table.name}: locations read from WKT column `{wkt_col}`")
         else:
             geoms = np.asarray(df.geometry.values)
@@ -214,7 +218,7 @@ def locate(table: Table, b: ReportBuilder, where: PointColumns) -> Located:
         x, xblank, xgarb = to_float(df[x_col])
         y, yblank, ygarb = to_float(df[y_col])
         b.drop(xblank | yblank, "no location")
-        b.drop(xgarb | ygarb, "unparseable coordinates")
+        b.drop(xgarb | ygarb, "unparseable coordinates", detail=bad_values(df, [x_col, y_col], COORDINATE_FORM))
         names = (x_col, y_col)
     zero = (x == 0) & (y == 0)
     if (zero & b.alive).any():
@@ -302,7 +306,8 @@ def dates(
     suffix = "" if label == "date" else f" ({label})"
     if required:
         b.drop(p.blank, f"missing date{suffix}")
-    b.drop(p.bad, f"unparseable date{suffix}")
+    form = "a month written YYYY-MM (e.g. 2025-01)" if month_column else "a date such as 2025-01-31, 31/01/2025 or 2025-01"
+    b.drop(p.bad, f"unparseable date{suffix}", detail=bad_values(table.frame, [col], form))
     b.drop(p.out_of_range(), f"date out of range{suffix}")
     v = p.values.where(~(p.bad | p.out_of_range()))
     month = v.dt.to_period("M").dt.to_timestamp().astype("datetime64[ns]")
@@ -355,15 +360,51 @@ def category_filter(b: ReportBuilder, category: pd.Series, categories: Any) -> N
     keys = cats.map(keymap)
     keep = keys.isin(wanted).to_numpy()
     b.drop(~keep, "category not selected")
-    present = set(keymap.values())
-    unmatched = [c for c in wanted_list if category_key(c) not in present]
-    if unmatched:
-        shown = ", ".join(sorted({u for u in uniq if u})[:15])
-        b.warn(
-            f"categor{'y' if len(unmatched) == 1 else 'ies'} {', '.join(repr(u) for u in unmatched)} matched no rows; "
-            f"categories present: {shown}"
-        )
+    # a category that matches nothing is judged over every file read, not file by file
+    # (:func:`filter_warnings`): one file without it (or without rows) says nothing
     b.note(f"categories selected: {', '.join(wanted_list)}")
+
+
+def filter_warnings(
+    parts: Sequence[pd.DataFrame],
+    categories: Any,
+    months: tuple[pd.Timestamp | None, pd.Timestamp | None],
+) -> list[str]:
+    """Warnings for a category or month filter that matched no row of any file read.
+
+    Each part (:func:`hotspots.io._incidents.incident_part`) carries the categories and months
+    all its rows held, before the filters, in ``attrs["categories_present"]`` and
+    ``attrs["months_present"]``. Files without rows hold neither and say nothing here.
+    """
+    from ..validation import closest_name, names_text
+
+    out: list[str] = []
+    present_cats = sorted({c for p in parts for c in p.attrs.get("categories_present", ())})
+    if categories is not None and present_cats:
+        wanted = [categories] if isinstance(categories, str) else [str(c) for c in categories]
+        keys = {norm_key(c) for c in present_cats}
+        unmatched = [c for c in wanted if category_key(c) not in keys]
+        if unmatched:
+            guesses = [g for g in (closest_name(u, present_cats, key=category_key) for u in unmatched) if g]
+            hint = f"; did you mean {' or '.join(repr(g) for g in dict.fromkeys(guesses))}?" if guesses else ""
+            out.append(
+                f"categor{'y' if len(unmatched) == 1 else 'ies'} {', '.join(repr(u) for u in unmatched)} matched no rows; "
+                f"categories present: {names_text(present_cats)}{hint}"
+            )
+    present_months = sorted({m for p in parts for m in p.attrs.get("months_present", ())})
+    start, end = months
+    if (start is not None or end is not None) and present_months:
+        inside = [m for m in present_months if (start is None or m >= start) and (end is None or m <= end)]
+        if not inside:
+            first, last = present_months[0].strftime("%Y-%m"), present_months[-1].strftime("%Y-%m")
+            held = first if first == last else f"{first} to {last}"
+            a = start.strftime("%Y-%m") if start is not None else "start"
+            asked = f"{a} to {end.strftime('%Y-%m') if end is not None else 'end'}"
+            out.append(
+                f"months {asked} matched no rows: the data hold {held} ({len(present_months)} month(s)); "
+                "choose months within them"
+            )
+    return out
 
 
 def row_ids(frame: pd.DataFrame, id_col: str | None, prefix: str, b: ReportBuilder, note: str) -> pd.Series:
@@ -416,6 +457,7 @@ def finish(
     notes: Sequence[str] = (),
     files_word: str = "files",
     ids_may_be_reused: bool = False,
+    skipped: Sequence[str] = (),
 ) -> tuple[gpd.GeoDataFrame, LoadReport]:
     """Concatenate per-table parts (each with ``_src``, ``_row``, ``_x``, ``_y`` columns), drop
     cross-table duplicate ids, flag or drop points outside the study area, build the report.
@@ -424,13 +466,24 @@ def finish(
     month lie at another place (and at least :data:`MIN_REUSED_IDS` do), ids are taken to be
     re-used for other incidents, and only repeats at the same place are dropped.
 
-    The report's source is the one table's name, else "<n> ``files_word``"; each input
-    :func:`run_tables` skipped is a warning.
+    The report's source is the one table's name, else "<n> ``files_word``", then how many inputs
+    :func:`run_tables` could not read (each also a warning); a file without rows is a warning, and
+    the files a folder or archive held that were not read (``skipped``) are one line
+    (:func:`skipped_files`).
     """
+    from ..validation import names_text
+
     parts, reports, names = run.parts, run.reports, run.names
     source = names[0] if len(names) == 1 else f"{len(names)} {files_word}"
+    if run.failures:  # counted and named where the totals are read
+        failed = [f.split(": ", 1)[0] for f in run.failures]
+        source += f" (and {len(failed)} unreadable, skipped: {names_text(failed, limit=3)})"
     notes = list(notes)
     warnings = [f"skipped unreadable file {f}" for f in run.failures]
+    warnings += [f"{r.source} is empty: it has a header but no rows" for r in reports if r.rows_read == 0]
+    not_read = skipped_files(skipped, "data files" if files_word == "files" else files_word)
+    notes += not_read[0]
+    warnings += not_read[1]
     if parts:
         df = pd.concat(parts, ignore_index=True) if len(parts) > 1 else parts[0].reset_index(drop=True)
     else:
@@ -442,7 +495,8 @@ def finish(
 
     def refs(mask: np.ndarray) -> list[str]:
         idx = np.flatnonzero(mask)[:MAX_EXAMPLES]
-        return [f"{names[int(df['_src'].iat[i])]}:row {int(df['_row'].iat[i])}" for i in idx]
+        units = run.units or ["row"] * len(names)
+        return [f"{names[int(df['_src'].iat[i])]}:{units[int(df['_src'].iat[i])]} {int(df['_row'].iat[i])}" for i in idx]
 
     if id_col is not None and len(parts) > 1 and len(df):
         dup = df[id_col].duplicated(keep="first").to_numpy()
@@ -618,7 +672,7 @@ def load_scheme_tables(
         drop_outside=options.drop_outside,
         columns=list(columns),
         dtypes=dtypes,
-        notes=[f"skipped {len(skipped)} non-data file(s)"] if skipped else [],
+        skipped=skipped,
     )
     params = {
         "loader": loader,
@@ -647,6 +701,7 @@ def finish_incidents(
     files_word: str = "files",
     options: dict[str, Any] | None = None,
     ids_may_be_reused: bool = False,
+    skipped: Sequence[str] = (),
 ) -> tuple[gpd.GeoDataFrame, LoadReport, dict[str, Any]]:
     """:func:`finish` an incident loader's tables, and its ``params`` (``ids_may_be_reused``: police.uk's
     Crime IDs, which Northern Ireland's files re-use across months: see :func:`finish`).
@@ -669,10 +724,11 @@ def finish_incidents(
         notes=notes,
         files_word=files_word,
         ids_may_be_reused=ids_may_be_reused,
+        skipped=skipped,
     )
-    gap = _missing_months_warning(data)
-    if gap:
-        report = dataclasses.replace(report, warnings=[*report.warnings, gap])
+    more = filter_warnings(run.parts, categories, months) + [w for w in [_missing_months_warning(data)] if w]
+    if more:
+        report = dataclasses.replace(report, warnings=[*report.warnings, *more])
     params = {
         "loader": loader,
         **(options or {}),
@@ -747,7 +803,7 @@ def part_frame(table_index: int, table: Table, b: ReportBuilder, loc: Located, v
 
 
 def new_builder(table: Table) -> ReportBuilder:
-    b = ReportBuilder(table.name, len(table.frame), table.row_numbers)
+    b = ReportBuilder(table.name, len(table.frame), table.row_numbers, unit=table.unit)
     b.drop_unparsed(table.malformed, "malformed row", table.malformed_examples)
     for n in table.notes:
         b.note(n)
@@ -805,6 +861,8 @@ class TableRun:
     reports: list[LoadReport]
     names: list[str]
     failures: list[str]
+    #: What each table's row numbers count (:attr:`hotspots.io._table.Table.unit`): "line" or "row".
+    units: list[str] = dataclasses.field(default_factory=list)
 
 
 def run_tables(items: list[Any], fn: Any, *, layer: Any = None, skip_bad_files: bool = True) -> TableRun:
@@ -815,7 +873,7 @@ def run_tables(items: list[Any], fn: Any, *, layer: Any = None, skip_bad_files: 
     """
     from ._read import read_table
 
-    parts, reports, names, failures = [], [], [], []
+    parts, reports, names, failures, units = [], [], [], [], []
     for item in items:
         try:
             table = item if isinstance(item, Table) else read_table(item, layer=layer)
@@ -826,8 +884,9 @@ def run_tables(items: list[Any], fn: Any, *, layer: Any = None, skip_bad_files: 
             failures.append(f"{item.name}: {exc}")
             continue
         names.append(table.name)
+        units.append(table.unit)
         parts.append(part)
         reports.append(rep)
     if not reports:
         raise InputError("no file could be read:\n" + "\n".join(failures))
-    return TableRun(parts, reports, names, failures)
+    return TableRun(parts, reports, names, failures, units)

@@ -43,6 +43,7 @@ __all__ = [
     "read_table",
     "read_csv_bytes",
     "SUPPORTED_FORMATS",
+    "skipped_files",
 ]
 
 #: Bytes unpacked at a time from a ZIP member or gzip stream (the limits are checked after each).
@@ -510,6 +511,26 @@ def _resolve_item(item: Any, allowed_set: set[str], skipped: list[str]) -> list[
         return members
     current_budget().add_files(1, path.name)
     return [Source(name=path.name, fmt=fmt, path=path)]
+
+
+def skipped_files(skipped: Sequence[str], what: str = "data files") -> tuple[list[str], list[str]]:
+    """The report's lines for files a folder or archive held that were not read: ``(notes, warnings)``.
+
+    police.uk's other downloads (``-outcomes``, ``-stop-and-search``) are a note; anything else
+    (``notes.txt``, a spreadsheet) a warning, since the user may have meant it to be read. Each is
+    one line, naming up to five files.
+    """
+    from ..validation import names_text
+
+    def base(name: str) -> str:
+        return PurePosixPath(str(name).replace("\\", "/").replace(":", "/")).name
+
+    police = [base(f) for f in skipped if POLICE_NAME.match(base(f))]
+    other = [base(f) for f in skipped if not POLICE_NAME.match(base(f))]
+    notes = [f"skipped {len(police)} police.uk outcomes or stop-and-search file(s): {names_text(police, limit=5)}"]
+    notes = notes if police else []
+    warnings = [f"skipped {len(other)} file(s) that are not {what}: {names_text(other, limit=5)}"] if other else []
+    return notes, warnings
 
 
 def _is_upload_tuple(obj: Any) -> bool:

@@ -17,8 +17,10 @@ class Table:
 
     ``frame`` holds the data rows (all ``str`` columns for CSV; typed columns, and possibly a
     geometry column, for Parquet/GeoPackage/GeoJSON). ``row_numbers`` gives each frame row's
-    1-based data-row number in the source; ``malformed`` counts rows that could not be split into
-    the header's fields (they are part of the rows read but never become frame rows).
+    number in the source, counted as :attr:`unit` says: for a CSV file the line the row starts on (the
+    header is line 1), what an editor shows; for other formats the 1-based data row.
+    ``malformed`` counts rows that could not be split into the header's fields (they are part of
+    the rows read but never become frame rows).
     """
 
     name: str
@@ -29,6 +31,11 @@ class Table:
     malformed_examples: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
     crs: Any = None  # CRS of the geometry column, when the format carries one
+
+    @property
+    def unit(self) -> str:
+        """What :attr:`row_numbers` count: ``"line"`` (CSV file lines) or ``"row"`` (data rows)."""
+        return "line" if self.fmt == "csv" else "row"
 
     @property
     def rows_read(self) -> int:

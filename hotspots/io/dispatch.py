@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import PurePosixPath
 from typing import Any
 
@@ -10,7 +11,7 @@ import pandas as pd
 from .._errors import InputError, ParameterError
 from ._csv import header_of
 from ._pipeline import guard
-from ._read import POLICE_NAME, resolve_sources
+from ._read import POLICE_NAME, resolve_sources, skipped_files
 from ._types import IncidentSet, ReferralSet, TaskSet
 from .boundary import load_boundary
 from .police_uk import is_police_uk_header, load_police_uk
@@ -103,8 +104,7 @@ def load_any(paths: Any, kind: str = "incidents", **options: Any) -> IncidentSet
                 "columns are fixed); drop them, or use `load_incidents` to treat the files as generic tables."
             )
         opts = {k: v for k, v in options.items() if k in _POLICE_OPTIONS}
-        result = load_police_uk(sources, **opts)
-        return result
+        return _with_skipped(load_police_uk(sources, **opts), skipped, "police.uk files")
     if police:
         others = [s.name for s in others]
         raise InputError(
@@ -112,4 +112,15 @@ def load_any(paths: Any, kind: str = "incidents", **options: Any) -> IncidentSet
             "load them separately."
         )
     options = {k: v for k, v in options.items() if k not in ("cache", "cache_dir")}  # cache: police.uk files only
-    return load_incidents(sources, **options)
+    return _with_skipped(load_incidents(sources, **options), skipped, "data files")
+
+
+def _with_skipped(loaded: Any, skipped: list[str], what: str) -> Any:
+    """``loaded`` with the files the folders or archives held that were not read in its report (the
+    loaders were given the sources already resolved here, so they did not see them)."""
+    notes, warnings = skipped_files(skipped, what)
+    if not notes and not warnings:
+        return loaded
+    report = loaded.report
+    report = dataclasses.replace(report, notes=[*report.notes, *notes], warnings=[*report.warnings, *warnings])
+    return dataclasses.replace(loaded, report=report)

@@ -63,8 +63,9 @@ def _police_columns(table: Table) -> dict[str, str | None]:
         raise SchemaError(
             f"{table.name} is not a police.uk street-level file: missing column(s) "
             f"{', '.join(f'`{m}`' for m in missing)} (found: {', '.join(f'`{c}`' for c in cols[:15])}). "
-            "Use `load_incidents` with a column mapping for other tables, or download the 'street' files "
-            "from data.police.uk (outcomes and stop-and-search files are different)."
+            "Add or rename the missing column(s) in the file (police.uk's names, e.g. `Latitude`), or download the "
+            "'street' files from data.police.uk (outcomes and stop-and-search files are different); in Python, other "
+            "tables load with `load_incidents` and a column mapping."
         )
     return found
 
@@ -183,18 +184,13 @@ def _load_police_sources(
         )
 
     run = run_tables(sources, one, skip_bad_files=skip_bad_files)
-    notes = []
-    if skipped:
-        notes.append(
-            f"skipped {len(skipped)} file(s) that are not street-level CSVs: "
-            f"{', '.join(skipped[:5])}{' ...' if len(skipped) > 5 else ''}"
-        )
     data, report, params = finish_incidents(
         run,
         "police_uk",
         columns=POLICE_UK_OUTPUT,
         dtypes={**INCIDENT_DTYPES, "lsoa_name": "str", "force": "str"},
-        notes=notes,
+        notes=[],
+        skipped=skipped,
         categories=categories,
         months=months,
         study_area=study_area,

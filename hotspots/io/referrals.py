@@ -213,7 +213,7 @@ def _person_refs(table: Table, col: str | None, salt: str | None, b: Any) -> pd.
         rows = ", ".join(str(int(r)) for r in np.asarray(table.row_numbers)[raw][:5])
         if salt is None:
             raise PrivacyError(
-                f"{table.name}: {int(raw.sum()):,} `{col}` value(s) (e.g. rows {rows}) are not pseudonymous references "
+                f"{table.name}: {int(raw.sum()):,} `{col}` value(s) (e.g. {table.unit}s {rows}) are not pseudonymous references "
                 "('p_' + 16 hex digits) and may be raw identifiers. Pseudonymise them before loading "
                 "(`hotspots.privacy.pseudonymise`), or pass `salt=` (a secret of at least 16 characters held by the "
                 "force) to pseudonymise them on load."

@@ -226,7 +226,6 @@ def _load_incident_sources(
         )
 
     run = run_tables(items, one, layer=layer, skip_bad_files=skip_bad_files)
-    notes = [f"skipped {len(skipped)} file(s) that are not data files: {', '.join(skipped[:5])}"] if skipped else []
     has_weight = any("weight" in p.columns for p in run.parts)
     out_cols = [c for c in INCIDENT_OUTPUT if c != "geometry" and (c != "weight" or has_weight)]
     out_cols = out_cols + [k for k in keep_columns if k not in out_cols] + ["geometry"]
@@ -238,7 +237,8 @@ def _load_incident_sources(
         "incidents",
         columns=out_cols,
         dtypes=dtypes,
-        notes=notes,
+        notes=[],
+        skipped=skipped,
         categories=categories,
         months=months,
         study_area=study_area,
