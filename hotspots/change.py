@@ -26,7 +26,7 @@ Given the total ``n``, the after count is then beta-binomial
 (:func:`hotspots.count_tests.overdispersed_rate_test`): the exact conditional Poisson test below,
 with its variance widened by exactly the estimated extra variation. The rate ratio is seasonally
 adjusted, the interval is a Wald interval on the log scale with that variance, and ``mde_fall``
-is the smallest fall the unit could show at ``alpha`` with 80 % power, so that "no change" is
+is the smallest fall the unit could show at ``alpha`` with 80 % power, so that "no significant change" is
 not read as "no effect". The estimates and how they were obtained are in
 :attr:`ChangeResult.dispersion` and the notes.
 
@@ -279,16 +279,18 @@ def finite_for_files(table: pd.DataFrame) -> pd.DataFrame:
       interval (``<ratio>_low``, ``<ratio>_high``) is centred on the estimate with 0.5 in place of the 0
       (:func:`hotspots.change_model.unit_change_tests`), so its ends are set by that 0.5, not by the
       data (0 before and 1 after gave 0.062–62, centred on the ratio the 0.5 makes; the data set
-      no upper limit), and the estimate would lie outside its own interval. ``rate_ratio``'s interval belongs to the change judged
+      no upper limit), and the estimate would lie outside its own interval. So, for a count of 0
+      after, is the interval of a ratio of 0 (1 before and 0 after gave 0.016–15.4): an interval
+      that does not hold its estimate is not written. ``rate_ratio``'s interval belongs to the change judged
       (``rate_ratio_adjusted`` where that is finite); a column prefix (``change_rate_ratio``) is
       followed. The p-value and class stay as tested.
 
     Examples
     --------
-    >>> t = pd.DataFrame({"n_before": [0, 4], "rate_ratio": [np.inf, 0.5], "rate_ratio_low": [0.062, 0.1],
-    ...                   "rate_ratio_high": [62.0, 2.5]})
+    >>> t = pd.DataFrame({"n_before": [0, 4, 1], "rate_ratio": [np.inf, 0.5, 0.0], "rate_ratio_low": [0.062, 0.1, 0.016],
+    ...                   "rate_ratio_high": [62.0, 2.5, 15.4]})
     >>> finite_for_files(t).to_dict("list")
-    {'n_before': [0, 4], 'rate_ratio': [nan, 0.5], 'rate_ratio_low': [nan, 0.1], 'rate_ratio_high': [nan, 2.5]}
+    {'n_before': [0, 4, 1], 'rate_ratio': [nan, 0.5, 0.0], 'rate_ratio_low': [nan, 0.1, nan], 'rate_ratio_high': [nan, 2.5, nan]}
     """
     out = table.copy()
     for c in out.columns:
@@ -300,7 +302,11 @@ def finite_for_files(table: pd.DataFrame) -> pd.DataFrame:
         if adjusted in out.columns:  # the interval is the judged change's: the adjusted one where it exists
             adj = pd.to_numeric(out[adjusted], errors="coerce").to_numpy(dtype=float)
             est = np.where(np.isfinite(adj), adj, est)
-        unbounded = ~np.isfinite(est)
+        lo = pd.to_numeric(out[low], errors="coerce").to_numpy(dtype=float)
+        hi = pd.to_numeric(out[high], errors="coerce").to_numpy(dtype=float)
+        with np.errstate(invalid="ignore"):
+            outside = (est < lo) | (est > hi)  # a fall to 0: the 0.5 in the 0's place sets the interval too
+        unbounded = ~np.isfinite(est) | outside
         if unbounded.any():
             out.loc[unbounded, [low, high]] = np.nan
     for c in out.columns:

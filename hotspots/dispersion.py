@@ -108,7 +108,7 @@ MIN_COUNT_FOR_TAU2 = 10
 #: probability about Q's p-value, small positive values otherwise) instead of taking a noisy small
 #: estimate at face value: the t reference's degrees of freedom collapse as a positive estimate
 #: nears 0 (Satterthwaite: under 1 for the demo's 0.0016 from 31 areas, Q p = 0.25), which made
-#: a 17 % fall in an area of 2,000 incidents a year "no change".
+#: a 17 % fall in an area of 2,000 incidents a year "no significant change".
 TAU2_PRETEST_ALPHA = 0.10
 #: A finer units' ``tau2`` (the cells') is not carried over to coarser units (hotspot areas) when
 #: the coarser units' own comparison rules it out at this level (:func:`tau2_too_large_p`): a

@@ -216,8 +216,11 @@ def test_finite_for_files_empties_ratios_that_are_not_finite_and_their_intervals
     })
     got = finite_for_files(t)
     assert got["change_rate_ratio"].isna().tolist() == [True, True, False, False]
-    assert got["change_rate_ratio_low"].isna().tolist() == [True, True, False, False]  # no estimate, no interval
-    assert got["change_rate_ratio_high"].tolist()[2:] == [2.0, 1.4]  # a fall to 0 is an estimate: kept as computed
+    assert got["change_rate_ratio_low"].isna().tolist() == [True, True, True, False]  # no estimate, no interval
+    # a fall to 0 is an estimate, kept; its interval (set by the 0.5 in the 0's place) does not hold
+    # it, and is not written either
+    assert got["change_rate_ratio"].tolist()[2:] == [0.0, 1.3]
+    assert got["change_rate_ratio_high"].isna().tolist()[2:] == [True, False]
     assert got["p_value"].tolist()[2:] == [0.06, 0.5] and got["change_class"].tolist() == t["change_class"].tolist()
     assert np.isinf(t["change_rate_ratio"].iloc[0])  # the caller's table is not changed
     # the interval follows the adjusted change where there is one
