@@ -80,7 +80,7 @@ def test_before_after_pdf(incidents_csv, tmp_path):
     [
         (["--out", "m.jpg"], "`--out` must be a file path ending in .png or .pdf"),
         (["--out", "m.png", "--before-after", "--before", "2030-01:2030-06", "--after", "2030-07:2030-12"],
-         "`--before A:B --after C:D`"),
+         "`--before` (Jan 2030 – Jun 2030) and `--after` (Jul 2030 – Dec 2030) hold no month of the data"),
     ],
 )
 def test_errors(incidents_csv, tmp_path, args, message):
