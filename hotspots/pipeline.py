@@ -171,8 +171,7 @@ def hotspot_stage(
             held = f"the data hold {Period.from_months(*month_range(incidents)).describe(label=False)}; "
         except ParameterError:  # no dates
             held = ""
-        raise ParameterError(f"no incidents fall in the analysis period ({window.describe(label=False)}); {held}widen "
-                             f"{shown('period')}.")
+        raise ParameterError(f"no incidents fall in the {window.describe()}; {held}widen {shown('period')}.")
     if window is not None:
         notes.append(f"hotspots computed from {len(chosen):,} incidents in the analysis period, {window.describe(label=False)}")
     step("building the grid", 0.0)
