@@ -53,7 +53,7 @@ from hotspots.app_support import (  # noqa: E402
 from hotspots.app_support import cached as c  # noqa: E402
 from hotspots.app_support.drawn import draw_layer  # noqa: E402
 from hotspots.app_support.mapview import show_map  # noqa: E402
-from hotspots.app_support.widgets import downloads, metrics, show_error  # noqa: E402
+from hotspots.app_support.widgets import analyst_settings, downloads, metrics, show_error  # noqa: E402
 from hotspots.datadir import force_bundle, force_folders  # noqa: E402
 from hotspots.maps import scheme_layers as sl  # noqa: E402
 from hotspots.maps.base import CARTO_KEY_ENV  # noqa: E402
@@ -97,29 +97,9 @@ with st.sidebar:
     v["same_months"] = st.checkbox("Compare the same calendar months only", value=False, key="same_months")
     v["ring_m"] = st.number_input("Displacement ring around hotspot areas (m)", 0, 5000, 500, 50, key="ring_m")
     with st.expander("Analyst settings", expanded=False):
-        v["auto_cell"] = st.checkbox("Automatic cell size", value=start["auto_cell"], key="auto_cell",
-                                     help="The same automatic choice as the command line (announced in the Analyst tab).")
-        v["cell_size"] = st.number_input("Cell size (m)", 50, 5000, start["cell"], 50, key="cell_size", disabled=v["auto_cell"])
-        v["auto_bw"] = st.checkbox("Automatic bandwidth", value=True, key="auto_bw")
-        v["bandwidth"] = st.number_input("Bandwidth (m)", 50, 20000, 1000, 50, key="bandwidth", disabled=v["auto_bw"])
-        v["bandwidth_rule"] = st.selectbox("Bandwidth rule", ["arcgis", "sfhotspot"], key="bandwidth_rule",
-                                           disabled=not v["auto_bw"])
-        v["kernel"] = st.selectbox("Kernel", ["quartic", "gaussian", "epanechnikov"], key="kernel")
-        v["auto_dist"] = st.checkbox("Automatic distance band", value=True, key="auto_dist",
-                                     help="Incremental spatial autocorrelation (ArcGIS Optimized Hot Spot Analysis's rule).")
-        v["distance"] = st.number_input("Distance band (m)", 50, 20000, 750, 50, key="distance", disabled=v["auto_dist"])
-        v["alpha"] = st.select_slider("Significance level (alpha)", options=[0.01, 0.05, 0.10], value=0.05, key="alpha")
-        v["fdr"] = st.checkbox("False discovery rate control (Benjamini–Hochberg)", value=True, key="fdr")
-        v["permutations"] = st.selectbox("Permutations (0 = exact count test)", [0, 99, 199, 499, 999], key="permutations")
-        v["seed"] = st.number_input("Random seed", 0, 2**31 - 1, 0, 1, key="seed")
-        v["min_confidence"] = st.selectbox("Minimum Gi* confidence for hotspot areas", [None, 0.90, 0.95, 0.99],
-                                           key="min_confidence", format_func=lambda x: "1 − alpha" if x is None else f"{x:.0%}")
-        v["cluster_method"] = st.selectbox("Point clusters", ["dbscan", "hdbscan", "none"], key="cluster_method")
-        v["eps"] = st.number_input("DBSCAN radius eps (m)", 10, 5000, 150, 10, key="eps")
-        v["min_samples"] = st.number_input("Core size (min samples)", 2, 1000, 20, 1, key="min_samples")
-        v["near_m"] = st.number_input("Local reparation within (m)", 100, 20000, 2000, 100, key="near_m")
-        snap_m = float(st.select_slider("Referral squares (m)", [100, 250, 500, 1000], value=250, key="snap_m",
-                                        help="Referral locations are only ever shown as counts per square of this size."))
+        in_use = analyst_settings(v, start,
+                                  lambda w: c.cell_size(bundle, app_settings(w, months, defaults).only("period", "cell_size")))
+snap_m = v["snap_m"]
 settings = app_settings(v, months, defaults)
 s_hot, s_change, s_link, s_table = (settings.only(*names) for names in (c.HOT, c.CHANGE, c.LINK, c.TABLE))
 
@@ -131,7 +111,9 @@ try:
     plain = c.area_table(bundle, s_table, None)  # without referral figures: the map does not wait for their protection
 except Exception as exc:  # bad settings or data: an error box, never a traceback
     show_error(exc)
+    in_use(None)
     st.stop()
+in_use(hot)
 summary = hotspot_change(changes)
 metrics(headline_metrics(headline(hot), summary, change_note))
 view_map, view_change, view_scheme, view_analyst, view_data = st.tabs(["Map", "Before / after", "Scheme", "Analyst", "Data"],

@@ -239,12 +239,29 @@ def test_analyst_controls_exist_and_automatic_choices_are_shown(demo):
     assert any("bandwidth set to" in n for n in stage.notes)
 
 
-def test_bad_settings_show_an_error_box_not_a_traceback():
-    at = run_app()
+def test_distance_band_cannot_be_shorter_than_the_cells(demo):
+    # 100 m with 200 m cells blanked the page behind an error; the box's minimum is the shortest band Gi* accepts.
+    from hotspots.gistar import shortest_distance
+
+    at = run_app(cell=200)
     at.checkbox(key="auto_dist").uncheck().run()  # the distance box is enabled once "automatic" is off
-    at.number_input(key="distance").set_value(50).run()
-    assert not at.exception
-    assert at.error and "shorter than the cell size" in at.error[0].value
+    assert at.number_input(key="distance").min == shortest_distance(200)
+    at.number_input(key="distance").set_value(100).run()
+    check(at)
+    assert at.number_input(key="distance").value == shortest_distance(200) and at.tabs
+    at.number_input(key="cell_size").set_value(500).run()  # larger cells: the band follows
+    check(at)
+    assert at.number_input(key="distance").value == shortest_distance(500) == at.number_input(key="distance").min
+
+
+def test_greyed_out_boxes_show_the_values_in_use(demo):
+    stage = hotspot_stage(demo.incidents, DEFAULTS, demo.study_area)
+    at = run_app(cell=None)
+    shown = {k: at.number_input(key=k) for k in ("cell_size", "bandwidth", "distance")}
+    assert all(b.disabled for b in shown.values())
+    assert shown["cell_size"].value == round(stage.grid.cell_size)
+    assert shown["bandwidth"].value == round(stage.density.bandwidth_m)
+    assert shown["distance"].value == round(stage.gi.params["distance_m"])
 
 
 # =============================================================================== scheme panel
