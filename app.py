@@ -53,7 +53,7 @@ from hotspots.app_support import (  # noqa: E402
 from hotspots.app_support import cached as c  # noqa: E402
 from hotspots.app_support.drawn import draw_layer  # noqa: E402
 from hotspots.app_support.mapview import show_map  # noqa: E402
-from hotspots.app_support.widgets import analyst_settings, downloads, metrics, show_error  # noqa: E402
+from hotspots.app_support.widgets import analyst_settings, chart, downloads, metrics, show_error  # noqa: E402
 from hotspots.datadir import force_bundle, force_folders  # noqa: E402
 from hotspots.maps import scheme_layers as sl  # noqa: E402
 from hotspots.maps.base import CARTO_KEY_ENV  # noqa: E402
@@ -212,7 +212,7 @@ def scheme_figures(view: dict, pub) -> None:
     bars = funnel_bars(view)
     with g1:
         st.markdown("**Referral funnel**")
-        st.altair_chart(charts.funnel_chart(bars), width="stretch")
+        chart(partial(charts.funnel_chart, bars), charts.funnel_note(bars))
         st.dataframe(display_frame(bars[["stage", "shown"]]), hide_index=True, key="funnel_table")
     with g2:
         st.markdown("**Where reparation happens** (all referrals)")
@@ -237,8 +237,7 @@ if view_scheme.open:
         st.subheader("ASB in hotspots and elsewhere, per month")
         series = c.monthly(bundle, settings.only(*c.HOT, "scheme_start"))
         as_index = st.toggle("Show as an index (mean of the months before the scheme = 100)", value=False, key="monthly_index")
-        if len(series.table):
-            st.altair_chart(charts.monthly_chart(series, as_index=as_index), width="stretch")
+        chart(partial(charts.monthly_chart, series, as_index=as_index), charts.monthly_note(series, as_index=as_index))
         pub = c.publication(bundle, s_link, snap_m)
         if pub is None:
             st.info("No referral data: load a referrals file in the Data tab to see the scheme's figures.")

@@ -14,7 +14,7 @@ from .._errors import HotspotsError
 from ..gistar import shortest_distance
 from .text import md_text
 
-__all__ = ["show_error", "downloads", "metrics", "analyst_settings"]
+__all__ = ["show_error", "downloads", "metrics", "chart", "analyst_settings"]
 
 
 def show_error(exc: BaseException) -> None:
@@ -32,6 +32,14 @@ def metrics(items: Sequence[Any]) -> None:
     """A row of cards (label, value, help): :class:`hotspots.app_support.Metric` or :class:`~hotspots.app_support.Card`."""
     for col, m in zip(st.columns(len(items)), items):
         col.metric(m.label, m.value, help=md_text(m.help) if m.help else None)
+
+
+def chart(make: Callable[[], Any], note: str | None) -> None:
+    """A chart, or instead the one line that says why it would be empty (:mod:`hotspots.app_support.charts`' notes)."""
+    if note:
+        st.caption(md_text(note))
+    else:
+        st.altair_chart(make(), width="stretch")
 
 
 def _box(slot: Any, label: str, key: str, lo: int, hi: int, step: int, *, default: float, in_use: float | None = None,
