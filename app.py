@@ -35,11 +35,13 @@ from hotspots.app_support import (  # noqa: E402
     funnel_bars,
     gi_class_counts,
     headline_metrics,
+    hotspot_names,
     jaccard_frame,
     load_uploads,
     maplayers,
     md_text,
     method_caption,
+    note_text,
     periods_help,
     person_text,
     report_metrics,
@@ -55,7 +57,6 @@ from hotspots.app_support.drawn import draw_layer  # noqa: E402
 from hotspots.app_support.mapview import show_map  # noqa: E402
 from hotspots.app_support.widgets import analyst_settings, chart, downloads, metrics, show_error  # noqa: E402
 from hotspots.datadir import force_bundle, force_folders  # noqa: E402
-from hotspots.maps import scheme_layers as sl  # noqa: E402
 from hotspots.maps.base import CARTO_KEY_ENV  # noqa: E402
 from hotspots.pipeline import CLUSTER_SETTINGS  # noqa: E402
 from hotspots.schema import AGE_GROUPS, OFFENCES, ROUTES  # noqa: E402
@@ -159,8 +160,7 @@ if view_map.open:
         if hot.areas.n_areas == 0:
             st.info("No hotspot areas at these settings: try a larger cell size, a longer distance band or a lower confidence.")
         else:
-            st.dataframe(display_frame(table), hide_index=True, key="area_table",
-                         column_config={k: x for k, x in sl.AREA_LABELS.items() if k in table.columns})
+            st.dataframe(display_frame(table), hide_index=True, key="area_table")
         downloads(area_downloads(partial(c.area_table, bundle, s_table, snap_m), hot))  # with referral figures, on click
 
 # =============================================================================== before / after
@@ -168,14 +168,14 @@ if view_change.open:
     with view_change:
         cells, cell_note = c.change(bundle, s_change, "cells")  # a note, not an error, when it cannot be computed
         if cells is None:
-            st.warning(md_text(cell_note or change_note or "Before/after change could not be computed."))
+            st.warning(note_text(cell_note or change_note or "Before/after change could not be computed."))
         else:
             pooled = c.pooled(bundle, settings.only(*c.RINGS))  # first: did the hotspots fall, relative to elsewhere?
             if len(pooled.frame):  # no rows without hotspot areas: the caption says why
                 st.dataframe(pooled.frame, hide_index=True, key="change_summary")
-            st.caption(md_text(pooled.caption))
+            st.caption(note_text(pooled.caption))
             metrics(change_metrics(cells, summary))
-            st.caption(md_text(cells.describe()))
+            st.caption(note_text(cells.describe()))
             try:
                 dens = c.period_density(bundle, s_change)
                 st.markdown("**Density per month, before (left) and after (right)** — same colours; pan one, the other follows.")
@@ -189,16 +189,15 @@ if view_change.open:
                 show_error(exc)
             st.subheader("Change per hotspot")
             if changes is None:
-                st.info(md_text(change_note or "No hotspot areas to compare."))
+                st.info(note_text(change_note or "No hotspot areas to compare."))
             else:
                 per_area = c.change_table(bundle, settings.only(*c.RINGS))
                 shown = [k for k in CHANGE_COLUMNS if k in per_area.columns]
-                st.dataframe(display_frame(per_area[shown]), hide_index=True, key="change_table",
-                             column_config={k: sl.AREA_LABELS[k] for k in shown})
+                st.dataframe(display_frame(per_area[shown]), hide_index=True, key="change_table")
                 downloads(change_downloads(changes, cells))
         st.subheader("Trends over the months (emerging hot spots)")
         trend_table, trend_caption = emerging_view(*c.emerging(bundle, s_hot))
-        st.caption(md_text(trend_caption))
+        st.caption(note_text(trend_caption))
         if trend_table is not None:
             st.dataframe(trend_table, hide_index=True, key="emerging_table")
 
@@ -207,7 +206,7 @@ if view_change.open:
 def scheme_figures(view: dict, pub) -> None:
     """KPI cards and funnel of a protected view, where reparation happens, and the published breakdowns."""
     metrics(view_cards(view, pub.window))
-    st.caption(md_text(pub.statement + (" " + view["note"] if view["note"] else "")))
+    st.caption(note_text(pub.statement + (" " + view["note"] if view["note"] else "")))
     g1, g2 = st.columns(2)
     bars = funnel_bars(view)
     with g1:
@@ -225,10 +224,10 @@ def scheme_figures(view: dict, pub) -> None:
         st.info(md_text(f"No `{by}` in the referral data."))
     else:
         st.caption("The published table for all referrals (the filters above do not apply to it).")
-        st.dataframe(display_frame(kb), hide_index=True, key="kpi_table")
-    st.caption(md_text(pub.window))
+        st.dataframe(display_frame(kb, hotspot_names(plain)), hide_index=True, key="kpi_table")
+    st.caption(note_text(pub.window))
     for note in pub.data_notes:
-        st.caption(md_text(person_text(note, settings.threshold)))
+        st.caption(note_text(person_text(note, settings.threshold)))
     downloads(scheme_downloads(pub, by))
 
 
@@ -250,7 +249,7 @@ if view_scheme.open:
             ages = f[2].multiselect("Age group", [x for x in AGE_GROUPS if x in present["age_group"]], key="f_age")
             areas = [str(i) for i in hot.areas.areas["area_id"]]
             hotspot = f[3].selectbox("Hotspot", ["all", "in hotspots", "outside hotspots"] + areas,
-                                     key="f_hotspot", format_func=lambda x: x if not x.isdigit() else f"hotspot {x}")
+                                     key="f_hotspot", format_func=lambda x: hotspot_names(plain).get(x, x))
             try:
                 scheme_figures(c.view(bundle, s_link, snap_m, (tuple(offences), tuple(routes), tuple(ages), hotspot)), pub)
             except Exception as exc:
@@ -261,12 +260,12 @@ if view_analyst.open:
     with view_analyst:
         st.subheader("Automatic choices and notes")
         for note in dict.fromkeys(bundle.prepared.notes + hot.notes + ((change_note,) if change_note else ())):
-            st.markdown("- " + md_text(note))
+            st.markdown("- " + note_text(note))
         a1, a2 = st.columns(2)
         a1.markdown("**Gi\\* cells per class**")
-        a1.dataframe(gi_class_counts(hot.gi, hot.grid), hide_index=True, key="gi_classes")
+        a1.dataframe(display_frame(gi_class_counts(hot.gi, hot.grid)), hide_index=True, key="gi_classes")
         a2.markdown("**Settings used**")
-        a2.dataframe(settings_used(hot, settings), hide_index=True, key="used")
+        a2.dataframe(display_frame(settings_used(hot, settings)), hide_index=True, key="used")
         if settings.cluster_method != "none":
             try:
                 found = c.clusters(bundle, settings.only(*CLUSTER_SETTINGS))
@@ -301,7 +300,7 @@ if view_analyst.open:
 def show_outcome(o) -> None:
     title = f"{o.kind}: " + ", ".join(o.files)
     if not o.ok:
-        st.error(md_text(f"{title} — {o.error}"))
+        st.error(md_text(title) + " — " + note_text(o.error))
         if o.report is None:
             return
     with st.container(border=True):
@@ -312,11 +311,11 @@ def show_outcome(o) -> None:
         r = report_view(o.report, person=o.kind == "referrals", threshold=settings.threshold)  # referral rows are people
         metrics(report_metrics(r))
         if o.report.dropped:
-            st.dataframe(r.reasons, hide_index=True)
+            st.dataframe(display_frame(r.reasons), hide_index=True)
         for n in r.notes:
-            st.caption(md_text("Note: " + n))
+            st.caption(note_text("Note: " + n))
         for w in r.warnings:
-            st.warning(md_text(w))
+            st.warning(note_text(w))
 
 
 if view_data.open:
@@ -324,7 +323,7 @@ if view_data.open:
         st.subheader("Data in use")
         st.markdown(md_text(bundle.label))
         for n in bundle.notes:
-            st.caption(md_text(n))
+            st.caption(note_text(n))
         for o in bundle.reports:
             show_outcome(o)
         if bundle.source != "demo" and st.button("Use the demo data again", key="use_demo"):

@@ -15,7 +15,7 @@ pytest.importorskip("streamlit.testing.v1")
 from helpers import police_csv  # noqa: E402
 from streamlit.testing.v1 import AppTest  # noqa: E402
 
-from hotspots.app_support import demo_bundle, md_text  # noqa: E402
+from hotspots.app_support import column_label, demo_bundle, md_text, note_text  # noqa: E402
 from hotspots.cli import build_parser  # noqa: E402
 from hotspots.commands.analyse import load_inputs, run_analysis  # noqa: E402
 from hotspots.io import Upload, load_police_uk  # noqa: E402
@@ -89,10 +89,12 @@ def test_app_and_cli_agree_on_the_demo_with_default_settings(demo):
     # csv/hotspot_areas.csv has them.
     from hotspots.export import area_summary
 
-    per_area = next(df.value for df in at.tabs[1].dataframe if "ring_change_class" in df.value.columns)
-    want = area_summary(cli).set_index("area_id").loc[per_area["area_id"].astype(int)]
-    for col in ("place", "change_class", "ring_change_class", "emerging"):
-        assert per_area[col].tolist() == want[col].tolist(), col
+    per_area = next(df.value for df in at.tabs[1].dataframe if column_label("ring_change_class") in df.value.columns)
+    want = area_summary(cli).set_index("area_id").loc[per_area[column_label("area_id")].astype(int)]
+    for col in ("change_class", "ring_change_class", "emerging"):
+        assert per_area[column_label(col)].tolist() == want[col].tolist(), col
+    # the place, two areas by one street told apart by their id
+    assert [p.split(" (hotspot ")[0] for p in per_area[column_label("place")]] == want["place"].tolist()
     assert want["emerging"].notna().all() and want["ring_change_class"].notna().any()
 
 
@@ -117,11 +119,11 @@ def test_area_table_shows_referral_figures_only_when_asked_for(demo):
     # areas table below the map adds them when the toggle is on.
     at = run_app()
     plain = at.dataframe[0].value  # the areas table (the only table of the map tab)
-    assert "referrals" not in plain.columns and "incidents" in plain.columns
+    assert "Referrals" not in plain.columns and "Incidents" in plain.columns
     at.toggle(key="area_referrals").set_value(True).run()
     check(at)
     full = at.dataframe[0].value
-    assert "referrals" in full.columns and set(plain.columns) < set(full.columns)
+    assert "Referrals" in full.columns and set(plain.columns) < set(full.columns)
     assert len(full) == len(plain) == hotspot_stage(demo.incidents, STREET, demo.study_area).areas.n_areas
 
 
@@ -235,7 +237,7 @@ def test_analyst_controls_exist_and_automatic_choices_are_shown(demo):
     stage = hotspot_stage(demo.incidents, STREET, demo.study_area)
     shown = [m.value for m in at.markdown]
     for note in demo.prepared.notes + stage.notes:  # e.g. the study area, the automatic bandwidth and distance band
-        assert "- " + md_text(note) in shown
+        assert "- " + note_text(note) in shown  # in the app's words
     assert any("bandwidth set to" in n for n in stage.notes)
 
 
@@ -262,6 +264,21 @@ def test_greyed_out_boxes_show_the_values_in_use(demo):
     assert shown["cell_size"].value == round(stage.grid.cell_size)
     assert shown["bandwidth"].value == round(stage.density.bandwidth_m)
     assert shown["distance"].value == round(stage.gi.params["distance_m"])
+
+
+def test_library_messages_name_the_apps_controls():
+    from hotspots.app_support import CONTROL_LABELS
+
+    at = run_app()
+    labels = {w.label for kind in ("number_input", "checkbox", "selectbox", "select_slider") for w in at.sidebar.get(kind)}
+    assert set(CONTROL_LABELS.values()) - {"Coordinates"} <= labels  # each named control exists, by that label
+    slider = {s.label: s for s in at.sidebar.select_slider}
+    slider["Before period"].set_value(("2022-07", "2022-08"))
+    slider["After period"].set_value(("2023-01", "2023-02"))
+    at.checkbox(key="same_months").check().run()  # periods sharing no calendar month
+    check(at)
+    why = next(m.help for m in at.metric if m.label == "Change in hotspots")  # the note says why there is no change
+    assert "Compare the same calendar months only" in why and "same\\_months" not in why and "same_months" not in why
 
 
 # =============================================================================== scheme panel
@@ -312,7 +329,7 @@ def test_upload_police_uk_csv_shows_its_load_report_and_is_analysed(demo):
     assert metric(at, "Rows kept") == f"{ref.rows_kept:,}"
     assert metric(at, "Rows dropped") == f"{ref.rows_dropped:,}" == "4"
     # The drop reason is listed.
-    assert any("no location" in df.value["reason"].tolist() for df in at.dataframe if "reason" in df.value.columns)
+    assert any("no location" in df.value["Reason"].tolist() for df in at.dataframe if "Reason" in df.value.columns)
 
 
 def test_bad_upload_shows_an_error_box():
@@ -342,8 +359,9 @@ def test_stability_sweep_shows_the_jaccard_overlap(demo):
     check(at)
     assert metric(at, "Mean Jaccard overlap") == f"{ref.mean_jaccard:.2f}"
     assert metric(at, "Cells hot in ≥ 80 % of runs") == f"{int(ref.robust_cells(0.8).sum()):,}"
-    tables = [df.value for df in at.dataframe if "n_hot_cells" in df.value.columns]
-    assert tables and tables[0]["n_hot_cells"].tolist() == ref.table["n_hot_cells"].tolist()
+    tables = [df.value for df in at.dataframe if "Hot cells" in df.value.columns]  # labelled, with thousands separators
+    assert tables and tables[0]["Hot cells"].tolist() == [f"{n:,}" for n in ref.table["n_hot_cells"]]
+    assert tables[0]["Incidents in hot cells (%)"].tolist() == [f"{100 * x:,.1f}" for x in ref.table["share_of_incidents_in_hot"]]
 
 
 def test_point_clusters_on_the_map_and_in_the_analyst_tab(demo):

@@ -32,7 +32,7 @@ from .downloads import (
     gis_export_bytes,
     scheme_downloads,
 )
-from .text import md_text, person_text
+from .text import CONTROL_LABELS, app_wording, md_text, note_text, person_text
 from .uploads import MAX_UPLOAD_BYTES, DataBundle, LoadOutcome, content_token, demo_bundle, load_uploads
 from .views import (
     BRIEFING_LAYERS,
@@ -46,12 +46,14 @@ from .views import (
     briefing_layers,
     change_metrics,
     change_summary_table,
+    column_label,
     display_frame,
     emerging_view,
     filter_referrals,
     funnel_bars,
     gi_class_counts,
     headline_metrics,
+    hotspot_names,
     jaccard_frame,
     kpi_cards,
     method_caption,
@@ -97,6 +99,7 @@ __all__ = [
     "csv_bytes",
     "demo_bundle",
     "display_frame",
+    "column_label",
     "export_available",
     "filter_referrals",
     "funnel_bars",
@@ -104,9 +107,13 @@ __all__ = [
     "gi_class_counts",
     "gis_export_bytes",
     "jaccard_frame",
+    "hotspot_names",
     "kpi_cards",
     "load_uploads",
     "md_text",
+    "note_text",
+    "app_wording",
+    "CONTROL_LABELS",
     "person_text",
     "report_metrics",
     "report_rows",

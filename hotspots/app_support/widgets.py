@@ -12,14 +12,15 @@ import streamlit as st
 
 from .._errors import HotspotsError
 from ..gistar import shortest_distance
-from .text import md_text
+from .text import note_text
 
 __all__ = ["show_error", "downloads", "metrics", "chart", "analyst_settings"]
 
 
 def show_error(exc: BaseException) -> None:
-    """An error box: our own errors as they are worded, anything else named as unexpected."""
-    st.error(md_text(str(exc) if isinstance(exc, HotspotsError) else f"Unexpected problem ({type(exc).__name__}): {exc}"))
+    """An error box: our own errors in the app's words (:func:`~hotspots.app_support.text.note_text`), anything else
+    named as unexpected."""
+    st.error(note_text(str(exc) if isinstance(exc, HotspotsError) else f"Unexpected problem ({type(exc).__name__}): {exc}"))
 
 
 def downloads(items: Sequence[Any]) -> None:
@@ -31,13 +32,13 @@ def downloads(items: Sequence[Any]) -> None:
 def metrics(items: Sequence[Any]) -> None:
     """A row of cards (label, value, help): :class:`hotspots.app_support.Metric` or :class:`~hotspots.app_support.Card`."""
     for col, m in zip(st.columns(len(items)), items):
-        col.metric(m.label, m.value, help=md_text(m.help) if m.help else None)
+        col.metric(m.label, m.value, help=note_text(m.help) if m.help else None)
 
 
 def chart(make: Callable[[], Any], note: str | None) -> None:
     """A chart, or instead the one line that says why it would be empty (:mod:`hotspots.app_support.charts`' notes)."""
     if note:
-        st.caption(md_text(note))
+        st.caption(note_text(note))
     else:
         st.altair_chart(make(), width="stretch")
 
