@@ -89,6 +89,8 @@ start = url_defaults(st.query_params.to_dict(), months,
 tag, v = bundle.token[-16:], {}
 with st.sidebar:
     st.header("ASB hotspots")
+    if start["warning"]:
+        st.warning(md_text(start["warning"]))
     st.caption(md_text(bundle.label))
     st.subheader("Periods")
     v["period"] = st.select_slider("Hotspot period", months, start["period"], key=f"period-{tag}",
@@ -277,7 +279,9 @@ if view_analyst.open:
         st.subheader("Stability of the hotspots")
         st.caption("Gi* at each cell size and distance band (× cell size), hot cells compared: Jaccard 1 = same, 0 = disjoint.")
         s1, s2 = st.columns(2)
-        sizes = s1.multiselect("Cell sizes (m)", [100, 150, 200, 250, 300, 400, 500, 750, 1000], [200, 250, 300],
+        used = round(hot.grid.cell_size)  # the cell size analysed, and those either side of it
+        offered = sorted({100, 150, 200, 250, 300, 400, 500, 750, 1000, used})
+        sizes = s1.multiselect("Cell sizes (m)", offered, offered[max(0, offered.index(used) - 1):offered.index(used) + 2],
                                key="stab_sizes")
         mults = s2.multiselect("Distance bands (× cell size)", [1.5, 2.0, 3.0, 4.0], default=[2.0, 3.0], key="stab_mults")
         if st.button("Run the stability sweep", key="stab_run"):
@@ -365,8 +369,10 @@ if view_data.open:
                 if new_bundle is not None:
                     st.session_state["bundle"] = new_bundle
                     st.rerun()
-            st.markdown("**Load reports**")
-            for o in st.session_state.get("upload_outcomes", ()):
+            shown = [o for o in st.session_state.get("upload_outcomes", ()) if all(o is not r for r in bundle.reports)]
+            if shown:  # those of files not in use (the data in use have theirs above)
+                st.markdown("**Load reports**")
+            for o in shown:
                 show_outcome(o)
             if not inc_files:
                 st.info("Add an incidents file to analyse your own data; until then the app keeps the current data.")

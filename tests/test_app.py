@@ -281,6 +281,24 @@ def test_library_messages_name_the_apps_controls():
     assert "Compare the same calendar months only" in why and "same\\_months" not in why and "same_months" not in why
 
 
+def test_address_values_not_used_are_said_and_hdbscan_has_no_radius():
+    at = run_app(cell=5)
+    assert any(md_text("cell=5 (whole metres") in w.value for w in at.sidebar.warning)
+    assert at.checkbox(key="auto_cell").value is True
+    at.selectbox(key="cluster_method").set_value("hdbscan").run()
+    check(at)
+    assert "eps" not in {w.key for w in at.sidebar.number_input}  # HDBSCAN has no radius
+    at.selectbox(key="cluster_method").set_value("dbscan").run()
+    assert at.number_input(key="eps").value == 150
+
+
+def test_stability_sweep_offers_the_cell_size_analysed():
+    at = run_app(cell=None)
+    open_tab(at, "Analyst")
+    used = round(float(metric(at, "Cell size").removesuffix(" m").replace(",", "")))
+    assert used in at.multiselect(key="stab_sizes").value
+
+
 # =============================================================================== scheme panel
 def test_kpi_cards_show_the_suppressed_values(demo):
     """The Scheme tab's cards are the protected publication's figures (the same as the exports)."""
@@ -328,6 +346,7 @@ def test_upload_police_uk_csv_shows_its_load_report_and_is_analysed(demo):
     assert metric(at, "Rows read") == f"{ref.rows_read:,}"
     assert metric(at, "Rows kept") == f"{ref.rows_kept:,}"
     assert metric(at, "Rows dropped") == f"{ref.rows_dropped:,}" == "4"
+    assert [m.label for m in at.metric].count("Rows read") == 1  # the load report once, not twice
     # The drop reason is listed.
     assert any("no location" in df.value["Reason"].tolist() for df in at.dataframe if "Reason" in df.value.columns)
 

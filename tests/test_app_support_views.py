@@ -135,11 +135,15 @@ def test_url_defaults_take_only_valid_values():
     months = month_options("2022-01", "2025-03")
     defaults = {"period": ("2022-01", "2025-03"), "before": ("2022-07", "2023-06"), "after": ("2023-07", "2024-06")}
     got = views.url_defaults({"period": "2023-04:2024-03", "cell": "300"}, months, defaults)
-    assert got == {**defaults, "period": ("2023-04", "2024-03"), "cell": 300, "auto_cell": False}
+    assert got == {**defaults, "period": ("2023-04", "2024-03"), "cell": 300, "auto_cell": False, "warning": None}
     bad = {"period": "2024-03:2023-04", "before": "2021-01:2022-01", "after": "<script>", "cell": "33"}
-    assert views.url_defaults(bad, months, defaults) == {**defaults, "cell": 250, "auto_cell": True}
+    out = views.url_defaults(bad, months, defaults)
+    assert {k: x for k, x in out.items() if k != "warning"} == {**defaults, "cell": 250, "auto_cell": True}
+    assert all(f"{k}={bad[k]}" in out["warning"] for k in bad)  # each value not used is named
     listed = views.url_defaults({"period": ["2023-01:2023-02"], "cell": ["abc"]}, months, defaults)
-    assert listed["period"] == ("2023-01", "2023-02")
+    assert listed["period"] == ("2023-01", "2023-02") and "cell=abc" in listed["warning"]
+    for cell in ("5", "-100"):  # were ignored without a word
+        assert f"cell={cell} (whole metres" in views.url_defaults({"cell": cell}, months, defaults)["warning"]
 
 
 def test_app_settings_from_widget_values():

@@ -70,21 +70,25 @@ def url_defaults(
     ``period``, ``before`` and ``after`` as ``"YYYY-MM:YYYY-MM"`` (both months in ``months``,
     first not after last), ``cell`` as whole metres (50–5,000, a multiple of 50); ``auto_cell``
     is True unless the address gives a valid cell size. Anything missing or malformed keeps its
-    default (an address is not an error).
+    default (an address is not an error); ``warning`` says which value of the address was not
+    used (None when all were).
     """
     out: dict[str, Any] = {k: tuple(v) for k, v in defaults.items()}
     out["cell"] = cell
     out["auto_cell"] = True
+    unused = []
     opts = list(months)
     for name in ("period", "before", "after"):
         raw = params.get(name)
         if isinstance(raw, list):
             raw = raw[0] if raw else None
-        if not isinstance(raw, str) or raw.count(":") != 1:
+        if raw is None:
             continue
-        a, b = raw.split(":")
+        a, b = raw.split(":") if isinstance(raw, str) and raw.count(":") == 1 else ("", "")
         if a in opts and b in opts and opts.index(a) <= opts.index(b):
             out[name] = (a, b)
+        else:
+            unused.append(f"{name}={raw} (two of the data's months, YYYY-MM:YYYY-MM)")
     raw = params.get("cell")
     if isinstance(raw, list):
         raw = raw[0] if raw else None
@@ -95,6 +99,9 @@ def url_defaults(
     if c is not None and 50 <= c <= 5000 and c % 50 == 0:
         out["cell"] = c
         out["auto_cell"] = False
+    elif raw is not None:
+        unused.append(f"cell={raw} (whole metres from 50 to 5,000, a multiple of 50)")
+    out["warning"] = f"Not used from the page address: {'; '.join(unused)}." if unused else None
     return out
 
 
