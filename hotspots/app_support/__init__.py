@@ -7,13 +7,15 @@ the figures shown beyond the methods' results are :mod:`hotspots.summaries`. Her
 * :mod:`~hotspots.app_support.uploads` — the demo data and uploaded files as a
   :class:`DataBundle` (prepared like the command line's inputs, with a content token);
 * :mod:`~hotspots.app_support.views` — what the cards, tables and filters show;
-* :mod:`~hotspots.app_support.text` — text from data made literal and private for the screen;
+* :mod:`~hotspots.app_support.text` — text from data made literal and private for the screen, and the
+  library's notes and errors in the app's words (its controls by their labels);
 * :mod:`~hotspots.app_support.downloads` — files offered for download, as bytes;
 * :mod:`~hotspots.app_support.maplayers` — which layers each map shows;
 * :mod:`~hotspots.app_support.drawn` — maps and layers drawn once (the map component's text), reused on reruns;
 * :mod:`~hotspots.app_support.charts` — the charts (Altair);
 * :mod:`~hotspots.app_support.cached` — the app's cached library calls, :mod:`~hotspots.app_support.widgets`
-  — rows of widgets it repeats (error box, downloads, cards), and
+  — widgets it repeats (error box, downloads, cards, a chart or why it is empty) and the sidebar's analyst
+  settings, and
   :mod:`~hotspots.app_support.mapview` — the map component (the three import Streamlit; ``app.py`` only).
 """
 

@@ -1,5 +1,5 @@
-"""Rows of widgets the app repeats: an error box, download buttons, metric cards (imports
-Streamlit; ``app.py`` only). What they show is made elsewhere: cards by
+"""Widgets the app repeats: an error box, download buttons, metric cards, a chart or why it is
+empty; and the sidebar's analyst settings (imports Streamlit; ``app.py`` only). What they show is made elsewhere: cards by
 :mod:`hotspots.app_support.views`, files by :mod:`hotspots.app_support.downloads`."""
 
 from __future__ import annotations
