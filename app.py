@@ -60,7 +60,7 @@ from hotspots.datadir import force_bundle, force_folders  # noqa: E402
 from hotspots.maps.base import CARTO_KEY_ENV  # noqa: E402
 from hotspots.pipeline import CLUSTER_SETTINGS  # noqa: E402
 from hotspots.schema import AGE_GROUPS, OFFENCES, ROUTES  # noqa: E402
-from hotspots.summaries import headline, hotspot_change  # noqa: E402
+from hotspots.summaries import headline, hotspot_change, title_text  # noqa: E402
 
 MAP_HEIGHT = 620
 UPLOAD_TYPES = ["csv", "gz", "zip", "parquet", "pq", "gpkg", "geojson", "json"]
@@ -107,7 +107,7 @@ settings = app_settings(v, months, defaults)
 s_hot, s_change, s_link, s_table = (settings.only(*names) for names in (c.HOT, c.CHANGE, c.LINK, c.TABLE))
 
 # =============================================================================== headline
-st.title("Anti-social behaviour hotspots" + (f" — {f.name}" if (f := bundle.prepared.force) is not None else ""))
+st.title(title_text(bundle.incidents, bundle.prepared.force))
 try:
     hot = c.stage(bundle, s_hot)
     changes, change_note = c.change(bundle, s_change, "areas")
@@ -176,7 +176,7 @@ if view_change.open:
             if len(pooled.frame):  # no rows without hotspot areas: the caption says why
                 st.dataframe(pooled.frame, hide_index=True, key="change_summary")
             st.caption(note_text(pooled.caption))
-            metrics(change_metrics(cells, summary))
+            metrics(change_metrics(cells))
             st.caption(note_text(cells.describe()))
             try:
                 dens = c.period_density(bundle, s_change)

@@ -113,6 +113,10 @@ class Analysis(HotspotStage):
         Scheme KPIs (:class:`hotspots.kpis.KPITable`).
     referrals, tasks, study_area : GeoDataFrame or None
         The inputs, as given.
+    all_incidents : GeoDataFrame or None
+        Every incident the analysis was given (before the ``period`` filter): those the
+        before/after change and the emerging hot spots counted, and the briefing's before/after
+        maps draw. None: :attr:`incidents`.
     """
 
     clusters: ClusterResult | None
@@ -128,6 +132,7 @@ class Analysis(HotspotStage):
     referrals: gpd.GeoDataFrame | None = None
     tasks: gpd.GeoDataFrame | None = None
     study_area: gpd.GeoDataFrame | None = None
+    all_incidents: gpd.GeoDataFrame | None = None
 
     def parameters(self) -> dict[str, Any]:
         """The settings plus every automatic value actually used (for captions and sidecars)."""

@@ -124,9 +124,10 @@ class HotspotAreas:
 
     @property
     def how(self) -> str:
-        """How the areas were drawn, for captions (e.g. ``"touching Gi* hot cells (cells
-        significant at alpha 0.05 (95% confidence)), 2 groups divided at separate peaks"``)."""
-        text = f"touching Gi* hot cells ({self.params.get('rule', '')})"
+        """How the areas were drawn, for captions (e.g. ``"touching Gi* hot cells significant at
+        alpha 0.05 (95% confidence), 2 groups divided at separate peaks"``: one level of brackets)."""
+        rule = str(self.params.get("rule", ""))
+        text = f"touching Gi* hot {rule}" if rule.startswith("cells ") else f"touching Gi* hot cells ({rule})"
         divided = int(self.params.get("split_peaks", {}).get("areas_divided", 0))
         if divided:
             text += f", {divided} group{'s' if divided > 1 else ''} divided at separate peaks of incidents"
@@ -223,7 +224,7 @@ def hotspot_areas(
     idx = np.flatnonzero(flat)
     labs = flat[idx]
     n_cells = np.bincount(labs, minlength=n_lab + 1)[1:]
-    cnt = np.bincount(labs, weights=counts.ravel()[idx], minlength=n_lab + 1)[1:]
+    cnt = np.bincount(labs, weights=counts.ravel()[idx], minlength=n_lab + 1)[1:].astype(float)  # float with no area too
     zf = gi.z.ravel()[idx]
     zsum = np.bincount(labs, weights=zf, minlength=n_lab + 1)[1:]
     first = np.full(n_lab, np.iinfo(np.int64).max, dtype=np.int64)
@@ -269,7 +270,7 @@ def hotspot_areas(
             "max_z": ext[order],
             "mean_z": zsum[order] / np.maximum(nc, 1),
             "peak_bin": peak[order],
-            "peak_confidence": [conf_label.get(abs(int(b)), f"{conf:.0%}") for b in peak[order]],
+            "peak_confidence": np.array([conf_label.get(abs(int(b)), f"{conf:.0%}") for b in peak[order]], dtype=object),
         },
         geometry=gpd.GeoSeries(geoms, crs=grid.crs) if geoms else gpd.GeoSeries([], crs=grid.crs),
         crs=grid.crs,

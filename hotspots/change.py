@@ -2,7 +2,7 @@
 
 sfhotspot's ``hotspot_change`` reports counts before and after and their difference only. Here
 each cell (or hotspot area) also gets a rate ratio that allows for periods of unequal length, an
-exact test and confidence interval, a class (significant fall / no change / significant rise),
+exact test and confidence interval, a class (significant fall / no significant change / significant rise),
 optional false-discovery-rate control across cells, an option to compare the same calendar months
 only, and an option to compare against a control area (ratio of ratios).
 
@@ -118,6 +118,7 @@ __all__ = [
     "IncidentPoints",
     "incident_points",
     "CHANGE_CLASSES",
+    "finite_for_files",
     "DAYS_PER_MONTH",
     "CHANGE_TESTS",
     "TEST_LABELS",
@@ -130,7 +131,7 @@ CHANGE_TESTS = ("overdispersed", "poisson")
 #: The tests in a few words, for captions (:attr:`ChangeResult.test_label`).
 TEST_LABELS = {"overdispersed": "overdispersed count test", "poisson": "exact conditional Poisson test"}
 #: Classes, in display order.
-CHANGE_CLASSES = ("significant fall", "no change", "significant rise", "too few incidents")
+CHANGE_CLASSES = ("significant fall", "no significant change", "significant rise", "too few incidents")
 #: Label for cells lying in the control area (not tested).
 CONTROL_CLASS = "control area"
 #: Overlaps smaller than this (m²) are floating-point noise from polygon arithmetic, not overlaps.
@@ -226,6 +227,18 @@ class ChangeResult:
         order = list(CHANGE_CLASSES) + ([CONTROL_CLASS] if (self.table["change_class"] == CONTROL_CLASS).any() else [])
         return self.table["change_class"].value_counts().reindex(order, fill_value=0).astype(int)
 
+    def counts_text(self) -> str:
+        """The units per class in words, so that the counts add up to the units (the one rule for the
+        command line's summary, captions and the briefing).
+
+        The test's three verdicts are always listed (a 0 says something); ``"too few incidents"``
+        and ``"control area"`` only when some unit has them. E.g. ``"significant fall 1, no
+        significant change 32, significant rise 1, too few incidents 5"``.
+        """
+        s = self.summary()
+        always = set(CHANGE_CLASSES) - {"too few incidents"}
+        return ", ".join(f"{k} {int(v):,}" for k, v in s.items() if k in always or v > 0)
+
     def to_gridvalues(self, column: str = "rate_ratio") -> GridValues:
         """A numeric column as a :class:`GridValues` (cell results only), NaN elsewhere."""
         if self.unit != "cell" or self.grid is None:
@@ -240,8 +253,7 @@ class ChangeResult:
         return GridValues(v, self.grid, name=column, units="", params=dict(self.params))
 
     def describe(self) -> str:
-        """One paragraph for captions: periods, test, adjustment, counts per class."""
-        s = self.summary()
+        """One paragraph for captions: periods, test, adjustment, units per class (:meth:`counts_text`)."""
         adj = "Benjamini–Hochberg FDR" if self.fdr else "no multiple-testing adjustment"
         if self.test == "overdispersed":
             ctrl = " relative to the control area (ratio of ratios)" if self.control else ""
@@ -252,9 +264,50 @@ class ChangeResult:
             how = f"{self.test_label}{ctrl}"
         return (
             f"{self.before.describe()} ({self.exposure_before_days:g} days) vs {self.after.describe()} "
-            f"({self.exposure_after_days:g} days); {how}, alpha {self.alpha:g}, {adj}; "
-            + ", ".join(f"{k}: {v}" for k, v in s.items())
+            f"({self.exposure_after_days:g} days); {how}, alpha {self.alpha:g}, {adj}; {self.unit}s: {self.counts_text()}"
         )
+
+
+def finite_for_files(table: pd.DataFrame) -> pd.DataFrame:
+    """A copy of a change table (or any table holding one's columns) as files write it.
+
+    * Every number that is not finite becomes missing (empty in CSV, null in GeoPackage and
+      GeoJSON). A unit with no incident before has an infinite rate ratio: in memory it stays
+      ``inf`` (it sorts above every rise), but JSON has no infinity and QGIS's statistics and
+      symbology break on it, so every format writes it empty alike.
+    * A ratio whose estimate is not finite has no interval either: for a count of 0 before, the
+      interval (``<ratio>_low``, ``<ratio>_high``) is centred on the estimate with 0.5 in place of the 0
+      (:func:`hotspots.change_model.unit_change_tests`), so its ends are set by that 0.5, not by the
+      data (0 before and 1 after gave 0.062–62, centred on the ratio the 0.5 makes; the data set
+      no upper limit), and the estimate would lie outside its own interval. ``rate_ratio``'s interval belongs to the change judged
+      (``rate_ratio_adjusted`` where that is finite); a column prefix (``change_rate_ratio``) is
+      followed. The p-value and class stay as tested.
+
+    Examples
+    --------
+    >>> t = pd.DataFrame({"n_before": [0, 4], "rate_ratio": [np.inf, 0.5], "rate_ratio_low": [0.062, 0.1],
+    ...                   "rate_ratio_high": [62.0, 2.5]})
+    >>> finite_for_files(t).to_dict("list")
+    {'n_before': [0, 4], 'rate_ratio': [nan, 0.5], 'rate_ratio_low': [nan, 0.1], 'rate_ratio_high': [nan, 2.5]}
+    """
+    out = table.copy()
+    for c in out.columns:
+        low, high = f"{c}_low", f"{c}_high"
+        if low not in out.columns or high not in out.columns or not pd.api.types.is_numeric_dtype(out[c].dtype):
+            continue
+        est = pd.to_numeric(out[c], errors="coerce").to_numpy(dtype=float)
+        adjusted = f"{c}_adjusted"
+        if adjusted in out.columns:  # the interval is the judged change's: the adjusted one where it exists
+            adj = pd.to_numeric(out[adjusted], errors="coerce").to_numpy(dtype=float)
+            est = np.where(np.isfinite(adj), adj, est)
+        unbounded = ~np.isfinite(est)
+        if unbounded.any():
+            out.loc[unbounded, [low, high]] = np.nan
+    for c in out.columns:
+        s = out[c]
+        if pd.api.types.is_float_dtype(s.dtype) and np.isinf(s.to_numpy(dtype=float, na_value=np.nan)).any():
+            out[c] = s.mask(np.isinf(s.to_numpy(dtype=float, na_value=np.nan)))
+    return out
 
 
 # =============================================================================== shared machinery
@@ -276,7 +329,7 @@ def _classify(df: pd.DataFrame, tested: np.ndarray, effect: np.ndarray, alpha: f
         decide = p
     sig = tested & ~np.isnan(decide) & (np.nan_to_num(decide, nan=1.0) <= alpha)
     df["significant"] = sig
-    cls = np.full(len(df), "no change", dtype=object)
+    cls = np.full(len(df), "no significant change", dtype=object)
     cls[sig & (effect < 1)] = "significant fall"
     cls[sig & (effect > 1)] = "significant rise"
     cls[~tested] = "too few incidents"

@@ -187,10 +187,13 @@ class ChangeSummary:
 
     def describe(self) -> str:
         """Plain words for captions and the CLI."""
+        from .style import change_text, signed_text
+
         parts = []
         for r in self.rows:
             pct = (r.rate_ratio - 1) * 100
-            what = f"{pct:+.0f}% (95% CI {(r.ci_low - 1) * 100:+.0f}% to {(r.ci_high - 1) * 100:+.0f}%)"
+            low, high = (signed_text((x - 1) * 100) for x in (r.ci_low, r.ci_high))
+            what = f"{change_text(pct)} (95% CI {low}% to {high}%)"
             extra = "" if r.verdict != "no significant change" else f"; could detect falls of {r.mde_fall:.0%} or more"
             parts.append(f"{r.scope}: {r.verdict}, {what}{extra}")
         return "; ".join(parts)
@@ -527,29 +530,50 @@ def summarise_change(
 def selection_overlap_note(selected_on: Period | None, before: Period, after: Period) -> tuple[str | None, bool]:
     """A warning when the hotspots were chosen from months overlapping the compared periods.
 
+    Places picked for being busy in some months were busy there partly by chance, so they look
+    quieter in other months (regression to the mean). Chosen mostly from the before period, the
+    after period looks quieter: a fall is expected with no effect. Chosen mostly from the after
+    period, the before period looks quieter: a rise is expected.
+
     Returns ``(note or None, favours_fall)``: ``favours_fall`` is True when the selection
-    months overlap the before period more than the after period (places picked for being high
-    then tend to be lower later by chance: regression to the mean).
+    months overlap the before period more than the after period.
+
+    Examples
+    --------
+    >>> before, after = Period.from_months("2025-01", "2025-06"), Period.from_months("2025-07", "2025-12")
+    >>> note, favours_fall = selection_overlap_note(after, before, after)  # chosen from the after period
+    >>> favours_fall
+    False
+    >>> print(note)  # doctest: +NORMALIZE_WHITESPACE
+    regression to the mean: hotspots were chosen from Jul 2025 – Dec 2025, which overlaps the after period more than
+    the before period; places picked for being busy in those months were busy partly by chance, so the before period
+    looks quieter: a rise is expected even with no effect. Choose hotspots from months outside the compared periods.
     """
     if selected_on is None:
         return None, False
     share_b, share_a = selection_shares(selected_on, (before, after))
     if share_b == 0 and share_a == 0:
         return None, False
+    chosen = selected_on.describe(label=False)
     if selection_treats_alike(selected_on, (before, after)):
         return (
-            f"hotspots were chosen from {selected_on.describe()}, which covers the before and after periods alike: "
+            f"hotspots were chosen from {chosen}, which covers the before and after periods alike: "
             "selection does not favour a fall or a rise",
             False,
         )
-    side = "before" if share_b > share_a else "after"
+    side, other = ("before", "after") if share_b > share_a else ("after", "before")
     effect = "fall" if side == "before" else "rise"
     return (
-        f"regression to the mean: hotspots were chosen from {selected_on.describe()}, which overlaps the {side} period more "
-        f"than the other; places picked for being busy then tend to be quieter later by chance, so a {effect} is expected "
-        "even with no effect. Choose hotspots from months outside the compared periods.",
+        f"regression to the mean: hotspots were chosen from {chosen}, which overlaps the {side} period more than the "
+        f"{other} period; places picked for being busy in those months were busy partly by chance, so the {other} period "
+        f"looks quieter: a {effect} is expected even with no effect. Choose hotspots from months outside the compared "
+        "periods.",
         side == "before",
     )
+
+
+#: How :func:`default_selection_period` says its months lie outside the compared periods.
+OUTSIDE = "outside the compared periods (no regression to the mean)"
 
 
 def default_selection_period(first_month: Any, last_month: Any, before: Period, after: Period) -> tuple[Period, str]:
@@ -577,15 +601,15 @@ def default_selection_period(first_month: Any, last_month: Any, before: Period, 
         early = Period.from_months(first, early_end, "hotspot months")
         if early.months >= need:
             pick = Period.from_months(pd.Timestamp(early_end) - pd.DateOffset(months=need - 1), early_end, "hotspot months")
-            return pick, f"hotspots chosen from {pick.describe()}, outside the compared periods (no regression to the mean)"
+            return pick, f"hotspots chosen from {pick.describe(label=False)}, {OUTSIDE}"
     if last >= late_start:
         late = Period.from_months(late_start, last, "hotspot months")
         if late.months >= need:
-            return late, f"hotspots chosen from {late.describe()}, outside the compared periods (no regression to the mean)"
+            return late, f"hotspots chosen from {late.describe(label=False)}, {OUTSIDE}"
     both = Period(min(before.start, after.start), max(before.end, after.end), "hotspot months")
     return both, (
-        f"hotspots chosen from both compared periods together ({both.describe()}): the data hold too few other months; "
-        "this treats before and after alike when they are equally long"
+        f"hotspots chosen from both compared periods together ({both.describe(label=False)}): the data hold too few other "
+        "months; this treats before and after alike when they are equally long"
     )
 
 

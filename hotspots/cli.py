@@ -102,6 +102,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     if func is None:
         parser.print_help()
         return EXIT_INPUT
+    # the words the user typed, recorded as the run's command (hotspots.commands.command_text)
+    args.argv = list(sys.argv[1:] if argv is None else argv)
     names = flag_names(sub) if sub is not None else {}
     prog = " ".join(["hotspots", args.command] + ([args.source] if getattr(args, "source", None) else []))
     try:

@@ -58,6 +58,7 @@ __all__ = [
     "INCOMPLETE_SHARE", "INCOMPLETE_Z", "MIN_CATEGORIES_UNRELIABLE", "MIN_TYPICAL_MONTH", "MonthCoverage", "category_gaps",
     "data_span", "incomplete_months", "unreliable_months_note",
     "missing_months", "missing_months_note", "month_coverage", "month_label", "month_name", "month_number", "months_between",
+    "month_spans",
 ]
 
 #: A month with no incident is taken as missing from the data when a typical month (the median
@@ -107,6 +108,28 @@ def months_between(first_day: dt.date, last_day: dt.date) -> range:
 def month_name(m: int) -> str:
     """``year * 12 + month - 1`` as ``"Aug 2025"``."""
     return f"{calendar.month_abbr[int(m) % 12 + 1]} {int(m) // 12}"
+
+
+def month_spans(months: Iterable[int], *, most: int = 6) -> str:
+    """Months (``year * 12 + month - 1``) as runs of consecutive months, for messages.
+
+    Examples
+    --------
+    >>> month_spans([24300, 24301, 24302, 24306, 24311])  # Jan-Mar, Jul and Dec 2025
+    'Jan 2025 – Mar 2025, Jul 2025, Dec 2025'
+    >>> month_spans([])
+    'no month'
+    """
+    ms = sorted({int(m) for m in months})
+    runs: list[list[int]] = []
+    for m in ms:
+        if runs and m == runs[-1][1] + 1:
+            runs[-1][1] = m
+        else:
+            runs.append([m, m])
+    text = [month_name(a) if a == b else f"{month_name(a)} – {month_name(b)}" for a, b in runs[:most]]
+    more = f" and {len(runs) - most} more runs of months" if len(runs) > most else ""
+    return ", ".join(text) + more if text else "no month"
 
 
 def missing_months(

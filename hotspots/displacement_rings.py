@@ -88,7 +88,7 @@ class Displacement:
     def how(self) -> str:
         """How the rings were drawn, for captions and the method text (e.g. ``"the cells within
         500 m of each hotspot area (its ring)"``)."""
-        return f"the cells within {self.width_m:g} m of each hotspot area (its ring)"
+        return f"the cells within {self.width_m:,g} m of each hotspot area (its ring)"
 
     def to_frame(self, *, extended: bool = False):
         """The two rows (``csv/displacement.csv``): the pooled change's columns."""
@@ -124,7 +124,7 @@ class Displacement:
         if not np.isfinite(vs.rate_ratio):
             return "no incidents in the rings around the hotspot areas in either period: displacement cannot be judged"
         pct = abs(vs.rate_ratio - 1) * 100
-        ring = f"the {self.width_m:g} m rings around the hotspot areas"
+        ring = f"the {self.width_m:,g} m rings around the hotspot areas"
         if vs.verdict == "significant rise":
             return (
                 f"{ring} rose {pct:.0f}% more than the rest of the study area beyond them: harm may have moved next door "

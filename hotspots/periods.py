@@ -172,13 +172,15 @@ class Period:
         d = as_date(when, "when")
         return self.start <= d <= self.end
 
-    def describe(self) -> str:
+    def describe(self, *, label: bool = True) -> str:
+        """``"before: Jul 2022 – Jun 2023"``; ``label=False`` gives the range alone, for a sentence
+        (``"hotspots were chosen from Jul 2022 – Jun 2023"``)."""
         if self.is_month_aligned:
             a, b = self.start.strftime("%b %Y"), self.end.strftime("%b %Y")
             rng = a if a == b else f"{a} – {b}"
         else:
             rng = f"{self.start.day} {self.start.strftime('%b %Y')} – {self.end.day} {self.end.strftime('%b %Y')}"
-        return f"{self.label}: {rng}" if self.label else rng
+        return f"{self.label}: {rng}" if self.label and label else rng
 
     def __str__(self) -> str:
         return self.describe()

@@ -41,6 +41,7 @@ import pyproj
 
 from ._errors import ParameterError
 from .analysis import Analysis, HotspotStage
+from .analysis_memory import check_analysis_memory
 from .areas import hotspot_areas, one_point_areas_note, small_areas_note
 from .change import ChangeResult, IncidentPoints, change_areas, change_cells
 from .change_summary import ChangeSummary, selection_overlap_note, summarise_change
@@ -51,12 +52,13 @@ from .emerging_summary import emerging_trends
 from .footprint import grid_within_reach
 from .gistar import gi_star
 from .grid import BNG, Grid, count, points_xy
-from .periods import Period, filter_period, month_range, parse_period
+from .periods import Period, filter_period, month_options, month_range, parse_period
 from .preparation import (
     PERIODS_NOT_CHOSEN,
     CategoryChoice,
     CellSizeChoice,
     PreparedInputs,
+    check_given_periods,
     choose_category,
     choose_cell_size,
     choose_missing_months,
@@ -92,6 +94,7 @@ __all__ = [
     "AUTO_AREA_SHARE",
     "HOLE_FILL_DENSITY_SHARE",
     "PERIODS_NOT_CHOSEN",
+    "CHANGE_NOT_COMPUTED",
     "CategoryChoice",
     "StudyAreaChoice",
     "CellSizeChoice",
@@ -102,6 +105,7 @@ __all__ = [
     "fill_holes",
     "choose_scheme_start",
     "choose_periods",
+    "check_given_periods",
     "choose_missing_months",
     "choose_cell_size",
     "prepare_inputs",
@@ -115,6 +119,9 @@ __all__ = [
     "analyse",
     "stage_cell_size",
 ]
+
+#: How the note begins when the before/after change could not be computed (the reason follows).
+CHANGE_NOT_COMPUTED = "before/after change not computed"
 
 #: Called with (step description, fraction done in 0..1) while :func:`analyse` runs.
 Progress = Callable[[str, float], None]
@@ -156,10 +163,15 @@ def hotspot_stage(
 
     window, chosen, crs, xy = _period_points(incidents, s)
     if window is not None:
-        notes.append(f"hotspots computed from {len(chosen):,} incidents in {window.describe()}")
+        notes.append(f"hotspots computed from {len(chosen):,} incidents in the analysis period, {window.describe(label=False)}")
     step("building the grid", 0.0)
     size = choose_cell_size(xy, study_area, s.cell_size, crs=crs)
     grid = Grid.for_points(xy, cell_size=size.cell_size, crs=crs, mask=study_area)
+    # before any heavy work: the whole analysis (this stage, the change panels, the emerging cube,
+    # the exports) must fit in memory; refused with the smallest cell size that does
+    memory = check_analysis_memory(grid.n_rows, grid.n_cols, grid.cell_size, data_months(incidents))
+    if memory.note():
+        notes.append(memory.note())
     if size.note:
         notes.append(size.note)
         grid = dataclasses.replace(grid, notes=grid.notes + (size.note,))
@@ -202,7 +214,7 @@ def _period_points(incidents: gpd.GeoDataFrame, s: Settings) -> tuple[Any, Any, 
     window = parse_period(s.period, "analysis period") if s.period else None
     chosen = filter_period(incidents, window)
     if len(chosen) == 0:
-        raise ParameterError(f"no incidents fall in the analysis period {window.describe()}; widen `period`.")
+        raise ParameterError(f"no incidents fall in the analysis period ({window.describe(label=False)}); widen `period`.")
     crs = getattr(chosen, "crs", None) or BNG
     return window, chosen, crs, points_xy(chosen, pyproj.CRS(crs), name="points")
 
@@ -212,6 +224,15 @@ def stage_cell_size(incidents: gpd.GeoDataFrame, settings: Settings, study_area:
     without computing the stage: only ``period`` and ``cell_size`` are read."""
     _, _, crs, xy = _period_points(incidents, settings)
     return choose_cell_size(xy, study_area, settings.cell_size, crs=crs).cell_size
+
+
+def data_months(incidents: gpd.GeoDataFrame) -> int:
+    """Months from the incidents' first to their last (1 when none has a date): the length of the
+    change panels and the emerging hot spots cube."""
+    try:
+        return len(month_options(*month_range(incidents)))
+    except ParameterError:
+        return 1
 
 
 def selection_period(stage: HotspotStage) -> Period | None:
@@ -252,7 +273,7 @@ def area_change(
             None,
         )
     except ParameterError as exc:
-        return None, f"before/after change not computed: {exc}"
+        return None, f"{CHANGE_NOT_COMPUTED}: {exc}"
 
 
 def cell_change(
@@ -270,7 +291,7 @@ def cell_change(
         )
         return cells, None
     except ParameterError as exc:
-        return None, f"before/after change not computed: {exc}"
+        return None, f"{CHANGE_NOT_COMPUTED}: {exc}"
 
 
 def pooled_change(
@@ -358,8 +379,12 @@ def assemble_analysis(
     tasks: gpd.GeoDataFrame | None = None,
     study_area: gpd.GeoDataFrame | None = None,
     notes: Sequence[str] = (),
+    all_incidents: gpd.GeoDataFrame | None = None,
 ) -> Analysis:
     """The stages as one :class:`~hotspots.analysis.Analysis` (what :func:`analyse` returns).
+
+    ``all_incidents``: every incident given, before the ``period`` filter (what the change and
+    the emerging hot spots counted; :attr:`~hotspots.analysis.Analysis.all_incidents`).
 
     ``notes`` come first (e.g. the input preparation's), then the stage's, then ``change_note``
     and ``displacement_note`` (from :func:`ring_change`, with ``displacement``).
@@ -396,6 +421,7 @@ def assemble_analysis(
         tasks=tasks,
         study_area=study_area,
         notes=tuple(out),
+        all_incidents=all_incidents,
     )
 
 
@@ -492,4 +518,5 @@ def analyse(
         tasks=tasks,
         study_area=study_area,
         notes=notes,
+        all_incidents=incidents,
     )

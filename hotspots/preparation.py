@@ -11,6 +11,8 @@ sentence announcing it:
   :func:`~hotspots.study_area.automatic_study_area`;
 * :func:`choose_scheme_start` — the scheme start: given, the demo's own, or the first referral's
   day; never another force's date;
+* :func:`check_given_periods` — given before/after periods must hold some of the data's months
+  (else an argument error, before any analysis);
 * :func:`choose_periods` — the before/after periods (:func:`hotspots.periods.default_periods`);
 * :func:`choose_missing_months` — the months the data do not cover (:mod:`hotspots.coverage`).
 
@@ -35,6 +37,7 @@ from .coverage import (
     category_gaps,
     month_coverage,
     month_label,
+    month_spans,
     months_between,
     unreliable_months_note,
 )
@@ -47,6 +50,7 @@ from .study_area import (
     StudyAreaChoice,
     choose_study_area,
 )
+from .validation import shown
 
 __all__ = [
     "PERIODS_NOT_CHOSEN",
@@ -56,6 +60,7 @@ __all__ = [
     "choose_category",
     "choose_scheme_start",
     "choose_periods",
+    "check_given_periods",
     "choose_missing_months",
     "choose_cell_size",
     "prepare_inputs",
@@ -205,6 +210,46 @@ def choose_periods(incidents: gpd.GeoDataFrame, settings: Settings) -> tuple[Set
     except (ParameterError, KeyError) as exc:
         return settings, f"{PERIODS_NOT_CHOSEN} ({exc})"
     return settings.replace(before=choice.before, after=choice.after), choice.note
+
+
+def check_given_periods(incidents: gpd.GeoDataFrame, settings: Settings) -> None:
+    """Refuse given before/after periods that hold no month of the data at all.
+
+    A ``before`` or ``after`` period none of whose months holds an incident of ``incidents``
+    (every category loaded) has nothing to compare: the change would not be computed, and the
+    run would go on as if the periods had been asked for. This raises instead, before any
+    analysis, naming the period (``--before``/``--after`` on the command line), the months the
+    data hold and the fix. A period that holds some of the data's months is kept: the change
+    leaves its months without data out and says so (:func:`choose_missing_months`). Periods not
+    given (chosen from the data by :func:`choose_periods`) and data without dates are not checked.
+
+    Raises
+    ------
+    ParameterError
+        When a given period holds no month of the data.
+    """
+    if settings.before is None or settings.after is None:
+        return
+    try:
+        dates, _ = incident_dates(incidents)
+    except (HotspotsError, KeyError):
+        return
+    m = month_numbers(dates)
+    held = set(np.unique(m[m >= 0]).tolist())
+    if not held:
+        return
+    before, after = settings.change_periods()
+    empty = [
+        (name, p) for name, p in (("before", before), ("after", after)) if not held.intersection(months_between(p.start, p.end))
+    ]
+    if not empty:
+        return
+    which = " and ".join(f"{shown(name)} ({p.describe(label=False)})" for name, p in empty)
+    asked = " and ".join(p.describe(label=False) for _, p in empty)
+    raise ParameterError(
+        f"{which} {'holds' if len(empty) == 1 else 'hold'} no month of the data, which hold {month_spans(held)}; "
+        f"give {shown('before')} and {shown('after')} within the data's months, or load the monthly files of {asked}."
+    )
 
 
 def choose_missing_months(
@@ -366,6 +411,11 @@ def prepare_inputs(
     Returns
     -------
     PreparedInputs
+
+    Raises
+    ------
+    ParameterError
+        No incidents, or given periods that hold no month of the data (:func:`check_given_periods`).
     """
     from .forces import detect_force
     from .places import is_demo_data
@@ -389,6 +439,7 @@ def prepare_inputs(
         cat = dataclasses.replace(cat, incidents=inc)
     area = choose_study_area(inc, boundary, keep_holes=keep_holes)
     s, start_note = choose_scheme_start(inc, s, referrals)
+    check_given_periods(incidents, s)  # before anything is computed: periods with no data are an argument error
     s, period_note = choose_periods(inc, s)
     s, missing_note = choose_missing_months(incidents, s, inc)
     try:

@@ -47,6 +47,7 @@ __all__ = [
     "REFERRAL_COLOUR",
     "SUPPRESSED_COLOUR",
     "DENSITY_CMAP",
+    "DENSITY_UNDER_HOT_CMAP",
     "REFERRAL_CMAP",
     "INK",
     "MUTED",
@@ -56,13 +57,16 @@ __all__ = [
     "OFFLINE_INSIDE",
     "PLAIN_TEXT",
     "plain_text",
+    "shorten",
     "change_text",
+    "signed_text",
     "percent_change",
     "tick_label",
     "file_size",
     "metres_text",
     "p_text",
     "ratio_text",
+    "sentences",
 ]
 
 # =============================================================================== class colours
@@ -90,14 +94,14 @@ HOT_CLASSES: dict[str, str] = {"99%": "hot 99%", "95%": "hot 95%", "90%": "hot 9
 #: Before/after change classes (:func:`hotspots.change.change_cells`) and their colours.
 CHANGE_CLASS_COLOURS: dict[str, str] = {
     "significant fall": "#2c7bb6",
-    "no change": "#cccccc",
+    "no significant change": "#cccccc",
     "significant rise": "#d7191c",
     "too few incidents": "#f7f7f7",
 }
 #: Legend labels of the change classes.
 CHANGE_CLASS_LABELS: dict[str, str] = {
     "significant fall": "Significant fall",
-    "no change": "No significant change",
+    "no significant change": "No significant change",
     "significant rise": "Significant rise",
     "too few incidents": "Too few incidents to test",
 }
@@ -156,6 +160,9 @@ SUPPRESSED_COLOUR = "#d9d9d9"
 # =============================================================================== palettes and ink
 #: matplotlib colour map of densities and counts.
 DENSITY_CMAP = "YlOrRd"
+#: matplotlib colour map of densities drawn under hot spots in red (the national overview): greys,
+#: so that no density looks like a hot spot (``YlOrRd`` and ``magma`` run through reds).
+DENSITY_UNDER_HOT_CMAP = "Greys"
 #: matplotlib colour map of referral counts.
 REFERRAL_CMAP = "Purples"
 #: Text and symbols.
@@ -188,6 +195,29 @@ def plain_text(text: Any) -> str:
     return str(text).replace("$", r"\$")
 
 
+def shorten(text: Any, width: int) -> str:
+    """``text`` cut to at most ``width`` characters, ending in "…" when cut (never silently).
+
+    The one rule for names too long for a column (the command line's summary, the briefing
+    tables): ``"Brinkburn Street, Newcastle upon Tyne"`` in 32 characters is
+    ``"Brinkburn Street, Newcastle…"``, not ``"Brinkburn Street, Newcastle upon"``. The cut
+    falls between words when that loses at most 10 characters, else inside a word.
+
+    >>> shorten("Brinkburn Street, Newcastle upon Tyne", 32), shorten("High Street", 32), shorten("Abcdefghij", 5)
+    ('Brinkburn Street, Newcastle…', 'High Street', 'Abcd…')
+    """
+    s = str(text)
+    n = max(int(width), 1)
+    if len(s) <= n:
+        return s
+    head = s[: n - 1]
+    if s[n - 1] != " ":  # the cut falls inside a word: back to the space before it when that is close
+        space = head.rfind(" ")
+        if space > 0 and space >= len(head) - 10:
+            head = head[:space]
+    return head.rstrip(" ,;·-") + "…"
+
+
 # =============================================================================== number formats
 def _finite(value: Any) -> float | None:
     """``value`` as a float, or None when it is not a number or not finite (NaN, ±inf)."""
@@ -209,14 +239,36 @@ def percent_change(rate_ratio: Any) -> np.ndarray:
     """
     rr = pd.to_numeric(pd.Series(np.asarray(rate_ratio, dtype=object).ravel(), dtype=object), errors="coerce")
     v = rr.to_numpy(dtype=float)
-    return np.where(np.isfinite(v), np.round(100.0 * (v - 1.0), 1), np.nan)
+    # + 0.0 turns the -0.0 of a change rounded to nothing into 0.0 (no "-0.0" in any table)
+    return np.where(np.isfinite(v), np.round(100.0 * (v - 1.0), 1) + 0.0, np.nan)
+
+
+def signed_text(value: float, decimals: int = 0) -> str:
+    """A signed number with a true minus, and no sign on a zero at the precision shown.
+
+    The one rule for changes in per cent everywhere (tables, command line, app cards): a change
+    of −0.04 % shown with one decimal is ``"0.0"``, never ``"−0.0"``.
+
+    >>> signed_text(-31.6), signed_text(3.14, 1), signed_text(-0.04, 1), signed_text(-0.3)
+    ('−32', '+3.1', '0.0', '0')
+    """
+    text = f"{float(value):+.{int(decimals)}f}"
+    if float(text) == 0:
+        return text[1:]
+    return text.replace("-", "−")
 
 
 def change_text(pct: Any, change_class: Any = None) -> str:
     """A change in per cent for tables: ``"−32%"`` with a true minus, an arrow for a significant change.
 
+    Whole per cent, but one decimal for a change that rounds to 0 % (``"−0.1%"``: a rate ratio
+    of 0.9986 keeps its direction), and ``"0%"`` when even that is zero: never a signed zero
+    (:func:`signed_text`).
+
     >>> change_text(-31.6, "significant fall"), change_text(4.0), change_text(float("nan"))
     ('−32% ↓', '+4%', '–')
+    >>> change_text(-0.14), change_text(0.5), change_text(-0.04)
+    ('−0.1%', '+0.5%', '0%')
     """
     if pct is None or isinstance(pct, str):
         return "–"
@@ -224,7 +276,9 @@ def change_text(pct: Any, change_class: Any = None) -> str:
     if v is None:
         return "–"
     arrow = " ↓" if change_class == "significant fall" else (" ↑" if change_class == "significant rise" else "")
-    return f"{v:+.0f}%".replace("-", "−") + arrow
+    whole = signed_text(v, 0)
+    text = signed_text(v, 1) if whole == "0" and signed_text(v, 1) != "0.0" else whole
+    return text + "%" + arrow
 
 
 def tick_label(value: float) -> str:
@@ -294,3 +348,20 @@ def ratio_text(ratio: Any, low: Any = None, high: Any = None, level: float = 0.9
     if lo is None or hi is None:
         return mid
     return f"{mid} ({level * 100:.0f} % CI {lo}–{hi})"
+
+
+def sentences(*parts: Any) -> str:
+    """Parts joined as sentences: each non-empty part capitalised and ended with a full stop (the
+    library's notes are lower-case fragments without one), one space between them.
+
+    >>> sentences("Tested at alpha 0.05.", "hotspots were chosen from Jul 2025", "", "see the notes: `x`")
+    'Tested at alpha 0.05. Hotspots were chosen from Jul 2025. See the notes: `x`.'
+    """
+    out = []
+    for p in parts:
+        t = str(p or "").strip()
+        if not t:
+            continue
+        t = t[0].upper() + t[1:]
+        out.append(t if t[-1] in ".!?" else f"{t}.")
+    return " ".join(out)

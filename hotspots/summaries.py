@@ -37,6 +37,8 @@ __all__ = [
     "headline",
     "HotspotChange",
     "hotspot_change",
+    "subject_text",
+    "title_text",
     "MonthlySeries",
     "monthly_in_hotspots",
     "ColourRange",
@@ -110,8 +112,11 @@ class HotspotChange:
     change_pct: float
 
     def text(self) -> str:
-        """The change as shown: ``"+3.1 %"`` (``"–"`` when it cannot be computed)."""
-        return f"{self.change_pct:+.1f} %" if np.isfinite(self.change_pct) else "–"
+        """The change as shown: ``"+3.1 %"``, ``"−0.4 %"``, ``"0.0 %"`` (never a signed zero:
+        :func:`hotspots.style.signed_text`; ``"–"`` when it cannot be computed)."""
+        from .style import signed_text
+
+        return f"{signed_text(self.change_pct, 1)} %" if np.isfinite(self.change_pct) else "–"
 
 
 def hotspot_change(change: ChangeResult | None) -> HotspotChange | None:
@@ -334,3 +339,23 @@ def before_after_density(
         out.append((GridValues(vals, grid, name=period.describe(), units=DENSITY_PER_MONTH_UNITS, params=params), months, n))
     (b, mb, nb), (a, ma, na) = out
     return BeforeAfterDensity(b, a, mb, ma, nb, na, colour_range(b, a, quantile=quantile))
+
+
+def subject_text(incidents: pd.DataFrame) -> str:
+    """What the incidents are, for titles: ``"Anti-social behaviour"`` when every incident is ASB,
+    the category's name when all share one, else ``"Incidents"``."""
+    from .schema import ASB_CATEGORY
+
+    if "category" in incidents.columns and len(incidents):
+        cats = pd.Series(incidents["category"]).dropna().astype(str).unique()
+        if len(cats) == 1:
+            return ASB_CATEGORY if cats[0].lower() == ASB_CATEGORY.lower() else str(cats[0])
+    return "Incidents"
+
+
+def title_text(incidents: pd.DataFrame, force: Any = None) -> str:
+    """The app's page title: ``"Anti-social behaviour hotspots — Cumbria Constabulary"``; for
+    several categories ``"Incident hotspots"`` (:func:`subject_text`), never "ASB" for all crime."""
+    subject = subject_text(incidents)
+    head = "Incident hotspots" if subject == "Incidents" else f"{subject} hotspots"
+    return head + (f" — {force.name}" if force is not None else "")

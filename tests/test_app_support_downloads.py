@@ -12,7 +12,7 @@ import pytest
 import shapely
 
 from hotspots._errors import ParameterError
-from hotspots.app_support import briefing_png, csv_bytes, geojson_bytes, gis_export_bytes
+from hotspots.app_support import briefing_png, change_downloads, csv_bytes, geojson_bytes, gis_export_bytes
 from hotspots.export.gis import gpkg_tables
 from hotspots.pipeline import Settings, area_change, assemble_analysis, cell_change, hotspot_stage
 
@@ -68,3 +68,23 @@ def test_exports_as_bytes(demo, tmp_path):
     assert len(areas["features"]) == stage.areas.n_areas
     with pytest.raises(ParameterError):
         gis_export_bytes(an, fmt="shp")
+
+
+def test_change_downloads_write_a_rate_ratio_that_is_not_finite_as_empty(demo):
+    """As every export (hotspots.change.finite_for_files): a cell with no incident before has no
+    rate ratio and no interval in the file (its GeoJSON had said ``Infinity``, which is not JSON)."""
+    s = Settings(cell_size=1000.0)
+    stage = hotspot_stage(demo.incidents, s, demo.study_area)
+    cells, _ = cell_change(demo.incidents, stage.grid, s)
+    areas, _ = area_change(demo.incidents, stage, s, cells)
+    t = cells.table
+    inf = np.isinf(t["rate_ratio"].to_numpy())
+    assert inf.any()
+    files = {d.key: d.make() for d in change_downloads(areas, cells)}
+    doc = json.loads(files["dl_change_cells"].decode("utf-8"))  # strict JSON: no Infinity
+    props = pd.DataFrame([f["properties"] for f in doc["features"]])
+    assert props.loc[inf, ["rate_ratio", "rate_ratio_low", "rate_ratio_high"]].isna().all().all()
+    assert props.loc[inf, "change_class"].tolist() == t.loc[inf, "change_class"].tolist()
+    np.testing.assert_allclose(props.loc[~inf, "rate_ratio"].astype(float), t.loc[~inf, "rate_ratio"], equal_nan=True)
+    text = files["dl_change_areas"].decode("utf-8")
+    assert "inf" not in text.lower()

@@ -54,6 +54,9 @@ def test_kpi_cards_show_only_suppressed_values(demo):
     assert cards[0].value == f"{int(row['referrals']):,}"
     assert cards[1].value == f"{int(row['completed_pct'])} %"
     assert "Base:" in cards[1].help and full.window in cards[2].help
+    # each share's base is its denominator: concluded referrals for completion, not the completed
+    assert cards[1].help.endswith(f"Base: {int(row['concluded']):,}.") and int(row["concluded"]) != int(row["completed"])
+    assert cards[2].help.startswith("Share not re-offending") and f"Base: {int(row['followup_eligible']):,}." in cards[2].help
     # A tiny group: the cards show "<5" / "suppressed", never the exact small numbers.
     small = scheme_kpis(t.iloc[:3])
     sc = views.kpi_cards(small)
@@ -221,15 +224,20 @@ def test_headline_and_change_metrics(demo):
     res, _ = area_change(demo.incidents, stage, s)
     h, ch = headline(stage), hotspot_change(res)
     cards = views.headline_metrics(h, ch)
-    labels = ["Incidents analysed", "Hotspot areas", "Incidents in hotspots", "Hotspot area", "Cell size", "Change in hotspots"]
+    labels = ["Incidents analysed", "Hotspot areas", "Incidents in hotspots", "Hotspot area", "Cell size",
+              "Raw change in hotspots"]
     assert [m.label for m in cards] == labels
     assert cards[0].value == f"{len(stage.incidents):,}" and cards[4].value == "500 m" and cards[5].value == ch.text()
     assert f"{ch.before:,} before" in cards[5].help
-    assert views.headline_metrics(h, None, "why not")[5] == views.Metric("Change in hotspots", "–", "why not")
+    # the plain change is not the tested one: the card says so, and points to the pooled row
+    assert "not tested" in cards[5].help and '"all hotspot areas"' in cards[5].help
+    assert views.headline_metrics(h, None, "why not")[5] == views.Metric("Raw change in hotspots", "–", "why not")
     cells, _ = cell_change(demo.incidents, stage.grid, s)
-    m = views.change_metrics(cells, ch)
-    assert m[0].value == f"{int(cells.table['n_before'].sum()):,}"
-    assert m[3].value == f"{int(cells.summary()['significant fall']):,}"
+    m = views.change_metrics(cells)
+    assert [x.label for x in m] == ["Before (study area)", "After (study area)", "Cells with a significant fall",
+                                    "Cells with a significant rise"]  # no second "change in hotspots" beside the pooled table
+    assert m[0].value == f"{int(cells.table['n_before'].sum()):,}" and "study area's cells" in m[0].help
+    assert m[2].value == f"{int(cells.summary()['significant fall']):,}"
 
 
 def test_gi_class_counts_and_settings_used(demo):
@@ -282,7 +290,8 @@ def test_change_summary_table_shows_the_three_scopes_as_text():
         ScopeChange("hotspots vs elsewhere", 0.85, 0.72, 0.99, 0.00001, "significant fall", 100, 80, 0.25, 0.1),
     )
     b, a = Period.from_months("2023-01", "2023-06"), Period.from_months("2023-07", "2023-12")
-    t = views.change_summary_table(ChangeSummary(rows, 0.05, b, a, "method", notes=("a note",)))
+    notes = ("a note", "or use whole years", "month-to-month variation (it cancels there)")
+    t = views.change_summary_table(ChangeSummary(rows, 0.05, b, a, "method", notes=notes))
     assert t.frame.columns.tolist() == ["Scope", "Rate ratio", "95 % CI", "p-value", "Verdict"]
     assert t.frame.to_numpy().tolist() == [
         ["all hotspot areas", "0.82", "0.71–0.95", "0.008", "significant fall"],
@@ -291,7 +300,9 @@ def test_change_summary_table_shows_the_three_scopes_as_text():
     ]
     assert t.lines[0] == "all hotspot areas: rate ratio 0.82 (95 % CI 0.71–0.95), p = 0.008, significant fall"
     # "No significant change" comes with the smallest fall the data could detect, and the notes follow.
-    assert "elsewhere 6%" in t.caption and "all hotspot areas 20%" not in t.caption and t.caption.endswith("a note")
+    assert "elsewhere 6%" in t.caption and "all hotspot areas 20%" not in t.caption
+    # each note its own sentence (they were run together: "…or use whole years month-to-month variation…")
+    assert t.caption.endswith(". A note. Or use whole years. Month-to-month variation (it cancels there).")
     # Without a summary: no rows, the reason, and the interval named by alpha.
     empty = views.change_summary_table(None, "no hotspot areas", alpha=0.1)
     assert len(empty.frame) == 0 and "90 % CI" in empty.frame.columns and "no hotspot areas" in empty.caption

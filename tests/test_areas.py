@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 
+import geopandas as gpd
 import numpy as np
 import pytest
 import shapely
@@ -11,7 +12,7 @@ import shapely
 from hotspots._errors import ParameterError
 from hotspots.areas import AREA_COLUMNS, HotspotAreas, hotspot_areas
 from hotspots.gistar import GiStarResult, gi_star
-from hotspots.grid import Grid, GridValues
+from hotspots.grid import Grid, GridValues, count
 
 
 def _gv(values: np.ndarray, cs: float = 100.0, mask=None) -> GridValues:
@@ -410,3 +411,23 @@ def test_small_areas_are_named_with_the_incidents_that_made_them_hot():
     assert none.startswith("hotspot area 2 holds no incident in its own cells: it is hot because of the 30 incidents")
     bins[2, 2] = 0
     assert small_areas_note(hotspot_areas(_with_bins(bins, counts), min_confidence=0.95)) == ""
+
+
+def test_no_areas_keep_the_columns_types():
+    """An empty table (no hot or no cold cells) has the types of a full one: a GIS layer of cold
+    spots written from it has the hot spots' schema."""
+    rng = np.random.default_rng(1)
+    pts = gpd.GeoDataFrame(geometry=gpd.points_from_xy(rng.uniform(0, 5000, 200), rng.uniform(0, 5000, 200)), crs=27700)
+    g = Grid.for_points(pts, cell_size=500)
+    gi = gi_star(count(pts, g), 800)
+    empty = hotspot_areas(gi, kind="cold")
+    assert empty.n_areas == 0 and list(empty.areas.columns) == list(AREA_COLUMNS)
+    assert empty.areas["count"].dtype == np.float64 and empty.areas["peak_confidence"].dtype == object
+
+
+def test_how_has_one_level_of_brackets(two_blobs):
+    # It read "touching Gi* hot cells (cells significant at alpha 0.05 (95% confidence))".
+    how = hotspot_areas(two_blobs).how
+    assert how.startswith("touching Gi* hot cells significant at alpha 0.05 (95% confidence)")
+    assert "((" not in how and "))" not in how
+    assert hotspot_areas(two_blobs, min_confidence=0.99).how.startswith("touching Gi* hot cells at 99% confidence or more")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import math
 
@@ -21,6 +22,7 @@ from hotspots.change import (
     Period,
     change_areas,
     change_cells,
+    finite_for_files,
     incident_dates,
     periods_around,
     rate_ratio_test,
@@ -175,7 +177,7 @@ def test_change_cells_hand_example():
     assert t.loc[(0, 0), "p_value"] == pytest.approx(stats.binomtest(2, 22, 366 / 731).pvalue)
     assert t.loc[(0, 0), "change_class"] == "significant fall"
     assert t.loc[(1, 1), "change_class"] == "significant rise"
-    assert t.loc[(2, 2), "change_class"] == "no change"
+    assert t.loc[(2, 2), "change_class"] == "no significant change"
     assert t.loc[(0, 2), "change_class"] == "too few incidents"
     assert math.isnan(t.loc[(0, 2), "p_value"])
     assert t.loc[(1, 0), "change_class"] == "too few incidents"  # 0 and 0
@@ -183,9 +185,45 @@ def test_change_cells_hand_example():
     assert len(res.table) == 9
     s = res.summary()
     assert list(s.index) == list(CHANGE_CLASSES) and s.sum() == 9
-    assert (s["significant fall"], s["significant rise"], s["no change"], s["too few incidents"]) == (1, 1, 1, 6)
+    assert (s["significant fall"], s["significant rise"], s["no significant change"], s["too few incidents"]) == (1, 1, 1, 6)
     assert "p_adjusted" not in res.table.columns
     assert res.time_resolution == "day"
+
+
+def test_counts_text_lists_every_class_that_occurs_so_the_counts_add_up():
+    """The summary line once left out the "too few incidents" units (39 areas, 34 counted)."""
+    res = change_cells(_incidents(SPEC), _grid(), BEFORE, AFTER, fdr=False, test="poisson")
+    counts = "significant fall 1, no significant change 1, significant rise 1, too few incidents 6"
+    assert res.counts_text() == counts
+    assert res.describe().endswith(f"; cells: {counts}")
+    # the three verdicts are always named (a 0 says something); a class no unit has is not
+    busy = res.table["change_class"] != "too few incidents"
+    only = dataclasses.replace(res, table=res.table[busy & (res.table["change_class"] != "significant rise")])
+    assert only.counts_text() == "significant fall 1, no significant change 1, significant rise 0"
+
+
+def test_finite_for_files_empties_ratios_that_are_not_finite_and_their_intervals():
+    t = pd.DataFrame({
+        "area_id": [1, 2, 3, 4],
+        "n_before": [0, 0, 5, 30],
+        "n_after": [1, 0, 0, 40],
+        "change_rate_ratio": [np.inf, np.nan, 0.0, 1.3],
+        "change_rate_ratio_adjusted": [np.nan, np.nan, np.nan, 1.1],
+        "change_rate_ratio_low": [0.062, np.nan, 0.02, 0.9],
+        "change_rate_ratio_high": [62.0, np.nan, 2.0, 1.4],
+        "p_value": [np.nan, np.nan, 0.06, 0.5],
+        "change_class": ["too few incidents", "too few incidents", "no significant change", "no significant change"],
+    })
+    got = finite_for_files(t)
+    assert got["change_rate_ratio"].isna().tolist() == [True, True, False, False]
+    assert got["change_rate_ratio_low"].isna().tolist() == [True, True, False, False]  # no estimate, no interval
+    assert got["change_rate_ratio_high"].tolist()[2:] == [2.0, 1.4]  # a fall to 0 is an estimate: kept as computed
+    assert got["p_value"].tolist()[2:] == [0.06, 0.5] and got["change_class"].tolist() == t["change_class"].tolist()
+    assert np.isinf(t["change_rate_ratio"].iloc[0])  # the caller's table is not changed
+    # the interval follows the adjusted change where there is one
+    adj = t.assign(change_rate_ratio=[np.inf, 1.0, 1.0, np.inf], change_rate_ratio_adjusted=[np.nan, np.nan, np.nan, 1.1])
+    out = finite_for_files(adj)
+    assert out["change_rate_ratio_low"].isna().tolist() == [True, True, False, False]
 
 
 def test_change_cells_geodataframe_and_gridvalues():
@@ -272,7 +310,7 @@ def test_control_cells_ratio_of_ratios():
     assert res.control["before"] == 60 and res.control["after"] == 20
     assert t.loc[(0, 0), "ratio_of_ratios"] == pytest.approx((10 / 30) / (20 / 60))
     assert t.loc[(0, 0), "p_value"] == pytest.approx(stats.fisher_exact([[10, 30], [20, 60]]).pvalue)
-    assert t.loc[(0, 0), "change_class"] == "no change"
+    assert t.loc[(0, 0), "change_class"] == "no significant change"
     assert t.loc[(3, 0), "change_class"] == "control area"
     assert plain.loc[(0, 0), "change_class"] == "significant fall"
 
@@ -460,7 +498,7 @@ def test_demo_treated_hotspots_fall_untreated_mostly_not(demo):
     treated = t[t.treated]
     untreated = t[~t.treated]
     assert (treated["change_class"] == "significant fall").all()
-    assert (untreated["change_class"] != "no change").mean() <= 0.10
+    assert (untreated["change_class"] != "no significant change").mean() <= 0.10
     # rate ratios of treated hotspots near the planted 0.7 (ramp over two months, 3 %/year trend)
     assert treated["rate_ratio"].between(0.6, 0.85).all()
 
@@ -473,10 +511,10 @@ def test_demo_placebo_finds_no_more_than_nominal(demo):
     res = change_areas(demo.incidents, areas, pb, pa, same_months=True)
     assert res.common_months == (1, 2, 3, 4, 5, 6)
     # without FDR, within the nominal 5 % (+ 2 binomial s.e.) of the 44 areas; seed 0: 2 of 44
-    flagged = int((res.table["change_class"] != "no change").sum())
+    flagged = int((res.table["change_class"] != "no significant change").sum())
     assert flagged <= 0.05 * 44 + 2 * math.sqrt(44 * 0.05 * 0.95)
     res = change_areas(demo.incidents, areas, pb, pa, same_months=True, fdr=True)
-    assert (res.table["change_class"] == "no change").all()  # seed 0: 0 of 44 flagged with FDR
+    assert (res.table["change_class"] == "no significant change").all()  # seed 0: 0 of 44 flagged with FDR
     g = Grid.for_points(demo.incidents, cell_size=500)
     cells = change_cells(demo.incidents, g, pb, pa, same_months=True)
     tested = cells.table["change_class"] != "too few incidents"

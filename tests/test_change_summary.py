@@ -309,6 +309,26 @@ def test_regression_to_the_mean_note_and_default_selection():
     assert both.start == before.start and both.end == after.end and "both" in why2
 
 
+def test_regression_to_the_mean_note_names_the_right_direction_and_reason():
+    """Places picked for being busy in some months were lucky then: chosen from "before", the after
+    period looks quieter (a fall by chance); chosen from "after", the before period looks quieter
+    (a rise by chance). The months are named plainly, without the period's label."""
+    before, after = Period.from_months("2025-01", "2025-06"), Period.from_months("2025-07", "2025-12")
+    from_after, fall = selection_overlap_note(Period.from_months("2025-07", "2025-12", "analysis period"), before, after)
+    assert not fall
+    assert "chosen from Jul 2025 – Dec 2025, which overlaps the after period more than the before period" in from_after
+    assert "so the before period looks quieter: a rise is expected" in from_after
+    assert "analysis period" not in from_after and "quieter later" not in from_after
+    from_before, fall = selection_overlap_note(Period.from_months("2025-01", "2025-06", "analysis period"), before, after)
+    assert fall
+    assert "chosen from Jan 2025 – Jun 2025, which overlaps the before period more than the after period" in from_before
+    assert "so the after period looks quieter: a fall is expected" in from_before
+    alike, fall = selection_overlap_note(Period.from_months("2025-01", "2025-12", "analysis period"), before, after)
+    assert not fall and alike.startswith("hotspots were chosen from Jan 2025 – Dec 2025, which covers")
+    pick, why = default_selection_period("2024-01", "2025-12", before, after)
+    assert why == "hotspots chosen from Jul 2024 – Dec 2024, outside the compared periods (no regression to the mean)"
+
+
 # ------------------------------------------------------------------ the lines printed
 def test_lines_one_per_scope_in_the_printed_format():
     from hotspots.change_summary import ChangeSummary, ScopeChange

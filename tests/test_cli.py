@@ -106,3 +106,22 @@ def _register_with_alpha(register, func):
         p.set_defaults(func=func)
 
     return inner
+
+
+def test_command_text_is_the_typed_line_shell_quoted():
+    """parameters.json's command: the words as typed (paths with spaces quoted, --out kept), one
+    shell line that splits back into the same words; rebuilt from the arguments when not typed."""
+    import argparse
+    import shlex
+
+    from hotspots.commands import command_text
+
+    typed = ["analyse", "data/2025 01.csv", "../b's.csv", "--out", "my results", "--cell-size", "100"]
+    args = argparse.Namespace(argv=typed, inputs=["ignored"], out="ignored")
+    line = command_text(args, "analyse")
+    assert line == "hotspots analyse 'data/2025 01.csv' '../b'\"'\"'s.csv' --out 'my results' --cell-size 100"
+    assert shlex.split(line) == ["hotspots", *typed]
+    built = argparse.Namespace(inputs=["a b.csv"], out="r", cell_size="100", quiet=True, pdf=False, bandwidth=None,
+                               before=("2024-01", "2024-06"), func=print, command="analyse")
+    assert shlex.split(command_text(built, "analyse")) == [
+        "hotspots", "analyse", "a b.csv", "--before", "2024-01:2024-06", "--cell-size", "100", "--out", "r", "--quiet"]

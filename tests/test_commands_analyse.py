@@ -18,7 +18,7 @@ from helpers import refuse_loading, run_cli
 from PIL import Image
 
 from hotspots.cli import build_parser
-from hotspots.commands.analyse import ProgressBar, load_inputs, scaled, settings_from_args
+from hotspots.commands.analyse import ProgressBar, count_text, load_inputs, scaled, settings_from_args, trend_word
 from hotspots.gazetteer import towns
 from hotspots.schema import ASB_CATEGORY, POLICE_UK_ATTRIBUTION
 
@@ -110,7 +110,7 @@ def test_demo_run_prints_load_reports_and_a_summary_that_matches_the_files(demo_
         zip(areas["area_id"].head(5), areas["incidents"].head(5))
     )
     kp = pd.read_csv(out / "csv" / "kpis.csv", dtype=str)
-    assert f"referrals {kp['referrals'].iloc[-1]}; completed {kp['completed_pct'].iloc[-1]}%" in stdout
+    assert f"referrals {int(kp['referrals'].iloc[-1]):,}; completed {kp['completed_pct'].iloc[-1]}%" in stdout
     # Progress bar on stderr, ending at 100 %.
     assert "Getis-Ord Gi*" in stderr and "100%" in stderr.splitlines()[-1]
     assert "Traceback" not in stderr
@@ -142,6 +142,19 @@ def test_demo_run_writes_and_prints_the_pooled_change(demo_run):
     assert notes and any("hotspots were chosen from" in n for n in notes)
 
 
+def test_demo_run_change_line_counts_every_hotspot_area(demo_run):
+    """The change line names every class that occurs, so that its counts add up to the areas
+    (it once left out the areas with too few incidents to test)."""
+    code, stdout, _, out = demo_run
+    ca = pd.read_csv(out / "csv" / "change_areas.csv")
+    line = next(x for x in stdout.splitlines() if x.startswith("  change ") and " hotspot areas: " in x)
+    assert f": {len(ca)} hotspot areas: " in line
+    classes = "significant fall|no significant change|significant rise|too few incidents"
+    found = [(k, int(n.replace(",", ""))) for k, n in re.findall(rf"({classes}) (\d+(?:,\d{{3}})*)", line.split(": ")[-1])]
+    assert sum(n for _, n in found) == len(ca)
+    assert {k: n for k, n in found if n} == ca["change_class"].value_counts().to_dict()
+
+
 def test_demo_run_finds_the_planted_treated_hotspot(demo_run, demo_files):
     _, _, _, out = demo_run
     truth = json.loads(Path(demo_files["ground_truth"]).read_text())
@@ -156,17 +169,18 @@ def test_demo_run_finds_the_planted_treated_hotspot(demo_run, demo_files):
 def test_sidecar_command_reproduces_the_settings(demo_run, demo_files):
     _, _, _, out = demo_run
     side = json.loads((out / "parameters.json").read_text())
-    cmd = side["command"]
-    assert cmd[:2] == ["hotspots", "analyse"] and "incidents.csv" in cmd
-    folder = Path(demo_files["incidents"]).parent
-    argv = [str(folder / a) if a.endswith(".csv") else a for a in cmd[1:]] + ["--out", "x"]
-    args = build_parser().parse_args(argv)
+    # One shell line: the words as they were typed (full paths, --out), shell-quoted; it held only
+    # the files' base names and no --out, so pasting it could not rerun the analysis.
+    cmd = shlex.split(side["command"])
+    assert cmd[:3] == ["hotspots", "analyse", str(demo_files["incidents"])]
+    assert cmd[cmd.index("--out") + 1] == str(out) and cmd[cmd.index("--referrals") + 1] == str(demo_files["referrals"])
+    assert side["working_directory"] == str(Path.cwd())
+    args = build_parser().parse_args(cmd[1:])
     # The sidecar holds the settings used: those given, with the default periods chosen from the
     # data (hotspots.pipeline.prepare_inputs), which the same command on the same files chooses again.
     used = load_inputs(args, lambda s: None).settings
     assert json.loads(json.dumps(used.to_dict())) == side["settings"]
     assert settings_from_args(args).before is None and used.before == ("2022-07", "2023-06")
-    assert shlex.join(cmd)  # printable as one shell line
 
 
 # ----------------------------------------------------------------------------- small data
@@ -229,6 +243,40 @@ def test_a_single_month_says_once_why_there_is_no_change(small_csv, tmp_path):
     # the change line says why, not "give periods within the data's months" (there are none to give)
     change = [line for line in stdout.splitlines() if line.startswith("  change:")]
     assert change == ["  change: not computed; " + told[0]]
+
+
+def test_given_periods_without_data_are_an_argument_error(small_csv, tmp_path):
+    """Data of 2022-2023 asked for a before period in 2020: exit 2 before any analysis, naming the
+    flag, the months the data hold and the fix (the run once went on and printed two notes that
+    contradicted each other)."""
+    path, _ = small_csv
+    periods = ("--before", "2020-01:2020-06", "--after", "2023-01:2023-06")
+    code, stdout, stderr = analyse_without_images([path], tmp_path / "r", *periods)
+    assert code == 2 and "Summary" not in stdout
+    assert stderr == (
+        "hotspots analyse: error: `--before` (Jan 2020 – Jun 2020) holds no month of the data, which hold Jan 2022 – Dec 2023; "
+        "give `--before` and `--after` within the data's months, or load the monthly files of Jan 2020 – Jun 2020.\n"
+    )
+    assert not (tmp_path / "r" / "parameters.json").exists()
+
+
+def test_a_change_not_computed_is_told_with_its_own_reason(small_csv, tmp_path):
+    # no burglary in the before period although the data (their ASB) hold it: the summary line gives
+    # the change's own reason, not "the periods hold no data"
+    path, df = small_csv
+    months = pd.to_datetime(df["month"])
+    no_early_burglary = tmp_path / "no_early_burglary.csv"
+    df[~((df["category"] == "Burglary") & (months < "2022-07-01"))].to_csv(no_early_burglary, index=False)
+    args = ("--formats", "csv", "--cluster-method", "none", "--category", "Burglary")
+    code, stdout, _ = analyse_without_images(
+        [no_early_burglary], tmp_path / "r", *args, "--before", "2022-01:2022-06", "--after", "2023-01:2023-06"
+    )
+    assert code == 0, stdout
+    change = [line for line in stdout.splitlines() if line.startswith("  change")]
+    assert change == [
+        "  change: not computed: no incidents fall in the before period (before: Jan 2022 – Jun 2022); check the dates and "
+        "the data's coverage."
+    ]
 
 
 def test_no_hotspot_areas_says_why_there_is_no_pooled_change(small_csv, tmp_path):
@@ -373,9 +421,9 @@ def test_demo_run_prints_the_emerging_hot_spots_and_each_areas_pattern(demo_run)
     at = head.index("over the months")
     listed = stdout.split(head + "\n")[1].splitlines()[:5]
     for row in listed:
-        word = row[at:].split()[0]
         pattern = areas.loc[int(row.split()[0]), "emerging"]
-        assert word == ("–" if pattern == "no pattern detected" else pattern.removesuffix(" hot spot"))
+        want = "no pattern" if pattern == "no pattern detected" else pattern.removesuffix(" hot spot")
+        assert row[at:].startswith(want + " ")  # the csv's words (shorter), never a bare "–"
     # the demo's planted falls read as diminishing hot spots in the areas that fell most
     assert areas.loc[1, "emerging"] == "diminishing hot spot"
 
@@ -551,3 +599,48 @@ def test_a_referral_file_is_refused_as_incidents(demo_files, tmp_path):
     assert code == 2
     assert "looks like a referral file" in stderr and "`person_ref`" in stderr and "--referrals FILE" in stderr
     assert not (tmp_path / "r").exists()  # nothing written
+
+
+def test_a_grid_too_big_for_memory_is_one_line_naming_the_flag(small_csv, tmp_path, monkeypatch):
+    """`--cell-size 10` on Merseyside was killed by the kernel at 23.5 GB with nothing printed: the
+    analysis's memory is estimated from the grid and months first and refused in the flag's words."""
+    import hotspots.analysis_memory as am
+
+    monkeypatch.setattr(am, "available_memory", lambda: 700 * 2**20)
+    path, _ = small_csv
+    code, stdout, stderr = analyse_without_images([path], tmp_path / "r", "--cell-size", "10")
+    errors = [line for line in stderr.splitlines() if "error" in line]
+    assert code == 2 and len(errors) == 1 and stderr.splitlines()[-1] == errors[0], stderr
+    assert re.search(r"^hotspots analyse: error: a grid of [\d,]+ cells of 10 m over 24 months needs about .* more than the "
+                     r"700.0 MiB available: use `--cell-size` \d+ or more", errors[0])
+    assert "Traceback" not in stderr and not (tmp_path / "r" / "parameters.json").exists()
+
+
+def test_summary_marks_a_cut_place_name_with_an_ellipsis(small_csv, tmp_path, monkeypatch):
+    # Northumbria's summary showed "Brinkburn Street, Newcastle upon" for "... Newcastle upon Tyne",
+    # cut at 32 characters with nothing to say so.
+    import hotspots.export._common as common
+
+    original = common.area_summary
+
+    def long_places(analysis):
+        table = original(analysis)
+        table["place"] = "Brinkburn Street, Newcastle upon Tyne"
+        return table
+
+    monkeypatch.setattr(common, "area_summary", long_places)
+    path, _ = small_csv
+    code, stdout, _ = analyse_without_images([path], tmp_path / "r", "--formats", "csv", "--cluster-method", "none")
+    assert code == 0
+    rows = [line for line in stdout.splitlines() if "Brinkburn" in line]
+    assert rows and all("Brinkburn Street, Newcastle… " in line for line in rows)
+    assert not any("Newcastle upon" in line for line in rows)
+
+
+def test_summary_counts_have_thousands_separators_and_no_pattern_is_said():
+    # "referrals 2185" and "1526 of 2185"; the pattern column showed "–" where csv/hotspot_areas.csv
+    # says "no pattern detected".
+    assert count_text(2185) == "2,185" and count_text("1526") == "1,526" and count_text(12.0) == "12"
+    assert count_text("<5") == "<5" and count_text("c") == "c" and count_text(7) == "7"
+    assert trend_word("no pattern detected") == "no pattern"
+    assert trend_word("persistent hot spot") == "persistent" and trend_word(None) == trend_word(float("nan")) == "–"

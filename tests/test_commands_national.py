@@ -7,6 +7,7 @@ import json
 
 import geopandas as gpd
 import numpy as np
+import pyogrio
 import pytest
 
 pytest.importorskip("rasterio")
@@ -60,12 +61,27 @@ def test_outputs_read_back_equal_the_library(points_file, local_run):
     np.testing.assert_array_equal(layer["count"], want.areas["count"])
     assert all(a.equals(b) for a, b in zip(layer.geometry, want.areas.geometry))
     assert set(layer.geom_type) == {"MultiPolygon"}  # whether or not an area is in pieces, as analyse's layers
+    # the cold spot layer has the hot spot layer's schema, even when it is empty
+    hot_info = pyogrio.read_info(local_run / "hotspot_areas.gpkg", layer="hotspot_areas")
+    cold_info = pyogrio.read_info(local_run / "hotspot_areas.gpkg", layer="coldspot_areas")
+    assert cold_info["geometry_type"] == hot_info["geometry_type"] == "MultiPolygon"
+    assert list(cold_info["fields"]) == list(hot_info["fields"]) and list(cold_info["dtypes"]) == list(hot_info["dtypes"])
     assert layer.crs.to_epsg() == 27700
     params = json.loads((local_run / "parameters.json").read_text())
     assert params["parameters"]["n_points"] == 40_000 and params["parameters"]["bandwidth_m"] == 800
     assert params["gi_star"]["hot_cells"] == int(res.gistar.hot.sum())
     assert params["areas"]["hot"] == want.n_areas and "stream" in params["timings_s"]
     assert (local_run / "overview.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_parameters_record_the_command_as_typed(points_file, local_run):
+    """parameters.json's `command` was just "hotspots national": now the whole line, shell-quoted."""
+    import shlex
+    from pathlib import Path
+
+    params = json.loads((local_run / "parameters.json").read_text())
+    assert shlex.split(params["command"]) == ["hotspots", "national", str(points_file), "--out", str(local_run), "--quiet", *ARGS]
+    assert params["working_directory"] == str(Path.cwd())
 
 
 def test_local_cluster_gives_the_same_layer_and_rasters(points_file, local_run, tmp_path, capsys):
@@ -194,3 +210,21 @@ def test_existing_scheduler_by_address(points_file, local_run, tmp_path):
     np.testing.assert_array_equal(read_raster(out / "counts.tif").values, read_raster(local_run / "counts.tif").values)
     np.testing.assert_array_equal(read_raster(out / "class.tif").values, read_raster(local_run / "class.tif").values)
     assert json.loads((out / "parameters.json").read_text())["parameters"]["scheduler"] == address
+
+
+def test_overview_draws_the_density_in_greys_under_the_red_hot_spots(local_run):
+    # The overview drew red hot spots over magma, whose scale runs through reds and purples.
+    import matplotlib
+    from PIL import Image
+
+    from hotspots import style
+
+    scale = matplotlib.colormaps[style.DENSITY_UNDER_HOT_CMAP](np.linspace(0, 1, 64))[:, :3] * 255
+    assert (scale.max(axis=1) - scale.min(axis=1) < 1).all()  # greys only
+    with Image.open(local_run / "overview.png") as im:
+        px = np.asarray(im.convert("RGB"), dtype=float).reshape(-1, 3)
+    r, g, b = px.T
+    red = (r > g + 70) & (r > b + 40)
+    assert red.sum() > 50  # the hot spots
+    grey = px.max(axis=1) - px.min(axis=1) < 16
+    assert (grey | ((r > g) & (r > b))).all()  # everything else grey: no purple, blue or yellow density

@@ -13,6 +13,7 @@ import threading
 
 import geopandas as gpd
 import numpy as np
+import pandas as pd
 import pytest
 import shapely
 from matplotlib import colors as mcolors
@@ -309,6 +310,21 @@ def test_before_after_has_two_maps_on_one_scale_plus_change(demo, tmp_path):
         c, r = (int(round(float(v))) for v in img.to_pixel(ex + 400.0, ny + 400.0, panel=k))
         assert _is_red(arr[r - 3 : r + 4, c - 3 : c + 4]).mean() > 0.5
     assert img.legend["scale"][3] == "incidents per km² per month"
+
+
+def test_before_after_of_an_analysis_of_later_months_draws_the_periods_it_compared(demo, tmp_path):
+    """Hotspots from the last nine months (a ``period`` the before period does not overlap): the
+    change counted every incident, and the before/after maps draw what it counted without being
+    handed the incidents again (the app's download passed none, and failed: "no incidents in the
+    before period")."""
+    _, d, _ = demo
+    s = Settings(period=("2024-07", "2025-03"), before=("2022-07", "2023-06"), after=("2023-07", "2024-06"))
+    an = analyse(d.incidents, study_area=default_study_area(), settings=s)
+    assert an.incidents["month"].min() >= pd.Timestamp("2024-07-01") and len(an.all_incidents) == len(d.incidents)
+    img = briefing_before_after(an, tmp_path / "late.png", dpi=40, show_change=False)
+    handed = briefing_before_after(an, tmp_path / "handed.png", dpi=40, show_change=False, incidents=d.incidents)
+    assert [p.title for p in img.panels] == [p.title for p in handed.panels]
+    assert img.panels[0].title.startswith("Before")
 
 
 def test_before_after_legend_fits_beside_a_wide_force(tmp_path):
@@ -612,3 +628,113 @@ def test_before_after_method_says_which_tests_used_fdr(demo, tmp_path):
     areas_fdr = an.change_areas.params["fdr"] != "none"
     assert cells_fdr and not areas_fdr  # the pipeline's rule
     assert "per cell with FDR and per hotspot area (each area on its own)" in joined
+
+
+@pytest.mark.parametrize("dpi, size_in", [(20, (6.0, 4.5)), (50, (11.0, 7.5)), (100, (11.0, 7.5)), (100, (7.0, 10.0))])
+def test_footer_attribution_is_whole_and_inside_the_figure_at_low_dpi(demo, tmp_path, monkeypatch, dpi, size_in):
+    # At 100 dpi the footer's first line (a character count's guess) ran past the right edge:
+    # "... GeoNames (geonames.org), C" and the CC BY licence was cut off.
+    import hotspots.export.briefing as briefing_module
+
+    an, _, _ = demo
+    inc = an.incidents.copy()
+    inc["source"] = "2025-01-merseyside-street.csv"
+    inc["incident_id"] = "asb-" + inc["incident_id"].astype(str)
+    drawn = {}
+    original = briefing_module.footer
+
+    def spy(ctx, fig, *args, **kwargs):
+        drawn["fig"], drawn["texts"] = fig, original(ctx, fig, *args, **kwargs)
+        return drawn["texts"]
+
+    monkeypatch.setattr(briefing_module, "footer", spy)
+    img = briefing_map(dataclasses.replace(an, incidents=inc), tmp_path / "m.png", layer="areas", dpi=dpi, size_in=size_in)
+    fig = drawn["fig"]
+    renderer = fig.canvas.get_renderer()
+    fig_box = fig.bbox
+    footer_text = " ".join(t.get_text() for t in drawn["texts"])
+    assert POLICE_UK_ATTRIBUTION in footer_text
+    assert "GeoNames (geonames.org), CC BY 4.0." in footer_text
+    for t in drawn["texts"]:
+        box = t.get_window_extent(renderer)
+        assert fig_box.x0 <= box.x0 and box.x1 <= fig_box.x1, (t.get_text(), box, fig_box)
+        assert fig_box.y0 <= box.y0 and box.y1 <= fig_box.y1, (t.get_text(), box, fig_box)
+    assert img.size_px == (round(size_in[0] * dpi), round(size_in[1] * dpi))
+
+
+def test_clusters_map_numbers_as_many_clusters_as_it_says_and_tables_those(demo, tmp_path, monkeypatch):
+    # Merseyside 2025: two clusters tied at rank 10 gave 11 labels under a legend saying "top 10
+    # numbered", beside a table of hotspot areas 1-10 that were other objects than clusters 1-10.
+    import hotspots.export.briefing as briefing_module
+
+    an, _, _ = demo
+    centre = an.areas.areas.geometry.iloc[0].representative_point()
+    polys = gpd.GeoDataFrame(
+        {"cluster": np.arange(1, 13), "n_points": [90, 80, 70, 60, 50, 40, 35, 30, 25, 20, 20, 10]},
+        geometry=[shapely.Point(centre.x + 2000 * (k % 4), centre.y + 2000 * (k // 4)).buffer(60) for k in range(12)], crs=BNG,
+    )
+    polys["rank"] = polys["n_points"].rank(method="min", ascending=False).astype("int64")
+    assert sorted(polys["rank"])[9:11] == [10, 10]  # a tie at rank 10
+    clusters = dataclasses.replace(an.clusters, polygons=polys)
+    drawn = {}
+    original = briefing_module.footer
+
+    def spy(ctx, fig, *args, **kwargs):
+        drawn["fig"] = fig
+        return original(ctx, fig, *args, **kwargs)
+
+    monkeypatch.setattr(briefing_module, "footer", spy)
+    img = briefing_map(dataclasses.replace(an, clusters=clusters), tmp_path / "m.png", layer="clusters", dpi=60)
+    fig = drawn["fig"]
+    labels = [t.get_text() for t in fig.axes[0].texts if t.get_bbox_patch() is not None]
+    assert sorted(labels, key=int) == [str(k) for k in range(1, 11)]
+    assert any("12; the 10 largest numbered" in label for label in img.legend)
+    assert "Point clusters (10 largest of 12)" in img.texts
+    panel_texts = [t.get_text() for t in fig.axes[1].texts]
+    digits = [t for t in panel_texts if t.isdigit()]  # the table's "#" and "Incidents" columns
+    assert list(zip(digits[::2], digits[1::2])) == [(str(c), str(n)) for c, n in zip(polys["cluster"], polys["n_points"])][:10]
+    assert f"Hotspot areas ({an.areas.n_areas})" not in img.texts
+
+
+def test_a_long_place_name_in_the_areas_table_is_cut_with_an_ellipsis_before_the_next_column(demo, tmp_path, monkeypatch):
+    import hotspots.export._layers as layers_module
+    import hotspots.export.briefing as briefing_module
+
+    an, _, _ = demo
+    original = layers_module.area_summary
+
+    def long_places(analysis):
+        table = original(analysis)
+        table["place"] = "Brinkburn Street, Newcastle upon Tyne and Wear Metropolitan County"
+        return table
+
+    monkeypatch.setattr(layers_module, "area_summary", long_places)
+    drawn = {}
+    original_footer = briefing_module.footer
+
+    def spy(ctx, fig, *args, **kwargs):
+        drawn["fig"] = fig
+        return original_footer(ctx, fig, *args, **kwargs)
+
+    monkeypatch.setattr(briefing_module, "footer", spy)
+    briefing_map(an, tmp_path / "m.png", layer="density", dpi=60)
+    renderer = drawn["fig"].canvas.get_renderer()
+    panel = drawn["fig"].axes[1]
+    names = [t for t in panel.texts if t.get_text().startswith("Brinkburn")]
+    incidents = next(t for t in panel.texts if t.get_text() == "Incidents")
+    assert names and all(t.get_text().endswith("…") for t in names)
+    numbers_left = incidents.get_window_extent(renderer).x0
+    assert all(t.get_window_extent(renderer).x1 < numbers_left for t in names)
+
+
+def test_areas_legend_offers_only_the_peak_confidences_areas_can_have(demo, tmp_path):
+    # At alpha 0.05 a hotspot area's cells are at 95 % confidence or more: "peak 90%" cannot occur.
+    from hotspots.export._layers import reachable_peaks
+
+    an, _, _ = demo
+    assert an.areas.params["min_confidence"] == pytest.approx(0.95)
+    img = briefing_map(an, tmp_path / "m.png", layer="areas", dpi=50)
+    assert "Hotspot area, peak 99% confidence" in img.legend and "Hotspot area, peak 95% confidence" in img.legend
+    assert "Hotspot area, peak 90% confidence" not in img.legend
+    relaxed = dataclasses.replace(an.areas, params={**an.areas.params, "min_confidence": 0.9})
+    assert reachable_peaks(relaxed) == ["99%", "95%", "90%"]

@@ -18,6 +18,7 @@ import hotspots
 from hotspots import analyse
 from hotspots._errors import ParameterError
 from hotspots.analysis import Settings
+from hotspots.change import finite_for_files
 from hotspots.demo import generate_demo
 from hotspots.emerging_summary import area_patterns, category_counts, describe_emerging
 from hotspots.export import export_gis, gis_layers
@@ -102,7 +103,7 @@ def test_areas_clusters_and_change_layers_equal_the_results(demo, exported):
 
     for name, res in (("change_cells", an.change_cells), ("change_areas", an.change_areas)):
         got = gpd.read_file(exported.gpkg, layer=name)
-        want = res.to_geodataframe()
+        want = finite_for_files(res.to_geodataframe())  # numbers that are not finite are written empty
         _compare(got, want, [c for c in want.columns if c != "geometry"])
         assert _same_geometry(got.geometry, want.geometry)
 
@@ -124,6 +125,20 @@ def test_every_layer_reads_back_as_written(demo, exported):
             else:
                 assert [None if pd.isna(v) else v for v in got[c]] == [None if pd.isna(v) else v for v in w], f"{name}.{c}"
         assert _same_geometry(got.geometry, want.geometry), name
+
+
+def test_hotspot_areas_layer_carries_what_the_areas_csv_says(demo, exported):
+    """A QGIS user labels and styles areas by their streets, change, ring and pattern: the layer
+    has the CSV's columns, with the CSV's values."""
+    layer = gpd.read_file(exported.gpkg, layer="hotspot_areas").set_index("area_id")
+    table = pd.read_csv(exported.files["csv:hotspot_areas"], keep_default_na=False, na_values=[""]).set_index("area_id")
+    table = table.loc[layer.index]
+    for col in ("place", "streets", "districts", "ring_change_class", "emerging"):
+        assert [None if pd.isna(v) or v == "" else v for v in layer[col]] == \
+            [None if pd.isna(v) or v == "" else v for v in table[col]], col
+    for col in ("change_pct", "ring_change_pct"):
+        np.testing.assert_allclose(layer[col].to_numpy(dtype=float), table[col].to_numpy(dtype=float), equal_nan=True)
+    assert layer["ring_change_class"].notna().any() and layer["emerging"].notna().all()
 
 
 def test_area_layers_are_multipolygon_in_every_format(demo, exported):
@@ -161,13 +176,33 @@ def test_geojson_is_wgs84_as_rfc7946_requires(demo, exported):
         np.testing.assert_allclose(first_got, np.column_stack([lon, lat]), atol=2e-7)
 
 
-def test_geojson_writes_infinity_as_null(demo, exported):
+def test_every_format_writes_a_rate_ratio_that_is_not_finite_as_empty(demo, exported):
+    """A cell with no incident before has an infinite rate ratio in memory; the GeoPackage kept
+    ``inf`` (QGIS's statistics and symbology break on it), the CSV wrote "inf" and the GeoJSON
+    null. Now every format writes it empty, and its interval too (its ends came from the 0.5 put
+    in the 0's place: 0.062-62 for 0 then 1); the p-value and class are written as tested."""
     an, _ = demo
-    inf = np.isinf(an.change_cells.table["rate_ratio"].to_numpy())
+    t = an.change_cells.table
+    inf = np.isinf(t["rate_ratio"].to_numpy())
     assert inf.any()  # cells with no incident before
+    assert np.isfinite(t.loc[inf & (t["n_after"] > 0), "rate_ratio_low"]).all()  # in memory: an interval was computed
+    interval = ["rate_ratio", "rate_ratio_low", "rate_ratio_high"]
     doc = json.loads(exported.files["geojson:change_cells"].read_text(encoding="utf-8"))
-    rr = [f["properties"]["rate_ratio"] for f in doc["features"]]
-    assert [v is None for v in np.array(rr, dtype=object)[inf]] == [True] * int(inf.sum())
+    gj = pd.DataFrame([f["properties"] for f in doc["features"]])
+    gpkg = gpd.read_file(exported.gpkg, layer="change_cells")
+    for got in (gj, gpkg):
+        assert got.loc[inf, interval].isna().all().all()
+        assert got.loc[inf, "change_class"].tolist() == t.loc[inf, "change_class"].tolist()
+        np.testing.assert_allclose(got.loc[inf, "p_value"].astype(float), t.loc[inf, "p_value"], equal_nan=True)
+        np.testing.assert_allclose(got.loc[~inf, interval].astype(float), t.loc[~inf, interval], equal_nan=True)
+    csv = pd.read_csv(exported.files["csv:change_cells"], keep_default_na=False, dtype=str)
+    zero = (csv["n_before"] == "0") & (csv["n_after"] != "0")
+    assert zero.any() and (csv.loc[zero, interval] == "").all().all()
+    assert not csv[interval].isin(["inf", "-inf"]).any().any()
+    # no layer or table holds an infinite number in any format
+    for name, layer in gis_layers(an).items():
+        nums = layer.drop(columns=layer.geometry.name).select_dtypes("number")
+        assert not np.isinf(nums.to_numpy(dtype=float, na_value=np.nan)).any(), name
 
 
 # ----------------------------------------------------------------------------- CSV
@@ -289,6 +324,19 @@ def test_sidecar_has_every_setting_and_automatic_value(demo, exported):
     assert side["layers"] == exported.layers
     # Every output but the sidecar itself is listed with its checksum.
     assert set(side["outputs"]) == set(exported.files) - {"parameters"}
+
+
+def test_sidecar_lists_only_the_gis_layers_written(demo, tmp_path):
+    """`--formats csv` wrote no GeoPackage or GeoJSON, yet the sidecar's `layers` listed cells,
+    hotspot_areas, ... with their feature counts."""
+    an, _ = demo
+    csv_only = export_gis(an, tmp_path / "csv", formats=("csv",), timestamp=False)
+    side = json.loads(csv_only.files["parameters"].read_text(encoding="utf-8"))
+    assert "layers" not in side and csv_only.layers == {}
+    assert not list((tmp_path / "csv").glob("*.gpkg")) and not (tmp_path / "csv" / "geojson").exists()
+    geojson = export_gis(an, tmp_path / "geojson", formats=("geojson",), timestamp=False)
+    side = json.loads(geojson.files["parameters"].read_text(encoding="utf-8"))
+    assert side["layers"] == geojson.layers and set(side["layers"]) == {k.split(":")[1] for k in geojson.files if ":" in k}
 
 
 def test_sidecar_settings_reproduce_the_result(demo, exported):

@@ -526,3 +526,13 @@ def test_the_app_loads_an_upload_set_within_one_budget(monkeypatch):
     by_kind = {o.kind: o for o in outcomes}
     assert by_kind["incidents"].ok
     assert not by_kind["referrals"].ok and "60 in earlier tables" in by_kind["referrals"].error
+
+
+def test_available_memory_is_read_on_linux():
+    """What the analysis's memory check compares its estimate with (hotspots.analysis_memory)."""
+    from hotspots.io.limits import available_memory
+
+    have = available_memory()
+    assert have is None or 0 < have < 2**50
+    if sys.platform.startswith("linux"):
+        assert have is not None

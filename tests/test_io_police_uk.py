@@ -596,3 +596,11 @@ def test_a_category_published_in_part_in_a_normal_month_is_a_warning(tmp_path: P
     _, report = load_police_uk(tmp_path)
     told = [w for w in report.warnings if w.startswith(f"Apr 2025: {ASB_CATEGORY} holds 3 incidents against 40")]
     assert told and "Burglary" not in told[0] and "leaves that month out when it is analysed" in told[0]
+
+
+def test_the_coordinates_note_does_not_say_the_user_gave_a_crs(tmp_path: Path) -> None:
+    # The note read "coordinates read as ... (given `crs`)" for police.uk files, where nobody gave one.
+    data, report = load_police_uk(write_police(tmp_path / "2025-01-x-street.csv", [prow()]))
+    notes = [n for n in report.notes if n.startswith("coordinates read as")]
+    assert notes and not any("given `crs`" in n for n in notes)
+    assert any("police.uk's Longitude and Latitude" in n for n in notes)

@@ -356,11 +356,11 @@ def test_change_cells_layer_draws_significant_cells(demo):
     b, s, stage = demo["bundle"], demo["settings"], demo["stage"]
     cells, note = cell_change(b.incidents, stage.grid, s)
     assert note is None
-    grp = sl.change_cells_layer(cells, classes=("significant fall", "significant rise", "no change"))
+    grp = sl.change_cells_layer(cells, classes=("significant fall", "significant rise", "no significant change"))
     gjs = _children(grp, folium.GeoJson)
     feats = {f["properties"]["class"]: f["properties"] for gj in gjs for f in gj.data["features"]}
     summ = cells.summary()
-    for cls in ("significant fall", "significant rise", "no change"):
+    for cls in ("significant fall", "significant rise", "no significant change"):
         if summ[cls]:
             assert feats[cls]["cells"] == f"{int(summ[cls]):,}"
             t = cells.table[cells.table["change_class"] == cls]

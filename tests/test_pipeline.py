@@ -625,3 +625,36 @@ def test_the_rings_around_the_hotspot_areas_follow_ring_m(demo, result):
     assert ring_change(demo.incidents, result, result.settings.replace(ring_m=0.0), result.change_cells,
                        result.change_areas) == (None, None)
     assert ring_change(demo.incidents, result, result.settings, None, result.change_areas) == (None, None)
+
+
+def test_given_periods_that_hold_no_month_of_the_data_are_an_argument_error():
+    """2025 data asked to compare Jan-Jun 2024 with Jan-Jun 2025: refused before any analysis, naming
+    the period, the months the data hold and the fix (the run once went on, said the comparison
+    "compares the months that hold data", then that neither period held data)."""
+    rng = np.random.default_rng(5)
+    months = pd.date_range("2025-01-01", "2025-12-01", freq="MS")
+    inc = points(rng.uniform(0, 5_000, (240, 2)), list(months) * 20, ["Anti-social behaviour"] * 240)
+    given = Settings(before=("2024-01", "2024-06"), after=("2025-01", "2025-06"))
+    msg = (
+        "`before` (Jan 2024 – Jun 2024) holds no month of the data, which hold Jan 2025 – Dec 2025; give `before` and "
+        "`after` within the data's months, or load the monthly files of Jan 2024 – Jun 2024."
+    )
+    with pytest.raises(ParameterError) as err:
+        prepare_inputs(inc, settings=given)
+    assert str(err.value) == msg
+    both = Settings(before=("2024-01", "2024-06"), after=("2026-01", "2026-06"))
+    with pytest.raises(ParameterError, match=r"`before` \(Jan 2024 – Jun 2024\) and `after` \(Jan 2026 – Jun 2026\) hold no"):
+        prepare_inputs(inc, settings=both)
+    # a period inside a gap of the data (Apr-Jun not loaded) holds none of it either
+    gap = inc[~inc["month"].dt.month.isin([4, 5, 6])]
+    inside = Settings(before=("2025-04", "2025-06"), after=("2025-07", "2025-09"))
+    with pytest.raises(ParameterError, match=r"which hold Jan 2025 – Mar 2025, Jul 2025 – Dec 2025;"):
+        prepare_inputs(gap, settings=inside)
+    # a period that holds some of the data's months is kept (its months without data are left out, and said)
+    part = prepare_inputs(inc, settings=Settings(before=("2024-07", "2025-06"), after=("2025-07", "2026-06")))
+    assert part.settings.before == ("2024-07", "2025-06")
+    # periods chosen from the data are not checked; neither are the library's analyse's own (a note)
+    assert prepare_inputs(inc).settings.before is not None
+    res = analyse(inc, settings=given.replace(cell_size=500, cluster_method="none"))
+    assert res.change_cells is None
+    assert any(n.startswith("before/after change not computed: the before period") for n in res.notes)

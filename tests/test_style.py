@@ -35,7 +35,8 @@ def test_class_colours_cover_the_classes_the_methods_produce():
     assert list(style.GI_CLASS_COLOURS) == ["hot 99%", "hot 95%", "hot 90%", "cold 90%", "cold 95%", "cold 99%"]
     assert set(style.GI_CLASS_LABELS) == set(style.GI_CLASS_COLOURS)
     assert set(style.HOT_CLASSES.values()) <= set(style.GI_CLASS_COLOURS)
-    assert set(style.CHANGE_CLASS_COLOURS) == {"significant fall", "no change", "significant rise", "too few incidents"}
+    assert set(style.CHANGE_CLASS_COLOURS) == {"significant fall", "no significant change", "significant rise",
+                                               "too few incidents"}
     assert set(style.CHANGE_CLASS_LABELS) == set(style.CHANGE_CLASS_COLOURS)
     assert set(style.CHANGE_AREA_EDGES) <= set(style.CHANGE_CLASS_COLOURS)
     assert set(style.TASK_KIND_COLOURS) == set(TASK_KINDS)
@@ -84,7 +85,19 @@ def test_plain_text_is_drawn_literally(text):
 def test_change_text():
     assert style.change_text(-31.6, "significant fall") == "−32% ↓"
     assert style.change_text(12.4, "significant rise") == "+12% ↑"
-    assert style.change_text(0.2, "no change") == "+0%"
+    assert style.change_text(0.2, "no significant change") == "+0.2%"
+
+
+def test_change_text_never_shows_a_signed_zero():
+    # Bryant Road, Bootle (Merseyside 2025): 397 -> 403 incidents over a longer after period, rate
+    # ratio 0.99856, was shown "−0%" in the CLI summary and the briefing table.
+    assert style.change_text(100 * (0.99856 - 1)) == "−0.1%"
+    assert style.change_text(style.percent_change([0.99856])[0]) == "−0.1%"
+    assert style.change_text(-0.04) == style.change_text(0.04) == style.change_text(-0.0) == "0%"
+    assert style.change_text(-0.5) == "−0.5%" and style.change_text(0.5) == "+0.5%"  # half to even would give ±0
+    assert style.change_text(-0.51) == "−1%" and style.change_text(1.5) == "+2%"
+    assert str(style.percent_change([0.9996])[0]) == "0.0"  # not -0.0 (shown "-0.0" by "+.1f" formats)
+    assert style.signed_text(-0.04, 1) == "0.0" and style.signed_text(-2.26, 1) == "−2.3"
     for missing in (None, float("nan"), float("inf"), "c", "x"):
         assert style.change_text(missing) == "–"
 
@@ -109,3 +122,12 @@ def test_file_size_and_metres():
         "0 bytes", "999 bytes", "1.0 kB", "1.2 MB", "3.0 GB", "5,000.0 GB",
     ]
     assert [style.metres_text(m) for m in (0, 999, 1000, 1250, 2000)] == ["0 m", "999 m", "1 km", "1.2 km", "2 km"]
+
+
+def test_shorten_ends_a_cut_name_with_an_ellipsis():
+    name = "Brinkburn Street, Newcastle upon Tyne"
+    assert style.shorten(name, 32) == "Brinkburn Street, Newcastle…"  # between words when that loses little
+    assert style.shorten(name, len(name)) == name and style.shorten("High Street", 32) == "High Street"
+    assert style.shorten("Abcdefghijklmnopqrstuvwxyz", 10) == "Abcdefghi…"  # inside a long word
+    assert style.shorten("Abc, Defghijkl", 6) == "Abc…"  # no dangling comma before the ellipsis
+    assert all(len(style.shorten(name, n)) <= n for n in range(1, 40))

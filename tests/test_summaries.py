@@ -43,8 +43,18 @@ def test_hotspot_change_is_the_rate_ratio_of_the_area_totals(demo, stage):
     b, a = int(res.table["n_before"].sum()), int(res.table["n_after"].sum())
     assert (h.before, h.after) == (b, a)
     assert h.rate_ratio == pytest.approx((a / res.exposure_after_days) / (b / res.exposure_before_days))
-    assert h.change_pct == pytest.approx(100 * (h.rate_ratio - 1)) and h.text() == f"{h.change_pct:+.1f} %"
+    assert h.change_pct == pytest.approx(100 * (h.rate_ratio - 1)) and h.text() == f"{h.change_pct:+.1f} %".replace("-", "−")
     assert hotspot_change(None) is None
+
+
+def test_hotspot_change_text_has_no_signed_zero():
+    from hotspots.summaries import HotspotChange
+
+    def text(pct):
+        return HotspotChange(400, 400, 181.0, 184.0, 1 + pct / 100, pct).text()
+
+    assert text(-0.04) == "0.0 %" and text(-0.14) == "−0.1 %" and text(3.14) == "+3.1 %"
+    assert text(float("nan")) == "–"
 
 
 # =============================================================================== monthly series
@@ -195,3 +205,19 @@ def test_the_briefing_draws_the_same_density_per_month(demo, tmp_path):
     assert d.incidents_after == jan_jun_2024
     shown = " ".join(img.texts)
     assert f"{jan_jun_2024:,} incidents ({jan_jun_2024 / d.months_after:,.0f} a month)" in shown
+
+
+def test_titles_say_what_the_incidents_are():
+    """All crime is not called anti-social behaviour (the app's title said "Anti-social behaviour
+    hotspots" over 14 categories)."""
+    from types import SimpleNamespace
+
+    from hotspots.summaries import subject_text, title_text
+
+    asb = pd.DataFrame({"category": ["Anti-social behaviour"] * 3})
+    mixed = pd.DataFrame({"category": ["Anti-social behaviour", "Burglary", None]})
+    force = SimpleNamespace(name="Cumbria Constabulary")
+    assert title_text(asb, force) == "Anti-social behaviour hotspots — Cumbria Constabulary"
+    assert title_text(mixed, force) == "Incident hotspots — Cumbria Constabulary" and subject_text(mixed) == "Incidents"
+    assert title_text(pd.DataFrame({"category": ["Burglary"]})) == "Burglary hotspots"
+    assert title_text(pd.DataFrame({"x": [1]})) == "Incident hotspots"

@@ -336,6 +336,7 @@ def full_analysis(bundle: DataBundle, s: Settings, snap_m: float) -> Analysis:
         linkage=linkage(bundle, s.only(*LINK)),
         kpis=scheme_kpis(refs, threshold=s.threshold, unsafe=s.unsafe_threshold) if refs is not None else None,
         referrals=refs, tasks=bundle.tasks, study_area=bundle.study_area, notes=bundle.prepared.notes,
+        all_incidents=bundle.incidents,
     )
     if an.referrals is not None:
         scheme_publication(an, snap_m=float(snap_m))  # the briefing uses the squares the GIS files use

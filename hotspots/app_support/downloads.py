@@ -13,6 +13,7 @@ import pandas as pd
 
 from .._errors import ParameterError
 from ..analysis import Analysis
+from ..change import finite_for_files
 from .views import display_frame
 
 __all__ = [
@@ -176,12 +177,19 @@ def export_downloads(analysis: Callable[[], Analysis], *, layer: str, basemap: s
 
 
 def change_downloads(areas: Any, cells: Any) -> list[Download]:
-    """Change per hotspot (CSV) and per cell (GeoJSON)."""
+    """Change per hotspot (CSV) and per cell (GeoJSON), numbers that are not finite written empty as in
+    every export (:func:`hotspots.change.finite_for_files`)."""
     return [
-        Download("Change per hotspot (CSV)", lambda: csv_bytes(areas.table), "change_per_hotspot.csv", CSV, "dl_change_areas"),
+        Download(
+            "Change per hotspot (CSV)",
+            lambda: csv_bytes(finite_for_files(areas.table)),
+            "change_per_hotspot.csv",
+            CSV,
+            "dl_change_areas",
+        ),
         Download(
             "Change per cell (GeoJSON)",
-            lambda: geojson_bytes(cells.to_geodataframe()),
+            lambda: geojson_bytes(finite_for_files(cells.to_geodataframe())),
             "change_cells.geojson",
             GEOJSON,
             "dl_change_cells",

@@ -23,7 +23,7 @@ from .._errors import ParameterError
 from ..maps.scheme_layers import AREA_LABELS
 from ..pipeline import Settings
 from ..report import LoadReport
-from ..style import p_text, ratio_text
+from ..style import p_text, ratio_text, sentences
 from .text import person_text
 
 __all__ = [
@@ -50,6 +50,7 @@ __all__ = [
     "Metric",
     "headline_metrics",
     "change_metrics",
+    "RAW_CHANGE_LABEL",
     "SummaryTable",
     "change_summary_table",
     "stability_metrics",
@@ -186,7 +187,7 @@ _CARDS = (
     (
         "Completed",
         "completed_pct",
-        "completed",
+        "concluded",
         "Share of concluded referrals (completed, refused or withdrawn) that were completed.",
     ),
     (
@@ -551,7 +552,9 @@ def headline_metrics(head: Any, change: Any, change_note: str | None = None) -> 
     """The six cards above the map, from :func:`hotspots.summaries.headline` and
     :func:`hotspots.summaries.hotspot_change` (None without change)."""
     if change is not None:
-        why = f"Incident rate in all hotspot areas, {change.before:,} before → {change.after:,} after."
+        why = (f"Incident rate in all hotspot areas together, {change.before:,} before → {change.after:,} after: "
+               "not adjusted for season or the year before, and not tested. The tested change is the Before / after "
+               "tab's first row, \"all hotspot areas\".")
     else:
         why = change_note or "No hotspot areas."
     return [
@@ -560,18 +563,23 @@ def headline_metrics(head: Any, change: Any, change_note: str | None = None) -> 
         Metric("Incidents in hotspots", f"{head.share_in_hotspots:.1%}"),
         Metric("Hotspot area", f"{head.area_km2:,.0f} km²"),
         Metric("Cell size", f"{head.cell_size_m:,.0f} m"),
-        Metric("Change in hotspots", change.text() if change is not None else "–", why),
+        Metric(RAW_CHANGE_LABEL, change.text() if change is not None else "–", why),
     ]
 
 
-def change_metrics(cells: Any, change: Any) -> list[Metric]:
-    """The before/after tab's cards: incidents before and after (all cells), the change in the
-    hotspots, and the cells with a significant fall or rise."""
+#: The headline card of the hotspots' plain change in rate (:func:`headline_metrics`): not the
+#: pooled, tested change of the Before / after tab, and labelled so.
+RAW_CHANGE_LABEL = "Raw change in hotspots"
+
+
+def change_metrics(cells: Any) -> list[Metric]:
+    """The before/after tab's cards: incidents before and after in the study area's cells, and the
+    cells with a significant fall or rise (the hotspots' change is the pooled table above them)."""
     classes = cells.summary()
+    where = "incidents in the study area's cells"
     return [
-        Metric("Before", f"{int(cells.table['n_before'].sum()):,}", cells.before.describe()),
-        Metric("After", f"{int(cells.table['n_after'].sum()):,}", cells.after.describe()),
-        Metric("Change in hotspots", change.text() if change is not None else "–"),
+        Metric("Before (study area)", f"{int(cells.table['n_before'].sum()):,}", f"{cells.before.describe()}: {where}"),
+        Metric("After (study area)", f"{int(cells.table['n_after'].sum()):,}", f"{cells.after.describe()}: {where}"),
         Metric("Cells with a significant fall", f"{int(classes.get('significant fall', 0)):,}"),
         Metric("Cells with a significant rise", f"{int(classes.get('significant rise', 0)):,}"),
     ]
@@ -640,9 +648,7 @@ def change_summary_table(
             f" Rings: {moved.how}; rings vs beyond compares their change with the "
             f"rest of the study area's: {moved.describe()}."
         )
-    elif moved_note:
-        caption += f" {moved_note[0].upper()}{moved_note[1:]}."
-    caption = " ".join([caption, *summary.notes])
+    caption = sentences(caption, *([] if moved is not None else [moved_note or ""]), *summary.notes)
     lines = tuple(summary.lines()) + (() if moved is None else tuple(moved.lines()))
     return SummaryTable(pd.DataFrame(rows, columns=columns), caption, lines)
 

@@ -17,9 +17,9 @@ from typing import Any, TextIO
 
 from .. import validation
 from .._errors import ParameterError
-from ..pipeline import AUTO_AREA_SHARE, PERIODS_NOT_CHOSEN
-from ..style import change_text, file_size
-from . import add_command
+from ..pipeline import AUTO_AREA_SHARE, CHANGE_NOT_COMPUTED, PERIODS_NOT_CHOSEN
+from ..style import change_text, file_size, shorten
+from . import add_command, command_record
 
 
 # =============================================================================== progress
@@ -386,28 +386,6 @@ def run_analysis(args: argparse.Namespace, inputs: Inputs, progress: Callable[[s
     return result
 
 
-def command_line(args: argparse.Namespace, command: str = "analyse") -> list[str]:
-    """The command line that reproduces this run (inputs by file name, options that were set)."""
-    parts = ["hotspots", command]
-    parts += [Path(p).name for p in getattr(args, "inputs", []) or []]
-    for name, value in sorted(vars(args).items()):
-        if name in ("inputs", "func", "command", "out", "quiet") or value is None or value is False:
-            continue
-        flag = "--" + name.replace("_", "-")
-        if value is True:
-            parts.append(flag)
-        elif isinstance(value, tuple):
-            parts += [flag, ":".join(str(v) for v in value)]
-        elif isinstance(value, list):
-            for v in value:
-                parts += [flag, str(v)]
-        elif name in ("referrals", "tasks", "study_area") and value not in ("default", "none"):
-            parts += [flag, Path(str(value)).name]
-        else:
-            parts += [flag, str(value)]
-    return parts
-
-
 # =============================================================================== summary
 def pct_of(v: Any) -> str:
     """A displayed percentage with its sign: ``78%``, ``>99%``; markers (``c``, ``x``) as they are."""
@@ -415,10 +393,19 @@ def pct_of(v: Any) -> str:
     return f"{text}%" if text[:1] in "<>" or text.replace(".", "", 1).isdigit() else text
 
 
+def count_text(v: Any) -> str:
+    """A displayed count with thousands separators: ``2,185``; markers (``<5``, ``c``, ``x``) as they are."""
+    text = str(v)
+    return f"{int(float(text)):,}" if text.replace(".", "", 1).isdigit() and float(text).is_integer() else text
+
+
 def trend_word(pattern: Any) -> str:
-    """A hotspot area's emerging pattern for the summary's column: ``"persistent"``, ``"–"``."""
+    """A hotspot area's emerging pattern for the summary's column: ``"persistent"``, ``"no pattern"``
+    (csv/hotspot_areas.csv's "no pattern detected", shorter), ``"–"`` when there is none."""
     text = str(pattern)
-    return "–" if text in ("", "nan", "no pattern detected") else text.removesuffix(" spot").removesuffix(" hot")
+    if text in ("", "nan", "None"):
+        return "–"
+    return "no pattern" if text == "no pattern detected" else text.removesuffix(" spot").removesuffix(" hot")
 
 
 def summary_lines(analysis: Any, inputs: Inputs | None = None, *, top: int = 5) -> list[str]:
@@ -452,7 +439,7 @@ def summary_lines(analysis: Any, inputs: Inputs | None = None, *, top: int = 5) 
         lines.append(f"  top {min(top, len(summ))} hotspot areas:")
         lines.append(head)
         for _, r in summ.head(top).iterrows():
-            row = f"    {int(r['area_id']):>3}  {str(r['place'])[:32]:<32} {int(r['incidents']):>10,}"
+            row = f"    {int(r['area_id']):>3}  {shorten(r['place'], 32):<32} {int(r['incidents']):>10,}"
             if has_change:
                 row += f"  {change_text(r['change_pct'], r['change_class']):>9}"
             if has_ring:
@@ -468,11 +455,10 @@ def summary_lines(analysis: Any, inputs: Inputs | None = None, *, top: int = 5) 
             "so no change per area, pooled change or displacement (each cell's change is in the change_cells layer)"
         )
     if an.change_areas is not None:
-        s = an.change_areas.summary()
+        n = len(an.change_areas.table)
         lines.append(
-            f"  change {period_range_text(an.before)} -> {period_range_text(an.after)}: hotspot areas with a significant fall "
-            f"{int(s.get('significant fall', 0))}, rise {int(s.get('significant rise', 0))}, "
-            f"no change {int(s.get('no change', 0))}"
+            f"  change {period_range_text(an.before)} -> {period_range_text(an.after)}: {n} hotspot area{'s' * (n != 1)}: "
+            f"{an.change_areas.counts_text()}"
         )
     if an.change_summary is not None:
         lines.append(f"  pooled change {period_range_text(an.before)} -> {period_range_text(an.after)}:")
@@ -485,10 +471,12 @@ def summary_lines(analysis: Any, inputs: Inputs | None = None, *, top: int = 5) 
         lines += [f"    {line}" for line in moved.lines()]
     elif an.change_cells is None:
         unable = next((n for n in an.notes if n.startswith(PERIODS_NOT_CHOSEN)), None)  # e.g. a single month of data
+        # else the change's own reason (e.g. no incident of the analysed category in the before period)
+        why = next((n.removeprefix(CHANGE_NOT_COMPUTED).lstrip(": ") for n in an.notes if n.startswith(CHANGE_NOT_COMPUTED)), "")
         lines.append(
             f"  change: not computed; {unable}" if unable else
-            f"  change: not computed, the periods {period_range_text(an.before)} / {period_range_text(an.after)} hold no data; "
-            "give `--before A:B --after C:D` within the data's months"
+            f"  change: not computed: {why}" if why else
+            f"  change {period_range_text(an.before)} -> {period_range_text(an.after)}: not computed (see the notes above)"
         )
     trends = getattr(an, "emerging", None)
     if trends is not None:
@@ -506,7 +494,7 @@ def summary_lines(analysis: Any, inputs: Inputs | None = None, *, top: int = 5) 
 
         lines.append(f"  people: {pub.statement}")
         lines.append(
-            f"  scheme KPIs: referrals {row.get('referrals')}; completed {pct('completed_pct')}; "
+            f"  scheme KPIs: referrals {count_text(row.get('referrals'))}; completed {pct('completed_pct')}; "
             f"not re-offended {pct('not_reoffended_pct')}; victims satisfied {pct('victim_satisfied_pct')}; "
             f"contacted and booked within 48 h {pct('contacted_booked_48h_pct')}; "
             f"first-time entrants {pct('first_time_entrant_pct')}"
@@ -514,7 +502,8 @@ def summary_lines(analysis: Any, inputs: Inputs | None = None, *, top: int = 5) 
         sd = pub.referrals_summary.set_index("where") if pub.referrals_summary is not None else None
         if sd is not None and "in hotspots" in sd.index:
             lines.append(
-                f"  referrals from hotspot areas: {sd.loc['in hotspots', 'referrals']} of {sd.loc['All', 'referrals']}; "
+                f"  referrals from hotspot areas: {count_text(sd.loc['in hotspots', 'referrals'])} of "
+                f"{count_text(sd.loc['All', 'referrals'])}; "
                 f"reparation local (same town or within {an.settings.near_m:,.0f} m): {pct_of(sd.loc['All', 'local_pct'])}"
             )
     return lines
@@ -587,7 +576,6 @@ def run(args: argparse.Namespace) -> int:
     bar = ProgressBar(enabled=not quiet)
     analysis = run_analysis(args, inputs, scaled(bar, 0.0, 0.7))
     bar("writing GIS files and tables", 0.7)
-    argv = command_line(args)
     folder.begin()  # clears the files an earlier run listed in parameters.json
     manifest = export_gis(
         analysis,
@@ -598,7 +586,7 @@ def run(args: argparse.Namespace) -> int:
         drop_empty=args.drop_empty,
         inputs=inputs.records,
         timestamp=not args.no_timestamp,
-        extra={"command": argv},
+        extra=command_record(args, "analyse"),
     )
     images = [] if args.no_images else _images(analysis, out, args, inputs, scaled(bar, 0.75, 1.0))
     folder.finish()  # lists every file written in parameters.json
@@ -624,7 +612,7 @@ def run(args: argparse.Namespace) -> int:
     print("    parameters.json  (settings, automatic values, inputs, version)")
     for img in images:
         print(
-            f"    {img.path.relative_to(out)}  ({img.size_px[0]} x {img.size_px[1]} px, "
+            f"    {img.path.relative_to(out)}  ({img.size_text()}, "
             f"{file_size(img.path.stat().st_size)}; basemap {img.basemap})"
         )
     print(f"  time: {time.perf_counter() - t0:.1f} s")

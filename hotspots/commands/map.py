@@ -68,7 +68,7 @@ def run(args: argparse.Namespace) -> int:
     bar("done", 1.0)
     bar.done()
     print(
-        f"{img.path}  ({img.size_px[0]} x {img.size_px[1]} px at {img.dpi:g} dpi, {len(img.panels)} map panel(s), "
+        f"{img.path}  ({img.size_text()}, {len(img.panels)} map panel{'s' if len(img.panels) != 1 else ''}, "
         f"basemap {img.basemap}; {time.perf_counter() - t0:.1f} s)"
     )
     return 0

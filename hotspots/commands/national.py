@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from .._errors import ParameterError
+from . import command_record
 
 
 def _number(kind: type, *, positive: bool = True) -> Callable[[str], Any]:
@@ -125,7 +126,8 @@ def run(args: argparse.Namespace) -> int:
               "converted_from_police_uk": prepared.converted, "rows_by_force": prepared.rows_by_force,
               "dropped_by_loader": prepared.dropped, "prepare_s": prep_s}
     written = write_national_outputs(result, out, inputs=inputs, min_confidence=args.min_confidence,
-                                     progress=lambda step, f: bar(step, 0.85 + 0.15 * f), overview=not args.no_overview)
+                                     progress=lambda step, f: bar(step, 0.85 + 0.15 * f), overview=not args.no_overview,
+                                     command=command_record(args, "national"))
     write_s = time.perf_counter() - t
     bar("done", 1.0)
     bar.done()

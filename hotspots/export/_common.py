@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 
 from ..change import incident_dates
-from ..schema import ASB_CATEGORY, POLICE_UK_ATTRIBUTION
+from ..schema import POLICE_UK_ATTRIBUTION
 from ..style import percent_change
 
 __all__ = [
@@ -110,15 +110,6 @@ def force_of(analysis: Any) -> Any:
         return given
     inc = analysis.incidents
     return None if is_demo_data(inc) else detect_force(inc)
-
-
-def subject_text(incidents: pd.DataFrame) -> str:
-    """``"Anti-social behaviour"`` when every incident is ASB, else ``"Incidents"``."""
-    if "category" in incidents.columns and len(incidents):
-        cats = pd.Series(incidents["category"]).dropna().astype(str).unique()
-        if len(cats) == 1:
-            return ASB_CATEGORY if cats[0].lower() == ASB_CATEGORY.lower() else str(cats[0])
-    return "Incidents"
 
 
 def period_text(incidents: pd.DataFrame, period: Any = None) -> str:

@@ -41,7 +41,9 @@ LAYERS = ("density", "gistar", "counts", "areas", "clusters", "change", "emergin
 GI_COLOURS: dict[str, str] = dict(style.GI_CLASS_COLOURS)
 GI_LABELS: dict[str, str] = dict(style.GI_CLASS_LABELS)
 #: Change classes drawn (:data:`hotspots.style.CHANGE_CLASS_COLOURS`); "too few incidents" is left clear.
-CHANGE_COLOURS: dict[str, str] = {c: style.CHANGE_CLASS_COLOURS[c] for c in ("significant fall", "no change", "significant rise")}
+CHANGE_COLOURS: dict[str, str] = {
+    c: style.CHANGE_CLASS_COLOURS[c] for c in ("significant fall", "no significant change", "significant rise")
+}
 CHANGE_LABELS: dict[str, str] = {c: style.CHANGE_CLASS_LABELS[c] for c in CHANGE_COLOURS}
 #: Colour maps of densities and counts, and of referrals; one colour for task sites.
 DENSITY_CMAP = style.DENSITY_CMAP
@@ -131,6 +133,33 @@ def _referral_labels(analysis: Any, suppress: bool) -> tuple[dict[int, str], str
     return out, other
 
 
+def reachable_peaks(areas: Any) -> list[str]:
+    """The peak confidences (``"99%"``, ``"95%"``, ``"90%"``, strongest first) hotspot areas can
+    have: those at least the areas' minimum confidence (``params["min_confidence"]``: 95 % at
+    alpha 0.05, so no area peaks at 90 %), and any an area has."""
+    floor = float(areas.params.get("min_confidence", 0.0))
+    present = set(areas.areas["peak_confidence"].astype(str)) if len(areas.areas) else set()
+    return [c for c in style.HOT_CLASSES if float(c.rstrip("%")) / 100 >= floor - 1e-9 or c in present]
+
+
+#: How many point clusters a briefing map numbers (the largest; the side table lists the same ones).
+CLUSTERS_NUMBERED = 10
+
+
+def numbered_clusters(analysis: Any, max_n: int = CLUSTERS_NUMBERED) -> Any:
+    """The point clusters a clusters map numbers: the ``max_n`` with most incidents (ties by id),
+    exactly one label each, with ``cluster`` (the id drawn, as in the GIS files' clusters layer),
+    ``n_points``, ``place`` (:func:`hotspots.places.name_hotspot_areas`) and the polygon."""
+    from ..places import name_hotspot_areas
+
+    polys = analysis.clusters.polygons.sort_values(["rank", "cluster"], kind="stable").head(int(max_n))
+    polys = polys.reset_index(drop=True)
+    named = name_hotspot_areas(polys[["cluster", "geometry"]].rename(columns={"cluster": "area_id"}),
+                               analysis.incidents, getattr(analysis, "study_area", None))
+    polys["place"] = named["label"].to_numpy(dtype=object)
+    return polys
+
+
 # =============================================================================== layers
 def draw_layer(ctx: DrawContext, ax: Any, layer: str, display_cell_m: Any, suppress: bool) -> dict[str, Any]:
     """Draw ``layer`` on ``ax``; returns what the legend needs."""
@@ -171,17 +200,15 @@ def draw_layer(ctx: DrawContext, ax: Any, layer: str, display_cell_m: Any, suppr
         info["classes"].append(("#ffffff", "Not significant"))
         ctx.legend.update({GI_LABELS[c]: GI_COLOURS[c] for c in GI_COLOURS})
     elif layer == "areas":
-        for conf, colour in (("99%", GI_COLOURS["hot 99%"]), ("95%", GI_COLOURS["hot 95%"]), ("90%", GI_COLOURS["hot 90%"])):
+        levels = reachable_peaks(an.areas)
+        for conf in levels:
+            colour = GI_COLOURS[style.HOT_CLASSES[conf]]
             sel = areas[areas["peak_confidence"].astype(str) == conf]
             for geom in sel.geometry:
                 ax.add_patch(PathPatch(rings_path(geom), facecolor=mcolors.to_rgba(colour, 0.75), edgecolor=INK,
                                        linewidth=0.8 * ctx.scale, zorder=5))
         area_markers(ctx, ax, areas)
-        info["classes"] = [
-            (GI_COLOURS["hot 99%"], "Hotspot area, peak 99% confidence"),
-            (GI_COLOURS["hot 95%"], "Hotspot area, peak 95% confidence"),
-            (GI_COLOURS["hot 90%"], "Hotspot area, peak 90% confidence"),
-        ]
+        info["classes"] = [(GI_COLOURS[style.HOT_CLASSES[c]], f"Hotspot area, peak {c} confidence") for c in levels]
         ctx.legend.update({lab: c for c, lab in info["classes"]})
     elif layer == "clusters":
         cl = an.clusters
@@ -194,16 +221,18 @@ def draw_layer(ctx: DrawContext, ax: Any, layer: str, display_cell_m: Any, suppr
             ax.add_patch(PathPatch(rings_path(geom), facecolor=mcolors.to_rgba(style.CLUSTER_COLOUR, 0.55),
                                    edgecolor=style.CLUSTER_EDGE_COLOUR,
                                    linewidth=0.6 * ctx.scale, zorder=5))
-        for cid, rank, geom in zip(polys["cluster"], polys["rank"], polys.geometry):
-            if rank <= 10:
-                p = geom.representative_point()
-                t = ax.text(p.x, p.y, str(int(cid)), ha="center", va="center", fontsize=ctx.fs(6), fontweight="bold",
-                            color=INK, zorder=11,
-                            bbox=dict(boxstyle="circle,pad=0.2", facecolor="white", edgecolor=INK, linewidth=0.6),
-                            **PLAIN_TEXT)
-                ctx.occupied.append(t)
+        numbered = numbered_clusters(an)
+        for cid, geom in zip(numbered["cluster"], numbered.geometry):
+            p = geom.representative_point()
+            t = ax.text(p.x, p.y, str(int(cid)), ha="center", va="center", fontsize=ctx.fs(6), fontweight="bold",
+                        color=INK, zorder=11,
+                        bbox=dict(boxstyle="circle,pad=0.2", facecolor="white", edgecolor=INK, linewidth=0.6),
+                        **PLAIN_TEXT)
+            ctx.occupied.append(t)
         method = str(cl.params.get("method", an.settings.cluster_method)).upper()
-        info["classes"] = [(style.CLUSTER_COLOUR, f"{method} cluster of incidents ({len(polys):,}; top 10 numbered)")]
+        which = "numbered" if len(numbered) == len(polys) else f"the {len(numbered)} largest numbered"
+        info["classes"] = [(style.CLUSTER_COLOUR, f"{method} cluster of incidents ({len(polys):,}; {which})")]
+        info["clusters"] = numbered
         ctx.legend.update({lab: c for c, lab in info["classes"]})
     elif layer == "change":
         ch = an.change_cells
@@ -316,12 +345,29 @@ def change_summary_into(panel: SidePanel, analysis: Any) -> bool:
     moved = getattr(analysis, "displacement", None)
     rows = [(r.scope, r) for r in summ.rows]
     if moved is not None:  # the displacement question: did the streets around the hotspots change more than the rest?
-        rows.append((f"{moved.width_m:g} m rings vs beyond (displacement)", moved.summary.rows[1]))
+        rows.append((f"{moved.width_m:,g} m rings vs beyond (displacement)", moved.summary.rows[1]))
     for label, r in rows:
         colour = style.CHANGE_CLASS_COLOURS.get(r.verdict, INK) if r.verdict != "no significant change" else INK
         panel.para(f"{label}: {r.verdict}", size=7.0, colour=colour, gap=0)
         panel.para(r.figures(1 - summ.alpha), size=6.5, gap=0.15)
     return True
+
+
+def clusters_table_into(panel: SidePanel, info: dict[str, Any], analysis: Any) -> None:
+    """The side table of a clusters map: the numbered clusters (:func:`numbered_clusters`), their
+    numbers as drawn, so that the table and the labels name the same things."""
+    numbered = info["clusters"]
+    n_all = analysis.clusters.n_clusters
+    if len(numbered) == 0:
+        panel.heading("Point clusters")
+        panel.para("No clusters at these settings.", colour=INK)
+        return
+    panel.heading(f"Point clusters ({len(numbered)} largest of {n_all:,})" if len(numbered) < n_all else
+                  f"Point clusters ({n_all:,})")
+    rows = [[str(int(c)), str(p), f"{int(n):,}"] for c, p, n in zip(numbered["cluster"], numbered["place"], numbered["n_points"])]
+    panel.table(["#", "Near", "Incidents"], rows, [0.45, 2.3, 1.1], align=["left", "left", "right"])
+    panel.para("Numbers are the clusters' ids, as in the GIS files' clusters layer (not the hotspot areas' numbers). "
+               f"Hotspot areas ({analysis.areas.n_areas:,}) are on the other maps.", size=6.3, gap=0.1)
 
 
 def areas_table_into(panel: SidePanel, analysis: Any, suppress: bool, max_rows: int) -> None:

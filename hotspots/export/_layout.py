@@ -326,7 +326,7 @@ def ring_legend(panel: SidePanel, an: Any) -> None:
     """The legend line of :func:`ring_change_outlines` (nothing without the rings)."""
     moved = getattr(an, "displacement", None)
     if moved is not None:
-        panel.patch("none", f"{moved.width_m:g} m ring around an area (its own change)",
+        panel.patch("none", f"{moved.width_m:,g} m ring around an area (its own change)",
                     edge=MUTED, lw=1.0, ls=RING_DASH)
 
 
@@ -454,6 +454,8 @@ class SidePanel:
         for r in rows:
             for i, v in enumerate(r):
                 x = xs[i] if align[i] == "left" else xs[i + 1] - 0.04
+                if align[i] == "left":  # a name too long for its column ends in "…" (never runs into the next)
+                    v = fit_text(self.ctx.fig, v, self.ctx.fs(size), xs[i + 1] - xs[i] - 0.06)
                 self.ax.text(x, self.cursor, v, fontsize=self.ctx.fs(size), color=INK, va="top", ha=align[i], **PLAIN_TEXT)
             self.cursor += s
         self.cursor += s * 0.4
@@ -463,7 +465,62 @@ class SidePanel:
         return self.h - self.cursor
 
 
-def _footer_lines(ctx: DrawContext, width_in: float, margin: float, extra_attr: str = "") -> list[str]:
+#: Font size of the footer (source, licence and attribution lines), points before scaling.
+FOOTER_SIZE = 6.3
+
+
+def wrap_to_width(fig: Figure, text: str, fontsize: float, width_in: float) -> tuple[list[str], float]:
+    """``text`` broken at spaces into lines that fit ``width_in`` inches when drawn at ``fontsize``.
+
+    Widths are measured with the figure's own renderer at its dpi (at a low dpi, hinting makes
+    text wider than its nominal size, so a count of characters is not enough). A word wider than
+    the whole line (a long URL) shrinks the font until it fits. Returns ``(lines, fontsize)``.
+    """
+    from matplotlib.font_manager import FontProperties
+
+    renderer = fig.canvas.get_renderer()
+    width_px = max(width_in, 0.1) * fig.dpi
+
+    def measure(s: str, size: float) -> float:
+        return renderer.get_text_width_height_descent(s, FontProperties(size=size), ismath=False)[0]
+
+    words = text.split()
+    if not words:
+        return [""], fontsize
+    widest = max(measure(w, fontsize) for w in words)
+    if widest > width_px:
+        fontsize *= width_px / widest * 0.98
+    lines: list[str] = []
+    current = ""
+    for word in words:
+        candidate = f"{current} {word}" if current else word
+        if current and measure(candidate, fontsize) > width_px:
+            lines.append(current)
+            current = word
+        else:
+            current = candidate
+    lines.append(current)
+    return lines, fontsize
+
+
+def fit_text(fig: Figure, text: str, fontsize: float, width_in: float) -> str:
+    """``text`` shortened with :func:`hotspots.style.shorten` (ending in "…") until it fits
+    ``width_in`` inches at ``fontsize``, as measured by the figure's renderer."""
+    from matplotlib.font_manager import FontProperties
+
+    renderer = fig.canvas.get_renderer()
+    width_px = max(width_in, 0.05) * fig.dpi
+    font = FontProperties(size=fontsize)
+    s = str(text)
+    for n in range(len(s), 0, -1):
+        shown = style.shorten(s, n)
+        if renderer.get_text_width_height_descent(shown, font, ismath=False)[0] <= width_px:
+            return shown
+    return style.shorten(s, 1)
+
+
+def _footer_lines(ctx: DrawContext, width_in: float, margin: float, extra_attr: str = "") -> tuple[list[str], float]:
+    """The footer's lines (source, licence, attribution, version; never cut) and their font size."""
     from .. import __version__
 
     src = ctx.source
@@ -473,8 +530,8 @@ def _footer_lines(ctx: DrawContext, width_in: float, margin: float, extra_attr: 
     if extra_attr:
         parts.append(extra_attr + ".")
     parts.append(f"Made with hotspots {__version__}.")
-    chars = max(40, int((width_in - 2 * margin) * 72.0 / (ctx.fs(6.3) * 0.52)))
-    return textwrap.wrap(" ".join(parts), chars)[:4]
+    # 2 % spare: the measured width is that of the Agg renderer; other backends (PDF) differ slightly
+    return wrap_to_width(ctx.fig, " ".join(parts), ctx.fs(FOOTER_SIZE), (width_in - 2 * margin) * 0.98)
 
 
 def footer_height(ctx: DrawContext, width_in: float, margin: float, basemap: str) -> float:
@@ -485,18 +542,21 @@ def footer_height(ctx: DrawContext, width_in: float, margin: float, basemap: str
         src = resolve_source(basemap)
     except ParameterError:
         src = None
-    n = len(_footer_lines(ctx, width_in, margin, src[1] if src else ""))
-    return 0.16 + n * ctx.fs(6.3) / 72 * 1.35 + 0.1
+    lines, size = _footer_lines(ctx, width_in, margin, src[1] if src else "")
+    return 0.16 + len(lines) * size / 72 * 1.35 + 0.1
 
 
-def footer(ctx: DrawContext, fig: Figure, size_in: tuple[float, float], margin: float, extra_attr: str = "") -> None:
+def footer(ctx: DrawContext, fig: Figure, size_in: tuple[float, float], margin: float, extra_attr: str = "") -> list[Any]:
+    """Draw the footer: every line whole inside the figure (wrapped onto more lines, never cut). Returns its texts."""
     W, H = size_in
-    lines = _footer_lines(ctx, W, margin, extra_attr)
-    step = ctx.fs(6.3) / 72 * 1.35
+    lines, size = _footer_lines(ctx, W, margin, extra_attr)
+    step = size / 72 * 1.35
     y = 0.14 + (len(lines) - 1) * step
+    drawn = []
     for line in lines:
-        fig.text(margin / W, y / H, line, fontsize=ctx.fs(6.3), color=MUTED, ha="left", va="bottom", **PLAIN_TEXT)
+        drawn.append(fig.text(margin / W, y / H, line, fontsize=size, color=MUTED, ha="left", va="bottom", **PLAIN_TEXT))
         y -= step
+    return drawn
 
 
 def header(ctx: DrawContext, size_in: tuple[float, float], margin: float, title: str, subtitle: str) -> None:

@@ -41,8 +41,9 @@ from .. import style, validation
 from .._errors import ParameterError
 from ..change import Period
 from ..style import INK, OFFLINE_INSIDE, OUTLINE, PLAIN_TEXT
+from ..summaries import subject_text
 from ._basemap import fetch_basemap
-from ._common import data_source, force_of, period_range_text, period_text, subject_text
+from ._common import data_source, force_of, period_range_text, period_text
 from ._layers import (
     CHANGE_COLOURS,
     CHANGE_LABELS,
@@ -51,6 +52,7 @@ from ._layers import (
     LAYERS,
     areas_table_into,
     change_summary_into,
+    clusters_table_into,
     display_grid,
     draw_layer,
     legend_into,
@@ -171,6 +173,15 @@ class BriefingImage:
     @property
     def n_map_panels(self) -> int:
         return len(self.panels)
+
+    def size_text(self) -> str:
+        """The image's size as its format measures it: pixels for a PNG (``"3,300 x 2,250 px at
+        300 dpi"``), millimetres and inches for a PDF (``"279 x 191 mm (11 x 7.5 in)"``), whose
+        pages have no pixels."""
+        if self.format == "pdf":
+            w, h = self.size_in
+            return f"{w * 25.4:,.0f} x {h * 25.4:,.0f} mm ({round(w, 2):g} x {round(h, 2):g} in)"
+        return f"{self.size_px[0]:,} x {self.size_px[1]:,} px at {self.dpi:g} dpi"
 
     def to_pixel(self, x: Any, y: Any, panel: int = 0) -> tuple[np.ndarray, np.ndarray]:
         """Image pixel (column, row) of BNG point(s) in map panel ``panel``."""
@@ -376,7 +387,10 @@ def briefing_map(
         panel = SidePanel(ctx, px, py, pw, ph)
         legend_into(panel, info, an)
         max_rows = int(max(0, (panel.remaining - 1.6 * scale) / panel.line_h(6.8)) - 8)
-        areas_table_into(panel, an, suppress, max(3, min(15, max_rows)))
+        if layer == "clusters":  # the numbered clusters, not the hotspot areas the map does not show
+            clusters_table_into(panel, info, an)
+        else:
+            areas_table_into(panel, an, suppress, max(3, min(15, max_rows)))
         panel.heading("Method", size=8.5)
         extra = [n for n in ctx.notes if n.startswith("density drawn")] + ([info["method"]] if "method" in info else [])
         panel.para(method_text(an, "; ".join(extra)), size=6.3, gap=0.1)
@@ -385,7 +399,10 @@ def briefing_map(
         legend_into(left, info, an)
         right = SidePanel(ctx, px + pw * 0.5, py, pw * 0.5, ph)
         max_rows = int(max(0, (right.remaining - 1.6 * scale) / right.line_h(6.8)) - 8)
-        areas_table_into(right, an, suppress, max(3, min(15, max_rows)))
+        if layer == "clusters":
+            clusters_table_into(right, info, an)
+        else:
+            areas_table_into(right, an, suppress, max(3, min(15, max_rows)))
         right.heading("Method", size=8.5)
         right.para(method_text(an, info.get("method", "")), size=6.3, gap=0.1)
     if not suppress and an.linkage is not None:
@@ -503,8 +520,9 @@ def briefing_before_after(
     show_change : bool
         Add the change panel (default True).
     incidents : GeoDataFrame, optional
-        Incidents to split into the periods; default ``analysis.incidents`` (note: when the
-        analysis has a ``period`` filter, pass the full loaded incidents here).
+        Incidents to split into the periods; default every incident the analysis was given
+        (:attr:`~hotspots.analysis.Analysis.all_incidents`, before its ``period`` filter: those the
+        change test counted).
     title, dpi, size_in, basemap, basemap_attribution, basemap_timeout, basemap_muted, towns, max_towns,
     display_cell_m, source, attribution
         As for :func:`briefing_map` (default size 13⅓ × 7.5 in, a 16:9 slide).
@@ -526,7 +544,8 @@ def briefing_before_after(
             "the analysis has no before/after change (see its notes); choose `before`/`after` periods that hold data, "
             "or pass `show_change=False`."
         )
-    pts = an.incidents if incidents is None else incidents
+    pts = incidents if incidents is not None else getattr(an, "all_incidents", None)
+    pts = an.incidents if pts is None else pts
     before_p: Period = an.before
     after_p: Period = an.after
     inc_b = filter_period(pts, before_p)
@@ -651,15 +670,9 @@ def briefing_before_after(
     leg.patch(OFFLINE_INSIDE, "Study area", edge=OUTLINE, lw=0.8)
     change_summary_into(leg, an)
     if ch is not None and an.change_areas is not None:
-        s_areas = an.change_areas.summary()
-        leg.heading("Hotspot areas", size=8.0)
-        leg.para(
-            f"{int(s_areas.get('significant fall', 0))} with a significant fall, "
-            f"{int(s_areas.get('significant rise', 0))} with a "
-            f"significant rise, {int(s_areas.get('no change', 0))} without a significant change (of {an.areas.n_areas}).",
-            size=7.0,
-            colour=INK,
-        )
+        leg.heading(f"Hotspot areas ({len(an.change_areas.table)})", size=8.0)
+        text = an.change_areas.counts_text()  # every class that occurs: the counts add up to the areas
+        leg.para(f"{text[0].upper()}{text[1:]}.", size=7.0, colour=INK)
     leg.heading("Method", size=8.0)
     method = (
         f"{an.caption()}. Hotspot areas: {an.areas.params['rule']}. Change: incidents per month in each period compared "

@@ -20,8 +20,11 @@ Layers (:func:`gis_layers`)
     months, ArcGIS's names; with at least 10 months of data). ``drop_empty=True`` leaves out cells with no incident and no
     significant class (their smoothed density is then not exported either).
 ``hotspot_areas``
-    The hotspot areas (:data:`hotspots.areas.AREA_COLUMNS`) with ``place`` (nearest town),
-    before/after change columns and ``referrals`` (text, disclosure-controlled).
+    The hotspot areas (:data:`hotspots.areas.AREA_COLUMNS`) with ``place`` (top street and town),
+    ``streets`` and ``districts``, before/after change columns (``change_pct`` and, when adjusted,
+    ``change_adjusted_pct`` as in ``csv/hotspot_areas.csv``), the ring's change
+    (``ring_change_pct``, ``ring_change_class``), the pattern over the months (``emerging``) and
+    ``referrals`` (text, disclosure-controlled).
 ``clusters``
     DBSCAN/HDBSCAN cluster polygons.
 ``referral_origins``
@@ -70,6 +73,17 @@ Non-spatial tables in the GeoPackage (:func:`gpkg_tables`)
     trend test and the year-to-year variation it allowed for are in ``parameters.json``
     (``results.emerging``).
 
+Numbers that are not finite
+---------------------------
+Every format writes a number that is not finite as missing: empty in CSV, null in the GeoPackage
+and in GeoJSON (:func:`hotspots.change.finite_for_files`, applied by :func:`gis_layers`,
+:func:`gpkg_tables` and :func:`csv_tables`; the app's change downloads too). A cell or area with
+no incident before has an infinite ``rate_ratio`` in memory (:class:`hotspots.change.ChangeResult`
+keeps ``inf``); the files write it empty, and its interval (``rate_ratio_low``,
+``rate_ratio_high``; ``change_rate_ratio_low``, ``change_rate_ratio_high`` in ``hotspot_areas``)
+too: with a count of 0 before, the interval's ends are set by the 0.5 put in the 0's place, not by
+the data. Its ``p_value`` and ``change_class`` are written as tested.
+
 Disclosure control of person-level counts
 -----------------------------------------
 Every count of people in these files (KPI and linkage tables, referrals per hotspot area, per
@@ -102,6 +116,7 @@ import pandas as pd
 from .. import validation
 from .._errors import ParameterError
 from ..areas import as_multipolygons
+from ..change import finite_for_files
 from ..disclosure import MIN_SAFE_THRESHOLD, SUPPRESSION_THRESHOLD, Ledger, check_threshold, disclosure_statement, protect
 from ..grid import BNG
 from ..publication import scheme_publication
@@ -158,7 +173,7 @@ class ExportManifest:
     files : dict of str to Path
         ``"gpkg"``, ``"geojson:<layer>"``, ``"csv:<table>"``, ``"parameters"`` → path.
     layers : dict of str to int
-        Features per layer.
+        Features per GIS layer written (GeoPackage and/or GeoJSON; empty when only CSV was asked for).
     tables : dict of str to int
         Rows per CSV table.
     parameters : dict
@@ -269,6 +284,13 @@ def _areas_layer(an: Any, pub: Any) -> gpd.GeoDataFrame:
             if col in t.columns:
                 name = col if col.startswith(("n_", "change")) else f"change_{col}"
                 a.insert(len(a.columns) - 1, name, t[col].reindex(a["area_id"]).to_numpy())
+    # what csv/hotspot_areas.csv says of each area (one rule: area_summary), to label and style by in QGIS
+    summ = area_summary(an).set_index("area_id")
+    for col, at in (("streets", 2), ("districts", 3)):
+        a.insert(at, col, summ[col].reindex(a["area_id"]).to_numpy(dtype=object))
+    for col in ("change_pct", "change_adjusted_pct", "ring_change_pct", "ring_change_class", "emerging"):
+        if col in summ.columns:
+            a.insert(len(a.columns) - 1, col, summ[col].reindex(a["area_id"]).to_numpy())
     if pub is not None and pub.referrals_by_hotspot is not None:
         d = pub.referrals_by_hotspot.set_index(pub.referrals_by_hotspot["hotspot"].astype(str))
         vals = d["referrals"].reindex(a["area_id"].astype(str)).to_numpy(dtype=object)
@@ -368,7 +390,7 @@ def gis_layers(
         if k in out:
             g = as_multipolygons(out[k]) if k in _AREA_LAYERS else out[k]
             geom = g.geometry.name
-            ordered[k] = g[[c for c in g.columns if c != geom] + [geom]]
+            ordered[k] = finite_for_files(g[[c for c in g.columns if c != geom] + [geom]])
     return ordered
 
 
@@ -384,7 +406,7 @@ def gpkg_tables(analysis: Any) -> dict[str, pd.DataFrame]:
     tables = {name: v.to_frame() for name, v in out.items() if v is not None}
     if getattr(analysis, "emerging", None) is not None:
         tables["emerging"] = category_counts(analysis.emerging)
-    return {name: tables[name] for name in GPKG_TABLES if name in tables}
+    return {name: finite_for_files(tables[name]) for name in GPKG_TABLES if name in tables}
 
 
 def csv_tables(analysis: Any, *, threshold: int | None = None, snap_m: float = 250.0) -> dict[str, pd.DataFrame]:
@@ -438,7 +460,7 @@ def csv_tables(analysis: Any, *, threshold: int | None = None, snap_m: float = 2
             out[name] = df
         if "hotspot_areas" in out and pub.referrals_by_hotspot is not None:
             out["hotspot_areas"]["disclosure"] = pub.statement
-    return out
+    return {name: finite_for_files(df) for name, df in out.items()}
 
 
 # =============================================================================== sidecar
@@ -658,14 +680,8 @@ def _for_file(gdf: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
 
 
 def _for_geojson(gdf: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
-    out = _for_file(gdf).to_crs(4326)
-    for c in out.columns:
-        if c != out.geometry.name and pd.api.types.is_float_dtype(out[c].dtype):
-            v = out[c].to_numpy(dtype=float)
-            if not np.all(np.isfinite(v) | np.isnan(v)):
-                # JSON has no Infinity: write it as null (the GeoPackage keeps it).
-                out[c] = np.where(np.isinf(v), np.nan, v)
-    return out
+    # numbers that are not finite are already missing (gis_layers: finite_for_files), as JSON needs
+    return _for_file(gdf).to_crs(4326)
 
 
 def export_gis(
@@ -719,7 +735,9 @@ def export_gis(
     if out.exists() and not out.is_dir():
         raise ParameterError(f"`out_dir` {out} exists and is not a folder; give a folder path.")
     out.mkdir(parents=True, exist_ok=True)
-    layers = gis_layers(analysis, threshold=threshold, snap_m=snap_m, drop_empty=drop_empty)
+    # the layers are built only for the formats that write them (a CSV-only run writes none)
+    gis_formats = "gpkg" in fmts or "geojson" in fmts
+    layers = gis_layers(analysis, threshold=threshold, snap_m=snap_m, drop_empty=drop_empty) if gis_formats else {}
     pub = _publication(analysis, threshold, snap_m)
     statement = pub.statement if pub is not None else None
     files: dict[str, Path] = {}
@@ -775,7 +793,8 @@ def export_gis(
     if "gpkg" in outputs and gpkg_written:
         outputs["gpkg"]["tables"] = list(gpkg_written)
     record = parameters_record(analysis, inputs=inputs, timestamp=timestamp, extra=extra, threshold=threshold, snap_m=snap_m)
-    record["layers"] = {k: int(len(v)) for k, v in layers.items()}
+    if layers:  # features per GIS layer written (GeoPackage and/or GeoJSON); no entry when none was
+        record["layers"] = {k: int(len(v)) for k, v in layers.items()}
     if gpkg_written:
         record["gpkg_tables"] = gpkg_written
     record["outputs"] = outputs

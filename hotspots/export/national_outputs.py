@@ -24,7 +24,7 @@ from __future__ import annotations
 import json
 import math
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -32,6 +32,7 @@ from typing import Any
 
 import numpy as np
 
+from .. import style
 from ..areas import as_multipolygons
 from .raster import write_cog
 
@@ -91,6 +92,7 @@ def write_national_outputs(
     min_confidence: float | None = None,
     progress: Callable[[str, float], None] | None = None,
     overview: bool = True,
+    command: Mapping[str, Any] | None = None,
 ) -> NationalOutputs:
     """Write the results folder of a national run (see the module documentation).
 
@@ -109,6 +111,10 @@ def write_national_outputs(
         ``progress(step, fraction)`` per file written.
     overview : bool
         Draw ``overview.png``.
+    command : dict, optional
+        The run's ``command`` (one shell line) and ``working_directory``, recorded in
+        ``parameters.json`` (the command line's :func:`hotspots.commands.command_record`); without
+        it, ``command`` is ``"hotspots national"``.
     """
     from ..areas import hotspot_areas
 
@@ -153,8 +159,8 @@ def write_national_outputs(
         tmp = folder / "hotspot_areas.tmp.gpkg"
         if tmp.exists():
             tmp.unlink()
-        as_multipolygons(hot.areas).to_file(tmp, layer="hotspot_areas", driver="GPKG", engine="pyogrio")
-        as_multipolygons(cold.areas).to_file(tmp, layer="coldspot_areas", driver="GPKG", engine="pyogrio", append=False)
+        for layer, found in (("hotspot_areas", hot), ("coldspot_areas", cold)):  # MultiPolygon even when empty
+            as_multipolygons(found.areas).to_file(tmp, layer=layer, driver="GPKG", engine="pyogrio", geometry_type="MultiPolygon")
         tmp.replace(gpkg)
         files["areas"] = gpkg
         seconds["areas"] = time.perf_counter() - t
@@ -172,6 +178,7 @@ def write_national_outputs(
     area_conf = min_confidence if min_confidence is not None else (None if gi is None else 1 - gi.params["alpha"])
     record = {
         "command": "hotspots national",
+        **(command or {}),
         "inputs": inputs or {},
         "parameters": result.params,
         "study_area": {"cells_in_area": int(grid.n_cells), "cells": int(grid.n_rows * grid.n_cols),
@@ -245,7 +252,9 @@ def _overview(result: Any, path: Path, min_confidence: float | None, max_px: int
     if pos.size:
         lo, hi = np.quantile(pos, [0.05, 0.9995])
         shown = np.where(d > lo, d, np.nan)
-        im = ax.imshow(shown, extent=extent, cmap="magma_r", norm=LogNorm(vmin=max(lo, 1e-6), vmax=max(hi, lo * 10)),
+        # greys under the red hot spots: a red or magma scale made dense places look like hot spots
+        im = ax.imshow(shown, extent=extent, cmap=style.DENSITY_UNDER_HOT_CMAP,
+                       norm=LogNorm(vmin=max(lo, 1e-6), vmax=max(hi, lo * 10)),
                        interpolation="nearest")
         fig.colorbar(im, ax=ax, shrink=0.6, label="incidents per km² (log scale)")
     gi = result.gistar
@@ -257,8 +266,8 @@ def _overview(result: Any, path: Path, min_confidence: float | None, max_px: int
             level = {0.90: 1, 0.95: 2, 0.99: 3}.get(round(min_confidence, 2), 1)
             sig = (gi.bins >= level) & grid.active
         hot = _block_reduce(sig, f, "any")
-        ax.imshow(np.ma.masked_where(~hot, hot.astype(float)), extent=extent, cmap=ListedColormap(["#d7191c"]),
-                  alpha=0.55, interpolation="nearest")
+        ax.imshow(np.ma.masked_where(~hot, hot.astype(float)), extent=extent,
+                  cmap=ListedColormap([style.GI_CLASS_COLOURS["hot 99%"]]), alpha=0.9, interpolation="nearest")
     ax.set_xticks([])
     ax.set_yticks([])
     p = result.params

@@ -71,6 +71,9 @@ class PointColumns:
         CRS of the coordinates; ``"auto"`` uses the file's own CRS, else detects it from the values.
     swap_xy : bool
         Swap x and y before anything else.
+    crs_from : str
+        Who set ``crs``, for the note saying how coordinates were read (``"given `crs`"``: the
+        caller's argument; a format's loader names the format's own rule).
     """
 
     x_col: str | None
@@ -78,6 +81,7 @@ class PointColumns:
     wkt_col: str | None = None
     crs: Any = "auto"
     swap_xy: bool = False
+    crs_from: str = "given `crs`"
 
 
 def has_geometry(table: Table) -> bool:
@@ -224,7 +228,7 @@ def locate(table: Table, b: ReportBuilder, where: PointColumns) -> Located:
     # Decide the CRS.
     if crs is not None and not (isinstance(crs, str) and crs == "auto"):
         c = resolve_crs(crs)
-        b.note(f"coordinates read as {crs_label(c)} (given `crs`)")
+        b.note(f"coordinates read as {crs_label(c)} ({where.crs_from})")
     elif src_crs is not None:
         c = resolve_crs(src_crs)
         if c.is_geographic and cand.any():

@@ -70,6 +70,7 @@ __all__ = [
     "KEPT_ROW_BYTES",
     "LOAD_BASE_BYTES",
     "size_text",
+    "available_memory",
 ]
 
 KiB, MiB, GiB = 1024, 1024**2, 1024**3
@@ -231,6 +232,47 @@ def size_text(nbytes: float) -> str:
     if nbytes >= MiB:
         return f"{nbytes / MiB:,.1f} MiB"
     return f"{nbytes / KiB:,.1f} KiB"
+
+
+def _read_int(path: str) -> int | None:
+    try:
+        with open(path, encoding="ascii") as f:
+            text = f.read().strip()
+    except (OSError, ValueError):
+        return None
+    return int(text) if text.isdigit() else None  # "max" (no limit) and unreadable files: None
+
+
+def available_memory() -> int | None:
+    """Memory this process can still take before the system (or its container) runs out, bytes.
+
+    The smaller of the system's available memory (Linux ``MemAvailable`` in ``/proc/meminfo``: free
+    memory plus caches it can drop; elsewhere the free physical pages) and what a container's
+    memory limit leaves (cgroup v2 ``memory.max - memory.current``, or v1's limit and usage).
+    None when neither can be read (a check that needs it is then skipped).
+    """
+    found: list[int] = []
+    try:
+        with open("/proc/meminfo", encoding="ascii") as f:
+            for line in f:
+                if line.startswith("MemAvailable:"):
+                    found.append(int(line.split()[1]) * KiB)
+                    break
+    except (OSError, ValueError, IndexError):
+        pass
+    if not found:
+        try:
+            found.append(os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE"))
+        except (AttributeError, ValueError, OSError):
+            pass
+    cgroups = (("/sys/fs/cgroup/memory.max", "/sys/fs/cgroup/memory.current"),  # v2
+               ("/sys/fs/cgroup/memory/memory.limit_in_bytes", "/sys/fs/cgroup/memory/memory.usage_in_bytes"))  # v1
+    for limit_file, usage_file in cgroups:
+        limit, used = _read_int(limit_file), _read_int(usage_file)
+        if limit is not None and used is not None and limit < 2**60:  # v1 writes a huge number for "no limit"
+            found.append(max(limit - used, 0))
+            break
+    return min(found) if found else None
 
 
 def estimate_memory(fmt: str, *, rows: int, columns: int, nbytes: int, slow: bool = False) -> int:

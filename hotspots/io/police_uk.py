@@ -168,7 +168,7 @@ def _load_police_sources(
         return incident_part(
             index,
             table,
-            where=PointColumns(cols["Longitude"], cols["Latitude"], crs=4326),
+            where=PointColumns(cols["Longitude"], cols["Latitude"], crs=4326, crs_from="police.uk's Longitude and Latitude"),
             date_col=cols["Month"],
             month_column=True,
             category_col=cols["Crime type"],

@@ -36,7 +36,7 @@ __all__ = [
 ]
 
 LAYER_NAMES: dict[str, str] = {
-    "density": "ASB density (KDE)",
+    "density": "Incident density (KDE)",
     "gi": "Gi* hot and cold spots",
     "areas": "Hotspot areas",
     "clusters": "Point clusters",

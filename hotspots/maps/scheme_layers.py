@@ -467,7 +467,7 @@ def hotspot_areas_layer(
             simplify_m=0.0,
         ).add_to(group)
     if colour_by == "change":
-        present = [c for c in CHANGE_CLASS_COLOURS if c in set(table.get("change_class", []))] or ["no change"]
+        present = [c for c in CHANGE_CLASS_COLOURS if c in set(table.get("change_class", []))] or ["no significant change"]
         category_legend([(c, CHANGE_CLASS_COLOURS[c]) for c in present], title="Hotspot change", position=position).add_to(group)
     return make_offline(group)
 
@@ -523,7 +523,7 @@ def displacement_rings_layer(
         raise ParameterError("`displacement` must be `Analysis.displacement` (`hotspots.displacement_change`).")
     rings = displacement.to_geodataframe()
     # the change as judged (placebo-adjusted when the rings were), as csv/hotspot_areas.csv's ring_change_pct
-    rings["change_pct"] = (displacement.ring_change.judged_rate_ratio().to_numpy() - 1.0) * 100.0
+    rings["change_pct"] = style.percent_change(displacement.ring_change.judged_rate_ratio().to_numpy())
     group = feature_group(name, show)
     tips = ["around_area", "n_before", "n_after", "change_pct", "change_class"]
     labels = ["Ring around hotspot area", "Incidents before", "Incidents after", "Change (%)", "Change"]
@@ -534,8 +534,8 @@ def displacement_rings_layer(
 
         geojson_layer(rings, fields=tips, aliases=labels, formats={"change_pct": "+.1f"}, style=ring_style, name=name,
                       simplify_m=0.0).add_to(group)
-    present = [c for c in CHANGE_CLASS_COLOURS if c in set(rings["change_class"])] or ["no change"]
-    title = f"{displacement.width_m:g} m rings: change"
+    present = [c for c in CHANGE_CLASS_COLOURS if c in set(rings["change_class"])] or ["no significant change"]
+    title = f"{displacement.width_m:,g} m rings: change"
     category_legend([(c, CHANGE_CLASS_COLOURS[c]) for c in present], title=title, position=position).add_to(group)
     return make_offline(group)
 

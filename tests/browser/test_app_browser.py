@@ -31,7 +31,7 @@ MAP_READY = (".leaflet-container", ".leaflet-image-layer", ".leaflet-control-lay
 # on in the page (Streamlit toggles above the map): switched off, nothing of them is sent.
 LAYERS = [
     "Study area",
-    "ASB density (KDE)",
+    "Incident density (KDE)",
     "Gi* hot and cold spots",
     "Hotspot areas",
     "Reparative task sites",
@@ -96,7 +96,7 @@ def test_map_has_its_layers_offline(st_page, app):
     src = frame.locator(".leaflet-image-layer").first.get_attribute("src")
     assert src.startswith("data:image/png;base64,")
     legends = " ".join(frame.locator(".hotspots-legend").all_inner_texts())
-    assert "ASB density (KDE)" in legends and "Gi* class" in legends and "FB food bank" in legends
+    assert "Incident density (KDE)" in legends and "Gi* class" in legends and "FB food bank" in legends
     # The numbers above the map are there.
     m = metrics(st_page.page)
     assert m["Cell size"] == "250 m" and m["Incidents analysed"] == "94,037"

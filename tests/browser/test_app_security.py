@@ -320,7 +320,7 @@ def test_script_payloads_in_uploaded_data_never_run(app, tmp_path):
 
     # As a user would: the areas switched off in the layer control, a task site zoomed to (out
     # of its cluster), the mouse over it (tooltip) and a click on it (popup).
-    for layer in ("Study area", "ASB density (KDE)", "Gi* hot and cold spots", "Hotspot areas", "Referral → task"):
+    for layer in ("Study area", "Incident density (KDE)", "Gi* hot and cold spots", "Hotspot areas", "Referral → task"):
         frame.locator(".leaflet-control-layers-overlays label").filter(has_text=layer).locator("input").uncheck()
     frame.evaluate(TARGET_JS)
     marker = frame.locator("#hotspots-test-target")
