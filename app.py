@@ -35,11 +35,13 @@ from hotspots.app_support import (  # noqa: E402
     funnel_bars,
     gi_class_counts,
     headline_metrics,
+    hotspot_names,
     jaccard_frame,
     load_uploads,
     maplayers,
     md_text,
     method_caption,
+    note_text,
     periods_help,
     person_text,
     report_metrics,
@@ -53,9 +55,8 @@ from hotspots.app_support import (  # noqa: E402
 from hotspots.app_support import cached as c  # noqa: E402
 from hotspots.app_support.drawn import draw_layer  # noqa: E402
 from hotspots.app_support.mapview import show_map  # noqa: E402
-from hotspots.app_support.widgets import downloads, metrics, show_error  # noqa: E402
+from hotspots.app_support.widgets import analyst_settings, chart, downloads, metrics, show_error  # noqa: E402
 from hotspots.datadir import force_bundle, force_folders  # noqa: E402
-from hotspots.maps import scheme_layers as sl  # noqa: E402
 from hotspots.maps.base import CARTO_KEY_ENV  # noqa: E402
 from hotspots.pipeline import CLUSTER_SETTINGS  # noqa: E402
 from hotspots.schema import AGE_GROUPS, OFFENCES, ROUTES  # noqa: E402
@@ -88,6 +89,8 @@ start = url_defaults(st.query_params.to_dict(), months,
 tag, v = bundle.token[-16:], {}
 with st.sidebar:
     st.header("ASB hotspots")
+    if start["warning"]:
+        st.warning(md_text(start["warning"]))
     st.caption(md_text(bundle.label))
     st.subheader("Periods")
     v["period"] = st.select_slider("Hotspot period", months, start["period"], key=f"period-{tag}",
@@ -97,29 +100,9 @@ with st.sidebar:
     v["same_months"] = st.checkbox("Compare the same calendar months only", value=False, key="same_months")
     v["ring_m"] = st.number_input("Displacement ring around hotspot areas (m)", 0, 5000, 500, 50, key="ring_m")
     with st.expander("Analyst settings", expanded=False):
-        v["auto_cell"] = st.checkbox("Automatic cell size", value=start["auto_cell"], key="auto_cell",
-                                     help="The same automatic choice as the command line (announced in the Analyst tab).")
-        v["cell_size"] = st.number_input("Cell size (m)", 50, 5000, start["cell"], 50, key="cell_size", disabled=v["auto_cell"])
-        v["auto_bw"] = st.checkbox("Automatic bandwidth", value=True, key="auto_bw")
-        v["bandwidth"] = st.number_input("Bandwidth (m)", 50, 20000, 1000, 50, key="bandwidth", disabled=v["auto_bw"])
-        v["bandwidth_rule"] = st.selectbox("Bandwidth rule", ["arcgis", "sfhotspot"], key="bandwidth_rule",
-                                           disabled=not v["auto_bw"])
-        v["kernel"] = st.selectbox("Kernel", ["quartic", "gaussian", "epanechnikov"], key="kernel")
-        v["auto_dist"] = st.checkbox("Automatic distance band", value=True, key="auto_dist",
-                                     help="Incremental spatial autocorrelation (ArcGIS Optimized Hot Spot Analysis's rule).")
-        v["distance"] = st.number_input("Distance band (m)", 50, 20000, 750, 50, key="distance", disabled=v["auto_dist"])
-        v["alpha"] = st.select_slider("Significance level (alpha)", options=[0.01, 0.05, 0.10], value=0.05, key="alpha")
-        v["fdr"] = st.checkbox("False discovery rate control (Benjamini–Hochberg)", value=True, key="fdr")
-        v["permutations"] = st.selectbox("Permutations (0 = exact count test)", [0, 99, 199, 499, 999], key="permutations")
-        v["seed"] = st.number_input("Random seed", 0, 2**31 - 1, 0, 1, key="seed")
-        v["min_confidence"] = st.selectbox("Minimum Gi* confidence for hotspot areas", [None, 0.90, 0.95, 0.99],
-                                           key="min_confidence", format_func=lambda x: "1 − alpha" if x is None else f"{x:.0%}")
-        v["cluster_method"] = st.selectbox("Point clusters", ["dbscan", "hdbscan", "none"], key="cluster_method")
-        v["eps"] = st.number_input("DBSCAN radius eps (m)", 10, 5000, 150, 10, key="eps")
-        v["min_samples"] = st.number_input("Core size (min samples)", 2, 1000, 20, 1, key="min_samples")
-        v["near_m"] = st.number_input("Local reparation within (m)", 100, 20000, 2000, 100, key="near_m")
-        snap_m = float(st.select_slider("Referral squares (m)", [100, 250, 500, 1000], value=250, key="snap_m",
-                                        help="Referral locations are only ever shown as counts per square of this size."))
+        in_use = analyst_settings(v, start,
+                                  lambda w: c.cell_size(bundle, app_settings(w, months, defaults).only("period", "cell_size")))
+snap_m = v["snap_m"]
 settings = app_settings(v, months, defaults)
 s_hot, s_change, s_link, s_table = (settings.only(*names) for names in (c.HOT, c.CHANGE, c.LINK, c.TABLE))
 
@@ -131,7 +114,9 @@ try:
     plain = c.area_table(bundle, s_table, None)  # without referral figures: the map does not wait for their protection
 except Exception as exc:  # bad settings or data: an error box, never a traceback
     show_error(exc)
+    in_use(None)
     st.stop()
+in_use(hot)
 summary = hotspot_change(changes)
 metrics(headline_metrics(headline(hot), summary, change_note))
 view_map, view_change, view_scheme, view_analyst, view_data = st.tabs(["Map", "Before / after", "Scheme", "Analyst", "Data"],
@@ -177,8 +162,7 @@ if view_map.open:
         if hot.areas.n_areas == 0:
             st.info("No hotspot areas at these settings: try a larger cell size, a longer distance band or a lower confidence.")
         else:
-            st.dataframe(display_frame(table), hide_index=True, key="area_table",
-                         column_config={k: x for k, x in sl.AREA_LABELS.items() if k in table.columns})
+            st.dataframe(display_frame(table), hide_index=True, key="area_table")
         downloads(area_downloads(partial(c.area_table, bundle, s_table, snap_m), hot))  # with referral figures, on click
 
 # =============================================================================== before / after
@@ -186,14 +170,14 @@ if view_change.open:
     with view_change:
         cells, cell_note = c.change(bundle, s_change, "cells")  # a note, not an error, when it cannot be computed
         if cells is None:
-            st.warning(md_text(cell_note or change_note or "Before/after change could not be computed."))
+            st.warning(note_text(cell_note or change_note or "Before/after change could not be computed."))
         else:
             pooled = c.pooled(bundle, settings.only(*c.RINGS))  # first: did the hotspots fall, relative to elsewhere?
             if len(pooled.frame):  # no rows without hotspot areas: the caption says why
                 st.dataframe(pooled.frame, hide_index=True, key="change_summary")
-            st.caption(md_text(pooled.caption))
+            st.caption(note_text(pooled.caption))
             metrics(change_metrics(cells))
-            st.caption(md_text(cells.describe()))
+            st.caption(note_text(cells.describe()))
             try:
                 dens = c.period_density(bundle, s_change)
                 st.markdown("**Density per month, before (left) and after (right)** — same colours; pan one, the other follows.")
@@ -207,16 +191,15 @@ if view_change.open:
                 show_error(exc)
             st.subheader("Change per hotspot")
             if changes is None:
-                st.info(md_text(change_note or "No hotspot areas to compare."))
+                st.info(note_text(change_note or "No hotspot areas to compare."))
             else:
                 per_area = c.change_table(bundle, settings.only(*c.RINGS))
                 shown = [k for k in CHANGE_COLUMNS if k in per_area.columns]
-                st.dataframe(display_frame(per_area[shown]), hide_index=True, key="change_table",
-                             column_config={k: sl.AREA_LABELS[k] for k in shown})
+                st.dataframe(display_frame(per_area[shown]), hide_index=True, key="change_table")
                 downloads(change_downloads(changes, cells))
         st.subheader("Trends over the months (emerging hot spots)")
         trend_table, trend_caption = emerging_view(*c.emerging(bundle, s_hot))
-        st.caption(md_text(trend_caption))
+        st.caption(note_text(trend_caption))
         if trend_table is not None:
             st.dataframe(trend_table, hide_index=True, key="emerging_table")
 
@@ -225,12 +208,12 @@ if view_change.open:
 def scheme_figures(view: dict, pub) -> None:
     """KPI cards and funnel of a protected view, where reparation happens, and the published breakdowns."""
     metrics(view_cards(view, pub.window))
-    st.caption(md_text(pub.statement + (" " + view["note"] if view["note"] else "")))
+    st.caption(note_text(pub.statement + (" " + view["note"] if view["note"] else "")))
     g1, g2 = st.columns(2)
     bars = funnel_bars(view)
     with g1:
         st.markdown("**Referral funnel**")
-        st.altair_chart(charts.funnel_chart(bars), width="stretch")
+        chart(partial(charts.funnel_chart, bars), charts.funnel_note(bars))
         st.dataframe(display_frame(bars[["stage", "shown"]]), hide_index=True, key="funnel_table")
     with g2:
         st.markdown("**Where reparation happens** (all referrals)")
@@ -243,10 +226,10 @@ def scheme_figures(view: dict, pub) -> None:
         st.info(md_text(f"No `{by}` in the referral data."))
     else:
         st.caption("The published table for all referrals (the filters above do not apply to it).")
-        st.dataframe(display_frame(kb), hide_index=True, key="kpi_table")
-    st.caption(md_text(pub.window))
+        st.dataframe(display_frame(kb, hotspot_names(plain)), hide_index=True, key="kpi_table")
+    st.caption(note_text(pub.window))
     for note in pub.data_notes:
-        st.caption(md_text(person_text(note, settings.threshold)))
+        st.caption(note_text(person_text(note, settings.threshold)))
     downloads(scheme_downloads(pub, by))
 
 
@@ -255,8 +238,7 @@ if view_scheme.open:
         st.subheader("ASB in hotspots and elsewhere, per month")
         series = c.monthly(bundle, settings.only(*c.HOT, "scheme_start"))
         as_index = st.toggle("Show as an index (mean of the months before the scheme = 100)", value=False, key="monthly_index")
-        if len(series.table):
-            st.altair_chart(charts.monthly_chart(series, as_index=as_index), width="stretch")
+        chart(partial(charts.monthly_chart, series, as_index=as_index), charts.monthly_note(series, as_index=as_index))
         pub = c.publication(bundle, s_link, snap_m)
         if pub is None:
             st.info("No referral data: load a referrals file in the Data tab to see the scheme's figures.")
@@ -269,7 +251,7 @@ if view_scheme.open:
             ages = f[2].multiselect("Age group", [x for x in AGE_GROUPS if x in present["age_group"]], key="f_age")
             areas = [str(i) for i in hot.areas.areas["area_id"]]
             hotspot = f[3].selectbox("Hotspot", ["all", "in hotspots", "outside hotspots"] + areas,
-                                     key="f_hotspot", format_func=lambda x: x if not x.isdigit() else f"hotspot {x}")
+                                     key="f_hotspot", format_func=lambda x: hotspot_names(plain).get(x, x))
             try:
                 scheme_figures(c.view(bundle, s_link, snap_m, (tuple(offences), tuple(routes), tuple(ages), hotspot)), pub)
             except Exception as exc:
@@ -280,12 +262,12 @@ if view_analyst.open:
     with view_analyst:
         st.subheader("Automatic choices and notes")
         for note in dict.fromkeys(bundle.prepared.notes + hot.notes + ((change_note,) if change_note else ())):
-            st.markdown("- " + md_text(note))
+            st.markdown("- " + note_text(note))
         a1, a2 = st.columns(2)
         a1.markdown("**Gi\\* cells per class**")
-        a1.dataframe(gi_class_counts(hot.gi, hot.grid), hide_index=True, key="gi_classes")
+        a1.dataframe(display_frame(gi_class_counts(hot.gi, hot.grid)), hide_index=True, key="gi_classes")
         a2.markdown("**Settings used**")
-        a2.dataframe(settings_used(hot, settings), hide_index=True, key="used")
+        a2.dataframe(display_frame(settings_used(hot, settings)), hide_index=True, key="used")
         if settings.cluster_method != "none":
             try:
                 found = c.clusters(bundle, settings.only(*CLUSTER_SETTINGS))
@@ -297,7 +279,9 @@ if view_analyst.open:
         st.subheader("Stability of the hotspots")
         st.caption("Gi* at each cell size and distance band (× cell size), hot cells compared: Jaccard 1 = same, 0 = disjoint.")
         s1, s2 = st.columns(2)
-        sizes = s1.multiselect("Cell sizes (m)", [100, 150, 200, 250, 300, 400, 500, 750, 1000], [200, 250, 300],
+        used = round(hot.grid.cell_size)  # the cell size analysed, and those either side of it
+        offered = sorted({100, 150, 200, 250, 300, 400, 500, 750, 1000, used})
+        sizes = s1.multiselect("Cell sizes (m)", offered, offered[max(0, offered.index(used) - 1):offered.index(used) + 2],
                                key="stab_sizes")
         mults = s2.multiselect("Distance bands (× cell size)", [1.5, 2.0, 3.0, 4.0], default=[2.0, 3.0], key="stab_mults")
         if st.button("Run the stability sweep", key="stab_run"):
@@ -320,7 +304,7 @@ if view_analyst.open:
 def show_outcome(o) -> None:
     title = f"{o.kind}: " + ", ".join(o.files)
     if not o.ok:
-        st.error(md_text(f"{title} — {o.error}"))
+        st.error(md_text(title) + " — " + note_text(o.error))
         if o.report is None:
             return
     with st.container(border=True):
@@ -331,11 +315,11 @@ def show_outcome(o) -> None:
         r = report_view(o.report, person=o.kind == "referrals", threshold=settings.threshold)  # referral rows are people
         metrics(report_metrics(r))
         if o.report.dropped:
-            st.dataframe(r.reasons, hide_index=True)
+            st.dataframe(display_frame(r.reasons), hide_index=True)
         for n in r.notes:
-            st.caption(md_text("Note: " + n))
+            st.caption(note_text("Note: " + n))
         for w in r.warnings:
-            st.warning(md_text(w))
+            st.warning(note_text(w))
 
 
 if view_data.open:
@@ -343,7 +327,7 @@ if view_data.open:
         st.subheader("Data in use")
         st.markdown(md_text(bundle.label))
         for n in bundle.notes:
-            st.caption(md_text(n))
+            st.caption(note_text(n))
         for o in bundle.reports:
             show_outcome(o)
         if bundle.source != "demo" and st.button("Use the demo data again", key="use_demo"):
@@ -385,8 +369,10 @@ if view_data.open:
                 if new_bundle is not None:
                     st.session_state["bundle"] = new_bundle
                     st.rerun()
-            st.markdown("**Load reports**")
-            for o in st.session_state.get("upload_outcomes", ()):
+            shown = [o for o in st.session_state.get("upload_outcomes", ()) if all(o is not r for r in bundle.reports)]
+            if shown:  # those of files not in use (the data in use have theirs above)
+                st.markdown("**Load reports**")
+            for o in shown:
                 show_outcome(o)
             if not inc_files:
                 st.info("Add an incidents file to analyse your own data; until then the app keeps the current data.")

@@ -137,6 +137,7 @@ from .neighbours import auto_distance, disc_stencil, neighbour_count, neighbour_
 __all__ = [
     "GiStarResult",
     "gi_star",
+    "shortest_distance",
     "CLASS_LABELS",
     "OUTSIDE",
     "CONFIDENCE_LEVELS",
@@ -317,6 +318,13 @@ class GiStarResult:
 
 
 # ----------------------------------------------------------------------------- public function
+def shortest_distance(cell_size: float) -> float:
+    """The shortest distance band (metres) :func:`gi_star` accepts on cells of ``cell_size``: one
+    cell size, which reaches the 4 edge neighbours (a shorter band leaves each cell its own only
+    neighbour, and Gi* is undefined)."""
+    return float(cell_size)
+
+
 def gi_star(
     counts: GridValues,
     distance: float | None = None,
@@ -377,7 +385,8 @@ def gi_star(
     if disc_stencil(dist, grid.cell_size).size == 1:
         raise ParameterError(
             f"`distance` {dist:g} m is shorter than the cell size ({grid.cell_size:g} m), so each cell would be its own "
-            f"only neighbour and Gi* is undefined. Make `distance` at least the cell size (e.g. `distance={grid.cell_size:g}` "
+            f"only neighbour and Gi* is undefined. Make `distance` at least the cell size (e.g. "
+            f"`distance={shortest_distance(grid.cell_size):g}` "
             f"for the 4 edge neighbours, or `distance={grid.cell_size * math.sqrt(2):.0f}` for all 8 surrounding cells)."
         )
 

@@ -117,6 +117,7 @@ __all__ = [
     "emerging_stage",
     "assemble_analysis",
     "analyse",
+    "stage_cell_size",
 ]
 
 #: How the note begins when the before/after change could not be computed (the reason follows).
@@ -160,25 +161,10 @@ def hotspot_stage(
         if progress is not None:
             progress(text, frac)
 
-    if incidents is None or len(incidents) == 0:
-        raise ParameterError("there are no incidents to analyse; check the input files and the filters (load report).")
-    window = parse_period(s.period, "analysis period") if s.period else None
-    chosen = filter_period(incidents, window)
-    if len(chosen) == 0:
-        from .validation import shown
-
-        try:
-            held = f"the data hold {Period.from_months(*month_range(incidents)).describe(label=False)}; "
-        except ParameterError:  # no dates
-            held = ""
-        raise ParameterError(f"no incidents fall in the {window.describe()}; {held}widen {shown('period')}.")
+    window, chosen, crs, xy = _period_points(incidents, s)
     if window is not None:
         notes.append(f"hotspots computed from {len(chosen):,} incidents in the analysis period, {window.describe(label=False)}")
     step("building the grid", 0.0)
-    # The coordinates are read once and passed on as an array (the same numbers the three calls
-    # would each read from the geometries; the grid takes the incidents' CRS).
-    crs = getattr(chosen, "crs", None) or BNG
-    xy = points_xy(chosen, pyproj.CRS(crs), name="points")
     size = choose_cell_size(xy, study_area, s.cell_size, crs=crs)
     grid = Grid.for_points(xy, cell_size=size.cell_size, crs=crs, mask=study_area)
     # before any heavy work: the whole analysis (this stage, the change panels, the emerging cube,
@@ -218,6 +204,32 @@ def hotspot_stage(
     notes += [n for n in (small_areas_note(areas), one_point_areas_note(areas, xy, locations)) if n]
     step("done", 1.0)
     return HotspotStage(s, chosen, grid, counts, density, gi, areas, tuple(notes))
+
+
+def _period_points(incidents: gpd.GeoDataFrame, s: Settings) -> tuple[Any, Any, Any, Any]:
+    """The hotspot period's window, its incidents, their CRS and coordinates (read once and passed
+    on as an array: the same numbers the grid, counts and KDE would each read from the geometries)."""
+    if incidents is None or len(incidents) == 0:
+        raise ParameterError("there are no incidents to analyse; check the input files and the filters (load report).")
+    window = parse_period(s.period, "analysis period") if s.period else None
+    chosen = filter_period(incidents, window)
+    if len(chosen) == 0:
+        from .validation import shown
+
+        try:
+            held = f"the data hold {Period.from_months(*month_range(incidents)).describe(label=False)}; "
+        except ParameterError:  # no dates
+            held = ""
+        raise ParameterError(f"no incidents fall in the {window.describe()}; {held}widen {shown('period')}.")
+    crs = getattr(chosen, "crs", None) or BNG
+    return window, chosen, crs, points_xy(chosen, pyproj.CRS(crs), name="points")
+
+
+def stage_cell_size(incidents: gpd.GeoDataFrame, settings: Settings, study_area: gpd.GeoDataFrame | None = None) -> float:
+    """The cell size :func:`hotspot_stage` uses for these settings (given, or chosen automatically),
+    without computing the stage: only ``period`` and ``cell_size`` are read."""
+    _, _, crs, xy = _period_points(incidents, settings)
+    return choose_cell_size(xy, study_area, settings.cell_size, crs=crs).cell_size
 
 
 def data_months(incidents: gpd.GeoDataFrame) -> int:

@@ -23,3 +23,22 @@ def test_md_text_makes_markdown_literal():
                 i += 1
         assert "".join(plain) == " ".join(p.splitlines())
     assert md_text(None) == ""
+
+
+def test_library_messages_name_the_apps_controls():
+    from hotspots.app_support import app_wording
+
+    # The library's own wording (Python and command line) is unchanged; the app shows its controls.
+    msg = "Make `distance` at least the cell size (e.g. `distance=200` for the 4 edge neighbours, or `distance=283`)."
+    assert app_wording(msg) == (
+        'Make "Distance band (m)" at least the cell size (e.g. "Distance band (m)" set to 200 for the 4 edge neighbours, '
+        'or "Distance band (m)" set to 283).'
+    )
+    out = app_wording("`same_months=True` but the periods share no calendar month. Use other periods, or `same_months=False`.")
+    assert out == ('"Compare the same calendar months only" on but the periods share no calendar month. Use other periods, '
+                   'or "Compare the same calendar months only" off.')
+    assert app_wording("no scheme start was given (`--scheme-start` on the command line; the data's months: 2023-01 "
+                       "to 2024-01)") == "no scheme start was given (the data's months: 2023-01 to 2024-01)"
+    assert app_wording("coordinates read as BNG (given `crs`)") == 'coordinates read as BNG (given "Coordinates")'
+    assert "points_outside_area" not in app_wording("3 point(s) still count near the border (points_outside_area='include').")
+    assert app_wording("2 `person_ref` value(s) repeat") == "2 `person_ref` value(s) repeat"  # not a control: as is

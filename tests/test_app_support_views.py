@@ -78,10 +78,39 @@ def test_kpi_cards_show_only_suppressed_values(demo):
 def test_display_frame_makes_mixed_columns_text():
     df = pd.DataFrame({"n": [12, "<5", 0], "pct": [50, "c", None], "name": ["a", "b", "c"], "x": [1.5, 2.0, 3.0]})
     out = views.display_frame(df)
-    assert out["n"].tolist() == ["12", "<5", "0"] and out["pct"].tolist() == ["50", "c", ""]
-    assert out["x"].tolist() == [1.5, 2.0, 3.0]
+    assert out["N"].tolist() == ["12", "<5", "0"] and out["Pct"].tolist() == ["50", "c", "–"]
+    assert out["X"].tolist() == ["1.50", "2.00", "3.00"]  # the same decimals down a column
     pa.Table.from_pandas(out)  # Streamlit's Arrow conversion works
     assert "n" in df and df["n"].tolist()[0] == 12  # the caller's frame is unchanged
+
+
+def test_display_frame_labels_columns_and_rounds_numbers():
+    # What a tester saw: area_m2 28194899.9584, a fraction as 0.3725, 10525 without a separator,
+    # True and None in cells, code names as headers and values.
+    df = pd.DataFrame({
+        "n_points": [10525, 5446],
+        "area_m2": [28194899.9584, 661539.0],
+        "share_of_incidents_in_hot": [0.3725, 0.05],
+        "hot_area_km2": [30.9375, 2.5],
+        "with_task_site": [1267, None],
+        "refused_pct": [14.25, 3.0],
+        "distance_rule": ["fallback_sqrt2", "given"],
+        "single_point": [True, False],
+        "outcome_not_recorded": [0, 3],
+    })
+    out = views.display_frame(df)
+    assert list(out.columns) == [
+        "Incidents", "Area (km²)", "Incidents in hot cells (%)", "Hot area (km²)", "With a task site", "Refused (%)",
+        "Distance rule", "Single point", "Outcome not recorded",
+    ]
+    assert out["Incidents"].tolist() == ["10,525", "5,446"]
+    assert out["Area (km²)"].tolist() == ["28.2", "0.7"]
+    assert out["Incidents in hot cells (%)"].tolist() == ["37.2", "5.0"]
+    assert out["With a task site"].tolist() == ["1,267", "–"]
+    assert out["Distance rule"].tolist() == ["cell size × √2 (no clear peak)", "given"]
+    assert out["Single point"].tolist() == ["yes", "no"]
+    assert views.column_label("median_hours_to_contact") == "Median hours to contact"
+    assert views.column_label("n_cells") == "Cells" and views.column_label("n_widgets") == "Number of widgets"
 
 
 def test_report_rows_and_jaccard_frame():
@@ -109,11 +138,15 @@ def test_url_defaults_take_only_valid_values():
     months = month_options("2022-01", "2025-03")
     defaults = {"period": ("2022-01", "2025-03"), "before": ("2022-07", "2023-06"), "after": ("2023-07", "2024-06")}
     got = views.url_defaults({"period": "2023-04:2024-03", "cell": "300"}, months, defaults)
-    assert got == {**defaults, "period": ("2023-04", "2024-03"), "cell": 300, "auto_cell": False}
+    assert got == {**defaults, "period": ("2023-04", "2024-03"), "cell": 300, "auto_cell": False, "warning": None}
     bad = {"period": "2024-03:2023-04", "before": "2021-01:2022-01", "after": "<script>", "cell": "33"}
-    assert views.url_defaults(bad, months, defaults) == {**defaults, "cell": 250, "auto_cell": True}
+    out = views.url_defaults(bad, months, defaults)
+    assert {k: x for k, x in out.items() if k != "warning"} == {**defaults, "cell": 250, "auto_cell": True}
+    assert all(f"{k}={bad[k]}" in out["warning"] for k in bad)  # each value not used is named
     listed = views.url_defaults({"period": ["2023-01:2023-02"], "cell": ["abc"]}, months, defaults)
-    assert listed["period"] == ("2023-01", "2023-02")
+    assert listed["period"] == ("2023-01", "2023-02") and "cell=abc" in listed["warning"]
+    for cell in ("5", "-100"):  # were ignored without a word
+        assert f"cell={cell} (whole metres" in views.url_defaults({"cell": cell}, months, defaults)["warning"]
 
 
 def test_app_settings_from_widget_values():
@@ -281,3 +314,17 @@ def test_periods_help_names_a_scheme_start_only_when_one_is_known():
     assert "scheme start (2023-07-01)" in periods_help(Settings(scheme_start="2023-07-01"))
     plain = periods_help(Settings())
     assert "no scheme start given" in plain and "2023" not in plain
+
+
+def test_hotspots_with_one_place_name_are_told_apart():
+    # Demo areas 7 and 19 were both "Albert Street, Derby"; the Scheme tab's filter listed "hotspot 1…21".
+    t = pd.DataFrame({"area_id": [7, 19, 3], "place": ["Albert Street, Derby", "Albert Street, Derby", "Mill Lane, Derby"]})
+    assert views.hotspot_names(t) == {"7": "7 · Albert Street, Derby", "19": "19 · Albert Street, Derby",
+                                      "3": "3 · Mill Lane, Derby"}
+    assert views.hotspot_names(t[["area_id"]]) == {"7": "hotspot 7", "19": "hotspot 19", "3": "hotspot 3"}
+    assert views.display_frame(t)["Place"].tolist() == [
+        "Albert Street, Derby (hotspot 7)", "Albert Street, Derby (hotspot 19)", "Mill Lane, Derby"
+    ]
+    assert t["place"].tolist()[0] == "Albert Street, Derby"  # the library's label is unchanged
+    kb = pd.DataFrame({"hotspot": ["7", "outside hotspots"], "referrals": [12, 30]})
+    assert views.display_frame(kb, views.hotspot_names(t))["Hotspot"].tolist() == ["7 · Albert Street, Derby", "outside hotspots"]

@@ -153,6 +153,18 @@ def test_gi_class_layer_dissolves_cells_by_class(demo):
     assert all(f["properties"]["class"].startswith("hot") for f in gj2.data["features"])
 
 
+def test_gi_legend_lists_cold_classes_only_when_there_are_cold_spots(demo):
+    import dataclasses
+
+    gi = demo["stage"].gi
+    no_cold = dataclasses.replace(gi, bins=np.where(gi.bins < 0, 0, gi.bins))  # cold cells made not significant
+    leg = next(c for c in sl.gi_class_layer(no_cold)._children.values() if isinstance(c, Legend))
+    assert "cold" not in leg.html and "hot 99%" in leg.html
+    if (gi.bins < 0).any():
+        leg = next(c for c in sl.gi_class_layer(gi)._children.values() if isinstance(c, Legend))
+        assert "cold 99%" in leg.html
+
+
 def test_dissolve_cells_is_exact():
     g = Grid.from_bounds((0, 0, 1_000, 1_000), cell_size=100)
     mask = np.zeros(g.shape, bool)

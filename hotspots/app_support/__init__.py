@@ -7,13 +7,15 @@ the figures shown beyond the methods' results are :mod:`hotspots.summaries`. Her
 * :mod:`~hotspots.app_support.uploads` — the demo data and uploaded files as a
   :class:`DataBundle` (prepared like the command line's inputs, with a content token);
 * :mod:`~hotspots.app_support.views` — what the cards, tables and filters show;
-* :mod:`~hotspots.app_support.text` — text from data made literal and private for the screen;
+* :mod:`~hotspots.app_support.text` — text from data made literal and private for the screen, and the
+  library's notes and errors in the app's words (its controls by their labels);
 * :mod:`~hotspots.app_support.downloads` — files offered for download, as bytes;
 * :mod:`~hotspots.app_support.maplayers` — which layers each map shows;
 * :mod:`~hotspots.app_support.drawn` — maps and layers drawn once (the map component's text), reused on reruns;
 * :mod:`~hotspots.app_support.charts` — the charts (Altair);
 * :mod:`~hotspots.app_support.cached` — the app's cached library calls, :mod:`~hotspots.app_support.widgets`
-  — rows of widgets it repeats (error box, downloads, cards), and
+  — widgets it repeats (error box, downloads, cards, a chart or why it is empty) and the sidebar's analyst
+  settings, and
   :mod:`~hotspots.app_support.mapview` — the map component (the three import Streamlit; ``app.py`` only).
 """
 
@@ -32,7 +34,7 @@ from .downloads import (
     gis_export_bytes,
     scheme_downloads,
 )
-from .text import md_text, person_text
+from .text import CONTROL_LABELS, app_wording, md_text, note_text, person_text
 from .uploads import MAX_UPLOAD_BYTES, DataBundle, LoadOutcome, content_token, demo_bundle, load_uploads
 from .views import (
     BRIEFING_LAYERS,
@@ -46,12 +48,14 @@ from .views import (
     briefing_layers,
     change_metrics,
     change_summary_table,
+    column_label,
     display_frame,
     emerging_view,
     filter_referrals,
     funnel_bars,
     gi_class_counts,
     headline_metrics,
+    hotspot_names,
     jaccard_frame,
     kpi_cards,
     method_caption,
@@ -97,6 +101,7 @@ __all__ = [
     "csv_bytes",
     "demo_bundle",
     "display_frame",
+    "column_label",
     "export_available",
     "filter_referrals",
     "funnel_bars",
@@ -104,9 +109,13 @@ __all__ = [
     "gi_class_counts",
     "gis_export_bytes",
     "jaccard_frame",
+    "hotspot_names",
     "kpi_cards",
     "load_uploads",
     "md_text",
+    "note_text",
+    "app_wording",
+    "CONTROL_LABELS",
     "person_text",
     "report_metrics",
     "report_rows",

@@ -39,6 +39,7 @@ from ..pipeline import (
     hotspot_stage,
     pooled_change,
     ring_change,
+    stage_cell_size,
 )
 from ..summaries import BeforeAfterDensity, MonthlySeries, before_after_density, monthly_in_hotspots
 from . import maplayers
@@ -58,6 +59,7 @@ __all__ = [
     "points",
     "months_of",
     "stage",
+    "cell_size",
     "change",
     "pooled",
     "displaced",
@@ -116,6 +118,12 @@ def months_of(bundle: DataBundle) -> list[str]:
 @partial(cached, show_spinner="Finding hotspots…")
 def stage(bundle: DataBundle, s: Settings) -> HotspotStage:
     return hotspot_stage(bundle.incidents, s, bundle.study_area)
+
+
+@cached
+def cell_size(bundle: DataBundle, s: Settings) -> float:
+    """The cell size :func:`stage` uses (``s`` cut to ``period`` and ``cell_size``), before computing it."""
+    return stage_cell_size(bundle.incidents, s, bundle.study_area)
 
 
 @cached

@@ -9,7 +9,7 @@ import pandas as pd
 from ..summaries import MonthlySeries
 from .views import FUNNEL_STAGES
 
-__all__ = ["monthly_chart", "funnel_chart", "jaccard_chart"]
+__all__ = ["monthly_chart", "monthly_note", "funnel_chart", "funnel_note", "jaccard_chart"]
 
 #: Colours of the two monthly series (hot red, cool blue, as the maps' hot and cold spots).
 SERIES_COLOURS = {"in hotspots": "#d62f27", "elsewhere": "#4575b5"}
@@ -41,6 +41,29 @@ def monthly_chart(series: MonthlySeries, *, as_index: bool = False, height: int 
         .encode(x="month:T", y=alt.value(2), text="label:N")
     )
     return (lines + rule + text).properties(height=height)
+
+
+def monthly_note(series: MonthlySeries, *, as_index: bool = False) -> str | None:
+    """Why :func:`monthly_chart` would draw nothing (shown instead of an empty chart), or None."""
+    if not len(series.table):
+        return "No months to chart."
+    if not as_index or series.long(as_index=True)["value"].notna().any():
+        return None
+    if series.scheme_start is None:
+        return "No index: it needs a scheme start (the months before it are its baseline), and none is known for these data."
+    if not (series.table["month"] < pd.Timestamp(series.scheme_start)).any():
+        return f"No index: the data have no months before the scheme start ({series.scheme_start:%B %Y}) to be its baseline."
+    return f"No index: there are no incidents in the months before the scheme start ({series.scheme_start:%B %Y})."
+
+
+def funnel_note(bars: pd.DataFrame) -> str | None:
+    """Why :func:`funnel_chart` would draw no bar (shown instead of an empty chart), or None."""
+    drawn = bars["referrals"].dropna()
+    if len(drawn) and drawn.sum() > 0:
+        return None
+    if len(drawn) == len(bars):
+        return "No referrals for this filter."
+    return "No bars: the counts for this filter are too small to show (see the table)."
 
 
 def funnel_chart(bars: pd.DataFrame, *, height: int = 180) -> alt.Chart:

@@ -6,7 +6,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-__all__ = ["md_text", "person_text"]
+__all__ = ["md_text", "person_text", "app_wording", "note_text", "CONTROL_LABELS"]
 
 
 # A count of people in running text: "3 referral(s) ...", "2 `person_ref` value(s) ...", "4 rows".
@@ -49,3 +49,64 @@ def md_text(value: Any) -> str:
         return ""
     text = " ".join(str(value).splitlines())
     return "".join("\\" + ch if ch in _MD_SPECIAL else ch for ch in text)
+
+
+#: The library's parameter names → the app's controls, by their labels (for the library's notes
+#: and errors, which name parameters as the command line and Python do).
+CONTROL_LABELS = {
+    "cell_size": "Cell size (m)",
+    "bandwidth": "Bandwidth (m)",
+    "bandwidth_rule": "Bandwidth rule",
+    "kernel": "Kernel",
+    "distance": "Distance band (m)",
+    "alpha": "Significance level (alpha)",
+    "fdr": "False discovery rate control (Benjamini–Hochberg)",
+    "permutations": "Permutations (0 = exact count test)",
+    "seed": "Random seed",
+    "min_confidence": "Minimum Gi* confidence for hotspot areas",
+    "eps": "DBSCAN radius eps (m)",
+    "min_samples": "Core size (min samples)",
+    "near_m": "Local reparation within (m)",
+    "same_months": "Compare the same calendar months only",
+    "period": "Hotspot period",
+    "before": "Before period",
+    "after": "After period",
+    "ring_m": "Displacement ring around hotspot areas (m)",
+    "crs": "Coordinates",
+}
+#: Command-line and Python wording that has no control in the app, in the app's words ("" drops it).
+_PHRASES = {
+    "`--scheme-start` on the command line; ": "",
+    "; give `--scheme-start` if these referrals are a later extract": "",
+    " (points_outside_area='include')": "",
+    " (points_outside_area='exclude')": "",
+}
+_PARAMETER = re.compile(r"`(\w+)(?:=([^`]*))?`")
+
+
+def app_wording(text: Any) -> str:
+    """A library note or error in the app's words: parameters named by the app's controls
+    (:data:`CONTROL_LABELS`: ```distance=283``` → ``"Distance band (m)" set to 283``,
+    ```same_months=True``` → ``"Compare the same calendar months only" on``), command-line options the app has no
+    control for left out. Anything else is unchanged."""
+
+    def control(m: re.Match) -> str:
+        name, value = m.group(1), m.group(2)
+        if name not in CONTROL_LABELS:
+            return m.group(0)
+        label = f'"{CONTROL_LABELS[name]}"'
+        if value is None:
+            return label
+        if value in ("True", "False"):
+            return f"{label} {'on' if value == 'True' else 'off'}"
+        return f"{label} set to {value.strip(chr(39) + chr(34))}"
+
+    text = "" if text is None else str(text)
+    for phrase, words in _PHRASES.items():
+        text = text.replace(phrase, words)
+    return _PARAMETER.sub(control, text)
+
+
+def note_text(text: Any) -> str:
+    """A library note or error for the screen: in the app's words (:func:`app_wording`), made literal (:func:`md_text`)."""
+    return md_text(app_wording(text))

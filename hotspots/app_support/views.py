@@ -20,6 +20,7 @@ import numpy as np
 import pandas as pd
 
 from .._errors import ParameterError
+from ..maps.scheme_layers import AREA_LABELS
 from ..pipeline import Settings
 from ..report import LoadReport
 from ..style import p_text, ratio_text, sentences
@@ -39,6 +40,9 @@ __all__ = [
     "report_view",
     "report_rows",
     "display_frame",
+    "hotspot_names",
+    "column_label",
+    "TABLE_COLUMNS",
     "jaccard_frame",
     "gi_class_counts",
     "settings_used",
@@ -67,21 +71,25 @@ def url_defaults(
     ``period``, ``before`` and ``after`` as ``"YYYY-MM:YYYY-MM"`` (both months in ``months``,
     first not after last), ``cell`` as whole metres (50–5,000, a multiple of 50); ``auto_cell``
     is True unless the address gives a valid cell size. Anything missing or malformed keeps its
-    default (an address is not an error).
+    default (an address is not an error); ``warning`` says which value of the address was not
+    used (None when all were).
     """
     out: dict[str, Any] = {k: tuple(v) for k, v in defaults.items()}
     out["cell"] = cell
     out["auto_cell"] = True
+    unused = []
     opts = list(months)
     for name in ("period", "before", "after"):
         raw = params.get(name)
         if isinstance(raw, list):
             raw = raw[0] if raw else None
-        if not isinstance(raw, str) or raw.count(":") != 1:
+        if raw is None:
             continue
-        a, b = raw.split(":")
+        a, b = raw.split(":") if isinstance(raw, str) and raw.count(":") == 1 else ("", "")
         if a in opts and b in opts and opts.index(a) <= opts.index(b):
             out[name] = (a, b)
+        else:
+            unused.append(f"{name}={raw} (two of the data's months, YYYY-MM:YYYY-MM)")
     raw = params.get("cell")
     if isinstance(raw, list):
         raw = raw[0] if raw else None
@@ -92,6 +100,9 @@ def url_defaults(
     if c is not None and 50 <= c <= 5000 and c % 50 == 0:
         out["cell"] = c
         out["auto_cell"] = False
+    elif raw is not None:
+        unused.append(f"cell={raw} (whole metres from 50 to 5,000, a multiple of 50)")
+    out["warning"] = f"Not used from the page address: {'; '.join(unused)}." if unused else None
     return out
 
 
@@ -255,17 +266,111 @@ def view_cards(view: Mapping[str, Any], window: str = "") -> list[Card]:
 
 
 # =============================================================================== tables
-def display_frame(df: pd.DataFrame) -> pd.DataFrame:
-    """A copy safe for ``st.dataframe``: mixed-type columns (counts with ``"<5"``) as text,
-    geometry dropped."""
-    out = pd.DataFrame(df.drop(columns=[c for c in df.columns if c == "geometry" or str(df[c].dtype) == "geometry"]))
-    for c in out.columns:
-        s = out[c]
-        if s.dtype == object:
-            kinds = {type(v) for v in s.dropna().tolist()}
-            if len(kinds) > 1 or (kinds and not kinds <= {str}):
-                out[c] = s.map(lambda v: "" if v is None or (isinstance(v, float) and math.isnan(v)) else str(v)).astype(str)
+#: Headers of the app's tables where the general rule (:func:`column_label`) reads poorly: a
+#: column's name → its label, with a scale when the numbers are shown in other units (m² as km²,
+#: fractions as %). The hotspot areas' labels are the map popups' (``AREA_LABELS``). Downloads keep
+#: the names.
+TABLE_COLUMNS: dict[str, tuple[str, float]] = {
+    **{k: (label, 1.0) for k, label in AREA_LABELS.items()},
+    "n_points": ("Incidents", 1.0),
+    "area_m2": ("Area (km²)", 1e-6),
+    "n_locations": ("Locations", 1.0),
+    "shared_location_share": ("Incidents at its busiest location (%)", 100.0),
+    "degenerate": ("Too thin for an outline (drawn as a circle)", 1.0),
+    "cell_size_m": ("Cell size (m)", 1.0),
+    "distance_m": ("Distance band (m)", 1.0),
+    "n_cells": ("Cells", 1.0),
+    "n_hot_cells": ("Hot cells", 1.0),
+    "n_hot_areas": ("Hotspot areas", 1.0),
+    "hot_area_km2": ("Hot area (km²)", 1.0),
+    "share_of_incidents_in_hot": ("Incidents in hot cells (%)", 100.0),
+    "with_task_site": ("With a task site", 1.0),
+    "reparation_local": ("Reparation local", 1.0),
+    "local_pct": ("Reparation local (%)", 1.0),
+    "median_distance_m": ("Median distance from harm to task (m)", 1.0),
+    "followup_eligible": ("Follow-up window ended", 1.0),
+    "contacted_booked_48h": ("Contacted and booked within 48 h", 1.0),
+    "contacted_booked_48h_pct": ("Contacted and booked within 48 h (%)", 1.0),
+    "age_group": ("Age group", 1.0),
+    "suppressed": ("Small numbers hidden", 1.0),
+}
+#: Code values shown in words (the distance band's rules, :func:`hotspots.neighbours.auto_distance`).
+VALUE_LABELS = {
+    "moran_peak": "first peak of spatial autocorrelation",
+    "fallback_sqrt2": "cell size × √2 (no clear peak)",
+    "given": "given",
+}
+_UNITS = (("_pct", "(%)"), ("_km2", "(km²)"), ("_m2", "(m²)"), ("_m", "(m)"))
+
+
+def column_label(name: Any) -> str:
+    """A table column's header as the app shows it: :data:`TABLE_COLUMNS`, else the name in
+    words with its unit in brackets (``median_hours_to_contact`` → "Median hours to contact",
+    ``refused_pct`` → "Refused (%)", ``n_cells`` → "Number of cells")."""
+    name = str(name)
+    if name in TABLE_COLUMNS:
+        return TABLE_COLUMNS[name][0]
+    words, unit = name, ""
+    for suffix, u in _UNITS:
+        if words.endswith(suffix):
+            words, unit = words[: -len(suffix)], f" {u}"
+            break
+    words = ("number of " + words[2:] if words.startswith("n_") else words).replace("_", " ").strip()
+    return (words[:1].upper() + words[1:] if words[:1].islower() else words) + unit
+
+
+def _missing(v: Any) -> bool:
+    return v is None or v is pd.NA or v is pd.NaT or (isinstance(v, (float, np.floating)) and math.isnan(v))
+
+
+def _number(v: Any) -> bool:
+    return isinstance(v, (int, float, np.integer, np.floating)) and not isinstance(v, (bool, np.bool_))
+
+
+def _column_text(values: pd.Series, scale: float = 1.0) -> list[str]:
+    """A column's values as text: numbers with thousands separators and the same decimals down the
+    column (none for whole numbers, 1 from 10 up, else 2), yes/no, "–" for missing, codes in words."""
+    nums = [float(v) * scale for v in values if _number(v) and not _missing(v)]
+    if all(x.is_integer() for x in nums):
+        places = 0
+    else:
+        places = 1 if max(abs(x) for x in nums) >= 10 else 2
+    out = []
+    for v in values:
+        if _missing(v) or (isinstance(v, str) and v in ("", "None", "nan")):
+            out.append("–")
+        elif isinstance(v, (bool, np.bool_)):
+            out.append("yes" if v else "no")
+        elif _number(v):
+            out.append(f"{float(v) * scale:,.{places}f}")
+        else:
+            out.append(VALUE_LABELS.get(v, str(v)) if isinstance(v, str) else str(v))
     return out
+
+
+def display_frame(df: pd.DataFrame, names: Mapping[str, str] | None = None) -> pd.DataFrame:
+    """A table as the app shows it (one rule for every table on screen): geometry dropped,
+    headers in words with units (:func:`column_label`), values as text (:func:`_column_text`:
+    rounded numbers with thousands separators, m² as km² and fractions as %, "–" for missing,
+    yes/no). Hotspot areas sharing a place name are told apart by their id ("Albert Street, Derby
+    (hotspot 7)"); a ``hotspot`` column of ids shows ``names`` (:func:`hotspot_names`) when given.
+    Downloads keep the machine-readable names and numbers."""
+    keep = [c for c in df.columns if c != "geometry" and str(df[c].dtype) != "geometry"]
+    if {"area_id", "place"} <= set(keep) and df["place"].dropna().duplicated().any():  # two areas by one street
+        same = df["place"].notna() & df["place"].duplicated(keep=False)
+        df = df.assign(place=[f"{p} (hotspot {i})" if s else p for p, i, s in zip(df["place"], df["area_id"], same)])
+    if names and "hotspot" in keep:
+        df = df.assign(hotspot=[names.get(str(h), h) for h in df["hotspot"]])
+    return pd.DataFrame(
+        {column_label(c): _column_text(df[c], TABLE_COLUMNS.get(str(c), ("", 1.0))[1]) for c in keep}, index=df.index
+    )
+
+
+def hotspot_names(table: pd.DataFrame) -> dict[str, str]:
+    """Each hotspot area's name as the app lists it, by id as text: ``"7 · Albert Street, Derby"``
+    (the id first: two areas can share a place name), ``"hotspot 7"`` without a place."""
+    places = table["place"] if "place" in table.columns else [None] * len(table)
+    return {str(i): f"{i} · {p}" if isinstance(p, str) and p else f"hotspot {i}" for i, p in zip(table["area_id"], places)}
 
 
 def jaccard_frame(result: Any) -> pd.DataFrame:
@@ -371,15 +476,15 @@ def settings_used(stage: Any, settings: Any) -> pd.DataFrame:
         "bandwidth (m)": f"{float(stage.density.bandwidth_m):,.0f}",
         "kernel": stage.density.kernel,
         "distance band (m)": "" if distance is None else f"{float(distance):,.0f}",
-        "distance rule": g.params.get("distance_rule"),
+        "distance rule": VALUE_LABELS.get(g.params.get("distance_rule"), g.params.get("distance_rule")),
         "Gi* test": g.params.get("p_decision", g.params.get("inference")),
         "alpha": settings.alpha,
-        "FDR": settings.fdr,
+        "FDR": "yes" if settings.fdr else "no",
         "permutations": settings.permutations,
         "hotspot areas": stage.areas.params["rule"],
         "cells in study area": f"{stage.grid.n_cells:,}",
     }
-    return pd.DataFrame({"setting": list(used), "value": [str(v) for v in used.values()]})
+    return pd.DataFrame({"setting": list(used), "value": ["–" if v is None else str(v) for v in used.values()]})
 
 
 #: The column-mapping boxes of the upload panel: canonical column → label.

@@ -1,23 +1,26 @@
-"""Rows of widgets the app repeats: an error box, download buttons, metric cards (imports
-Streamlit; ``app.py`` only). What they show is made elsewhere: cards by
+"""Widgets the app repeats: an error box, download buttons, metric cards, a chart or why it is
+empty; and the sidebar's analyst settings (imports Streamlit; ``app.py`` only). What they show is made elsewhere: cards by
 :mod:`hotspots.app_support.views`, files by :mod:`hotspots.app_support.downloads`."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import math
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import streamlit as st
 
 from .._errors import HotspotsError
-from .text import md_text
+from ..gistar import shortest_distance
+from .text import note_text
 
-__all__ = ["show_error", "downloads", "metrics"]
+__all__ = ["show_error", "downloads", "metrics", "chart", "analyst_settings"]
 
 
 def show_error(exc: BaseException) -> None:
-    """An error box: our own errors as they are worded, anything else named as unexpected."""
-    st.error(md_text(str(exc) if isinstance(exc, HotspotsError) else f"Unexpected problem ({type(exc).__name__}): {exc}"))
+    """An error box: our own errors in the app's words (:func:`~hotspots.app_support.text.note_text`), anything else
+    named as unexpected."""
+    st.error(note_text(str(exc) if isinstance(exc, HotspotsError) else f"Unexpected problem ({type(exc).__name__}): {exc}"))
 
 
 def downloads(items: Sequence[Any]) -> None:
@@ -29,4 +32,87 @@ def downloads(items: Sequence[Any]) -> None:
 def metrics(items: Sequence[Any]) -> None:
     """A row of cards (label, value, help): :class:`hotspots.app_support.Metric` or :class:`~hotspots.app_support.Card`."""
     for col, m in zip(st.columns(len(items)), items):
-        col.metric(m.label, m.value, help=md_text(m.help) if m.help else None)
+        col.metric(m.label, m.value, help=note_text(m.help) if m.help else None)
+
+
+def chart(make: Callable[[], Any], note: str | None) -> None:
+    """A chart, or instead the one line that says why it would be empty (:mod:`hotspots.app_support.charts`' notes)."""
+    if note:
+        st.caption(note_text(note))
+    else:
+        st.altair_chart(make(), width="stretch")
+
+
+def _box(slot: Any, label: str, key: str, lo: int, hi: int, step: int, *, default: float, in_use: float | None = None,
+         disabled: bool = False, help: str | None = None) -> float:
+    """A number box showing ``in_use`` when given (an automatic value, the box greyed out), else
+    its own value (``default`` at first) kept at least ``lo``."""
+    ss = st.session_state
+    ss[key] = int(round(in_use)) if in_use is not None else max(int(ss.get(key, default)), lo)
+    return slot.number_input(label, min(lo, ss[key]), max(hi, ss[key]), step=step, key=key, disabled=disabled, help=help)
+
+
+def analyst_settings(v: dict, start: Mapping[str, Any], cell_in_use: Callable[[dict], float]) -> Callable[[Any], None]:
+    """The sidebar's analyst settings; their values go into ``v`` by widget key.
+
+    A box whose "automatic" tick is on is greyed out and shows the value in use, never a value
+    that is not used: the cell size (``cell_in_use(v)``, the cell size the hotspots will use) at
+    once, the bandwidth and distance band when the returned function is called with the hotspot
+    stage (None when it failed). The distance band's smallest value is the shortest band Gi*
+    accepts on the cells in use (:func:`hotspots.gistar.shortest_distance`). The DBSCAN radius is
+    shown only for DBSCAN (HDBSCAN does not use it).
+    """
+    ss = st.session_state
+    v["auto_cell"] = st.checkbox("Automatic cell size", value=start["auto_cell"], key="auto_cell",
+                                 help="The same automatic choice as the command line (announced in the Analyst tab).")
+    if v["auto_cell"]:
+        try:
+            cell = cell_in_use(v)
+        except HotspotsError:  # e.g. no incidents in the period: the page's error box says so
+            cell = None
+        v["cell_size"] = _box(st, "Cell size (m)", "cell_size", 50, 5000, 50, default=start["cell"], in_use=cell,
+                              disabled=True, help="Automatic: the value in use.")
+    else:
+        cell = v["cell_size"] = _box(st, "Cell size (m)", "cell_size", 50, 5000, 50, default=start["cell"])
+    v["auto_bw"] = st.checkbox("Automatic bandwidth", value=True, key="auto_bw")
+    later = {"bandwidth": st.empty()}
+    v["bandwidth_rule"] = st.selectbox("Bandwidth rule", ["arcgis", "sfhotspot"], key="bandwidth_rule", disabled=not v["auto_bw"])
+    v["kernel"] = st.selectbox("Kernel", ["quartic", "gaussian", "epanechnikov"], key="kernel")
+    v["auto_dist"] = st.checkbox("Automatic distance band", value=True, key="auto_dist",
+                                 help="Incremental spatial autocorrelation (ArcGIS Optimized Hot Spot Analysis's rule).")
+    later["distance"] = st.empty()
+    shortest = 50 if cell is None else max(50, math.ceil(shortest_distance(cell)))
+    boxes = {
+        "bandwidth": ("Bandwidth (m)", 50, 20000, 50, 1000, None),
+        "distance": ("Distance band (m)", shortest, 20000, 50, 750, f"At least the cell size ({shortest:,} m).")
+    }
+    for key, auto in (("bandwidth", "auto_bw"), ("distance", "auto_dist")):
+        if not v[auto]:  # needed now: the hotspots are computed with it
+            label, lo, hi, step, default, why = boxes[key]
+            v[key] = _box(later[key], label, key, lo, hi, step, default=default, help=why)
+    v["alpha"] = st.select_slider("Significance level (alpha)", options=[0.01, 0.05, 0.10], value=0.05, key="alpha")
+    v["fdr"] = st.checkbox("False discovery rate control (Benjamini–Hochberg)", value=True, key="fdr")
+    v["permutations"] = st.selectbox("Permutations (0 = exact count test)", [0, 99, 199, 499, 999], key="permutations")
+    v["seed"] = st.number_input("Random seed", 0, 2**31 - 1, 0, 1, key="seed")
+    v["min_confidence"] = st.selectbox("Minimum Gi* confidence for hotspot areas", [None, 0.90, 0.95, 0.99],
+                                       key="min_confidence", format_func=lambda x: "1 − alpha" if x is None else f"{x:.0%}")
+    v["cluster_method"] = st.selectbox("Point clusters", ["dbscan", "hdbscan", "none"], key="cluster_method")
+    if "eps" in ss and v["cluster_method"] != "dbscan":
+        ss["eps"] = ss["eps"]  # kept while the box is hidden (HDBSCAN, none)
+    v["eps"] = (st.number_input("DBSCAN radius eps (m)", 10, 5000, 150, 10, key="eps") if v["cluster_method"] == "dbscan"
+                else ss.get("eps", 150))
+    v["min_samples"] = st.number_input("Core size (min samples)", 2, 1000, 20, 1, key="min_samples")
+    v["near_m"] = st.number_input("Local reparation within (m)", 100, 20000, 2000, 100, key="near_m")
+    v["snap_m"] = float(st.select_slider("Referral squares (m)", [100, 250, 500, 1000], value=250, key="snap_m",
+                                         help="Referral locations are only ever shown as counts per square of this size."))
+
+    def in_use(stage: Any) -> None:
+        used = {"bandwidth": lambda: stage.density.bandwidth_m, "distance": lambda: stage.gi.params.get("distance_m")}
+        for key, auto in (("bandwidth", "auto_bw"), ("distance", "auto_dist")):
+            if v[auto]:
+                label, lo, hi, step, default, _ = boxes[key]
+                value = None if stage is None else used[key]()
+                _box(later[key], label, key, lo, hi, step, default=default, in_use=value, disabled=True,
+                     help="Automatic: the value in use." if value is not None else None)
+
+    return in_use

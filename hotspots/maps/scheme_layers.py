@@ -213,6 +213,8 @@ def gi_class_layer(
     else:
         table = gi_class_table(gi, include_cold=include_cold)
         classes = table.attrs["classes"]
+    drawn = set(table["class"]) if len(table) else set()
+    classes = [c for c in classes if c.startswith("hot") or c in drawn]  # cold classes only when there are cold spots
     return _class_layer(
         table,
         colours=GI_CLASS_COLOURS,

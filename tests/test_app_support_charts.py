@@ -1,0 +1,32 @@
+"""hotspots.app_support.charts: a chart with nothing to draw is replaced by a one-line reason."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import numpy as np
+import pandas as pd
+
+from hotspots.app_support import charts
+from hotspots.summaries import MonthlySeries
+
+
+def _series(start):
+    months = pd.date_range("2023-01-01", periods=6, freq="MS")
+    return MonthlySeries(pd.DataFrame({"month": months, "in_hotspots": [3, 4, 5, 6, 7, 8], "elsewhere": [1] * 6}), start)
+
+
+def test_the_index_without_a_scheme_start_says_why_instead_of_an_empty_chart():
+    no_start = _series(None)
+    assert charts.monthly_note(no_start) is None  # counts: drawn
+    assert "scheme start" in charts.monthly_note(no_start, as_index=True)
+    assert "months before" in charts.monthly_note(_series(dt.date(2022, 1, 1)), as_index=True)
+    assert charts.monthly_note(_series(dt.date(2023, 4, 1)), as_index=True) is None
+
+
+def test_a_funnel_with_no_bar_says_why():
+    bars = pd.DataFrame({"stage": ["referred", "contacted", "booked", "completed"], "shown": ["0"] * 4, "referrals": [0.0] * 4})
+    assert charts.funnel_note(bars) == "No referrals for this filter."
+    hidden = bars.assign(shown=["<5", "c", "c", "c"], referrals=np.nan)
+    assert "too small" in charts.funnel_note(hidden)
+    assert charts.funnel_note(bars.assign(referrals=[12.0, 10.0, 8.0, 5.0])) is None
