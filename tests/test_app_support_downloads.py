@@ -28,6 +28,9 @@ def test_geojson_and_csv_bytes():
     assert -2 < lon.min() < -1 and 52 < lat.min() < 53  # WGS84
     text = csv_bytes(gdf).decode("utf-8")
     assert text.startswith("\ufeffarea_id,referrals") and "<5" in text and "POLYGON" not in text
+    # the machine-readable names and numbers, not the screen's labels and rounding
+    table = pd.DataFrame({"area_m2": [28194899.9584, np.nan], "n_points": [12345, 2], "referrals": [7, "<5"]})
+    assert csv_bytes(table).decode("utf-8") == "\ufeffarea_m2,n_points,referrals\n28194899.9584,12345,7\n,2,<5\n"
     with pytest.raises(ParameterError):
         geojson_bytes(pd.DataFrame({"a": [1]}))
 

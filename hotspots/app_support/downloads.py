@@ -9,12 +9,12 @@ from pathlib import Path
 from typing import Any, NamedTuple
 
 import geopandas as gpd
+import numpy as np
 import pandas as pd
 
 from .._errors import ParameterError
 from ..analysis import Analysis
 from ..change import finite_for_files
-from .views import display_frame
 
 __all__ = [
     "geojson_bytes",
@@ -44,8 +44,15 @@ def geojson_bytes(gdf: gpd.GeoDataFrame, *, drop: Sequence[str] = ()) -> bytes:
 
 
 def csv_bytes(df: pd.DataFrame) -> bytes:
-    """UTF-8 CSV (with a byte-order mark, for spreadsheet programs) without the index or geometry."""
-    out = display_frame(df)
+    """UTF-8 CSV (with a byte-order mark, for spreadsheet programs) without the index or geometry:
+    the machine-readable column names and numbers (the screen's labels and rounding,
+    :func:`~hotspots.app_support.views.display_frame`, are for the screen only); a column mixing
+    numbers and text (counts with ``"<5"``) as text."""
+    out = pd.DataFrame(df.drop(columns=[c for c in df.columns if c == "geometry" or str(df[c].dtype) == "geometry"]))
+    for c in out.columns:
+        kinds = {type(v) for v in out[c].dropna().tolist()} if out[c].dtype == object else set()
+        if len(kinds) > 1:
+            out[c] = out[c].map(lambda v: "" if v is None or (isinstance(v, float) and np.isnan(v)) else str(v))
     buf = io.StringIO()
     out.to_csv(buf, index=False)
     return ("\ufeff" + buf.getvalue()).encode("utf-8")
