@@ -28,7 +28,6 @@ from hotspots.app_support import (  # noqa: E402
     change_metrics,
     charts,
     content_token,
-    display_frame,
     emerging_view,
     export_available,
     export_downloads,
@@ -55,7 +54,7 @@ from hotspots.app_support import (  # noqa: E402
 from hotspots.app_support import cached as c  # noqa: E402
 from hotspots.app_support.drawn import draw_layer  # noqa: E402
 from hotspots.app_support.mapview import show_map  # noqa: E402
-from hotspots.app_support.widgets import analyst_settings, chart, downloads, metrics, show_error  # noqa: E402
+from hotspots.app_support.widgets import analyst_settings, chart, downloads, metrics, show_error, table  # noqa: E402
 from hotspots.datadir import force_bundle, force_folders  # noqa: E402
 from hotspots.maps.base import CARTO_KEY_ENV  # noqa: E402
 from hotspots.pipeline import CLUSTER_SETTINGS  # noqa: E402
@@ -158,11 +157,11 @@ if view_map.open:
         st.subheader("Hotspot areas")
         refs = bundle.referrals is not None and st.toggle("Add the scheme's referral figures (a few seconds for new settings)",
                                                           key="area_referrals")
-        table = c.area_table(bundle, s_table, snap_m if refs else None)
+        area_rows = c.area_table(bundle, s_table, snap_m if refs else None)
         if hot.areas.n_areas == 0:
             st.info("No hotspot areas at these settings: try a larger cell size, a longer distance band or a lower confidence.")
         else:
-            st.dataframe(display_frame(table), hide_index=True, key="area_table")
+            table(area_rows, key="area_table")
         downloads(area_downloads(partial(c.area_table, bundle, s_table, snap_m), hot))  # with referral figures, on click
 
 # =============================================================================== before / after
@@ -195,7 +194,7 @@ if view_change.open:
             else:
                 per_area = c.change_table(bundle, settings.only(*c.RINGS))
                 shown = [k for k in CHANGE_COLUMNS if k in per_area.columns]
-                st.dataframe(display_frame(per_area[shown]), hide_index=True, key="change_table")
+                table(per_area[shown], key="change_table")
                 downloads(change_downloads(changes, cells))
         st.subheader("Trends over the months (emerging hot spots)")
         trend_table, trend_caption = emerging_view(*c.emerging(bundle, s_hot))
@@ -214,10 +213,10 @@ def scheme_figures(view: dict, pub) -> None:
     with g1:
         st.markdown("**Referral funnel**")
         chart(partial(charts.funnel_chart, bars), charts.funnel_note(bars))
-        st.dataframe(display_frame(bars[["stage", "shown"]]), hide_index=True, key="funnel_table")
+        table(bars[["stage", "shown"]], key="funnel_table")
     with g2:
         st.markdown("**Where reparation happens** (all referrals)")
-        st.dataframe(display_frame(pub.referrals_summary), hide_index=True, key="linkage_table")
+        table(pub.referrals_summary, key="linkage_table")
         st.caption(md_text(f"Local: task site within {settings.near_m:,.0f} m of the harm or in the same town. "
                            "Per hotspot: see the map's hotspot popups and the Reparation by hotspot download."))
     by = st.selectbox("Break the figures down by", ["offence", "route", "age_group", "hotspot", "month"], key="kpi_by")
@@ -226,7 +225,7 @@ def scheme_figures(view: dict, pub) -> None:
         st.info(md_text(f"No `{by}` in the referral data."))
     else:
         st.caption("The published table for all referrals (the filters above do not apply to it).")
-        st.dataframe(display_frame(kb, hotspot_names(plain)), hide_index=True, key="kpi_table")
+        table(kb, names=hotspot_names(plain), key="kpi_table")
     st.caption(note_text(pub.window))
     for note in pub.data_notes:
         st.caption(note_text(person_text(note, settings.threshold)))
@@ -265,15 +264,15 @@ if view_analyst.open:
             st.markdown("- " + note_text(note))
         a1, a2 = st.columns(2)
         a1.markdown("**Gi\\* cells per class**")
-        a1.dataframe(display_frame(gi_class_counts(hot.gi, hot.grid)), hide_index=True, key="gi_classes")
+        table(gi_class_counts(hot.gi, hot.grid), key="gi_classes", where=a1)
         a2.markdown("**Settings used**")
-        a2.dataframe(display_frame(settings_used(hot, settings)), hide_index=True, key="used")
+        table(settings_used(hot, settings), key="used", where=a2)
         if settings.cluster_method != "none":
             try:
                 found = c.clusters(bundle, settings.only(*CLUSTER_SETTINGS))
                 st.markdown(f"**Point clusters ({settings.cluster_method.upper()})**: {found.n_clusters:,} clusters")
                 if found.n_clusters:
-                    st.dataframe(display_frame(found.polygons), hide_index=True, key="clusters_table")
+                    table(found.polygons, key="clusters_table")
             except Exception as exc:
                 show_error(exc)
         st.subheader("Stability of the hotspots")
@@ -291,7 +290,7 @@ if view_analyst.open:
             try:
                 res = c.sweep(bundle, settings.only("period", "alpha", "fdr", "seed"), *req)
                 metrics(stability_metrics(res))
-                st.dataframe(display_frame(res.table), hide_index=True, key="stab_table")
+                table(res.table, key="stab_table")
                 st.altair_chart(charts.jaccard_chart(jaccard_frame(res)), width="stretch")
                 st.markdown("**Robustness surface**: share of runs in which each cell is hot.")
                 show_map(c.base_map(bundle, bounds, "none", 450), [draw_layer(maplayers.robustness_layer(res))], key="stab_map",
@@ -315,7 +314,7 @@ def show_outcome(o) -> None:
         r = report_view(o.report, person=o.kind == "referrals", threshold=settings.threshold)  # referral rows are people
         metrics(report_metrics(r))
         if o.report.dropped:
-            st.dataframe(display_frame(r.reasons), hide_index=True)
+            table(r.reasons)
         for n in r.notes:
             st.caption(note_text("Note: " + n))
         for w in r.warnings:

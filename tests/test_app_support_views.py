@@ -79,7 +79,7 @@ def test_display_frame_makes_mixed_columns_text():
     df = pd.DataFrame({"n": [12, "<5", 0], "pct": [50, "c", None], "name": ["a", "b", "c"], "x": [1.5, 2.0, 3.0]})
     out = views.display_frame(df)
     assert out["N"].tolist() == ["12", "<5", "0"] and out["Pct"].tolist() == ["50", "c", "–"]
-    assert out["X"].tolist() == ["1.50", "2.00", "3.00"]  # the same decimals down a column
+    assert out["X"].tolist() == [1.5, 2.0, 3.0] and out["X"].dtype == float  # numbers stay numbers: sorted by value
     pa.Table.from_pandas(out)  # Streamlit's Arrow conversion works
     assert "n" in df and df["n"].tolist()[0] == 12  # the caller's frame is unchanged
 
@@ -103,10 +103,12 @@ def test_display_frame_labels_columns_and_rounds_numbers():
         "Incidents", "Area (km²)", "Incidents in hot cells (%)", "Hot area (km²)", "With a task site", "Refused (%)",
         "Distance rule", "Single point", "Outcome not recorded",
     ]
-    assert out["Incidents"].tolist() == ["10,525", "5,446"]
-    assert out["Area (km²)"].tolist() == ["28.2", "0.7"]
-    assert out["Incidents in hot cells (%)"].tolist() == ["37.2", "5.0"]
-    assert out["With a task site"].tolist() == ["1,267", "–"]
+    # numbers stay numbers (sorting sorts by value; the screen adds thousands separators), rounded
+    assert out["Incidents"].tolist() == [10525, 5446] and str(out["Incidents"].dtype) == "Int64"
+    assert out["Area (km²)"].tolist() == [28.2, 0.7]
+    assert out["Incidents in hot cells (%)"].tolist() == [37.2, 5.0]
+    assert out["With a task site"].tolist()[0] == 1267 and out["With a task site"].isna().tolist() == [False, True]
+    assert out.sort_values("Incidents")["Incidents"].tolist() == [5446, 10525]
     assert out["Distance rule"].tolist() == ["cell size × √2 (no clear peak)", "given"]
     assert out["Single point"].tolist() == ["yes", "no"]
     assert views.column_label("median_hours_to_contact") == "Median hours to contact"

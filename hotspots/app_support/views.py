@@ -348,13 +348,29 @@ def _column_text(values: pd.Series, scale: float = 1.0) -> list[str]:
     return out
 
 
+def _column_values(values: pd.Series, scale: float = 1.0) -> Any:
+    """A column as shown: a column of numbers (and missing values) stays numbers, scaled and
+    rounded as :func:`_column_text` would show them (whole numbers as ``Int64``), so that sorting
+    it sorts by value; the screen adds thousands separators (:func:`hotspots.app_support.widgets.table`).
+    Any other column is text (:func:`_column_text`)."""
+    present = [v for v in values if not _missing(v)]
+    if not present or not all(_number(v) for v in present):
+        return _column_text(values, scale)
+    nums = pd.to_numeric(pd.Series(list(values), index=values.index, dtype=object), errors="coerce").astype(float) * scale
+    finite = nums[np.isfinite(nums)]
+    if all(float(x).is_integer() for x in finite):
+        return nums.round().astype("Int64")
+    return nums.round(1 if finite.abs().max() >= 10 else 2)
+
+
 def display_frame(df: pd.DataFrame, names: Mapping[str, str] | None = None) -> pd.DataFrame:
     """A table as the app shows it (one rule for every table on screen): geometry dropped,
-    headers in words with units (:func:`column_label`), values as text (:func:`_column_text`:
-    rounded numbers with thousands separators, m² as km² and fractions as %, "–" for missing,
-    yes/no). Hotspot areas sharing a place name are told apart by their id ("Albert Street, Derby
-    (hotspot 7)"); a ``hotspot`` column of ids shows ``names`` (:func:`hotspot_names`) when given.
-    Downloads keep the machine-readable names and numbers."""
+    headers in words with units (:func:`column_label`), numbers rounded and kept numbers (sortable;
+    m² as km² and fractions as %: :func:`_column_values`), other values as text ("–" for missing,
+    yes/no, codes in words; a column mixing counts and ``"<5"`` is text). Hotspot areas sharing a
+    place name are told apart by their id ("Albert Street, Derby (hotspot 7)"); a ``hotspot``
+    column of ids shows ``names`` (:func:`hotspot_names`) when given. Downloads keep the
+    machine-readable names and numbers."""
     keep = [c for c in df.columns if c != "geometry" and str(df[c].dtype) != "geometry"]
     if {"area_id", "place"} <= set(keep) and df["place"].dropna().duplicated().any():  # two areas by one street
         same = df["place"].notna() & df["place"].duplicated(keep=False)
@@ -362,7 +378,7 @@ def display_frame(df: pd.DataFrame, names: Mapping[str, str] | None = None) -> p
     if names and "hotspot" in keep:
         df = df.assign(hotspot=[names.get(str(h), h) for h in df["hotspot"]])
     return pd.DataFrame(
-        {column_label(c): _column_text(df[c], TABLE_COLUMNS.get(str(c), ("", 1.0))[1]) for c in keep}, index=df.index
+        {column_label(c): _column_values(df[c], TABLE_COLUMNS.get(str(c), ("", 1.0))[1]) for c in keep}, index=df.index
     )
 
 

@@ -29,6 +29,19 @@ def downloads(items: Sequence[Any]) -> None:
         col.download_button(d.label, data=d.make, file_name=d.file_name, mime=d.mime, key=d.key, on_click="ignore")
 
 
+def table(df: Any, *, key: str | None = None, names: Mapping[str, str] | None = None, where: Any = None) -> None:
+    """A table on screen (:func:`hotspots.app_support.views.display_frame`), its number columns
+    shown with thousands separators and still sorted by value; in ``where`` (a column), else the page."""
+    import pandas as pd
+
+    from .views import display_frame
+
+    frame = display_frame(df, names)
+    numbers = {c: st.column_config.NumberColumn(format="localized") for c in frame.columns
+               if pd.api.types.is_numeric_dtype(frame[c].dtype)}
+    (where or st).dataframe(frame, hide_index=True, key=key, column_config=numbers)
+
+
 def metrics(items: Sequence[Any]) -> None:
     """A row of cards (label, value, help): :class:`hotspots.app_support.Metric` or :class:`~hotspots.app_support.Card`."""
     for col, m in zip(st.columns(len(items)), items):
