@@ -301,7 +301,7 @@ def auto_cell_size(
     if size > max_size:
         return float(max_size), (
             f"cell size set to {max_size:g} m: {how} would give {size:,.0f} m (sfhotspot's rule), capped at "
-            f"{max_size:g} m so that hotspots stay street-scale"
+            f"{max_size:g} m so that hotspots stay at neighbourhood scale"
         )
     return float(size), f"cell size set to {size:.0f} m: {how} (sfhotspot's rule, at most {max_size:g} m)"
 

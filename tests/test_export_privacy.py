@@ -232,6 +232,10 @@ def test_small_counts_are_suppressed_in_every_export(loaded, tmp_path):
     hidden = {"<5", "x"}
     areas = gpd.read_file(m.gpkg, layer="hotspot_areas").set_index("area_id")
     assert areas.loc[1, "referrals"] in hidden and areas.loc[2, "referrals"] in hidden
+    # the number to style by is empty where the text hides the count, and the shown count elsewhere
+    assert areas.loc[[1, 2], "referrals_count"].isna().all()
+    shown = areas["referrals"].str.isdigit()
+    assert shown.any() and (areas.loc[shown, "referrals_count"] == areas.loc[shown, "referrals"].astype(int)).all()
     csv_areas = pd.read_csv(m.files["csv:hotspot_areas"], dtype=str).set_index("area_id")
     assert csv_areas.loc["1", "referrals"] == areas.loc[1, "referrals"] and csv_areas.loc["2", "referrals"] in hidden
     _, _, tables, _ = scan_folder(tmp_path)

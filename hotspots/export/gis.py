@@ -24,7 +24,8 @@ Layers (:func:`gis_layers`)
     ``streets`` and ``districts``, before/after change columns (``change_pct`` and, when adjusted,
     ``change_adjusted_pct`` as in ``csv/hotspot_areas.csv``), the ring's change
     (``ring_change_pct``, ``ring_change_class``), the pattern over the months (``emerging``) and
-    ``referrals`` (text, disclosure-controlled).
+    ``referrals`` (text, disclosure-controlled: ``"12"``, ``"<5"``, ``"x"``) and ``referrals_count``
+    (the same figure as a whole number, empty where the text hides it).
 ``clusters``
     DBSCAN/HDBSCAN cluster polygons.
 ``referral_origins``
@@ -296,6 +297,9 @@ def _areas_layer(an: Any, pub: Any) -> gpd.GeoDataFrame:
         vals = d["referrals"].reindex(a["area_id"].astype(str)).to_numpy(dtype=object)
         texts = ["0" if v is None or (isinstance(v, float) and math.isnan(v)) else str(v) for v in vals]
         a.insert(len(a.columns) - 1, "referrals", np.array(texts, dtype=object))
+        # the same figure as a number to style by, empty where the text hides it ("<5", "x"), as
+        # referral_origins' and task_sites' `referrals`
+        a.insert(len(a.columns) - 1, "referrals_count", pd.array([int(t) if t.isdigit() else None for t in texts], dtype="Int64"))
     return a
 
 
