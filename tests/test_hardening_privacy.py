@@ -278,8 +278,10 @@ def uploaded_app():
 
 SMALL = {1, 2, 3, 4}
 NOT_COUNTS = re.compile(
-    r"(_pct|pct_|percent|share|median|distance|_m$|rate|ratio|hours|^month$|^where$|^hotspot$|^offence$|^route$"
-    r"|^age_group$|^area_id$|^rank$|confidence|area_km2|density|^stage$|^class$|^cells$|^setting$|^value$"
+    # by the machine name or by the app's label for it (views.column_label: "Hotspot", "Area (km²)")
+    r"(?i)(_pct|pct_|percent|\(%\)|share|median|distance|_m$|\(m\)|rate|ratio|hours|^month$|^where$|^hotspot$|^offence$"
+    r"|^route$|^age_group$|^age group$|^area_id$|^rank$|confidence|area_km2|km²|density|^stage$|^class$|^cells$|^setting$"
+    r"|^value$|^change$|^pattern$|^place$|^locations$|^hot cells$|^hotspot areas$"
     # incident counts (public police.uk data, not people)
     r"|^incidents$|^before$|^after$|^n_before$|^n_after$|^count$|^n_points$|^cluster$|^n_hot_cells$|^change_class$)"
 )
