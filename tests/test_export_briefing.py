@@ -738,3 +738,27 @@ def test_areas_legend_offers_only_the_peak_confidences_areas_can_have(demo, tmp_
     assert "Hotspot area, peak 90% confidence" not in img.legend
     relaxed = dataclasses.replace(an.areas, params={**an.areas.params, "min_confidence": 0.9})
     assert reachable_peaks(relaxed) == ["99%", "95%", "90%"]
+
+
+def test_hotspot_numbers_in_a_dense_city_do_not_cover_each_other(demo):
+    """Derby's eight hotspots lie within a few kilometres: every number went up and right of its
+    area, and #1 was hidden under 19, 7 and 4 (7 overlapping pairs on an 8 x 6 in map). Each number
+    now takes the first corner or side where it covers no number drawn before it."""
+    from hotspots.export._layout import DrawContext, _bbox, area_markers, new_figure
+
+    an, _, _ = demo
+    fig = new_figure((8.0, 6.0), 100)
+    ax = fig.add_axes((0.05, 0.05, 0.9, 0.9))
+    x0, y0, x1, y1 = default_study_area().to_crs(27700).total_bounds
+    ax.set_xlim(x0, x1)
+    ax.set_ylim(y0, y1)
+    ax.set_aspect("equal", adjustable="datalim")
+    ctx = DrawContext(an, fig, 1.0, None, None)
+    area_markers(ctx, ax, an.areas.areas)
+    renderer = fig.canvas.get_renderer()
+    boxes = [_bbox(t, renderer) for t in ctx.occupied]
+    assert len(boxes) == an.areas.n_areas >= 20
+    assert not [(i, j) for i in range(len(boxes)) for j in range(i) if boxes[i].overlaps(boxes[j])]
+    # the best-ranked number is drawn on top of any it still touches
+    z = {t.get_text(): t.get_zorder() for t in ctx.occupied}
+    assert z["1"] > z["2"] > z["21"]

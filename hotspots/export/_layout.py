@@ -250,6 +250,30 @@ def _overlaps(bb: Any, boxes: list[Any], pad: float) -> bool:
     return False
 
 
+#: Where a hotspot's number may go beside its area: the corner of its bounds, and the direction.
+_CORNERS = ((2, 3, 1, 1), (0, 3, -1, 1), (2, 1, 1, -1), (0, 1, -1, -1),
+            (2, 3, 0, 1.4), (2, 3, 1.4, 0), (0, 1, 0, -1.4), (0, 1, -1.4, 0))
+
+
+def _number_beside(ax: Any, text: str, bounds: tuple, off: float, kw: dict, renderer: Any, placed: list) -> Any:
+    """A hotspot's number beside its area with a leader line, so that it never hides the hottest part
+    of the map: up and right, else the first corner or side and distance (``off`` points, up to four
+    times) where it lies inside the map and covers no number drawn before it (``placed``, display
+    boxes: dense city centres), else up and right all the same."""
+    ax_bb = ax.get_window_extent(renderer)
+    line = dict(arrowstyle="-", color=INK, linewidth=0.6, shrinkA=0, shrinkB=0)
+    for reach in (1, 2, 3, 4):
+        for ix, iy, dx, dy in _CORNERS:
+            t = ax.annotate(text, (bounds[ix], bounds[iy]), xytext=(dx * off * reach, dy * off * reach),
+                            textcoords="offset points", arrowprops=line, **kw)
+            bb = _bbox(t, renderer)
+            inside = bb.x0 >= ax_bb.x0 and bb.x1 <= ax_bb.x1 and bb.y0 >= ax_bb.y0 and bb.y1 <= ax_bb.y1
+            if inside and not _overlaps(bb, placed, 0.0):
+                return t
+            t.remove()
+    return ax.annotate(text, (bounds[2], bounds[3]), xytext=(off, off), textcoords="offset points", arrowprops=line, **kw)
+
+
 def area_markers(ctx: DrawContext, ax: Any, areas: gpd.GeoDataFrame, *, labels: dict[int, str] | None = None, max_n: int = 30,
                   on_top: bool | None = None) -> None:
     """Numbered circles for hotspot areas (rank order), optionally with a short label.
@@ -266,18 +290,19 @@ def area_markers(ctx: DrawContext, ax: Any, areas: gpd.GeoDataFrame, *, labels: 
     xmin, xmax = ax.get_xlim()
     m_per_pt = (xmax - xmin) / max(bb.width, 1.0) * ctx.fig.dpi / 72.0
     marker_m = ctx.fs(6.5) * 2.2 * m_per_pt
-    for aid, p, geom in zip(a["area_id"].to_numpy(), pts, a.geometry):
+    renderer = ctx.fig.canvas.get_renderer()
+    placed: list[Any] = []  # display boxes of the markers drawn so far
+    off = ctx.fs(6.5) * 1.6
+    for k, (aid, p, geom) in enumerate(zip(a["area_id"].to_numpy(), pts, a.geometry)):
         gx0, gy0, gx1, gy1 = geom.bounds
-        kw = dict(ha="center", va="center", fontsize=ctx.fs(6.5), fontweight="bold", color=INK, zorder=11, **PLAIN_TEXT,
-                  bbox=dict(boxstyle="circle,pad=0.25", facecolor="white", edgecolor=INK, linewidth=0.7))
+        # the best-ranked on top where markers still touch
+        kw = dict(ha="center", va="center", fontsize=ctx.fs(6.5), fontweight="bold", color=INK, zorder=11 + (max_n - k) / 1000,
+                  **PLAIN_TEXT, bbox=dict(boxstyle="circle,pad=0.25", facecolor="white", edgecolor=INK, linewidth=0.7))
         if not on_top or max(gx1 - gx0, gy1 - gy0) < 1.3 * marker_m:
-            # Put the number beside the area (up and right) with a leader line, so that it never
-            # hides the hottest part of the map.
-            off = ctx.fs(6.5) * 1.6
-            t = ax.annotate(str(int(aid)), (gx1, gy1), xytext=(off, off), textcoords="offset points",
-                            arrowprops=dict(arrowstyle="-", color=INK, linewidth=0.6, shrinkA=0, shrinkB=0), **kw)
+            t = _number_beside(ax, str(int(aid)), geom.bounds, off, kw, renderer, placed)
         else:
             t = ax.text(p.x, p.y, str(int(aid)), **kw)
+        placed.append(_bbox(t, renderer))
         ctx.occupied.append(t)
         if labels and int(aid) in labels:
             lt = ax.annotate(labels[int(aid)], (p.x, p.y), xytext=(ctx.fs(7), -ctx.fs(7)), textcoords="offset points",
