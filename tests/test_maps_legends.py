@@ -58,6 +58,8 @@ def test_category_legend():
         category_legend([("x", "red; background: url(http://evil)")])
     with pytest.raises(ParameterError, match="empty"):
         category_legend([])
+    none = category_legend([], title="Trend <x>", empty_text="none <found>")
+    assert "Trend &lt;x&gt;" in none.html and "<i>none &lt;found&gt;</i>" in none.html and "hl-swatch" not in none.html
     with pytest.raises(ParameterError, match=r"items\[0\]"):
         category_legend([("a", "#fff", "extra")])
 

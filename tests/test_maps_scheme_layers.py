@@ -7,6 +7,7 @@ page) and every layer for escaping (script payloads and Jinja template syntax st
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import re
 
@@ -445,6 +446,11 @@ def test_emerging_layer_dissolves_the_cells_of_each_pattern(demo):
     assert f"Trend over {trends.n_steps} months" in html and all(style.EMERGING_COLOURS[c] in html for c in present)
     with pytest.raises(ParameterError, match="emerging"):
         sl.emerging_layer(stage.gi)
+    # No cell with a pattern (e.g. a quiet uploaded file): a clear layer and a legend saying so.
+    quiet = dataclasses.replace(trends, categories=np.zeros_like(trends.categories))
+    grp = sl.emerging_layer(quiet)
+    assert _children(grp, folium.GeoJson) == []
+    assert "no cell shows a pattern" in _render(grp)
 
 
 def test_clusters_layer(demo):

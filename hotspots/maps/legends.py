@@ -296,6 +296,7 @@ def category_legend(
     *,
     title: str = "",
     position: str = "bottomright",
+    empty_text: str | None = None,
 ) -> Legend:
     """A legend of coloured swatches, e.g. Gi* classes or task kinds.
 
@@ -303,10 +304,16 @@ def category_legend(
     ----------
     items : sequence of (label, hex colour) pairs, or a mapping label → colour
         Labels are escaped; colours must be hex (``#d7301f``).
+    empty_text : str, optional
+        Shown (escaped, in italics) under the title when ``items`` is empty, e.g. "none found"
+        for a layer whose classes may all be absent; without it, empty ``items`` is an error.
     """
     pairs = list(items.items()) if isinstance(items, Mapping) else list(items)
+    head = f'<div class="hl-title">{escape_html(title)}</div>' if title else ""
     if not pairs:
-        raise ParameterError("`items` is empty: give at least one (label, colour) pair.")
+        if empty_text is None:
+            raise ParameterError("`items` is empty: give at least one (label, colour) pair.")
+        return Legend(f"{head}<div><i>{escape_html(empty_text)}</i></div>", position=position)
     rows = []
     for i, pair in enumerate(pairs):
         try:
@@ -315,5 +322,4 @@ def category_legend(
             raise ParameterError(f"`items[{i}]` must be a (label, colour) pair; got {pair!r}.") from None
         colour = css_colour(colour, name=f"items[{i}] colour")
         rows.append(f'<div><span class="hl-swatch" style="background: {colour}"></span>{escape_html(label)}</div>')
-    head = f'<div class="hl-title">{escape_html(title)}</div>' if title else ""
     return Legend(head + "".join(rows), position=position)

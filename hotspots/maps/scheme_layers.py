@@ -241,9 +241,11 @@ def _class_layer(
     name: str,
     position: str,
     show: bool,
+    empty_text: str = "none found",
 ) -> folium.FeatureGroup:
     """A layer of class polygons (a ``class`` column, from :func:`_class_polygons`) filled with
-    their class's colour, with a tooltip of ``fields`` and a legend of ``legend_classes``."""
+    their class's colour, with a tooltip of ``fields`` and a legend of ``legend_classes``
+    (``empty_text`` under its title when there are none, e.g. no cell with a pattern)."""
     group = feature_group(name, show)
     if len(table):
         geojson_layer(
@@ -258,7 +260,8 @@ def _class_layer(
             simplify_m=0.0,
             highlight=False,
         ).add_to(group)
-    category_legend([(c, colours[c]) for c in legend_classes], title=legend_title, position=position).add_to(group)
+    category_legend([(c, colours[c]) for c in legend_classes], title=legend_title, position=position,
+                    empty_text=empty_text).add_to(group)
     return make_offline(group)
 
 
@@ -500,6 +503,7 @@ def emerging_layer(
         aliases=["Pattern", "Cells", "Incidents (all months)"],
         legend_classes=[c for c in colours if c in set(table["class"])],
         legend_title=f"Trend over {trends.n_steps} months",
+        empty_text="no cell shows a pattern",
         name=name,
         position=position,
         show=show,
