@@ -302,11 +302,10 @@ def area_places(
             towns = towns.to_crs(areas.crs)
         rp = areas.geometry.representative_point()
         xy = np.column_stack([rp.x.to_numpy(), rp.y.to_numpy()])
-        town = list(town_of(xy, towns))
-        if "lsoa_name" in incidents.columns:
-            # A town of the area's own district when there is one: a city across a river or a
-            # district border can out-reach the town next door (Liverpool over Wallasey).
-            town[:] = _town_in_district(xy, towns, towns_districts(towns, incidents), [d for _, d in district_tops])
+        # The town by reach, or one of the area's own district when there is one (without
+        # ``lsoa_name`` no town has a district): a city across a river or a district border can
+        # out-reach the town next door (Liverpool over Wallasey).
+        town = _town_in_district(xy, towns, towns_districts(towns, incidents), [d for _, d in district_tops])
     rows = []
     per_area = np.bincount(owner, minlength=len(areas))
     for k in range(len(areas)):

@@ -327,14 +327,19 @@ def _number(v: Any) -> bool:
     return isinstance(v, (int, float, np.integer, np.floating)) and not isinstance(v, (bool, np.bool_))
 
 
+def _decimals(nums: Any) -> int:
+    """Decimals for a column of numbers (one rule for text and numbers on screen): none when the
+    finite ones are all whole, 1 when the largest is 10 or more, else 2."""
+    finite = [float(x) for x in nums if np.isfinite(x)]
+    if all(x.is_integer() for x in finite):
+        return 0
+    return 1 if max(abs(x) for x in finite) >= 10 else 2
+
+
 def _column_text(values: pd.Series, scale: float = 1.0) -> list[str]:
     """A column's values as text: numbers with thousands separators and the same decimals down the
-    column (none for whole numbers, 1 from 10 up, else 2), yes/no, "–" for missing, codes in words."""
-    nums = [float(v) * scale for v in values if _number(v) and not _missing(v)]
-    if all(x.is_integer() for x in nums):
-        places = 0
-    else:
-        places = 1 if max(abs(x) for x in nums) >= 10 else 2
+    column (:func:`_decimals`), yes/no, "–" for missing, codes in words."""
+    places = _decimals([float(v) * scale for v in values if _number(v) and not _missing(v)])
     out = []
     for v in values:
         if _missing(v) or (isinstance(v, str) and v in ("", "None", "nan")):
@@ -357,10 +362,9 @@ def _column_values(values: pd.Series, scale: float = 1.0) -> Any:
     if not present or not all(_number(v) for v in present):
         return _column_text(values, scale)
     nums = pd.to_numeric(pd.Series(list(values), index=values.index, dtype=object), errors="coerce").astype(float) * scale
-    finite = nums[np.isfinite(nums)]
-    if all(float(x).is_integer() for x in finite):
-        return nums.round().astype("Int64")
-    return nums.round(1 if finite.abs().max() >= 10 else 2)
+    places = _decimals(nums.dropna())
+    whole = places == 0 and bool(np.isfinite(nums.dropna()).all())  # Int64 holds no infinity
+    return nums.round().astype("Int64") if whole else nums.round(places)
 
 
 def display_frame(df: pd.DataFrame, names: Mapping[str, str] | None = None) -> pd.DataFrame:

@@ -273,7 +273,10 @@ def _cells_layer(an: Any, drop_empty: bool) -> gpd.GeoDataFrame:
 
 def _areas_layer(an: Any, pub: Any) -> gpd.GeoDataFrame:
     a = an.areas.areas.copy()
-    a.insert(1, "place", area_places(a, an)["label"].to_numpy(dtype=object))
+    # what csv/hotspot_areas.csv says of each area (one rule: area_summary), to label and style by in QGIS
+    summ = area_summary(an).set_index("area_id")
+    for col, at in (("place", 1), ("streets", 2), ("districts", 3)):
+        a.insert(at, col, summ[col].reindex(a["area_id"]).to_numpy(dtype=object))
     ch = an.change_areas
     if ch is not None and len(ch.table):
         t = ch.table.set_index("area_id")
@@ -285,10 +288,6 @@ def _areas_layer(an: Any, pub: Any) -> gpd.GeoDataFrame:
             if col in t.columns:
                 name = col if col.startswith(("n_", "change")) else f"change_{col}"
                 a.insert(len(a.columns) - 1, name, t[col].reindex(a["area_id"]).to_numpy())
-    # what csv/hotspot_areas.csv says of each area (one rule: area_summary), to label and style by in QGIS
-    summ = area_summary(an).set_index("area_id")
-    for col, at in (("streets", 2), ("districts", 3)):
-        a.insert(at, col, summ[col].reindex(a["area_id"]).to_numpy(dtype=object))
     for col in ("change_pct", "change_adjusted_pct", "ring_change_pct", "ring_change_class", "emerging"):
         if col in summ.columns:
             a.insert(len(a.columns) - 1, col, summ[col].reindex(a["area_id"]).to_numpy())
