@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import json
+import os
+
 import pytest
 from helpers import run_cli
 
@@ -11,6 +14,10 @@ def test_writes_the_files(tmp_path):
     assert code == 0
     assert stdout.startswith(f"demo data (seed 3) written to {tmp_path / 'd'}")
     assert {p.name for p in (tmp_path / "d").iterdir()} >= {"incidents.csv", "referrals.csv", "tasks.csv", "ground_truth.json"}
+    side = json.loads((tmp_path / "d" / "parameters.json").read_text())
+    # the command as typed, which reruns it from the folder it ran in
+    assert side["command"] == f"hotspots demo --out {tmp_path / 'd'} --seed 3" and side["seed"] == 3
+    assert side["working_directory"] == os.getcwd()
 
 
 @pytest.mark.parametrize(

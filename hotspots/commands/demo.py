@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 
 from .. import validation
-from . import add_command
+from . import add_command, command_record
 
 
 def run(args: argparse.Namespace) -> int:
@@ -18,7 +18,7 @@ def run(args: argparse.Namespace) -> int:
         folder = problems.check(results_folder, args.out, command="demo")
     with folder.writing():  # type: ignore[union-attr]  # (collect raised if the folder was refused)
         paths = write_demo(folder.path, seed=seed)
-        folder.record(seed=seed)
+        folder.record(seed=seed, **command_record(args, "demo"))  # the command as typed, to rerun it
     out = folder.path
     print(f"demo data (seed {seed}) written to {out}")
     for name, path in paths.items():
