@@ -694,6 +694,9 @@ def test_clusters_map_numbers_as_many_clusters_as_it_says_and_tables_those(demo,
     digits = [t for t in panel_texts if t.isdigit()]  # the table's "#" and "Incidents" columns
     assert list(zip(digits[::2], digits[1::2])) == [(str(c), str(n)) for c, n in zip(polys["cluster"], polys["n_points"])][:10]
     assert f"Hotspot areas ({an.areas.n_areas})" not in img.texts
+    # the subtitle counts what the map draws: its clusters, not the hotspot areas
+    assert any(t.endswith("·  12 point clusters") for t in img.texts), img.texts
+    assert not any("hotspot area" in t and "·" in t for t in img.texts)
 
 
 def test_a_long_place_name_in_the_areas_table_is_cut_with_an_ellipsis_before_the_next_column(demo, tmp_path, monkeypatch):

@@ -374,11 +374,12 @@ def briefing_map(
     subject = subject_text(an.incidents)
     ttl = title or f"{subject}: {names[layer]}"
     period = period_text or _period_of(an)
-    n_areas = an.areas.n_areas
+    # what the map draws: its point clusters on a clusters map, else the hotspot areas
+    n_shown, what = (an.clusters.n_clusters, "point cluster") if layer == "clusters" else (an.areas.n_areas, "hotspot area")
     force = force_of(an)
     sub = (
         f"{force.name + '  ·  ' if force is not None else ''}{period}  ·  {len(an.incidents):,} incidents  ·  "
-        f"{n_areas} hotspot area{'s' if n_areas != 1 else ''}"
+        f"{n_shown:,} {what}{'s' if n_shown != 1 else ''}"
     )
     header(ctx, (W, H), margin, ttl, sub)
 
