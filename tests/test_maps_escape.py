@@ -92,6 +92,9 @@ def test_display_value_format_spec():
     assert display_value(0.785, ".0%") == "78%"  # rounds half to even like Python
     assert display_value(12.345, ",.1f") == "12.3"
     assert display_value(7, "03d") == "007"
+    # a signed format never shows a signed zero (a change of exactly 0, or one rounding to it)
+    assert [display_value(v, "+.1f") for v in (0.0, -0.04, 0.04, 3.21, -12.0)] == ["0.0", "0.0", "0.0", "+3.2", "-12.0"]
+    assert display_value(0.0, "+.0%") == "0%" and display_value(0.0004, "+.2e") == "+4.00e-04"
 
 
 def test_format_value_does_not_escape():

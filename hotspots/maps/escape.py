@@ -128,7 +128,10 @@ def format_value(value: Any, fmt: str | None = None) -> str:
         if math.isinf(v):
             return "∞" if v > 0 else "-∞"
         if fmt is not None:
-            return format(v, fmt)
+            text = format(v, fmt)
+            if text[:1] in "+-" and not any(ch in "123456789" for ch in text):
+                return text[1:]  # no signed zero at the precision shown ("+0.0", "-0.0": style.signed_text's rule)
+            return text
         if v.is_integer() and abs(v) < 1e15:
             return format(int(v), ",")
         return format(v, ",.2f")
