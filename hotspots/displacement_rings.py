@@ -114,6 +114,20 @@ class Displacement:
             "ring_change_class": t["change_class"].astype(object).to_numpy(),
         })
 
+    def area_columns(self, area_ids: Any) -> dict[str, np.ndarray]:
+        """The ring columns of a table of hotspot areas (one rule for ``csv/hotspot_areas.csv``,
+        the GIS layer and the app's change table), in the order of ``area_ids``:
+        ``ring_change_pct`` (the ring's change as judged, in %, :func:`hotspots.style.percent_change`)
+        and ``ring_change_class``; NaN / None for an area with no ring."""
+        from .style import percent_change
+
+        ring = self.by_area().set_index("area_id")
+        ids = np.asarray(area_ids)
+        return {
+            "ring_change_pct": percent_change(ring["ring_rate_ratio"].reindex(ids).to_numpy(dtype=float)),
+            "ring_change_class": ring["ring_change_class"].reindex(ids).astype(object).to_numpy(),
+        }
+
     def lines(self) -> list[str]:
         """One line per row, as :meth:`hotspots.change_summary.ChangeSummary.lines`."""
         return self.summary.lines()

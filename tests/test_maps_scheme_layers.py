@@ -420,6 +420,9 @@ def test_hotspot_area_table_carries_each_rings_change_and_pattern(demo):
     ring = an.displacement.by_area().iloc[0]
     row = t.set_index("area_id").loc[int(ring["area_id"])]
     assert row["ring_change_pct"] == pytest.approx(round((ring["ring_rate_ratio"] - 1) * 100, 1))
+    cols = an.displacement.area_columns([int(ring["area_id"]), 10**6])  # an id with no ring: empty values
+    assert cols["ring_change_pct"][0] == row["ring_change_pct"] and np.isnan(cols["ring_change_pct"][1])
+    assert cols["ring_change_class"].tolist() == [ring["ring_change_class"], None] or pd.isna(cols["ring_change_class"][1])
     assert set(sl.AREA_LABELS) >= {"ring_change_pct", "ring_change_class", "emerging"}
     plain = sl.hotspot_area_table(an.areas, change=an.change_areas)  # the map's: neither
     assert not {"ring_change_pct", "emerging"} & set(plain.columns)

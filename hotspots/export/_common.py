@@ -195,9 +195,8 @@ def area_summary(analysis: Any) -> pd.DataFrame:
     moved = getattr(analysis, "displacement", None)
     if moved is not None and len(moved.ring_change.table):
         # each area's ring (hotspots.displacement_rings): its change as judged (placebo-adjusted when the areas were)
-        r = moved.by_area().set_index("area_id")
-        out["ring_change_pct"] = percent_change(r["ring_rate_ratio"].reindex(out["area_id"]).to_numpy())
-        out["ring_change_class"] = r["ring_change_class"].reindex(out["area_id"]).astype(object).to_numpy()
+        for col, values in moved.area_columns(out["area_id"]).items():
+            out[col] = values
     trends = getattr(analysis, "emerging", None)
     if trends is not None:  # the pattern most of the area's cells share over the data's months
         from ..emerging_summary import area_patterns

@@ -365,9 +365,8 @@ def hotspot_area_table(
             out["change_adjusted_pct"] = style.percent_change(get("rate_ratio_adjusted"))
         out["change_class"] = pd.Series(get("change_class"), dtype=object).fillna("not computed").to_numpy(dtype=object)
     if displacement is not None:  # the same columns as csv/hotspot_areas.csv (hotspots.export.area_summary)
-        ring = displacement.by_area().set_index("area_id")
-        out["ring_change_pct"] = style.percent_change(ring["ring_rate_ratio"].reindex(out["area_id"]).to_numpy())
-        out["ring_change_class"] = ring["ring_change_class"].reindex(out["area_id"]).astype(object).to_numpy()
+        for col, values in displacement.area_columns(out["area_id"]).items():
+            out[col] = values
     if patterns is not None:
         out["emerging"] = patterns.set_index("area_id")["emerging"].reindex(out["area_id"]).astype(object).to_numpy()
     if publication is not None and publication.referrals_by_hotspot is not None:
