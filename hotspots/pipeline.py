@@ -462,12 +462,6 @@ def analyse(
     Returns
     -------
     Analysis
-
-    Raises
-    ------
-    ParameterError
-        Given before/after periods that hold no month of the data (:func:`check_given_periods`,
-        as :func:`prepare_inputs` does before any work).
     """
     s = settings or Settings()
     notes: list[str] = []
@@ -478,7 +472,6 @@ def analyse(
 
     unchosen = False
     if incidents is not None and len(incidents):
-        check_given_periods(incidents, s)  # given periods with no month of the data: an error, as prepare_inputs says
         s, period_note = choose_periods(incidents, s)
         if period_note:
             notes.append(period_note)
