@@ -130,11 +130,14 @@ def map_view() -> None:
     o = st.columns(4)
     basemap = o[0].selectbox("Basemap", [b for b in BASEMAPS if b != "carto-light" or os.environ.get(CARTO_KEY_ENV)],
                              key="basemap", format_func=BASEMAPS.get)
-    show_clusters = settings.cluster_method != "none" and o[1].toggle("Add point clusters to the map", key="show_clusters")
+    show_clusters = settings.cluster_method != "none" and o[1].toggle("Point clusters", key="show_clusters",
+                                                                      help="Add the point clusters to the map")
     # Person-level layers are built only when switched on here (switched off in the map's control, they would be sent).
     scheme = bundle.referrals is not None
-    origins = scheme and o[2].toggle("Show where referrals come from (squares)", key="show_origins")
-    flows = scheme and bundle.tasks is not None and o[3].toggle("Show referral → task flows", key="show_flows")
+    origins = scheme and o[2].toggle("Referral origins", key="show_origins",
+                                     help="Show where referrals come from, as counts per square (1–4 shown as <5)")
+    flows = scheme and bundle.tasks is not None and o[3].toggle("Referral → task flows", key="show_flows",
+                                                                help="Lines from where referrals come from to their task sites")
     try:
         layers = (*c.analysis_layers(bundle, settings.only(*c.TABLE, *CLUSTER_SETTINGS), None, show_clusters),
                   *c.scheme_layers(bundle, s_link if origins or flows else None, snap_m, origins, flows))

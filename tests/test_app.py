@@ -76,7 +76,7 @@ def test_app_and_cli_agree_on_the_demo_with_default_settings(demo):
     assert metric(at, "Hotspot areas") == f"{cli.areas.n_areas:,}"
     km2 = float(cli.areas.areas["area_km2"].sum()) if cli.areas.n_areas else 0.0
     assert metric(at, "Hotspot area") == f"{km2:,.0f} km²"
-    assert metric(at, "Raw change in hotspots") == hotspot_change(cli.change_areas).text()
+    assert metric(at, "Raw change") == hotspot_change(cli.change_areas).text()
     # The Before/after tab shows the pooled change first: the CLI's summary, as text.
     open_tab(at, "Before / after")
     check(at)
@@ -151,10 +151,10 @@ def test_before_after_period_changes_the_numbers(demo):
     new_summary = hotspot_change(area_change(demo.incidents, stage, new)[0]).text()
     assert old_summary != new_summary
     at = run_app()
-    assert metric(at, "Raw change in hotspots") == old_summary
+    assert metric(at, "Raw change") == old_summary
     at.select_slider(key="before-demo-0").set_range("2022-01", "2022-12").run()
     check(at)
-    assert metric(at, "Raw change in hotspots") == new_summary
+    assert metric(at, "Raw change") == new_summary
     # The before/after tab shows the per-cell totals of the new periods.
     open_tab(at, "Before / after")
     check(at)
@@ -278,7 +278,7 @@ def test_library_messages_name_the_apps_controls():
     slider["After period"].set_value(("2023-01", "2023-02"))
     at.checkbox(key="same_months").check().run()  # periods sharing no calendar month
     check(at)
-    why = next(m.help for m in at.metric if "change in hotspots" in m.label.lower())  # the note: why no change
+    why = next(m.help for m in at.metric if m.label == "Raw change")  # the note: why no change
     assert "Compare the same calendar months only" in why and "same\\_months" not in why and "same_months" not in why
 
 

@@ -227,13 +227,13 @@ def test_headline_and_change_metrics(demo):
     h, ch = headline(stage), hotspot_change(res)
     cards = views.headline_metrics(h, ch)
     labels = ["Incidents analysed", "Hotspot areas", "Incidents in hotspots", "Hotspot area", "Cell size",
-              "Raw change in hotspots"]
+              "Raw change"]
     assert [m.label for m in cards] == labels
     assert cards[0].value == f"{len(stage.incidents):,}" and cards[4].value == "500 m" and cards[5].value == ch.text()
     assert f"{ch.before:,} before" in cards[5].help
     # the plain change is not the tested one: the card says so, and points to the pooled row
     assert "not tested" in cards[5].help and '"all hotspot areas"' in cards[5].help
-    assert views.headline_metrics(h, None, "why not")[5] == views.Metric("Raw change in hotspots", "–", "why not")
+    assert views.headline_metrics(h, None, "why not")[5] == views.Metric("Raw change", "–", "why not")
     cells, _ = cell_change(demo.incidents, stage.grid, s)
     m = views.change_metrics(cells)
     assert [x.label for x in m] == ["Before (study area)", "After (study area)", "Cells with a significant fall",

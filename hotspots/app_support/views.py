@@ -572,9 +572,9 @@ def headline_metrics(head: Any, change: Any, change_note: str | None = None) -> 
     """The six cards above the map, from :func:`hotspots.summaries.headline` and
     :func:`hotspots.summaries.hotspot_change` (None without change)."""
     if change is not None:
-        why = (f"Incident rate in all hotspot areas together, {change.before:,} before → {change.after:,} after: "
-               "not adjusted for season or the year before, and not tested. The tested change is the Before / after "
-               "tab's first row, \"all hotspot areas\".")
+        why = (f"Raw change in hotspots: the incident rate in all hotspot areas together, {change.before:,} before → "
+               f"{change.after:,} after: not adjusted for season or the year before, and not tested. The tested "
+               "change is the Before / after tab's first row, \"all hotspot areas\".")
     else:
         why = change_note or "No hotspot areas."
     return [
@@ -589,7 +589,7 @@ def headline_metrics(head: Any, change: Any, change_note: str | None = None) -> 
 
 #: The headline card of the hotspots' plain change in rate (:func:`headline_metrics`): not the
 #: pooled, tested change of the Before / after tab, and labelled so.
-RAW_CHANGE_LABEL = "Raw change in hotspots"
+RAW_CHANGE_LABEL = "Raw change"  # short enough, beside its help icon, not to be cut on a 1280-pixel screen
 
 
 def change_metrics(cells: Any) -> list[Metric]:

@@ -130,7 +130,7 @@ def test_cell_size_change_redraws_map_and_numbers(st_page, app):
     frame = app
     before_numbers = metrics(page)
     # Switch the referral squares on (a page toggle): they must stay on when the groups are replaced.
-    page.get_by_text("Show where referrals come from (squares)").click()
+    page.get_by_text("Referral origins", exact=True).click()
     frame = st_page.map_frame()
     frame.wait_for_function("document.querySelectorAll('.leaflet-overlay-pane path').length > 100", timeout=60_000)
     before = st_page.stable_map_state()

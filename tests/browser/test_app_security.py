@@ -293,7 +293,7 @@ def test_script_payloads_in_uploaded_data_never_run(app, tmp_path):
     # ------------------------------------------------------------------ map: tooltips and popups
     open_tab(page, "Map")
     st_page.wait_for_map((".leaflet-container", ".leaflet-marker-icon"), timeout_s=STEP_S)
-    page.get_by_text("Show referral → task flows").click()  # the flows layer (its tooltips name the task site)
+    page.get_by_text("Referral → task flows", exact=True).click()  # the flows layer (its tooltips name the task site)
     frame = st_page.wait_for_map((".leaflet-container", ".leaflet-marker-icon"), timeout_s=STEP_S)
     # The flows layer arrives once the scheme's figures are protected (the map itself does not wait for that).
     frame.wait_for_function(
