@@ -37,21 +37,24 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 import geopandas as gpd
+import numpy as np
 import pyproj
 
-from ._errors import ParameterError
+from ._errors import HotspotsError, ParameterError
 from .analysis import Analysis, HotspotStage
 from .analysis_memory import check_analysis_memory
 from .areas import hotspot_areas, one_point_areas_note, small_areas_note
 from .change import ChangeResult, IncidentPoints, change_areas, change_cells
 from .change_summary import ChangeSummary, selection_overlap_note, summarise_change
 from .clustering import clusters
+from .coverage import month_spans
 from .density import kde
 from .displacement_rings import Displacement, displacement_change, ring_areas
 from .emerging_summary import emerging_trends
 from .footprint import grid_within_reach
 from .gistar import gi_star
 from .grid import BNG, Grid, count, points_xy
+from .incident_time import incident_dates, month_numbers
 from .periods import Period, filter_period, month_options, month_range, parse_period
 from .preparation import (
     PERIODS_NOT_CHOSEN,
@@ -175,7 +178,11 @@ def hotspot_stage(
     if size.note:
         notes.append(size.note)
         grid = dataclasses.replace(grid, notes=grid.notes + (size.note,))
-    grid = grid_within_reach(grid, xy, study_area)  # a footprint's empty margin takes no part
+    # A footprint's empty margin takes no part: beyond the reach of every incident loaded, not only
+    # the hotspot period's, so that the study area (and the change's "elsewhere") does not shrink
+    # with a shorter hotspot period.
+    every_xy = xy if window is None else points_xy(incidents, pyproj.CRS(crs), name="points")
+    grid = grid_within_reach(grid, every_xy, study_area)
     notes += [n for n in grid.notes if n not in notes]
     if study_area is None:
         notes.append(
@@ -216,9 +223,11 @@ def _period_points(incidents: gpd.GeoDataFrame, s: Settings) -> tuple[Any, Any, 
     if len(chosen) == 0:
         from .validation import shown
 
-        try:
-            held = f"the data hold {Period.from_months(*month_range(incidents)).describe(label=False)}; "
-        except ParameterError:  # no dates
+        try:  # the months that hold data (a month without a file is not one of them)
+            dates, _ = incident_dates(incidents)
+            m = month_numbers(dates)
+            held = f"the data hold {month_spans(np.unique(m[m >= 0]).tolist())}; " if (m >= 0).any() else ""
+        except (HotspotsError, KeyError):  # no dates
             held = ""
         raise ParameterError(f"no incidents fall in the {window.describe()}; {held}widen {shown('period')}.")
     crs = getattr(chosen, "crs", None) or BNG

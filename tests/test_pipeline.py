@@ -658,3 +658,31 @@ def test_given_periods_that_hold_no_month_of_the_data_are_an_argument_error():
     res = analyse(inc, settings=given.replace(cell_size=500, cluster_method="none"))
     assert res.change_cells is None
     assert any(n.startswith("before/after change not computed: the before period") for n in res.notes)
+
+
+def test_the_study_area_does_not_shrink_with_the_hotspot_period():
+    """A footprint's margin beyond the incidents' reach takes no part; that reach is every month's
+    incidents', so a short hotspot period keeps the same study area, and the change's totals
+    ("elsewhere") the same incidents (Hampshire with August as the hotspot period once counted 2,155
+    of 9,438 incidents before)."""
+    rng = np.random.default_rng(3)
+    months = pd.date_range("2024-01-01", "2024-12-01", freq="MS")
+    town = rng.normal([5_000, 5_000], 800, (1_200, 2))  # busy every month
+    far = rng.normal([25_000, 5_000], 800, (600, 2))  # never in March
+    far_months = [m for m in months if m.month != 3]
+    inc = points(np.vstack([town, far]), list(months) * 100 + [far_months[i % 11] for i in range(600)])
+    prep = prepare_inputs(inc, settings=Settings(cell_size=500.0, cluster_method="none"))
+    every = hotspot_stage(prep.incidents, prep.settings, prep.study_area)
+    march = hotspot_stage(prep.incidents, prep.settings.replace(period=("2024-03", "2024-03")), prep.study_area)
+    assert march.grid.active.sum() == every.grid.active.sum() > 0
+    np.testing.assert_array_equal(march.grid.active, every.grid.active)
+    # the far town's cells take part although March holds none of its incidents
+    r, c, _ = every.grid.cell_of(np.array([[25_000.0, 5_000.0]]))
+    assert march.grid.active[int(r[0]), int(c[0])]
+
+
+def test_a_hotspot_period_without_data_names_the_months_that_hold_data():
+    months = [m for m in pd.date_range("2024-01-01", "2024-12-01", freq="MS") if m.month != 7]  # no July file
+    inc = points(np.random.default_rng(1).uniform(0, 5_000, (220, 2)), months * 20)
+    with pytest.raises(ParameterError, match=r"Jul 2024; the data hold Jan 2024 – Jun 2024, Aug 2024 – Dec 2024; widen `period`"):
+        hotspot_stage(inc, Settings(cell_size=500.0, period=("2024-07", "2024-07")))
