@@ -139,6 +139,8 @@ def test_hotspot_areas_layer_carries_what_the_areas_csv_says(demo, exported):
     for col in ("change_pct", "ring_change_pct"):
         np.testing.assert_allclose(layer[col].to_numpy(dtype=float), table[col].to_numpy(dtype=float), equal_nan=True)
     assert layer["ring_change_class"].notna().any() and layer["emerging"].notna().all()
+    # incidents are whole numbers in the layer, as in the CSV
+    assert layer["count"].dtype == np.int64 and (layer["count"].to_numpy() == table["incidents"].to_numpy()).all()
 
 
 def test_area_layers_are_multipolygon_in_every_format(demo, exported):

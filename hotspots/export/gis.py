@@ -273,6 +273,10 @@ def _cells_layer(an: Any, drop_empty: bool) -> gpd.GeoDataFrame:
 
 def _areas_layer(an: Any, pub: Any) -> gpd.GeoDataFrame:
     a = an.areas.areas.copy()
+    for col in ("count", "neighbourhood_count"):  # incidents: whole numbers, as the CSV's (unless weighted)
+        v = a[col].to_numpy(dtype=float)
+        if np.isfinite(v).all() and (v == np.round(v)).all():
+            a[col] = v.astype(np.int64)
     # what csv/hotspot_areas.csv says of each area (one rule: area_summary), to label and style by in QGIS
     summ = area_summary(an).set_index("area_id")
     for col, at in (("place", 1), ("streets", 2), ("districts", 3)):
