@@ -228,3 +228,47 @@ def test_overview_draws_the_density_in_greys_under_the_red_hot_spots(local_run):
     assert red.sum() > 50  # the hot spots
     grey = px.max(axis=1) - px.min(axis=1) < 16
     assert (grey | ((r > g) & (r > b))).all()  # everything else grey: no purple, blue or yellow density
+
+
+def test_out_refuses_a_folder_hotspots_did_not_write_before_any_work(points_file, tmp_path, capsys, monkeypatch):
+    """``national --out`` replaced a user's parameters.json and overview.png (and wrote through a
+    link named counts.tif): now the results-folder rule of ``analyse`` refuses it before reading."""
+    import hotspots.national_inputs as ni
+
+    mine = tmp_path / "mine"
+    mine.mkdir()
+    (mine / "parameters.json").write_bytes(b"MY IMPORTANT NOTES\n")
+    (mine / "overview.png").write_bytes(b"x\n")
+    linked = tmp_path / "mine-link"
+    linked.mkdir()
+    target = tmp_path / "target.bin"
+    target.write_bytes(b"keep me")
+    (linked / "counts.tif").symlink_to(target)
+
+    def refuse(*_a, **_k):
+        raise AssertionError("inputs read before --out was checked")
+
+    monkeypatch.setattr(ni, "prepare_inputs", refuse)
+    for out in (mine, linked):
+        before = sorted(p.name for p in out.iterdir())
+        assert main(["national", str(points_file), "--out", str(out), "--quiet", *ARGS]) == 2
+        err = capsys.readouterr().err
+        assert "`--out`" in err and "hotspots never deletes or overwrites files it did not write" in err
+        assert sorted(p.name for p in out.iterdir()) == before
+    assert (mine / "parameters.json").read_bytes() == b"MY IMPORTANT NOTES\n"
+    assert (mine / "overview.png").read_bytes() == b"x\n"
+    assert (linked / "counts.tif").is_symlink() and target.read_bytes() == b"keep me"
+
+
+def test_out_written_by_national_is_reused_and_a_users_file_kept(points_file, tmp_path):
+    out = tmp_path / "run"
+    assert main(["national", str(points_file), "--out", str(out), "--quiet", "--no-overview", *ARGS]) == 0
+    first = json.loads((out / "parameters.json").read_text())
+    assert first["format"].startswith("hotspots-parameters/")
+    assert sorted(first["files_written"]) == sorted(p.name for p in out.iterdir())
+    (out / "notes.txt").write_bytes(b"mine\n")
+    (out / "overview.png").unlink(missing_ok=True)
+    assert main(["national", str(points_file), "--out", str(out), "--quiet", *ARGS]) == 0
+    second = json.loads((out / "parameters.json").read_text())
+    assert (out / "notes.txt").read_bytes() == b"mine\n" and "notes.txt" not in second["files_written"]
+    assert "overview.png" in second["files_written"] and not (out / ".hotspots-writing.json").exists()

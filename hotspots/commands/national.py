@@ -15,7 +15,6 @@ import argparse
 import math
 import time
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 
 from .._errors import ParameterError
@@ -37,23 +36,34 @@ def _number(kind: type, *, positive: bool = True) -> Callable[[str], Any]:
     return conv
 
 
-def check_arguments(args: argparse.Namespace) -> None:
+def check_arguments(args: argparse.Namespace) -> Any:
     """The arguments argparse cannot check alone, before anything is read: the inputs exist,
-    ``--out``'s parent folder exists (only the named folder is created), ``--months`` (the
-    same month rule as ``load`` and ``analyse``), ``--alpha`` and ``--scheduler``."""
+    ``--out`` (the results-folder rule of every command, :func:`hotspots.results_folder.results_folder`:
+    a new or empty folder, or one hotspots wrote; nothing on disk changes yet), ``--months`` (the
+    same month rule as ``load`` and ``analyse``), ``--mask-radius``, ``--alpha`` and ``--scheduler``.
+
+    Returns
+    -------
+    ResultsFolder
+        The checked ``--out``, to :meth:`~hotspots.results_folder.ResultsFolder.begin` when the
+        results are ready to be written.
+    """
     from .. import validation
+    from ..results_folder import results_folder
 
     with validation.collect() as problems:
         for path in args.inputs:
             problems.check(validation.input_path, path, "inputs")
-        problems.check(validation.output_folder, args.out, "out")
+        folder = problems.check(results_folder, args.out, command="national")  # refuses now; changes nothing yet
         if args.months is not None:
             args.months = problems.check(validation.month_range, args.months, "months")
+        problems.check(validation.distance, args.mask_radius, "mask_radius", zero=True)
         problems.check(validation.alpha, args.alpha)
         if args.scheduler is not None:
             s = args.scheduler.strip()
             if not (s.startswith("local:") or "://" in s):
                 problems.add(f"`--scheduler` must be `local:N` or an address such as `tcp://host:8786`; got {s!r}.")
+    return folder
 
 
 def _categories(values: list[str] | None) -> list[str] | None:
@@ -73,8 +83,8 @@ def run(args: argparse.Namespace) -> int:
     from .analyse import ProgressBar
 
     t_start = time.perf_counter()
-    check_arguments(args)
-    out = Path(args.out)
+    folder = check_arguments(args)
+    out = folder.path
     say = (lambda s: None) if args.quiet else (lambda s: print(s, flush=True))
     bar = ProgressBar(enabled=not args.quiet)
     cats = _categories(args.category)
@@ -125,9 +135,11 @@ def run(args: argparse.Namespace) -> int:
     inputs = {"arguments": [str(p) for p in args.inputs], "points_file": str(pts.path), "rows": pts.rows,
               "converted_from_police_uk": prepared.converted, "rows_by_force": prepared.rows_by_force,
               "dropped_by_loader": prepared.dropped, "prepare_s": prep_s}
+    folder.begin()  # clears the files an earlier run listed in parameters.json; nothing else is touched
     written = write_national_outputs(result, out, inputs=inputs, min_confidence=args.min_confidence,
                                      progress=lambda step, f: bar(step, 0.85 + 0.15 * f), overview=not args.no_overview,
                                      command=command_record(args, "national"))
+    folder.finish()  # lists every file written in parameters.json
     write_s = time.perf_counter() - t
     bar("done", 1.0)
     bar.done()

@@ -34,6 +34,7 @@ import numpy as np
 
 from .. import style
 from ..areas import as_multipolygons
+from ..results_folder import SIDECAR_FORMAT
 from .raster import write_cog
 
 __all__ = ["NationalOutputs", "write_national_outputs", "RASTERS"]
@@ -101,7 +102,9 @@ def write_national_outputs(
     result : NationalResult
         From :func:`hotspots.national.run_national` (with density and Gi*).
     folder : path
-        Existing or new folder (its parent must exist).
+        Existing or new folder (its parent must exist). Files of the same names are replaced: the
+        command line checks ``--out`` first with :func:`hotspots.results_folder.results_folder`
+        (a new or empty folder, or one hotspots wrote) and lists the files written.
     inputs : dict, optional
         What was read (files, conversion, rows per force), recorded in ``parameters.json``.
     min_confidence : float or None
@@ -177,6 +180,7 @@ def write_national_outputs(
     t = time.perf_counter()
     area_conf = min_confidence if min_confidence is not None else (None if gi is None else 1 - gi.params["alpha"])
     record = {
+        "format": SIDECAR_FORMAT,  # the results-folder rule knows the folder as hotspots' by it
         "command": "hotspots national",
         **(command or {}),
         "inputs": inputs or {},
