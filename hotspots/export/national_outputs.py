@@ -276,8 +276,11 @@ def _overview(result: Any, path: Path, min_confidence: float | None, max_px: int
     ax.set_yticks([])
     p = result.params
     conf = f"{min_confidence:.0%} " if min_confidence is not None else ""
-    ax.set_title(f"{p.get('n_points', 0):,} incidents, {p.get('cell_size_m', 0):g} m cells: density and hot spots "
-                 f"({conf}Gi*, red)", fontsize=9)
+    off = int(result.counts.params.get("points_off_grid") or 0)
+    drawn = int(p.get("n_points", 0)) - off  # the points on the grid: counts.tif's sum
+    off_text = f"\n{off:,} more lie off the grid: not counted, nor drawn" if off else ""
+    ax.set_title(f"{drawn:,} incidents, {p.get('cell_size_m', 0):g} m cells: density and hot spots "
+                 f"({conf}Gi*, red){off_text}", fontsize=9)
     ax.set_aspect("equal")
     fig.tight_layout()
     # The layout is fixed now: without a layout engine savefig draws the figure once, not twice
