@@ -203,12 +203,11 @@ def iter_points(
         keep = np.ones(n, dtype=bool)
         x = batch.column(0).to_numpy(zero_copy_only=False)  # float32 x/y stay float32: half the memory
         y = batch.column(1).to_numpy(zero_copy_only=False)
-        _drop(dropped, np.isnan(x) | np.isnan(y), keep, "no location")  # nulls arrive as NaN
-        with np.errstate(invalid="ignore"):
-            if transformer is not None:
-                _drop(dropped, ~((np.abs(x) <= 180) & (np.abs(y) <= 90)), keep, "out-of-range coordinates")
-            else:
-                _drop(dropped, ~(np.isfinite(x) & np.isfinite(y)), keep, "out-of-range coordinates")
+        with np.errstate(invalid="ignore"):  # one test on the whole chunk; reasons only when a row fails it
+            ok = (np.abs(x) <= 180) & (np.abs(y) <= 90) if transformer is not None else np.isfinite(x) & np.isfinite(y)
+        if not ok.all():
+            _drop(dropped, np.isnan(x) | np.isnan(y), keep, "no location")  # nulls arrive as NaN
+            _drop(dropped, ~ok, keep, "out-of-range coordinates")
         if wanted is not None:
             cat = batch.column(read.index("category"))
             uniq = pc.unique(cat).to_pylist()
