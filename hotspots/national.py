@@ -67,6 +67,7 @@ __all__ = [
     "INFERENCE",
     "CHUNK_ROWS",
     "BIN_ROWS",
+    "off_grid_note",
 ]
 
 #: Rows read and binned together by :func:`run_national` (several Parquet row groups): a chunk
@@ -457,6 +458,34 @@ def _parquet_bounds(source: PointFile) -> tuple[float, float, float, float] | No
     return (lo[0], lo[1], hi[0], hi[1]) if math.isfinite(lo[0]) else None
 
 
+def off_grid_note(off_grid: int, n_points: int, england_wales: bool, fix: str | None = None) -> str:
+    """The note for points that fall outside the grid and are left out of every surface.
+
+    Parameters
+    ----------
+    off_grid, n_points : int
+        Points outside the grid, and all points read with a location.
+    england_wales : bool
+        The grid is :data:`ENGLAND_WALES_BOUNDS` (the command line's default extent).
+    fix : str, optional
+        How to keep them, in the caller's words (default: the library's and the command line's).
+    """
+    where = "outside the England-and-Wales grid (e.g. Northern Ireland or Scotland)" if england_wales else "outside the grid"
+    return (
+        f"{off_grid:,} of the {n_points:,} points ({off_grid / max(n_points, 1):.1%}) lie {where} and are left out of the "
+        f"counts, the study area and Gi* (the density keeps their kernels where they reach the grid); "
+        + (fix or "a grid over the points' own extent keeps them (`bounds=None`; `--extent data` on the command line)")
+    )
+
+
+def _no_points(error: ParameterError, dropped: dict[str, int]) -> ParameterError:
+    """``error`` with the rows dropped for other reasons (no location, ...) added."""
+    other = {k: v for k, v in dropped.items() if k not in ("category not selected", "month outside range")}
+    if not other:
+        return error
+    return ParameterError(f"{error} Rows dropped: {', '.join(f'{k} {v:,}' for k, v in sorted(other.items()))}.")
+
+
 def run_national(
     points: Any,
     *,
@@ -533,7 +562,7 @@ def run_national(
     -------
     NationalResult
     """
-    from .national_inputs import iter_points, open_points
+    from .national_inputs import iter_points, no_points_error, open_points
 
     if inference not in INFERENCE:
         raise ParameterError(f"`inference` must be one of {', '.join(map(repr, INFERENCE))}; got {inference!r}.")
@@ -542,6 +571,8 @@ def run_national(
     for name, v in (("cell_size", cell_size), ("bandwidth", bandwidth), ("distance", distance)):
         if not (isinstance(v, (int, float)) and math.isfinite(v) and v > 0):
             raise ParameterError(f"`{name}` must be a positive number of metres; got {v!r}.")
+    if mask_radius is not None:
+        mask_radius = validation.distance(mask_radius, "mask_radius", zero=True)
     report = progress or (lambda step, f: None)
     timings: dict[str, float] = {}
     mem: dict[str, float] = {}
@@ -577,12 +608,13 @@ def run_national(
             bounds = _parquet_bounds(source) if categories is None and months is None else None
             if bounds is None:
                 lo, hi = np.array([np.inf, np.inf]), np.array([-np.inf, -np.inf])
-                for x, y, _ in iter_points(source, categories=categories, months=months, batch_rows=batch_rows):
+                gone: dict[str, int] = {}
+                for x, y, _ in iter_points(source, categories=categories, months=months, batch_rows=batch_rows, dropped=gone):
                     if len(x):
                         lo = np.minimum(lo, [x.min(), y.min()])
                         hi = np.maximum(hi, [x.max(), y.max()])
                 if not np.isfinite(lo).all():
-                    raise ParameterError("no points: give `bounds` or some points.")
+                    raise _no_points(no_points_error([source.path], categories, months), gone)
                 bounds = (float(lo[0]), float(lo[1]), float(hi[0]), float(hi[1]))
     grid = national_grid(cell_size, bounds=bounds)
     total_rows = len(xy_mem) if xy_mem is not None else source.rows
@@ -593,6 +625,7 @@ def run_national(
     stream = DensityStream(grid, bandwidth, kernel, count=True, threads=False) if do_kde else None
     read_s = bin_s = 0.0
     n_points = 0
+    dropped: dict[str, int] | None = {}
     if scheduler is not None:
         if xy_mem is not None:
             raise ParameterError("`scheduler` needs a Parquet file the workers can read, not points in memory.")
@@ -606,9 +639,10 @@ def run_national(
             stream.merge(part)
         n_points = stream.n_points
         counts_flat = stream.counts
+        dropped = None  # the workers' iter_points count by reason; the total is known here
     else:
         chunks = _array_chunks(xy_mem, batch_rows) if xy_mem is not None else iter_points(
-            source, categories=categories, months=months, batch_rows=batch_rows)
+            source, categories=categories, months=months, batch_rows=batch_rows, dropped=dropped)
         counts_acc = np.zeros(grid.shape) if stream is None else None
         lock = threading.Lock()
 
@@ -654,7 +688,14 @@ def run_national(
         timings["read (overlapped)"] = read_s
         timings["count + bin (overlapped, summed over threads)"] = bin_s
 
+    if dropped is None:
+        rest = int(total_rows - n_points)
+        dropped = {"dropped on the cluster (reasons not collected there)": rest} if rest > 0 else {}
+    if n_points == 0 and source is not None:
+        raise _no_points(no_points_error([source.path], categories, months), dropped)
     off_grid = int(n_points - counts_flat.sum())
+    if off_grid:
+        notes.append(off_grid_note(off_grid, int(n_points), bounds == ENGLAND_WALES_BOUNDS))
     counts = GridValues(counts_flat.reshape(grid.shape).copy(), grid, name="count", units="incidents",
                         params={"weights": None, "n_points": int(n_points), "points_off_grid": off_grid,
                                 "points_outside_area": 0})
@@ -708,6 +749,8 @@ def run_national(
         "source": str(source.path) if source is not None else "array",
         "n_points": int(n_points),
         "rows_read": int(total_rows),
+        "dropped": dict(sorted(dropped.items(), key=lambda kv: -kv[1])),
+        "points_off_grid": off_grid,
         "cell_size_m": float(cell_size),
         "bounds": [float(b) for b in bounds],
         "grid_shape": grid.shape,

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -24,7 +25,10 @@ import numpy as np
 
 from ._errors import InputError, ParameterError
 
-__all__ = ["PointFile", "open_points", "iter_points", "prepare_inputs", "PreparedInputs", "police_uk_files"]
+__all__ = [
+    "PointFile", "open_points", "iter_points", "prepare_inputs", "PreparedInputs", "police_uk_files",
+    "held_categories_and_months", "no_points_error",
+]
 
 #: Rows per chunk read from Parquet.
 CHUNK_ROWS = 1_000_000
@@ -98,6 +102,45 @@ def _month_bounds(months: Any) -> tuple[np.datetime64 | None, np.datetime64 | No
     return lo, hi
 
 
+def _parse_month(value: Any) -> np.datetime64:
+    """``value`` (``YYYY-MM`` or a longer date) as a month, NaT when it cannot be read as one."""
+    try:
+        return np.datetime64(str(value).strip()[:7], "M")
+    except ValueError:
+        return np.datetime64("NaT", "M")
+
+
+def _months(column: Any) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """A Parquet ``month`` column as months, and which rows are missing and which unparseable.
+
+    Strings are read by their first seven characters (``2025-03``, ``2025-03-01``); timestamps and
+    dates by their month. Each distinct value is parsed once.
+    """
+    import pyarrow.compute as pc
+
+    missing = column.is_null().to_numpy(zero_copy_only=False)
+    typ = str(column.type)
+    if typ.startswith(("timestamp", "date")):
+        m = np.asarray(column.to_numpy(zero_copy_only=False)).astype("datetime64[M]")
+        return m, missing | np.isnat(m), np.zeros(len(m), dtype=bool)
+    uniq = pc.unique(column)
+    values = uniq.to_pylist()
+    parsed = np.array([_parse_month(v) if v is not None else np.datetime64("NaT", "M") for v in values], dtype="datetime64[M]")
+    bad = np.array([v is not None and np.isnat(p) for v, p in zip(values, parsed)], dtype=bool)
+    idx = pc.index_in(column, value_set=uniq).to_numpy(zero_copy_only=False).astype(np.int64)
+    return parsed[idx], missing, bad[idx]
+
+
+def _drop(dropped: dict[str, int] | None, gone: np.ndarray, keep: np.ndarray, reason: str) -> None:
+    """Count the rows still kept that ``gone`` drops under ``reason`` (each row counted once), and drop them."""
+    newly = gone & keep
+    k = int(newly.sum())
+    if k:
+        keep &= ~newly
+        if dropped is not None:
+            dropped[reason] = dropped.get(reason, 0) + k
+
+
 def iter_points(
     source: PointFile,
     *,
@@ -105,6 +148,7 @@ def iter_points(
     months: tuple[str | None, str | None] | None = None,
     batch_rows: int = CHUNK_ROWS,
     row_groups: Sequence[int] | None = None,
+    dropped: dict[str, int] | None = None,
 ) -> Iterator[tuple[np.ndarray, np.ndarray, int]]:
     """Yield ``(x, y, rows_read)`` chunk by chunk: British National Grid metres (float32 or float64).
 
@@ -119,10 +163,18 @@ def iter_points(
         Rows per chunk.
     row_groups : list of int, optional
         Read only these row groups (how a cluster splits one file between workers).
+    dropped : dict of str to int, optional
+        Rows not yielded are added here by reason, as the CSV loaders' reports count them (each
+        row once, under the first reason that applies): ``no location`` (a missing or NaN
+        coordinate), ``out-of-range coordinates`` (a longitude outside -180..180, a latitude
+        outside -90..90, or a coordinate that is not finite in British National Grid),
+        ``category not selected``, ``missing month`` and ``unparseable month`` (only when
+        ``months`` is given: the month is read only then) and ``month outside range``.
 
-    ``rows_read`` counts the rows of the chunk before filtering (for progress). Rows with a
-    missing or non-finite coordinate are skipped.
+    ``rows_read`` counts the rows of the chunk before filtering (for progress); the rows yielded
+    plus those added to ``dropped`` make it up.
     """
+    import pyarrow as pa
     import pyarrow.compute as pc
     import pyarrow.parquet as pq
 
@@ -148,34 +200,158 @@ def iter_points(
     pf = pq.ParquetFile(str(source.path), pre_buffer=False)
     for batch in pf.iter_batches(batch_size=int(batch_rows), columns=read, row_groups=row_groups, use_threads=False):
         n = batch.num_rows
-        keep = None
+        keep = np.ones(n, dtype=bool)
+        x = batch.column(0).to_numpy(zero_copy_only=False)  # float32 x/y stay float32: half the memory
+        y = batch.column(1).to_numpy(zero_copy_only=False)
+        with np.errstate(invalid="ignore"):  # one test on the whole chunk; reasons only when a row fails it
+            ok = (np.abs(x) <= 180) & (np.abs(y) <= 90) if transformer is not None else np.isfinite(x) & np.isfinite(y)
+        if not ok.all():
+            _drop(dropped, np.isnan(x) | np.isnan(y), keep, "no location")  # nulls arrive as NaN
+            _drop(dropped, ~ok, keep, "out-of-range coordinates")
         if wanted is not None:
             cat = batch.column(read.index("category"))
             uniq = pc.unique(cat).to_pylist()
             chosen = [u for u in uniq if u is not None and _norm(u) in wanted]
-            keep = pc.is_in(cat, value_set=__import__("pyarrow").array(chosen, type=cat.type)).to_numpy(zero_copy_only=False)
+            inside = pc.is_in(cat, value_set=pa.array(chosen, type=cat.type)).to_numpy(zero_copy_only=False)
+            _drop(dropped, ~inside, keep, "category not selected")
         if lo is not None or hi is not None:
-            mon = batch.column(read.index("month"))
-            if str(mon.type).startswith(("string", "large_string")):
-                m = np.array([str(v)[:7] if v is not None else "NaT" for v in mon.to_pylist()], dtype="datetime64[M]")
-            else:
-                m = np.asarray(mon.to_numpy(zero_copy_only=False)).astype("datetime64[M]")
-            ok = ~np.isnat(m)
-            if lo is not None:
-                ok &= m >= lo
-            if hi is not None:
-                ok &= m <= hi
-            keep = ok if keep is None else keep & ok
-        x = batch.column(0).to_numpy(zero_copy_only=False)
-        y = batch.column(1).to_numpy(zero_copy_only=False)
-        if keep is not None:
+            m, missing, bad = _months(batch.column(read.index("month")))
+            _drop(dropped, missing, keep, "missing month")
+            _drop(dropped, bad, keep, "unparseable month")
+            with np.errstate(invalid="ignore"):
+                outside = np.zeros(n, dtype=bool)
+                if lo is not None:
+                    outside |= m < lo
+                if hi is not None:
+                    outside |= m > hi
+            _drop(dropped, outside & ~np.isnat(m), keep, "month outside range")
+        if not keep.all():
             x, y = x[keep], y[keep]
         if transformer is not None:
             x, y = transformer.transform(np.asarray(x, dtype=np.float64), np.asarray(y, dtype=np.float64))
-        finite = np.isfinite(x) & np.isfinite(y)
-        if not finite.all():
-            x, y = x[finite], y[finite]
+            finite = np.isfinite(x) & np.isfinite(y)
+            if not finite.all():
+                _drop(dropped, ~finite, np.ones(len(x), dtype=bool), "out-of-range coordinates")
+                x, y = x[finite], y[finite]
         yield x, y, n
+
+
+# --------------------------------------------------------------------------- an empty selection
+def held_categories_and_months(paths: Sequence[str | Path]) -> tuple[list[str], list[str]]:
+    """The categories and months (``YYYY-MM``) the inputs hold, before any filter.
+
+    Parameters
+    ----------
+    paths : list of paths
+        One Parquet file (its ``category`` and ``month`` columns, read one batch at a time), or
+        police.uk folders, zips and ``.csv``/``.csv.gz`` files (their ``Crime type`` and ``Month``
+        columns). A file that cannot be read, or a column that is missing, adds nothing.
+
+    Returns
+    -------
+    categories, months : sorted lists of str
+    """
+    import pandas as pd
+    import pyarrow.compute as pc
+    import pyarrow.parquet as pq
+
+    cats: set[str] = set()
+    months: set[str] = set()
+
+    def add_months(values: Any) -> None:
+        for v in values:
+            if v is not None and not (isinstance(v, float) and math.isnan(v)):
+                m = _parse_month(v)
+                if not np.isnat(m):
+                    months.add(str(m))
+
+    paths = [Path(p) for p in paths]
+    if len(paths) == 1 and paths[0].suffix.lower() in (".parquet", ".pq"):
+        pf = pq.ParquetFile(str(paths[0]), pre_buffer=False)
+        read = [c for c in ("category", "month") if c in pf.schema_arrow.names]
+        if read:
+            for batch in pf.iter_batches(batch_size=CHUNK_ROWS, columns=read, use_threads=False):
+                if "category" in read:
+                    cats.update(str(c) for c in pc.unique(batch.column(read.index("category"))).to_pylist() if c)
+                if "month" in read:
+                    add_months(pc.unique(batch.column(read.index("month"))).to_pylist())
+        return sorted(cats), sorted(months)
+    files, zips = police_uk_files(paths)
+    for src, comp in _street_files(files, zips):
+        try:
+            df = pd.read_csv(src, usecols=lambda c: c in ("Crime type", "Month"), dtype=str, compression=comp)
+        except (OSError, ValueError, UnicodeDecodeError):
+            continue
+        if "Crime type" in df.columns:
+            cats.update(str(c) for c in df["Crime type"].dropna().unique() if str(c).strip())
+        if "Month" in df.columns:
+            add_months(df["Month"].dropna().unique())
+    return sorted(cats), sorted(months)
+
+
+def _street_files(files: list[Path], zips: list[Path]) -> Iterator[tuple[Any, str | None]]:
+    """(file or bytes, compression) of each police.uk street file, a zip's members read one at a time."""
+    import io
+    import zipfile
+
+    for f in files:
+        yield f, "infer"
+    for z in zips:
+        try:
+            with zipfile.ZipFile(z) as zf:
+                for name in zf.namelist():
+                    if name.lower().endswith(("-street.csv", "-street.csv.gz")):
+                        yield io.BytesIO(zf.read(name)), "gzip" if name.lower().endswith(".gz") else None
+        except (OSError, zipfile.BadZipFile):
+            continue
+
+
+def no_points_error(
+    paths: Sequence[str | Path],
+    categories: Sequence[str] | None,
+    months: tuple[str | None, str | None] | None,
+) -> ParameterError:
+    """The error for inputs that hold no points in the chosen ``categories`` and ``months``: which
+    filter matched nothing, and the categories and months the data hold
+    (:func:`held_categories_and_months`), as ``analyse`` says it.
+
+    Arguments are named as :func:`hotspots.validation.shown` shows them (``categories`` and
+    ``months``; the command line maps them to its flags).
+    """
+    from .io._pipeline import category_key
+    from .validation import closest_name, names_text, shown
+
+    held_cats, held_months = held_categories_and_months(paths)
+    lo, hi = _month_bounds(months)
+    months_text = held_months[0] if len(held_months) == 1 else (
+        f"{held_months[0]} to {held_months[-1]} ({len(held_months)} months)" if held_months else "no readable months")
+    asked = "" if months is None else f"{months[0] or 'the start'} to {months[1] or 'the end'}"
+    keys = {category_key(c) for c in held_cats}
+    wanted = list(categories or [])
+    if wanted and held_cats and not any(category_key(c) in keys for c in wanted):
+        guesses = [g for g in (closest_name(w, held_cats, key=category_key) for w in wanted) if g is not None]
+        hint = f" Did you mean {' or '.join(repr(g) for g in dict.fromkeys(guesses))}?" if guesses else ""
+        return ParameterError(
+            f"no incidents have the category {', '.join(map(repr, wanted))} ({shown('categories')}); the data hold "
+            f"{names_text(held_cats)}.{hint}"
+        )
+    held = np.array(held_months, dtype="datetime64[M]")
+    inside = np.ones(len(held), dtype=bool)
+    if lo is not None:
+        inside &= held >= lo
+    if hi is not None:
+        inside &= held <= hi
+    if months is not None and held_months and not inside.any():
+        return ParameterError(
+            f"no incidents in the months {asked} ({shown('months')}); the data hold {months_text}. Choose months within them."
+        )
+    what = [f"the categor{'y' if len(wanted) == 1 else 'ies'} {', '.join(map(repr, wanted))}"] if wanted else []
+    what += [f"the months {asked}"] if months is not None else []
+    return ParameterError(
+        f"no incidents with a usable location in {' and '.join(what) or 'the inputs'}"
+        f"{' (' + ', '.join(shown(n) for n, v in (('categories', wanted), ('months', months)) if v) + ')' if what else ''}; "
+        f"the data hold {names_text(held_cats) if held_cats else 'no categories'} over {months_text}."
+    )
 
 
 # --------------------------------------------------------------------------- police.uk inputs
@@ -265,6 +441,12 @@ def prepare_inputs(
         Where converted files are kept (default: :func:`hotspots.io.cache.cache_dir` / ``national``).
     progress : callable, optional
         ``progress(step, fraction)`` per force converted.
+
+    Raises
+    ------
+    ParameterError
+        police.uk inputs hold no incidents in ``categories`` and ``months``
+        (:func:`no_points_error`: the categories and months they hold).
     """
     paths = [Path(p) for p in paths]
     if not paths:
@@ -286,9 +468,13 @@ def prepare_inputs(
     if out.exists():
         try:
             kept, dropped = _read_record(record)
-            return PreparedInputs(open_points(out), False, out, kept, dropped, None, None)
+            pts = open_points(out)
         except InputError:
             out.unlink()  # a damaged cache entry is rebuilt
+        else:
+            if pts.rows == 0:
+                raise no_points_error(paths, categories, months)
+            return PreparedInputs(pts, False, out, kept, dropped, None, None)
     summary = police_uk_to_parquet(files + zips, out, categories=categories, months=months, progress=progress)
     dropped = {}
     for rep in summary.reports.values():
@@ -300,6 +486,8 @@ def prepare_inputs(
     tmp = record.with_suffix(".json.tmp")
     tmp.write_text(json.dumps({"rows_by_force": kept, "dropped": dropped}, indent=1))
     tmp.replace(record)
+    if summary.rows == 0:
+        raise no_points_error(paths, categories, months)
     return PreparedInputs(open_points(out), True, out, kept, dropped, None, None)
 
 

@@ -228,3 +228,140 @@ def test_overview_draws_the_density_in_greys_under_the_red_hot_spots(local_run):
     assert red.sum() > 50  # the hot spots
     grey = px.max(axis=1) - px.min(axis=1) < 16
     assert (grey | ((r > g) & (r > b))).all()  # everything else grey: no purple, blue or yellow density
+
+
+def test_out_refuses_a_folder_hotspots_did_not_write_before_any_work(points_file, tmp_path, capsys, monkeypatch):
+    """``national --out`` replaced a user's parameters.json and overview.png (and wrote through a
+    link named counts.tif): now the results-folder rule of ``analyse`` refuses it before reading."""
+    import hotspots.national_inputs as ni
+
+    mine = tmp_path / "mine"
+    mine.mkdir()
+    (mine / "parameters.json").write_bytes(b"MY IMPORTANT NOTES\n")
+    (mine / "overview.png").write_bytes(b"x\n")
+    linked = tmp_path / "mine-link"
+    linked.mkdir()
+    target = tmp_path / "target.bin"
+    target.write_bytes(b"keep me")
+    (linked / "counts.tif").symlink_to(target)
+
+    def refuse(*_a, **_k):
+        raise AssertionError("inputs read before --out was checked")
+
+    monkeypatch.setattr(ni, "prepare_inputs", refuse)
+    for out in (mine, linked):
+        before = sorted(p.name for p in out.iterdir())
+        assert main(["national", str(points_file), "--out", str(out), "--quiet", *ARGS]) == 2
+        err = capsys.readouterr().err
+        assert "`--out`" in err and "hotspots never deletes or overwrites files it did not write" in err
+        assert sorted(p.name for p in out.iterdir()) == before
+    assert (mine / "parameters.json").read_bytes() == b"MY IMPORTANT NOTES\n"
+    assert (mine / "overview.png").read_bytes() == b"x\n"
+    assert (linked / "counts.tif").is_symlink() and target.read_bytes() == b"keep me"
+
+
+def test_out_written_by_national_is_reused_and_a_users_file_kept(points_file, tmp_path):
+    out = tmp_path / "run"
+    assert main(["national", str(points_file), "--out", str(out), "--quiet", "--no-overview", *ARGS]) == 0
+    first = json.loads((out / "parameters.json").read_text())
+    assert first["format"].startswith("hotspots-parameters/")
+    assert sorted(first["files_written"]) == sorted(p.name for p in out.iterdir())
+    (out / "notes.txt").write_bytes(b"mine\n")
+    (out / "overview.png").unlink(missing_ok=True)
+    assert main(["national", str(points_file), "--out", str(out), "--quiet", *ARGS]) == 0
+    second = json.loads((out / "parameters.json").read_text())
+    assert (out / "notes.txt").read_bytes() == b"mine\n" and "notes.txt" not in second["files_written"]
+    assert "overview.png" in second["files_written"] and not (out / ".hotspots-writing.json").exists()
+
+
+def police_folder(tmp_path):
+    from hotspots.schema import POLICE_UK_COLUMNS
+
+    folder = tmp_path / "police"
+    folder.mkdir()
+    lines = [",".join(POLICE_UK_COLUMNS)]
+    for i, cat in enumerate(["Anti-social behaviour", "Burglary"] * 20):
+        lines.append(f",2025-0{1 + i % 2},F,F,{-1.47 + i * 1e-4:.6f},52.92,On or near X,E01000001,X 001A,{cat},,")
+    (folder / "2025-01-derbyshire-street.csv").write_text("\n".join(lines) + "\n")
+    return folder
+
+
+@pytest.mark.parametrize(
+    "extra, message",
+    [
+        (["--category", "Nonsense"], "no incidents have the category 'Nonsense' (`--category`); the data hold "
+                                     "Anti-social behaviour, Burglary."),
+        (["--months", "2030-01:2030-12"], "no incidents in the months 2030-01 to 2030-12 (`--months`); the data hold "
+                                          "2025-01 to 2025-02 (2 months). Choose months within them."),
+        (["--mask-radius", "-5"], "`--mask-radius` must be a number of metres at least 0; got -5.0."),
+    ],
+)
+def test_an_empty_selection_names_the_flag_and_what_the_data_hold(tmp_path, capsys, extra, message):
+    """It named the internal cache file ("/tmp/.../points-....parquet holds no points in the
+    chosen categories and months"); a negative --mask-radius was called `radius`."""
+    folder = police_folder(tmp_path)
+    for _ in range(2):  # converted, then from the cache
+        code = main(["national", str(folder), "--out", str(tmp_path / "o"), "--quiet", "--cache-dir", str(tmp_path / "c"),
+                     *extra])
+        err = capsys.readouterr().err.strip().splitlines()[-1]
+        assert code == 2 and err == f"hotspots national: error: {message}"
+    assert not (tmp_path / "o").exists()
+
+
+def test_points_off_the_grid_are_warned_about_and_the_overview_counts_the_points_drawn(tmp_path, capsys, monkeypatch):
+    """Northern Ireland's points off the England-and-Wales grid were dropped with no word, and the
+    overview's title counted them as drawn."""
+    from matplotlib.axes import Axes
+
+    titles = []
+    real = Axes.set_title
+    monkeypatch.setattr(Axes, "set_title", lambda self, label, *a, **k: titles.append(label) or real(self, label, *a, **k))
+    xy = np.vstack([towns(3000), [[50_000.0, 540_000.0]] * 30])  # 30 points west of the grid
+    p = write_points_parquet(tmp_path / "p.parquet", xy)
+    out = tmp_path / "o"
+    assert main(["national", str(p), "--out", str(out), "--cell-size", "5000", "--bandwidth", "8000", "--distance",
+                 "12000"]) == 0
+    printed = capsys.readouterr().out
+    n = len(xy)
+    assert f"{n:,} points ({n - 30:,} on the grid, 30 off it)" in printed
+    (warning,) = [line for line in printed.splitlines() if line.startswith("warning:")]
+    assert f"30 of the {n:,} points" in warning and "`--extent data` grids the points' own extent and keeps them" in warning
+    params = json.loads((out / "parameters.json").read_text())
+    assert any(note.startswith(f"30 of the {n:,} points") for note in params["notes"])
+    assert params["counts"]["in_area"] == n - 30
+    assert titles[-1].startswith(f"{n - 30:,} incidents") and "30 more lie off the grid" in titles[-1]
+
+
+def test_unreachable_classes_are_said_beside_the_gi_counts(points_file, tmp_path, capsys):
+    out = tmp_path / "o"
+    assert main(["national", str(points_file), "--out", str(out), "--no-overview", "--inference", "permutation",
+                 "--permutations", "99", *ARGS]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    (k,) = [i for i, line in enumerate(lines) if line.startswith("Gi* (permutation inference")]
+    assert "0 hot and 0 cold cells" in lines[k]
+    assert lines[k + 1].startswith("  note: with 99 permutations") and "cannot be reached" in lines[k + 1]
+    assert sum("cannot be reached" in line for line in lines) == 1
+
+
+def test_parquet_rows_dropped_are_counted_by_reason(tmp_path, capsys):
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    n = 1204
+    rng = np.random.default_rng(5)
+    lon, lat = rng.uniform(-1.6, -1.3, n), rng.uniform(52.8, 53.0, n)
+    lon[:100] = np.nan
+    lat[100:110] = 95.0
+    months = np.array(["2025-03"] * n, dtype=object)
+    months[110:115] = "garbage"
+    p = tmp_path / "bad.parquet"
+    pq.write_table(pa.table({"longitude": lon, "latitude": lat, "category": ["Anti-social behaviour"] * n, "month": months}), p)
+    out = tmp_path / "o"
+    assert main(["national", str(p), "--out", str(out), "--no-overview", *ARGS]) == 0
+    assert "dropped 110 of the 1,204 rows read: no location 100, out-of-range coordinates 10" in capsys.readouterr().out
+    rec = json.loads((out / "parameters.json").read_text())
+    assert rec["inputs"]["dropped_by_loader"] == {"no location": 100, "out-of-range coordinates": 10}
+    assert rec["parameters"]["n_points"] == n - 110
+    assert main(["national", str(p), "--out", str(out), "--no-overview", "--quiet", "--months", "2025-03:2025-03", *ARGS]) == 0
+    rec = json.loads((out / "parameters.json").read_text())
+    assert rec["inputs"]["dropped_by_loader"] == {"no location": 100, "out-of-range coordinates": 10, "unparseable month": 5}

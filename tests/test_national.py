@@ -271,3 +271,33 @@ def test_neighbour_sum_blocks_do_not_change_sums(distance, monkeypatch):
         results.append(neighbours.neighbour_sum(vals, st))
     for r in results:
         np.testing.assert_array_equal(r, want)
+
+
+def test_run_national_notes_the_points_off_the_grid_and_names_mask_radius():
+    """Northern Ireland's points off the England-and-Wales grid were left out with no word but
+    parameters.json's "off_grid"; a negative mask radius was called `radius`."""
+    xy = np.vstack([blobs(2000, seed=7), [[50_000.0, 540_000.0]] * 30])  # west of the grid (Northern Ireland)
+    res = run_national(xy, cell_size=5000, mask_radius=10_000, bandwidth=8000, distance=12_000, do_gistar=False)
+    assert res.params["points_off_grid"] == res.counts.params["points_off_grid"] == 30
+    assert np.nansum(res.counts.values) == len(xy) - 30
+    (note,) = [n for n in res.notes if "lie outside" in n]
+    assert note.startswith(f"30 of the {len(xy):,} points") and "England-and-Wales grid" in note and "--extent data" in note
+    assert not [n for n in run_national(blobs(500), bounds=None, do_gistar=False, do_kde=False).notes if "lie outside" in n]
+    with pytest.raises(ParameterError, match="`mask_radius` must be"):
+        run_national(blobs(100), mask_radius=-5)
+
+
+def test_run_national_names_the_categories_a_parquet_file_holds_when_none_match(tmp_path):
+    xy = blobs(300, seed=8)
+    cats = np.where(np.arange(len(xy)) % 2, "Burglary", "Anti-social behaviour")
+    months = np.array(["2025-01", "2025-02"] * (len(xy) // 2) + ["2025-02"] * (len(xy) % 2), dtype=object)
+    p = write_points_parquet(tmp_path / "p.parquet", xy, columns={"category": cats, "month": months})
+    for extent in (None, ENGLAND_WALES_BOUNDS):  # the extent pass and the stream both refuse it
+        with pytest.raises(ParameterError, match=r"no incidents have the category 'Nonsense' \(`categories`\); the data hold "
+                                                 r"Anti-social behaviour, Burglary\."):
+            run_national(p, bounds=extent, categories=["Nonsense"], cell_size=5000, do_gistar=False)
+    with pytest.raises(ParameterError, match=r"months 2030-01 to 2030-12 \(`months`\); the data hold 2025-01 to 2025-02"):
+        run_national(p, bounds=None, months=("2030-01", "2030-12"), cell_size=5000, do_gistar=False)
+    res = run_national(p, bounds=None, categories=["Burglary"], months=("2025-02", None), cell_size=5000, do_gistar=False)
+    n = len(xy)  # Burglary: the odd rows, all in 2025-02
+    assert res.params["n_points"] == n // 2 and res.params["dropped"] == {"category not selected": n - n // 2}

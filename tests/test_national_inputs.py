@@ -9,8 +9,8 @@ import pyarrow.parquet as pq
 import pytest
 from pyproj import Transformer
 
-from hotspots._errors import InputError
-from hotspots.national_inputs import iter_points, open_points, police_uk_files, prepare_inputs
+from hotspots._errors import InputError, ParameterError
+from hotspots.national_inputs import held_categories_and_months, iter_points, open_points, police_uk_files, prepare_inputs
 from hotspots.schema import POLICE_UK_COLUMNS
 
 
@@ -114,3 +114,49 @@ def test_police_uk_files_and_errors(tmp_path):
     with pytest.raises(InputError, match="one Parquet file"):
         prepare_inputs([p, tmp_path / "empty"], categories=None, months=None)
     assert prepare_inputs([p], categories=None, months=None).points.rows == 1
+
+
+def test_dropped_rows_are_counted_by_reason_and_bad_months_do_not_crash(tmp_path):
+    """A Parquet file with 100 NaN longitudes, 10 latitudes of 95 and 5 months "garbage": 110 rows
+    vanished unrecorded, and `--months` raised a ValueError on "garbage"."""
+    n = 1204
+    rng = np.random.default_rng(2)
+    lon, lat = rng.uniform(-1.6, -1.3, n), rng.uniform(52.8, 53.0, n)
+    lon[:100] = np.nan
+    lat[100:110] = 95.0
+    months = np.array([f"2025-0{1 + i % 6}" for i in range(n)], dtype=object)
+    months[110:115] = "garbage"
+    months[115] = None
+    p = write_table(tmp_path / "bad.parquet", {"longitude": lon, "latitude": lat, "category": ["Anti-social behaviour"] * n,
+                                               "month": months}, row_group_size=500)
+    src = open_points(p)
+    dropped = {}
+    kept = sum(len(x) for x, _, _ in iter_points(src, dropped=dropped))
+    assert dropped == {"no location": 100, "out-of-range coordinates": 10} and kept == n - 110
+    dropped = {}
+    chunks = list(iter_points(src, months=("2025-03", "2025-03"), dropped=dropped, batch_rows=300))
+    kept = sum(len(x) for x, _, _ in chunks)
+    in_march = sum(1 for i in range(116, n) if i % 6 == 2)
+    assert kept == in_march and sum(r for _, _, r in chunks) == n
+    assert dropped == {"no location": 100, "out-of-range coordinates": 10, "unparseable month": 5, "missing month": 1,
+                       "month outside range": n - 116 - in_march}
+    assert kept + sum(dropped.values()) == n
+
+
+def test_no_points_in_the_chosen_categories_or_months_names_what_the_data_hold(tmp_path):
+    folder = tmp_path / "data"
+    folder.mkdir()
+    police_file(folder / "2025-01-alpha-street.csv", [("2025-01", -1.47, 52.92, "Anti-social behaviour"),
+                                                       ("2025-02", -1.48, 52.93, "Burglary")])
+    cache = tmp_path / "cache"
+    for _ in range(2):  # the conversion, then its (empty) cached file
+        with pytest.raises(ParameterError, match=r"no incidents have the category 'Nonsense' \(`categories`\); the data hold "
+                                                 r"Anti-social behaviour, Burglary\."):
+            prepare_inputs([folder], categories=["Nonsense"], months=None, cache_dir=cache)
+    with pytest.raises(ParameterError, match=r"no incidents in the months 2030-01 to 2030-12 \(`months`\); the data hold "
+                                             r"2025-01 to 2025-02 \(2 months\)"):
+        prepare_inputs([folder], categories=None, months=("2030-01", "2030-12"), cache_dir=cache)
+    # each matches some rows, together none: both named, with what the data hold
+    with pytest.raises(ParameterError, match=r"'Burglary' and the months 2025-01 to 2025-01 \(`categories`, `months`\)"):
+        prepare_inputs([folder], categories=["Burglary"], months=("2025-01", "2025-01"), cache_dir=cache)
+    assert held_categories_and_months([folder]) == (["Anti-social behaviour", "Burglary"], ["2025-01", "2025-02"])

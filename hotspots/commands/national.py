@@ -15,7 +15,6 @@ import argparse
 import math
 import time
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 
 from .._errors import ParameterError
@@ -37,23 +36,34 @@ def _number(kind: type, *, positive: bool = True) -> Callable[[str], Any]:
     return conv
 
 
-def check_arguments(args: argparse.Namespace) -> None:
+def check_arguments(args: argparse.Namespace) -> Any:
     """The arguments argparse cannot check alone, before anything is read: the inputs exist,
-    ``--out``'s parent folder exists (only the named folder is created), ``--months`` (the
-    same month rule as ``load`` and ``analyse``), ``--alpha`` and ``--scheduler``."""
+    ``--out`` (the results-folder rule of every command, :func:`hotspots.results_folder.results_folder`:
+    a new or empty folder, or one hotspots wrote; nothing on disk changes yet), ``--months`` (the
+    same month rule as ``load`` and ``analyse``), ``--mask-radius``, ``--alpha`` and ``--scheduler``.
+
+    Returns
+    -------
+    ResultsFolder
+        The checked ``--out``, to :meth:`~hotspots.results_folder.ResultsFolder.begin` when the
+        results are ready to be written.
+    """
     from .. import validation
+    from ..results_folder import results_folder
 
     with validation.collect() as problems:
         for path in args.inputs:
             problems.check(validation.input_path, path, "inputs")
-        problems.check(validation.output_folder, args.out, "out")
+        folder = problems.check(results_folder, args.out, command="national")  # refuses now; changes nothing yet
         if args.months is not None:
             args.months = problems.check(validation.month_range, args.months, "months")
+        problems.check(validation.distance, args.mask_radius, "mask_radius", zero=True)
         problems.check(validation.alpha, args.alpha)
         if args.scheduler is not None:
             s = args.scheduler.strip()
             if not (s.startswith("local:") or "://" in s):
                 problems.add(f"`--scheduler` must be `local:N` or an address such as `tcp://host:8786`; got {s!r}.")
+    return folder
 
 
 def _categories(values: list[str] | None) -> list[str] | None:
@@ -67,14 +77,22 @@ def _categories(values: list[str] | None) -> list[str] | None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from ..validation import argument_names
+
+    # the library's `categories` is this command's --category (`months` is --months already)
+    with argument_names({"categories": "--category"}):
+        return _run(args)
+
+
+def _run(args: argparse.Namespace) -> int:
     from ..export.national_outputs import write_national_outputs
-    from ..national import ENGLAND_WALES_BOUNDS, run_national
+    from ..national import ENGLAND_WALES_BOUNDS, off_grid_note, run_national
     from ..national_inputs import prepare_inputs
     from .analyse import ProgressBar
 
     t_start = time.perf_counter()
-    check_arguments(args)
-    out = Path(args.out)
+    folder = check_arguments(args)
+    out = folder.path
     say = (lambda s: None) if args.quiet else (lambda s: print(s, flush=True))
     bar = ProgressBar(enabled=not args.quiet)
     cats = _categories(args.category)
@@ -100,8 +118,8 @@ def run(args: argparse.Namespace) -> int:
     say(f"reading {pts.rows:,} rows from {pts.path} ({pts.row_groups} row group(s), coordinates {pts.coords})")
 
     start = 0.3 if prepared.converted else 0.0
-    if pts.rows == 0:
-        raise ParameterError(f"{pts.path} holds no points{' in the chosen categories and months' if prepared.converted else ''}.")
+    if pts.rows == 0:  # police.uk inputs without points in the chosen categories and months are refused by prepare_inputs
+        raise ParameterError(f"{pts.path} holds no rows. Give a Parquet file with points.")
     result = run_national(
         pts,
         cell_size=args.cell_size,
@@ -122,26 +140,45 @@ def run(args: argparse.Namespace) -> int:
         progress=lambda step, f: bar(step, start + (0.85 - start) * f),
     )
     t = time.perf_counter()
+    dropped_rows = dict(prepared.dropped)  # police.uk: by the loaders; Parquet: while streaming (rows read = points + dropped)
+    for k, v in result.params["dropped"].items():
+        dropped_rows[k] = dropped_rows.get(k, 0) + v
     inputs = {"arguments": [str(p) for p in args.inputs], "points_file": str(pts.path), "rows": pts.rows,
               "converted_from_police_uk": prepared.converted, "rows_by_force": prepared.rows_by_force,
-              "dropped_by_loader": prepared.dropped, "prepare_s": prep_s}
+              "dropped_by_loader": dropped_rows, "prepare_s": prep_s}
+    folder.begin()  # clears the files an earlier run listed in parameters.json; nothing else is touched
     written = write_national_outputs(result, out, inputs=inputs, min_confidence=args.min_confidence,
                                      progress=lambda step, f: bar(step, 0.85 + 0.15 * f), overview=not args.no_overview,
                                      command=command_record(args, "national"))
+    folder.finish()  # lists every file written in parameters.json
     write_s = time.perf_counter() - t
     bar("done", 1.0)
     bar.done()
 
     p = result.params
     gi = result.gistar
+    shown_early = set()
     if not args.quiet:
-        say(f"{p['n_points']:,} points on {p['grid_shape'][0]:,} x {p['grid_shape'][1]:,} cells of {p['cell_size_m']:g} m; "
-            f"{p['cells_in_area']:,} cells in the study area")
+        if p["dropped"]:
+            say(f"dropped {sum(p['dropped'].values()):,} of the {p['rows_read']:,} rows read: "
+                + ", ".join(f"{k} {v:,}" for k, v in p["dropped"].items()))
+        off = p["points_off_grid"]
+        on_grid = f" ({p['n_points'] - off:,} on the grid, {off:,} off it)" if off else ""
+        say(f"{p['n_points']:,} points{on_grid} on {p['grid_shape'][0]:,} x {p['grid_shape'][1]:,} cells of "
+            f"{p['cell_size_m']:g} m; {p['cells_in_area']:,} cells in the study area")
+        if off:
+            england_wales = args.extent == "england-wales"
+            shown_early.add(off_grid_note(off, p["n_points"], england_wales))  # the notes' wording, not repeated below
+            say("warning: " + off_grid_note(off, p["n_points"], england_wales,
+                                            "`--extent data` grids the points' own extent and keeps them"))
         if gi is not None:
             fdr_text = ", FDR" if p["fdr"] else ""
             say(f"Gi* ({p['inference_used']} inference, {p['distance_m']:g} m{fdr_text}): {int(gi.hot.sum()):,} hot and "
                 f"{int(gi.cold.sum()):,} cold cells; {written.n_hot_areas:,} hot areas, {written.n_cold_areas:,} cold areas "
                 f"at {(args.min_confidence or 1 - args.alpha):.0%}")
+            for n in gi.notes:  # e.g. classes that cannot be reached with so few permutations: said beside the counts
+                say(f"  note: {n}")
+                shown_early.add(n)
         say("phase                      seconds   CPU s   peak MB")
         rows = [("read (overlapped)", "read (overlapped)"),
                 ("count + bin (overlapped)", "count + bin (overlapped, summed over threads)"),
@@ -155,7 +192,8 @@ def run(args: argparse.Namespace) -> int:
                 say((line + ('' if mb is None else f'{mb:>10,.0f}')).rstrip())
         say(f"  {'write':<25}{write_s:>8.2f}")
         for n in result.notes:
-            say(f"note: {n}")
+            if n not in shown_early:
+                say(f"note: {n}")
     print(f"{out}: {', '.join(f.name for f in written.files.values())}  ({time.perf_counter() - t_start:.1f} s)")
     return 0
 

@@ -34,6 +34,7 @@ import numpy as np
 
 from .. import style
 from ..areas import as_multipolygons
+from ..results_folder import SIDECAR_FORMAT
 from .raster import write_cog
 
 __all__ = ["NationalOutputs", "write_national_outputs", "RASTERS"]
@@ -101,7 +102,9 @@ def write_national_outputs(
     result : NationalResult
         From :func:`hotspots.national.run_national` (with density and Gi*).
     folder : path
-        Existing or new folder (its parent must exist).
+        Existing or new folder (its parent must exist). Files of the same names are replaced: the
+        command line checks ``--out`` first with :func:`hotspots.results_folder.results_folder`
+        (a new or empty folder, or one hotspots wrote) and lists the files written.
     inputs : dict, optional
         What was read (files, conversion, rows per force), recorded in ``parameters.json``.
     min_confidence : float or None
@@ -177,6 +180,7 @@ def write_national_outputs(
     t = time.perf_counter()
     area_conf = min_confidence if min_confidence is not None else (None if gi is None else 1 - gi.params["alpha"])
     record = {
+        "format": SIDECAR_FORMAT,  # the results-folder rule knows the folder as hotspots' by it
         "command": "hotspots national",
         **(command or {}),
         "inputs": inputs or {},
@@ -272,8 +276,11 @@ def _overview(result: Any, path: Path, min_confidence: float | None, max_px: int
     ax.set_yticks([])
     p = result.params
     conf = f"{min_confidence:.0%} " if min_confidence is not None else ""
-    ax.set_title(f"{p.get('n_points', 0):,} incidents, {p.get('cell_size_m', 0):g} m cells: density and hot spots "
-                 f"({conf}Gi*, red)", fontsize=9)
+    off = int(result.counts.params.get("points_off_grid") or 0)
+    drawn = int(p.get("n_points", 0)) - off  # the points on the grid: counts.tif's sum
+    off_text = f"\n{off:,} more lie off the grid: not counted, nor drawn" if off else ""
+    ax.set_title(f"{drawn:,} incidents, {p.get('cell_size_m', 0):g} m cells: density and hot spots "
+                 f"({conf}Gi*, red){off_text}", fontsize=9)
     ax.set_aspect("equal")
     fig.tight_layout()
     # The layout is fixed now: without a layout engine savefig draws the figure once, not twice
