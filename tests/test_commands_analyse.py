@@ -370,6 +370,7 @@ def no_loading(monkeypatch):
         (["--period", "2022-07-15:2023-06"], "`--period` must be two months FIRST:LAST"),
         (["--before", "2023-06:2022-07", "--after", "2023-07:2024-06"], "`--before` starts after it ends (2023-06 > 2022-07)"),
         (["--before", "2022-07:2023-06", "--after", "2023-01:2023-12"], "overlap"),
+        (["--before", "2023-07:2024-06", "--after", "2022-07:2023-06"], "swap them: `--before` 2022-07:2023-06 and `--after`"),
         (["--after", "2023-07:2024-06"], "give both `--before` and `--after`"),
         (["--alpha", "2"], "`--alpha` must be a number between 0 and 1, exclusive (e.g. 0.05); got 2.0."),
         (["--alpha", "abc"], "`--alpha` must be a number; got 'abc'."),
@@ -407,6 +408,15 @@ def test_every_argument_is_checked_before_loading(small_csv, tmp_path, no_loadin
     for name in ("first", "last", "date", "start", "end", "out_dir", "out_path", "size_in", "cell_size", "scheme_start"):
         assert f"`{name}`" not in stderr
     assert not (tmp_path / "r").exists()
+
+
+def test_a_reversed_before_range_is_said_as_such_not_as_a_missing_flag(small_csv, tmp_path, no_loading):
+    path, _ = small_csv
+    args = ["--before", "2025-06:2025-01", "--after", "2025-07:2025-12"]
+    code, _, stderr = run_cli("analyse", path, "--out", tmp_path / "r", *args)
+    assert code == 2
+    assert "`--before` starts after it ends (2025-06 > 2025-01)" in stderr
+    assert "give both" not in stderr and "2 problems" not in stderr
 
 
 def test_demo_run_prints_displacement_and_each_areas_ring(demo_run):

@@ -182,13 +182,15 @@ def check_analysis_arguments(args: argparse.Namespace, problems: validation.Prob
             continue
         value = problems.check(validation.parse_number, value, name, whole=whole)
         setattr(args, name, None if value is None else problems.check(check, value, name, **options))
+    # given, even when malformed: a reversed `--before` is its own problem, not a missing flag
+    given = {name: getattr(args, name, None) is not None for name in ("before", "after")}
     for name in ("period", "before", "after"):
         if getattr(args, name, None) is not None:
             setattr(args, name, problems.check(validation.month_range, getattr(args, name), name))
     if args.scheme_start is not None:
         day = problems.check(validation.date, args.scheme_start, "scheme_start")
         args.scheme_start = None if day is None else day.isoformat()
-    if (args.before is None) != (args.after is None):
+    if given["before"] != given["after"]:
         problems.add("give both `--before` and `--after` (or neither, for periods chosen from the data and the scheme start).")
     if isinstance(getattr(args, "threshold", None), int) and not getattr(args, "unsafe_threshold", False):
         from ..disclosure import check_threshold
@@ -251,7 +253,7 @@ def settings_from_args(args: argparse.Namespace) -> Any:
     if getattr(args, "unsafe_threshold", False):
         changes["unsafe_threshold"] = True
     settings = Settings().replace(**changes)
-    settings.change_periods()  # the before and after periods must not overlap
+    settings.change_periods()  # the before and after periods must not overlap, and "after" must come later
     return settings
 
 
