@@ -29,7 +29,7 @@ from .areas import HotspotAreas
 from .change import DAYS_PER_MONTH, ChangeResult
 from .density import kde
 from .grid import Grid, GridValues
-from .incident_time import IncidentPoints, incident_points
+from .incident_time import IncidentPoints, incident_points, incident_xy, month_numbers
 from .periods import Period, as_date
 
 __all__ = [
@@ -294,11 +294,14 @@ def before_after_density(
     """Kernel density per month of the incidents a change test counted in each period.
 
     The one rule for density per month (the app's before/after maps and the briefing's): the
-    incidents in each period (restricted to the common calendar months when the test compared
-    the same months only), their kernel density on ``grid`` with the given bandwidth and kernel,
+    incidents in each period that the test counted (restricted to the common calendar months when
+    the test compared the same months only; without the months it left out as missing or
+    published in part, :attr:`~hotspots.change.ChangeResult.left_out`; for a test per cell, in its
+    study area's cells only), their kernel density on ``grid`` with the given bandwidth and kernel,
     divided by the months the test counted (its exposure days / 30.44). The same grid, bandwidth
     and kernel make the surfaces comparable; dividing by the months makes periods of different
-    lengths comparable.
+    lengths comparable. With a test per cell, ``incidents_before`` and ``incidents_after`` are
+    its totals (``n_before`` and ``n_after`` summed over its cells).
 
     Parameters
     ----------
@@ -325,9 +328,18 @@ def before_after_density(
             f"`change` must be a ChangeResult (from `change_cells`/`change_areas`) or two Periods; got {type(change).__name__}."
         )
     pts = incident_points(incidents)
+    tested = np.ones(len(pts), dtype=bool)
+    if isinstance(change, ChangeResult):
+        gone = [m for m, _ in change.left_out]
+        if gone:
+            tested &= ~np.isin(month_numbers(pts.dates), gone)
+        if change.unit == "cell" and change.grid is not None:
+            g = change.grid
+            rows, cols, on_grid = g.cell_of(incident_xy(pts, g.crs))
+            tested &= on_grid & g.active.ravel()[np.where(on_grid, rows * g.n_cols + cols, 0)]
     out = []
     for period, days in spans:
-        keep = _counted(pts, period, common)
+        keep = _counted(pts, period, common) & tested
         months = float(days) / DAYS_PER_MONTH
         n = int(keep.sum())
         if n == 0:

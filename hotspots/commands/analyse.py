@@ -452,14 +452,16 @@ def summary_lines(analysis: Any, inputs: Inputs | None = None, *, top: int = 5) 
                 row += f"  {str(r['referrals']):>9}"
             lines.append(row)
     if an.change_cells is not None and an.areas.n_areas == 0:
+        ch = an.change_cells  # the periods with their months left out and why, if any
         lines.append(
-            f"  change {period_range_text(an.before)} -> {period_range_text(an.after)}: no hotspot areas at these settings, "
+            f"  change {ch.period_text('before')} -> {ch.period_text('after')}: no hotspot areas at these settings, "
             "so no change per area, pooled change or displacement (each cell's change is in the change_cells layer)"
         )
     if an.change_areas is not None:
         n = len(an.change_areas.table)
         lines.append(
-            f"  change {period_range_text(an.before)} -> {period_range_text(an.after)}: {n} hotspot area{'s' * (n != 1)}: "
+            f"  change {an.change_areas.period_text('before')} -> {an.change_areas.period_text('after')}: "
+            f"{n} hotspot area{'s' * (n != 1)}: "
             f"{an.change_areas.counts_text()}"
         )
     if an.change_summary is not None:
