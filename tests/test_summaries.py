@@ -92,6 +92,29 @@ def test_monthly_in_hotspots_by_hand():
         monthly_in_hotspots(inc, "areas")
 
 
+def test_months_without_data_or_published_in_part_are_gaps_not_zeros_or_dips():
+    # 30 incidents a month, Jan-Jun 2025 (in the hotspot cell); March's file missing, May holding 5
+    from hotspots.areas import HotspotAreas
+
+    grid = Grid(0.0, 200.0, 100.0, 2, 2)
+    areas = HotspotAreas(
+        areas=gpd.GeoDataFrame({"area_id": [1]}, geometry=[shapely.box(0, 100, 100, 200)], crs=27700),
+        labels=np.array([[1, 0], [0, 0]]), grid=grid, params={},
+    )
+    per = {"2025-01-01": 30, "2025-02-01": 30, "2025-04-01": 30, "2025-05-01": 5, "2025-06-01": 30}
+    months = [m for m, n in per.items() for _ in range(n)]
+    inc = points([[50, 150]] * len(months), months)
+    m = monthly_in_hotspots(inc, areas, scheme_start="2025-06-01", missing_months=["2025-03", "2025-05"])
+    assert m.table["left_out"].tolist() == ["", "", "no data", "", "published in part", ""]
+    assert m.table["in_hotspots"].tolist() == [30, 30, 0, 30, 5, 30]  # kept as read
+    hot = m.long().query("where == 'in hotspots'")["value"].tolist()
+    assert hot[:2] + hot[3:4] + hot[5:] == [30, 30, 30, 30] and np.isnan(hot[2]) and np.isnan(hot[4])
+    assert m.baseline()["in_hotspots"] == 30.0  # Jan, Feb and Apr: not (30 + 30 + 0 + 30 + 5) / 5
+    # found in the incidents when not given (a typical month of 30: an empty March is a missing file)
+    assert monthly_in_hotspots(inc, areas).table["left_out"].tolist()[2] == "no data"
+    assert monthly_in_hotspots(inc, areas, missing_months=[]).table["left_out"].tolist() == [""] * 6
+
+
 def test_monthly_in_hotspots_counts_by_cell(derby):
     # Independent count on real-sized data: the cell of each incident by floor division.
     stage = hotspot_stage(derby, Settings(cell_size=250.0), None)
