@@ -279,6 +279,19 @@ def test_a_change_not_computed_is_told_with_its_own_reason(small_csv, tmp_path):
     ]
 
 
+def test_the_change_line_names_the_months_left_out_and_why(small_csv, tmp_path):
+    # about 33 incidents a month; September 2023's file missing
+    path, df = small_csv
+    gap = tmp_path / "gap.csv"
+    df[df["month"] != "2023-09"].to_csv(gap, index=False)
+    args = ("--formats", "csv", "--cluster-method", "none", "--before", "2023-01:2023-06", "--after", "2023-07:2023-12")
+    code, stdout, _ = analyse_without_images([gap], tmp_path / "r", *args)
+    assert code == 0, stdout
+    (line,) = [x for x in stdout.splitlines() if x.startswith("  change ")]
+    assert line.startswith("  change Jan 2023 – Jun 2023 -> Jul 2023 – Dec 2023 (5 of 6 months counted; left out: Sep 2023, "
+                           "no data): ")
+
+
 def test_no_hotspot_areas_says_why_there_is_no_pooled_change(small_csv, tmp_path):
     # only the uniform background of the small file: no hotspot exists, none is found, and the
     # summary says what became of the change rather than leaving it out
