@@ -101,7 +101,7 @@ from .count_tests import bh_adjust_tested, rate_ratio_test, ratio_of_ratios_test
 from .dispersion import Overdispersion
 from .grid import Grid, GridValues
 from .incident_time import IncidentPoints, incident_dates, incident_points, incident_xy
-from .period_split import PeriodSplit, split_periods
+from .period_split import PeriodSplit, period_months_text, split_periods
 
 # Periods live in hotspots.periods; re-exported here for code that imported them from this module.
 from .periods import Period, periods_around, selection_treats_alike
@@ -179,6 +179,10 @@ class ChangeResult:
         ``"overdispersed"`` or ``"poisson"``.
     model : ChangeModel or None
         Seasonal weights and the estimated extra variation (``test="overdispersed"``).
+    left_out : tuple of (int, str)
+        The compared periods' months left out of the counts and the exposure (``year * 12 + month
+        - 1``) and why: ``"no data"`` or ``"published in part"``
+        (:meth:`hotspots.period_split.PeriodSplit.left_out`; in words: :meth:`period_text`).
     """
 
     table: pd.DataFrame
@@ -201,6 +205,15 @@ class ChangeResult:
     test: str = "poisson"
     model: ChangeModel | None = None
     panel: MonthlyPanel | None = field(default=None, repr=False)
+    left_out: tuple[tuple[int, str], ...] = ()
+
+    def period_text(self, which: str) -> str:
+        """The ``"before"`` or ``"after"`` period's range and the months of it left out, and why
+        (:func:`hotspots.period_split.period_months_text`), e.g. ``"Jul 2025 – Dec 2025 (5 of 6
+        months counted; left out: Aug 2025, published in part)"``."""
+        if which not in ("before", "after"):
+            raise ParameterError(f"`which` must be 'before' or 'after'; got {which!r}.")
+        return period_months_text(self.before if which == "before" else self.after, self.left_out)
 
     @property
     def dispersion(self) -> Overdispersion | None:
@@ -645,7 +658,7 @@ def change_cells(
         table=df, geometry=geometry, unit="cell", before=before, after=after, exposure_before_days=sp.t_before,
         exposure_after_days=sp.t_after, alpha=float(alpha), fdr=bool(fdr), min_total=int(min_total),
         same_months=bool(same_months), common_months=sp.common, control=control_info, time_resolution=sp.resolution,
-        grid=grid, notes=tuple(notes), params=params, test=test, model=model, panel=panel,
+        grid=grid, notes=tuple(notes), params=params, test=test, model=model, panel=panel, left_out=sp.left_out(before, after),
     )
 
 
@@ -796,7 +809,7 @@ def change_areas(
         exposure_after_days=sp.t_after, alpha=float(alpha), fdr=bool(fdr), min_total=int(min_total),
         same_months=bool(same_months), common_months=sp.common, control=control_info, time_resolution=sp.resolution,
         grid=None, notes=tuple(notes), params=_params(before, after, alpha, fdr, same_months, int(min_total), model),
-        test=test, model=model, panel=panel,
+        test=test, model=model, panel=panel, left_out=sp.left_out(before, after),
     )
 
 

@@ -72,7 +72,7 @@ from .change_reference import (
     t_mixture,
 )
 from .month_shocks import SEASON_MODELS, MonthShocks, panel_month_shocks
-from .period_split import DATES_NOTE_START
+from .period_split import DATES_NOTE_START, period_months_text
 from .periods import selection_shares, selection_treats_alike
 from .style import p_text, ratio_text
 
@@ -157,6 +157,9 @@ class ChangeSummary:
         True when the hotspots were chosen from months overlapping the compared periods in a way
         that favours a fall (see :func:`selection_overlap_note`).
     params : dict
+    left_out : tuple of (int, str)
+        The periods' months left out and why (:attr:`hotspots.change.ChangeResult.left_out`, the
+        cells' test; in words: :meth:`period_text`).
     """
 
     rows: tuple[ScopeChange, ...]
@@ -167,6 +170,14 @@ class ChangeSummary:
     notes: tuple[str, ...] = ()
     regression_to_mean: bool = False
     params: dict[str, Any] = field(default_factory=dict)
+    left_out: tuple[tuple[int, str], ...] = ()
+
+    def period_text(self, which: str) -> str:
+        """The ``"before"`` or ``"after"`` period and the months of it left out, and why
+        (:func:`hotspots.period_split.period_months_text`)."""
+        if which not in ("before", "after"):
+            raise ParameterError(f"`which` must be 'before' or 'after'; got {which!r}.")
+        return period_months_text(self.before if which == "before" else self.after, self.left_out)
 
     def to_frame(self, *, extended: bool = False) -> pd.DataFrame:
         """The table: :data:`SUMMARY_COLUMNS` (plus ``n_before``, ``n_after``, ``mde_fall`` when
@@ -524,6 +535,7 @@ def summarise_change(
             "areas_dispersion": da.to_dict(), "cells_dispersion": dc.to_dict(), "n_areas": int(len(areas.table)),
             "month_shocks": None if shocks is None else shocks.to_dict(),
         },
+        cells.left_out,
     )
 
 
@@ -650,5 +662,7 @@ def change_summary(
     out = summarise_change(cells, res_a, areas.labels, alpha=alpha)
     note, rtm = selection_overlap_note(selected_on, before, after)
     if note:
-        out = ChangeSummary(out.rows, out.alpha, out.before, out.after, out.method, out.notes + (note,), rtm, out.params)
+        out = ChangeSummary(
+            out.rows, out.alpha, out.before, out.after, out.method, out.notes + (note,), rtm, out.params, out.left_out
+        )
     return out

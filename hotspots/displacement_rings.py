@@ -270,7 +270,7 @@ def displacement_change(
     notes = [n for n in ring_change.notes if n.startswith("seasonality")]
     summary = ChangeSummary(
         rows, a, cells.before, cells.after, method, tuple(dict.fromkeys(notes)), False,
-        {"rings_dispersion": dr.to_dict(), "n_rings": rings.n_areas, "ring_cells": int(in_ring.sum())},
+        {"rings_dispersion": dr.to_dict(), "n_rings": rings.n_areas, "ring_cells": int(in_ring.sum())}, cells.left_out,
     )
     params = {
         "width_m": rings.params.get("width_m"), "n_rings": rings.n_areas, "ring_cells": int(in_ring.sum()),

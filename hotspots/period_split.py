@@ -38,12 +38,65 @@ from .coverage import (
     month_label,
     month_name,
     month_number,
+    month_spans,
     months_between,
 )
 from .incident_time import IncidentPoints, incident_dates, month_numbers
 from .periods import Period, add_months
 
-__all__ = ["PeriodSplit", "split_periods", "MIN_PLACEBO_MONTHS"]
+__all__ = [
+    "PeriodSplit", "split_periods", "MIN_PLACEBO_MONTHS", "NO_DATA", "PART_PUBLISHED", "left_out_text", "period_months_text",
+]
+
+#: Why a month of a compared period was left out (:attr:`PeriodSplit.left_out`): no incident at all
+#: (a monthly file missing, or beyond the data) ...
+NO_DATA = "no data"
+#: ... or incidents far below a typical month's (published in part, or the file not trusted).
+PART_PUBLISHED = "published in part"
+
+
+def left_out_text(period: Period, left_out: Iterable[tuple[int, str]], *, counted: bool = True) -> str:
+    """The months of ``period`` left out of a change comparison and why, in words ("" when none).
+
+    The one rule for the command line's change line, the app's captions and the briefing's panels.
+
+    Parameters
+    ----------
+    period : Period
+    left_out : iterable of (int, str)
+        Months left out (``year * 12 + month - 1``) and why (:data:`NO_DATA` or
+        :data:`PART_PUBLISHED`), e.g. :attr:`hotspots.change.ChangeResult.left_out`; months outside
+        ``period`` are ignored.
+    counted : bool
+        Begin with the months counted out of the period's (``"4 of 6 months counted; "``).
+
+    Examples
+    --------
+    >>> p = Period.from_months("2025-07", "2025-12")
+    >>> left_out_text(p, [(2025 * 12 + 7, PART_PUBLISHED)])
+    '5 of 6 months counted; left out: Aug 2025, published in part'
+    >>> left_out_text(p, [(2025 * 12 + 6, NO_DATA), (2025 * 12 + 7, NO_DATA)], counted=False)
+    'left out: Jul 2025 – Aug 2025, no data'
+    """
+    months = list(months_between(period.start, period.end))
+    gone = {int(m): why for m, why in left_out if int(m) in set(months)}
+    if not gone:
+        return ""
+    parts = [
+        f"{month_spans([m for m, w in gone.items() if w == why])}, {why}"
+        for why in dict.fromkeys(w for _, w in sorted(gone.items()))
+    ]
+    head = f"{len(months) - len(gone)} of {len(months)} months counted; " if counted else ""
+    return f"{head}left out: {'; '.join(parts)}"
+
+
+def period_months_text(period: Period, left_out: Iterable[tuple[int, str]]) -> str:
+    """``period``'s range and, when some of its months were left out, which and why:
+    ``"Jul 2025 – Dec 2025 (5 of 6 months counted; left out: Aug 2025, published in part)"``
+    (:func:`left_out_text`)."""
+    rng = period.describe(label=False)
+    gone = left_out_text(period, left_out)
+    return f"{rng} ({gone})" if gone else rng
 
 
 def _check_periods(before: Period, after: Period) -> None:
@@ -154,6 +207,13 @@ class PeriodSplit:
     in_placebo_before: np.ndarray | None = None
     missing: tuple[int, ...] = ()
     edges: tuple[dt.date, dt.date] | None = None
+
+    def left_out(self, *periods: Period) -> tuple[tuple[int, str], ...]:
+        """The months of ``periods`` left out (:attr:`missing`) and why: :data:`NO_DATA` when no
+        incident given falls in the month, else :data:`PART_PUBLISHED` (:func:`left_out_text`)."""
+        spans = {m for p in periods for m in months_between(p.start, p.end)}
+        held = set() if self.month is None else set(np.unique(self.month[self.month >= 0]).tolist())
+        return tuple((int(m), PART_PUBLISHED if m in held else NO_DATA) for m in self.missing if m in spans)
 
     def days_of(self, period: Period) -> tuple[dt.date, dt.date]:
         """``period``'s first and last day within the data's dates (:attr:`edges`); the last is

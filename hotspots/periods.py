@@ -18,7 +18,8 @@ Default before/after periods
 :func:`default_periods` is the one rule for both the CLI and the app:
 
 * when the scheme start lies inside the data (with at least one month before it): up to
-  ``months`` (12) months either side of it, cut to the data's months;
+  ``months`` (12) months either side of it, cut to the data's months; the month holding it counts
+  as after, all of it (police.uk months have no day; the note says so when the start is not a 1st);
 * otherwise (no scheme start given, or one outside the data), comparable halves of the data:
   with 24 months or more, the latest whole years split
   in two (both halves then hold the same calendar months, so seasons cannot pass for change);
@@ -322,6 +323,13 @@ def default_periods(first: str, last: str, scheme_start: Any = None, months: int
         )
         if len(before) != len(after):
             note += f", cut to the data's months ({len(before)} and {len(after)} months)"
+        if start_day.day != 1:
+            # whole months: a period cannot split the month the scheme started in
+            note += (
+                f"; the scheme start falls inside {start_day:%b %Y}, and periods are whole calendar months (police.uk "
+                f"dates incidents by month only), so all of {start_day:%b %Y} counts as after, its "
+                f"{start_day.day - 1} day{'s' * (start_day.day != 2)} before the start too"
+            )
         return PeriodChoice((before[0], before[-1]), (after[0], after[-1]), "scheme start", note)
     if n < 2:
         raise ParameterError(f"the data cover a single month ({opts[0]}); two periods cannot be compared.")

@@ -13,6 +13,7 @@ from typing import Any
 from ._errors import ParameterError
 from .periods import Period, parse_period, periods_around
 from .schema import SCHEME_START
+from .validation import shown
 
 __all__ = ["Settings", "HOTSPOT_SETTINGS", "CHANGE_SETTINGS", "DISPLACEMENT_SETTINGS", "CLUSTER_SETTINGS", "LINKAGE_SETTINGS"]
 
@@ -154,6 +155,12 @@ class Settings:
         at the data; :func:`choose_periods` fills them from the data), or of the demo's scheme
         start when none is known (a placeholder for data that cannot give periods, whose change is
         then not computed).
+
+        Raises
+        ------
+        ParameterError
+            When the periods overlap, or the after period starts before the before period (the
+            change would be read backwards: the message says to swap them).
         """
         default_before, default_after = periods_around(self.scheme_start or SCHEME_START)
         before = parse_period(self.before, "before") if self.before else default_before
@@ -162,5 +169,13 @@ class Settings:
             raise ParameterError(
                 f"the before period ({before.describe()}) and the after period ({after.describe()}) overlap; "
                 "choose two separate ranges of months."
+            )
+        if after.start < before.start:
+            # read backwards, a fall would pass for a rise (and the placebo and seasonal model assume "after" is later)
+            b, a = (f"{p.start:%Y-%m}:{p.end:%Y-%m}" for p in (before, after))
+            raise ParameterError(
+                f"the after period ({after.describe(label=False)}) comes before the before period "
+                f"({before.describe(label=False)}), so the change would be read backwards; swap them: "
+                f"{shown('before')} {a} and {shown('after')} {b}."
             )
         return before, after

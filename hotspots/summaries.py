@@ -27,9 +27,11 @@ from ._errors import ParameterError
 from .analysis import HotspotStage
 from .areas import HotspotAreas
 from .change import DAYS_PER_MONTH, ChangeResult
+from .coverage import month_coverage, month_number
 from .density import kde
 from .grid import Grid, GridValues
-from .incident_time import IncidentPoints, incident_points
+from .incident_time import IncidentPoints, incident_points, incident_xy, month_numbers
+from .period_split import NO_DATA, PART_PUBLISHED
 from .periods import Period, as_date
 
 __all__ = [
@@ -141,7 +143,9 @@ class MonthlySeries:
     ----------
     table : DataFrame
         ``month`` (Timestamp, first of the month; every month from the first to the last),
-        ``in_hotspots``, ``elsewhere`` (int).
+        ``in_hotspots``, ``elsewhere`` (int) and ``left_out`` (``""``, or why the month is not
+        charted: :data:`~hotspots.period_split.NO_DATA` or :data:`~hotspots.period_split.PART_PUBLISHED`;
+        its counts are kept as read).
     scheme_start : date or None
         The index baseline is the mean of the months before it.
     """
@@ -149,21 +153,28 @@ class MonthlySeries:
     table: pd.DataFrame
     scheme_start: dt.date | None = None
 
+    def _left_out(self) -> np.ndarray:
+        t = self.table
+        return (t["left_out"].astype(str) != "").to_numpy() if "left_out" in t.columns else np.zeros(len(t), dtype=bool)
+
     def baseline(self) -> dict[str, float]:
-        """Mean incidents per month before the scheme start, per series (NaN without such months)."""
+        """Mean incidents per month before the scheme start, per series, over the months not left out
+        (NaN without such months)."""
         if self.scheme_start is None:
             return {"in_hotspots": float("nan"), "elsewhere": float("nan")}
-        before = self.table[self.table["month"] < pd.Timestamp(self.scheme_start)]
+        before = self.table[(self.table["month"] < pd.Timestamp(self.scheme_start)).to_numpy() & ~self._left_out()]
         return {c: float(before[c].mean()) if len(before) else float("nan") for c in ("in_hotspots", "elsewhere")}
 
     def long(self, *, as_index: bool = False) -> pd.DataFrame:
         """One row per month and series, for charts: ``month``, ``where`` ("in hotspots" /
         "elsewhere"), ``value`` (incidents, or the index: baseline = 100; NaN where the baseline
-        is 0 or missing)."""
+        is 0 or missing, and in a month left out: a gap, not a 0 or a dip)."""
         base = self.baseline()
+        gone = self._left_out()
         parts = []
         for col, label in (("in_hotspots", "in hotspots"), ("elsewhere", "elsewhere")):
-            v = self.table[col].to_numpy(dtype=float)
+            v = self.table[col].to_numpy(dtype=float).copy()
+            v[gone] = np.nan
             if as_index:
                 b = base[col]
                 v = 100.0 * v / b if np.isfinite(b) and b > 0 else np.full(len(v), np.nan)
@@ -172,12 +183,14 @@ class MonthlySeries:
 
 
 def monthly_in_hotspots(
-    incidents: gpd.GeoDataFrame | IncidentPoints, areas: HotspotAreas, *, scheme_start: Any = None
+    incidents: gpd.GeoDataFrame | IncidentPoints, areas: HotspotAreas, *, scheme_start: Any = None, missing_months: Any = None
 ) -> MonthlySeries:
     """Incidents per calendar month in the hotspot areas' cells and elsewhere.
 
     An incident counts "in hotspots" when it falls in a cell of a hotspot area (the same rule as
-    the areas' own counts). Incidents without a date are left out.
+    the areas' own counts). Incidents without a date are left out. Months the data do not cover
+    are marked (``left_out``) and charted as gaps, as the change tests leave them out: a missing
+    monthly file is not a month of 0, nor a month published in part a real dip.
 
     Parameters
     ----------
@@ -185,6 +198,11 @@ def monthly_in_hotspots(
     areas : HotspotAreas
     scheme_start : date or str, optional
         Baseline of the index (:meth:`MonthlySeries.long`): the months before it.
+    missing_months : iterable of "YYYY-MM", optional
+        Months the data do not cover (``Settings.missing_months``). Default: found in
+        ``incidents`` (:func:`hotspots.coverage.month_coverage`); an empty list turns it off.
+        Each is marked :data:`~hotspots.period_split.NO_DATA` when it holds no incident, else
+        :data:`~hotspots.period_split.PART_PUBLISHED`.
     """
     if not isinstance(areas, HotspotAreas):
         raise ParameterError(f"`areas` must be HotspotAreas (e.g. `analysis.areas`); got {type(areas).__name__}.")
@@ -206,11 +224,18 @@ def monthly_in_hotspots(
     n = len(index)
     hot = np.bincount(pos[inside[ok]], minlength=n)
     other = np.bincount(pos[~inside[ok]], minlength=n)
+    number = index.astype(np.int64) + 1970 * 12  # year * 12 + month - 1
+    if missing_months is None:
+        gone = set(month_coverage(month_numbers(dates)).gone)
+    else:
+        gone = {int(x) if isinstance(x, (int, np.integer)) else month_number(x) for x in missing_months}
+    why = np.where(hot + other == 0, NO_DATA, PART_PUBLISHED)
     table = pd.DataFrame(
         {
             "month": pd.to_datetime(index.astype("datetime64[ns]")),
             "in_hotspots": hot.astype(np.int64),
             "elsewhere": other.astype(np.int64),
+            "left_out": np.where(np.isin(number, list(gone)), why, ""),
         }
     )
     return MonthlySeries(table, start)
@@ -294,11 +319,14 @@ def before_after_density(
     """Kernel density per month of the incidents a change test counted in each period.
 
     The one rule for density per month (the app's before/after maps and the briefing's): the
-    incidents in each period (restricted to the common calendar months when the test compared
-    the same months only), their kernel density on ``grid`` with the given bandwidth and kernel,
+    incidents in each period that the test counted (restricted to the common calendar months when
+    the test compared the same months only; without the months it left out as missing or
+    published in part, :attr:`~hotspots.change.ChangeResult.left_out`; for a test per cell, in its
+    study area's cells only), their kernel density on ``grid`` with the given bandwidth and kernel,
     divided by the months the test counted (its exposure days / 30.44). The same grid, bandwidth
     and kernel make the surfaces comparable; dividing by the months makes periods of different
-    lengths comparable.
+    lengths comparable. With a test per cell, ``incidents_before`` and ``incidents_after`` are
+    its totals (``n_before`` and ``n_after`` summed over its cells).
 
     Parameters
     ----------
@@ -325,9 +353,18 @@ def before_after_density(
             f"`change` must be a ChangeResult (from `change_cells`/`change_areas`) or two Periods; got {type(change).__name__}."
         )
     pts = incident_points(incidents)
+    tested = np.ones(len(pts), dtype=bool)
+    if isinstance(change, ChangeResult):
+        gone = [m for m, _ in change.left_out]
+        if gone:
+            tested &= ~np.isin(month_numbers(pts.dates), gone)
+        if change.unit == "cell" and change.grid is not None:
+            g = change.grid
+            rows, cols, on_grid = g.cell_of(incident_xy(pts, g.crs))
+            tested &= on_grid & g.active.ravel()[np.where(on_grid, rows * g.n_cols + cols, 0)]
     out = []
     for period, days in spans:
-        keep = _counted(pts, period, common)
+        keep = _counted(pts, period, common) & tested
         months = float(days) / DAYS_PER_MONTH
         n = int(keep.sum())
         if n == 0:

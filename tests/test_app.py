@@ -395,3 +395,16 @@ def test_point_clusters_on_the_map_and_in_the_analyst_tab(demo):
     open_tab(at, "Analyst")
     check(at)
     assert f"**Point clusters (DBSCAN)**: {ref.n_clusters:,} clusters" in [m.value for m in at.markdown]
+
+
+def test_an_after_period_before_the_before_period_is_refused_with_the_swap():
+    at = run_app()
+    slider = {s.label: s for s in at.sidebar.select_slider}
+    slider["Before period"].set_value(("2024-01", "2024-06"))
+    slider["After period"].set_value(("2022-07", "2022-12")).run()
+    check(at)
+    open_tab(at, "Before / after")
+    said = " ".join(w.value for w in at.warning)
+    assert md_text("comes before the before period (Jan 2024 – Jun 2024)") in said
+    assert md_text('swap them: "Before period" 2022-07:2022-12 and "After period" 2024-01:2024-06.') in said
+    assert not at.dataframe or all(d.key != "change_summary" for d in at.dataframe)  # no backwards verdict

@@ -24,6 +24,17 @@ def test_the_index_without_a_scheme_start_says_why_instead_of_an_empty_chart():
     assert charts.monthly_note(_series(dt.date(2023, 4, 1)), as_index=True) is None
 
 
+def test_a_month_left_out_is_a_labelled_grey_band_and_a_gap():
+    s = _series(None)
+    s.table["left_out"] = ["", "", "no data", "", "", ""]
+    spec = charts.monthly_chart(s).to_dict()
+    marks = [(lay["mark"]["type"] if isinstance(lay["mark"], dict) else lay["mark"]) for lay in spec["layer"]]
+    assert marks == ["rect", "text", "line"]
+    assert charts.monthly_chart(_series(None)).to_dict()["mark"]["type"] == "line"  # nothing left out: the lines alone
+    long = s.long()
+    assert long.loc[long["month"] == "2023-03-01", "value"].isna().all()
+
+
 def test_a_funnel_with_no_bar_says_why():
     bars = pd.DataFrame({"stage": ["referred", "contacted", "booked", "completed"], "shown": ["0"] * 4, "referrals": [0.0] * 4})
     assert charts.funnel_note(bars) == "No referrals for this filter."

@@ -230,7 +230,11 @@ def test_headline_and_change_metrics(demo):
               "Raw change"]
     assert [m.label for m in cards] == labels
     assert cards[0].value == f"{len(stage.incidents):,}" and cards[4].value == "500 m" and cards[5].value == ch.text()
-    assert f"{ch.before:,} before" in cards[5].help
+    # counts with the days they were counted over: the % is a rate per day of data, not a change of counts
+    assert f"{ch.before:,} in the {ch.before_days:,.0f} days of data before → {ch.after:,} in the {ch.after_days:,.0f} after" in (
+        cards[5].help
+    )
+    assert "incidents per day of data" in cards[5].help and "incident rate" not in cards[5].help
     # the plain change is not the tested one: the card says so, and points to the pooled row
     assert "not tested" in cards[5].help and '"all hotspot areas"' in cards[5].help
     assert views.headline_metrics(h, None, "why not")[5] == views.Metric("Raw change", "–", "why not")
@@ -293,7 +297,10 @@ def test_change_summary_table_shows_the_three_scopes_as_text():
     )
     b, a = Period.from_months("2023-01", "2023-06"), Period.from_months("2023-07", "2023-12")
     notes = ("a note", "or use whole years", "month-to-month variation (it cancels there)")
-    t = views.change_summary_table(ChangeSummary(rows, 0.05, b, a, "method", notes=notes))
+    t = views.change_summary_table(ChangeSummary(rows, 0.05, b, a, "method", notes=notes, left_out=((2023 * 12 + 7, "no data"),)))
+    # the after period's month without data is named where the figures are read
+    assert t.caption.startswith("Incidents per month after / before (after: Jul 2023 – Dec 2023 (5 of 6 months counted; "
+                                "left out: Aug 2023, no data) vs before: Jan 2023 – Jun 2023); ")
     assert t.frame.columns.tolist() == ["Scope", "Rate ratio", "95 % CI", "p-value", "Verdict"]
     assert t.frame.to_numpy().tolist() == [
         ["all hotspot areas", "0.82", "0.71–0.95", "0.008", "significant fall"],

@@ -279,6 +279,19 @@ def test_a_change_not_computed_is_told_with_its_own_reason(small_csv, tmp_path):
     ]
 
 
+def test_the_change_line_names_the_months_left_out_and_why(small_csv, tmp_path):
+    # about 33 incidents a month; September 2023's file missing
+    path, df = small_csv
+    gap = tmp_path / "gap.csv"
+    df[df["month"] != "2023-09"].to_csv(gap, index=False)
+    args = ("--formats", "csv", "--cluster-method", "none", "--before", "2023-01:2023-06", "--after", "2023-07:2023-12")
+    code, stdout, _ = analyse_without_images([gap], tmp_path / "r", *args)
+    assert code == 0, stdout
+    (line,) = [x for x in stdout.splitlines() if x.startswith("  change ")]
+    assert line.startswith("  change Jan 2023 – Jun 2023 -> Jul 2023 – Dec 2023 (5 of 6 months counted; left out: Sep 2023, "
+                           "no data): ")
+
+
 def test_no_hotspot_areas_says_why_there_is_no_pooled_change(small_csv, tmp_path):
     # only the uniform background of the small file: no hotspot exists, none is found, and the
     # summary says what became of the change rather than leaving it out
@@ -370,6 +383,7 @@ def no_loading(monkeypatch):
         (["--period", "2022-07-15:2023-06"], "`--period` must be two months FIRST:LAST"),
         (["--before", "2023-06:2022-07", "--after", "2023-07:2024-06"], "`--before` starts after it ends (2023-06 > 2022-07)"),
         (["--before", "2022-07:2023-06", "--after", "2023-01:2023-12"], "overlap"),
+        (["--before", "2023-07:2024-06", "--after", "2022-07:2023-06"], "swap them: `--before` 2022-07:2023-06 and `--after`"),
         (["--after", "2023-07:2024-06"], "give both `--before` and `--after`"),
         (["--alpha", "2"], "`--alpha` must be a number between 0 and 1, exclusive (e.g. 0.05); got 2.0."),
         (["--alpha", "abc"], "`--alpha` must be a number; got 'abc'."),
@@ -407,6 +421,15 @@ def test_every_argument_is_checked_before_loading(small_csv, tmp_path, no_loadin
     for name in ("first", "last", "date", "start", "end", "out_dir", "out_path", "size_in", "cell_size", "scheme_start"):
         assert f"`{name}`" not in stderr
     assert not (tmp_path / "r").exists()
+
+
+def test_a_reversed_before_range_is_said_as_such_not_as_a_missing_flag(small_csv, tmp_path, no_loading):
+    path, _ = small_csv
+    args = ["--before", "2025-06:2025-01", "--after", "2025-07:2025-12"]
+    code, _, stderr = run_cli("analyse", path, "--out", tmp_path / "r", *args)
+    assert code == 2
+    assert "`--before` starts after it ends (2025-06 > 2025-01)" in stderr
+    assert "give both" not in stderr and "2 problems" not in stderr
 
 
 def test_demo_run_prints_displacement_and_each_areas_ring(demo_run):

@@ -327,6 +327,27 @@ def test_before_after_of_an_analysis_of_later_months_draws_the_periods_it_compar
     assert img.panels[0].title.startswith("Before")
 
 
+def test_before_after_counts_are_the_tests_and_name_the_months_left_out(demo, tmp_path):
+    """The panels' counts and "a month" are the change test's own (in the study area's cells, over
+    the months it counted), and a month left out is named under them (Hampshire's after panel said
+    8,358 incidents, August's 430 among them, divided by the five other months)."""
+    from hotspots.change import DAYS_PER_MONTH
+
+    _, d, _ = demo
+    s = Settings(cell_size=1000.0, cluster_method="none", before=("2022-07", "2023-06"), after=("2023-07", "2024-06"),
+                 missing_months=("2023-03",))
+    an = analyse(d.incidents, study_area=default_study_area(), settings=s)
+    ch = an.change_cells
+    n_b, n_a = int(ch.table["n_before"].sum()), int(ch.table["n_after"].sum())
+    img = briefing_before_after(an, tmp_path / "gone.png", dpi=40, show_change=False, basemap="none")
+    shown = "\n".join(img.texts)
+    assert f"{n_b:,} incidents ({n_b / (ch.exposure_before_days / DAYS_PER_MONTH):,.0f} a month)\nleft out: Mar 2023, " \
+        "published in part" in shown
+    assert f"{n_a:,} incidents ({n_a / (ch.exposure_after_days / DAYS_PER_MONTH):,.0f} a month)" in shown
+    assert shown.count("left out: ") == 1  # the after period lost no month
+    assert ch.exposure_before_days == 365 - 31
+
+
 def test_before_after_legend_fits_beside_a_wide_force(tmp_path):
     """A force far wider than tall (Essex) has short maps: the legend, hung from the top of maps
     centred in the height, ran past the footer. Maps and legend now start under the header."""

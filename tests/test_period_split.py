@@ -7,7 +7,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from hotspots.change_model import AFTER, BEFORE, PLACEBO, PLACEBO_BEFORE, MonthlyPanel, fit_change_model
-from hotspots.period_split import split_periods
+from hotspots.period_split import NO_DATA, PART_PUBLISHED, left_out_text, period_months_text, split_periods
 from hotspots.periods import Period
 
 
@@ -201,6 +201,24 @@ def test_a_month_published_in_part_is_left_out_like_a_missing_one():
     assert given_.missing == (2024 * 12 + 7, 2024 * 12 + 9)
     assert any("Oct 2024 left out of the periods' exposure" in n for n in given_.notes)
     assert split_periods(inc, h1, h2, missing=()).t_after == 184
+
+
+def test_the_months_left_out_are_named_with_why_and_the_months_counted():
+    # 300 a month through 2024; July missing, August published in part (60), October given as missing
+    inc = _monthly("2024-01", "2024-12", per_month=300)
+    inc = inc[inc["month"] != pd.Timestamp("2024-07-01")]
+    inc = inc.drop(inc.index[(inc["month"] == pd.Timestamp("2024-08-01")).to_numpy()][60:])
+    inc = inc.drop(inc.index[(inc["month"] == pd.Timestamp("2024-10-01")).to_numpy()])
+    h1, h2 = Period.from_months("2024-01", "2024-06"), Period.from_months("2024-07", "2024-12")
+    sp = split_periods(inc, h1, h2, missing=["2024-07", "2024-08", "2024-10"])
+    jul, aug, oct_ = 2024 * 12 + 6, 2024 * 12 + 7, 2024 * 12 + 9
+    assert sp.left_out(h1, h2) == ((jul, NO_DATA), (aug, PART_PUBLISHED), (oct_, NO_DATA))
+    assert sp.left_out(h1) == ()
+    assert period_months_text(h1, sp.left_out(h1, h2)) == "Jan 2024 – Jun 2024"
+    assert period_months_text(h2, sp.left_out(h1, h2)) == (
+        "Jul 2024 – Dec 2024 (3 of 6 months counted; left out: Jul 2024, Oct 2024, no data; Aug 2024, published in part)"
+    )
+    assert left_out_text(h2, [(aug, PART_PUBLISHED)], counted=False) == "left out: Aug 2024, published in part"
 
 
 def _daily(first: str, last: str, per_day: float, rng: np.random.Generator) -> pd.DataFrame:

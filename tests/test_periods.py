@@ -126,6 +126,17 @@ def test_default_periods_say_why():
     assert "lies after the data's months" in default_periods("2018-01", "2021-12", "2023-07-01").note
 
 
+def test_a_scheme_start_inside_a_month_says_the_whole_month_counts_as_after():
+    mid = default_periods("2025-01", "2025-12", "2025-02-15")
+    assert (mid.before, mid.after) == (("2025-01", "2025-01"), ("2025-02", "2025-12"))
+    assert mid.note.endswith(
+        "; the scheme start falls inside Feb 2025, and periods are whole calendar months (police.uk dates incidents by "
+        "month only), so all of Feb 2025 counts as after, its 14 days before the start too"
+    )
+    assert "1 day before the start too" in default_periods("2025-01", "2025-12", "2025-02-02").note
+    assert "whole calendar months" not in default_periods("2025-01", "2025-12", "2025-02-01").note
+
+
 @given(st.integers(2, 80), st.integers(-40, 100))
 def test_default_periods_are_inside_the_data_and_comparable(n, offset):
     first = "2020-01"

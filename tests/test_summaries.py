@@ -92,6 +92,29 @@ def test_monthly_in_hotspots_by_hand():
         monthly_in_hotspots(inc, "areas")
 
 
+def test_months_without_data_or_published_in_part_are_gaps_not_zeros_or_dips():
+    # 30 incidents a month, Jan-Jun 2025 (in the hotspot cell); March's file missing, May holding 5
+    from hotspots.areas import HotspotAreas
+
+    grid = Grid(0.0, 200.0, 100.0, 2, 2)
+    areas = HotspotAreas(
+        areas=gpd.GeoDataFrame({"area_id": [1]}, geometry=[shapely.box(0, 100, 100, 200)], crs=27700),
+        labels=np.array([[1, 0], [0, 0]]), grid=grid, params={},
+    )
+    per = {"2025-01-01": 30, "2025-02-01": 30, "2025-04-01": 30, "2025-05-01": 5, "2025-06-01": 30}
+    months = [m for m, n in per.items() for _ in range(n)]
+    inc = points([[50, 150]] * len(months), months)
+    m = monthly_in_hotspots(inc, areas, scheme_start="2025-06-01", missing_months=["2025-03", "2025-05"])
+    assert m.table["left_out"].tolist() == ["", "", "no data", "", "published in part", ""]
+    assert m.table["in_hotspots"].tolist() == [30, 30, 0, 30, 5, 30]  # kept as read
+    hot = m.long().query("where == 'in hotspots'")["value"].tolist()
+    assert hot[:2] + hot[3:4] + hot[5:] == [30, 30, 30, 30] and np.isnan(hot[2]) and np.isnan(hot[4])
+    assert m.baseline()["in_hotspots"] == 30.0  # Jan, Feb and Apr: not (30 + 30 + 0 + 30 + 5) / 5
+    # found in the incidents when not given (a typical month of 30: an empty March is a missing file)
+    assert monthly_in_hotspots(inc, areas).table["left_out"].tolist()[2] == "no data"
+    assert monthly_in_hotspots(inc, areas, missing_months=[]).table["left_out"].tolist() == [""] * 6
+
+
 def test_monthly_in_hotspots_counts_by_cell(derby):
     # Independent count on real-sized data: the cell of each incident by floor division.
     stage = hotspot_stage(derby, Settings(cell_size=250.0), None)
@@ -136,8 +159,11 @@ def test_before_after_density_divides_by_the_tests_months(demo, stage):
     ch = change_cells(demo.incidents, stage.grid, b, a)
     d = before_after_density(demo.incidents, stage.grid, ch, bandwidth=stage.density.bandwidth_m, kernel=stage.density.kernel)
     inc_b = demo.incidents[(demo.incidents["month"] >= "2022-07-01") & (demo.incidents["month"] <= "2023-06-01")]
+    rows, cols, on = stage.grid.cell_of(np.column_stack([inc_b.geometry.x, inc_b.geometry.y]))
+    inc_b = inc_b[on & stage.grid.active[rows, cols]]  # those the test counted: in the study area's cells
     ref = kde(inc_b, stage.grid, bandwidth=stage.density.bandwidth_m, kernel=stage.density.kernel).values
     assert d.months_before == pytest.approx(365 / DAYS_PER_MONTH) and d.incidents_before == len(inc_b)
+    assert (d.incidents_before, d.incidents_after) == (ch.table["n_before"].sum(), ch.table["n_after"].sum())
     np.testing.assert_allclose(d.before.values, ref / (365 / DAYS_PER_MONTH), equal_nan=True)
     assert d.before.units == "incidents per km² per month"
     assert d.scale == colour_range(d.before, d.after)
@@ -159,6 +185,24 @@ def test_same_months_counts_only_the_common_months():
     np.testing.assert_allclose(d.after.values, ref, equal_nan=True)
     plain = before_after_density(inc, grid, change_cells(inc, grid, before, after, min_total=1), bandwidth=300.0)
     assert plain.incidents_after == 6 and plain.months_after == pytest.approx(366 / DAYS_PER_MONTH)
+
+
+def test_density_counts_are_the_tests_totals_without_left_out_months_or_incidents_off_the_area():
+    # Before Jan-Jun 2023: 3 in January, 2 in March (given as published in part), 1 in February off
+    # the grid; after Jul-Dec 2023: 4 in August. The test counts 3 before over 150 days (181 - March).
+    grid = Grid(0.0, 1000.0, 100.0, 10, 10)
+    inc = points(
+        [[500, 500]] * 3 + [[500, 500]] * 2 + [[5000, 5000]] + [[200, 200]] * 4,
+        ["2023-01-01"] * 3 + ["2023-03-01"] * 2 + ["2023-02-01"] + ["2023-08-01"] * 4,
+    )
+    before, after = Period.from_months("2023-01", "2023-06"), Period.from_months("2023-07", "2023-12")
+    ch = change_cells(inc, grid, before, after, min_total=1, missing_months=["2023-03"])
+    assert ch.left_out == ((2023 * 12 + 2, "published in part"),) and ch.exposure_before_days == 150
+    assert ch.period_text("before") == "Jan 2023 – Jun 2023 (5 of 6 months counted; left out: Mar 2023, published in part)"
+    d = before_after_density(inc, grid, ch, bandwidth=300.0)
+    assert (d.incidents_before, d.incidents_after) == (3, 4) == (ch.table["n_before"].sum(), ch.table["n_after"].sum())
+    assert d.months_before == pytest.approx(150 / DAYS_PER_MONTH)
+    np.testing.assert_allclose(d.before.values, kde(inc.iloc[:3], grid, bandwidth=300.0).values / (150 / DAYS_PER_MONTH))
 
 
 def test_before_after_density_needs_a_change_result(stage):
@@ -201,8 +245,9 @@ def test_the_briefing_draws_the_same_density_per_month(demo, tmp_path):
     assert an.change_cells.exposure_after_days == 182  # Jan-Jun 2024 only
     img = briefing_before_after(an, tmp_path / "ba.png", dpi=30, basemap="none")
     d = before_after_density(demo.incidents, an.grid, an.change_cells, bandwidth=an.density.bandwidth_m, kernel=an.density.kernel)
-    jan_jun_2024 = int(((demo.incidents["month"] >= "2024-01-01") & (demo.incidents["month"] <= "2024-06-01")).sum())
-    assert d.incidents_after == jan_jun_2024
+    everywhere = int(((demo.incidents["month"] >= "2024-01-01") & (demo.incidents["month"] <= "2024-06-01")).sum())
+    jan_jun_2024 = int(an.change_cells.table["n_after"].sum())  # the test's total: in the study area's cells
+    assert d.incidents_after == jan_jun_2024 < everywhere
     shown = " ".join(img.texts)
     assert f"{jan_jun_2024:,} incidents ({jan_jun_2024 / d.months_after:,.0f} a month)" in shown
 

@@ -16,7 +16,10 @@ SERIES_COLOURS = {"in hotspots": "#d62f27", "elsewhere": "#4575b5"}
 
 
 def monthly_chart(series: MonthlySeries, *, as_index: bool = False, height: int = 300) -> alt.Chart:
-    """Incidents per month in hotspots and elsewhere (or their index), with the scheme start marked."""
+    """Incidents per month in hotspots and elsewhere (or their index), with the scheme start marked.
+
+    A month the data do not cover (``series.table["left_out"]``) is a gap in the lines, marked by a
+    grey band labelled why ("no data", "published in part"), not a 0 or a dip."""
     long = series.long(as_index=as_index)
     title = "index (mean before the scheme = 100)" if as_index else "incidents per month"
     lines = (
@@ -31,6 +34,17 @@ def monthly_chart(series: MonthlySeries, *, as_index: bool = False, height: int 
             tooltip=[alt.Tooltip("month:T", format="%b %Y"), "where:N", alt.Tooltip("value:Q", format=",.0f", title=title)],
         )
     )
+    t = series.table
+    gone = t.loc[t["left_out"].astype(str) != "", ["month", "left_out"]] if "left_out" in t.columns else t.iloc[:0]
+    if len(gone):
+        marks = gone.assign(end=gone["month"] + pd.offsets.MonthBegin(1), label=gone["left_out"] + " (left out)")
+        band = alt.Chart(marks).mark_rect(color="#bbbbbb", opacity=0.35).encode(
+            x="month:T", x2="end:T", tooltip=[alt.Tooltip("month:T", format="%b %Y"), alt.Tooltip("label:N", title="month")]
+        )
+        why = alt.Chart(marks).mark_text(angle=270, align="left", baseline="middle", dx=4, color="#555", fontSize=10).encode(
+            x="month:T", y=alt.value(height - 4), text="left_out:N"
+        )
+        lines = band + why + lines
     if series.scheme_start is None:
         return lines.properties(height=height)
     start = pd.DataFrame({"month": [pd.Timestamp(series.scheme_start)], "label": ["scheme start"]})

@@ -572,8 +572,10 @@ def headline_metrics(head: Any, change: Any, change_note: str | None = None) -> 
     """The six cards above the map, from :func:`hotspots.summaries.headline` and
     :func:`hotspots.summaries.hotspot_change` (None without change)."""
     if change is not None:
-        why = (f"Raw change in hotspots: the incident rate in all hotspot areas together, {change.before:,} before → "
-               f"{change.after:,} after: not adjusted for season or the year before, and not tested. The tested "
+        why = (f"Raw change in hotspots: incidents in all hotspot areas together, {change.before:,} in the "
+               f"{change.before_days:,.0f} days of data before → {change.after:,} in the {change.after_days:,.0f} after; the "
+               "change is in incidents per day of data (months without data or published in part are not counted), not "
+               "adjusted for season or the year before, and not tested. The tested "
                "change is the Before / after tab's first row, \"all hotspot areas\".")
     else:
         why = change_note or "No hotspot areas."
@@ -597,9 +599,10 @@ def change_metrics(cells: Any) -> list[Metric]:
     cells with a significant fall or rise (the hotspots' change is the pooled table above them)."""
     classes = cells.summary()
     where = "incidents in the study area's cells"
+    b, a = (f"{k}: {cells.period_text(k)}: {where}" for k in ("before", "after"))  # with the months left out, if any
     return [
-        Metric("Before (study area)", f"{int(cells.table['n_before'].sum()):,}", f"{cells.before.describe()}: {where}"),
-        Metric("After (study area)", f"{int(cells.table['n_after'].sum()):,}", f"{cells.after.describe()}: {where}"),
+        Metric("Before (study area)", f"{int(cells.table['n_before'].sum()):,}", b),
+        Metric("After (study area)", f"{int(cells.table['n_after'].sum()):,}", a),
         Metric("Cells with a significant fall", f"{int(classes.get('significant fall', 0)):,}"),
         Metric("Cells with a significant rise", f"{int(classes.get('significant rise', 0)):,}"),
     ]
@@ -657,7 +660,7 @@ def change_summary_table(
         f"{r.scope} {r.mde_fall:.0%}" for r in summary.rows if r.verdict == "no significant change" and math.isfinite(r.mde_fall)
     ]
     caption = (
-        f"Incidents per month after / before ({summary.after.describe()} vs {summary.before.describe()}); "
+        f"Incidents per month after / before (after: {summary.period_text('after')} vs before: {summary.period_text('before')}); "
         "below 1 is a fall. Hotspots vs elsewhere: the ratio of the two rate ratios (did the hotspots change more than "
         f"the rest of the area?). Tested allowing for month-to-month and period-to-period variation, alpha {summary.alpha:g}."
     )

@@ -182,13 +182,15 @@ def check_analysis_arguments(args: argparse.Namespace, problems: validation.Prob
             continue
         value = problems.check(validation.parse_number, value, name, whole=whole)
         setattr(args, name, None if value is None else problems.check(check, value, name, **options))
+    # given, even when malformed: a reversed `--before` is its own problem, not a missing flag
+    given = {name: getattr(args, name, None) is not None for name in ("before", "after")}
     for name in ("period", "before", "after"):
         if getattr(args, name, None) is not None:
             setattr(args, name, problems.check(validation.month_range, getattr(args, name), name))
     if args.scheme_start is not None:
         day = problems.check(validation.date, args.scheme_start, "scheme_start")
         args.scheme_start = None if day is None else day.isoformat()
-    if (args.before is None) != (args.after is None):
+    if given["before"] != given["after"]:
         problems.add("give both `--before` and `--after` (or neither, for periods chosen from the data and the scheme start).")
     if isinstance(getattr(args, "threshold", None), int) and not getattr(args, "unsafe_threshold", False):
         from ..disclosure import check_threshold
@@ -251,7 +253,7 @@ def settings_from_args(args: argparse.Namespace) -> Any:
     if getattr(args, "unsafe_threshold", False):
         changes["unsafe_threshold"] = True
     settings = Settings().replace(**changes)
-    settings.change_periods()  # the before and after periods must not overlap
+    settings.change_periods()  # the before and after periods must not overlap, and "after" must come later
     return settings
 
 
@@ -450,14 +452,16 @@ def summary_lines(analysis: Any, inputs: Inputs | None = None, *, top: int = 5) 
                 row += f"  {str(r['referrals']):>9}"
             lines.append(row)
     if an.change_cells is not None and an.areas.n_areas == 0:
+        ch = an.change_cells  # the periods with their months left out and why, if any
         lines.append(
-            f"  change {period_range_text(an.before)} -> {period_range_text(an.after)}: no hotspot areas at these settings, "
+            f"  change {ch.period_text('before')} -> {ch.period_text('after')}: no hotspot areas at these settings, "
             "so no change per area, pooled change or displacement (each cell's change is in the change_cells layer)"
         )
     if an.change_areas is not None:
         n = len(an.change_areas.table)
         lines.append(
-            f"  change {period_range_text(an.before)} -> {period_range_text(an.after)}: {n} hotspot area{'s' * (n != 1)}: "
+            f"  change {an.change_areas.period_text('before')} -> {an.change_areas.period_text('after')}: "
+            f"{n} hotspot area{'s' * (n != 1)}: "
             f"{an.change_areas.counts_text()}"
         )
     if an.change_summary is not None:

@@ -27,6 +27,7 @@ British National Grid coordinate can be mapped to a pixel of the saved image
 
 from __future__ import annotations
 
+import textwrap
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -40,6 +41,7 @@ from matplotlib import colors as mcolors
 from .. import style, validation
 from .._errors import ParameterError
 from ..change import Period
+from ..period_split import left_out_text
 from ..style import INK, OFFLINE_INSIDE, OUTLINE, PLAIN_TEXT
 from ..summaries import subject_text
 from ._basemap import fetch_basemap
@@ -522,8 +524,9 @@ def briefing_before_after(
         Add the change panel (default True).
     incidents : GeoDataFrame, optional
         Incidents to split into the periods; default every incident the analysis was given
-        (:attr:`~hotspots.analysis.Analysis.all_incidents`, before its ``period`` filter: those the
-        change test counted).
+        (:attr:`~hotspots.analysis.Analysis.all_incidents`, before its ``period`` filter). The
+        panels' counts and densities keep those the change test counted: in the study area's cells,
+        without the months it left out as missing or published in part (named under the counts).
     title, dpi, size_in, basemap, basemap_attribution, basemap_timeout, basemap_muted, towns, max_towns,
     display_cell_m, source, attribution
         As for :func:`briefing_map` (default size 13⅓ × 7.5 in, a 16:9 slide).
@@ -567,7 +570,12 @@ def briefing_before_after(
     header_h = 0.35 + ctx.fs(15) / 72 * 1.3 + ctx.fs(9.5) / 72 * 1.3
     footer_h = footer_height(ctx, W, margin, basemap)
     legend_w = float(np.clip(0.22 * W, 2.6, 3.6))
-    title_h = ctx.fs(8.5) / 72 * 2.9
+    # the months of each period the change left out (missing or published in part), under its panel's counts
+    gone = [
+        textwrap.wrap(left_out_text(p, an.change_cells.left_out, counted=False), 46) if an.change_cells is not None else []
+        for p in (before_p, after_p)
+    ]
+    title_h = ctx.fs(8.5) / 72 * (2.9 + max(len(g) for g in gone))
     gap = 0.18 * scale
     avail_w = W - 2 * margin - legend_w - gap * n_panels
     avail_h = H - header_h - footer_h - title_h
@@ -608,11 +616,12 @@ def briefing_before_after(
 
     areas = an.areas.areas
     maps = []
+    # the change test's own totals and months: in the study area, without the months it left out
     titles = [
         f"Before: {period_range_text(before_p)}\n{dens.incidents_before:,} incidents "
-        f"({dens.incidents_before / months_b:,.0f} a month)",
+        f"({dens.incidents_before / months_b:,.0f} a month)" + "".join("\n" + g for g in gone[0]),
         f"After: {period_range_text(after_p)}\n{dens.incidents_after:,} incidents "
-        f"({dens.incidents_after / months_a:,.0f} a month)",
+        f"({dens.incidents_after / months_a:,.0f} a month)" + "".join("\n" + g for g in gone[1]),
     ]
     for i in range(n_panels):
         ctx.occupied = []
