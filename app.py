@@ -17,7 +17,6 @@ from streamlit_folium import st_folium  # noqa: E402
 
 from hotspots.app_support import (  # noqa: E402
     BRIEFING_LAYERS,
-    CHANGE_COLUMNS,
     COLUMN_LABELS,
     CRS_LABELS,
     DataBundle,
@@ -26,6 +25,7 @@ from hotspots.app_support import (  # noqa: E402
     briefing_layers,
     change_downloads,
     change_metrics,
+    change_rows,
     charts,
     content_token,
     emerging_view,
@@ -195,10 +195,9 @@ if view_change.open:
             if changes is None:
                 st.info(note_text(change_note or "No hotspot areas to compare."))
             else:
-                per_area = c.change_table(bundle, settings.only(*c.RINGS))
-                shown = [k for k in CHANGE_COLUMNS if k in per_area.columns]
-                table(per_area[shown], key="change_table")
-                downloads(change_downloads(changes, cells))
+                per_area = change_rows(c.change_table(bundle, settings.only(*c.RINGS)))
+                table(per_area, key="change_table")
+                downloads(change_downloads(lambda: per_area, cells))  # the table shown, with its names and numbers
         st.subheader("Trends over the months (emerging hot spots)")
         trend_table, trend_caption = emerging_view(*c.emerging(bundle, s_hot))
         st.caption(note_text(trend_caption))

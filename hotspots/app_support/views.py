@@ -59,6 +59,7 @@ __all__ = [
     "CRS_LABELS",
     "BRIEFING_LAYERS",
     "CHANGE_COLUMNS",
+    "change_rows",
 ]
 
 
@@ -541,6 +542,14 @@ def briefing_layers(has_referrals: bool, n_months: int) -> list[str]:
 #: ring's and its pattern over the months, as ``csv/hotspot_areas.csv``.
 CHANGE_COLUMNS = ("area_id", "place", "incidents", "before", "after", "change_pct", "change_adjusted_pct", "change_class",
                   "ring_change_pct", "ring_change_class", "emerging")
+
+
+def change_rows(table: pd.DataFrame) -> pd.DataFrame:
+    """The Before/after tab's table per hotspot (:data:`CHANGE_COLUMNS` that ``table`` has, without
+    geometry): shown on screen and, with its machine-readable names and numbers, downloaded."""
+    return pd.DataFrame(table[[k for k in CHANGE_COLUMNS if k in table.columns]])
+
+
 #: Coordinate systems offered for generic tables.
 CRS_LABELS = {
     "auto": "detect",
