@@ -304,6 +304,20 @@ def test_referral_symbols_encode_only_shown_counts(demo):
     assert sorted(str(r[6]) for r in lines) == sorted(pub.flows["referrals_shown"])
 
 
+def test_referral_task_flows_name_a_hotspot_origin_as_a_hotspot(demo):
+    """A hotspot origin reads "hotspot 12 · <place>" ("From 12" read as a town's name); a town keeps its name."""
+    flows = demo["publication"].flows
+    kinds = flows["origin_kind"].tolist()
+    assert "hotspot area" in kinds and "town" in kinds
+    places = {str(i): f"Street {i}" for i in flows["origin"]}
+    origin = [r[7] for r in _rows(sl.referral_task_lines_layer(demo["publication"], places=places))]
+    for o, k, shown in zip(flows["origin"], kinds, origin):
+        assert shown == (f"hotspot {o} · Street {o}" if k == "hotspot area" else str(o))
+    bare = [r[7] for r in _rows(sl.referral_task_lines_layer(demo["publication"]))]
+    assert {b for b, k in zip(bare, kinds) if k == "hotspot area"} == {f"hotspot {o}" for o, k in zip(flows["origin"], kinds)
+                                                                        if k == "hotspot area"}
+
+
 def test_referral_task_flows_start_at_an_area_or_a_town_and_add_up(demo):
     pub, linkage = demo["publication"], demo["linkage"]
     flows = pub.flows
