@@ -47,11 +47,13 @@ from hotspots.app_support import (  # noqa: E402
     report_view,
     scheme_downloads,
     settings_used,
+    short_title,
     stability_metrics,
     url_defaults,
     view_cards,
 )
 from hotspots.app_support import cached as c  # noqa: E402
+from hotspots.app_support import widgets as w  # noqa: E402
 from hotspots.app_support.drawn import draw_layer  # noqa: E402
 from hotspots.app_support.mapview import show_map  # noqa: E402
 from hotspots.app_support.widgets import analyst_settings, chart, downloads, metrics, show_error, table  # noqa: E402
@@ -69,17 +71,7 @@ BASEMAPS = {"none": "None (works offline)", "osm": "OpenStreetMap (internet)", "
 # =============================================================================== sidebar
 owner = st.session_state.setdefault("owner", secrets.token_hex(16))  # this session: part of its uploads' tokens
 folders = {f.id: f for f in force_folders()}  # forces' police.uk files under data/police_uk/ (hotspots fetch)
-if folders:
-    names = {"demo": "Synthetic demo data", **{k: f.describe() for k, f in folders.items()}}
-    pick = st.sidebar.selectbox("Data", list(names), format_func=names.get, key="data_choice",
-                                help="Forces found under data/police_uk/ (see data/README.md), or the demo data.")
-    if pick != st.session_state.get("data_choice_loaded", "demo"):
-        try:
-            with st.spinner("Loading the force's files…"):
-                st.session_state["bundle"] = c.demo_data(0) if pick == "demo" else force_bundle(folders[pick])
-            st.session_state["data_choice_loaded"] = pick
-        except Exception as exc:  # an unreadable folder: an error box, the current data stay
-            show_error(exc)
+w.data_selector(folders, lambda pick: c.demo_data(0) if pick == "demo" else force_bundle(folders[pick]))
 bundle: DataBundle = st.session_state.get("bundle") or c.demo_data(0)
 months, defaults = c.months_of(bundle), bundle.defaults
 whole = (months[0], months[-1])
@@ -87,7 +79,7 @@ start = url_defaults(st.query_params.to_dict(), months,
                      {"period": whole, "before": defaults.before or whole, "after": defaults.after or whole})
 tag, v = bundle.token[-16:], {}
 with st.sidebar:
-    st.header("ASB hotspots")
+    st.header(short_title(bundle.incidents))
     if start["warning"]:
         st.warning(md_text(start["warning"]))
     st.caption(md_text(bundle.label))
@@ -332,8 +324,9 @@ if view_data.open:
         for o in bundle.reports:
             show_outcome(o)
         if bundle.source != "demo" and st.button("Use the demo data again", key="use_demo"):
-            for k in ("bundle", "upload_token", "data_choice_loaded"):
+            for k in ("bundle", "upload_token"):
                 st.session_state.pop(k, None)
+            st.session_state["data_choice_pending"] = "demo"  # the sidebar's selector says so
             st.rerun()
         st.subheader("Load your own files")
         st.caption("Files are read as data only (CSV, zipped CSVs, Parquet, GeoPackage, GeoJSON) and kept in your session, never "
@@ -368,7 +361,7 @@ if view_data.open:
                     )
                 st.session_state["upload_token"], st.session_state["upload_outcomes"] = token, outcomes
                 if new_bundle is not None:
-                    st.session_state["bundle"] = new_bundle
+                    st.session_state["bundle"], st.session_state["data_choice_pending"] = new_bundle, w.UPLOADED
                     st.rerun()
             shown = [o for o in st.session_state.get("upload_outcomes", ()) if all(o is not r for r in bundle.reports)]
             if shown:  # those of files not in use (the data in use have theirs above)

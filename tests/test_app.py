@@ -395,3 +395,26 @@ def test_point_clusters_on_the_map_and_in_the_analyst_tab(demo):
     open_tab(at, "Analyst")
     check(at)
     assert f"**Point clusters (DBSCAN)**: {ref.n_clusters:,} clusters" in [m.value for m in at.markdown]
+
+
+def test_sidebar_names_the_data_in_use_after_an_upload(demo, tmp_path, monkeypatch):
+    """With forces' folders found, the sidebar's data selector follows an upload ("Your files", not the demo it read
+    before); its heading follows the categories analysed ("Incident hotspots" for all crime)."""
+    inc = demo.incidents
+    sel = (inc["month"] >= "2023-01-01") & (inc["month"] < "2023-04-01")
+    folder = tmp_path / "police_uk" / "derbyshire"
+    folder.mkdir(parents=True)
+    (folder / "2023-01-derbyshire-street.csv").write_bytes(police_csv(inc[sel].iloc[:500]))
+    monkeypatch.setenv("HOTSPOTS_DATA_DIR", str(tmp_path))
+    at = run_app()
+    assert at.selectbox(key="data_choice").value == "demo" and at.sidebar.header[0].value == "ASB hotspots"
+    open_tab(at, "Data")
+    data = police_csv(inc[sel].iloc[:3000]).replace(b"Anti-social behaviour", b"Burglary", 200)
+    at.checkbox(key="asb_only").set_value(False)
+    at.file_uploader(key="up_incidents").set_value(("2023-derby-street.csv", data, "text/csv")).run()
+    check(at)
+    assert at.selectbox(key="data_choice").value == "uploaded"
+    assert at.title[0].value.startswith("Incident hotspots") and at.sidebar.header[0].value == "Incident hotspots"
+    at.selectbox(key="data_choice").set_value("demo").run()
+    check(at)
+    assert at.sidebar.header[0].value == "ASB hotspots" and "uploaded" not in at.selectbox(key="data_choice").options

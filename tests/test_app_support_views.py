@@ -330,3 +330,11 @@ def test_hotspots_with_one_place_name_are_told_apart():
     assert t["place"].tolist()[0] == "Albert Street, Derby"  # the library's label is unchanged
     kb = pd.DataFrame({"hotspot": ["7", "outside hotspots"], "referrals": [12, 30]})
     assert views.display_frame(kb, views.hotspot_names(t))["Hotspot"].tolist() == ["7 · Albert Street, Derby", "outside hotspots"]
+
+
+def test_short_title_follows_the_categories_analysed():
+    """The sidebar's heading: "ASB hotspots" only for anti-social behaviour (it stayed so for all crime)."""
+    one = pd.DataFrame({"category": ["Anti-social behaviour"] * 2})
+    assert views.short_title(one) == "ASB hotspots"
+    assert views.short_title(pd.DataFrame({"category": ["Burglary"]})) == "Burglary hotspots"
+    assert views.short_title(pd.DataFrame({"category": ["Burglary", "Anti-social behaviour"]})) == "Incident hotspots"

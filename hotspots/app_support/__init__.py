@@ -65,6 +65,7 @@ from .views import (
     report_rows,
     report_view,
     settings_used,
+    short_title,
     stability_metrics,
     url_defaults,
     view_cards,
@@ -123,6 +124,7 @@ __all__ = [
     "report_rows",
     "report_view",
     "settings_used",
+    "short_title",
     "url_defaults",
     "view_cards",
 ]

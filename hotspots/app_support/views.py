@@ -47,6 +47,7 @@ __all__ = [
     "gi_class_counts",
     "settings_used",
     "method_caption",
+    "short_title",
     "Metric",
     "headline_metrics",
     "change_metrics",
@@ -557,6 +558,16 @@ CRS_LABELS = {
     27700: "British National Grid (EPSG:27700)",
     3857: "Web Mercator (EPSG:3857)",
 }
+
+
+def short_title(incidents: pd.DataFrame) -> str:
+    """The sidebar's heading: what is analysed, short ("ASB hotspots", "Burglary hotspots", "Incident hotspots" for
+    several categories), as the page title (:func:`hotspots.summaries.title_text`)."""
+    from ..schema import ASB_CATEGORY
+    from ..summaries import subject_text
+
+    subject = subject_text(incidents)
+    return "ASB hotspots" if subject == ASB_CATEGORY else "Incident hotspots" if subject == "Incidents" else f"{subject} hotspots"
 
 
 def method_caption(stage: Any, settings: Settings) -> str:

@@ -14,13 +14,44 @@ from .._errors import HotspotsError
 from ..gistar import shortest_distance
 from .text import note_text
 
-__all__ = ["show_error", "downloads", "metrics", "chart", "analyst_settings"]
+__all__ = ["show_error", "downloads", "metrics", "chart", "analyst_settings", "data_selector", "UPLOADED"]
+
+#: The data selector's choice for the files loaded in the Data tab.
+UPLOADED = "uploaded"
 
 
 def show_error(exc: BaseException) -> None:
     """An error box: our own errors in the app's words (:func:`~hotspots.app_support.text.note_text`), anything else
     named as unexpected."""
     st.error(note_text(str(exc) if isinstance(exc, HotspotsError) else f"Unexpected problem ({type(exc).__name__}): {exc}"))
+
+
+def data_selector(folders: Mapping[str, Any], load: Callable[[str], Any]) -> None:
+    """The sidebar's data selector (only when forces' folders are found): the demo data, each force and, once files are
+    loaded in the Data tab, "Your files". Picking one puts ``load(choice)`` in ``st.session_state["bundle"]``.
+
+    It always names the data in use: the Data tab, which comes after it, asks for a choice to be shown with
+    ``st.session_state["data_choice_pending"]`` (:data:`UPLOADED` after an upload, ``"demo"`` for the demo data again),
+    set here on the next run, before the box is drawn (a box's value cannot be changed once it is on the page).
+    """
+    ss = st.session_state
+    pending = ss.pop("data_choice_pending", None)
+    if not folders:
+        return
+    if pending is not None:
+        ss["data_choice"] = ss["data_choice_loaded"] = pending
+    names = {"demo": "Synthetic demo data", **{k: f.describe() for k, f in folders.items()}}
+    if ss.get("data_choice_loaded") == UPLOADED:
+        names[UPLOADED] = "Your files (Data tab)"
+    pick = st.sidebar.selectbox("Data", list(names), format_func=names.get, key="data_choice",
+                                help="Forces found under the data folder (see data/README.md), the demo data, or your files.")
+    if pick != ss.get("data_choice_loaded", "demo"):
+        try:
+            with st.spinner("Loading the force's files…"):
+                ss["bundle"] = load(pick)
+            ss["data_choice_loaded"] = pick
+        except Exception as exc:  # an unreadable folder: an error box, the current data stay
+            show_error(exc)
 
 
 def downloads(items: Sequence[Any]) -> None:
