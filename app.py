@@ -35,6 +35,7 @@ from hotspots.app_support import (  # noqa: E402
     gi_class_counts,
     headline_metrics,
     hotspot_names,
+    index_unavailable,
     jaccard_frame,
     load_uploads,
     maplayers,
@@ -230,7 +231,9 @@ if view_scheme.open:
     with view_scheme:
         st.subheader("ASB in hotspots and elsewhere, per month")
         series = c.monthly(bundle, settings.only(*c.HOT, "scheme_start"))
-        as_index = st.toggle("Show as an index (mean of the months before the scheme = 100)", value=False, key="monthly_index")
+        no_index = index_unavailable(series)  # the toggle greyed out, and why, rather than a chart hidden
+        as_index = st.toggle("Show as an index (mean of the months before the scheme = 100)", value=False, key="monthly_index",
+                             disabled=no_index is not None, help=no_index) and no_index is None
         chart(partial(charts.monthly_chart, series, as_index=as_index), charts.monthly_note(series, as_index=as_index))
         pub = c.publication(bundle, s_link, snap_m)
         if pub is None:

@@ -415,6 +415,9 @@ def test_sidebar_names_the_data_in_use_after_an_upload(demo, tmp_path, monkeypat
     check(at)
     assert at.selectbox(key="data_choice").value == "uploaded"
     assert at.title[0].value.startswith("Incident hotspots") and at.sidebar.header[0].value == "Incident hotspots"
+    open_tab(at, "Scheme")  # police.uk files have no scheme start: no index is offered, and the help says why
+    index = at.toggle(key="monthly_index")
+    assert index.disabled and "scheme start" in index.help
     at.selectbox(key="data_choice").set_value("demo").run()
     check(at)
     assert at.sidebar.header[0].value == "ASB hotspots" and "uploaded" not in at.selectbox(key="data_choice").options

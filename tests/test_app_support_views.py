@@ -338,3 +338,14 @@ def test_short_title_follows_the_categories_analysed():
     assert views.short_title(one) == "ASB hotspots"
     assert views.short_title(pd.DataFrame({"category": ["Burglary"]})) == "Burglary hotspots"
     assert views.short_title(pd.DataFrame({"category": ["Burglary", "Anti-social behaviour"]})) == "Incident hotspots"
+
+
+def test_index_toggle_is_offered_only_with_a_baseline():
+    """The Scheme tab's index toggle is greyed out, with the reason, without a scheme start or months before it."""
+    from hotspots.summaries import MonthlySeries
+
+    months = pd.date_range("2023-01-01", periods=4, freq="MS")
+    table = pd.DataFrame({"month": months, "in_hotspots": [3, 4, 5, 6], "elsewhere": [1] * 4})
+    assert "needs a scheme start" in views.index_unavailable(MonthlySeries(table, None))
+    assert "January 2023" in views.index_unavailable(MonthlySeries(table, pd.Timestamp("2023-01-01").date()))
+    assert views.index_unavailable(MonthlySeries(table, pd.Timestamp("2023-03-01").date())) is None

@@ -48,6 +48,7 @@ __all__ = [
     "settings_used",
     "method_caption",
     "short_title",
+    "index_unavailable",
     "Metric",
     "headline_metrics",
     "change_metrics",
@@ -558,6 +559,17 @@ CRS_LABELS = {
     27700: "British National Grid (EPSG:27700)",
     3857: "Web Mercator (EPSG:3857)",
 }
+
+
+def index_unavailable(series: Any) -> str | None:
+    """Why the monthly chart cannot be shown as an index (:class:`hotspots.summaries.MonthlySeries`), or None when it
+    can: the index toggle is then greyed out, this its help (it was offered, then hid the chart)."""
+    if series.scheme_start is None:
+        return "An index needs a scheme start (the months before it are its baseline), and none is known for these data."
+    base = series.baseline()
+    if not any(math.isfinite(b) and b > 0 for b in base.values()):
+        return f"An index needs incidents in months before the scheme start ({series.scheme_start:%B %Y}); these data have none."
+    return None
 
 
 def short_title(incidents: pd.DataFrame) -> str:
