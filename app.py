@@ -41,6 +41,7 @@ from hotspots.app_support import (  # noqa: E402
     maplayers,
     md_text,
     method_caption,
+    no_areas_text,
     note_text,
     periods_help,
     person_text,
@@ -155,7 +156,7 @@ if view_map.open:
                                                           key="area_referrals")
         area_rows = c.area_table(bundle, s_table, snap_m if refs else None)
         if hot.areas.n_areas == 0:
-            st.info("No hotspot areas at these settings: try a larger cell size, a longer distance band or a lower confidence.")
+            st.info(md_text(no_areas_text(hot)))
         else:
             table(area_rows, key="area_table")
         downloads(area_downloads(partial(c.area_table, bundle, s_table, snap_m), hot))  # with referral figures, on click

@@ -421,3 +421,12 @@ def test_sidebar_names_the_data_in_use_after_an_upload(demo, tmp_path, monkeypat
     at.selectbox(key="data_choice").set_value("demo").run()
     check(at)
     assert at.sidebar.header[0].value == "ASB hotspots" and "uploaded" not in at.selectbox(key="data_choice").options
+
+
+def test_map_tab_says_when_the_permutations_leave_no_hotspot_areas():
+    at = run_app()
+    at.selectbox(key="permutations").set_value(99).run()
+    check(at)
+    assert metric(at, "Hotspot areas") == "0"
+    control = md_text('"Permutations (0 = exact count test)" to 0')  # the cause and its control, not "a larger cell size"
+    assert any("99 permutations" in i.value and control in i.value for i in at.info)

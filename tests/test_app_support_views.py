@@ -349,3 +349,18 @@ def test_index_toggle_is_offered_only_with_a_baseline():
     assert "needs a scheme start" in views.index_unavailable(MonthlySeries(table, None))
     assert "January 2023" in views.index_unavailable(MonthlySeries(table, pd.Timestamp("2023-01-01").date()))
     assert views.index_unavailable(MonthlySeries(table, pd.Timestamp("2023-03-01").date())) is None
+
+
+def test_no_areas_text_names_the_permutations_when_they_are_the_cause():
+    """With FDR over many cells, few permutations cannot reach any class: the Map tab says so (it advised a larger
+    cell size), naming the control; otherwise the general advice."""
+    from hotspots.app_support import demo_bundle
+
+    d = demo_bundle(0)
+    few = hotspot_stage(d.incidents, Settings(cell_size=250.0, permutations=99), d.study_area)
+    assert few.areas.n_areas == 0 and few.gi.params["classes_offered"] == []
+    text = views.no_areas_text(few)
+    assert "99 permutations" in text and f"{few.gi.params['n_cells']:,} cells" in text
+    assert '"Permutations (0 = exact count test)" to 0' in text and "inference" not in text
+    no_fdr = hotspot_stage(d.incidents, Settings(cell_size=250.0, permutations=99, fdr=False), d.study_area)
+    assert views.no_areas_text(no_fdr) == views.NO_AREAS  # the permutations reach 95 %: not the cause

@@ -48,6 +48,7 @@ __all__ = [
     "settings_used",
     "method_caption",
     "short_title",
+    "no_areas_text",
     "index_unavailable",
     "Metric",
     "headline_metrics",
@@ -570,6 +571,23 @@ def index_unavailable(series: Any) -> str | None:
     if not any(math.isfinite(b) and b > 0 for b in base.values()):
         return f"An index needs incidents in months before the scheme start ({series.scheme_start:%B %Y}); these data have none."
     return None
+
+
+#: The Map tab's message without hotspot areas, when no setting is known to be the cause.
+NO_AREAS = "No hotspot areas at these settings: try a larger cell size, a longer distance band or a lower confidence."
+
+
+def no_areas_text(stage: Any) -> str:
+    """The Map tab's message without hotspot areas: when the permutations are the cause (the Gi* result's
+    ``classes_offered`` lacks the confidence the areas need: with FDR over many cells, 999 permutations cannot
+    reach any class), it says so and names the control that fixes it; else :data:`NO_AREAS`."""
+    p, need = stage.gi.params, float(stage.areas.params["min_confidence"])
+    if p.get("inference") != "permutation" or any(c >= need - 1e-9 for c in p.get("classes_offered", ())):
+        return NO_AREAS
+    over = f" and the false discovery rate control over {p['n_cells']:,} cells" if p.get("fdr") else ""
+    return (f"No hotspot areas: with {p['permutations']:,} permutations{over}, no cell can reach {need:.0%} confidence "
+            f"(the smallest p-value they can give is {p['p_min']:.2g}). Set \"Permutations (0 = exact count test)\" to 0 "
+            "for the exact count test, which needs no permutations.")
 
 
 def short_title(incidents: pd.DataFrame) -> str:
