@@ -43,10 +43,9 @@ from hotspots.app_support import (  # noqa: E402
     method_caption,
     no_areas_text,
     note_text,
+    period_coverage_text,
     periods_help,
     person_text,
-    report_metrics,
-    report_view,
     scheme_downloads,
     settings_used,
     short_title,
@@ -150,6 +149,8 @@ def map_view() -> None:
 
 if view_map.open:
     with view_map:
+        if gaps := period_coverage_text(bundle.incidents, settings, months):  # a month published in part, or none
+            st.warning(note_text(gaps))
         map_view()
         st.subheader("Hotspot areas")
         refs = bundle.referrals is not None and st.toggle("Add the scheme's referral figures (a few seconds for new settings)",
@@ -298,27 +299,6 @@ if view_analyst.open:
 
 
 # =============================================================================== data
-def show_outcome(o) -> None:
-    title = f"{o.kind}: " + ", ".join(o.files)
-    if not o.ok:
-        st.error(md_text(title) + " — " + note_text(o.error))
-        if o.report is None:
-            return
-    with st.container(border=True):
-        st.markdown(f"**{md_text(title)}**")
-        if o.report is None:
-            st.markdown(f"{o.rows:,} rows")
-            return
-        r = report_view(o.report, person=o.kind == "referrals", threshold=settings.threshold)  # referral rows are people
-        metrics(report_metrics(r))
-        if o.report.dropped:
-            table(r.reasons)
-        for n in r.notes:
-            st.caption(note_text("Note: " + n))
-        for w in r.warnings:
-            st.warning(note_text(w))
-
-
 if view_data.open:
     with view_data:
         st.subheader("Data in use")
@@ -326,7 +306,7 @@ if view_data.open:
         for n in bundle.notes:
             st.caption(note_text(n))
         for o in bundle.reports:
-            show_outcome(o)
+            w.load_report(o, settings.threshold)
         if bundle.source != "demo" and st.button("Use the demo data again", key="use_demo"):
             for k in ("bundle", "upload_token"):
                 st.session_state.pop(k, None)
@@ -371,6 +351,6 @@ if view_data.open:
             if shown:  # those of files not in use (the data in use have theirs above)
                 st.markdown("**Load reports**")
             for o in shown:
-                show_outcome(o)
+                w.load_report(o, settings.threshold)
             if not inc_files:
                 st.info("Add an incidents file to analyse your own data; until then the app keeps the current data.")

@@ -364,3 +364,20 @@ def test_no_areas_text_names_the_permutations_when_they_are_the_cause():
     assert '"Permutations (0 = exact count test)" to 0' in text and "inference" not in text
     no_fdr = hotspot_stage(d.incidents, Settings(cell_size=250.0, permutations=99, fdr=False), d.study_area)
     assert views.no_areas_text(no_fdr) == views.NO_AREAS  # the permutations reach 95 %: not the cause
+
+
+def test_period_coverage_text_warns_of_a_month_published_in_part():
+    """A hotspot period holding a month published in part (Hampshire's August 2025: 430 incidents) is said above the map."""
+    from hotspots.app_support import demo_bundle
+
+    inc = demo_bundle(0).incidents
+    part = inc["month"] == "2023-03-01"
+    thin = inc[~part | (np.arange(len(inc)) % 10 == 0)]
+    n = int((thin["month"] == "2023-03-01").sum())
+    months = month_options("2022-01", "2024-12")
+    s = Settings(missing_months=("2023-03",))
+    text = views.period_coverage_text(thin, s.replace(period=("2023-03", "2023-03")), months)
+    assert text and f"Mar 2023 holds {n:,} incidents" in text and "published in part" in text
+    assert views.period_coverage_text(thin, s, months) == text  # the whole data hold it too
+    assert views.period_coverage_text(thin, s.replace(period=("2023-04", "2023-06")), months) is None
+    assert views.period_coverage_text(thin, Settings(), months) is None

@@ -48,6 +48,7 @@ __all__ = [
     "settings_used",
     "method_caption",
     "short_title",
+    "period_coverage_text",
     "no_areas_text",
     "index_unavailable",
     "Metric",
@@ -588,6 +589,33 @@ def no_areas_text(stage: Any) -> str:
     return (f"No hotspot areas: with {p['permutations']:,} permutations{over}, no cell can reach {need:.0%} confidence "
             f"(the smallest p-value they can give is {p['p_min']:.2g}). Set \"Permutations (0 = exact count test)\" to 0 "
             "for the exact count test, which needs no permutations.")
+
+
+def period_coverage_text(incidents: Any, settings: Settings, months: Sequence[str]) -> str | None:
+    """The Map tab's warning when the hotspot period holds months the data do not cover in full (the library's
+    ``missing_months``, :func:`hotspots.preparation.choose_missing_months`: a month published in part, as Hampshire's
+    August 2025, or without data), each named with its incidents against the months either side
+    (:func:`hotspots.coverage.month_coverage`); None when it holds none."""
+    from ..coverage import month_coverage, month_name, month_number
+    from ..incident_time import incident_dates, month_numbers
+
+    lo, hi = settings.period or (months[0], months[-1])
+    inside = [m for m in settings.missing_months or () if lo <= m <= hi]
+    if not inside:
+        return None
+    cover = month_coverage(month_numbers(incident_dates(incidents)[0]))
+    told = []
+    for m in (month_number(x) for x in inside):
+        if m in cover.counts:
+            n, before, after = cover.counts[m]
+            told.append(f"{month_name(m)} holds {n:,} incidents against {before:,} and {after:,} in the months either side "
+                        "(probably published in part)")
+        elif m in cover.missing:
+            told.append(f"{month_name(m)} holds no incidents (no data published)")
+        else:
+            told.append(f"{month_name(m)}'s file is not to be trusted (its categories published in part or scrambled)")
+    return (f"The hotspot period holds months the data do not cover in full: {'; '.join(told)}. The map shows only the "
+            "incidents published, so it under-counts those months; see the Analyst tab's notes.")
 
 
 def short_title(incidents: pd.DataFrame) -> str:

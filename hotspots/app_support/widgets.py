@@ -12,9 +12,9 @@ import streamlit as st
 
 from .._errors import HotspotsError
 from ..gistar import shortest_distance
-from .text import note_text
+from .text import md_text, note_text
 
-__all__ = ["show_error", "downloads", "metrics", "chart", "analyst_settings", "data_selector", "UPLOADED"]
+__all__ = ["show_error", "downloads", "metrics", "chart", "analyst_settings", "data_selector", "load_report", "UPLOADED"]
 
 #: The data selector's choice for the files loaded in the Data tab.
 UPLOADED = "uploaded"
@@ -160,3 +160,28 @@ def analyst_settings(v: dict, start: Mapping[str, Any], cell_in_use: Callable[[d
                      help="Automatic: the value in use." if value is not None else None)
 
     return in_use
+
+
+def load_report(o: Any, threshold: int) -> None:
+    """A file's load outcome (:class:`hotspots.app_support.LoadOutcome`) in the Data tab: its error, cards (rows read, kept,
+    dropped; referral rows are people: small counts shown as ``<threshold``), drop reasons, notes and warnings."""
+    from .views import report_metrics, report_view
+
+    title = f"{o.kind}: " + ", ".join(o.files)
+    if not o.ok:
+        st.error(md_text(title) + " — " + note_text(o.error))
+        if o.report is None:
+            return
+    with st.container(border=True):
+        st.markdown(f"**{md_text(title)}**")
+        if o.report is None:
+            st.markdown(f"{o.rows:,} rows")
+            return
+        r = report_view(o.report, person=o.kind == "referrals", threshold=threshold)
+        metrics(report_metrics(r))
+        if o.report.dropped:
+            table(r.reasons)
+        for n in r.notes:
+            st.caption(note_text("Note: " + n))
+        for w in r.warnings:
+            st.warning(note_text(w))
