@@ -49,7 +49,9 @@ from hotspots.app_support import (  # noqa: E402
     scheme_downloads,
     settings_used,
     short_title,
+    stability_choices,
     stability_metrics,
+    stability_rows,
     url_defaults,
     view_cards,
 )
@@ -277,11 +279,10 @@ if view_analyst.open:
         st.subheader("Stability of the hotspots")
         st.caption("Gi* at each cell size and distance band (× cell size), hot cells compared: Jaccard 1 = same, 0 = disjoint.")
         s1, s2 = st.columns(2)
-        used = round(hot.grid.cell_size)  # the cell size analysed, and those either side of it
-        offered = sorted({100, 150, 200, 250, 300, 400, 500, 750, 1000, used})
-        sizes = s1.multiselect("Cell sizes (m)", offered, offered[max(0, offered.index(used) - 1):offered.index(used) + 2],
-                               key="stab_sizes")
-        mults = s2.multiselect("Distance bands (× cell size)", [1.5, 2.0, 3.0, 4.0], default=[2.0, 3.0], key="stab_mults")
+        ch = stability_choices(hot)  # the analysis's own cell size and distance band among those chosen at first
+        sizes = s1.multiselect("Cell sizes (m)", ch.sizes, ch.size_default, key="stab_sizes")
+        mults = s2.multiselect("Distance bands (× cell size)", ch.mults, ch.mult_default, key="stab_mults",
+                               format_func=ch.mult_label)
         if st.button("Run the stability sweep", key="stab_run"):
             st.session_state["stab_request"] = (tuple(sorted(sizes)), tuple(sorted(mults)))
         req = st.session_state.get("stab_request")
@@ -289,7 +290,7 @@ if view_analyst.open:
             try:
                 res = c.sweep(bundle, settings.only("period", "alpha", "fdr", "seed"), *req)
                 metrics(stability_metrics(res))
-                table(res.table, key="stab_table")
+                table(stability_rows(res), key="stab_table")
                 st.altair_chart(charts.jaccard_chart(jaccard_frame(res)), width="stretch")
                 st.markdown("**Robustness surface**: share of runs in which each cell is hot.")
                 show_map(c.base_map(bundle, bounds, "none", 450), [draw_layer(maplayers.robustness_layer(res))], key="stab_map",

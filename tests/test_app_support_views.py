@@ -381,3 +381,23 @@ def test_period_coverage_text_warns_of_a_month_published_in_part():
     assert views.period_coverage_text(thin, s, months) == text  # the whole data hold it too
     assert views.period_coverage_text(thin, s.replace(period=("2023-04", "2023-06")), months) is None
     assert views.period_coverage_text(thin, Settings(), months) is None
+
+
+def test_stability_sweep_holds_the_analysis_own_settings_at_first():
+    """The sweep's first runs hold the analysis's own cell size and distance band (707 m on 500 m cells: 1.41, not only
+    2 and 3), so its "cells hot in ≥ 80 % of runs" speaks of the map beside it; its table says the band in words."""
+    from hotspots.app_support import demo_bundle
+    from hotspots.robustness import stability
+
+    d = demo_bundle(0)
+    stage = hotspot_stage(d.incidents, Settings(cell_size=500.0), d.study_area)
+    ch = views.stability_choices(stage)
+    own = stage.gi.params["distance_m"] / 500.0
+    assert 500 in ch.size_default and own in ch.mult_default and ch.own == own
+    assert ch.mult_label(own).endswith("(as analysed)") and ch.mult_label(2.0) == "2"
+    res = stability(d.incidents, cell_sizes=[500], distance_multipliers=[own], mask=d.study_area, seed=0)
+    assert res.table["distance_m"].iloc[0] == pytest.approx(stage.gi.params["distance_m"])
+    assert int(res.table["n_hot_cells"].iloc[0]) == int((stage.gi.hot & stage.grid.active).sum())
+    rows = views.stability_rows(res)
+    assert "distance_rule" not in rows.columns and rows["distance_times_cell"].iloc[0] == round(own, 2)
+    assert "Distance band (× cell size)" in views.display_frame(rows).columns

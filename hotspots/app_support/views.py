@@ -58,6 +58,9 @@ __all__ = [
     "SummaryTable",
     "change_summary_table",
     "stability_metrics",
+    "stability_choices",
+    "stability_rows",
+    "StabilityChoices",
     "report_metrics",
     "COLUMN_LABELS",
     "CRS_LABELS",
@@ -284,6 +287,7 @@ TABLE_COLUMNS: dict[str, tuple[str, float]] = {
     "degenerate": ("Too thin for an outline (drawn as a circle)", 1.0),
     "cell_size_m": ("Cell size (m)", 1.0),
     "distance_m": ("Distance band (m)", 1.0),
+    "distance_times_cell": ("Distance band (× cell size)", 1.0),
     "n_cells": ("Cells", 1.0),
     "n_hot_cells": ("Hot cells", 1.0),
     "n_hot_areas": ("Hotspot areas", 1.0),
@@ -757,6 +761,44 @@ def stability_metrics(result: Any) -> list[Metric]:
         Metric("Mean Jaccard overlap", f"{result.mean_jaccard:.2f}"),
         Metric("Cells hot in ≥ 80 % of runs", f"{int(result.robust_cells(0.8).sum()):,}"),
     ]
+
+
+class StabilityChoices(NamedTuple):
+    """What the stability sweep offers (:func:`stability_choices`): cell sizes (m) and distance bands (× cell size), with
+    those chosen at first."""
+
+    sizes: list[int]
+    size_default: list[int]
+    mults: list[float]
+    mult_default: list[float]
+    own: float
+
+    def mult_label(self, m: float) -> str:
+        """A distance band as the box lists it: ``"1.41 (as analysed)"`` for the analysis's own."""
+        return f"{m:.2f}".rstrip("0").rstrip(".") + (" (as analysed)" if m == self.own else "")
+
+
+def stability_choices(stage: Any) -> StabilityChoices:
+    """The stability sweep's choices for a hotspot stage: the cell size analysed and those either side of it, and the
+    analysis's own distance band (its distance / its cell size: 707 m on 500 m cells is 1.41) with 2; so the sweep's
+    first runs hold the analysis's settings (with 2 and 3 only, its "cells hot in ≥ 80 % of runs" sat beside a map of
+    other settings)."""
+    used = round(stage.grid.cell_size)
+    sizes = sorted({100, 150, 200, 250, 300, 400, 500, 750, 1000, used})
+    at = sizes.index(used)
+    distance = stage.gi.params.get("distance_m")
+    own = float(distance) / float(stage.grid.cell_size) if distance else 2.0
+    mults = sorted({1.5, 2.0, 3.0, 4.0, own})
+    return StabilityChoices(sizes, sizes[max(0, at - 1):at + 2], mults, sorted({own, 2.0 if own != 2.0 else 3.0}), own)
+
+
+def stability_rows(result: Any) -> pd.DataFrame:
+    """A stability sweep's table as shown: its distance band as a multiple of the cell size (``distance_times_cell``)
+    instead of the rule that chose it (always "given" in a sweep)."""
+    t = result.table.drop(columns=["run", "distance_rule"], errors="ignore")
+    at = t.columns.get_loc("distance_m") + 1
+    t.insert(at, "distance_times_cell", (t["distance_m"] / t["cell_size_m"]).round(2))
+    return t
 
 
 def report_metrics(view: ReportView) -> list[Metric]:
