@@ -166,6 +166,23 @@ def test_gi_legend_lists_cold_classes_only_when_there_are_cold_spots(demo):
         assert "cold 99%" in leg.html
 
 
+def test_legends_list_no_class_that_is_not_on_the_map(demo):
+    """No significant cell: the Gi* legend says so (it listed hot 99 % / 95 % / 90 %); no significant change in any
+    cell: the change legend says so (it listed a fall and a rise with 0 and 0)."""
+    import dataclasses
+
+    from hotspots.pipeline import cell_change
+
+    gi = demo["stage"].gi
+    none = dataclasses.replace(gi, bins=np.zeros_like(gi.bins))
+    leg = next(c for c in sl.gi_class_layer(none)._children.values() if isinstance(c, Legend))
+    assert "no hot or cold spots" in leg.html and "hot 99%" not in leg.html
+    cells, _ = cell_change(demo["bundle"].incidents, demo["stage"].grid, demo["settings"])
+    flat = dataclasses.replace(cells, table=cells.table.assign(change_class="no significant change"))
+    leg = next(c for c in sl.change_cells_layer(flat)._children.values() if isinstance(c, Legend))
+    assert "no cell changed significantly" in leg.html and "significant rise" not in leg.html
+
+
 def test_dissolve_cells_is_exact():
     g = Grid.from_bounds((0, 0, 1_000, 1_000), cell_size=100)
     mask = np.zeros(g.shape, bool)
