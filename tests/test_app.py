@@ -232,7 +232,7 @@ def test_analyst_controls_exist_and_automatic_choices_are_shown(demo):
     main = {w.key for w in at.main.get("selectbox") + at.main.get("select_slider") + at.main.get("toggle")}
     assert set(MAP_KEYS) <= main and not set(MAP_KEYS) & keys
     assert at.selectbox(key="kernel").options == ["quartic", "gaussian", "epanechnikov"]
-    assert at.selectbox(key="cluster_method").options == ["dbscan", "hdbscan", "none"]
+    assert at.selectbox(key="cluster_method").options == ["DBSCAN (a fixed radius)", "HDBSCAN (no radius)", "None"]  # words
     open_tab(at, "Analyst")
     check(at)
     stage = hotspot_stage(demo.incidents, STREET, demo.study_area)
@@ -430,3 +430,13 @@ def test_map_tab_says_when_the_permutations_leave_no_hotspot_areas():
     assert metric(at, "Hotspot areas") == "0"
     control = md_text('"Permutations (0 = exact count test)" to 0')  # the cause and its control, not "a larger cell size"
     assert any("99 permutations" in i.value and control in i.value for i in at.info)
+
+
+def test_select_boxes_and_settings_used_show_words_not_code_names():
+    at = run_app()
+    shown = {o for s in at.sidebar.selectbox for o in s.options}
+    assert not shown & {"arcgis", "sfhotspot", "dbscan", "hdbscan", "none", "1 − alpha"}
+    assert at.selectbox(key="cluster_method").value == "dbscan"  # the values stay the library's
+    open_tab(at, "Analyst")
+    used = next(df.value for df in at.dataframe if "Setting" in df.value.columns).set_index("Setting")["Value"]
+    assert used["Gi* test"] == "exact count test, two-sided"

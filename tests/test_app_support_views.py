@@ -401,3 +401,17 @@ def test_stability_sweep_holds_the_analysis_own_settings_at_first():
     rows = views.stability_rows(res)
     assert "distance_rule" not in rows.columns and rows["distance_times_cell"].iloc[0] == round(own, 2)
     assert "Distance band (× cell size)" in views.display_frame(rows).columns
+
+
+def test_settings_in_words_not_code_names():
+    """The select boxes show words (their values stay the library's); "Settings used" names the Gi* test in words."""
+    from hotspots.app_support import demo_bundle
+
+    assert views.option_label("bandwidth_rule")("arcgis") == "ArcGIS Kernel Density's rule"
+    assert views.option_label("cluster_method")("none") == "None" and "DBSCAN" in views.option_label("cluster_method")("dbscan")
+    assert views.option_label("min_confidence")(None) == "Same as the significance level"
+    assert views.option_label("min_confidence")(0.95) == "95%" and views.option_label("kernel")("quartic") == "quartic"
+    d = demo_bundle(0)
+    s = Settings(cell_size=1000.0)
+    used = views.settings_used(hotspot_stage(d.incidents, s, d.study_area), s).set_index("setting")["value"]
+    assert used["Gi* test"] == "exact count test, two-sided" and "p_" not in " ".join(used)

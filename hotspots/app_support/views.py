@@ -63,6 +63,8 @@ __all__ = [
     "StabilityChoices",
     "report_metrics",
     "COLUMN_LABELS",
+    "OPTION_LABELS",
+    "option_label",
     "CRS_LABELS",
     "BRIEFING_LAYERS",
     "CHANGE_COLUMNS",
@@ -506,7 +508,8 @@ def settings_used(stage: Any, settings: Any) -> pd.DataFrame:
         "kernel": stage.density.kernel,
         "distance band (m)": "" if distance is None else f"{float(distance):,.0f}",
         "distance rule": VALUE_LABELS.get(g.params.get("distance_rule"), g.params.get("distance_rule")),
-        "Gi* test": g.params.get("p_decision", g.params.get("inference")),
+        "Gi* test": GI_TESTS.get(g.params.get("inference"), g.params.get("inference")) + (
+            f" ({g.params['permutations']:,})" if g.params.get("inference") == "permutation" else "") + ", two-sided",
         "alpha": settings.alpha,
         "FDR": "yes" if settings.fdr else "no",
         "permutations": settings.permutations,
@@ -514,6 +517,28 @@ def settings_used(stage: Any, settings: Any) -> pd.DataFrame:
         "cells in study area": f"{stage.grid.n_cells:,}",
     }
     return pd.DataFrame({"setting": list(used), "value": ["–" if v is None else str(v) for v in used.values()]})
+
+
+#: The analyst settings' choices in words, by the setting's name (the values stay the library's).
+OPTION_LABELS: dict[str, dict[Any, str]] = {
+    "bandwidth_rule": {"arcgis": "ArcGIS Kernel Density's rule", "sfhotspot": "sfhotspot's rule (R)"},
+    "cluster_method": {"dbscan": "DBSCAN (a fixed radius)", "hdbscan": "HDBSCAN (no radius)", "none": "None"},
+    "min_confidence": {None: "Same as the significance level"},
+}
+#: The Gi* tests (``params["inference"]``) in words.
+GI_TESTS = {
+    "count": "exact count test",
+    "randomisation": "exact randomisation test",
+    "permutation": "conditional permutations",
+    "normal": "normal approximation",
+}
+
+
+def option_label(name: str) -> Any:
+    """The ``format_func`` of the select box for the setting ``name``: its choices in words (:data:`OPTION_LABELS`;
+    a confidence as a percentage, anything else as it is)."""
+    words = OPTION_LABELS.get(name, {})
+    return lambda v: words[v] if v in words else f"{v:.0%}" if isinstance(v, float) and name == "min_confidence" else str(v)
 
 
 #: The column-mapping boxes of the upload panel: canonical column → label.

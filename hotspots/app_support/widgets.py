@@ -13,6 +13,7 @@ import streamlit as st
 from .._errors import HotspotsError
 from ..gistar import shortest_distance
 from .text import md_text, note_text
+from .views import option_label
 
 __all__ = ["show_error", "downloads", "metrics", "chart", "analyst_settings", "data_selector", "load_report", "UPLOADED"]
 
@@ -120,7 +121,8 @@ def analyst_settings(v: dict, start: Mapping[str, Any], cell_in_use: Callable[[d
         cell = v["cell_size"] = _box(st, "Cell size (m)", "cell_size", 50, 5000, 50, default=start["cell"])
     v["auto_bw"] = st.checkbox("Automatic bandwidth", value=True, key="auto_bw")
     later = {"bandwidth": st.empty()}
-    v["bandwidth_rule"] = st.selectbox("Bandwidth rule", ["arcgis", "sfhotspot"], key="bandwidth_rule", disabled=not v["auto_bw"])
+    v["bandwidth_rule"] = st.selectbox("Bandwidth rule", ["arcgis", "sfhotspot"], key="bandwidth_rule", disabled=not v["auto_bw"],
+                                       format_func=option_label("bandwidth_rule"))
     v["kernel"] = st.selectbox("Kernel", ["quartic", "gaussian", "epanechnikov"], key="kernel")
     v["auto_dist"] = st.checkbox("Automatic distance band", value=True, key="auto_dist",
                                  help="Incremental spatial autocorrelation (ArcGIS Optimized Hot Spot Analysis's rule).")
@@ -139,8 +141,9 @@ def analyst_settings(v: dict, start: Mapping[str, Any], cell_in_use: Callable[[d
     v["permutations"] = st.selectbox("Permutations (0 = exact count test)", [0, 99, 199, 499, 999], key="permutations")
     v["seed"] = st.number_input("Random seed", 0, 2**31 - 1, 0, 1, key="seed")
     v["min_confidence"] = st.selectbox("Minimum Gi* confidence for hotspot areas", [None, 0.90, 0.95, 0.99],
-                                       key="min_confidence", format_func=lambda x: "1 − alpha" if x is None else f"{x:.0%}")
-    v["cluster_method"] = st.selectbox("Point clusters", ["dbscan", "hdbscan", "none"], key="cluster_method")
+                                       key="min_confidence", format_func=option_label("min_confidence"))
+    v["cluster_method"] = st.selectbox("Point clusters", ["dbscan", "hdbscan", "none"], key="cluster_method",
+                                       format_func=option_label("cluster_method"))
     if "eps" in ss and v["cluster_method"] != "dbscan":
         ss["eps"] = ss["eps"]  # kept while the box is hidden (HDBSCAN, none)
     v["eps"] = (st.number_input("DBSCAN radius eps (m)", 10, 5000, 150, 10, key="eps") if v["cluster_method"] == "dbscan"
