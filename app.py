@@ -24,6 +24,7 @@ from hotspots.app_support import (  # noqa: E402
     area_downloads,
     briefing_layers,
     change_downloads,
+    change_map_caption,
     change_metrics,
     change_rows,
     charts,
@@ -139,7 +140,7 @@ def map_view() -> None:
         show_map(c.base_map(bundle, bounds, basemap, MAP_HEIGHT), layers, key="main_map", height=MAP_HEIGHT)
     except Exception as exc:
         show_error(exc)
-    st.caption(md_text(method_caption(hot, settings)))
+    st.caption(md_text(method_caption(hot, settings, referrals=scheme)))
     if export_available():
         st.subheader("Briefing map and GIS files")
         st.caption("A slide-ready map (small numbers suppressed) and every layer for QGIS/ArcGIS, made when you click.")
@@ -183,7 +184,7 @@ if view_change.open:
                 basemap = st.session_state.get("basemap", "none")
                 dual = maplayers.before_after_map(dens, plain, bundle.study_area, bounds, basemap=basemap)
                 st_folium(dual, returned_objects=[], height=480, use_container_width=True, key="dual_map")
-                st.markdown("**Change map** — significant changes in cells; hotspot areas and rings (dashed) by their change.")
+                st.markdown(change_map_caption(settings.ring_m))
                 layers = c.change_layers(bundle, settings.only(*c.EXPORT), None)
                 show_map(c.base_map(bundle, bounds, "none", 520), layers, key="change_map", height=520)
             except Exception as exc:

@@ -252,9 +252,13 @@ def test_gi_class_counts_and_settings_used(demo):
     used = views.settings_used(stage, s).set_index("setting")["value"]
     assert used["cell size (m)"] == "1,000" and used["cells in study area"] == f"{stage.grid.n_cells:,}"
     assert used["distance band (m)"] == f"{stage.gi.params['distance_m']:,.0f}"
-    assert used["Gi* test"] == stage.gi.params["p_decision"] and "exact count test" in used["Gi* test"]
+    assert used["Gi* test"] == "exact count test, two-sided"  # in words, not "p_exact (...)"
     assert used["hotspot areas"] == "cells significant at alpha 0.05 (95% confidence)"
-    assert "1000 m cells" in views.method_caption(stage, s) and "with FDR" in views.method_caption(stage, s)
+    # the cell size as the card shows it ("5,000 m", not "5000 m"); referral squares only said with referral data
+    assert "1,000 m cells." in views.method_caption(stage, s) and "with FDR" in views.method_caption(stage, s)
+    assert "Referral" not in views.method_caption(stage, s)
+    assert "counts per square (1–4 as <5)" in views.method_caption(stage, s, referrals=True)
+    assert "rings (dashed)" in views.change_map_caption(500) and "rings" not in views.change_map_caption(0)
     # The hotspot areas' rule as used: at the default settings, the cells significant at alpha.
     assert "hotspot areas: cells significant at alpha 0.05 (95% confidence)" in views.method_caption(stage, s)
 

@@ -47,6 +47,7 @@ __all__ = [
     "gi_class_counts",
     "settings_used",
     "method_caption",
+    "change_map_caption",
     "short_title",
     "period_coverage_text",
     "no_areas_text",
@@ -657,14 +658,23 @@ def short_title(incidents: pd.DataFrame) -> str:
     return "ASB hotspots" if subject == ASB_CATEGORY else "Incident hotspots" if subject == "Incidents" else f"{subject} hotspots"
 
 
-def method_caption(stage: Any, settings: Settings) -> str:
-    """One line under the map: how the layers were made."""
+def method_caption(stage: Any, settings: Settings, *, referrals: bool = False) -> str:
+    """One line under the map: how the layers were made (numbers as the cards show them: "5,000 m cells"); how referral
+    locations are shown only with ``referrals``."""
     return (
         f"{stage.density.kernel} KDE, bandwidth {stage.density.bandwidth_m:,.0f} m; Gi* distance "
         f"{stage.gi.params.get('distance_m', float('nan')):,.0f} m, alpha {settings.alpha:g}"
         f"{' with FDR' if settings.fdr else ''}; hotspot areas: {stage.areas.params['rule']}; "
-        f"{stage.grid.cell_size:g} m cells. Referral locations are shown only as counts per square (1–4 as <5)."
+        f"{stage.grid.cell_size:,.0f} m cells."
+        + (f" Referral locations are shown only as counts per square (1–{settings.threshold - 1} as <{settings.threshold})."
+           if referrals else "")
     )
+
+
+def change_map_caption(ring_m: float) -> str:
+    """The change map's heading: the rings (dashed) named only when they are drawn (a width above 0)."""
+    rings = " and rings (dashed)" if ring_m > 0 else ""
+    return f"**Change map** — significant changes in cells; hotspot areas{rings} by their change."
 
 
 class Metric(NamedTuple):
