@@ -404,6 +404,7 @@ def test_stability_sweep_holds_the_analysis_own_settings_at_first():
     assert int(res.table["n_hot_cells"].iloc[0]) == int((stage.gi.hot & stage.grid.active).sum())
     rows = views.stability_rows(res)
     assert "distance_rule" not in rows.columns and rows["distance_times_cell"].iloc[0] == round(own, 2)
+    assert rows["distance_m"].iloc[0] == round(stage.gi.params["distance_m"])  # whole metres, as the heat map's labels
     assert "Distance band (× cell size)" in views.display_frame(rows).columns
 
 

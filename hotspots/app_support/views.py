@@ -828,12 +828,12 @@ def stability_choices(stage: Any) -> StabilityChoices:
 
 
 def stability_rows(result: Any) -> pd.DataFrame:
-    """A stability sweep's table as shown: its distance band as a multiple of the cell size (``distance_times_cell``)
-    instead of the rule that chose it (always "given" in a sweep)."""
+    """A stability sweep's table as shown: its distance band in whole metres and as a multiple of the cell size
+    (``distance_times_cell``) instead of the rule that chose it (always "given" in a sweep)."""
     t = result.table.drop(columns=["run", "distance_rule"], errors="ignore")
     at = t.columns.get_loc("distance_m") + 1
     t.insert(at, "distance_times_cell", (t["distance_m"] / t["cell_size_m"]).round(2))
-    return t
+    return t.assign(distance_m=t["distance_m"].round())  # whole metres, as the heat map's labels (1.41 × 750 m: 1,061 m)
 
 
 def report_metrics(view: ReportView) -> list[Metric]:
