@@ -265,7 +265,7 @@ def scheme_layers(bundle: DataBundle, s: Settings | None, snap_m: float, origins
     if flows and pub is not None:  # the flows' hotspot origins by name ("hotspot 12 · Albert Street")
         hot = stage(bundle, s.only(*HOT))
         named = name_hotspot_areas(hot.areas.areas, hot.incidents, bundle.study_area)
-        places = dict(zip(named["area_id"].astype(str), named["place"])) if "place" in named.columns else None
+        places = dict(zip(named["area_id"].astype(str), named["label"]))  # the area table's "place"
     groups = maplayers.scheme_layers(pub, bundle.tasks, origins=origins, flows=flows, places=places)
     return tuple(draw_layer(g) for g in groups)
 
