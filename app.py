@@ -310,8 +310,7 @@ if view_data.open:
         for o in bundle.reports:
             w.load_report(o, settings.threshold)
         if bundle.source != "demo" and st.button("Use the demo data again", key="use_demo"):
-            for k in ("bundle", "upload_token"):
-                st.session_state.pop(k, None)
+            st.session_state.pop("bundle", None)  # the files still in the boxes are not loaded again (same token)
             st.session_state["data_choice_pending"] = "demo"  # the sidebar's selector says so
             st.rerun()
         st.subheader("Load your own files")
@@ -356,3 +355,5 @@ if view_data.open:
                 w.load_report(o, settings.threshold)
             if not inc_files:
                 st.info("Add an incidents file to analyse your own data; until then the app keeps the current data.")
+        else:  # the boxes emptied: the same files added again are loaded again
+            st.session_state.pop("upload_token", None)

@@ -440,3 +440,23 @@ def test_select_boxes_and_settings_used_show_words_not_code_names():
     open_tab(at, "Analyst")
     used = next(df.value for df in at.dataframe if "Setting" in df.value.columns).set_index("Setting")["Value"]
     assert used["Gi* test"] == "exact count test, two-sided"
+
+
+def test_use_the_demo_data_again_with_the_files_still_in_the_boxes(demo):
+    """'Use the demo data again' analyses the demo though the uploaded files stay in their box (they were loaded again
+    at once); the box emptied and the same file added again, it is analysed again."""
+    inc = demo.incidents
+    sel = (inc["month"] >= "2023-01-01") & (inc["month"] < "2023-04-01")
+    data = police_csv(inc[sel].iloc[:3000])
+    at = run_app()
+    open_tab(at, "Data")
+    at.file_uploader(key="up_incidents").set_value(("x.csv", data, "text/csv")).run()
+    assert metric(at, "Incidents analysed") == "3,000"
+    at.button(key="use_demo").click().run()
+    check(at)
+    assert metric(at, "Incidents analysed") == f"{len(demo.incidents):,}"
+    assert any("demo" in c.value for c in at.sidebar.caption)
+    at.file_uploader(key="up_incidents").set_value([]).run()
+    at.file_uploader(key="up_incidents").set_value(("x.csv", data, "text/csv")).run()
+    check(at)
+    assert metric(at, "Incidents analysed") == "3,000"
