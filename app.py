@@ -17,7 +17,6 @@ from streamlit_folium import st_folium  # noqa: E402
 
 from hotspots.app_support import (  # noqa: E402
     BRIEFING_LAYERS,
-    CHANGE_COLUMNS,
     COLUMN_LABELS,
     CRS_LABELS,
     DataBundle,
@@ -25,7 +24,9 @@ from hotspots.app_support import (  # noqa: E402
     area_downloads,
     briefing_layers,
     change_downloads,
+    change_map_caption,
     change_metrics,
+    change_rows,
     charts,
     content_token,
     emerging_view,
@@ -35,23 +36,28 @@ from hotspots.app_support import (  # noqa: E402
     gi_class_counts,
     headline_metrics,
     hotspot_names,
+    index_unavailable,
     jaccard_frame,
     load_uploads,
     maplayers,
     md_text,
     method_caption,
+    no_areas_text,
     note_text,
+    period_coverage_text,
     periods_help,
     person_text,
-    report_metrics,
-    report_view,
     scheme_downloads,
     settings_used,
+    short_title,
+    stability_choices,
     stability_metrics,
+    stability_rows,
     url_defaults,
     view_cards,
 )
 from hotspots.app_support import cached as c  # noqa: E402
+from hotspots.app_support import widgets as w  # noqa: E402
 from hotspots.app_support.drawn import draw_layer  # noqa: E402
 from hotspots.app_support.mapview import show_map  # noqa: E402
 from hotspots.app_support.widgets import analyst_settings, chart, downloads, metrics, show_error, table  # noqa: E402
@@ -69,17 +75,7 @@ BASEMAPS = {"none": "None (works offline)", "osm": "OpenStreetMap (internet)", "
 # =============================================================================== sidebar
 owner = st.session_state.setdefault("owner", secrets.token_hex(16))  # this session: part of its uploads' tokens
 folders = {f.id: f for f in force_folders()}  # forces' police.uk files under data/police_uk/ (hotspots fetch)
-if folders:
-    names = {"demo": "Synthetic demo data", **{k: f.describe() for k, f in folders.items()}}
-    pick = st.sidebar.selectbox("Data", list(names), format_func=names.get, key="data_choice",
-                                help="Forces found under data/police_uk/ (see data/README.md), or the demo data.")
-    if pick != st.session_state.get("data_choice_loaded", "demo"):
-        try:
-            with st.spinner("Loading the force's files…"):
-                st.session_state["bundle"] = c.demo_data(0) if pick == "demo" else force_bundle(folders[pick])
-            st.session_state["data_choice_loaded"] = pick
-        except Exception as exc:  # an unreadable folder: an error box, the current data stay
-            show_error(exc)
+w.data_selector(folders, lambda pick: c.demo_data(0) if pick == "demo" else force_bundle(folders[pick]))
 bundle: DataBundle = st.session_state.get("bundle") or c.demo_data(0)
 months, defaults = c.months_of(bundle), bundle.defaults
 whole = (months[0], months[-1])
@@ -87,7 +83,7 @@ start = url_defaults(st.query_params.to_dict(), months,
                      {"period": whole, "before": defaults.before or whole, "after": defaults.after or whole})
 tag, v = bundle.token[-16:], {}
 with st.sidebar:
-    st.header("ASB hotspots")
+    st.header(short_title(bundle.incidents))
     if start["warning"]:
         st.warning(md_text(start["warning"]))
     st.caption(md_text(bundle.label))
@@ -144,7 +140,7 @@ def map_view() -> None:
         show_map(c.base_map(bundle, bounds, basemap, MAP_HEIGHT), layers, key="main_map", height=MAP_HEIGHT)
     except Exception as exc:
         show_error(exc)
-    st.caption(md_text(method_caption(hot, settings)))
+    st.caption(md_text(method_caption(hot, settings, referrals=scheme)))
     if export_available():
         st.subheader("Briefing map and GIS files")
         st.caption("A slide-ready map (small numbers suppressed) and every layer for QGIS/ArcGIS, made when you click.")
@@ -156,13 +152,15 @@ def map_view() -> None:
 
 if view_map.open:
     with view_map:
+        if gaps := period_coverage_text(bundle.incidents, settings, months):  # a month published in part, or none
+            st.warning(note_text(gaps))
         map_view()
         st.subheader("Hotspot areas")
         refs = bundle.referrals is not None and st.toggle("Add the scheme's referral figures (a few seconds for new settings)",
                                                           key="area_referrals")
         area_rows = c.area_table(bundle, s_table, snap_m if refs else None)
         if hot.areas.n_areas == 0:
-            st.info("No hotspot areas at these settings: try a larger cell size, a longer distance band or a lower confidence.")
+            st.info(md_text(no_areas_text(hot)))
         else:
             table(area_rows, key="area_table")
         downloads(area_downloads(partial(c.area_table, bundle, s_table, snap_m), hot))  # with referral figures, on click
@@ -186,7 +184,7 @@ if view_change.open:
                 basemap = st.session_state.get("basemap", "none")
                 dual = maplayers.before_after_map(dens, plain, bundle.study_area, bounds, basemap=basemap)
                 st_folium(dual, returned_objects=[], height=480, use_container_width=True, key="dual_map")
-                st.markdown("**Change map** — significant changes in cells; hotspot areas and rings (dashed) by their change.")
+                st.markdown(change_map_caption(settings.ring_m))
                 layers = c.change_layers(bundle, settings.only(*c.EXPORT), None)
                 show_map(c.base_map(bundle, bounds, "none", 520), layers, key="change_map", height=520)
             except Exception as exc:
@@ -195,10 +193,9 @@ if view_change.open:
             if changes is None:
                 st.info(note_text(change_note or "No hotspot areas to compare."))
             else:
-                per_area = c.change_table(bundle, settings.only(*c.RINGS))
-                shown = [k for k in CHANGE_COLUMNS if k in per_area.columns]
-                table(per_area[shown], key="change_table")
-                downloads(change_downloads(changes, cells))
+                per_area = change_rows(c.change_table(bundle, settings.only(*c.RINGS)))
+                table(per_area, key="change_table")
+                downloads(change_downloads(lambda: per_area, cells))  # the table shown, with its names and numbers
         st.subheader("Trends over the months (emerging hot spots)")
         trend_table, trend_caption = emerging_view(*c.emerging(bundle, s_hot))
         st.caption(note_text(trend_caption))
@@ -239,7 +236,9 @@ if view_scheme.open:
     with view_scheme:
         st.subheader("ASB in hotspots and elsewhere, per month")
         series = c.monthly(bundle, settings.only(*c.HOT, "scheme_start"))
-        as_index = st.toggle("Show as an index (mean of the months before the scheme = 100)", value=False, key="monthly_index")
+        no_index = index_unavailable(series)  # the toggle greyed out, and why, rather than a chart hidden
+        as_index = st.toggle("Show as an index (mean of the months before the scheme = 100)", value=False, key="monthly_index",
+                             disabled=no_index is not None, help=no_index) and no_index is None
         chart(partial(charts.monthly_chart, series, as_index=as_index), charts.monthly_note(series, as_index=as_index))
         pub = c.publication(bundle, s_link, snap_m)
         if pub is None:
@@ -281,11 +280,10 @@ if view_analyst.open:
         st.subheader("Stability of the hotspots")
         st.caption("Gi* at each cell size and distance band (× cell size), hot cells compared: Jaccard 1 = same, 0 = disjoint.")
         s1, s2 = st.columns(2)
-        used = round(hot.grid.cell_size)  # the cell size analysed, and those either side of it
-        offered = sorted({100, 150, 200, 250, 300, 400, 500, 750, 1000, used})
-        sizes = s1.multiselect("Cell sizes (m)", offered, offered[max(0, offered.index(used) - 1):offered.index(used) + 2],
-                               key="stab_sizes")
-        mults = s2.multiselect("Distance bands (× cell size)", [1.5, 2.0, 3.0, 4.0], default=[2.0, 3.0], key="stab_mults")
+        ch = stability_choices(hot)  # the analysis's own cell size and distance band among those chosen at first
+        sizes = s1.multiselect("Cell sizes (m)", ch.sizes, ch.size_default, key="stab_sizes")
+        mults = s2.multiselect("Distance bands (× cell size)", ch.mults, ch.mult_default, key="stab_mults",
+                               format_func=ch.mult_label)
         if st.button("Run the stability sweep", key="stab_run"):
             st.session_state["stab_request"] = (tuple(sorted(sizes)), tuple(sorted(mults)))
         req = st.session_state.get("stab_request")
@@ -293,7 +291,7 @@ if view_analyst.open:
             try:
                 res = c.sweep(bundle, settings.only("period", "alpha", "fdr", "seed"), *req)
                 metrics(stability_metrics(res))
-                table(res.table, key="stab_table")
+                table(stability_rows(res), key="stab_table")
                 st.altair_chart(charts.jaccard_chart(jaccard_frame(res)), width="stretch")
                 st.markdown("**Robustness surface**: share of runs in which each cell is hot.")
                 show_map(c.base_map(bundle, bounds, "none", 450), [draw_layer(maplayers.robustness_layer(res))], key="stab_map",
@@ -303,27 +301,6 @@ if view_analyst.open:
 
 
 # =============================================================================== data
-def show_outcome(o) -> None:
-    title = f"{o.kind}: " + ", ".join(o.files)
-    if not o.ok:
-        st.error(md_text(title) + " — " + note_text(o.error))
-        if o.report is None:
-            return
-    with st.container(border=True):
-        st.markdown(f"**{md_text(title)}**")
-        if o.report is None:
-            st.markdown(f"{o.rows:,} rows")
-            return
-        r = report_view(o.report, person=o.kind == "referrals", threshold=settings.threshold)  # referral rows are people
-        metrics(report_metrics(r))
-        if o.report.dropped:
-            table(r.reasons)
-        for n in r.notes:
-            st.caption(note_text("Note: " + n))
-        for w in r.warnings:
-            st.warning(note_text(w))
-
-
 if view_data.open:
     with view_data:
         st.subheader("Data in use")
@@ -331,10 +308,10 @@ if view_data.open:
         for n in bundle.notes:
             st.caption(note_text(n))
         for o in bundle.reports:
-            show_outcome(o)
+            w.load_report(o, settings.threshold)
         if bundle.source != "demo" and st.button("Use the demo data again", key="use_demo"):
-            for k in ("bundle", "upload_token", "data_choice_loaded"):
-                st.session_state.pop(k, None)
+            st.session_state.pop("bundle", None)  # the files still in the boxes are not loaded again (same token)
+            st.session_state["data_choice_pending"] = "demo"  # the sidebar's selector says so
             st.rerun()
         st.subheader("Load your own files")
         st.caption("Files are read as data only (CSV, zipped CSVs, Parquet, GeoPackage, GeoJSON) and kept in your session, never "
@@ -369,12 +346,14 @@ if view_data.open:
                     )
                 st.session_state["upload_token"], st.session_state["upload_outcomes"] = token, outcomes
                 if new_bundle is not None:
-                    st.session_state["bundle"] = new_bundle
+                    st.session_state["bundle"], st.session_state["data_choice_pending"] = new_bundle, w.UPLOADED
                     st.rerun()
             shown = [o for o in st.session_state.get("upload_outcomes", ()) if all(o is not r for r in bundle.reports)]
             if shown:  # those of files not in use (the data in use have theirs above)
                 st.markdown("**Load reports**")
             for o in shown:
-                show_outcome(o)
+                w.load_report(o, settings.threshold)
             if not inc_files:
                 st.info("Add an incidents file to analyse your own data; until then the app keeps the current data.")
+        else:  # the boxes emptied: the same files added again are loaded again
+            st.session_state.pop("upload_token", None)

@@ -133,7 +133,7 @@ def force_bundle(folder: ForceFolder, *, settings: Any = None) -> Any:
     return DataBundle(
         prepared=prepared,
         source="files",
-        label=f"{folder.name}: police.uk files in data/police_uk/{folder.id} ({len(folder.files)} month(s), {months})",
+        label=f"{folder.name}: police.uk files in {folder.path.resolve()} ({len(folder.files)} month(s), {months})",
         token=f"data-{folder.id}-{h.hexdigest()[:16]}",
         reports=tuple(outcomes),
         notes=prepared.notes,

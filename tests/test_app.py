@@ -232,7 +232,7 @@ def test_analyst_controls_exist_and_automatic_choices_are_shown(demo):
     main = {w.key for w in at.main.get("selectbox") + at.main.get("select_slider") + at.main.get("toggle")}
     assert set(MAP_KEYS) <= main and not set(MAP_KEYS) & keys
     assert at.selectbox(key="kernel").options == ["quartic", "gaussian", "epanechnikov"]
-    assert at.selectbox(key="cluster_method").options == ["dbscan", "hdbscan", "none"]
+    assert at.selectbox(key="cluster_method").options == ["DBSCAN (a fixed radius)", "HDBSCAN (no radius)", "None"]  # words
     open_tab(at, "Analyst")
     check(at)
     stage = hotspot_stage(demo.incidents, STREET, demo.study_area)
@@ -408,3 +408,68 @@ def test_an_after_period_before_the_before_period_is_refused_with_the_swap():
     assert md_text("comes before the before period (Jan 2024 – Jun 2024)") in said
     assert md_text('swap them: "Before period" 2022-07:2022-12 and "After period" 2024-01:2024-06.') in said
     assert not at.dataframe or all(d.key != "change_summary" for d in at.dataframe)  # no backwards verdict
+
+
+def test_sidebar_names_the_data_in_use_after_an_upload(demo, tmp_path, monkeypatch):
+    """With forces' folders found, the sidebar's data selector follows an upload ("Your files", not the demo it read
+    before); its heading follows the categories analysed ("Incident hotspots" for all crime)."""
+    inc = demo.incidents
+    sel = (inc["month"] >= "2023-01-01") & (inc["month"] < "2023-04-01")
+    folder = tmp_path / "police_uk" / "derbyshire"
+    folder.mkdir(parents=True)
+    (folder / "2023-01-derbyshire-street.csv").write_bytes(police_csv(inc[sel].iloc[:500]))
+    monkeypatch.setenv("HOTSPOTS_DATA_DIR", str(tmp_path))
+    at = run_app()
+    assert at.selectbox(key="data_choice").value == "demo" and at.sidebar.header[0].value == "ASB hotspots"
+    open_tab(at, "Data")
+    data = police_csv(inc[sel].iloc[:3000]).replace(b"Anti-social behaviour", b"Burglary", 200)
+    at.checkbox(key="asb_only").set_value(False)
+    at.file_uploader(key="up_incidents").set_value(("2023-derby-street.csv", data, "text/csv")).run()
+    check(at)
+    assert at.selectbox(key="data_choice").value == "uploaded"
+    assert at.title[0].value.startswith("Incident hotspots") and at.sidebar.header[0].value == "Incident hotspots"
+    open_tab(at, "Scheme")  # police.uk files have no scheme start: no index is offered, and the help says why
+    index = at.toggle(key="monthly_index")
+    assert index.disabled and "scheme start" in index.help
+    at.selectbox(key="data_choice").set_value("demo").run()
+    check(at)
+    assert at.sidebar.header[0].value == "ASB hotspots" and "uploaded" not in at.selectbox(key="data_choice").options
+
+
+def test_map_tab_says_when_the_permutations_leave_no_hotspot_areas():
+    at = run_app()
+    at.selectbox(key="permutations").set_value(99).run()
+    check(at)
+    assert metric(at, "Hotspot areas") == "0"
+    control = md_text('"Permutations (0 = exact count test)" to 0')  # the cause and its control, not "a larger cell size"
+    assert any("99 permutations" in i.value and control in i.value for i in at.info)
+
+
+def test_select_boxes_and_settings_used_show_words_not_code_names():
+    at = run_app()
+    shown = {o for s in at.sidebar.selectbox for o in s.options}
+    assert not shown & {"arcgis", "sfhotspot", "dbscan", "hdbscan", "none", "1 − alpha"}
+    assert at.selectbox(key="cluster_method").value == "dbscan"  # the values stay the library's
+    open_tab(at, "Analyst")
+    used = next(df.value for df in at.dataframe if "Setting" in df.value.columns).set_index("Setting")["Value"]
+    assert used["Gi* test"] == "exact count test, two-sided"
+
+
+def test_use_the_demo_data_again_with_the_files_still_in_the_boxes(demo):
+    """'Use the demo data again' analyses the demo though the uploaded files stay in their box (they were loaded again
+    at once); the box emptied and the same file added again, it is analysed again."""
+    inc = demo.incidents
+    sel = (inc["month"] >= "2023-01-01") & (inc["month"] < "2023-04-01")
+    data = police_csv(inc[sel].iloc[:3000])
+    at = run_app()
+    open_tab(at, "Data")
+    at.file_uploader(key="up_incidents").set_value(("x.csv", data, "text/csv")).run()
+    assert metric(at, "Incidents analysed") == "3,000"
+    at.button(key="use_demo").click().run()
+    check(at)
+    assert metric(at, "Incidents analysed") == f"{len(demo.incidents):,}"
+    assert any("demo" in c.value for c in at.sidebar.caption)
+    at.file_uploader(key="up_incidents").set_value([]).run()
+    at.file_uploader(key="up_incidents").set_value(("x.csv", data, "text/csv")).run()
+    check(at)
+    assert metric(at, "Incidents analysed") == "3,000"

@@ -135,6 +135,18 @@ def test_map_layers_are_cached_by_the_settings_they_read(demo):
     assert other[2].script != layers[2].script
 
 
+def test_flows_name_their_hotspot_origins_by_place(demo):
+    """The map's referral → task flows read "hotspot 12 · <place>" for a hotspot origin (it read "From 12")."""
+    s = demo.defaults.replace(cell_size=250.0)
+    hot = c.stage(demo, s.only(*c.HOT))
+    named = name_hotspot_areas(hot.areas.areas, hot.incidents, demo.study_area)
+    flows = c.publication(demo, s.only(*c.LINK), 250.0).flows
+    origin = flows.loc[flows["origin_kind"] == "hotspot area", "origin"].astype(str).iloc[0]
+    place = dict(zip(named["area_id"].astype(str), named["label"]))[origin]
+    (lines,) = [x for x in c.scheme_layers(demo, s.only(*c.LINK), 250.0, False, True) if x.name.startswith("Referral")]
+    assert f'"hotspot {origin} · {place}"' in lines.script
+
+
 def test_a_data_set_is_taken_out_of_the_full_garbage_collections():
     import gc
 

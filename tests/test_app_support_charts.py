@@ -41,3 +41,13 @@ def test_a_funnel_with_no_bar_says_why():
     hidden = bars.assign(shown=["<5", "c", "c", "c"], referrals=np.nan)
     assert "too small" in charts.funnel_note(hidden)
     assert charts.funnel_note(bars.assign(referrals=[12.0, 10.0, 8.0, 5.0])) is None
+
+
+def test_the_jaccard_heat_map_is_labelled_in_words():
+    """Its axes and colour read as words, not the frame's "run a", "run b", "jaccard"."""
+    frame = pd.DataFrame([[1.0, 0.25], [0.25, 1.0]], index=["250 m / 500 m", "500 m / 1,000 m"],
+                         columns=["250 m / 500 m", "500 m / 1,000 m"])
+    enc = charts.jaccard_chart(frame).to_dict()["encoding"]
+    titles = {enc[k]["title"] for k in ("x", "y", "color")}
+    assert titles == {"Compared with", "Run (cell size / distance band)", "Overlap (Jaccard)"}
+    assert [t["title"] for t in enc["tooltip"]] == ["Run (cell size / distance band)", "Compared with", "Overlap (Jaccard)"]

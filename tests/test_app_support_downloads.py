@@ -83,7 +83,7 @@ def test_change_downloads_write_a_rate_ratio_that_is_not_finite_as_empty(demo):
     t = cells.table
     inf = np.isinf(t["rate_ratio"].to_numpy())
     assert inf.any()
-    files = {d.key: d.make() for d in change_downloads(areas, cells)}
+    files = {d.key: d.make() for d in change_downloads(lambda: areas.table, cells)}
     doc = json.loads(files["dl_change_cells"].decode("utf-8"))  # strict JSON: no Infinity
     props = pd.DataFrame([f["properties"] for f in doc["features"]])
     assert props.loc[inf, ["rate_ratio", "rate_ratio_low", "rate_ratio_high"]].isna().all().all()
@@ -91,3 +91,29 @@ def test_change_downloads_write_a_rate_ratio_that_is_not_finite_as_empty(demo):
     np.testing.assert_allclose(props.loc[~inf, "rate_ratio"].astype(float), t.loc[~inf, "rate_ratio"], equal_nan=True)
     text = files["dl_change_areas"].decode("utf-8")
     assert "inf" not in text.lower()
+
+
+def test_change_per_hotspot_csv_holds_the_table_shown(demo):
+    """The Before/after tab's download is its table (place, ring change and verdict, pattern over the
+    months), with the machine-readable names and numbers, not the bare change table."""
+    from hotspots.app_support import change_rows
+    from hotspots.emerging_summary import area_patterns
+    from hotspots.maps.scheme_layers import hotspot_area_table
+    from hotspots.pipeline import emerging_stage, ring_change
+    from hotspots.places import name_hotspot_areas
+
+    s = Settings(cell_size=1000.0)
+    stage = hotspot_stage(demo.incidents, s, demo.study_area)
+    cells, _ = cell_change(demo.incidents, stage.grid, s)
+    areas, _ = area_change(demo.incidents, stage, s, cells)
+    moved, _ = ring_change(demo.incidents, stage, s, cells, areas)
+    trends, _ = emerging_stage(demo.incidents, stage, s)
+    patterns = area_patterns(trends, stage.areas.labels, stage.areas.n_areas)
+    places = name_hotspot_areas(stage.areas.areas, stage.incidents, demo.study_area)
+    shown = change_rows(hotspot_area_table(stage.areas, change=areas, places=places, displacement=moved, patterns=patterns))
+    assert {"place", "ring_change_pct", "ring_change_class", "emerging"} <= set(shown.columns)
+    (csv,) = [d.make() for d in change_downloads(lambda: shown, cells) if d.key == "dl_change_areas"]
+    back = pd.read_csv(io.BytesIO(csv), encoding="utf-8-sig")
+    assert list(back.columns) == list(shown.columns)
+    assert back["place"].tolist() == shown["place"].tolist()
+    np.testing.assert_allclose(back["change_pct"], shown["change_pct"].astype(float), equal_nan=True)

@@ -42,3 +42,19 @@ def test_library_messages_name_the_apps_controls():
     assert app_wording("coordinates read as BNG (given `crs`)") == 'coordinates read as BNG (given "Coordinates")'
     assert "points_outside_area" not in app_wording("3 point(s) still count near the border (points_outside_area='include').")
     assert app_wording("2 `person_ref` value(s) repeat") == "2 `person_ref` value(s) repeat"  # not a control: as is
+
+
+def test_a_file_without_coordinates_points_to_the_column_mapping():
+    """The load error of a table without coordinates points to the Data tab's expander, not to Python's `x='...'`."""
+    import pandas as pd
+    import pytest
+
+    from hotspots._errors import SchemaError
+    from hotspots.app_support import app_wording
+    from hotspots.io import Upload, load_incidents
+
+    with pytest.raises(SchemaError) as err:
+        load_incidents(Upload("people.csv", pd.DataFrame({"name": ["a"], "town": ["b"]}).to_csv(index=False).encode()))
+    text = app_wording(str(err.value))
+    assert "Python" not in text and "x=" not in text
+    assert 'in the Data tab\'s "Column mapping for tables that are not police.uk files"' in text

@@ -256,9 +256,13 @@ def test_gi_class_counts_and_settings_used(demo):
     used = views.settings_used(stage, s).set_index("setting")["value"]
     assert used["cell size (m)"] == "1,000" and used["cells in study area"] == f"{stage.grid.n_cells:,}"
     assert used["distance band (m)"] == f"{stage.gi.params['distance_m']:,.0f}"
-    assert used["Gi* test"] == stage.gi.params["p_decision"] and "exact count test" in used["Gi* test"]
+    assert used["Gi* test"] == "exact count test, two-sided"  # in words, not "p_exact (...)"
     assert used["hotspot areas"] == "cells significant at alpha 0.05 (95% confidence)"
-    assert "1000 m cells" in views.method_caption(stage, s) and "with FDR" in views.method_caption(stage, s)
+    # the cell size as the card shows it ("5,000 m", not "5000 m"); referral squares only said with referral data
+    assert "1,000 m cells." in views.method_caption(stage, s) and "with FDR" in views.method_caption(stage, s)
+    assert "Referral" not in views.method_caption(stage, s)
+    assert "counts per square (1–4 as <5)" in views.method_caption(stage, s, referrals=True)
+    assert "rings (dashed)" in views.change_map_caption(500) and "rings" not in views.change_map_caption(0)
     # The hotspot areas' rule as used: at the default settings, the cells significant at alpha.
     assert "hotspot areas: cells significant at alpha 0.05 (95% confidence)" in views.method_caption(stage, s)
 
@@ -337,3 +341,89 @@ def test_hotspots_with_one_place_name_are_told_apart():
     assert t["place"].tolist()[0] == "Albert Street, Derby"  # the library's label is unchanged
     kb = pd.DataFrame({"hotspot": ["7", "outside hotspots"], "referrals": [12, 30]})
     assert views.display_frame(kb, views.hotspot_names(t))["Hotspot"].tolist() == ["7 · Albert Street, Derby", "outside hotspots"]
+
+
+def test_short_title_follows_the_categories_analysed():
+    """The sidebar's heading: "ASB hotspots" only for anti-social behaviour (it stayed so for all crime)."""
+    one = pd.DataFrame({"category": ["Anti-social behaviour"] * 2})
+    assert views.short_title(one) == "ASB hotspots"
+    assert views.short_title(pd.DataFrame({"category": ["Burglary"]})) == "Burglary hotspots"
+    assert views.short_title(pd.DataFrame({"category": ["Burglary", "Anti-social behaviour"]})) == "Incident hotspots"
+
+
+def test_index_toggle_is_offered_only_with_a_baseline():
+    """The Scheme tab's index toggle is greyed out, with the reason, without a scheme start or months before it."""
+    from hotspots.summaries import MonthlySeries
+
+    months = pd.date_range("2023-01-01", periods=4, freq="MS")
+    table = pd.DataFrame({"month": months, "in_hotspots": [3, 4, 5, 6], "elsewhere": [1] * 4})
+    assert "needs a scheme start" in views.index_unavailable(MonthlySeries(table, None))
+    assert "January 2023" in views.index_unavailable(MonthlySeries(table, pd.Timestamp("2023-01-01").date()))
+    assert views.index_unavailable(MonthlySeries(table, pd.Timestamp("2023-03-01").date())) is None
+
+
+def test_no_areas_text_names_the_permutations_when_they_are_the_cause():
+    """With FDR over many cells, few permutations cannot reach any class: the Map tab says so (it advised a larger
+    cell size), naming the control; otherwise the general advice."""
+    from hotspots.app_support import demo_bundle
+
+    d = demo_bundle(0)
+    few = hotspot_stage(d.incidents, Settings(cell_size=250.0, permutations=99), d.study_area)
+    assert few.areas.n_areas == 0 and few.gi.params["classes_offered"] == []
+    text = views.no_areas_text(few)
+    assert "99 permutations" in text and f"{few.gi.params['n_cells']:,} cells" in text
+    assert '"Permutations (0 = exact count test)" to 0' in text and "inference" not in text
+    no_fdr = hotspot_stage(d.incidents, Settings(cell_size=250.0, permutations=99, fdr=False), d.study_area)
+    assert views.no_areas_text(no_fdr) == views.NO_AREAS  # the permutations reach 95 %: not the cause
+
+
+def test_period_coverage_text_warns_of_a_month_published_in_part():
+    """A hotspot period holding a month published in part (Hampshire's August 2025: 430 incidents) is said above the map."""
+    from hotspots.app_support import demo_bundle
+
+    inc = demo_bundle(0).incidents
+    part = inc["month"] == "2023-03-01"
+    thin = inc[~part | (np.arange(len(inc)) % 10 == 0)]
+    n = int((thin["month"] == "2023-03-01").sum())
+    months = month_options("2022-01", "2024-12")
+    s = Settings(missing_months=("2023-03",))
+    text = views.period_coverage_text(thin, s.replace(period=("2023-03", "2023-03")), months)
+    assert text and f"Mar 2023 holds {n:,} incidents" in text and "published in part" in text
+    assert views.period_coverage_text(thin, s, months) == text  # the whole data hold it too
+    assert views.period_coverage_text(thin, s.replace(period=("2023-04", "2023-06")), months) is None
+    assert views.period_coverage_text(thin, Settings(), months) is None
+
+
+def test_stability_sweep_holds_the_analysis_own_settings_at_first():
+    """The sweep's first runs hold the analysis's own cell size and distance band (707 m on 500 m cells: 1.41, not only
+    2 and 3), so its "cells hot in ≥ 80 % of runs" speaks of the map beside it; its table says the band in words."""
+    from hotspots.app_support import demo_bundle
+    from hotspots.robustness import stability
+
+    d = demo_bundle(0)
+    stage = hotspot_stage(d.incidents, Settings(cell_size=500.0), d.study_area)
+    ch = views.stability_choices(stage)
+    own = stage.gi.params["distance_m"] / 500.0
+    assert 500 in ch.size_default and own in ch.mult_default and ch.own == own
+    assert ch.mult_label(own).endswith("(as analysed)") and ch.mult_label(2.0) == "2"
+    res = stability(d.incidents, cell_sizes=[500], distance_multipliers=[own], mask=d.study_area, seed=0)
+    assert res.table["distance_m"].iloc[0] == pytest.approx(stage.gi.params["distance_m"])
+    assert int(res.table["n_hot_cells"].iloc[0]) == int((stage.gi.hot & stage.grid.active).sum())
+    rows = views.stability_rows(res)
+    assert "distance_rule" not in rows.columns and rows["distance_times_cell"].iloc[0] == round(own, 2)
+    assert rows["distance_m"].iloc[0] == round(stage.gi.params["distance_m"])  # whole metres, as the heat map's labels
+    assert "Distance band (× cell size)" in views.display_frame(rows).columns
+
+
+def test_settings_in_words_not_code_names():
+    """The select boxes show words (their values stay the library's); "Settings used" names the Gi* test in words."""
+    from hotspots.app_support import demo_bundle
+
+    assert views.option_label("bandwidth_rule")("arcgis") == "ArcGIS Kernel Density's rule"
+    assert views.option_label("cluster_method")("none") == "None" and "DBSCAN" in views.option_label("cluster_method")("dbscan")
+    assert views.option_label("min_confidence")(None) == "Same as the significance level"
+    assert views.option_label("min_confidence")(0.95) == "95%" and views.option_label("kernel")("quartic") == "quartic"
+    d = demo_bundle(0)
+    s = Settings(cell_size=1000.0)
+    used = views.settings_used(hotspot_stage(d.incidents, s, d.study_area), s).set_index("setting")["value"]
+    assert used["Gi* test"] == "exact count test, two-sided" and "p_" not in " ".join(used)

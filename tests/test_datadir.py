@@ -50,3 +50,20 @@ def test_repository_data_folder_is_tracked_but_its_contents_ignored():
     assert (REPO / "data" / "README.md").is_file()
     lines = (REPO / "data" / ".gitignore").read_text().splitlines()
     assert "*" in lines and "!README.md" in lines and "!.gitignore" in lines
+
+
+def test_force_bundle_names_the_real_folder(tmp_path, monkeypatch):
+    """The Data tab names the folder the files were read from (HOTSPOTS_DATA_DIR), not data/police_uk/<id>."""
+    from helpers import police_csv
+
+    from hotspots.app_support import demo_bundle
+    from hotspots.datadir import force_bundle
+
+    inc = demo_bundle(0).incidents
+    folder = tmp_path / "police_uk" / "derbyshire"
+    folder.mkdir(parents=True)
+    (folder / "2023-01-derbyshire-street.csv").write_bytes(police_csv(inc[inc["month"] == "2023-01-01"]))
+    monkeypatch.chdir(REPO)
+    (found,) = force_folders(tmp_path)
+    bundle = force_bundle(found)
+    assert f"police.uk files in {folder.resolve()} (" in bundle.label and "data/police_uk" not in bundle.label

@@ -166,6 +166,23 @@ def test_gi_legend_lists_cold_classes_only_when_there_are_cold_spots(demo):
         assert "cold 99%" in leg.html
 
 
+def test_legends_list_no_class_that_is_not_on_the_map(demo):
+    """No significant cell: the Gi* legend says so (it listed hot 99 % / 95 % / 90 %); no significant change in any
+    cell: the change legend says so (it listed a fall and a rise with 0 and 0)."""
+    import dataclasses
+
+    from hotspots.pipeline import cell_change
+
+    gi = demo["stage"].gi
+    none = dataclasses.replace(gi, bins=np.zeros_like(gi.bins))
+    leg = next(c for c in sl.gi_class_layer(none)._children.values() if isinstance(c, Legend))
+    assert "no hot or cold spots" in leg.html and "hot 99%" not in leg.html
+    cells, _ = cell_change(demo["bundle"].incidents, demo["stage"].grid, demo["settings"])
+    flat = dataclasses.replace(cells, table=cells.table.assign(change_class="no significant change"))
+    leg = next(c for c in sl.change_cells_layer(flat)._children.values() if isinstance(c, Legend))
+    assert "no cell changed significantly" in leg.html and "significant rise" not in leg.html
+
+
 def test_dissolve_cells_is_exact():
     g = Grid.from_bounds((0, 0, 1_000, 1_000), cell_size=100)
     mask = np.zeros(g.shape, bool)
@@ -302,6 +319,20 @@ def test_referral_symbols_encode_only_shown_counts(demo):
     assert hid and {r[4] for r in hid} == {1.0}
     # Only published values travel: the payload's referral texts are the publication's markers.
     assert sorted(str(r[6]) for r in lines) == sorted(pub.flows["referrals_shown"])
+
+
+def test_referral_task_flows_name_a_hotspot_origin_as_a_hotspot(demo):
+    """A hotspot origin reads "hotspot 12 · <place>" ("From 12" read as a town's name); a town keeps its name."""
+    flows = demo["publication"].flows
+    kinds = flows["origin_kind"].tolist()
+    assert "hotspot area" in kinds and "town" in kinds
+    places = {str(i): f"Street {i}" for i in flows["origin"]}
+    origin = [r[7] for r in _rows(sl.referral_task_lines_layer(demo["publication"], places=places))]
+    for o, k, shown in zip(flows["origin"], kinds, origin):
+        assert shown == (f"hotspot {o} · Street {o}" if k == "hotspot area" else str(o))
+    bare = [r[7] for r in _rows(sl.referral_task_lines_layer(demo["publication"]))]
+    assert {b for b, k in zip(bare, kinds) if k == "hotspot area"} == {f"hotspot {o}" for o, k in zip(flows["origin"], kinds)
+                                                                        if k == "hotspot area"}
 
 
 def test_referral_task_flows_start_at_an_area_or_a_town_and_add_up(demo):

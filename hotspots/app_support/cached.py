@@ -258,8 +258,16 @@ def clusters_layer(bundle: DataBundle, s: Settings) -> DrawnLayer:
 def scheme_layers(bundle: DataBundle, s: Settings | None, snap_m: float, origins: bool, flows: bool) -> tuple[DrawnLayer, ...]:
     """Task sites, and the referral squares and flows when switched on, drawn once (``s`` None
     when both are off: the task sites alone do not depend on the settings)."""
+    from ..places import name_hotspot_areas
+
     pub = publication(bundle, s.only(*LINK), snap_m) if (origins or flows) and s is not None else None
-    return tuple(draw_layer(g) for g in maplayers.scheme_layers(pub, bundle.tasks, origins=origins, flows=flows))
+    places = None
+    if flows and pub is not None:  # the flows' hotspot origins by name ("hotspot 12 · Albert Street")
+        hot = stage(bundle, s.only(*HOT))
+        named = name_hotspot_areas(hot.areas.areas, hot.incidents, bundle.study_area)
+        places = dict(zip(named["area_id"].astype(str), named["label"]))  # the area table's "place"
+    groups = maplayers.scheme_layers(pub, bundle.tasks, origins=origins, flows=flows, places=places)
+    return tuple(draw_layer(g) for g in groups)
 
 
 @cached

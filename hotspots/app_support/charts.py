@@ -96,15 +96,17 @@ def funnel_chart(bars: pd.DataFrame, *, height: int = 180) -> alt.Chart:
 
 def jaccard_chart(frame: pd.DataFrame, *, height: int = 300) -> alt.Chart:
     """A stability sweep's Jaccard matrix (:func:`~hotspots.app_support.views.jaccard_frame`) as a heat map."""
-    long = frame.reset_index(names="run a").melt("run a", var_name="run b", value_name="jaccard")
+    long = frame.reset_index(names="run").melt("run", var_name="other", value_name="overlap")
+    run, other, overlap = "Run (cell size / distance band)", "Compared with", "Overlap (Jaccard)"
     return (
         alt.Chart(long)
         .mark_rect()
         .encode(
-            x=alt.X("run b:N", sort=list(frame.columns)),
-            y=alt.Y("run a:N", sort=list(frame.index)),
-            color=alt.Color("jaccard:Q", scale=alt.Scale(domain=[0, 1], scheme="viridis")),
-            tooltip=["run a", "run b", "jaccard"],
+            x=alt.X("other:N", sort=list(frame.columns), title=other),
+            y=alt.Y("run:N", sort=list(frame.index), title=run),
+            color=alt.Color("overlap:Q", scale=alt.Scale(domain=[0, 1], scheme="viridis"), title=overlap),
+            tooltip=[alt.Tooltip("run:N", title=run), alt.Tooltip("other:N", title=other),
+                     alt.Tooltip("overlap:Q", title=overlap, format=".2f")],
         )
         .properties(height=height)
     )

@@ -183,13 +183,14 @@ def export_downloads(analysis: Callable[[], Analysis], *, layer: str, basemap: s
     ]
 
 
-def change_downloads(areas: Any, cells: Any) -> list[Download]:
-    """Change per hotspot (CSV) and per cell (GeoJSON), numbers that are not finite written empty as in
-    every export (:func:`hotspots.change.finite_for_files`)."""
+def change_downloads(table: Callable[[], pd.DataFrame], cells: Any) -> list[Download]:
+    """Change per hotspot (CSV: the table the Before/after tab shows, ``table`` made on click, with its
+    machine-readable column names and numbers) and per cell (GeoJSON), numbers that are not finite written
+    empty as in every export (:func:`hotspots.change.finite_for_files`)."""
     return [
         Download(
             "Change per hotspot (CSV)",
-            lambda: csv_bytes(finite_for_files(areas.table)),
+            lambda: csv_bytes(finite_for_files(table())),
             "change_per_hotspot.csv",
             CSV,
             "dl_change_areas",

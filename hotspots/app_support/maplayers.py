@@ -65,18 +65,19 @@ def clusters_layer(clusters: Any) -> Any:
     return sl.clusters_layer(clusters, show=True)
 
 
-def scheme_layers(publication: Any, tasks: Any, *, origins: bool = False, flows: bool = False) -> list[Any]:
+def scheme_layers(publication: Any, tasks: Any, *, origins: bool = False, flows: bool = False,
+                  places: Any = None) -> list[Any]:
     """Task sites, and when asked for, where referrals come from (squares) and referral → task
     flows, from the protected publication (:func:`hotspots.publication.publish_scheme`): a
     person-level layer is built only when it is to be shown, so nothing of it reaches the browser
-    otherwise."""
+    otherwise. ``places``: the hotspot areas' place names by id, naming the flows' hotspot origins."""
     groups = []
     if origins and publication is not None and publication.origins is not None:
         groups.append(sl.referral_origins_layer(publication))
     if tasks is not None:
         groups.append(sl.task_sites_layer(tasks))
     if flows and publication is not None and publication.flows is not None:
-        groups.append(sl.referral_task_lines_layer(publication))
+        groups.append(sl.referral_task_lines_layer(publication, places=places))
     return groups
 
 

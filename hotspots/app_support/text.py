@@ -80,6 +80,8 @@ _PHRASES = {
     "; give `--scheme-start` if these referrals are a later extract": "",
     " (points_outside_area='include')": "",
     " (points_outside_area='exclude')": "",
+    "; in Python, name them with `x='...'`, `y='...'`.": "; or name them in the Data tab's \"Column mapping for tables that "
+    "are not police.uk files\".",
 }
 _PARAMETER = re.compile(r"`(\w+)(?:=([^`]*))?`")
 

@@ -47,6 +47,11 @@ __all__ = [
     "gi_class_counts",
     "settings_used",
     "method_caption",
+    "change_map_caption",
+    "short_title",
+    "period_coverage_text",
+    "no_areas_text",
+    "index_unavailable",
     "Metric",
     "headline_metrics",
     "change_metrics",
@@ -54,11 +59,17 @@ __all__ = [
     "SummaryTable",
     "change_summary_table",
     "stability_metrics",
+    "stability_choices",
+    "stability_rows",
+    "StabilityChoices",
     "report_metrics",
     "COLUMN_LABELS",
+    "OPTION_LABELS",
+    "option_label",
     "CRS_LABELS",
     "BRIEFING_LAYERS",
     "CHANGE_COLUMNS",
+    "change_rows",
 ]
 
 
@@ -279,6 +290,7 @@ TABLE_COLUMNS: dict[str, tuple[str, float]] = {
     "degenerate": ("Too thin for an outline (drawn as a circle)", 1.0),
     "cell_size_m": ("Cell size (m)", 1.0),
     "distance_m": ("Distance band (m)", 1.0),
+    "distance_times_cell": ("Distance band (× cell size)", 1.0),
     "n_cells": ("Cells", 1.0),
     "n_hot_cells": ("Hot cells", 1.0),
     "n_hot_areas": ("Hotspot areas", 1.0),
@@ -497,7 +509,8 @@ def settings_used(stage: Any, settings: Any) -> pd.DataFrame:
         "kernel": stage.density.kernel,
         "distance band (m)": "" if distance is None else f"{float(distance):,.0f}",
         "distance rule": VALUE_LABELS.get(g.params.get("distance_rule"), g.params.get("distance_rule")),
-        "Gi* test": g.params.get("p_decision", g.params.get("inference")),
+        "Gi* test": GI_TESTS.get(g.params.get("inference"), g.params.get("inference")) + (
+            f" ({g.params['permutations']:,})" if g.params.get("inference") == "permutation" else "") + ", two-sided",
         "alpha": settings.alpha,
         "FDR": "yes" if settings.fdr else "no",
         "permutations": settings.permutations,
@@ -505,6 +518,28 @@ def settings_used(stage: Any, settings: Any) -> pd.DataFrame:
         "cells in study area": f"{stage.grid.n_cells:,}",
     }
     return pd.DataFrame({"setting": list(used), "value": ["–" if v is None else str(v) for v in used.values()]})
+
+
+#: The analyst settings' choices in words, by the setting's name (the values stay the library's).
+OPTION_LABELS: dict[str, dict[Any, str]] = {
+    "bandwidth_rule": {"arcgis": "ArcGIS Kernel Density's rule", "sfhotspot": "sfhotspot's rule (R)"},
+    "cluster_method": {"dbscan": "DBSCAN (a fixed radius)", "hdbscan": "HDBSCAN (no radius)", "none": "None"},
+    "min_confidence": {None: "Same as the significance level"},
+}
+#: The Gi* tests (``params["inference"]``) in words.
+GI_TESTS = {
+    "count": "exact count test",
+    "randomisation": "exact randomisation test",
+    "permutation": "conditional permutations",
+    "normal": "normal approximation",
+}
+
+
+def option_label(name: str) -> Any:
+    """The ``format_func`` of the select box for the setting ``name``: its choices in words (:data:`OPTION_LABELS`;
+    a confidence as a percentage, anything else as it is)."""
+    words = OPTION_LABELS.get(name, {})
+    return lambda v: words[v] if v in words else f"{v:.0%}" if isinstance(v, float) and name == "min_confidence" else str(v)
 
 
 #: The column-mapping boxes of the upload panel: canonical column → label.
@@ -541,6 +576,14 @@ def briefing_layers(has_referrals: bool, n_months: int) -> list[str]:
 #: ring's and its pattern over the months, as ``csv/hotspot_areas.csv``.
 CHANGE_COLUMNS = ("area_id", "place", "incidents", "before", "after", "change_pct", "change_adjusted_pct", "change_class",
                   "ring_change_pct", "ring_change_class", "emerging")
+
+
+def change_rows(table: pd.DataFrame) -> pd.DataFrame:
+    """The Before/after tab's table per hotspot (:data:`CHANGE_COLUMNS` that ``table`` has, without
+    geometry): shown on screen and, with its machine-readable names and numbers, downloaded."""
+    return pd.DataFrame(table[[k for k in CHANGE_COLUMNS if k in table.columns]])
+
+
 #: Coordinate systems offered for generic tables.
 CRS_LABELS = {
     "auto": "detect",
@@ -550,14 +593,88 @@ CRS_LABELS = {
 }
 
 
-def method_caption(stage: Any, settings: Settings) -> str:
-    """One line under the map: how the layers were made."""
+def index_unavailable(series: Any) -> str | None:
+    """Why the monthly chart cannot be shown as an index (:class:`hotspots.summaries.MonthlySeries`), or None when it
+    can: the index toggle is then greyed out, this its help (it was offered, then hid the chart)."""
+    if series.scheme_start is None:
+        return "An index needs a scheme start (the months before it are its baseline), and none is known for these data."
+    base = series.baseline()
+    if not any(math.isfinite(b) and b > 0 for b in base.values()):
+        return f"An index needs incidents in months before the scheme start ({series.scheme_start:%B %Y}); these data have none."
+    return None
+
+
+#: The Map tab's message without hotspot areas, when no setting is known to be the cause.
+NO_AREAS = "No hotspot areas at these settings: try a larger cell size, a longer distance band or a lower confidence."
+
+
+def no_areas_text(stage: Any) -> str:
+    """The Map tab's message without hotspot areas: when the permutations are the cause (the Gi* result's
+    ``classes_offered`` lacks the confidence the areas need: with FDR over many cells, 999 permutations cannot
+    reach any class), it says so and names the control that fixes it; else :data:`NO_AREAS`."""
+    p, need = stage.gi.params, float(stage.areas.params["min_confidence"])
+    if p.get("inference") != "permutation" or any(c >= need - 1e-9 for c in p.get("classes_offered", ())):
+        return NO_AREAS
+    over = f" and the false discovery rate control over {p['n_cells']:,} cells" if p.get("fdr") else ""
+    return (f"No hotspot areas: with {p['permutations']:,} permutations{over}, no cell can reach {need:.0%} confidence "
+            f"(the smallest p-value they can give is {p['p_min']:.2g}). Set \"Permutations (0 = exact count test)\" to 0 "
+            "for the exact count test, which needs no permutations.")
+
+
+def period_coverage_text(incidents: Any, settings: Settings, months: Sequence[str]) -> str | None:
+    """The Map tab's warning when the hotspot period holds months the data do not cover in full (the library's
+    ``missing_months``, :func:`hotspots.preparation.choose_missing_months`: a month published in part, as Hampshire's
+    August 2025, or without data), each named with its incidents against the months either side
+    (:func:`hotspots.coverage.month_coverage`); None when it holds none."""
+    from ..coverage import month_coverage, month_name, month_number
+    from ..incident_time import incident_dates, month_numbers
+
+    lo, hi = settings.period or (months[0], months[-1])
+    inside = [m for m in settings.missing_months or () if lo <= m <= hi]
+    if not inside:
+        return None
+    cover = month_coverage(month_numbers(incident_dates(incidents)[0]))
+    told = []
+    for m in (month_number(x) for x in inside):
+        if m in cover.counts:
+            n, before, after = cover.counts[m]
+            told.append(f"{month_name(m)} holds {n:,} incidents against {before:,} and {after:,} in the months either side "
+                        "(probably published in part)")
+        elif m in cover.missing:
+            told.append(f"{month_name(m)} holds no incidents (no data published)")
+        else:
+            told.append(f"{month_name(m)}'s file is not to be trusted (its categories published in part or scrambled)")
+    return (f"The hotspot period holds months the data do not cover in full: {'; '.join(told)}. The map shows only the "
+            "incidents published, so it under-counts those months; see the Analyst tab's notes.")
+
+
+def short_title(incidents: pd.DataFrame) -> str:
+    """The sidebar's heading: what is analysed, short ("ASB hotspots", "Burglary hotspots", "Incident hotspots" for
+    several categories), as the page title (:func:`hotspots.summaries.title_text`)."""
+    from ..schema import ASB_CATEGORY
+    from ..summaries import subject_text
+
+    subject = subject_text(incidents)
+    return "ASB hotspots" if subject == ASB_CATEGORY else "Incident hotspots" if subject == "Incidents" else f"{subject} hotspots"
+
+
+def method_caption(stage: Any, settings: Settings, *, referrals: bool = False) -> str:
+    """One line under the map: how the layers were made (numbers as the cards show them: "5,000 m cells"); how referral
+    locations are shown only with ``referrals``."""
     return (
         f"{stage.density.kernel} KDE, bandwidth {stage.density.bandwidth_m:,.0f} m; Gi* distance "
         f"{stage.gi.params.get('distance_m', float('nan')):,.0f} m, alpha {settings.alpha:g}"
         f"{' with FDR' if settings.fdr else ''}; hotspot areas: {stage.areas.params['rule']}; "
-        f"{stage.grid.cell_size:g} m cells. Referral locations are shown only as counts per square (1–4 as <5)."
+        f"{stage.grid.cell_size:,.0f} m cells."
+        + (f" Referral locations are shown only as counts per square (1–{settings.threshold - 1} as <{settings.threshold})."
+           if referrals else "")
     )
+
+
+def change_map_caption(ring_m: float) -> str:
+    """The change map's heading: the rings (dashed) named only when they are drawn (a width above 0)."""
+    rings = " and rings (dashed)" if ring_m > 0 else ""
+    return f"**Change map** — significant changes in cells; hotspot areas{rings} by their change."
 
 
 class Metric(NamedTuple):
@@ -682,6 +799,44 @@ def stability_metrics(result: Any) -> list[Metric]:
         Metric("Mean Jaccard overlap", f"{result.mean_jaccard:.2f}"),
         Metric("Cells hot in ≥ 80 % of runs", f"{int(result.robust_cells(0.8).sum()):,}"),
     ]
+
+
+class StabilityChoices(NamedTuple):
+    """What the stability sweep offers (:func:`stability_choices`): cell sizes (m) and distance bands (× cell size), with
+    those chosen at first."""
+
+    sizes: list[int]
+    size_default: list[int]
+    mults: list[float]
+    mult_default: list[float]
+    own: float
+
+    def mult_label(self, m: float) -> str:
+        """A distance band as the box lists it: ``"1.41 (as analysed)"`` for the analysis's own."""
+        return f"{m:.2f}".rstrip("0").rstrip(".") + (" (as analysed)" if m == self.own else "")
+
+
+def stability_choices(stage: Any) -> StabilityChoices:
+    """The stability sweep's choices for a hotspot stage: the cell size analysed and those either side of it, and the
+    analysis's own distance band (its distance / its cell size: 707 m on 500 m cells is 1.41) with 2; so the sweep's
+    first runs hold the analysis's settings (with 2 and 3 only, its "cells hot in ≥ 80 % of runs" sat beside a map of
+    other settings)."""
+    used = round(stage.grid.cell_size)
+    sizes = sorted({100, 150, 200, 250, 300, 400, 500, 750, 1000, used})
+    at = sizes.index(used)
+    distance = stage.gi.params.get("distance_m")
+    own = float(distance) / float(stage.grid.cell_size) if distance else 2.0
+    mults = sorted({1.5, 2.0, 3.0, 4.0, own})
+    return StabilityChoices(sizes, sizes[max(0, at - 1):at + 2], mults, sorted({own, 2.0 if own != 2.0 else 3.0}), own)
+
+
+def stability_rows(result: Any) -> pd.DataFrame:
+    """A stability sweep's table as shown: its distance band in whole metres and as a multiple of the cell size
+    (``distance_times_cell``) instead of the rule that chose it (always "given" in a sweep)."""
+    t = result.table.drop(columns=["run", "distance_rule"], errors="ignore")
+    at = t.columns.get_loc("distance_m") + 1
+    t.insert(at, "distance_times_cell", (t["distance_m"] / t["cell_size_m"]).round(2))
+    return t.assign(distance_m=t["distance_m"].round())  # whole metres, as the heat map's labels (1.41 × 750 m: 1,061 m)
 
 
 def report_metrics(view: ReportView) -> list[Metric]:

@@ -12,15 +12,47 @@ import streamlit as st
 
 from .._errors import HotspotsError
 from ..gistar import shortest_distance
-from .text import note_text
+from .text import md_text, note_text
+from .views import option_label
 
-__all__ = ["show_error", "downloads", "metrics", "chart", "analyst_settings"]
+__all__ = ["show_error", "downloads", "metrics", "chart", "analyst_settings", "data_selector", "load_report", "UPLOADED"]
+
+#: The data selector's choice for the files loaded in the Data tab.
+UPLOADED = "uploaded"
 
 
 def show_error(exc: BaseException) -> None:
     """An error box: our own errors in the app's words (:func:`~hotspots.app_support.text.note_text`), anything else
     named as unexpected."""
     st.error(note_text(str(exc) if isinstance(exc, HotspotsError) else f"Unexpected problem ({type(exc).__name__}): {exc}"))
+
+
+def data_selector(folders: Mapping[str, Any], load: Callable[[str], Any]) -> None:
+    """The sidebar's data selector (only when forces' folders are found): the demo data, each force and, once files are
+    loaded in the Data tab, "Your files". Picking one puts ``load(choice)`` in ``st.session_state["bundle"]``.
+
+    It always names the data in use: the Data tab, which comes after it, asks for a choice to be shown with
+    ``st.session_state["data_choice_pending"]`` (:data:`UPLOADED` after an upload, ``"demo"`` for the demo data again),
+    set here on the next run, before the box is drawn (a box's value cannot be changed once it is on the page).
+    """
+    ss = st.session_state
+    pending = ss.pop("data_choice_pending", None)
+    if not folders:
+        return
+    if pending is not None:
+        ss["data_choice"] = ss["data_choice_loaded"] = pending
+    names = {"demo": "Synthetic demo data", **{k: f.describe() for k, f in folders.items()}}
+    if ss.get("data_choice_loaded") == UPLOADED:
+        names[UPLOADED] = "Your files (Data tab)"
+    pick = st.sidebar.selectbox("Data", list(names), format_func=names.get, key="data_choice",
+                                help="Forces found under the data folder (see data/README.md), the demo data, or your files.")
+    if pick != ss.get("data_choice_loaded", "demo"):
+        try:
+            with st.spinner("Loading the force's files…"):
+                ss["bundle"] = load(pick)
+            ss["data_choice_loaded"] = pick
+        except Exception as exc:  # an unreadable folder: an error box, the current data stay
+            show_error(exc)
 
 
 def downloads(items: Sequence[Any]) -> None:
@@ -89,7 +121,8 @@ def analyst_settings(v: dict, start: Mapping[str, Any], cell_in_use: Callable[[d
         cell = v["cell_size"] = _box(st, "Cell size (m)", "cell_size", 50, 5000, 50, default=start["cell"])
     v["auto_bw"] = st.checkbox("Automatic bandwidth", value=True, key="auto_bw")
     later = {"bandwidth": st.empty()}
-    v["bandwidth_rule"] = st.selectbox("Bandwidth rule", ["arcgis", "sfhotspot"], key="bandwidth_rule", disabled=not v["auto_bw"])
+    v["bandwidth_rule"] = st.selectbox("Bandwidth rule", ["arcgis", "sfhotspot"], key="bandwidth_rule", disabled=not v["auto_bw"],
+                                       format_func=option_label("bandwidth_rule"))
     v["kernel"] = st.selectbox("Kernel", ["quartic", "gaussian", "epanechnikov"], key="kernel")
     v["auto_dist"] = st.checkbox("Automatic distance band", value=True, key="auto_dist",
                                  help="Incremental spatial autocorrelation (ArcGIS Optimized Hot Spot Analysis's rule).")
@@ -108,8 +141,9 @@ def analyst_settings(v: dict, start: Mapping[str, Any], cell_in_use: Callable[[d
     v["permutations"] = st.selectbox("Permutations (0 = exact count test)", [0, 99, 199, 499, 999], key="permutations")
     v["seed"] = st.number_input("Random seed", 0, 2**31 - 1, 0, 1, key="seed")
     v["min_confidence"] = st.selectbox("Minimum Gi* confidence for hotspot areas", [None, 0.90, 0.95, 0.99],
-                                       key="min_confidence", format_func=lambda x: "1 − alpha" if x is None else f"{x:.0%}")
-    v["cluster_method"] = st.selectbox("Point clusters", ["dbscan", "hdbscan", "none"], key="cluster_method")
+                                       key="min_confidence", format_func=option_label("min_confidence"))
+    v["cluster_method"] = st.selectbox("Point clusters", ["dbscan", "hdbscan", "none"], key="cluster_method",
+                                       format_func=option_label("cluster_method"))
     if "eps" in ss and v["cluster_method"] != "dbscan":
         ss["eps"] = ss["eps"]  # kept while the box is hidden (HDBSCAN, none)
     v["eps"] = (st.number_input("DBSCAN radius eps (m)", 10, 5000, 150, 10, key="eps") if v["cluster_method"] == "dbscan"
@@ -129,3 +163,28 @@ def analyst_settings(v: dict, start: Mapping[str, Any], cell_in_use: Callable[[d
                      help="Automatic: the value in use." if value is not None else None)
 
     return in_use
+
+
+def load_report(o: Any, threshold: int) -> None:
+    """A file's load outcome (:class:`hotspots.app_support.LoadOutcome`) in the Data tab: its error, cards (rows read, kept,
+    dropped; referral rows are people: small counts shown as ``<threshold``), drop reasons, notes and warnings."""
+    from .views import report_metrics, report_view
+
+    title = f"{o.kind}: " + ", ".join(o.files)
+    if not o.ok:
+        st.error(md_text(title) + " — " + note_text(o.error))
+        if o.report is None:
+            return
+    with st.container(border=True):
+        st.markdown(f"**{md_text(title)}**")
+        if o.report is None:
+            st.markdown(f"{o.rows:,} rows")
+            return
+        r = report_view(o.report, person=o.kind == "referrals", threshold=threshold)
+        metrics(report_metrics(r))
+        if o.report.dropped:
+            table(r.reasons)
+        for n in r.notes:
+            st.caption(note_text("Note: " + n))
+        for w in r.warnings:
+            st.warning(note_text(w))

@@ -257,6 +257,7 @@ def referral_task_lines_layer(
     *,
     name: str = LAYER_NAMES["lines"],
     show: bool = True,
+    places: Mapping[str, Any] | None = None,
 ) -> folium.FeatureGroup:
     """Referral → task flows: a line from each hotspot area (or, outside hotspots, the town) to each task site.
 
@@ -269,6 +270,9 @@ def referral_task_lines_layer(
         The analysis's publication, or its ``flows``.
     show : bool
         Must be True: a person-level layer is added to a map only when it is to be shown.
+    places : mapping, optional
+        Hotspot areas' place names by area id (as text): a hotspot origin reads "hotspot 12 · Albert Street"
+        ("hotspot 12" without), a town its name.
     """
     from ..publication import SchemePublication
 
@@ -292,6 +296,11 @@ def referral_task_lines_layer(
         labels = {"referrals_shown": "Referrals", "origin": "From", "task_kind": "Task", "task_site": "Site",
                   "length_m": "Distance (m)"}
         values = [[format_value(v) for v in flows[f].tolist()] for f in fields]
+        if "origin" in fields and "origin_kind" in flows.columns:  # a hotspot's id alone read as a town's name ("From 12")
+            values[fields.index("origin")] = [
+                _hotspot_origin(o, (places or {}).get(str(o))) if k == "hotspot area" else v
+                for o, k, v in zip(flows["origin"].tolist(), flows["origin_kind"].tolist(), values[fields.index("origin")])
+            ]
         rows = [
             [o[i, 0], o[i, 1], t[i, 0], t[i, 1], float(width[i]), 0 if same[i] else 1, *(col[i] for col in values)]
             for i in range(len(flows))
@@ -301,6 +310,11 @@ def referral_task_lines_layer(
     category_legend([("task site in the same town", local_colour), ("task site elsewhere", far_colour)], title=name,
                     position="topleft").add_to(group)
     return make_offline(group)
+
+
+def _hotspot_origin(area_id: Any, place: Any) -> str:
+    """A hotspot area as a flow's origin: ``"hotspot 12 · Albert Street, Derby"`` (``"hotspot 12"`` without a place)."""
+    return f"hotspot {area_id} · {place}" if isinstance(place, str) and place else f"hotspot {area_id}"
 
 
 # =============================================================================== task sites

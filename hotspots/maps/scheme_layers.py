@@ -214,7 +214,9 @@ def gi_class_layer(
         table = gi_class_table(gi, include_cold=include_cold)
         classes = table.attrs["classes"]
     drawn = set(table["class"]) if len(table) else set()
-    classes = [c for c in classes if c.startswith("hot") or c in drawn]  # cold classes only when there are cold spots
+    # cold classes only when there are cold spots; no class at all when nothing is significant (it listed hot 99 %,
+    # 95 %, 90 % over a map without one)
+    classes = [c for c in classes if c.startswith("hot") or c in drawn] if drawn else []
     return _class_layer(
         table,
         colours=GI_CLASS_COLOURS,
@@ -223,6 +225,7 @@ def gi_class_layer(
         aliases=["Gi* class", "Cells", "Incidents"],
         legend_classes=classes,
         legend_title="Gi* class",
+        empty_text="no hot or cold spots",
         name=name,
         position=position,
         show=show,
@@ -584,8 +587,9 @@ def change_cells_layer(
         fill_opacity=0.6,
         fields=["class", "cells", "before", "after"],
         aliases=["Change", "Cells", "Incidents before", "Incidents after"],
-        legend_classes=classes,
+        legend_classes=[c for c in classes if len(table) and c in set(table["class"])],  # only those on the map
         legend_title="Change in cells",
+        empty_text="no cell changed significantly",
         name=name,
         position=position,
         show=show,
