@@ -47,6 +47,7 @@ from ._errors import CRSError, HotspotsError, InputError, ParameterError
 __all__ = [
     "argument_names",
     "shown",
+    "setting",
     "problem",
     "names_text",
     "closest_name",
@@ -106,6 +107,32 @@ def argument_names(names: Mapping[str, str]) -> Iterator[None]:
 def shown(name: str) -> str:
     """``name`` as messages show it: in backticks, mapped by :func:`argument_names` if it is mapped."""
     return f"`{_NAMES.get().get(name, name)}`"
+
+
+def setting(name: str, value: Any = True) -> str:
+    """A setting as its user would write it, in backticks, for the fix a message suggests.
+
+    In Python ``name=value`` (``swap_xy=True``); on the command line (inside
+    :func:`argument_names`) the flag with its value (``--crs EPSG:2157``, or the bare flag for
+    ``True``), or, for a setting the command line does not offer, the Python form followed by
+    "(in Python only; the command line has no such option)".
+
+    Examples
+    --------
+    >>> setting("crs", "EPSG:2157")
+    "`crs='EPSG:2157'`"
+    >>> with argument_names({"crs": "--crs", "keep_holes": "--keep-holes"}):
+    ...     setting("crs", "EPSG:2157"), setting("keep_holes"), setting("swap_xy")
+    ('`--crs EPSG:2157`', '`--keep-holes`', '`swap_xy=True` (in Python only; the command line has no such option)')
+    """
+    names = _NAMES.get()
+    python = f"`{name}={value!r}`"
+    if not names:
+        return python
+    flag = names.get(name)
+    if flag is None:
+        return f"{python} (in Python only; the command line has no such option)"
+    return f"`{flag}`" if value is True else f"`{flag} {value}`"
 
 
 def problem(name: str, rule: str, value: Any, fix: str = "") -> str:

@@ -103,3 +103,36 @@ def test_a_folder_with_an_empty_an_unreadable_and_a_stray_file_says_so(tmp_path)
     assert "2025-03-t-street.csv is empty" in warnings and "notes.txt" in warnings
     assert "months 2025-05 to 2025-06 matched no rows: the data hold 2025-01 to 2025-02" in warnings
     assert "categories present" not in warnings  # the category is there; the months filter kept nothing
+
+
+def _irish(tmp_path, epsg, lon, lat):
+    import pyproj
+
+    e, n = pyproj.Transformer.from_crs(4326, epsg, always_xy=True).transform(lon, lat)
+    path = tmp_path / f"ni_{epsg}.csv"
+    pd.DataFrame({"incident_id": [f"i{k}" for k in range(len(e))], "month": "2025-01", "category": ASB_CATEGORY,
+                  "easting": e, "northing": n}).to_csv(path, index=False)
+    return path
+
+
+def test_crs_reads_irish_transverse_mercator(tmp_path):
+    """Belfast in ITM (eastings over 700 km): refused as no known grid without `--crs`, read with it."""
+    path = _irish(tmp_path, 2157, [-5.93, -5.92, -5.94], [54.60, 54.59, 54.61])
+    code, _, err = run_cli("load", path)
+    assert code == 2 and "`--crs EPSG:2157`" in err
+    code, out, _ = run_cli("load", path, "--crs", "EPSG:2157", "--report")
+    assert code == 0 and "kept 3" in out and "Irish Transverse Mercator (EPSG:2157) (given `--crs`)" in out
+
+
+def test_many_points_outside_bng_warn_of_another_grid(tmp_path):
+    """ITM points of which 2 of 4 fall in BNG's range: the 2 others are dropped, and the warning says why and names
+    `--crs`, where the note said '100.0% of 4 points' before."""
+    path = _irish(tmp_path, 2157, [-7.7, -7.5, -5.9, -5.6], [54.6, 54.6, 54.6, 54.6])
+    code, out, _ = run_cli("load", path)
+    assert "kept 2" in out
+    assert "2 of 4 points lie outside the British National Grid range" in out and "`--crs EPSG:2157`" in out
+
+
+def test_crs_is_checked_before_loading(tmp_path, table):
+    code, _, err = run_cli("load", table, "--crs", "EPSG:9999999")
+    assert code == 2 and "`--crs`" in err

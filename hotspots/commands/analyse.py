@@ -95,6 +95,12 @@ def add_analysis_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--demo", action="store_true", help="run on freshly generated synthetic demo data (with its referrals and task sites)"
     )
+    p.add_argument(
+        "--crs", metavar="CRS",
+        help="coordinate system of the INPUT files' x/y columns, e.g. EPSG:2157 (Irish Transverse Mercator) or EPSG:29903 "
+        "(Irish Grid) for Northern Ireland; default: the file's own, else longitude/latitude or British National Grid "
+        "told from the values (police.uk files are always longitude/latitude)",
+    )
     g = p.add_argument_group("scheme data and study area")
     g.add_argument("--referrals", metavar="F", help="referrals file (person-level, pseudonymised)")
     g.add_argument(
@@ -204,6 +210,10 @@ def check_input_arguments(args: argparse.Namespace, problems: validation.Problem
         problems.add("give at least one INPUT file or folder (or `--demo` for the synthetic demo data).")
     for path in args.inputs or []:
         problems.check(validation.input_path, path, "inputs")
+    if getattr(args, "crs", None) is not None:
+        from ..io.coords import resolve_crs
+
+        problems.check(resolve_crs, args.crs)
     for name in ("referrals", "tasks", "study_area"):
         value = getattr(args, name, None)
         if value is not None and not (name == "study_area" and value in ("default", "none")):
@@ -308,7 +318,8 @@ def load_inputs(args: argparse.Namespace, say: Callable[[str], None]) -> Inputs:
             raise ParameterError("give at least one INPUT file or folder (or `--demo` for the synthetic demo data).")
         # every category is loaded and `prepare_inputs` keeps the chosen ones (as the app does): the
         # months the data do not cover are judged on all of them (hotspots.coverage.category_gaps)
-        loaded = load_any([Path(p) for p in args.inputs], kind="incidents")
+        crs = {"crs": args.crs} if getattr(args, "crs", None) is not None else {}
+        loaded = load_any([Path(p) for p in args.inputs], kind="incidents", **crs)
         say(f"incidents  {loaded.report.summary()}")
         for w in loaded.report.warnings[:5]:
             say(f"  warning: {w}")

@@ -18,6 +18,11 @@ def check_arguments(args: argparse.Namespace) -> dict:
             problems.check(validation.input_path, path, "paths")
         if args.category:
             options["categories"] = args.category
+        if args.crs is not None:
+            from ..io.coords import resolve_crs
+
+            options["crs"] = args.crs
+            problems.check(resolve_crs, args.crs)
         if args.months:
             options["months"] = problems.check(validation.month_range, args.months, "months", open_ends=True)
     return options
@@ -52,3 +57,6 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--category", action="append", help="keep only this category (repeatable), e.g. 'Anti-social behaviour'")
     p.add_argument("--months", metavar="A:B",
                    help="keep only months A to B, written YYYY-MM:YYYY-MM, e.g. 2025-01:2025-06 (either end may be left empty)")
+    p.add_argument("--crs", metavar="CRS",
+                   help="coordinate system of the files' x/y columns, e.g. EPSG:2157 (Irish Transverse Mercator) or "
+                        "EPSG:29903 (Irish Grid); default: the file's own, else told from the values")
