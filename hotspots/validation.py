@@ -109,7 +109,7 @@ def shown(name: str) -> str:
     return f"`{_NAMES.get().get(name, name)}`"
 
 
-def setting(name: str, value: Any = True) -> str:
+def setting(name: str, value: Any = True, *, app: str | None = None) -> str:
     """A setting as its user would write it, in backticks, for the fix a message suggests.
 
     In Python ``name=value`` (``swap_xy=True``); on the command line (inside
@@ -124,11 +124,16 @@ def setting(name: str, value: Any = True) -> str:
     >>> with argument_names({"crs": "--crs", "keep_holes": "--keep-holes"}):
     ...     setting("crs", "EPSG:2157"), setting("keep_holes"), setting("swap_xy")
     ('`--crs EPSG:2157`', '`--keep-holes`', '`swap_xy=True` (in Python only; the command line has no such option)')
+
+    ``app`` names the app's control for the setting, added to the Python form outside the command
+    line (the app and Python share messages): ``setting("keep_holes", app="Keep the boundary's
+    holes")`` is "`keep_holes=True` (in the app: "Keep the boundary's holes")".
     """
     names = _NAMES.get()
     python = f"`{name}={value!r}`"
     if not names:
-        return python
+        return python if app is None else f'{python} (in the app: "{app}")'
+
     flag = names.get(name)
     if flag is None:
         return f"{python} (in Python only; the command line has no such option)"
