@@ -405,12 +405,15 @@ def filter_warnings(
     if (start is not None or end is not None) and present_months:
         inside = [m for m in present_months if (start is None or m >= start) and (end is None or m <= end)]
         if not inside:
-            first, last = present_months[0].strftime("%Y-%m"), present_months[-1].strftime("%Y-%m")
-            held = first if first == last else f"{first} to {last}"
+            from ..coverage import month_spans
+
+            # the months that hold data, gaps shown (Jan 2025 – Apr 2025, Sep 2025, Dec 2025), not only the first and last
+            held = month_spans(m.year * 12 + m.month - 1 for m in present_months)
+            n = len(present_months)
             a = start.strftime("%Y-%m") if start is not None else "start"
             asked = f"{a} to {end.strftime('%Y-%m') if end is not None else 'end'}"
             out.append(
-                f"months {asked} matched no rows: the data hold {held} ({len(present_months)} month(s)); "
+                f"months {asked} matched no rows: the data hold {held} ({n} month{'' if n == 1 else 's'}); "
                 "choose months within them"
             )
     return out
