@@ -370,7 +370,8 @@ def gi_star(
         raise ParameterError(f"`inference` must be one of {list(INFERENCE_METHODS)}; got {inference!r}.")
     grid = counts.grid
     active = grid.active
-    y2, n = study_area_values(counts, min_cells=2, method="Gi*", fix="Use a smaller `cell_size` or a larger study area.")
+    fix = f"Use a smaller {validation.shown('cell_size')} or a larger study area."
+    y2, n = study_area_values(counts, min_cells=2, method="Gi*", fix=fix)
     notes: list[str] = []
     if distance is None:
         choice = auto_distance(counts)
