@@ -56,6 +56,7 @@ __all__ = [
     "parse_number",
     "number",
     "alpha",
+    "significance",
     "fraction",
     "positive",
     "non_negative",
@@ -349,6 +350,36 @@ def number(
 def alpha(value: Any, name: str = "alpha") -> float:
     """A significance level: a real number strictly between 0 and 1 (e.g. 0.05)."""
     return number(value, name, low=0.0, high=1.0, low_open=True, high_open=True, example="0.05")  # type: ignore[return-value]
+
+
+#: Largest significance level :func:`significance` accepts for a hotspot analysis.
+MAX_ALPHA = 0.2
+
+
+def significance(value: Any, name: str = "alpha") -> float:
+    """A significance level for calling hotspots and change: above 0 and at most :data:`MAX_ALPHA`.
+
+    :func:`alpha` accepts any level strictly between 0 and 1 (the tests themselves are defined
+    there); an analysis someone will act on is not: at 0.999 every cell is "significant at 0%
+    confidence". The command line checks ``--alpha`` with this (the app offers 0.01, 0.05, 0.10).
+
+    Examples
+    --------
+    >>> significance(0.1)
+    0.1
+    >>> significance(0.999)  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    hotspots._errors.ParameterError: `alpha` must be a number above 0 and at most 0.2 (e.g. 0.05); got 0.999. ...
+    """
+    v = alpha(value, name)
+    if v > MAX_ALPHA:
+        raise _fail(
+            name, f"a number above 0 and at most {MAX_ALPHA:g} (e.g. 0.05)", value,
+            f"A larger level calls hotspots on evidence little better than chance ({1 - v:.1%} confidence): use 0.01, "
+            "0.05 or 0.1.",
+        )
+    return v
 
 
 def fraction(value: Any, name: str, *, example: str | None = None) -> float:

@@ -49,7 +49,7 @@ def check_arguments(args: argparse.Namespace) -> None:
         problems.check(validation.output_folder, args.out, "out")
         if args.months is not None:
             args.months = problems.check(validation.month_range, args.months, "months")
-        problems.check(validation.alpha, args.alpha)
+        problems.check(validation.significance, args.alpha)
         if args.scheduler is not None:
             s = args.scheduler.strip()
             if not (s.startswith("local:") or "://" in s):
