@@ -95,13 +95,17 @@ def test_a_folder_with_an_empty_an_unreadable_and_a_stray_file_says_so(tmp_path)
     write_police(tmp_path / "2025-03-t-street.csv", [])
     (tmp_path / "2025-04-t-street.csv").write_bytes(b"\x00\x01")
     (tmp_path / "notes.txt").write_text("x")
-    code, stdout, _ = run_cli("load", tmp_path, "--category", ASB_CATEGORY, "--months", "2025-05:2025-06")
+    code, stdout, stderr = run_cli("load", tmp_path, "--category", ASB_CATEGORY, "--months", "2025-05:2025-06")
     lines = stdout.strip().splitlines()
-    assert code == 0
+    # the report is printed, then the error: nothing kept is not a success (it exited 0)
+    assert code == 2 and stderr == (
+        "hotspots load: error: no rows kept of 6 read (month outside range: 6); the report above says why (with "
+        "`--report`, example rows).\n"
+    )
     assert lines[0].startswith("3 police.uk files (and 1 unreadable, skipped: 2025-04-t-street.csv): read 6, kept 0")
     warnings = "\n".join(lines[1:])
     assert "2025-03-t-street.csv is empty" in warnings and "notes.txt" in warnings
-    assert "months 2025-05 to 2025-06 matched no rows: the data hold 2025-01 to 2025-02" in warnings
+    assert "months 2025-05 to 2025-06 matched no rows: the data hold Jan 2025 – Feb 2025 (2 months)" in warnings
     assert "categories present" not in warnings  # the category is there; the months filter kept nothing
 
 

@@ -7,6 +7,7 @@ import json
 from pathlib import Path
 
 from .. import validation
+from .._errors import InputError
 from . import add_command
 
 
@@ -40,6 +41,11 @@ def run(args: argparse.Namespace) -> int:
         print(str(report))
     else:  # the summary, and what deserves attention (a missing month, ids read twice) even without --report
         print("\n".join([report.summary(), *(f"  warning: {w}" for w in report.warnings)]))
+    if report.rows_kept == 0:
+        # nothing to analyse: a script (or `&&`) must not go on as if the files had loaded
+        reasons = ", ".join(f"{why}: {n:,}" for why, n in report.dropped.items()) or "the files hold no rows"
+        raise InputError(f"no rows kept of {report.rows_read:,} read ({reasons}); the report above says why (with "
+                         "`--report`, example rows).")
     return 0
 
 
