@@ -54,6 +54,7 @@ from scipy import ndimage
 from ._errors import ParameterError
 from .gistar import CONFIDENCE_LEVELS, GiStarResult
 from .neighbours import disc_stencil
+from .validation import counted
 
 __all__ = [
     "HotspotAreas", "hotspot_areas", "label_areas", "neighbourhood_cells", "small_areas_note", "AREA_COLUMNS", "PEAK_PROMINENCE",
@@ -378,7 +379,8 @@ def _small_text(small: Any, dist: float) -> str:
         own = "no incident" if n == 0 else f"only {n} incident{'' if n == 1 else 's'}"
         return (
             f"hotspot area {int(small['area_id'].iloc[0])} holds {own} in its own cells: "
-            f"it is hot because of the {listed(small['neighbourhood_count'])} incidents within {dist:,.0f} m of it"
+            f"it is hot because of the {counted(round(float(small['neighbourhood_count'].iloc[0])), 'incident')} within "
+            f"{dist:,.0f} m of it"
         )
     return (
         f"hotspot areas {listed(small['area_id'])} hold only {listed(small['count'])} incidents in their own cells: they "

@@ -19,7 +19,7 @@ import shapely
 
 from ._errors import InputError, ParameterError
 from .grid import BNG
-from .validation import setting
+from .validation import counted, setting
 
 __all__ = [
     "AUTO_AREA_SHARE",
@@ -241,13 +241,13 @@ def choose_study_area(
     note = f"study area: {name} ({len(boundary):,} feature(s), {share:.1%} of incidents inside)"
     if 0 < share < LOW_SHARE_INSIDE:
         note += (
-            f"; warning: only {share * len(incidents):,.0f} of {len(incidents):,} incidents ({share:.2%}) lie inside it, "
+            f"; warning: only {round(share * len(incidents)):,} of {len(incidents):,} incidents ({share:.2%}) lie inside it, "
             "so nearly all the data take no part: check that it is the right boundary for these files"
         )
     if holes:
         gained = round((share - _share_inside(incidents, original)) * len(incidents))
         keep = setting("keep_holes", app="Keep the boundary's holes")
-        note += f"; its {holes:,} hole(s) filled, bringing in {gained:,} incidents ({keep} leaves them out)"
+        note += f"; its {holes:,} hole(s) filled, bringing in {counted(gained, 'incident')} ({keep} leaves them out)"
         record.update(holes_filled=holes, incidents_in_holes=int(gained))
     if keep_holes:
         n_holes = int(shapely.get_num_interior_rings(shapely.get_parts(original)).sum())

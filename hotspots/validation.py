@@ -50,6 +50,7 @@ __all__ = [
     "setting",
     "problem",
     "names_text",
+    "counted",
     "closest_name",
     "Problems",
     "collect",
@@ -162,6 +163,19 @@ def names_text(names: Any, limit: int = 12) -> str:
     if len(names) <= limit:
         return ", ".join(names)
     return f"{', '.join(names[:limit])} ... and {len(names) - limit} more"
+
+
+def counted(n: float, noun: str, plural: str | None = None) -> str:
+    """``n`` with thousands separators and ``noun`` in the number it takes: "1 incident", "2,185 incidents",
+    "1 field"; ``plural`` when adding "s" is wrong ("1 study area"... "2 people").
+
+    Examples
+    --------
+    >>> counted(1, "incident"), counted(12_000, "field"), counted(2, "person", "people")
+    ('1 incident', '12,000 fields', '2 people')
+    """
+    word = noun if n == 1 else (plural or f"{noun}s")
+    return f"{n:,.0f} {word}" if float(n).is_integer() else f"{n:,} {word}"
 
 
 def closest_name(name: Any, names: Any, key: Callable[[Any], str] | None = None) -> str | None:

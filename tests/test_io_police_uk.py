@@ -360,6 +360,11 @@ def test_every_drop_reason_counted(tmp_path: Path) -> None:
     assert report.rows_kept == 2 == len(data)
     assert any("line 14" in e for e in report.examples["malformed row"])
     assert any("line 15" in e for e in report.examples["malformed row"])
+    assert "a-street.csv:line 15 (3 fields, header has 12)" in report.examples["malformed row"]
+    with open(p, "a", encoding="utf-8") as fh:
+        fh.write("one\n")
+    _, report = load_police_uk(p)
+    assert "a-street.csv:line 16 (1 field, header has 12)" in report.examples["malformed row"]  # not '1 fields'
     # one numbering: the file's lines (header = line 1), with the value and the form it should take
     assert report.examples["unparseable coordinates"] == [
         "a-street.csv:line 5 (Longitude 'abc', Latitude '52.9225': expected numbers: decimal degrees "

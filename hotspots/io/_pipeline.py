@@ -18,7 +18,7 @@ import shapely
 
 from .._errors import CRSError, HotspotsError, InputError, ParameterError
 from ..report import MAX_EXAMPLES, LoadReport, ReportBuilder
-from ..validation import setting, shown
+from ..validation import counted, setting, shown
 from ._common import (
     COORDINATE_FORM,
     as_str,
@@ -772,9 +772,9 @@ def _missing_months_warning(data: pd.DataFrame) -> str:
         parts.append(unreliable_months_note(gaps, [m for m, c in gaps.items() if len(c) >= MIN_CATEGORIES_UNRELIABLE]))
         for m, ((cat, n, typ),) in ((m, c) for m, c in gaps.items() if len(c) < MIN_CATEGORIES_UNRELIABLE):
             parts.append(
-                f"{month_name(m)}: {cat} holds {n:,} incidents against {typ:,.0f} in a typical month and far fewer than in the "
-                "months either side (probably published in part): the before/after comparison leaves that month out when "
-                "it is analysed"
+                f"{month_name(m)}: {cat} holds {counted(n, 'incident')} against {typ:,.0f} in a typical month and far fewer "
+                "than in the months either side (probably published in part): the before/after comparison leaves that month "
+                "out when it is analysed"
             )
     return "; ".join(p for p in parts if p)
 
