@@ -140,3 +140,15 @@ def test_many_points_outside_bng_warn_of_another_grid(tmp_path):
 def test_crs_is_checked_before_loading(tmp_path, table):
     code, _, err = run_cli("load", table, "--crs", "EPSG:9999999")
     assert code == 2 and "`--crs`" in err
+
+
+def test_a_referrals_file_without_its_columns_gets_advice_a_command_line_user_can_follow(tmp_path):
+    """`load --kind referrals` has no column mapping: the fix is to rename the columns, and the Python `columns=` comes
+    second, named as such (it said only "Name them with `columns={'referred_at': '...', ...}`")."""
+    path = tmp_path / "refs.csv"
+    pd.DataFrame({"referral_id": ["r1"], "when": ["2025-01-03"], "offence": ["criminal damage"], "route": ["ASB warning letter"],
+                  "easting": [430000], "northing": [336000]}).to_csv(path, index=False)
+    code, _, stderr = run_cli("load", path, "--kind", "referrals")
+    assert code == 2
+    assert "cannot find column(s) for `referred_at`" in stderr
+    assert "Rename the column(s) in the file to referred_at; in Python, name it with `columns={'referred_at': '...'}`." in stderr

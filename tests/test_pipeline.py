@@ -389,7 +389,8 @@ def test_prepare_inputs_announces_every_choice(demo):
     mixed.loc[mixed.index[:500], "category"] = "Burglary"
     p = prepare_inputs(mixed, referrals=demo.referrals)
     assert len(p.incidents) == 2500 and p.study_area is not None and p.referrals is demo.referrals
-    assert [n.split(" ")[0] for n in p.notes] == ["kept", "study", "before/after"]
+    # the scheme start, inferred from the first referral, is a choice too
+    assert [n.split(" ")[0] for n in p.notes] == ["kept", "study", "scheme", "before/after"]
     assert p.settings.before is not None and p.months == tuple(pd.Series(mixed["month"]).agg(["min", "max"]).dt.strftime("%Y-%m"))
     with pytest.raises(ParameterError, match="no incidents"):
         prepare_inputs(mixed.iloc[:0])
