@@ -33,7 +33,7 @@ from ._common import (
     to_float,
 )
 from ._read import Table, skipped_files
-from .coords import UK_LONLAT_BOX, crs_label, detect_crs, other_grid_warning, plausible, resolve_crs, to_bng
+from .coords import UK_LONLAT_BOX, crs_label, detect_crs, detected_note, other_grid_warning, plausible, resolve_crs, to_bng
 
 #: Column-name candidates for coordinates, as (x, y) pairs in priority order.
 XY_CANDIDATES: tuple[tuple[str, str], ...] = (
@@ -265,13 +265,8 @@ def locate(table: Table, b: ReportBuilder, where: PointColumns) -> Located:
                 f"{setting('swap_xy')}, or name the columns with {setting('x', 'longitude')} and {setting('y', 'latitude')}."
             )
         c = resolve_crs(det.epsg)
-        if det.epsg == 27700:
-            other = setting("crs", "EPSG:29903")
-            b.note(f"{det.reason}; read as {crs_label(det.epsg)} (another grid, e.g. Irish Grid, needs {other})")
-        else:
-            b.note(f"{det.reason}; read as {crs_label(det.epsg)}")
-        elsewhere = other_grid_warning(det, int(cand.sum()))
-        if elsewhere:
+        b.note(detected_note(det))
+        if elsewhere := other_grid_warning(det, int(cand.sum())):
             b.warn(f"{table.name}: {elsewhere}")
     else:
         c = resolve_crs(27700)

@@ -37,6 +37,7 @@ __all__ = [
     "DetectedCRS",
     "detect_crs",
     "other_grid_warning",
+    "detected_note",
     "plausible",
     "to_bng",
     "resolve_crs",
@@ -172,6 +173,15 @@ def detect_crs(x: Any, y: Any, *, min_share: float = 0.5) -> DetectedCRS:
 #: Share of the usable points outside the detected CRS's range above which the loaders warn
 #: that the data may be in another grid.
 OTHER_GRID_SHARE = 0.05
+
+
+def detected_note(det: DetectedCRS) -> str:
+    """The load report's note for a CRS told from the values; for British National Grid it names
+    the option for another grid, whose values (Irish Grid's) may look the same."""
+    note = f"{det.reason}; read as {crs_label(det.epsg)}"
+    if det.epsg == 27700:
+        note += f" (another grid, e.g. Irish Grid, needs {setting('crs', 'EPSG:29903')})"
+    return note
 
 
 def other_grid_warning(det: DetectedCRS, n: int) -> str | None:
