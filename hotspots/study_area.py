@@ -247,7 +247,7 @@ def choose_study_area(
     if holes:
         gained = round((share - _share_inside(incidents, original)) * len(incidents))
         keep = setting("keep_holes", app="Keep the boundary's holes")
-        note += f"; its {holes:,} hole(s) filled, bringing in {counted(gained, 'incident')} ({keep} leaves them out)"
+        note += f"; its {holes:,} hole(s) filled, bringing in {counted(gained, 'incident')} (to leave them out: {keep})"
         record.update(holes_filled=holes, incidents_in_holes=int(gained))
     if keep_holes:
         n_holes = int(shapely.get_num_interior_rings(shapely.get_parts(original)).sum())

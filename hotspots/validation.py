@@ -127,14 +127,14 @@ def setting(name: str, value: Any = True, *, app: str | None = None) -> str:
     ...     setting("crs", "EPSG:2157"), setting("keep_holes"), setting("swap_xy")
     ('`--crs EPSG:2157`', '`--keep-holes`', '`swap_xy=True` (in Python only; the command line has no such option)')
 
-    ``app`` names the app's control for the setting, added to the Python form outside the command
+    ``app`` names the app's control for the setting, put before the Python form outside the command
     line (the app and Python share messages): ``setting("keep_holes", app="Keep the boundary's
-    holes")`` is "`keep_holes=True` (in the app: "Keep the boundary's holes")".
+    holes")`` is '"Keep the boundary's holes" in the app, `keep_holes=True` in Python'.
     """
     names = _NAMES.get()
     python = f"`{name}={value!r}`"
     if not names:
-        return python if app is None else f'{python} (in the app: "{app}")'
+        return python if app is None else f'"{app}" in the app, {python} in Python'
 
     flag = names.get(name)
     if flag is None:

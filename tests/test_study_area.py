@@ -113,3 +113,16 @@ def test_a_boundary_that_holds_none_of_the_incidents_is_refused_and_almost_none_
     assert "warning: only 1 of 200 incidents (0.50%) lie inside it" in note
     one[1] = (2_000, 2_000)
     assert "warning" not in choose_study_area(points(one), ring_boundary()).note
+
+
+def test_the_holes_fix_is_named_as_each_user_sets_it():
+    """'(choose 'keep holes' to leave them out)' named no flag: the command line gets --keep-holes, the app and
+    Python their own controls."""
+    from hotspots.validation import argument_names
+
+    rng = np.random.default_rng(1)
+    inc = points(rng.uniform(0, 10_000, (400, 2)))
+    assert "(to leave them out: \"Keep the boundary's holes\" in the app, `keep_holes=True` in Python)" in choose_study_area(
+        inc, ring_boundary()).note
+    with argument_names({"keep_holes": "--keep-holes"}):
+        assert "(to leave them out: `--keep-holes`)" in choose_study_area(inc, ring_boundary()).note
