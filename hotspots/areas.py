@@ -54,6 +54,7 @@ from scipy import ndimage
 from ._errors import ParameterError
 from .gistar import CONFIDENCE_LEVELS, GiStarResult
 from .neighbours import disc_stencil
+from .validation import counted
 
 __all__ = [
     "HotspotAreas", "hotspot_areas", "label_areas", "neighbourhood_cells", "small_areas_note", "AREA_COLUMNS", "PEAK_PROMINENCE",
@@ -219,6 +220,7 @@ def hotspot_areas(
     raw, n_lab, n_split = label_areas(
         sel, counts, connectivity=connectivity, split_peaks=split_peaks and kind == "hot", min_cells=min_cells
     )
+    raw, n_lab, n_empty = _drop_empty(raw, n_lab, counts) if kind == "hot" else (raw, n_lab, 0)
     total = float(counts[grid.active].sum())
     flat = raw.ravel()
     idx = np.flatnonzero(flat)
@@ -281,6 +283,7 @@ def hotspot_areas(
         "rule": rule,
         "connectivity": connectivity,
         "n_areas": int(n_lab),
+        "empty_groups_dropped": int(n_empty),
         "split_peaks": {
             "on": bool(split_peaks and kind == "hot"), "prominence": PEAK_PROMINENCE, "areas_divided": int(n_split),
             "min_piece_cells": min_cells,
@@ -291,6 +294,28 @@ def hotspot_areas(
         "gi_star": dict(gi.params),
     }
     return HotspotAreas(areas=areas, labels=labels, grid=grid, params=params)
+
+
+def _drop_empty(raw: np.ndarray, n_lab: int, counts: np.ndarray) -> tuple[np.ndarray, int, int]:
+    """Labels ``1..n_lab`` without the groups whose cells hold no incident, renumbered without gaps,
+    the number of groups kept and of groups dropped.
+
+    A hot area must hold at least one incident: Gi* marks a cell whose neighbourhood is busy, so at
+    small cell sizes empty cells between busy ones make groups of their own (Kent 2025 at 50 m: 22 of
+    85 areas held no incident, all tied at the last rank, each named after a bare town). Their
+    cells stay significant Gi* cells; they only belong to no area (``params["empty_groups_dropped"]``,
+    said by :func:`small_areas_note`).
+    """
+    if not n_lab:
+        return raw, 0, 0
+    own = np.bincount(raw.ravel(), weights=counts.ravel(), minlength=n_lab + 1)[1:]
+    empty = own <= 0
+    if not empty.any():
+        return raw, n_lab, 0
+    kept = n_lab - int(empty.sum())
+    renumber = np.zeros(n_lab + 1, dtype=raw.dtype)
+    renumber[1:][~empty] = np.arange(1, kept + 1, dtype=raw.dtype)
+    return renumber[raw], kept, int(empty.sum())
 
 
 def _neighbourhood_counts(labels: np.ndarray, n_lab: int, counts: np.ndarray, gi: GiStarResult) -> np.ndarray:
@@ -320,15 +345,30 @@ def small_areas_note(areas: HotspotAreas) -> str:
     Gi* marks a cell whose neighbourhood is busy: between two busy places, or beside one that is
     not significant on its own, a cell with an incident or two can be hot, and make an area of
     its own (in the national 2025 set, 18 of 643 areas hold fewer than 10 incidents; Suffolk's area
-    13 is one 500 m cell with 1, its neighbourhood 41).
+    13 is one 500 m cell with 1, its neighbourhood 41). Groups of hot cells without any incident are
+    no area at all (:func:`hotspot_areas`); the note says how many were left out.
     """
     a = areas.areas
-    if areas.params.get("kind") != "hot" or not len(a) or "neighbourhood_count" not in a.columns:
-        return ""
-    small = a[a["count"] < SMALL_AREA_INCIDENTS].sort_values("area_id")
-    if not len(small):
+    if areas.params.get("kind") != "hot":
         return ""
     dist = float(areas.params.get("gi_star", {}).get("distance_m", float("nan")))
+    dropped = int(areas.params.get("empty_groups_dropped", 0))
+    many = dropped > 1
+    empty = (
+        f"{dropped:,} group{'s' if many else ''} of significant hot cells without a single incident of "
+        f"{'their' if many else 'its'} own {'are not hotspot areas' if many else 'is not a hotspot area'} (hot only "
+        f"because of the incidents within {dist:,.0f} m; common at small cell sizes)"
+        if dropped else ""
+    )
+    listed = len(a) and "neighbourhood_count" in a.columns
+    small = a[a["count"] < SMALL_AREA_INCIDENTS].sort_values("area_id") if listed else a[:0]
+    if not len(small):
+        return empty
+    return "; ".join(t for t in (_small_text(small, dist), empty) if t)
+
+
+def _small_text(small: Any, dist: float) -> str:
+    """The sentence of :func:`small_areas_note` for the listed ``small`` areas."""
 
     def listed(values: Any) -> str:
         v = [f"{int(round(float(x))):,}" for x in values]
@@ -339,7 +379,8 @@ def small_areas_note(areas: HotspotAreas) -> str:
         own = "no incident" if n == 0 else f"only {n} incident{'' if n == 1 else 's'}"
         return (
             f"hotspot area {int(small['area_id'].iloc[0])} holds {own} in its own cells: "
-            f"it is hot because of the {listed(small['neighbourhood_count'])} incidents within {dist:,.0f} m of it"
+            f"it is hot because of the {counted(round(float(small['neighbourhood_count'].iloc[0])), 'incident')} within "
+            f"{dist:,.0f} m of it"
         )
     return (
         f"hotspot areas {listed(small['area_id'])} hold only {listed(small['count'])} incidents in their own cells: they "

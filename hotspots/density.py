@@ -103,7 +103,7 @@ def bandwidth_under_cell_size(bandwidth: float, cell_size: float) -> str:
     """The warning (and note) for a bandwidth smaller than the cell size, in metres."""
     return (
         f"the bandwidth ({bandwidth:,.0f} m) is smaller than the cell size ({cell_size:,.0f} m): the surface will be zero "
-        "or patchy between points. Use a larger `bandwidth` or a smaller `cell_size`."
+        f"or patchy between points. Use a larger {validation.shown('bandwidth')} or a smaller {validation.shown('cell_size')}."
     )
 
 

@@ -155,7 +155,8 @@ def disclosure_statement(threshold: int = SUPPRESSION_THRESHOLD) -> str:
         return (f"UNSAFE: threshold {t}, only counts of one person are suppressed (as <{t}); small counts can be "
                 "worked out. Not for publication.")
     return (f"Counts of people from 1 to {t - 1} are shown as <{t}; 'c' hides a count of {t} or more that would let "
-            f"one be worked out; 'x' marks figures about a group smaller than {t}.")
+            f"one be worked out; 'x' marks figures about a group smaller than {t}, and rates (of any group) that would "
+            "let a small count be worked out.")
 
 
 def suppress_count(n: int | float | None, threshold: int = SUPPRESSION_THRESHOLD) -> int | str | None:
@@ -516,7 +517,9 @@ def percent_text(num: int | None, den: int | None, *, num_state: str = "shown", 
         pass ``"small"`` when the complement is a protected small count).
     threshold : int
     decimals : int
-        0 rounds half up to whole percent.
+        0 rounds half up to whole percent. A rate that would round to 100 (or 0) without being it
+        is shown to the fewest decimals that keep it off them (99.5 for 870 of 874, 0.2 for 1 of
+        400): a percentage never reads 100 or 0 when it is not exactly that.
 
     Returns
     -------
@@ -531,7 +534,11 @@ def percent_text(num: int | None, den: int | None, *, num_state: str = "shown", 
         return None
     if num is not None and comp_state != "small":
         pct = 100.0 * num / den
-        return int(math.floor(pct + 0.5)) if decimals == 0 else round(pct, decimals)
+        shown = int(math.floor(pct + 0.5)) if decimals == 0 else round(pct, decimals)
+        # never 100 (or 0) when it is not exactly that: 870 of 874 is 99.5, not 100; 1 of 400 is 0.3, not 0
+        if (shown >= 100 and num < den) or (shown <= 0 < num):
+            return _told_apart(pct)
+        return shown
     if num is None and num_state == "small":
         top = 100.0 * (t - 1) / den
         bound = math.floor(top) + 1
@@ -541,6 +548,17 @@ def percent_text(num: int | None, den: int | None, *, num_state: str = "shown", 
         bound = math.ceil(low) - 1
         return f">{bound}" if bound > 0 else SECONDARY
     return SECONDARY
+
+
+def _told_apart(pct: float) -> float:
+    """``pct`` (strictly between 0 and 100) to the fewest decimals that keep it off 100 and 0:
+    99.54 → 99.5 and 99.96 → 99.9 (cut, not rounded up), 0.25 → 0.2, 0.004 → 0.004."""
+    for d in range(1, 10):
+        scale = 10.0**d
+        v = math.floor(pct * scale) / scale if pct > 50 else round(pct, d)
+        if 0 < v < 100:
+            return v
+    return pct
 
 
 def render_table(protection: Protection, rows: Sequence[tuple[Hashable, Any]], *, label: str, counts: Sequence[str],

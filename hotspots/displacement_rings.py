@@ -44,7 +44,7 @@ from .change import ChangeResult
 from .change_summary import ChangeSummary, study_shocks, units_against_rest
 from .displacement import WDQResult, wdq
 
-__all__ = ["RING_SCOPES", "DEFAULT_RING_M", "Displacement", "ring_areas", "displacement_change"]
+__all__ = ["RING_SCOPES", "DEFAULT_RING_M", "Displacement", "ring_areas", "displacement_change", "no_ring_text"]
 
 #: Row names of :attr:`Displacement.summary`, in order.
 RING_SCOPES = ("rings around hotspot areas", "rings vs beyond")
@@ -133,7 +133,12 @@ class Displacement:
         return self.summary.lines()
 
     def describe(self) -> str:
-        """What the comparison says, in plain words (for the command line, the app and captions)."""
+        """What the comparison says, in plain words (for the command line, the app and captions),
+        followed by the hotspot areas that have no ring and why (:func:`no_ring_text`)."""
+        missing = no_ring_text(self.rings)
+        return self._verdict() + (f"; {missing}" if missing else "")
+
+    def _verdict(self) -> str:
         vs = self.summary.rows[1]
         if not np.isfinite(vs.rate_ratio):
             return "no incidents in the rings around the hotspot areas in either period: displacement cannot be judged"
@@ -169,7 +174,8 @@ def ring_areas(areas: HotspotAreas, width_m: float = DEFAULT_RING_M) -> HotspotA
     -------
     HotspotAreas
         One ring per hotspot area that has cells around it in the study area (``area_id`` 1..n,
-        ``around_area`` the hotspot area's id, ``n_cells``); ``labels`` the ring id of each cell.
+        ``around_area`` the hotspot area's id, ``n_cells``); ``labels`` the ring id of each cell;
+        ``params["no_ring"]``: each area without a ring, with the reason (:func:`no_ring_text`).
     """
     if not isinstance(areas, HotspotAreas):
         raise ParameterError(f"`areas` must be HotspotAreas (from `hotspot_areas`); got {type(areas).__name__}.")
@@ -201,8 +207,42 @@ def ring_areas(areas: HotspotAreas, width_m: float = DEFAULT_RING_M) -> HotspotA
         geometry=list(geoms),
         crs=grid.crs,
     )
-    params = {"kind": "ring", "width_m": float(w), "reach_m": float(reach), "n_areas": n, "around": "hotspot areas"}
+    params = {"kind": "ring", "width_m": float(w), "reach_m": float(reach), "n_areas": n, "around": "hotspot areas",
+              "no_ring": _without_ring(lab, around, reach, grid)}
     return HotspotAreas(table, labels, grid, params)
+
+
+def _without_ring(lab: np.ndarray, around: np.ndarray, reach: float, grid: Any) -> dict[int, str]:
+    """Why each hotspot area without a ring has none (area id → reason), for :func:`no_ring_text`."""
+    missing = np.setdiff1d(np.unique(lab[lab > 0]), around)
+    free = lab == 0
+    if grid.mask is not None:
+        free &= np.asarray(grid.mask, dtype=bool)
+    out: dict[int, str] = {}
+    for k in missing.tolist():
+        near = ndimage.distance_transform_edt(lab != k, sampling=grid.cell_size) <= reach
+        n = int((near & free).sum())
+        out[int(k)] = (
+            "every cell within reach is another hotspot area or outside the study area" if n == 0 else
+            f"the {n:,} cell{'s' if n > 1 else ''} of the study area within reach {'are' if n > 1 else 'is'} nearer other "
+            "hotspot areas, whose rings take them"
+        )
+    return out
+
+
+def no_ring_text(rings: HotspotAreas) -> str:
+    """The hotspot areas that have no ring, and why (``""`` when every area has one): their
+    ``ring_change_pct`` and ``ring_change_class`` are empty, and they take no part in the rings' rows."""
+    missing = rings.params.get("no_ring") or {}
+    if not missing:
+        return ""
+    width = float(rings.params.get("width_m", float("nan")))
+    said = "; ".join(f"area {k}: {why}" for k, why in sorted(missing.items()))
+    one = len(missing) == 1
+    return (
+        f"{len(missing)} hotspot area{'' if one else 's'} {'has' if one else 'have'} no {width:,g} m ring, so no ring "
+        f"change ({said})"
+    )
 
 
 def displacement_change(

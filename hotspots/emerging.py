@@ -734,8 +734,9 @@ def emerging_hotspots(
         rule, dmsg = "given", f"distance band {dist:,.0f} m (given)"
     if disc_stencil(dist, cs).size == 1:
         raise ParameterError(
-            f"`distance` {dist:g} m is shorter than the cell size ({cs:g} m), so a cell would have no spatial neighbours. "
-            f"Make `distance` at least the cell size (e.g. `distance={cs * math.sqrt(2):.0f}` for the 8 surrounding cells)."
+            f"{validation.shown('distance')} {dist:g} m is shorter than the cell size ({cs:g} m), so a cell would have no "
+            f"spatial neighbours. Make {validation.shown('distance')} at least the cell size (e.g. "
+            f"{validation.setting('distance', round(cs * math.sqrt(2)))} for the 8 surrounding cells)."
         )
     stencil = disc_stencil(dist, cs, shape=grid.shape)
     # each bin's decision p-value and side (1 hot, -1 cold), for the FDR step-ups and the classes

@@ -370,7 +370,8 @@ def gi_star(
         raise ParameterError(f"`inference` must be one of {list(INFERENCE_METHODS)}; got {inference!r}.")
     grid = counts.grid
     active = grid.active
-    y2, n = study_area_values(counts, min_cells=2, method="Gi*", fix="Use a smaller `cell_size` or a larger study area.")
+    fix = f"Use a smaller {validation.shown('cell_size')} or a larger study area."
+    y2, n = study_area_values(counts, min_cells=2, method="Gi*", fix=fix)
     notes: list[str] = []
     if distance is None:
         choice = auto_distance(counts)
@@ -384,10 +385,11 @@ def gi_star(
     st = disc_stencil(dist, grid.cell_size, shape=grid.shape)
     if disc_stencil(dist, grid.cell_size).size == 1:
         raise ParameterError(
-            f"`distance` {dist:g} m is shorter than the cell size ({grid.cell_size:g} m), so each cell would be its own "
-            f"only neighbour and Gi* is undefined. Make `distance` at least the cell size (e.g. "
-            f"`distance={shortest_distance(grid.cell_size):g}` "
-            f"for the 4 edge neighbours, or `distance={grid.cell_size * math.sqrt(2):.0f}` for all 8 surrounding cells)."
+            f"{validation.shown('distance')} {dist:g} m is shorter than the cell size ({grid.cell_size:g} m), so each cell "
+            f"would be its own only neighbour and Gi* is undefined. Make {validation.shown('distance')} at least the cell "
+            f"size (e.g. {validation.setting('distance', _plain(shortest_distance(grid.cell_size)))} for the 4 edge "
+            f"neighbours, or {validation.setting('distance', round(grid.cell_size * math.sqrt(2)))} for all 8 surrounding "
+            "cells)."
         )
 
     S = neighbour_sum(y2, st)
@@ -409,7 +411,7 @@ def gi_star(
     elif covering:
         notes.append(
             f"{covering} cell(s) have the whole study area as their neighbourhood; their Gi* is undefined and set to z = 0. "
-            "Use a smaller `distance`."
+            f"Use a smaller {validation.shown('distance')}."
         )
     pv = 2.0 * stats.norm.sf(np.abs(zv))
 
@@ -530,6 +532,11 @@ def _choose_inference(inference: str, permutations: int, yv: np.ndarray, Wv: np.
     return "permutation", AUTO_PERMUTATIONS
 
 
+def _plain(v: float) -> float | int:
+    """A number as a message writes it: 100 rather than 100.0."""
+    return int(v) if float(v).is_integer() else float(f"{v:g}")
+
+
 def _classes_offered(
     method: str, p_min: float, m: int, k0: float, fdr: bool, binv: np.ndarray, R: int, notes: list[str]
 ) -> list[float]:
@@ -549,8 +556,8 @@ def _classes_offered(
         levels = ", ".join(f"{c:.0%}" for c, _ in missing)
         notes.append(
             f"with {R:,} permutations{' and FDR over ' + format(m, ',') + ' cells' if fdr else ''} the {levels} class(es) cannot "
-            f"be reached (smallest p {p_min:.2g}); use about {need:,} permutations, or the exact count test "
-            "(`inference='count'`; without permutations, the default of the command line and the app)"
+            f"be reached (smallest p {p_min:.2g}); use about {validation.setting('permutations', need)}, or the exact count "
+            f"test ({validation.setting('permutations', 0)}, the default of the command line and the app)"
         )
     elif missing:
         levels = ", ".join(f"{c:.0%}" for c, _ in missing)

@@ -286,7 +286,7 @@ def auto_cell_size(
     if not np.isfinite(short) or short <= 0:
         raise ParameterError(
             "cannot choose a cell size automatically: the points have no extent (all at one place "
-            "or on one line). Give `cell_size` in metres."
+            f"or on one line). Give {validation.shown('cell_size')} in metres."
         )
     if not (max_size > 0):  # inf: no cap (sfhotspot's rule alone)
         raise ParameterError(f"`max_size` must be a positive number of metres (inf for no cap); got {max_size!r}.")
@@ -318,7 +318,22 @@ def _mask_from_area(area: Any, xmin: float, ymax: float, cs: float, n_rows: int,
         r1 = min(n_rows, r0 + step)
         xx, yy = np.meshgrid(xc, yc[r0:r1])
         mask[r0:r1] = shapely.contains_xy(geom, xx, yy)
+    if not mask.any() and not geom.is_empty and geom.intersects(shapely.box(xmin, ymax - n_rows * cs, xmin + n_cols * cs, ymax)):
+        # the area overlaps the grid, but no cell's centre lies in it: the cells are too large for it
+        x0, y0, x1, y1 = geom.bounds
+        raise ParameterError(
+            f"no cell of {cs:,.0f} m has its centre in the study area ({(x1 - x0) / 1000:,.1f} km x {(y1 - y0) / 1000:,.1f} "
+            f"km across, {geom.area / 1e6:,.1f} km²): the cells are too large for it. Choose a smaller "
+            f"{validation.shown('cell_size')} (at most {_largest_fitting(x1 - x0, y1 - y0):,.0f} m here), or leave it "
+            "to be chosen automatically."
+        )
     return mask
+
+
+def _largest_fitting(width: float, height: float) -> float:
+    """A cell size that leaves a few cells across an area ``width`` x ``height`` metres: a fifth of its
+    shorter side, rounded down to 10 m (at least 10 m)."""
+    return max(10.0, math.floor(min(width, height) / 5 / 10) * 10)
 
 
 def _area_geometry(area: Any, crs: pyproj.CRS) -> BaseGeometry:
@@ -382,7 +397,8 @@ class Grid:
         if n > MAX_CELLS:
             raise ParameterError(
                 f"the grid would have {n:,} cells ({self.n_rows:,} x {self.n_cols:,}), more than the limit of "
-                f"{MAX_CELLS:,}. Use a larger `cell_size`, a smaller study area, or check for stray far-away points."
+                f"{MAX_CELLS:,}. Use a larger {validation.shown('cell_size')}, a smaller study area, or check for stray "
+                "far-away points."
             )
         if self.mask is not None:
             m = np.asarray(self.mask)
@@ -440,7 +456,7 @@ class Grid:
         if n > MAX_CELLS:
             raise ParameterError(
                 f"a {cs:g} m grid over {xmax - xmin:,.0f} m x {ymax - ymin:,.0f} m would have {n:,} cells, more than the "
-                f"limit of {MAX_CELLS:,}. Use a larger `cell_size`, or check for stray far-away points."
+                f"limit of {MAX_CELLS:,}. Use a larger {validation.shown('cell_size')}, or check for stray far-away points."
             )
         if n > WARN_CELLS:
             warnings.warn(f"large grid: {n:,} cells of {cs:g} m", stacklevel=2)

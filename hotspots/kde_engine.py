@@ -62,6 +62,7 @@ from typing import Any
 import numpy as np
 import scipy.fft as sfft
 
+from . import validation
 from ._errors import ParameterError
 from .grid import Grid
 from .kde_compiled import compiled_loops
@@ -589,7 +590,8 @@ def check_size(grid: Grid, h: float, kernel: str) -> None:
     if cells > 4 * 60_000_000:
         raise ParameterError(
             f"a bandwidth of {h:,.0f} m is {radius / grid.cell_size:,.0f} cells wide on this grid, which needs "
-            f"{cells:,} cells of working space. Use a smaller `bandwidth` or a larger `cell_size`."
+            f"{cells:,} cells of working space. Use a smaller {validation.shown('bandwidth')} or a larger "
+            f"{validation.shown('cell_size')}."
         )
 
 

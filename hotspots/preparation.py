@@ -162,35 +162,36 @@ def choose_scheme_start(
 ) -> tuple[Settings, str]:
     """``settings`` with the scheme start filled in when the data show it.
 
-    A given ``scheme_start`` is kept (no note). Otherwise: the synthetic demo data's own
-    (:data:`hotspots.schema.SCHEME_START`, no note); with ``referrals``, the day of the first
-    referral (a scheme's referrals begin when it does; announced, since an extract that starts
-    later would move it); else None, and no force's date is assumed (:func:`choose_periods`
-    then compares the data's own halves or latest two years).
+    A given ``scheme_start`` is kept (no note). Otherwise, announced as inferred: with
+    ``referrals``, the day of the first referral (a scheme's referrals begin when it does; an
+    extract that starts later would move it); the synthetic demo data's own
+    (:data:`hotspots.schema.SCHEME_START`); else None, and no force's date is assumed
+    (:func:`choose_periods` then compares the data's own halves or latest two years).
 
     Returns
     -------
     settings : Settings
     note : str
-        Empty unless the scheme start came from the referrals.
+        How the scheme start was inferred; empty when it was given or none was.
     """
     from .places import is_demo_data
 
     if settings.scheme_start is not None:
         return settings, ""
-    if is_demo_data(incidents):
-        return settings.replace(scheme_start=SCHEME_START), ""
-    if referrals is None or "referred_at" not in referrals.columns:
-        return settings, ""
-    when = pd.to_datetime(referrals["referred_at"], errors="coerce")
+    when = pd.to_datetime(referrals["referred_at"], errors="coerce") if (
+        referrals is not None and "referred_at" in referrals.columns) else pd.Series([], dtype="datetime64[ns]")
     dated = int(when.notna().sum())
-    if dated == 0:
-        return settings, ""
-    first = when.min().date().isoformat()
-    return settings.replace(scheme_start=first), (
-        f"scheme start: {first}, the first of the {dated:,} referrals' dates (a scheme's referrals begin "
-        "when it does; give `--scheme-start` if these referrals are a later extract)"
-    )
+    if dated:
+        first = when.min().date().isoformat()
+        return settings.replace(scheme_start=first), (
+            f"scheme start: {first}, inferred from the first of the {dated:,} referrals' dates (a scheme's referrals begin "
+            "when it does; give `--scheme-start` if these referrals are a later extract)"  # the app drops this clause
+        )
+    if is_demo_data(incidents):
+        return settings.replace(scheme_start=SCHEME_START), (
+            f"scheme start: {SCHEME_START}, the demo data's own (the day its synthetic scheme begins)"
+        )
+    return settings, ""
 
 
 def choose_periods(incidents: gpd.GeoDataFrame, settings: Settings) -> tuple[Settings, str]:

@@ -17,12 +17,14 @@ import numpy as np
 import pyproj
 import shapely
 
-from ._errors import ParameterError
+from ._errors import InputError, ParameterError
 from .grid import BNG
+from .validation import counted, setting
 
 __all__ = [
     "AUTO_AREA_SHARE",
     "HOLE_FILL_DENSITY_SHARE",
+    "LOW_SHARE_INSIDE",
     "StudyAreaChoice",
     "automatic_study_area",
     "choose_study_area",
@@ -32,6 +34,10 @@ __all__ = [
 #: Share of incidents that must fall inside the built-in (Derbyshire) outline for
 #: :func:`automatic_study_area` to use it when no boundary is given.
 AUTO_AREA_SHARE = 0.9
+#: Below this share of the incidents inside a given boundary (but above none, which is an error), the
+#: study area's note carries a warning: a boundary that holds almost none of the data is more often the
+#: wrong file than a deliberate choice, yet a town-centre study area in a force's files can be one.
+LOW_SHARE_INSIDE = 0.01
 #: A hole of a given boundary is filled when its incidents per km² reach this share of the rest
 #: of the area's (:func:`fill_holes`); emptier holes are kept (the data do not cover them).
 HOLE_FILL_DENSITY_SHARE = 0.1
@@ -62,6 +68,13 @@ def _share_inside(incidents: gpd.GeoDataFrame, geom: Any) -> float:
         return 0.0
     xy = shapely.get_coordinates(incidents.geometry.values)
     return float(np.mean(shapely.contains_xy(geom, xy[:, 0], xy[:, 1])))
+
+
+def _where(geoms: np.ndarray, crs: Any) -> str:
+    """Where ``geoms`` lie, for a message: the longitude and latitude of the centre of their bounds."""
+    x0, y0, x1, y1 = shapely.total_bounds(geoms)
+    lon, lat = pyproj.Transformer.from_crs(crs, 4326, always_xy=True).transform((x0 + x1) / 2, (y0 + y1) / 2)
+    return f"longitude {lon:.2f}, latitude {lat:.2f}"
 
 
 def _hole_count(geoms: np.ndarray) -> int:
@@ -181,6 +194,13 @@ def choose_study_area(
     Returns
     -------
     StudyAreaChoice
+
+    Raises
+    ------
+    InputError
+        A given boundary that holds none of the incidents (the wrong boundary or the wrong force's
+        files). One that holds fewer than :data:`LOW_SHARE_INSIDE` of them is accepted with a
+        warning in the note (a town centre in a force's files may be meant).
     """
     if not isinstance(keep_holes, bool):
         raise ParameterError(f"`keep_holes` must be True or False; got {keep_holes!r}.")
@@ -211,10 +231,23 @@ def choose_study_area(
     area, holes = (boundary, 0) if keep_holes else fill_holes(boundary, incidents)
     geom = original if keep_holes else shapely.union_all(area.to_crs(crs).geometry.values)
     share = _share_inside(incidents, geom)
+    if len(incidents) and share == 0:
+        raise InputError(
+            f"none of the {len(incidents):,} incidents lie in the study area ({name}): wrong boundary, or another "
+            f"force's files? The incidents lie around {_where(incidents.geometry.values, crs)}, the boundary around "
+            f"{_where(np.asarray([geom]), crs)}. Give the boundary of the area the files cover (e.g. from `hotspots "
+            "fetch boundary --force NAME`), or none: the footprint of the incidents is then used."
+        )
     note = f"study area: {name} ({len(boundary):,} feature(s), {share:.1%} of incidents inside)"
+    if 0 < share < LOW_SHARE_INSIDE:
+        note += (
+            f"; warning: only {round(share * len(incidents)):,} of {len(incidents):,} incidents ({share:.2%}) lie inside it, "
+            "so nearly all the data take no part: check that it is the right boundary for these files"
+        )
     if holes:
         gained = round((share - _share_inside(incidents, original)) * len(incidents))
-        note += f"; its {holes:,} hole(s) filled, bringing in {gained:,} incidents (choose 'keep holes' to leave them out)"
+        keep = setting("keep_holes", app="Keep the boundary's holes")
+        note += f"; its {holes:,} hole(s) filled, bringing in {counted(gained, 'incident')} (to leave them out: {keep})"
         record.update(holes_filled=holes, incidents_in_holes=int(gained))
     if keep_holes:
         n_holes = int(shapely.get_num_interior_rings(shapely.get_parts(original)).sum())

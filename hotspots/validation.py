@@ -47,14 +47,17 @@ from ._errors import CRSError, HotspotsError, InputError, ParameterError
 __all__ = [
     "argument_names",
     "shown",
+    "setting",
     "problem",
     "names_text",
+    "counted",
     "closest_name",
     "Problems",
     "collect",
     "parse_number",
     "number",
     "alpha",
+    "significance",
     "fraction",
     "positive",
     "non_negative",
@@ -108,6 +111,37 @@ def shown(name: str) -> str:
     return f"`{_NAMES.get().get(name, name)}`"
 
 
+def setting(name: str, value: Any = True, *, app: str | None = None) -> str:
+    """A setting as its user would write it, in backticks, for the fix a message suggests.
+
+    In Python ``name=value`` (``swap_xy=True``); on the command line (inside
+    :func:`argument_names`) the flag with its value (``--crs EPSG:2157``, or the bare flag for
+    ``True``), or, for a setting the command line does not offer, the Python form followed by
+    "(in Python only; the command line has no such option)".
+
+    Examples
+    --------
+    >>> setting("crs", "EPSG:2157")
+    "`crs='EPSG:2157'`"
+    >>> with argument_names({"crs": "--crs", "keep_holes": "--keep-holes"}):
+    ...     setting("crs", "EPSG:2157"), setting("keep_holes"), setting("swap_xy")
+    ('`--crs EPSG:2157`', '`--keep-holes`', '`swap_xy=True` (in Python only; the command line has no such option)')
+
+    ``app`` names the app's control for the setting, put before the Python form outside the command
+    line (the app and Python share messages): ``setting("keep_holes", app="Keep the boundary's
+    holes")`` is '"Keep the boundary's holes" in the app, `keep_holes=True` in Python'.
+    """
+    names = _NAMES.get()
+    python = f"`{name}={value!r}`"
+    if not names:
+        return python if app is None else f'"{app}" in the app, {python} in Python'
+
+    flag = names.get(name)
+    if flag is None:
+        return f"{python} (in Python only; the command line has no such option)"
+    return f"`{flag}`" if value is True else f"`{flag} {value}`"
+
+
 def problem(name: str, rule: str, value: Any, fix: str = "") -> str:
     """The standard message: ``"`name` must be <rule>; got <value>. <fix>"``."""
     text = f"{shown(name)} must be {rule}; got {value!r}."
@@ -129,6 +163,19 @@ def names_text(names: Any, limit: int = 12) -> str:
     if len(names) <= limit:
         return ", ".join(names)
     return f"{', '.join(names[:limit])} ... and {len(names) - limit} more"
+
+
+def counted(n: float, noun: str, plural: str | None = None) -> str:
+    """``n`` with thousands separators and ``noun`` in the number it takes: "1 incident", "2,185 incidents",
+    "1 field"; ``plural`` when adding "s" is wrong ("1 study area"... "2 people").
+
+    Examples
+    --------
+    >>> counted(1, "incident"), counted(12_000, "field"), counted(2, "person", "people")
+    ('1 incident', '12,000 fields', '2 people')
+    """
+    word = noun if n == 1 else (plural or f"{noun}s")
+    return f"{n:,.0f} {word}" if float(n).is_integer() else f"{n:,} {word}"
 
 
 def closest_name(name: Any, names: Any, key: Callable[[Any], str] | None = None) -> str | None:
@@ -317,6 +364,36 @@ def number(
 def alpha(value: Any, name: str = "alpha") -> float:
     """A significance level: a real number strictly between 0 and 1 (e.g. 0.05)."""
     return number(value, name, low=0.0, high=1.0, low_open=True, high_open=True, example="0.05")  # type: ignore[return-value]
+
+
+#: Largest significance level :func:`significance` accepts for a hotspot analysis.
+MAX_ALPHA = 0.2
+
+
+def significance(value: Any, name: str = "alpha") -> float:
+    """A significance level for calling hotspots and change: above 0 and at most :data:`MAX_ALPHA`.
+
+    :func:`alpha` accepts any level strictly between 0 and 1 (the tests themselves are defined
+    there); an analysis someone will act on is not: at 0.999 every cell is "significant at 0%
+    confidence". The command line checks ``--alpha`` with this (the app offers 0.01, 0.05, 0.10).
+
+    Examples
+    --------
+    >>> significance(0.1)
+    0.1
+    >>> significance(0.999)  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    hotspots._errors.ParameterError: `alpha` must be a number above 0 and at most 0.2 (e.g. 0.05); got 0.999. ...
+    """
+    v = alpha(value, name)
+    if v > MAX_ALPHA:
+        raise _fail(
+            name, f"a number above 0 and at most {MAX_ALPHA:g} (e.g. 0.05)", value,
+            f"A larger level calls hotspots on evidence little better than chance ({1 - v:.1%} confidence): use 0.01, "
+            "0.05 or 0.1.",
+        )
+    return v
 
 
 def fraction(value: Any, name: str, *, example: str | None = None) -> float:

@@ -406,9 +406,13 @@ def test_small_areas_are_named_with_the_incidents_that_made_them_hot():
     assert one == (
         "hotspot area 2 holds only 1 incident in its own cells: it is hot because of the 31 incidents within 100 m of it"
     )
-    counts[2, 2] = 0  # a busy neighbourhood around an empty cell (stations around a square)
-    none = small_areas_note(hotspot_areas(_with_bins(bins, counts), min_confidence=0.95))
-    assert none.startswith("hotspot area 2 holds no incident in its own cells: it is hot because of the 30 incidents")
+    counts[2, 2] = 0  # a busy neighbourhood around an empty cell (stations around a square): no area at all
+    res = hotspot_areas(_with_bins(bins, counts), min_confidence=0.95)
+    assert list(res.areas["count"]) == [60] and res.labels[2, 2] == 0 and res.params["empty_groups_dropped"] == 1
+    assert small_areas_note(res) == (
+        "1 group of significant hot cells without a single incident of its own is not a hotspot area (hot only because "
+        "of the incidents within 100 m; common at small cell sizes)"
+    )
     bins[2, 2] = 0
     assert small_areas_note(hotspot_areas(_with_bins(bins, counts), min_confidence=0.95)) == ""
 
@@ -431,3 +435,23 @@ def test_how_has_one_level_of_brackets(two_blobs):
     assert how.startswith("touching Gi* hot cells significant at alpha 0.05 (95% confidence)")
     assert "((" not in how and "))" not in how
     assert hotspot_areas(two_blobs, min_confidence=0.99).how.startswith("touching Gi* hot cells at 99% confidence or more")
+
+
+def test_groups_of_hot_cells_without_incidents_are_no_area_and_ranks_stay_consecutive():
+    """Two empty hot groups between busy cells (Kent at 50 m: 22 of 85 areas with none, tied at rank 64): left out,
+    the rest numbered 1..n and ranked 1, 2, 3 with no gap, and the note counts them alongside a small area's."""
+    from hotspots.areas import small_areas_note
+
+    counts = np.zeros((9, 9))
+    counts[0, 0], counts[0, 8], counts[8, 8] = 50, 20, 5
+    bins = np.zeros((9, 9), int)
+    bins[0, 0] = bins[0, 8] = bins[8, 8] = bins[4, 4] = bins[8, 0] = 3  # (4, 4) and (8, 0) hold nothing
+    res = hotspot_areas(_with_bins(bins, counts), min_confidence=0.99)
+    a = res.areas
+    assert list(a["count"]) == [50, 20, 5] and list(a["rank"]) == [1, 2, 3] and list(a["area_id"]) == [1, 2, 3]
+    assert res.labels[4, 4] == res.labels[8, 0] == 0 and sorted(np.unique(res.labels)) == [0, 1, 2, 3]
+    assert res.params["n_areas"] == 3 and res.params["empty_groups_dropped"] == 2
+    assert small_areas_note(res).endswith(
+        "; 2 groups of significant hot cells without a single incident of their own are not hotspot areas (hot only "
+        "because of the incidents within 100 m; common at small cell sizes)"
+    )

@@ -388,6 +388,9 @@ def no_loading(monkeypatch):
         (["--alpha", "2"], "`--alpha` must be a number between 0 and 1, exclusive (e.g. 0.05); got 2.0."),
         (["--alpha", "abc"], "`--alpha` must be a number; got 'abc'."),
         (["--alpha", "0"], "`--alpha` must be a number between 0 and 1"),
+        # 'significant at alpha 0.999 (0% confidence)' was accepted
+        (["--alpha", "0.999"], "`--alpha` must be a number above 0 and at most 0.2 (e.g. 0.05); got 0.999. A larger level"),
+        (["--crs", "EPSG:0"], "`--crs` 'EPSG:0' is not a coordinate reference system"),
         (["--cell-size", "-250"], "`--cell-size` must be a number of metres greater than 0; got -250.0."),
         (["--bandwidth", "nan"], "`--bandwidth` must be a number of metres greater than 0"),
         (["--permutations", "-1"], "`--permutations` must be a whole number >= 0"),

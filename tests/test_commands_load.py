@@ -95,11 +95,60 @@ def test_a_folder_with_an_empty_an_unreadable_and_a_stray_file_says_so(tmp_path)
     write_police(tmp_path / "2025-03-t-street.csv", [])
     (tmp_path / "2025-04-t-street.csv").write_bytes(b"\x00\x01")
     (tmp_path / "notes.txt").write_text("x")
-    code, stdout, _ = run_cli("load", tmp_path, "--category", ASB_CATEGORY, "--months", "2025-05:2025-06")
+    code, stdout, stderr = run_cli("load", tmp_path, "--category", ASB_CATEGORY, "--months", "2025-05:2025-06")
     lines = stdout.strip().splitlines()
-    assert code == 0
+    # the report is printed, then the error: nothing kept is not a success (it exited 0)
+    assert code == 2 and stderr == (
+        "hotspots load: error: no rows kept of 6 read (month outside range: 6); the report above says why (with "
+        "`--report`, example rows).\n"
+    )
     assert lines[0].startswith("3 police.uk files (and 1 unreadable, skipped: 2025-04-t-street.csv): read 6, kept 0")
     warnings = "\n".join(lines[1:])
     assert "2025-03-t-street.csv is empty" in warnings and "notes.txt" in warnings
-    assert "months 2025-05 to 2025-06 matched no rows: the data hold 2025-01 to 2025-02" in warnings
+    assert "months 2025-05 to 2025-06 matched no rows: the data hold Jan 2025 – Feb 2025 (2 months)" in warnings
     assert "categories present" not in warnings  # the category is there; the months filter kept nothing
+
+
+def _irish(tmp_path, epsg, lon, lat):
+    import pyproj
+
+    e, n = pyproj.Transformer.from_crs(4326, epsg, always_xy=True).transform(lon, lat)
+    path = tmp_path / f"ni_{epsg}.csv"
+    pd.DataFrame({"incident_id": [f"i{k}" for k in range(len(e))], "month": "2025-01", "category": ASB_CATEGORY,
+                  "easting": e, "northing": n}).to_csv(path, index=False)
+    return path
+
+
+def test_crs_reads_irish_transverse_mercator(tmp_path):
+    """Belfast in ITM (eastings over 700 km): refused as no known grid without `--crs`, read with it."""
+    path = _irish(tmp_path, 2157, [-5.93, -5.92, -5.94], [54.60, 54.59, 54.61])
+    code, _, err = run_cli("load", path)
+    assert code == 2 and "`--crs EPSG:2157`" in err
+    code, out, _ = run_cli("load", path, "--crs", "EPSG:2157", "--report")
+    assert code == 0 and "kept 3" in out and "Irish Transverse Mercator (EPSG:2157) (given `--crs`)" in out
+
+
+def test_many_points_outside_bng_warn_of_another_grid(tmp_path):
+    """ITM points of which 2 of 4 fall in BNG's range: the 2 others are dropped, and the warning says why and names
+    `--crs`, where the note said '100.0% of 4 points' before."""
+    path = _irish(tmp_path, 2157, [-7.7, -7.5, -5.9, -5.6], [54.6, 54.6, 54.6, 54.6])
+    code, out, _ = run_cli("load", path)
+    assert "kept 2" in out
+    assert "2 of 4 points lie outside the British National Grid range" in out and "`--crs EPSG:2157`" in out
+
+
+def test_crs_is_checked_before_loading(tmp_path, table):
+    code, _, err = run_cli("load", table, "--crs", "EPSG:9999999")
+    assert code == 2 and "`--crs`" in err
+
+
+def test_a_referrals_file_without_its_columns_gets_advice_a_command_line_user_can_follow(tmp_path):
+    """`load --kind referrals` has no column mapping: the fix is to rename the columns, and the Python `columns=` comes
+    second, named as such (it said only "Name them with `columns={'referred_at': '...', ...}`")."""
+    path = tmp_path / "refs.csv"
+    pd.DataFrame({"referral_id": ["r1"], "when": ["2025-01-03"], "offence": ["criminal damage"], "route": ["ASB warning letter"],
+                  "easting": [430000], "northing": [336000]}).to_csv(path, index=False)
+    code, _, stderr = run_cli("load", path, "--kind", "referrals")
+    assert code == 2
+    assert "cannot find column(s) for `referred_at`" in stderr
+    assert "Rename the column(s) in the file to referred_at; in Python, name it with `columns={'referred_at': '...'}`." in stderr

@@ -107,6 +107,8 @@ def no_loading(monkeypatch):
         (["--before", "2022-01:2022-12", "--after", "2022-06:2023-12"], "overlap"),
         (["--basemap", "ftp://x/{z}/{x}/{y}"], "`--basemap` 'ftp://x/{z}/{x}/{y}' is not known"),
         (["--layer", "scheme"], "`--layer scheme` needs `--referrals FILE`"),
+        (["--no-change"], "`--no-change` leaves out the change panel of `--before-after`; add `--before-after`"),
+        (["--crs", "nonsense"], "`--crs` 'nonsense' is not a coordinate reference system"),
     ],
 )
 def test_every_argument_is_checked_before_loading(incidents_csv, tmp_path, no_loading, args, message):

@@ -524,3 +524,13 @@ def test_arcgis_bandwidth_without_weights_equals_unit_weights_exactly():
             if np.ptp(xy, axis=0).min() == 0:
                 continue
             assert bandwidth_arcgis(xy) == bandwidth_arcgis(xy, np.ones(n))
+
+
+def test_the_bandwidth_warning_names_the_flags_on_the_command_line():
+    """'Use a larger `bandwidth` or a smaller `cell_size`' named Python's arguments on the command line too."""
+    from hotspots.density import bandwidth_under_cell_size
+    from hotspots.validation import argument_names
+
+    assert bandwidth_under_cell_size(100, 250).endswith("Use a larger `bandwidth` or a smaller `cell_size`.")
+    with argument_names({"bandwidth": "--bandwidth", "cell_size": "--cell-size"}):
+        assert bandwidth_under_cell_size(100, 250).endswith("Use a larger `--bandwidth` or a smaller `--cell-size`.")

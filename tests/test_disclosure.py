@@ -170,6 +170,13 @@ def test_feasible_ranges_are_what_a_reader_can_work_out():
     (5, None, "shown", "shown", SECONDARY),
     (0, 0, "shown", "shown", None),
     (1, 8, "shown", "shown", 13),  # 12.5 rounds half up
+    # never 100 or 0 when it is not exactly that (870 of 874 victims satisfied was shown as 100 %)
+    (870, 874, "shown", "shown", 99.5),
+    (9_996, 10_000, "shown", "shown", 99.9),
+    (1, 400, "shown", "shown", 0.2),
+    (1, 100_000, "shown", "shown", 0.001),
+    (874, 874, "shown", "shown", 100),
+    (0, 874, "shown", "shown", 0),
 ])
 def test_percent_text(num, den, num_state, comp_state, want):
     assert percent_text(num, den, num_state=num_state, comp_state=comp_state) == want
@@ -218,3 +225,10 @@ def test_protected_tables_survive_the_independent_attacker(cells, t):
             assert isinstance(m, str)
         if m == SECONDARY:
             assert v >= t
+
+
+def test_the_statement_explains_every_x():
+    """An 'x' also marks the rates of a large group whose denominator is shown muted (kpis_by_route.csv: 142 victim
+    responses, victim_satisfied_pct 'x'); the statement said only 'a group smaller than 5'."""
+    assert "'x' marks figures about a group smaller than 5, and rates (of any group) that would let a small count be " \
+        "worked out." in disclosure_statement(5)

@@ -161,3 +161,32 @@ def test_displacement_change_checks_its_inputs():
     one_short = dataclasses.replace(d.ring_change, table=d.ring_change.table.iloc[:-1])
     with pytest.raises(ParameterError, match="one row per ring"):
         displacement_change(cells, res, areas.labels, d.rings, one_short)
+
+
+def test_an_area_without_a_ring_is_said_with_the_reason():
+    """Area 1 alone in its corner of the study area; area 3 one cell between areas 2 and 4, with its only free
+    neighbours nearer them (Hampshire at 250 m: 59 areas, 58 rings, area 8 with empty ring columns)."""
+    from hotspots.displacement_rings import no_ring_text
+
+    mask = np.zeros(Grid.from_bounds((0, 0, 900, 900), 100).shape, dtype=bool)
+    mask[:, 5:] = True
+    mask[0, 0] = True
+    g = Grid.from_bounds((0, 0, 900, 900), 100, mask=mask)
+    lab = np.zeros(g.shape, dtype=np.int32)
+    lab[0, 0] = 1
+    assert ring_areas(_areas(lab, g), 100).params["no_ring"] == {
+        1: "every cell within reach is another hotspot area or outside the study area"
+    }
+    g = Grid.from_bounds((0, 0, 900, 900), 100)
+    lab = np.zeros(g.shape, dtype=np.int32)
+    # area 3 is one cell; the cells touching its edges are areas 2 and 4, and its 4 diagonal neighbours (141 m away,
+    # its whole reach) are 100 m from those
+    lab[4, 4], lab[3, 4], lab[4, 3], lab[5, 4], lab[4, 5] = 3, 2, 2, 4, 4
+    rings = ring_areas(_areas(lab, g), 100)
+    assert 3 not in rings.areas["around_area"].tolist()
+    assert no_ring_text(rings) == (
+        "1 hotspot area has no 100 m ring, so no ring change (area 3: the 4 cells of the study area within reach are "
+        "nearer other hotspot areas, whose rings take them)"
+    )
+    lab[4, 4] = 0  # without area 3, every area has a ring
+    assert no_ring_text(ring_areas(_areas(lab, g), 100)) == ""

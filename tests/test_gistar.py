@@ -552,3 +552,14 @@ def test_alpha_sets_significance_beyond_the_class_levels():
     np.testing.assert_array_equal(strict.cold, (strict.p <= 0.01) & (strict.z < 0))
     assert loose.significant.sum() > (loose.bins != 0).sum()  # 0.1 < p <= 0.3 has no class
     np.testing.assert_array_equal(loose.direction, np.sign(loose.z).astype(np.int8))
+
+
+def test_a_short_distance_names_the_flag_on_the_command_line():
+    """On the command line the fix is `--distance 100`, not Python's `distance=100`."""
+    from hotspots.validation import argument_names
+
+    gv = _gv(np.ones((6, 6)))
+    with argument_names({"distance": "--distance"}), pytest.raises(ParameterError) as err:
+        gi_star(gv, 50)
+    assert "`--distance` 50 m is shorter" in str(err.value) and "(e.g. `--distance 100` for the 4 edge" in str(err.value)
+    assert "distance=" not in str(err.value)

@@ -605,3 +605,19 @@ def test_points_xy_reads_coordinates_exactly_and_refuses_anything_but_points():
     for bad, match in bad_ones:
         with pytest.raises(ParameterError, match=match):
             points_xy(gpd.GeoSeries([shapely.Point(0.0, 0.0), bad], crs=27700))
+
+
+def test_cells_too_large_for_the_study_area_say_so():
+    """A 3 km x 2 km area on a grid of 10 km cells holds no cell centre: the cause is the cell size (it said 'check
+    that the area overlaps the grid and the CRS'); an area off the grid keeps the old message."""
+    from hotspots.grid import Grid
+    from hotspots.validation import argument_names
+
+    area = shapely.box(1_000, 1_000, 4_000, 3_000)
+    with pytest.raises(ParameterError, match=r"no cell of 10,000 m has its centre in the study area \(3\.0 km x 2\.0 km across, "
+                       r"6\.0 km²\): the cells are too large for it\. Choose a smaller `cell_size` \(at most 400 m here\)"):
+        Grid.from_bounds((0, 0, 19_999, 19_999), 10_000, mask=area)
+    with argument_names({"cell_size": "--cell-size"}), pytest.raises(ParameterError, match="smaller `--cell-size`"):
+        Grid.from_bounds((0, 0, 19_999, 19_999), 10_000, mask=area)
+    with pytest.raises(ParameterError, match="leaves no cell inside"):
+        Grid.from_bounds((0, 0, 19_999, 19_999), 10_000, mask=shapely.box(50_000, 50_000, 60_000, 60_000))

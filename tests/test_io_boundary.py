@@ -111,8 +111,10 @@ def test_errors(tmp_path: Path) -> None:
     with pytest.raises(InputError, match="file not found"):
         load_boundary(tmp_path / "missing.geojson")
     (tmp_path / "x.csv").write_text("a,b\n1,2\n")
-    with pytest.raises(InputError, match="unsupported file type"):
+    # the fix lists the boundary formats, not CSV (it said "Save it as CSV (UTF-8), ..." of a CSV boundary)
+    with pytest.raises(InputError, match="unsupported file type") as err:
         load_boundary(tmp_path / "x.csv")
+    assert str(err.value).endswith("Save it as GeoJSON, GeoPackage, a Shapefile (or a zip of one) or Parquet.")
     far = gpd.GeoDataFrame(geometry=[shapely.box(100, 10, 101, 11)], crs=4326)
     far.to_file(tmp_path / "far.gpkg")
     with pytest.raises(CRSError, match="outside the British Isles"):

@@ -122,3 +122,19 @@ def test_round_trip_detection_property(lon: float, lat: float) -> None:
     assert xmin <= X[0] <= xmax and ymin <= Y[0] <= ymax
     if 0 <= X[0] <= 700_000 and 0 <= Y[0] <= 1_300_000 and max(abs(X[0]), abs(Y[0])) > 180:
         assert detect_crs(X, Y).epsg == 27700
+
+
+def test_bng_note_counts_the_points_that_fit_and_warns_of_another_grid() -> None:
+    """Irish Transverse Mercator metres (Northern Ireland) half in BNG's easting range: the note says how
+    many of all the points fit (not 100%), and the warning names the grid option."""
+    from hotspots.io.coords import other_grid_warning
+
+    x = np.array([650_000.0, 690_000.0, 730_000.0, 760_000.0])  # the last two over 700 km
+    y = np.array([870_000.0, 880_000.0, 875_000.0, 860_000.0])
+    d = detect_crs(x, y)
+    assert (d.epsg, d.outside) == (27700, 2)
+    assert "2 of 4 points (50.0%) fall in easting" in d.reason
+    warning = other_grid_warning(d, 4)
+    assert warning.startswith("2 of 4 points lie outside the British National Grid range")
+    assert "`crs='EPSG:2157'`" in warning
+    assert other_grid_warning(detect_crs(BNG[:, 0], BNG[:, 1]), 3) is None

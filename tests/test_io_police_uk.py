@@ -360,6 +360,11 @@ def test_every_drop_reason_counted(tmp_path: Path) -> None:
     assert report.rows_kept == 2 == len(data)
     assert any("line 14" in e for e in report.examples["malformed row"])
     assert any("line 15" in e for e in report.examples["malformed row"])
+    assert "a-street.csv:line 15 (3 fields, header has 12)" in report.examples["malformed row"]
+    with open(p, "a", encoding="utf-8") as fh:
+        fh.write("one\n")
+    _, report = load_police_uk(p)
+    assert "a-street.csv:line 16 (1 field, header has 12)" in report.examples["malformed row"]  # not '1 fields'
     # one numbering: the file's lines (header = line 1), with the value and the form it should take
     assert report.examples["unparseable coordinates"] == [
         "a-street.csv:line 5 (Longitude 'abc', Latitude '52.9225': expected numbers: decimal degrees "
@@ -645,10 +650,14 @@ def test_a_month_range_matching_nothing_names_the_months_the_data_hold(tmp_path:
     d = _month_folder(tmp_path)
     _, report = load_police_uk(d, months=("2025-05", "2025-06"))
     assert report.rows_kept == 0
-    assert "months 2025-05 to 2025-06 matched no rows: the data hold 2025-01 to 2025-03 (3 month(s)); choose months within them" \
+    assert "months 2025-05 to 2025-06 matched no rows: the data hold Jan 2025 – Mar 2025 (3 months); choose months within them" \
         in report.warnings
     _, report = load_police_uk(d, months=("2025-02", None))
     assert report.rows_kept == 6 and not any("matched no rows" in w for w in report.warnings)
+    # months with a gap are listed as runs (Avon 2025 at 05:08 said '2025-01 to 2025-12', hiding that May-Aug are absent)
+    write_police(d / "2025-09-x-street.csv", [prow(month="2025-09")])
+    _, report = load_police_uk(d, months=("2025-05", "2025-08"))
+    assert "the data hold Jan 2025 – Mar 2025, Sep 2025 (4 months); choose months within them" in report.warnings[-1]
 
 
 def test_unreadable_files_are_counted_in_the_headline_and_other_files_listed_in_one_line(tmp_path: Path) -> None:

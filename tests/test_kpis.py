@@ -242,12 +242,12 @@ def test_displayed_small_counts_are_protected():
 
 
 def test_percentages_round_half_up_to_whole_percent():
-    # 199 of 200 victims satisfied = 99.5 %: with protect_implied=False shown as 100 (half up);
-    # by default the 1 not satisfied is protected and the rate is a bound (98 % or more).
+    # 199 of 200 victims satisfied = 99.5 %: with protect_implied=False shown as 99.5, never 100 (half up would
+    # say everyone was satisfied); by default the 1 not satisfied is protected and the rate is a bound (98 % or more).
     rows = [(f"r{i}", "2024-03-01 10:00", "harassment", 1, 2, "completed", False, i != 0, True) for i in range(200)]
     k = scheme_kpis(_frame(rows), as_of="2025-03-31", protect_implied=False)
     assert k.raw.iloc[-1].victim_satisfied_pct == pytest.approx(99.5)
-    assert k.table.iloc[-1].victim_satisfied_pct == 100
+    assert k.table.iloc[-1].victim_satisfied_pct == 99.5
     strict = scheme_kpis(_frame(rows), as_of="2025-03-31")
     assert strict.table.iloc[-1].victim_satisfied_pct == ">97"
     assert strict.table.iloc[-1].victims_satisfied == SECONDARY
@@ -515,7 +515,7 @@ def test_demo_kpis_match_independent_pandas_and_reported_figures():
 def test_demo_headline_victim_satisfaction_is_a_bound_by_default():
     # Nearly every responding victim is satisfied, so the implied "not satisfied" count is 1-4.
     # Default: that count is protected and the rate shown as a bound (">99"); with
-    # protect_implied=False the rate is shown in whole percent.
+    # protect_implied=False the rate is shown, to one decimal as whole percent would round it up to 100.
     from hotspots.demo import generate_demo
 
     ref = generate_demo(0).referrals
@@ -527,4 +527,4 @@ def test_demo_headline_victim_satisfaction_is_a_bound_by_default():
     assert s.victim_satisfied_pct == ">99" and s.victims_satisfied == SECONDARY
     assert 100 * (n_resp - 4) / n_resp > 99  # the bound holds for any 1-4 not satisfied
     t = scheme_kpis(ref, protect_implied=False).table.iloc[-1]
-    assert t.victim_satisfied_pct == math.floor(100 * n_sat / n_resp + 0.5)
+    assert math.floor(100 * n_sat / n_resp + 0.5) == 100 and t.victim_satisfied_pct == math.floor(1000 * n_sat / n_resp) / 10

@@ -335,12 +335,17 @@ def test_scheme_start_given_demo_first_referral_or_none(demo):
     three = points([[0, 0]] * 36, months=[f"{y}-{m:02d}-01" for y in (2022, 2023, 2024) for m in range(1, 13)])
     given = Settings(scheme_start="2024-02-01")
     assert choose_scheme_start(three, given, demo.referrals) == (given, "")
-    assert choose_scheme_start(demo.incidents, Settings()) == (Settings(scheme_start=SCHEME_START), "")
+    # inferred, and said so, for the demo data too (its files with --referrals said nothing of where it came from)
+    assert choose_scheme_start(demo.incidents, Settings()) == (
+        Settings(scheme_start=SCHEME_START),
+        f"scheme start: {SCHEME_START}, the demo data's own (the day its synthetic scheme begins)",
+    )
     assert choose_scheme_start(three, Settings()) == (Settings(), "")
     refs = demo.referrals.assign(referred_at=pd.to_datetime(demo.referrals["referred_at"]) + pd.DateOffset(months=5))
     first = pd.to_datetime(refs["referred_at"]).min().date().isoformat()
     s, note = choose_scheme_start(three, Settings(), refs)
-    assert s.scheme_start == first and first in note and f"{len(refs):,} referrals" in note
+    assert s.scheme_start == first and f"{first}, inferred from the first of the {len(refs):,} referrals' dates" in note
+    assert choose_scheme_start(demo.incidents, Settings(), refs)[0].scheme_start == first  # the referrals come first
     # it sets the default periods: up to 12 months either side of its month
     s, pnote = choose_periods(three, s)
     start = first[:7]
@@ -384,7 +389,8 @@ def test_prepare_inputs_announces_every_choice(demo):
     mixed.loc[mixed.index[:500], "category"] = "Burglary"
     p = prepare_inputs(mixed, referrals=demo.referrals)
     assert len(p.incidents) == 2500 and p.study_area is not None and p.referrals is demo.referrals
-    assert [n.split(" ")[0] for n in p.notes] == ["kept", "study", "before/after"]
+    # the scheme start, inferred from the first referral, is a choice too
+    assert [n.split(" ")[0] for n in p.notes] == ["kept", "study", "scheme", "before/after"]
     assert p.settings.before is not None and p.months == tuple(pd.Series(mixed["month"]).agg(["min", "max"]).dt.strftime("%Y-%m"))
     with pytest.raises(ParameterError, match="no incidents"):
         prepare_inputs(mixed.iloc[:0])

@@ -9,7 +9,7 @@ import pytest
 import shapely
 from helpers import points, ring_boundary
 
-from hotspots import ParameterError
+from hotspots import InputError, ParameterError
 from hotspots.demo import generate_demo
 from hotspots.study_area import AUTO_AREA_SHARE, choose_study_area, fill_holes
 
@@ -47,7 +47,8 @@ def test_given_boundary_wins_and_its_holes_are_filled_by_default():
     kept = choose_study_area(inc, ring_boundary(), keep_holes=True)
     assert kept.area.area.iloc[0] == pytest.approx(1e8 - 4e6) and "hole(s) kept" in kept.note
     # Far from Derbyshire, a given boundary still wins.
-    assert choose_study_area(points(xy + 500_000), ring_boundary()).source == "given"
+    far = ring_boundary(outer=(500_000, 500_000, 510_000, 510_000), hole=(504_000, 504_000, 506_000, 506_000))
+    assert choose_study_area(points(xy + 500_000), far).source == "given"
     with pytest.raises(ParameterError, match="keep_holes"):
         choose_study_area(inc, ring_boundary(), keep_holes="yes")
 
@@ -95,3 +96,33 @@ def test_automatic_study_area_is_the_builtin_outline_only_when_it_holds_most_inc
     assert choose_study_area(london, "default").source == "built-in"
     with pytest.raises(ParameterError):
         choose_study_area(london, "somewhere")
+
+
+def test_a_boundary_that_holds_none_of_the_incidents_is_refused_and_almost_none_warned():
+    """Essex's files with Derbyshire's boundary: none inside is an error naming where each lies; 1 of 200 inside
+    (0.5%, below LOW_SHARE_INSIDE) is accepted with a warning in the note; 2 of 200 (1%) without one."""
+    from hotspots.study_area import LOW_SHARE_INSIDE
+
+    assert LOW_SHARE_INSIDE == 0.01
+    far = np.full((200, 2), 50_000.0)  # 40 km beyond the 10 km square
+    with pytest.raises(InputError, match=r"none of the 200 incidents lie in the study area \(ring.geojson\): wrong boundary"):
+        choose_study_area(points(far), ring_boundary())
+    one = far.copy()
+    one[0] = (1_000, 1_000)
+    note = choose_study_area(points(one), ring_boundary()).note
+    assert "warning: only 1 of 200 incidents (0.50%) lie inside it" in note
+    one[1] = (2_000, 2_000)
+    assert "warning" not in choose_study_area(points(one), ring_boundary()).note
+
+
+def test_the_holes_fix_is_named_as_each_user_sets_it():
+    """'(choose 'keep holes' to leave them out)' named no flag: the command line gets --keep-holes, the app and
+    Python their own controls."""
+    from hotspots.validation import argument_names
+
+    rng = np.random.default_rng(1)
+    inc = points(rng.uniform(0, 10_000, (400, 2)))
+    assert "(to leave them out: \"Keep the boundary's holes\" in the app, `keep_holes=True` in Python)" in choose_study_area(
+        inc, ring_boundary()).note
+    with argument_names({"keep_holes": "--keep-holes"}):
+        assert "(to leave them out: `--keep-holes`)" in choose_study_area(inc, ring_boundary()).note

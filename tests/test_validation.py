@@ -294,3 +294,13 @@ def test_closest_name_suggests_a_near_spelling_only():
     assert closest_name("Burglry", ["Anti-social behaviour", "Burglary"]) == "Burglary"
     assert closest_name("anti social behavior", ["Anti-social behaviour", "Drugs"]) == "Anti-social behaviour"
     assert closest_name("Arson", ["Drugs", "Shoplifting"]) is None
+
+
+def test_setting_is_written_as_its_user_writes_it():
+    from hotspots.validation import argument_names, setting
+
+    assert setting("swap_xy") == "`swap_xy=True`"
+    with argument_names({"crs": "--crs", "keep_holes": "--keep-holes"}):
+        assert setting("crs", "EPSG:2157") == "`--crs EPSG:2157`"
+        assert setting("keep_holes") == "`--keep-holes`"
+        assert setting("swap_xy") == "`swap_xy=True` (in Python only; the command line has no such option)"

@@ -74,7 +74,7 @@ _NUMBERS: dict[str, tuple[bool, Callable[..., Any], dict[str, Any]]] = {
     "distance": (False, validation.distance, {"optional": True}),
     "eps": (False, validation.distance, {"optional": True}),
     "ring": (False, validation.distance, {"zero": True, "example": "500"}),
-    "alpha": (False, validation.alpha, {}),
+    "alpha": (False, validation.significance, {}),
     "permutations": (True, validation.whole, {"low": 0, "example": "999"}),
     "seed": (True, validation.seed, {"optional": False}),
     "min_confidence": (False, validation.choice, {"options": (0.9, 0.95, 0.99)}),
@@ -94,6 +94,12 @@ def add_analysis_arguments(p: argparse.ArgumentParser) -> None:
     )
     p.add_argument(
         "--demo", action="store_true", help="run on freshly generated synthetic demo data (with its referrals and task sites)"
+    )
+    p.add_argument(
+        "--crs", metavar="CRS",
+        help="coordinate system of the INPUT files' x/y columns, e.g. EPSG:2157 (Irish Transverse Mercator) or EPSG:29903 "
+        "(Irish Grid) for Northern Ireland; default: the file's own, else longitude/latitude or British National Grid "
+        "told from the values (police.uk files are always longitude/latitude)",
     )
     g = p.add_argument_group("scheme data and study area")
     g.add_argument("--referrals", metavar="F", help="referrals file (person-level, pseudonymised)")
@@ -150,7 +156,7 @@ def add_analysis_arguments(p: argparse.ArgumentParser) -> None:
     g.add_argument("--bandwidth", metavar="M", help="KDE bandwidth, metres")
     g.add_argument("--kernel", choices=["quartic", "gaussian", "epanechnikov"], help="KDE kernel (default quartic)")
     g.add_argument("--distance", metavar="M", help="Gi* neighbourhood distance band, metres")
-    g.add_argument("--alpha", metavar="A", help="significance level, between 0 and 1 (default 0.05)")
+    g.add_argument("--alpha", metavar="A", help="significance level, above 0 and at most 0.2 (default 0.05)")
     g.add_argument("--no-fdr", action="store_true", help="no false discovery rate control")
     g.add_argument("--permutations", metavar="N", help="Gi* conditional permutations (default 0: the exact count test)")
     g.add_argument("--seed", default=0, metavar="S", help="seed for every random step and for --demo (default 0)")
@@ -206,6 +212,10 @@ def check_input_arguments(args: argparse.Namespace, problems: validation.Problem
         problems.add("give at least one INPUT file or folder (or `--demo` for the synthetic demo data).")
     for path in args.inputs or []:
         problems.check(validation.input_path, path, "inputs")
+    if getattr(args, "crs", None) is not None:
+        from ..io.coords import resolve_crs
+
+        problems.check(resolve_crs, args.crs)
     for name in ("referrals", "tasks", "study_area"):
         value = getattr(args, name, None)
         if value is not None and not (name == "study_area" and value in ("default", "none")):
@@ -310,7 +320,8 @@ def load_inputs(args: argparse.Namespace, say: Callable[[str], None]) -> Inputs:
             raise ParameterError("give at least one INPUT file or folder (or `--demo` for the synthetic demo data).")
         # every category is loaded and `prepare_inputs` keeps the chosen ones (as the app does): the
         # months the data do not cover are judged on all of them (hotspots.coverage.category_gaps)
-        loaded = load_any([Path(p) for p in args.inputs], kind="incidents")
+        crs = {"crs": args.crs} if getattr(args, "crs", None) is not None else {}
+        loaded = load_any([Path(p) for p in args.inputs], kind="incidents", **crs)
         say(f"incidents  {loaded.report.summary()}")
         for w in loaded.report.warnings[:5]:
             say(f"  warning: {w}")

@@ -7,6 +7,7 @@ import json
 from pathlib import Path
 
 from .. import validation
+from .._errors import InputError
 from . import add_command
 
 
@@ -18,6 +19,11 @@ def check_arguments(args: argparse.Namespace) -> dict:
             problems.check(validation.input_path, path, "paths")
         if args.category:
             options["categories"] = args.category
+        if args.crs is not None:
+            from ..io.coords import resolve_crs
+
+            options["crs"] = args.crs
+            problems.check(resolve_crs, args.crs)
         if args.months:
             options["months"] = problems.check(validation.month_range, args.months, "months", open_ends=True)
     return options
@@ -35,6 +41,11 @@ def run(args: argparse.Namespace) -> int:
         print(str(report))
     else:  # the summary, and what deserves attention (a missing month, ids read twice) even without --report
         print("\n".join([report.summary(), *(f"  warning: {w}" for w in report.warnings)]))
+    if report.rows_kept == 0:
+        # nothing to analyse: a script (or `&&`) must not go on as if the files had loaded
+        reasons = ", ".join(f"{why}: {n:,}" for why, n in report.dropped.items()) or "the files hold no rows"
+        raise InputError(f"no rows kept of {report.rows_read:,} read ({reasons}); the report above says why (with "
+                         "`--report`, example rows).")
     return 0
 
 
@@ -52,3 +63,6 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--category", action="append", help="keep only this category (repeatable), e.g. 'Anti-social behaviour'")
     p.add_argument("--months", metavar="A:B",
                    help="keep only months A to B, written YYYY-MM:YYYY-MM, e.g. 2025-01:2025-06 (either end may be left empty)")
+    p.add_argument("--crs", metavar="CRS",
+                   help="coordinate system of the files' x/y columns, e.g. EPSG:2157 (Irish Transverse Mercator) or "
+                        "EPSG:29903 (Irish Grid); default: the file's own, else told from the values")

@@ -42,6 +42,8 @@ def check_arguments(args: argparse.Namespace) -> dict[str, object]:
         check_basemap(args, problems)
         if args.layer == "scheme" and not args.before_after and not args.referrals and not args.demo:
             problems.add("`--layer scheme` needs `--referrals FILE` (the scheme's referrals; or `--demo`).")
+        if args.no_change and not args.before_after:
+            problems.add("`--no-change` leaves out the change panel of `--before-after`; add `--before-after`, or drop it.")
     common: dict[str, object] = dict(dpi=image[2], basemap=args.basemap, title=args.title)
     if args.width is not None or args.height is not None:
         common["size_in"] = image[3]

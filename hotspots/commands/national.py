@@ -58,7 +58,7 @@ def check_arguments(args: argparse.Namespace) -> Any:
         if args.months is not None:
             args.months = problems.check(validation.month_range, args.months, "months")
         problems.check(validation.distance, args.mask_radius, "mask_radius", zero=True)
-        problems.check(validation.alpha, args.alpha)
+        problems.check(validation.significance, args.alpha)
         if args.scheduler is not None:
             s = args.scheduler.strip()
             if not (s.startswith("local:") or "://" in s):

@@ -14,7 +14,7 @@ import numpy as np
 from matplotlib import colors as mcolors
 from matplotlib.patches import PathPatch
 
-from .. import style
+from .. import style, validation
 from .._errors import ParameterError
 from ..emerging_summary import levels_estimated
 from ..grid import Grid
@@ -253,7 +253,9 @@ def draw_layer(ctx: DrawContext, ax: Any, layer: str, display_cell_m: Any, suppr
     elif layer == "emerging":
         trends = getattr(an, "emerging", None)
         if trends is None:
-            raise ParameterError("`layer='emerging'` needs emerging hot spots, which need at least 10 months of data.")
+            raise ParameterError(
+                f"{validation.setting('layer', 'emerging')} needs emerging hot spots, which need at least 10 months of data."
+            )
         labels = np.asarray(trends.labels)
         grid_image(ctx, ax, trends.grid, rgba_from_classes(labels, style.EMERGING_COLOURS, 0.85))
         area_outlines(ctx, ax, areas)

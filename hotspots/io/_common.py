@@ -357,14 +357,18 @@ def study_area_geometry(area: Any) -> tuple[BaseGeometry | None, str | None]:
     return geom, note
 
 
-def required(mapping: Mapping[str, str | None], needed: Sequence[str], columns: Sequence[str], name: str, hint: str) -> None:
-    """SchemaError listing every needed canonical column that could not be found."""
+def required(mapping: Mapping[str, str | None], needed: Sequence[str], columns: Sequence[str], name: str) -> None:
+    """SchemaError listing every needed canonical column that could not be found, with the fix
+    anyone can follow (rename the columns in the file: the command line has no column mapping)
+    and, second and named as such, the Python one (``columns=``)."""
     missing = [k for k in needed if mapping.get(k) is None]
     if missing:
         shown = ", ".join(f"`{c}`" for c in list(columns)[:30])
+        them = "it" if len(missing) == 1 else "them"
         raise SchemaError(
             f"{name}: cannot find column(s) for {', '.join(f'`{m}`' for m in missing)}. Columns present: {shown}. "
-            f"{hint}"
+            f"Rename the column(s) in the file to {', '.join(missing)}; in Python, name {them} with "
+            f"`columns={{'{missing[0]}': '...'{', ...' if len(missing) > 1 else ''}}}`."
         )
 
 

@@ -15,6 +15,7 @@ import numpy as np
 import pandas as pd
 
 from .._errors import InputError, SchemaError
+from ..validation import counted
 from ._table import Table
 from .limits import MAX_HEADER_BYTES, LoadBudget, current_budget, size_text
 
@@ -262,7 +263,7 @@ def _read_slow(text: str, name: str, delim: str) -> Table:
             else:
                 malformed += 1
                 if len(examples) < 5:
-                    examples.append(f"{name}:line {start_line} ({len(row)} fields, header has {len(header)})")
+                    examples.append(f"{name}:line {start_line} ({counted(len(row), 'field')}, header has {len(header)})")
                 continue
         rows.append(row)
         numbers.append(start_line)

@@ -10,6 +10,7 @@ import pandas as pd
 
 from .._errors import ParameterError, SchemaError
 from ..report import LoadReport
+from ..validation import shown
 from ._common import as_str, content_keys, derive_ids, norm_key, text_column, to_float
 from ._pipeline import PointColumns, category_filter, dates, drop_duplicate_ids, locate, month_filter, new_builder, part_frame
 from ._read import Table
@@ -94,8 +95,9 @@ def incident_part(
         occurred = month.copy()
         if months != (None, None):
             raise SchemaError(
-                f"{table.name}: `months` was given but the table has no date column. Name it with "
-                "`columns={'occurred': '...'}` or `columns={'month': '...'}`, or drop `months`."
+                f"{table.name}: {shown('months')} was given but the table has no date column. Rename the date column in "
+                f"the file to month (or occurred), or drop {shown('months')}; in Python, name it with "
+                "`columns={'month': '...'}`."
             )
         b.note("no date column; `month` and `occurred` are empty (NaT)")
     category_filter(b, category, categories)

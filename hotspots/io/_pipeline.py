@@ -18,6 +18,7 @@ import shapely
 
 from .._errors import CRSError, HotspotsError, InputError, ParameterError
 from ..report import MAX_EXAMPLES, LoadReport, ReportBuilder
+from ..validation import counted, setting, shown
 from ._common import (
     COORDINATE_FORM,
     as_str,
@@ -32,7 +33,7 @@ from ._common import (
     to_float,
 )
 from ._read import Table, skipped_files
-from .coords import UK_LONLAT_BOX, crs_label, detect_crs, plausible, resolve_crs, to_bng
+from .coords import UK_LONLAT_BOX, crs_label, detect_crs, detected_note, other_grid_warning, plausible, resolve_crs, to_bng
 
 #: Column-name candidates for coordinates, as (x, y) pairs in priority order.
 XY_CANDIDATES: tuple[tuple[str, str], ...] = (
@@ -74,8 +75,8 @@ class PointColumns:
     swap_xy : bool
         Swap x and y before anything else.
     crs_from : str
-        Who set ``crs``, for the note saying how coordinates were read (``"given `crs`"``: the
-        caller's argument; a format's loader names the format's own rule).
+        Who set ``crs``, for the note saying how coordinates were read (empty: the caller's
+        argument, "given `crs`" or "given `--crs`"; a format's loader names the format's own rule).
     """
 
     x_col: str | None
@@ -83,7 +84,7 @@ class PointColumns:
     wkt_col: str | None = None
     crs: Any = "auto"
     swap_xy: bool = False
-    crs_from: str = "given `crs`"
+    crs_from: str = ""
 
 
 def has_geometry(table: Table) -> bool:
@@ -226,13 +227,13 @@ def locate(table: Table, b: ReportBuilder, where: PointColumns) -> Located:
         b.note("coordinates (0, 0) are treated as a missing location")
     if swap_xy:
         x, y = y, x
-        b.note(f"x and y swapped as asked (`swap_xy=True`): `{names[1]}` read as x, `{names[0]}` as y")
+        b.note(f"x and y swapped as asked ({setting('swap_xy')}): `{names[1]}` read as x, `{names[0]}` as y")
     cand = b.alive & np.isfinite(x) & np.isfinite(y)
 
     # Decide the CRS.
     if crs is not None and not (isinstance(crs, str) and crs == "auto"):
         c = resolve_crs(crs)
-        b.note(f"coordinates read as {crs_label(c)} ({where.crs_from})")
+        b.note(f"coordinates read as {crs_label(c)} ({where.crs_from or 'given ' + shown('crs')})")
     elif src_crs is not None:
         c = resolve_crs(src_crs)
         if c.is_geographic and cand.any():
@@ -243,7 +244,8 @@ def locate(table: Table, b: ReportBuilder, where: PointColumns) -> Located:
             if det is not None and det.epsg == 27700 and det.share > 0.9:
                 b.warn(
                     f"{table.name} says its coordinates are {crs_label(c)} but the values are metres on the British "
-                    "National Grid (common in GeoJSON written without a CRS); read them as EPSG:27700. Pass `crs=` to override."
+                    "National Grid (common in GeoJSON written without a CRS); read them as EPSG:27700. "
+                    f"Pass {shown('crs')} to override."
                 )
                 c = resolve_crs(27700)
         b.note(f"coordinates read as {crs_label(c)} (the file's CRS)")
@@ -255,15 +257,17 @@ def locate(table: Table, b: ReportBuilder, where: PointColumns) -> Located:
         if det.swapped:
             if swap_xy:
                 raise CRSError(
-                    f"{table.name}: after swapping x and y as asked (`swap_xy=True`), {det.reason}. The columns were "
-                    "the right way round: drop `swap_xy`."
+                    f"{table.name}: after swapping x and y as asked ({setting('swap_xy')}), {det.reason}. The columns were "
+                    f"the right way round: drop {shown('swap_xy')}."
                 )
             raise CRSError(
-                f"{table.name}: `{names[0]}`/`{names[1]}` look swapped: {det.reason}. Pass `swap_xy=True` to swap them, "
-                "or name the columns with `x=` (longitude/easting) and `y=` (latitude/northing)."
+                f"{table.name}: `{names[0]}`/`{names[1]}` look swapped: {det.reason}. Swap them at source, pass "
+                f"{setting('swap_xy')}, or name the columns with {setting('x', 'longitude')} and {setting('y', 'latitude')}."
             )
         c = resolve_crs(det.epsg)
-        b.note(f"{det.reason}; read as {crs_label(det.epsg)}")
+        b.note(detected_note(det))
+        if elsewhere := other_grid_warning(det, int(cand.sum())):
+            b.warn(f"{table.name}: {elsewhere}")
     else:
         c = resolve_crs(27700)
 
@@ -272,7 +276,7 @@ def locate(table: Table, b: ReportBuilder, where: PointColumns) -> Located:
         if sw.sum() * 2 > cand.sum():
             raise CRSError(
                 f"{table.name}: most coordinates look like latitude in `{names[0]}` and longitude in `{names[1]}` "
-                f"({int(sw.sum()):,} of {int(cand.sum()):,}). Pass `swap_xy=True` to swap them."
+                f"({int(sw.sum()):,} of {int(cand.sum()):,}). Swap them at source or pass {setting('swap_xy')}."
             )
         if sw.any():
             b.drop(sw, "possibly swapped coordinates")
@@ -396,12 +400,15 @@ def filter_warnings(
     if (start is not None or end is not None) and present_months:
         inside = [m for m in present_months if (start is None or m >= start) and (end is None or m <= end)]
         if not inside:
-            first, last = present_months[0].strftime("%Y-%m"), present_months[-1].strftime("%Y-%m")
-            held = first if first == last else f"{first} to {last}"
+            from ..coverage import month_spans
+
+            # the months that hold data, gaps shown (Jan 2025 – Apr 2025, Sep 2025, Dec 2025), not only the first and last
+            held = month_spans(m.year * 12 + m.month - 1 for m in present_months)
+            n = len(present_months)
             a = start.strftime("%Y-%m") if start is not None else "start"
             asked = f"{a} to {end.strftime('%Y-%m') if end is not None else 'end'}"
             out.append(
-                f"months {asked} matched no rows: the data hold {held} ({len(present_months)} month(s)); "
+                f"months {asked} matched no rows: the data hold {held} ({n} month{'' if n == 1 else 's'}); "
                 "choose months within them"
             )
     return out
@@ -760,9 +767,9 @@ def _missing_months_warning(data: pd.DataFrame) -> str:
         parts.append(unreliable_months_note(gaps, [m for m, c in gaps.items() if len(c) >= MIN_CATEGORIES_UNRELIABLE]))
         for m, ((cat, n, typ),) in ((m, c) for m, c in gaps.items() if len(c) < MIN_CATEGORIES_UNRELIABLE):
             parts.append(
-                f"{month_name(m)}: {cat} holds {n:,} incidents against {typ:,.0f} in a typical month and far fewer than in the "
-                "months either side (probably published in part): the before/after comparison leaves that month out when "
-                "it is analysed"
+                f"{month_name(m)}: {cat} holds {counted(n, 'incident')} against {typ:,.0f} in a typical month and far fewer "
+                "than in the months either side (probably published in part): the before/after comparison leaves that month "
+                "out when it is analysed"
             )
     return "; ".join(p for p in parts if p)
 

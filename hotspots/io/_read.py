@@ -76,6 +76,26 @@ _REFUSED = {
 }
 
 _FIX_FORMATS = "Save it as CSV (UTF-8), Parquet, GeoPackage or GeoJSON."
+_FORMAT_NAMES = {
+    "csv": "CSV (UTF-8)", "parquet": "Parquet", "gpkg": "GeoPackage", "geojson": "GeoJSON",
+    "shp": "a Shapefile (or a zip of one)",
+}
+
+
+def fix_formats(allowed: Iterable[str] | None = None) -> str:
+    """The fix for a file of a type not read here: the formats accepted where it was given.
+
+    Examples
+    --------
+    >>> fix_formats(("geojson", "gpkg", "shp", "parquet"))
+    'Save it as GeoJSON, GeoPackage, a Shapefile (or a zip of one) or Parquet.'
+    """
+    if allowed is None:
+        return _FIX_FORMATS
+    names = [v for k, v in _FORMAT_NAMES.items() if k in set(allowed)]
+    names = sorted(names, key=lambda v: ("GeoJSON", "GeoPackage", "a Shapefile (or a zip of one)", "CSV (UTF-8)",
+                                         "Parquet").index(v))
+    return "Save it as " + (names[0] if len(names) == 1 else ", ".join(names[:-1]) + " or " + names[-1]) + "."
 
 # police.uk monthly file names: 2025-01-derbyshire-street.csv (also -outcomes, -stop-and-search).
 POLICE_NAME = re.compile(r"^\d{4}-\d{2}-[a-z0-9-]+-(street|outcomes|stop-and-search)\.csv(\.gz)?$", re.I)
@@ -183,17 +203,18 @@ def _suffix(name: str) -> str:
 
 
 def _fmt_for(name: str, *, allowed: Iterable[str]) -> str:
+    allowed = set(allowed)
     suf = _suffix(name)
     if suf in _REFUSED:
         extra = " Files are parsed as data only and never unpickled." if "pickle" in _REFUSED[suf] else ""
-        raise InputError(f"{name} is {_REFUSED[suf]}, which hotspots does not read.{extra} {_FIX_FORMATS}")
+        raise InputError(f"{name} is {_REFUSED[suf]}, which hotspots does not read.{extra} {fix_formats(allowed)}")
     fmt = SUPPORTED_FORMATS.get(suf)
     allowed = set(allowed)
     if fmt is None or fmt not in allowed:
         kinds = sorted(k for k, v in SUPPORTED_FORMATS.items() if v in allowed)
         raise InputError(
             f"{name}: unsupported file type {suf or '(no extension)'!r}. Accepted here: {', '.join(kinds)}. "
-            f"{_FIX_FORMATS}"
+            f"{fix_formats(allowed)}"
         )
     return fmt
 

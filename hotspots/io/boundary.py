@@ -193,7 +193,7 @@ def _finish_boundary(gdf: gpd.GeoDataFrame, name: str, *, fill_holes: bool, crs:
     if b[0] < xmin or b[2] > xmax or b[1] < ymin or b[3] > ymax:
         raise CRSError(
             f"{name} lies outside the British Isles once converted to British National Grid (bounds {b.round(0).tolist()}). "
-            "Check the file's CRS (pass `crs=` if it is missing or wrong)."
+            "Check the file's CRS: save it with the right one (in Python, or pass `crs=` to `load_boundary`)."
         )
     geoms = np.asarray(out.geometry.values)
     invalid = ~shapely.is_valid(geoms)

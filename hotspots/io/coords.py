@@ -31,10 +31,13 @@ import numpy as np
 import pyproj
 
 from .._errors import CRSError
+from ..validation import setting, shown
 
 __all__ = [
     "DetectedCRS",
     "detect_crs",
+    "other_grid_warning",
+    "detected_note",
     "plausible",
     "to_bng",
     "resolve_crs",
@@ -73,12 +76,16 @@ class DetectedCRS:
     share : float
         Fraction (0..1) of the points valid in some CRS (degrees, or BNG metres) that fit the
         chosen CRS's British Isles range.
+    outside : int
+        Usable points that do not fit the chosen CRS's range (dropped later as out of range); many
+        of them suggest another grid (Irish Transverse Mercator, ...): see :func:`other_grid_warning`.
     """
 
     epsg: int
     swapped: bool
     reason: str
     share: float = 1.0
+    outside: int = 0
 
 
 def _in(x: np.ndarray, y: np.ndarray, box: tuple[float, float, float, float]) -> np.ndarray:
@@ -124,7 +131,8 @@ def detect_crs(x: Any, y: Any, *, min_share: float = 0.5) -> DetectedCRS:
     n = xa.size
     if n == 0:
         raise CRSError(
-            "cannot detect the coordinate system: no finite coordinates. Pass `crs=` (e.g. `crs=4326` or `crs=27700`)."
+            "cannot detect the coordinate system: no finite coordinates. Check the x/y columns, or pass "
+            f"{setting('crs', 'EPSG:4326')} or {setting('crs', 'EPSG:27700')}."
         )
     degrees = (np.abs(xa) <= 180) & (np.abs(ya) <= 180)
     counts = {
@@ -142,24 +150,62 @@ def detect_crs(x: Any, y: Any, *, min_share: float = 0.5) -> DetectedCRS:
     if best == 0 or share < min_share:
         raise CRSError(
             f"cannot tell the coordinate system from the values ({rng}; {n:,} points): they fit neither "
-            "longitude/latitude in the British Isles nor British National Grid metres. Pass `crs=` "
-            "(e.g. `crs=4326` for lon/lat, `crs=27700` for eastings/northings) or check the x/y columns."
+            "longitude/latitude in the British Isles nor British National Grid metres. Pass "
+            f"{setting('crs', 'EPSG:4326')} for lon/lat or {setting('crs', 'EPSG:27700')} for eastings/northings "
+            f"(or the grid the data use, e.g. {setting('crs', 'EPSG:2157')} for Irish Transverse Mercator), "
+            "or check the x/y columns."
         )
-    pct = f"{100 * share:.1f}%"
+    # the points that fit, among all usable ones: a note never says "100%" while rows are dropped
+    fit = f"{best:,} of {n:,} points ({100 * best / n:.1f}%)"
     if swapped:
         reason = (
-            f"the x values look like latitudes and the y values like longitudes ({pct} of {n:,} points fit "
-            f"lat/lon in the British Isles; {rng})"
+            f"the x values look like latitudes and the y values like longitudes ({fit} fit lat/lon in the British Isles; {rng})"
         )
     elif epsg == 4326:
-        reason = f"coordinates look like {_NAMES[4326]}: {pct} of {n:,} points fall in lon -11..4, lat 49..62"
+        reason = f"coordinates look like {_NAMES[4326]}: {fit} fall in lon -11..4, lat 49..62"
     elif epsg == 27700:
-        reason = f"coordinates look like {_NAMES[27700]}: {pct} of {n:,} points fall in easting 0..700 km, northing 0..1300 km"
+        reason = f"coordinates look like {_NAMES[27700]}: {fit} fall in easting 0..700 km, northing 0..1300 km"
     else:
-        reason = (
-            f"coordinates look like {_NAMES[3857]} metres: {pct} of {n:,} points fall in the British Isles in that projection"
-        )
-    return DetectedCRS(epsg=epsg, swapped=swapped, reason=reason, share=share)
+        reason = f"coordinates look like {_NAMES[3857]} metres: {fit} fall in the British Isles in that projection"
+    return DetectedCRS(epsg=epsg, swapped=swapped, reason=reason, share=share, outside=n - best)
+
+
+#: Share of the usable points outside the detected CRS's range above which the loaders warn
+#: that the data may be in another grid.
+OTHER_GRID_SHARE = 0.05
+
+
+def detected_note(det: DetectedCRS) -> str:
+    """The load report's note for a CRS told from the values; for British National Grid it names
+    the option for another grid, whose values (Irish Grid's) may look the same."""
+    note = f"{det.reason}; read as {crs_label(det.epsg)}"
+    if det.epsg == 27700:
+        note += f" (another grid, e.g. Irish Grid, needs {setting('crs', 'EPSG:29903')})"
+    return note
+
+
+def other_grid_warning(det: DetectedCRS, n: int) -> str | None:
+    """The warning for many points outside the detected CRS's range, else None.
+
+    Eastings and northings in another grid (Irish Grid, EPSG:29902/29903, or Irish Transverse
+    Mercator, EPSG:2157, for Northern Ireland) cannot always be told from British National Grid
+    by their values: Irish Grid's fall inside BNG's range, ITM's mostly outside it. Neither can be
+    read right without being named, so the warning names the option that does it.
+
+    Examples
+    --------
+    >>> det = DetectedCRS(27700, False, "", outside=30)
+    >>> other_grid_warning(det, 100)[:60]
+    '30 of 100 points lie outside the British National Grid range'
+    """
+    if n <= 0 or det.outside <= OTHER_GRID_SHARE * n:
+        return None
+    what = "British National Grid" if det.epsg == 27700 else crs_label(det.epsg)
+    return (
+        f"{det.outside:,} of {n:,} points lie outside the {what} range (dropped as out-of-range coordinates): the "
+        "coordinates may be in another grid, e.g. Irish Transverse Mercator (EPSG:2157) or Irish Grid (EPSG:29903) "
+        f"for Northern Ireland; name it with {setting('crs', 'EPSG:2157')}."
+    )
 
 
 def resolve_crs(crs: Any) -> pyproj.CRS:
@@ -168,7 +214,8 @@ def resolve_crs(crs: Any) -> pyproj.CRS:
         return pyproj.CRS.from_user_input(crs)
     except Exception as exc:  # noqa: BLE001 - pyproj raises its own CRSError with a long message
         raise CRSError(
-            f"`crs` {crs!r} is not a coordinate reference system pyproj understands ({exc}). Use e.g. `crs=4326` or `crs=27700`."
+            f"{shown('crs')} {crs!r} is not a coordinate reference system pyproj understands ({exc}). Use e.g. "
+            f"{setting('crs', 'EPSG:4326')} (longitude/latitude) or {setting('crs', 'EPSG:27700')} (British National Grid)."
         ) from None
 
 
@@ -228,7 +275,7 @@ def to_bng(x: Any, y: Any, crs: Any) -> tuple[np.ndarray, np.ndarray, np.ndarray
                 tx, ty = _transformer(c.to_wkt()).transform(x[fin], y[fin], errcheck=False)
             except Exception as exc:  # noqa: BLE001
                 raise CRSError(
-                    f"cannot convert coordinates from {c.name} to British National Grid ({exc}). Check `crs`."
+                    f"cannot convert coordinates from {c.name} to British National Grid ({exc}). Check {shown('crs')}."
                 ) from None
             X[fin], Y[fin] = tx, ty
     ok = np.isfinite(X) & np.isfinite(Y) & _in(np.nan_to_num(X, nan=-1e12), np.nan_to_num(Y, nan=-1e12), BRITISH_ISLES_BNG)

@@ -9,6 +9,7 @@ from typing import Any
 import pandas as pd
 
 from .._errors import InputError, ParameterError
+from ..validation import shown
 from ._csv import header_of
 from ._pipeline import guard
 from ._read import POLICE_NAME, resolve_sources, skipped_files
@@ -100,8 +101,9 @@ def load_any(paths: Any, kind: str = "incidents", **options: Any) -> IncidentSet
         extra = sorted(k for k, v in options.items() if k not in _POLICE_OPTIONS and v not in (None, False, (), [], {}, "auto"))
         if extra:
             raise ParameterError(
-                f"option(s) {', '.join(f'`{e}`' for e in extra)} do not apply to police.uk street-level files (their "
-                "columns are fixed); drop them, or use `load_incidents` to treat the files as generic tables."
+                f"option(s) {', '.join(shown(e) for e in extra)} do not apply to police.uk street-level files (their "
+                "columns and coordinates, longitude/latitude, are fixed); drop them, or use `load_incidents` in Python to "
+                "treat the files as generic tables."
             )
         opts = {k: v for k, v in options.items() if k in _POLICE_OPTIONS}
         return _with_skipped(load_police_uk(sources, **opts), skipped, "police.uk files")

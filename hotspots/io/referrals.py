@@ -292,8 +292,7 @@ def load_referrals(
         table = _privacy(table, allow)
         check_present(table, mapping)
         cols, found, xy = options.match_columns(table, _MAPPABLE, REFERRAL_CANDIDATES)
-        required(found, ("referred_at", "offence", "route"), cols, table.name,
-                 "Name them with `columns={'referred_at': '...', ...}`.")
+        required(found, ("referred_at", "offence", "route"), cols, table.name)
         absent = [k for k in _MAPPABLE if found[k] is None and k not in ("referral_id", "person_ref")]
         b = new_builder(table)
         if absent:

@@ -100,7 +100,7 @@ def load_tasks(
     def one(index: int, table: Table) -> tuple[pd.DataFrame, Any]:
         check_present(table, mapping)
         cols, found, xy = options.match_columns(table, _MAPPABLE, TASK_CANDIDATES)
-        required(found, ("kind",), cols, table.name, "Name it with `columns={'kind': '...'}`.")
+        required(found, ("kind",), cols, table.name)
         b = new_builder(table)
         df = table.frame
         ids = row_ids(
