@@ -353,10 +353,10 @@ def briefing_map(
 
     bm = _panel_basemap(ctx, extent, (mw * dpi_f, mh * dpi_f), basemap, basemap_attribution, basemap_timeout)
     prepare_map_axes(ctx, ax, extent, bm, basemap_muted)
+    scale_bar(ctx, ax, extent)  # before the layer: its numbers keep clear of the scale bar and north arrow
+    north_arrow(ctx, ax, extent)
     info = draw_layer(ctx, ax, layer, display_cell_m, suppress)
     draw_outline(ctx, ax)
-    scale_bar(ctx, ax, extent)
-    north_arrow(ctx, ax, extent)
     if towns:
         placed = town_labels(ctx, ax, extent, max_towns=max_towns)
         ctx.notes.append(f"{len(placed)} town label(s) placed")
@@ -575,10 +575,9 @@ def briefing_before_after(
         raise ParameterError(f"`size_in` {size_in} leaves no room for {n_panels} maps; use at least about 10 x 6 inches.")
     bx0, by0, bx1, by1 = ctx.area_geom.bounds
     aspect = (bx1 - bx0) / (by1 - by0)
-    pw = min(avail_w / n_panels, avail_h * aspect)
-    ph = min(avail_h, pw / aspect)
-    total = pw * n_panels + gap * (n_panels - 1)
-    x_start = margin + (avail_w - pw * n_panels) / 2
+    cols, pw, ph = panel_grid(n_panels, aspect, avail_w + gap * (n_panels - 1), avail_h, gap, title_h)
+    total = pw * cols + gap * (cols - 1)
+    x_start = margin + (avail_w + gap * (n_panels - 1) - total) / 2
     # maps and legend start at the top: a wide force's maps are short, and a legend hung from the
     # top of maps centred in the height ran past the footer (Essex 2025)
     y_map = footer_h + avail_h - ph
@@ -616,7 +615,8 @@ def briefing_before_after(
     ]
     for i in range(n_panels):
         ctx.occupied = []
-        ax = inch_axes(fig, x_start + i * (pw + gap), y_map, pw, ph)
+        row, col = divmod(i, cols)
+        ax = inch_axes(fig, x_start + col * (pw + gap), y_map - row * (ph + title_h + gap), pw, ph)
         prepare_map_axes(ctx, ax, extent, bm, basemap_muted)
         if i < 2:
             grid_image(ctx, ax, grid, rgba_from_scale(rate_b if i == 0 else rate_a, DENSITY_CMAP, norm, clear_below=vmax * 0.01))
@@ -640,11 +640,11 @@ def briefing_before_after(
             area_change_outlines(ctx, ax, an)
         else:
             area_outlines(ctx, ax, areas)
-        area_markers(ctx, ax, areas)
-        draw_outline(ctx, ax)
-        if i == 0:
+        if i == 0:  # before the numbers, which keep clear of them
             scale_bar(ctx, ax, extent)
         north_arrow(ctx, ax, extent)
+        area_markers(ctx, ax, areas)
+        draw_outline(ctx, ax)
         if towns:
             town_labels(ctx, ax, extent, max_towns=max_towns)
         ax.set_title(panel_title, fontsize=ctx.fs(8.5), color=INK, loc="left", pad=4, **PLAIN_TEXT)
@@ -696,6 +696,23 @@ def briefing_before_after(
     header(ctx, (W, H), margin, ttl, sub)
     footer(ctx, fig, (W, H), margin, bm.attribution if bm is not None else "")
     return _save(ctx, path, fmt, dpi_f, (W, H), "before-after", maps, bm, t0)
+
+
+def panel_grid(n: int, aspect: float, width: float, height: float, gap: float, title_h: float) -> tuple[int, float, float]:
+    """``(columns, panel width, panel height)`` of ``n`` map panels of a study area ``aspect`` wide
+    per unit of height, in one row or, when that makes them clearly larger, in more rows (a wide
+    force such as Kent or Thames Valley in one row filled the top half of the image and left the
+    rest blank).
+    ``width`` and ``height`` are the room for the panels (inches, gaps included); ``gap`` is the
+    space between panels and ``title_h`` the height of a panel's title above it."""
+    best = (n, 0.0, 0.0)
+    for rows in range(1, n + 1):
+        cols = -(-n // rows)
+        row_h = (height - (rows - 1) * (title_h + gap)) / rows
+        pw = min((width - gap * (cols - 1)) / cols, row_h * aspect)
+        if pw > best[1] * 1.05:  # another row only when it gains clearly
+            best = (cols, pw, pw / aspect)
+    return best
 
 
 def _rings_words(an: Any) -> str:

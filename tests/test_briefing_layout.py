@@ -1,0 +1,147 @@
+"""Briefing maps' layout: which towns are labelled, numbers clear of the map furniture, panels
+sized to the study area, titles fitted, the emerging caveat, basemap and bandwidth notes."""
+
+from __future__ import annotations
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import pytest
+import shapely
+
+from hotspots import analyse
+from hotspots.analysis import Settings
+from hotspots.export import _basemap
+from hotspots.export._layout import (
+    DrawContext,
+    _bbox,
+    area_markers,
+    label_candidates,
+    new_figure,
+    north_arrow,
+    scale_bar,
+    town_labels,
+)
+from hotspots.export.briefing import briefing_before_after, panel_grid
+from hotspots.grid import BNG
+
+SPOTS = {"Spotton": (410_000, 305_000), "Beeham": (430_000, 309_000), "Ceeford": (450_000, 306_000)}
+#: A village whose gazetteer population (a district's) is far larger than the data show, and a
+#: town across the border inside the data's box: no incidents around either.
+INFLATED = ("Saint Inflated", (420_000, 312_000), 200_000)
+ACROSS = ("Acrossborder", (455_500, 300_900), 250_000)
+
+
+@pytest.fixture(autouse=True)
+def _offline(monkeypatch):
+    monkeypatch.setenv("HOTSPOTS_OFFLINE", "1")
+    monkeypatch.setattr(_basemap, "_failed_hosts", {})
+
+
+@pytest.fixture(scope="module")
+def wide():
+    """A force four times wider than tall (60 x 15 km), three hotspots, real-data-like (no demo ids)."""
+    rng = np.random.default_rng(2)
+    box = (400_000, 300_000, 460_000, 315_000)
+    spots = np.repeat(np.array(list(SPOTS.values()), dtype=float), 300, axis=0)
+    bg = np.column_stack([rng.uniform(box[0], box[2], 3_000), rng.uniform(box[1], box[3], 3_000)])
+    for _, (x, y), _ in (INFLATED, ACROSS):
+        bg = bg[np.hypot(bg[:, 0] - x, bg[:, 1] - y) > 2_500]
+    xy = np.vstack([bg, spots + rng.normal(0, 150, spots.shape)])
+    months = pd.date_range("2024-01-01", "2024-12-01", freq="MS")[rng.integers(0, 12, len(xy))]
+    inc = gpd.GeoDataFrame({"month": months}, geometry=gpd.points_from_xy(xy[:, 0], xy[:, 1]), crs=BNG)
+    area = gpd.GeoDataFrame(geometry=[shapely.box(*box)], crs=BNG)
+    return analyse(inc, settings=Settings(before=("2024-01", "2024-06"), after=("2024-07", "2024-12")), study_area=area)
+
+
+def _fake_towns(monkeypatch):
+    import hotspots.places as places
+
+    rows = [(n, 20_000, xy) for n, xy in SPOTS.items()] + [(INFLATED[0], INFLATED[2], INFLATED[1]),
+                                                           (ACROSS[0], ACROSS[2], ACROSS[1])]
+    towns = gpd.GeoDataFrame({"name": [r[0] for r in rows], "population": [r[1] for r in rows]},
+                             geometry=gpd.points_from_xy([r[2][0] for r in rows], [r[2][1] for r in rows]), crs=BNG)
+    towns = towns.sort_values("population", ascending=False).reset_index(drop=True)
+    monkeypatch.setattr(places, "label_towns", lambda *a, **k: (towns.copy(), ""))
+
+
+def test_towns_naming_hotspots_are_labelled_first_and_towns_the_data_do_not_show_are_not(wide, monkeypatch, tmp_path):
+    """Testers' maps left out Blackpool, Bristol, Portsmouth, Belfast... (the towns of the top
+    hotspots) while labelling Bexley (a London borough inside Kent's footprint) and Saint Peters
+    (a Broadstairs village carrying Thanet's population) in bold as major towns."""
+    _fake_towns(monkeypatch)
+    ctx = DrawContext(wide, new_figure((5, 5), 50), 1.0, shapely.box(400_000, 300_000, 460_000, 315_000), None)
+    cand = label_candidates(ctx)
+    assert set(cand["name"]) == set(SPOTS)  # no incidents around the other two: not the data's towns
+    assert cand["names_area"].all()
+    fig = new_figure((8.0, 3.0), 60)
+    ax = fig.add_axes((0.05, 0.05, 0.9, 0.9))
+    extent = (399_000.0, 461_000.0, 299_000.0, 316_000.0)
+    ax.set_xlim(*extent[:2])
+    ax.set_ylim(*extent[2:])
+    ctx = DrawContext(wide, fig, 1.0, shapely.box(400_000, 300_000, 460_000, 315_000), None)
+    assert set(town_labels(ctx, ax, extent, max_towns=3)) == set(SPOTS)
+    assert sorted(t.get_text() for t in ax.texts) == sorted(SPOTS)
+
+
+def test_a_town_whose_population_the_data_do_not_bear_out_is_not_drawn_as_a_major_town(wide, monkeypatch):
+    import hotspots.places as places
+
+    _fake_towns(monkeypatch)
+    towns, _ = places.label_towns()
+    # the village lies 700 m from Spotton's hotspot: labelled, but at the size its incidents show, not bold
+    towns.loc[towns["name"] == INFLATED[0], "geometry"] = shapely.Point(410_700, 305_000)
+    towns.loc[towns["name"] == INFLATED[0], "population"] = 150_000
+    monkeypatch.setattr(places, "label_towns", lambda *a, **k: (towns.copy(), ""))
+    ctx = DrawContext(wide, new_figure((5, 5), 50), 1.0, shapely.box(400_000, 300_000, 460_000, 315_000), None)
+    cand = label_candidates(ctx).set_index("name")
+    assert not cand.loc[INFLATED[0], "big"]
+    assert cand.loc[INFLATED[0], "population"] < 100_000
+
+
+def test_hotspot_numbers_keep_clear_of_the_scale_bar_and_north_arrow(wide):
+    """Essex's scale bar hid hotspot 10 and '20 km'; Kent's north arrow covered 25 and 26."""
+    fig = new_figure((6.0, 3.0), 100)
+    ax = fig.add_axes((0.05, 0.05, 0.9, 0.9))
+    extent = (400_000.0, 460_000.0, 300_000.0, 330_000.0)
+    ax.set_xlim(*extent[:2])
+    ax.set_ylim(*extent[2:])
+    ctx = DrawContext(wide, fig, 1.0, shapely.box(400_000, 300_000, 460_000, 315_000), None)
+    scale_bar(ctx, ax, extent)
+    north_arrow(ctx, ax, extent)
+    furniture = list(ctx.occupied)
+    # small hotspot areas just under the scale bar's and the north arrow's usual numbers' places
+    squares = [shapely.box(x, y, x + 300, y + 300) for x, y in
+               [(401_000, 300_500), (404_000, 300_800), (408_000, 300_600), (412_000, 300_500)]]
+    areas = gpd.GeoDataFrame({"area_id": range(1, 5), "rank": range(1, 5)}, geometry=squares, crs=BNG)
+    area_markers(ctx, ax, areas)
+    renderer = fig.canvas.get_renderer()
+    numbers = [t for t in ctx.occupied if t not in furniture]
+    assert len(numbers) == 4
+    for t in numbers:
+        for f in furniture:
+            assert not _bbox(t, renderer, leader=False).overlaps(_bbox(f, renderer)), t.get_text()
+
+
+def test_north_arrow_goes_to_the_emptiest_corner():
+    fig = new_figure((6.0, 3.0), 100)
+    ax = fig.add_axes((0.05, 0.05, 0.9, 0.9))
+    extent = (0.0, 100_000.0, 0.0, 50_000.0)
+    ax.set_xlim(*extent[:2])
+    ax.set_ylim(*extent[2:])
+    # the study area fills the top right: the arrow goes top left
+    ctx = DrawContext(None, fig, 1.0, shapely.box(50_000, 20_000, 100_000, 50_000), None)
+    north_arrow(ctx, ax, extent)
+    n = next(t for t in ctx.occupied if hasattr(t, "get_text") and t.get_text() == "N")
+    assert n.get_position()[0] < 50_000
+
+
+def test_a_wide_force_fills_the_image_with_two_rows_of_panels(wide, tmp_path):
+    """Kent's and Thames Valley's before/after maps filled the top half; the lower 40 % was blank."""
+    cols, pw, ph = panel_grid(3, 4.0, 9.5, 5.7, 0.18, 0.35)
+    assert cols < 3 and pw > 9.5 / 3 * 1.2
+    assert panel_grid(3, 0.8, 9.5, 5.7, 0.18, 0.35)[0] == 3  # a tall force stays in one row
+    img = briefing_before_after(wide, tmp_path / "ba.png", dpi=50)
+    height = img.size_px[1]
+    assert max(p.bbox_px[3] for p in img.panels) > 0.75 * height
+    assert img.panels[2].bbox_px[1] > img.panels[0].bbox_px[3]  # the change panel under the before map
