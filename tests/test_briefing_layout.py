@@ -22,7 +22,7 @@ from hotspots.export._layout import (
     scale_bar,
     town_labels,
 )
-from hotspots.export.briefing import briefing_before_after, panel_grid
+from hotspots.export.briefing import briefing_before_after, briefing_map, panel_grid
 from hotspots.grid import BNG
 
 SPOTS = {"Spotton": (410_000, 305_000), "Beeham": (430_000, 309_000), "Ceeford": (450_000, 306_000)}
@@ -145,3 +145,51 @@ def test_a_wide_force_fills_the_image_with_two_rows_of_panels(wide, tmp_path):
     height = img.size_px[1]
     assert max(p.bbox_px[3] for p in img.panels) > 0.75 * height
     assert img.panels[2].bbox_px[1] > img.panels[0].bbox_px[3]  # the change panel under the before map
+
+
+def test_a_long_title_is_fitted_to_the_figure_and_a_panel_title_to_its_panel():
+    """A long --title at 8 x 5 in ran off the right edge; the change panel's title ran into "Legend"."""
+    from hotspots.export._layout import fit_lines, header
+
+    fig = new_figure((8.0, 5.0), 100)
+    ctx = DrawContext(None, fig, 0.6, None, None)
+    title = "Anti-social behaviour in Lancashire before and after the Immediate Justice scheme started in July 2025, all hotspots"
+    header(ctx, (8.0, 5.0), 0.18, title, "Lancashire Constabulary  ·  Jan 2025 – Jun 2025  vs  Jul 2025 – Dec 2025")
+    renderer = fig.canvas.get_renderer()
+    for t in fig.texts:
+        bb = t.get_window_extent(renderer)
+        assert bb.x1 <= 8.0 * 100 - 0.18 * 100 + 1, t.get_text()
+    assert fig.texts[0].get_text().startswith("Anti-social behaviour in Lancashire")
+    text = "Change, after vs before (overdispersed count test)\ncells: 1 fall, 0 rise; areas: 0 fall, 1 rise"
+    shown, size = fit_lines(fig, text, 8.5 * 0.6, 1.6, min_scale=0.75)
+    t = fig.text(0, 0.5, shown, fontsize=size)
+    assert t.get_window_extent(renderer).width <= 1.6 * 100
+    assert shown.replace("\n", " ").split() == text.replace("\n", " ").split()  # nothing lost
+
+
+@pytest.fixture(scope="module")
+def demo_an():
+    from hotspots.demo import generate_demo
+    from hotspots.gazetteer import default_study_area
+
+    d = generate_demo(0)
+    return analyse(d.incidents, study_area=default_study_area())
+
+
+def test_emerging_map_carries_the_short_series_caveat_when_it_applies(demo_an, monkeypatch, tmp_path):
+    """The app's caveat (less than two years of months: a trend is a prompt to look, not a finding)
+    was missing from the emerging hot spots briefing."""
+    import hotspots.emerging_summary as es
+
+    def method(img):
+        return " ".join(img.texts)
+
+    trends = demo_an.emerging
+    assert trends is not None
+    assert es.short_series_caveat(trends) == ""  # the demo's 24 months: year-to-year variation estimated
+    assert "a prompt to look" not in method(briefing_map(demo_an, tmp_path / "e.png", layer="emerging", dpi=50))
+    monkeypatch.setattr(es, "levels_estimated", lambda result: False)
+    caveat = es.short_series_caveat(trends)
+    assert caveat.endswith("a prompt to look, not a finding") and caveat in es.describe_emerging(trends)
+    text = method(briefing_map(demo_an, tmp_path / "e2.png", layer="emerging", dpi=50))
+    assert "a prompt to look" in text and "not a finding" in text

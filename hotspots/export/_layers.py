@@ -16,7 +16,7 @@ from matplotlib.patches import PathPatch
 
 from .. import style
 from .._errors import ParameterError
-from ..emerging_summary import levels_estimated
+from ..emerging_summary import levels_estimated, short_series_caveat
 from ..grid import Grid
 from ..publication import scheme_publication
 from ..style import INK, OFFLINE_INSIDE, OUTLINE, PLAIN_TEXT
@@ -268,6 +268,9 @@ def draw_layer(ctx: DrawContext, ax: Any, layer: str, display_cell_m: Any, suppr
             f"count test with FDR; the Mann-Kendall trend of its z-scores, allowing for the months neighbouring bins "
             f"share{levels}; ArcGIS Pro's categories"
         )
+        short = short_series_caveat(trends)  # the app's caveat, the one text
+        if short:
+            info["method"] += f". Trends: {short}"
     elif layer == "scheme":
         link = an.linkage
         if link is None:

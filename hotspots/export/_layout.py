@@ -592,7 +592,7 @@ class SidePanel:
 FOOTER_SIZE = 6.3
 
 
-def wrap_to_width(fig: Figure, text: str, fontsize: float, width_in: float) -> tuple[list[str], float]:
+def wrap_to_width(fig: Figure, text: str, fontsize: float, width_in: float, weight: str = "normal") -> tuple[list[str], float]:
     """``text`` broken at spaces into lines that fit ``width_in`` inches when drawn at ``fontsize``.
 
     Widths are measured with the figure's own renderer at its dpi (at a low dpi, hinting makes
@@ -605,7 +605,7 @@ def wrap_to_width(fig: Figure, text: str, fontsize: float, width_in: float) -> t
     width_px = max(width_in, 0.1) * fig.dpi
 
     def measure(s: str, size: float) -> float:
-        return renderer.get_text_width_height_descent(s, FontProperties(size=size), ismath=False)[0]
+        return renderer.get_text_width_height_descent(s, FontProperties(size=size, weight=weight), ismath=False)[0]
 
     words = text.split()
     if not words:
@@ -626,20 +626,44 @@ def wrap_to_width(fig: Figure, text: str, fontsize: float, width_in: float) -> t
     return lines, fontsize
 
 
-def fit_text(fig: Figure, text: str, fontsize: float, width_in: float) -> str:
+def fit_text(fig: Figure, text: str, fontsize: float, width_in: float, weight: str = "normal") -> str:
     """``text`` shortened with :func:`hotspots.style.shorten` (ending in "…") until it fits
     ``width_in`` inches at ``fontsize``, as measured by the figure's renderer."""
     from matplotlib.font_manager import FontProperties
 
     renderer = fig.canvas.get_renderer()
     width_px = max(width_in, 0.05) * fig.dpi
-    font = FontProperties(size=fontsize)
+    font = FontProperties(size=fontsize, weight=weight)
     s = str(text)
     for n in range(len(s), 0, -1):
         shown = style.shorten(s, n)
         if renderer.get_text_width_height_descent(shown, font, ismath=False)[0] <= width_px:
             return shown
     return style.shorten(s, 1)
+
+
+def fit_lines(fig: Figure, text: str, fontsize: float, width_in: float, *, min_scale: float = 0.7,
+              max_lines: int | None = None, weight: str = "normal") -> tuple[str, float]:
+    """``text`` (lines separated by newlines) fitted to ``width_in`` inches as the figure's renderer
+    measures it: drawn smaller, down to ``min_scale`` times ``fontsize``, until its widest line
+    fits; lines still too wide are broken at spaces (:func:`wrap_to_width`), and past ``max_lines``
+    the last one ends in "…" (:func:`fit_text`). Returns ``(text, fontsize)`` (points)."""
+    from matplotlib.font_manager import FontProperties
+
+    renderer = fig.canvas.get_renderer()
+    width_px = max(width_in, 0.1) * fig.dpi * 0.98  # 2 % spare, as the footer: other backends differ slightly
+    lines = str(text).split("\n")
+    widest = max(renderer.get_text_width_height_descent(line, FontProperties(size=fontsize, weight=weight), ismath=False)[0]
+                 for line in lines)
+    size = fontsize * max(min_scale, min(1.0, width_px / max(widest, 1.0)))
+    font = FontProperties(size=size, weight=weight)
+    out: list[str] = []
+    for line in lines:  # a line that fits is kept as written (its spacing too)
+        fits = renderer.get_text_width_height_descent(line, font, ismath=False)[0] <= width_px
+        out += [line] if fits or not line.strip() else wrap_to_width(fig, line, size, width_px / fig.dpi, weight)[0]
+    if max_lines is not None and len(out) > max_lines:
+        out = out[: max_lines - 1] + [fit_text(fig, " ".join(out[max_lines - 1:]), size, width_px / fig.dpi, weight)]
+    return "\n".join(out), size
 
 
 def _footer_lines(ctx: DrawContext, width_in: float, margin: float, extra_attr: str = "") -> tuple[list[str], float]:
@@ -683,8 +707,12 @@ def footer(ctx: DrawContext, fig: Figure, size_in: tuple[float, float], margin: 
 
 
 def header(ctx: DrawContext, size_in: tuple[float, float], margin: float, title: str, subtitle: str) -> None:
+    """The title and subtitle, each on one line fitted to the figure's width (:func:`fit_lines`:
+    smaller, then cut with "…"; a long ``--title`` at 8 x 5 in ran off the right edge)."""
     W, H = size_in
-    ctx.fig.text(margin / W, 1 - 0.18 / H, title, fontsize=ctx.fs(15), fontweight="bold", color=INK, ha="left", va="top",
+    title, t_size = fit_lines(ctx.fig, title, ctx.fs(15), W - 2 * margin, min_scale=0.6, max_lines=1, weight="bold")
+    ctx.fig.text(margin / W, 1 - 0.18 / H, title, fontsize=t_size, fontweight="bold", color=INK, ha="left", va="top",
                  **PLAIN_TEXT)
-    ctx.fig.text(margin / W, 1 - (0.2 + ctx.fs(15) / 72 * 1.3) / H, subtitle, fontsize=ctx.fs(9.5), color=MUTED, ha="left",
+    subtitle, s_size = fit_lines(ctx.fig, subtitle, ctx.fs(9.5), W - 2 * margin, min_scale=0.7, max_lines=1)
+    ctx.fig.text(margin / W, 1 - (0.2 + ctx.fs(15) / 72 * 1.3) / H, subtitle, fontsize=s_size, color=MUTED, ha="left",
                  va="top", **PLAIN_TEXT)

@@ -69,6 +69,7 @@ from ._layout import (
     area_union,
     draw_outline,
     fit_extent,
+    fit_lines,
     footer,
     footer_height,
     grid_image,
@@ -647,7 +648,8 @@ def briefing_before_after(
         draw_outline(ctx, ax)
         if towns:
             town_labels(ctx, ax, extent, max_towns=max_towns)
-        ax.set_title(panel_title, fontsize=ctx.fs(8.5), color=INK, loc="left", pad=4, **PLAIN_TEXT)
+        shown, size = fit_lines(fig, panel_title, ctx.fs(8.5), pw, min_scale=0.75)  # never past the panel (into "Legend")
+        ax.set_title(shown, fontsize=size, color=INK, loc="left", pad=4, **PLAIN_TEXT)
         maps.append((panel_title.split("\n")[0], ax, extent))
 
     # Legend column right of the maps.
