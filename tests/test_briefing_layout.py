@@ -193,3 +193,37 @@ def test_emerging_map_carries_the_short_series_caveat_when_it_applies(demo_an, m
     assert caveat.endswith("a prompt to look, not a finding") and caveat in es.describe_emerging(trends)
     text = method(briefing_map(demo_an, tmp_path / "e2.png", layer="emerging", dpi=50))
     assert "a prompt to look" in text and "not a finding" in text
+
+
+def test_no_raw_warning_about_the_display_lattice(wide, tmp_path):
+    """`map --bandwidth 1` printed "UserWarning: the bandwidth (1 m) is smaller than the cell size
+    (125 m)" even with --quiet: 125 m is the display lattice, not the analysis cells."""
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        an = analyse(wide.all_incidents, settings=Settings(bandwidth=1, cell_size=500, before=("2024-01", "2024-06"),
+                                                              after=("2024-07", "2024-12")), study_area=wide.study_area)
+    assert any("smaller than the cell size (500 m)" in n for n in an.notes)  # the analysis says it of its own cells
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        briefing_map(an, tmp_path / "d.png", dpi=40, display_cell_m=125, towns=False)
+        briefing_before_after(an, tmp_path / "ba.png", dpi=40, display_cell_m=125, towns=False)
+    assert not [str(w.message) for w in caught if "smaller than the cell size" in str(w.message)]
+
+
+def test_a_requested_basemap_that_cannot_be_fetched_is_said(wide, tmp_path):
+    """`--basemap osm` without network gave a map without basemap and only '(basemap none)'."""
+    img = briefing_map(wide, tmp_path / "o.png", dpi=40, basemap="osm", towns=False)
+    assert img.basemap == "none"
+    assert img.basemap_warning.startswith("the requested basemap (osm) could not be fetched")
+    assert "HOTSPOTS_OFFLINE" in img.basemap_warning  # and why
+    assert briefing_map(wide, tmp_path / "a.png", dpi=40, basemap="auto", towns=False).basemap_warning is None
+
+
+def test_cli_warns_when_the_requested_basemap_is_missing(tmp_path, capsys):
+    from hotspots.cli import main
+
+    assert main(["map", "--demo", "--basemap", "osm", "--quiet", "--dpi", "30", "--out", str(tmp_path / "m.png")]) == 0
+    err = capsys.readouterr().err
+    assert "warning: the requested basemap (osm) could not be fetched" in err

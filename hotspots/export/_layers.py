@@ -7,6 +7,10 @@ change, scheme) on a map axes and returns what its legend needs; :func:`legend_i
 
 from __future__ import annotations
 
+import re
+import warnings
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import matplotlib
@@ -76,6 +80,20 @@ def display_grid(analysis: Any, display_cell_m: Any, area_geom: Any) -> Grid | N
                             mask=area_geom if g.mask is not None else None)
 
 
+@contextmanager
+def display_lattice_quiet(bandwidth: float, cell_size: float) -> Iterator[None]:
+    """Silence :func:`hotspots.density.kde`'s warning that the bandwidth is under the cell size for
+    the display lattice (``cell_size`` metres), finer than the analysis cells: the analysis has said
+    so already of its own cells, in its notes (``--bandwidth 1`` printed a raw Python warning about
+    the 125 m display lattice even with ``--quiet``)."""
+    from ..density import bandwidth_under_cell_size
+
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message=re.escape(bandwidth_under_cell_size(bandwidth, cell_size)),
+                                category=UserWarning)
+        yield
+
+
 def density_values(analysis: Any, points: Any, grid: Grid | None) -> tuple[np.ndarray, Grid]:
     """Kernel density (incidents per km²) of ``points`` on ``grid`` with the analysis's kernel and bandwidth."""
     from ..density import kde
@@ -86,7 +104,8 @@ def density_values(analysis: Any, points: Any, grid: Grid | None) -> tuple[np.nd
         return np.asarray(d.values, dtype=float), target
     if len(points) == 0:
         return np.where(target.active, 0.0, np.nan), target
-    res = kde(points, target, bandwidth=float(d.bandwidth_m), kernel=d.kernel)
+    with display_lattice_quiet(float(d.bandwidth_m), target.cell_size):
+        res = kde(points, target, bandwidth=float(d.bandwidth_m), kernel=d.kernel)
     return np.asarray(res.values, dtype=float), target
 
 

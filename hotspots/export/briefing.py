@@ -54,6 +54,7 @@ from ._layers import (
     change_summary_into,
     clusters_table_into,
     display_grid,
+    display_lattice_quiet,
     draw_layer,
     legend_into,
     method_text,
@@ -172,6 +173,12 @@ class BriefingImage:
     seconds: float = 0.0
 
     @property
+    def basemap_warning(self) -> str | None:
+        """Why the basemap asked for by name or URL (``"osm"``, a tile template) is not on the image
+        (no network, a refused or unusable tile), or None. ``"auto"`` falls back without warning."""
+        return next((n for n in self.notes if n.startswith(BASEMAP_NOT_DRAWN)), None)
+
+    @property
     def n_map_panels(self) -> int:
         return len(self.panels)
 
@@ -232,6 +239,10 @@ def _check_analysis(analysis: Any) -> None:
 
 # =============================================================================== public: one map
 
+#: How the note of a requested basemap that could not be fetched starts (:attr:`BriefingImage.basemap_warning`).
+BASEMAP_NOT_DRAWN = "the requested basemap"
+
+
 def _panel_basemap(ctx: Any, extent: Any, size_px: tuple[float, float], basemap: str, attribution: Any, timeout: Any) -> Any:
     """The basemap behind one map panel of ``size_px`` pixels; says in the footer notes how it was got."""
     bm, reason = fetch_basemap(
@@ -245,6 +256,9 @@ def _panel_basemap(ctx: Any, extent: Any, size_px: tuple[float, float], basemap:
     )
     if basemap != "none":
         ctx.notes.append(reason)
+    if bm is None and basemap not in ("none", "auto") and not any(n.startswith(BASEMAP_NOT_DRAWN) for n in ctx.notes):
+        # asked for by name or URL (not "auto", whose fallback is the point): say so, once
+        ctx.notes.append(f"{BASEMAP_NOT_DRAWN} ({basemap}) could not be fetched, so the map has none: {reason}")
     return bm
 
 def briefing_map(
@@ -590,14 +604,15 @@ def briefing_before_after(
     ch = an.change_cells
     # Density per month: the one rule (hotspots.summaries.before_after_density), counting the
     # incidents and months the change test counted (the same calendar months when it compared them).
-    dens = before_after_density(
-        pts,
-        grid,
-        ch if ch is not None else (before_p, after_p),
-        bandwidth=float(an.density.bandwidth_m),
-        kernel=an.density.kernel,
-        quantile=100.0,
-    )
+    with display_lattice_quiet(float(an.density.bandwidth_m), grid.cell_size):
+        dens = before_after_density(
+            pts,
+            grid,
+            ch if ch is not None else (before_p, after_p),
+            bandwidth=float(an.density.bandwidth_m),
+            kernel=an.density.kernel,
+            quantile=100.0,
+        )
     rate_b, rate_a = np.asarray(dens.before.values, dtype=float), np.asarray(dens.after.values, dtype=float)
     months_b, months_a = dens.months_before, dens.months_after
     if dgrid is not None:
