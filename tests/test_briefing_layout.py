@@ -227,3 +227,28 @@ def test_cli_warns_when_the_requested_basemap_is_missing(tmp_path, capsys):
     assert main(["map", "--demo", "--basemap", "osm", "--quiet", "--dpi", "30", "--out", str(tmp_path / "m.png")]) == 0
     err = capsys.readouterr().err
     assert "warning: the requested basemap (osm) could not be fetched" in err
+
+
+def test_clusters_are_drawn_visibly_and_numbered_with_leader_lines(demo_an):
+    """Avon and Somerset's clusters map drew clusters as near-invisible specks, numbers floating
+    on them without leader lines."""
+    from matplotlib.text import Annotation
+
+    from hotspots.export._layers import CLUSTER_MIN_PT, draw_layer
+    from hotspots.export._layout import area_union
+
+    fig = new_figure((4.0, 4.0), 60)
+    ax = fig.add_axes((0.05, 0.05, 0.9, 0.9))
+    x0, y0, x1, y1 = area_union(demo_an).bounds
+    ax.set_xlim(x0, x1)
+    ax.set_ylim(y0, y1)
+    ctx = DrawContext(demo_an, fig, 1.0, area_union(demo_an), None)
+    info = draw_layer(ctx, ax, "clusters", None, True)
+    polys = demo_an.clusters.polygons
+    m_per_pt = (x1 - x0) / ax.get_window_extent().width * 60 / 72
+    small = sum(max(g.bounds[2] - g.bounds[0], g.bounds[3] - g.bounds[1]) < CLUSTER_MIN_PT * m_per_pt for g in polys.geometry)
+    dots = [ln for ln in ax.lines if ln.get_marker() == "o" and ln.get_markersize() >= CLUSTER_MIN_PT]
+    assert small > 0 and len(dots) == small
+    numbers = [t for t in ax.texts if t.get_text().isdigit()]
+    assert sorted(int(t.get_text()) for t in numbers) == sorted(int(c) for c in info["clusters"]["cluster"])
+    assert all(isinstance(t, Annotation) and t.arrow_patch is not None for t in numbers)

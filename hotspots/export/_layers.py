@@ -13,6 +13,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
+import geopandas as gpd
 import matplotlib
 import numpy as np
 from matplotlib import colors as mcolors
@@ -161,6 +162,9 @@ def reachable_peaks(areas: Any) -> list[str]:
     return [c for c in style.HOT_CLASSES if float(c.rstrip("%")) / 100 >= floor - 1e-9 or c in present]
 
 
+#: Smallest size a point cluster is drawn at on a briefing map, points (before scaling).
+CLUSTER_MIN_PT = 5.0
+
 #: How many point clusters a briefing map numbers (the largest; the side table lists the same ones).
 CLUSTERS_NUMBERED = 10
 
@@ -236,18 +240,26 @@ def draw_layer(ctx: DrawContext, ax: Any, layer: str, display_cell_m: Any, suppr
                 "`layer='clusters'` needs clusters; run the analysis with `cluster_method` 'dbscan' or 'hdbscan'."
             )
         polys = cl.polygons.sort_values("rank", kind="stable")
+        # a cluster a few hundred metres across is a speck on a force's map: each is drawn at least
+        # CLUSTER_MIN_PT points across (a dot in the cluster's colour), its outline in its edge colour
+        bb = ax.get_window_extent()
+        xmin, xmax = ax.get_xlim()
+        m_per_pt = (xmax - xmin) / max(bb.width, 1.0) * ctx.fig.dpi / 72.0
         for geom in polys.geometry:
-            ax.add_patch(PathPatch(rings_path(geom), facecolor=mcolors.to_rgba(style.CLUSTER_COLOUR, 0.55),
-                                   edgecolor=style.CLUSTER_EDGE_COLOUR,
-                                   linewidth=0.6 * ctx.scale, zorder=5))
+            ax.add_patch(PathPatch(rings_path(geom), facecolor=mcolors.to_rgba(style.CLUSTER_COLOUR, 0.75),
+                                   edgecolor=style.CLUSTER_EDGE_COLOUR, linewidth=0.9 * ctx.scale, zorder=5))
+            gx0, gy0, gx1, gy1 = geom.bounds
+            if max(gx1 - gx0, gy1 - gy0) < ctx.fs(CLUSTER_MIN_PT) * m_per_pt:
+                p = geom.representative_point()
+                ax.plot([p.x], [p.y], marker="o", markersize=ctx.fs(CLUSTER_MIN_PT), color=style.CLUSTER_COLOUR,
+                        markeredgecolor=style.CLUSTER_EDGE_COLOUR, markeredgewidth=0.8 * ctx.scale, linestyle="none",
+                        zorder=5)
         numbered = numbered_clusters(an)
-        for cid, geom in zip(numbered["cluster"], numbered.geometry):
-            p = geom.representative_point()
-            t = ax.text(p.x, p.y, str(int(cid)), ha="center", va="center", fontsize=ctx.fs(6), fontweight="bold",
-                        color=INK, zorder=11,
-                        bbox=dict(boxstyle="circle,pad=0.2", facecolor="white", edgecolor=INK, linewidth=0.6),
-                        **PLAIN_TEXT)
-            ctx.occupied.append(t)
+        # numbered as hotspot areas are: beside each with a leader line, clear of each other and the furniture
+        marks = gpd.GeoDataFrame({"area_id": numbered["cluster"].astype(int).to_numpy(),
+                                  "rank": np.arange(1, len(numbered) + 1)}, geometry=numbered.geometry.values,
+                                 crs=numbered.crs)
+        area_markers(ctx, ax, marks, max_n=len(marks))
         method = str(cl.params.get("method", an.settings.cluster_method)).upper()
         which = "numbered" if len(numbered) == len(polys) else f"the {len(numbered)} largest numbered"
         info["classes"] = [(style.CLUSTER_COLOUR, f"{method} cluster of incidents ({len(polys):,}; {which})")]
