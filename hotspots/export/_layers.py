@@ -24,7 +24,7 @@ from .._errors import ParameterError
 from ..emerging_summary import levels_estimated, short_series_caveat
 from ..grid import Grid
 from ..publication import scheme_publication
-from ..style import INK, OFFLINE_INSIDE, OUTLINE, PLAIN_TEXT
+from ..style import INK, OFFLINE_INSIDE, OUTLINE
 from ._common import area_summary, period_range_text
 from ._layout import (
     DrawContext,
