@@ -252,3 +252,28 @@ def test_clusters_are_drawn_visibly_and_numbered_with_leader_lines(demo_an):
     numbers = [t for t in ax.texts if t.get_text().isdigit()]
     assert sorted(int(t.get_text()) for t in numbers) == sorted(int(c) for c in info["clusters"]["cluster"])
     assert all(isinstance(t, Annotation) and t.arrow_patch is not None for t in numbers)
+
+
+def test_large_towns_are_labelled_before_the_numbers_which_keep_clear_of_them(wide, monkeypatch):
+    """Belfast and Blackpool, under a city centre full of hotspot numbers, found no room for their names."""
+    import hotspots.places as places
+
+    towns = gpd.GeoDataFrame({"name": list(SPOTS), "population": [150_000] * 3},
+                             geometry=gpd.points_from_xy([xy[0] for xy in SPOTS.values()], [xy[1] for xy in SPOTS.values()]),
+                             crs=BNG)
+    monkeypatch.setattr(places, "label_towns", lambda *a, **k: (towns.copy(), ""))
+    fig = new_figure((4.0, 1.6), 60)
+    ax = fig.add_axes((0.02, 0.02, 0.96, 0.96))
+    extent = (399_000.0, 461_000.0, 299_000.0, 316_000.0)
+    ax.set_xlim(*extent[:2])
+    ax.set_ylim(*extent[2:])
+    ctx = DrawContext(wide, fig, 1.0, shapely.box(400_000, 300_000, 460_000, 315_000), None)
+    assert set(town_labels(ctx, ax, extent, max_towns=None, big_only=True)) == set(SPOTS)
+    labels = [t for t in ax.texts if t.get_text() in SPOTS]
+    area_markers(ctx, ax, wide.areas.areas)
+    renderer = fig.canvas.get_renderer()
+    numbers = [t for t in ax.texts if t.get_text().isdigit()]
+    assert len(numbers) == wide.areas.n_areas
+    for n in numbers:
+        assert not any(_bbox(n, renderer, leader=False).overlaps(_bbox(lab, renderer)) for lab in labels), n.get_text()
+    assert town_labels(ctx, ax, extent, max_towns=None) == []  # the later call does not label them again

@@ -126,6 +126,7 @@ class DrawContext:
     legend: dict[str, Any] = field(default_factory=dict)
     occupied: list[Any] = field(default_factory=list)  # display-space boxes labels must avoid
     towns: Any = None  # the towns to label, in the order they are tried (:func:`label_candidates`), once per figure
+    towns_placed: dict[int, list[str]] = field(default_factory=dict)  # names labelled on each map axes (by id)
 
     def fs(self, size: float) -> float:
         return size * self.scale
@@ -332,7 +333,8 @@ def area_markers(ctx: DrawContext, ax: Any, areas: gpd.GeoDataFrame, *, labels: 
     marker_m = ctx.fs(6.5) * 2.2 * m_per_pt
     renderer = ctx.fig.canvas.get_renderer()
     placed: list[Any] = []  # display boxes of the markers drawn so far
-    furniture = [_bbox(o, renderer) for o in ctx.occupied if getattr(o, "axes", None) is ax]  # scale bar, north arrow
+    # the scale bar, north arrow and large towns' labels, drawn before the numbers
+    furniture = [_bbox(o, renderer) for o in ctx.occupied if getattr(o, "axes", None) is ax]
     off = ctx.fs(6.5) * 1.6
     for k, (aid, p, geom) in enumerate(zip(a["area_id"].to_numpy(), pts, a.geometry)):
         gx0, gy0, gx1, gy1 = geom.bounds
@@ -459,13 +461,19 @@ _TOWN_OFFSETS = ((4, 2, "left", "bottom"), (-4, 2, "right", "bottom"), (4, -3, "
                  (0, 5, "center", "bottom"), (0, -5, "center", "top"))
 
 
-def town_labels(ctx: DrawContext, ax: Any, extent: tuple[float, float, float, float], *, max_towns: int | None) -> list[str]:
+def town_labels(ctx: DrawContext, ax: Any, extent: tuple[float, float, float, float], *, max_towns: int | None,
+                big_only: bool = False) -> list[str]:
     """Label towns (:func:`label_candidates`, in its order: towns naming hotspot areas and large
     towns first) inside the extent, each where it covers no label, number, scale bar or north
-    arrow, until ``max_towns`` are placed. A town whose dot a hotspot number covers is labelled
-    without its dot, a little further away, when it names a hotspot area or is large. Returns
-    the names placed."""
+    arrow, until ``max_towns`` are placed on the map. A town whose dot a hotspot number covers is
+    labelled without its dot, a little further away, when it names a hotspot area or is large.
+
+    ``big_only=True`` labels the large towns alone, before the hotspot numbers are drawn, which
+    then keep clear of them (Belfast, Blackpool: a city centre full of numbers left no room for
+    its name); a later call labels the others. Returns the names placed by this call."""
     t = label_candidates(ctx)
+    done_before = ctx.towns_placed.setdefault(id(ax), [])
+    t = t[t["big"]] if big_only else t[~t["name"].isin(done_before)]
     xmin, xmax, ymin, ymax = extent
     x, y = t.geometry.x.to_numpy(), t.geometry.y.to_numpy()
     t = t[(x > xmin) & (x < xmax) & (y > ymin) & (y < ymax)]
@@ -475,7 +483,7 @@ def town_labels(ctx: DrawContext, ax: Any, extent: tuple[float, float, float, fl
     placed: list[str] = []
     pad = 2.0 * ctx.fig.dpi / 72.0
     for name, big, own, geom in zip(t["name"], t["big"], t["names_area"], t.geometry):
-        if max_towns is not None and len(placed) >= int(max_towns):
+        if max_towns is not None and len(placed) + len(done_before) >= int(max_towns):
             break
         size = ctx.fs(8.5 if big else 6.8)
         dot = ax.plot([geom.x], [geom.y], marker="o", markersize=ctx.fs(2.6 if big else 2.0), color=INK,
@@ -499,10 +507,13 @@ def town_labels(ctx: DrawContext, ax: Any, extent: tuple[float, float, float, fl
                 boxes += [bb] + ([dot_bb] if with_dot else [])
                 placed.append(name)
                 kept_dot = with_dot
+                if big_only:  # the numbers drawn next keep clear of it
+                    ctx.occupied += [txt] + ([dot] if with_dot else [])
                 break
             txt.remove()
         if not kept_dot:
             dot.remove()
+    done_before += placed
     return placed
 
 

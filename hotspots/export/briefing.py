@@ -368,13 +368,15 @@ def briefing_map(
 
     bm = _panel_basemap(ctx, extent, (mw * dpi_f, mh * dpi_f), basemap, basemap_attribution, basemap_timeout)
     prepare_map_axes(ctx, ax, extent, bm, basemap_muted)
-    scale_bar(ctx, ax, extent)  # before the layer: its numbers keep clear of the scale bar and north arrow
+    scale_bar(ctx, ax, extent)  # before the layer: its numbers keep clear of the scale bar, north arrow and large towns
     north_arrow(ctx, ax, extent)
+    if towns:
+        town_labels(ctx, ax, extent, max_towns=max_towns, big_only=True)
     info = draw_layer(ctx, ax, layer, display_cell_m, suppress)
     draw_outline(ctx, ax)
     if towns:
-        placed = town_labels(ctx, ax, extent, max_towns=max_towns)
-        ctx.notes.append(f"{len(placed)} town label(s) placed")
+        town_labels(ctx, ax, extent, max_towns=max_towns)
+        ctx.notes.append(f"{len(ctx.towns_placed[id(ax)])} town label(s) placed")
 
     names = {
         "density": "kernel density",
@@ -659,6 +661,8 @@ def briefing_before_after(
         if i == 0:  # before the numbers, which keep clear of them
             scale_bar(ctx, ax, extent)
         north_arrow(ctx, ax, extent)
+        if towns:
+            town_labels(ctx, ax, extent, max_towns=max_towns, big_only=True)
         area_markers(ctx, ax, areas)
         draw_outline(ctx, ax)
         if towns:
