@@ -667,7 +667,8 @@ def briefing_before_after(
         draw_outline(ctx, ax)
         if towns:
             town_labels(ctx, ax, extent, max_towns=max_towns)
-        shown, size = fit_lines(fig, panel_title, ctx.fs(8.5), pw, min_scale=0.75)  # never past the panel (into "Legend")
+        # never past the gap after the panel (into the next panel or "Legend")
+        shown, size = fit_lines(fig, panel_title, ctx.fs(8.5), pw + gap * 0.8, min_scale=0.75)
         ax.set_title(shown, fontsize=size, color=INK, loc="left", pad=4, **PLAIN_TEXT)
         maps.append((panel_title.split("\n")[0], ax, extent))
 
