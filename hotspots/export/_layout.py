@@ -215,7 +215,7 @@ def scale_bar(ctx: DrawContext, ax: Any, extent: tuple[float, float, float, floa
 def north_arrow(ctx: DrawContext, ax: Any, extent: tuple[float, float, float, float]) -> None:
     """A north arrow in the emptiest corner but the scale bar's (bottom left): the one whose box
     (12 % of the width, 16 % of the height) holds least of the study area, top right on a tie
-    (Kent's top right is Thanet, with three hotspots)."""
+    (Thanet, with three hotspots, is the top right of Kent's before/after panels)."""
     xmin, xmax, ymin, ymax = extent
     w, h = xmax - xmin, ymax - ymin
     size = min(w, h) * 0.06

@@ -323,8 +323,10 @@ def briefing_map(
         same protected publication (:func:`hotspots.publication.scheme_publication`). Default: the
         one the GIS export used.
     towns : bool
-        Label gazetteer towns inside the map (overlapping labels are skipped, largest towns
-        first); ``max_towns`` caps how many are tried.
+        Label gazetteer towns inside the study area (overlapping labels are skipped; towns naming
+        hotspot areas and large towns first, then by population; places the incidents do not show
+        are left out: :func:`hotspots.export._layout.label_candidates`); ``max_towns`` caps how
+        many are placed.
     display_cell_m : "auto", float or None
         Display lattice of density maps in metres (``None`` draws the analysis cells).
     source, attribution : str, optional
