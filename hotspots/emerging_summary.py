@@ -40,7 +40,8 @@ from .grid import Grid
 from .periods import month_options, month_range
 
 __all__ = [
-    "emerging_trends", "too_few_months", "category_counts", "describe_emerging", "levels_estimated", "area_patterns",
+    "emerging_trends", "too_few_months", "category_counts", "describe_emerging", "short_series_caveat", "levels_estimated",
+    "area_patterns",
     "NO_PATTERN",
 ]
 
@@ -160,13 +161,25 @@ def describe_emerging(result: EmergingResult) -> str:
         f"intensifying or diminishing about {alpha:.0%} of the time: trust trends that neighbouring cells share"
         if len(trending) else "; no hot spot is intensifying or diminishing"
     )
-    if len(trending) and not levels_estimated(result):
-        caveat += (
-            "; with less than two years of months, places' year-to-year variation cannot be estimated, so a hot spot "
-            "whose level shifted once, or whose season differs from the area's, reads as a trend: a prompt to look, "
-            "not a finding"
-        )
+    short = short_series_caveat(result)
+    if short:
+        caveat += "; " + short
     return f"{result.n_steps} monthly steps ({span}): {_listing(hot, 'hot')}; {_listing(cold, 'cold')}{caveat}"
+
+
+def short_series_caveat(result: EmergingResult) -> str:
+    """What a trend word is worth when places' year-to-year variation could not be estimated
+    (:func:`levels_estimated`) and some hot spot is called intensifying or diminishing; "" otherwise.
+    The one text :func:`describe_emerging` (the app, the GIS files) and the briefing maps show."""
+    counts = category_counts(result)
+    trending = counts["category"].str.startswith(("intensifying", "diminishing"))
+    if not trending.any() or levels_estimated(result):
+        return ""
+    return (
+        "with less than two years of months, places' year-to-year variation cannot be estimated, so a hot spot "
+        "whose level shifted once, or whose season differs from the area's, reads as a trend: a prompt to look, "
+        "not a finding"
+    )
 
 
 def levels_estimated(result: EmergingResult) -> bool:

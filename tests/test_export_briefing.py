@@ -370,7 +370,7 @@ def test_before_after_legend_fits_beside_a_wide_force(tmp_path):
     # The legend (right of the maps) ends above the footer's first line (under the maps, left).
     ink = (arr < 200).any(axis=2)
     legend_rows = np.flatnonzero(ink[:, int(img.panels[-1].bbox_px[2]) + 10 :].any(axis=1))
-    below = int(img.panels[0].bbox_px[3]) + 3
+    below = int(max(p.bbox_px[3] for p in img.panels)) + 3  # under the lowest map (a wide force's are in rows)
     footer_top = below + int(np.flatnonzero(ink[below:, : int(img.panels[0].bbox_px[2])].any(axis=1))[0])
     assert legend_rows.max() < footer_top - 3
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import sys
 import time
 from pathlib import Path
 
@@ -85,6 +86,8 @@ def run(args: argparse.Namespace) -> int:
         img = briefing_map(analysis, out, layer=args.layer, **common)
     bar("done", 1.0)
     bar.done()
+    if img.basemap_warning:  # even with --quiet: the image lacks what was asked for
+        print(f"warning: {img.basemap_warning}", file=sys.stderr, flush=True)
     print(
         f"{img.path}  ({img.size_text()}, {len(img.panels)} map panel{'s' if len(img.panels) != 1 else ''}, "
         f"basemap {img.basemap}; {time.perf_counter() - t0:.1f} s)"

@@ -7,8 +7,13 @@ change, scheme) on a map axes and returns what its legend needs; :func:`legend_i
 
 from __future__ import annotations
 
+import re
+import warnings
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
+import geopandas as gpd
 import matplotlib
 import numpy as np
 from matplotlib import colors as mcolors
@@ -16,10 +21,10 @@ from matplotlib.patches import PathPatch
 
 from .. import style, validation
 from .._errors import ParameterError
-from ..emerging_summary import levels_estimated
+from ..emerging_summary import levels_estimated, short_series_caveat
 from ..grid import Grid
 from ..publication import scheme_publication
-from ..style import INK, OFFLINE_INSIDE, OUTLINE, PLAIN_TEXT
+from ..style import INK, OFFLINE_INSIDE, OUTLINE
 from ._common import area_summary, period_range_text
 from ._layout import (
     DrawContext,
@@ -76,6 +81,20 @@ def display_grid(analysis: Any, display_cell_m: Any, area_geom: Any) -> Grid | N
                             mask=area_geom if g.mask is not None else None)
 
 
+@contextmanager
+def display_lattice_quiet(bandwidth: float, cell_size: float) -> Iterator[None]:
+    """Silence :func:`hotspots.density.kde`'s warning that the bandwidth is under the cell size for
+    the display lattice (``cell_size`` metres), finer than the analysis cells: the analysis has said
+    so already of its own cells, in its notes (``--bandwidth 1`` printed a raw Python warning about
+    the 125 m display lattice even with ``--quiet``)."""
+    from ..density import bandwidth_under_cell_size
+
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message=re.escape(bandwidth_under_cell_size(bandwidth, cell_size)),
+                                category=UserWarning)
+        yield
+
+
 def density_values(analysis: Any, points: Any, grid: Grid | None) -> tuple[np.ndarray, Grid]:
     """Kernel density (incidents per km²) of ``points`` on ``grid`` with the analysis's kernel and bandwidth."""
     from ..density import kde
@@ -86,7 +105,8 @@ def density_values(analysis: Any, points: Any, grid: Grid | None) -> tuple[np.nd
         return np.asarray(d.values, dtype=float), target
     if len(points) == 0:
         return np.where(target.active, 0.0, np.nan), target
-    res = kde(points, target, bandwidth=float(d.bandwidth_m), kernel=d.kernel)
+    with display_lattice_quiet(float(d.bandwidth_m), target.cell_size):
+        res = kde(points, target, bandwidth=float(d.bandwidth_m), kernel=d.kernel)
     return np.asarray(res.values, dtype=float), target
 
 
@@ -141,6 +161,9 @@ def reachable_peaks(areas: Any) -> list[str]:
     present = set(areas.areas["peak_confidence"].astype(str)) if len(areas.areas) else set()
     return [c for c in style.HOT_CLASSES if float(c.rstrip("%")) / 100 >= floor - 1e-9 or c in present]
 
+
+#: Smallest size a point cluster is drawn at on a briefing map, points (before scaling).
+CLUSTER_MIN_PT = 5.0
 
 #: How many point clusters a briefing map numbers (the largest; the side table lists the same ones).
 CLUSTERS_NUMBERED = 10
@@ -217,18 +240,26 @@ def draw_layer(ctx: DrawContext, ax: Any, layer: str, display_cell_m: Any, suppr
                 "`layer='clusters'` needs clusters; run the analysis with `cluster_method` 'dbscan' or 'hdbscan'."
             )
         polys = cl.polygons.sort_values("rank", kind="stable")
+        # a cluster a few hundred metres across is a speck on a force's map: each is drawn at least
+        # CLUSTER_MIN_PT points across (a dot in the cluster's colour), its outline in its edge colour
+        bb = ax.get_window_extent()
+        xmin, xmax = ax.get_xlim()
+        m_per_pt = (xmax - xmin) / max(bb.width, 1.0) * ctx.fig.dpi / 72.0
         for geom in polys.geometry:
-            ax.add_patch(PathPatch(rings_path(geom), facecolor=mcolors.to_rgba(style.CLUSTER_COLOUR, 0.55),
-                                   edgecolor=style.CLUSTER_EDGE_COLOUR,
-                                   linewidth=0.6 * ctx.scale, zorder=5))
+            ax.add_patch(PathPatch(rings_path(geom), facecolor=mcolors.to_rgba(style.CLUSTER_COLOUR, 0.75),
+                                   edgecolor=style.CLUSTER_EDGE_COLOUR, linewidth=0.9 * ctx.scale, zorder=5))
+            gx0, gy0, gx1, gy1 = geom.bounds
+            if max(gx1 - gx0, gy1 - gy0) < ctx.fs(CLUSTER_MIN_PT) * m_per_pt:
+                p = geom.representative_point()
+                ax.plot([p.x], [p.y], marker="o", markersize=ctx.fs(CLUSTER_MIN_PT), color=style.CLUSTER_COLOUR,
+                        markeredgecolor=style.CLUSTER_EDGE_COLOUR, markeredgewidth=0.8 * ctx.scale, linestyle="none",
+                        zorder=5)
         numbered = numbered_clusters(an)
-        for cid, geom in zip(numbered["cluster"], numbered.geometry):
-            p = geom.representative_point()
-            t = ax.text(p.x, p.y, str(int(cid)), ha="center", va="center", fontsize=ctx.fs(6), fontweight="bold",
-                        color=INK, zorder=11,
-                        bbox=dict(boxstyle="circle,pad=0.2", facecolor="white", edgecolor=INK, linewidth=0.6),
-                        **PLAIN_TEXT)
-            ctx.occupied.append(t)
+        # numbered as hotspot areas are: beside each with a leader line, clear of each other and the furniture
+        marks = gpd.GeoDataFrame({"area_id": numbered["cluster"].astype(int).to_numpy(),
+                                  "rank": np.arange(1, len(numbered) + 1)}, geometry=numbered.geometry.values,
+                                 crs=numbered.crs)
+        area_markers(ctx, ax, marks, max_n=len(marks))
         method = str(cl.params.get("method", an.settings.cluster_method)).upper()
         which = "numbered" if len(numbered) == len(polys) else f"the {len(numbered)} largest numbered"
         info["classes"] = [(style.CLUSTER_COLOUR, f"{method} cluster of incidents ({len(polys):,}; {which})")]
@@ -270,6 +301,9 @@ def draw_layer(ctx: DrawContext, ax: Any, layer: str, display_cell_m: Any, suppr
             f"count test with FDR; the Mann-Kendall trend of its z-scores, allowing for the months neighbouring bins "
             f"share{levels}; ArcGIS Pro's categories"
         )
+        short = short_series_caveat(trends)  # the app's caveat, the one text
+        if short:
+            info["method"] += f". Trends: {short}"
     elif layer == "scheme":
         link = an.linkage
         if link is None:

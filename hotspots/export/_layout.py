@@ -125,6 +125,8 @@ class DrawContext:
     notes: list[str] = field(default_factory=list)
     legend: dict[str, Any] = field(default_factory=dict)
     occupied: list[Any] = field(default_factory=list)  # display-space boxes labels must avoid
+    towns: Any = None  # the towns to label, in the order they are tried (:func:`label_candidates`), once per figure
+    towns_placed: dict[int, list[str]] = field(default_factory=dict)  # names labelled on each map axes (by id)
 
     def fs(self, size: float) -> float:
         return size * self.scale
@@ -211,11 +213,17 @@ def scale_bar(ctx: DrawContext, ax: Any, extent: tuple[float, float, float, floa
 
 
 def north_arrow(ctx: DrawContext, ax: Any, extent: tuple[float, float, float, float]) -> None:
+    """A north arrow in the emptiest corner but the scale bar's (bottom left): the one whose box
+    (12 % of the width, 16 % of the height) holds least of the study area, top right on a tie
+    (Thanet, with three hotspots, is the top right of Kent's before/after panels)."""
     xmin, xmax, ymin, ymax = extent
     w, h = xmax - xmin, ymax - ymin
     size = min(w, h) * 0.06
-    cx = xmax - 0.06 * w
-    top = ymax - 0.035 * h
+    corners = [(xmax - 0.06 * w, ymax - 0.035 * h), (xmin + 0.06 * w, ymax - 0.035 * h),
+               (xmax - 0.06 * w, ymin + 0.035 * h + size * 1.6)]  # centre x and top of the arrow
+    cover = [ctx.area_geom.intersection(shapely.box(cx - 0.06 * w, top - 0.16 * h, cx + 0.06 * w, top)).area
+             if ctx.area_geom is not None else 0.0 for cx, top in corners]
+    cx, top = corners[int(np.argmin(np.round(np.asarray(cover) / max(w * h * 0.002, 1.0))))]
     base = top - size
     left = MplPolygon([(cx, top), (cx - size * 0.32, base), (cx, base + size * 0.28)], closed=True,
                       facecolor=INK, edgecolor=INK, linewidth=0.6, zorder=9)
@@ -228,9 +236,17 @@ def north_arrow(ctx: DrawContext, ax: Any, extent: tuple[float, float, float, fl
     ctx.occupied += [left, right, t]
 
 
-def _bbox(artist: Any, renderer: Any) -> Any:
-    """Display-space box of an artist, including a text's background box (the circle of a marker)."""
-    bb = artist.get_window_extent(renderer)
+def _bbox(artist: Any, renderer: Any, leader: bool = True) -> Any:
+    """Display-space box of an artist, including a text's background box (the circle of a marker)
+    and, unless ``leader`` is False, an annotation's leader line (town labels may cross a line,
+    whose box covers the hotspot area and the town it points at)."""
+    from matplotlib.text import Annotation, Text
+
+    if isinstance(artist, Annotation) and not leader:
+        artist.update_positions(renderer)  # the text is placed at draw time; place it now to measure it
+        bb = Text.get_window_extent(artist, renderer)
+    else:
+        bb = artist.get_window_extent(renderer)
     patch = artist.get_bbox_patch() if hasattr(artist, "get_bbox_patch") else None
     if patch is not None:
         from matplotlib.transforms import Bbox
@@ -250,27 +266,52 @@ def _overlaps(bb: Any, boxes: list[Any], pad: float) -> bool:
     return False
 
 
+def _overlap_area(bb: Any, boxes: list[Any]) -> float:
+    """Display area (pixels²) ``bb`` shares with ``boxes``."""
+    total = 0.0
+    for o in boxes:
+        w = min(bb.x1, o.x1) - max(bb.x0, o.x0)
+        h = min(bb.y1, o.y1) - max(bb.y0, o.y0)
+        if w > 0 and h > 0:
+            total += w * h
+    return total
+
+
 #: Where a hotspot's number may go beside its area: the corner of its bounds, and the direction.
 _CORNERS = ((2, 3, 1, 1), (0, 3, -1, 1), (2, 1, 1, -1), (0, 1, -1, -1),
             (2, 3, 0, 1.4), (2, 3, 1.4, 0), (0, 1, 0, -1.4), (0, 1, -1.4, 0))
 
 
-def _number_beside(ax: Any, text: str, bounds: tuple, off: float, kw: dict, renderer: Any, placed: list) -> Any:
+def _number_beside(ax: Any, text: str, bounds: tuple, off: float, kw: dict, renderer: Any, placed: list,
+                   furniture: Sequence[Any] = ()) -> Any:
     """A hotspot's number beside its area with a leader line, so that it never hides the hottest part
-    of the map: up and right, else the first corner or side and distance (``off`` points, up to four
-    times) where it lies inside the map and covers no number drawn before it (``placed``, display
-    boxes: dense city centres), else up and right all the same."""
+    of the map: up and right, else the first corner or side and distance (``off`` points, up to five
+    times) where it lies inside the map, it and its leader line cover no box in ``placed`` (display
+    boxes of the numbers drawn before it, leader lines included: dense city centres) and it covers
+    none in ``furniture`` (the scale bar and the north arrow), else where it lies inside the map
+    and covers least of them."""
     ax_bb = ax.get_window_extent(renderer)
     line = dict(arrowstyle="-", color=INK, linewidth=0.6, shrinkA=0, shrinkB=0)
-    for reach in (1, 2, 3, 4):
+    best: tuple | None = None  # (overlap px², corner x, corner y, offset x, offset y) of the least bad spot
+    for reach in (1, 2, 3, 4, 5):
         for ix, iy, dx, dy in _CORNERS:
             t = ax.annotate(text, (bounds[ix], bounds[iy]), xytext=(dx * off * reach, dy * off * reach),
                             textcoords="offset points", arrowprops=line, **kw)
             bb = _bbox(t, renderer)
+            circle = _bbox(t, renderer, leader=False)  # its own leader line may start under the scale bar
             inside = bb.x0 >= ax_bb.x0 and bb.x1 <= ax_bb.x1 and bb.y0 >= ax_bb.y0 and bb.y1 <= ax_bb.y1
-            if inside and not _overlaps(bb, placed, 0.0):
-                return t
             t.remove()
+            if not inside:
+                continue
+            cover = _overlap_area(bb, placed) + 100.0 * _overlap_area(circle, furniture)  # never over the furniture if it can
+            if cover == 0.0:
+                return ax.annotate(text, (bounds[ix], bounds[iy]), xytext=(dx * off * reach, dy * off * reach),
+                                   textcoords="offset points", arrowprops=line, **kw)
+            if best is None or cover < best[0]:
+                best = (cover, ix, iy, dx * off * reach, dy * off * reach)
+    if best is not None:
+        _, ix, iy, ox, oy = best
+        return ax.annotate(text, (bounds[ix], bounds[iy]), xytext=(ox, oy), textcoords="offset points", arrowprops=line, **kw)
     return ax.annotate(text, (bounds[2], bounds[3]), xytext=(off, off), textcoords="offset points", arrowprops=line, **kw)
 
 
@@ -292,6 +333,8 @@ def area_markers(ctx: DrawContext, ax: Any, areas: gpd.GeoDataFrame, *, labels: 
     marker_m = ctx.fs(6.5) * 2.2 * m_per_pt
     renderer = ctx.fig.canvas.get_renderer()
     placed: list[Any] = []  # display boxes of the markers drawn so far
+    # the scale bar, north arrow and large towns' labels, drawn before the numbers
+    furniture = [_bbox(o, renderer) for o in ctx.occupied if getattr(o, "axes", None) is ax]
     off = ctx.fs(6.5) * 1.6
     for k, (aid, p, geom) in enumerate(zip(a["area_id"].to_numpy(), pts, a.geometry)):
         gx0, gy0, gx1, gy1 = geom.bounds
@@ -299,7 +342,7 @@ def area_markers(ctx: DrawContext, ax: Any, areas: gpd.GeoDataFrame, *, labels: 
         kw = dict(ha="center", va="center", fontsize=ctx.fs(6.5), fontweight="bold", color=INK, zorder=11 + (max_n - k) / 1000,
                   **PLAIN_TEXT, bbox=dict(boxstyle="circle,pad=0.25", facecolor="white", edgecolor=INK, linewidth=0.7))
         if not on_top or max(gx1 - gx0, gy1 - gy0) < 1.3 * marker_m:
-            t = _number_beside(ax, str(int(aid)), geom.bounds, off, kw, renderer, placed)
+            t = _number_beside(ax, str(int(aid)), geom.bounds, off, kw, renderer, placed, furniture)
         else:
             t = ax.text(p.x, p.y, str(int(aid)), **kw)
         placed.append(_bbox(t, renderer))
@@ -355,56 +398,122 @@ def ring_legend(panel: SidePanel, an: Any) -> None:
                     edge=MUTED, lw=1.0, ls=RING_DASH)
 
 
-def town_labels(ctx: DrawContext, ax: Any, extent: tuple[float, float, float, float], *, max_towns: int | None) -> list[str]:
-    """Town labels inside the extent, largest first, skipping any that would overlap (the towns of
-    :func:`hotspots.places.label_towns`: GeoNames for real data, the demo's own for the demo)."""
+#: A town is labelled with a bold name and a larger dot from this population (as the data show it:
+#: :func:`label_candidates`).
+BIG_TOWN = 100_000
+#: Radius around a town's point where its incidents are counted to check the place is the data's
+#: own and about as large as its population says, metres.
+TOWN_CHECK_M = 1_000.0
+
+
+def label_candidates(ctx: DrawContext) -> gpd.GeoDataFrame:
+    """The towns a map may label, in the order they are tried: ``name``, ``population`` (as the data
+    show it), ``big``, ``names_area`` and the point geometry, in the map's CRS.
+
+    The towns of :func:`hotspots.places.label_towns` (GeoNames for real data, the demo's own for the
+    demo) whose point lies in the study area (500 m of slack for a coastal point), tried first when
+    they name a hotspot area (:func:`hotspots.export._common.area_places`) or are large, then by
+    population. For real data the incidents within :data:`TOWN_CHECK_M` of each point are counted
+    against the places' typical incidents per resident (their median): a place with under a tenth
+    of it is not labelled (a town across the force border inside the data's footprint: Bexley, a
+    London borough, beside Dartford in Kent's data), and one with under a quarter of it counts as
+    large as those incidents would make it (GeoNames' 125,370 people for Saint Peters, a village
+    of Broadstairs, are Thanet's). Computed once per figure.
+    """
+    if ctx.towns is not None:
+        return ctx.towns
+    from scipy.spatial import cKDTree
+
     from ..places import is_demo_data, label_towns
+    from ._common import area_places
 
     an = ctx.analysis
     sa = an.study_area if an.study_area is not None and len(an.study_area) else None
-    t, _ = label_towns(sa, an.incidents, demo=is_demo_data(an.incidents))
+    demo = is_demo_data(an.incidents)
+    t, _ = label_towns(sa, an.incidents, demo=demo)
     t = t.to_crs(an.grid.crs)
+    x, y = t.geometry.x.to_numpy(), t.geometry.y.to_numpy()
+    t = t[shapely.contains_xy(ctx.area_geom.buffer(500.0), x, y)].copy()
+    pop = t["population"].to_numpy(dtype=float) if "population" in t else np.zeros(len(t))
+    pop = np.where(np.isfinite(pop) & (pop > 0), pop, 500.0)
+    if not demo and len(t) and len(an.incidents):
+        xy = shapely.get_coordinates(an.incidents.to_crs(an.grid.crs).geometry.values)
+        near = np.array([len(i) for i in cKDTree(xy).query_ball_point(
+            np.column_stack([t.geometry.x.to_numpy(), t.geometry.y.to_numpy()]), TOWN_CHECK_M)], dtype=float)
+        typical = float(np.median(near / pop))
+        if typical > 0:
+            keep = near / pop >= typical / 10
+            pop = np.where(near / pop >= typical / 4, pop, near / typical)
+            t, pop = t[keep].copy(), pop[keep]
+    t["population"] = pop
+    t["big"] = pop >= BIG_TOWN
+    areas = an.areas.areas
+    own = set(area_places(areas, an)["town"].dropna().astype(str)) if len(areas) else set()
+    t["names_area"] = t["name"].astype(str).isin(own)
+    t["first"] = t["names_area"] | t["big"]
+    ctx.towns = t.sort_values(["first", "population", "name"], ascending=[False, False, True], kind="stable").drop(
+        columns="first")
+    return ctx.towns
+
+
+#: Where a town's name may go beside its dot: offset (points, before scaling) and alignment.
+_TOWN_OFFSETS = ((4, 2, "left", "bottom"), (-4, 2, "right", "bottom"), (4, -3, "left", "top"), (-4, -3, "right", "top"),
+                 (0, 5, "center", "bottom"), (0, -5, "center", "top"))
+
+
+def town_labels(ctx: DrawContext, ax: Any, extent: tuple[float, float, float, float], *, max_towns: int | None,
+                big_only: bool = False) -> list[str]:
+    """Label towns (:func:`label_candidates`, in its order: towns naming hotspot areas and large
+    towns first) inside the extent, each where it covers no label, number, scale bar or north
+    arrow, until ``max_towns`` are placed on the map. A town whose dot a hotspot number covers is
+    labelled without its dot, a little further away, when it names a hotspot area or is large.
+
+    ``big_only=True`` labels the large towns alone, before the hotspot numbers are drawn, which
+    then keep clear of them (Belfast, Blackpool: a city centre full of numbers left no room for
+    its name); a later call labels the others. Returns the names placed by this call."""
+    t = label_candidates(ctx)
+    done_before = ctx.towns_placed.setdefault(id(ax), [])
+    t = t[t["big"]] if big_only else t[~t["name"].isin(done_before)]
     xmin, xmax, ymin, ymax = extent
     x, y = t.geometry.x.to_numpy(), t.geometry.y.to_numpy()
-    inside = (x > xmin) & (x < xmax) & (y > ymin) & (y < ymax)
-    inside &= shapely.contains_xy(ctx.area_geom.buffer(2000), x, y)
-    t = t[inside].sort_values(["population", "name"], ascending=[False, True], kind="stable")
-    if max_towns is not None:
-        t = t.head(int(max_towns))
+    t = t[(x > xmin) & (x < xmax) & (y > ymin) & (y < ymax)]
     renderer = ctx.fig.canvas.get_renderer()
     ax_bb = ax.get_window_extent(renderer)
-    boxes = [_bbox(o, renderer) for o in ctx.occupied if o.axes is ax or getattr(o, "axes", None) is None]
+    boxes = [_bbox(o, renderer, leader=False) for o in ctx.occupied if o.axes is ax or getattr(o, "axes", None) is None]
     placed: list[str] = []
     pad = 2.0 * ctx.fig.dpi / 72.0
-    offsets = [(4, 2, "left", "bottom"), (-4, 2, "right", "bottom"), (4, -3, "left", "top"), (-4, -3, "right", "top"),
-               (0, 5, "center", "bottom")]
-    for name, pop, geom in zip(t["name"], t["population"], t.geometry):
-        big = pop >= 100_000
+    for name, big, own, geom in zip(t["name"], t["big"], t["names_area"], t.geometry):
+        if max_towns is not None and len(placed) + len(done_before) >= int(max_towns):
+            break
         size = ctx.fs(8.5 if big else 6.8)
         dot = ax.plot([geom.x], [geom.y], marker="o", markersize=ctx.fs(2.6 if big else 2.0), color=INK,
                       markeredgecolor="white", markeredgewidth=0.5, zorder=10, linestyle="none")[0]
         dot_bb = _bbox(dot, renderer)
-        if _overlaps(dot_bb, boxes, 0):
-            # The town centre is under a hotspot marker: label the town without its dot (big towns only).
-            dot.remove()
-            dot = None
-            if not big:
-                continue
-        done = False
-        for dx, dy, ha, va in offsets if dot is not None else [(o[0] * 3, o[1] * 3, o[2], o[3]) for o in offsets]:
+        tries: list[tuple[float, float, str, str, bool]] = []  # offset, alignment, with the dot
+        if not _overlaps(dot_bb, boxes, 0):
+            tries += [(dx, dy, ha, va, True) for dx, dy, ha, va in _TOWN_OFFSETS]
+        if big or own:
+            # a town that matters and has no room beside its dot (under or among hotspot numbers):
+            # its name without the dot, a little further away
+            tries += [(dx * k, dy * k, ha, va, False) for k in (2.5, 4, 6) for dx, dy, ha, va in _TOWN_OFFSETS]
+        kept_dot = False
+        for dx, dy, ha, va, with_dot in tries:
             txt = ax.annotate(name, (geom.x, geom.y), xytext=(ctx.fs(dx), ctx.fs(dy)), textcoords="offset points",
                               ha=ha, va=va, fontsize=size, fontweight="bold" if big else "normal", color=INK,
                               zorder=10, path_effects=HALO, **PLAIN_TEXT)
             bb = _bbox(txt, renderer)
             inside_ax = bb.x0 >= ax_bb.x0 + 2 and bb.x1 <= ax_bb.x1 - 2 and bb.y0 >= ax_bb.y0 + 2 and bb.y1 <= ax_bb.y1 - 2
             if inside_ax and not _overlaps(bb, boxes, pad):
-                boxes += [bb] + ([dot_bb] if dot is not None else [])
+                boxes += [bb] + ([dot_bb] if with_dot else [])
                 placed.append(name)
-                done = True
+                kept_dot = with_dot
+                if big_only:  # the numbers drawn next keep clear of it
+                    ctx.occupied += [txt] + ([dot] if with_dot else [])
                 break
             txt.remove()
-        if not done and dot is not None:
+        if not kept_dot:
             dot.remove()
+    done_before += placed
     return placed
 
 
@@ -494,7 +603,7 @@ class SidePanel:
 FOOTER_SIZE = 6.3
 
 
-def wrap_to_width(fig: Figure, text: str, fontsize: float, width_in: float) -> tuple[list[str], float]:
+def wrap_to_width(fig: Figure, text: str, fontsize: float, width_in: float, weight: str = "normal") -> tuple[list[str], float]:
     """``text`` broken at spaces into lines that fit ``width_in`` inches when drawn at ``fontsize``.
 
     Widths are measured with the figure's own renderer at its dpi (at a low dpi, hinting makes
@@ -507,7 +616,7 @@ def wrap_to_width(fig: Figure, text: str, fontsize: float, width_in: float) -> t
     width_px = max(width_in, 0.1) * fig.dpi
 
     def measure(s: str, size: float) -> float:
-        return renderer.get_text_width_height_descent(s, FontProperties(size=size), ismath=False)[0]
+        return renderer.get_text_width_height_descent(s, FontProperties(size=size, weight=weight), ismath=False)[0]
 
     words = text.split()
     if not words:
@@ -528,20 +637,44 @@ def wrap_to_width(fig: Figure, text: str, fontsize: float, width_in: float) -> t
     return lines, fontsize
 
 
-def fit_text(fig: Figure, text: str, fontsize: float, width_in: float) -> str:
+def fit_text(fig: Figure, text: str, fontsize: float, width_in: float, weight: str = "normal") -> str:
     """``text`` shortened with :func:`hotspots.style.shorten` (ending in "…") until it fits
     ``width_in`` inches at ``fontsize``, as measured by the figure's renderer."""
     from matplotlib.font_manager import FontProperties
 
     renderer = fig.canvas.get_renderer()
     width_px = max(width_in, 0.05) * fig.dpi
-    font = FontProperties(size=fontsize)
+    font = FontProperties(size=fontsize, weight=weight)
     s = str(text)
     for n in range(len(s), 0, -1):
         shown = style.shorten(s, n)
         if renderer.get_text_width_height_descent(shown, font, ismath=False)[0] <= width_px:
             return shown
     return style.shorten(s, 1)
+
+
+def fit_lines(fig: Figure, text: str, fontsize: float, width_in: float, *, min_scale: float = 0.7,
+              max_lines: int | None = None, weight: str = "normal") -> tuple[str, float]:
+    """``text`` (lines separated by newlines) fitted to ``width_in`` inches as the figure's renderer
+    measures it: drawn smaller, down to ``min_scale`` times ``fontsize``, until its widest line
+    fits; lines still too wide are broken at spaces (:func:`wrap_to_width`), and past ``max_lines``
+    the last one ends in "…" (:func:`fit_text`). Returns ``(text, fontsize)`` (points)."""
+    from matplotlib.font_manager import FontProperties
+
+    renderer = fig.canvas.get_renderer()
+    width_px = max(width_in, 0.1) * fig.dpi * 0.98  # 2 % spare, as the footer: other backends differ slightly
+    lines = str(text).split("\n")
+    widest = max(renderer.get_text_width_height_descent(line, FontProperties(size=fontsize, weight=weight), ismath=False)[0]
+                 for line in lines)
+    size = fontsize * max(min_scale, min(1.0, width_px / max(widest, 1.0)))
+    font = FontProperties(size=size, weight=weight)
+    out: list[str] = []
+    for line in lines:  # a line that fits is kept as written (its spacing too)
+        fits = renderer.get_text_width_height_descent(line, font, ismath=False)[0] <= width_px
+        out += [line] if fits or not line.strip() else wrap_to_width(fig, line, size, width_px / fig.dpi, weight)[0]
+    if max_lines is not None and len(out) > max_lines:
+        out = out[: max_lines - 1] + [fit_text(fig, " ".join(out[max_lines - 1:]), size, width_px / fig.dpi, weight)]
+    return "\n".join(out), size
 
 
 def _footer_lines(ctx: DrawContext, width_in: float, margin: float, extra_attr: str = "") -> tuple[list[str], float]:
@@ -585,8 +718,12 @@ def footer(ctx: DrawContext, fig: Figure, size_in: tuple[float, float], margin: 
 
 
 def header(ctx: DrawContext, size_in: tuple[float, float], margin: float, title: str, subtitle: str) -> None:
+    """The title and subtitle, each on one line fitted to the figure's width (:func:`fit_lines`:
+    smaller, then cut with "…"; a long ``--title`` at 8 x 5 in ran off the right edge)."""
     W, H = size_in
-    ctx.fig.text(margin / W, 1 - 0.18 / H, title, fontsize=ctx.fs(15), fontweight="bold", color=INK, ha="left", va="top",
+    title, t_size = fit_lines(ctx.fig, title, ctx.fs(15), W - 2 * margin, min_scale=0.6, max_lines=1, weight="bold")
+    ctx.fig.text(margin / W, 1 - 0.18 / H, title, fontsize=t_size, fontweight="bold", color=INK, ha="left", va="top",
                  **PLAIN_TEXT)
-    ctx.fig.text(margin / W, 1 - (0.2 + ctx.fs(15) / 72 * 1.3) / H, subtitle, fontsize=ctx.fs(9.5), color=MUTED, ha="left",
+    subtitle, s_size = fit_lines(ctx.fig, subtitle, ctx.fs(9.5), W - 2 * margin, min_scale=0.7, max_lines=1)
+    ctx.fig.text(margin / W, 1 - (0.2 + ctx.fs(15) / 72 * 1.3) / H, subtitle, fontsize=s_size, color=MUTED, ha="left",
                  va="top", **PLAIN_TEXT)

@@ -56,6 +56,7 @@ from ._layers import (
     change_summary_into,
     clusters_table_into,
     display_grid,
+    display_lattice_quiet,
     draw_layer,
     legend_into,
     method_text,
@@ -71,6 +72,7 @@ from ._layout import (
     area_union,
     draw_outline,
     fit_extent,
+    fit_lines,
     footer,
     footer_height,
     grid_image,
@@ -173,6 +175,12 @@ class BriefingImage:
     seconds: float = 0.0
 
     @property
+    def basemap_warning(self) -> str | None:
+        """Why the basemap asked for by name or URL (``"osm"``, a tile template) is not on the image
+        (no network, a refused or unusable tile), or None. ``"auto"`` falls back without warning."""
+        return next((n for n in self.notes if n.startswith(BASEMAP_NOT_DRAWN)), None)
+
+    @property
     def n_map_panels(self) -> int:
         return len(self.panels)
 
@@ -233,6 +241,10 @@ def _check_analysis(analysis: Any) -> None:
 
 # =============================================================================== public: one map
 
+#: How the note of a requested basemap that could not be fetched starts (:attr:`BriefingImage.basemap_warning`).
+BASEMAP_NOT_DRAWN = "the requested basemap"
+
+
 def _panel_basemap(ctx: Any, extent: Any, size_px: tuple[float, float], basemap: str, attribution: Any, timeout: Any) -> Any:
     """The basemap behind one map panel of ``size_px`` pixels; says in the footer notes how it was got."""
     bm, reason = fetch_basemap(
@@ -246,6 +258,9 @@ def _panel_basemap(ctx: Any, extent: Any, size_px: tuple[float, float], basemap:
     )
     if basemap != "none":
         ctx.notes.append(reason)
+    if bm is None and basemap not in ("none", "auto") and not any(n.startswith(BASEMAP_NOT_DRAWN) for n in ctx.notes):
+        # asked for by name or URL (not "auto", whose fallback is the point): say so, once
+        ctx.notes.append(f"{BASEMAP_NOT_DRAWN} ({basemap}) could not be fetched, so the map has none: {reason}")
     return bm
 
 def briefing_map(
@@ -310,8 +325,10 @@ def briefing_map(
         same protected publication (:func:`hotspots.publication.scheme_publication`). Default: the
         one the GIS export used.
     towns : bool
-        Label gazetteer towns inside the map (overlapping labels are skipped, largest towns
-        first); ``max_towns`` caps how many are tried.
+        Label gazetteer towns inside the study area (overlapping labels are skipped; towns naming
+        hotspot areas and large towns first, then by population; places the incidents do not show
+        are left out: :func:`hotspots.export._layout.label_candidates`); ``max_towns`` caps how
+        many are placed.
     display_cell_m : "auto", float or None
         Display lattice of density maps in metres (``None`` draws the analysis cells).
     source, attribution : str, optional
@@ -355,13 +372,15 @@ def briefing_map(
 
     bm = _panel_basemap(ctx, extent, (mw * dpi_f, mh * dpi_f), basemap, basemap_attribution, basemap_timeout)
     prepare_map_axes(ctx, ax, extent, bm, basemap_muted)
-    info = draw_layer(ctx, ax, layer, display_cell_m, suppress)
-    draw_outline(ctx, ax)
-    scale_bar(ctx, ax, extent)
+    scale_bar(ctx, ax, extent)  # before the layer: its numbers keep clear of the scale bar, north arrow and large towns
     north_arrow(ctx, ax, extent)
     if towns:
-        placed = town_labels(ctx, ax, extent, max_towns=max_towns)
-        ctx.notes.append(f"{len(placed)} town label(s) placed")
+        town_labels(ctx, ax, extent, max_towns=max_towns, big_only=True)
+    info = draw_layer(ctx, ax, layer, display_cell_m, suppress)
+    draw_outline(ctx, ax)
+    if towns:
+        town_labels(ctx, ax, extent, max_towns=max_towns)
+        ctx.notes.append(f"{len(ctx.towns_placed[id(ax)])} town label(s) placed")
 
     names = {
         "density": "kernel density",
@@ -583,10 +602,9 @@ def briefing_before_after(
         raise ParameterError(f"`size_in` {size_in} leaves no room for {n_panels} maps; use at least about 10 x 6 inches.")
     bx0, by0, bx1, by1 = ctx.area_geom.bounds
     aspect = (bx1 - bx0) / (by1 - by0)
-    pw = min(avail_w / n_panels, avail_h * aspect)
-    ph = min(avail_h, pw / aspect)
-    total = pw * n_panels + gap * (n_panels - 1)
-    x_start = margin + (avail_w - pw * n_panels) / 2
+    cols, pw, ph = panel_grid(n_panels, aspect, avail_w + gap * (n_panels - 1), avail_h, gap, title_h)
+    total = pw * cols + gap * (cols - 1)
+    x_start = margin + (avail_w + gap * (n_panels - 1) - total) / 2
     # maps and legend start at the top: a wide force's maps are short, and a legend hung from the
     # top of maps centred in the height ran past the footer (Essex 2025)
     y_map = footer_h + avail_h - ph
@@ -598,14 +616,15 @@ def briefing_before_after(
     ch = an.change_cells
     # Density per month: the one rule (hotspots.summaries.before_after_density), counting the
     # incidents and months the change test counted (the same calendar months when it compared them).
-    dens = before_after_density(
-        pts,
-        grid,
-        ch if ch is not None else (before_p, after_p),
-        bandwidth=float(an.density.bandwidth_m),
-        kernel=an.density.kernel,
-        quantile=100.0,
-    )
+    with display_lattice_quiet(float(an.density.bandwidth_m), grid.cell_size):
+        dens = before_after_density(
+            pts,
+            grid,
+            ch if ch is not None else (before_p, after_p),
+            bandwidth=float(an.density.bandwidth_m),
+            kernel=an.density.kernel,
+            quantile=100.0,
+        )
     rate_b, rate_a = np.asarray(dens.before.values, dtype=float), np.asarray(dens.after.values, dtype=float)
     months_b, months_a = dens.months_before, dens.months_after
     if dgrid is not None:
@@ -625,7 +644,8 @@ def briefing_before_after(
     ]
     for i in range(n_panels):
         ctx.occupied = []
-        ax = inch_axes(fig, x_start + i * (pw + gap), y_map, pw, ph)
+        row, col = divmod(i, cols)
+        ax = inch_axes(fig, x_start + col * (pw + gap), y_map - row * (ph + title_h + gap), pw, ph)
         prepare_map_axes(ctx, ax, extent, bm, basemap_muted)
         if i < 2:
             grid_image(ctx, ax, grid, rgba_from_scale(rate_b if i == 0 else rate_a, DENSITY_CMAP, norm, clear_below=vmax * 0.01))
@@ -649,14 +669,18 @@ def briefing_before_after(
             area_change_outlines(ctx, ax, an)
         else:
             area_outlines(ctx, ax, areas)
-        area_markers(ctx, ax, areas)
-        draw_outline(ctx, ax)
-        if i == 0:
+        if i == 0:  # before the numbers, which keep clear of them
             scale_bar(ctx, ax, extent)
         north_arrow(ctx, ax, extent)
         if towns:
+            town_labels(ctx, ax, extent, max_towns=max_towns, big_only=True)
+        area_markers(ctx, ax, areas)
+        draw_outline(ctx, ax)
+        if towns:
             town_labels(ctx, ax, extent, max_towns=max_towns)
-        ax.set_title(panel_title, fontsize=ctx.fs(8.5), color=INK, loc="left", pad=4, **PLAIN_TEXT)
+        # never past the gap after the panel (into the next panel or "Legend")
+        shown, size = fit_lines(fig, panel_title, ctx.fs(8.5), pw + gap * 0.8, min_scale=0.75)
+        ax.set_title(shown, fontsize=size, color=INK, loc="left", pad=4, **PLAIN_TEXT)
         maps.append((panel_title.split("\n")[0], ax, extent))
 
     # Legend column right of the maps.
@@ -705,6 +729,23 @@ def briefing_before_after(
     header(ctx, (W, H), margin, ttl, sub)
     footer(ctx, fig, (W, H), margin, bm.attribution if bm is not None else "")
     return _save(ctx, path, fmt, dpi_f, (W, H), "before-after", maps, bm, t0)
+
+
+def panel_grid(n: int, aspect: float, width: float, height: float, gap: float, title_h: float) -> tuple[int, float, float]:
+    """``(columns, panel width, panel height)`` of ``n`` map panels of a study area ``aspect`` wide
+    per unit of height, in one row or, when that makes them clearly larger, in more rows (a wide
+    force such as Kent or Thames Valley in one row filled the top half of the image and left the
+    rest blank).
+    ``width`` and ``height`` are the room for the panels (inches, gaps included); ``gap`` is the
+    space between panels and ``title_h`` the height of a panel's title above it."""
+    best = (n, 0.0, 0.0)
+    for rows in range(1, n + 1):
+        cols = -(-n // rows)
+        row_h = (height - (rows - 1) * (title_h + gap)) / rows
+        pw = min((width - gap * (cols - 1)) / cols, row_h * aspect)
+        if pw > best[1] * 1.05:  # another row only when it gains clearly
+            best = (cols, pw, pw / aspect)
+    return best
 
 
 def _rings_words(an: Any) -> str:

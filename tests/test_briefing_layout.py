@@ -1,0 +1,279 @@
+"""Briefing maps' layout: which towns are labelled, numbers clear of the map furniture, panels
+sized to the study area, titles fitted, the emerging caveat, basemap and bandwidth notes."""
+
+from __future__ import annotations
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import pytest
+import shapely
+
+from hotspots import analyse
+from hotspots.analysis import Settings
+from hotspots.export import _basemap
+from hotspots.export._layout import (
+    DrawContext,
+    _bbox,
+    area_markers,
+    label_candidates,
+    new_figure,
+    north_arrow,
+    scale_bar,
+    town_labels,
+)
+from hotspots.export.briefing import briefing_before_after, briefing_map, panel_grid
+from hotspots.grid import BNG
+
+SPOTS = {"Spotton": (410_000, 305_000), "Beeham": (430_000, 309_000), "Ceeford": (450_000, 306_000)}
+#: A village whose gazetteer population (a district's) is far larger than the data show, and a
+#: town across the border inside the data's box: no incidents around either.
+INFLATED = ("Saint Inflated", (420_000, 312_000), 200_000)
+ACROSS = ("Acrossborder", (455_500, 300_900), 250_000)
+
+
+@pytest.fixture(autouse=True)
+def _offline(monkeypatch):
+    monkeypatch.setenv("HOTSPOTS_OFFLINE", "1")
+    monkeypatch.setattr(_basemap, "_failed_hosts", {})
+
+
+@pytest.fixture(scope="module")
+def wide():
+    """A force four times wider than tall (60 x 15 km), three hotspots, real-data-like (no demo ids)."""
+    rng = np.random.default_rng(2)
+    box = (400_000, 300_000, 460_000, 315_000)
+    spots = np.repeat(np.array(list(SPOTS.values()), dtype=float), 300, axis=0)
+    bg = np.column_stack([rng.uniform(box[0], box[2], 3_000), rng.uniform(box[1], box[3], 3_000)])
+    for _, (x, y), _ in (INFLATED, ACROSS):
+        bg = bg[np.hypot(bg[:, 0] - x, bg[:, 1] - y) > 2_500]
+    xy = np.vstack([bg, spots + rng.normal(0, 150, spots.shape)])
+    months = pd.date_range("2024-01-01", "2024-12-01", freq="MS")[rng.integers(0, 12, len(xy))]
+    inc = gpd.GeoDataFrame({"month": months}, geometry=gpd.points_from_xy(xy[:, 0], xy[:, 1]), crs=BNG)
+    area = gpd.GeoDataFrame(geometry=[shapely.box(*box)], crs=BNG)
+    return analyse(inc, settings=Settings(before=("2024-01", "2024-06"), after=("2024-07", "2024-12")), study_area=area)
+
+
+def _fake_towns(monkeypatch):
+    import hotspots.places as places
+
+    rows = [(n, 20_000, xy) for n, xy in SPOTS.items()] + [(INFLATED[0], INFLATED[2], INFLATED[1]),
+                                                           (ACROSS[0], ACROSS[2], ACROSS[1])]
+    towns = gpd.GeoDataFrame({"name": [r[0] for r in rows], "population": [r[1] for r in rows]},
+                             geometry=gpd.points_from_xy([r[2][0] for r in rows], [r[2][1] for r in rows]), crs=BNG)
+    towns = towns.sort_values("population", ascending=False).reset_index(drop=True)
+    monkeypatch.setattr(places, "label_towns", lambda *a, **k: (towns.copy(), ""))
+
+
+def test_towns_naming_hotspots_are_labelled_first_and_towns_the_data_do_not_show_are_not(wide, monkeypatch, tmp_path):
+    """Testers' maps left out Blackpool, Bristol, Portsmouth, Belfast... (the towns of the top
+    hotspots) while labelling Bexley (a London borough inside Kent's footprint) and Saint Peters
+    (a Broadstairs village carrying Thanet's population) in bold as major towns."""
+    _fake_towns(monkeypatch)
+    ctx = DrawContext(wide, new_figure((5, 5), 50), 1.0, shapely.box(400_000, 300_000, 460_000, 315_000), None)
+    cand = label_candidates(ctx)
+    assert set(cand["name"]) == set(SPOTS)  # no incidents around the other two: not the data's towns
+    assert cand["names_area"].all()
+    fig = new_figure((8.0, 3.0), 60)
+    ax = fig.add_axes((0.05, 0.05, 0.9, 0.9))
+    extent = (399_000.0, 461_000.0, 299_000.0, 316_000.0)
+    ax.set_xlim(*extent[:2])
+    ax.set_ylim(*extent[2:])
+    ctx = DrawContext(wide, fig, 1.0, shapely.box(400_000, 300_000, 460_000, 315_000), None)
+    assert set(town_labels(ctx, ax, extent, max_towns=3)) == set(SPOTS)
+    assert sorted(t.get_text() for t in ax.texts) == sorted(SPOTS)
+
+
+def test_a_town_whose_population_the_data_do_not_bear_out_is_not_drawn_as_a_major_town(wide, monkeypatch):
+    import hotspots.places as places
+
+    _fake_towns(monkeypatch)
+    towns, _ = places.label_towns()
+    # the village lies 700 m from Spotton's hotspot: labelled, but at the size its incidents show, not bold
+    towns.loc[towns["name"] == INFLATED[0], "geometry"] = shapely.Point(410_700, 305_000)
+    towns.loc[towns["name"] == INFLATED[0], "population"] = 150_000
+    monkeypatch.setattr(places, "label_towns", lambda *a, **k: (towns.copy(), ""))
+    ctx = DrawContext(wide, new_figure((5, 5), 50), 1.0, shapely.box(400_000, 300_000, 460_000, 315_000), None)
+    cand = label_candidates(ctx).set_index("name")
+    assert not cand.loc[INFLATED[0], "big"]
+    assert cand.loc[INFLATED[0], "population"] < 100_000
+
+
+def test_hotspot_numbers_keep_clear_of_the_scale_bar_and_north_arrow(wide):
+    """Essex's scale bar hid hotspot 10 and '20 km'; Kent's north arrow covered 25 and 26."""
+    fig = new_figure((6.0, 3.0), 100)
+    ax = fig.add_axes((0.05, 0.05, 0.9, 0.9))
+    extent = (400_000.0, 460_000.0, 300_000.0, 330_000.0)
+    ax.set_xlim(*extent[:2])
+    ax.set_ylim(*extent[2:])
+    ctx = DrawContext(wide, fig, 1.0, shapely.box(400_000, 300_000, 460_000, 315_000), None)
+    scale_bar(ctx, ax, extent)
+    north_arrow(ctx, ax, extent)
+    furniture = list(ctx.occupied)
+    # small hotspot areas just under the scale bar's and the north arrow's usual numbers' places
+    squares = [shapely.box(x, y, x + 300, y + 300) for x, y in
+               [(401_000, 300_500), (404_000, 300_800), (408_000, 300_600), (412_000, 300_500)]]
+    areas = gpd.GeoDataFrame({"area_id": range(1, 5), "rank": range(1, 5)}, geometry=squares, crs=BNG)
+    area_markers(ctx, ax, areas)
+    renderer = fig.canvas.get_renderer()
+    numbers = [t for t in ctx.occupied if t not in furniture]
+    assert len(numbers) == 4
+    for t in numbers:
+        for f in furniture:
+            assert not _bbox(t, renderer, leader=False).overlaps(_bbox(f, renderer)), t.get_text()
+
+
+def test_north_arrow_goes_to_the_emptiest_corner():
+    fig = new_figure((6.0, 3.0), 100)
+    ax = fig.add_axes((0.05, 0.05, 0.9, 0.9))
+    extent = (0.0, 100_000.0, 0.0, 50_000.0)
+    ax.set_xlim(*extent[:2])
+    ax.set_ylim(*extent[2:])
+    # the study area fills the top right: the arrow goes top left
+    ctx = DrawContext(None, fig, 1.0, shapely.box(50_000, 20_000, 100_000, 50_000), None)
+    north_arrow(ctx, ax, extent)
+    n = next(t for t in ctx.occupied if hasattr(t, "get_text") and t.get_text() == "N")
+    assert n.get_position()[0] < 50_000
+
+
+def test_a_wide_force_fills_the_image_with_two_rows_of_panels(wide, tmp_path):
+    """Kent's and Thames Valley's before/after maps filled the top half; the lower 40 % was blank."""
+    cols, pw, ph = panel_grid(3, 4.0, 9.5, 5.7, 0.18, 0.35)
+    assert cols < 3 and pw > 9.5 / 3 * 1.2
+    assert panel_grid(3, 0.8, 9.5, 5.7, 0.18, 0.35)[0] == 3  # a tall force stays in one row
+    img = briefing_before_after(wide, tmp_path / "ba.png", dpi=50)
+    height = img.size_px[1]
+    assert max(p.bbox_px[3] for p in img.panels) > 0.75 * height
+    assert img.panels[2].bbox_px[1] > img.panels[0].bbox_px[3]  # the change panel under the before map
+
+
+def test_a_long_title_is_fitted_to_the_figure_and_a_panel_title_to_its_panel():
+    """A long --title at 8 x 5 in ran off the right edge; the change panel's title ran into "Legend"."""
+    from hotspots.export._layout import fit_lines, header
+
+    fig = new_figure((8.0, 5.0), 100)
+    ctx = DrawContext(None, fig, 0.6, None, None)
+    title = "Anti-social behaviour in Lancashire before and after the Immediate Justice scheme started in July 2025, all hotspots"
+    header(ctx, (8.0, 5.0), 0.18, title, "Lancashire Constabulary  ·  Jan 2025 – Jun 2025  vs  Jul 2025 – Dec 2025")
+    renderer = fig.canvas.get_renderer()
+    for t in fig.texts:
+        bb = t.get_window_extent(renderer)
+        assert bb.x1 <= 8.0 * 100 - 0.18 * 100 + 1, t.get_text()
+    assert fig.texts[0].get_text().startswith("Anti-social behaviour in Lancashire")
+    text = "Change, after vs before (overdispersed count test)\ncells: 1 fall, 0 rise; areas: 0 fall, 1 rise"
+    shown, size = fit_lines(fig, text, 8.5 * 0.6, 1.6, min_scale=0.75)
+    t = fig.text(0, 0.5, shown, fontsize=size)
+    assert t.get_window_extent(renderer).width <= 1.6 * 100
+    assert shown.replace("\n", " ").split() == text.replace("\n", " ").split()  # nothing lost
+
+
+@pytest.fixture(scope="module")
+def demo_an():
+    from hotspots.demo import generate_demo
+    from hotspots.gazetteer import default_study_area
+
+    d = generate_demo(0)
+    return analyse(d.incidents, study_area=default_study_area())
+
+
+def test_emerging_map_carries_the_short_series_caveat_when_it_applies(demo_an, monkeypatch, tmp_path):
+    """The app's caveat (less than two years of months: a trend is a prompt to look, not a finding)
+    was missing from the emerging hot spots briefing."""
+    import hotspots.emerging_summary as es
+
+    def method(img):
+        return " ".join(img.texts)
+
+    trends = demo_an.emerging
+    assert trends is not None
+    assert es.short_series_caveat(trends) == ""  # the demo's 24 months: year-to-year variation estimated
+    assert "a prompt to look" not in method(briefing_map(demo_an, tmp_path / "e.png", layer="emerging", dpi=50))
+    monkeypatch.setattr(es, "levels_estimated", lambda result: False)
+    caveat = es.short_series_caveat(trends)
+    assert caveat.endswith("a prompt to look, not a finding") and caveat in es.describe_emerging(trends)
+    text = method(briefing_map(demo_an, tmp_path / "e2.png", layer="emerging", dpi=50))
+    assert "a prompt to look" in text and "not a finding" in text
+
+
+def test_no_raw_warning_about_the_display_lattice(wide, tmp_path):
+    """`map --bandwidth 1` printed "UserWarning: the bandwidth (1 m) is smaller than the cell size
+    (125 m)" even with --quiet: 125 m is the display lattice, not the analysis cells."""
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        an = analyse(wide.all_incidents, settings=Settings(bandwidth=1, cell_size=500, before=("2024-01", "2024-06"),
+                                                              after=("2024-07", "2024-12")), study_area=wide.study_area)
+    assert any("smaller than the cell size (500 m)" in n for n in an.notes)  # the analysis says it of its own cells
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        briefing_map(an, tmp_path / "d.png", dpi=40, display_cell_m=125, towns=False)
+        briefing_before_after(an, tmp_path / "ba.png", dpi=40, display_cell_m=125, towns=False)
+    assert not [str(w.message) for w in caught if "smaller than the cell size" in str(w.message)]
+
+
+def test_a_requested_basemap_that_cannot_be_fetched_is_said(wide, tmp_path):
+    """`--basemap osm` without network gave a map without basemap and only '(basemap none)'."""
+    img = briefing_map(wide, tmp_path / "o.png", dpi=40, basemap="osm", towns=False)
+    assert img.basemap == "none"
+    assert img.basemap_warning.startswith("the requested basemap (osm) could not be fetched")
+    assert "HOTSPOTS_OFFLINE" in img.basemap_warning  # and why
+    assert briefing_map(wide, tmp_path / "a.png", dpi=40, basemap="auto", towns=False).basemap_warning is None
+
+
+def test_cli_warns_when_the_requested_basemap_is_missing(tmp_path, capsys):
+    from hotspots.cli import main
+
+    assert main(["map", "--demo", "--basemap", "osm", "--quiet", "--dpi", "30", "--out", str(tmp_path / "m.png")]) == 0
+    err = capsys.readouterr().err
+    assert "warning: the requested basemap (osm) could not be fetched" in err
+
+
+def test_clusters_are_drawn_visibly_and_numbered_with_leader_lines(demo_an):
+    """Avon and Somerset's clusters map drew clusters as near-invisible specks, numbers floating
+    on them without leader lines."""
+    from matplotlib.text import Annotation
+
+    from hotspots.export._layers import CLUSTER_MIN_PT, draw_layer
+    from hotspots.export._layout import area_union
+
+    fig = new_figure((4.0, 4.0), 60)
+    ax = fig.add_axes((0.05, 0.05, 0.9, 0.9))
+    x0, y0, x1, y1 = area_union(demo_an).bounds
+    ax.set_xlim(x0, x1)
+    ax.set_ylim(y0, y1)
+    ctx = DrawContext(demo_an, fig, 1.0, area_union(demo_an), None)
+    info = draw_layer(ctx, ax, "clusters", None, True)
+    polys = demo_an.clusters.polygons
+    m_per_pt = (x1 - x0) / ax.get_window_extent().width * 60 / 72
+    small = sum(max(g.bounds[2] - g.bounds[0], g.bounds[3] - g.bounds[1]) < CLUSTER_MIN_PT * m_per_pt for g in polys.geometry)
+    dots = [ln for ln in ax.lines if ln.get_marker() == "o" and ln.get_markersize() >= CLUSTER_MIN_PT]
+    assert small > 0 and len(dots) == small
+    numbers = [t for t in ax.texts if t.get_text().isdigit()]
+    assert sorted(int(t.get_text()) for t in numbers) == sorted(int(c) for c in info["clusters"]["cluster"])
+    assert all(isinstance(t, Annotation) and t.arrow_patch is not None for t in numbers)
+
+
+def test_large_towns_are_labelled_before_the_numbers_which_keep_clear_of_them(wide, monkeypatch):
+    """Belfast and Blackpool, under a city centre full of hotspot numbers, found no room for their names."""
+    import hotspots.places as places
+
+    towns = gpd.GeoDataFrame({"name": list(SPOTS), "population": [150_000] * 3},
+                             geometry=gpd.points_from_xy([xy[0] for xy in SPOTS.values()], [xy[1] for xy in SPOTS.values()]),
+                             crs=BNG)
+    monkeypatch.setattr(places, "label_towns", lambda *a, **k: (towns.copy(), ""))
+    fig = new_figure((4.0, 1.6), 60)
+    ax = fig.add_axes((0.02, 0.02, 0.96, 0.96))
+    extent = (399_000.0, 461_000.0, 299_000.0, 316_000.0)
+    ax.set_xlim(*extent[:2])
+    ax.set_ylim(*extent[2:])
+    ctx = DrawContext(wide, fig, 1.0, shapely.box(400_000, 300_000, 460_000, 315_000), None)
+    assert set(town_labels(ctx, ax, extent, max_towns=None, big_only=True)) == set(SPOTS)
+    labels = [t for t in ax.texts if t.get_text() in SPOTS]
+    area_markers(ctx, ax, wide.areas.areas)
+    renderer = fig.canvas.get_renderer()
+    numbers = [t for t in ax.texts if t.get_text().isdigit()]
+    assert len(numbers) == wide.areas.n_areas
+    for n in numbers:
+        assert not any(_bbox(n, renderer, leader=False).overlaps(_bbox(lab, renderer)) for lab in labels), n.get_text()
+    assert town_labels(ctx, ax, extent, max_towns=None) == []  # the later call does not label them again
