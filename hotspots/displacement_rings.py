@@ -156,6 +156,11 @@ class Displacement:
             )
         rise = float(np.expm1(-np.log1p(-vs.mde_fall))) if np.isfinite(vs.mde_fall) and vs.mde_fall < 1 else float("nan")
         could = f"; a rise of {rise:.0%} or more relative to beyond would likely have been detected" if np.isfinite(rise) else ""
+        own = self.summary.rows[0]  # the rings' own change: a rise shared with the rest is not displacement
+        if own.verdict in ("significant rise", "significant fall") and np.isfinite(own.rate_ratio):
+            went = "rose" if own.verdict == "significant rise" else "fell"
+            return (f"{ring} {went} {abs(own.rate_ratio - 1) * 100:.0f}%, no differently from the rest of the study area "
+                    f"beyond them: no sign of displacement{could}")
         return f"{ring} changed no differently from the rest of the study area beyond them: no sign of displacement{could}"
 
 

@@ -127,6 +127,12 @@ def test_rings_counted_as_their_cells_and_compared_with_the_rest_beyond():
     assert vs.rate_ratio == pytest.approx(ring.rate_ratio / beyond_ratio, rel=1e-9)
     # nothing moved: no verdict, and the reading says so with the rise it could have seen
     assert vs.verdict == "no significant change" and "no sign of displacement" in d.describe()
+    # rings that rose significantly with the rest beyond them: the reading says both (a tester read
+    # "no sign of displacement" over a ring row "significant rise" as a contradiction)
+    risen = dataclasses.replace(ring, rate_ratio=1.25, verdict="significant rise")
+    shared = dataclasses.replace(d, summary=dataclasses.replace(d.summary, rows=(risen, vs)))
+    assert f"the {d.width_m:,g} m rings around the hotspot areas rose 25%, no differently from the rest" in shared.describe()
+    assert "no sign of displacement" in shared.describe()
     # the Weighted Displacement Quotient of the same totals
     h = d.params["counts"]["hotspots"]
     assert (d.wdq.Rb, d.wdq.Ra, d.wdq.Db, d.wdq.Da) == (h[0], h[1], ring.n_before, ring.n_after)
