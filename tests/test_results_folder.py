@@ -191,7 +191,7 @@ def test_demo_twice_into_the_same_folder_and_never_into_a_foreign_one(tmp_path, 
     out = tmp_path / "demo"
     assert main(["demo", "--out", str(out), "--seed", "3"]) == 0
     side = json.loads((out / SIDECAR).read_text())
-    assert side["command"] == "demo" and side["seed"] == 3
+    assert side["command"] == f"hotspots demo --out {out} --seed 3" and side["seed"] == 3  # as typed: reruns it
     assert side["files_written"] == ["README.md", "ground_truth.json", "incidents.csv", SIDECAR, "referrals.csv", "tasks.csv"]
     assert main(["demo", "--out", str(out), "--seed", "3"]) == 0  # ours: replaced
     foreign = tmp_path / "foreign"
