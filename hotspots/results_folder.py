@@ -8,7 +8,9 @@ A results folder holds only what one run wrote, and that list is in its ``parame
 * a missing folder is created; an empty one is used;
 * a folder that an earlier run wrote (its ``parameters.json`` lists its files) is cleared of
   exactly those files, so nothing from the earlier run (e.g. referral layers a new run no longer
-  writes) stays behind unlisted; anything else in it (a user's notes) is kept and never listed;
+  writes) stays behind unlisted; anything else in it (a user's notes) is kept and never listed,
+  unless its name is one the run may write (:data:`OUTPUT_PATTERNS`: a user's ``maps/x.png``
+  after a run without images), which is refused;
 * any other non-empty folder is refused: hotspots never deletes or overwrites files it did not write;
 * symbolic links anywhere in the folder are refused (a writer would follow them and overwrite
   their targets); links among the files of an earlier run are removed (the link, never its
@@ -35,6 +37,7 @@ writes no ``parameters.json`` of its own gets a small one (``format``, ``command
 from __future__ import annotations
 
 import contextlib
+import fnmatch
 import json
 import os
 import stat
@@ -45,7 +48,7 @@ from typing import Any
 from . import validation
 from ._errors import ParameterError
 
-__all__ = ["LEDGER", "SIDECAR", "SIDECAR_FORMAT", "ResultsFolder", "check_output_file", "results_folder"]
+__all__ = ["LEDGER", "OUTPUT_PATTERNS", "SIDECAR", "SIDECAR_FORMAT", "ResultsFolder", "check_output_file", "results_folder"]
 
 #: The sidecar every results folder holds (the same name as :data:`hotspots.export.gis.SIDECAR`).
 SIDECAR = "parameters.json"
@@ -53,6 +56,14 @@ SIDECAR = "parameters.json"
 SIDECAR_FORMAT = "hotspots-parameters/1"
 #: Hidden file present while a run writes into the folder.
 LEDGER = ".hotspots-writing.json"
+#: What a run of each command may write (``fnmatch`` patterns of paths relative to the folder; a
+#: ``*`` also matches ``/``): a user's file of such a name in a folder an earlier run wrote would be
+#: overwritten, so it is refused (an earlier run with ``--no-images`` wrote no ``maps/``).
+OUTPUT_PATTERNS: dict[str, tuple[str, ...]] = {
+    "analyse": ("hotspots.gpkg", "geojson/*", "csv/*", "maps/*"),
+    "national": ("*.tif", "hotspot_areas.gpkg", "overview.png"),
+    "demo": ("incidents.csv", "referrals.csv", "tasks.csv", "ground_truth.json", "README.md"),
+}
 
 
 def _walk(root: Path) -> tuple[set[str], list[str]]:
@@ -233,6 +244,13 @@ class ResultsFolder:
             raise self._refuse(
                 f"is not empty and was {why} (it holds {', '.join(shown)}{' ...' if len(shown) == 5 else ''}). hotspots never "
                 "deletes or overwrites files it did not write: give a new or empty folder, or empty this one first."
+            )
+        clash = sorted(k for k in kept if any(fnmatch.fnmatchcase(k, pat) for pat in OUTPUT_PATTERNS.get(self.command, ())))
+        if clash:
+            raise self._refuse(
+                f"holds file(s) that this run may write but an earlier run did not ({', '.join(clash[:5])}"
+                f"{' ...' if len(clash) > 5 else ''}): they are not hotspots' and would be overwritten. Move or rename them, "
+                "or give another folder."
             )
         foreign = [ln for ln in links if ln not in ours]
         if foreign:

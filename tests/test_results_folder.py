@@ -86,6 +86,30 @@ def test_an_earlier_runs_files_are_cleared_and_only_this_runs_are_listed(tmp_pat
     assert not (out / LEDGER).exists()
 
 
+def test_a_users_file_named_as_a_runs_output_is_refused_not_overwritten(tmp_path):
+    """A user's map in ``maps/`` of a folder an earlier run wrote without images (or an
+    ``overview.png`` beside a national run without one) would be overwritten by the next run:
+    refused before anything changes, naming the file; a file of another name is still kept."""
+    out = tmp_path / "r"
+    _run(out, {"csv/kpis.csv": "1"}, command="analyse")
+    (out / "maps").mkdir()
+    (out / "maps" / "briefing_density.png").write_text("MINE")
+    (out / "my notes.txt").write_text("keep me")
+    with pytest.raises(ParameterError, match=r"maps/briefing_density\.png\): they are not hotspots' and would be overwritten"):
+        results_folder(out, command="analyse")
+    assert (out / "maps" / "briefing_density.png").read_text() == "MINE" and (out / "csv" / "kpis.csv").exists()
+    (out / "maps" / "briefing_density.png").rename(out / "my map.png")
+    (out / "maps").rmdir()
+    assert _run(out, {"csv/kpis.csv": "2"}, command="analyse") == ["csv/kpis.csv", SIDECAR]
+    assert (out / "my map.png").read_text() == "MINE" and (out / "my notes.txt").read_text() == "keep me"
+    # national: its overview beside an earlier run's rasters
+    nat = tmp_path / "n"
+    _run(nat, {"counts.tif": "t"}, command="national")
+    (nat / "overview.png").write_text("MINE")
+    with pytest.raises(ParameterError, match=r"overview\.png"):
+        results_folder(nat, command="national")
+
+
 def test_a_run_that_stopped_half_way_is_cleared_by_the_next(tmp_path):
     out = tmp_path / "r"
     _run(out, {"a.csv": "1"})
