@@ -306,6 +306,27 @@ def _street_files(files: list[Path], zips: list[Path]) -> Iterator[tuple[Any, st
             continue
 
 
+#: police.uk forces outside Great Britain, where British National Grid (the national grid's CRS)
+#: is not defined, and the CRS ``hotspots analyse`` uses for them.
+FORCES_OUTSIDE_GREAT_BRITAIN = {"northern-ireland": ("Northern Ireland", "Irish Transverse Mercator, EPSG:2157")}
+
+
+def outside_great_britain_note(rows_by_force: dict[str, int]) -> str | None:
+    """A note for the forces in ``rows_by_force`` (police.uk force ids → rows kept) whose incidents
+    lie outside Great Britain: they are gridded in British National Grid, which is not defined
+    there (the England-and-Wales extent cuts Northern Ireland at its west), so name them and the
+    fix; None when there are none."""
+    found = [(FORCES_OUTSIDE_GREAT_BRITAIN[k], n) for k, n in rows_by_force.items() if k in FORCES_OUTSIDE_GREAT_BRITAIN and n]
+    if not found:
+        return None
+    (name, crs), n = found[0]
+    return (
+        f"{name}'s {n:,} incidents are on a British National Grid grid, which is not defined there (distances are "
+        f"distorted, and the England-and-Wales extent leaves its west off the grid): analyse {name} on its own with "
+        f"`hotspots analyse`, which uses {crs}"
+    )
+
+
 def no_points_error(
     paths: Sequence[str | Path],
     categories: Sequence[str] | None,

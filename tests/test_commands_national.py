@@ -365,3 +365,28 @@ def test_parquet_rows_dropped_are_counted_by_reason(tmp_path, capsys):
     assert main(["national", str(p), "--out", str(out), "--no-overview", "--quiet", "--months", "2025-03:2025-03", *ARGS]) == 0
     rec = json.loads((out / "parameters.json").read_text())
     assert rec["inputs"]["dropped_by_loader"] == {"no location": 100, "out-of-range coordinates": 10, "unparseable month": 5}
+
+
+def test_northern_irelands_incidents_are_warned_about(tmp_path, capsys):
+    """British National Grid is not defined in Northern Ireland and the England-and-Wales extent
+    cuts it at its west: a run holding its incidents says so and names `hotspots analyse`."""
+    from hotspots.national_inputs import outside_great_britain_note
+    from hotspots.schema import POLICE_UK_COLUMNS
+
+    assert outside_great_britain_note({"derbyshire": 10}) is None
+    rng = np.random.default_rng(4)
+    folder = tmp_path / "police"
+    folder.mkdir()
+    lines = [",".join(POLICE_UK_COLUMNS)]
+    for _ in range(200):
+        lon, lat = -5.93 + rng.normal(0, 0.01), 54.6 + rng.normal(0, 0.01)  # Belfast
+        lines.append(f",2025-01,F,F,{lon:.6f},{lat:.6f},On or near X,N00000001,X 001A,Anti-social behaviour,,")
+    (folder / "2025-01-northern-ireland-street.csv").write_text("\n".join(lines) + "\n")
+    out = tmp_path / "res"
+    code = main(["national", str(folder), "--out", str(out), "--cache-dir", str(tmp_path / "cache"), "--no-overview", *ARGS])
+    assert code == 0
+    printed = capsys.readouterr().out
+    want = "warning: Northern Ireland's 200 incidents are on a British National Grid grid, which is not defined there"
+    assert want in printed and "`hotspots analyse`, which uses Irish Transverse Mercator, EPSG:2157" in printed
+    assert printed.count("Northern Ireland's 200 incidents") == 1
+    assert any(n.startswith("Northern Ireland's 200") for n in json.loads((out / "parameters.json").read_text())["notes"])

@@ -12,6 +12,7 @@ the chunks on a Dask cluster.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import math
 import time
 from collections.abc import Callable
@@ -87,7 +88,7 @@ def run(args: argparse.Namespace) -> int:
 def _run(args: argparse.Namespace) -> int:
     from ..export.national_outputs import write_national_outputs
     from ..national import ENGLAND_WALES_BOUNDS, off_grid_note, run_national
-    from ..national_inputs import prepare_inputs
+    from ..national_inputs import outside_great_britain_note, prepare_inputs
     from .analyse import ProgressBar
 
     t_start = time.perf_counter()
@@ -146,6 +147,9 @@ def _run(args: argparse.Namespace) -> int:
     inputs = {"arguments": [str(p) for p in args.inputs], "points_file": str(pts.path), "rows": pts.rows,
               "converted_from_police_uk": prepared.converted, "rows_by_force": prepared.rows_by_force,
               "dropped_by_loader": dropped_rows, "prepare_s": prep_s}
+    outside_gb = outside_great_britain_note(prepared.rows_by_force)  # e.g. Northern Ireland in British National Grid
+    if outside_gb:
+        result = dataclasses.replace(result, notes=(*result.notes, outside_gb))
     folder.begin()  # clears the files an earlier run listed in parameters.json; nothing else is touched
     written = write_national_outputs(result, out, inputs=inputs, min_confidence=args.min_confidence,
                                      progress=lambda step, f: bar(step, 0.85 + 0.15 * f), overview=not args.no_overview,
@@ -193,7 +197,7 @@ def _run(args: argparse.Namespace) -> int:
         say(f"  {'write':<25}{write_s:>8.2f}")
         for n in result.notes:
             if n not in shown_early:
-                say(f"note: {n}")
+                say(f"{'warning' if n == outside_gb else 'note'}: {n}")
     print(f"{out}: {', '.join(f.name for f in written.files.values())}  ({time.perf_counter() - t_start:.1f} s)")
     return 0
 
