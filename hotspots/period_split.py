@@ -35,7 +35,6 @@ from .coverage import (
     MIN_TYPICAL_MONTH,
     MonthCoverage,
     month_coverage,
-    month_label,
     month_name,
     month_number,
     month_spans,
@@ -351,10 +350,12 @@ def split_periods(
                 "(its days beyond the data are not counted)."
             )
         if t <= 0 and _exposure_days(p, res, months_filter) > 0:
+            inside = [m for m in gone if m in months_between(p.start, p.end)]
+            held = set(np.unique(month[has_date]).tolist())
+            why = left_out_text(p, [(m, PART_PUBLISHED if m in held else NO_DATA) for m in inside], counted=False)
             raise ParameterError(
-                f"the {name} period ({p.describe()}) holds no month the data cover (no data for "
-                f"{', '.join(month_label(m) for m in gone if m in months_between(p.start, p.end))}); choose periods within the "
-                "data's months, or load the missing monthly files."
+                f"the {name} period ({p.describe()}) holds no month the data cover in full ({why}); choose periods "
+                "within the data's months, or load the missing monthly files."
             )
         if t <= 0:
             raise ParameterError(

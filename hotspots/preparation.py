@@ -246,14 +246,22 @@ def check_given_periods(incidents: gpd.GeoDataFrame, settings: Settings) -> None
     held = set(np.unique(m[m >= 0]).tolist())
     if not held:
         return
+    part = set(month_coverage(m).incomplete)  # published in part: left out of the change like a missing month
+    full = held - part
     before, after = settings.change_periods()
     empty = [
-        (name, p) for name, p in (("before", before), ("after", after)) if not held.intersection(months_between(p.start, p.end))
+        (name, p) for name, p in (("before", before), ("after", after)) if not full.intersection(months_between(p.start, p.end))
     ]
     if not empty:
         return
     which = " and ".join(f"{shown(name)} ({p.describe(label=False)})" for name, p in empty)
     asked = " and ".join(p.describe(label=False) for _, p in empty)
+    partial = sorted(part.intersection(months_between(empty[0][1].start, empty[0][1].end))) if len(empty) == 1 else []
+    if partial:
+        raise ParameterError(
+            f"{which} holds only {month_spans(partial)}, published in part (left out of the change as a missing month "
+            f"is); give {shown('before')} and {shown('after')} within the data's other months ({month_spans(full)})."
+        )
     raise ParameterError(
         f"{which} {'holds' if len(empty) == 1 else 'hold'} no month of the data, which hold {month_spans(held)}; "
         f"give {shown('before')} and {shown('after')} within the data's months, or load the monthly files of {asked}."

@@ -201,6 +201,10 @@ def test_a_month_published_in_part_is_left_out_like_a_missing_one():
     assert given_.missing == (2024 * 12 + 7, 2024 * 12 + 9)
     assert any("Oct 2024 left out of the periods' exposure" in n for n in given_.notes)
     assert split_periods(inc, h1, h2, missing=()).t_after == 184
+    # a period of that month alone holds no month in full: the error says why (not "no data")
+    with pytest.raises(ValueError, match=r"after period \(Aug 2024\) holds no month the data cover in full \(left out: Aug 2024, "
+                       r"published in part\)"):
+        split_periods(inc, h1, Period.from_months("2024-08", "2024-08"))
 
 
 def test_the_months_left_out_are_named_with_why_and_the_months_counted():

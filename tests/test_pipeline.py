@@ -659,6 +659,11 @@ def test_given_periods_that_hold_no_month_of_the_data_are_an_argument_error():
     # a period that holds some of the data's months is kept (its months without data are left out, and said)
     part = prepare_inputs(inc, settings=Settings(before=("2024-07", "2025-06"), after=("2025-07", "2026-06")))
     assert part.settings.before == ("2024-07", "2025-06")
+    # a period of a month published in part alone (August: 60 incidents against 300) holds no month in full
+    busy = points(rng.uniform(0, 5_000, (3_360, 2)), [m for m in months for _ in range(60 if m.month == 8 else 300)])
+    with pytest.raises(ParameterError, match=r"`after` \(Aug 2025\) holds only Aug 2025, published in part .* other months "
+                       r"\(Jan 2025 – Jul 2025, Sep 2025 – Dec 2025\)"):
+        prepare_inputs(busy, settings=Settings(before=("2025-01", "2025-06"), after=("2025-08", "2025-08")))
     # periods chosen from the data are not checked; neither are the library's analyse's own (a note)
     assert prepare_inputs(inc).settings.before is not None
     res = analyse(inc, settings=given.replace(cell_size=500, cluster_method="none"))

@@ -710,7 +710,7 @@ def briefing_before_after(
     leg.heading("Method", size=8.0)
     method = (
         f"{an.caption()}. Hotspot areas: {an.areas.params['rule']}. Change: incidents per month in each period compared "
-        f"by an {ch.test_label if ch is not None else 'change test'} per cell{_fdr_words(ch)} and per hotspot area"
+        f"by {'an ' + ch.test_label if ch is not None else 'a change test'} per cell{_fdr_words(ch)} and per hotspot area"
         f"{_fdr_words(an.change_areas, ' (each area on its own)')}"
         f"{'; pooled change: ratio of the rate ratios for hotspots vs elsewhere' if an.change_summary is not None else ''}"
         f"{_rings_words(an)}."
