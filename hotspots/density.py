@@ -240,11 +240,12 @@ def kde(
             xy = xy[inside]
             if w_in is not None:
                 w_in = w_in[inside]
-            notes.append(f"{n_outside:,} point(s) outside the study area or grid left out (points_outside_area='exclude').")
+            notes.append(f"{n_outside:,} point(s) outside the study area or grid left out "
+                         f"({validation.setting('points_outside_area', 'exclude')}).")
         elif n_outside:
             notes.append(
                 f"{n_outside:,} point(s) outside the study area or grid still contribute to the density near the "
-                "border (points_outside_area='include')."
+                f"border ({validation.setting('points_outside_area', 'include')})."
             )
 
     rule_used = None

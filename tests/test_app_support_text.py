@@ -40,7 +40,7 @@ def test_library_messages_name_the_apps_controls():
     assert app_wording("no scheme start was given (`--scheme-start` on the command line; the data's months: 2023-01 "
                        "to 2024-01)") == "no scheme start was given (the data's months: 2023-01 to 2024-01)"
     assert app_wording("coordinates read as BNG (given `crs`)") == 'coordinates read as BNG (given "Coordinates")'
-    assert "points_outside_area" not in app_wording("3 point(s) still count near the border (points_outside_area='include').")
+    assert "points_outside_area" not in app_wording("3 point(s) still count near the border (`points_outside_area='include'`).")
     assert app_wording("2 `person_ref` value(s) repeat") == "2 `person_ref` value(s) repeat"  # not a control: as is
 
 

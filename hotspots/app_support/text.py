@@ -78,8 +78,8 @@ CONTROL_LABELS = {
 _PHRASES = {
     "`--scheme-start` on the command line; ": "",
     "; give `--scheme-start` if these referrals are a later extract": "",
-    " (points_outside_area='include')": "",
-    " (points_outside_area='exclude')": "",
+    " (`points_outside_area='include'`)": "",
+    " (`points_outside_area='exclude'`)": "",
     "; in Python, name them with `x='...'`, `y='...'`.": "; or name them in the Data tab's \"Column mapping for tables that "
     "are not police.uk files\".",
 }
