@@ -46,6 +46,7 @@ from hotspots.app_support import (  # noqa: E402
     note_text,
     period_coverage_text,
     periods_help,
+    periods_refused,
     person_text,
     scheme_downloads,
     settings_used,
@@ -99,6 +100,8 @@ with st.sidebar:
                                   lambda w: c.cell_size(bundle, app_settings(w, months, defaults).only("period", "cell_size")))
 snap_m = v["snap_m"]
 settings = app_settings(v, months, defaults)
+if refused := periods_refused(settings):  # said beside the period controls, not only in the Before / after tab
+    st.sidebar.warning(note_text(refused))
 s_hot, s_change, s_link, s_table = (settings.only(*names) for names in (c.HOT, c.CHANGE, c.LINK, c.TABLE))
 
 # =============================================================================== headline
@@ -147,7 +150,7 @@ def map_view() -> None:
         brief = st.selectbox("Briefing map shows", briefing_layers(scheme, len(months)), format_func=BRIEFING_LAYERS.get,
                              key="brief_layer")
         an = partial(c.full_analysis, bundle, settings.only(*c.EXPORT), snap_m)
-        downloads(export_downloads(an, layer=brief, basemap=basemap, snap_m=snap_m))
+        downloads(export_downloads(an, layer=brief, basemap=basemap, snap_m=snap_m, before_after=not refused))
 
 
 if view_map.open:

@@ -408,6 +408,12 @@ def test_an_after_period_before_the_before_period_is_refused_with_the_swap():
     assert md_text("comes before the before period (Jan 2024 – Jun 2024)") in said
     assert md_text('swap them: "Before period" 2022-07:2022-12 and "After period" 2024-01:2024-06.') in said
     assert not at.dataframe or all(d.key != "change_summary" for d in at.dataframe)  # no backwards verdict
+    # said beside the period controls too, and no before/after image is offered (it failed on click)
+    assert any("comes before the before period" in w.value for w in at.sidebar.warning)
+    from hotspots.app_support import export_downloads
+
+    keys = [d.key for d in export_downloads(lambda: None, layer="density", basemap="none", snap_m=250, before_after=False)]
+    assert "dl_brief_ba" not in keys and "dl_brief" in keys
 
 
 def test_sidebar_names_the_data_in_use_after_an_upload(demo, tmp_path, monkeypatch):

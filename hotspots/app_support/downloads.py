@@ -148,10 +148,13 @@ def area_downloads(table: Callable[[], gpd.GeoDataFrame], stage: Any) -> list[Do
     ]
 
 
-def export_downloads(analysis: Callable[[], Analysis], *, layer: str, basemap: str, snap_m: float) -> list[Download]:
-    """The briefing map of ``layer`` and the before/after briefing (PNG), and every layer as a
-    GeoPackage or a ZIP of GeoJSON; ``analysis`` makes the full analysis when a file is asked for."""
-    return [
+def export_downloads(
+    analysis: Callable[[], Analysis], *, layer: str, basemap: str, snap_m: float, before_after: bool = True
+) -> list[Download]:
+    """The briefing map of ``layer`` and the before/after briefing (PNG; only with ``before_after``:
+    not for periods that cannot be compared, whose image would fail on click), and every layer as
+    a GeoPackage or a ZIP of GeoJSON; ``analysis`` makes the full analysis when a file is asked for."""
+    items = [
         Download(
             "Briefing map (PNG)",
             lambda: briefing_png(analysis(), layer=layer, basemap=basemap),
@@ -181,6 +184,7 @@ def export_downloads(analysis: Callable[[], Analysis], *, layer: str, basemap: s
             "dl_geojson_zip",
         ),
     ]
+    return [d for d in items if before_after or d.key != "dl_brief_ba"]
 
 
 def change_downloads(table: Callable[[], pd.DataFrame], cells: Any) -> list[Download]:

@@ -19,7 +19,7 @@ from typing import Any, NamedTuple
 import numpy as np
 import pandas as pd
 
-from .._errors import ParameterError
+from .._errors import HotspotsError, ParameterError
 from ..maps.scheme_layers import AREA_LABELS
 from ..pipeline import Settings
 from ..report import LoadReport
@@ -142,6 +142,17 @@ def app_settings(values: Mapping[str, Any], months: Sequence[str], defaults: Set
         kind = kinds[name]
         changes[name] = kind(values[name]) if kind in (int, float, bool, str) else values[name]
     return s.replace(**changes)
+
+
+def periods_refused(settings: Settings) -> str | None:
+    """Why the before and after periods cannot be compared (they overlap, or "after" comes first),
+    in the library's words (:meth:`hotspots.settings.Settings.change_periods`), or None: said beside
+    the period controls, and the before/after image is not offered."""
+    try:
+        settings.change_periods()
+    except HotspotsError as exc:
+        return str(exc)
+    return None
 
 
 def periods_help(defaults: Settings) -> str:
