@@ -556,7 +556,7 @@ def _classes_offered(
         levels = ", ".join(f"{c:.0%}" for c, _ in missing)
         notes.append(
             f"with {R:,} permutations{' and FDR over ' + format(m, ',') + ' cells' if fdr else ''} the {levels} class(es) cannot "
-            f"be reached (smallest p {p_min:.2g}); use about {validation.setting('permutations', need)}, or the exact count "
+            f"be reached (smallest p {p_min:.2g}); they need about {need:,} permutations; use the exact count "
             f"test ({validation.setting('permutations', 0)}, the default of the command line and the app)"
         )
     elif missing:
