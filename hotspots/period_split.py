@@ -342,7 +342,7 @@ def split_periods(
         if edges is not None and (clipped[name] is None or clipped[name].days < p.days):
             if clipped[name] is None:
                 raise ParameterError(
-                    f"the {name} period ({p.describe()}) lies outside the data's dates ({edges[0]} to {edges[1]}); "
+                    f"the {name} period ({p.describe(label=False)}) lies outside the data's dates ({edges[0]} to {edges[1]}); "
                     "choose periods within them."
                 )
             notes.append(
@@ -354,12 +354,12 @@ def split_periods(
             held = set(np.unique(month[has_date]).tolist())
             why = left_out_text(p, [(m, PART_PUBLISHED if m in held else NO_DATA) for m in inside], counted=False)
             raise ParameterError(
-                f"the {name} period ({p.describe()}) holds no month the data cover in full ({why}); choose periods "
+                f"the {name} period ({p.describe(label=False)}) holds no month the data cover in full ({why}); choose periods "
                 "within the data's months, or load the missing monthly files."
             )
         if t <= 0:
             raise ParameterError(
-                f"the {name} period ({p.describe()}) contains no whole month of month-dated data "
+                f"the {name} period ({p.describe(label=False)}) contains no whole month of month-dated data "
                 "(a month counts when its first day is in the period). Use `Period.from_months`."
             )
     if not in_b.any():

@@ -167,8 +167,8 @@ class Settings:
         after = parse_period(self.after, "after") if self.after else default_after
         if before.overlaps(after):
             raise ParameterError(
-                f"the before period ({before.describe()}) and the after period ({after.describe()}) overlap; "
-                "choose two separate ranges of months."
+                f"the before period ({before.describe(label=False)}) and the after period ({after.describe(label=False)}) "
+                "overlap; choose two separate ranges of months."
             )
         if after.start < before.start:
             # read backwards, a fall would pass for a rise (and the placebo and seasonal model assume "after" is later)
