@@ -155,3 +155,11 @@ def test_a_data_set_is_taken_out_of_the_full_garbage_collections():
     months = c.months_of(other)
     assert months[0] == "2022-01" and gc.get_freeze_count() > 0  # the data set's objects are frozen
     gc.unfreeze()
+
+
+def test_no_pooled_change_says_there_are_no_hotspot_areas(demo):
+    # 99 permutations reach no class over the demo's cells: no hotspot areas, and the caption says so
+    s = demo.defaults.replace(cell_size=1000.0, permutations=99).only(*c.CHANGE)
+    assert c.stage(demo, s.only(*c.HOT)).areas.n_areas == 0
+    t = c.pooled(demo, s)
+    assert len(t.frame) == 0 and t.caption == "No pooled change: no hotspot areas at these settings (the Map tab says why)."

@@ -147,6 +147,8 @@ def pooled(bundle: DataBundle, s: Settings) -> SummaryTable:
     (:func:`hotspots.pipeline.pooled_change`, :func:`~hotspots.app_support.views.change_summary_table`)."""
     hot = stage(bundle, s.only(*HOT))
     summary, note = pooled_change(hot, change(bundle, s.only(*CHANGE), "cells")[0], change(bundle, s.only(*CHANGE), "areas")[0])
+    if summary is None and note is None and hot.areas.n_areas == 0:
+        note = "no hotspot areas at these settings (the Map tab says why)"
     return change_summary_table(summary, note, s.alpha, displaced(bundle, s.only(*RINGS)))
 
 
