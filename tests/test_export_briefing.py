@@ -310,6 +310,20 @@ def test_before_after_has_two_maps_on_one_scale_plus_change(demo, tmp_path):
         c, r = (int(round(float(v))) for v in img.to_pixel(ex + 400.0, ny + 400.0, panel=k))
         assert _is_red(arr[r - 3 : r + 4, c - 3 : c + 4]).mean() > 0.5
     assert img.legend["scale"][3] == "incidents per km² per month"
+    # the legend lists the change classes drawn, only
+    from hotspots import style
+
+    drawn = set(an.change_areas.table["change_class"]) | set(an.change_cells.table["change_class"])
+    for c, (_, _, label) in style.CHANGE_AREA_EDGES.items():  # cells and areas share the labels
+        assert (label.replace("Hotspot area: ", "").capitalize() in img.legend) == (c in drawn), c
+    none = "no significant change"
+    empty = dataclasses.replace(
+        an, change_cells=dataclasses.replace(an.change_cells, table=an.change_cells.table.assign(change_class=none)),
+        change_areas=dataclasses.replace(an.change_areas, table=an.change_areas.table.assign(change_class=none)),
+    )
+    quiet = briefing_before_after(empty, tmp_path / "quiet.png", dpi=40)
+    assert "Significant fall" not in quiet.legend and "Significant rise" not in quiet.legend
+    assert "No significant change" in quiet.legend
 
 
 def test_before_after_of_an_analysis_of_later_months_draws_the_periods_it_compared(demo, tmp_path):

@@ -663,7 +663,10 @@ def briefing_before_after(
             if an.change_areas is not None:
                 sa = an.change_areas.summary()
                 panel_title += f"; areas: {int(sa.get('significant fall', 0))} fall, {int(sa.get('significant rise', 0))} rise"
-            ctx.legend.update({CHANGE_LABELS[c]: CHANGE_COLOURS[c] for c in CHANGE_COLOURS})
+            drawn = set(ch.table["change_class"].astype(str))
+            if an.change_areas is not None:
+                drawn |= set(an.change_areas.table["change_class"].astype(str))
+            ctx.legend.update({CHANGE_LABELS[c]: CHANGE_COLOURS[c] for c in CHANGE_COLOURS if c in drawn})  # as the legend lists
         if i == 2:
             ring_change_outlines(ctx, ax, an)
             area_change_outlines(ctx, ax, an)
@@ -689,18 +692,27 @@ def briefing_before_after(
     leg = SidePanel(ctx, lx, footer_h, W - lx - margin, leg_top - footer_h)
     leg.heading("Legend")
     leg.colourbar(DENSITY_CMAP, norm, "Kernel density, incidents per km² per month (same scale in both maps)", scale_ticks(vmax))
-    if show_change:
+    n_areas = an.areas.n_areas
+    if show_change:  # the classes drawn, only (a legend of absent classes reads as if they were there)
+        cells_drawn = set(ch.table["change_class"].astype(str)) if ch is not None else set()
         leg.heading("Change per cell", size=8.0)
         for c in CHANGE_COLOURS:
-            leg.patch(CHANGE_COLOURS[c], CHANGE_LABELS[c])
-        leg.patch("#ffffff", "Too few incidents to test")
-        leg.heading("Change per hotspot area", size=8.0)
-        for colour, lw, label in style.CHANGE_AREA_EDGES.values():
-            leg.patch("none", label.replace("Hotspot area: ", "").capitalize(), edge=colour, lw=lw)
-        leg.patch("none", "No significant change", edge=INK, lw=0.9)
+            if c in cells_drawn:
+                leg.patch(CHANGE_COLOURS[c], CHANGE_LABELS[c])
+        if cells_drawn - set(CHANGE_COLOURS) or not cells_drawn:
+            leg.patch("#ffffff", "Too few incidents to test")
+        areas_drawn = set(an.change_areas.table["change_class"].astype(str)) if an.change_areas is not None else set()
+        if n_areas and areas_drawn:
+            leg.heading("Change per hotspot area", size=8.0)
+            for c, (colour, lw, label) in style.CHANGE_AREA_EDGES.items():
+                if c in areas_drawn:
+                    leg.patch("none", label.replace("Hotspot area: ", "").capitalize(), edge=colour, lw=lw)
+            if areas_drawn - set(style.CHANGE_AREA_EDGES):
+                leg.patch("none", "No significant change", edge=INK, lw=0.9)
         ring_legend(leg, an)
     leg.cursor += 0.08
-    leg.patch("none", "Hotspot area (number = rank by incidents)", edge=INK, lw=1.3)
+    if n_areas:
+        leg.patch("none", "Hotspot area (number = rank by incidents)", edge=INK, lw=1.3)
     leg.patch(OFFLINE_INSIDE, "Study area", edge=OUTLINE, lw=0.8)
     change_summary_into(leg, an)
     if ch is not None and an.change_areas is not None:
