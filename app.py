@@ -349,7 +349,8 @@ if view_data.open:
                     )
                 st.session_state["upload_token"], st.session_state["upload_outcomes"] = token, outcomes
                 if new_bundle is not None:
-                    st.session_state["bundle"], st.session_state["data_choice_pending"] = new_bundle, w.UPLOADED
+                    st.session_state["bundle"] = st.session_state["uploaded_bundle"] = new_bundle  # kept: "Your files" again
+                    st.session_state["data_choice_pending"] = w.UPLOADED
                     st.rerun()
             shown = [o for o in st.session_state.get("upload_outcomes", ()) if all(o is not r for r in bundle.reports)]
             if shown:  # those of files not in use (the data in use have theirs above)

@@ -439,7 +439,12 @@ def test_sidebar_names_the_data_in_use_after_an_upload(demo, tmp_path, monkeypat
     assert index.disabled and "scheme start" in index.help
     at.selectbox(key="data_choice").set_value("demo").run()
     check(at)
-    assert at.sidebar.header[0].value == "ASB hotspots" and "uploaded" not in at.selectbox(key="data_choice").options
+    assert at.sidebar.header[0].value == "ASB hotspots"
+    # the uploaded files are kept: "Your files" again analyses them (it once loaded the demo data silently)
+    assert "Your files (Data tab)" in at.selectbox(key="data_choice").options
+    at.selectbox(key="data_choice").set_value("uploaded").run()
+    check(at)
+    assert at.sidebar.header[0].value == "Incident hotspots" and metric(at, "Incidents analysed") == "3,000"
 
 
 def test_map_tab_says_when_the_permutations_leave_no_hotspot_areas():

@@ -42,11 +42,15 @@ def data_selector(folders: Mapping[str, Any], load: Callable[[str], Any]) -> Non
     if pending is not None:
         ss["data_choice"] = ss["data_choice_loaded"] = pending
     names = {"demo": "Synthetic demo data", **{k: f.describe() for k, f in folders.items()}}
-    if ss.get("data_choice_loaded") == UPLOADED:
+    if ss.get("data_choice_loaded") == UPLOADED or ss.get("uploaded_bundle") is not None:
         names[UPLOADED] = "Your files (Data tab)"
     pick = st.sidebar.selectbox("Data", list(names), format_func=names.get, key="data_choice",
                                 help="Forces found under the data folder (see data/README.md), the demo data, or your files.")
     if pick != ss.get("data_choice_loaded", "demo"):
+        if pick == UPLOADED:  # the files loaded in the Data tab, kept since (``uploaded_bundle``), again
+            if ss.get("uploaded_bundle") is not None:
+                ss["bundle"], ss["data_choice_loaded"] = ss["uploaded_bundle"], UPLOADED
+            return
         try:
             with st.spinner("Loading the force's files…"):
                 ss["bundle"] = load(pick)
