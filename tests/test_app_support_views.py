@@ -314,6 +314,8 @@ def test_change_summary_table_shows_the_three_scopes_as_text():
     assert t.lines[0] == "all hotspot areas: rate ratio 0.82 (95 % CI 0.71–0.95), p = 0.008, significant fall"
     # "No significant change" comes with the smallest fall the data could detect, and the notes follow.
     assert "elsewhere 6%" in t.caption and "all hotspot areas 20%" not in t.caption
+    # why the pooled row can differ from the Raw change card (Avon and Somerset: +14.7 % raw, pooled 1.02)
+    assert '"All hotspot areas" pools each area\'s own change' in t.caption and "the Raw change card" in t.caption
     # each note its own sentence (they were run together: "…or use whole years month-to-month variation…")
     assert t.caption.endswith(". A note. Or use whole years. Month-to-month variation (it cancels there).")
     # Without a summary: no rows, the reason, and the interval named by alpha.

@@ -790,7 +790,9 @@ def change_summary_table(
     caption = (
         f"Incidents per month after / before (after: {summary.period_text('after')} vs before: {summary.period_text('before')}); "
         "below 1 is a fall. Hotspots vs elsewhere: the ratio of the two rate ratios (did the hotspots change more than "
-        f"the rest of the area?). Tested allowing for month-to-month and period-to-period variation, alpha {summary.alpha:g}."
+        f"the rest of the area?). Tested allowing for month-to-month and period-to-period variation, alpha {summary.alpha:g}. "
+        "\"All hotspot areas\" pools each area's own change (when places vary much, a small area weighs nearly as much as "
+        "a large one), so it can differ from the Raw change card, all hotspot areas' incidents counted together."
     )
     if falls:
         caption += f" Smallest falls these data could detect (80 % power): {', '.join(falls)}."
