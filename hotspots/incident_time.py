@@ -19,7 +19,7 @@ import pyproj
 from ._errors import CRSError, ParameterError, SchemaError
 from .grid import points_xy
 
-__all__ = ["incident_dates", "IncidentPoints", "incident_points", "incident_xy", "month_numbers"]
+__all__ = ["incident_dates", "incident_months", "IncidentPoints", "incident_points", "incident_xy", "month_numbers"]
 
 
 def _month_column(s: pd.Series) -> pd.Series:
@@ -129,6 +129,18 @@ def incident_xy(incidents: Any, crs: pyproj.CRS) -> np.ndarray:
         return incidents.xy
     return points_xy(incidents, crs, name="incidents")
 
+
+
+def incident_months(incidents: pd.DataFrame) -> np.ndarray | None:
+    """Each incident's month (:func:`month_numbers` of :func:`incident_dates`: -1 where undated),
+    or None when the incidents carry no dates at all (no ``month``/``occurred`` column)."""
+    from ._errors import HotspotsError
+
+    try:
+        dates, _ = incident_dates(incidents)
+    except (HotspotsError, KeyError):
+        return None
+    return month_numbers(dates)
 
 
 def month_numbers(dates: np.ndarray) -> np.ndarray:

@@ -40,7 +40,7 @@ import geopandas as gpd
 import numpy as np
 import pyproj
 
-from ._errors import HotspotsError, ParameterError
+from ._errors import ParameterError
 from .analysis import Analysis, HotspotStage
 from .analysis_memory import check_analysis_memory
 from .areas import hotspot_areas, one_point_areas_note, small_areas_note
@@ -54,7 +54,7 @@ from .emerging_summary import emerging_trends
 from .footprint import grid_within_reach
 from .gistar import gi_star
 from .grid import BNG, Grid, count, points_xy
-from .incident_time import incident_dates, month_numbers
+from .incident_time import incident_months
 from .periods import Period, filter_period, month_options, month_range, parse_period
 from .preparation import (
     PERIODS_NOT_CHOSEN,
@@ -223,12 +223,8 @@ def _period_points(incidents: gpd.GeoDataFrame, s: Settings) -> tuple[Any, Any, 
     if len(chosen) == 0:
         from .validation import shown
 
-        try:  # the months that hold data (a month without a file is not one of them)
-            dates, _ = incident_dates(incidents)
-            m = month_numbers(dates)
-            held = f"the data hold {month_spans(np.unique(m[m >= 0]).tolist())}; " if (m >= 0).any() else ""
-        except (HotspotsError, KeyError):  # no dates
-            held = ""
+        m = incident_months(incidents)  # the months that hold data (a month without a file is not one of them)
+        held = f"the data hold {month_spans(np.unique(m[m >= 0]).tolist())}; " if m is not None and (m >= 0).any() else ""
         raise ParameterError(f"no incidents fall in the {window.describe()}; {held}widen {shown('period')}.")
     crs = getattr(chosen, "crs", None) or BNG
     return window, chosen, crs, points_xy(chosen, pyproj.CRS(crs), name="points")

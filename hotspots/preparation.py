@@ -42,7 +42,7 @@ from .coverage import (
     unreliable_months_note,
 )
 from .grid import BNG, auto_cell_size, incident_extent
-from .incident_time import incident_dates, month_numbers
+from .incident_time import incident_dates, incident_months, month_numbers
 from .periods import PeriodChoice, default_periods, month_range
 from .schema import ASB_CATEGORY, SCHEME_START
 from .settings import Settings
@@ -238,11 +238,9 @@ def check_given_periods(incidents: gpd.GeoDataFrame, settings: Settings) -> None
     """
     if settings.before is None or settings.after is None:
         return
-    try:
-        dates, _ = incident_dates(incidents)
-    except (HotspotsError, KeyError):
+    m = incident_months(incidents)
+    if m is None:
         return
-    m = month_numbers(dates)
     held = set(np.unique(m[m >= 0]).tolist())
     if not held:
         return

@@ -428,6 +428,11 @@ def test_incident_dates_prefers_occurred_then_month():
     d, month_only = incident_dates(df)
     assert list(d.astype(str)) == ["2023-07-05", "2023-02-01", "NaT"]
     assert list(month_only) == [False, True, False]
+    # each incident's month (-1 undated), None for incidents without dates
+    from hotspots.incident_time import incident_months
+
+    assert incident_months(df).tolist() == [2023 * 12 + 6, 2023 * 12 + 1, -1]
+    assert incident_months(pd.DataFrame({"x": [1.0]})) is None
 
 
 def test_timezone_aware_occurred_uses_london_date():
