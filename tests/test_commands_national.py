@@ -174,18 +174,25 @@ def test_months_written_as_load_accepts_them(points_file, tmp_path):
     assert args.months == ("2025-01", "2025-03")
 
 
-def test_police_uk_folder_with_category_default(tmp_path, capsys):
+def _police_folder(tmp_path, force: str, lonlat, categories, lsoa: str):
+    """A folder holding one police.uk street file of January 2025 for ``force``: one row per point."""
     from hotspots.schema import POLICE_UK_COLUMNS
 
-    rng = np.random.default_rng(3)
     folder = tmp_path / "police"
     folder.mkdir()
     lines = [",".join(POLICE_UK_COLUMNS)]
-    for i in range(400):
-        lon, lat = -1.47 + rng.normal(0, 0.01), 52.92 + rng.normal(0, 0.01)
-        cat = "Anti-social behaviour" if i % 4 else "Burglary"
-        lines.append(f",2025-01,F,F,{lon:.6f},{lat:.6f},On or near X,E01000001,X 001A,{cat},,")
-    (folder / "2025-01-derbyshire-street.csv").write_text("\n".join(lines) + "\n")
+    for (lon, lat), cat in zip(lonlat, categories):
+        lines.append(f",2025-01,F,F,{lon:.6f},{lat:.6f},On or near X,{lsoa},X 001A,{cat},,")
+    (folder / f"2025-01-{force}-street.csv").write_text("\n".join(lines) + "\n")
+    return folder
+
+
+def test_police_uk_folder_with_category_default(tmp_path, capsys):
+
+    rng = np.random.default_rng(3)
+    lonlat = np.column_stack([-1.47 + rng.normal(0, 0.01, 400), 52.92 + rng.normal(0, 0.01, 400)])
+    cats = ["Anti-social behaviour" if i % 4 else "Burglary" for i in range(400)]
+    folder = _police_folder(tmp_path, "derbyshire", lonlat, cats, "E01000001")
     out = tmp_path / "res"
     code = main(["national", str(folder), "--out", str(out), "--cache-dir", str(tmp_path / "cache"), "--no-overview", *ARGS])
     assert code == 0
@@ -371,17 +378,11 @@ def test_northern_irelands_incidents_are_warned_about(tmp_path, capsys):
     """British National Grid is not defined in Northern Ireland and the England-and-Wales extent
     cuts it at its west: a run holding its incidents says so and names `hotspots analyse`."""
     from hotspots.national_inputs import outside_great_britain_note
-    from hotspots.schema import POLICE_UK_COLUMNS
 
     assert outside_great_britain_note({"derbyshire": 10}) is None
     rng = np.random.default_rng(4)
-    folder = tmp_path / "police"
-    folder.mkdir()
-    lines = [",".join(POLICE_UK_COLUMNS)]
-    for _ in range(200):
-        lon, lat = -5.93 + rng.normal(0, 0.01), 54.6 + rng.normal(0, 0.01)  # Belfast
-        lines.append(f",2025-01,F,F,{lon:.6f},{lat:.6f},On or near X,N00000001,X 001A,Anti-social behaviour,,")
-    (folder / "2025-01-northern-ireland-street.csv").write_text("\n".join(lines) + "\n")
+    lonlat = np.column_stack([-5.93 + rng.normal(0, 0.01, 200), 54.6 + rng.normal(0, 0.01, 200)])  # Belfast
+    folder = _police_folder(tmp_path, "northern-ireland", lonlat, ["Anti-social behaviour"] * 200, "N00000001")
     out = tmp_path / "res"
     code = main(["national", str(folder), "--out", str(out), "--cache-dir", str(tmp_path / "cache"), "--no-overview", *ARGS])
     assert code == 0
