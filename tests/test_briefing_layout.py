@@ -38,6 +38,15 @@ def _offline(monkeypatch):
     monkeypatch.setattr(_basemap, "_failed_hosts", {})
 
 
+def _map_axes(size_in, dpi, extent, rect=(0.05, 0.05, 0.9, 0.9)):
+    """A figure and one map axes showing ``extent`` (x0, x1, y0, y1, metres)."""
+    fig = new_figure(size_in, dpi)
+    ax = fig.add_axes(rect)
+    ax.set_xlim(*extent[:2])
+    ax.set_ylim(*extent[2:])
+    return fig, ax
+
+
 @pytest.fixture(scope="module")
 def wide():
     """A force four times wider than tall (60 x 15 km), three hotspots, real-data-like (no demo ids)."""
@@ -74,11 +83,8 @@ def test_towns_naming_hotspots_are_labelled_first_and_towns_the_data_do_not_show
     cand = label_candidates(ctx)
     assert set(cand["name"]) == set(SPOTS)  # no incidents around the other two: not the data's towns
     assert cand["names_area"].all()
-    fig = new_figure((8.0, 3.0), 60)
-    ax = fig.add_axes((0.05, 0.05, 0.9, 0.9))
     extent = (399_000.0, 461_000.0, 299_000.0, 316_000.0)
-    ax.set_xlim(*extent[:2])
-    ax.set_ylim(*extent[2:])
+    fig, ax = _map_axes((8.0, 3.0), 60, extent)
     ctx = DrawContext(wide, fig, 1.0, shapely.box(400_000, 300_000, 460_000, 315_000), None)
     assert set(town_labels(ctx, ax, extent, max_towns=3)) == set(SPOTS)
     assert sorted(t.get_text() for t in ax.texts) == sorted(SPOTS)
@@ -101,11 +107,8 @@ def test_a_town_whose_population_the_data_do_not_bear_out_is_not_drawn_as_a_majo
 
 def test_hotspot_numbers_keep_clear_of_the_scale_bar_and_north_arrow(wide):
     """Essex's scale bar hid hotspot 10 and '20 km'; Kent's north arrow covered 25 and 26."""
-    fig = new_figure((6.0, 3.0), 100)
-    ax = fig.add_axes((0.05, 0.05, 0.9, 0.9))
     extent = (400_000.0, 460_000.0, 300_000.0, 330_000.0)
-    ax.set_xlim(*extent[:2])
-    ax.set_ylim(*extent[2:])
+    fig, ax = _map_axes((6.0, 3.0), 100, extent)
     ctx = DrawContext(wide, fig, 1.0, shapely.box(400_000, 300_000, 460_000, 315_000), None)
     scale_bar(ctx, ax, extent)
     north_arrow(ctx, ax, extent)
@@ -124,11 +127,8 @@ def test_hotspot_numbers_keep_clear_of_the_scale_bar_and_north_arrow(wide):
 
 
 def test_north_arrow_goes_to_the_emptiest_corner():
-    fig = new_figure((6.0, 3.0), 100)
-    ax = fig.add_axes((0.05, 0.05, 0.9, 0.9))
     extent = (0.0, 100_000.0, 0.0, 50_000.0)
-    ax.set_xlim(*extent[:2])
-    ax.set_ylim(*extent[2:])
+    fig, ax = _map_axes((6.0, 3.0), 100, extent)
     # the study area fills the top right: the arrow goes top left
     ctx = DrawContext(None, fig, 1.0, shapely.box(50_000, 20_000, 100_000, 50_000), None)
     north_arrow(ctx, ax, extent)
@@ -262,11 +262,8 @@ def test_large_towns_are_labelled_before_the_numbers_which_keep_clear_of_them(wi
                              geometry=gpd.points_from_xy([xy[0] for xy in SPOTS.values()], [xy[1] for xy in SPOTS.values()]),
                              crs=BNG)
     monkeypatch.setattr(places, "label_towns", lambda *a, **k: (towns.copy(), ""))
-    fig = new_figure((4.0, 1.6), 60)
-    ax = fig.add_axes((0.02, 0.02, 0.96, 0.96))
     extent = (399_000.0, 461_000.0, 299_000.0, 316_000.0)
-    ax.set_xlim(*extent[:2])
-    ax.set_ylim(*extent[2:])
+    fig, ax = _map_axes((4.0, 1.6), 60, extent, rect=(0.02, 0.02, 0.96, 0.96))
     ctx = DrawContext(wide, fig, 1.0, shapely.box(400_000, 300_000, 460_000, 315_000), None)
     assert set(town_labels(ctx, ax, extent, max_towns=None, big_only=True)) == set(SPOTS)
     labels = [t for t in ax.texts if t.get_text() in SPOTS]
