@@ -54,6 +54,15 @@ NO_DATA = "no data"
 PART_PUBLISHED = "published in part"
 
 
+def _left_out(month: np.ndarray | None, missing: Iterable[int], periods: Iterable[Period]) -> tuple[tuple[int, str], ...]:
+    """The ``missing`` months within ``periods`` and why (the one rule of :meth:`PeriodSplit.left_out`):
+    :data:`NO_DATA` when no incident (``month``: each one's, -1 undated) falls in the month, else
+    :data:`PART_PUBLISHED`."""
+    spans = {m for p in periods for m in months_between(p.start, p.end)}
+    held = set() if month is None else set(np.unique(month[month >= 0]).tolist())
+    return tuple((int(m), PART_PUBLISHED if m in held else NO_DATA) for m in missing if m in spans)
+
+
 def left_out_text(period: Period, left_out: Iterable[tuple[int, str]], *, counted: bool = True) -> str:
     """The months of ``period`` left out of a change comparison and why, in words ("" when none).
 
@@ -210,9 +219,7 @@ class PeriodSplit:
     def left_out(self, *periods: Period) -> tuple[tuple[int, str], ...]:
         """The months of ``periods`` left out (:attr:`missing`) and why: :data:`NO_DATA` when no
         incident given falls in the month, else :data:`PART_PUBLISHED` (:func:`left_out_text`)."""
-        spans = {m for p in periods for m in months_between(p.start, p.end)}
-        held = set() if self.month is None else set(np.unique(self.month[self.month >= 0]).tolist())
-        return tuple((int(m), PART_PUBLISHED if m in held else NO_DATA) for m in self.missing if m in spans)
+        return _left_out(self.month, self.missing, periods)
 
     def days_of(self, period: Period) -> tuple[dt.date, dt.date]:
         """``period``'s first and last day within the data's dates (:attr:`edges`); the last is
@@ -350,9 +357,7 @@ def split_periods(
                 "(its days beyond the data are not counted)."
             )
         if t <= 0 and _exposure_days(p, res, months_filter) > 0:
-            inside = [m for m in gone if m in months_between(p.start, p.end)]
-            held = set(np.unique(month[has_date]).tolist())
-            why = left_out_text(p, [(m, PART_PUBLISHED if m in held else NO_DATA) for m in inside], counted=False)
+            why = left_out_text(p, _left_out(month, gone, (p,)), counted=False)
             raise ParameterError(
                 f"the {name} period ({p.describe(label=False)}) holds no month the data cover in full ({why}); choose periods "
                 "within the data's months, or load the missing monthly files."
