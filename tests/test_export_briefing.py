@@ -28,6 +28,7 @@ from hotspots.export import DEMO_ATTRIBUTION, _basemap, briefing_before_after, b
 from hotspots.export.briefing import CHANGE_COLOURS, GI_COLOURS
 from hotspots.gazetteer import default_study_area, towns
 from hotspots.grid import BNG
+from hotspots.period_split import left_out_text
 from hotspots.publication import scheme_publication
 from hotspots.schema import POLICE_UK_ATTRIBUTION
 
@@ -800,3 +801,29 @@ def test_hotspot_numbers_in_a_dense_city_do_not_cover_each_other(demo):
     # the best-ranked number is drawn on top of any it still touches
     z = {t.get_text(): t.get_zorder() for t in ctx.occupied}
     assert z["1"] > z["2"] > z["21"]
+
+
+def test_before_after_left_out_note_is_broken_at_the_panels_width(demo, tmp_path):
+    """The months left out under a panel's counts were broken every 46 characters whatever the
+    panel's width: a two-map image drew a long list in many short lines, taking height from the
+    maps. They are broken at the width the layout gives the panel, and each line fits it."""
+    from matplotlib.font_manager import FontProperties
+
+    _, d, _ = demo
+    gone = tuple(f"2023-{m:02d}" for m in (1, 3, 5))
+    s = Settings(cell_size=1000.0, cluster_method="none", before=("2022-07", "2023-06"), after=("2023-07", "2024-06"),
+                 missing_months=gone)
+    an = analyse(d.incidents, study_area=default_study_area(), settings=s)
+    img = briefing_before_after(an, tmp_path / "gone.png", dpi=60, show_change=False, basemap="none")
+    lines = next(t for t in img.texts if t.startswith("Before:")).split("\n")
+    note = lines[next(i for i, ln in enumerate(lines) if ln.startswith("left out")):]
+    assert " ".join(note) == left_out_text(an.before, an.change_cells.left_out, counted=False)
+    assert max(map(len, note)) > 46  # wider than the old fixed break
+    import matplotlib.pyplot as plt
+
+    fig = plt.figure(dpi=img.dpi)
+    renderer = fig.canvas.get_renderer()
+    width_px = img.panels[0].bbox_px[2] - img.panels[0].bbox_px[0] + 0.18 * img.dpi * 0.8  # the panel and its gap
+    widest = max(renderer.get_text_width_height_descent(ln, FontProperties(size=8.5), ismath=False)[0] for ln in note)
+    plt.close(fig)
+    assert widest <= width_px

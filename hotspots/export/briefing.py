@@ -86,6 +86,7 @@ from ._layout import (
     scale_bar,
     scale_ticks,
     town_labels,
+    wrap_to_width,
 )
 
 __all__ = [
@@ -589,20 +590,27 @@ def briefing_before_after(
     header_h = 0.35 + ctx.fs(15) / 72 * 1.3 + ctx.fs(9.5) / 72 * 1.3
     footer_h = footer_height(ctx, W, margin, basemap)
     legend_w = float(np.clip(0.22 * W, 2.6, 3.6))
-    # the months of each period the change left out (missing or published in part), under its panel's counts
-    gone = [
-        textwrap.wrap(left_out_text(p, an.change_cells.left_out, counted=False), 46) if an.change_cells is not None else []
-        for p in (before_p, after_p)
-    ]
-    title_h = ctx.fs(8.5) / 72 * (2.9 + max(len(g) for g in gone))
+    # the months of each period the change left out (missing or published in part), under its panel's
+    # counts, broken to the panel's width: first at a guess, then at the width the layout gives
+    gone_text = [left_out_text(p, an.change_cells.left_out, counted=False) if an.change_cells is not None else ""
+                 for p in (before_p, after_p)]
+    gone = [textwrap.wrap(t, 46) for t in gone_text]
     gap = 0.18 * scale
     avail_w = W - 2 * margin - legend_w - gap * n_panels
-    avail_h = H - header_h - footer_h - title_h
-    if avail_w <= 1.5 or avail_h <= 1.5:
-        raise ParameterError(f"`size_in` {size_in} leaves no room for {n_panels} maps; use at least about 10 x 6 inches.")
     bx0, by0, bx1, by1 = ctx.area_geom.bounds
     aspect = (bx1 - bx0) / (by1 - by0)
-    cols, pw, ph = panel_grid(n_panels, aspect, avail_w + gap * (n_panels - 1), avail_h, gap, title_h)
+    for attempt in range(3):
+        title_h = ctx.fs(8.5) / 72 * (2.9 + max(len(g) for g in gone))
+        avail_h = H - header_h - footer_h - title_h
+        if avail_w <= 1.5 or avail_h <= 1.5:
+            raise ParameterError(f"`size_in` {size_in} leaves no room for {n_panels} maps; use at least about 10 x 6 inches.")
+        cols, pw, ph = panel_grid(n_panels, aspect, avail_w + gap * (n_panels - 1), avail_h, gap, title_h)
+        fitted = [wrap_to_width(fig, t, ctx.fs(8.5), (pw + gap * 0.8) * 0.97)[0] if t else [] for t in gone_text]
+        if max(map(len, fitted)) == max(map(len, gone)):
+            gone = fitted  # as many lines as the layout made room for
+            break
+        if attempt < 2:
+            gone = fitted
     total = pw * cols + gap * (cols - 1)
     x_start = margin + (avail_w + gap * (n_panels - 1) - total) / 2
     # maps and legend start at the top: a wide force's maps are short, and a legend hung from the
