@@ -151,6 +151,11 @@ def describe_emerging(result: EmergingResult) -> str:
     steps = result.time_steps
     first, last = steps["label"].iloc[0], steps["label"].iloc[-1]
     span = f"{_month_text(first)} – {_month_text(last)}"
+    gone = [f"{', '.join(_month_text(m) for m in result.params.get(key) or ())}, {why}"
+            for key, why in (("missing_months", "no data"), ("incomplete_months", "published in part"))
+            if result.params.get(key)]
+    if gone:  # their steps are not in the cube (hotspots.emerging): "11 monthly steps (Jan – Dec)" needs saying why
+        span += f"; left out: {'; '.join(gone)}"
     counts = category_counts(result)
     code = counts["category"].map(CATEGORY_CODES)
     hot, cold = counts[code > 0], counts[code < 0]

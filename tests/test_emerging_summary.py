@@ -110,3 +110,15 @@ def test_area_patterns_by_hand():
     assert p["pattern_cells"].tolist() == [2, 1, 0, 2, 0] and p["cells"].tolist() == [4, 2, 3, 3, 0]
     with pytest.raises(ParameterError, match="grid"):
         area_patterns(fake, labels[:-1], 5)
+
+
+def test_the_reading_names_the_months_left_out_of_the_cube():
+    """A month without data is left out of the cube (hotspots.emerging), so "11 monthly steps
+    (Jan 2025 – Dec 2025)" read as a miscount: the reading names the month and why."""
+    inc = _town(months=14)
+    inc = inc[inc["month"] != pd.Timestamp("2023-05-01")]
+    got, note = emerging_trends(inc, GRID, 400.0)
+    assert note is None and got.n_steps == 13
+    assert describe_emerging(got).startswith("13 monthly steps (Jan 2023 – Feb 2024; left out: May 2023, no data): ")
+    whole, _ = emerging_trends(_town(months=14), GRID, 400.0)
+    assert describe_emerging(whole).startswith("14 monthly steps (Jan 2023 – Feb 2024): ")
