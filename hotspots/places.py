@@ -213,6 +213,19 @@ def _tops(
     return out
 
 
+def _anchor(xy: np.ndarray) -> np.ndarray | None:
+    """Where a set of incidents is: their most frequent location (police.uk snaps incidents to
+    map points, so a street's busiest point), else the incident nearest their coordinate-wise
+    median (ties: the first in sorted order); None for no incidents."""
+    xy = xy[np.isfinite(xy).all(axis=1)]
+    if len(xy) == 0:
+        return None
+    uniq, counts = np.unique(xy, axis=0, return_counts=True)
+    if counts.max() > 1:
+        return uniq[int(np.argmax(counts))]
+    return uniq[int(np.argmin(np.hypot(*(uniq - np.median(uniq, axis=0)).T)))]
+
+
 def _fmt(items: list[tuple[str, int]], total: int) -> str:
     return "; ".join(f"{name} ({n:,})" for name, n in items) if total else ""
 
@@ -302,6 +315,19 @@ def area_places(
             towns = towns.to_crs(areas.crs)
         rp = areas.geometry.representative_point()
         xy = np.column_stack([rp.x.to_numpy(), rp.y.to_numpy()])
+        # The town of where the label's street is (or the area's incidents are), not of a point
+        # inside the polygon: a large area's interior point lay in Hove for its "New Road" in
+        # Brighton (Sussex 2025, 1 km cells), in New Basford for Nottingham's South Parade.
+        pts = shapely.get_coordinates(incidents.geometry.values[inside]) if len(inside) else np.empty((0, 2))
+        codes, uniques = pd.factorize(streets.astype(object), use_na_sentinel=True)
+        code_of = {str(u): i for i, u in enumerate(uniques)}
+        for k in range(len(areas)):
+            mine = owner == k
+            best = street_tops[k][1]
+            on_street = mine & (codes == code_of[best]) if best in code_of else mine
+            anchor = _anchor(pts[on_street if on_street.any() else mine])
+            if anchor is not None:
+                xy[k] = anchor
         # The town by reach, or one of the area's own district when there is one (without
         # ``lsoa_name`` no town has a district): a city across a river or a district border can
         # out-reach the town next door (Liverpool over Wallasey).

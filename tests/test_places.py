@@ -114,6 +114,27 @@ def test_area_places_with_towns_and_fallbacks():
     assert out2["label"].tolist() == ["Church Street, Oakham"] * 2
 
 
+def test_an_areas_town_is_where_its_streets_incidents_are():
+    """A large area's interior point can lie by a small town while its busiest street is in the
+    city next to it (Sussex 2025 at 1 km: "New Road, Hove" for Brighton's New Road). The town is
+    taken where the label's street is: its busiest point (police.uk snaps to map points)."""
+    towns = gpd.GeoDataFrame({"name": ["Brighton", "Hove"], "population": [280_000, 75_000]},
+                             geometry=gpd.points_from_xy([6_000, 0], [0, 0]), crs=27700)
+    # an L-shaped area whose interior point sits west, by Hove; its incidents crowd at New Road in Brighton
+    area = gpd.GeoDataFrame({"area_id": [1]}, geometry=[shapely.Polygon([(-800, -400), (6_400, -400), (6_400, 400),
+                                                                         (2_000, 400), (2_000, 2_000), (-800, 2_000)])],
+                            crs=27700)
+    xs = [6_000] * 40 + [-500, 100, 300]
+    loc = ["On or near New Road"] * 40 + ["On or near Church Road"] * 3
+    inc = gpd.GeoDataFrame({"location": loc}, geometry=gpd.points_from_xy(xs, [0] * 40 + [1_500] * 3), crs=27700)
+    rp = area.geometry.representative_point().iloc[0]  # the old anchor: Hove's by reach
+    assert town_of([[rp.x, rp.y]], towns).tolist() == ["Hove"]
+    assert area_places(area, inc, towns=towns)["label"].tolist() == ["New Road, Brighton"]
+    # without street names: the town of the area's incidents, not of its interior point
+    bare = area_places(area, inc.drop(columns="location"), towns=towns)
+    assert bare["town"].tolist() == ["Brighton"]
+
+
 def _mersey():
     """A city of 500,000 at x = 0 (district "Liverpool") and, 4 km west across a river, a town of
     60,000 at x = -4,000 (district "Wirral"), with 30 incidents around each centre; a village of
