@@ -505,11 +505,14 @@ def summarise_change(
     if shocks is not None and shocks.estimated:
         method += (
             f"; the two absolute rows include month-to-month shocks shared by the study area (sd {np.sqrt(shocks.variance):.3g} "
-            f"on the log scale, {shocks.df} df, "
-            + {SEASON_MODELS[0]: "season fitted month by month", SEASON_MODELS[1]: "season fitted by one harmonic"}.get(
-                shocks.season, "no season fitted"
+            + (
+                "on the log scale, assumed from 37 forces' 2025 ASB: too few months to estimate it)" if shocks.assumed else
+                f"on the log scale, {shocks.df} df, "
+                + {SEASON_MODELS[0]: "season fitted month by month", SEASON_MODELS[1]: "season fitted by one harmonic"}.get(
+                    shocks.season, "no season fitted"
+                )
+                + ")"
             )
-            + ")"
         )
     if areas.model.seasonal_identified and cells.model.seasonal_identified:
         notes.append(

@@ -40,7 +40,13 @@ a level per period alone would count the season inside each half as shocks (a 20
 on the real files, against 8 % with the harmonic: median of 37 forces' 2025 ASB). Where the
 season departs from a smooth curve, that departure still counts, so the estimate errs large. With
 too few months for that (fewer than :data:`MIN_SHOCK_DF` degrees of freedom left), a level per
-period alone, and the season counts as shocks; with fewer still, no estimate (the summary says so).
+period alone, and the season counts as shocks; with fewer still (a few months of data, or one
+month against one), the data say nothing about the shocks' size, and leaving them out made the two
+absolute rows too sure (three months of Lincolnshire 2025, July against September: "all hotspot
+areas 0.85, p = 0.025, significant fall" beside a note that the variation could not be
+estimated). The shocks are then taken as the real files show them (:data:`ASSUMED_SHOCK_SD`):
+equally likely values spanning the 37 forces' range, which the rows average over as they do
+over an estimate's (:func:`assumed_month_shocks`).
 """
 
 from __future__ import annotations
@@ -54,7 +60,10 @@ from scipy import optimize, stats
 from .change_model import AFTER, BEFORE, MonthlyPanel, seasonal_levels, squared_shares
 from .dispersion import fit_seasonal
 
-__all__ = ["MonthShocks", "estimate_month_shocks", "panel_month_shocks", "SHOCK_DRAWS", "MIN_SHOCK_DF", "SEASON_MODELS"]
+__all__ = [
+    "MonthShocks", "estimate_month_shocks", "panel_month_shocks", "assumed_month_shocks", "SHOCK_DRAWS", "MIN_SHOCK_DF",
+    "SEASON_MODELS", "ASSUMED_SHOCK_SD",
+]
 
 #: Equally likely values of the shock variance the pooled tests average over.
 SHOCK_DRAWS = 32
@@ -64,6 +73,12 @@ SEASON_MODELS = ("month by month", "one harmonic", "none")
 #: Fewer residual degrees of freedom than this (months less fitted parameters) say too little
 #: about shared shocks: none is estimated (e.g. a few months of data).
 MIN_SHOCK_DF = 3
+#: The shared shocks' log-scale standard deviation when the data cannot estimate it: the 10th
+#: percentile, median and 90th percentile over 37 forces' 2025 police.uk ASB of the monthly
+#: totals' variation beyond Poisson noise and the national month-of-year pattern (module docs).
+#: Its equally likely values are those of a lognormal through the median and the two percentiles'
+#: mean spread (:func:`assumed_month_shocks`).
+ASSUMED_SHOCK_SD = (0.039, 0.067, 0.13)
 
 
 @dataclass(frozen=True)
@@ -98,6 +113,7 @@ class MonthShocks:
     season: str
     weights_after: np.ndarray
     weights_before: np.ndarray
+    assumed: bool = False
 
     @property
     def seasonal(self) -> bool:
@@ -121,13 +137,22 @@ class MonthShocks:
         return {
             "variance": self.variance, "sd": float(np.sqrt(self.variance)), "draws": list(self.draws),
             "months": self.months, "df": self.df, "season": self.season, "seasonal": self.seasonal,
-            "log_ratio_variance": self.variance * self.log_ratio_share(),
+            "log_ratio_variance": self.variance * self.log_ratio_share(), "assumed": self.assumed,
         }
 
     def describe(self) -> str:
         """Plain words for the pooled summary's notes."""
         if not self.estimated:
             return ""
+        if self.assumed:
+            lo, mid, hi = ASSUMED_SHOCK_SD
+            return (
+                "month-to-month variation shared by the whole study area (weather, holidays, events) could not be estimated "
+                f"from {self.months} monthly total{'s' if self.months != 1 else ''} (too few beyond the periods' levels): it "
+                f"is taken as police.uk forces' 2025 ASB shows it, {mid:.1%} a month ({lo:.1%}–{hi:.0%} from the 10th to the "
+                "90th percentile of 37 forces); \"all hotspot areas\" and \"elsewhere\" include it and average over that "
+                "range, \"hotspots vs elsewhere\" does not (it cancels there)"
+            )
         how = {
             SEASON_MODELS[0]: "beyond their period levels and season",
             SEASON_MODELS[1]: "beyond their period levels and a smooth annual season (one harmonic: the data hold no "
@@ -203,6 +228,27 @@ def estimate_month_shocks(
     return s2, draws
 
 
+def assumed_month_shocks(months: int, weights_after: np.ndarray, weights_before: np.ndarray,
+                         *, m: int = SHOCK_DRAWS) -> MonthShocks:
+    """The shared shocks taken from the real files (:data:`ASSUMED_SHOCK_SD`) for data too short
+    to estimate them: ``m`` equally likely values of ``s2``, the squares of a lognormal standard
+    deviation's quantiles ``(j + 1/2) / m`` (median 6.7 %, log-scale spread fitted to the 10th and
+    90th percentiles), the median's square as the point value. ``months``: the monthly totals
+    the data hold; ``weights_*``: their expected totals (:meth:`MonthShocks.log_ratio_share`).
+
+    Examples
+    --------
+    >>> s = assumed_month_shocks(2, np.array([100.0]), np.array([100.0]))
+    >>> round(float(np.sqrt(s.variance)), 3), s.assumed, round(s.log_ratio_share(), 2)
+    (0.067, True, 2.0)
+    """
+    lo, mid, hi = ASSUMED_SHOCK_SD
+    spread = (np.log(hi) - np.log(lo)) / (2 * stats.norm.isf(0.1))
+    sd = np.exp(np.log(mid) + spread * stats.norm.ppf((np.arange(m) + 0.5) / m))
+    return MonthShocks(mid**2, tuple(float(v) for v in np.square(sd)), int(months), 0, SEASON_MODELS[2],
+                       np.asarray(weights_after, dtype=float), np.asarray(weights_before, dtype=float), assumed=True)
+
+
 def _level_fit(T: np.ndarray, weight: np.ndarray, level: np.ndarray) -> np.ndarray:
     """Expected totals ``weight * lambda[level]``, each level's ``lambda`` its Poisson maximum
     likelihood given the weights (days, times seasonal factors when fitted): the GLM's own."""
@@ -243,8 +289,9 @@ def panel_month_shocks(
     and 12-month block) and the seasonal factors fitted to the same totals when the months recur
     across the levels, else one annual harmonic (:func:`_harmonic_fit`), else (too few months) a
     level alone (:data:`SEASON_MODELS`). ``phi`` sums the cells' own month-to-month variation
-    (``kappa``, NB2) at their shares of each month's expected total. None when the panel holds too
-    few months (:data:`MIN_SHOCK_DF`).
+    (``kappa``, NB2) at their shares of each month's expected total. When the panel holds too few
+    months to estimate them (:data:`MIN_SHOCK_DF`), their size is taken from the real files
+    (:func:`assumed_month_shocks`); None only without two months of exposure.
 
     ``groups`` (one id per unit, 0: none) sums units into larger ones whose month-to-month
     variation is ``group_kappa``: a hotspot area's cells rise and fall together (one place's busy
@@ -274,8 +321,11 @@ def panel_month_shocks(
         else:  # too few months for a season: a level a period (the season counts as shocks)
             mu, n_params, model = _level_fit(T, ex, level), n_levels, SEASON_MODELS[2]
     df = int(T.size - n_params)
-    if df < MIN_SHOCK_DF or not (mu > 0).any():
+    if not (mu > 0).any():
         return None
+    if df < MIN_SHOCK_DF:  # too few months to say how large the shocks are: the real files' range
+        mu = _level_fit(T, ex, level)
+        return assumed_month_shocks(int(T.size), mu[label == AFTER], mu[label == BEFORE])
     tot = counts.sum(axis=1)
     if groups is None:
         k_share2 = kappa * squared_shares(tot)

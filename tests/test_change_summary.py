@@ -598,10 +598,12 @@ def test_month_shocks_shared_by_the_whole_area_widen_the_absolute_rows_only():
     assert f"shared by the study area (sd {sh['sd']:.3g} on the log scale, 22 df, season fitted month by month)" in s.method
 
 
-def test_too_few_months_for_shared_shocks_say_so():
+def test_too_few_months_for_shared_shocks_take_the_real_files_range():
     # four months of data, January-February against March-April: a level a period leaves two
-    # degrees of freedom, too few to estimate the shared shocks
-    from hotspots.change_summary import SHOCKS_NOT_ESTIMATED_NOTE
+    # degrees of freedom, too few to estimate the shared shocks. Left out, the two absolute rows
+    # were too sure of a change (three months of Lincolnshire, July against September: "all
+    # hotspot areas 0.85, p = 0.025, significant fall"); they are taken as the real files show them.
+    from hotspots.month_shocks import ASSUMED_SHOCK_SD
 
     rng = np.random.default_rng(8)
     spec = []
@@ -614,6 +616,13 @@ def test_too_few_months_for_shared_shocks_say_so():
     g = Grid.from_bounds((0, 0, 4000, 4000), 250)
     areas = hotspot_areas(gi_star(count(inc, g), 400))
     s = change_summary(inc, areas, Period.from_months("2024-01", "2024-02"), Period.from_months("2024-03", "2024-04"))
-    assert s.params["month_shocks"] is None
-    assert SHOCKS_NOT_ESTIMATED_NOTE in s.notes
+    sh = s.params["month_shocks"]
+    assert sh["assumed"] and sh["months"] == 4 and sh["sd"] == pytest.approx(ASSUMED_SHOCK_SD[1])
+    assert len(sh["draws"]) == 32 and min(sh["draws"]) < ASSUMED_SHOCK_SD[1] ** 2 < max(sh["draws"])
+    assert any("could not be estimated from 4 monthly totals" in n and "6.7% a month (3.9%–13%" in n for n in s.notes)
     assert not any("vary by" in n for n in s.notes)
+    assert "assumed from 37 forces' 2025 ASB" in s.method
+    # "elsewhere" (thousands of incidents) carries the shocks: two months a period, c = 1/2 + 1/2
+    other = s.row("elsewhere")
+    poisson = 1 / other.n_before + 1 / other.n_after
+    assert other.se_log**2 > poisson + 0.5 * ASSUMED_SHOCK_SD[1] ** 2

@@ -10,7 +10,13 @@ from scipy import stats
 
 from hotspots.change_model import AFTER, BEFORE, PLACEBO, MonthlyPanel
 from hotspots.change_reference import mixture_half_width, t_mixture
-from hotspots.month_shocks import MIN_SHOCK_DF, SHOCK_DRAWS, estimate_month_shocks, panel_month_shocks
+from hotspots.month_shocks import (
+    ASSUMED_SHOCK_SD,
+    MIN_SHOCK_DF,
+    SHOCK_DRAWS,
+    estimate_month_shocks,
+    panel_month_shocks,
+)
 
 
 # ------------------------------------------------------------------ the estimator
@@ -135,7 +141,7 @@ def test_places_own_variation_is_not_counted_as_shared():
     assert np.mean(est) < 0.001
 
 
-def test_few_months_fit_a_level_alone_and_fewer_give_no_estimate():
+def test_few_months_fit_a_level_alone_and_fewer_take_the_real_files_range():
     rng = np.random.default_rng(14)
     p = _panel(rng, 1, [BEFORE] * 6 + [AFTER] * 6, 0.1)
 
@@ -147,7 +153,15 @@ def test_few_months_fit_a_level_alone_and_fewer_give_no_estimate():
     six = panel_month_shocks(first(6), 0.0)
     assert six.season == "none" and six.df == 4 and not six.seasonal
     assert "too few months to fit a season" in six.describe()
-    assert panel_month_shocks(first(4), 0.0) is None
+    four = panel_month_shocks(first(4), 0.0)  # 2 degrees of freedom: the size taken from the real files
+    assert four.assumed and four.df == 0 and four.months == 4 and four.variance == pytest.approx(ASSUMED_SHOCK_SD[1] ** 2)
+    assert not six.assumed and "taken as police.uk forces' 2025 ASB shows it" in four.describe()
+    # the log ratio of two months against two: 1/2 + 1/2 of s2 (equal expected totals here)
+    assert four.log_ratio_share() == pytest.approx(1.0, rel=0.2)
+    # its equally likely values span the 37 forces' 10th-90th percentiles
+    sd = np.sqrt(np.asarray(four.draws))
+    assert np.mean(sd < ASSUMED_SHOCK_SD[0]) == pytest.approx(0.1, abs=0.04)
+    assert np.mean(sd > ASSUMED_SHOCK_SD[2]) == pytest.approx(0.1, abs=0.04)
 
 
 # ------------------------------------------------------------------ the reference distribution
