@@ -32,6 +32,7 @@ from matplotlib.path import Path as MplPath
 
 from .. import style
 from .._errors import ParameterError
+from ..displacement_rings import ring_label
 from ..grid import Grid
 from ..style import INK, MUTED, OFFLINE_INSIDE, OFFLINE_OUTSIDE, OUTLINE, PLAIN_TEXT
 
@@ -394,7 +395,7 @@ def ring_legend(panel: SidePanel, an: Any) -> None:
     """The legend line of :func:`ring_change_outlines` (nothing without the rings)."""
     moved = getattr(an, "displacement", None)
     if moved is not None:
-        panel.patch("none", f"{moved.width_m:,g} m ring around an area (its own change)",
+        panel.patch("none", f"{ring_label(moved.width_m, moved.cell_size, one=True)} around an area (its own change)",
                     edge=MUTED, lw=1.0, ls=RING_DASH)
 
 
