@@ -438,9 +438,11 @@ def test_change_maps_draw_each_ring_dashed_in_its_own_change_colour(demo, tmp_pa
     assert ax.patches[0].get_path().get_extents().bounds == pytest.approx(
         (ring.bounds[0], ring.bounds[1], ring.bounds[2] - ring.bounds[0], ring.bounds[3] - ring.bounds[1])
     )
-    label = "ring of the touching cells (up to 707 m) around an area (its own change)"  # 500 m asked of 500 m cells
-    assert label in briefing_map(an, tmp_path / "c.png", layer="change", dpi=50, towns=False).texts
-    assert label in briefing_before_after(an, tmp_path / "ba.png", dpi=50, towns=False).texts
+    # 500 m asked of 500 m cells: the legend line and, under it (a legend line does not wrap), the rings' reach
+    label = "Ring around an area (its own change)"
+    for img in (briefing_map(an, tmp_path / "c.png", layer="change", dpi=50, towns=False),
+                briefing_before_after(an, tmp_path / "ba.png", dpi=50, towns=False)):
+        assert label in img.texts and "ring of the touching cells (up to 707 m); 500 m asked" in " ".join(img.texts)
     without = dataclasses.replace(an, displacement=None)
     assert not ring_change_outlines(SimpleNamespace(scale=1.0), Figure().add_subplot(), without)
     assert label not in briefing_map(without, tmp_path / "n.png", layer="change", dpi=50, towns=False).texts
