@@ -537,6 +537,8 @@ def summarise_change(
         {
             "areas_dispersion": da.to_dict(), "cells_dispersion": dc.to_dict(), "n_areas": int(len(areas.table)),
             "month_shocks": None if shocks is None else shocks.to_dict(),
+            # the days each period counted (its months left out excluded): rates are per day
+            "days": [float(cells.exposure_before_days), float(cells.exposure_after_days)],
         },
         cells.left_out,
     )

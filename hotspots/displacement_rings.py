@@ -16,8 +16,9 @@ pooled change (:mod:`hotspots.change_summary`):
   shared by the whole study area;
 * ``"rings vs beyond"`` — that change against the rest of the study area beyond the rings (the
   ratio of the two rate ratios, difference in differences on the log scale; shared shocks cancel).
-  A significant rise says harm may have moved next door; a significant fall, that the benefit may
-  have spread there.
+  A significant rise is read as displacement (harm may have moved next door), a significant fall as
+  diffusion of benefit (the benefit may have spread there), but only when the hotspot areas
+  themselves fell (:func:`ring_reading`: every combination of the hotspots' and the rings' change).
 
 Beside them, the Weighted Displacement Quotient of the three areas' totals
 (:func:`hotspots.displacement.wdq`), the measure analysts know, which has no test of its own.
@@ -41,16 +42,156 @@ from . import validation
 from ._errors import ParameterError
 from .areas import HotspotAreas, area_polygons, as_multipolygons
 from .change import ChangeResult
-from .change_summary import ChangeSummary, study_shocks, units_against_rest
+from .change_summary import SCOPES, ChangeSummary, ScopeChange, study_shocks, units_against_rest
 from .displacement import WDQResult, wdq
 
-__all__ = ["RING_SCOPES", "DEFAULT_RING_M", "Displacement", "ring_areas", "displacement_change", "no_ring_text"]
+__all__ = [
+    "RING_SCOPES", "DEFAULT_RING_M", "READINGS", "Displacement", "ring_areas", "displacement_change", "no_ring_text",
+    "ring_reading", "ring_label", "ring_width_note",
+]
 
 #: Row names of :attr:`Displacement.summary`, in order.
 RING_SCOPES = ("rings around hotspot areas", "rings vs beyond")
 #: Default ring width, metres: a few streets (published displacement studies use catchment rings
 #: of about 200-500 m around the treated places).
 DEFAULT_RING_M = 500.0
+#: What the rings' change is read as (:func:`ring_reading`): harm moved next door; benefit spread
+#: next door; the rings changed as the rest beyond them did; the rings rose (fell) relative to
+#: beyond but the hotspot areas did not fall, so nothing moved from them; no incidents to judge.
+READINGS = ("displacement", "diffusion of benefit", "no sign", "rings rose, hotspots did not fall",
+            "rings fell, hotspots did not fall", "not judged")
+
+
+def _direction(row: ScopeChange | None) -> str:
+    """``"rise"``, ``"fall"`` or ``"none"`` (not significant, or no row)."""
+    if row is None:
+        return "none"
+    return {"significant rise": "rise", "significant fall": "fall"}.get(row.verdict, "none")
+
+
+def hotspots_direction(own: ScopeChange | None, versus: ScopeChange | None) -> str:
+    """Whether the hotspot areas fell: ``"fall"`` when they fell relative to elsewhere, or fell
+    themselves and did not rise relative to elsewhere; ``"rise"`` when, not falling so, they rose
+    (themselves or relative to elsewhere); else ``"none"``. ``own``: the "all hotspot areas" row,
+    ``versus``: "hotspots vs elsewhere" (:data:`hotspots.change_summary.SCOPES`)."""
+    o, v = _direction(own), _direction(versus)
+    if v == "fall" or (o == "fall" and v != "rise"):
+        return "fall"
+    if "rise" in (o, v):
+        return "rise"
+    return "none"
+
+
+def _moved(rr: float) -> str:
+    """``"rose 5%"``, ``"fell 13%"``, ``"did not change"`` (a ratio that rounds to 0 %)."""
+    pct = (rr - 1.0) * 100.0
+    if round(abs(pct)) == 0:
+        return "did not change"
+    return f"{'rose' if pct > 0 else 'fell'} {abs(pct):.0f}%"
+
+
+def _signed(rr: float) -> str:
+    from .style import signed_text
+
+    return f"{signed_text((rr - 1.0) * 100.0)}%"
+
+
+def ring_reading(
+    rings: ScopeChange,
+    beyond: ScopeChange | None,
+    versus: ScopeChange,
+    hotspots: ScopeChange | None,
+    hotspots_vs: ScopeChange | None,
+    *,
+    label: str = f"the {DEFAULT_RING_M:,g} m rings around the hotspot areas",
+) -> tuple[str, str]:
+    """What the rings' change says, in plain words: ``(reading, text)``, ``reading`` one of
+    :data:`READINGS`.
+
+    The text says first what happened (the rings' own change, the rest beyond them, the rings
+    relative to beyond), then what it is read as. Displacement needs the rings to rise relative to
+    beyond *and* the hotspot areas to fall (:func:`hotspots_direction`); diffusion of benefit, the
+    rings to fall relative to beyond and the hotspot areas to fall. Rings that rose or fell
+    relative to beyond while the hotspot areas did not fall are said as such, not as either.
+
+    Parameters
+    ----------
+    rings, beyond, versus : ScopeChange
+        The rings' own pooled change, the rest of the study area beyond them (None: not said) and
+        rings vs beyond (:data:`RING_SCOPES`).
+    hotspots, hotspots_vs : ScopeChange or None
+        "all hotspot areas" and "hotspots vs elsewhere" (None: unknown, read as not falling).
+    label : str
+        How the rings are named (:func:`ring_label`).
+    """
+    if not np.isfinite(versus.rate_ratio) or not np.isfinite(rings.rate_ratio):
+        return READINGS[5], "no incidents in the rings around the hotspot areas in either period: displacement cannot be judged"
+    rel = _direction(versus)
+    out = f"{label} {_moved(rings.rate_ratio)}"
+    there = "the rest of the study area beyond them"
+    if beyond is not None and np.isfinite(beyond.rate_ratio):
+        there_fig = f" ({_signed(beyond.rate_ratio)})"
+    else:
+        there_fig = ""
+    pct = abs(versus.rate_ratio - 1.0) * 100.0
+    if rel == "none":
+        out += f", no differently from {there}{there_fig}"
+    else:
+        out += (f", against {_signed(beyond.rate_ratio)} in {there}" if there_fig else f", relative to {there}")
+        out += f": {pct:.0f}% {'higher' if rel == 'rise' else 'lower'} relative to beyond, a significant {rel}"
+    hot = hotspots_direction(hotspots, hotspots_vs)
+    figs = []
+    if hotspots is not None and np.isfinite(hotspots.rate_ratio):
+        figs.append(_moved(hotspots.rate_ratio))
+    if hotspots_vs is not None and np.isfinite(hotspots_vs.rate_ratio):
+        figs.append(f"{_signed(hotspots_vs.rate_ratio)} relative to elsewhere")
+    said = ", ".join(figs)
+    if rel == "none":
+        if hot == "fall":
+            return READINGS[2], f"{out}; the hotspot areas {said}: no sign of displacement or of diffusion of benefit"
+        return READINGS[2], f"{out}: no sign of displacement"
+    if hot == "fall":
+        if rel == "rise":
+            return READINGS[0], f"{out}; the hotspot areas {said}: harm may have moved next door (displacement)"
+        return READINGS[1], f"{out}; the hotspot areas {said}: the benefit may have spread next door (diffusion of benefit)"
+    not_fell = f"but the hotspot areas did not fall ({'they ' + said if said else 'their change is not known'})"
+    if rel == "rise":
+        return READINGS[3], (f"{out}; {not_fell}, so there was no fall to displace: not displacement, the streets around "
+                             "the hotspots worsened relative to beyond")
+    return READINGS[4], (f"{out}; {not_fell}, so there was no benefit to spread: not diffusion of benefit, the streets "
+                         "around the hotspots did better than beyond")
+
+
+def ring_reach(width_m: float, cell_size: float) -> float:
+    """How far a ring reaches, metres from the centre of a hotspot area's cell to the centre of the
+    farthest ring cell: ``width_m``, but never less than the cell's diagonal (:func:`ring_areas`)."""
+    return float(max(float(width_m), float(cell_size) * np.sqrt(2.0)))
+
+
+def ring_label(width_m: float, cell_size: float, *, one: bool = False) -> str:
+    """How the rings are named everywhere (captions, tables, legends, the reading): ``"500 m rings"``,
+    or, when the cells make them wider than asked (:func:`ring_reach`), ``"rings of the touching
+    cells (up to 1,414 m)"``; ``one``: a ring (``"500 m ring"``)."""
+    reach = ring_reach(width_m, cell_size)
+    ring = "ring" if one else "rings"
+    if reach <= float(width_m) * (1 + 1e-9):
+        return f"{float(width_m):,g} m {ring}"
+    return f"{ring} of the touching cells (up to {reach:,.0f} m)"
+
+
+def ring_width_note(width_m: float, cell_size: float) -> str:
+    """The warning when the cells make the rings wider than asked (``""`` when they do not): the
+    ring is the cells touching each hotspot area, diagonals included, whose centres lie up to the
+    cell's diagonal from the area's."""
+    w, c = float(width_m), float(cell_size)
+    reach = ring_reach(w, c)
+    if reach <= w * (1 + 1e-9):
+        return ""
+    return (
+        f"the rings are wider than the {w:,g} m asked: at {c:,g} m cells a ring is the cells touching its hotspot area "
+        f"(diagonals included), reaching up to {reach:,.0f} m (centre to centre); for {w:,g} m rings use cells of "
+        f"{np.floor(w / np.sqrt(2.0)):,.0f} m or less, or ask for rings of at least {np.ceil(reach):,.0f} m to say what is drawn"
+    )
 
 
 @dataclass(frozen=True)
@@ -73,8 +214,14 @@ class Displacement:
     width_m : float
         The rings' width, metres (:func:`ring_areas`).
     params : dict
-        ``width_m``, ``n_rings``, ``ring_cells``, ``beyond_cells`` and ``counts`` (before, after) of
-        the hotspot areas, the rings and the rest beyond them.
+        ``width_m``, ``reach_m``, ``n_rings``, ``ring_cells``, ``beyond_cells`` and ``counts``
+        (before, after) of the hotspot areas, the rings and the rest beyond them.
+    beyond : ScopeChange or None
+        The rest of the study area beyond the rings (its own change).
+    hotspots : tuple of ScopeChange
+        "all hotspot areas" and "hotspots vs elsewhere" (:data:`hotspots.change_summary.SCOPES`),
+        which decide whether a change of the rings is read as displacement or diffusion of benefit
+        (:func:`ring_reading`); empty: unknown.
     """
 
     summary: ChangeSummary
@@ -83,12 +230,58 @@ class Displacement:
     wdq: WDQResult | None
     width_m: float
     params: dict[str, Any] = field(default_factory=dict)
+    beyond: ScopeChange | None = None
+    hotspots: tuple[ScopeChange, ...] = ()
+
+    @property
+    def cell_size(self) -> float:
+        return float(self.rings.grid.cell_size)
+
+    @property
+    def reach_m(self) -> float:
+        """How far the rings reach, centre to centre (:func:`ring_reach`): more than
+        :attr:`width_m` when the cells are wider than ``width_m / √2``."""
+        return ring_reach(self.width_m, self.cell_size)
+
+    @property
+    def label(self) -> str:
+        """The rings' name (:func:`ring_label`), e.g. ``"500 m rings"``."""
+        return ring_label(self.width_m, self.cell_size)
+
+    @property
+    def width_note(self) -> str:
+        """The warning when the rings are wider than asked (:func:`ring_width_note`), else ``""``."""
+        return ring_width_note(self.width_m, self.cell_size)
 
     @property
     def how(self) -> str:
         """How the rings were drawn, for captions and the method text (e.g. ``"the cells within
-        500 m of each hotspot area (its ring)"``)."""
+        500 m of each hotspot area (its ring)"``; the touching cells and their reach when the cells
+        make the rings wider than asked)."""
+        if self.width_note:
+            return (f"the cells touching each hotspot area, diagonals included (its ring: {self.width_m:,g} m asked, but at "
+                    f"{self.cell_size:,g} m cells a ring reaches up to {self.reach_m:,.0f} m)")
         return f"the cells within {self.width_m:,g} m of each hotspot area (its ring)"
+
+    def reading(self) -> tuple[str, str]:
+        """What the rings' change is read as: ``(reading, plain words)`` (:func:`ring_reading`)."""
+        own, vs = self.summary.rows
+        hot, hot_vs = (tuple(self.hotspots) + (None, None))[:2]
+        return ring_reading(own, self.beyond, vs, hot, hot_vs, label=f"the {self.label} around the hotspot areas")
+
+    def row_text(self) -> tuple[str, str, str]:
+        """The rings vs beyond row of a summary panel: ``(label, verdict, reading)``, e.g.
+        ``("500 m rings vs beyond", "significant fall relative to beyond; the hotspot areas did not
+        fall, so not diffusion of benefit", "rings fell, hotspots did not fall")``."""
+        kind, _ = self.reading()
+        vs = self.summary.rows[1]
+        said = {
+            READINGS[0]: "displacement", READINGS[1]: "diffusion of benefit",
+            READINGS[3]: "the hotspot areas did not fall, so not displacement",
+            READINGS[4]: "the hotspot areas did not fall, so not diffusion of benefit",
+        }.get(kind)
+        verdict = vs.verdict + ("" if vs.verdict == "no significant change" else " relative to beyond")
+        return f"{self.label} vs beyond", verdict + (f" ({said})" if said else ""), kind
 
     def to_frame(self, *, extended: bool = False):
         """The two rows (``csv/displacement.csv``): the pooled change's columns."""
@@ -133,35 +326,16 @@ class Displacement:
         return self.summary.lines()
 
     def describe(self) -> str:
-        """What the comparison says, in plain words (for the command line, the app and captions),
-        followed by the hotspot areas that have no ring and why (:func:`no_ring_text`)."""
-        missing = no_ring_text(self.rings)
-        return self._verdict() + (f"; {missing}" if missing else "")
-
-    def _verdict(self) -> str:
+        """What the comparison says, in plain words (for the command line, the app and captions;
+        :func:`ring_reading`), followed by the warning when the cells make the rings wider than asked
+        (:func:`ring_width_note`) and the hotspot areas that have no ring and why (:func:`no_ring_text`)."""
+        kind, text = self.reading()
         vs = self.summary.rows[1]
-        if not np.isfinite(vs.rate_ratio):
-            return "no incidents in the rings around the hotspot areas in either period: displacement cannot be judged"
-        pct = abs(vs.rate_ratio - 1) * 100
-        ring = f"the {self.width_m:,g} m rings around the hotspot areas"
-        if vs.verdict == "significant rise":
-            return (
-                f"{ring} rose {pct:.0f}% more than the rest of the study area beyond them: harm may have moved next door "
-                "(displacement)"
-            )
-        if vs.verdict == "significant fall":
-            return (
-                f"{ring} fell {pct:.0f}% more than the rest of the study area beyond them: the benefit may have spread "
-                "next door (diffusion of benefit)"
-            )
-        rise = float(np.expm1(-np.log1p(-vs.mde_fall))) if np.isfinite(vs.mde_fall) and vs.mde_fall < 1 else float("nan")
-        could = f"; a rise of {rise:.0%} or more relative to beyond would likely have been detected" if np.isfinite(rise) else ""
-        own = self.summary.rows[0]  # the rings' own change: a rise shared with the rest is not displacement
-        if own.verdict in ("significant rise", "significant fall") and np.isfinite(own.rate_ratio):
-            went = "rose" if own.verdict == "significant rise" else "fell"
-            return (f"{ring} {went} {abs(own.rate_ratio - 1) * 100:.0f}%, no differently from the rest of the study area "
-                    f"beyond them: no sign of displacement{could}")
-        return f"{ring} changed no differently from the rest of the study area beyond them: no sign of displacement{could}"
+        if kind == READINGS[2] and np.isfinite(vs.mde_fall) and vs.mde_fall < 1:
+            rise = float(np.expm1(-np.log1p(-vs.mde_fall)))
+            text += f"; a rise of {rise:.0%} or more relative to beyond would likely have been detected"
+        extra = [t for t in (self.width_note, no_ring_text(self.rings)) if t]
+        return "; ".join([text, *extra])
 
 
 def ring_areas(areas: HotspotAreas, width_m: float = DEFAULT_RING_M) -> HotspotAreas:
@@ -212,8 +386,8 @@ def ring_areas(areas: HotspotAreas, width_m: float = DEFAULT_RING_M) -> HotspotA
         geometry=list(geoms),
         crs=grid.crs,
     )
-    params = {"kind": "ring", "width_m": float(w), "reach_m": float(reach), "n_areas": n, "around": "hotspot areas",
-              "no_ring": _without_ring(lab, around, reach, grid)}
+    params = {"kind": "ring", "width_m": float(w), "reach_m": ring_reach(w, grid.cell_size), "n_areas": n,
+              "around": "hotspot areas", "no_ring": _without_ring(lab, around, reach, grid)}
     return HotspotAreas(table, labels, grid, params)
 
 
@@ -242,10 +416,11 @@ def no_ring_text(rings: HotspotAreas) -> str:
     if not missing:
         return ""
     width = float(rings.params.get("width_m", float("nan")))
+    name = ring_label(width, rings.grid.cell_size, one=True)
     said = "; ".join(f"area {k}: {why}" for k, why in sorted(missing.items()))
     one = len(missing) == 1
     return (
-        f"{len(missing)} hotspot area{'' if one else 's'} {'has' if one else 'have'} no {width:,g} m ring, so no ring "
+        f"{len(missing)} hotspot area{'' if one else 's'} {'has' if one else 'have'} no {name}, so no ring "
         f"change ({said})"
     )
 
@@ -295,7 +470,10 @@ def displacement_change(
     bb, ba = int(t.loc[beyond, "n_before"].sum()), int(t.loc[beyond, "n_after"].sum())
     hb, ha = int(t.loc[in_hot, "n_before"].sum()), int(t.loc[in_hot, "n_after"].sum())
     names = (RING_SCOPES[0], "beyond the rings", RING_SCOPES[1])
-    (first, _, versus), _ = units_against_rest(cells, ring_change, beyond, names, (rb, ra), alpha=a, shock=shock)
+    (first, rest, versus), _ = units_against_rest(cells, ring_change, beyond, names, (rb, ra), alpha=a, shock=shock)
+    # the hotspot areas' own change and against elsewhere, as the pooled change has them: whether
+    # there was a fall to displace or a benefit to spread (:func:`ring_reading`)
+    (hot, _, hot_vs), _ = units_against_rest(cells, areas, ~in_hot, SCOPES, (hb, ha), alpha=a, shock=shock)
     rows = (first, versus)
     try:
         quotient = wdq(hb, ha, rb, ra, bb, ba) if bb > 0 and ba > 0 else None
@@ -303,8 +481,10 @@ def displacement_change(
         quotient = None
     width = float(rings.params.get("width_m", float("nan")))
     dr, dc = ring_change.dispersion, cells.dispersion
+    reach = ring_reach(width, cells.grid.cell_size)
+    within = f"{width:g} m" if reach <= width * (1 + 1e-9) else f"{reach:,.0f} m (the touching cells; {width:g} m asked)"
     method = (
-        f"rings: cells within {width:g} m of a hotspot area (centre to centre), one ring per area, "
+        f"rings: cells within {within} of a hotspot area (centre to centre), one ring per area, "
         "their rate ratios pooled by precision (random-effects weights 1 / (v + tau2)); beyond: the ratio of the totals of "
         f"the study area's other cells; overdispersed variances (rings: kappa {dr.kappa:.3g}, tau2 {dr.tau2:.3g} from "
         f"{dr.tau2_source}; cells: kappa {dc.kappa:.3g}, tau2 {dc.tau2:.3g} from {dc.tau2_source}); rings vs beyond = ratio "
@@ -318,8 +498,8 @@ def displacement_change(
         {"rings_dispersion": dr.to_dict(), "n_rings": rings.n_areas, "ring_cells": int(in_ring.sum())}, cells.left_out,
     )
     params = {
-        "width_m": rings.params.get("width_m"), "n_rings": rings.n_areas, "ring_cells": int(in_ring.sum()),
+        "width_m": rings.params.get("width_m"), "reach_m": reach, "n_rings": rings.n_areas, "ring_cells": int(in_ring.sum()),
         "beyond_cells": int(beyond.sum()), "counts": {"hotspots": [hb, ha], "rings": [rb, ra], "beyond": [bb, ba]},
     }
-    return Displacement(summary, rings, ring_change, quotient, width, params)
+    return Displacement(summary, rings, ring_change, quotient, width, params, rest, (hot, hot_vs))
 

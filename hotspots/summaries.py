@@ -10,7 +10,9 @@ each method's own results, computed once here and returned typed.
   (:class:`BeforeAfterDensity`), on one colour scale (:func:`colour_range`).
 
 Rates per month are per average month of 365.25 / 12 days (:data:`hotspots.change.DAYS_PER_MONTH`),
-as the change tests' rates.
+as the change tests' rates. Incidents counted in a period are said per day (:func:`per_day_text`),
+and changes as changes of incidents per day (:func:`per_day_note`): two periods of six calendar
+months differ in days (181 and 184), so "a month" figures scaled from days read as a miscount.
 """
 
 from __future__ import annotations
@@ -39,6 +41,8 @@ __all__ = [
     "headline",
     "HotspotChange",
     "hotspot_change",
+    "per_day_text",
+    "per_day_note",
     "subject_text",
     "title_text",
     "MonthlySeries",
@@ -86,6 +90,40 @@ def headline(stage: HotspotStage) -> Headline:
     total = float(counts[stage.grid.active].sum())
     share = float(counts[areas.labels > 0].sum() / total) if total > 0 else 0.0
     return Headline(int(len(stage.incidents)), int(areas.n_areas), share, km2, float(stage.grid.cell_size))
+
+
+# =============================================================================== per day
+def _days(days: float) -> str:
+    d = float(days)
+    return f"{round(d):,}" if abs(d - round(d)) < 1e-6 else f"{d:,.1f}"
+
+
+def per_day_text(incidents: int, days: float) -> str:
+    """Incidents counted in a period and their rate per day, a figure a reader can check:
+    ``"13,267 incidents (73.3 a day)"`` (13,267 / 181 days). The one rule for the before/after
+    panels' counts (the briefing, the command line and the app).
+
+    >>> per_day_text(13267, 181), per_day_text(1, 31.0)
+    ('13,267 incidents (73.3 a day)', '1 incident (0.032 a day)')
+    """
+    n, d = int(incidents), float(days)
+    rate = n / d if d > 0 else float("nan")
+    said = "–" if not np.isfinite(rate) else f"{rate:,.1f}" if rate >= 0.95 or rate == 0 else f"{rate:.2g}"
+    return f"{n:,} incident{'' if n == 1 else 's'} ({said} a day)"
+
+
+def per_day_note(before_days: float, after_days: float) -> str:
+    """How changes are compared, said once where changes are shown: ``"changes compare incidents
+    per day, as the periods differ in length (181 and 184 days)"``; ``"changes compare incidents
+    per day (both periods 184 days)"`` when they do not.
+
+    >>> per_day_note(181, 184)
+    'changes compare incidents per day, as the periods differ in length (181 and 184 days)'
+    """
+    b, a = _days(before_days), _days(after_days)
+    if b == a:
+        return f"changes compare incidents per day (both periods {b} days)"
+    return f"changes compare incidents per day, as the periods differ in length ({b} and {a} days)"
 
 
 # =============================================================================== change in hotspots
@@ -296,6 +334,16 @@ class BeforeAfterDensity:
     incidents_before: int
     incidents_after: int
     scale: ColourRange
+
+    @property
+    def days_before(self) -> float:
+        """Days counted before (the change test's exposure)."""
+        return self.months_before * DAYS_PER_MONTH
+
+    @property
+    def days_after(self) -> float:
+        """Days counted after."""
+        return self.months_after * DAYS_PER_MONTH
 
 
 def _counted(pts: IncidentPoints, period: Period, common: tuple[int, ...] | None) -> np.ndarray:

@@ -303,8 +303,10 @@ def test_change_summary_table_shows_the_three_scopes_as_text():
     notes = ("a note", "or use whole years", "month-to-month variation (it cancels there)")
     t = views.change_summary_table(ChangeSummary(rows, 0.05, b, a, "method", notes=notes, left_out=((2023 * 12 + 7, "no data"),)))
     # the after period's month without data is named where the figures are read
-    assert t.caption.startswith("Incidents per month after / before (after: Jul 2023 – Dec 2023 (5 of 6 months counted; "
-                                "left out: Aug 2023, no data) vs before: Jan 2023 – Jun 2023); ")
+    # changes are of incidents per day: the periods' days are said (no counted days given: the periods')
+    assert t.caption.startswith("Incidents per day after / before (after: Jul 2023 – Dec 2023 (5 of 6 months counted; "
+                                "left out: Aug 2023, no data) vs before: Jan 2023 – Jun 2023; changes compare incidents "
+                                "per day, as the periods differ in length (181 and 184 days)); ")
     assert t.frame.columns.tolist() == ["Scope", "Rate ratio", "95 % CI", "p-value", "Verdict"]
     assert t.frame.to_numpy().tolist() == [
         ["all hotspot areas", "0.82", "0.71–0.95", "0.008", "significant fall"],

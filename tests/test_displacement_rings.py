@@ -14,7 +14,7 @@ from hotspots import Grid
 from hotspots._errors import ParameterError
 from hotspots.areas import HotspotAreas, hotspot_areas
 from hotspots.change import Period, change_areas, change_cells
-from hotspots.change_summary import VERDICTS, summarise_change
+from hotspots.change_summary import VERDICTS, ScopeChange, summarise_change
 from hotspots.displacement_rings import DEFAULT_RING_M, RING_SCOPES, displacement_change, ring_areas
 from hotspots.gistar import gi_star
 from hotspots.grid import count
@@ -191,8 +191,127 @@ def test_an_area_without_a_ring_is_said_with_the_reason():
     rings = ring_areas(_areas(lab, g), 100)
     assert 3 not in rings.areas["around_area"].tolist()
     assert no_ring_text(rings) == (
-        "1 hotspot area has no 100 m ring, so no ring change (area 3: the 4 cells of the study area within reach are "
+        # 100 m asked of 100 m cells: the ring is the touching cells, up to 141 m (the rings' name says so)
+        "1 hotspot area has no ring of the touching cells (up to 141 m), so no ring change (area 3: the 4 cells of the "
+        "study area within reach are "
         "nearer other hotspot areas, whose rings take them)"
     )
     lab[4, 4] = 0  # without area 3, every area has a ring
     assert no_ring_text(ring_areas(_areas(lab, g), 100)) == ""
+
+
+# ----------------------------------------------------------------------------- the reading
+def _row(scope: str, rr: float, verdict: str) -> ScopeChange:
+    return ScopeChange(scope, rr, rr * 0.9, rr * 1.1, 0.01 if verdict != "no significant change" else 0.5, verdict,
+                       100, 100, 0.2, 0.05)
+
+
+_SIG = {"fall": "significant fall", "rise": "significant rise", "none": "no significant change"}
+_RR = {"fall": 0.8, "rise": 1.2, "none": 1.01}
+
+
+@pytest.mark.parametrize("hot", ["fall", "rise", "none"])
+@pytest.mark.parametrize("rel", ["fall", "rise", "none"])
+def test_displacement_and_diffusion_are_read_only_when_the_hotspots_fell(hot, rel):
+    """Every combination of the hotspot areas' change (vs elsewhere) and the rings' vs beyond: a
+    tester read "diffusion of benefit" where the rings rose 5 %, less than beyond (+21 %), while the
+    hotspot areas rose 18 % (Sussex 2025, 1 km cells)."""
+    from hotspots.displacement_rings import READINGS, ring_reading
+
+    rings = _row(RING_SCOPES[0], 1.05, "no significant change")
+    beyond = _row("beyond the rings", 1.05 / _RR[rel], "significant rise")
+    versus = _row(RING_SCOPES[1], _RR[rel], _SIG[rel])
+    hotspots = _row("all hotspot areas", _RR[hot], _SIG[hot])
+    hot_vs = _row("hotspots vs elsewhere", _RR[hot], _SIG[hot])
+    kind, text = ring_reading(rings, beyond, versus, hotspots, hot_vs, label="the 500 m rings")
+    expected = {
+        ("fall", "rise"): READINGS[0], ("fall", "fall"): READINGS[1], ("fall", "none"): READINGS[2],
+        ("rise", "rise"): READINGS[3], ("none", "rise"): READINGS[3],
+        ("rise", "fall"): READINGS[4], ("none", "fall"): READINGS[4],
+        ("rise", "none"): READINGS[2], ("none", "none"): READINGS[2],
+    }[(hot, rel)]
+    assert kind == expected
+    # what happened, first, in figures a reader can check: the rings rose 5 %
+    assert text.startswith("the 500 m rings rose 5%")
+    claims_diffusion = "may have spread next door (diffusion of benefit)" in text
+    claims_displacement = "may have moved next door (displacement)" in text
+    assert claims_diffusion == (kind == READINGS[1]) and claims_displacement == (kind == READINGS[0])
+    if rel != "none":
+        assert f"against {'+' if rel == 'fall' else '−'}" in text and "relative to beyond, a significant" in text
+    if hot != "fall" and rel != "none":
+        assert "did not fall" in text and ("not displacement" in text or "not diffusion of benefit" in text)
+
+
+def test_the_hotspots_fall_relative_to_elsewhere_counts_as_a_fall():
+    from hotspots.displacement_rings import READINGS, hotspots_direction, ring_reading
+
+    fell = _row("hotspots vs elsewhere", 0.8, "significant fall")
+    rose = _row("all hotspot areas", 1.1, "significant rise")
+    flat = _row("all hotspot areas", 0.95, "no significant change")
+    assert hotspots_direction(rose, fell) == "fall"  # rose, but less than elsewhere
+    assert hotspots_direction(_row("all", 0.8, "significant fall"), _row("vs", 1.1, "significant rise")) == "rise"
+    assert hotspots_direction(_row("all", 0.8, "significant fall"), flat) == "fall"
+    assert hotspots_direction(None, None) == "none"
+    # the Sussex case: rings +5 %, beyond +21 %, rings vs beyond 0.87 significant; hotspots +18 %, +2 % vs elsewhere
+    kind, text = ring_reading(_row("r", 1.05, "no significant change"), _row("b", 1.21, "significant rise"),
+                              _row("v", 0.87, "significant fall"), _row("h", 1.18, "significant rise"),
+                              _row("hv", 1.02, "no significant change"), label="the 500 m rings around the hotspot areas")
+    assert kind == READINGS[4]
+    assert text == (
+        "the 500 m rings around the hotspot areas rose 5%, against +21% in the rest of the study area beyond them: 13% "
+        "lower relative to beyond, a significant fall; but the hotspot areas did not fall (they rose 18%, +2% relative to "
+        "elsewhere), so there was no benefit to spread: not diffusion of benefit, the streets around the hotspots did better "
+        "than beyond"
+    )
+
+
+def test_the_row_of_a_summary_panel_says_the_reading():
+    _, _, _, d = _displacement(_town(0.0))
+    ring, vs = d.summary.rows
+    fell = dataclasses.replace(vs, rate_ratio=0.87, verdict="significant fall")
+    rose = dataclasses.replace(d.hotspots[0], rate_ratio=1.18, verdict="significant rise")
+    flat = dataclasses.replace(d.hotspots[1], rate_ratio=1.02, verdict="no significant change")
+    moved = dataclasses.replace(d, summary=dataclasses.replace(d.summary, rows=(ring, fell)), hotspots=(rose, flat))
+    label, verdict, kind = moved.row_text()
+    assert label == f"{DEFAULT_RING_M:,g} m rings vs beyond"
+    assert verdict == "significant fall relative to beyond (the hotspot areas did not fall, so not diffusion of benefit)"
+    assert kind == "rings fell, hotspots did not fall"
+    # the hotspot rows are the pooled change's (the blocks fell 40 % in the town)
+    assert d.hotspots[0].scope == "all hotspot areas" and d.hotspots[0].verdict == "significant fall"
+
+
+# ----------------------------------------------------------------------------- the width said
+def test_rings_wider_than_asked_say_their_reach():
+    """At 1 km cells a 500 m ring is the touching cells, reaching 1,414 m (Nottinghamshire 2025: the
+    console, the briefing and parameters.json said "500 m rings")."""
+    from hotspots.displacement_rings import ring_label, ring_reach, ring_width_note
+
+    assert ring_reach(500, 250) == 500 and ring_label(500, 250) == "500 m rings" and ring_width_note(500, 250) == ""
+    assert ring_reach(500, 1000) == pytest.approx(1414.2, abs=0.1)
+    assert ring_label(500, 1000) == "rings of the touching cells (up to 1,414 m)"
+    assert ring_label(500, 2000) == "rings of the touching cells (up to 2,828 m)"
+    note = ring_width_note(500, 1000)
+    assert "wider than the 500 m asked" in note and "reaching up to 1,414 m" in note
+    assert "cells of 353 m or less" in note and "at least 1,415 m" in note
+    g = Grid.from_bounds((0, 0, 9000, 9000), 1000)
+    lab = np.zeros(g.shape, dtype=np.int32)
+    lab[4, 4] = 1
+    rings = ring_areas(_areas(lab, g), 500)
+    assert rings.params["reach_m"] == pytest.approx(1414.2, abs=0.1) and (rings.labels > 0).sum() == 8
+
+
+def test_the_reading_and_the_method_say_the_rings_reach():
+    inc = _town(0.0)
+    g = Grid.from_bounds((0, 0, 4000, 4000), 500)
+    areas = hotspot_areas(gi_star(count(inc[inc["month"] < "2023-01-01"], g), 600))
+    before, after = Period.from_months("2023-01", "2023-12"), Period.from_months("2024-01", "2024-12")
+    cells = change_cells(inc, g, before, after)
+    res = change_areas(inc, areas, before, after, tau2_fallback=cells.dispersion)
+    rings = ring_areas(areas, 300)
+    d = displacement_change(cells, res, areas.labels, rings,
+                            change_areas(inc, rings, before, after, tau2_fallback=cells.dispersion))
+    assert d.label == "rings of the touching cells (up to 707 m)" and d.reach_m == pytest.approx(707.1, abs=0.1)
+    assert d.describe().startswith("the rings of the touching cells (up to 707 m) around the hotspot areas")
+    assert "wider than the 300 m asked" in d.describe()
+    assert "at 500 m cells a ring reaches up to 707 m" in d.how and "707 m (the touching cells; 300 m asked)" in d.summary.method
+    assert d.params["reach_m"] == pytest.approx(707.1, abs=0.1)

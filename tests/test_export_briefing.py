@@ -346,8 +346,6 @@ def test_before_after_counts_are_the_tests_and_name_the_months_left_out(demo, tm
     """The panels' counts and "a month" are the change test's own (in the study area's cells, over
     the months it counted), and a month left out is named under them (Hampshire's after panel said
     8,358 incidents, August's 430 among them, divided by the five other months)."""
-    from hotspots.change import DAYS_PER_MONTH
-
     _, d, _ = demo
     s = Settings(cell_size=1000.0, cluster_method="none", before=("2022-07", "2023-06"), after=("2023-07", "2024-06"),
                  missing_months=("2023-03",))
@@ -356,9 +354,13 @@ def test_before_after_counts_are_the_tests_and_name_the_months_left_out(demo, tm
     n_b, n_a = int(ch.table["n_before"].sum()), int(ch.table["n_after"].sum())
     img = briefing_before_after(an, tmp_path / "gone.png", dpi=40, show_change=False, basemap="none")
     shown = "\n".join(img.texts)
-    assert f"{n_b:,} incidents ({n_b / (ch.exposure_before_days / DAYS_PER_MONTH):,.0f} a month)\nleft out: Mar 2023, " \
+    # per day, a figure a reader can check (a month scaled from days read as a miscount: South Yorkshire's
+    # 13,267 incidents were "2,231 a month" and 13,464 "2,227 a month")
+    assert f"{n_b:,} incidents ({n_b / ch.exposure_before_days:,.1f} a day)\nleft out: Mar 2023, " \
         "published in part" in shown
-    assert f"{n_a:,} incidents ({n_a / (ch.exposure_after_days / DAYS_PER_MONTH):,.0f} a month)" in shown
+    assert f"{n_a:,} incidents ({n_a / ch.exposure_after_days:,.1f} a day)" in shown and "a month" not in shown
+    # said once in the method: changes compare incidents per day, the periods' days named
+    assert "changes compare incidents per day, as the periods differ in length (334 and 366 days)" in " ".join(img.texts)
     assert shown.count("left out: ") == 1  # the after period lost no month
     assert ch.exposure_before_days == 365 - 31
 
@@ -400,9 +402,12 @@ def test_before_after_shows_the_pooled_change(demo, tmp_path):
         assert r.figures(1 - summ.alpha) in img.texts
     # then displacement: the rings against the rest beyond them
     vs = an.displacement.summary.rows[1]
-    assert f"{an.displacement.width_m:g} m rings vs beyond (displacement): {vs.verdict}" in img.texts
+    label, verdict, _ = an.displacement.row_text()
+    # the demo's 500 m cells make 500 m rings the touching cells: the label says how far they reach
+    assert f"{label}: {verdict}" in img.texts and label == f"{an.displacement.label} vs beyond"
+    assert an.displacement.label == "rings of the touching cells (up to 707 m)"
     assert vs.figures(1 - summ.alpha) in img.texts
-    assert "displacement: the cells within" in " ".join(img.texts)
+    assert "displacement: the cells touching each hotspot area" in " ".join(img.texts)
     # The caption names the test the change used and the hotspot areas' rule, not a fixed one.
     method = " ".join(img.texts)
     assert an.change_cells.test_label in method and an.areas.params["rule"] in method
@@ -433,9 +438,11 @@ def test_change_maps_draw_each_ring_dashed_in_its_own_change_colour(demo, tmp_pa
     assert ax.patches[0].get_path().get_extents().bounds == pytest.approx(
         (ring.bounds[0], ring.bounds[1], ring.bounds[2] - ring.bounds[0], ring.bounds[3] - ring.bounds[1])
     )
-    label = f"{moved.width_m:g} m ring around an area (its own change)"
-    assert label in briefing_map(an, tmp_path / "c.png", layer="change", dpi=50, towns=False).texts
-    assert label in briefing_before_after(an, tmp_path / "ba.png", dpi=50, towns=False).texts
+    # 500 m asked of 500 m cells: the legend line and, under it (a legend line does not wrap), the rings' reach
+    label = "Ring around an area (its own change)"
+    for img in (briefing_map(an, tmp_path / "c.png", layer="change", dpi=50, towns=False),
+                briefing_before_after(an, tmp_path / "ba.png", dpi=50, towns=False)):
+        assert label in img.texts and "ring of the touching cells (up to 707 m); 500 m asked" in " ".join(img.texts)
     without = dataclasses.replace(an, displacement=None)
     assert not ring_change_outlines(SimpleNamespace(scale=1.0), Figure().add_subplot(), without)
     assert label not in briefing_map(without, tmp_path / "n.png", layer="change", dpi=50, towns=False).texts
@@ -827,3 +834,16 @@ def test_before_after_left_out_note_is_broken_at_the_panels_width(demo, tmp_path
     widest = max(renderer.get_text_width_height_descent(ln, FontProperties(size=8.5), ismath=False)[0] for ln in note)
     plt.close(fig)
     assert widest <= width_px
+
+
+def test_the_areas_table_says_changes_are_per_day_with_the_periods_days(demo, tmp_path):
+    """The table's change column is a change of incidents per day (Durham's area 1, 1,278 -> 1,517 incidents, +18.7 %,
+    was shown as +17 % "per month" over periods of 181 and 184 days)."""
+    an, _, _ = demo
+    ca = an.change_areas
+    img = briefing_map(an, tmp_path / "m.png", layer="change", dpi=40, towns=False)
+    shown = " ".join(img.texts)
+    days = [round(ca.exposure_before_days), round(ca.exposure_after_days)]
+    said = ("changes compare incidents per day, as the periods differ in length" if days[0] != days[1] else
+            "changes compare incidents per day (both periods")
+    assert said in shown and f"{days[0]:,}" in shown and "per month;" not in shown

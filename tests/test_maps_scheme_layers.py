@@ -425,7 +425,7 @@ def test_displacement_rings_layer_draws_each_ring_by_its_change(demo):
         judged = r["rate_ratio_adjusted"] if "rate_ratio_adjusted" in table.columns else r["rate_ratio"]
         assert f["change_pct"] == f"{(judged - 1) * 100:+.1f}" and f["change_class"] == r["change_class"]
     html = _render(grp)
-    assert f"{moved.width_m:g} m rings: change" in html and "Ring around hotspot area" in html
+    assert f"{moved.label[0].upper()}{moved.label[1:]}: change" in html and "Ring around hotspot area" in html
     assert html.count('"dashArray": "5 4"') >= 1
     with pytest.raises(ParameterError, match="displacement"):
         sl.displacement_rings_layer(cells)

@@ -249,7 +249,7 @@ def test_the_briefing_draws_the_same_density_per_month(demo, tmp_path):
     jan_jun_2024 = int(an.change_cells.table["n_after"].sum())  # the test's total: in the study area's cells
     assert d.incidents_after == jan_jun_2024 < everywhere
     shown = " ".join(img.texts)
-    assert f"{jan_jun_2024:,} incidents ({jan_jun_2024 / d.months_after:,.0f} a month)" in shown
+    assert f"{jan_jun_2024:,} incidents ({jan_jun_2024 / 182:,.1f} a day)" in shown and d.days_after == pytest.approx(182)
 
 
 def test_titles_say_what_the_incidents_are():
@@ -266,3 +266,19 @@ def test_titles_say_what_the_incidents_are():
     assert title_text(mixed, force) == "Incident hotspots — Cumbria Constabulary" and subject_text(mixed) == "Incidents"
     assert title_text(pd.DataFrame({"category": ["Burglary"]})) == "Burglary hotspots"
     assert title_text(pd.DataFrame({"x": [1]})) == "Incident hotspots"
+
+
+# =============================================================================== per day
+def test_counts_are_said_per_day_and_changes_as_per_day_with_the_days_named():
+    """South Yorkshire's panels said "13,267 incidents (2,231 a month)" and "13,464 incidents (2,227 a
+    month)" over two six-month periods (181 and 184 days): more incidents, a lower "month"."""
+    from hotspots.summaries import per_day_note, per_day_text
+
+    assert per_day_text(13267, 181) == "13,267 incidents (73.3 a day)"
+    assert per_day_text(13464, 184) == "13,464 incidents (73.2 a day)"
+    assert per_day_text(3316, 92) == "3,316 incidents (36.0 a day)"
+    assert per_day_text(1, 30) == "1 incident (0.033 a day)" and per_day_text(0, 30) == "0 incidents (0.0 a day)"
+    assert per_day_text(5, 0) == "5 incidents (– a day)"
+    assert per_day_note(181, 184) == "changes compare incidents per day, as the periods differ in length (181 and 184 days)"
+    assert per_day_note(365.0, 365.0) == "changes compare incidents per day (both periods 365 days)"
+    assert per_day_note(181.5, 184) == "changes compare incidents per day, as the periods differ in length (181.5 and 184 days)"

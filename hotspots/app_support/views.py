@@ -24,6 +24,7 @@ from ..maps.scheme_layers import AREA_LABELS
 from ..pipeline import Settings
 from ..report import LoadReport
 from ..style import p_text, ratio_text, sentences
+from ..summaries import per_day_note
 from .text import person_text
 
 __all__ = [
@@ -784,11 +785,14 @@ def change_summary_table(
         }
         for r in summary.rows + (() if moved is None else moved.summary.rows)
     ]
+    if moved is not None:  # rings vs beyond: the verdict with what it is read as (displacement only when the hotspots fell)
+        rows[-1]["Verdict"] = moved.row_text()[1]
     falls = [
         f"{r.scope} {r.mde_fall:.0%}" for r in summary.rows if r.verdict == "no significant change" and math.isfinite(r.mde_fall)
     ]
     caption = (
-        f"Incidents per month after / before (after: {summary.period_text('after')} vs before: {summary.period_text('before')}); "
+        f"Incidents per day after / before (after: {summary.period_text('after')} vs before: {summary.period_text('before')}; "
+        f"{per_day_note(*summary.params.get('days', (summary.before.days, summary.after.days)))}); "
         "below 1 is a fall. Hotspots vs elsewhere: the ratio of the two rate ratios (did the hotspots change more than "
         f"the rest of the area?). Tested allowing for month-to-month and period-to-period variation, alpha {summary.alpha:g}. "
         "\"All hotspot areas\" pools each area's own change (when places vary much, a small area weighs nearly as much as "

@@ -424,6 +424,7 @@ def trend_word(pattern: Any) -> str:
 def summary_lines(analysis: Any, inputs: Inputs | None = None, *, top: int = 5) -> list[str]:
     """The end-of-run summary (suppressed person-level figures only)."""
     from ..export._common import area_summary, period_range_text, period_text
+    from ..summaries import per_day_note
 
     an = analysis
     g = an.grid
@@ -473,7 +474,8 @@ def summary_lines(analysis: Any, inputs: Inputs | None = None, *, top: int = 5) 
         lines.append(
             f"  change {an.change_areas.period_text('before')} -> {an.change_areas.period_text('after')}: "
             f"{n} hotspot area{'s' * (n != 1)}: "
-            f"{an.change_areas.counts_text()}"
+            f"{an.change_areas.counts_text()}; "
+            f"{per_day_note(an.change_areas.exposure_before_days, an.change_areas.exposure_after_days)}"
         )
     if an.change_summary is not None:
         lines.append(f"  pooled change {period_range_text(an.before)} -> {period_range_text(an.after)}:")

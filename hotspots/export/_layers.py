@@ -25,6 +25,7 @@ from ..emerging_summary import levels_estimated, short_series_caveat
 from ..grid import Grid
 from ..publication import scheme_publication
 from ..style import INK, OFFLINE_INSIDE, OUTLINE
+from ..summaries import per_day_note
 from ._common import area_summary, period_range_text
 from ._layout import (
     DrawContext,
@@ -379,12 +380,16 @@ def change_summary_into(panel: SidePanel, analysis: Any) -> bool:
         return False
     panel.heading("Pooled change, after / before", size=8.0)
     moved = getattr(analysis, "displacement", None)
-    rows = [(r.scope, r) for r in summ.rows]
+    rows = [(f"{r.scope}: {r.verdict}", r, style.CHANGE_CLASS_COLOURS.get(r.verdict, INK)) for r in summ.rows]
     if moved is not None:  # the displacement question: did the streets around the hotspots change more than the rest?
-        rows.append((f"{moved.width_m:,g} m rings vs beyond (displacement)", moved.summary.rows[1]))
-    for label, r in rows:
-        colour = style.CHANGE_CLASS_COLOURS.get(r.verdict, INK) if r.verdict != "no significant change" else INK
-        panel.para(f"{label}: {r.verdict}", size=7.0, colour=colour, gap=0)
+        label, verdict, kind = moved.row_text()
+        # coloured as what it is read as: red displacement, blue diffusion of benefit; a ring that
+        # changed while the hotspot areas did not fall is neither (ink)
+        colour = {"displacement": style.CHANGE_CLASS_COLOURS.get("significant rise", INK),
+                  "diffusion of benefit": style.CHANGE_CLASS_COLOURS.get("significant fall", INK)}.get(kind, INK)
+        rows.append((f"{label}: {verdict}", moved.summary.rows[1], colour))
+    for text, r, colour in rows:
+        panel.para(text, size=7.0, colour=INK if r.verdict == "no significant change" else colour, gap=0)
         panel.para(r.figures(1 - summ.alpha), size=6.5, gap=0.15)
     return True
 
@@ -443,8 +448,11 @@ def areas_table_into(panel: SidePanel, analysis: Any, suppress: bool, max_rows: 
         ca = analysis.change_areas
         test = ca.test_label if ca is not None else "change test"
         fdr = ca is not None and ca.fdr  # the rule the areas' test used
+        # periods of the same months differ in days (Jan-Jun 181, Jul-Dec 184): the days, said once
+        days = ", per day" if ca is None else f"; {per_day_note(ca.exposure_before_days, ca.exposure_after_days)}"
         notes.append(
-            f"Change: {period_range_text(analysis.after)} vs {period_range_text(analysis.before)}, per month; ↓/↑ significant "
+            f"Change: {period_range_text(analysis.after)} vs {period_range_text(analysis.before)}{days}; "
+            "↓/↑ significant "
             f"fall/rise ({test}, alpha {s.alpha:g}{', FDR' if fdr else ', each area on its own'})."
         )
     if labels:

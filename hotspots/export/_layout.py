@@ -32,6 +32,7 @@ from matplotlib.path import Path as MplPath
 
 from .. import style
 from .._errors import ParameterError
+from ..displacement_rings import ring_label
 from ..grid import Grid
 from ..style import INK, MUTED, OFFLINE_INSIDE, OFFLINE_OUTSIDE, OUTLINE, PLAIN_TEXT
 
@@ -391,11 +392,17 @@ def ring_change_outlines(ctx: DrawContext, ax: Any, an: Any) -> bool:
 
 
 def ring_legend(panel: SidePanel, an: Any) -> None:
-    """The legend line of :func:`ring_change_outlines` (nothing without the rings)."""
+    """The legend line of :func:`ring_change_outlines` (nothing without the rings); when the cells
+    make the rings wider than asked, their name and reach under it (a legend line does not wrap)."""
     moved = getattr(an, "displacement", None)
-    if moved is not None:
-        panel.patch("none", f"{moved.width_m:,g} m ring around an area (its own change)",
+    if moved is None:
+        return
+    if not moved.width_note:
+        panel.patch("none", f"{ring_label(moved.width_m, moved.cell_size, one=True)} around an area (its own change)",
                     edge=MUTED, lw=1.0, ls=RING_DASH)
+        return
+    panel.patch("none", "Ring around an area (its own change)", edge=MUTED, lw=1.0, ls=RING_DASH)
+    panel.para(f"{ring_label(moved.width_m, moved.cell_size, one=True)}; {moved.width_m:,g} m asked", size=6.3, gap=0.1)
 
 
 #: A town is labelled with a bold name and a larger dot from this population (as the data show it:

@@ -43,7 +43,7 @@ from .._errors import ParameterError
 from ..change import Period
 from ..period_split import left_out_text
 from ..style import INK, OFFLINE_INSIDE, OUTLINE, PLAIN_TEXT
-from ..summaries import subject_text
+from ..summaries import per_day_note, per_day_text, subject_text
 from ._basemap import fetch_basemap
 from ._common import data_source, force_of, period_range_text, period_text
 from ._layers import (
@@ -634,7 +634,6 @@ def briefing_before_after(
             quantile=100.0,
         )
     rate_b, rate_a = np.asarray(dens.before.values, dtype=float), np.asarray(dens.after.values, dtype=float)
-    months_b, months_a = dens.months_before, dens.months_after
     if dgrid is not None:
         ctx.notes.append(f"density drawn on a {dgrid.cell_size:g} m display lattice (same kernel and bandwidth as the analysis)")
     vmax = dens.scale.vmax
@@ -645,10 +644,10 @@ def briefing_before_after(
     maps = []
     # the change test's own totals and months: in the study area, without the months it left out
     titles = [
-        f"Before: {period_range_text(before_p)}\n{dens.incidents_before:,} incidents "
-        f"({dens.incidents_before / months_b:,.0f} a month)" + "".join("\n" + g for g in gone[0]),
-        f"After: {period_range_text(after_p)}\n{dens.incidents_after:,} incidents "
-        f"({dens.incidents_after / months_a:,.0f} a month)" + "".join("\n" + g for g in gone[1]),
+        f"Before: {period_range_text(before_p)}\n{per_day_text(dens.incidents_before, dens.days_before)}"
+        + "".join("\n" + g for g in gone[0]),
+        f"After: {period_range_text(after_p)}\n{per_day_text(dens.incidents_after, dens.days_after)}"
+        + "".join("\n" + g for g in gone[1]),
     ]
     for i in range(n_panels):
         ctx.occupied = []
@@ -729,11 +728,12 @@ def briefing_before_after(
         leg.para(f"{text[0].upper()}{text[1:]}.", size=7.0, colour=INK)
     leg.heading("Method", size=8.0)
     method = (
-        f"{an.caption()}. Hotspot areas: {an.areas.params['rule']}. Change: incidents per month in each period compared "
+        f"{an.caption()}. Hotspot areas: {an.areas.params['rule']}. Change: incidents per day in each period compared "
         f"by {'an ' + ch.test_label if ch is not None else 'a change test'} per cell{_fdr_words(ch)} and per hotspot area"
         f"{_fdr_words(an.change_areas, ' (each area on its own)')}"
         f"{'; pooled change: ratio of the rate ratios for hotspots vs elsewhere' if an.change_summary is not None else ''}"
-        f"{_rings_words(an)}."
+        f"{_rings_words(an)}"
+        f"{'; ' + per_day_note(ch.exposure_before_days, ch.exposure_after_days) if ch is not None else ''}."
     )
     if dgrid is not None:
         method += f" Density drawn on a {dgrid.cell_size:g} m display lattice."

@@ -632,6 +632,10 @@ def _displacement_record(moved: Any) -> dict[str, Any] | None:
     return {
         **(_summary_record(moved.summary) or {}),
         "ring_m": moved.width_m,
+        # how far the rings reach, centre to centre: more than ring_m when the cells are wider
+        # than ring_m / sqrt(2) (the ring is then the touching cells)
+        "ring_reach_m": round(moved.reach_m, 1),
+        "ring_label": moved.label,
         "reading": moved.describe(),
         "counts": moved.params.get("counts"),
         "wdq": None if moved.wdq is None else moved.wdq.to_dict(),

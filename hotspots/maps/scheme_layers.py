@@ -541,7 +541,7 @@ def displacement_rings_layer(
         geojson_layer(rings, fields=tips, aliases=labels, formats={"change_pct": "+.1f"}, style=ring_style, name=name,
                       simplify_m=0.0).add_to(group)
     present = [c for c in CHANGE_CLASS_COLOURS if c in set(rings["change_class"])] or ["no significant change"]
-    title = f"{displacement.width_m:,g} m rings: change"
+    title = f"{displacement.label[0].upper()}{displacement.label[1:]}: change"
     category_legend([(c, CHANGE_CLASS_COLOURS[c]) for c in present], title=title, position=position).add_to(group)
     return make_offline(group)
 
