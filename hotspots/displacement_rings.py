@@ -47,7 +47,7 @@ from .displacement import WDQResult, wdq
 
 __all__ = [
     "RING_SCOPES", "DEFAULT_RING_M", "READINGS", "Displacement", "ring_areas", "displacement_change", "no_ring_text",
-    "ring_reading", "ring_label", "ring_width_note",
+    "ring_reading", "ring_label", "ring_width_note", "rings_wider_than_asked",
 ]
 
 #: Row names of :attr:`Displacement.summary`, in order.
@@ -170,13 +170,21 @@ def ring_reach(width_m: float, cell_size: float) -> float:
 
 def ring_label(width_m: float, cell_size: float, *, one: bool = False) -> str:
     """How the rings are named everywhere (captions, tables, legends, the reading): ``"500 m rings"``,
-    or, when the cells make them wider than asked (:func:`ring_reach`), ``"rings of the touching
-    cells (up to 1,414 m)"``; ``one``: a ring (``"500 m ring"``)."""
+    or, when the cells are wider than the rings asked for (a ring of the touching cells is then a
+    band a cell wide: :func:`ring_reach`), ``"rings of the touching cells (up to 1,414 m)"``; ``one``:
+    a ring (``"500 m ring"``). At cells as wide as the ring (500 m rings of 500 m cells, the
+    default), the band of touching cells is the width asked for and keeps its name."""
     reach = ring_reach(width_m, cell_size)
     ring = "ring" if one else "rings"
-    if reach <= float(width_m) * (1 + 1e-9):
+    if not rings_wider_than_asked(width_m, cell_size):
         return f"{float(width_m):,g} m {ring}"
     return f"{ring} of the touching cells (up to {reach:,.0f} m)"
+
+
+def rings_wider_than_asked(width_m: float, cell_size: float) -> bool:
+    """The cells are wider than the ring asked for: a ring, at least the cells touching its area,
+    is then a band a whole cell wide (1 km at 1 km cells for "500 m rings")."""
+    return float(cell_size) > float(width_m) * (1 + 1e-9)
 
 
 def ring_width_note(width_m: float, cell_size: float) -> str:
@@ -185,12 +193,12 @@ def ring_width_note(width_m: float, cell_size: float) -> str:
     cell's diagonal from the area's."""
     w, c = float(width_m), float(cell_size)
     reach = ring_reach(w, c)
-    if reach <= w * (1 + 1e-9):
+    if not rings_wider_than_asked(w, c):
         return ""
     return (
         f"the rings are wider than the {w:,g} m asked: at {c:,g} m cells a ring is the cells touching its hotspot area "
-        f"(diagonals included), reaching up to {reach:,.0f} m (centre to centre); for {w:,g} m rings use cells of "
-        f"{np.floor(w / np.sqrt(2.0)):,.0f} m or less, or ask for rings of at least {np.ceil(reach):,.0f} m to say what is drawn"
+        f"(diagonals included), a band {c:,g} m wide reaching up to {reach:,.0f} m (centre to centre); for {w:,g} m rings use "
+        f"cells of {w:,g} m or less, or ask for rings of at least {c:,g} m to say what is drawn"
     )
 
 
@@ -482,7 +490,8 @@ def displacement_change(
     width = float(rings.params.get("width_m", float("nan")))
     dr, dc = ring_change.dispersion, cells.dispersion
     reach = ring_reach(width, cells.grid.cell_size)
-    within = f"{width:g} m" if reach <= width * (1 + 1e-9) else f"{reach:,.0f} m (the touching cells; {width:g} m asked)"
+    within = (f"{reach:,.0f} m (the touching cells; {width:g} m asked)" if rings_wider_than_asked(width, cells.grid.cell_size)
+              else f"{width:g} m")
     method = (
         f"rings: cells within {within} of a hotspot area (centre to centre), one ring per area, "
         "their rate ratios pooled by precision (random-effects weights 1 / (v + tau2)); beyond: the ratio of the totals of "

@@ -447,9 +447,8 @@ def test_demo_run_prints_displacement_and_each_areas_ring(demo_run):
     rows = pd.read_csv(out / "csv" / "displacement.csv")
     assert list(rows["scope"]) == ["rings around hotspot areas", "rings vs beyond"]
     block = stdout.split("  displacement ")[1].splitlines()
-    # the demo's 500 m cells make a 500 m ring the touching cells: said with their reach, and why
-    assert "the rings of the touching cells (up to 707 m) around the hotspot areas" in block[0]
-    assert "the rings are wider than the 500 m asked" in block[0]
+    # the demo's 500 m cells: a 500 m ring is the band of touching cells, 500 m wide, and keeps its name
+    assert "the 500 m rings around the hotspot areas" in block[0] and "wider than" not in block[0]
     moved = json.loads((out / "parameters.json").read_text())["results"]["displacement"]
     assert moved["ring_m"] == 500 and moved["ring_reach_m"] == 707.1
     assert [line.strip().split(":")[0] for line in block[1:3]] == list(rows["scope"])

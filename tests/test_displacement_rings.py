@@ -191,8 +191,8 @@ def test_an_area_without_a_ring_is_said_with_the_reason():
     rings = ring_areas(_areas(lab, g), 100)
     assert 3 not in rings.areas["around_area"].tolist()
     assert no_ring_text(rings) == (
-        # 100 m asked of 100 m cells: the ring is the touching cells, up to 141 m (the rings' name says so)
-        "1 hotspot area has no ring of the touching cells (up to 141 m), so no ring change (area 3: the 4 cells of the "
+        # 100 m asked of 100 m cells: the ring is the band of touching cells, 100 m wide
+        "1 hotspot area has no 100 m ring, so no ring change (area 3: the 4 cells of the "
         "study area within reach are "
         "nearer other hotspot areas, whose rings take them)"
     )
@@ -287,12 +287,15 @@ def test_rings_wider_than_asked_say_their_reach():
     from hotspots.displacement_rings import ring_label, ring_reach, ring_width_note
 
     assert ring_reach(500, 250) == 500 and ring_label(500, 250) == "500 m rings" and ring_width_note(500, 250) == ""
+    # cells as wide as the ring (the default 500 m): the band of touching cells is the width asked
+    assert ring_reach(500, 500) == pytest.approx(707.1, abs=0.1) and ring_label(500, 500) == "500 m rings"
+    assert ring_width_note(500, 500) == ""
     assert ring_reach(500, 1000) == pytest.approx(1414.2, abs=0.1)
     assert ring_label(500, 1000) == "rings of the touching cells (up to 1,414 m)"
     assert ring_label(500, 2000) == "rings of the touching cells (up to 2,828 m)"
     note = ring_width_note(500, 1000)
-    assert "wider than the 500 m asked" in note and "reaching up to 1,414 m" in note
-    assert "cells of 353 m or less" in note and "at least 1,415 m" in note
+    assert "wider than the 500 m asked" in note and "a band 1,000 m wide reaching up to 1,414 m" in note
+    assert "cells of 500 m or less" in note and "at least 1,000 m" in note
     g = Grid.from_bounds((0, 0, 9000, 9000), 1000)
     lab = np.zeros(g.shape, dtype=np.int32)
     lab[4, 4] = 1

@@ -403,11 +403,11 @@ def test_before_after_shows_the_pooled_change(demo, tmp_path):
     # then displacement: the rings against the rest beyond them
     vs = an.displacement.summary.rows[1]
     label, verdict, _ = an.displacement.row_text()
-    # the demo's 500 m cells make 500 m rings the touching cells: the label says how far they reach
+    # the demo's 500 m cells: 500 m rings are the band of touching cells, as wide as asked
     assert f"{label}: {verdict}" in img.texts and label == f"{an.displacement.label} vs beyond"
-    assert an.displacement.label == "rings of the touching cells (up to 707 m)"
+    assert an.displacement.label == "500 m rings"
     assert vs.figures(1 - summ.alpha) in img.texts
-    assert "displacement: the cells touching each hotspot area" in " ".join(img.texts)
+    assert "displacement: the cells within 500 m of each hotspot area" in " ".join(img.texts)
     # The caption names the test the change used and the hotspot areas' rule, not a fixed one.
     method = " ".join(img.texts)
     assert an.change_cells.test_label in method and an.areas.params["rule"] in method
@@ -438,11 +438,15 @@ def test_change_maps_draw_each_ring_dashed_in_its_own_change_colour(demo, tmp_pa
     assert ax.patches[0].get_path().get_extents().bounds == pytest.approx(
         (ring.bounds[0], ring.bounds[1], ring.bounds[2] - ring.bounds[0], ring.bounds[3] - ring.bounds[1])
     )
-    # 500 m asked of 500 m cells: the legend line and, under it (a legend line does not wrap), the rings' reach
+    # 500 m asked of 500 m cells: the ring is as wide as asked, and its legend line says so
+    img = briefing_map(an, tmp_path / "c.png", layer="change", dpi=50, towns=False)
+    assert "500 m ring around an area (its own change)" in img.texts and "asked" not in " ".join(img.texts)
+    # 300 m asked of them: the legend line and, under it (a legend line does not wrap), the rings' reach
+    wide = dataclasses.replace(an, displacement=dataclasses.replace(moved, width_m=300.0))
     label = "Ring around an area (its own change)"
-    for img in (briefing_map(an, tmp_path / "c.png", layer="change", dpi=50, towns=False),
-                briefing_before_after(an, tmp_path / "ba.png", dpi=50, towns=False)):
-        assert label in img.texts and "ring of the touching cells (up to 707 m); 500 m asked" in " ".join(img.texts)
+    for img in (briefing_map(wide, tmp_path / "c3.png", layer="change", dpi=50, towns=False),
+                briefing_before_after(wide, tmp_path / "ba3.png", dpi=50, towns=False)):
+        assert label in img.texts and "ring of the touching cells (up to 707 m); 300 m asked" in " ".join(img.texts)
     without = dataclasses.replace(an, displacement=None)
     assert not ring_change_outlines(SimpleNamespace(scale=1.0), Figure().add_subplot(), without)
     assert label not in briefing_map(without, tmp_path / "n.png", layer="change", dpi=50, towns=False).texts
