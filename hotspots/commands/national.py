@@ -199,6 +199,9 @@ def _run(args: argparse.Namespace) -> int:
             if n not in shown_early:
                 say(f"{'warning' if n == outside_gb else 'note'}: {n}")
     print(f"{out}: {', '.join(f.name for f in written.files.values())}  ({time.perf_counter() - t_start:.1f} s)")
+    replaced = folder.replaced_note()  # an earlier run's files deleted: said, never silent
+    if replaced:
+        print(f"  {replaced}")
     return 0
 
 
@@ -215,7 +218,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("inputs", nargs="+", metavar="INPUT",
                    help="police.uk folders, zips or .csv/.csv.gz files, or one Parquet file with x/y (EPSG:27700) or "
                         "longitude/latitude columns")
-    p.add_argument("--out", required=True, metavar="DIR", help="results folder (created if missing; its parent must exist)")
+    p.add_argument("--out", required=True, metavar="DIR",
+                   help="results folder: new (its parent must exist), empty, or written by an earlier national run "
+                   "(its files are replaced, and the run says so); other folders are refused")
     p.add_argument("--cell-size", type=_number(float), default=250.0, metavar="M", help="cell size in metres (default 250)")
     p.add_argument("--category", action="append", metavar="NAME",
                    help="incident category to keep (repeatable; default 'Anti-social behaviour'); 'all' keeps every category")

@@ -134,6 +134,7 @@ __all__ = [
     "FORMATS",
     "LAYER_NAMES",
     "GPKG_TABLES",
+    "CSV_TABLES",
     "MIN_SNAP_M",
     "check_snap_m",
 ]
@@ -157,6 +158,13 @@ LAYER_NAMES = (
 )
 #: Non-spatial GeoPackage tables (attribute tables), in the order written.
 GPKG_TABLES = ("change_summary", "displacement", "emerging")
+#: Every table :func:`csv_tables` may return (``csv/<name>.csv``); the results-folder rule refuses
+#: a user's file of these names only (:func:`hotspots.results_folder.output_names`).
+CSV_TABLES = (
+    "hotspot_areas", "clusters", *GPKG_TABLES, "change_areas", "change_cells", "kpis", "kpis_by_month",
+    "kpis_by_offence", "kpis_by_route", "kpis_by_age_group", "kpis_by_hotspot", "referrals_by_hotspot",
+    "referrals_summary",
+)
 SIDECAR = "parameters.json"
 # Layers holding counts of people (their description states the disclosure rule).
 _PERSON_LAYERS = ("hotspot_areas", "referral_origins", "task_sites", "referral_task_lines")
@@ -467,6 +475,9 @@ def csv_tables(analysis: Any, *, threshold: int | None = None, snap_m: float = 2
             out[name] = df
         if "hotspot_areas" in out and pub.referrals_by_hotspot is not None:
             out["hotspot_areas"]["disclosure"] = pub.statement
+    unnamed = set(out) - set(CSV_TABLES)
+    if unnamed:  # the results-folder rule knows the names from CSV_TABLES
+        raise AssertionError(f"internal: csv table(s) {sorted(unnamed)} missing from CSV_TABLES")
     return {name: finite_for_files(df) for name, df in out.items()}
 
 
