@@ -132,7 +132,7 @@ from ._errors import ParameterError
 from .fdr import bh_adjust_by_side
 from .gi_inference import count_test_tails, exact_feasible, is_count_data, leave_out_tails
 from .grid import GridValues
-from .neighbours import auto_distance, disc_stencil, neighbour_count, neighbour_sum, study_area_values
+from .neighbours import auto_distance, disc_stencil, fallback_distance, neighbour_count, neighbour_sum, study_area_values
 
 __all__ = [
     "GiStarResult",
@@ -388,7 +388,7 @@ def gi_star(
             f"{validation.shown('distance')} {dist:g} m is shorter than the cell size ({grid.cell_size:g} m), so each cell "
             f"would be its own only neighbour and Gi* is undefined. Make {validation.shown('distance')} at least the cell "
             f"size (e.g. {validation.setting('distance', _plain(shortest_distance(grid.cell_size)))} for the 4 edge "
-            f"neighbours, or {validation.setting('distance', round(grid.cell_size * math.sqrt(2)))} for all 8 surrounding "
+            f"neighbours, or {validation.setting('distance', round(fallback_distance(grid.cell_size)))} for all 8 surrounding "
             "cells)."
         )
 

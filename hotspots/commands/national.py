@@ -233,8 +233,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     g.add_argument("--bandwidth", type=_number(float), default=1000.0, metavar="M", help="KDE bandwidth in metres (default 1000)")
     g.add_argument("--kernel", choices=("quartic", "epanechnikov", "gaussian"), default="quartic",
                    help="KDE kernel (default quartic)")
-    g.add_argument("--distance", type=_number(float), default=750.0, metavar="M",
-                   help="Gi* distance band in metres (default 750)")
+    g.add_argument("--distance", type=_number(float), default=None, metavar="M",
+                   help="Gi* distance band in metres (default 750, or cell size x sqrt(2) when that is longer: "
+                   "the 8 surrounding cells); at least the cell size")
     g.add_argument("--mask-radius", type=_number(float, positive=False), default=2000.0, metavar="M",
                    help="study area: cells within this distance of an incident (default 2000; 0 = every cell)")
     g.add_argument("--alpha", type=_number(float), default=0.05, help="significance level (default 0.05)")
