@@ -220,14 +220,15 @@ class ResultsFolder:
     kept : frozenset of str
         Files in the folder that are not hotspots' (never listed, never touched); set by :meth:`begin`.
     removed : tuple of str
-        Files of an earlier run deleted by :meth:`begin`.
+        Files of an earlier run deleted by :meth:`begin` (said by :meth:`replaced_note`).
 
     Raises
     ------
     ParameterError
         ``out`` is ``/``, the home folder, a file, in a folder that does not exist, a non-empty
-        folder hotspots did not write, or a folder with symbolic links other than among an
-        earlier run's files.
+        folder hotspots did not write, a folder a run of another command wrote, a folder holding a
+        user's file named as one this run writes, or a folder with symbolic links other than among
+        an earlier run's files.
     """
 
     def __init__(self, out: Any, *, command: str, name: str = "out"):
