@@ -25,7 +25,7 @@ from ..emerging_summary import levels_estimated, short_series_caveat
 from ..grid import Grid
 from ..publication import scheme_publication
 from ..style import INK, OFFLINE_INSIDE, OUTLINE
-from ._common import area_summary, period_range_text
+from ._common import area_summary, cluster_places, period_range_text
 from ._layout import (
     DrawContext,
     SidePanel,
@@ -172,14 +172,10 @@ CLUSTERS_NUMBERED = 10
 def numbered_clusters(analysis: Any, max_n: int = CLUSTERS_NUMBERED) -> Any:
     """The point clusters a clusters map numbers: the ``max_n`` with most incidents (ties by id),
     exactly one label each, with ``cluster`` (the id drawn, as in the GIS files' clusters layer),
-    ``n_points``, ``place`` (:func:`hotspots.places.name_hotspot_areas`) and the polygon."""
-    from ..places import name_hotspot_areas
-
+    ``n_points``, ``place`` (:func:`~hotspots.export._common.cluster_places`, as in the GIS files) and the polygon."""
     polys = analysis.clusters.polygons.sort_values(["rank", "cluster"], kind="stable").head(int(max_n))
     polys = polys.reset_index(drop=True)
-    named = name_hotspot_areas(polys[["cluster", "geometry"]].rename(columns={"cluster": "area_id"}),
-                               analysis.incidents, getattr(analysis, "study_area", None))
-    polys["place"] = named["label"].to_numpy(dtype=object)
+    polys["place"] = cluster_places(polys, analysis)
     return polys
 
 
