@@ -138,6 +138,8 @@ __all__ = [
     "GiStarResult",
     "gi_star",
     "shortest_distance",
+    "unreached_note",
+    "UNREACHED",
     "CLASS_LABELS",
     "OUTSIDE",
     "CONFIDENCE_LEVELS",
@@ -145,6 +147,9 @@ __all__ = [
     "AUTO_PERMUTATIONS",
     "SPARSE_EXPECTED",
 ]
+
+#: The words of the note (in :attr:`GiStarResult.notes`) naming the classes the method cannot reach.
+UNREACHED = "cannot be reached"
 
 #: Confidence levels of the classes, strongest first, and their bin magnitudes.
 CONFIDENCE_LEVELS = ((0.99, 3), (0.95, 2), (0.90, 1))
@@ -323,6 +328,21 @@ def shortest_distance(cell_size: float) -> float:
     cell size, which reaches the 4 edge neighbours (a shorter band leaves each cell its own only
     neighbour, and Gi* is undefined)."""
     return float(cell_size)
+
+
+def unreached_note(gi: GiStarResult, confidence: float) -> str | None:
+    """Why no cell can be significant at ``confidence`` (0.90, 0.95 or 0.99), or None when one can.
+
+    The note of ``gi.notes`` that names the classes the method cannot reach (``params["classes_offered"]``
+    lacks ``confidence`` and every level above it), e.g. "with 99 permutations and FDR over 4,213 cells
+    the 99% class(es) cannot be reached (smallest p 0.02); they need about 714,155 permutations; use
+    the exact count test (...)": the console's words, for every output that would otherwise say
+    "no hot spots" (a briefing map's table, the app's Map tab and Gi* legend).
+    """
+    offered = gi.params.get("classes_offered")
+    if offered is None or any(float(c) >= float(confidence) - 1e-9 for c in offered):
+        return None
+    return next((n for n in gi.notes if UNREACHED in n), None)
 
 
 def gi_star(
@@ -555,13 +575,13 @@ def _classes_offered(
         need = max(int(math.ceil(2.0 / lim)) - 1 for _, lim in missing)
         levels = ", ".join(f"{c:.0%}" for c, _ in missing)
         notes.append(
-            f"with {R:,} permutations{' and FDR over ' + format(m, ',') + ' cells' if fdr else ''} the {levels} class(es) cannot "
-            f"be reached (smallest p {p_min:.2g}); they need about {need:,} permutations; use the exact count "
+            f"with {R:,} permutations{' and FDR over ' + format(m, ',') + ' cells' if fdr else ''} the {levels} class(es) "
+            f"{UNREACHED} (smallest p {p_min:.2g}); they need about {need:,} permutations; use the exact count "
             f"test ({validation.setting('permutations', 0)}, the default of the command line and the app)"
         )
     elif missing:
         levels = ", ".join(f"{c:.0%}" for c, _ in missing)
-        notes.append(f"the {levels} class(es) cannot be reached with so few incidents (smallest possible p {p_min:.2g})")
+        notes.append(f"the {levels} class(es) {UNREACHED} with so few incidents (smallest possible p {p_min:.2g})")
     return offered
 
 
