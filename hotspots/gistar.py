@@ -138,6 +138,7 @@ __all__ = [
     "GiStarResult",
     "gi_star",
     "shortest_distance",
+    "check_distance",
     "unreached_note",
     "UNREACHED",
     "CLASS_LABELS",
@@ -330,6 +331,26 @@ def shortest_distance(cell_size: float) -> float:
     return float(cell_size)
 
 
+def check_distance(distance: float, cell_size: float) -> None:
+    """Refuse a distance band shorter than the cell size (:func:`shortest_distance`): each cell would
+    be its own only neighbour and Gi* is undefined. :func:`gi_star` calls it, and ``hotspots national``
+    before it reads anything.
+
+    Raises
+    ------
+    ParameterError
+        Naming the bands that work (the 4 edge neighbours, or the 8 surrounding cells).
+    """
+    if disc_stencil(distance, cell_size).size == 1:
+        raise ParameterError(
+            f"{validation.shown('distance')} {distance:g} m is shorter than the cell size ({cell_size:g} m), so each cell "
+            f"would be its own only neighbour and Gi* is undefined. Make {validation.shown('distance')} at least the cell "
+            f"size (e.g. {validation.setting('distance', _plain(shortest_distance(cell_size)))} for the 4 edge "
+            f"neighbours, or {validation.setting('distance', round(fallback_distance(cell_size)))} for all 8 surrounding "
+            "cells)."
+        )
+
+
 def unreached_note(gi: GiStarResult, confidence: float) -> str | None:
     """Why no cell can be significant at ``confidence`` (0.90, 0.95 or 0.99), or None when one can.
 
@@ -403,14 +424,7 @@ def gi_star(
         dist = st0.distance
         rule, message = "given", f"distance band {dist:,.0f} m (given)"
     st = disc_stencil(dist, grid.cell_size, shape=grid.shape)
-    if disc_stencil(dist, grid.cell_size).size == 1:
-        raise ParameterError(
-            f"{validation.shown('distance')} {dist:g} m is shorter than the cell size ({grid.cell_size:g} m), so each cell "
-            f"would be its own only neighbour and Gi* is undefined. Make {validation.shown('distance')} at least the cell "
-            f"size (e.g. {validation.setting('distance', _plain(shortest_distance(grid.cell_size)))} for the 4 edge "
-            f"neighbours, or {validation.setting('distance', round(fallback_distance(grid.cell_size)))} for all 8 surrounding "
-            "cells)."
-        )
+    check_distance(dist, grid.cell_size)
 
     S = neighbour_sum(y2, st)
     W = neighbour_count(active, st)

@@ -41,7 +41,8 @@ def check_arguments(args: argparse.Namespace) -> Any:
     """The arguments argparse cannot check alone, before anything is read: the inputs exist,
     ``--out`` (the results-folder rule of every command, :func:`hotspots.results_folder.results_folder`:
     a new or empty folder, or one hotspots wrote; nothing on disk changes yet), ``--months`` (the
-    same month rule as ``load`` and ``analyse``), ``--mask-radius``, ``--alpha`` and ``--scheduler``.
+    same month rule as ``load`` and ``analyse``), ``--mask-radius``, a ``--distance`` shorter than the cell size
+    (:func:`hotspots.gistar.check_distance`), ``--alpha`` and ``--scheduler``.
 
     Returns
     -------
@@ -50,6 +51,7 @@ def check_arguments(args: argparse.Namespace) -> Any:
         results are ready to be written.
     """
     from .. import validation
+    from ..gistar import check_distance
     from ..results_folder import results_folder
 
     with validation.collect() as problems:
@@ -59,6 +61,8 @@ def check_arguments(args: argparse.Namespace) -> Any:
         if args.months is not None:
             args.months = problems.check(validation.month_range, args.months, "months")
         problems.check(validation.distance, args.mask_radius, "mask_radius", zero=True)
+        if args.distance is not None:  # a band shorter than the cell size: refused now, not after reading the inputs
+            problems.check(check_distance, args.distance, args.cell_size)
         problems.check(validation.significance, args.alpha)
         if args.scheduler is not None:
             s = args.scheduler.strip()
