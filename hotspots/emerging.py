@@ -130,7 +130,6 @@ at 250 m (~40,000 cells x 39 steps) takes a few seconds.
 
 from __future__ import annotations
 
-import math
 import warnings
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -151,7 +150,7 @@ from .gi_inference import BackgroundFit, background_fit, count_test_tails
 from .gistar import gi_star
 from .grid import Grid, GridValues, points_xy
 from .incident_time import month_numbers
-from .neighbours import auto_distance, disc_stencil, neighbour_count, neighbour_sum
+from .neighbours import auto_distance, disc_stencil, fallback_distance, neighbour_count, neighbour_sum
 from .trend import (
     MKManyResult,
     block_level_variance,
@@ -736,7 +735,7 @@ def emerging_hotspots(
         raise ParameterError(
             f"{validation.shown('distance')} {dist:g} m is shorter than the cell size ({cs:g} m), so a cell would have no "
             f"spatial neighbours. Make {validation.shown('distance')} at least the cell size (e.g. "
-            f"{validation.setting('distance', round(cs * math.sqrt(2)))} for the 8 surrounding cells)."
+            f"{validation.setting('distance', round(fallback_distance(cs)))} for the 8 surrounding cells)."
         )
     stencil = disc_stencil(dist, cs, shape=grid.shape)
     # each bin's decision p-value and side (1 hot, -1 cold), for the FDR step-ups and the classes

@@ -132,12 +132,15 @@ from ._errors import ParameterError
 from .fdr import bh_adjust_by_side
 from .gi_inference import count_test_tails, exact_feasible, is_count_data, leave_out_tails
 from .grid import GridValues
-from .neighbours import auto_distance, disc_stencil, neighbour_count, neighbour_sum, study_area_values
+from .neighbours import auto_distance, disc_stencil, fallback_distance, neighbour_count, neighbour_sum, study_area_values
 
 __all__ = [
     "GiStarResult",
     "gi_star",
     "shortest_distance",
+    "check_distance",
+    "unreached_note",
+    "UNREACHED",
     "CLASS_LABELS",
     "OUTSIDE",
     "CONFIDENCE_LEVELS",
@@ -145,6 +148,9 @@ __all__ = [
     "AUTO_PERMUTATIONS",
     "SPARSE_EXPECTED",
 ]
+
+#: The words of the note (in :attr:`GiStarResult.notes`) naming the classes the method cannot reach.
+UNREACHED = "cannot be reached"
 
 #: Confidence levels of the classes, strongest first, and their bin magnitudes.
 CONFIDENCE_LEVELS = ((0.99, 3), (0.95, 2), (0.90, 1))
@@ -325,6 +331,41 @@ def shortest_distance(cell_size: float) -> float:
     return float(cell_size)
 
 
+def check_distance(distance: float, cell_size: float) -> None:
+    """Refuse a distance band shorter than the cell size (:func:`shortest_distance`): each cell would
+    be its own only neighbour and Gi* is undefined. :func:`gi_star` calls it, and ``hotspots national``
+    before it reads anything.
+
+    Raises
+    ------
+    ParameterError
+        Naming the bands that work (the 4 edge neighbours, or the 8 surrounding cells).
+    """
+    if disc_stencil(distance, cell_size).size == 1:
+        raise ParameterError(
+            f"{validation.shown('distance')} {distance:g} m is shorter than the cell size ({cell_size:g} m), so each cell "
+            f"would be its own only neighbour and Gi* is undefined. Make {validation.shown('distance')} at least the cell "
+            f"size (e.g. {validation.setting('distance', _plain(shortest_distance(cell_size)))} for the 4 edge "
+            f"neighbours, or {validation.setting('distance', round(fallback_distance(cell_size)))} for all 8 surrounding "
+            "cells)."
+        )
+
+
+def unreached_note(gi: GiStarResult, confidence: float) -> str | None:
+    """Why no cell can be significant at ``confidence`` (0.90, 0.95 or 0.99), or None when one can.
+
+    The note of ``gi.notes`` that names the classes the method cannot reach (``params["classes_offered"]``
+    lacks ``confidence`` and every level above it), e.g. "with 99 permutations and FDR over 4,213 cells
+    the 99% class(es) cannot be reached (smallest p 0.02); they need about 714,155 permutations; use
+    the exact count test (...)": the console's words, for every output that would otherwise say
+    "no hot spots" (a briefing map's table, the app's Map tab and Gi* legend).
+    """
+    offered = gi.params.get("classes_offered")
+    if offered is None or any(float(c) >= float(confidence) - 1e-9 for c in offered):
+        return None
+    return next((n for n in gi.notes if UNREACHED in n), None)
+
+
 def gi_star(
     counts: GridValues,
     distance: float | None = None,
@@ -383,14 +424,7 @@ def gi_star(
         dist = st0.distance
         rule, message = "given", f"distance band {dist:,.0f} m (given)"
     st = disc_stencil(dist, grid.cell_size, shape=grid.shape)
-    if disc_stencil(dist, grid.cell_size).size == 1:
-        raise ParameterError(
-            f"{validation.shown('distance')} {dist:g} m is shorter than the cell size ({grid.cell_size:g} m), so each cell "
-            f"would be its own only neighbour and Gi* is undefined. Make {validation.shown('distance')} at least the cell "
-            f"size (e.g. {validation.setting('distance', _plain(shortest_distance(grid.cell_size)))} for the 4 edge "
-            f"neighbours, or {validation.setting('distance', round(grid.cell_size * math.sqrt(2)))} for all 8 surrounding "
-            "cells)."
-        )
+    check_distance(dist, grid.cell_size)
 
     S = neighbour_sum(y2, st)
     W = neighbour_count(active, st)
@@ -555,13 +589,13 @@ def _classes_offered(
         need = max(int(math.ceil(2.0 / lim)) - 1 for _, lim in missing)
         levels = ", ".join(f"{c:.0%}" for c, _ in missing)
         notes.append(
-            f"with {R:,} permutations{' and FDR over ' + format(m, ',') + ' cells' if fdr else ''} the {levels} class(es) cannot "
-            f"be reached (smallest p {p_min:.2g}); they need about {need:,} permutations; use the exact count "
+            f"with {R:,} permutations{' and FDR over ' + format(m, ',') + ' cells' if fdr else ''} the {levels} class(es) "
+            f"{UNREACHED} (smallest p {p_min:.2g}); they need about {need:,} permutations; use the exact count "
             f"test ({validation.setting('permutations', 0)}, the default of the command line and the app)"
         )
     elif missing:
         levels = ", ".join(f"{c:.0%}" for c, _ in missing)
-        notes.append(f"the {levels} class(es) cannot be reached with so few incidents (smallest possible p {p_min:.2g})")
+        notes.append(f"the {levels} class(es) {UNREACHED} with so few incidents (smallest possible p {p_min:.2g})")
     return offered
 
 

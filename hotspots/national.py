@@ -49,7 +49,7 @@ from .gistar import INFERENCE_METHODS, GiStarResult, gi_star
 from .grid import Grid, GridValues, bin_points, count_values, point_weights, points_xy
 from .kde_engine import DensityStream, norm_const
 from .national_inputs import CHUNK_ROWS, PointFile
-from .neighbours import disc_stencil, neighbour_sum
+from .neighbours import disc_stencil, fallback_distance, neighbour_sum
 
 __all__ = [
     "ENGLAND_WALES_BOUNDS",
@@ -68,6 +68,8 @@ __all__ = [
     "CHUNK_ROWS",
     "BIN_ROWS",
     "off_grid_note",
+    "NATIONAL_DISTANCE_M",
+    "national_distance",
 ]
 
 #: Rows read and binned together by :func:`run_national` (several Parquet row groups): a chunk
@@ -75,6 +77,19 @@ __all__ = [
 #: occupied cell's moments are touched (binning 10^6-row chunks costs about 60 ns a point,
 #: 4 x 10^6-row chunks about 43 ns; memory about 40 bytes a row per worker thread).
 BIN_ROWS = 4 * CHUNK_ROWS
+
+#: The Gi* distance band (metres) of a national run on cells of up to 530 m (3 cells of 250 m).
+NATIONAL_DISTANCE_M = 750.0
+
+
+def national_distance(cell_size: float) -> float:
+    """The default Gi* distance band (metres) of :func:`run_national` on cells of ``cell_size``:
+    :data:`NATIONAL_DISTANCE_M`, or the band that reaches the 8 surrounding cells
+    (:func:`hotspots.neighbours.fallback_distance`, ``cell_size x sqrt(2)``, analyse's automatic
+    band without a Moran's I peak) when that is longer, so that larger cells (``--cell-size 1000``:
+    1,414 m) need no ``--distance`` of their own."""
+    return max(NATIONAL_DISTANCE_M, fallback_distance(cell_size))
+
 
 #: British National Grid extent of England and Wales (metres): Isles of Scilly to Lowestoft,
 #: the Lizard to Berwick-upon-Tweed.
@@ -494,7 +509,7 @@ def run_national(
     mask_radius: float | None = 2000.0,
     bandwidth: float = 1000.0,
     kernel: str = "quartic",
-    distance: float = 750.0,
+    distance: float | None = None,
     fdr: bool = True,
     alpha: float = 0.05,
     inference: str = "auto",
@@ -535,9 +550,11 @@ def run_national(
     bandwidth, kernel : float, str
         KDE bandwidth (metres; given, since the automatic rules are meant for one area, not a
         country of towns) and kernel.
-    distance : float
-        Gi* distance band, metres (given: the automatic choice sweeps 29 bands of Moran's I,
-        which at this size costs more than the rest of the run).
+    distance : float, optional
+        Gi* distance band, metres (not chosen from the data: the automatic choice sweeps 29 bands
+        of Moran's I, which at this size costs more than the rest of the run). None (default):
+        :func:`national_distance` of ``cell_size`` (750 m, longer on cells over 530 m). A band
+        shorter than the cell size is refused, as by :func:`hotspots.gi_star`.
     fdr, alpha : bool, float
         As :func:`hotspots.gi_star`.
     inference, permutations, seed
@@ -568,6 +585,8 @@ def run_national(
         raise ParameterError(f"`inference` must be one of {', '.join(map(repr, INFERENCE))}; got {inference!r}.")
     if kernel not in ("quartic", "epanechnikov", "gaussian"):
         raise ParameterError(f"`kernel` must be 'quartic', 'epanechnikov' or 'gaussian'; got {kernel!r}.")
+    if distance is None and isinstance(cell_size, (int, float)) and math.isfinite(cell_size) and cell_size > 0:
+        distance = national_distance(cell_size)
     for name, v in (("cell_size", cell_size), ("bandwidth", bandwidth), ("distance", distance)):
         if not (isinstance(v, (int, float)) and math.isfinite(v) and v > 0):
             raise ParameterError(f"`{name}` must be a positive number of metres; got {v!r}.")

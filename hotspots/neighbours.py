@@ -40,6 +40,7 @@ __all__ = [
     "morans_i",
     "DistanceChoice",
     "auto_distance",
+    "fallback_distance",
     "DISTANCE_RTOL",
     "active_values_or_raise",
 ]
@@ -364,6 +365,13 @@ class DistanceChoice:
 MAX_AUTO_DISTANCE_M = 2000.0
 
 
+def fallback_distance(cell_size: float) -> float:
+    """The distance band (metres) that reaches a cell's 8 surrounding cells: ``cell_size x sqrt(2)``
+    (sfhotspot's default), :func:`auto_distance`'s choice when Moran's I shows no peak, and the
+    band a default follows when the cells are large (:func:`hotspots.national.national_distance`)."""
+    return float(cell_size) * math.sqrt(2.0)
+
+
 def auto_distance(
     values: GridValues,
     *,
@@ -411,7 +419,7 @@ def auto_distance(
     active_values_or_raise(values)
     if not (step_cells > 0 and max_cells >= 1):
         raise ParameterError("`step_cells` must be > 0 and `max_cells` >= 1 (in cell sizes).")
-    fallback = cs * math.sqrt(2.0)
+    fallback = fallback_distance(cs)
     if not max_distance_m > 0:
         raise ParameterError(f"`max_distance_m` must be a positive number of metres; got {max_distance_m!r}.")
     limit = min(float(max_cells), 0.5 * min(grid.n_rows, grid.n_cols), float(max_distance_m) / cs)

@@ -6,11 +6,16 @@ A results folder holds only what one run wrote, and that list is in its ``parame
 
 * ``/`` and the home folder are refused, and so is a path that is a file;
 * a missing folder is created; an empty one is used;
-* a folder that an earlier run wrote (its ``parameters.json`` lists its files) is cleared of
-  exactly those files, so nothing from the earlier run (e.g. referral layers a new run no longer
-  writes) stays behind unlisted; anything else in it (a user's notes) is kept and never listed,
-  unless its name is one the run may write (:data:`OUTPUT_PATTERNS`: a user's ``maps/x.png``
-  after a run without images), which is refused;
+* a folder that an earlier run of the same command wrote (its ``parameters.json`` lists its files)
+  is cleared of exactly those files, so nothing from the earlier run (e.g. referral layers a new
+  run no longer writes) stays behind unlisted; :meth:`ResultsFolder.replaced_note` says so in one
+  line (how many files, of when, which of them the run did not write again, and the folder's
+  real path when ``--out`` is a link to it). Anything else in it (a user's notes, a user's
+  ``csv/my_table.csv``) is kept and never listed, unless its name is one the run may write
+  (:func:`output_names`: a user's ``maps/briefing_density.png`` after a run without images),
+  which is refused;
+* a folder that a run of another command wrote (``national`` results under ``analyse --out``) is
+  refused, naming that command: a run replaces only its own command's results;
 * any other non-empty folder is refused: hotspots never deletes or overwrites files it did not write;
 * symbolic links anywhere in the folder are refused (a writer would follow them and overwrite
   their targets); links among the files of an earlier run are removed (the link, never its
@@ -37,6 +42,7 @@ writes no ``parameters.json`` of its own gets a small one (``format``, ``command
 from __future__ import annotations
 
 import contextlib
+import datetime as dt
 import fnmatch
 import json
 import os
@@ -48,7 +54,8 @@ from typing import Any
 from . import validation
 from ._errors import ParameterError
 
-__all__ = ["LEDGER", "OUTPUT_PATTERNS", "SIDECAR", "SIDECAR_FORMAT", "ResultsFolder", "check_output_file", "results_folder"]
+__all__ = ["COMMANDS", "LEDGER", "SIDECAR", "SIDECAR_FORMAT", "ResultsFolder", "check_output_file", "output_names",
+           "results_folder"]
 
 #: The sidecar every results folder holds (the same name as :data:`hotspots.export.gis.SIDECAR`).
 SIDECAR = "parameters.json"
@@ -56,14 +63,45 @@ SIDECAR = "parameters.json"
 SIDECAR_FORMAT = "hotspots-parameters/1"
 #: Hidden file present while a run writes into the folder.
 LEDGER = ".hotspots-writing.json"
-#: What a run of each command may write (``fnmatch`` patterns of paths relative to the folder; a
-#: ``*`` also matches ``/``): a user's file of such a name in a folder an earlier run wrote would be
-#: overwritten, so it is refused (an earlier run with ``--no-images`` wrote no ``maps/``).
-OUTPUT_PATTERNS: dict[str, tuple[str, ...]] = {
-    "analyse": ("hotspots.gpkg", "geojson/*", "csv/*", "maps/*"),
-    "national": ("*.tif", "hotspot_areas.gpkg", "overview.png"),
-    "demo": ("incidents.csv", "referrals.csv", "tasks.csv", "ground_truth.json", "README.md"),
-}
+#: The commands that write a results folder; a folder one of them wrote is refused to the others.
+COMMANDS = ("analyse", "national", "demo")
+
+
+def output_names(command: str) -> tuple[str, ...]:
+    """The files a run of ``command`` may write, as ``fnmatch`` patterns of paths relative to the
+    folder (a ``*`` also matches ``/``): a user's file of such a name in a folder an earlier run
+    wrote would be overwritten, so it is refused; a user's file of any other name (``csv/my_table.csv``)
+    is kept. The names come from the writers (:data:`hotspots.export.gis.LAYER_NAMES` and
+    :data:`~hotspots.export.gis.CSV_TABLES`, :data:`hotspots.export.briefing.BRIEFING_MAPS`,
+    :data:`hotspots.export.national_outputs.RASTERS`); a command not in :data:`COMMANDS` has none.
+    """
+    if command == "analyse":
+        from .export.briefing import BRIEFING_FORMATS, BRIEFING_MAPS
+        from .export.gis import CSV_TABLES, LAYER_NAMES
+
+        return (("hotspots.gpkg", "hotspots.tmp.gpkg") + tuple(f"geojson/{n}.geojson" for n in LAYER_NAMES)
+                + tuple(f"csv/{n}.csv" for n in CSV_TABLES)
+                + tuple(f"maps/{stem}.{ext}" for stem in BRIEFING_MAPS.values() for ext in BRIEFING_FORMATS))
+    if command == "national":
+        from .export.national_outputs import RASTERS
+
+        return tuple(r[0] for r in RASTERS) + ("hotspot_areas.gpkg", "hotspot_areas.tmp.gpkg", "overview.png")
+    if command == "demo":
+        return ("incidents.csv", "referrals.csv", "tasks.csv", "ground_truth.json", "README.md")
+    return ()
+
+
+def _earlier_command(sidecar: Any, ledger: Any) -> str | None:
+    """The command (one of :data:`COMMANDS`) whose run wrote the folder last: the ledger's ``command``
+    (a run that stopped half-way), else the sidecar's ``written_by``, else the first command word of
+    its ``command`` line (folders of earlier versions); None when unknown."""
+    for record, key in ((ledger, "command"), (sidecar, "written_by")):
+        if isinstance(record, dict) and record.get(key) in COMMANDS:
+            return str(record[key])
+    line = sidecar.get("command") if isinstance(sidecar, dict) else None
+    if isinstance(line, str):
+        return next((w for w in line.split() if w in COMMANDS), None)
+    return None
 
 
 def _walk(root: Path) -> tuple[set[str], list[str]]:
@@ -182,14 +220,15 @@ class ResultsFolder:
     kept : frozenset of str
         Files in the folder that are not hotspots' (never listed, never touched); set by :meth:`begin`.
     removed : tuple of str
-        Files of an earlier run deleted by :meth:`begin`.
+        Files of an earlier run deleted by :meth:`begin` (said by :meth:`replaced_note`).
 
     Raises
     ------
     ParameterError
         ``out`` is ``/``, the home folder, a file, in a folder that does not exist, a non-empty
-        folder hotspots did not write, or a folder with symbolic links other than among an
-        earlier run's files.
+        folder hotspots did not write, a folder a run of another command wrote, a folder holding a
+        user's file named as one this run writes, or a folder with symbolic links other than among
+        an earlier run's files.
     """
 
     def __init__(self, out: Any, *, command: str, name: str = "out"):
@@ -202,6 +241,8 @@ class ResultsFolder:
         self.removed: tuple[str, ...] = ()
         self.started = self.finished = False
         self._extra: dict[str, Any] = {}
+        self._earlier_when = ""
+        self._written: tuple[str, ...] = ()
         resolved = self.path.resolve()
         if resolved == Path(resolved.anchor):
             raise self._refuse("is the root of the file system. Give a new folder for the results, e.g. `results/`.")
@@ -245,10 +286,19 @@ class ResultsFolder:
                 f"is not empty and was {why} (it holds {', '.join(shown)}{' ...' if len(shown) == 5 else ''}). hotspots never "
                 "deletes or overwrites files it did not write: give a new or empty folder, or empty this one first."
             )
-        clash = sorted(k for k in kept if any(fnmatch.fnmatchcase(k, pat) for pat in OUTPUT_PATTERNS.get(self.command, ())))
+        earlier = _earlier_command(sidecar, ledger)
+        if earlier is not None and self.command in COMMANDS and earlier != self.command:
+            n = len(ours - {LEDGER})
+            raise self._refuse(
+                f"holds the results of an earlier `hotspots {earlier}` run ({n:,} file{'s' if n != 1 else ''}"
+                f"{self._when()}); this `hotspots {self.command}` run would delete them. Give another `--out` for this run, "
+                "or delete that folder first if its results are no longer needed."
+            )
+        names = output_names(self.command)
+        clash = sorted(k for k in kept if any(fnmatch.fnmatchcase(k, pat) for pat in names))
         if clash:
             raise self._refuse(
-                f"holds file(s) that this run may write but an earlier run did not ({', '.join(clash[:5])}"
+                f"holds file(s) of names this run writes but an earlier run did not ({', '.join(clash[:5])}"
                 f"{' ...' if len(clash) > 5 else ''}): they are not hotspots' and would be overwritten. Move or rename them, "
                 "or give another folder."
             )
@@ -264,6 +314,7 @@ class ResultsFolder:
         """Start writing: check again, create the folder or clear the earlier run's files, and
         record what is kept (in a ledger, until :meth:`finish`)."""
         ours, kept = self._plan()
+        self._earlier_when = self._when()
         if not self.path.exists():
             try:
                 self.path.mkdir()  # only the folder itself: its parent exists (validation.output_folder)
@@ -280,6 +331,31 @@ class ResultsFolder:
         _write_json(self.path / LEDGER, {"command": self.command, "kept": sorted(self.kept)})
         self.started = True
         return self
+
+    def _when(self) -> str:
+        """" of <date and time>" of the earlier run (its ``parameters.json`` last written), or ""."""
+        try:
+            t = os.lstat(self.path / SIDECAR).st_mtime
+        except OSError:
+            return ""
+        return f" of {dt.datetime.fromtimestamp(t, dt.UTC):%Y-%m-%d %H:%M} UTC"
+
+    def replaced_note(self) -> str | None:
+        """One line on what this run replaced, for the console; None when the folder held no
+        earlier run's files. E.g. ``"replaced the earlier run's 19 files of 2026-12-06 23:10 UTC in
+        /data/results (not written again: maps/briefing_density.png)"``: the files :meth:`begin`
+        deleted, the files among them this run did not write again (after :meth:`finish`; e.g. the
+        maps of a run with ``--no-images``), and the folder's real path when it differs from the
+        path given (``--out`` a symbolic link to a folder)."""
+        removed = list(self.removed)
+        if not removed:
+            return None
+        n = len(removed)
+        real = self.path.resolve()
+        where = f"in {real}" if real == self.path.absolute() else f"in {real} (`{self.path}` links there)"
+        gone = sorted(set(removed) - set(self._written)) if self.finished else []
+        more = f" (not written again: {', '.join(gone[:8])}{' ...' if len(gone) > 8 else ''})" if gone else ""
+        return f"replaced the earlier run's {n:,} file{'s' if n != 1 else ''}{self._earlier_when} {where}{more}"
 
     def record(self, **entries: Any) -> None:
         """Entries to add to ``parameters.json`` when the run finishes (JSON values)."""
@@ -317,7 +393,10 @@ class ResultsFolder:
         if not isinstance(record, dict):
             record = {"format": SIDECAR_FORMAT, "command": self.command}
         record.update(self._extra)
+        if self.command in COMMANDS:
+            record["written_by"] = self.command
         written = sorted((files - self.kept - {LEDGER}) | {SIDECAR})
+        self._written = tuple(written)
         record["files_written"] = written
         _write_json(side, record)
         with contextlib.suppress(OSError):

@@ -146,6 +146,8 @@ def test_out_parent_must_exist_and_months_checked(points_file, tmp_path, capsys)
         (["--alpha", "2"], "`--alpha` must be a number between 0 and 1, exclusive (e.g. 0.05); got 2.0."),
         (["--months", "2025-6:2025-1"], "`--months` starts after it ends (2025-06 > 2025-01); give the earlier month first."),
         (["--months", "January:March"], "`--months` must be two months FIRST:LAST written YYYY-MM:YYYY-MM"),
+        # a given band shorter than the cell size: refused before reading (it was refused only at Gi*, after it)
+        (["--cell-size", "2000", "--distance", "750"], "`--distance` 750 m is shorter than the cell size (2000 m)"),
     ],
 )
 def test_arguments_are_checked_before_any_input_is_read(tmp_path, capsys, monkeypatch, extra, message):
@@ -391,3 +393,13 @@ def test_northern_irelands_incidents_are_warned_about(tmp_path, capsys):
     assert want in printed and "`hotspots analyse`, which uses Irish Transverse Mercator, EPSG:2157" in printed
     assert printed.count("Northern Ireland's 200 incidents") == 1
     assert any(n.startswith("Northern Ireland's 200") for n in json.loads((out / "parameters.json").read_text())["notes"])
+
+
+def test_large_cells_need_no_distance_of_their_own(points_file, tmp_path, capsys):
+    """``--cell-size 2000`` failed unless ``--distance`` was given (the default stayed 750 m): the default
+    follows the cell size (2000 x sqrt(2) = 2,828 m, the 8 surrounding cells)."""
+    out = tmp_path / "o"
+    assert main(["national", str(points_file), "--out", str(out), "--no-overview", "--extent", "data",
+                 "--cell-size", "2000", "--bandwidth", "3000"]) == 0
+    assert "Gi* (count inference, 2828.43 m, FDR)" in capsys.readouterr().out
+    assert json.loads((out / "parameters.json").read_text())["gi_star"]["distance_m"] == pytest.approx(2000 * 2**0.5)

@@ -851,3 +851,22 @@ def test_the_areas_table_says_changes_are_per_day_with_the_periods_days(demo, tm
     said = ("changes compare incidents per day, as the periods differ in length" if days[0] != days[1] else
             "changes compare incidents per day (both periods")
     assert said in shown and f"{days[0]:,}" in shown and "per month;" not in shown
+
+
+def test_a_briefing_without_areas_says_why_when_the_permutations_cannot_reach_the_confidence(tmp_path):
+    """With 99 permutations and FDR no cell can reach 95 %: the console said "cannot be reached (smallest p
+    ...)", the briefing "No significant hot spots at the chosen confidence" (read as "no hotspots exist").
+    The briefing now gives the console's note (:func:`hotspots.gistar.unreached_note`), naming the fix."""
+    from hotspots.gistar import unreached_note
+
+    d = generate_demo(0)
+    an = analyse(d.incidents, settings=Settings(permutations=99), study_area=default_study_area())
+    assert an.areas.n_areas == 0
+    note = unreached_note(an.gi, float(an.areas.params["min_confidence"]))
+    assert note is not None and note in an.notes
+    img = briefing_map(an, tmp_path / "g.png", layer="gistar", dpi=40)
+    text = " ".join(img.texts)
+    assert "No significant hot spots at the chosen confidence." not in text
+    assert "No hotspot areas: none can be found at 95% confidence. With 99 permutations" in text
+    assert "cannot be reached" in text and "permutations=0" in text and "`" not in text
+    assert not any(t.startswith("Hot spot,") for t in img.texts), img.texts  # no class it cannot reach

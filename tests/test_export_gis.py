@@ -248,6 +248,19 @@ def test_csv_tables(demo, exported):
         assert exported.tables[name] == len(pd.read_csv(exported.files[f"csv:{name}"]))
 
 
+def test_clusters_layer_and_table_name_the_place_the_briefing_lists(demo, exported):
+    """The clusters briefing lists each cluster "Near" a place; the clusters layer and
+    csv/clusters.csv had no place column. Both have ``place`` after ``cluster``, the briefing's name."""
+    from hotspots.export._layers import numbered_clusters
+
+    an, _ = demo
+    briefing = dict(zip(numbered_clusters(an)["cluster"], numbered_clusters(an)["place"]))
+    for table in (gpd.read_file(exported.gpkg, layer="clusters"), pd.read_csv(exported.files["csv:clusters"])):
+        assert list(table.columns[:2]) == ["cluster", "place"] and table["place"].notna().all()
+        got = dict(zip(table["cluster"], table["place"]))
+        assert briefing and all(got[c] == p for c, p in briefing.items())
+
+
 def test_change_summary_table_in_csv_and_gpkg(demo, exported):
     an, _ = demo
     want = an.change_summary.to_frame()

@@ -251,6 +251,19 @@ def test_permutation_p_values_distributed_like_esda(esda_permutation_run):
     np.testing.assert_allclose(res.z[act], e["Zs"], atol=1e-9)
 
 
+def test_unreached_note_is_the_note_naming_the_classes_the_method_cannot_reach():
+    """The note every output without hot spots gives (briefing, app) is the console's: None when the confidence
+    can be reached."""
+    from hotspots.gistar import unreached_note
+
+    gv = _tie_free_surface(4)
+    few = gi_star(gv, 200, permutations=19, seed=1)
+    assert 0.95 not in few.params["classes_offered"]
+    note = unreached_note(few, 0.95)
+    assert note is not None and note in few.notes and note.startswith("with 19 permutations") and "cannot be reached" in note
+    assert unreached_note(gi_star(gv, 200), 0.95) is None  # the exact count test reaches every class
+
+
 def test_permutations_are_reproducible_and_seeded():
     gv = _tie_free_surface(4)
     a = gi_star(gv, 200, permutations=199, seed=42)

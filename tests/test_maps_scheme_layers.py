@@ -166,6 +166,19 @@ def test_gi_legend_lists_cold_classes_only_when_there_are_cold_spots(demo):
         assert "cold 99%" in leg.html
 
 
+def test_gi_legend_says_why_when_no_class_can_be_reached(demo):
+    """With too few permutations no class can be reached: the legend gave "no hot or cold spots" (read as none
+    exist); it gives the library's note (:func:`hotspots.gistar.unreached_note`) with the fix."""
+    import dataclasses
+
+    gi = demo["stage"].gi
+    note = "with 99 permutations the 99%, 95%, 90% class(es) cannot be reached (smallest p 0.02); use `permutations=0`"
+    few = dataclasses.replace(gi, bins=np.zeros_like(gi.bins), params={**gi.params, "classes_offered": []}, notes=(note,))
+    leg = next(c for c in sl.gi_class_layer(few)._children.values() if isinstance(c, Legend))
+    assert "none can be found: with 99 permutations" in leg.html and "permutations=0" in leg.html
+    assert "no hot or cold spots" not in leg.html
+
+
 def test_legends_list_no_class_that_is_not_on_the_map(demo):
     """No significant cell: the Gi* legend says so (it listed hot 99 % / 95 % / 90 %); no significant change in any
     cell: the change legend says so (it listed a fall and a rise with 0 and 0)."""

@@ -210,6 +210,24 @@ def test_run_national_inference_matches_gi_star(inference, permutations):
     assert set(want.notes) <= set(res.notes)
 
 
+def test_the_default_distance_follows_the_cell_size_and_a_short_one_is_still_refused():
+    """``national --cell-size 2000`` failed unless ``--distance`` was given ("`--distance` 750 m is
+    shorter than the cell size (2000 m)"): the default band is 750 m, or cell size x sqrt(2) (the
+    8 surrounding cells, analyse's fallback band) when that is longer."""
+    from hotspots.national import national_distance
+    from hotspots.neighbours import fallback_distance
+
+    assert national_distance(250) == 750.0 and national_distance(500) == 750.0
+    assert national_distance(1000) == pytest.approx(1414.2136, abs=1e-3) == fallback_distance(1000)
+    xy = blobs(3000, seed=6)
+    bounds = (400_000, 300_000, 450_000, 350_000)
+    res = run_national(xy, cell_size=2000, bounds=bounds, mask_radius=None, bandwidth=3000, do_kde=False)
+    assert res.params["distance_m"] == pytest.approx(2000 * 2**0.5)
+    np.testing.assert_array_equal(res.gistar.bins, gi_star(count(xy, res.grid), 2000 * 2**0.5).bins)
+    with pytest.raises(ParameterError, match="shorter than the cell size"):
+        run_national(xy, cell_size=2000, bounds=bounds, mask_radius=None, bandwidth=3000, do_kde=False, distance=750)
+
+
 @pytest.mark.parametrize(
     "kwargs, match",
     [({"inference": "bayes"}, "inference"), ({"kernel": "box"}, "kernel"), ({"cell_size": 0}, "cell_size"),

@@ -110,6 +110,93 @@ def test_a_users_file_named_as_a_runs_output_is_refused_not_overwritten(tmp_path
         results_folder(nat, command="national")
 
 
+def test_a_users_own_files_in_the_tools_subfolders_are_kept_not_refused(tmp_path):
+    """Only names a run writes are refused: a user's ``csv/my_table.csv``, ``csv/zz_mine.txt``,
+    ``geojson/my.geojson`` or ``maps/my_own_map.png`` beside an earlier analyse run are kept (they
+    were refused as "file(s) that this run may write"); ``*.tif`` of a user's beside national too."""
+    out = tmp_path / "r"
+    _run(out, {"csv/kpis.csv": "1", "geojson/cells.geojson": "g", "maps/briefing_density.png": "p"}, command="analyse")
+    mine = {"csv/my_table.csv": "a", "csv/zz_mine.txt": "b", "geojson/my.geojson": "c", "maps/my_own_map.png": "d"}
+    for rel, text in mine.items():
+        (out / rel).write_text(text)
+    assert _run(out, {"csv/kpis.csv": "2"}, command="analyse") == ["csv/kpis.csv", SIDECAR]
+    assert all((out / rel).read_text() == text for rel, text in mine.items())
+    assert not (out / "maps" / "briefing_density.png").exists()
+    (out / "csv" / "hotspot_areas.csv").write_text("MINE")  # a name the run writes: still refused
+    with pytest.raises(ParameterError, match=r"csv/hotspot_areas\.csv\): they are not hotspots'"):
+        results_folder(out, command="analyse")
+    nat = tmp_path / "n"
+    _run(nat, {"counts.tif": "t"}, command="national")
+    (nat / "my_raster.tif").write_text("MINE")
+    assert _run(nat, {"counts.tif": "u"}, command="national") == ["counts.tif", SIDECAR]
+    assert (nat / "my_raster.tif").read_text() == "MINE"
+
+
+def test_output_names_name_what_each_command_writes():
+    from hotspots.export.briefing import BRIEFING_MAPS
+    from hotspots.export.gis import CSV_TABLES, GPKG_TABLES, LAYER_NAMES
+    from hotspots.results_folder import COMMANDS, output_names
+
+    analyse = set(output_names("analyse"))
+    assert {f"csv/{t}.csv" for t in CSV_TABLES} <= analyse and set(GPKG_TABLES) <= set(CSV_TABLES)
+    assert {f"geojson/{n}.geojson" for n in LAYER_NAMES} <= analyse
+    assert {f"maps/{s}.png" for s in BRIEFING_MAPS.values()} <= analyse and "hotspots.gpkg" in analyse
+    assert not any("*" in n for c in COMMANDS for n in output_names(c))
+    assert "counts.tif" in output_names("national") and output_names("test") == ()
+
+
+def test_a_folder_of_another_command_is_refused_naming_it(tmp_path):
+    """``national --out`` into an ``analyse`` folder deleted its 19 files without a word: refused,
+    naming the earlier command and the two ways out; nothing changes."""
+    out = tmp_path / "r"
+    _run(out, {"hotspots.gpkg": "g", "csv/kpis.csv": "1"}, command="analyse")
+    for other in ("national", "demo"):
+        with pytest.raises(ParameterError, match=r"results of an earlier `hotspots analyse` run \(3 files of 20\d\d-.*UTC\); "
+                           rf"this `hotspots {other}` run would delete them\. Give another `--out`.*or delete that folder"):
+            results_folder(out, command=other)
+    assert (out / "hotspots.gpkg").read_text() == "g"
+    # an older sidecar without `written_by`: the command word of its command line
+    side = json.loads((out / SIDECAR).read_text())
+    del side["written_by"]
+    side["command"] = "hotspots analyse in --out r"
+    (out / SIDECAR).write_text(json.dumps(side))
+    with pytest.raises(ParameterError, match="earlier `hotspots analyse` run"):
+        results_folder(out, command="national")
+    results_folder(out, command="analyse")  # the same command may replace it
+
+
+def test_replacing_an_earlier_run_is_said_in_one_line(tmp_path):
+    """A run into a folder an earlier run wrote says how many files it replaced, of when, and which
+    of them it did not write again (the PNGs of a rerun with --no-images were removed silently)."""
+    out = tmp_path / "r"
+    first = results_folder(out, command="analyse")
+    with first.writing():
+        (out / "a.csv").write_text("1")
+    assert first.replaced_note() is None
+    _run(out, {"a.csv": "1", "maps/briefing_density.png": "p", "maps/briefing_gistar.png": "p"}, command="analyse")
+    folder = results_folder(out, command="analyse")
+    with folder.writing():
+        (out / "a.csv").write_text("2")
+    note = folder.replaced_note()
+    assert note.startswith("replaced the earlier run's 4 files of 20") and f"UTC in {out.resolve()}" in note
+    assert note.endswith("(not written again: maps/briefing_density.png, maps/briefing_gistar.png)")
+
+
+def test_a_linked_out_is_named_by_its_real_path(tmp_path):
+    """``--out link_out`` (a link to another results folder) replaces that folder's run: the line
+    says which folder that really is."""
+    real = tmp_path / "real"
+    _run(real, {"a.csv": "1"}, command="analyse")
+    link = tmp_path / "link_out"
+    os.symlink(real, link)
+    folder = results_folder(link, command="analyse")
+    with folder.writing():
+        (folder.path / "a.csv").write_text("2")
+    note = folder.replaced_note()
+    assert f"in {real.resolve()} (`{link}` links there)" in note
+    assert (real / "a.csv").read_text() == "2"
+
+
 def test_a_run_that_stopped_half_way_is_cleared_by_the_next(tmp_path):
     out = tmp_path / "r"
     _run(out, {"a.csv": "1"})

@@ -623,9 +623,12 @@ NO_AREAS = "No hotspot areas at these settings: try a larger cell size, a longer
 def no_areas_text(stage: Any) -> str:
     """The Map tab's message without hotspot areas: when the permutations are the cause (the Gi* result's
     ``classes_offered`` lacks the confidence the areas need: with FDR over many cells, 999 permutations cannot
-    reach any class), it says so and names the control that fixes it; else :data:`NO_AREAS`."""
+    reach any class: :func:`hotspots.gistar.unreached_note`, the console's rule), it says so and names the control
+    that fixes it; else :data:`NO_AREAS`."""
+    from ..gistar import unreached_note
+
     p, need = stage.gi.params, float(stage.areas.params["min_confidence"])
-    if p.get("inference") != "permutation" or any(c >= need - 1e-9 for c in p.get("classes_offered", ())):
+    if p.get("inference") != "permutation" or unreached_note(stage.gi, need) is None:
         return NO_AREAS
     over = f" and the false discovery rate control over {p['n_cells']:,} cells" if p.get("fdr") else ""
     return (f"No hotspot areas: with {p['permutations']:,} permutations{over}, no cell can reach {need:.0%} confidence "

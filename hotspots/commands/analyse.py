@@ -531,12 +531,11 @@ def _images(
     analysis: Any, out: Path, args: argparse.Namespace, inputs: Inputs, progress: Callable[[str, float], None]
 ) -> list[Any]:
     from ..export import briefing_before_after, briefing_map
+    from ..export.briefing import BRIEFING_MAPS
 
-    jobs: list[tuple[str, str]] = [("density", "briefing_density"), ("gistar", "briefing_gistar")]
-    if analysis.linkage is not None:
-        jobs.append(("scheme", "briefing_scheme"))
-    if analysis.change_cells is not None:
-        jobs.append(("before-after", "briefing_before_after"))
+    layers = ["density", "gistar"] + (["scheme"] if analysis.linkage is not None else [])
+    layers += ["before-after"] if analysis.change_cells is not None else []
+    jobs = [(layer, BRIEFING_MAPS[layer]) for layer in layers]
     fmts = ["png"] + (["pdf"] if args.pdf else [])
     made = []
     total = len(jobs) * len(fmts)
@@ -609,8 +608,11 @@ def run(args: argparse.Namespace) -> int:
     folder.finish()  # lists every file written in parameters.json
     bar("done", 1.0)
     bar.done()
+    replaced = folder.replaced_note()  # an earlier run's files deleted: said, never silent
     if quiet:
         print(f"hotspots analyse: wrote {len(manifest.files) + len(images)} files to {out}")
+        if replaced:
+            print(f"  {replaced}")
         return 0
     for line in summary_lines(analysis, inputs):
         print(line)
@@ -632,6 +634,8 @@ def run(args: argparse.Namespace) -> int:
             f"    {img.path.relative_to(out)}  ({img.size_text()}, "
             f"{file_size(img.path.stat().st_size)}; basemap {img.basemap})"
         )
+    if replaced:
+        print(f"  {replaced}")
     print(f"  time: {time.perf_counter() - t0:.1f} s")
     return 0
 
@@ -655,8 +659,8 @@ def register(sub: argparse._SubParsersAction) -> None:
         "--out",
         required=True,
         metavar="DIR",
-        help="results folder: new (its parent must exist), empty, or written by an earlier run "
-        "(its files are replaced); other folders are refused",
+        help="results folder: new (its parent must exist), empty, or written by an earlier analyse run "
+        "(its files are replaced, and the run says so); other folders are refused",
     )
     g.add_argument("--formats", default="gpkg,geojson,csv", help="comma-separated: gpkg, geojson, csv (default all)")
     g.add_argument("--snap", default=250.0, metavar="M", help="square size for exported referral origins, metres (default 250)")

@@ -23,6 +23,9 @@ def run(args: argparse.Namespace) -> int:
     print(f"demo data (seed {seed}) written to {out}")
     for name, path in paths.items():
         print(f"  {name}: {path}")
+    replaced = folder.replaced_note()  # an earlier run's files deleted: said, never silent
+    if replaced:
+        print(f"  {replaced}")
     return 0
 
 
@@ -30,6 +33,6 @@ def register(sub: argparse._SubParsersAction) -> None:
     p = add_command(sub, "demo", run, help="write the synthetic Derbyshire demo data set", aliases={"out_dir": "--out"},
                     description="Write deterministic synthetic demo data (incidents, referrals, task sites, ground truth).")
     p.add_argument("--out", required=True,
-                   help="output folder: new (its parent must exist), empty, or written by an earlier run "
-                   "(its files are replaced); other folders are refused")
+                   help="output folder: new (its parent must exist), empty, or written by an earlier demo run "
+                   "(its files are replaced, and the run says so); other folders are refused")
     p.add_argument("--seed", default=0, help="random seed (default 0); the same seed gives byte-identical files")

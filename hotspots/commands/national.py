@@ -41,7 +41,8 @@ def check_arguments(args: argparse.Namespace) -> Any:
     """The arguments argparse cannot check alone, before anything is read: the inputs exist,
     ``--out`` (the results-folder rule of every command, :func:`hotspots.results_folder.results_folder`:
     a new or empty folder, or one hotspots wrote; nothing on disk changes yet), ``--months`` (the
-    same month rule as ``load`` and ``analyse``), ``--mask-radius``, ``--alpha`` and ``--scheduler``.
+    same month rule as ``load`` and ``analyse``), ``--mask-radius``, a ``--distance`` shorter than the cell size
+    (:func:`hotspots.gistar.check_distance`), ``--alpha`` and ``--scheduler``.
 
     Returns
     -------
@@ -50,6 +51,7 @@ def check_arguments(args: argparse.Namespace) -> Any:
         results are ready to be written.
     """
     from .. import validation
+    from ..gistar import check_distance
     from ..results_folder import results_folder
 
     with validation.collect() as problems:
@@ -59,6 +61,8 @@ def check_arguments(args: argparse.Namespace) -> Any:
         if args.months is not None:
             args.months = problems.check(validation.month_range, args.months, "months")
         problems.check(validation.distance, args.mask_radius, "mask_radius", zero=True)
+        if args.distance is not None:  # a band shorter than the cell size: refused now, not after reading the inputs
+            problems.check(check_distance, args.distance, args.cell_size)
         problems.check(validation.significance, args.alpha)
         if args.scheduler is not None:
             s = args.scheduler.strip()
@@ -199,6 +203,9 @@ def _run(args: argparse.Namespace) -> int:
             if n not in shown_early:
                 say(f"{'warning' if n == outside_gb else 'note'}: {n}")
     print(f"{out}: {', '.join(f.name for f in written.files.values())}  ({time.perf_counter() - t_start:.1f} s)")
+    replaced = folder.replaced_note()  # an earlier run's files deleted: said, never silent
+    if replaced:
+        print(f"  {replaced}")
     return 0
 
 
@@ -215,7 +222,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("inputs", nargs="+", metavar="INPUT",
                    help="police.uk folders, zips or .csv/.csv.gz files, or one Parquet file with x/y (EPSG:27700) or "
                         "longitude/latitude columns")
-    p.add_argument("--out", required=True, metavar="DIR", help="results folder (created if missing; its parent must exist)")
+    p.add_argument("--out", required=True, metavar="DIR",
+                   help="results folder: new (its parent must exist), empty, or written by an earlier national run "
+                   "(its files are replaced, and the run says so); other folders are refused")
     p.add_argument("--cell-size", type=_number(float), default=250.0, metavar="M", help="cell size in metres (default 250)")
     p.add_argument("--category", action="append", metavar="NAME",
                    help="incident category to keep (repeatable; default 'Anti-social behaviour'); 'all' keeps every category")
@@ -228,8 +237,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     g.add_argument("--bandwidth", type=_number(float), default=1000.0, metavar="M", help="KDE bandwidth in metres (default 1000)")
     g.add_argument("--kernel", choices=("quartic", "epanechnikov", "gaussian"), default="quartic",
                    help="KDE kernel (default quartic)")
-    g.add_argument("--distance", type=_number(float), default=750.0, metavar="M",
-                   help="Gi* distance band in metres (default 750)")
+    g.add_argument("--distance", type=_number(float), default=None, metavar="M",
+                   help="Gi* distance band in metres (default 750, or cell size x sqrt(2) when that is longer: "
+                   "the 8 surrounding cells); at least the cell size")
     g.add_argument("--mask-radius", type=_number(float, positive=False), default=2000.0, metavar="M",
                    help="study area: cells within this distance of an incident (default 2000; 0 = every cell)")
     g.add_argument("--alpha", type=_number(float), default=0.05, help="significance level (default 0.05)")

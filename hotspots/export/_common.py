@@ -147,6 +147,15 @@ def area_places(areas: pd.DataFrame, analysis: Any = None) -> pd.DataFrame:
     return name_hotspot_areas(areas, getattr(analysis, "incidents", None), getattr(analysis, "study_area", None))
 
 
+def cluster_places(clusters: pd.DataFrame, analysis: Any) -> np.ndarray:
+    """The place of each point cluster (``clusters`` with ``cluster`` and polygons, e.g.
+    :attr:`hotspots.clustering.ClusterResult.polygons`): the label :func:`area_places` gives it
+    ("Cambrian Road, Newport"), as the clusters briefing's "Near" column, the ``clusters`` layer and
+    ``csv/clusters.csv`` show it."""
+    named = area_places(clusters[["cluster", clusters.geometry.name]].rename(columns={"cluster": "area_id"}), analysis)
+    return named["label"].to_numpy(dtype=object)
+
+
 def area_summary(analysis: Any) -> pd.DataFrame:
     """One row per hotspot area: place, incidents, change and (suppressed) referrals.
 

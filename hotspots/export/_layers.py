@@ -22,11 +22,12 @@ from matplotlib.patches import PathPatch
 from .. import style, validation
 from .._errors import ParameterError
 from ..emerging_summary import levels_estimated, short_series_caveat
+from ..gistar import unreached_note
 from ..grid import Grid
 from ..publication import scheme_publication
 from ..style import INK, OFFLINE_INSIDE, OUTLINE
 from ..summaries import per_day_note
-from ._common import area_summary, period_range_text
+from ._common import area_summary, cluster_places, period_range_text
 from ._layout import (
     DrawContext,
     SidePanel,
@@ -173,14 +174,10 @@ CLUSTERS_NUMBERED = 10
 def numbered_clusters(analysis: Any, max_n: int = CLUSTERS_NUMBERED) -> Any:
     """The point clusters a clusters map numbers: the ``max_n`` with most incidents (ties by id),
     exactly one label each, with ``cluster`` (the id drawn, as in the GIS files' clusters layer),
-    ``n_points``, ``place`` (:func:`hotspots.places.name_hotspot_areas`) and the polygon."""
-    from ..places import name_hotspot_areas
-
+    ``n_points``, ``place`` (:func:`~hotspots.export._common.cluster_places`, as in the GIS files) and the polygon."""
     polys = analysis.clusters.polygons.sort_values(["rank", "cluster"], kind="stable").head(int(max_n))
     polys = polys.reset_index(drop=True)
-    named = name_hotspot_areas(polys[["cluster", "geometry"]].rename(columns={"cluster": "area_id"}),
-                               analysis.incidents, getattr(analysis, "study_area", None))
-    polys["place"] = named["label"].to_numpy(dtype=object)
+    polys["place"] = cluster_places(polys, analysis)
     return polys
 
 
@@ -220,7 +217,10 @@ def draw_layer(ctx: DrawContext, ax: Any, layer: str, display_cell_m: Any, suppr
         area_outlines(ctx, ax, areas)
         area_markers(ctx, ax, areas)
         present = [c for c in GI_COLOURS if (classes == c).any()]
-        info["classes"] = [(GI_COLOURS[c], GI_LABELS[c]) for c in GI_COLOURS if c.startswith("hot") or c in present]
+        # hot classes the method can reach (gistar's "Classes offered"): 99 permutations with FDR reach none
+        offered = {f"{c:.0%}" for c in an.gi.params.get("classes_offered", (0.99, 0.95, 0.90))}
+        reachable = {style.HOT_CLASSES[k] for k in offered if k in style.HOT_CLASSES}
+        info["classes"] = [(GI_COLOURS[c], GI_LABELS[c]) for c in GI_COLOURS if c in reachable or c in present]
         info["classes"].append(("#ffffff", "Not significant"))
         ctx.legend.update({GI_LABELS[c]: GI_COLOURS[c] for c in GI_COLOURS})
     elif layer == "areas":
@@ -415,7 +415,11 @@ def areas_table_into(panel: SidePanel, analysis: Any, suppress: bool, max_rows: 
     summ = area_summary(analysis)
     if len(summ) == 0:
         panel.heading("Hotspot areas")
-        panel.para("No significant hot spots at the chosen confidence.", colour=INK)
+        need = float(analysis.areas.params.get("min_confidence", 0.95))
+        why = unreached_note(analysis.gi, need)  # the console's note: "no hot spots" read as "none exist"
+        text = ("No significant hot spots at the chosen confidence." if why is None else
+                f"No hotspot areas: none can be found at {need:.0%} confidence. {why[0].upper()}{why[1:]}.".replace("`", ""))
+        panel.para(text, colour=INK)
         return
     labels, other = _referral_labels(analysis, suppress)
     panel.heading(f"Hotspot areas ({len(summ)})")

@@ -99,7 +99,15 @@ __all__ = [
     "GI_COLOURS",
     "CHANGE_COLOURS",
     "DENSITY_CMAP",
+    "BRIEFING_MAPS",
+    "BRIEFING_FORMATS",
 ]
+
+#: The briefing maps ``hotspots analyse`` writes into ``maps/``: layer -> file stem.
+BRIEFING_MAPS = {"density": "briefing_density", "gistar": "briefing_gistar", "scheme": "briefing_scheme",
+                 "before-after": "briefing_before_after"}
+#: Their file formats (``png`` always, ``pdf`` with ``--pdf``).
+BRIEFING_FORMATS = ("png", "pdf")
 
 
 # =============================================================================== result types

@@ -27,7 +27,8 @@ Layers (:func:`gis_layers`)
     ``referrals`` (text, disclosure-controlled: ``"12"``, ``"<5"``, ``"x"``) and ``referrals_count``
     (the same figure as a whole number, empty where the text hides it).
 ``clusters``
-    DBSCAN/HDBSCAN cluster polygons.
+    DBSCAN/HDBSCAN cluster polygons, each with its ``place`` ("Cambrian Road, Newport": the name
+    the clusters briefing lists as "Near"); also ``csv/clusters.csv``.
 ``referral_origins``
     Where referred behaviour happened, **aggregated** to ``snap_m`` squares (default 250 m,
     aligned to multiples of ``snap_m``, each including its west and south edges): one polygon
@@ -121,7 +122,7 @@ from ..change import finite_for_files
 from ..disclosure import MIN_SAFE_THRESHOLD, SUPPRESSION_THRESHOLD, Ledger, check_threshold, disclosure_statement, protect
 from ..grid import BNG
 from ..publication import scheme_publication
-from ._common import area_places, area_summary, data_source
+from ._common import area_places, area_summary, cluster_places, data_source
 
 __all__ = [
     "ExportManifest",
@@ -134,6 +135,7 @@ __all__ = [
     "FORMATS",
     "LAYER_NAMES",
     "GPKG_TABLES",
+    "CSV_TABLES",
     "MIN_SNAP_M",
     "check_snap_m",
 ]
@@ -157,6 +159,13 @@ LAYER_NAMES = (
 )
 #: Non-spatial GeoPackage tables (attribute tables), in the order written.
 GPKG_TABLES = ("change_summary", "displacement", "emerging")
+#: Every table :func:`csv_tables` may return (``csv/<name>.csv``); the results-folder rule refuses
+#: a user's file of these names only (:func:`hotspots.results_folder.output_names`).
+CSV_TABLES = (
+    "hotspot_areas", "clusters", *GPKG_TABLES, "change_areas", "change_cells", "kpis", "kpis_by_month",
+    "kpis_by_offence", "kpis_by_route", "kpis_by_age_group", "kpis_by_hotspot", "referrals_by_hotspot",
+    "referrals_summary",
+)
 SIDECAR = "parameters.json"
 # Layers holding counts of people (their description states the disclosure rule).
 _PERSON_LAYERS = ("hotspot_areas", "referral_origins", "task_sites", "referral_task_lines")
@@ -334,6 +343,14 @@ def _lines_layer(pub: Any) -> gpd.GeoDataFrame | None:
     return pub.flows.copy()
 
 
+def _clusters_with_places(an: Any) -> gpd.GeoDataFrame:
+    """The clusters' polygons with ``place`` after ``cluster``: the name the clusters briefing lists
+    ("Near", :func:`~hotspots.export._common.cluster_places`)."""
+    cl = an.clusters.polygons.copy()
+    cl.insert(list(cl.columns).index("cluster") + 1, "place", cluster_places(cl, an))
+    return cl
+
+
 # Layers of areas, any of which may be in pieces: MultiPolygon always (see as_multipolygons).
 _AREA_LAYERS = ("hotspot_areas", "clusters", "change_areas", "displacement_rings", "study_area")
 
@@ -368,7 +385,7 @@ def gis_layers(
     pub = _publication(an, threshold, snap_m)
     out: dict[str, gpd.GeoDataFrame] = {"cells": _cells_layer(an, bool(drop_empty)), "hotspot_areas": _areas_layer(an, pub)}
     if an.clusters is not None:
-        out["clusters"] = an.clusters.polygons.copy()
+        out["clusters"] = _clusters_with_places(an)
     for name, layer in (("referral_origins", _origins_layer(pub)), ("task_sites", _tasks_layer(an, pub)),
                         ("referral_task_lines", _lines_layer(pub))):
         if layer is not None:
@@ -439,7 +456,8 @@ def csv_tables(analysis: Any, *, threshold: int | None = None, snap_m: float = 2
         out["hotspot_areas"]["referrals"] = d["referrals"].reindex(keys).astype(object).to_numpy()
         out["hotspot_areas"]["reparation_local_pct"] = d["local_pct"].reindex(keys).astype(object).to_numpy()
     if an.clusters is not None:
-        out["clusters"] = pd.DataFrame(an.clusters.polygons.drop(columns=an.clusters.polygons.geometry.name))
+        cl = _clusters_with_places(an)
+        out["clusters"] = pd.DataFrame(cl.drop(columns=cl.geometry.name))
     out.update(gpkg_tables(an))
     if an.change_areas is not None:
         ca = an.change_areas.table.copy()
@@ -467,6 +485,9 @@ def csv_tables(analysis: Any, *, threshold: int | None = None, snap_m: float = 2
             out[name] = df
         if "hotspot_areas" in out and pub.referrals_by_hotspot is not None:
             out["hotspot_areas"]["disclosure"] = pub.statement
+    unnamed = set(out) - set(CSV_TABLES)
+    if unnamed:  # the results-folder rule knows the names from CSV_TABLES
+        raise AssertionError(f"internal: csv table(s) {sorted(unnamed)} missing from CSV_TABLES")
     return {name: finite_for_files(df) for name, df in out.items()}
 
 

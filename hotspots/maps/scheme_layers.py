@@ -173,9 +173,11 @@ def gi_class_table(gi: Any, *, include_cold: bool = True) -> gpd.GeoDataFrame:
     """Gi* classes as one dissolved (multi)polygon per class: ``class``, ``cells``,
     ``area_km2``, ``incidents`` (in the class's cells), geometry in the grid's CRS.
 
-    Classes with no cell are left out; order as :data:`GI_CLASS_COLOURS`.
+    Classes with no cell are left out; order as :data:`GI_CLASS_COLOURS`. ``attrs["unreached"]``:
+    why no class can be reached at all (:func:`hotspots.gistar.unreached_note`, e.g. 99 permutations
+    with FDR), else None; the layer's legend says it instead of "no hot or cold spots".
     """
-    from ..gistar import GiStarResult
+    from ..gistar import CONFIDENCE_LEVELS, GiStarResult, unreached_note
 
     if not isinstance(gi, GiStarResult):
         raise ParameterError(f"`gi` must be a GiStarResult (e.g. `analysis.gi`); got {type(gi).__name__}.")
@@ -185,6 +187,7 @@ def gi_class_table(gi: Any, *, include_cold: bool = True) -> gpd.GeoDataFrame:
     if len(table):
         table["incidents"] = table["incidents"].round().astype(np.int64)
     table.attrs["classes"] = classes
+    table.attrs["unreached"] = unreached_note(gi, min(c for c, _ in CONFIDENCE_LEVELS))  # None when a class can be
     return table
 
 
@@ -214,6 +217,8 @@ def gi_class_layer(
         table = gi_class_table(gi, include_cold=include_cold)
         classes = table.attrs["classes"]
     drawn = set(table["class"]) if len(table) else set()
+    # no class reachable at all (few permutations): the note says why, not "no hot or cold spots"
+    why = table.attrs.get("unreached")
     # cold classes only when there are cold spots; no class at all when nothing is significant (it listed hot 99 %,
     # 95 %, 90 % over a map without one)
     classes = [c for c in classes if c.startswith("hot") or c in drawn] if drawn else []
@@ -225,7 +230,7 @@ def gi_class_layer(
         aliases=["Gi* class", "Cells", "Incidents"],
         legend_classes=classes,
         legend_title="Gi* class",
-        empty_text="no hot or cold spots",
+        empty_text="no hot or cold spots" if not why else f"none can be found: {why}".replace("`", ""),
         name=name,
         position=position,
         show=show,
