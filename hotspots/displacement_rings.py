@@ -104,6 +104,7 @@ def ring_reading(
     hotspots_vs: ScopeChange | None,
     *,
     label: str = f"the {DEFAULT_RING_M:,g} m rings around the hotspot areas",
+    intervention: bool = True,
 ) -> tuple[str, str]:
     """What the rings' change says, in plain words: ``(reading, text)``, ``reading`` one of
     :data:`READINGS`.
@@ -123,6 +124,10 @@ def ring_reading(
         "all hotspot areas" and "hotspots vs elsewhere" (None: unknown, read as not falling).
     label : str
         How the rings are named (:func:`ring_label`).
+    intervention : bool
+        Something is known to have been done in the hotspot areas between the periods (a scheme
+        start). Without one (two halves of a year, say), displacement and diffusion of benefit are
+        the patterns they would show, and the words say so: nothing may have been done.
     """
     if not np.isfinite(versus.rate_ratio) or not np.isfinite(rings.rate_ratio):
         return READINGS[5], "no incidents in the rings around the hotspot areas in either period: displacement cannot be judged"
@@ -151,9 +156,14 @@ def ring_reading(
             return READINGS[2], f"{out}; the hotspot areas {said}: no sign of displacement or of diffusion of benefit"
         return READINGS[2], f"{out}: no sign of displacement"
     if hot == "fall":
+        unknown = "" if intervention else (
+            ", if something was done in the hotspot areas between the periods (no scheme start was given: the fall may be "
+            "ordinary variation or a trend)"
+        )
         if rel == "rise":
-            return READINGS[0], f"{out}; the hotspot areas {said}: harm may have moved next door (displacement)"
-        return READINGS[1], f"{out}; the hotspot areas {said}: the benefit may have spread next door (diffusion of benefit)"
+            return READINGS[0], f"{out}; the hotspot areas {said}: harm may have moved next door (displacement){unknown}"
+        return READINGS[1], (f"{out}; the hotspot areas {said}: the benefit may have spread next door (diffusion of "
+                             f"benefit){unknown}")
     not_fell = f"but the hotspot areas did not fall ({'they ' + said if said else 'their change is not known'})"
     if rel == "rise":
         return READINGS[3], (f"{out}; {not_fell}, so there was no fall to displace: not displacement, the streets around "
@@ -230,6 +240,9 @@ class Displacement:
         "all hotspot areas" and "hotspots vs elsewhere" (:data:`hotspots.change_summary.SCOPES`),
         which decide whether a change of the rings is read as displacement or diffusion of benefit
         (:func:`ring_reading`); empty: unknown.
+    intervention : bool
+        Something is known to have been done in the hotspot areas between the periods (a scheme
+        start): :func:`ring_reading`'s words.
     """
 
     summary: ChangeSummary
@@ -240,6 +253,7 @@ class Displacement:
     params: dict[str, Any] = field(default_factory=dict)
     beyond: ScopeChange | None = None
     hotspots: tuple[ScopeChange, ...] = ()
+    intervention: bool = True
 
     @property
     def cell_size(self) -> float:
@@ -275,7 +289,8 @@ class Displacement:
         """What the rings' change is read as: ``(reading, plain words)`` (:func:`ring_reading`)."""
         own, vs = self.summary.rows
         hot, hot_vs = (tuple(self.hotspots) + (None, None))[:2]
-        return ring_reading(own, self.beyond, vs, hot, hot_vs, label=f"the {self.label} around the hotspot areas")
+        return ring_reading(own, self.beyond, vs, hot, hot_vs, label=f"the {self.label} around the hotspot areas",
+                            intervention=self.intervention)
 
     def row_text(self) -> tuple[str, str, str]:
         """The rings vs beyond row of a summary panel: ``(label, verdict, reading)``, e.g.
@@ -441,6 +456,7 @@ def displacement_change(
     ring_change: ChangeResult,
     *,
     alpha: float | None = None,
+    intervention: bool = True,
 ) -> Displacement:
     """The rings' change, alone and against the rest beyond them (module docs).
 
@@ -457,6 +473,8 @@ def displacement_change(
         :func:`hotspots.change.change_areas` of ``rings`` (``test="overdispersed"``).
     alpha : float, optional
         Default: the cells' ``alpha``.
+    intervention : bool
+        A scheme start is known (:attr:`Displacement.intervention`).
     """
     for name, r in (("cells", cells), ("areas", areas), ("ring_change", ring_change)):
         if not isinstance(r, ChangeResult) or r.model is None:
@@ -510,5 +528,5 @@ def displacement_change(
         "width_m": rings.params.get("width_m"), "reach_m": reach, "n_rings": rings.n_areas, "ring_cells": int(in_ring.sum()),
         "beyond_cells": int(beyond.sum()), "counts": {"hotspots": [hb, ha], "rings": [rb, ra], "beyond": [bb, ba]},
     }
-    return Displacement(summary, rings, ring_change, quotient, width, params, rest, (hot, hot_vs))
+    return Displacement(summary, rings, ring_change, quotient, width, params, rest, (hot, hot_vs), bool(intervention))
 

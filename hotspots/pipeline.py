@@ -358,7 +358,9 @@ def ring_change(
             incidents, rings, before, after, id_column="area_id", alpha=s.alpha, fdr=False, same_months=s.same_months,
             tau2_fallback=cells.dispersion, selected_on=selection_period(stage), missing_months=s.missing_months,
         )
-        return displacement_change(cells, areas, stage.areas.labels, rings, changed, alpha=s.alpha), None
+        # displacement and diffusion of benefit need something done in the hotspots: a scheme start
+        return displacement_change(cells, areas, stage.areas.labels, rings, changed, alpha=s.alpha,
+                                   intervention=s.scheme_start is not None), None
     except ParameterError as exc:
         return None, f"displacement not computed: {exc}"
 

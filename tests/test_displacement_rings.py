@@ -240,6 +240,12 @@ def test_displacement_and_diffusion_are_read_only_when_the_hotspots_fell(hot, re
         assert f"against {'+' if rel == 'fall' else '−'}" in text and "relative to beyond, a significant" in text
     if hot != "fall" and rel != "none":
         assert "did not fall" in text and ("not displacement" in text or "not diffusion of benefit" in text)
+    # without a scheme start nothing is known to have been done in the hotspots (Dyfed-Powys 2025's
+    # two halves read "the benefit may have spread next door"): the words say the pattern is conditional
+    kind2, text2 = ring_reading(rings, beyond, versus, hotspots, hot_vs, label="the 500 m rings", intervention=False)
+    assert kind2 == kind
+    conditional = "if something was done in the hotspot areas between the periods (no scheme start was given" in text2
+    assert conditional == (kind in (READINGS[0], READINGS[1])) and conditional == (text2 != text)
 
 
 def test_the_hotspots_fall_relative_to_elsewhere_counts_as_a_fall():

@@ -631,6 +631,12 @@ def test_the_rings_around_the_hotspot_areas_follow_ring_m(demo, result):
     assert ring_change(demo.incidents, result, result.settings.replace(ring_m=0.0), result.change_cells,
                        result.change_areas) == (None, None)
     assert ring_change(demo.incidents, result, result.settings, None, result.change_areas) == (None, None)
+    # the demo's scheme start says something was done in the hotspots; without one the reading says
+    # its displacement / diffusion words are conditional
+    assert result.settings.scheme_start is not None and moved.intervention
+    unknown, _ = ring_change(demo.incidents, result, result.settings.replace(scheme_start=None), result.change_cells,
+                             result.change_areas)
+    assert not unknown.intervention and unknown.reading()[0] == moved.reading()[0]
 
 
 def test_given_periods_that_hold_no_month_of_the_data_are_an_argument_error():
