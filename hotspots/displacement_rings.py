@@ -340,7 +340,8 @@ class Displacement:
         ring = self.by_area().set_index("area_id")
         ids = np.asarray(area_ids)
         return {
-            "ring_change_pct": percent_change(ring["ring_rate_ratio"].reindex(ids).to_numpy(dtype=float)),
+            "ring_change_pct": percent_change(ring["ring_rate_ratio"].reindex(ids).to_numpy(dtype=float),
+                                              ring["ring_change_class"].reindex(ids).to_numpy(dtype=object)),
             "ring_change_class": ring["ring_change_class"].reindex(ids).astype(object).to_numpy(),
         }
 

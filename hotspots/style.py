@@ -228,17 +228,23 @@ def _finite(value: Any) -> float | None:
     return v if math.isfinite(v) else None
 
 
-def percent_change(rate_ratio: Any) -> np.ndarray:
+def percent_change(rate_ratio: Any, change_class: Any = None) -> np.ndarray:
     """Rate ratios as changes in per cent, ``100 (rate_ratio − 1)`` rounded to 0.1, for tables.
 
     NaN where the ratio is missing or not finite (a before count of 0 gives an infinite ratio:
-    no per-cent change is defined), so that every table shows it as "–".
+    no per-cent change is defined), so that every table shows it as "–"; and, given the rows'
+    ``change_class``, where it is "too few incidents" (not tested: a ring of 1 incident then 0
+    read "−100.0, too few incidents" beside rings of 0 and 0 shown as "–").
 
     >>> percent_change([0.684, 1.0, float("inf"), None]).tolist()
     [-31.6, 0.0, nan, nan]
+    >>> percent_change([0.0, 0.8], ["too few incidents", "significant fall"]).tolist()
+    [nan, -20.0]
     """
     rr = pd.to_numeric(pd.Series(np.asarray(rate_ratio, dtype=object).ravel(), dtype=object), errors="coerce")
     v = rr.to_numpy(dtype=float)
+    if change_class is not None:
+        v = np.where(np.asarray(change_class, dtype=object).ravel() == "too few incidents", np.nan, v)
     # + 0.0 turns the -0.0 of a change rounded to nothing into 0.0 (no "-0.0" in any table)
     return np.where(np.isfinite(v), np.round(100.0 * (v - 1.0), 1) + 0.0, np.nan)
 

@@ -109,6 +109,10 @@ def test_percent_change_is_nan_where_no_change_is_defined():
     assert got[:2].tolist() == [-50.0, 23.4]
     assert np.isnan(got[2:]).all()  # before 0 (infinite ratio), missing, not a number
     assert style.change_text(got[2]) == "–"
+    # a change too small to test shows no per cent (a ring of 1 incident then 0 read "−100.0, too few
+    # incidents" beside rings of 0 and 0 shown as "–"; Dyfed-Powys 2025)
+    judged = style.percent_change([0.0, 1.97, 0.8], ["too few incidents", "too few incidents", "significant fall"])
+    assert np.isnan(judged[:2]).all() and judged[2] == -20.0
 
 
 def test_tick_label():
