@@ -396,6 +396,18 @@ def test_period_coverage_text_warns_of_a_month_published_in_part():
     assert views.period_coverage_text(thin, Settings(), months) is None
 
 
+def test_period_coverage_text_lists_a_long_run_of_empty_months_as_one_range():
+    """69 months without data (a stray 2019 row given as missing months) read as one range, not 69 names."""
+    from hotspots.app_support import demo_bundle
+
+    inc = demo_bundle(0).incidents
+    gone = tuple(f"{y}-{m:02d}" for y in range(2016, 2022) for m in range(1, 13))[3:]  # Apr 2016 - Dec 2021: 69 months
+    s = Settings(missing_months=gone, period=("2016-03", "2024-12"))
+    text = views.period_coverage_text(inc, s, month_options("2016-03", "2024-12"))
+    assert "Apr 2016 – Dec 2021 (69 months) hold no incidents (no data published)" in text
+    assert "May 2016" not in text and text.count("holds no incidents") == 0
+
+
 def test_stability_sweep_holds_the_analysis_own_settings_at_first():
     """The sweep's first runs hold the analysis's own cell size and distance band (707 m on 500 m cells: 1.41, not only
     2 and 3), so its "cells hot in ≥ 80 % of runs" speaks of the map beside it; its table says the band in words."""

@@ -637,7 +637,7 @@ def period_coverage_text(incidents: Any, settings: Settings, months: Sequence[st
     ``missing_months``, :func:`hotspots.preparation.choose_missing_months`: a month published in part, as Hampshire's
     August 2025, or without data), each named with its incidents against the months either side
     (:func:`hotspots.coverage.month_coverage`); None when it holds none."""
-    from ..coverage import month_coverage, month_name, month_number
+    from ..coverage import month_coverage, month_name, month_number, month_spans
     from ..incident_time import incident_dates, month_numbers
 
     lo, hi = settings.period or (months[0], months[-1])
@@ -645,16 +645,21 @@ def period_coverage_text(incidents: Any, settings: Settings, months: Sequence[st
     if not inside:
         return None
     cover = month_coverage(month_numbers(incident_dates(incidents)[0]))
-    told = []
-    for m in (month_number(x) for x in inside):
-        if m in cover.counts:
-            n, before, after = cover.counts[m]
-            told.append(f"{month_name(m)} holds {n:,} incidents against {before:,} and {after:,} in the months either side "
-                        "(probably published in part)")
-        elif m in cover.missing:
-            told.append(f"{month_name(m)} holds no incidents (no data published)")
-        else:
-            told.append(f"{month_name(m)}'s file is not to be trusted (its categories published in part or scrambled)")
+    ms = [month_number(x) for x in inside]
+    told = [
+        f"{month_name(m)} holds {cover.counts[m][0]:,} incidents against {cover.counts[m][1]:,} and {cover.counts[m][2]:,} "
+        "in the months either side (probably published in part)"
+        for m in ms if m in cover.counts
+    ]
+    lo_m, hi_m = cover.span or (min(ms), max(ms))
+    # months without data: found missing, or beyond the data's months; the rest hold data whose file is not trusted
+    untrusted = [m for m in ms if m not in cover.counts and m not in cover.missing and lo_m <= m <= hi_m]
+    empty = [m for m in ms if m not in cover.counts and m not in untrusted]
+    if empty:  # runs of months, capped (coverage.month_spans): 69 empty months are one run, not 69 names
+        told.append(f"{month_spans(empty, sizes=True)} {'hold' if len(empty) > 1 else 'holds'} no incidents (no data published)")
+    if untrusted:
+        told.append(f"{month_spans(untrusted, sizes=True)}: the file is not to be trusted (its categories published in part or "
+                    "scrambled)")
     return (f"The hotspot period holds months the data do not cover in full: {'; '.join(told)}. The map shows only the "
             "incidents published, so it under-counts those months; see the Analyst tab's notes.")
 

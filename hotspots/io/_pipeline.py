@@ -465,9 +465,12 @@ def finish(
     files_word: str = "files",
     ids_may_be_reused: bool = False,
     skipped: Sequence[str] = (),
+    stray: bool = False,
 ) -> tuple[gpd.GeoDataFrame, LoadReport]:
     """Concatenate per-table parts (each with ``_src``, ``_row``, ``_x``, ``_y`` columns), drop
-    cross-table duplicate ids, flag or drop points outside the study area, build the report.
+    cross-table duplicate ids, with ``stray`` (incidents) rows in stray months
+    (:func:`hotspots.coverage.stray_months`: far from the rest of the data in time, few), flag or
+    drop points outside the study area, build the report.
 
     ``ids_may_be_reused`` (incidents): when most rows repeating an earlier table's id in a later
     month lie at another place (and at least :data:`MIN_REUSED_IDS` do), ids are taken to be
@@ -544,6 +547,15 @@ def finish(
                 "dropped as 'duplicate id'"
             )
             keep &= ~dup
+    if stray and len(df):
+        off = _stray_rows(df, keep)
+        if off is not None:
+            gone, note = off
+            extra["stray month"] = int(gone.sum())
+            extra_ex["stray month"] = refs(gone)
+            charged.append(("stray month", gone))
+            warnings.append(note)
+            keep &= ~gone
     geom, area_note = study_area_geometry(study_area)
     if area_note:
         notes.append(area_note)
@@ -598,6 +610,22 @@ def finish(
         rows_kept=len(gdf),
     )
     return gdf, report
+
+
+def _stray_rows(df: pd.DataFrame, keep: np.ndarray) -> tuple[np.ndarray, str] | None:
+    """The kept rows of ``df`` dated in a stray month (:func:`hotspots.coverage.stray_months`) and the
+    warning naming them, or None when there are none (or the rows carry no dates)."""
+    from ..coverage import stray_months
+    from ..incident_time import incident_months
+
+    month = incident_months(df)
+    if month is None:
+        return None
+    month = np.where(keep, month, -1)
+    found = stray_months(month)
+    if not found.months:
+        return None
+    return found.mask(month) & keep, found.note()
 
 
 def _charge(report: LoadReport, drops: dict[str, int]) -> LoadReport:
@@ -732,6 +760,7 @@ def finish_incidents(
         files_word=files_word,
         ids_may_be_reused=ids_may_be_reused,
         skipped=skipped,
+        stray=True,
     )
     more = filter_warnings(run.parts, categories, months) + [w for w in [_missing_months_warning(data)] if w]
     if more:
