@@ -58,7 +58,7 @@ __all__ = [
     "INCOMPLETE_SHARE", "INCOMPLETE_Z", "MIN_CATEGORIES_UNRELIABLE", "MIN_TYPICAL_MONTH", "MonthCoverage", "category_gaps",
     "data_span", "incomplete_months", "unreliable_months_note",
     "missing_months", "missing_months_note", "month_coverage", "month_label", "month_name", "month_number", "months_between",
-    "month_spans", "STRAY_GAP", "STRAY_SHARE", "StrayMonths", "stray_months",
+    "month_spans", "loaded_months_note", "STRAY_GAP", "STRAY_SHARE", "StrayMonths", "stray_months",
 ]
 
 #: A month with no incident is taken as missing from the data when a typical month (the median
@@ -420,6 +420,36 @@ def unreliable_months_note(gaps: dict[int, list[tuple[str, int, float]]], months
         ": the file's categories are not to be trusted that month (published in part, or scrambled between categories), "
         "so the before/after comparison leaves it out whichever category is analysed"
     )
+
+
+def loaded_months_note(month: np.ndarray, category: np.ndarray | None = None) -> str:
+    """The loaders' warning on the months loaded (``""`` when there is nothing to say).
+
+    Names the months with no incident between the data's first and last while a typical month holds
+    many (a monthly file missing) or far fewer than a typical month and both neighbours (published
+    in part: :func:`month_coverage`); with ``category``, each category busy enough is checked on its
+    own too (:func:`category_gaps`: a file whose total is normal can hold only part of one category,
+    Hampshire's August 2025).
+
+    Parameters
+    ----------
+    month : ndarray of int
+        Each incident's month, ``year * 12 + month - 1`` (negative: undated, ignored).
+    category : array-like, optional
+        Each incident's category.
+    """
+    whole = month_coverage(month)
+    parts = [whole.note()] if whole.gone else []
+    if category is not None:
+        gaps = category_gaps(month, category, whole)
+        parts.append(unreliable_months_note(gaps, [m for m, c in gaps.items() if len(c) >= MIN_CATEGORIES_UNRELIABLE]))
+        for m, ((cat, n, typ),) in ((m, c) for m, c in gaps.items() if len(c) < MIN_CATEGORIES_UNRELIABLE):
+            parts.append(
+                f"{month_name(m)}: {cat} holds {n:,} incident{'' if n == 1 else 's'} against {typ:,.0f} in a typical month "
+                "and far fewer than in the months either side (probably published in part): the before/after comparison "
+                "leaves that month out when it is analysed"
+            )
+    return "; ".join(p for p in parts if p)
 
 
 #: Months separated from the rest of the data by at least this many months without any incident ...

@@ -18,7 +18,7 @@ import shapely
 
 from .._errors import CRSError, HotspotsError, InputError, ParameterError
 from ..report import MAX_EXAMPLES, LoadReport, ReportBuilder
-from ..validation import counted, setting, shown
+from ..validation import setting, shown
 from ._common import (
     COORDINATE_FORM,
     as_str,
@@ -547,14 +547,15 @@ def finish(
                 "dropped as 'duplicate id'"
             )
             keep &= ~dup
-    if stray and len(df):
-        off = _stray_rows(df, keep)
-        if off is not None:
-            gone, note = off
-            extra["stray month"] = int(gone.sum())
-            extra_ex["stray month"] = refs(gone)
+    from ..coverage import stray_months
+    from ..incident_time import incident_months
+
+    if stray and len(df) and (month := incident_months(df)) is not None:  # rows far from the rest in time, few
+        found = stray_months(np.where(keep, month, -1))
+        if (gone := found.mask(month) & keep).any():
+            extra["stray month"], extra_ex["stray month"] = int(gone.sum()), refs(gone)
             charged.append(("stray month", gone))
-            warnings.append(note)
+            warnings.append(found.note())
             keep &= ~gone
     geom, area_note = study_area_geometry(study_area)
     if area_note:
@@ -610,22 +611,6 @@ def finish(
         rows_kept=len(gdf),
     )
     return gdf, report
-
-
-def _stray_rows(df: pd.DataFrame, keep: np.ndarray) -> tuple[np.ndarray, str] | None:
-    """The kept rows of ``df`` dated in a stray month (:func:`hotspots.coverage.stray_months`) and the
-    warning naming them, or None when there are none (or the rows carry no dates)."""
-    from ..coverage import stray_months
-    from ..incident_time import incident_months
-
-    month = incident_months(df)
-    if month is None:
-        return None
-    month = np.where(keep, month, -1)
-    found = stray_months(month)
-    if not found.months:
-        return None
-    return found.mask(month) & keep, found.note()
 
 
 def _charge(report: LoadReport, drops: dict[str, int]) -> LoadReport:
@@ -778,29 +763,14 @@ def finish_incidents(
 
 
 def _missing_months_warning(data: pd.DataFrame) -> str:
-    """A warning naming the months with no row between the data's first and last while a typical
-    month holds many (a monthly file missing), or far fewer rows than a typical month and both
-    neighbours (published in part: :mod:`hotspots.coverage`), else ``""``. Read off the ``month``
-    column every incident loader fills; each category busy enough is checked on its own too (a
-    file whose total is normal can hold only part of one category: Hampshire's August 2025)."""
-    from ..coverage import MIN_CATEGORIES_UNRELIABLE, category_gaps, month_coverage, month_name, unreliable_months_note
+    """:func:`hotspots.coverage.loaded_months_note` of the ``month`` (and ``category``) column every incident loader fills."""
+    from ..coverage import loaded_months_note
     from ..incident_time import month_numbers
 
     if not len(data) or "month" not in data.columns:
         return ""
-    month = month_numbers(data["month"].to_numpy(dtype="datetime64[ns]"))
-    whole = month_coverage(month)
-    parts = [whole.note()] if whole.gone else []
-    if "category" in data.columns:
-        gaps = category_gaps(month, data["category"].to_numpy(), whole)
-        parts.append(unreliable_months_note(gaps, [m for m, c in gaps.items() if len(c) >= MIN_CATEGORIES_UNRELIABLE]))
-        for m, ((cat, n, typ),) in ((m, c) for m, c in gaps.items() if len(c) < MIN_CATEGORIES_UNRELIABLE):
-            parts.append(
-                f"{month_name(m)}: {cat} holds {counted(n, 'incident')} against {typ:,.0f} in a typical month and far fewer "
-                "than in the months either side (probably published in part): the before/after comparison leaves that month "
-                "out when it is analysed"
-            )
-    return "; ".join(p for p in parts if p)
+    cats = data["category"].to_numpy() if "category" in data.columns else None
+    return loaded_months_note(month_numbers(data["month"].to_numpy(dtype="datetime64[ns]")), cats)
 
 
 def crs_param(crs: Any) -> Any:
