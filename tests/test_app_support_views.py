@@ -288,6 +288,26 @@ def test_briefing_layers_the_data_can_draw():
     assert views.briefing_layers(True, 12) == every and "emerging" in every
     assert views.briefing_layers(False, 10) == [k for k in every if k != "scheme"]
     assert views.briefing_layers(True, 9) == [k for k in every if k != "emerging"]
+    assert views.briefing_layers(True, 12, change=False) == [k for k in every if k != "change"]
+
+
+def test_before_after_is_withheld_with_the_reason_whenever_the_change_is_not_computed(demo):
+    """A before period holding no month of the data (one stray row's 2020-2022) gives no cell change: the image and the
+    change map are withheld with the library's reason, as for refused periods; computed, nothing is withheld."""
+    from hotspots.pipeline import CHANGE_NOT_COMPUTED, cell_change
+
+    s = Settings(cell_size=1000.0, period=("2023-01", "2023-12"))
+    stage = hotspot_stage(demo.incidents, s, demo.study_area)
+    empty = s.replace(before=("2019-01", "2019-12"), after=("2023-01", "2023-12"))
+    cells, note = cell_change(demo.incidents, stage.grid, empty)
+    assert cells is None and note.startswith(CHANGE_NOT_COMPUTED)
+    said = views.before_after_withheld(None, cells, note)
+    assert said == f"No before/after image or change map to download: {note}"
+    backwards = s.replace(before=("2024-01", "2024-06"), after=("2022-07", "2022-12"))
+    refused = views.periods_refused(backwards)
+    assert refused and views.before_after_withheld(refused, None, None).endswith(f"{CHANGE_NOT_COMPUTED}: {refused}")
+    ok = s.replace(before=("2022-01", "2022-12"), after=("2023-01", "2023-12"))
+    assert views.before_after_withheld(None, *cell_change(demo.incidents, stage.grid, ok)) is None
 
 
 def test_change_summary_table_shows_the_three_scopes_as_text():

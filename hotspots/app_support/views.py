@@ -155,6 +155,19 @@ def periods_refused(settings: Settings) -> str | None:
     return None
 
 
+def before_after_withheld(refused: str | None, cells: Any, note: str | None) -> str | None:
+    """Why the Map tab offers no before/after image and no change briefing map (both draw the cells'
+    change, :func:`hotspots.pipeline.cell_change`'s ``cells`` and ``note``; not computed for refused
+    periods, ``refused``, or a period holding no month of data, they would fail on click), or None."""
+    from ..pipeline import CHANGE_NOT_COMPUTED
+
+    if refused is None and cells is not None:
+        return None
+    why = refused or note or CHANGE_NOT_COMPUTED
+    why = why if why.startswith(CHANGE_NOT_COMPUTED) else f"{CHANGE_NOT_COMPUTED}: {why}"
+    return f"No before/after image or change map to download: {why}"
+
+
 def periods_help(defaults: Settings) -> str:
     """The after-period slider's help: how the default periods were chosen (the scheme start
     named only when one is known: given, the demo's own or the first referral's day; no force's
@@ -573,13 +586,13 @@ BRIEFING_LAYERS = {
 }
 
 
-def briefing_layers(has_referrals: bool, n_months: int) -> list[str]:
+def briefing_layers(has_referrals: bool, n_months: int, *, change: bool = True) -> list[str]:
     """The briefing layers the data can draw (keys of :data:`BRIEFING_LAYERS`): the scheme's only
     with referrals, the emerging hot spots only with at least
-    :data:`hotspots.emerging.MIN_STEPS_FOR_TREND` months."""
+    :data:`hotspots.emerging.MIN_STEPS_FOR_TREND` months, the change only with ``change`` computed."""
     from ..emerging import MIN_STEPS_FOR_TREND
 
-    unable = {"scheme": not has_referrals, "emerging": n_months < MIN_STEPS_FOR_TREND}
+    unable = {"scheme": not has_referrals, "emerging": n_months < MIN_STEPS_FOR_TREND, "change": not change}
     return [k for k in BRIEFING_LAYERS if not unable.get(k, False)]
 
 
