@@ -152,7 +152,8 @@ def map_view() -> None:
         # the change cells' reason when they are not computed: no before/after image or change map is offered then
         withheld = before_after_withheld(refused, *((None, None) if refused else c.change(bundle, s_change, "cells")))
         b = st.columns(2)
-        brief = b[0].selectbox("Briefing map shows", briefing_layers(scheme, len(months), change=not withheld),
+        full = len(set(months) - set(settings.missing_months or ()))  # emerging hot spots leave months without data out
+        brief = b[0].selectbox("Briefing map shows", briefing_layers(scheme, full, change=not withheld),
                                format_func=BRIEFING_LAYERS.get, key="brief_layer")
         fmt = b[1].radio("Briefing format", list(BRIEFING_FORMATS), format_func=str.upper, horizontal=True, key="brief_format",
                          help="PNG for slides; PDF (vector) for print")
