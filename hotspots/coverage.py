@@ -194,10 +194,6 @@ def data_span(month: np.ndarray) -> tuple[int, int] | None:
     return (int(m.min()), int(m.max())) if m.size else None
 
 
-def _names(ms: list[int]) -> str:
-    return month_spans(ms, sizes=True)
-
-
 def missing_months_note(
     missing: Iterable[int], typical: float, where: str = "", span: tuple[int, int] | None = None, *, tail: bool = True
 ) -> str:
@@ -216,13 +212,13 @@ def missing_months_note(
     if inside:
         typ = f" while a typical month holds {typical:,.0f}" if typical > 0 else ""
         parts.append(
-            f"no data for {_names(inside)}{where} (no incident at all{typ}; probably a monthly file not loaded or not "
-            "published)"
+            f"no data for {month_spans(inside, sizes=True)}{where} (no incident at all{typ}; probably a monthly file not "
+            "loaded or not published)"
         )
     if beyond and span is not None:
         parts.append(
             f"the periods reach beyond the data's months ({month_name(span[0])} – {month_name(span[1])}): no data for "
-            f"{_names(beyond)}"
+            f"{month_spans(beyond, sizes=True)}"
         )
     return "; ".join(parts) + (
         ": the before/after comparison leaves those months out of the periods' exposure and compares the months that "
