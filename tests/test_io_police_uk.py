@@ -713,6 +713,7 @@ def test_a_row_in_a_stray_month_is_dropped_counted_and_named(tmp_path: Path) -> 
     assert data["month"].min() == pd.Timestamp("2025-01-01")
     (warning,) = [w for w in report.warnings if "stray month" in w]
     assert warning.startswith("1 incident dated Mar 2019, 69 months before the rest of the data (Jan 2025 – Dec 2025)")
+    assert warning.endswith("check its Month (2025-07-derbyshire-street.csv:line 7)")  # the row, to look it up
     assert not any("no data for" in w for w in report.warnings)  # the 69 empty months are not called missing files
 
 

@@ -555,7 +555,7 @@ def finish(
         if (gone := found.mask(month) & keep).any():
             extra["stray month"], extra_ex["stray month"] = int(gone.sum()), refs(gone)
             charged.append(("stray month", gone))
-            warnings.append(found.note())
+            warnings.append(f"{found.note()} ({', '.join(refs(gone))})")  # the rows, to look them up
             keep &= ~gone
     geom, area_note = study_area_geometry(study_area)
     if area_note:
