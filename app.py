@@ -16,12 +16,14 @@ from functools import partial  # noqa: E402
 from streamlit_folium import st_folium  # noqa: E402
 
 from hotspots.app_support import (  # noqa: E402
+    BRIEFING_FORMATS,
     BRIEFING_LAYERS,
     COLUMN_LABELS,
     CRS_LABELS,
     DataBundle,
     app_settings,
     area_downloads,
+    before_after_withheld,
     briefing_layers,
     change_downloads,
     change_map_caption,
@@ -147,10 +149,18 @@ def map_view() -> None:
     if export_available():
         st.subheader("Briefing map and GIS files")
         st.caption("A slide-ready map (small numbers suppressed) and every layer for QGIS/ArcGIS, made when you click.")
-        brief = st.selectbox("Briefing map shows", briefing_layers(scheme, len(months)), format_func=BRIEFING_LAYERS.get,
-                             key="brief_layer")
+        # the change cells' reason when they are not computed: no before/after image or change map is offered then
+        withheld = before_after_withheld(refused, *((None, None) if refused else c.change(bundle, s_change, "cells")))
+        b = st.columns(2)
+        full = len(set(months) - set(settings.missing_months or ()))  # emerging hot spots leave months without data out
+        brief = b[0].selectbox("Briefing map shows", briefing_layers(scheme, full, change=not withheld),
+                               format_func=BRIEFING_LAYERS.get, key="brief_layer")
+        fmt = b[1].radio("Briefing format", list(BRIEFING_FORMATS), format_func=str.upper, horizontal=True, key="brief_format",
+                         help="PNG for slides; PDF (vector) for print")
         an = partial(c.full_analysis, bundle, settings.only(*c.EXPORT), snap_m)
-        downloads(export_downloads(an, layer=brief, basemap=basemap, snap_m=snap_m, before_after=not refused))
+        downloads(export_downloads(an, layer=brief, basemap=basemap, snap_m=snap_m, before_after=not withheld, fmt=fmt))
+        if withheld:
+            st.caption(note_text(withheld))
 
 
 if view_map.open:

@@ -58,7 +58,7 @@ __all__ = [
     "INCOMPLETE_SHARE", "INCOMPLETE_Z", "MIN_CATEGORIES_UNRELIABLE", "MIN_TYPICAL_MONTH", "MonthCoverage", "category_gaps",
     "data_span", "incomplete_months", "unreliable_months_note",
     "missing_months", "missing_months_note", "month_coverage", "month_label", "month_name", "month_number", "months_between",
-    "month_spans",
+    "month_spans", "loaded_months_note", "STRAY_GAP", "STRAY_SHARE", "StrayMonths", "stray_months",
 ]
 
 #: A month with no incident is taken as missing from the data when a typical month (the median
@@ -110,13 +110,18 @@ def month_name(m: int) -> str:
     return f"{calendar.month_abbr[int(m) % 12 + 1]} {int(m) // 12}"
 
 
-def month_spans(months: Iterable[int], *, most: int = 6) -> str:
-    """Months (``year * 12 + month - 1``) as runs of consecutive months, for messages.
+def month_spans(months: Iterable[int], *, most: int = 6, sizes: bool = False) -> str:
+    """Months (``year * 12 + month - 1``) as runs of consecutive months, for messages: the one rule
+    for listing months (at most ``most`` runs, then how many more).
+
+    ``sizes=True`` gives a run of three or more months its length (``"Apr 2019 – Dec 2024 (69 months)"``).
 
     Examples
     --------
     >>> month_spans([24300, 24301, 24302, 24306, 24311])  # Jan-Mar, Jul and Dec 2025
     'Jan 2025 – Mar 2025, Jul 2025, Dec 2025'
+    >>> month_spans([24300, 24301, 24302, 24306], sizes=True)
+    'Jan 2025 – Mar 2025 (3 months), Jul 2025'
     >>> month_spans([])
     'no month'
     """
@@ -127,7 +132,12 @@ def month_spans(months: Iterable[int], *, most: int = 6) -> str:
             runs[-1][1] = m
         else:
             runs.append([m, m])
-    text = [month_name(a) if a == b else f"{month_name(a)} – {month_name(b)}" for a, b in runs[:most]]
+    def run(a: int, b: int) -> str:
+        if a == b:
+            return month_name(a)
+        return f"{month_name(a)} – {month_name(b)}" + (f" ({b - a + 1} months)" if sizes and b - a > 1 else "")
+
+    text = [run(a, b) for a, b in runs[:most]]
     more = f" and {len(runs) - most} more runs of months" if len(runs) > most else ""
     return ", ".join(text) + more if text else "no month"
 
@@ -184,10 +194,6 @@ def data_span(month: np.ndarray) -> tuple[int, int] | None:
     return (int(m.min()), int(m.max())) if m.size else None
 
 
-def _names(ms: list[int]) -> str:
-    return ", ".join(month_name(x) for x in ms[:12]) + (f" and {len(ms) - 12} more" if len(ms) > 12 else "")
-
-
 def missing_months_note(
     missing: Iterable[int], typical: float, where: str = "", span: tuple[int, int] | None = None, *, tail: bool = True
 ) -> str:
@@ -206,13 +212,13 @@ def missing_months_note(
     if inside:
         typ = f" while a typical month holds {typical:,.0f}" if typical > 0 else ""
         parts.append(
-            f"no data for {_names(inside)}{where} (no incident at all{typ}; probably a monthly file not loaded or not "
-            "published)"
+            f"no data for {month_spans(inside, sizes=True)}{where} (no incident at all{typ}; probably a monthly file not "
+            "loaded or not published)"
         )
     if beyond and span is not None:
         parts.append(
             f"the periods reach beyond the data's months ({month_name(span[0])} – {month_name(span[1])}): no data for "
-            f"{_names(beyond)}"
+            f"{month_spans(beyond, sizes=True)}"
         )
     return "; ".join(parts) + (
         ": the before/after comparison leaves those months out of the periods' exposure and compares the months that "
@@ -409,4 +415,141 @@ def unreliable_months_note(gaps: dict[int, list[tuple[str, int, float]]], months
     return "; ".join(parts) + (
         ": the file's categories are not to be trusted that month (published in part, or scrambled between categories), "
         "so the before/after comparison leaves it out whichever category is analysed"
+    )
+
+
+def loaded_months_note(month: np.ndarray, category: np.ndarray | None = None) -> str:
+    """The loaders' warning on the months loaded (``""`` when there is nothing to say).
+
+    Names the months with no incident between the data's first and last while a typical month holds
+    many (a monthly file missing) or far fewer than a typical month and both neighbours (published
+    in part: :func:`month_coverage`); with ``category``, each category busy enough is checked on its
+    own too (:func:`category_gaps`: a file whose total is normal can hold only part of one category,
+    Hampshire's August 2025).
+
+    Parameters
+    ----------
+    month : ndarray of int
+        Each incident's month, ``year * 12 + month - 1`` (negative: undated, ignored).
+    category : array-like, optional
+        Each incident's category.
+    """
+    whole = month_coverage(month)
+    parts = [whole.note()] if whole.gone else []
+    if category is not None:
+        gaps = category_gaps(month, category, whole)
+        parts.append(unreliable_months_note(gaps, [m for m, c in gaps.items() if len(c) >= MIN_CATEGORIES_UNRELIABLE]))
+        for m, ((cat, n, typ),) in ((m, c) for m, c in gaps.items() if len(c) < MIN_CATEGORIES_UNRELIABLE):
+            parts.append(
+                f"{month_name(m)}: {cat} holds {n:,} incident{'' if n == 1 else 's'} against {typ:,.0f} in a typical month "
+                "and far fewer than in the months either side (probably published in part): the before/after comparison "
+                "leaves that month out when it is analysed"
+            )
+    return "; ".join(p for p in parts if p)
+
+
+#: Months separated from the rest of the data by at least this many months without any incident ...
+STRAY_GAP = 12
+
+#: ... and holding, all of them on that side together, less than this share of the incidents are
+#: *stray* (:func:`stray_months`): a mistyped or stale date, not a period of the data.
+STRAY_SHARE = 0.01
+
+
+@dataclass(frozen=True, eq=False)
+class StrayMonths:
+    """Months far from the bulk of the data in time, holding few incidents (:func:`stray_months`).
+
+    Attributes
+    ----------
+    before, after : tuple of int
+        The stray months before and after the rest of the data, ascending.
+    incidents : dict
+        For each stray month, how many incidents it holds.
+    span : tuple of int or None
+        The rest of the data's first and last month (None without dated incidents).
+    """
+
+    before: tuple[int, ...] = ()
+    after: tuple[int, ...] = ()
+    incidents: dict[int, int] = field(default_factory=dict)
+    span: tuple[int, int] | None = None
+
+    @property
+    def months(self) -> tuple[int, ...]:
+        """Every stray month, ascending."""
+        return (*self.before, *self.after)
+
+    def mask(self, month: np.ndarray) -> np.ndarray:
+        """Which of the incidents (``month`` as :func:`stray_months` took it) lie in a stray month."""
+        return np.isin(np.asarray(month, dtype=np.int64), np.asarray(self.months, dtype=np.int64))
+
+    def note(self) -> str:
+        """One sentence per side naming the stray months' incidents, how far they lie from the rest of
+        the data, and the fix; ``""`` when there are none."""
+        if not self.months or self.span is None:
+            return ""
+        rest = f"{month_name(self.span[0])} – {month_name(self.span[1])}"
+        parts = []
+        for side, ms in (("before", self.before), ("after", self.after)):
+            if not ms:
+                continue
+            n = sum(self.incidents[m] for m in ms)
+            gap = self.span[0] - ms[-1] - 1 if side == "before" else ms[0] - self.span[1] - 1
+            them = "its Month" if n == 1 else "their Month"
+            parts.append(
+                f"{n:,} incident{'' if n == 1 else 's'} dated {month_spans(ms, sizes=True)}, {gap} months {side} the rest "
+                f"of the data ({rest}) with no incident between: left out as 'stray month' (a mistyped or stale date, not "
+                f"a period of the data); check {them}"
+            )
+        return "; ".join(parts)
+
+
+def stray_months(month: np.ndarray, *, gap: int = STRAY_GAP, share: float = STRAY_SHARE) -> StrayMonths:
+    """Months before or after a run of at least ``gap`` months without any incident that together
+    hold less than ``share`` of the dated incidents.
+
+    Such months do not belong to the data's span: one row dated 2019 in a 2025 data set would
+    otherwise set its first month, the default before/after periods and every month-by-month
+    reading. On each side, the furthest-in gap whose outer side holds under ``share`` of the
+    incidents cuts the stray months off; a data set with a genuine gap year keeps both sides,
+    since each holds far more.
+
+    Parameters
+    ----------
+    month : ndarray of int
+        Each incident's month, ``year * 12 + month - 1`` (negative: undated, ignored).
+    gap : int
+        Months without any incident needed between stray months and the rest.
+    share : float
+        The stray months on one side hold less than this share of the dated incidents.
+
+    Returns
+    -------
+    StrayMonths
+
+    Examples
+    --------
+    >>> m = np.r_[np.repeat(2025 * 12 + np.arange(12), 50), 2019 * 12 + 2]  # 600 in 2025, one in Mar 2019
+    >>> s = stray_months(m)
+    >>> [month_label(x) for x in s.months], s.note()[:52]
+    (['2019-03'], '1 incident dated Mar 2019, 69 months before the rest')
+    >>> stray_months(np.repeat([2023 * 12, 2025 * 12], 300)).months  # a genuine gap: both sides hold half
+    ()
+    """
+    m = np.asarray(month, dtype=np.int64)
+    m = m[m >= 0]
+    if m.size == 0:
+        return StrayMonths()
+    ms, n = np.unique(m, return_counts=True)
+    total = float(n.sum())
+    cut = np.flatnonzero(np.diff(ms) > gap)  # a gap lies between ms[i] and ms[i + 1]
+    below = np.cumsum(n) / total
+    lo = max((int(i) + 1 for i in cut if below[i] < share), default=0)
+    hi = min((int(i) + 1 for i in cut if 1.0 - below[i] < share), default=len(ms))
+    if lo >= hi:  # no bulk left between: nothing is stray
+        return StrayMonths(span=(int(ms[0]), int(ms[-1])))
+    counts = {int(a): int(b) for a, b in zip(ms[:lo].tolist() + ms[hi:].tolist(), n[:lo].tolist() + n[hi:].tolist())}
+    return StrayMonths(
+        tuple(int(x) for x in ms[:lo]), tuple(int(x) for x in ms[hi:]), counts, (int(ms[lo]), int(ms[hi - 1]))
     )

@@ -143,7 +143,7 @@ from scipy import stats
 from . import validation
 from ._errors import ParameterError
 from .change import incident_dates
-from .coverage import month_coverage, month_label, month_number
+from .coverage import month_coverage, month_label, month_number, month_spans
 from .dispersion import estimate_kappa
 from .fdr import bh_adjust_by_side
 from .gi_inference import BackgroundFit, background_fit, count_test_tails
@@ -515,13 +515,14 @@ def _cube(
         figures["incidents_counted"] -= figures["incidents_in_steps_left_out"]
         why = []
         if gone:
-            why.append(f"no data for {', '.join(figures['missing_months'])} (no incident at all in a month where a typical "
+            why.append(f"no data for {month_spans(gone, sizes=True)} (no incident at all in a month where a typical "
                        "month holds many; probably a monthly file not loaded)")
         if part:
-            why.append(f"{', '.join(figures['incomplete_months'])} {'holds' if len(part) == 1 else 'hold'} under half the "
+            why.append(f"{month_spans(part, sizes=True)} {'holds' if len(part) == 1 else 'hold'} under half the "
                        "incidents of a typical month and of the months either side (probably published in part)")
+        steps_out = validation.names_text(figures["steps_left_out"])
         msg = (
-            f"{'; '.join(why)}: time step{'s' if len(drop) > 1 else ''} {', '.join(figures['steps_left_out'])} left out of "
+            f"{'; '.join(why)}: time step{'s' if len(drop) > 1 else ''} {steps_out} left out of "
             f"the cube ({figures['incidents_in_steps_left_out']:,} incidents), as a month of no or few incidents everywhere "
             "would read as a cold spot and a break in every trend; the steps either side are taken as consecutive"
         )

@@ -35,6 +35,7 @@ import numpy as np
 import pandas as pd
 
 from ._errors import ParameterError, SchemaError
+from .coverage import month_number, month_spans
 from .emerging import CATEGORY_CODES, CATEGORY_LABELS, MIN_STEPS_FOR_TREND, EmergingResult, emerging_hotspots
 from .grid import Grid
 from .periods import month_options, month_range
@@ -151,7 +152,7 @@ def describe_emerging(result: EmergingResult) -> str:
     steps = result.time_steps
     first, last = steps["label"].iloc[0], steps["label"].iloc[-1]
     span = f"{_month_text(first)} – {_month_text(last)}"
-    gone = [f"{', '.join(_month_text(m) for m in result.params.get(key) or ())}, {why}"
+    gone = [f"{month_spans([month_number(m) for m in result.params.get(key) or ()], sizes=True)}, {why}"
             for key, why in (("missing_months", "no data"), ("incomplete_months", "published in part"))
             if result.params.get(key)]
     if gone:  # their steps are not in the cube (hotspots.emerging): "11 monthly steps (Jan – Dec)" needs saying why

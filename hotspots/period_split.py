@@ -35,7 +35,6 @@ from .coverage import (
     MIN_TYPICAL_MONTH,
     MonthCoverage,
     month_coverage,
-    month_name,
     month_number,
     month_spans,
     months_between,
@@ -137,7 +136,7 @@ def _gone_note(cover: MonthCoverage, shown: list[int]) -> str:
     parts = [cover.note(only=known)] if known else []
     if other:
         parts.append(
-            f"{', '.join(month_name(m) for m in other)} left out of the periods' exposure as months the data do not "
+            f"{month_spans(other, sizes=True)} left out of the periods' exposure as months the data do not "
             "cover (given, or found in the categories loaded: see the notes on loading)"
         )
     return "; ".join(parts)

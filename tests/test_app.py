@@ -484,3 +484,26 @@ def test_use_the_demo_data_again_with_the_files_still_in_the_boxes(demo):
     at.file_uploader(key="up_incidents").set_value(("x.csv", data, "text/csv")).run()
     check(at)
     assert metric(at, "Incidents analysed") == "3,000"
+
+
+def test_no_before_after_image_is_offered_when_a_period_holds_no_month_of_data(demo):
+    """Data with a year missing (2022 and 2024) and a before period inside the gap: the change is not computed, so the Map
+    tab offers no before/after image (its button once did nothing on click) and says why; the other files stay."""
+    inc = demo.incidents
+    keep = (inc["month"] < "2023-01-01") | (inc["month"] >= "2024-01-01")
+    at = run_app()
+    open_tab(at, "Data")
+    at.file_uploader(key="up_incidents").set_value(("gap-street.csv", police_csv(inc[keep]), "text/csv")).run()
+    check(at)
+    slider = {s.label: s for s in at.sidebar.select_slider}
+    slider["Before period"].set_value(("2023-01", "2023-06"))
+    slider["After period"].set_value(("2024-01", "2024-06")).run()
+    check(at)
+    open_tab(at, "Map")
+    labels = {b.label for b in at.get("download_button")}
+    assert "Briefing map (PNG)" in labels and "All layers (GeoPackage)" in labels
+    assert not {"Before / after (PNG)", "Before / after (PDF)"} & labels
+    said = " ".join(c.value for c in at.caption)
+    assert md_text("No before/after image or change map to download: before/after change not computed: the before period")\
+        in said
+    assert "change" not in at.selectbox(key="brief_layer").options

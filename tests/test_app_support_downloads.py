@@ -12,7 +12,15 @@ import pytest
 import shapely
 
 from hotspots._errors import ParameterError
-from hotspots.app_support import briefing_png, change_downloads, csv_bytes, geojson_bytes, gis_export_bytes
+from hotspots.app_support import (
+    briefing_file,
+    briefing_png,
+    change_downloads,
+    csv_bytes,
+    export_downloads,
+    geojson_bytes,
+    gis_export_bytes,
+)
 from hotspots.export.gis import gpkg_tables
 from hotspots.pipeline import Settings, area_change, assemble_analysis, cell_change, hotspot_stage
 
@@ -71,6 +79,10 @@ def test_exports_as_bytes(demo, tmp_path):
     assert len(areas["features"]) == stage.areas.n_areas
     with pytest.raises(ParameterError):
         gis_export_bytes(an, fmt="shp")
+    pdf = briefing_file(an, fmt="pdf", layer="gistar", dpi=60)  # the app's PDF choice: the library's own PDF
+    assert pdf.startswith(b"%PDF")
+    with pytest.raises(ParameterError, match="'png', 'pdf'"):
+        briefing_file(an, fmt="svg")
 
 
 def test_change_downloads_write_a_rate_ratio_that_is_not_finite_as_empty(demo):
@@ -117,3 +129,14 @@ def test_change_per_hotspot_csv_holds_the_table_shown(demo):
     assert list(back.columns) == list(shown.columns)
     assert back["place"].tolist() == shown["place"].tolist()
     np.testing.assert_allclose(back["change_pct"], shown["change_pct"].astype(float), equal_nan=True)
+
+
+def test_export_downloads_offer_the_briefings_as_pdf_and_withhold_the_before_after_one():
+    pdf = export_downloads(lambda: None, layer="gistar", basemap="none", snap_m=250, fmt="pdf")
+    briefs = [(d.label, d.file_name, d.mime) for d in pdf if d.key.startswith("dl_brief")]
+    assert briefs == [("Briefing map (PDF)", "briefing_gistar.pdf", "application/pdf"),
+                      ("Before / after (PDF)", "briefing_before_after.pdf", "application/pdf")]
+    png = export_downloads(lambda: None, layer="density", basemap="none", snap_m=250, before_after=False)
+    assert [d.file_name for d in png] == ["briefing_density.png", "hotspots.gpkg", "hotspots_geojson.zip"]
+    with pytest.raises(ParameterError):
+        export_downloads(lambda: None, layer="density", basemap="none", snap_m=250, fmt="svg")

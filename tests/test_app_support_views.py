@@ -288,6 +288,26 @@ def test_briefing_layers_the_data_can_draw():
     assert views.briefing_layers(True, 12) == every and "emerging" in every
     assert views.briefing_layers(False, 10) == [k for k in every if k != "scheme"]
     assert views.briefing_layers(True, 9) == [k for k in every if k != "emerging"]
+    assert views.briefing_layers(True, 12, change=False) == [k for k in every if k != "change"]
+
+
+def test_before_after_is_withheld_with_the_reason_whenever_the_change_is_not_computed(demo):
+    """A before period holding no month of the data (one stray row's 2020-2022) gives no cell change: the image and the
+    change map are withheld with the library's reason, as for refused periods; computed, nothing is withheld."""
+    from hotspots.pipeline import CHANGE_NOT_COMPUTED, cell_change
+
+    s = Settings(cell_size=1000.0, period=("2023-01", "2023-12"))
+    stage = hotspot_stage(demo.incidents, s, demo.study_area)
+    empty = s.replace(before=("2019-01", "2019-12"), after=("2023-01", "2023-12"))
+    cells, note = cell_change(demo.incidents, stage.grid, empty)
+    assert cells is None and note.startswith(CHANGE_NOT_COMPUTED)
+    said = views.before_after_withheld(None, cells, note)
+    assert said == f"No before/after image or change map to download: {note}"
+    backwards = s.replace(before=("2024-01", "2024-06"), after=("2022-07", "2022-12"))
+    refused = views.periods_refused(backwards)
+    assert refused and views.before_after_withheld(refused, None, None).endswith(f"{CHANGE_NOT_COMPUTED}: {refused}")
+    ok = s.replace(before=("2022-01", "2022-12"), after=("2023-01", "2023-12"))
+    assert views.before_after_withheld(None, *cell_change(demo.incidents, stage.grid, ok)) is None
 
 
 def test_change_summary_table_shows_the_three_scopes_as_text():
@@ -396,6 +416,18 @@ def test_period_coverage_text_warns_of_a_month_published_in_part():
     assert views.period_coverage_text(thin, s, months) == text  # the whole data hold it too
     assert views.period_coverage_text(thin, s.replace(period=("2023-04", "2023-06")), months) is None
     assert views.period_coverage_text(thin, Settings(), months) is None
+
+
+def test_period_coverage_text_lists_a_long_run_of_empty_months_as_one_range():
+    """69 months without data (a stray 2019 row given as missing months) read as one range, not 69 names."""
+    from hotspots.app_support import demo_bundle
+
+    inc = demo_bundle(0).incidents
+    gone = tuple(f"{y}-{m:02d}" for y in range(2016, 2022) for m in range(1, 13))[3:]  # Apr 2016 - Dec 2021: 69 months
+    s = Settings(missing_months=gone, period=("2016-03", "2024-12"))
+    text = views.period_coverage_text(inc, s, month_options("2016-03", "2024-12"))
+    assert "Apr 2016 – Dec 2021 (69 months) hold no incidents (no data published)" in text
+    assert "May 2016" not in text and text.count("holds no incidents") == 0
 
 
 def test_stability_sweep_holds_the_analysis_own_settings_at_first():

@@ -201,3 +201,50 @@ def test_category_gaps_name_the_categories_a_month_lacks_and_not_a_whole_missing
                            "Burglary 0 against 100)")
     assert note.endswith("leaves it out whichever category is analysed")
     assert unreliable_months_note(gaps, []) == ""
+
+
+def test_a_stray_month_far_before_the_data_is_found_and_named():
+    from hotspots.coverage import stray_months
+
+    m = np.r_[_months([50] * 12), 2019 * 12 + 2]  # 600 incidents in 2025, one dated Mar 2019
+    found = stray_months(m)
+    assert found.before == (2019 * 12 + 2,) and found.after == () and found.span == (JAN_2025, JAN_2025 + 11)
+    assert found.mask(m).sum() == 1 and found.mask(m)[-1]
+    note = found.note()
+    assert note.startswith("1 incident dated Mar 2019, 69 months before the rest of the data (Jan 2025 – Dec 2025)")
+    assert "left out as 'stray month'" in note and "check its Month" in note
+
+
+def test_stray_months_at_both_ends_and_several_rows_are_found():
+    from hotspots.coverage import stray_months
+
+    m = np.r_[_months([100] * 12), np.repeat([2010 * 12, 2010 * 12 + 5], [2, 3]), np.repeat(2030 * 12 + 1, 4)]
+    found = stray_months(m)
+    assert found.before == (2010 * 12, 2010 * 12 + 5) and found.after == (2030 * 12 + 1,)
+    assert found.incidents == {2010 * 12: 2, 2010 * 12 + 5: 3, 2030 * 12 + 1: 4}
+    assert int(found.mask(m).sum()) == 9
+    note = found.note()
+    assert "5 incidents dated Jan 2010, Jun 2010, 174 months before" in note
+    assert "4 incidents dated Feb 2030, 49 months after" in note and "check their Month" in note
+
+
+def test_a_genuine_gap_year_and_near_months_are_not_stray():
+    from hotspots.coverage import stray_months
+
+    # two years of data with a whole empty year between: both sides hold half the incidents
+    assert stray_months(np.r_[_months([80] * 12, 2022 * 12), _months([80] * 12, 2024 * 12)]).months == ()
+    # one row a few months before the rest: a gap shorter than STRAY_GAP, kept
+    assert stray_months(np.r_[_months([50] * 12), JAN_2025 - 6]).months == ()
+    # a side holding 1 % or more of the incidents is data, not a stray
+    assert stray_months(np.r_[_months([50] * 12), np.repeat(2019 * 12, 7)]).months == ()
+    # undated incidents are ignored; nothing dated gives nothing
+    assert stray_months(np.r_[_months([50] * 12), -1, -1]).months == () and stray_months(np.array([-1])).span is None
+
+
+def test_month_spans_give_long_runs_their_length_and_the_missing_months_note_uses_them():
+    from hotspots.coverage import month_spans
+
+    gone = list(range(2019 * 12 + 3, JAN_2025))  # Apr 2019 - Dec 2024: 69 empty months
+    assert month_spans(gone, sizes=True) == "Apr 2019 – Dec 2024 (69 months)"
+    note = missing_months_note(gone, 5652)
+    assert "no data for Apr 2019 – Dec 2024 (69 months) (no incident" in note and "Jun 2019" not in note

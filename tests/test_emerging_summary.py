@@ -122,3 +122,7 @@ def test_the_reading_names_the_months_left_out_of_the_cube():
     assert describe_emerging(got).startswith("13 monthly steps (Jan 2023 – Feb 2024; left out: May 2023, no data): ")
     whole, _ = emerging_trends(_town(months=14), GRID, 400.0)
     assert describe_emerging(whole).startswith("14 monthly steps (Jan 2023 – Feb 2024): ")
+    # several months in a row: one range with its length, not a name each
+    run = inc[~inc["month"].between(pd.Timestamp("2023-06-01"), pd.Timestamp("2023-07-01"))]
+    got, _ = emerging_trends(run, GRID, 400.0)
+    assert "left out: May 2023 – Jul 2023 (3 months), no data): " in describe_emerging(got)

@@ -686,3 +686,39 @@ def test_examples_name_the_file_line_a_row_starts_on_across_quoted_line_breaks_a
     line = 8 if blank_lines else 7
     assert example.startswith(f"q-street.csv:line {line} (Longitude 'abc'")
     assert p.read_bytes().split(b"\n")[line - 1].startswith(b",2025-01,Derbyshire Constabulary,Derbyshire Constabulary,abc")
+
+
+def _street_csv(path: Path, months: list[str]) -> None:
+    """A police.uk street-level file with one ASB row per entry of ``months`` (points around Derby)."""
+    rng = np.random.default_rng(len(months))
+    with path.open("w", newline="") as f:
+        w = csv.writer(f)
+        w.writerow(POLICE_UK_COLUMNS)
+        for i, month in enumerate(months):
+            w.writerow([f"id{path.stem}{i}", month, "Derbyshire Constabulary", "Derbyshire Constabulary",
+                        f"{-1.47 + rng.uniform(-0.02, 0.02):.6f}", f"{52.92 + rng.uniform(-0.02, 0.02):.6f}",
+                        "On or near Test Street", "E01000001", "Derby 001A", ASB_CATEGORY, "", ""])
+
+
+def test_a_row_in_a_stray_month_is_dropped_counted_and_named(tmp_path: Path) -> None:
+    # 2025 in two files, 40 rows a month; one row of the June file dated March 2019
+    _street_csv(tmp_path / "2025-01-derbyshire-street.csv", [f"2025-{m:02d}" for m in range(1, 7) for _ in range(40)])
+    late = [f"2025-{m:02d}" for m in range(7, 13) for _ in range(40)]
+    late[5] = "2019-03"
+    _street_csv(tmp_path / "2025-07-derbyshire-street.csv", late)
+    data, report = load_police_uk(sorted(tmp_path.glob("*.csv")))
+    assert report.rows_read == 480 and report.rows_kept == 479 and report.dropped == {"stray month": 1}
+    assert report.examples["stray month"] == ["2025-07-derbyshire-street.csv:line 7"]  # header is line 1
+    assert [r.rows_dropped for r in report.files] == [0, 1]  # the row's own file's line adds up
+    assert data["month"].min() == pd.Timestamp("2025-01-01")
+    (warning,) = [w for w in report.warnings if "stray month" in w]
+    assert warning.startswith("1 incident dated Mar 2019, 69 months before the rest of the data (Jan 2025 – Dec 2025)")
+    assert warning.endswith("check its Month (2025-07-derbyshire-street.csv:line 7)")  # the row, to look it up
+    assert not any("no data for" in w for w in report.warnings)  # the 69 empty months are not called missing files
+
+
+def test_two_years_with_a_gap_year_between_keep_every_row(tmp_path: Path) -> None:
+    months = [f"{y}-{m:02d}" for y in (2022, 2024) for m in range(1, 13) for _ in range(5)]
+    _street_csv(tmp_path / "2022-01-derbyshire-street.csv", months)
+    _, report = load_police_uk(tmp_path / "2022-01-derbyshire-street.csv")
+    assert report.rows_kept == report.rows_read == 120 and not report.dropped

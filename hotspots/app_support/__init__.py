@@ -23,8 +23,10 @@ from __future__ import annotations
 
 from . import charts, maplayers
 from .downloads import (
+    BRIEFING_FORMATS,
     Download,
     area_downloads,
+    briefing_file,
     briefing_png,
     change_downloads,
     csv_bytes,
@@ -45,6 +47,7 @@ from .views import (
     Metric,
     ReportView,
     app_settings,
+    before_after_withheld,
     briefing_layers,
     change_map_caption,
     change_metrics,
@@ -79,6 +82,7 @@ from .views import (
 )
 
 __all__ = [
+    "BRIEFING_FORMATS",
     "BRIEFING_LAYERS",
     "CHANGE_COLUMNS",
     "COLUMN_LABELS",
@@ -112,6 +116,8 @@ __all__ = [
     "DataBundle",
     "LoadOutcome",
     "ReportView",
+    "before_after_withheld",
+    "briefing_file",
     "briefing_png",
     "content_token",
     "csv_bytes",

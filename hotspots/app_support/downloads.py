@@ -21,6 +21,8 @@ __all__ = [
     "csv_bytes",
     "export_available",
     "briefing_png",
+    "briefing_file",
+    "BRIEFING_FORMATS",
     "gis_export_bytes",
     "Download",
     "area_downloads",
@@ -65,25 +67,51 @@ def export_available() -> bool:
     return importlib.util.find_spec("hotspots.export") is not None
 
 
-def briefing_png(
-    analysis: Analysis, *, layer: str = "density", before_after: bool = False, basemap: str = "none", dpi: float = 150
+#: The briefing formats the app offers (:func:`briefing_file`), as the command line's ``--out`` suffixes: MIME type of each.
+BRIEFING_FORMATS = {"png": "image/png", "pdf": "application/pdf"}
+
+
+def briefing_file(
+    analysis: Analysis,
+    *,
+    fmt: str = "png",
+    layer: str = "density",
+    before_after: bool = False,
+    basemap: str = "none",
+    dpi: float = 150,
 ) -> bytes:
-    """A briefing map (:func:`hotspots.export.briefing_map` or ``briefing_before_after``) as PNG bytes.
+    """A briefing map (:func:`hotspots.export.briefing_map` or ``briefing_before_after``) as the
+    bytes of a PNG (``fmt="png"``) or PDF (``fmt="pdf"``) file, as the command line's ``--out
+    briefing.png`` / ``.pdf`` writes it (the library picks the format from the suffix).
 
     ``basemap="none"`` draws no tiles (works offline); the app's other choices map to ``"osm"``.
+
+    Raises
+    ------
+    ParameterError
+        ``fmt`` is not one of :data:`BRIEFING_FORMATS`.
     """
     import tempfile
 
     from ..export import briefing_before_after, briefing_map
 
+    if fmt not in BRIEFING_FORMATS:
+        raise ParameterError(f"`fmt` must be one of {', '.join(map(repr, BRIEFING_FORMATS))}; got {fmt!r}.")
     tiles = "none" if basemap == "none" else "osm"
     with tempfile.TemporaryDirectory() as d:
-        out = Path(d) / "briefing.png"
+        out = Path(d) / f"briefing.{fmt}"
         if before_after:
             img = briefing_before_after(analysis, out, basemap=tiles, dpi=dpi)
         else:
             img = briefing_map(analysis, out, layer=layer, basemap=tiles, dpi=dpi)
         return Path(img.path).read_bytes()
+
+
+def briefing_png(
+    analysis: Analysis, *, layer: str = "density", before_after: bool = False, basemap: str = "none", dpi: float = 150
+) -> bytes:
+    """A briefing map as PNG bytes (:func:`briefing_file` with ``fmt="png"``)."""
+    return briefing_file(analysis, fmt="png", layer=layer, before_after=before_after, basemap=basemap, dpi=dpi)
 
 
 def gis_export_bytes(analysis: Analysis, *, fmt: str = "gpkg", snap_m: float = 250.0) -> bytes:
@@ -149,24 +177,35 @@ def area_downloads(table: Callable[[], gpd.GeoDataFrame], stage: Any) -> list[Do
 
 
 def export_downloads(
-    analysis: Callable[[], Analysis], *, layer: str, basemap: str, snap_m: float, before_after: bool = True
+    analysis: Callable[[], Analysis],
+    *,
+    layer: str,
+    basemap: str,
+    snap_m: float,
+    before_after: bool = True,
+    fmt: str = "png",
 ) -> list[Download]:
-    """The briefing map of ``layer`` and the before/after briefing (PNG; only with ``before_after``:
-    not for periods that cannot be compared, whose image would fail on click), and every layer as
-    a GeoPackage or a ZIP of GeoJSON; ``analysis`` makes the full analysis when a file is asked for."""
+    """The briefing map of ``layer`` and the before/after briefing (as ``fmt``, PNG or PDF:
+    :func:`briefing_file`; the before/after one only with ``before_after``: not when the change is
+    not computed, whose image would fail on click, :func:`~hotspots.app_support.views.before_after_withheld`),
+    and every layer as a GeoPackage or a ZIP of GeoJSON; ``analysis`` makes the full analysis when a
+    file is asked for."""
+    if fmt not in BRIEFING_FORMATS:
+        raise ParameterError(f"`fmt` must be one of {', '.join(map(repr, BRIEFING_FORMATS))}; got {fmt!r}.")
+    kind = fmt.upper()
     items = [
         Download(
-            "Briefing map (PNG)",
-            lambda: briefing_png(analysis(), layer=layer, basemap=basemap),
-            f"briefing_{layer}.png",
-            "image/png",
+            f"Briefing map ({kind})",
+            lambda: briefing_file(analysis(), fmt=fmt, layer=layer, basemap=basemap),
+            f"briefing_{layer}.{fmt}",
+            BRIEFING_FORMATS[fmt],
             "dl_brief",
         ),
         Download(
-            "Before / after (PNG)",
-            lambda: briefing_png(analysis(), before_after=True, basemap=basemap),
-            "briefing_before_after.png",
-            "image/png",
+            f"Before / after ({kind})",
+            lambda: briefing_file(analysis(), fmt=fmt, before_after=True, basemap=basemap),
+            f"briefing_before_after.{fmt}",
+            BRIEFING_FORMATS[fmt],
             "dl_brief_ba",
         ),
         Download(

@@ -156,6 +156,19 @@ def periods_refused(settings: Settings) -> str | None:
     return None
 
 
+def before_after_withheld(refused: str | None, cells: Any, note: str | None) -> str | None:
+    """Why the Map tab offers no before/after image and no change briefing map (both draw the cells'
+    change, :func:`hotspots.pipeline.cell_change`'s ``cells`` and ``note``; not computed for refused
+    periods, ``refused``, or a period holding no month of data, they would fail on click), or None."""
+    from ..pipeline import CHANGE_NOT_COMPUTED
+
+    if refused is None and cells is not None:
+        return None
+    why = refused or note or CHANGE_NOT_COMPUTED
+    why = why if why.startswith(CHANGE_NOT_COMPUTED) else f"{CHANGE_NOT_COMPUTED}: {why}"
+    return f"No before/after image or change map to download: {why}"
+
+
 def periods_help(defaults: Settings) -> str:
     """The after-period slider's help: how the default periods were chosen (the scheme start
     named only when one is known: given, the demo's own or the first referral's day; no force's
@@ -574,13 +587,13 @@ BRIEFING_LAYERS = {
 }
 
 
-def briefing_layers(has_referrals: bool, n_months: int) -> list[str]:
+def briefing_layers(has_referrals: bool, n_months: int, *, change: bool = True) -> list[str]:
     """The briefing layers the data can draw (keys of :data:`BRIEFING_LAYERS`): the scheme's only
     with referrals, the emerging hot spots only with at least
-    :data:`hotspots.emerging.MIN_STEPS_FOR_TREND` months."""
+    :data:`hotspots.emerging.MIN_STEPS_FOR_TREND` months, the change only with ``change`` computed."""
     from ..emerging import MIN_STEPS_FOR_TREND
 
-    unable = {"scheme": not has_referrals, "emerging": n_months < MIN_STEPS_FOR_TREND}
+    unable = {"scheme": not has_referrals, "emerging": n_months < MIN_STEPS_FOR_TREND, "change": not change}
     return [k for k in BRIEFING_LAYERS if not unable.get(k, False)]
 
 
@@ -641,7 +654,7 @@ def period_coverage_text(incidents: Any, settings: Settings, months: Sequence[st
     ``missing_months``, :func:`hotspots.preparation.choose_missing_months`: a month published in part, as Hampshire's
     August 2025, or without data), each named with its incidents against the months either side
     (:func:`hotspots.coverage.month_coverage`); None when it holds none."""
-    from ..coverage import month_coverage, month_name, month_number
+    from ..coverage import month_coverage, month_name, month_number, month_spans
     from ..incident_time import incident_dates, month_numbers
 
     lo, hi = settings.period or (months[0], months[-1])
@@ -649,16 +662,21 @@ def period_coverage_text(incidents: Any, settings: Settings, months: Sequence[st
     if not inside:
         return None
     cover = month_coverage(month_numbers(incident_dates(incidents)[0]))
-    told = []
-    for m in (month_number(x) for x in inside):
-        if m in cover.counts:
-            n, before, after = cover.counts[m]
-            told.append(f"{month_name(m)} holds {n:,} incidents against {before:,} and {after:,} in the months either side "
-                        "(probably published in part)")
-        elif m in cover.missing:
-            told.append(f"{month_name(m)} holds no incidents (no data published)")
-        else:
-            told.append(f"{month_name(m)}'s file is not to be trusted (its categories published in part or scrambled)")
+    ms = [month_number(x) for x in inside]
+    told = [
+        f"{month_name(m)} holds {cover.counts[m][0]:,} incidents against {cover.counts[m][1]:,} and {cover.counts[m][2]:,} "
+        "in the months either side (probably published in part)"
+        for m in ms if m in cover.counts
+    ]
+    lo_m, hi_m = cover.span or (min(ms), max(ms))
+    # months without data: found missing, or beyond the data's months; the rest hold data whose file is not trusted
+    untrusted = [m for m in ms if m not in cover.counts and m not in cover.missing and lo_m <= m <= hi_m]
+    empty = [m for m in ms if m not in cover.counts and m not in untrusted]
+    if empty:  # runs of months, capped (coverage.month_spans): 69 empty months are one run, not 69 names
+        told.append(f"{month_spans(empty, sizes=True)} {'hold' if len(empty) > 1 else 'holds'} no incidents (no data published)")
+    if untrusted:
+        told.append(f"{month_spans(untrusted, sizes=True)}: the file is not to be trusted (its categories published in part or "
+                    "scrambled)")
     return (f"The hotspot period holds months the data do not cover in full: {'; '.join(told)}. The map shows only the "
             "incidents published, so it under-counts those months; see the Analyst tab's notes.")
 

@@ -18,7 +18,7 @@ import shapely
 
 from .._errors import CRSError, HotspotsError, InputError, ParameterError
 from ..report import MAX_EXAMPLES, LoadReport, ReportBuilder
-from ..validation import counted, setting, shown
+from ..validation import setting, shown
 from ._common import (
     COORDINATE_FORM,
     as_str,
@@ -465,9 +465,12 @@ def finish(
     files_word: str = "files",
     ids_may_be_reused: bool = False,
     skipped: Sequence[str] = (),
+    stray: bool = False,
 ) -> tuple[gpd.GeoDataFrame, LoadReport]:
     """Concatenate per-table parts (each with ``_src``, ``_row``, ``_x``, ``_y`` columns), drop
-    cross-table duplicate ids, flag or drop points outside the study area, build the report.
+    cross-table duplicate ids, with ``stray`` (incidents) rows in stray months
+    (:func:`hotspots.coverage.stray_months`: far from the rest of the data in time, few), flag or
+    drop points outside the study area, build the report.
 
     ``ids_may_be_reused`` (incidents): when most rows repeating an earlier table's id in a later
     month lie at another place (and at least :data:`MIN_REUSED_IDS` do), ids are taken to be
@@ -544,6 +547,16 @@ def finish(
                 "dropped as 'duplicate id'"
             )
             keep &= ~dup
+    from ..coverage import stray_months
+    from ..incident_time import incident_months
+
+    if stray and len(df) and (month := incident_months(df)) is not None:  # rows far from the rest in time, few
+        found = stray_months(np.where(keep, month, -1))
+        if (gone := found.mask(month) & keep).any():
+            extra["stray month"], extra_ex["stray month"] = int(gone.sum()), refs(gone)
+            charged.append(("stray month", gone))
+            warnings.append(f"{found.note()} ({', '.join(refs(gone))})")  # the rows, to look them up
+            keep &= ~gone
     geom, area_note = study_area_geometry(study_area)
     if area_note:
         notes.append(area_note)
@@ -732,6 +745,7 @@ def finish_incidents(
         files_word=files_word,
         ids_may_be_reused=ids_may_be_reused,
         skipped=skipped,
+        stray=True,
     )
     more = filter_warnings(run.parts, categories, months) + [w for w in [_missing_months_warning(data)] if w]
     if more:
@@ -749,29 +763,14 @@ def finish_incidents(
 
 
 def _missing_months_warning(data: pd.DataFrame) -> str:
-    """A warning naming the months with no row between the data's first and last while a typical
-    month holds many (a monthly file missing), or far fewer rows than a typical month and both
-    neighbours (published in part: :mod:`hotspots.coverage`), else ``""``. Read off the ``month``
-    column every incident loader fills; each category busy enough is checked on its own too (a
-    file whose total is normal can hold only part of one category: Hampshire's August 2025)."""
-    from ..coverage import MIN_CATEGORIES_UNRELIABLE, category_gaps, month_coverage, month_name, unreliable_months_note
+    """:func:`hotspots.coverage.loaded_months_note` of the ``month`` (and ``category``) column every incident loader fills."""
+    from ..coverage import loaded_months_note
     from ..incident_time import month_numbers
 
     if not len(data) or "month" not in data.columns:
         return ""
-    month = month_numbers(data["month"].to_numpy(dtype="datetime64[ns]"))
-    whole = month_coverage(month)
-    parts = [whole.note()] if whole.gone else []
-    if "category" in data.columns:
-        gaps = category_gaps(month, data["category"].to_numpy(), whole)
-        parts.append(unreliable_months_note(gaps, [m for m, c in gaps.items() if len(c) >= MIN_CATEGORIES_UNRELIABLE]))
-        for m, ((cat, n, typ),) in ((m, c) for m, c in gaps.items() if len(c) < MIN_CATEGORIES_UNRELIABLE):
-            parts.append(
-                f"{month_name(m)}: {cat} holds {counted(n, 'incident')} against {typ:,.0f} in a typical month and far fewer "
-                "than in the months either side (probably published in part): the before/after comparison leaves that month "
-                "out when it is analysed"
-            )
-    return "; ".join(p for p in parts if p)
+    cats = data["category"].to_numpy() if "category" in data.columns else None
+    return loaded_months_note(month_numbers(data["month"].to_numpy(dtype="datetime64[ns]")), cats)
 
 
 def crs_param(crs: Any) -> Any:

@@ -13,7 +13,8 @@ What the key covers
   **content**: a SHA-256 hash of its bytes (``cache=True`` / ``"content"``), or its size and
   modification time (``cache="stat"``);
 * the loader options (categories, months, study area geometry, ``drop_outside``, ...);
-* the loader's code (a hash of the ``hotspots.io`` source files) and the versions of hotspots,
+* the loader's code (a hash of the ``hotspots.io`` source files and the modules they apply, such as
+  :mod:`hotspots.coverage`'s stray-month rule) and the versions of hotspots,
   pandas, geopandas, shapely, pyproj and pyarrow, so an upgrade never serves stale results.
 
 Content hash or size + mtime: the trade-off
@@ -146,7 +147,8 @@ def _code_fingerprint() -> str:
 
     h = hashlib.blake2b(digest_size=16)
     io_dir = Path(__file__).resolve().parent
-    for f in sorted(io_dir.glob("*.py")) + [io_dir.parent / "report.py", io_dir.parent / "schema.py"]:
+    shaping = ("report.py", "schema.py", "coverage.py", "incident_time.py")  # coverage: the stray-month rule the loaders apply
+    for f in sorted(io_dir.glob("*.py")) + [io_dir.parent / name for name in shaping]:
         h.update(f.name.encode())
         h.update(f.read_bytes())
     versions = (__version__, pd.__version__, geopandas.__version__, shapely.__version__, pyproj.__version__, pyarrow.__version__,

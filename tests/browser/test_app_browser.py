@@ -276,6 +276,22 @@ def test_download_hotspot_areas(st_page, app, tmp_path):
     no_trouble(st_page)
 
 
+def test_download_briefing_maps_as_pdf(st_page, app):
+    """The briefing format choice gives the library's PDF (the command line's `--out briefing.pdf`): both the map of the
+    chosen layer and the before/after one download as files starting with %PDF."""
+    page = st_page.page
+    page.get_by_text("PDF", exact=True).click()  # the "Briefing format" radio
+    page.get_by_role("button", name="Briefing map (PDF)").wait_for(timeout=CHANGE_S * 1000)
+    briefs = (("Briefing map (PDF)", "briefing_density.pdf"), ("Before / after (PDF)", "briefing_before_after.pdf"))
+    for name, file_name in briefs:
+        with page.expect_download(timeout=CHANGE_S * 2000) as info:
+            page.get_by_role("button", name=name).click()
+        assert info.value.suggested_filename == file_name
+        assert Path(info.value.path()).read_bytes()[:4] == b"%PDF"
+    assert page.get_by_role("button", name="Briefing map (PNG)").count() == 0
+    no_trouble(st_page)
+
+
 def _police_csv() -> bytes:
     from helpers import police_csv
 
