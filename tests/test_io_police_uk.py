@@ -15,6 +15,8 @@ import pandas as pd
 import pytest
 import shapely
 from helpers import check_result
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from hotspots import InputError, ParameterError, SchemaError
 from hotspots.io import IncidentSet, Upload, load_any, load_police_uk
@@ -686,3 +688,61 @@ def test_examples_name_the_file_line_a_row_starts_on_across_quoted_line_breaks_a
     line = 8 if blank_lines else 7
     assert example.startswith(f"q-street.csv:line {line} (Longitude 'abc'")
     assert p.read_bytes().split(b"\n")[line - 1].startswith(b",2025-01,Derbyshire Constabulary,Derbyshire Constabulary,abc")
+
+
+# ----------------------------------------------------------------------------------------------
+# Unbalanced quotes: every line of the file accounted for
+# ----------------------------------------------------------------------------------------------
+
+
+def _quoted_rows(n: int) -> list[list[str]]:
+    """``n`` police.uk rows with ids c0.. and quoted locations (a comma inside), as some real files have."""
+    return [prow(crime_id=f"c{i}", ctype="Burglary", location=f"On or near Street {i}, Town" if i % 3 else f"Lane {i}")
+            for i in range(n)]
+
+
+def test_a_stray_quote_costs_its_own_line_only(tmp_path: Path) -> None:
+    """Durham 2025-03 with '"' put at the start of line 80 read 5,637 of 6,227 rows and counted one malformed row:
+    the quote ran on to the field limit. Here: 10 rows, a quote at the start of line 3 (no quote closes it, so it
+    ran to the end of the file and the report said 'read 2'); and one at the start of line 5's Location, which the
+    next row's quoted location closed (read 9, kept 8: line 6 was lost uncounted)."""
+    text = write_police(tmp_path / "a-street.csv", [prow(crime_id=f"c{i}", ctype="Burglary") for i in range(10)]).read_text()
+    lines = text.split("\n")
+    lines[2] = '"' + lines[2]
+    (tmp_path / "a-street.csv").write_text("\n".join(lines))
+    data, report = load_police_uk(tmp_path / "a-street.csv")
+    assert (report.rows_read, report.rows_kept, report.dropped) == (10, 9, {"malformed row": 1})
+    assert sorted(data["incident_id"]) == sorted(f"c{i}" for i in range(10) if i != 1)
+    assert report.examples["malformed row"] == [
+        "a-street.csv:line 3 (a quote (\") opens a field and is never closed on this line; the 8 lines after it were read "
+        "one by one)"
+    ]
+    lines = write_police(tmp_path / "b-street.csv", _quoted_rows(10)).read_text().split("\n")
+    lines[4] = lines[4].replace(",Lane 3,", ',"Lane 3,', 1)  # c3's Location opens; c4's quoted location closes it
+    (tmp_path / "b-street.csv").write_text("\n".join(lines))
+    data, report = load_police_uk(tmp_path / "b-street.csv")
+    assert (report.rows_read, report.rows_kept, report.dropped) == (10, 9, {"malformed row": 1})
+    assert set(data["incident_id"]) == {f"c{i}" for i in range(10) if i != 3}
+    assert report.examples["malformed row"][0].startswith("b-street.csv:line 5 (")
+
+
+@given(n=st.integers(1, 12), row=st.integers(0, 11), at=st.integers(0, 200), quoted=st.booleans())
+@settings(max_examples=300, deadline=None, suppress_health_check=list(HealthCheck))
+def test_a_stray_quote_anywhere_loses_at_most_its_line(n: int, row: int, at: int, quoted: bool) -> None:
+    """A '"' inserted anywhere in one data line of a small police.uk file: every data line is read, the rows
+    kept and dropped add up to them, and only that line may be lost (the quote may also spoil its own values)."""
+    import tempfile
+
+    row %= n
+    rows = _quoted_rows(n) if quoted else [prow(crime_id=f"c{i}", ctype="Burglary") for i in range(n)]
+    with tempfile.TemporaryDirectory() as tmp:
+        path = write_police(Path(tmp) / "q-street.csv", rows)
+        lines = path.read_text().split("\n")
+        line = lines[row + 1]
+        at %= len(line) + 1
+        lines[row + 1] = line[:at] + '"' + line[at:]
+        path.write_text("\n".join(lines))
+        data, report = load_police_uk(path)
+    assert report.rows_read == n
+    assert report.rows_kept + sum(report.dropped.values()) == n
+    assert set(data["incident_id"]) >= {f"c{i}" for i in range(n) if i != row}
