@@ -746,3 +746,21 @@ def test_a_stray_quote_anywhere_loses_at_most_its_line(n: int, row: int, at: int
     assert report.rows_read == n
     assert report.rows_kept + sum(report.dropped.values()) == n
     assert set(data["incident_id"]) >= {f"c{i}" for i in range(n) if i != row}
+
+
+def test_files_of_forces_far_apart_are_warned_of(tmp_path: Path) -> None:
+    """A folder of Durham's and Gwent's files loaded without a word (and then analysed as one area 300 km across):
+    the load report now warns, naming the forces; Durham's and Cleveland's (neighbours) load without it."""
+    def force_rows(force: str, lon: float, lat: float) -> list[list[str]]:
+        rows = [prow(lon=f"{lon + i * 0.01:.4f}", lat=f"{lat + i * 0.005:.4f}") for i in range(20)]
+        return [r[:2] + [force, force] + r[4:] for r in rows]
+
+    write_police(tmp_path / "2025-01-durham-street.csv", force_rows("Durham Constabulary", -1.75, 54.65))
+    write_police(tmp_path / "2025-01-gwent-street.csv", force_rows("Gwent Police", -3.05, 51.6))
+    _, report = load_police_uk(tmp_path)
+    (warning,) = [w for w in report.warnings if "far apart" in w]
+    assert "Durham Constabulary; Gwent Police" in warning and "Analyse each force's files separately" in warning
+    (tmp_path / "2025-01-gwent-street.csv").unlink()
+    write_police(tmp_path / "2025-01-cleveland-street.csv", force_rows("Cleveland Police", -1.3, 54.55))
+    _, report = load_police_uk(tmp_path)
+    assert not [w for w in report.warnings if "far apart" in w]
