@@ -17,11 +17,12 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from ._errors import ParameterError
 
-__all__ = ["FORCES", "Force", "detect_force", "force_id", "force_name"]
+__all__ = ["FAR_APART_KM", "FORCES", "Force", "detect_force", "far_apart_forces", "force_id", "force_name"]
 
 #: police.uk force id -> the force's name as police.uk writes it (``Falls within``; the API's
 #: ``/api/forces`` gives the same names).
@@ -77,6 +78,13 @@ FORCES: dict[str, str] = {
 MIN_NAMED_SHARE = 0.05
 #: The main force must hold this share of the incidents to be *the* force of the data.
 MAIN_SHARE = 0.9
+#: Forces whose incidents lie further apart than this (km, between the boxes holding the middle 96 % of
+#: each force's incidents) are warned of by :func:`far_apart_forces`. Neighbours are 0-3 km apart
+#: (Durham and Cleveland, Durham and North Yorkshire); Durham and Cumbria, across the empty Pennines, 43
+#: km; Durham and Gwent 304 km.
+FAR_APART_KM = 50.0
+#: A force holding fewer than this share of the incidents is not weighed by :func:`far_apart_forces`.
+FAR_APART_MIN_SHARE = 0.01
 
 _FILE_FORCE = re.compile(r"^\d{4}-\d{2}-(?P<force>[a-z0-9-]+?)-street\.csv(\.gz)?$")
 _WORDS = re.compile(r"[^a-z0-9]+")
@@ -217,3 +225,81 @@ def detect_force(incidents: Any, given: str | None = None) -> Force | None:
         if len(ids):
             return _from_counts(ids.value_counts(), "file names")
     return None
+
+
+def _box_gap_km(a: tuple[float, ...], b: tuple[float, ...]) -> float:
+    dx = max(0.0, a[0] - b[2], b[0] - a[2])
+    dy = max(0.0, a[1] - b[3], b[1] - a[3])
+    return float(np.hypot(dx, dy)) / 1000
+
+
+def far_apart_forces(incidents: Any, gap_km: float = FAR_APART_KM) -> str:
+    """A warning when the forces in ``incidents`` fall in groups far apart, else ``""``.
+
+    Each force named in the ``force`` column (police.uk's "Falls within") with at least
+    :data:`FAR_APART_MIN_SHARE` of the incidents is boxed by the 2nd to 98th percentiles of its
+    points' coordinates (the strays police.uk's files hold across the country left out); forces
+    whose boxes lie within ``gap_km`` of each other, directly or through others, form one group.
+    Two groups or more (Durham and Gwent) make one grid, automatic bandwidth and cell size, and
+    study area span the empty ground between them (a 780 x 294-cell grid, a 23.7 km bandwidth).
+
+    Parameters
+    ----------
+    incidents : GeoDataFrame
+        Loaded incidents in a projected CRS (metres), with a ``force`` column.
+    gap_km : float
+        Groups further apart than this are warned of.
+
+    Returns
+    -------
+    str
+        The warning (naming the groups, how far apart they lie, and the fix), or ``""``.
+
+    Examples
+    --------
+    >>> import geopandas as gpd
+    >>> pts = gpd.GeoDataFrame({"force": ["Durham Constabulary"] * 2 + ["Gwent Police"] * 2},
+    ...                        geometry=gpd.points_from_xy([425e3, 426e3, 330e3, 331e3], [542e3, 543e3, 195e3, 196e3]),
+    ...                        crs=27700)
+    >>> far_apart_forces(pts)[:84]
+    'the incidents lie in 2 groups of forces far apart: Durham Constabulary; Gwent Police'
+    """
+    import geopandas as gpd
+
+    if not isinstance(incidents, gpd.GeoDataFrame) or "force" not in incidents.columns or len(incidents) < 2:
+        return ""
+    if incidents.crs is None or not incidents.crs.is_projected:
+        return ""
+    geom = incidents.geometry
+    ok = geom.notna().to_numpy() & ~geom.is_empty.to_numpy()
+    names = incidents["force"].fillna("").astype(str).str.strip().to_numpy(dtype=str)[ok]
+    x, y = geom[ok].x.to_numpy(), geom[ok].y.to_numpy()
+    forces, counts = np.unique(names, return_counts=True)
+    order = np.argsort(-counts, kind="stable")  # the most incidents first (names alphabetical among equals)
+    forces = [forces[i] for i in order if forces[i] and counts[i] >= FAR_APART_MIN_SHARE * len(names)]
+    if len(forces) < 2:
+        return ""
+    boxes = []
+    for f in forces:
+        fx, fy = x[names == f], y[names == f]
+        boxes.append((np.percentile(fx, 2), np.percentile(fy, 2), np.percentile(fx, 98), np.percentile(fy, 98)))
+    group = list(range(len(forces)))  # union of forces within gap_km, through others too
+    for i in range(len(forces)):
+        for j in range(i):
+            if _box_gap_km(boxes[i], boxes[j]) <= gap_km:
+                old, new = group[i], group[j]
+                group = [new if g == old else g for g in group]
+    ids = sorted(set(group), key=group.index)
+    if len(ids) < 2:
+        return ""
+    members = [[i for i in range(len(forces)) if group[i] == g] for g in ids]
+    nearest = min(
+        _box_gap_km(boxes[i], boxes[j]) for a in range(len(members)) for b in range(a) for i in members[a] for j in members[b]
+    )
+    shown = "; ".join(" + ".join(force_name(forces[i]) for i in m) for m in members)
+    return (
+        f"the incidents lie in {len(members)} groups of forces far apart: {shown} ({nearest:,.0f} km apart or more, "
+        f"beyond {gap_km:,.0f} km). One analysis spans the empty ground between them: the grid, the automatic "
+        "bandwidth and cell size, and the study area are set by the whole extent. Analyse each force's files "
+        "separately (one folder per force)"
+    )

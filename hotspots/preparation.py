@@ -431,7 +431,7 @@ def prepare_inputs(
     ParameterError
         No incidents, or given periods that hold no month of the data (:func:`check_given_periods`).
     """
-    from .forces import detect_force
+    from .forces import detect_force, far_apart_forces
     from .places import is_demo_data
     from .projection import choose_crs
 
@@ -460,9 +460,11 @@ def prepare_inputs(
         months: tuple[str, str] | None = month_range(inc)
     except (ParameterError, KeyError):
         months = None
+    far = far_apart_forces(inc)  # also a warning of the load report; here it stays among the analysis's notes
     notes = tuple(
         n for n in (
-            found.describe() if found is not None else "", crs.note, cat.note, area.note, start_note, period_note, missing_note
+            found.describe() if found is not None else "", f"warning: {far}" if far else "", crs.note, cat.note, area.note,
+            start_note, period_note, missing_note,
         ) if n
     )
     return PreparedInputs(inc, area.area, s, months, cat, area, referrals, tasks, notes, found, crs)

@@ -70,10 +70,21 @@ def _share_inside(incidents: gpd.GeoDataFrame, geom: Any) -> float:
     return float(np.mean(shapely.contains_xy(geom, xy[:, 0], xy[:, 1])))
 
 
-def _where(geoms: np.ndarray, crs: Any) -> str:
-    """Where ``geoms`` lie, for a message: the longitude and latitude of the centre of their bounds."""
-    x0, y0, x1, y1 = shapely.total_bounds(geoms)
-    lon, lat = pyproj.Transformer.from_crs(crs, 4326, always_xy=True).transform((x0 + x1) / 2, (y0 + y1) / 2)
+def _where(geoms: np.ndarray, crs: Any, *, points: bool = False) -> str:
+    """Where ``geoms`` lie, for a message: the longitude and latitude of the centre of their bounds
+    (a boundary), or of the median of their coordinates (``points``: incidents).
+
+    The median for incidents: a few strays far away (police.uk's files hold some incidents recorded
+    across the country) moved the centre of the bounds of Durham's incidents to longitude -0.88,
+    latitude 53.03, in Nottinghamshire, and Gwent's to Cheshire.
+    """
+    if points:
+        xy = shapely.get_coordinates(geoms)
+        x, y = float(np.median(xy[:, 0])), float(np.median(xy[:, 1]))
+    else:
+        x0, y0, x1, y1 = shapely.total_bounds(geoms)
+        x, y = (x0 + x1) / 2, (y0 + y1) / 2
+    lon, lat = pyproj.Transformer.from_crs(crs, 4326, always_xy=True).transform(x, y)
     return f"longitude {lon:.2f}, latitude {lat:.2f}"
 
 
@@ -172,6 +183,33 @@ def automatic_study_area(incidents: gpd.GeoDataFrame) -> StudyAreaChoice:
     return StudyAreaChoice(fp.to_geodataframe(), "footprint", fp.describe(), fp.record())
 
 
+def _check_share(incidents: gpd.GeoDataFrame, area: gpd.GeoDataFrame, name: str, share: float) -> str:
+    """The one rule for a study area the user chose (a boundary, or the built-in outline): none of the
+    incidents inside is refused; fewer than :data:`LOW_SHARE_INSIDE` of them inside is a warning, returned
+    to be added to the note (``""`` otherwise).
+
+    Raises
+    ------
+    InputError
+        No incident lies in ``area``: naming where the incidents and the area lie.
+    """
+    if len(incidents) and share == 0:
+        crs = incidents.crs or BNG
+        geom = shapely.union_all(area.to_crs(crs).geometry.values)
+        raise InputError(
+            f"none of the {len(incidents):,} incidents lie in the study area ({name}): wrong boundary, or another "
+            f"force's files? The incidents lie around {_where(incidents.geometry.values, crs, points=True)}, the boundary "
+            f"around {_where(np.asarray([geom]), crs)}. Give the boundary of the area the files cover (e.g. from `hotspots "
+            "fetch boundary --force NAME`), or none: the footprint of the incidents is then used."
+        )
+    if 0 < share < LOW_SHARE_INSIDE:
+        return (
+            f"; warning: only {round(share * len(incidents)):,} of {len(incidents):,} incidents ({share:.2%}) lie inside it, "
+            "so nearly all the data take no part: check that it is the right boundary for these files"
+        )
+    return ""
+
+
 def choose_study_area(
     incidents: gpd.GeoDataFrame,
     boundary: gpd.GeoDataFrame | str | None = None,
@@ -198,9 +236,10 @@ def choose_study_area(
     Raises
     ------
     InputError
-        A given boundary that holds none of the incidents (the wrong boundary or the wrong force's
-        files). One that holds fewer than :data:`LOW_SHARE_INSIDE` of them is accepted with a
-        warning in the note (a town centre in a force's files may be meant).
+        A given boundary, or the built-in outline asked for, that holds none of the incidents (the
+        wrong boundary or the wrong force's files). One that holds fewer than
+        :data:`LOW_SHARE_INSIDE` of them is accepted with a warning in the note (a town centre in a
+        force's files may be meant).
     """
     if not isinstance(keep_holes, bool):
         raise ParameterError(f"`keep_holes` must be True or False; got {keep_holes!r}.")
@@ -215,11 +254,14 @@ def choose_study_area(
         if key in ("builtin", "built-in", "default"):
             from .gazetteer import default_study_area
 
+            builtin = default_study_area()
+            name = "the built-in Derbyshire outline"
+            share = _share_inside(incidents, shapely.union_all(builtin.to_crs(incidents.crs or BNG).geometry.values))
             return StudyAreaChoice(
-                default_study_area(),
+                builtin,
                 "built-in",
-                "study area: the built-in Derbyshire outline (as asked)",
-                {"source": "built-in Derbyshire force-area outline (approximate)"},
+                f"study area: {name} (as asked; {share:.1%} of incidents inside)" + _check_share(incidents, builtin, name, share),
+                {"source": "built-in Derbyshire force-area outline (approximate)", "share_of_incidents_inside": round(share, 4)},
             )
         raise ParameterError(f"`boundary` must be a GeoDataFrame, 'builtin', 'none' or None; got {boundary!r}.")
     if not isinstance(boundary, gpd.GeoDataFrame) or len(boundary) == 0:
@@ -231,19 +273,8 @@ def choose_study_area(
     area, holes = (boundary, 0) if keep_holes else fill_holes(boundary, incidents)
     geom = original if keep_holes else shapely.union_all(area.to_crs(crs).geometry.values)
     share = _share_inside(incidents, geom)
-    if len(incidents) and share == 0:
-        raise InputError(
-            f"none of the {len(incidents):,} incidents lie in the study area ({name}): wrong boundary, or another "
-            f"force's files? The incidents lie around {_where(incidents.geometry.values, crs)}, the boundary around "
-            f"{_where(np.asarray([geom]), crs)}. Give the boundary of the area the files cover (e.g. from `hotspots "
-            "fetch boundary --force NAME`), or none: the footprint of the incidents is then used."
-        )
     note = f"study area: {name} ({len(boundary):,} feature(s), {share:.1%} of incidents inside)"
-    if 0 < share < LOW_SHARE_INSIDE:
-        note += (
-            f"; warning: only {round(share * len(incidents)):,} of {len(incidents):,} incidents ({share:.2%}) lie inside it, "
-            "so nearly all the data take no part: check that it is the right boundary for these files"
-        )
+    note += _check_share(incidents, area, name, share)
     if holes:
         gained = round((share - _share_inside(incidents, original)) * len(incidents))
         keep = setting("keep_holes", app="Keep the boundary's holes")

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import geopandas as gpd
+import numpy as np
 import pandas as pd
 import pytest
 
 from hotspots._errors import ParameterError
-from hotspots.forces import FORCES, Force, detect_force, force_id, force_name
+from hotspots.forces import FAR_APART_KM, FORCES, Force, detect_force, far_apart_forces, force_id, force_name
 
 
 def test_forces_table():
@@ -89,3 +91,42 @@ def test_every_national_file_names_a_known_force(police_uk_dir):
             fh.readline()
             falls_within = next(iter(pd.read_csv(fh, header=None, nrows=1).iloc[0, [3]]))
         assert force_id(falls_within) == fid, (p.name, falls_within)
+
+
+def _forces_at(groups: dict[str, tuple[float, float, float, float]], n: int = 100) -> gpd.GeoDataFrame:
+    """``n`` incidents for each force, evenly over its box (x0, y0, x1, y1; BNG metres)."""
+    rows = []
+    for name, (x0, y0, x1, y1) in groups.items():
+        t = np.linspace(0, 1, n)
+        rows.append(pd.DataFrame({"force": name, "x": x0 + t * (x1 - x0), "y": y0 + t[::-1] * (y1 - y0)}))
+    df = pd.concat(rows, ignore_index=True)
+    return gpd.GeoDataFrame(df[["force"]], geometry=gpd.points_from_xy(df.x, df.y), crs=27700)
+
+
+def test_forces_far_apart_are_warned_of_and_neighbours_are_not():
+    """Durham + Gwent (Jan-Jun) was analysed as one force on a 780 x 294-cell grid with a 23.7 km bandwidth, with no
+    warning. Boxes as measured on police.uk's 2025-03 files (km): Durham 408-444 x 513-554, Gwent 311-351 x 185-214,
+    Cleveland 442-467 x 514-535, Cumbria 297-366 x 468-561 (43 km from Durham across the Pennines)."""
+    durham, gwent = (408e3, 513e3, 444e3, 554e3), (311e3, 185e3, 351e3, 214e3)
+    cleveland, cumbria = (442e3, 514e3, 467e3, 535e3), (297e3, 468e3, 366e3, 561e3)
+    assert FAR_APART_KM == 50
+    warning = far_apart_forces(_forces_at({"Durham Constabulary": durham, "Gwent Police": gwent}))
+    # nearest corners: Durham's (408, 513) and Gwent's (351, 214), each box shrunk by 2 % a side (2nd-98th
+    # percentiles): (408.7, 513.8) and (350.2, 213.4): hypot(58.5, 300.4) = 306 km
+    assert warning.startswith("the incidents lie in 2 groups of forces far apart: Durham Constabulary; Gwent Police "
+                              "(306 km apart or more, beyond 50 km).")
+    assert "automatic bandwidth and cell size" in warning and "Analyse each force's files separately" in warning
+    assert far_apart_forces(_forces_at({"Durham Constabulary": durham, "Cleveland Police": cleveland})) == ""
+    assert far_apart_forces(_forces_at({"Durham Constabulary": durham, "Cumbria Constabulary": cumbria})) == ""
+    # neighbours chain into one group; Gwent stays apart from them
+    three = far_apart_forces(_forces_at({"Durham Constabulary": durham, "Cleveland Police": cleveland, "Gwent Police": gwent}))
+    assert "2 groups of forces far apart: Cleveland Police + Durham Constabulary; Gwent Police" in three
+    # strays (police.uk's files hold a few incidents recorded across the country) and tiny shares do not count
+    one = _forces_at({"Durham Constabulary": durham})
+    strays = _forces_at({"Durham Constabulary": gwent}, n=2)
+    assert far_apart_forces(pd.concat([one, strays], ignore_index=True)) == ""
+    assert far_apart_forces(pd.concat([one, _forces_at({"Gwent Police": gwent}, n=1)], ignore_index=True)) == ""
+    assert far_apart_forces(one.drop(columns="force")) == "" and far_apart_forces(one.to_crs(4326)) == ""
+    # missing names (police.uk rows with an empty 'Falls within') are no force
+    blank = pd.concat([one, _forces_at({"": gwent}), _forces_at({"Gwent Police": gwent}).assign(force=pd.NA)], ignore_index=True)
+    assert far_apart_forces(blank) == ""

@@ -15,6 +15,8 @@ import pandas as pd
 import pytest
 import shapely
 from helpers import check_result
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from hotspots import InputError, ParameterError, SchemaError
 from hotspots.io import IncidentSet, Upload, load_any, load_police_uk
@@ -722,3 +724,79 @@ def test_two_years_with_a_gap_year_between_keep_every_row(tmp_path: Path) -> Non
     _street_csv(tmp_path / "2022-01-derbyshire-street.csv", months)
     _, report = load_police_uk(tmp_path / "2022-01-derbyshire-street.csv")
     assert report.rows_kept == report.rows_read == 120 and not report.dropped
+
+
+# ----------------------------------------------------------------------------------------------
+# Unbalanced quotes: every line of the file accounted for
+# ----------------------------------------------------------------------------------------------
+
+
+def _quoted_rows(n: int) -> list[list[str]]:
+    """``n`` police.uk rows with ids c0.. and quoted locations (a comma inside), as some real files have."""
+    return [prow(crime_id=f"c{i}", ctype="Burglary", location=f"On or near Street {i}, Town" if i % 3 else f"Lane {i}")
+            for i in range(n)]
+
+
+def test_a_stray_quote_costs_its_own_line_only(tmp_path: Path) -> None:
+    """Durham 2025-03 with '"' put at the start of line 80 read 5,637 of 6,227 rows and counted one malformed row:
+    the quote ran on to the field limit. Here: 10 rows, a quote at the start of line 3 (no quote closes it, so it
+    ran to the end of the file and the report said 'read 2'); and one at the start of line 5's Location, which the
+    next row's quoted location closed (read 9, kept 8: line 6 was lost uncounted)."""
+    text = write_police(tmp_path / "a-street.csv", [prow(crime_id=f"c{i}", ctype="Burglary") for i in range(10)]).read_text()
+    lines = text.split("\n")
+    lines[2] = '"' + lines[2]
+    (tmp_path / "a-street.csv").write_text("\n".join(lines))
+    data, report = load_police_uk(tmp_path / "a-street.csv")
+    assert (report.rows_read, report.rows_kept, report.dropped) == (10, 9, {"malformed row": 1})
+    assert sorted(data["incident_id"]) == sorted(f"c{i}" for i in range(10) if i != 1)
+    assert report.examples["malformed row"] == [
+        "a-street.csv:line 3 (a quote (\") opens a field and is never closed on this line; the 8 lines after it were read "
+        "one by one)"
+    ]
+    lines = write_police(tmp_path / "b-street.csv", _quoted_rows(10)).read_text().split("\n")
+    lines[4] = lines[4].replace(",Lane 3,", ',"Lane 3,', 1)  # c3's Location opens; c4's quoted location closes it
+    (tmp_path / "b-street.csv").write_text("\n".join(lines))
+    data, report = load_police_uk(tmp_path / "b-street.csv")
+    assert (report.rows_read, report.rows_kept, report.dropped) == (10, 9, {"malformed row": 1})
+    assert set(data["incident_id"]) == {f"c{i}" for i in range(10) if i != 3}
+    assert report.examples["malformed row"][0].startswith("b-street.csv:line 5 (")
+
+
+@given(n=st.integers(1, 12), row=st.integers(0, 11), at=st.integers(0, 200), quoted=st.booleans())
+@settings(max_examples=300, deadline=None, suppress_health_check=list(HealthCheck))
+def test_a_stray_quote_anywhere_loses_at_most_its_line(n: int, row: int, at: int, quoted: bool) -> None:
+    """A '"' inserted anywhere in one data line of a small police.uk file: every data line is read, the rows
+    kept and dropped add up to them, and only that line may be lost (the quote may also spoil its own values)."""
+    import tempfile
+
+    row %= n
+    rows = _quoted_rows(n) if quoted else [prow(crime_id=f"c{i}", ctype="Burglary") for i in range(n)]
+    with tempfile.TemporaryDirectory() as tmp:
+        path = write_police(Path(tmp) / "q-street.csv", rows)
+        lines = path.read_text().split("\n")
+        line = lines[row + 1]
+        at %= len(line) + 1
+        lines[row + 1] = line[:at] + '"' + line[at:]
+        path.write_text("\n".join(lines))
+        data, report = load_police_uk(path)
+    assert report.rows_read == n
+    assert report.rows_kept + sum(report.dropped.values()) == n
+    assert set(data["incident_id"]) >= {f"c{i}" for i in range(n) if i != row}
+
+
+def test_files_of_forces_far_apart_are_warned_of(tmp_path: Path) -> None:
+    """A folder of Durham's and Gwent's files loaded without a word (and then analysed as one area 300 km across):
+    the load report now warns, naming the forces; Durham's and Cleveland's (neighbours) load without it."""
+    def force_rows(force: str, lon: float, lat: float) -> list[list[str]]:
+        rows = [prow(lon=f"{lon + i * 0.01:.4f}", lat=f"{lat + i * 0.005:.4f}") for i in range(20)]
+        return [r[:2] + [force, force] + r[4:] for r in rows]
+
+    write_police(tmp_path / "2025-01-durham-street.csv", force_rows("Durham Constabulary", -1.75, 54.65))
+    write_police(tmp_path / "2025-01-gwent-street.csv", force_rows("Gwent Police", -3.05, 51.6))
+    _, report = load_police_uk(tmp_path)
+    (warning,) = [w for w in report.warnings if "far apart" in w]
+    assert "Durham Constabulary; Gwent Police" in warning and "Analyse each force's files separately" in warning
+    (tmp_path / "2025-01-gwent-street.csv").unlink()
+    write_police(tmp_path / "2025-01-cleveland-street.csv", force_rows("Cleveland Police", -1.3, 54.55))
+    _, report = load_police_uk(tmp_path)
+    assert not [w for w in report.warnings if "far apart" in w]

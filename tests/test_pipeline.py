@@ -703,3 +703,17 @@ def test_a_hotspot_period_without_data_names_the_months_that_hold_data():
     inc = points(np.random.default_rng(1).uniform(0, 5_000, (220, 2)), months * 20)
     with pytest.raises(ParameterError, match=r"Jul 2024; the data hold Jan 2024 – Jun 2024, Aug 2024 – Dec 2024; widen `period`"):
         hotspot_stage(inc, Settings(cell_size=500.0, period=("2024-07", "2024-07")))
+
+
+def test_forces_far_apart_are_a_warning_among_the_analysis_notes():
+    """Durham + Gwent were analysed as 'Durham Constabulary + Gwent Police' (a 780 x 294-cell grid, a 23.7 km
+    bandwidth) with no warning; the notes (the CLI's summary, the app's notes) now carry one. Neighbours do not."""
+    rng = np.random.default_rng(3)
+    durham = rng.uniform((410_000, 515_000), (440_000, 550_000), (150, 2))
+    gwent = rng.uniform((315_000, 188_000), (348_000, 212_000), (150, 2))
+    cleveland = rng.uniform((445_000, 516_000), (465_000, 533_000), (150, 2))
+    far = points(np.vstack([durham, gwent])).assign(force=["Durham Constabulary"] * 150 + ["Gwent Police"] * 150)
+    (note,) = [n for n in prepare_inputs(far, boundary="none").notes if n.startswith("warning: ")]
+    assert note.startswith("warning: the incidents lie in 2 groups of forces far apart: Durham Constabulary; Gwent Police (")
+    near = points(np.vstack([durham, cleveland])).assign(force=["Durham Constabulary"] * 150 + ["Cleveland Police"] * 150)
+    assert not [n for n in prepare_inputs(near, boundary="none").notes if "far apart" in n]

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import geopandas as gpd
 import numpy as np
+import pandas as pd
 import pytest
 import shapely
 from helpers import points, ring_boundary
@@ -93,7 +94,7 @@ def test_automatic_study_area_is_the_builtin_outline_only_when_it_holds_most_inc
     assert c.record["incidents_outside"] == 1 and c.record["share_of_incidents_inside"] == round(20 / 21, 4)
     assert shapely.contains_xy(c.area.geometry.iloc[0], 530_500, 180_500)
     assert choose_study_area(london, "none").area is None
-    assert choose_study_area(london, "default").source == "built-in"
+    assert choose_study_area(derby, "default").source == "built-in"
     with pytest.raises(ParameterError):
         choose_study_area(london, "somewhere")
 
@@ -126,3 +127,31 @@ def test_the_holes_fix_is_named_as_each_user_sets_it():
         inc, ring_boundary()).note
     with argument_names({"keep_holes": "--keep-holes"}):
         assert "(to leave them out: `--keep-holes`)" in choose_study_area(inc, ring_boundary()).note
+
+
+def test_the_wrong_boundary_error_places_the_incidents_where_most_of_them_are():
+    """Durham's files with another force's boundary said 'The incidents lie around longitude -0.88, latitude 53.03'
+    (the centre of the bounds, pulled south-east by a few strays recorded across the country); Durham is near
+    -1.59, 54.71. Here: 200 incidents in Durham (425000, 542000) and 2 strays in Essex (655000, 190000): the centre
+    of their bounds is at 0.09, 53.17 (Lincolnshire); the median is Durham's."""
+    xy = np.array([[425_000, 542_000]] * 200 + [[655_000, 190_000]] * 2, dtype=float)
+    with pytest.raises(InputError, match=r"The incidents lie around longitude -1\.61, latitude 54\.77, the boundary around "
+                       r"longitude -7\.49, latitude 49\.81\."):
+        choose_study_area(points(xy), ring_boundary())
+
+
+def test_the_builtin_outline_asked_for_is_checked_as_a_boundary_file_is(demo):
+    """`--study-area default` with Gwent's files ran (exit 0, '12,551 incidents fall in cells whose centre lies
+    outside the study area', no hotspot areas) where a boundary file holding none of them is refused: the same
+    rule now refuses the built-in outline, warns when under 1 % lie inside, and announces the share."""
+    gwent = points(np.full((300, 2), [330_000.0, 195_000.0]))
+    with pytest.raises(InputError, match=r"none of the 300 incidents lie in the study area \(the built-in Derbyshire outline\): "
+                       r"wrong boundary.*The incidents lie around longitude -3\.0"):
+        choose_study_area(gwent, "default")
+    derby = demo.incidents.iloc[:150]
+    few = gpd.GeoDataFrame(pd.concat([gwent, derby.iloc[:1][["month", "geometry"]]], ignore_index=True), crs=27700)
+    c = choose_study_area(few, "builtin")
+    assert c.source == "built-in" and c.record["share_of_incidents_inside"] == round(1 / 301, 4)
+    assert "(as asked; 0.3% of incidents inside); warning: only 1 of 301 incidents (0.33%) lie inside it" in c.note
+    c = choose_study_area(derby, "default")
+    assert c.note == "study area: the built-in Derbyshire outline (as asked; 100.0% of incidents inside)"

@@ -193,6 +193,8 @@ def _read_fast(data: bytes, name: str, delim: str) -> Table | None:
     lines = _record_lines(data, t)
     if lines is None:
         return None  # blank lines between rows: the tolerant reader numbers them exactly
+    if _swallows_rows(data, lines, delim, ncol):
+        return None  # an unbalanced quote ran over rows: the tolerant reader reads them line by line
     df = t.to_pandas()
     header = clean_header([str(v) for v in df.iloc[0].tolist()], name)
     df = df.iloc[1:].reset_index(drop=True)
@@ -218,8 +220,77 @@ def _record_lines(data: bytes, t: Any) -> np.ndarray | None:
     return np.concatenate([[1], 1 + np.cumsum(spans)[:-1]])
 
 
+def _fit(row: list[str], ncol: int) -> list[str] | None:
+    """``row`` when it has the header's ``ncol`` fields (a trailing empty field, from a line ending with
+    the separator, is dropped), else None."""
+    if len(row) == ncol + 1 and row[-1] == "":
+        return row[:-1]
+    return row if len(row) == ncol else None
+
+
+def _one_line(line: str, delim: str, ncol: int) -> tuple[list[str] | None, str]:
+    """One physical line parsed on its own: its row (``[]`` for a blank line) and ``""``, or None and why
+    it is malformed."""
+    try:
+        row = next(csv.reader([line], delimiter=delim, strict=False), [])
+    except csv.Error as exc:
+        return None, str(exc)
+    if not row or (len(row) == 1 and not row[0].strip()):
+        return [], ""
+    fitted = _fit(row, ncol)
+    if fitted is not None:
+        return fitted, ""
+    try:
+        next(csv.reader([line], delimiter=delim, strict=True), [])
+    except csv.Error:
+        return None, 'a quote (") opens a field and is never closed on this line'
+    return None, f"{counted(len(row), 'field')}, header has {ncol}"
+
+
+def _swallowed(lines: list[str], delim: str, ncol: int) -> bool:
+    """True when a record spanning ``lines`` is an unbalanced quote's doing, not a value with line breaks.
+
+    The one rule for both parsers: a record over several lines whose quotes do not pair up (one
+    ran to the end of the file), or whose later lines include a well-formed row on its own (the
+    header's field count), has swallowed those rows: a stray quote opened a field that the next
+    quote in the file closed. Such a stretch is read again line by line (:func:`_read_slow`); a
+    balanced record over several lines (a value with line breaks) stays one record.
+    """
+    if len(lines) < 2:
+        return False
+    if sum(line.count('"') for line in lines) % 2:
+        return True  # a quote never closed: it ran to the end of the file (or to the field limit)
+    return any(_one_line(line, delim, ncol)[0] for line in lines[1:])
+
+
+def _swallows_rows(data: bytes, starts: np.ndarray, delim: str, ncol: int) -> bool:
+    """True when a record pyarrow read over several lines (``starts``: each record's first line, header
+    included) has :func:`_swallowed` well-formed rows."""
+    total = data.rstrip(b"\r\n").count(b"\n") + 1
+    spans = np.diff(np.append(starts, total + 1))
+    if int(spans.max(initial=1)) <= 1:
+        return False
+    physical = data.decode("utf-8", errors="replace").split("\n")
+    multi = spans > 1
+    pairs = zip(starts[multi].tolist(), spans[multi].tolist())
+    return any(_swallowed(physical[s - 1 : s - 1 + n], delim, ncol) for s, n in pairs)
+
+
 def _read_slow(text: str, name: str, delim: str) -> Table:
-    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delim, strict=False)
+    """Parse ``text`` with Python's :mod:`csv`, counting damaged rows instead of failing.
+
+    A record that runs over several lines and fails to parse (the field limit) or has
+    :func:`_swallowed` rows is read again line by line: an unbalanced quote then costs its own line only, each following
+    well-formed line is kept, and every data line of the file is counted as read.
+    """
+    consumed: list[str] = []
+
+    def physical_lines() -> Any:
+        for line in io.StringIO(text, newline=""):
+            consumed.append(line)
+            yield line
+
+    reader = csv.reader(physical_lines(), delimiter=delim, strict=False)
     header: list[str] | None = None
     rows: list[list[str]] = []
     numbers: list[int] = []
@@ -228,10 +299,19 @@ def _read_slow(text: str, name: str, delim: str) -> Table:
     record = 0
     prev_line = 0
     budget = current_budget()
+
+    def bad(line_no: int, why: str) -> None:
+        nonlocal malformed
+        malformed += 1
+        if len(examples) < 5:
+            examples.append(f"{name}:line {line_no} ({why})")
+
     while True:
         start_line = prev_line + 1
         if record % 65536 == 65535:
             budget.check_time(name)
+        consumed.clear()
+        error: csv.Error | None = None
         try:
             row = next(reader)
         except StopIteration:
@@ -239,33 +319,45 @@ def _read_slow(text: str, name: str, delim: str) -> Table:
         except csv.Error as exc:
             if reader.line_num == prev_line:  # no progress: give up on the rest
                 raise InputError(f"{name}: cannot parse line {start_line} ({exc}). Check the file's quoting.") from None
-            prev_line = reader.line_num
             if header is None:
                 raise InputError(
                     f"{name}: the header line cannot be parsed ({exc}). The first line must hold the column names."
                 ) from None
-            record += 1
-            malformed += 1
-            if len(examples) < 5:
-                examples.append(f"{name}:line {start_line} ({exc})")
-            continue
+            error, row = exc, []
         prev_line = reader.line_num
+        if header is not None and len(consumed) > 1:
+            if error is not None or _swallowed(consumed, delim, len(header)):
+                # an unbalanced quote ran over the lines after it: read each of them on its own
+                for k, line in enumerate(list(consumed)):
+                    one, why = _one_line(line, delim, len(header))
+                    if one == []:
+                        continue  # blank line
+                    record += 1
+                    if one is None:
+                        if k == 0 and len(consumed) > 1:
+                            n_after = len(consumed) - 1
+                            were = "was" if n_after == 1 else "were"
+                            why += f"; the {counted(n_after, 'line')} after it {were} read one by one"
+                        bad(start_line + k, why)
+                    else:
+                        rows.append(one)
+                        numbers.append(start_line + k)
+                continue
+        if error is not None:
+            record += 1
+            bad(start_line, str(error))
+            continue
         if not row or (len(row) == 1 and not row[0].strip()):
             continue  # blank line
         if header is None:
             header = clean_header(row, name)
             continue
         record += 1
-        if len(row) != len(header):
-            # A trailing empty field (line ending with the separator) is harmless.
-            if len(row) == len(header) + 1 and row[-1] == "":
-                row = row[:-1]
-            else:
-                malformed += 1
-                if len(examples) < 5:
-                    examples.append(f"{name}:line {start_line} ({counted(len(row), 'field')}, header has {len(header)})")
-                continue
-        rows.append(row)
+        fitted = _fit(row, len(header))
+        if fitted is None:
+            bad(start_line, f"{counted(len(row), 'field')}, header has {len(header)}")
+            continue
+        rows.append(fitted)
         numbers.append(start_line)
     if header is None:
         raise InputError(f"{name} is empty: it has no header and no rows. Choose a file with data in it.")

@@ -17,6 +17,7 @@ import pandas as pd
 import shapely
 
 from .._errors import CRSError, HotspotsError, InputError, ParameterError
+from ..forces import far_apart_forces
 from ..report import MAX_EXAMPLES, LoadReport, ReportBuilder
 from ..validation import setting, shown
 from ._common import (
@@ -747,9 +748,9 @@ def finish_incidents(
         skipped=skipped,
         stray=True,
     )
-    more = filter_warnings(run.parts, categories, months) + [w for w in [_missing_months_warning(data)] if w]
-    if more:
-        report = dataclasses.replace(report, warnings=[*report.warnings, *more])
+    more = [*filter_warnings(run.parts, categories, months), _missing_months_warning(data), far_apart_forces(data)]
+    if any(more):
+        report = dataclasses.replace(report, warnings=[*report.warnings, *filter(None, more)])
     params = {
         "loader": loader,
         **(options or {}),
