@@ -439,3 +439,28 @@ def test_hotspot_numbers_lead_around_the_towns_names(monkeypatch):
     weight = layout.LEADER_WEIGHT
     assert crossing(0.0) > 0  # up and right, the first place free for the circle: across the dot
     assert crossing(weight) == 0
+
+
+def test_town_names_keep_off_the_numbers_leader_lines(wide, monkeypatch):
+    """A name labelled after the hotspot numbers went across a number's leader line (its box was
+    measured without the line)."""
+    from matplotlib.text import Annotation
+
+    _fake_towns(monkeypatch)
+    extent = (399_000.0, 461_000.0, 299_000.0, 316_000.0)
+    fig, ax = _map_axes((8.0, 3.0), 72, extent)
+    ctx = DrawContext(wide, fig, 1.0, shapely.box(400_000, 300_000, 460_000, 315_000), None)
+    x, y = SPOTS["Spotton"]
+    # a number far to the right of Spotton, its leader line level with Spotton's dot
+    number = ax.annotate("1", (x + 300, y), xytext=(70, 0), textcoords="offset points", ha="center", va="center",
+                         fontsize=6.5, arrowprops=dict(arrowstyle="-", shrinkA=0, shrinkB=0),
+                         bbox=dict(boxstyle="circle,pad=0.25", facecolor="white"))
+    ctx.occupied.append(number)
+    assert "Spotton" in town_labels(ctx, ax, extent, max_towns=None)
+    renderer = fig.canvas.get_renderer()
+    label = next(t for t in ax.texts if t.get_text() == "Spotton")
+    bb = _bbox(label, renderer)
+    c = _bbox(number, renderer, leader=False)
+    (x0, y0), (x1, y1) = ax.transData.transform(number.xy), ((c.x0 + c.x1) / 2, (c.y0 + c.y1) / 2)
+    line = shapely.LineString([(x0, y0), (x1, y1)])
+    assert isinstance(label, Annotation) and not line.intersects(shapely.box(bb.x0, bb.y0, bb.x1, bb.y1))

@@ -539,6 +539,7 @@ def town_labels(ctx: DrawContext, ax: Any, extent: tuple[float, float, float, fl
     t = t[(x > xmin) & (x < xmax) & (y > ymin) & (y < ymax)]
     ax_bb = ax.get_window_extent(renderer)
     boxes = [_bbox(o, renderer, leader=False) for o in ctx.occupied if o.axes is ax or getattr(o, "axes", None) is None]
+    leaders = [_leader(o, renderer) for o in ctx.occupied if getattr(o, "axes", None) is ax and getattr(o, "arrow_patch", None)]
     placed: list[str] = []
     pad = 2.0 * ctx.fig.dpi / 72.0
     for name, big, geom in zip(t["name"], t["big"], t.geometry):
@@ -549,7 +550,7 @@ def town_labels(ctx: DrawContext, ax: Any, extent: tuple[float, float, float, fl
         dot_bb = _bbox(dot, renderer)
         txt = None
         if not _overlaps(dot_bb, boxes, 0):
-            txt = _name_beside(ctx, ax, name, geom, big, renderer, ax_bb, boxes + [dot_bb], pad)
+            txt = _name_beside(ctx, ax, name, geom, big, renderer, ax_bb, boxes + [dot_bb], pad, leaders)
         if txt is None:
             dot.remove()
             continue
@@ -589,10 +590,18 @@ def _drop_covered_first(ctx: DrawContext, ax: Any, renderer: Any) -> None:
             done.remove(name)
 
 
+def _leader(number: Any, renderer: Any) -> Any:
+    """A hotspot number's leader line in display pixels (from its area's corner to the circle's centre)."""
+    c = _bbox(number, renderer, leader=False)
+    start = number.axes.transData.transform(number.xy)
+    return shapely.LineString([tuple(start), ((c.x0 + c.x1) / 2, (c.y0 + c.y1) / 2)])
+
+
 def _name_beside(ctx: DrawContext, ax: Any, name: str, geom: Any, big: bool, renderer: Any, ax_bb: Any,
-                 boxes: list[Any], pad: float) -> Any:
-    """A town's name in the first standard position beside its dot that lies inside the map and
-    covers none of ``boxes`` (``pad`` pixels apart), else None (nothing drawn)."""
+                 boxes: list[Any], pad: float, leaders: Sequence[Any] = ()) -> Any:
+    """A town's name in the first standard position beside its dot that lies inside the map,
+    covers none of ``boxes`` (``pad`` pixels apart) and none of the hotspot numbers' ``leaders``
+    (display lines: West Mercia's 19 ran through "Wellington"), else None (nothing drawn)."""
     for dx, dy, ha, va in _TOWN_OFFSETS:
         txt = ax.annotate(name, (geom.x, geom.y), xytext=(ctx.fs(dx), ctx.fs(dy)), textcoords="offset points",
                           ha=ha, va=va, fontsize=ctx.fs(8.5 if big else 6.8), fontweight="bold" if big else "normal",
@@ -600,7 +609,8 @@ def _name_beside(ctx: DrawContext, ax: Any, name: str, geom: Any, big: bool, ren
         bb = _bbox(txt, renderer)
         inside_ax = bb.x0 >= ax_bb.x0 + 2 and bb.x1 <= ax_bb.x1 - 2 and bb.y0 >= ax_bb.y0 + 2 and bb.y1 <= ax_bb.y1 - 2
         # the dot itself is in ``boxes``: the name must not cover it
-        if inside_ax and not _overlaps(bb, boxes[:-1], pad) and not _overlaps(bb, boxes[-1:], 0):
+        if (inside_ax and not _overlaps(bb, boxes[:-1], pad) and not _overlaps(bb, boxes[-1:], 0)
+                and not any(line.intersects(shapely.box(bb.x0, bb.y0, bb.x1, bb.y1)) for line in leaders)):
             return txt
         txt.remove()
     return None
