@@ -265,7 +265,7 @@ def test_large_towns_are_labelled_before_the_numbers_which_keep_clear_of_them(wi
     extent = (399_000.0, 461_000.0, 299_000.0, 316_000.0)
     fig, ax = _map_axes((4.0, 1.6), 60, extent, rect=(0.02, 0.02, 0.96, 0.96))
     ctx = DrawContext(wide, fig, 1.0, shapely.box(400_000, 300_000, 460_000, 315_000), None)
-    assert set(town_labels(ctx, ax, extent, max_towns=None, big_only=True)) == set(SPOTS)
+    assert set(town_labels(ctx, ax, extent, max_towns=None, first_only=True)) == set(SPOTS)
     labels = [t for t in ax.texts if t.get_text() in SPOTS]
     area_markers(ctx, ax, wide.areas.areas)
     renderer = fig.canvas.get_renderer()
@@ -274,3 +274,193 @@ def test_large_towns_are_labelled_before_the_numbers_which_keep_clear_of_them(wi
     for n in numbers:
         assert not any(_bbox(n, renderer, leader=False).overlaps(_bbox(lab, renderer)) for lab in labels), n.get_text()
     assert town_labels(ctx, ax, extent, max_towns=None) == []  # the later call does not label them again
+
+
+def _panel_axes(fig, img) -> list:
+    """The map axes of ``fig`` (saved as ``img``), in the order of its panels."""
+    return [next(a for a in fig.axes if np.allclose(a.get_xlim() + a.get_ylim(), p.extent)) for p in img.panels]
+
+
+def _town_label_misses(fig, img, towns: dict[str, tuple[float, float]]) -> list[str]:
+    """What is wrong with the town labels drawn on the map axes of ``fig`` (saved as ``img``): a name farther from its
+    town's point than :data:`TOWN_LABEL_REACH` heights of its text box (measured with the figure's
+    renderer), a name without a dot on its point, a name over a hotspot number or over another name."""
+    from matplotlib.transforms import Bbox
+
+    from hotspots.export._layout import TOWN_LABEL_REACH
+
+    renderer = fig.canvas.get_renderer()
+    wrong = []
+    for k, ax in enumerate(_panel_axes(fig, img)):
+        labels = [t for t in ax.texts if t.get_text() in towns]
+        numbers = [_bbox(t, renderer, leader=False) for t in ax.texts if t.get_text().isdigit()]
+        boxes = []
+        for lab in labels:
+            name = lab.get_text()
+            bb = _bbox(lab, renderer)
+            px, py = ax.transData.transform(towns[name])
+            dx = max(bb.x0 - px, 0.0, px - bb.x1)
+            dy = max(bb.y0 - py, 0.0, py - bb.y1)
+            if np.hypot(dx, dy) > TOWN_LABEL_REACH * bb.height:
+                wrong.append(f"axes {k}: {name} {np.hypot(dx, dy) / bb.height:.1f} label heights from its town")
+            dots = [ln for ln in ax.lines if ln.get_marker() == "o"
+                    and np.allclose(np.column_stack(ln.get_data()), [towns[name]], atol=1.0)]
+            if not dots:
+                wrong.append(f"axes {k}: {name} without a dot on its town")
+            if any(bb.overlaps(n) for n in numbers):
+                wrong.append(f"axes {k}: {name} over a hotspot number")
+            if any(bb.overlaps(o) for o in boxes):
+                wrong.append(f"axes {k}: {name} over another name")
+            boxes.append(Bbox(bb.get_points()))
+    return wrong
+
+
+#: Towns crowded around the wide force's three hotspots: each hotspot's own town (large, naming
+#: it, the largest) and five large neighbours within 1.5 km, for which there is no room beside their dots.
+CROWDED = {
+    **{n: xy for n, xy in SPOTS.items()},
+    **{f"{n[:3]}{tag}": (xy[0] + dx, xy[1] + dy) for n, xy in SPOTS.items()
+       for tag, (dx, dy) in {"north": (300, 900), "south": (-200, -1_000), "east": (1_200, 200), "west": (-1_300, -100),
+                             "mid": (500, -400)}.items()},
+}
+
+
+def _crowded_towns(monkeypatch):
+    import hotspots.places as places
+
+    towns = gpd.GeoDataFrame({"name": list(CROWDED), "population": [200_000 if n in SPOTS else 150_000 for n in CROWDED]},
+                             geometry=gpd.points_from_xy([xy[0] for xy in CROWDED.values()],
+                                                         [xy[1] for xy in CROWDED.values()]), crs=BNG)
+    monkeypatch.setattr(places, "label_towns", lambda *a, **k: (towns.copy(), ""))
+
+
+def _keep_figures(monkeypatch) -> list:
+    """The figures the briefing functions draw (they return only what they saved)."""
+    import hotspots.export.briefing as briefing
+
+    figures = []
+    make = briefing.new_figure
+
+    def keep(*a, **k):
+        figures.append(make(*a, **k))
+        return figures[-1]
+
+    monkeypatch.setattr(briefing, "new_figure", keep)
+    return figures
+
+
+def test_town_names_sit_beside_their_towns_or_are_left_out(wide, monkeypatch, tmp_path):
+    """Devon and Cornwall's density briefing drew "Truro" and "Penryn" without their dots in the sea
+    12 km from their towns, and the before/after panels put "Redruth" in a different place in each
+    panel (a name with no room beside its dot was moved up to 6 times farther away)."""
+    _crowded_towns(monkeypatch)
+    figures = _keep_figures(monkeypatch)
+    one = briefing_map(wide, tmp_path / "d.png", dpi=60, size_in=(9.0, 5.0))
+    both = briefing_before_after(wide, tmp_path / "ba.png", dpi=60)
+    assert len(figures) == 2
+    for fig, img in zip(figures, (one, both)):
+        assert _town_label_misses(fig, img, CROWDED) == []
+        for ax in _panel_axes(fig, img):
+            drawn = {t.get_text() for t in ax.texts if t.get_text() in CROWDED}
+            assert set(SPOTS) <= drawn < set(CROWDED)  # the hotspots' own towns named; some crowded ones left out
+    # the same places in every panel: the names are placed before the panels' own layers and numbers
+    panels = [[(t.get_text(), t.xyann) for t in ax.texts if t.get_text() in CROWDED] for ax in _panel_axes(figures[1], both)]
+    assert panels[0] == panels[1] == panels[2]
+
+
+def test_a_number_on_a_town_placed_first_takes_back_its_name(wide, monkeypatch):
+    """A hotspot number that found no free place covered Hayle's dot (Devon and Cornwall): the name
+    is taken back, and the town left out when it has no room beside its dot."""
+    import hotspots.places as places
+
+    towns = gpd.GeoDataFrame({"name": ["Spotton"], "population": [150_000]}, geometry=[shapely.Point(*SPOTS["Spotton"])],
+                             crs=BNG)
+    monkeypatch.setattr(places, "label_towns", lambda *a, **k: (towns.copy(), ""))
+    extent = (399_000.0, 461_000.0, 299_000.0, 316_000.0)
+    fig, ax = _map_axes((4.0, 1.6), 60, extent, rect=(0.02, 0.02, 0.96, 0.96))
+    ctx = DrawContext(wide, fig, 1.0, shapely.box(400_000, 300_000, 460_000, 315_000), None)
+    assert town_labels(ctx, ax, extent, max_towns=None, first_only=True) == ["Spotton"]
+    # a number drawn over the town's dot, as one with no free place is
+    ctx.occupied.append(ax.text(*SPOTS["Spotton"], "1", ha="center", va="center", fontsize=6.5,
+                                bbox=dict(boxstyle="circle,pad=0.25", facecolor="white")))
+    assert town_labels(ctx, ax, extent, max_towns=None) == []
+    assert [t.get_text() for t in ax.texts] == ["1"] and not [ln for ln in ax.lines if ln.get_marker() == "o"]
+    assert ctx.towns_placed[id(ax)] == []
+
+
+def test_devon_and_cornwall_town_names_sit_beside_their_towns(police_uk_dir, monkeypatch, tmp_path):
+    """Real data (three months of Devon and Cornwall's ASB, where "Truro", "Penryn", "St Ives" and
+    "Camborne" were drawn offshore): every town name drawn lies beside its GeoNames point."""
+    import warnings
+
+    from hotspots.io import load_police_uk
+    from hotspots.pipeline import prepare_inputs
+    from hotspots.places import label_towns
+
+    files = sorted((police_uk_dir / "national_2025_gz").glob("2025-0[1-3]/*-devon-and-cornwall-street.csv.gz"))
+    if len(files) < 3:
+        pytest.skip("Devon and Cornwall's 2025 files absent")
+    loaded = load_police_uk(files, categories="asb")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        prep = prepare_inputs(loaded.data, settings=Settings())
+        an = analyse(prep.incidents, settings=prep.settings, study_area=prep.study_area)
+    figures = _keep_figures(monkeypatch)
+    img = briefing_map(an, tmp_path / "dc.png", dpi=100)
+    towns, _ = label_towns(an.study_area, an.incidents)
+    towns = towns.to_crs(an.grid.crs)
+    points = {n: (g.x, g.y) for n, g in zip(towns["name"], towns.geometry)}
+    assert _town_label_misses(figures[0], img, points) == []
+    drawn = {t.get_text() for t in _panel_axes(figures[0], img)[0].texts if t.get_text() in points}
+    assert {"Plymouth", "Exeter", "Truro"} <= drawn
+
+
+def test_hotspot_numbers_lead_around_the_towns_names(monkeypatch):
+    """Northern Ireland's 19, pushed away by the names labelled before the numbers, ran its leader
+    line through "Newtownabbey": a leader line across a name costs a number's place."""
+    from matplotlib.transforms import Bbox
+    from shapely.geometry import LineString
+
+    import hotspots.export._layout as layout
+
+    def crossing(weight):
+        monkeypatch.setattr(layout, "LEADER_WEIGHT", weight)
+        fig, ax = _map_axes((4.0, 4.0), 72, (0.0, 10_000.0, 0.0, 10_000.0))  # 1 point = 1 pixel
+        renderer = fig.canvas.get_renderer()
+        cx, cy = ax.transData.transform((5_200.0, 5_200.0))
+        # a town's dot on the way up and right from the area's corner, short of the number's circle
+        name = Bbox.from_extents(cx + 1.0, cy + 1.0, cx + 3.5, cy + 3.5)
+        kw = dict(ha="center", va="center", fontsize=6.5, fontweight="bold", bbox=dict(boxstyle="circle,pad=0.25"))
+        n = layout._number_beside(ax, "1", (5_000.0, 5_000.0, 5_200.0, 5_200.0), 10.4, kw, renderer, [], [], [name])
+        c = _bbox(n, renderer, leader=False)
+        seg = LineString([(cx, cy), ((c.x0 + c.x1) / 2, (c.y0 + c.y1) / 2)])
+        return seg.intersection(shapely.box(name.x0, name.y0, name.x1, name.y1)).length
+
+    weight = layout.LEADER_WEIGHT
+    assert crossing(0.0) > 0  # up and right, the first place free for the circle: across the dot
+    assert crossing(weight) == 0
+
+
+def test_town_names_keep_off_the_numbers_leader_lines(wide, monkeypatch):
+    """A name labelled after the hotspot numbers went across a number's leader line (its box was
+    measured without the line)."""
+    from matplotlib.text import Annotation
+
+    _fake_towns(monkeypatch)
+    extent = (399_000.0, 461_000.0, 299_000.0, 316_000.0)
+    fig, ax = _map_axes((8.0, 3.0), 72, extent)
+    ctx = DrawContext(wide, fig, 1.0, shapely.box(400_000, 300_000, 460_000, 315_000), None)
+    x, y = SPOTS["Spotton"]
+    # a number far to the right of Spotton, its leader line level with Spotton's dot
+    number = ax.annotate("1", (x + 300, y), xytext=(70, 0), textcoords="offset points", ha="center", va="center",
+                         fontsize=6.5, arrowprops=dict(arrowstyle="-", shrinkA=0, shrinkB=0),
+                         bbox=dict(boxstyle="circle,pad=0.25", facecolor="white"))
+    ctx.occupied.append(number)
+    assert "Spotton" in town_labels(ctx, ax, extent, max_towns=None)
+    renderer = fig.canvas.get_renderer()
+    label = next(t for t in ax.texts if t.get_text() == "Spotton")
+    bb = _bbox(label, renderer)
+    c = _bbox(number, renderer, leader=False)
+    (x0, y0), (x1, y1) = ax.transData.transform(number.xy), ((c.x0 + c.x1) / 2, (c.y0 + c.y1) / 2)
+    line = shapely.LineString([(x0, y0), (x1, y1)])
+    assert isinstance(label, Annotation) and not line.intersects(shapely.box(bb.x0, bb.y0, bb.x1, bb.y1))

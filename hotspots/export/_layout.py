@@ -29,6 +29,7 @@ from matplotlib.figure import Figure
 from matplotlib.patches import PathPatch, Rectangle
 from matplotlib.patches import Polygon as MplPolygon
 from matplotlib.path import Path as MplPath
+from matplotlib.transforms import Bbox
 
 from .. import style
 from .._errors import ParameterError
@@ -128,6 +129,7 @@ class DrawContext:
     occupied: list[Any] = field(default_factory=list)  # display-space boxes labels must avoid
     towns: Any = None  # the towns to label, in the order they are tried (:func:`label_candidates`), once per figure
     towns_placed: dict[int, list[str]] = field(default_factory=dict)  # names labelled on each map axes (by id)
+    towns_first: dict[int, list[tuple[str, Any, Any]]] = field(default_factory=dict)  # (name, text, dot) of first_only calls
 
     def fs(self, size: float) -> float:
         return size * self.scale
@@ -283,16 +285,35 @@ _CORNERS = ((2, 3, 1, 1), (0, 3, -1, 1), (2, 1, 1, -1), (0, 1, -1, -1),
             (2, 3, 0, 1.4), (2, 3, 1.4, 0), (0, 1, 0, -1.4), (0, 1, -1.4, 0))
 
 
+#: What a pixel of leader line across a town's name costs a hotspot number's place, in pixels² of
+#: number over number (:func:`_number_beside`).
+LEADER_WEIGHT = 1.0
+
+
+def _crossing(start: Any, circle: Any, boxes: Sequence[Any]) -> float:
+    """Length (pixels) of the leader line from ``start`` (display point) to the centre of ``circle``
+    that runs inside ``boxes`` (display boxes)."""
+    seg = shapely.LineString([tuple(start), ((circle.x0 + circle.x1) / 2, (circle.y0 + circle.y1) / 2)])
+    return float(sum(seg.intersection(shapely.box(o.x0, o.y0, o.x1, o.y1)).length for o in boxes))
+
+
 def _number_beside(ax: Any, text: str, bounds: tuple, off: float, kw: dict, renderer: Any, placed: list,
-                   furniture: Sequence[Any] = ()) -> Any:
+                   furniture: Sequence[Any] = (), names: Sequence[Any] | None = None, areas: Sequence[Any] = (),
+                   circles: Sequence[Any] = ()) -> Any:
     """A hotspot's number beside its area with a leader line, so that it never hides the hottest part
     of the map: up and right, else the first corner or side and distance (``off`` points, up to five
     times) where it lies inside the map, it and its leader line cover no box in ``placed`` (display
     boxes of the numbers drawn before it, leader lines included: dense city centres) and it covers
-    none in ``furniture`` (the scale bar and the north arrow), else where it lies inside the map
-    and covers least of them."""
+    none in ``furniture`` (the scale bar and the north arrow) and its leader line crosses none of
+    ``names`` (display boxes of the towns' names and dots drawn before it; default ``furniture``)
+    and it covers none of ``areas`` (display boxes of the hotspot areas) nor comes within 2 points of
+    ``circles`` (the numbers drawn before it, without their leader lines), else where it lies inside
+    the map and covers least of them (Northern Ireland's 19 ran its leader line through
+    "Newtownabbey"; 24 then sat on Belfast's hotspot 1)."""
     ax_bb = ax.get_window_extent(renderer)
     line = dict(arrowstyle="-", color=INK, linewidth=0.6, shrinkA=0, shrinkB=0)
+    names = furniture if names is None else names
+    gap = renderer.points_to_pixels(2.0)  # numbers never touch (Belfast's 14 and 24)
     best: tuple | None = None  # (overlap px², corner x, corner y, offset x, offset y) of the least bad spot
     for reach in (1, 2, 3, 4, 5):
         for ix, iy, dx, dy in _CORNERS:
@@ -304,7 +325,10 @@ def _number_beside(ax: Any, text: str, bounds: tuple, off: float, kw: dict, rend
             t.remove()
             if not inside:
                 continue
-            cover = _overlap_area(bb, placed) + 100.0 * _overlap_area(circle, furniture)  # never over the furniture if it can
+            # never over the furniture if it can; its leader line across a town's name as little as it can
+            cover = (_overlap_area(bb, placed) + _overlap_area(circle.padded(gap), circles)
+                     + 100.0 * _overlap_area(circle, furniture) + _overlap_area(circle, areas)
+                     + LEADER_WEIGHT * _crossing(ax.transData.transform((bounds[ix], bounds[iy])), circle, names))
             if cover == 0.0:
                 return ax.annotate(text, (bounds[ix], bounds[iy]), xytext=(dx * off * reach, dy * off * reach),
                                    textcoords="offset points", arrowprops=line, **kw)
@@ -334,8 +358,11 @@ def area_markers(ctx: DrawContext, ax: Any, areas: gpd.GeoDataFrame, *, labels: 
     marker_m = ctx.fs(6.5) * 2.2 * m_per_pt
     renderer = ctx.fig.canvas.get_renderer()
     placed: list[Any] = []  # display boxes of the markers drawn so far
+    circles: list[Any] = []  # the same without their leader lines
     # the scale bar, north arrow and large towns' labels, drawn before the numbers
     furniture = [_bbox(o, renderer) for o in ctx.occupied if getattr(o, "axes", None) is ax]
+    names = [_bbox(o, renderer) for o in ctx.occupied if getattr(o, "axes", None) is ax and o in town_artists(ctx, ax)]
+    area_boxes = [Bbox(ax.transData.transform([g.bounds[:2], g.bounds[2:]])) for g in a.geometry]
     off = ctx.fs(6.5) * 1.6
     for k, (aid, p, geom) in enumerate(zip(a["area_id"].to_numpy(), pts, a.geometry)):
         gx0, gy0, gx1, gy1 = geom.bounds
@@ -343,10 +370,12 @@ def area_markers(ctx: DrawContext, ax: Any, areas: gpd.GeoDataFrame, *, labels: 
         kw = dict(ha="center", va="center", fontsize=ctx.fs(6.5), fontweight="bold", color=INK, zorder=11 + (max_n - k) / 1000,
                   **PLAIN_TEXT, bbox=dict(boxstyle="circle,pad=0.25", facecolor="white", edgecolor=INK, linewidth=0.7))
         if not on_top or max(gx1 - gx0, gy1 - gy0) < 1.3 * marker_m:
-            t = _number_beside(ax, str(int(aid)), geom.bounds, off, kw, renderer, placed, furniture)
+            t = _number_beside(ax, str(int(aid)), geom.bounds, off, kw, renderer, placed, furniture, names, area_boxes,
+                               circles)
         else:
             t = ax.text(p.x, p.y, str(int(aid)), **kw)
         placed.append(_bbox(t, renderer))
+        circles.append(_bbox(t, renderer, leader=False))
         ctx.occupied.append(t)
         if labels and int(aid) in labels:
             lt = ax.annotate(labels[int(aid)], (p.x, p.y), xytext=(ctx.fs(7), -ctx.fs(7)), textcoords="offset points",
@@ -463,65 +492,135 @@ def label_candidates(ctx: DrawContext) -> gpd.GeoDataFrame:
     return ctx.towns
 
 
-#: Where a town's name may go beside its dot: offset (points, before scaling) and alignment.
-_TOWN_OFFSETS = ((4, 2, "left", "bottom"), (-4, 2, "right", "bottom"), (4, -3, "left", "top"), (-4, -3, "right", "top"),
-                 (0, 5, "center", "bottom"), (0, -5, "center", "top"))
+#: Where a town's name may go beside its dot: offset (points, before scaling) and alignment; right,
+#: left, above right, below right, above, below (the standard positions, nearest first). Each
+#: leaves the name within about half its height of the dot; there is no farther position.
+_TOWN_OFFSETS = ((4, 0, "left", "center"), (-4, 0, "right", "center"), (3, 2, "left", "bottom"),
+                 (3, -3, "left", "top"), (0, 4, "center", "bottom"), (0, -4, "center", "top"),
+                 (-3, 2, "right", "bottom"), (-3, -3, "right", "top"))
+#: The farthest a town's name may lie from its point, in heights of the name's text box
+#: (:func:`town_labels` leaves a town out sooner than draw its name farther away).
+TOWN_LABEL_REACH = 1.5
 
 
 def town_labels(ctx: DrawContext, ax: Any, extent: tuple[float, float, float, float], *, max_towns: int | None,
-                big_only: bool = False) -> list[str]:
+                first_only: bool = False) -> list[str]:
     """Label towns (:func:`label_candidates`, in its order: towns naming hotspot areas and large
-    towns first) inside the extent, each where it covers no label, number, scale bar or north
-    arrow, until ``max_towns`` are placed on the map. A town whose dot a hotspot number covers is
-    labelled without its dot, a little further away, when it names a hotspot area or is large.
+    towns first) inside the extent, until ``max_towns`` are placed on the map.
 
-    ``big_only=True`` labels the large towns alone, before the hotspot numbers are drawn, which
-    then keep clear of them (Belfast, Blackpool: a city centre full of numbers left no room for
-    its name); a later call labels the others. Returns the names placed by this call."""
+    A town is marked by a dot on its point and named in the first of the standard positions beside
+    the dot (:data:`_TOWN_OFFSETS`: right, left, above, below) where the name covers no label,
+    dot, hotspot number, scale bar or north arrow; a town whose dot a hotspot number covers, or
+    that has no free position beside its dot, is left out: a name is never moved away from its
+    town (Devon and Cornwall's "Truro" was drawn without its dot in the sea 12 km from Truro, and
+    "Redruth" in a different place in each before/after panel).
+
+    Parameters
+    ----------
+    ctx : DrawContext
+        The figure's drawing context; its ``occupied`` boxes are kept clear of.
+    ax : matplotlib Axes
+        The map axes.
+    extent : tuple of float
+        ``(xmin, xmax, ymin, ymax)`` of the map; towns outside it are not labelled.
+    max_towns : int or None
+        The most towns labelled on this map, over every call (None: no limit).
+    first_only : bool
+        Label only the towns that name a hotspot area or are large, before the hotspot numbers
+        are drawn, which then keep clear of them (Belfast, Blackpool, Kidderminster, Lisburn: a
+        city centre full of numbers left no room for its name); a later call labels the others.
+
+    Returns
+    -------
+    list of str
+        The names placed by this call.
+    """
     t = label_candidates(ctx)
     done_before = ctx.towns_placed.setdefault(id(ax), [])
-    t = t[t["big"]] if big_only else t[~t["name"].isin(done_before)]
+    renderer = ctx.fig.canvas.get_renderer()
+    if not first_only:
+        _drop_covered_first(ctx, ax, renderer)
+    t = t[(t["big"] | t["names_area"]) & ~t["name"].isin(done_before)] if first_only else t[~t["name"].isin(done_before)]
     xmin, xmax, ymin, ymax = extent
     x, y = t.geometry.x.to_numpy(), t.geometry.y.to_numpy()
     t = t[(x > xmin) & (x < xmax) & (y > ymin) & (y < ymax)]
-    renderer = ctx.fig.canvas.get_renderer()
     ax_bb = ax.get_window_extent(renderer)
     boxes = [_bbox(o, renderer, leader=False) for o in ctx.occupied if o.axes is ax or getattr(o, "axes", None) is None]
+    leaders = [_leader(o, renderer) for o in ctx.occupied if getattr(o, "axes", None) is ax and getattr(o, "arrow_patch", None)]
     placed: list[str] = []
     pad = 2.0 * ctx.fig.dpi / 72.0
-    for name, big, own, geom in zip(t["name"], t["big"], t["names_area"], t.geometry):
+    for name, big, geom in zip(t["name"], t["big"], t.geometry):
         if max_towns is not None and len(placed) + len(done_before) >= int(max_towns):
             break
-        size = ctx.fs(8.5 if big else 6.8)
         dot = ax.plot([geom.x], [geom.y], marker="o", markersize=ctx.fs(2.6 if big else 2.0), color=INK,
                       markeredgecolor="white", markeredgewidth=0.5, zorder=10, linestyle="none")[0]
         dot_bb = _bbox(dot, renderer)
-        tries: list[tuple[float, float, str, str, bool]] = []  # offset, alignment, with the dot
+        txt = None
         if not _overlaps(dot_bb, boxes, 0):
-            tries += [(dx, dy, ha, va, True) for dx, dy, ha, va in _TOWN_OFFSETS]
-        if big or own:
-            # a town that matters and has no room beside its dot (under or among hotspot numbers):
-            # its name without the dot, a little further away
-            tries += [(dx * k, dy * k, ha, va, False) for k in (2.5, 4, 6) for dx, dy, ha, va in _TOWN_OFFSETS]
-        kept_dot = False
-        for dx, dy, ha, va, with_dot in tries:
-            txt = ax.annotate(name, (geom.x, geom.y), xytext=(ctx.fs(dx), ctx.fs(dy)), textcoords="offset points",
-                              ha=ha, va=va, fontsize=size, fontweight="bold" if big else "normal", color=INK,
-                              zorder=10, path_effects=HALO, **PLAIN_TEXT)
-            bb = _bbox(txt, renderer)
-            inside_ax = bb.x0 >= ax_bb.x0 + 2 and bb.x1 <= ax_bb.x1 - 2 and bb.y0 >= ax_bb.y0 + 2 and bb.y1 <= ax_bb.y1 - 2
-            if inside_ax and not _overlaps(bb, boxes, pad):
-                boxes += [bb] + ([dot_bb] if with_dot else [])
-                placed.append(name)
-                kept_dot = with_dot
-                if big_only:  # the numbers drawn next keep clear of it
-                    ctx.occupied += [txt] + ([dot] if with_dot else [])
-                break
-            txt.remove()
-        if not kept_dot:
+            txt = _name_beside(ctx, ax, name, geom, big, renderer, ax_bb, boxes + [dot_bb], pad, leaders)
+        if txt is None:
             dot.remove()
+            continue
+        boxes += [_bbox(txt, renderer), dot_bb]
+        placed.append(name)
+        if first_only:  # the numbers drawn next keep clear of it
+            ctx.occupied += [txt, dot]
+            ctx.towns_first.setdefault(id(ax), []).append((name, txt, dot))
     done_before += placed
     return placed
+
+
+def town_artists(ctx: DrawContext, ax: Any) -> list[Any]:
+    """The names and dots the ``first_only`` calls of :func:`town_labels` drew on ``ax``."""
+    return [a for _, txt, dot in ctx.towns_first.get(id(ax), []) for a in (txt, dot)]
+
+
+def _drop_covered_first(ctx: DrawContext, ax: Any, renderer: Any) -> None:
+    """Take back the names a ``first_only`` call of :func:`town_labels` placed whose name or dot a
+    hotspot number (or anything else drawn since) now covers: a number found no free place
+    (Devon and Cornwall's 19 on Hayle's dot). The numbers matter more; the town is tried again
+    with the others, and left out when it has no free place beside its dot."""
+    first = ctx.towns_first.get(id(ax), [])
+    if not first:
+        return
+    own = {id(a) for _, txt, dot in first for a in (txt, dot)}
+    others = [_bbox(o, renderer, leader=False) for o in ctx.occupied
+              if id(o) not in own and (o.axes is ax or getattr(o, "axes", None) is None)]
+    done = ctx.towns_placed.setdefault(id(ax), [])
+    for item in list(first):
+        name, txt, dot = item
+        if _overlaps(_bbox(txt, renderer), others, 0) or _overlaps(_bbox(dot, renderer), others, 0):
+            for artist in (txt, dot):
+                artist.remove()
+                ctx.occupied.remove(artist)
+            first.remove(item)
+            done.remove(name)
+
+
+def _leader(number: Any, renderer: Any) -> Any:
+    """A hotspot number's leader line in display pixels (from its area's corner to the circle's centre)."""
+    c = _bbox(number, renderer, leader=False)
+    start = number.axes.transData.transform(number.xy)
+    return shapely.LineString([tuple(start), ((c.x0 + c.x1) / 2, (c.y0 + c.y1) / 2)])
+
+
+def _name_beside(ctx: DrawContext, ax: Any, name: str, geom: Any, big: bool, renderer: Any, ax_bb: Any,
+                 boxes: list[Any], pad: float, leaders: Sequence[Any] = ()) -> Any:
+    """A town's name in the first standard position beside its dot that lies inside the map,
+    covers none of ``boxes`` (``pad`` pixels apart) and none of the hotspot numbers' ``leaders``
+    (display lines: West Mercia's 19 ran through "Wellington"), else None (nothing drawn)."""
+    for dx, dy, ha, va in _TOWN_OFFSETS:
+        txt = ax.annotate(name, (geom.x, geom.y), xytext=(ctx.fs(dx), ctx.fs(dy)), textcoords="offset points",
+                          ha=ha, va=va, fontsize=ctx.fs(8.5 if big else 6.8), fontweight="bold" if big else "normal",
+                          color=INK, zorder=10, path_effects=HALO, **PLAIN_TEXT)
+        bb = _bbox(txt, renderer)
+        inside_ax = bb.x0 >= ax_bb.x0 + 2 and bb.x1 <= ax_bb.x1 - 2 and bb.y0 >= ax_bb.y0 + 2 and bb.y1 <= ax_bb.y1 - 2
+        # the dot itself is in ``boxes``: the name must not cover it
+        if (inside_ax and not _overlaps(bb, boxes[:-1], pad) and not _overlaps(bb, boxes[-1:], 0)
+                and not any(line.intersects(shapely.box(bb.x0, bb.y0, bb.x1, bb.y1)) for line in leaders)):
+            return txt
+        txt.remove()
+    return None
 
 
 # =============================================================================== side panel

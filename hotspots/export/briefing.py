@@ -334,7 +334,8 @@ def briefing_map(
         same protected publication (:func:`hotspots.publication.scheme_publication`). Default: the
         one the GIS export used.
     towns : bool
-        Label gazetteer towns inside the study area (overlapping labels are skipped; towns naming
+        Label gazetteer towns inside the study area, each beside the dot on its point (a town with no
+        room beside its dot is left out, never named farther away; towns naming
         hotspot areas and large towns first, then by population; places the incidents do not show
         are left out: :func:`hotspots.export._layout.label_candidates`); ``max_towns`` caps how
         many are placed.
@@ -384,7 +385,7 @@ def briefing_map(
     scale_bar(ctx, ax, extent)  # before the layer: its numbers keep clear of the scale bar, north arrow and large towns
     north_arrow(ctx, ax, extent)
     if towns:
-        town_labels(ctx, ax, extent, max_towns=max_towns, big_only=True)
+        town_labels(ctx, ax, extent, max_towns=max_towns, first_only=True)
     info = draw_layer(ctx, ax, layer, display_cell_m, suppress)
     draw_outline(ctx, ax)
     if towns:
@@ -691,7 +692,7 @@ def briefing_before_after(
             scale_bar(ctx, ax, extent)
         north_arrow(ctx, ax, extent)
         if towns:
-            town_labels(ctx, ax, extent, max_towns=max_towns, big_only=True)
+            town_labels(ctx, ax, extent, max_towns=max_towns, first_only=True)
         area_markers(ctx, ax, areas)
         draw_outline(ctx, ax)
         if towns:
