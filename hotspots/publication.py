@@ -603,16 +603,20 @@ def _tasks_and_flows(ledger: Ledger, table: pd.DataFrame, linkage: Any, areas: g
     ledger.add(("where", "unlinked_unlocated"), int((~linked & ~located).sum()), shown=False)
     key = (("hotspot", NO_LOCATION), "referrals") if (("hotspot", NO_LOCATION), "referrals") in ledger else ("where", "unlocated")
     ledger.relate(key, [("where", "linked_unlocated"), ("where", "unlinked_unlocated")])
-    # regions: hotspot area, or the town of the harm for referrals outside hotspots (or without areas)
-    harm_town = (table["harm_town"].astype(str).to_numpy() if "harm_town" in table.columns
-                 else np.full(len(table), "?", dtype=object))
+    # regions: hotspot area, or the town of the harm for referrals outside hotspots (or without areas);
+    # a referral outside hotspots with no town (no towns in the study area) has no origin to draw from
+    town_col = table["harm_town"] if "harm_town" in table.columns else pd.Series(None, index=table.index, dtype=object)
+    has_town = town_col.notna().to_numpy()
+    harm_town = town_col.astype(str).to_numpy()
     if has_areas:
         hot = table["hotspot"].astype(str).to_numpy()
-        region = np.where(hot == OUTSIDE_HOTSPOTS, np.char.add("town:", harm_town.astype(str)),
-                          np.char.add("area:", hot.astype(str)))
+        by_town = hot == OUTSIDE_HOTSPOTS
+        region = np.where(by_town, np.char.add("town:", harm_town.astype(str)), np.char.add("area:", hot.astype(str)))
     else:
+        by_town = np.ones(len(table), dtype=bool)
         region = np.char.add("town:", harm_town.astype(str))
-    sel = with_site
+    no_origin = with_site & by_town & ~has_town
+    sel = with_site & ~no_origin
     df = pd.DataFrame({"region": region[sel], "task_id": tid[sel]})
     flows = df.groupby(["region", "task_id"], sort=True).size().reset_index(name="n")
     # site side: flows into a site plus its linked referrals without a location
@@ -628,7 +632,11 @@ def _tasks_and_flows(ledger: Ledger, table: pd.DataFrame, linkage: Any, areas: g
     for s in site_ids:
         un = int(((tid == s) & linked & ~located).sum())
         ledger.add((("site_unlocated", s), "referrals"), un, shown=False)
-        ledger.relate((("site", s), "referrals"), by_site.get(s, []) + [(("site_unlocated", s), "referrals")])
+        parts = by_site.get(s, []) + [(("site_unlocated", s), "referrals")]
+        if no_origin.any():
+            ledger.add((("site_no_origin", s), "referrals"), int(((tid == s) & no_origin).sum()), shown=False)
+            parts.append((("site_no_origin", s), "referrals"))
+        ledger.relate((("site", s), "referrals"), parts)
     ledger.relate(("where", "linked_unlocated"), [(("site_unlocated", s), "referrals") for s in site_ids])
     towns_of_outside: list[tuple] = []
     for r, ks in by_region.items():
@@ -639,6 +647,9 @@ def _tasks_and_flows(ledger: Ledger, table: pd.DataFrame, linkage: Any, areas: g
             ledger.add(tk, int(sum(ledger.value(k) for k in ks)), shown=False)
             ledger.relate(tk, ks)
             towns_of_outside.append(tk)
+    if no_origin.any():
+        ledger.add(("where", "no_origin"), int(no_origin.sum()), shown=False)
+        towns_of_outside.append(("where", "no_origin"))
     if towns_of_outside:
         tot = (("hotspot", OUTSIDE_HOTSPOTS), "with_task_site") if has_areas else (ALL, "with_task_site")
         if tot in ledger:

@@ -127,6 +127,20 @@ def test_referrals_dated_outside_the_incident_months_cannot_give_a_month_away():
     assert not (str(total).isdigit() and str(shown).isdigit()), (total, shown)
 
 
+def test_referrals_outside_hotspots_without_a_town_draw_no_flow():
+    """With no towns (none in the study area) a referral outside hotspots has no origin: it counts at
+    its site but draws no line (the old code drew zero-length lines from a town called 'nan')."""
+    from hotspots.linkage import link_referrals
+    from hotspots.publication import publish_scheme
+
+    refs, areas, tasks, _ = scheme_data(80, 4, 2, 0.0)
+    link = link_referrals(refs, areas=areas, tasks=tasks)  # no towns, no incidents: no town names
+    assert link.table["harm_town"].isna().all()
+    p = publish_scheme(refs, linkage=link, areas=areas, threshold=5)
+    assert set(p.flows["origin_kind"]) == {"hotspot area"} and (p.flows["length_m"] > 0).all()
+    assert p.protection.ledger.value(("where", "task_linked")) == int(link.summary["task_linked"])
+
+
 def test_thresholds_below_3_need_the_unsafe_flag():
     from hotspots.linkage import link_referrals
     from hotspots.publication import publish_scheme
