@@ -619,7 +619,8 @@ def link_referrals(
                 f"{', ...' if len(ids) > 10 else ''}); they are kept as 'task not found' and left out of the reparation measures"
             )
         if (found & ~located).any():
-            notes.append(f"{int((found & ~located).sum())} referral(s) with a task site have no location, so no distance")
+            notes.append(f"{int((found & ~located).sum())} referral(s) with a task site have no usable location (none, or "
+                         "outside the study area), so no distance")
     else:
         notes.append("no task sites given: reparation is not linked")
         has_id = found = not_found = to_outside = np.zeros(n, dtype=bool)
