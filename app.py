@@ -240,7 +240,9 @@ def scheme_figures(view: dict, pub) -> None:
         st.caption("The published table for all referrals (the filters above do not apply to it).")
         table(kb, names=hotspot_names(plain), key="kpi_table")
     st.caption(note_text(pub.window))
-    for note in pub.data_notes:
+    # data checks (referrals outside the study area, unknown task ids, dates outside the incident
+    # months, implausible contact times) then the KPI notes, small counts suppressed
+    for note in dict.fromkeys(c.linkage(bundle, s_link).notes + pub.data_notes):
         st.caption(note_text(person_text(note, settings.threshold)))
     downloads(scheme_downloads(pub, by))
 

@@ -26,7 +26,8 @@ Definitions (per group; ``n`` columns are counts of referrals)
     ``referred_at``. The denominator is **all referrals**: a missing contact or booking time
     counts as not within 48 h (the target is met only when it is shown to be met). Times
     before the referral are treated as data errors, counted as not within, and reported in
-    :attr:`KPITable.notes`.
+    :attr:`KPITable.notes`; so are times more than :data:`IMPLAUSIBLE_DELAY_DAYS` days after
+    it (usually a wrong year or a date from another record).
 ``median_hours_to_contact``
     Median of ``contacted_at − referred_at`` in hours, among referrals contacted (not before
     the referral).
@@ -85,6 +86,7 @@ from .disclosure import (
 from .schema import AGE_GROUPS, OFFENCES, OUTCOMES, ROUTES
 
 __all__ = [
+    "IMPLAUSIBLE_DELAY_DAYS",
     "KPI_PCTS",
     "NOT_RECORDED",
     "ROW_MEASURES",
@@ -106,6 +108,9 @@ __all__ = [
 TOTAL_LABEL = "All"
 #: Group label for referrals with no value in the grouping column.
 NOT_RECORDED = "not recorded"
+#: A contact or booking more than this many days after the referral is reported as implausible
+#: (a data-quality note; the referral still counts as not contacted and booked in time).
+IMPLAUSIBLE_DELAY_DAYS = 90
 
 _BOOL_WORDS = {"true": True, "false": False, "yes": True, "no": False, "y": True, "n": False, "1": True, "0": False}
 
@@ -505,6 +510,9 @@ class KPIRows:
     window: str
     notes: tuple[str, ...]
     params: dict[str, Any]
+    #: Exact counts of referrals with implausible times: ``contact_before_referral``,
+    #: ``contact_long_after_referral`` (more than :data:`IMPLAUSIBLE_DELAY_DAYS` days).
+    checks: dict[str, int] = field(default_factory=dict)
 
 
 def kpi_rows(
@@ -558,6 +566,13 @@ def kpi_rows(
     if neg:
         notes.append(f"{neg} referral(s) have a contact or booking time before the referral time; "
                      f"counted as not within {hours:g} h.")
+    after = ((df["contacted_at"] - df["referred_at"]) > pd.Timedelta(days=IMPLAUSIBLE_DELAY_DAYS)) | (
+        (df["task_booked_at"] - df["referred_at"]) > pd.Timedelta(days=IMPLAUSIBLE_DELAY_DAYS))
+    far = int(after.sum())
+    if far:
+        notes.append(f"{far} referral(s) have a contact or booking time more than {IMPLAUSIBLE_DELAY_DAYS} days after the "
+                     f"referral time (a wrong year, or another record's date?); counted as not within {hours:g} h: check "
+                     "the dates before reading the contact figures.")
     late = int(((df["referred_at"] > cutoff) & df["reoffended"].notna()).sum())
     if late:
         notes.append(f"{late} referral(s) have a re-offending flag but their {follow_up_months}-month window had not ended by "
@@ -570,7 +585,8 @@ def kpi_rows(
     params = {"by": by, "as_of": str(as_of_ts), "follow_up_months": int(follow_up_months), "contact_hours": hours,
               "reoffending_base": reoffending_base}
     return KPIRows(raw=raw, group_col=group_col, order=tuple(order), as_of=as_of_ts, followup_cutoff=cutoff,
-                   follow_up_months=int(follow_up_months), contact_hours=hours, window=window, notes=tuple(notes), params=params)
+                   follow_up_months=int(follow_up_months), contact_hours=hours, window=window, notes=tuple(notes), params=params,
+                   checks={"contact_before_referral": neg, "contact_long_after_referral": far})
 
 
 def scheme_kpis(

@@ -24,8 +24,18 @@ Per referral (columns added to a copy of the referrals)
     ``"no task"`` (no ``task_id``, e.g. refused or not yet booked). ``task_found`` is True for
     ``"linked"``. Ids are compared as trimmed text.
 ``harm_town``, ``task_town``
-    Nearest gazetteer town centre (:func:`hotspots.gazetteer.towns`, or your ``towns``) of the
-    referral location and of the task site.
+    Nearest town centre of the referral location and of the task site: your ``towns``, or else
+    the towns :func:`hotspots.places.label_towns` gives for the ``study_area`` and ``incidents``
+    (the rule that names hotspot areas: GeoNames places the incidents support for real data,
+    the demo's own towns for the demo data). Without ``towns`` or ``incidents`` there are no
+    towns: None, and reparation is local by distance only.
+``location_outside_area`` (with ``study_area``)
+    The referral's point lies outside the study area (e.g. in the sea or another force's area:
+    usually a geocoding or lat/long error). Such a referral is kept and counted (KPIs), but its
+    point is not used: ``has_location`` is False, so it joins the "no location" group and is
+    left out of the shares from hotspots, the reparation measures, the distances and the maps.
+    Task sites outside the study area are treated the same way: their referrals get
+    ``task_status`` ``"task site outside study area"`` and no reparation measure.
 ``distance_to_task_m``
     Straight-line distance from the referral location to the task site, metres (EPSG:27700).
 ``reparation_within_near``, ``reparation_same_town``, ``reparation_local``
@@ -75,9 +85,9 @@ from . import validation
 from ._errors import CRSError, InputError, ParameterError, SchemaError
 from .areas import HotspotAreas
 from .disclosure import SUPPRESSION_THRESHOLD, Ledger, Protection, check_threshold, protect, render_table
-from .gazetteer import towns as gazetteer_towns
 from .grid import BNG
 from .kpis import TOTAL_LABEL
+from .periods import Period
 
 __all__ = [
     "IN_HOTSPOTS",
@@ -85,6 +95,7 @@ __all__ = [
     "LINK_COUNTS",
     "NO_LOCATION",
     "OUTSIDE_HOTSPOTS",
+    "SITE_OUTSIDE_AREA",
     "LinkageResult",
     "add_linkage_rows",
     "link_referrals",
@@ -98,6 +109,8 @@ OUTSIDE_HOTSPOTS = "outside hotspots"
 NO_LOCATION = "no location"
 #: Summary row of referrals inside any hotspot area.
 IN_HOTSPOTS = "in hotspots"
+#: ``task_status`` of a referral whose task site lies outside the study area.
+SITE_OUTSIDE_AREA = "task site outside study area"
 #: Columns of :func:`referral_task_lines` (besides ``geometry``), in order; ``hotspot``,
 #: ``task_kind`` and ``task_site`` only when known.
 LINE_COLUMNS = (
@@ -301,24 +314,78 @@ def _task_table(tasks: Any) -> tuple[gpd.GeoDataFrame, dict[str, int], np.ndarra
     return tasks, {t: i for i, t in enumerate(tid)}, xy
 
 
-def _town_table(towns: Any) -> tuple[np.ndarray, cKDTree]:
+def _town_table(towns: Any) -> tuple[np.ndarray, cKDTree | None]:
+    """Names and a search tree of the towns; no tree when there are none (no town names)."""
     if towns is None:
-        towns = gazetteer_towns()
+        return np.empty(0, dtype=object), None
     if not isinstance(towns, gpd.GeoDataFrame) or "name" not in towns.columns:
         raise ParameterError(
-            "`towns` must be a GeoDataFrame of town-centre points with a `name` column (like `hotspots.gazetteer.towns()`)."
+            "`towns` must be a GeoDataFrame of town-centre points with a `name` column (like `hotspots.places.label_towns`)."
         )
     _check_crs(towns, "towns")
     names = towns["name"].astype(str).to_numpy(dtype=object)
     xy, missing = _points(towns, "towns", names)
-    if missing.any() or len(names) == 0:
-        raise ParameterError("`towns` must have at least one town and every town a point location.")
-    return names, cKDTree(xy)
+    if missing.any():
+        raise ParameterError("every town in `towns` needs a point location.")
+    return names, (cKDTree(xy) if len(names) else None)
 
 
-def _nearest_town(xy: np.ndarray, ok: np.ndarray, names: np.ndarray, tree: cKDTree) -> np.ndarray:
+def _default_towns(study_area: Any, incidents: Any, referrals: gpd.GeoDataFrame) -> gpd.GeoDataFrame | None:
+    """The towns of :func:`hotspots.places.label_towns` for the study area (or the incidents'
+    extent) and incidents, in the referrals' CRS; None without incidents."""
+    if incidents is None or len(incidents) == 0:
+        return None
+    from .places import label_towns
+
+    area = _area_geometry(study_area)
+    where = None if area is None else gpd.GeoDataFrame(geometry=[area], crs=referrals.crs)
+    inc = incidents.to_crs(referrals.crs) if incidents.crs is not None else incidents
+    towns, _ = label_towns(where, inc)
+    return towns.to_crs(referrals.crs)
+
+
+def _area_geometry(study_area: Any) -> Any:
+    """The study area as one shapely geometry (None without one)."""
+    if study_area is None:
+        return None
+    if isinstance(study_area, (gpd.GeoDataFrame, gpd.GeoSeries)):
+        if len(study_area) == 0:
+            return None
+        return shapely.union_all(np.asarray(study_area.geometry.values))
+    if isinstance(study_area, shapely.Geometry):
+        return study_area
+    raise ParameterError(f"`study_area` must be a GeoDataFrame, GeoSeries or shapely geometry; got {type(study_area).__name__}.")
+
+
+def _outside(area: Any, xy: np.ndarray, ok: np.ndarray) -> np.ndarray:
+    """Which of the points (where ``ok``) lie outside ``area`` (its boundary counts as inside)."""
+    out = np.zeros(len(xy), dtype=bool)
+    if area is None or not ok.any():
+        return out
+    shapely.prepare(area)
+    li = np.flatnonzero(ok)
+    out[li] = ~shapely.covers(area, shapely.points(xy[li]))
+    return out
+
+
+def _dated_outside(referrals: pd.DataFrame, months: Any) -> tuple[int, str]:
+    """How many referrals are dated outside ``months`` (first, last "YYYY-MM"), and their span in words."""
+    if months is None or "referred_at" not in referrals.columns:
+        return 0, ""
+    when = pd.to_datetime(referrals["referred_at"], errors="coerce")
+    if getattr(when.dt, "tz", None) is not None:  # months in local time, as the KPI tables count them
+        when = when.dt.tz_convert("Europe/London").dt.tz_localize(None)
+    mon = when.dt.strftime("%Y-%m")
+    first, last = str(months[0]), str(months[1])
+    off = mon.notna() & ((mon < first) | (mon > last))
+    if not off.any():
+        return 0, ""
+    return int(off.sum()), Period.from_months(str(mon[off].min()), str(mon[off].max())).describe()
+
+
+def _nearest_town(xy: np.ndarray, ok: np.ndarray, names: np.ndarray, tree: cKDTree | None) -> np.ndarray:
     out = np.full(len(xy), None, dtype=object)
-    if ok.any():
+    if tree is not None and ok.any():
         _, idx = tree.query(xy[ok], k=1)
         out[ok] = names[np.asarray(idx, dtype=np.int64)]
     return out
@@ -336,6 +403,9 @@ def link_referrals(
     areas: Any = None,
     tasks: gpd.GeoDataFrame | None = None,
     towns: gpd.GeoDataFrame | None = None,
+    study_area: Any = None,
+    incidents: gpd.GeoDataFrame | None = None,
+    months: tuple[str, str] | None = None,
     near_m: float = 2000.0,
     tolerance_m: float = 0.0,
     id_column: str = "area_id",
@@ -356,7 +426,16 @@ def link_referrals(
         Task sites: ``task_id`` and a point each (``kind``, ``site_name`` used for map lines when
         present), EPSG:27700.
     towns : GeoDataFrame, optional
-        Town-centre points with ``name``; default :func:`hotspots.gazetteer.towns`.
+        Town-centre points with ``name``; default: :func:`hotspots.places.label_towns` of
+        ``study_area`` and ``incidents`` (none without ``incidents``).
+    study_area : GeoDataFrame or shapely geometry, optional
+        The study area (referrals' CRS). Referrals and task sites outside it are counted,
+        reported in the notes and their points not used (see the module docs).
+    incidents : GeoDataFrame, optional
+        The analysed incidents: they choose the default towns.
+    months : tuple of two "YYYY-MM", optional
+        The incident data's first and last month: referrals dated outside them are counted
+        and reported (they are linked to hotspots found in other months).
     near_m : float, default 2000
         Reparation within this straight-line distance (metres) of the harm counts as local.
     tolerance_m : float, default 0
@@ -413,9 +492,27 @@ def link_referrals(
             f"{int(missing.sum())} referral(s) have no location (e.g. {ex}); they are counted but left out of the shares "
             "from hotspots and of local reparation, and of the distances"
         )
-    located = ~missing
+    area_geom = _area_geometry(study_area)
+    outside_area = _outside(area_geom, xy, ~missing)
+    if outside_area.any():
+        ex = [str(v) for v in ref_ids[outside_area][:5]]
+        notes.append(
+            f"{int(outside_area.sum())} referral(s) have a location outside the study area (e.g. {ex}: in the sea, another "
+            "force's area or a lat/long mix-up); they are counted, but their points are not used: they join the referrals "
+            "without a location and are left out of the maps, the flows, the shares from hotspots and of local reparation"
+        )
+    located = ~missing & ~outside_area
     out = referrals.copy()
     out["has_location"] = located
+    if area_geom is not None:
+        out["location_outside_area"] = outside_area
+    n_dated_out, dated_span = _dated_outside(referrals, months)
+    if n_dated_out:
+        notes.append(
+            f"{n_dated_out} of {n} referral(s) are dated outside the incident data's months "
+            f"({Period.from_months(*months).describe()}): {dated_span}; they are linked to hotspots found in other months, "
+            "so the share from hotspots compares different times (load incidents for the referrals' months)"
+        )
 
     # ---- hotspot areas --------------------------------------------------------------
     in_hot = np.zeros(n, dtype=bool)
@@ -470,7 +567,7 @@ def link_referrals(
         notes.append("no hotspot areas given: referrals are not linked to hotspots")
 
     # ---- towns ---------------------------------------------------------------------
-    towns_used = gazetteer_towns() if towns is None else towns
+    towns_used = _default_towns(study_area, incidents, referrals) if towns is None else towns
     t_names, t_tree = _town_table(towns_used)
     harm_town = _nearest_town(xy, located, t_names, t_tree)
     out["harm_town"] = pd.Series(harm_town, index=out.index, dtype=object)
@@ -484,10 +581,21 @@ def link_referrals(
                 "`referrals` has no `task_id` column, so they cannot be linked to task sites; add it or leave out `tasks`."
             )
         task_sites, pos, txy = _task_table(tasks)
+        site_out = _outside(area_geom, txy, np.ones(len(txy), dtype=bool))
         rid = _ids_text(referrals["task_id"])
         has_id = np.array([t is not None for t in rid])
-        found = np.array([t is not None and t in pos for t in rid])
-        status = np.where(found, "linked", np.where(has_id, "task not found", "no task")).astype(object)
+        known_id = np.array([t is not None and t in pos for t in rid])
+        to_outside = np.array([k and bool(site_out[pos[t]]) for t, k in zip(rid, known_id)], dtype=bool)
+        found = known_id & ~to_outside
+        status = np.where(found, "linked", np.where(to_outside, SITE_OUTSIDE_AREA,
+                                                    np.where(has_id, "task not found", "no task"))).astype(object)
+        if site_out.any():
+            out_ids = sorted(str(t) for t in np.asarray(_ids_text(task_sites["task_id"]))[site_out])
+            notes.append(
+                f"{len(out_ids)} task site(s) lie outside the study area ({', '.join(out_ids[:10])}"
+                f"{', ...' if len(out_ids) > 10 else ''}); {int(to_outside.sum())} referral(s) name them: they are kept as "
+                f"'{SITE_OUTSIDE_AREA}' and left out of the reparation measures, flows and distances"
+            )
         idx = np.array([pos[t] if f else -1 for t, f in zip(rid, found)], dtype=np.int64)
         site_xy[found] = txy[idx[found]]
         out["task_status"] = pd.Series(status, index=out.index, dtype=object)
@@ -503,7 +611,7 @@ def link_referrals(
         out["reparation_within_near"] = _bool_or_na(within, known)
         out["reparation_same_town"] = _bool_or_na(same, known)
         out["reparation_local"] = _bool_or_na(local, known)
-        not_found = has_id & ~found
+        not_found = has_id & ~known_id
         if not_found.any():
             ids = sorted({str(t) for t in rid[not_found]})
             notes.append(
@@ -511,10 +619,12 @@ def link_referrals(
                 f"{', ...' if len(ids) > 10 else ''}); they are kept as 'task not found' and left out of the reparation measures"
             )
         if (found & ~located).any():
-            notes.append(f"{int((found & ~located).sum())} referral(s) with a task site have no location, so no distance")
+            notes.append(f"{int((found & ~located).sum())} referral(s) with a task site have no usable location (none, or "
+                         "outside the study area), so no distance")
     else:
         notes.append("no task sites given: reparation is not linked")
-        has_id = found = not_found = np.zeros(n, dtype=bool)
+        has_id = found = not_found = to_outside = np.zeros(n, dtype=bool)
+        site_out = np.zeros(0, dtype=bool)
         within = same = local = np.zeros(n, dtype=bool)
         dist = np.full(n, np.nan)
         known = np.zeros(n, dtype=bool)
@@ -536,6 +646,10 @@ def link_referrals(
         "task_linked": int(found.sum()),
         "task_not_found": int(not_found.sum()),
         "task_not_found_ids": sorted({str(t) for t in rid[not_found]})[:10] if tasks is not None else [],
+        "outside_study_area": int(outside_area.sum()),
+        "task_sites_outside_area": int(site_out.sum()),
+        "task_site_outside_area": int(to_outside.sum()),
+        "dated_outside_months": n_dated_out,
         "no_task": int((~has_id).sum()) if tasks is not None else None,
         "with_task_site": n_known,
         "reparation_local": int(local.sum()),
@@ -590,9 +704,9 @@ def link_referrals(
         hot_groups = [(str(a), codes == code_of.get(str(a), -2)) for a in sorted(a_ids.tolist())]
         hot_groups.append((OUTSIDE_HOTSPOTS, located & ~in_hot))
         where_groups = [(IN_HOTSPOTS, in_hot), (OUTSIDE_HOTSPOTS, located & ~in_hot)]
-        if missing.any():
-            hot_groups.append((NO_LOCATION, missing))
-            where_groups.append((NO_LOCATION, missing))
+        if (~located).any():
+            hot_groups.append((NO_LOCATION, ~located))
+            where_groups.append((NO_LOCATION, ~located))
         per_hotspot = rows_for(hot_groups + [(TOTAL_LABEL, everyone)], "hotspot")
         sraw = rows_for(where_groups + [(TOTAL_LABEL, everyone)], "where")
     else:
@@ -622,7 +736,10 @@ def link_referrals(
         "threshold": threshold,
         "areas": None if areas is None else int(len(a_ids)),
         "tasks": None if tasks is None else int(len(tasks)),
-        "towns": "gazetteer" if towns is None else f"{len(t_names)} given",
+        "towns": f"{len(t_names)} given" if towns is not None else (
+            f"{len(t_names)} from hotspots.places.label_towns" if towns_used is not None else "none"),
+        "study_area": area_geom is not None,
+        "months": None if months is None else [str(months[0]), str(months[1])],
         "local_rule": f"task site within {near:g} m of the harm, or in the same (nearest) town",
     }
     return LinkageResult(

@@ -24,6 +24,8 @@ on fewer settings, so that the app recomputes only what a change of setting need
   cell (periods, alpha, FDR, same months);
 * :func:`pooled_change` and :func:`ring_change` — the pooled change (all hotspot areas, elsewhere)
   and the rings around the hotspot areas against the rest beyond them (displacement);
+* :func:`scheme_linkage` — referrals linked to the hotspot areas and task sites, checked
+  against the study area and the incidents' months, with the towns that name hotspot areas;
 * :func:`emerging_stage` — emerging hot spots over every month of the data, on the hotspot
   stage's grid and distance band (:mod:`hotspots.emerging_summary`);
 * :func:`assemble_analysis` — the stages as the :class:`~hotspots.analysis.Analysis` that
@@ -118,6 +120,7 @@ __all__ = [
     "pooled_change",
     "ring_change",
     "emerging_stage",
+    "scheme_linkage",
     "assemble_analysis",
     "analyse",
     "stage_cell_size",
@@ -374,6 +377,54 @@ def emerging_stage(incidents: gpd.GeoDataFrame, stage: HotspotStage, settings: S
     return emerging_trends(incidents, stage.grid, distance, alpha=s.alpha, fdr=s.fdr, seed=s.seed)
 
 
+def scheme_linkage(
+    referrals: gpd.GeoDataFrame,
+    tasks: gpd.GeoDataFrame | None,
+    stage: HotspotStage,
+    settings: Settings,
+    study_area: gpd.GeoDataFrame | None = None,
+    incidents: gpd.GeoDataFrame | None = None,
+) -> Any:
+    """Referrals linked to the stage's hotspot areas and task sites: the CLI's and the app's one call.
+
+    The study area (without one, the grid's extent) decides which referral and task-site points
+    are usable (:func:`hotspots.linkage.link_referrals` counts and reports the others), the
+    incidents' months which referral dates to warn about, and the towns are those that name the
+    hotspot areas (:func:`hotspots.places.label_towns` of the study area and the analysed
+    incidents), so that no force is described with another's towns.
+
+    Parameters
+    ----------
+    referrals, tasks : GeoDataFrame
+        Scheme data in the analysis CRS (``tasks`` may be None).
+    stage : HotspotStage
+    settings : Settings
+        ``near_m``, ``threshold``, ``unsafe_threshold``.
+    study_area : GeoDataFrame, optional
+    incidents : GeoDataFrame, optional
+        Every incident loaded (their months); default the stage's.
+
+    Returns
+    -------
+    LinkageResult
+    """
+    import shapely
+
+    from .linkage import link_referrals
+
+    months = None
+    try:
+        months = month_range(incidents if incidents is not None else stage.incidents)
+    except (ParameterError, KeyError):
+        months = None
+    area: Any = study_area
+    if area is None or len(area) == 0:
+        area = gpd.GeoDataFrame(geometry=[shapely.box(*stage.grid.bounds)], crs=stage.grid.crs)
+    return link_referrals(referrals, areas=stage.areas.areas, tasks=tasks, study_area=area, incidents=stage.incidents,
+                          months=months, near_m=settings.near_m, threshold=settings.threshold,
+                          unsafe=settings.unsafe_threshold)
+
+
 def assemble_analysis(
     stage: HotspotStage,
     *,
@@ -509,10 +560,8 @@ def analyse(
     if referrals is not None and len(referrals):
         step("linking referrals", 0.85)
         from .kpis import scheme_kpis
-        from .linkage import link_referrals
 
-        linkage = link_referrals(referrals, areas=stage.areas.areas, tasks=tasks, near_m=s.near_m, threshold=s.threshold,
-                                 unsafe=s.unsafe_threshold)
+        linkage = scheme_linkage(referrals, tasks, stage, s, study_area, incidents)
         kpis = scheme_kpis(referrals, threshold=s.threshold, unsafe=s.unsafe_threshold)
     step("done", 1.0)
     return assemble_analysis(

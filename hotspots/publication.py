@@ -73,6 +73,7 @@ from .kpis import (
 )
 
 __all__ = [
+    "CHECKS",
     "DIMENSIONS",
     "DEFAULT_SNAP_M",
     "SchemePublication",
@@ -135,6 +136,11 @@ class SchemePublication:
         The KPI data notes (e.g. contact times before the referral). They quote exact counts:
         show them only with small counts suppressed (``hotspots.app_support.person_text``).
     notes : tuple of str
+    checks : dict of str to int or str
+        The data-quality counts of :data:`CHECKS` (referrals with a location outside the study
+        area, naming a task id not in the task table or a site outside the study area, dated
+        outside the incidents' months, with implausible contact times), protected with
+        everything else: for ``parameters.json`` and the app.
     """
 
     protection: Protection = field(repr=False)
@@ -152,6 +158,7 @@ class SchemePublication:
     groups: dict[str, tuple[str, ...]] = field(default_factory=dict, repr=False)
     data_notes: tuple[str, ...] = ()
     notes: tuple[str, ...] = ()
+    checks: dict[str, Any] = field(default_factory=dict, repr=False)
     _reports: dict[int, Any] = field(default_factory=dict, repr=False, compare=False)
 
     @property
@@ -485,6 +492,7 @@ def publish_scheme(
     if has_tasks:
         sites_frame, flows_frame = _tasks_and_flows(ledger, table, linkage, areas if has_areas else None, located, has_areas)
 
+    _add_checks(ledger, linkage, overall.checks, n_all - n_loc, unlocated_key, groups.get("month", ()))
     prot = protect(ledger, threshold=t, unsafe=unsafe, protect_implied=protect_implied)
 
     kpis: dict[str, pd.DataFrame] = {}
@@ -506,7 +514,41 @@ def publish_scheme(
         protection=prot, threshold=t, snap_m=snap, kpis=kpis, funnel=funnel, referrals_by_hotspot=by_hot,
         referrals_summary=summ, origins=origins, task_sites=sites_frame, flows=flows_frame,
         statement=disclosure_statement(t), window=overall.window, groups=groups, data_notes=overall.notes, notes=prot.notes,
+        checks={name: prot.marker(("check", name)) for name in CHECKS if ("check", name) in prot},
     )
+
+
+#: The data-quality counts of :attr:`SchemePublication.checks`: from the linkage summary
+#: (:func:`hotspots.linkage.link_referrals`) and the KPI rows (:attr:`hotspots.kpis.KPIRows.checks`).
+CHECKS = ("outside_study_area", "task_not_found", "task_site_outside_area", "dated_outside_months",
+          "contact_before_referral", "contact_long_after_referral")
+
+
+def _add_checks(ledger: Ledger, linkage: Any, kpi_checks: Mapping[str, int], n_unlocated: int, unlocated_key: Any,
+                months: Sequence[str]) -> None:
+    """The :data:`CHECKS` counts as published cells, tied to what they add up from: the referrals
+    outside the study area are a part of those without a (usable) location, those dated outside
+    the incidents' months the sum of the KPI table's rows for those months."""
+    summary = getattr(linkage, "summary", None) or {}
+    values = {**{k: summary.get(k) for k in CHECKS[:4]}, **dict(kpi_checks)}
+    span = (getattr(linkage, "params", None) or {}).get("months")
+    outside_rows: list[tuple] = []
+    if span and months:
+        outside_rows = [(("month", m), "referrals") for m in months if m < span[0] or m > span[1]]
+        if all(k in ledger for k in outside_rows):
+            values["dated_outside_months"] = int(sum(ledger.value(k) for k in outside_rows))
+        else:
+            outside_rows = []
+    for name in CHECKS:
+        v = values.get(name)
+        if v is not None:
+            ledger.add(("check", name), int(v))
+    if outside_rows:
+        ledger.relate(("check", "dated_outside_months"), outside_rows)
+    out = values.get("outside_study_area")
+    if out is not None and n_unlocated:
+        ledger.add(("check", "no_point"), n_unlocated - int(out), shown=False)
+        ledger.relate(unlocated_key, [("check", "outside_study_area"), ("check", "no_point")])
 
 
 def _located(table: pd.DataFrame) -> np.ndarray:
@@ -561,16 +603,20 @@ def _tasks_and_flows(ledger: Ledger, table: pd.DataFrame, linkage: Any, areas: g
     ledger.add(("where", "unlinked_unlocated"), int((~linked & ~located).sum()), shown=False)
     key = (("hotspot", NO_LOCATION), "referrals") if (("hotspot", NO_LOCATION), "referrals") in ledger else ("where", "unlocated")
     ledger.relate(key, [("where", "linked_unlocated"), ("where", "unlinked_unlocated")])
-    # regions: hotspot area, or the town of the harm for referrals outside hotspots (or without areas)
-    harm_town = (table["harm_town"].astype(str).to_numpy() if "harm_town" in table.columns
-                 else np.full(len(table), "?", dtype=object))
+    # regions: hotspot area, or the town of the harm for referrals outside hotspots (or without areas);
+    # a referral outside hotspots with no town (no towns in the study area) has no origin to draw from
+    town_col = table["harm_town"] if "harm_town" in table.columns else pd.Series(None, index=table.index, dtype=object)
+    has_town = town_col.notna().to_numpy()
+    harm_town = town_col.astype(str).to_numpy()
     if has_areas:
         hot = table["hotspot"].astype(str).to_numpy()
-        region = np.where(hot == OUTSIDE_HOTSPOTS, np.char.add("town:", harm_town.astype(str)),
-                          np.char.add("area:", hot.astype(str)))
+        by_town = hot == OUTSIDE_HOTSPOTS
+        region = np.where(by_town, np.char.add("town:", harm_town.astype(str)), np.char.add("area:", hot.astype(str)))
     else:
+        by_town = np.ones(len(table), dtype=bool)
         region = np.char.add("town:", harm_town.astype(str))
-    sel = with_site
+    no_origin = with_site & by_town & ~has_town
+    sel = with_site & ~no_origin
     df = pd.DataFrame({"region": region[sel], "task_id": tid[sel]})
     flows = df.groupby(["region", "task_id"], sort=True).size().reset_index(name="n")
     # site side: flows into a site plus its linked referrals without a location
@@ -586,7 +632,11 @@ def _tasks_and_flows(ledger: Ledger, table: pd.DataFrame, linkage: Any, areas: g
     for s in site_ids:
         un = int(((tid == s) & linked & ~located).sum())
         ledger.add((("site_unlocated", s), "referrals"), un, shown=False)
-        ledger.relate((("site", s), "referrals"), by_site.get(s, []) + [(("site_unlocated", s), "referrals")])
+        parts = by_site.get(s, []) + [(("site_unlocated", s), "referrals")]
+        if no_origin.any():
+            ledger.add((("site_no_origin", s), "referrals"), int(((tid == s) & no_origin).sum()), shown=False)
+            parts.append((("site_no_origin", s), "referrals"))
+        ledger.relate((("site", s), "referrals"), parts)
     ledger.relate(("where", "linked_unlocated"), [(("site_unlocated", s), "referrals") for s in site_ids])
     towns_of_outside: list[tuple] = []
     for r, ks in by_region.items():
@@ -597,6 +647,9 @@ def _tasks_and_flows(ledger: Ledger, table: pd.DataFrame, linkage: Any, areas: g
             ledger.add(tk, int(sum(ledger.value(k) for k in ks)), shown=False)
             ledger.relate(tk, ks)
             towns_of_outside.append(tk)
+    if no_origin.any():
+        ledger.add(("where", "no_origin"), int(no_origin.sum()), shown=False)
+        towns_of_outside.append(("where", "no_origin"))
     if towns_of_outside:
         tot = (("hotspot", OUTSIDE_HOTSPOTS), "with_task_site") if has_areas else (ALL, "with_task_site")
         if tot in ledger:

@@ -14,9 +14,16 @@ pytest.importorskip("streamlit")
 from hotspots import ParameterError  # noqa: E402
 from hotspots.app_support import cached as c  # noqa: E402
 from hotspots.app_support import demo_bundle  # noqa: E402
-from hotspots.linkage import link_referrals  # noqa: E402
 from hotspots.maps.scheme_layers import hotspot_area_table  # noqa: E402
-from hotspots.pipeline import area_change, cell_change, emerging_stage, hotspot_stage, pooled_change, ring_change  # noqa: E402
+from hotspots.pipeline import (  # noqa: E402
+    area_change,
+    cell_change,
+    emerging_stage,
+    hotspot_stage,
+    pooled_change,
+    ring_change,
+    scheme_linkage,
+)
 from hotspots.places import name_hotspot_areas  # noqa: E402
 
 
@@ -40,7 +47,7 @@ def test_results_are_the_library_results_computed_once(demo):
     ref_changes, ref_note = area_change(demo.incidents, ref, s, ref_cells)  # the cells' variance where areas are few
     pd.testing.assert_frame_equal(changes.table, ref_changes.table)
     link = c.linkage(demo, s.only(*c.LINK))
-    ref_link = link_referrals(demo.referrals, areas=ref.areas.areas, tasks=demo.tasks, near_m=1500.0)
+    ref_link = scheme_linkage(demo.referrals, demo.tasks, ref, s, demo.study_area, demo.incidents)
     pd.testing.assert_frame_equal(link.table, ref_link.table)
     table = c.area_table(demo, s.only(*c.TABLE), None)  # the map's table: no referral figures
     places = name_hotspot_areas(ref.areas.areas, ref.incidents, demo.study_area)

@@ -136,6 +136,20 @@ def test_window_and_notes(kpi):
     assert any("2 referral(s) have a re-offending flag" in n for n in kpi.notes)  # h6, s8
 
 
+def test_contact_times_long_after_the_referral_are_a_data_quality_note():
+    """A contact two years after the referral (a wrong year) makes "within 48 h" 0 % without a word on
+    the old code: it is counted and reported (and the hand frame, all within days, has no such note)."""
+    from hotspots.kpis import IMPLAUSIBLE_DELAY_DAYS, kpi_rows
+
+    df = _frame()
+    assert not any("days after" in n for n in scheme_kpis(df).notes)
+    df.loc[df["referral_id"].isin(["h1", "s1"]), "contacted_at"] += pd.Timedelta(days=730)
+    rows = kpi_rows(df)
+    note = next(n for n in rows.notes if "days after" in n)
+    assert note.startswith("2 referral(s)") and f"{IMPLAUSIBLE_DELAY_DAYS} days" in note
+    assert rows.checks == {"contact_before_referral": 1, "contact_long_after_referral": 2}  # h10 before
+
+
 def test_default_as_of_is_latest_referral():
     k = scheme_kpis(_frame())
     assert k.as_of == pd.Timestamp("2025-03-31 00:00")

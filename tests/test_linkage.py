@@ -235,7 +235,7 @@ def demo_link():
 
     d = generate_demo(0)
     areas = d.hotspot_areas().rename(columns={"hotspot_id": "area_id"})
-    return d, areas, link_referrals(d.referrals, areas=areas, tasks=d.tasks)
+    return d, areas, link_referrals(d.referrals, areas=areas, tasks=d.tasks, incidents=d.incidents)
 
 
 def test_demo_linkage_matches_geopandas(demo_link):
@@ -330,3 +330,74 @@ def test_ids_text_for_text_columns_equals_the_value_by_value_rule():
     assert got.tolist()[:3] == ["T1", "T1", None] and got[7] is None
     obj = pd.Series(vals + [1, 1.0, float("nan")], dtype=object)  # other dtypes: value by value
     assert _ids_text(obj).tolist()[-3:] == ["1", "1.0", None]
+
+
+# ----------------------------------------------------------------------------- any force: towns, study area, dates
+# A Norfolk scheme (no Derbyshire anywhere): incidents around Norwich and Great Yarmouth.
+NORWICH, YARMOUTH = (623323.0, 308449.0), (652674.0, 307706.0)
+
+
+def _norfolk_incidents():
+    rng = np.random.default_rng(3)
+    xy = np.vstack([np.array(NORWICH) + rng.normal(0, 800, (600, 2)), np.array(YARMOUTH) + rng.normal(0, 500, (300, 2))])
+    return gpd.GeoDataFrame({"incident_id": [f"n{i}" for i in range(len(xy))],
+                             "month": ["2025-03"] * 400 + ["2025-06"] * 500},
+                            geometry=gpd.GeoSeries(shapely.points(xy), crs=27700), crs=27700)
+
+
+def _norfolk_scheme():
+    area = gpd.GeoDataFrame(geometry=[shapely.box(612000, 298000, 660000, 318000)], crs=27700)
+    tasks = gpd.GeoDataFrame({"task_id": ["N1", "N2", "FAR"], "site_name": ["Norwich park", "Yarmouth beach", "Leicester"]},
+                             geometry=shapely.points([623500, 652500, 458900], [308600, 307600, 304200]), crs=27700)
+    rows = [("a", *NORWICH, "N1", "2025-03-04"), ("b", *YARMOUTH, "N2", "2025-06-01"), ("c", 623900, 308100, "N2", "2023-05-02"),
+            ("sea", 700000, 320000, "N1", "2025-03-04"), ("d", 652000, 307000, "FAR", "2025-06-09"),
+            ("e", 623000, 308000, "N99", "2025-06-09")]
+    refs = gpd.GeoDataFrame({"referral_id": [r[0] for r in rows], "task_id": [r[3] for r in rows],
+                             "referred_at": pd.to_datetime([r[4] for r in rows])},
+                            geometry=shapely.points([r[1] for r in rows], [r[2] for r in rows]), crs=27700)
+    return refs, tasks, area
+
+
+def test_towns_of_any_force_come_from_the_rule_that_names_hotspots():
+    """Default towns are label_towns' of the study area and incidents (Norwich, Great Yarmouth), never
+    the demo's Derbyshire towns (the old default named every referral after a Derbyshire town)."""
+    from hotspots.gazetteer import towns as demo_towns
+
+    refs, tasks, area = _norfolk_scheme()
+    r = link_referrals(refs, tasks=tasks, study_area=area, incidents=_norfolk_incidents())
+    t = r.table.set_index("referral_id")
+    derbyshire = set(demo_towns()["name"])
+    assert t.loc["a", "harm_town"] == "Norwich" and t.loc["b", "harm_town"] == "Great Yarmouth"
+    assert t.loc["a", "task_town"] == "Norwich" and t.loc["b", "task_town"] == "Great Yarmouth"
+    assert not derbyshire & set(t["harm_town"].dropna()) and not derbyshire & set(t["task_town"].dropna())
+    assert not derbyshire & set(r.towns["name"])
+    # without towns or incidents there are no towns: reparation local by distance only
+    bare = link_referrals(refs, tasks=tasks)
+    assert bare.table["harm_town"].isna().all() and bare.towns is None
+
+
+def test_referrals_and_task_sites_outside_the_study_area_are_counted_and_not_used():
+    refs, tasks, area = _norfolk_scheme()
+    r = link_referrals(refs, tasks=tasks, study_area=area, incidents=_norfolk_incidents())
+    t = r.table.set_index("referral_id")
+    assert bool(t.loc["sea", "location_outside_area"]) and not bool(t.loc["sea", "has_location"])
+    assert t["location_outside_area"].sum() == 1
+    assert t.loc["d", "task_status"] == "task site outside study area" and not bool(t.loc["d", "task_found"])
+    assert t.loc["e", "task_status"] == "task not found"
+    s = r.summary
+    counts = (s["outside_study_area"], s["task_sites_outside_area"], s["task_site_outside_area"], s["task_not_found"])
+    assert counts == (1, 1, 1, 1)
+    assert s["with_location"] == 5 and s["with_task_site"] == 3  # a, b, c (the sea's point is not used)
+    assert any("outside the study area" in n and "sea" in n for n in r.notes)
+    assert any("FAR" in n and "outside the study area" in n for n in r.notes)
+    lines = referral_task_lines(r, snap_m=None)
+    assert len(lines) == 3 and shapely.get_coordinates(lines.geometry.values)[:, 0].max() < 660000
+
+
+def test_referrals_dated_outside_the_incident_months_are_reported():
+    refs, tasks, area = _norfolk_scheme()
+    r = link_referrals(refs, tasks=tasks, study_area=area, months=("2025-01", "2025-12"))
+    assert r.summary["dated_outside_months"] == 1
+    note = next(n for n in r.notes if "dated outside" in n)
+    assert note.startswith("1 of 6 referral(s)") and "2023" in note and "2025" in note
+    assert link_referrals(refs, tasks=tasks, months=("2023-01", "2025-12")).summary["dated_outside_months"] == 0

@@ -54,14 +54,13 @@ def _children(group, cls):
 @pytest.fixture(scope="module")
 def demo():
     from hotspots.app_support import demo_bundle
-    from hotspots.linkage import link_referrals
-    from hotspots.pipeline import area_change, hotspot_stage
+    from hotspots.pipeline import area_change, hotspot_stage, scheme_linkage
 
     b = demo_bundle(0)
     s = Settings(cell_size=500.0, period=("2023-01", "2023-12"))
     stage = hotspot_stage(b.incidents, s, b.study_area)
     change, _ = area_change(b.incidents, stage, s)
-    linkage = link_referrals(b.referrals, areas=stage.areas.areas, tasks=b.tasks)
+    linkage = scheme_linkage(b.referrals, b.tasks, stage, s, b.study_area, b.incidents)  # the CLI's and the app's call
     from hotspots.publication import publish_scheme
 
     pub = publish_scheme(b.referrals, linkage=linkage, areas=stage.areas.areas)

@@ -717,3 +717,28 @@ def test_forces_far_apart_are_a_warning_among_the_analysis_notes():
     assert note.startswith("warning: the incidents lie in 2 groups of forces far apart: Durham Constabulary; Gwent Police (")
     near = points(np.vstack([durham, cleveland])).assign(force=["Durham Constabulary"] * 150 + ["Cleveland Police"] * 150)
     assert not [n for n in prepare_inputs(near, boundary="none").notes if "far apart" in n]
+
+
+def test_scheme_linkage_names_the_forces_own_towns_and_checks_area_and_months():
+    """The CLI's and the app's linkage call: towns by the rule that names hotspot areas (a Norfolk
+    scheme gets Norwich, not a Derbyshire town), points outside the study area (here the grid's
+    extent) and referral dates outside the incidents' months counted."""
+    from hotspots.gazetteer import towns as demo_towns
+    from hotspots.pipeline import Settings, hotspot_stage, scheme_linkage
+
+    rng = np.random.default_rng(5)
+    xy = np.vstack([(623323.0, 308449.0) + rng.normal(0, 700, (500, 2)), (652674.0, 307706.0) + rng.normal(0, 500, (300, 2))])
+    inc = gpd.GeoDataFrame({"incident_id": [f"n{i}" for i in range(len(xy))], "month": ["2025-03"] * 400 + ["2025-06"] * 400},
+                           geometry=gpd.GeoSeries(shapely.points(xy), crs=27700), crs=27700)
+    s = Settings(cell_size=500.0)
+    stage = hotspot_stage(inc, s)
+    refs = gpd.GeoDataFrame({"referral_id": ["a", "b", "sea"], "task_id": ["N1", "N1", "N1"],
+                             "referred_at": pd.to_datetime(["2025-03-02", "2023-05-01", "2025-03-03"])},
+                            geometry=shapely.points([623400, 652600, 720000], [308500, 307700, 330000]), crs=27700)
+    tasks = gpd.GeoDataFrame({"task_id": ["N1"]}, geometry=shapely.points([623600], [308300]), crs=27700)
+    link = scheme_linkage(refs, tasks, stage, s, None, inc)
+    t = link.table.set_index("referral_id")
+    assert t.loc["a", "harm_town"] == "Norwich" and t.loc["a", "task_town"] == "Norwich"
+    assert not set(demo_towns()["name"]) & set(link.towns["name"])
+    assert link.summary["outside_study_area"] == 1 and not bool(t.loc["sea", "has_location"])
+    assert link.summary["dated_outside_months"] == 1 and link.params["months"] == ["2025-03", "2025-06"]

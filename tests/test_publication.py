@@ -97,6 +97,50 @@ def test_the_load_report_is_protected_against_everything_published(pub):
     assert pub.kpis["all"].iloc[0]["referrals"] == pub.view()["figures"]["referrals"]  # the rest unchanged
 
 
+def test_data_checks_are_published_protected(pub):
+    """Counts of referrals outside the study area, with unknown task ids, dated outside the incident
+    months or with implausible contact times: every check present, small counts as '<5'."""
+    from hotspots.publication import CHECKS
+
+    assert set(pub.checks) == set(CHECKS)
+    for name, v in pub.checks.items():
+        assert v == 0 or v in ("<5", SECONDARY) or int(v) >= 5, (name, v)
+
+
+def test_referrals_dated_outside_the_incident_months_cannot_give_a_month_away():
+    """The count dated outside the incidents' months is the sum of those months' KPI rows: with one
+    referral left inside, total − that count would give it away, so the protection hides one of them."""
+    import pandas as pd
+
+    from hotspots.linkage import link_referrals
+    from hotspots.publication import publish_scheme
+
+    refs, areas, tasks, towns = scheme_data(60, 4, 2, 0.0)
+    when = pd.Series(pd.to_datetime("2023-03-15"), index=refs.index) + pd.to_timedelta(np.arange(len(refs)) % 200, unit="D")
+    when.iloc[0] = pd.Timestamp("2025-02-10")  # one referral in the incidents' months
+    refs = refs.assign(referred_at=when.to_numpy())
+    link = link_referrals(refs, areas=areas, tasks=tasks, towns=towns, months=("2025-01", "2025-12"))
+    assert link.summary["dated_outside_months"] == len(refs) - 1
+    p = publish_scheme(refs, linkage=link, areas=areas, threshold=5, snap_m=250.0)
+    total = p.kpis["all"].iloc[0]["referrals"]
+    shown = p.checks["dated_outside_months"]
+    assert not (str(total).isdigit() and str(shown).isdigit()), (total, shown)
+
+
+def test_referrals_outside_hotspots_without_a_town_draw_no_flow():
+    """With no towns (none in the study area) a referral outside hotspots has no origin: it counts at
+    its site but draws no line (the old code drew zero-length lines from a town called 'nan')."""
+    from hotspots.linkage import link_referrals
+    from hotspots.publication import publish_scheme
+
+    refs, areas, tasks, _ = scheme_data(80, 4, 2, 0.0)
+    link = link_referrals(refs, areas=areas, tasks=tasks)  # no towns, no incidents: no town names
+    assert link.table["harm_town"].isna().all()
+    p = publish_scheme(refs, linkage=link, areas=areas, threshold=5)
+    assert set(p.flows["origin_kind"]) == {"hotspot area"} and (p.flows["length_m"] > 0).all()
+    assert p.protection.ledger.value(("where", "task_linked")) == int(link.summary["task_linked"])
+
+
 def test_thresholds_below_3_need_the_unsafe_flag():
     from hotspots.linkage import link_referrals
     from hotspots.publication import publish_scheme

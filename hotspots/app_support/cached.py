@@ -163,13 +163,11 @@ def displaced(bundle: DataBundle, s: Settings) -> tuple[Any, str | None]:
 
 @partial(cached, show_spinner="Linking referrals to hotspots and task sites…")
 def linkage(bundle: DataBundle, s: Settings) -> Any:
-    from ..linkage import link_referrals
+    from ..pipeline import scheme_linkage
 
     if bundle.referrals is None:
         return None
-    areas = stage(bundle, s.only(*HOT)).areas.areas
-    return link_referrals(bundle.referrals, areas=areas, tasks=bundle.tasks, near_m=s.near_m, threshold=s.threshold,
-                          unsafe=s.unsafe_threshold)
+    return scheme_linkage(bundle.referrals, bundle.tasks, stage(bundle, s.only(*HOT)), s, bundle.study_area, bundle.incidents)
 
 
 @partial(cached, show_spinner="Protecting the scheme's figures…")

@@ -523,6 +523,11 @@ def summary_lines(analysis: Any, inputs: Inputs | None = None, *, top: int = 5) 
                 f"{count_text(sd.loc['All', 'referrals'])}; "
                 f"reparation local (same town or within {an.settings.near_m:,.0f} m): {pct_of(sd.loc['All', 'local_pct'])}"
             )
+        checks = list(getattr(an.linkage, "notes", ()) or ()) + list(pub.data_notes)
+        if checks:
+            # exact counts, for the analyst at the console; parameters.json has them protected (results.scheme_checks)
+            lines.append("  scheme data checks (exact counts: for the analyst, not for publication):")
+            lines += [f"    - {n}" for n in dict.fromkeys(checks)]
     return lines
 
 

@@ -609,6 +609,10 @@ def parameters_record(
         "displacement": _displacement_record(getattr(an, "displacement", None)),
         "emerging": _emerging_record(getattr(an, "emerging", None)),
     }
+    if pub is not None:
+        # data-quality counts about referrals (outside the study area, unknown task ids, dates
+        # outside the incidents' months, implausible contact times), protected with the rest
+        res["scheme_checks"] = dict(pub.checks)
     rec["results"] = res
     t = _threshold(an, threshold)
     rec["privacy"] = {
