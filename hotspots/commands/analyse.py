@@ -337,6 +337,9 @@ def load_inputs(args: argparse.Namespace, say: Callable[[str], None]) -> Inputs:
         # rows read, kept and dropped are counts of people: the summary gives them as published
         # (`hotspots load --kind referrals` shows them exactly, for checking the file)
         say(f"referrals  {ref.report.source}: loaded; rows read, kept and dropped are in the summary, protected as published")
+        if ref.report.warnings:  # they quote exact counts of rows (people): shown by the command for checking the file
+            say(f"  {len(ref.report.warnings)} warning(s) about the file's values (e.g. values not recognised, kept as not "
+                f"recorded): see `hotspots load --kind referrals --report {args.referrals}`")
         out.referrals = ref.data
         out.records["referrals"] = ref
     if args.tasks:
