@@ -323,7 +323,9 @@ if view_data.open:
         for n in bundle.notes:
             st.caption(note_text(n))
         for o in bundle.reports:
-            w.load_report(o, settings.threshold)
+            # the referral file in use: its counts as the analysis publishes them (parameters.json)
+            pub_d = c.publication(bundle, s_link, snap_m) if o.kind == "referrals" and o.report is not None else None
+            w.load_report(o, settings.threshold, pub_d.load_report(o.report) if pub_d is not None else None)
         if bundle.source != "demo" and st.button("Use the demo data again", key="use_demo"):
             st.session_state.pop("bundle", None)  # the files still in the boxes are not loaded again (same token)
             st.session_state["data_choice_pending"] = "demo"  # the sidebar's selector says so

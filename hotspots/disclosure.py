@@ -37,13 +37,17 @@ The algorithm
 -------------
 1. **Primary suppression**: shown counts from 1 to ``t − 1`` become ``"<t"``; the breakdowns of
    groups with fewer than ``t`` people (marked by the caller with :meth:`Ledger.withhold`) ``"x"``.
+   Such a breakdown must not be worked out either, its 0s included (a 0 of one person's row tells
+   about that person), unless a shown total of 0 gives it; it is never shown because the other
+   figures determine it.
 2. **Audit**: cheap bound propagation over the relations (each relation bounds every member by the
    others' ranges; rounded to whole numbers) finds most counts that
    can be worked out; when it finds none, the exact integer audit above runs on each connected
    group of unknown counts.
 3. **Secondary suppression**: for each count that can be worked out, the cheapest shown count near
    it (in one of its relations first, then further out) is hidden as ``"c"``; cheapest means not a
-   grand total, then smallest. A candidate that propagation shows does not help is skipped. Back
+   grand total, then smallest. A candidate that propagation shows does not help is skipped; where
+   only a group of counts helps, one without a grand total is looked for further out first. Back
    to 2 until nothing can be worked out. When no candidate is left (a group of fewer than ``t``
    people split into ones), or eight tries have not freed a count, the counts in its relations
    are withheld (``"x"``).
@@ -296,6 +300,9 @@ def protect(ledger: Ledger, *, threshold: int = SUPPRESSION_THRESHOLD, unsafe: b
             withheld.update(q for q in parts if shown[q])
     if withheld:
         status[np.fromiter(withheld, dtype=np.int64)] = WITHHELD_CODE
+    # A small group's breakdown stays "x", and must not be worked out either (its 0s included: "none
+    # of the 1 person's victims was satisfied" is about that person), like a small count.
+    breakdown_of_small = index_mask(withheld, n)
     frozen = np.zeros(len(values), dtype=bool)
     if base is not None:
         nb = len(base.ledger)
@@ -309,6 +316,16 @@ def protect(ledger: Ledger, *, threshold: int = SUPPRESSION_THRESHOLD, unsafe: b
         return Protection(ledger, status, t, bool(protect_implied), note)
     sysm = AuditSystem(ledger, t, bool(protect_implied))
     cost = sysm.cost
+
+    # a breakdown count that nothing can free (a 0 in a column whose other counts are all 0) says
+    # nothing about its group: it is shown as it is determined, like any hidden count
+    settled = np.zeros(n, dtype=bool)
+    for ti, parts in ledger.relations:
+        if values[ti] == 0 and status[ti] == SHOWN:  # a shown total of 0: each of its parts is 0
+            settled[list(parts)] = True
+
+    def must_protect(st: np.ndarray) -> np.ndarray:
+        return sysm.must_protect(st) | (breakdown_of_small & ~settled & (st == WITHHELD_CODE))
     notes: list[str] = []
 
     def priority(j: int) -> tuple[int, int, int]:
@@ -358,6 +375,7 @@ def protect(ledger: Ledger, *, threshold: int = SUPPRESSION_THRESHOLD, unsafe: b
         """Shown counts that, hidden together, free the victim where no single one does: every
         shown count within a few relations of it, then as few as possible of them (the dearest
         put back first while the victim stays free)."""
+        fallback: list[int] = []
         for layers in (2, 3, 4):
             group = candidates(victim, layers)[:200]
             if not group or not helps(victim, group, exact):
@@ -368,8 +386,11 @@ def protect(ledger: Ledger, *, threshold: int = SUPPRESSION_THRESHOLD, unsafe: b
                 if rest and helps(victim, rest, False) and (not exact or len(group) > 40 or helps(victim, rest, True)):
                     group = rest
             if not exact or helps(victim, group, True):
-                return group
-        return []
+                if not any(cost[c] >= 2 for c in group):
+                    return group
+                # a group hiding a grand total: look further out for one that does not
+                fallback = fallback or group
+        return fallback
 
     attempts: dict[int, int] = {}
     given_up: set[int] = set()
@@ -380,7 +401,7 @@ def protect(ledger: Ledger, *, threshold: int = SUPPRESSION_THRESHOLD, unsafe: b
     for _outer in range(4):
         attempts.clear()
         for _round in range(max_rounds):
-            check = sysm.must_protect(status)
+            check = must_protect(status)
             if given_up:
                 check[np.fromiter(given_up, dtype=np.int64)] = False
             pinned = sysm.pinned(status, check, exact=False)
@@ -413,6 +434,10 @@ def protect(ledger: Ledger, *, threshold: int = SUPPRESSION_THRESHOLD, unsafe: b
             # Nothing left to hide around them: withhold the counts in their relations.
             changed = False
             for victim in stuck:
+                if breakdown_of_small[victim] and not sysm.small[victim]:
+                    settled[victim] = True  # see `settled`
+                    changed = True
+                    continue
                 for k in sysm.rows_of[victim]:
                     for c in sysm.col[sysm.indptr[k]:sysm.indptr[k + 1]]:
                         if shown[c] and status[c] in (SHOWN, PRIMARY, HIDDEN) and not frozen[c]:
@@ -430,7 +455,7 @@ def protect(ledger: Ledger, *, threshold: int = SUPPRESSION_THRESHOLD, unsafe: b
         # lets its rate be shown as a bound (">99"), which tells that the rate's complement is small;
         # otherwise it is shown *muted* (its rates "x"), which tells nothing more.
         for _ in range(10):
-            hidden_big = np.isin(status, (HIDDEN, WITHHELD_CODE)) & ~sysm.small & ~frozen
+            hidden_big = np.isin(status, (HIDDEN, WITHHELD_CODE)) & ~sysm.small & ~frozen & ~(breakdown_of_small & ~settled)
             if not hidden_big.any():
                 break
             det = sysm.pinned(status, hidden_big, exact=True)
@@ -441,10 +466,10 @@ def protect(ledger: Ledger, *, threshold: int = SUPPRESSION_THRESHOLD, unsafe: b
             for b in np.flatnonzero(det & ~plain).tolist():
                 trial = status.copy()
                 trial[b] = SHOWN
-                if sysm.pinned(trial, sysm.must_protect(trial), exact=True).any():
+                if sysm.pinned(trial, must_protect(trial), exact=True).any():
                     sysm.muted[b] = True
                 status[b] = SHOWN
-        if not sysm.pinned(status, sysm.must_protect(status) & ~index_mask(given_up, n), exact=True).any():
+        if not sysm.pinned(status, must_protect(status) & ~index_mask(given_up, n), exact=True).any():
             break
     return Protection(ledger, status, t, bool(protect_implied), tuple(notes), muted=sysm.muted.copy())
 

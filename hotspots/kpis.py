@@ -183,10 +183,11 @@ _FUNNEL_ROW_RELATIONS = [
 ]
 #: Every count in a KPI row (shown and implied, with the funnel): the measures that add up across groups.
 ROW_MEASURES = tuple(_KPI_COUNTS + _KPI_IMPLIED + _FUNNEL_COUNTS + _FUNNEL_IMPLIED)
+#: The funnel's shares, each of all referred (named so: the KPI tables' ``completed_pct`` is of concluded).
 _FUNNEL_PCTS = {
-    "contacted_pct": ("contacted", "referrals", "not_contacted"),
-    "booked_pct": ("booked", "referrals", "not_booked"),
-    "completed_pct": ("completed", "referrals", "not_completed"),
+    "contacted_of_referred_pct": ("contacted", "referrals", "not_contacted"),
+    "booked_of_referred_pct": ("booked", "referrals", "not_booked"),
+    "completed_of_referred_pct": ("completed", "referrals", "not_completed"),
 }
 
 
@@ -674,8 +675,10 @@ def referral_funnel(
     Returns
     -------
     KPITable
-        Columns ``referred``, ``contacted``, ``booked``, ``completed`` and the shares
-        ``contacted_pct``, ``booked_pct``, ``completed_pct`` of referred.
+        Columns ``referred``, ``contacted``, ``booked``, ``completed`` and their shares of
+        referred, ``contacted_of_referred_pct``, ``booked_of_referred_pct``,
+        ``completed_of_referred_pct`` (the KPI tables' ``completed_pct`` is a share of concluded
+        referrals, another figure).
     """
     threshold = check_threshold(threshold, unsafe)
     protect_implied = _check_flag(protect_implied)

@@ -182,6 +182,15 @@ class SchemePublication:
         self._reports[id(report)] = (report, shown)
         return shown
 
+    def load_report_text(self, report: Any) -> str:
+        """:meth:`load_report` in one line, as published: ``file: read 301, kept 271, dropped 30 (reason: <5; ...)``."""
+        d = self.load_report(report)
+        text = f"{d.get('source')}: read {_count_text(d['rows_read'])}, kept {_count_text(d['rows_kept'])}, " \
+               f"dropped {_count_text(d['rows_dropped'])}"
+        if d["dropped"]:
+            text += " (" + "; ".join(f"{k}: {_count_text(v)}" for k, v in d["dropped"].items()) + ")"
+        return text
+
     def symbol_counts(self, layer: str) -> np.ndarray:
         """Counts a map symbol may encode for ``"origins"`` or ``"flows"``: the shown count, 0 where hidden.
 
@@ -485,6 +494,8 @@ def publish_scheme(
                 if key not in ledger:
                     ledger.add(key, 0)
                 ledger.relate(key, plist)
+                # the squares of an area break its referrals down: none is published for fewer than t people
+                ledger.breakdown(key, plist)
         origins = _origins_frame(sq, snap, sq_keys)
 
     # ---- task sites and referral → task flows
@@ -719,6 +730,10 @@ def _add_load_report(ledger: Ledger, report: Any, n_referrals: int) -> None:
         ledger.relate(("load", "dropped"), [("load", "reason", k) for k in dropped])
     if kept == n_referrals:
         ledger.relate((ALL, "referrals"), [("load", "kept")])
+
+
+def _count_text(v: Any) -> str:
+    return f"{v:,}" if isinstance(v, (int, np.integer)) else str(v)
 
 
 def _load_report_display(prot: Protection, report: Any) -> dict[str, Any]:

@@ -463,3 +463,17 @@ def test_settings_in_words_not_code_names():
     s = Settings(cell_size=1000.0)
     used = views.settings_used(hotspot_stage(d.incidents, s, d.study_area), s).set_index("setting")["value"]
     assert used["Gi* test"] == "exact count test, two-sided" and "p_" not in " ".join(used)
+
+
+def test_the_referral_files_report_shows_what_the_analysis_publishes():
+    """The Data tab shows the referral file in use as parameters.json does: read, kept, dropped and
+    each reason, protected with every other count of people ("<5", "c"), not "–" with no reasons."""
+    report = LoadReport("referrals.csv", rows_read=301, rows_kept=271, dropped={"missing date": 1, "unparseable date": 1,
+                                                                               "no location": 28})
+    published = {"source": "referrals.csv", "rows_read": 301, "rows_kept": 271, "rows_dropped": 30,
+                 "dropped": {"missing date": "<5", "unparseable date": "<5", "no location": 28}}
+    v = views.report_view(report, person=True, published=published)
+    assert (v.rows_read, v.rows_kept, v.rows_dropped) == ("301", "271", "30")
+    assert dict(zip(v.reasons["reason"], v.reasons["rows"])) == {"no location": "28", "missing date": "<5",
+                                                                  "unparseable date": "<5"}
+    assert "<5" in v.help

@@ -100,7 +100,11 @@ def test_demo_run_prints_load_reports_and_a_summary_that_matches_the_files(demo_
     n_inc = len(pd.read_csv(demo_files["incidents"]))
     n_ref = len(pd.read_csv(demo_files["referrals"]))
     assert f"incidents.csv: read {n_inc:,}, kept {n_inc:,}, dropped 0" in stdout
-    assert f"referrals.csv: read {n_ref:,}, kept {n_ref:,}" in stdout
+    # the referral file's counts are people: printed once, in the summary, as parameters.json publishes them
+    assert "referrals.csv: loaded; rows read, kept and dropped are in the summary" in stdout
+    published = json.loads((out / "parameters.json").read_text())["inputs"]["referrals"]["report"]
+    assert f"referral file: referrals.csv: read {published['rows_read']:,}, kept {published['rows_kept']:,}" in stdout
+    assert published["rows_kept"] == n_ref
     areas = pd.read_csv(out / "csv" / "hotspot_areas.csv")
     assert f"hotspot areas: {len(areas)} " in stdout and len(areas) > 0
     # The top-5 table in the summary is the CSV's first five rows.

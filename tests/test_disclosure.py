@@ -232,3 +232,18 @@ def test_the_statement_explains_every_x():
     responses, victim_satisfied_pct 'x'); the statement said only 'a group smaller than 5'."""
     assert "'x' marks figures about a group smaller than 5, and rates (of any group) that would let a small count be " \
         "worked out." in disclosure_statement(5)
+
+
+def test_a_small_groups_breakdown_stays_withheld_and_cannot_be_subtracted():
+    """A group of 1 shows its size only ("<5"): its 0 victims satisfied is "x", and the other rows
+    and the total do not give it away (a 0 would state what is known of that person)."""
+    led = Ledger()
+    rows = [("G1", {"referrals": 1, "satisfied": 0}), ("G2", {"referrals": 20, "satisfied": 10}),
+            ("G3", {"referrals": 22, "satisfied": 12}), ("All", {"referrals": 43, "satisfied": 22})]
+    led.add_table(rows, shown=["referrals", "satisfied"], total="All", size="referrals")
+    p = protect(led)
+    assert p.marker(("G1", "referrals")) == "<5"
+    assert p.marker(("G1", "satisfied")) == "x"
+    lo, hi = feasible_ranges(p, [{("G1", "satisfied"): 1}])[0]
+    assert lo < hi  # nor can it be worked out from the other rows (one of them is hidden for it)
+    assert p.marker(("All", "satisfied")) == 22

@@ -250,12 +250,13 @@ def small_referrals(seed: int = 0) -> tuple[pd.DataFrame, np.ndarray]:
             "northing": xy[:, 1],
         }
     )
-    # Three rows the loader drops (its report would show 2 + 1 = 3 dropped): no location, unknown offence.
+    # Two rows the loader drops (no location) and one it keeps with its offence not recorded (a group of 1).
     bad = df.iloc[:3].copy()
     bad["referral_id"] = ["IJ-900", "IJ-901", "IJ-902"]
     bad["easting"] = [np.nan, np.nan, xy[2, 0]]
     bad["northing"] = [np.nan, np.nan, xy[2, 1]]
     bad["offence"] = ["anti-social behaviour", "anti-social behaviour", "littering"]
+    bad["age_group"] = ["youth", "youth", "adult"]  # the kept row leaves a small age group small
     return pd.concat([df, bad], ignore_index=True), xy
 
 

@@ -85,21 +85,26 @@ def test_good_file_normalises_enums_booleans_and_dates(tmp_path: Path) -> None:
     assert any("1 referral(s) have `contacted_at` before `referred_at`" in w for w in report.warnings)
 
 
-def test_unknown_enum_and_boolean_values_are_counted_drops() -> None:
+def test_unknown_enum_and_boolean_values_keep_the_referral_with_the_field_not_recorded() -> None:
+    """A referral is a person whatever one field says: an unrecognised value ("DNC" for an outcome)
+    leaves that field missing and is counted in a warning, the row is kept."""
     unknown = {"offence": "burglary", "route": "prison", "outcome": "lost", "reoffended": "maybe"}
     df = good()
     for row, (column, value) in enumerate(unknown.items()):  # one bad value in each of rows 0-3
         df.loc[row, column] = value
+    df.loc[1, "outcome"] = "lost"  # two rows with the same unrecognised outcome
     data, report = load_referrals(df)
-    assert report.dropped == {f"unknown {column} value": 1 for column in unknown}
-    assert report.rows_kept == 0
-    assert any("'burglary'" in w and "allowed:" in w for w in report.warnings)
-    assert any("'maybe'" in w for w in report.warnings)
+    assert report.dropped == {} and report.rows_kept == 4
+    for row, column in enumerate(unknown):
+        assert pd.isna(data[column].iloc[row]), column
+    assert any("'burglary' in 1 row" in w and "allowed:" in w and "offence not recorded" in w for w in report.warnings)
+    assert any("'lost' in 2 rows" in w and "outcome not recorded (the rows are kept)" in w for w in report.warnings)
+    assert any("'maybe' in 1 row" in w for w in report.warnings)
 
 
 def test_required_values_dates_location_and_duplicates() -> None:
     df = good(8)
-    df.loc[1, "offence"] = ""  # missing offence
+    df.loc[1, "offence"] = ""  # missing offence: kept, offence not recorded
     df.loc[2, "referred_at"] = "not a date"  # unparseable date
     df.loc[3, "referred_at"] = ""  # missing date
     df.loc[4, "longitude"] = np.nan  # no location
@@ -108,7 +113,6 @@ def test_required_values_dates_location_and_duplicates() -> None:
     df.loc[7, "task_booked_at"] = "1970-01-01"  # out of range
     data, report = load_referrals(df)
     assert report.dropped == {
-        "missing offence": 1,
         "unparseable date": 1,
         "missing date": 1,
         "no location": 1,
@@ -116,7 +120,9 @@ def test_required_values_dates_location_and_duplicates() -> None:
         "unparseable date (contacted_at)": 1,
         "date out of range (task_booked_at)": 1,
     }
-    assert data["referral_id"].tolist() == ["IJ-000"]
+    assert sorted(data["referral_id"].tolist()) == ["IJ-000", "IJ-001"]
+    assert pd.isna(data.set_index("referral_id").loc["IJ-001", "offence"])
+    assert any("1 row(s) without a `offence` value: kept, with offence not recorded" in w for w in report.warnings)
     assert report.examples["duplicate id"] == ["DataFrame:row 6"]
 
 

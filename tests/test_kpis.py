@@ -542,3 +542,14 @@ def test_demo_headline_victim_satisfaction_is_a_bound_by_default():
     assert 100 * (n_resp - 4) / n_resp > 99  # the bound holds for any 1-4 not satisfied
     t = scheme_kpis(ref, protect_implied=False).table.iloc[-1]
     assert math.floor(100 * n_sat / n_resp + 0.5) == 100 and t.victim_satisfied_pct == math.floor(1000 * n_sat / n_resp) / 10
+
+
+def test_funnel_shares_are_named_apart_from_the_kpi_completion_rate():
+    """The funnel's completion share is of all referred, the KPI tables' ``completed_pct`` of concluded:
+    two figures, two names."""
+    f = referral_funnel(_frame())
+    k = scheme_kpis(_frame())
+    assert {"contacted_of_referred_pct", "booked_of_referred_pct", "completed_of_referred_pct"} <= set(f.raw.columns)
+    assert "completed_pct" not in f.raw.columns and "completed_pct" not in f.table.columns
+    assert f.raw.iloc[-1].completed_of_referred_pct == pytest.approx(100 * 17 / 24)
+    assert k.raw.iloc[-1].completed_pct == pytest.approx(100 * k.raw.iloc[-1].completed / k.raw.iloc[-1].concluded)

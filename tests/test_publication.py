@@ -95,6 +95,10 @@ def test_the_load_report_is_protected_against_everything_published(pub):
     assert not (str(shown["rows_read"]).isdigit() and str(shown["rows_kept"]).isdigit())
     assert pub.load_report(report) is shown  # built once
     assert pub.kpis["all"].iloc[0]["referrals"] == pub.view()["figures"]["referrals"]  # the rest unchanged
+    # the one-line text (the command line's summary) says what parameters.json says, no more
+    text = pub.load_report_text(report)
+    assert text.startswith(f"referrals.csv: read {shown['rows_read']}") and "no location: <5; bad date: <5" in text
+    assert f"dropped {shown['rows_dropped']}" in text and "dropped 3" not in text
 
 
 def test_data_checks_are_published_protected(pub):
@@ -178,3 +182,38 @@ def test_an_analysis_has_one_current_publication():
     assert scheme_publication(an, snap_m=250) is a
     an.referrals = an.referrals.iloc[:0]
     assert scheme_publication(an) is None
+
+
+def test_a_small_area_withholds_its_own_squares_not_everyones():
+    """An area of 4 referrals in 4 squares of one: its squares are its breakdown ("x"), and
+    nothing else is withheld for it (every other area's referrals and every other square are
+    published or marked by what they are: "<5", "c" or the count)."""
+    import geopandas as gpd
+    import shapely
+
+    from hotspots.linkage import link_referrals
+    from hotspots.publication import publish_scheme
+
+    refs, areas, tasks, towns = scheme_data(160, 11, 2)
+    a1 = areas.geometry.iloc[0]
+    inside = refs.geometry.within(a1).to_numpy()
+    keep = ~inside
+    keep[np.flatnonzero(inside)[:4]] = True
+    refs = refs[keep].reset_index(drop=True)
+    x0, y0 = a1.bounds[0], a1.bounds[1]
+    pts = [shapely.Point(x0 + 250 * (i % 2) + 120, y0 + 250 * (i // 2) + 120) for i in range(4)]  # 4 squares of one
+    refs.loc[np.flatnonzero(refs.geometry.within(a1).to_numpy()), "geometry"] = gpd.GeoSeries(pts, crs=refs.crs).values
+    link = link_referrals(refs, areas=areas, tasks=tasks, towns=towns)
+    pub = publish_scheme(refs, linkage=link, areas=areas, threshold=5, snap_m=250.0)
+    by = pub.referrals_by_hotspot.set_index("hotspot")["referrals"].astype(str)
+    assert by["1"] == "<5"
+    assert by["2"] != "x" and by["outside hotspots"] != "x" and by["All"] != "x"
+    shown = pub.origins["referrals_shown"]
+    in_small = pub.origins.geometry.centroid.within(a1).to_numpy()
+    assert (shown[in_small] == "x").all() and in_small.sum() == 4
+    assert not (shown[~in_small] == "x").any()
+    # "x" never stands for the size of a group of 5 or more
+    led, prot = pub.protection.ledger, pub.protection
+    for k, shown_ in zip(led.keys, led.shown):
+        if shown_ and k[1] == "referrals" and prot.state(k) == "withheld":
+            assert led.value(k) < 5 or (isinstance(k[0], tuple) and k[0][0] == "square"), k

@@ -459,18 +459,32 @@ class ReportView:
     help: str = ""
 
 
-def report_view(report: LoadReport, *, person: bool = False, threshold: int | None = None) -> ReportView:
+def report_view(report: LoadReport, *, person: bool = False, threshold: int | None = None,
+                published: Mapping[str, Any] | None = None) -> ReportView:
     """The figures, drop reasons, notes and warnings of a load report, as shown on screen.
 
     With ``person=True`` (a referral file: one row per person referred) counts from 1 to
     ``threshold − 1`` are shown as ``"<5"``, in the figures, the reasons table and the texts;
     when any drop count is that small, the rows read (and the total dropped, when it is not
     itself small) are not shown, so that a small count cannot be worked out by subtraction.
+    ``published`` (:meth:`hotspots.publication.SchemePublication.load_report` of this report, for
+    the referral file in use) gives the figures and reasons as the analysis publishes them
+    (``parameters.json``), protected with every other count of people: they are shown instead.
     """
     from ..privacy import SUPPRESSION_THRESHOLD, suppress_count
 
     t = SUPPRESSION_THRESHOLD if threshold is None else int(threshold)
     reasons = report_rows(report)
+    if person and published is not None:
+        fig = lambda v: f"{v:,}" if isinstance(v, (int, np.integer)) else str(v)  # noqa: E731
+        marks = dict(published.get("dropped") or {})
+        reasons = reasons.assign(rows=[fig(marks.get(k, "c")) for k in reasons["reason"]]) if len(reasons) else reasons
+        return ReportView(
+            fig(published["rows_read"]), fig(published["rows_kept"]), fig(published["rows_dropped"]), reasons,
+            tuple(person_text(n, t) for n in report.notes), tuple(person_text(w, t) for w in report.warnings),
+            help=f"Counts of people, as the analysis publishes them: <{t} a count from 1 to {t - 1}, c a count hidden so "
+                 "that a small one cannot be worked out.",
+        )
     if not person:
         return ReportView(
             f"{report.rows_read:,}",

@@ -334,7 +334,12 @@ def load_inputs(args: argparse.Namespace, say: Callable[[str], None]) -> Inputs:
             ref = load_any(Path(args.referrals), kind="referrals", allow_identifying=args.drop_identifying or None)
         except PrivacyError as exc:
             raise PrivacyError(f"{exc} On the command line: `--drop-identifying COLUMN`.") from None
-        say(f"referrals  {ref.report.summary()}")
+        # rows read, kept and dropped are counts of people: the summary gives them as published
+        # (`hotspots load --kind referrals` shows them exactly, for checking the file)
+        say(f"referrals  {ref.report.source}: loaded; rows read, kept and dropped are in the summary, protected as published")
+        if ref.report.warnings:  # they quote exact counts of rows (people): shown by the command for checking the file
+            say(f"  {len(ref.report.warnings)} warning(s) about the file's values (e.g. values not recognised, kept as not "
+                f"recorded): see `hotspots load --kind referrals --report {args.referrals}`")
         out.referrals = ref.data
         out.records["referrals"] = ref
     if args.tasks:
@@ -510,6 +515,9 @@ def summary_lines(analysis: Any, inputs: Inputs | None = None, *, top: int = 5) 
             return pct_of(row.get(col))
 
         lines.append(f"  people: {pub.statement}")
+        loaded = (inputs.records.get("referrals") if inputs is not None else None)
+        if getattr(loaded, "report", None) is not None:
+            lines.append(f"  referral file: {pub.load_report_text(loaded.report)}")
         lines.append(
             f"  scheme KPIs: referrals {count_text(row.get('referrals'))}; completed {pct('completed_pct')}; "
             f"not re-offended {pct('not_reoffended_pct')}; victims satisfied {pct('victim_satisfied_pct')}; "

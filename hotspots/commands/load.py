@@ -41,6 +41,11 @@ def run(args: argparse.Namespace) -> int:
         print(str(report))
     else:  # the summary, and what deserves attention (a missing month, ids read twice) even without --report
         print("\n".join([report.summary(), *(f"  warning: {w}" for w in report.warnings)]))
+    if args.kind == "referrals" and not args.json:
+        # exact on purpose: this command is for the analyst checking the file they hold; what an
+        # analysis publishes (its summary, parameters.json, the app) protects these counts of people
+        print("  note: exact counts of people, for checking the file only; do not publish them (`hotspots analyse` "
+              "gives them protected)")
     if report.rows_kept == 0:
         # nothing to analyse: a script (or `&&`) must not go on as if the files had loaded
         reasons = ", ".join(f"{why}: {n:,}" for why, n in report.dropped.items()) or "the files hold no rows"

@@ -435,6 +435,29 @@ def drop_unknown(b: ReportBuilder, unknown: np.ndarray, reason: str, col: str, e
         b.warn(f"unknown `{col}` value(s), e.g. {', '.join(repr(e) for e in examples)}; {fix}")
 
 
+def keep_unknown(b: ReportBuilder, values: pd.Series, unknown: np.ndarray, key: str, col: str, fix: str) -> int:
+    """Keep the rows whose ``col`` value is not recognised, with ``key`` not recorded (the caller
+    leaves it missing), and warn with each value and its number of rows and ``fix``.
+
+    A referral is a person referred whatever a field says: an unrecognised outcome (``"DNC"``)
+    makes that field unknown, not the person absent from every figure.
+
+    Returns
+    -------
+    int
+        Rows kept with ``key`` not recorded.
+    """
+    hit = np.asarray(unknown, dtype=bool) & b.alive
+    if not hit.any():
+        return 0
+    counts = pd.Series(np.asarray(values.astype("str"), dtype=object)[hit]).value_counts()
+    shown = "; ".join(f"{v!r} in {n:,} row{'s' * (n != 1)}" for v, n in counts.head(5).items())
+    more = f"; and {len(counts) - 5} other value(s)" if len(counts) > 5 else ""
+    b.warn(f"`{col}` value(s) not recognised: {shown}{more}; counted as {key} not recorded (the rows are kept). "
+           f"To count them, recode them in the file ({fix})")
+    return int(hit.sum())
+
+
 def drop_duplicate_ids(b: ReportBuilder, ids: np.ndarray | pd.Series, *, what: str = "id") -> int:
     s = pd.Series(np.asarray(ids, dtype=object))
     alive_idx = np.flatnonzero(b.alive)

@@ -33,8 +33,8 @@ from ._pipeline import (
     SchemeOptions,
     dates,
     drop_duplicate_ids,
-    drop_unknown,
     guard,
+    keep_unknown,
     load_scheme_tables,
     new_builder,
     part_frame,
@@ -273,12 +273,13 @@ def load_referrals(
     -----
     Required: ``referred_at``, ``offence``, ``route`` and a location. Optional columns that are
     absent are added empty (noted). Drop reasons: ``malformed row``, ``missing date``,
-    ``unparseable date``, ``date out of range``, ``missing offence``/``missing route``,
-    ``unknown <column> value`` (with examples in a warning), ``unparseable date
-    (contacted_at)`` etc., ``no location``, ``unparseable coordinates``, ``out-of-range
-    coordinates``, ``duplicate id``, ``outside study area``. Enum values are matched ignoring
-    case, spaces and punctuation, with common synonyms (``ABC``, ``VCO``, ``CR``,
-    ``shoplifting``, ...: see ``ROUTE_SYNONYMS`` etc.).
+    ``unparseable date``, ``date out of range``, ``unparseable date (contacted_at)`` etc., ``no
+    location``, ``unparseable coordinates``, ``out-of-range coordinates``, ``duplicate id``,
+    ``outside study area``. Enum values are matched ignoring case, spaces and punctuation, with
+    common synonyms (``ABC``, ``VCO``, ``CR``, ``shoplifting``, ...: see ``ROUTE_SYNONYMS`` etc.).
+    A blank or unrecognised value of a category (offence, route, age group, outcome) or a yes/no
+    field keeps the referral with that field not recorded (missing), with a warning naming each
+    value and its number of rows: the person is still counted in every figure.
     """
     mapping = check_mapping(columns, _MAPPABLE + ("x", "y"))
     allow = set(allow_identifying or [])
@@ -320,9 +321,10 @@ def load_referrals(
                 values[key] = pd.Series([pd.NA] * n, dtype="str")
                 continue
             vals, blank, unknown, ex = normalise_enum(df[col], labels, syn)
-            if is_required:
-                b.drop(blank, f"missing {key}")
-            drop_unknown(b, unknown, f"unknown {key} value", col, ex, f"allowed: {', '.join(labels)}")
+            n_blank = int((blank & b.alive).sum())
+            if is_required and n_blank:  # the column is required; a referral without its value is still a referral
+                b.warn(f"{n_blank:,} row(s) without a `{col}` value: kept, with {key} not recorded")
+            keep_unknown(b, df[col].reset_index(drop=True), unknown, key, col, f"allowed: {', '.join(labels)}")
             values[key] = vals
         for key in _DATES:
             col = found[key]
@@ -337,7 +339,7 @@ def load_referrals(
                 values[key] = pd.Series([pd.NA] * n, dtype="boolean")
                 continue
             vals, bad, ex = parse_bool(df[col])
-            drop_unknown(b, bad, f"unknown {key} value", col, ex, "use true/false, yes/no, 1/0 or blank")
+            keep_unknown(b, df[col].reset_index(drop=True), bad, key, col, "use true/false, yes/no, 1/0 or blank")
             values[key] = vals
         values["task_id"] = text_column(df, found["task_id"] or None)
         loc = options.locate(table, b, xy)
