@@ -22,10 +22,9 @@ import pandas as pd
 from .._errors import HotspotsError, ParameterError
 from ..maps.scheme_layers import AREA_LABELS
 from ..pipeline import Settings
-from ..report import LoadReport
 from ..style import p_text, ratio_text, sentences
 from ..summaries import per_day_note
-from .text import person_text
+from .load_report import ReportView, report_rows, report_view  # noqa: F401 - the data panel's, listed here
 
 __all__ = [
     "url_defaults",
@@ -435,80 +434,6 @@ def jaccard_frame(result: Any) -> pd.DataFrame:
     t = result.table
     labels = [f"{c:g} m / {d:,.0f} m" for c, d in zip(t["cell_size_m"], t["distance_m"])]
     return pd.DataFrame(np.round(result.jaccard, 3), index=labels, columns=labels)
-
-
-def report_rows(report: LoadReport) -> pd.DataFrame:
-    """A load report's drops as a table: reason, rows, example rows."""
-    rows = [
-        {"reason": k, "rows": int(v), "examples": ", ".join(report.examples.get(k, []))}
-        for k, v in sorted(report.dropped.items(), key=lambda kv: -kv[1])
-    ]
-    return pd.DataFrame(rows, columns=["reason", "rows", "examples"])
-
-
-@dataclass(frozen=True)
-class ReportView:
-    """A load report as the data panel shows it (see :func:`report_view`)."""
-
-    rows_read: str
-    rows_kept: str
-    rows_dropped: str
-    reasons: pd.DataFrame
-    notes: tuple[str, ...]
-    warnings: tuple[str, ...]
-    help: str = ""
-
-
-def report_view(report: LoadReport, *, person: bool = False, threshold: int | None = None,
-                published: Mapping[str, Any] | None = None) -> ReportView:
-    """The figures, drop reasons, notes and warnings of a load report, as shown on screen.
-
-    With ``person=True`` (a referral file: one row per person referred) counts from 1 to
-    ``threshold − 1`` are shown as ``"<5"``, in the figures, the reasons table and the texts;
-    when any drop count is that small, the rows read (and the total dropped, when it is not
-    itself small) are not shown, so that a small count cannot be worked out by subtraction.
-    ``published`` (:meth:`hotspots.publication.SchemePublication.load_report` of this report, for
-    the referral file in use) gives the figures and reasons as the analysis publishes them
-    (``parameters.json``), protected with every other count of people: they are shown instead.
-    """
-    from ..privacy import SUPPRESSION_THRESHOLD, suppress_count
-
-    t = SUPPRESSION_THRESHOLD if threshold is None else int(threshold)
-    reasons = report_rows(report)
-    if person and published is not None:
-        fig = lambda v: f"{v:,}" if isinstance(v, (int, np.integer)) else str(v)  # noqa: E731
-        marks = dict(published.get("dropped") or {})
-        reasons = reasons.assign(rows=[fig(marks.get(k, "c")) for k in reasons["reason"]]) if len(reasons) else reasons
-        return ReportView(
-            fig(published["rows_read"]), fig(published["rows_kept"]), fig(published["rows_dropped"]), reasons,
-            tuple(person_text(n, t) for n in report.notes), tuple(person_text(w, t) for w in report.warnings),
-            help=f"Counts of people, as the analysis publishes them: <{t} a count from 1 to {t - 1}, c a count hidden so "
-                 "that a small one cannot be worked out.",
-        )
-    if not person:
-        return ReportView(
-            f"{report.rows_read:,}",
-            f"{report.rows_kept:,}",
-            f"{report.rows_dropped:,}",
-            reasons,
-            tuple(report.notes),
-            tuple(report.warnings),
-        )
-    small = lambda n: 0 < n < t  # noqa: E731
-    counts = [report.rows_dropped, *report.dropped.values()]
-    hide = any(small(int(n)) for n in counts)
-    fmt = lambda n: str(suppress_count(int(n), t)) if small(int(n)) else f"{int(n):,}"  # noqa: E731
-    reasons = reasons.assign(rows=[fmt(n) for n in reasons["rows"]]) if len(reasons) else reasons
-    dropped = fmt(report.rows_dropped) if small(report.rows_dropped) or not hide else "–"
-    return ReportView(
-        "–" if hide else f"{report.rows_read:,}",
-        fmt(report.rows_kept),
-        dropped,
-        reasons,
-        tuple(person_text(n, t) for n in report.notes),
-        tuple(person_text(w, t) for w in report.warnings),
-        help=f"Counts of 1–{t - 1} referrals are shown as <{t}; totals that would reveal them are not shown." if hide else "",
-    )
 
 
 #: The stages of the referral funnel, in order.
