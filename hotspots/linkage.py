@@ -345,16 +345,14 @@ def _default_towns(study_area: Any, incidents: Any, referrals: gpd.GeoDataFrame)
 
 
 def _area_geometry(study_area: Any) -> Any:
-    """The study area as one shapely geometry (None without one)."""
-    if study_area is None:
+    """The study area as one (multi)polygon in British National Grid (None without one, or an empty
+    table): the loaders' rule (:func:`hotspots.io._common.study_area_geometry`), which also converts
+    a study area in another CRS."""
+    if study_area is None or (isinstance(study_area, (gpd.GeoDataFrame, gpd.GeoSeries)) and len(study_area) == 0):
         return None
-    if isinstance(study_area, (gpd.GeoDataFrame, gpd.GeoSeries)):
-        if len(study_area) == 0:
-            return None
-        return shapely.union_all(np.asarray(study_area.geometry.values))
-    if isinstance(study_area, shapely.Geometry):
-        return study_area
-    raise ParameterError(f"`study_area` must be a GeoDataFrame, GeoSeries or shapely geometry; got {type(study_area).__name__}.")
+    from .io._common import study_area_geometry
+
+    return study_area_geometry(study_area)[0]
 
 
 def _outside(area: Any, xy: np.ndarray, ok: np.ndarray) -> np.ndarray:
