@@ -280,7 +280,7 @@ class Displacement:
         """How the rings were drawn, for captions and the method text (e.g. ``"the cells within
         500 m of each hotspot area (its ring)"``; the touching cells and their reach when the cells
         make the rings wider than asked)."""
-        if self.width_note:
+        if rings_wider_than_asked(self.width_m, self.cell_size):
             return (f"the cells touching each hotspot area, diagonals included (its ring: {self.width_m:,g} m asked, but at "
                     f"{self.cell_size:,g} m cells a ring reaches up to {self.reach_m:,.0f} m)")
         return f"the cells within {self.width_m:,g} m of each hotspot area (its ring)"
