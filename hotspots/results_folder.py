@@ -43,7 +43,6 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
-import fnmatch
 import json
 import os
 import stat
@@ -68,12 +67,12 @@ COMMANDS = ("analyse", "national", "demo")
 
 
 def output_names(command: str) -> tuple[str, ...]:
-    """The files a run of ``command`` may write, as ``fnmatch`` patterns of paths relative to the
-    folder (a ``*`` also matches ``/``): a user's file of such a name in a folder an earlier run
-    wrote would be overwritten, so it is refused; a user's file of any other name (``csv/my_table.csv``)
-    is kept. The names come from the writers (:data:`hotspots.export.gis.LAYER_NAMES` and
-    :data:`~hotspots.export.gis.CSV_TABLES`, :data:`hotspots.export.briefing.BRIEFING_MAPS`,
-    :data:`hotspots.export.national_outputs.RASTERS`); a command not in :data:`COMMANDS` has none.
+    """The files a run of ``command`` may write, as paths relative to the folder: a user's file of
+    such a name in a folder an earlier run wrote would be overwritten, so it is refused; a user's
+    file of any other name (``csv/my_table.csv``) is kept. The names come from the writers
+    (:data:`hotspots.export.gis.LAYER_NAMES` and :data:`~hotspots.export.gis.CSV_TABLES`,
+    :data:`hotspots.export.briefing.BRIEFING_MAPS`, :data:`hotspots.export.national_outputs.RASTERS`);
+    a command not in :data:`COMMANDS` has none.
     """
     if command == "analyse":
         from .export.briefing import BRIEFING_FORMATS, BRIEFING_MAPS
@@ -294,8 +293,8 @@ class ResultsFolder:
                 f"{self._when()}); this `hotspots {self.command}` run would delete them. Give another `--out` for this run, "
                 "or delete that folder first if its results are no longer needed."
             )
-        names = output_names(self.command)
-        clash = sorted(k for k in kept if any(fnmatch.fnmatchcase(k, pat) for pat in names))
+        names = set(output_names(self.command))
+        clash = sorted(k for k in kept if k in names)
         if clash:
             raise self._refuse(
                 f"holds file(s) of names this run writes but an earlier run did not ({', '.join(clash[:5])}"
