@@ -53,6 +53,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from ._errors import ParameterError
+from .validation import counted
 
 __all__ = [
     "INCOMPLETE_SHARE", "INCOMPLETE_Z", "MIN_CATEGORIES_UNRELIABLE", "MIN_TYPICAL_MONTH", "MonthCoverage", "category_gaps",
@@ -441,7 +442,7 @@ def loaded_months_note(month: np.ndarray, category: np.ndarray | None = None) ->
         parts.append(unreliable_months_note(gaps, [m for m, c in gaps.items() if len(c) >= MIN_CATEGORIES_UNRELIABLE]))
         for m, ((cat, n, typ),) in ((m, c) for m, c in gaps.items() if len(c) < MIN_CATEGORIES_UNRELIABLE):
             parts.append(
-                f"{month_name(m)}: {cat} holds {n:,} incident{'' if n == 1 else 's'} against {typ:,.0f} in a typical month "
+                f"{month_name(m)}: {cat} holds {counted(n, 'incident')} against {typ:,.0f} in a typical month "
                 "and far fewer than in the months either side (probably published in part): the before/after comparison "
                 "leaves that month out when it is analysed"
             )
@@ -498,7 +499,7 @@ class StrayMonths:
             gap = self.span[0] - ms[-1] - 1 if side == "before" else ms[0] - self.span[1] - 1
             them = "its Month" if n == 1 else "their Month"
             parts.append(
-                f"{n:,} incident{'' if n == 1 else 's'} dated {month_spans(ms, sizes=True)}, {gap} months {side} the rest "
+                f"{counted(n, 'incident')} dated {month_spans(ms, sizes=True)}, {gap} months {side} the rest "
                 f"of the data ({rest}) with no incident between: left out as 'stray month' (a mistyped or stale date, not "
                 f"a period of the data); check {them}"
             )

@@ -35,6 +35,7 @@ from .grid import Grid, GridValues
 from .incident_time import IncidentPoints, incident_points, incident_xy, month_numbers
 from .period_split import NO_DATA, PART_PUBLISHED
 from .periods import Period, as_date
+from .validation import counted
 
 __all__ = [
     "Headline",
@@ -109,7 +110,7 @@ def per_day_text(incidents: int, days: float) -> str:
     n, d = int(incidents), float(days)
     rate = n / d if d > 0 else float("nan")
     said = "–" if not np.isfinite(rate) else f"{rate:,.1f}" if rate >= 0.95 or rate == 0 else f"{rate:.2g}"
-    return f"{n:,} incident{'' if n == 1 else 's'} ({said} a day)"
+    return f"{counted(n, 'incident')} ({said} a day)"
 
 
 def per_day_note(before_days: float, after_days: float) -> str:
