@@ -71,6 +71,11 @@ def export_available() -> bool:
 BRIEFING_FORMATS = {"png": "image/png", "pdf": "application/pdf"}
 
 
+def _check_format(fmt: str) -> None:
+    if fmt not in BRIEFING_FORMATS:
+        raise ParameterError(f"`fmt` must be one of {', '.join(map(repr, BRIEFING_FORMATS))}; got {fmt!r}.")
+
+
 def briefing_file(
     analysis: Analysis,
     *,
@@ -95,8 +100,7 @@ def briefing_file(
 
     from ..export import briefing_before_after, briefing_map
 
-    if fmt not in BRIEFING_FORMATS:
-        raise ParameterError(f"`fmt` must be one of {', '.join(map(repr, BRIEFING_FORMATS))}; got {fmt!r}.")
+    _check_format(fmt)
     tiles = "none" if basemap == "none" else "osm"
     with tempfile.TemporaryDirectory() as d:
         out = Path(d) / f"briefing.{fmt}"
@@ -190,8 +194,7 @@ def export_downloads(
     not computed, whose image would fail on click, :func:`~hotspots.app_support.views.before_after_withheld`),
     and every layer as a GeoPackage or a ZIP of GeoJSON; ``analysis`` makes the full analysis when a
     file is asked for."""
-    if fmt not in BRIEFING_FORMATS:
-        raise ParameterError(f"`fmt` must be one of {', '.join(map(repr, BRIEFING_FORMATS))}; got {fmt!r}.")
+    _check_format(fmt)
     kind = fmt.upper()
     items = [
         Download(
