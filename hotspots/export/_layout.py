@@ -33,7 +33,7 @@ from matplotlib.transforms import Bbox
 
 from .. import style
 from .._errors import ParameterError
-from ..displacement_rings import ring_label
+from ..displacement_rings import ring_label, rings_wider_than_asked
 from ..grid import Grid
 from ..style import INK, MUTED, OFFLINE_INSIDE, OFFLINE_OUTSIDE, OUTLINE, PLAIN_TEXT
 
@@ -426,7 +426,7 @@ def ring_legend(panel: SidePanel, an: Any) -> None:
     moved = getattr(an, "displacement", None)
     if moved is None:
         return
-    if not moved.width_note:
+    if not rings_wider_than_asked(moved.width_m, moved.cell_size):
         panel.patch("none", f"{ring_label(moved.width_m, moved.cell_size, one=True)} around an area (its own change)",
                     edge=MUTED, lw=1.0, ls=RING_DASH)
         return
