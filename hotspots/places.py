@@ -36,6 +36,7 @@ __all__ = [
     "DEMO_ID_PREFIX",
     "GENERIC_LOCATIONS",
     "area_places",
+    "areas_near",
     "is_demo_data",
     "label_towns",
     "name_hotspot_areas",
@@ -537,3 +538,53 @@ def name_hotspot_areas(areas: gpd.GeoDataFrame, incidents: gpd.GeoDataFrame, stu
         where = gpd.GeoDataFrame(geometry=areas.geometry.values, crs=areas.crs)
     towns, _ = label_towns(where, incidents, demo=is_demo_data(incidents))
     return area_places(areas, incidents, towns=towns)
+
+
+def areas_near(labels: np.ndarray, counts: np.ndarray, grid: Any, *, towns: gpd.GeoDataFrame | None = None) -> np.ndarray:
+    """Per numbered area, the place its busiest cell lies most within (:func:`town_of`).
+
+    For outputs whose incidents keep no street or LSOA names (the national run streams
+    coordinates only): an analyst opening the layer still reads "near Blackpool". The busiest
+    cell, not the polygon's centre, so a long area is named where its incidents are.
+
+    Parameters
+    ----------
+    labels : ndarray of int, grid shape
+        Area number of each cell (1..n), 0 outside every area (:attr:`hotspots.areas.HotspotAreas.labels`).
+    counts : ndarray of float, grid shape
+        Incidents per cell (NaN allowed: taken as 0).
+    grid : Grid
+        Gives the cell centres and the CRS (metres).
+    towns : GeoDataFrame, optional
+        Places with ``name`` and ``population``; default every GeoNames place of at least 500
+        people in the United Kingdom (:func:`hotspots.gazetteer.places`).
+
+    Returns
+    -------
+    ndarray of object, length = the largest label
+        Place names in area order (area 1 first); None for an area with no cells or when no places
+        are given.
+    """
+    lab = np.asarray(labels).ravel()
+    n = int(lab.max()) if lab.size else 0
+    if n == 0:
+        return np.array([], dtype=object)
+    c = np.nan_to_num(np.asarray(counts, dtype=float).ravel(), nan=0.0)
+    idx = np.flatnonzero(lab > 0)
+    # the busiest cell per area: sort by (area, count) and take each area's last
+    order = np.lexsort((c[idx], lab[idx]))
+    srt = idx[order]
+    last = np.r_[lab[srt][1:] != lab[srt][:-1], True]
+    best = srt[last]
+    out = np.array([None] * n, dtype=object)
+    if towns is None:
+        from .gazetteer import places
+
+        towns = places(grid.crs)
+    else:
+        towns = towns.to_crs(grid.crs)
+    if len(towns) == 0:
+        return out
+    xy = grid.centres()[best]
+    out[lab[best] - 1] = town_of(xy, towns)
+    return out

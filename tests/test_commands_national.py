@@ -67,6 +67,8 @@ def test_outputs_read_back_equal_the_library(points_file, local_run):
     assert cold_info["geometry_type"] == hot_info["geometry_type"] == "MultiPolygon"
     assert list(cold_info["fields"]) == list(hot_info["fields"]) and list(cold_info["dtypes"]) == list(hot_info["dtypes"])
     assert layer.crs.to_epsg() == 27700
+    # each area is named after the GeoNames place its busiest cell lies in (the points keep no street names)
+    assert layer["near"].notna().all() and layer["near"].str.len().gt(0).all()
     params = json.loads((local_run / "parameters.json").read_text())
     assert params["parameters"]["n_points"] == 40_000 and params["parameters"]["bandwidth_m"] == 800
     assert params["gi_star"]["hot_cells"] == int(res.gistar.hot.sum())
@@ -350,6 +352,20 @@ def test_unreachable_classes_are_said_beside_the_gi_counts(points_file, tmp_path
     assert "0 hot and 0 cold cells" in lines[k]
     assert lines[k + 1].startswith("  note: with 99 permutations") and "cannot be reached" in lines[k + 1]
     assert sum("cannot be reached" in line for line in lines) == 1
+
+
+def test_the_busiest_hot_areas_are_listed_with_their_place(points_file, tmp_path, capsys):
+    out = tmp_path / "o"
+    assert main(["national", str(points_file), "--out", str(out), "--no-overview", *ARGS]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    layer = gpd.read_file(out / "hotspot_areas.gpkg", layer="hotspot_areas")
+    (k,) = [i for i, line in enumerate(lines) if line.startswith("busiest hot areas")]
+    listed = lines[k + 1 : k + 1 + min(10, len(layer))]
+    assert 0 < len(layer) <= 10 and lines[k] == "busiest hot areas:"  # all listed: no "(all n in ...)"
+    assert not lines[k + 1 + len(layer)].startswith("  ")
+    for line, r in zip(listed, layer.itertuples()):  # the layer's first areas, in its order, with its figures
+        figures = f"{int(round(r.count)):,} incidents, {r.area_km2:,.2f} km², {r.peak_confidence}"
+        assert line == f"  {r.area_id}. near {r.near}: {figures}"
 
 
 def test_parquet_rows_dropped_are_counted_by_reason(tmp_path, capsys):

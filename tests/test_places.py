@@ -13,6 +13,7 @@ from hotspots.places import (
     GENERIC_LOCATIONS,
     PLACE_COLUMNS,
     area_places,
+    areas_near,
     district_names,
     is_generic_location,
     street_names,
@@ -66,6 +67,24 @@ def test_town_of_weighs_population():
     # a point 100 m from the village centre is the village's.
     assert town_of(np.array([[3_000.0, 0.0], [4_100.0, 0.0]]), towns).tolist() == ["City", "Village"]
     assert town_of(np.array([[1.0, 1.0]]), towns.iloc[:0]).tolist() == [None]
+
+
+def test_areas_near_takes_each_areas_busiest_cell():
+    from hotspots.grid import Grid
+
+    grid = Grid(xmin=0.0, ymax=1_000.0, cell_size=1_000.0, n_rows=1, n_cols=6)
+    towns = gpd.GeoDataFrame(
+        {"name": ["West", "East"], "population": [900, 900]}, geometry=gpd.points_from_xy([500, 5_500], [500, 500]), crs=27700
+    )
+    # area 1 spans the whole row: its busiest cell (column 5) is by East, though its centre is between;
+    # area 2 has no cells; NaN counts are zero
+    labels = np.array([[1, 1, 1, 1, 1, 1]])
+    counts = np.array([[3.0, np.nan, 0.0, 0.0, 1.0, 9.0]])
+    assert areas_near(labels, counts, grid, towns=towns).tolist() == ["East"]
+    labels = np.array([[1, 0, 0, 3, 3, 0]])
+    assert areas_near(labels, counts, grid, towns=towns).tolist() == ["West", None, "East"]
+    assert areas_near(np.zeros((1, 6), int), counts, grid, towns=towns).tolist() == []
+    assert areas_near(labels, counts, grid, towns=towns.iloc[:0]).tolist() == [None, None, None]
 
 
 def _areas():

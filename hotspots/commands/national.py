@@ -187,6 +187,12 @@ def _run(args: argparse.Namespace) -> int:
             for n in gi.notes:  # e.g. classes that cannot be reached with so few permutations: said beside the counts
                 say(f"  note: {n}")
                 shown_early.add(n)
+            if written.top_hot:
+                n_hot = written.n_hot_areas
+                more = f" (all {n_hot:,} in hotspot_areas.gpkg)" if n_hot > len(written.top_hot) else ""
+                say(f"busiest hot areas{more}:")
+                for line in written.top_hot:
+                    say(f"  {line}")
         say("phase                      seconds   CPU s   peak MB")
         rows = [("read (overlapped)", "read (overlapped)"),
                 ("count + bin (overlapped)", "count + bin (overlapped, summed over threads)"),

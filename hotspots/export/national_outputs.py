@@ -10,7 +10,8 @@ file                  content
 ``gi_z.tif``          Gi* z-score (float32)
 ``class.tif``         Gi* class: -3..3 = cold 99/95/90 %, not significant, hot 90/95/99 % (int8, nodata -128)
 ``hotspot_areas.gpkg`` layer ``hotspot_areas`` (hot areas, :func:`hotspots.areas.hotspot_areas`) and
-                      layer ``coldspot_areas``, British National Grid
+                      layer ``coldspot_areas``, British National Grid; column ``near``: the
+                      GeoNames place the area's busiest cell lies in (:func:`hotspots.places.areas_near`)
 ``parameters.json``   every setting, the inputs, counts, timings and peak memory
 ``overview.png``      the density over England and Wales with the hot areas on top
 ===================== =====================================================================
@@ -61,6 +62,9 @@ class NationalOutputs:
     n_hot_areas, n_cold_areas : int
     seconds : dict of str to float
         Seconds per part (``rasters``, ``areas``, ``overview``, ``parameters``).
+    top_hot : tuple of str
+        The busiest hot areas (up to :data:`TOP_LISTED`), one line each: ``"1. near Blackpool:
+        1,234 incidents, 2.3 km², 99%"``.
     """
 
     folder: Path
@@ -68,6 +72,20 @@ class NationalOutputs:
     n_hot_areas: int
     n_cold_areas: int
     seconds: dict[str, float] = field(default_factory=dict)
+    top_hot: tuple[str, ...] = ()
+
+
+#: Hot areas listed by :attr:`NationalOutputs.top_hot`.
+TOP_LISTED = 10
+
+
+def _top_lines(areas: Any, k: int = TOP_LISTED) -> tuple[str, ...]:
+    """One line per busiest area (the areas come ranked by incidents)."""
+    out = []
+    for r in areas.head(k).itertuples():
+        near = f"near {r.near}" if isinstance(r.near, str) else "(no place near)"
+        out.append(f"{r.area_id}. {near}: {int(round(r.count)):,} incidents, {r.area_km2:,.2f} km², {r.peak_confidence}")
+    return tuple(out)
 
 
 def _jsonable(v: Any) -> Any:
@@ -120,6 +138,7 @@ def write_national_outputs(
         it, ``command`` is ``"hotspots national"``.
     """
     from ..areas import hotspot_areas
+    from ..places import areas_near
 
     report = progress or (lambda step, f: None)
     folder = Path(folder)
@@ -153,11 +172,15 @@ def write_national_outputs(
     cpu["rasters"] = time.process_time() - c
 
     n_hot = n_cold = 0
+    top_hot: tuple[str, ...] = ()
     if gi is not None:
         t, c = time.perf_counter(), time.process_time()
         hot = hotspot_areas(gi, min_confidence=min_confidence, kind="hot")
         cold = hotspot_areas(gi, min_confidence=min_confidence, kind="cold")
         n_hot, n_cold = hot.n_areas, cold.n_areas
+        for found in (hot, cold):  # the streamed points keep no street names: the place each area's busiest cell is in
+            found.areas.insert(2, "near", areas_near(found.labels, result.counts.values, grid))
+        top_hot = _top_lines(hot.areas)
         gpkg = folder / "hotspot_areas.gpkg"
         tmp = folder / "hotspot_areas.tmp.gpkg"
         if tmp.exists():
@@ -213,7 +236,7 @@ def write_national_outputs(
     files["parameters"] = pj
     seconds["parameters"] = time.perf_counter() - t
     report("wrote parameters.json", 1.0)
-    return NationalOutputs(folder, files, n_hot, n_cold, seconds)
+    return NationalOutputs(folder, files, n_hot, n_cold, seconds, top_hot)
 
 
 def _block_reduce(a: np.ndarray, f: int, how: str) -> np.ndarray:
