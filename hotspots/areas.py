@@ -58,7 +58,8 @@ from .validation import counted
 
 __all__ = [
     "HotspotAreas", "hotspot_areas", "label_areas", "neighbourhood_cells", "small_areas_note", "AREA_COLUMNS", "PEAK_PROMINENCE",
-    "SMALL_AREA_INCIDENTS", "one_point_areas_note", "ONE_POINT_SHARE", "area_polygons", "as_multipolygons",
+    "SMALL_AREA_INCIDENTS", "one_point_areas_note", "broad_areas_note",
+    "BROAD_AREAS_SHARE", "ONE_POINT_SHARE", "area_polygons", "as_multipolygons",
 ]
 
 #: How far (on the ``2 sqrt(count)`` scale) a peak must rise (strictly) above the pass to a higher peak to
@@ -68,6 +69,11 @@ PEAK_PROMINENCE = 6.0
 #: A hot area holding fewer incidents than this in its own cells is named in a note
 #: (:func:`small_areas_note`): it is hot because of the incidents around it.
 SMALL_AREA_INCIDENTS = 10
+
+#: Hot areas holding more than this share of all incidents together are said to be broad
+#: (:func:`broad_areas_note`): North Yorkshire 2025's ASB at the automatic 1,750 m band, 85 % in
+#: 27 areas (York one area of 38.75 km²); Bedfordshire, Humberside, Cheshire 29-38 %.
+BROAD_AREAS_SHARE = 0.6
 
 #: A hot area (of at least :data:`SMALL_AREA_INCIDENTS` incidents) holding at least this share of
 #: its incidents at one location is named in a note (:func:`one_point_areas_note`).
@@ -602,3 +608,39 @@ def as_multipolygons(gdf: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
     out = gdf.copy()
     out[gdf.geometry.name] = gpd.GeoSeries(geoms, index=gdf.index, crs=gdf.crs)
     return out
+
+
+def broad_areas_note(areas: HotspotAreas) -> str:
+    """A note when the hot areas together hold more than :data:`BROAD_AREAS_SHARE` of the
+    incidents; ``""`` otherwise.
+
+    Where incidents sit in towns separated by quiet country (a rural force), Gi* at a town-scale
+    distance band marks each town whole: true, but not what a patrol plan needs. The note gives
+    the share, the areas' size against the study area's, and the band that draws tighter areas
+    (the 8 surrounding cells, :func:`hotspots.neighbours.fallback_distance`).
+    """
+    a = areas.areas
+    if areas.params.get("kind") != "hot" or not len(a) or "share_of_incidents" not in a.columns:
+        return ""
+    share = float(a["share_of_incidents"].sum())
+    if not share > BROAD_AREAS_SHARE:
+        return ""
+    from .neighbours import fallback_distance
+
+    grid = areas.grid
+    km2 = float(a["area_km2"].sum())
+    study_km2 = float(grid.n_cells) * grid.cell_area_km2
+    dist = float(areas.params.get("gi_star", {}).get("distance_m", float("nan")))
+    tight = fallback_distance(grid.cell_size)
+    band = f"at a {dist:,.0f} m distance band " if np.isfinite(dist) else ""
+    shorter = (
+        f"; a shorter distance band (e.g. {tight:,.0f} m, the 8 surrounding cells) draws tighter areas around the busiest "
+        "streets, and a study area of one town ranks places within it"
+        if np.isfinite(dist) and dist > tight * 1.01 else "; a study area of one town ranks places within it"
+    )
+    return (
+        f"{'the hotspot area holds' if len(a) == 1 else f'the {len(a):,} hotspot areas hold'} {share:.0%} of the incidents "
+        f"in {km2:,.{1 if km2 >= 1 else 2}f} km² "
+        f"({km2 / study_km2:.1%} of the study area): {band}Gi* marks the busy places against the quiet country around "
+        f"them, whole towns at once{shorter}"
+    )

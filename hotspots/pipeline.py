@@ -45,7 +45,7 @@ import pyproj
 from ._errors import ParameterError
 from .analysis import Analysis, HotspotStage
 from .analysis_memory import check_analysis_memory
-from .areas import hotspot_areas, one_point_areas_note, small_areas_note
+from .areas import broad_areas_note, hotspot_areas, one_point_areas_note, small_areas_note
 from .change import ChangeResult, IncidentPoints, change_areas, change_cells
 from .change_summary import ChangeSummary, selection_overlap_note, summarise_change
 from .clustering import clusters
@@ -211,7 +211,7 @@ def hotspot_stage(
     step("hotspot areas", 0.9)
     areas = hotspot_areas(gi, min_confidence=s.min_confidence)
     locations = chosen["location"].to_numpy() if "location" in getattr(chosen, "columns", ()) else None
-    notes += [n for n in (small_areas_note(areas), one_point_areas_note(areas, xy, locations)) if n]
+    notes += [n for n in (small_areas_note(areas), one_point_areas_note(areas, xy, locations), broad_areas_note(areas)) if n]
     step("done", 1.0)
     return HotspotStage(s, chosen, grid, counts, density, gi, areas, tuple(notes))
 

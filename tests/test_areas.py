@@ -417,6 +417,30 @@ def test_small_areas_are_named_with_the_incidents_that_made_them_hot():
     assert small_areas_note(hotspot_areas(_with_bins(bins, counts), min_confidence=0.95)) == ""
 
 
+def test_broad_areas_are_said_with_their_share_and_the_tighter_band():
+    from hotspots.areas import broad_areas_note
+
+    counts = np.zeros((9, 9))
+    counts[0, 8], counts[0, 7], counts[8, 0] = 40, 20, 30
+    bins = np.zeros((9, 9), int)
+    bins[0, 7] = bins[0, 8] = 3
+    res = _with_bins(bins, counts)
+    res.params["distance_m"] = 300.0  # a band wider than the 8 surrounding cells (141 m)
+    broad = hotspot_areas(res, min_confidence=0.95)
+    assert broad_areas_note(broad) == (
+        "the hotspot area holds 67% of the incidents in 0.02 km² (2.5% of the study area): at a 300 m distance band "
+        "Gi* marks the busy places against the quiet country around them, whole towns at once; a shorter distance band "
+        "(e.g. 141 m, the 8 surrounding cells) draws tighter areas around the busiest streets, and a study area of one "
+        "town ranks places within it"
+    )
+    note = broad_areas_note(broad)
+    assert "67% of the incidents" in note and "(2.5% of the study area)" in note and "e.g. 141 m" in note
+    counts[8, 0] = 50  # 60 of 110: 55 %, not broad
+    assert broad_areas_note(hotspot_areas(_with_bins(bins, counts), min_confidence=0.95)) == ""
+    cold = hotspot_areas(_with_bins(-bins, counts * 0 + 1), kind="cold", min_confidence=0.95)
+    assert broad_areas_note(cold) == ""
+
+
 def test_no_areas_keep_the_columns_types():
     """An empty table (no hot or no cold cells) has the types of a full one: a GIS layer of cold
     spots written from it has the hot spots' schema."""
