@@ -227,8 +227,33 @@ def _anchor(xy: np.ndarray) -> np.ndarray | None:
     return uniq[int(np.argmin(np.hypot(*(uniq - np.median(uniq, axis=0)).T)))]
 
 
-def _fmt(items: list[tuple[str, int]], total: int) -> str:
-    return "; ".join(f"{name} ({n:,})" for name, n in items) if total else ""
+def _fmt(items: list[tuple[str, int]], total: int, points: dict[str, int] | None = None) -> str:
+    """``"Granby Street (120); Parking Area (57 at 9 map points)"``: a generic name counted over
+    several map points is several places (Bournemouth's "Parking Area (374)" was 32 car parks)."""
+    points = points or {}
+
+    def one(name: str, n: int) -> str:
+        p = points.get(name, 1)
+        return f"{name} ({n:,} at {p:,} map points)" if p > 1 else f"{name} ({n:,})"
+
+    return "; ".join(one(name, n) for name, n in items) if total else ""
+
+
+def _map_points(
+    items: list[tuple[str, int]], k: int, owner: np.ndarray, streets: pd.Series, incidents: Any, inside: np.ndarray
+) -> dict[str, int]:
+    """For the generic names among an area's listed ``items``: how many distinct map points
+    (coordinates) of area ``k`` carry each."""
+    generic = [name for name, _ in items if is_generic_location([name])[0]]
+    if not generic:
+        return {}
+    xy = shapely.get_coordinates(incidents.geometry.values[inside])
+    names = streets.astype(object).to_numpy()
+    out = {}
+    for name in generic:
+        sel = (owner == k) & (names == name)
+        out[name] = int(len(np.unique(xy[sel], axis=0))) if sel.any() else 1
+    return out
 
 
 def area_places(
@@ -339,8 +364,10 @@ def area_places(
         n = int(per_area[k])
         (st_top, st_best), (di_top, di_best) = street_tops[k], district_tops[k]
         where = town[k] or di_best
-        if st_best and where:
+        if st_best and where and st_best.casefold() != where.casefold():
             label = f"{st_best}, {where}"
+        elif st_best and where:  # "On or near Malton" in Malton: "Malton", not "Malton, Malton"
+            label = where
         else:
             label = where or st_best or f"area {ids[k]}"
         rows.append(
@@ -349,7 +376,7 @@ def area_places(
                 "label": label,
                 "town": town[k],
                 "district": di_best,
-                "streets": _fmt(st_top, n),
+                "streets": _fmt(st_top, n, _map_points(st_top, k, owner, streets, incidents, inside)),
                 "districts": _fmt(di_top, n),
                 "top_street": st_best,
             }

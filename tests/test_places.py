@@ -119,6 +119,20 @@ def test_area_places_hand_checked():
     one = area_places(_areas(), inc, top=3)
     assert one.iloc[0]["streets"] == "Parking Area (5); High Street (3); Mill Lane (2)"
     assert one.iloc[0]["districts"] == "Melton (9); Rutland (1)"
+    # a generic name over several map points is several places (car parks), and says so
+    moved = inc.copy()
+    moved.loc[[0, 1], "geometry"] = gpd.points_from_xy([300, 400], [300, 300])
+    assert area_places(_areas(), moved, top=2).iloc[0]["streets"] == "Parking Area (5 at 3 map points); High Street (3)"
+
+
+def test_a_street_named_as_its_town_is_not_said_twice():
+    inc = gpd.GeoDataFrame(
+        {"location": ["On or near Malton"] * 3, "lsoa_name": ["Ryedale 001A"] * 3},
+        geometry=gpd.points_from_xy([100] * 3, [100] * 3), crs=27700,
+    )
+    towns = gpd.GeoDataFrame({"name": ["Malton"], "population": [5_000]}, geometry=gpd.points_from_xy([200], [200]), crs=27700)
+    out = area_places(_areas(), inc, towns=towns)
+    assert out.iloc[0]["label"] == "Malton" and out.iloc[0]["top_street"] == "Malton" and out.iloc[0]["town"] == "Malton"
 
 
 def test_area_places_with_towns_and_fallbacks():
