@@ -359,6 +359,12 @@ def test_the_busiest_hot_areas_are_listed_with_their_place(points_file, tmp_path
     assert main(["national", str(points_file), "--out", str(out), "--no-overview", *ARGS]) == 0
     lines = capsys.readouterr().out.splitlines()
     layer = gpd.read_file(out / "hotspot_areas.gpkg", layer="hotspot_areas")
+    (g,) = [line for line in lines if line.startswith("Gi* (")]
+    cls = read_raster(out / "class.tif").values
+    params = json.loads((out / "parameters.json").read_text())["gi_star"]
+    said = f"{params['hot_cells']:,} hot and {params['cold_cells']:,} cold cells at 95%"
+    in_tif = f"({int((cls > 0).sum()):,} hot and {int(((cls < 0) & (cls != -128)).sum()):,} cold in class.tif, from 90%)"
+    assert said in g and (in_tif in g or (int((cls > 0).sum()) == params["hot_cells"] and "class.tif" not in g)), g
     (k,) = [i for i, line in enumerate(lines) if line.startswith("busiest hot areas")]
     listed = lines[k + 1 : k + 1 + min(10, len(layer))]
     assert 0 < len(layer) <= 10 and lines[k] == "busiest hot areas:"  # all listed: no "(all n in ...)"

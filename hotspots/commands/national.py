@@ -181,8 +181,14 @@ def _run(args: argparse.Namespace) -> int:
                                             "`--extent data` grids the points' own extent and keeps them"))
         if gi is not None:
             fdr_text = ", FDR" if p["fdr"] else ""
+            level = f" at {1 - p['alpha']:.0%}" if p.get("alpha") is not None else ""
+            classed = gi.bins[result.grid.active]  # what class.tif holds: every class from 90%
+            h90, c90 = int((classed > 0).sum()), int((classed < 0).sum())
+            wider = (f" ({h90:,} hot and {c90:,} cold in class.tif, from 90%)"
+                     if (h90, c90) != (int(gi.hot.sum()), int(gi.cold.sum())) else "")
             say(f"Gi* ({p['inference_used']} inference, {p['distance_m']:g} m{fdr_text}): {int(gi.hot.sum()):,} hot and "
-                f"{int(gi.cold.sum()):,} cold cells; {written.n_hot_areas:,} hot areas, {written.n_cold_areas:,} cold areas "
+                f"{int(gi.cold.sum()):,} cold cells{level}{wider}; {written.n_hot_areas:,} hot areas, "
+                f"{written.n_cold_areas:,} cold areas "
                 f"at {(args.min_confidence or 1 - args.alpha):.0%}")
             for n in gi.notes:  # e.g. classes that cannot be reached with so few permutations: said beside the counts
                 say(f"  note: {n}")
