@@ -295,6 +295,10 @@ def test_before_after_has_two_maps_on_one_scale_plus_change(demo, tmp_path):
     img = briefing_before_after(an, tmp_path / "ba.png", dpi=80)
     assert img.n_map_panels == 3
     assert [p.title.split(":")[0].split(",")[0] for p in img.panels] == ["Before", "After", "Change"]
+    from PIL import Image
+
+    with Image.open(tmp_path / "ba.png") as png:  # the file's title is the image's, not its first panel's
+        assert png.info["Title"].endswith("before and after") and not png.info["Title"].startswith("Before")
     two = briefing_before_after(an, tmp_path / "ba2.png", dpi=80, show_change=False)
     assert two.n_map_panels == 2
     assert two.n_axes == img.n_axes - 1

@@ -9,6 +9,7 @@ and the briefing images, and prints a summary. The argument helpers here are sha
 from __future__ import annotations
 
 import argparse
+import math
 import sys
 import time
 from collections.abc import Callable
@@ -406,7 +407,10 @@ def run_analysis(args: argparse.Namespace, inputs: Inputs, progress: Callable[[s
 
 # =============================================================================== summary
 def pct_of(v: Any) -> str:
-    """A displayed percentage with its sign: ``78%``, ``>99%``; markers (``c``, ``x``) as they are."""
+    """A displayed percentage with its sign: ``78%``, ``>99%``; markers (``c``, ``x``) as they are;
+    ``"–"`` where there is none (no referral with a task site, say)."""
+    if v is None or (isinstance(v, float) and math.isnan(v)):
+        return "–"
     text = str(v)
     return f"{text}%" if text[:1] in "<>" or text.replace(".", "", 1).isdigit() else text
 

@@ -450,7 +450,7 @@ def briefing_map(
             **PLAIN_TEXT,
         )
     footer(ctx, fig, (W, H), margin, bm.attribution if bm is not None else "")
-    return _save(ctx, path, fmt, dpi_f, (W, H), layer, [(ttl, ax, extent)], bm, t0)
+    return _save(ctx, path, fmt, dpi_f, (W, H), layer, [(ttl, ax, extent)], bm, t0, ttl)
 
 
 def _period_of(an: Any) -> str:
@@ -472,15 +472,17 @@ def _save(
     maps: list[tuple[str, Any, tuple[float, float, float, float]]],
     bm: Any,
     t0: float,
+    title: str,
 ) -> BriefingImage:
+    """Write the figure; ``title`` (the image's own, not a panel's) is the file's Title metadata."""
     from .. import __version__
 
     fig = ctx.fig
     path.parent.mkdir(parents=True, exist_ok=True)
     if fmt == "png":
-        meta = {"Software": f"hotspots {__version__} (matplotlib)", "Title": maps[0][0]}
+        meta = {"Software": f"hotspots {__version__} (matplotlib)", "Title": title}
     else:
-        meta = {"Creator": f"hotspots {__version__}", "Producer": "matplotlib", "CreationDate": None, "Title": maps[0][0]}
+        meta = {"Creator": f"hotspots {__version__}", "Producer": "matplotlib", "CreationDate": None, "Title": title}
     fig.savefig(path, format=fmt, dpi=dpi, metadata=meta, facecolor="white")
     Wpx, Hpx = int(round(size_in[0] * dpi)), int(round(size_in[1] * dpi))
     if fmt == "png":
@@ -757,7 +759,7 @@ def briefing_before_after(
     )
     header(ctx, (W, H), margin, ttl, sub)
     footer(ctx, fig, (W, H), margin, bm.attribution if bm is not None else "")
-    return _save(ctx, path, fmt, dpi_f, (W, H), "before-after", maps, bm, t0)
+    return _save(ctx, path, fmt, dpi_f, (W, H), "before-after", maps, bm, t0, ttl)
 
 
 def panel_grid(n: int, aspect: float, width: float, height: float, gap: float, title_h: float) -> tuple[int, float, float]:
