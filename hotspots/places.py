@@ -347,17 +347,27 @@ def area_places(
         pts = shapely.get_coordinates(incidents.geometry.values[inside]) if len(inside) else np.empty((0, 2))
         codes, uniques = pd.factorize(streets.astype(object), use_na_sentinel=True)
         code_of = {str(u): i for i, u in enumerate(uniques)}
+        # the district of where the label's street is: an area across a river takes the town of
+        # its street's bank (Northumbria's "Railway Terrace" is North Shields' though most of its
+        # area's incidents are in South Tyneside)
+        label_district = [d for _, d in district_tops]
+        dist_values = districts.astype(object).to_numpy()
         for k in range(len(areas)):
             mine = owner == k
             best = street_tops[k][1]
             on_street = mine & (codes == code_of[best]) if best in code_of else mine
-            anchor = _anchor(pts[on_street if on_street.any() else mine])
+            where_street = on_street if on_street.any() else mine
+            anchor = _anchor(pts[where_street])
             if anchor is not None:
                 xy[k] = anchor
-        # The town by reach, or one of the area's own district when there is one (without
+            own = pd.Series(dist_values[where_street]).dropna()
+            if len(own):
+                counts = own.value_counts()
+                label_district[k] = sorted(counts.index[counts == counts.max()])[0]
+        # The town by reach, or one of the street's own district when there is one (without
         # ``lsoa_name`` no town has a district): a city across a river or a district border can
         # out-reach the town next door (Liverpool over Wallasey).
-        town = _town_in_district(xy, towns, towns_districts(towns, incidents), [d for _, d in district_tops])
+        town = _town_in_district(xy, towns, towns_districts(towns, incidents), label_district)
     rows = []
     per_area = np.bincount(owner, minlength=len(areas))
     for k in range(len(areas)):

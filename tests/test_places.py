@@ -125,6 +125,26 @@ def test_area_places_hand_checked():
     assert area_places(_areas(), moved, top=2).iloc[0]["streets"] == "Parking Area (5 at 3 map points); High Street (3)"
 
 
+def test_an_area_across_a_river_takes_the_town_of_its_streets_bank():
+    # Northumbria 2025: "Railway Terrace" (North Shields) in an area whose incidents are mostly in
+    # South Tyneside was "Railway Terrace, South Shields"
+    towns = gpd.GeoDataFrame(
+        {"name": ["North Shields", "South Shields"], "population": [5_000, 20_000]},
+        geometry=gpd.points_from_xy([0, 0], [1_000, -1_000]), crs=27700,
+    )
+    inc = gpd.GeoDataFrame(
+        {
+            "location": ["On or near Railway Terrace"] * 10 + [f"On or near Street {i // 3}" for i in range(12)],
+            "lsoa_name": ["North Tyneside 001A"] * 10 + ["South Tyneside 002B"] * 12,
+        },
+        geometry=gpd.points_from_xy([0] * 10 + list(range(0, 120, 10)), [900] * 10 + [-900] * 12), crs=27700,
+    )
+    area = gpd.GeoDataFrame({"area_id": [2]}, geometry=[shapely.box(-500, -1_500, 500, 1_500)], crs=27700)
+    out = area_places(area, inc, towns=towns).iloc[0]
+    assert out["districts"] == "South Tyneside (12); North Tyneside (10)"
+    assert out["label"] == "Railway Terrace, North Shields" and out["town"] == "North Shields"
+
+
 def test_a_street_named_as_its_town_is_not_said_twice():
     inc = gpd.GeoDataFrame(
         {"location": ["On or near Malton"] * 3, "lsoa_name": ["Ryedale 001A"] * 3},
