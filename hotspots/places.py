@@ -227,6 +227,11 @@ def _anchor(xy: np.ndarray) -> np.ndarray | None:
     return uniq[int(np.argmin(np.hypot(*(uniq - np.median(uniq, axis=0)).T)))]
 
 
+def _spelling_key(name: str) -> str:
+    """A name without case, hyphens, apostrophes, dots or repeated spaces: one key for a place's spellings."""
+    return " ".join(re.sub(r"[-'’.]", " ", str(name)).casefold().split())
+
+
 def _fmt(items: list[tuple[str, int]], total: int, points: dict[str, int] | None = None) -> str:
     """``"Granby Street (120); Parking Area (57 at 9 map points)"``: a generic name counted over
     several map points is several places (Bournemouth's "Parking Area (374)" was 32 car parks)."""
@@ -368,6 +373,10 @@ def area_places(
         # ``lsoa_name`` no town has a district): a city across a river or a district border can
         # out-reach the town next door (Liverpool over Wallasey).
         town = _town_in_district(xy, towns, towns_districts(towns, incidents), label_district)
+        # a town that is also a district is spelt as the district (ONS): "Newcastle-under-Lyme",
+        # not GeoNames' "Newcastle under Lyme" beside it
+        official = {_spelling_key(d): d for d in pd.unique(districts.dropna().astype(str))}
+        town = [official.get(_spelling_key(t), t) if t else t for t in town]
     rows = []
     per_area = np.bincount(owner, minlength=len(areas))
     for k in range(len(areas)):
