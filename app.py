@@ -34,6 +34,7 @@ from hotspots.app_support import (  # noqa: E402
     emerging_view,
     export_available,
     export_downloads,
+    failed_upload_text,
     funnel_bars,
     gi_class_counts,
     headline_metrics,
@@ -108,6 +109,8 @@ s_hot, s_change, s_link, s_table = (settings.only(*names) for names in (c.HOT, c
 
 # =============================================================================== headline
 st.title(title_text(bundle.incidents, bundle.prepared.force))
+if st.session_state.get("upload_failed") and (failed := failed_upload_text(st.session_state["upload_outcomes"], bundle.label)):
+    st.error(md_text(failed))  # said where it is seen, not only at the foot of the Data tab
 try:
     hot = c.stage(bundle, s_hot)
     changes, change_note = c.change(bundle, s_change, "areas")
@@ -362,10 +365,11 @@ if view_data.open:
                         owner=owner, max_bytes=int(st.get_option("server.maxUploadSize")) * 1024 * 1024,  # checked here too
                     )
                 st.session_state["upload_token"], st.session_state["upload_outcomes"] = token, outcomes
+                st.session_state["upload_failed"] = new_bundle is None
                 if new_bundle is not None:
                     st.session_state["bundle"] = st.session_state["uploaded_bundle"] = new_bundle  # kept: "Your files" again
                     st.session_state["data_choice_pending"] = w.UPLOADED
-                    st.rerun()
+                st.rerun()  # the top of the page says how it went
             shown = [o for o in st.session_state.get("upload_outcomes", ()) if all(o is not r for r in bundle.reports)]
             if shown:  # those of files not in use (the data in use have theirs above)
                 st.markdown("**Load reports**")
@@ -375,3 +379,4 @@ if view_data.open:
                 st.info("Add an incidents file to analyse your own data; until then the app keeps the current data.")
         else:  # the boxes emptied: the same files added again are loaded again
             st.session_state.pop("upload_token", None)
+            st.session_state.pop("upload_failed", None)

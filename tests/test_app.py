@@ -362,6 +362,8 @@ def test_bad_upload_shows_an_error_box():
     assert at.error
     msg = at.error[0].value
     assert "incidents" in msg and "\\!\\[x\\]" in msg  # the file name is shown as text, not as an image
+    # said at the top of the page (the title, cards and map still show the demo), and in the Data tab
+    assert msg.startswith("Your incidents file") and "still shows the earlier data" in msg and len(at.error) >= 2
     assert any("demo" in c.value for c in at.sidebar.caption)  # the app keeps the demo data
 
 

@@ -96,3 +96,16 @@ def test_upload_tokens_belong_to_the_session_that_loaded_them(derby):
     again, _ = load_uploads(incidents=[Upload("x.csv", data)], owner="session-a")
     b, _ = load_uploads(incidents=[Upload("x.csv", data)], owner="session-b")
     assert a.token == again.token and a.token != b.token and not a.shared
+
+
+def test_a_failed_upload_is_said_with_the_data_still_shown():
+    from hotspots.app_support.uploads import LoadOutcome, failed_upload_text
+
+    ok = LoadOutcome("incidents", ("a.csv",), rows=3)
+    bad = LoadOutcome("referrals", ("r1.csv", "r2.csv"), error="`person_ref` looks like names. Remove the column.")
+    worse = LoadOutcome("boundary", ("b.gpkg",), error="no polygons")
+    assert failed_upload_text([ok], "demo data") is None
+    assert failed_upload_text([ok, bad, worse], "demo data") == (
+        "Your referrals files (r1.csv, r2.csv) could not be loaded (and 1 more file group): `person_ref` looks like "
+        "names. The page still shows the earlier data (demo data); the Data tab has the full message and the fix."
+    )

@@ -37,7 +37,7 @@ from .downloads import (
     scheme_downloads,
 )
 from .text import CONTROL_LABELS, app_wording, md_text, note_text, person_text
-from .uploads import MAX_UPLOAD_BYTES, DataBundle, LoadOutcome, content_token, demo_bundle, load_uploads
+from .uploads import MAX_UPLOAD_BYTES, DataBundle, LoadOutcome, content_token, demo_bundle, failed_upload_text, load_uploads
 from .views import (
     BRIEFING_LAYERS,
     CHANGE_COLUMNS,
@@ -120,6 +120,7 @@ __all__ = [
     "briefing_file",
     "briefing_png",
     "content_token",
+    "failed_upload_text",
     "csv_bytes",
     "demo_bundle",
     "display_frame",

@@ -23,7 +23,8 @@ from ..periods import month_range
 from ..pipeline import PreparedInputs, Settings, prepare_inputs
 from ..report import LoadReport
 
-__all__ = ["MAX_UPLOAD_BYTES", "DataBundle", "LoadOutcome", "demo_bundle", "content_token", "load_uploads"]
+__all__ = ["MAX_UPLOAD_BYTES", "DataBundle", "LoadOutcome", "demo_bundle", "content_token", "load_uploads",
+           "failed_upload_text"]
 
 #: Largest uploaded file :func:`load_uploads` reads (bytes): 500 MB, the app's
 #: ``server.maxUploadSize`` in ``.streamlit/config.toml`` (the app passes the configured value).
@@ -179,6 +180,25 @@ def _too_big(name: str, size: int, limit: int) -> str:
         f"{name} is {size / mb:,.1f} MB, more than the upload limit of {limit / mb:,.0f} MB; it was not read. "
         "Split it into smaller files (e.g. a year or a month each) or compress it (.zip or .csv.gz); the limit is "
         "the app's `server.maxUploadSize` setting."
+    )
+
+
+def failed_upload_text(outcomes: Iterable[LoadOutcome], shown: str) -> str | None:
+    """What the top of the page says when the files just uploaded were not loaded (the data on
+    screen are still the earlier ones, ``shown``); None when every file loaded.
+
+    A failed upload used to be said only at the foot of the Data tab, while the title, cards and
+    map still showed the demo: a user could take them for their own data.
+    """
+    failed = [o for o in outcomes if not o.ok]
+    if not failed:
+        return None
+    first = failed[0]
+    reason = str(first.error).split(". ")[0].rstrip(".")
+    more = f" (and {len(failed) - 1} more file group{'s' if len(failed) > 2 else ''})" if len(failed) > 1 else ""
+    return (
+        f"Your {first.kind} file{'s' if len(first.files) > 1 else ''} ({', '.join(first.files)}) could not be loaded{more}: "
+        f"{reason}. The page still shows the earlier data ({shown}); the Data tab has the full message and the fix."
     )
 
 
