@@ -103,7 +103,7 @@ with st.sidebar:
                                   lambda w: c.cell_size(bundle, app_settings(w, months, defaults).only("period", "cell_size")))
 snap_m = v["snap_m"]
 settings = app_settings(v, months, defaults)
-if refused := periods_refused(settings):  # said beside the period controls, not only in the Before / after tab
+if refused := periods_refused(settings, months):  # said beside the period controls, not only in the Before / after tab
     st.sidebar.warning(note_text(refused))
 s_hot, s_change, s_link, s_table = (settings.only(*names) for names in (c.HOT, c.CHANGE, c.LINK, c.TABLE))
 

@@ -308,6 +308,10 @@ def test_before_after_is_withheld_with_the_reason_whenever_the_change_is_not_com
     assert refused and views.before_after_withheld(refused, None, None).endswith(f"{CHANGE_NOT_COMPUTED}: {refused}")
     ok = s.replace(before=("2022-01", "2022-12"), after=("2023-01", "2023-12"))
     assert views.before_after_withheld(None, *cell_change(demo.incidents, stage.grid, ok)) is None
+    # one month of data: that is the reason, not an overlap of the periods the user never chose
+    one = s.replace(before=("2025-03", "2025-03"), after=("2025-03", "2025-03"))
+    assert "overlap" in views.periods_refused(one)
+    assert views.periods_refused(one, ["2025-03"]) == "the data cover a single month (2025-03); two periods cannot be compared."
 
 
 def test_change_summary_table_shows_the_three_scopes_as_text():

@@ -144,11 +144,17 @@ def app_settings(values: Mapping[str, Any], months: Sequence[str], defaults: Set
     return s.replace(**changes)
 
 
-def periods_refused(settings: Settings) -> str | None:
-    """Why the before and after periods cannot be compared (they overlap, or "after" comes first),
-    in the library's words (:meth:`hotspots.settings.Settings.change_periods`), or None: said beside
-    the period controls, and the before/after image is not offered."""
+def periods_refused(settings: Settings, months: Sequence[str] = ()) -> str | None:
+    """Why the before and after periods cannot be compared (the data's ``months`` are one month,
+    :func:`hotspots.periods.default_periods`; the periods overlap, or "after" comes first,
+    :meth:`hotspots.settings.Settings.change_periods`), in the library's words, or None: said beside
+    the period controls, and the before/after image is not offered. With one month of data the
+    reason is that, not an overlap the user never chose."""
+    from ..periods import default_periods
+
     try:
+        if len(months) == 1:
+            default_periods(months[0], months[-1])
         settings.change_periods()
     except HotspotsError as exc:
         return str(exc)
