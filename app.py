@@ -25,6 +25,7 @@ from hotspots.app_support import (  # noqa: E402
     area_downloads,
     before_after_withheld,
     briefing_layers,
+    bundle_inputs,
     change_downloads,
     change_map_caption,
     change_metrics,
@@ -161,7 +162,8 @@ def map_view() -> None:
         fmt = b[1].radio("Briefing format", list(BRIEFING_FORMATS), format_func=str.upper, horizontal=True, key="brief_format",
                          help="PNG for slides; PDF (vector) for print")
         an = partial(c.full_analysis, bundle, settings.only(*c.EXPORT), snap_m)
-        downloads(export_downloads(an, layer=brief, basemap=basemap, snap_m=snap_m, before_after=not withheld, fmt=fmt))
+        downloads(export_downloads(an, layer=brief, basemap=basemap, snap_m=snap_m, before_after=not withheld, fmt=fmt,
+                                   inputs=bundle_inputs(bundle.reports)))
         if withheld:
             st.caption(note_text(withheld))
 

@@ -10,6 +10,7 @@ import numpy as np
 import pandas as pd
 import pytest
 import shapely
+from helpers import police_csv
 
 from hotspots._errors import ParameterError
 from hotspots.app_support import (
@@ -75,6 +76,18 @@ def test_exports_as_bytes(demo, tmp_path):
     assert sorted(name for name, _ in pyogrio.list_layers(gpkg)) == sorted([*expected, *gpkg_tables(an)])
     z = zipfile.ZipFile(io.BytesIO(gis_export_bytes(an, fmt="geojson")))
     assert "parameters.json" in z.namelist() and "hotspot_areas.geojson" in z.namelist()
+    assert json.loads(z.read("parameters.json"))["inputs"] == {}  # nothing loaded from files: nothing claimed
+    # the app's uploaded files are recorded as the command line records its own (their load reports)
+    from hotspots.app_support import bundle_inputs
+    from hotspots.app_support.uploads import LoadOutcome
+    from hotspots.io import Upload, load_police_uk
+
+    _, rep = load_police_uk(Upload("2023-01-derby-street.csv", police_csv(demo.incidents.iloc[:50])))
+    used = bundle_inputs([LoadOutcome("incidents", ("2023-01-derby-street.csv",), rep), LoadOutcome("boundary", ("b.gpkg",))])
+    assert list(used) == ["incidents"]
+    z = zipfile.ZipFile(io.BytesIO(gis_export_bytes(an, fmt="geojson", inputs=used)))
+    rec = json.loads(z.read("parameters.json"))["inputs"]["incidents"]
+    assert rec["report"]["rows_read"] == rep.rows_read == 50 and rec["summary"] == rep.summary()
     areas = json.loads(z.read("hotspot_areas.geojson"))
     assert len(areas["features"]) == stage.areas.n_areas
     with pytest.raises(ParameterError):

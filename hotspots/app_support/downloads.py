@@ -4,7 +4,7 @@ as bytes (made when the user clicks)."""
 from __future__ import annotations
 
 import io
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any, NamedTuple
 
@@ -24,6 +24,7 @@ __all__ = [
     "briefing_file",
     "BRIEFING_FORMATS",
     "gis_export_bytes",
+    "bundle_inputs",
     "Download",
     "area_downloads",
     "export_downloads",
@@ -118,9 +119,18 @@ def briefing_png(
     return briefing_file(analysis, fmt="png", layer=layer, before_after=before_after, basemap=basemap, dpi=dpi)
 
 
-def gis_export_bytes(analysis: Analysis, *, fmt: str = "gpkg", snap_m: float = 250.0) -> bytes:
+def bundle_inputs(reports: Any) -> dict[str, Any]:
+    """The load reports of the data in use (``DataBundle.reports``), by kind, for ``parameters.json``'s
+    ``inputs`` (as the command line records its files): a published result names what made it."""
+    return {o.kind: o.report for o in reports or () if getattr(o, "report", None) is not None}
+
+
+def gis_export_bytes(
+    analysis: Analysis, *, fmt: str = "gpkg", snap_m: float = 250.0, inputs: Mapping[str, Any] | None = None
+) -> bytes:
     """The analysis's layers as one GeoPackage (``fmt="gpkg"``), or a ZIP of GeoJSON files plus
-    the ``parameters.json`` sidecar (``fmt="geojson"``), via :func:`hotspots.export.export_gis`.
+    the ``parameters.json`` sidecar (``fmt="geojson"``), via :func:`hotspots.export.export_gis`;
+    ``inputs`` (:func:`bundle_inputs`) are recorded in the sidecar.
 
     Person-level counts are suppressed by the export; files are reproducible (no timestamp).
     """
@@ -132,7 +142,7 @@ def gis_export_bytes(analysis: Analysis, *, fmt: str = "gpkg", snap_m: float = 2
     if fmt not in ("gpkg", "geojson"):
         raise ParameterError(f"`fmt` must be 'gpkg' or 'geojson'; got {fmt!r}.")
     with tempfile.TemporaryDirectory() as d:
-        man = export_gis(analysis, d, formats=[fmt], snap_m=float(snap_m), timestamp=False)
+        man = export_gis(analysis, d, formats=[fmt], snap_m=float(snap_m), timestamp=False, inputs=inputs)
         if fmt == "gpkg":
             return Path(man.gpkg).read_bytes()
         buf = io.BytesIO()
@@ -188,12 +198,13 @@ def export_downloads(
     snap_m: float,
     before_after: bool = True,
     fmt: str = "png",
+    inputs: Mapping[str, Any] | None = None,
 ) -> list[Download]:
     """The briefing map of ``layer`` and the before/after briefing (as ``fmt``, PNG or PDF:
     :func:`briefing_file`; the before/after one only with ``before_after``: not when the change is
     not computed, whose image would fail on click, :func:`~hotspots.app_support.views.before_after_withheld`),
     and every layer as a GeoPackage or a ZIP of GeoJSON; ``analysis`` makes the full analysis when a
-    file is asked for."""
+    file is asked for; ``inputs`` (:func:`bundle_inputs`) go into the GIS files' ``parameters.json``."""
     _check_format(fmt)
     kind = fmt.upper()
     items = [
@@ -213,14 +224,14 @@ def export_downloads(
         ),
         Download(
             "All layers (GeoPackage)",
-            lambda: gis_export_bytes(analysis(), fmt="gpkg", snap_m=snap_m),
+            lambda: gis_export_bytes(analysis(), fmt="gpkg", snap_m=snap_m, inputs=inputs),
             "hotspots.gpkg",
             "application/geopackage+sqlite3",
             "dl_gpkg",
         ),
         Download(
             "All layers (GeoJSON zip)",
-            lambda: gis_export_bytes(analysis(), fmt="geojson", snap_m=snap_m),
+            lambda: gis_export_bytes(analysis(), fmt="geojson", snap_m=snap_m, inputs=inputs),
             "hotspots_geojson.zip",
             "application/zip",
             "dl_geojson_zip",
