@@ -30,6 +30,7 @@ import numpy as np
 import pandas as pd
 
 __all__ = [
+    "km2_text",
     "GI_CLASS_COLOURS",
     "GI_CLASS_LABELS",
     "HOT_CLASSES",
@@ -323,6 +324,17 @@ def metres_text(m: float) -> str:
     if abs(v) < 1000:
         return f"{v:,.0f} m"
     return f"{v / 1000:,.1f}".rstrip("0").rstrip(".") + " km"
+
+
+def km2_text(km2: float) -> str:
+    """An area: two decimals below 10 km², one below 100, whole km² from 100 (500 m cells are
+    0.25 km² each: 26.5 km² stays 26.5, not Python's half-to-even "26").
+
+    >>> km2_text(26.5), km2_text(29.5), km2_text(0.25), km2_text(365.8)
+    ('26.5 km²', '29.5 km²', '0.25 km²', '366 km²')
+    """
+    v = float(km2)
+    return f"{v:,.{2 if abs(v) < 10 else 1 if abs(v) < 100 else 0}f} km²"
 
 
 def p_text(p: Any) -> str:

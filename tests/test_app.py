@@ -21,6 +21,7 @@ from hotspots.cli import build_parser  # noqa: E402
 from hotspots.commands.analyse import load_inputs, run_analysis  # noqa: E402
 from hotspots.io import Upload, load_police_uk  # noqa: E402
 from hotspots.pipeline import Settings, area_change, cell_change, hotspot_stage  # noqa: E402
+from hotspots.style import km2_text  # noqa: E402
 from hotspots.summaries import hotspot_change  # noqa: E402
 
 APP = Path(__file__).resolve().parents[1] / "app.py"
@@ -75,7 +76,7 @@ def test_app_and_cli_agree_on_the_demo_with_default_settings(demo):
     assert metric(at, "Cell size") == f"{cli.grid.cell_size:,.0f} m"
     assert metric(at, "Hotspot areas") == f"{cli.areas.n_areas:,}"
     km2 = float(cli.areas.areas["area_km2"].sum()) if cli.areas.n_areas else 0.0
-    assert metric(at, "Hotspot area") == f"{km2:,.0f} km²"
+    assert metric(at, "Hotspot area") == km2_text(km2)
     assert metric(at, "Raw change") == hotspot_change(cli.change_areas).text()
     # The Before/after tab shows the pooled change first: the CLI's summary, as text.
     open_tab(at, "Before / after")
@@ -133,7 +134,7 @@ def test_cell_size_changes_the_numbers(demo):
     s500 = STREET.replace(cell_size=500.0)
     n250 = hotspot_stage(demo.incidents, STREET, demo.study_area).areas
     n500 = hotspot_stage(demo.incidents, s500, demo.study_area).areas
-    km2 = lambda a: f"{float(a.areas['area_km2'].sum()):,.0f} km²"  # noqa: E731
+    km2 = lambda a: km2_text(float(a.areas["area_km2"].sum()))  # noqa: E731
     assert km2(n250) != km2(n500)  # the check below can fail
     at = run_app()
     assert metric(at, "Hotspot area") == km2(n250)

@@ -481,3 +481,10 @@ def test_the_referral_files_report_shows_what_the_analysis_publishes():
     assert dict(zip(v.reasons["reason"], v.reasons["rows"])) == {"no location": "28", "missing date": "<5",
                                                                   "unparseable date": "<5"}
     assert "<5" in v.help
+
+
+def test_number_formats_keep_a_columns_decimals_on_every_row():
+    frame = pd.DataFrame({"share": [0.0, 9.0, 1.7], "km2": [0.25, 1.5, 3.0], "n": [1200, 5, 0], "odd": [1 / 3, 0.5, 2.0],
+                          "text": ["a", "b", "c"], "nan": [np.nan, 2.0, 3.0]})
+    assert views.number_formats(frame) == {"share": "%.1f", "km2": "%.2f", "n": "localized", "odd": "%.3f",
+                                           "nan": "localized"}

@@ -22,11 +22,12 @@ import pandas as pd
 from .._errors import HotspotsError, ParameterError
 from ..maps.scheme_layers import AREA_LABELS
 from ..pipeline import Settings
-from ..style import p_text, ratio_text, sentences
+from ..style import km2_text, p_text, ratio_text, sentences
 from ..summaries import per_day_note
 from .load_report import ReportView, report_rows, report_view  # noqa: F401 - the data panel's, listed here
 
 __all__ = [
+    "number_formats",
     "url_defaults",
     "app_settings",
     "emerging_view",
@@ -142,6 +143,24 @@ def app_settings(values: Mapping[str, Any], months: Sequence[str], defaults: Set
         kind = kinds[name]
         changes[name] = kind(values[name]) if kind in (int, float, bool, str) else values[name]
     return s.replace(**changes)
+
+
+def number_formats(frame: pd.DataFrame) -> dict[str, str]:
+    """The on-screen format of each number column: whole numbers with thousands separators
+    (``"localized"``); a column holding fractions with the decimals its values carry, at most 3,
+    on every row (``"%.1f"``: "0.0", "9.0" beside "1.7", not "0" and "9")."""
+    out = {}
+    for c in frame.columns:
+        if not pd.api.types.is_numeric_dtype(frame[c].dtype) or pd.api.types.is_bool_dtype(frame[c].dtype):
+            continue
+        v = pd.to_numeric(frame[c], errors="coerce").to_numpy(dtype=float)
+        v = v[np.isfinite(v)]
+        if not len(v) or np.all(v == np.round(v)):
+            out[c] = "localized"
+            continue
+        d = next((d for d in (1, 2) if np.allclose(v, np.round(v, d), rtol=0, atol=1e-9)), 3)
+        out[c] = f"%.{d}f"
+    return out
 
 
 def periods_refused(settings: Settings, months: Sequence[str] = ()) -> str | None:
@@ -678,7 +697,7 @@ def headline_metrics(head: Any, change: Any, change_note: str | None = None) -> 
         Metric("Incidents analysed", f"{head.incidents:,}"),
         Metric("Hotspot areas", f"{head.hotspot_areas:,}"),
         Metric("Incidents in hotspots", f"{head.share_in_hotspots:.1%}"),
-        Metric("Hotspot area", f"{head.area_km2:,.0f} km²"),
+        Metric("Hotspot area", km2_text(head.area_km2)),
         Metric("Cell size", f"{head.cell_size_m:,.0f} m"),
         Metric(RAW_CHANGE_LABEL, change.text() if change is not None else "–", why),
     ]

@@ -68,13 +68,10 @@ def downloads(items: Sequence[Any]) -> None:
 def table(df: Any, *, key: str | None = None, names: Mapping[str, str] | None = None, where: Any = None) -> None:
     """A table on screen (:func:`hotspots.app_support.views.display_frame`), its number columns
     shown with thousands separators and still sorted by value; in ``where`` (a column), else the page."""
-    import pandas as pd
-
-    from .views import display_frame
+    from .views import display_frame, number_formats
 
     frame = display_frame(df, names)
-    numbers = {c: st.column_config.NumberColumn(format="localized") for c in frame.columns
-               if pd.api.types.is_numeric_dtype(frame[c].dtype)}
+    numbers = {c: st.column_config.NumberColumn(format=fmt) for c, fmt in number_formats(frame).items()}
     (where or st).dataframe(frame, hide_index=True, key=key, column_config=numbers)
 
 
