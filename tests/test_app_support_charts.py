@@ -31,6 +31,8 @@ def test_a_month_left_out_is_a_labelled_grey_band_and_a_gap():
     marks = [(lay["mark"]["type"] if isinstance(lay["mark"], dict) else lay["mark"]) for lay in spec["layer"]]
     assert marks == ["rect", "text", "line"]
     assert charts.monthly_chart(_series(None)).to_dict()["mark"]["type"] == "line"  # nothing left out: the lines alone
+    axis = charts.monthly_chart(_series(None)).to_dict()["encoding"]["x"]["axis"]
+    assert axis["format"] == "%b %Y" and axis["tickCount"] == {"interval": "month", "step": 1}  # month ticks, not weeks
     long = s.long()
     assert long.loc[long["month"] == "2023-03-01", "value"].isna().all()
 

@@ -22,11 +22,15 @@ def monthly_chart(series: MonthlySeries, *, as_index: bool = False, height: int 
     grey band labelled why ("no data", "published in part"), not a 0 or a dip."""
     long = series.long(as_index=as_index)
     title = "index (mean before the scheme = 100)" if as_index else "incidents per month"
+    n_months = max(1, int(series.table["month"].nunique()))
+    # ticks on months ("Jan 2025"), every k-th month for long series: Vega's own ticks fell on
+    # weeks for a year of data ("Jan 05, Jan 19, ...") under monthly points
+    months_axis = alt.Axis(format="%b %Y", tickCount={"interval": "month", "step": max(1, -(-n_months // 12))}, labelAngle=0)
     lines = (
         alt.Chart(long)
         .mark_line(point=True)
         .encode(
-            x=alt.X("month:T", title="month"),
+            x=alt.X("month:T", title="month", axis=months_axis),
             y=alt.Y("value:Q", title=title),
             color=alt.Color(
                 "where:N", title=None, scale=alt.Scale(domain=list(SERIES_COLOURS), range=list(SERIES_COLOURS.values()))
