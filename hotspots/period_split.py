@@ -44,6 +44,7 @@ from .periods import Period, add_months
 
 __all__ = [
     "PeriodSplit", "split_periods", "MIN_PLACEBO_MONTHS", "NO_DATA", "PART_PUBLISHED", "left_out_text", "period_months_text",
+    "OTHER_MONTHS",
 ]
 
 #: Why a month of a compared period was left out (:attr:`PeriodSplit.left_out`): no incident at all
@@ -51,6 +52,8 @@ __all__ = [
 NO_DATA = "no data"
 #: ... or incidents far below a typical month's (published in part, or the file not trusted).
 PART_PUBLISHED = "published in part"
+#: ... or, comparing the same calendar months only, a month of the year the other period lacks.
+OTHER_MONTHS = "not a month of the year both periods hold"
 
 
 def _left_out(month: np.ndarray | None, missing: Iterable[int], periods: Iterable[Period]) -> tuple[tuple[int, str], ...]:
@@ -217,8 +220,14 @@ class PeriodSplit:
 
     def left_out(self, *periods: Period) -> tuple[tuple[int, str], ...]:
         """The months of ``periods`` left out (:attr:`missing`) and why: :data:`NO_DATA` when no
-        incident given falls in the month, else :data:`PART_PUBLISHED` (:func:`left_out_text`)."""
-        return _left_out(self.month, self.missing, periods)
+        incident given falls in the month, else :data:`PART_PUBLISHED` (:func:`left_out_text`); with
+        the same calendar months only, the others as :data:`OTHER_MONTHS`."""
+        out = _left_out(self.month, self.missing, periods)
+        if self.months_filter:  # same calendar months only: the others are left out too, and said
+            have = {m for m, _ in out}
+            spans = sorted({m for p in periods for m in months_between(p.start, p.end)})
+            out += tuple((int(m), OTHER_MONTHS) for m in spans if m % 12 + 1 not in self.months_filter and m not in have)
+        return out
 
     def days_of(self, period: Period) -> tuple[dt.date, dt.date]:
         """``period``'s first and last day within the data's dates (:attr:`edges`); the last is

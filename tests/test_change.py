@@ -285,7 +285,13 @@ def test_same_months_restricts_both_periods():
     t = res.table.set_index(["row", "col"])
     assert t.loc[(0, 0), ["n_before", "n_after"]].tolist() == [4, 3]
     assert any("same calendar months" in n for n in res.notes)
+    # the months left out are said with the period, as missing months are (the note alone reached no output)
+    assert res.period_text("before") == (
+        "Jan 2022 – Dec 2022 (6 of 12 months counted; left out: Jan 2022 – Jun 2022, not a month of the year both periods hold)"
+    )
+    assert res.period_text("after") == "Jul 2023 – Dec 2023"
     plain = change_cells(_incidents(spec), _grid(), before, after, min_total=1, test="poisson")
+    assert plain.left_out == ()
     assert plain.table.set_index(["row", "col"]).loc[(0, 0), "n_before"] == 11
     assert plain.exposure_before_days == 365
 

@@ -697,3 +697,10 @@ def test_summary_counts_have_thousands_separators_and_no_pattern_is_said():
     assert count_text("<5") == "<5" and count_text("c") == "c" and count_text(7) == "7"
     assert trend_word("no pattern detected") == "no pattern"
     assert trend_word("persistent hot spot") == "persistent" and trend_word(None) == trend_word(float("nan")) == "–"
+
+
+def test_same_calendar_months_option_reaches_the_settings_as_the_apps_checkbox():
+    for command in ("analyse", "map"):
+        args = build_parser().parse_args([command, "x.csv", "--out", "o", "--same-months"])
+        assert settings_from_args(args).same_months is True
+    assert settings_from_args(build_parser().parse_args(["analyse", "x.csv", "--out", "o"])).same_months is False

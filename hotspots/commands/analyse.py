@@ -148,6 +148,12 @@ def add_analysis_arguments(p: argparse.ArgumentParser) -> None:
         "data's months alone choose the periods (the latest two whole years, or the two halves)",
     )
     g.add_argument(
+        "--same-months", action="store_true",
+        help="compare the same calendar months only: each period keeps only the months of the year the other also "
+        "holds (Jan-Sep 2025 against Oct 2024-Sep 2025 compares Jan-Sep with Jan-Sep), so seasonality cannot pass for "
+        "a change; as the app's 'Compare the same calendar months only'",
+    )
+    g.add_argument(
         "--ring", metavar="M",
         help="width of the ring around each hotspot area where displaced harm would show, metres (default 500; 0: no "
         "displacement rows); the rings' change is compared with the rest of the study area beyond them",
@@ -261,6 +267,8 @@ def settings_from_args(args: argparse.Namespace) -> Any:
         changes["ring_m"] = float(args.ring)
     if args.no_fdr:
         changes["fdr"] = False
+    if getattr(args, "same_months", False):
+        changes["same_months"] = True
     if getattr(args, "unsafe_threshold", False):
         changes["unsafe_threshold"] = True
     settings = Settings().replace(**changes)
