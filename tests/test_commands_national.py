@@ -425,3 +425,15 @@ def test_large_cells_need_no_distance_of_their_own(points_file, tmp_path, capsys
                  "--cell-size", "2000", "--bandwidth", "3000"]) == 0
     assert "Gi* (count inference, 2828.43 m, FDR)" in capsys.readouterr().out
     assert json.loads((out / "parameters.json").read_text())["gi_star"]["distance_m"] == pytest.approx(2000 * 2**0.5)
+
+
+def test_the_overview_shows_the_study_area_not_the_whole_grid():
+    from hotspots.export.national_outputs import _data_view
+    from hotspots.grid import Grid
+
+    mask = np.zeros((100, 200), bool)
+    mask[10:20, 150:170] = True  # a force in one corner of the England-and-Wales grid
+    g = Grid(xmin=0.0, ymax=100_000.0, cell_size=1_000.0, n_rows=100, n_cols=200).with_mask(mask)
+    x0, x1, y0, y1 = _data_view(g, margin=0.0)
+    assert (x0, x1, y0, y1) == (150_000.0, 170_000.0, 80_000.0, 90_000.0)
+    assert _data_view(g) == (149_200.0, 170_800.0, 79_200.0, 90_800.0)  # 4 % of the larger side around it

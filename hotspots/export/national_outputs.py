@@ -257,6 +257,31 @@ def _block_reduce(a: np.ndarray, f: int, how: str) -> np.ndarray:
         return np.where(n > 0, s / np.maximum(n, 1), np.nan)
 
 
+def _data_view(grid: Any, margin: float = 0.04) -> tuple[float, float, float, float]:
+    """``(xmin, xmax, ymin, ymax)`` of the grid's active cells (the study area), widened by
+    ``margin`` of the larger side; the whole grid when no cell is active."""
+    active = np.asarray(grid.active)
+    rows, cols = np.flatnonzero(active.any(axis=1)), np.flatnonzero(active.any(axis=0))
+    if not len(rows):
+        return (grid.xmin, grid.xmax, grid.ymin, grid.ymax)
+    cs = grid.cell_size
+    x0, x1 = grid.xmin + cols[0] * cs, grid.xmin + (cols[-1] + 1) * cs
+    y1, y0 = grid.ymax - rows[0] * cs, grid.ymax - (rows[-1] + 1) * cs
+    pad = margin * max(x1 - x0, y1 - y0)
+    return (x0 - pad, x1 + pad, y0 - pad, y1 + pad)
+
+
+def _scale_bar(ax: Any, view: tuple[float, float, float, float]) -> None:
+    """A scale bar in the lower left: a round length near a fifth of the view's width."""
+    width = view[1] - view[0]
+    target = width / 5
+    length = max(v for v in (1e3, 2e3, 5e3, 1e4, 2e4, 5e4, 1e5, 2e5) if v <= max(target, 1e3))
+    x0, y0 = view[0] + 0.04 * width, view[2] + 0.04 * (view[3] - view[2])
+    ax.plot([x0, x0 + length], [y0, y0], color="#222222", linewidth=2.5, solid_capstyle="butt")
+    ax.text(x0 + length / 2, y0 + 0.012 * (view[3] - view[2]), f"{length / 1000:g} km", ha="center", va="bottom",
+            fontsize=7, color="#222222")
+
+
 def _overview(result: Any, path: Path, min_confidence: float | None, max_px: int = 1000) -> Path:
     """Density (log scale) with significant hot cells in red, whole grid, one image.
 
@@ -297,6 +322,10 @@ def _overview(result: Any, path: Path, min_confidence: float | None, max_px: int
                   cmap=ListedColormap([style.GI_CLASS_COLOURS["hot 99%"]]), alpha=0.9, interpolation="nearest")
     ax.set_xticks([])
     ax.set_yticks([])
+    view = _data_view(grid)  # the study area's cells, not the whole England-and-Wales grid around a few forces
+    ax.set_xlim(view[0], view[1])
+    ax.set_ylim(view[2], view[3])
+    _scale_bar(ax, view)
     p = result.params
     conf = f"{min_confidence:.0%} " if min_confidence is not None else ""
     off = int(result.counts.params.get("points_off_grid") or 0)
