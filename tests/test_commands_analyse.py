@@ -580,7 +580,8 @@ def test_identifying_referral_columns_refused_unless_dropped(demo_files, tmp_pat
     bad = tmp_path / "referrals.csv"
     ref.to_csv(bad, index=False)
     code, _, stderr = run_cli("analyse", demo_files["incidents"], "--referrals", bad, "--out", tmp_path / "r", "--no-images")
-    assert code == 2 and "Surname" in stderr and "`--drop-identifying COLUMN`" in stderr and "Traceback" not in stderr
+    assert code == 2 and "Surname" in stderr and "`--drop-identifying Surname`" in stderr and "Traceback" not in stderr
+    assert "allow_identifying" not in stderr  # the fix that exists on the command line, not the Python one
     assert not (tmp_path / "r" / "parameters.json").exists()
     code, _, stderr = run_cli(
         "analyse",

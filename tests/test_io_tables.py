@@ -150,8 +150,13 @@ def test_easting_northing_auto_and_explicit_crs() -> None:
 
 def test_swapped_lonlat_is_reported_not_fixed() -> None:
     df = pd.DataFrame({"lon": LAT, "lat": LON, "date": ["2025-01-01"] * 4})
-    with pytest.raises(CRSError, match=r"look swapped.*swap_xy=True"):
+    with pytest.raises(CRSError, match=r"look swapped.*swap_xy=True.*`x='lat'` and `y='lon'`"):
         load_incidents(df)
+    from hotspots.validation import argument_names
+
+    with argument_names({"crs": "--crs"}), pytest.raises(CRSError) as err:
+        load_incidents(df)
+    assert str(err.value).count("in Python only") == 1  # said once for the three settings
     data, report = load_incidents(df, swap_xy=True)
     np.testing.assert_allclose(xy(data), expected_xy(), atol=1e-6)
     assert any("swapped as asked" in n for n in report.notes)

@@ -19,7 +19,7 @@ import shapely
 from .._errors import CRSError, HotspotsError, InputError, ParameterError
 from ..forces import far_apart_forces
 from ..report import MAX_EXAMPLES, LoadReport, ReportBuilder
-from ..validation import setting, shown
+from ..validation import python_only, setting, shown
 from ._columns import WKT_CANDIDATES, XY_CANDIDATES, find_columns, has_geometry, match_columns, resolve_xy  # noqa: F401
 from ._common import (
     COORDINATE_FORM,
@@ -159,9 +159,11 @@ def locate(table: Table, b: ReportBuilder, where: PointColumns) -> Located:
                     f"{table.name}: after swapping x and y as asked ({setting('swap_xy')}), {det.reason}. The columns were "
                     f"the right way round: drop {shown('swap_xy')}."
                 )
+            # the column holding longitudes is x: here names[1]
+            fixes = (f"{setting('swap_xy', where=False)}, or name the columns with {setting('x', names[1], where=False)} and "
+                     f"{setting('y', names[0], where=False)}{python_only('swap_xy', 'x', 'y')}")
             raise CRSError(
-                f"{table.name}: `{names[0]}`/`{names[1]}` look swapped: {det.reason}. Swap them at source, pass "
-                f"{setting('swap_xy')}, or name the columns with {setting('x', 'longitude')} and {setting('y', 'latitude')}."
+                f"{table.name}: `{names[0]}`/`{names[1]}` look swapped: {det.reason}. Swap them at source, or pass {fixes}."
             )
         c = resolve_crs(det.epsg)
         b.note(detected_note(det))
@@ -203,10 +205,21 @@ def dates(
 
     Drops ``missing date`` (blank; only when ``required``), ``unparseable date``, ``date out of
     range`` (before 1990 or more than a year ahead); ``label`` names the column in reasons when
-    it is not the main date.
+    it is not the main date. Values read as Excel serial day numbers
+    (:func:`~hotspots.io._common.parse_dates`) are kept, with a warning naming the column and how
+    many rows were read so, with an example.
     """
     p = parse_dates(table.frame[col], month_column=month_column)
     suffix = "" if label == "date" else f" ({label})"
+    excel = p.excel & b.alive
+    if excel.any():
+        i = int(np.flatnonzero(excel)[0])
+        n = int(excel.sum())
+        b.warn(
+            f"{n:,} `{col}` value(s) are plain numbers read as Excel serial day numbers (1900 date system), e.g. "
+            f"{as_str(table.frame[col]).iat[i]} read as {p.values.iat[i]:%Y-%m-%d %H:%M}; check them, and save dates "
+            "as dates (e.g. 2025-07-04 08:17) when exporting from the spreadsheet"
+        )
     if required:
         b.drop(p.blank, f"missing date{suffix}")
     form = "a month written YYYY-MM (e.g. 2025-01)" if month_column else "a date such as 2025-01-31, 31/01/2025 or 2025-01"
@@ -322,8 +335,27 @@ def row_ids(frame: pd.DataFrame, id_col: str | None, prefix: str, b: ReportBuild
         ids = ids.astype(object)
         ids[need] = derive_ids(content_keys(frame[need]), prefix)
         ids = ids.astype("str")
-        b.note(note)
+        if (need & b.alive).any():  # not for rows already dropped (an empty row)
+            b.note(note)
     return ids
+
+
+def note_unused_columns(
+    b: ReportBuilder, cols: Sequence[str], found: dict[str, str | None], xy: tuple[str | None, str | None, str | None]
+) -> list[str]:
+    """Note the columns of a table that the loader did not read (names only, never values); return them.
+
+    ``cols``, ``found`` and ``xy`` as :meth:`SchemeOptions.match_columns` returns them. A column
+    the user meant to be read under another name can then be mapped with ``columns=``.
+    """
+    used = {c for c in found.values() if c} | {c for c in xy if c}
+    unused = [str(c) for c in cols if c not in used]
+    if unused:
+        from ..validation import names_text
+
+        b.note(f"column(s) not used: {names_text([f'`{c}`' for c in unused], limit=10)} (ignored; to read one as a "
+               f"column the loader knows, map it with {shown('columns')})")
+    return unused
 
 
 def drop_unknown(b: ReportBuilder, unknown: np.ndarray, reason: str, col: str, examples: Sequence[Any], fix: str) -> None:
@@ -346,6 +378,7 @@ def keep_unknown(b: ReportBuilder, values: pd.Series, unknown: np.ndarray, key: 
         Rows kept with ``key`` not recorded.
     """
     hit = np.asarray(unknown, dtype=bool) & b.alive
+    b.unrecognised(key, values.astype("str").to_numpy(dtype=object), hit)
     if not hit.any():
         return 0
     counts = pd.Series(np.asarray(values.astype("str"), dtype=object)[hit]).value_counts()
@@ -356,12 +389,36 @@ def keep_unknown(b: ReportBuilder, values: pd.Series, unknown: np.ndarray, key: 
     return int(hit.sum())
 
 
-def drop_duplicate_ids(b: ReportBuilder, ids: np.ndarray | pd.Series, *, what: str = "id") -> int:
+def drop_duplicate_ids(
+    b: ReportBuilder, ids: np.ndarray | pd.Series, *, what: str = "id", keep: str = "first", content: pd.Series | None = None
+) -> int:
+    """Drop the rows (not yet dropped) that repeat an id, as ``"duplicate id"``; return how many.
+
+    ``keep="first"`` keeps each id's first row (incidents: a row read twice); ``keep="last"`` its
+    last row (referrals, task sites: a case system's export repeats a record with its updates
+    further down, so the later row is the current one), with a note saying so. ``content`` (one
+    string per row, :func:`~hotspots.io._common.content_keys`) lets the report count how many
+    dropped rows differ from the row kept: a warning then names their lines (never the ids).
+    """
     s = pd.Series(np.asarray(ids, dtype=object))
     alive_idx = np.flatnonzero(b.alive)
     dup = np.zeros(len(s), dtype=bool)
-    dup[alive_idx] = s.iloc[alive_idx].duplicated(keep="first").to_numpy()
-    return int(b.drop(dup, "duplicate id").sum())
+    dup[alive_idx] = s.iloc[alive_idx].duplicated(keep=keep).to_numpy()
+    new = b.drop(dup, "duplicate id")
+    n = int(new.sum())
+    if n and keep == "last":
+        b.note(f"rows repeating a {what} in a file: the last of them is kept (a later row of an export is the update)")
+    if n and content is not None:
+        kept_content = dict(zip(s[b.alive].tolist(), np.asarray(content, dtype=object)[b.alive].tolist()))
+        c = np.asarray(content, dtype=object)
+        differ = np.array([new[i] and kept_content.get(s.iat[i]) != c[i] for i in range(len(s))], dtype=bool)
+        if differ.any():  # which rows: the example lines of 'duplicate id' (not listed here, where their number would show)
+            which = "later" if keep == "last" else "first"
+            b.warn(
+                f"{int(differ.sum()):,} of the {n:,} row(s) dropped as 'duplicate id' differ from the row kept for their {what} "
+                f"(the {which} one): check that the {which} row holds the current record"
+            )
+    return n
 
 
 # --------------------------------------------------------------------------------------------
@@ -731,11 +788,32 @@ def part_frame(table_index: int, table: Table, b: ReportBuilder, loc: Located, v
 
 
 def new_builder(table: Table) -> ReportBuilder:
+    """A report builder for ``table``, with its malformed rows and empty rows (every field blank,
+    e.g. a line of only commas) dropped as ``"malformed row"`` and ``"empty row"``."""
     b = ReportBuilder(table.name, len(table.frame), table.row_numbers, unit=table.unit)
     b.drop_unparsed(table.malformed, "malformed row", table.malformed_examples)
     for n in table.notes:
         b.note(n)
+    b.drop(empty_rows(table.frame), "empty row")
     return b
+
+
+def empty_rows(frame: pd.DataFrame) -> np.ndarray:
+    """Rows whose every field is blank (:func:`~hotspots.io._common.as_str`: empty, ``NA``, ``-``...) or missing."""
+    if not len(frame) or not len(frame.columns):
+        return np.zeros(len(frame), dtype=bool)
+    blank = np.ones(len(frame), dtype=bool)
+    for c in frame.columns:
+        col = frame[c]
+        if isinstance(col, pd.DataFrame):  # repeated column name
+            col = col.iloc[:, 0]
+        if isinstance(col.dtype, gpd.array.GeometryDtype):
+            blank &= (col.isna() | col.is_empty).to_numpy(dtype=bool)
+        else:
+            blank &= as_str(col).isna().to_numpy(dtype=bool)
+        if not blank.any():
+            break
+    return blank
 
 
 def _surface_points(geoms: np.ndarray) -> np.ndarray:

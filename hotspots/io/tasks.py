@@ -7,7 +7,7 @@ from typing import Any
 import pandas as pd
 
 from ..schema import TASK_COLUMNS, TASK_KINDS
-from ._common import normalise_enum, required, study_area_geometry, text_column
+from ._common import content_keys, normalise_enum, required, study_area_geometry, text_column
 from ._incidents import check_mapping, check_present
 from ._pipeline import (
     SchemeOptions,
@@ -16,6 +16,7 @@ from ._pipeline import (
     guard,
     load_scheme_tables,
     new_builder,
+    note_unused_columns,
     part_frame,
     row_ids,
 )
@@ -102,6 +103,7 @@ def load_tasks(
         cols, found, xy = options.match_columns(table, _MAPPABLE, TASK_CANDIDATES)
         required(found, ("kind",), cols, table.name)
         b = new_builder(table)
+        note_unused_columns(b, cols, found, xy)
         df = table.frame
         ids = row_ids(
             df,
@@ -117,7 +119,7 @@ def load_tasks(
         if found["site_name"] is None:
             b.note("no `site_name` column; site names are empty")
         loc = options.locate(table, b, xy)
-        drop_duplicate_ids(b, ids.to_numpy(dtype=object))
+        drop_duplicate_ids(b, ids.to_numpy(dtype=object), what="`task_id`", keep="last", content=content_keys(df))
         values = {"task_id": ids, "kind": kinds, "site_name": names_}
         return part_frame(index, table, b, loc, values), b.build()
 
