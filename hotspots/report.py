@@ -50,7 +50,7 @@ class LoadReport:
         Per-file reports when several files were read (empty for a single file).
     unrecognised : dict of str to dict of str to int
         Values of a category field that were not recognised and kept as not recorded, by field
-        (``"outcome"``) then value (``"DNC"``): rows, exact (counts of people for referrals: protect
+        (``"outcome"``) then value (``"lost"``): rows, exact (counts of people for referrals: protect
         them before showing, e.g. :func:`hotspots.io.unrecognised_outcomes_text`).
     """
 
@@ -90,7 +90,8 @@ class LoadReport:
             "notes": list(self.notes),
             "warnings": list(self.warnings),
             "files": [f.to_dict() for f in self.files],
-            "unrecognised": {k: dict(v) for k, v in self.unrecognised.items()},
+            # only when there are any: most reports (incidents, task sites) never have them
+            **({"unrecognised": {k: dict(v) for k, v in self.unrecognised.items()}} if self.unrecognised else {}),
         }
 
     def summary(self) -> str:

@@ -96,3 +96,15 @@ def test_upload_tokens_belong_to_the_session_that_loaded_them(derby):
     again, _ = load_uploads(incidents=[Upload("x.csv", data)], owner="session-a")
     b, _ = load_uploads(incidents=[Upload("x.csv", data)], owner="session-b")
     assert a.token == again.token and a.token != b.token and not a.shared
+
+
+def test_outcome_caveat_names_the_referral_outcomes_left_out_of_the_completion_rate():
+    from hotspots.app_support.uploads import DataBundle, LoadOutcome
+    from hotspots.report import LoadReport
+
+    report = LoadReport("r.csv", 10, 10, unrecognised={"outcome": {"DNC-X": 2}})
+    bundle = DataBundle(prepared=None, source="files", label="x", token="t",
+                        reports=(LoadOutcome("incidents", ("a.csv",)), LoadOutcome("referrals", ("r.csv",), report)))
+    assert bundle.outcome_caveat().startswith("fewer than 5 referral outcome(s) were not recognised ('DNC-X')")
+    assert "left out of the completion rate" in bundle.outcome_caveat()
+    assert DataBundle(prepared=None, source="files", label="x", token="t").outcome_caveat() == ""

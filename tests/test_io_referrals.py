@@ -86,7 +86,7 @@ def test_good_file_normalises_enums_booleans_and_dates(tmp_path: Path) -> None:
 
 
 def test_unknown_enum_and_boolean_values_keep_the_referral_with_the_field_not_recorded() -> None:
-    """A referral is a person whatever one field says: an unrecognised value ("DNC" for an outcome)
+    """A referral is a person whatever one field says: an unrecognised value ("lost" for an outcome)
     leaves that field missing and is counted in a warning, the row is kept."""
     unknown = {"offence": "burglary", "route": "prison", "outcome": "lost", "reoffended": "maybe"}
     df = good()

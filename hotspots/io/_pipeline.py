@@ -369,7 +369,7 @@ def keep_unknown(b: ReportBuilder, values: pd.Series, unknown: np.ndarray, key: 
     """Keep the rows whose ``col`` value is not recognised, with ``key`` not recorded (the caller
     leaves it missing), and warn with each value and its number of rows and ``fix``.
 
-    A referral is a person referred whatever a field says: an unrecognised outcome (``"DNC"``)
+    A referral is a person referred whatever a field says: an unrecognised outcome (``"lost"``)
     makes that field unknown, not the person absent from every figure.
 
     Returns

@@ -382,11 +382,16 @@ def load_referrals(
     Notes
     -----
     Required: ``referred_at``, ``offence``, ``route`` and a location. Optional columns that are
-    absent are added empty (noted). Drop reasons: ``malformed row``, ``missing date``,
-    ``unparseable date``, ``date out of range``, ``unparseable date (contacted_at)`` etc., ``no
-    location``, ``unparseable coordinates``, ``out-of-range coordinates``, ``duplicate id``,
-    ``outside study area``. Enum values are matched ignoring case, spaces and punctuation, with
-    common synonyms (``ABC``, ``VCO``, ``CR``, ``shoplifting``, ...: see ``ROUTE_SYNONYMS`` etc.).
+    absent are added empty (noted); columns not read are named in a note. Drop reasons:
+    ``malformed row``, ``empty row`` (every field blank), ``missing date``, ``unparseable date``,
+    ``date out of range``, ``unparseable date (contacted_at)`` etc., ``no location``,
+    ``unparseable coordinates``, ``out-of-range coordinates``, ``duplicate id`` (a ``referral_id``
+    repeated in a file keeps its **last** row, the export's update; a warning counts the dropped
+    rows that differ from it), ``outside study area``. Dates written as Excel serial day numbers
+    are read (with a warning); referral dates after today are warned about. Enum values are
+    matched ignoring case, spaces and punctuation, with common synonyms (``ABC``, ``VCO``,
+    ``CR``, ``shoplifting``, ``did not complete``, ...: see ``ROUTE_SYNONYMS``,
+    ``OUTCOME_SYNONYMS`` etc.).
     A blank or unrecognised value of a category (offence, route, age group, outcome) or a yes/no
     field keeps the referral with that field not recorded (missing), with a warning naming each
     value and its number of rows: the person is still counted in every figure.

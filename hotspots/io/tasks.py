@@ -88,9 +88,11 @@ def load_tasks(
 
     Notes
     -----
-    ``kind`` and a location are required. Drop reasons: ``malformed row``, ``missing kind``,
-    ``unknown kind value`` (examples in a warning), ``no location``, ``unparseable
-    coordinates``, ``out-of-range coordinates``, ``duplicate id``, ``outside study area``.
+    ``kind`` and a location are required. Drop reasons: ``malformed row``, ``empty row``,
+    ``missing kind``, ``unknown kind value`` (examples in a warning), ``no location``,
+    ``unparseable coordinates``, ``out-of-range coordinates``, ``duplicate id`` (a ``task_id``
+    repeated in a file keeps its last row, the export's update), ``outside study area``.
+    Columns not read are named in a note.
     Sites without a ``task_id`` get stable ids ``task-`` + a hash of the row.
     """
     mapping = check_mapping(columns, _MAPPABLE + ("x", "y"))
