@@ -421,3 +421,13 @@ def test_what_marks_a_table_as_referrals(header: str, refused: bool) -> None:
     from hotspots.io.referrals import referral_columns
 
     assert bool(referral_columns(header.split(","))) is refused
+
+
+def test_rows_of_only_blanks_are_empty_rows_and_excel_serial_dates_are_read() -> None:
+    df = frame().astype(object)
+    df.loc[1] = ["", np.nan, None, "", "-"]  # a line of only commas (or blank markers)
+    df.loc[2, "Date"] = "45842.34514"  # Excel serial day number: 2025-07-04 08:17
+    data, report = load_incidents(df)
+    assert report.dropped == {"empty row": 1} and report.examples["empty row"] == ["DataFrame:row 2"]
+    assert pd.Timestamp("2025-07-04 08:17") in data["occurred"].tolist()
+    assert any("1 `Date` value(s) are plain numbers read as Excel serial day numbers" in w for w in report.warnings)

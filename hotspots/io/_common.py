@@ -238,6 +238,27 @@ def _excel_serials(s: pd.Series, todo: np.ndarray, out: pd.Series) -> np.ndarray
     return hit
 
 
+def empty_rows(frame: pd.DataFrame) -> np.ndarray:
+    """Rows whose every field is blank (:func:`~hotspots.io._common.as_str`: empty, ``NA``, ``-``...) or missing."""
+    if not len(frame) or not len(frame.columns):
+        return np.zeros(len(frame), dtype=bool)
+    blank = np.ones(len(frame), dtype=bool)
+    # columns of numbers first (a missing-value test, fast), then text; only the rows still blank are read
+    order = sorted(range(len(frame.columns)), key=lambda i: pd.api.types.is_object_dtype(frame.dtypes.iloc[i]))
+    for i in order:
+        idx = np.flatnonzero(blank)
+        col = frame.iloc[idx, i]
+        if pd.api.types.is_numeric_dtype(col.dtype) or pd.api.types.is_datetime64_any_dtype(col.dtype):
+            blank[idx] = col.isna().to_numpy(dtype=bool)
+        elif col.dtype.name == "geometry":
+            blank[idx] = (col.isna() | col.is_empty).to_numpy(dtype=bool)
+        else:
+            blank[idx] = as_str(col).isna().to_numpy(dtype=bool)
+        if not blank.any():
+            break
+    return blank
+
+
 def parse_months_arg(months: Any, *, arg: str = "months") -> tuple[pd.Timestamp | None, pd.Timestamp | None]:
     """``('2025-01', '2025-06')`` (inclusive; either end may be None) as first-of-month Timestamps."""
     if months is None:

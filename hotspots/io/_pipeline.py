@@ -27,6 +27,7 @@ from ._common import (
     bad_values,
     content_keys,
     derive_ids,
+    empty_rows,
     norm_key,
     parse_dates,
     study_area_geometry,
@@ -796,24 +797,6 @@ def new_builder(table: Table) -> ReportBuilder:
         b.note(n)
     b.drop(empty_rows(table.frame), "empty row")
     return b
-
-
-def empty_rows(frame: pd.DataFrame) -> np.ndarray:
-    """Rows whose every field is blank (:func:`~hotspots.io._common.as_str`: empty, ``NA``, ``-``...) or missing."""
-    if not len(frame) or not len(frame.columns):
-        return np.zeros(len(frame), dtype=bool)
-    blank = np.ones(len(frame), dtype=bool)
-    for c in frame.columns:
-        col = frame[c]
-        if isinstance(col, pd.DataFrame):  # repeated column name
-            col = col.iloc[:, 0]
-        if isinstance(col.dtype, gpd.array.GeometryDtype):
-            blank &= (col.isna() | col.is_empty).to_numpy(dtype=bool)
-        else:
-            blank &= as_str(col).isna().to_numpy(dtype=bool)
-        if not blank.any():
-            break
-    return blank
 
 
 def _surface_points(geoms: np.ndarray) -> np.ndarray:
