@@ -698,3 +698,18 @@ def test_summary_counts_have_thousands_separators_and_no_pattern_is_said():
     assert count_text("<5") == "<5" and count_text("c") == "c" and count_text(7) == "7"
     assert trend_word("no pattern detected") == "no pattern"
     assert trend_word("persistent hot spot") == "persistent" and trend_word(None) == trend_word(float("nan")) == "–"
+
+
+def test_summary_says_which_outcomes_the_completion_rate_leaves_out(demo_files, tmp_path):
+    ref = pd.read_csv(demo_files["referrals"])
+    ref.loc[ref.index[:3], "outcome"] = "see notes"  # not an outcome the loader knows
+    ref.loc[ref.index[3:6], "outcome"] = "Did not complete"  # a usual spelling of one it knows
+    path = tmp_path / "referrals.csv"
+    ref.to_csv(path, index=False)
+    code, stdout, stderr = run_cli("analyse", demo_files["incidents"], "--referrals", path, "--out", tmp_path / "r",
+                                   "--no-images", "--formats", "csv")
+    assert code == 0, stderr
+    caveat = "fewer than 5 referral outcome(s) were not recognised ('see notes') and are left out of the completion rate"
+    assert f"  warning: {caveat}" in stdout  # where the file is loaded
+    assert f"    - completion rate: {caveat}" in stdout  # under the scheme KPIs
+    assert "Did not complete" not in stdout and "3 referral outcome" not in stdout
