@@ -325,3 +325,16 @@ def test_privacy_fixes_name_what_exists_where_the_user_is() -> None:
     msg = str(err.value)
     assert "salt=" not in msg and "--drop-identifying" not in msg and "'p_' + 16 hex digits" in msg
     assert "hotspots.privacy.pseudonymise(value, salt)" in msg and "then load the file again" in msg
+
+
+def test_an_id_repeated_in_a_later_file_keeps_the_later_files_row(tmp_path: Path) -> None:
+    first, second = good(2), good(2)
+    second["referral_id"] = ["IJ-001", "IJ-777"]
+    second.loc[0, "outcome"] = "withdrawn"  # the update of IJ-001 (first file: refused)
+    first.to_csv(tmp_path / "a.csv", index=False)
+    second.to_csv(tmp_path / "b.csv", index=False)
+    data, report = load_referrals([tmp_path / "a.csv", tmp_path / "b.csv"])
+    assert report.dropped == {"duplicate id": 1} and report.examples["duplicate id"] == ["a.csv:line 3"]
+    assert data.set_index("referral_id").loc["IJ-001", "outcome"] == "withdrawn"
+    assert any("a later file repeats; the later file's row is kept" in w for w in report.warnings)
+    assert [f.rows_kept for f in report.files] == [1, 2]  # each file's line adds up

@@ -446,11 +446,15 @@ def finish(
     ids_may_be_reused: bool = False,
     skipped: Sequence[str] = (),
     stray: bool = False,
+    keep_last: bool = False,
 ) -> tuple[gpd.GeoDataFrame, LoadReport]:
     """Concatenate per-table parts (each with ``_src``, ``_row``, ``_x``, ``_y`` columns), drop
     cross-table duplicate ids, with ``stray`` (incidents) rows in stray months
     (:func:`hotspots.coverage.stray_months`: far from the rest of the data in time, few), flag or
     drop points outside the study area, build the report.
+
+    ``keep_last`` (referrals, task sites): an id repeated across tables keeps the row of the last
+    table (a later export updates a record), not the first.
 
     ``ids_may_be_reused`` (incidents): when most rows repeating an earlier table's id in a later
     month lie at another place (and at least :data:`MIN_REUSED_IDS` do), ids are taken to be
@@ -489,7 +493,7 @@ def finish(
         return [f"{names[int(df['_src'].iat[i])]}:{units[int(df['_src'].iat[i])]} {int(df['_row'].iat[i])}" for i in idx]
 
     if id_col is not None and len(parts) > 1 and len(df):
-        dup = df[id_col].duplicated(keep="first").to_numpy()
+        dup = df[id_col].duplicated(keep="last" if keep_last else "first").to_numpy()
         if ids_may_be_reused and dup.any():
             # A repeat at the same place is the same incident read twice (a month loaded twice, a
             # crime published again with its outcome). When most repeats in another month than the
@@ -522,6 +526,8 @@ def finish(
             extra_ex["duplicate id"] = refs(dup)
             charged.append(("duplicate id", dup))
             warnings.append(
+                f"{int(dup.sum()):,} row(s) have an id that a later file repeats; the later file's row is kept (the update) and "
+                "these are dropped as 'duplicate id'" if keep_last else
                 f"{int(dup.sum()):,} row(s) repeat an id already read from an earlier file (the same month loaded twice, or a "
                 "crime published again in a later month); "
                 "dropped as 'duplicate id'"
@@ -673,6 +679,7 @@ def load_scheme_tables(
         columns=list(columns),
         dtypes=dtypes,
         skipped=skipped,
+        keep_last=True,  # a referral or site repeated in a later file (a later export) is its update
     )
     params = {
         "loader": loader,
