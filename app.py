@@ -225,6 +225,8 @@ if view_change.open:
 def scheme_figures(view: dict, pub) -> None:
     """KPI cards and funnel of a protected view, where reparation happens, and the published breakdowns."""
     metrics(view_cards(view, pub.window))
+    if caveat := bundle.outcome_caveat(settings.threshold):  # outcomes left out of the completion rate
+        st.warning(md_text(caveat[0].upper() + caveat[1:] + "."))
     st.caption(note_text(pub.statement + (" " + view["note"] if view["note"] else "")))
     g1, g2 = st.columns(2)
     bars = funnel_bars(view)

@@ -48,6 +48,10 @@ class LoadReport:
         possibly swapped longitude/latitude, ...).
     files : list of LoadReport
         Per-file reports when several files were read (empty for a single file).
+    unrecognised : dict of str to dict of str to int
+        Values of a category field that were not recognised and kept as not recorded, by field
+        (``"outcome"``) then value (``"lost"``): rows, exact (counts of people for referrals: protect
+        them before showing, e.g. :func:`hotspots.io.unrecognised_outcomes_text`).
     """
 
     source: str
@@ -58,6 +62,7 @@ class LoadReport:
     notes: list[str] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
     files: list[LoadReport] = field(default_factory=list)
+    unrecognised: dict[str, dict[str, int]] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         if self.rows_read < 0 or self.rows_kept < 0 or any(v < 0 for v in self.dropped.values()):
@@ -85,6 +90,8 @@ class LoadReport:
             "notes": list(self.notes),
             "warnings": list(self.warnings),
             "files": [f.to_dict() for f in self.files],
+            # only when there are any: most reports (incidents, task sites) never have them
+            **({"unrecognised": {k: dict(v) for k, v in self.unrecognised.items()}} if self.unrecognised else {}),
         }
 
     def summary(self) -> str:
@@ -126,7 +133,12 @@ class LoadReport:
         """
         dropped: dict[str, int] = {}
         examples: dict[str, list[str]] = {}
+        unrecognised: dict[str, dict[str, int]] = {}
         for r in reports:
+            for key, counts in r.unrecognised.items():
+                into = unrecognised.setdefault(key, {})
+                for value, n in counts.items():
+                    into[value] = into.get(value, 0) + int(n)
             for k, v in r.dropped.items():
                 dropped[k] = dropped.get(k, 0) + v
             for k, v in r.examples.items():
@@ -157,6 +169,7 @@ class LoadReport:
             notes=all_notes,
             warnings=all_warnings,
             files=list(reports) if len(reports) > 1 else [],
+            unrecognised=unrecognised,
         )
 
 
@@ -196,6 +209,8 @@ class ReportBuilder:
         self.warnings: list[str] = []
         # Rows dropped before they became table rows (e.g. unparseable lines), counted in n_rows.
         self._pre_dropped = 0
+        #: {field: mask of rows whose value was not recognised} (:meth:`unrecognised`).
+        self._unrecognised: dict[str, tuple[np.ndarray, np.ndarray]] = {}
 
     def drop(
         self, mask: np.ndarray | Sequence[bool], reason: str, detail: Callable[[np.ndarray], Sequence[str]] | None = None
@@ -240,6 +255,11 @@ class ReportBuilder:
         if text not in self.warnings:
             self.warnings.append(text)
 
+    def unrecognised(self, key: str, values: Sequence[object], mask: np.ndarray) -> None:
+        """Record that ``values`` (one per row) were not recognised where ``mask`` is true for field
+        ``key``; the report counts them over the rows finally kept (:attr:`LoadReport.unrecognised`)."""
+        self._unrecognised[key] = (np.asarray(values, dtype=object), np.asarray(mask, dtype=bool))
+
     @property
     def kept(self) -> int:
         return int(self.alive.sum())
@@ -253,4 +273,15 @@ class ReportBuilder:
             examples={k: v for k, v in self.examples.items() if v},
             notes=list(self.notes),
             warnings=list(self.warnings),
+            unrecognised=self._unrecognised_counts(),
         )
+
+    def _unrecognised_counts(self) -> dict[str, dict[str, int]]:
+        out: dict[str, dict[str, int]] = {}
+        for key, (values, mask) in self._unrecognised.items():
+            hit = mask & self.alive
+            if hit.any():
+                vals, counts = np.unique(np.asarray([str(v) for v in values[hit]], dtype=object), return_counts=True)
+                order = np.argsort(-counts, kind="stable")
+                out[key] = {str(vals[i]): int(counts[i]) for i in order}
+        return out

@@ -48,6 +48,7 @@ __all__ = [
     "argument_names",
     "shown",
     "setting",
+    "python_only",
     "problem",
     "names_text",
     "counted",
@@ -111,7 +112,26 @@ def shown(name: str) -> str:
     return f"`{_NAMES.get().get(name, name)}`"
 
 
-def setting(name: str, value: Any = True, *, app: str | None = None) -> str:
+def python_only(*names: str) -> str:
+    """``" (in Python only; the command line has no such option)"`` when on the command line (inside
+    :func:`argument_names`) none of ``names`` has a flag, else ``""``: for a message that suggests
+    several such settings with ``setting(..., where=False)`` and says it once.
+
+    Examples
+    --------
+    >>> with argument_names({"crs": "--crs"}):
+    ...     python_only("swap_xy", "x")
+    ' (in Python only; the command line has no such options)'
+    >>> python_only("swap_xy")
+    ''
+    """
+    mapped = _NAMES.get()
+    if not mapped or any(n in mapped for n in names):
+        return ""
+    return f" (in Python only; the command line has no such option{'s' if len(names) > 1 else ''})"
+
+
+def setting(name: str, value: Any = True, *, app: str | None = None, where: bool = True) -> str:
     """A setting as its user would write it, in backticks, for the fix a message suggests.
 
     In Python ``name=value`` (``swap_xy=True``); on the command line (inside
@@ -129,7 +149,9 @@ def setting(name: str, value: Any = True, *, app: str | None = None) -> str:
 
     ``app`` names the app's control for the setting, put before the Python form outside the command
     line (the app and Python share messages): ``setting("keep_holes", app="Keep the boundary's
-    holes")`` is '"Keep the boundary's holes" in the app, `keep_holes=True` in Python'.
+    holes")`` is '"Keep the boundary's holes" in the app, `keep_holes=True` in Python'. With
+    ``where=False`` a setting the command line lacks is not followed by "(in Python only; ...)":
+    the message says it once for all (:func:`python_only`).
     """
     names = _NAMES.get()
     python = f"`{name}={value!r}`"
@@ -138,7 +160,7 @@ def setting(name: str, value: Any = True, *, app: str | None = None) -> str:
 
     flag = names.get(name)
     if flag is None:
-        return f"{python} (in Python only; the command line has no such option)"
+        return f"{python} (in Python only; the command line has no such option)" if where else python
     return f"`{flag}`" if value is True else f"`{flag} {value}`"
 
 

@@ -58,3 +58,12 @@ def test_a_file_without_coordinates_points_to_the_column_mapping():
     text = app_wording(str(err.value))
     assert "Python" not in text and "x=" not in text
     assert 'in the Data tab\'s "Column mapping for tables that are not police.uk files"' in text
+
+
+def test_person_text_reads_right_for_a_count_of_one():
+    from hotspots.app_support import person_text
+
+    assert person_text("'<b>completed</b>' in 1 row; 'x' in 7 rows") == "'<b>completed</b>' in fewer than 5 rows; 'x' in 7 rows"
+    assert person_text("1 referral has a date") == "fewer than 5 referrals has a date"
+    assert person_text("1 row(s) repeat an id") == "<5 row(s) repeat an id"  # plural already: unchanged form
+    assert person_text("in 1 row", threshold=1) == "in 1 row"

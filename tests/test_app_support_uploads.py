@@ -109,3 +109,15 @@ def test_a_failed_upload_is_said_with_the_data_still_shown():
         "Your referrals files (r1.csv, r2.csv) could not be loaded (and 1 more file group): `person_ref` looks like "
         "names. The page still shows the earlier data (demo data); the Data tab has the full message and the fix."
     )
+
+
+def test_outcome_caveat_names_the_referral_outcomes_left_out_of_the_completion_rate():
+    from hotspots.app_support.uploads import DataBundle, LoadOutcome
+    from hotspots.report import LoadReport
+
+    report = LoadReport("r.csv", 10, 10, unrecognised={"outcome": {"DNC-X": 2}})
+    bundle = DataBundle(prepared=None, source="files", label="x", token="t",
+                        reports=(LoadOutcome("incidents", ("a.csv",)), LoadOutcome("referrals", ("r.csv",), report)))
+    assert bundle.outcome_caveat().startswith("fewer than 5 referral outcome(s) were not recognised ('DNC-X')")
+    assert "left out of the completion rate" in bundle.outcome_caveat()
+    assert DataBundle(prepared=None, source="files", label="x", token="t").outcome_caveat() == ""

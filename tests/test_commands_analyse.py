@@ -580,7 +580,8 @@ def test_identifying_referral_columns_refused_unless_dropped(demo_files, tmp_pat
     bad = tmp_path / "referrals.csv"
     ref.to_csv(bad, index=False)
     code, _, stderr = run_cli("analyse", demo_files["incidents"], "--referrals", bad, "--out", tmp_path / "r", "--no-images")
-    assert code == 2 and "Surname" in stderr and "`--drop-identifying COLUMN`" in stderr and "Traceback" not in stderr
+    assert code == 2 and "Surname" in stderr and "`--drop-identifying Surname`" in stderr and "Traceback" not in stderr
+    assert "allow_identifying" not in stderr  # the fix that exists on the command line, not the Python one
     assert not (tmp_path / "r" / "parameters.json").exists()
     code, _, stderr = run_cli(
         "analyse",
@@ -704,3 +705,18 @@ def test_same_calendar_months_option_reaches_the_settings_as_the_apps_checkbox()
         args = build_parser().parse_args([command, "x.csv", "--out", "o", "--same-months"])
         assert settings_from_args(args).same_months is True
     assert settings_from_args(build_parser().parse_args(["analyse", "x.csv", "--out", "o"])).same_months is False
+
+
+def test_summary_says_which_outcomes_the_completion_rate_leaves_out(demo_files, tmp_path):
+    ref = pd.read_csv(demo_files["referrals"])
+    ref.loc[ref.index[:3], "outcome"] = "see notes"  # not an outcome the loader knows
+    ref.loc[ref.index[3:6], "outcome"] = "Did not complete"  # a usual spelling of one it knows
+    path = tmp_path / "referrals.csv"
+    ref.to_csv(path, index=False)
+    code, stdout, stderr = run_cli("analyse", demo_files["incidents"], "--referrals", path, "--out", tmp_path / "r",
+                                   "--no-images", "--formats", "csv")
+    assert code == 0, stderr
+    caveat = "fewer than 5 referral outcome(s) were not recognised ('see notes') and are left out of the completion rate"
+    assert f"  warning: {caveat}" in stdout  # where the file is loaded
+    assert f"    - completion rate: {caveat}" in stdout  # under the scheme KPIs
+    assert "Did not complete" not in stdout and "3 referral outcome" not in stdout

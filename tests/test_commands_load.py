@@ -152,3 +152,23 @@ def test_a_referrals_file_without_its_columns_gets_advice_a_command_line_user_ca
     assert code == 2
     assert "cannot find column(s) for `referred_at`" in stderr
     assert "Rename the column(s) in the file to referred_at; in Python, name it with `columns={'referred_at': '...'}`." in stderr
+
+
+def test_load_drops_identifying_referral_columns_when_asked(tmp_path):
+    import pandas as pd
+
+    from hotspots.privacy import pseudonymise
+
+    path = tmp_path / "referrals.csv"
+    pd.DataFrame({
+        "referral_id": ["R1", "R2"], "person_ref": [pseudonymise("a", "s" * 16), pseudonymise("b", "s" * 16)],
+        "referred_at": ["2025-01-02", "2025-01-03"], "offence": ["shop theft"] * 2, "route": ["community resolution"] * 2,
+        "DOB": ["2001-01-01"] * 2, "longitude": [-1.47, -1.48], "latitude": [52.92, 52.93],
+    }).to_csv(path, index=False)
+    code, _, stderr = run_cli("load", path, "--kind", "referrals")
+    assert code == 2 and "add `--drop-identifying DOB` to the command" in stderr and "allow_identifying" not in stderr
+    code, stdout, stderr = run_cli("load", path, "--kind", "referrals", "--drop-identifying", "DOB")
+    assert code == 0, stderr
+    assert "read 2, kept 2" in stdout
+    code, _, stderr = run_cli("load", path, "--drop-identifying", "DOB")
+    assert code == 2 and "`--drop-identifying` is for referral files" in stderr

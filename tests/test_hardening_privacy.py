@@ -514,6 +514,17 @@ def test_report_view_of_a_referral_file_hides_small_counts_and_what_reveals_them
     big = LoadReport("r.csv", 40, 30, {"no location": 10})
     v = report_view(big, person=True)
     assert (v.rows_read, v.rows_kept, v.rows_dropped) == ("40", "30", "10")
+    # Example lines of a reason whose count is suppressed would give it away (3 lines for "<5").
+    ex = LoadReport("r.csv", 40, 30, {"duplicate id": 3, "no location": 7},
+                    examples={"duplicate id": ["r.csv:line 4", "r.csv:line 5", "r.csv:line 6"],
+                              "no location": [f"r.csv:line {i}" for i in range(10, 15)]})
+    v = report_view(ex, person=True)
+    assert v.reasons.set_index("reason")["examples"].to_dict() == {
+        "duplicate id": "", "no location": ", ".join(f"r.csv:line {i}" for i in range(10, 15))}
+    v = report_view(ex, person=True, published={"rows_read": "c", "rows_kept": 30, "rows_dropped": 10,
+                                                "dropped": {"duplicate id": "<5", "no location": "c"}})
+    assert v.reasons["examples"].tolist() == ["", ""]  # a hidden 'c' count hides its lines too
+    assert report_view(ex, person=False).reasons["examples"].str.len().min() > 0  # not people: all shown
     # Incidents and task sites are not people: shown as they are.
     v = report_view(small, person=False)
     assert (v.rows_read, v.rows_kept, v.rows_dropped) == ("30", "27", "3") and v.reasons["rows"].tolist() == [2, 1]

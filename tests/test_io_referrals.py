@@ -86,7 +86,7 @@ def test_good_file_normalises_enums_booleans_and_dates(tmp_path: Path) -> None:
 
 
 def test_unknown_enum_and_boolean_values_keep_the_referral_with_the_field_not_recorded() -> None:
-    """A referral is a person whatever one field says: an unrecognised value ("DNC" for an outcome)
+    """A referral is a person whatever one field says: an unrecognised value ("lost" for an outcome)
     leaves that field missing and is counted in a warning, the row is kept."""
     unknown = {"offence": "burglary", "route": "prison", "outcome": "lost", "reoffended": "maybe"}
     df = good()
@@ -123,7 +123,10 @@ def test_required_values_dates_location_and_duplicates() -> None:
     assert sorted(data["referral_id"].tolist()) == ["IJ-000", "IJ-001"]
     assert pd.isna(data.set_index("referral_id").loc["IJ-001", "offence"])
     assert any("1 row(s) without a `offence` value: kept, with offence not recorded" in w for w in report.warnings)
-    assert report.examples["duplicate id"] == ["DataFrame:row 6"]
+    # the later row of a repeated id is kept (an export's later row is the update): row 1 is dropped
+    assert report.examples["duplicate id"] == ["DataFrame:row 1"]
+    assert any("rows repeating a `referral_id` in a file: the last of them is kept" in n for n in report.notes)
+    assert any("1 of the 1 row(s) dropped as 'duplicate id' differ from the row kept" in w for w in report.warnings)
 
 
 def test_identifying_columns_are_refused_or_dropped() -> None:
@@ -148,7 +151,7 @@ def test_raw_person_refs_are_refused_unless_salted() -> None:
     df["person_ref"] = ["PNC123", "PNC456", "PNC123", ""]
     with pytest.raises(PrivacyError) as err:
         load_referrals(df)
-    assert "PNC123" not in str(err.value) and "rows 1, 2, 3" in str(err.value) and "salt=" in str(err.value)
+    assert "PNC123" not in str(err.value) and "rows 1, 2, 3" in str(err.value) and "`salt=` pseudonymises" in str(err.value)
     data, report = load_referrals(df, salt=SALT)
     assert data["person_ref"].tolist()[:3] == [
         pseudonymise("PNC123", SALT),
@@ -211,3 +214,127 @@ def test_study_area_and_drop_outside() -> None:
     assert data["in_study_area"].tolist() == [True, False, False, False]
     d2, r2 = load_referrals(good(), study_area=area, drop_outside=True)
     assert r2.dropped == {"outside study area": 3} and len(d2) == 1
+
+
+# ---------------------------------------------------------------------------- tester's report C1
+
+
+def test_usual_non_completion_and_withdrawal_spellings_are_recognised() -> None:
+    df = good(8)
+    df["outcome"] = ["Not completed", "Did not complete", "Failed", "Non-compliant", "Breached", "Withdrawn by police",
+                     "withdrawn by victim", "Completed"]
+    data, report = load_referrals(df)
+    assert data["outcome"].tolist() == ["refused"] * 5 + ["withdrawn", "withdrawn", "completed"]
+    assert report.unrecognised.get("outcome") is None
+    assert not any("not recognised" in w for w in report.warnings)
+
+
+def test_unrecognised_outcomes_are_counted_and_named_for_the_completion_rate() -> None:
+    from hotspots.io import unrecognised_outcomes_text
+
+    df = good(8)
+    df["outcome"] = ["DNC-X"] * 6 + ["zz", "completed"]
+    data, report = load_referrals(df)
+    assert report.unrecognised["outcome"] == {"DNC-X": 6, "zz": 1}
+    text = unrecognised_outcomes_text(report)
+    # 7 in all, shown exactly; a per-value count of 1 would be shown, so no per-value counts at all
+    assert text.startswith("7 referral outcome(s) were not recognised ('DNC-X', 'zz')")
+    assert "left out of the completion rate" in text and "(6)" not in text
+    small = load_referrals(good(4).assign(outcome=["zz", "completed", "completed", "completed"])).report
+    assert unrecognised_outcomes_text(small).startswith("fewer than 5 referral outcome(s) were not recognised ('zz')")
+    assert unrecognised_outcomes_text(load_referrals(good()).report) == ""
+    big = load_referrals(good(12).assign(outcome=["aa"] * 6 + ["bb"] * 6)).report
+    assert "'aa' (6), 'bb' (6)" in unrecognised_outcomes_text(big)
+
+
+def test_unrecognised_counts_leave_out_rows_dropped_later() -> None:
+    df = good(4)
+    df["outcome"] = ["zz", "zz", "completed", "completed"]
+    df.loc[1, "longitude"] = np.nan  # dropped as no location: not among the referrals left out of the rate
+    _, report = load_referrals(df)
+    assert report.unrecognised["outcome"] == {"zz": 1}
+
+
+def test_repeated_id_keeps_the_later_row_and_counts_rows_that_differ() -> None:
+    df = good(4)
+    df["referral_id"] = ["A", "B", "A", "B"]
+    df["outcome"] = ["in progress", "completed", "completed", "completed"]
+    df["person_ref"] = [df["person_ref"][0], df["person_ref"][1], df["person_ref"][0], df["person_ref"][1]]
+    df.loc[3, ["offence", "route", "age_group", "contacted_at", "reoffended", "victim_satisfied", "first_time_entrant",
+               "task_id", "longitude", "latitude"]] = df.loc[1, ["offence", "route", "age_group", "contacted_at", "reoffended",
+                                                                 "victim_satisfied", "first_time_entrant", "task_id",
+                                                                 "longitude", "latitude"]].to_numpy()
+    data, report = load_referrals(df)
+    assert report.dropped == {"duplicate id": 2}
+    assert report.examples["duplicate id"] == ["DataFrame:row 1", "DataFrame:row 2"]
+    assert data.set_index("referral_id").loc["A", "outcome"] == "completed"  # the update, not the stale first row
+    # row 1 (A) differs from row 3; row 2 (B) is the same as row 4
+    assert any("1 of the 2 row(s) dropped as 'duplicate id' differ from the row kept for their `referral_id` (the later "
+               "one)" in w for w in report.warnings)
+
+
+def test_excel_serial_dates_are_read_with_a_warning() -> None:
+    df = good(4)
+    df["referred_at"] = ["45842.34514", "45661", "2024-10-01 10:00", "12345"]
+    data, report = load_referrals(df)
+    assert data["referred_at"].tolist()[:3] == [pd.Timestamp("2025-07-04 08:17"), pd.Timestamp("2025-01-04"),
+                                                pd.Timestamp("2024-10-01 10:00")]
+    assert report.dropped == {"unparseable date": 1}  # 12345 is below the plausible range
+    assert any(w.startswith("2 `referred_at` value(s) are plain numbers read as Excel serial day numbers (1900 date "
+                            "system), e.g. 45842.34514 read as 2025-07-04 08:17") for w in report.warnings)
+
+
+def test_empty_rows_unused_columns_and_future_dates() -> None:
+    df = good(4).astype(object)
+    df["case_notes"] = "x"
+    df.loc[2] = [""] * len(df.columns)  # a line of only commas
+    df.loc[3, "referred_at"] = (pd.Timestamp.now().normalize() + pd.Timedelta(days=30)).strftime("%Y-%m-%d")
+    data, report = load_referrals(df)
+    assert report.dropped == {"empty row": 1}
+    assert report.examples["empty row"] == ["DataFrame:row 3"]
+    assert not any("stable ids" in n for n in report.notes)  # the empty row needed no id
+    assert any(n.startswith("column(s) not used: `case_notes`") for n in report.notes)
+    assert any(w.startswith("1 referral(s) have a `referred_at` after today") and "row 4" in w for w in report.warnings)
+
+
+def test_upper_case_hex_person_refs_are_pseudonyms() -> None:
+    df = good()
+    refs = df["person_ref"].tolist()
+    df["person_ref"] = [refs[0].upper(), refs[1], refs[0], refs[3].upper()]
+    data, report = load_referrals(df)
+    assert data["person_ref"].tolist() == [refs[0], refs[1], refs[0], refs[3]]
+    assert any("2 `person_ref` value(s) written in upper case read in lower case" in n for n in report.notes)
+
+
+def test_privacy_fixes_name_what_exists_where_the_user_is() -> None:
+    from hotspots.validation import argument_names
+
+    df = good()
+    df["Offender Name"] = ["Smith", "Jones", "Brown", "Green"]
+    with pytest.raises(PrivacyError) as err:
+        load_referrals(df)
+    assert "Remove the column(s) from the file and load it again (in Python, `allow_identifying=['Offender Name']`" in str(
+        err.value)
+    with argument_names({"allow_identifying": "--drop-identifying"}), pytest.raises(PrivacyError) as err:
+        load_referrals(df)
+    assert "add `--drop-identifying 'Offender Name'` to the command" in str(err.value)
+    assert "allow_identifying" not in str(err.value)
+    raw = good().assign(person_ref=["PNC1", "PNC2", "PNC3", "PNC4"])
+    with argument_names({"allow_identifying": "--drop-identifying"}), pytest.raises(PrivacyError) as err:
+        load_referrals(raw)
+    msg = str(err.value)
+    assert "salt=" not in msg and "--drop-identifying" not in msg and "'p_' + 16 hex digits" in msg
+    assert "hotspots.privacy.pseudonymise(value, salt)" in msg and "then load the file again" in msg
+
+
+def test_an_id_repeated_in_a_later_file_keeps_the_later_files_row(tmp_path: Path) -> None:
+    first, second = good(2), good(2)
+    second["referral_id"] = ["IJ-001", "IJ-777"]
+    second.loc[0, "outcome"] = "withdrawn"  # the update of IJ-001 (first file: refused)
+    first.to_csv(tmp_path / "a.csv", index=False)
+    second.to_csv(tmp_path / "b.csv", index=False)
+    data, report = load_referrals([tmp_path / "a.csv", tmp_path / "b.csv"])
+    assert report.dropped == {"duplicate id": 1} and report.examples["duplicate id"] == ["a.csv:line 3"]
+    assert data.set_index("referral_id").loc["IJ-001", "outcome"] == "withdrawn"
+    assert any("a later file repeats; the later file's row is kept" in w for w in report.warnings)
+    assert [f.rows_kept for f in report.files] == [1, 2]  # each file's line adds up

@@ -150,8 +150,13 @@ def test_easting_northing_auto_and_explicit_crs() -> None:
 
 def test_swapped_lonlat_is_reported_not_fixed() -> None:
     df = pd.DataFrame({"lon": LAT, "lat": LON, "date": ["2025-01-01"] * 4})
-    with pytest.raises(CRSError, match=r"look swapped.*swap_xy=True"):
+    with pytest.raises(CRSError, match=r"look swapped.*swap_xy=True.*`x='lat'` and `y='lon'`"):
         load_incidents(df)
+    from hotspots.validation import argument_names
+
+    with argument_names({"crs": "--crs"}), pytest.raises(CRSError) as err:
+        load_incidents(df)
+    assert str(err.value).count("in Python only") == 1  # said once for the three settings
     data, report = load_incidents(df, swap_xy=True)
     np.testing.assert_allclose(xy(data), expected_xy(), atol=1e-6)
     assert any("swapped as asked" in n for n in report.notes)
@@ -416,3 +421,13 @@ def test_what_marks_a_table_as_referrals(header: str, refused: bool) -> None:
     from hotspots.io.referrals import referral_columns
 
     assert bool(referral_columns(header.split(","))) is refused
+
+
+def test_rows_of_only_blanks_are_empty_rows_and_excel_serial_dates_are_read() -> None:
+    df = frame().astype(object)
+    df.loc[1] = ["", np.nan, None, "", "-"]  # a line of only commas (or blank markers)
+    df.loc[2, "Date"] = "45842.34514"  # Excel serial day number: 2025-07-04 08:17
+    data, report = load_incidents(df)
+    assert report.dropped == {"empty row": 1} and report.examples["empty row"] == ["DataFrame:row 2"]
+    assert pd.Timestamp("2025-07-04 08:17") in data["occurred"].tolist()
+    assert any("1 `Date` value(s) are plain numbers read as Excel serial day numbers" in w for w in report.warnings)

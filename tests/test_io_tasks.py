@@ -54,6 +54,20 @@ def test_drops_duplicates_unknown_and_missing_kinds() -> None:
     assert report.dropped == {"duplicate id": 1, "unknown kind value": 1, "missing kind": 1, "no location": 1}
     assert any("'gardening'" in w for w in report.warnings)
     assert data["task_id"].tolist() == ["T1", "T6", "T7"]
+    # a repeated id keeps its later row (an export's update), and says the dropped row differed
+    assert data["kind"].iloc[0] == "allotment" and report.examples["duplicate id"] == ["DataFrame:row 1"]
+    assert any("1 of the 1 row(s) dropped as 'duplicate id' differ from the row kept for their `task_id`" in w
+               for w in report.warnings)
+
+
+def test_unused_columns_are_named_and_empty_rows_counted() -> None:
+    df = sites().astype(object)
+    df["contact_phone_ext"] = "123"
+    df.loc[2] = [None] * len(df.columns)
+    data, report = load_tasks(df)
+    assert report.dropped == {"empty row": 1} and len(data) == 6
+    assert any(n.startswith("column(s) not used: `contact_phone_ext`") for n in report.notes)
+    assert "123" not in " ".join(report.notes)  # names only, never values
 
 
 def test_polygon_sites_and_derived_ids(tmp_path: Path) -> None:

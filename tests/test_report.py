@@ -42,3 +42,18 @@ def test_combine_adds_files_and_extra_drops():
     assert c.dropped == {"no location": 1, "duplicate id": 1}
     assert [f.source for f in c.files] == ["a", "b"]
     assert "read 7" in c.summary() and "duplicate id: 1" in str(c)
+
+
+def test_unrecognised_values_are_counted_over_kept_rows_and_combined():
+    from hotspots.io.cache import report_from_dict
+
+    b = ReportBuilder("a.csv", 4)
+    b.unrecognised("outcome", ["DNC", "DNC", "done", "x"], np.array([True, True, False, True]))
+    b.drop(np.array([False, True, False, False]), "no location")
+    r = b.build()
+    assert r.unrecognised == {"outcome": {"DNC": 1, "x": 1}}  # the dropped row is not counted
+    b2 = ReportBuilder("b.csv", 2)
+    b2.unrecognised("outcome", ["DNC", "ok"], np.array([True, False]))
+    both = LoadReport.combine([r, b2.build()])
+    assert both.unrecognised == {"outcome": {"DNC": 2, "x": 1}}
+    assert report_from_dict(both.to_dict()).unrecognised == both.unrecognised

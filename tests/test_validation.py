@@ -304,3 +304,11 @@ def test_setting_is_written_as_its_user_writes_it():
         assert setting("crs", "EPSG:2157") == "`--crs EPSG:2157`"
         assert setting("keep_holes") == "`--keep-holes`"
         assert setting("swap_xy") == "`swap_xy=True` (in Python only; the command line has no such option)"
+
+
+def test_python_only_is_said_once_for_several_settings():
+    with v.argument_names({"crs": "--crs"}):
+        assert v.setting("swap_xy", where=False) == "`swap_xy=True`"
+        assert v.python_only("swap_xy", "x") == " (in Python only; the command line has no such options)"
+        assert v.python_only("crs", "x") == ""  # one of them has a flag
+    assert v.python_only("swap_xy") == ""  # Python: nothing to say

@@ -25,6 +25,18 @@ def report_rows(report: LoadReport) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=["reason", "rows", "examples"])
 
 
+def _examples(reasons: pd.DataFrame, shown_rows: list[Any]) -> list[str]:
+    """The example lines of each reason, kept only where the count shown is an exact number of at
+    least :data:`~hotspots.report.MAX_EXAMPLES`: a list of fewer lines would tell a suppressed
+    (``<5``) or hidden (``c``) count of people exactly."""
+    from ..report import MAX_EXAMPLES
+
+    return [
+        ex if isinstance(v, (int, np.integer)) and int(v) >= MAX_EXAMPLES else ""
+        for ex, v in zip(reasons["examples"], shown_rows)
+    ]
+
+
 @dataclass(frozen=True)
 class ReportView:
     """A load report as the data panel shows it (see :func:`report_view`)."""
@@ -43,7 +55,9 @@ def report_view(report: LoadReport, *, person: bool = False, threshold: int | No
     """The figures, drop reasons, notes and warnings of a load report, as shown on screen.
 
     With ``person=True`` (a referral file: one row per person referred) counts from 1 to
-    ``threshold − 1`` are shown as ``"<5"``, in the figures, the reasons table and the texts;
+    ``threshold − 1`` are shown as ``"<5"``, in the figures, the reasons table and the texts, and
+    a reason's example lines only when its count is shown exactly and is at least 5 (fewer lines
+    would give a hidden count away);
     when any drop count is that small, the rows read (and the total dropped, when it is not
     itself small) are not shown, so that a small count cannot be worked out by subtraction.
     ``published`` (:meth:`hotspots.publication.SchemePublication.load_report` of this report, for
@@ -57,7 +71,9 @@ def report_view(report: LoadReport, *, person: bool = False, threshold: int | No
     if person and published is not None:
         fig = lambda v: f"{v:,}" if isinstance(v, (int, np.integer)) else str(v)  # noqa: E731
         marks = dict(published.get("dropped") or {})
-        reasons = reasons.assign(rows=[fig(marks.get(k, "c")) for k in reasons["reason"]]) if len(reasons) else reasons
+        shown_rows = [marks.get(k, "c") for k in reasons["reason"]]
+        reasons = reasons.assign(rows=[fig(v) for v in shown_rows], examples=_examples(reasons, shown_rows)) \
+            if len(reasons) else reasons
         return ReportView(
             fig(published["rows_read"]), fig(published["rows_kept"]), fig(published["rows_dropped"]), reasons,
             tuple(person_text(n, t) for n in report.notes), tuple(person_text(w, t) for w in report.warnings),
@@ -77,7 +93,9 @@ def report_view(report: LoadReport, *, person: bool = False, threshold: int | No
     counts = [report.rows_dropped, *report.dropped.values()]
     hide = any(small(int(n)) for n in counts)
     fmt = lambda n: str(suppress_count(int(n), t)) if small(int(n)) else f"{int(n):,}"  # noqa: E731
-    reasons = reasons.assign(rows=[fmt(n) for n in reasons["rows"]]) if len(reasons) else reasons
+    if len(reasons):
+        shown_rows = [int(n) if not small(int(n)) else "<" for n in reasons["rows"]]
+        reasons = reasons.assign(rows=[fmt(n) for n in reasons["rows"]], examples=_examples(reasons, shown_rows))
     dropped = fmt(report.rows_dropped) if small(report.rows_dropped) or not hide else "–"
     return ReportView(
         "–" if hide else f"{report.rows_read:,}",

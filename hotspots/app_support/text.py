@@ -15,9 +15,15 @@ _PERSON_COUNT = re.compile(
     r"|rows?\b|row\(s\)|`[^`]+`\s+values?|`[^`]+`\s+value\(s\)|values?\b|value\(s\)))"
 )
 
+# One of a singular noun ("1 row", "1 referral"), which a suppressed count makes plural.
+_PLURAL = {"row": "rows", "referral": "referrals", "value": "values", "person": "people", "individual": "individuals",
+           "offender": "offenders"}
+_ONE = re.compile(r"(?<![\w.,/\-–])1\s+(row|referral|value|person|individual|offender)\b(?![(s])")
+
 
 def person_text(text: str, threshold: int | None = None) -> str:
-    """``text`` with every count of people from 1 to ``threshold − 1`` shown as ``"<5"``.
+    """``text`` with every count of people from 1 to ``threshold − 1`` shown as ``"<5"`` (a count of
+    1 before a singular noun as ``"fewer than 5 rows"``, which reads right).
 
     For library notes and load-report messages about referrals shown on screen (``"3
     referral(s) have a re-offending flag..."`` becomes ``"<5 referral(s) ..."``). A count is a
@@ -31,6 +37,8 @@ def person_text(text: str, threshold: int | None = None) -> str:
         n = int(m.group(1).replace(",", ""))
         return str(suppress_count(n, t)) if 0 < n < t else m.group(1)
 
+    if t > 1:  # "in 1 row" would read "in <5 row": the noun goes plural
+        text = _ONE.sub(lambda m: f"fewer than {t} {_PLURAL[m.group(1)]}", str(text))
     return _PERSON_COUNT.sub(repl, str(text))
 
 

@@ -82,6 +82,13 @@ class DataBundle:
         """The default settings for these data (periods chosen from the data's months)."""
         return self.prepared.settings
 
+    def outcome_caveat(self, threshold: int | None = None) -> str:
+        """:func:`hotspots.io.unrecognised_outcomes_text` of the referral file loaded (``""`` without one)."""
+        from ..io import unrecognised_outcomes_text
+
+        report = next((o.report for o in self.reports if o.kind == "referrals" and o.report is not None), None)
+        return unrecognised_outcomes_text(report, threshold=threshold) if report is not None else ""
+
     @property
     def shared(self) -> bool:
         """True for data anyone could have (the built-in demo): results may be cached globally."""

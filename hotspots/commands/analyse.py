@@ -337,15 +337,15 @@ def load_inputs(args: argparse.Namespace, say: Callable[[str], None]) -> Inputs:
         out.incidents = loaded.data
         out.records["incidents"] = loaded
     if args.referrals:
-        from .._errors import PrivacyError
+        from ..io import unrecognised_outcomes_text
 
-        try:
-            ref = load_any(Path(args.referrals), kind="referrals", allow_identifying=args.drop_identifying or None)
-        except PrivacyError as exc:
-            raise PrivacyError(f"{exc} On the command line: `--drop-identifying COLUMN`.") from None
+        # a PrivacyError's fix names `--drop-identifying` itself (the flag is the alias of `allow_identifying`)
+        ref = load_any(Path(args.referrals), kind="referrals", allow_identifying=args.drop_identifying or None)
         # rows read, kept and dropped are counts of people: the summary gives them as published
         # (`hotspots load --kind referrals` shows them exactly, for checking the file)
         say(f"referrals  {ref.report.source}: loaded; rows read, kept and dropped are in the summary, protected as published")
+        if caveat := unrecognised_outcomes_text(ref.report, threshold=getattr(args, "threshold", None)):
+            say(f"  warning: {caveat}")
         if ref.report.warnings:  # they quote exact counts of rows (people): shown by the command for checking the file
             say(f"  {len(ref.report.warnings)} warning(s) about the file's values (e.g. values not recognised, kept as not "
                 f"recorded): see `hotspots load --kind referrals --report {args.referrals}`")
@@ -536,6 +536,10 @@ def summary_lines(analysis: Any, inputs: Inputs | None = None, *, top: int = 5) 
             f"contacted and booked within 48 h {pct('contacted_booked_48h_pct')}; "
             f"first-time entrants {pct('first_time_entrant_pct')}"
         )
+        from ..io import unrecognised_outcomes_text
+
+        if caveat := unrecognised_outcomes_text(getattr(loaded, "report", None), threshold=pub.threshold):
+            lines.append(f"    - completion rate: {caveat}")
         sd = pub.referrals_summary.set_index("where") if pub.referrals_summary is not None else None
         if sd is not None and "in hotspots" in sd.index:
             lines.append(
@@ -671,7 +675,7 @@ def register(sub: argparse._SubParsersAction) -> None:
         "analyse",
         run,
         help="run the whole analysis and write GIS files, tables and briefing maps",
-        aliases={"out_dir": "--out", "snap_m": "--snap", "categories": "--category"},
+        aliases={"out_dir": "--out", "snap_m": "--snap", "categories": "--category", "allow_identifying": "--drop-identifying"},
         description=(
             "Load incident files (and optionally referrals, task sites, a study area), run the hotspot analysis "
             "(grid, kernel density, Gi*, hotspot areas, clusters, before/after change, scheme linkage and KPIs) and "

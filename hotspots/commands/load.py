@@ -26,6 +26,10 @@ def check_arguments(args: argparse.Namespace) -> dict:
             problems.check(resolve_crs, args.crs)
         if args.months:
             options["months"] = problems.check(validation.month_range, args.months, "months", open_ends=True)
+        if args.drop_identifying:
+            if args.kind != "referrals":
+                problems.add("`--drop-identifying` is for referral files: give it with `--kind referrals`.")
+            options["allow_identifying"] = args.drop_identifying
     return options
 
 
@@ -57,7 +61,7 @@ def run(args: argparse.Namespace) -> int:
 def register(sub: argparse._SubParsersAction) -> None:
     p = add_command(sub, "load", run, help="load files and print what was read, kept and dropped",
                     description="Load incident, referral or task files and print the load report.",
-                    aliases={"categories": "--category"})
+                    aliases={"categories": "--category", "allow_identifying": "--drop-identifying"})
     p.add_argument("paths", nargs="+", metavar="PATH", help="files, folders or zip archives")
     p.add_argument("--kind", choices=["incidents", "referrals", "tasks"], default="incidents",
                    help="what the files hold (default incidents)")
@@ -65,6 +69,9 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="print the full report (drop reasons with example rows, notes, per-file lines); "
                         "without it, the summary and the warnings")
     p.add_argument("--json", action="store_true", help="print the report as JSON")
+    p.add_argument("--drop-identifying", action="append", metavar="COL",
+                   help="with --kind referrals: drop this identifier-like column on load instead of refusing the file "
+                        "(repeatable)")
     p.add_argument("--category", action="append", help="keep only this category (repeatable), e.g. 'Anti-social behaviour'")
     p.add_argument("--months", metavar="A:B",
                    help="keep only months A to B, written YYYY-MM:YYYY-MM, e.g. 2025-01:2025-06 (either end may be left empty)")

@@ -98,7 +98,8 @@ def run(args: argparse.Namespace) -> int:
 def register(sub: argparse._SubParsersAction) -> None:
     p = add_command(
         sub, "map", run, help="draw one briefing map (PNG or PDF)",
-        aliases={"out_path": "--out", "size_in": "--width/--height", "categories": "--category"},
+        aliases={"out_path": "--out", "size_in": "--width/--height", "categories": "--category",
+                 "allow_identifying": "--drop-identifying"},
         description="Load the inputs, run the analysis and draw one briefing map: a layer, or before/after side by side.",
     )
     add_analysis_arguments(p)

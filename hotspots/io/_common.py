@@ -21,6 +21,14 @@ EARLIEST_DATE = pd.Timestamp("1990-01-01")
 FUTURE_DAYS = 365
 #: Timezone that timezone-aware inputs are converted to before the zone is dropped.
 LOCAL_TZ = "Europe/London"
+#: Plain numbers in this range in a date column are read as Excel serial day numbers (1900 date
+#: system: 20000 is 1954-10-03, 80000 is 2119-01-10), the form a date takes when a spreadsheet
+#: column formatted as a number is saved as CSV.
+EXCEL_SERIAL_RANGE = (20000, 80000)
+#: Day 0 of Excel's 1900 date system as it counts after February 1900 (its phantom 29 February 1900
+#: is why this is 30 December 1899, not 31 December).
+EXCEL_EPOCH = pd.Timestamp("1899-12-30")
+_EXCEL_SERIAL = re.compile(r"^\d{5}(?:\.\d+)?$")
 
 _BLANKS = {"", "na", "n/a", "nan", "none", "null", "nat", "-", "#n/a"}
 
@@ -125,11 +133,15 @@ _DATE_PATTERNS: list[tuple[re.Pattern[str], tuple[str, ...], bool, str]] = [
 class ParsedDates:
     """Parsed datetimes of one column: values, which rows were month-only, blank, unparseable."""
 
-    def __init__(self, values: pd.Series, month_only: np.ndarray, blank: np.ndarray, bad: np.ndarray):
+    def __init__(
+        self, values: pd.Series, month_only: np.ndarray, blank: np.ndarray, bad: np.ndarray, excel: np.ndarray | None = None
+    ):
         self.values = values  # datetime64[us] naive, NaT where blank/bad
         self.month_only = month_only
         self.blank = blank
         self.bad = bad
+        #: Rows read as Excel serial day numbers (:data:`EXCEL_SERIAL_RANGE`).
+        self.excel = np.zeros(len(blank), dtype=bool) if excel is None else excel
 
     def out_of_range(self, now: pd.Timestamp | None = None) -> np.ndarray:
         now = pd.Timestamp.now() if now is None else now
@@ -151,6 +163,10 @@ def parse_dates(series: pd.Series, *, month_column: bool = False) -> ParsedDates
     optional ``T``, seconds, fractions and UTC offset (converted to UK local time), UK
     day-first dates ``05/01/2025`` (also with ``-`` or ``.``) with optional ``HH:MM[:SS]``,
     ``2025/01/05``, ``5 Jan 2025``. Ambiguous numeric dates are read day first (UK usage).
+    A plain number of five digits before any decimals, from 20000 to 80000
+    (:data:`EXCEL_SERIAL_RANGE`), is an Excel serial day number (1900 date system, days since
+    1899-12-30, the fraction the time of day, rounded to the second: ``45842.34514`` is
+    2025-07-03 08:17:00); such rows are flagged in ``ParsedDates.excel`` for the loaders to say so.
     Anything else is unparseable: no guessing with a free-form parser, which would turn
     numbers such as ``3`` into dates.
     """
@@ -200,11 +216,47 @@ def parse_dates(series: pd.Series, *, month_column: bool = False) -> ParsedDates
             out[hit] = parsed.to_numpy()
             month_only[hit] = is_month
             done |= hit
+    excel = _excel_serials(s, ~done, out)
     bad = ~blank & out.isna().to_numpy()
     if month_column:
         month_only[:] = True
     month_only &= ~bad & ~blank
-    return ParsedDates(out, month_only, blank, bad)
+    return ParsedDates(out, month_only, blank, bad, excel)
+
+
+def _excel_serials(s: pd.Series, todo: np.ndarray, out: pd.Series) -> np.ndarray:
+    """Read the ``todo`` rows of ``s`` that are Excel serial day numbers into ``out`` (in place); their mask."""
+    hit = todo & s.fillna("").str.match(_EXCEL_SERIAL).to_numpy(dtype=bool, na_value=False)
+    if not hit.any():
+        return hit
+    days = pd.to_numeric(s[hit], errors="coerce")
+    lo, hi = EXCEL_SERIAL_RANGE
+    days = days.where((days >= lo) & (days <= hi))
+    seconds = (days * 86400).round()
+    out[hit] = (EXCEL_EPOCH + pd.to_timedelta(seconds, unit="s")).astype("datetime64[us]").to_numpy()
+    hit[hit] = days.notna().to_numpy()
+    return hit
+
+
+def empty_rows(frame: pd.DataFrame) -> np.ndarray:
+    """Rows whose every field is blank (:func:`~hotspots.io._common.as_str`: empty, ``NA``, ``-``...) or missing."""
+    if not len(frame) or not len(frame.columns):
+        return np.zeros(len(frame), dtype=bool)
+    blank = np.ones(len(frame), dtype=bool)
+    # columns of numbers first (a missing-value test, fast), then text; only the rows still blank are read
+    order = sorted(range(len(frame.columns)), key=lambda i: pd.api.types.is_object_dtype(frame.dtypes.iloc[i]))
+    for i in order:
+        idx = np.flatnonzero(blank)
+        col = frame.iloc[idx, i]
+        if pd.api.types.is_numeric_dtype(col.dtype) or pd.api.types.is_datetime64_any_dtype(col.dtype):
+            blank[idx] = col.isna().to_numpy(dtype=bool)
+        elif col.dtype.name == "geometry":
+            blank[idx] = (col.isna() | col.is_empty).to_numpy(dtype=bool)
+        else:
+            blank[idx] = as_str(col).isna().to_numpy(dtype=bool)
+        if not blank.any():
+            break
+    return blank
 
 
 def parse_months_arg(months: Any, *, arg: str = "months") -> tuple[pd.Timestamp | None, pd.Timestamp | None]:

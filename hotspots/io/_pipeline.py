@@ -19,7 +19,7 @@ import shapely
 from .._errors import CRSError, HotspotsError, InputError, ParameterError
 from ..forces import far_apart_forces
 from ..report import MAX_EXAMPLES, LoadReport, ReportBuilder
-from ..validation import setting, shown
+from ..validation import python_only, setting, shown
 from ._columns import WKT_CANDIDATES, XY_CANDIDATES, find_columns, has_geometry, match_columns, resolve_xy  # noqa: F401
 from ._common import (
     COORDINATE_FORM,
@@ -27,6 +27,7 @@ from ._common import (
     bad_values,
     content_keys,
     derive_ids,
+    empty_rows,
     norm_key,
     parse_dates,
     study_area_geometry,
@@ -159,9 +160,11 @@ def locate(table: Table, b: ReportBuilder, where: PointColumns) -> Located:
                     f"{table.name}: after swapping x and y as asked ({setting('swap_xy')}), {det.reason}. The columns were "
                     f"the right way round: drop {shown('swap_xy')}."
                 )
+            # the column holding longitudes is x: here names[1]
+            fixes = (f"{setting('swap_xy', where=False)}, or name the columns with {setting('x', names[1], where=False)} and "
+                     f"{setting('y', names[0], where=False)}{python_only('swap_xy', 'x', 'y')}")
             raise CRSError(
-                f"{table.name}: `{names[0]}`/`{names[1]}` look swapped: {det.reason}. Swap them at source, pass "
-                f"{setting('swap_xy')}, or name the columns with {setting('x', 'longitude')} and {setting('y', 'latitude')}."
+                f"{table.name}: `{names[0]}`/`{names[1]}` look swapped: {det.reason}. Swap them at source, or pass {fixes}."
             )
         c = resolve_crs(det.epsg)
         b.note(detected_note(det))
@@ -203,10 +206,21 @@ def dates(
 
     Drops ``missing date`` (blank; only when ``required``), ``unparseable date``, ``date out of
     range`` (before 1990 or more than a year ahead); ``label`` names the column in reasons when
-    it is not the main date.
+    it is not the main date. Values read as Excel serial day numbers
+    (:func:`~hotspots.io._common.parse_dates`) are kept, with a warning naming the column and how
+    many rows were read so, with an example.
     """
     p = parse_dates(table.frame[col], month_column=month_column)
     suffix = "" if label == "date" else f" ({label})"
+    excel = p.excel & b.alive
+    if excel.any():
+        i = int(np.flatnonzero(excel)[0])
+        n = int(excel.sum())
+        b.warn(
+            f"{n:,} `{col}` value(s) are plain numbers read as Excel serial day numbers (1900 date system), e.g. "
+            f"{as_str(table.frame[col]).iat[i]} read as {p.values.iat[i]:%Y-%m-%d %H:%M}; check them, and save dates "
+            "as dates (e.g. 2025-07-04 08:17) when exporting from the spreadsheet"
+        )
     if required:
         b.drop(p.blank, f"missing date{suffix}")
     form = "a month written YYYY-MM (e.g. 2025-01)" if month_column else "a date such as 2025-01-31, 31/01/2025 or 2025-01"
@@ -322,8 +336,27 @@ def row_ids(frame: pd.DataFrame, id_col: str | None, prefix: str, b: ReportBuild
         ids = ids.astype(object)
         ids[need] = derive_ids(content_keys(frame[need]), prefix)
         ids = ids.astype("str")
-        b.note(note)
+        if (need & b.alive).any():  # not for rows already dropped (an empty row)
+            b.note(note)
     return ids
+
+
+def note_unused_columns(
+    b: ReportBuilder, cols: Sequence[str], found: dict[str, str | None], xy: tuple[str | None, str | None, str | None]
+) -> list[str]:
+    """Note the columns of a table that the loader did not read (names only, never values); return them.
+
+    ``cols``, ``found`` and ``xy`` as :meth:`SchemeOptions.match_columns` returns them. A column
+    the user meant to be read under another name can then be mapped with ``columns=``.
+    """
+    used = {c for c in found.values() if c} | {c for c in xy if c}
+    unused = [str(c) for c in cols if c not in used]
+    if unused:
+        from ..validation import names_text
+
+        b.note(f"column(s) not used: {names_text([f'`{c}`' for c in unused], limit=10)} (ignored; to read one as a "
+               f"column the loader knows, map it with {shown('columns')})")
+    return unused
 
 
 def drop_unknown(b: ReportBuilder, unknown: np.ndarray, reason: str, col: str, examples: Sequence[Any], fix: str) -> None:
@@ -337,7 +370,7 @@ def keep_unknown(b: ReportBuilder, values: pd.Series, unknown: np.ndarray, key: 
     """Keep the rows whose ``col`` value is not recognised, with ``key`` not recorded (the caller
     leaves it missing), and warn with each value and its number of rows and ``fix``.
 
-    A referral is a person referred whatever a field says: an unrecognised outcome (``"DNC"``)
+    A referral is a person referred whatever a field says: an unrecognised outcome (``"lost"``)
     makes that field unknown, not the person absent from every figure.
 
     Returns
@@ -346,6 +379,7 @@ def keep_unknown(b: ReportBuilder, values: pd.Series, unknown: np.ndarray, key: 
         Rows kept with ``key`` not recorded.
     """
     hit = np.asarray(unknown, dtype=bool) & b.alive
+    b.unrecognised(key, values.astype("str").to_numpy(dtype=object), hit)
     if not hit.any():
         return 0
     counts = pd.Series(np.asarray(values.astype("str"), dtype=object)[hit]).value_counts()
@@ -356,12 +390,36 @@ def keep_unknown(b: ReportBuilder, values: pd.Series, unknown: np.ndarray, key: 
     return int(hit.sum())
 
 
-def drop_duplicate_ids(b: ReportBuilder, ids: np.ndarray | pd.Series, *, what: str = "id") -> int:
+def drop_duplicate_ids(
+    b: ReportBuilder, ids: np.ndarray | pd.Series, *, what: str = "id", keep: str = "first", content: pd.Series | None = None
+) -> int:
+    """Drop the rows (not yet dropped) that repeat an id, as ``"duplicate id"``; return how many.
+
+    ``keep="first"`` keeps each id's first row (incidents: a row read twice); ``keep="last"`` its
+    last row (referrals, task sites: a case system's export repeats a record with its updates
+    further down, so the later row is the current one), with a note saying so. ``content`` (one
+    string per row, :func:`~hotspots.io._common.content_keys`) lets the report count how many
+    dropped rows differ from the row kept: a warning then names their lines (never the ids).
+    """
     s = pd.Series(np.asarray(ids, dtype=object))
     alive_idx = np.flatnonzero(b.alive)
     dup = np.zeros(len(s), dtype=bool)
-    dup[alive_idx] = s.iloc[alive_idx].duplicated(keep="first").to_numpy()
-    return int(b.drop(dup, "duplicate id").sum())
+    dup[alive_idx] = s.iloc[alive_idx].duplicated(keep=keep).to_numpy()
+    new = b.drop(dup, "duplicate id")
+    n = int(new.sum())
+    if n and keep == "last":
+        b.note(f"rows repeating a {what} in a file: the last of them is kept (a later row of an export is the update)")
+    if n and content is not None:
+        kept_content = dict(zip(s[b.alive].tolist(), np.asarray(content, dtype=object)[b.alive].tolist()))
+        c = np.asarray(content, dtype=object)
+        differ = np.array([new[i] and kept_content.get(s.iat[i]) != c[i] for i in range(len(s))], dtype=bool)
+        if differ.any():  # which rows: the example lines of 'duplicate id' (not listed here, where their number would show)
+            which = "later" if keep == "last" else "first"
+            b.warn(
+                f"{int(differ.sum()):,} of the {n:,} row(s) dropped as 'duplicate id' differ from the row kept for their {what} "
+                f"(the {which} one): check that the {which} row holds the current record"
+            )
+    return n
 
 
 # --------------------------------------------------------------------------------------------
@@ -388,11 +446,15 @@ def finish(
     ids_may_be_reused: bool = False,
     skipped: Sequence[str] = (),
     stray: bool = False,
+    keep_last: bool = False,
 ) -> tuple[gpd.GeoDataFrame, LoadReport]:
     """Concatenate per-table parts (each with ``_src``, ``_row``, ``_x``, ``_y`` columns), drop
     cross-table duplicate ids, with ``stray`` (incidents) rows in stray months
     (:func:`hotspots.coverage.stray_months`: far from the rest of the data in time, few), flag or
     drop points outside the study area, build the report.
+
+    ``keep_last`` (referrals, task sites): an id repeated across tables keeps the row of the last
+    table (a later export updates a record), not the first.
 
     ``ids_may_be_reused`` (incidents): when most rows repeating an earlier table's id in a later
     month lie at another place (and at least :data:`MIN_REUSED_IDS` do), ids are taken to be
@@ -431,7 +493,7 @@ def finish(
         return [f"{names[int(df['_src'].iat[i])]}:{units[int(df['_src'].iat[i])]} {int(df['_row'].iat[i])}" for i in idx]
 
     if id_col is not None and len(parts) > 1 and len(df):
-        dup = df[id_col].duplicated(keep="first").to_numpy()
+        dup = df[id_col].duplicated(keep="last" if keep_last else "first").to_numpy()
         if ids_may_be_reused and dup.any():
             # A repeat at the same place is the same incident read twice (a month loaded twice, a
             # crime published again with its outcome). When most repeats in another month than the
@@ -464,6 +526,8 @@ def finish(
             extra_ex["duplicate id"] = refs(dup)
             charged.append(("duplicate id", dup))
             warnings.append(
+                f"{int(dup.sum()):,} row(s) have an id that a later file repeats; the later file's row is kept (the update) and "
+                "these are dropped as 'duplicate id'" if keep_last else
                 f"{int(dup.sum()):,} row(s) repeat an id already read from an earlier file (the same month loaded twice, or a "
                 "crime published again in a later month); "
                 "dropped as 'duplicate id'"
@@ -615,6 +679,7 @@ def load_scheme_tables(
         columns=list(columns),
         dtypes=dtypes,
         skipped=skipped,
+        keep_last=True,  # a referral or site repeated in a later file (a later export) is its update
     )
     params = {
         "loader": loader,
@@ -731,10 +796,13 @@ def part_frame(table_index: int, table: Table, b: ReportBuilder, loc: Located, v
 
 
 def new_builder(table: Table) -> ReportBuilder:
+    """A report builder for ``table``, with its malformed rows and empty rows (every field blank,
+    e.g. a line of only commas) dropped as ``"malformed row"`` and ``"empty row"``."""
     b = ReportBuilder(table.name, len(table.frame), table.row_numbers, unit=table.unit)
     b.drop_unparsed(table.malformed, "malformed row", table.malformed_examples)
     for n in table.notes:
         b.note(n)
+    b.drop(empty_rows(table.frame), "empty row")
     return b
 
 

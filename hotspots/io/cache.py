@@ -272,6 +272,7 @@ def report_from_dict(d: Mapping[str, Any]) -> LoadReport:
         notes=list(d.get("notes", [])),
         warnings=list(d.get("warnings", [])),
         files=[report_from_dict(f) for f in d.get("files", [])],
+        unrecognised={k: {v: int(n) for v, n in c.items()} for k, c in d.get("unrecognised", {}).items()},
     )
 
 

@@ -18,6 +18,7 @@ referral to the hotspot it came from, which needs the place.
 
 from __future__ import annotations
 
+import shlex
 from collections.abc import Sequence
 from typing import Any
 
@@ -27,7 +28,8 @@ import pandas as pd
 from .._errors import ParameterError, PrivacyError
 from ..privacy import PERSON_REF_PATTERN, identifying_columns, pseudonymise
 from ..schema import AGE_GROUPS, OFFENCES, OUTCOMES, REFERRAL_COLUMNS, ROUTES
-from ._common import norm_key, normalise_enum, parse_bool, required, study_area_geometry, text_column
+from ..validation import shown
+from ._common import content_keys, norm_key, normalise_enum, parse_bool, required, study_area_geometry, text_column
 from ._incidents import check_mapping, check_present
 from ._pipeline import (
     SchemeOptions,
@@ -37,6 +39,7 @@ from ._pipeline import (
     keep_unknown,
     load_scheme_tables,
     new_builder,
+    note_unused_columns,
     part_frame,
     row_ids,
 )
@@ -45,7 +48,7 @@ from ._types import ReferralSet
 
 __all__ = [
     "AGE_GROUP_SYNONYMS", "OFFENCE_SYNONYMS", "OUTCOME_SYNONYMS", "REFERRAL_CANDIDATES", "ROUTE_SYNONYMS", "load_referrals",
-    "referral_columns",
+    "referral_columns", "unrecognised_outcomes_text",
 ]
 
 REFERRAL_CANDIDATES: dict[str, tuple[str, ...]] = {
@@ -110,20 +113,57 @@ AGE_GROUP_SYNONYMS = {
     "over 18": "adult",
     "18 and over": "adult",
 }
+#: Outcome spellings schemes use, onto :data:`hotspots.schema.OUTCOMES`. ``refused`` is the
+#: category of every referral that ended without the task done through the person's own doing
+#: (refused, did not complete, failed, breached, non-compliant): the KPIs count it, with
+#: ``withdrawn`` (ended by the police, the victim or the scheme), as concluded but not completed.
 OUTCOME_SYNONYMS = {
     "complete": "completed",
     "done": "completed",
     "finished": "completed",
+    "successfully completed": "completed",
+    "completed successfully": "completed",
+    "task completed": "completed",
     "declined": "refused",
     "refusal": "refused",
+    "refused to engage": "refused",
+    "did not engage": "refused",
+    "not completed": "refused",
+    "not complete": "refused",
+    "incomplete": "refused",
+    "uncompleted": "refused",
+    "did not complete": "refused",
+    "didn't complete": "refused",
+    "dnc": "refused",
+    "failed": "refused",
+    "failed to complete": "refused",
+    "failed to attend": "refused",
+    "did not attend": "refused",
+    "dna": "refused",
+    "non-compliant": "refused",
+    "noncompliant": "refused",
+    "non-compliance": "refused",
+    "not compliant": "refused",
+    "breached": "refused",
+    "breach": "refused",
     "ongoing": "in progress",
     "pending": "in progress",
     "open": "in progress",
     "active": "in progress",
     "in-progress": "in progress",
+    "not started": "in progress",
+    "booked": "in progress",
+    "awaiting task": "in progress",
     "cancelled": "withdrawn",
     "canceled": "withdrawn",
     "withdrew": "withdrawn",
+    "withdrawn by police": "withdrawn",
+    "police withdrawn": "withdrawn",
+    "withdrawn by officer": "withdrawn",
+    "withdrawn by victim": "withdrawn",
+    "victim withdrawn": "withdrawn",
+    "victim withdrew": "withdrawn",
+    "withdrawn by scheme": "withdrawn",
 }
 _ENUMS = {
     "offence": (OFFENCES, OFFENCE_SYNONYMS, True),
@@ -176,6 +216,46 @@ REFERRAL_DTYPES = {
 }
 
 
+def unrecognised_outcomes_text(report: Any, *, threshold: int | None = None) -> str:
+    """What the completion rate leaves out: the referrals whose ``outcome`` was not recognised.
+
+    Such referrals are kept with their outcome not recorded (:func:`load_referrals`), so they are
+    neither completed nor concluded, and the completion rate (a share of concluded referrals) is
+    worked out without them. The analysis summaries (CLI and app) say so with this text.
+
+    Parameters
+    ----------
+    report : LoadReport
+        The referral file's load report (its :attr:`~hotspots.report.LoadReport.unrecognised`).
+    threshold : int, optional
+        Counts of people from 1 to ``threshold - 1`` are shown as "fewer than 5" (default
+        :data:`hotspots.privacy.SUPPRESSION_THRESHOLD`); the count per value is shown only when
+        every one is at least ``threshold`` (else a small one could be worked out from the total).
+
+    Returns
+    -------
+    str
+        One sentence naming the values (category words, not people), or ``""`` when every outcome
+        was recognised.
+    """
+    from ..privacy import SUPPRESSION_THRESHOLD
+
+    t = SUPPRESSION_THRESHOLD if threshold is None else int(threshold)
+    counts = {str(k): int(v) for k, v in (getattr(report, "unrecognised", {}) or {}).get("outcome", {}).items() if v}
+    if not counts:
+        return ""
+    total = sum(counts.values())
+    n = f"fewer than {t}" if total < t else f"{total:,}"
+    exact = total >= t and all(v >= t for v in counts.values())
+    shown = [f"{k!r} ({v:,})" if exact else repr(k) for k, v in list(counts.items())[:5]]
+    more = f" and {len(counts) - 5} other value(s)" if len(counts) > 5 else ""
+    return (
+        f"{n} referral outcome(s) were not recognised ({', '.join(shown)}{more}) and are left out of the completion rate "
+        f"(counted as outcome not recorded, neither completed nor concluded); recode them in the file as one of "
+        f"{', '.join(OUTCOMES)} to count them"
+    )
+
+
 def _privacy(table: Table, allow: set[str]) -> Table:
     found = identifying_columns(table.frame.columns)
     refused = {c: k for c, k in found.items() if c not in allow}
@@ -183,8 +263,7 @@ def _privacy(table: Table, allow: set[str]) -> Table:
         what = ", ".join(f"`{c}` ({k})" for c, k in refused.items())
         raise PrivacyError(
             f"{table.name} has column(s) that look like personal identifiers: {what}. Referral data must not "
-            "hold names, dates of birth, addresses or contact details. Remove the column(s) from the file, or pass "
-            f"`allow_identifying={sorted(refused)!r}` to drop them on load (they are never kept)."
+            f"hold names, dates of birth, addresses or contact details. {drop_identifying_fix(sorted(refused))}"
         )
     dropped = [c for c in found if c in allow]
     if dropped:
@@ -201,6 +280,33 @@ def _privacy(table: Table, allow: set[str]) -> Table:
     return table
 
 
+def drop_identifying_fix(columns: Sequence[str]) -> str:
+    """The fix for identifying-looking ``columns``, for where the user is: on the command line
+    (inside :func:`hotspots.validation.argument_names` mapping ``allow_identifying`` to a flag) the
+    flag once per column; elsewhere (the app, Python) removing them from the file, and in Python
+    ``allow_identifying=``."""
+    flag = shown("allow_identifying").strip("`")
+    if flag != "allow_identifying":
+        words = " ".join(f"{flag} {shlex.quote(str(c))}" for c in columns)
+        return f"Remove the column(s) from the file, or add `{words}` to the command to drop them on load (they are never kept)."
+    return (
+        "Remove the column(s) from the file and load it again (in Python, "
+        f"`allow_identifying={list(columns)!r}` drops them on load instead; they are never kept)."
+    )
+
+
+def person_ref_fix() -> str:
+    """How to make ``person_ref`` values pseudonymous, for where the user is (see :func:`drop_identifying_fix`)."""
+    how = (
+        "Replace each value in the file with a pseudonymous reference: 'p_' + 16 hex digits, the same for every "
+        "referral of one person (e.g. `hotspots.privacy.pseudonymise(value, salt)`: HMAC-SHA256 with a secret salt of "
+        "at least 16 characters held by the force)"
+    )
+    if shown("salt") == "`salt`" and shown("allow_identifying") == "`allow_identifying`":  # not the command line
+        return f"{how}; in Python, `salt=` pseudonymises them on load instead."
+    return f"{how}, then load the file again."
+
+
 def _person_refs(table: Table, col: str | None, salt: str | None, b: Any) -> pd.Series:
     refs = text_column(table.frame, col)
     if col is None:
@@ -208,15 +314,19 @@ def _person_refs(table: Table, col: str | None, salt: str | None, b: Any) -> pd.
         return refs
     present = refs.notna().to_numpy()
     ok = refs.fillna("").str.match(PERSON_REF_PATTERN.pattern).to_numpy(dtype=bool, na_value=False)
+    # the rule is 'p_' + 16 hex digits; hex written in upper case (P_A493...) is the same reference
+    upper = present & ~ok & refs.fillna("").str.fullmatch(PERSON_REF_PATTERN.pattern, case=False).to_numpy(dtype=bool)
+    if upper.any():
+        refs = refs.where(~pd.Series(upper, index=refs.index), refs.str.lower())
+        ok = ok | upper
+        b.note(f"{int(upper.sum()):,} `{col}` value(s) written in upper case read in lower case ('p_' + 16 hex digits)")
     raw = present & ~ok
     if raw.any():
         rows = ", ".join(str(int(r)) for r in np.asarray(table.row_numbers)[raw][:5])
         if salt is None:
             raise PrivacyError(
                 f"{table.name}: {int(raw.sum()):,} `{col}` value(s) (e.g. {table.unit}s {rows}) are not pseudonymous references "
-                "('p_' + 16 hex digits) and may be raw identifiers. Pseudonymise them before loading "
-                "(`hotspots.privacy.pseudonymise`), or pass `salt=` (a secret of at least 16 characters held by the "
-                "force) to pseudonymise them on load."
+                f"('p_' + 16 hex digits) and may be raw identifiers. {person_ref_fix()}"
             )
         try:
             hashed = [pseudonymise(v, salt) for v in refs[raw].tolist()]
@@ -272,11 +382,16 @@ def load_referrals(
     Notes
     -----
     Required: ``referred_at``, ``offence``, ``route`` and a location. Optional columns that are
-    absent are added empty (noted). Drop reasons: ``malformed row``, ``missing date``,
-    ``unparseable date``, ``date out of range``, ``unparseable date (contacted_at)`` etc., ``no
-    location``, ``unparseable coordinates``, ``out-of-range coordinates``, ``duplicate id``,
-    ``outside study area``. Enum values are matched ignoring case, spaces and punctuation, with
-    common synonyms (``ABC``, ``VCO``, ``CR``, ``shoplifting``, ...: see ``ROUTE_SYNONYMS`` etc.).
+    absent are added empty (noted); columns not read are named in a note. Drop reasons:
+    ``malformed row``, ``empty row`` (every field blank), ``missing date``, ``unparseable date``,
+    ``date out of range``, ``unparseable date (contacted_at)`` etc., ``no location``,
+    ``unparseable coordinates``, ``out-of-range coordinates``, ``duplicate id`` (a ``referral_id``
+    repeated in a file keeps its **last** row, the export's update; a warning counts the dropped
+    rows that differ from it), ``outside study area``. Dates written as Excel serial day numbers
+    are read (with a warning); referral dates after today are warned about. Enum values are
+    matched ignoring case, spaces and punctuation, with common synonyms (``ABC``, ``VCO``,
+    ``CR``, ``shoplifting``, ``did not complete``, ...: see ``ROUTE_SYNONYMS``,
+    ``OUTCOME_SYNONYMS`` etc.).
     A blank or unrecognised value of a category (offence, route, age group, outcome) or a yes/no
     field keeps the referral with that field not recorded (missing), with a warning naming each
     value and its number of rows: the person is still counted in every figure.
@@ -298,6 +413,7 @@ def load_referrals(
         b = new_builder(table)
         if absent:
             b.note(f"optional column(s) absent, left empty: {', '.join(absent)}")
+        note_unused_columns(b, cols, found, xy)
         df = table.frame
         n = len(df)
         refs = _person_refs(table, found["person_ref"], salt, b)
@@ -343,10 +459,16 @@ def load_referrals(
             values[key] = vals
         values["task_id"] = text_column(df, found["task_id"] or None)
         loc = options.locate(table, b, xy)
-        drop_duplicate_ids(b, ids.to_numpy(dtype=object))
+        drop_duplicate_ids(b, ids.to_numpy(dtype=object), what="`referral_id`", keep="last", content=content_keys(df))
         early = (values["contacted_at"] < values["referred_at"]).fillna(False).to_numpy(dtype=bool) & b.alive
         if early.any():
             b.warn(f"{int(early.sum()):,} referral(s) have `contacted_at` before `referred_at`; check the dates")
+        today = pd.Timestamp.now().normalize()
+        future = (values["referred_at"] >= today + pd.Timedelta(days=1)).fillna(False).to_numpy(dtype=bool) & b.alive
+        if future.any():
+            first = int(np.asarray(table.row_numbers)[future][0])  # one line: a list would tell how many
+            b.warn(f"{int(future.sum()):,} referral(s) have a `{found['referred_at']}` after today ({today:%Y-%m-%d}), e.g. "
+                   f"{table.unit} {first}: kept; check the dates (a wrong year, or day and month swapped)")
         return part_frame(index, table, b, loc, values), b.build()
 
     data, report, params = load_scheme_tables(

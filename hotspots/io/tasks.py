@@ -7,7 +7,7 @@ from typing import Any
 import pandas as pd
 
 from ..schema import TASK_COLUMNS, TASK_KINDS
-from ._common import normalise_enum, required, study_area_geometry, text_column
+from ._common import content_keys, normalise_enum, required, study_area_geometry, text_column
 from ._incidents import check_mapping, check_present
 from ._pipeline import (
     SchemeOptions,
@@ -16,6 +16,7 @@ from ._pipeline import (
     guard,
     load_scheme_tables,
     new_builder,
+    note_unused_columns,
     part_frame,
     row_ids,
 )
@@ -87,9 +88,11 @@ def load_tasks(
 
     Notes
     -----
-    ``kind`` and a location are required. Drop reasons: ``malformed row``, ``missing kind``,
-    ``unknown kind value`` (examples in a warning), ``no location``, ``unparseable
-    coordinates``, ``out-of-range coordinates``, ``duplicate id``, ``outside study area``.
+    ``kind`` and a location are required. Drop reasons: ``malformed row``, ``empty row``,
+    ``missing kind``, ``unknown kind value`` (examples in a warning), ``no location``,
+    ``unparseable coordinates``, ``out-of-range coordinates``, ``duplicate id`` (a ``task_id``
+    repeated in a file keeps its last row, the export's update), ``outside study area``.
+    Columns not read are named in a note.
     Sites without a ``task_id`` get stable ids ``task-`` + a hash of the row.
     """
     mapping = check_mapping(columns, _MAPPABLE + ("x", "y"))
@@ -102,6 +105,7 @@ def load_tasks(
         cols, found, xy = options.match_columns(table, _MAPPABLE, TASK_CANDIDATES)
         required(found, ("kind",), cols, table.name)
         b = new_builder(table)
+        note_unused_columns(b, cols, found, xy)
         df = table.frame
         ids = row_ids(
             df,
@@ -117,7 +121,7 @@ def load_tasks(
         if found["site_name"] is None:
             b.note("no `site_name` column; site names are empty")
         loc = options.locate(table, b, xy)
-        drop_duplicate_ids(b, ids.to_numpy(dtype=object))
+        drop_duplicate_ids(b, ids.to_numpy(dtype=object), what="`task_id`", keep="last", content=content_keys(df))
         values = {"task_id": ids, "kind": kinds, "site_name": names_}
         return part_frame(index, table, b, loc, values), b.build()
 
