@@ -697,3 +697,14 @@ def test_summary_counts_have_thousands_separators_and_no_pattern_is_said():
     assert count_text("<5") == "<5" and count_text("c") == "c" and count_text(7) == "7"
     assert trend_word("no pattern detected") == "no pattern"
     assert trend_word("persistent hot spot") == "persistent" and trend_word(None) == trend_word(float("nan")) == "–"
+
+
+def test_keep_months_reach_the_settings_and_a_bad_month_is_named():
+    args = build_parser().parse_args(["analyse", "x.csv", "--out", "o", "--keep-months", "2025-06, 2025-8"])
+    assert settings_from_args(args).keep_months == ("2025-06", "2025-08")
+    assert settings_from_args(build_parser().parse_args(["analyse", "x.csv", "--out", "o"])).keep_months == ()
+    from hotspots import ParameterError
+    from hotspots.commands.analyse import keep_months_arg
+
+    with pytest.raises(ParameterError, match="'June' is not a month; write it as 'YYYY-MM'"):
+        keep_months_arg("June")
