@@ -447,7 +447,7 @@ def trend_word(pattern: Any) -> str:
 
 def summary_lines(analysis: Any, inputs: Inputs | None = None, *, top: int = 5) -> list[str]:
     """The end-of-run summary (suppressed person-level figures only)."""
-    from ..export._common import area_summary, period_range_text, period_text
+    from ..export._common import area_summary, column_periods, period_range_text, period_text
     from ..summaries import per_day_note
 
     an = analysis
@@ -487,6 +487,9 @@ def summary_lines(analysis: Any, inputs: Inputs | None = None, *, top: int = 5) 
             if has_ref:
                 row += f"  {str(r['referrals']):>9}"
             lines.append(row)
+        if has_change:  # the counts and the change can come from different months (`--period`)
+            cp = column_periods(an)
+            lines.append(f"    incidents: {cp['incidents']}; change: {cp['change_pct']}")
     if an.change_cells is not None and an.areas.n_areas == 0:
         ch = an.change_cells  # the periods with their months left out and why, if any
         lines.append(
