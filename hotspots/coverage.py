@@ -715,14 +715,19 @@ def force_months(
     >>> [month_label(x) for x in fm.gone], fm.short[""][jan + 3]
     (['2025-04'], (1000, 3000.0))
     """
+    import pandas as pd
+
     m = np.asarray(month, dtype=np.int64)
-    names = (
-        np.full(m.size, "", dtype=object) if force is None
-        else np.asarray([("" if x is None or x != x else str(x).strip()) for x in force], dtype=object)
-    )
+    if force is None:
+        codes, labels = np.zeros(m.size, dtype=np.int64), [""]
+    else:  # factorised first: the names are cleaned once each, not once a row
+        raw, uniq = pd.factorize(np.asarray(force, dtype=object))
+        clean = ["" if u is None or u != u else str(u).strip() for u in uniq] + [""]
+        ids, labels_idx = pd.factorize(pd.Series(clean, dtype=object))
+        codes, labels = ids[raw], [str(x) for x in labels_idx]  # raw -1 (missing) picks the appended ""
     ok = m >= 0
-    cats = None if category is None else np.asarray(list(category), dtype=object)[ok]
-    m, names = m[ok], names[ok]
+    cats = None if category is None else pd.factorize(np.asarray(category, dtype=object))[0][ok]
+    m, codes = m[ok], codes[ok]
     if m.size == 0:
         return ForceMonths()
     lo, hi = int(m.min()), int(m.max())
@@ -731,8 +736,9 @@ def force_months(
     covers: dict[str, tuple[int, ...]] = {}
     absent: dict[str, tuple[int, ...]] = {}
     short: dict[str, dict[int, tuple[int, float]]] = {}
-    for f in sorted(set(names.tolist())):
-        c = np.bincount(m[names == f] - lo, minlength=hi - lo + 1)
+    for k in sorted(np.unique(codes).tolist(), key=lambda k: labels[k]):
+        f, mine = labels[k], codes == k
+        c = np.bincount(m[mine] - lo, minlength=hi - lo + 1)
         have = np.flatnonzero(c)
         typical = float(np.median(c[have]))
         if typical < min_typical:
@@ -742,7 +748,7 @@ def force_months(
         if gap:
             absent[f] = tuple(gap)
         if have.size >= MIN_MONTHS_FOR_SHORT:
-            n_cat = 1 if cats is None else len(set(cats[names == f].tolist()))
+            n_cat = 1 if cats is None else int(np.unique(cats[mine]).size)
             share = SHORT_SHARE_MANY if n_cat >= MANY_CATEGORIES else SHORT_SHARE
             days = np.array([calendar.monthrange((lo + i) // 12, (lo + i) % 12 + 1)[1] for i in range(hi - lo + 1)], float)
             per_day = float(np.median(c[have] / days[have]))
