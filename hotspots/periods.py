@@ -44,6 +44,7 @@ from .incident_time import incident_dates
 from .schema import SCHEME_START
 
 __all__ = [
+    "scheme_start_text",
     "Period",
     "PeriodChoice",
     "periods_around",
@@ -357,6 +358,41 @@ def default_periods(first: str, last: str, scheme_start: Any = None, months: int
         note += f" (the middle month, {_span([opts[half]])}, is left out)"
     note += "; they hold different calendar months, so seasonal differences can look like change"
     return PeriodChoice((before[0], before[-1]), (after[0], after[-1]), "halves", note)
+
+
+def scheme_start_text(scheme_start: Any, before: Period, after: Period) -> str:
+    """How the compared periods stand to the scheme start, for titles and captions: the one rule
+    for the briefing's subtitle and the app.
+
+    ``"scheme start 2025-04-01"`` when the periods straddle it (the before period ends before it,
+    the after period starts on or after it); otherwise it says plainly that the comparison is not
+    a before/after of the scheme: both periods lie before it, both after it, or it falls inside
+    one of them. ``""`` without a scheme start.
+
+    Examples
+    --------
+    >>> h1, h2 = Period.from_months("2025-01", "2025-06"), Period.from_months("2025-07", "2025-12")
+    >>> scheme_start_text("2025-07-01", h1, h2)
+    'scheme start 2025-07-01'
+    >>> scheme_start_text("2026-03-01", h1, h2)
+    'both periods are before the scheme start (2026-03-01): not a before/after comparison of the scheme'
+    >>> scheme_start_text("2023-07-01", h1, h2)
+    'both periods are after the scheme start (2023-07-01): not a before/after comparison of the scheme'
+    >>> scheme_start_text("2025-03-15", h1, h2)
+    'the scheme start (2025-03-15) falls inside the before period: not a clean before/after comparison of the scheme'
+    """
+    if scheme_start is None or scheme_start == "":
+        return ""
+    day = as_date(scheme_start, "scheme_start")
+    when = day.isoformat()
+    if before.end < day <= after.start:
+        return f"scheme start {when}"
+    if after.end < day:
+        return f"both periods are before the scheme start ({when}): not a before/after comparison of the scheme"
+    if day <= before.start:
+        return f"both periods are after the scheme start ({when}): not a before/after comparison of the scheme"
+    inside = "after" if after.start < day <= after.end else "before"
+    return f"the scheme start ({when}) falls inside the {inside} period: not a clean before/after comparison of the scheme"
 
 
 def selection_shares(selected_on: Period, periods: list[Period] | tuple[Period, ...]) -> list[float]:

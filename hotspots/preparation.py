@@ -35,8 +35,11 @@ from ._errors import HotspotsError, ParameterError
 from .coverage import (
     MIN_CATEGORIES_UNRELIABLE,
     category_gaps,
+    files_not_kept,
+    force_months,
     month_coverage,
     month_label,
+    month_number,
     month_spans,
     months_between,
     unreliable_months_note,
@@ -267,7 +270,7 @@ def check_given_periods(incidents: gpd.GeoDataFrame, settings: Settings) -> None
 
 
 def choose_missing_months(
-    incidents: gpd.GeoDataFrame, settings: Settings, analysed: gpd.GeoDataFrame | None = None
+    incidents: gpd.GeoDataFrame, settings: Settings, analysed: gpd.GeoDataFrame | None = None, *, report: Any = None
 ) -> tuple[Settings, str]:
     """``settings`` with ``missing_months`` filled in: the months the loaded data do not cover.
 
@@ -278,8 +281,16 @@ def choose_missing_months(
     month that :data:`~hotspots.coverage.MIN_CATEGORIES_UNRELIABLE` or more of the loaded categories
     lack or hold in part (:func:`hotspots.coverage.category_gaps`), whichever category is analysed:
     that month's file is not to be trusted (Hampshire's August 2025 holds ten categories at a
-    fraction of their typical month while its violence doubled). Given ``missing_months`` are kept;
-    without dates the settings come back unchanged.
+    fraction of their typical month while its violence doubled). Months are also judged force by force
+    on every row loaded (:func:`hotspots.coverage.force_months`): a month in which a force present in
+    other months has no rows (another force's stray monthly file) is incomplete for the study area, and
+    so is a month holding far fewer rows than its force's typical month (a truncated or part-published
+    file; ``settings.keep_months`` keeps such months). Given ``missing_months`` are kept; without dates
+    the settings come back unchanged.
+
+    ``report``: the incidents' load report (:class:`hotspots.report.LoadReport`); a month with no data
+    whose monthly file was read but lost (all rows dropped, or skipped as unreadable) is said to be so,
+    naming the file and why (:func:`hotspots.coverage.files_not_kept`).
 
     Returns
     -------
@@ -308,12 +319,22 @@ def choose_missing_months(
     scrambled = [m for m, c in gaps.items() if len(c) >= MIN_CATEGORIES_UNRELIABLE and m not in every]
     # the whole data's typical month counts every category loaded: say so when that is not the analysed one
     several = analysed is not None and has_category and incidents["category"].nunique() > 1
+    # month by month per force, on every row loaded: a force absent from a month others cover, a month far short
+    forces = incidents["force"].to_numpy() if "force" in incidents.columns else None
+    day_dated = "occurred" in incidents.columns and bool(incidents["occurred"].notna().any())
+    keep = [month_number(k) for k in settings.keep_months]
+    per_force = force_months(
+        months_of[0], forces, keep=keep, edges=not day_dated, category=incidents["category"].to_numpy() if has_category else None
+    )
+    extra = sorted(set(per_force.gone) - every - set(own) - set(scrambled))
+    files = files_not_kept(report)
     notes = [
-        found[0].note(" across the categories loaded" if several else ""),
-        found[-1].note(" in the analysed category", only=own) if own else "",
+        found[0].note(" across the categories loaded" if several else "", files=files),
+        found[-1].note(" in the analysed category", only=own, files=files) if own else "",
         unreliable_months_note(gaps, [m for m in scrambled if m not in own]),
+        per_force.note() if extra else "",
     ]
-    gone = sorted(every | set(own) | set(scrambled))
+    gone = sorted(every | set(own) | set(scrambled) | set(extra))
     return settings.replace(missing_months=tuple(month_label(m) for m in gone)), "; ".join(n for n in notes if n)
 
 
@@ -404,6 +425,7 @@ def prepare_inputs(
     referrals: gpd.GeoDataFrame | None = None,
     tasks: gpd.GeoDataFrame | None = None,
     force: str | None = None,
+    report: Any = None,
 ) -> PreparedInputs:
     """Every choice about the inputs, the same for the CLI and the app.
 
@@ -421,6 +443,9 @@ def prepare_inputs(
     force : str, optional
         The force's name or police.uk id; default: police.uk's "Falls within"
         (:func:`hotspots.forces.detect_force`).
+    report : LoadReport, optional
+        The incidents' load report: names the monthly files read but lost for the months without data
+        (:func:`choose_missing_months`).
 
     Returns
     -------
@@ -455,7 +480,7 @@ def prepare_inputs(
     s, start_note = choose_scheme_start(inc, s, referrals)
     check_given_periods(incidents, s)  # before anything is computed: periods with no data are an argument error
     s, period_note = choose_periods(inc, s)
-    s, missing_note = choose_missing_months(incidents, s, inc)
+    s, missing_note = choose_missing_months(incidents, s, inc, report=report)
     try:
         months: tuple[str, str] | None = month_range(inc)
     except (ParameterError, KeyError):

@@ -92,6 +92,10 @@ class Settings:
         part), left out of the change periods. None = found in the analysed incidents by the change
         tests; :func:`prepare_inputs` fills it from every category loaded and the analysed one
         (:mod:`hotspots.coverage`).
+    keep_months : tuple of "YYYY-MM"
+        Months to keep in the change although they hold far fewer rows than their force's typical
+        month (:func:`hotspots.coverage.force_months` takes such a month as published in part and
+        leaves it out); for a month the user knows is complete (e.g. a real collapse in reports).
     ring_m : float
         Width of the ring around each hotspot area where displaced harm would show, metres (cells
         whose centres lie this close to an area cell's centre; at least the touching cells): the
@@ -125,6 +129,7 @@ class Settings:
     scheme_start: str | None = None
     same_months: bool = False
     missing_months: tuple[str, ...] | None = None
+    keep_months: tuple[str, ...] = ()
     ring_m: float = 500.0
     near_m: float = 2000.0
     threshold: int = 5

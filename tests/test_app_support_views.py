@@ -355,6 +355,11 @@ def test_periods_help_names_a_scheme_start_only_when_one_is_known():
     assert "scheme start (2023-07-01)" in periods_help(Settings(scheme_start="2023-07-01"))
     plain = periods_help(Settings())
     assert "no scheme start given" in plain and "2023" not in plain
+    # periods that do not straddle the start are said not to be a before/after of the scheme
+    late = periods_help(Settings(scheme_start="2026-03-01", before=("2025-01", "2025-06"), after=("2025-07", "2025-12")))
+    assert "Note: Both periods are before the scheme start (2026-03-01): not a before/after comparison" in late
+    ok = periods_help(Settings(scheme_start="2025-07-01", before=("2025-01", "2025-06"), after=("2025-07", "2025-12")))
+    assert "Note:" not in ok
 
 
 def test_hotspots_with_one_place_name_are_told_apart():

@@ -171,7 +171,9 @@ def test_change_cells_hand_example():
     assert isinstance(res, ChangeResult)
     t = res.table.set_index(["row", "col"])
     assert (res.exposure_before_days, res.exposure_after_days) == (365, 366)
-    assert t.loc[(0, 0), ["n_before", "n_after", "change"]].tolist() == [20, 2, -18]
+    assert t.loc[(0, 0), ["n_before", "n_after"]].tolist() == [20, 2]
+    assert t.loc[(0, 0), "change_per_day"] == pytest.approx(2 / 366 - 20 / 365)  # per day, not the raw -18
+    assert "change" not in t.columns and "rate_before" not in t.columns
     assert t.loc[(0, 0), "rate_ratio"] == pytest.approx((2 / 366) / (20 / 365))
     # p for (0,0): X ~ Bin(22, 366/731), two-sided binomtest
     assert t.loc[(0, 0), "p_value"] == pytest.approx(stats.binomtest(2, 22, 366 / 731).pvalue)
@@ -181,13 +183,29 @@ def test_change_cells_hand_example():
     assert t.loc[(0, 2), "change_class"] == "too few incidents"
     assert math.isnan(t.loc[(0, 2), "p_value"])
     assert t.loc[(1, 0), "change_class"] == "too few incidents"  # 0 and 0
-    assert t.loc[(0, 0), "rate_before"] == pytest.approx(20 / 365 * 365.25 / 12)
+    assert t.loc[(0, 0), "rate_before_per_day"] == pytest.approx(20 / 365)
+    assert t.loc[(0, 0), "rate_after_per_day"] == pytest.approx(2 / 366)
     assert len(res.table) == 9
     s = res.summary()
     assert list(s.index) == list(CHANGE_CLASSES) and s.sum() == 9
     assert (s["significant fall"], s["significant rise"], s["no significant change"], s["too few incidents"]) == (1, 1, 1, 6)
     assert "p_adjusted" not in res.table.columns
     assert res.time_resolution == "day"
+
+
+def test_change_per_day_agrees_in_sign_with_the_rate_ratio_when_periods_differ_in_length():
+    # 16 incidents in 90 days, then 43 in 275 (Crossways, Dunstable): more incidents, but fewer a day
+    b, a = Period("2025-01-15", "2025-04-14"), Period("2025-04-15", "2026-01-14")
+    assert (b.days, a.days) == (90, 275)
+    # a few a month in every month (too few for a month of 0 to count as a missing file)
+    spec = [((0, 0), d, 4) for d in ("2025-01-20", "2025-02-10", "2025-03-10", "2025-04-10")]
+    spec += [((0, 0), f"2025-{m:02d}-10", 5) for m in range(5, 13)] + [((0, 0), "2026-01-10", 3)]
+    pts = _incidents(spec)
+    res = change_cells(pts, _grid(), b, a, fdr=False, test="poisson")
+    row = res.table.set_index(["row", "col"]).loc[(0, 0)]
+    assert (row["n_before"], row["n_after"]) == (16, 43)
+    assert row["change_per_day"] == pytest.approx(43 / 275 - 16 / 90) and row["change_per_day"] < 0
+    assert row["rate_ratio"] < 1
 
 
 def test_counts_text_lists_every_class_that_occurs_so_the_counts_add_up():

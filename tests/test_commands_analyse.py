@@ -720,3 +720,14 @@ def test_summary_says_which_outcomes_the_completion_rate_leaves_out(demo_files, 
     assert f"  warning: {caveat}" in stdout  # where the file is loaded
     assert f"    - completion rate: {caveat}" in stdout  # under the scheme KPIs
     assert "Did not complete" not in stdout and "3 referral outcome" not in stdout
+
+
+def test_keep_months_reach_the_settings_and_a_bad_month_is_named():
+    args = build_parser().parse_args(["analyse", "x.csv", "--out", "o", "--keep-months", "2025-06, 2025-8"])
+    assert settings_from_args(args).keep_months == ("2025-06", "2025-08")
+    assert settings_from_args(build_parser().parse_args(["analyse", "x.csv", "--out", "o"])).keep_months == ()
+    from hotspots import ParameterError
+    from hotspots.commands.analyse import keep_months_arg
+
+    with pytest.raises(ParameterError, match="'June' is not a month; write it as 'YYYY-MM'"):
+        keep_months_arg("June")

@@ -248,3 +248,82 @@ def test_month_spans_give_long_runs_their_length_and_the_missing_months_note_use
     assert month_spans(gone, sizes=True) == "Apr 2019 – Dec 2024 (69 months)"
     note = missing_months_note(gone, 5652)
     assert "no data for Apr 2019 – Dec 2024 (69 months) (no incident" in note and "Jun 2019" not in note
+
+
+# --- months covered per force, short months, files lost on loading ----------------------------------------
+
+def test_another_forces_single_month_makes_every_other_month_incomplete():
+    # force A Jan-Jun 2025 (100 rows a month), force B's March file only (80 rows)
+    m = np.r_[np.repeat(JAN_2025 + np.arange(6), 100), np.repeat(JAN_2025 + 2, 80)]
+    f = ["A"] * 600 + ["B"] * 80
+    fm = coverage.force_months(m, f)
+    assert fm.absent == {"B": (JAN_2025, JAN_2025 + 1, JAN_2025 + 3, JAN_2025 + 4, JAN_2025 + 5)}
+    assert fm.covers["B"] == (JAN_2025 + 2,) and fm.gone == fm.absent["B"]
+    note = fm.note()
+    assert note.startswith("B has no rows in Jan 2025 – Feb 2025, Apr 2025 – Jun 2025 (it covers Mar 2025)")
+    assert "add B's files for Jan 2025 – Feb 2025, Apr 2025 – Jun 2025, or leave its files out of the input" in note
+
+
+def test_a_sparse_force_and_a_single_force_have_no_absent_months():
+    m = np.r_[np.repeat(JAN_2025 + np.arange(6), 100), np.repeat(JAN_2025 + 2, 5)]  # B: 5 rows, too few to judge
+    assert coverage.force_months(m, ["A"] * 600 + ["B"] * 5).gone == ()
+    # one force with a whole month missing: a missing month (month_coverage's), not an absent force
+    m = np.repeat(JAN_2025 + np.array([0, 1, 3]), 100)
+    assert coverage.force_months(m, ["A"] * 300).absent == {}
+
+
+def test_a_truncated_month_is_short_judged_per_day_and_at_the_edges():
+    # Jan-Mar full (about 134-154 a day), June cut to 3,000 rows of every category (100 a day): Dorset's June
+    m = np.repeat(JAN_2025 + np.array([0, 1, 2, 5]), [4156, 4146, 4759, 3000])
+    cats = np.arange(m.size) % 14
+    fm = coverage.force_months(m, None, category=cats)
+    assert list(fm.short[""]) == [JAN_2025 + 5]
+    n, typical = fm.short[""][JAN_2025 + 5]
+    assert n == 3000 and typical == pytest.approx(30 * (4146 / 28 + 4156 / 31) / 2, abs=0.1)
+    assert "Jun 2025 holds 3,000 rows" in fm.note() and "2025-06" in fm.note()
+    # kept when asked, and not judged at the data's edges when asked (a day-dated export's partial last month)
+    assert coverage.force_months(m, None, category=cats, keep=[JAN_2025 + 5]).gone == ()
+    assert coverage.force_months(m, None, category=cats, edges=False).gone == ()
+    # one category (ASB's stronger seasons): the share is half, and 0.71 of a typical month is not short
+    assert coverage.force_months(m).gone == ()
+    # February's 28 days are not a short month
+    feb = np.repeat(JAN_2025 + np.arange(3), [3100, 2800, 3100])
+    assert coverage.force_months(feb, category=np.arange(feb.size) % 14).gone == ()
+
+
+def test_short_months_need_three_months_and_a_poisson_margin():
+    assert coverage.force_months(np.repeat(JAN_2025 + np.arange(2), [1000, 300])).gone == ()
+    # a typical month of 25: half is 12.5, but 5 Poisson sd below 25 is 0: a month of 10 is not short
+    m = np.repeat(JAN_2025 + np.arange(4), [25, 26, 24, 10])
+    assert coverage.force_months(m).gone == ()
+
+
+def test_file_month_reads_the_month_of_a_monthly_files_name():
+    assert coverage.file_month("a/b/2025-04-cambridgeshire-street.csv") == JAN_2025 + 3
+    assert coverage.file_month("C:\\x\\2024-12-kent-street.csv.gz") == 2024 * 12 + 11
+    assert coverage.file_month("incidents.csv") is None and coverage.file_month("2025-13-x.csv") is None
+
+
+def test_files_not_kept_names_dropped_and_skipped_files_by_month():
+    from hotspots.report import LoadReport
+
+    apr = LoadReport("2025-04-cambridgeshire-street.csv", 7096, 0, dropped={"unparseable date": 7096})
+    mar = LoadReport("2025-03-cambridgeshire-street.csv.gz", 7000, 6900, dropped={"no location": 100})
+    whole = LoadReport.combine(
+        [apr, mar],
+        warnings=["skipped unreadable file 2025-05-dorset-street.csv: 2025-05-dorset-street.csv is not a police.uk "
+                  "street-level file: missing column(s) `Latitude` (found: `Lat`). Add or rename ..."],
+    )
+    files = coverage.files_not_kept(whole)
+    assert files == {
+        JAN_2025 + 3: ["2025-04-cambridgeshire-street.csv: read, but all its 7,096 rows were dropped (unparseable date: 7,096)"],
+        JAN_2025 + 4: ["2025-05-dorset-street.csv: skipped as unreadable (is not a police.uk street-level file: missing "
+                       "column(s) `Latitude`)"],
+    }
+    note = missing_months_note([JAN_2025 + 3], 7373.0, files=files)
+    assert "probably a monthly file not loaded" not in note
+    assert note.startswith("no data for Apr 2025 (no incident at all while a typical month holds 7,373): the month's file "
+                           "was read but gave no incident: 2025-04-cambridgeshire-street.csv: read, but all its 7,096 rows")
+    # a month without such a file keeps the old diagnosis
+    assert "probably a monthly file not loaded" in missing_months_note([JAN_2025 + 6], 7373.0, files=files)
+    assert coverage.files_not_kept(None) == {}

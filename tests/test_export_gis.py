@@ -103,6 +103,9 @@ def test_areas_clusters_and_change_layers_equal_the_results(demo, exported):
 
     for name, res in (("change_cells", an.change_cells), ("change_areas", an.change_areas)):
         got = gpd.read_file(exported.gpkg, layer=name)
+        # the difference is per day, named with its unit; the raw counts stay
+        assert {"n_before", "n_after", "change_per_day", "rate_before_per_day", "rate_after_per_day"} <= set(got.columns)
+        assert not {"change", "rate_before", "rate_after"} & set(got.columns)
         want = finite_for_files(res.to_geodataframe())  # numbers that are not finite are written empty
         _compare(got, want, [c for c in want.columns if c != "geometry"])
         assert _same_geometry(got.geometry, want.geometry)
@@ -242,6 +245,9 @@ def test_csv_tables(demo, exported):
     t = an.change_cells.table
     assert len(cc) == int(((t["n_before"] + t["n_after"]) > 0).sum())
     np.testing.assert_allclose(cc["x"], an.grid.x_centres[cc["col"]])
+    days_b, days_a = an.change_cells.exposure_before_days, an.change_cells.exposure_after_days
+    np.testing.assert_allclose(cc["change_per_day"], cc["n_after"] / days_a - cc["n_before"] / days_b)
+    assert "change" not in cc.columns
     for name in ("kpis_by_month", "kpis_by_offence", "kpis_by_route", "kpis_by_age_group", "kpis_by_hotspot",
                  "referrals_by_hotspot", "referrals_summary", "change_areas", "clusters"):
         assert exported.files[f"csv:{name}"].stat().st_size > 0
@@ -341,6 +347,10 @@ def test_sidecar_has_every_setting_and_automatic_value(demo, exported):
     assert side["crs"]["geojson"].startswith("EPSG:4326")
     assert "created" not in side  # timestamp=False
     assert side["results"]["hotspot_areas"] == an.areas.n_areas
+    # which months each count covers: the hotspot period for `incidents`, the change periods for n_before/n_after
+    cols = side["results"]["column_periods"]
+    assert cols["incidents"].endswith("(the hotspot period)")
+    assert cols["n_before"] == an.change_areas.period_text("before") and cols["n_after"] == an.change_areas.period_text("after")
     assert side["layers"] == exported.layers
     # Every output but the sidecar itself is listed with its checksum.
     assert set(side["outputs"]) == set(exported.files) - {"parameters"}

@@ -189,3 +189,18 @@ def test_default_periods_without_a_scheme_start_come_from_the_data_alone():
     assert default_periods("2022-01", "2025-03").before == ("2023-04", "2024-03")
     with pytest.raises(ParameterError, match="single month"):
         default_periods("2025-01", "2025-01")
+
+
+def test_scheme_start_text_says_when_the_periods_do_not_straddle_the_start():
+    from hotspots.periods import Period, scheme_start_text
+
+    h1, h2 = Period.from_months("2025-01", "2025-06"), Period.from_months("2025-07", "2025-12")
+    assert scheme_start_text("2025-07-01", h1, h2) == "scheme start 2025-07-01"
+    assert scheme_start_text("2025-06-15", h1, h2).startswith("the scheme start (2025-06-15) falls inside the before period")
+    assert scheme_start_text("2025-07-02", h1, h2).startswith("the scheme start (2025-07-02) falls inside the after period")
+    assert scheme_start_text("2026-03-01", h1, h2).startswith("both periods are before the scheme start (2026-03-01)")
+    assert scheme_start_text("2025-01-01", h1, h2).startswith("both periods are after the scheme start (2025-01-01)")
+    assert scheme_start_text(None, h1, h2) == ""
+    # a gap between the periods around the start is still a before/after
+    assert scheme_start_text("2025-08-10", Period.from_months("2025-01", "2025-06"),
+                             Period.from_months("2025-09", "2025-12")) == "scheme start 2025-08-10"

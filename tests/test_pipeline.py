@@ -596,6 +596,65 @@ def test_a_month_whose_categories_are_scrambled_is_left_out_for_every_category()
     assert {r.scope: r for r in kept.change_summary.rows}["elsewhere"].rate_ratio > 1.1
 
 
+def _two_forces(rng: np.random.Generator, months_b: list[int], n_b: int = 80) -> gpd.GeoDataFrame:
+    """Force A, Jan-Jun 2024 at 150 rows a month (ASB and burglary); force B only in ``months_b``."""
+    frames = []
+    for m in pd.date_range("2024-01-01", "2024-06-01", freq="MS"):
+        xy = np.vstack([rng.normal(3_000, 80, (50, 2)), rng.uniform(0, 10_000, (100, 2))])
+        frames.append(points(xy, [m] * 150, ["Anti-social behaviour"] * 50 + ["Burglary"] * 100).assign(force="Force A"))
+        if m.month in months_b:
+            xy = np.vstack([rng.normal(8_000, 80, (n_b // 2, 2)), rng.uniform(6_000, 10_000, (n_b - n_b // 2, 2))])
+            b = points(xy, [m] * n_b, ["Anti-social behaviour"] * (n_b // 2) + ["Burglary"] * (n_b - n_b // 2))
+            frames.append(b.assign(force="Force B"))
+    return pd.concat(frames, ignore_index=True)
+
+
+def test_another_forces_stray_month_is_left_out_and_named_and_no_period_compares_with_against_without():
+    inc = _two_forces(np.random.default_rng(11), [3])
+    prep = prepare_inputs(inc, settings=Settings(before=("2024-01", "2024-03"), after=("2024-04", "2024-06")))
+    assert prep.settings.missing_months == ("2024-01", "2024-02", "2024-04", "2024-05", "2024-06")
+    note = next(n for n in prep.notes if n.startswith("Force B has no rows in"))
+    assert "Jan 2024 – Feb 2024, Apr 2024 – Jun 2024 (it covers Mar 2024)" in note and "leave its files out" in note
+    # the after period holds no month with both forces: no change is computed at all
+    res = analyse(prep.incidents, settings=prep.settings, study_area=prep.study_area)
+    assert res.change_areas is None
+    # both forces in every month: nothing left out
+    both = prepare_inputs(_two_forces(np.random.default_rng(11), [1, 2, 3, 4, 5, 6]), settings=prep.settings.replace(
+        missing_months=None))
+    assert both.settings.missing_months == ()
+
+
+def test_a_truncated_month_of_every_category_is_left_out_unless_kept():
+    rng = np.random.default_rng(12)
+    frames = []
+    cats = [f"crime {k}" for k in range(6)]
+    for m in pd.date_range("2024-01-01", "2024-06-01", freq="MS"):
+        n = 60 * m.days_in_month if m.month != 6 else 900  # June cut to half its rows
+        xy = rng.uniform(0, 10_000, (n, 2))
+        frames.append(points(xy, [m] * n, [cats[k % 6] for k in range(n)]))
+    inc = pd.concat(frames, ignore_index=True)
+    s = Settings(before=("2024-01", "2024-03"), after=("2024-04", "2024-06"))
+    prep = prepare_inputs(inc, settings=s, categories="all")
+    assert prep.settings.missing_months == ("2024-06",)
+    assert any("Jun 2024 holds 900 rows (every category loaded) against 1,800" in n and "`keep_months`" in n for n in prep.notes)
+    kept = prepare_inputs(inc, settings=s.replace(keep_months=("2024-06",)), categories="all")
+    assert kept.settings.missing_months == ()
+
+
+def test_a_missing_month_whose_file_was_read_but_dropped_is_named_from_the_load_report():
+    from hotspots.report import LoadReport
+
+    inc = _force_with_a_missing_month(np.random.default_rng(7))
+    report = LoadReport.combine([
+        LoadReport("2024-06-x-street.csv", 117, 117),
+        LoadReport("2024-07-x-street.csv", 117, 0, dropped={"unparseable date": 117}),
+    ])
+    prep = prepare_inputs(inc, settings=Settings(before=("2024-01", "2024-06"), after=("2024-07", "2024-12")), report=report)
+    note = next(n for n in prep.notes if n.startswith("no data for Jul 2024"))
+    assert "2024-07-x-street.csv: read, but all its 117 rows were dropped (unparseable date: 117)" in note
+    assert "probably a monthly file not loaded" not in note
+
+
 def test_an_export_taken_mid_month_is_counted_to_its_last_day_and_the_summary_says_so():
     rng = np.random.default_rng(5)
     days = pd.date_range("2024-01-01", "2024-12-15", freq="D")  # exported on 15 December

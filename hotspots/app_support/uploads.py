@@ -380,8 +380,10 @@ def load_uploads(
     if inc is None:
         return None, tuple(outcomes)
     try:
+        inc_report = next((o.report for o in outcomes if o.kind == "incidents" and o.report is not None), None)
         prepared = prepare_inputs(
-            inc, settings=settings, boundary=area, keep_holes=keep_holes, categories=categories, referrals=refs, tasks=tks
+            inc, settings=settings, boundary=area, keep_holes=keep_holes, categories=categories, referrals=refs, tasks=tks,
+            report=inc_report,
         )
     except HotspotsError as exc:
         outcomes.insert(0, LoadOutcome("incidents", (inc_files[0].name,), error=_message(exc)))

@@ -198,7 +198,13 @@ def periods_help(defaults: Settings) -> str:
     named only when one is known: given, the demo's own or the first referral's day; no force's
     date is assumed for another's data)."""
     start = f" and the scheme start ({defaults.scheme_start})" if defaults.scheme_start else " (no scheme start given)"
-    return f"Default: chosen from the data's months{start}; see the Analyst tab."
+    where = ""
+    if defaults.scheme_start and defaults.before and defaults.after:
+        from ..periods import scheme_start_text
+
+        text = scheme_start_text(defaults.scheme_start, *defaults.change_periods())
+        where = "" if text.startswith("scheme start") else f" Note: {text[0].upper()}{text[1:]}."
+    return f"Default: chosen from the data's months{start}; see the Analyst tab.{where}"
 
 
 # =============================================================================== scheme panel

@@ -154,6 +154,11 @@ def add_analysis_arguments(p: argparse.ArgumentParser) -> None:
         "a change; as the app's 'Compare the same calendar months only'",
     )
     g.add_argument(
+        "--keep-months", metavar="M,M",
+        help="months to keep in the before/after comparison although they hold far fewer rows than the force's typical "
+        "month (taken otherwise as published in part and left out), e.g. 2025-06",
+    )
+    g.add_argument(
         "--ring", metavar="M",
         help="width of the ring around each hotspot area where displaced harm would show, metres (default 500; 0: no "
         "displacement rows); the rings' change is compared with the rest of the study area beyond them",
@@ -200,6 +205,8 @@ def check_analysis_arguments(args: argparse.Namespace, problems: validation.Prob
     for name in ("period", "before", "after"):
         if getattr(args, name, None) is not None:
             setattr(args, name, problems.check(validation.month_range, getattr(args, name), name))
+    if getattr(args, "keep_months", None) is not None and not isinstance(args.keep_months, tuple):
+        args.keep_months = problems.check(keep_months_arg, args.keep_months)
     if args.scheme_start is not None:
         day = problems.check(validation.date, args.scheme_start, "scheme_start")
         args.scheme_start = None if day is None else day.isoformat()
@@ -209,6 +216,16 @@ def check_analysis_arguments(args: argparse.Namespace, problems: validation.Prob
         from ..disclosure import check_threshold
 
         problems.check(check_threshold, args.threshold, False)
+
+
+def keep_months_arg(text: str) -> tuple[str, ...]:
+    """``--keep-months 2025-06,2025-08`` as ``("2025-06", "2025-08")`` (ParameterError naming the flag otherwise)."""
+    from ..coverage import month_label, month_number
+
+    try:
+        return tuple(month_label(month_number(t.strip())) for t in str(text).split(",") if t.strip())
+    except ParameterError as exc:
+        raise ParameterError(f"{validation.shown('keep_months')}: {exc}") from None
 
 
 def check_input_arguments(args: argparse.Namespace, problems: validation.Problems) -> None:
@@ -259,6 +276,7 @@ def settings_from_args(args: argparse.Namespace) -> Any:
         "before",
         "after",
         "scheme_start",
+        "keep_months",
     ):
         v = getattr(args, name, None)
         if v is not None:
@@ -372,6 +390,7 @@ def load_inputs(args: argparse.Namespace, say: Callable[[str], None]) -> Inputs:
         referrals=out.referrals,
         tasks=out.tasks,
         force=getattr(args, "force", None),
+        report=getattr(out.records.get("incidents"), "report", None),
     )
     for note in prepared.notes:
         out.messages.append(note)
@@ -440,7 +459,7 @@ def trend_word(pattern: Any) -> str:
 
 def summary_lines(analysis: Any, inputs: Inputs | None = None, *, top: int = 5) -> list[str]:
     """The end-of-run summary (suppressed person-level figures only)."""
-    from ..export._common import area_summary, period_range_text, period_text
+    from ..export._common import area_summary, column_periods, period_range_text, period_text
     from ..summaries import per_day_note
 
     an = analysis
@@ -480,6 +499,9 @@ def summary_lines(analysis: Any, inputs: Inputs | None = None, *, top: int = 5) 
             if has_ref:
                 row += f"  {str(r['referrals']):>9}"
             lines.append(row)
+        if has_change:  # the counts and the change can come from different months (`--period`)
+            cp = column_periods(an)
+            lines.append(f"    incidents: {cp['incidents']}; change: {cp['change_pct']}")
     if an.change_cells is not None and an.areas.n_areas == 0:
         ch = an.change_cells  # the periods with their months left out and why, if any
         lines.append(

@@ -25,6 +25,7 @@ __all__ = [
     "period_text",
     "period_range_text",
     "area_summary",
+    "column_periods",
     "area_places",
     "force_of",
     "DEMO_ATTRIBUTION",
@@ -224,3 +225,25 @@ def area_summary(analysis: Any) -> pd.DataFrame:
         if "local_pct" in d.columns:
             out["reparation_local_pct"] = d["local_pct"].reindex(keys).astype(object).to_numpy()
     return out.sort_values(["rank", "area_id"], kind="stable").reset_index(drop=True)
+
+
+def column_periods(analysis: Any) -> dict[str, str]:
+    """Which months each count of the hotspot areas' tables covers: ``incidents`` and
+    ``neighbourhood_incidents`` the hotspot period (``settings.period``, else the data's months),
+    ``n_before``, ``n_after``, ``change_pct`` (and the change tables' ``change_per_day``) the change
+    periods, which can be other months (``--period 2025-03:2025-08`` with halves Jan–Jun and Jul–Dec).
+
+    The one rule for the console summary, ``parameters.json`` and the app; empty change entries without
+    before/after change.
+    """
+    from ..periods import Period
+
+    s = analysis.settings
+    hot = Period.from_months(*s.period).describe(label=False) if s.period else period_text(analysis.incidents)
+    out = {"incidents": f"{hot} (the hotspot period)", "neighbourhood_incidents": f"{hot} (the hotspot period)"}
+    ch = analysis.change_areas if analysis.change_areas is not None else analysis.change_cells
+    if ch is not None:
+        b, a = ch.period_text("before"), ch.period_text("after")
+        out.update({"n_before": b, "n_after": a, "change_pct": f"{b} -> {a} (rates per day)",
+                    "change_per_day": f"{b} -> {a} (incidents per day, after minus before)"})
+    return out

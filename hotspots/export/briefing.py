@@ -42,6 +42,7 @@ from .. import style, validation
 from .._errors import ParameterError
 from ..change import Period
 from ..period_split import left_out_text
+from ..periods import scheme_start_text
 from ..style import INK, OFFLINE_INSIDE, OUTLINE, PLAIN_TEXT
 from ..summaries import per_day_note, per_day_text, subject_text
 from ._basemap import fetch_basemap
@@ -755,7 +756,7 @@ def briefing_before_after(
     force = force_of(an)
     sub = (
         f"{force.name + '  ·  ' if force is not None else ''}{period_range_text(before_p)}  vs  {period_range_text(after_p)}"
-        + (f"  ·  scheme start {an.settings.scheme_start}" if an.settings.scheme_start else "")
+        + (f"  ·  {scheme_start_text(an.settings.scheme_start, before_p, after_p)}" if an.settings.scheme_start else "")
     )
     header(ctx, (W, H), margin, ttl, sub)
     footer(ctx, fig, (W, H), margin, bm.attribution if bm is not None else "")

@@ -122,7 +122,7 @@ from ..change import finite_for_files
 from ..disclosure import MIN_SAFE_THRESHOLD, SUPPRESSION_THRESHOLD, Ledger, check_threshold, disclosure_statement, protect
 from ..grid import BNG
 from ..publication import scheme_publication
-from ._common import area_places, area_summary, cluster_places, data_source
+from ._common import area_places, area_summary, cluster_places, column_periods, data_source
 
 __all__ = [
     "ExportManifest",
@@ -613,6 +613,8 @@ def parameters_record(
         # data-quality counts about referrals (outside the study area, unknown task ids, dates
         # outside the incidents' months, implausible contact times), protected with the rest
         res["scheme_checks"] = dict(pub.checks)
+    # which months each count of the hotspot areas' tables covers (the hotspot period, the change periods)
+    res["column_periods"] = column_periods(an)
     rec["results"] = res
     t = _threshold(an, threshold)
     rec["privacy"] = {
