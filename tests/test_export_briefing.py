@@ -270,6 +270,16 @@ def test_scheme_layer_shows_suppressed_referral_counts(demo, tmp_path):
     raw = briefing_map(an, tmp_path / "r.png", layer="scheme", dpi=60, suppress=False)
     assert "NOT FOR PUBLICATION: unsuppressed counts" in raw.texts
     assert "Reparative task site (40)" in texts
+    # the local-reparation share, as published (a marker where it is hidden), and exact only unsuppressed
+    shown_all = scheme_publication(an).referrals_summary.set_index("where").iloc[-1]
+    words = " ".join(img.texts)
+    share = str(shown_all["local_pct"])
+    assert "Reparation local (task site in the same town or within 2,000 m of the harm):" in words
+    assert (f"{share} %" if share.isdigit() or share[:1] in "<>" else f"{share} (hidden)") in words
+    exact = round(100 * an.linkage.summary["share_local"])
+    assert f": {exact} % of the {an.linkage.summary['with_task_site']} referrals" in " ".join(raw.texts)
+    dens = briefing_map(an, tmp_path / "d.png", layer="density", dpi=40)
+    assert "Reparation local" not in " ".join(dens.texts)  # the scheme briefing's figure only
 
 
 @pytest.mark.parametrize("layer", ["counts", "areas", "clusters"])
