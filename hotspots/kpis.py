@@ -21,10 +21,14 @@ Definitions (per group; ``n`` columns are counts of referrals)
     The window is stated in :attr:`KPITable.window`.
 ``victim_responses``, ``victims_satisfied``, ``victim_satisfied_pct``
     Among referrals whose victim answered (``victim_satisfied`` not missing).
+``contacted_48h``, ``contacted_48h_pct``
+    The scheme's target: ``contacted_at`` recorded and within ``contact_hours`` of
+    ``referred_at``. The denominator is **all referrals**: a missing contact time counts as not
+    within 48 h (the target is met only when it is shown to be met).
 ``contacted_booked_48h``, ``contacted_booked_48h_pct``
     Both ``contacted_at`` and ``task_booked_at`` recorded and each within ``contact_hours`` of
-    ``referred_at``. The denominator is **all referrals**: a missing contact or booking time
-    counts as not within 48 h (the target is met only when it is shown to be met). Times
+    ``referred_at``; same denominator. When the data hold no booking time at all (the column
+    is blank), the display tables show :data:`NOT_RECORDED` instead of 0 (see below). Times
     before the referral are treated as data errors, counted as not within, and reported in
     :attr:`KPITable.notes`; so are times more than :data:`IMPLAUSIBLE_DELAY_DAYS` days after
     it (usually a wrong year or a date from another record).
@@ -33,6 +37,11 @@ Definitions (per group; ``n`` columns are counts of referrals)
     the referral).
 ``first_time_entrant_recorded``, ``first_time_entrants``, ``first_time_entrant_pct``
     Share among referrals where ``first_time_entrant`` is recorded.
+``contact_recorded``, ``booking_recorded`` (raw only)
+    True when any referral in the data has a ``contacted_at`` / ``task_booked_at`` time. A
+    measure that needs a time the data never record is shown as :data:`NOT_RECORDED` (the
+    funnel says "booked: not recorded", not 0 booked before 303 completed):
+    :data:`NEEDS_CONTACT` and :data:`NEEDS_BOOKING` list them.
 
 Disclosure control
 ------------------
@@ -88,6 +97,8 @@ from .schema import AGE_GROUPS, OFFENCES, OUTCOMES, ROUTES
 __all__ = [
     "IMPLAUSIBLE_DELAY_DAYS",
     "KPI_PCTS",
+    "NEEDS_BOOKING",
+    "NEEDS_CONTACT",
     "NOT_RECORDED",
     "ROW_MEASURES",
     "SECONDARY",
@@ -101,6 +112,7 @@ __all__ = [
     "kpi_display",
     "kpi_rows",
     "monthly_referrals",
+    "not_recorded_measures",
     "referral_funnel",
     "scheme_kpis",
 ]
@@ -117,12 +129,12 @@ _BOOL_WORDS = {"true": True, "false": False, "yes": True, "no": False, "y": True
 # Counts shown in the KPI table, and counts only implied by them (complements).
 _KPI_COUNTS = [
     "referrals", "completed", "refused", "withdrawn", "in_progress", "outcome_not_recorded", "concluded",
-    "followup_eligible", "not_reoffended", "victim_responses", "victims_satisfied", "contacted_booked_48h",
-    "first_time_entrant_recorded", "first_time_entrants",
+    "followup_eligible", "not_reoffended", "victim_responses", "victims_satisfied", "contacted_48h",
+    "contacted_booked_48h", "first_time_entrant_recorded", "first_time_entrants",
 ]
 _KPI_IMPLIED = [
     "reoffended", "victims_not_satisfied", "not_contacted_booked_48h", "not_first_time_entrants", "fte_not_recorded",
-    "concluded_not_completed", "not_eligible", "no_victim_response",
+    "concluded_not_completed", "not_eligible", "no_victim_response", "not_contacted_48h", "contacted_48h_not_booked_48h",
 ]
 _KPI_ROW_RELATIONS = [
     ("referrals", ["completed", "refused", "withdrawn", "in_progress", "outcome_not_recorded"]),
@@ -135,6 +147,8 @@ _KPI_ROW_RELATIONS = [
     ("referrals", ["victim_responses", "no_victim_response"]),
     ("victim_responses", ["victims_satisfied", "victims_not_satisfied"]),
     ("referrals", ["contacted_booked_48h", "not_contacted_booked_48h"]),
+    ("referrals", ["contacted_48h", "not_contacted_48h"]),
+    ("contacted_48h", ["contacted_booked_48h", "contacted_48h_not_booked_48h"]),
     ("referrals", ["first_time_entrant_recorded", "fte_not_recorded"]),
     ("first_time_entrant_recorded", ["first_time_entrants", "not_first_time_entrants"]),
 ]
@@ -145,6 +159,7 @@ KPI_PCTS = {
     "withdrawn_pct": ("withdrawn", "concluded"),
     "not_reoffended_pct": ("not_reoffended", "followup_eligible"),
     "victim_satisfied_pct": ("victims_satisfied", "victim_responses"),
+    "contacted_48h_pct": ("contacted_48h", "referrals"),
     "contacted_booked_48h_pct": ("contacted_booked_48h", "referrals"),
     "first_time_entrant_pct": ("first_time_entrants", "first_time_entrant_recorded"),
 }
@@ -153,6 +168,7 @@ _KPI_PCT_COMPLEMENTS = {
     "completed_pct": "concluded_not_completed",
     "not_reoffended_pct": "reoffended",
     "victim_satisfied_pct": "victims_not_satisfied",
+    "contacted_48h_pct": "not_contacted_48h",
     "contacted_booked_48h_pct": "not_contacted_booked_48h",
     "first_time_entrant_pct": "not_first_time_entrants",
 }
@@ -166,13 +182,16 @@ _KPI_BASES = {
 _KPI_DISPLAY = [
     "referrals", "completed", "refused", "withdrawn", "in_progress", "outcome_not_recorded", "concluded",
     "completed_pct", "refused_pct", "withdrawn_pct", "followup_eligible", "not_reoffended", "not_reoffended_pct",
-    "victim_responses", "victims_satisfied", "victim_satisfied_pct", "contacted_booked_48h", "contacted_booked_48h_pct",
-    "median_hours_to_contact", "first_time_entrant_recorded", "first_time_entrants", "first_time_entrant_pct",
+    "victim_responses", "victims_satisfied", "victim_satisfied_pct", "contacted_48h", "contacted_48h_pct",
+    "contacted_booked_48h", "contacted_booked_48h_pct", "median_hours_to_contact", "first_time_entrant_recorded",
+    "first_time_entrants", "first_time_entrant_pct",
 ]
 
 # The referral funnel, counted in the same rows (``referrals`` is the "referred" stage).
 _FUNNEL_COUNTS = ["contacted", "booked"]
-_FUNNEL_IMPLIED = ["not_contacted", "not_booked", "not_completed", "contacted_not_48h", "booked_not_48h"]
+_FUNNEL_IMPLIED = [
+    "not_contacted", "not_booked", "not_completed", "contacted_not_48h", "booked_not_48h", "contacted_late",
+]
 _FUNNEL_ROW_RELATIONS = [
     ("referrals", ["contacted", "not_contacted"]),
     ("referrals", ["booked", "not_booked"]),
@@ -180,6 +199,7 @@ _FUNNEL_ROW_RELATIONS = [
     # contacted and booked within 48 h needs both times: it is part of each stage
     ("contacted", ["contacted_booked_48h", "contacted_not_48h"]),
     ("booked", ["contacted_booked_48h", "booked_not_48h"]),
+    ("contacted", ["contacted_48h", "contacted_late"]),
 ]
 #: Every count in a KPI row (shown and implied, with the funnel): the measures that add up across groups.
 ROW_MEASURES = tuple(_KPI_COUNTS + _KPI_IMPLIED + _FUNNEL_COUNTS + _FUNNEL_IMPLIED)
@@ -189,6 +209,34 @@ _FUNNEL_PCTS = {
     "booked_of_referred_pct": ("booked", "referrals", "not_booked"),
     "completed_of_referred_pct": ("completed", "referrals", "not_completed"),
 }
+#: Display columns (KPI and funnel tables) that need a contact time / a booking time: shown as
+#: :data:`NOT_RECORDED` when the data hold none (raw ``contact_recorded`` / ``booking_recorded`` False).
+NEEDS_CONTACT = ("contacted", "contacted_of_referred_pct", "contacted_48h", "contacted_48h_pct", "contacted_booked_48h",
+                 "contacted_booked_48h_pct", "median_hours_to_contact")
+NEEDS_BOOKING = ("booked", "booked_of_referred_pct", "contacted_booked_48h", "contacted_booked_48h_pct")
+
+
+def not_recorded_measures(raw: pd.DataFrame) -> tuple[str, ...]:
+    """The display columns of :data:`NEEDS_CONTACT` / :data:`NEEDS_BOOKING` whose times the data never record.
+
+    ``raw`` is a KPI or funnel ``raw`` table (:func:`kpi_rows`, :func:`referral_funnel`) with the
+    columns ``contact_recorded`` and ``booking_recorded``; without them nothing is "not recorded".
+    """
+    out: list[str] = []
+    for flag, cols in (("contact_recorded", NEEDS_CONTACT), ("booking_recorded", NEEDS_BOOKING)):
+        if flag in raw.columns and len(raw) and not bool(raw[flag].any()):
+            out += [c for c in cols if c not in out]
+    return tuple(out)
+
+
+def _mark_not_recorded(table: pd.DataFrame, raw: pd.DataFrame) -> pd.DataFrame:
+    """``table`` with the columns of :func:`not_recorded_measures` set to :data:`NOT_RECORDED`."""
+    cols = [c for c in not_recorded_measures(raw) if c in table.columns]
+    if cols:
+        table = table.copy()
+        for c in cols:
+            table[c] = NOT_RECORDED
+    return table
 
 
 # =============================================================================== result
@@ -391,6 +439,7 @@ def kpi_display(protection: Protection, raw: pd.DataFrame, keys: Sequence[Hashab
     medians = {"median_hours_to_contact": (raw["median_hours_to_contact"].tolist(), "referrals")}
     table, mask = render_table(protection, list(zip(keys, labels)), label=group_col, counts=_KPI_COUNTS, percents=pcts,
                                medians=medians, columns=_KPI_DISPLAY)
+    table = _mark_not_recorded(table, raw)
     # A median needs enough people behind it: those contacted (validly), not just referred.
     basis = raw["contacted_valid"].to_numpy()
     few = (basis > 0) & (basis < protection.threshold)
@@ -410,7 +459,7 @@ def funnel_display(protection: Protection, raw: pd.DataFrame, keys: Sequence[Has
     table, mask = render_table(protection, list(zip(keys, labels)), label=group_col,
                                counts=["referrals", "contacted", "booked", "completed"],
                                percents=_FUNNEL_PCTS)
-    table = table.rename(columns={"referrals": "referred"})
+    table = _mark_not_recorded(table, raw).rename(columns={"referrals": "referred"})
     mask = mask.rename(columns={"referrals": "referred"})
     return table, mask
 
@@ -463,8 +512,11 @@ def _kpi_counts(a: dict[str, np.ndarray], sel: np.ndarray, hours: float, base: s
     r["victims_not_satisfied"] = r["victim_responses"] - r["victims_satisfied"]
     dc, db = a["contact_h"][sel], a["booked_h"][sel]
     with np.errstate(invalid="ignore"):
-        ok = (dc >= 0) & (db >= 0) & (dc <= hours) & (db <= hours)  # NaN compares False
+        contact_ok = (dc >= 0) & (dc <= hours)  # NaN compares False
+        ok = contact_ok & (db >= 0) & (db <= hours)
         valid_contact = dc >= 0
+    r["contacted_48h"] = int(contact_ok.sum())
+    r["not_contacted_48h"] = r["referrals"] - r["contacted_48h"]
     r["contacted_booked_48h"] = int(ok.sum())
     r["not_contacted_booked_48h"] = r["referrals"] - r["contacted_booked_48h"]
     r["contacted_valid"] = int(valid_contact.sum())
@@ -473,7 +525,9 @@ def _kpi_counts(a: dict[str, np.ndarray], sel: np.ndarray, hours: float, base: s
     r["not_contacted"] = r["referrals"] - r["contacted"]
     r["not_booked"] = r["referrals"] - r["booked"]
     r["not_completed"] = r["referrals"] - r["completed"]
+    r["contacted_48h_not_booked_48h"] = r["contacted_48h"] - r["contacted_booked_48h"]
     r["contacted_not_48h"] = r["contacted"] - r["contacted_booked_48h"]
+    r["contacted_late"] = r["contacted"] - r["contacted_48h"]
     r["booked_not_48h"] = r["booked"] - r["contacted_booked_48h"]
     r["concluded_not_completed"] = r["refused"] + r["withdrawn"]
     r["not_eligible"] = r["referrals"] - r["followup_eligible"]
@@ -561,6 +615,8 @@ def kpi_rows(
     raw = pd.DataFrame(rows)
     for col, (num, den) in KPI_PCTS.items():
         raw[col] = _pct(raw[num], raw[den])
+    raw["contact_recorded"] = bool(df["contacted_at"].notna().any())
+    raw["booking_recorded"] = bool(df["task_booked_at"].notna().any())
     zero = pd.Timedelta(0)
     before = ((df["contacted_at"] - df["referred_at"]) < zero) | ((df["task_booked_at"] - df["referred_at"]) < zero)
     neg = int(before.sum())
@@ -704,6 +760,8 @@ def referral_funnel(
     raw = pd.DataFrame(rows)
     for col, (num, den, _) in _FUNNEL_PCTS.items():
         raw[col] = _pct(raw[num], raw[den])
+    raw["contact_recorded"] = bool(df["contacted_at"].notna().any())
+    raw["booking_recorded"] = bool(df["task_booked_at"].notna().any())
     keys = [("group", g) for g in raw[group_col]]
     ledger = Ledger()
     shown = ["referrals", "contacted", "booked", "completed"]

@@ -213,6 +213,11 @@ class LinkageResult:
     task_sites: gpd.GeoDataFrame | None = field(default=None, repr=False)
     towns: gpd.GeoDataFrame | None = field(default=None, repr=False)
     per_where: pd.DataFrame | None = field(default=None, repr=False)
+    #: The town of each hotspot area (area id as text -> name) and of each task site (task id ->
+    #: name), by the one rule of :func:`hotspots.places.towns_at` / :func:`hotspots.places.area_places`
+    #: (the rule that names the areas); empty without towns.
+    area_towns: dict[str, Any] = field(default_factory=dict, repr=False)
+    site_towns: dict[str, Any] = field(default_factory=dict, repr=False)
 
 
 # =============================================================================== checks
@@ -381,11 +386,13 @@ def _dated_outside(referrals: pd.DataFrame, months: Any) -> tuple[int, str]:
     return int(off.sum()), Period.from_months(str(mon[off].min()), str(mon[off].max())).describe()
 
 
-def _nearest_town(xy: np.ndarray, ok: np.ndarray, names: np.ndarray, tree: cKDTree | None) -> np.ndarray:
+def _towns_at(xy: np.ndarray, ok: np.ndarray, towns: gpd.GeoDataFrame | None, incidents: Any) -> np.ndarray:
+    """The town of each point where ``ok``: the rule that names hotspot areas (:func:`hotspots.places.towns_at`)."""
+    from .places import towns_at
+
     out = np.full(len(xy), None, dtype=object)
-    if tree is not None and ok.any():
-        _, idx = tree.query(xy[ok], k=1)
-        out[ok] = names[np.asarray(idx, dtype=np.int64)]
+    if towns is not None and len(towns) and ok.any():
+        out[ok] = towns_at(xy[ok], towns, incidents)
     return out
 
 
@@ -566,8 +573,21 @@ def link_referrals(
 
     # ---- towns ---------------------------------------------------------------------
     towns_used = _default_towns(study_area, incidents, referrals) if towns is None else towns
-    t_names, t_tree = _town_table(towns_used)
-    harm_town = _nearest_town(xy, located, t_names, t_tree)
+    t_names, _ = _town_table(towns_used)
+    inc = None
+    if incidents is not None and len(incidents):
+        inc = incidents.to_crs(referrals.crs) if incidents.crs is not None else incidents
+    harm_town = _towns_at(xy, located, towns_used, inc)
+    area_towns: dict[str, Any] = {}
+    site_towns: dict[str, Any] = {}
+    if areas is not None and towns_used is not None and len(towns_used):
+        from .places import area_places
+
+        a_ids_t, a_geoms_t = _area_table(areas, id_column)
+        a_frame = gpd.GeoDataFrame({"area_id": np.arange(len(a_ids_t))}, geometry=list(a_geoms_t), crs=referrals.crs)
+        empty = gpd.GeoDataFrame(geometry=gpd.GeoSeries([], crs=referrals.crs))
+        named = area_places(a_frame, inc if inc is not None else empty, towns=towns_used)
+        area_towns = dict(zip((str(a) for a in a_ids_t), named["town"].tolist()))
     out["harm_town"] = pd.Series(harm_town, index=out.index, dtype=object)
 
     # ---- task sites ------------------------------------------------------------------
@@ -598,7 +618,8 @@ def link_referrals(
         site_xy[found] = txy[idx[found]]
         out["task_status"] = pd.Series(status, index=out.index, dtype=object)
         out["task_found"] = found
-        task_town = _nearest_town(site_xy, found, t_names, t_tree)
+        site_towns = dict(zip(_ids_text(task_sites["task_id"]), _towns_at(txy, np.ones(len(txy), dtype=bool), towns_used, inc)))
+        task_town = np.array([site_towns.get(t) if f else None for t, f in zip(rid, found)], dtype=object)
         out["task_town"] = pd.Series(task_town, index=out.index, dtype=object)
         known = found & located
         dist = np.where(known, np.hypot(site_xy[:, 0] - xy[:, 0], site_xy[:, 1] - xy[:, 1]), np.nan)
@@ -738,12 +759,13 @@ def link_referrals(
             f"{len(t_names)} from hotspots.places.label_towns" if towns_used is not None else "none"),
         "study_area": area_geom is not None,
         "months": None if months is None else [str(months[0]), str(months[1])],
-        "local_rule": f"task site within {near:g} m of the harm, or in the same (nearest) town",
+        "local_rule": f"task site within {near:g} m of the harm, or in the same town (hotspots.places.towns_at)",
     }
     return LinkageResult(
         table=out, summary=summary, per_hotspot=per_hotspot, display=shown, summary_display=summary_display,
         near_m=near, threshold=threshold, has_areas=areas is not None, has_tasks=tasks is not None,
         params=params, notes=tuple(notes), task_sites=task_sites, towns=towns_used, per_where=sraw,
+        area_towns=area_towns, site_towns=site_towns,
     )
 
 

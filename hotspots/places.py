@@ -45,6 +45,7 @@ __all__ = [
     "is_generic_location",
     "street_names",
     "town_of",
+    "towns_at",
     "towns_districts",
     "PLACE_COLUMNS",
 ]
@@ -422,6 +423,49 @@ def _town_in_district(xy: np.ndarray, towns: gpd.GeoDataFrame, town_district: np
         i, r = _nearest_by_reach(xy[k : k + 1], towns.iloc[same])
         if r[0] <= TOWN_DISTRICT_MAX_REACH:
             out[k] = names[same[i[0]]]
+    return out
+
+
+def towns_at(xy: Any, towns: gpd.GeoDataFrame, incidents: gpd.GeoDataFrame | None = None) -> np.ndarray:
+    """The town of each point by the rule that names hotspot areas: the one rule for every point.
+
+    Task sites, referral locations (``harm_town``, ``task_town`` of
+    :func:`hotspots.linkage.link_referrals`) and the flows between them take their town from
+    here, as hotspot areas do in :func:`area_places`: the town the point lies most within by
+    reach (:func:`town_of`), or the nearest town of the point's own local authority district
+    within :data:`TOWN_DISTRICT_MAX_REACH` reaches. A point's district is the most frequent
+    district among the incidents nearest it (:func:`towns_districts`' rule, applied to the point):
+    a site on Newcastle-under-Lyme's High Street is Newcastle's, not that of a Stoke-on-Trent
+    neighbourhood whose centre lies a little nearer. Without incidents (or ``lsoa_name``) the
+    district step is left out.
+
+    Parameters
+    ----------
+    xy : ndarray of shape (n, 2)
+        Points in the towns' CRS (metres); NaN rows get None.
+    towns : GeoDataFrame
+        Town-centre points with ``name`` (and ``population``; without it every town counts as
+        500 people, which makes the rule the nearest town).
+    incidents : GeoDataFrame, optional
+        The analysed incidents in the towns' CRS, with ``lsoa_name`` for the district step.
+
+    Returns
+    -------
+    ndarray of object
+        Town names; None for NaN points or when ``towns`` is empty.
+    """
+    pts = np.asarray(xy, dtype=float).reshape(-1, 2)
+    out = np.full(len(pts), None, dtype=object)
+    ok = np.isfinite(pts).all(axis=1)
+    if towns is None or len(towns) == 0 or not ok.any():
+        return out
+    p = pts[ok]
+    if incidents is None or len(incidents) == 0 or "lsoa_name" not in incidents.columns:
+        out[ok] = town_of(p, towns)
+        return out
+    centres = gpd.GeoDataFrame(geometry=gpd.points_from_xy(p[:, 0], p[:, 1]), crs=towns.crs)
+    own = towns_districts(centres, incidents)
+    out[ok] = np.asarray(_town_in_district(p, towns, towns_districts(towns, incidents), list(own)), dtype=object)
     return out
 
 

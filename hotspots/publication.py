@@ -64,12 +64,14 @@ from .disclosure import (
 from .grid import BNG
 from .kpis import (
     KPI_PCTS,
+    NOT_RECORDED,
     ROW_MEASURES,
     TOTAL_LABEL,
     add_kpi_rows,
     funnel_display,
     kpi_display,
     kpi_rows,
+    not_recorded_measures,
 )
 
 __all__ = [
@@ -87,13 +89,14 @@ DIMENSIONS = ("month", "offence", "route", "age_group", "hotspot")
 DEFAULT_SNAP_M = 250.0
 ALL = ("all",)
 _FIGURES = ("referrals", "completed", "refused", "withdrawn", "in_progress", "concluded", "followup_eligible",
-            "not_reoffended", "victim_responses", "victims_satisfied", "contacted_booked_48h",
-            "first_time_entrant_recorded", "first_time_entrants", "contacted", "booked")
+            "not_reoffended", "victim_responses", "victims_satisfied", "contacted_48h",
+            "contacted_booked_48h", "first_time_entrant_recorded", "first_time_entrants", "contacted", "booked")
 # the rates a map view shows (numerator, denominator as in kpis.KPI_PCTS)
 _VIEW_PCTS = {
     name: KPI_PCTS[name]
     for name in (
-        "completed_pct", "not_reoffended_pct", "victim_satisfied_pct", "contacted_booked_48h_pct", "first_time_entrant_pct"
+        "completed_pct", "not_reoffended_pct", "victim_satisfied_pct", "contacted_48h_pct", "contacted_booked_48h_pct",
+        "first_time_entrant_pct",
     )
 }
 
@@ -159,6 +162,9 @@ class SchemePublication:
     data_notes: tuple[str, ...] = ()
     notes: tuple[str, ...] = ()
     checks: dict[str, Any] = field(default_factory=dict, repr=False)
+    #: Figures and rates whose times the referrals never record (:func:`hotspots.kpis.not_recorded_measures`):
+    #: shown as "not recorded" everywhere, never as 0.
+    not_recorded: tuple[str, ...] = ()
     _reports: dict[int, Any] = field(default_factory=dict, repr=False, compare=False)
 
     @property
@@ -255,6 +261,11 @@ class SchemePublication:
                 pcts[name] = percent_text(int(n), int(d), threshold=self.threshold)
             else:
                 pcts[name] = SECONDARY if d != 0 else None
+        for m in self.not_recorded:
+            if m in figures:
+                figures[m] = NOT_RECORDED
+            if m in pcts:
+                pcts[m] = NOT_RECORDED
         return {"figures": figures, "percents": pcts, "groups": [k[1] if len(k) > 1 else TOTAL_LABEL for k in keys], "note": note}
 
     def filtered(self, *, offence: Sequence[str] = (), route: Sequence[str] = (), age_group: Sequence[str] = (),
@@ -526,6 +537,7 @@ def publish_scheme(
         referrals_summary=summ, origins=origins, task_sites=sites_frame, flows=flows_frame,
         statement=disclosure_statement(t), window=overall.window, groups=groups, data_notes=overall.notes, notes=prot.notes,
         checks={name: prot.marker(("check", name)) for name in CHECKS if ("check", name) in prot},
+        not_recorded=not_recorded_measures(overall.raw),
     )
 
 
@@ -674,6 +686,7 @@ def _tasks_and_flows(ledger: Ledger, table: pd.DataFrame, linkage: Any, areas: g
 def _flows_frame(flows: pd.DataFrame, linkage: Any, areas: gpd.GeoDataFrame | None, sites: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
     """Line geometry and labels of each flow: from the area's (or town's) point to the site."""
     towns = linkage.towns
+    site_towns, area_towns = getattr(linkage, "site_towns", {}) or {}, getattr(linkage, "area_towns", {}) or {}
     town_xy: dict[str, tuple[float, float]] = {}
     if towns is not None and len(towns):
         t = towns.to_crs(BNG) if towns.crs is not None else towns
@@ -695,8 +708,9 @@ def _flows_frame(flows: pd.DataFrame, linkage: Any, areas: gpd.GeoDataFrame | No
         i = pos[s]
         if o is None:
             o = (sx[i], sy[i])
-        site_town = _nearest_name(town_xy, sx[i], sy[i])
-        origin_town = _nearest_name(town_xy, o[0], o[1]) if kind == "area" else name
+        # the towns of the one rule (hotspots.places.towns_at, as names the areas and gives harm_town)
+        site_town = site_towns.get(s)
+        origin_town = area_towns.get(name) if kind == "area" else name
         rows.append({
             "origin": name, "origin_kind": "hotspot area" if kind == "area" else "town", "task_id": s,
             "task_kind": sites["kind"].iloc[i] if "kind" in sites.columns else None,
@@ -708,12 +722,6 @@ def _flows_frame(flows: pd.DataFrame, linkage: Any, areas: gpd.GeoDataFrame | No
     if not rows:
         return gpd.GeoDataFrame({"origin": [], "task_id": []}, geometry=[], crs=BNG)
     return gpd.GeoDataFrame(rows, geometry="geometry", crs=BNG)
-
-
-def _nearest_name(points: Mapping[str, tuple[float, float]], x: float, y: float) -> str | None:
-    if not points:
-        return None
-    return min(points, key=lambda k: (points[k][0] - x) ** 2 + (points[k][1] - y) ** 2)
 
 
 def _add_load_report(ledger: Ledger, report: Any, n_referrals: int) -> None:

@@ -31,8 +31,8 @@ from scipy.sparse.csgraph import connected_components
 
 ALL = ("all",)
 KPI_COUNTS = ("referrals", "completed", "refused", "withdrawn", "in_progress", "outcome_not_recorded", "concluded",
-              "followup_eligible", "not_reoffended", "victim_responses", "victims_satisfied", "contacted_booked_48h",
-              "first_time_entrant_recorded", "first_time_entrants")
+              "followup_eligible", "not_reoffended", "victim_responses", "victims_satisfied", "contacted_48h",
+              "contacted_booked_48h", "first_time_entrant_recorded", "first_time_entrants")
 # (total, parts) within a KPI row; names not in KPI_COUNTS are complements only a reader can form
 KPI_RELATIONS = (
     ("referrals", ("completed", "refused", "withdrawn", "in_progress", "outcome_not_recorded")),
@@ -43,6 +43,8 @@ KPI_RELATIONS = (
     ("victim_responses", ("victims_satisfied", "~victims_not_satisfied")),
     ("referrals", ("victim_responses", "~no_response")),
     ("referrals", ("contacted_booked_48h", "~not_48h")),
+    ("referrals", ("contacted_48h", "~not_contacted_48h")),
+    ("contacted_48h", ("contacted_booked_48h", "~contacted_48h_not_booked")),
     ("referrals", ("first_time_entrant_recorded", "~fte_not_recorded")),
     ("first_time_entrant_recorded", ("first_time_entrants", "~not_first_time")),
 )
@@ -51,6 +53,7 @@ KPI_RATES = {
     "completed_pct": ("completed", "concluded", "~concluded_not_completed"),
     "not_reoffended_pct": ("not_reoffended", "followup_eligible", "~reoffended"),
     "victim_satisfied_pct": ("victims_satisfied", "victim_responses", "~victims_not_satisfied"),
+    "contacted_48h_pct": ("contacted_48h", "referrals", "~not_contacted_48h"),
     "contacted_booked_48h_pct": ("contacted_booked_48h", "referrals", "~not_48h"),
     "first_time_entrant_pct": ("first_time_entrants", "first_time_entrant_recorded", "~not_first_time"),
 }

@@ -45,9 +45,10 @@ def test_kpi_cards_show_only_suppressed_values(demo):
     cards = views.kpi_cards(full)
     assert [c.label for c in cards] == [
         "Referrals",
-        "Completed",
+        "Completed, of concluded referrals",
         "Not re-offended",
         "Victim satisfied",
+        "Contacted within 48 h",
         "Contacted and booked within 48 h",
     ]
     row = full.table.iloc[-1]
@@ -63,7 +64,8 @@ def test_kpi_cards_show_only_suppressed_values(demo):
     assert sc[0].value == "<5" and sc[0].suppressed
     shown_table, mask = small.table.iloc[-1], small.suppressed.iloc[-1]
     for card, col in zip(
-        sc, ["referrals", "completed_pct", "not_reoffended_pct", "victim_satisfied_pct", "contacted_booked_48h_pct"]
+        sc, ["referrals", "completed_pct", "not_reoffended_pct", "victim_satisfied_pct", "contacted_48h_pct",
+             "contacted_booked_48h_pct"]
     ):
         # Hidden exactly where the disclosure engine's mask says: "c" reads "suppressed", "x" "too few".
         v = shown_table[col]
@@ -216,6 +218,28 @@ def test_funnel_bars_and_cards_of_protected_views(demo):
     with pytest.raises(ParameterError):
         views.funnel_bars(pub.kpis["offence"])
 
+
+def test_no_booking_times_show_not_recorded_in_cards_and_funnel(demo):
+    """A referral file whose booking column is blank: the booked stage and the contacted-and-booked card read
+    "not recorded" (no bar, no "0 %"); the 48-hour contact card still shows its rate."""
+    from hotspots.kpis import NOT_RECORDED
+    from hotspots.linkage import link_referrals
+    from hotspots.publication import publish_scheme
+
+    stage = hotspot_stage(demo.incidents, Settings(cell_size=500.0), demo.study_area)
+    refs = demo.referrals.assign(task_booked_at=pd.NaT)
+    link = link_referrals(refs, areas=stage.areas.areas, tasks=demo.tasks)
+    pub = publish_scheme(refs, linkage=link, areas=stage.areas.areas)
+    assert "booked" in pub.not_recorded and "contacted_48h" not in pub.not_recorded
+    for view in (pub.filtered(), pub.filtered(age_group=["youth"])):
+        bars = views.funnel_bars(view).set_index("stage")
+        assert bars.loc["booked", "shown"] == NOT_RECORDED and np.isnan(bars.loc["booked", "referrals"])
+        cards = {c.label: c for c in views.view_cards(view, pub.window)}
+        assert cards["Contacted and booked within 48 h"].value == NOT_RECORDED
+        assert not cards["Contacted and booked within 48 h"].suppressed
+        assert cards["Contacted within 48 h"].value not in (NOT_RECORDED, "0 %")
+    assert (pub.kpis["offence"]["contacted_booked_48h_pct"] == NOT_RECORDED).all()
+    assert (pub.funnel["all"]["booked"] == NOT_RECORDED).all()
 
 def test_headline_and_change_metrics(demo):
     from hotspots.pipeline import area_change, cell_change

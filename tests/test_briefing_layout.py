@@ -464,3 +464,50 @@ def test_town_names_keep_off_the_numbers_leader_lines(wide, monkeypatch):
     (x0, y0), (x1, y1) = ax.transData.transform(number.xy), ((c.x0 + c.x1) / 2, (c.y0 + c.y1) / 2)
     line = shapely.LineString([(x0, y0), (x1, y1)])
     assert isinstance(label, Annotation) and not line.intersects(shapely.box(bb.x0, bb.y0, bb.x1, bb.y1))
+
+
+def test_segment_cover_counts_lines_not_their_boxes():
+    """A number collides with an earlier one through its circle and its leader line, not through the
+    box of a diagonal leader (which covers a city centre): 10 px of line across a 20 px circle = 200 px²."""
+    import shapely
+    from matplotlib.transforms import Bbox
+
+    from hotspots.export._layout import _segment_cover
+
+    circle = Bbox([[100, 100], [120, 120]])
+    other = Bbox([[0, 0], [20, 20]])
+    diagonal = shapely.LineString([(0, 0), (300, 300)])  # its box holds the circle; the line misses it below
+    assert _segment_cover(circle, shapely.LineString([(110, 110), (110, 90)]), [other], []) == 0.0
+    assert _segment_cover(circle, shapely.LineString([(110, 110), (10, 10)]), [other], []) == pytest.approx(
+        20 * 10 * 2 ** 0.5)
+    assert _segment_cover(circle, shapely.LineString([(110, 110), (200, 110)]), [], [diagonal]) == pytest.approx(
+        20 * 20 * 2 ** 0.5)
+    below = shapely.LineString([(0, 50), (300, 60)])
+    assert _segment_cover(circle, shapely.LineString([(110, 110), (200, 110)]), [], [below]) == 0.0
+
+
+def test_a_number_is_not_pushed_off_by_the_box_of_a_diagonal_leader():
+    """Staffordshire 2025's hotspot 7 sat five steps above its area on a long leader line: the boxes of
+    the diagonal leader lines round Stoke covered every place near it. Judged by the lines themselves
+    it takes the first place, up and right, beside its area."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+    from matplotlib.transforms import Bbox
+
+    from hotspots.export._layout import _number_beside
+
+    fig = Figure(figsize=(4, 4), dpi=100)
+    FigureCanvasAgg(fig)
+    ax = fig.add_axes([0, 0, 1, 1])
+    ax.set_xlim(0, 40_000)
+    ax.set_ylim(0, 40_000)
+    renderer = fig.canvas.get_renderer()
+    kw = dict(ha="center", va="center", fontsize=6.5, bbox=dict(boxstyle="circle,pad=0.25"))
+    bounds = (20_000, 20_000, 20_300, 20_300)  # display pixels 200-203
+    line = shapely.LineString([(150, 300), (300, 150)])  # an earlier number's leader, passing by
+    box = Bbox([[150, 150], [300, 300]])  # ... and its box, over every place within five steps
+    off = 10.0
+    by_line = _number_beside(ax, "7", bounds, off, kw, renderer, [box], leaders=[line])
+    assert tuple(by_line.xyann) == (off, off)
+    by_box = _number_beside(ax, "7", bounds, off, kw, renderer, [box])
+    assert tuple(by_box.xyann) != (off, off)

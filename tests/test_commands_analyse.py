@@ -114,7 +114,10 @@ def test_demo_run_prints_load_reports_and_a_summary_that_matches_the_files(demo_
         zip(areas["area_id"].head(5), areas["incidents"].head(5))
     )
     kp = pd.read_csv(out / "csv" / "kpis.csv", dtype=str)
-    assert f"referrals {int(kp['referrals'].iloc[-1]):,}; completed {kp['completed_pct'].iloc[-1]}%" in stdout
+    completed = f"completed (of concluded referrals) {kp['completed_pct'].iloc[-1]}%"
+    assert f"referrals {int(kp['referrals'].iloc[-1]):,}; {completed}" in stdout
+    # the 48-hour contact rate always, as in kpis.csv; contacted and booked next to it
+    assert f"contacted within 48 h {kp['contacted_48h_pct'].iloc[-1]}%; contacted and booked within 48 h" in stdout
     # Progress bar on stderr, ending at 100 %.
     assert "Getis-Ord Gi*" in stderr and "100%" in stderr.splitlines()[-1]
     assert "Traceback" not in stderr

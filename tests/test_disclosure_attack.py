@@ -198,7 +198,7 @@ def test_the_attacker_catches_the_issues_example():
     """2023-07 on main before this work: 42 referrals, 34 completed, refused and withdrawn "<5", the
     rest 0: refused + withdrawn = 8 with each 1-4, so both are 4."""
     month = dict(referrals=42, completed=34, refused="<5", withdrawn="<5", concluded=42, followup_eligible=42,
-                 not_reoffended=31, victim_responses=21, victims_satisfied=21, contacted_booked_48h=28,
+                 not_reoffended=31, victim_responses=21, victims_satisfied=21, contacted_48h=30, contacted_booked_48h=28,
                  first_time_entrant_recorded=42, first_time_entrants=19)
     tab = pd.DataFrame([_kpi_row("2023-07", **month), _kpi_row("All", **month)]).rename(columns={"group": "month"})
     found = attack.build(t=5, kpis={"month": tab}, by_hotspot=None, summary=None).findings()

@@ -270,6 +270,16 @@ def test_scheme_layer_shows_suppressed_referral_counts(demo, tmp_path):
     raw = briefing_map(an, tmp_path / "r.png", layer="scheme", dpi=60, suppress=False)
     assert "NOT FOR PUBLICATION: unsuppressed counts" in raw.texts
     assert "Reparative task site (40)" in texts
+    # the local-reparation share, as published (a marker where it is hidden), and exact only unsuppressed
+    shown_all = scheme_publication(an).referrals_summary.set_index("where").iloc[-1]
+    words = " ".join(img.texts)
+    share = str(shown_all["local_pct"])
+    assert "Reparation local (task site in the same town or within 2,000 m of the harm):" in words
+    assert (f"{share} %" if share.isdigit() or share[:1] in "<>" else f"{share} (hidden)") in words
+    exact = round(100 * an.linkage.summary["share_local"])
+    assert f": {exact} % of the {an.linkage.summary['with_task_site']} referrals" in " ".join(raw.texts)
+    dens = briefing_map(an, tmp_path / "d.png", layer="density", dpi=40)
+    assert "Reparation local" not in " ".join(dens.texts)  # the scheme briefing's figure only
 
 
 @pytest.mark.parametrize("layer", ["counts", "areas", "clusters"])
@@ -798,7 +808,7 @@ def test_hotspot_numbers_in_a_dense_city_do_not_cover_each_other(demo):
     """Derby's eight hotspots lie within a few kilometres: every number went up and right of its
     area, and #1 was hidden under 19, 7 and 4 (7 overlapping pairs on an 8 x 6 in map). Each number
     now takes the first corner or side where it covers no number drawn before it."""
-    from hotspots.export._layout import DrawContext, _bbox, area_markers, new_figure
+    from hotspots.export._layout import DrawContext, _bbox, _leader, area_markers, new_figure
 
     an, _, _ = demo
     fig = new_figure((8.0, 6.0), 100)
@@ -810,9 +820,15 @@ def test_hotspot_numbers_in_a_dense_city_do_not_cover_each_other(demo):
     ctx = DrawContext(an, fig, 1.0, None, None)
     area_markers(ctx, ax, an.areas.areas)
     renderer = fig.canvas.get_renderer()
-    boxes = [_bbox(t, renderer) for t in ctx.occupied]
-    assert len(boxes) == an.areas.n_areas >= 20
-    assert not [(i, j) for i in range(len(boxes)) for j in range(i) if boxes[i].overlaps(boxes[j])]
+    # judged by what is drawn: no circle on another, no leader line through another number's circle
+    # (the boxes of diagonal leader lines may overlap: Staffordshire's 7 was pushed far off by them)
+    circles = [_bbox(t, renderer, leader=False) for t in ctx.occupied]
+    lines = [_leader(t, renderer) for t in ctx.occupied]
+    assert len(circles) == an.areas.n_areas >= 20
+    assert not [(i, j) for i in range(len(circles)) for j in range(i) if circles[i].overlaps(circles[j])]
+    crossing = [(i, j) for i in range(len(lines)) for j in range(len(circles)) if i != j
+                and lines[i].intersection(shapely.box(circles[j].x0, circles[j].y0, circles[j].x1, circles[j].y1)).length > 0]
+    assert not crossing
     # the best-ranked number is drawn on top of any it still touches
     z = {t.get_text(): t.get_zorder() for t in ctx.occupied}
     assert z["1"] > z["2"] > z["21"]

@@ -553,3 +553,47 @@ def test_funnel_shares_are_named_apart_from_the_kpi_completion_rate():
     assert "completed_pct" not in f.raw.columns and "completed_pct" not in f.table.columns
     assert f.raw.iloc[-1].completed_of_referred_pct == pytest.approx(100 * 17 / 24)
     assert k.raw.iloc[-1].completed_pct == pytest.approx(100 * k.raw.iloc[-1].completed / k.raw.iloc[-1].concluded)
+
+
+# ----------------------------------------------------------------------------- the 48-hour contact target
+def test_contacted_within_48h_by_hand(kpi):
+    """Contact alone: harassment 5 30 10 2 1 12 48 6 3 h (not 50 h, no contact, -1 h) -> 9; shop theft all but
+    100 h and no contact -> 10."""
+    h, s, t = _raw_row(kpi, "harassment"), _raw_row(kpi, "shop theft"), kpi.raw.iloc[-1]
+    assert (h.contacted_48h, s.contacted_48h, t.contacted_48h) == (9, 10, 19)
+    assert t.contacted_48h_pct == pytest.approx(100 * 19 / 24)
+    # contacted and booked is a subset of contacted within 48 h (h4 contacted in 10 h has no booking)
+    assert (h.contacted_booked_48h, t.contacted_booked_48h) == (8, 17)
+    assert bool(t.contact_recorded) and bool(t.booking_recorded)
+    shown = kpi.table.iloc[-1]
+    assert shown.contacted_48h == 19 and shown.contacted_48h_pct == 79  # 79.2 %
+    assert kpi.table.columns.get_loc("contacted_48h_pct") < kpi.table.columns.get_loc("contacted_booked_48h")
+
+
+def test_no_booking_times_read_not_recorded_not_zero():
+    """A blank booking column: 'contacted and booked within 48 h' and the funnel's booked stage cannot be
+    known, so they read "not recorded" (not 0 % and 0 booked before 17 completed); contact is still reported."""
+    df = _frame().assign(task_booked_at=pd.NaT)
+    k = scheme_kpis(df, by="offence")
+    for _, row in k.table.iterrows():
+        assert row.contacted_booked_48h == NOT_RECORDED and row.contacted_booked_48h_pct == NOT_RECORDED
+    t = k.table.iloc[-1]
+    assert t.contacted_48h == 19 and t.contacted_48h_pct == 79
+    assert k.raw.iloc[-1].contacted_booked_48h == 0 and not k.raw.iloc[-1].booking_recorded  # exact, internal
+    f = referral_funnel(df).table.iloc[-1]
+    # (22 contacted of 24 would give away the 2 not contacted: hidden by the disclosure rules)
+    assert (f.referred, f.contacted, f.booked, f.completed) == (24, SECONDARY, NOT_RECORDED, 17)
+    assert f.booked_of_referred_pct == NOT_RECORDED and f.completed_of_referred_pct == 71
+    # one booking time anywhere: booking is recorded, and a group without one shows a real 0
+    one = df.copy()
+    one.loc[0, "task_booked_at"] = one.loc[0, "referred_at"] + pd.Timedelta(hours=20)
+    k1 = scheme_kpis(one, by="offence").table.set_index("offence")
+    assert k1.loc["shop theft", "contacted_booked_48h"] == 0 and k1.loc["harassment", "contacted_booked_48h"] == "<5"
+
+
+def test_no_contact_times_read_not_recorded():
+    df = _frame().assign(contacted_at=pd.NaT)
+    t = scheme_kpis(df).table.iloc[-1]
+    assert t.contacted_48h == NOT_RECORDED and t.contacted_48h_pct == NOT_RECORDED
+    assert t.median_hours_to_contact == NOT_RECORDED
+    assert referral_funnel(df).table.iloc[-1].contacted == NOT_RECORDED

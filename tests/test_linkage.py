@@ -256,9 +256,19 @@ def test_demo_linkage_matches_geopandas(demo_link):
     assert (t["task_found"].to_numpy() == has).all()
     dist = gpd.GeoSeries(m.loc[has, "geometry"], crs=27700).distance(gpd.GeoSeries(m.loc[has, "site"], crs=27700))
     np.testing.assert_allclose(t.loc[has, "distance_to_task_m"].to_numpy(), dist.to_numpy(), atol=1e-6)
-    # towns: the gazetteer's nearest_town
-    assert (t["harm_town"].to_numpy() == nearest_town(d.referrals)).all()
-    assert (t.loc[has, "task_town"].to_numpy() == nearest_town(gpd.GeoSeries(m.loc[has, "site"], crs=27700))).all()
+    # towns: the rule that names the areas, by reach (the demo's incidents have no LSOA districts), computed
+    # here by brute force: the town with the smallest distance / sqrt(population)
+    towns = r.towns
+    tx, ty, pop = towns.geometry.x.to_numpy(), towns.geometry.y.to_numpy(), towns["population"].to_numpy(dtype=float)
+
+    def by_reach(g):
+        return np.array([towns["name"].iloc[int(np.argmin(np.hypot(p.x - tx, p.y - ty) / np.sqrt(pop)))] for p in g],
+                        dtype=object)
+
+    assert (t["harm_town"].to_numpy() == by_reach(d.referrals.geometry)).all()
+    assert (t.loc[has, "task_town"].to_numpy() == by_reach(m.loc[has, "site"])).all()
+    # ... which is not the nearest centre everywhere (the rule this replaced)
+    assert (t["harm_town"].to_numpy() != nearest_town(d.referrals)).any()
     # shares
     local = (dist.to_numpy() <= 2000) | (t.loc[has, "harm_town"].to_numpy() == t.loc[has, "task_town"].to_numpy())
     assert r.summary["share_local"] == pytest.approx(local.mean())
@@ -375,6 +385,31 @@ def test_towns_of_any_force_come_from_the_rule_that_names_hotspots():
     bare = link_referrals(refs, tasks=tasks)
     assert bare.table["harm_town"].isna().all() and bare.towns is None
 
+
+def test_task_sites_origins_and_areas_take_their_town_from_one_rule():
+    """A task site on Newcastle-under-Lyme's High Street, inside the hotspot area named after
+    Newcastle: its town is Newcastle (by reach, as the area's), not the Stoke neighbourhood of
+    Basford whose centre is 300 m nearer; so a referral from that area is reparation in its own
+    town and the area's flow is drawn as "site in origin town"."""
+    from hotspots.publication import publish_scheme
+
+    towns = gpd.GeoDataFrame({"name": ["Stoke", "Basford", "Newcastle"], "population": [250_000, 3_000, 75_000]},
+                             geometry=gpd.points_from_xy([0, 4_000, 5_200], [0, 0, 0]), crs=27700)
+    area = gpd.GeoDataFrame({"area_id": [3]}, geometry=[shapely.box(4_000, -300, 4_600, 300)], crs=27700)
+    tasks = gpd.GeoDataFrame({"task_id": ["T09"], "kind": ["litter picking"]}, geometry=shapely.points([4_300], [0]),
+                             crs=27700)
+    rows = [(f"n{i}", 4_250, 0, "T09") for i in range(6)] + [(f"s{i}", -100, 0, "T09") for i in range(6)]
+    refs = _refs(rows).assign(referred_at=pd.Timestamp("2025-03-01 10:00"), outcome="completed", contacted_at=pd.NaT,
+                              task_booked_at=pd.NaT, reoffended=None, victim_satisfied=None, first_time_entrant=None)
+    link = link_referrals(refs, areas=area, tasks=tasks, towns=towns, near_m=100)
+    t = link.table.set_index("referral_id")
+    assert set(t["task_town"]) == {"Newcastle"} and link.site_towns == {"T09": "Newcastle"}
+    assert link.area_towns == {"3": "Newcastle"}
+    assert t.loc["n0", "harm_town"] == "Newcastle" and t.loc["s0", "harm_town"] == "Stoke"
+    assert bool(t.loc["n0", "reparation_same_town"]) and not bool(t.loc["s0", "reparation_same_town"])
+    flows = publish_scheme(refs, linkage=link, areas=area).flows.set_index("origin")
+    assert flows.loc["3", "task_town"] == "Newcastle" and bool(flows.loc["3", "site_in_origin_town"])
+    assert flows.loc["Stoke", "task_town"] == "Newcastle" and not bool(flows.loc["Stoke", "site_in_origin_town"])
 
 def test_referrals_and_task_sites_outside_the_study_area_are_counted_and_not_used():
     refs, tasks, area = _norfolk_scheme()

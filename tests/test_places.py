@@ -18,6 +18,7 @@ from hotspots.places import (
     is_generic_location,
     street_names,
     town_of,
+    towns_at,
     towns_districts,
 )
 
@@ -321,3 +322,40 @@ def test_supported_by_leaves_out_towns_across_the_border():
     assert supported_by(towns, inc).tolist() == [True, True, False, False]
     assert supported_by(towns, inc.iloc[:0]).tolist() == [False] * 4
     assert supported_by(towns, inc, min_support=0.0).all()
+
+
+def _potteries():
+    """A city of 250,000 at x = 0, a neighbourhood of 3,000 4 km east and a town of 75,000 5.2 km east:
+    Stoke-on-Trent, Basford and Newcastle-under-Lyme, whose High Street lies 300 m from Basford's
+    centre."""
+    return gpd.GeoDataFrame({"name": ["Stoke", "Basford", "Newcastle"], "population": [250_000, 3_000, 75_000]},
+                            geometry=gpd.points_from_xy([0, 4_000, 5_200], [0, 0, 0]), crs=27700)
+
+
+def test_towns_at_is_the_rule_that_names_areas():
+    """A point takes the town a hotspot area at the same place takes: by reach (Newcastle 900 / 2,739 =
+    0.33 beats Basford 300 / 548 = 0.55, the nearer centre), not the nearest centre."""
+    towns = _potteries()
+    high_street = np.array([[4_300.0, 0.0], [np.nan, np.nan], [-100.0, 0.0]])
+    assert towns_at(high_street, towns).tolist() == ["Newcastle", None, "Stoke"]
+    area = gpd.GeoDataFrame({"area_id": [3]}, geometry=[shapely.box(4_200, -100, 4_400, 100)], crs=27700)
+    inc = gpd.GeoDataFrame({"location": ["On or near High Street"] * 3},
+                           geometry=gpd.points_from_xy([4_300] * 3, [0] * 3), crs=27700)
+    assert area_places(area, inc, towns=towns)["town"].tolist() == towns_at(high_street[:1], towns, inc).tolist()
+    # without populations every town reaches as far: the nearest centre
+    assert towns_at(high_street[:1], towns.drop(columns="population")).tolist() == ["Basford"]
+    assert towns_at(high_street, towns.iloc[:0]).tolist() == [None] * 3
+
+
+def test_towns_at_takes_a_town_of_the_points_own_district():
+    """As an area does (test_an_area_takes_a_town_of_its_own_district): a point whose surrounding
+    incidents are the Wirral's takes Wallasey, not Liverpool across the river."""
+    towns, inc = _mersey()
+    own = gpd.GeoDataFrame({"lsoa_name": ["Wirral 011C"] * 12}, geometry=gpd.points_from_xy([-1_400] * 12, [0] * 12),
+                           crs=27700)
+    both = pd.concat([inc, own], ignore_index=True)
+    pt = np.array([[-1_400.0, 0.0]])
+    assert towns_at(pt, towns, both).tolist() == ["Wallasey"]
+    assert towns_at(pt, towns, both.drop(columns="lsoa_name")).tolist() == ["Liverpool"]
+    area = gpd.GeoDataFrame({"area_id": [1]}, geometry=[shapely.box(-1_500, -100, -1_300, 100)], crs=27700)
+    assert area_places(area, both, towns=towns)["town"].tolist() == ["Wallasey"]

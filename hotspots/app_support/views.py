@@ -20,6 +20,7 @@ import numpy as np
 import pandas as pd
 
 from .._errors import HotspotsError, ParameterError
+from ..kpis import NOT_RECORDED
 from ..maps.scheme_layers import AREA_LABELS
 from ..pipeline import Settings
 from ..style import km2_text, p_text, ratio_text, sentences
@@ -251,10 +252,11 @@ class Card:
 _CARDS = (
     ("Referrals", "referrals", None, "Referrals into the scheme (with the filters applied)."),
     (
-        "Completed",
+        "Completed, of concluded referrals",
         "completed_pct",
         "concluded",
-        "Share of concluded referrals (completed, refused or withdrawn) that were completed.",
+        "Share of concluded referrals (completed, refused or withdrawn) that were completed; the funnel's "
+        "completed share is of all referred.",
     ),
     (
         "Not re-offended",
@@ -264,10 +266,17 @@ _CARDS = (
     ),
     ("Victim satisfied", "victim_satisfied_pct", "victim_responses", "Share of victims who answered who were satisfied."),
     (
+        "Contacted within 48 h",
+        "contacted_48h_pct",
+        None,
+        "Share of all referrals contacted within 48 hours of the referral (the scheme's target).",
+    ),
+    (
         "Contacted and booked within 48 h",
         "contacted_booked_48h_pct",
         None,
-        "Share of all referrals contacted and with reparative work booked within 48 hours.",
+        "Share of all referrals contacted and with reparative work booked within 48 hours "
+        "(\"not recorded\" when the referral data hold no booking times).",
     ),
 )
 
@@ -295,7 +304,9 @@ def _cards(value_of: Any, hidden_of: Any, window: str) -> list[Card]:
     for label, col, base, text in _CARDS:
         value, hidden = _shown(value_of(col))
         hidden = hidden or hidden_of(col)
-        if col.endswith("_pct") and value[:1] in "<>":
+        if value == NOT_RECORDED:
+            pass  # the data cannot say: neither a number nor a hidden one
+        elif col.endswith("_pct") and value[:1] in "<>":
             value, hidden = f"{value} %", True  # a bound ("> 99 %") where the exact rate would give people away
         elif col.endswith("_pct") and not hidden and value != "–":
             value = f"{value} %"
@@ -308,7 +319,7 @@ def _cards(value_of: Any, hidden_of: Any, window: str) -> list[Card]:
 
 
 def kpi_cards(table: Any) -> list[Card]:
-    """The five headline cards from a :class:`~hotspots.kpis.KPITable`'s **display** table.
+    """The six headline cards from a :class:`~hotspots.kpis.KPITable`'s **display** table.
 
     Only ``table.table`` (suppressed) and its ``suppressed`` mask are read, never ``raw``.
     Percentages get a ``%`` sign and the denominator in the explanation; hidden values show as
@@ -323,7 +334,7 @@ def kpi_cards(table: Any) -> list[Card]:
 
 
 def view_cards(view: Mapping[str, Any], window: str = "") -> list[Card]:
-    """The five headline cards of a protected view (:meth:`hotspots.publication.SchemePublication.filtered`).
+    """The six headline cards of a protected view (:meth:`hotspots.publication.SchemePublication.filtered`).
 
     Every value is as published: a figure the published tables do not determine is hidden.
     """
@@ -356,8 +367,14 @@ TABLE_COLUMNS: dict[str, tuple[str, float]] = {
     "local_pct": ("Reparation local (%)", 1.0),
     "median_distance_m": ("Median distance from harm to task (m)", 1.0),
     "followup_eligible": ("Follow-up window ended", 1.0),
+    "contacted_48h": ("Contacted within 48 h", 1.0),
+    "contacted_48h_pct": ("Contacted within 48 h (%)", 1.0),
     "contacted_booked_48h": ("Contacted and booked within 48 h", 1.0),
     "contacted_booked_48h_pct": ("Contacted and booked within 48 h (%)", 1.0),
+    "completed_pct": ("Completed, of concluded referrals (%)", 1.0),
+    "contacted_of_referred_pct": ("Contacted, of referred (%)", 1.0),
+    "booked_of_referred_pct": ("Booked, of referred (%)", 1.0),
+    "completed_of_referred_pct": ("Completed, of referred (%)", 1.0),
     "age_group": ("Age group", 1.0),
     "suppressed": ("Small numbers hidden", 1.0),
 }

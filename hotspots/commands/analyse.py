@@ -553,8 +553,10 @@ def summary_lines(analysis: Any, inputs: Inputs | None = None, *, top: int = 5) 
         if getattr(loaded, "report", None) is not None:
             lines.append(f"  referral file: {pub.load_report_text(loaded.report)}")
         lines.append(
-            f"  scheme KPIs: referrals {count_text(row.get('referrals'))}; completed {pct('completed_pct')}; "
+            f"  scheme KPIs: referrals {count_text(row.get('referrals'))}; "
+            f"completed (of concluded referrals) {pct('completed_pct')}; "
             f"not re-offended {pct('not_reoffended_pct')}; victims satisfied {pct('victim_satisfied_pct')}; "
+            f"contacted within 48 h {pct('contacted_48h_pct')}; "
             f"contacted and booked within 48 h {pct('contacted_booked_48h_pct')}; "
             f"first-time entrants {pct('first_time_entrant_pct')}"
         )

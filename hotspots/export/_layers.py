@@ -155,6 +155,31 @@ def _referral_labels(analysis: Any, suppress: bool) -> tuple[dict[int, str], str
     return out, other
 
 
+def reparation_text(analysis: Any, suppress: bool) -> str | None:
+    """The local-reparation share for the scheme briefing, as published (None without task sites).
+
+    With ``suppress`` the figure is the publication's (:attr:`hotspots.publication.SchemePublication.referrals_summary`,
+    row "All"): a hidden share stays its marker (``"x"``, ``"c"``) or bound (``">99"``), as in
+    every other output; without, the exact share (for internal use).
+    """
+    link = getattr(analysis, "linkage", None)
+    if link is None or not getattr(link, "has_tasks", False):
+        return None
+    rule = f"task site in the same town or within {link.near_m:,.0f} m of the harm"
+    if suppress:
+        sd = scheme_publication(analysis).referrals_summary
+        if sd is None:
+            return None
+        row = sd.set_index("where").iloc[-1]  # the total row
+        share, base = row.get("local_pct"), row.get("with_task_site")
+    else:
+        share, base = 100.0 * float(link.summary.get("share_local") or 0.0), link.summary.get("with_task_site")
+        share = f"{share:.0f}"
+    share, base = str(share), str(base)
+    shown = f"{share} %" if share.replace(".", "", 1).isdigit() or share[:1] in "<>" else f"{share} (hidden)"
+    return f"Reparation local ({rule}): {shown} of the {base} referrals with a task site."
+
+
 def reachable_peaks(areas: Any) -> list[str]:
     """The peak confidences (``"99%"``, ``"95%"``, ``"90%"``, strongest first) hotspot areas can
     have: those at least the areas' minimum confidence (``params["min_confidence"]``: 95 % at

@@ -288,6 +288,10 @@ _CORNERS = ((2, 3, 1, 1), (0, 3, -1, 1), (2, 1, 1, -1), (0, 1, -1, -1),
 #: What a pixel of leader line across a town's name costs a hotspot number's place, in pixels² of
 #: number over number (:func:`_number_beside`).
 LEADER_WEIGHT = 1.0
+#: Where no place is free, a pixel of a number's own leader line costs this many circle diameters of
+#: pixels² (a strip of line half a circle wide): of two imperfect places the one nearer its area
+#: wins (Staffordshire 2025's hotspot 7 sat five steps above its area on a long line).
+LEADER_LENGTH_WEIGHT = 0.5
 
 
 def _crossing(start: Any, circle: Any, boxes: Sequence[Any]) -> float:
@@ -297,9 +301,21 @@ def _crossing(start: Any, circle: Any, boxes: Sequence[Any]) -> float:
     return float(sum(seg.intersection(shapely.box(o.x0, o.y0, o.x1, o.y1)).length for o in boxes))
 
 
+def _segment_cover(circle: Any, segment: Any, others: Sequence[Any], leaders: Sequence[Any]) -> float:
+    """Pixels² a number (display box ``circle``, its leader ``segment``) shares with the numbers drawn
+    before it: its leader through their circles and their leaders through its circle, each pixel of
+    line counted as a strip one circle wide (the lines themselves, not their boxes: a diagonal
+    leader's box covers a whole city centre)."""
+    d = max(circle.width, circle.height)
+    own = shapely.box(circle.x0, circle.y0, circle.x1, circle.y1)
+    across = sum(segment.intersection(shapely.box(o.x0, o.y0, o.x1, o.y1)).length for o in others)
+    through = sum(line.intersection(own).length for line in leaders)
+    return float(d * (across + through))
+
+
 def _number_beside(ax: Any, text: str, bounds: tuple, off: float, kw: dict, renderer: Any, placed: list,
                    furniture: Sequence[Any] = (), names: Sequence[Any] | None = None, areas: Sequence[Any] = (),
-                   circles: Sequence[Any] = ()) -> Any:
+                   circles: Sequence[Any] = (), leaders: Sequence[Any] | None = None) -> Any:
     """A hotspot's number beside its area with a leader line, so that it never hides the hottest part
     of the map: up and right, else the first corner or side and distance (``off`` points, up to five
     times) where it lies inside the map, it and its leader line cover no box in ``placed`` (display
@@ -309,7 +325,10 @@ def _number_beside(ax: Any, text: str, bounds: tuple, off: float, kw: dict, rend
     and it covers none of ``areas`` (display boxes of the hotspot areas) nor comes within 2 points of
     ``circles`` (the numbers drawn before it, without their leader lines), else where it lies inside
     the map and covers least of them (Northern Ireland's 19 ran its leader line through
-    "Newtownabbey"; 24 then sat on Belfast's hotspot 1)."""
+    "Newtownabbey"; 24 then sat on Belfast's hotspot 1), a shorter leader line winning where no
+    place is free (:data:`LEADER_LENGTH_WEIGHT`). With ``leaders`` (the earlier numbers' leader
+    lines, display pixels) numbers collide by their circles and lines (:func:`_segment_cover`), not
+    by the boxes of ``placed``."""
     ax_bb = ax.get_window_extent(renderer)
     line = dict(arrowstyle="-", color=INK, linewidth=0.6, shrinkA=0, shrinkB=0)
     names = furniture if names is None else names
@@ -326,12 +345,16 @@ def _number_beside(ax: Any, text: str, bounds: tuple, off: float, kw: dict, rend
             if not inside:
                 continue
             # never over the furniture if it can; its leader line across a town's name as little as it can
-            cover = (_overlap_area(bb, placed) + _overlap_area(circle.padded(gap), circles)
+            start = ax.transData.transform((bounds[ix], bounds[iy]))
+            seg = shapely.LineString([tuple(start), ((circle.x0 + circle.x1) / 2, (circle.y0 + circle.y1) / 2)])
+            between = _overlap_area(bb, placed) if leaders is None else _segment_cover(circle, seg, circles, leaders)
+            cover = (between + _overlap_area(circle.padded(gap), circles)
                      + 100.0 * _overlap_area(circle, furniture) + _overlap_area(circle, areas)
                      + LEADER_WEIGHT * _crossing(ax.transData.transform((bounds[ix], bounds[iy])), circle, names))
             if cover == 0.0:
                 return ax.annotate(text, (bounds[ix], bounds[iy]), xytext=(dx * off * reach, dy * off * reach),
                                    textcoords="offset points", arrowprops=line, **kw)
+            cover += LEADER_LENGTH_WEIGHT * max(circle.width, circle.height) * seg.length
             if best is None or cover < best[0]:
                 best = (cover, ix, iy, dx * off * reach, dy * off * reach)
     if best is not None:
@@ -359,6 +382,7 @@ def area_markers(ctx: DrawContext, ax: Any, areas: gpd.GeoDataFrame, *, labels: 
     renderer = ctx.fig.canvas.get_renderer()
     placed: list[Any] = []  # display boxes of the markers drawn so far
     circles: list[Any] = []  # the same without their leader lines
+    leaders: list[Any] = []  # their leader lines (display pixels)
     # the scale bar, north arrow and large towns' labels, drawn before the numbers
     furniture = [_bbox(o, renderer) for o in ctx.occupied if getattr(o, "axes", None) is ax]
     names = [_bbox(o, renderer) for o in ctx.occupied if getattr(o, "axes", None) is ax and o in town_artists(ctx, ax)]
@@ -371,11 +395,13 @@ def area_markers(ctx: DrawContext, ax: Any, areas: gpd.GeoDataFrame, *, labels: 
                   **PLAIN_TEXT, bbox=dict(boxstyle="circle,pad=0.25", facecolor="white", edgecolor=INK, linewidth=0.7))
         if not on_top or max(gx1 - gx0, gy1 - gy0) < 1.3 * marker_m:
             t = _number_beside(ax, str(int(aid)), geom.bounds, off, kw, renderer, placed, furniture, names, area_boxes,
-                               circles)
+                               circles, leaders)
         else:
             t = ax.text(p.x, p.y, str(int(aid)), **kw)
         placed.append(_bbox(t, renderer))
         circles.append(_bbox(t, renderer, leader=False))
+        if getattr(t, "arrow_patch", None) is not None:
+            leaders.append(_leader(t, renderer))
         ctx.occupied.append(t)
         if labels and int(aid) in labels:
             lt = ax.annotate(labels[int(aid)], (p.x, p.y), xytext=(ctx.fs(7), -ctx.fs(7)), textcoords="offset points",

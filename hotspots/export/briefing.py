@@ -61,6 +61,7 @@ from ._layers import (
     draw_layer,
     legend_into,
     method_text,
+    reparation_text,
     rgba_from_classes,
     rgba_from_scale,
 )
@@ -424,6 +425,8 @@ def briefing_map(
             clusters_table_into(panel, info, an)
         else:
             areas_table_into(panel, an, suppress, max(3, min(15, max_rows)))
+        if layer == "scheme" and (rep := reparation_text(an, suppress)):
+            panel.para(rep, size=6.3, gap=0.1)
         panel.heading("Method", size=8.5)
         extra = [n for n in ctx.notes if n.startswith("density drawn")] + ([info["method"]] if "method" in info else [])
         panel.para(method_text(an, "; ".join(extra)), size=6.3, gap=0.1)
@@ -436,6 +439,8 @@ def briefing_map(
             clusters_table_into(right, info, an)
         else:
             areas_table_into(right, an, suppress, max(3, min(15, max_rows)))
+        if layer == "scheme" and (rep := reparation_text(an, suppress)):
+            right.para(rep, size=6.3, gap=0.1)
         right.heading("Method", size=8.5)
         right.para(method_text(an, info.get("method", "")), size=6.3, gap=0.1)
     if not suppress and an.linkage is not None:

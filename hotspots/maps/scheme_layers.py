@@ -420,7 +420,7 @@ AREA_LABELS = {
     "emerging": "Over the months",
     "referrals": "Referrals",
     "local_reparation_pct": "Reparation local (%)",
-    "completed_pct": "Completed (%)",
+    "completed_pct": "Completed, of concluded referrals (%)",
     "not_reoffended_pct": "Not re-offended (%)",
     "streets": "Top streets (incidents)",
     "districts": "Districts (incidents)",
