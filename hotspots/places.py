@@ -376,8 +376,7 @@ def area_places(
         town = _town_in_district(xy, towns, towns_districts(towns, incidents), label_district)
         # a town that is also a district is spelt as the district (ONS): "Newcastle-under-Lyme",
         # not GeoNames' "Newcastle under Lyme" beside it
-        official = {_spelling_key(d): d for d in pd.unique(districts.dropna().astype(str))}
-        town = [official.get(_spelling_key(t), t) if t else t for t in town]
+        town = _as_districts_spell(town, districts)
     rows = []
     per_area = np.bincount(owner, minlength=len(areas))
     for k in range(len(areas)):
@@ -465,8 +464,17 @@ def towns_at(xy: Any, towns: gpd.GeoDataFrame, incidents: gpd.GeoDataFrame | Non
         return out
     centres = gpd.GeoDataFrame(geometry=gpd.points_from_xy(p[:, 0], p[:, 1]), crs=towns.crs)
     own = towns_districts(centres, incidents)
-    out[ok] = np.asarray(_town_in_district(p, towns, towns_districts(towns, incidents), list(own)), dtype=object)
+    named = _town_in_district(p, towns, towns_districts(towns, incidents), list(own))
+    out[ok] = np.asarray(_as_districts_spell(named, district_names(incidents["lsoa_name"])), dtype=object)
     return out
+
+
+def _as_districts_spell(names: list, districts: Any) -> list:
+    """Town names spelt as the district of the same name where there is one (ONS's
+    "Newcastle-under-Lyme" for GeoNames' "Newcastle under Lyme"): hotspot areas, task sites and
+    referral towns read alike."""
+    official = {_spelling_key(d): d for d in pd.unique(pd.Series(districts).dropna().astype(str))}
+    return [official.get(_spelling_key(t), t) if t else t for t in names]
 
 
 #: A town's district is the most frequent among this many incidents nearest its centre ...
