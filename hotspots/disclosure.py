@@ -17,7 +17,9 @@ lists them), that counts are whole numbers, and what each marker means:
 ``"c"`` (:data:`SECONDARY`)
     a count of at least ``t`` hidden so that others cannot be worked out (zero is never hidden);
 ``"x"`` (:data:`WITHHELD`)
-    a breakdown of a group of fewer than ``t`` people, not shown at all (any value).
+    a figure not shown at all (any value, 0 included): a breakdown of a group of fewer than ``t``
+    people, or (rarely) a count that neither ``"<t"`` nor ``"c"`` keeps from giving a small one
+    away (see step 3), or a rate that would give one away.
 
 With ``protect_implied`` (the default) the reader is also assumed to know, for every *implied*
 count (a complement such as "re-offended" = eligible − not re-offended, which no table shows but
@@ -48,9 +50,13 @@ The algorithm
    it (in one of its relations first, then further out) is hidden as ``"c"``; cheapest means not a
    grand total, then smallest. A candidate that propagation shows does not help is skipped; where
    only a group of counts helps, one without a grand total is looked for further out first. Back
-   to 2 until nothing can be worked out. When no candidate is left (a group of fewer than ``t``
-   people split into ones), or eight tries have not freed a count, the counts in its relations
-   are withheld (``"x"``).
+   to 2 until nothing can be worked out. When no candidate is left, or eight tries have not freed
+   a count (no ``"c"`` can: four lines of ``"<5"`` from an area whose total is ``"<5"`` pin each
+   line to 1, whatever else is hidden), as few counts as free it are withheld (``"x"``, which may
+   be 0): the count itself, else one hidden count of its relations, else the hidden counts of one
+   relation, else one whole relation (all its relations only as a last resort). The ``"c"``
+   hidden in vain for it are then shown again where that pins nothing (dearest first), so an
+   ``"x"`` never leaves useless ``"c"`` behind.
 
 Thresholds below :data:`MIN_SAFE_THRESHOLD` (3) protect almost nothing (``t = 1`` switches
 suppression off) and are refused unless the caller says ``unsafe=True``; every output then says
@@ -159,8 +165,9 @@ def disclosure_statement(threshold: int = SUPPRESSION_THRESHOLD) -> str:
         return (f"UNSAFE: threshold {t}, only counts of one person are suppressed (as <{t}); small counts can be "
                 "worked out. Not for publication.")
     return (f"Counts of people from 1 to {t - 1} are shown as <{t}; 'c' hides a count of {t} or more that would let "
-            f"one be worked out; 'x' marks figures about a group smaller than {t}, and rates (of any group) that would "
-            "let a small count be worked out.")
+            f"one be worked out; 'x' marks a figure not shown at all (any value, 0 included): the breakdown of a group "
+            f"smaller than {t}, a count whose <{t} or 'c' would still let a small count be worked out, or a rate (of any "
+            "group) that would.")
 
 
 def suppress_count(n: int | float | None, threshold: int = SUPPRESSION_THRESHOLD) -> int | str | None:
@@ -357,9 +364,9 @@ def protect(ledger: Ledger, *, threshold: int = SUPPRESSION_THRESHOLD, unsafe: b
             frontier = nxt
         return out
 
-    def helps(victim: int, c: int | Sequence[int], exact: bool) -> bool:
+    def helps(victim: int, c: int | Sequence[int], exact: bool, code: int = HIDDEN) -> bool:
         trial = status.copy()
-        trial[np.atleast_1d(np.asarray(c, dtype=np.int64))] = HIDDEN
+        trial[np.atleast_1d(np.asarray(c, dtype=np.int64))] = code
         if exact:
             only = np.zeros(len(values), dtype=bool)
             only[victim] = True
@@ -392,6 +399,43 @@ def protect(ledger: Ledger, *, threshold: int = SUPPRESSION_THRESHOLD, unsafe: b
                 fallback = fallback or group
         return fallback
 
+    def withhold_least(victim: int) -> list[int]:
+        """The counts to withhold ("x") so that the victim is free, as few and as cheap as possible.
+
+        A "c" cannot free a count pinned by small counts alone (four lines of "<5" from an area
+        whose total is "<5": each line is 1); an "x" can (it may be any value, 0 included). Tried in
+        turn, the first that frees the victim by propagation wins (the next audit checks exactly):
+        the victim itself, one hidden count ("<t" or "c") in its relations, then all hidden counts
+        of one relation, then every count of one relation; else every count of all its relations.
+        """
+        def open_(c: int) -> bool:
+            return bool(shown[c] and status[c] in (SHOWN, PRIMARY, HIDDEN) and not frozen[c])
+
+        rels = [[int(c) for c in sysm.col[sysm.indptr[k]:sysm.indptr[k + 1]] if open_(int(c))] for k in sysm.rows_of[victim]]
+        rels = [r for r in rels if r]
+        singles = [victim] if open_(victim) else []
+        singles += sorted({c for r in rels for c in r if status[c] != SHOWN} - {victim}, key=priority)
+        trials: list[list[int]] = [[c] for c in singles]
+        trials += sorted(([c for c in r if status[c] != SHOWN] for r in rels), key=len)
+        trials += sorted(rels, key=lambda g: (int(sum(cost[c] for c in g if status[c] == SHOWN)),
+                                              int(sum(status[c] == SHOWN for c in g)), len(g)))
+        for group in trials:
+            if group and helps(victim, group, False, WITHHELD_CODE):
+                return group
+        return sorted({c for r in rels for c in r})
+
+    def show_again(cands: set[int], check: np.ndarray) -> None:
+        """Show again the "c"s hidden in vain (before an "x" freed their victim), dearest first,
+        each one while propagation finds nothing it pins (the next exact audit checks the rest,
+        and hides again what must be)."""
+        for c in sorted(cands, key=priority, reverse=True):
+            if status[c] != HIDDEN or frozen[c]:
+                continue
+            trial = status.copy()
+            trial[c] = SHOWN
+            if not sysm.pinned(trial, check | must_protect(trial), exact=False).any():
+                status[c] = SHOWN
+
     attempts: dict[int, int] = {}
     given_up: set[int] = set()
     is_base = np.zeros(n, dtype=bool)  # denominators of rates whose complement a reader may learn is small
@@ -400,6 +444,8 @@ def protect(ledger: Ledger, *, threshold: int = SUPPRESSION_THRESHOLD, unsafe: b
     # more (its rate as a bound), so audit again and suppress again if need be.
     for _outer in range(4):
         attempts.clear()
+        tried_for: dict[int, list[int]] = {}  # the "c"s hidden for each victim
+        put_back: set[int] = set()  # "c"s hidden in vain for victims that were then withheld
         for _round in range(max_rounds):
             check = must_protect(status)
             if given_up:
@@ -409,6 +455,10 @@ def protect(ledger: Ledger, *, threshold: int = SUPPRESSION_THRESHOLD, unsafe: b
             if not pinned.any():
                 pinned = sysm.pinned(status, check, exact=True)
                 exact = True
+            if not pinned.any() and put_back:
+                show_again(put_back, check)
+                put_back.clear()
+                continue  # audit again (exactly) what is now shown
             if not pinned.any():
                 break
             chosen: set[int] = set()
@@ -425,24 +475,28 @@ def protect(ledger: Ledger, *, threshold: int = SUPPRESSION_THRESHOLD, unsafe: b
                 pick = next((c for c in cands[:4 if exact else 12] if helps(victim, c, exact)), None)
                 if pick is not None:
                     chosen.add(pick)
+                    tried_for.setdefault(victim, []).append(pick)
                     continue
                 group = hide_and_prune(victim, exact) if attempts[victim] >= 2 else []
                 chosen.update(group or [cands[0]])
+                tried_for.setdefault(victim, []).extend(group or [cands[0]])
             if chosen:
                 status[np.fromiter(chosen, dtype=np.int64)] = HIDDEN
                 continue
-            # Nothing left to hide around them: withhold the counts in their relations.
+            # Nothing left to hide around them: withhold as few counts as frees each (see `withhold_least`).
             changed = False
+            for victim in stuck:
+                put_back.update(tried_for.pop(victim, []))
             for victim in stuck:
                 if breakdown_of_small[victim] and not sysm.small[victim]:
                     settled[victim] = True  # see `settled`
                     changed = True
                     continue
-                for k in sysm.rows_of[victim]:
-                    for c in sysm.col[sysm.indptr[k]:sysm.indptr[k + 1]]:
-                        if shown[c] and status[c] in (SHOWN, PRIMARY, HIDDEN) and not frozen[c]:
-                            status[c] = WITHHELD_CODE
-                            changed = True
+                if changed and not sysm.pinned(status, index_mask([victim], n), exact=False)[victim]:
+                    continue  # freed by what was withheld for an earlier one (the next audit checks exactly)
+                for c in withhold_least(victim):
+                    status[c] = WITHHELD_CODE
+                    changed = True
             if not changed:
                 if not stuck:  # pragma: no cover - every victim had a candidate
                     break
@@ -528,7 +582,7 @@ def feasible_ranges(protection: Protection, combos: Sequence[Mapping[Hashable, f
 
 
 def percent_text(num: int | None, den: int | None, *, num_state: str = "shown", comp_state: str = "shown",
-                 threshold: int = SUPPRESSION_THRESHOLD, decimals: int = 0) -> int | float | str | None:
+                 threshold: int = SUPPRESSION_THRESHOLD, decimals: int = 0, den_state: str = "shown") -> int | float | str | None:
     """A percentage ``100 · num / den`` as displayed, from what is shown of its parts.
 
     Parameters
@@ -545,6 +599,9 @@ def percent_text(num: int | None, den: int | None, *, num_state: str = "shown", 
         0 rounds half up to whole percent. A rate that would round to 100 (or 0) without being it
         is shown to the fewest decimals that keep it off them (99.5 for 870 of 874, 0.2 for 1 of
         400): a percentage never reads 100 or 0 when it is not exactly that.
+    den_state : str
+        :meth:`Protection.state` of a hidden denominator: ``"small"`` or ``"secondary"`` say it is
+        at least 1, so a shown numerator of 0 gives 0 (the 0 already tells it; nothing is learnt).
 
     Returns
     -------
@@ -554,7 +611,7 @@ def percent_text(num: int | None, den: int | None, *, num_state: str = "shown", 
     """
     t = int(threshold)
     if den is None:
-        return SECONDARY
+        return 0 if num == 0 and den_state in ("small", "secondary") else SECONDARY
     if den == 0:
         return None
     if num is not None and comp_state != "small":
@@ -601,7 +658,9 @@ def render_table(protection: Protection, rows: Sequence[tuple[Hashable, Any]], *
     counts : list of str
         Count measures to show.
     percents : {column: (numerator, denominator, complement or None)}
-        ``100 · numerator / denominator`` in whole percent when both are shown; ``"<P"`` when the
+        ``100 · numerator / denominator`` in whole percent when both are shown, and 0 when the
+        numerator is a shown 0 and the denominator is known to be at least 1 (shown, ``"<t"`` or
+        ``"c"``); :data:`WITHHELD` when the denominator is small, withheld or muted (else); ``"<P"`` when the
         numerator is a small count, ``">Q"`` when the complement is a protected small count (see
         :func:`percent_text`), :data:`SECONDARY` otherwise; None when the denominator is 0.
     medians : {column: (values per row, basis measure)}
@@ -632,8 +691,11 @@ def render_table(protection: Protection, rows: Sequence[tuple[Hashable, Any]], *
                 num, den, comp = percents[col]
                 d = protection.shown_value((pop, den))
                 nv = protection.shown_value((pop, num))
-                if protection.state((pop, den)) in ("withheld", "small") or protection.is_muted((pop, den)):
-                    v: Any = WITHHELD
+                den_state = protection.state((pop, den))
+                if nv == 0 and (den_state in ("small", "secondary") or (d is not None and d > 0)):
+                    v: Any = 0  # 0 of a group known to be non-empty: the shown 0 already tells it
+                elif den_state in ("withheld", "small") or protection.is_muted((pop, den)):
+                    v = WITHHELD
                 else:
                     comp_small = comp is not None and protection.small_implied((pop, comp))
                     v = percent_text(nv, d, num_state=protection.state((pop, num)), comp_state="small" if comp_small else "shown",

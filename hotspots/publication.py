@@ -259,6 +259,8 @@ class SchemePublication:
                 pcts[name] = row.get(name, SECONDARY) if row is not None else SECONDARY
             elif isinstance(n, (int, np.integer)) and isinstance(d, (int, np.integer)):
                 pcts[name] = percent_text(int(n), int(d), threshold=self.threshold)
+            elif isinstance(n, (int, np.integer)) and n == 0 and d in (SECONDARY, f"<{self.threshold}"):
+                pcts[name] = percent_text(0, None, threshold=self.threshold, den_state="secondary")
             else:
                 pcts[name] = SECONDARY if d != 0 else None
         for m in self.not_recorded:

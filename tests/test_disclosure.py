@@ -230,8 +230,75 @@ def test_protected_tables_survive_the_independent_attacker(cells, t):
 def test_the_statement_explains_every_x():
     """An 'x' also marks the rates of a large group whose denominator is shown muted (kpis_by_route.csv: 142 victim
     responses, victim_satisfied_pct 'x'); the statement said only 'a group smaller than 5'."""
-    assert "'x' marks figures about a group smaller than 5, and rates (of any group) that would let a small count be " \
-        "worked out." in disclosure_statement(5)
+    text = disclosure_statement(5)
+    assert "'x' marks a figure not shown at all (any value, 0 included): the breakdown of a group smaller than 5" in text
+    # an 'x' on a count of 5 or more (the fallback when no 'c' can free a small count) is described too
+    assert "a count whose <5 or 'c' would still let a small count be worked out" in text
+    assert "or a rate (of any group) that would." in text
+
+
+def _four_ones():
+    """Area A sends 4 referrals ("<5") to four sites, one each: four lines of "<5" pin each line to 1
+    and A's total to 4, whatever "c" is added (the tester's hotspot 7, STF-T04/T06/T08/T10). Area B
+    sends 10 to each site; the sites hold 11 each; 44 referrals with a site in all."""
+    led = Ledger()
+    led.add(("all", "with_site"), 44, cost=2)
+    led.add(("A", "with_site"), 4, cost=1)
+    led.add(("B", "with_site"), 40, cost=1)
+    led.relate(("all", "with_site"), [("A", "with_site"), ("B", "with_site")])
+    for s in range(4):
+        led.add(("site", s), 11)
+        led.add(("flow", "A", s), 1)
+        led.add(("flow", "B", s), 10)
+        led.relate(("site", s), [("flow", "A", s), ("flow", "B", s)])
+    led.relate(("all", "with_site"), [("site", s) for s in range(4)])
+    led.relate(("A", "with_site"), [("flow", "A", s) for s in range(4)])
+    led.relate(("B", "with_site"), [("flow", "B", s) for s in range(4)])
+    return led
+
+
+def test_x_withholds_only_what_no_c_can_protect():
+    """Over-suppression reported on the Staffordshire file: when no "c" could free a small count, every count
+    in all its relations was withheld, so sites of 33, 32, 30 and 27 referrals, 319 referrals with a site and
+    a hotspot of 5 all read 'x'. Only the pinned count itself needs it here: A's total 4 as 'x' (any value,
+    0 included) lets each line be 0 or more; the grand total, B and the sites stay shown."""
+    led = _four_ones()
+    p = protect(led)
+    assert p.marker(("A", "with_site")) == WITHHELD
+    assert [k for k in led.keys if p.marker(k) == WITHHELD] == [("A", "with_site")]
+    assert p.marker(("all", "with_site")) == 44
+    assert [p.marker(("site", s)) for s in range(4)] == [11] * 4
+    assert [p.marker(("flow", "A", s)) for s in range(4)] == ["<5"] * 4
+    # and the guarantee holds: the independent attacker works nothing out
+    att = attack.Attack(5)
+    for k in led.keys:
+        att.published(k, p.marker(k))
+    for tot, parts in led.relations:
+        att.equal(led.keys[tot], [led.keys[q] for q in parts])
+    assert att.findings() == []
+
+
+def test_a_shown_zeros_rate_is_zero_when_its_group_is_known_to_be_non_empty():
+    """Hotspot 2 showed reparation_local 0 but local_pct 'x': 0 of a group hidden as "c" (or "<5") is 0 %."""
+    assert percent_text(0, None, den_state="secondary") == 0
+    assert percent_text(0, None, den_state="small") == 0
+    assert percent_text(0, None, den_state="withheld") == SECONDARY  # a withheld group may be empty
+    assert percent_text(3, None, den_state="secondary") == SECONDARY
+    led = Ledger()
+    led.add(("all", "with"), 20, cost=2)
+    led.add(("A", "with"), 7, cost=1)
+    led.add(("B", "with"), 13, cost=1)
+    led.relate(("all", "with"), [("A", "with"), ("B", "with")])
+    led.add(("A", "local"), 0)
+    led.add(("A", "far"), 7, shown=False)
+    led.relate(("A", "with"), [("A", "local"), ("A", "far")])
+    p = protect(led)
+    status = p.status.copy()
+    status[led.index(("A", "with"))] = 2  # A's group hidden as "c" (as another table may need)
+    hidden = type(p)(led, status, p.threshold, p.protect_implied, p.notes, muted=p.muted)
+    table, _ = render_table(hidden, [("A", "A")], label="g", counts=["with", "local"], percents={"pct": ("local", "with", None)})
+    assert table.loc[0, "with"] == SECONDARY
+    assert table.loc[0, "local"] == 0 and table.loc[0, "pct"] == 0
 
 
 def test_a_small_groups_breakdown_stays_withheld_and_cannot_be_subtracted():
