@@ -123,6 +123,11 @@ def test_area_places_hand_checked():
     moved = inc.copy()
     moved.loc[[0, 1], "geometry"] = gpd.points_from_xy([300, 400], [300, 300])
     assert area_places(_areas(), moved, top=2).iloc[0]["streets"] == "Parking Area (5 at 3 map points); High Street (3)"
+    # a missing location held as pandas' NA (the loaders' string dtype) in an area with a generic
+    # name: counted as no name (it raised "boolean value of NA is ambiguous": North Yorkshire)
+    na = moved.astype({"location": "string"})
+    na.loc[9, "location"] = pd.NA
+    assert area_places(_areas(), na, top=2).iloc[0]["streets"] == "Parking Area (5 at 3 map points); High Street (3)"
 
 
 def test_a_street_named_as_its_town_is_not_said_twice():
