@@ -162,10 +162,12 @@ class Analysis(HotspotStage):
         }
 
     def caption(self) -> str:
-        """One line describing how the map was made, for figures and briefings."""
+        """One line describing how the map was made, for figures, briefings and the command line's
+        ``method:`` (one line everywhere: the console's left out the permutations the briefing named)."""
+        perm = f", {self.settings.permutations:,} permutations" if self.settings.permutations else ""
         return (
             f"{len(self.incidents):,} incidents; {self.grid.cell_size:g} m cells; KDE {self.density.kernel} "
             f"bandwidth {float(self.density.bandwidth_m):,.0f} m; Gi* distance "
             f"{float(self.gi.params.get('distance_m', np.nan)):,.0f} m, alpha {self.settings.alpha:g}"
-            f"{' with FDR' if self.settings.fdr else ''}"
+            f"{' with FDR' if self.settings.fdr else ''}{perm}"
         )

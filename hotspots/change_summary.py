@@ -44,7 +44,10 @@ The three rows are pre-specified questions;
 no multiple-testing adjustment is applied across them.
 
 Regression to the mean: hotspots picked from months that overlap the before period tend to fall
-by chance. :func:`selection_overlap_note` says so, and :func:`default_selection_period` picks
+by chance (from months overlapping the after period, to rise). :func:`selection_overlap_note` says
+so, :func:`with_selection` puts it in the verdict itself: a significant change of the hotspot rows
+in the direction the selection favours reads ``"significant rise (expected from how hotspots were
+chosen)"`` (:data:`SELECTION_CAVEAT`) in every table, line and image, and :func:`default_selection_period` picks
 hotspot months outside the compared periods when the data hold enough of them (else both
 periods together, which treats before and after alike).
 """
@@ -52,7 +55,7 @@ periods together, which treats before and after alike).
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
@@ -83,7 +86,10 @@ __all__ = [
     "summarise_change",
     "selection_overlap_note",
     "default_selection_period",
+    "with_selection",
+    "selection_favours",
     "SCOPES",
+    "SELECTION_CAVEAT",
     "VERDICTS",
     "SUMMARY_COLUMNS",
     "study_shocks",
@@ -97,10 +103,23 @@ SHOCKS_NOT_ESTIMATED_NOTE = (
     "data hold too few months beyond the fitted levels and season; \"all hotspot areas\" and \"elsewhere\" leave it "
     "out and may be too sure of a change (\"hotspots vs elsewhere\", where it cancels, is not affected)"
 )
+#: Short caveat beside the pooled rows (briefing image) when the periods cover different calendar
+#: months and the season could not be estimated (the change model's note starting ``"seasonality
+#: could not be separated"``).
+SEASON_NOT_SEPARATED = (
+    "Seasonality not separated: the periods cover different calendar months and the data hold no other year, so "
+    "\"all hotspot areas\" and \"elsewhere\" include the seasonal difference (\"hotspots vs elsewhere\" cancels the "
+    "part they share); use whole years or compare with elsewhere."
+)
 #: Scope names, in table order.
 SCOPES = ("all hotspot areas", "elsewhere", "hotspots vs elsewhere")
-#: Verdict words.
+#: Verdict words (the clean case; see :data:`SELECTION_CAVEAT`).
 VERDICTS = ("significant fall", "significant rise", "no significant change")
+#: Added in brackets to a hotspot row's significant verdict when the hotspots were chosen from months
+#: that favour its direction (regression to the mean: :func:`with_selection`).
+SELECTION_CAVEAT = "expected from how hotspots were chosen"
+#: The rows whose change the choice of hotspot months biases ("elsewhere" is not chosen).
+SELECTED_SCOPES = ("all hotspot areas", "hotspots vs elsewhere")
 #: Columns of :meth:`ChangeSummary.to_frame` (and ``csv/change_summary.csv``).
 SUMMARY_COLUMNS = ("scope", "rate_ratio", "ci_low", "ci_high", "p_value", "verdict")
 
@@ -135,6 +154,22 @@ class ScopeChange:
     mde_fall: float
     se_log: float
 
+    @property
+    def verdict_class(self) -> str:
+        """The verdict's word of :data:`VERDICTS`, without a caveat (for colours and counts)."""
+        return self.verdict.split(" (", 1)[0]
+
+    @property
+    def caveated(self) -> bool:
+        """True when the verdict carries :data:`SELECTION_CAVEAT` (a change the hotspot choice predicts)."""
+        return self.verdict != self.verdict_class
+
+    @property
+    def shows_mde(self) -> bool:
+        """True when the smallest detectable fall belongs beside the verdict: no significant
+        change, or a change the choice of hotspots predicts (not a finding)."""
+        return self.verdict_class == "no significant change" or self.caveated
+
     def figures(self, level: float = 0.95) -> str:
         """``"rate ratio 0.82 (95 % CI 0.71–0.95), p = 0.008"`` (``level``: the interval's confidence, 1 - alpha)."""
         return f"rate ratio {ratio_text(self.rate_ratio, self.ci_low, self.ci_high, level)}, {p_text(self.p_value)}"
@@ -160,6 +195,9 @@ class ChangeSummary:
     left_out : tuple of (int, str)
         The periods' months left out and why (:attr:`hotspots.change.ChangeResult.left_out`, the
         cells' test; in words: :meth:`period_text`).
+    selection_favours : str or None
+        ``"fall"`` or ``"rise"``: the change the choice of hotspot months predicts with no effect
+        (:func:`selection_favours`); None when it favours neither. Set by :func:`with_selection`.
     """
 
     rows: tuple[ScopeChange, ...]
@@ -171,6 +209,7 @@ class ChangeSummary:
     regression_to_mean: bool = False
     params: dict[str, Any] = field(default_factory=dict)
     left_out: tuple[tuple[int, str], ...] = ()
+    selection_favours: str | None = None
 
     def period_text(self, which: str) -> str:
         """The ``"before"`` or ``"after"`` period and the months of it left out, and why
@@ -205,9 +244,24 @@ class ChangeSummary:
             pct = (r.rate_ratio - 1) * 100
             low, high = (signed_text((x - 1) * 100) for x in (r.ci_low, r.ci_high))
             what = f"{change_text(pct)} (95% CI {low}% to {high}%)"
-            extra = "" if r.verdict != "no significant change" else f"; could detect falls of {r.mde_fall:.0%} or more"
+            extra = f"; could detect falls of {r.mde_fall:.0%} or more" if r.shows_mde and np.isfinite(r.mde_fall) else ""
             parts.append(f"{r.scope}: {r.verdict}, {what}{extra}")
         return "; ".join(parts)
+
+    def caveats(self) -> list[str]:
+        """Short caveats that qualify the verdicts, to print beside the rows wherever they are
+        shown without the full notes (the briefing image): today the season not separated
+        (:data:`SEASON_NOT_SEPARATED`). The regression-to-the-mean caveat is in the verdicts
+        themselves (:func:`with_selection`)."""
+        out = []
+        if any(n.startswith("seasonality could not be separated") for n in self.notes):
+            out.append(SEASON_NOT_SEPARATED)
+        return out
+
+    def detectable_falls(self) -> list[str]:
+        """``"scope 23%"`` per row whose smallest detectable fall belongs beside it
+        (:attr:`ScopeChange.shows_mde`), for the sentence "smallest falls these data could detect"."""
+        return [f"{r.scope} {r.mde_fall:.0%}" for r in self.rows if r.shows_mde and np.isfinite(r.mde_fall)]
 
 
 def _verdict(rr: float, p: float, alpha: float) -> str:
@@ -589,6 +643,55 @@ def selection_overlap_note(selected_on: Period | None, before: Period, after: Pe
     )
 
 
+def selection_favours(selected_on: Period | None, before: Period, after: Period) -> str | None:
+    """``"fall"`` when the hotspots were chosen from months overlapping the before period more than
+    the after period, ``"rise"`` the other way round, None when the choice favours neither
+    (outside both periods, or both alike): the change regression to the mean predicts.
+
+    Examples
+    --------
+    >>> before, after = Period.from_months("2025-01", "2025-06"), Period.from_months("2025-07", "2025-12")
+    >>> selection_favours(after, before, after), selection_favours(before, before, after)
+    ('rise', 'fall')
+    >>> selection_favours(Period.from_months("2024-01", "2024-12"), before, after) is None
+    True
+    """
+    if selected_on is None:
+        return None
+    share_b, share_a = selection_shares(selected_on, (before, after))
+    if (share_b == 0 and share_a == 0) or selection_treats_alike(selected_on, (before, after)):
+        return None
+    return "fall" if share_b > share_a else "rise"
+
+
+def with_selection(summary: ChangeSummary, selected_on: Period | None) -> ChangeSummary:
+    """The summary with the regression-to-the-mean check of the months the hotspots were chosen
+    from: its note (:func:`selection_overlap_note`) added, and the verdict of each hotspot row
+    (:data:`SELECTED_SCOPES`) that is significant in the direction the choice favours carrying
+    :data:`SELECTION_CAVEAT`, e.g. ``"significant rise (expected from how hotspots were chosen)"``.
+    The one rule for the CSV, the app, the command line and the briefing. Pure: returns a new
+    summary (unchanged when ``selected_on`` is None or favours nothing).
+
+    Parameters
+    ----------
+    summary : ChangeSummary
+    selected_on : Period or None
+        The months the hotspots were chosen from.
+    """
+    note, favours_fall = selection_overlap_note(selected_on, summary.before, summary.after)
+    if not note:
+        return summary
+    side = selection_favours(selected_on, summary.before, summary.after)
+    rows = tuple(
+        replace(r, verdict=f"{r.verdict} ({SELECTION_CAVEAT})")
+        if side is not None and r.scope in SELECTED_SCOPES and r.verdict == f"significant {side}" else r
+        for r in summary.rows
+    )
+    return replace(
+        summary, rows=rows, notes=summary.notes + (note,), regression_to_mean=favours_fall, selection_favours=side
+    )
+
+
 #: How :func:`default_selection_period` says its months lie outside the compared periods.
 OUTSIDE = "outside the compared periods (no regression to the mean)"
 
@@ -664,10 +767,4 @@ def change_summary(
         incidents, areas, before, after, alpha=alpha, same_months=same_months, tau2_fallback=cells.dispersion,
         selected_on=selected_on,
     )
-    out = summarise_change(cells, res_a, areas.labels, alpha=alpha)
-    note, rtm = selection_overlap_note(selected_on, before, after)
-    if note:
-        out = ChangeSummary(
-            out.rows, out.alpha, out.before, out.after, out.method, out.notes + (note,), rtm, out.params, out.left_out
-        )
-    return out
+    return with_selection(summarise_change(cells, res_a, areas.labels, alpha=alpha), selected_on)

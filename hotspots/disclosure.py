@@ -142,11 +142,16 @@ def check_threshold(threshold: Any, unsafe: Any = False) -> int:
     if not isinstance(unsafe, (bool, np.bool_)):
         raise ParameterError(f"`unsafe` must be True or False; got {unsafe!r}.")
     if t < MIN_SAFE_THRESHOLD and not unsafe:
+        from .validation import setting, shown
+
         what = "switches suppression off" if t == 1 else "suppresses only counts of 1"
+        # on the command line its flags (`--threshold 2`, `--unsafe-threshold`), in Python the arguments
+        flag = setting("unsafe_threshold")
+        allow = flag if flag.startswith("`--") else "`unsafe=True` (command line: `--unsafe-threshold`)"
         raise ParameterError(
-            f"`threshold` {t} {what}: counts of individual people would be published. Use at least "
-            f"{MIN_SAFE_THRESHOLD} (default {SUPPRESSION_THRESHOLD}), or pass `unsafe=True` (command line: "
-            "`--unsafe-threshold`) for outputs that are never shared; every output then says so."
+            f"{shown('threshold')} {t} {what}: counts of individual people would be published. Use at least "
+            f"{MIN_SAFE_THRESHOLD} (default {SUPPRESSION_THRESHOLD}), or pass {allow} for outputs that are never shared; "
+            "every output then says so."
         )
     return t
 

@@ -63,8 +63,9 @@ READINGS = ("displacement", "diffusion of benefit", "no sign", "rings rose, hots
 
 
 def _direction(row: ScopeChange | None) -> str:
-    """``"rise"``, ``"fall"`` or ``"none"`` (not significant, or no row)."""
-    if row is None:
+    """``"rise"``, ``"fall"`` or ``"none"`` (not significant, no row, or a change the choice of
+    hotspot months predicts: :attr:`~hotspots.change_summary.ScopeChange.caveated`)."""
+    if row is None or row.caveated:
         return "none"
     return {"significant rise": "rise", "significant fall": "fall"}.get(row.verdict, "none")
 
@@ -321,27 +322,33 @@ class Displacement:
     def by_area(self) -> pd.DataFrame:
         """Each hotspot area's ring: ``area_id`` (the area it surrounds), ``ring_rate_ratio`` (the
         ring's change as judged: placebo-adjusted when the rings were,
-        :meth:`hotspots.change.ChangeResult.judged_rate_ratio`) and ``ring_change_class``; one row
-        per ring (an area with no ring, e.g. one filling its surroundings, has none)."""
+        :meth:`hotspots.change.ChangeResult.judged_rate_ratio`), ``ring_change_class`` and the
+        ring's incidents ``ring_n_before``, ``ring_n_after``; one row per ring (an area with no
+        ring, e.g. one filling its surroundings, has none)."""
         t = self.ring_change.table
         return pd.DataFrame({
             "area_id": self.rings.areas["around_area"].to_numpy(dtype=np.int64),
             "ring_rate_ratio": self.ring_change.judged_rate_ratio().to_numpy(dtype=float),
             "ring_change_class": t["change_class"].astype(object).to_numpy(),
+            "ring_n_before": t["n_before"].to_numpy(),
+            "ring_n_after": t["n_after"].to_numpy(),
         })
 
     def area_columns(self, area_ids: Any) -> dict[str, np.ndarray]:
         """The ring columns of a table of hotspot areas (one rule for ``csv/hotspot_areas.csv``,
         the GIS layer and the app's change table), in the order of ``area_ids``:
-        ``ring_change_pct`` (the ring's change as judged, in %, :func:`hotspots.style.percent_change`)
-        and ``ring_change_class``; NaN / None for an area with no ring."""
+        ``ring_change_pct`` (the ring's change as judged, in %, :func:`hotspots.style.percent_change`:
+        NaN, shown "–", below :data:`hotspots.style.MIN_PERCENT_TOTAL` incidents) and
+        ``ring_change_class``; NaN / None for an area with no ring."""
         from .style import percent_change
 
         ring = self.by_area().set_index("area_id")
         ids = np.asarray(area_ids)
         return {
             "ring_change_pct": percent_change(ring["ring_rate_ratio"].reindex(ids).to_numpy(dtype=float),
-                                              ring["ring_change_class"].reindex(ids).to_numpy(dtype=object)),
+                                              ring["ring_change_class"].reindex(ids).to_numpy(dtype=object),
+                                              ring["ring_n_before"].reindex(ids).to_numpy(dtype=float),
+                                              ring["ring_n_after"].reindex(ids).to_numpy(dtype=float)),
             "ring_change_class": ring["ring_change_class"].reindex(ids).astype(object).to_numpy(),
         }
 

@@ -378,7 +378,7 @@ def tiled_gi_star(
         "fdr": bool(fdr),
         "permutations": 0,
         "seed": None,
-        "p_decision": ("BH-adjusted (one step-up per side) " if fdr else "") + "p (two-sided normal)",
+        "p_decision": ("BH-adjusted (one step-up per side) " if fdr else "") + "p_normal (two-sided normal p of z)",
         "zero_variance": not sd > 0,
         "cells_covering_area": int(((n * W[active] - W[active] ** 2) <= 0).sum()),
         "tiles": len(tiles),

@@ -183,6 +183,12 @@ def _from_counts(counts: pd.Series, source: str) -> Force | None:
     return Force(" + ".join(force_name(n) for n in named), None, source, float(counts[named].sum()) / total, tuple(rest))
 
 
+def _agrees(name: str, named: Force) -> bool:
+    """True when the force ``name`` is the data's force or one of the forces they name together
+    (``"A + B"``, each with at least :data:`MIN_NAMED_SHARE` of the incidents)."""
+    return name == named.name or name in named.name.split(" + ")
+
+
 def detect_force(incidents: Any, given: str | None = None) -> Force | None:
     """The force of ``incidents``: the name given, else police.uk's ``force`` column, else file names.
 
@@ -192,12 +198,19 @@ def detect_force(incidents: Any, given: str | None = None) -> Force | None:
         Loaded incidents; read are ``force`` (from :func:`hotspots.io.load_police_uk`) and
         ``source`` (file names such as ``2025-01-leicestershire-street.csv``).
     given : str, optional
-        A force named by the user (id or name; an unknown name is used as written).
+        A force named by the user (id or name; an unknown name is used as written). When the
+        incidents name a force themselves (police.uk's "Falls within", or file names), the given
+        one must be it (or one of the forces they name together): a contradicting name is refused.
 
     Returns
     -------
     Force or None
         None when nothing names a force (e.g. the synthetic demo or a user's own table).
+
+    Raises
+    ------
+    ParameterError
+        ``given`` is empty, or names another force than the incidents do (both named).
 
     Examples
     --------
@@ -207,12 +220,28 @@ def detect_force(incidents: Any, given: str | None = None) -> Force | None:
     'Kent Police'
     """
     if given is not None:
+        from .validation import shown
+
         text = str(given).strip()
         if not text:
-            raise ParameterError("`force` is empty; give a police.uk force id or name (e.g. 'leicestershire'), or leave it out.")
-        return Force(force_name(text), force_id(text), "given")
+            raise ParameterError(f"{shown('force')} is empty; give a police.uk force id or name (e.g. 'leicestershire'), "
+                                 "or leave it out.")
+        named = detect_force(incidents)
+        name = force_name(text)
+        if named is not None and named.source != "given" and not _agrees(name, named):
+            # the files' own force wins over a name that contradicts them (Dorset's files titled "Cheshire Constabulary")
+            raise ParameterError(
+                f"{shown('force')} {text!r} ({name}) disagrees with the files, which name {named.name} for "
+                f"{named.share:.1%} of the incidents ({named.source}). Leave {shown('force')} out to use the files' force, "
+                f"or load {name}'s files."
+            )
+        share = named.share if named is not None else 1.0
+        return Force(name, force_id(text), "given", share, named.others if named is not None else ())
     if not isinstance(incidents, pd.DataFrame) or len(incidents) == 0:
         return None
+    if "force_source" in incidents.columns and "force" in incidents.columns and (incidents["force_source"] == "given").all():
+        # a name the user gave (:func:`hotspots.preparation.prepare_inputs` writes it with its source)
+        return Force(force_name(str(incidents["force"].iloc[0])), force_id(str(incidents["force"].iloc[0])), "given")
     if "force" in incidents.columns:
         named = incidents["force"].dropna().astype(str).str.strip()
         named = named[named.str.len() > 0]

@@ -250,6 +250,19 @@ class GiStarResult:
             return self.p_exact
         return self.p_sim if self.p_sim is not None else self.p
 
+    def decision_text(self) -> str:
+        """What decides ``bin`` and ``class``, for a layer's description, e.g. ``"class and bin are
+        decided by p_decision = BH-adjusted (one step-up per side) p_exact (two-sided exact count
+        test): hot/cold 99 %, 95 %, 90 % where it is at most 0.01, 0.05, 0.1 (FDR: the q-value is
+        compared with the level itself); z (analytic Gi*, as esda) and p_normal (its normal p) are
+        for comparison and do not decide the class"``."""
+        what = self.params.get("p_decision", "p")
+        fdr = " (FDR: the Benjamini–Hochberg q-value is compared with the level itself)" if self.params.get("fdr") else ""
+        own = (" z (analytic Gi*, as esda) and p_normal (its normal p) are for comparison" +
+               (" (here the decision p is p_normal itself)." if "p_normal" in str(what) else " and do not decide the class."))
+        return f"class and bin are decided by p_decision = {what}: hot/cold 99 %, 95 %, 90 % where it is at most 0.01, " \
+            f"0.05, 0.1{fdr}.{own}"
+
     def _side(self) -> np.ndarray:
         return self.direction if self.direction is not None else np.sign(np.nan_to_num(self.z)).astype(np.int8)
 
@@ -286,10 +299,14 @@ class GiStarResult:
     def to_geodataframe(self, *, only_significant: bool = False) -> gpd.GeoDataFrame:
         """Active cells as polygons (EPSG of the grid) with their Gi* results.
 
-        Columns: ``row``, ``col``, ``count``, ``neighbours`` (``W_i``), ``z``, ``p``, then
+        Columns: ``row``, ``col``, ``count``, ``neighbours`` (``W_i``), ``z`` (the analytic Gi*
+        z, as esda's ``G_Local(star=True)``), ``p_normal`` (z's two-sided normal p: shown for
+        comparison, it does not decide the class unless ``params["p_decision"]`` says so), then
         ``p_exact`` (exact inference), ``p_sim``, ``p_sim_directed``, ``z_sim`` (with
-        permutations), ``p_adjusted`` (with FDR),
-        ``bin``, ``class``, ``geometry``.
+        permutations), ``p_adjusted`` (with FDR: the Benjamini–Hochberg q-value), ``p_decision``
+        (:attr:`p_decision`, the p-value that decides ``bin`` and ``class``: at most 0.01, 0.05,
+        0.10 for 99, 95, 90 %; what it is: ``params["p_decision"]``, in words
+        :meth:`decision_text`), ``bin``, ``class``, ``geometry``.
 
         Parameters
         ----------
@@ -308,7 +325,7 @@ class GiStarResult:
             value_name: self.counts.values[rr, cc],
             "neighbours": self.n_neighbours[rr, cc] if self.n_neighbours is not None else None,
             "z": self.z[rr, cc],
-            "p": self.p[rr, cc],
+            "p_normal": self.p[rr, cc],
         }
         if self.p_exact is not None:
             cols["p_exact"] = self.p_exact[rr, cc]
@@ -318,6 +335,7 @@ class GiStarResult:
             cols["z_sim"] = self.z_sim[rr, cc]
         if self.p_adjusted is not None:
             cols["p_adjusted"] = self.p_adjusted[rr, cc]
+        cols["p_decision"] = self.p_decision[rr, cc]
         cols["bin"] = self.bins[rr, cc].astype(np.int64)
         cols["class"] = self.classes[rr, cc].astype(object)
         return gpd.GeoDataFrame(cols, geometry=g.cell_polygons(rr, cc), crs=g.crs)
@@ -481,7 +499,7 @@ def gi_star(
     else:
         p_used, direction = pv, np.sign(zv).astype(np.int64)
         p_min = float(pv.min()) if pv.size else 1.0
-        p_name = "p (two-sided normal)"
+        p_name = "p_normal (two-sided normal p of z)"
     q = bh_adjust_by_side(p_used, direction) if fdr else None
     decide = q if fdr else p_used
     binv = np.zeros(n, dtype=np.int8)

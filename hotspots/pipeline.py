@@ -47,7 +47,7 @@ from .analysis import Analysis, HotspotStage
 from .analysis_memory import check_analysis_memory
 from .areas import broad_areas_note, hotspot_areas, one_point_areas_note, small_areas_note
 from .change import ChangeResult, IncidentPoints, change_areas, change_cells
-from .change_summary import ChangeSummary, selection_overlap_note, summarise_change
+from .change_summary import ChangeSummary, summarise_change, with_selection
 from .clustering import clusters
 from .coverage import month_spans
 from .density import kde
@@ -318,7 +318,7 @@ def pooled_change(
     ``cells``). Returns None and the reason when either is missing or was not computed with the
     overdispersed test; with no hotspot areas, None and no note. The months the hotspots were
     chosen from (``period``, else the data's months) are checked for regression to the mean
-    (:func:`hotspots.change_summary.selection_overlap_note`).
+    (:func:`hotspots.change_summary.with_selection`: a change the choice predicts says so in its verdict).
     """
     if cells is None or stage.areas.n_areas == 0:
         return None, None
@@ -329,10 +329,7 @@ def pooled_change(
         out = summarise_change(cells, areas, stage.areas.labels, alpha=s.alpha)
     except ParameterError as exc:
         return None, f"pooled change not computed: {exc}"
-    note, favours_fall = selection_overlap_note(selection_period(stage), cells.before, cells.after)
-    if note:
-        out = dataclasses.replace(out, notes=out.notes + (note,), regression_to_mean=favours_fall)
-    return out, None
+    return with_selection(out, selection_period(stage)), None
 
 
 def ring_change(

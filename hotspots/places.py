@@ -254,7 +254,7 @@ def _map_points(
     if not generic:
         return {}
     xy = shapely.get_coordinates(incidents.geometry.values[inside])
-    names = streets.astype(object).to_numpy()
+    names = streets.astype(object).fillna("").to_numpy()  # a missing street (pd.NA) is no name, not an error
     out = {}
     for name in generic:
         sel = (owner == k) & (names == name)

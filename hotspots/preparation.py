@@ -473,7 +473,9 @@ def prepare_inputs(
         referrals = referrals.to_crs(crs.crs) if referrals is not None and referrals.crs is not None else referrals
         tasks = tasks.to_crs(crs.crs) if tasks is not None and tasks.crs is not None else tasks
     if force is not None and found is not None:
-        inc = inc.assign(force=found.name)  # the name given wins over the files' "Falls within"
+        # the name given (the files' own force, or one of them: detect_force refuses another), and
+        # that it was given, for the titles and the record (force_of)
+        inc = inc.assign(force=found.name, force_source="given")
     if inc is not cat.incidents:
         cat = dataclasses.replace(cat, incidents=inc)
     area = choose_study_area(inc, boundary, keep_holes=keep_holes)

@@ -71,14 +71,17 @@ def output_names(command: str) -> tuple[str, ...]:
     such a name in a folder an earlier run wrote would be overwritten, so it is refused; a user's
     file of any other name (``csv/my_table.csv``) is kept. The names come from the writers
     (:data:`hotspots.export.gis.LAYER_NAMES` and :data:`~hotspots.export.gis.CSV_TABLES`,
-    :data:`hotspots.export.briefing.BRIEFING_MAPS`, :data:`hotspots.export.national_outputs.RASTERS`);
+    :data:`hotspots.export.briefing.BRIEFING_MAPS`, :data:`hotspots.export.raster.ANALYSIS_RASTERS`,
+    :data:`hotspots.export.national_outputs.RASTERS`);
     a command not in :data:`COMMANDS` has none.
     """
     if command == "analyse":
         from .export.briefing import BRIEFING_FORMATS, BRIEFING_MAPS
         from .export.gis import CSV_TABLES, LAYER_NAMES
+        from .export.raster import ANALYSIS_RASTERS
 
         return (("hotspots.gpkg", "hotspots.tmp.gpkg") + tuple(f"geojson/{n}.geojson" for n in LAYER_NAMES)
+                + tuple(ANALYSIS_RASTERS.values()) + tuple(f"{n}.tmp.tif" for n in ANALYSIS_RASTERS.values())
                 + tuple(f"csv/{n}.csv" for n in CSV_TABLES)
                 + tuple(f"maps/{stem}.{ext}" for stem in BRIEFING_MAPS.values() for ext in BRIEFING_FORMATS))
     if command == "national":

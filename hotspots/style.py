@@ -229,23 +229,38 @@ def _finite(value: Any) -> float | None:
     return v if math.isfinite(v) else None
 
 
-def percent_change(rate_ratio: Any, change_class: Any = None) -> np.ndarray:
+#: Fewest incidents in the two periods together for which tables show a change in per cent
+#: (:func:`percent_change`): below it one incident more or less moves the change by 5 to 100
+#: points, and a period with none reads "−100%" (North Yorkshire's rings: 6 -> 0, 7 -> 0 and 5 -> 0
+#: read −100% in the top-5 table while 3 -> 0 read "–").
+MIN_PERCENT_TOTAL = 20
+
+
+def percent_change(rate_ratio: Any, change_class: Any = None, n_before: Any = None, n_after: Any = None) -> np.ndarray:
     """Rate ratios as changes in per cent, ``100 (rate_ratio − 1)`` rounded to 0.1, for tables.
 
     NaN where the ratio is missing or not finite (a before count of 0 gives an infinite ratio:
-    no per-cent change is defined), so that every table shows it as "–"; and, given the rows'
+    no per-cent change is defined), so that every table shows it as "–"; given the rows'
     ``change_class``, where it is "too few incidents" (not tested: a ring of 1 incident then 0
-    read "−100.0, too few incidents" beside rings of 0 and 0 shown as "–").
+    read "−100.0, too few incidents" beside rings of 0 and 0 shown as "–"); and given the counts
+    ``n_before`` and ``n_after``, where they add up to fewer than :data:`MIN_PERCENT_TOTAL`
+    (too few to show a change: the one rule for every table; the class, when tested, is kept).
 
     >>> percent_change([0.684, 1.0, float("inf"), None]).tolist()
     [-31.6, 0.0, nan, nan]
     >>> percent_change([0.0, 0.8], ["too few incidents", "significant fall"]).tolist()
     [nan, -20.0]
+    >>> percent_change([0.0, 0.0], n_before=[6, 20], n_after=[0, 0]).tolist()
+    [nan, -100.0]
     """
     rr = pd.to_numeric(pd.Series(np.asarray(rate_ratio, dtype=object).ravel(), dtype=object), errors="coerce")
     v = rr.to_numpy(dtype=float)
     if change_class is not None:
         v = np.where(np.asarray(change_class, dtype=object).ravel() == "too few incidents", np.nan, v)
+    if n_before is not None and n_after is not None:
+        total = (pd.to_numeric(pd.Series(np.asarray(n_before, dtype=object).ravel()), errors="coerce").to_numpy(dtype=float)
+                 + pd.to_numeric(pd.Series(np.asarray(n_after, dtype=object).ravel()), errors="coerce").to_numpy(dtype=float))
+        v = np.where(np.isfinite(total) & (total >= MIN_PERCENT_TOTAL), v, np.nan)
     # + 0.0 turns the -0.0 of a change rounded to nothing into 0.0 (no "-0.0" in any table)
     return np.where(np.isfinite(v), np.round(100.0 * (v - 1.0), 1) + 0.0, np.nan)
 

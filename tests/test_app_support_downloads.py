@@ -153,3 +153,19 @@ def test_export_downloads_offer_the_briefings_as_pdf_and_withhold_the_before_aft
     assert [d.file_name for d in png] == ["briefing_density.png", "hotspots.gpkg", "hotspots_geojson.zip"]
     with pytest.raises(ParameterError):
         export_downloads(lambda: None, layer="density", basemap="none", snap_m=250, fmt="svg")
+
+
+def test_the_density_surface_is_offered_as_a_geotiff_on_the_maps_lattice(demo):
+    """The app's only density download was 500 m polygons (GeoJSON) while its maps draw a finer
+    lattice: the GeoTIFF download is the library's density.tif (hotspots.export.raster)."""
+    rasterio = pytest.importorskip("rasterio")
+    from hotspots.app_support import area_downloads
+
+    stage = hotspot_stage(demo.incidents, Settings(cell_size=1000.0, period=("2023-01", "2023-12")), demo.study_area)
+    offered = {d.label: d for d in area_downloads(lambda: stage.areas.areas, stage)}
+    assert "Density grid (GeoJSON)" in offered
+    tif = offered["Density surface (GeoTIFF)"]
+    assert tif.file_name == "density.tif" and tif.mime == "image/tiff"
+    with rasterio.MemoryFile(tif.make()) as mem, mem.open() as ds:
+        assert ds.res == (250.0, 250.0) and ds.crs.to_epsg() == 27700
+        assert np.nansum(ds.read(1)) * 0.25**2 == pytest.approx(float(np.nansum(stage.counts.values)), rel=0.05)

@@ -368,6 +368,16 @@ def test_change_summary_table_shows_the_three_scopes_as_text():
     assert '"All hotspot areas" pools each area\'s own change' in t.caption and "the Raw change card" in t.caption
     # each note its own sentence (they were run together: "…or use whole years month-to-month variation…")
     assert t.caption.endswith(". A note. Or use whole years. Month-to-month variation (it cancels there).")
+    # Staffordshire, hotspots chosen from the after period: "hotspots vs elsewhere" 1.21, p = 0.016 read
+    # "significant rise" with the caveat only in the caption; the verdict cell carries it, and the
+    # smallest detectable fall of that row is no longer dropped
+    from hotspots.change_summary import with_selection
+
+    rise = ScopeChange("hotspots vs elsewhere", 1.21, 1.04, 1.41, 0.016, "significant rise", 100, 120, 0.25, 0.1)
+    chosen = with_selection(ChangeSummary((*rows[:2], rise), 0.05, b, a, "method"), a)
+    rt = views.change_summary_table(chosen)
+    assert rt.frame["Verdict"].tolist()[2] == "significant rise (expected from how hotspots were chosen)"
+    assert "Smallest falls these data could detect (80 % power): elsewhere 6%, hotspots vs elsewhere 25%." in rt.caption
     # Without a summary: no rows, the reason, and the interval named by alpha.
     empty = views.change_summary_table(None, "no hotspot areas", alpha=0.1)
     assert len(empty.frame) == 0 and "90 % CI" in empty.frame.columns and "no hotspot areas" in empty.caption

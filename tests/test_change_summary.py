@@ -348,6 +348,76 @@ def test_lines_one_per_scope_in_the_printed_format():
     ]
 
 
+def _hand_summary(verdicts, notes=()):
+    from hotspots.change_summary import ChangeSummary, ScopeChange
+
+    rr = {"significant fall": 0.8, "significant rise": 1.21, "no significant change": 1.0}
+    rows = tuple(
+        ScopeChange(scope, rr[v], rr[v] * 0.9, rr[v] * 1.1, 0.01 if v != "no significant change" else 0.5, v, 100, 100,
+                    0.3, 0.1)
+        for scope, v in zip(SCOPES, verdicts)
+    )
+    b, a = Period.from_months("2025-01", "2025-06"), Period.from_months("2025-07", "2025-12")
+    return ChangeSummary(rows, 0.05, b, a, "method", tuple(notes))
+
+
+def test_a_change_the_choice_of_hotspot_months_predicts_says_so_in_its_verdict():
+    """Staffordshire: hotspots chosen from Jul-Dec, compared Jan-Jun vs Jul-Dec: "hotspots vs
+    elsewhere" 1.21, p = 0.016, read "significant rise" with the caveat only in a note. The
+    verdict of the hotspot rows carries it when it goes the way the choice favours; "elsewhere"
+    (not chosen) and the clean case keep the three words."""
+    from hotspots.change_summary import SELECTION_CAVEAT, selection_favours, with_selection
+
+    summ = _hand_summary(["significant rise", "significant rise", "significant rise"])
+    b, a = summ.before, summ.after
+    assert selection_favours(a, b, a) == "rise" and selection_favours(b, b, a) == "fall"
+    assert selection_favours(Period.from_months("2025-01", "2025-12"), b, a) is None
+    assert selection_favours(Period.from_months("2024-01", "2024-12"), b, a) is None and selection_favours(None, b, a) is None
+    got = with_selection(summ, a)
+    assert [r.verdict for r in got.rows] == [
+        f"significant rise ({SELECTION_CAVEAT})", "significant rise", f"significant rise ({SELECTION_CAVEAT})",
+    ]
+    assert got.rows[0].verdict == "significant rise (expected from how hotspots were chosen)"
+    assert [r.verdict_class for r in got.rows] == ["significant rise"] * 3
+    assert [r.caveated for r in got.rows] == [True, False, True]
+    assert got.selection_favours == "rise" and not got.regression_to_mean
+    assert got.notes[-1].startswith("regression to the mean: hotspots were chosen from Jul 2025 – Dec 2025")
+    # the table (change_summary.csv), the printed lines and the describe() text all carry it
+    assert got.to_frame()["verdict"].tolist()[2] == f"significant rise ({SELECTION_CAVEAT})"
+    assert got.lines()[2].endswith(f"significant rise ({SELECTION_CAVEAT})")
+    # the smallest detectable fall is shown beside a change that is not a finding (the app dropped it)
+    assert got.detectable_falls() == ["all hotspot areas 30%", "hotspots vs elsewhere 30%"]
+    assert "could detect falls of 30% or more" in got.describe().split("; elsewhere")[0]
+    assert summ.detectable_falls() == []
+    # a fall is not what a choice from the after period predicts: it keeps its word
+    fall = with_selection(_hand_summary(["significant fall", "no significant change", "significant fall"]), a)
+    assert [r.verdict for r in fall.rows] == ["significant fall", "no significant change", "significant fall"]
+    assert fall.detectable_falls() == ["elsewhere 30%"]
+    # chosen from the before period: a fall carries it
+    from_before = with_selection(_hand_summary(["significant fall", "significant fall", "no significant change"]), b)
+    assert from_before.rows[0].caveated and not from_before.rows[1].caveated and from_before.regression_to_mean
+    assert from_before.selection_favours == "fall"
+    # chosen from both periods alike, or outside them: the clean words
+    for chosen in (Period.from_months("2025-01", "2025-12"), Period.from_months("2024-01", "2024-12"), None):
+        clean = with_selection(summ, chosen)
+        assert [r.verdict for r in clean.rows] == ["significant rise"] * 3 and clean.selection_favours is None
+
+
+def test_the_season_caveat_beside_the_rows():
+    """North Yorkshire Jan-Sep vs Oct-Dec (no other year): the console's seasonality note is a
+    short caveat for the briefing image's pooled rows."""
+    from hotspots.change_summary import SEASON_NOT_SEPARATED
+
+    note = ("seasonality could not be separated from the change (the periods cover different calendar months and the "
+            "data hold no other year): the rate ratios include the seasonal difference; compare with elsewhere, or use "
+            "whole years")
+    verdicts = ["significant fall", "significant fall", "no significant change"]
+    assert _hand_summary(verdicts, [note]).caveats() == [SEASON_NOT_SEPARATED]
+    assert "Seasonality not separated" in SEASON_NOT_SEPARATED
+    adjusted = "seasonality: the periods cover different calendar months; each row is adjusted"
+    assert _hand_summary(verdicts, [adjusted]).caveats() == []
+
+
 # ------------------------------------------------------------------ placebo-adjusted area changes
 def test_areas_are_placebo_adjusted_only_when_the_selection_treats_the_periods_alike(town):
     inc, g = town

@@ -51,6 +51,17 @@ def test_a_threshold_below_3_needs_the_unsafe_flag_and_says_so():
             check_threshold(bad)
     with pytest.raises(ParameterError, match="unsafe"):
         check_threshold(5, "yes")
+    # on the command line the message names its flags, not Python's arguments (`threshold` 2 ... `unsafe=True`)
+    from hotspots.validation import argument_names
+
+    with pytest.raises(ParameterError) as py:
+        check_threshold(2)
+    assert str(py.value).startswith("`threshold` 2 suppresses only counts of 1") and "`unsafe=True`" in str(py.value)
+    with argument_names({"threshold": "--threshold", "unsafe_threshold": "--unsafe-threshold"}):
+        with pytest.raises(ParameterError) as cli:
+            check_threshold(2)
+    assert str(cli.value).startswith("`--threshold` 2 suppresses only counts of 1")
+    assert "pass `--unsafe-threshold` for outputs" in str(cli.value) and "unsafe=True" not in str(cli.value)
     assert "<5" in disclosure_statement(5) and "UNSAFE" not in disclosure_statement(5)
     # threshold 1 publishes everything; 2 hides only ones (and cannot protect them: "<2" is 1)
     p = protect(_list([1, 2, 9]), threshold=1, unsafe=True)

@@ -427,6 +427,15 @@ def test_before_after_shows_the_pooled_change(demo, tmp_path):
     assert an.change_cells.test_label in method and an.areas.params["rule"] in method
     none = briefing_before_after(dataclasses.replace(an, change_summary=None), tmp_path / "nb.png", dpi=60, show_change=False)
     assert "Pooled change, after / before" not in none.texts
+    # North Yorkshire Jan-Sep vs Oct-Dec: the console's "seasonality could not be separated" note is
+    # beside the pooled rows on the image too (it showed a blue "significant fall" alone)
+    from hotspots.change_summary import SEASON_NOT_SEPARATED
+
+    assert not any(t.startswith("Seasonality not separated") for t in img.texts)
+    note = "seasonality could not be separated from the change (the periods cover different calendar months)"
+    season = dataclasses.replace(an, change_summary=dataclasses.replace(summ, notes=summ.notes + (note,)))
+    drawn = " ".join(briefing_before_after(season, tmp_path / "season.png", dpi=60, show_change=False).texts)
+    assert SEASON_NOT_SEPARATED.split(", so")[0] in drawn and "use whole years or compare with elsewhere." in drawn
 
 
 def test_change_maps_draw_each_ring_dashed_in_its_own_change_colour(demo, tmp_path):

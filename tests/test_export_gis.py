@@ -77,7 +77,10 @@ def test_cells_equal_the_gistar_density_and_area_results(demo, exported):
     got = gpd.read_file(exported.gpkg, layer="cells")
     want = an.gi.to_geodataframe()
     assert len(got) == len(want) == an.grid.n_cells
-    _compare(got, want, ["row", "col", "count", "neighbours", "z", "p", "p_adjusted", "bin", "class"])
+    _compare(got, want, ["row", "col", "count", "neighbours", "z", "p_normal", "p_adjusted", "p_decision", "bin", "class"])
+    # the layer says which p decides the class (z and p_normal do not)
+    info = pyogrio.read_info(exported.gpkg, layer="cells")
+    assert info["layer_metadata"]["DESCRIPTION"] == f"Gi* cells: {an.gi.decision_text()}"
     r, c = got["row"].to_numpy(), got["col"].to_numpy()
     np.testing.assert_allclose(got["density"].to_numpy(), an.density.values[r, c], rtol=0, atol=1e-12)
     np.testing.assert_array_equal(got["area_id"].to_numpy(), an.areas.labels[r, c])
@@ -294,7 +297,10 @@ def test_each_hotspot_area_carries_its_rings_change(demo, exported):
     rings = moved.ring_change.table.assign(around=moved.rings.areas["around_area"].to_numpy()).set_index("around")
     judged = rings["rate_ratio_adjusted"] if "rate_ratio_adjusted" in rings.columns else rings["rate_ratio"]
     ids = areas.index.to_numpy()
-    np.testing.assert_allclose(areas["ring_change_pct"], np.round(100 * (judged.reindex(ids).to_numpy() - 1), 1), atol=0.051)
+    # "–" (empty) where the ring holds too few incidents to show a change (style.MIN_PERCENT_TOTAL)
+    total = (rings["n_before"] + rings["n_after"]).reindex(ids).to_numpy()
+    want = np.where(total >= 20, np.round(100 * (judged.reindex(ids).to_numpy() - 1), 1), np.nan)
+    np.testing.assert_allclose(areas["ring_change_pct"], want, atol=0.051, equal_nan=True)
     assert areas["ring_change_class"].tolist() == rings["change_class"].reindex(ids).tolist()
     # the rings layer holds the same verdicts, by the area each ring surrounds
     layer = pyogrio.read_dataframe(exported.gpkg, layer="displacement_rings").set_index("around_area")
@@ -552,3 +558,19 @@ def test_data_source_detection(ids, sources, kind):
     assert src.attribution == want[kind]
     assert "(Anti-social behaviour)" in src.description
     assert data_source(df, source="Force records", attribution="© Force").description == "Force records"
+
+
+def test_the_folder_holds_the_density_and_counts_geotiffs(demo, exported):
+    """Density existed only as an attribute of cell polygons (North Yorkshire cells.geojson 30.8 MB):
+    the folder holds density.tif (the maps' lattice) and counts.tif, listed in parameters.json."""
+    from hotspots.export.raster import read_raster
+
+    an, _ = demo
+    rec = exported.parameters
+    assert set(rec["rasters"]) == {"density", "counts"}
+    assert rec["outputs"]["tif:density"]["path"] == "density.tif" and rec["outputs"]["tif:counts"]["path"] == "counts.tif"
+    assert rec["rasters"]["counts"]["cell_m"] == an.grid.cell_size and rec["rasters"]["density"]["cell_m"] < an.grid.cell_size
+    band = read_raster(exported.files["tif:counts"])
+    act = an.grid.active
+    assert int(band.values[act].sum()) == int(np.nansum(an.counts.values))
+    assert rec["results"]["gi_decision"]["p_decision"] == an.gi.params["p_decision"]

@@ -68,3 +68,49 @@ def test_class_overviews_hold_only_classes(tmp_path, grid):
         assert ds.overviews(1) == [2, 4]
         small = ds.read(1, out_shape=(grid.n_rows // 4, grid.n_cols // 4))  # served from the 4x overview
     assert set(np.unique(small).tolist()) <= set(range(-3, 4))  # nearest: no averaged, non-class values
+
+
+
+# ------------------------------------------------------------------ an analysis's surfaces (hotspots analyse)
+@pytest.fixture(scope="module")
+def stage(demo):
+    from hotspots.pipeline import Settings, hotspot_stage
+
+    return hotspot_stage(demo.incidents, Settings(cell_size=1000.0, period=("2023-01", "2023-12")), demo.study_area)
+
+
+def test_analysis_rasters_density_on_the_maps_lattice_and_counts_per_cell(tmp_path, stage):
+    """The results folder's density.tif is the KDE on the briefing maps' finer lattice (not the
+    500 m polygons of the cells layer), counts.tif the incidents per analysis cell."""
+    from hotspots.export.raster import ANALYSIS_RASTERS, COUNTS_NODATA, analysis_rasters, write_analysis_rasters
+
+    rasters = analysis_rasters(stage)
+    dens, cnt = rasters["density"], rasters["counts"]
+    assert dens.grid.cell_size == 250.0 and cnt.grid.cell_size == 1000.0  # "auto": a quarter of the cell
+    assert dens.record["kernel"] == stage.density.kernel and dens.record["bandwidth_m"] == stage.density.bandwidth_m
+    # the density integrates to about the incidents counted (per km² x km² per lattice cell)
+    total = np.nansum(dens.values) * (250.0 / 1000.0) ** 2
+    assert total == pytest.approx(float(np.nansum(stage.counts.values)), rel=0.05)
+    # a lattice cell is inside where its centre is in a study-area cell of the analysis grid
+    rows, cols, on = stage.grid.cell_of(dens.grid.centres())
+    inside = (on & stage.grid.active[rows, cols]).reshape(dens.grid.shape)
+    assert np.isfinite(dens.values[inside]).all() and np.isnan(dens.values[~inside]).all() and (~inside).any()
+    paths = write_analysis_rasters(stage, tmp_path)
+    assert {k: p.name for k, p in paths.items()} == ANALYSIS_RASTERS
+    band = read_raster(paths["counts"])
+    act = stage.grid.active
+    assert band.layout == "COG" and band.values.dtype == np.int32 and band.nodata == COUNTS_NODATA
+    np.testing.assert_array_equal(band.values[act], np.asarray(stage.counts.values)[act].astype(np.int32))
+    assert (band.values[~act] == COUNTS_NODATA).all()
+    d = read_raster(paths["density"])
+    assert d.transform.a == 250.0 and d.tags["units"] == "incidents per km²" and d.crs.to_epsg() == 27700
+    np.testing.assert_allclose(d.values, dens.values.astype(np.float32))
+
+
+def test_geotiff_bytes_is_the_density_file(stage):
+    from hotspots.export.raster import geotiff_bytes
+
+    data = geotiff_bytes(stage)
+    assert data[:4] in (b"II*\x00", b"II+\x00")  # a (Big)TIFF
+    with pytest.raises(ParameterError, match="`name`"):
+        geotiff_bytes(stage, "gi")

@@ -68,14 +68,37 @@ def test_detect_from_file_names_then_none():
     assert detect_force(pd.DataFrame()) is None
 
 
-def test_given_wins():
-    df = pd.DataFrame({"force": ["Leicestershire Police"] * 3})
+def test_given_names_the_force_when_the_data_do_not_or_agree():
+    df = pd.DataFrame({"x": [1, 2, 3]})
     f = detect_force(df, given="Rutland Police")
     assert f.name == "Rutland Police" and f.id is None and f.source == "given"
     assert f.describe() == "force: Rutland Police (as given)"
     assert detect_force(df, given="northern-ireland").name == "Police Service of Northern Ireland"
     with pytest.raises(ParameterError, match="force"):
         detect_force(df, given=" ")
+    leics = pd.DataFrame({"force": ["Leicestershire Police"] * 3})
+    agreed = detect_force(leics, given="leicestershire")
+    assert agreed.name == "Leicestershire Police" and agreed.source == "given" and agreed.record()["source"] == "given"
+    # one of the forces mixed data name together
+    mixed = pd.DataFrame({"force": ["Durham Constabulary"] * 5 + ["Cleveland Police"] * 5})
+    assert detect_force(mixed, given="cleveland").name == "Cleveland Police"
+
+
+def test_a_given_force_the_files_contradict_is_refused_naming_both():
+    """`hotspots analyse dorset_1m --force cheshire` titled Dorset's map "Cheshire Constabulary",
+    its record saying the name came from police.uk's "Falls within" (100 % Dorset Police)."""
+    dorset = pd.DataFrame({"force": ["Dorset Police"] * 4})
+    with pytest.raises(ParameterError) as e:
+        detect_force(dorset, given="cheshire")
+    msg = str(e.value)
+    assert "`force` 'cheshire' (Cheshire Constabulary) disagrees with the files" in msg
+    assert "which name Dorset Police for 100.0% of the incidents (police.uk 'Falls within')" in msg and "Leave `force` out" in msg
+    files = pd.DataFrame({"source": ["2025-01-dorset-street.csv"] * 2})
+    with pytest.raises(ParameterError, match=r"name Dorset Police for 100.0% of the incidents \(file names\)"):
+        detect_force(files, given="Kent Police")
+    # the name given, written with its source (prepare_inputs), reads back as given
+    marked = pd.DataFrame({"force": ["Rutland Police"] * 2, "force_source": ["given"] * 2})
+    assert detect_force(marked).source == "given" and detect_force(marked).name == "Rutland Police"
 
 
 @pytest.mark.realdata

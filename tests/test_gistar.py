@@ -403,8 +403,8 @@ def test_to_geodataframe_columns():
     res = gi_star(gv, 250, permutations=99, seed=0)
     gdf = res.to_geodataframe()
     assert list(gdf.columns) == [
-        "row", "col", "count", "neighbours", "z", "p", "p_sim", "p_sim_directed", "z_sim", "p_adjusted", "bin", "class",
-        "geometry",
+        "row", "col", "count", "neighbours", "z", "p_normal", "p_sim", "p_sim_directed", "z_sim", "p_adjusted", "p_decision",
+        "bin", "class", "geometry",
     ]
     assert len(gdf) == gv.grid.n_cells
     assert gdf.crs.to_epsg() == 27700
@@ -417,12 +417,35 @@ def test_to_geodataframe_columns():
     counts_gv = _gv(np.round(gv.values), mask=gv.grid.active)
     exact = gi_star(counts_gv, 250).to_geodataframe()
     assert list(exact.columns) == [
-        "row", "col", "count", "neighbours", "z", "p", "p_exact", "p_adjusted", "bin", "class", "geometry",
+        "row", "col", "count", "neighbours", "z", "p_normal", "p_exact", "p_adjusted", "p_decision", "bin", "class", "geometry",
     ]
     zg = res.grid_values("z")
+    assert "p_decision" in plain.columns and "p_normal" in plain.columns
     assert isinstance(zg, GridValues) and np.isnan(zg.values[~gv.grid.active]).all()
     with pytest.raises(ParameterError, match="`what`"):
         gi_star(gv, 250, inference="normal").grid_values("p_sim")
+
+
+def test_the_cells_say_which_p_decides_the_class():
+    """Hertfordshire: cells labelled 'hot 90%' had z 6-8 and p = 2e-11 (the analytic normal p),
+    their class set by p_exact after FDR. The columns say it: ``p_normal`` is z's normal p,
+    ``p_decision`` the p that decides ``bin`` (at most 0.10 for 90 %, 0.05, 0.01)."""
+    gv = _tie_free_surface(6)
+    counts_gv = _gv(np.round(gv.values), mask=gv.grid.active)
+    res = gi_star(counts_gv, 250)
+    gdf = res.to_geodataframe()
+    assert (gdf["bin"] != 0).any() and (gdf["p_normal"] != gdf["p_decision"]).any()
+    np.testing.assert_allclose(gdf["p_decision"], res.p_adjusted[gdf["row"], gdf["col"]])
+    np.testing.assert_allclose(gdf["p_normal"], res.p[gdf["row"], gdf["col"]])
+    strength = np.select([gdf["p_decision"] <= 0.01, gdf["p_decision"] <= 0.05, gdf["p_decision"] <= 0.10], [3, 2, 1], 0)
+    np.testing.assert_array_equal(np.abs(gdf["bin"]), strength)
+    text = res.decision_text()
+    assert text.startswith("class and bin are decided by p_decision = BH-adjusted (one step-up per side) p_exact")
+    assert "do not decide the class" in text and "0.01, 0.05, 0.1" in text
+    normal = gi_star(counts_gv, 250, fdr=False, inference="normal")
+    assert normal.params["p_decision"] == "p_normal (two-sided normal p of z)"
+    np.testing.assert_allclose(normal.to_geodataframe()["p_decision"], normal.to_geodataframe()["p_normal"])
+    assert "here the decision p is p_normal itself" in normal.decision_text()
 
 
 def test_params_and_automatic_distance_are_recorded():

@@ -124,6 +124,11 @@ def test_area_places_hand_checked():
     moved = inc.copy()
     moved.loc[[0, 1], "geometry"] = gpd.points_from_xy([300, 400], [300, 300])
     assert area_places(_areas(), moved, top=2).iloc[0]["streets"] == "Parking Area (5 at 3 map points); High Street (3)"
+    # a missing location held as pandas' NA (the loaders' string dtype) in an area with a generic
+    # name: counted as no name (it raised "boolean value of NA is ambiguous": North Yorkshire)
+    na = moved.astype({"location": "string"})
+    na.loc[9, "location"] = pd.NA
+    assert area_places(_areas(), na, top=2).iloc[0]["streets"] == "Parking Area (5 at 3 map points); High Street (3)"
 
 
 def test_an_area_across_a_river_takes_the_town_of_its_streets_bank():

@@ -115,6 +115,18 @@ def test_percent_change_is_nan_where_no_change_is_defined():
     assert np.isnan(judged[:2]).all() and judged[2] == -20.0
 
 
+def test_too_few_to_show_a_change_is_one_rule_by_the_counts():
+    """North Yorkshire's top-5 table: rings of 6 -> 0, 7 -> 0 and 5 -> 0 read −100% (tested: 5 or
+    more) while 3 -> 0 read "–": under MIN_PERCENT_TOTAL incidents no per cent is shown."""
+    import numpy as np
+
+    assert style.MIN_PERCENT_TOTAL == 20
+    got = style.percent_change([0.0, 0.0, 0.0, 0.0, 0.5, 0.5], ["no significant change"] * 6,
+                               [6, 7, 5, 20, 13, None], [0, 0, 0, 0, 7, 3])
+    assert np.isnan(got[:3]).all() and got[3] == -100.0 and got[4] == -50.0 and np.isnan(got[5])
+    assert [style.change_text(v) for v in got[:5]] == ["–", "–", "–", "−100%", "−50%"]
+
+
 def test_tick_label():
     assert [style.tick_label(v) for v in (0, 0.5, 7.25, 10, 12.5, 99.96, 100, 12345.6, -3)] == [
         "0", "0.5", "7.25", "10", "12.5", "100", "100", "12,346", "-3",

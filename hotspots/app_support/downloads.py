@@ -167,8 +167,15 @@ class Download(NamedTuple):
 GEOJSON, CSV = "application/geo+json", "text/csv"
 
 
+def _density_tif(stage: Any) -> bytes:
+    from ..export.raster import geotiff_bytes  # rasterio only when asked for
+
+    return geotiff_bytes(stage, "density")
+
+
 def area_downloads(table: Callable[[], gpd.GeoDataFrame], stage: Any) -> list[Download]:
-    """Hotspot areas (GeoJSON, CSV), significant Gi* cells and the density grid (GeoJSON);
+    """Hotspot areas (GeoJSON, CSV), significant Gi* cells and the density grid (GeoJSON), and the
+    density surface as a GeoTIFF on the maps' lattice (:func:`hotspots.export.raster.geotiff_bytes`);
     ``table`` makes the areas' table when one of its files is asked for."""
     return [
         Download("Hotspot areas (GeoJSON)", lambda: geojson_bytes(table()), "hotspot_areas.geojson", GEOJSON, "dl_areas"),
@@ -187,6 +194,7 @@ def area_downloads(table: Callable[[], gpd.GeoDataFrame], stage: Any) -> list[Do
             GEOJSON,
             "dl_density",
         ),
+        Download("Density surface (GeoTIFF)", lambda: _density_tif(stage), "density.tif", "image/tiff", "dl_density_tif"),
     ]
 
 

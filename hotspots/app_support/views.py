@@ -795,9 +795,7 @@ def change_summary_table(
     ]
     if moved is not None:  # rings vs beyond: the verdict with what it is read as (displacement only when the hotspots fell)
         rows[-1]["Verdict"] = moved.row_text()[1]
-    falls = [
-        f"{r.scope} {r.mde_fall:.0%}" for r in summary.rows if r.verdict == "no significant change" and math.isfinite(r.mde_fall)
-    ]
+    falls = summary.detectable_falls()
     caption = (
         f"Incidents per day after / before (after: {summary.period_text('after')} vs before: {summary.period_text('before')}; "
         f"{per_day_note(*summary.params.get('days', (summary.before.days, summary.after.days)))}); "

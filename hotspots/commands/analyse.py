@@ -502,6 +502,12 @@ def summary_lines(analysis: Any, inputs: Inputs | None = None, *, top: int = 5) 
         if has_change:  # the counts and the change can come from different months (`--period`)
             cp = column_periods(an)
             lines.append(f"    incidents: {cp['incidents']}; change: {cp['change_pct']}")
+        shown = summ.head(top)[[c for c in ("change_pct", "ring_change_pct") if c in summ.columns]]
+        if shown.size and shown.isna().to_numpy().any():  # what a "–" in the change columns means (one rule)
+            from ..style import MIN_PERCENT_TOTAL
+
+            lines.append(f"    –: fewer than {MIN_PERCENT_TOTAL} incidents in the two periods together, too few to show a "
+                         "change in per cent (or no ring, or no incident before)")
     if an.change_cells is not None and an.areas.n_areas == 0:
         ch = an.change_cells  # the periods with their months left out and why, if any
         lines.append(
@@ -681,6 +687,8 @@ def run(args: argparse.Namespace) -> int:
         print(f"    geojson/  ({n_geo} files, WGS84)")
     if manifest.tables:
         print(f"    csv/  ({len(manifest.tables)} tables: {', '.join(manifest.tables)})")
+    for rec in (manifest.parameters.get("rasters") or {}).values():
+        print(f"    {rec['file']}  ({rec['units']}, {rec['cell_m']:g} m cells; Cloud-Optimised GeoTIFF)")
     print("    parameters.json  (settings, automatic values, inputs, version)")
     for img in images:
         print(
@@ -715,7 +723,10 @@ def register(sub: argparse._SubParsersAction) -> None:
         help="results folder: new (its parent must exist), empty, or written by an earlier analyse run "
         "(its files are replaced, and the run says so); other folders are refused",
     )
-    g.add_argument("--formats", default="gpkg,geojson,csv", help="comma-separated: gpkg, geojson, csv (default all)")
+    g.add_argument(
+        "--formats", default="gpkg,geojson,csv,tif",
+        help="comma-separated: gpkg, geojson, csv, tif (density.tif and counts.tif, Cloud-Optimised GeoTIFFs) (default all)",
+    )
     g.add_argument("--snap", default=250.0, metavar="M", help="square size for exported referral origins, metres (default 250)")
     g.add_argument("--drop-empty", action="store_true", help="leave empty, non-significant cells out of the cell layers")
     g.add_argument("--no-timestamp", action="store_true", help="no creation time in parameters.json (byte-reproducible sidecar)")

@@ -199,9 +199,11 @@ def area_summary(analysis: Any) -> pd.DataFrame:
         out["n_before"] = t["n_before"].reindex(ids).to_numpy()
         out["n_after"] = t["n_after"].reindex(ids).to_numpy()
         judged = t["change_class"].reindex(ids).to_numpy(dtype=object)
-        out["change_pct"] = percent_change(t["rate_ratio"].reindex(ids).to_numpy(), judged)
+        # "–" where too few incidents to show a change (one rule: percent_change's counts)
+        counts = (out["n_before"], out["n_after"])
+        out["change_pct"] = percent_change(t["rate_ratio"].reindex(ids).to_numpy(), judged, *counts)
         if "rate_ratio_adjusted" in t.columns:  # the change the verdict was judged on
-            out["change_adjusted_pct"] = percent_change(t["rate_ratio_adjusted"].reindex(ids).to_numpy(), judged)
+            out["change_adjusted_pct"] = percent_change(t["rate_ratio_adjusted"].reindex(ids).to_numpy(), judged, *counts)
         out["change_class"] = t["change_class"].reindex(ids).astype(object).to_numpy()
     moved = getattr(analysis, "displacement", None)
     if moved is not None and len(moved.ring_change.table):

@@ -130,11 +130,8 @@ def rgba_from_classes(classes: np.ndarray, palette: dict[str, str], alpha: float
 
 
 def method_text(analysis: Any, extra: str = "") -> str:
-    s = analysis.settings
-    perm = f", {s.permutations:,} permutations" if s.permutations else ""
-    text = (
-        f"{analysis.caption()}{perm}. Hotspot areas: {analysis.areas.how}, numbered by incidents."
-    )
+    # the permutations are in the caption itself (the command line's method line is the same)
+    text = f"{analysis.caption()}. Hotspot areas: {analysis.areas.how}, numbered by incidents."
     return text + (" " + extra[0].upper() + extra[1:] + "." if extra else "")
 
 
@@ -405,7 +402,9 @@ def change_summary_into(panel: SidePanel, analysis: Any) -> bool:
         return False
     panel.heading("Pooled change, after / before", size=8.0)
     moved = getattr(analysis, "displacement", None)
-    rows = [(f"{r.scope}: {r.verdict}", r, style.CHANGE_CLASS_COLOURS.get(r.verdict, INK)) for r in summ.rows]
+    # a change the choice of hotspot months predicts (its verdict says so) is ink, not a finding's colour
+    rows = [(f"{r.scope}: {r.verdict}", r, INK if r.caveated else style.CHANGE_CLASS_COLOURS.get(r.verdict, INK))
+            for r in summ.rows]
     if moved is not None:  # the displacement question: did the streets around the hotspots change more than the rest?
         label, verdict, kind = moved.row_text()
         # coloured as what it is read as: red displacement, blue diffusion of benefit; a ring that
@@ -416,6 +415,8 @@ def change_summary_into(panel: SidePanel, analysis: Any) -> bool:
     for text, r, colour in rows:
         panel.para(text, size=7.0, colour=INK if r.verdict == "no significant change" else colour, gap=0)
         panel.para(r.figures(1 - summ.alpha), size=6.5, gap=0.15)
+    for caveat in summ.caveats():  # what the console's notes say qualifies the verdicts (the season not separated)
+        panel.para(caveat, size=6.3, colour=INK, gap=0.15)
     return True
 
 

@@ -13,8 +13,11 @@
 Layers (:func:`gis_layers`)
 ---------------------------
 ``cells``
-    Grid cells in the study area: ``row``, ``col``, ``count``, ``neighbours``, ``z``, ``p``
-    (and ``p_sim``, ``p_sim_directed``, ``z_sim`` with permutations; ``p_adjusted`` with FDR),
+    Grid cells in the study area: ``row``, ``col``, ``count``, ``neighbours``, ``z`` (analytic
+    Gi*, as esda), ``p_normal`` (z's normal p: for comparison), ``p_exact`` (exact inference), or
+    ``p_sim``, ``p_sim_directed``, ``z_sim`` (permutations); ``p_adjusted`` with FDR (the q-value),
+    ``p_decision`` (the p-value that decides the class: at most 0.01/0.05/0.10 for 99/95/90 %; the
+    layer's description and ``parameters.json`` ``gi_star.p_decision`` say which it is),
     ``bin`` (ArcGIS ``Gi_Bin``), ``class``, ``density`` (incidents per km²), ``area_id``
     (hotspot area, 0 = none), ``emerging`` (the cell's emerging hot spot category over the data's
     months, ArcGIS's names; with at least 10 months of data). ``drop_empty=True`` leaves out cells with no incident and no
@@ -141,7 +144,7 @@ __all__ = [
 ]
 
 #: Output formats :func:`export_gis` knows.
-FORMATS = ("gpkg", "geojson", "csv")
+FORMATS = ("gpkg", "geojson", "csv", "tif")
 #: Smallest square (metres) referral origins are exported in: never as exact points.
 MIN_SNAP_M = 50.0
 #: Layer names, in the order written.
@@ -263,6 +266,17 @@ def _publication(analysis: Any, threshold: Any, snap_m: Any) -> Any:
 
 def _snap(analysis: Any, snap_m: Any) -> float:
     return check_snap_m(snap_m)
+
+
+def _layer_description(an: Any, name: str, statement: str | None) -> dict[str, str]:
+    """A layer's ``DESCRIPTION`` option: the disclosure statement for layers of people; for
+    ``cells``, which p-value decides ``bin`` and ``class`` (:meth:`hotspots.gistar.GiStarResult.decision_text`:
+    ``z``/``p_normal`` are the analytic Gi*, not the decision)."""
+    if statement and name in _PERSON_LAYERS:
+        return {"DESCRIPTION": statement}
+    if name == "cells" and getattr(an, "gi", None) is not None:
+        return {"DESCRIPTION": f"Gi* cells: {an.gi.decision_text()}"}
+    return {}
 
 
 def _cells_layer(an: Any, drop_empty: bool) -> gpd.GeoDataFrame:
@@ -602,6 +616,9 @@ def parameters_record(
         "hotspot_areas": int(an.areas.n_areas),
         "gi_hot_cells": int(np.asarray(an.gi.bins > 0).sum()),
         "gi_cold_cells": int(np.asarray(an.gi.bins < 0).sum()),
+        # which p decides the cells layer's bin and class (its p_decision column; z and p_normal do not)
+        "gi_decision": {"p_decision": an.gi.params.get("p_decision"), "fdr": an.gi.params.get("fdr"),
+                        "levels": {"99%": 0.01, "95%": 0.05, "90%": 0.10}, "reading": an.gi.decision_text()},
         "clusters": None if an.clusters is None else int(an.clusters.n_clusters),
         "change_cells": None if an.change_cells is None else {str(k): int(v) for k, v in an.change_cells.summary().items()},
         "change_areas": None if an.change_areas is None else {str(k): int(v) for k, v in an.change_areas.summary().items()},
@@ -648,6 +665,7 @@ def _summary_record(summ: Any) -> dict[str, Any] | None:
         "method": summ.method,
         "notes": list(summ.notes),
         "regression_to_mean": bool(summ.regression_to_mean),
+        "selection_favours": summ.selection_favours,
     }
 
 
@@ -742,7 +760,11 @@ def export_gis(
     analysis : Analysis
     out_dir : str or Path
         Folder (created if missing). Files of the same names are replaced.
-    formats : iterable of {"gpkg", "geojson", "csv"}
+    formats : iterable of {"gpkg", "geojson", "csv", "tif"}
+        ``"tif"``: ``density.tif`` (kernel density, incidents per km², on the briefing maps' display
+        lattice) and ``counts.tif`` (incidents per analysis cell), Cloud-Optimised GeoTIFFs in
+        EPSG:27700 (:func:`hotspots.export.raster.write_analysis_rasters`), described in the
+        sidecar's ``rasters``.
     threshold : int, optional
         Suppression threshold for person-level counts (default the analysis's, 5).
     snap_m : float
@@ -794,7 +816,7 @@ def export_gis(
             if path.exists():
                 path.unlink()
             for name, gdf in layers.items():
-                opts = {"DESCRIPTION": statement} if statement and name in _PERSON_LAYERS else {}
+                opts = _layer_description(analysis, name, statement)
                 _for_file(gdf).to_file(path, layer=name, driver="GPKG", engine="pyogrio", layer_options=opts)
             for name, df in gpkg_tables(analysis).items():
                 pyogrio.write_dataframe(df, path, layer=name, driver="GPKG")
@@ -807,14 +829,19 @@ def export_gis(
                 path = gdir / f"{name}.geojson"
                 if path.exists():
                     path.unlink()
-                opts = {"RFC7946": "YES", "WRITE_NAME": "NO"}
-                if statement and name in _PERSON_LAYERS:
-                    opts["DESCRIPTION"] = statement
+                opts = {"RFC7946": "YES", "WRITE_NAME": "NO", **_layer_description(analysis, name, statement)}
                 _for_geojson(gdf).to_file(path, driver="GeoJSON", engine="pyogrio", layer_options=opts)
                 files[f"geojson:{name}"] = path
     finally:
         if fixed_date:
             pyogrio.set_gdal_config_options({"OGR_CURRENT_DATE": old})
+    rasters: dict[str, Any] = {}
+    if "tif" in fmts:  # the surfaces as GeoTIFFs (the maps' density lattice, not 500 m polygons)
+        from .raster import ANALYSIS_RASTERS, analysis_rasters, write_raster
+
+        for name, r in analysis_rasters(analysis).items():
+            files[f"tif:{name}"] = write_raster(r, out / ANALYSIS_RASTERS[name])
+            rasters[name] = r.record
     tables: dict[str, int] = {}
     if "csv" in fmts:
         cdir = out / "csv"
@@ -835,6 +862,8 @@ def export_gis(
         record["layers"] = {k: int(len(v)) for k, v in layers.items()}
     if gpkg_written:
         record["gpkg_tables"] = gpkg_written
+    if rasters:  # what each GeoTIFF holds (file, cell size in metres, units, kernel and bandwidth)
+        record["rasters"] = rasters
     record["outputs"] = outputs
     side = out / SIDECAR
     with open(side, "w", encoding="utf-8", newline="\n") as f:

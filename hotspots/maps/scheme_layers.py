@@ -368,9 +368,10 @@ def hotspot_area_table(
         get = lambda col: [by_id[col].get(i) if i in by_id.index else None for i in ids]  # noqa: E731
         out["before"] = pd.array(get("n_before"), dtype="Int64")
         out["after"] = pd.array(get("n_after"), dtype="Int64")
-        out["change_pct"] = style.percent_change(get("rate_ratio"), get("change_class"))
+        counts = (get("n_before"), get("n_after"))  # too few to show a change: "–" (style.percent_change)
+        out["change_pct"] = style.percent_change(get("rate_ratio"), get("change_class"), *counts)
         if "rate_ratio_adjusted" in t.columns:  # the change the verdict was judged on
-            out["change_adjusted_pct"] = style.percent_change(get("rate_ratio_adjusted"), get("change_class"))
+            out["change_adjusted_pct"] = style.percent_change(get("rate_ratio_adjusted"), get("change_class"), *counts)
         out["change_class"] = pd.Series(get("change_class"), dtype=object).fillna("not computed").to_numpy(dtype=object)
     if displacement is not None:  # the same columns as csv/hotspot_areas.csv (hotspots.export.area_summary)
         for col, values in displacement.area_columns(out["area_id"]).items():
@@ -534,8 +535,9 @@ def displacement_rings_layer(
         raise ParameterError("`displacement` must be `Analysis.displacement` (`hotspots.displacement_change`).")
     rings = displacement.to_geodataframe()
     # the change as judged (placebo-adjusted when the rings were), as csv/hotspot_areas.csv's ring_change_pct
+    rt = displacement.ring_change.table
     rings["change_pct"] = style.percent_change(displacement.ring_change.judged_rate_ratio().to_numpy(),
-                                               displacement.ring_change.table["change_class"].to_numpy(dtype=object))
+                                               rt["change_class"].to_numpy(dtype=object), rt["n_before"], rt["n_after"])
     group = feature_group(name, show)
     tips = ["around_area", "n_before", "n_after", "change_pct", "change_class"]
     labels = ["Ring around hotspot area", "Incidents before", "Incidents after", "Change (%)", "Change"]
