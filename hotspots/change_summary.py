@@ -220,9 +220,16 @@ class ChangeSummary:
 
     def to_frame(self, *, extended: bool = False) -> pd.DataFrame:
         """The table: :data:`SUMMARY_COLUMNS` (plus ``n_before``, ``n_after``, ``mde_fall`` when
-        ``extended``)."""
+        ``extended``). ``verdict`` holds one of the three words of :data:`VERDICTS` only, for
+        readers that match them; a verdict the choice of hotspots predicts says so in a last column,
+        ``caveat`` (:data:`SELECTION_CAVEAT`), present only then."""
         cols = list(SUMMARY_COLUMNS) + (["n_before", "n_after", "mde_fall"] if extended else [])
-        return pd.DataFrame([{c: getattr(r, c) for c in cols} for r in self.rows], columns=cols)
+        rows = [{c: (r.verdict_class if c == "verdict" else getattr(r, c)) for c in cols} for r in self.rows]
+        if any(r.caveated for r in self.rows):
+            cols.append("caveat")
+            for row, r in zip(rows, self.rows):
+                row["caveat"] = r.verdict[len(r.verdict_class) + 2 : -1] if r.caveated else ""
+        return pd.DataFrame(rows, columns=cols)
 
     def row(self, scope: str) -> ScopeChange:
         for r in self.rows:

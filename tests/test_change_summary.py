@@ -382,8 +382,12 @@ def test_a_change_the_choice_of_hotspot_months_predicts_says_so_in_its_verdict()
     assert [r.caveated for r in got.rows] == [True, False, True]
     assert got.selection_favours == "rise" and not got.regression_to_mean
     assert got.notes[-1].startswith("regression to the mean: hotspots were chosen from Jul 2025 – Dec 2025")
-    # the table (change_summary.csv), the printed lines and the describe() text all carry it
-    assert got.to_frame()["verdict"].tolist()[2] == f"significant rise ({SELECTION_CAVEAT})"
+    # the table (change_summary.csv: its verdict column keeps the three words, the caveat in a column of its
+    # own), the printed lines and the describe() text all carry it
+    frame = got.to_frame()
+    assert frame["verdict"].tolist() == ["significant rise"] * 3
+    assert list(frame.columns)[-1] == "caveat" and frame["caveat"].tolist() == [SELECTION_CAVEAT, "", SELECTION_CAVEAT]
+    assert "caveat" not in summ.to_frame().columns
     assert got.lines()[2].endswith(f"significant rise ({SELECTION_CAVEAT})")
     # the smallest detectable fall is shown beside a change that is not a finding (the app dropped it)
     assert got.detectable_falls() == ["all hotspot areas 30%", "hotspots vs elsewhere 30%"]
