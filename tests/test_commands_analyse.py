@@ -697,3 +697,14 @@ def test_summary_counts_have_thousands_separators_and_no_pattern_is_said():
     assert count_text("<5") == "<5" and count_text("c") == "c" and count_text(7) == "7"
     assert trend_word("no pattern detected") == "no pattern"
     assert trend_word("persistent hot spot") == "persistent" and trend_word(None) == trend_word(float("nan")) == "–"
+
+
+def test_summary_of_undated_incidents_says_no_dates(small_csv, tmp_path):
+    """A file without a Month column printed `incidents analysed: 432 ()`."""
+    path, df = small_csv
+    undated = tmp_path / "undated.csv"
+    df.drop(columns=["month"]).to_csv(undated, index=False)
+    code, stdout, _ = analyse_without_images([undated], tmp_path / "r", "--formats", "csv", "--cell-size", "250")
+    assert code == 0, stdout
+    n_asb = int((df["category"] == ASB_CATEGORY).sum())
+    assert f"  incidents analysed: {n_asb:,} (no dates)\n" in stdout and "()" not in stdout
