@@ -161,12 +161,21 @@ class Analysis(HotspotStage):
             "notes": list(self.notes),
         }
 
+    def incidents_text(self) -> str:
+        """The incidents analysed, and those of them in no cell of the study area (counted, not in
+        the cells' counts, so the before/after panels add up to fewer):
+        ``"14,272 incidents (8 outside the study area, in no cell)"``."""
+        p = self.counts.params
+        outside = int(p.get("points_off_grid", 0) or 0) + int(p.get("points_outside_area", 0) or 0)
+        where = f" ({outside:,} outside the study area, in no cell)" if outside else ""
+        return f"{len(self.incidents):,} incidents{where}"
+
     def caption(self) -> str:
         """One line describing how the map was made, for figures, briefings and the command line's
         ``method:`` (one line everywhere: the console's left out the permutations the briefing named)."""
         perm = f", {self.settings.permutations:,} permutations" if self.settings.permutations else ""
         return (
-            f"{len(self.incidents):,} incidents; {self.grid.cell_size:g} m cells; KDE {self.density.kernel} "
+            f"{self.incidents_text()}; {self.grid.cell_size:g} m cells; KDE {self.density.kernel} "
             f"bandwidth {float(self.density.bandwidth_m):,.0f} m; Gi* distance "
             f"{float(self.gi.params.get('distance_m', np.nan)):,.0f} m, alpha {self.settings.alpha:g}"
             f"{' with FDR' if self.settings.fdr else ''}{perm}"

@@ -416,7 +416,8 @@ def one_point_areas_note(areas: HotspotAreas, xy: np.ndarray, locations: Any = N
         The incidents the areas were computed from, in the grid's CRS (metres).
     locations : sequence of str, optional
         Each incident's location text (police.uk's ``Location``, e.g. ``"On or near Parking
-        Area"``), named in the note.
+        Area"``), named in the note; a point without one (police.uk's bare ``"On or near "``,
+        or no ``locations``) is named by its coordinates in the grid's CRS.
     """
     a = areas.areas
     if areas.params.get("kind") != "hot" or not len(a) or len(xy) == 0:
@@ -436,15 +437,19 @@ def one_point_areas_note(areas: HotspotAreas, xy: np.ndarray, locations: Any = N
     keys, first, n_at = keys[order], first[order], n_at[order]
     top = np.r_[True, keys[1:, 0] != keys[:-1, 0]]
     texts = np.asarray(locations, dtype=object) if locations is not None else None
+    gcrs = getattr(areas.grid, "crs", None)
+    crs = "" if gcrs is None else f", {'EPSG:' + str(gcrs.to_epsg()) if gcrs.to_epsg() else gcrs.name} metres"
     found = []
     for k, i, n in zip(keys[top], first[top], n_at[top]):
         aid = int(k[0])
         total = int(per_area[aid])
         if total >= SMALL_AREA_INCIDENTS and n >= ONE_POINT_SHARE * total:
-            name = ""
-            if texts is not None:
-                text = str(texts[inside[i]] or "").strip()
-                name = "" if text.lower() in ("", "nan", "none", "on or near") else f' at "{text}"'
+            text = str(texts[inside[i]] or "").strip() if texts is not None else ""
+            if text.lower() in ("", "nan", "none", "on or near"):  # no street name: the point is named by where it is
+                x, y = xy[inside[i]]
+                name = f" at one point with no location name (x {x:,.0f}, y {y:,.0f}{crs})"
+            else:
+                name = f' at "{text}"'
             found.append((aid, int(n), total, name))
     if not found:
         return ""

@@ -513,7 +513,8 @@ def gi_star(
 
     nb = Wv - 1
     offered = _classes_offered(method, p_min, n, float(np.median(Wv)), fdr, binv, R, notes)
-    sparse = _sparse_note(mean, float(np.median(Wv)), float(grid.cell_size), zero_variance, notes)
+    sparse = _sparse_note(mean, float(np.median(Wv)), float(grid.cell_size), zero_variance, notes, float(dist))
+    _wide_note(float(np.median(Wv)), n, float(dist), float(grid.cell_size), notes)
     params: dict[str, Any] = {
         "distance_m": float(dist),
         "distance_rule": rule,
@@ -617,21 +618,49 @@ def _classes_offered(
     return offered
 
 
-def _sparse_note(mean: float, w_med: float, cell: float, zero_variance: bool, notes: list[str]) -> float | None:
-    """Note (and return a suggested cell size) when neighbourhoods hold too few incidents on average."""
+def _sparse_note(mean: float, w_med: float, cell: float, zero_variance: bool, notes: list[str],
+                 dist: float | None = None) -> float | None:
+    """Note (and return a suggested cell size) when neighbourhoods hold too few incidents on average.
+
+    The suggestion keeps the neighbourhood's cells (the distance band scaled with the cell): an
+    automatic band is chosen anew for other cells (City of London's advised 150 m cells got a
+    1,275 m band), so both are named."""
     expected = mean * w_med
     if zero_variance or expected >= SPARSE_EXPECTED or expected <= 0:
         return None
     step = 50.0 if cell >= 100 else 10.0
     suggested = math.ceil(cell * math.sqrt(SPARSE_EXPECTED / expected) / step) * step
+    band = (
+        f" with a distance band of about {math.ceil(dist * suggested / cell / 5.0) * 5.0:,.0f} m (the same {w_med:.0f}-cell "
+        f"neighbourhood; give both {validation.shown('cell_size')} and {validation.shown('distance')})"
+        if dist is not None and dist > 0 else ""
+    )
     notes.append(
         f"the data are sparse for {cell:,.0f} m cells: {expected:.2f} incidents per neighbourhood of {w_med:.0f} cells "
         "on average "
         f"(at least {SPARSE_EXPECTED:g} make the test informative). Hot spots are still tested at their stated error rate, "
-        f"but only strong concentrations can be found; cells of about {suggested:,.0f} m would hold {SPARSE_EXPECTED:g} "
+        f"but only strong concentrations can be found; cells of about {suggested:,.0f} m{band} would hold {SPARSE_EXPECTED:g} "
         "per neighbourhood"
     )
     return float(suggested)
+
+
+#: Share of the study area's cells a neighbourhood may take in before :func:`_wide_note` warns.
+WIDE_SHARE = 0.25
+
+
+def _wide_note(w_med: float, n: int, dist: float, cell: float, notes: list[str]) -> None:
+    """Note a distance band whose neighbourhood takes in a large share of the study area's cells:
+    each cell is then compared with much of the area itself, and few hot spots can stand out
+    (City of London at 150 m cells: a 1,275 m band over 138 cells, no hotspot and no advice)."""
+    if n <= 0 or w_med < WIDE_SHARE * n:
+        return
+    notes.append(
+        f"the distance band ({dist:,.0f} m) takes in {w_med:.0f} of the study area's {n:,} cells ({w_med / n:.0%}, median): "
+        "each cell is compared with much of the study area itself, so few hot spots can stand out however the incidents "
+        f"cluster; a shorter {validation.shown('distance')} (e.g. {cell * math.sqrt(2):,.0f} m, the 8 surrounding cells) "
+        "or smaller cells compare places with their own neighbourhood"
+    )
 
 
 # ----------------------------------------------------------------------------- internals

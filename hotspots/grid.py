@@ -253,7 +253,7 @@ def auto_cell_size(
     """Automatic cell size: street scale, following where the incidents are.
 
     sfhotspot's rule (1/50 of the shorter side of ``bounds``, rounded down to a multiple of
-    100 m, unrounded when that gives 0, i.e. under 5 km) capped at ``max_size`` (500 m): a whole
+    100 m; to a whole metre when that gives 0, i.e. under 5 km) capped at ``max_size`` (500 m): a whole
     force gets 500 m cells (sfhotspot alone gives 1-3 km, too coarse to point patrols at a
     street), a town 100-300 m, a small area under 100 m. Pass the bounds of where the incidents
     are (a study area, or :func:`incident_extent`), not the bounding box of every point.
@@ -293,9 +293,9 @@ def auto_cell_size(
     raw = short / 50.0
     size = math.floor(raw / 100.0) * 100.0
     side = f"{short / 1000:,.1f} km" if short >= 1000 else f"{short:,.0f} m"
-    if size == 0:
-        size = raw
-        how = f"1/50 of the shorter side of {what} ({side}; under 5 km, so not rounded)"
+    if size == 0:  # a whole metre, so that every text shows the size used (not 97.6186 m beside "98 m")
+        size = float(math.floor(raw)) if raw >= 1.0 else raw
+        how = f"1/50 of the shorter side of {what} ({side}; under 5 km, so rounded down to a whole metre, not 100 m)"
     else:
         how = f"1/50 of the shorter side of {what} ({side}), rounded down to 100 m"
     if size > max_size:
@@ -303,7 +303,7 @@ def auto_cell_size(
             f"cell size set to {max_size:g} m: {how} would give {size:,.0f} m (sfhotspot's rule), capped at "
             f"{max_size:g} m so that hotspots stay at neighbourhood scale"
         )
-    return float(size), f"cell size set to {size:.0f} m: {how} (sfhotspot's rule, at most {max_size:g} m)"
+    return float(size), f"cell size set to {size:g} m: {how} (sfhotspot's rule, at most {max_size:g} m)"
 
 
 def _mask_from_area(area: Any, xmin: float, ymax: float, cs: float, n_rows: int, n_cols: int, crs: pyproj.CRS) -> np.ndarray:

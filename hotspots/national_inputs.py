@@ -86,10 +86,6 @@ def open_points(path: str | Path) -> PointFile:
     return PointFile(path, coords, int(pf.metadata.num_rows), int(pf.metadata.num_row_groups), names)
 
 
-def _norm(text: str) -> str:
-    return "".join(ch for ch in str(text).lower() if ch.isalnum())
-
-
 def _month_bounds(months: Any) -> tuple[np.datetime64 | None, np.datetime64 | None]:
     if months is None:
         return None, None
@@ -189,7 +185,10 @@ def iter_points(
         read.append("category")
     if lo is not None or hi is not None:
         read.append("month")
-    wanted = None if categories is None else {_norm(c) for c in categories}
+    # matched as choose_category matches (case, spaces, punctuation; 'ASB' is anti-social behaviour)
+    from .io._pipeline import category_key
+
+    wanted = None if categories is None else {category_key(c) for c in categories}
     transformer = None
     if source.coords == "lonlat":
         from pyproj import Transformer
@@ -211,7 +210,7 @@ def iter_points(
         if wanted is not None:
             cat = batch.column(read.index("category"))
             uniq = pc.unique(cat).to_pylist()
-            chosen = [u for u in uniq if u is not None and _norm(u) in wanted]
+            chosen = [u for u in uniq if u is not None and category_key(u) in wanted]
             inside = pc.is_in(cat, value_set=pa.array(chosen, type=cat.type)).to_numpy(zero_copy_only=False)
             _drop(dropped, ~inside, keep, "category not selected")
         if lo is not None or hi is not None:

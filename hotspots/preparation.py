@@ -60,6 +60,7 @@ __all__ = [
     "CategoryChoice",
     "CellSizeChoice",
     "PreparedInputs",
+    "category_matches",
     "choose_category",
     "choose_scheme_start",
     "choose_periods",
@@ -88,6 +89,37 @@ class CategoryChoice:
     note: str = ""
 
 
+def category_matches(category: pd.Series, wanted: Sequence[str]) -> tuple[np.ndarray, tuple[str, ...]]:
+    """Which rows hold one of the ``wanted`` categories: the one matching rule of the default
+    category and of the ``categories`` option.
+
+    Names match as the loaders match them (:func:`hotspots.io._pipeline.category_key`): case,
+    spaces and punctuation ignored, ``"ASB"`` for ``"Anti-social behaviour"``; so ``"ASB"``,
+    ``"Anti-Social Behaviour "`` and ``"Anti-social behaviour"`` are one category.
+
+    Parameters
+    ----------
+    category : Series
+        The incidents' category names (missing values match nothing).
+    wanted : list of str
+        The categories asked for.
+
+    Returns
+    -------
+    keep : ndarray of bool
+        One per row of ``category``.
+    matched : tuple of str
+        The data's own spellings of the rows kept, sorted.
+    """
+    from .io._pipeline import category_key  # the loaders' matching: case and punctuation ignored, "asb"
+
+    names = pd.Series(category).astype("string").fillna("")
+    keys = {u: category_key(u) for u in names.unique() if u}
+    wanted_keys = {category_key(c) for c in wanted}
+    keep = names.map(lambda u: keys.get(u) in wanted_keys).to_numpy(dtype=bool)
+    return keep, tuple(sorted(names[keep].unique()))
+
+
 def choose_category(incidents: gpd.GeoDataFrame, categories: str | Sequence[str] | None = None) -> CategoryChoice:
     """Which incident categories to analyse.
 
@@ -97,9 +129,10 @@ def choose_category(incidents: gpd.GeoDataFrame, categories: str | Sequence[str]
         Loaded incidents (a ``category`` column is optional).
     categories : None, "all", or list of str
         None (automatic): anti-social behaviour only when the data hold it among other
-        categories, else everything. ``"all"`` (or ``["all"]``): every category. A list: those
-        categories, matched as the loaders match them (case, spaces and punctuation ignored,
-        ``"asb"`` for anti-social behaviour: :func:`hotspots.io._pipeline.category_key`).
+        categories, else everything; matched by the same rule as a list (:func:`category_matches`:
+        ``"ASB"`` and ``"Anti-Social Behaviour "`` rows are kept too, their spellings announced).
+        ``"all"`` (or ``["all"]``): every category. A list: those categories, matched as the
+        loaders match them (:func:`category_matches`).
 
     Returns
     -------
@@ -113,13 +146,10 @@ def choose_category(incidents: gpd.GeoDataFrame, categories: str | Sequence[str]
             return CategoryChoice(incidents, None)
         if "category" not in incidents.columns:
             raise ParameterError(f"the incidents have no `category` column to choose {wanted!r} from.")
-        from .io._pipeline import category_key  # the loaders' matching: case and punctuation ignored, "asb"
-
-        names = incidents["category"].astype("string").fillna("")
-        keys = {u: category_key(u) for u in names.unique()}
-        keep = names.map(keys).isin({category_key(c) for c in wanted}).to_numpy(dtype=bool)
+        keep, matched = category_matches(incidents["category"], wanted)
         if not keep.any():
-            from .validation import closest_name, names_text, shown
+            from .io._pipeline import category_key
+            from .validation import closest_name, names_text
 
             found = sorted(incidents["category"].dropna().astype(str).unique())
             guesses = [g for g in (closest_name(w, found, key=category_key) for w in wanted) if g is not None]
@@ -128,23 +158,27 @@ def choose_category(incidents: gpd.GeoDataFrame, categories: str | Sequence[str]
                 f"no incidents have the category {', '.join(map(repr, wanted))} ({shown('categories')}); "
                 f"the data hold {names_text(found)}.{hint}"
             )
-        matched = sorted(names[keep].unique())
         note = (
             ""
             if keep.all()
             else f"kept the {int(keep.sum()):,} incidents of {len(incidents):,} in {', '.join(map(repr, matched))}"
         )
-        return CategoryChoice(incidents.loc[keep] if not keep.all() else incidents, tuple(matched), note)
+        return CategoryChoice(incidents.loc[keep] if not keep.all() else incidents, matched, note)
     if "category" not in incidents.columns or len(incidents) == 0:
         return CategoryChoice(incidents, None)
     present = incidents["category"].astype(str)
-    asb = (present == ASB_CATEGORY).to_numpy()
+    # the default matches as the explicit option does: 'ASB', 'Anti-Social Behaviour ' are anti-social behaviour
+    asb, spellings = category_matches(incidents["category"], [ASB_CATEGORY])
     if asb.any() and not asb.all():
+        spelled = (
+            f"; spelled {', '.join(map(repr, spellings))} in the data (categories match ignoring case, spaces and "
+            "punctuation, and 'ASB' is anti-social behaviour)" if spellings != (ASB_CATEGORY,) else ""
+        )
         note = (
-            f"kept the {int(asb.sum()):,} '{ASB_CATEGORY}' incidents of {len(incidents):,} loaded "
+            f"kept the {int(asb.sum()):,} '{ASB_CATEGORY}' incidents of {len(incidents):,} loaded{spelled} "
             "(choose the categories to analyse others, or 'all' to keep every category)"
         )
-        return CategoryChoice(incidents.loc[asb], (ASB_CATEGORY,), note)
+        return CategoryChoice(incidents.loc[asb], spellings, note)
     counts = present.value_counts()
     if not asb.any() and len(counts) > 1:
         # police.uk files without ASB (British Transport Police's): say that every crime is analysed

@@ -44,6 +44,7 @@ __all__ = [
     "hotspot_change",
     "per_day_text",
     "per_day_note",
+    "category_names",
     "subject_text",
     "title_text",
     "MonthlySeries",
@@ -427,16 +428,41 @@ def before_after_density(
     return BeforeAfterDensity(b, a, mb, ma, nb, na, colour_range(b, a, quantile=quantile))
 
 
-def subject_text(incidents: pd.DataFrame) -> str:
-    """What the incidents are, for titles: ``"Anti-social behaviour"`` when every incident is ASB,
-    the category's name when all share one, else ``"Incidents"``."""
+def category_names(incidents: pd.DataFrame) -> list[str]:
+    """The distinct categories of the incidents, one name per category however it is spelled.
+
+    Spellings that match as the category filter matches them
+    (:func:`hotspots.preparation.category_matches`: case, spaces and punctuation ignored,
+    ``"ASB"`` for anti-social behaviour) are one category, named ``"Anti-social behaviour"`` for
+    anti-social behaviour, else by its most frequent spelling (stripped).
+
+    Returns
+    -------
+    list of str
+        Sorted; empty without a ``category`` column or rows.
+    """
+    from .io._pipeline import category_key
     from .schema import ASB_CATEGORY
 
-    if "category" in incidents.columns and len(incidents):
-        cats = pd.Series(incidents["category"]).dropna().astype(str).unique()
-        if len(cats) == 1:
-            return ASB_CATEGORY if cats[0].lower() == ASB_CATEGORY.lower() else str(cats[0])
-    return "Incidents"
+    if "category" not in incidents.columns or len(incidents) == 0:
+        return []
+    counts = pd.Series(incidents["category"]).dropna().astype(str).value_counts()
+    names: dict[str, str] = {}
+    for name in counts.index:  # most frequent first: the first spelling of a key names it
+        if name.strip():
+            names.setdefault(category_key(name), name.strip())
+    asb = category_key(ASB_CATEGORY)
+    if asb in names:
+        names[asb] = ASB_CATEGORY
+    return sorted(names.values())
+
+
+def subject_text(incidents: pd.DataFrame) -> str:
+    """What the incidents are, for titles: ``"Anti-social behaviour"`` when every incident is ASB
+    (however spelled: :func:`category_names`), the category's name when all share one, else
+    ``"Incidents"``."""
+    cats = category_names(incidents)
+    return cats[0] if len(cats) == 1 else "Incidents"
 
 
 def title_text(incidents: pd.DataFrame, force: Any = None) -> str:

@@ -42,6 +42,9 @@ def test_geojson_and_csv_bytes():
     assert csv_bytes(table).decode("utf-8") == "\ufeffarea_m2,n_points,referrals\n28194899.9584,12345,7\n,2,<5\n"
     with pytest.raises(ParameterError):
         geojson_bytes(pd.DataFrame({"a": [1]}))
+    # a location that is a formula is downloaded as text (hotspots.csv_safety), numbers as numbers
+    evil = pd.DataFrame({"place": ['=HYPERLINK("http://evil.example","x"), Ipswich'], "change": [-3], "referrals": ["<5"]})
+    assert csv_bytes(evil).decode("utf-8").splitlines()[1] == '"\'=HYPERLINK(""http://evil.example"",""x""), Ipswich",-3,<5'
 
 
 def test_exports_as_bytes(demo, tmp_path):

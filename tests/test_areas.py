@@ -377,9 +377,17 @@ def test_areas_holding_most_incidents_at_one_location_are_named():
     note2 = one_point_areas_note(res2, xy2, where2)
     assert "2 hotspot areas hold most of their incidents at one location: area 1, 25 of its 50 at " in note2
     assert 'area 2, 20 of its 30 at "On or near Parking Area"' in note2
+    # without a location name the point is named by its coordinates (NI's "area 45, 96 of its 134." named nothing)
+    x1, y1 = at(6, 6, 1, True)[0]
+    x2, y2 = at(2, 2, 1, True)[0]
+    crs = f"EPSG:{grid.crs.to_epsg()} metres" if grid.crs.to_epsg() else f"{grid.crs.name} metres"
     assert one_point_areas_note(res2, xy2).startswith(
-        "2 hotspot areas hold most of their incidents at one location: area 1, 25 of its 50; area 2, 20 of its 30. "
+        "2 hotspot areas hold most of their incidents at one location: "
+        f"area 1, 25 of its 50 at one point with no location name (x {x1:,.0f}, y {y1:,.0f}, {crs}); "
+        f"area 2, 20 of its 30 at one point with no location name (x {x2:,.0f}, y {y2:,.0f}, {crs}). "
     )
+    blank = np.where(where == "On or near Parking Area", "On or near ", where)
+    assert "area 2, 20 of its 30 at one point with no location name (x " in one_point_areas_note(res, xy, blank)
     # spread incidents, or cold areas, give no note
     assert one_point_areas_note(res, at(2, 2, 30)) == ""
     cold = hotspot_areas(_with_bins(-bins, counts), kind="cold", min_confidence=0.95)

@@ -734,3 +734,14 @@ def test_keep_months_reach_the_settings_and_a_bad_month_is_named():
 
     with pytest.raises(ParameterError, match="'June' is not a month; write it as 'YYYY-MM'"):
         keep_months_arg("June")
+
+
+def test_summary_of_undated_incidents_says_no_dates(small_csv, tmp_path):
+    """A file without a Month column printed `incidents analysed: 432 ()`."""
+    path, df = small_csv
+    undated = tmp_path / "undated.csv"
+    df.drop(columns=["month"]).to_csv(undated, index=False)
+    code, stdout, _ = analyse_without_images([undated], tmp_path / "r", "--formats", "csv", "--cell-size", "250")
+    assert code == 0, stdout
+    n_asb = int((df["category"] == ASB_CATEGORY).sum())
+    assert f"  incidents analysed: {n_asb:,} (no dates)\n" in stdout and "()" not in stdout

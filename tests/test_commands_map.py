@@ -66,13 +66,16 @@ def test_before_after_pdf(incidents_csv, tmp_path):
     assert code == 0, stderr
     data = out.read_bytes()
     assert data.startswith(b"%PDF-")
-    # a PDF page has no pixels: its size in millimetres and inches (16:9 slide, 13.33 x 7.5 in)
-    assert "ba.pdf  (339 x 190 mm (13.33 x 7.5 in), 3 map panels," in stdout and " px" not in stdout.splitlines()[-1]
+    # a PDF page has no pixels: its size in millimetres and inches (13.33 in wide; at most 7.5 in high, shorter
+    # when the maps and legend leave the bottom blank)
+    said = re.search(r"ba\.pdf  \(339 x (\d+) mm \(13\.33 x ([\d.]+) in\), 3 map panels,", stdout)
+    assert said and int(said[1]) <= 190 and float(said[2]) <= 7.5 and " px" not in stdout.splitlines()[-1]
     code, stdout, _ = run_cli("map", incidents_csv, "--out", tmp_path / "ba2.png", "--before-after", "--no-change",
-                              "--dpi", "30", "--cell-size", "200", "--before", "2022-01:2022-12", "--after", "2023-01:2023-12")
+                              "--height", "7.5", "--dpi", "30", "--cell-size", "200",
+                              "--before", "2022-01:2022-12", "--after", "2023-01:2023-12")
     assert code == 0 and "(400 x 225 px at 30 dpi, 2 map panels," in stdout
     with Image.open(tmp_path / "ba2.png") as im:
-        assert im.size == (400, 225)  # 16:9
+        assert im.size == (400, 225)  # 16:9: the height asked for is kept
 
 
 @pytest.mark.parametrize(

@@ -406,6 +406,35 @@ def test_before_after_legend_fits_beside_a_wide_force(tmp_path):
     assert legend_rows.max() < footer_top - 3
 
 
+def test_before_after_of_a_compact_area_leaves_no_blank_half(tmp_path):
+    """City of London: three square maps in one row filled the top half of the 16:9 image and left
+    the bottom half blank. The image is made shorter (text sizes kept); fit_height=False keeps the size."""
+    import pandas as pd
+
+    rng = np.random.default_rng(5)
+    box = (530_000, 180_000, 536_000, 186_000)  # 6 km square
+    spots = np.repeat([[532_000, 182_000], [534_500, 184_500]], 150, axis=0)
+    xy = np.vstack([np.column_stack([rng.uniform(box[0], box[2], 600), rng.uniform(box[1], box[3], 600)]),
+                    spots + rng.normal(0, 80, spots.shape)])
+    months = pd.date_range("2024-01-01", "2024-12-01", freq="MS")[rng.integers(0, 12, len(xy))]
+    inc = gpd.GeoDataFrame({"month": months}, geometry=gpd.points_from_xy(xy[:, 0], xy[:, 1]), crs=BNG)
+    area = gpd.GeoDataFrame(geometry=[shapely.box(*box)], crs=BNG)
+    an = analyse(inc, settings=Settings(before=("2024-01", "2024-06"), after=("2024-07", "2024-12")), study_area=area)
+    full = briefing_before_after(an, tmp_path / "full.png", dpi=40, basemap="none", fit_height=False)
+    fit = briefing_before_after(an, tmp_path / "fit.png", dpi=40, basemap="none")
+    assert full.size_px == (533, 300)  # 13 1/3 x 7.5 in at 40 dpi
+    assert fit.size_px[0] == 533 and fit.size_px[1] < 0.8 * 300
+    # the maps keep their size (the text is as large), and what is under them is the footer, close by
+    (w_full, h_full), (w_fit, h_fit) = ((p.bbox_px[2] - p.bbox_px[0], p.bbox_px[3] - p.bbox_px[1]) for p in (full.panels[0],
+                                                                                                            fit.panels[0]))
+    assert abs(w_fit - w_full) <= 1 and abs(h_fit - h_full) <= 1
+    arr = _rgb(fit.path)
+    ink = (arr < 200).any(axis=2)
+    below = int(max(p.bbox_px[3] for p in fit.panels)) + 3
+    blank = int(np.flatnonzero(ink[below:, : int(fit.panels[0].bbox_px[2])].any(axis=1))[0])  # rows to the footer
+    assert blank < 0.1 * fit.size_px[1]
+
+
 def test_before_after_shows_the_pooled_change(demo, tmp_path):
     an, _, _ = demo
     img = briefing_before_after(an, tmp_path / "ba.png", dpi=60, show_change=False)
@@ -867,6 +896,22 @@ def test_before_after_left_out_note_is_broken_at_the_panels_width(demo, tmp_path
     widest = max(renderer.get_text_width_height_descent(ln, FontProperties(size=8.5), ismath=False)[0] for ln in note)
     plt.close(fig)
     assert widest <= width_px
+
+
+def test_change_map_names_the_months_left_out_and_the_incidents_outside_the_study_area(demo, tmp_path):
+    """Northamptonshire without April: the before/after image named the missing month, the change map
+    did not; and its "14,272 incidents" held 8 outside the study area that no panel counts."""
+    _, d, _ = demo
+    s = Settings(cell_size=1000.0, cluster_method="none", before=("2022-07", "2023-06"), after=("2023-07", "2024-06"),
+                 missing_months=("2023-03",))
+    an = analyse(d.incidents, study_area=default_study_area(), settings=s)
+    img = briefing_map(an, tmp_path / "c.png", layer="change", dpi=40, towns=False, basemap="none")
+    shown = " ".join(img.texts).replace("\n", " ")
+    assert "Change: Jul 2023 – Jun 2024 vs Jul 2022 – Jun 2023 (11 of 12 months counted; left out: Mar 2023, " in shown
+    outside = an.counts.params.get("points_off_grid", 0) + an.counts.params.get("points_outside_area", 0)
+    assert outside > 0  # the demo's incidents beyond the Derbyshire outline
+    said = f"{len(an.incidents):,} incidents ({outside:,} outside the study area, in no cell)"
+    assert an.incidents_text() == said and said in shown and an.caption().startswith(said + "; ")
 
 
 def test_the_areas_table_says_changes_are_per_day_with_the_periods_days(demo, tmp_path):

@@ -574,3 +574,18 @@ def test_the_folder_holds_the_density_and_counts_geotiffs(demo, exported):
     act = an.grid.active
     assert int(band.values[act].sum()) == int(np.nansum(an.counts.values))
     assert rec["results"]["gi_decision"]["p_decision"] == an.gi.params["p_decision"]
+
+
+def test_csv_tables_neutralise_formulas(demo, tmp_path, monkeypatch):
+    """A police.uk Location of =HYPERLINK(...) reached csv/hotspot_areas.csv unescaped: every CSV
+    table is written through hotspots.csv_safety (a quote before = + - @, numbers unchanged)."""
+    import hotspots.export.gis as gis
+
+    an, _ = demo
+    table = pd.DataFrame({"area_id": [1, 2], "place": ['=HYPERLINK("http://evil.example","x"), Ipswich', "-Jubilee Way"],
+                          "change": [-3, 0]})
+    monkeypatch.setattr(gis, "csv_tables", lambda *a, **k: {"hotspot_areas": table})
+    m = export_gis(an, tmp_path, formats=("csv",), timestamp=False)
+    back = pd.read_csv(m.files["csv:hotspot_areas"], dtype=str)
+    assert back["place"].tolist() == ['\'=HYPERLINK("http://evil.example","x"), Ipswich', "'-Jubilee Way"]
+    assert back["change"].tolist() == ["-3", "0"]

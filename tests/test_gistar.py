@@ -599,3 +599,30 @@ def test_a_short_distance_names_the_flag_on_the_command_line():
         gi_star(gv, 50)
     assert "`--distance` 50 m is shorter" in str(err.value) and "(e.g. `--distance 100` for the 4 edge" in str(err.value)
     assert "distance=" not in str(err.value)
+
+
+def test_sparse_note_names_the_distance_band_that_keeps_the_neighbourhood():
+    """City of London at 100 m cells was advised "cells of about 150 m"; with those the automatic
+    band became 1,275 m. The advice names the band that keeps the 9-cell neighbourhood."""
+    from hotspots.gistar import _sparse_note
+
+    notes: list[str] = []
+    # 3.68 incidents per 9-cell neighbourhood: 100 * sqrt(5 / 3.68) = 116.6 -> 150 m; band 150 * 150 / 100 = 225 m
+    assert _sparse_note(3.68 / 9, 9.0, 100.0, False, notes, 150.0) == 150.0
+    assert "cells of about 150 m with a distance band of about 225 m (the same 9-cell neighbourhood; give both " in notes[0]
+    assert _sparse_note(1.0, 9.0, 100.0, False, [], 150.0) is None  # 9 per neighbourhood: not sparse
+
+
+def test_wide_note_when_the_band_takes_in_much_of_the_study_area():
+    """A 1,275 m band over 138 cells of 150 m (median 102 cells each) found nothing and said nothing."""
+    from hotspots.gistar import WIDE_SHARE, _wide_note
+
+    notes: list[str] = []
+    _wide_note(102.0, 138, 1275.0, 150.0, notes)
+    assert notes == [
+        "the distance band (1,275 m) takes in 102 of the study area's 138 cells (74%, median): each cell is compared "
+        "with much of the study area itself, so few hot spots can stand out however the incidents cluster; a shorter "
+        "`distance` (e.g. 212 m, the 8 surrounding cells) or smaller cells compare places with their own neighbourhood"
+    ]
+    _wide_note(WIDE_SHARE * 138 - 1, 138, 1275.0, 150.0, notes)  # under a quarter: no note
+    assert len(notes) == 1

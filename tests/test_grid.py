@@ -269,11 +269,13 @@ class TestAutoCellSize:
         size, _ = auto_cell_size((0, 0, 20_000, 50_000))  # 20,000 / 50 = 400
         assert size == 400.0
 
-    def test_under_5km_unrounded(self):
-        # 4,321 / 50 = 86.42 -> rounding down to 100 would give 0, so the raw value is used.
+    def test_under_5km_whole_metres(self):
+        # 4,321 / 50 = 86.42 -> rounding down to 100 would give 0, so it is rounded down to a whole
+        # metre: every text then shows the size used (a City of London run said "97.6186 m" beside "98 m")
         size, rule = auto_cell_size((0, 0, 4_321, 9_000))
-        assert size == pytest.approx(86.42)
-        assert "not rounded" in rule
+        assert size == 86.0
+        assert rule.startswith("cell size set to 86 m: ") and "rounded down to a whole metre" in rule
+        assert auto_cell_size((0, 0, 40, 90))[0] == pytest.approx(0.8)  # under a metre: as computed
 
     def test_just_5km(self):
         size, _ = auto_cell_size((0, 0, 5_000, 5_000))  # 100 exactly

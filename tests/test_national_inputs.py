@@ -54,6 +54,15 @@ def test_chunks_filters_and_row_groups(tmp_path):
     np.testing.assert_array_equal(np.concatenate([c[0] for c in part]), x[1000:2000])
 
 
+def test_category_filter_matches_as_choose_category_does(tmp_path):
+    """'ASB' and 'Anti-Social Behaviour ' rows are anti-social behaviour here too (one matching rule:
+    hotspots.preparation.category_matches)."""
+    cats = ["Anti-social behaviour", "ASB", "Anti-Social Behaviour ", "Burglary", "anti social behavior"]
+    p = write_table(tmp_path / "c.parquet", {"x": [1.0, 2.0, 3.0, 4.0, 5.0], "y": [1.0] * 5, "category": cats})
+    got = list(iter_points(open_points(p), categories=["Anti-social behaviour"]))
+    np.testing.assert_array_equal(np.concatenate([c[0] for c in got]), [1.0, 2.0, 3.0, 5.0])
+
+
 def test_string_months_and_missing_filter_columns(tmp_path):
     p = write_table(tmp_path / "m.parquet", {"x": [1.0, 2.0, 3.0], "y": [1.0, 2.0, 3.0], "month": ["2024-12", "2025-01", None]})
     got = list(iter_points(open_points(p), months=("2025-01", "2025-01")))

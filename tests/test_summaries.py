@@ -268,6 +268,19 @@ def test_titles_say_what_the_incidents_are():
     assert title_text(pd.DataFrame({"x": [1]})) == "Incident hotspots"
 
 
+def test_category_names_join_spellings_of_one_category():
+    """'ASB' and 'Anti-Social Behaviour ' are anti-social behaviour (the default filter keeps them
+    all, so titles must not turn into "Incident hotspots")."""
+    from hotspots.summaries import category_names, subject_text
+
+    spelled = pd.DataFrame({"category": ["ASB", "Anti-Social Behaviour ", "Anti-social behaviour", None]})
+    assert category_names(spelled) == ["Anti-social behaviour"] and subject_text(spelled) == "Anti-social behaviour"
+    two = pd.DataFrame({"category": ["burglary", "Burglary ", "Burglary", "Burglary", "asb"]})
+    assert category_names(two) == ["Anti-social behaviour", "Burglary"]  # the most frequent spelling names a category
+    assert subject_text(two) == "Incidents"
+    assert category_names(pd.DataFrame({"x": [1]})) == [] and category_names(pd.DataFrame({"category": []})) == []
+
+
 # =============================================================================== per day
 def test_counts_are_said_per_day_and_changes_as_per_day_with_the_days_named():
     """South Yorkshire's panels said "13,267 incidents (2,231 a month)" and "13,464 incidents (2,227 a

@@ -15,6 +15,7 @@ import pandas as pd
 from .._errors import ParameterError
 from ..analysis import Analysis
 from ..change import finite_for_files
+from ..csv_safety import csv_text
 
 __all__ = [
     "geojson_bytes",
@@ -56,9 +57,7 @@ def csv_bytes(df: pd.DataFrame) -> bytes:
         kinds = {type(v) for v in out[c].dropna().tolist()} if out[c].dtype == object else set()
         if len(kinds) > 1:
             out[c] = out[c].map(lambda v: "" if v is None or (isinstance(v, float) and np.isnan(v)) else str(v))
-    buf = io.StringIO()
-    out.to_csv(buf, index=False)
-    return ("\ufeff" + buf.getvalue()).encode("utf-8")
+    return ("\ufeff" + csv_text(out)).encode("utf-8")  # formula-like text neutralised (:mod:`hotspots.csv_safety`)
 
 
 def export_available() -> bool:

@@ -465,7 +465,8 @@ def summary_lines(analysis: Any, inputs: Inputs | None = None, *, top: int = 5) 
     an = analysis
     g = an.grid
     lines = ["", "Summary"]
-    lines.append(f"  incidents analysed: {len(an.incidents):,} ({period_text(an.incidents)})")
+    months = period_text(an.incidents) or "no dates"  # no `month` or `occurred` column: not "432 ()"
+    lines.append(f"  incidents analysed: {len(an.incidents):,} ({months})")
     lines.append(f"  grid: {g.n_rows:,} x {g.n_cols:,} cells of {g.cell_size:,g} m ({g.n_cells:,} in the study area)")
     lines.append(f"  method: {an.caption()}")
     if an.notes or (inputs and inputs.messages):

@@ -81,7 +81,8 @@ def run(args: argparse.Namespace) -> int:
         why = next((n for n in analysis.notes if n.startswith("before/after change not computed")), "no before/after change")
         raise ParameterError(f"{why} Give `--before A:B --after C:D` within the data's months, or add `--no-change`.")
     if args.before_after:
-        img = briefing_before_after(analysis, out, incidents=inputs.all_incidents, show_change=not args.no_change, **common)
+        img = briefing_before_after(analysis, out, incidents=inputs.all_incidents, show_change=not args.no_change,
+                                    fit_height=args.height is None, **common)  # a height asked for is kept
     else:
         img = briefing_map(analysis, out, layer=args.layer, **common)
     bar("done", 1.0)
@@ -111,7 +112,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     g.add_argument("--title", help="map title (default from the data and layer)")
     g.add_argument("--dpi", default=300, help="resolution, dots per inch, 20 to 1200 (default 300)")
     g.add_argument("--width", metavar="IN", help="width in inches, 3 to 60 (default 11; 13.33 for --before-after)")
-    g.add_argument("--height", metavar="IN", help="height in inches, 3 to 60 (default 7.5)")
+    g.add_argument("--height", metavar="IN", help="height in inches, 3 to 60 (default 7.5; with --before-after "
+                   "at most 7.5, shorter when the maps and legend leave the bottom blank)")
     g.add_argument("--basemap", default="none",
                    help="'none' (default: nothing is fetched), 'auto' (tiles when reachable: asks a public tile server "
                    "for the area), 'osm' or a tile URL template")

@@ -56,9 +56,9 @@ class DataSource:
 
 
 def _categories_text(incidents: pd.DataFrame) -> str:
-    if "category" not in incidents.columns or len(incidents) == 0:
-        return ""
-    cats = pd.Series(incidents["category"]).dropna().astype(str).unique().tolist()
+    from ..summaries import category_names
+
+    cats = category_names(incidents)  # 'ASB' and 'Anti-social behaviour' are one category
     if not cats:
         return ""
     if len(cats) <= 3:

@@ -480,8 +480,14 @@ def areas_table_into(panel: SidePanel, analysis: Any, suppress: bool, max_rows: 
         fdr = ca is not None and ca.fdr  # the rule the areas' test used
         # periods of the same months differ in days (Jan-Jun 181, Jul-Dec 184): the days, said once
         days = ", per day" if ca is None else f"; {per_day_note(ca.exposure_before_days, ca.exposure_after_days)}"
+        # the months the change left out (missing or published in part), as the before/after image says them
+        tested = ca if ca is not None else getattr(analysis, "change_cells", None)
+        after, before = (
+            (tested.period_text("after"), tested.period_text("before")) if tested is not None
+            else (period_range_text(analysis.after), period_range_text(analysis.before))
+        )
         notes.append(
-            f"Change: {period_range_text(analysis.after)} vs {period_range_text(analysis.before)}{days}; "
+            f"Change: {after} vs {before}{days}; "
             "↓/↑ significant "
             f"fall/rise ({test}, alpha {s.alpha:g}{', FDR' if fdr else ', each area on its own'})."
         )

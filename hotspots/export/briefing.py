@@ -410,10 +410,9 @@ def briefing_map(
     # what the map draws: its point clusters on a clusters map, else the hotspot areas
     n_shown, what = (an.clusters.n_clusters, "point cluster") if layer == "clusters" else (an.areas.n_areas, "hotspot area")
     force = force_of(an)
-    sub = (
-        f"{force.name + '  ·  ' if force is not None else ''}{period}  ·  {len(an.incidents):,} incidents  ·  "
-        f"{n_shown:,} {what}{'s' if n_shown != 1 else ''}"
-    )
+    sub = "  ·  ".join(part for part in (  # undated incidents have no period: no empty part between dots
+        force.name if force is not None else "", period, an.incidents_text(),
+        f"{n_shown:,} {what}{'s' if n_shown != 1 else ''}") if part)
     header(ctx, (W, H), margin, ttl, sub)
 
     px, py, pw, ph = panel_rect
@@ -539,6 +538,7 @@ def briefing_before_after(
     display_cell_m: Any = "auto",
     source: str | None = None,
     attribution: str | None = None,
+    fit_height: bool = True,
 ) -> BriefingImage:
     """Before and after maps side by side on one colour scale (plus the change classes).
 
@@ -567,12 +567,33 @@ def briefing_before_after(
     title, dpi, size_in, basemap, basemap_attribution, basemap_timeout, basemap_muted, towns, max_towns,
     display_cell_m, source, attribution
         As for :func:`briefing_map` (default size 13⅓ × 7.5 in, a 16:9 slide).
+    fit_height : bool
+        Make the image shorter than ``size_in`` when the maps and the legend leave more than a
+        tenth of its height blank above the footer (a compact force's three square maps in one
+        row filled the top half of a 16:9 slide: City of London 2025); text sizes stay those of
+        ``size_in``. False: exactly ``size_in``.
 
     Returns
     -------
     BriefingImage
         ``panels`` holds 2 or 3 map panels, left to right (before, after, change).
     """
+    kw = dict(show_change=show_change, incidents=incidents, title=title, dpi=dpi, basemap=basemap,
+              basemap_attribution=basemap_attribution, basemap_timeout=basemap_timeout, basemap_muted=basemap_muted,
+              towns=towns, max_towns=max_towns, display_cell_m=display_cell_m, source=source, attribution=attribution)
+    return _before_after(analysis, out_path, size_in=size_in, fit_height=fit_height, scale_size=None, **kw)
+
+
+def _before_after(analysis: Any, out_path: str | Path, *, size_in: tuple[float, float], fit_height: bool,
+                  scale_size: tuple[float, float] | None, method_below: bool | None = None, **kw: Any) -> BriefingImage:
+    """:func:`briefing_before_after`, its text sized for ``scale_size`` (default ``size_in``); drawn
+    again, shorter, when ``fit_height`` and the content leaves the bottom blank (the method text
+    where the first drawing put it: ``method_below`` the maps or, False, in the legend column;
+    None: under the maps when it fits there and the legend would run lower than the maps)."""
+    show_change, incidents, title, dpi = kw["show_change"], kw["incidents"], kw["title"], kw["dpi"]
+    basemap, basemap_attribution, basemap_timeout = kw["basemap"], kw["basemap_attribution"], kw["basemap_timeout"]
+    basemap_muted, towns, max_towns, display_cell_m = kw["basemap_muted"], kw["towns"], kw["max_towns"], kw["display_cell_m"]
+    source, attribution = kw["source"], kw["attribution"]
     from ..periods import filter_period
     from ..summaries import before_after_density
 
@@ -598,7 +619,8 @@ def briefing_before_after(
             "choose periods covered by the data (`before=`/`after=` in Settings, `--before/--after` on the command line)."
         )
     src = data_source(an.incidents, source=source, attribution=attribution)
-    scale = float(np.clip(min(W / 13.33, H / 7.5), 0.6, 1.8))
+    SW, SH = scale_size or (W, H)
+    scale = float(np.clip(min(SW / 13.33, SH / 7.5), 0.6, 1.8))
     fig = new_figure((W, H), dpi_f)
     ctx = DrawContext(an, fig, scale, area_union(an), src)
 
@@ -743,7 +765,6 @@ def briefing_before_after(
         leg.heading(f"Hotspot areas ({len(an.change_areas.table)})", size=8.0)
         text = an.change_areas.counts_text()  # every class that occurs: the counts add up to the areas
         leg.para(f"{text[0].upper()}{text[1:]}.", size=7.0, colour=INK)
-    leg.heading("Method", size=8.0)
     method = (
         f"{an.caption()}. Hotspot areas: {an.areas.params['rule']}. Change: incidents per day in each period compared "
         f"by {'an ' + ch.test_label if ch is not None else 'a change test'} per cell{_fdr_words(ch)} and per hotspot area"
@@ -754,7 +775,32 @@ def briefing_before_after(
     )
     if dgrid is not None:
         method += f" Density drawn on a {dgrid.cell_size:g} m display lattice."
-    leg.para(method, size=6.3, gap=0)
+    # the method under the maps when it fits there and the legend column would run lower than the maps
+    rows = -(-n_panels // cols)
+    maps_bottom = y_map - (rows - 1) * (ph + title_h + gap)
+    below_top = maps_bottom - 0.3 * scale
+
+    def text_h(width: float) -> float:  # the method's heading and lines, wrapped as SidePanel.para wraps
+        chars = max(20, int(width * 72.0 / (ctx.fs(6.3) * 0.53)))
+        return leg.line_h(8.0) * 1.4 + len(textwrap.wrap(method, chars)) * leg.line_h(6.3)
+
+    method_h, legend_h = text_h(total), leg.cursor + text_h(leg.w)
+    if method_below is None:
+        method_below = method_h < below_top - footer_h - 0.1 and leg_top - legend_h < maps_bottom
+    if method_below:
+        box = SidePanel(ctx, x_start, footer_h + 0.05, total, below_top - footer_h - 0.05)
+        box.heading("Method", size=8.0)
+        box.para(method, size=6.3, gap=0)
+        content_bottom = min(below_top - box.cursor, leg_top - leg.cursor)
+    else:
+        leg.heading("Method", size=8.0)
+        leg.para(method, size=6.3, gap=0)
+        content_bottom = min(maps_bottom, leg_top - leg.cursor)
+    # blank height between the lowest map or text line and the footer: drawn again without it
+    blank = min(content_bottom - footer_h - 0.15 * scale, avail_h - 1.6, H - 3.0)  # room the layout needs stays
+    if fit_height and blank > 0.1 * H:
+        return _before_after(analysis, out_path, size_in=(W, H - blank), fit_height=False, scale_size=(SW, SH),
+                             method_below=method_below, **kw)
 
     subject = subject_text(pts)
     ttl = title or f"{subject}: before and after"

@@ -122,6 +122,7 @@ from .. import validation
 from .._errors import ParameterError
 from ..areas import as_multipolygons
 from ..change import finite_for_files
+from ..csv_safety import csv_text
 from ..disclosure import MIN_SAFE_THRESHOLD, SUPPRESSION_THRESHOLD, Ledger, check_threshold, disclosure_statement, protect
 from ..grid import BNG
 from ..publication import scheme_publication
@@ -848,7 +849,7 @@ def export_gis(
         cdir.mkdir(exist_ok=True)
         for name, df in csv_tables(analysis, threshold=threshold, snap_m=snap_m).items():
             path = cdir / f"{name}.csv"
-            df.to_csv(path, index=False, lineterminator="\n")
+            path.write_text(csv_text(df), encoding="utf-8", newline="")  # formula-like text neutralised
             files[f"csv:{name}"] = path
             tables[name] = int(len(df))
     outputs = {k: {"path": os.path.relpath(p, out).replace(os.sep, "/"), "bytes": p.stat().st_size, "sha256": _sha256(p)}
