@@ -34,7 +34,26 @@ from ._common import (
     to_float,
 )
 from ._read import Table, skipped_files
-from .coords import UK_LONLAT_BOX, crs_label, detect_crs, detected_note, other_grid_warning, plausible, resolve_crs, to_bng
+from .coords import (
+    UK_LONLAT_BOX,
+    crs_label,
+    detect_crs,
+    detected_note,
+    other_grid_warning,
+    plausible,
+    project_to_bng,
+    resolve_crs,
+)
+from .extent import (
+    OUTSIDE_UK,
+    coordinate_detail,
+    in_british_isles,
+    metres_in_degrees,
+    northern_ireland_crs,
+    outside_uk_warning,
+    precision_warning,
+    says_northern_ireland,
+)
 
 
 @dataclass
@@ -149,11 +168,14 @@ def locate(table: Table, b: ReportBuilder, where: PointColumns) -> Located:
                 c = resolve_crs(27700)
         b.note(f"coordinates read as {crs_label(c)} (the file's CRS)")
     elif cand.any():
+        ni = says_northern_ireland(df)
         try:
             det = detect_crs(x[cand], y[cand])
         except CRSError as exc:
-            raise CRSError(f"{table.name}: {exc}") from None
-        if det.swapped:
+            if not ni:
+                raise CRSError(f"{table.name}: {exc}") from None
+            det = None  # metres in an Irish grid, outside British National Grid's range: tried below
+        if det is not None and det.swapped:
             if swap_xy:
                 raise CRSError(
                     f"{table.name}: after swapping x and y as asked ({setting('swap_xy')}), {det.reason}. The columns were "
@@ -163,12 +185,23 @@ def locate(table: Table, b: ReportBuilder, where: PointColumns) -> Located:
                 f"{table.name}: `{names[0]}`/`{names[1]}` look swapped: {det.reason}. Swap them at source, pass "
                 f"{setting('swap_xy')}, or name the columns with {setting('x', 'longitude')} and {setting('y', 'latitude')}."
             )
-        c = resolve_crs(det.epsg)
-        b.note(detected_note(det))
-        if elsewhere := other_grid_warning(det, int(cand.sum())):
-            b.warn(f"{table.name}: {elsewhere}")
+        if ni and (det is None or det.epsg == 27700):  # Northern Ireland's rows: which grid puts them there
+            epsg, told = northern_ireland_crs(table.name, x[cand], y[cand])
+            c = resolve_crs(epsg)
+            b.note(f"coordinates read as {crs_label(c)} (the rows say Northern Ireland)")
+            if told:
+                b.warn(told)
+        else:
+            c = resolve_crs(det.epsg)
+            b.note(detected_note(det))
+            if elsewhere := other_grid_warning(det, int(cand.sum())):
+                b.warn(f"{table.name}: {elsewhere}")
     else:
         c = resolve_crs(27700)
+    if c.is_geographic and cand.any():
+        metres_in_degrees(table.name, x[cand], y[cand], names)
+    if cand.any() and (coarse := precision_warning(table.name, x[cand], y[cand], geographic=c.is_geographic)):
+        b.warn(coarse)
 
     if c.is_geographic and cand.any():
         sw = cand & _in_box(y, x) & ~_in_box(x, y)
@@ -184,9 +217,19 @@ def locate(table: Table, b: ReportBuilder, where: PointColumns) -> Located:
                 "'possibly swapped coordinates'. Fix them at source."
             )
     ok = plausible(x, y, c)
-    b.drop(~ok, "out-of-range coordinates")
-    X, Y, inside = to_bng(np.where(ok, x, np.nan), np.where(ok, y, np.nan), c)
-    b.drop(~inside, "out-of-range coordinates")
+    b.drop(~ok, "out-of-range coordinates", detail=coordinate_detail(x, y, names, f"not valid in {crs_label(c)}"))
+    X, Y = project_to_bng(np.where(ok, x, np.nan), np.where(ok, y, np.nan), c)
+    b.drop(~(np.isfinite(X) & np.isfinite(Y)), "out-of-range coordinates",
+           detail=coordinate_detail(x, y, names, "cannot be converted to British National Grid"))
+    n_usable = int(b.alive.sum())
+    far = b.drop(~in_british_isles(X, Y), OUTSIDE_UK, detail=coordinate_detail(x, y, names, "outside the British Isles"))
+    if far.any():
+        told = outside_uk_warning(table.name, int(far.sum()), n_usable, crs_label(c), crs_given=not where.crs_from)
+        if int(far.sum()) * 2 > n_usable:  # most points: the coordinate system is wrong, not a few rows
+            raise CRSError(f"{told} First: {b.examples[OUTSIDE_UK][0]}.")
+        b.warn(told)
+    X = np.where(b.alive, X, np.nan)
+    Y = np.where(b.alive, Y, np.nan)
     return Located(X, Y)
 
 
