@@ -208,3 +208,38 @@ def test_rounded_police_file_warns(tmp_path: Path) -> None:
     coords = [("-1.47", "52.92"), ("-1.41", "52.91"), ("-1.47", "52.92"), ("-1.5", "52.9")]
     _, report = load_police_uk(_police(tmp_path / "a.csv", coords))
     assert any("rounded to 2 decimals" in w and "stacked" in w for w in report.warnings)
+
+
+# --- decimal commas ----------------------------------------------------------------------------------------------
+
+
+def test_semicolon_file_with_decimal_commas_is_read(tmp_path: Path) -> None:
+    p = tmp_path / "a.csv"
+    rows = [f";2025-06;{SUFFOLK};{SUFFOLK};0,911829;52,105532;On or near X;E01029876;Babergh 001A;Anti-social behaviour;;"] * 2
+    p.write_text(HEADER.replace(",", ";") + "\n" + "\n".join(rows) + "\n", encoding="utf-8")
+    data, report = load_police_uk(p)
+    assert len(data) == 2
+    assert abs(data.geometry.iloc[0].x - _bng(0.911829, 52.105532)[0]) < 1
+    assert any("comma as the decimal separator (e.g. '0,911829')" in n for n in report.notes)
+
+
+def test_decimal_commas_rules() -> None:
+    import pandas as pd
+
+    from hotspots.io.extent import decimal_commas
+
+    names = ("x", "y")
+    xs, ys, note = decimal_commas(pd.Series(["0,91", "-1,5"]), pd.Series(["52,1", "52"]), names)
+    assert xs.tolist() == ["0.91", "-1.5"] and ys.tolist() == ["52.1", "52"] and note
+    # three digits after every comma: a thousands separator as likely; left alone
+    assert decimal_commas(pd.Series(["599,510"]), pd.Series(["249,244"]), names)[2] == ""
+    # points elsewhere in the columns: mixed, left alone
+    assert decimal_commas(pd.Series(["0,91", "0.5"]), pd.Series(["52,1", "52.2"]), names)[2] == ""
+
+
+def test_thousands_separators_are_named(tmp_path: Path) -> None:
+    p = tmp_path / "a.csv"
+    p.write_text('Easting,Northing\n"599,510","249,244"\n"591,432","248,731"\n', encoding="utf-8")
+    data, report = load_incidents(p)
+    assert len(data) == 0 and report.dropped == {"unparseable coordinates": 2}
+    assert any("thousands separator" in w and "'599,510'" in w and "no thousands separators" in w for w in report.warnings)

@@ -852,3 +852,62 @@ def test_a_tsv_police_file_is_read(tmp_path: Path) -> None:
     assert len(data) == 2 and not any("skipped" in w for w in report.warnings)
     data, _ = load_police_uk(d / "a.tsv")
     assert len(data) == 2
+
+
+OUTCOMES_HEADER = [
+    "Crime ID", "Month", "Reported by", "Falls within", "Longitude", "Latitude", "Location", "LSOA code", "LSOA name",
+    "Outcome type",
+]
+
+
+def _outcomes_row() -> list[str]:
+    return ["abc", "2025-06", "X", "X", "-1.4746", "52.9225", "On or near Market Place", "E01013451", "Derby 001A",
+            "Unable to prosecute suspect"]
+
+
+def test_other_police_file_tells_outcomes_and_stop_and_search() -> None:
+    from hotspots.io.police_uk import other_police_file
+
+    assert other_police_file(OUTCOMES_HEADER) == "outcomes"
+    assert other_police_file(["Type", "Date", "Latitude", "Longitude", "Legislation", "Object of search"]) == "stop-and-search"
+    assert other_police_file(POLICE_UK_COLUMNS) is None
+    assert other_police_file(["x", "y"]) is None
+
+
+def test_an_outcomes_file_given_directly_is_refused(tmp_path: Path) -> None:
+    p = write_police(tmp_path / "2025-06-x-outcomes.csv", [_outcomes_row()], header=OUTCOMES_HEADER)
+    with pytest.raises(InputError, match="is a police.uk outcomes file .*Give the street-level file"):
+        load_any(p)
+    with pytest.raises(SchemaError, match="is a police.uk outcomes file"):
+        load_police_uk(p)
+
+
+def test_an_outcomes_file_under_another_name_in_a_folder_is_a_warning(tmp_path: Path) -> None:
+    d = _month_folder(tmp_path)
+    write_police(d / "renamed.csv", [_outcomes_row()], header=OUTCOMES_HEADER)
+    data, report = load_any(d)
+    assert len(data) == 9
+    assert any("renamed.csv (outcomes)" in w and w.startswith("skipped 1 police.uk outcomes") for w in report.warnings)
+
+
+def test_a_title_line_above_the_header_is_skipped_and_said(tmp_path: Path) -> None:
+    p = write_police(tmp_path / "2025-01-x-street.csv", [prow(), prow(lon="", lat="")])
+    p.write_text("My ASB export January 2025,,,,\n" + p.read_text(encoding="utf-8"), encoding="utf-8")
+    data, report = load_any(p)
+    assert len(data) == 1 and data["force"].iloc[0] == "Derbyshire Constabulary"  # read as police.uk, by its real header
+    assert any("line 1 ('My ASB export January 2025') is a title above the header; the header was read from line 2" in w
+               for w in report.warnings)
+    assert report.examples["no location"] == ["2025-01-x-street.csv:line 4"]  # the file's own line numbers
+
+
+def test_title_lines() -> None:
+    import doctest
+
+    from hotspots.io import _csv
+    from hotspots.io._csv import title_lines
+
+    assert doctest.testmod(_csv).failed == 0
+    assert title_lines("Export\nnotes here\nCrime ID,Month,Longitude\na,b,c\n") == 2
+    assert title_lines("value\n1\n2\n") == 0  # a one-column table
+    assert title_lines("Export,,\n1,2,3\n4,5,6\n") == 0  # numbers are data, not a header
+    assert title_lines("x,y\n1,2\n") == 0

@@ -46,7 +46,9 @@ from .coords import (
 )
 from .extent import (
     OUTSIDE_UK,
+    comma_hint,
     coordinate_detail,
+    decimal_commas,
     in_british_isles,
     metres_in_degrees,
     northern_ireland_crs,
@@ -134,11 +136,16 @@ def locate(table: Table, b: ReportBuilder, where: PointColumns) -> Located:
         y = np.where(missing, np.nan, y)
         names = ("x", "y")
     else:
-        x, xblank, xgarb = to_float(df[x_col])
-        y, yblank, ygarb = to_float(df[y_col])
-        b.drop(xblank | yblank, "no location")
-        b.drop(xgarb | ygarb, "unparseable coordinates", detail=bad_values(df, [x_col, y_col], COORDINATE_FORM))
         names = (x_col, y_col)
+        xs, ys, comma = decimal_commas(df[x_col], df[y_col], names)
+        if comma:
+            b.note(f"{table.name}: {comma}")
+        x, xblank, xgarb = to_float(xs)
+        y, yblank, ygarb = to_float(ys)
+        b.drop(xblank | yblank, "no location")
+        garbage = b.drop(xgarb | ygarb, "unparseable coordinates", detail=bad_values(df, [x_col, y_col], COORDINATE_FORM))
+        if garbage.any() and (hint := comma_hint(table.name, df[x_col], df[y_col], garbage, names)):
+            b.warn(hint)
     zero = (x == 0) & (y == 0)
     if (zero & b.alive).any():
         b.drop(zero, "no location")
@@ -778,6 +785,8 @@ def new_builder(table: Table) -> ReportBuilder:
     b.drop_unparsed(table.malformed, "malformed row", table.malformed_examples)
     for n in table.notes:
         b.note(n)
+    for w in table.warnings:
+        b.warn(w)
     return b
 
 

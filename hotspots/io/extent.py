@@ -33,6 +33,8 @@ __all__ = [
     "coordinate_detail",
     "outside_uk_warning",
     "metres_in_degrees",
+    "decimal_commas",
+    "comma_hint",
     "says_northern_ireland",
     "northern_ireland_crs",
     "precision_warning",
@@ -145,6 +147,60 @@ def metres_in_degrees(name: str, x: np.ndarray, y: np.ndarray, names: tuple[str,
         f"{len(x):,} rows hold values such as {x[i]:.10g}, {y[i]:.10g}, which look like British National Grid "
         f"eastings/northings in metres. Rename the two columns in the file to Easting and Northing (the file is then "
         f"read as a table of eastings/northings), or name their coordinate system with {setting('crs', 'EPSG:27700')}."
+    )
+
+
+_DECIMAL_COMMA = r"^[+-]?\d+,\d+$"
+_THOUSANDS = r"^[+-]?\d{1,3}(,\d{3})+(\.\d+)?$"
+
+
+def decimal_commas(xs: pd.Series, ys: pd.Series, names: tuple[str, str]) -> tuple[pd.Series, pd.Series, str]:
+    """Coordinate columns written with a decimal comma (``52,105532``, as spreadsheets in many
+    European locales save them, with ``;`` between fields), read with a point when unambiguous.
+
+    Unambiguous: no value of either column holds a point, every value holding a comma is digits,
+    one comma, digits, and some value has other than three digits after its comma (three could
+    be a thousands separator: ``599,510``).
+
+    Returns
+    -------
+    xs, ys : Series
+        The columns, commas replaced by points when they are decimal commas; else as given.
+    note : str
+        What was done (empty when nothing).
+    """
+    if pd.api.types.is_numeric_dtype(xs.dtype) and pd.api.types.is_numeric_dtype(ys.dtype):
+        return xs, ys, ""
+    tx = xs.astype("string").str.strip()
+    ty = ys.astype("string").str.strip()
+    both = pd.concat([tx, ty], ignore_index=True).dropna()
+    comma = both[both.str.contains(",", regex=False)]
+    if comma.empty or both.str.contains(".", regex=False).any():
+        return xs, ys, ""
+    if not comma.str.match(_DECIMAL_COMMA).all() or comma.str.split(",").str[1].str.len().eq(3).all():
+        return xs, ys, ""
+    note = (
+        f"`{names[0]}`/`{names[1]}` use a comma as the decimal separator (e.g. {comma.iloc[0]!r}); read as a decimal point"
+    )
+    return tx.str.replace(",", ".", regex=False), ty.str.replace(",", ".", regex=False), note
+
+
+def comma_hint(name: str, xs: pd.Series, ys: pd.Series, bad: np.ndarray, names: tuple[str, str]) -> str | None:
+    """The warning for unparseable coordinates written with commas, saying what the comma may be
+    (a decimal comma or a thousands separator) and the fix; None when the bad values hold none."""
+    vals = pd.concat([xs.astype("string")[bad], ys.astype("string")[bad]], ignore_index=True).dropna().str.strip()
+    comma = vals[vals.str.contains(",", regex=False)]
+    if comma.empty:
+        return None
+    example = comma.iloc[0]
+    if comma.str.match(_THOUSANDS).all():
+        what = "a thousands separator (599,510 for 599510) or a decimal comma (599,510 for 599.51): hotspots cannot tell which"
+    else:
+        what = "a decimal comma, mixed with other values"
+    return (
+        f"{name}: {len(comma):,} unparseable coordinate value(s) in `{names[0]}`/`{names[1]}` hold a comma (e.g. {example!r}), "
+        f"which looks like {what}. Save the file with plain numbers: a point as the decimal separator and no thousands "
+        "separators (in a spreadsheet, format the columns as numbers without separators before saving as CSV)."
     )
 
 
