@@ -162,3 +162,21 @@ def test_a_referrals_file_without_its_columns_gets_advice_a_command_line_user_ca
     assert code == 2
     assert "cannot find column(s) for `referred_at`" in stderr
     assert "Rename the column(s) in the file to referred_at; in Python, name it with `columns={'referred_at': '...'}`." in stderr
+
+
+def test_swapped_coordinates_name_the_swap_xy_flag_which_exists(tmp_path):
+    from test_io_police_uk import prow, write_police
+
+    p = write_police(tmp_path / "2025-01-t-street.csv", [prow(lon="52.9225", lat="-1.4746"), prow(lon="52.93", lat="-1.48")])
+    code, _, err = run_cli("load", p)
+    assert code == 2 and "pass `--swap-xy`" in err and "in Python only" not in err
+    code, out, _ = run_cli("load", p, "--swap-xy")
+    assert code == 0 and "kept 2" in out
+
+
+def test_an_outcomes_file_is_refused_on_the_command_line(tmp_path):
+    from test_io_police_uk import OUTCOMES_HEADER, _outcomes_row, write_police
+
+    p = write_police(tmp_path / "2025-06-t-outcomes.csv", [_outcomes_row()], header=OUTCOMES_HEADER)
+    code, _, err = run_cli("load", p)
+    assert code == 2 and "is a police.uk outcomes file" in err and "street-level file" in err

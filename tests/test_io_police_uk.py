@@ -18,7 +18,7 @@ from helpers import check_result
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from hotspots import InputError, ParameterError, SchemaError
+from hotspots import CRSError, InputError, ParameterError, SchemaError
 from hotspots.io import IncidentSet, Upload, load_any, load_police_uk
 from hotspots.schema import ASB_CATEGORY, POLICE_UK_COLUMNS
 
@@ -911,3 +911,14 @@ def test_title_lines() -> None:
     assert title_lines("value\n1\n2\n") == 0  # a one-column table
     assert title_lines("Export,,\n1,2,3\n4,5,6\n") == 0  # numbers are data, not a header
     assert title_lines("x,y\n1,2\n") == 0
+
+
+def test_swapped_police_file_names_swap_xy_which_load_police_uk_takes(tmp_path: Path) -> None:
+    p = write_police(tmp_path / "a.csv", [prow(lon="52.9225", lat="-1.4746"), prow(lon="52.93", lat="-1.48")])
+    with pytest.raises(CRSError, match="`swap_xy=True`"):
+        load_police_uk(p)
+    data, report = load_police_uk(p, swap_xy=True)
+    assert len(data) == 2 and any("swapped as asked" in n for n in report.notes)
+    assert abs(data.geometry.iloc[0].x - 435_300) < 200  # Derby, easting about 435 km
+    data2, _ = load_any(p, swap_xy=True)
+    assert data2.geometry.iloc[0].equals(data.geometry.iloc[0])
