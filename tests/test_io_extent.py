@@ -243,3 +243,20 @@ def test_thousands_separators_are_named(tmp_path: Path) -> None:
     data, report = load_incidents(p)
     assert len(data) == 0 and report.dropped == {"unparseable coordinates": 2}
     assert any("thousands separator" in w and "'599,510'" in w and "no thousands separators" in w for w in report.warnings)
+
+
+def test_most_police_points_outside_the_uk_say_to_check_the_columns_not_crs(tmp_path: Path) -> None:
+    """police.uk's Longitude/Latitude are WGS84 by the format: `crs` is no fix there."""
+    coords = [("2.35", "48.85")] * 3 + [("-1.47", "52.92")]
+    with pytest.raises(CRSError) as exc:
+        load_police_uk(_police(tmp_path / "a.csv", coords))
+    msg = str(exc.value)
+    assert "3 of 4 points" in msg and "`Longitude`/`Latitude` do not hold longitude/latitude" in msg and "crs" not in msg
+
+
+def test_outside_uk_warning_wording() -> None:
+    from hotspots.io.extent import outside_uk_warning
+
+    assert outside_uk_warning("a", 1, 100, "X", how="given").endswith("Check those rows at source.")
+    assert "coordinate system told from the data is wrong" in outside_uk_warning("a", 50, 100, "X", how="detected")
+    assert "coordinate system given is wrong" in outside_uk_warning("a", 50, 100, "X", how="given")

@@ -231,7 +231,9 @@ def locate(table: Table, b: ReportBuilder, where: PointColumns) -> Located:
     n_usable = int(b.alive.sum())
     far = b.drop(~in_british_isles(X, Y), OUTSIDE_UK, detail=coordinate_detail(x, y, names, "outside the British Isles"))
     if far.any():
-        told = outside_uk_warning(table.name, int(far.sum()), n_usable, crs_label(c), crs_given=not where.crs_from)
+        given = crs is not None and not (isinstance(crs, str) and crs == "auto")
+        how = ("format" if where.crs_from else "given") if given else "detected"
+        told = outside_uk_warning(table.name, int(far.sum()), n_usable, crs_label(c), how=how, names=names)
         if int(far.sum()) * 2 > n_usable:  # most points: the coordinate system is wrong, not a few rows
             raise CRSError(f"{told} First: {b.examples[OUTSIDE_UK][0]}.")
         b.warn(told)

@@ -98,15 +98,18 @@ def coordinate_detail(x: np.ndarray, y: np.ndarray, names: tuple[str, str], why:
     return detail
 
 
-def outside_uk_warning(name: str, n_out: int, n: int, crs_text: str, *, crs_given: bool) -> str:
+def outside_uk_warning(name: str, n_out: int, n: int, crs_text: str, *, how: str, names: tuple[str, str] = ("x", "y")) -> str:
     """The warning for ``n_out`` of ``n`` points dropped as outside the UK.
 
     A few such points are stray rows; many (a tenth or more) mean the coordinates were read in the
-    wrong coordinate system (``crs_text``), so the warning then says so and names the option.
+    wrong coordinate system (``crs_text``), so the warning then says so and gives the fix: ``how``
+    the coordinate system was chosen is ``"given"`` (the caller's ``crs``), ``"detected"`` (told
+    from the values or the file's own) or ``"format"`` (fixed by the file format, as police.uk's
+    Longitude/Latitude: the columns ``names`` must then hold something else).
 
     Examples
     --------
-    >>> outside_uk_warning("a.csv", 40, 4000, "WGS84", crs_given=False)[:40]
+    >>> outside_uk_warning("a.csv", 40, 4000, "WGS84", how="detected")[:40]
     'a.csv: 40 of 4,000 points lie outside th'
     """
     text = (
@@ -115,7 +118,12 @@ def outside_uk_warning(name: str, n_out: int, n: int, crs_text: str, *, crs_give
     )
     if n_out * 10 < n:
         return text + ". Check those rows at source."
-    who = "the coordinate system given" if crs_given else "the coordinate system told from the values"
+    if how == "format":
+        return (
+            f"{text}. So many suggest `{names[0]}`/`{names[1]}` do not hold longitude/latitude in degrees: check the "
+            "columns (eastings/northings go in columns named Easting and Northing)."
+        )
+    who = "the coordinate system given" if how == "given" else "the coordinate system told from the data"
     return (
         f"{text}. So many suggest {who} is wrong: name the right one with {setting('crs', 'EPSG:27700')} "
         f"(British National Grid), {setting('crs', 'EPSG:4326')} (longitude/latitude), "
