@@ -175,13 +175,13 @@ def locate(table: Table, b: ReportBuilder, where: PointColumns) -> Located:
                 c = resolve_crs(27700)
         b.note(f"coordinates read as {crs_label(c)} (the file's CRS)")
     elif cand.any():
-        ni = says_northern_ireland(df)
         try:
             det = detect_crs(x[cand], y[cand])
         except CRSError as exc:
-            if not ni:
+            if not says_northern_ireland(df):
                 raise CRSError(f"{table.name}: {exc}") from None
             det = None  # metres in an Irish grid, outside British National Grid's range: tried below
+        ni = (det is None or (det.epsg == 27700 and not det.swapped)) and says_northern_ireland(df)
         if det is not None and det.swapped:
             if swap_xy:
                 raise CRSError(

@@ -58,15 +58,26 @@ _NI_LONLAT = (-8.4, -5.2, 53.9, 55.5)
 _NI_GRIDS = {27700: "British National Grid", 29903: "Irish Grid", 2157: "Irish Transverse Mercator"}
 
 
+#: Side (metres) of the cells that sort points into surely in, surely out, or to be tested exactly.
+_CELL = 20_000.0
+
+
 @functools.lru_cache(maxsize=1)
-def _isles_bng() -> Any:
-    """:data:`BRITISH_ISLES_LONLAT` in British National Grid metres (edges densified first), prepared."""
+def _isles_bng() -> tuple[Any, tuple[float, float], np.ndarray]:
+    """:data:`BRITISH_ISLES_LONLAT` in British National Grid metres (edges densified first),
+    prepared; the origin of a lattice of :data:`_CELL` cells over its bounds; and each cell's
+    class: 1 inside the outline, 0 outside, -1 crossed by its edge (its points tested exactly)."""
     ring = shapely.segmentize(shapely.Polygon(BRITISH_ISLES_LONLAT), 0.1)
     lon, lat = np.asarray(ring.exterior.coords).T
     tr = pyproj.Transformer.from_crs(4326, 27700, always_xy=True)
     poly = shapely.Polygon(np.column_stack(tr.transform(lon, lat)))
     shapely.prepare(poly)
-    return poly
+    x0, y0, x1, y1 = poly.bounds
+    nx, ny = int(np.ceil((x1 - x0) / _CELL)), int(np.ceil((y1 - y0) / _CELL))
+    gx, gy = np.meshgrid(x0 + _CELL * np.arange(nx), y0 + _CELL * np.arange(ny), indexing="ij")
+    cells = shapely.box(gx, gy, gx + _CELL, gy + _CELL)
+    cls = np.where(shapely.contains(poly, cells), 1, np.where(shapely.intersects(poly, cells), -1, 0)).astype(np.int8)
+    return poly, (x0, y0), cls
 
 
 def in_british_isles(X: Any, Y: Any) -> np.ndarray:
@@ -83,8 +94,19 @@ def in_british_isles(X: Any, Y: Any) -> np.ndarray:
     Y = np.asarray(Y, dtype=float)
     fin = np.isfinite(X) & np.isfinite(Y)
     out = np.zeros(X.shape, dtype=bool)
-    if fin.any():
-        out[fin] = shapely.contains_xy(_isles_bng(), X[fin], Y[fin])
+    if not fin.any():
+        return out
+    poly, (x0, y0), cls = _isles_bng()
+    i = np.flatnonzero(fin)
+    cx = np.floor((X[i] - x0) / _CELL)
+    cy = np.floor((Y[i] - y0) / _CELL)
+    on = (cx >= 0) & (cx < cls.shape[0]) & (cy >= 0) & (cy < cls.shape[1])
+    c = np.zeros(len(i), dtype=np.int8)
+    c[on] = cls[cx[on].astype(np.intp), cy[on].astype(np.intp)]
+    out[i[c == 1]] = True
+    edge = i[c == -1]
+    if edge.size:
+        out[edge] = shapely.contains_xy(poly, X[edge], Y[edge])
     return out
 
 
@@ -178,6 +200,9 @@ def decimal_commas(xs: pd.Series, ys: pd.Series, names: tuple[str, str]) -> tupl
         What was done (empty when nothing).
     """
     if pd.api.types.is_numeric_dtype(xs.dtype) and pd.api.types.is_numeric_dtype(ys.dtype):
+        return xs, ys, ""
+    head = pd.concat([xs.head(1000), ys.head(1000)]).dropna().astype("string")
+    if not head.str.contains(",", regex=False).any():  # decimal commas are in every value, the first ones too
         return xs, ys, ""
     tx = xs.astype("string").str.strip()
     ty = ys.astype("string").str.strip()
@@ -319,17 +344,20 @@ def precision_warning(name: str, x: np.ndarray, y: np.ndarray, *, geographic: bo
     n = int(ok.sum())
     if n < 3:
         return None
-    step = np.maximum(_step(np.abs(x[ok])), _step(np.abs(y[ok])))
+    xo, yo = x[ok], y[ok]
+    pick = np.linspace(0, n - 1, min(n, 20_000)).astype(np.intp)  # evenly spread rows: the share, cheaply
+    step = np.maximum(_step(np.abs(xo[pick])), _step(np.abs(yo[pick])))
     metres = step * (_M_PER_DEGREE if geographic else 1.0)
     coarse = metres >= 100.0
-    if int(coarse.sum()) * 2 <= n:
+    if int(coarse.sum()) * 2 <= len(pick):
         return None
     typical = float(np.median(metres[coarse]))
     st = float(np.median(step[coarse]))
     how = f"{max(0, -int(round(np.log10(st))))} decimals" if geographic else f"multiples of {st:,.0f} m"
-    distinct = len(set(zip(x[ok].tolist(), y[ok].tolist())))
+    distinct = len(np.unique(xo + 1j * yo))
+    share = f"{100 * coarse.mean():.0f}%" if len(pick) < n else f"{int(coarse.sum()):,} of {n:,}"
     return (
-        f"{name}: most coordinates ({int(coarse.sum()):,} of {n:,}) are rounded to {how} (a step of about "
+        f"{name}: most coordinates ({share}) are rounded to {how} (a step of about "
         f"{typical:,.0f} m), so points are stacked on a coarse lattice: {n:,} points sit at {distinct:,} distinct places. "
         f"Cells or bandwidths smaller than about {typical:,.0f} m show that lattice, not the pattern; use cells of at "
         "least that size, or get the coordinates unrounded at source."
