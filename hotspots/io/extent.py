@@ -291,7 +291,8 @@ def northern_ireland_crs(name: str, x: np.ndarray, y: np.ndarray) -> tuple[int, 
     fits = []
     for epsg in _NI_GRIDS:
         tr = pyproj.Transformer.from_crs(epsg, 4326, always_xy=True)
-        lon, lat = tr.transform(x[ok], y[ok], errcheck=False)
+        with np.errstate(all="ignore"):  # absurd values (1e300) come out as inf: not in Northern Ireland
+            lon, lat = tr.transform(x[ok], y[ok], errcheck=False)
         if ok.any() and _in_ni(np.asarray(lon), np.asarray(lat)).mean() >= 0.9:
             fits.append(epsg)
     options = f"{setting('crs', 'EPSG:29903')} (Irish Grid) or {setting('crs', 'EPSG:2157')} (Irish Transverse Mercator)"
