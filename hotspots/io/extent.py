@@ -320,11 +320,12 @@ _M_PER_DEGREE = 111_320.0
 def _step(v: np.ndarray) -> np.ndarray:
     """The coarsest power of ten (1e-8 .. 1e4) each value is a whole multiple of."""
     out = np.full(v.shape, 1e-8)
-    for e in range(4, -9, -1):
-        step = 10.0**e
-        q = v / step
-        hit = (out == 1e-8) & (np.abs(q - np.round(q)) < 1e-6)
-        out[hit] = step
+    with np.errstate(all="ignore"):  # absurd values (1e300) overflow: they match no step
+        for e in range(4, -9, -1):
+            step = 10.0**e
+            q = v / step
+            hit = (out == 1e-8) & (np.abs(q - np.round(q)) < 1e-6)
+            out[hit] = step
     return out
 
 
