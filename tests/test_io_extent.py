@@ -154,8 +154,11 @@ def test_doctests() -> None:
 
 def test_northern_ireland_crs_direct() -> None:
     x, y = np.array(_grid(29903, NI_PLACES)).T
-    epsg, note = northern_ireland_crs("t", x, y)
-    assert epsg == 29903 and "Irish Grid" in note
+    from hotspots.report import ReportBuilder
+
+    b = ReportBuilder("t", len(x))
+    assert northern_ireland_crs("t", x, y, b) == 29903
+    assert any("Irish Grid" in w for w in b.warnings) and any("Irish Grid (EPSG:29903)" in n for n in b.notes)
 
 
 def test_given_crs_wins_over_northern_ireland_rows(tmp_path: Path) -> None:
@@ -227,14 +230,18 @@ def test_decimal_commas_rules() -> None:
     import pandas as pd
 
     from hotspots.io.extent import decimal_commas
+    from hotspots.report import ReportBuilder
 
     names = ("x", "y")
-    xs, ys, note = decimal_commas(pd.Series(["0,91", "-1,5"]), pd.Series(["52,1", "52"]), names)
-    assert xs.tolist() == ["0.91", "-1.5"] and ys.tolist() == ["52.1", "52"] and note
+    b = ReportBuilder("t", 2)
+    xs, ys = decimal_commas(pd.Series(["0,91", "-1,5"]), pd.Series(["52,1", "52"]), names, b, "t")
+    assert xs.tolist() == ["0.91", "-1.5"] and ys.tolist() == ["52.1", "52"] and "decimal separator" in b.notes[0]
     # three digits after every comma: a thousands separator as likely; left alone
-    assert decimal_commas(pd.Series(["599,510"]), pd.Series(["249,244"]), names)[2] == ""
+    x3 = pd.Series(["599,510"])
+    assert decimal_commas(x3, pd.Series(["249,244"]), names)[0] is x3
     # points elsewhere in the columns: mixed, left alone
-    assert decimal_commas(pd.Series(["0,91", "0.5"]), pd.Series(["52,1", "52.2"]), names)[2] == ""
+    x4 = pd.Series(["0,91", "0.5"])
+    assert decimal_commas(x4, pd.Series(["52,1", "52.2"]), names)[0] is x4
 
 
 def test_thousands_separators_are_named(tmp_path: Path) -> None:

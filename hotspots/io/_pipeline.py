@@ -20,6 +20,7 @@ from .._errors import CRSError, HotspotsError, InputError, ParameterError
 from ..forces import far_apart_forces
 from ..report import MAX_EXAMPLES, LoadReport, ReportBuilder
 from ..validation import setting, shown
+from . import extent
 from ._columns import WKT_CANDIDATES, XY_CANDIDATES, find_columns, has_geometry, match_columns, resolve_xy  # noqa: F401
 from ._common import (
     COORDINATE_FORM,
@@ -34,28 +35,7 @@ from ._common import (
     to_float,
 )
 from ._read import Table, skipped_files
-from .coords import (
-    UK_LONLAT_BOX,
-    crs_label,
-    detect_crs,
-    detected_note,
-    other_grid_warning,
-    plausible,
-    project_to_bng,
-    resolve_crs,
-)
-from .extent import (
-    OUTSIDE_UK,
-    comma_hint,
-    coordinate_detail,
-    decimal_commas,
-    in_british_isles,
-    metres_in_degrees,
-    northern_ireland_crs,
-    outside_uk_warning,
-    precision_warning,
-    says_northern_ireland,
-)
+from .coords import UK_LONLAT_BOX, crs_label, detect_crs, detected_note, other_grid_warning, resolve_crs
 
 
 @dataclass
@@ -137,15 +117,12 @@ def locate(table: Table, b: ReportBuilder, where: PointColumns) -> Located:
         names = ("x", "y")
     else:
         names = (x_col, y_col)
-        xs, ys, comma = decimal_commas(df[x_col], df[y_col], names)
-        if comma:
-            b.note(f"{table.name}: {comma}")
+        xs, ys = extent.decimal_commas(df[x_col], df[y_col], names, b, table.name)
         x, xblank, xgarb = to_float(xs)
         y, yblank, ygarb = to_float(ys)
         b.drop(xblank | yblank, "no location")
         garbage = b.drop(xgarb | ygarb, "unparseable coordinates", detail=bad_values(df, [x_col, y_col], COORDINATE_FORM))
-        if garbage.any() and (hint := comma_hint(table.name, df[x_col], df[y_col], garbage, names)):
-            b.warn(hint)
+        extent.comma_hint(table.name, df[x_col], df[y_col], garbage, names, b)
     zero = (x == 0) & (y == 0)
     if (zero & b.alive).any():
         b.drop(zero, "no location")
@@ -178,10 +155,10 @@ def locate(table: Table, b: ReportBuilder, where: PointColumns) -> Located:
         try:
             det = detect_crs(x[cand], y[cand])
         except CRSError as exc:
-            if not says_northern_ireland(df):
+            if not extent.says_northern_ireland(df):
                 raise CRSError(f"{table.name}: {exc}") from None
             det = None  # metres in an Irish grid, outside British National Grid's range: tried below
-        ni = (det is None or (det.epsg == 27700 and not det.swapped)) and says_northern_ireland(df)
+        ni = (det is None or (det.epsg == 27700 and not det.swapped)) and extent.says_northern_ireland(df)
         if det is not None and det.swapped:
             if swap_xy:
                 raise CRSError(
@@ -192,12 +169,8 @@ def locate(table: Table, b: ReportBuilder, where: PointColumns) -> Located:
                 f"{table.name}: `{names[0]}`/`{names[1]}` look swapped: {det.reason}. Swap them at source, pass "
                 f"{setting('swap_xy')}, or name the columns with {setting('x', 'longitude')} and {setting('y', 'latitude')}."
             )
-        if ni and (det is None or det.epsg == 27700):  # Northern Ireland's rows: which grid puts them there
-            epsg, told = northern_ireland_crs(table.name, x[cand], y[cand])
-            c = resolve_crs(epsg)
-            b.note(f"coordinates read as {crs_label(c)} (the rows say Northern Ireland)")
-            if told:
-                b.warn(told)
+        if ni:  # Northern Ireland's rows: the grid that puts them there
+            c = resolve_crs(extent.northern_ireland_crs(table.name, x[cand], y[cand], b))
         else:
             c = resolve_crs(det.epsg)
             b.note(detected_note(det))
@@ -205,10 +178,7 @@ def locate(table: Table, b: ReportBuilder, where: PointColumns) -> Located:
                 b.warn(f"{table.name}: {elsewhere}")
     else:
         c = resolve_crs(27700)
-    if c.is_geographic and cand.any():
-        metres_in_degrees(table.name, x[cand], y[cand], names)
-    if cand.any() and (coarse := precision_warning(table.name, x[cand], y[cand], geographic=c.is_geographic)):
-        b.warn(coarse)
+    extent.check_values(table.name, x[cand], y[cand], names, geographic=c.is_geographic, b=b)
 
     if c.is_geographic and cand.any():
         sw = cand & _in_box(y, x) & ~_in_box(x, y)
@@ -223,22 +193,9 @@ def locate(table: Table, b: ReportBuilder, where: PointColumns) -> Located:
                 f"{table.name}: {int(sw.sum()):,} row(s) look like latitude/longitude the wrong way round; dropped as "
                 "'possibly swapped coordinates'. Fix them at source."
             )
-    ok = plausible(x, y, c)
-    b.drop(~ok, "out-of-range coordinates", detail=coordinate_detail(x, y, names, f"not valid in {crs_label(c)}"))
-    X, Y = project_to_bng(np.where(ok, x, np.nan), np.where(ok, y, np.nan), c)
-    b.drop(~(np.isfinite(X) & np.isfinite(Y)), "out-of-range coordinates",
-           detail=coordinate_detail(x, y, names, "cannot be converted to British National Grid"))
-    n_usable = int(b.alive.sum())
-    far = b.drop(~in_british_isles(X, Y), OUTSIDE_UK, detail=coordinate_detail(x, y, names, "outside the British Isles"))
-    if far.any():
-        given = crs is not None and not (isinstance(crs, str) and crs == "auto")
-        how = ("format" if where.crs_from else "given") if given else "detected"
-        told = outside_uk_warning(table.name, int(far.sum()), n_usable, crs_label(c), how=how, names=names)
-        if int(far.sum()) * 2 > n_usable:  # most points: the coordinate system is wrong, not a few rows
-            raise CRSError(f"{told} First: {b.examples[OUTSIDE_UK][0]}.")
-        b.warn(told)
-    X = np.where(b.alive, X, np.nan)
-    Y = np.where(b.alive, Y, np.nan)
+    given = crs is not None and not (isinstance(crs, str) and crs == "auto")
+    how = ("format" if where.crs_from else "given") if given else "detected"
+    X, Y = extent.to_bng_in_uk(table.name, x, y, c, names, b, how=how)
     return Located(X, Y)
 
 

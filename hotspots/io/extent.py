@@ -38,6 +38,8 @@ __all__ = [
     "says_northern_ireland",
     "northern_ireland_crs",
     "precision_warning",
+    "check_values",
+    "to_bng_in_uk",
 ]
 
 #: Drop reason of points outside the British Isles and their waters.
@@ -184,7 +186,9 @@ _DECIMAL_COMMA = r"^[+-]?\d+,\d+$"
 _THOUSANDS = r"^[+-]?\d{1,3}(,\d{3})+(\.\d+)?$"
 
 
-def decimal_commas(xs: pd.Series, ys: pd.Series, names: tuple[str, str]) -> tuple[pd.Series, pd.Series, str]:
+def decimal_commas(
+    xs: pd.Series, ys: pd.Series, names: tuple[str, str], b: Any = None, name: str = ""
+) -> tuple[pd.Series, pd.Series]:
     """Coordinate columns written with a decimal comma (``52,105532``, as spreadsheets in many
     European locales save them, with ``;`` between fields), read with a point when unambiguous.
 
@@ -195,32 +199,36 @@ def decimal_commas(xs: pd.Series, ys: pd.Series, names: tuple[str, str]) -> tupl
     Returns
     -------
     xs, ys : Series
-        The columns, commas replaced by points when they are decimal commas; else as given.
-    note : str
-        What was done (empty when nothing).
+        The columns, commas replaced by points when they are decimal commas (said in a note of
+        the report builder ``b``, about file ``name``); else as given.
     """
     if pd.api.types.is_numeric_dtype(xs.dtype) and pd.api.types.is_numeric_dtype(ys.dtype):
-        return xs, ys, ""
+        return xs, ys
     head = pd.concat([xs.head(1000), ys.head(1000)]).dropna().astype("string")
     if not head.str.contains(",", regex=False).any():  # decimal commas are in every value, the first ones too
-        return xs, ys, ""
+        return xs, ys
     tx = xs.astype("string").str.strip()
     ty = ys.astype("string").str.strip()
     both = pd.concat([tx, ty], ignore_index=True).dropna()
     comma = both[both.str.contains(",", regex=False)]
     if comma.empty or both.str.contains(".", regex=False).any():
-        return xs, ys, ""
+        return xs, ys
     if not comma.str.match(_DECIMAL_COMMA).all() or comma.str.split(",").str[1].str.len().eq(3).all():
-        return xs, ys, ""
+        return xs, ys
     note = (
         f"`{names[0]}`/`{names[1]}` use a comma as the decimal separator (e.g. {comma.iloc[0]!r}); read as a decimal point"
     )
-    return tx.str.replace(",", ".", regex=False), ty.str.replace(",", ".", regex=False), note
+    if b is not None:
+        b.note(f"{name}: {note}")
+    return tx.str.replace(",", ".", regex=False), ty.str.replace(",", ".", regex=False)
 
 
-def comma_hint(name: str, xs: pd.Series, ys: pd.Series, bad: np.ndarray, names: tuple[str, str]) -> str | None:
+def comma_hint(name: str, xs: pd.Series, ys: pd.Series, bad: np.ndarray, names: tuple[str, str], b: Any = None) -> str | None:
     """The warning for unparseable coordinates written with commas, saying what the comma may be
-    (a decimal comma or a thousands separator) and the fix; None when the bad values hold none."""
+    (a decimal comma or a thousands separator) and the fix; None when the bad values hold none.
+    Given the report builder ``b``, the warning goes in it too."""
+    if not np.asarray(bad).any():
+        return None
     vals = pd.concat([xs.astype("string")[bad], ys.astype("string")[bad]], ignore_index=True).dropna().str.strip()
     comma = vals[vals.str.contains(",", regex=False)]
     if comma.empty:
@@ -230,11 +238,14 @@ def comma_hint(name: str, xs: pd.Series, ys: pd.Series, bad: np.ndarray, names: 
         what = "a thousands separator (599,510 for 599510) or a decimal comma (599,510 for 599.51): hotspots cannot tell which"
     else:
         what = "a decimal comma, mixed with other values"
-    return (
+    text = (
         f"{name}: {len(comma):,} unparseable coordinate value(s) in `{names[0]}`/`{names[1]}` hold a comma (e.g. {example!r}), "
         f"which looks like {what}. Save the file with plain numbers: a point as the decimal separator and no thousands "
         "separators (in a spreadsheet, format the columns as numbers without separators before saving as CSV)."
     )
+    if b is not None:
+        b.warn(text)
+    return text
 
 
 def says_northern_ireland(frame: pd.DataFrame) -> bool:
@@ -264,7 +275,7 @@ def _in_ni(lon: np.ndarray, lat: np.ndarray) -> np.ndarray:
         return (lon >= a) & (lon <= b) & (lat >= c) & (lat <= d)
 
 
-def northern_ireland_crs(name: str, x: np.ndarray, y: np.ndarray) -> tuple[int, str]:
+def northern_ireland_crs(name: str, x: np.ndarray, y: np.ndarray, b: Any = None) -> int:
     """The grid of eastings/northings ``x``, ``y`` (no CRS stated) from rows that say Northern Ireland.
 
     Each of British National Grid (EPSG:27700), Irish Grid (EPSG:29903) and Irish Transverse
@@ -275,8 +286,8 @@ def northern_ireland_crs(name: str, x: np.ndarray, y: np.ndarray) -> tuple[int, 
     Returns
     -------
     epsg : int
-    note : str
-        The announcement (empty for British National Grid, which needs none).
+        The grid; a note says so in the report builder ``b``, and for an Irish grid a warning
+        announces it (British National Grid needs none).
 
     Raises
     ------
@@ -304,13 +315,16 @@ def northern_ireland_crs(name: str, x: np.ndarray, y: np.ndarray) -> tuple[int, 
             f"Name the grid with {options}."
         )
     epsg = fits[0]
-    if epsg == 27700:
-        return epsg, ""
-    return epsg, (
+    if b is not None:
+        b.note(f"coordinates read as {_NI_GRIDS[epsg]} (EPSG:{epsg}) (the rows say Northern Ireland)")
+    if epsg == 27700 or b is None:
+        return epsg
+    b.warn(
         f"{name}: the rows say Northern Ireland and the eastings/northings fall in Northern Ireland only when read as "
         f"{_NI_GRIDS[epsg]} (EPSG:{epsg}), so they were read so (as British National Grid they would lie in Great "
         f"Britain). If that is wrong, name the grid with {setting('crs', 'EPSG:27700')} or {options}."
     )
+    return epsg
 
 
 #: Metres per degree of latitude (for the size of a step in degrees).
@@ -364,3 +378,48 @@ def precision_warning(name: str, x: np.ndarray, y: np.ndarray, *, geographic: bo
         f"Cells or bandwidths smaller than about {typical:,.0f} m show that lattice, not the pattern; use cells of at "
         "least that size, or get the coordinates unrounded at source."
     )
+
+
+def check_values(name: str, x: np.ndarray, y: np.ndarray, names: tuple[str, str], *, geographic: bool, b: Any) -> None:
+    """The checks on usable coordinates once their CRS is known: metres in degree columns refused
+    (:func:`metres_in_degrees`), rounding warned of in ``b`` (:func:`precision_warning`)."""
+    if not len(x):
+        return
+    if geographic:
+        metres_in_degrees(name, x, y, names)
+    if coarse := precision_warning(name, x, y, geographic=geographic):
+        b.warn(coarse)
+
+
+def to_bng_in_uk(name: str, x: np.ndarray, y: np.ndarray, crs: Any, names: tuple[str, str], b: Any, *, how: str) -> tuple:
+    """Points ``x``, ``y`` in ``crs`` as British National Grid metres, dropping in the report
+    builder ``b`` those invalid in ``crs`` or not convertible (``out-of-range coordinates``) and
+    those outside the British Isles (:data:`OUTSIDE_UK`), with their values.
+
+    Returns
+    -------
+    X, Y : ndarray of float
+        NaN on rows not alive in ``b``.
+
+    Raises
+    ------
+    CRSError
+        Most usable points lie outside the UK: the coordinate system is wrong
+        (:func:`outside_uk_warning`, ``how`` it was chosen).
+    """
+    from .._errors import CRSError
+    from .coords import crs_label, plausible, project_to_bng
+
+    ok = plausible(x, y, crs)
+    b.drop(~ok, "out-of-range coordinates", detail=coordinate_detail(x, y, names, f"not valid in {crs_label(crs)}"))
+    X, Y = project_to_bng(np.where(ok, x, np.nan), np.where(ok, y, np.nan), crs)
+    b.drop(~(np.isfinite(X) & np.isfinite(Y)), "out-of-range coordinates",
+           detail=coordinate_detail(x, y, names, "cannot be converted to British National Grid"))
+    n_usable = int(b.alive.sum())
+    far = b.drop(~in_british_isles(X, Y), OUTSIDE_UK, detail=coordinate_detail(x, y, names, "outside the British Isles"))
+    if far.any():
+        told = outside_uk_warning(name, int(far.sum()), n_usable, crs_label(crs), how=how, names=names)
+        if int(far.sum()) * 2 > n_usable:  # most points: the coordinate system is wrong, not a few rows
+            raise CRSError(f"{told} First: {b.examples[OUTSIDE_UK][0]}.")
+        b.warn(told)
+    return np.where(b.alive, X, np.nan), np.where(b.alive, Y, np.nan)
