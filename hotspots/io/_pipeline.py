@@ -193,10 +193,7 @@ def locate(table: Table, b: ReportBuilder, where: PointColumns) -> Located:
                 f"{table.name}: {int(sw.sum()):,} row(s) look like latitude/longitude the wrong way round; dropped as "
                 "'possibly swapped coordinates'. Fix them at source."
             )
-    given = crs is not None and not (isinstance(crs, str) and crs == "auto")
-    how = ("format" if where.crs_from else "given") if given else "detected"
-    X, Y = extent.to_bng_in_uk(table.name, x, y, c, names, b, how=how)
-    return Located(X, Y)
+    return Located(*extent.to_bng_in_uk(table.name, x, y, c, names, b, how=extent.crs_chosen(crs, where.crs_from)))
 
 
 def _in_box(x: np.ndarray, y: np.ndarray) -> np.ndarray:

@@ -39,6 +39,7 @@ __all__ = [
     "northern_ireland_crs",
     "precision_warning",
     "check_values",
+    "crs_chosen",
     "to_bng_in_uk",
 ]
 
@@ -389,6 +390,20 @@ def check_values(name: str, x: np.ndarray, y: np.ndarray, names: tuple[str, str]
         metres_in_degrees(name, x, y, names)
     if coarse := precision_warning(name, x, y, geographic=geographic):
         b.warn(coarse)
+
+
+def crs_chosen(crs: Any, crs_from: str) -> str:
+    """How a loader's coordinate system was chosen, for :func:`outside_uk_warning`: ``"format"`` (a
+    format's rule, ``crs_from`` naming it), ``"given"`` (the caller's ``crs``) or ``"detected"``.
+
+    Examples
+    --------
+    >>> crs_chosen("auto", ""), crs_chosen(2157, ""), crs_chosen(4326, "police.uk's Longitude and Latitude")
+    ('detected', 'given', 'format')
+    """
+    if crs is None or (isinstance(crs, str) and crs == "auto"):
+        return "detected"
+    return "format" if crs_from else "given"
 
 
 def to_bng_in_uk(name: str, x: np.ndarray, y: np.ndarray, crs: Any, names: tuple[str, str], b: Any, *, how: str) -> tuple:
