@@ -23,6 +23,7 @@ import math
 import numpy as np
 
 from ._errors import ParameterError
+from .validation import setting
 
 __all__ = [
     "BANDWIDTH_RULES",
@@ -57,7 +58,7 @@ def bandwidth_sfhotspot(xy: np.ndarray) -> float:
     n = len(xy)
     if n < 2:
         raise ParameterError(
-            f"the automatic bandwidth needs at least 2 points; got {n}. Give `bandwidth` in metres."
+            f"the automatic bandwidth needs at least 2 points; got {n}. Give the bandwidth: {_give()}."
         )
     vals = []
     for axis in (0, 1):
@@ -69,7 +70,7 @@ def bandwidth_sfhotspot(xy: np.ndarray) -> float:
     if not (bw > 0):
         raise ParameterError(
             "the automatic bandwidth (sfhotspot's rule) came out as 0 m because most points share the "
-            "same x or y coordinates (the interquartile range is 0). Give `bandwidth` in metres."
+            f"same x or y coordinates (the interquartile range is 0). Give the bandwidth: {_give()}."
         )
     return bw
 
@@ -102,7 +103,7 @@ def bandwidth_arcgis(xy: np.ndarray, weights: np.ndarray | None = None) -> float
     xy = np.asarray(xy, dtype=float)
     if len(xy) < 2:
         raise ParameterError(
-            f"the automatic bandwidth needs at least 2 points; got {len(xy)}. Give `bandwidth` in metres."
+            f"the automatic bandwidth needs at least 2 points; got {len(xy)}. Give the bandwidth: {_give()}."
         )
     if weights is None:
         # Unit weights: the same sums without multiplying by 1, and the weighted median is the
@@ -126,7 +127,7 @@ def bandwidth_arcgis(xy: np.ndarray, weights: np.ndarray | None = None) -> float
     if not (bw > 0):
         raise ParameterError(
             "the automatic bandwidth (ArcGIS's rule) came out as 0 m because most points share one "
-            "location. Give `bandwidth` in metres."
+            f"location. Give the bandwidth: {_give()}."
         )
     return bw
 
@@ -174,3 +175,9 @@ def auto_bandwidth(
         return h, (f"bandwidth set to {h:,.0f} m (Gaussian standard deviation) automatically: the search radius "
                    f"{radius:,.0f} m by {how}{adj}, divided by √8 so the Gaussian spreads as far as that quartic kernel.")
     return radius, f"bandwidth set to {radius:,.0f} m automatically by {how}{adj}."
+
+
+def _give() -> str:
+    """The setting that gives the bandwidth, as the caller writes it (``--bandwidth 500`` on the
+    command line, ``bandwidth=500`` in Python), in metres."""
+    return f"{setting('bandwidth', 500)} (metres; 500 is an example)"

@@ -50,3 +50,17 @@ def test_weights_count_for_arcgis_only():
 def test_unknown_rule():
     with pytest.raises(ParameterError, match="bandwidth_rule"):
         bw.auto_bandwidth(PTS, None, rule="scott", kernel="quartic")
+
+
+def test_all_points_on_one_spot_names_the_setting_as_the_caller_writes_it():
+    from hotspots.validation import argument_names
+
+    one = np.array([[435000.0, 336000.0]] * 8)
+    with pytest.raises(ParameterError, match="Give the bandwidth: `bandwidth=500` \\(metres"):
+        bw.bandwidth_arcgis(one)
+    with argument_names({"bandwidth": "--bandwidth"}):
+        for fn in (bw.bandwidth_arcgis, bw.bandwidth_sfhotspot):
+            with pytest.raises(ParameterError, match="`--bandwidth 500`"):
+                fn(one)
+            with pytest.raises(ParameterError, match="at least 2 points; got 1. Give the bandwidth: `--bandwidth 500`"):
+                fn(one[:1])

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 
+import numpy as np
 import pandas as pd
 import pytest
 from helpers import run_cli
@@ -130,11 +131,20 @@ def test_crs_reads_irish_transverse_mercator(tmp_path):
 
 def test_many_points_outside_bng_warn_of_another_grid(tmp_path):
     """ITM points of which 2 of 4 fall in BNG's range: the 2 others are dropped, and the warning says why and names
-    `--crs`, where the note said '100.0% of 4 points' before."""
+    `--crs`, where the note said '100.0% of 4 points' before. The 2 in range, read as BNG, lie in the North Sea: outside
+    the UK, so the coordinate system is wrong, and the load stops naming `--crs` (it kept them, off Aberdeen)."""
     path = _irish(tmp_path, 2157, [-7.7, -7.5, -5.9, -5.6], [54.6, 54.6, 54.6, 54.6])
+    code, out, err = run_cli("load", path)
+    assert code == 2 and "2 of 2 points lie outside the United Kingdom" in err and "`--crs EPSG:2157`" in err
+    # points of which a few of many are off in another grid: kept, with the warning
+    path = _irish(tmp_path, 2157, [-5.9, -5.6], [54.6, 54.6])
+    rows = pd.read_csv(path)
+    bng = pd.DataFrame({"incident_id": [f"b{k}" for k in range(20)], "month": "2025-01", "category": ASB_CATEGORY,
+                        "easting": 435000 + np.arange(20) * 10, "northing": 336000})
+    pd.concat([rows, bng]).to_csv(path, index=False)
     code, out, _ = run_cli("load", path)
-    assert "kept 2" in out
-    assert "2 of 4 points lie outside the British National Grid range" in out and "`--crs EPSG:2157`" in out
+    assert code == 0 and "kept 20" in out
+    assert "2 of 22 points lie outside the British National Grid range" in out and "`--crs EPSG:2157`" in out
 
 
 def test_crs_is_checked_before_loading(tmp_path, table):
@@ -172,3 +182,21 @@ def test_load_drops_identifying_referral_columns_when_asked(tmp_path):
     assert "read 2, kept 2" in stdout
     code, _, stderr = run_cli("load", path, "--drop-identifying", "DOB")
     assert code == 2 and "`--drop-identifying` is for referral files" in stderr
+
+
+def test_swapped_coordinates_name_the_swap_xy_flag_which_exists(tmp_path):
+    from test_io_police_uk import prow, write_police
+
+    p = write_police(tmp_path / "2025-01-t-street.csv", [prow(lon="52.9225", lat="-1.4746"), prow(lon="52.93", lat="-1.48")])
+    code, _, err = run_cli("load", p)
+    assert code == 2 and "pass `--swap-xy`" in err and "in Python only" not in err
+    code, out, _ = run_cli("load", p, "--swap-xy")
+    assert code == 0 and "kept 2" in out
+
+
+def test_an_outcomes_file_is_refused_on_the_command_line(tmp_path):
+    from test_io_police_uk import OUTCOMES_HEADER, _outcomes_row, write_police
+
+    p = write_police(tmp_path / "2025-06-t-outcomes.csv", [_outcomes_row()], header=OUTCOMES_HEADER)
+    code, _, err = run_cli("load", p)
+    assert code == 2 and "is a police.uk outcomes file" in err and "street-level file" in err

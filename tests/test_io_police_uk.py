@@ -18,7 +18,7 @@ from helpers import check_result
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from hotspots import InputError, ParameterError, SchemaError
+from hotspots import CRSError, InputError, ParameterError, SchemaError
 from hotspots.io import IncidentSet, Upload, load_any, load_police_uk
 from hotspots.schema import ASB_CATEGORY, POLICE_UK_COLUMNS
 
@@ -202,7 +202,7 @@ def test_zip_of_national_files_in_nested_layout(police_uk_dir: Path, tmp_path: P
     data, report = result
     assert report.rows_read == sum(r["rows"] for r in refs)
     assert report.dropped.get("no location", 0) == sum(r["no_location"] for r in refs)
-    assert any("outcomes" in n for n in report.notes)  # the outcomes file was skipped, and said so
+    assert any("outcomes" in w for w in report.warnings)  # the outcomes file was skipped, and said so (a warning)
     assert len(report.files) == len(picks)
     assert set(data["source"]) == {f"download.zip:{p.name[:7]}/{p.name[:-3]}" for p in picks}
     # The same archive as an upload gives the same result.
@@ -340,7 +340,7 @@ def test_every_drop_reason_counted(tmp_path: Path) -> None:
         prow(month=""),  # missing date
         prow(crime_id="c1", ctype="Burglary", lon="-1.40"),  # duplicate id
         prow(lon="0", lat="0"),  # no location (0, 0)
-        prow(lon="-8.0", lat="-1.5"),  # out-of-range: converts far outside the British Isles
+        prow(lon="-8.0", lat="-1.5"),  # outside the UK: valid degrees, far outside the British Isles
     ]
     p = write_police(tmp_path / "a-street.csv", rows)
     # Append one ragged line (too many fields) and one with too few.
@@ -353,7 +353,8 @@ def test_every_drop_reason_counted(tmp_path: Path) -> None:
         "malformed row": 2,
         "no location": 2,
         "unparseable coordinates": 1,
-        "out-of-range coordinates": 3,
+        "out-of-range coordinates": 2,
+        "outside the UK": 1,
         "unparseable date": 1,
         "date out of range": 1,
         "missing date": 1,
@@ -455,7 +456,7 @@ def test_nested_folder_layout_and_other_files_skipped(tmp_path: Path) -> None:
     data, report = load_police_uk(tmp_path / "dl")
     assert report.rows_read == 4 and report.rows_kept == 4
     assert len(report.files) == 2
-    assert any("stop-and-search" in n for n in report.notes)
+    assert any("stop-and-search" in w for w in report.warnings)
 
 
 def test_a_bad_file_among_many_is_reported_and_the_rest_load(tmp_path: Path) -> None:
@@ -671,8 +672,14 @@ def test_unreadable_files_are_counted_in_the_headline_and_other_files_listed_in_
     _, report = load_any(d)
     assert report.summary().startswith(
         "4 police.uk files (and 2 unreadable, skipped: 2025-05-x-street.csv, 2025-06-x-street.csv): read 9, kept 9")
-    assert "skipped 1 file(s) that are not police.uk files: notes.txt" in report.warnings
-    assert "skipped 1 police.uk outcomes or stop-and-search file(s): 2025-01-x-outcomes.csv" in report.notes
+    assert (
+        "skipped 1 file(s) that are not police.uk files (of a type not read: .txt): notes.txt; save data files as .csv "
+        "(or .tsv, .csv.gz, .zip) to have them read"
+    ) in report.warnings
+    # police.uk's other downloads are a warning too: the user may have meant them to be read
+    assert any(w.startswith("skipped 1 police.uk outcomes or stop-and-search file(s): 2025-01-x-outcomes.csv (they hold")
+               for w in report.warnings)
+    assert not any("outcomes" in n for n in report.notes)
 
 
 @pytest.mark.parametrize("blank_lines", [False, True])
@@ -800,3 +807,118 @@ def test_files_of_forces_far_apart_are_warned_of(tmp_path: Path) -> None:
     write_police(tmp_path / "2025-01-cleveland-street.csv", force_rows("Cleveland Police", -1.3, 54.55))
     _, report = load_police_uk(tmp_path)
     assert not [w for w in report.warnings if "far apart" in w]
+
+
+def _zip_of(folder: Path, target: Path) -> Path:
+    with zipfile.ZipFile(target, "w") as z:
+        for f in sorted(folder.glob("*.csv")):
+            z.write(f, f.name)
+    return target
+
+
+def test_a_zip_in_a_folder_is_read_as_if_given_directly(tmp_path: Path) -> None:
+    months = _month_folder(tmp_path)
+    d = tmp_path / "z"
+    d.mkdir()
+    _zip_of(months, d / "flat.zip")
+    direct, _ = load_any(d / "flat.zip")
+    data, report = load_any(d)
+    assert len(data) == len(direct) == 9
+    assert not any("skipped" in w for w in report.warnings)
+    assert set(data["source"]) == {f"flat.zip:2025-0{m}-x-street.csv" for m in (1, 2, 3)}
+    # with a CSV of another month beside it, both are read
+    write_police(d / "2025-05-x-street.csv", [prow(month="2025-05", lon="-1.49")])
+    data, report = load_any(d)
+    assert len(data) == 10 and not any("skipped" in w for w in report.warnings)
+
+
+def test_a_damaged_zip_in_a_folder_is_skipped_with_a_warning(tmp_path: Path) -> None:
+    d = _month_folder(tmp_path)
+    (d / "bad.zip").write_bytes(b"PK\x03\x04 not really a zip")
+    data, report = load_any(d)
+    assert len(data) == 9
+    assert "bad.zip" in report.summary()
+
+
+def test_a_tsv_police_file_is_read(tmp_path: Path) -> None:
+    d = tmp_path / "t"
+    d.mkdir()
+    buf = io.StringIO()
+    w = csv.writer(buf, delimiter="\t", lineterminator="\n")
+    w.writerow(POLICE_UK_COLUMNS)
+    w.writerows([prow(), prow(lon="-1.48")])
+    (d / "a.tsv").write_text(buf.getvalue(), encoding="utf-8")
+    data, report = load_any(d)
+    assert len(data) == 2 and not any("skipped" in w for w in report.warnings)
+    data, _ = load_police_uk(d / "a.tsv")
+    assert len(data) == 2
+
+
+OUTCOMES_HEADER = [
+    "Crime ID", "Month", "Reported by", "Falls within", "Longitude", "Latitude", "Location", "LSOA code", "LSOA name",
+    "Outcome type",
+]
+
+
+def _outcomes_row() -> list[str]:
+    return ["abc", "2025-06", "X", "X", "-1.4746", "52.9225", "On or near Market Place", "E01013451", "Derby 001A",
+            "Unable to prosecute suspect"]
+
+
+def test_other_police_file_tells_outcomes_and_stop_and_search() -> None:
+    from hotspots.io.police_uk import other_police_file
+
+    assert other_police_file(OUTCOMES_HEADER) == "outcomes"
+    assert other_police_file(["Type", "Date", "Latitude", "Longitude", "Legislation", "Object of search"]) == "stop-and-search"
+    assert other_police_file(POLICE_UK_COLUMNS) is None
+    assert other_police_file(["x", "y"]) is None
+
+
+def test_an_outcomes_file_given_directly_is_refused(tmp_path: Path) -> None:
+    p = write_police(tmp_path / "2025-06-x-outcomes.csv", [_outcomes_row()], header=OUTCOMES_HEADER)
+    with pytest.raises(InputError, match="is a police.uk outcomes file .*Give the street-level file"):
+        load_any(p)
+    with pytest.raises(SchemaError, match="is a police.uk outcomes file"):
+        load_police_uk(p)
+
+
+def test_an_outcomes_file_under_another_name_in_a_folder_is_a_warning(tmp_path: Path) -> None:
+    d = _month_folder(tmp_path)
+    write_police(d / "renamed.csv", [_outcomes_row()], header=OUTCOMES_HEADER)
+    data, report = load_any(d)
+    assert len(data) == 9
+    assert any("renamed.csv (outcomes)" in w and w.startswith("skipped 1 police.uk outcomes") for w in report.warnings)
+
+
+def test_a_title_line_above_the_header_is_skipped_and_said(tmp_path: Path) -> None:
+    p = write_police(tmp_path / "2025-01-x-street.csv", [prow(), prow(lon="", lat="")])
+    p.write_text("My ASB export January 2025,,,,\n" + p.read_text(encoding="utf-8"), encoding="utf-8")
+    data, report = load_any(p)
+    assert len(data) == 1 and data["force"].iloc[0] == "Derbyshire Constabulary"  # read as police.uk, by its real header
+    assert any("line 1 ('My ASB export January 2025') is a title above the header; the header was read from line 2" in w
+               for w in report.warnings)
+    assert report.examples["no location"] == ["2025-01-x-street.csv:line 4"]  # the file's own line numbers
+
+
+def test_title_lines() -> None:
+    import doctest
+
+    from hotspots.io import _csv
+    from hotspots.io._csv import title_lines
+
+    assert doctest.testmod(_csv).failed == 0
+    assert title_lines("Export\nnotes here\nCrime ID,Month,Longitude\na,b,c\n") == 2
+    assert title_lines("value\n1\n2\n") == 0  # a one-column table
+    assert title_lines("Export,,\n1,2,3\n4,5,6\n") == 0  # numbers are data, not a header
+    assert title_lines("x,y\n1,2\n") == 0
+
+
+def test_swapped_police_file_names_swap_xy_which_load_police_uk_takes(tmp_path: Path) -> None:
+    p = write_police(tmp_path / "a.csv", [prow(lon="52.9225", lat="-1.4746"), prow(lon="52.93", lat="-1.48")])
+    with pytest.raises(CRSError, match="`swap_xy=True`"):
+        load_police_uk(p)
+    data, report = load_police_uk(p, swap_xy=True)
+    assert len(data) == 2 and any("swapped as asked" in n for n in report.notes)
+    assert abs(data.geometry.iloc[0].x - 435_300) < 200  # Derby, easting about 435 km
+    data2, _ = load_any(p, swap_xy=True)
+    assert data2.geometry.iloc[0].equals(data.geometry.iloc[0])

@@ -141,6 +141,8 @@ def test_easting_northing_auto_and_explicit_crs() -> None:
     assert xy(data).tolist() == [[435000, 336000], [436000, 337000]]
     assert any("no date column" in n for n in report.notes)
     assert data["month"].isna().all() and data["category"].eq("unspecified").all()
+    # no category column: every row is analysed whatever its crime type, and the report warns so
+    assert any("no category column" in w and "every row is analysed whatever its crime type" in w for w in report.warnings)
     # Explicit CRS: the same numbers read as Web Mercator end up elsewhere.
     with pytest.raises(CRSError):
         pass_through = load_incidents(pd.DataFrame({"x": [0.5], "y": [0.5]}))  # noqa: F841 - fits nothing

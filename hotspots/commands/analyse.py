@@ -102,6 +102,10 @@ def add_analysis_arguments(p: argparse.ArgumentParser) -> None:
         "(Irish Grid) for Northern Ireland; default: the file's own, else longitude/latitude or British National Grid "
         "told from the values (police.uk files are always longitude/latitude)",
     )
+    p.add_argument(
+        "--swap-xy", action="store_true",
+        help="the INPUT files' x and y columns are exchanged (latitude in the Longitude column): read them swapped",
+    )
     g = p.add_argument_group("scheme data and study area")
     g.add_argument("--referrals", metavar="F", help="referrals file (person-level, pseudonymised)")
     g.add_argument(
@@ -348,6 +352,8 @@ def load_inputs(args: argparse.Namespace, say: Callable[[str], None]) -> Inputs:
         # every category is loaded and `prepare_inputs` keeps the chosen ones (as the app does): the
         # months the data do not cover are judged on all of them (hotspots.coverage.category_gaps)
         crs = {"crs": args.crs} if getattr(args, "crs", None) is not None else {}
+        if getattr(args, "swap_xy", False):
+            crs["swap_xy"] = True
         loaded = load_any([Path(p) for p in args.inputs], kind="incidents", **crs)
         say(f"incidents  {loaded.report.summary()}")
         for w in loaded.report.warnings[:5]:

@@ -24,6 +24,8 @@ def check_arguments(args: argparse.Namespace) -> dict:
 
             options["crs"] = args.crs
             problems.check(resolve_crs, args.crs)
+        if getattr(args, "swap_xy", False):
+            options["swap_xy"] = True
         if args.months:
             options["months"] = problems.check(validation.month_range, args.months, "months", open_ends=True)
         if args.drop_identifying:
@@ -78,3 +80,5 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--crs", metavar="CRS",
                    help="coordinate system of the files' x/y columns, e.g. EPSG:2157 (Irish Transverse Mercator) or "
                         "EPSG:29903 (Irish Grid); default: the file's own, else told from the values")
+    p.add_argument("--swap-xy", action="store_true",
+                   help="the files' x and y columns are exchanged (latitude in the Longitude column): read them swapped")

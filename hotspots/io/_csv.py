@@ -142,19 +142,78 @@ def read_csv_bytes(raw: bytes, name: str) -> Table:
     stripped = text.strip()
     if not stripped:
         raise InputError(f"{name} is empty: it has no header and no rows. Choose a file with data in it.")
-    first_nl = text.find("\n")
-    first_line = text if first_nl < 0 else text[:first_nl]
+    warnings = []
+    if skip := title_lines(text):
+        # blanked, not cut: blank lines are not rows, so every line number stays the file's
+        title = text.splitlines()[0].strip().strip(",;\t|").strip('"')
+        warnings.append(
+            f"{name}: line{'s 1 to ' + str(skip) if skip > 1 else ' 1'} ({title[:60]!r}) {'are' if skip > 1 else 'is'} a "
+            f"title above the header; the header was read from line {skip + 1}"
+        )
+        at = 0
+        for _ in range(skip):
+            at = text.index("\n", at) + 1
+        text = "\n" * skip + text[at:]
+    first_line = text.lstrip("\r\n").split("\n", 1)[0]
     delim = sniff_delimiter(first_line)
     if delim != ",":
         notes.append(f"{name} uses {'tab' if delim == chr(9) else repr(delim)} as the field separator")
-    table = _read_fast(text.encode("utf-8") if enc_note else raw, name, delim)
+    table = _read_fast(text.encode("utf-8") if enc_note or skip else raw, name, delim)
     if table is None:
         # Python's csv module needs more memory than pyarrow's reader: check again before using it.
         rows, columns = csv_shape(raw, name)
         current_budget().admit(name, fmt="csv", rows=rows, columns=columns, nbytes=len(raw), slow=True, count=False)
         table = _read_slow(text, name, delim)
     table.notes = notes + table.notes
+    table.warnings = warnings + table.warnings
     return table
+
+
+def title_lines(text: str, look: int = 5) -> int:
+    r"""How many lines at the top of a CSV text are a title above the header (0 when none).
+
+    The first line must hold at most one filled cell (``"Suffolk ASB export June 2025,,,"``);
+    the header is the first later line, among the first ``look``, with three or more filled cells,
+    none of them a number, followed by a line with as many fields. Lines between hold at most one
+    filled cell too.
+
+    Examples
+    --------
+    >>> title_lines("My export,,\nCrime ID,Month,Longitude\n,2025-06,-1.4\n")
+    1
+    >>> title_lines("Crime ID,Month,Longitude\n,2025-06,-1.4\n")
+    0
+    """
+    lines = text[:1 << 16].splitlines()[: look + 2]
+
+    def cells(line: str) -> list[str]:
+        try:
+            return next(csv.reader([line], delimiter=sniff_delimiter(line)), [])
+        except csv.Error:
+            return []
+
+    def filled(line: str) -> list[str]:
+        return [c.strip() for c in cells(line) if c.strip()]
+
+    if len(lines) < 3 or len(filled(lines[0])) > 1:
+        return 0
+    for i in range(1, min(look, len(lines) - 1)):
+        head = filled(lines[i])
+        if len(head) <= 1:
+            continue
+        numeric = any(_is_number(c) for c in head)
+        if len(head) >= 3 and not numeric and len(cells(lines[i + 1])) == len(cells(lines[i])):
+            return i
+        return 0
+    return 0
+
+
+def _is_number(text: str) -> bool:
+    try:
+        float(text.replace(",", "."))
+    except ValueError:
+        return False
+    return True
 
 
 def _read_fast(data: bytes, name: str, delim: str) -> Table | None:
@@ -384,7 +443,7 @@ def header_of(source: Source) -> list[str] | None:
     except InputError:
         return None
     text = head.decode("utf-8", errors="replace").lstrip("\ufeff")
-    line = text.splitlines()[0] if text.strip() else ""
+    line = text.splitlines()[title_lines(text)] if text.strip() else ""
     if not line:
         return None
     try:

@@ -59,7 +59,10 @@ def incident_part(
         category = as_str(df[category_col]).fillna(UNSPECIFIED).reset_index(drop=True)
     else:
         category = pd.Series([UNSPECIFIED] * n, dtype="str")
-        b.note(f"no category column; every row's category is {UNSPECIFIED!r}")
+        b.warn(
+            f"{table.name}: no category column (police.uk's `Crime type`), so every row is analysed whatever its crime type "
+            f"(category {UNSPECIFIED!r}); if the file has one, rename it to `Crime type` or `category`"
+        )
 
     # Ids: computed on every row before any filtering, so they never depend on the filters.
     ids = text_column(df, id_col)

@@ -20,6 +20,7 @@ from .._errors import CRSError, HotspotsError, InputError, ParameterError
 from ..forces import far_apart_forces
 from ..report import MAX_EXAMPLES, LoadReport, ReportBuilder
 from ..validation import python_only, setting, shown
+from . import extent
 from ._columns import WKT_CANDIDATES, XY_CANDIDATES, find_columns, has_geometry, match_columns, resolve_xy  # noqa: F401
 from ._common import (
     COORDINATE_FORM,
@@ -35,7 +36,7 @@ from ._common import (
     to_float,
 )
 from ._read import Table, skipped_files
-from .coords import UK_LONLAT_BOX, crs_label, detect_crs, detected_note, other_grid_warning, plausible, resolve_crs, to_bng
+from .coords import UK_LONLAT_BOX, crs_label, detect_crs, detected_note, other_grid_warning, resolve_crs
 
 
 @dataclass
@@ -116,11 +117,13 @@ def locate(table: Table, b: ReportBuilder, where: PointColumns) -> Located:
         y = np.where(missing, np.nan, y)
         names = ("x", "y")
     else:
-        x, xblank, xgarb = to_float(df[x_col])
-        y, yblank, ygarb = to_float(df[y_col])
-        b.drop(xblank | yblank, "no location")
-        b.drop(xgarb | ygarb, "unparseable coordinates", detail=bad_values(df, [x_col, y_col], COORDINATE_FORM))
         names = (x_col, y_col)
+        xs, ys = extent.decimal_commas(df[x_col], df[y_col], names, b, table.name)
+        x, xblank, xgarb = to_float(xs)
+        y, yblank, ygarb = to_float(ys)
+        b.drop(xblank | yblank, "no location")
+        garbage = b.drop(xgarb | ygarb, "unparseable coordinates", detail=bad_values(df, [x_col, y_col], COORDINATE_FORM))
+        extent.comma_hint(table.name, df[x_col], df[y_col], garbage, names, b)
     zero = (x == 0) & (y == 0)
     if (zero & b.alive).any():
         b.drop(zero, "no location")
@@ -153,8 +156,11 @@ def locate(table: Table, b: ReportBuilder, where: PointColumns) -> Located:
         try:
             det = detect_crs(x[cand], y[cand])
         except CRSError as exc:
-            raise CRSError(f"{table.name}: {exc}") from None
-        if det.swapped:
+            if not extent.says_northern_ireland(df):
+                raise CRSError(f"{table.name}: {exc}") from None
+            det = None  # metres in an Irish grid, outside British National Grid's range: tried below
+        ni = (det is None or (det.epsg == 27700 and not det.swapped)) and extent.says_northern_ireland(df)
+        if det is not None and det.swapped:
             if swap_xy:
                 raise CRSError(
                     f"{table.name}: after swapping x and y as asked ({setting('swap_xy')}), {det.reason}. The columns were "
@@ -166,12 +172,16 @@ def locate(table: Table, b: ReportBuilder, where: PointColumns) -> Located:
             raise CRSError(
                 f"{table.name}: `{names[0]}`/`{names[1]}` look swapped: {det.reason}. Swap them at source, or pass {fixes}."
             )
-        c = resolve_crs(det.epsg)
-        b.note(detected_note(det))
-        if elsewhere := other_grid_warning(det, int(cand.sum())):
-            b.warn(f"{table.name}: {elsewhere}")
+        if ni:  # Northern Ireland's rows: the grid that puts them there
+            c = resolve_crs(extent.northern_ireland_crs(table.name, x[cand], y[cand], b))
+        else:
+            c = resolve_crs(det.epsg)
+            b.note(detected_note(det))
+            if elsewhere := other_grid_warning(det, int(cand.sum())):
+                b.warn(f"{table.name}: {elsewhere}")
     else:
         c = resolve_crs(27700)
+    extent.check_values(table.name, x[cand], y[cand], names, geographic=c.is_geographic, b=b)
 
     if c.is_geographic and cand.any():
         sw = cand & _in_box(y, x) & ~_in_box(x, y)
@@ -186,11 +196,7 @@ def locate(table: Table, b: ReportBuilder, where: PointColumns) -> Located:
                 f"{table.name}: {int(sw.sum()):,} row(s) look like latitude/longitude the wrong way round; dropped as "
                 "'possibly swapped coordinates'. Fix them at source."
             )
-    ok = plausible(x, y, c)
-    b.drop(~ok, "out-of-range coordinates")
-    X, Y, inside = to_bng(np.where(ok, x, np.nan), np.where(ok, y, np.nan), c)
-    b.drop(~inside, "out-of-range coordinates")
-    return Located(X, Y)
+    return Located(*extent.to_bng_in_uk(table.name, x, y, c, names, b, how=extent.crs_chosen(crs, where.crs_from)))
 
 
 def _in_box(x: np.ndarray, y: np.ndarray) -> np.ndarray:
@@ -803,6 +809,8 @@ def new_builder(table: Table) -> ReportBuilder:
     for n in table.notes:
         b.note(n)
     b.drop(empty_rows(table.frame), "empty row")
+    for w in table.warnings:
+        b.warn(w)
     return b
 
 

@@ -53,6 +53,7 @@ CHUNK_BYTES = 8 * 1024**2
 SUPPORTED_FORMATS = {
     ".csv": "csv",
     ".csv.gz": "csv",
+    ".tsv": "csv",  # the delimiter is told from the header line, as for .csv
     ".zip": "zip",
     ".parquet": "parquet",
     ".pq": "parquet",
@@ -500,19 +501,23 @@ def _resolve_item(item: Any, allowed_set: set[str], skipped: list[str]) -> list[
             if not p.is_file() or _is_skippable_member(p.name):
                 continue
             fmt = SUPPORTED_FORMATS.get(_suffix(p.name))
+            shown_name = str(p.relative_to(path.parent)) if p.parent != path else p.name
+            if fmt == "zip" and fmt in allowed_set:  # read as if given directly
+                found += _folder_zip(shown_name, p, allowed_set, skipped)
+                continue
             if fmt is None or fmt not in allowed_set or fmt in ("zip", "shp"):
                 skipped.append(str(p))
                 continue
             if POLICE_NAME.match(p.name) and "-street.csv" not in p.name.lower():
                 skipped.append(str(p))
                 continue
-            found.append(Source(name=str(p.relative_to(path.parent)) if p.parent != path else p.name, fmt=fmt, path=p))
+            found.append(Source(name=shown_name, fmt=fmt, path=p))
         if not found:
             raise InputError(
                 f"folder {path} holds no data files "
                 f"({', '.join(sorted(k for k, v in SUPPORTED_FORMATS.items() if v in allowed_set))})."
             )
-        budget.add_files(len(found), f"folder {path}")
+        budget.add_files(sum(1 for s in found if s.path is not None), f"folder {path}")  # archives' members: counted there
         return found
     if not path.exists():
         raise InputError(f"file not found: {path}. Check the path (relative paths are from {Path.cwd()}).")
@@ -534,6 +539,17 @@ def _resolve_item(item: Any, allowed_set: set[str], skipped: list[str]) -> list[
     return [Source(name=path.name, fmt=fmt, path=path)]
 
 
+def _folder_zip(name: str, path: Path, allowed_set: set[str], skipped: list[str]) -> list[Source]:
+    """The sources of a ZIP archive found in a folder, as if it had been given directly; an
+    unreadable archive is one source carrying its error (the loaders skip it with a warning)."""
+    try:
+        return _zip_sources(name, None, path, allowed=allowed_set, skipped=skipped)
+    except LimitError:
+        raise
+    except InputError as exc:
+        return [Source(name=name, fmt="csv", data=b"", error=str(exc))]
+
+
 def skipped_files(skipped: Sequence[str], what: str = "data files") -> tuple[list[str], list[str]]:
     """The report's lines for files a folder or archive held that were not read: ``(notes, warnings)``.
 
@@ -548,10 +564,19 @@ def skipped_files(skipped: Sequence[str], what: str = "data files") -> tuple[lis
 
     police = [base(f) for f in skipped if POLICE_NAME.match(base(f))]
     other = [base(f) for f in skipped if not POLICE_NAME.match(base(f))]
-    notes = [f"skipped {len(police)} police.uk outcomes or stop-and-search file(s): {names_text(police, limit=5)}"]
-    notes = notes if police else []
-    warnings = [f"skipped {len(other)} file(s) that are not {what}: {names_text(other, limit=5)}"] if other else []
-    return notes, warnings
+    warnings = []
+    if police:
+        warnings.append(
+            f"skipped {len(police)} police.uk outcomes or stop-and-search file(s): {names_text(police, limit=5)} (they hold "
+            "no crime types; only the street files are read as incidents)"
+        )
+    if other:
+        kinds = sorted({_suffix(f) or "no extension" for f in other})
+        warnings.append(
+            f"skipped {len(other)} file(s) that are not {what} (of a type not read: {', '.join(kinds)}): "
+            f"{names_text(other, limit=5)}; save data files as .csv (or .tsv, .csv.gz, .zip) to have them read"
+        )
+    return [], warnings
 
 
 def _is_upload_tuple(obj: Any) -> bool:

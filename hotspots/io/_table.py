@@ -31,6 +31,8 @@ class Table:
     malformed_examples: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
     crs: Any = None  # CRS of the geometry column, when the format carries one
+    #: What the reader did that the user should know (e.g. a title line above the header skipped).
+    warnings: list[str] = field(default_factory=list)
 
     @property
     def unit(self) -> str:

@@ -40,6 +40,7 @@ __all__ = [
     "detected_note",
     "plausible",
     "to_bng",
+    "project_to_bng",
     "resolve_crs",
     "UK_LONLAT_BOX",
     "BNG_RANGE",
@@ -261,6 +262,19 @@ def to_bng(x: Any, y: Any, crs: Any) -> tuple[np.ndarray, np.ndarray, np.ndarray
     ok : ndarray of bool
         True where the result is finite and lies in :data:`BRITISH_ISLES_BNG`.
     """
+    X, Y = project_to_bng(x, y, crs)
+    ok = np.isfinite(X) & np.isfinite(Y) & _in(np.nan_to_num(X, nan=-1e12), np.nan_to_num(Y, nan=-1e12), BRITISH_ISLES_BNG)
+    X = np.where(ok, X, np.nan)
+    Y = np.where(ok, Y, np.nan)
+    return X, Y, ok
+
+
+def project_to_bng(x: Any, y: Any, crs: Any) -> tuple[np.ndarray, np.ndarray]:
+    """Coordinates in ``crs`` (x first) as British National Grid metres, NaN where pyproj fails.
+
+    Unlike :func:`to_bng`, no window is applied: a point in Paris comes out as Paris, for the
+    check of where points lie (:func:`hotspots.io.extent.in_british_isles`).
+    """
     x = np.asarray(x, dtype=float)
     y = np.asarray(y, dtype=float)
     c = crs if isinstance(crs, pyproj.CRS) else resolve_crs(crs)
@@ -278,10 +292,8 @@ def to_bng(x: Any, y: Any, crs: Any) -> tuple[np.ndarray, np.ndarray, np.ndarray
                     f"cannot convert coordinates from {c.name} to British National Grid ({exc}). Check {shown('crs')}."
                 ) from None
             X[fin], Y[fin] = tx, ty
-    ok = np.isfinite(X) & np.isfinite(Y) & _in(np.nan_to_num(X, nan=-1e12), np.nan_to_num(Y, nan=-1e12), BRITISH_ISLES_BNG)
-    X = np.where(ok, X, np.nan)
-    Y = np.where(ok, Y, np.nan)
-    return X, Y, ok
+    bad = ~(np.isfinite(X) & np.isfinite(Y))
+    return np.where(bad, np.nan, X), np.where(bad, np.nan, Y)
 
 
 def crs_label(epsg_or_crs: Any) -> str:

@@ -15,7 +15,7 @@ from ._pipeline import guard
 from ._read import POLICE_NAME, resolve_sources, skipped_files
 from ._types import IncidentSet, ReferralSet, TaskSet
 from .boundary import load_boundary
-from .police_uk import is_police_uk_header, load_police_uk
+from .police_uk import is_police_uk_header, load_police_uk, not_street_file_message, other_police_file
 from .referrals import load_referrals
 from .tables import load_incidents
 from .tasks import load_tasks
@@ -24,7 +24,7 @@ __all__ = ["load_any", "split_police", "KINDS"]
 
 KINDS = ("incidents", "referrals", "tasks", "boundary")
 # cache/cache_dir: hotspots.io.cache
-_POLICE_OPTIONS = {"categories", "months", "study_area", "drop_outside", "skip_bad_files", "cache", "cache_dir"}
+_POLICE_OPTIONS = {"categories", "months", "study_area", "drop_outside", "skip_bad_files", "swap_xy", "cache", "cache_dir"}
 
 
 def _is_text(source: Any) -> bool:
@@ -58,6 +58,38 @@ def split_police(sources: list[Any]) -> tuple[list[Any], list[Any]]:
     if police and not others:
         return [s for s in sources if s in police or s in doubtful], []
     return police, others + [s for s in doubtful if s.error is None]
+
+
+def drop_other_police_files(sources: list[Any]) -> tuple[list[Any], list[str]]:
+    """``sources`` without police.uk outcomes and stop-and-search files (told by their header, whatever
+    their name), and those files' names (reported as skipped, like those a folder's names tell).
+
+    Raises
+    ------
+    InputError
+        Every source is such a file: the message says which kind and to give the street file.
+    """
+    keep, dropped = [], []
+    for s in sources:
+        kind = None
+        if s.error is None and s.fmt == "csv":
+            try:
+                kind = other_police_file(header_of(s) or [])
+            except InputError:
+                kind = None
+        if kind is None:
+            keep.append(s)
+        else:
+            dropped.append((s.name, kind))
+    if dropped and not keep:
+        raise InputError(not_street_file_message(*dropped[0]))
+    if not dropped:
+        return keep, []
+    names = ", ".join(f"{name} ({kind})" for name, kind in dropped[:5]) + (", ..." if len(dropped) > 5 else "")
+    return keep, [
+        f"skipped {len(dropped)} police.uk outcomes or stop-and-search file(s), told by their columns: {names} (they hold "
+        "no crime types; only the street files are read as incidents)"
+    ]
 
 
 @guard
@@ -96,6 +128,7 @@ def load_any(paths: Any, kind: str = "incidents", **options: Any) -> IncidentSet
     if isinstance(paths, pd.DataFrame):
         return load_incidents(paths, **{k: v for k, v in options.items() if k not in ("cache", "cache_dir")})
     sources, skipped = resolve_sources(paths)
+    sources, not_street = drop_other_police_files(sources)
     police, others = split_police(sources)
     if police and not others:
         extra = sorted(k for k, v in options.items() if k not in _POLICE_OPTIONS and v not in (None, False, (), [], {}, "auto"))
@@ -106,7 +139,7 @@ def load_any(paths: Any, kind: str = "incidents", **options: Any) -> IncidentSet
                 "treat the files as generic tables."
             )
         opts = {k: v for k, v in options.items() if k in _POLICE_OPTIONS}
-        return _with_skipped(load_police_uk(sources, **opts), skipped, "police.uk files")
+        return _with_skipped(load_police_uk(sources, **opts), skipped, "police.uk files", not_street)
     if police:
         others = [s.name for s in others]
         raise InputError(
@@ -114,13 +147,15 @@ def load_any(paths: Any, kind: str = "incidents", **options: Any) -> IncidentSet
             "load them separately."
         )
     options = {k: v for k, v in options.items() if k not in ("cache", "cache_dir")}  # cache: police.uk files only
-    return _with_skipped(load_incidents(sources, **options), skipped, "data files")
+    return _with_skipped(load_incidents(sources, **options), skipped, "data files", not_street)
 
 
-def _with_skipped(loaded: Any, skipped: list[str], what: str) -> Any:
+def _with_skipped(loaded: Any, skipped: list[str], what: str, more: list[str] = ()) -> Any:
     """``loaded`` with the files the folders or archives held that were not read in its report (the
-    loaders were given the sources already resolved here, so they did not see them)."""
+    loaders were given the sources already resolved here, so they did not see them), and ``more``
+    warnings about files left out here."""
     notes, warnings = skipped_files(skipped, what)
+    warnings = [*warnings, *more]
     if not notes and not warnings:
         return loaded
     report = loaded.report

@@ -37,7 +37,10 @@ from ._pipeline import PointColumns, finish_incidents, guard, run_tables
 from ._read import Source, Table, resolve_sources
 from ._types import IncidentSet
 
-__all__ = ["load_police_uk", "POLICE_UK_REQUIRED", "POLICE_UK_OUTPUT", "is_police_uk_header"]
+__all__ = [
+    "load_police_uk", "POLICE_UK_REQUIRED", "POLICE_UK_OUTPUT", "is_police_uk_header", "other_police_file",
+    "not_street_file_message",
+]
 
 #: Columns a police.uk street-level file must have (the others are optional).
 POLICE_UK_REQUIRED = ("Crime ID", "Month", "Longitude", "Latitude", "Crime type")
@@ -55,8 +58,35 @@ def is_police_uk_header(columns: Any) -> bool:
     return all(find_column(cols, [c]) is not None for c in POLICE_UK_REQUIRED)
 
 
+def other_police_file(columns: Any) -> str | None:
+    """``"outcomes"`` or ``"stop-and-search"`` when ``columns`` are the header of one of police.uk's
+    other downloads (no ``Crime type``; ``Outcome type``, or ``Object of search``), else None."""
+    cols = list(columns)
+    if find_column(cols, ["Crime type"]) is not None:
+        return None
+    if find_column(cols, ["Outcome type"]) is not None:
+        return "outcomes"
+    if find_column(cols, ["Object of search"]) is not None or find_column(cols, ["Legislation"]) is not None:
+        return "stop-and-search"
+    return None
+
+
+def not_street_file_message(name: str, kind: str) -> str:
+    """Why a police.uk outcomes or stop-and-search file is not read as incidents, and the fix."""
+    what = {
+        "outcomes": "it has `Outcome type` and no `Crime type`: it lists what became of crimes, not the crimes' types",
+        "stop-and-search": "it lists searches of people and vehicles, not crimes",
+    }[kind]
+    return (
+        f"{name} is a police.uk {kind} file ({what}). Give the street-level file of the same download instead "
+        "(named YYYY-MM-<force>-street.csv)."
+    )
+
+
 def _police_columns(table: Table) -> dict[str, str | None]:
     cols = list(table.frame.columns)
+    if kind := other_police_file(cols):
+        raise SchemaError(not_street_file_message(table.name, kind))
     found = {c: find_column(cols, [c]) for c in POLICE_UK_COLUMNS}
     missing = [c for c in POLICE_UK_REQUIRED if found[c] is None]
     if missing:
@@ -79,6 +109,7 @@ def load_police_uk(
     study_area: Any = None,
     drop_outside: bool = False,
     skip_bad_files: bool = True,
+    swap_xy: bool = False,
     cache: bool | str = False,
     cache_dir: Any = None,
 ) -> IncidentSet:
@@ -103,6 +134,9 @@ def load_police_uk(
     skip_bad_files : bool
         When several files are read, a file that cannot be read at all (empty, not police.uk,
         damaged) is skipped with a warning and the rest load. A single file always raises.
+    swap_xy : bool
+        Read ``Longitude`` as the latitude and ``Latitude`` as the longitude (files saved with the
+        two exchanged; the loader refuses them otherwise, naming this option).
     cache : bool or {"content", "stat", "refresh"}
         Reuse an earlier load of the same files with the same options from a Parquet cache
         (:mod:`hotspots.io.cache`): ``True``/``"content"`` identifies files by a hash of their
@@ -137,6 +171,7 @@ def load_police_uk(
             study_area=area_geom,
             drop_outside=drop_outside,
             skip_bad_files=skip_bad_files,
+            swap_xy=bool(swap_xy),
         )
 
     # --- load cache (hotspots.io.cache): additive hook, off by default ---
@@ -149,6 +184,7 @@ def load_police_uk(
             "study_area": area_geom,
             "drop_outside": drop_outside,
             "skip_bad_files": skip_bad_files,
+            **({"swap_xy": True} if swap_xy else {}),  # absent when False: earlier cache entries stay valid
         }
         return cached_load("police_uk", sources, skipped, options=options, build=build, mode=cache, cache_dir_arg=cache_dir)
     return build()
@@ -163,13 +199,16 @@ def _load_police_sources(
     study_area: Any,
     drop_outside: bool,
     skip_bad_files: bool,
+    swap_xy: bool = False,
 ) -> IncidentSet:
     def one(index: int, table: Table) -> tuple[Any, Any]:
         cols = _police_columns(table)
         return incident_part(
             index,
             table,
-            where=PointColumns(cols["Longitude"], cols["Latitude"], crs=4326, crs_from="police.uk's Longitude and Latitude"),
+            where=PointColumns(
+                cols["Longitude"], cols["Latitude"], crs=4326, swap_xy=swap_xy, crs_from="police.uk's Longitude and Latitude"
+            ),
             date_col=cols["Month"],
             month_column=True,
             category_col=cols["Crime type"],
@@ -196,6 +235,7 @@ def _load_police_sources(
         study_area=study_area,
         drop_outside=drop_outside,
         files_word="police.uk files",
+        options={"swap_xy": True} if swap_xy else None,
         ids_may_be_reused=True,  # Northern Ireland's files give a Crime ID to a different crime each month
     )
     return IncidentSet(data, report, params)
