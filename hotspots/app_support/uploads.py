@@ -12,7 +12,7 @@ import functools
 import hashlib
 import json
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import geopandas as gpd
@@ -386,7 +386,10 @@ def load_uploads(
             report=inc_report,
         )
     except HotspotsError as exc:
-        outcomes.insert(0, LoadOutcome("incidents", (inc_files[0].name,), error=_message(exc)))
+        # the incidents loaded but cannot be analysed (e.g. a boundary holding none of them): their
+        # outcome carries the error, with its load report, not beside an "ok" one
+        k = next(i for i, o in enumerate(outcomes) if o.kind == "incidents")
+        outcomes[k] = replace(outcomes[k], error=_message(exc), rows=0)
         return None, tuple(outcomes)
     label = ", ".join(inc_files[i].name for i in range(min(2, len(inc_files)))) + (
         f" and {len(inc_files) - 2} more" if len(inc_files) > 2 else ""
