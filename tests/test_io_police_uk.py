@@ -922,3 +922,11 @@ def test_swapped_police_file_names_swap_xy_which_load_police_uk_takes(tmp_path: 
     assert abs(data.geometry.iloc[0].x - 435_300) < 200  # Derby, easting about 435 km
     data2, _ = load_any(p, swap_xy=True)
     assert data2.geometry.iloc[0].equals(data.geometry.iloc[0])
+
+
+def test_the_category_option_matches_the_datas_other_spellings_of_asb(tmp_path: Path) -> None:
+    """`load --category 'Anti-social behaviour'` missed rows spelt "ASB" (the analysis's default matched them)."""
+    rows = [prow(ctype="ASB"), prow(ctype="Anti-Social Behaviour "), prow(ctype=ASB_CATEGORY), prow(ctype="Burglary")]
+    p = write_police(tmp_path / "2025-01-t-street.csv", rows)
+    inc, rep = load_police_uk(p, categories=ASB_CATEGORY)
+    assert len(inc) == 3 and rep.rows_dropped == 1 and rep.dropped == {"category not selected": 1}

@@ -279,7 +279,7 @@ def category_filter(b: ReportBuilder, category: pd.Series, categories: Any) -> N
     wanted = {category_key(c) for c in wanted_list}
     cats = category.fillna("").astype("str")
     uniq = pd.unique(cats.to_numpy())
-    keymap = {u: norm_key(u) for u in uniq}
+    keymap = {u: category_key(u) for u in uniq}  # the data's "ASB" too, as the option's
     keys = cats.map(keymap)
     keep = keys.isin(wanted).to_numpy()
     b.drop(~keep, "category not selected")
