@@ -23,11 +23,15 @@ def sig(df: pd.DataFrame, month=JUN, force="Kent Police") -> dict:
 
 
 def test_signature_ignores_row_and_column_order_but_not_content():
-    df = frame(["a", "b", ""])
+    df = frame(["", "", ""], lon=["-1.47", "-1.48", "-1.49"])  # no ids (ASB): compared by content
     s = sig(df)
-    assert s["given_ids"] == frozenset({"a", "b"}) and s["main_month"] == JUN and s["main_force"] == "kentpolice"
+    assert s["given_ids"] == frozenset() and s["main_month"] == JUN and s["main_force"] == "kentpolice"
     assert sig(df.iloc[::-1, ::-1])["digest"] == s["digest"]
-    assert sig(frame(["a", "b", ""], lon=["-1.47", "-1.47", "-1.5"]))["digest"] != s["digest"]
+    assert sig(frame(["", "", ""], lon=["-1.47", "-1.48", "-1.5"]))["digest"] != s["digest"]
+    # a file with ids and a month is compared by them (identical content has the same ids): no hash needed
+    with_ids = sig(frame(["a", "b", ""]))
+    assert with_ids["given_ids"] == frozenset({"a", "b"}) and with_ids["digest"] is None
+    assert sig(frame(["a", "b", ""]), month=None)["digest"] is not None
 
 
 def test_a_file_whose_crime_ids_were_read_from_the_same_month_and_force_is_a_copy():
@@ -52,9 +56,10 @@ def test_identical_files_without_ids_are_copies_and_asb_halves_are_not():
 def test_the_file_with_police_uks_own_name_is_the_original():
     same = sig(frame(["a", "b"]))
     names = ["2025-06-kent-street (1).csv", "2025-06-kent-street.csv"]
-    assert find_copies([same, same], names) == {0: (1, "the same rows")}
-    assert find_copies([same, same], ["x.csv", "y.csv"]) == {1: (0, "the same rows")}
-    assert find_copies([same, same, same]) == {1: (0, "the same rows"), 2: (0, "the same rows")}
+    ids = "2 of its 2 Crime IDs are in it"
+    assert find_copies([same, same], names) == {0: (1, ids)}
+    assert find_copies([same, same], ["x.csv", "y.csv"]) == {1: (0, ids)}
+    assert find_copies([same, same, same]) == {1: (0, ids), 2: (0, ids)}
     assert copy_reason("a.csv") == "copy of a.csv (same month loaded twice)"
 
 

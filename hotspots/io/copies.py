@@ -51,12 +51,15 @@ def file_signature(frame: pd.DataFrame, given_ids: pd.Series, main_month: int | 
     -------
     dict
         ``given_ids`` (frozenset of str), ``main_month``, ``main_force`` (normalised, or None) and
-        ``digest`` (a hash of the rows whatever the order of the rows and columns).
+        ``digest`` (a hash of the rows whatever the order of the rows and columns; None for a file
+        with ids and a month, which :func:`find_copies` compares by its ids).
     """
     ids = frozenset(str(x) for x in pd.unique(given_ids.dropna().to_numpy(dtype=object)))
     main_force = None
     if force is not None and force.notna().any():
         main_force = norm_key(force.dropna().value_counts().index[0])
+    if ids and main_month is not None:  # identical content has the same ids, month and force: no need to hash it
+        return {"given_ids": ids, "main_month": main_month, "main_force": main_force, "digest": None}
     cols = sorted((c for c in frame.columns if frame[c].dtype.name != "geometry"), key=lambda c: (norm_key(c), str(c)))
     h = hashlib.sha1(str(len(frame)).encode())
     if len(frame) and cols:
@@ -98,7 +101,7 @@ def find_copies(signatures: Sequence[Mapping[str, Any]], names: Sequence[str] = 
             si = signatures[i]
             if i in out or "digest" not in si:
                 continue
-            if si["digest"] == sj["digest"]:
+            if si["digest"] is not None and si["digest"] == sj["digest"]:
                 out[j] = (i, "the same rows")
                 break
             if si["main_month"] is None or si["main_month"] != sj["main_month"] or si["main_force"] != sj["main_force"]:
@@ -136,9 +139,13 @@ def repeated_ids(df: pd.DataFrame, id_col: str, alive: np.ndarray, *, by_inciden
     """
     given = df["_given"].to_numpy(dtype=bool) if "_given" in df.columns else np.ones(len(df), dtype=bool)
     alive = np.asarray(alive, dtype=bool)
-    cand = np.flatnonzero(alive)
     dup = np.zeros(len(df), dtype=bool)
     other = np.zeros(len(df), dtype=bool)
+    if not alive.any():
+        return dup, other
+    # only the rows of ids seen twice can repeat (cheap on millions of rows)
+    cand = np.flatnonzero(alive)
+    cand = cand[df[id_col].iloc[cand].duplicated(keep=False).to_numpy()]
     if not cand.size:
         return dup, other
     sub = df.iloc[cand]

@@ -188,12 +188,16 @@ def _parse_values(
     blank = (s.isna() | (s == "")).to_numpy()
     text = s.fillna("")
     done = blank.copy()
+    if done.all():
+        return month, blank
     ym = text.str.extract(_YM)
     hit = ym["y"].notna().to_numpy() & ~done
     if hit.any():
         month[hit] = ym["y"][hit].astype(int).to_numpy() * 12 + ym["m"][hit].astype(int).to_numpy() - 1
         month[hit & ~ym["m"].fillna("0").astype(int).between(1, 12).to_numpy()] = -1
         done |= hit
+    if done.all():  # police.uk's own form: nothing else to try
+        return month, blank
     named = text.str.extract(_NAMED)
     key = named["name"].str.lower().map(_MONTH_NAMES)
     hit = key.notna().to_numpy() & ~done
@@ -314,21 +318,31 @@ def check_name_month(table: Table, b: ReportBuilder, month: pd.Series, col: str,
 
 def repeated_header_rows(frame: pd.DataFrame) -> np.ndarray:
     """Rows that repeat the header line (two files pasted together): most of their non-blank
-    values, and at least two, are their own column's name (any case or spacing)."""
+    values, and at least two, are their own column's name (any case, ``_`` for spaces)."""
     n = len(frame)
-    if n == 0 or frame.shape[1] == 0:
-        return np.zeros(n, dtype=bool)
-    same = np.zeros(n, dtype=np.int64)
-    filled = np.zeros(n, dtype=np.int64)
-    for col in frame.columns:
-        if not isinstance(col, str) or frame[col].dtype.name == "geometry":
-            continue
-        s = frame[col].reset_index(drop=True)
-        filled += (s.notna() & (s.astype("str").str.len() > 0) if s.dtype == object else s.notna()).to_numpy()
+    out = np.zeros(n, dtype=bool)
+    cols = [c for c in frame.columns if isinstance(c, str) and frame[c].dtype.name != "geometry"]
+    if n == 0 or len(cols) < 2:
+        return out
+
+    def named(s: pd.Series, col: str) -> np.ndarray:
         name = col.strip()
         forms = {name, name.lower(), name.upper(), name.title(), name.replace(" ", "_"), name.lower().replace(" ", "_")}
-        same += s.isin(forms | {f" {f}" for f in forms} | {f"{f} " for f in forms}).to_numpy()
-    return (same >= 2) & (same * 2 > filled)
+        return s.isin(forms | {f" {f}" for f in forms} | {f"{f} " for f in forms}).to_numpy()
+
+    # a header line holds its first columns' names: only those rows are looked at further
+    cand = np.flatnonzero(named(frame[cols[0]], cols[0]) | named(frame[cols[1]], cols[1]))
+    if not cand.size:
+        return out
+    sub = frame.iloc[cand]
+    same = np.zeros(cand.size, dtype=np.int64)
+    filled = np.zeros(cand.size, dtype=np.int64)
+    for col in cols:
+        s = sub[col]
+        filled += (s.notna() & (s.astype("str").str.strip() != "")).to_numpy()
+        same += named(s, col)
+    out[cand] = (same >= 2) & (same * 2 > filled)
+    return out
 
 
 def month_column_attrs(month: pd.Series) -> dict[str, Any]:
