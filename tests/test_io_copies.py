@@ -88,3 +88,16 @@ def test_distinct_ids_number_the_repeats_in_order():
     out = distinct_ids(ids, np.array([False, True, False, True]))
     assert out.tolist() == ["a", "a#2", "b", "a#3"] and out.is_unique and str(out.dtype) == str(ids.dtype)
     assert distinct_ids(ids, np.zeros(4, dtype=bool)) is ids
+
+
+def test_a_signature_is_never_copied_with_its_frames_attrs():
+    """pandas deep-copies a frame's attrs on every operation: a single 180,000-row file took 44 s
+    instead of 10 s while its 150,000 Crime IDs were copied each time."""
+    import copy
+
+    s = sig(frame(["a", "b"]))
+    assert copy.deepcopy(s) is s and copy.deepcopy({"signature": s})["signature"] is s
+    assert s == s and s != sig(frame(["a", "b"]))  # by identity: cheap when pandas compares attrs
+    df = frame(["a"])
+    df.attrs["signature"] = s
+    assert df.reset_index(drop=True).attrs["signature"] is s

@@ -152,7 +152,7 @@ def incident_part(
     part.attrs["categories_present"] = sorted(c for c in pd.unique(category.to_numpy()) if c)
     part.attrs["months_present"] = sorted(pd.Timestamp(m) for m in pd.unique(month.dropna().to_numpy()))
     force = text_column(df, (extra_columns or {}).get("force")) if (extra_columns or {}).get("force") else None
-    part.attrs.update(file_signature(df, given_ids, month_column_attrs(month).get("main_month"), force))
+    part.attrs["signature"] = file_signature(df, given_ids, month_column_attrs(month).get("main_month"), force)
     return part, b.build()
 
 

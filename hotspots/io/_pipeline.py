@@ -427,7 +427,7 @@ def finish(
         units = run.units or ["row"] * len(names)
         return [f"{names[int(df['_src'].iat[i])]}:{units[int(df['_src'].iat[i])]} {int(df['_row'].iat[i])}" for i in idx]
 
-    copies = find_copies([p.attrs for p in parts], names) if len(parts) > 1 and len(df) else {}
+    copies = find_copies([p.attrs.get("signature", {}) for p in parts], names) if len(parts) > 1 and len(df) else {}
     for j, (i, why) in copies.items():  # a month loaded twice: the whole file goes, ASB rows included
         gone = keep & (df["_src"].to_numpy() == j)
         reason = copy_reason(names[i])

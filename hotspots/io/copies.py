@@ -24,7 +24,7 @@ import pandas as pd
 
 from ._common import content_keys, norm_key
 
-__all__ = ["COPY_SHARE", "file_signature", "find_copies", "copy_reason", "repeated_ids", "distinct_ids"]
+__all__ = ["COPY_SHARE", "FileSignature", "file_signature", "find_copies", "copy_reason", "repeated_ids", "distinct_ids"]
 
 #: A file whose Crime IDs were read from an earlier file of the same month and force for more than
 #: this share is a copy of that file.
@@ -33,7 +33,20 @@ COPY_SHARE = 0.5
 _POLICE_NAME = re.compile(r"^(?:.*/)?\d{4}-\d{2}-[a-z0-9-]+-street\.csv(?:\.gz)?$", re.IGNORECASE)
 
 
-def file_signature(frame: pd.DataFrame, given_ids: pd.Series, main_month: int | None, force: pd.Series | None) -> dict[str, Any]:
+class FileSignature(dict):
+    """A file's signature (:func:`file_signature`), kept in its part's ``attrs``. pandas deep-copies
+    ``attrs`` on every operation on a frame; a signature holds every Crime ID of the file, so it is
+    never copied (it is not changed once made) and compares by identity."""
+
+    def __deepcopy__(self, memo: dict[int, Any]) -> FileSignature:
+        return self
+
+    __eq__ = object.__eq__  # type: ignore[assignment]
+    __ne__ = object.__ne__  # type: ignore[assignment]
+    __hash__ = object.__hash__  # type: ignore[assignment]
+
+
+def file_signature(frame: pd.DataFrame, given_ids: pd.Series, main_month: int | None, force: pd.Series | None) -> FileSignature:
     """What :func:`find_copies` compares files by, computed on every row as read (before any filter).
 
     Parameters
@@ -49,8 +62,8 @@ def file_signature(frame: pd.DataFrame, given_ids: pd.Series, main_month: int | 
 
     Returns
     -------
-    dict
-        ``given_ids`` (frozenset of str), ``main_month``, ``main_force`` (normalised, or None) and
+    FileSignature
+        A dict of ``given_ids`` (frozenset of str), ``main_month``, ``main_force`` (normalised, or None) and
         ``digest`` (a hash of the rows whatever the order of the rows and columns; None for a file
         with ids and a month, which :func:`find_copies` compares by its ids).
     """
@@ -59,7 +72,7 @@ def file_signature(frame: pd.DataFrame, given_ids: pd.Series, main_month: int | 
     if force is not None and force.notna().any():
         main_force = norm_key(force.dropna().value_counts().index[0])
     if ids and main_month is not None:  # identical content has the same ids, month and force: no need to hash it
-        return {"given_ids": ids, "main_month": main_month, "main_force": main_force, "digest": None}
+        return FileSignature(given_ids=ids, main_month=main_month, main_force=main_force, digest=None)
     cols = sorted((c for c in frame.columns if frame[c].dtype.name != "geometry"), key=lambda c: (norm_key(c), str(c)))
     h = hashlib.sha1(str(len(frame)).encode())
     if len(frame) and cols:
@@ -69,7 +82,7 @@ def file_signature(frame: pd.DataFrame, given_ids: pd.Series, main_month: int | 
             rows = pd.util.hash_pandas_object(content_keys(frame[cols]), index=False).to_numpy()
         h.update("\x1f".join(norm_key(c) for c in cols).encode())
         h.update(np.sort(rows).tobytes())
-    return {"given_ids": ids, "main_month": main_month, "main_force": main_force, "digest": h.hexdigest()}
+    return FileSignature(given_ids=ids, main_month=main_month, main_force=main_force, digest=h.hexdigest())
 
 
 def find_copies(signatures: Sequence[Mapping[str, Any]], names: Sequence[str] = ()) -> dict[int, tuple[int, str]]:
