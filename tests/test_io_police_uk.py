@@ -918,3 +918,14 @@ def test_one_rule_whatever_the_category_filter(tmp_path: Path) -> None:
     asb, report = load_police_uk([orig, copy], categories="asb")
     assert len(asb) == (full["category"] == ASB_CATEGORY).sum() == 4
     assert "copy of 2025-06-x-street.csv (same month loaded twice)" in report.dropped
+
+
+def test_several_copies_of_one_month_add_up(tmp_path: Path) -> None:
+    orig = write_police(tmp_path / "2025-06-x-street.csv", _june())
+    for k in (1, 2, 3):
+        (tmp_path / f"2025-06-x-street ({k}).csv").write_bytes(orig.read_bytes())
+    data, report = load_police_uk(tmp_path)
+    assert len(data) == 8 and report.rows_read == 32
+    assert report.dropped == {"copy of 2025-06-x-street.csv (same month loaded twice)": 24}
+    assert report.rows_kept + report.rows_dropped == report.rows_read
+    assert [f.rows_kept for f in report.files] == [0, 0, 0, 8]

@@ -431,8 +431,9 @@ def finish(
     for j, (i, why) in copies.items():  # a month loaded twice: the whole file goes, ASB rows included
         gone = keep & (df["_src"].to_numpy() == j)
         reason = copy_reason(names[i])
-        if gone.any():
-            extra[reason], extra_ex[reason] = int(gone.sum()), refs(gone)
+        if gone.any():  # several copies of one file share a reason: their rows add up
+            extra[reason] = extra.get(reason, 0) + int(gone.sum())
+            extra_ex[reason] = (extra_ex.get(reason, []) + refs(gone))[:MAX_EXAMPLES]
             charged.append((reason, gone))
             keep &= ~gone
         warnings.append(
@@ -514,8 +515,11 @@ def finish(
     gdf = gdf[order]
     if len(reports) > 1 and charged:  # each file's line then adds up to what was kept of it
         src = df_src
+        merged: dict[str, np.ndarray] = {}  # one mask per reason (several copies of a file share theirs)
+        for reason, mask in charged:
+            merged[reason] = merged[reason] | mask if reason in merged else mask
         reports = [
-            _charge(r, {reason: int((mask & (src == i)).sum()) for reason, mask in charged}) for i, r in enumerate(reports)
+            _charge(r, {reason: int((mask & (src == i)).sum()) for reason, mask in merged.items()}) for i, r in enumerate(reports)
         ]
         extra = {}  # now counted in the files' own reports, which the total sums
     report = LoadReport.combine(
