@@ -470,6 +470,14 @@ STRAY_GAP = 12
 #: *stray* (:func:`stray_months`): a mistyped or stale date, not a period of the data.
 STRAY_SHARE = 0.01
 
+#: Months after a shorter run of at least this many months without any incident are stray too when
+#: they are tiny: each holds less than :data:`STRAY_TINY` of the median month of the rest (two rows
+#: mistyped 2026-06 in a 2025 data set, five empty months after December).
+STRAY_SHORT_GAP = 3
+
+#: See :data:`STRAY_SHORT_GAP`.
+STRAY_TINY = 0.05
+
 
 @dataclass(frozen=True, eq=False)
 class StrayMonths:
@@ -520,9 +528,17 @@ class StrayMonths:
         return "; ".join(parts)
 
 
-def stray_months(month: np.ndarray, *, gap: int = STRAY_GAP, share: float = STRAY_SHARE) -> StrayMonths:
+def stray_months(
+    month: np.ndarray,
+    *,
+    gap: int = STRAY_GAP,
+    share: float = STRAY_SHARE,
+    short_gap: int = STRAY_SHORT_GAP,
+    tiny: float = STRAY_TINY,
+) -> StrayMonths:
     """Months before or after a run of at least ``gap`` months without any incident that together
-    hold less than ``share`` of the dated incidents.
+    hold less than ``share`` of the dated incidents; and tiny months (each under ``tiny`` of the
+    median month of the rest, together under ``share``) after a run of at least ``short_gap``.
 
     Such months do not belong to the data's span: one row dated 2019 in a 2025 data set would
     otherwise set its first month, the default before/after periods and every month-by-month
@@ -538,6 +554,10 @@ def stray_months(month: np.ndarray, *, gap: int = STRAY_GAP, share: float = STRA
         Months without any incident needed between stray months and the rest.
     share : float
         The stray months on one side hold less than this share of the dated incidents.
+    short_gap : int
+        Months without any incident needed between *tiny* stray months and the rest.
+    tiny : float
+        Each tiny stray month holds less than this share of the median month of the rest.
 
     Returns
     -------
@@ -562,6 +582,7 @@ def stray_months(month: np.ndarray, *, gap: int = STRAY_GAP, share: float = STRA
     below = np.cumsum(n) / total
     lo = max((int(i) + 1 for i in cut if below[i] < share), default=0)
     hi = min((int(i) + 1 for i in cut if 1.0 - below[i] < share), default=len(ms))
+    lo, hi = _tiny_ends(ms, n, lo, hi, short_gap=short_gap, tiny=tiny, share=share)
     if lo >= hi:  # no bulk left between: nothing is stray
         return StrayMonths(span=(int(ms[0]), int(ms[-1])))
     counts = {int(a): int(b) for a, b in zip(ms[:lo].tolist() + ms[hi:].tolist(), n[:lo].tolist() + n[hi:].tolist())}
@@ -828,3 +849,22 @@ def lost_files_note(files: dict[int, list[str]], months: Iterable[int]) -> str:
     if not told:
         return ""
     return f"the month's file was read but gave no incident: {'; '.join(told)} (fix the file and load it again)"
+
+
+def _tiny_ends(ms: np.ndarray, n: np.ndarray, lo: int, hi: int, *, short_gap: int, tiny: float, share: float) -> tuple[int, int]:
+    """:func:`stray_months`' bulk ``ms[lo:hi]`` less tiny months at either end beyond a run of at
+    least ``short_gap`` empty months (each under ``tiny`` of the median month of the rest, together
+    under ``share`` of the incidents)."""
+    total = float(n.sum())
+    cut = [int(i) for i in np.flatnonzero(np.diff(ms) > short_gap) if lo <= i < hi - 1]
+    for i in cut:  # furthest in first on the left: the last cut that qualifies wins
+        rest = n[i + 1 : hi]
+        if n[lo : i + 1].max() < tiny * np.median(rest) and n[: i + 1].sum() < share * total:
+            lo = i + 1
+    for i in reversed(cut):
+        if i + 1 >= hi or i + 1 <= lo:
+            continue
+        rest = n[lo : i + 1]
+        if n[i + 1 : hi].max() < tiny * np.median(rest) and n[i + 1 :].sum() < share * total:
+            hi = i + 1
+    return lo, hi

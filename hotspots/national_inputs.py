@@ -436,7 +436,11 @@ def _cache_key(files: list[Path], categories: list[str] | None, months: Any) -> 
     for f in sorted(files):
         st = f.stat()
         h.update(f"{f.resolve()}|{st.st_size}|{st.st_mtime_ns}\n".encode())
+    from .io.cache import loader_fingerprint
+
+    # the loader's code too: converted points follow its rules (months, copies, duplicate ids)
     h.update(json.dumps({"categories": categories, "months": list(months) if months else None, "v": 1}).encode())
+    h.update(loader_fingerprint().encode())
     return h.hexdigest()[:24]
 
 

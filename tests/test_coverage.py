@@ -233,8 +233,10 @@ def test_a_genuine_gap_year_and_near_months_are_not_stray():
 
     # two years of data with a whole empty year between: both sides hold half the incidents
     assert stray_months(np.r_[_months([80] * 12, 2022 * 12), _months([80] * 12, 2024 * 12)]).months == ()
-    # one row a few months before the rest: a gap shorter than STRAY_GAP, kept
-    assert stray_months(np.r_[_months([50] * 12), JAN_2025 - 6]).months == ()
+    # one row two months before the rest (one empty month): a gap shorter than STRAY_SHORT_GAP, kept
+    assert stray_months(np.r_[_months([50] * 12), JAN_2025 - 2]).months == ()
+    # a whole month after a gap of a few empty months is data, not tiny
+    assert stray_months(np.r_[_months([50] * 12), np.repeat(JAN_2025 + 17, 50)]).months == ()
     # a side holding 1 % or more of the incidents is data, not a stray
     assert stray_months(np.r_[_months([50] * 12), np.repeat(2019 * 12, 7)]).months == ()
     # undated incidents are ignored; nothing dated gives nothing
@@ -327,3 +329,19 @@ def test_files_not_kept_names_dropped_and_skipped_files_by_month():
     # a month without such a file keeps the old diagnosis
     assert "probably a monthly file not loaded" in missing_months_note([JAN_2025 + 6], 7373.0, files=files)
     assert coverage.files_not_kept(None) == {}
+
+
+def test_a_tiny_month_after_a_few_empty_months_is_stray():
+    """Two rows mistyped 2026-06 in a 2025 data set: five empty months, then a month a fraction of
+    the size of a typical one. Read as data they set the before/after periods."""
+    from hotspots.coverage import STRAY_SHORT_GAP, stray_months
+
+    m = np.r_[_months([700] * 12), [JAN_2025 + 17] * 2]
+    found = stray_months(m)
+    assert found.after == (JAN_2025 + 17,) and found.before == () and found.span == (JAN_2025, JAN_2025 + 11)
+    assert found.note().startswith("2 incidents dated Jun 2026, 5 months after the rest of the data (Jan 2025 – Dec 2025)")
+    # before the data too; and exactly STRAY_SHORT_GAP empty months is enough, one fewer is not
+    assert stray_months(np.r_[_months([700] * 12), JAN_2025 - 1 - STRAY_SHORT_GAP]).before == (JAN_2025 - 1 - STRAY_SHORT_GAP,)
+    assert stray_months(np.r_[_months([700] * 12), JAN_2025 - STRAY_SHORT_GAP]).months == ()
+    # small data: 3 incidents a month; one row is not tiny against them (5 % of 3 is under one)
+    assert stray_months(np.r_[_months([3] * 12), JAN_2025 + 17]).months == ()

@@ -212,7 +212,7 @@ def test_zip_of_national_files_in_nested_layout(police_uk_dir: Path, tmp_path: P
 
 
 @pytest.mark.realdata
-def test_gz_copy_gives_same_ids_and_loading_both_drops_duplicates(police_uk_dir: Path, derbyshire_dir: Path) -> None:
+def test_gz_copy_gives_same_ids_and_loading_both_drops_the_copy(police_uk_dir: Path, derbyshire_dir: Path) -> None:
     plain = derbyshire_dir / "2025-01-derbyshire-street.csv"
     gz = police_uk_dir / "national_2025_gz/2025-01/2025-01-derbyshire-street.csv.gz"
     if not (plain.exists() and gz.exists()):
@@ -223,7 +223,9 @@ def test_gz_copy_gives_same_ids_and_loading_both_drops_duplicates(police_uk_dir:
     both, rboth = load_police_uk([plain, gz])
     assert rboth.rows_read == 2 * ra.rows_read
     assert rboth.rows_kept == ra.rows_kept
-    assert rboth.dropped["duplicate id"] == ra.dropped["duplicate id"] * 2 + ra.rows_kept
+    # the .gz is the same month again: dropped whole as a copy (its own repeated ids first, as in the plain file)
+    assert rboth.dropped["copy of 2025-01-derbyshire-street.csv (same month loaded twice)"] == ra.rows_kept
+    assert rboth.dropped["duplicate id"] == ra.dropped["duplicate id"] * 2
 
 
 # ----------------------------------------------------------------------------------------------
@@ -273,41 +275,34 @@ def test_a_file_loaded_twice_is_charged_to_the_second_file_and_each_line_adds_up
     assert report.rows_read == 8 and report.rows_kept == len(data) == 3
     a, b = report.files
     assert (a.rows_kept, a.dropped) == (3, {"duplicate id": 1})  # its own repeated Crime ID
-    assert (b.rows_kept, b.dropped) == (0, {"duplicate id": 4})  # every row already read from the first
+    copy = "copy of 2025-01-a-street.csv (same month loaded twice)"
+    assert (b.rows_kept, b.dropped) == (0, {"duplicate id": 1, copy: 3})  # the whole file, ASB rows included
     assert sum(f.rows_kept for f in report.files) == report.rows_kept
-    assert report.dropped == {"duplicate id": 5} and "b-street.csv:line" in " ".join(report.examples["duplicate id"])
+    assert report.dropped == {"duplicate id": 2, copy: 3} and "b-street.csv:line" in " ".join(report.examples[copy])
 
 
 def test_ids_reused_for_other_crimes_in_later_months_are_kept(tmp_path: Path) -> None:
     """Northern Ireland's police.uk files give 8,280 Crime IDs to a different crime in each of up to
     twelve months (other places, other types): dropping the repeats as duplicates lost 82,220 of
-    its 91,576 crimes, and left its months looking published in part. A repeat at another place,
-    when most repeats are, is kept; one at the same place (the month loaded twice) is still dropped."""
-    from hotspots.io._pipeline import MIN_REUSED_IDS
-
-    n = MIN_REUSED_IDS + 5
+    its 91,576 crimes. A repeat with another month or type is another crime, kept with an id of its
+    own, even at the same place; a month's file loaded twice is dropped whole as a copy."""
+    n = 6
     ids = [f"id{k}" for k in range(n)]
     jan = [prow(crime_id=i, ctype="Burglary", lon=f"-1.4{k:02d}") for k, i in enumerate(ids)]
     feb = [prow(crime_id=i, month="2025-02", ctype="Drugs", lon=f"-1.5{k:02d}") for k, i in enumerate(ids)]
-    feb[0] = prow(crime_id="id0", month="2025-02", ctype="Burglary", lon="-1.400")  # the same crime again
+    feb[0] = prow(crime_id="id0", month="2025-02", ctype="Burglary", lon="-1.400")  # same type and place, next month
     a = write_police(tmp_path / "2025-01-x-street.csv", jan)
     b = write_police(tmp_path / "2025-02-x-street.csv", feb)
     data, report = load_police_uk([a, b])
-    assert report.rows_kept == len(data) == 2 * n - 1 and report.dropped == {"duplicate id": 1}
-    assert report.files[1].rows_kept == n - 1
-    assert any(f"{n - 1} row(s) repeat an id read from an earlier file at another place" in w for w in report.warnings)
-    assert sorted(data.loc[pd.to_datetime(data["month"]).dt.month == 2, "category"]) == ["Drugs"] * (n - 1)
-    # the February file loaded twice: its rows repeat at the same places, and are dropped
+    assert report.rows_kept == len(data) == 2 * n and not report.dropped and data["incident_id"].is_unique
+    assert sorted(data.loc[pd.to_datetime(data["month"]).dt.month == 2, "incident_id"]) == sorted(f"{i}#2" for i in ids)
+    assert any(f"{n} row(s) repeat an id read earlier with another month or crime type" in x for x in report.notes)
+    # the February file loaded twice (another name): all its rows go, as a copy
     c = tmp_path / "2025-02-y-street.csv"
     c.write_bytes(b.read_bytes())
     data, report = load_police_uk([a, b, c])
-    assert len(data) == 2 * n - 1 and report.dropped == {"duplicate id": n + 1} and report.files[2].rows_kept == 0
-    # repeats at other places that are few (fewer than MIN_REUSED_IDS), or few among many at the
-    # same place (crimes published again with a moved point, as in England's files): dropped, as before
-    few = [prow(crime_id=i, month="2025-02", ctype="Burglary", lon=f"-1.5{k:02d}") for k, i in enumerate(ids[:3])]
-    data, report = load_police_uk([a, write_police(tmp_path / "2025-02-z-street.csv", few)])
-    assert len(data) == n and report.dropped == {"duplicate id": 3}
-    assert not any("another place" in w for w in report.warnings)
+    assert len(data) == 2 * n and report.dropped == {"copy of 2025-02-x-street.csv (same month loaded twice)": n}
+    assert report.files[2].rows_kept == 0
 
 
 def test_asb_rows_get_stable_distinct_ids_and_duplicates_are_kept(tmp_path: Path) -> None:
@@ -375,7 +370,8 @@ def test_every_drop_reason_counted(tmp_path: Path) -> None:
     ]
     assert report.examples["duplicate id"] == ["a-street.csv:line 11"]
     (bad_date,) = report.examples["unparseable date"]
-    assert bad_date.startswith("a-street.csv:line ") and "Month '" in bad_date and "expected a month written YYYY-MM" in bad_date
+    assert bad_date.startswith("a-street.csv:line ") and "Month '" in bad_date
+    assert "expected a month such as 2025-06, Jun 2025" in bad_date
 
 
 def test_filters_are_counted_reasons(tmp_path: Path) -> None:
@@ -930,3 +926,136 @@ def test_the_category_option_matches_the_datas_other_spellings_of_asb(tmp_path: 
     p = write_police(tmp_path / "2025-01-t-street.csv", rows)
     inc, rep = load_police_uk(p, categories=ASB_CATEGORY)
     assert len(inc) == 3 and rep.rows_dropped == 1 and rep.dropped == {"category not selected": 1}
+
+
+# ----------------------------------------------------------------------------------------------
+# Month columns re-saved by a spreadsheet, and rows contradicting their file's name
+# ----------------------------------------------------------------------------------------------
+
+
+def test_us_dated_files_keep_their_months_with_a_note(tmp_path: Path) -> None:
+    """Twelve files re-saved with US dates (6/1/2025 for June) became twelve months of January."""
+    for m in range(1, 13):
+        write_police(tmp_path / f"2025-{m:02d}-x-street.csv", [prow(month=f"{m}/1/2025"), prow(month=f"{m}/1/2025")])
+    data, report = load_police_uk(tmp_path)
+    assert sorted(pd.to_datetime(data["month"]).dt.month.value_counts().to_dict().items()) == [(m, 2) for m in range(1, 13)]
+    assert sum("read month-first" in n for n in report.notes) == 1  # one note for the twelve files
+    one, rep1 = load_police_uk(tmp_path / "2025-06-x-street.csv")  # a single June file is June
+    assert (pd.to_datetime(one["month"]) == pd.Timestamp("2025-06-01")).all() and rep1.rows_kept == 2
+
+
+@pytest.mark.parametrize("value", ["Jun-25", "01/06/25", "01/06/2025", "June 2025", "45809"])
+def test_excel_forms_of_the_month_are_read(tmp_path: Path, value: str) -> None:
+    p = write_police(tmp_path / "a.csv", [prow(month=value), prow(month=value, crime_id="c1", ctype="Burglary")])
+    data, report = load_police_uk(p)
+    assert report.rows_kept == 2 and (pd.to_datetime(data["month"]) == pd.Timestamp("2025-06-01")).all()
+
+
+def test_an_unparseable_month_names_the_accepted_forms(tmp_path: Path) -> None:
+    p = write_police(tmp_path / "a.csv", [prow(month="June"), prow()])
+    _, report = load_police_uk(p)
+    assert report.dropped == {"unparseable date": 1}
+    (ex,) = report.examples["unparseable date"]
+    assert ex.startswith("a.csv:line 2") and "Month 'June': expected a month such as 2025-06, Jun 2025, Jun-25" in ex
+
+
+def test_a_repeated_header_line_is_dropped_with_its_own_reason(tmp_path: Path) -> None:
+    p = write_police(tmp_path / "a.csv", [prow(), list(POLICE_UK_COLUMNS), prow(lon="-1.48")])
+    data, report = load_police_uk(p)
+    assert len(data) == 2 and report.dropped == {"repeated header line": 1}
+    assert report.examples["repeated header line"] == ["a.csv:line 3"]
+
+
+def test_rows_dated_otherwise_than_most_of_their_named_file_are_dropped(tmp_path: Path) -> None:
+    rows = [prow(month="2025-06", lon=f"-1.4{k:02d}") for k in range(8)] + [prow(month="2026-06"), prow(month="2025-07")]
+    p = write_police(tmp_path / "2025-06-x-street.csv", rows)
+    data, report = load_police_uk(p)
+    assert len(data) == 8 and report.dropped == {"month differs from file name": 2}
+    assert report.examples["month differs from file name"] == [
+        "2025-06-x-street.csv:line 10 (Month '2026-06' in a file named for 2025-06)",
+        "2025-06-x-street.csv:line 11 (Month '2025-07' in a file named for 2025-06)",
+    ]
+    assert any("2 row(s) dated 2025-07, 2026-06 in a file whose name and other rows say 2025-06" in w for w in report.warnings)
+    # most rows disagree: the name is wrong, the rows stay, a warning says so
+    q = write_police(tmp_path / "2025-05-y-street.csv", rows)
+    data, report = load_police_uk(q)
+    assert len(data) == 10 and not report.dropped
+    assert any("its name says 2025-05 but 10 of 10 rows are dated otherwise (mostly 2025-06)" in w for w in report.warnings)
+    # a name without a month says nothing
+    data, report = load_police_uk(write_police(tmp_path / "june.csv", rows))
+    assert len(data) == 10 and not report.dropped
+
+
+# ----------------------------------------------------------------------------------------------
+# A month loaded twice is a file; identical ASB rows are incidents
+# ----------------------------------------------------------------------------------------------
+
+
+def _june(n_asb: int = 4, n_crime: int = 4) -> list[list[str]]:
+    asb = [prow(month="2025-06", lon="-1.4746") for _ in range(n_asb)]  # identical ASB rows: separate incidents
+    crimes = [prow(crime_id=f"c{k}", month="2025-06", ctype="Burglary", lon=f"-1.4{k:02d}1") for k in range(n_crime)]
+    return asb + crimes
+
+
+def test_a_resaved_copy_of_a_month_is_dropped_whole_asb_included(tmp_path: Path) -> None:
+    rows = _june()
+    orig = write_police(tmp_path / "2025-06-x-street.csv", rows)
+    excel = [[r[0], "01/06/2025", *r[2:4], r[4][:6], *r[5:]] for r in rows]  # Excel dates, coordinates cut short
+    copy = write_police(tmp_path / "2025-06-x-street (1).csv", [r[::-1] for r in excel], header=POLICE_UK_COLUMNS[::-1])
+    data, report = load_police_uk([copy, orig])
+    assert len(data) == 8 and (data["category"] == ASB_CATEGORY).sum() == 4
+    reason = "copy of 2025-06-x-street.csv (same month loaded twice)"
+    assert report.dropped == {reason: 8}
+    assert [f.rows_kept for f in report.files] == [0, 8]  # the file with police.uk's own name is kept
+    assert any(w.startswith("2025-06-x-street (1).csv is a copy of 2025-06-x-street.csv (4 of its 4 Crime IDs are in it)")
+               for w in report.warnings)
+
+
+def test_a_month_split_in_two_by_rows_keeps_every_incident(tmp_path: Path) -> None:
+    """Kent's July split row by row into two files lost 646 identical ASB rows as 'duplicate id'."""
+    rows = _june(n_asb=6, n_crime=4)
+    a = write_police(tmp_path / "2025-06-x-street-part1.csv", rows[0::2])
+    b = write_police(tmp_path / "2025-06-x-street-part2.csv", rows[1::2])
+    data, report = load_police_uk([a, b])
+    assert len(data) == 10 and not report.dropped and data["incident_id"].is_unique
+    assert (data["category"] == ASB_CATEGORY).sum() == 6
+
+
+def test_a_crime_id_given_again_with_another_month_or_type_is_kept_with_an_id_of_its_own(tmp_path: Path) -> None:
+    """Northern Ireland: an id is Violence in April and Shoplifting in November, at the same place."""
+    apr = write_police(tmp_path / "2025-04-ni-street.csv",
+                       [prow(crime_id="id1", month="2025-04", ctype="Violence"), prow(crime_id="id2", month="2025-04")])
+    nov = write_police(tmp_path / "2025-11-ni-street.csv",
+                       [prow(crime_id="id1", month="2025-11", ctype="Shoplifting"), prow(crime_id="id9", month="2025-11")])
+    data, report = load_police_uk([apr, nov])
+    assert len(data) == 4 and not report.dropped
+    assert sorted(data["incident_id"]) == ["id1", "id1#2", "id2", "id9"]
+    assert any("1 row(s) repeat an id read earlier with another month or crime type: kept" in n for n in report.notes)
+    # the same id, month and type in another (not copied) file is the same crime: dropped once
+    again = write_police(tmp_path / "2025-04-ni-street-b.csv",
+                         [prow(crime_id="id1", month="2025-04", ctype="Violence"), prow(crime_id="new", month="2025-04"),
+                          prow(crime_id="new2", month="2025-04")])
+    data, report = load_police_uk([apr, again])
+    assert len(data) == 4 and report.dropped == {"duplicate id": 1}
+
+
+def test_one_rule_whatever_the_category_filter(tmp_path: Path) -> None:
+    """The copy is found from every row's Crime ID, before the category filter: ASB alone (as
+    `hotspots national` loads it) loses the copy's ASB as the full load does."""
+    orig = write_police(tmp_path / "2025-06-x-street.csv", _june())
+    copy = write_police(tmp_path / "2025-06-x-street - Copy.csv", [[*r[:4], r[4] + "0", *r[5:]] for r in _june()])
+    full, _ = load_police_uk([orig, copy])
+    asb, report = load_police_uk([orig, copy], categories="asb")
+    assert len(asb) == (full["category"] == ASB_CATEGORY).sum() == 4
+    assert "copy of 2025-06-x-street.csv (same month loaded twice)" in report.dropped
+
+
+def test_several_copies_of_one_month_add_up(tmp_path: Path) -> None:
+    orig = write_police(tmp_path / "2025-06-x-street.csv", _june())
+    for k in (1, 2, 3):
+        (tmp_path / f"2025-06-x-street ({k}).csv").write_bytes(orig.read_bytes())
+    data, report = load_police_uk(tmp_path)
+    assert len(data) == 8 and report.rows_read == 32
+    assert report.dropped == {"copy of 2025-06-x-street.csv (same month loaded twice)": 24}
+    assert report.rows_kept + report.rows_dropped == report.rows_read
+    assert [f.rows_kept for f in report.files] == [0, 0, 0, 8]

@@ -255,17 +255,18 @@ def test_police_uk_to_parquet_groups_by_force(tmp_path):
         (tmp_path / name).write_text(head + "\n" + "\n".join(rs) + "\n")
         files.append(tmp_path / name)
     res = police_uk_to_parquet(files, tmp_path / "out.parquet")
-    # alpha: 4 rows, one repeats id1 (dropped, as in a one-force load); beta: id1 again is another force's crime.
-    assert res.groups == {"alpha": 3, "beta": 1} and res.rows == 4
+    # alpha: 4 rows; id1 again in February is another month's crime (kept, as in a one-force load: one rule);
+    # beta: id1 again is another force's crime.
+    assert res.groups == {"alpha": 4, "beta": 1} and res.rows == 5
     assert res.reports["beta"].dropped == {"no location": 1}
     xy = read_xy_parquet(res.path)
     alpha, _ = load_police_uk(sorted(files[:2]))
     want = np.column_stack([alpha.geometry.x, alpha.geometry.y]).astype(np.float32).astype(np.float64)
-    np.testing.assert_array_equal(xy[:3], want)
+    np.testing.assert_array_equal(xy[:4], want)
     import pyarrow.parquet as pq
 
     t = pq.read_table(res.path).to_pandas()
-    assert list(t["force"]) == ["alpha"] * 3 + ["beta"]
+    assert list(t["force"]) == ["alpha"] * 4 + ["beta"]
     assert list(t["category"]) == list(alpha["category"]) + ["Drugs"]
     asb = police_uk_to_parquet(files, tmp_path / "asb.parquet", categories="asb")
     assert asb.rows == 2

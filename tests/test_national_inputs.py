@@ -169,3 +169,16 @@ def test_no_points_in_the_chosen_categories_or_months_names_what_the_data_hold(t
     with pytest.raises(ParameterError, match=r"'Burglary' and the months 2025-01 to 2025-01 \(`categories`, `months`\)"):
         prepare_inputs([folder], categories=["Burglary"], months=("2025-01", "2025-01"), cache_dir=cache)
     assert held_categories_and_months([folder]) == (["Anti-social behaviour", "Burglary"], ["2025-01", "2025-02"])
+
+
+def test_the_conversion_cache_is_keyed_by_the_loaders_rules(tmp_path, monkeypatch):
+    """Converted points follow the loader's rules (which rows are copies or duplicates): a changed
+    loader must convert again, not serve points loaded by the old rules."""
+    import hotspots.io.cache as io_cache
+    from hotspots.national_inputs import _cache_key
+
+    f = police_file(tmp_path / "2025-01-alpha-street.csv", [("2025-01", -1.47, 52.92, "Anti-social behaviour")])
+    before = _cache_key([f], None, None)
+    assert _cache_key([f], None, None) == before
+    monkeypatch.setattr(io_cache, "loader_fingerprint", lambda: "other rules")
+    assert _cache_key([f], None, None) != before

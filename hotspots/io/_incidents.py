@@ -14,6 +14,8 @@ from ..validation import shown
 from ._common import as_str, content_keys, derive_ids, norm_key, text_column, to_float
 from ._pipeline import PointColumns, category_filter, dates, drop_duplicate_ids, locate, month_filter, new_builder, part_frame
 from ._read import Table
+from .copies import file_signature
+from .months import check_name_month, month_column_attrs, month_dates, name_month, repeated_header_rows
 
 #: Output columns of every incident loader, in order (``in_study_area`` is added before geometry
 #: when a study area is given).
@@ -53,6 +55,7 @@ def incident_part(
     df = table.frame
     n = len(df)
     b = new_builder(table)
+    b.drop(repeated_header_rows(df), "repeated header line")
 
     # Category (needed for ASB ids and the category filter).
     if category_col is not None:
@@ -66,6 +69,7 @@ def incident_part(
 
     # Ids: computed on every row before any filtering, so they never depend on the filters.
     ids = text_column(df, id_col)
+    given_ids = ids.copy()
     need = ids.isna().to_numpy()
     if need.any():
         sub = df[need]
@@ -90,7 +94,12 @@ def incident_part(
         ids = ids.astype("str")
 
     # Dates and filters.
-    if date_col is not None:
+    file_month = name_month(table.name) if police else None  # police.uk names: 2025-06-suffolk-street.csv
+    if date_col is not None and month_column:
+        month, occurred = month_dates(table, b, date_col, file_month=file_month)
+        check_name_month(table, b, month, date_col, file_month)
+        month_filter(b, month, months)
+    elif date_col is not None:
         month, occurred = dates(table, b, date_col, month_column=month_column)
         month_filter(b, month, months)
     else:
@@ -131,17 +140,22 @@ def incident_part(
     for k, col in (extra_columns or {}).items():
         values[k] = text_column(df, col)
 
-    dup = drop_duplicate_ids(b, ids.to_numpy(dtype=object))
+    values["_given"] = ~need  # ids the file gave (derived ones never repeat across files: hotspots.io.copies)
+    # police.uk: a Crime ID repeated with another crime type is another crime (Northern Ireland re-uses ids)
+    key = (ids.astype("str") + "\x1f" + category.astype("str")) if police else ids
+    dup = drop_duplicate_ids(b, key.to_numpy(dtype=object))
     if dup and police:
         b.warn(
-            "some rows repeat a Crime ID seen earlier in the same file (police.uk publishes some crimes more than "
-            "once, at different locations); kept the first and dropped the rest as 'duplicate id'"
+            "some rows repeat a Crime ID and crime type seen earlier in the same file (police.uk publishes some crimes "
+            "more than once, at different locations); kept the first and dropped the rest as 'duplicate id'"
         )
     part = part_frame(index, table, b, loc, values)
     # what the file held before the filters, for the warnings about filters matching nothing
     # over every file (:func:`hotspots.io._pipeline.filter_warnings`)
     part.attrs["categories_present"] = sorted(c for c in pd.unique(category.to_numpy()) if c)
     part.attrs["months_present"] = sorted(pd.Timestamp(m) for m in pd.unique(month.dropna().to_numpy()))
+    force = text_column(df, (extra_columns or {}).get("force")) if (extra_columns or {}).get("force") else None
+    part.attrs["signature"] = file_signature(df, given_ids, month_column_attrs(month).get("main_month"), force)
     return part, b.build()
 
 

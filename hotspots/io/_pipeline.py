@@ -37,6 +37,7 @@ from ._common import (
 )
 from ._read import Table, skipped_files
 from .coords import UK_LONLAT_BOX, crs_label, detect_crs, detected_note, other_grid_warning, resolve_crs
+from .copies import copy_reason, distinct_ids, find_copies, repeated_ids
 
 
 @dataclass
@@ -433,12 +434,6 @@ def drop_duplicate_ids(
 # --------------------------------------------------------------------------------------------
 
 
-#: Rows repeating an id in a later month at another place needed (as well as being most such
-#: repeats) before the files are taken to re-use ids (:func:`finish`): a few crimes published again
-#: with a moved point (England's files) do not make a force's ids meaningless.
-MIN_REUSED_IDS = 20
-
-
 def finish(
     run: TableRun,
     *,
@@ -462,9 +457,11 @@ def finish(
     ``keep_last`` (referrals, task sites): an id repeated across tables keeps the row of the last
     table (a later export updates a record), not the first.
 
-    ``ids_may_be_reused`` (incidents): when most rows repeating an earlier table's id in a later
-    month lie at another place (and at least :data:`MIN_REUSED_IDS` do), ids are taken to be
-    re-used for other incidents, and only repeats at the same place are dropped.
+    A table that copies an earlier one (:func:`hotspots.io.copies.find_copies`: the same month
+    loaded twice) is dropped whole, each row as ``copy of <file> (same month loaded twice)``. Then
+    rows repeating an id given by an earlier row are dropped as ``duplicate id``; derived ids never
+    count. ``ids_may_be_reused`` (police.uk's Crime IDs): only a repeat with the same ``month`` and
+    ``category`` is the same incident; other repeats are kept and counted in a note.
 
     The report's source is the one table's name, else "<n> ``files_word``", then how many inputs
     :func:`run_tables` could not read (each also a warning); a file without rows is a warning, and
@@ -498,45 +495,44 @@ def finish(
         units = run.units or ["row"] * len(names)
         return [f"{names[int(df['_src'].iat[i])]}:{units[int(df['_src'].iat[i])]} {int(df['_row'].iat[i])}" for i in idx]
 
-    if id_col is not None and len(parts) > 1 and len(df):
-        dup = df[id_col].duplicated(keep="last" if keep_last else "first").to_numpy()
-        if ids_may_be_reused and dup.any():
-            # A repeat at the same place is the same incident read twice (a month loaded twice, a
-            # crime published again with its outcome). When most repeats in another month than the
-            # id's first row lie elsewhere, the files re-use ids for other incidents (Northern
-            # Ireland's police.uk files: 8,280 ids each in up to twelve months, at other places and
-            # of other types), and those are kept. Same-month repeats do not decide it: a month
-            # loaded twice repeats its rows at their places whatever the files do with ids.
-            # only the rows of ids seen twice can repeat (cheap on millions of rows)
-            rep = np.flatnonzero(df[id_col].duplicated(keep=False).to_numpy())
-            sub = df.iloc[rep]
-            first = sub.groupby(id_col, sort=False)[[c for c in ("_x", "_y", "month") if c in sub.columns]].transform("first")
-            same = np.zeros(len(df), dtype=bool)
-            later = np.zeros(len(df), dtype=bool)
-            moved = np.zeros(len(df), dtype=bool)
-            same[rep] = sub[[id_col, "_x", "_y"]].duplicated(keep="first").to_numpy()
-            later[rep] = (sub["month"] != first["month"]).to_numpy() if "month" in first.columns else True
-            later &= dup
-            moved[rep] = ((sub["_x"] != first["_x"]) | (sub["_y"] != first["_y"])).to_numpy()
-            moved &= later
-            elsewhere = dup & ~same
-            if int(moved.sum()) >= MIN_REUSED_IDS and int(moved.sum()) > int((later & ~moved).sum()):
-                dup = same
-                warnings.append(
-                    f"{int(elsewhere.sum()):,} row(s) repeat an id read from an earlier file at another place, as most "
-                    "repeated ids in these files do: the files re-use ids for different incidents (as Northern Ireland's "
-                    "police.uk files do), so those rows are kept as incidents of their own"
-                )
+    copies = find_copies([p.attrs.get("signature", {}) for p in parts], names) if len(parts) > 1 and len(df) else {}
+    for j, (i, why) in copies.items():  # a month loaded twice: the whole file goes, ASB rows included
+        gone = keep & (df["_src"].to_numpy() == j)
+        reason = copy_reason(names[i])
+        if gone.any():  # several copies of one file share a reason: their rows add up
+            extra[reason] = extra.get(reason, 0) + int(gone.sum())
+            extra_ex[reason] = (extra_ex.get(reason, []) + refs(gone))[:MAX_EXAMPLES]
+            charged.append((reason, gone))
+            keep &= ~gone
+        warnings.append(
+            f"{names[j]} is a copy of {names[i]} ({why}): its {int(gone.sum()):,} row(s), anti-social behaviour included, "
+            f"dropped as '{reason}'; remove one of the two files"
+        )
+    if id_col is not None and len(df):
+        # ids repeated across files that are not copies: with police.uk's Crime IDs only the same id, month and
+        # crime type is the same crime (Northern Ireland gives an id to other crimes in other months); identical
+        # rows with derived ids (ASB) are separate incidents (hotspots.io.copies.repeated_ids)
+        dup, other = repeated_ids(df, id_col, keep, by_incident=ids_may_be_reused, keep_last=keep_last)
+        given = df["_given"].to_numpy(dtype=bool) if "_given" in df.columns else np.ones(len(df), dtype=bool)
+        if other.any():
+            df[id_col] = distinct_ids(df[id_col], other)
+        if (other & given).any():
+            other = other & given
+            notes.append(
+                f"{int(other.sum()):,} row(s) repeat an id read earlier with another month or crime type: kept as incidents "
+                "of their own, with ids made distinct as <id>#2, #3, ... (police.uk's files give some ids to other crimes, "
+                "as Northern Ireland's do)"
+            )
         if dup.any():
             extra["duplicate id"] = int(dup.sum())
             extra_ex["duplicate id"] = refs(dup)
             charged.append(("duplicate id", dup))
+            same = " with the same month and crime type" if ids_may_be_reused else ""
             warnings.append(
                 f"{int(dup.sum()):,} row(s) have an id that a later file repeats; the later file's row is kept (the update) and "
                 "these are dropped as 'duplicate id'" if keep_last else
-                f"{int(dup.sum()):,} row(s) repeat an id already read from an earlier file (the same month loaded twice, or a "
-                "crime published again in a later month); "
-                "dropped as 'duplicate id'"
+                f"{int(dup.sum()):,} row(s) repeat an id{same} already read from another file (the same incident "
+                "published twice); dropped as 'duplicate id'"
             )
             keep &= ~dup
     from ..coverage import stray_months
@@ -589,8 +585,11 @@ def finish(
     gdf = gdf[order]
     if len(reports) > 1 and charged:  # each file's line then adds up to what was kept of it
         src = df_src
+        merged: dict[str, np.ndarray] = {}  # one mask per reason (several copies of a file share theirs)
+        for reason, mask in charged:
+            merged[reason] = merged[reason] | mask if reason in merged else mask
         reports = [
-            _charge(r, {reason: int((mask & (src == i)).sum()) for reason, mask in charged}) for i, r in enumerate(reports)
+            _charge(r, {reason: int((mask & (src == i)).sum()) for reason, mask in merged.items()}) for i, r in enumerate(reports)
         ]
         extra = {}  # now counted in the files' own reports, which the total sums
     report = LoadReport.combine(

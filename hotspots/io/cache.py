@@ -66,7 +66,7 @@ from ..report import LoadReport
 from ._read import Source
 from ._types import IncidentSet
 
-__all__ = ["cache_dir", "cached_load", "clear_cache", "CacheStats", "STATS", "CACHE_FORMAT", "MODES"]
+__all__ = ["cache_dir", "cached_load", "clear_cache", "CacheStats", "STATS", "CACHE_FORMAT", "MODES", "loader_fingerprint"]
 
 #: Version of the on-disk layout; entries of another version are never read.
 CACHE_FORMAT = 1
@@ -156,6 +156,12 @@ def _code_fingerprint() -> str:
     for v in versions:
         h.update(str(v).encode())
     return h.hexdigest()
+
+
+def loader_fingerprint() -> str:
+    """A hash of the loader code and library versions (what a cache of loaded files must be keyed by,
+    so that a change of the loading rules, e.g. which rows are duplicates, never serves stale rows)."""
+    return _code_fingerprint()
 
 
 def _hash_file(path: Path) -> str:

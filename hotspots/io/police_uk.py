@@ -12,17 +12,26 @@ Facts about the data that the loader handles (see ``REFERENCE.md``):
   identical rows in the same file. Identical ASB rows are normal (two reports at the same
   anonymised map point in the same month) and are **not** dropped; re-loading a file gives the
   same ids. Other rows without a Crime ID get ``pu-`` ids the same way.
-* Some crimes are published more than once under the same Crime ID, at different locations
-  (about 3 % of Derbyshire's non-ASB rows in 2025). Only the first row is kept; the rest are
-  dropped as ``duplicate id`` and reported. The same id in two files (e.g. the same month loaded
-  from two downloads) is also a duplicate.
+* Some crimes are published more than once under the same Crime ID and crime type, at different
+  locations (about 3 % of Derbyshire's non-ASB rows in 2025). Only the first row is kept; the rest
+  are dropped as ``duplicate id`` and reported. A Crime ID given again with another month or crime
+  type is another crime (Northern Ireland's files re-use ids): kept, with the id made distinct
+  (``<id>#2``) and counted in a note.
+* A month loaded twice is found per *file* (:mod:`hotspots.io.copies`): a file most of whose
+  Crime IDs were read from a file of the same force and month, or with the same rows, is dropped
+  whole, ASB rows included, as ``copy of <file> (same month loaded twice)``. Identical ASB rows in
+  different files (a month split in two) are separate incidents and are kept.
 * Some forces (not Derbyshire) publish rows with empty ``Longitude``/``Latitude``: dropped as
   ``no location`` and reported.
 * A few rows lie far outside the force area (the anonymisation snaps to the nearest map point,
   and some crimes are recorded by one force in another's area). They are kept; give
   ``study_area`` to flag them (``in_study_area``) or drop them (``drop_outside=True``).
 * ``Month`` is month-only (``2025-01``): ``month`` is the first of the month and ``occurred`` is
-  NaT.
+  NaT. Forms a spreadsheet leaves (``Jun-25``, ``01/06/2025``, US ``6/1/2025``, ...) are read by
+  :func:`hotspots.io.months.parse_month_column`; a file named ``YYYY-MM-<force>-street.csv``
+  settles ambiguous dates, and its rows dated another month while most agree with the name are
+  dropped as ``month differs from file name``. A header line repeated inside the data is dropped as
+  ``repeated header line``.
 """
 
 from __future__ import annotations
