@@ -16,8 +16,9 @@ from __future__ import annotations
 import hashlib
 import json
 import math
+import re
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -420,6 +421,8 @@ class PreparedInputs:
         Rows dropped by the loaders and why (police.uk inputs, as ``rows_by_force``).
     categories, months
         The filters still to apply while streaming (None when the conversion applied them).
+    left_out : dict of str to int
+        Forces whose files were not read (``leave_out_forces``), with how many files each.
     """
 
     points: PointFile
@@ -429,6 +432,11 @@ class PreparedInputs:
     dropped: dict[str, int]
     categories: list[str] | None
     months: tuple[str | None, str | None] | None
+    left_out: dict[str, int] = field(default_factory=dict)
+
+
+#: A police.uk monthly file's force id (``2025-06-northern-ireland-street.csv.gz`` -> ``northern-ireland``).
+_FORCE_OF_FILE = re.compile(r"^\d{4}-\d{2}-(.+)-street\.csv(?:\.gz)?$", re.I)
 
 
 def _cache_key(files: list[Path], categories: list[str] | None, months: Any) -> str:
@@ -451,6 +459,7 @@ def prepare_inputs(
     months: tuple[str | None, str | None] | None,
     cache_dir: str | Path | None = None,
     progress: Callable[[str, float], None] | None = None,
+    leave_out_forces: Sequence[str] = (),
 ) -> PreparedInputs:
     """Turn the command's inputs into one Parquet point file (see the module documentation).
 
@@ -465,6 +474,9 @@ def prepare_inputs(
         Where converted files are kept (default: :func:`hotspots.io.cache.cache_dir` / ``national``).
     progress : callable, optional
         ``progress(step, fraction)`` per force converted.
+    leave_out_forces : list of str
+        police.uk force ids (``northern-ireland``) whose monthly files are not read (named by
+        :attr:`PreparedInputs.left_out`): the England-and-Wales grid leaves Northern Ireland out.
 
     Raises
     ------
@@ -481,6 +493,19 @@ def prepare_inputs(
             raise InputError("give one Parquet file, or police.uk files and folders, not both.")
         return PreparedInputs(open_points(parquet[0]), False, None, {}, {}, categories, months)
     files, zips = police_uk_files(paths)
+    left_out: dict[str, int] = {}
+    if leave_out_forces:
+        gone = {str(f).lower() for f in leave_out_forces}
+        keep = []
+        for f in files:
+            m = _FORCE_OF_FILE.match(f.name)
+            if m and m.group(1).lower() in gone:
+                left_out[m.group(1).lower()] = left_out.get(m.group(1).lower(), 0) + 1
+            else:
+                keep.append(f)
+        files = keep
+        if not files and not zips:
+            raise InputError(f"every file given is of a force left out ({', '.join(sorted(left_out))}).")
     from .io.cache import cache_dir as default_cache_dir
     from .national import police_uk_to_parquet
 
@@ -498,7 +523,7 @@ def prepare_inputs(
         else:
             if pts.rows == 0:
                 raise no_points_error(paths, categories, months)
-            return PreparedInputs(pts, False, out, kept, dropped, None, None)
+            return PreparedInputs(pts, False, out, kept, dropped, None, None, left_out)
     summary = police_uk_to_parquet(files + zips, out, categories=categories, months=months, progress=progress)
     dropped = {}
     for rep in summary.reports.values():
@@ -512,7 +537,7 @@ def prepare_inputs(
     tmp.replace(record)
     if summary.rows == 0:
         raise no_points_error(paths, categories, months)
-    return PreparedInputs(open_points(out), True, out, kept, dropped, None, None)
+    return PreparedInputs(open_points(out), True, out, kept, dropped, None, None, left_out)
 
 
 def _read_record(path: Path) -> tuple[dict[str, int], dict[str, int]]:

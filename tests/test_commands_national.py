@@ -437,3 +437,25 @@ def test_the_overview_shows_the_study_area_not_the_whole_grid():
     x0, x1, y0, y1 = _data_view(g, margin=0.0)
     assert (x0, x1, y0, y1) == (150_000.0, 170_000.0, 80_000.0, 90_000.0)
     assert _data_view(g) == (149_200.0, 170_800.0, 79_200.0, 90_800.0)  # 4 % of the larger side around it
+
+
+def test_the_england_and_wales_grid_leaves_northern_irelands_files_out(tmp_path, capsys):
+    """An England-and-Wales run gridded Northern Ireland's points in British National Grid and ranked
+    "near Belfast" first; its files are now left out, said, with the command that analyses it."""
+    rng = np.random.default_rng(6)
+    ni = np.column_stack([-5.93 + rng.normal(0, 0.01, 200), 54.6 + rng.normal(0, 0.01, 200)])  # Belfast
+    folder = _police_folder(tmp_path, "northern-ireland", ni, ["Anti-social behaviour"] * 200, "N00000001")
+    derby = np.column_stack([-1.47 + rng.normal(0, 0.01, 300), 52.92 + rng.normal(0, 0.01, 300)])
+    (folder / "2025-01-derbyshire-street.csv").write_text(
+        (folder / "2025-01-northern-ireland-street.csv").read_text().split("\n", 1)[0] + "\n"
+        + "\n".join(f",2025-01,F,F,{lon:.6f},{lat:.6f},On or near X,E01000001,X 001A,Anti-social behaviour,,"
+                    for lon, lat in derby) + "\n")
+    out = tmp_path / "res"
+    args = ["--cell-size", "250", "--bandwidth", "800", "--distance", "600", "--mask-radius", "1000", "--no-overview"]
+    assert main(["national", str(folder), "--out", str(out), "--cache-dir", str(tmp_path / "cache"), *args]) == 0
+    printed = capsys.readouterr().out
+    assert "warning: Northern Ireland's 1 file(s) left out: the England-and-Wales grid" in printed
+    assert "Northern Ireland's 200 incidents" not in printed  # nothing of it was gridded
+    rec = json.loads((out / "parameters.json").read_text())
+    assert rec["inputs"]["rows_by_force"] == {"derbyshire": 300} and rec["parameters"]["n_points"] == 300
+    assert rec["inputs"]["forces_left_out"] == {"northern-ireland": 1}

@@ -92,7 +92,7 @@ def run(args: argparse.Namespace) -> int:
 def _run(args: argparse.Namespace) -> int:
     from ..export.national_outputs import write_national_outputs
     from ..national import ENGLAND_WALES_BOUNDS, off_grid_note, run_national
-    from ..national_inputs import outside_great_britain_note, prepare_inputs
+    from ..national_inputs import FORCES_OUTSIDE_GREAT_BRITAIN, outside_great_britain_note, prepare_inputs
     from .analyse import ProgressBar
 
     t_start = time.perf_counter()
@@ -103,8 +103,15 @@ def _run(args: argparse.Namespace) -> int:
     cats = _categories(args.category)
 
     t = time.perf_counter()
+    # the England-and-Wales grid is British National Grid: Northern Ireland is not on it (its points
+    # were gridded distorted, and Belfast ranked first of "England and Wales")
+    outside = tuple(FORCES_OUTSIDE_GREAT_BRITAIN) if args.extent == "england-wales" else ()
     prepared = prepare_inputs(args.inputs, categories=cats, months=args.months, cache_dir=args.cache_dir,
-                              progress=lambda step, f: bar(step, 0.3 * f))
+                              progress=lambda step, f: bar(step, 0.3 * f), leave_out_forces=outside)
+    for force, n_files in prepared.left_out.items():
+        name, crs = FORCES_OUTSIDE_GREAT_BRITAIN[force]
+        say(f"warning: {name}'s {n_files:,} file(s) left out: the England-and-Wales grid (British National Grid) does "
+            f"not cover it; analyse {name} on its own with `hotspots analyse`, which uses {crs}")
     prep_s = time.perf_counter() - t
     pts = prepared.points
     stream_categories = prepared.categories
@@ -150,7 +157,7 @@ def _run(args: argparse.Namespace) -> int:
         dropped_rows[k] = dropped_rows.get(k, 0) + v
     inputs = {"arguments": [str(p) for p in args.inputs], "points_file": str(pts.path), "rows": pts.rows,
               "converted_from_police_uk": prepared.converted, "rows_by_force": prepared.rows_by_force,
-              "dropped_by_loader": dropped_rows, "prepare_s": prep_s}
+              "dropped_by_loader": dropped_rows, "prepare_s": prep_s, "forces_left_out": prepared.left_out}
     outside_gb = outside_great_britain_note(prepared.rows_by_force)  # e.g. Northern Ireland in British National Grid
     if outside_gb:
         result = dataclasses.replace(result, notes=(*result.notes, outside_gb))
