@@ -25,6 +25,7 @@ from typing import Any
 import numpy as np
 
 from ._errors import InputError, ParameterError
+from .forces import FORCES
 
 __all__ = [
     "PointFile", "open_points", "iter_points", "prepare_inputs", "PreparedInputs", "police_uk_files",
@@ -309,6 +310,19 @@ def _street_files(files: list[Path], zips: list[Path]) -> Iterator[tuple[Any, st
 #: police.uk forces outside Great Britain, where British National Grid (the national grid's CRS)
 #: is not defined, and the CRS ``hotspots analyse`` uses for them.
 FORCES_OUTSIDE_GREAT_BRITAIN = {"northern-ireland": ("Northern Ireland", "Irish Transverse Mercator, EPSG:2157")}
+
+
+#: The territorial forces of England and Wales (police.uk ids): :data:`hotspots.forces.FORCES`
+#: less British Transport Police and Northern Ireland.
+ENGLAND_WALES_FORCES = tuple(f for f in FORCES if f not in ("btp", "northern-ireland"))
+
+
+def missing_forces(rows_by_force: dict[str, int]) -> list[str]:
+    """The England-and-Wales forces (names) with no incident in ``rows_by_force`` (police.uk ids →
+    rows kept), e.g. the four the 2025 national set lacks: Greater Manchester, the Metropolitan
+    Police, West Midlands and West Yorkshire."""
+    have = {k for k, n in rows_by_force.items() if n}
+    return [FORCES[f] for f in ENGLAND_WALES_FORCES if f not in have]
 
 
 def outside_great_britain_note(rows_by_force: dict[str, int]) -> str | None:

@@ -459,3 +459,9 @@ def test_the_england_and_wales_grid_leaves_northern_irelands_files_out(tmp_path,
     rec = json.loads((out / "parameters.json").read_text())
     assert rec["inputs"]["rows_by_force"] == {"derbyshire": 300} and rec["parameters"]["n_points"] == 300
     assert rec["inputs"]["forces_left_out"] == {"northern-ireland": 1}
+    # the other England-and-Wales forces hold no data here: said, so that their areas are not read as free of hotspots
+    from hotspots.national_inputs import ENGLAND_WALES_FORCES, missing_forces
+
+    assert len(ENGLAND_WALES_FORCES) == 43 and len(rec["inputs"]["forces_without_data"]) == 42
+    assert "warning: no incidents from 42 of the 43 England-and-Wales forces (Avon and Somerset Constabulary, " in printed
+    assert missing_forces({f: 1 for f in ENGLAND_WALES_FORCES}) == []

@@ -92,7 +92,13 @@ def run(args: argparse.Namespace) -> int:
 def _run(args: argparse.Namespace) -> int:
     from ..export.national_outputs import write_national_outputs
     from ..national import ENGLAND_WALES_BOUNDS, off_grid_note, run_national
-    from ..national_inputs import FORCES_OUTSIDE_GREAT_BRITAIN, outside_great_britain_note, prepare_inputs
+    from ..national_inputs import (
+        ENGLAND_WALES_FORCES,
+        FORCES_OUTSIDE_GREAT_BRITAIN,
+        missing_forces,
+        outside_great_britain_note,
+        prepare_inputs,
+    )
     from .analyse import ProgressBar
 
     t_start = time.perf_counter()
@@ -108,6 +114,11 @@ def _run(args: argparse.Namespace) -> int:
     outside = tuple(FORCES_OUTSIDE_GREAT_BRITAIN) if args.extent == "england-wales" else ()
     prepared = prepare_inputs(args.inputs, categories=cats, months=args.months, cache_dir=args.cache_dir,
                               progress=lambda step, f: bar(step, 0.3 * f), leave_out_forces=outside)
+    # forces of England and Wales without a file: their areas show no incidents, not no hotspots
+    without = missing_forces(prepared.rows_by_force) if args.extent == "england-wales" and prepared.rows_by_force else []
+    if without:
+        say(f"warning: no incidents from {len(without)} of the {len(ENGLAND_WALES_FORCES)} England-and-Wales forces "
+            f"({', '.join(without)}): their areas show no incidents, not an absence of hotspots")
     for force, n_files in prepared.left_out.items():
         name, crs = FORCES_OUTSIDE_GREAT_BRITAIN[force]
         say(f"warning: {name}'s {n_files:,} file(s) left out: the England-and-Wales grid (British National Grid) does "
@@ -157,14 +168,18 @@ def _run(args: argparse.Namespace) -> int:
         dropped_rows[k] = dropped_rows.get(k, 0) + v
     inputs = {"arguments": [str(p) for p in args.inputs], "points_file": str(pts.path), "rows": pts.rows,
               "converted_from_police_uk": prepared.converted, "rows_by_force": prepared.rows_by_force,
-              "dropped_by_loader": dropped_rows, "prepare_s": prep_s, "forces_left_out": prepared.left_out}
+              "dropped_by_loader": dropped_rows, "prepare_s": prep_s, "forces_left_out": prepared.left_out,
+              "forces_without_data": without}
     outside_gb = outside_great_britain_note(prepared.rows_by_force)  # e.g. Northern Ireland in British National Grid
     if outside_gb:
         result = dataclasses.replace(result, notes=(*result.notes, outside_gb))
     folder.begin()  # clears the files an earlier run listed in parameters.json; nothing else is touched
     written = write_national_outputs(result, out, inputs=inputs, min_confidence=args.min_confidence,
                                      progress=lambda step, f: bar(step, 0.85 + 0.15 * f), overview=not args.no_overview,
-                                     command=command_record(args, "national"))
+                                     command=command_record(args, "national"),
+                                     caption="; ".join(t for t in (
+                                         ", ".join(cats) if cats else "every category",
+                                         f"no data from {', '.join(without)}" if without else "") if t))
     folder.finish()  # lists every file written in parameters.json
     write_s = time.perf_counter() - t
     bar("done", 1.0)

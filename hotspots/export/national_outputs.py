@@ -112,6 +112,7 @@ def write_national_outputs(
     progress: Callable[[str, float], None] | None = None,
     overview: bool = True,
     command: Mapping[str, Any] | None = None,
+    caption: str | None = None,
 ) -> NationalOutputs:
     """Write the results folder of a national run (see the module documentation).
 
@@ -136,6 +137,8 @@ def write_national_outputs(
         The run's ``command`` (one shell line) and ``working_directory``, recorded in
         ``parameters.json`` (the command line's :func:`hotspots.commands.command_record`); without
         it, ``command`` is ``"hotspots national"``.
+    caption : str, optional
+        A line under ``overview.png``'s title: what the data are (category, forces without data).
     """
     from ..areas import hotspot_areas
     from ..places import areas_near
@@ -195,7 +198,7 @@ def write_national_outputs(
 
     if overview and result.density is not None:
         t, c = time.perf_counter(), time.process_time()
-        files["overview"] = _overview(result, folder / "overview.png", min_confidence)
+        files["overview"] = _overview(result, folder / "overview.png", min_confidence, caption=caption)
         seconds["overview"] = time.perf_counter() - t
         cpu["overview"] = time.process_time() - c
         report("wrote overview.png", (len(jobs) + 2) / (len(jobs) + 3))
@@ -282,7 +285,7 @@ def _scale_bar(ax: Any, view: tuple[float, float, float, float]) -> None:
             fontsize=7, color="#222222")
 
 
-def _overview(result: Any, path: Path, min_confidence: float | None, max_px: int = 1000) -> Path:
+def _overview(result: Any, path: Path, min_confidence: float | None, max_px: int = 1000, caption: str | None = None) -> Path:
     """Density (log scale) with significant hot cells in red, whole grid, one image.
 
     The grids are reduced to at most ``max_px`` cells a side first (mean density, any hot cell
@@ -332,7 +335,7 @@ def _overview(result: Any, path: Path, min_confidence: float | None, max_px: int
     drawn = int(p.get("n_points", 0)) - off  # the points on the grid: counts.tif's sum
     off_text = f"\n{off:,} more lie off the grid: not counted, nor drawn" if off else ""
     ax.set_title(f"{drawn:,} incidents, {p.get('cell_size_m', 0):g} m cells: density and hot spots "
-                 f"({conf}Gi*, red){off_text}", fontsize=9)
+                 f"({conf}Gi*, red){off_text}" + (f"\n{caption}" if caption else ""), fontsize=9)
     ax.set_aspect("equal")
     fig.tight_layout()
     # The layout is fixed now: without a layout engine savefig draws the figure once, not twice
