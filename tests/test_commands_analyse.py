@@ -722,7 +722,10 @@ def test_summary_says_which_outcomes_the_completion_rate_leaves_out(demo_files, 
     caveat = "fewer than 5 referral outcome(s) were not recognised ('see notes') and are left out of the completion rate"
     assert f"  warning: {caveat}" in stdout  # where the file is loaded
     assert f"    - completion rate: {caveat}" in stdout  # under the scheme KPIs
-    assert "Did not complete" not in stdout and "3 referral outcome" not in stdout
+    assert "3 referral outcome" not in stdout and "('see notes', 'Did not complete')" not in stdout
+    # a recognised spelling of a way of ending is read as its category, and said (values only) where the file is checked
+    code, stdout, stderr = run_cli("load", path, "--kind", "referrals")
+    assert code == 0 and "'Did not complete' read as 'refused'" in stdout, stderr
 
 
 def test_keep_months_reach_the_settings_and_a_bad_month_is_named():

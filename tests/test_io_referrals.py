@@ -338,3 +338,18 @@ def test_an_id_repeated_in_a_later_file_keeps_the_later_files_row(tmp_path: Path
     assert data.set_index("referral_id").loc["IJ-001", "outcome"] == "withdrawn"
     assert any("a later file repeats; the later file's row is kept" in w for w in report.warnings)
     assert [f.rows_kept for f in report.files] == [1, 2]  # each file's line adds up
+
+
+def test_outcomes_read_as_refused_or_withdrawn_are_said_without_counts():
+    from hotspots.io.referrals import recoded_outcomes_note
+
+    raw = pd.Series(["Not completed", "Did not complete", "refused", "Complete", "Withdrawn by police", None])
+    read = pd.Series(["refused", "refused", "refused", "completed", "withdrawn", None])
+    note = recoded_outcomes_note(raw, read)
+    assert note == (
+        "outcome values read as a category they mean: 'Did not complete', 'Not completed' read as 'refused' (ended "
+        "without the task done through the person's own doing: refused, did not complete, failed); 'Withdrawn by police' "
+        "read as 'withdrawn' (ended by the police, the victim or the scheme)"
+    )
+    assert recoded_outcomes_note(raw[2:4], read[2:4]) == ""  # a category's own name, or a spelling of completed
+    assert recoded_outcomes_note(raw, read, alive=np.array([False, False, True, True, False, True])) == ""

@@ -216,6 +216,30 @@ REFERRAL_DTYPES = {
 }
 
 
+def recoded_outcomes_note(raw: pd.Series, read: pd.Series, alive: Any = None) -> str:
+    """Which of a file's outcome values were read as ``refused`` or ``withdrawn`` though spelt
+    otherwise (:data:`OUTCOME_SYNONYMS`), e.g. ``'Not completed', 'Did not complete' read as 'refused' (ended
+    without the task done ...)``; ``""`` when every value is a category's own name. Values only, no
+    counts (they would be counts of people)."""
+    r = pd.Series(raw).reset_index(drop=True).astype("string").str.strip()
+    v = pd.Series(read).reset_index(drop=True).astype("string")
+    ok = r.notna() & v.notna()
+    if alive is not None:
+        ok &= pd.Series(np.asarray(alive, dtype=bool))
+    pairs = pd.DataFrame({"raw": r[ok], "read": v[ok]}).drop_duplicates()
+    # a spelling of "completed" or "in progress" changes no meaning; another word for a way of ending does
+    pairs = pairs[(pairs["raw"].str.casefold() != pairs["read"].str.casefold()) & pairs["read"].isin(["refused", "withdrawn"])]
+    if not len(pairs):
+        return ""
+    why = {"refused": "ended without the task done through the person's own doing: refused, did not complete, failed",
+           "withdrawn": "ended by the police, the victim or the scheme"}
+    parts = []
+    for cat, g in pairs.groupby("read", sort=True):
+        shown = ", ".join(f"'{x}'" for x in sorted(g["raw"].unique())[:8])
+        parts.append(f"{shown} read as '{cat}'" + (f" ({why[cat]})" if cat in why else ""))
+    return "outcome values read as a category they mean: " + "; ".join(parts)
+
+
 def unrecognised_outcomes_text(report: Any, *, threshold: int | None = None) -> str:
     """What the completion rate leaves out: the referrals whose ``outcome`` was not recognised.
 
@@ -442,6 +466,9 @@ def load_referrals(
                 b.warn(f"{n_blank:,} row(s) without a `{col}` value: kept, with {key} not recorded")
             keep_unknown(b, df[col].reset_index(drop=True), unknown, key, col, f"allowed: {', '.join(labels)}")
             values[key] = vals
+            if key == "outcome":  # other spellings read as a category are said (no counts: they are people)
+                if recoded := recoded_outcomes_note(df[col], vals, b.alive):
+                    b.warn(recoded)
         for key in _DATES:
             col = found[key]
             if col is None:
