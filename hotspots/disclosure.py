@@ -172,7 +172,7 @@ def disclosure_statement(threshold: int = SUPPRESSION_THRESHOLD) -> str:
     return (f"Counts of people from 1 to {t - 1} are shown as <{t}; 'c' hides a count of {t} or more that would let "
             f"one be worked out; 'x' marks a figure not shown at all (any value, 0 included): the breakdown of a group "
             f"smaller than {t}, a count whose <{t} or 'c' would still let a small count be worked out, or a rate (of any "
-            "group) that would.")
+            "group) that would; a percentage shown as '<16' or '>92' is a bound, where its exact value would.")
 
 
 def suppress_count(n: int | float | None, threshold: int = SUPPRESSION_THRESHOLD) -> int | str | None:

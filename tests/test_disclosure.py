@@ -245,7 +245,8 @@ def test_the_statement_explains_every_x():
     assert "'x' marks a figure not shown at all (any value, 0 included): the breakdown of a group smaller than 5" in text
     # an 'x' on a count of 5 or more (the fallback when no 'c' can free a small count) is described too
     assert "a count whose <5 or 'c' would still let a small count be worked out" in text
-    assert "or a rate (of any group) that would." in text
+    assert "or a rate (of any group) that would;" in text
+    assert text.endswith("a percentage shown as '<16' or '>92' is a bound, where its exact value would.")  # "<16" explained
 
 
 def _four_ones():
