@@ -309,9 +309,12 @@ def split_periods(
         ma = _months_of_year(after, resolution == "month")
         inter = mb & ma
         if not inter:
+            from .validation import shown
+
             raise ParameterError(
-                f"`same_months=True` but the periods share no calendar month ({before.describe()} vs {after.describe()}). "
-                "Use periods that cover the same months of the year, or `same_months=False`."
+                f"{shown('same_months')} compares the calendar months both periods hold, and these share none "
+                f"({before.describe()} vs {after.describe()}): choose periods that cover the same months of the year "
+                f"(a year apart, which needs two years of data), or leave out {shown('same_months')}."
             )
         common = tuple(sorted(inter))
         if inter != mb or inter != ma:

@@ -315,7 +315,7 @@ def test_same_months_restricts_both_periods():
 
 
 def test_same_months_without_common_month_is_an_error():
-    with pytest.raises(ParameterError, match="share no calendar month"):
+    with pytest.raises(ParameterError, match="these share none"):
         change_cells(
             _incidents(SPEC), _grid(), Period("2022-01-01", "2022-03-31"), Period("2023-07-01", "2023-09-30"),
             same_months=True, test="poisson",
