@@ -45,11 +45,11 @@ def test_kpi_cards_show_only_suppressed_values(demo):
     cards = views.kpi_cards(full)
     assert [c.label for c in cards] == [
         "Referrals",
-        "Completed, of concluded referrals",
+        "Completed",
         "Not re-offended",
         "Victim satisfied",
-        "Contacted within 48 h",
-        "Contacted and booked within 48 h",
+        "Contact ≤ 48 h",
+        "Booked ≤ 48 h",
     ]
     row = full.table.iloc[-1]
     assert cards[0].value == f"{int(row['referrals']):,}"
@@ -235,9 +235,9 @@ def test_no_booking_times_show_not_recorded_in_cards_and_funnel(demo):
         bars = views.funnel_bars(view).set_index("stage")
         assert bars.loc["booked", "shown"] == NOT_RECORDED and np.isnan(bars.loc["booked", "referrals"])
         cards = {c.label: c for c in views.view_cards(view, pub.window)}
-        assert cards["Contacted and booked within 48 h"].value == NOT_RECORDED
-        assert not cards["Contacted and booked within 48 h"].suppressed
-        assert cards["Contacted within 48 h"].value not in (NOT_RECORDED, "0 %")
+        assert cards["Booked ≤ 48 h"].value == NOT_RECORDED
+        assert not cards["Booked ≤ 48 h"].suppressed
+        assert cards["Contact ≤ 48 h"].value not in (NOT_RECORDED, "0 %")
     assert (pub.kpis["offence"]["contacted_booked_48h_pct"] == NOT_RECORDED).all()
     assert (pub.funnel["all"]["booked"] == NOT_RECORDED).all()
 

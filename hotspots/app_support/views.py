@@ -252,11 +252,11 @@ class Card:
 _CARDS = (
     ("Referrals", "referrals", None, "Referrals into the scheme (with the filters applied)."),
     (
-        "Completed, of concluded referrals",
+        "Completed",
         "completed_pct",
         "concluded",
-        "Share of concluded referrals (completed, refused or withdrawn) that were completed; the funnel's "
-        "completed share is of all referred.",
+        "Completed, of concluded referrals: the share of concluded referrals (completed, refused or withdrawn) that "
+        "were completed; the funnel's completed share is of all referred.",
     ),
     (
         "Not re-offended",
@@ -266,16 +266,18 @@ _CARDS = (
     ),
     ("Victim satisfied", "victim_satisfied_pct", "victim_responses", "Share of victims who answered who were satisfied."),
     (
-        "Contacted within 48 h",
+        "Contact ≤ 48 h",
         "contacted_48h_pct",
         None,
-        "Share of all referrals contacted within 48 hours of the referral (the scheme's target).",
+        "Contacted within 48 h: the share of all referrals contacted within 48 hours of the referral (the scheme's "
+        "target).",
     ),
     (
-        "Contacted and booked within 48 h",
+        "Booked ≤ 48 h",
         "contacted_booked_48h_pct",
         None,
-        "Share of all referrals contacted and with reparative work booked within 48 hours "
+        "Contacted and booked within 48 h: the share of all referrals contacted and with reparative work booked within "
+        "48 hours "
         "(\"not recorded\" when the referral data hold no booking times).",
     ),
 )
