@@ -511,3 +511,18 @@ def test_a_number_is_not_pushed_off_by_the_box_of_a_diagonal_leader():
     assert tuple(by_line.xyann) == (off, off)
     by_box = _number_beside(ax, "7", bounds, off, kw, renderer, [box])
     assert tuple(by_box.xyann) != (off, off)
+
+
+def test_the_scale_bar_takes_the_bottom_corner_holding_less_of_the_study_area():
+    import shapely
+
+    from hotspots.export._layout import DrawContext, scale_on_right
+
+    extent = (0.0, 100_000.0, 0.0, 100_000.0)
+    # a force whose southern tip reaches the bottom left corner (Staffordshire, West Mercia): the bar goes right
+    tip = DrawContext(analysis=None, fig=None, scale=1.0, area_geom=shapely.box(0, 0, 40_000, 100_000), source=None)
+    assert scale_on_right(tip, extent)
+    # the bottom right as full as the bottom left, or no study area: bottom left as before
+    full = DrawContext(analysis=None, fig=None, scale=1.0, area_geom=shapely.box(0, 0, 100_000, 100_000), source=None)
+    assert not scale_on_right(full, extent)
+    assert not scale_on_right(DrawContext(analysis=None, fig=None, scale=1.0, area_geom=None, source=None), extent)

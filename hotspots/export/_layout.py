@@ -191,7 +191,32 @@ def grid_image(ctx: DrawContext, ax: Any, grid: Grid, rgba: np.ndarray, *, zorde
 
 
 # =============================================================================== map furniture
+def _scale_box(extent: tuple[float, float, float, float], right: bool) -> tuple[float, float, float, float, float]:
+    """The scale bar's start ``(x0, y0)`` and its white box's corner and width ``(bx, by, bw)``
+    (the box is 0.085 of the height tall): bottom left, or bottom right with ``right``."""
+    xmin, xmax, ymin, ymax = extent
+    w = xmax - xmin
+    length = nice_number(w * 0.22)
+    x0 = xmax - 0.04 * w - length - 0.035 * w if right else xmin + 0.04 * w
+    y0 = ymin + 0.045 * (ymax - ymin)
+    return x0, y0, x0 - 0.015 * w, y0 - 0.035 * (ymax - ymin), length + 0.05 * w
+
+
+def scale_on_right(ctx: DrawContext, extent: tuple[float, float, float, float]) -> bool:
+    """Whether the scale bar goes bottom right: when its box there covers clearly less of the study
+    area than bottom left (Staffordshire's and West Mercia's southern tips lay under it)."""
+    if ctx.area_geom is None:
+        return False
+    xmin, xmax, ymin, ymax = extent
+    cover = []
+    for right in (False, True):
+        _, _, bx, by, bw = _scale_box(extent, right)
+        cover.append(ctx.area_geom.intersection(shapely.box(bx, by, bx + bw, by + 0.085 * (ymax - ymin))).area)
+    return cover[1] < 0.5 * cover[0]
+
+
 def scale_bar(ctx: DrawContext, ax: Any, extent: tuple[float, float, float, float]) -> None:
+    """A scale bar in the bottom corner holding less of the study area (:func:`scale_on_right`)."""
     xmin, xmax, ymin, ymax = extent
     w = xmax - xmin
     length = nice_number(w * 0.22)
@@ -199,8 +224,7 @@ def scale_bar(ctx: DrawContext, ax: Any, extent: tuple[float, float, float, floa
         unit_len, unit = 1000.0, "km"
     else:
         unit_len, unit = 1.0, "m"
-    x0 = xmin + 0.04 * w
-    y0 = ymin + 0.045 * (ymax - ymin)
+    x0, y0, _, _, _ = _scale_box(extent, scale_on_right(ctx, extent))
     h = 0.012 * (ymax - ymin)
     box = Rectangle((x0 - 0.015 * w, y0 - 0.035 * (ymax - ymin)), length + 0.05 * w, 0.085 * (ymax - ymin),
                     facecolor="white", edgecolor="none", alpha=0.8, zorder=8)
@@ -216,14 +240,15 @@ def scale_bar(ctx: DrawContext, ax: Any, extent: tuple[float, float, float, floa
 
 
 def north_arrow(ctx: DrawContext, ax: Any, extent: tuple[float, float, float, float]) -> None:
-    """A north arrow in the emptiest corner but the scale bar's (bottom left): the one whose box
+    """A north arrow in the emptiest corner but the scale bar's (:func:`scale_on_right`): the one whose box
     (12 % of the width, 16 % of the height) holds least of the study area, top right on a tie
     (Thanet, with three hotspots, is the top right of Kent's before/after panels)."""
     xmin, xmax, ymin, ymax = extent
     w, h = xmax - xmin, ymax - ymin
     size = min(w, h) * 0.06
+    low_x = xmin + 0.06 * w if scale_on_right(ctx, extent) else xmax - 0.06 * w  # the bottom corner the scale bar left free
     corners = [(xmax - 0.06 * w, ymax - 0.035 * h), (xmin + 0.06 * w, ymax - 0.035 * h),
-               (xmax - 0.06 * w, ymin + 0.035 * h + size * 1.6)]  # centre x and top of the arrow
+               (low_x, ymin + 0.035 * h + size * 1.6)]  # centre x and top of the arrow
     cover = [ctx.area_geom.intersection(shapely.box(cx - 0.06 * w, top - 0.16 * h, cx + 0.06 * w, top)).area
              if ctx.area_geom is not None else 0.0 for cx, top in corners]
     cx, top = corners[int(np.argmin(np.round(np.asarray(cover) / max(w * h * 0.002, 1.0))))]
