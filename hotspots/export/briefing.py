@@ -784,11 +784,12 @@ def _before_after(analysis: Any, out_path: str | Path, *, size_in: tuple[float, 
         chars = max(20, int(width * 72.0 / (ctx.fs(6.3) * 0.53)))
         return leg.line_h(8.0) * 1.4 + len(textwrap.wrap(method, chars)) * leg.line_h(6.3)
 
-    method_h, legend_h = text_h(total), leg.cursor + text_h(leg.w)
+    under_w = 0.94 * total  # wrapping estimates glyphs a little narrow: the lines keep clear of the legend column
+    method_h, legend_h = text_h(under_w), leg.cursor + text_h(leg.w)
     if method_below is None:
         method_below = method_h < below_top - footer_h - 0.1 and leg_top - legend_h < maps_bottom
     if method_below:
-        box = SidePanel(ctx, x_start, footer_h + 0.05, total, below_top - footer_h - 0.05)
+        box = SidePanel(ctx, x_start, footer_h + 0.05, under_w, below_top - footer_h - 0.05)
         box.heading("Method", size=8.0)
         box.para(method, size=6.3, gap=0)
         content_bottom = min(below_top - box.cursor, leg_top - leg.cursor)
