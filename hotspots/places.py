@@ -228,11 +228,6 @@ def _anchor(xy: np.ndarray) -> np.ndarray | None:
     return uniq[int(np.argmin(np.hypot(*(uniq - np.median(uniq, axis=0)).T)))]
 
 
-def _spelling_key(name: str) -> str:
-    """A name without case, hyphens, apostrophes, dots or repeated spaces: one key for a place's spellings."""
-    return " ".join(re.sub(r"[-'’.]", " ", str(name)).casefold().split())
-
-
 def _fmt(items: list[tuple[str, int]], total: int, points: dict[str, int] | None = None) -> str:
     """``"Granby Street (120); Parking Area (57 at 9 map points)"``: a generic name counted over
     several map points is several places (Bournemouth's "Parking Area (374)" was 32 car parks)."""
@@ -371,9 +366,6 @@ def area_places(
         # ``lsoa_name`` no town has a district): a city across a river or a district border can
         # out-reach the town next door (Liverpool over Wallasey).
         town = _town_in_district(xy, towns, towns_districts(towns, incidents), label_district)
-        # a town that is also a district is spelt as the district (ONS): "Newcastle-under-Lyme",
-        # not GeoNames' "Newcastle under Lyme" beside it
-        town = _as_districts_spell(town, districts)
     rows = []
     points = _map_points(owner, streets, shapely.get_coordinates(incidents.geometry.values[inside]))
     per_area = np.bincount(owner, minlength=len(areas))
@@ -463,16 +455,8 @@ def towns_at(xy: Any, towns: gpd.GeoDataFrame, incidents: gpd.GeoDataFrame | Non
     centres = gpd.GeoDataFrame(geometry=gpd.points_from_xy(p[:, 0], p[:, 1]), crs=towns.crs)
     own = towns_districts(centres, incidents)
     named = _town_in_district(p, towns, towns_districts(towns, incidents), list(own))
-    out[ok] = np.asarray(_as_districts_spell(named, district_names(incidents["lsoa_name"])), dtype=object)
+    out[ok] = np.asarray(named, dtype=object)
     return out
-
-
-def _as_districts_spell(names: list, districts: Any) -> list:
-    """Town names spelt as the district of the same name where there is one (ONS's
-    "Newcastle-under-Lyme" for GeoNames' "Newcastle under Lyme"): hotspot areas, task sites and
-    referral towns read alike."""
-    official = {_spelling_key(d): d for d in pd.unique(pd.Series(districts).dropna().astype(str))}
-    return [official.get(_spelling_key(t), t) if t else t for t in names]
 
 
 #: A town's district is the most frequent among this many incidents nearest its centre ...

@@ -151,17 +151,6 @@ def test_an_area_across_a_river_takes_the_town_of_its_streets_bank():
     assert out["label"] == "Railway Terrace, North Shields" and out["town"] == "North Shields"
 
 
-def test_a_town_that_is_a_district_is_spelt_as_the_district():
-    towns = gpd.GeoDataFrame({"name": ["Newcastle under Lyme"], "population": [75_000]},
-                             geometry=gpd.points_from_xy([200], [200]), crs=27700)
-    inc = gpd.GeoDataFrame(
-        {"location": ["On or near High Street"] * 3, "lsoa_name": ["Newcastle-under-Lyme 001A"] * 3},
-        geometry=gpd.points_from_xy([100] * 3, [100] * 3), crs=27700,
-    )
-    out = area_places(_areas(), inc, towns=towns).iloc[0]
-    assert out["label"] == "High Street, Newcastle-under-Lyme" and out["district"] == "Newcastle-under-Lyme"
-
-
 def test_a_street_named_as_its_town_is_not_said_twice():
     inc = gpd.GeoDataFrame(
         {"location": ["On or near Malton"] * 3, "lsoa_name": ["Ryedale 001A"] * 3},
