@@ -78,8 +78,9 @@ def test_snap_points_counts_per_square_by_hand():
     assert snapped.crs.to_epsg() == 27700
     assert snapped["count"].tolist() == [3, 1]
     # With the total (4) known, "<3" would be 4 - 3 = 1, and hiding the 3 (as 3 or more) still
-    # pins it: the two squares are withheld.
-    assert snapped["shown"].tolist() == ["x", "x"]
+    # pins it: the small square is withheld ("x", any value, 0 included), which frees it (0 or 1)
+    # and the 3 hidden as "c" (3 or 4); withholding both, as before, hid more than needed.
+    assert snapped["shown"].tolist() == ["c", "x"]
     assert sl.snap_points(pts, 100, threshold=3).attrs["snapped_m"] == 100
     assert list(zip(snapped.geometry.x, snapped.geometry.y)) == [(430_050.0, 330_050.0), (430_150.0, 330_050.0)]
 
