@@ -22,7 +22,7 @@ import pandas as pd
 
 from ._errors import ParameterError
 
-__all__ = ["FAR_APART_KM", "FORCES", "Force", "detect_force", "far_apart_forces", "force_id", "force_name"]
+__all__ = ["FAR_APART_KM", "FORCES", "Force", "detect_force", "far_apart_forces", "file_force", "force_id", "force_name"]
 
 #: police.uk force id -> the force's name as police.uk writes it (``Falls within``; the API's
 #: ``/api/forces`` gives the same names).
@@ -98,6 +98,13 @@ def _key(text: str) -> str:
 
 _BY_KEY = {_key(name): fid for fid, name in FORCES.items()} | {_key(fid): fid for fid in FORCES}
 _BY_KEY |= {"psni": "northern-ireland", "british transport": "btp", "met": "metropolitan", "gmp": "greater-manchester"}
+
+
+def file_force(file_name: str) -> str | None:
+    """The police.uk force id a monthly file's name gives (``2025-06-northern-ireland-street.csv.gz``
+    -> ``"northern-ireland"``, in any case), else None."""
+    m = _FILE_FORCE.match(str(file_name).lower())
+    return m.group("force") if m else None
 
 
 def force_id(name: Any) -> str | None:

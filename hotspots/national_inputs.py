@@ -16,7 +16,6 @@ from __future__ import annotations
 import hashlib
 import json
 import math
-import re
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -25,7 +24,7 @@ from typing import Any
 import numpy as np
 
 from ._errors import InputError, ParameterError
-from .forces import FORCES
+from .forces import FORCES, file_force
 
 __all__ = [
     "PointFile", "open_points", "iter_points", "prepare_inputs", "PreparedInputs", "police_uk_files",
@@ -449,9 +448,6 @@ class PreparedInputs:
     left_out: dict[str, int] = field(default_factory=dict)
 
 
-#: A police.uk monthly file's force id (``2025-06-northern-ireland-street.csv.gz`` -> ``northern-ireland``).
-_FORCE_OF_FILE = re.compile(r"^\d{4}-\d{2}-(.+)-street\.csv(?:\.gz)?$", re.I)
-
 
 def _cache_key(files: list[Path], categories: list[str] | None, months: Any) -> str:
     h = hashlib.sha256()
@@ -512,9 +508,9 @@ def prepare_inputs(
         gone = {str(f).lower() for f in leave_out_forces}
         keep = []
         for f in files:
-            m = _FORCE_OF_FILE.match(f.name)
-            if m and m.group(1).lower() in gone:
-                left_out[m.group(1).lower()] = left_out.get(m.group(1).lower(), 0) + 1
+            force = file_force(f.name)
+            if force in gone:
+                left_out[force] = left_out.get(force, 0) + 1
             else:
                 keep.append(f)
         files = keep
