@@ -784,7 +784,6 @@ def force_months(
     return ForceMonths(covers, absent, short, tuple(sorted(kept)))
 
 
-_FILE_MONTH = re.compile(r"(?:^|[^0-9])(?P<y>(?:19|20)\d{2})-(?P<m>0[1-9]|1[0-2])(?:[^0-9]|$)")
 
 
 def _base_name(name: str) -> str:
@@ -793,7 +792,8 @@ def _base_name(name: str) -> str:
 
 
 def file_month(name: str) -> int | None:
-    """The month a monthly file's name gives (``2025-04-kent-street.csv`` → ``2025 * 12 + 3``), else None.
+    """The month a monthly file's name gives (``2025-04-kent-street.csv`` → ``2025 * 12 + 3``), else None: a
+    ``YYYY-MM`` anywhere in the file's own name (:func:`hotspots.io.months.name_month`, the one rule).
 
     Examples
     --------
@@ -802,8 +802,9 @@ def file_month(name: str) -> int | None:
     >>> file_month("incidents.csv") is None
     True
     """
-    hit = _FILE_MONTH.search(_base_name(name))
-    return None if hit is None else int(hit["y"]) * 12 + int(hit["m"]) - 1
+    from .io.months import name_month
+
+    return name_month(name, anywhere=True)
 
 
 def files_not_kept(report: object) -> dict[int, list[str]]:

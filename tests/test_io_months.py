@@ -31,6 +31,15 @@ def test_name_month_reads_police_uk_names_only():
     assert name_month("suffolk-2025-06.csv") is None  # the month must lead the name
 
 
+def test_name_month_anywhere_finds_a_month_inside_the_name_but_not_inside_a_longer_number():
+    assert name_month("suffolk-2025-06.csv", anywhere=True) == JUN_2025
+    assert name_month("C:\\data\\asb 2025-06 (copy).csv", anywhere=True) == JUN_2025  # Windows folders ignored
+    assert name_month("2025-06/asb.csv", anywhere=True) is None  # the folder does not count
+    assert name_month("id12025-06.csv", anywhere=True) is None  # 12025 is not a year
+    assert name_month("2025-061.csv", anywhere=True) is None
+    assert name_month("1850-06.csv", anywhere=True) is None
+
+
 # --- forms -------------------------------------------------------------------------------------
 
 

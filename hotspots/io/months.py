@@ -36,6 +36,7 @@ __all__ = [
 MONTH_FORMS = "a month such as 2025-06, Jun 2025, Jun-25, 01/06/2025 or 01/06/25"
 
 _NAME = re.compile(r"^(\d{4})-(0[1-9]|1[0-2])-")
+_ANY_NAME = re.compile(r"(?:^|[^0-9])((?:19|20)\d{2})-(0[1-9]|1[0-2])(?:[^0-9]|$)")
 _MONTHS = "january february march april may june july august september october november december".split()
 _MONTH_NAMES = {**{m: i for i, m in enumerate(_MONTHS, 1)}, **{m[:3]: i for i, m in enumerate(_MONTHS, 1)}, "sept": 9}
 _YM = re.compile(r"^(?P<y>\d{4})[-/](?P<m>\d{1,2})$")
@@ -46,17 +47,31 @@ _NUMERIC = re.compile(
 )
 
 
-def name_month(name: str) -> int | None:
-    """The month a police.uk file's name gives (``2025-06-suffolk-street.csv`` -> 2025 * 12 + 5), or None.
+def name_month(name: str, anywhere: bool = False) -> int | None:
+    """The month a monthly file's name gives (``2025-06-suffolk-street.csv`` -> 2025 * 12 + 5), or None.
 
-    Only the file's own name counts (folders in ``name`` are ignored); the name must start ``YYYY-MM-``.
+    The one month-from-file-name rule of the product. Only the file's own name counts (folders in ``name``,
+    ``/`` or ``\\``, are ignored).
+
+    Parameters
+    ----------
+    name : str
+        A file name or path.
+    anywhere : bool, default False
+        False: the name must start ``YYYY-MM-`` as police.uk names do. This strict form is what rows are
+        checked against (:func:`check_name_month`), so a name that merely holds a date never drops rows.
+        True: a ``YYYY-MM`` (years 1900-2099) anywhere in the name, not inside a longer number
+        (``asb 2025-04 (copy).csv``); used only to say which month a lost file was meant to hold.
 
     Examples
     --------
     >>> name_month("2025/2025-06-suffolk-street (1).csv"), name_month("a.csv")
     (24305, None)
+    >>> name_month("asb 2025-04.csv"), name_month("asb 2025-04.csv", anywhere=True)
+    (None, 24303)
     """
-    m = _NAME.match(str(name).replace("\\", "/").rsplit("/", 1)[-1])
+    base = re.split(r"[/\\]", str(name))[-1]
+    m = (_ANY_NAME.search if anywhere else _NAME.match)(base)
     return None if m is None else int(m.group(1)) * 12 + int(m.group(2)) - 1
 
 
