@@ -120,11 +120,13 @@ def _interpret(success: float, buffer: float, q: float, tne: float) -> str:
         what = "some displacement into the buffer, smaller than the gain in the target area (the scheme still gained)."
     else:
         what = "displacement into the buffer outweighs the gain in the target area."
+    # the caveat leads: read alone, "diffusion of benefit ... net reduction" contradicted the tested
+    # reading beside it ("no sign of displacement", p = 0.93) for a tester
     return (
-        f"The target area improved relative to the control area (success measure {success:+.3f}). WDQ {q:+.2f}: {what} "
-        + net
-        + " These are ratios of changes with no test of chance: with few incidents, or places that vary from year to "
-        "year, they swing on their own; test the same counts with hotspots.wdd (its tau2 for that variation)."
+        "Descriptive only, not a test of chance (with few incidents, or places that vary from year to year, these ratios "
+        "swing on their own; the tested reading is the pooled rings-vs-beyond change, or hotspots.wdd on the same "
+        f"counts): the target area improved relative to the control area (success measure {success:+.3f}). WDQ {q:+.2f}: "
+        f"{what} " + net
     )
 
 

@@ -141,7 +141,13 @@ def ring_reading(
         there_fig = ""
     pct = abs(versus.rate_ratio - 1.0) * 100.0
     if rel == "none":
-        out += f", no differently from {there}{there_fig}"
+        from .style import p_text
+
+        # "no differently" overstated a non-significant difference (+26 % against +6 %, p = 0.067): the
+        # words say it is not significant, and the test's p is given
+        out += f", not significantly differently from {there}{there_fig}"
+        if np.isfinite(versus.p_value):
+            out += f" (rings vs beyond {_signed(versus.rate_ratio)}, {p_text(versus.p_value)})"
     else:
         out += (f", against {_signed(beyond.rate_ratio)} in {there}" if there_fig else f", relative to {there}")
         out += f": {pct:.0f}% {'higher' if rel == 'rise' else 'lower'} relative to beyond, a significant {rel}"

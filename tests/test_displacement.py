@@ -58,7 +58,9 @@ def test_displacement_outweighs_gain():
     assert "outweighs" in r.interpretation
     assert r.total_net_effect == pytest.approx((100 - 80) + (50 - 90))  # -20
     # a ratio of point estimates: the text says it has no test of chance and where to find one
-    assert "no test of chance" in r.interpretation and "hotspots.wdd" in r.interpretation
+    assert "not a test of chance" in r.interpretation and "hotspots.wdd" in r.interpretation
+    # ... and says so first, before any reading a tester could take for a tested one
+    assert r.interpretation.startswith("Descriptive only, not a test of chance")
 
 
 def test_diffusion_larger_than_gain():

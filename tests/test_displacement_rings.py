@@ -18,6 +18,7 @@ from hotspots.change_summary import VERDICTS, ScopeChange, summarise_change
 from hotspots.displacement_rings import DEFAULT_RING_M, RING_SCOPES, displacement_change, ring_areas
 from hotspots.gistar import gi_star
 from hotspots.grid import count
+from hotspots.style import p_text
 
 
 def _areas(labels: np.ndarray, grid: Grid) -> HotspotAreas:
@@ -131,8 +132,11 @@ def test_rings_counted_as_their_cells_and_compared_with_the_rest_beyond():
     # "no sign of displacement" over a ring row "significant rise" as a contradiction)
     risen = dataclasses.replace(ring, rate_ratio=1.25, verdict="significant rise")
     shared = dataclasses.replace(d, summary=dataclasses.replace(d.summary, rows=(risen, vs)))
-    assert f"the {d.width_m:,g} m rings around the hotspot areas rose 25%, no differently from the rest" in shared.describe()
+    said = f"the {d.width_m:,g} m rings around the hotspot areas rose 25%, not significantly differently from the rest"
+    assert said in shared.describe()
     assert "no sign of displacement" in shared.describe()
+    # ... and gives the test it rests on, so "not significantly" can be checked against the figures
+    assert "(rings vs beyond " in shared.describe() and f"{p_text(vs.p_value)})" in shared.describe()
     # the Weighted Displacement Quotient of the same totals
     h = d.params["counts"]["hotspots"]
     assert (d.wdq.Rb, d.wdq.Ra, d.wdq.Db, d.wdq.Da) == (h[0], h[1], ring.n_before, ring.n_after)
