@@ -371,8 +371,29 @@ class Displacement:
         if kind == READINGS[2] and np.isfinite(vs.mde_fall) and vs.mde_fall < 1:
             rise = float(np.expm1(-np.log1p(-vs.mde_fall)))
             text += f"; a rise of {rise:.0%} or more relative to beyond would likely have been detected"
-        extra = [t for t in (self.width_note, no_ring_text(self.rings)) if t]
+        extra = [t for t in (self.rising_rings_text(), self.width_note, no_ring_text(self.rings)) if t]
         return "; ".join([text, *extra])
+
+    def rising_rings_text(self, most: int = 5) -> str:
+        """The rings that rose significantly on their own, named by the hotspot area they surround
+        (``"on its own, the ring around hotspot area 1 rose significantly (+260%)"``); ``""`` when none.
+
+        The pooled reading can say "no sign of displacement" while one area's ring rose sharply (a
+        tester moved 30 % of an area's incidents into its ring: +260 % there, +26 % over all rings);
+        the sentence sends the reader to that area. At most ``most`` areas are named, busiest rise first.
+        """
+        most = max(int(most), 1)
+        t = self.by_area()
+        up = t[t["ring_change_class"].astype(str) == "significant rise"].sort_values("ring_rate_ratio", ascending=False)
+        if up.empty:
+            return ""
+        named = ", ".join(
+            f"{int(a)} ({_signed(r)})" for a, r in zip(up["area_id"].head(most), up["ring_rate_ratio"].head(most))
+        )
+        more = f" and {len(up) - most} more" if len(up) > most else ""
+        if len(up) == 1:
+            return f"on its own, the ring around hotspot area {named} rose significantly"
+        return f"on their own, the rings around hotspot areas {named}{more} rose significantly"
 
 
 def ring_areas(areas: HotspotAreas, width_m: float = DEFAULT_RING_M) -> HotspotAreas:

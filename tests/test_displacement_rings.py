@@ -150,6 +150,19 @@ def test_a_displacement_next_door_is_found():
     assert ring.verdict == "significant rise" and vs.verdict == "significant rise" and vs.rate_ratio > 1.5
     assert "harm may have moved next door" in d.describe()
     assert d.wdq is not None and d.wdq.wdq < 0  # the WDQ's sign for displacement
+    # each ring that rose significantly on its own is named by its hotspot area, biggest rise first
+    t = d.by_area()
+    up = t[t["ring_change_class"] == "significant rise"].sort_values("ring_rate_ratio", ascending=False)
+    assert len(up) >= 1
+    text = d.rising_rings_text()
+    assert f"area{'s' if len(up) > 1 else ''} {int(up['area_id'].iloc[0])} (+" in text and text in d.describe()
+    assert len(up) == 1 or d.rising_rings_text(most=1).endswith(f"and {len(up) - 1} more rose significantly")
+
+
+def test_no_ring_named_when_none_rose_on_its_own():
+    _, _, _, d = _displacement(_town(0.0))
+    assert (d.by_area()["ring_change_class"] != "significant rise").all()
+    assert d.rising_rings_text() == "" and "rose significantly" not in d.describe()
 
 
 def test_the_rings_as_a_layer_hold_each_rings_change():
