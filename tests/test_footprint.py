@@ -67,6 +67,23 @@ def test_strays_left_out_and_counted():
     assert rec["incidents_outside"] == 3 and rec["share_of_incidents_inside"] == round(4500 / 4503, 4)
 
 
+def test_a_stray_linked_only_across_a_near_gap_is_left_out_not_kept_as_an_island():
+    # one incident 9 km beyond the town's edge: within the 10 km gap, so in the town's group, but
+    # shrunk back it kept a 12 km² disc of its own (Durham's 2025 ASB: two such islands)
+    rng = np.random.default_rng(0)
+    core = town(rng, [450_000, 300_000], 1_500, 500)
+    stray = [[core[:, 0].max() + 9_000, 300_000]]
+    fp = data_footprint(np.vstack([core, stray]), crs=27700)
+    assert shapely.get_num_geometries(fp.geometry) == 1
+    assert fp.n_outside == 1 and not fp.inside[-1] and fp.inside[:-1].all()
+    assert (fp.groups_left_out, fp.pieces_left_out) == (0, 1) and fp.record()["pieces_left_out"] == 1
+    assert "left out 1 incident(s)" in fp.describe() and "1 stray piece(s) of under 5 incidents" in fp.describe()
+    # five incidents there are a place, not a stray: kept as its own piece
+    five = np.array(stray * 5) + rng.normal(0, 50, (5, 2))
+    fp5 = data_footprint(np.vstack([core, five]), crs=27700)
+    assert shapely.get_num_geometries(fp5.geometry) == 2 and fp5.n_outside == 0 and fp5.pieces_left_out == 0
+
+
 def test_every_kept_incident_has_a_margin():
     rng = np.random.default_rng(1)
     xy = town(rng, [400_000, 400_000], 3_000, 2000)
