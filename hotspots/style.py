@@ -200,17 +200,26 @@ def shorten(text: Any, width: int) -> str:
     """``text`` cut to at most ``width`` characters, ending in "…" when cut (never silently).
 
     The one rule for names too long for a column (the command line's summary, the briefing
-    tables): ``"Brinkburn Street, Newcastle upon Tyne"`` in 32 characters is
-    ``"Brinkburn Street, Newcastle…"``, not ``"Brinkburn Street, Newcastle upon"``. The cut
-    falls between words when that loses at most 10 characters, else inside a word.
+    tables): ``"Brinkburn Street, Newcastle upon Tyne"`` in 24 characters is
+    ``"Brinkburn Street…"``, not ``"Brinkburn Street, Newcast"``. The cut falls between
+    words when that loses at most 10 characters, else inside a word. A place label
+    ``"Street, Town"`` keeps its town whole and shortens the street while the street keeps at least
+    7 characters (in 32 characters, ``"Brinkburn…, Newcastle upon Tyne"``).
 
-    >>> shorten("Brinkburn Street, Newcastle upon Tyne", 32), shorten("High Street", 32), shorten("Abcdefghij", 5)
-    ('Brinkburn Street, Newcastle…', 'High Street', 'Abcd…')
+    >>> shorten("Brinkburn Street, Newcastle upon Tyne", 24), shorten("High Street", 32), shorten("Abcdefghij", 5)
+    ('Brinkburn Street…', 'High Street', 'Abcd…')
+    >>> shorten("Captain Cook Square, Middlesbrough", 32)
+    'Captain Cook…, Middlesbrough'
     """
     s = str(text)
     n = max(int(width), 1)
     if len(s) <= n:
         return s
+    first, sep, town = s.rpartition(", ")
+    # a place label "Street, Town": the town says where, so the street is shortened while it keeps 7
+    # characters ("Captain Cook…, Middlesbrough", not "Captain Cook Square, Middlesbro…")
+    if sep and town and n - len(town) - 2 >= 8:
+        return f"{shorten(first, n - len(town) - 2)}, {town}"
     head = s[: n - 1]
     if s[n - 1] != " ":  # the cut falls inside a word: back to the space before it when that is close
         space = head.rfind(" ")

@@ -690,8 +690,9 @@ def test_summary_marks_a_cut_place_name_with_an_ellipsis(small_csv, tmp_path, mo
     code, stdout, _ = analyse_without_images([path], tmp_path / "r", "--formats", "csv", "--cluster-method", "none")
     assert code == 0
     rows = [line for line in stdout.splitlines() if "Brinkburn" in line]
-    assert rows and all("Brinkburn Street, Newcastle… " in line for line in rows)
-    assert not any("Newcastle upon" in line for line in rows)
+    # the town kept whole (it says where), the street cut with "…"
+    assert rows and all("Brinkburn…, Newcastle upon Tyne " in line for line in rows)
+    assert not any("Brinkburn Street" in line for line in rows)
 
 
 def test_summary_counts_have_thousands_separators_and_no_pattern_is_said():

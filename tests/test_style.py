@@ -142,8 +142,13 @@ def test_file_size_and_metres():
 
 def test_shorten_ends_a_cut_name_with_an_ellipsis():
     name = "Brinkburn Street, Newcastle upon Tyne"
-    assert style.shorten(name, 32) == "Brinkburn Street, Newcastle…"  # between words when that loses little
+    assert style.shorten(name, 24) == "Brinkburn Street…"  # the town too long to keep whole: cut between words
+    assert style.shorten(name, 32) == "Brinkburn…, Newcastle upon Tyne"  # the town kept, the street cut between words
     assert style.shorten(name, len(name)) == name and style.shorten("High Street", 32) == "High Street"
     assert style.shorten("Abcdefghijklmnopqrstuvwxyz", 10) == "Abcdefghi…"  # inside a long word
     assert style.shorten("Abc, Defghijkl", 6) == "Abc…"  # no dangling comma before the ellipsis
     assert all(len(style.shorten(name, n)) <= n for n in range(1, 40))
+    # a place label keeps its town when the town is short enough, and shortens the street instead
+    assert style.shorten("Captain Cook Square, Middlesbrough", 32) == "Captain Cook…, Middlesbrough"
+    assert style.shorten("Wembley Street, Stockton-on-Tees", 30) == "Wembley…, Stockton-on-Tees"
+    assert all(len(style.shorten("Captain Cook Square, Middlesbrough", n)) <= n for n in range(1, 40))
