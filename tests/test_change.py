@@ -220,6 +220,22 @@ def test_counts_text_lists_every_class_that_occurs_so_the_counts_add_up():
     assert only.counts_text() == "significant fall 1, no significant change 1, significant rise 0"
 
 
+def test_detectable_falls_text_gives_the_range_of_the_units_smallest_detectable_falls():
+    res = change_areas(_incidents(SPEC), _areas(), BEFORE, AFTER)
+    areas = lambda mde: dataclasses.replace(res, table=res.table.assign(mde_fall=mde))  # noqa: E731
+    n = len(res.table)
+    assert areas([0.5734] * n).detectable_falls_text() == (
+        "each hotspot area's own test could detect only a fall of 57% or more (80% power); smaller falls read as no "
+        "significant change"
+    )
+    assert n >= 2 and "a fall of 30–80% or more" in areas(np.linspace(0.30, 0.80, n)).detectable_falls_text()
+    mixed = areas([0.30] * (n - 1) + [1.0]).detectable_falls_text()
+    assert "a fall of 30% or more" in mixed and "(1 could not detect even a fall to 0)" in mixed
+    assert areas([np.nan] * n).detectable_falls_text() == ""
+    assert "could not detect even a fall to 0" in areas([1.0] * n).detectable_falls_text()
+    assert dataclasses.replace(res, table=res.table.drop(columns="mde_fall")).detectable_falls_text() == ""
+
+
 def test_finite_for_files_empties_ratios_that_are_not_finite_and_their_intervals():
     t = pd.DataFrame({
         "area_id": [1, 2, 3, 4],

@@ -529,6 +529,9 @@ def summary_lines(analysis: Any, inputs: Inputs | None = None, *, top: int = 5) 
             f"{an.change_areas.counts_text()}; "
             f"{per_day_note(an.change_areas.exposure_before_days, an.change_areas.exposure_after_days)}"
         )
+        mde = an.change_areas.detectable_falls_text()
+        if mde:
+            lines.append(f"    {mde}")
     if an.change_summary is not None:
         lines.append(f"  pooled change {period_range_text(an.before)} -> {period_range_text(an.after)}:")
         lines += [f"    {line}" for line in an.change_summary.lines()]
