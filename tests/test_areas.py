@@ -130,6 +130,23 @@ def test_cold_areas():
     assert res.labels[3, 3] == 0
 
 
+def test_cold_areas_within_busy_ground_only():
+    from hotspots.areas import busy_ground
+
+    counts = np.zeros((8, 8))
+    counts[0:3, 0:3] = 10.0  # busy ground in the north-west
+    bins = np.zeros((8, 8), int)
+    bins[0:2, 0:2] = -2  # a cold patch amid it (as given), and one on empty ground
+    bins[5:8, 5:8] = -3
+    gi = _with_bins(bins, counts)
+    busy = busy_ground(gi, bands=1.0)  # within one band (100 m: a cell and its 4 edge neighbours)
+    assert busy[0:3, 0:3].all() and busy[3, 1] and not busy[3, 3] and not busy[6, 6] and busy.sum() == 9 + 6
+    res = hotspot_areas(gi, kind="cold", min_confidence=0.90, within=busy)
+    assert res.n_areas == 1 and res.areas["n_cells"].tolist() == [4] and res.labels[6, 6] == 0
+    with pytest.raises(ParameterError, match="`within` must be a boolean array of the grid's shape"):
+        hotspot_areas(gi, kind="cold", within=np.ones((3, 3), bool))
+
+
 def test_no_significant_cells_gives_empty_table():
     res = hotspot_areas(gi_star(_gv(np.ones((5, 5))), 100))
     assert res.n_areas == 0 and list(res.areas.columns) == list(AREA_COLUMNS)
