@@ -57,7 +57,8 @@ from .neighbours import disc_stencil, neighbour_sum
 from .validation import counted
 
 __all__ = [
-    "HotspotAreas", "hotspot_areas", "label_areas", "neighbourhood_cells", "busy_ground", "BACKGROUND_BANDS", "small_areas_note",
+    "HotspotAreas", "hotspot_areas", "label_areas", "neighbourhood_cells", "busy_ground", "BACKGROUND_BANDS", "quiet_patches",
+    "small_areas_note",
     "AREA_COLUMNS", "PEAK_PROMINENCE",
     "SMALL_AREA_INCIDENTS", "one_point_areas_note", "broad_areas_note",
     "BROAD_AREAS_SHARE", "ONE_POINT_SHARE", "area_polygons", "as_multipolygons",
@@ -508,6 +509,46 @@ def busy_ground(gi: GiStarResult, bands: float = BACKGROUND_BANDS) -> np.ndarray
     if not act.any():
         return np.zeros(grid.shape, dtype=bool)
     return act & (around >= float(around[act].mean()))
+
+
+def quiet_patches(cold: np.ndarray, busy: np.ndarray) -> np.ndarray:
+    """The groups of touching ``cold`` cells on ``busy`` ground (:func:`busy_ground`) that busy
+    ground surrounds: every cell touching a group (edges and corners) is busy. A park in a town is
+    one; the fields at a town's edge, busy within reach of the town but open to sparse ground on
+    their other side, are not.
+
+    Parameters
+    ----------
+    cold, busy : ndarray of bool, grid shape
+
+    Returns
+    -------
+    ndarray of bool, grid shape
+        The cells of the groups kept.
+
+    Examples
+    --------
+    >>> busy = np.zeros((5, 6), bool); busy[:, :4] = True
+    >>> cold = np.zeros((5, 6), bool); cold[2, 1] = True; cold[2, 3] = True
+    >>> quiet_patches(cold, busy).astype(int)[2].tolist()  # the second touches sparse ground to its east
+    [0, 1, 0, 0, 0, 0]
+    """
+    cold = np.asarray(cold, dtype=bool)
+    busy = np.asarray(busy, dtype=bool)
+    cand = cold & busy
+    lab, n = ndimage.label(cand, structure=np.ones((3, 3), dtype=bool))
+    if n == 0:
+        return cand
+    open_ = np.pad(~busy, 1, constant_values=True)  # beyond the grid's edge: not busy
+    drop = np.zeros(n + 1, dtype=bool)
+    rows, cols = lab.shape
+    for dr in (-1, 0, 1):
+        for dc in (-1, 0, 1):
+            if dr or dc:  # a group's cell whose neighbour at (dr, dc) is not busy
+                nb = open_[1 + dr : 1 + dr + rows, 1 + dc : 1 + dc + cols]
+                drop[lab[nb & (lab > 0)]] = True
+    drop[0] = True
+    return ~drop[lab]
 
 
 def neighbourhood_cells(gi: GiStarResult) -> int:

@@ -310,8 +310,8 @@ class SquareGroups:
         Points per square.
     owner : ndarray of int, shape (k,)
         The group of each square.
-    groups : ndarray of shapely Polygons
-        The groups' merged discs.
+    groups : ndarray of shapely Polygons, or None
+        The groups' merged discs (None when grouped without polygons).
     keep : ndarray of bool, one per group
         False for outlying groups.
     """
@@ -319,7 +319,7 @@ class SquareGroups:
     centres: np.ndarray
     counts: np.ndarray
     owner: np.ndarray
-    groups: np.ndarray
+    groups: np.ndarray | None
     keep: np.ndarray
 
     @property
@@ -335,6 +335,7 @@ def square_groups(
     gap_m: float = GAP_M,
     min_share: float = MIN_SHARE,
     min_count: int = MIN_COUNT,
+    polygons: bool = True,
 ) -> SquareGroups:
     """Steps 1 and 2 of the footprint's rule (see the module) on points counted per square
     (:func:`point_squares`): the groups of squares linked by gaps of at most ``gap_m``, and which
@@ -348,6 +349,13 @@ def square_groups(
         Square indices ``floor(xy / (gap_m x SNAP_SHARE))``, each once.
     counts : ndarray, shape (k,)
         Points per square (> 0).
+    polygons : bool
+        True (default, :func:`data_footprint`, which needs the groups' outlines): the discs are
+        merged as polygons. False (the national run's strays: only which squares are outlying):
+        the discs are merged on the squares themselves, squares within ``gap_m / 2`` of an
+        occupied square's centre by exact Euclidean distance, then labelled (``groups`` is None);
+        the same groups but for gaps within a square's width of ``gap_m``, and a hundred times
+        faster on scattered points (10 s against 0.1 s for 30,000 squares).
     """
     radius = gap_m / 2.0
     snap = gap_m * SNAP_SHARE
@@ -365,6 +373,13 @@ def square_groups(
     cells = np.argwhere(occupied)
     centres = (cells + origin + 0.5) * snap
     weight = dense[occupied]
+    if not polygons:
+        pad = int(np.ceil(radius / snap)) + 1
+        near = ndimage.distance_transform_edt(~np.pad(occupied, pad)) <= radius / snap
+        lab, n_groups = ndimage.label(near, structure=np.ones((3, 3), bool))
+        owner = lab[pad:-pad, pad:-pad][occupied].astype(np.int64) - 1
+        keep = _kept_groups(np.bincount(owner, weights=weight, minlength=n_groups), float(weight.sum()), min_share, min_count)
+        return SquareGroups(centres, weight, owner, None, keep)
     e = np.argwhere(edge)
     discs = shapely.buffer(shapely.points((e + origin + 0.5) * snap), radius, quad_segs=_QUAD_SEGS)
     groups = shapely.get_parts(shapely.union_all(discs))
@@ -373,7 +388,12 @@ def square_groups(
     owner = np.zeros(len(centres), dtype=np.int64)  # every centre lies in its own disc's group
     owner[pt_idx[::-1]] = grp_idx[::-1]  # groups are disjoint; on a tie take the first
     per_group = np.bincount(owner, weights=weight, minlength=len(groups))
-    n = float(weight.sum())
+    keep = _kept_groups(per_group, float(weight.sum()), min_share, min_count)
+    return SquareGroups(centres, weight, owner, groups, keep)
+
+
+def _kept_groups(per_group: np.ndarray, n: float, min_share: float, min_count: int) -> np.ndarray:
+    """Which groups (points in each) are kept: step 2 of the rule."""
     keep = per_group >= max(min_share * n, float(min_count))
     # Strays are few: outlying groups may hold at most MAX_LEFT_OUT of the incidents together
     # (smallest first). A force whose incidents lie in many small groups (British Transport
@@ -381,7 +401,7 @@ def square_groups(
     order = np.argsort(per_group, kind="stable")
     dropped = np.cumsum(np.where(keep[order], 0.0, per_group[order]))
     keep[order[(~keep[order]) & (dropped > MAX_LEFT_OUT * n)]] = True  # the largest group is always among them
-    return SquareGroups(centres, weight, owner, groups, keep)
+    return keep
 
 
 def footprint_gap(study_area: Any) -> float | None:

@@ -176,7 +176,7 @@ def iter_points(
         when the file has one.
     with_forces : bool
         Yield ``(x, y, rows_read, forces)``: ``forces`` the ``force`` column's values of the points
-        yielded (an array), or None when the file has no ``force`` column.
+        yielded (a pandas Categorical), or None when the file has no ``force`` column.
 
     ``rows_read`` counts the rows of the chunk before filtering (for progress); the rows yielded
     plus those added to ``dropped`` make it up.
@@ -240,9 +240,13 @@ def iter_points(
             _drop(dropped, outside & ~np.isnat(m), keep, "month outside range")
         forces = None
         if "force" in read:
+            import pandas as pd
+
             enc = pc.dictionary_encode(batch.column(read.index("force")))
-            names = np.array([v if v is not None else "" for v in enc.dictionary.to_pylist()] or [""], dtype=object)
-            forces = names[enc.indices.fill_null(0).to_numpy(zero_copy_only=False)]
+            names = list(dict.fromkeys(v if v is not None else "" for v in enc.dictionary.to_pylist())) or [""]
+            lookup = np.array([names.index(v if v is not None else "") for v in enc.dictionary.to_pylist()] or [0])
+            # a Categorical: codes and a few names, not millions of string objects
+            forces = pd.Categorical.from_codes(lookup[enc.indices.fill_null(0).to_numpy(zero_copy_only=False)], names)
         if not keep.all():
             x, y = x[keep], y[keep]
             forces = None if forces is None else forces[keep]

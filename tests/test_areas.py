@@ -147,6 +147,22 @@ def test_cold_areas_within_busy_ground_only():
         hotspot_areas(gi, kind="cold", within=np.ones((3, 3), bool))
 
 
+def test_quiet_patches_are_surrounded_by_busy_ground():
+    from hotspots.areas import quiet_patches
+
+    busy = np.zeros((7, 9), bool)
+    busy[0:6, 0:6] = True  # a town; sparse ground east of column 5 and south of row 5
+    cold = np.zeros((7, 9), bool)
+    cold[2:4, 2:4] = True  # a park inside the town
+    cold[1, 5] = True  # a field at the town's eastern edge: busy itself, open to sparse ground
+    cold[6, 7] = True  # open country
+    kept = quiet_patches(cold, busy)
+    assert kept[2:4, 2:4].all() and kept.sum() == 4
+    edge = np.zeros((3, 3), bool)
+    edge[0, 0] = True  # touching the grid's edge: not surrounded
+    assert not quiet_patches(edge, np.ones((3, 3), bool)).any()
+
+
 def test_no_significant_cells_gives_empty_table():
     res = hotspot_areas(gi_star(_gv(np.ones((5, 5))), 100))
     assert res.n_areas == 0 and list(res.areas.columns) == list(AREA_COLUMNS)

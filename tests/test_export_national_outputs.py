@@ -39,7 +39,7 @@ def test_cold_areas_lie_on_busy_ground_and_the_rest_are_counted(tmp_path):
     import pytest
 
     pytest.importorskip("rasterio")
-    from hotspots.areas import busy_ground, hotspot_areas
+    from hotspots.areas import busy_ground, hotspot_areas, quiet_patches
     from hotspots.export.national_outputs import write_national_outputs
     from hotspots.national import run_national
 
@@ -57,7 +57,10 @@ def test_cold_areas_lie_on_busy_ground_and_the_rest_are_counted(tmp_path):
     (park_area,) = [g for g in cold.geometry if g.intersects(shapely.geometry.Point(425_000, 325_000))]
     assert 422_000 < park_area.bounds[0] and park_area.bounds[2] < 428_000  # the park, within the town
     busy = busy_ground(res.gistar)
-    labels = hotspot_areas(res.gistar, kind="cold", within=busy).labels
-    assert labels.max() == len(cold) and busy[labels > 0].all()  # every cold area's cell is on busy ground
-    assert rec["cold_cells"] > rec["cold_cells_on_sparse_ground"] > 0
-    assert "quiet patches amid busy ground" in out.cold_note and f"{rec['cold_cells_on_sparse_ground']:,} of the" in out.cold_note
+    labels = hotspot_areas(res.gistar, kind="cold", within=quiet_patches(res.gistar.cold, busy)).labels
+    assert labels.max() == len(cold) == 1 and busy[labels > 0].all()  # the park only, on busy ground
+    # the fields around the town: busy within reach of it, but open to sparse ground
+    assert (res.gistar.cold & busy & (labels == 0)).sum() > 0
+    assert rec["cold_cells"] > rec["cold_cells_not_in_areas"] > 0
+    assert "quiet patches surrounded by busy ground" in out.cold_note
+    assert f"{rec['cold_cells_not_in_areas']:,} of the" in out.cold_note

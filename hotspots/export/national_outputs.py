@@ -86,13 +86,14 @@ def _significant(gi: Any, min_confidence: float | None, kind: str) -> np.ndarray
     return np.asarray(sel, dtype=bool) & gi.grid.active
 
 
-def cold_areas_note(n_cold: int, n_quiet: int, background_m: float) -> str:
-    """What a cold area is here (:func:`hotspots.areas.busy_ground`), and the cold cells left out of them."""
+def cold_areas_note(n_cold: int, n_left: int, background_m: float) -> str:
+    """What a cold area is here (:func:`hotspots.areas.quiet_patches`), and the cold cells left out of them."""
     return (
-        f"cold areas are quiet patches amid busy ground: cold cells (significantly fewer incidents around them than the "
-        f"study area's average) with at least the average number of incidents within {background_m:,.0f} m; "
-        f"{n_quiet:,} of the {n_cold:,} cold cells lie on sparse or empty ground (fields, moorland, the edges of towns), "
-        "where few incidents happen anyway, and form no cold area (they stay in class.tif)"
+        f"cold areas are quiet patches surrounded by busy ground: cold cells (significantly fewer incidents around them "
+        f"than the study area's average) with at least the average number of incidents within {background_m:,.0f} m, "
+        f"busy ground on every side; {n_left:,} of the {n_cold:,} cold cells lie on sparse or empty ground or open onto it "
+        "(fields, moorland, the edges of towns), where few incidents happen anyway, and form no cold area (they stay in "
+        "class.tif)"
     )
 
 
@@ -223,7 +224,7 @@ def write_national_outputs(
         Lines under ``overview.png``'s title: what the data are (:func:`overview_caption`:
         categories, months, forces, forces without data).
     """
-    from ..areas import BACKGROUND_BANDS, busy_ground, hotspot_areas
+    from ..areas import BACKGROUND_BANDS, busy_ground, hotspot_areas, quiet_patches
     from ..places import areas_near
 
     report = progress or (lambda step, f: None)
@@ -264,12 +265,12 @@ def write_national_outputs(
     if gi is not None:
         t, c = time.perf_counter(), time.process_time()
         hot = hotspot_areas(gi, min_confidence=min_confidence, kind="hot")
-        # cold areas only amid busy ground: empty ground is cold because little happens anywhere near it
-        busy = busy_ground(gi)
-        cold = hotspot_areas(gi, min_confidence=min_confidence, kind="cold", within=busy)
+        # cold areas only where busy ground surrounds them: empty ground is cold because little happens anywhere near it
         cold_cells = _significant(gi, min_confidence, "cold")
+        quiet = quiet_patches(cold_cells, busy_ground(gi))
+        cold = hotspot_areas(gi, min_confidence=min_confidence, kind="cold", within=quiet)
         n_cold_cells = int(cold_cells.sum())
-        n_empty = int((cold_cells & ~busy).sum())
+        n_empty = int((cold_cells & ~quiet).sum())
         background_m = BACKGROUND_BANDS * float(gi.params["distance_m"])
         cold_note = cold_areas_note(n_cold_cells, n_empty, background_m) if n_cold_cells else None
         n_hot, n_cold = hot.n_areas, cold.n_areas
@@ -321,8 +322,8 @@ def write_national_outputs(
             "hot_cells": int(gi.hot.sum()), "cold_cells": int(gi.cold.sum()),
         },
         "areas": {"min_confidence": area_conf, "hot": n_hot, "cold": n_cold, "layer": "hotspot_areas",
-                  "cold_rule": "cold cells with a background of incidents (hotspots.areas.busy_ground)",
-                  "cold_cells": n_cold_cells, "cold_cells_on_sparse_ground": n_empty, "cold_note": cold_note},
+                  "cold_rule": "cold cells surrounded by busy ground (hotspots.areas.quiet_patches, busy_ground)",
+                  "cold_cells": n_cold_cells, "cold_cells_not_in_areas": n_empty, "cold_note": cold_note},
         "timings_s": result.timings,
         "write_s": seconds,
         "cpu_s": {**result.cpu_s, **{f"write {k}": v for k, v in cpu.items()}},
@@ -384,7 +385,7 @@ def _scale_bar(ax: Any, view: tuple[float, float, float, float]) -> None:
 def _overview(result: Any, path: Path, min_confidence: float | None, max_px: int = 1000, caption: str | None = None,
               cold: np.ndarray | None = None) -> Path:
     """Density (log scale) with significant hot cells in red and the cold areas' cells (``cold``,
-    amid busy ground) in blue, the study area's extent, one image.
+    surrounded by busy ground) in blue, the study area's extent, one image.
 
     The grids are reduced to at most ``max_px`` cells a side first (mean density, any hot cell
     per block), about the image's resolution.
@@ -440,8 +441,8 @@ def _overview(result: Any, path: Path, min_confidence: float | None, max_px: int
     n_strays = int(strays.get("points_left_out", 0)) if isinstance(strays, dict) else 0
     if n_strays:  # left out of the extent and every surface by run_national: said, with where they are listed
         off_text += f"\n{n_strays:,} stray point(s) far from the rest of their force left out (parameters.json)"
-    spots = ("hot spots (red), cold spots amid busy ground (blue)" if cold is not None and cold.any()
-             else "hot spots (red); no cold spot amid busy ground" if cold is not None else "hot spots (red)")
+    spots = ("hot spots (red), quiet patches amid busy ground (blue)" if cold is not None and cold.any()
+             else "hot spots (red); no quiet patch amid busy ground" if cold is not None else "hot spots (red)")
     import textwrap
 
     head = "\n".join(textwrap.wrap(f"{drawn:,} incidents, {p.get('cell_size_m', 0):g} m cells: density, {conf}Gi* {spots}",
