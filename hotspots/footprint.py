@@ -384,9 +384,21 @@ def square_groups(
     discs = shapely.buffer(shapely.points((e + origin + 0.5) * snap), radius, quad_segs=_QUAD_SEGS)
     groups = shapely.get_parts(shapely.union_all(discs))
     tree = shapely.STRtree(groups)
-    pt_idx, grp_idx = tree.query(shapely.points(centres), predicate="intersects")
-    owner = np.zeros(len(centres), dtype=np.int64)  # every centre lies in its own disc's group
+    pts = shapely.points(centres)
+    pt_idx, grp_idx = tree.query(pts, predicate="intersects")
+    owner = np.full(len(centres), -1, dtype=np.int64)
     owner[pt_idx[::-1]] = grp_idx[::-1]  # groups are disjoint; on a tie take the first
+    lost = np.flatnonzero(owner < 0)
+    if len(lost):
+        # An interior square farther than gap_m / 2 from every edge square (a town over 10 km
+        # across) lies in a hole of its group's union: it belongs to the innermost group whose
+        # outline encloses it. (It was counted in group 0, which kept a far group of 4 strays.)
+        filled = shapely.polygons(shapely.get_exterior_ring(groups))
+        pi, gi = shapely.STRtree(filled).query(pts[lost], predicate="intersects")
+        order = np.argsort(-shapely.area(filled)[gi], kind="stable")  # the smallest enclosing outline last: it wins
+        found = np.zeros(len(lost), dtype=np.int64)
+        found[pi[order]] = gi[order]
+        owner[lost] = found
     per_group = np.bincount(owner, weights=weight, minlength=len(groups))
     keep = _kept_groups(per_group, float(weight.sum()), min_share, min_count)
     return SquareGroups(centres, weight, owner, groups, keep)
