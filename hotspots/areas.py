@@ -53,11 +53,13 @@ from scipy import ndimage
 
 from ._errors import ParameterError
 from .gistar import CONFIDENCE_LEVELS, GiStarResult
-from .neighbours import disc_stencil
+from .neighbours import disc_stencil, neighbour_sum
 from .validation import counted
 
 __all__ = [
-    "HotspotAreas", "hotspot_areas", "label_areas", "neighbourhood_cells", "small_areas_note", "AREA_COLUMNS", "PEAK_PROMINENCE",
+    "HotspotAreas", "hotspot_areas", "label_areas", "neighbourhood_cells", "busy_ground", "BACKGROUND_BANDS", "quiet_patches",
+    "small_areas_note",
+    "AREA_COLUMNS", "PEAK_PROMINENCE",
     "SMALL_AREA_INCIDENTS", "one_point_areas_note", "broad_areas_note",
     "BROAD_AREAS_SHARE", "ONE_POINT_SHARE", "area_polygons", "as_multipolygons",
 ]
@@ -175,6 +177,7 @@ def hotspot_areas(
     connectivity: int = 8,
     kind: str = "hot",
     split_peaks: bool = True,
+    within: np.ndarray | None = None,
 ) -> HotspotAreas:
     """Merge adjacent significant Gi* cells into numbered areas.
 
@@ -195,6 +198,9 @@ def hotspot_areas(
     split_peaks : bool
         Divide a hot area that holds separate peaks of incidents between them (module docs,
         "Separate peaks"; default True). False: every group of touching cells is one area.
+    within : ndarray of bool, grid shape, optional
+        Only these cells may be in an area (e.g. :func:`busy_ground`: cold spots amid busy
+        ground, not on empty ground); None (default): every significant cell.
 
     Returns
     -------
@@ -219,6 +225,11 @@ def hotspot_areas(
     else:
         sel = (gi.bins >= mag) if kind == "hot" else (gi.bins <= -mag)
     sel &= grid.active
+    if within is not None:
+        within = np.asarray(within, dtype=bool)
+        if within.shape != grid.shape:
+            raise ParameterError(f"`within` must be a boolean array of the grid's shape {grid.shape}; got {within.shape}.")
+        sel &= within
     if not isinstance(split_peaks, (bool, np.bool_)):
         raise ParameterError(f"`split_peaks` must be True or False; got {split_peaks!r}.")
     counts = np.where(grid.active, np.nan_to_num(gi.counts.values), 0.0)
@@ -461,6 +472,83 @@ def one_point_areas_note(areas: HotspotAreas, xy: np.ndarray, locations: Any = N
         "station, a hospital, a prison) or where reports without a precise location are put (police.uk moves each "
         "incident to the nearest of its anonymous map points): check it before patrolling the area around it"
     )
+
+
+#: The background of :func:`busy_ground`: incidents within this many Gi* distance bands of a cell.
+BACKGROUND_BANDS = 3.0
+
+
+def busy_ground(gi: GiStarResult, bands: float = BACKGROUND_BANDS) -> np.ndarray:
+    """Cells with a background of incidents: those holding, within ``bands`` Gi* distance bands
+    (2,250 m at 750 m), at least the study area's average number of incidents for such a disc.
+
+    A cold spot there (a significantly quiet neighbourhood) is a quiet patch amid busy ground,
+    such as a park in a town, that an analyst can use. A cold spot elsewhere is empty ground
+    (fields, moorland, water inside the study area): fewer incidents than the average because
+    little happens anywhere near; the national run's cold areas are drawn only from busy ground.
+
+    Returns
+    -------
+    ndarray of bool, grid shape
+
+    Examples
+    --------
+    >>> from hotspots.grid import Grid, count
+    >>> from hotspots.gistar import gi_star
+    >>> g = Grid.from_bounds((0, 0, 1900, 900), 100)  # 10 x 20 cells; 40 incidents in the west
+    >>> gi = gi_star(count(np.array([[150.0 + 100 * (i % 4), 450.0] for i in range(40)]), g), 100)
+    >>> busy = busy_ground(gi)  # within 300 m
+    >>> bool(busy[4, 1]), bool(busy[4, 15])
+    (True, False)
+    """
+    grid = gi.grid
+    counts = np.where(grid.active, np.nan_to_num(gi.counts.values), 0.0)
+    st = disc_stencil(float(bands) * float(gi.params["distance_m"]), grid.cell_size, shape=grid.shape)
+    around = neighbour_sum(counts, st)
+    act = np.asarray(grid.active, dtype=bool)
+    if not act.any():
+        return np.zeros(grid.shape, dtype=bool)
+    return act & (around >= float(around[act].mean()))
+
+
+def quiet_patches(cold: np.ndarray, busy: np.ndarray) -> np.ndarray:
+    """The groups of touching ``cold`` cells on ``busy`` ground (:func:`busy_ground`) that busy
+    ground surrounds: every cell touching a group (edges and corners) is busy. A park in a town is
+    one; the fields at a town's edge, busy within reach of the town but open to sparse ground on
+    their other side, are not.
+
+    Parameters
+    ----------
+    cold, busy : ndarray of bool, grid shape
+
+    Returns
+    -------
+    ndarray of bool, grid shape
+        The cells of the groups kept.
+
+    Examples
+    --------
+    >>> busy = np.zeros((5, 6), bool); busy[:, :4] = True
+    >>> cold = np.zeros((5, 6), bool); cold[2, 1] = True; cold[2, 3] = True
+    >>> quiet_patches(cold, busy).astype(int)[2].tolist()  # the second touches sparse ground to its east
+    [0, 1, 0, 0, 0, 0]
+    """
+    cold = np.asarray(cold, dtype=bool)
+    busy = np.asarray(busy, dtype=bool)
+    cand = cold & busy
+    lab, n = ndimage.label(cand, structure=np.ones((3, 3), dtype=bool))
+    if n == 0:
+        return cand
+    open_ = np.pad(~busy, 1, constant_values=True)  # beyond the grid's edge: not busy
+    drop = np.zeros(n + 1, dtype=bool)
+    rows, cols = lab.shape
+    for dr in (-1, 0, 1):
+        for dc in (-1, 0, 1):
+            if dr or dc:  # a group's cell whose neighbour at (dr, dc) is not busy
+                nb = open_[1 + dr : 1 + dr + rows, 1 + dc : 1 + dc + cols]
+                drop[lab[nb & (lab > 0)]] = True
+    drop[0] = True
+    return ~drop[lab]
 
 
 def neighbourhood_cells(gi: GiStarResult) -> int:

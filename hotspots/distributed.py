@@ -165,7 +165,7 @@ def connect(scheduler: Any) -> tuple[Any, Any]:
 
 
 def _stream_task(path: str, row_groups: list[int], grid: Grid, bandwidth: float, kernel: str, categories: Any, months: Any,
-                 batch_rows: int) -> dict[str, Any]:
+                 batch_rows: int, strays: Any = None) -> dict[str, Any]:
     # Runs on a worker: stream this task's row groups of the file into a DensityStream.
     from .kde_engine import DensityStream
     from .national_inputs import iter_points, open_points
@@ -173,7 +173,7 @@ def _stream_task(path: str, row_groups: list[int], grid: Grid, bandwidth: float,
     stream = DensityStream(grid, bandwidth, kernel, count=True, threads=False)
     rows = 0
     for x, y, r in iter_points(open_points(path), categories=categories, months=months, batch_rows=batch_rows,
-                               row_groups=row_groups):
+                               row_groups=row_groups, strays=strays):
         stream.add((x, y))
         rows += r
     part = stream.partial()
@@ -193,6 +193,7 @@ def stream_row_groups(
     batch_rows: int = 1_000_000,
     tasks_per_worker: int = 4,
     progress: Any = None,
+    strays: Any = None,
 ) -> Iterable[dict[str, Any]]:
     """Read and bin a Parquet point file on a Dask cluster: one task per group of row groups.
 
@@ -213,6 +214,8 @@ def stream_row_groups(
         Row groups are shared among about this many tasks per worker (progress and balance).
     progress : callable, optional
         ``progress(step, fraction)`` as each task finishes.
+    strays : Strays, optional
+        Points every task leaves out (:func:`hotspots.national_strays.find_strays`).
     """
     client, cluster = connect(scheduler)
     own_client = client is not scheduler  # started or connected here: closed here
@@ -225,7 +228,7 @@ def stream_row_groups(
         parts = [list(map(int, a)) for a in np.array_split(np.array(groups, dtype=int), n_tasks) if len(a)]
         path = str(Path(source.path).resolve())
         futures = [client.submit(_stream_task, path, rg, grid, float(bandwidth), kernel, categories, months, int(batch_rows),
-                                 pure=False) for rg in parts]
+                                 strays, pure=False) for rg in parts]
         rows = 0
         for k, fut in enumerate(as_completed(futures), start=1):
             part = fut.result()

@@ -8,14 +8,20 @@ only adds what a batch run needs around them:
 
 * :func:`write_points_parquet` / :func:`read_xy_parquet` / :func:`iter_xy_parquet`: points as
   ``x``/``y`` columns in Parquet (float32 by default: 6 cm resolution at the largest BNG
-  coordinates, far below police.uk's anonymisation and the 250 m cell; half the memory and I/O
-  of float64), read in row groups without building shapely geometries;
+  coordinates; half the memory and I/O of float64, but a point within a few centimetres of a
+  cell edge can land in the next cell, so the police.uk conversion, :func:`police_uk_to_parquet`,
+  stores float64 and bins every point in the cell ``analyse`` puts it in), read in row groups
+  without building shapely geometries;
 * :func:`count_chunks`: counts accumulated chunk by chunk (memory independent of the number
   of points), equal to :func:`hotspots.grid.count`;
 * :func:`data_mask`: a study area built from the data, since no England-and-Wales boundary
   ships with hotspots: the cells within ``radius`` metres (centre to centre) of a cell holding
   at least one incident. This keeps the sea and empty uplands out of Gi*'s ``n`` and the FDR's
-  number of tests; its choice is announced in the result's notes;
+  number of tests; :func:`run_national` then leaves out the ring of empty ground beyond the
+  outermost incidents, as ``analyse`` leaves out its footprint's margin
+  (:func:`hotspots.footprint.cells_within_reach`); its choice is announced in the result's notes;
+* each force's stray points (far from the rest of its incidents) are left out first, by the rule
+  of ``analyse``'s study area (:mod:`hotspots.national_strays`);
 * :func:`run_national`: load, count, mask, KDE, Gi* and FDR in one call, with the time and
   peak memory of each step.
 
@@ -45,6 +51,7 @@ from . import validation
 from ._errors import InputError, ParameterError
 from .density import KDEResult
 from .fdr import bh_adjust_by_side
+from .footprint import GAP_M, cells_within_reach
 from .gistar import INFERENCE_METHODS, GiStarResult, gi_star
 from .grid import Grid, GridValues, bin_points, count_values, point_weights, points_xy
 from .kde_engine import DensityStream, norm_const
@@ -149,7 +156,9 @@ def write_points_parquet(
     columns : dict of str to array-like, optional
         Extra columns of length n (e.g. ``month``, ``category``).
     float32 : bool
-        Store coordinates as float32 (resolution 1/16 m at 600 km; default) or float64.
+        Store coordinates as float32 (resolution 1/16 m at 600 km; default) or float64. float32
+        halves the file but moves points lying within a few centimetres of a cell edge into the
+        next cell (``analyse`` bins float64 coordinates); :func:`police_uk_to_parquet` stores float64.
     row_group_size : int
         Rows per row group (the unit :func:`iter_xy_parquet` reads).
     """
@@ -245,7 +254,7 @@ def police_uk_to_parquet(
     months: Any = None,
     cache: bool | str = False,
     cache_dir: Any = None,
-    float32: bool = True,
+    float32: bool = False,
     progress: Any = None,
 ) -> ConversionSummary:
     """Load many police.uk files force by force and append their points to one Parquet file.
@@ -265,7 +274,10 @@ def police_uk_to_parquet(
     categories, months, cache, cache_dir
         Passed to :func:`~hotspots.io.load_police_uk`.
     float32 : bool
-        Store x/y as float32.
+        Store x/y as float32 (default False: float64, the loader's coordinates exactly). float32
+        moves a point by up to 3 cm at BNG's largest northings, enough to put one that lies within
+        that distance of a cell edge (police.uk's snapped points often do: N 530999.9963) into
+        the next cell, where ``analyse`` (float64) counts it in its own.
     progress : callable, optional
         ``progress(step, fraction)`` after each force.
     """
@@ -501,6 +513,12 @@ def _no_points(error: ParameterError, dropped: dict[str, int]) -> ParameterError
     return ParameterError(f"{error} Rows dropped: {', '.join(f'{k} {v:,}' for k, v in sorted(other.items()))}.")
 
 
+def _applied(filters: dict[str, Any] | None, key: str) -> list[str] | None:
+    """A filter applied before the run (None: none)."""
+    v = (filters or {}).get(key)
+    return None if v is None else list(v)
+
+
 def run_national(
     points: Any,
     *,
@@ -519,6 +537,8 @@ def run_national(
     do_gistar: bool = True,
     categories: list[str] | None = None,
     months: tuple[str | None, str | None] | None = None,
+    applied_filters: dict[str, Any] | None = None,
+    leave_out_strays: bool = True,
     threads: int = 2,
     batch_rows: int = BIN_ROWS,
     scheduler: Any = None,
@@ -565,6 +585,15 @@ def run_national(
         Skip steps.
     categories, months
         Filters applied while streaming a Parquet file with ``category`` / ``month`` columns.
+    applied_filters : dict, optional
+        ``{"categories": ..., "months": ...}`` already applied to the points before this run (the
+        police.uk conversion's, :attr:`hotspots.national_inputs.PreparedInputs.applied`): recorded in
+        ``params`` where the stream itself applies none, so that the record says what was selected.
+    leave_out_strays : bool
+        Leave out each force's stray points (:func:`hotspots.national_strays.find_strays`: groups
+        more than 10 km from the rest of the force's incidents, by the rule of ``analyse``'s study
+        area) from the extent, counts, density and Gi*; counted in ``params["dropped"]`` and
+        ``params["strays"]`` and announced in the notes. Costs one more pass over the points.
     threads : int
         Worker threads binning chunks (numba releases the GIL); reading runs alongside.
     batch_rows : int
@@ -618,17 +647,36 @@ def run_national(
         if categories is not None or months is not None:
             raise ParameterError("`categories` and `months` filter Parquet columns; filter points in memory before calling.")
 
+    strays = None
+    mem_rows = None if xy_mem is None else len(xy_mem)
+    if leave_out_strays:
+        from .national_strays import find_strays
+
+        t0 = time.perf_counter()
+        if xy_mem is not None:
+            strays = find_strays([(xy_mem[:, 0], xy_mem[:, 1], None)])
+            if strays.total:
+                xy_mem = xy_mem[~strays.mask(xy_mem[:, 0], xy_mem[:, 1], None)]
+        else:
+            strays = find_strays((x, y, f) for x, y, _, f in iter_points(
+                source, categories=categories, months=months, batch_rows=batch_rows, with_forces=True))
+        mark("strays", t0)
+        if strays.total:
+            notes.append(strays.note())
+    found = strays if strays is not None and strays.total else None
+
     if bounds is None:
         if xy_mem is not None:
             if not len(xy_mem):
                 raise ParameterError("no points: give `bounds` or some points.")
             bounds = (float(xy_mem[:, 0].min()), float(xy_mem[:, 1].min()), float(xy_mem[:, 0].max()), float(xy_mem[:, 1].max()))
         else:
-            bounds = _parquet_bounds(source) if categories is None and months is None else None
+            bounds = _parquet_bounds(source) if categories is None and months is None and found is None else None
             if bounds is None:
                 lo, hi = np.array([np.inf, np.inf]), np.array([-np.inf, -np.inf])
                 gone: dict[str, int] = {}
-                for x, y, _ in iter_points(source, categories=categories, months=months, batch_rows=batch_rows, dropped=gone):
+                for x, y, _ in iter_points(source, categories=categories, months=months, batch_rows=batch_rows, dropped=gone,
+                                           strays=found):
                     if len(x):
                         lo = np.minimum(lo, [x.min(), y.min()])
                         hi = np.maximum(hi, [x.max(), y.max()])
@@ -636,7 +684,7 @@ def run_national(
                     raise _no_points(no_points_error([source.path], categories, months), gone)
                 bounds = (float(lo[0]), float(lo[1]), float(hi[0]), float(hi[1]))
     grid = national_grid(cell_size, bounds=bounds)
-    total_rows = len(xy_mem) if xy_mem is not None else source.rows
+    total_rows = mem_rows if xy_mem is not None else source.rows
 
     # ---- stream: read, count and bin the density, chunk by chunk
     t0 = time.perf_counter()
@@ -651,7 +699,7 @@ def run_national(
         from .distributed import stream_row_groups
 
         parts = stream_row_groups(source, grid, bandwidth, kernel, scheduler=scheduler, categories=categories, months=months,
-                                  batch_rows=batch_rows, progress=report)
+                                  batch_rows=batch_rows, progress=report, strays=found)
         if stream is None:
             stream = DensityStream(grid, bandwidth, kernel, count=True, threads=False)
         for part in parts:
@@ -661,7 +709,11 @@ def run_national(
         dropped = None  # the workers' iter_points count by reason; the total is known here
     else:
         chunks = _array_chunks(xy_mem, batch_rows) if xy_mem is not None else iter_points(
-            source, categories=categories, months=months, batch_rows=batch_rows, dropped=dropped)
+            source, categories=categories, months=months, batch_rows=batch_rows, dropped=dropped, strays=found)
+        if xy_mem is not None and found is not None:
+            from .national_strays import STRAY_REASON
+
+            dropped[STRAY_REASON] = found.total
         counts_acc = np.zeros(grid.shape) if stream is None else None
         lock = threading.Lock()
 
@@ -721,7 +773,16 @@ def run_national(
 
     t0 = time.perf_counter()
     if mask_radius is not None:
-        m = data_mask(counts, mask_radius)
+        near = data_mask(counts, mask_radius)
+        # analyse's rule for the footprint's margin (hotspots.footprint.cells_within_reach): the
+        # empty ground beyond the outermost incidents takes no part; left in, it lowered the mean,
+        # its rim came out as cold spots and random incidents looked hot inside
+        m = np.zeros_like(near)
+        rows, cols = np.flatnonzero(near.any(axis=1)), np.flatnonzero(near.any(axis=0))
+        if len(rows):  # on the study area's box only: a few forces on the England-and-Wales grid are a small part of it
+            box = (slice(rows[0], rows[-1] + 1), slice(cols[0], cols[-1] + 1))
+            m[box] = cells_within_reach(np.nan_to_num(counts.values[box]) > 0, near[box], cell_size, GAP_M)
+        rim = int(near.sum() - m.sum())
         grid = grid.with_mask(m)
         vals = np.where(m, counts.values, np.nan)
         outside = int(counts.total - np.nansum(vals))
@@ -729,7 +790,9 @@ def run_national(
                             params={**counts.params, "points_outside_area": outside})
         notes.append(
             f"study area built from the data: the {int(m.sum()):,} cells within {mask_radius:,.0f} m of a cell with an incident "
-            f"({m.mean():.0%} of the {m.size:,}-cell grid); no England-and-Wales boundary is used"
+            f"and within the incidents' reach ({m.mean():.0%} of the {m.size:,}-cell grid; {rim:,} cells of empty ground "
+            f"beyond the outermost incidents left out, as analyse leaves out its footprint's margin); no England-and-Wales "
+            "boundary is used"
         )
     mark("mask", t0)
 
@@ -785,10 +848,11 @@ def run_national(
         "inference_used": None if result_gi is None else result_gi.params.get("inference"),
         "permutations": None if result_gi is None else result_gi.params.get("permutations"),
         "seed": seed,
-        "categories": categories,
-        "months": list(months) if months else None,
+        "categories": list(categories) if categories is not None else _applied(applied_filters, "categories"),
+        "months": list(months) if months else _applied(applied_filters, "months"),
         "threads": int(threads),
         "scheduler": None if scheduler is None else str(scheduler),
         "chunk_rows": int(batch_rows),
+        "strays": strays.record() if strays is not None else "kept (leave_out_strays=False)",
     }
     return NationalResult(counts, density, result_gi, grid, timings, mem, params, tuple(notes), cpu)

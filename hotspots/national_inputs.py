@@ -28,7 +28,7 @@ from .forces import FORCES, file_force
 
 __all__ = [
     "PointFile", "open_points", "iter_points", "prepare_inputs", "PreparedInputs", "police_uk_files",
-    "held_categories_and_months", "no_points_error",
+    "held_categories_and_months", "no_points_error", "month_span",
 ]
 
 #: Rows per chunk read from Parquet.
@@ -146,7 +146,9 @@ def iter_points(
     batch_rows: int = CHUNK_ROWS,
     row_groups: Sequence[int] | None = None,
     dropped: dict[str, int] | None = None,
-) -> Iterator[tuple[np.ndarray, np.ndarray, int]]:
+    strays: Any = None,
+    with_forces: bool = False,
+) -> Iterator[tuple[Any, ...]]:
     """Yield ``(x, y, rows_read)`` chunk by chunk: British National Grid metres (float32 or float64).
 
     Parameters
@@ -168,6 +170,14 @@ def iter_points(
         ``category not selected``, ``missing month`` and ``unparseable month`` (only when
         ``months`` is given: the month is read only then) and ``month outside range``.
 
+    strays : Strays, optional
+        Points to leave out (:func:`hotspots.national_strays.find_strays`), counted in ``dropped``
+        under :data:`~hotspots.national_strays.STRAY_REASON`; matched by the ``force`` column
+        when the file has one.
+    with_forces : bool
+        Yield ``(x, y, rows_read, forces)``: ``forces`` the ``force`` column's values of the points
+        yielded (a pandas Categorical), or None when the file has no ``force`` column.
+
     ``rows_read`` counts the rows of the chunk before filtering (for progress); the rows yielded
     plus those added to ``dropped`` make it up.
     """
@@ -186,6 +196,9 @@ def iter_points(
         read.append("category")
     if lo is not None or hi is not None:
         read.append("month")
+    has_force = "force" in source.columns
+    if has_force and (with_forces or (strays is not None and strays.total)):
+        read.append("force")
     # matched as choose_category matches (case, spaces, punctuation; 'ASB' is anti-social behaviour)
     from .io._pipeline import category_key
 
@@ -225,15 +238,67 @@ def iter_points(
                 if hi is not None:
                     outside |= m > hi
             _drop(dropped, outside & ~np.isnat(m), keep, "month outside range")
+        forces = None
+        if "force" in read:
+            import pandas as pd
+
+            enc = pc.dictionary_encode(batch.column(read.index("force")))
+            names = list(dict.fromkeys(v if v is not None else "" for v in enc.dictionary.to_pylist())) or [""]
+            lookup = np.array([names.index(v if v is not None else "") for v in enc.dictionary.to_pylist()] or [0])
+            # a Categorical: codes and a few names, not millions of string objects
+            forces = pd.Categorical.from_codes(lookup[enc.indices.fill_null(0).to_numpy(zero_copy_only=False)], names)
         if not keep.all():
             x, y = x[keep], y[keep]
+            forces = None if forces is None else forces[keep]
         if transformer is not None:
             x, y = transformer.transform(np.asarray(x, dtype=np.float64), np.asarray(y, dtype=np.float64))
             finite = np.isfinite(x) & np.isfinite(y)
             if not finite.all():
                 _drop(dropped, ~finite, np.ones(len(x), dtype=bool), "out-of-range coordinates")
                 x, y = x[finite], y[finite]
-        yield x, y, n
+                forces = None if forces is None else forces[finite]
+        if strays is not None and strays.total and len(x):
+            from .national_strays import STRAY_REASON
+
+            gone = strays.mask(x, y, forces)
+            if gone.any():
+                _drop(dropped, gone, np.ones(len(x), dtype=bool), STRAY_REASON)
+                x, y = x[~gone], y[~gone]
+                forces = None if forces is None else forces[~gone]
+        yield (x, y, n, forces) if with_forces else (x, y, n)
+
+
+def month_span(source: PointFile, months: tuple[str | None, str | None] | None = None) -> tuple[str, str] | None:
+    """The first and last month (``YYYY-MM``) of the points, from the Parquet ``month`` column's
+    statistics (no row is read), narrowed to ``months`` when that filter is still to be applied.
+
+    Returns
+    -------
+    (str, str) or None
+        None when the file has no ``month`` column or a row group has no statistics.
+    """
+    import pyarrow.parquet as pq
+
+    if "month" not in source.columns:
+        return None
+    md = pq.ParquetFile(str(source.path)).metadata
+    i = source.columns.index("month")
+    lo = hi = None
+    for g in range(md.num_row_groups):
+        st = md.row_group(g).column(i).statistics
+        if st is None or not st.has_min_max:
+            return None
+        a, b = _parse_month(st.min), _parse_month(st.max)
+        if np.isnat(a) or np.isnat(b):
+            return None
+        lo = a if lo is None else min(lo, a)
+        hi = b if hi is None else max(hi, b)
+    if lo is None:
+        return None
+    first, last = _month_bounds(months)
+    lo = lo if first is None else max(lo, first)
+    hi = hi if last is None else min(hi, last)
+    return (str(lo), str(hi)) if lo <= hi else None
 
 
 # --------------------------------------------------------------------------- an empty selection
@@ -436,6 +501,10 @@ class PreparedInputs:
         The filters still to apply while streaming (None when the conversion applied them).
     left_out : dict of str to int
         Forces whose files were not read (``leave_out_forces``), with how many files each.
+    applied : dict
+        The filters the conversion already applied (``categories``, ``months``; empty for a
+        Parquet input, whose filters are applied while streaming); given to
+        :func:`hotspots.national.run_national` as ``applied_filters`` so that its record says them.
     """
 
     points: PointFile
@@ -446,7 +515,7 @@ class PreparedInputs:
     categories: list[str] | None
     months: tuple[str | None, str | None] | None
     left_out: dict[str, int] = field(default_factory=dict)
-
+    applied: dict[str, Any] = field(default_factory=dict)
 
 
 def _cache_key(files: list[Path], categories: list[str] | None, months: Any) -> str:
@@ -457,7 +526,7 @@ def _cache_key(files: list[Path], categories: list[str] | None, months: Any) -> 
     from .io.cache import loader_fingerprint
 
     # the loader's code too: converted points follow its rules (months, copies, duplicate ids)
-    h.update(json.dumps({"categories": categories, "months": list(months) if months else None, "v": 1}).encode())
+    h.update(json.dumps({"categories": categories, "months": list(months) if months else None, "v": 2}).encode())
     h.update(loader_fingerprint().encode())
     return h.hexdigest()[:24]
 
@@ -524,6 +593,8 @@ def prepare_inputs(
     key = _cache_key(files + zips, categories, months)
     out = folder / f"points-{key}.parquet"
     record = out.with_suffix(".json")
+    # the conversion applies the filters: recorded as applied (the stream has none left to apply)
+    applied = {"categories": None if categories is None else list(categories), "months": None if months is None else list(months)}
     if out.exists():
         try:
             kept, dropped = _read_record(record)
@@ -533,7 +604,7 @@ def prepare_inputs(
         else:
             if pts.rows == 0:
                 raise no_points_error(paths, categories, months)
-            return PreparedInputs(pts, False, out, kept, dropped, None, None, left_out)
+            return PreparedInputs(pts, False, out, kept, dropped, None, None, left_out, applied)
     summary = police_uk_to_parquet(files + zips, out, categories=categories, months=months, progress=progress)
     dropped = {}
     for rep in summary.reports.values():
@@ -547,7 +618,7 @@ def prepare_inputs(
     tmp.replace(record)
     if summary.rows == 0:
         raise no_points_error(paths, categories, months)
-    return PreparedInputs(open_points(out), True, out, kept, dropped, None, None, left_out)
+    return PreparedInputs(open_points(out), True, out, kept, dropped, None, None, left_out, applied)
 
 
 def _read_record(path: Path) -> tuple[dict[str, int], dict[str, int]]:

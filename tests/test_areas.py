@@ -130,6 +130,39 @@ def test_cold_areas():
     assert res.labels[3, 3] == 0
 
 
+def test_cold_areas_within_busy_ground_only():
+    from hotspots.areas import busy_ground
+
+    counts = np.zeros((8, 8))
+    counts[0:3, 0:3] = 10.0  # busy ground in the north-west
+    bins = np.zeros((8, 8), int)
+    bins[0:2, 0:2] = -2  # a cold patch amid it (as given), and one on empty ground
+    bins[5:8, 5:8] = -3
+    gi = _with_bins(bins, counts)
+    busy = busy_ground(gi, bands=1.0)  # within one band (100 m: a cell and its 4 edge neighbours)
+    assert busy[0:3, 0:3].all() and busy[3, 1] and not busy[3, 3] and not busy[6, 6] and busy.sum() == 9 + 6
+    res = hotspot_areas(gi, kind="cold", min_confidence=0.90, within=busy)
+    assert res.n_areas == 1 and res.areas["n_cells"].tolist() == [4] and res.labels[6, 6] == 0
+    with pytest.raises(ParameterError, match="`within` must be a boolean array of the grid's shape"):
+        hotspot_areas(gi, kind="cold", within=np.ones((3, 3), bool))
+
+
+def test_quiet_patches_are_surrounded_by_busy_ground():
+    from hotspots.areas import quiet_patches
+
+    busy = np.zeros((7, 9), bool)
+    busy[0:6, 0:6] = True  # a town; sparse ground east of column 5 and south of row 5
+    cold = np.zeros((7, 9), bool)
+    cold[2:4, 2:4] = True  # a park inside the town
+    cold[1, 5] = True  # a field at the town's eastern edge: busy itself, open to sparse ground
+    cold[6, 7] = True  # open country
+    kept = quiet_patches(cold, busy)
+    assert kept[2:4, 2:4].all() and kept.sum() == 4
+    edge = np.zeros((3, 3), bool)
+    edge[0, 0] = True  # touching the grid's edge: not surrounded
+    assert not quiet_patches(edge, np.ones((3, 3), bool)).any()
+
+
 def test_no_significant_cells_gives_empty_table():
     res = hotspot_areas(gi_star(_gv(np.ones((5, 5))), 100))
     assert res.n_areas == 0 and list(res.areas.columns) == list(AREA_COLUMNS)

@@ -330,8 +330,9 @@ def test_points_off_the_grid_are_warned_about_and_the_overview_counts_the_points
     xy = np.vstack([towns(3000), [[50_000.0, 540_000.0]] * 30])  # 30 points west of the grid
     p = write_points_parquet(tmp_path / "p.parquet", xy)
     out = tmp_path / "o"
+    # --keep-strays: 30 points (under 1 %) 400 km from the rest would otherwise be left out as strays
     assert main(["national", str(p), "--out", str(out), "--cell-size", "5000", "--bandwidth", "8000", "--distance",
-                 "12000"]) == 0
+                 "12000", "--keep-strays"]) == 0
     printed = capsys.readouterr().out
     n = len(xy)
     assert f"{n:,} points ({n - 30:,} on the grid, 30 off it)" in printed
@@ -465,3 +466,117 @@ def test_the_england_and_wales_grid_leaves_northern_irelands_files_out(tmp_path,
     assert len(ENGLAND_WALES_FORCES) == 43 and len(rec["inputs"]["forces_without_data"]) == 42
     assert "warning: no incidents from 42 of the 43 England-and-Wales forces (Avon and Somerset Constabulary, " in printed
     assert missing_forces({f: 1 for f in ENGLAND_WALES_FORCES}) == []
+
+
+def test_parameters_record_the_filters_the_conversion_applied(tmp_path):
+    """--category and --months applied while converting police.uk files are what parameters.json
+    records (they were recorded as null: the stream itself had none left to apply)."""
+    from hotspots.schema import POLICE_UK_COLUMNS
+
+    folder = tmp_path / "police"
+    folder.mkdir()
+    rng = np.random.default_rng(4)
+    for month, n in (("2025-01", 40), ("2025-02", 30), ("2025-03", 20)):
+        lines = [",".join(POLICE_UK_COLUMNS)]
+        for i in range(n):
+            cat = "Criminal damage and arson" if i % 2 else "Anti-social behaviour"
+            lon, lat = -1.47 + rng.normal(0, 0.01), 52.92 + rng.normal(0, 0.01)
+            lines.append(f",{month},F,F,{lon:.6f},{lat:.6f},On or near X,E01000001,X 001A,{cat},,")
+        (folder / f"{month}-derbyshire-street.csv").write_text("\n".join(lines) + "\n")
+    out = tmp_path / "res"
+    assert main(["national", str(folder), "--out", str(out), "--cache-dir", str(tmp_path / "cache"), "--no-overview", "--quiet",
+                 "--category", "Criminal damage and arson", "--months", "2025-02:2025-03", *ARGS]) == 0
+    p = json.loads((out / "parameters.json").read_text())["parameters"]
+    assert p["categories"] == ["Criminal damage and arson"] and p["months"] == ["2025-02", "2025-03"]
+    assert p["n_points"] == 15 + 10  # the odd rows of February and March
+    # a second run reads the cache: the same record
+    assert main(["national", str(folder), "--out", str(out), "--cache-dir", str(tmp_path / "cache"), "--no-overview", "--quiet",
+                 "--category", "Criminal damage and arson", "--months", "2025-02:2025-03", *ARGS]) == 0
+    again = json.loads((out / "parameters.json").read_text())["parameters"]
+    assert (again["categories"], again["months"]) == (p["categories"], p["months"])
+    # the default (ASB) over every month: the category recorded, no month filter
+    assert main(["national", str(folder), "--out", str(out), "--cache-dir", str(tmp_path / "cache"), "--no-overview", "--quiet",
+                 *ARGS]) == 0
+    asb = json.loads((out / "parameters.json").read_text())["parameters"]
+    assert asb["categories"] == ["Anti-social behaviour"] and asb["months"] is None and asb["n_points"] == 45
+
+
+def test_points_on_and_near_cell_edges_fall_in_the_cells_analyse_puts_them_in(tmp_path):
+    """police.uk points lying a few millimetres below a 200 m grid line (N 530999.9963, as
+    police.uk's snapped points do) were stored as float32, which rounds them onto the line, and
+    counted in the cell above; ``analyse``'s grid (float64, ``Grid.cell_of``) counts them below."""
+    from pyproj import Transformer
+
+    from hotspots.grid import Grid, count
+    from hotspots.io import load_police_uk
+    from hotspots.schema import POLICE_UK_COLUMNS
+
+    to_lonlat = Transformer.from_crs(27700, 4326, always_xy=True)
+    # below, on and above the line N 531000 and the line E 450000; 3 mm = under float32's 1/32 m step here
+    bng = [(450_100.0, 530_999.9963), (450_100.0, 531_000.0), (450_100.0, 531_000.004), (449_999.997, 530_900.0),
+           (450_000.0, 530_900.0), (450_000.003, 530_900.0), (450_300.0, 530_700.0), (450_500.0, 531_300.0)]
+    folder = tmp_path / "police"
+    folder.mkdir()
+    lines = [",".join(POLICE_UK_COLUMNS)]
+    for e, n in bng:
+        lon, lat = to_lonlat.transform(e, n)
+        lines.append(f",2025-01,F,F,{lon!r},{lat!r},On or near X,E01000001,X 001A,Anti-social behaviour,,")
+    (folder / "2025-01-cleveland-street.csv").write_text("\n".join(lines) + "\n")
+    loaded, _ = load_police_uk(sorted(folder.iterdir()))
+    xy = np.column_stack([loaded.geometry.x, loaded.geometry.y])
+    assert 530_999.99 < xy[0, 1] < 531_000.0 and np.float32(xy[0, 1]) == np.float32(531_000.0)  # float32 rounds it onto the line
+    out = tmp_path / "res"
+    assert main(["national", str(folder), "--out", str(out), "--cache-dir", str(tmp_path / "cache"), "--no-overview", "--quiet",
+                 "--extent", "data", "--cell-size", "200", "--mask-radius", "0", "--distance", "300"]) == 0
+    got = read_raster(out / "counts.tif")
+    grid = Grid.from_bounds((xy[:, 0].min(), xy[:, 1].min(), xy[:, 0].max(), xy[:, 1].max()), 200.0, 27700)
+    want = count(xy, grid).values  # analyse's rule: Grid.cell_of on the loader's float64 coordinates
+    assert got.values.shape == want.shape
+    np.testing.assert_array_equal(np.nan_to_num(got.values), want)
+    r, c, _ = grid.cell_of(xy[:1])
+    assert want[r[0], c[0]] >= 1 and grid.ymax - (r[0] + 1) * 200.0 < 530_999.9963 < grid.ymax - r[0] * 200.0
+
+
+def test_a_forces_stray_is_said_on_the_console_and_in_parameters_and_kept_on_request(tmp_path, capsys):
+    from pyproj import Transformer
+
+    to_lonlat = Transformer.from_crs(27700, 4326, always_xy=True)
+    rng = np.random.default_rng(6)
+    bng = np.vstack([rng.normal((425_000, 535_000), 2_000, (300, 2)), [[568_291.0, 130_515.0]]])
+    lon, lat = to_lonlat.transform(bng[:, 0], bng[:, 1])
+    folder = _police_folder(tmp_path, "durham", zip(lon, lat), ["Anti-social behaviour"] * len(bng), "E01000001")
+    out = tmp_path / "res"
+    common = ["--out", str(out), "--cache-dir", str(tmp_path / "cache"), "--no-overview", *ARGS]
+    assert main(["national", str(folder), *common]) == 0
+    printed = capsys.readouterr().out
+    assert "dropped 1 of the 301 rows read: stray: more than 10 km from its force's other incidents 1" in printed
+    assert "1 stray point(s) left out (Durham Constabulary 1)" in printed
+    rec = json.loads((out / "parameters.json").read_text())
+    assert rec["parameters"]["strays"]["points_left_out"] == 1 and rec["parameters"]["n_points"] == 300
+    assert rec["parameters"]["bounds"][1] > 500_000  # the extent is Durham's, not stretched to the south coast
+    assert main(["national", str(folder), *common, "--keep-strays"]) == 0
+    rec = json.loads((out / "parameters.json").read_text())
+    assert rec["parameters"]["n_points"] == 301 and rec["parameters"]["bounds"][1] < 131_000
+
+
+def test_the_overview_title_says_months_and_forces_and_every_line_fits(tmp_path, monkeypatch):
+    """The title lacked the months and the forces, and the list of 41 forces without data ran off
+    both edges of the image as one line."""
+    from matplotlib.axes import Axes
+
+    from hotspots.export.national_outputs import TITLE_WIDTH
+
+    titles = []
+    real = Axes.set_title
+    monkeypatch.setattr(Axes, "set_title", lambda self, label, *a, **k: titles.append(label) or real(self, label, *a, **k))
+    rng = np.random.default_rng(9)
+    lonlat = np.column_stack([-1.47 + rng.normal(0, 0.01, 300), 52.92 + rng.normal(0, 0.01, 300)])
+    folder = _police_folder(tmp_path, "derbyshire", lonlat, ["Anti-social behaviour"] * 300, "E01000001")
+    assert main(["national", str(folder), "--out", str(tmp_path / "o"), "--cache-dir", str(tmp_path / "cache"), "--quiet",
+                 "--cell-size", "1000", "--bandwidth", "1500"]) == 0
+    title = titles[-1]
+    assert "Anti-social behaviour, Jan 2025; Derbyshire Constabulary" in title.replace("\n", " ")
+    assert "42 forces of England and Wales have no data here (listed in parameters.json)" in title.replace("\n", " ")
+    assert max(len(line) for line in title.split("\n")) <= TITLE_WIDTH
+    rec = json.loads((tmp_path / "o" / "parameters.json").read_text())
+    assert len(rec["inputs"]["forces_without_data"]) == 42

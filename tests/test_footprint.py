@@ -227,3 +227,19 @@ def test_footprint_study_area_keeps_no_empty_margin_in_the_analysis():
         found += stage.areas.n_areas > 0
     assert found == 0
     assert footprint_gap(None) is None and footprint_gap(gpd.GeoDataFrame(geometry=[], crs=27700)) is None
+
+
+def test_square_groups_on_the_squares_agree_with_the_polygons():
+    """The national run's strays group the squares without polygons (a distance transform): the
+    same outlying squares as data_footprint's polygons on towns, a far group and lone strays."""
+    from hotspots.footprint import point_squares, square_groups
+
+    rng = np.random.default_rng(11)
+    xy = np.vstack([rng.normal((430_000, 350_000), 3_000, (2000, 2)), rng.normal((452_000, 350_000), 2_000, (600, 2)),
+                    rng.uniform((300_000, 200_000), (303_000, 203_000), (4, 2)), [[500_000.0, 520_000.0]]])
+    squares, counts = point_squares(xy)
+    fast = square_groups(squares, counts, polygons=False)
+    exact = square_groups(squares, counts)
+    assert fast.groups is None and len(exact.groups) == len(fast.keep) == 3  # the two towns are linked
+    np.testing.assert_array_equal(fast.outlying, exact.outlying)
+    assert int(counts[fast.outlying].sum()) == 5

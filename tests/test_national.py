@@ -153,7 +153,12 @@ def test_run_national_equals_engine_calls(tmp_path):
     res = run_national(path, cell_size=500, bounds=bounds, mask_radius=1500, bandwidth=1200, distance=1100, batch_rows=7_500)
     grid0 = Grid.from_bounds(bounds, 500)
     c0 = count(xy, grid0)
-    mask = brute_mask(c0.values, grid0, 1500)
+    from hotspots.footprint import GAP_M, cells_within_reach
+
+    near = brute_mask(c0.values, grid0, 1500)
+    # within 1,500 m of an incident, less the empty ground beyond the outermost incidents (analyse's rule)
+    mask = cells_within_reach(c0.values > 0, near, 500, GAP_M)
+    assert 0 < mask.sum() < near.sum()
     np.testing.assert_array_equal(res.grid.mask, mask)
     gm = grid0.with_mask(mask)
     want_counts = count(xy, gm)
@@ -165,11 +170,12 @@ def test_run_national_equals_engine_calls(tmp_path):
     np.testing.assert_allclose(res.gistar.z, want_gi.z, rtol=1e-12, atol=1e-12, equal_nan=True)
     np.testing.assert_array_equal(res.gistar.bins, want_gi.bins)
     np.testing.assert_allclose(res.gistar.p_adjusted, want_gi.p_adjusted, rtol=1e-12, equal_nan=True)
-    assert set(res.timings) == {"stream", "read (overlapped)", "count + bin (overlapped, summed over threads)", "mask", "density",
-                                "gi_star", "fdr (also inside gi_star)"}
+    assert set(res.timings) == {"strays", "stream", "read (overlapped)", "count + bin (overlapped, summed over threads)", "mask",
+                                "density", "gi_star", "fdr (also inside gi_star)"}
     assert all(v >= 0 for v in res.timings.values())
-    assert set(res.cpu_s) == {"stream", "mask", "density", "gi_star"} and all(v >= 0 for v in res.cpu_s.values())
-    assert res.total_seconds == pytest.approx(sum(res.timings[k] for k in ("stream", "mask", "density", "gi_star")))
+    assert set(res.cpu_s) == {"strays", "stream", "mask", "density", "gi_star"} and all(v >= 0 for v in res.cpu_s.values())
+    assert res.total_seconds == pytest.approx(sum(res.timings[k] for k in ("strays", "stream", "mask", "density", "gi_star")))
+    assert res.params["strays"]["points_left_out"] == 0
     assert res.params["n_points"] == len(xy) and res.params["cells_in_area"] == int(mask.sum())
     assert res.density.params["chunks"] == 5 and res.density.params["method"].startswith("stream")
     assert "study area built from the data" in res.notes[0]
@@ -261,7 +267,7 @@ def test_police_uk_to_parquet_groups_by_force(tmp_path):
     assert res.reports["beta"].dropped == {"no location": 1}
     xy = read_xy_parquet(res.path)
     alpha, _ = load_police_uk(sorted(files[:2]))
-    want = np.column_stack([alpha.geometry.x, alpha.geometry.y]).astype(np.float32).astype(np.float64)
+    want = np.column_stack([alpha.geometry.x, alpha.geometry.y])  # float64: the loader's coordinates exactly
     np.testing.assert_array_equal(xy[:4], want)
     import pyarrow.parquet as pq
 
@@ -320,3 +326,47 @@ def test_run_national_names_the_categories_a_parquet_file_holds_when_none_match(
     res = run_national(p, bounds=None, categories=["Burglary"], months=("2025-02", None), cell_size=5000, do_gistar=False)
     n = len(xy)  # Burglary: the odd rows, all in 2025-02
     assert res.params["n_points"] == n // 2 and res.params["dropped"] == {"category not selected": n - n // 2}
+
+
+def test_run_national_leaves_out_a_forces_strays_from_the_extent_and_counts_them(tmp_path):
+    """A Durham point in the south of England (E 568291 N 130515) stretched `--extent data`'s grid
+    to 2,099 x 824 cells; it is left out, counted and announced (the footprint's rule)."""
+    from hotspots.national_strays import STRAY_REASON
+
+    rng = np.random.default_rng(8)
+    durham = rng.normal((425_000, 535_000), 3_000, (800, 2))
+    cleveland = rng.normal((450_000, 520_000), 2_000, (600, 2))
+    xy = np.vstack([durham, [[568_291.0, 130_515.0]], cleveland])
+    forces = np.array(["durham"] * 801 + ["cleveland"] * 600)
+    path = write_points_parquet(tmp_path / "p.parquet", xy, columns={"force": forces}, float32=False, row_group_size=500)
+    res = run_national(path, cell_size=250, bounds=None, bandwidth=800, distance=600, do_gistar=False)
+    kept = np.delete(xy, 800, axis=0)
+    assert res.params["bounds"] == [kept[:, 0].min(), kept[:, 1].min(), kept[:, 0].max(), kept[:, 1].max()]
+    assert res.grid.shape[0] < 200  # not stretched 400 km south
+    assert res.params["n_points"] == 1400 and res.params["dropped"] == {STRAY_REASON: 1}
+    assert res.params["strays"]["by_force"] == {"durham": 1}
+    assert any("1 stray point(s) left out (Durham Constabulary 1)" in n for n in res.notes)
+    np.testing.assert_array_equal(np.nan_to_num(res.counts.values), count(kept, res.grid.with_mask(None)).values)
+    kept_all = run_national(path, cell_size=2000, bounds=None, mask_radius=None, do_kde=False, do_gistar=False,
+                            leave_out_strays=False)
+    assert kept_all.params["n_points"] == 1401 and kept_all.params["bounds"][1] == 130_515.0
+    assert kept_all.params["strays"] == "kept (leave_out_strays=False)"
+    # points in memory: the same rule, the whole set one group
+    mem = run_national(xy, cell_size=250, bounds=None, bandwidth=800, distance=600, do_gistar=False)
+    assert mem.params["n_points"] == 1400 and mem.params["rows_read"] == 1401 and mem.params["dropped"] == {STRAY_REASON: 1}
+
+
+def test_the_study_area_leaves_out_empty_ground_beyond_the_outermost_incidents():
+    """analyse's rule (hotspots.footprint.cells_within_reach): the 2 km ring of empty cells
+    around the incidents lowered the mean and came out cold; it takes no part now."""
+    rng = np.random.default_rng(3)
+    xy = rng.uniform((420_000, 320_000), (440_000, 340_000), (3000, 2))
+    res = run_national(xy, cell_size=500, bounds=(410_000, 310_000, 450_000, 350_000), mask_radius=2000, bandwidth=1000,
+                       distance=1000)
+    occupied = np.nan_to_num(res.counts.values) > 0
+    rows, cols = np.flatnonzero(occupied.any(axis=1)), np.flatnonzero(occupied.any(axis=0))
+    m = res.grid.mask
+    assert m[rows[0]:rows[-1] + 1, cols[0]:cols[-1] + 1].sum() == m.sum()  # nothing beyond the outermost incidents' cells
+    assert (occupied & ~m).sum() == 0  # every cell with an incident is in
+    assert any("cells of empty ground beyond the outermost incidents left out" in n for n in res.notes)
+    assert int(res.gistar.cold.sum()) == 0  # random incidents over a square: no cold rim

@@ -102,8 +102,10 @@ def test_prepare_inputs_converts_police_uk_once(tmp_path):
     first = prepare_inputs([tmp_path / "data"], categories=["Anti-social behaviour"], months=None, cache_dir=cache)
     assert first.converted and first.points.rows == 2 and first.rows_by_force == {"alpha": 1, "beta": 1}
     assert first.dropped.get("no location") == 1 and first.categories is None  # applied by the conversion
+    assert first.applied == {"categories": ["Anti-social behaviour"], "months": None}  # ... and recorded as applied
     again = prepare_inputs([tmp_path / "data"], categories=["Anti-social behaviour"], months=None, cache_dir=cache)
     assert not again.converted and again.cache_path == first.cache_path
+    assert again.applied == first.applied  # a cache hit applied the same filters
     # the cache hit reports the conversion's load report (rows per force, dropped rows and why)
     assert again.rows_by_force == first.rows_by_force and again.dropped == first.dropped
     first.cache_path.with_suffix(".json").write_text("not json")
@@ -182,3 +184,34 @@ def test_the_conversion_cache_is_keyed_by_the_loaders_rules(tmp_path, monkeypatc
     assert _cache_key([f], None, None) == before
     monkeypatch.setattr(io_cache, "loader_fingerprint", lambda: "other rules")
     assert _cache_key([f], None, None) != before
+
+
+def test_month_span_from_the_statistics_narrowed_by_a_filter(tmp_path):
+    from hotspots.national import write_points_parquet
+    from hotspots.national_inputs import month_span
+
+    xy = np.column_stack([np.linspace(400_000, 401_000, 6), np.linspace(300_000, 301_000, 6)])
+    months = np.array(["2025-02", "2025-04", "2025-03", "2025-07", "2025-05", "2025-02"])
+    src = open_points(write_points_parquet(tmp_path / "p.parquet", xy, columns={"month": months}, row_group_size=3))
+    assert month_span(src) == ("2025-02", "2025-07")
+    assert month_span(src, ("2025-03", None)) == ("2025-03", "2025-07")
+    assert month_span(src, ("2025-03", "2025-05")) == ("2025-03", "2025-05")
+    assert month_span(src, ("2026-01", "2026-02")) is None
+    plain = open_points(write_points_parquet(tmp_path / "q.parquet", xy))
+    assert month_span(plain) is None
+
+
+def test_iter_points_leaves_strays_out_by_force_and_counts_them(tmp_path):
+    from hotspots.national_strays import STRAY_REASON, find_strays
+
+    rng = np.random.default_rng(1)
+    xy = np.vstack([rng.normal((420_000, 540_000), 2_000, (300, 2)), [[568_291.0, 130_515.0]]])
+    forces = np.array(["durham"] * 301)
+    p = write_table(tmp_path / "p.parquet", {"x": xy[:, 0], "y": xy[:, 1], "force": forces})
+    src = open_points(p)
+    chunks = list(iter_points(src, batch_rows=100, with_forces=True))
+    assert all(len(c) == 4 and list(set(c[3])) == ["durham"] for c in chunks)
+    found = find_strays((x, y, f) for x, y, _, f in chunks)
+    dropped: dict[str, int] = {}
+    got = list(iter_points(src, batch_rows=100, strays=found, dropped=dropped))
+    assert sum(len(c[0]) for c in got) == 300 and dropped == {STRAY_REASON: 1} and sum(c[2] for c in got) == 301

@@ -90,12 +90,14 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _run(args: argparse.Namespace) -> int:
-    from ..export.national_outputs import write_national_outputs
+    from ..export.national_outputs import overview_caption, write_national_outputs
+    from ..forces import FORCES
     from ..national import ENGLAND_WALES_BOUNDS, off_grid_note, run_national
     from ..national_inputs import (
         ENGLAND_WALES_FORCES,
         FORCES_OUTSIDE_GREAT_BRITAIN,
         missing_forces,
+        month_span,
         outside_great_britain_note,
         prepare_inputs,
     )
@@ -158,6 +160,8 @@ def _run(args: argparse.Namespace) -> int:
         seed=args.seed,
         categories=stream_categories,
         months=prepared.months,
+        applied_filters=prepared.applied,  # what the conversion selected: recorded in parameters.json
+        leave_out_strays=not args.keep_strays,
         threads=args.threads,
         scheduler=args.scheduler,
         progress=lambda step, f: bar(step, start + (0.85 - start) * f),
@@ -177,9 +181,9 @@ def _run(args: argparse.Namespace) -> int:
     written = write_national_outputs(result, out, inputs=inputs, min_confidence=args.min_confidence,
                                      progress=lambda step, f: bar(step, 0.85 + 0.15 * f), overview=not args.no_overview,
                                      command=command_record(args, "national"),
-                                     caption="; ".join(t for t in (
-                                         ", ".join(cats) if cats else "every category",
-                                         f"no data from {', '.join(without)}" if without else "") if t))
+                                     caption=overview_caption(
+                                         result.params["categories"], month_span(pts, prepared.months),
+                                         [FORCES.get(f, f) for f, n in sorted(prepared.rows_by_force.items()) if n], without))
     folder.finish()  # lists every file written in parameters.json
     write_s = time.perf_counter() - t
     bar("done", 1.0)
@@ -212,6 +216,8 @@ def _run(args: argparse.Namespace) -> int:
                 f"{int(gi.cold.sum()):,} cold cells{level}{wider}; {written.n_hot_areas:,} hot areas, "
                 f"{written.n_cold_areas:,} cold areas "
                 f"at {(args.min_confidence or 1 - args.alpha):.0%}")
+            if written.cold_note:  # what a cold area is here, and the cold cells on empty ground left out of them
+                say(f"  note: {written.cold_note}")
             for n in gi.notes:  # e.g. classes that cannot be reached with so few permutations: said beside the counts
                 say(f"  note: {n}")
                 shown_early.add(n)
@@ -222,7 +228,7 @@ def _run(args: argparse.Namespace) -> int:
                 for line in written.top_hot:
                     say(f"  {line}")
         say("phase                      seconds   CPU s   peak MB")
-        rows = [("read (overlapped)", "read (overlapped)"),
+        rows = [("strays (one pass)", "strays"), ("read (overlapped)", "read (overlapped)"),
                 ("count + bin (overlapped)", "count + bin (overlapped, summed over threads)"),
                 ("stream: read+count+bin", "stream"), ("study area", "mask"), ("density", "density"),
                 ("Gi*", "gi_star"), ("FDR (inside Gi*)", "fdr (also inside gi_star)")]
@@ -265,6 +271,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--months", default=None, metavar="A:B", help="first and last month, e.g. 2025-01:2025-12")
     p.add_argument("--extent", choices=("england-wales", "data"), default="england-wales",
                    help="grid extent: England and Wales (default) or the points' own extent")
+    p.add_argument("--keep-strays", action="store_true",
+                   help="keep each force's stray points (groups more than 10 km from the rest of its incidents, by the rule "
+                        "of analyse's study area); by default they are left out of the extent and every surface, and counted")
     p.add_argument("--scheduler", default=None, metavar="ADDRESS",
                    help="read and bin on Dask: 'local:N' (N worker processes here) or a scheduler address 'tcp://host:8786'")
     g = p.add_argument_group("analysis")
@@ -275,7 +284,8 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="Gi* distance band in metres (default 750, or cell size x sqrt(2) when that is longer: "
                    "the 8 surrounding cells); at least the cell size")
     g.add_argument("--mask-radius", type=_number(float, positive=False), default=2000.0, metavar="M",
-                   help="study area: cells within this distance of an incident (default 2000; 0 = every cell)")
+                   help="study area: cells within this distance of an incident, less the empty ground beyond the "
+                        "outermost incidents (default 2000; 0 = every cell)")
     g.add_argument("--alpha", type=_number(float), default=0.05, help="significance level (default 0.05)")
     g.add_argument("--no-fdr", action="store_true", help="no false discovery rate control")
     g.add_argument("--inference", choices=("auto", "count", "randomisation", "permutation", "normal"), default="auto",

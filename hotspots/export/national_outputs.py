@@ -38,7 +38,7 @@ from ..areas import as_multipolygons
 from ..results_folder import SIDECAR_FORMAT
 from .raster import write_cog
 
-__all__ = ["NationalOutputs", "write_national_outputs", "RASTERS"]
+__all__ = ["NationalOutputs", "write_national_outputs", "RASTERS", "overview_caption", "cold_areas_note"]
 
 #: Raster files written: (file name, what, stored type, units).
 RASTERS = (
@@ -73,6 +73,28 @@ class NationalOutputs:
     n_cold_areas: int
     seconds: dict[str, float] = field(default_factory=dict)
     top_hot: tuple[str, ...] = ()
+    cold_note: str | None = None
+
+
+def _significant(gi: Any, min_confidence: float | None, kind: str) -> np.ndarray:
+    """The cells :func:`hotspots.areas.hotspot_areas` merges at ``min_confidence`` (None: the Gi* alpha)."""
+    if min_confidence is None:
+        sel = gi.hot if kind == "hot" else gi.cold
+    else:
+        level = {0.90: 1, 0.95: 2, 0.99: 3}.get(round(float(min_confidence), 2), 1)
+        sel = gi.bins >= level if kind == "hot" else gi.bins <= -level
+    return np.asarray(sel, dtype=bool) & gi.grid.active
+
+
+def cold_areas_note(n_cold: int, n_left: int, background_m: float) -> str:
+    """What a cold area is here (:func:`hotspots.areas.quiet_patches`), and the cold cells left out of them."""
+    return (
+        f"cold areas are quiet patches surrounded by busy ground: cold cells (significantly fewer incidents around them "
+        f"than the study area's average) with at least the average number of incidents within {background_m:,.0f} m, "
+        f"busy ground on every side; {n_left:,} of the {n_cold:,} cold cells lie on sparse or empty ground or open onto it "
+        "(fields, moorland, the edges of towns), where few incidents happen anyway, and form no cold area (they stay in "
+        "class.tif)"
+    )
 
 
 #: Hot areas listed by :attr:`NationalOutputs.top_hot`.
@@ -86,6 +108,67 @@ def _top_lines(areas: Any, k: int = TOP_LISTED) -> tuple[str, ...]:
         near = f"near {r.near}" if isinstance(r.near, str) else "(no place near)"
         out.append(f"{r.area_id}. {near}: {int(round(r.count)):,} incidents, {r.area_km2:,.2f} km², {r.peak_confidence}")
     return tuple(out)
+
+
+#: Forces without data named one by one under ``overview.png``'s title; more are counted, and
+#: listed in ``parameters.json`` (``inputs.forces_without_data``).
+NAMED_MISSING = 6
+#: Characters per line of ``overview.png``'s title (the figure is 7.5 inches wide at 9 points: about 100 fit).
+TITLE_WIDTH = 80
+
+
+def _month_text(month: str) -> str:
+    import calendar
+
+    y, m = month.split("-")[:2]
+    return f"{calendar.month_abbr[int(m)]} {y}"
+
+
+def overview_caption(
+    categories: list[str] | None,
+    months: tuple[str, str] | list[str] | None,
+    forces: list[str],
+    without: list[str],
+    *,
+    region: str = "England and Wales",
+) -> str:
+    """What ``overview.png`` shows, under its title: the categories, the months and the forces
+    (names), and the forces of ``region`` without data (named up to :data:`NAMED_MISSING`, else
+    counted and left to ``parameters.json``). Lines are wrapped at :data:`TITLE_WIDTH` characters.
+
+    Parameters
+    ----------
+    categories : list of str or None
+        None: every category.
+    months : ('YYYY-MM', 'YYYY-MM') or None
+        The first and last month of the data shown (None: not known).
+    forces : list of str
+        Names of the forces with data (empty: not police.uk files).
+    without : list of str
+        Names of the forces of ``region`` with no data.
+
+    Examples
+    --------
+    >>> print(overview_caption(["Anti-social behaviour"], ("2025-04", "2025-09"), ["Cleveland Police"], ["A", "B"]))
+    Anti-social behaviour, Apr 2025 to Sep 2025; Cleveland Police
+    no data from A, B: their areas show no incidents, not an absence of hot spots
+    """
+    import textwrap
+
+    what = ", ".join(categories) if categories else "every category"
+    if months:
+        first, last = (_month_text(m) for m in months)
+        what += f", {first}" if first == last else f", {first} to {last}"
+    if forces:
+        what += "; " + (", ".join(forces) if len(forces) <= NAMED_MISSING else f"{len(forces)} forces")
+    lines = [what]
+    if without:
+        if len(without) <= NAMED_MISSING:
+            lines.append(f"no data from {', '.join(without)}: their areas show no incidents, not an absence of hot spots")
+        else:
+            lines.append(f"{len(without)} forces of {region} have no data here (listed in parameters.json): "
+                         "their areas show no incidents, not an absence of hot spots")
+    return "\n".join(w for line in lines for w in textwrap.wrap(line, TITLE_WIDTH))
 
 
 def _jsonable(v: Any) -> Any:
@@ -138,9 +221,10 @@ def write_national_outputs(
         ``parameters.json`` (the command line's :func:`hotspots.commands.command_record`); without
         it, ``command`` is ``"hotspots national"``.
     caption : str, optional
-        A line under ``overview.png``'s title: what the data are (category, forces without data).
+        Lines under ``overview.png``'s title: what the data are (:func:`overview_caption`:
+        categories, months, forces, forces without data).
     """
-    from ..areas import hotspot_areas
+    from ..areas import BACKGROUND_BANDS, busy_ground, hotspot_areas, quiet_patches
     from ..places import areas_near
 
     report = progress or (lambda step, f: None)
@@ -174,12 +258,21 @@ def write_national_outputs(
     seconds["rasters"] = time.perf_counter() - t
     cpu["rasters"] = time.process_time() - c
 
-    n_hot = n_cold = 0
+    n_hot = n_cold = n_cold_cells = n_empty = 0
     top_hot: tuple[str, ...] = ()
+    cold_note = None
+    shown_cold = None
     if gi is not None:
         t, c = time.perf_counter(), time.process_time()
         hot = hotspot_areas(gi, min_confidence=min_confidence, kind="hot")
-        cold = hotspot_areas(gi, min_confidence=min_confidence, kind="cold")
+        # cold areas only where busy ground surrounds them: empty ground is cold because little happens anywhere near it
+        cold_cells = _significant(gi, min_confidence, "cold")
+        quiet = quiet_patches(cold_cells, busy_ground(gi))
+        cold = hotspot_areas(gi, min_confidence=min_confidence, kind="cold", within=quiet)
+        n_cold_cells = int(cold_cells.sum())
+        n_empty = int((cold_cells & ~quiet).sum())
+        background_m = BACKGROUND_BANDS * float(gi.params["distance_m"])
+        cold_note = cold_areas_note(n_cold_cells, n_empty, background_m) if n_cold_cells else None
         n_hot, n_cold = hot.n_areas, cold.n_areas
         for found in (hot, cold):  # the streamed points keep no street names: the place each area's busiest cell is in
             found.areas.insert(2, "near", areas_near(found.labels, result.counts.values, grid))
@@ -192,13 +285,14 @@ def write_national_outputs(
             as_multipolygons(found.areas).to_file(tmp, layer=layer, driver="GPKG", engine="pyogrio", geometry_type="MultiPolygon")
         tmp.replace(gpkg)
         files["areas"] = gpkg
+        shown_cold = cold.labels > 0
         seconds["areas"] = time.perf_counter() - t
         cpu["areas"] = time.process_time() - c
         report(f"wrote {gpkg.name}: {n_hot:,} hot and {n_cold:,} cold areas", (len(jobs) + 1) / (len(jobs) + 3))
 
     if overview and result.density is not None:
         t, c = time.perf_counter(), time.process_time()
-        files["overview"] = _overview(result, folder / "overview.png", min_confidence, caption=caption)
+        files["overview"] = _overview(result, folder / "overview.png", min_confidence, caption=caption, cold=shown_cold)
         seconds["overview"] = time.perf_counter() - t
         cpu["overview"] = time.process_time() - c
         report("wrote overview.png", (len(jobs) + 2) / (len(jobs) + 3))
@@ -212,7 +306,8 @@ def write_national_outputs(
         "inputs": inputs or {},
         "parameters": result.params,
         "study_area": {"cells_in_area": int(grid.n_cells), "cells": int(grid.n_rows * grid.n_cols),
-                       "rule": "cells within mask_radius_m of a cell holding an incident"},
+                       "rule": "cells within mask_radius_m of a cell holding an incident and within the incidents' reach "
+                               "(hotspots.footprint.cells_within_reach)"},
         "grid": {"crs": "EPSG:27700", "xmin": grid.xmin, "ymax": grid.ymax, "cell_size_m": grid.cell_size,
                  "n_rows": grid.n_rows, "n_cols": grid.n_cols},
         "counts": {"points": result.counts.params.get("n_points"), "in_area": float(np.nansum(result.counts.values)),
@@ -226,7 +321,9 @@ def write_national_outputs(
             "permutations": gi.params.get("permutations"), "p_decision": gi.params.get("p_decision"),
             "hot_cells": int(gi.hot.sum()), "cold_cells": int(gi.cold.sum()),
         },
-        "areas": {"min_confidence": area_conf, "hot": n_hot, "cold": n_cold, "layer": "hotspot_areas"},
+        "areas": {"min_confidence": area_conf, "hot": n_hot, "cold": n_cold, "layer": "hotspot_areas",
+                  "cold_rule": "cold cells surrounded by busy ground (hotspots.areas.quiet_patches, busy_ground)",
+                  "cold_cells": n_cold_cells, "cold_cells_not_in_areas": n_empty, "cold_note": cold_note},
         "timings_s": result.timings,
         "write_s": seconds,
         "cpu_s": {**result.cpu_s, **{f"write {k}": v for k, v in cpu.items()}},
@@ -239,7 +336,7 @@ def write_national_outputs(
     files["parameters"] = pj
     seconds["parameters"] = time.perf_counter() - t
     report("wrote parameters.json", 1.0)
-    return NationalOutputs(folder, files, n_hot, n_cold, seconds, top_hot)
+    return NationalOutputs(folder, files, n_hot, n_cold, seconds, top_hot, cold_note)
 
 
 def _block_reduce(a: np.ndarray, f: int, how: str) -> np.ndarray:
@@ -285,8 +382,10 @@ def _scale_bar(ax: Any, view: tuple[float, float, float, float]) -> None:
             fontsize=7, color="#222222")
 
 
-def _overview(result: Any, path: Path, min_confidence: float | None, max_px: int = 1000, caption: str | None = None) -> Path:
-    """Density (log scale) with significant hot cells in red, whole grid, one image.
+def _overview(result: Any, path: Path, min_confidence: float | None, max_px: int = 1000, caption: str | None = None,
+              cold: np.ndarray | None = None) -> Path:
+    """Density (log scale) with significant hot cells in red and the cold areas' cells (``cold``,
+    surrounded by busy ground) in blue, the study area's extent, one image.
 
     The grids are reduced to at most ``max_px`` cells a side first (mean density, any hot cell
     per block), about the image's resolution.
@@ -323,6 +422,10 @@ def _overview(result: Any, path: Path, min_confidence: float | None, max_px: int
         hot = _block_reduce(sig, f, "any")
         ax.imshow(np.ma.masked_where(~hot, hot.astype(float)), extent=extent,
                   cmap=ListedColormap([style.GI_CLASS_COLOURS["hot 99%"]]), alpha=0.9, interpolation="nearest")
+        if cold is not None and cold.any():
+            blue = _block_reduce(np.asarray(cold, dtype=bool) & ~sig, f, "any")
+            ax.imshow(np.ma.masked_where(~blue, blue.astype(float)), extent=extent,
+                      cmap=ListedColormap([style.GI_CLASS_COLOURS["cold 99%"]]), alpha=0.9, interpolation="nearest")
     ax.set_xticks([])
     ax.set_yticks([])
     view = _data_view(grid)  # the study area's cells, not the whole England-and-Wales grid around a few forces
@@ -334,8 +437,17 @@ def _overview(result: Any, path: Path, min_confidence: float | None, max_px: int
     off = int(result.counts.params.get("points_off_grid") or 0)
     drawn = int(p.get("n_points", 0)) - off  # the points on the grid: counts.tif's sum
     off_text = f"\n{off:,} more lie off the grid: not counted, nor drawn" if off else ""
-    ax.set_title(f"{drawn:,} incidents, {p.get('cell_size_m', 0):g} m cells: density and hot spots "
-                 f"({conf}Gi*, red){off_text}" + (f"\n{caption}" if caption else ""), fontsize=9)
+    strays = p.get("strays")
+    n_strays = int(strays.get("points_left_out", 0)) if isinstance(strays, dict) else 0
+    if n_strays:  # left out of the extent and every surface by run_national: said, with where they are listed
+        off_text += f"\n{n_strays:,} stray point(s) far from the rest of their force left out (parameters.json)"
+    spots = ("hot spots (red), quiet patches amid busy ground (blue)" if cold is not None and cold.any()
+             else "hot spots (red); no quiet patch amid busy ground" if cold is not None else "hot spots (red)")
+    import textwrap
+
+    head = "\n".join(textwrap.wrap(f"{drawn:,} incidents, {p.get('cell_size_m', 0):g} m cells: density, {conf}Gi* {spots}",
+                                   TITLE_WIDTH))  # the figure's width: a longer line ran off both edges
+    ax.set_title(head + off_text + (f"\n{caption}" if caption else ""), fontsize=9)
     ax.set_aspect("equal")
     fig.tight_layout()
     # The layout is fixed now: without a layout engine savefig draws the figure once, not twice
