@@ -303,7 +303,8 @@ def data_footprint(
     area = _fill_holes(shapely.union_all(groups[keep]))
     area = area.buffer(-shrink, quad_segs=_QUAD_SEGS)
     area = _fill_holes(area).simplify(SIMPLIFY_M)
-    area, pieces_left_out = _drop_small_pieces(area, xy, min_count, MAX_LEFT_OUT * n - float(per_group[~keep].sum()))
+    left_out = float(found.counts[found.outlying].sum())  # incidents in the outlying groups
+    area, pieces_left_out = _drop_small_pieces(area, xy, min_count, MAX_LEFT_OUT * len(xy) - left_out)
     if area.is_empty:  # cannot happen with a positive shrink margin; never return nothing
         area = shapely.union_all(shapely.buffer(shapely.points(centres[keep[owner]]), margin_m + snap, quad_segs=_QUAD_SEGS))
     shapely.prepare(area)
