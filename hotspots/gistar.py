@@ -62,8 +62,10 @@ Classes offered
 a level is offered when a cluster of one median neighbourhood's worth of cells, all at the
 smallest attainable p-value, would be significant at that level after the multiple-testing
 adjustment (``p_min <= k a / m`` with FDR over ``m`` cells, ``p_min <= a`` without), or when a
-cell actually reaches it. Levels that cannot be reached are named in a note with the number of
-permutations that would reach them. Maps and legends show only offered classes.
+cell actually reaches it. ``params["hot_classes_offered"]`` are those a hot cluster can reach (or a
+hot cell reached): hotspot areas are hot cells, and with FDR the empty ground's many cold cells at
+the smallest p reach classes no hot cluster can. Levels hot spots cannot reach are named in a note
+with the number of permutations that would reach them. Maps and legends show only offered classes.
 
 Conditional permutation inference
 ---------------------------------
@@ -372,13 +374,13 @@ def check_distance(distance: float, cell_size: float) -> None:
 def unreached_note(gi: GiStarResult, confidence: float) -> str | None:
     """Why no cell can be significant at ``confidence`` (0.90, 0.95 or 0.99), or None when one can.
 
-    The note of ``gi.notes`` that names the classes the method cannot reach (``params["classes_offered"]``
-    lacks ``confidence`` and every level above it), e.g. "with 99 permutations and FDR over 4,213 cells
+    The note of ``gi.notes`` that names the classes hot spots cannot reach (``params["hot_classes_offered"]``
+    lacks ``confidence`` and every level above it; cold cells may reach them), e.g. "with 99 permutations and FDR over 4,213 cells
     the 99% class(es) cannot be reached (smallest p 0.02); they need about 714,155 permutations; use
     the exact count test (...)": the console's words, for every output that would otherwise say
     "no hot spots" (a briefing map's table, the app's Map tab and Gi* legend).
     """
-    offered = gi.params.get("classes_offered")
+    offered = gi.params.get("hot_classes_offered", gi.params.get("classes_offered"))  # hotspot areas are hot cells
     if offered is None or any(float(c) >= float(confidence) - 1e-9 for c in offered):
         return None
     return next((n for n in gi.notes if UNREACHED in n), None)
@@ -512,7 +514,7 @@ def gi_star(
     side[active] = direction
 
     nb = Wv - 1
-    offered = _classes_offered(method, p_min, n, float(np.median(Wv)), fdr, binv, R, notes)
+    offered, hot_offered = _classes_offered(method, p_min, n, float(np.median(Wv)), fdr, binv, R, notes)
     sparse = _sparse_note(mean, float(np.median(Wv)), float(grid.cell_size), zero_variance, notes, float(dist))
     _wide_note(float(np.median(Wv)), n, float(dist), float(grid.cell_size), notes)
     params: dict[str, Any] = {
@@ -536,6 +538,7 @@ def gi_star(
         "p_decision": ("BH-adjusted (one step-up per side) " if fdr else "") + p_name,
         "p_min": float(p_min),
         "classes_offered": offered,
+        "hot_classes_offered": hot_offered,
         "expected_per_neighbourhood": float(mean * np.median(Wv)),
         "sparse": sparse is not None,
         "suggested_cell_size_m": sparse,
@@ -592,30 +595,47 @@ def _plain(v: float) -> float | int:
 
 def _classes_offered(
     method: str, p_min: float, m: int, k0: float, fdr: bool, binv: np.ndarray, R: int, notes: list[str]
-) -> list[float]:
-    """Confidence levels the method can reach (module docs, "Classes offered"); notes the others."""
+) -> tuple[list[float], list[float]]:
+    """Confidence levels the method can reach (module docs, "Classes offered"), on either side and
+    on the hot side; notes the levels hot spots cannot reach.
+
+    A level one cold cell reached is offered (legends show it), but it says nothing of hot spots:
+    with FDR the empty ground's thousands of cold cells at the smallest p lift each other to 99 %,
+    while a hot cluster of a neighbourhood's size cannot reach 95 % (Gwent's 2025 ASB, 999
+    permutations over 5,322 cells: no hotspot area, the exact count test 6). Hotspot areas are hot
+    cells, so the note names the levels the hot side cannot reach.
+    """
     k = max(1.0, k0)
-    offered, missing = [], []
+    offered, hot_offered, missing = [], [], []
     reached = {mag for mag in np.unique(np.abs(binv)).tolist() if mag}
+    reached_hot = {mag for mag in np.unique(binv).tolist() if mag > 0}
     for conf, mag in CONFIDENCE_LEVELS:
         a = 1.0 - conf
         limit = k * a / m if fdr else a
-        if p_min <= limit + 1e-15 or mag in reached:
+        possible = p_min <= limit + 1e-15
+        if possible or mag in reached:
             offered.append(conf)
+        if possible or mag in reached_hot:
+            hot_offered.append(conf)
         else:
             missing.append((conf, limit))
+    levels = ", ".join(f"{c:.0%}" for c, _ in missing)
+    what, why = f"the {levels} class(es) {UNREACHED}", ""
+    if any(c in offered for c, _ in missing):  # cold cells reached a level hot ones cannot
+        what += " by hot spots"
+        why = (f"; they reach {hot_offered[0]:.0%} at most" if hot_offered else "; they reach no class") + (
+            ", cold spots more, as many empty cells share that p")
     if missing and method == "permutation":
-        need = max(int(math.ceil(2.0 / lim)) - 1 for _, lim in missing)
-        levels = ", ".join(f"{c:.0%}" for c, _ in missing)
+        need = [f"{int(math.ceil(2.0 / lim)) - 1:,}" + (" permutations" if j == 0 else "") + f" for {c:.0%}"
+                for j, (c, lim) in enumerate(reversed(missing))]
         notes.append(
-            f"with {R:,} permutations{' and FDR over ' + format(m, ',') + ' cells' if fdr else ''} the {levels} class(es) "
-            f"{UNREACHED} (smallest p {p_min:.2g}); they need about {need:,} permutations; use the exact count "
+            f"with {R:,} permutations{' and FDR over ' + format(m, ',') + ' cells' if fdr else ''} {what} "
+            f"(smallest p {p_min:.2g}{why}); they need about {' and '.join(need)}; use the exact count "
             f"test ({validation.setting('permutations', 0)}, the default of the command line and the app)"
         )
     elif missing:
-        levels = ", ".join(f"{c:.0%}" for c, _ in missing)
-        notes.append(f"the {levels} class(es) {UNREACHED} with so few incidents (smallest possible p {p_min:.2g})")
-    return offered
+        notes.append(f"{what} with so few incidents (smallest possible p {p_min:.2g}{why})")
+    return offered, hot_offered
 
 
 def _sparse_note(mean: float, w_med: float, cell: float, zero_variance: bool, notes: list[str],

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 import pandas as pd
 import pyarrow as pa
@@ -442,6 +444,13 @@ def test_no_areas_text_names_the_permutations_when_they_are_the_cause():
     assert '"Permutations (0 = exact count test)" to 0' in text and "inference" not in text
     no_fdr = hotspot_stage(d.incidents, Settings(cell_size=250.0, permutations=99, fdr=False), d.study_area)
     assert views.no_areas_text(no_fdr) == views.NO_AREAS  # the permutations reach 95 %: not the cause
+    # cold cells on empty ground reached every class, hot ones 90 % at most (Gwent's ASB, 999 permutations):
+    # the hot side is the cause, and the Map tab says so
+    note = "with 99 permutations and FDR over 1 cells the 99%, 95% class(es) cannot be reached by hot spots (...)"
+    gi = dataclasses.replace(few.gi, params={**few.gi.params, "classes_offered": [0.99, 0.95, 0.90],
+                                             "hot_classes_offered": [0.90]}, notes=(note,))
+    text = views.no_areas_text(dataclasses.replace(few, gi=gi))
+    assert "no hot cell can reach 95% confidence" in text and "99 permutations" in text
 
 
 def test_period_coverage_text_warns_of_a_month_published_in_part():

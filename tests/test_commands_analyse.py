@@ -314,6 +314,23 @@ def test_no_hotspot_areas_says_why_there_is_no_pooled_change(small_csv, tmp_path
     assert (tmp_path / "r" / "csv" / "change_cells.csv").exists()
 
 
+def test_no_hotspot_areas_for_want_of_permutations_says_so_beside_the_count(small_csv, tmp_path):
+    """A planted hotspot and 19 permutations: the smallest p (0.1) reaches no class, so "hotspot areas: 0"
+    would read as "none exist" (Gwent's 2025 ASB with 999 permutations: 0 areas, the exact test 6, no
+    word beside it). The library's note, naming the fix, is said once, under the count."""
+    path, _ = small_csv
+    code, stdout, _ = analyse_without_images([path], tmp_path / "r", "--formats", "csv", "--cluster-method", "none",
+                                             "--permutations", "19")
+    assert code == 0, stdout
+    lines = stdout.splitlines()
+    k = next(i for i, line in enumerate(lines) if line.startswith("  hotspot areas: 0 "))
+    assert lines[k + 1].startswith("    none can be found at 95% confidence: with 19 permutations")
+    assert "cannot be reached" in lines[k + 1] and "`--permutations 0`" in lines[k + 1]
+    assert sum("cannot be reached" in line for line in lines) == 1
+    notes = json.loads((tmp_path / "r" / "parameters.json").read_text())
+    assert "cannot be reached" in json.dumps(notes)  # and in the parameters the run leaves
+
+
 @pytest.mark.parametrize(
     "args, message",
     [
@@ -468,6 +485,10 @@ def test_demo_run_prints_the_emerging_hot_spots_and_each_areas_pattern(demo_run)
     rows = pd.read_csv(out / "csv" / "emerging.csv")
     line = next(x for x in stdout.splitlines() if x.startswith("  emerging hot spots, "))
     assert line.startswith("  emerging hot spots, 39 monthly steps (Jan 2022 – Mar 2025): ")
+    # their own test, said plainly: "83 persistent hot spot cells" beside "hotspot areas: 0" is no contradiction
+    assert line.endswith("emerging hot spots are a test of their own (each cell's months, judged by the exact count "
+                         "test, false discovery rate over the whole cube), not the hotspot areas' Gi* over the whole "
+                         "period: a cell can be a persistent hot spot where the map has no hotspot area, or the reverse")
     for cat, n in zip(rows["category"], rows["cells"]):
         if cat.endswith("hot spot"):
             assert f"{n:,} {cat.removesuffix(' hot spot')}" in line

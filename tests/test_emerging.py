@@ -427,10 +427,11 @@ def test_trends_are_mann_kendall_of_each_cells_series():
     g = _grid(6, 6)
     cube = _random_cube(T=12, nr=6, nc=6, seed=11)
     res = emerging_hotspots(_incidents(g, cube), g, distance=150)
-    # time_window 1: neighbouring bins share a step, so Var(S) carries the Hamed-Rao factor
-    vf = moving_sum_variance_factor(12, 1)
-    assert vf > 1.2 and "Hamed-Rao" in res.params["trend_test"]
-    mk = mann_kendall_many(res.z.reshape(12, -1).T, variance_factor=vf)
+    # time_window 1: neighbouring bins share a step, so Var(S) carries the Hamed-Rao factor; the
+    # first step's window holds one step only, so the trend runs on steps 2..12 (11 values)
+    vf = moving_sum_variance_factor(11, 1)
+    assert vf > 1.2 and "Hamed-Rao" in res.params["trend_test"] and "from step 2 of 12" in res.params["trend_test"]
+    mk = mann_kendall_many(res.z.reshape(12, -1).T[:, 1:], variance_factor=vf)
     np.testing.assert_allclose(res.trend_z.ravel(), mk.z, atol=1e-12)
     np.testing.assert_allclose(res.trend_p.ravel(), mk.p, atol=1e-12)
     # the counts' trend against scipy's Kendall tau (asymptotic, no continuity correction) sign
@@ -439,6 +440,78 @@ def test_trends_are_mann_kendall_of_each_cells_series():
     # categories are the classifier applied to the cube's series
     codes = classify_emerging(res.z.reshape(12, -1).T, (res.hot_cold != 0).reshape(12, -1).T, trend=mk)
     np.testing.assert_array_equal(res.categories.ravel(), codes)
+
+
+def test_a_steady_hot_cell_gets_no_trend_from_the_first_steps_short_window():
+    """Every cell the same count every month, one cell 10 and the others 1: nothing trends. The
+    first step's window holds one month (W = 9 cells x 1 step, the later ones 9 x 2), so by the
+    formula its z is 0.5 sqrt(18 x 282 / (9 x 291)) = 0.696 of the others' (n = 300 bins); the trend
+    ran over it too and read every hot cell as rising (S = 11: the first step below the 11 others);
+    now it runs on the full-window steps 2..12, all equal: S = 0 with every value tied, so no trend
+    z (NaN, as for any constant series) and no trend."""
+    g = _grid(5, 5)
+    cube = np.ones((12, 5, 5), dtype=int)
+    cube[:, 2, 2] = 10
+    res = emerging_hotspots(_incidents(g, cube), g, distance=150)
+    hot = res.z[:, 2, 2]
+    assert hot[1] > 0 and hot[0] / hot[1] == pytest.approx(0.5 * np.sqrt(18 * 282 / (9 * 291)), rel=1e-12)
+    np.testing.assert_allclose(hot[1:], hot[1], rtol=1e-12)  # steady from the first full window on
+    assert np.isnan(res.trend_z[g.active]).all() and np.isnan(res.trend_p[g.active]).all()
+    assert (res.trend[g.active] == "none").all() and not np.isin(res.categories, (3, 5, -3, -5)).any()
+    # the old test (every step, short window included) saw a rise in every hot cell
+    old = mann_kendall_many(res.z[:, g.active].T, variance_factor=moving_sum_variance_factor(12, 1))
+    assert old.S[2 * 5 + 2] == 11 and (old.z[res.z[1, g.active] > 0] > 0).all()  # cell (2, 2): 13th of 25
+
+
+def test_reversing_the_months_reverses_every_trend():
+    """Steady Poisson hotspots with noise, 24 months: the cube with its months in reverse order has
+    the same full-window sums in reverse order, so each cell's trend z is exactly the negative of
+    the original's (before: correlation -0.4 on Gwent's real months, since the short first window
+    sat at the start of one series and at the end of the other)."""
+    rng = np.random.default_rng(31)
+    g = _grid(24, 24)
+    cube, centres = _hotspot_cube(rng, 0.0, years=2)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        fwd = emerging_hotspots(_incidents(g, cube), g, distance=150)
+        rev = emerging_hotspots(_incidents(g, cube[::-1].copy()), g, distance=150)
+    act = g.active
+    assert np.abs(fwd.trend_z[act]).max() > 1.0  # the noise gives trends to reverse
+    np.testing.assert_allclose(rev.trend_z[act], -fwd.trend_z[act], atol=1e-9)
+    np.testing.assert_allclose(rev.count_trend_z[act], -fwd.count_trend_z[act], atol=1e-9)
+    up = {"up": "down", "down": "up", "none": "none"}
+    assert [up[t] for t in fwd.trend[act]] == list(rev.trend[act])
+
+
+@pytest.mark.slow
+@pytest.mark.realdata
+def test_shuffled_months_of_real_asb_give_as_many_falling_as_rising_hot_spots(police_uk_dir):
+    """Gwent's 2025 ASB, each incident given a random month weighted by the month's days (nothing
+    trends): the tester found 248 intensifying against 0 diminishing hot spot cells in 24 draws
+    (the short first window); now both directions and under 6.5 % of the persistent,
+    intensifying and diminishing cells together."""
+    from hotspots.io import load_police_uk
+    from hotspots.pipeline import emerging_stage, hotspot_stage, prepare_inputs
+
+    files = sorted((police_uk_dir / "national_2025_gz").glob("2025-*/2025-*-gwent-street.csv.gz"))
+    if len(files) != 12:
+        pytest.skip("Gwent's twelve 2025 files not found")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        prep = prepare_inputs(load_police_uk(files, categories="asb").data)
+        stage = hotspot_stage(prep.incidents, prep.settings, prep.study_area)
+    months = pd.date_range("2025-01-01", periods=12, freq="MS")
+    days = np.asarray(months.days_in_month, float)
+    rng = np.random.default_rng(2026)
+    found = np.zeros(3, dtype=np.int64)  # intensifying, persistent, diminishing
+    for _ in range(16):
+        moved = months[rng.choice(12, size=len(prep.incidents), p=days / days.sum())]
+        res, _ = emerging_stage(prep.incidents.assign(month=moved.to_numpy(), occurred=pd.NaT), stage, prep.settings)
+        found += np.bincount(res.categories[res.grid.active].astype(np.int64).clip(0, 8), minlength=9)[3:6]
+    print(f"\n[emerging, Gwent shuffled x 16] intensifying {found[0]}, persistent {found[1]}, diminishing {found[2]}")
+    assert found[1] > 500
+    assert (found[0] + found[2]) / found.sum() <= 0.065
+    assert found[2] > 0 and found[0] <= 4 * found[2] + 10
 
 
 # =============================================================================== planted patterns

@@ -264,6 +264,31 @@ def test_unreached_note_is_the_note_naming_the_classes_the_method_cannot_reach()
     assert unreached_note(gi_star(gv, 200), 0.95) is None  # the exact count test reaches every class
 
 
+def test_classes_cold_spots_reach_are_not_offered_to_hot_spots():
+    """Half the map empty and a 3 x 3 hot block, 99 permutations, FDR over 1,600 cells: the ~800 empty
+    cells share the smallest p (0.02) and lift each other to 95 % (cold), while the block's 9 cells can
+    reach no class (0.02 x 1,600 / 9 = 3.6). The classes offered counted the cold cells, so the
+    "no hotspot areas" outputs said nothing (Gwent's 2025 ASB with 999 permutations: 0 areas, no
+    word); the hot side's classes are now their own, and the note says hot spots cannot reach them."""
+    from hotspots.gistar import unreached_note
+
+    rng = np.random.default_rng(3)
+    v = rng.poisson(3.0, (40, 40)).astype(float)
+    v[:, :20] = 0.0
+    v[18:21, 28:31] += 12.0
+    gi = gi_star(_gv(v), 150, permutations=99, seed=1)
+    assert gi.params["p_min"] == pytest.approx(0.02)
+    assert (gi.bins <= -2).sum() > 500 and (gi.bins > 0).sum() == 0  # cold cells at 95 %, no hot cell in any class
+    assert 0.95 in gi.params["classes_offered"] and gi.params["hot_classes_offered"] == []
+    note = unreached_note(gi, 0.95)
+    assert note is not None and note in gi.notes
+    assert "95%" in note and "cannot be reached by hot spots" in note and "they reach no class" in note
+    assert "permutations=0" in note
+    # the exact count test reaches every class on both sides: no note
+    exact = gi_star(_gv(v), 150)
+    assert exact.params["hot_classes_offered"] == [0.99, 0.95, 0.90] and unreached_note(exact, 0.95) is None
+
+
 def test_permutations_are_reproducible_and_seeded():
     gv = _tie_free_surface(4)
     a = gi_star(gv, 200, permutations=199, seed=42)

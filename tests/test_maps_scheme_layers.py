@@ -173,7 +173,8 @@ def test_gi_legend_says_why_when_no_class_can_be_reached(demo):
 
     gi = demo["stage"].gi
     note = "with 99 permutations the 99%, 95%, 90% class(es) cannot be reached (smallest p 0.02); use `permutations=0`"
-    few = dataclasses.replace(gi, bins=np.zeros_like(gi.bins), params={**gi.params, "classes_offered": []}, notes=(note,))
+    few = dataclasses.replace(gi, bins=np.zeros_like(gi.bins), notes=(note,),
+                              params={**gi.params, "classes_offered": [], "hot_classes_offered": []})
     leg = next(c for c in sl.gi_class_layer(few)._children.values() if isinstance(c, Legend))
     assert "none can be found: with 99 permutations" in leg.html and "permutations=0" in leg.html
     assert "no hot or cold spots" not in leg.html

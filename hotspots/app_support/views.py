@@ -624,7 +624,7 @@ NO_AREAS = "No hotspot areas at these settings: try a larger cell size, a longer
 
 def no_areas_text(stage: Any) -> str:
     """The Map tab's message without hotspot areas: when the permutations are the cause (the Gi* result's
-    ``classes_offered`` lacks the confidence the areas need: with FDR over many cells, 999 permutations cannot
+    ``hot_classes_offered`` lacks the confidence the areas need: with FDR over many cells, 999 permutations cannot
     reach any class: :func:`hotspots.gistar.unreached_note`, the console's rule), it says so and names the control
     that fixes it; else :data:`NO_AREAS`."""
     from ..gistar import unreached_note
@@ -633,7 +633,7 @@ def no_areas_text(stage: Any) -> str:
     if p.get("inference") != "permutation" or unreached_note(stage.gi, need) is None:
         return NO_AREAS
     over = f" and the false discovery rate control over {p['n_cells']:,} cells" if p.get("fdr") else ""
-    return (f"No hotspot areas: with {p['permutations']:,} permutations{over}, no cell can reach {need:.0%} confidence "
+    return (f"No hotspot areas: with {p['permutations']:,} permutations{over}, no hot cell can reach {need:.0%} confidence "
             f"(the smallest p-value they can give is {p['p_min']:.2g}). Set \"Permutations (0 = exact count test)\" to 0 "
             "for the exact count test, which needs no permutations.")
 

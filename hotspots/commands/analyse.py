@@ -475,11 +475,19 @@ def summary_lines(analysis: Any, inputs: Inputs | None = None, *, top: int = 5) 
     lines.append(f"  incidents analysed: {len(an.incidents):,} ({months})")
     lines.append(f"  grid: {g.n_rows:,} x {g.n_cols:,} cells of {g.cell_size:,g} m ({g.n_cells:,} in the study area)")
     lines.append(f"  method: {an.caption()}")
-    if an.notes or (inputs and inputs.messages):
+    # "hotspot areas: 0" reads as "none exist" when the chosen test cannot reach the areas' confidence:
+    # the library's note (gistar.unreached_note) is said beside the count instead of among the notes
+    from ..gistar import unreached_note
+
+    need = float(an.areas.params.get("min_confidence", 0.95))
+    why = unreached_note(an.gi, need) if an.areas.n_areas == 0 else None
+    shown = [n for n in dict.fromkeys(list(inputs.messages if inputs else []) + list(an.notes)) if n != why]  # each once
+    if shown:
         lines.append("  automatic choices and notes:")
-        for n in dict.fromkeys(list(inputs.messages if inputs else []) + list(an.notes)):  # each once
-            lines.append(f"    - {n}")
+        lines += [f"    - {n}" for n in shown]
     lines.append(f"  hotspot areas: {an.areas.n_areas} ({an.areas.how})")
+    if why:
+        lines.append(f"    none can be found at {need:.0%} confidence: {why}")
     if an.clusters is not None:
         lines.append(f"  point clusters ({an.settings.cluster_method}): {an.clusters.n_clusters:,}")
     summ = area_summary(an)
