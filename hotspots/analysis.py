@@ -165,10 +165,15 @@ class Analysis(HotspotStage):
         """The incidents analysed, and those of them in no cell of the study area (counted, not in
         the cells' counts, so the before/after panels add up to fewer):
         ``"14,272 incidents (8 outside the study area, in no cell)"``."""
-        p = self.counts.params
-        outside = int(p.get("points_off_grid", 0) or 0) + int(p.get("points_outside_area", 0) or 0)
+        outside = self.incidents_outside()
         where = f" ({outside:,} outside the study area, in no cell)" if outside else ""
         return f"{len(self.incidents):,} incidents{where}"
+
+    def incidents_outside(self) -> int:
+        """How many of the incidents lie in no cell of the study area (off the grid, or in a cell outside
+        the study area or a user's boundary): counted as loaded, in no cell's count."""
+        p = self.counts.params
+        return int(p.get("points_off_grid", 0) or 0) + int(p.get("points_outside_area", 0) or 0)
 
     def caption(self) -> str:
         """One line describing how the map was made, for figures, briefings and the command line's

@@ -49,7 +49,7 @@ import calendar
 import datetime as dt
 import re
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 
@@ -331,6 +331,13 @@ class MonthCoverage:
     def gone(self) -> tuple[int, ...]:
         """Every month the change tests leave out, ascending."""
         return tuple(sorted({*self.missing, *self.incomplete}))
+
+    def kept(self, keep: Iterable[int]) -> MonthCoverage:
+        """The same coverage with the months in ``keep`` (``Settings.keep_months`` as month numbers) no longer
+        incomplete: the user says they are complete. A month with no data stays missing (nothing to keep)."""
+        k = {int(x) for x in keep}
+        inc = tuple(m for m in self.incomplete if m not in k)
+        return replace(self, incomplete=inc, counts={m: v for m, v in self.counts.items() if m in inc})
 
     def note(self, where: str = "", only: Iterable[int] | None = None, files: dict[int, list[str]] | None = None) -> str:
         """One sentence naming the months (those in ``only``, when given) and what the change tests
@@ -712,7 +719,7 @@ def force_months(
     force : array-like of str, optional
         Each row's force (None, or empty names: one data set).
     keep : iterable of int
-        Months never judged short (the user says they are complete).
+        Months never judged short or absent (the user says they are complete).
     edges : bool
         Judge the first and last month of the data as short too.
     min_typical : int
@@ -765,7 +772,7 @@ def force_months(
         if typical < min_typical:
             continue
         covers[f] = tuple(lo + int(i) for i in have)
-        gap = [lo + int(i) for i in np.flatnonzero((c == 0) & (total > 0))]
+        gap = [lo + int(i) for i in np.flatnonzero((c == 0) & (total > 0)) if lo + int(i) not in kept]
         if gap:
             absent[f] = tuple(gap)
         if have.size >= MIN_MONTHS_FOR_SHORT:

@@ -441,7 +441,7 @@ def _step_months(time_step: Any) -> int:
 
 
 def _cube(
-    incidents: Any, grid: Grid, step: int, start: Any, end: Any
+    incidents: Any, grid: Grid, step: int, start: Any, end: Any, keep: Any = ()
 ) -> tuple[np.ndarray, pd.DataFrame, dict[str, Any], list[str]]:
     """Counts (T, n_rows, n_cols), the time-step table, counting figures and notes."""
     if not isinstance(incidents, pd.DataFrame):
@@ -500,7 +500,7 @@ def _cube(
         "last_month": month_label(m1),
         "months_left_out": int(left_out),
     }
-    cover = month_coverage(mnum)
+    cover = month_coverage(mnum).kept(month_number(k) for k in keep)  # the one keep rule (hotspots.coverage)
     gone = [m for m in cover.missing if first <= m <= m1]
     part = [m for m in cover.incomplete if first <= m <= m1]
     figures["missing_months"] = [month_label(m) for m in gone]
@@ -660,6 +660,7 @@ def emerging_hotspots(
     fdr: bool | str = True,
     inference: str = "count",
     seed: int | None = 0,
+    keep_months: Any = (),
 ) -> EmergingResult:
     """Emerging hot spot analysis (ArcGIS Pro's method; see the module docs for every rule).
 
@@ -691,6 +692,8 @@ def emerging_hotspots(
         which calls hot bins in noise: "sporadic" and "new" hot spots on every random cube).
     seed : int or None
         Recorded in ``params`` for reproducibility; the analytic method draws no random numbers.
+    keep_months : iterable of "YYYY-MM"
+        Months the user says are complete (``Settings.keep_months``): never left out as published in part.
 
     Returns
     -------
@@ -714,7 +717,7 @@ def emerging_hotspots(
         raise ParameterError(f"`inference` must be 'count' (the exact count test) or 'normal' (ArcGIS); got {inference!r}.")
     validation.seed(seed)
     step = _step_months(time_step)
-    cube, steps, figures, notes = _cube(incidents, grid, step, start, end)
+    cube, steps, figures, notes = _cube(incidents, grid, step, start, end, keep_months)
     T = cube.shape[0]
     if k >= T:
         raise ParameterError(f"`time_window` ({k}) must be shorter than the cube ({T} time steps); use 0 or 1.")
@@ -869,6 +872,7 @@ def emerging_hotspots(
         "incidents": {k_: v for k_, v in figures.items() if k_.startswith("incidents")},
         "months_left_out": figures["months_left_out"],
         "missing_months": figures["missing_months"],
+        "keep_months": [str(k) for k in keep_months],
         "incomplete_months": figures["incomplete_months"],
         "steps_left_out": figures["steps_left_out"],
         "grid": grid.describe(),

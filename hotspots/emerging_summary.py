@@ -89,7 +89,8 @@ def too_few_months(incidents: Any) -> str | None:
 
 
 def emerging_trends(
-    incidents: Any, grid: Grid, distance_m: float, *, alpha: float = 0.05, fdr: bool = True, seed: int | None = 0
+    incidents: Any, grid: Grid, distance_m: float, *, alpha: float = 0.05, fdr: bool = True, seed: int | None = 0,
+    keep_months: Any = (),
 ) -> tuple[EmergingResult | None, str | None]:
     """Emerging hot spots over every month of ``incidents`` on ``grid`` (module docs).
 
@@ -101,8 +102,8 @@ def emerging_trends(
         The analysis grid (its study-area cells take part).
     distance_m : float
         The Gi* distance band the hotspots used, metres.
-    alpha, fdr, seed
-        The analysis's settings.
+    alpha, fdr, seed, keep_months
+        The analysis's settings (``keep_months``: months never left out as published in part).
 
     Returns
     -------
@@ -116,7 +117,9 @@ def emerging_trends(
     try:
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
-            result = emerging_hotspots(incidents, grid, distance=distance_m, alpha=alpha, fdr=fdr, seed=seed)
+            result = emerging_hotspots(
+                incidents, grid, distance=distance_m, alpha=alpha, fdr=fdr, seed=seed, keep_months=keep_months
+            )
     except ParameterError as exc:
         return None, f"emerging hot spots not computed: {exc}"
     said = [f"emerging hot spots: {w.message}" for w in caught if issubclass(w.category, UserWarning)]

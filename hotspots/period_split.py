@@ -43,8 +43,8 @@ from .incident_time import IncidentPoints, incident_dates, month_numbers
 from .periods import Period, add_months
 
 __all__ = [
-    "PeriodSplit", "split_periods", "MIN_PLACEBO_MONTHS", "NO_DATA", "PART_PUBLISHED", "left_out_text", "period_months_text",
-    "OTHER_MONTHS",
+    "PeriodSplit", "split_periods", "common_calendar_months", "MIN_PLACEBO_MONTHS", "NO_DATA", "PART_PUBLISHED",
+    "left_out_text", "period_months_text", "OTHER_MONTHS",
 ]
 
 #: Why a month of a compared period was left out (:attr:`PeriodSplit.left_out`): no incident at all
@@ -128,6 +128,35 @@ def _months_of_year(period: Period, month_only: bool) -> set[int]:
         return {d.month for d in period.month_starts}
     days = pd.date_range(period.start, period.end, freq="D")
     return set(int(m) for m in np.unique(days.month))
+
+
+def common_calendar_months(before: Period, after: Period, month_only: bool = True) -> tuple[int, ...]:
+    """The calendar months (1–12) both periods hold: what ``same_months`` compares (the one rule, checked
+    by the command line before loading, by ``hotspots map`` before the analysis and by :func:`split_periods`).
+
+    ``month_only``: the periods' months (incidents dated by month), else every day's month.
+
+    Raises
+    ------
+    ParameterError
+        When the periods share no calendar month, naming ``same_months`` and the fix.
+
+    Examples
+    --------
+    >>> from hotspots.periods import Period
+    >>> common_calendar_months(Period.from_months("2024-01", "2024-06"), Period.from_months("2025-04", "2025-09"))
+    (4, 5, 6)
+    """
+    inter = _months_of_year(before, month_only) & _months_of_year(after, month_only)
+    if not inter:
+        from .validation import shown
+
+        raise ParameterError(
+            f"{shown('same_months')} compares the calendar months both periods hold, and these share none "
+            f"({before.describe()} vs {after.describe()}): choose periods that cover the same months of the year "
+            f"(a year apart, which needs two years of data), or leave out {shown('same_months')}."
+        )
+    return tuple(sorted(inter))
 
 
 def _gone_note(cover: MonthCoverage, shown: list[int]) -> str:
@@ -307,16 +336,8 @@ def split_periods(
     if same_months:
         mb = _months_of_year(before, resolution == "month")
         ma = _months_of_year(after, resolution == "month")
-        inter = mb & ma
-        if not inter:
-            from .validation import shown
-
-            raise ParameterError(
-                f"{shown('same_months')} compares the calendar months both periods hold, and these share none "
-                f"({before.describe()} vs {after.describe()}): choose periods that cover the same months of the year "
-                f"(a year apart, which needs two years of data), or leave out {shown('same_months')}."
-            )
-        common = tuple(sorted(inter))
+        common = common_calendar_months(before, after, resolution == "month")
+        inter = set(common)
         if inter != mb or inter != ma:
             months_filter = inter
             names = ", ".join(calendar.month_abbr[m] for m in common)

@@ -371,7 +371,7 @@ def emerging_stage(incidents: gpd.GeoDataFrame, stage: HotspotStage, settings: S
     the result, or None and the reason (fewer than 10 months of data)."""
     s = settings
     distance = float(stage.gi.params["distance_m"])
-    return emerging_trends(incidents, stage.grid, distance, alpha=s.alpha, fdr=s.fdr, seed=s.seed)
+    return emerging_trends(incidents, stage.grid, distance, alpha=s.alpha, fdr=s.fdr, seed=s.seed, keep_months=s.keep_months)
 
 
 def scheme_linkage(

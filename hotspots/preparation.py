@@ -23,7 +23,7 @@ The cell size is chosen when the grid is built (it depends on the analysis perio
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -343,20 +343,20 @@ def choose_missing_months(
     # around the scheme start, which may lie years away from data that cannot give periods)
     given = settings.before and settings.after
     span = months_between(min(before.start, after.start), max(before.end, after.end)) if given else ()
-    found = [month_coverage(m, span) for m in months_of]
+    keep = {month_number(k) for k in settings.keep_months}  # months the user says are complete (never left out)
+    found = [month_coverage(m, span).kept(keep) for m in months_of]
     every = set(found[0].gone)
     own = sorted(set(found[-1].gone) - every) if len(found) > 1 else []
     # a month several categories lack or hold in part: its file's categories are not to be trusted,
     # whichever is analysed (Hampshire's August 2025: ASB at a quarter, violence doubled)
     has_category = "category" in incidents.columns
     gaps = category_gaps(months_of[0], incidents["category"].to_numpy(), found[0]) if has_category else {}
-    scrambled = [m for m, c in gaps.items() if len(c) >= MIN_CATEGORIES_UNRELIABLE and m not in every]
+    scrambled = [m for m, c in gaps.items() if len(c) >= MIN_CATEGORIES_UNRELIABLE and m not in every | keep]
     # the whole data's typical month counts every category loaded: say so when that is not the analysed one
     several = analysed is not None and has_category and incidents["category"].nunique() > 1
     # month by month per force, on every row loaded: a force absent from a month others cover, a month far short
     forces = incidents["force"].to_numpy() if "force" in incidents.columns else None
     day_dated = "occurred" in incidents.columns and bool(incidents["occurred"].notna().any())
-    keep = [month_number(k) for k in settings.keep_months]
     per_force = force_months(
         months_of[0], forces, keep=keep, edges=not day_dated, category=incidents["category"].to_numpy() if has_category else None
     )
@@ -367,9 +367,36 @@ def choose_missing_months(
         found[-1].note(" in the analysed category", only=own, files=files) if own else "",
         unreliable_months_note(gaps, [m for m in scrambled if m not in own]),
         per_force.note() if extra else "",
+        kept_months_note(keep, months_of[0]),
     ]
     gone = sorted(every | set(own) | set(scrambled) | set(extra))
     return settings.replace(missing_months=tuple(month_label(m) for m in gone)), "; ".join(n for n in notes if n)
+
+
+def kept_months_note(keep: Iterable[int], month: np.ndarray) -> str:
+    """What ``Settings.keep_months`` did: the kept months that hold data are counted in full; a kept month
+    with no row in ``month`` (each loaded row's ``year * 12 + month - 1``) has no data to keep, and is said so.
+
+    Examples
+    --------
+    >>> m = np.repeat(2025 * 12 + np.array([0, 1, 3]), 10)
+    >>> print(kept_months_note([2025 * 12 + 1, 2025 * 12 + 2], m)[:91])
+    `keep_months`: Feb 2025 kept and counted in full as asked; Mar 2025 has no data to keep (no
+    """
+    held = set(np.unique(np.asarray(month, dtype=np.int64)).tolist())
+    has = sorted(m for m in keep if m in held)
+    empty = sorted(m for m in keep if m not in held)
+    parts = []
+    if has:
+        parts.append(f"{month_spans(has)} kept and counted in full as asked")
+    if empty:
+        parts.append(
+            f"{month_spans(empty)} {'has' if len(empty) == 1 else 'have'} no data to keep (no row loaded is dated "
+            f"{'that month' if len(empty) == 1 else 'those months'}), so {'it stays' if len(empty) == 1 else 'they stay'} "
+            f"out: load {'its file' if len(empty) == 1 else 'their files'} or drop {'it' if len(empty) == 1 else 'them'} "
+            f"from {shown('keep_months')}"
+        )
+    return f"{shown('keep_months')}: " + "; ".join(parts) if parts else ""
 
 
 @dataclass(frozen=True)
@@ -447,6 +474,13 @@ class PreparedInputs:
     notes: tuple[str, ...] = ()
     force: Any = None
     crs: Any = None
+
+    def record(self) -> dict[str, Any]:
+        """What the preparation chose, for the results' sidecar (``parameters.json``): ``categories`` (the
+        categories analysed, or ``"all"``) and ``notes`` (every announcement: category, study area, periods,
+        months left out or kept)."""
+        cats = self.category.categories
+        return {"categories": "all" if cats is None else list(cats), "notes": list(self.notes)}
 
 
 def prepare_inputs(

@@ -457,12 +457,26 @@ def category_names(incidents: pd.DataFrame) -> list[str]:
     return sorted(names.values())
 
 
-def subject_text(incidents: pd.DataFrame) -> str:
+def subject_text(incidents: pd.DataFrame, named: int = 1) -> str:
     """What the incidents are, for titles: ``"Anti-social behaviour"`` when every incident is ASB
     (however spelled: :func:`category_names`), the category's name when all share one, else
-    ``"Incidents"``."""
+    ``"Incidents"``.
+
+    ``named``: up to this many categories are named (a map's title: ``"Burglary and Robbery"``); with
+    more, and ``named`` above 1, ``"Incidents (14 categories)"``.
+
+    Examples
+    --------
+    >>> two = pd.DataFrame({"category": ["Robbery", "Burglary"]})
+    >>> subject_text(two), subject_text(two, named=3)
+    ('Incidents', 'Burglary and Robbery')
+    >>> subject_text(pd.DataFrame({"category": list("abcd")}), named=3)
+    'Incidents (4 categories)'
+    """
     cats = category_names(incidents)
-    return cats[0] if len(cats) == 1 else "Incidents"
+    if len(cats) == 1 or 1 < len(cats) <= named:
+        return cats[0] if len(cats) == 1 else ", ".join(cats[:-1]) + " and " + cats[-1]
+    return f"Incidents ({len(cats)} categories)" if named > 1 and cats else "Incidents"
 
 
 def title_text(incidents: pd.DataFrame, force: Any = None) -> str:

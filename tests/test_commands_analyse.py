@@ -426,6 +426,11 @@ def no_loading(monkeypatch):
         (["--threshold", "0"], "`--threshold` must be a whole number >= 1"),
         (["--dpi", "0"], "`--dpi` must be a number from 20 to 1,200 (e.g. 300); got 0.0."),
         (["--dpi", "many"], "`--dpi` must be a number; got 'many'."),
+        # refused only on a later run with images
+        (["--dpi", "5", "--no-images"], "`--dpi` must be a number from 20 to 1,200 (e.g. 300); got 5.0."),
+        # reported after ~53 s of analysis, though the arguments alone show it
+        (["--same-months", "--before", "2025-01:2025-03", "--after", "2025-10:2025-12"],
+         "`--same-months` compares the calendar months both periods hold, and these share none"),
         (["--snap", "10"], "`--snap` must be a number of metres at least 50 (e.g. 250); got 10.0."),
         (["--basemap", "google"], "`--basemap` 'google' is not known"),
         (
@@ -524,6 +529,9 @@ def test_several_problems_are_reported_together_on_one_line(small_csv, tmp_path,
     code, _, stderr = run_cli("analyse", path, "--out", tmp_path / "r", "--alpha", "2", "--dpi", "0", "--period", "x")
     assert code == 2 and stderr.count("\n") == 1
     assert "3 problems: (1) `--alpha`" in stderr and "(2) `--period`" in stderr and "(3) `--dpi`" in stderr
+    code, _, stderr = run_cli("analyse", path, "--out", tmp_path / "r", "--alpha", "0.5", "--cell-size", "-3", "--dpi", "5",
+                              "--no-images")
+    assert code == 2 and "3 problems:" in stderr and "(3) `--dpi` must be a number from 20 to 1,200" in stderr
 
 
 def test_out_folder_is_created_only_inside_an_existing_folder(small_csv, tmp_path, no_loading):
@@ -770,3 +778,29 @@ def test_summary_of_undated_incidents_says_no_dates(small_csv, tmp_path):
     assert code == 0, stdout
     n_asb = int((df["category"] == ASB_CATEGORY).sum())
     assert f"  incidents analysed: {n_asb:,} (no dates)\n" in stdout and "()" not in stdout
+
+
+def test_the_sidecar_records_the_category_and_preparation_and_the_summary_counts_only_incidents_inside(small_csv, tmp_path):
+    """parameters.json held no category and none of the preparation's notes (scheme start after the data: halves
+    compared); the summary's "incidents analysed" counted the incidents outside a user's boundary too."""
+    path, df = small_csv
+    west = gpd.GeoDataFrame({"name": ["west"]}, geometry=[shapely.box(520000, 170000, 530000, 190000)], crs=27700)
+    west.to_file(tmp_path / "west.geojson")
+    code, stdout, stderr = analyse_without_images(
+        [path], tmp_path / "r", "--formats", "csv", "--category", "Burglary", "--scheme-start", "2030-01-01",
+        "--study-area", tmp_path / "west.geojson", "--cell-size", "250",
+    )
+    assert code == 0, stderr
+    side = json.loads((tmp_path / "r" / "parameters.json").read_text())
+    assert side["preparation"]["categories"] == ["Burglary"]
+    notes = side["preparation"]["notes"]
+    assert any("the scheme start (2030-01-01) lies after the data's months" in n and "compared in two halves" in n
+               for n in notes)
+    res = side["results"]
+    burglary = df[df["category"] == "Burglary"]
+    assert res["incidents_analysed"] == len(burglary)
+    east = int((burglary["easting"] > 530000).sum())
+    assert abs(res["incidents_outside_study_area"] - east) <= 0.1 * east and east > 20
+    inside = res["incidents_analysed"] - res["incidents_outside_study_area"]
+    assert f"  incidents analysed: {inside:,} (" in stdout
+    assert f"; {res['incidents_outside_study_area']:,} more outside the study area (in no cell, not analysed)" in stdout

@@ -189,9 +189,31 @@ def test_swapped_coordinates_name_the_swap_xy_flag_which_exists(tmp_path):
 
     p = write_police(tmp_path / "2025-01-t-street.csv", [prow(lon="52.9225", lat="-1.4746"), prow(lon="52.93", lat="-1.48")])
     code, _, err = run_cli("load", p)
-    assert code == 2 and "pass `--swap-xy`" in err and "in Python only" not in err
+    assert code == 2 and "`--swap-xy` swaps every file loaded" in err and "in Python only" not in err
     code, out, _ = run_cli("load", p, "--swap-xy")
     assert code == 0 and "kept 2" in out
+
+
+def test_swap_xy_on_a_file_in_order_says_drop_it_not_pass_it(tmp_path):
+    """A correct file with `--swap-xy` was told "... Swap them at source or pass --swap-xy" (already given)."""
+    from test_io_police_uk import prow, write_police
+
+    p = write_police(tmp_path / "2025-01-t-street.csv", [prow(lon="-1.4746", lat="52.9225"), prow(lon="-1.48", lat="52.93")])
+    code, _, err = run_cli("load", p, "--swap-xy")
+    assert code == 2 and "already in order; drop `--swap-xy`" in err and "or pass" not in err
+
+
+def test_one_swapped_file_in_a_folder_is_named_to_fix_at_source(tmp_path):
+    """--swap-xy would swap the files in order too: the advice names the file and says the flag swaps every file."""
+    from test_io_police_uk import prow, write_police
+
+    write_police(tmp_path / "2025-01-t-street.csv", [prow(lon="52.9225", lat="-1.4746"), prow(lon="52.93", lat="-1.48")])
+    write_police(tmp_path / "2025-02-t-street.csv", [prow(lon="-1.4746", lat="52.9225", month="2025-02")])
+    code, out, err = run_cli("load", tmp_path)
+    said = out + err
+    assert code == 0 and "kept 1" in said
+    assert "2025-01-t-street.csv: most coordinates look like latitude" in said
+    assert "fix this file at source" in said and "swaps every file loaded" in said
 
 
 def test_an_outcomes_file_is_refused_on_the_command_line(tmp_path):

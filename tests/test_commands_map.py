@@ -112,6 +112,12 @@ def no_loading(monkeypatch):
         (["--layer", "scheme"], "`--layer scheme` needs `--referrals FILE`"),
         (["--no-change"], "`--no-change` leaves out the change panel of `--before-after`; add `--before-after`"),
         (["--crs", "nonsense"], "`--crs` 'nonsense' is not a coordinate reference system"),
+        (["--layer", "clusters", "--cluster-method", "none"], "`--layer clusters` draws the point clusters, which "
+         "`--cluster-method none` leaves out"),
+        (["--before-after", "--same-months", "--before", "2022-01:2022-06", "--after", "2022-07:2022-12"],
+         "`--same-months` compares the calendar months both periods hold, and these share none"),
+        (["--before-after", "--no-change", "--same-months", "--before", "2022-01:2022-06", "--after", "2022-07:2022-12"],
+         "`--same-months` compares the calendar months both periods hold, and these share none"),
     ],
 )
 def test_every_argument_is_checked_before_loading(incidents_csv, tmp_path, no_loading, args, message):
@@ -165,3 +171,26 @@ def test_emerging_layer_with_too_few_months_is_refused_before_the_analysis(incid
     assert stderr.startswith("hotspots map: error: `--layer emerging` needs more months: the data hold 6 month(s) "
                              "(Jan 2022 – Jun 2022), and a trend needs at least 10 monthly steps")
     assert "another `--layer`" in stderr and "`layer=" not in stderr
+
+
+@pytest.mark.parametrize("no_change", [[], ["--no-change"]])
+def test_same_months_with_periods_from_the_data_is_refused_with_or_without_the_change_panel(
+    incidents_csv, tmp_path, monkeypatch, no_change
+):
+    """`--before-after --no-change --same-months` drew Jan-Jun against Jul-Dec (no shared calendar month) while the
+    change path refused the same request after the whole analysis: both refuse it, before the analysis."""
+    import hotspots.commands.map as map_command
+
+    one_year = pd.read_csv(incidents_csv)
+    path = tmp_path / "one.csv"
+    one_year[one_year["month"].between("2022-01", "2022-12")].to_csv(path, index=False)
+
+    def refuse(*args, **kwargs):
+        raise AssertionError("the analysis ran before the periods were checked")
+
+    monkeypatch.setattr(map_command, "run_analysis", refuse)
+    code, _, stderr = run_cli("map", path, "--out", tmp_path / "m.png", "--before-after", "--same-months", "--scheme-start",
+                              "2022-07-01", "--quiet", *no_change)
+    assert code == 2, stderr
+    assert "`--same-months` compares the calendar months both periods hold, and these share none" in stderr
+    assert "Jan 2022 – Jun 2022" in stderr and not (tmp_path / "m.png").exists()

@@ -345,3 +345,12 @@ def test_a_tiny_month_after_a_few_empty_months_is_stray():
     assert stray_months(np.r_[_months([700] * 12), JAN_2025 - STRAY_SHORT_GAP]).months == ()
     # small data: 3 incidents a month; one row is not tiny against them (5 % of 3 is under one)
     assert stray_months(np.r_[_months([3] * 12), JAN_2025 + 17]).months == ()
+
+
+def test_kept_months_are_no_longer_incomplete_but_a_month_with_no_data_stays_missing():
+    m = np.repeat(2025 * 12 + np.arange(8), [300, 310, 0, 290, 60, 305, 295, 300])
+    cov = month_coverage(m)
+    assert (cov.missing, cov.incomplete) == ((2025 * 12 + 2,), (2025 * 12 + 4,))
+    kept = cov.kept([2025 * 12 + 2, 2025 * 12 + 4])
+    assert kept.missing == (2025 * 12 + 2,) and kept.incomplete == () and kept.counts == {}
+    assert kept.gone == (2025 * 12 + 2,) and cov.gone == (2025 * 12 + 2, 2025 * 12 + 4)  # the original unchanged

@@ -226,6 +226,15 @@ def test_user_text_is_drawn_as_written_never_as_maths(demo, tmp_path, category, 
     assert (title or f"{category}: before and after") in img.texts
 
 
+def test_a_map_of_two_categories_names_them_in_its_title(demo, tmp_path):
+    """Cleveland's Burglary and Robbery map was titled "Incidents: kernel density"."""
+    an, _, _ = demo
+    inc = an.incidents.copy()
+    inc["category"] = np.where(np.arange(len(inc)) % 2, "Robbery", "Burglary")
+    img = briefing_map(dataclasses.replace(an, incidents=inc), tmp_path / "m.png", layer="density", dpi=30)
+    assert "Burglary and Robbery: kernel density" in img.texts
+
+
 def test_density_legend_has_units(demo, tmp_path):
     an, _, _ = demo
     img = briefing_map(an, tmp_path / "m.png", layer="density", dpi=60)
@@ -543,6 +552,32 @@ def test_layers_that_need_missing_results(demo, tmp_path):
         briefing_map(dataclasses.replace(an, linkage=None), tmp_path / "m.png", layer="scheme")
     with pytest.raises(ParameterError, match="needs before/after change"):
         briefing_map(dataclasses.replace(an, change_cells=None), tmp_path / "m.png", layer="change")
+
+
+def test_layers_that_need_missing_results_name_the_command_lines_flags(demo, tmp_path):
+    """`map --layer clusters` was told "`layer='clusters'` needs ... `cluster_method`" (Python names)."""
+    from hotspots.validation import argument_names
+
+    an, _, _ = demo
+    names = {"layer": "--layer", "cluster_method": "--cluster-method", "referrals": "--referrals", "tasks": "--tasks"}
+    with argument_names(names), pytest.raises(ParameterError) as err:
+        briefing_map(dataclasses.replace(an, clusters=None), tmp_path / "m.png", layer="clusters")
+    assert "`--layer clusters` needs clusters; run the analysis with `--cluster-method` 'dbscan'" in str(err.value)
+    with argument_names(names), pytest.raises(ParameterError, match="`--layer scheme` needs referrals; .*`--referrals`"):
+        briefing_map(dataclasses.replace(an, linkage=None), tmp_path / "m.png", layer="scheme")
+
+
+def test_before_after_without_the_change_panel_says_no_change_test_is_drawn(demo, tmp_path):
+    """With --no-change the Method still said "Change: ... compared by a change test per cell and per hotspot area"."""
+    an, _, _ = demo
+    joined = " ".join(briefing_before_after(an, tmp_path / "ba.png", dpi=30, show_change=False).texts)
+    assert "The change per cell is not drawn." in joined and "test per cell" not in joined
+    assert "per hotspot area" in joined  # the areas' change stays in the legend's table, and is said
+    joined = " ".join(briefing_before_after(dataclasses.replace(an, change_cells=None, change_areas=None, change_summary=None),
+                                            tmp_path / "ba1.png", dpi=30, show_change=False).texts)
+    assert "No before/after change was computed" in joined and "compared by" not in joined
+    joined = " ".join(briefing_before_after(an, tmp_path / "ba2.png", dpi=30).texts)
+    assert "per cell" in joined and "not drawn" not in joined
     with pytest.raises(ParameterError, match="hotspots.Analysis"):
         briefing_map("not an analysis", tmp_path / "m.png")
 

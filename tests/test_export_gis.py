@@ -556,8 +556,27 @@ def test_data_source_detection(ids, sources, kind):
     want = {"demo": DEMO_ATTRIBUTION, "police.uk": f"{POLICE_UK_ATTRIBUTION}. {GEONAMES_ATTRIBUTION}",
             "user": GEONAMES_ATTRIBUTION}
     assert src.attribution == want[kind]
-    assert "(Anti-social behaviour)" in src.description
+    asb = "data.police.uk street-level anti-social behaviour" if kind == "police.uk" else "(Anti-social behaviour)"
+    assert asb in src.description
     assert data_source(df, source="Force records", attribution="© Force").description == "Force records"
+
+
+@pytest.mark.parametrize(
+    "categories, said",
+    [
+        (["Burglary"], "data.police.uk street-level crime (Burglary)"),
+        (["Burglary", "Robbery"], "data.police.uk street-level crime (Burglary, Robbery)"),
+        (["Anti-social behaviour", "Burglary"], "data.police.uk street-level crime and ASB (Anti-social behaviour, Burglary)"),
+        (["ASB", "Anti-social behaviour"], "data.police.uk street-level anti-social behaviour"),
+    ],
+)
+def test_the_police_uk_source_says_what_was_loaded(categories, said):
+    """--category Burglary read "data.police.uk street-level crime and ASB (Burglary)"."""
+    from hotspots.export import data_source
+
+    df = pd.DataFrame({"incident_id": ["a", "b"], "category": categories * (2 // len(categories)),
+                       "source": ["2025-01-lincolnshire-street.csv"] * 2})
+    assert data_source(df).description == f"{said}, Lincolnshire Police"  # the force from the file names
 
 
 def test_the_folder_holds_the_density_and_counts_geotiffs(demo, exported):

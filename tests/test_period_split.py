@@ -6,8 +6,16 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from hotspots._errors import ParameterError
 from hotspots.change_model import AFTER, BEFORE, PLACEBO, PLACEBO_BEFORE, MonthlyPanel, fit_change_model
-from hotspots.period_split import NO_DATA, PART_PUBLISHED, left_out_text, period_months_text, split_periods
+from hotspots.period_split import (
+    NO_DATA,
+    PART_PUBLISHED,
+    common_calendar_months,
+    left_out_text,
+    period_months_text,
+    split_periods,
+)
 from hotspots.periods import Period
 
 
@@ -260,3 +268,13 @@ def test_a_period_with_no_month_of_data_is_a_clear_error_and_an_uncovered_placeb
     sp = split_periods(gap, h1, h2)
     assert sp.placebo is None and sp.placebo_before is None
     assert split_periods(full, h1, h2).placebo is not None
+
+
+def test_common_calendar_months_are_the_same_months_rule_and_refuse_periods_sharing_none():
+    assert common_calendar_months(Period.from_months("2024-01", "2024-06"), Period.from_months("2025-04", "2025-09")) == (4, 5, 6)
+    with pytest.raises(ParameterError, match=r"`same_months` compares the calendar months both periods hold, and these share"):
+        common_calendar_months(Period.from_months("2025-01", "2025-06"), Period.from_months("2025-07", "2025-12"))
+    # split_periods applies the same rule
+    inc = pd.DataFrame({"month": pd.to_datetime(["2025-02-01", "2025-08-01"])})
+    with pytest.raises(ParameterError, match="share none"):
+        split_periods(inc, Period.from_months("2025-01", "2025-06"), Period.from_months("2025-07", "2025-12"), same_months=True)

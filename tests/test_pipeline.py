@@ -41,7 +41,7 @@ from hotspots.pipeline import (
     prepare_inputs,
     ring_change,
 )
-from hotspots.schema import SCHEME_START
+from hotspots.schema import ASB_CATEGORY, SCHEME_START
 
 COUNTY = (
     Path(__file__).resolve().parents[1]
@@ -661,6 +661,27 @@ def test_a_truncated_month_of_every_category_is_left_out_unless_kept():
     assert any("Jun 2024 holds 900 rows (every category loaded) against 1,800" in n and "`keep_months`" in n for n in prep.notes)
     kept = prepare_inputs(inc, settings=s.replace(keep_months=("2024-06",)), categories="all")
     assert kept.settings.missing_months == ()
+
+
+def test_keep_months_keeps_a_month_published_in_part_everywhere_and_names_a_kept_month_with_no_data():
+    """`--keep-months 2025-10` was ignored when October was judged published in part by the month counts (not per
+    force): it stayed in `missing_months`, out of the change periods' exposure and out of the emerging cube."""
+    rng = np.random.default_rng(21)
+    frames = []
+    for m in pd.date_range("2024-01-01", "2024-12-01", freq="MS"):
+        n = {6: 0, 10: 100}.get(m.month, 300)  # June missing, October cut to a third
+        frames.append(points(rng.uniform(0, 5_000, (n, 2)), [m] * n, [ASB_CATEGORY] * n))
+    inc = pd.concat(frames, ignore_index=True)
+    s = Settings(before=("2024-01", "2024-06"), after=("2024-07", "2024-12"), cell_size=500.0)
+    assert prepare_inputs(inc, settings=s).settings.missing_months == ("2024-06", "2024-10")
+    prep = prepare_inputs(inc, settings=s.replace(keep_months=("2024-10", "2024-06")))
+    assert prep.settings.missing_months == ("2024-06",)  # a month with no data cannot be kept
+    note = next(n for n in prep.notes if "`keep_months`: " in n)
+    assert "Oct 2024 kept and counted in full" in note and "Jun 2024 has no data to keep" in note
+    res = analyse(prep.incidents, settings=prep.settings, study_area=prep.study_area)
+    assert res.change_cells.exposure_after_days == 184 and res.change_cells.exposure_before_days == 152
+    assert res.emerging.params["incomplete_months"] == [] and res.emerging.params["missing_months"] == ["2024-06"]
+    assert res.emerging.n_steps == 11
 
 
 def test_a_missing_month_whose_file_was_read_but_dropped_is_named_from_the_load_report():

@@ -268,6 +268,20 @@ def test_titles_say_what_the_incidents_are():
     assert title_text(pd.DataFrame({"x": [1]})) == "Incident hotspots"
 
 
+def test_a_maps_subject_names_up_to_three_categories_and_counts_more():
+    """Two categories titled a map "Incidents: kernel density"."""
+    from hotspots.summaries import subject_text
+
+    two = pd.DataFrame({"category": ["Robbery", "Burglary", "burglary"]})
+    three = pd.DataFrame({"category": ["Robbery", "Burglary", "Vehicle crime"]})
+    many = pd.DataFrame({"category": ["Robbery", "Burglary", "Vehicle crime", "Drugs", "ASB"]})
+    assert subject_text(two, named=3) == "Burglary and Robbery" and subject_text(two) == "Incidents"
+    assert subject_text(three, named=3) == "Burglary, Robbery and Vehicle crime"
+    assert subject_text(many, named=3) == "Incidents (5 categories)" and subject_text(many) == "Incidents"
+    assert subject_text(pd.DataFrame({"category": ["ASB"]}), named=3) == "Anti-social behaviour"
+    assert subject_text(pd.DataFrame({"x": [1]}), named=3) == "Incidents"
+
+
 def test_category_names_join_spellings_of_one_category():
     """'ASB' and 'Anti-Social Behaviour ' are anti-social behaviour (the default filter keeps them
     all, so titles must not turn into "Incident hotspots")."""

@@ -294,7 +294,11 @@ def settings_from_args(args: argparse.Namespace) -> Any:
     if getattr(args, "unsafe_threshold", False):
         changes["unsafe_threshold"] = True
     settings = Settings().replace(**changes)
-    settings.change_periods()  # the before and after periods must not overlap, and "after" must come later
+    periods = settings.change_periods()  # the before and after periods must not overlap, and "after" must come later
+    if settings.same_months and settings.before and settings.after:  # known from the arguments alone
+        from ..period_split import common_calendar_months
+
+        common_calendar_months(*periods)
     return settings
 
 
@@ -472,7 +476,9 @@ def summary_lines(analysis: Any, inputs: Inputs | None = None, *, top: int = 5) 
     g = an.grid
     lines = ["", "Summary"]
     months = period_text(an.incidents) or "no dates"  # no `month` or `occurred` column: not "432 ()"
-    lines.append(f"  incidents analysed: {len(an.incidents):,} ({months})")
+    outside = an.incidents_outside()  # a boundary can leave most of the force's incidents out: not "analysed"
+    more = f"; {outside:,} more outside the study area (in no cell, not analysed)" if outside else ""
+    lines.append(f"  incidents analysed: {len(an.incidents) - outside:,} ({months}){more}")
     lines.append(f"  grid: {g.n_rows:,} x {g.n_cols:,} cells of {g.cell_size:,g} m ({g.n_cells:,} in the study area)")
     lines.append(f"  method: {an.caption()}")
     # "hotspot areas: 0" reads as "none exist" when the chosen test cannot reach the areas' confidence:
@@ -633,7 +639,7 @@ def _images(
 
 def check_arguments(args: argparse.Namespace) -> tuple[Any, tuple[str, ...]]:
     """Every argument of ``hotspots analyse``, checked before anything is loaded: ``(results folder, formats)``."""
-    from ..export.briefing import check_image_options
+    from ..export.briefing import check_dpi, check_image_options
     from ..export.gis import FORMATS, check_snap_m
     from ..results_folder import results_folder
 
@@ -648,6 +654,7 @@ def check_arguments(args: argparse.Namespace) -> tuple[Any, tuple[str, ...]]:
         snap = problems.check(validation.parse_number, args.snap, "snap")
         args.snap = problems.check(check_snap_m, snap) if snap is not None else None
         dpi = problems.check(validation.parse_number, args.dpi, "dpi")
+        dpi = None if dpi is None else problems.check(check_dpi, dpi)  # with --no-images or a refused --out too
         if dpi is not None and out is not None and not args.no_images:
             # The largest image written (before/after, 13.33 x 7.5 in) sets the pixel limit.
             problems.check(check_image_options, out / "maps" / "briefing_before_after.png", dpi, (40 / 3, 7.5))
@@ -679,7 +686,7 @@ def run(args: argparse.Namespace) -> int:
         drop_empty=args.drop_empty,
         inputs=inputs.records,
         timestamp=not args.no_timestamp,
-        extra=command_record(args, "analyse"),
+        extra=command_record(args, "analyse") | ({"preparation": inputs.prepared.record()} if inputs.prepared else {}),
     )
     images = [] if args.no_images else _images(analysis, out, args, inputs, scaled(bar, 0.75, 1.0))
     folder.finish()  # lists every file written in parameters.json

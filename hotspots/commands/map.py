@@ -43,6 +43,9 @@ def check_arguments(args: argparse.Namespace) -> dict[str, object]:
         check_basemap(args, problems)
         if args.layer == "scheme" and not args.before_after and not args.referrals and not args.demo:
             problems.add("`--layer scheme` needs `--referrals FILE` (the scheme's referrals; or `--demo`).")
+        if args.layer == "clusters" and not args.before_after and args.cluster_method == "none":
+            problems.add("`--layer clusters` draws the point clusters, which `--cluster-method none` leaves out; give "
+                         "`--cluster-method dbscan` or `hdbscan`, or choose another `--layer`.")
         if args.no_change and not args.before_after:
             problems.add("`--no-change` leaves out the change panel of `--before-after`; add `--before-after`, or drop it.")
     common: dict[str, object] = dict(dpi=image[2], basemap=args.basemap, title=args.title)
@@ -74,6 +77,10 @@ def run(args: argparse.Namespace) -> int:
     inputs = load_inputs(args, say)
     if args.layer == "emerging" and not args.before_after:
         check_emerging_months(inputs.incidents)
+    if args.before_after and inputs.settings.same_months:  # the periods chosen from the data: refused with or without --no-change
+        from ..period_split import common_calendar_months
+
+        common_calendar_months(*inputs.settings.change_periods())
     bar = ProgressBar(enabled=not args.quiet)
     analysis = run_analysis(args, inputs, scaled(bar, 0.0, 0.85))
     bar("drawing the map", 0.85)

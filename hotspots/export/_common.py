@@ -45,7 +45,8 @@ class DataSource:
     ----------
     kind : {"police.uk", "demo", "user"}
     description : str
-        E.g. ``"data.police.uk street-level crime and ASB (Anti-social behaviour)"``.
+        E.g. ``"data.police.uk street-level anti-social behaviour"``, ``"data.police.uk street-level crime
+        (Burglary, Robbery)"``: what was analysed.
     attribution : str
         Licence/attribution line that must accompany the data.
     """
@@ -77,6 +78,8 @@ def data_source(incidents: pd.DataFrame, *, source: str | None = None, attributi
     """
     from ..forces import detect_force
     from ..gazetteer import GEONAMES_ATTRIBUTION
+    from ..schema import ASB_CATEGORY
+    from ..summaries import category_names
 
     cats = _categories_text(incidents)
     suffix = f" ({cats})" if cats else ""
@@ -92,8 +95,11 @@ def data_source(incidents: pd.DataFrame, *, source: str | None = None, attributi
     of = f", {force.name}" if force is not None else ""
     if kind == "demo":
         desc, attr = f"hotspots synthetic demo data for Derbyshire{suffix}", DEMO_ATTRIBUTION
-    elif kind == "police.uk":
-        desc, attr = f"data.police.uk street-level crime and ASB{suffix}{of}", f"{POLICE_UK_ATTRIBUTION}. {GEONAMES_ATTRIBUTION}"
+    elif kind == "police.uk":  # what was loaded: police.uk's anti-social behaviour, its crimes, or both
+        names = category_names(incidents)
+        what = "crime and ASB" if ASB_CATEGORY in names and len(names) > 1 else "crime" if names else "crime and ASB"
+        what, suffix = ("anti-social behaviour", "") if names == [ASB_CATEGORY] else (what, suffix)
+        desc, attr = f"data.police.uk street-level {what}{suffix}{of}", f"{POLICE_UK_ATTRIBUTION}. {GEONAMES_ATTRIBUTION}"
     else:
         desc, attr = f"user-supplied incident records{suffix}{of}", GEONAMES_ATTRIBUTION
     return DataSource(kind, source or desc, attribution if attribution is not None else attr)

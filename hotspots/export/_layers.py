@@ -260,7 +260,8 @@ def draw_layer(ctx: DrawContext, ax: Any, layer: str, display_cell_m: Any, suppr
         cl = an.clusters
         if cl is None:
             raise ParameterError(
-                "`layer='clusters'` needs clusters; run the analysis with `cluster_method` 'dbscan' or 'hdbscan'."
+                f"{validation.setting('layer', 'clusters')} needs clusters; run the analysis with "
+                f"{validation.shown('cluster_method')} 'dbscan' or 'hdbscan'."
             )
         polys = cl.polygons.sort_values("rank", kind="stable")
         # a cluster a few hundred metres across is a speck on a force's map: each is drawn at least
@@ -291,7 +292,10 @@ def draw_layer(ctx: DrawContext, ax: Any, layer: str, display_cell_m: Any, suppr
     elif layer == "change":
         ch = an.change_cells
         if ch is None:
-            raise ParameterError("`layer='change'` needs before/after change; give `before`/`after` periods that hold data.")
+            raise ParameterError(
+                f"{validation.setting('layer', 'change')} needs before/after change; give {validation.shown('before')}/"
+                f"{validation.shown('after')} periods that hold data."
+            )
         classes = np.full(an.grid.shape, "", dtype=object)
         t = ch.table
         classes[t["row"].to_numpy(), t["col"].to_numpy()] = t["change_class"].astype(str).to_numpy(dtype=object)
@@ -330,7 +334,10 @@ def draw_layer(ctx: DrawContext, ax: Any, layer: str, display_cell_m: Any, suppr
     elif layer == "scheme":
         link = an.linkage
         if link is None:
-            raise ParameterError("`layer='scheme'` needs referrals; run the analysis with `referrals=` (and `tasks=`).")
+            raise ParameterError(
+                f"{validation.setting('layer', 'scheme')} needs referrals; run the analysis with "
+                f"{validation.shown('referrals')} (and {validation.shown('tasks')})."
+            )
         labels, _ = _referral_labels(an, suppress)
         nums = {k: float(v.replace(",", "")) for k, v in labels.items() if v.replace(",", "").isdigit()}
         vmax = max(nums.values()) if nums else 1.0

@@ -216,6 +216,12 @@ SIZE_RANGE_IN = (3.0, 60.0)
 MAX_PIXELS = 200e6
 
 
+def check_dpi(dpi: Any) -> float:
+    """A briefing image's resolution, dots per inch: a number within :data:`DPI_RANGE` (checked on its own by
+    ``hotspots analyse --no-images``, so that a later run with images is not the first to refuse it)."""
+    return validation.number(dpi, "dpi", low=DPI_RANGE[0], high=DPI_RANGE[1], example="300")
+
+
 def check_image_options(
     out_path: Any, dpi: Any, size_in: Any, *, new_folders: bool = True
 ) -> tuple[Path, str, float, tuple[float, float]]:
@@ -228,7 +234,7 @@ def check_image_options(
     requires the image's folder to exist.
     """
     path = validation.output_file(out_path, "out_path", suffixes=(".png", ".pdf"), new_folders=new_folders)
-    d = validation.number(dpi, "dpi", low=DPI_RANGE[0], high=DPI_RANGE[1], example="300")
+    d = check_dpi(dpi)
     lo, hi = SIZE_RANGE_IN
     rule = f"(width, height) in inches, each from {lo:g} to {hi:g} (e.g. (11, 7.5))"
     try:
@@ -404,7 +410,7 @@ def briefing_map(
         "emerging": "emerging hot spots, the trend over the months",
         "scheme": "immediate justice referrals and reparation sites",
     }
-    subject = subject_text(an.incidents)
+    subject = subject_text(an.incidents, named=3)
     ttl = title or f"{subject}: {names[layer]}"
     period = period_text or _period_of(an)
     # what the map draws: its point clusters on a clusters map, else the hotspot areas
@@ -765,13 +771,17 @@ def _before_after(analysis: Any, out_path: str | Path, *, size_in: tuple[float, 
         leg.heading(f"Hotspot areas ({len(an.change_areas.table)})", size=8.0)
         text = an.change_areas.counts_text()  # every class that occurs: the counts add up to the areas
         leg.para(f"{text[0].upper()}{text[1:]}.", size=7.0, colour=INK)
+    # without the change panel (`show_change=False`, `--no-change`) no cell's change is drawn: the method says so
+    per_cell = f" per cell{_fdr_words(ch)} and" if show_change else ""
     method = (
         f"{an.caption()}. Hotspot areas: {an.areas.params['rule']}. Change: incidents per day in each period compared "
-        f"by {'an ' + ch.test_label if ch is not None else 'a change test'} per cell{_fdr_words(ch)} and per hotspot area"
+        f"by an {ch.test_label}{per_cell} per hotspot area"
         f"{_fdr_words(an.change_areas, ' (each area on its own)')}"
         f"{'; pooled change: ratio of the rate ratios for hotspots vs elsewhere' if an.change_summary is not None else ''}"
-        f"{_rings_words(an)}"
-        f"{'; ' + per_day_note(ch.exposure_before_days, ch.exposure_after_days) if ch is not None else ''}."
+        f"{_rings_words(an)}; {per_day_note(ch.exposure_before_days, ch.exposure_after_days)}."
+        f"{'' if show_change else ' The change per cell is not drawn.'}"
+    ) if ch is not None else (  # only without the change panel: no change was computed, none is claimed
+        f"{an.caption()}. Hotspot areas: {an.areas.params['rule']}. No before/after change was computed (see the notes)."
     )
     if dgrid is not None:
         method += f" Density drawn on a {dgrid.cell_size:g} m display lattice."
@@ -803,7 +813,7 @@ def _before_after(analysis: Any, out_path: str | Path, *, size_in: tuple[float, 
         return _before_after(analysis, out_path, size_in=(W, H - blank), fit_height=False, scale_size=(SW, SH),
                              method_below=method_below, **kw)
 
-    subject = subject_text(pts)
+    subject = subject_text(pts, named=3)
     ttl = title or f"{subject}: before and after"
     force = force_of(an)
     sub = (

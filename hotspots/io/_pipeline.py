@@ -186,11 +186,13 @@ def locate(table: Table, b: ReportBuilder, where: PointColumns) -> Located:
 
     if c.is_geographic and cand.any():
         sw = cand & _in_box(y, x) & ~_in_box(x, y)
-        if sw.sum() * 2 > cand.sum():
-            raise CRSError(
-                f"{table.name}: most coordinates look like latitude in `{names[0]}` and longitude in `{names[1]}` "
-                f"({int(sw.sum()):,} of {int(cand.sum()):,}). Swap them at source or pass {setting('swap_xy')}."
-            )
+        if sw.sum() * 2 > cand.sum():  # x and y as read: after a swap asked for, x holds `names[1]`
+            said = (f"after swapping x and y as asked ({setting('swap_xy')}), most coordinates look like latitude in x",
+                    f"the coordinates are already in order; drop {shown('swap_xy')}") if swap_xy else (
+                f"most coordinates look like latitude in `{names[0]}` and longitude in `{names[1]}`",
+                f"fix this file at source (swap its two columns); {setting('swap_xy')} swaps every file loaded: "
+                "use it when all are swapped")
+            raise CRSError(f"{table.name}: {said[0]} ({int(sw.sum()):,} of {int(cand.sum()):,}): {said[1]}.")
         if sw.any():
             b.drop(sw, "possibly swapped coordinates")
             b.warn(
