@@ -21,6 +21,7 @@ from hotspots.app_support import (  # noqa: E402
     COLUMN_LABELS,
     CRS_LABELS,
     DataBundle,
+    SweepRequest,
     app_settings,
     area_downloads,
     before_after_withheld,
@@ -93,10 +94,11 @@ with st.sidebar:
         st.warning(md_text(start["warning"]))
     st.caption(md_text(bundle.label))
     st.subheader("Periods")
+    v["scheme_start"], start, ptag = w.scheme_start(months, defaults.scheme_start, start, tag)  # sets the periods, as the CLI
     v["period"] = st.select_slider("Hotspot period", months, start["period"], key=f"period-{tag}",
                                    help="Months whose incidents define the hotspots.")
-    v["before"] = st.select_slider("Before period", months, start["before"], key=f"before-{tag}")
-    v["after"] = st.select_slider("After period", months, start["after"], key=f"after-{tag}", help=periods_help(defaults))
+    v["before"] = st.select_slider("Before period", months, start["before"], key=f"before-{ptag}")
+    v["after"] = st.select_slider("After period", months, start["after"], key=f"after-{ptag}", help=periods_help(defaults))
     v["same_months"] = st.checkbox("Compare the same calendar months only", value=False, key="same_months")
     v["ring_m"] = st.number_input("Displacement ring around hotspot areas (m)", 0, 5000, 500, 50, key="ring_m")
     with st.expander("Analyst settings", expanded=False):
@@ -307,11 +309,14 @@ if view_analyst.open:
         mults = s2.multiselect("Distance bands (× cell size)", ch.mults, ch.mult_default, key="stab_mults",
                                format_func=ch.mult_label)
         if st.button("Run the stability sweep", key="stab_run"):
-            st.session_state["stab_request"] = (tuple(sorted(sizes)), tuple(sorted(mults)))
-        req = st.session_state.get("stab_request")
-        if req and req[0] and req[1]:
+            st.session_state["stab_request"] = SweepRequest.of(hot, settings, bundle.token, sizes, mults)
+        req: SweepRequest | None = st.session_state.get("stab_request")
+        if req and req.sizes and req.mults and (stale := req.out_of_date(hot, settings, bundle.token)):
+            st.warning(note_text(stale))  # the settings it was run for, said beside it; other data: not shown
+        if req and req.sizes and req.mults and req.token == bundle.token:
             try:
-                res = c.sweep(bundle, settings.only("period", "alpha", "fdr", "seed"), *req)
+                res = c.sweep(bundle, req.settings, req.sizes, req.mults)
+                st.caption(note_text(req.run_for()))
                 metrics(stability_metrics(res))
                 table(stability_rows(res), key="stab_table")
                 st.altair_chart(charts.jaccard_chart(jaccard_frame(res)), width="stretch")
