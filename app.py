@@ -66,6 +66,7 @@ from hotspots.app_support import cached as c  # noqa: E402
 from hotspots.app_support import widgets as w  # noqa: E402
 from hotspots.app_support.drawn import draw_layer  # noqa: E402
 from hotspots.app_support.mapview import show_map  # noqa: E402
+from hotspots.app_support.scheme_start import notes_with_scheme_start  # noqa: E402
 from hotspots.app_support.widgets import analyst_settings, chart, downloads, metrics, show_error, table  # noqa: E402
 from hotspots.datadir import force_bundle, force_folders  # noqa: E402
 from hotspots.maps.base import CARTO_KEY_ENV  # noqa: E402
@@ -94,7 +95,7 @@ with st.sidebar:
         st.warning(md_text(start["warning"]))
     st.caption(md_text(bundle.label))
     st.subheader("Periods")
-    v["scheme_start"], start, ptag = w.scheme_start(months, defaults.scheme_start, start, tag)  # sets the periods, as the CLI
+    v["scheme_start"], start, ptag, period_note = w.scheme_start(months, defaults.scheme_start, start, tag)  # as the CLI's
     v["period"] = st.select_slider("Hotspot period", months, start["period"], key=f"period-{tag}",
                                    help="Months whose incidents define the hotspots.")
     v["before"] = st.select_slider("Before period", months, start["before"], key=f"before-{ptag}")
@@ -286,7 +287,8 @@ if view_scheme.open:
 if view_analyst.open:
     with view_analyst:
         st.subheader("Automatic choices and notes")
-        for note in dict.fromkeys(bundle.prepared.notes + hot.notes + ((change_note,) if change_note else ())):
+        data_notes = notes_with_scheme_start(bundle.prepared.notes, period_note)  # periods set in the sidebar: their note
+        for note in dict.fromkeys(data_notes + hot.notes + ((change_note,) if change_note else ())):
             st.markdown("- " + note_text(note))
         a1, a2 = st.columns(2)
         a1.markdown("**Gi\\* cells per class**")

@@ -415,6 +415,10 @@ def test_scheme_start_sets_the_periods_as_the_command_line_does(demo):
     slider = {s.label: s for s in at.sidebar.select_slider}
     assert slider["Before period"].value == cli.before and slider["After period"].value == cli.after
     assert any(note_text("scheme start (2023-01-01)") in x.value for x in at.sidebar.caption)
+    open_tab(at, "Analyst")  # the notes say the periods the scheme start chose, not the data's own
+    said = [m.value for m in at.markdown if m.value.startswith("- ")]
+    assert any(note_text("scheme start (2023-01-01)") in x for x in said)
+    assert not any(note_text(f"scheme start ({demo.defaults.scheme_start})") in x for x in said)
 
 
 def test_point_clusters_on_the_map_and_in_the_analyst_tab(demo):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from hotspots.app_support.scheme_start import scheme_start_bounds, scheme_start_choice
+from hotspots.app_support.scheme_start import notes_with_scheme_start, scheme_start_bounds, scheme_start_choice
 from hotspots.periods import default_periods, month_options
 
 MONTHS = month_options("2024-01", "2025-12")
@@ -42,3 +42,12 @@ def test_a_single_month_keeps_the_sliders_and_says_why():
 
 def test_the_box_offers_dates_either_side_of_the_data():
     assert scheme_start_bounds(MONTHS) == (dt.date(2014, 1, 1), dt.date(2035, 12, 1))
+
+
+def test_the_notes_say_the_periods_the_typed_scheme_start_chose():
+    notes = ("force: Essex", "scheme start: 2025-01-01, inferred from the first of the 40 referrals' dates",
+             "before/after periods: no scheme start was given (...), so the first and second halves are compared", "cell size")
+    assert notes_with_scheme_start(notes, None) == notes
+    note = scheme_start_choice(MONTHS, None, START, dt.date(2025, 3, 15)).note
+    assert notes_with_scheme_start(notes, note) == ("force: Essex", note, "cell size")
+    assert notes_with_scheme_start(("force: Essex",), note) == ("force: Essex", note)

@@ -15,7 +15,10 @@ from typing import Any, NamedTuple
 from .._errors import ParameterError
 from ..periods import as_date, default_periods
 
-__all__ = ["SchemeStartChoice", "scheme_start_choice", "scheme_start_bounds"]
+__all__ = ["SchemeStartChoice", "scheme_start_choice", "scheme_start_bounds", "notes_with_scheme_start"]
+
+#: How the notes about the scheme start and the periods it chose begin (:mod:`hotspots.preparation`, :mod:`hotspots.periods`).
+SCHEME_NOTE_STARTS = ("scheme start:", "before/after periods:")
 
 
 class SchemeStartChoice(NamedTuple):
@@ -72,3 +75,14 @@ def scheme_start_bounds(months: Sequence[str]) -> tuple[dt.date, dt.date]:
     last (a scheme may start before the data or after them; the periods then follow the data's months)."""
     first, last = as_date(f"{months[0]}-01"), as_date(f"{months[-1]}-01")
     return first.replace(year=first.year - 10), last.replace(year=last.year + 10)
+
+
+def notes_with_scheme_start(notes: Sequence[str], note: str | None) -> tuple[str, ...]:
+    """The data's notes with those about the scheme start and the periods it chose replaced by ``note``, the periods a
+    scheme start typed in the sidebar chose (:attr:`SchemeStartChoice.note`); the notes unchanged when ``note`` is None.
+    The Analyst tab said "no scheme start was given" beside periods set from one."""
+    if note is None:
+        return tuple(notes)
+    at = next((i for i, n in enumerate(notes) if n.startswith(SCHEME_NOTE_STARTS)), len(notes))
+    kept = [n for n in notes if not n.startswith(SCHEME_NOTE_STARTS)]
+    return (*kept[:at], note, *kept[at:])

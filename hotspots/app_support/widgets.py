@@ -100,10 +100,12 @@ def _box(slot: Any, label: str, key: str, lo: int, hi: int, step: int, *, defaul
     return slot.number_input(label, min(lo, ss[key]), max(hi, ss[key]), step=step, key=key, disabled=disabled, help=help)
 
 
-def scheme_start(months: Sequence[str], default: str | None, start: Mapping[str, Any], tag: str) -> tuple[str | None, dict, str]:
+def scheme_start(months: Sequence[str], default: str | None, start: Mapping[str, Any],
+                 tag: str) -> tuple[str | None, dict, str, str | None]:
     """The sidebar's scheme-start box (the command line's ``--scheme-start``): a date that sets the before and after
     sliders by the command line's rule (:func:`hotspots.app_support.scheme_start.scheme_start_choice`), with a line
-    saying how. Returns the scheme start for the settings, the sliders' starting values and their keys' tag."""
+    saying how. Returns the scheme start for the settings, the sliders' starting values, their keys' tag and that line
+    (None while the data's own scheme start is kept)."""
     lo, hi = scheme_start_bounds(months)
     day = st.date_input("Scheme start", value=default, min_value=lo, max_value=hi, key=f"scheme-{tag}", format="YYYY-MM-DD",
                         help="Sets the before and after periods as the command line's --scheme-start does (up to 12 months "
@@ -111,7 +113,7 @@ def scheme_start(months: Sequence[str], default: str | None, start: Mapping[str,
     chosen = scheme_start_choice(months, default, start, day)
     if chosen.note:
         st.caption(note_text(chosen.note))
-    return chosen.scheme_start, chosen.start, f"{tag}{chosen.tag}"
+    return chosen.scheme_start, chosen.start, f"{tag}{chosen.tag}", chosen.note
 
 
 def analyst_settings(v: dict, start: Mapping[str, Any], cell_in_use: Callable[[dict], float]) -> Callable[[Any], None]:
