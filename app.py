@@ -21,6 +21,7 @@ from hotspots.app_support import (  # noqa: E402
     COLUMN_LABELS,
     CRS_LABELS,
     DataBundle,
+    SweepRequest,
     app_settings,
     area_downloads,
     before_after_withheld,
@@ -65,6 +66,7 @@ from hotspots.app_support import cached as c  # noqa: E402
 from hotspots.app_support import widgets as w  # noqa: E402
 from hotspots.app_support.drawn import draw_layer  # noqa: E402
 from hotspots.app_support.mapview import show_map  # noqa: E402
+from hotspots.app_support.scheme_start import notes_with_scheme_start  # noqa: E402
 from hotspots.app_support.widgets import analyst_settings, chart, downloads, metrics, show_error, table  # noqa: E402
 from hotspots.datadir import force_bundle, force_folders  # noqa: E402
 from hotspots.maps.base import CARTO_KEY_ENV  # noqa: E402
@@ -93,10 +95,11 @@ with st.sidebar:
         st.warning(md_text(start["warning"]))
     st.caption(md_text(bundle.label))
     st.subheader("Periods")
+    v["scheme_start"], start, ptag, period_note = w.scheme_start(months, defaults.scheme_start, start, tag)  # as the CLI's
     v["period"] = st.select_slider("Hotspot period", months, start["period"], key=f"period-{tag}",
                                    help="Months whose incidents define the hotspots.")
-    v["before"] = st.select_slider("Before period", months, start["before"], key=f"before-{tag}")
-    v["after"] = st.select_slider("After period", months, start["after"], key=f"after-{tag}", help=periods_help(defaults))
+    v["before"] = st.select_slider("Before period", months, start["before"], key=f"before-{ptag}")
+    v["after"] = st.select_slider("After period", months, start["after"], key=f"after-{ptag}", help=periods_help(defaults))
     v["same_months"] = st.checkbox("Compare the same calendar months only", value=False, key="same_months")
     v["ring_m"] = st.number_input("Displacement ring around hotspot areas (m)", 0, 5000, 500, 50, key="ring_m")
     with st.expander("Analyst settings", expanded=False):
@@ -284,7 +287,8 @@ if view_scheme.open:
 if view_analyst.open:
     with view_analyst:
         st.subheader("Automatic choices and notes")
-        for note in dict.fromkeys(bundle.prepared.notes + hot.notes + ((change_note,) if change_note else ())):
+        data_notes = notes_with_scheme_start(bundle.prepared.notes, period_note)  # periods set in the sidebar: their note
+        for note in dict.fromkeys(data_notes + hot.notes + ((change_note,) if change_note else ())):
             st.markdown("- " + note_text(note))
         a1, a2 = st.columns(2)
         a1.markdown("**Gi\\* cells per class**")
@@ -307,11 +311,14 @@ if view_analyst.open:
         mults = s2.multiselect("Distance bands (× cell size)", ch.mults, ch.mult_default, key="stab_mults",
                                format_func=ch.mult_label)
         if st.button("Run the stability sweep", key="stab_run"):
-            st.session_state["stab_request"] = (tuple(sorted(sizes)), tuple(sorted(mults)))
-        req = st.session_state.get("stab_request")
-        if req and req[0] and req[1]:
+            st.session_state["stab_request"] = SweepRequest.of(hot, settings, bundle.token, sizes, mults)
+        req: SweepRequest | None = st.session_state.get("stab_request")
+        if req and req.sizes and req.mults and (stale := req.out_of_date(hot, settings, bundle.token)):
+            st.warning(note_text(stale))  # the settings it was run for, said beside it; other data: not shown
+        if req and req.sizes and req.mults and req.token == bundle.token:
             try:
-                res = c.sweep(bundle, settings.only("period", "alpha", "fdr", "seed"), *req)
+                res = c.sweep(bundle, req.settings, req.sizes, req.mults)
+                st.caption(note_text(req.run_for()))
                 metrics(stability_metrics(res))
                 table(stability_rows(res), key="stab_table")
                 st.altair_chart(charts.jaccard_chart(jaccard_frame(res)), width="stretch")

@@ -19,7 +19,7 @@ from .change import ChangeResult
 from .change_summary import ChangeSummary
 from .clustering import ClusterResult
 from .density import KDEResult
-from .gistar import GiStarResult
+from .gistar import GiStarResult, distance_text
 from .grid import Grid, GridValues
 from .periods import Period
 
@@ -182,6 +182,7 @@ class Analysis(HotspotStage):
         return (
             f"{self.incidents_text()}; {self.grid.cell_size:g} m cells; KDE {self.density.kernel} "
             f"bandwidth {float(self.density.bandwidth_m):,.0f} m; Gi* distance "
-            f"{float(self.gi.params.get('distance_m', np.nan)):,.0f} m, alpha {self.settings.alpha:g}"
+            f"{distance_text(float(self.gi.params.get('distance_m', np.nan)), self.grid.cell_size)}, "
+            f"alpha {self.settings.alpha:g}"
             f"{' with FDR' if self.settings.fdr else ''}{perm}"
         )

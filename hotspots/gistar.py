@@ -141,6 +141,8 @@ __all__ = [
     "gi_star",
     "shortest_distance",
     "check_distance",
+    "usable_distance",
+    "distance_text",
     "unreached_note",
     "UNREACHED",
     "CLASS_LABELS",
@@ -369,6 +371,40 @@ def check_distance(distance: float, cell_size: float) -> None:
             f"neighbours, or {validation.setting('distance', round(fallback_distance(cell_size)))} for all 8 surrounding "
             "cells)."
         )
+
+
+def usable_distance(distance: float, cell_size: float) -> tuple[float, str | None]:
+    """A typed distance band (metres), or the shortest one Gi* accepts on cells of ``cell_size``
+    (:func:`shortest_distance`, the 4 edge neighbours) when it is shorter, with a note saying so.
+
+    For a form (the app) that must go on with a usable band rather than stop: :func:`gi_star`
+    itself refuses a band that short (:func:`check_distance`).
+
+    Returns
+    -------
+    (distance, note)
+        The band to use, metres, and None, or the cell size and why it replaced ``distance``.
+    """
+    d = validation.distance(distance, "distance")
+    if disc_stencil(d, cell_size).size > 1:
+        return d, None
+    used = shortest_distance(cell_size)
+    return used, (
+        f"distance band {d:,.0f} m is shorter than the cell size ({cell_size:,.0f} m), so each cell would be its own only "
+        f"neighbour and Gi* is undefined: {used:,.0f} m (the cell size, the 4 edge neighbours) is used instead; type at least "
+        f"{used:,.0f} m, or {fallback_distance(cell_size):,.0f} m for all 8 surrounding cells"
+    )
+
+
+def distance_text(distance: float, cell_size: float) -> str:
+    """A distance band as captions show it, with the cells it reaches: ``"707 m (8 neighbouring cells)"``
+    on 500 m cells (the 8 surrounding cells, 707.1 m away; a band typed as shown reaches them too,
+    :data:`hotspots.neighbours.DISTANCE_ROUNDING_M`), ``"706 m (4 neighbouring cells)"``."""
+    try:
+        reach = disc_stencil(distance, cell_size).size - 1
+    except (ParameterError, TypeError, ValueError):  # no band (NaN): the number alone
+        return f"{float(distance):,.0f} m"
+    return f"{float(distance):,.0f} m ({reach:,} neighbouring cell{'s' if reach != 1 else ''})"
 
 
 def unreached_note(gi: GiStarResult, confidence: float) -> str | None:
@@ -642,14 +678,19 @@ def _sparse_note(mean: float, w_med: float, cell: float, zero_variance: bool, no
                  dist: float | None = None) -> float | None:
     """Note (and return a suggested cell size) when neighbourhoods hold too few incidents on average.
 
+    The size advised is rounded up to 50 m (10 m under 100 m) by its own size, so the same data get the
+    same advice at any cell size (Essex's 2025 ASB: 400 m at 250 m cells, 360 m at 50 m cells, when the
+    step followed the cell size in use).
+
     The suggestion keeps the neighbourhood's cells (the distance band scaled with the cell): an
     automatic band is chosen anew for other cells (City of London's advised 150 m cells got a
     1,275 m band), so both are named."""
     expected = mean * w_med
     if zero_variance or expected >= SPARSE_EXPECTED or expected <= 0:
         return None
-    step = 50.0 if cell >= 100 else 10.0
-    suggested = math.ceil(cell * math.sqrt(SPARSE_EXPECTED / expected) / step) * step
+    raw = cell * math.sqrt(SPARSE_EXPECTED / expected)  # the data's own: cell x cell x mean is incidents per cell area
+    step = 50.0 if raw >= 100 else 10.0  # by the size advised, not the cell size in use: the same advice at every cell size
+    suggested = math.ceil(raw / step) * step
     band = (
         f" with a distance band of about {math.ceil(dist * suggested / cell / 5.0) * 5.0:,.0f} m (the same {w_med:.0f}-cell "
         f"neighbourhood; give both {validation.shown('cell_size')} and {validation.shown('distance')})"

@@ -42,6 +42,7 @@ __all__ = [
     "auto_distance",
     "fallback_distance",
     "DISTANCE_RTOL",
+    "DISTANCE_ROUNDING_M",
     "active_values_or_raise",
 ]
 
@@ -51,6 +52,11 @@ _BLOCK_ROWS = 128
 #: Relative tolerance when testing "centre within ``distance``": a cell at exactly the band
 #: distance is a neighbour even when floating point puts it a hair beyond.
 DISTANCE_RTOL = 1e-9
+
+#: Display rounding of a distance band, metres: bands are shown in whole metres ("707 m" for the
+#: 8 surrounding 500 m cells' 707.1 m), so a cell whose centre lies within half a metre beyond the
+#: band is a neighbour too: a band typed as shown reaches the same cells as the band shown.
+DISTANCE_ROUNDING_M = 0.5
 
 
 @dataclass(frozen=True, eq=False)
@@ -103,17 +109,23 @@ class Stencil:
 def disc_stencil(distance: float, cell_size: float, *, shape: tuple[int, int] | None = None) -> Stencil:
     """Offsets of all cells whose centres lie within ``distance`` of a cell's centre.
 
+    A centre up to :data:`DISTANCE_ROUNDING_M` (half a metre) beyond the band counts as within it:
+    bands are shown rounded to whole metres, and the band shown, typed back, must reach the same
+    cells (``disc_stencil(707, 500)`` holds the 8 surrounding cells, 707.1 m away, as
+    ``disc_stencil(500 * sqrt(2), 500)`` does).
+
     Parameters
     ----------
     distance : float
-        Band distance, metres, inclusive (with a relative tolerance of :data:`DISTANCE_RTOL`).
+        Band distance, metres, inclusive (plus :data:`DISTANCE_ROUNDING_M`, and a relative
+        tolerance of :data:`DISTANCE_RTOL`).
     cell_size : float
         Cell side, metres.
     shape : (n_rows, n_cols), optional
         Grid shape; offsets larger than the grid are dropped (they can never reach a cell).
     """
     d = validation.distance(distance, "distance")
-    ratio2 = (d / float(cell_size)) ** 2 * (1.0 + 2 * DISTANCE_RTOL)
+    ratio2 = ((d + DISTANCE_ROUNDING_M) / float(cell_size)) ** 2 * (1.0 + 2 * DISTANCE_RTOL)
     r = math.isqrt(math.floor(ratio2))
     max_r = max_c = None
     if shape is not None:

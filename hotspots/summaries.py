@@ -34,7 +34,7 @@ from .density import kde
 from .grid import Grid, GridValues
 from .incident_time import IncidentPoints, incident_points, incident_xy, month_numbers
 from .period_split import NO_DATA, PART_PUBLISHED
-from .periods import Period, as_date
+from .periods import Period, as_date, parse_period
 from .validation import counted
 
 __all__ = [
@@ -75,6 +75,8 @@ class Headline:
     area_km2 : float
         Total area of the hotspot areas, km².
     cell_size_m : float
+    period : str
+        The hotspot period ``incidents`` come from (``"Jul 2025 – Dec 2025"``), or ``""`` for every month of the data.
     """
 
     incidents: int
@@ -82,6 +84,14 @@ class Headline:
     share_in_hotspots: float
     area_km2: float
     cell_size_m: float
+    period: str = ""
+
+    def incidents_help(self) -> str:
+        """What the incidents figure counts: the hotspot period's incidents, not every one loaded, when a period is set."""
+        if self.period:
+            return (f"Incidents the hotspots were computed from: those of the hotspot period, {self.period} (the Hotspot "
+                    "period slider), not every incident loaded.")
+        return "Incidents the hotspots were computed from: every month of the data (the Hotspot period slider's whole range)."
 
 
 def headline(stage: HotspotStage) -> Headline:
@@ -91,7 +101,9 @@ def headline(stage: HotspotStage) -> Headline:
     counts = np.nan_to_num(np.asarray(stage.counts.values, dtype=float))
     total = float(counts[stage.grid.active].sum())
     share = float(counts[areas.labels > 0].sum() / total) if total > 0 else 0.0
-    return Headline(int(len(stage.incidents)), int(areas.n_areas), share, km2, float(stage.grid.cell_size))
+    period = getattr(stage.settings, "period", None)
+    when = parse_period(period, "analysis period").describe(label=False) if period else ""
+    return Headline(int(len(stage.incidents)), int(areas.n_areas), share, km2, float(stage.grid.cell_size), when)
 
 
 # =============================================================================== per day

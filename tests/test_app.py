@@ -233,7 +233,7 @@ def test_analyst_controls_exist_and_automatic_choices_are_shown(demo):
     main = {w.key for w in at.main.get("selectbox") + at.main.get("select_slider") + at.main.get("toggle")}
     assert set(MAP_KEYS) <= main and not set(MAP_KEYS) & keys
     assert at.selectbox(key="kernel").options == ["quartic", "gaussian", "epanechnikov"]
-    assert at.selectbox(key="cluster_method").options == ["DBSCAN (a fixed radius)", "HDBSCAN (no radius)", "None"]  # words
+    assert at.selectbox(key="cluster_method").options == ["DBSCAN (one radius)", "HDBSCAN (no radius)", "None"]  # words
     open_tab(at, "Analyst")
     check(at)
     stage = hotspot_stage(demo.incidents, STREET, demo.study_area)
@@ -243,19 +243,24 @@ def test_analyst_controls_exist_and_automatic_choices_are_shown(demo):
     assert any("bandwidth set to" in n for n in stage.notes)
 
 
-def test_distance_band_cannot_be_shorter_than_the_cells(demo):
-    # 100 m with 200 m cells blanked the page behind an error; the box's minimum is the shortest band Gi* accepts.
-    from hotspots.gistar import shortest_distance
-
+def test_distance_band_shorter_than_the_cells_is_replaced_and_said(demo):
+    # 100 m with 200 m cells blanked the page behind an error; then a box minimum refused it with a red outline only (no
+    # words, the band in use unchanged). Now the cell size is used instead, and a note under the box says so and why.
     at = run_app(cell=200)
     at.checkbox(key="auto_dist").uncheck().run()  # the distance box is enabled once "automatic" is off
-    assert at.number_input(key="distance").min == shortest_distance(200)
     at.number_input(key="distance").set_value(100).run()
     check(at)
-    assert at.number_input(key="distance").value == shortest_distance(200) and at.tabs
-    at.number_input(key="cell_size").set_value(500).run()  # larger cells: the band follows
+    said = [x.value for x in at.sidebar.warning]
+    assert any(note_text("distance band 100 m is shorter than the cell size (200 m)") in x
+               and note_text("200 m (the cell size") in x for x in said), said
+    open_tab(at, "Map")
+    assert any(md_text("Gi* distance 200 m (4 neighbouring cells)") in x.value for x in at.caption)  # the band in use
+    at.number_input(key="distance").set_value(300).run()  # long enough: used as typed, no note
     check(at)
-    assert at.number_input(key="distance").value == shortest_distance(500) == at.number_input(key="distance").min
+    assert not any("shorter than the cell size" in x.value for x in at.sidebar.warning)
+    at.number_input(key="cell_size").set_value(500).run()  # larger cells: 300 m is now too short, and said so
+    check(at)
+    assert any(note_text("distance band 300 m is shorter than the cell size (500 m)") in x.value for x in at.sidebar.warning)
 
 
 def test_greyed_out_boxes_show_the_values_in_use(demo):
@@ -381,11 +386,39 @@ def test_stability_sweep_shows_the_jaccard_overlap(demo):
     at.button(key="stab_run").click().run()
     check(at)
     assert metric(at, "Mean Jaccard overlap") == f"{ref.mean_jaccard:.2f}"
-    assert metric(at, "Cells hot in ≥ 80 % of runs") == f"{int(ref.robust_cells(0.8).sum()):,}"
+    assert metric(at, "500 m cells hot in ≥ 80 % of runs") == f"{int(ref.robust_cells(0.8).sum()):,}"  # the finest run's cells
+    assert any(note_text("Run for every month, alpha 0.05 with FDR, beside the analysis at 250 m cells") in x.value
+               for x in at.caption)
+    assert not any("Out of date" in x.value for x in at.warning)
+    at.number_input(key="cell_size").set_value(500).run()  # Essex: the sweep stayed, as if run for the new cells
+    check(at)
+    stale = [x.value for x in at.warning if "Out of date" in x.value]
+    assert stale and note_text("(cell size 250 m → 500 m") in stale[0]
+    assert metric(at, "Mean Jaccard overlap") == f"{ref.mean_jaccard:.2f}"  # still its own runs, marked out of date
     tables = [df.value for df in at.dataframe if "Hot cells" in df.value.columns]  # labelled, numbers sortable
     assert tables and tables[0]["Hot cells"].tolist() == ref.table["n_hot_cells"].tolist()
     np.testing.assert_allclose(tables[0]["Incidents in hot cells (%)"].to_numpy(dtype=float),
                                100 * ref.table["share_of_incidents_in_hot"].to_numpy(), atol=0.051)
+
+
+def test_scheme_start_sets_the_periods_as_the_command_line_does(demo):
+    import datetime as dt
+
+    from hotspots.periods import default_periods
+
+    at = run_app()
+    box = at.sidebar.date_input[0]
+    assert box.label == "Scheme start" and box.value == dt.date.fromisoformat(demo.defaults.scheme_start)  # the demo's own
+    box.set_value(dt.date(2023, 1, 1)).run()
+    check(at)
+    cli = default_periods(*at.sidebar.select_slider[0].options[::len(at.sidebar.select_slider[0].options) - 1], "2023-01-01")
+    slider = {s.label: s for s in at.sidebar.select_slider}
+    assert slider["Before period"].value == cli.before and slider["After period"].value == cli.after
+    assert any(note_text("scheme start (2023-01-01)") in x.value for x in at.sidebar.caption)
+    open_tab(at, "Analyst")  # the notes say the periods the scheme start chose, not the data's own
+    said = [m.value for m in at.markdown if m.value.startswith("- ")]
+    assert any(note_text("scheme start (2023-01-01)") in x for x in said)
+    assert not any(note_text(f"scheme start ({demo.defaults.scheme_start})") in x for x in said)
 
 
 def test_point_clusters_on_the_map_and_in_the_analyst_tab(demo):

@@ -264,6 +264,12 @@ def test_headline_and_change_metrics(demo):
     # the plain change is not the tested one: the card says so, and points to the pooled row
     assert "not tested" in cards[5].help and '"all hotspot areas"' in cards[5].help
     assert views.headline_metrics(h, None, "why not")[5] == views.Metric("Raw change", "–", "why not")
+    assert "every month of the data" in cards[0].help  # no hotspot period: all incidents
+    # a hotspot period: the card counts its incidents only (Essex Jul-Dec: 7,361 of 14,541), and says so
+    part = hotspot_stage(demo.incidents, s.replace(period=("2023-01", "2023-06")), demo.study_area)
+    card = views.headline_metrics(headline(part), None)[0]
+    assert card.value == f"{len(part.incidents):,}" and len(part.incidents) < len(stage.incidents)
+    assert "the hotspot period, Jan 2023 – Jun 2023 (the Hotspot period slider), not every incident loaded" in card.help
     cells, _ = cell_change(demo.incidents, stage.grid, s)
     m = views.change_metrics(cells)
     assert [x.label for x in m] == ["Before (study area)", "After (study area)", "Cells with a significant fall",
@@ -507,9 +513,13 @@ def test_settings_in_words_not_code_names():
     """The select boxes show words (their values stay the library's); "Settings used" names the Gi* test in words."""
     from hotspots.app_support import demo_bundle
 
-    assert views.option_label("bandwidth_rule")("arcgis") == "ArcGIS Kernel Density's rule"
+    assert views.option_label("bandwidth_rule")("arcgis") == "ArcGIS's rule"
+    assert "Kernel Density" in views.OPTION_HELP["bandwidth_rule"]
     assert views.option_label("cluster_method")("none") == "None" and "DBSCAN" in views.option_label("cluster_method")("dbscan")
-    assert views.option_label("min_confidence")(None) == "Same as the significance level"
+    assert views.option_label("min_confidence")(None) == "Any significant cell"  # was cut to "Same as the significanc"
+    # every choice fits the sidebar's select box whole, and its box's help explains the short words
+    assert all(len(w) <= views.OPTION_LABEL_MAX for words in views.OPTION_LABELS.values() for w in words.values())
+    assert set(views.OPTION_HELP) == set(views.OPTION_LABELS)
     assert views.option_label("min_confidence")(0.95) == "95%" and views.option_label("kernel")("quartic") == "quartic"
     d = demo_bundle(0)
     s = Settings(cell_size=1000.0)

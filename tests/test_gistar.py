@@ -16,7 +16,7 @@ from scipy import ndimage, stats
 
 from hotspots._errors import ParameterError
 from hotspots.fdr import bh_adjust, bh_adjust_by_side
-from hotspots.gistar import CLASS_LABELS, OUTSIDE, GiStarResult, gi_star
+from hotspots.gistar import CLASS_LABELS, OUTSIDE, GiStarResult, distance_text, gi_star, usable_distance
 from hotspots.grid import Grid, GridValues, count
 
 
@@ -527,6 +527,32 @@ def test_distance_shorter_than_cell_is_an_error():
         gi_star(_gv(np.ones((4, 4))), 99)
 
 
+def test_band_typed_as_shown_gives_the_automatic_bands_answer():
+    # 500 m cells: the fallback band is 707.1 m, shown "707 m"; typed back as 707 it reaches the same 8 cells, and the
+    # same z, as esda's DistanceBand at 707.1 m.
+    rng = np.random.default_rng(7)
+    y = rng.poisson(1.0, size=(12, 14)).astype(float)
+    y[3:6, 4:7] += 5
+    gv = _gv(y, cs=500.0)
+    auto = gi_star(gv, 500 * math.sqrt(2))
+    typed = gi_star(gv, 707)
+    np.testing.assert_allclose(typed.z, auto.z, equal_nan=True)
+    np.testing.assert_allclose(typed.z[gv.grid.active], _esda_gi(gv, 500 * math.sqrt(2)).Zs, atol=1e-9)
+    assert typed.params["neighbours"]["stencil"] == 8 and gi_star(gv, 706).params["neighbours"]["stencil"] == 4
+    assert distance_text(707, 500) == distance_text(500 * math.sqrt(2), 500) == "707 m (8 neighbouring cells)"
+    assert distance_text(706, 500) == "706 m (4 neighbouring cells)" and distance_text(float("nan"), 500) == "nan m"
+
+
+def test_usable_distance_replaces_a_band_shorter_than_the_cell_and_says_why():
+    assert usable_distance(707, 500) == (707.0, None) and usable_distance(500, 500) == (500.0, None)
+    used, note = usable_distance(100, 500)
+    assert used == 500.0
+    assert note.startswith("distance band 100 m is shorter than the cell size (500 m)")
+    assert "500 m (the cell size, the 4 edge neighbours) is used instead" in note and "707 m for all 8" in note
+    with pytest.raises(ParameterError, match="distance"):
+        usable_distance(-1, 500)
+
+
 def test_nan_inside_study_area_is_named():
     y = np.ones((5, 5))
     y[3, 1] = np.nan
@@ -636,6 +662,18 @@ def test_sparse_note_names_the_distance_band_that_keeps_the_neighbourhood():
     assert _sparse_note(3.68 / 9, 9.0, 100.0, False, notes, 150.0) == 150.0
     assert "cells of about 150 m with a distance band of about 225 m (the same 9-cell neighbourhood; give both " in notes[0]
     assert _sparse_note(1.0, 9.0, 100.0, False, [], 150.0) is None  # 9 per neighbourhood: not sparse
+
+
+@pytest.mark.parametrize("cs", [250.0, 50.0, 20.0, 300.0])
+def test_sparse_advice_does_not_depend_on_the_cell_size_in_use(cs):
+    """Essex's 2025 ASB was advised cells of about 400 m (band 570 m) at 250 m cells and 360 m (band 510 m) at 50 m cells:
+    the rounding step followed the cell size in use. The same density of incidents now gets the same advice."""
+    from hotspots.gistar import _sparse_note
+
+    density = 5 / (9 * 354.0**2)  # incidents per m²: 9-cell neighbourhoods of 354 m cells would hold 5
+    notes: list[str] = []
+    assert _sparse_note(density * cs**2, 9.0, cs, False, notes, cs * math.sqrt(2)) == 400.0
+    assert "cells of about 400 m with a distance band of about 570 m (the same 9-cell neighbourhood" in notes[0]
 
 
 def test_wide_note_when_the_band_takes_in_much_of_the_study_area():

@@ -70,6 +70,16 @@ def test_stencil_includes_exact_band_distance():
     assert (1, 5) not in offs
 
 
+@pytest.mark.parametrize("cs", [500.0, 250.0, 30.0])
+def test_band_typed_as_shown_reaches_the_cells_of_the_band_shown(cs):
+    # The 8 surrounding cells lie cs x sqrt(2) away (707.1 m at 500 m), shown rounded ("707 m"):
+    # typed back as a whole number of metres, the band reaches the same 9 cells, not only the 5 edge ones.
+    shown = round(cs * math.sqrt(2))
+    assert disc_stencil(shown, cs).size == disc_stencil(cs * math.sqrt(2), cs).size == 9
+    assert disc_stencil(cs * math.sqrt(2) - 0.6, cs).size == 5  # more than half a metre short: the edge cells only
+    assert disc_stencil(round(cs * math.sqrt(5)), cs).size == 21  # the knights' moves, 1,118.03 m at 500 m
+
+
 def test_stencil_clipped_to_grid_shape():
     st_ = disc_stencil(10_000, 100, shape=(3, 4))
     assert st_.radius == 2

@@ -20,12 +20,21 @@ import numpy as np
 import pandas as pd
 
 from .._errors import HotspotsError, ParameterError
+from ..gistar import distance_text
 from ..kpis import NOT_RECORDED
 from ..maps.scheme_layers import AREA_LABELS
 from ..pipeline import Settings
 from ..style import km2_text, p_text, ratio_text, sentences
 from ..summaries import per_day_note
 from .load_report import ReportView, report_rows, report_view  # noqa: F401 - the data panel's, listed here
+from .stability import (  # noqa: F401 - the Analyst tab's stability sweep, listed here
+    StabilityChoices,
+    SweepRequest,
+    jaccard_frame,
+    stability_choices,
+    stability_metrics,
+    stability_rows,
+)
 
 __all__ = [
     "number_formats",
@@ -64,9 +73,12 @@ __all__ = [
     "stability_choices",
     "stability_rows",
     "StabilityChoices",
+    "SweepRequest",
     "report_metrics",
     "COLUMN_LABELS",
     "OPTION_LABELS",
+    "OPTION_LABEL_MAX",
+    "OPTION_HELP",
     "option_label",
     "CRS_LABELS",
     "BRIEFING_LAYERS",
@@ -479,13 +491,6 @@ def hotspot_names(table: pd.DataFrame) -> dict[str, str]:
     return {str(i): f"{i} · {p}" if isinstance(p, str) and p else f"hotspot {i}" for i, p in zip(table["area_id"], places)}
 
 
-def jaccard_frame(result: Any) -> pd.DataFrame:
-    """A stability sweep's Jaccard matrix labelled by run (``"250 m / 500 m"``)."""
-    t = result.table
-    labels = [f"{c:g} m / {d:,.0f} m" for c, d in zip(t["cell_size_m"], t["distance_m"])]
-    return pd.DataFrame(np.round(result.jaccard, 3), index=labels, columns=labels)
-
-
 #: The stages of the referral funnel, in order.
 FUNNEL_STAGES = ("referred", "contacted", "booked", "completed")
 
@@ -534,11 +539,23 @@ def settings_used(stage: Any, settings: Any) -> pd.DataFrame:
     return pd.DataFrame({"setting": list(used), "value": ["–" if v is None else str(v) for v in used.values()]})
 
 
-#: The analyst settings' choices in words, by the setting's name (the values stay the library's).
+#: Characters a sidebar select box shows of its choice (about 23 at the sidebar's width: "Same as the significanc"
+#: was all of "Same as the significance level"); :data:`OPTION_LABELS` stay within it, the boxes' help says more.
+OPTION_LABEL_MAX = 20
+
+#: The analyst settings' choices in words, by the setting's name (the values stay the library's), each at most
+#: :data:`OPTION_LABEL_MAX` characters; :data:`OPTION_HELP` explains them.
 OPTION_LABELS: dict[str, dict[Any, str]] = {
-    "bandwidth_rule": {"arcgis": "ArcGIS Kernel Density's rule", "sfhotspot": "sfhotspot's rule (R)"},
-    "cluster_method": {"dbscan": "DBSCAN (a fixed radius)", "hdbscan": "HDBSCAN (no radius)", "none": "None"},
-    "min_confidence": {None: "Same as the significance level"},
+    "bandwidth_rule": {"arcgis": "ArcGIS's rule", "sfhotspot": "sfhotspot's rule (R)"},
+    "cluster_method": {"dbscan": "DBSCAN (one radius)", "hdbscan": "HDBSCAN (no radius)", "none": "None"},
+    "min_confidence": {None: "Any significant cell"},
+}
+#: The help of the select boxes of :data:`OPTION_LABELS`: what their short choices mean.
+OPTION_HELP: dict[str, str] = {
+    "bandwidth_rule": "ArcGIS's rule: ArcGIS Kernel Density's default search radius. sfhotspot's rule (R): the R package's.",
+    "cluster_method": "DBSCAN: clusters of points within one radius (eps) of each other. HDBSCAN: no radius to choose.",
+    "min_confidence": "Hotspot areas are drawn from hot cells at this Gi* confidence or above. Any significant cell: every "
+                      "cell significant at the significance level (alpha).",
 }
 #: The Gi* tests (``params["inference"]``) in words.
 GI_TESTS = {
@@ -685,7 +702,7 @@ def method_caption(stage: Any, settings: Settings, *, referrals: bool = False) -
     locations are shown only with ``referrals``."""
     return (
         f"{stage.density.kernel} KDE, bandwidth {stage.density.bandwidth_m:,.0f} m; Gi* distance "
-        f"{stage.gi.params.get('distance_m', float('nan')):,.0f} m, alpha {settings.alpha:g}"
+        f"{distance_text(stage.gi.params.get('distance_m', float('nan')), stage.grid.cell_size)}, alpha {settings.alpha:g}"
         f"{' with FDR' if settings.fdr else ''}; hotspot areas: {stage.areas.params['rule']}; "
         f"{stage.grid.cell_size:,.0f} m cells."
         + (f" Referral locations are shown only as counts per square (1–{settings.threshold - 1} as <{settings.threshold})."
@@ -719,7 +736,7 @@ def headline_metrics(head: Any, change: Any, change_note: str | None = None) -> 
     else:
         why = change_note or "No hotspot areas."
     return [
-        Metric("Incidents analysed", f"{head.incidents:,}"),
+        Metric("Incidents analysed", f"{head.incidents:,}", head.incidents_help()),
         Metric("Hotspot areas", f"{head.hotspot_areas:,}"),
         Metric("Incidents in hotspots", f"{head.share_in_hotspots:.1%}"),
         Metric("Hotspot area", km2_text(head.area_km2)),
@@ -816,52 +833,6 @@ def change_summary_table(
     caption = sentences(caption, *([] if moved is not None else [moved_note or ""]), *summary.notes)
     lines = tuple(summary.lines()) + (() if moved is None else tuple(moved.lines()))
     return SummaryTable(pd.DataFrame(rows, columns=columns), caption, lines)
-
-
-def stability_metrics(result: Any) -> list[Metric]:
-    """A stability sweep's two cards: the mean Jaccard overlap and the cells hot in at least 80 % of runs."""
-    return [
-        Metric("Mean Jaccard overlap", f"{result.mean_jaccard:.2f}"),
-        Metric("Cells hot in ≥ 80 % of runs", f"{int(result.robust_cells(0.8).sum()):,}"),
-    ]
-
-
-class StabilityChoices(NamedTuple):
-    """What the stability sweep offers (:func:`stability_choices`): cell sizes (m) and distance bands (× cell size), with
-    those chosen at first."""
-
-    sizes: list[int]
-    size_default: list[int]
-    mults: list[float]
-    mult_default: list[float]
-    own: float
-
-    def mult_label(self, m: float) -> str:
-        """A distance band as the box lists it: ``"1.41 (as analysed)"`` for the analysis's own."""
-        return f"{m:.2f}".rstrip("0").rstrip(".") + (" (as analysed)" if m == self.own else "")
-
-
-def stability_choices(stage: Any) -> StabilityChoices:
-    """The stability sweep's choices for a hotspot stage: the cell size analysed and those either side of it, and the
-    analysis's own distance band (its distance / its cell size: 707 m on 500 m cells is 1.41) with 2; so the sweep's
-    first runs hold the analysis's settings (with 2 and 3 only, its "cells hot in ≥ 80 % of runs" sat beside a map of
-    other settings)."""
-    used = round(stage.grid.cell_size)
-    sizes = sorted({100, 150, 200, 250, 300, 400, 500, 750, 1000, used})
-    at = sizes.index(used)
-    distance = stage.gi.params.get("distance_m")
-    own = float(distance) / float(stage.grid.cell_size) if distance else 2.0
-    mults = sorted({1.5, 2.0, 3.0, 4.0, own})
-    return StabilityChoices(sizes, sizes[max(0, at - 1):at + 2], mults, sorted({own, 2.0 if own != 2.0 else 3.0}), own)
-
-
-def stability_rows(result: Any) -> pd.DataFrame:
-    """A stability sweep's table as shown: its distance band in whole metres and as a multiple of the cell size
-    (``distance_times_cell``) instead of the rule that chose it (always "given" in a sweep)."""
-    t = result.table.drop(columns=["run", "distance_rule"], errors="ignore")
-    at = t.columns.get_loc("distance_m") + 1
-    t.insert(at, "distance_times_cell", (t["distance_m"] / t["cell_size_m"]).round(2))
-    return t.assign(distance_m=t["distance_m"].round())  # whole metres, as the heat map's labels (1.41 × 750 m: 1,061 m)
 
 
 def report_metrics(view: ReportView) -> list[Metric]:

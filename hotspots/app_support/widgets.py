@@ -11,11 +11,13 @@ from typing import Any
 import streamlit as st
 
 from .._errors import HotspotsError
-from ..gistar import shortest_distance
+from ..gistar import shortest_distance, usable_distance
+from .scheme_start import scheme_start_bounds, scheme_start_choice
 from .text import md_text, note_text
-from .views import option_label
+from .views import OPTION_HELP, option_label
 
-__all__ = ["show_error", "downloads", "metrics", "chart", "analyst_settings", "data_selector", "load_report", "UPLOADED"]
+__all__ = ["show_error", "downloads", "metrics", "chart", "analyst_settings", "scheme_start", "data_selector", "load_report",
+           "UPLOADED"]
 
 #: The data selector's choice for the files loaded in the Data tab.
 UPLOADED = "uploaded"
@@ -98,14 +100,30 @@ def _box(slot: Any, label: str, key: str, lo: int, hi: int, step: int, *, defaul
     return slot.number_input(label, min(lo, ss[key]), max(hi, ss[key]), step=step, key=key, disabled=disabled, help=help)
 
 
+def scheme_start(months: Sequence[str], default: str | None, start: Mapping[str, Any],
+                 tag: str) -> tuple[str | None, dict, str, str | None]:
+    """The sidebar's scheme-start box (the command line's ``--scheme-start``): a date that sets the before and after
+    sliders by the command line's rule (:func:`hotspots.app_support.scheme_start.scheme_start_choice`), with a line
+    saying how. Returns the scheme start for the settings, the sliders' starting values, their keys' tag and that line
+    (None while the data's own scheme start is kept)."""
+    lo, hi = scheme_start_bounds(months)
+    day = st.date_input("Scheme start", value=default, min_value=lo, max_value=hi, key=f"scheme-{tag}", format="YYYY-MM-DD",
+                        help="Sets the before and after periods as the command line's --scheme-start does (up to 12 months "
+                             "either side); empty: no scheme start. The period sliders can still be moved.")
+    chosen = scheme_start_choice(months, default, start, day)
+    if chosen.note:
+        st.caption(note_text(chosen.note))
+    return chosen.scheme_start, chosen.start, f"{tag}{chosen.tag}", chosen.note
+
+
 def analyst_settings(v: dict, start: Mapping[str, Any], cell_in_use: Callable[[dict], float]) -> Callable[[Any], None]:
     """The sidebar's analyst settings; their values go into ``v`` by widget key.
 
     A box whose "automatic" tick is on is greyed out and shows the value in use, never a value
     that is not used: the cell size (``cell_in_use(v)``, the cell size the hotspots will use) at
     once, the bandwidth and distance band when the returned function is called with the hotspot
-    stage (None when it failed). The distance band's smallest value is the shortest band Gi*
-    accepts on the cells in use (:func:`hotspots.gistar.shortest_distance`). The DBSCAN radius is
+    stage (None when it failed). A distance band shorter than the cells in use is replaced by the
+    shortest band Gi* accepts, with a note under the box (:func:`hotspots.gistar.usable_distance`). The DBSCAN radius is
     shown only for DBSCAN (HDBSCAN does not use it).
     """
     ss = st.session_state
@@ -123,28 +141,33 @@ def analyst_settings(v: dict, start: Mapping[str, Any], cell_in_use: Callable[[d
     v["auto_bw"] = st.checkbox("Automatic bandwidth", value=True, key="auto_bw")
     later = {"bandwidth": st.empty()}
     v["bandwidth_rule"] = st.selectbox("Bandwidth rule", ["arcgis", "sfhotspot"], key="bandwidth_rule", disabled=not v["auto_bw"],
-                                       format_func=option_label("bandwidth_rule"))
+                                       format_func=option_label("bandwidth_rule"), help=OPTION_HELP["bandwidth_rule"])
     v["kernel"] = st.selectbox("Kernel", ["quartic", "gaussian", "epanechnikov"], key="kernel")
     v["auto_dist"] = st.checkbox("Automatic distance band", value=True, key="auto_dist",
                                  help="Incremental spatial autocorrelation (ArcGIS Optimized Hot Spot Analysis's rule).")
-    later["distance"] = st.empty()
+    later["distance"], too_short = st.empty(), st.empty()
     shortest = 50 if cell is None else max(50, math.ceil(shortest_distance(cell)))
-    boxes = {
+    boxes = {  # a band under the cell size is let through, replaced by it with a note (a box's minimum is a silent red outline)
         "bandwidth": ("Bandwidth (m)", 50, 20000, 50, 1000, None),
-        "distance": ("Distance band (m)", shortest, 20000, 50, 750, f"At least the cell size ({shortest:,} m).")
+        "distance": ("Distance band (m)", 1, 20000, 50, 750, f"At least the cell size ({shortest:,} m).")
     }
     for key, auto in (("bandwidth", "auto_bw"), ("distance", "auto_dist")):
         if not v[auto]:  # needed now: the hotspots are computed with it
             label, lo, hi, step, default, why = boxes[key]
             v[key] = _box(later[key], label, key, lo, hi, step, default=default, help=why)
+    if not v["auto_dist"] and cell is not None:
+        v["distance"], note = usable_distance(v["distance"], cell)
+        if note:
+            too_short.warning(note_text(note))
     v["alpha"] = st.select_slider("Significance level (alpha)", options=[0.01, 0.05, 0.10], value=0.05, key="alpha")
     v["fdr"] = st.checkbox("False discovery rate control (Benjamini–Hochberg)", value=True, key="fdr")
     v["permutations"] = st.selectbox("Permutations (0 = exact count test)", [0, 99, 199, 499, 999], key="permutations")
     v["seed"] = st.number_input("Random seed", 0, 2**31 - 1, 0, 1, key="seed")
     v["min_confidence"] = st.selectbox("Minimum Gi* confidence for hotspot areas", [None, 0.90, 0.95, 0.99],
-                                       key="min_confidence", format_func=option_label("min_confidence"))
+                                       key="min_confidence", format_func=option_label("min_confidence"),
+                                       help=OPTION_HELP["min_confidence"])
     v["cluster_method"] = st.selectbox("Point clusters", ["dbscan", "hdbscan", "none"], key="cluster_method",
-                                       format_func=option_label("cluster_method"))
+                                       format_func=option_label("cluster_method"), help=OPTION_HELP["cluster_method"])
     if "eps" in ss and v["cluster_method"] != "dbscan":
         ss["eps"] = ss["eps"]  # kept while the box is hidden (HDBSCAN, none)
     v["eps"] = (st.number_input("DBSCAN radius eps (m)", 10, 5000, 150, 10, key="eps") if v["cluster_method"] == "dbscan"

@@ -131,6 +131,35 @@ class _Style(MacroElement):
         self.css = css
 
 
+class _FitWhenSized(MacroElement):
+    """Fits the map to its area again whenever its frame changes size, until the reader moves it.
+
+    Leaflet fits the bounds once, when the map is made: in a frame not yet laid out (0 pixels, as the app's maps below
+    the fold or in a tab can be) that fit falls to the smallest zoom, and Essex's robustness map opened at a 200 km
+    scale with the county tiny in a corner. Once the reader drags, zooms or scrolls the map, their view is kept.
+    """
+
+    _template = Template(
+        """{% macro script(this, kwargs) %}
+(function (map, fit) {
+    var el = map.getContainer(), moved = false;
+    ["mousedown", "wheel", "touchstart", "keydown"].forEach(function (e) {
+        el.addEventListener(e, function () { moved = true; }, {passive: true});
+    });
+    if (typeof ResizeObserver === "undefined") { return; }
+    new ResizeObserver(function () {
+        if (!moved && el.clientWidth > 0 && el.clientHeight > 0) { map.invalidateSize(); map.fitBounds(fit); }
+    }).observe(el);
+})({{ this._parent.get_name() }}, {{ this.fit|tojson }});
+{% endmacro %}"""
+    )
+
+    def __init__(self, fit: list[list[float]]):
+        super().__init__()
+        self._name = "FitWhenSized"
+        self.fit = [[float(v) for v in corner] for corner in fit]
+
+
 def to_wgs84_bounds(bounds_27700: tuple[float, float, float, float]) -> tuple[float, float, float, float]:
     """``(west, south, east, north)`` in degrees of a British National Grid box (edges densified).
 
@@ -322,6 +351,7 @@ def _decorate(m: folium.Map, view: _View, basemap: str, tile_api_key: str | None
             overlay=True,
         ).add_to(m)
     m.fit_bounds(view.fit)
+    _FitWhenSized(view.fit).add_to(m)  # and again once its frame has a size (a frame laid out late fitted nothing)
 
 
 class OfflineDualMap(DualMap):
