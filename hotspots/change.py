@@ -320,9 +320,9 @@ def finite_for_files(table: pd.DataFrame) -> pd.DataFrame:
       interval (``<ratio>_low``, ``<ratio>_high``) is centred on the estimate with 0.5 in place of the 0
       (:func:`hotspots.change_model.unit_change_tests`), so its ends are set by that 0.5, not by the
       data (0 before and 1 after gave 0.062–62, centred on the ratio the 0.5 makes; the data set
-      no upper limit), and the estimate would lie outside its own interval. So, for a count of 0
-      after, is the interval of a ratio of 0 (1 before and 0 after gave 0.016–15.4): an interval
-      that does not hold its estimate is not written. ``rate_ratio``'s interval belongs to the change judged
+      no upper limit), and the estimate would lie outside its own interval. An interval that does
+      not hold its estimate is not written (the overdispersed test's interval, its inversion, runs
+      from 0 for a count of 0 after, so that one is). ``rate_ratio``'s interval belongs to the change judged
       (``rate_ratio_adjusted`` where that is finite); a column prefix (``change_rate_ratio``) is
       followed. The p-value and class stay as tested.
 

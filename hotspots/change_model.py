@@ -40,7 +40,6 @@ from scipy import special, stats
 
 from .change_reference import (  # (re-exported: the tests' reference distributions)
     POWER,
-    additive_mixture_half_width,
     additive_mixture_minimum_detectable_fall,
     effective_df,
     minimum_detectable_fall,
@@ -48,7 +47,7 @@ from .change_reference import (  # (re-exported: the tests' reference distributi
     mixture_minimum_detectable_fall,
     no_change_variance,
 )
-from .count_tests import overdispersed_rate_test
+from .count_tests import overdispersed_rate_interval, overdispersed_rate_test
 from .dispersion import (
     FINER_TAU2_CHECK_ALPHA,
     FINER_TAU2_UPPER_ALPHA,
@@ -649,14 +648,17 @@ def unit_change_tests(
     Returns
     -------
     DataFrame
-        ``rate_ratio``, ``rate_ratio_low``, ``rate_ratio_high`` (Wald interval on the log scale
-        with the overdispersed variance), ``p_value`` (beta-binomial conditional test; when
+        ``rate_ratio``, ``rate_ratio_low``, ``rate_ratio_high`` (the inversion of the p-value's own
+        test, :func:`~hotspots.count_tests.overdispersed_rate_interval`, at the raw p-value the
+        reference below takes to ``alpha``, for units of at most :data:`EXACT_INTERVAL_MAX`
+        incidents; the normal approximation above, kept on the p-value's side of 1: the interval
+        excludes 1 exactly when ``p_value < alpha``), ``p_value`` (beta-binomial conditional test; when
         ``tau2`` was estimated from ``k`` independent units, its equivalent z is judged on a t
         distribution with up to ``k - 1`` degrees of freedom (``Overdispersion.tau2_df``; more
         when ``tau2`` is a small part of the unit's variance, :func:`effective_df`), and the
-        interval uses the same t quantile; when the estimate is 0, the p-value is averaged over
+        interval uses the same reference; when the estimate is 0, the p-value is averaged over
         ``tau2``'s equally likely values, ``Overdispersion.tau2_draws``, and the interval is the
-        mixture's),
+        same average's),
         ``phi`` (month-level dispersion of the unit), ``mde_fall``. When ``model.placebo_adjusted``
         and ``n_placebo`` is given, units with at least
         :data:`~hotspots.dispersion.MIN_COUNT_FOR_TAU2` incidents in the placebo and before
@@ -675,17 +677,14 @@ def unit_change_tests(
     # the seasonal factors' uncertainty adds to every unit's variance like a between-period one
     vs = model.seasonal_variance
     res = overdispersed_rate_test(b, a, model.w_before, model.w_after, phi=phi, tau2=d.tau2 + vs)
-    z = stats.norm.ppf(1 - alpha / 2)
     rr = res["rate_ratio"].to_numpy()
     se = res["log_rr_se"].to_numpy()
     with np.errstate(divide="ignore", invalid="ignore"):
-        # the estimate with 0.5 added to a zero count, so that a fall to 0 still has a finite interval
-        centre = np.log(np.maximum(a, 0.5) / model.w_after) - np.log(np.maximum(b, 0.5) / model.w_before)
-        lo = np.where(np.isfinite(se), np.exp(centre - z * se), np.nan)
-        hi = np.where(np.isfinite(se), np.exp(centre + z * se), np.nan)
         expected_after = b * model.w_after / model.w_before
         se0 = np.sqrt(phi * (1.0 / np.maximum(b, 0.5) + 1.0 / np.maximum(expected_after, 0.5)) + d.tau2 + vs)
     pval = res["p_value"].to_numpy()
+    # the raw p-value of the conditional test that the reference below takes to alpha (the interval's ends)
+    tail = np.full(b.shape, float(alpha))
     df_t = d.tau2_df
     # an estimate of 0 is not a known 0 (a tau2 as large as the places' sampling variance is often
     # estimated at 0 from a dozen places): average over tau2's equally likely values instead
@@ -699,10 +698,7 @@ def unit_change_tests(
             ratio = np.sqrt((v_test + d.tau2 + vs)[:, None] / (v_test[:, None] + vs + draws[None, :]))
             p_mix = special.erfc(zeq[:, None] * ratio / np.sqrt(2.0)).mean(axis=1)  # 2 P(N > z ratio)
         pval = np.where(np.isnan(pval), np.nan, np.minimum(1.0, p_mix))
-        v_obs = phi * (1.0 / np.maximum(a, 0.5) + 1.0 / np.maximum(b, 0.5)) + vs
-        half = additive_mixture_half_width(v_obs, draws, alpha)
-        lo = np.where(np.isfinite(se), np.exp(centre - half), np.nan)
-        hi = np.where(np.isfinite(se), np.exp(centre + half), np.nan)
+        tail = 2 * stats.norm.sf(_mixture_z(ratio, alpha))
         # the smallest fall detectable with 80 % power allows for tau2 being as uncertain
         v0_s = se0 * se0 - d.tau2
         mde = np.where(b > 0, additive_mixture_minimum_detectable_fall(v0_s, draws, alpha), np.nan)
@@ -715,13 +711,33 @@ def unit_change_tests(
         df_u = effective_df(se * se, parts)
         zeq = stats.norm.isf(np.clip(pval, 1e-300, 1.0) / 2)
         pval = np.where(np.isnan(pval), np.nan, np.minimum(1.0, 2 * stats.t.sf(zeq, df_u)))
-        z_crit = stats.t.isf(alpha / 2, df_u)
-        lo = np.where(np.isfinite(se), np.exp(centre - z_crit * se), np.nan)
-        hi = np.where(np.isfinite(se), np.exp(centre + z_crit * se), np.nan)
+        tail = 2 * stats.norm.sf(stats.t.isf(alpha / 2, df_u))
         # the fall this t reference would find (its degrees of freedom under no change)
         mde = np.where(b > 0, minimum_detectable_fall(se0, alpha, df=effective_df(se0 * se0, parts)), np.nan)
     else:  # a known variance: the normal's quantiles
         mde = np.where(b > 0, minimum_detectable_fall(se0, alpha), np.nan)
+    # the test's own inversion: the Wald interval (log ratio +- z se) disagreed with the exact p-value
+    # for small counts (Nottinghamshire cells, 8.85 (0.99-79.1) beside p = 0.039)
+    # (units of more than EXACT_INTERVAL_MAX incidents, where summing the beta-binomial is slow and
+    # the normal approximation close: the log ratio +- the tail's z times the test's standard error,
+    # an end that falls on the wrong side of 1 for the p-value moved onto 1)
+    exact = (a + b) <= EXACT_INTERVAL_MAX
+    lo, hi = np.full(b.shape, np.nan), np.full(b.shape, np.nan)
+    if exact.any():
+        lo[exact], hi[exact] = overdispersed_rate_interval(
+            b[exact], a[exact], model.w_before, model.w_after, phi=np.broadcast_to(phi, b.shape)[exact], tau2=d.tau2 + vs,
+            tail=tail[exact],
+        )
+    big = ~exact & np.isfinite(se)
+    if big.any():
+        with np.errstate(divide="ignore", invalid="ignore"):
+            centre = np.log(np.maximum(a[big], 0.5) / model.w_after) - np.log(np.maximum(b[big], 0.5) / model.w_before)
+            half = stats.norm.isf(tail[big] / 2) * se[big]
+        low, high, sig = np.exp(centre - half), np.exp(centre + half), pval[big] < alpha
+        rise = centre > 0
+        low = np.where(sig & rise, np.maximum(low, np.nextafter(1.0, 2.0)), np.where(~sig, np.minimum(low, 1.0), low))
+        high = np.where(sig & ~rise, np.minimum(high, np.nextafter(1.0, 0.0)), np.where(~sig, np.maximum(high, 1.0), high))
+        lo[big], hi[big] = low, high
     out = {"rate_ratio": rr, "rate_ratio_low": lo, "rate_ratio_high": hi, "p_value": pval, "phi": phi, "mde_fall": mde}
     if model.placebo_adjusted and n_placebo is not None:
         adj = placebo_adjusted_changes(n_placebo, b, a, model)
@@ -758,6 +774,24 @@ def unit_change_tests(
             out["mde_fall"] = np.where(use, mde_a, mde)
             out["rate_ratio_adjusted"] = np.where(use, np.exp(est), np.nan)
     return pd.DataFrame(out)
+
+
+#: Units with more incidents than this take the normal approximation's interval
+#: (:func:`unit_change_tests`); fewer, the exact inversion of their test.
+EXACT_INTERVAL_MAX = 400
+
+
+def _mixture_z(ratio: np.ndarray, alpha: float) -> np.ndarray:
+    """Per row of ``ratio`` (units x draws), the equivalent z at which ``mean_j 2 P(N > z ratio_j)``
+    is ``alpha`` (bisection; the averaged p-value falls as z rises)."""
+    r = np.asarray(ratio, dtype=float)
+    lo, hi = np.zeros(r.shape[0]), np.full(r.shape[0], 60.0)
+    for _ in range(60):
+        mid = 0.5 * (lo + hi)
+        with np.errstate(invalid="ignore"):
+            above = special.erfc(mid[:, None] * r / np.sqrt(2.0)).mean(axis=1) > alpha
+        lo, hi = np.where(above, mid, lo), np.where(above, hi, mid)
+    return 0.5 * (lo + hi)
 
 
 def placebo_adjusted_changes(n_placebo: np.ndarray, n_before: np.ndarray, n_after: np.ndarray, model: ChangeModel) -> dict:

@@ -40,6 +40,12 @@ cancel in "hotspots vs elsewhere", but not in the two absolute rows. Those add t
 variance estimated from the study area's monthly totals (:mod:`hotspots.month_shocks`) and average
 their p-values and intervals over its equally likely values (with every force's 2025 months
 shuffled between the periods, "elsewhere" had been called a change in 32 % of draws).
+Shocks shared by the hotspot areas but not by elsewhere (a town centre's busy months) do not cancel
+in "hotspots vs elsewhere": that row adds the variance of the hotspot areas' monthly share of the
+study area's incidents beyond its period levels (:func:`group_shocks`, quasi-binomial on the
+monthly totals, averaged over its equally likely values as the shared shocks are). Without it,
+Nottinghamshire's 2025 share ran 36-50 % a month and the row read 0.86 (0.77-0.97), p = 0.014,
+a change in 6 of 40 random relabellings of its months; with it 0.86 (0.72-1.04), p = 0.105, 0 of 40.
 The three rows are pre-specified questions;
 no multiple-testing adjustment is applied across them.
 
@@ -74,7 +80,8 @@ from .change_reference import (
     no_change_variance,
     t_mixture,
 )
-from .month_shocks import SEASON_MODELS, MonthShocks, panel_month_shocks
+from .dispersion import TAU2_SOURCES
+from .month_shocks import SEASON_MODELS, MonthShocks, panel_month_shocks, share_shocks
 from .period_split import DATES_NOTE_START, period_months_text
 from .periods import selection_shares, selection_treats_alike
 from .style import p_text, ratio_text
@@ -93,6 +100,7 @@ __all__ = [
     "VERDICTS",
     "SUMMARY_COLUMNS",
     "study_shocks",
+    "group_shocks",
     "units_against_rest",
 ]
 
@@ -103,6 +111,28 @@ SHOCKS_NOT_ESTIMATED_NOTE = (
     "data hold too few months beyond the fitted levels and season; \"all hotspot areas\" and \"elsewhere\" leave it "
     "out and may be too sure of a change (\"hotspots vs elsewhere\", where it cancels, is not affected)"
 )
+#: The pooled summary's note when the hotspot areas' monthly share of the study area's incidents
+#: holds too few months to estimate its shocks (:func:`group_shocks`).
+SHARE_NOT_ESTIMATED_NOTE = (
+    "month-to-month variation of the hotspot areas' share of the study area's incidents could not be estimated (too "
+    "few months beyond the periods' levels): \"hotspots vs elsewhere\" leaves it out and may be too sure of a change"
+)
+
+
+def _share_shocks_note(share: MonthShocks) -> str:
+    """Plain words for the hotspot areas' share shocks (:func:`group_shocks`) in the summary's notes."""
+    how = "beyond their period levels and season" if share.seasonal else (
+        "beyond their period levels (the share's season inside each period counts too: the rate ratios include it)"
+    )
+    size = (f"varies by {np.sqrt(share.variance):.1%} a month (log-odds) {how}" if share.variance > 0
+            else f"varies no more than the places' own variation explains, {how}")
+    return (
+        f"the hotspot areas' share of the study area's incidents {size}, estimated from {share.months} monthly totals "
+        f"({share.df} degrees of freedom); such shocks, shared by the hotspot areas but not by elsewhere, do not cancel in "
+        "\"hotspots vs elsewhere\": it includes them and averages over how large they could be"
+    )
+
+
 #: Short caveat beside the pooled rows (briefing image) when the periods cover different calendar
 #: months and the season could not be estimated (the change model's note starting ``"seasonality
 #: could not be separated"``).
@@ -264,6 +294,39 @@ class ChangeSummary:
         if any(n.startswith("seasonality could not be separated") for n in self.notes):
             out.append(SEASON_NOT_SEPARATED)
         return out
+
+    def dispersion_fields(self) -> dict[str, Any]:
+        """The variation the rows' variances hold, as numbers (``parameters.json``): each of the areas'
+        and the cells' ``kappa`` (month to month, NB2) and ``tau2`` (between periods, log scale) and
+        where ``tau2`` came from (:data:`~hotspots.dispersion.TAU2_SOURCES`' key), and the standard
+        deviations (log scale) and degrees of freedom of the study area's shared monthly shocks and
+        of the hotspot areas' share shocks (None when not estimated)."""
+        out: dict[str, Any] = {}
+        for who in ("areas", "cells"):
+            d = self.params.get(f"{who}_dispersion") or {}
+            out[f"{who}_kappa"], out[f"{who}_tau2"] = d.get("kappa"), d.get("tau2")
+            src = d.get("tau2_source")
+            out[f"{who}_tau2_from"] = next((k for k, w in TAU2_SOURCES.items() if src and src.startswith(w)), src)
+        for key in ("month_shocks", "share_shocks"):
+            sh = self.params.get(key) or {}
+            fitted = bool(sh.get("draws"))
+            out[f"{key}_sd"] = float(sh["sd"]) if fitted else None
+            out[f"{key}_df"] = int(sh["df"]) if fitted else None
+        return out
+
+    def dispersion_line(self) -> str:
+        """One plain line beside the pooled rows: the dispersion estimates and how they were obtained
+        (:meth:`dispersion_fields`)."""
+        f = self.dispersion_fields()
+        parts = [
+            f"{who} kappa {f[who + '_kappa']:.3g} (month to month), tau2 {f[who + '_tau2']:.3g} (between periods, from "
+            f"{TAU2_SOURCES.get(f[who + '_tau2_from'], f[who + '_tau2_from'])})"
+            for who in ("areas", "cells") if f[who + "_kappa"] is not None
+        ]
+        for key, what in (("month_shocks", "study area's shared monthly shocks"), ("share_shocks", "hotspot share shocks")):
+            if f[key + "_sd"] is not None:
+                parts.append(f"{what} sd {f[key + '_sd']:.1%} ({f[key + '_df']} df, from the monthly totals)")
+        return "dispersion (variation beyond Poisson, in the variances above): " + "; ".join(parts)
 
     def detectable_falls(self) -> list[str]:
         """``"scope 23%"`` per row whose smallest detectable fall belongs beside it
@@ -448,13 +511,15 @@ def units_against_rest(
     *,
     alpha: float,
     shock: tuple[float, np.ndarray] | None,
+    share: MonthShocks | None = None,
 ) -> tuple[tuple[ScopeChange, ScopeChange, ScopeChange], tuple[float, float]]:
     """Three rows named ``names``: ``units`` (areas, e.g. the hotspot areas or the rings around
     them) pooled by precision (:func:`_areas_pooled`), the cells in ``rest`` (a mask over
     ``cells.table``'s rows) as the ratio of their totals, and the units against the rest (the
     ratio of the two rate ratios). The two absolute rows include ``shock`` (the study area's
-    shared month-to-month shocks, :func:`study_shocks`), which cancels in their ratio.
-    ``unit_counts``: the units' incidents before and after, for their rows.
+    shared month-to-month shocks, :func:`study_shocks`), which cancels in their ratio; the ratio
+    includes ``share`` (the shocks of the units' share of the study area, :func:`group_shocks`),
+    which does not. ``unit_counts``: the units' incidents before and after, for their rows.
 
     Returns the rows and the variances of the two seasonal adjustments (units, rest; log scale).
     """
@@ -493,8 +558,45 @@ def units_against_rest(
             thd, ted = (hcd if thd is None else thd), (ecd if ted is None else ted)
         both = _draws(vh, th, thd, ve, te, ted)
         df_vs = _df(vh + ve, [(th, units), (te, cells)], (s_hot, s_else))
-        third = _row(names[2], lh - le, vh + ve, vh0 + ve0, df_vs, alpha, nb, na, both)
+        third = _row(names[2], lh - le, vh + ve, vh0 + ve0, df_vs, alpha, nb, na, both, _shock_part(share))
     return (first, second, third), (s_hot.variance, s_else.variance)
+
+
+def _shock_part(shocks: MonthShocks | None) -> tuple[float, np.ndarray] | None:
+    """The ``shock`` of :func:`_row` from estimated shocks: their part of a log after / before
+    ratio as (point value, equally likely values); None when not estimated."""
+    if shocks is None or not shocks.estimated:
+        return None
+    c = shocks.log_ratio_share()
+    return c * shocks.variance, c * np.asarray(shocks.draws)
+
+
+def group_shocks(cells: ChangeResult, units: ChangeResult, group: np.ndarray, rest: np.ndarray) -> MonthShocks | None:
+    """Month-to-month shocks of a group of cells' share of the study area against the ``rest``
+    (both masks over ``cells.table``'s rows; e.g. the hotspot areas' cells and the other cells):
+    :func:`hotspots.month_shocks.share_shocks` on their monthly totals of the cells' panel, each
+    of ``units`` (the group's areas) one unit of the group's own month-to-month variation
+    (``kappa``), each cell of the rest one. Shocks shared by the hotspot areas but not by the rest
+    (a town centre's busy months) do not cancel in "hotspots vs elsewhere": without them that row
+    was too sure (Nottinghamshire 2025, whose hotspots' monthly share runs 36-50 %: months
+    relabelled at random, a change in 13 of 40 draws). None without a panel or with too few months."""
+    panel = cells.panel
+    if panel is None or panel.counts.shape[0] != len(cells.table):
+        return None
+    use = np.asarray(panel.exposure, dtype=float) > 0
+    counts = np.asarray(panel.counts, dtype=float)[:, use]
+    g, r = np.asarray(group, dtype=bool), np.asarray(rest, dtype=bool)
+    ut = units.table
+    unit_tot = (ut["n_before"].to_numpy() + ut["n_after"].to_numpy()) if len(ut) else np.zeros(0)
+    rest_tot = counts[r].sum(axis=1)
+    return share_shocks(
+        counts[g].sum(axis=0), counts[r].sum(axis=0), panel.month[use], panel.label[use],
+        k_share2_group=units.dispersion.kappa * squared_shares(unit_tot),
+        k_share2_rest=cells.dispersion.kappa * squared_shares(rest_tot),
+        # month-of-year effects wherever the months recur across the levels (the rows are then
+        # adjusted for season, or their periods hold the same calendar months, where it cancels)
+        seasonal=True,
+    )
 
 
 def study_shocks(
@@ -512,11 +614,7 @@ def study_shocks(
         # a hotspot area's cells vary together: the area is one unit of its own variation there
         area_of = np.asarray(labels)[t["row"].to_numpy(), t["col"].to_numpy()]
         shocks = panel_month_shocks(cells.panel, cells.dispersion.kappa, area_of, areas.dispersion.kappa)
-    shock = None
-    if shocks is not None and shocks.estimated:
-        c = shocks.log_ratio_share()
-        shock = (c * shocks.variance, c * np.asarray(shocks.draws))
-    return has_panel, shocks, shock
+    return has_panel, shocks, _shock_part(shocks)
 
 
 def summarise_change(
@@ -552,7 +650,8 @@ def summarise_change(
     has_panel, shocks, shock = study_shocks(cells, areas, lab)
     if hb + ha == 0:
         notes.append("no incidents fall in the hotspot areas in either period; the hotspot rows are not defined")
-    found, (var_hot, var_else) = units_against_rest(cells, areas, ~in_hot, SCOPES, (hb, ha), alpha=a, shock=shock)
+    share = group_shocks(cells, areas, in_hot, ~in_hot) if has_panel and hb + ha > 0 else None
+    found, (var_hot, var_else) = units_against_rest(cells, areas, ~in_hot, SCOPES, (hb, ha), alpha=a, shock=shock, share=share)
     rows = list(found)
     da, dc = areas.dispersion, cells.dispersion
     method = (
@@ -575,6 +674,11 @@ def summarise_change(
                 + ")"
             )
         )
+    if share is not None and share.estimated:
+        method += (
+            "; hotspots vs elsewhere includes month-to-month shocks of the hotspot areas' share "
+            f"(sd {np.sqrt(share.variance):.3g} on the log-odds scale, {share.df} df)"
+        )
     if areas.model.seasonal_identified and cells.model.seasonal_identified:
         notes.append(
             "seasonality: the periods cover different calendar months; each row is adjusted for the season of its own "
@@ -588,6 +692,10 @@ def summarise_change(
         notes.append(shocks.describe())
     elif has_panel:
         notes.append(SHOCKS_NOT_ESTIMATED_NOTE)
+    if share is not None and share.estimated:
+        notes.append(_share_shocks_note(share))
+    elif has_panel and hb + ha > 0:
+        notes.append(SHARE_NOT_ESTIMATED_NOTE)
     # the pooled rows use the same tau2 estimates: the same caveat when they came from the
     # compared periods themselves
     notes += [n for n in (*areas.notes, *cells.notes) if n == COMPARISON_TAU2_NOTE]
@@ -598,6 +706,7 @@ def summarise_change(
         {
             "areas_dispersion": da.to_dict(), "cells_dispersion": dc.to_dict(), "n_areas": int(len(areas.table)),
             "month_shocks": None if shocks is None else shocks.to_dict(),
+            "share_shocks": None if share is None else share.to_dict(),
             # the days each period counted (its months left out excluded): rates are per day
             "days": [float(cells.exposure_before_days), float(cells.exposure_after_days)],
         },

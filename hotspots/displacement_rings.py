@@ -42,7 +42,7 @@ from . import validation
 from ._errors import ParameterError
 from .areas import HotspotAreas, area_polygons, as_multipolygons
 from .change import ChangeResult
-from .change_summary import SCOPES, ChangeSummary, ScopeChange, study_shocks, units_against_rest
+from .change_summary import SCOPES, ChangeSummary, ScopeChange, group_shocks, study_shocks, units_against_rest
 from .displacement import WDQResult, wdq
 
 __all__ = [
@@ -531,10 +531,15 @@ def displacement_change(
     bb, ba = int(t.loc[beyond, "n_before"].sum()), int(t.loc[beyond, "n_after"].sum())
     hb, ha = int(t.loc[in_hot, "n_before"].sum()), int(t.loc[in_hot, "n_after"].sum())
     names = (RING_SCOPES[0], "beyond the rings", RING_SCOPES[1])
-    (first, rest, versus), _ = units_against_rest(cells, ring_change, beyond, names, (rb, ra), alpha=a, shock=shock)
+    # the rings' and the hotspots' own monthly share shocks, which do not cancel against the rest
+    ring_share = group_shocks(cells, ring_change, in_ring, beyond) if rb + ra > 0 else None
+    hot_share = group_shocks(cells, areas, in_hot, ~in_hot) if hb + ha > 0 else None
+    (first, rest, versus), _ = units_against_rest(
+        cells, ring_change, beyond, names, (rb, ra), alpha=a, shock=shock, share=ring_share
+    )
     # the hotspot areas' own change and against elsewhere, as the pooled change has them: whether
     # there was a fall to displace or a benefit to spread (:func:`ring_reading`)
-    (hot, _, hot_vs), _ = units_against_rest(cells, areas, ~in_hot, SCOPES, (hb, ha), alpha=a, shock=shock)
+    (hot, _, hot_vs), _ = units_against_rest(cells, areas, ~in_hot, SCOPES, (hb, ha), alpha=a, shock=shock, share=hot_share)
     rows = (first, versus)
     try:
         quotient = wdq(hb, ha, rb, ra, bb, ba) if bb > 0 and ba > 0 else None
@@ -554,10 +559,13 @@ def displacement_change(
     )
     if shocks is not None and shocks.estimated:
         method += "; the rings' own row includes the month-to-month shocks shared by the study area"
+    if ring_share is not None and ring_share.estimated:
+        method += f"; rings vs beyond includes the rings' monthly share shocks (sd {np.sqrt(ring_share.variance):.3g}, log-odds)"
     notes = [n for n in ring_change.notes if n.startswith("seasonality")]
     summary = ChangeSummary(
         rows, a, cells.before, cells.after, method, tuple(dict.fromkeys(notes)), False,
-        {"rings_dispersion": dr.to_dict(), "n_rings": rings.n_areas, "ring_cells": int(in_ring.sum())}, cells.left_out,
+        {"rings_dispersion": dr.to_dict(), "n_rings": rings.n_areas, "ring_cells": int(in_ring.sum()),
+         "share_shocks": None if ring_share is None else ring_share.to_dict()}, cells.left_out,
     )
     params = {
         "width_m": rings.params.get("width_m"), "reach_m": reach, "n_rings": rings.n_areas, "ring_cells": int(in_ring.sum()),

@@ -47,6 +47,16 @@ areas 0.85, p = 0.025, significant fall" beside a note that the variation could 
 estimated). The shocks are then taken as the real files show them (:data:`ASSUMED_SHOCK_SD`):
 equally likely values spanning the 37 forces' range, which the rows average over as they do
 over an estimate's (:func:`assumed_month_shocks`).
+
+A group's share
+---------------
+Shocks shared by a group of places (the hotspot areas) but not by the rest of the study area
+cancel in neither: :func:`share_shocks` estimates them from the group's monthly share (the same
+Q-profile on a quasi-binomial, :func:`estimate_share_shocks`), for "hotspots vs elsewhere". Its
+season is fitted month by month when the rows are adjusted for season; otherwise not at all: the
+rate ratios then include the share's season, and one harmonic (as above) absorbed most of what a
+random relabelling of the months shows (Nottinghamshire 2025: p = 0.022 with it, 0.105 without,
+against 0.087 from all 924 splits of its twelve months into two sixes).
 """
 
 from __future__ import annotations
@@ -62,7 +72,7 @@ from .dispersion import fit_seasonal
 
 __all__ = [
     "MonthShocks", "estimate_month_shocks", "panel_month_shocks", "assumed_month_shocks", "SHOCK_DRAWS", "MIN_SHOCK_DF",
-    "SEASON_MODELS", "ASSUMED_SHOCK_SD",
+    "SEASON_MODELS", "ASSUMED_SHOCK_SD", "estimate_share_shocks", "share_shocks",
 ]
 
 #: Equally likely values of the shock variance the pooled tests average over.
@@ -205,12 +215,17 @@ def estimate_month_shocks(
     ph = np.broadcast_to(np.asarray(phi, dtype=float), mu.shape)
     ok = np.isfinite(T) & np.isfinite(mu) & (mu > 0)
     T, mu, ph = T[ok], mu[ok], ph[ok]
-    if df < MIN_SHOCK_DF or T.size < df:
+    return _q_profile(np.square(T - mu), ph * mu, mu * mu, df, m)
+
+
+def _q_profile(r2: np.ndarray, base: np.ndarray, scale: np.ndarray, df: int, m: int) -> tuple[float, tuple[float, ...]]:
+    """Paule–Mandel solution and Q-profile draws of ``Q(s) = sum r2 / (base + s scale)`` against
+    ``chi2(df)`` (:func:`estimate_month_shocks`, :func:`estimate_share_shocks`)."""
+    if df < MIN_SHOCK_DF or r2.size < df:
         return 0.0, ()
-    r2 = np.square(T - mu)
 
     def q(s: float) -> float:
-        return float((r2 / (ph * mu + s * mu * mu)).sum())
+        return float((r2 / (base + s * scale)).sum())
 
     def solve(target: float) -> float:
         if q(0.0) <= target:
@@ -338,3 +353,138 @@ def panel_month_shocks(
     phi = 1.0 + mu * k_share2
     s2, draws = estimate_month_shocks(T, mu, phi, df)
     return MonthShocks(s2, draws, int(T.size), df, model, mu[label == AFTER].copy(), mu[label == BEFORE].copy())
+
+
+def estimate_share_shocks(
+    group: np.ndarray, rest: np.ndarray, share: np.ndarray, phi_group: np.ndarray | float, phi_rest: np.ndarray | float,
+    df: int, *, m: int = SHOCK_DRAWS,
+) -> tuple[float, tuple[float, ...]]:
+    """Paule–Mandel estimate of the variance of a group's monthly share shocks (log-odds scale).
+
+    A group of places (the hotspot areas) and the rest of the study area have monthly counts
+    ``H`` and ``E`` (``n = H + E``); the group's expected share is ``p`` (fitted: a level per
+    period, and month-of-year effects when the rows are adjusted for season). Shocks shared by the
+    group but not by the rest move its share's log-odds by ``eps`` with variance ``s2``, so
+    ``Var(H - n p) = w ((1 - p) phi_H + p phi_E) + s2 w^2`` with ``w = n p (1 - p)``, ``phi_H``
+    and ``phi_E`` the two sides' own month-to-month variation (1: Poisson). ``Q(s) = sum (H - n
+    p)^2 / (w ((1 - p) phi_H + p phi_E) + s w^2)`` is about ``chi2(df)`` at the true ``s2``:
+    estimate and draws as :func:`estimate_month_shocks` (a quasi-binomial dispersion, with the
+    shocks as an additive variance so that months of different size weigh right).
+
+    Parameters
+    ----------
+    group, rest : ndarray, shape (M,)
+        Monthly counts of the group and of the rest.
+    share : ndarray, shape (M,)
+        The group's fitted share of each month (0–1).
+    phi_group, phi_rest : ndarray or float
+        Each side's dispersion index in each month.
+    df : int
+        Months less fitted parameters.
+    m : int
+        Number of equally likely values returned.
+
+    Returns
+    -------
+    (s2, draws) : (float, tuple of float)
+        As :func:`estimate_month_shocks`; 0 and no draws when ``df < MIN_SHOCK_DF``.
+
+    Examples
+    --------
+    >>> h, e = np.array([50.0, 70.0, 50.0, 70.0]), np.array([50.0, 30.0, 50.0, 30.0])
+    >>> s2, draws = estimate_share_shocks(h, e, np.full(4, 0.6), 1.0, 1.0, 3)
+    >>> round(s2, 2), len(draws)  # shares 50 % and 70 %: log-odds about +-0.42, well beyond binomial noise
+    (0.19, 32)
+    """
+    H = np.asarray(group, dtype=float)
+    n = H + np.asarray(rest, dtype=float)
+    p = np.asarray(share, dtype=float)
+    ok = np.isfinite(H) & np.isfinite(n) & (n > 0) & (p > 0) & (p < 1)
+    ph_h = np.broadcast_to(np.asarray(phi_group, dtype=float), H.shape)[ok]
+    ph_e = np.broadcast_to(np.asarray(phi_rest, dtype=float), H.shape)[ok]
+    H, n, p = H[ok], n[ok], p[ok]
+    w = n * p * (1 - p)
+    return _q_profile(np.square(H - n * p), w * ((1 - p) * ph_h + p * ph_e), w * w, df, m)
+
+
+def _share_fit(H: np.ndarray, n: np.ndarray, level: np.ndarray, moy: np.ndarray | None) -> tuple[np.ndarray, int] | None:
+    """A group's fitted monthly share: each level's pooled share (its binomial maximum likelihood)
+    or, with ``moy`` (month of year), a logistic GLM of a level per period plus month-of-year
+    effects (statsmodels); and the number of parameters. None when the GLM cannot be fitted."""
+    levels = np.unique(level)
+    if moy is None:
+        p = np.zeros(H.size)
+        for lv in levels:
+            sel = level == lv
+            p[sel] = H[sel].sum() / max(float(n[sel].sum()), 1e-12)
+        return p, levels.size
+    cols = [(level == lv).astype(float) for lv in levels] + [(moy == k).astype(float) for k in np.unique(moy)[1:]]
+    X = np.column_stack(cols)
+    if H.size <= X.shape[1] or np.linalg.matrix_rank(X) < X.shape[1]:
+        return None
+    import statsmodels.api as sm
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        try:
+            fit = sm.GLM(np.column_stack([H, n - H]), X, family=sm.families.Binomial()).fit()
+        except (ValueError, np.linalg.LinAlgError):
+            return None
+    p = np.asarray(fit.fittedvalues, dtype=float)
+    return (p, X.shape[1]) if np.isfinite(p).all() else None
+
+
+def share_shocks(
+    group: np.ndarray, rest: np.ndarray, month: np.ndarray, label: np.ndarray, *,
+    k_share2_group: float, k_share2_rest: float, seasonal: bool,
+) -> MonthShocks | None:
+    """Month-to-month shocks of a group's share of the study area (e.g. the hotspot areas' share),
+    which the study area's shared shocks do not hold and which do not cancel in the group against
+    the rest ("hotspots vs elsewhere"): :func:`estimate_share_shocks` on monthly counts.
+
+    The share is fitted by a level per period and 12-month block
+    (:func:`hotspots.change_model.seasonal_levels`) and, when ``seasonal`` and the calendar months
+    recur across the levels (the rows are then adjusted for the season, or hold the same calendar
+    months), by month-of-year effects too. Without them (one year in halves), the season of the
+    share inside each period counts as shocks: the rate ratios include the share's seasonal
+    difference then, and a comparison of other months would show it as change.
+
+    Parameters
+    ----------
+    group, rest : ndarray, shape (M,)
+        Monthly counts of the group and of the rest (the months with days counted).
+    month, label : ndarray of int, shape (M,)
+        Each month's ``year * 12 + month - 1`` and its slot label (:data:`BEFORE`, :data:`AFTER`, ...).
+    k_share2_group, k_share2_rest : float
+        Each side's ``kappa * sum_u s_u^2`` over its units' shares ``s_u``: its dispersion index in
+        a month of expected count ``mu`` is ``1 + mu * k_share2``.
+    seasonal : bool
+
+    Returns
+    -------
+    MonthShocks or None
+        ``variance`` on the log-odds scale of a month's share; the weights are the months' counts
+        (:meth:`MonthShocks.log_ratio_share`: a log ratio of the two sides' rate ratios takes
+        ``s2 * log_ratio_share()``); None when fewer than :data:`MIN_SHOCK_DF` degrees of freedom
+        are left (a few months) or a side is empty.
+    """
+    H = np.asarray(group, dtype=float)
+    E = np.asarray(rest, dtype=float)
+    n = H + E
+    if H.sum() <= 0 or E.sum() <= 0:
+        return None
+    level = seasonal_levels(np.asarray(month), np.asarray(label))
+    fitted, model = None, SEASON_MODELS[2]
+    if seasonal:
+        fitted, model = _share_fit(H, n, level, np.asarray(month) % 12), SEASON_MODELS[0]
+    if fitted is None or H.size - fitted[1] < MIN_SHOCK_DF:
+        fitted, model = _share_fit(H, n, level, None), SEASON_MODELS[2]
+    p, n_params = fitted
+    df = int(H.size - n_params)
+    if df < MIN_SHOCK_DF:
+        return None
+    phi_h = 1.0 + n * p * k_share2_group
+    phi_e = 1.0 + n * (1 - p) * k_share2_rest
+    s2, draws = estimate_share_shocks(H, E, p, phi_h, phi_e, df)
+    lab = np.asarray(label)
+    return MonthShocks(s2, draws, int(H.size), df, model, n[lab == AFTER].copy(), n[lab == BEFORE].copy())

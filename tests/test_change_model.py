@@ -319,7 +319,7 @@ def test_unit_tests_average_the_p_value_over_tau2_draws():
     draws = np.array([0.0, 0.0, 0.01, 0.02, 0.05])
     plain = _model(tau2=0.0, adjusted=False)
     model = _with_draws(plain, draws)
-    b, a = np.array([300, 1000, 50]), np.array([220, 1100, 30])
+    b, a = np.array([150, 190, 50]), np.array([110, 200, 30])  # at most EXACT_INTERVAL_MAX incidents: exact intervals
     point = unit_change_tests(b, a, plain, alpha=0.05)  # no draws: tau2 taken as known to be 0
     out = unit_change_tests(b, a, model, alpha=0.05)
     # by hand: the conditional test's z at 0, rescaled to each draw's variance
@@ -330,11 +330,13 @@ def test_unit_tests_average_the_p_value_over_tau2_draws():
     np.testing.assert_allclose(out["p_value"].to_numpy(), p, rtol=1e-9)
     # a draw of 0.05 widens every interval beyond the point estimate's
     assert (out["rate_ratio_low"] < point["rate_ratio_low"]).all() and (out["rate_ratio_high"] > point["rate_ratio_high"]).all()
-    centre = np.log(a / b)
-    c = np.log(out["rate_ratio_high"].to_numpy()) - centre
-    vo = 1.0 / a + 1.0 / b
-    tails = np.mean([2 * stats.norm.sf(c / np.sqrt(vo + t)) for t in draws], axis=0)
-    np.testing.assert_allclose(tails, 0.05, rtol=1e-8)
+    # the interval inverts the same averaged test: the ratio at its upper end, tested in place of 1
+    # (the after period's weight times it) and averaged over the draws as above, has p = 0.05
+    hi = out["rate_ratio_high"].to_numpy()
+    p_hi = np.array([overdispersed_rate_test([bb], [aa], 365.0, 365.0 * h)["p_value"].iloc[0] for bb, aa, h in zip(b, a, hi)])
+    z_hi = stats.norm.isf(p_hi / 2)
+    tails = np.mean([2 * stats.norm.sf(z_hi * np.sqrt(v / (v + t))) for t in draws], axis=0)
+    np.testing.assert_allclose(tails, 0.05, rtol=1e-6)
     # a positive estimate keeps its t reference (tau2_df): draws beside it change nothing
     pos = _model(tau2=0.004, tau2_groups=12, adjusted=False)
     pd.testing.assert_frame_equal(unit_change_tests(b, a, _with_draws(pos, draws), alpha=0.05),
@@ -601,3 +603,25 @@ def test_the_monthly_panel_has_no_slot_for_a_missing_month():
     assert july in full.month and july not in gap.month
     assert full.exposure[full.label == AFTER].sum() == 184 and gap.exposure[gap.label == AFTER].sum() == 153
     assert gap.totals(AFTER)[0] == 15 and gap.totals(BEFORE)[0] == 18
+
+
+@pytest.mark.parametrize("kind", ["known", "t", "draws"])
+def test_unit_intervals_exclude_one_exactly_when_the_p_value_is_significant(kind):
+    from hotspots.change_model import unit_change_tests
+
+    # small count pairs under each reference the tests use (tau2 known, estimated with df, averaged over
+    # its draws): Sussex's cells had 0.309 (0.096-0.991) beside p = 0.057 with the Wald interval
+    model = {
+        "known": _model(tau2=0.02, adjusted=False),
+        "t": _model(tau2=0.02, tau2_groups=6, adjusted=False),
+        "draws": _with_draws(_model(tau2=0.0, adjusted=False), [0.0, 0.01, 0.03, 0.08, 0.2]),
+    }[kind]
+    b, a = (g.ravel() for g in np.meshgrid(np.arange(0, 26), np.arange(0, 26)))
+    for alpha in (0.05, 0.1):
+        out = unit_change_tests(b, a, model, alpha=alpha)
+        p, lo, hi = (out[c].to_numpy() for c in ("p_value", "rate_ratio_low", "rate_ratio_high"))
+        tested = np.isfinite(p)
+        assert tested.sum() == b.size - 1  # all but 0 and 0
+        clear = tested & (np.abs(p - alpha) > 1e-7)
+        np.testing.assert_array_equal(((lo > 1) | (hi < 1))[clear], (p < alpha)[clear])
+        assert clear.sum() > 600 and ((lo > 1) | (hi < 1))[clear].sum() > 100  # both kinds of case occur

@@ -30,6 +30,7 @@ from hotspots.change_summary import (
     VERDICTS,
     change_summary,
     default_selection_period,
+    group_shocks,
     selection_overlap_note,
     summarise_change,
 )
@@ -70,8 +71,14 @@ def test_unit_tests_hand_case_poisson_model():
     a = np.array([60, 240, 108])
     want = np.minimum(1, 2 * np.minimum(stats.binom.cdf(a, n, 0.5), stats.binom.sf(a - 1, n, 0.5)))
     np.testing.assert_allclose(r.p_value, want, rtol=1e-12)
+    # the interval inverts that test: Clopper-Pearson on the after count's share, as a ratio (the
+    # units of at most EXACT_INTERVAL_MAX incidents; the 480 of the second, the normal approximation)
+    share_lo, share_hi = stats.beta.ppf(0.025, a, n - a + 1), stats.beta.ppf(0.975, a + 1, n - a)
+    exact = n <= 400
+    np.testing.assert_allclose(r.rate_ratio_low[exact], (share_lo / (1 - share_lo))[exact], rtol=1e-8)
+    np.testing.assert_allclose(r.rate_ratio_high[exact], (share_hi / (1 - share_hi))[exact], rtol=1e-8)
     se = np.sqrt(1 / a + 1 / (n - a))
-    np.testing.assert_allclose(r.rate_ratio_low, np.exp(np.log(a / (n - a)) - stats.norm.isf(0.025) * se))
+    np.testing.assert_allclose(r.rate_ratio_low[~exact], np.exp(np.log(a / (n - a)) - stats.norm.isf(0.025) * se)[~exact])
     # minimum detectable fall: 1 - exp(-(1.96 + 0.84) s) with s under no change
     s0 = np.sqrt(2 / (n - a))
     np.testing.assert_allclose(r.mde_fall, minimum_detectable_fall(s0, 0.05))
@@ -555,8 +562,10 @@ def test_a_half_year_comparison_with_a_loaded_year_is_seasonally_adjusted():
     raw = hot.n_after / hot.n_before
     assert raw > 1.1 and abs(np.log(hot.rate_ratio)) < 0.6 * np.log(raw)
     assert all(r.verdict == "no significant change" for r in s.rows)
-    # each row's season is its own estimate: both uncertainties count in their ratio
-    assert vs.se_log**2 == pytest.approx(hot.se_log**2 + other.se_log**2, rel=1e-9)
+    # each row's season is its own estimate: both uncertainties count in their ratio (with the
+    # hotspots' share shocks, which only the ratio holds)
+    share = s.params["share_shocks"]["log_ratio_variance"]
+    assert vs.se_log**2 == pytest.approx(hot.se_log**2 + other.se_log**2 + share, rel=1e-9)
     assert any("its own monthly totals" in n and "uncertain by" in n for n in s.notes)
 
 
@@ -609,11 +618,15 @@ def test_hotspots_vs_elsewhere_mixes_both_sides_confidence_distributions(town):
     samp_h, s2_h = area_parts(at["n_after"].to_numpy(float), at["n_before"].to_numpy(float), zero_a.dispersion, ratio)
     samp_e, s2_e = parts(t.loc[~hot, "n_after"].to_numpy(float), t.loc[~hot, "n_before"].to_numpy(float), pos_c.dispersion)
     vd = samp_h + samp_e + np.array(a_draws) * s2_h + np.array(c_draws) * s2_e
+    # crossed with the hotspots' share shocks' equally likely values (group_shocks)
+    share = group_shocks(pos_c, zero_a, np.asarray(hot), ~np.asarray(hot))
+    vd = (vd[:, None] + share.log_ratio_share() * np.asarray(share.draws)[None, :]).ravel()
     p = np.mean(2 * stats.norm.sf(abs(np.log(vs.rate_ratio)) / np.sqrt(vd)))
     assert vs.p_value == pytest.approx(p, rel=1e-9)
     # with the cells' point value instead (as before: 0.012, below most of its confidence
     # distribution here), the p-value would be smaller
     point = samp_h + samp_e + np.array(a_draws) * s2_h + 0.012 * s2_e
+    point = (point[:, None] + share.log_ratio_share() * np.asarray(share.draws)[None, :]).ravel()
     assert vs.p_value > 1.01 * np.mean(2 * stats.norm.sf(abs(np.log(vs.rate_ratio)) / np.sqrt(point)))
 
 
@@ -665,7 +678,10 @@ def test_month_shocks_shared_by_the_whole_area_widen_the_absolute_rows_only():
     assert 0.08 < sh["sd"] < 0.25
     hot, other, vs = s.rows
     # the shocks' part is in both absolute rows and cancels in their ratio
-    assert vs.se_log**2 == pytest.approx(hot.se_log**2 + other.se_log**2 - 2 * sh["log_ratio_variance"], rel=1e-9)
+    # (the hotspots' share shocks, none here but estimated from the months, are in the ratio alone)
+    share = s.params["share_shocks"]["log_ratio_variance"]
+    assert share < 0.2 * vs.se_log**2
+    assert vs.se_log**2 == pytest.approx(hot.se_log**2 + other.se_log**2 - 2 * sh["log_ratio_variance"] + share, rel=1e-9)
     # "elsewhere" is a total of thousands of incidents: the shocks are most of its variance
     assert other.se_log**2 > 2 * (1 / other.n_before + 1 / other.n_after)
     assert any("shared by the whole study area" in n and f"{sh['sd']:.1%}" in n for n in s.notes)
@@ -700,3 +716,57 @@ def test_too_few_months_for_shared_shocks_take_the_real_files_range():
     other = s.row("elsewhere")
     poisson = 1 / other.n_before + 1 / other.n_after
     assert other.se_log**2 > poisson + 0.5 * ASSUMED_SHOCK_SD[1] ** 2
+
+
+def _share_shocked(rng, sd: float):
+    """Background and two busy blocks over two years; each month the blocks' rates are times a
+    shock they share and the background does not (sd ``sd``); nothing changes."""
+    spec = []
+    for year in (2023, 2024):
+        for m in range(1, 13):
+            shock = float(np.exp(rng.normal(0, sd)))
+            month = f"{year}-{m:02d}-01"
+            spec.append(((0, 0, 4000), month, int(rng.poisson(300))))
+            spec.append(((500, 500, 500), month, int(rng.poisson(60 * shock))))
+            spec.append(((2500, 2500, 500), month, int(rng.poisson(60 * shock))))
+    return _points(spec, seed=9)
+
+
+def test_hotspot_share_shocks_widen_hotspots_vs_elsewhere():
+    # Nottinghamshire 2025: the hotspots' monthly share ran 36-50 %, and "hotspots vs elsewhere"
+    # (0.86, 0.77-0.97, p = 0.014) had none of that variation: months relabelled at random, 13 of 40
+    # draws a change. Shocks shared by the hotspot areas only do not cancel in the ratio.
+    inc = _share_shocked(np.random.default_rng(12), 0.2)
+    g = Grid.from_bounds((0, 0, 4000, 4000), 250)
+    areas = hotspot_areas(gi_star(count(inc, g), 400))
+    before, after = Period.from_months("2023-01", "2023-12"), Period.from_months("2024-01", "2024-12")
+    s = change_summary(inc, areas, before, after)
+    sh = s.params["share_shocks"]
+    assert sh["months"] == 24 and sh["seasonal"] and sh["df"] == 24 - 2 - 11
+    # on the log-odds of the share, the blocks' 20 % (less the part their areas' own kappa takes up)
+    assert 0.06 < sh["sd"] < 0.4
+    # with 12 months a period, c = 1/12 + 1/12 (months of equal size)
+    assert sh["log_ratio_variance"] == pytest.approx(sh["variance"] / 6, rel=0.05)
+    vs = s.row("hotspots vs elsewhere")
+    assert vs.se_log**2 > sh["log_ratio_variance"] > 0.5 * (1 / vs.n_before + 1 / vs.n_after)
+    assert any(n.startswith("the hotspot areas' share of the study area's incidents varies by") for n in s.notes)
+    assert "shocks of the hotspot areas' share" in s.method
+    f = s.dispersion_fields()
+    assert f["share_shocks_sd"] == pytest.approx(sh["sd"]) and f["share_shocks_df"] == 11
+    assert f["cells_tau2_from"] in ("placebo", "comparison") and f["areas_kappa"] >= 0
+    line = s.dispersion_line()
+    assert line.startswith("dispersion (variation beyond Poisson") and f"hotspot share shocks sd {sh['sd']:.1%} (11 df" in line
+    assert f"cells kappa {f['cells_kappa']:.3g} (month to month)" in line
+
+
+def test_no_share_shocks_leave_hotspots_vs_elsewhere_near_its_level():
+    # the same design with no shock of the blocks' own: over a few data sets the estimate is mostly 0 and the
+    # ratio's variance stays close to its old value
+    sds = []
+    for seed in range(4):
+        inc = _share_shocked(np.random.default_rng(100 + seed), 0.0)
+        g = Grid.from_bounds((0, 0, 4000, 4000), 250)
+        areas = hotspot_areas(gi_star(count(inc, g), 400))
+        s = change_summary(inc, areas, Period.from_months("2023-01", "2023-12"), Period.from_months("2024-01", "2024-12"))
+        sds.append(s.params["share_shocks"]["sd"])
+    assert np.median(sds) < 0.06

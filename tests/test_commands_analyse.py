@@ -143,6 +143,11 @@ def test_demo_run_writes_and_prints_the_pooled_change(demo_run):
             f"{r.scope}: rate ratio {r.rate_ratio:.2f} (95 % CI {r.ci_low:.2f}–{r.ci_high:.2f}), {p}, {r.verdict}"
         )
     assert "tables change_summary, displacement" in stdout
+    # then the dispersion estimates and how they were obtained, one line, also as numbers in parameters.json
+    disp = stdout.split("pooled change ")[1].splitlines()[4].strip()
+    fields = json.loads((out / "parameters.json").read_text(encoding="utf-8"))["results"]["change_summary"]["dispersion"]
+    assert disp.startswith("dispersion (variation beyond Poisson") and f"cells kappa {fields['cells_kappa']:.3g}" in disp
+    assert isinstance(fields["cells_tau2"], float) and fields["cells_tau2_from"] in ("placebo", "comparison", "given", "none")
     # then what qualifies those verdicts: the summary's notes, one line each
     after = stdout.split("pooled change ")[1].splitlines()[4:]
     notes = [line.strip()[2:] for line in after if line.startswith("    - ")]

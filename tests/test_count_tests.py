@@ -88,3 +88,34 @@ def test_overdispersed_bad_input(kw, match):
     args = {"n_before": [3], "n_after": [4], "w_before": 1, "w_after": 1} | kw
     with pytest.raises(ParameterError, match=match):
         overdispersed_rate_test(**args)
+
+
+def test_overdispersed_interval_is_the_exact_interval_when_poisson():
+    from hotspots.count_tests import overdispersed_rate_interval
+
+    # phi 1, tau2 0: the Clopper-Pearson interval of the after count's share, as a ratio (2 before, 9 after)
+    lo, hi = overdispersed_rate_interval([2], [9], 1.0, 1.0)
+    pl, pu = stats.beta.ppf(0.025, 9, 3), stats.beta.ppf(0.975, 10, 2)
+    np.testing.assert_allclose([lo[0], hi[0]], [pl / (1 - pl), pu / (1 - pu)], rtol=1e-9)
+    # a zero count leaves its side open; no incident at all has no interval
+    lo, hi = overdispersed_rate_interval([0, 5, 0], [4, 0, 0], 1.0, 1.0)
+    assert hi[0] == np.inf and lo[1] == 0.0 and np.isnan(lo[2]) and np.isnan(hi[2])
+
+
+@pytest.mark.parametrize("phi,tau2,w_after", [(1.0, 0.0, 1.0), (1.6, 0.0, 1.3), (2.5, 0.3, 0.7)])
+def test_overdispersed_interval_excludes_one_exactly_when_the_test_rejects(phi, tau2, w_after):
+    from hotspots.count_tests import overdispersed_rate_interval, overdispersed_rate_test
+
+    # every small count pair: the interval and the p-value are the same test, so they cannot disagree
+    b, a = (g.ravel() for g in np.meshgrid(np.arange(0, 26), np.arange(0, 26)))
+    keep = a + b > 0
+    b, a = b[keep], a[keep]
+    for alpha in (0.05, 0.0137):
+        p = overdispersed_rate_test(b, a, 1.0, w_after, phi=phi, tau2=tau2)["p_value"].to_numpy()
+        lo, hi = overdispersed_rate_interval(b, a, 1.0, w_after, phi=phi, tau2=tau2, tail=alpha)
+        excludes = (lo > 1) | (hi < 1)
+        clear = np.abs(p - alpha) > 1e-9  # a p-value of exactly alpha sits on the interval's end
+        np.testing.assert_array_equal(excludes[clear], (p < alpha)[clear])
+        rr = (a / w_after) / np.where(b > 0, b, np.nan)
+        fin = np.isfinite(rr) & (a > 0)
+        assert (lo[fin] <= rr[fin] * (1 + 1e-9)).all() and (hi[fin] >= rr[fin] * (1 - 1e-9)).all()

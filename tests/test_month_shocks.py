@@ -186,3 +186,45 @@ def test_a_pooled_row_with_shocks_of_zero_is_the_row_without():
         some = _row("elsewhere", np.log(0.9), 0.004, 0.0041, df, 0.05, 5000, 4500, vd, (0.002, np.linspace(0, 0.006, 8)))
         assert some.p_value > plain.p_value and some.ci_low < plain.ci_low and some.mde_fall > plain.mde_fall
         assert some.se_log == pytest.approx(np.sqrt(0.006), rel=1e-12)
+
+
+def test_share_shocks_by_hand():
+    from hotspots.month_shocks import estimate_share_shocks
+
+    # shares 50 % and 70 % around 60 % of 100 a month: Q(s) = 4 * 100 / (24 + 576 s) = 3 at s = 0.1898
+    h, e = np.array([50.0, 70.0, 50.0, 70.0]), np.array([50.0, 30.0, 50.0, 30.0])
+    s2, draws = estimate_share_shocks(h, e, np.full(4, 0.6), 1.0, 1.0, 3)
+    assert s2 == pytest.approx((400 / 3 - 24) / 576, rel=1e-8)
+    assert len(draws) == 32 and draws[0] <= s2 <= draws[-1]
+    # the sides' own dispersion explains part of it: phi 2 on both halves the binomial part's weight
+    assert estimate_share_shocks(h, e, np.full(4, 0.6), 2.0, 2.0, 3)[0] == pytest.approx((400 / 3 - 48) / 576, rel=1e-8)
+    # shares that vary no more than binomial noise: 0
+    assert estimate_share_shocks(np.array([60.0, 61.0, 59.0, 60.0]), np.array([40.0, 39.0, 41.0, 40.0]),
+                                 np.full(4, 0.6), 1.0, 1.0, 3)[0] == 0.0
+
+
+def test_share_shocks_recover_their_size_and_count_the_season_without_month_effects():
+    from hotspots.month_shocks import share_shocks
+
+    rng = np.random.default_rng(4)
+    month = np.arange(2023 * 12, 2023 * 12 + 24)
+    label = np.array([BEFORE] * 12 + [AFTER] * 12)
+    est = []
+    for _ in range(40):
+        logit = np.log(0.4 / 0.6) + rng.normal(0, 0.15, 24)
+        n = rng.poisson(3000, 24)
+        h = rng.binomial(n, 1 / (1 + np.exp(-logit)))
+        sh = share_shocks(h, n - h, month, label, k_share2_group=0.0, k_share2_rest=0.0, seasonal=True)
+        est.append(sh.variance)
+        assert sh.season == "month by month" and sh.df == 24 - 2 - 11
+    assert np.sqrt(np.mean(est)) == pytest.approx(0.15, rel=0.25)
+    # a seasonal share without month effects fitted (one year: the rate ratios include it) counts as shocks
+    season = 0.3 * np.sin(2 * np.pi * np.arange(24) / 12)
+    h = np.round(3000 / (1 + np.exp(-(np.log(0.4 / 0.6) + season))))
+    flat = share_shocks(h, 3000 - h, month, label, k_share2_group=0.0, k_share2_rest=0.0, seasonal=False)
+    fitted = share_shocks(h, 3000 - h, month, label, k_share2_group=0.0, k_share2_rest=0.0, seasonal=True)
+    assert flat.season == "none" and flat.variance > 0.02 and fitted.variance < 1e-4
+    # two months a period: two degrees of freedom left, no estimate
+    few = slice(10, 14)
+    assert share_shocks(h[few], 3000 - h[few], month[few], label[few], k_share2_group=0.0, k_share2_rest=0.0,
+                        seasonal=False) is None

@@ -549,6 +549,7 @@ def summary_lines(analysis: Any, inputs: Inputs | None = None, *, top: int = 5) 
     if an.change_summary is not None:
         lines.append(f"  pooled change {period_range_text(an.before)} -> {period_range_text(an.after)}:")
         lines += [f"    {line}" for line in an.change_summary.lines()]
+        lines.append(f"    {an.change_summary.dispersion_line()}")
         # what qualifies those verdicts (seasonality, where tau2 came from, how hotspots were chosen)
         lines += [f"    - {note}" for note in an.change_summary.notes]
     moved = getattr(an, "displacement", None)

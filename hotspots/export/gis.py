@@ -665,6 +665,8 @@ def _summary_record(summ: Any) -> dict[str, Any] | None:
         "alpha": summ.alpha,
         "rows": summ.to_frame(extended=True).to_dict(orient="records"),
         "method": summ.method,
+        # the dispersion estimates as numbers, not only in the method's words
+        "dispersion": summ.dispersion_fields() if hasattr(summ, "dispersion_fields") else None,
         "notes": list(summ.notes),
         "regression_to_mean": bool(summ.regression_to_mean),
         "selection_favours": summ.selection_favours,
