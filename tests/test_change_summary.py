@@ -700,3 +700,20 @@ def test_too_few_months_for_shared_shocks_take_the_real_files_range():
     other = s.row("elsewhere")
     poisson = 1 / other.n_before + 1 / other.n_after
     assert other.se_log**2 > poisson + 0.5 * ASSUMED_SHOCK_SD[1] ** 2
+
+
+def test_a_short_period_is_a_caveat_beside_the_rows():
+    """Cleveland: before = Jan 2025 only (scheme start inferred in February), after Feb-Dec: "+251%" and
+    "elsewhere: significant rise" were printed with no caveat."""
+    import dataclasses
+
+    from hotspots.change_summary import SEASON_NOT_SEPARATED
+
+    note = "seasonality could not be separated from the change (...)"
+    summ = dataclasses.replace(_hand_summary(["significant rise"] * 3, [note]), before=Period.from_months("2025-01", "2025-01"),
+                               after=Period.from_months("2025-02", "2025-12"))
+    caveats = summ.caveats()
+    assert len(caveats) == 2 and caveats[1] == SEASON_NOT_SEPARATED
+    assert caveats[0].startswith("Short period: the before period is 1 month (Jan 2025, 31 days) against 11 months")
+    # 3 months or more either side: no short-period caveat
+    assert _hand_summary(["significant rise"] * 3).caveats() == []
