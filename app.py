@@ -194,6 +194,8 @@ if view_change.open:
             st.warning(note_text(cell_note or change_note or "Before/after change could not be computed."))
         else:
             pooled = c.pooled(bundle, settings.only(*c.RINGS))  # first: did the hotspots fall, relative to elsewhere?
+            for caveat in pooled.warnings:  # a compared period under 3 months, the season not separated
+                st.warning(note_text(caveat))
             if len(pooled.frame):  # no rows without hotspot areas: the caption says why
                 st.dataframe(pooled.frame, hide_index=True, key="change_summary")
             st.caption(note_text(pooled.caption))

@@ -83,7 +83,7 @@ from .change_reference import (
 from .dispersion import TAU2_SOURCES
 from .month_shocks import SEASON_MODELS, MonthShocks, panel_month_shocks, share_shocks
 from .period_split import DATES_NOTE_START, period_months_text
-from .periods import selection_shares, selection_treats_alike
+from .periods import selection_shares, selection_treats_alike, short_period_text
 from .style import p_text, ratio_text
 
 __all__ = [
@@ -287,10 +287,13 @@ class ChangeSummary:
 
     def caveats(self) -> list[str]:
         """Short caveats that qualify the verdicts, to print beside the rows wherever they are
-        shown without the full notes (the briefing image): today the season not separated
+        shown (loudly: the console's and the app's warnings, ``parameters.json``, the briefing
+        images): a compared period shorter than 3 months
+        (:func:`hotspots.periods.short_period_text`), and the season not separated
         (:data:`SEASON_NOT_SEPARATED`). The regression-to-the-mean caveat is in the verdicts
         themselves (:func:`with_selection`)."""
-        out = []
+        short = short_period_text(self.before, self.after)
+        out = [] if short is None else [short]
         if any(n.startswith("seasonality could not be separated") for n in self.notes):
             out.append(SEASON_NOT_SEPARATED)
         return out

@@ -38,7 +38,10 @@ which it differs, or proves there is none.
 The algorithm
 -------------
 1. **Primary suppression**: shown counts from 1 to ``t − 1`` become ``"<t"``; the breakdowns of
-   groups with fewer than ``t`` people (marked by the caller with :meth:`Ledger.withhold`) ``"x"``.
+   groups with fewer than ``t`` people (marked by the caller with :meth:`Ledger.breakdown`) ``"x"``.
+   Groups are measured in distinct people where the ledger knows them (``people=`` of
+   :meth:`Ledger.add`: a person referred 6 times is one person), else in referrals; a count of
+   ``t`` or more referrals of fewer than ``t`` people is ``"x"`` too (a ``"<t"`` would misstate it).
    Such a breakdown must not be worked out either, its 0s included (a 0 of one person's row tells
    about that person), unless a shown total of 0 gives it; it is never shown because the other
    figures determine it.
@@ -90,6 +93,7 @@ from .disclosure_audit import (
 )
 
 __all__ = [
+    "MEDIAN_MIN_PEOPLE",
     "MIN_SAFE_THRESHOLD",
     "SECONDARY",
     "SUPPRESSED",
@@ -102,6 +106,9 @@ __all__ = [
     "disclosure_statement",
     "feasible_ranges",
     "percent_text",
+    "median_shown",
+    "person_codes",
+    "people_basis",
     "render_table",
     "protect",
     "small_marker",
@@ -116,6 +123,10 @@ MIN_SAFE_THRESHOLD = 3
 SUPPRESSED = "<5"
 #: Marker of a count (at least the threshold) hidden so that a suppressed one cannot be worked out.
 SECONDARY = "c"
+#: A median (or any one value picked from a group: the middle one) is published only with at least
+#: this many distinct people behind it: the median of an odd group *is* one person's value, and
+#: with few people a reader who knows one or two of them can tell whose.
+MEDIAN_MIN_PEOPLE = 10
 #: Marker of a figure not shown because fewer than the threshold people are behind it.
 WITHHELD = "x"
 
@@ -161,8 +172,12 @@ def small_marker(threshold: int = SUPPRESSION_THRESHOLD) -> str:
     return f"<{int(threshold)}"
 
 
-def disclosure_statement(threshold: int = SUPPRESSION_THRESHOLD) -> str:
-    """One sentence saying how person counts are protected, for every output (files, images, app)."""
+def disclosure_statement(threshold: int = SUPPRESSION_THRESHOLD, *, by_people: bool = True) -> str:
+    """One sentence saying how person counts are protected, for every output (files, images, app).
+
+    ``by_people=False`` when the referrals have no ``person_ref``: groups are then measured in
+    referrals, and the statement says so (see :func:`people_basis`).
+    """
     t = int(threshold)
     if t <= 1:
         return "UNSAFE: threshold 1, counts of people are NOT suppressed. Not for publication."
@@ -171,8 +186,12 @@ def disclosure_statement(threshold: int = SUPPRESSION_THRESHOLD) -> str:
                 "worked out. Not for publication.")
     return (f"Counts of people from 1 to {t - 1} are shown as <{t}; 'c' hides a count of {t} or more that would let "
             f"one be worked out; 'x' marks a figure not shown at all (any value, 0 included): the breakdown of a group "
-            f"smaller than {t}, a count whose <{t} or 'c' would still let a small count be worked out, or a rate (of any "
-            "group) that would; a percentage shown as '<16' or '>92' is a bound, where its exact value would.")
+            f"smaller than {t} people (or its size, when they were referred {t} or more times), a count whose <{t} or 'c' "
+            "would still let a small count be worked out, a rate (of any group) that would, or a median of fewer than "
+            f"{max(MEDIAN_MIN_PEOPLE, 2 * t)} people; a percentage shown as '<16' or '>92' is a bound, where its exact value "
+            "would."
+            + ("" if by_people else " No `person_ref` in the referrals: groups are measured in referrals, not people "
+               "(a person referred several times counts several times)."))
 
 
 def suppress_count(n: int | float | None, threshold: int = SUPPRESSION_THRESHOLD) -> int | str | None:
@@ -186,6 +205,50 @@ def suppress_count(n: int | float | None, threshold: int = SUPPRESSION_THRESHOLD
     if 0 < n < threshold:
         return small_marker(threshold)
     return int(n) if float(n).is_integer() else n
+
+
+def person_codes(refs: Any) -> np.ndarray:
+    """One whole number per referral, the same for every referral of one person (``person_ref``).
+
+    Groups are protected by their number of distinct people: ``np.unique(codes[sel]).size``. A
+    referral without a reference counts as a person of its own (it cannot be matched to others).
+
+    Examples
+    --------
+    >>> person_codes(["p_a", "p_b", "p_a", None]).tolist()
+    [0, 1, 0, 2]
+    """
+    import pandas as pd  # local: this module is otherwise pandas-free
+
+    codes, uniques = pd.factorize(pd.Series(list(refs) if not isinstance(refs, pd.Series) else refs, dtype=object))
+    codes = np.asarray(codes, dtype=np.int64).copy()
+    missing = codes < 0
+    codes[missing] = len(uniques) + np.arange(int(missing.sum()))
+    return codes
+
+
+def median_shown(people: int, threshold: int = SUPPRESSION_THRESHOLD) -> bool:
+    """Whether a median of a group of ``people`` distinct people is published.
+
+    At least :data:`MEDIAN_MIN_PEOPLE` (10) people, and at least twice the threshold when that is
+    more; a median of nobody (``people == 0``) is missing, not hidden. The rule for every median
+    of referrals (hours to contact, distance to the task site), in tables, layers and the app.
+
+    Examples
+    --------
+    >>> median_shown(5), median_shown(9), median_shown(10), median_shown(0)
+    (False, False, True, True)
+    """
+    p = int(people)
+    return p == 0 or p >= max(MEDIAN_MIN_PEOPLE, 2 * int(threshold))
+
+
+def people_basis(has_person_ref: bool) -> str:
+    """What groups are measured in, for notes and ``parameters.json``: people, or referrals as a fallback."""
+    if has_person_ref:
+        return "people (distinct `person_ref`: a person referred several times counts once)"
+    return ("referrals (the referral file has no `person_ref` column: a person referred several times counts as several "
+            "people, so a group of one person's repeat referrals is not protected as a group of one; add `person_ref`)")
 
 
 # =============================================================================== protection
@@ -307,8 +370,12 @@ def protect(ledger: Ledger, *, threshold: int = SUPPRESSION_THRESHOLD, unsafe: b
     status = np.where(shown, SHOWN, IMPLIED).astype(np.int8)
     status[shown & (values > 0) & (values < t)] = PRIMARY
     withheld = set(ledger.withheld)
+    people = np.array([ledger.n_people(i) for i in range(n)], dtype=np.int64)
+    # t or more referrals of fewer than t people (one person referred 6 times) are about those few people
+    few_people = shown & (values >= t) & (people > 0) & (people < t)
+    withheld.update(np.flatnonzero(few_people).tolist())
     for whole, parts in ledger.breakdowns:
-        if 0 < values[whole] < t:
+        if 0 < people[whole] < t:
             withheld.update(q for q in parts if shown[q])
     if withheld:
         status[np.fromiter(withheld, dtype=np.int64)] = WITHHELD_CODE
@@ -669,7 +736,8 @@ def render_table(protection: Protection, rows: Sequence[tuple[Hashable, Any]], *
         numerator is a small count, ``">Q"`` when the complement is a protected small count (see
         :func:`percent_text`), :data:`SECONDARY` otherwise; None when the denominator is 0.
     medians : {column: (values per row, basis measure)}
-        Shown (1 decimal) when at least ``t`` people are behind the value, else :data:`WITHHELD`.
+        Shown (1 decimal) when enough people are behind the basis (:func:`median_shown`: at least
+        :data:`MEDIAN_MIN_PEOPLE`), else :data:`WITHHELD`.
     columns : list of str, optional
         Column order (default counts, then percentages, then medians).
 
@@ -709,9 +777,9 @@ def render_table(protection: Protection, rows: Sequence[tuple[Hashable, Any]], *
                 hid.append(isinstance(v, str))
             elif col in medians:
                 values, basis = medians[col]
-                b = protection.ledger.value((pop, basis))
+                b = protection.ledger.n_people(protection.ledger.index((pop, basis)))
                 x = values[r]
-                if 0 < b < t:
+                if not median_shown(b, t):
                     vals.append(WITHHELD)
                     hid.append(True)
                 else:

@@ -71,6 +71,8 @@ class Ledger:
         self.protect_small: list[bool] = []
         self.signal: list[int] = []
         self.cost: list[int] = []
+        #: per count: the number of distinct people behind it when known (-1: unknown, the count itself)
+        self.people: list[int] = []
         self.withheld: set[int] = set()
         self.breakdowns: list[tuple[int, tuple[int, ...]]] = []
         self.relations: list[tuple[int, tuple[int, ...]]] = []
@@ -92,6 +94,7 @@ class Ledger:
         new.protect_small = list(self.protect_small)
         new.signal = list(self.signal)
         new.cost = list(self.cost)
+        new.people = list(self.people)
         new.withheld = set(self.withheld)
         new.breakdowns = list(self.breakdowns)
         new.relations = list(self.relations)
@@ -105,7 +108,7 @@ class Ledger:
         return self.values[self._index[key]]
 
     def add(self, key: Hashable, value: Any, *, shown: bool = True, protect: bool = True, signal: Hashable | None = None,
-            cost: int = 0) -> None:
+            cost: int = 0, people: Any = None) -> None:
         """Add a count (again: the same value must be given; ``shown`` wins).
 
         Parameters
@@ -124,16 +127,31 @@ class Ledger:
             as ">99" when it is small). While that count is shown, the reader is assumed to know.
         cost : int
             0 ordinary, 1 a group's size, 2 a grand total: higher costs are hidden last.
+        people : int, optional
+            The number of distinct people behind the count (one person may be referred several
+            times), from 0 to the count. A count of ``t`` or more referrals of fewer than ``t``
+            people is about those few people: it is withheld (``"x"``), and so is the breakdown
+            of such a group (see :meth:`breakdown`). Unknown (None, the default): the count itself.
         """
         v = int(value)
         if v != value or v < 0:
             raise ParameterError(f"count {key!r} must be a whole number >= 0; got {value!r}.")
+        n_people = -1
+        if people is not None:
+            n_people = int(people)
+            if n_people != people or not 0 <= n_people <= v or (v > 0 and n_people == 0):
+                raise ParameterError(f"count {key!r}: `people` must be a whole number from 1 to the count ({v}); "
+                                     f"got {people!r}.")
         if key in self._index:
             i = self._index[key]
             if self.values[i] != v:
                 raise ParameterError(f"count {key!r} added twice with different values ({self.values[i]} and {v}).")
+            if n_people >= 0 and self.people[i] >= 0 and self.people[i] != n_people:
+                raise ParameterError(f"count {key!r} added twice with different numbers of people ({self.people[i]} and "
+                                     f"{n_people}).")
             self.shown[i] = self.shown[i] or bool(shown)
             self.cost[i] = max(self.cost[i], int(cost))
+            self.people[i] = max(self.people[i], n_people)
             return
         self._index[key] = len(self.keys)
         self.keys.append(key)
@@ -142,6 +160,11 @@ class Ledger:
         self.protect_small.append(bool(protect))
         self.signal.append(-1 if signal is None else self._index[signal])
         self.cost.append(int(cost))
+        self.people.append(n_people)
+
+    def n_people(self, i: int) -> int:
+        """The number of people behind count ``i`` (its value when not known)."""
+        return self.people[i] if self.people[i] >= 0 else self.values[i]
 
     def relate(self, total: Hashable, parts: Iterable[Hashable]) -> None:
         """Record ``total = sum(parts)`` (all keys added before); checked against the values."""
@@ -164,17 +187,19 @@ class Ledger:
             self.withheld.add(i)
 
     def breakdown(self, base: Hashable, parts: Iterable[Hashable]) -> None:
-        """``parts`` break ``base`` down: when ``base`` is from 1 to ``t − 1`` they are withheld (``"x"``).
+        """``parts`` break ``base`` down: when ``base`` is about 1 to ``t − 1`` people they are withheld (``"x"``).
 
         No breakdown of fewer than ``t`` people is published: "all 3 of them completed" tells as
-        much about each of them as a count of one would.
+        much about each of them as a count of one would. The people behind ``base`` are its
+        ``people`` (see :meth:`add`) when known, else its value: 6 referrals of one person are a
+        group of one.
         """
         self.breakdowns.append((self._index[base], tuple(self._index[q] for q in parts if q in self._index)))
 
     def add_table(self, rows: Sequence[tuple[Hashable, Mapping[str, Any]]], *, shown: Sequence[str], implied: Sequence[str] = (),
                   relations: Sequence[tuple[str, Sequence[str]]] = (), bases: Mapping[str, Sequence[str]] | None = None,
                   signals: Mapping[str, str] | None = None, total: Hashable | None = None, size: str | None = None,
-                  total_cost: int = 2) -> None:
+                  total_cost: int = 2, people: Mapping[str, str] | None = None) -> None:
         """Add a table: one row per population, one count per measure, keys ``(population, measure)``.
 
         Parameters
@@ -193,6 +218,10 @@ class Ledger:
         size : str, optional
             The measure holding each row's number of people; the rest of a row whose size is
             small is withheld. Its cells cost 1 to hide (the total row's cost ``total_cost``).
+        people : {measure: field}, optional
+            For shown measures whose number of distinct people is known: the row field holding it
+            (e.g. ``{"referrals": "people"}``). A row of 6 referrals of one person is then a group
+            of one: its breakdown and its size are withheld (see :meth:`add`).
         """
         measures = list(shown) + list(implied)
         dens = set((signals or {}).values())
@@ -200,7 +229,8 @@ class Ledger:
             row_cost = total_cost if total is not None and pop == total else 0
             for m in shown:
                 # a group's size and a rate's denominator are hidden only when nothing cheaper helps
-                self.add((pop, m), vals[m], shown=True, cost=max(row_cost, 1 if m == size or m in dens else 0))
+                ppl = vals[people[m]] if people and m in people else None
+                self.add((pop, m), vals[m], shown=True, cost=max(row_cost, 1 if m == size or m in dens else 0), people=ppl)
             for m in implied:
                 sig = (signals or {}).get(m)
                 self.add((pop, m), vals[m], shown=False, cost=row_cost, signal=None if sig is None else (pop, sig))

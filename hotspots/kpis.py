@@ -57,7 +57,7 @@ is for display and export, protected by :mod:`hotspots.disclosure` (one rule for
   at least 5;
 * percentages are whole percent, from shown counts only: ``"<1"`` (``"<P"``) when the numerator
   is a small count and ``">99"`` (``">Q"``) when the complement is, ``"c"`` when a count behind it
-  is hidden; medians are ``"x"`` when fewer than ``threshold`` people are behind them;
+  is hidden; medians are ``"x"`` when fewer than :data:`~hotspots.disclosure.MEDIAN_MIN_PEOPLE` (10) people are behind them;
 * column ``suppressed`` is True in rows with any hidden value; :attr:`KPITable.suppressed` marks
   the hidden cells.
 
@@ -89,6 +89,8 @@ from .disclosure import (
     Ledger,
     Protection,
     check_threshold,
+    median_shown,
+    person_codes,
     protect,
     render_table,
 )
@@ -100,6 +102,7 @@ __all__ = [
     "NEEDS_BOOKING",
     "NEEDS_CONTACT",
     "NOT_RECORDED",
+    "PEOPLE_FIELDS",
     "ROW_MEASURES",
     "SECONDARY",
     "SUPPRESSED",
@@ -179,6 +182,12 @@ _KPI_BASES = {
     "victim_responses": ["victims_satisfied"],
     "first_time_entrant_recorded": ["first_time_entrants"],
 }
+#: Raw columns holding the number of distinct people behind a group's size and each base (when the
+#: referrals have ``person_ref``): what the disclosure rule measures a group by.
+PEOPLE_FIELDS = {"referrals": "people", "concluded": "people_concluded", "followup_eligible": "people_followup_eligible",
+                 "victim_responses": "people_victim_responses", "first_time_entrant_recorded": "people_fte_recorded"}
+#: Raw column: the distinct people behind ``median_hours_to_contact`` (those validly contacted).
+MEDIAN_PEOPLE = "people_contacted"
 _KPI_DISPLAY = [
     "referrals", "completed", "refused", "withdrawn", "in_progress", "outcome_not_recorded", "concluded",
     "completed_pct", "refused_pct", "withdrawn_pct", "followup_eligible", "not_reoffended", "not_reoffended_pct",
@@ -353,6 +362,8 @@ def _prepare(referrals: pd.DataFrame, needed: Sequence[str]) -> tuple[pd.DataFra
                 "each referral must appear once."
             )
         df["referral_id"] = ids
+    if "person_ref" in referrals.columns:
+        df["person_ref"] = referrals["person_ref"]
     df["referred_at"] = _to_datetime(referrals["referred_at"], "referred_at")
     bad = df["referred_at"].isna()
     if bad.any():
@@ -423,12 +434,14 @@ def add_kpi_rows(ledger: Ledger, raw: pd.DataFrame, keys: Sequence[Hashable], *,
     implied = list(_KPI_IMPLIED) + (list(_FUNNEL_IMPLIED) if funnel else [])
     relations = list(_KPI_ROW_RELATIONS) + (list(_FUNNEL_ROW_RELATIONS) if funnel else [])
     cols = {c: raw[c].to_numpy() for c in shown + implied}
-    rows = [(key, {c: int(cols[c][i]) for c in shown + implied}) for i, key in enumerate(keys)]
+    people = {m: f for m, f in PEOPLE_FIELDS.items() if f in raw.columns}
+    cols.update({f: raw[f].to_numpy() for f in people.values()})
+    rows = [(key, {c: int(cols[c][i]) for c in [*shown, *implied, *people.values()]}) for i, key in enumerate(keys)]
     signals = {comp: KPI_PCTS[pct][1] for pct, comp in _KPI_PCT_COMPLEMENTS.items()}
     if funnel:
         signals.update({comp: den for num, den, comp in _FUNNEL_PCTS.values()})
     ledger.add_table(rows, shown=shown, implied=implied, relations=relations, bases=_KPI_BASES, signals=signals, total=total,
-                     size="referrals")
+                     size="referrals", people=people)
 
 
 def kpi_display(protection: Protection, raw: pd.DataFrame, keys: Sequence[Hashable],
@@ -441,8 +454,8 @@ def kpi_display(protection: Protection, raw: pd.DataFrame, keys: Sequence[Hashab
                                medians=medians, columns=_KPI_DISPLAY)
     table = _mark_not_recorded(table, raw)
     # A median needs enough people behind it: those contacted (validly), not just referred.
-    basis = raw["contacted_valid"].to_numpy()
-    few = (basis > 0) & (basis < protection.threshold)
+    basis = raw[MEDIAN_PEOPLE if MEDIAN_PEOPLE in raw.columns else "contacted_valid"].to_numpy()
+    few = np.array([not median_shown(b, protection.threshold) for b in basis], dtype=bool)
     if few.any():
         col = table["median_hours_to_contact"].to_numpy(dtype=object).copy()
         col[few] = WITHHELD
@@ -480,6 +493,7 @@ def _kpi_arrays(df: pd.DataFrame, cutoff: pd.Timestamp) -> dict[str, np.ndarray]
 
     hour = pd.Timedelta(hours=1)
     return {
+        "person": person_codes(df["person_ref"]) if "person_ref" in df.columns else None,
         "outcome": df["outcome"].astype(object).where(df["outcome"].notna(), None).to_numpy(),
         "before_cutoff": (df["referred_at"] <= cutoff).to_numpy(),
         "reoffended": flag("reoffended"),
@@ -538,6 +552,13 @@ def _kpi_counts(a: dict[str, np.ndarray], sel: np.ndarray, hours: float, base: s
     r["first_time_entrant_recorded"] = int((~np.isnan(fte)).sum())
     r["not_first_time_entrants"] = r["first_time_entrant_recorded"] - r["first_time_entrants"]
     r["fte_not_recorded"] = r["referrals"] - r["first_time_entrant_recorded"]
+    if a["person"] is not None:
+        who = a["person"][sel]
+        within = {"referrals": np.ones(len(who), dtype=bool), "concluded": np.isin(out, ("completed", "refused", "withdrawn")),
+                  "followup_eligible": elig, "victim_responses": ~np.isnan(vs), "first_time_entrant_recorded": ~np.isnan(fte)}
+        for m, mask in within.items():
+            r[PEOPLE_FIELDS[m]] = int(np.unique(who[mask]).size)
+        r[MEDIAN_PEOPLE] = int(np.unique(who[valid_contact]).size)
     return r
 
 

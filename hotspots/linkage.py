@@ -84,7 +84,7 @@ from scipy.spatial import cKDTree
 from . import validation
 from ._errors import CRSError, InputError, ParameterError, SchemaError
 from .areas import HotspotAreas
-from .disclosure import SUPPRESSION_THRESHOLD, Ledger, Protection, check_threshold, protect, render_table
+from .disclosure import SUPPRESSION_THRESHOLD, Ledger, Protection, check_threshold, person_codes, protect, render_table
 from .grid import BNG
 from .kpis import TOTAL_LABEL
 from .periods import Period
@@ -136,6 +136,8 @@ _PCTS = {
 }
 _COMPLEMENTS = {"local_pct": "not_local"}
 _BASES = {"with_task_site": ["reparation_local"]}
+# measure -> raw column of the distinct people behind it (what the disclosure rule measures groups by)
+_PEOPLE = {"referrals": "people", "with_task_site": "people_with_task_site"}
 _DISPLAY = ["referrals", "with_task_site", "reparation_local", "local_pct", "median_distance_m"]
 
 
@@ -145,10 +147,13 @@ def add_linkage_rows(ledger: Ledger, raw: pd.DataFrame, keys: list[Any], *, tota
     Cell keys are ``(population key, measure)``, shared with the KPI rows of the same population
     (:func:`hotspots.kpis.add_kpi_rows`): a hotspot's referrals are one count wherever shown.
     """
-    cols = {c: raw[c].to_numpy() for c in _COUNTS + _IMPLIED}
-    rows = [(key, {c: int(cols[c][i]) for c in _COUNTS + _IMPLIED}) for i, key in enumerate(keys)]
+    people = {m: f for m, f in _PEOPLE.items() if f in raw.columns}
+    fields = _COUNTS + _IMPLIED + list(people.values())
+    cols = {c: raw[c].to_numpy() for c in fields}
+    rows = [(key, {c: int(cols[c][i]) for c in fields}) for i, key in enumerate(keys)]
     ledger.add_table(rows, shown=_COUNTS, implied=_IMPLIED, relations=_RELATIONS, bases=_BASES,
-                     signals={comp: "with_task_site" for comp in _COMPLEMENTS.values()}, total=total, size="referrals")
+                     signals={comp: "with_task_site" for comp in _COMPLEMENTS.values()}, total=total, size="referrals",
+                     people=people)
 
 
 def linkage_display(protection: Protection, raw: pd.DataFrame, keys: list[Any], group_col: str) -> pd.DataFrame:
@@ -667,7 +672,7 @@ def link_referrals(
         "task_not_found_ids": sorted({str(t) for t in rid[not_found]})[:10] if tasks is not None else [],
         "outside_study_area": int(outside_area.sum()),
         "task_sites_outside_area": int(site_out.sum()),
-        "task_site_outside_area": int(to_outside.sum()),
+        "referrals_to_task_site_outside_area": int(to_outside.sum()),
         "dated_outside_months": n_dated_out,
         "no_task": int((~has_id).sum()) if tasks is not None else None,
         "with_task_site": n_known,
@@ -683,12 +688,16 @@ def link_referrals(
 
     known_a, local_a, within_a, same_a = (np.asarray(v, dtype=bool) for v in (known, local, within, same))
     dist_a = np.asarray(dist, dtype=float)
+    # groups are protected by their number of distinct people (a person referred 6 times is one)
+    who_a = person_codes(referrals["person_ref"]) if "person_ref" in referrals.columns else np.arange(n)
 
     def rows_for(groups: list[tuple[str, np.ndarray]], group_col: str) -> pd.DataFrame:
         cols: dict[str, list[Any]] = {c: [] for c in (group_col, "referrals", "with_task_site", "reparation_local", "within_near",
                                                       "same_town",
                                                       "near_and_same")}
         medians: list[float] = []
+        people: list[int] = []
+        people_site: list[int] = []
         for label, sel in groups:
             sel = np.asarray(sel, dtype=bool)
             k = known_a[sel]
@@ -701,10 +710,14 @@ def link_referrals(
             cols["same_town"].append(int(same_a[sel].sum()))
             cols["near_and_same"].append(int((within_a[sel] & same_a[sel]).sum()))
             medians.append(float(np.median(d)) if d.size else float("nan"))
+            people.append(int(np.unique(who_a[sel]).size))
+            people_site.append(int(np.unique(who_a[sel][k]).size))
         data: dict[str, Any] = {group_col: cols[group_col]}
         for c in ("referrals", "with_task_site", "reparation_local", "within_near", "same_town", "near_and_same"):
             data[c] = np.array(cols[c], dtype=np.int64)
         data["median_distance_m"] = np.array(medians, dtype=float)
+        data[_PEOPLE["referrals"]] = np.array(people, dtype=np.int64)
+        data[_PEOPLE["with_task_site"]] = np.array(people_site, dtype=np.int64)
         data["without_task_site"] = data["referrals"] - data["with_task_site"]
         data["not_local"] = data["with_task_site"] - data["reparation_local"]
         data["not_within_near"] = data["with_task_site"] - data["within_near"]

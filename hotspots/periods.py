@@ -45,6 +45,8 @@ from .schema import SCHEME_START
 
 __all__ = [
     "scheme_start_text",
+    "short_period_text",
+    "SHORT_PERIOD_MONTHS",
     "Period",
     "PeriodChoice",
     "periods_around",
@@ -63,6 +65,10 @@ __all__ = [
 
 #: Months either side of the scheme start that the default before/after periods cover.
 DEFAULT_CHANGE_MONTHS = 12
+#: A compared period of fewer calendar months than this is too short to read a change from: one or
+#: two months' incidents carry their season and chance (a January before against February–December
+#: after reads winter against the rest of the year as the scheme's effect).
+SHORT_PERIOD_MONTHS = 3
 #: Periods are covered alike by the months hotspots were chosen from when the shares of their
 #: days those months cover differ by less than this (regression to the mean then favours none).
 SELECTION_SHARE_TOLERANCE = 0.05
@@ -393,6 +399,38 @@ def scheme_start_text(scheme_start: Any, before: Period, after: Period) -> str:
         return f"both periods are after the scheme start ({when}): not a before/after comparison of the scheme"
     inside = "after" if after.start < day <= after.end else "before"
     return f"the scheme start ({when}) falls inside the {inside} period: not a clean before/after comparison of the scheme"
+
+
+def short_period_text(before: Period, after: Period) -> str | None:
+    """A loud caveat when a compared period is shorter than :data:`SHORT_PERIOD_MONTHS`, else None.
+
+    The one rule for the console, ``parameters.json``, the briefing images and the app (through
+    :meth:`hotspots.change_summary.ChangeSummary.caveats`, and the hotspot areas' change column).
+
+    Examples
+    --------
+    >>> text = short_period_text(Period.from_months("2025-01", "2025-01"), Period.from_months("2025-02", "2025-12"))
+    >>> text[:96]
+    'Short period: the before period is 1 month (Jan 2025, 31 days) against 11 months (Feb 2025 – Dec'
+    >>> short_period_text(Period.from_months("2025-01", "2025-03"), Period.from_months("2025-04", "2025-06")) is None
+    True
+    """
+    pairs = (("before", before, after), ("after", after, before))
+    short = [(name, p, q) for name, p, q in pairs if p.months < SHORT_PERIOD_MONTHS]
+    if not short:
+        return None
+
+    def span(p: Period) -> str:
+        return f"{p.months} month{'s' * (p.months != 1)} ({p.describe(label=False)}, {p.days} days)"
+
+    if len(short) == 2:
+        what = f"both periods are short: before {span(before)}, after {span(after)}"
+    else:
+        name, p, q = short[0]
+        what = f"the {name} period is {span(p)} against {span(q)}"
+    return (f"Short period: {what}: a change over fewer than {SHORT_PERIOD_MONTHS} months is mostly chance and season (one "
+            "month's weather and holidays against the rest), not the scheme; compare at least "
+            f"{SHORT_PERIOD_MONTHS} months either side, ideally whole years.")
 
 
 def selection_shares(selected_on: Period, periods: list[Period] | tuple[Period, ...]) -> list[float]:

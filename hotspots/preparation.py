@@ -200,8 +200,10 @@ def choose_scheme_start(
     """``settings`` with the scheme start filled in when the data show it.
 
     A given ``scheme_start`` is kept (no note). Otherwise, announced as inferred: with
-    ``referrals``, the day of the first referral (a scheme's referrals begin when it does; an
-    extract that starts later would move it); the synthetic demo data's own
+    ``referrals``, the first day of the month of the first referral (a scheme's referrals begin
+    when it does; an extract that starts later would move it). Month precision: the exact day
+    would be one person's referral date, published in the console, ``parameters.json`` and the
+    app; the before/after periods are whole calendar months anyway, so they do not change; the synthetic demo data's own
     (:data:`hotspots.schema.SCHEME_START`); else None, and no force's date is assumed
     (:func:`choose_periods` then compares the data's own halves or latest two years).
 
@@ -219,10 +221,13 @@ def choose_scheme_start(
         referrals is not None and "referred_at" in referrals.columns) else pd.Series([], dtype="datetime64[ns]")
     dated = int(when.notna().sum())
     if dated:
-        first = when.min().date().isoformat()
+        day = when.min()
+        first = day.replace(day=1).date().isoformat()
         return settings.replace(scheme_start=first), (
-            f"scheme start: {first}, inferred from the first of the {dated:,} referrals' dates (a scheme's referrals begin "
-            "when it does; give `--scheme-start` if these referrals are a later extract)"  # the app drops this clause
+            f"scheme start: {first}, inferred from the first of the {dated:,} referrals' dates, to the month ({day:%b %Y}; "
+            "its first day stands for the month: the exact day is one person's referral date and is not published; a "
+            "scheme's referrals begin when it does; give `--scheme-start` if these referrals are a later extract)"
+            # the app drops the last clause
         )
     if is_demo_data(incidents):
         return settings.replace(scheme_start=SCHEME_START), (

@@ -58,7 +58,9 @@ from .disclosure import (
     check_threshold,
     disclosure_statement,
     feasible_ranges,
+    people_basis,
     percent_text,
+    person_codes,
     protect,
 )
 from .grid import BNG
@@ -125,7 +127,9 @@ class SchemePublication:
         Referral squares (EPSG:27700 square polygons): ``square_x``, ``square_y`` (centre),
         ``square_m``, ``referrals`` (Int64, missing when hidden), ``referrals_shown`` (text).
     task_sites : DataFrame or None
-        ``task_id``, ``referrals``, ``referrals_shown`` per task site (site order).
+        ``task_id``, ``referrals``, ``referrals_shown`` per task site (site order): the referrals
+        linked to it; for a site outside the study area (which links none), the referrals naming
+        it (they are left out of the reparation measures and flows, not of this count).
     flows : GeoDataFrame or None
         Referral → task lines from each hotspot area (or town) to each task site with any
         referral: ``origin`` (area id or town), ``origin_kind`` ("hotspot area" / "town"),
@@ -161,6 +165,8 @@ class SchemePublication:
     groups: dict[str, tuple[str, ...]] = field(default_factory=dict, repr=False)
     data_notes: tuple[str, ...] = ()
     notes: tuple[str, ...] = ()
+    #: What groups are measured in (:func:`hotspots.disclosure.people_basis`): people, or referrals without ``person_ref``.
+    basis: str = ""
     checks: dict[str, Any] = field(default_factory=dict, repr=False)
     #: Figures and rates whose times the referrals never record (:func:`hotspots.kpis.not_recorded_measures`):
     #: shown as "not recorded" everywhere, never as 0.
@@ -459,6 +465,9 @@ def publish_scheme(
             ledger.relate_rows(("where", IN_HOTSPOTS), area_keys, list(LINK_COUNTS))
 
     # ---- geography: squares, and their parts in each hotspot area
+    # groups are protected by their number of distinct people (a person referred 6 times is one)
+    by_people = bool("person_ref" in table.columns and table["person_ref"].notna().any())
+    who = person_codes(table["person_ref"] if "person_ref" in table.columns else [None] * len(table))
     located = _located(table)
     n_all = len(table)
     n_loc = int(located.sum())
@@ -482,8 +491,9 @@ def publish_scheme(
         sq, inv, cnt = np.unique(np.column_stack([ix, iy]), axis=0, return_inverse=True, return_counts=True)
         inv = np.asarray(inv).ravel()
         sq_keys = [("square", int(a), int(b)) for a, b in sq]
-        for k, c in zip(sq_keys, cnt.tolist()):
-            ledger.add((k, "referrals"), c)
+        sq_people = pd.Series(who[located]).groupby(inv).nunique().reindex(range(len(sq)), fill_value=0).tolist()
+        for k, c, p in zip(sq_keys, cnt.tolist(), sq_people):
+            ledger.add((k, "referrals"), c, people=p)
         ledger.relate(("where", "located"), [(k, "referrals") for k in sq_keys])
         if has_areas:
             a = areas if areas is not None else None
@@ -514,7 +524,8 @@ def publish_scheme(
     # ---- task sites and referral → task flows
     sites_frame = flows_frame = None
     if has_tasks:
-        sites_frame, flows_frame = _tasks_and_flows(ledger, table, linkage, areas if has_areas else None, located, has_areas)
+        sites_frame, flows_frame = _tasks_and_flows(ledger, table, linkage, areas if has_areas else None, located, has_areas,
+                                                    who)
 
     _add_checks(ledger, linkage, overall.checks, n_all - n_loc, unlocated_key, groups.get("month", ()))
     prot = protect(ledger, threshold=t, unsafe=unsafe, protect_implied=protect_implied)
@@ -537,7 +548,8 @@ def publish_scheme(
     return SchemePublication(
         protection=prot, threshold=t, snap_m=snap, kpis=kpis, funnel=funnel, referrals_by_hotspot=by_hot,
         referrals_summary=summ, origins=origins, task_sites=sites_frame, flows=flows_frame,
-        statement=disclosure_statement(t), window=overall.window, groups=groups, data_notes=overall.notes, notes=prot.notes,
+        statement=disclosure_statement(t, by_people=by_people), window=overall.window, groups=groups, data_notes=overall.notes,
+        notes=prot.notes, basis=people_basis(by_people),
         checks={name: prot.marker(("check", name)) for name in CHECKS if ("check", name) in prot},
         not_recorded=not_recorded_measures(overall.raw),
     )
@@ -545,7 +557,7 @@ def publish_scheme(
 
 #: The data-quality counts of :attr:`SchemePublication.checks`: from the linkage summary
 #: (:func:`hotspots.linkage.link_referrals`) and the KPI rows (:attr:`hotspots.kpis.KPIRows.checks`).
-CHECKS = ("outside_study_area", "task_not_found", "task_site_outside_area", "dated_outside_months",
+CHECKS = ("outside_study_area", "task_not_found", "referrals_to_task_site_outside_area", "dated_outside_months",
           "contact_before_referral", "contact_long_after_referral")
 
 
@@ -571,6 +583,8 @@ def _add_checks(ledger: Ledger, linkage: Any, kpi_checks: Mapping[str, int], n_u
     if outside_rows:
         ledger.relate(("check", "dated_outside_months"), outside_rows)
     out = values.get("outside_study_area")
+    if ("where", "task_site_outside") in ledger and ("check", "referrals_to_task_site_outside_area") in ledger:
+        ledger.relate(("check", "referrals_to_task_site_outside_area"), [("where", "task_site_outside")])
     if out is not None and n_unlocated:
         ledger.add(("check", "no_point"), n_unlocated - int(out), shown=False)
         ledger.relate(unlocated_key, [("check", "outside_study_area"), ("check", "no_point")])
@@ -608,8 +622,8 @@ def _fill(frame: pd.DataFrame, prot: Protection, keys: Sequence[Any]) -> pd.Data
 
 
 def _tasks_and_flows(ledger: Ledger, table: pd.DataFrame, linkage: Any, areas: gpd.GeoDataFrame | None, located: np.ndarray,
-                     has_areas: bool) -> tuple[pd.DataFrame, gpd.GeoDataFrame]:
-    from .linkage import NO_LOCATION, OUTSIDE_HOTSPOTS
+                     has_areas: bool, who: np.ndarray) -> tuple[pd.DataFrame, gpd.GeoDataFrame]:
+    from .linkage import NO_LOCATION, OUTSIDE_HOTSPOTS, SITE_OUTSIDE_AREA
 
     sites = linkage.task_sites
     site_ids = [str(v).strip() for v in sites["task_id"].tolist()]
@@ -618,10 +632,17 @@ def _tasks_and_flows(ledger: Ledger, table: pd.DataFrame, linkage: Any, areas: g
     tid = table["task_id"].astype(str).str.strip().to_numpy()
     total_linked = int(linked.sum())
     ledger.add(("where", "task_linked"), total_linked, shown=False)
-    site_counts = {s: int(((tid == s) & linked).sum()) for s in site_ids}
+    # a site outside the study area links no referral, but referrals name it: its count is theirs
+    # (protected like any other), not a false 0; they add up to the check of referrals naming such sites
+    to_out = status == SITE_OUTSIDE_AREA
+    out_ids = {s for s in site_ids if ((tid == s) & to_out).any()}
     for s in site_ids:
-        ledger.add((("site", s), "referrals"), site_counts[s])
-    ledger.relate(("where", "task_linked"), [(("site", s), "referrals") for s in site_ids])
+        named = (tid == s) & (to_out if s in out_ids else linked)
+        ledger.add((("site", s), "referrals"), int(named.sum()), people=np.unique(who[named]).size)
+    ledger.relate(("where", "task_linked"), [(("site", s), "referrals") for s in site_ids if s not in out_ids])
+    if out_ids:
+        ledger.add(("where", "task_site_outside"), int(to_out.sum()), shown=False)
+        ledger.relate(("where", "task_site_outside"), [(("site", s), "referrals") for s in site_ids if s in out_ids])
     with_site = linked & located
     ledger.add(("where", "linked_unlocated"), int((linked & ~located).sum()), shown=False)
     ledger.relate(("where", "task_linked"), [(ALL, "with_task_site"), ("where", "linked_unlocated")])
@@ -642,15 +663,15 @@ def _tasks_and_flows(ledger: Ledger, table: pd.DataFrame, linkage: Any, areas: g
         region = np.char.add("town:", harm_town.astype(str))
     no_origin = with_site & by_town & ~has_town
     sel = with_site & ~no_origin
-    df = pd.DataFrame({"region": region[sel], "task_id": tid[sel]})
-    flows = df.groupby(["region", "task_id"], sort=True).size().reset_index(name="n")
+    df = pd.DataFrame({"region": region[sel], "task_id": tid[sel], "who": who[sel]})
+    flows = df.groupby(["region", "task_id"], sort=True).agg(n=("who", "size"), people=("who", "nunique")).reset_index()
     # site side: flows into a site plus its linked referrals without a location
     by_site: dict[str, list[tuple]] = {}
     by_region: dict[str, list[tuple]] = {}
     keys = []
-    for r, s, n in flows.itertuples(index=False):
+    for r, s, n, ppl in flows.itertuples(index=False):
         k = (("flow", r, s), "referrals")
-        ledger.add(k, int(n))
+        ledger.add(k, int(n), people=int(ppl))
         keys.append(k)
         by_site.setdefault(s, []).append(k)
         by_region.setdefault(r, []).append(k)
@@ -661,7 +682,8 @@ def _tasks_and_flows(ledger: Ledger, table: pd.DataFrame, linkage: Any, areas: g
         if no_origin.any():
             ledger.add((("site_no_origin", s), "referrals"), int(((tid == s) & no_origin).sum()), shown=False)
             parts.append((("site_no_origin", s), "referrals"))
-        ledger.relate((("site", s), "referrals"), parts)
+        if s not in out_ids:  # a site outside links nothing: its count is of the referrals naming it
+            ledger.relate((("site", s), "referrals"), parts)
     ledger.relate(("where", "linked_unlocated"), [(("site_unlocated", s), "referrals") for s in site_ids])
     towns_of_outside: list[tuple] = []
     for r, ks in by_region.items():
@@ -680,7 +702,7 @@ def _tasks_and_flows(ledger: Ledger, table: pd.DataFrame, linkage: Any, areas: g
         if tot in ledger:
             ledger.relate(tot, towns_of_outside)
     sites_frame = pd.DataFrame({"task_id": site_ids})
-    flows_frame = _flows_frame(flows, linkage, areas, sites)
+    flows_frame = _flows_frame(flows[["region", "task_id", "n"]], linkage, areas, sites)
     flows_frame.attrs["keys"] = keys
     return sites_frame, flows_frame
 

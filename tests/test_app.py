@@ -164,6 +164,12 @@ def test_before_after_period_changes_the_numbers(demo):
     assert metric(at, "After (study area)") == f"{int(cells.table['n_after'].sum()):,}"
     summ = cells.summary()
     assert metric(at, "Cells with a significant fall") == f"{int(summ['significant fall']):,}"
+    assert not any("Short period" in w.value for w in at.warning)
+    # a before period of one month: the tab warns loudly (the change is mostly chance and season)
+    at.select_slider(key="before-demo-0").set_range("2022-06", "2022-06").run()
+    open_tab(at, "Before / after")
+    check(at)
+    assert any("Short period" in w.value and "1 month" in w.value for w in at.warning), [w.value for w in at.warning]
 
 
 def test_before_after_tab_shows_the_emerging_hot_spots(demo):

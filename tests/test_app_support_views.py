@@ -389,6 +389,11 @@ def test_change_summary_table_shows_the_three_scopes_as_text():
     # Without a summary: no rows, the reason, and the interval named by alpha.
     empty = views.change_summary_table(None, "no hotspot areas", alpha=0.1)
     assert len(empty.frame) == 0 and "90 % CI" in empty.frame.columns and "no hotspot areas" in empty.caption
+    assert t.warnings == () and empty.warnings == ()  # 6 months either side: nothing to warn of
+    # Cleveland: before = Jan 2025 only: the tab warns loudly (a period under 3 months) before the table
+    short = views.change_summary_table(ChangeSummary(rows, 0.05, Period.from_months("2025-01", "2025-01"),
+                                                     Period.from_months("2025-02", "2025-12"), "method"))
+    assert len(short.warnings) == 1 and short.warnings[0].startswith("Short period: the before period is 1 month (Jan 2025")
 
 
 def test_periods_help_names_a_scheme_start_only_when_one_is_known():

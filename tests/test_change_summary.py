@@ -770,3 +770,20 @@ def test_no_share_shocks_leave_hotspots_vs_elsewhere_near_its_level():
         s = change_summary(inc, areas, Period.from_months("2023-01", "2023-12"), Period.from_months("2024-01", "2024-12"))
         sds.append(s.params["share_shocks"]["sd"])
     assert np.median(sds) < 0.06
+
+
+def test_a_short_period_is_a_caveat_beside_the_rows():
+    """Cleveland: before = Jan 2025 only (scheme start inferred in February), after Feb-Dec: "+251%" and
+    "elsewhere: significant rise" were printed with no caveat."""
+    import dataclasses
+
+    from hotspots.change_summary import SEASON_NOT_SEPARATED
+
+    note = "seasonality could not be separated from the change (...)"
+    summ = dataclasses.replace(_hand_summary(["significant rise"] * 3, [note]), before=Period.from_months("2025-01", "2025-01"),
+                               after=Period.from_months("2025-02", "2025-12"))
+    caveats = summ.caveats()
+    assert len(caveats) == 2 and caveats[1] == SEASON_NOT_SEPARATED
+    assert caveats[0].startswith("Short period: the before period is 1 month (Jan 2025, 31 days) against 11 months")
+    # 3 months or more either side: no short-period caveat
+    assert _hand_summary(["significant rise"] * 3).caveats() == []

@@ -245,7 +245,12 @@ def test_the_statement_explains_every_x():
     assert "'x' marks a figure not shown at all (any value, 0 included): the breakdown of a group smaller than 5" in text
     # an 'x' on a count of 5 or more (the fallback when no 'c' can free a small count) is described too
     assert "a count whose <5 or 'c' would still let a small count be worked out" in text
-    assert "or a rate (of any group) that would;" in text
+    assert "a rate (of any group) that would," in text
+    # groups are measured in people, and a median of few people is not shown
+    assert "the breakdown of a group smaller than 5 people (or its size, when they were referred 5 or more times)" in text
+    assert "or a median of fewer than 10 people;" in text
+    assert "groups are measured in referrals, not people" in disclosure_statement(5, by_people=False)
+    assert "measured in referrals" not in text
     assert text.endswith("a percentage shown as '<16' or '>92' is a bound, where its exact value would.")  # "<16" explained
 
 
@@ -326,3 +331,95 @@ def test_a_small_groups_breakdown_stays_withheld_and_cannot_be_subtracted():
     lo, hi = feasible_ranges(p, [{("G1", "satisfied"): 1}])[0]
     assert lo < hi  # nor can it be worked out from the other rows (one of them is hidden for it)
     assert p.marker(("All", "satisfied")) == 22
+
+
+# =============================================================================== groups measured in people
+def _one_person_rows():
+    """G1: 6 referrals, all of one person, all refused and none satisfied (ref_oneperson.csv's "youth")."""
+    return [("G1", {"referrals": 6, "refused": 6, "satisfied": 0, "people": 1}),
+            ("G2", {"referrals": 20, "refused": 4, "satisfied": 10, "people": 18}),
+            ("G3", {"referrals": 22, "refused": 7, "satisfied": 12, "people": 20}),
+            ("All", {"referrals": 48, "refused": 17, "satisfied": 22, "people": 39})]
+
+
+def test_a_group_of_one_person_referred_six_times_is_a_group_of_one():
+    led = Ledger()
+    led.add_table(_one_person_rows(), shown=["referrals", "refused", "satisfied"], total="All", size="referrals",
+                  people={"referrals": "people"})
+    p = protect(led)
+    # its outcomes are that person's: withheld, and so is its size (6 referrals of one person; "<5" would be false)
+    assert [p.marker(("G1", m)) for m in ("referrals", "refused", "satisfied")] == [WITHHELD] * 3
+    for key in [("G1", "referrals"), ("G1", "refused"), ("G1", "satisfied")]:
+        lo, hi = feasible_ranges(p, [{key: 1}])[0]
+        assert lo < hi  # not worked out from the other rows and the total either
+    assert p.marker(("All", "referrals")) == 48
+    # measured in referrals (no people given) the same group was published whole: what the tester saw
+    old = Ledger()
+    old.add_table(_one_person_rows(), shown=["referrals", "refused", "satisfied"], total="All", size="referrals")
+    q = protect(old)
+    assert q.marker(("G1", "referrals")) == 6 and q.marker(("G1", "satisfied")) == 0
+
+
+def test_people_must_fit_their_count_and_agree_between_tables():
+    led = Ledger()
+    with pytest.raises(ParameterError, match="`people` must be a whole number from 1 to the count"):
+        led.add("a", 3, people=4)
+    with pytest.raises(ParameterError, match="`people`"):
+        led.add("b", 3, people=0)
+    led.add("c", 6, people=2)
+    with pytest.raises(ParameterError, match="different numbers of people"):
+        led.add("c", 6, people=3)
+    led.add("c", 6)  # unknown the second time: the first stands
+    assert led.n_people(led.index("c")) == 2 and led.copy().n_people(led.index("c")) == 2
+    led.add("d", 7)
+    assert led.n_people(led.index("d")) == 7  # unknown: the count itself
+
+
+def test_person_codes_and_the_median_rule():
+    from hotspots.disclosure import MEDIAN_MIN_PEOPLE, median_shown, person_codes
+
+    codes = person_codes(["p_a", "p_b", "p_a", None, None])
+    assert codes.tolist() == [0, 1, 0, 2, 3]  # a missing reference is a person of its own
+    assert np.unique(codes).size == 4
+    # Hotspot 4's median hours to contact was one person's delay (5 people: 34.65, 13.45, 36.01, 17.18, 7.1 -> 17.18)
+    assert MEDIAN_MIN_PEOPLE == 10
+    assert not median_shown(5) and not median_shown(9) and median_shown(10) and median_shown(0)
+    assert not median_shown(11, threshold=6) and median_shown(12, threshold=6)  # twice a higher threshold
+
+
+def test_a_median_of_too_few_people_is_withheld_in_tables():
+    led = Ledger()
+    rows = [("A", {"n": 6, "people": 5}), ("B", {"n": 12, "people": 12}), ("All", {"n": 18, "people": 17})]
+    led.add_table(rows, shown=["n"], total="All", size="n", people={"n": "people"})
+    p = protect(led)
+    table, mask = render_table(p, [("A", "A"), ("B", "B"), ("All", "All")], label="g", counts=["n"],
+                               medians={"med": ([17.18, 20.0, 19.0], "n")})
+    assert table["med"].tolist() == [WITHHELD, 20.0, 19.0]  # 5 people behind A's median: hidden
+    assert mask["med"].tolist() == [True, False, False]
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(st.tuples(st.integers(0, 12), st.integers(0, 12), st.integers(1, 12)), min_size=2, max_size=4),
+       st.sampled_from([3, 5]))
+def test_groups_measured_in_people_survive_the_independent_attacker(groups, t):
+    """Rows of (yes, no) referrals with a number of people from 1 to their size: no group of fewer
+    than ``t`` people shows anything but markers, and nothing hidden can be worked out."""
+    led = Ledger()
+    rows = []
+    for i, (yes, no, ppl) in enumerate(groups):
+        n = yes + no
+        rows.append((i, {"n": n, "yes": yes, "no": no, "people": min(ppl, n)}))
+    tot = {m: sum(r[m] for _, r in rows) for m in ("n", "yes", "no", "people")}
+    rows.append(("T", tot))
+    led.add_table(rows, shown=["n", "yes", "no"], relations=[("n", ["yes", "no"])], total="T", size="n",
+                  people={"n": "people"})
+    p = protect(led, threshold=t)
+    att = attack.Attack(t)
+    for k in led.keys:
+        att.published(k, p.marker(k))
+    for total, parts in led.relations:
+        att.equal(led.keys[total], [led.keys[q] for q in parts])
+    assert att.findings() == []
+    for key, r in rows:
+        if 0 < r["people"] < t:
+            assert all(isinstance(p.marker((key, m)), str) for m in ("n", "yes", "no"))

@@ -277,3 +277,23 @@ def test_random_schemes_survive_the_attacker(params):
 @given(schemes())
 def test_many_random_schemes_survive_the_attacker(params):
     _survives(*attack.scheme(*params))
+
+
+# =============================================================================== people referred several times
+@pytest.mark.parametrize("n, seed, t, n_areas, repeat", [(120, 7, 5, 2, 3), (60, 8, 5, 1, 6), (150, 9, 3, 2, 8)])
+def test_schemes_of_repeat_referrals_survive_the_attacker_and_show_no_group_of_few_people(n, seed, t, n_areas, repeat):
+    """Each person referred ``repeat`` times: groups are measured in people, so a row, square, site or
+    flow of ``t`` or more referrals of fewer than ``t`` people shows no number, and the files still
+    give nothing away to the attacker."""
+    from hotspots.linkage import link_referrals
+    from hotspots.publication import publish_scheme
+
+    refs, areas, tasks, towns = attack.scheme_data(n, seed, n_areas, 0.0)
+    refs = refs.assign(person_ref=[f"p_{i // repeat:016x}" for i in range(n)])
+    link = link_referrals(refs, areas=areas, tasks=tasks, towns=towns)
+    pub = publish_scheme(refs, linkage=link, areas=areas, threshold=t, snap_m=250.0)
+    _survives(pub, areas)
+    led, prot = pub.protection.ledger, pub.protection
+    few = [k for i, k in enumerate(led.keys) if led.shown[i] and led.values[i] >= t and 0 < led.n_people(i) < t]
+    assert few, "the case should hold groups of many referrals of few people"
+    assert all(prot.marker(k) == "x" for k in few), [(k, prot.marker(k)) for k in few if prot.marker(k) != "x"][:5]

@@ -290,6 +290,16 @@ def test_change_summary_table_in_csv_and_gpkg(demo, exported):
     assert side["outputs"]["csv:change_summary"]["path"] == "csv/change_summary.csv"
     assert [r["scope"] for r in side["results"]["change_summary"]["rows"]] == list(csv["scope"])
     assert side["results"]["change_summary"]["method"] == an.change_summary.method
+    # what qualifies every change (a period under 3 months, the season not separated), as the console warns
+    assert side["results"]["change_summary"]["warnings"] == an.change_summary.caveats()
+    # privacy: groups measured in people (the demo has person_ref), and the checks named for what they count
+    assert side["privacy"]["groups_measured_in"].startswith("people")
+    from hotspots.publication import scheme_publication
+
+    assert side["privacy"]["statement"] == scheme_publication(an).statement
+    checks = side["results"]["scheme_checks"]
+    assert "task_site_outside_area" not in checks and "referrals_to_task_site_outside_area" in checks
+    assert checks["task_sites_outside_area"] == an.linkage.summary["task_sites_outside_area"]
 
 
 def test_each_hotspot_area_carries_its_rings_change(demo, exported):

@@ -56,7 +56,7 @@ def test_drops_duplicates_unknown_and_missing_kinds() -> None:
     assert data["task_id"].tolist() == ["T1", "T6", "T7"]
     # a repeated id keeps its later row (an export's update), and says the dropped row differed
     assert data["kind"].iloc[0] == "allotment" and report.examples["duplicate id"] == ["DataFrame:row 1"]
-    assert any("1 of the 1 row(s) dropped as 'duplicate id' differ from the row kept for their `task_id`" in w
+    assert any("1 row(s) of the 1 row(s) dropped as 'duplicate id' differ from the row kept for their `task_id`" in w
                for w in report.warnings)
 
 

@@ -601,3 +601,41 @@ def test_no_contact_times_read_not_recorded():
     assert t.contacted_48h == NOT_RECORDED and t.contacted_48h_pct == NOT_RECORDED
     assert t.median_hours_to_contact == NOT_RECORDED
     assert referral_funnel(df).table.iloc[-1].contacted == NOT_RECORDED
+
+
+# ----------------------------------------------------------------------------- groups measured in people
+def test_a_group_of_one_person_referred_many_times_is_protected_as_a_group_of_one():
+    """ref_oneperson.csv: every "youth" referral is one person's; the row showed their outcomes."""
+    df = _frame()
+    youth = (df["age_group"] == "youth").to_numpy()
+    df.loc[youth, "person_ref"] = "p_aaaaaaaaaaaaaaaa"
+    assert youth.sum() == 8
+    k = scheme_kpis(df, by="age_group", as_of="2025-03-31")
+    raw = _raw_row(k, "youth")
+    assert raw.referrals == 8 and raw.people == 1 and raw.people_concluded == 1
+    row = k.table[k.table["age_group"] == "youth"].iloc[0]
+    # size and breakdown withheld: 8 referrals of 1 person are a group of one
+    assert all(row[c] == WITHHELD for c in ("referrals", "completed", "refused", "victims_satisfied", "not_reoffended"))
+    assert row.median_hours_to_contact == WITHHELD
+    assert _raw_row(k, "adult").people == 16 and _raw_row(k, TOTAL_LABEL).people == 17
+    # without person references groups fall back to referrals: the youth row is shown (8 referrals)
+    fallback = scheme_kpis(df.drop(columns="person_ref"), by="age_group", as_of="2025-03-31")
+    assert "people" not in fallback.raw.columns
+    assert fallback.table[fallback.table["age_group"] == "youth"].iloc[0].referrals == 8
+
+
+def test_a_median_needs_ten_people():
+    """Hotspot 4's median hours to contact (17.2) was one of its 5 people's delays."""
+    delays = [34.65, 13.45, 36.01, 17.18, 7.1]
+    rows = [(f"r{i}", "2024-03-01 10:00", "harassment", h, h + 1, "completed", False, True, True) for i, h in enumerate(delays)]
+    k = scheme_kpis(_frame(rows), as_of="2025-03-31")
+    assert k.raw.iloc[-1].median_hours_to_contact == pytest.approx(17.18) and k.raw.iloc[-1].people_contacted == 5
+    assert k.table.iloc[-1].median_hours_to_contact == WITHHELD
+    more = rows + [(f"q{i}", "2024-03-01 10:00", "harassment", 20 + i, 21 + i, "completed", False, True, True) for i in range(5)]
+    k10 = scheme_kpis(_frame(more), as_of="2025-03-31")
+    assert k10.table.iloc[-1].median_hours_to_contact == pytest.approx(round(float(np.median(
+        delays + [20, 21, 22, 23, 24])), 1))
+    # ten referrals of nine people: still hidden (people are counted, not referrals)
+    same = _frame(more)
+    same.loc[same.index[-1], "person_ref"] = same["person_ref"].iloc[0]
+    assert scheme_kpis(same, as_of="2025-03-31").table.iloc[-1].median_hours_to_contact == WITHHELD

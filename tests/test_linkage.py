@@ -420,7 +420,9 @@ def test_referrals_and_task_sites_outside_the_study_area_are_counted_and_not_use
     assert t.loc["d", "task_status"] == "task site outside study area" and not bool(t.loc["d", "task_found"])
     assert t.loc["e", "task_status"] == "task not found"
     s = r.summary
-    counts = (s["outside_study_area"], s["task_sites_outside_area"], s["task_site_outside_area"], s["task_not_found"])
+    counts = (s["outside_study_area"], s["task_sites_outside_area"], s["referrals_to_task_site_outside_area"],
+              s["task_not_found"])
+    assert "task_site_outside_area" not in s  # renamed: it counts referrals, not sites
     assert counts == (1, 1, 1, 1)
     assert s["with_location"] == 5 and s["with_task_site"] == 3  # a, b, c (the sea's point is not used)
     assert any("outside the study area" in n and "sea" in n for n in r.notes)

@@ -204,3 +204,18 @@ def test_scheme_start_text_says_when_the_periods_do_not_straddle_the_start():
     # a gap between the periods around the start is still a before/after
     assert scheme_start_text("2025-08-10", Period.from_months("2025-01", "2025-06"),
                              Period.from_months("2025-09", "2025-12")) == "scheme start 2025-08-10"
+
+
+def test_short_period_text_warns_below_three_months():
+    from hotspots.periods import SHORT_PERIOD_MONTHS, short_period_text
+
+    assert SHORT_PERIOD_MONTHS == 3
+    jan, rest = Period.from_months("2025-01", "2025-01"), Period.from_months("2025-02", "2025-12")
+    text = short_period_text(jan, rest)
+    assert "the before period is 1 month (Jan 2025, 31 days) against 11 months (Feb 2025 – Dec 2025, 334 days)" in text
+    assert "mostly chance and season" in text and "at least 3 months" in text
+    after = short_period_text(Period.from_months("2024-01", "2024-12"), Period.from_months("2025-01", "2025-02"))
+    assert after.startswith("Short period: the after period is 2 months (Jan 2025 – Feb 2025, 59 days) against 12 months")
+    both = short_period_text(jan, Period.from_months("2025-02", "2025-02"))
+    assert "both periods are short: before 1 month" in both and "after 1 month (Feb 2025, 28 days)" in both
+    assert short_period_text(Period.from_months("2025-01", "2025-03"), Period.from_months("2025-04", "2025-06")) is None

@@ -364,9 +364,12 @@ def test_scheme_start_given_demo_first_referral_or_none(demo):
     )
     assert choose_scheme_start(three, Settings()) == (Settings(), "")
     refs = demo.referrals.assign(referred_at=pd.to_datetime(demo.referrals["referred_at"]) + pd.DateOffset(months=5))
-    first = pd.to_datetime(refs["referred_at"]).min().date().isoformat()
+    day = pd.to_datetime(refs["referred_at"]).min()
+    first = day.replace(day=1).date().isoformat()  # to the month: the exact day is one person's referral
     s, note = choose_scheme_start(three, Settings(), refs)
-    assert s.scheme_start == first and f"{first}, inferred from the first of the {len(refs):,} referrals' dates" in note
+    assert s.scheme_start == first
+    assert f"{first}, inferred from the first of the {len(refs):,} referrals' dates, to the month" in note
+    assert first.endswith("-01") and (day.day == 1 or day.date().isoformat() not in note)
     assert choose_scheme_start(demo.incidents, Settings(), refs)[0].scheme_start == first  # the referrals come first
     # it sets the default periods: up to 12 months either side of its month
     s, pnote = choose_periods(three, s)

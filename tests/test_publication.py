@@ -217,3 +217,64 @@ def test_a_small_area_withholds_its_own_squares_not_everyones():
     for k, shown_ in zip(led.keys, led.shown):
         if shown_ and k[1] == "referrals" and prot.state(k) == "withheld":
             assert led.value(k) < 5 or (isinstance(k[0], tuple) and k[0][0] == "square"), k
+
+
+def test_a_task_site_outside_the_study_area_counts_the_referrals_naming_it():
+    """ref_messy.csv names CL09 in Brighton for 2 referrals: its layer showed 0, and
+    scheme_checks.task_site_outside_area (a count of referrals) read as a count of sites."""
+    import geopandas as gpd
+    import shapely
+
+    from hotspots.linkage import link_referrals
+    from hotspots.publication import CHECKS, publish_scheme
+
+    refs, areas, tasks, towns = scheme_data(120, 4, 2, 0.0)
+    tasks = tasks.copy()
+    tasks.loc[tasks.index[0], "geometry"] = shapely.Point(tasks.geometry.iloc[0].x + 200_000, tasks.geometry.iloc[0].y)
+    x0, y0, x1, y1 = refs.total_bounds
+    study = gpd.GeoDataFrame(geometry=[shapely.box(x0 - 9_000, y0 - 9_000, x1 + 9_000, y1 + 9_000)], crs=27700)
+    link = link_referrals(refs, areas=areas, tasks=tasks, towns=towns, study_area=study)
+    named = int((refs["task_id"] == "T0").sum())
+    assert named >= 5 and link.summary["referrals_to_task_site_outside_area"] == named
+    assert link.summary["task_sites_outside_area"] == 1
+    p = publish_scheme(refs, linkage=link, areas=areas, threshold=5, snap_m=250.0)
+    assert "referrals_to_task_site_outside_area" in CHECKS and "task_site_outside_area" not in p.checks
+    site = p.task_sites.set_index("task_id").loc["T0"]
+    assert p.protection.ledger.value((("site", "T0"), "referrals")) == named  # not a false 0
+    assert site["referrals_shown"] in (str(named), "c", "x")
+    check = p.checks["referrals_to_task_site_outside_area"]
+    assert check in (named, "c", "x")
+    # tied together: the check equals the site's count, so they are protected as one
+    assert not (site["referrals_shown"] == str(named) and check in ("c", "x"))
+
+
+def test_squares_sites_and_flows_are_protected_by_people():
+    """One person referred 8 times from one place to one site: the square, the site and the flow each
+    hold 8 referrals of one person, so none shows 8."""
+    from hotspots.linkage import link_referrals
+    from hotspots.publication import publish_scheme
+
+    refs, areas, tasks, towns = scheme_data(140, 11, 2, 0.0)
+    refs = refs.copy()
+    same = refs.index[:8]
+    refs.loc[same, "person_ref"] = "p_aaaaaaaaaaaaaaaa"
+    refs.loc[same, "geometry"] = refs.geometry.iloc[0]
+    refs.loc[same, "task_id"] = "T1"
+    # the site's other referrals go elsewhere: T1 is that person's only
+    others = (refs["task_id"] == "T1") & ~refs.index.isin(same)
+    refs.loc[others, "task_id"] = "T0"
+    link = link_referrals(refs, areas=areas, tasks=tasks, towns=towns)
+    p = publish_scheme(refs, linkage=link, areas=areas, threshold=5, snap_m=250.0)
+    led = p.protection.ledger
+    assert led.value((("site", "T1"), "referrals")) == 8 and p.protection.marker((("site", "T1"), "referrals")) == "x"
+    flows = [k for k in led.keys if isinstance(k[0], tuple) and k[0][0] == "flow" and k[0][2] == "T1"]
+    assert flows and all(p.protection.marker(k) != 8 for k in flows)
+    sq = [k for k in led.keys if isinstance(k[0], tuple) and k[0][0] == "square" and led.value(k) >= 8
+          and led.n_people(led.index(k)) < 5]
+    assert all(p.protection.marker(k) == "x" for k in sq)
+    assert "people" in p.basis and "measured in referrals" not in p.statement
+    # without person references: groups are measured in referrals, and every output says so
+    q = publish_scheme(refs.drop(columns="person_ref"), linkage=link_referrals(refs.drop(columns="person_ref"), areas=areas,
+                       tasks=tasks, towns=towns), areas=areas, threshold=5, snap_m=250.0)
+    assert q.protection.marker((("site", "T1"), "referrals")) in (8, "c")
+    assert "groups are measured in referrals, not people" in q.statement and q.basis.startswith("referrals")

@@ -778,11 +778,14 @@ class SummaryTable:
         What the figures are and how they were tested.
     lines : tuple of str
         The rows as the command line prints them (:meth:`hotspots.change_summary.ChangeSummary.lines`).
+    warnings : tuple of str
+        What qualifies every change (:meth:`~hotspots.change_summary.ChangeSummary.caveats`), shown as warnings.
     """
 
     frame: pd.DataFrame
     caption: str
     lines: tuple[str, ...]
+    warnings: tuple[str, ...] = ()
 
 
 def change_summary_table(
@@ -832,7 +835,7 @@ def change_summary_table(
         )
     caption = sentences(caption, *([] if moved is not None else [moved_note or ""]), *summary.notes)
     lines = tuple(summary.lines()) + (() if moved is None else tuple(moved.lines()))
-    return SummaryTable(pd.DataFrame(rows, columns=columns), caption, lines)
+    return SummaryTable(pd.DataFrame(rows, columns=columns), caption, lines, tuple(summary.caveats()))
 
 
 def report_metrics(view: ReportView) -> list[Metric]:

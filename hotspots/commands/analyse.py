@@ -550,6 +550,8 @@ def summary_lines(analysis: Any, inputs: Inputs | None = None, *, top: int = 5) 
         lines.append(f"  pooled change {period_range_text(an.before)} -> {period_range_text(an.after)}:")
         lines += [f"    {line}" for line in an.change_summary.lines()]
         lines.append(f"    {an.change_summary.dispersion_line()}")
+        # loud: a compared period under 3 months, or the season not separated, qualifies every change above
+        lines += [f"    WARNING: {caveat}" for caveat in an.change_summary.caveats()]
         # what qualifies those verdicts (seasonality, where tau2 came from, how hotspots were chosen)
         lines += [f"    - {note}" for note in an.change_summary.notes]
     moved = getattr(an, "displacement", None)

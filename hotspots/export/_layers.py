@@ -24,6 +24,7 @@ from .._errors import ParameterError
 from ..emerging_summary import levels_estimated, short_series_caveat
 from ..gistar import unreached_note
 from ..grid import Grid
+from ..periods import short_period_text
 from ..publication import scheme_publication
 from ..style import INK, OFFLINE_INSIDE, OUTLINE
 from ..summaries import per_day_note
@@ -498,6 +499,12 @@ def areas_table_into(panel: SidePanel, analysis: Any, suppress: bool, max_rows: 
             "↓/↑ significant "
             f"fall/rise ({test}, alpha {s.alpha:g}{', FDR' if fdr else ', each area on its own'})."
         )
+        # what qualifies these changes, as the console warns (a period under 3 months, the season not separated)
+        summ_change = getattr(analysis, "change_summary", None)
+        if summ_change is not None:
+            notes += summ_change.caveats()
+        elif analysis.before is not None and analysis.after is not None and short_period_text(analysis.before, analysis.after):
+            notes.append(short_period_text(analysis.before, analysis.after))
     if labels:
         txt = "Referrals: by where the behaviour happened" + (f"; {other} from outside hotspots." if other else ".")
         if suppress:

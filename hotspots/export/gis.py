@@ -632,6 +632,10 @@ def parameters_record(
         # data-quality counts about referrals (outside the study area, unknown task ids, dates
         # outside the incidents' months, implausible contact times), protected with the rest
         res["scheme_checks"] = dict(pub.checks)
+        # the task sites (not referrals: not a count of people, so exact) lying outside the study area
+        summary = getattr(getattr(an, "linkage", None), "summary", None) or {}
+        if summary.get("task_sites_outside_area") is not None:
+            res["scheme_checks"]["task_sites_outside_area"] = int(summary["task_sites_outside_area"])
     # which months each count of the hotspot areas' tables covers (the hotspot period, the change periods)
     res["column_periods"] = column_periods(an)
     rec["results"] = res
@@ -639,13 +643,15 @@ def parameters_record(
     rec["privacy"] = {
         "threshold": t,
         "unsafe": t < MIN_SAFE_THRESHOLD,
-        "statement": disclosure_statement(t),
+        "statement": pub.statement if pub is not None else disclosure_statement(t),
+        "groups_measured_in": None if pub is None else pub.basis,
         "referral_origins_square_m": _snap(an, snap_m),
         "policy": (
             (f"UNSAFE: threshold {t}: counts of people are not protected; not for publication. " if t < MIN_SAFE_THRESHOLD else
              f"every count of people written here (tables, layers, this file) is protected together: counts from 1 to {t - 1} "
              f"are shown as '<{t}', 'c' hides a count of {t} or more that would let one be worked out, 'x' a breakdown of "
-             f"fewer than {t} people; rates are whole percent or a bound ('>99'). ")
+             f"fewer than {t} people (distinct people: a person referred several times counts once); rates are whole "
+             "percent or a bound ('>99'). ")
             + "Referral locations only as counts per square, referral -> task flows only per hotspot area (or town) and site; "
             "no person reference, referral id or date is exported. Do not publish two runs with different settings side by "
             "side: their differences are not protected"
@@ -668,6 +674,8 @@ def _summary_record(summ: Any) -> dict[str, Any] | None:
         # the dispersion estimates as numbers, not only in the method's words
         "dispersion": summ.dispersion_fields() if hasattr(summ, "dispersion_fields") else None,
         "notes": list(summ.notes),
+        # a compared period under 3 months, the season not separated: what qualifies every change
+        "warnings": list(summ.caveats()),
         "regression_to_mean": bool(summ.regression_to_mean),
         "selection_favours": summ.selection_favours,
     }

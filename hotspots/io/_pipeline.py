@@ -408,7 +408,8 @@ def drop_duplicate_ids(
     last row (referrals, task sites: a case system's export repeats a record with its updates
     further down, so the later row is the current one), with a note saying so. ``content`` (one
     string per row, :func:`~hotspots.io._common.content_keys`) lets the report count how many
-    dropped rows differ from the row kept: a warning then names their lines (never the ids).
+    dropped rows differ from the row kept: a warning then names their lines (never the ids). Its two
+    counts are each followed by "row(s)", the form :func:`hotspots.app_support.person_text` protects.
     """
     s = pd.Series(np.asarray(ids, dtype=object))
     alive_idx = np.flatnonzero(b.alive)
@@ -425,7 +426,10 @@ def drop_duplicate_ids(
         if differ.any():  # which rows: the example lines of 'duplicate id' (not listed here, where their number would show)
             which = "later" if keep == "last" else "first"
             b.warn(
-                f"{int(differ.sum()):,} of the {n:,} row(s) dropped as 'duplicate id' differ from the row kept for their {what} "
+                # each count is followed by its noun ("2 row(s)"), so that screens showing counts of people
+                # protected (``app_support.person_text``) catch both: "1 of the <5 row(s)" told the exact 1
+                f"{int(differ.sum()):,} row(s) of the {n:,} row(s) dropped as 'duplicate id' differ from the row kept for their "
+                f"{what} "
                 f"(the {which} one): check that the {which} row holds the current record"
             )
     return n
