@@ -426,11 +426,9 @@ def drop_duplicate_ids(
         if differ.any():  # which rows: the example lines of 'duplicate id' (not listed here, where their number would show)
             which = "later" if keep == "last" else "first"
             b.warn(
-                # each count is followed by its noun ("2 row(s)"), so that screens showing counts of people
-                # protected (``app_support.person_text``) catch both: "1 of the <5 row(s)" told the exact 1
+                # each count followed by its noun, so app_support.person_text protects both ("1 of the <5" told the 1)
                 f"{int(differ.sum()):,} row(s) of the {n:,} row(s) dropped as 'duplicate id' differ from the row kept for their "
-                f"{what} "
-                f"(the {which} one): check that the {which} row holds the current record"
+                f"{what} (the {which} one): check that the {which} row holds the current record"
             )
     return n
 
