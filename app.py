@@ -367,6 +367,7 @@ if view_data.open:
                         incidents=inc_files or [], referrals=ref_files or [], tasks=task_files or [], boundary=boundary_file,
                         incident_columns=mapping, incident_crs=crs, categories=None if asb_only else "all", keep_holes=keep_holes,
                         owner=owner, max_bytes=int(st.get_option("server.maxUploadSize")) * 1024 * 1024,  # checked here too
+                        current=bundle,  # referrals or tasks alone are added to the data in use
                     )
                 st.session_state["upload_token"], st.session_state["upload_outcomes"] = token, outcomes
                 st.session_state["upload_failed"] = new_bundle is None
@@ -379,7 +380,7 @@ if view_data.open:
                 st.markdown("**Load reports**")
             for o in shown:
                 w.load_report(o, settings.threshold)
-            if not inc_files:
+            if not inc_files and st.session_state.get("upload_failed"):
                 st.info("Add an incidents file to analyse your own data; until then the app keeps the current data.")
         else:  # the boxes emptied: the same files added again are loaded again
             st.session_state.pop("upload_token", None)
