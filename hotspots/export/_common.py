@@ -174,6 +174,8 @@ def area_summary(analysis: Any) -> pd.DataFrame:
     referrals ``referrals`` and ``reparation_local_pct``, **taken from the
     analysis's protected publication** (:func:`hotspots.publication.scheme_publication`: ``"<5"``,
     ``"c"`` or ``"x"`` where hidden). Incident counts are not person-level and are shown as they are.
+    With no hotspot area the table is empty but has the columns of a full one (change, rings when ``ring_m``
+    is set, referrals when the analysis has them).
     """
     a = analysis.areas.areas
     named = area_places(a, analysis)
@@ -205,11 +207,16 @@ def area_summary(analysis: Any) -> pd.DataFrame:
         if "rate_ratio_adjusted" in t.columns:  # the change the verdict was judged on
             out["change_adjusted_pct"] = percent_change(t["rate_ratio_adjusted"].reindex(ids).to_numpy(), judged, *counts)
         out["change_class"] = t["change_class"].reindex(ids).astype(object).to_numpy()
+    elif len(out) == 0:  # no hotspot area: the columns of a full table all the same (empty)
+        out["n_before"], out["n_after"], out["change_pct"] = (np.array([], dtype=float) for _ in range(3))
+        out["change_class"] = np.array([], dtype=object)
     moved = getattr(analysis, "displacement", None)
     if moved is not None and len(moved.ring_change.table):
         # each area's ring (hotspots.displacement_rings): its change as judged (placebo-adjusted when the areas were)
         for col, values in moved.area_columns(out["area_id"]).items():
             out[col] = values
+    elif len(out) == 0 and getattr(getattr(analysis, "settings", None), "ring_m", 0):
+        out["ring_change_pct"], out["ring_change_class"] = np.array([], dtype=float), np.array([], dtype=object)
     trends = getattr(analysis, "emerging", None)
     if trends is not None:  # the pattern most of the area's cells share over the data's months
         from ..emerging_summary import area_patterns
@@ -226,6 +233,8 @@ def area_summary(analysis: Any) -> pd.DataFrame:
         out["referrals"] = d["referrals"].reindex(keys).astype(object).to_numpy()
         if "local_pct" in d.columns:
             out["reparation_local_pct"] = d["local_pct"].reindex(keys).astype(object).to_numpy()
+    elif len(out) == 0 and getattr(analysis, "referrals", None) is not None:
+        out["referrals"], out["reparation_local_pct"] = np.array([], dtype=object), np.array([], dtype=object)
     return out.sort_values(["rank", "area_id"], kind="stable").reset_index(drop=True)
 
 
