@@ -460,6 +460,10 @@ def test_hotspot_area_table_carries_each_rings_change_and_pattern(demo):
                                equal_nan=True)
     assert t["ring_change_class"].tolist() == want["ring_change_class"].tolist()
     assert t["emerging"].tolist() == want["emerging"].tolist()
+    # every blank per cent says why, by one rule (style.percent_change_note), in both tables
+    for pct, note in (("change_pct", "change_note"), ("ring_change_pct", "ring_change_note")):
+        assert t[note].tolist() == want[note].tolist()
+        assert (pd.isna(t[note]).to_numpy() == np.isfinite(t[pct].to_numpy(dtype=float))).all()
     # by hand for one ring: its judged rate ratio as a change in %
     rings = an.displacement.by_area()
     ring = rings[rings["ring_n_before"] + rings["ring_n_after"] >= 20].iloc[0]  # enough to show a change

@@ -589,7 +589,7 @@ def briefing_layers(has_referrals: bool, n_months: int, *, change: bool = True) 
 #: Columns of the per-hotspot change table (those the area table has): the area's change, its
 #: ring's and its pattern over the months, as ``csv/hotspot_areas.csv``.
 CHANGE_COLUMNS = ("area_id", "place", "incidents", "before", "after", "change_pct", "change_adjusted_pct", "change_class",
-                  "ring_change_pct", "ring_change_class", "emerging")
+                  "change_note", "ring_change_pct", "ring_change_class", "ring_change_note", "emerging")
 
 
 def change_rows(table: pd.DataFrame) -> pd.DataFrame:

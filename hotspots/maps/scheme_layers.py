@@ -328,7 +328,8 @@ def hotspot_area_table(
         ``peak_confidence``, ``cells``; with ``change`` (and always with no area: the table of no area has
         the columns of a full one, empty): ``before``, ``after``, ``change_pct``
         (rate ratio − 1, in %), ``change_adjusted_pct`` (the placebo-adjusted change the verdict was
-        judged on, when the areas were adjusted), ``change_class``; with ``linkage``: ``referrals`` and
+        judged on, when the areas were adjusted), ``change_class``, ``change_note`` (why ``change_pct`` is blank, None
+        where shown: :func:`hotspots.style.percent_change_note`); with ``linkage``: ``referrals`` and
         ``local_reparation_pct`` (as displayed: ``"<5"``/``"c"`` when suppressed); with
         ``kpis``: ``completed_pct``, ``not_reoffended_pct``. Geometry in the areas' CRS.
     """
@@ -375,9 +376,11 @@ def hotspot_area_table(
         if "rate_ratio_adjusted" in t.columns:  # the change the verdict was judged on
             out["change_adjusted_pct"] = style.percent_change(get("rate_ratio_adjusted"), get("change_class"), *counts)
         out["change_class"] = pd.Series(get("change_class"), dtype=object).fillna("not computed").to_numpy(dtype=object)
+        out["change_note"] = style.percent_change_note(get("rate_ratio"), get("change_class"), *counts)  # why "–"
     elif len(out) == 0:  # no hotspot area, so no per-area change: its columns all the same (empty)
         out["before"], out["after"] = pd.array([], dtype="Int64"), pd.array([], dtype="Int64")
         out["change_pct"], out["change_class"] = np.array([], dtype=float), np.array([], dtype=object)
+        out["change_note"] = np.array([], dtype=object)
     if displacement is not None:  # the same columns as csv/hotspot_areas.csv (hotspots.export.area_summary)
         for col, values in displacement.area_columns(out["area_id"]).items():
             out[col] = values
@@ -421,8 +424,10 @@ AREA_LABELS = {
     "change_pct": "Change in rate (%)",
     "change_adjusted_pct": "Change adjusted for the year before (%)",
     "change_class": "Change",
+    "change_note": "Why no change in %",
     "ring_change_pct": "Change in the ring around it (%)",
     "ring_change_class": "Ring's change",
+    "ring_change_note": "Why no ring change in %",
     "emerging": "Over the months",
     "referrals": "Referrals",
     "local_reparation_pct": "Reparation local (%)",
