@@ -217,11 +217,10 @@ def choose_scheme_start(
         return settings, ""
     when = pd.to_datetime(referrals["referred_at"], errors="coerce") if (
         referrals is not None and "referred_at" in referrals.columns) else pd.Series([], dtype="datetime64[ns]")
-    dated = int(when.notna().sum())
-    if dated:
+    if when.notna().any():  # no count of referrals in the note: it reaches every output, unprotected
         first = when.min().date().isoformat()
         return settings.replace(scheme_start=first), (
-            f"scheme start: {first}, inferred from the first of the {dated:,} referrals' dates (a scheme's referrals begin "
+            f"scheme start: {first}, inferred from the earliest referral's date (a scheme's referrals begin "
             "when it does; give `--scheme-start` if these referrals are a later extract)"  # the app drops this clause
         )
     if is_demo_data(incidents):

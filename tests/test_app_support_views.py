@@ -520,6 +520,11 @@ def test_the_referral_files_report_shows_what_the_analysis_publishes():
     assert dict(zip(v.reasons["reason"], v.reasons["rows"])) == {"no location": "28", "missing date": "<5",
                                                                   "unparseable date": "<5"}
     assert "<5" in v.help
+    # its warnings quote counts: each as the analysis publishes it (SchemePublication.text), a hidden total never
+    warned = LoadReport("referrals.csv", rows_read=12, rows_kept=12, warnings=["12 referral(s) have `contacted_at` before"])
+    hidden = {"source": "referrals.csv", "rows_read": "c", "rows_kept": "c", "rows_dropped": 0, "dropped": {}}
+    v = views.report_view(warned, person=True, published=hidden, text=lambda t: t.replace("12 referral", "some referral"))
+    assert v.warnings == ("some referral(s) have `contacted_at` before",) and (v.rows_read, v.rows_kept) == ("c", "c")
 
 
 def test_number_formats_keep_a_columns_decimals_on_every_row():

@@ -366,7 +366,8 @@ def test_scheme_start_given_demo_first_referral_or_none(demo):
     refs = demo.referrals.assign(referred_at=pd.to_datetime(demo.referrals["referred_at"]) + pd.DateOffset(months=5))
     first = pd.to_datetime(refs["referred_at"]).min().date().isoformat()
     s, note = choose_scheme_start(three, Settings(), refs)
-    assert s.scheme_start == first and f"{first}, inferred from the first of the {len(refs):,} referrals' dates" in note
+    assert s.scheme_start == first and f"{first}, inferred from the earliest referral's date" in note
+    assert f"{len(refs):,}" not in note  # no count of referrals: the note reaches parameters.json and every tab unprotected
     assert choose_scheme_start(demo.incidents, Settings(), refs)[0].scheme_start == first  # the referrals come first
     # it sets the default periods: up to 12 months either side of its month
     s, pnote = choose_periods(three, s)
