@@ -34,6 +34,7 @@ import pandas as pd
 from ._errors import HotspotsError, ParameterError
 from .coverage import (
     MIN_CATEGORIES_UNRELIABLE,
+    ForceMonths,
     category_gaps,
     files_not_kept,
     force_months,
@@ -342,7 +343,9 @@ def choose_missing_months(
     # around the scheme start, which may lie years away from data that cannot give periods)
     given = settings.before and settings.after
     span = months_between(min(before.start, after.start), max(before.end, after.end)) if given else ()
-    found = [month_coverage(m, span) for m in months_of]
+    # a month a force lacks while others cover it is said so, not "published in part" (coverage.month_coverage)
+    force_of = [x["force"].to_numpy() if "force" in x.columns else None for x in (incidents, analysed) if x is not None]
+    found = [month_coverage(m, span, force=f) for m, f in zip(months_of, force_of)]
     every = set(found[0].gone)
     own = sorted(set(found[-1].gone) - every) if len(found) > 1 else []
     # a month several categories lack or hold in part: its file's categories are not to be trusted,
@@ -365,7 +368,8 @@ def choose_missing_months(
         found[0].note(" across the categories loaded" if several else "", files=files),
         found[-1].note(" in the analysed category", only=own, files=files) if own else "",
         unreliable_months_note(gaps, [m for m in scrambled if m not in own]),
-        per_force.note() if extra else "",
+        # the months a force lacks are said by found[0]'s note; here the months far short
+        ForceMonths(per_force.covers, {}, per_force.short, per_force.kept).note() if extra else "",
     ]
     gone = sorted(every | set(own) | set(scrambled) | set(extra))
     return settings.replace(missing_months=tuple(month_label(m) for m in gone)), "; ".join(n for n in notes if n)

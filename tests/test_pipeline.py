@@ -824,3 +824,17 @@ def test_scheme_linkage_names_the_forces_own_towns_and_checks_area_and_months():
     assert not set(demo_towns()["name"]) & set(link.towns["name"])
     assert link.summary["outside_study_area"] == 1 and not bool(t.loc["sea", "has_location"])
     assert link.summary["dated_outside_months"] == 1 and link.params["months"] == ["2025-03", "2025-06"]
+
+
+def test_a_month_a_force_lacks_is_said_so_not_published_in_part():
+    """Surrey + Sussex with Surrey's August file left out: the whole data's August (Sussex only) was said "published
+    in part" beside the per-force note; one rule now names the missing force, once."""
+    from hotspots.pipeline import Settings, choose_missing_months
+
+    months = pd.date_range("2025-01-01", "2025-12-01", freq="MS")
+    surrey = pd.DataFrame({"month": np.repeat(months[months != "2025-08-01"], 900), "force": "Surrey Police"})
+    sussex = pd.DataFrame({"month": np.repeat(months, 300), "force": "Sussex Police"})
+    inc = pd.concat([surrey, sussex], ignore_index=True).assign(category="Anti-social behaviour")
+    s, note = choose_missing_months(inc, Settings(before=("2025-01", "2025-06"), after=("2025-07", "2025-12")))
+    assert s.missing_months == ("2025-08",)
+    assert note.count("Surrey Police has no rows in Aug 2025") == 1 and "published in part" not in note
