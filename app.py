@@ -230,7 +230,7 @@ if view_change.open:
 def scheme_figures(view: dict, pub) -> None:
     """KPI cards and funnel of a protected view, where reparation happens, and the published breakdowns."""
     metrics(view_cards(view, pub.window))
-    if caveat := bundle.outcome_caveat(settings.threshold):  # outcomes left out of the completion rate
+    if caveat := pub.text(bundle.outcome_caveat(settings.threshold)):  # outcomes left out of the completion rate
         st.warning(md_text(caveat[0].upper() + caveat[1:] + "."))
     st.caption(note_text(pub.statement + (" " + view["note"] if view["note"] else "")))
     g1, g2 = st.columns(2)
@@ -253,9 +253,9 @@ def scheme_figures(view: dict, pub) -> None:
         table(kb, names=hotspot_names(plain), key="kpi_table")
     st.caption(note_text(pub.window))
     # data checks (referrals outside the study area, unknown task ids, dates outside the incident
-    # months, implausible contact times) then the KPI notes, small counts suppressed
+    # months, implausible contact times) then the KPI notes, each count as published (pub.text: as the KPI tables)
     for note in dict.fromkeys(c.linkage(bundle, s_link).notes + pub.data_notes):
-        st.caption(note_text(person_text(note, settings.threshold)))
+        st.caption(note_text(person_text(pub.text(note), settings.threshold)))
     downloads(scheme_downloads(pub, by))
 
 
@@ -341,7 +341,7 @@ if view_data.open:
         for o in bundle.reports:
             # the referral file in use: its counts as the analysis publishes them (parameters.json)
             pub_d = c.publication(bundle, s_link, snap_m) if o.kind == "referrals" and o.report is not None else None
-            w.load_report(o, settings.threshold, pub_d.load_report(o.report) if pub_d is not None else None)
+            w.load_report(o, settings.threshold, *((pub_d.load_report(o.report), pub_d.text) if pub_d is not None else ()))
         if bundle.source != "demo" and st.button("Use the demo data again", key="use_demo"):
             st.session_state.pop("bundle", None)  # the files still in the boxes are not loaded again (same token)
             st.session_state["data_choice_pending"] = "demo"  # the sidebar's selector says so
@@ -376,6 +376,7 @@ if view_data.open:
                         incidents=inc_files or [], referrals=ref_files or [], tasks=task_files or [], boundary=boundary_file,
                         incident_columns=mapping, incident_crs=crs, categories=None if asb_only else "all", keep_holes=keep_holes,
                         owner=owner, max_bytes=int(st.get_option("server.maxUploadSize")) * 1024 * 1024,  # checked here too
+                        current=bundle,  # referrals or tasks alone are added to the data in use
                     )
                 st.session_state["upload_token"], st.session_state["upload_outcomes"] = token, outcomes
                 st.session_state["upload_failed"] = new_bundle is None
@@ -388,7 +389,7 @@ if view_data.open:
                 st.markdown("**Load reports**")
             for o in shown:
                 w.load_report(o, settings.threshold)
-            if not inc_files:
+            if not inc_files and st.session_state.get("upload_failed"):
                 st.info("Add an incidents file to analyse your own data; until then the app keeps the current data.")
         else:  # the boxes emptied: the same files added again are loaded again
             st.session_state.pop("upload_token", None)

@@ -319,6 +319,10 @@ class MonthCoverage:
         Incidents in a typical month (median over months with incidents).
     span : tuple of int or None
         The data's first and last month (:func:`data_span`).
+    by_force : ForceMonths or None
+        With the rows' forces (:func:`month_coverage`'s ``force``): the months in which a force has no rows
+        while other forces' files cover them (:attr:`ForceMonths.absent`). Such a month is low because a
+        force's file is missing, not published in part: it is never among ``incomplete``.
     """
 
     missing: tuple[int, ...] = ()
@@ -326,11 +330,17 @@ class MonthCoverage:
     counts: dict[int, tuple[int, int, int]] = field(default_factory=dict)
     typical: float = 0.0
     span: tuple[int, int] | None = None
+    by_force: ForceMonths | None = None
+
+    @property
+    def absent(self) -> tuple[int, ...]:
+        """Months a force lacks while other forces cover them (:attr:`by_force`), ascending."""
+        return () if self.by_force is None else tuple(sorted({m for ms in self.by_force.absent.values() for m in ms}))
 
     @property
     def gone(self) -> tuple[int, ...]:
         """Every month the change tests leave out, ascending."""
-        return tuple(sorted({*self.missing, *self.incomplete}))
+        return tuple(sorted({*self.missing, *self.incomplete, *self.absent}))
 
     def kept(self, keep: Iterable[int]) -> MonthCoverage:
         """The same coverage with the months in ``keep`` (``Settings.keep_months`` as month numbers) no longer
@@ -347,6 +357,9 @@ class MonthCoverage:
         missing = [m for m in self.missing if keep is None or m in keep]
         incomplete = [m for m in self.incomplete if keep is None or m in keep]
         parts = []
+        if self.by_force is not None:  # a force's file missing: said as such (ForceMonths.note), never "published in part"
+            lacking = {f: tuple(m for m in ms if keep is None or m in keep) for f, ms in self.by_force.absent.items()}
+            parts.append(ForceMonths(self.by_force.covers, lacking).note())
         if missing:
             parts.append(missing_months_note(missing, self.typical, where, span=self.span, tail=not incomplete, files=files))
         if incomplete:
@@ -360,12 +373,15 @@ class MonthCoverage:
                 f"{told} and {self.typical:,.0f} in a typical month (probably published in part): the before/after "
                 f"comparison leaves {them}{what}"
             )
-        return "; ".join(parts)
+        return "; ".join(p for p in parts if p)
 
 
-def month_coverage(month: np.ndarray, span: Iterable[int] = (), *, min_typical: int = MIN_TYPICAL_MONTH) -> MonthCoverage:
+def month_coverage(month: np.ndarray, span: Iterable[int] = (), *, min_typical: int = MIN_TYPICAL_MONTH,
+                   force: Iterable[object] | None = None) -> MonthCoverage:
     """The months the data do not cover: missing (:func:`missing_months`, over the data's months and
-    ``span``) and published in part (:func:`incomplete_months`).
+    ``span``), lacking a force's rows (with ``force``: :attr:`ForceMonths.absent`) and published in part
+    (:func:`incomplete_months`, less the months a force lacks: one rule with :func:`force_months`, so that a month
+    low because Surrey's file was left out of a Surrey + Sussex load is never said to be published in part).
 
     Parameters
     ----------
@@ -375,6 +391,8 @@ def month_coverage(month: np.ndarray, span: Iterable[int] = (), *, min_typical: 
         Further months to check (e.g. the compared periods').
     min_typical : int
         A typical month must hold at least this many incidents for either rule to apply.
+    force : array-like of str, optional
+        Each incident's force (police.uk's "Falls within"): judged month by month (:func:`force_months`).
 
     Examples
     --------
@@ -385,7 +403,14 @@ def month_coverage(month: np.ndarray, span: Iterable[int] = (), *, min_typical: 
     """
     missing, typical = missing_months(month, span, min_typical=min_typical)
     incomplete, counts, _ = incomplete_months(month, min_typical=min_typical)
-    return MonthCoverage(missing, incomplete, counts, typical, data_span(month))
+    by_force = None
+    if force is not None:
+        by_force = force_months(month, force, min_typical=min_typical)
+        lacking = {m for ms in by_force.absent.values() for m in ms}
+        incomplete = tuple(m for m in incomplete if m not in lacking)
+        counts = {m: c for m, c in counts.items() if m not in lacking}
+        by_force = ForceMonths(by_force.covers, {f: ms for f, ms in by_force.absent.items() if ms})
+    return MonthCoverage(missing, incomplete, counts, typical, data_span(month), by_force)
 
 
 def category_gaps(
@@ -440,7 +465,7 @@ def unreliable_months_note(gaps: dict[int, list[tuple[str, int, float]]], months
     )
 
 
-def loaded_months_note(month: np.ndarray, category: np.ndarray | None = None) -> str:
+def loaded_months_note(month: np.ndarray, category: np.ndarray | None = None, force: np.ndarray | None = None) -> str:
     """The loaders' warning on the months loaded (``""`` when there is nothing to say).
 
     Names the months with no incident between the data's first and last while a typical month holds
@@ -455,8 +480,10 @@ def loaded_months_note(month: np.ndarray, category: np.ndarray | None = None) ->
         Each incident's month, ``year * 12 + month - 1`` (negative: undated, ignored).
     category : array-like, optional
         Each incident's category.
+    force : array-like, optional
+        Each incident's force: a month a force lacks is said so, not "published in part" (:func:`month_coverage`).
     """
-    whole = month_coverage(month)
+    whole = month_coverage(month, force=force)
     parts = [whole.note()] if whole.gone else []
     if category is not None:
         gaps = category_gaps(month, category, whole)

@@ -121,7 +121,8 @@ def force_bundle(folder: ForceFolder, *, settings: Any = None) -> Any:
 
     loaded = load_police_uk(list(folder.files))
     boundary = load_boundary(folder.boundary) if folder.boundary is not None else None
-    prepared = prepare_inputs(loaded.data, settings=settings, boundary=boundary)
+    inputs = {"incidents": loaded.data, "settings": settings, "boundary": boundary}
+    prepared = prepare_inputs(**inputs)
     h = hashlib.sha256()
     for f in (*folder.files, *([folder.boundary] if folder.boundary else [])):
         st = f.stat()
@@ -137,4 +138,5 @@ def force_bundle(folder: ForceFolder, *, settings: Any = None) -> Any:
         token=f"data-{folder.id}-{h.hexdigest()[:16]}",
         reports=tuple(outcomes),
         notes=prepared.notes,
+        inputs=inputs,  # a referrals or tasks file added in the Data tab is prepared with these incidents
     )

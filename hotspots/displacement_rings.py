@@ -345,17 +345,20 @@ class Displacement:
         the GIS layer and the app's change table), in the order of ``area_ids``:
         ``ring_change_pct`` (the ring's change as judged, in %, :func:`hotspots.style.percent_change`:
         NaN, shown "–", below :data:`hotspots.style.MIN_PERCENT_TOTAL` incidents) and
-        ``ring_change_class``; NaN / None for an area with no ring."""
-        from .style import percent_change
+        ``ring_change_class``; NaN / None for an area with no ring; ``ring_change_note``, why the per cent is blank
+        (:func:`hotspots.style.percent_change_note`; None where shown)."""
+        from .style import percent_change, percent_change_note
 
         ring = self.by_area().set_index("area_id")
         ids = np.asarray(area_ids)
+        judged = (ring["ring_rate_ratio"].reindex(ids).to_numpy(dtype=float),
+                  ring["ring_change_class"].reindex(ids).to_numpy(dtype=object),
+                  ring["ring_n_before"].reindex(ids).to_numpy(dtype=float),
+                  ring["ring_n_after"].reindex(ids).to_numpy(dtype=float))
         return {
-            "ring_change_pct": percent_change(ring["ring_rate_ratio"].reindex(ids).to_numpy(dtype=float),
-                                              ring["ring_change_class"].reindex(ids).to_numpy(dtype=object),
-                                              ring["ring_n_before"].reindex(ids).to_numpy(dtype=float),
-                                              ring["ring_n_after"].reindex(ids).to_numpy(dtype=float)),
+            "ring_change_pct": percent_change(*judged),
             "ring_change_class": ring["ring_change_class"].reindex(ids).astype(object).to_numpy(),
+            "ring_change_note": percent_change_note(*judged),  # why "–" (one rule with the areas and cells)
         }
 
     def lines(self) -> list[str]:

@@ -89,12 +89,16 @@ class IncidentPoints:
     crs : pyproj.CRS or None
         None when the GeoDataFrame had none (then, as for the GeoDataFrame, the coordinates are
         taken to be in the grid's or areas' CRS).
+    force : ndarray of object or None
+        Each incident's force (the ``force`` column, police.uk's "Falls within"), when the data have one:
+        a month a force lacks is said so (:func:`hotspots.period_split.split_periods`).
     """
 
     xy: np.ndarray = field(repr=False)
     dates: np.ndarray = field(repr=False)
     month_only: np.ndarray = field(repr=False)
     crs: pyproj.CRS | None
+    force: np.ndarray | None = field(default=None, repr=False)
 
     def __len__(self) -> int:
         return int(len(self.xy))
@@ -115,7 +119,8 @@ def incident_points(incidents: gpd.GeoDataFrame) -> IncidentPoints:
     xy = points_xy(incidents, crs, name="incidents")
     for a in (xy, dates, month_only):
         a.setflags(write=False)
-    return IncidentPoints(xy, dates, month_only, crs)
+    force = incidents["force"].to_numpy(dtype=object) if "force" in incidents.columns else None
+    return IncidentPoints(xy, dates, month_only, crs, force)
 
 
 def incident_xy(incidents: Any, crs: pyproj.CRS) -> np.ndarray:

@@ -44,7 +44,7 @@ from .periods import Period, add_months
 
 __all__ = [
     "PeriodSplit", "split_periods", "common_calendar_months", "MIN_PLACEBO_MONTHS", "NO_DATA", "PART_PUBLISHED",
-    "left_out_text", "period_months_text", "OTHER_MONTHS",
+    "FORCE_MISSING", "left_out_text", "period_months_text", "OTHER_MONTHS",
 ]
 
 #: Why a month of a compared period was left out (:attr:`PeriodSplit.left_out`): no incident at all
@@ -52,17 +52,24 @@ __all__ = [
 NO_DATA = "no data"
 #: ... or incidents far below a typical month's (published in part, or the file not trusted).
 PART_PUBLISHED = "published in part"
+#: ... or a force's rows missing while other forces' cover the month (its file left out: Surrey's August in a Surrey +
+#: Sussex load), by :func:`hotspots.coverage.month_coverage`'s ``force`` rule, not taken for a month published in part.
+FORCE_MISSING = "a force's data missing"
 #: ... or, comparing the same calendar months only, a month of the year the other period lacks.
 OTHER_MONTHS = "not a month of the year both periods hold"
 
 
-def _left_out(month: np.ndarray | None, missing: Iterable[int], periods: Iterable[Period]) -> tuple[tuple[int, str], ...]:
+def _left_out(month: np.ndarray | None, missing: Iterable[int], periods: Iterable[Period],
+              absent: Iterable[int] = ()) -> tuple[tuple[int, str], ...]:
     """The ``missing`` months within ``periods`` and why (the one rule of :meth:`PeriodSplit.left_out`):
-    :data:`NO_DATA` when no incident (``month``: each one's, -1 undated) falls in the month, else
+    :data:`NO_DATA` when no incident (``month``: each one's, -1 undated) falls in the month, :data:`FORCE_MISSING`
+    when it is one of the months a force lacks (``absent``: :attr:`hotspots.coverage.MonthCoverage.absent`), else
     :data:`PART_PUBLISHED`."""
     spans = {m for p in periods for m in months_between(p.start, p.end)}
     held = set() if month is None else set(np.unique(month[month >= 0]).tolist())
-    return tuple((int(m), PART_PUBLISHED if m in held else NO_DATA) for m in missing if m in spans)
+    lacking = {int(m) for m in absent}
+    return tuple((int(m), NO_DATA if m not in held else FORCE_MISSING if m in lacking else PART_PUBLISHED)
+                 for m in missing if m in spans)
 
 
 def left_out_text(period: Period, left_out: Iterable[tuple[int, str]], *, counted: bool = True) -> str:
@@ -246,12 +253,14 @@ class PeriodSplit:
     in_placebo_before: np.ndarray | None = None
     missing: tuple[int, ...] = ()
     edges: tuple[dt.date, dt.date] | None = None
+    absent: tuple[int, ...] = ()
 
     def left_out(self, *periods: Period) -> tuple[tuple[int, str], ...]:
         """The months of ``periods`` left out (:attr:`missing`) and why: :data:`NO_DATA` when no
-        incident given falls in the month, else :data:`PART_PUBLISHED` (:func:`left_out_text`); with
-        the same calendar months only, the others as :data:`OTHER_MONTHS`."""
-        out = _left_out(self.month, self.missing, periods)
+        incident given falls in the month, :data:`FORCE_MISSING` when a force lacks it (:attr:`absent`), else
+        :data:`PART_PUBLISHED` (:func:`left_out_text`); with the same calendar months only, the others as
+        :data:`OTHER_MONTHS`."""
+        out = _left_out(self.month, self.missing, periods, self.absent)
         if self.months_filter:  # same calendar months only: the others are left out too, and said
             have = {m for m, _ in out}
             spans = sorted({m for p in periods for m in months_between(p.start, p.end)})
@@ -306,9 +315,10 @@ def split_periods(
     """
     _check_periods(before, after)
     if isinstance(incidents, IncidentPoints):
-        dates, month_only = incidents.dates, incidents.month_only
+        dates, month_only, force = incidents.dates, incidents.month_only, incidents.force
     else:
         dates, month_only = incident_dates(incidents)
+        force = incidents["force"].to_numpy(dtype=object) if "force" in getattr(incidents, "columns", ()) else None
     notes: list[str] = []
     has_date = ~np.isnat(dates)
     if (~has_date).any():
@@ -352,7 +362,7 @@ def split_periods(
         in_a &= keep
     month = month_numbers(d)
     compared = [*months_between(before.start, before.end), *months_between(after.start, after.end)]
-    cover = month_coverage(month, compared)
+    cover = month_coverage(month, compared, force=force)  # a month a force lacks: said so, not "published in part"
     gone, typical = cover.gone, cover.typical
     if missing is not None:
         gone = tuple(sorted({int(x) if isinstance(x, (int, np.integer)) else month_number(x) for x in missing}))
@@ -389,7 +399,7 @@ def split_periods(
                 "(its days beyond the data are not counted)."
             )
         if t <= 0 and _exposure_days(p, res, months_filter) > 0:
-            why = left_out_text(p, _left_out(month, gone, (p,)), counted=False)
+            why = left_out_text(p, _left_out(month, gone, (p,), cover.absent), counted=False)
             raise ParameterError(
                 f"the {name} period ({p.describe(label=False)}) holds no month the data cover in full ({why}); choose periods "
                 "within the data's months, or load the missing monthly files."
@@ -454,7 +464,8 @@ def split_periods(
         if gone_set:
             in_pb &= ~np.isin(month, list(gone_set))
     return PeriodSplit(
-        in_b, in_a, tb, ta, resolution, common, notes, month, months_filter, placebo, in_p, pb, in_pb, gone, edges
+        in_b, in_a, tb, ta, resolution, common, notes, month, months_filter, placebo, in_p, pb, in_pb, gone, edges,
+        tuple(m for m in cover.absent if m in gone_set),
     )
 
 

@@ -115,6 +115,7 @@ __all__ = [
     "choose_cell_size",
     "prepare_inputs",
     "hotspot_stage",
+    "point_clusters",
     "area_change",
     "cell_change",
     "pooled_change",
@@ -422,6 +423,22 @@ def scheme_linkage(
                           unsafe=settings.unsafe_threshold)
 
 
+def point_clusters(incidents: gpd.GeoDataFrame, settings: Settings) -> Any:
+    """The point clusters of an analysis (:func:`hotspots.clustering.clusters` with the :data:`CLUSTER_SETTINGS`), or
+    None when ``settings.cluster_method`` is ``"none"``: the clusters the app shows are the ones its exports hold.
+
+    Parameters
+    ----------
+    incidents : GeoDataFrame
+        The hotspot period's incidents (EPSG:27700 metres).
+    settings : Settings
+        ``cluster_method``, ``eps`` (metres), ``min_samples`` and ``seed`` are read.
+    """
+    if settings.cluster_method == "none":
+        return None
+    return clusters(incidents, settings.cluster_method, eps=settings.eps, min_samples=settings.min_samples, seed=settings.seed)
+
+
 def assemble_analysis(
     stage: HotspotStage,
     *,
@@ -536,10 +553,9 @@ def analyse(
         incidents, s, study_area, progress=None if progress is None else (lambda t, f: step(t, 0.6 * f) if f < 1.0 else None)
     )
 
-    found_clusters = None
     if s.cluster_method != "none":
         step("point clusters", 0.6)
-        found_clusters = clusters(stage.incidents, s.cluster_method, eps=s.eps, min_samples=s.min_samples, seed=s.seed)
+    found_clusters = point_clusters(stage.incidents, s)
 
     step("before/after change", 0.7)
     # periods the data cannot give (a single month) are said once, by choose_periods' note; the

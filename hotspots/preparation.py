@@ -34,6 +34,7 @@ import pandas as pd
 from ._errors import HotspotsError, ParameterError
 from .coverage import (
     MIN_CATEGORIES_UNRELIABLE,
+    ForceMonths,
     category_gaps,
     files_not_kept,
     force_months,
@@ -219,13 +220,12 @@ def choose_scheme_start(
         return settings, ""
     when = pd.to_datetime(referrals["referred_at"], errors="coerce") if (
         referrals is not None and "referred_at" in referrals.columns) else pd.Series([], dtype="datetime64[ns]")
-    dated = int(when.notna().sum())
-    if dated:
+    if when.notna().any():  # no count of referrals in the note: it reaches every output, unprotected
         day = when.min()
         first = day.replace(day=1).date().isoformat()
         return settings.replace(scheme_start=first), (
-            f"scheme start: {first}, inferred from the first of the {dated:,} referrals' dates, to the month ({day:%b %Y}; "
-            "its first day stands for the month: the exact day is one person's referral date and is not published; a "
+            f"scheme start: {first}, inferred from the earliest referral's date, to the month ({day:%b %Y}; its first "
+            "day stands for the month: the exact day is one person's referral date and is not published; a "
             "scheme's referrals begin when it does; give `--scheme-start` if these referrals are a later extract)"
             # the app drops the last clause
         )
@@ -349,7 +349,9 @@ def choose_missing_months(
     given = settings.before and settings.after
     span = months_between(min(before.start, after.start), max(before.end, after.end)) if given else ()
     keep = {month_number(k) for k in settings.keep_months}  # months the user says are complete (never left out)
-    found = [month_coverage(m, span).kept(keep) for m in months_of]
+    # a month a force lacks while others cover it is said so, not "published in part" (coverage.month_coverage)
+    force_of = [x["force"].to_numpy() if "force" in x.columns else None for x in (incidents, analysed) if x is not None]
+    found = [month_coverage(m, span, force=f).kept(keep) for m, f in zip(months_of, force_of)]
     every = set(found[0].gone)
     own = sorted(set(found[-1].gone) - every) if len(found) > 1 else []
     # a month several categories lack or hold in part: its file's categories are not to be trusted,
@@ -371,7 +373,8 @@ def choose_missing_months(
         found[0].note(" across the categories loaded" if several else "", files=files),
         found[-1].note(" in the analysed category", only=own, files=files) if own else "",
         unreliable_months_note(gaps, [m for m in scrambled if m not in own]),
-        per_force.note() if extra else "",
+        # the months a force lacks are said by found[0]'s note; here the months far short
+        ForceMonths(per_force.covers, {}, per_force.short, per_force.kept).note() if extra else "",
         kept_months_note(keep, months_of[0]),
     ]
     gone = sorted(every | set(own) | set(scrambled) | set(extra))

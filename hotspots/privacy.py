@@ -23,10 +23,19 @@ __all__ = [
     "SUPPRESSION_THRESHOLD",
     "SUPPRESSED",
     "PERSON_REF_PATTERN",
+    "PERSON_COUNT",
 ]
 
 #: What a pseudonymous person reference looks like: ``p_`` and 16 hex digits.
 PERSON_REF_PATTERN = re.compile(r"^p_[0-9a-f]{16}$")
+
+#: A count of people in running text (group 1: the number): "3 referral(s) ...", "2 `person_ref` value(s) ...", "4 rows",
+#: "the 12 referrals' dates". Read by ``hotspots.app_support.person_text`` (small counts shown as "<5") and
+#: :meth:`hotspots.publication.SchemePublication.text` (each count as the analysis publishes it).
+PERSON_COUNT = re.compile(
+    r"(?<![\w.,/\-–])(\d[\d,]*)(?=\s+(?:referrals?|referral\(s\)|people|persons?|person\(s\)|individuals?|offenders?"
+    r"|rows?\b|row\(s\)|`[^`]+`\s+values?|`[^`]+`\s+value\(s\)|values?\b|value\(s\)))"
+)
 
 # Column names that suggest direct identifiers. Matched against a normalised name
 # (lower case, non-letters removed), so "Date of Birth", "DOB", "date_of_birth" all match.

@@ -62,6 +62,7 @@ from .disclosure import (
     percent_text,
     person_codes,
     protect,
+    small_marker,
 )
 from .grid import BNG
 from .kpis import (
@@ -140,8 +141,8 @@ class SchemePublication:
     window : str
         The re-offending follow-up window in words.
     data_notes : tuple of str
-        The KPI data notes (e.g. contact times before the referral). They quote exact counts:
-        show them only with small counts suppressed (``hotspots.app_support.person_text``).
+        The KPI data notes (e.g. contact times before the referral). They quote exact counts (the CLI's console
+        lines for the analyst): show them through :meth:`text` (each count as published) anywhere else.
     notes : tuple of str
     checks : dict of str to int or str
         The data-quality counts of :data:`CHECKS` (referrals with a location outside the study
@@ -172,6 +173,7 @@ class SchemePublication:
     #: shown as "not recorded" everywhere, never as 0.
     not_recorded: tuple[str, ...] = ()
     _reports: dict[int, Any] = field(default_factory=dict, repr=False, compare=False)
+    _texts: dict[str, str] = field(default_factory=dict, repr=False, compare=False)
 
     @property
     def unsafe(self) -> bool:
@@ -193,6 +195,58 @@ class SchemePublication:
         shown = _load_report_display(prot, report)
         self._reports[id(report)] = (report, shown)
         return shown
+
+    def text(self, note: str) -> str:
+        """``note`` (a data note, check or caveat that quotes counts of these referrals: "12 referral(s) have a
+        re-offending flag but ...") with each count as the analysis publishes it: the same disclosure decision as
+        the KPI tables (:func:`hotspots.disclosure.protect`, against everything already published here).
+
+        Each count is a part of all referrals (the rest hidden): shown as the number, as ``"<5"`` when small, or
+        left out ("some referral(s)") when it would give away a hidden count. When the KPI tables hide the total
+        (``"c"``: Essex's 12 referrals), no count of them is printed (``"<5"`` or "some"): a part can be all of them.
+        A number larger than the referrals is not a count of them and stays, as does a 0.
+        """
+        from .privacy import PERSON_COUNT
+
+        found = list(PERSON_COUNT.finditer(str(note)))
+        if not found or (ALL, "referrals") not in self.protection:
+            return str(note)
+        cached = self._texts.get(note)
+        if cached is not None:
+            return cached
+        total = int(self.protection.ledger.value((ALL, "referrals")))
+        total_shown = isinstance(self.protection.marker((ALL, "referrals")), (int, np.integer))
+        ledger = self.protection.ledger.copy()
+        keys: list[Any] = []
+        for i, m in enumerate(found):
+            n = int(m.group(1).replace(",", ""))
+            if n > total or n == 0:  # not a count of these referrals, or none (a 0 is never hidden)
+                keys.append(None)
+                continue
+            if not total_shown:  # the tables hide the total: no part of it is printed (a part can be all of it)
+                keys.append(small_marker(self.threshold) if n < self.threshold else "some")
+                continue
+            key, rest = ("text", i), ("text", i, "rest")
+            ledger.add(key, n, cost=1)
+            ledger.add(rest, total - n, shown=False)
+            ledger.relate((ALL, "referrals"), [key, rest])
+            keys.append(key)
+        cells = [k for k in keys if isinstance(k, tuple)]
+        prot = protect(ledger, threshold=self.threshold, unsafe=self.unsafe, protect_implied=self.protection.protect_implied,
+                       base=self.protection) if cells else None
+        out, at = [], 0
+        for m, key in zip(found, keys):
+            out.append(note[at:m.start()])
+            if key is None or isinstance(key, str):
+                out.append(m.group(1) if key is None else key)
+            else:
+                shown = prot.marker(key)
+                out.append(f"{shown:,}" if isinstance(shown, (int, np.integer))
+                           else shown if shown == small_marker(self.threshold) else "some")
+            at = m.end()
+        text = "".join(out) + note[at:]
+        self._texts[note] = text
+        return text
 
     def load_report_text(self, report: Any) -> str:
         """:meth:`load_report` in one line, as published: ``file: read 301, kept 271, dropped 30 (reason: <5; ...)``."""

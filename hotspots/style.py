@@ -62,6 +62,8 @@ __all__ = [
     "change_text",
     "signed_text",
     "percent_change",
+    "percent_change_note",
+    "blank_percent_legend",
     "tick_label",
     "file_size",
     "metres_text",
@@ -245,15 +247,58 @@ def _finite(value: Any) -> float | None:
 MIN_PERCENT_TOTAL = 20
 
 
+#: Why a change in per cent is blank ("–"), by :func:`percent_change_note` (one rule for cells, areas and rings).
+NOT_TESTED_NOTE = "too few incidents to test"
+FEW_FOR_PERCENT_NOTE = f"tested, but fewer than {MIN_PERCENT_TOTAL} incidents in the two periods together: no per cent shown"
+NO_RATIO_NOTE = "no incident before: no per cent defined"
+NOT_COMPUTED_NOTE = "no change computed (e.g. a hotspot area with no ring around it)"
+
+
+def percent_change_note(rate_ratio: Any, change_class: Any = None, n_before: Any = None, n_after: Any = None) -> np.ndarray:
+    """Why each row's :func:`percent_change` is blank, or None where it is shown (object array).
+
+    The one rule, in order: the unit was not tested (``change_class`` "too few incidents", fewer than
+    ``min_total`` incidents in the two periods together, :mod:`hotspots.change`): :data:`NOT_TESTED_NOTE`;
+    it was tested (its class stands) but its counts add up to fewer than :data:`MIN_PERCENT_TOTAL`:
+    :data:`FEW_FOR_PERCENT_NOTE`; the ratio is missing or not finite (no incident before):
+    :data:`NO_RATIO_NOTE`; given counts that are missing (an area with no ring): :data:`NOT_COMPUTED_NOTE`.
+
+    >>> percent_change_note([0.5, 0.14, 0.0, float("inf")], ["no significant change", "no significant change",
+    ...                     "too few incidents", "significant rise"], [20, 7, 0, 0], [10, 1, 0, 30]).tolist()[:2]
+    [None, 'tested, but fewer than 20 incidents in the two periods together: no per cent shown']
+    """
+    rr = pd.to_numeric(pd.Series(np.asarray(rate_ratio, dtype=object).ravel(), dtype=object), errors="coerce")
+    v = rr.to_numpy(dtype=float)
+    out = np.full(len(v), None, dtype=object)
+    out[~np.isfinite(v)] = NO_RATIO_NOTE
+    if n_before is not None and n_after is not None:
+        total = (pd.to_numeric(pd.Series(np.asarray(n_before, dtype=object).ravel()), errors="coerce").to_numpy(dtype=float)
+                 + pd.to_numeric(pd.Series(np.asarray(n_after, dtype=object).ravel()), errors="coerce").to_numpy(dtype=float))
+        with np.errstate(invalid="ignore"):
+            out[np.isfinite(total) & (total < MIN_PERCENT_TOTAL)] = FEW_FOR_PERCENT_NOTE
+        out[~np.isfinite(total)] = NOT_COMPUTED_NOTE
+    if change_class is not None:
+        out[np.asarray(change_class, dtype=object).ravel() == "too few incidents"] = NOT_TESTED_NOTE
+    return out
+
+
+def blank_percent_legend(notes: Any) -> str:
+    """What a "–" in a table's change columns means, for the notes (:func:`percent_change_note`) among its rows
+    (``""`` when none is blank): the line under the CLI's table and the app's Before/after table."""
+    present = set(np.asarray(notes, dtype=object).ravel())
+    found = [n for n in (NOT_TESTED_NOTE, FEW_FOR_PERCENT_NOTE, NO_RATIO_NOTE, NOT_COMPUTED_NOTE) if n in present]
+    return ("–: " + "; or ".join(found) + ".") if found else ""
+
+
 def percent_change(rate_ratio: Any, change_class: Any = None, n_before: Any = None, n_after: Any = None) -> np.ndarray:
     """Rate ratios as changes in per cent, ``100 (rate_ratio − 1)`` rounded to 0.1, for tables.
 
-    NaN where the ratio is missing or not finite (a before count of 0 gives an infinite ratio:
-    no per-cent change is defined), so that every table shows it as "–"; given the rows'
-    ``change_class``, where it is "too few incidents" (not tested: a ring of 1 incident then 0
-    read "−100.0, too few incidents" beside rings of 0 and 0 shown as "–"); and given the counts
-    ``n_before`` and ``n_after``, where they add up to fewer than :data:`MIN_PERCENT_TOTAL`
-    (too few to show a change: the one rule for every table; the class, when tested, is kept).
+    NaN where :func:`percent_change_note` gives a reason (the one rule): the ratio is missing or not
+    finite (a before count of 0 gives an infinite ratio: no per-cent change is defined), so that every
+    table shows it as "–"; given the rows' ``change_class``, where it is "too few incidents" (not tested: a
+    ring of 1 incident then 0 read "−100.0, too few incidents" beside rings of 0 and 0 shown as "–"); and
+    given the counts ``n_before`` and ``n_after``, where they add up to fewer than :data:`MIN_PERCENT_TOTAL`
+    (too few to show a change: the class, when tested, is kept; the note says so).
 
     >>> percent_change([0.684, 1.0, float("inf"), None]).tolist()
     [-31.6, 0.0, nan, nan]
@@ -264,12 +309,7 @@ def percent_change(rate_ratio: Any, change_class: Any = None, n_before: Any = No
     """
     rr = pd.to_numeric(pd.Series(np.asarray(rate_ratio, dtype=object).ravel(), dtype=object), errors="coerce")
     v = rr.to_numpy(dtype=float)
-    if change_class is not None:
-        v = np.where(np.asarray(change_class, dtype=object).ravel() == "too few incidents", np.nan, v)
-    if n_before is not None and n_after is not None:
-        total = (pd.to_numeric(pd.Series(np.asarray(n_before, dtype=object).ravel()), errors="coerce").to_numpy(dtype=float)
-                 + pd.to_numeric(pd.Series(np.asarray(n_after, dtype=object).ravel()), errors="coerce").to_numpy(dtype=float))
-        v = np.where(np.isfinite(total) & (total >= MIN_PERCENT_TOTAL), v, np.nan)
+    v = np.where(percent_change_note(rate_ratio, change_class, n_before, n_after) == None, v, np.nan)  # noqa: E711
     # + 0.0 turns the -0.0 of a change rounded to nothing into 0.0 (no "-0.0" in any table)
     return np.where(np.isfinite(v), np.round(100.0 * (v - 1.0), 1) + 0.0, np.nan)
 

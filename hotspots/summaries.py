@@ -33,7 +33,7 @@ from .coverage import month_coverage, month_number
 from .density import kde
 from .grid import Grid, GridValues
 from .incident_time import IncidentPoints, incident_points, incident_xy, month_numbers
-from .period_split import NO_DATA, PART_PUBLISHED
+from .period_split import FORCE_MISSING, NO_DATA, PART_PUBLISHED
 from .periods import Period, as_date, parse_period
 from .validation import counted
 
@@ -253,7 +253,8 @@ def monthly_in_hotspots(
     missing_months : iterable of "YYYY-MM", optional
         Months the data do not cover (``Settings.missing_months``). Default: found in
         ``incidents`` (:func:`hotspots.coverage.month_coverage`); an empty list turns it off.
-        Each is marked :data:`~hotspots.period_split.NO_DATA` when it holds no incident, else
+        Each is marked :data:`~hotspots.period_split.NO_DATA` when it holds no incident,
+        :data:`~hotspots.period_split.FORCE_MISSING` when a force lacks it while others cover it, else
         :data:`~hotspots.period_split.PART_PUBLISHED`.
     """
     if not isinstance(areas, HotspotAreas):
@@ -277,11 +278,12 @@ def monthly_in_hotspots(
     hot = np.bincount(pos[inside[ok]], minlength=n)
     other = np.bincount(pos[~inside[ok]], minlength=n)
     number = index.astype(np.int64) + 1970 * 12  # year * 12 + month - 1
+    cover = month_coverage(month_numbers(dates), force=pts.force)  # a month a force lacks is not "published in part"
     if missing_months is None:
-        gone = set(month_coverage(month_numbers(dates)).gone)
+        gone = set(cover.gone)
     else:
         gone = {int(x) if isinstance(x, (int, np.integer)) else month_number(x) for x in missing_months}
-    why = np.where(hot + other == 0, NO_DATA, PART_PUBLISHED)
+    why = np.where(hot + other == 0, NO_DATA, np.where(np.isin(number, list(cover.absent)), FORCE_MISSING, PART_PUBLISHED))
     table = pd.DataFrame(
         {
             "month": pd.to_datetime(index.astype("datetime64[ns]")),

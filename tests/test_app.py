@@ -549,3 +549,22 @@ def test_no_before_after_image_is_offered_when_a_period_holds_no_month_of_data(d
     assert md_text("No before/after image or change map to download: before/after change not computed: the before period")\
         in said
     assert "change" not in at.selectbox(key="brief_layer").options
+
+
+def test_a_referrals_file_added_after_the_incidents_is_used_at_once(demo, demo_files):
+    """Essex (tester): incidents loaded, the boxes emptied (another tab was opened), then a referrals file added alone:
+    its load report showed, the Scheme tab still said "No referral data". It is now added to the data in use."""
+    inc = demo.incidents
+    sel = (inc["month"] >= "2023-01-01") & (inc["month"] < "2024-01-01")
+    at = run_app()
+    open_tab(at, "Data")
+    at.file_uploader(key="up_incidents").set_value(("2023-derby-street.csv", police_csv(inc[sel].iloc[:3000]), "text/csv")).run()
+    check(at)
+    first = at.session_state["bundle"]
+    assert first.referrals is None
+    at.file_uploader(key="up_incidents").set_value(None)  # the boxes come back empty after another tab
+    at.file_uploader(key="up_referrals").set_value(("refs.csv", demo_files["referrals"].read_bytes(), "text/csv")).run()
+    check(at)
+    now = at.session_state["bundle"]
+    assert now.referrals is not None and len(now.incidents) == len(first.incidents) == 3000
+    assert not any("Add an incidents file" in i.value for i in at.info)

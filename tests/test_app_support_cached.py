@@ -116,6 +116,19 @@ def test_exports_analysis_assembled_from_the_cached_stages(demo):
     assert np.array_equal(trends.categories, ref.categories)
 
 
+def test_exports_hold_the_clusters_the_map_shows(demo):
+    # Essex (tester): the app showed 83 DBSCAN clusters; the GeoPackage and the "All layers" zip had none
+    from hotspots.export.gis import gis_layers
+
+    s = demo.defaults.replace(cell_size=1000.0, cluster_method="dbscan", eps=300.0, min_samples=20)
+    shown = c.clusters(demo, s.only(*c.CLUSTER_SETTINGS))
+    an = c.full_analysis(demo, s.only(*c.EXPORT), 250.0)
+    assert shown.n_clusters > 0 and an.clusters is shown
+    assert len(gis_layers(an)["clusters"]) == shown.n_clusters
+    off = c.full_analysis(demo, s.replace(cluster_method="none").only(*c.EXPORT), 250.0)
+    assert off.clusters is None and "clusters" not in gis_layers(off)
+
+
 def test_kpis_follow_the_filters(demo):
     s = demo.defaults.replace(cell_size=1000.0).only(*c.LINK, "threshold")
     everyone = c.view(demo, s, 250.0, ((), (), (), "all"))

@@ -121,3 +121,29 @@ def test_outcome_caveat_names_the_referral_outcomes_left_out_of_the_completion_r
     assert bundle.outcome_caveat().startswith("fewer than 5 referral outcome(s) were not recognised ('DNC-X')")
     assert "left out of the completion rate" in bundle.outcome_caveat()
     assert DataBundle(prepared=None, source="files", label="x", token="t").outcome_caveat() == ""
+
+
+def test_a_referrals_file_added_to_loaded_incidents_is_used_at_once(derby, demo, demo_files):
+    # Essex (tester): incidents loaded, then a referrals file on its own: it was reported "kept" but never used.
+    inc = police_csv(derby.iloc[:400])
+    first, _ = load_uploads(incidents=[Upload("2023-derby-street.csv", inc)], owner="s")
+    assert first is not None and first.referrals is None and first.inputs is not None
+    refs = demo_files["referrals"].read_bytes()
+    added, outcomes = load_uploads(referrals=[Upload("refs.csv", refs)], owner="s", current=first)
+    assert added is not None, outcomes
+    assert added.referrals is not None and len(added.referrals) == outcomes[0].rows > 0
+    assert added.incidents is first.incidents or len(added.incidents) == len(first.incidents) == 400
+    assert [o.kind for o in added.reports] == ["incidents", "referrals"] and added.reports[1] is outcomes[0]
+    assert added.token != first.token and added.token.startswith("files-") and not added.shared
+    assert "refs.csv" in added.label and first.label in added.label
+    # the scheme start now follows the referrals, as when both files are loaded together
+    both, _ = load_uploads(incidents=[Upload("2023-derby-street.csv", inc)], referrals=[Upload("refs.csv", refs)], owner="s")
+    assert added.defaults.scheme_start == both.defaults.scheme_start
+    assert added.defaults.before == both.defaults.before and added.defaults.after == both.defaults.after
+    # a tasks file added next keeps those referrals
+    more, _ = load_uploads(tasks=[Upload("tasks.csv", demo_files["tasks"].read_bytes())], owner="s", current=added)
+    assert more.referrals is added.referrals and more.tasks is not None
+    assert [o.kind for o in more.reports] == ["incidents", "referrals", "tasks"]
+    # the demo data keep their own (synthetic) scheme data: nothing is added, the outcome is still reported
+    none, (o,) = load_uploads(referrals=[Upload("refs.csv", refs)], current=demo)
+    assert none is None and o.ok and o.kind == "referrals"

@@ -481,6 +481,21 @@ def test_period_coverage_text_warns_of_a_month_published_in_part():
     assert views.period_coverage_text(thin, Settings(), months) is None
 
 
+def test_period_coverage_text_names_a_forces_missing_file_not_a_month_published_in_part():
+    """Surrey + Sussex with Surrey's August file left out: the Map tab said "published in part"."""
+    months = pd.date_range("2025-01-01", "2025-12-01", freq="MS")
+    surrey = pd.DataFrame({"month": np.repeat(months[months != "2025-08-01"], 900), "force": "Surrey Police"})
+    sussex = pd.DataFrame({"month": np.repeat(months, 300), "force": "Sussex Police"})
+    inc = pd.concat([surrey, sussex], ignore_index=True)
+    text = views.period_coverage_text(inc, Settings(missing_months=("2025-08",)), month_options("2025-01", "2025-12"))
+    assert "Aug 2025 has no incidents of Surrey Police while the other forces' files cover it" in text
+    assert "published in part" not in text
+    # without the forces the month is one published in part, as before
+    plain = views.period_coverage_text(inc.drop(columns="force"), Settings(missing_months=("2025-08",)),
+                                       month_options("2025-01", "2025-12"))
+    assert "Aug 2025 holds 300 incidents" in plain and "published in part" in plain
+
+
 def test_period_coverage_text_lists_a_long_run_of_empty_months_as_one_range():
     """69 months without data (a stray 2019 row given as missing months) read as one range, not 69 names."""
     from hotspots.app_support import demo_bundle
@@ -544,6 +559,11 @@ def test_the_referral_files_report_shows_what_the_analysis_publishes():
     assert dict(zip(v.reasons["reason"], v.reasons["rows"])) == {"no location": "28", "missing date": "<5",
                                                                   "unparseable date": "<5"}
     assert "<5" in v.help
+    # its warnings quote counts: each as the analysis publishes it (SchemePublication.text), a hidden total never
+    warned = LoadReport("referrals.csv", rows_read=12, rows_kept=12, warnings=["12 referral(s) have `contacted_at` before"])
+    hidden = {"source": "referrals.csv", "rows_read": "c", "rows_kept": "c", "rows_dropped": 0, "dropped": {}}
+    v = views.report_view(warned, person=True, published=hidden, text=lambda t: t.replace("12 referral", "some referral"))
+    assert v.warnings == ("some referral(s) have `contacted_at` before",) and (v.rows_read, v.rows_kept) == ("c", "c")
 
 
 def test_number_formats_keep_a_columns_decimals_on_every_row():

@@ -354,3 +354,23 @@ def test_kept_months_are_no_longer_incomplete_but_a_month_with_no_data_stays_mis
     kept = cov.kept([2025 * 12 + 2, 2025 * 12 + 4])
     assert kept.missing == (2025 * 12 + 2,) and kept.incomplete == () and kept.counts == {}
     assert kept.gone == (2025 * 12 + 2,) and cov.gone == (2025 * 12 + 2, 2025 * 12 + 4)  # the original unchanged
+
+
+def test_a_month_a_force_lacks_is_never_said_to_be_published_in_part():
+    """Surrey + Sussex, Surrey's August file left out: the whole data's August (Sussex's rows only) was called
+    published in part, and so was "Other crime 204 vs 470" in the load report, against the per-force rule."""
+    jan = 2025 * 12
+    surrey = np.repeat(jan + np.arange(12), [1200] * 7 + [0] + [1200] * 4)
+    sussex = np.repeat(jan + np.arange(12), 400)
+    month = np.r_[surrey, sussex]
+    force = ["Surrey Police"] * surrey.size + ["Sussex Police"] * sussex.size
+    plain = coverage.month_coverage(month)
+    assert plain.incomplete == (jan + 7,)  # by the counts alone: a month at half its neighbours
+    cov = coverage.month_coverage(month, force=force)
+    assert cov.incomplete == () and cov.counts == {} and cov.absent == (jan + 7,) and cov.gone == (jan + 7,)
+    assert "Surrey Police has no rows in Aug 2025" in cov.note() and "published in part" not in cov.note()
+    assert cov.note(only=[jan + 3]) == ""
+    category = np.where(np.arange(month.size) % 4 == 0, "Other crime", "Anti-social behaviour")
+    note = coverage.loaded_months_note(month, category, np.asarray(force, dtype=object))
+    assert "Surrey Police has no rows in Aug 2025" in note and "published in part" not in note
+    assert "published in part" in coverage.loaded_months_note(month, category)  # without the forces, as before

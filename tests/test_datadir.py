@@ -67,3 +67,5 @@ def test_force_bundle_names_the_real_folder(tmp_path, monkeypatch):
     (found,) = force_folders(tmp_path)
     bundle = force_bundle(found)
     assert f"police.uk files in {folder.resolve()} (" in bundle.label and "data/police_uk" not in bundle.label
+    # a referrals file added later in the Data tab is prepared with the same incidents (with_scheme_files)
+    assert bundle.inputs is not None and len(bundle.inputs["incidents"]) == len(bundle.incidents)

@@ -461,6 +461,10 @@ def test_hotspot_area_table_carries_each_rings_change_and_pattern(demo):
                                equal_nan=True)
     assert t["ring_change_class"].tolist() == want["ring_change_class"].tolist()
     assert t["emerging"].tolist() == want["emerging"].tolist()
+    # every blank per cent says why, by one rule (style.percent_change_note), in both tables
+    for pct, note in (("change_pct", "change_note"), ("ring_change_pct", "ring_change_note")):
+        assert t[note].tolist() == want[note].tolist()
+        assert (pd.isna(t[note]).to_numpy() == np.isfinite(t[pct].to_numpy(dtype=float))).all()
     # by hand for one ring: its judged rate ratio as a change in %
     rings = an.displacement.by_area()
     ring = rings[rings["ring_n_before"] + rings["ring_n_after"] >= 20].iloc[0]  # enough to show a change
@@ -619,3 +623,22 @@ def test_hotspot_area_table_with_place_names():
     hotspot_areas_layer(t).add_to(m)
     html = m.get_root().render()
     assert "High Street, Melton" in html and '"place"' in html
+
+
+def test_a_table_of_no_hotspot_area_has_the_columns_of_a_full_one(demo):
+    """With 999 permutations Essex had no hotspot area: "Hotspot areas (CSV)" lacked place, streets, districts, before,
+    after and change; csv/hotspot_areas.csv (area_summary) lacked the change and ring columns."""
+    from hotspots import analyse
+    from hotspots.export import area_summary
+    from hotspots.places import name_hotspot_areas
+
+    b = demo["bundle"]
+    an = analyse(b.incidents, study_area=b.study_area, settings=demo["settings"].replace(period=None))
+    none = dataclasses.replace(an.areas, areas=an.areas.areas.iloc[:0], labels=np.zeros_like(an.areas.labels))
+    assert an.areas.n_areas > 0 and none.n_areas == 0
+    full = sl.hotspot_area_table(an.areas, change=an.change_areas, places=name_hotspot_areas(an.areas.areas, an.incidents))
+    empty = sl.hotspot_area_table(none, change=None, places=name_hotspot_areas(none.areas, an.incidents))
+    assert len(empty) == 0 and list(empty.columns) == list(full.columns)
+    assert {"place", "streets", "districts", "before", "after", "change_pct", "change_class"} <= set(empty.columns)
+    bare = dataclasses.replace(an, areas=none, change_areas=None, displacement=None)
+    assert len(area_summary(bare)) == 0 and list(area_summary(bare).columns) == list(area_summary(an).columns)

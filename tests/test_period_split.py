@@ -278,3 +278,24 @@ def test_common_calendar_months_are_the_same_months_rule_and_refuse_periods_shar
     inc = pd.DataFrame({"month": pd.to_datetime(["2025-02-01", "2025-08-01"])})
     with pytest.raises(ParameterError, match="share none"):
         split_periods(inc, Period.from_months("2025-01", "2025-06"), Period.from_months("2025-07", "2025-12"), same_months=True)
+
+
+def test_a_month_a_force_lacks_is_left_out_as_its_data_missing_not_published_in_part():
+    """Surrey + Sussex with Surrey's August file left out: August held Sussex's rows only, about half a typical
+    month, and was said "published in part"; the per-force rule names the real cause."""
+    from hotspots.period_split import FORCE_MISSING
+
+    a, b = _monthly("2025-01", "2025-12", per_month=900), _monthly("2025-01", "2025-12", per_month=300)
+    a["force"], b["force"] = "Surrey Police", "Sussex Police"
+    inc = pd.concat([a[a["month"] != pd.Timestamp("2025-08-01")], b], ignore_index=True)
+    h1, h2 = Period.from_months("2025-01", "2025-06"), Period.from_months("2025-07", "2025-12")
+    sp = split_periods(inc, h1, h2)
+    aug = 2025 * 12 + 7
+    assert sp.missing == (aug,) and sp.absent == (aug,)
+    assert sp.left_out(h2) == ((aug, FORCE_MISSING),)
+    assert left_out_text(h2, sp.left_out(h2)) == "5 of 6 months counted; left out: Aug 2025, a force's data missing"
+    assert any("Surrey Police has no rows in Aug 2025" in n for n in sp.notes)
+    assert not any("published in part" in n for n in sp.notes)
+    # without the force column the same month is one published in part, as before
+    plain = split_periods(inc.drop(columns="force"), h1, h2)
+    assert plain.left_out(h2) == ((aug, PART_PUBLISHED),)

@@ -367,8 +367,8 @@ def test_scheme_start_given_demo_first_referral_or_none(demo):
     day = pd.to_datetime(refs["referred_at"]).min()
     first = day.replace(day=1).date().isoformat()  # to the month: the exact day is one person's referral
     s, note = choose_scheme_start(three, Settings(), refs)
-    assert s.scheme_start == first
-    assert f"{first}, inferred from the first of the {len(refs):,} referrals' dates, to the month" in note
+    assert s.scheme_start == first and f"{first}, inferred from the earliest referral's date, to the month" in note
+    assert f"{len(refs):,}" not in note  # no count of referrals: the note reaches parameters.json and every tab unprotected
     assert first.endswith("-01") and (day.day == 1 or day.date().isoformat() not in note)
     assert choose_scheme_start(demo.incidents, Settings(), refs)[0].scheme_start == first  # the referrals come first
     # it sets the default periods: up to 12 months either side of its month
@@ -847,3 +847,17 @@ def test_scheme_linkage_names_the_forces_own_towns_and_checks_area_and_months():
     assert not set(demo_towns()["name"]) & set(link.towns["name"])
     assert link.summary["outside_study_area"] == 1 and not bool(t.loc["sea", "has_location"])
     assert link.summary["dated_outside_months"] == 1 and link.params["months"] == ["2025-03", "2025-06"]
+
+
+def test_a_month_a_force_lacks_is_said_so_not_published_in_part():
+    """Surrey + Sussex with Surrey's August file left out: the whole data's August (Sussex only) was said "published
+    in part" beside the per-force note; one rule now names the missing force, once."""
+    from hotspots.pipeline import Settings, choose_missing_months
+
+    months = pd.date_range("2025-01-01", "2025-12-01", freq="MS")
+    surrey = pd.DataFrame({"month": np.repeat(months[months != "2025-08-01"], 900), "force": "Surrey Police"})
+    sussex = pd.DataFrame({"month": np.repeat(months, 300), "force": "Sussex Police"})
+    inc = pd.concat([surrey, sussex], ignore_index=True).assign(category="Anti-social behaviour")
+    s, note = choose_missing_months(inc, Settings(before=("2025-01", "2025-06"), after=("2025-07", "2025-12")))
+    assert s.missing_months == ("2025-08",)
+    assert note.count("Surrey Police has no rows in Aug 2025") == 1 and "published in part" not in note

@@ -278,3 +278,24 @@ def test_squares_sites_and_flows_are_protected_by_people():
                        tasks=tasks, towns=towns), areas=areas, threshold=5, snap_m=250.0)
     assert q.protection.marker((("site", "T1"), "referrals")) in (8, "c")
     assert "groups are measured in referrals, not people" in q.statement and q.basis.startswith("referrals")
+
+
+def test_counts_quoted_in_notes_follow_the_tables_disclosure():
+    """Essex's 12 referrals: the Referrals card read "suppressed" and kpis_by_offence.csv "c", but the Scheme caption
+    said "12 referral(s) have a re-offending flag but ...": a total the tables hide is printed nowhere else."""
+    small, _ = scheme(12, 0, 5, 2, 100.0)
+    assert small.kpis["all"].iloc[0]["referrals"] == SECONDARY
+    note = "12 referral(s) have a re-offending flag but their 6-month window had not ended by 2025-12-31"
+    assert small.text(note) == note.replace("12 referral(s)", "some referral(s)")
+    assert small.text("3 referral(s) have a contact time before the referral") .startswith("<5 referral(s)")
+    assert small.text("0 referral(s) are late; 99,999 rows were read") == "0 referral(s) are late; 99,999 rows were read"
+    assert small.text("no count here") == "no count here"
+
+
+def test_counts_quoted_in_notes_are_protected_against_everything_published(pub):
+    n = int(pub.protection.ledger.value((("all",), "referrals")))
+    assert pub.text("3 referral(s) have no location").startswith("<5 referral(s)")
+    # all but two: the two (total − count) would be given away, so the count is not printed
+    said = pub.text(f"{n - 2} referral(s) have a contact time")
+    assert f"{n - 2}" not in said and said.endswith("referral(s) have a contact time")
+    assert pub.text(f"{n - 2} referral(s) have a contact time") is said  # worked out once

@@ -127,6 +127,26 @@ def test_too_few_to_show_a_change_is_one_rule_by_the_counts():
     assert [style.change_text(v) for v in got[:5]] == ["–", "–", "–", "−100%", "−50%"]
 
 
+def test_why_a_change_in_per_cent_is_blank_is_one_rule_for_cells_areas_and_rings():
+    """Essex's change-per-hotspot CSV: areas 7 -> 1, 6 -> 2, 4 -> 2 and a ring 5 -> 0 had a blank % beside "no
+    significant change", a ring 0 -> 0 a blank % beside "too few incidents": every blank now says why."""
+    import numpy as np
+
+    rr = [0.14, 0.33, 0.5, 0.0, float("nan"), 0.5, 0.6, float("inf"), None]
+    cls = ["no significant change"] * 3 + ["no significant change", "too few incidents", "no significant change",
+                                           "significant fall", "significant rise", None]
+    nb, na = [7, 6, 4, 5, 0, 10, 100, 0, None], [1, 2, 2, 0, 0, 5, 60, 30, None]
+    notes = style.percent_change_note(rr, cls, nb, na)
+    assert notes[:4].tolist() == [style.FEW_FOR_PERCENT_NOTE] * 4 and notes[5] == style.FEW_FOR_PERCENT_NOTE
+    assert notes[4] == style.NOT_TESTED_NOTE and notes[6] is None
+    assert notes[7] == style.NO_RATIO_NOTE and notes[8] == style.NOT_COMPUTED_NOTE
+    # the per cent is blank exactly where a note says why
+    pct = style.percent_change(rr, cls, nb, na)
+    assert (np.isnan(pct) == np.array([n is not None for n in notes])).all() and pct[6] == -40.0
+    assert style.blank_percent_legend(notes[:5]) == f"–: {style.NOT_TESTED_NOTE}; or {style.FEW_FOR_PERCENT_NOTE}."
+    assert style.blank_percent_legend([None, None]) == ""
+
+
 def test_tick_label():
     assert [style.tick_label(v) for v in (0, 0.5, 7.25, 10, 12.5, 99.96, 100, 12345.6, -3)] == [
         "0", "0.5", "7.25", "10", "12.5", "100", "100", "12,346", "-3",

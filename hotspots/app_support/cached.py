@@ -88,7 +88,7 @@ RINGS = CHANGE + DISPLACEMENT_SETTINGS  # the pooled table's displacement rows (
 LINK = HOTSPOT_SETTINGS + LINKAGE_SETTINGS
 TABLE = HOTSPOT_SETTINGS + CHANGE_SETTINGS + LINKAGE_SETTINGS
 MAP = TABLE + CLUSTER_SETTINGS
-EXPORT = TABLE + DISPLACEMENT_SETTINGS  # the whole analysis, for the briefing and GIS files
+EXPORT = TABLE + DISPLACEMENT_SETTINGS + CLUSTER_SETTINGS  # the whole analysis (with its clusters), for the exports
 
 cached = partial(st.cache_resource, show_spinner=False, max_entries=48, ttl=6 * 3600, hash_funcs={DataBundle: lambda b: b.token})
 
@@ -225,10 +225,10 @@ def change_table(bundle: DataBundle, s: Settings) -> Any:
 
 @partial(cached, show_spinner="Clustering incidents…")
 def clusters(bundle: DataBundle, s: Settings) -> Any:
-    from ..clustering import clusters as point_clusters
+    from ..pipeline import point_clusters
 
     pts = filter_period(bundle.incidents, parse_period(s.period) if s.period else None)
-    return point_clusters(pts, s.cluster_method, eps=s.eps, min_samples=s.min_samples, seed=s.seed)
+    return point_clusters(pts, s)  # None for cluster_method "none"
 
 
 def analysis_layers(bundle: DataBundle, s: Settings, snap_m: float | None, show_clusters: bool) -> tuple[DrawnLayer, ...]:
@@ -337,8 +337,9 @@ def full_analysis(bundle: DataBundle, s: Settings, snap_m: float) -> Analysis:
     refs = bundle.referrals
     moved, moved_note = displaced(bundle, s.only(*RINGS))
     trends, trends_note = emerging(bundle, s.only(*HOT))
+    found = clusters(bundle, s.only(*CLUSTER_SETTINGS))  # the clusters the map shows (None for cluster_method "none")
     an = assemble_analysis(
-        dataclasses.replace(stage(bundle, s.only(*HOT)), settings=s), change_cells=cells, change_areas=areas,
+        dataclasses.replace(stage(bundle, s.only(*HOT)), settings=s), clusters=found, change_cells=cells, change_areas=areas,
         change_note=note or area_note,
         displacement=moved, displacement_note=moved_note, emerging=trends, emerging_note=trends_note,
         linkage=linkage(bundle, s.only(*LINK)),

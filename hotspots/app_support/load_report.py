@@ -3,7 +3,7 @@ with the counts of people protected (a referral file is one row per person refer
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -51,7 +51,7 @@ class ReportView:
 
 
 def report_view(report: LoadReport, *, person: bool = False, threshold: int | None = None,
-                published: Mapping[str, Any] | None = None) -> ReportView:
+                published: Mapping[str, Any] | None = None, text: Callable[[str], str] | None = None) -> ReportView:
     """The figures, drop reasons, notes and warnings of a load report, as shown on screen.
 
     With ``person=True`` (a referral file: one row per person referred) counts from 1 to
@@ -62,13 +62,21 @@ def report_view(report: LoadReport, *, person: bool = False, threshold: int | No
     itself small) are not shown, so that a small count cannot be worked out by subtraction.
     ``published`` (:meth:`hotspots.publication.SchemePublication.load_report` of this report, for
     the referral file in use) gives the figures and reasons as the analysis publishes them
-    (``parameters.json``), protected with every other count of people: they are shown instead.
+    (``parameters.json``), protected with every other count of people: they are shown instead, and
+    ``text`` (:meth:`hotspots.publication.SchemePublication.text`) gives each count the notes and warnings quote as
+    the analysis publishes it (a total the KPI tables hide as "c" is not printed here either).
+
+    What the Data tab may show of the user's own referral file: the file in use, only what the analysis publishes
+    (above). A referral file not in use (it failed, or the data in use cannot take it) publishes nothing
+    else that its counts could be set against, so its figures are shown as the tables' first rule has them (counts
+    from 1 to ``threshold − 1`` as ``"<5"``, and not the rows read when that would give a small drop count away).
     """
     from ..privacy import SUPPRESSION_THRESHOLD, suppress_count
 
     t = SUPPRESSION_THRESHOLD if threshold is None else int(threshold)
     reasons = report_rows(report)
     if person and published is not None:
+        said = text or str
         fig = lambda v: f"{v:,}" if isinstance(v, (int, np.integer)) else str(v)  # noqa: E731
         marks = dict(published.get("dropped") or {})
         shown_rows = [marks.get(k, "c") for k in reasons["reason"]]
@@ -76,7 +84,7 @@ def report_view(report: LoadReport, *, person: bool = False, threshold: int | No
             if len(reasons) else reasons
         return ReportView(
             fig(published["rows_read"]), fig(published["rows_kept"]), fig(published["rows_dropped"]), reasons,
-            tuple(person_text(n, t) for n in report.notes), tuple(person_text(w, t) for w in report.warnings),
+            tuple(person_text(said(n), t) for n in report.notes), tuple(person_text(said(w), t) for w in report.warnings),
             help=f"Counts of people, as the analysis publishes them: <{t} a count from 1 to {t - 1}, c a count hidden so "
                  "that a small one cannot be worked out.",
         )

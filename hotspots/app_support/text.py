@@ -6,14 +6,9 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from ..privacy import PERSON_COUNT as _PERSON_COUNT  # a count of people in running text (one pattern)
+
 __all__ = ["md_text", "person_text", "app_wording", "note_text", "CONTROL_LABELS"]
-
-
-# A count of people in running text: "3 referral(s) ...", "2 `person_ref` value(s) ...", "4 rows".
-_PERSON_COUNT = re.compile(
-    r"(?<![\w.,/\-–])(\d[\d,]*)(?=\s+(?:referrals?|referral\(s\)|people|persons?|person\(s\)|individuals?|offenders?"
-    r"|rows?\b|row\(s\)|`[^`]+`\s+values?|`[^`]+`\s+value\(s\)|values?\b|value\(s\)))"
-)
 
 # One of a singular noun ("1 row", "1 referral"), which a suppressed count makes plural.
 _PLURAL = {"row": "rows", "referral": "referrals", "value": "values", "person": "people", "individual": "individuals",

@@ -24,7 +24,7 @@ from ..pipeline import PreparedInputs, Settings, prepare_inputs
 from ..report import LoadReport
 
 __all__ = ["MAX_UPLOAD_BYTES", "DataBundle", "LoadOutcome", "demo_bundle", "content_token", "load_uploads",
-           "failed_upload_text"]
+           "failed_upload_text", "with_scheme_files"]
 
 #: Largest uploaded file :func:`load_uploads` reads (bytes): 500 MB, the app's
 #: ``server.maxUploadSize`` in ``.streamlit/config.toml`` (the app passes the configured value).
@@ -52,6 +52,10 @@ class DataBundle:
         How each input was loaded.
     notes : tuple of str
         About the data (e.g. that they are synthetic), then the preparation's choices.
+    inputs : mapping or None
+        The :func:`hotspots.pipeline.prepare_inputs` arguments other than ``referrals`` and ``tasks`` (the
+        loaded incidents, boundary, choices), so that a referrals or tasks file added later is prepared with
+        the same incidents (:func:`with_scheme_files`); None for the demo data (they have their own).
     """
 
     prepared: PreparedInputs
@@ -60,6 +64,7 @@ class DataBundle:
     token: str
     reports: tuple[LoadOutcome, ...] = ()
     notes: tuple[str, ...] = ()
+    inputs: Mapping[str, Any] | None = None
 
     @property
     def incidents(self) -> gpd.GeoDataFrame:
@@ -230,6 +235,7 @@ def load_uploads(
     settings: Settings | None = None,
     owner: str | None = None,
     max_bytes: int | None = MAX_UPLOAD_BYTES,
+    current: DataBundle | None = None,
 ) -> tuple[DataBundle | None, tuple[LoadOutcome, ...]]:
     """Load uploaded files (``hotspots.io.Upload`` or file objects with ``name``) into a bundle.
 
@@ -266,11 +272,16 @@ def load_uploads(
         file is refused with a message (its outcome's ``error``) and the other files load.
         Everything is loaded within :data:`hotspots.io.UPLOAD_LIMITS` (rows, unpacked bytes,
         memory, time; :func:`hotspots.io.load_limits`).
+    current : DataBundle, optional
+        The data in use (the app passes its bundle). With referrals or tasks files but no incident file, they
+        are added to these data at once (:func:`with_scheme_files`), when the data can take them (uploaded
+        files or a force's folder; not the demo data, whose scheme data are synthetic).
 
     Returns
     -------
     bundle : DataBundle or None
-        None when no incident file loaded (the app then stays on the demo data).
+        None when no incident file loaded and no referrals or tasks file could be added to ``current`` (the
+        app then keeps its current data).
     outcomes : tuple of LoadOutcome
         One per input kind given, in the order incidents, referrals, tasks, boundary. Errors are
         caught and reported as messages; nothing raises for bad files.
@@ -378,13 +389,14 @@ def load_uploads(
     order = {"incidents": 0, "referrals": 1, "tasks": 2, "boundary": 3}
     outcomes.sort(key=lambda o: order[o.kind])
     if inc is None:
+        if not inc_files and current is not None and current.inputs is not None and (refs is not None or tks is not None):
+            return _attach(current, refs, tks, tuple(outcomes), parts, options)
         return None, tuple(outcomes)
     try:
         inc_report = next((o.report for o in outcomes if o.kind == "incidents" and o.report is not None), None)
-        prepared = prepare_inputs(
-            inc, settings=settings, boundary=area, keep_holes=keep_holes, categories=categories, referrals=refs, tasks=tks,
-            report=inc_report,
-        )
+        inputs = {"incidents": inc, "settings": settings, "boundary": area, "keep_holes": keep_holes, "categories": categories,
+                  "report": inc_report}
+        prepared = prepare_inputs(**inputs, referrals=refs, tasks=tks)
     except HotspotsError as exc:
         # the incidents loaded but cannot be analysed (e.g. a boundary holding none of them): their
         # outcome carries the error, with its load report, not beside an "ok" one
@@ -401,5 +413,78 @@ def load_uploads(
         token=content_token(parts, options),
         reports=tuple(outcomes),
         notes=prepared.notes,
+        inputs=inputs,
     )
     return bundle, tuple(outcomes)
+
+
+def _attach(current: DataBundle, refs: gpd.GeoDataFrame | None, tks: gpd.GeoDataFrame | None,
+            outcomes: tuple[LoadOutcome, ...], parts: list[tuple[str, str, bytes]],
+            options: Mapping[str, Any]) -> tuple[DataBundle | None, tuple[LoadOutcome, ...]]:
+    """load_uploads' referrals/tasks added to ``current``: the prepared bundle, or None with the error on their outcome."""
+    try:
+        bundle = with_scheme_files(current, referrals=refs, tasks=tks, outcomes=outcomes,
+                                   token=content_token(parts, {**options, "added_to": current.token}))
+    except HotspotsError as exc:
+        out = tuple(replace(o, error=_message(exc), rows=0) if o.kind in ("referrals", "tasks") and o.ok else o for o in outcomes)
+        return None, out
+    return bundle, outcomes
+
+
+def with_scheme_files(current: DataBundle, *, referrals: gpd.GeoDataFrame | None = None, tasks: gpd.GeoDataFrame | None = None,
+                      outcomes: Sequence[LoadOutcome] = (), token: str | None = None) -> DataBundle:
+    """``current`` with a referrals and/or tasks table added (each replaces the one in use; the other is kept), prepared
+    again with the same incidents and choices (the scheme start and the default periods may follow the referrals).
+
+    Parameters
+    ----------
+    current : DataBundle
+        Data with :attr:`DataBundle.inputs` (uploaded files or a force's folder).
+    referrals, tasks : GeoDataFrame, optional
+        Loaded scheme tables (:func:`hotspots.io.load_any`); None keeps the current one.
+    outcomes : sequence of LoadOutcome
+        Their load outcomes: they replace the current bundle's outcomes of the same kind.
+    token : str, optional
+        The new bundle's token (default: derived from the current token and the tables' content).
+
+    Returns
+    -------
+    DataBundle
+        ``source="files"`` (the data now hold the user's own files: never cached for other sessions).
+
+    Raises
+    ------
+    ParameterError
+        ``current`` cannot take scheme files (the demo data: no :attr:`DataBundle.inputs`).
+    """
+    if current.inputs is None:
+        raise ParameterError(
+            "the data in use cannot take your referrals or tasks file (the demo data have their own synthetic scheme data); "
+            "load an incidents file with it, or pick a force's data first.")
+    refs = current.referrals if referrals is None else referrals
+    tks = current.tasks if tasks is None else tasks
+    prepared = prepare_inputs(**current.inputs, referrals=refs, tasks=tks)
+    kinds = {o.kind for o in outcomes}
+    order = {"incidents": 0, "referrals": 1, "tasks": 2, "boundary": 3}
+    reports = tuple(sorted([o for o in current.reports if o.kind not in kinds] + list(outcomes), key=lambda o: order[o.kind]))
+    if token is None:
+        h = hashlib.sha256(current.token.encode())
+        for t in (referrals, tasks):
+            h.update(b"-" if t is None else _table_hash(t))
+        token = "files-" + h.hexdigest()
+    added = [k for k, t in (("referrals", referrals), ("tasks", tasks)) if t is not None]
+    names = ", ".join(f for o in outcomes if o.kind in added for f in o.files) or " and ".join(added)
+    label = current.label.split(" + your ")[0] + f" + your {' and '.join(added)} ({names})"
+    return DataBundle(prepared=prepared, source="files", label=label, token=token, reports=reports, notes=prepared.notes,
+                      inputs=current.inputs)
+
+
+def _table_hash(table: gpd.GeoDataFrame) -> bytes:
+    """A content hash of a table (its values and geometry), for :func:`with_scheme_files`' default token."""
+    import pandas as pd
+
+    frame = table.drop(columns=table.geometry.name) if isinstance(table, gpd.GeoDataFrame) else table
+    h = hashlib.sha256(pd.util.hash_pandas_object(frame, index=False).values.tobytes())
+    if isinstance(table, gpd.GeoDataFrame):
+        h.update(b"".join(g.wkb if g is not None else b"" for g in table.geometry))
+    return h.digest()

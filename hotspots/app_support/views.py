@@ -606,7 +606,7 @@ def briefing_layers(has_referrals: bool, n_months: int, *, change: bool = True) 
 #: Columns of the per-hotspot change table (those the area table has): the area's change, its
 #: ring's and its pattern over the months, as ``csv/hotspot_areas.csv``.
 CHANGE_COLUMNS = ("area_id", "place", "incidents", "before", "after", "change_pct", "change_adjusted_pct", "change_class",
-                  "ring_change_pct", "ring_change_class", "emerging")
+                  "change_note", "ring_change_pct", "ring_change_class", "ring_change_note", "emerging")
 
 
 def change_rows(table: pd.DataFrame) -> pd.DataFrame:
@@ -667,17 +667,23 @@ def period_coverage_text(incidents: Any, settings: Settings, months: Sequence[st
     inside = [m for m in settings.missing_months or () if lo <= m <= hi]
     if not inside:
         return None
-    cover = month_coverage(month_numbers(incident_dates(incidents)[0]))
+    forces = incidents["force"].to_numpy() if "force" in incidents.columns else None
+    cover = month_coverage(month_numbers(incident_dates(incidents)[0]), force=forces)  # a force's file missing: said so
     ms = [month_number(x) for x in inside]
+    absent = cover.by_force.absent if cover.by_force is not None else {}
+    lacking = {m: sorted(f for f, gone in absent.items() if m in gone) for m in cover.absent}
     told = [
+        f"{month_name(m)} has no incidents of {' or '.join(lacking[m])} while the other forces' files cover it (a file left out)"
+        for m in ms if m in lacking
+    ] + [
         f"{month_name(m)} holds {cover.counts[m][0]:,} incidents against {cover.counts[m][1]:,} and {cover.counts[m][2]:,} "
         "in the months either side (probably published in part)"
         for m in ms if m in cover.counts
     ]
     lo_m, hi_m = cover.span or (min(ms), max(ms))
     # months without data: found missing, or beyond the data's months; the rest hold data whose file is not trusted
-    untrusted = [m for m in ms if m not in cover.counts and m not in cover.missing and lo_m <= m <= hi_m]
-    empty = [m for m in ms if m not in cover.counts and m not in untrusted]
+    untrusted = [m for m in ms if m not in cover.counts and m not in cover.missing and m not in lacking and lo_m <= m <= hi_m]
+    empty = [m for m in ms if m not in cover.counts and m not in untrusted and m not in lacking]
     if empty:  # runs of months, capped (coverage.month_spans): 69 empty months are one run, not 69 names
         told.append(f"{month_spans(empty, sizes=True)} {'hold' if len(empty) > 1 else 'holds'} no incidents (no data published)")
     if untrusted:

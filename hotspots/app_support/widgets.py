@@ -189,10 +189,10 @@ def analyst_settings(v: dict, start: Mapping[str, Any], cell_in_use: Callable[[d
     return in_use
 
 
-def load_report(o: Any, threshold: int, published: Any = None) -> None:
+def load_report(o: Any, threshold: int, published: Any = None, text: Any = None) -> None:
     """A file's load outcome (:class:`hotspots.app_support.LoadOutcome`) in the Data tab: its error, cards (rows read, kept,
     dropped; referral rows are people: small counts shown as ``<threshold``, or as ``published``, the analysis's
-    protected load report, when given), drop reasons, notes and warnings."""
+    protected load report, when given, and ``text`` its notes' counts as published), drop reasons, notes and warnings."""
     from .views import report_metrics, report_view
 
     title = f"{o.kind}: " + ", ".join(o.files)
@@ -205,7 +205,7 @@ def load_report(o: Any, threshold: int, published: Any = None) -> None:
         if o.report is None:
             st.markdown(f"{o.rows:,} rows")
             return
-        r = report_view(o.report, person=o.kind == "referrals", threshold=threshold, published=published)
+        r = report_view(o.report, person=o.kind == "referrals", threshold=threshold, published=published, text=text)
         metrics(report_metrics(r))
         if o.report.dropped:
             table(r.reasons)

@@ -19,7 +19,7 @@ from typing import Any, TextIO
 from .. import validation
 from .._errors import ParameterError
 from ..pipeline import AUTO_AREA_SHARE, CHANGE_NOT_COMPUTED, PERIODS_NOT_CHOSEN
-from ..style import change_text, file_size, shorten
+from ..style import blank_percent_legend, change_text, file_size, shorten
 from . import add_command, command_record
 
 
@@ -523,12 +523,9 @@ def summary_lines(analysis: Any, inputs: Inputs | None = None, *, top: int = 5) 
         if has_change:  # the counts and the change can come from different months (`--period`)
             cp = column_periods(an)
             lines.append(f"    incidents: {cp['incidents']}; change: {cp['change_pct']}")
-        shown = summ.head(top)[[c for c in ("change_pct", "ring_change_pct") if c in summ.columns]]
-        if shown.size and shown.isna().to_numpy().any():  # what a "–" in the change columns means (one rule)
-            from ..style import MIN_PERCENT_TOTAL
-
-            lines.append(f"    –: fewer than {MIN_PERCENT_TOTAL} incidents in the two periods together, too few to show a "
-                         "change in per cent (or no ring, or no incident before)")
+        shown = summ.head(top)[[c for c in ("change_note", "ring_change_note") if c in summ.columns]]
+        if legend := blank_percent_legend(shown.to_numpy()):  # what a "–" in the change columns means (one rule)
+            lines.append(f"    {legend}")
     if an.change_cells is not None and an.areas.n_areas == 0:
         ch = an.change_cells  # the periods with their months left out and why, if any
         lines.append(

@@ -17,7 +17,7 @@ import pandas as pd
 
 from ..change import incident_dates
 from ..schema import POLICE_UK_ATTRIBUTION
-from ..style import percent_change
+from ..style import percent_change, percent_change_note
 
 __all__ = [
     "DataSource",
@@ -171,15 +171,18 @@ def area_summary(analysis: Any) -> pd.DataFrame:
     ``incidents`` (in the hotspot period), ``neighbourhood_incidents`` (within the Gi* distance band
     of the area's cells, its own included: what made them hot), ``share_pct``, ``peak_confidence``; with before/after
     change ``n_before``, ``n_after``, ``change_pct`` (rate after / rate before − 1, in %),
-    ``change_adjusted_pct`` (when the areas were placebo-adjusted), ``change_class``; with the
+    ``change_adjusted_pct`` (when the areas were placebo-adjusted), ``change_class``, ``change_note`` (why
+    ``change_pct`` is blank, :func:`hotspots.style.percent_change_note`; None where shown); with the
     displacement rings (:attr:`hotspots.analysis.Analysis.displacement`) ``ring_change_pct`` and
-    ``ring_change_class``, the change of the ring of cells around the area, as judged (placebo-adjusted
+    ``ring_change_class`` and ``ring_change_note``, the change of the ring of cells around the area, as judged (placebo-adjusted
     when the rings were; empty for an area with no ring); with emerging hot spots
     (:attr:`hotspots.analysis.Analysis.emerging`) ``emerging``, the pattern most of the area's cells
     share over the data's months (:func:`hotspots.emerging_summary.area_patterns`); with
     referrals ``referrals`` and ``reparation_local_pct``, **taken from the
     analysis's protected publication** (:func:`hotspots.publication.scheme_publication`: ``"<5"``,
     ``"c"`` or ``"x"`` where hidden). Incident counts are not person-level and are shown as they are.
+    With no hotspot area the table is empty but has the columns of a full one (change, rings when ``ring_m``
+    is set, referrals when the analysis has them).
     """
     a = analysis.areas.areas
     named = area_places(a, analysis)
@@ -211,11 +214,18 @@ def area_summary(analysis: Any) -> pd.DataFrame:
         if "rate_ratio_adjusted" in t.columns:  # the change the verdict was judged on
             out["change_adjusted_pct"] = percent_change(t["rate_ratio_adjusted"].reindex(ids).to_numpy(), judged, *counts)
         out["change_class"] = t["change_class"].reindex(ids).astype(object).to_numpy()
+        out["change_note"] = percent_change_note(t["rate_ratio"].reindex(ids).to_numpy(), judged, *counts)  # why "–"
+    elif len(out) == 0:  # no hotspot area: the columns of a full table all the same (empty)
+        out["n_before"], out["n_after"], out["change_pct"] = (np.array([], dtype=float) for _ in range(3))
+        out["change_class"], out["change_note"] = np.array([], dtype=object), np.array([], dtype=object)
     moved = getattr(analysis, "displacement", None)
     if moved is not None and len(moved.ring_change.table):
         # each area's ring (hotspots.displacement_rings): its change as judged (placebo-adjusted when the areas were)
         for col, values in moved.area_columns(out["area_id"]).items():
             out[col] = values
+    elif len(out) == 0 and getattr(getattr(analysis, "settings", None), "ring_m", 0):
+        out["ring_change_pct"], out["ring_change_class"] = np.array([], dtype=float), np.array([], dtype=object)
+        out["ring_change_note"] = np.array([], dtype=object)
     trends = getattr(analysis, "emerging", None)
     if trends is not None:  # the pattern most of the area's cells share over the data's months
         from ..emerging_summary import area_patterns
@@ -232,6 +242,8 @@ def area_summary(analysis: Any) -> pd.DataFrame:
         out["referrals"] = d["referrals"].reindex(keys).astype(object).to_numpy()
         if "local_pct" in d.columns:
             out["reparation_local_pct"] = d["local_pct"].reindex(keys).astype(object).to_numpy()
+    elif len(out) == 0 and getattr(analysis, "referrals", None) is not None:
+        out["referrals"], out["reparation_local_pct"] = np.array([], dtype=object), np.array([], dtype=object)
     return out.sort_values(["rank", "area_id"], kind="stable").reset_index(drop=True)
 
 

@@ -316,7 +316,8 @@ def _areas_layer(an: Any, pub: Any) -> gpd.GeoDataFrame:
             if col in t.columns:
                 name = col if col.startswith(("n_", "change")) else f"change_{col}"
                 a.insert(len(a.columns) - 1, name, t[col].reindex(a["area_id"]).to_numpy())
-    for col in ("change_pct", "change_adjusted_pct", "ring_change_pct", "ring_change_class", "emerging"):
+    for col in ("change_pct", "change_adjusted_pct", "change_note", "ring_change_pct", "ring_change_class", "ring_change_note",
+                "emerging"):
         if col in summ.columns:
             a.insert(len(a.columns) - 1, col, summ[col].reindex(a["area_id"]).to_numpy())
     if pub is not None and pub.referrals_by_hotspot is not None:

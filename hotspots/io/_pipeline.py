@@ -766,7 +766,8 @@ def _missing_months_warning(data: pd.DataFrame) -> str:
     if not len(data) or "month" not in data.columns:
         return ""
     cats = data["category"].to_numpy() if "category" in data.columns else None
-    return loaded_months_note(month_numbers(data["month"].to_numpy(dtype="datetime64[ns]")), cats)
+    forces = data["force"].to_numpy() if "force" in data.columns else None  # a force's missing file, said as such
+    return loaded_months_note(month_numbers(data["month"].to_numpy(dtype="datetime64[ns]")), cats, forces)
 
 
 def crs_param(crs: Any) -> Any:

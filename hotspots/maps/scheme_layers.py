@@ -325,9 +325,11 @@ def hotspot_area_table(
     GeoDataFrame
         ``area_id``, ``rank``, ``incidents``, ``neighbourhood_incidents`` (when the areas have
         ``neighbourhood_count``), ``share_pct``, ``area_km2``, ``density_per_km2``,
-        ``peak_confidence``, ``cells``; with ``change``: ``before``, ``after``, ``change_pct``
+        ``peak_confidence``, ``cells``; with ``change`` (and always with no area: the table of no area has
+        the columns of a full one, empty): ``before``, ``after``, ``change_pct``
         (rate ratio − 1, in %), ``change_adjusted_pct`` (the placebo-adjusted change the verdict was
-        judged on, when the areas were adjusted), ``change_class``; with ``linkage``: ``referrals`` and
+        judged on, when the areas were adjusted), ``change_class``, ``change_note`` (why ``change_pct`` is blank, None
+        where shown: :func:`hotspots.style.percent_change_note`); with ``linkage``: ``referrals`` and
         ``local_reparation_pct`` (as displayed: ``"<5"``/``"c"`` when suppressed); with
         ``kpis``: ``completed_pct``, ``not_reoffended_pct``. Geometry in the areas' CRS.
     """
@@ -355,10 +357,11 @@ def hotspot_area_table(
     if "neighbourhood_count" in gdf.columns:  # what made the cells hot (a small area's own count can be 1)
         out.insert(3, "neighbourhood_incidents", np.round(gdf["neighbourhood_count"].to_numpy(dtype=float)).astype(np.int64))
     ids = [str(int(i)) for i in out["area_id"]]
-    if places is not None and len(places):
-        named = places.set_index(places["area_id"].astype(np.int64))
+    if places is not None:  # with no area too: an empty table has the columns of a full one
+        named = places.set_index(places["area_id"].astype(np.int64)) if "area_id" in places.columns else places
         for col, src in (("place", "label"), ("streets", "streets"), ("districts", "districts")):
-            values = named[src].reindex(out["area_id"]).to_numpy(dtype=object)
+            values = (named[src].reindex(out["area_id"]).to_numpy(dtype=object) if src in named.columns
+                      else np.full(len(out), None, dtype=object))
             out.insert(1 if col == "place" else len(out.columns) - 1, col, values)
     if change is not None:
         t = change.table
@@ -373,6 +376,11 @@ def hotspot_area_table(
         if "rate_ratio_adjusted" in t.columns:  # the change the verdict was judged on
             out["change_adjusted_pct"] = style.percent_change(get("rate_ratio_adjusted"), get("change_class"), *counts)
         out["change_class"] = pd.Series(get("change_class"), dtype=object).fillna("not computed").to_numpy(dtype=object)
+        out["change_note"] = style.percent_change_note(get("rate_ratio"), get("change_class"), *counts)  # why "–"
+    elif len(out) == 0:  # no hotspot area, so no per-area change: its columns all the same (empty)
+        out["before"], out["after"] = pd.array([], dtype="Int64"), pd.array([], dtype="Int64")
+        out["change_pct"], out["change_class"] = np.array([], dtype=float), np.array([], dtype=object)
+        out["change_note"] = np.array([], dtype=object)
     if displacement is not None:  # the same columns as csv/hotspot_areas.csv (hotspots.export.area_summary)
         for col, values in displacement.area_columns(out["area_id"]).items():
             out[col] = values
@@ -416,8 +424,10 @@ AREA_LABELS = {
     "change_pct": "Change in rate (%)",
     "change_adjusted_pct": "Change adjusted for the year before (%)",
     "change_class": "Change",
+    "change_note": "Why no change in %",
     "ring_change_pct": "Change in the ring around it (%)",
     "ring_change_class": "Ring's change",
+    "ring_change_note": "Why no ring change in %",
     "emerging": "Over the months",
     "referrals": "Referrals",
     "local_reparation_pct": "Reparation local (%)",
