@@ -61,7 +61,7 @@ __all__ = [
     "data_span", "incomplete_months", "unreliable_months_note",
     "missing_months", "missing_months_note", "month_coverage", "month_label", "month_name", "month_number", "months_between",
     "month_spans", "loaded_months_note", "STRAY_GAP", "STRAY_SHARE", "StrayMonths", "stray_months",
-    "SHORT_SHARE", "SHORT_SHARE_MANY", "MANY_CATEGORIES", "SHORT_SD", "ForceMonths", "force_months", "file_month",
+    "SHORT_SHARE", "SHORT_SHARE_MANY", "MANY_CATEGORIES", "SHORT_SD", "ForceMonths", "force_months",
     "files_not_kept", "lost_files_note",
 ]
 
@@ -825,22 +825,6 @@ def _base_name(name: str) -> str:
     return re.split(r"[/\\]", str(name))[-1]
 
 
-def file_month(name: str) -> int | None:
-    """The month a monthly file's name gives (``2025-04-kent-street.csv`` → ``2025 * 12 + 3``), else None: a
-    ``YYYY-MM`` anywhere in the file's own name (:func:`hotspots.io.months.name_month`, the one rule).
-
-    Examples
-    --------
-    >>> month_label(file_month("data/2025-04-cambridgeshire-street.csv.gz"))
-    '2025-04'
-    >>> file_month("incidents.csv") is None
-    True
-    """
-    from .io.months import name_month
-
-    return name_month(name, anywhere=True)
-
-
 def files_not_kept(report: object) -> dict[int, list[str]]:
     """From a loader's report (:class:`hotspots.report.LoadReport`): the monthly files, by the month their
     names give, that were skipped as unreadable or read with none of their rows kept, each as
@@ -849,13 +833,15 @@ def files_not_kept(report: object) -> dict[int, list[str]]:
     A month with no data whose file is among them was loaded and lost, not unpublished
     (:func:`missing_months_note`).
     """
+    from .io.months import name_month
+
     out: dict[int, list[str]] = {}
     if report is None:
         return out
     reports = list(getattr(report, "files", None) or [report])
     for r in reports:
         name, read, kept = str(getattr(r, "source", "")), int(getattr(r, "rows_read", 0)), int(getattr(r, "rows_kept", 0))
-        m = file_month(name)
+        m = name_month(name, anywhere=True)  # the one month-from-name rule (io.months)
         if m is None or kept > 0:
             continue
         if read == 0:
@@ -870,7 +856,7 @@ def files_not_kept(report: object) -> dict[int, list[str]]:
         if not str(w).startswith(prefix):
             continue
         name, _, why = str(w)[len(prefix):].partition(": ")
-        m = file_month(name)
+        m = name_month(name, anywhere=True)  # the one month-from-name rule (io.months)
         if m is None:
             continue
         why = re.sub(r" \(found: .*", "", why.split("; ")[0]).removeprefix(f"{name} ")

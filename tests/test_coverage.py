@@ -301,9 +301,11 @@ def test_short_months_need_three_months_and_a_poisson_margin():
 
 
 def test_file_month_reads_the_month_of_a_monthly_files_name():
-    assert coverage.file_month("a/b/2025-04-cambridgeshire-street.csv") == JAN_2025 + 3
-    assert coverage.file_month("C:\\x\\2024-12-kent-street.csv.gz") == 2024 * 12 + 11
-    assert coverage.file_month("incidents.csv") is None and coverage.file_month("2025-13-x.csv") is None
+    from hotspots.io.months import name_month  # the one month-from-name rule files_not_kept uses
+
+    assert name_month("a/b/2025-04-cambridgeshire-street.csv", anywhere=True) == JAN_2025 + 3
+    assert name_month("C:\\x\\2024-12-kent-street.csv.gz", anywhere=True) == 2024 * 12 + 11
+    assert name_month("incidents.csv", anywhere=True) is None and name_month("2025-13-x.csv", anywhere=True) is None
 
 
 def test_files_not_kept_names_dropped_and_skipped_files_by_month():
