@@ -386,13 +386,16 @@ def _dated_outside(referrals: pd.DataFrame, months: Any) -> tuple[int, str]:
     return int(off.sum()), Period.from_months(str(mon[off].min()), str(mon[off].max())).describe()
 
 
-def _towns_at(xy: np.ndarray, ok: np.ndarray, towns: gpd.GeoDataFrame | None, incidents: Any) -> np.ndarray:
-    """The town of each point where ``ok``: the rule that names hotspot areas (:func:`hotspots.places.towns_at`)."""
+def _towns_at(
+    xy: np.ndarray, ok: np.ndarray, towns: gpd.GeoDataFrame | None, incidents: Any, areas: gpd.GeoDataFrame | None = None
+) -> np.ndarray:
+    """The town of each point where ``ok``: the rule that names hotspot areas (:func:`hotspots.places.towns_at`;
+    a point inside one of the named ``areas`` takes its town)."""
     from .places import towns_at
 
     out = np.full(len(xy), None, dtype=object)
     if towns is not None and len(towns) and ok.any():
-        out[ok] = towns_at(xy[ok], towns, incidents)
+        out[ok] = towns_at(xy[ok], towns, incidents, areas=areas)
     return out
 
 
@@ -577,9 +580,9 @@ def link_referrals(
     inc = None
     if incidents is not None and len(incidents):
         inc = incidents.to_crs(referrals.crs) if incidents.crs is not None else incidents
-    harm_town = _towns_at(xy, located, towns_used, inc)
     area_towns: dict[str, Any] = {}
     site_towns: dict[str, Any] = {}
+    named_areas = None
     if areas is not None and towns_used is not None and len(towns_used):
         from .places import area_places
 
@@ -588,6 +591,10 @@ def link_referrals(
         empty = gpd.GeoDataFrame(geometry=gpd.GeoSeries([], crs=referrals.crs))
         named = area_places(a_frame, inc if inc is not None else empty, towns=towns_used)
         area_towns = dict(zip((str(a) for a in a_ids_t), named["town"].tolist()))
+        # a point inside an area takes the area's town (the name it is published under); smallest id first on
+        # shared edges, as referrals are assigned to areas
+        named_areas = a_frame.assign(town=named["town"].to_numpy(dtype=object)).iloc[np.argsort(a_ids_t, kind="stable")]
+    harm_town = _towns_at(xy, located, towns_used, inc, named_areas)
     out["harm_town"] = pd.Series(harm_town, index=out.index, dtype=object)
 
     # ---- task sites ------------------------------------------------------------------
@@ -618,7 +625,8 @@ def link_referrals(
         site_xy[found] = txy[idx[found]]
         out["task_status"] = pd.Series(status, index=out.index, dtype=object)
         out["task_found"] = found
-        site_towns = dict(zip(_ids_text(task_sites["task_id"]), _towns_at(txy, np.ones(len(txy), dtype=bool), towns_used, inc)))
+        site_towns = dict(zip(_ids_text(task_sites["task_id"]), _towns_at(txy, np.ones(len(txy), dtype=bool), towns_used, inc,
+                                                                              named_areas)))
         task_town = np.array([site_towns.get(t) if f else None for t, f in zip(rid, found)], dtype=object)
         out["task_town"] = pd.Series(task_town, index=out.index, dtype=object)
         known = found & located

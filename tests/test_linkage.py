@@ -265,8 +265,15 @@ def test_demo_linkage_matches_geopandas(demo_link):
         return np.array([towns["name"].iloc[int(np.argmin(np.hypot(p.x - tx, p.y - ty) / np.sqrt(pop)))] for p in g],
                         dtype=object)
 
-    assert (t["harm_town"].to_numpy() == by_reach(d.referrals.geometry)).all()
-    assert (t.loc[has, "task_town"].to_numpy() == by_reach(m.loc[has, "site"])).all()
+    def expected(g):
+        """Inside an area, the area's town (the name it is published under); elsewhere by reach."""
+        hit = gpd.sjoin(gpd.GeoDataFrame(geometry=list(g), crs=27700), areas[["area_id", "geometry"]],
+                        predicate="intersects", how="left").sort_values("area_id")
+        hit = hit[~hit.index.duplicated()].sort_index()["area_id"].to_numpy()
+        return np.array([r.area_towns[str(a)] if pd.notna(a) else b for a, b in zip(hit, by_reach(g))], dtype=object)
+
+    assert (t["harm_town"].to_numpy() == expected(d.referrals.geometry)).all()
+    assert (t.loc[has, "task_town"].to_numpy() == expected(m.loc[has, "site"])).all()
     # ... which is not the nearest centre everywhere (the rule this replaced)
     assert (t["harm_town"].to_numpy() != nearest_town(d.referrals)).any()
     # shares
@@ -410,6 +417,31 @@ def test_task_sites_origins_and_areas_take_their_town_from_one_rule():
     flows = publish_scheme(refs, linkage=link, areas=area).flows.set_index("origin")
     assert flows.loc["3", "task_town"] == "Newcastle" and bool(flows.loc["3", "site_in_origin_town"])
     assert flows.loc["Stoke", "task_town"] == "Newcastle" and not bool(flows.loc["Stoke", "site_in_origin_town"])
+
+def test_a_task_site_inside_a_hotspot_area_takes_the_areas_town():
+    """Cleveland: task site CL08 inside "Redcar Road, Thornaby-on-Tees" read Stockton-on-Tees (the reach border
+    crosses the area), so referrals from that area 100 m away were not "same town". Here the area is named
+    Newcastle at its street's point (x = 4,500) and the site at x = 4,050, Basford's by reach, is Newcastle's too."""
+    from hotspots.publication import publish_scheme
+
+    towns = gpd.GeoDataFrame({"name": ["Stoke", "Basford", "Newcastle"], "population": [250_000, 3_000, 75_000]},
+                             geometry=gpd.points_from_xy([0, 4_000, 5_200], [0, 0, 0]), crs=27700)
+    area = gpd.GeoDataFrame({"area_id": [5]}, geometry=[shapely.box(4_000, -300, 4_600, 300)], crs=27700)
+    inc = gpd.GeoDataFrame({"location": ["On or near High Street"] * 3},
+                           geometry=gpd.points_from_xy([4_500] * 3, [0] * 3), crs=27700)
+    tasks = gpd.GeoDataFrame({"task_id": ["T08"], "kind": ["litter picking"]}, geometry=shapely.points([4_050], [0]),
+                             crs=27700)
+    rows = [(f"n{i}", 4_150, 0, "T08") for i in range(6)] + [(f"s{i}", -100, 0, "T08") for i in range(6)]
+    refs = _refs(rows).assign(referred_at=pd.Timestamp("2025-03-01 10:00"), outcome="completed", contacted_at=pd.NaT,
+                              task_booked_at=pd.NaT, reoffended=None, victim_satisfied=None, first_time_entrant=None)
+    link = link_referrals(refs, areas=area, tasks=tasks, towns=towns, incidents=inc, near_m=50)
+    assert link.area_towns == {"5": "Newcastle"} and link.site_towns == {"T08": "Newcastle"}
+    t = link.table.set_index("referral_id")
+    assert t.loc["n0", "harm_town"] == "Newcastle" and t.loc["s0", "harm_town"] == "Stoke"
+    assert bool(t.loc["n0", "reparation_same_town"]) and not bool(t.loc["s0", "reparation_same_town"])
+    flows = publish_scheme(refs, linkage=link, areas=area).flows.set_index("origin")
+    assert bool(flows.loc["5", "site_in_origin_town"]) and not bool(flows.loc["Stoke", "site_in_origin_town"])
+
 
 def test_referrals_and_task_sites_outside_the_study_area_are_counted_and_not_used():
     refs, tasks, area = _norfolk_scheme()
