@@ -267,6 +267,8 @@ if view_scheme.open:
             st.info("No referral data: load a referrals file in the Data tab to see the scheme's figures.")
         else:
             st.subheader("Scheme figures")
+            if mismatch := c.linkage(bundle, s_link).mismatch:  # referrals or task sites of another force than the incidents
+                st.warning(md_text(mismatch))
             f = st.columns(4)
             present = {k: set(c.linkage(bundle, s_link).table[k].dropna()) for k in ("offence", "route", "age_group")}
             offences = f[0].multiselect("Offence", [x for x in OFFENCES if x in present["offence"]], key="f_offence")

@@ -97,10 +97,12 @@ __all__ = [
     "OUTSIDE_HOTSPOTS",
     "SITE_OUTSIDE_AREA",
     "LinkageResult",
+    "MISMATCH_SHARE",
     "add_linkage_rows",
     "link_referrals",
     "linkage_display",
     "referral_task_lines",
+    "study_area_mismatch",
 ]
 
 #: ``hotspot`` label of referrals outside every hotspot area.
@@ -210,6 +212,11 @@ class LinkageResult:
     has_tasks: bool
     params: dict[str, Any] = field(default_factory=dict)
     notes: tuple[str, ...] = ()
+
+    @property
+    def mismatch(self) -> str | None:
+        """The warning of :func:`study_area_mismatch` for this linkage, or None."""
+        return study_area_mismatch(self.summary)
     task_sites: gpd.GeoDataFrame | None = field(default=None, repr=False)
     towns: gpd.GeoDataFrame | None = field(default=None, repr=False)
     per_where: pd.DataFrame | None = field(default=None, repr=False)
@@ -218,6 +225,46 @@ class LinkageResult:
     #: (the rule that names the areas); empty without towns.
     area_towns: dict[str, Any] = field(default_factory=dict, repr=False)
     site_towns: dict[str, Any] = field(default_factory=dict, repr=False)
+
+
+#: Above this share of the referrals with a location, or of the task sites, outside the study area, the
+#: files are likely of another force or area than the incidents (:func:`study_area_mismatch`).
+MISMATCH_SHARE = 0.5
+
+
+def study_area_mismatch(summary: dict[str, Any]) -> str | None:
+    """A warning when most referrals (with a location) or most task sites lie outside the study area.
+
+    Cleveland's referrals and task sites with Durham's incidents: 227 of 360 referral locations and 5 of
+    9 task sites fell outside, "referrals from hotspot areas" read 0 and only the analyst's notes said
+    why. Above :data:`MISMATCH_SHARE` (more than half) the likely cause is files of different forces or
+    areas, and every figure by place is meaningless, so the warning leads the summary and the app.
+
+    Parameters
+    ----------
+    summary : dict
+        :attr:`LinkageResult.summary` (``with_location``, ``outside_study_area``, ``task_sites``,
+        ``task_sites_outside_area``).
+
+    Returns
+    -------
+    str or None
+        The warning (no count of people: "more than half of the referrals' locations"; task sites are
+        places and are counted), or None.
+    """
+    given = int(summary.get("with_location") or 0) + int(summary.get("outside_study_area") or 0)
+    refs_out = given > 0 and int(summary.get("outside_study_area") or 0) > MISMATCH_SHARE * given
+    n_sites, sites_out = int(summary.get("task_sites") or 0), int(summary.get("task_sites_outside_area") or 0)
+    tasks_out = n_sites > 0 and sites_out > MISMATCH_SHARE * n_sites
+    if not (refs_out or tasks_out):
+        return None
+    what = " and ".join(
+        ([f"more than half of the referrals' locations ({summary['outside_study_area'] / given:.0%})"] if refs_out else [])
+        + ([f"{sites_out} of the {n_sites} task sites"] if tasks_out else [])
+    )
+    return (f"{what[0].upper()}{what[1:]} lie outside the incidents' study area: the referral or task files are likely of "
+            "another force or area than the incident files. Check that all files cover the same force area; until then "
+            "the figures by place (referrals from hotspot areas, local reparation, flows, distances) mean nothing.")
 
 
 # =============================================================================== checks
@@ -674,6 +721,7 @@ def link_referrals(
         "task_not_found": int(not_found.sum()),
         "task_not_found_ids": sorted({str(t) for t in rid[not_found]})[:10] if tasks is not None else [],
         "outside_study_area": int(outside_area.sum()),
+        "task_sites": int(len(task_sites)) if task_sites is not None else 0,
         "task_sites_outside_area": int(site_out.sum()),
         "task_site_outside_area": int(to_outside.sum()),
         "dated_outside_months": n_dated_out,

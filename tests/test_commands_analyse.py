@@ -749,3 +749,16 @@ def test_summary_of_undated_incidents_says_no_dates(small_csv, tmp_path):
     assert code == 0, stdout
     n_asb = int((df["category"] == ASB_CATEGORY).sum())
     assert f"  incidents analysed: {n_asb:,} (no dates)\n" in stdout and "()" not in stdout
+
+
+def test_referrals_of_another_area_are_warned_about_at_the_top_of_the_summary(small_csv, demo_files, tmp_path):
+    # Cleveland's referrals and task sites with Durham's incidents: exit 0, "referrals from hotspot areas: 0 of 360",
+    # and only the analyst's notes said why. Here: Derbyshire's demo referrals and sites with London incidents.
+    path, _ = small_csv
+    code, stdout, stderr = analyse_without_images([path], tmp_path / "r", "--referrals", demo_files["referrals"],
+                                                  "--tasks", demo_files["tasks"], "--formats", "csv", "--cluster-method", "none")
+    assert code == 0, stderr
+    lines = stdout.splitlines()
+    top = lines[lines.index("Summary") + 1]
+    assert top.startswith("  WARNING: More than half of the referrals' locations (100%) and ")
+    assert "task sites lie outside the incidents' study area" in top and "another force or area" in top

@@ -21,6 +21,7 @@ from hotspots.linkage import (
     LinkageResult,
     link_referrals,
     referral_task_lines,
+    study_area_mismatch,
 )
 from hotspots.privacy import SUPPRESSED
 
@@ -459,6 +460,29 @@ def test_referrals_and_task_sites_outside_the_study_area_are_counted_and_not_use
     assert any("FAR" in n and "outside the study area" in n for n in r.notes)
     lines = referral_task_lines(r, snap_m=None)
     assert len(lines) == 3 and shapely.get_coordinates(lines.geometry.values)[:, 0].max() < 660000
+    # 1 of 6 referral locations and 1 of 3 task sites outside: no mismatch warning (that needs more than half)
+    assert s["task_sites"] == 3 and r.mismatch is None
+
+
+def test_files_of_another_force_are_warned_about():
+    """Cleveland's referrals and sites with Durham's incidents: most outside the study area -> a warning naming the
+    likely cause; exactly half is not "most"; the referral share is a percentage, never a count of people."""
+    refs, tasks, area = _norfolk_scheme()
+    elsewhere = area.set_geometry([shapely.box(612000, 298000, 640000, 318000)], crs=27700)  # Norwich only, no Yarmouth
+    r = link_referrals(refs, tasks=tasks, study_area=elsewhere, incidents=_norfolk_incidents())
+    # outside: sea, b, d (3 of 6: half, not most); sites N2 and FAR (2 of 3: most)
+    assert (r.summary["outside_study_area"], r.summary["with_location"], r.summary["task_sites_outside_area"]) == (3, 3, 2)
+    assert r.mismatch.startswith("2 of the 3 task sites lie outside the incidents' study area")
+    assert "another force or area than the incident files" in r.mismatch
+    assert study_area_mismatch({"with_location": 2, "outside_study_area": 3, "task_sites": 0}) == (
+        "More than half of the referrals' locations (60%) lie outside the incidents' study area: the referral or task "
+        "files are likely of another force or area than the incident files. Check that all files cover the same force "
+        "area; until then the figures by place (referrals from hotspot areas, local reparation, flows, distances) mean nothing.")
+    assert study_area_mismatch({"with_location": 3, "outside_study_area": 3, "task_sites": 4,
+                                "task_sites_outside_area": 2}) is None
+    both = study_area_mismatch({"with_location": 0, "outside_study_area": 7, "task_sites": 9, "task_sites_outside_area": 5})
+    assert both.startswith("More than half of the referrals' locations (100%) and 5 of the 9 task sites lie outside")
+    assert study_area_mismatch({}) is None
 
 
 def test_referrals_dated_outside_the_incident_months_are_reported():

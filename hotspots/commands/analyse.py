@@ -471,6 +471,8 @@ def summary_lines(analysis: Any, inputs: Inputs | None = None, *, top: int = 5) 
     an = analysis
     g = an.grid
     lines = ["", "Summary"]
+    if mismatch := getattr(getattr(an, "linkage", None), "mismatch", None):  # files of different forces: said first
+        lines.append(f"  WARNING: {mismatch}")
     months = period_text(an.incidents) or "no dates"  # no `month` or `occurred` column: not "432 ()"
     lines.append(f"  incidents analysed: {len(an.incidents):,} ({months})")
     lines.append(f"  grid: {g.n_rows:,} x {g.n_cols:,} cells of {g.cell_size:,g} m ({g.n_cells:,} in the study area)")
