@@ -378,6 +378,8 @@ def load_inputs(args: argparse.Namespace, say: Callable[[str], None]) -> Inputs:
     if args.tasks:
         tk = load_any(Path(args.tasks), kind="tasks")
         say(f"tasks      {tk.report.summary()}")
+        for w in tk.report.warnings[:5]:  # sites are places, not people: e.g. a kind kept as written
+            say(f"  warning: {w}")
         out.tasks = tk.data
         out.records["tasks"] = tk
     area_arg = args.study_area
