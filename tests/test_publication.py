@@ -217,3 +217,16 @@ def test_a_small_area_withholds_its_own_squares_not_everyones():
     for k, shown_ in zip(led.keys, led.shown):
         if shown_ and k[1] == "referrals" and prot.state(k) == "withheld":
             assert led.value(k) < 5 or (isinstance(k[0], tuple) and k[0][0] == "square"), k
+
+
+def test_area_referral_figures_are_the_published_rows(pub):
+    from hotspots.publication import AREA_REFERRAL_COLUMNS, area_referral_figures
+
+    by_hot = pub.referrals_by_hotspot.set_index(pub.referrals_by_hotspot["hotspot"].astype(str))
+    ids = [h for h in by_hot.index if h.isdigit()][:2] + ["999"]  # 999: an area no referral names
+    f = area_referral_figures(pub, ids)
+    assert list(f) == list(AREA_REFERRAL_COLUMNS)
+    assert f["referrals"] == [by_hot.loc[ids[0], "referrals"], by_hot.loc[ids[1], "referrals"], 0]
+    assert f["reparation_local_pct"][:2] == [by_hot.loc[i, "local_pct"] for i in ids[:2]]
+    assert f["completed_pct"][2] is None and f["not_reoffended_pct"][2] is None
+    assert area_referral_figures(None, ids) == {}
