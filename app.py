@@ -69,6 +69,7 @@ from hotspots.app_support.mapview import show_map  # noqa: E402
 from hotspots.app_support.scheme_start import notes_with_scheme_start  # noqa: E402
 from hotspots.app_support.widgets import analyst_settings, chart, downloads, metrics, show_error, table  # noqa: E402
 from hotspots.datadir import force_bundle, force_folders  # noqa: E402
+from hotspots.io.referrals import DROP_IDENTIFYING_CONTROL  # noqa: E402
 from hotspots.maps.base import CARTO_KEY_ENV  # noqa: E402
 from hotspots.pipeline import CLUSTER_SETTINGS  # noqa: E402
 from hotspots.schema import AGE_GROUPS, OFFENCES, ROUTES  # noqa: E402
@@ -272,6 +273,8 @@ if view_scheme.open:
             st.info("No referral data: load a referrals file in the Data tab to see the scheme's figures.")
         else:
             st.subheader("Scheme figures")
+            if mismatch := c.linkage(bundle, s_link).mismatch:  # referrals or task sites of another force than the incidents
+                st.warning(md_text(mismatch))
             f = st.columns(4)
             present = {k: set(c.linkage(bundle, s_link).table[k].dropna()) for k in ("offence", "route", "age_group")}
             offences = f[0].multiselect("Offence", [x for x in OFFENCES if x in present["offence"]], key="f_offence")
@@ -354,6 +357,7 @@ if view_data.open:
         inc_files = u1.file_uploader("Incidents: police.uk street-level CSVs (or a zip), or any table with coordinates",
                                      key="up_incidents", **many)
         ref_files = u2.file_uploader("Referrals into the scheme", key="up_referrals", **many)
+        drop_ids = u2.checkbox(DROP_IDENTIFYING_CONTROL, False, key="drop_identifying")  # else such a file is refused
         task_files = u1.file_uploader("Reparative task sites", key="up_tasks", **many)
         boundary_file = u2.file_uploader("Study area boundary", type=UPLOAD_TYPES + ["shp"], key="up_boundary")
         asb_only = st.checkbox("Keep anti-social behaviour only (when the files hold other categories too)", True, key="asb_only")
@@ -368,13 +372,14 @@ if view_data.open:
         files += [("tasks", f) for f in task_files or []] + ([("boundary", boundary_file)] if boundary_file else [])
         if files:
             opts = {"mapping": {k: x for k, x in mapping.items() if x}, "crs": crs, "asb_only": asb_only,
-                    "keep_holes": keep_holes}
+                    "keep_holes": keep_holes, "drop_identifying": drop_ids}
             token = content_token([(kind, f.name, f.getvalue()) for kind, f in files], opts)
             if st.session_state.get("upload_token") != token:
                 with st.spinner("Loading your files…"):
                     new_bundle, outcomes = load_uploads(
                         incidents=inc_files or [], referrals=ref_files or [], tasks=task_files or [], boundary=boundary_file,
                         incident_columns=mapping, incident_crs=crs, categories=None if asb_only else "all", keep_holes=keep_holes,
+                        drop_identifying=drop_ids,
                         owner=owner, max_bytes=int(st.get_option("server.maxUploadSize")) * 1024 * 1024,  # checked here too
                         current=bundle,  # referrals or tasks alone are added to the data in use
                     )

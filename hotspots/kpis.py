@@ -110,6 +110,7 @@ __all__ = [
     "WITHHELD",
     "KPIRows",
     "KPITable",
+    "when_text",
     "add_kpi_rows",
     "funnel_display",
     "kpi_display",
@@ -591,6 +592,24 @@ class KPIRows:
     checks: dict[str, int] = field(default_factory=dict)
 
 
+def when_text(ts: pd.Timestamp) -> str:
+    """A follow-up bound as the notes say it: the date, with the time of day when it is not midnight.
+
+    The rule counts a referral when ``referred_at <= cutoff`` to the minute (the cutoff is the latest
+    referral's time less the follow-up); the note said "on or before 2025-06-29" while a referral at
+    2025-06-29 20:31 was left out (the cutoff was 14:43).
+
+    Examples
+    --------
+    >>> when_text(pd.Timestamp("2025-06-29 14:43")), when_text(pd.Timestamp("2024-09-30"))
+    ('2025-06-29 14:43', '2024-09-30')
+    """
+    ts = pd.Timestamp(ts)
+    if ts == ts.normalize():
+        return str(ts.date())
+    return f"{ts:%Y-%m-%d %H:%M}" if ts == ts.floor("min") else f"{ts:%Y-%m-%d %H:%M:%S}"
+
+
 def kpi_rows(
     referrals: pd.DataFrame,
     *,
@@ -654,11 +673,11 @@ def kpi_rows(
     late = int(((df["referred_at"] > cutoff) & df["reoffended"].notna()).sum())
     if late:
         notes.append(f"{late} referral(s) have a re-offending flag but their {follow_up_months}-month window had not ended by "
-                     f"{as_of_ts.date()}; not counted.")
+                     f"{when_text(as_of_ts)}; not counted.")
     base_txt = "completed referrals" if reoffending_base == "completed" else "referrals"
     window = (
-        f"re-offending within {follow_up_months} months of referral, among {base_txt} made on or before {cutoff.date()} "
-        f"(follow-up complete by {as_of_ts.date()}, {as_of_note}) with re-offending recorded"
+        f"re-offending within {follow_up_months} months of referral, among {base_txt} made on or before {when_text(cutoff)} "
+        f"(follow-up complete by {when_text(as_of_ts)}, {as_of_note}) with re-offending recorded"
     )
     params = {"by": by, "as_of": str(as_of_ts), "follow_up_months": int(follow_up_months), "contact_hours": hours,
               "reoffending_base": reoffending_base}

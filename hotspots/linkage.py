@@ -97,10 +97,12 @@ __all__ = [
     "OUTSIDE_HOTSPOTS",
     "SITE_OUTSIDE_AREA",
     "LinkageResult",
+    "MISMATCH_SHARE",
     "add_linkage_rows",
     "link_referrals",
     "linkage_display",
     "referral_task_lines",
+    "study_area_mismatch",
 ]
 
 #: ``hotspot`` label of referrals outside every hotspot area.
@@ -215,6 +217,11 @@ class LinkageResult:
     has_tasks: bool
     params: dict[str, Any] = field(default_factory=dict)
     notes: tuple[str, ...] = ()
+
+    @property
+    def mismatch(self) -> str | None:
+        """The warning of :func:`study_area_mismatch` for this linkage, or None."""
+        return study_area_mismatch(self.summary)
     task_sites: gpd.GeoDataFrame | None = field(default=None, repr=False)
     towns: gpd.GeoDataFrame | None = field(default=None, repr=False)
     per_where: pd.DataFrame | None = field(default=None, repr=False)
@@ -223,6 +230,46 @@ class LinkageResult:
     #: (the rule that names the areas); empty without towns.
     area_towns: dict[str, Any] = field(default_factory=dict, repr=False)
     site_towns: dict[str, Any] = field(default_factory=dict, repr=False)
+
+
+#: Above this share of the referrals with a location, or of the task sites, outside the study area, the
+#: files are likely of another force or area than the incidents (:func:`study_area_mismatch`).
+MISMATCH_SHARE = 0.5
+
+
+def study_area_mismatch(summary: dict[str, Any]) -> str | None:
+    """A warning when most referrals (with a location) or most task sites lie outside the study area.
+
+    Cleveland's referrals and task sites with Durham's incidents: 227 of 360 referral locations and 5 of
+    9 task sites fell outside, "referrals from hotspot areas" read 0 and only the analyst's notes said
+    why. Above :data:`MISMATCH_SHARE` (more than half) the likely cause is files of different forces or
+    areas, and every figure by place is meaningless, so the warning leads the summary and the app.
+
+    Parameters
+    ----------
+    summary : dict
+        :attr:`LinkageResult.summary` (``with_location``, ``outside_study_area``, ``task_sites``,
+        ``task_sites_outside_area``).
+
+    Returns
+    -------
+    str or None
+        The warning (no count of people: "more than half of the referrals' locations"; task sites are
+        places and are counted), or None.
+    """
+    given = int(summary.get("with_location") or 0) + int(summary.get("outside_study_area") or 0)
+    refs_out = given > 0 and int(summary.get("outside_study_area") or 0) > MISMATCH_SHARE * given
+    n_sites, sites_out = int(summary.get("task_sites") or 0), int(summary.get("task_sites_outside_area") or 0)
+    tasks_out = n_sites > 0 and sites_out > MISMATCH_SHARE * n_sites
+    if not (refs_out or tasks_out):
+        return None
+    what = " and ".join(
+        ([f"more than half of the referrals' locations ({summary['outside_study_area'] / given:.0%})"] if refs_out else [])
+        + ([f"{sites_out} of the {n_sites} task sites"] if tasks_out else [])
+    )
+    return (f"{what[0].upper()}{what[1:]} lie outside the incidents' study area: the referral or task files are likely of "
+            "another force or area than the incident files. Check that all files cover the same force area; until then "
+            "the figures by place (referrals from hotspot areas, local reparation, flows, distances) mean nothing.")
 
 
 # =============================================================================== checks
@@ -391,13 +438,16 @@ def _dated_outside(referrals: pd.DataFrame, months: Any) -> tuple[int, str]:
     return int(off.sum()), Period.from_months(str(mon[off].min()), str(mon[off].max())).describe()
 
 
-def _towns_at(xy: np.ndarray, ok: np.ndarray, towns: gpd.GeoDataFrame | None, incidents: Any) -> np.ndarray:
-    """The town of each point where ``ok``: the rule that names hotspot areas (:func:`hotspots.places.towns_at`)."""
+def _towns_at(
+    xy: np.ndarray, ok: np.ndarray, towns: gpd.GeoDataFrame | None, incidents: Any, areas: gpd.GeoDataFrame | None = None
+) -> np.ndarray:
+    """The town of each point where ``ok``: the rule that names hotspot areas (:func:`hotspots.places.towns_at`;
+    a point inside one of the named ``areas`` takes its town)."""
     from .places import towns_at
 
     out = np.full(len(xy), None, dtype=object)
     if towns is not None and len(towns) and ok.any():
-        out[ok] = towns_at(xy[ok], towns, incidents)
+        out[ok] = towns_at(xy[ok], towns, incidents, areas=areas)
     return out
 
 
@@ -582,9 +632,9 @@ def link_referrals(
     inc = None
     if incidents is not None and len(incidents):
         inc = incidents.to_crs(referrals.crs) if incidents.crs is not None else incidents
-    harm_town = _towns_at(xy, located, towns_used, inc)
     area_towns: dict[str, Any] = {}
     site_towns: dict[str, Any] = {}
+    named_areas = None
     if areas is not None and towns_used is not None and len(towns_used):
         from .places import area_places
 
@@ -593,6 +643,10 @@ def link_referrals(
         empty = gpd.GeoDataFrame(geometry=gpd.GeoSeries([], crs=referrals.crs))
         named = area_places(a_frame, inc if inc is not None else empty, towns=towns_used)
         area_towns = dict(zip((str(a) for a in a_ids_t), named["town"].tolist()))
+        # a point inside an area takes the area's town (the name it is published under); smallest id first on
+        # shared edges, as referrals are assigned to areas
+        named_areas = a_frame.assign(town=named["town"].to_numpy(dtype=object)).iloc[np.argsort(a_ids_t, kind="stable")]
+    harm_town = _towns_at(xy, located, towns_used, inc, named_areas)
     out["harm_town"] = pd.Series(harm_town, index=out.index, dtype=object)
 
     # ---- task sites ------------------------------------------------------------------
@@ -623,7 +677,8 @@ def link_referrals(
         site_xy[found] = txy[idx[found]]
         out["task_status"] = pd.Series(status, index=out.index, dtype=object)
         out["task_found"] = found
-        site_towns = dict(zip(_ids_text(task_sites["task_id"]), _towns_at(txy, np.ones(len(txy), dtype=bool), towns_used, inc)))
+        site_towns = dict(zip(_ids_text(task_sites["task_id"]), _towns_at(txy, np.ones(len(txy), dtype=bool), towns_used, inc,
+                                                                              named_areas)))
         task_town = np.array([site_towns.get(t) if f else None for t, f in zip(rid, found)], dtype=object)
         out["task_town"] = pd.Series(task_town, index=out.index, dtype=object)
         known = found & located
@@ -671,6 +726,7 @@ def link_referrals(
         "task_not_found": int(not_found.sum()),
         "task_not_found_ids": sorted({str(t) for t in rid[not_found]})[:10] if tasks is not None else [],
         "outside_study_area": int(outside_area.sum()),
+        "task_sites": int(len(task_sites)) if task_sites is not None else 0,
         "task_sites_outside_area": int(site_out.sum()),
         "referrals_to_task_site_outside_area": int(to_outside.sum()),
         "dated_outside_months": n_dated_out,

@@ -415,7 +415,9 @@ def _town_in_district(xy: np.ndarray, towns: gpd.GeoDataFrame, town_district: np
     return out
 
 
-def towns_at(xy: Any, towns: gpd.GeoDataFrame, incidents: gpd.GeoDataFrame | None = None) -> np.ndarray:
+def towns_at(
+    xy: Any, towns: gpd.GeoDataFrame, incidents: gpd.GeoDataFrame | None = None, *, areas: gpd.GeoDataFrame | None = None
+) -> np.ndarray:
     """The town of each point by the rule that names hotspot areas: the one rule for every point.
 
     Task sites, referral locations (``harm_town``, ``task_town`` of
@@ -426,7 +428,11 @@ def towns_at(xy: Any, towns: gpd.GeoDataFrame, incidents: gpd.GeoDataFrame | Non
     district among the incidents nearest it (:func:`towns_districts`' rule, applied to the point):
     a site on Newcastle-under-Lyme's High Street is Newcastle's, not that of a Stoke-on-Trent
     neighbourhood whose centre lies a little nearer. Without incidents (or ``lsoa_name``) the
-    district step is left out.
+    district step is left out. A point inside one of ``areas`` takes that area's ``town`` (the
+    first area on a shared edge): the name the area is published under. The reach rule's border
+    between two towns can run through an area, whose town is judged at its street's busiest
+    point; Cleveland's task site at Thornaby Riverside, inside "Redcar Road, Thornaby-on-Tees",
+    read Stockton-on-Tees 200 m from that street's point.
 
     Parameters
     ----------
@@ -437,6 +443,8 @@ def towns_at(xy: Any, towns: gpd.GeoDataFrame, incidents: gpd.GeoDataFrame | Non
         500 people, which makes the rule the nearest town).
     incidents : GeoDataFrame, optional
         The analysed incidents in the towns' CRS, with ``lsoa_name`` for the district step.
+    areas : GeoDataFrame, optional
+        Hotspot areas in the towns' CRS with their ``town`` (:func:`area_places`' column).
 
     Returns
     -------
@@ -450,12 +458,22 @@ def towns_at(xy: Any, towns: gpd.GeoDataFrame, incidents: gpd.GeoDataFrame | Non
         return out
     p = pts[ok]
     if incidents is None or len(incidents) == 0 or "lsoa_name" not in incidents.columns:
-        out[ok] = town_of(p, towns)
-        return out
-    centres = gpd.GeoDataFrame(geometry=gpd.points_from_xy(p[:, 0], p[:, 1]), crs=towns.crs)
-    own = towns_districts(centres, incidents)
-    named = _town_in_district(p, towns, towns_districts(towns, incidents), list(own))
-    out[ok] = np.asarray(named, dtype=object)
+        named = np.asarray(town_of(p, towns), dtype=object)
+    else:
+        centres = gpd.GeoDataFrame(geometry=gpd.points_from_xy(p[:, 0], p[:, 1]), crs=towns.crs)
+        own = towns_districts(centres, incidents)
+        named = np.asarray(_town_in_district(p, towns, towns_districts(towns, incidents), list(own)), dtype=object)
+    if areas is not None and len(areas):
+        if "town" not in areas.columns:
+            raise ParameterError("`areas` has no `town` column; name them with `area_places` first.")
+        area_town = areas["town"].to_numpy(dtype=object)
+        pi, ai = shapely.STRtree(areas.geometry.values).query(shapely.points(p), predicate="intersects")
+        first = np.full(len(p), -1, dtype=np.int64)
+        first[pi[::-1]] = ai[::-1]  # a point on a shared edge goes to the first area, as in area_places
+        hit = np.flatnonzero(first >= 0)
+        keep = np.array([area_town[first[i]] is not None and not pd.isna(area_town[first[i]]) for i in hit], dtype=bool)
+        named[hit[keep]] = area_town[first[hit[keep]]]
+    out[ok] = named
     return out
 
 

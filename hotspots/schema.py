@@ -14,6 +14,7 @@ __all__ = [
     "ASB_CATEGORY",
     "OFFENCES",
     "ROUTES",
+    "ADULT_FROM_AGE",
     "AGE_GROUPS",
     "OUTCOMES",
     "TASK_KINDS",
@@ -75,6 +76,8 @@ ROUTES = (
 )
 
 AGE_GROUPS = ("youth", "adult")
+#: Age (whole years) from which a person is in the ``adult`` age group; younger is ``youth`` (youth justice: under 18).
+ADULT_FROM_AGE = 18
 
 OUTCOMES = ("completed", "refused", "in progress", "withdrawn")
 

@@ -42,6 +42,17 @@ def test_load_uploads_reports_errors_as_messages(derby):
     assert "name" in kinds["referrals"].error.lower()
     assert bundle is not None and bundle.referrals is None
     assert "Jane Doe" not in kinds["referrals"].error
+    # the fix names the app's checkbox, which drops them by the same rule (allow_identifying=True)
+    from hotspots.io.referrals import DROP_IDENTIFYING_CONTROL
+
+    assert f'tick "{DROP_IDENTIFYING_CONTROL}" by the referral upload' in kinds["referrals"].error
+    ticked, outcomes = load_uploads(incidents=[Upload("d.csv", police_csv(derby.iloc[:50]))],
+                                    referrals=[Upload("refs.csv", refs)], drop_identifying=True)
+    kinds = {o.kind: o for o in outcomes}
+    assert kinds["referrals"].ok and ticked.referrals is not None and "name" not in ticked.referrals.columns
+    assert any(n.startswith("dropped identifying column(s) `name` on load") for n in kinds["referrals"].report.notes)
+    assert "Jane Doe" not in ticked.referrals.astype(str).to_numpy().ravel().tolist()
+    assert ticked.token != bundle.token  # the choice is part of what was loaded
 
 
 def test_load_uploads_generic_table_with_mapping(derby):

@@ -60,7 +60,7 @@ def test_kpi_cards_show_only_suppressed_values(demo):
     # each share's base is its denominator: concluded referrals for completion, not the completed
     assert cards[1].help.endswith(f"Base: {int(row['concluded']):,}.") and int(row["concluded"]) != int(row["completed"])
     assert cards[2].help.startswith("Share not re-offending") and f"Base: {int(row['followup_eligible']):,}." in cards[2].help
-    # A tiny group: the cards show "<5" / "suppressed", never the exact small numbers.
+    # A tiny group: the cards show "<5" / "hidden", never the exact small numbers.
     small = scheme_kpis(t.iloc[:3])
     sc = views.kpi_cards(small)
     assert sc[0].value == "<5" and sc[0].suppressed
@@ -69,11 +69,12 @@ def test_kpi_cards_show_only_suppressed_values(demo):
         sc, ["referrals", "completed_pct", "not_reoffended_pct", "victim_satisfied_pct", "contacted_48h_pct",
              "contacted_booked_48h_pct"]
     ):
-        # Hidden exactly where the disclosure engine's mask says: "c" reads "suppressed", "x" "too few".
+        # Hidden exactly where the disclosure engine's mask says: "c" and "x" read "hidden" (one short word: the
+        # Offence filter's cards showed "suppres…" where the Hotspot filter's said "too few" for the same state).
         v = shown_table[col]
         assert card.suppressed == bool(mask[col]) or str(v)[:1] in "<>"
         if card.suppressed and str(v)[:1] not in "<>":
-            assert card.value == {"c": "suppressed", "x": "too few"}.get(v, v)
+            assert card.value == {"c": "hidden", "x": "hidden"}.get(v, v)
     assert all(c.value != "3" for c in sc)
     with pytest.raises(ParameterError):
         views.kpi_cards(small.table)
@@ -209,7 +210,7 @@ def test_funnel_bars_and_cards_of_protected_views(demo):
         for _, row in bars.iterrows():
             v = view["figures"]["referrals" if row["stage"] == "referred" else row["stage"]]
             if isinstance(v, str):  # hidden: no bar, the marker shown
-                assert np.isnan(row["referrals"]) and row["shown"] in (v, "suppressed", "too few")
+                assert np.isnan(row["referrals"]) and row["shown"] in (v, "hidden")
             else:
                 assert row["referrals"] == v and row["shown"] == f"{v:,}"
         cards = views.view_cards(view, pub.window)

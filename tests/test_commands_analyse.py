@@ -809,3 +809,21 @@ def test_the_sidecar_records_the_category_and_preparation_and_the_summary_counts
     inside = res["incidents_analysed"] - res["incidents_outside_study_area"]
     assert f"  incidents analysed: {inside:,} (" in stdout
     assert f"; {res['incidents_outside_study_area']:,} more outside the study area (in no cell, not analysed)" in stdout
+
+
+def test_referrals_of_another_area_are_warned_about_at_the_top_of_the_summary(small_csv, demo_files, tmp_path):
+    # Cleveland's referrals and task sites with Durham's incidents: exit 0, "referrals from hotspot areas: 0 of 360",
+    # and only the analyst's notes said why. Here: Derbyshire's demo referrals and sites with London incidents.
+    path, _ = small_csv
+    tasks = pd.read_csv(demo_files["tasks"])
+    tasks.loc[tasks.index[0], "kind"] = "graffiti removal"  # kept as written, and said where the file is loaded
+    tasks.to_csv(tmp_path / "tasks.csv", index=False)
+    code, stdout, stderr = analyse_without_images([path], tmp_path / "r", "--referrals", demo_files["referrals"],
+                                                  "--tasks", tmp_path / "tasks.csv", "--formats", "csv",
+                                                  "--cluster-method", "none")
+    assert code == 0, stderr
+    assert "  warning: `kind` value(s) not among the known kinds: 'graffiti removal' (1 site)" in stdout
+    lines = stdout.splitlines()
+    top = lines[lines.index("Summary") + 1]
+    assert top.startswith("  WARNING: More than half of the referrals' locations (100%) and ")
+    assert "task sites lie outside the incidents' study area" in top and "another force or area" in top

@@ -279,6 +279,11 @@ def test_scheme_layer_shows_suppressed_referral_counts(demo, tmp_path):
     raw = briefing_map(an, tmp_path / "r.png", layer="scheme", dpi=60, suppress=False)
     assert "NOT FOR PUBLICATION: unsuppressed counts" in raw.texts
     assert "Reparative task site (40)" in texts
+    # a site off the map is counted and said (Cleveland: "(9)" with 8 drawn)
+    far = an.tasks.copy()
+    far.loc[far.index[0], "geometry"] = shapely.Point(100_000, 100_000)
+    off = briefing_map(dataclasses.replace(an, tasks=far), tmp_path / "f.png", layer="scheme", dpi=60)
+    assert "Reparative task site (40, 1 outside the map)" in off.texts
     # the local-reparation share, as published (a marker where it is hidden), and exact only unsuppressed
     shown_all = scheme_publication(an).referrals_summary.set_index("where").iloc[-1]
     words = " ".join(img.texts)
@@ -979,3 +984,11 @@ def test_a_briefing_without_areas_says_why_when_the_permutations_cannot_reach_th
     assert "No hotspot areas: none can be found at 95% confidence. With 99 permutations" in text
     assert "cannot be reached" in text and "permutations=0" in text and "`" not in text
     assert not any(t.startswith("Hot spot,") for t in img.texts), img.texts  # no class it cannot reach
+
+
+def test_task_site_label_counts_the_sites_off_the_map():
+    from hotspots.export._layers import task_site_label
+
+    xy = np.array([[0.0, 0.0], [10.0, -10.0], [10.1, 0.0], [np.nan, np.nan]])
+    assert task_site_label(xy, (-10, 10, -10, 10)) == "Reparative task site (4, 2 outside the map)"
+    assert task_site_label(xy[:2], (-10, 10, -10, 10)) == "Reparative task site (2)"  # the edge is on the map

@@ -144,6 +144,15 @@ def test_identifying_columns_are_refused_or_dropped() -> None:
     assert "Surname" not in data.columns and "DOB" not in data.columns
     assert not any("Smith" in str(v) for v in data.astype(str).to_numpy().ravel())
     assert any("dropped identifying column(s)" in n for n in report.notes)
+    # True drops every column the rule finds (the app's checkbox), and the note names the control
+    data, report = load_referrals(df.assign(phone="0"), allow_identifying=True)
+    assert not {"Surname", "DOB", "phone"} & set(data.columns) and len(data) == 4
+    assert any(n.startswith("dropped identifying column(s) `Surname`, `DOB`, `phone` on load (\"Drop columns that look like")
+               and "`allow_identifying=True`" in n for n in report.notes)
+    with pytest.raises(PrivacyError):
+        load_referrals(df, allow_identifying=False)
+    with pytest.raises(ParameterError, match="`allow_identifying` must be a list of column names or True"):
+        load_referrals(df, allow_identifying="Surname")
 
 
 def test_raw_person_refs_are_refused_unless_salted() -> None:
@@ -319,8 +328,11 @@ def test_privacy_fixes_name_what_exists_where_the_user_is() -> None:
     df["Offender Name"] = ["Smith", "Jones", "Brown", "Green"]
     with pytest.raises(PrivacyError) as err:
         load_referrals(df)
-    assert "Remove the column(s) from the file and load it again (in Python, `allow_identifying=['Offender Name']`" in str(
-        err.value)
+    # the app's control is named (the app and Python share messages), then the Python forms
+    from hotspots.io.referrals import DROP_IDENTIFYING_CONTROL
+
+    assert (f'Remove the column(s) from the file and load it again, or tick "{DROP_IDENTIFYING_CONTROL}" by the referral '
+            "upload in the app (in Python, `allow_identifying=['Offender Name']` or `allow_identifying=True`)") in str(err.value)
     with argument_names({"allow_identifying": "--drop-identifying"}), pytest.raises(PrivacyError) as err:
         load_referrals(df)
     assert "add `--drop-identifying 'Offender Name'` to the command" in str(err.value)
@@ -359,3 +371,31 @@ def test_outcomes_read_as_refused_or_withdrawn_are_said_without_counts():
     )
     assert recoded_outcomes_note(raw[2:4], read[2:4]) == ""  # a category's own name, or a spelling of completed
     assert recoded_outcomes_note(raw, read, alive=np.array([False, False, True, True, False, True])) == ""
+
+
+def test_a_numeric_age_column_gives_the_age_group_and_is_not_kept() -> None:
+    # Cleveland's file had `age` and no age group: every age-group KPI read "not recorded".
+    df = good(6).drop(columns="age_group").assign(Age=["14", 17.5, 18, "39", "", "old"])
+    data, report = load_referrals(df)
+    assert data["age_group"].tolist()[:4] == ["youth", "youth", "adult", "adult"]
+    assert data["age_group"].iloc[4:].isna().all()
+    assert "Age" not in data.columns and "age" not in data.columns  # the ages themselves are never kept
+    read = "`age_group` read from the ages in `Age`: under 18 is youth, 18 and over adult"
+    assert any(n.startswith(read) for n in report.notes)
+    assert not any("age_group" in n and "absent" in n for n in report.notes)
+    assert not any("`Age`" in n and "not used" in n for n in report.notes)
+    assert any(w.startswith("1 row(s) with a `Age` that is not an age in years") for w in report.warnings)
+    assert not any("old" in w or "39" in w for w in report.warnings + report.notes)  # no value is repeated
+    # an age-group column holding numbers is read as ages too; one holding groups is not
+    data2, _ = load_referrals(good(2).assign(age_group=[12, 40]))
+    assert data2["age_group"].tolist() == ["youth", "adult"]
+    data3, report3 = load_referrals(good(2).assign(age=[40, 12]))  # the groups given win over the ages
+    assert data3["age_group"].tolist() == ["youth", "adult"] and not any("read from the ages" in n for n in report3.notes)
+
+
+def test_age_groups_from_ages_by_hand() -> None:
+    from hotspots.io.referrals import age_groups_from_ages
+
+    groups, bad = age_groups_from_ages([0, 17.99, 18, 120, 121, -1, None, "", "12 years"])
+    assert groups.tolist()[:4] == ["youth", "youth", "adult", "adult"] and groups.iloc[4:].isna().all()
+    assert bad.tolist() == [False, False, False, False, True, True, False, False, True]

@@ -44,16 +44,19 @@ def test_kinds_are_normalised(tmp_path: Path) -> None:
     assert shapely.get_coordinates(np.asarray(data.geometry.values))[0].tolist() == [435000, 336000]
 
 
-def test_drops_duplicates_unknown_and_missing_kinds() -> None:
+def test_drops_duplicates_and_missing_kinds_and_keeps_unknown_kinds() -> None:
     df = sites()
     df.loc[1, "task_id"] = "T1"
-    df.loc[2, "kind"] = "gardening"
+    df.loc[2, "kind"] = " Graffiti removal "
     df.loc[3, "kind"] = ""
     df.loc[4, "easting"] = np.nan
     data, report = load_tasks(df)
-    assert report.dropped == {"duplicate id": 1, "unknown kind value": 1, "missing kind": 1, "no location": 1}
-    assert any("'gardening'" in w for w in report.warnings)
-    assert data["task_id"].tolist() == ["T1", "T6", "T7"]
+    assert report.dropped == {"duplicate id": 1, "missing kind": 1, "no location": 1}
+    assert data["task_id"].tolist() == ["T1", "T3", "T6", "T7"]
+    # a site is never dropped for its kind (its referrals would read "task not found"): kept as written, announced
+    assert data.set_index("task_id").loc["T3", "kind"] == "Graffiti removal"
+    assert report.unrecognised == {"kind": {"Graffiti removal": 1}}
+    assert any("'Graffiti removal' (1 site)" in w and "kept with their kind as written" in w for w in report.warnings)
     # a repeated id keeps its later row (an export's update), and says the dropped row differed
     assert data["kind"].iloc[0] == "allotment" and report.examples["duplicate id"] == ["DataFrame:row 1"]
     assert any("1 row(s) of the 1 row(s) dropped as 'duplicate id' differ from the row kept for their `task_id`" in w

@@ -136,6 +136,23 @@ def test_window_and_notes(kpi):
     assert any("2 referral(s) have a re-offending flag" in n for n in kpi.notes)  # h6, s8
 
 
+def test_the_window_note_gives_the_cutoff_the_rule_uses():
+    """Cleveland: the latest referral at 2025-12-29 14:43 puts the cutoff at 2025-06-29 14:43; the note said "on or
+    before 2025-06-29" while a referral at 20:31 that day was left out. The note now says the time of day."""
+    from hotspots.kpis import kpi_rows, when_text
+
+    rows = [("a", "2025-06-29 10:00", "harassment", 1, 2, "completed", False, True, True),
+            ("b", "2025-06-29 20:31", "harassment", 1, 2, "completed", True, True, True),
+            ("c", "2025-12-29 14:43", "harassment", 1, 2, "completed", None, True, True)]
+    r = kpi_rows(_frame(rows))
+    assert r.followup_cutoff == pd.Timestamp("2025-06-29 14:43")
+    assert r.raw.iloc[-1]["followup_eligible"] == 1  # a only: b is after the cutoff
+    assert "made on or before 2025-06-29 14:43 (follow-up complete by 2025-12-29 14:43" in r.window
+    assert any("window had not ended by 2025-12-29 14:43" in n for n in r.notes)
+    assert when_text(pd.Timestamp("2024-09-30")) == "2024-09-30"
+    assert when_text(pd.Timestamp("2024-09-30 10:00:05")) == "2024-09-30 10:00:05"
+
+
 def test_contact_times_long_after_the_referral_are_a_data_quality_note():
     """A contact two years after the referral (a wrong year) makes "within 48 h" 0 % without a word on
     the old code: it is counted and reported (and the hand frame, all within days, has no such note)."""

@@ -21,6 +21,7 @@ from hotspots.linkage import (
     LinkageResult,
     link_referrals,
     referral_task_lines,
+    study_area_mismatch,
 )
 from hotspots.privacy import SUPPRESSED
 
@@ -265,8 +266,15 @@ def test_demo_linkage_matches_geopandas(demo_link):
         return np.array([towns["name"].iloc[int(np.argmin(np.hypot(p.x - tx, p.y - ty) / np.sqrt(pop)))] for p in g],
                         dtype=object)
 
-    assert (t["harm_town"].to_numpy() == by_reach(d.referrals.geometry)).all()
-    assert (t.loc[has, "task_town"].to_numpy() == by_reach(m.loc[has, "site"])).all()
+    def expected(g):
+        """Inside an area, the area's town (the name it is published under); elsewhere by reach."""
+        hit = gpd.sjoin(gpd.GeoDataFrame(geometry=list(g), crs=27700), areas[["area_id", "geometry"]],
+                        predicate="intersects", how="left").sort_values("area_id")
+        hit = hit[~hit.index.duplicated()].sort_index()["area_id"].to_numpy()
+        return np.array([r.area_towns[str(a)] if pd.notna(a) else b for a, b in zip(hit, by_reach(g))], dtype=object)
+
+    assert (t["harm_town"].to_numpy() == expected(d.referrals.geometry)).all()
+    assert (t.loc[has, "task_town"].to_numpy() == expected(m.loc[has, "site"])).all()
     # ... which is not the nearest centre everywhere (the rule this replaced)
     assert (t["harm_town"].to_numpy() != nearest_town(d.referrals)).any()
     # shares
@@ -411,6 +419,31 @@ def test_task_sites_origins_and_areas_take_their_town_from_one_rule():
     assert flows.loc["3", "task_town"] == "Newcastle" and bool(flows.loc["3", "site_in_origin_town"])
     assert flows.loc["Stoke", "task_town"] == "Newcastle" and not bool(flows.loc["Stoke", "site_in_origin_town"])
 
+def test_a_task_site_inside_a_hotspot_area_takes_the_areas_town():
+    """Cleveland: task site CL08 inside "Redcar Road, Thornaby-on-Tees" read Stockton-on-Tees (the reach border
+    crosses the area), so referrals from that area 100 m away were not "same town". Here the area is named
+    Newcastle at its street's point (x = 4,500) and the site at x = 4,050, Basford's by reach, is Newcastle's too."""
+    from hotspots.publication import publish_scheme
+
+    towns = gpd.GeoDataFrame({"name": ["Stoke", "Basford", "Newcastle"], "population": [250_000, 3_000, 75_000]},
+                             geometry=gpd.points_from_xy([0, 4_000, 5_200], [0, 0, 0]), crs=27700)
+    area = gpd.GeoDataFrame({"area_id": [5]}, geometry=[shapely.box(4_000, -300, 4_600, 300)], crs=27700)
+    inc = gpd.GeoDataFrame({"location": ["On or near High Street"] * 3},
+                           geometry=gpd.points_from_xy([4_500] * 3, [0] * 3), crs=27700)
+    tasks = gpd.GeoDataFrame({"task_id": ["T08"], "kind": ["litter picking"]}, geometry=shapely.points([4_050], [0]),
+                             crs=27700)
+    rows = [(f"n{i}", 4_150, 0, "T08") for i in range(6)] + [(f"s{i}", -100, 0, "T08") for i in range(6)]
+    refs = _refs(rows).assign(referred_at=pd.Timestamp("2025-03-01 10:00"), outcome="completed", contacted_at=pd.NaT,
+                              task_booked_at=pd.NaT, reoffended=None, victim_satisfied=None, first_time_entrant=None)
+    link = link_referrals(refs, areas=area, tasks=tasks, towns=towns, incidents=inc, near_m=50)
+    assert link.area_towns == {"5": "Newcastle"} and link.site_towns == {"T08": "Newcastle"}
+    t = link.table.set_index("referral_id")
+    assert t.loc["n0", "harm_town"] == "Newcastle" and t.loc["s0", "harm_town"] == "Stoke"
+    assert bool(t.loc["n0", "reparation_same_town"]) and not bool(t.loc["s0", "reparation_same_town"])
+    flows = publish_scheme(refs, linkage=link, areas=area).flows.set_index("origin")
+    assert bool(flows.loc["5", "site_in_origin_town"]) and not bool(flows.loc["Stoke", "site_in_origin_town"])
+
+
 def test_referrals_and_task_sites_outside_the_study_area_are_counted_and_not_used():
     refs, tasks, area = _norfolk_scheme()
     r = link_referrals(refs, tasks=tasks, study_area=area, incidents=_norfolk_incidents())
@@ -429,6 +462,29 @@ def test_referrals_and_task_sites_outside_the_study_area_are_counted_and_not_use
     assert any("FAR" in n and "outside the study area" in n for n in r.notes)
     lines = referral_task_lines(r, snap_m=None)
     assert len(lines) == 3 and shapely.get_coordinates(lines.geometry.values)[:, 0].max() < 660000
+    # 1 of 6 referral locations and 1 of 3 task sites outside: no mismatch warning (that needs more than half)
+    assert s["task_sites"] == 3 and r.mismatch is None
+
+
+def test_files_of_another_force_are_warned_about():
+    """Cleveland's referrals and sites with Durham's incidents: most outside the study area -> a warning naming the
+    likely cause; exactly half is not "most"; the referral share is a percentage, never a count of people."""
+    refs, tasks, area = _norfolk_scheme()
+    elsewhere = area.set_geometry([shapely.box(612000, 298000, 640000, 318000)], crs=27700)  # Norwich only, no Yarmouth
+    r = link_referrals(refs, tasks=tasks, study_area=elsewhere, incidents=_norfolk_incidents())
+    # outside: sea, b, d (3 of 6: half, not most); sites N2 and FAR (2 of 3: most)
+    assert (r.summary["outside_study_area"], r.summary["with_location"], r.summary["task_sites_outside_area"]) == (3, 3, 2)
+    assert r.mismatch.startswith("2 of the 3 task sites lie outside the incidents' study area")
+    assert "another force or area than the incident files" in r.mismatch
+    assert study_area_mismatch({"with_location": 2, "outside_study_area": 3, "task_sites": 0}) == (
+        "More than half of the referrals' locations (60%) lie outside the incidents' study area: the referral or task "
+        "files are likely of another force or area than the incident files. Check that all files cover the same force "
+        "area; until then the figures by place (referrals from hotspot areas, local reparation, flows, distances) mean nothing.")
+    assert study_area_mismatch({"with_location": 3, "outside_study_area": 3, "task_sites": 4,
+                                "task_sites_outside_area": 2}) is None
+    both = study_area_mismatch({"with_location": 0, "outside_study_area": 7, "task_sites": 9, "task_sites_outside_area": 5})
+    assert both.startswith("More than half of the referrals' locations (100%) and 5 of the 9 task sites lie outside")
+    assert study_area_mismatch({}) is None
 
 
 def test_referrals_dated_outside_the_incident_months_are_reported():

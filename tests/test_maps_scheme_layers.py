@@ -241,7 +241,7 @@ def test_hotspot_area_table_takes_the_protected_publication(demo):
     areas, pub = demo["stage"].areas, demo["publication"]
     t = sl.hotspot_area_table(areas, publication=pub)
     shown = pub.referrals_by_hotspot.set_index("hotspot")
-    for aid, v, lp in zip(t["area_id"], t["referrals"], t["local_reparation_pct"]):
+    for aid, v, lp in zip(t["area_id"], t["referrals"], t["reparation_local_pct"]):
         assert v == shown.loc[str(aid), "referrals"] and lp == shown.loc[str(aid), "local_pct"]
     kh = pub.kpis["hotspot"].set_index("hotspot")
     for aid, v in zip(t["area_id"], t["completed_pct"]):
@@ -642,3 +642,24 @@ def test_a_table_of_no_hotspot_area_has_the_columns_of_a_full_one(demo):
     assert {"place", "streets", "districts", "before", "after", "change_pct", "change_class"} <= set(empty.columns)
     bare = dataclasses.replace(an, areas=none, change_areas=None, displacement=None)
     assert len(area_summary(bare)) == 0 and list(area_summary(bare).columns) == list(area_summary(an).columns)
+
+
+def test_the_apps_area_table_and_the_clis_csv_have_the_same_referral_columns(demo):
+    """The app's hotspot_areas.csv had `local_reparation_pct`, `completed_pct` and `not_reoffended_pct`, the CLI's
+    `reparation_local_pct` alone: one rule (hotspots.publication.area_referral_figures), the same columns and values."""
+    from hotspots import analyse
+    from hotspots.export import area_summary
+    from hotspots.publication import AREA_REFERRAL_COLUMNS, scheme_publication
+
+    b = demo["bundle"]
+    an = analyse(b.incidents, study_area=b.study_area, settings=demo["settings"], referrals=b.referrals, tasks=b.tasks)
+    cli = area_summary(an).set_index("area_id")
+    app = sl.hotspot_area_table(an.areas, publication=scheme_publication(an)).set_index("area_id").loc[cli.index]
+    cols = list(AREA_REFERRAL_COLUMNS)
+    assert [c for c in cli.columns if c in cols] == [c for c in app.columns if c in cols] == cols
+    for c in cols:
+        assert cli[c].astype(str).tolist() == app[c].astype(str).tolist(), c
+    # by hand for one area: its row of the published KPIs by hotspot
+    kh = scheme_publication(an).kpis["hotspot"].set_index("hotspot")
+    a = str(cli.index[0])
+    assert cli.loc[int(a), "completed_pct"] == kh.loc[a, "completed_pct"]

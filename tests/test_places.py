@@ -341,6 +341,26 @@ def test_towns_at_is_the_rule_that_names_areas():
     assert towns_at(high_street, towns.iloc[:0]).tolist() == [None] * 3
 
 
+def test_towns_at_a_point_inside_a_named_area_takes_the_areas_town():
+    """The reach border between two towns can cross a hotspot area, whose town is judged at its
+    street's busiest point (Newcastle's High Street at x = 4,500: 700 / 2,739 = 0.26 beats Basford's
+    500 / 548 = 0.91); a site inside the area at x = 4,050 is Basford's by reach (50 / 548) but takes
+    the area's name, and a point outside every area keeps its reach town."""
+    towns = _potteries()
+    area = gpd.GeoDataFrame({"area_id": [3]}, geometry=[shapely.box(4_000, -300, 4_600, 300)], crs=27700)
+    inc = gpd.GeoDataFrame({"location": ["On or near High Street"] * 3},
+                           geometry=gpd.points_from_xy([4_500] * 3, [0] * 3), crs=27700)
+    named = area.assign(town=area_places(area, inc, towns=towns)["town"].to_numpy())
+    assert named["town"].tolist() == ["Newcastle"]
+    pts = np.array([[4_050.0, 0.0], [3_900.0, 0.0], [np.nan, np.nan]])
+    assert towns_at(pts, towns, inc).tolist() == ["Basford", "Basford", None]
+    assert towns_at(pts, towns, inc, areas=named).tolist() == ["Newcastle", "Basford", None]
+    # an area without a town (no towns near it) leaves the reach town
+    assert towns_at(pts[:1], towns, inc, areas=named.assign(town=[None])).tolist() == ["Basford"]
+    with pytest.raises(ParameterError, match="`town`"):
+        towns_at(pts, towns, inc, areas=area)
+
+
 def test_towns_at_takes_a_town_of_the_points_own_district():
     """As an area does (test_an_area_takes_a_town_of_its_own_district): a point whose surrounding
     incidents are the Wirral's takes Wallasey, not Liverpool across the river."""

@@ -299,3 +299,16 @@ def test_counts_quoted_in_notes_are_protected_against_everything_published(pub):
     said = pub.text(f"{n - 2} referral(s) have a contact time")
     assert f"{n - 2}" not in said and said.endswith("referral(s) have a contact time")
     assert pub.text(f"{n - 2} referral(s) have a contact time") is said  # worked out once
+
+
+def test_area_referral_figures_are_the_published_rows(pub):
+    from hotspots.publication import AREA_REFERRAL_COLUMNS, area_referral_figures
+
+    by_hot = pub.referrals_by_hotspot.set_index(pub.referrals_by_hotspot["hotspot"].astype(str))
+    ids = [h for h in by_hot.index if h.isdigit()][:2] + ["999"]  # 999: an area no referral names
+    f = area_referral_figures(pub, ids)
+    assert list(f) == list(AREA_REFERRAL_COLUMNS)
+    assert f["referrals"] == [by_hot.loc[ids[0], "referrals"], by_hot.loc[ids[1], "referrals"], 0]
+    assert f["reparation_local_pct"][:2] == [by_hot.loc[i, "local_pct"] for i in ids[:2]]
+    assert f["completed_pct"][2] is None and f["not_reoffended_pct"][2] is None
+    assert area_referral_figures(None, ids) == {}

@@ -232,6 +232,7 @@ def load_uploads(
     police_categories: Any = None,
     categories: Any = None,
     keep_holes: bool = False,
+    drop_identifying: bool = False,
     settings: Settings | None = None,
     owner: str | None = None,
     max_bytes: int | None = MAX_UPLOAD_BYTES,
@@ -262,6 +263,10 @@ def load_uploads(
     keep_holes : bool
         Keep the holes of the uploaded boundary (:func:`hotspots.pipeline.choose_study_area`;
         by default the holes the data cover are filled, as on the command line).
+    drop_identifying : bool
+        Drop the referral files' columns that look like personal identifiers on load instead of
+        refusing the files (the app's :data:`hotspots.io.referrals.DROP_IDENTIFYING_CONTROL`:
+        ``allow_identifying=True`` of :func:`hotspots.io.load_referrals`); the load report names them.
     settings : Settings, optional
         Settings whose default periods are filled in from the data.
     owner : str, optional
@@ -329,6 +334,7 @@ def load_uploads(
         "categories": police_categories,
         "choose": categories,
         "keep_holes": keep_holes,
+        "drop_identifying": bool(drop_identifying),
         "owner": owner,
     }
 
@@ -372,19 +378,19 @@ def load_uploads(
             inc = None
             outcomes.insert(0, LoadOutcome("incidents", names, error=_message(exc)))
 
-    def load_simple(kind: str, files: list[Any]) -> gpd.GeoDataFrame | None:
+    def load_simple(kind: str, files: list[Any], **kwargs: Any) -> gpd.GeoDataFrame | None:
         if not files:
             return None
         names = tuple(f.name for f in files)
         try:
-            result = load_any(files if len(files) > 1 else files[0], kind)
+            result = load_any(files if len(files) > 1 else files[0], kind, **kwargs)
             outcomes.append(LoadOutcome(kind, names, result.report, rows=len(result.data)))
             return result.data if len(result.data) else None
         except Exception as exc:
             outcomes.append(LoadOutcome(kind, names, error=_message(exc)))
             return None
 
-    refs = load_simple("referrals", ref_files)
+    refs = load_simple("referrals", ref_files, **({"allow_identifying": True} if drop_identifying else {}))
     tks = load_simple("tasks", task_files)
     order = {"incidents": 0, "referrals": 1, "tasks": 2, "boundary": 3}
     outcomes.sort(key=lambda o: order[o.kind])

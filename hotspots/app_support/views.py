@@ -295,18 +295,21 @@ _CARDS = (
 )
 
 
+#: What a card (and a funnel bar's label) shows for a value the published tables hide ("c" or "x").
+HIDDEN_WORD = "hidden"
+
+
 def _shown(v: Any) -> tuple[str, bool]:
-    """A published value as a card shows it, and whether it is hidden: "<5" as is, "c" as
-    "suppressed", "x" as "too few"; a bound (">99", "<1") is shown but the exact value is hidden."""
+    """A published value as a card shows it, and whether it is hidden: "<5" as is, "c" and "x" as
+    :data:`HIDDEN_WORD` (one short word, whole on a narrow card: "suppressed" was cut to "suppres…");
+    a bound (">99", "<1") is shown but the exact value is hidden."""
     from ..disclosure import SECONDARY, SUPPRESSED, WITHHELD
 
     if v is None or (isinstance(v, float) and math.isnan(v)) or v is pd.NA:
         return "–", False
     if isinstance(v, str):
-        if v == WITHHELD:
-            return "too few", True
-        if v == SECONDARY:
-            return "suppressed", True
+        if v in (WITHHELD, SECONDARY):
+            return HIDDEN_WORD, True
         return v, v == SUPPRESSED or v[:1] in "<>"
     if isinstance(v, (int, np.integer)) or (isinstance(v, float) and float(v).is_integer()):
         return f"{int(v):,}", False
@@ -337,7 +340,7 @@ def kpi_cards(table: Any) -> list[Card]:
 
     Only ``table.table`` (suppressed) and its ``suppressed`` mask are read, never ``raw``.
     Percentages get a ``%`` sign and the denominator in the explanation; hidden values show as
-    ``"<5"``, ``"suppressed"`` or ``"too few"``.
+    ``"<5"`` or :data:`HIDDEN_WORD`.
     """
     from ..kpis import KPITable
 

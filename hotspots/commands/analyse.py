@@ -382,6 +382,8 @@ def load_inputs(args: argparse.Namespace, say: Callable[[str], None]) -> Inputs:
     if args.tasks:
         tk = load_any(Path(args.tasks), kind="tasks")
         say(f"tasks      {tk.report.summary()}")
+        for w in tk.report.warnings[:5]:  # sites are places, not people: e.g. a kind kept as written
+            say(f"  warning: {w}")
         out.tasks = tk.data
         out.records["tasks"] = tk
     area_arg = args.study_area
@@ -475,6 +477,8 @@ def summary_lines(analysis: Any, inputs: Inputs | None = None, *, top: int = 5) 
     an = analysis
     g = an.grid
     lines = ["", "Summary"]
+    if mismatch := getattr(getattr(an, "linkage", None), "mismatch", None):  # files of different forces: said first
+        lines.append(f"  WARNING: {mismatch}")
     months = period_text(an.incidents) or "no dates"  # no `month` or `occurred` column: not "432 ()"
     outside = an.incidents_outside()  # a boundary can leave most of the force's incidents out: not "analysed"
     more = f"; {outside:,} more outside the study area (in no cell, not analysed)" if outside else ""

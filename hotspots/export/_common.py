@@ -178,7 +178,8 @@ def area_summary(analysis: Any) -> pd.DataFrame:
     when the rings were; empty for an area with no ring); with emerging hot spots
     (:attr:`hotspots.analysis.Analysis.emerging`) ``emerging``, the pattern most of the area's cells
     share over the data's months (:func:`hotspots.emerging_summary.area_patterns`); with
-    referrals ``referrals`` and ``reparation_local_pct``, **taken from the
+    referrals :data:`hotspots.publication.AREA_REFERRAL_COLUMNS` (``referrals``,
+    ``reparation_local_pct``, ``completed_pct``, ``not_reoffended_pct``), **taken from the
     analysis's protected publication** (:func:`hotspots.publication.scheme_publication`: ``"<5"``,
     ``"c"`` or ``"x"`` where hidden). Incident counts are not person-level and are shown as they are.
     With no hotspot area the table is empty but has the columns of a full one (change, rings when ``ring_m``
@@ -234,16 +235,16 @@ def area_summary(analysis: Any) -> pd.DataFrame:
         out["emerging"] = p["emerging"].reindex(out["area_id"]).astype(object).to_numpy()
     link = analysis.linkage
     if link is not None and getattr(link, "has_areas", False) and len(link.per_hotspot):
-        from ..publication import scheme_publication
+        from ..publication import area_referral_figures, scheme_publication
 
-        shown = scheme_publication(analysis).referrals_by_hotspot  # protected with every other output
-        d = shown.set_index(shown["hotspot"].astype(str))
-        keys = out["area_id"].astype(str)
-        out["referrals"] = d["referrals"].reindex(keys).astype(object).to_numpy()
-        if "local_pct" in d.columns:
-            out["reparation_local_pct"] = d["local_pct"].reindex(keys).astype(object).to_numpy()
-    elif len(out) == 0 and getattr(analysis, "referrals", None) is not None:
-        out["referrals"], out["reparation_local_pct"] = np.array([], dtype=object), np.array([], dtype=object)
+        # protected with every other output; the columns of every area table (the app's too)
+        for col, values in area_referral_figures(scheme_publication(analysis), out["area_id"]).items():
+            out[col] = pd.Series(values, index=out.index, dtype=object)
+    elif len(out) == 0 and getattr(analysis, "referrals", None) is not None:  # no area: a full table's columns
+        from ..publication import AREA_REFERRAL_COLUMNS
+
+        for col in AREA_REFERRAL_COLUMNS:
+            out[col] = np.array([], dtype=object)
     return out.sort_values(["rank", "area_id"], kind="stable").reset_index(drop=True)
 
 

@@ -205,6 +205,32 @@ def numbered_clusters(analysis: Any, max_n: int = CLUSTERS_NUMBERED) -> Any:
 
 
 # =============================================================================== layers
+def task_site_label(xy: Any, extent: tuple[float, float, float, float]) -> str:
+    """The legend's entry for task sites: how many, and how many of them lie off the map drawn.
+
+    Cleveland's briefing said "Reparative task site (9)" with 8 drawn (CL09 lay off the map).
+
+    Parameters
+    ----------
+    xy : ndarray of shape (n, 2)
+        The sites, metres in the map's CRS.
+    extent : tuple (xmin, xmax, ymin, ymax)
+        The map's extent, metres.
+
+    Examples
+    --------
+    >>> task_site_label(np.array([[0.0, 0.0], [5.0, 5.0], [50.0, 0.0]]), (-10, 10, -10, 10))
+    'Reparative task site (3, 1 outside the map)'
+    >>> task_site_label(np.array([[0.0, 0.0]]), (-10, 10, -10, 10))
+    'Reparative task site (1)'
+    """
+    p = np.asarray(xy, dtype=float).reshape(-1, 2)
+    xmin, xmax, ymin, ymax = extent
+    on = (p[:, 0] >= xmin) & (p[:, 0] <= xmax) & (p[:, 1] >= ymin) & (p[:, 1] <= ymax)
+    off = int((~on).sum())
+    return f"Reparative task site ({len(p):,}" + (f", {off:,} outside the map)" if off else ")")
+
+
 def draw_layer(ctx: DrawContext, ax: Any, layer: str, display_cell_m: Any, suppress: bool) -> dict[str, Any]:
     """Draw ``layer`` on ``ax``; returns what the legend needs."""
     an = ctx.analysis
@@ -369,7 +395,9 @@ def draw_layer(ctx: DrawContext, ax: Any, layer: str, display_cell_m: Any, suppr
             (style.SUPPRESSED_COLOUR, f"Hotspot area: referrals suppressed (<{an.settings.threshold} or to protect others)"),
         ]
         if tasks is not None and len(tasks):
-            info["task_marker"] = (TASK_COLOUR, f"Reparative task site ({len(tasks):,})")
+            x0, x1 = sorted(ax.get_xlim())
+            y0, y1 = sorted(ax.get_ylim())
+            info["task_marker"] = (TASK_COLOUR, task_site_label(np.column_stack([tx, ty]), (x0, x1, y0, y1)))
         ctx.legend.update({lab: c for c, lab in info["classes"]})
         if "task_marker" in info:
             ctx.legend[info["task_marker"][1]] = TASK_COLOUR

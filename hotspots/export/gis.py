@@ -467,10 +467,11 @@ def csv_tables(analysis: Any, *, threshold: int | None = None, snap_m: float = 2
     pub = _publication(an, threshold, snap_m)
     out: dict[str, pd.DataFrame] = {"hotspot_areas": area_summary(an)}
     if pub is not None and pub.referrals_by_hotspot is not None:
-        d = pub.referrals_by_hotspot.set_index(pub.referrals_by_hotspot["hotspot"].astype(str))
-        keys = out["hotspot_areas"]["area_id"].astype(str)
-        out["hotspot_areas"]["referrals"] = d["referrals"].reindex(keys).astype(object).to_numpy()
-        out["hotspot_areas"]["reparation_local_pct"] = d["local_pct"].reindex(keys).astype(object).to_numpy()
+        from ..publication import area_referral_figures
+
+        areas_t = out["hotspot_areas"]
+        for col, values in area_referral_figures(pub, areas_t["area_id"]).items():  # this publication's figures
+            areas_t[col] = pd.Series(values, index=areas_t.index, dtype=object)
     if an.clusters is not None:
         cl = _clusters_with_places(an)
         out["clusters"] = pd.DataFrame(cl.drop(columns=cl.geometry.name))

@@ -368,13 +368,6 @@ def note_unused_columns(
     return unused
 
 
-def drop_unknown(b: ReportBuilder, unknown: np.ndarray, reason: str, col: str, examples: Sequence[Any], fix: str) -> None:
-    """Drop the rows whose ``col`` value is not recognised (``reason``), with a warning giving
-    examples and ``fix`` (what the values may be) when any row was newly dropped."""
-    if b.drop(unknown, reason).any():
-        b.warn(f"unknown `{col}` value(s), e.g. {', '.join(repr(e) for e in examples)}; {fix}")
-
-
 def keep_unknown(b: ReportBuilder, values: pd.Series, unknown: np.ndarray, key: str, col: str, fix: str) -> int:
     """Keep the rows whose ``col`` value is not recognised, with ``key`` not recorded (the caller
     leaves it missing), and warn with each value and its number of rows and ``fix``.

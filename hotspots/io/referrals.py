@@ -27,7 +27,7 @@ import pandas as pd
 
 from .._errors import ParameterError, PrivacyError
 from ..privacy import PERSON_REF_PATTERN, identifying_columns, pseudonymise
-from ..schema import AGE_GROUPS, OFFENCES, OUTCOMES, REFERRAL_COLUMNS, ROUTES
+from ..schema import ADULT_FROM_AGE, AGE_GROUPS, OFFENCES, OUTCOMES, REFERRAL_COLUMNS, ROUTES
 from ..validation import shown
 from ._common import content_keys, norm_key, normalise_enum, parse_bool, required, study_area_geometry, text_column
 from ._incidents import check_mapping, check_present
@@ -47,7 +47,8 @@ from ._read import Table, frame_or_sources
 from ._types import ReferralSet
 
 __all__ = [
-    "AGE_GROUP_SYNONYMS", "OFFENCE_SYNONYMS", "OUTCOME_SYNONYMS", "REFERRAL_CANDIDATES", "ROUTE_SYNONYMS", "load_referrals",
+    "AGE_CANDIDATES", "AGE_GROUP_SYNONYMS", "DROP_IDENTIFYING_CONTROL",
+    "OFFENCE_SYNONYMS", "OUTCOME_SYNONYMS", "REFERRAL_CANDIDATES", "ROUTE_SYNONYMS", "age_groups_from_ages", "load_referrals",
     "referral_columns", "unrecognised_outcomes_text",
 ]
 
@@ -100,6 +101,9 @@ ROUTE_SYNONYMS = {
     "aba": "acceptable behaviour contract",
     "vco": "voluntary control order",
 }
+#: Names of a numeric age column (years), read into ``age_group`` when the file has no age group
+#: (:func:`age_groups_from_ages`); the ages themselves are never kept.
+AGE_CANDIDATES = ("age", "age_years", "age_at_referral", "age_on_referral", "age_at_offence", "age_at_incident")
 AGE_GROUP_SYNONYMS = {
     "young person": "youth",
     "youths": "youth",
@@ -182,6 +186,60 @@ _SCHEME_ONLY = (
     "contacted_at", "task_booked_at", "booking_date", "reoffended", "re_offended", "first_time_entrant",
     "victim_satisfied",
 )
+
+
+def age_groups_from_ages(ages: Any) -> tuple[pd.Series, np.ndarray]:
+    """The age group of each numeric age: ``youth`` under :data:`hotspots.schema.ADULT_FROM_AGE`
+    (18) years, else ``adult``.
+
+    Parameters
+    ----------
+    ages : array-like
+        Ages in years (numbers or numeric text; ``17.5`` is youth).
+
+    Returns
+    -------
+    groups : Series of str
+        ``youth``/``adult``; NA where the age is blank, not a number, below 0 or above 120.
+    bad : ndarray of bool
+        True where a value was given but is not a plausible age (not blank).
+
+    Examples
+    --------
+    >>> g, bad = age_groups_from_ages(["14", 17.9, 18, "39", "", "x", -2])
+    >>> g.fillna("-").tolist(), bad.tolist()
+    (['youth', 'youth', 'adult', 'adult', '-', '-', '-'], [False, False, False, False, False, True, True])
+    """
+    raw = pd.Series(np.asarray(ages, dtype=object))
+    blank = raw.isna() | raw.astype(str).str.strip().isin(["", "nan", "NaN", "None", "<NA>"])
+    num = pd.to_numeric(raw.where(~blank), errors="coerce")
+    ok = num.notna() & (num >= 0) & (num <= 120)
+    groups = pd.Series(np.where(num >= ADULT_FROM_AGE, AGE_GROUPS[1], AGE_GROUPS[0]), dtype="str").where(ok, pd.NA)
+    return groups, (~blank & ~ok).to_numpy(dtype=bool)
+
+
+def _age_column(df: pd.DataFrame, cols: Sequence[str], group_col: str | None) -> str | None:
+    """The column of numeric ages to read ``age_group`` from: the age-group column itself when all its
+    values are numbers (``age_band`` holding 14, 39), else an :data:`AGE_CANDIDATES` column when the
+    file has no age group; None otherwise."""
+    if group_col is not None:
+        given = df[group_col].dropna().astype(str).str.strip()
+        given = given[given != ""]
+        return group_col if len(given) and pd.to_numeric(given, errors="coerce").notna().all() else None
+    keys = {norm_key(k) for k in AGE_CANDIDATES}
+    return next((str(c) for c in cols if norm_key(c) in keys), None)
+
+
+def _read_ages(b: Any, ages: pd.Series, col: str) -> pd.Series:
+    """``age_group`` from the ages in ``col``, announced (the bands, never the ages); implausible ages are
+    left not recorded and counted in a warning."""
+    groups, bad = age_groups_from_ages(ages.reset_index(drop=True))
+    b.note(f"`age_group` read from the ages in `{col}`: under {ADULT_FROM_AGE} is youth, {ADULT_FROM_AGE} and over "
+           "adult (the ages themselves are not kept)")
+    n_bad = int((bad & b.alive).sum())
+    if n_bad:
+        b.warn(f"{n_bad:,} row(s) with a `{col}` that is not an age in years (0 to 120): kept, with age group not recorded")
+    return groups
 
 
 def referral_columns(columns: Sequence[str]) -> list[str]:
@@ -280,26 +338,30 @@ def unrecognised_outcomes_text(report: Any, *, threshold: int | None = None) -> 
     )
 
 
-def _privacy(table: Table, allow: set[str]) -> Table:
+#: The app's control that drops identifying columns on load (``allow_identifying=True``), named by the refusal's fix.
+DROP_IDENTIFYING_CONTROL = "Drop columns that look like personal identifiers (names, dates of birth, addresses)"
+
+
+def _privacy(table: Table, allow: set[str] | bool) -> Table:
     found = identifying_columns(table.frame.columns)
-    refused = {c: k for c, k in found.items() if c not in allow}
+    refused = {} if allow is True else {c: k for c, k in found.items() if c not in allow}
     if refused:
         what = ", ".join(f"`{c}` ({k})" for c, k in refused.items())
         raise PrivacyError(
             f"{table.name} has column(s) that look like personal identifiers: {what}. Referral data must not "
             f"hold names, dates of birth, addresses or contact details. {drop_identifying_fix(sorted(refused))}"
         )
-    dropped = [c for c in found if c in allow]
+    dropped = [c for c in found if allow is True or c in allow]
     if dropped:
         frame = table.frame.drop(columns=dropped)
         t = Table(
             table.name, frame, table.row_numbers, table.fmt, table.malformed, table.malformed_examples, list(table.notes),
             table.crs,
         )
-        t.notes.append(
-            f"dropped identifying column(s) {', '.join(f'`{c}`' for c in dropped)} on load (`allow_identifying`); they were not "
-            "kept"
-        )
+        how = f'"{DROP_IDENTIFYING_CONTROL}" in the app, `allow_identifying=True`' if allow is True else shown(
+            "allow_identifying")
+        cols_ = ", ".join(f"`{c}`" for c in dropped)
+        t.notes.append(f"dropped identifying column(s) {cols_} on load ({how}); they were not kept")
         return t
     return table
 
@@ -314,8 +376,9 @@ def drop_identifying_fix(columns: Sequence[str]) -> str:
         words = " ".join(f"{flag} {shlex.quote(str(c))}" for c in columns)
         return f"Remove the column(s) from the file, or add `{words}` to the command to drop them on load (they are never kept)."
     return (
-        "Remove the column(s) from the file and load it again (in Python, "
-        f"`allow_identifying={list(columns)!r}` drops them on load instead; they are never kept)."
+        f'Remove the column(s) from the file and load it again, or tick "{DROP_IDENTIFYING_CONTROL}" by the referral upload '
+        f"in the app (in Python, `allow_identifying={list(columns)!r}` or `allow_identifying=True`) to drop them on load "
+        "instead; they are never kept."
     )
 
 
@@ -374,7 +437,7 @@ def load_referrals(
     swap_xy: bool = False,
     study_area: Any = None,
     drop_outside: bool = False,
-    allow_identifying: Sequence[str] | None = None,
+    allow_identifying: Sequence[str] | bool | None = None,
     salt: str | None = None,
     layer: Any = None,
     skip_bad_files: bool = True,
@@ -390,8 +453,10 @@ def load_referrals(
         Unmapped columns are found by name.
     x, y, crs, swap_xy, study_area, drop_outside, layer, skip_bad_files
         As for :func:`load_incidents`.
-    allow_identifying : list of str, optional
-        Identifying-looking columns to drop on load instead of refusing the file.
+    allow_identifying : list of str or True, optional
+        Identifying-looking columns to drop on load instead of refusing the file; True drops every
+        column :func:`hotspots.privacy.identifying_columns` finds (the app's
+        :data:`DROP_IDENTIFYING_CONTROL`). A note names the columns dropped.
     salt : str, optional
         Secret (>= 16 characters) used to pseudonymise ``person_ref`` values that are not yet
         pseudonymous. Without it such values raise PrivacyError.
@@ -421,7 +486,10 @@ def load_referrals(
     value and its number of rows: the person is still counted in every figure.
     """
     mapping = check_mapping(columns, _MAPPABLE + ("x", "y"))
-    allow = set(allow_identifying or [])
+    if not (allow_identifying is None or allow_identifying is True or allow_identifying is False
+            or (isinstance(allow_identifying, Sequence) and not isinstance(allow_identifying, str))):
+        raise ParameterError(f"`allow_identifying` must be a list of column names or True; got {allow_identifying!r}.")
+    allow: set[str] | bool = True if allow_identifying is True else {str(c) for c in allow_identifying or []}
     if salt is not None and (not isinstance(salt, str) or len(salt) < 16):
         raise ParameterError("`salt` must be a secret string of at least 16 characters.")
     area_geom, _ = study_area_geometry(study_area)
@@ -433,12 +501,14 @@ def load_referrals(
         check_present(table, mapping)
         cols, found, xy = options.match_columns(table, _MAPPABLE, REFERRAL_CANDIDATES)
         required(found, ("referred_at", "offence", "route"), cols, table.name)
-        absent = [k for k in _MAPPABLE if found[k] is None and k not in ("referral_id", "person_ref")]
+        df = table.frame
+        age_col = _age_column(df, cols, found["age_group"])
+        absent = [k for k in _MAPPABLE if found[k] is None and k not in ("referral_id", "person_ref")
+                  and not (k == "age_group" and age_col)]
         b = new_builder(table)
         if absent:
             b.note(f"optional column(s) absent, left empty: {', '.join(absent)}")
-        note_unused_columns(b, cols, found, xy)
-        df = table.frame
+        note_unused_columns(b, cols, {**found, "age": age_col}, xy)
         n = len(df)
         refs = _person_refs(table, found["person_ref"], salt, b)
         ids = row_ids(
@@ -457,6 +527,9 @@ def load_referrals(
         values["referred_at"] = referred_occ.where(~month_only, referred)
         for key, (labels, syn, is_required) in _ENUMS.items():
             col = found[key]
+            if key == "age_group" and age_col:  # numeric ages: their groups, never the ages
+                values[key] = _read_ages(b, df[age_col], age_col)
+                continue
             if col is None:
                 values[key] = pd.Series([pd.NA] * n, dtype="str")
                 continue
@@ -507,7 +580,7 @@ def load_referrals(
         id_col="referral_id",
         columns=REFERRAL_COLUMNS,
         dtypes=REFERRAL_DTYPES,
-        allow_identifying=sorted(allow),
+        allow_identifying=True if allow is True else sorted(allow),
         pseudonymised_on_load=salt is not None,
     )
     return ReferralSet(data, report, params)

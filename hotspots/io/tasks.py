@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from ..schema import TASK_COLUMNS, TASK_KINDS
@@ -12,7 +13,6 @@ from ._incidents import check_mapping, check_present
 from ._pipeline import (
     SchemeOptions,
     drop_duplicate_ids,
-    drop_unknown,
     guard,
     load_scheme_tables,
     new_builder,
@@ -84,12 +84,15 @@ def load_tasks(
     -------
     TaskSet
         ``data, report``; ``data`` has ``task_id`` (str, unique), ``kind`` (one of
-        :data:`hotspots.schema.TASK_KINDS`), ``site_name`` (str, may be NA), ``geometry``.
+        :data:`hotspots.schema.TASK_KINDS`, or the file's own word, trimmed), ``site_name`` (str,
+        may be NA), ``geometry``.
 
     Notes
     -----
-    ``kind`` and a location are required. Drop reasons: ``malformed row``, ``empty row``,
-    ``missing kind``, ``unknown kind value`` (examples in a warning), ``no location``,
+    ``kind`` and a location are required. A ``kind`` not among the known ones (``"graffiti
+    removal"``) is kept as written, with a warning naming it: a site is never dropped for its
+    kind (its referrals would read "task not found"). Drop reasons: ``malformed row``,
+    ``empty row``, ``missing kind``, ``no location``,
     ``unparseable coordinates``, ``out-of-range coordinates``, ``duplicate id`` (a ``task_id``
     repeated in a file keeps its last row, the export's update), ``outside study area``.
     Columns not read are named in a note.
@@ -114,9 +117,9 @@ def load_tasks(
             b,
             "task sites without a `task_id` got stable ids: 'task-' + a hash of the row and its occurrence",
         )
-        kinds, blank, unknown, ex = normalise_enum(df[found["kind"]], TASK_KINDS, TASK_KIND_SYNONYMS)
+        kinds, blank, unknown, _ = normalise_enum(df[found["kind"]], TASK_KINDS, TASK_KIND_SYNONYMS)
         b.drop(blank, "missing kind")
-        drop_unknown(b, unknown, "unknown kind value", found["kind"], ex, f"allowed: {', '.join(TASK_KINDS)}")
+        kinds = keep_unknown_kinds(b, df[found["kind"]].reset_index(drop=True), kinds, unknown, found["kind"])
         names_ = text_column(df, found["site_name"])
         if found["site_name"] is None:
             b.note("no `site_name` column; site names are empty")
@@ -129,3 +132,22 @@ def load_tasks(
         items, skipped, one, options, loader="tasks", id_col="task_id", columns=TASK_COLUMNS, dtypes=TASK_DTYPES
     )
     return TaskSet(data, report, params)
+
+
+def keep_unknown_kinds(b: Any, raw: pd.Series, kinds: pd.Series, unknown: np.ndarray, col: str) -> pd.Series:
+    """``kinds`` with each unrecognised value (``unknown``) kept as written (trimmed), recorded in
+    the report (:attr:`~hotspots.report.LoadReport.unrecognised` under ``kind``) and named in a
+    warning with its number of sites. Sites are places, not people: their counts are shown."""
+    raw_text = raw.astype("str").str.strip()
+    hit = np.asarray(unknown, dtype=bool) & b.alive
+    b.unrecognised("kind", raw_text.to_numpy(dtype=object), hit)
+    if not hit.any():
+        return kinds
+    out = kinds.astype(object).copy()
+    out[hit] = raw_text[hit].to_numpy(dtype=object)
+    counts = raw_text[hit].value_counts()
+    shown_ = "; ".join(f"{v!r} ({n} site{'s' * (n != 1)})" for v, n in counts.head(5).items())
+    more = f"; and {len(counts) - 5} other value(s)" if len(counts) > 5 else ""
+    b.warn(f"`{col}` value(s) not among the known kinds: {shown_}{more}; the sites are kept with their kind as written "
+           f"(drawn as 'other' on maps). To group them, recode them in the file (known: {', '.join(TASK_KINDS)})")
+    return out.astype("str").where(out.notna(), other=pd.NA)

@@ -330,7 +330,7 @@ def hotspot_area_table(
         (rate ratio − 1, in %), ``change_adjusted_pct`` (the placebo-adjusted change the verdict was
         judged on, when the areas were adjusted), ``change_class``, ``change_note`` (why ``change_pct`` is blank, None
         where shown: :func:`hotspots.style.percent_change_note`); with ``linkage``: ``referrals`` and
-        ``local_reparation_pct`` (as displayed: ``"<5"``/``"c"`` when suppressed); with
+        ``reparation_local_pct`` (as displayed: ``"<5"``/``"c"`` when suppressed); with
         ``kpis``: ``completed_pct``, ``not_reoffended_pct``. Geometry in the areas' CRS.
     """
     from ..areas import HotspotAreas
@@ -386,20 +386,17 @@ def hotspot_area_table(
             out[col] = values
     if patterns is not None:
         out["emerging"] = patterns.set_index("area_id")["emerging"].reindex(out["area_id"]).astype(object).to_numpy()
-    if publication is not None and publication.referrals_by_hotspot is not None:
-        shown = publication.referrals_by_hotspot
-        out["referrals"] = _suppressed_column(shown, "hotspot", "referrals", ids)
-        out["local_reparation_pct"] = _suppressed_column(shown, "hotspot", "local_pct", ids)
-        out["referrals"] = [0 if v is None else v for v in out["referrals"]]
+    with_pub = publication is not None and publication.referrals_by_hotspot is not None
+    if with_pub:
+        from ..publication import area_referral_figures
+
+        for col, values in area_referral_figures(publication, ids).items():  # the columns of csv/hotspot_areas.csv
+            out[col] = values
     elif linkage is not None:
         out["referrals"] = _suppressed_column(linkage.display, "hotspot", "referrals", ids)
-        out["local_reparation_pct"] = _suppressed_column(linkage.display, "hotspot", "local_pct", ids)
+        out["reparation_local_pct"] = _suppressed_column(linkage.display, "hotspot", "local_pct", ids)
         out["referrals"] = [0 if v is None else v for v in out["referrals"]]
-    if publication is not None and "hotspot" in publication.kpis:
-        tab = publication.kpis["hotspot"]
-        out["completed_pct"] = _suppressed_column(tab, "hotspot", "completed_pct", ids)
-        out["not_reoffended_pct"] = _suppressed_column(tab, "hotspot", "not_reoffended_pct", ids)
-    elif kpis is not None:
+    if not with_pub and kpis is not None:  # with the publication, its completed_pct and not_reoffended_pct are in
         tab = kpis.table
         key = tab.columns[0]
         out["completed_pct"] = _suppressed_column(tab, key, "completed_pct", ids)
@@ -430,7 +427,7 @@ AREA_LABELS = {
     "ring_change_note": "Why no ring change in %",
     "emerging": "Over the months",
     "referrals": "Referrals",
-    "local_reparation_pct": "Reparation local (%)",
+    "reparation_local_pct": "Reparation local (%)",
     "completed_pct": "Completed, of concluded referrals (%)",
     "not_reoffended_pct": "Not re-offended (%)",
     "streets": "Top streets (incidents)",
