@@ -253,8 +253,7 @@ def scheme_figures(view: dict, pub) -> None:
         st.caption("The published table for all referrals (the filters above do not apply to it).")
         table(kb, names=hotspot_names(plain), key="kpi_table")
     st.caption(note_text(pub.window))
-    # data checks (referrals outside the study area, unknown task ids, dates outside the incident
-    # months, implausible contact times) then the KPI notes, each count as published (pub.text: as the KPI tables)
+    # data checks, then the KPI notes, each count as published (pub.text: as the KPI tables)
     for note in dict.fromkeys(c.linkage(bundle, s_link).notes + pub.data_notes):
         st.caption(note_text(person_text(pub.text(note), settings.threshold)))
     downloads(scheme_downloads(pub, by))

@@ -225,15 +225,13 @@ class LinkageResult:
     task_sites: gpd.GeoDataFrame | None = field(default=None, repr=False)
     towns: gpd.GeoDataFrame | None = field(default=None, repr=False)
     per_where: pd.DataFrame | None = field(default=None, repr=False)
-    #: The town of each hotspot area (area id as text -> name) and of each task site (task id ->
-    #: name), by the one rule of :func:`hotspots.places.towns_at` / :func:`hotspots.places.area_places`
-    #: (the rule that names the areas); empty without towns.
+    #: The town of each hotspot area (area id as text -> name) and of each task site (task id -> name), by the
+    #: one rule of :func:`hotspots.places.towns_at` / :func:`hotspots.places.area_places`; empty without towns.
     area_towns: dict[str, Any] = field(default_factory=dict, repr=False)
     site_towns: dict[str, Any] = field(default_factory=dict, repr=False)
 
 
-#: Above this share of the referrals with a location, or of the task sites, outside the study area, the
-#: files are likely of another force or area than the incidents (:func:`study_area_mismatch`).
+#: Above this share of referral locations or task sites outside the study area: another area's files (study_area_mismatch).
 MISMATCH_SHARE = 0.5
 
 

@@ -646,10 +646,11 @@ def test_a_table_of_no_hotspot_area_has_the_columns_of_a_full_one(demo):
 
 def test_the_apps_area_table_and_the_clis_csv_have_the_same_referral_columns(demo):
     """The app's hotspot_areas.csv had `local_reparation_pct`, `completed_pct` and `not_reoffended_pct`, the CLI's
-    `reparation_local_pct` alone: one rule (hotspots.publication.area_referral_figures), the same columns and values."""
+    `reparation_local_pct` alone: one rule (hotspots.area_referrals.area_referral_figures), the same columns and values."""
     from hotspots import analyse
+    from hotspots.area_referrals import AREA_REFERRAL_COLUMNS
     from hotspots.export import area_summary
-    from hotspots.publication import AREA_REFERRAL_COLUMNS, scheme_publication
+    from hotspots.publication import scheme_publication
 
     b = demo["bundle"]
     an = analyse(b.incidents, study_area=b.study_area, settings=demo["settings"], referrals=b.referrals, tasks=b.tasks)

@@ -302,7 +302,7 @@ def test_counts_quoted_in_notes_are_protected_against_everything_published(pub):
 
 
 def test_area_referral_figures_are_the_published_rows(pub):
-    from hotspots.publication import AREA_REFERRAL_COLUMNS, area_referral_figures
+    from hotspots.area_referrals import AREA_REFERRAL_COLUMNS, area_referral_figures
 
     by_hot = pub.referrals_by_hotspot.set_index(pub.referrals_by_hotspot["hotspot"].astype(str))
     ids = [h for h in by_hot.index if h.isdigit()][:2] + ["999"]  # 999: an area no referral names

@@ -178,7 +178,7 @@ def area_summary(analysis: Any) -> pd.DataFrame:
     when the rings were; empty for an area with no ring); with emerging hot spots
     (:attr:`hotspots.analysis.Analysis.emerging`) ``emerging``, the pattern most of the area's cells
     share over the data's months (:func:`hotspots.emerging_summary.area_patterns`); with
-    referrals :data:`hotspots.publication.AREA_REFERRAL_COLUMNS` (``referrals``,
+    referrals :data:`hotspots.area_referrals.AREA_REFERRAL_COLUMNS` (``referrals``,
     ``reparation_local_pct``, ``completed_pct``, ``not_reoffended_pct``), **taken from the
     analysis's protected publication** (:func:`hotspots.publication.scheme_publication`: ``"<5"``,
     ``"c"`` or ``"x"`` where hidden). Incident counts are not person-level and are shown as they are.
@@ -235,13 +235,14 @@ def area_summary(analysis: Any) -> pd.DataFrame:
         out["emerging"] = p["emerging"].reindex(out["area_id"]).astype(object).to_numpy()
     link = analysis.linkage
     if link is not None and getattr(link, "has_areas", False) and len(link.per_hotspot):
-        from ..publication import area_referral_figures, scheme_publication
+        from ..area_referrals import area_referral_figures
+        from ..publication import scheme_publication
 
         # protected with every other output; the columns of every area table (the app's too)
         for col, values in area_referral_figures(scheme_publication(analysis), out["area_id"]).items():
             out[col] = pd.Series(values, index=out.index, dtype=object)
     elif len(out) == 0 and getattr(analysis, "referrals", None) is not None:  # no area: a full table's columns
-        from ..publication import AREA_REFERRAL_COLUMNS
+        from ..area_referrals import AREA_REFERRAL_COLUMNS
 
         for col in AREA_REFERRAL_COLUMNS:
             out[col] = np.array([], dtype=object)

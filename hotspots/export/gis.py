@@ -467,7 +467,7 @@ def csv_tables(analysis: Any, *, threshold: int | None = None, snap_m: float = 2
     pub = _publication(an, threshold, snap_m)
     out: dict[str, pd.DataFrame] = {"hotspot_areas": area_summary(an)}
     if pub is not None and pub.referrals_by_hotspot is not None:
-        from ..publication import area_referral_figures
+        from ..area_referrals import area_referral_figures
 
         areas_t = out["hotspot_areas"]
         for col, values in area_referral_figures(pub, areas_t["area_id"]).items():  # this publication's figures

@@ -388,7 +388,7 @@ def hotspot_area_table(
         out["emerging"] = patterns.set_index("area_id")["emerging"].reindex(out["area_id"]).astype(object).to_numpy()
     with_pub = publication is not None and publication.referrals_by_hotspot is not None
     if with_pub:
-        from ..publication import area_referral_figures
+        from ..area_referrals import area_referral_figures
 
         for col, values in area_referral_figures(publication, ids).items():  # the columns of csv/hotspot_areas.csv
             out[col] = values
