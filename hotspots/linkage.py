@@ -546,16 +546,16 @@ def link_referrals(
                 f"{int(missing.sum())} referral(s) have no location (e.g. {ex}); each referral needs the point where the "
                 "behaviour happened. Fix them, or pass `missing_location='exclude'` to keep them out of the location measures."
             )
+        # no ids in a note: notes reach the app's captions and the console (the error above is for the file's owner)
         notes.append(
-            f"{int(missing.sum())} referral(s) have no location (e.g. {ex}); they are counted but left out of the shares "
+            f"{int(missing.sum())} referral(s) have no location; they are counted but left out of the shares "
             "from hotspots and of local reparation, and of the distances"
         )
     area_geom = _area_geometry(study_area)
     outside_area = _outside(area_geom, xy, ~missing)
     if outside_area.any():
-        ex = [str(v) for v in ref_ids[outside_area][:5]]
         notes.append(
-            f"{int(outside_area.sum())} referral(s) have a location outside the study area (e.g. {ex}: in the sea, another "
+            f"{int(outside_area.sum())} referral(s) have a location outside the study area (in the sea, another "
             "force's area or a lat/long mix-up); they are counted, but their points are not used: they join the referrals "
             "without a location and are left out of the maps, the flows, the shares from hotspots and of local reparation"
         )

@@ -174,7 +174,7 @@ def test_missing_location_can_be_excluded_and_counted():
     assert s["share_from_hotspots"] == pytest.approx(3 / 5)
     assert s["share_local"] == pytest.approx(2 / 3)
     assert r.per_hotspot["hotspot"].tolist() == ["1", "2", OUTSIDE_HOTSPOTS, NO_LOCATION, TOTAL_LABEL]
-    assert any("no location" in n for n in r.notes)
+    assert any("no location" in n for n in r.notes) and not any("r3" in n for n in r.notes)  # no referral id
 
 
 def test_without_areas_or_tasks():
@@ -450,6 +450,9 @@ def test_referrals_and_task_sites_outside_the_study_area_are_counted_and_not_use
     t = r.table.set_index("referral_id")
     assert bool(t.loc["sea", "location_outside_area"]) and not bool(t.loc["sea", "has_location"])
     assert t["location_outside_area"].sum() == 1
+    # the note counts them and names no referral id (notes reach the app's captions and the console)
+    said = next(n for n in r.notes if "location outside the study area" in n)
+    assert said.startswith("1 referral(s)") and "sea" not in said.split("(")[0] and "'sea'" not in said
     assert t.loc["d", "task_status"] == "task site outside study area" and not bool(t.loc["d", "task_found"])
     assert t.loc["e", "task_status"] == "task not found"
     s = r.summary
