@@ -284,7 +284,7 @@ def test_script_payloads_in_uploaded_data_never_run(app, tmp_path):
         page, "the uploaded incidents analysed", lambda: metrics(page).get("Incidents analysed") == "2,700", st_page=st_page
     )
     # The load report's warnings quote the bad values literally (escaped markdown, not HTML).
-    assert visible_text(page, "e.g. '<script>window.__pwned=1</script>'") >= 1
+    assert visible_text(page, "'<script>window.__pwned=1</script>' (1 site)") >= 1  # the unknown task kind, kept
     assert visible_text(page, "not recognised: '{{7*7}}'") >= 1  # a referral kept, its offence "not recorded"
     st_page.screenshot("data-tab")
     assert_inert(st_page, "Data tab after the uploads")
@@ -305,10 +305,11 @@ def test_script_payloads_in_uploaded_data_never_run(app, tmp_path):
     found = frame.evaluate(OPEN_ALL_JS)
     texts = [t for _, t in found["texts"]]
     kinds = {k for k, _ in found["texts"]}
-    assert found["markers"] == 6 and found["missing"] == 0, (found["views"], found)
+    # 7 task sites: the site of the unknown (payload) kind is kept, with its kind as written
+    assert found["markers"] == 7 and found["missing"] == 0, (found["views"], found)
     assert {"marker tooltip", "marker popup", "path tooltip"} <= kinds, found
     joined = "\n".join(texts)
-    names = site_names(found["markers"])
+    names = site_names(found["markers"] - 1) + ["bad kind"]  # the payload files' sites (payload_files)
     tooltips = sorted(t.strip() for k, t in found["texts"] if k == "marker tooltip")
     assert tooltips == sorted(names)  # every site name shows literally, as typed
     for p in PAYLOADS:
