@@ -132,7 +132,7 @@ class _Style(MacroElement):
 
 
 class _FitWhenSized(MacroElement):
-    """Fits the map to its area again whenever its frame changes size, until the reader moves it.
+    """Fits the map to its area again once its frame, made with no size, gets one (unless the reader moved it).
 
     Leaflet fits the bounds once, when the map is made: in a frame not yet laid out (0 pixels, as the app's maps below
     the fold or in a tab can be) that fit falls to the smallest zoom, and Essex's robustness map opened at a 200 km
@@ -143,13 +143,18 @@ class _FitWhenSized(MacroElement):
         """{% macro script(this, kwargs) %}
 (function (map, fit) {
     var el = map.getContainer(), moved = false;
+    var sized = el.clientWidth > 0 && el.clientHeight > 0;  // laid out when made: Leaflet's own fit holds
     ["mousedown", "wheel", "touchstart", "keydown"].forEach(function (e) {
         el.addEventListener(e, function () { moved = true; }, {passive: true});
     });
-    if (typeof ResizeObserver === "undefined") { return; }
-    new ResizeObserver(function () {
-        if (!moved && el.clientWidth > 0 && el.clientHeight > 0) { map.invalidateSize(); map.fitBounds(fit); }
-    }).observe(el);
+    if (sized || typeof ResizeObserver === "undefined") { return; }
+    var watch = new ResizeObserver(function () {
+        if (el.clientWidth > 0 && el.clientHeight > 0) {
+            watch.disconnect();  // once: later resizes keep the view (a refit each time moved maps under the reader)
+            if (!moved) { map.invalidateSize(); map.fitBounds(fit); }
+        }
+    });
+    watch.observe(el);
 })({{ this._parent.get_name() }}, {{ this.fit|tojson }});
 {% endmacro %}"""
     )
