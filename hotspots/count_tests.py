@@ -412,6 +412,53 @@ def _conditional_tails(
     return lo, hi, rho
 
 
+def _increasing_root(
+    h: Any, a: np.ndarray, b: np.ndarray, units: np.ndarray, steps: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """Bracket ``[a, b]`` of each unit's root of an increasing function, ``h(a) < 0 <= h(b)``, narrowed to
+    about ``2**-steps`` of its width by the Illinois method (regula falsi whose retained end's value is
+    halved when the same end is kept twice), a bisection after four steps in a row that did not halve
+    the bracket, and each point at least half the tolerance inside the bracket (Dekker).
+    ``h(x, units)`` is evaluated only on the units still searching. On the log of a count tail it
+    needs about a third of bisection's evaluations (32 bisection steps made the interval inversion of
+    a force-year's 800 cells take 0.4 s; now 0.13 s, the same ends to 2e-9)."""
+    a, b = a.astype(float).copy(), b.astype(float).copy()
+    pos = np.arange(a.size)
+    ha, hb = h(a, units), h(b, units)
+    tol = np.abs(b - a) * 2.0 ** -steps
+    last = np.zeros(a.size, dtype=np.int8)  # which end moved last: -1 a, +1 b
+    slow = np.zeros(a.size, dtype=np.int8)  # steps in a row that did not halve the bracket
+    active = (ha < 0) & (hb >= 0) & (b - a > tol)
+    for _ in range(4 * steps):
+        u = pos[active]
+        if not u.size:
+            break
+        au, bu, hau, hbu, tu = a[u], b[u], ha[u], hb[u], tol[u]
+        width = bu - au
+        with np.errstate(divide="ignore", invalid="ignore"):
+            x = bu - hbu * width / (hbu - hau)
+        # four slow steps in a row, or no usable false position: bisect
+        x = np.where(np.isfinite(x) & (x > au) & (x < bu) & (slow[u] < 4), x, 0.5 * (au + bu))
+        # at least half the tolerance inside each end, so that the root's other side is reached too
+        # once the false position is that close (Dekker's rule)
+        x = np.clip(x, au + 0.5 * tu, bu - 0.5 * tu)
+        hx = h(x, units[u])
+        right = hx >= 0  # the root is at or left of x: x becomes the b end
+        new_a, new_b = np.where(right, au, x), np.where(right, x, bu)
+        new_ha, new_hb = np.where(right, hau, hx), np.where(right, hx, hbu)
+        # Illinois: the end kept twice running has its value halved (the false position moves)
+        moved = np.where(right, 1, -1).astype(np.int8)
+        same = moved == last[u]
+        new_ha = np.where(same & right, 0.5 * new_ha, new_ha)
+        new_hb = np.where(same & ~right, 0.5 * new_hb, new_hb)
+        halved = (new_b - new_a) <= 0.5 * width
+        a[u], b[u], ha[u], hb[u], last[u] = new_a, new_b, new_ha, new_hb, moved
+        slow[u] = np.where(halved, 0, slow[u] + 1)
+        slow[u] = np.where(slow[u] > 4, 0, slow[u])
+        active[u] = (b[u] - a[u]) > tol[u]
+    return a, b
+
+
 def overdispersed_rate_interval(
     n_before: Any, n_after: Any, w_before: float, w_after: float, *, phi: Any = 1.0, tau2: float = 0.0,
     tail: Any = 0.05, steps: int = 32,
@@ -485,21 +532,27 @@ def overdispersed_rate_interval(
                 a = np.where(short, a - width, a)
             else:
                 b = np.where(short, b + width, b)
-        for _ in range(steps):
-            mid = 0.5 * (a + b)
-            tails = _conditional_tails(xa, n, share(mid), ph, tau2, fast=True, sides=(side,))[side]
-            inside = 2.0 * tails >= t  # theta = exp(mid) is not rejected on this side
-            if which == 0:
-                b, a = np.where(inside, mid, b), np.where(inside, a, mid)
-            else:
-                a, b = np.where(inside, mid, a), np.where(inside, b, mid)
-        end = np.exp(b if which == 0 else a)
-        # the ends are found to within the bisection's last step: where 1 itself is not rejected on
-        # this side the end is put on its side of 1, so that the interval and the test agree exactly
-        keeps_one = 2.0 * _conditional_tails(xa, n, share(np.zeros(n.shape)), ph, tau2, fast=True, sides=(side,))[side] >= t
-        end = np.where(keeps_one, np.minimum(end, 1.0) if which == 0 else np.maximum(end, 1.0), end)
+        idx = np.flatnonzero(find)
+        if idx.size:
+            sign = 1.0 if which == 0 else -1.0  # h rises with log theta on both sides
+
+            def h(x: np.ndarray, u: np.ndarray, side: int = side, sign: float = sign) -> np.ndarray:
+                tl = _conditional_tails(xa[u], n[u], share(x), ph[u], tau2, fast=True, sides=(side,))[side]
+                return sign * (np.log(np.maximum(2.0 * tl, 1e-300)) - np.log(t[u]))
+
+            lo_x, hi_x = _increasing_root(h, a[idx], b[idx], idx, steps)
+            # h >= 0 (theta not rejected on this side) at hi_x for the lower end, at lo_x for the upper
+            end_x = hi_x if which == 0 else lo_x
+            end = np.exp(end_x)
+            # the ends are found to within the search's last step: where 1 itself is not rejected on
+            # this side the end is put on its side of 1, so that the interval and the test agree exactly
+            keeps_one = 2.0 * _conditional_tails(
+                xa[idx], n[idx], share(np.zeros(idx.size)), ph[idx], tau2, fast=True, sides=(side,)
+            )[side] >= t[idx]
+            end = np.where(keeps_one, np.minimum(end, 1.0) if which == 0 else np.maximum(end, 1.0), end)
+            (low if which == 0 else high)[idx] = end
         if which == 0:
-            low = np.where(find, end, np.where(ok & open_end, 0.0, low))
+            low = np.where(ok & open_end, 0.0, low)
         else:
-            high = np.where(find, end, np.where(ok & open_end, np.inf, high))
+            high = np.where(ok & open_end, np.inf, high)
     return low, high

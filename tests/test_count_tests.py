@@ -119,3 +119,20 @@ def test_overdispersed_interval_excludes_one_exactly_when_the_test_rejects(phi, 
         rr = (a / w_after) / np.where(b > 0, b, np.nan)
         fin = np.isfinite(rr) & (a > 0)
         assert (lo[fin] <= rr[fin] * (1 + 1e-9)).all() and (hi[fin] >= rr[fin] * (1 - 1e-9)).all()
+
+
+def test_overdispersed_interval_ends_solve_the_tail_equations():
+    from hotspots.count_tests import overdispersed_rate_interval
+
+    # at each end the test's tail (scipy's beta-binomial, the rho of overdispersed_rate_test) is the
+    # requested tail: 2 P(X >= a | lo) = tail and 2 P(X <= a | hi) = tail
+    b, a, phi, tau2, w_after, tail = np.array([3, 40, 120, 7]), np.array([11, 25, 160, 1]), 1.7, 0.08, 1.3, 0.03
+    lo, hi = overdispersed_rate_interval(b, a, 1.0, w_after, phi=phi, tau2=tau2, tail=tail)
+    n = a + b
+    for theta, side in ((lo, "upper"), (hi, "lower")):
+        p = theta * w_after / (theta * w_after + 1.0)
+        rho = (phi - 1 + n * p * (1 - p) * tau2) / (n - 1)
+        c = (1 - rho) / rho
+        dist = stats.betabinom(n, p * c, (1 - p) * c)
+        got = 2 * (dist.sf(a - 1) if side == "upper" else dist.cdf(a))
+        np.testing.assert_allclose(got, tail, rtol=1e-6)
