@@ -702,7 +702,7 @@ def emerging_hotspots(
     Warns
     -----
     UserWarning
-        With fewer than 10 time steps (the Mann–Kendall trend is then unreliable).
+        With fewer than 10 time steps whose window is full (the Mann–Kendall trend is then unreliable).
 
     Raises
     ------
@@ -721,10 +721,12 @@ def emerging_hotspots(
     T = cube.shape[0]
     if k >= T:
         raise ParameterError(f"`time_window` ({k}) must be shorter than the cube ({T} time steps); use 0 or 1.")
-    if T < MIN_STEPS_FOR_TREND:
+    if T - k < MIN_STEPS_FOR_TREND:
+        # the trend runs on the steps whose window is full (T - k of them), so they are what is counted
+        of = f" whose {k + 1}-step window is full (of {T})" if k else ""
         msg = (
-            f"only {T} time steps: the Mann–Kendall trend needs about {MIN_STEPS_FOR_TREND} or more, so 'intensifying' "
-            "and 'diminishing' are unreliable; use a longer period or a shorter `time_step`"
+            f"only {T - k} time steps{of}: the Mann–Kendall trend needs about {MIN_STEPS_FOR_TREND} or more, so "
+            "'intensifying' and 'diminishing' are unreliable; use a longer period, a shorter `time_step` or `time_window` 0"
         )
         warnings.warn(msg, UserWarning, stacklevel=2)
         notes.append(msg)

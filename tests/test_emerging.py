@@ -800,3 +800,17 @@ def test_a_missing_month_keeps_the_year_to_year_estimate_on_calendar_years():
     full, gap = np.array(full), np.array(gap)
     print(f"\n[emerging, a month missing] sd all months {np.round(full, 3)}, one missing {np.round(gap, 3)}")
     np.testing.assert_allclose(gap, full, rtol=0.12)
+
+
+def test_few_steps_warning_counts_the_trend_steps_whose_window_is_full():
+    g = _grid(5, 5)
+    inc = _incidents(g, _random_cube(T=10, nr=5, nc=5))
+    # time window 1: the trend runs on steps 2..10 (9 steps), fewer than 10, so it warns and says so
+    with pytest.warns(UserWarning, match=r"only 9 time steps whose 2-step window is full \(of 10\)"):
+        res = emerging_hotspots(inc, g, distance=150, time_window=1)
+    assert any("only 9 time steps" in n for n in res.notes)
+    # window 0: all 10 steps carry the trend, no warning
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", UserWarning)
+        warnings.filterwarnings("ignore", message="(?!only)")
+        emerging_hotspots(inc, g, distance=150, time_window=0)
