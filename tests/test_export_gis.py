@@ -620,3 +620,19 @@ def test_csv_tables_neutralise_formulas(demo, tmp_path, monkeypatch):
     back = pd.read_csv(m.files["csv:hotspot_areas"], dtype=str)
     assert back["place"].tolist() == ['\'=HYPERLINK("http://evil.example","x"), Ipswich', "'-Jubilee Way"]
     assert back["change"].tolist() == ["-3", "0"]
+
+
+def test_a_hotspot_areas_layer_without_areas_has_the_columns_of_one_with_areas(demo, tmp_path):
+    # 99 permutations cannot reach 95 % after FDR: no area. The GeoPackage layer had lost the change
+    # columns (a QGIS style or model built on one run's layer failed on the next)
+    an, _ = demo
+    full = gis_layers(an)["hotspot_areas"]
+    d = generate_demo(0)
+    none = analyse(d.incidents, settings=Settings(permutations=99), study_area=default_study_area())
+    assert none.areas.n_areas == 0 and none.change_cells is not None
+    empty = gis_layers(none)["hotspot_areas"]
+    assert len(empty) == 0
+    assert [c for c in full.columns if c not in ("referrals", "referrals_count")] == list(empty.columns)
+    path = tmp_path / "e.gpkg"
+    empty.to_file(path, layer="hotspot_areas")
+    assert "change_rate_ratio" in pyogrio.read_info(path, layer="hotspot_areas")["fields"]

@@ -306,16 +306,22 @@ def _areas_layer(an: Any, pub: Any) -> gpd.GeoDataFrame:
     for col, at in (("place", 1), ("streets", 2), ("districts", 3)):
         a.insert(at, col, summ[col].reindex(a["area_id"]).to_numpy(dtype=object))
     ch = an.change_areas
+    cols = (
+        "n_before", "n_after", "rate_ratio", "rate_ratio_adjusted", "rate_ratio_low", "rate_ratio_high", "p_value",
+        "change_class",
+    )
     if ch is not None and len(ch.table):
         t = ch.table.set_index("area_id")
-        cols = (
-            "n_before", "n_after", "rate_ratio", "rate_ratio_adjusted", "rate_ratio_low", "rate_ratio_high", "p_value",
-            "change_class",
-        )
         for col in cols:
             if col in t.columns:
                 name = col if col.startswith(("n_", "change")) else f"change_{col}"
                 a.insert(len(a.columns) - 1, name, t[col].reindex(a["area_id"]).to_numpy())
+    elif an.change_cells is not None:
+        # no area to compare: the layer keeps the columns a layer with areas has, so that a QGIS style
+        # or model built on one run's layer opens every run's (placebo-adjusted only when the cells are)
+        for col in (c for c in cols if c != "rate_ratio_adjusted" or c in an.change_cells.table.columns):
+            name = col if col.startswith(("n_", "change")) else f"change_{col}"
+            a.insert(len(a.columns) - 1, name, pd.Series([], dtype=object if col == "change_class" else float).reindex(a.index))
     for col in ("change_pct", "change_adjusted_pct", "change_note", "ring_change_pct", "ring_change_class", "ring_change_note",
                 "emerging"):
         if col in summ.columns:
