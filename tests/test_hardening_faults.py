@@ -341,7 +341,7 @@ def test_the_app_reports_a_damaged_file_among_several_uploads():
 BAD_SETTINGS = [
     # (widget kind, key, value, enable first)
     ("number_input", "distance", 50, "auto_dist"),  # shorter than the cell
-    ("number_input", "bandwidth", 50, "auto_bw"),
+    ("number_input", "bandwidth", 1, "auto_bw"),  # far under the cell size
     ("number_input", "cell_size", 50, "auto_cell"),  # the cell size is automatic by default
     ("number_input", "cell_size", 5000, "auto_cell"),
     ("number_input", "eps", 10, None),

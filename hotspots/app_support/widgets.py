@@ -148,7 +148,8 @@ def analyst_settings(v: dict, start: Mapping[str, Any], cell_in_use: Callable[[d
     later["distance"], too_short = st.empty(), st.empty()
     shortest = 50 if cell is None else max(50, math.ceil(shortest_distance(cell)))
     boxes = {  # a band under the cell size is let through, replaced by it with a note (a box's minimum is a silent red outline)
-        "bandwidth": ("Bandwidth (m)", 50, 20000, 50, 1000, None),
+        "bandwidth": ("Bandwidth (m)", 1, 20000, 50, 1000, "The kernel's search radius; a bandwidth under the cell size "
+                      "gives a spiky surface of single cells."),
         "distance": ("Distance band (m)", 1, 20000, 50, 750, f"At least the cell size ({shortest:,} m).")
     }
     for key, auto in (("bandwidth", "auto_bw"), ("distance", "auto_dist")):
