@@ -464,7 +464,10 @@ def test_the_england_and_wales_grid_leaves_northern_irelands_files_out(tmp_path,
     from hotspots.national_inputs import ENGLAND_WALES_FORCES, missing_forces
 
     assert len(ENGLAND_WALES_FORCES) == 43 and len(rec["inputs"]["forces_without_data"]) == 42
-    assert "warning: no incidents from 42 of the 43 England-and-Wales forces (Avon and Somerset Constabulary, " in printed
+    assert "warning: no incidents from 42 of the 43 England-and-Wales forces (Avon and Somerset Constabulary, " in " ".join(
+        printed.split())
+    warning = printed[printed.index("warning: no incidents"):].split("\n")
+    assert all(len(line) <= 100 for line in warning[:5]) and warning[1].startswith("  ")  # wrapped, not one 1,300-character line
     assert missing_forces({f: 1 for f in ENGLAND_WALES_FORCES}) == []
 
 

@@ -14,6 +14,7 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import math
+import textwrap
 import time
 from collections.abc import Callable
 from typing import Any
@@ -119,8 +120,10 @@ def _run(args: argparse.Namespace) -> int:
     # forces of England and Wales without a file: their areas show no incidents, not no hotspots
     without = missing_forces(prepared.rows_by_force) if args.extent == "england-wales" and prepared.rows_by_force else []
     if without:
-        say(f"warning: no incidents from {len(without)} of the {len(ENGLAND_WALES_FORCES)} England-and-Wales forces "
-            f"({', '.join(without)}): their areas show no incidents, not an absence of hotspots")
+        # wrapped: a regional run names most of the 43 forces
+        say(textwrap.fill(f"warning: no incidents from {len(without)} of the {len(ENGLAND_WALES_FORCES)} England-and-Wales "
+                          f"forces ({', '.join(without)}): their areas show no incidents, not an absence of hotspots",
+                          width=100, subsequent_indent="  ", break_on_hyphens=False))
     for force, n_files in prepared.left_out.items():
         name, crs = FORCES_OUTSIDE_GREAT_BRITAIN[force]
         say(f"warning: {name}'s {n_files:,} file(s) left out: the England-and-Wales grid (British National Grid) does "
