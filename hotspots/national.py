@@ -7,10 +7,9 @@ point-by-point scatter, Gi* by disc-stencil neighbour sums, FDR by one sort), so
 only adds what a batch run needs around them:
 
 * :func:`write_points_parquet` / :func:`read_xy_parquet` / :func:`iter_xy_parquet`: points as
-  ``x``/``y`` columns in Parquet (float32 by default: 6 cm resolution at the largest BNG
-  coordinates; half the memory and I/O of float64, but a point within a few centimetres of a
-  cell edge can land in the next cell, so the police.uk conversion, :func:`police_uk_to_parquet`,
-  stores float64 and bins every point in the cell ``analyse`` puts it in), read in row groups
+  ``x``/``y`` columns in Parquet (float64 by default, binning every point in the cell ``analyse``
+  puts it in; float32 on request: 6 cm resolution at the largest BNG coordinates, half the memory
+  and I/O, but a point within a few centimetres of a cell edge can land in the next cell), read in row groups
   without building shapely geometries;
 * :func:`count_chunks`: counts accumulated chunk by chunk (memory independent of the number
   of points), equal to :func:`hotspots.grid.count`;
@@ -142,7 +141,7 @@ def write_points_parquet(
     xy: Any,
     *,
     columns: dict[str, Any] | None = None,
-    float32: bool = True,
+    float32: bool = False,
     row_group_size: int = CHUNK_ROWS,
 ) -> Path:
     """Write points (metres, BNG) to Parquet as ``x``/``y`` columns, plus optional columns.
@@ -156,9 +155,9 @@ def write_points_parquet(
     columns : dict of str to array-like, optional
         Extra columns of length n (e.g. ``month``, ``category``).
     float32 : bool
-        Store coordinates as float32 (resolution 1/16 m at 600 km; default) or float64. float32
-        halves the file but moves points lying within a few centimetres of a cell edge into the
-        next cell (``analyse`` bins float64 coordinates); :func:`police_uk_to_parquet` stores float64.
+        Store coordinates as float32 (resolution 1/16 m at 600 km) or float64 (default, as
+        :func:`police_uk_to_parquet`). float32 halves the file but moves points lying within a few
+        centimetres of a cell edge into the next cell (``analyse`` bins float64 coordinates).
     row_group_size : int
         Rows per row group (the unit :func:`iter_xy_parquet` reads).
     """

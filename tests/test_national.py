@@ -54,12 +54,13 @@ def test_national_grid_covers_england_and_wales_at_250m():
 # =========================================================================== Parquet
 def test_parquet_round_trip_float32_and_float64(tmp_path):
     xy = blobs(5000)
-    p32 = write_points_parquet(tmp_path / "a.parquet", xy, columns={"month": np.repeat(np.array(["2025-01"]), len(xy))})
+    months = np.repeat(np.array(["2025-01"]), len(xy))
+    p32 = write_points_parquet(tmp_path / "a.parquet", xy, columns={"month": months}, float32=True)
     back = read_xy_parquet(p32)
     assert back.dtype == np.float64 and back.shape == xy.shape
     assert np.array_equal(back, xy.astype(np.float32).astype(np.float64))
     assert np.abs(back - xy).max() < 0.04  # float32 resolution at ~450 km: 1/32 m
-    p64 = write_points_parquet(tmp_path / "b.parquet", xy, float32=False)
+    p64 = write_points_parquet(tmp_path / "b.parquet", xy)  # float64 by default: the points exactly
     assert np.array_equal(read_xy_parquet(p64), xy)
     chunks = list(iter_xy_parquet(p64, batch_rows=1000))
     assert [len(c) for c in chunks] == [1000] * 6
