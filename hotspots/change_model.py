@@ -65,6 +65,7 @@ from .dispersion import (
     fit_seasonal,
     heterogeneity_p,
     month_lengths,
+    single_changed_unit,
     tau2_basis,
     tau2_confidence_draws,
     tau2_too_large_p,
@@ -430,6 +431,7 @@ def fit_change_model(
     if tau2 is None:
         tau = None
         two_groups = False
+        kept = None  # units left in the tau2 estimate (None: all)
         if placebo and panel.has_placebo:  # earlier slots against later ones, nothing done between
             p0 = lab == PLACEBO_BEFORE
             if p0.any():  # the compared pair a year earlier: the same calendar months and gap
@@ -451,12 +453,25 @@ def fit_change_model(
             tau, t_units, groups = estimate_tau2_robust(B, A, wb, wa, phi_ab, variance="expected")
             two_groups = groups == "two groups"
             two = TWO_GROUPS_SOURCE if two_groups else ""
-            source = TAU2_SOURCES["comparison"] + two
             pair = (B, A, wb, wa, phi_ab)
+            changed = None if two_groups or tau is None else single_changed_unit(*pair)
+            if changed is not None:  # one place that really changed is not variation between periods
+                kept = np.arange(B.size) != changed.index
+                pair = (B[kept], A[kept], wb, wa, phi_ab[kept])
+                tau, t_units, _ = estimate_tau2_robust(*pair, variance="expected")
+                i = changed.index
+                two = (
+                    f"; one of the {unit_word} changed far beyond the others' scatter (rate ratio "
+                    f"{(A[i] / wa) / (B[i] / wb):.2f}, {int(B[i]):,} -> {int(A[i]):,}; z = {changed.z:.1f}, "
+                    f"Bonferroni p = {changed.p_value:.2g}) and is left out of tau2: a real change is not variation"
+                )
+            source = TAU2_SOURCES["comparison"] + two
             if not two_groups:  # (a two-group fit's Q around one mean is not its evidence)
                 tau, source = _pretest(tau, source, pair)
         if tau is not None and unit_cells is not None:
             rows, cols = (np.asarray(x) if estimate_units is None else np.asarray(x)[estimate_units] for x in unit_cells)
+            if kept is not None:
+                rows, cols = rows[kept], cols[kept]
             t_groups = touching_groups(rows, cols, (pair[0] >= MIN_COUNT_FOR_TAU2) & (pair[1] >= MIN_COUNT_FOR_TAU2))
         own_k = 0 if tau is None else (t_groups or t_units)
         # tau2's uncertainty for the tests (its confidence distribution); not for a two-group fit,
