@@ -331,6 +331,30 @@ class ChangeSummary:
                 parts.append(f"{what} sd {f[key + '_sd']:.1%} ({f[key + '_df']} df, from the monthly totals)")
         return "dispersion (variation beyond Poisson, in the variances above): " + "; ".join(parts)
 
+    def totals_text(self) -> str | None:
+        """What "all hotspot areas" is, beside the hotspot areas' incidents counted together, e.g.
+        ``"all hotspot areas pools each area's change (random-effects weights: the areas count about
+        equally when they vary between periods); their incidents together: 3,098 -> 2,534, -19 % per
+        day"``: a reader who divides the counts should not find another ratio unexplained. None
+        without the row or its incidents."""
+        from .style import signed_text
+
+        r = next((x for x in self.rows if x.scope == SCOPES[0]), None)
+        days = self.params.get("days")
+        if r is None or not days or r.n_before <= 0 or min(days) <= 0:
+            return None
+        pct = ((r.n_after / days[1]) / (r.n_before / days[0]) - 1) * 100
+        return (
+            f"{SCOPES[0]} pools each area's change (random-effects weights: the areas count about equally when they vary "
+            f"between periods); their incidents together: {r.n_before:,} -> {r.n_after:,}, {signed_text(pct)} % per day"
+        )
+
+    def detectable_falls_line(self) -> str | None:
+        """``"smallest falls these data could detect (80 % power): all hotspot areas 23 %, elsewhere 9 %"``
+        for the rows without a significant change (:meth:`detectable_falls`); None when every row has one."""
+        falls = self.detectable_falls()
+        return f"smallest falls these data could detect ({POWER:.0%} power): {', '.join(falls)}" if falls else None
+
     def detectable_falls(self) -> list[str]:
         """``"scope 23%"`` per row whose smallest detectable fall belongs beside it
         (:attr:`ScopeChange.shows_mde`), for the sentence "smallest falls these data could detect"."""

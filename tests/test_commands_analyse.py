@@ -126,7 +126,7 @@ def test_demo_run_prints_load_reports_and_a_summary_that_matches_the_files(demo_
 def test_demo_run_writes_and_prints_the_pooled_change(demo_run):
     code, stdout, _, out = demo_run
     assert code == 0
-    cols = ["scope", "rate_ratio", "ci_low", "ci_high", "p_value", "verdict"]
+    cols = ["scope", "rate_ratio", "ci_low", "ci_high", "p_value", "verdict", "n_before", "n_after", "mde_fall"]
     summ = pd.read_csv(out / "csv" / "change_summary.csv")
     assert list(summ.columns) == cols
     assert list(summ["scope"]) == ["all hotspot areas", "elsewhere", "hotspots vs elsewhere"]
@@ -143,8 +143,19 @@ def test_demo_run_writes_and_prints_the_pooled_change(demo_run):
             f"{r.scope}: rate ratio {r.rate_ratio:.2f} (95 % CI {r.ci_low:.2f}–{r.ci_high:.2f}), {p}, {r.verdict}"
         )
     assert "tables change_summary, displacement" in stdout
+    # then what "all hotspot areas" pools beside the areas' incidents together (a reader dividing the
+    # counts finds that ratio, said as such), and the smallest falls the rows without a change could detect
+    pooled = stdout.split("pooled change ")[1].splitlines()
+    hb, ha = (int(summ[c].iloc[0]) for c in ("n_before", "n_after"))
+    assert pooled[4].strip().startswith("all hotspot areas pools each area's change") and f"{hb:,} -> {ha:,}" in pooled[4]
+    quiet = summ[summ["verdict"] == "no significant change"]
+    k = 5
+    if len(quiet):
+        assert pooled[5].strip() == "smallest falls these data could detect (80% power): " + ", ".join(
+            f"{r.scope} {r.mde_fall:.0%}" for r in quiet.itertuples())
+        k = 6
     # then the dispersion estimates and how they were obtained, one line, also as numbers in parameters.json
-    disp = stdout.split("pooled change ")[1].splitlines()[4].strip()
+    disp = pooled[k].strip()
     fields = json.loads((out / "parameters.json").read_text(encoding="utf-8"))["results"]["change_summary"]["dispersion"]
     assert disp.startswith("dispersion (variation beyond Poisson") and f"cells kappa {fields['cells_kappa']:.3g}" in disp
     assert isinstance(fields["cells_tau2"], float) and fields["cells_tau2_from"] in ("placebo", "comparison", "given", "none")

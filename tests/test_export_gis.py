@@ -274,8 +274,10 @@ def test_clusters_layer_and_table_name_the_place_the_briefing_lists(demo, export
 
 def test_change_summary_table_in_csv_and_gpkg(demo, exported):
     an, _ = demo
-    want = an.change_summary.to_frame()
-    cols = ["scope", "rate_ratio", "ci_low", "ci_high", "p_value", "verdict"]
+    want = an.change_summary.to_frame(extended=True)
+    cols = ["scope", "rate_ratio", "ci_low", "ci_high", "p_value", "verdict", "n_before", "n_after", "mde_fall"]
+    # the counts a reader checks the pooled rows against: the hotspot areas' and the rest's incidents
+    assert want["n_before"].iloc[0] == an.change_areas.table["n_before"].sum()
     csv = pd.read_csv(exported.files["csv:change_summary"])
     assert list(csv.columns) == cols
     assert list(csv["scope"]) == ["all hotspot areas", "elsewhere", "hotspots vs elsewhere"]

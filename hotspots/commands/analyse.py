@@ -550,6 +550,7 @@ def summary_lines(analysis: Any, inputs: Inputs | None = None, *, top: int = 5) 
     if an.change_summary is not None:
         lines.append(f"  pooled change {period_range_text(an.before)} -> {period_range_text(an.after)}:")
         lines += [f"    {line}" for line in an.change_summary.lines()]
+        lines += [f"    {x}" for x in (an.change_summary.totals_text(), an.change_summary.detectable_falls_line()) if x]
         lines.append(f"    {an.change_summary.dispersion_line()}")
         # loud: a compared period under 3 months, or the season not separated, qualifies every change above
         lines += [f"    WARNING: {caveat}" for caveat in an.change_summary.caveats()]

@@ -64,7 +64,9 @@ Non-spatial tables in the GeoPackage (:func:`gpkg_tables`)
 ``change_summary``
     The pooled before/after change (:class:`hotspots.change_summary.ChangeSummary`), one row per
     scope ("all hotspot areas", "elsewhere", "hotspots vs elsewhere"): ``scope``,
-    ``rate_ratio``, ``ci_low``, ``ci_high``, ``p_value``, ``verdict``. Also
+    ``rate_ratio``, ``ci_low``, ``ci_high``, ``p_value``, ``verdict``, then ``n_before``,
+    ``n_after`` (incidents) and ``mde_fall`` (the smallest fall detectable with 80 % power, a
+    fraction). Also
     ``csv/change_summary.csv``; its method and notes are in ``parameters.json``
     (``results.change_summary``).
 ``displacement``
@@ -449,7 +451,9 @@ def gpkg_tables(analysis: Any) -> dict[str, pd.DataFrame]:
     from ..emerging_summary import category_counts
 
     out = {name: getattr(analysis, name, None) for name in ("change_summary", "displacement")}
-    tables = {name: v.to_frame() for name, v in out.items() if v is not None}
+    # with each row's incidents before and after and its smallest detectable fall (80 % power), so
+    # that a reader can check a pooled ratio against the counts and read "no significant change"
+    tables = {name: v.to_frame(extended=True) for name, v in out.items() if v is not None}
     if getattr(analysis, "emerging", None) is not None:
         tables["emerging"] = category_counts(analysis.emerging)
     return {name: finite_for_files(tables[name]) for name in GPKG_TABLES if name in tables}
