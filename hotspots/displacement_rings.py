@@ -171,7 +171,10 @@ def ring_reading(
             return READINGS[0], f"{out}; the hotspot areas {said}: harm may have moved next door (displacement){unknown}"
         return READINGS[1], (f"{out}; the hotspot areas {said}: the benefit may have spread next door (diffusion of "
                              f"benefit){unknown}")
-    not_fell = f"but the hotspot areas did not fall ({'they ' + said if said else 'their change is not known'})"
+    # "did not fall (they fell 5 %)" contradicted itself: a fall that is not significant is said as such
+    down = hotspots is not None and np.isfinite(hotspots.rate_ratio) and hotspots.rate_ratio < 1
+    not_fell = (f"but the hotspot areas did not fall{' significantly' if down else ''} "
+                f"({'they ' + said if said else 'their change is not known'})")
     if rel == "rise":
         return READINGS[3], (f"{out}; {not_fell}, so there was no fall to displace: not displacement, the streets around "
                              "the hotspots worsened relative to beyond")

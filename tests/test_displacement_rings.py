@@ -286,6 +286,12 @@ def test_the_hotspots_fall_relative_to_elsewhere_counts_as_a_fall():
         "elsewhere), so there was no benefit to spread: not diffusion of benefit, the streets around the hotspots did better "
         "than beyond"
     )
+    # hotspots that fell, but not significantly: "did not fall (they fell 5%" contradicted itself (Hertfordshire)
+    kind, text = ring_reading(_row("r", 1.17, "significant rise"), _row("b", 0.94, "no significant change"),
+                              _row("v", 1.25, "significant rise"), _row("h", 0.95, "no significant change"),
+                              _row("hv", 0.92, "no significant change"), label="the 500 m rings")
+    assert kind == READINGS[3]
+    assert "but the hotspot areas did not fall significantly (they fell 5%, −8% relative to elsewhere)" in text
 
 
 def test_the_row_of_a_summary_panel_says_the_reading():
