@@ -407,6 +407,10 @@ def distance_text(distance: float, cell_size: float) -> str:
     return f"{float(distance):,.0f} m ({reach:,} neighbouring cell{'s' if reach != 1 else ''})"
 
 
+#: ArcGIS's z-score line for a 99 % hot spot (two-sided normal).
+Z_99 = 2.576
+
+
 def unreached_note(gi: GiStarResult, confidence: float) -> str | None:
     """Why no cell can be significant at ``confidence`` (0.90, 0.95 or 0.99), or None when one can.
 
@@ -553,6 +557,17 @@ def gi_star(
     offered, hot_offered = _classes_offered(method, p_min, n, float(np.median(Wv)), fdr, binv, R, notes)
     sparse = _sparse_note(mean, float(np.median(Wv)), float(grid.cell_size), zero_variance, notes, float(dist))
     _wide_note(float(np.median(Wv)), n, float(dist), float(grid.cell_size), notes)
+    if method != "normal":
+        # an ArcGIS user reads the class off z: say why a high z can have a low class here
+        high = (zv >= Z_99) & (binv < 3)
+        if high.any():
+            test_name = p_name.split(" (")[0]
+            notes.append(
+                f"{int(high.sum()):,} cell(s) have a Gi* z of {Z_99:.2f} or more (ArcGIS's 99 % hot spot line) but a lower "
+                f"class here (largest such z {float(zv[high].max()):.2f}): the classes and bins come from the {test_name} "
+                f"p-values{' with the false discovery rate' if fdr else ''}, which allow for how unevenly incidents fall; "
+                "z is kept for comparison with ArcGIS, not used for the class"
+            )
     params: dict[str, Any] = {
         "distance_m": float(dist),
         "distance_rule": rule,

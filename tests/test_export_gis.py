@@ -276,8 +276,13 @@ def test_change_summary_table_in_csv_and_gpkg(demo, exported):
     an, _ = demo
     want = an.change_summary.to_frame(extended=True)
     cols = ["scope", "rate_ratio", "ci_low", "ci_high", "p_value", "verdict", "n_before", "n_after", "mde_fall"]
-    # the counts a reader checks the pooled rows against: the hotspot areas' and the rest's incidents
-    assert want["n_before"].iloc[0] == an.change_areas.table["n_before"].sum()
+    # the counts a reader checks the pooled rows against: the incidents of the hotspot areas' cells (an
+    # incident on a cell edge also counts in an area it touches in the areas' own table)
+    t = an.change_cells.table
+    hot = an.areas.labels[t["row"].to_numpy(), t["col"].to_numpy()] > 0
+    assert want["n_before"].iloc[0] == t.loc[hot, "n_before"].sum() and want["n_after"].iloc[0] == t.loc[hot, "n_after"].sum()
+    assert want["n_before"].iloc[1] == t.loc[~hot, "n_before"].sum()
+    assert 0.99 < want["n_before"].iloc[0] / an.change_areas.table["n_before"].sum() <= 1.0
     csv = pd.read_csv(exported.files["csv:change_summary"])
     assert list(csv.columns) == cols
     assert list(csv["scope"]) == ["all hotspot areas", "elsewhere", "hotspots vs elsewhere"]

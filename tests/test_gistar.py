@@ -689,3 +689,20 @@ def test_wide_note_when_the_band_takes_in_much_of_the_study_area():
     ]
     _wide_note(WIDE_SHARE * 138 - 1, 138, 1275.0, 150.0, notes)  # under a quarter: no note
     assert len(notes) == 1
+
+
+def test_a_note_says_why_a_high_z_has_a_lower_class():
+    # one busy cell among busy cells: an ArcGIS reader takes z >= 2.58 as "hot 99 %"; the count test
+    # (negative binomial background) may not; the note says which cells and why
+    rng = np.random.default_rng(3)
+    counts = rng.negative_binomial(1, 0.2, size=(30, 30)).astype(float)
+    g = Grid.from_bounds((0, 0, 30 * 100 - 1, 30 * 100 - 1), 100.0)
+    res = gi_star(GridValues(counts, g, name="count"), 150.0)
+    high = (res.z >= 2.576) & (np.abs(res.bins) < 3) & (res.bins >= 0)
+    note = [n for n in res.notes if "ArcGIS's 99 % hot spot line" in n]
+    if high.sum():
+        assert note and note[0].startswith(f"{int(high.sum()):,} cell(s) have a Gi* z of 2.58 or more")
+        assert "p_exact p-values with the false discovery rate" in note[0]
+    else:
+        assert not note
+    assert high.sum() > 0  # the case this test is for
