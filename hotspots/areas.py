@@ -58,7 +58,7 @@ from .validation import counted
 
 __all__ = [
     "HotspotAreas", "hotspot_areas", "label_areas", "neighbourhood_cells", "busy_ground", "BACKGROUND_BANDS", "quiet_patches",
-    "small_areas_note",
+    "small_areas_note", "km2_rounded",
     "AREA_COLUMNS", "PEAK_PROMINENCE",
     "SMALL_AREA_INCIDENTS", "one_point_areas_note", "broad_areas_note",
     "BROAD_AREAS_SHARE", "ONE_POINT_SHARE", "area_polygons", "as_multipolygons",
@@ -284,7 +284,7 @@ def hotspot_areas(
             "count": cnt[order],
             "neighbourhood_count": near,
             "share_of_incidents": cnt[order] / total if total > 0 else np.zeros(n_lab),
-            "area_km2": nc * cell_area,
+            "area_km2": km2_rounded(nc * cell_area, cell_area),  # 2.8, not 2.8000000000000007, in every file
             "density_per_km2": cnt[order] / (nc * cell_area) if n_lab else np.zeros(0),
             "max_z": ext[order],
             "mean_z": zsum[order] / np.maximum(nc, 1),
@@ -641,6 +641,17 @@ def _split_at_peaks(
             nxt += 1
             piece[inside & (basin == j)] = nxt
     return out, nxt, divided
+
+
+def km2_rounded(km2: Any, cell_km2: float) -> np.ndarray:
+    """Areas in km² rounded to 3 decimals, or to as many more as one cell's area needs to stay exact
+    (10 m cells: 0.0001 km²), so sums of cells lose their float noise and no small area rounds to 0.
+
+    >>> km2_rounded([11 * 0.25 + 0.05], 0.05).tolist(), km2_rounded([3 * 0.0001], 0.0001).tolist()
+    ([2.8], [0.0003])
+    """
+    decimals = next((d for d in range(3, 12) if abs(round(float(cell_km2), d) - float(cell_km2)) < 1e-12), 12)
+    return np.round(np.asarray(km2, dtype=float), decimals)
 
 
 def area_polygons(labels: np.ndarray, n_areas: int, grid: Any) -> list[Any]:

@@ -235,8 +235,8 @@ def missing_months_note(
             f"{month_spans(beyond, sizes=True)}"
         )
     return "; ".join(parts) + (
-        ": the before/after comparison leaves those months out of the periods' exposure and compares the months that "
-        "hold data" if tail else ""
+        f": the before/after comparison leaves {'that month' if len(ms) == 1 else 'those months'} out of the periods' "
+        "exposure and compares the months that hold data" if tail else ""
     )
 
 
@@ -465,7 +465,8 @@ def unreliable_months_note(gaps: dict[int, list[tuple[str, int, float]]], months
     )
 
 
-def loaded_months_note(month: np.ndarray, category: np.ndarray | None = None, force: np.ndarray | None = None) -> str:
+def loaded_months_note(month: np.ndarray, category: np.ndarray | None = None, force: np.ndarray | None = None,
+                       keep: Iterable[int] = ()) -> str:
     """The loaders' warning on the months loaded (``""`` when there is nothing to say).
 
     Names the months with no incident between the data's first and last while a typical month holds
@@ -482,11 +483,14 @@ def loaded_months_note(month: np.ndarray, category: np.ndarray | None = None, fo
         Each incident's category.
     force : array-like, optional
         Each incident's force: a month a force lacks is said so, not "published in part" (:func:`month_coverage`).
+    keep : iterable of int
+        Months the user says are complete (``Settings.keep_months`` as month numbers): not said to be left out.
     """
-    whole = month_coverage(month, force=force)
+    keep = {int(k) for k in keep}
+    whole = month_coverage(month, force=force).kept(keep)  # the one keep rule, as the analysis applies it
     parts = [whole.note()] if whole.gone else []
     if category is not None:
-        gaps = category_gaps(month, category, whole)
+        gaps = {m: c for m, c in category_gaps(month, category, whole).items() if m not in keep}
         parts.append(unreliable_months_note(gaps, [m for m, c in gaps.items() if len(c) >= MIN_CATEGORIES_UNRELIABLE]))
         for m, ((cat, n, typ),) in ((m, c) for m, c in gaps.items() if len(c) < MIN_CATEGORIES_UNRELIABLE):
             parts.append(

@@ -144,8 +144,9 @@ def ring_reading(
         from .style import p_text
 
         # "no differently" overstated a non-significant difference (+26 % against +6 %, p = 0.067): the
-        # words say it is not significant, and the test's p is given
-        out += f", not significantly differently from {there}{there_fig}"
+        # words say it is not significant, and the test's p is given ("did not change, not significantly
+        # differently from ..." read awkwardly: the change, then the difference, each its own clause)
+        out += f"; the difference from {there}{there_fig} is not significant"
         if np.isfinite(versus.p_value):
             out += f" (rings vs beyond {_signed(versus.rate_ratio)}, {p_text(versus.p_value)})"
     else:

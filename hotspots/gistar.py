@@ -676,17 +676,33 @@ def _classes_offered(
         what += " by hot spots"
         why = (f"; they reach {hot_offered[0]:.0%} at most" if hot_offered else "; they reach no class") + (
             ", cold spots more, as many empty cells share that p")
-    if missing and method == "permutation":
+    if not missing:
+        return offered, hot_offered
+    rule = _unreached_rule(missing[-1], k, m, fdr)
+    if method == "permutation":
         need = [f"{int(math.ceil(2.0 / lim)) - 1:,}" + (" permutations" if j == 0 else "") + f" for {c:.0%}"
                 for j, (c, lim) in enumerate(reversed(missing))]
         notes.append(
-            f"with {R:,} permutations{' and FDR over ' + format(m, ',') + ' cells' if fdr else ''} {what} "
-            f"(smallest p {p_min:.2g}{why}); they need about {' and '.join(need)}; use the exact count "
+            f"with {R:,} permutations{' and FDR over ' + format(m, ',') + ' cells' if fdr else ''} {what}: "
+            f"the smallest two-sided p a cell can get is {p_min:.2g} (2 / ({R:,} + 1): 1 in {R + 1:,} on its side, doubled), "
+            f"{rule}{why}; they need about {' and '.join(need)}; use the exact count "
             f"test ({validation.setting('permutations', 0)}, the default of the command line and the app)"
         )
-    elif missing:
-        notes.append(f"{what} with so few incidents (smallest possible p {p_min:.2g}{why})")
+    else:
+        notes.append(f"{what} with so few incidents: the smallest two-sided p a cell can get is {p_min:.2g}, {rule}{why}")
     return offered, hot_offered
+
+
+def _unreached_rule(weakest: tuple[float, float], k: float, m: int, fdr: bool) -> str:
+    """Why the smallest p misses the weakest class out of reach (``weakest``: its confidence and the
+    p it needs, from :func:`_classes_offered`): ``"above the 0.05 that 95% needs"``, or with FDR the
+    Benjamini-Hochberg bound a cluster of ``k`` cells at that p must meet (``k × alpha / m``)."""
+    conf, limit = weakest
+    limit = np.format_float_positional(limit, precision=2, unique=True, fractional=False, trim="-")  # 0.000068, not 6.8e-05
+    if not fdr:
+        return f"above the {limit} that {conf:.0%} needs"
+    return (f"above the {limit} that {conf:.0%} needs after FDR for a cluster of {k:.0f} such cells "
+            f"({k:.0f} × {1 - conf:.2f} / {m:,} cells)")
 
 
 def _sparse_note(mean: float, w_med: float, cell: float, zero_variance: bool, notes: list[str],

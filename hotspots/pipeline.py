@@ -100,6 +100,7 @@ __all__ = [
     "HOLE_FILL_DENSITY_SHARE",
     "PERIODS_NOT_CHOSEN",
     "CHANGE_NOT_COMPUTED",
+    "change_missing_reason",
     "CategoryChoice",
     "StudyAreaChoice",
     "CellSizeChoice",
@@ -129,6 +130,31 @@ __all__ = [
 
 #: How the note begins when the before/after change could not be computed (the reason follows).
 CHANGE_NOT_COMPUTED = "before/after change not computed"
+
+
+
+def change_missing_reason(notes: Sequence[str]) -> str | None:
+    """Why an analysis has no before/after change, from its ``notes`` (None when they do not say).
+
+    The one rule every command and the app use to name the cause: the note that no periods could
+    be chosen from the data (e.g. a single month), whole, else the reason after
+    :data:`CHANGE_NOT_COMPUTED` (e.g. that ``same_months`` leaves no shared calendar month).
+
+    Parameters
+    ----------
+    notes : sequence of str
+        :attr:`hotspots.analysis.Analysis.notes`.
+
+    Returns
+    -------
+    str or None
+    """
+    unable = next((n for n in notes if n.startswith(PERIODS_NOT_CHOSEN)), None)
+    if unable:
+        return unable
+    why = (n.removeprefix(CHANGE_NOT_COMPUTED).lstrip(": ") for n in notes if n.startswith(CHANGE_NOT_COMPUTED))
+    return next(why, None) or None
+
 
 #: Called with (step description, fraction done in 0..1) while :func:`analyse` runs.
 Progress = Callable[[str, float], None]

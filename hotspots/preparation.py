@@ -121,7 +121,42 @@ def category_matches(category: pd.Series, wanted: Sequence[str]) -> tuple[np.nda
     return keep, tuple(sorted(names[keep].unique()))
 
 
-def choose_category(incidents: gpd.GeoDataFrame, categories: str | Sequence[str] | None = None) -> CategoryChoice:
+def location_drops_text(report: Any, matched: Sequence[str], kept: int) -> str:
+    """How many rows of the categories analysed the loader dropped for having no location, from
+    ``report`` (:attr:`hotspots.report.LoadReport.dropped_by_category`), or "" when none were (or the
+    report does not say).
+
+    Parameters
+    ----------
+    report : LoadReport or None
+        The incidents' load report.
+    matched : sequence of str
+        The categories analysed, as :func:`category_matches` matches them.
+    kept : int
+        Incidents of those categories loaded (rows kept).
+
+    Returns
+    -------
+    str
+        e.g. ``"814 of the 13,123 'Public order' rows read (6.2 %) had no location and were dropped"``.
+    """
+    by_cat = getattr(report, "dropped_by_category", None) or {}
+    if not by_cat or not matched:
+        return ""
+    names = pd.Series(list(by_cat))
+    hit, _ = category_matches(names, list(matched))
+    drops = [by_cat[c] for c in names[hit]]
+    gone = sum(int(d.get("no location", 0)) for d in drops)
+    if not gone:
+        return ""
+    read = int(kept) + sum(int(n) for d in drops for n in d.values())
+    return (f"{gone:,} of the {read:,} {', '.join(map(repr, matched))} rows read ({100.0 * gone / read:.1f} %) "
+            "had no location and were dropped")
+
+
+def choose_category(
+    incidents: gpd.GeoDataFrame, categories: str | Sequence[str] | None = None, *, report: Any = None
+) -> CategoryChoice:
     """Which incident categories to analyse.
 
     Parameters
@@ -135,10 +170,26 @@ def choose_category(incidents: gpd.GeoDataFrame, categories: str | Sequence[str]
         ``"all"`` (or ``["all"]``): every category. A list: those categories, matched as the
         loaders match them (:func:`category_matches`).
 
+    report : LoadReport, optional
+        The incidents' load report: the note then says how many rows of the categories kept had no
+        location (:func:`location_drops_text`; the load line counts them over every category).
+
     Returns
     -------
     CategoryChoice
     """
+    choice = _choose_category(incidents, categories)
+    if choice.categories is None or report is None:
+        return choice
+    kept = len(choice.incidents)
+    gone = location_drops_text(report, choice.categories, kept)
+    if not gone:
+        return choice
+    note = f"{choice.note}; {gone}" if choice.note else f"the {kept:,} incidents analysed: {gone}"
+    return dataclasses.replace(choice, note=note)
+
+
+def _choose_category(incidents: gpd.GeoDataFrame, categories: str | Sequence[str] | None) -> CategoryChoice:
     if isinstance(categories, str):
         categories = [categories]
     if categories is not None:
@@ -521,7 +572,8 @@ def prepare_inputs(
         (:func:`hotspots.forces.detect_force`).
     report : LoadReport, optional
         The incidents' load report: names the monthly files read but lost for the months without data
-        (:func:`choose_missing_months`).
+        (:func:`choose_missing_months`) and the rows of the categories analysed dropped for no location
+        (:func:`choose_category`).
 
     Returns
     -------
@@ -539,7 +591,7 @@ def prepare_inputs(
     s = settings or Settings()
     if incidents is None or len(incidents) == 0:
         raise ParameterError("there are no incidents to analyse; check the input files and the filters (load report).")
-    cat = choose_category(incidents, categories)
+    cat = choose_category(incidents, categories, report=report)
     found = None if force is None and is_demo_data(incidents) else detect_force(incidents, given=force)
     # The analysis CRS: British National Grid, or Irish Transverse Mercator for Northern Ireland.
     crs = choose_crs(cat.incidents)

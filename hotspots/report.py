@@ -52,6 +52,11 @@ class LoadReport:
         Values of a category field that were not recognised and kept as not recorded, by field
         (``"outcome"``) then value (``"lost"``): rows, exact (counts of people for referrals: protect
         them before showing, e.g. :func:`hotspots.io.unrecognised_outcomes_text`).
+    dropped_by_category : dict of str to dict of str to int
+        The dropped rows by the incident category they held (police.uk's ``Crime type``), then by
+        reason: ``{"Public order": {"no location": 814}}``; empty when the loader groups no rows
+        (:meth:`ReportBuilder.group_by`). What :func:`hotspots.preparation.choose_category` reports
+        for the categories analysed.
     """
 
     source: str
@@ -63,6 +68,7 @@ class LoadReport:
     warnings: list[str] = field(default_factory=list)
     files: list[LoadReport] = field(default_factory=list)
     unrecognised: dict[str, dict[str, int]] = field(default_factory=dict)
+    dropped_by_category: dict[str, dict[str, int]] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         if self.rows_read < 0 or self.rows_kept < 0 or any(v < 0 for v in self.dropped.values()):
@@ -92,6 +98,8 @@ class LoadReport:
             "files": [f.to_dict() for f in self.files],
             # only when there are any: most reports (incidents, task sites) never have them
             **({"unrecognised": {k: dict(v) for k, v in self.unrecognised.items()}} if self.unrecognised else {}),
+            **({"dropped_by_category": {k: dict(v) for k, v in self.dropped_by_category.items()}}
+               if self.dropped_by_category else {}),
         }
 
     def summary(self) -> str:
@@ -134,7 +142,12 @@ class LoadReport:
         dropped: dict[str, int] = {}
         examples: dict[str, list[str]] = {}
         unrecognised: dict[str, dict[str, int]] = {}
+        by_category: dict[str, dict[str, int]] = {}
         for r in reports:
+            for cat, reasons in r.dropped_by_category.items():
+                into = by_category.setdefault(cat, {})
+                for reason, n in reasons.items():
+                    into[reason] = into.get(reason, 0) + int(n)
             for key, counts in r.unrecognised.items():
                 into = unrecognised.setdefault(key, {})
                 for value, n in counts.items():
@@ -170,6 +183,7 @@ class LoadReport:
             warnings=all_warnings,
             files=list(reports) if len(reports) > 1 else [],
             unrecognised=unrecognised,
+            dropped_by_category=by_category,
         )
 
 
@@ -211,6 +225,10 @@ class ReportBuilder:
         self._pre_dropped = 0
         #: {field: mask of rows whose value was not recognised} (:meth:`unrecognised`).
         self._unrecognised: dict[str, tuple[np.ndarray, np.ndarray]] = {}
+        #: Each row's drop reason (index into ``_reasons`` + 1; 0 = kept) and its category (:meth:`group_by`).
+        self._why = np.zeros(self.n_rows, dtype=np.int16)
+        self._reasons: list[str] = []
+        self._groups: np.ndarray | None = None
 
     def drop(
         self, mask: np.ndarray | Sequence[bool], reason: str, detail: Callable[[np.ndarray], Sequence[str]] | None = None
@@ -228,6 +246,9 @@ class ReportBuilder:
         if n:
             self.alive &= ~new
             self.dropped[reason] = self.dropped.get(reason, 0) + n
+            if reason not in self._reasons:
+                self._reasons.append(reason)
+            self._why[new] = self._reasons.index(reason) + 1
             have = self.examples.setdefault(reason, [])
             room = MAX_EXAMPLES - len(have)
             if room > 0:
@@ -260,6 +281,25 @@ class ReportBuilder:
         ``key``; the report counts them over the rows finally kept (:attr:`LoadReport.unrecognised`)."""
         self._unrecognised[key] = (np.asarray(values, dtype=object), np.asarray(mask, dtype=bool))
 
+    def group_by(self, categories: Sequence[object]) -> None:
+        """Count the dropped rows by ``categories`` (one per row, e.g. each incident's crime type) too:
+        :attr:`LoadReport.dropped_by_category`."""
+        values = np.asarray(categories, dtype=object)
+        if values.shape != self.alive.shape:
+            raise HotspotsError(f"internal: {values.shape} categories for {self.n_rows} rows")
+        self._groups = values
+
+    def _by_category(self) -> dict[str, dict[str, int]]:
+        if self._groups is None or not self._why.any():
+            return {}
+        out: dict[str, dict[str, int]] = {}
+        gone = np.flatnonzero(self._why)
+        for cat, code in zip(self._groups[gone].astype(str), self._why[gone]):
+            into = out.setdefault(str(cat), {})
+            reason = self._reasons[int(code) - 1]
+            into[reason] = into.get(reason, 0) + 1
+        return out
+
     @property
     def kept(self) -> int:
         return int(self.alive.sum())
@@ -274,6 +314,7 @@ class ReportBuilder:
             notes=list(self.notes),
             warnings=list(self.warnings),
             unrecognised=self._unrecognised_counts(),
+            dropped_by_category=self._by_category(),
         )
 
     def _unrecognised_counts(self) -> dict[str, dict[str, int]]:

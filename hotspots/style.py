@@ -24,6 +24,7 @@ from data or user input goes through :data:`PLAIN_TEXT` (``ax.text(..., **PLAIN_
 from __future__ import annotations
 
 import math
+import re
 from typing import Any
 
 import numpy as np
@@ -447,3 +448,26 @@ def sentences(*parts: Any) -> str:
         t = t[0].upper() + t[1:]
         out.append(t if t[-1] in ".!?" else f"{t}.")
     return " ".join(out)
+
+
+#: Units a number keeps on its line in wrapped text (``"27 %"``, ``"2,000 m"``, ``"3.8 km²"``).
+UNIT_WORDS = ("%", "‰", "km²", "km2", "km", "m²", "m", "mi", "ft", "px", "dpi", "pt", "ms", "s", "min", "h")
+
+_NUMBER_UNIT = re.compile(r"(?<=\d) (?=(?:" + "|".join(re.escape(u) for u in sorted(UNIT_WORDS, key=len, reverse=True))
+                          + r")(?![\w²]))")
+
+#: The non-breaking space :func:`keep_units` puts between a number and its unit.
+NBSP = "\u00a0"
+
+
+def keep_units(text: Any) -> str:
+    """``text`` with a non-breaking space between each number and its unit (:data:`UNIT_WORDS`), so
+    wrapping never leaves ``"27"`` at a line's end and ``"% of the 60 referrals"`` on the next.
+
+    Every wrapped text of the briefing images goes through it (the wrappers break at ordinary
+    spaces only). Words that merely begin with a unit's letters are left alone.
+
+    >>> keep_units("local: 27 % of the 60 referrals, within 2,000 m; 5 more")
+    'local: 27\\xa0% of the 60 referrals, within 2,000\\xa0m; 5 more'
+    """
+    return _NUMBER_UNIT.sub(NBSP, str(text))

@@ -520,3 +520,14 @@ def test_groups_of_hot_cells_without_incidents_are_no_area_and_ranks_stay_consec
         "; 2 groups of significant hot cells without a single incident of their own are not hotspot areas (hot only "
         "because of the incidents within 100 m; common at small cell sizes)"
     )
+
+
+def test_km2_rounded_drops_float_noise_and_keeps_small_cells_exact():
+    """csv/hotspot_areas.csv wrote 2.8000000000000007 km² (70 cells of 200 m: 70 x 0.04000000000000001)."""
+    from hotspots.areas import km2_rounded
+
+    cell = (200 / 1000) ** 2
+    assert 70 * cell != 2.8 and km2_rounded([70 * cell], cell).tolist() == [2.8]
+    assert km2_rounded([1 * 0.0001], 0.0001).tolist() == [0.0001]  # 10 m cells: not rounded to 0
+    assert km2_rounded([3 * 0.0025], 0.0025).tolist() == [0.0075]  # 50 m cells
+    assert km2_rounded([0.123456], 0.25).tolist() == [0.123]  # 3 decimals

@@ -526,3 +526,56 @@ def test_the_scale_bar_takes_the_bottom_corner_holding_less_of_the_study_area():
     full = DrawContext(analysis=None, fig=None, scale=1.0, area_geom=shapely.box(0, 0, 100_000, 100_000), source=None)
     assert not scale_on_right(full, extent)
     assert not scale_on_right(DrawContext(analysis=None, fig=None, scale=1.0, area_geom=None, source=None), extent)
+
+
+def test_a_haloed_name_is_measured_as_wide_as_it_inks():
+    """At 110 dpi a name drawn with its white halo (as outlines) inks wider than its laid-out box: Gloucestershire's
+    "Bourton on the Water" passed the 2-pixel check and ran over the map's frame. Its box now holds its ink."""
+    from hotspots.export._layout import HALO
+
+    for dpi in (72, 110, 300):
+        for ha in ("left", "right", "center"):
+            fig = new_figure((4, 2), dpi)
+            ax = fig.add_axes((0, 0, 1, 1))
+            ax.set_xlim(0, 1)
+            ax.set_ylim(0, 1)
+            ax.axis("off")
+            txt = ax.annotate("Bourton on the Water", (0.5, 0.5), xytext=(4, 0), textcoords="offset points", ha=ha,
+                              va="center", fontsize=6.8, path_effects=HALO)
+            bb = _bbox(txt, fig.canvas.get_renderer())
+            fig.canvas.draw()
+            ink = np.flatnonzero((np.asarray(fig.canvas.buffer_rgba())[:, :, 0] < 200).any(axis=0))
+            assert bb.x0 <= ink.min() and ink.max() + 1 <= bb.x1 + 0.5, (dpi, ha, bb, ink.min(), ink.max())
+
+
+def test_the_side_panel_cuts_a_paragraph_at_its_bottom_and_rewinds():
+    from hotspots.export._panel import SidePanel
+
+    fig = new_figure((6, 4), 100)
+    ctx = DrawContext.__new__(DrawContext)
+    ctx.fig, ctx.scale = fig, 1.0
+    panel = SidePanel(ctx, 0, 0, 3, 0.5)  # room for a few lines of 7 pt
+    mark = panel.mark()
+    panel.para("word " * 400, size=7.0)
+    assert panel.overflowed and panel.cursor <= panel.h + panel.line_h(7.0) * 0.25 + 1e-9
+    drawn = [t.get_text() for t in panel.ax.texts]
+    assert drawn and drawn[-1].endswith(" …") and len(drawn) == int(panel.h // panel.line_h(7.0))
+    panel.rewind(mark)
+    assert panel.cursor == 0 and not panel.ax.texts and not panel.overflowed
+    # a number and its unit stay on one line
+    lines = panel.para_lines("x " * 30 + "within 2,000 m of the harm: 27 % of the 60", size=7.0)
+    assert all(not line.rstrip().endswith(("27", "2,000")) for line in lines)
+
+
+def test_table_widths_give_the_place_what_the_numbers_leave():
+    """"Chapel..., Chippenham" was cut in a column of fixed share while the numbers' columns stood half empty."""
+    from hotspots.export._panel import table_widths
+
+    fig = new_figure((6, 4), 100)
+    header = ["#", "Near", "Incidents", "Change"]
+    rows = [["1", "Chapel Street, Chippenham", "3,321", "+20%"]]
+    w = table_widths(fig, header, rows, 6.8, 3.7, 1, fallback=[0.45, 1.9, 1.1, 1.0])
+    assert sum(w) == pytest.approx(3.7) and w[1] > 1.9 / 4.45 * 3.7
+    assert all(x < 1.0 for i, x in enumerate(w) if i != 1)  # each number column as wide as its widest cell
+    # too narrow a panel to size by content: the shares as given
+    assert table_widths(fig, header, rows, 6.8, 1.0, 1, fallback=[0.45, 1.9, 1.1, 1.0]) == [0.45, 1.9, 1.1, 1.0]

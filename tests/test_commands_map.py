@@ -194,3 +194,17 @@ def test_same_months_with_periods_from_the_data_is_refused_with_or_without_the_c
     assert code == 2, stderr
     assert "`--same-months` compares the calendar months both periods hold, and these share none" in stderr
     assert "Jan 2022 – Jun 2022" in stderr and not (tmp_path / "m.png").exists()
+
+
+def test_a_change_layer_without_change_gives_the_analysis_own_reason(incidents_csv, tmp_path):
+    """`map --layer change --same-months` over one year said "give `--before`/`--after` periods that hold data"
+    though both held data: the reason is the one `analyse` states (no shared calendar month)."""
+    one_year = pd.read_csv(incidents_csv)
+    path = tmp_path / "one.csv"
+    one_year[one_year["month"].between("2022-01", "2022-12")].to_csv(path, index=False)
+    code, _, stderr = run_cli("map", path, "--out", tmp_path / "x.png", "--layer", "change", "--same-months",
+                              "--scheme-start", "2022-07-01", "--quiet")
+    assert code == 2, stderr
+    assert "`--layer change` needs before/after change, which was not computed: `--same-months` compares the calendar " \
+           "months both periods hold, and these share none" in stderr
+    assert "periods that hold data" not in stderr and not (tmp_path / "x.png").exists()

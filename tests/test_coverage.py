@@ -79,6 +79,8 @@ def test_month_labels_round_trip_and_bad_labels_are_clear_errors():
 def test_the_note_names_the_months_and_the_typical_count():
     note = missing_months_note([JAN_2025 + 6], 15_799)
     assert "no data for Jul 2025" in note and "15,799" in note and "exposure" in note
+    assert "leaves that month out" in note  # one month is "that month", not "those months"
+    assert "leaves those months out" in missing_months_note([JAN_2025 + 6, JAN_2025 + 8], 15_799)
     assert missing_months_note([], 100) == ""
 
 

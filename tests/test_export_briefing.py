@@ -204,9 +204,10 @@ def test_furniture_texts(demo, tmp_path):
     assert DEMO_ATTRIBUTION in joined
     assert "Jan 2022 – Mar 2025" in joined  # period of the demo data
     # Parameter caption: cell size, bandwidth, distance band, alpha, FDR.
-    assert f"{an.grid.cell_size:g} m cells" in joined
-    assert f"bandwidth {float(an.density.bandwidth_m):,.0f} m" in joined
-    assert f"Gi* distance {float(an.gi.params['distance_m']):,.0f} m" in joined
+    # (wrapped text: a no-break space between each number and its unit, hotspots.style.keep_units)
+    assert f"{an.grid.cell_size:g}\u00a0m cells" in joined
+    assert f"bandwidth {float(an.density.bandwidth_m):,.0f}\u00a0m" in joined
+    assert f"Gi* distance {float(an.gi.params['distance_m']):,.0f}\u00a0m" in joined
     assert "alpha 0.05 with FDR" in joined
     for label in ("Hot spot, 99% confidence", "Hot spot, 95% confidence", "Hot spot, 90% confidence"):
         assert label in texts
@@ -288,10 +289,10 @@ def test_scheme_layer_shows_suppressed_referral_counts(demo, tmp_path):
     shown_all = scheme_publication(an).referrals_summary.set_index("where").iloc[-1]
     words = " ".join(img.texts)
     share = str(shown_all["local_pct"])
-    assert "Reparation local (task site in the same town or within 2,000 m of the harm):" in words
-    assert (f"{share} %" if share.isdigit() or share[:1] in "<>" else f"{share} (hidden)") in words
+    assert "Reparation local (task site in the same town or within 2,000\u00a0m of the harm):" in words
+    assert (f"{share}\u00a0%" if share.isdigit() or share[:1] in "<>" else f"{share} (hidden)") in words
     exact = round(100 * an.linkage.summary["share_local"])
-    assert f": {exact} % of the {an.linkage.summary['with_task_site']} referrals" in " ".join(raw.texts)
+    assert f": {exact}\u00a0% of the {an.linkage.summary['with_task_site']} referrals" in " ".join(raw.texts)
     dens = briefing_map(an, tmp_path / "d.png", layer="density", dpi=40)
     assert "Reparation local" not in " ".join(dens.texts)  # the scheme briefing's figure only
 
@@ -452,19 +453,20 @@ def test_before_after_of_a_compact_area_leaves_no_blank_half(tmp_path):
 def test_before_after_shows_the_pooled_change(demo, tmp_path):
     an, _, _ = demo
     img = briefing_before_after(an, tmp_path / "ba.png", dpi=60, show_change=False)
+    texts = {t.replace("\u00a0", " ") for t in img.texts}  # a number and its unit joined by a no-break space
     summ = an.change_summary
-    assert "Pooled change, after / before" in img.texts
+    assert "Pooled change, after / before" in texts
     for r in summ.rows:
-        assert f"{r.scope}: {r.verdict}" in img.texts
-        assert r.figures(1 - summ.alpha) in img.texts
+        assert f"{r.scope}: {r.verdict}" in texts
+        assert r.figures(1 - summ.alpha) in texts
     # then displacement: the rings against the rest beyond them
     vs = an.displacement.summary.rows[1]
     label, verdict, _ = an.displacement.row_text()
     # the demo's 500 m cells: 500 m rings are the band of touching cells, as wide as asked
-    assert f"{label}: {verdict}" in img.texts and label == f"{an.displacement.label} vs beyond"
+    assert f"{label}: {verdict}" in texts and label == f"{an.displacement.label} vs beyond"
     assert an.displacement.label == "500 m rings"
-    assert vs.figures(1 - summ.alpha) in img.texts
-    assert "displacement: the cells within 500 m of each hotspot area" in " ".join(img.texts)
+    assert vs.figures(1 - summ.alpha) in texts
+    assert "displacement: the cells within 500\u00a0m of each hotspot area" in " ".join(img.texts)
     # The caption names the test the change used and the hotspot areas' rule, not a fixed one.
     method = " ".join(img.texts)
     assert an.change_cells.test_label in method and an.areas.params["rule"] in method
@@ -512,7 +514,7 @@ def test_change_maps_draw_each_ring_dashed_in_its_own_change_colour(demo, tmp_pa
     label = "Ring around an area (its own change)"
     for img in (briefing_map(wide, tmp_path / "c3.png", layer="change", dpi=50, towns=False),
                 briefing_before_after(wide, tmp_path / "ba3.png", dpi=50, towns=False)):
-        assert label in img.texts and "ring of the touching cells (up to 707 m); 300 m asked" in " ".join(img.texts)
+        assert label in img.texts and "ring of the touching cells (up to 707\u00a0m); 300\u00a0m asked" in " ".join(img.texts)
     without = dataclasses.replace(an, displacement=None)
     assert not ring_change_outlines(SimpleNamespace(scale=1.0), Figure().add_subplot(), without)
     assert label not in briefing_map(without, tmp_path / "n.png", layer="change", dpi=50, towns=False).texts
@@ -992,3 +994,29 @@ def test_task_site_label_counts_the_sites_off_the_map():
     xy = np.array([[0.0, 0.0], [10.0, -10.0], [10.1, 0.0], [np.nan, np.nan]])
     assert task_site_label(xy, (-10, 10, -10, 10)) == "Reparative task site (4, 2 outside the map)"
     assert task_site_label(xy[:2], (-10, 10, -10, 10)) == "Reparative task site (2)"  # the edge is on the map
+
+
+@pytest.mark.parametrize("size_in", [(11.0, 7.5), (8.5, 11.0)])
+def test_the_side_panel_ends_above_the_footer_with_the_whole_method(demo, tmp_path, monkeypatch, size_in):
+    """The Wiltshire scheme briefing's "Method" ran over the footer and off the image: its table of 15 areas, notes
+    and disclosure statement left no room. The table now loses rows until the method fits."""
+    import hotspots.export.briefing as briefing
+    from hotspots.export._panel import SidePanel
+
+    panels = []
+
+    class Recorded(SidePanel):
+        def __init__(self, *args, **kwargs):
+            super().__init__(*args, **kwargs)
+            panels.append(self)
+
+    monkeypatch.setattr(briefing, "SidePanel", Recorded)
+    an, _, _ = demo
+    img = briefing_map(an, tmp_path / "s.png", layer="scheme", dpi=60, size_in=size_in)
+    last = panels[-1]
+    assert last.cursor <= last.h + 1e-9 and not last.overflowed
+    words = " ".join(img.texts)
+    assert "Method" in img.texts
+    assert not any(t.get_text().endswith(" …") for t in last.ax.texts)  # nothing cut
+    assert "more area(s) in the exported tables." in words  # rows gave way, counted in the note
+    assert "\u00a0% of the " in words  # "27 %" never wraps between the number and its unit

@@ -706,3 +706,31 @@ def test_a_note_says_why_a_high_z_has_a_lower_class():
     else:
         assert not note
     assert high.sum() > 0  # the case this test is for
+
+
+def test_unreached_note_says_what_the_smallest_p_is_and_why_it_is_not_enough():
+    """With 199 permutations the note said "(smallest p 0.01)" where a reader expects 1/200 = 0.005: the
+    0.01 is two-sided (2 / (R + 1)); the words say so, and name the bound FDR puts on a cluster."""
+    rng = np.random.default_rng(3)
+    v = rng.poisson(3.0, (40, 40)).astype(float)
+    v[18:21, 28:31] += 12.0
+    gi = gi_star(_gv(v), 150, permutations=199, seed=1)
+    assert gi.params["p_min"] == pytest.approx(0.01)
+    note = next(n for n in gi.notes if "cannot be reached" in n)
+    assert "the smallest two-sided p a cell can get is 0.01 (2 / (199 + 1): 1 in 200 on its side, doubled)" in note
+    assert "(smallest p 0.01)" not in note
+    m = int(gi.params.get("n_active", np.isfinite(gi.z).sum()))
+    k = float(np.median(gi.n_neighbours[gi.n_neighbours > 0]))
+    # the weakest class out of reach and the Benjamini-Hochberg bound it needs: k x alpha / m
+    weakest = min(c for c in (0.99, 0.95, 0.90) if c not in gi.params["hot_classes_offered"])
+    bound = np.format_float_positional(k * (1 - weakest) / m, precision=2, unique=True, fractional=False, trim="-")
+    assert f"above the {bound} that {weakest:.0%} needs after FDR for a cluster of {k:.0f} such cells" in note
+    assert f"({k:.0f} × {1 - weakest:.2f} / {m:,} cells)" in note
+
+
+def test_unreached_rule_without_fdr_is_the_class_own_alpha():
+    from hotspots.gistar import _unreached_rule
+
+    assert _unreached_rule((0.95, 0.05), 9, 1600, False) == "above the 0.05 that 95% needs"
+    assert _unreached_rule((0.90, 9 * 0.1 / 13157), 9, 13157, True) == (
+        "above the 0.000068 that 90% needs after FDR for a cluster of 9 such cells (9 × 0.10 / 13,157 cells)")

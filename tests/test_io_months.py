@@ -146,3 +146,42 @@ def test_a_header_line_repeated_in_the_data_is_found():
 def test_month_label_round_trips():
     assert [month_label(m) for m in (JUN_2025, 2025 * 12, 2025 * 12 + 11)] == ["2025-06", "2025-01", "2025-12"]
     assert np.all([name_month(f"{month_label(m)}-x-street.csv") == m for m in range(2020 * 12, 2026 * 12)])
+
+
+def _months_frame():
+    """Jan–Aug 2025, 300 incidents a month, June published in part (60), May missing."""
+    counts = {1: 300, 2: 310, 3: 290, 4: 305, 6: 60, 7: 295, 8: 300}
+    months = [pd.Timestamp(2025, m, 1) for m, n in counts.items() for _ in range(n)]
+    return pd.DataFrame({"month": pd.to_datetime(months), "category": "Anti-social behaviour"})
+
+
+def test_the_months_warning_follows_the_months_kept():
+    """`--keep-months 2025-05,2025-06`: the load warning still said June "leaves that month out too" while the
+    change kept it, and May, which holds no data, was not said to have nothing to keep."""
+    from hotspots.io.months import loaded_months_warning
+
+    data = _months_frame()
+    plain = loaded_months_warning(data)
+    assert "Jun 2025 holds 60 incidents" in plain and "no data for May 2025" in plain
+    kept = loaded_months_warning(data, ["2025-05", "2025-06"])
+    assert "Jun 2025 holds 60" not in kept and "no data for May 2025" in kept  # May stays missing
+    assert "Jun 2025 kept and counted in full as asked" in kept and "May 2025 has no data to keep" in kept
+    assert loaded_months_warning(data, ()) == plain
+
+
+def test_with_kept_months_replaces_the_load_reports_months_warning_only():
+    import geopandas as gpd
+
+    from hotspots.io import IncidentSet
+    from hotspots.io.months import loaded_months_warning, with_kept_months
+    from hotspots.report import LoadReport
+
+    data = gpd.GeoDataFrame(_months_frame(), geometry=gpd.points_from_xy(np.zeros(1_860), np.zeros(1_860)), crs=27700)
+    report = LoadReport("12 files", len(data), len(data), warnings=["other warning", loaded_months_warning(data)])
+    loaded = IncidentSet(data, report)
+    assert with_kept_months(loaded, ()) is loaded
+    out = with_kept_months(loaded, ("2025-06",))
+    assert out.report.warnings[0] == "other warning" and len(out.report.warnings) == 2
+    assert out.report.warnings[1] == loaded_months_warning(data, ("2025-06",))
+    assert "Jun 2025 holds 60" not in out.report.warnings[1]
+    assert loaded.report.warnings[1] != out.report.warnings[1]  # the caller's report is left as it was

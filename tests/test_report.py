@@ -57,3 +57,23 @@ def test_unrecognised_values_are_counted_over_kept_rows_and_combined():
     both = LoadReport.combine([r, b2.build()])
     assert both.unrecognised == {"outcome": {"DNC": 2, "x": 1}}
     assert report_from_dict(both.to_dict()).unrecognised == both.unrecognised
+
+
+def test_dropped_rows_are_counted_by_category_and_reason():
+    """South Yorkshire's 814 Public order rows without a location were lost in the load line's 8,069."""
+    b = ReportBuilder("f.csv", 6)
+    b.group_by(np.array(["Public order", "Public order", "ASB", "ASB", "Public order", "ASB"], dtype=object))
+    b.drop(np.array([True, False, True, False, False, False]), "no location")
+    b.drop(np.array([True, True, False, False, False, True]), "duplicate id")  # row 0 already dropped: counted once
+    r = b.build()
+    assert r.dropped_by_category == {"Public order": {"no location": 1, "duplicate id": 1},
+                                     "ASB": {"no location": 1, "duplicate id": 1}}
+    assert r.to_dict()["dropped_by_category"] == r.dropped_by_category
+    both = LoadReport.combine([r, r])
+    assert both.dropped_by_category["Public order"] == {"no location": 2, "duplicate id": 2}
+    # a loader that groups nothing reports nothing (and no key in the JSON)
+    plain = ReportBuilder("g.csv", 2)
+    plain.drop(np.array([True, False]), "no location")
+    assert plain.build().dropped_by_category == {} and "dropped_by_category" not in plain.build().to_dict()
+    with pytest.raises(HotspotsError):
+        plain.group_by(["a"])

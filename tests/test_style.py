@@ -172,3 +172,18 @@ def test_shorten_ends_a_cut_name_with_an_ellipsis():
     assert style.shorten("Captain Cook Square, Middlesbrough", 32) == "Captain Cook…, Middlesbrough"
     assert style.shorten("Wembley Street, Stockton-on-Tees", 30) == "Wembley…, Stockton-on-Tees"
     assert all(len(style.shorten("Captain Cook Square, Middlesbrough", n)) <= n for n in range(1, 40))
+
+
+def test_keep_units_joins_a_number_to_its_unit_with_a_no_break_space():
+    """"27 %" wrapped between "27" and "%" on the scheme briefing: numbers and units stay together."""
+    nb = style.NBSP
+    assert style.keep_units("27 % of the 60 referrals") == f"27{nb}% of the 60 referrals"
+    assert style.keep_units("within 2,000 m of the harm; 3.8 km² at 300 dpi") == (
+        f"within 2,000{nb}m of the harm; 3.8{nb}km² at 300{nb}dpi")
+    # words that only begin with a unit's letters, and numbers without a unit, are left alone
+    assert style.keep_units("5 more in 2 months, 1 in 5 minutes") == "5 more in 2 months, 1 in 5 minutes"
+    # the wrappers break at ordinary spaces only: the pair never splits
+    import textwrap
+
+    lines = textwrap.wrap(style.keep_units("Reparation local (within 2,000 m of the harm): 27 % of the 60"), 50)
+    assert all(not line.endswith("27") for line in lines) and any(f"27{nb}%" in line for line in lines)

@@ -18,7 +18,7 @@ from typing import Any, TextIO
 
 from .. import validation
 from .._errors import ParameterError
-from ..pipeline import AUTO_AREA_SHARE, CHANGE_NOT_COMPUTED, PERIODS_NOT_CHOSEN
+from ..pipeline import AUTO_AREA_SHARE, PERIODS_NOT_CHOSEN, change_missing_reason
 from ..style import blank_percent_legend, change_text, file_size, shorten
 from . import add_command, command_record
 
@@ -321,6 +321,7 @@ def load_inputs(args: argparse.Namespace, say: Callable[[str], None]) -> Inputs:
     """Load (or generate) the inputs named on the command line, printing each load report, then
     prepare them (:func:`hotspots.pipeline.prepare_inputs`: categories, study area, periods)."""
     from ..io import load_any, load_boundary
+    from ..io.months import with_kept_months
     from ..pipeline import prepare_inputs
 
     out = Inputs()
@@ -358,7 +359,8 @@ def load_inputs(args: argparse.Namespace, say: Callable[[str], None]) -> Inputs:
         crs = {"crs": args.crs} if getattr(args, "crs", None) is not None else {}
         if getattr(args, "swap_xy", False):
             crs["swap_xy"] = True
-        loaded = load_any([Path(p) for p in args.inputs], kind="incidents", **crs)
+        # the months warning follows `--keep-months` (a kept month is not "left out"; a kept month with no data is said)
+        loaded = with_kept_months(load_any([Path(p) for p in args.inputs], kind="incidents", **crs), settings.keep_months)
         say(f"incidents  {loaded.report.summary()}")
         for w in loaded.report.warnings[:5]:
             say(f"  warning: {w}")
@@ -483,7 +485,8 @@ def summary_lines(analysis: Any, inputs: Inputs | None = None, *, top: int = 5) 
     outside = an.incidents_outside()  # a boundary can leave most of the force's incidents out: not "analysed"
     more = f"; {outside:,} more outside the study area (in no cell, not analysed)" if outside else ""
     lines.append(f"  incidents analysed: {len(an.incidents) - outside:,} ({months}){more}")
-    lines.append(f"  grid: {g.n_rows:,} x {g.n_cols:,} cells of {g.cell_size:,g} m ({g.n_cells:,} in the study area)")
+    shape = f"{g.n_rows:,} rows x {g.n_cols:,} columns"  # "178 x 124 cells" left the reader to guess which is which
+    lines.append(f"  grid: {shape} of {g.cell_size:,g} m cells ({g.n_cells:,} in the study area)")
     lines.append(f"  method: {an.caption()}")
     # "hotspot areas: 0" reads as "none exist" when the chosen test cannot reach the areas' confidence:
     # the library's note (gistar.unreached_note) is said beside the count instead of among the notes
@@ -561,11 +564,10 @@ def summary_lines(analysis: Any, inputs: Inputs | None = None, *, top: int = 5) 
         lines.append(f"  displacement {period_range_text(an.before)} -> {period_range_text(an.after)}: {moved.describe()}")
         lines += [f"    {line}" for line in moved.lines()]
     elif an.change_cells is None:
-        unable = next((n for n in an.notes if n.startswith(PERIODS_NOT_CHOSEN)), None)  # e.g. a single month of data
-        # else the change's own reason (e.g. no incident of the analysed category in the before period)
-        why = next((n.removeprefix(CHANGE_NOT_COMPUTED).lstrip(": ") for n in an.notes if n.startswith(CHANGE_NOT_COMPUTED)), "")
+        # no periods (e.g. a single month of data), else the change's own reason (e.g. no shared calendar month)
+        why = change_missing_reason(an.notes)
         lines.append(
-            f"  change: not computed; {unable}" if unable else
+            f"  change: not computed; {why}" if why and why.startswith(PERIODS_NOT_CHOSEN) else
             f"  change: not computed: {why}" if why else
             f"  change {period_range_text(an.before)} -> {period_range_text(an.after)}: not computed (see the notes above)"
         )

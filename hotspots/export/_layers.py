@@ -31,7 +31,6 @@ from ..summaries import per_day_note
 from ._common import area_summary, cluster_places, period_range_text
 from ._layout import (
     DrawContext,
-    SidePanel,
     area_change_outlines,
     area_markers,
     area_outlines,
@@ -41,6 +40,7 @@ from ._layout import (
     rings_path,
     scale_ticks,
 )
+from ._panel import SidePanel
 
 #: Layers :func:`~hotspots.export.briefing.briefing_map` can draw.
 LAYERS = ("density", "gistar", "counts", "areas", "clusters", "change", "emerging", "scheme")
@@ -319,7 +319,11 @@ def draw_layer(ctx: DrawContext, ax: Any, layer: str, display_cell_m: Any, suppr
     elif layer == "change":
         ch = an.change_cells
         if ch is None:
+            from ..pipeline import change_missing_reason
+
+            why = change_missing_reason(an.notes)  # the analysis's own reason, as `analyse` states it
             raise ParameterError(
+                f"{validation.setting('layer', 'change')} needs before/after change, which was not computed: {why}" if why else
                 f"{validation.setting('layer', 'change')} needs before/after change; give {validation.shown('before')}/"
                 f"{validation.shown('after')} periods that hold data."
             )
@@ -468,7 +472,7 @@ def clusters_table_into(panel: SidePanel, info: dict[str, Any], analysis: Any) -
     panel.heading(f"Point clusters ({len(numbered)} largest of {n_all:,})" if len(numbered) < n_all else
                   f"Point clusters ({n_all:,})")
     rows = [[str(int(c)), str(p), f"{int(n):,}"] for c, p, n in zip(numbered["cluster"], numbered["place"], numbered["n_points"])]
-    panel.table(["#", "Near", "Incidents"], rows, [0.45, 2.3, 1.1], align=["left", "left", "right"])
+    panel.table(["#", "Near", "Incidents"], rows, [0.45, 2.3, 1.1], align=["left", "left", "right"], flex=1)
     panel.para("Numbers are the clusters' ids, as in the GIS files' clusters layer (not the hotspot areas' numbers). "
                f"Hotspot areas ({analysis.areas.n_areas:,}) are on the other maps.", size=6.3, gap=0.1)
 
@@ -505,7 +509,7 @@ def areas_table_into(panel: SidePanel, analysis: Any, suppress: bool, max_rows: 
         if labels:
             row.append(labels.get(int(r["area_id"]), "0"))
         rows.append(row)
-    panel.table(header, rows, widths, align=align)
+    panel.table(header, rows, widths, align=align, flex=1)  # the place gets what the numbers leave
     notes = []
     if len(summ) > max_rows:
         notes.append(f"{len(summ) - max_rows} more area(s) in the exported tables.")

@@ -3,7 +3,7 @@
 What every briefing image shares whatever it shows: the drawing context (:class:`DrawContext`),
 map axes with the basemap or the offline background and the study-area outline, analysis-grid
 images clipped to the study area, the scale bar, north arrow, hotspot-area markers and outlines,
-town labels placed without overlaps, the side panel of legends and tables (:class:`SidePanel`),
+town labels placed without overlaps, the side panel of legends and tables (:class:`hotspots.export._panel.SidePanel`),
 the header and the footer. The layers drawn on the maps are in :mod:`hotspots.export._layers`;
 the public functions in :mod:`hotspots.export.briefing`.
 
@@ -14,13 +14,12 @@ mathematics.
 from __future__ import annotations
 
 import math
-import textwrap
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import geopandas as gpd
-import matplotlib
 import numpy as np
 import shapely
 from matplotlib import patheffects
@@ -36,6 +35,9 @@ from .._errors import ParameterError
 from ..displacement_rings import ring_label, rings_wider_than_asked
 from ..grid import Grid
 from ..style import INK, MUTED, OFFLINE_INSIDE, OFFLINE_OUTSIDE, OUTLINE, PLAIN_TEXT
+
+if TYPE_CHECKING:
+    from ._panel import SidePanel
 
 HALO = [patheffects.withStroke(linewidth=2.2, foreground="white")]
 
@@ -284,7 +286,28 @@ def _bbox(artist: Any, renderer: Any, leader: bool = True) -> Any:
             artist.update_positions(renderer)
         artist.update_bbox_position_size(renderer)
         bb = Bbox.union([bb, patch.get_window_extent(renderer)])
-    return bb
+    return _with_halo(artist, bb, renderer)
+
+
+def _with_halo(artist: Any, bb: Any, renderer: Any) -> Any:
+    """``bb`` grown to what a text drawn with path effects (:data:`HALO`) inks: such a text is drawn
+    as outlines, wider than the hinted glyphs its box is laid out with (at 110 dpi "Bourton on the
+    Water" inks 111 px for a 105 px box, and ran over the map's frame), on the right whatever the
+    alignment, plus the halo's stroke."""
+    from matplotlib.text import Text
+    from matplotlib.textpath import TextPath
+    from matplotlib.transforms import Bbox
+
+    effects = artist.get_path_effects() if isinstance(artist, Text) else []
+    text = artist.get_text() if effects else ""
+    if not text or "\n" in text:
+        return bb
+    outline = TextPath((0, 0), text, size=artist.get_fontsize(), prop=artist.get_fontproperties()).get_extents()
+    grow = max(0.0, renderer.points_to_pixels(outline.x1) - bb.width)
+    stroke_pt = max((float(getattr(e, "_gc", {}).get("linewidth", 0.0)) for e in effects), default=0.0)
+    stroke = renderer.points_to_pixels(stroke_pt) / 2
+    # the outlines start where the laid-out box starts, whatever the alignment: the extra width is on the right
+    return Bbox.from_extents(bb.x0 - stroke, bb.y0 - stroke, bb.x1 + grow + stroke, bb.y1 + stroke)
 
 
 def _overlaps(bb: Any, boxes: list[Any], pad: float) -> bool:
@@ -674,88 +697,6 @@ def _name_beside(ctx: DrawContext, ax: Any, name: str, geom: Any, big: bool, ren
     return None
 
 
-# =============================================================================== side panel
-class SidePanel:
-    """Text flowing down a panel laid out in inches (1 data unit = 1 inch, y down)."""
-
-    def __init__(self, ctx: DrawContext, x: float, y: float, w: float, h: float):
-        self.ctx = ctx
-        self.ax = inch_axes(ctx.fig, x, y, w, h)
-        self.ax.set_xlim(0, w)
-        self.ax.set_ylim(h, 0)
-        self.ax.axis("off")
-        self.x, self.y, self.w, self.h = x, y, w, h
-        self.cursor = 0.0
-
-    def line_h(self, size: float) -> float:
-        return self.ctx.fs(size) / 72.0 * 1.38
-
-    def heading(self, text: str, size: float = 9.5) -> None:
-        self.cursor += self.line_h(size) * 0.35
-        self.ax.text(0, self.cursor, text, fontsize=self.ctx.fs(size), fontweight="bold", color=INK, va="top", **PLAIN_TEXT)
-        self.cursor += self.line_h(size) * 1.05
-
-    def para(self, text: str, size: float = 7.0, colour: str = MUTED, gap: float = 0.25) -> None:
-        chars = max(20, int(self.w * 72.0 / (self.ctx.fs(size) * 0.53)))
-        for line in textwrap.wrap(text, chars) or [""]:
-            self.ax.text(0, self.cursor, line, fontsize=self.ctx.fs(size), color=colour, va="top", **PLAIN_TEXT)
-            self.cursor += self.line_h(size)
-        self.cursor += self.line_h(size) * gap
-
-    def patch(self, colour: str, label: str, *, edge: str = MUTED, hatch: str | None = None, marker: str | None = None,
-              size: float = 7.2, lw: float = 0.6, ls: Any = "solid") -> None:
-        s = self.line_h(size)
-        if marker:
-            self.ax.plot([0.12], [self.cursor + s * 0.5], marker=marker, color=colour, markersize=self.ctx.fs(6),
-                         markeredgecolor="white", markeredgewidth=0.5, linestyle="none")
-        else:
-            self.ax.add_patch(Rectangle((0, self.cursor + s * 0.1), 0.26, s * 0.78, facecolor=colour, edgecolor=edge,
-                                        linewidth=lw, hatch=hatch, linestyle=ls))
-        self.ax.text(0.36, self.cursor + s * 0.5, label, fontsize=self.ctx.fs(size), color=INK, va="center", **PLAIN_TEXT)
-        self.cursor += s * 1.12
-
-    def colourbar(self, cmap: str, norm: Any, label: str, ticks: Sequence[float] | None = None) -> Any:
-        self.cursor += 0.05
-        bar_h = 0.16 * self.ctx.scale
-        top_in = self.y + self.h - self.cursor - bar_h
-        cax = inch_axes(self.ctx.fig, self.x, top_in, self.w * 0.92, bar_h)
-        sm = matplotlib.cm.ScalarMappable(norm=norm, cmap=cmap)
-        cb = self.ctx.fig.colorbar(sm, cax=cax, orientation="horizontal")
-        if ticks is not None:
-            cb.set_ticks(list(ticks))
-            cb.set_ticklabels([style.tick_label(t) for t in ticks], **PLAIN_TEXT)
-        cb.ax.tick_params(labelsize=self.ctx.fs(6.5), length=2)
-        cb.outline.set_linewidth(0.5)
-        self.cursor += bar_h + self.line_h(6.5) * 1.6
-        self.para(label, size=7.0, colour=INK, gap=0.3)
-        return cb
-
-    def table(self, header: list[str], rows: list[list[str]], widths: list[float], size: float = 6.8,
-              align: list[str] | None = None) -> None:
-        s = self.line_h(size)
-        align = align or ["left"] * len(header)
-        total = sum(widths)
-        xs = np.cumsum([0.0] + [w / total * self.w for w in widths])
-        for i, h in enumerate(header):
-            x = xs[i] if align[i] == "left" else xs[i + 1] - 0.04
-            self.ax.text(x, self.cursor, h, fontsize=self.ctx.fs(size), fontweight="bold", color=INK, va="top", ha=align[i],
-                         **PLAIN_TEXT)
-        self.cursor += s * 1.05
-        self.ax.plot([0, self.w], [self.cursor - s * 0.12] * 2, color="#999999", linewidth=0.5)
-        for r in rows:
-            for i, v in enumerate(r):
-                x = xs[i] if align[i] == "left" else xs[i + 1] - 0.04
-                if align[i] == "left":  # a name too long for its column ends in "…" (never runs into the next)
-                    v = fit_text(self.ctx.fig, v, self.ctx.fs(size), xs[i + 1] - xs[i] - 0.06)
-                self.ax.text(x, self.cursor, v, fontsize=self.ctx.fs(size), color=INK, va="top", ha=align[i], **PLAIN_TEXT)
-            self.cursor += s
-        self.cursor += s * 0.4
-
-    @property
-    def remaining(self) -> float:
-        return self.h - self.cursor
-
-
 #: Font size of the footer (source, licence and attribution lines), points before scaling.
 FOOTER_SIZE = 6.3
 
@@ -775,7 +716,7 @@ def wrap_to_width(fig: Figure, text: str, fontsize: float, width_in: float, weig
     def measure(s: str, size: float) -> float:
         return renderer.get_text_width_height_descent(s, FontProperties(size=size, weight=weight), ismath=False)[0]
 
-    words = text.split()
+    words = [w for w in re.split(r"[ \t\n\r]+", style.keep_units(text)) if w]  # never at a no-break space
     if not words:
         return [""], fontsize
     widest = max(measure(w, fontsize) for w in words)

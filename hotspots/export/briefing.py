@@ -67,7 +67,6 @@ from ._layers import (
 )
 from ._layout import (
     DrawContext,
-    SidePanel,
     area_change_outlines,
     area_markers,
     area_outlines,
@@ -90,6 +89,7 @@ from ._layout import (
     town_labels,
     wrap_to_width,
 )
+from ._panel import SidePanel
 
 __all__ = [
     "BriefingImage",
@@ -425,29 +425,13 @@ def briefing_map(
     if landscape:
         panel = SidePanel(ctx, px, py, pw, ph)
         legend_into(panel, info, an)
-        max_rows = int(max(0, (panel.remaining - 1.6 * scale) / panel.line_h(6.8)) - 8)
-        if layer == "clusters":  # the numbered clusters, not the hotspot areas the map does not show
-            clusters_table_into(panel, info, an)
-        else:
-            areas_table_into(panel, an, suppress, max(3, min(15, max_rows)))
-        if layer == "scheme" and (rep := reparation_text(an, suppress)):
-            panel.para(rep, size=6.3, gap=0.1)
-        panel.heading("Method", size=8.5)
         extra = [n for n in ctx.notes if n.startswith("density drawn")] + ([info["method"]] if "method" in info else [])
-        panel.para(method_text(an, "; ".join(extra)), size=6.3, gap=0.1)
+        _table_and_method(panel, an, layer, info, suppress, method_text(an, "; ".join(extra)))
     else:
         left = SidePanel(ctx, px, py, pw * 0.45, ph)
         legend_into(left, info, an)
         right = SidePanel(ctx, px + pw * 0.5, py, pw * 0.5, ph)
-        max_rows = int(max(0, (right.remaining - 1.6 * scale) / right.line_h(6.8)) - 8)
-        if layer == "clusters":
-            clusters_table_into(right, info, an)
-        else:
-            areas_table_into(right, an, suppress, max(3, min(15, max_rows)))
-        if layer == "scheme" and (rep := reparation_text(an, suppress)):
-            right.para(rep, size=6.3, gap=0.1)
-        right.heading("Method", size=8.5)
-        right.para(method_text(an, info.get("method", "")), size=6.3, gap=0.1)
+        _table_and_method(right, an, layer, info, suppress, method_text(an, info.get("method", "")))
     if not suppress and an.linkage is not None:
         fig.text(
             1 - margin / W,
@@ -462,6 +446,37 @@ def briefing_map(
         )
     footer(ctx, fig, (W, H), margin, bm.attribution if bm is not None else "")
     return _save(ctx, path, fmt, dpi_f, (W, H), layer, [(ttl, ax, extent)], bm, t0, ttl)
+
+
+#: Fewest hotspot areas a briefing's side table lists (more are dropped before its method is cut).
+MIN_TABLE_ROWS = 3
+
+
+def _table_and_method(panel: SidePanel, an: Any, layer: str, info: dict[str, Any], suppress: bool, method: str) -> int:
+    """Draw the hotspot table (or the clusters'), the scheme's reparation line and the method into ``panel``,
+    under its legend, all above the panel's bottom (the footer).
+
+    The table starts with as many rows as the panel's height suggests (at most 15) and loses one at
+    a time until the notes and the method under it fit (a scheme map's disclosure statement and
+    notes ran the method over the footer and off the image). Past :data:`MIN_TABLE_ROWS` rows the
+    method's last lines are cut with "…" (:meth:`SidePanel.para`). Returns the table rows drawn.
+    """
+    rows = max(MIN_TABLE_ROWS, min(15, int(max(0, (panel.remaining - 1.6 * panel.ctx.scale) / panel.line_h(6.8)) - 8)))
+    start = panel.mark()
+    while True:
+        if layer == "clusters":  # the numbered clusters, not the hotspot areas the map does not show
+            clusters_table_into(panel, info, an)
+        else:
+            areas_table_into(panel, an, suppress, rows)
+        if layer == "scheme" and (rep := reparation_text(an, suppress)):
+            panel.para(rep, size=6.3, gap=0.1)
+        panel.heading("Method", size=8.5)
+        panel.para(method, size=6.3, gap=0.0)
+        fits = not panel.overflowed and panel.cursor <= panel.h + 1e-9
+        if fits or layer == "clusters" or rows <= MIN_TABLE_ROWS:
+            return rows
+        panel.rewind(start)
+        rows -= 1
 
 
 def _period_of(an: Any) -> str:
@@ -639,7 +654,7 @@ def _before_after(analysis: Any, out_path: str | Path, *, size_in: tuple[float, 
     # counts, broken to the panel's width: first at a guess, then at the width the layout gives
     gone_text = [left_out_text(p, an.change_cells.left_out, counted=False) if an.change_cells is not None else ""
                  for p in (before_p, after_p)]
-    gone = [textwrap.wrap(t, 46) for t in gone_text]
+    gone = [textwrap.wrap(style.keep_units(t), 46) for t in gone_text]
     gap = 0.18 * scale
     avail_w = W - 2 * margin - legend_w - gap * n_panels
     bx0, by0, bx1, by1 = ctx.area_geom.bounds
@@ -792,7 +807,7 @@ def _before_after(analysis: Any, out_path: str | Path, *, size_in: tuple[float, 
 
     def text_h(width: float) -> float:  # the method's heading and lines, wrapped as SidePanel.para wraps
         chars = max(20, int(width * 72.0 / (ctx.fs(6.3) * 0.53)))
-        return leg.line_h(8.0) * 1.4 + len(textwrap.wrap(method, chars)) * leg.line_h(6.3)
+        return leg.line_h(8.0) * 1.4 + len(textwrap.wrap(style.keep_units(method), chars)) * leg.line_h(6.3)
 
     under_w = 0.94 * total  # wrapping estimates glyphs a little narrow: the lines keep clear of the legend column
     method_h, legend_h = text_h(under_w), leg.cursor + text_h(leg.w)

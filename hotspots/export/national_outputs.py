@@ -168,7 +168,7 @@ def overview_caption(
         else:
             lines.append(f"{len(without)} forces of {region} have no data here (listed in parameters.json): "
                          "their areas show no incidents, not an absence of hot spots")
-    return "\n".join(w for line in lines for w in textwrap.wrap(line, TITLE_WIDTH))
+    return "\n".join(w for line in lines for w in textwrap.wrap(style.keep_units(line), TITLE_WIDTH))
 
 
 def _jsonable(v: Any) -> Any:
@@ -445,7 +445,8 @@ def _overview(result: Any, path: Path, min_confidence: float | None, max_px: int
              else "hot spots (red); no quiet patch amid busy ground" if cold is not None else "hot spots (red)")
     import textwrap
 
-    head = "\n".join(textwrap.wrap(f"{drawn:,} incidents, {p.get('cell_size_m', 0):g} m cells: density, {conf}Gi* {spots}",
+    head = "\n".join(textwrap.wrap(style.keep_units(f"{drawn:,} incidents, {p.get('cell_size_m', 0):g} m cells: density, "
+                                                    f"{conf}Gi* {spots}"),
                                    TITLE_WIDTH))  # the figure's width: a longer line ran off both edges
     ax.set_title(head + off_text + (f"\n{caption}" if caption else ""), fontsize=9)
     ax.set_aspect("equal")

@@ -60,6 +60,7 @@ def incident_part(
     # Category (needed for ASB ids and the category filter).
     if category_col is not None:
         category = as_str(df[category_col]).fillna(UNSPECIFIED).reset_index(drop=True)
+        b.group_by(category.to_numpy())  # the rows dropped (e.g. no location) per crime type, for the category chosen later
     else:
         category = pd.Series([UNSPECIFIED] * n, dtype="str")
         b.warn(

@@ -38,6 +38,7 @@ from ._common import (
 from ._read import Table, skipped_files
 from .coords import UK_LONLAT_BOX, crs_label, detect_crs, detected_note, other_grid_warning, resolve_crs
 from .copies import copy_reason, distinct_ids, find_copies, repeated_ids
+from .months import loaded_months_warning
 
 
 @dataclass
@@ -736,7 +737,7 @@ def finish_incidents(
         skipped=skipped,
         stray=True,
     )
-    more = [*filter_warnings(run.parts, categories, months), _missing_months_warning(data), far_apart_forces(data)]
+    more = [*filter_warnings(run.parts, categories, months), loaded_months_warning(data), far_apart_forces(data)]
     if any(more):
         report = dataclasses.replace(report, warnings=[*report.warnings, *filter(None, more)])
     params = {
@@ -749,18 +750,6 @@ def finish_incidents(
         "files": list(run.names),
     }
     return data, report, params
-
-
-def _missing_months_warning(data: pd.DataFrame) -> str:
-    """:func:`hotspots.coverage.loaded_months_note` of the ``month`` (and ``category``) column every incident loader fills."""
-    from ..coverage import loaded_months_note
-    from ..incident_time import month_numbers
-
-    if not len(data) or "month" not in data.columns:
-        return ""
-    cats = data["category"].to_numpy() if "category" in data.columns else None
-    forces = data["force"].to_numpy() if "force" in data.columns else None  # a force's missing file, said as such
-    return loaded_months_note(month_numbers(data["month"].to_numpy(dtype="datetime64[ns]")), cats, forces)
 
 
 def crs_param(crs: Any) -> Any:

@@ -279,6 +279,7 @@ def report_from_dict(d: Mapping[str, Any]) -> LoadReport:
         warnings=list(d.get("warnings", [])),
         files=[report_from_dict(f) for f in d.get("files", [])],
         unrecognised={k: {v: int(n) for v, n in c.items()} for k, c in d.get("unrecognised", {}).items()},
+        dropped_by_category={k: {r: int(n) for r, n in c.items()} for k, c in d.get("dropped_by_category", {}).items()},
     )
 
 

@@ -29,7 +29,7 @@ from ._table import Table
 
 __all__ = [
     "MONTH_FORMS", "name_month", "month_label", "MonthColumn", "parse_month_column", "month_dates", "check_name_month",
-    "repeated_header_rows",
+    "repeated_header_rows", "loaded_months_warning", "with_kept_months",
 ]
 
 #: The forms a Month column may take, for messages.
@@ -367,3 +367,56 @@ def month_column_attrs(month: pd.Series) -> dict[str, Any]:
         return {}
     k = (v.dt.year * 12 + v.dt.month - 1).value_counts()
     return {"main_month": int(k.index[0])}
+
+
+def loaded_months_warning(data: pd.DataFrame, keep_months: Any = ()) -> str:
+    """The incident loaders' warning on the months loaded: :func:`hotspots.coverage.loaded_months_note`
+    of the ``month`` (and ``category``, ``force``) columns every incident loader fills.
+
+    Parameters
+    ----------
+    data : DataFrame
+        Loaded incidents.
+    keep_months : iterable of "YYYY-MM"
+        Months the user says are complete (``Settings.keep_months``, ``--keep-months``): a month
+        published in part is then not said to be left out, and what the keeping did is said
+        (:func:`hotspots.preparation.kept_months_note`: a kept month with no data stays out). The
+        loaders warn without; a command that knows the months kept says the warning again with them.
+
+    Returns
+    -------
+    str
+        ``""`` when there is nothing to say.
+    """
+    from ..coverage import loaded_months_note, month_number
+    from ..incident_time import month_numbers
+
+    if not len(data) or "month" not in data.columns:
+        return ""
+    keep = [month_number(str(k)) for k in (keep_months or ())]
+    month = month_numbers(data["month"].to_numpy(dtype="datetime64[ns]"))
+    cats = data["category"].to_numpy() if "category" in data.columns else None
+    forces = data["force"].to_numpy() if "force" in data.columns else None  # a force's missing file, said as such
+    note = loaded_months_note(month, cats, forces, keep=keep)
+    if keep:
+        from ..preparation import kept_months_note
+
+        note = "; ".join(n for n in (note, kept_months_note(keep, month)) if n)
+    return note
+
+
+def with_kept_months(loaded: Any, keep_months: Any) -> Any:
+    """``loaded`` (an :class:`hotspots.io.IncidentSet`) with its report's months warning said anew for
+    the months kept (:func:`loaded_months_warning`): the warning that June is left out, when
+    ``--keep-months`` keeps June, contradicted the change the run then computed. Unchanged without
+    ``keep_months``."""
+    import dataclasses
+
+    if not keep_months:
+        return loaded
+    report = loaded.report
+    old, new = loaded_months_warning(loaded.data), loaded_months_warning(loaded.data, keep_months)
+    warnings = [new if w == old else w for w in report.warnings if w != old or new]
+    if new and new not in warnings:
+        warnings.append(new)
+    return dataclasses.replace(loaded, report=dataclasses.replace(report, warnings=warnings))
