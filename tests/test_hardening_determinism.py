@@ -138,7 +138,7 @@ def run_worker(threads: int, run: int) -> tuple[dict[str, str], float]:
         env=env,
         capture_output=True,
         text=True,
-        timeout=1800,
+        timeout=3600,  # a worker takes 3-5 min; a CI machine shared with other jobs was seen past 30 min
     )
     assert res.returncode == 0, res.stderr[-3000:]
     return json.loads(res.stdout.strip().splitlines()[-1]), time.perf_counter() - t0
