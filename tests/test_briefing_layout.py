@@ -526,3 +526,21 @@ def test_the_scale_bar_takes_the_bottom_corner_holding_less_of_the_study_area():
     full = DrawContext(analysis=None, fig=None, scale=1.0, area_geom=shapely.box(0, 0, 100_000, 100_000), source=None)
     assert not scale_on_right(full, extent)
     assert not scale_on_right(DrawContext(analysis=None, fig=None, scale=1.0, area_geom=None, source=None), extent)
+
+
+def test_a_network_forces_map_tries_its_towns_by_population_not_by_its_incidents(wide, monkeypatch):
+    """British Transport Police's national map (tester) labelled Brent its biggest city and left London out: London's
+    64 incidents within 1 km of its point are few for 9 million people, as a network's incidents gather at stations.
+    The same data named as a network force's: every town is a candidate, at its own population."""
+    import dataclasses
+
+    _fake_towns(monkeypatch)
+    btp = dataclasses.replace(wide, incidents=wide.incidents.assign(force="British Transport Police"))
+    ctx = DrawContext(btp, new_figure((5, 5), 50), 1.0, shapely.box(400_000, 300_000, 460_000, 315_000), None)
+    cand = label_candidates(ctx).set_index("name")
+    assert set(cand.index) == set(SPOTS) | {INFLATED[0], ACROSS[0]}
+    assert cand.loc[ACROSS[0], "population"] == ACROSS[2] and bool(cand.loc[ACROSS[0], "big"])
+    assert list(cand.index[:2]) == [ACROSS[0], INFLATED[0]]  # the largest first, after none naming an area is dropped
+    # an area force's data: the same towns judged by their incidents (as before)
+    area_force = DrawContext(wide, new_figure((5, 5), 50), 1.0, shapely.box(400_000, 300_000, 460_000, 315_000), None)
+    assert ACROSS[0] not in set(label_candidates(area_force)["name"])
