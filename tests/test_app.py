@@ -103,7 +103,10 @@ def test_app_and_cli_agree_on_the_demo_with_default_settings(demo):
 def test_app_runs_on_demo_data(demo):
     at = run_app()
     stage = hotspot_stage(demo.incidents, STREET, demo.study_area)
-    assert metric(at, "Incidents analysed") == f"{len(demo.incidents):,}"
+    # the incidents analysed: those in the study area's cells (the command line's figure), not every one loaded
+    assert metric(at, "Incidents analysed") == f"{len(stage.incidents):,}"
+    p = stage.counts.params
+    assert len(stage.incidents) + p["points_outside_area"] + p["points_off_grid"] == len(demo.incidents) > len(stage.incidents)
     assert metric(at, "Hotspot areas") == f"{stage.areas.n_areas:,}"
     assert metric(at, "Incidents in hotspots") == f"{stage.hot_share:.1%}"
     assert metric(at, "Cell size") == "250 m"
@@ -526,7 +529,8 @@ def test_use_the_demo_data_again_with_the_files_still_in_the_boxes(demo):
     assert metric(at, "Incidents analysed") == "3,000"
     at.button(key="use_demo").click().run()
     check(at)
-    assert metric(at, "Incidents analysed") == f"{len(demo.incidents):,}"
+    analysed = hotspot_stage(demo.incidents, STREET, demo.study_area).incidents  # in the study area's cells
+    assert metric(at, "Incidents analysed") == f"{len(analysed):,}"
     assert any("demo" in c.value for c in at.sidebar.caption)
     at.file_uploader(key="up_incidents").set_value([]).run()
     at.file_uploader(key="up_incidents").set_value(("x.csv", data, "text/csv")).run()
