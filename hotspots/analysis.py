@@ -56,7 +56,9 @@ class HotspotStage:
     ----------
     settings : Settings
     incidents : GeoDataFrame
-        The incidents the hotspots were computed from (after the ``period`` filter).
+        The incidents analysed: those of the hotspot period (after the ``period`` filter) in the study
+        area's cells (:meth:`hotspots.grid.Grid.in_area`). The hotspots, the point clusters, the automatic
+        bandwidth, the towns that name places and the count every output says are theirs.
     grid : Grid
     counts : GridValues
         Incidents per cell.
@@ -67,6 +69,9 @@ class HotspotStage:
         Significant hot cells merged into numbered hotspot areas.
     notes : tuple of str
         Automatic choices and things to know, in the order they were made.
+    smoothed : GeoDataFrame or None
+        Every incident of the hotspot period, those beyond the study area's cells included: the points the
+        density was smoothed from (they smooth into the border; :func:`hotspots.density.kde`). None: ``incidents``.
     """
 
     settings: Settings
@@ -77,6 +82,11 @@ class HotspotStage:
     gi: GiStarResult
     areas: HotspotAreas
     notes: tuple[str, ...] = ()
+    smoothed: gpd.GeoDataFrame | None = None
+
+    def density_points(self) -> gpd.GeoDataFrame:
+        """The incidents the density was smoothed from (:attr:`smoothed`, else :attr:`incidents`)."""
+        return self.incidents if self.smoothed is None else self.smoothed
 
     @property
     def hot_share(self) -> float:
@@ -162,16 +172,15 @@ class Analysis(HotspotStage):
         }
 
     def incidents_text(self) -> str:
-        """The incidents analysed, and those of them in no cell of the study area (counted, not in
-        the cells' counts, so the before/after panels add up to fewer):
-        ``"14,272 incidents (8 outside the study area, in no cell)"``."""
+        """The incidents analysed (:attr:`incidents`), and how many more of the hotspot period lie in no cell
+        of the study area (not analysed): ``"14,264 incidents (8 more outside the study area, in no cell)"``."""
         outside = self.incidents_outside()
-        where = f" ({outside:,} outside the study area, in no cell)" if outside else ""
+        where = f" ({outside:,} more outside the study area, in no cell)" if outside else ""
         return f"{len(self.incidents):,} incidents{where}"
 
     def incidents_outside(self) -> int:
-        """How many of the incidents lie in no cell of the study area (off the grid, or in a cell outside
-        the study area or a user's boundary): counted as loaded, in no cell's count."""
+        """How many incidents of the hotspot period lie in no cell of the study area (off the grid, or in a
+        cell outside the study area or a user's boundary): not among :attr:`incidents`, in no cell's count."""
         p = self.counts.params
         return int(p.get("points_off_grid", 0) or 0) + int(p.get("points_outside_area", 0) or 0)
 

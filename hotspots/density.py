@@ -146,7 +146,9 @@ def kde(
         Cells to evaluate; cells outside its study-area mask are NaN in the result.
     bandwidth : float, optional
         Metres: the search radius for ``quartic`` and ``epanechnikov`` (the kernel is 0 beyond
-        it), the standard deviation for ``gaussian``. ``None`` picks it by ``bandwidth_rule``
+        it), the standard deviation for ``gaussian``. ``None`` picks it by ``bandwidth_rule``, fitted to
+        the points in the study area's cells (:meth:`~hotspots.grid.Grid.in_area`, the points
+        :func:`~hotspots.grid.count` counts; those beyond only smooth into the border)
         (then multiplied by ``bandwidth_adjust``; for ``gaussian`` the rule's search radius is
         turned into a standard deviation, see :mod:`hotspots.bandwidth`) and records the choice
         in ``notes``.
@@ -219,9 +221,9 @@ def kde(
     notes: list[str] = []
 
     n_outside = 0
+    inside = None  # which points are in the study area's cells (None: all, or not needed)
     if n_points:
         kernels = compiled_loops()
-        inside = None
         if grid.mask is None and points_outside_area == "include" and kernels is not None:
             # Only the number is needed: counted in one compiled pass (same arithmetic as below).
             n_outside = int(kernels.count_off_grid(xy[:, 0], xy[:, 1], float(grid.xmin), float(grid.ymin), float(grid.cell_size),
@@ -233,8 +235,7 @@ def kde(
                 v = (xy[:, 1] - grid.ymin) / grid.cell_size
                 inside = (u >= 0) & (u < grid.n_cols) & (v >= 0) & (v < grid.n_rows)
             else:
-                rows, cols, on_grid = grid.cell_of(xy)
-                inside = on_grid & grid.active[rows, cols]
+                inside = grid.in_area(xy)
             n_outside = int((~inside).sum())
         if points_outside_area == "exclude" and n_outside:
             xy = xy[inside]
@@ -250,12 +251,20 @@ def kde(
 
     rule_used = None
     if bandwidth is None:
-        if len(xy) == 0:
+        # fitted to the points analysed (in the study area's cells), not to those beyond that only
+        # smooth into its border: a town's study area in a county's files took the county's spread
+        # (Bournemouth's 3 km circle in Dorset's files: 2,150 m instead of 222 m)
+        # (fewer than 2 inside, e.g. a mask that misses the points: the rule needs 2, so every point is used)
+        fit = inside is not None and points_outside_area == "include" and n_outside and n_points - n_outside >= 2
+        fit_xy = xy[inside] if fit else xy
+        fit_w = (w_in[inside] if w_in is not None else None) if fit else w_in
+        if len(fit_xy) == 0:
             h = float("nan")
         else:
-            h, how = auto_bandwidth(xy, w_in, rule=bandwidth_rule, kernel=kernel, adjust=adjust)
+            h, how = auto_bandwidth(fit_xy, fit_w, rule=bandwidth_rule, kernel=kernel, adjust=adjust)
             rule_used = bandwidth_rule
-            notes.append(how)
+            where = "in the study area's cells" if grid.mask is not None else "on the grid"
+            notes.append(f"{how.rstrip('.')}, fitted to the {len(fit_xy):,} point(s) {where}, not those beyond." if fit else how)
 
     s = grid.cell_size
     if rule_used is not None and math.isfinite(h) and h < s:

@@ -122,6 +122,7 @@ class Footprint:
     margin_m: float = MARGIN_M
     min_share: float = MIN_SHARE
     min_count: int = MIN_COUNT
+    network: str = ""
 
     @property
     def n_incidents(self) -> int:
@@ -155,7 +156,16 @@ class Footprint:
         return gdf
 
     def describe(self) -> str:
-        """The announcement: what the study area is and what it left out."""
+        """The announcement: what the study area is and what it left out (for a :attr:`network` force,
+        why nothing was: no boundary file is advised, as none exists)."""
+        if self.network:
+            return (
+                f"study area: the footprint of the incidents ({self.area_km2:,.0f} km²: within {self.gap_m / 2000:g} km of "
+                f"incidents, with a {self.margin_m / 1000:g} km margin), holding {self.n_inside:,} of {self.n_incidents:,} "
+                f"incidents ({self.share_inside:.2%}); {self.network} polices a network (railways and stations), not an "
+                "area, so no outlying group of incidents is a stray: every group is kept, however small or far from the "
+                "rest (a boundary file can still choose a part of the network to study)"
+            )
         text = (
             f"study area: the footprint of the incidents ({self.area_km2:,.0f} km²: within "
             f"{self.gap_m / 2000:g} km of other incidents, generalised, with a {self.margin_m / 1000:g} km margin), "
@@ -192,6 +202,7 @@ class Footprint:
             "margin_m": self.margin_m,
             "min_share": self.min_share,
             "min_count": self.min_count,
+            **({"network_force": self.network} if self.network else {}),
         }
 
 
@@ -236,6 +247,7 @@ def data_footprint(
     margin_m: float = MARGIN_M,
     min_share: float = MIN_SHARE,
     min_count: int = MIN_COUNT,
+    network: str = "",
 ) -> Footprint:
     """The study area where the incidents are, leaving out outlying strays (see the module).
 
@@ -253,6 +265,11 @@ def data_footprint(
         Groups with less than this share of the incidents are left out (default 0.01).
     min_count : int
         Groups with fewer incidents are left out (default 5).
+    network : str
+        The name of a force whose ground is a network, not an area
+        (:data:`hotspots.forces.NETWORK_FORCES`: British Transport Police), or ``""``. For such a
+        force no group is outlying (``min_share`` and ``min_count`` are not applied: every incident
+        is kept) and :meth:`Footprint.describe` says why.
 
     Returns
     -------
@@ -284,6 +301,8 @@ def data_footprint(
     xy = points_xy(points, out_crs, name="points")
     if len(xy) == 0:
         raise ParameterError("`points` is empty: there is no footprint to derive. Load some incidents first.")
+    if network:  # a network force's incidents far from the rest are its own stations, not strays
+        min_share, min_count = 0.0, 1
 
     radius = gap_m / 2.0
     snap = gap_m * SNAP_SHARE
@@ -320,6 +339,7 @@ def data_footprint(
         margin_m=float(margin_m),
         min_share=float(min_share),
         min_count=int(min_count),
+        network=str(network),
     )
 
 

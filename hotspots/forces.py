@@ -22,7 +22,10 @@ import pandas as pd
 
 from ._errors import ParameterError
 
-__all__ = ["FAR_APART_KM", "FORCES", "Force", "detect_force", "far_apart_forces", "file_force", "force_id", "force_name"]
+__all__ = [
+    "FAR_APART_KM", "FORCES", "NETWORK_FORCES", "Force", "detect_force", "far_apart_forces", "file_force", "force_id",
+    "force_name", "network_force",
+]
 
 #: police.uk force id -> the force's name as police.uk writes it (``Falls within``; the API's
 #: ``/api/forces`` gives the same names).
@@ -73,6 +76,12 @@ FORCES: dict[str, str] = {
     "west-yorkshire": "West Yorkshire Police",
     "wiltshire": "Wiltshire Police",
 }
+
+#: police.uk ids of the forces whose ground is a network, not an area: British Transport Police polices
+#: the railways of Great Britain, so its incidents lie along lines and at stations hundreds of km apart
+#: (Gloucester, Barnsley, King's Lynn: 3-4 a month each), and it has no force-area boundary to give.
+#: :func:`hotspots.study_area.automatic_study_area` keeps every incident of such a force (no strays).
+NETWORK_FORCES: frozenset[str] = frozenset({"btp"})
 
 #: A force whose share of the incidents is below this is listed among the others, not named.
 MIN_NAMED_SHARE = 0.05
@@ -261,6 +270,21 @@ def detect_force(incidents: Any, given: str | None = None) -> Force | None:
         if len(ids):
             return _from_counts(ids.value_counts(), "file names")
     return None
+
+
+def network_force(incidents: Any) -> Force | None:
+    """The force of ``incidents`` (:func:`detect_force`) when its ground is a network, not an area
+    (:data:`NETWORK_FORCES`: British Transport Police), else None (any other force, several forces, or none named).
+
+    Examples
+    --------
+    >>> network_force(pd.DataFrame({"force": ["British Transport Police"] * 3})).name
+    'British Transport Police'
+    >>> network_force(pd.DataFrame({"force": ["Dorset Police"] * 3})) is None
+    True
+    """
+    found = detect_force(incidents)
+    return found if found is not None and found.id in NETWORK_FORCES else None
 
 
 def _box_gap_km(a: tuple[float, ...], b: tuple[float, ...]) -> float:

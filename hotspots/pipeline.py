@@ -186,6 +186,9 @@ def hotspot_stage(
     Returns
     -------
     HotspotStage
+        Its ``incidents`` are those analysed: the period's incidents in the study area's cells
+        (:meth:`hotspots.grid.Grid.in_area`); the others are counted (``counts.params``) and kept as
+        ``smoothed`` (they smooth into the density's border).
     """
     s = settings
     notes: list[str] = []
@@ -229,6 +232,10 @@ def hotspot_stage(
             f"{outside:,} incidents fall in cells whose centre lies outside the study area (or off the grid) "
             "and are not counted in cells"
         )
+    # the incidents analysed: those in the study area's cells (the cells' counts); the others only smooth
+    # into the border of the density, and neither cluster, name places nor fit the automatic bandwidth
+    inside = grid.in_area(xy)
+    analysed = chosen if inside.all() else chosen.iloc[np.flatnonzero(inside)]
     step("kernel density", 0.2)
     density = kde(xy, grid, bandwidth=s.bandwidth, kernel=s.kernel, bandwidth_rule=s.bandwidth_rule)
     notes += [n for n in density.notes if n not in notes]
@@ -240,7 +247,7 @@ def hotspot_stage(
     locations = chosen["location"].to_numpy() if "location" in getattr(chosen, "columns", ()) else None
     notes += [n for n in (small_areas_note(areas), one_point_areas_note(areas, xy, locations), broad_areas_note(areas)) if n]
     step("done", 1.0)
-    return HotspotStage(s, chosen, grid, counts, density, gi, areas, tuple(notes))
+    return HotspotStage(s, analysed, grid, counts, density, gi, areas, tuple(notes), None if analysed is chosen else chosen)
 
 
 def _period_points(incidents: gpd.GeoDataFrame, s: Settings) -> tuple[Any, Any, Any, Any]:
@@ -456,7 +463,8 @@ def point_clusters(incidents: gpd.GeoDataFrame, settings: Settings) -> Any:
     Parameters
     ----------
     incidents : GeoDataFrame
-        The hotspot period's incidents (EPSG:27700 metres).
+        The incidents analysed (EPSG:27700 metres): a :class:`~hotspots.analysis.HotspotStage`'s ``incidents``,
+        those of the hotspot period in the study area's cells, so that no cluster lies outside the study area.
     settings : Settings
         ``cluster_method``, ``eps`` (metres), ``min_samples`` and ``seed`` are read.
     """
@@ -525,6 +533,7 @@ def assemble_analysis(
         tasks=tasks,
         study_area=study_area,
         notes=tuple(out),
+        smoothed=stage.smoothed,
         all_incidents=all_incidents,
     )
 

@@ -27,8 +27,9 @@ HOTSPOT_SETTINGS = (
 CHANGE_SETTINGS = ("before", "after", "scheme_start", "alpha", "fdr", "same_months", "missing_months")
 #: the displacement rings (:func:`ring_change`), besides the change's:
 DISPLACEMENT_SETTINGS = ("ring_m",)
-#: point clusters (:func:`hotspots.clustering.clusters` on the analysis period's incidents):
-CLUSTER_SETTINGS = ("period", "cluster_method", "eps", "min_samples", "seed")
+#: point clusters (:func:`hotspots.clustering.clusters` on the incidents analysed: the hotspot stage's, those of the
+#: analysis period in the study area's cells, which its grid decides), besides the hotspot stage's:
+CLUSTER_SETTINGS = HOTSPOT_SETTINGS + ("cluster_method", "eps", "min_samples")
 #: referral linkage (:func:`hotspots.linkage.link_referrals`) and the scheme's protected
 #: figures, besides the hotspot stage's:
 LINKAGE_SETTINGS = ("near_m", "threshold", "unsafe_threshold")

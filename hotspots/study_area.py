@@ -164,9 +164,12 @@ def automatic_study_area(incidents: gpd.GeoDataFrame) -> StudyAreaChoice:
     least :data:`AUTO_AREA_SHARE` of the incidents fall inside it (the demo, and Derbyshire's own
     files); for any other data, the footprint of the incidents (:func:`hotspots.footprint.data_footprint`:
     where they are, generalised, with a 1 km margin, leaving out outlying strays, which are
-    counted and announced). This is the one place to change the rule.
+    counted and announced). For a force whose ground is a network, not an area
+    (:func:`hotspots.forces.network_force`: British Transport Police), no incident is a stray: the
+    footprint keeps every one, and says why. This is the one place to change the rule.
     """
     from .footprint import data_footprint
+    from .forces import network_force
     from .gazetteer import default_study_area
 
     area = default_study_area()
@@ -179,7 +182,8 @@ def automatic_study_area(incidents: gpd.GeoDataFrame) -> StudyAreaChoice:
             "give a boundary, or choose none, to change it)",
             {"source": "built-in Derbyshire force-area outline (approximate)", "share_of_incidents_inside": round(share, 4)},
         )
-    fp = data_footprint(incidents)
+    network = network_force(incidents)
+    fp = data_footprint(incidents, network=network.name if network is not None else "")
     return StudyAreaChoice(fp.to_geodataframe(), "footprint", fp.describe(), fp.record())
 
 

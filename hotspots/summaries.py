@@ -87,11 +87,14 @@ class Headline:
     period: str = ""
 
     def incidents_help(self) -> str:
-        """What the incidents figure counts: the hotspot period's incidents, not every one loaded, when a period is set."""
+        """What the incidents figure counts: the hotspot period's incidents in the study area (its cells), not every one
+        loaded, when a period is set; the command line's "incidents analysed" is the same figure."""
+        where = " in the study area's cells (those outside it are counted in the Analyst tab's notes)"
         if self.period:
             return (f"Incidents the hotspots were computed from: those of the hotspot period, {self.period} (the Hotspot "
-                    "period slider), not every incident loaded.")
-        return "Incidents the hotspots were computed from: every month of the data (the Hotspot period slider's whole range)."
+                    f"period slider),{where}, not every incident loaded.")
+        return (f"Incidents the hotspots were computed from: every month of the data (the Hotspot period slider's whole "
+                f"range),{where}.")
 
 
 def headline(stage: HotspotStage) -> Headline:

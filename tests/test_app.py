@@ -103,7 +103,10 @@ def test_app_and_cli_agree_on_the_demo_with_default_settings(demo):
 def test_app_runs_on_demo_data(demo):
     at = run_app()
     stage = hotspot_stage(demo.incidents, STREET, demo.study_area)
-    assert metric(at, "Incidents analysed") == f"{len(demo.incidents):,}"
+    # the incidents analysed: those in the study area's cells (the command line's figure), not every one loaded
+    assert metric(at, "Incidents analysed") == f"{len(stage.incidents):,}"
+    p = stage.counts.params
+    assert len(stage.incidents) + p["points_outside_area"] + p["points_off_grid"] == len(demo.incidents) > len(stage.incidents)
     assert metric(at, "Hotspot areas") == f"{stage.areas.n_areas:,}"
     assert metric(at, "Incidents in hotspots") == f"{stage.hot_share:.1%}"
     assert metric(at, "Cell size") == "250 m"
@@ -428,9 +431,15 @@ def test_scheme_start_sets_the_periods_as_the_command_line_does(demo):
 
 
 def test_point_clusters_on_the_map_and_in_the_analyst_tab(demo):
+    from hotspots.app_support import cached as c
     from hotspots.clustering import clusters
 
-    ref = clusters(demo.incidents, "dbscan", eps=150.0, min_samples=20, seed=0)
+    # the clusters of the incidents analysed (in the study area's cells), as the command line's (with every widget at
+    # its default the app's settings are the bundle's defaults; run_app sets 250 m cells)
+    bundle = c.demo_data(0)
+    analysed = c.stage(bundle, bundle.defaults.replace(cell_size=250.0).only(*c.HOT)).incidents
+    assert len(analysed) < len(bundle.incidents)  # the demo's incidents beyond the Derbyshire outline are not analysed
+    ref = clusters(analysed, "dbscan", eps=150.0, min_samples=20, seed=0)
     at = run_app()
     at.toggle(key="show_clusters").set_value(True).run()
     check(at)
@@ -520,7 +529,8 @@ def test_use_the_demo_data_again_with_the_files_still_in_the_boxes(demo):
     assert metric(at, "Incidents analysed") == "3,000"
     at.button(key="use_demo").click().run()
     check(at)
-    assert metric(at, "Incidents analysed") == f"{len(demo.incidents):,}"
+    analysed = hotspot_stage(demo.incidents, STREET, demo.study_area).incidents  # in the study area's cells
+    assert metric(at, "Incidents analysed") == f"{len(analysed):,}"
     assert any("demo" in c.value for c in at.sidebar.caption)
     at.file_uploader(key="up_incidents").set_value([]).run()
     at.file_uploader(key="up_incidents").set_value(("x.csv", data, "text/csv")).run()

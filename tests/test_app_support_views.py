@@ -270,7 +270,8 @@ def test_headline_and_change_metrics(demo):
     part = hotspot_stage(demo.incidents, s.replace(period=("2023-01", "2023-06")), demo.study_area)
     card = views.headline_metrics(headline(part), None)[0]
     assert card.value == f"{len(part.incidents):,}" and len(part.incidents) < len(stage.incidents)
-    assert "the hotspot period, Jan 2023 – Jun 2023 (the Hotspot period slider), not every incident loaded" in card.help
+    assert "the hotspot period, Jan 2023 – Jun 2023 (the Hotspot period slider), in the study area's cells" in card.help
+    assert "not every incident loaded" in card.help and "in the study area's cells" in cards[0].help
     cells, _ = cell_change(demo.incidents, stage.grid, s)
     m = views.change_metrics(cells)
     assert [x.label for x in m] == ["Before (study area)", "After (study area)", "Cells with a significant fall",

@@ -579,3 +579,21 @@ def test_table_widths_give_the_place_what_the_numbers_leave():
     assert all(x < 1.0 for i, x in enumerate(w) if i != 1)  # each number column as wide as its widest cell
     # too narrow a panel to size by content: the shares as given
     assert table_widths(fig, header, rows, 6.8, 1.0, 1, fallback=[0.45, 1.9, 1.1, 1.0]) == [0.45, 1.9, 1.1, 1.0]
+
+
+def test_a_network_forces_map_tries_its_towns_by_population_not_by_its_incidents(wide, monkeypatch):
+    """British Transport Police's national map (tester) labelled Brent its biggest city and left London out: London's
+    64 incidents within 1 km of its point are few for 9 million people, as a network's incidents gather at stations.
+    The same data named as a network force's: every town is a candidate, at its own population."""
+    import dataclasses
+
+    _fake_towns(monkeypatch)
+    btp = dataclasses.replace(wide, incidents=wide.incidents.assign(force="British Transport Police"))
+    ctx = DrawContext(btp, new_figure((5, 5), 50), 1.0, shapely.box(400_000, 300_000, 460_000, 315_000), None)
+    cand = label_candidates(ctx).set_index("name")
+    assert set(cand.index) == set(SPOTS) | {INFLATED[0], ACROSS[0]}
+    assert cand.loc[ACROSS[0], "population"] == ACROSS[2] and bool(cand.loc[ACROSS[0], "big"])
+    assert list(cand.index[:2]) == [ACROSS[0], INFLATED[0]]  # the largest first, after none naming an area is dropped
+    # an area force's data: the same towns judged by their incidents (as before)
+    area_force = DrawContext(wide, new_figure((5, 5), 50), 1.0, shapely.box(400_000, 300_000, 460_000, 315_000), None)
+    assert ACROSS[0] not in set(label_candidates(area_force)["name"])

@@ -534,3 +534,29 @@ def test_the_bandwidth_warning_names_the_flags_on_the_command_line():
     assert bandwidth_under_cell_size(100, 250).endswith("Use a larger `bandwidth` or a smaller `cell_size`.")
     with argument_names({"bandwidth": "--bandwidth", "cell_size": "--cell-size"}):
         assert bandwidth_under_cell_size(100, 250).endswith("Use a larger `--bandwidth` or a smaller `--cell-size`.")
+
+
+def test_the_automatic_bandwidth_is_fitted_to_the_points_in_the_study_area():
+    """A town's study area in a county's files: the rule is fitted to the points in the study area's cells (those
+    counted), not to the county's spread; the points beyond still smooth into the border."""
+    rng = np.random.default_rng(1)
+    town = rng.normal([X0 + 2_000, Y0 + 2_000], 500, (300, 2))
+    county = rng.uniform([X0 - 40_000, Y0 - 40_000], [X0 + 40_000, Y0 + 40_000], (700, 2))
+    grid = Grid.from_bounds((X0, Y0, X0 + 4_000, Y0 + 4_000), 100.0)
+    mask = np.zeros(grid.shape, dtype=bool)
+    mask[5:35, 5:35] = True  # the middle 3 km: the whole town, none of the county's points near it
+    grid = grid.with_mask(mask)
+    xy = np.vstack([town, county])
+    inside = grid.in_area(xy)
+    res = kde(xy, grid)
+    assert res.bandwidth_m == pytest.approx(bandwidth_arcgis(xy[inside]))
+    assert bandwidth_arcgis(xy) > 10 * res.bandwidth_m
+    said = f"fitted to the {int(inside.sum()):,} point(s) in the study area's cells, not those beyond"
+    assert any(said in n for n in res.notes) and res.bandwidth_m > grid.cell_size
+    # a given bandwidth is not fitted; the points beyond still count near the border
+    fixed = kde(xy, grid, bandwidth=res.bandwidth_m)
+    alone = kde(xy[inside], grid, bandwidth=res.bandwidth_m)
+    assert np.allclose(res.values, fixed.values, equal_nan=True) and not np.allclose(fixed.values, alone.values, equal_nan=True)
+    # without a mask or points beyond, the rule sees every point, as before
+    whole = Grid.from_bounds((X0, Y0, X0 + 4_000, Y0 + 4_000), 100.0)
+    assert kde(town, whole).bandwidth_m == pytest.approx(bandwidth_arcgis(town))

@@ -952,7 +952,9 @@ def test_change_map_names_the_months_left_out_and_the_incidents_outside_the_stud
     assert "Change: Jul 2023 – Jun 2024 vs Jul 2022 – Jun 2023 (11 of 12 months counted; left out: Mar 2023, " in shown
     outside = an.counts.params.get("points_off_grid", 0) + an.counts.params.get("points_outside_area", 0)
     assert outside > 0  # the demo's incidents beyond the Derbyshire outline
-    said = f"{len(an.incidents):,} incidents ({outside:,} outside the study area, in no cell)"
+    # the incidents analysed are those in the study area's cells; the others are said beside them
+    assert len(an.incidents) + outside == len(d.incidents)
+    said = f"{len(an.incidents):,} incidents ({outside:,} more outside the study area, in no cell)"
     assert an.incidents_text() == said and said in shown and an.caption().startswith(said + "; ")
 
 

@@ -243,3 +243,19 @@ def test_square_groups_on_the_squares_agree_with_the_polygons():
     assert fast.groups is None and len(exact.groups) == len(fast.keep) == 3  # the two towns are linked
     np.testing.assert_array_equal(fast.outlying, exact.outlying)
     assert int(counts[fast.outlying].sum()) == 5
+
+
+def test_a_network_forces_far_groups_are_kept_and_no_boundary_file_is_advised():
+    """British Transport Police (tester): 165 incidents at real stations (Gloucester, Barnsley, King's Lynn: 3-4 each)
+    were left out as strays, and a boundary file that cannot exist was advised. A network keeps every group."""
+    rng = np.random.default_rng(4)
+    xy = np.vstack([town(rng, [530_000, 180_000], 2_000, 900)] + [town(rng, [400_000 + 30_000 * k, 300_000], 50, 3)
+                                                                   for k in range(4)])
+    area = data_footprint(xy, crs=27700)
+    assert area.n_outside == 12 and "give a boundary file" in area.describe()
+    net = data_footprint(xy, crs=27700, network="British Transport Police")
+    assert net.n_outside == 0 and net.n_inside == len(xy) and net.groups_left_out == 0 and net.groups_kept == 5
+    text = net.describe()
+    assert "boundary file to use" not in text and "left out" not in text
+    assert "British Transport Police polices a network (railways and stations), not an area" in text
+    assert "holding 912 of 912 incidents (100.00%)" in text and net.record()["network_force"] == "British Transport Police"

@@ -153,3 +153,17 @@ def test_forces_far_apart_are_warned_of_and_neighbours_are_not():
     # missing names (police.uk rows with an empty 'Falls within') are no force
     blank = pd.concat([one, _forces_at({"": gwent}), _forces_at({"Gwent Police": gwent}).assign(force=pd.NA)], ignore_index=True)
     assert far_apart_forces(blank) == ""
+
+
+def test_a_network_force_is_told_from_the_files_or_the_name_given():
+    from hotspots.forces import NETWORK_FORCES, network_force
+
+    assert NETWORK_FORCES == {"btp"} and set(NETWORK_FORCES) <= set(FORCES)
+    btp = network_force(pd.DataFrame({"force": ["British Transport Police"] * 4}))
+    assert btp is not None and btp.id == "btp" and btp.name == "British Transport Police"
+    given = pd.DataFrame({"force": ["British Transport Police"], "force_source": ["given"]})
+    assert network_force(given).id == "btp"
+    assert network_force(pd.DataFrame({"force": ["Dorset Police"] * 4})) is None
+    assert network_force(pd.DataFrame({"x": [1]})) is None
+    # a mix in which no force holds 90% is no network force's data
+    assert network_force(pd.DataFrame({"force": ["British Transport Police"] * 5 + ["Kent Police"] * 5})) is None

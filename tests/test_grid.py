@@ -623,3 +623,16 @@ def test_cells_too_large_for_the_study_area_say_so():
         Grid.from_bounds((0, 0, 19_999, 19_999), 10_000, mask=area)
     with pytest.raises(ParameterError, match="leaves no cell inside"):
         Grid.from_bounds((0, 0, 19_999, 19_999), 10_000, mask=shapely.box(50_000, 50_000, 60_000, 60_000))
+
+
+def test_in_area_is_the_rule_count_counts_by():
+    """Grid.in_area: on the grid and in a study-area cell (by the cell's centre); the points count() counts, no others."""
+    mask = np.array([[True, False], [True, True]])  # row 0 north: the north-east cell is outside
+    g = Grid(0.0, 200.0, 100.0, 2, 2, BNG, mask)
+    xy = np.array([[50.0, 150.0], [150.0, 150.0], [150.0, 50.0], [250.0, 50.0], [0.0, 0.0], [199.9, 199.9]])
+    inside = g.in_area(xy)
+    assert inside.tolist() == [True, False, True, False, True, False]
+    c = count(xy, g)
+    assert int(np.nansum(c.values)) == int(inside.sum()) == 3
+    assert c.params["points_off_grid"] + c.params["points_outside_area"] == int((~inside).sum())
+    assert Grid(0.0, 200.0, 100.0, 2, 2, BNG).in_area(xy).tolist() == [True, True, True, False, True, True]

@@ -892,3 +892,71 @@ def test_choose_category_says_how_many_rows_of_the_chosen_categories_had_no_loca
     assert choose_category(inc, "all", report=report).note == ""  # every category: the load line says it
     assert choose_category(inc, ["public order"]).note == "kept the 3 incidents of 5 in 'Public order'"  # no report
     assert location_drops_text(LoadReport("f", 5, 5), ["Public order"], 3) == ""
+
+
+def test_a_boundary_keeps_everything_to_the_incidents_inside_it():
+    """Bournemouth's 3 km circle in Dorset's files (tester): clusters came from the whole county (95, named
+    "..., Bournemouth" in Portland and Weymouth), the bandwidth from the county's spread (2,150 m, not 222 m), and the
+    app and the command line counted "incidents analysed" differently. A tight town inside a circle and a spread town
+    30 km away: only the town inside is analysed, clustered and fitted; the other only smooths into the border."""
+    from hotspots.bandwidth import auto_bandwidth
+    from hotspots.commands.analyse import summary_lines
+    from hotspots.density import kde
+    from hotspots.summaries import headline
+
+    rng = np.random.default_rng(3)
+    town = np.vstack([(400_000.0, 300_000.0) + rng.normal(0, 300, (500, 2)),
+                      (401_500.0, 300_000.0) + rng.normal(0, 60, (100, 2))])
+    far = (430_000.0, 300_000.0) + rng.normal(0, 3_000, (900, 2))
+    near_edge = np.array([[403_020.0, 300_010.0]] * 4)  # just outside the circle (its cell too): smooths into its border
+    inc = points(np.vstack([town, far, near_edge]))
+    circle = gpd.GeoDataFrame(geometry=[shapely.Point(400_000, 300_000).buffer(3_000)], crs=27700)
+    s = Settings(cell_size=100.0, distance=300.0, cluster_method="dbscan", eps=100.0, min_samples=15)
+    an = analyse(inc, settings=s, study_area=circle)
+
+    xy = points_xy(an.incidents, an.grid.crs)
+    assert an.grid.in_area(xy).all() and len(an.incidents) + an.incidents_outside() == len(inc)
+    assert len(an.incidents) == 600 == headline(an).incidents == int(np.nansum(an.counts.values))
+    assert len(an.density_points()) == len(inc) == len(an.smoothed)
+    # the clusters: the town's two, none 30 km away
+    assert an.clusters.n_clusters >= 1
+    assert an.clusters.polygons.intersects(circle.geometry.iloc[0]).all()
+    assert int(an.clusters.polygons["n_points"].sum()) <= 600
+    # the bandwidth: ArcGIS's rule on the incidents analysed, not on the county's spread
+    own, _ = auto_bandwidth(xy, None, rule="arcgis", kernel="quartic")
+    every, _ = auto_bandwidth(points_xy(inc, an.grid.crs), None, rule="arcgis", kernel="quartic")
+    assert an.density.bandwidth_m == pytest.approx(max(own, 100.0)) and every > 5 * own
+    assert any("fitted to the 600 point(s) in the study area's cells" in n for n in an.notes)
+    # the points beyond still smooth into the border (as ArcGIS's mask does): the density is theirs too
+    alone = kde(an.incidents, an.grid, bandwidth=float(an.density.bandwidth_m))
+    assert np.nanmax(np.abs(an.density.values - alone.values)) > 0
+    # one figure for the command line and the app (summaries.headline), and the rest said beside it
+    line = next(x for x in summary_lines(an) if "incidents analysed" in x)
+    assert line.startswith("  incidents analysed: 600 (") and f"; {len(inc) - 600:,} more outside the study area" in line
+    assert an.incidents_text() == f"600 incidents ({len(inc) - 600:,} more outside the study area, in no cell)"
+    assert an.parameters()["used"]["incidents"] == 600
+
+
+def test_app_and_cli_count_the_same_incidents_analysed_and_clusters_with_a_boundary(demo, tmp_path):
+    """in/wilts_swap (tester): the app's card said 8,377 incidents analysed, the command line 8,373 and 4 more outside
+    the study area. One figure now (summaries.headline of the stage's incidents), and one set of clusters."""
+    pytest.importorskip("streamlit")
+    from hotspots.app_support import cached as c
+    from hotspots.commands.analyse import summary_lines
+    from hotspots.pipeline import CLUSTER_SETTINGS
+    from hotspots.summaries import headline
+
+    inc = demo.incidents
+    centre = shapely.Point(435_300, 336_300)
+    sel = inc[(inc.geometry.distance(centre) < 8_000) & (inc["month"] >= "2024-01-01") & (inc["month"] < "2025-01-01")]
+    circle = gpd.GeoDataFrame(geometry=[centre.buffer(4_000)], crs=27700)
+    csv, geo = _write_inputs(tmp_path, sel, circle)
+    _, cli = _cli(csv, geo, tmp_path / "out", "--cluster-method", "dbscan")
+    bundle, app = _app(csv, geo)
+    n = headline(cli).incidents
+    assert n == headline(app).incidents == len(cli.incidents) == int(np.nansum(cli.counts.values))
+    assert 0 < n < len(sel) and cli.incidents_outside() == len(sel) - n
+    assert any(line.startswith(f"  incidents analysed: {n:,} (") for line in summary_lines(cli))
+    shown = c.clusters(bundle, bundle.defaults.only(*CLUSTER_SETTINGS))
+    assert shown.n_clusters == cli.clusters.n_clusters > 0
+    assert shown.polygons.intersects(circle.geometry.iloc[0]).all() and cli.clusters.polygons.intersects(circle.union_all()).all()

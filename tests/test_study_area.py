@@ -155,3 +155,20 @@ def test_the_builtin_outline_asked_for_is_checked_as_a_boundary_file_is(demo):
     assert "(as asked; 0.3% of incidents inside); warning: only 1 of 301 incidents (0.33%) lie inside it" in c.note
     c = choose_study_area(derby, "default")
     assert c.note == "study area: the built-in Derbyshire outline (as asked; 100.0% of incidents inside)"
+
+
+def test_a_network_forces_footprint_keeps_every_incident_and_says_why():
+    """British Transport Police's incidents at stations far from the rest are its own, not strays: the automatic
+    study area keeps them, says why, and advises no force-area boundary (BTP has none)."""
+    rng = np.random.default_rng(7)
+    xy = np.vstack([rng.normal([530_000, 180_000], 2_000, (900, 2))] + [rng.normal([400_000 + 30_000 * k, 300_000], 50, (3, 2))
+                                                                       for k in range(4)])
+    inc = points(xy)
+    area_force = choose_study_area(inc.assign(force="Kent Police"))
+    assert area_force.record["incidents_outside"] == 12 and "give a boundary file" in area_force.note
+    network = choose_study_area(inc.assign(force="British Transport Police"))
+    assert network.source == "footprint" and network.record["incidents_outside"] == 0
+    assert network.record["network_force"] == "British Transport Police"
+    assert "polices a network" in network.note and "boundary file to use" not in network.note
+    geom = network.area.geometry.iloc[0]
+    assert shapely.contains_xy(geom, xy[:, 0], xy[:, 1]).all()

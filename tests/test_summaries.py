@@ -309,3 +309,12 @@ def test_counts_are_said_per_day_and_changes_as_per_day_with_the_days_named():
     assert per_day_note(181, 184) == "changes compare incidents per day, as the periods differ in length (181 and 184 days)"
     assert per_day_note(365.0, 365.0) == "changes compare incidents per day (both periods 365 days)"
     assert per_day_note(181.5, 184) == "changes compare incidents per day, as the periods differ in length (181.5 and 184 days)"
+
+
+def test_the_incidents_card_says_they_are_those_in_the_study_area():
+    from hotspots.summaries import Headline
+
+    whole = Headline(600, 1, 0.5, 1.0, 100.0).incidents_help()
+    part = Headline(600, 1, 0.5, 1.0, 100.0, "Jan 2025 – Jun 2025").incidents_help()
+    assert "in the study area's cells" in whole and "every month of the data" in whole
+    assert "in the study area's cells" in part and "Jan 2025 – Jun 2025" in part and "not every incident loaded" in part

@@ -227,8 +227,8 @@ def change_table(bundle: DataBundle, s: Settings) -> Any:
 def clusters(bundle: DataBundle, s: Settings) -> Any:
     from ..pipeline import point_clusters
 
-    pts = filter_period(bundle.incidents, parse_period(s.period) if s.period else None)
-    return point_clusters(pts, s)  # None for cluster_method "none"
+    # the incidents analysed (the hotspot stage's: in the study area's cells), as the command line clusters
+    return point_clusters(stage(bundle, s.only(*HOT)).incidents, s)  # None for cluster_method "none"
 
 
 def analysis_layers(bundle: DataBundle, s: Settings, snap_m: float | None, show_clusters: bool) -> tuple[DrawnLayer, ...]:

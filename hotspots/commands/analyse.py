@@ -120,7 +120,8 @@ def add_analysis_arguments(p: argparse.ArgumentParser) -> None:
         metavar="F",
         help="boundary file (e.g. from `hotspots fetch boundary`), 'default' (built-in Derbyshire outline) or 'none'; "
         f"default: the Derbyshire outline when at least {AUTO_AREA_SHARE * 100:.0f}%% of incidents fall inside "
-        "it, else the footprint of the incidents (strays left out, counted and announced)",
+        "it, else the footprint of the incidents (strays left out, counted and announced; none for British Transport "
+        "Police, whose ground is a network of railways, not an area)",
     )
     g.add_argument(
         "--force",
@@ -474,7 +475,7 @@ def trend_word(pattern: Any) -> str:
 def summary_lines(analysis: Any, inputs: Inputs | None = None, *, top: int = 5) -> list[str]:
     """The end-of-run summary (suppressed person-level figures only)."""
     from ..export._common import area_summary, column_periods, period_range_text, period_text
-    from ..summaries import per_day_note
+    from ..summaries import headline, per_day_note
 
     an = analysis
     g = an.grid
@@ -484,7 +485,8 @@ def summary_lines(analysis: Any, inputs: Inputs | None = None, *, top: int = 5) 
     months = period_text(an.incidents) or "no dates"  # no `month` or `occurred` column: not "432 ()"
     outside = an.incidents_outside()  # a boundary can leave most of the force's incidents out: not "analysed"
     more = f"; {outside:,} more outside the study area (in no cell, not analysed)" if outside else ""
-    lines.append(f"  incidents analysed: {len(an.incidents) - outside:,} ({months}){more}")
+    # the app's "Incidents analysed" card: the same library figure (summaries.headline)
+    lines.append(f"  incidents analysed: {headline(an).incidents:,} ({months}){more}")
     shape = f"{g.n_rows:,} rows x {g.n_cols:,} columns"  # "178 x 124 cells" left the reader to guess which is which
     lines.append(f"  grid: {shape} of {g.cell_size:,g} m cells ({g.n_cells:,} in the study area)")
     lines.append(f"  method: {an.caption()}")

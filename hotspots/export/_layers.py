@@ -99,12 +99,13 @@ def display_lattice_quiet(bandwidth: float, cell_size: float) -> Iterator[None]:
 
 
 def density_values(analysis: Any, points: Any, grid: Grid | None) -> tuple[np.ndarray, Grid]:
-    """Kernel density (incidents per km²) of ``points`` on ``grid`` with the analysis's kernel and bandwidth."""
+    """Kernel density (incidents per km²) of ``points`` on ``grid`` with the analysis's kernel and bandwidth
+    (the hotspot period's: ``analysis.density_points()``, the points its density was smoothed from)."""
     from ..density import kde
 
     d = analysis.density
     target = grid if grid is not None else analysis.grid
-    if grid is None and points is analysis.incidents:
+    if grid is None and points is analysis.density_points():
         return np.asarray(d.values, dtype=float), target
     if len(points) == 0:
         return np.where(target.active, 0.0, np.nan), target
@@ -238,7 +239,7 @@ def draw_layer(ctx: DrawContext, ax: Any, layer: str, display_cell_m: Any, suppr
     info: dict[str, Any] = {"kind": layer}
     if layer == "density":
         dgrid = display_grid(an, display_cell_m, ctx.area_geom)
-        values, grid = density_values(an, an.incidents, dgrid)
+        values, grid = density_values(an, an.density_points(), dgrid)
         if dgrid is not None:
             ctx.notes.append(
                 f"density drawn on a {dgrid.cell_size:g} m display lattice (same kernel and bandwidth as the analysis)"

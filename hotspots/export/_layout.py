@@ -528,12 +528,17 @@ def label_candidates(ctx: DrawContext) -> gpd.GeoDataFrame:
     of it is not labelled (a town across the force border inside the data's footprint: Bexley, a
     London borough, beside Dartford in Kent's data), and one with under a quarter of it counts as
     large as those incidents would make it (GeoNames' 125,370 people for Saint Peters, a village
-    of Broadstairs, are Thanet's). Computed once per figure.
+    of Broadstairs, are Thanet's). Not for a force that polices a network (:func:`hotspots.forces.network_force`:
+    British Transport Police): its incidents gather at stations, not where people live, so the check would judge
+    towns by their stations (it left London out of BTP's national map, 64 incidents within 1 km of its point
+    against 9 million residents, and labelled Brent the biggest city); their towns are tried by population.
+    Computed once per figure.
     """
     if ctx.towns is not None:
         return ctx.towns
     from scipy.spatial import cKDTree
 
+    from ..forces import network_force
     from ..places import is_demo_data, label_towns
     from ._common import area_places
 
@@ -546,7 +551,7 @@ def label_candidates(ctx: DrawContext) -> gpd.GeoDataFrame:
     t = t[shapely.contains_xy(ctx.area_geom.buffer(500.0), x, y)].copy()
     pop = t["population"].to_numpy(dtype=float) if "population" in t else np.zeros(len(t))
     pop = np.where(np.isfinite(pop) & (pop > 0), pop, 500.0)
-    if not demo and len(t) and len(an.incidents):
+    if not demo and len(t) and len(an.incidents) and network_force(an.incidents) is None:
         xy = shapely.get_coordinates(an.incidents.to_crs(an.grid.crs).geometry.values)
         near = np.array([len(i) for i in cKDTree(xy).query_ball_point(
             np.column_stack([t.geometry.x.to_numpy(), t.geometry.y.to_numpy()]), TOWN_CHECK_M)], dtype=float)

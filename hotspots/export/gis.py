@@ -624,7 +624,7 @@ def parameters_record(
     pub = _publication(an, threshold, snap_m)
     rec["inputs"] = {k: _input_record(k, v, pub) for k, v in (inputs or {}).items() if v is not None}
     res: dict[str, Any] = {
-        "incidents_analysed": int(len(an.incidents)),  # as loaded for the analysis; those in no cell counted next
+        "incidents_analysed": int(len(an.incidents)),  # in the study area's cells (HotspotStage.incidents); the others next
         "incidents_outside_study_area": an.incidents_outside(),
         "cells_in_study_area": int(an.grid.n_cells),
         "hotspot_areas": int(an.areas.n_areas),

@@ -219,7 +219,7 @@ def analysis_rasters(stage: Any, *, display_cell_m: Any = "auto") -> dict[str, A
 
     g = stage.grid
     dgrid = display_grid(stage, display_cell_m, None)
-    dens, dg = density_values(stage, stage.incidents, dgrid)
+    dens, dg = density_values(stage, stage.density_points(), dgrid)
     dens = np.asarray(dens, dtype=float)
     if dgrid is not None:  # inside where the lattice cell's centre is in a study-area cell of the analysis
         rows, cols, on = g.cell_of(dg.centres())
