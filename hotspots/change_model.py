@@ -47,6 +47,7 @@ from .change_reference import (  # (re-exported: the tests' reference distributi
     mixture_minimum_detectable_fall,
     no_change_variance,
 )
+from .changed_unit import single_changed_unit
 from .count_tests import overdispersed_rate_interval, overdispersed_rate_test
 from .dispersion import (
     FINER_TAU2_CHECK_ALPHA,
@@ -65,7 +66,6 @@ from .dispersion import (
     fit_seasonal,
     heterogeneity_p,
     month_lengths,
-    single_changed_unit,
     tau2_basis,
     tau2_confidence_draws,
     tau2_too_large_p,

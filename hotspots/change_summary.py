@@ -81,7 +81,14 @@ from .change_reference import (
     t_mixture,
 )
 from .dispersion import TAU2_SOURCES
-from .month_shocks import SEASON_MODELS, MonthShocks, panel_month_shocks, share_shocks
+from .month_shocks import (
+    SEASON_MODELS,
+    SHARE_NOT_ESTIMATED_NOTE,
+    SHOCKS_NOT_ESTIMATED_NOTE,
+    MonthShocks,
+    panel_month_shocks,
+    share_shocks,
+)
 from .period_split import DATES_NOTE_START, period_months_text
 from .periods import selection_shares, selection_treats_alike, short_period_text
 from .style import p_text, ratio_text
@@ -103,35 +110,6 @@ __all__ = [
     "group_shocks",
     "units_against_rest",
 ]
-
-#: The pooled summary's note when the study area's monthly totals are too few to estimate the
-#: month-to-month shocks they share (:mod:`hotspots.month_shocks`).
-SHOCKS_NOT_ESTIMATED_NOTE = (
-    "month-to-month variation shared by the whole study area (weather, holidays, events) could not be estimated: the "
-    "data hold too few months beyond the fitted levels and season; \"all hotspot areas\" and \"elsewhere\" leave it "
-    "out and may be too sure of a change (\"hotspots vs elsewhere\", where it cancels, is not affected)"
-)
-#: The pooled summary's note when the hotspot areas' monthly share of the study area's incidents
-#: holds too few months to estimate its shocks (:func:`group_shocks`).
-SHARE_NOT_ESTIMATED_NOTE = (
-    "month-to-month variation of the hotspot areas' share of the study area's incidents could not be estimated (too "
-    "few months beyond the periods' levels): \"hotspots vs elsewhere\" leaves it out and may be too sure of a change"
-)
-
-
-def _share_shocks_note(share: MonthShocks) -> str:
-    """Plain words for the hotspot areas' share shocks (:func:`group_shocks`) in the summary's notes."""
-    how = "beyond their period levels and season" if share.seasonal else (
-        "beyond their period levels (the share's season inside each period counts too: the rate ratios include it)"
-    )
-    size = (f"varies by {np.sqrt(share.variance):.1%} a month (log-odds) {how}" if share.variance > 0
-            else f"varies no more than the places' own variation explains, {how}")
-    return (
-        f"the hotspot areas' share of the study area's incidents {size}, estimated from {share.months} monthly totals "
-        f"({share.df} degrees of freedom); such shocks, shared by the hotspot areas but not by elsewhere, do not cancel in "
-        "\"hotspots vs elsewhere\": it includes them and averages over how large they could be"
-    )
-
 
 #: Short caveat beside the pooled rows (briefing image) when the periods cover different calendar
 #: months and the season could not be estimated (the change model's note starting ``"seasonality
@@ -720,7 +698,7 @@ def summarise_change(
     elif has_panel:
         notes.append(SHOCKS_NOT_ESTIMATED_NOTE)
     if share is not None and share.estimated:
-        notes.append(_share_shocks_note(share))
+        notes.append(share.describe_share())
     elif has_panel and hb + ha > 0:
         notes.append(SHARE_NOT_ESTIMATED_NOTE)
     # the pooled rows use the same tau2 estimates: the same caveat when they came from the

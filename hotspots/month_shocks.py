@@ -91,6 +91,21 @@ MIN_SHOCK_DF = 3
 ASSUMED_SHOCK_SD = (0.039, 0.067, 0.13)
 
 
+#: The pooled summary's note when the study area's monthly totals are too few to estimate the
+#: month-to-month shocks they share (:mod:`hotspots.month_shocks`).
+SHOCKS_NOT_ESTIMATED_NOTE = (
+    "month-to-month variation shared by the whole study area (weather, holidays, events) could not be estimated: the "
+    "data hold too few months beyond the fitted levels and season; \"all hotspot areas\" and \"elsewhere\" leave it "
+    "out and may be too sure of a change (\"hotspots vs elsewhere\", where it cancels, is not affected)"
+)
+#: The pooled summary's note when the hotspot areas' monthly share of the study area's incidents
+#: holds too few months to estimate its shocks (:func:`group_shocks`).
+SHARE_NOT_ESTIMATED_NOTE = (
+    "month-to-month variation of the hotspot areas' share of the study area's incidents could not be estimated (too "
+    "few months beyond the periods' levels): \"hotspots vs elsewhere\" leaves it out and may be too sure of a change"
+)
+
+
 @dataclass(frozen=True)
 class MonthShocks:
     """The shared month-to-month variance of a study area's monthly totals.
@@ -149,6 +164,20 @@ class MonthShocks:
             "months": self.months, "df": self.df, "season": self.season, "seasonal": self.seasonal,
             "log_ratio_variance": self.variance * self.log_ratio_share(), "assumed": self.assumed,
         }
+
+    def describe_share(self) -> str:
+        """Plain words for a group's share shocks (:func:`hotspots.change_summary.group_shocks`: the hotspot
+        areas' share of the study area's incidents) in the pooled summary's notes."""
+        how = "beyond their period levels and season" if self.seasonal else (
+            "beyond their period levels (the share's season inside each period counts too: the rate ratios include it)"
+        )
+        size = (f"varies by {np.sqrt(self.variance):.1%} a month (log-odds) {how}" if self.variance > 0
+                else f"varies no more than the places' own variation explains, {how}")
+        return (
+            f"the hotspot areas' share of the study area's incidents {size}, estimated from {self.months} monthly totals "
+            f"({self.df} degrees of freedom); such shocks, shared by the hotspot areas but not by elsewhere, do not cancel "
+            "in \"hotspots vs elsewhere\": it includes them and averages over how large they could be"
+        )
 
     def describe(self) -> str:
         """Plain words for the pooled summary's notes."""
