@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import math
+import shlex
 import sys
 import time
 from collections.abc import Callable
@@ -365,7 +366,7 @@ def load_inputs(args: argparse.Namespace, say: Callable[[str], None]) -> Inputs:
         out.incidents = loaded.data
         out.records["incidents"] = loaded
     if args.referrals:
-        from ..io import unrecognised_outcomes_text
+        from ..io import date_order_warning, unrecognised_outcomes_text
 
         # a PrivacyError's fix names `--drop-identifying` itself (the flag is the alias of `allow_identifying`)
         ref = load_any(Path(args.referrals), kind="referrals", allow_identifying=args.drop_identifying or None)
@@ -374,9 +375,13 @@ def load_inputs(args: argparse.Namespace, say: Callable[[str], None]) -> Inputs:
         say(f"referrals  {ref.report.source}: loaded; rows read, kept and dropped are in the summary, protected as published")
         if caveat := unrecognised_outcomes_text(ref.report, threshold=getattr(args, "threshold", None)):
             say(f"  warning: {caveat}")
+        if order := date_order_warning(ref.report):  # no count in it: said here, as it changes every date read
+            say(f"  warning: {order}")
         if ref.report.warnings:  # they quote exact counts of rows (people): shown by the command for checking the file
+            # the same options as this run's load (a file with identifier columns is refused without them)
+            drop = "".join(f" --drop-identifying {shlex.quote(str(c))}" for c in args.drop_identifying or [])
             say(f"  {len(ref.report.warnings)} warning(s) about the file's values (e.g. values not recognised, kept as not "
-                f"recorded): see `hotspots load --kind referrals --report {args.referrals}`")
+                f"recorded): see `hotspots load --kind referrals --report{drop} {shlex.quote(str(args.referrals))}`")
         out.referrals = ref.data
         out.records["referrals"] = ref
     if args.tasks:
