@@ -273,11 +273,11 @@ def test_repeated_id_keeps_the_later_row_and_counts_rows_that_differ() -> None:
                                                                  "victim_satisfied", "first_time_entrant", "task_id",
                                                                  "longitude", "latitude"]].to_numpy()
     data, report = load_referrals(df)
-    assert report.dropped == {"duplicate id": 2}
-    assert report.examples["duplicate id"] == ["DataFrame:row 1", "DataFrame:row 2"]
+    # row 1 (A) differs from row 3: a repeated id; row 2 (B) is the same as row 4: an exact copy, not a person
+    assert report.dropped == {"duplicate row": 1, "duplicate id": 1}
+    assert report.examples == {"duplicate row": ["DataFrame:row 2"], "duplicate id": ["DataFrame:row 1"]}
     assert data.set_index("referral_id").loc["A", "outcome"] == "completed"  # the update, not the stale first row
-    # row 1 (A) differs from row 3; row 2 (B) is the same as row 4
-    assert any("1 row(s) of the 2 row(s) dropped as 'duplicate id' differ from the row kept for their `referral_id` (the later "
+    assert any("1 row(s) of the 1 row(s) dropped as 'duplicate id' differ from the row kept for their `referral_id` (the later "
                "one)" in w for w in report.warnings)
     # on screen, counts of people are protected: neither the 1 nor the 2 is shown exactly (the app's Data tab
     # showed "1 of the <5 row(s) ...")
@@ -447,3 +447,16 @@ def test_victim_satisfaction_words_are_recognised() -> None:
     assert any("'neither satisfied nor dissatisfied' in 1 row" in w for w in report.warnings)
     df["reoffended"] = ["re-offended", "did not reoffend", "yes", "no", "", "", "", ""]
     assert load_referrals(df).data["reoffended"].tolist()[:4] == [True, False, True, False]
+
+
+def test_blank_lines_and_lines_of_commas_are_both_empty_rows_read_and_dropped(tmp_path: Path) -> None:
+    """ref_messy.csv: a fully blank line was not counted in "read" while a ",,,," line was."""
+    df = good(3)
+    text = df.to_csv(index=False).splitlines()
+    text.insert(2, "")  # a blank line after the first row
+    text.insert(3, "," * (len(df.columns) - 1))  # a line of only commas
+    p = tmp_path / "r.csv"
+    p.write_text("\n".join(text) + "\n\n")  # a blank line at the end is the file's end, not a row
+    _, report = load_referrals(p)
+    assert (report.rows_read, report.rows_kept, report.dropped) == (5, 3, {"empty row": 2})
+    assert report.examples["empty row"] == ["r.csv:line 3", "r.csv:line 4"]

@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 import shapely
 
-from .._errors import CRSError, HotspotsError, InputError, ParameterError, SchemaError
+from .._errors import CRSError, HotspotsError, InputError, ParameterError
 from ..forces import far_apart_forces
 from ..report import MAX_EXAMPLES, LoadReport, ReportBuilder
 from ..validation import python_only, setting, shown
@@ -27,11 +27,9 @@ from ._common import (
     as_str,
     bad_values,
     content_keys,
-    day_month_order,
     derive_ids,
     empty_rows,
     norm_key,
-    parse_dates,
     study_area_geometry,
     text_column,
     to_float,
@@ -209,101 +207,6 @@ def _in_box(x: np.ndarray, y: np.ndarray) -> np.ndarray:
         return (x >= lo) & (x <= hi) & (y >= la) & (y <= lb)
 
 
-#: How the warning that a file's numeric dates were read month first begins (:func:`date_order`).
-MONTH_FIRST_WARNING = "dates read month first (US order, mm/dd/yyyy)"
-
-
-def date_order(table: Table, b: ReportBuilder, cols: Sequence[str]) -> bool:
-    """Whether the numeric dates (``10/03/2025``) of ``cols`` in ``table`` are month first (US), decided from the values.
-
-    One order for the file: a first number over 12 anywhere means day first (UK), a second number
-    over 12 means month first (US); with neither, day first (UK usage). Month first is said in a
-    warning naming the column and an example. Evidence both ways (in one column or across the
-    file's date columns) raises :class:`~hotspots.SchemaError` naming the columns and rows, as
-    either reading would silently swap the day and month of some rows.
-    """
-    orders = {c: day_month_order(table.frame[c]) for c in dict.fromkeys(cols)}
-    rows = np.asarray(table.row_numbers)
-
-    def where(mask: np.ndarray) -> str:
-        idx = np.flatnonzero(mask & b.alive)
-        shown_rows = ", ".join(str(int(r)) for r in rows[idx[:3]])
-        return f"{table.unit}s {shown_rows}{', ...' if len(idx) > 3 else ''}"
-
-    dm = [c for c, o in orders.items() if (o.day_first & b.alive).any()]
-    md = [c for c, o in orders.items() if (o.month_first & b.alive).any()]
-    if dm and md:
-        parts = [f"`{c}` day first (first number over 12) at {where(orders[c].day_first)}" for c in dm]
-        parts += [f"`{c}` month first (second number over 12) at {where(orders[c].month_first)}" for c in md]
-        raise SchemaError(
-            f"{table.name}: the dates mix day/month orders: {'; '.join(parts)}. Either reading would swap the day and "
-            "month of some rows. Write every date of the file one way, preferably as YYYY-MM-DD (e.g. 2025-10-03)."
-        )
-    if md:
-        c = md[0]
-        i = int(np.flatnonzero(orders[c].month_first & b.alive)[0])
-        b.warn(
-            f"{MONTH_FIRST_WARNING} in {', '.join(f'`{c}`' for c in orders)}: no date has a first "
-            f"number over 12 and some have a second one, e.g. `{c}` {as_str(table.frame[c]).iat[i]} at {table.unit} "
-            f"{int(rows[i])}; check them (dates such as 03/10/2025 are read as 10 March)"
-        )
-    return bool(md)
-
-
-def dates(
-    table: Table,
-    b: ReportBuilder,
-    col: str,
-    *,
-    month_column: bool,
-    label: str = "date",
-    required: bool = True,
-    month_first: bool | None = None,
-) -> tuple[pd.Series, pd.Series]:
-    """Parse a date column. Returns (month start, occurred) as ``datetime64[ns]`` Series.
-
-    A ``required`` column drops ``missing date`` (blank), ``unparseable date`` and ``date out of
-    range`` (before 1990 or more than a year ahead) rows. An optional one (``required=False``,
-    ``label`` naming it, e.g. ``contacted_at``) keeps such rows with the value blank, counted in a
-    warning with an example. ``month_first`` reads numeric dates as mm/dd (None: decided from this
-    column's values, :func:`date_order`). Values read as Excel serial day numbers
-    (:func:`~hotspots.io._common.parse_dates`) are kept, with a warning naming the column and how
-    many rows were read so, with an example.
-    """
-    if month_first is None:
-        month_first = date_order(table, b, [col])
-    p = parse_dates(table.frame[col], month_column=month_column, month_first=month_first)
-    excel = p.excel & b.alive
-    if excel.any():
-        i = int(np.flatnonzero(excel)[0])
-        n = int(excel.sum())
-        b.warn(
-            f"{n:,} `{col}` value(s) are plain numbers read as Excel serial day numbers (1900 date system), e.g. "
-            f"{as_str(table.frame[col]).iat[i]} read as {p.values.iat[i]:%Y-%m-%d %H:%M}; check them, and save dates "
-            "as dates (e.g. 2025-07-04 08:17) when exporting from the spreadsheet"
-        )
-    form = "a month written YYYY-MM (e.g. 2025-01)" if month_column else "a date such as 2025-01-31, 31/01/2025 or 2025-01"
-    far = p.out_of_range()
-    if required:
-        b.drop(p.blank, "missing date")
-        b.drop(p.bad, "unparseable date", detail=bad_values(table.frame, [col], form))
-        b.drop(far, "date out of range")
-    else:  # an optional date: the referral stays, with this field not recorded
-        for mask, what in ((p.bad, "unparseable"), (far, "out of range (before 1990 or over a year ahead)")):
-            hit = mask & b.alive
-            if hit.any():
-                i = int(np.flatnonzero(hit)[0])
-                b.warn(
-                    f"{int(hit.sum()):,} `{col}` value(s) {what}, e.g. {as_str(table.frame[col]).iat[i]!r} at "
-                    f"{table.unit} {int(np.asarray(table.row_numbers)[i])}: the rows are kept with {label} not recorded; "
-                    f"write {form}"
-                )
-    v = p.values.where(~(p.bad | far))
-    month = v.dt.to_period("M").dt.to_timestamp().astype("datetime64[ns]")
-    occurred = v.where(~p.month_only).astype("datetime64[ns]")
-    return month, occurred
-
-
 def month_filter(b: ReportBuilder, month: pd.Series, months: tuple[pd.Timestamp | None, pd.Timestamp | None]) -> None:
     start, end = months
     if start is None and end is None:
@@ -456,7 +359,8 @@ def keep_unknown(b: ReportBuilder, values: pd.Series, unknown: np.ndarray, key: 
 
 
 def drop_duplicate_ids(
-    b: ReportBuilder, ids: np.ndarray | pd.Series, *, what: str = "id", keep: str = "first", content: pd.Series | None = None
+    b: ReportBuilder, ids: np.ndarray | pd.Series, *, what: str = "id", keep: str = "first", content: pd.Series | None = None,
+    copies: bool = False,
 ) -> int:
     """Drop the rows (not yet dropped) that repeat an id, as ``"duplicate id"``; return how many.
 
@@ -466,11 +370,20 @@ def drop_duplicate_ids(
     string per row, :func:`~hotspots.io._common.content_keys`) lets the report count how many
     dropped rows differ from the row kept: a warning then names their lines (never the ids). Its two
     counts are each followed by "row(s)", the form :func:`hotspots.app_support.person_text` protects.
+    With ``copies`` (and ``content``), rows that are exact copies of the row kept are dropped as
+    ``"duplicate row"`` instead (:data:`hotspots.report.NOT_PEOPLE`: a row exported twice, no one more or less).
     """
     s = pd.Series(np.asarray(ids, dtype=object))
     alive_idx = np.flatnonzero(b.alive)
     dup = np.zeros(len(s), dtype=bool)
     dup[alive_idx] = s.iloc[alive_idx].duplicated(keep=keep).to_numpy()
+    n_copies = 0
+    if copies and content is not None and dup.any():
+        c_all, stay = np.asarray(content, dtype=object), b.alive & ~dup
+        kept_rows = dict(zip(s[stay].tolist(), c_all[stay].tolist()))
+        same = np.array([bool(dup[i]) and kept_rows.get(s.iat[i]) == c_all[i] for i in range(len(s))], dtype=bool)
+        n_copies = int(b.drop(same, "duplicate row").sum())
+        dup &= ~same
     new = b.drop(dup, "duplicate id")
     n = int(new.sum())
     if n and keep == "last":
@@ -486,7 +399,7 @@ def drop_duplicate_ids(
                 f"{int(differ.sum()):,} row(s) of the {n:,} row(s) dropped as 'duplicate id' differ from the row kept for their "
                 f"{what} (the {which} one): check that the {which} row holds the current record"
             )
-    return n
+    return n + n_copies
 
 
 # --------------------------------------------------------------------------------------------
@@ -863,9 +776,10 @@ def part_frame(table_index: int, table: Table, b: ReportBuilder, loc: Located, v
 
 def new_builder(table: Table) -> ReportBuilder:
     """A report builder for ``table``, with its malformed rows and empty rows (every field blank,
-    e.g. a line of only commas) dropped as ``"malformed row"`` and ``"empty row"``."""
+    e.g. a line of only commas, or a blank line between rows) dropped as ``"malformed row"`` and ``"empty row"``."""
     b = ReportBuilder(table.name, len(table.frame), table.row_numbers, unit=table.unit)
     b.drop_unparsed(table.malformed, "malformed row", table.malformed_examples)
+    b.drop_unparsed(table.blank_lines, "empty row", table.blank_examples)
     for n in table.notes:
         b.note(n)
     b.drop(empty_rows(table.frame), "empty row")

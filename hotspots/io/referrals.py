@@ -18,6 +18,7 @@ referral to the hotspot it came from, which needs the place.
 
 from __future__ import annotations
 
+import dataclasses
 import shlex
 from collections.abc import Sequence
 from typing import Any
@@ -30,12 +31,10 @@ from ..privacy import PERSON_REF_PATTERN, identifying_columns, pseudonymise
 from ..schema import ADULT_FROM_AGE, AGE_GROUPS, OFFENCES, OUTCOMES, REFERRAL_COLUMNS, ROUTES
 from ..validation import shown
 from ._common import content_keys, norm_key, normalise_enum, parse_bool, required, study_area_geometry, text_column
+from ._dates import MONTH_FIRST_WARNING, date_order, dates
 from ._incidents import check_mapping, check_present
 from ._pipeline import (
-    MONTH_FIRST_WARNING,
     SchemeOptions,
-    date_order,
-    dates,
     drop_duplicate_ids,
     guard,
     keep_unknown,
@@ -381,10 +380,7 @@ def _privacy(table: Table, allow: set[str] | bool) -> Table:
     dropped = [c for c in found if allow is True or c in allow]
     if dropped:
         frame = table.frame.drop(columns=dropped)
-        t = Table(
-            table.name, frame, table.row_numbers, table.fmt, table.malformed, table.malformed_examples, list(table.notes),
-            table.crs,
-        )
+        t = dataclasses.replace(table, frame=frame, notes=list(table.notes))  # every other field kept (blank lines too)
         how = f'"{DROP_IDENTIFYING_CONTROL}" in the app, `allow_identifying=True`' if allow is True else shown(
             "allow_identifying")
         cols_ = ", ".join(f"`{c}`" for c in dropped)
@@ -501,13 +497,14 @@ def load_referrals(
     absent are added empty (noted); columns not read are named in a note. Drop reasons:
     ``malformed row``, ``empty row`` (every field blank), ``missing date``, ``unparseable date``,
     ``date out of range``, ``no location``,
-    ``unparseable coordinates``, ``out-of-range coordinates``, ``duplicate id`` (a ``referral_id``
+    ``unparseable coordinates``, ``out-of-range coordinates``, ``duplicate row`` (an exact copy of
+    the row kept for its ``referral_id``), ``duplicate id`` (a ``referral_id``
     repeated in a file keeps its **last** row, the export's update; a warning counts the dropped
     rows that differ from it), ``outside study area``. Dates written as Excel serial day numbers
     are read (with a warning); referral dates after today are warned about. An unparseable or
     out-of-range ``contacted_at`` or ``task_booked_at`` keeps the referral with that field blank,
     counted in a warning. Numeric dates (``10/03/2025``) are read in one day/month order per
-    file, decided from the values (:func:`~hotspots.io._pipeline.date_order`): a file whose dates
+    file, decided from the values (:func:`~hotspots.io._dates.date_order`): a file whose dates
     can only be month first is read so (warned); evidence both ways raises SchemaError. Enum values are
     matched ignoring case, spaces and punctuation, with common synonyms (``ABC``, ``VCO``,
     ``CR``, ``shoplifting``, ``did not complete``, ...: see ``ROUTE_SYNONYMS``,
@@ -592,7 +589,8 @@ def load_referrals(
             values[key] = vals
         values["task_id"] = text_column(df, found["task_id"] or None)
         loc = options.locate(table, b, xy)
-        drop_duplicate_ids(b, ids.to_numpy(dtype=object), what="`referral_id`", keep="last", content=content_keys(df))
+        drop_duplicate_ids(b, ids.to_numpy(dtype=object), what="`referral_id`", keep="last", content=content_keys(df),
+                           copies=True)
         early = (values["contacted_at"] < values["referred_at"]).fillna(False).to_numpy(dtype=bool) & b.alive
         if early.any():
             b.warn(f"{int(early.sum()):,} referral(s) have `contacted_at` before `referred_at`; check the dates")
