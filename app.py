@@ -243,7 +243,7 @@ def scheme_figures(view: dict, pub) -> None:
     with g2:
         st.markdown("**Where reparation happens** (all referrals)")
         table(pub.referrals_summary, key="linkage_table")
-        st.caption(md_text(f"Local: task site within {settings.near_m:,.0f} m of the harm or in the same town. "
+        st.caption(md_text(f"Reparation local, {pub.local_rule}. "
                            "Per hotspot: see the map's hotspot popups and the Reparation by hotspot download."))
     by = st.selectbox("Break the figures down by", ["offence", "route", "age_group", "hotspot", "month"], key="kpi_by")
     kb = pub.kpis.get(by)

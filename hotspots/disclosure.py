@@ -172,6 +172,11 @@ def small_marker(threshold: int = SUPPRESSION_THRESHOLD) -> str:
     return f"<{int(threshold)}"
 
 
+#: Every published statement says it: suppression protects one run's outputs, not the differences between two runs.
+ONE_RUN_PER_PERIOD = ("Publish one run per period: two runs on referral files that differ by a few referrals reveal those "
+                      "referrals (the differences between their figures are those people's).")
+
+
 def disclosure_statement(threshold: int = SUPPRESSION_THRESHOLD, *, by_people: bool = True) -> str:
     """One sentence saying how person counts are protected, for every output (files, images, app).
 
@@ -189,7 +194,7 @@ def disclosure_statement(threshold: int = SUPPRESSION_THRESHOLD, *, by_people: b
             f"smaller than {t} people (or its size, when they were referred {t} or more times), a count whose <{t} or 'c' "
             "would still let a small count be worked out, a rate (of any group) that would, or a median of fewer than "
             f"{max(MEDIAN_MIN_PEOPLE, 2 * t)} people; a percentage shown as '<16' or '>92' is a bound, where its exact value "
-            "would."
+            f"would. {ONE_RUN_PER_PERIOD}"
             + ("" if by_people else " No `person_ref` in the referrals: groups are measured in referrals, not people "
                "(a person referred several times counts several times)."))
 

@@ -16,7 +16,7 @@ Definitions (per group; ``n`` columns are counts of referrals)
     would otherwise drag completion down while the scheme grows.
 ``followup_eligible``, ``not_reoffended``, ``not_reoffended_pct``
     Re-offending within ``follow_up_months`` of the referral. Only referrals whose follow-up
-    window has ended by ``as_of`` (``referred_at + follow_up_months <= as_of``) **and** whose
+    window has ended by the day ``as_of`` (referred on or before the day ``as_of − follow_up_months``) **and** whose
     ``reoffended`` is recorded count; with ``reoffending_base="completed"`` only completed ones.
     The window is stated in :attr:`KPITable.window`.
 ``victim_responses``, ``victims_satisfied``, ``victim_satisfied_pct``
@@ -496,7 +496,7 @@ def _kpi_arrays(df: pd.DataFrame, cutoff: pd.Timestamp) -> dict[str, np.ndarray]
     return {
         "person": person_codes(df["person_ref"]) if "person_ref" in df.columns else None,
         "outcome": df["outcome"].astype(object).where(df["outcome"].notna(), None).to_numpy(),
-        "before_cutoff": (df["referred_at"] <= cutoff).to_numpy(),
+        "before_cutoff": (df["referred_at"] < cutoff + pd.Timedelta(days=1)).to_numpy(),
         "reoffended": flag("reoffended"),
         "victim_satisfied": flag("victim_satisfied"),
         "first_time_entrant": flag("first_time_entrant"),
@@ -592,6 +592,47 @@ class KPIRows:
     checks: dict[str, int] = field(default_factory=dict)
 
 
+def extract_date(referrals: pd.DataFrame, as_of: Any = None) -> tuple[pd.Timestamp, str]:
+    """The date the referral data are complete to (the follow-up windows end by it), and how it was chosen.
+
+    ``as_of`` given (the extract's date, e.g. ``"2025-12-31"``): that day. Without it, the first day
+    of the month of the latest date in the file (``referred_at``, ``contacted_at``,
+    ``task_booked_at``): the exact latest date is one person's record and is not published, and
+    the month's first day never counts a window that had not ended by the latest date. Times of
+    day are dropped: windows are judged by days (a referral made on or before the as-of day less
+    the follow-up counts, whatever its time).
+
+    Returns
+    -------
+    (Timestamp, str)
+        The day (midnight) and a note saying how it was chosen.
+
+    Examples
+    --------
+    >>> df = pd.DataFrame({"referred_at": pd.to_datetime(["2025-06-27 19:31"]), "contacted_at": [pd.NaT]})
+    >>> extract_date(df)[0], extract_date(df, "2025-12-31")[0]
+    (Timestamp('2025-06-01 00:00:00'), Timestamp('2025-12-31 00:00:00'))
+    """
+    if as_of is not None:
+        try:
+            ts = pd.Timestamp(as_of)
+        except (TypeError, ValueError):
+            raise ParameterError(f"`as_of` must be a date such as '2025-03-31'; got {as_of!r}.") from None
+        if ts is pd.NaT:
+            raise ParameterError(f"`as_of` must be a date such as '2025-03-31'; got {as_of!r}.")
+        if ts.tzinfo is not None:
+            ts = ts.tz_convert("Europe/London").tz_localize(None)
+        return ts.normalize(), "the extract date given"
+    cols = [c for c in ("referred_at", "contacted_at", "task_booked_at") if c in referrals.columns]
+    latest = max((pd.to_datetime(referrals[c], errors="coerce").max() for c in cols), default=pd.NaT,
+                 key=lambda v: pd.Timestamp.min if pd.isna(v) else v)
+    if pd.isna(latest):
+        raise ParameterError("`referrals` hold no date to judge follow-up windows by; give `as_of` (the extract date).")
+    month = pd.Timestamp(latest).to_period("M").to_timestamp()
+    return month, (f"the first day of the month of the latest date in the referral file, {month:%b %Y}; give the "
+                   "extract date (`as_of`, the command line's `--as-of`) to count the windows that ended since")
+
+
 def when_text(ts: pd.Timestamp) -> str:
     """A follow-up bound as the notes say it: the date, with the time of day when it is not midnight.
 
@@ -632,17 +673,8 @@ def kpi_rows(
     df, notes = _prepare(referrals, needed)
     if len(df) == 0:
         raise ParameterError("`referrals` is empty; there is nothing to report.")
-    if as_of is None:
-        as_of_ts = df["referred_at"].max()
-        as_of_note = "latest referral in the data"
-    else:
-        try:
-            as_of_ts = pd.Timestamp(as_of)
-        except (TypeError, ValueError):
-            raise ParameterError(f"`as_of` must be a date such as '2025-03-31'; got {as_of!r}.") from None
-        if as_of_ts.tzinfo is not None:
-            as_of_ts = as_of_ts.tz_convert("Europe/London").tz_localize(None)
-        as_of_note = "given"
+    as_of_ts, as_of_note = extract_date(df, as_of)
+    # a window is judged by days: a referral made on the cutoff day (any time) has its window end by the as-of day
     cutoff = as_of_ts - pd.DateOffset(months=int(follow_up_months))
     labels, order, group_col = _groups(referrals, df, by)
     arrays = _kpi_arrays(df, cutoff)
@@ -670,7 +702,7 @@ def kpi_rows(
         notes.append(f"{far} referral(s) have a contact or booking time more than {IMPLAUSIBLE_DELAY_DAYS} days after the "
                      f"referral time (a wrong year, or another record's date?); counted as not within {hours:g} h: check "
                      "the dates before reading the contact figures.")
-    late = int(((df["referred_at"] > cutoff) & df["reoffended"].notna()).sum())
+    late = int(((df["referred_at"] >= cutoff + pd.Timedelta(days=1)) & df["reoffended"].notna()).sum())
     if late:
         notes.append(f"{late} referral(s) have a re-offending flag but their {follow_up_months}-month window had not ended by "
                      f"{when_text(as_of_ts)}; not counted.")
@@ -679,7 +711,8 @@ def kpi_rows(
         f"re-offending within {follow_up_months} months of referral, among {base_txt} made on or before {when_text(cutoff)} "
         f"(follow-up complete by {when_text(as_of_ts)}, {as_of_note}) with re-offending recorded"
     )
-    params = {"by": by, "as_of": str(as_of_ts), "follow_up_months": int(follow_up_months), "contact_hours": hours,
+    params = {"by": by, "as_of": None if as_of is None else str(as_of_ts.date()), "follow_up_months": int(follow_up_months),
+              "contact_hours": hours,
               "reoffending_base": reoffending_base}
     return KPIRows(raw=raw, group_col=group_col, order=tuple(order), as_of=as_of_ts, followup_cutoff=cutoff,
                    follow_up_months=int(follow_up_months), contact_hours=hours, window=window, notes=tuple(notes), params=params,
@@ -711,7 +744,8 @@ def scheme_kpis(
         ``"age_group"``, ``"hotspot"`` (added by linkage) or any other column. Missing values
         form the group :data:`NOT_RECORDED`.
     as_of : date-like, optional
-        The date follow-up windows are judged against; default the latest ``referred_at``.
+        The date follow-up windows are judged against (the extract date, a day); default the
+        first day of the month of the latest date in the referrals (:func:`extract_date`).
     follow_up_months : int, default 6
         Length of the re-offending follow-up window.
     contact_hours : float, default 48

@@ -39,8 +39,7 @@ Per referral (columns added to a copy of the referrals)
 ``distance_to_task_m``
     Straight-line distance from the referral location to the task site, metres (EPSG:27700).
 ``reparation_within_near``, ``reparation_same_town``, ``reparation_local``
-    Task site within ``near_m`` metres (default 2,000); in the same town; either of the two.
-    NA unless the task is linked and the referral has a location.
+    The rule of :mod:`hotspots.reparation`; NA unless the referral is completed at a linked site and located.
 
 Referrals without a location
     By default (``missing_location="raise"``) they are an error that names them. With
@@ -53,10 +52,9 @@ Summary and display
 :attr:`LinkageResult.summary` holds the exact figures (internal): referrals, with/without a
 location, from hotspots and their share among located referrals, task links (linked / not found
 / none), the shares of reparation local, within ``near_m`` and in the same town among referrals
-with a linked task site and a location, and the median distance. :attr:`LinkageResult.per_hotspot`
-has the same counts per hotspot area. Both come with display versions
-(:attr:`LinkageResult.display`, :attr:`LinkageResult.summary_display`: referrals, those with a
-task site, reparation local and its share, median distance) protected together by
+completed at a linked task site with a location, and the median distance (of all with a site).
+:attr:`LinkageResult.per_hotspot` has the same counts per hotspot area. Both come with display
+versions (referrals, with a task site, completed there, local and its share, median distance) protected together by
 :mod:`hotspots.disclosure`: counts 1–4 shown as ``"<5"``, counts that would give them away
 hidden as ``"c"``, the breakdown of a group under the threshold ``"x"``, percentages in whole
 percent or as a bound (``">99"``). "Within ``near_m``" and "same town" are not published
@@ -88,6 +86,7 @@ from .disclosure import SUPPRESSION_THRESHOLD, Ledger, Protection, check_thresho
 from .grid import BNG
 from .kpis import TOTAL_LABEL
 from .periods import Period
+from .reparation import local_rule_text, reparation_flags, rounded_distance
 
 __all__ = [
     "IN_HOTSPOTS",
@@ -124,23 +123,26 @@ LINE_COLUMNS = (
 #: Only "local" (within reach *or* in the same town) is published per group: with "within reach"
 #: and "same town" beside it, local = within + same town − both would give away how many people's
 #: reparation met only one rule (small counts, per hotspot). Both stay in the exact tables.
-LINK_COUNTS = ("referrals", "with_task_site", "reparation_local")
+#: "reparation_completed": with a task site and the referral completed (the base of "local", :mod:`hotspots.reparation`).
+LINK_COUNTS = ("referrals", "with_task_site", "reparation_completed", "reparation_local")
 _COUNTS = list(LINK_COUNTS)
-_IMPLIED = ["without_task_site", "not_local"]
+_TALLIES = (*LINK_COUNTS, "within_near", "same_town", "near_and_same")
+_IMPLIED = ["without_task_site", "not_completed_at_site", "not_local"]
 _RELATIONS = [
     ("referrals", ["with_task_site", "without_task_site"]),
-    ("with_task_site", ["reparation_local", "not_local"]),
+    ("with_task_site", ["reparation_completed", "not_completed_at_site"]),
+    ("reparation_completed", ["reparation_local", "not_local"]),
 ]
 _PCTS = {
-    "local_pct": ("reparation_local", "with_task_site"),
-    "within_near_pct": ("within_near", "with_task_site"),
-    "same_town_pct": ("same_town", "with_task_site"),
+    "local_pct": ("reparation_local", "reparation_completed"),
+    "within_near_pct": ("within_near", "reparation_completed"),
+    "same_town_pct": ("same_town", "reparation_completed"),
 }
 _COMPLEMENTS = {"local_pct": "not_local"}
-_BASES = {"with_task_site": ["reparation_local"]}
+_BASES = {"with_task_site": ["reparation_completed"], "reparation_completed": ["reparation_local"]}
 # measure -> raw column of the distinct people behind it (what the disclosure rule measures groups by)
 _PEOPLE = {"referrals": "people", "with_task_site": "people_with_task_site"}
-_DISPLAY = ["referrals", "with_task_site", "reparation_local", "local_pct", "median_distance_m"]
+_DISPLAY = ["referrals", "with_task_site", "reparation_completed", "reparation_local", "local_pct", "median_distance_m"]
 
 
 def add_linkage_rows(ledger: Ledger, raw: pd.DataFrame, keys: list[Any], *, total: Any = None) -> None:
@@ -154,7 +156,7 @@ def add_linkage_rows(ledger: Ledger, raw: pd.DataFrame, keys: list[Any], *, tota
     cols = {c: raw[c].to_numpy() for c in fields}
     rows = [(key, {c: int(cols[c][i]) for c in fields}) for i, key in enumerate(keys)]
     ledger.add_table(rows, shown=_COUNTS, implied=_IMPLIED, relations=_RELATIONS, bases=_BASES,
-                     signals={comp: "with_task_site" for comp in _COMPLEMENTS.values()}, total=total, size="referrals",
+                     signals={comp: "reparation_completed" for comp in _COMPLEMENTS.values()}, total=total, size="referrals",
                      people=people)
 
 
@@ -681,13 +683,11 @@ def link_referrals(
         out["task_town"] = pd.Series(task_town, index=out.index, dtype=object)
         known = found & located
         dist = np.where(known, np.hypot(site_xy[:, 0] - xy[:, 0], site_xy[:, 1] - xy[:, 1]), np.nan)
-        within = known & (dist <= near)
-        same = known & np.array([a is not None and a == b for a, b in zip(harm_town, task_town)])
-        local = within | same
+        rep = reparation_flags(known, dist, harm_town, task_town, referrals.get("outcome"), near)
+        done, within, same, local = rep.done, rep.within, rep.same, rep.local
         out["distance_to_task_m"] = dist
-        out["reparation_within_near"] = _bool_or_na(within, known)
-        out["reparation_same_town"] = _bool_or_na(same, known)
-        out["reparation_local"] = _bool_or_na(local, known)
+        for c, v in (("reparation_within_near", within), ("reparation_same_town", same), ("reparation_local", local)):
+            out[c] = _bool_or_na(v, done)
         not_found = has_id & ~known_id
         if not_found.any():
             ids = sorted({str(t) for t in rid[not_found]})
@@ -702,9 +702,8 @@ def link_referrals(
         notes.append("no task sites given: reparation is not linked")
         has_id = found = not_found = to_outside = np.zeros(n, dtype=bool)
         site_out = np.zeros(0, dtype=bool)
-        within = same = local = np.zeros(n, dtype=bool)
+        within = same = local = done = known = np.zeros(n, dtype=bool)
         dist = np.full(n, np.nan)
-        known = np.zeros(n, dtype=bool)
 
     # ---- summary ---------------------------------------------------------------------
     n_loc = int(located.sum())
@@ -730,25 +729,24 @@ def link_referrals(
         "dated_outside_months": n_dated_out,
         "no_task": int((~has_id).sum()) if tasks is not None else None,
         "with_task_site": n_known,
+        "reparation_completed": int(done.sum()),
         "reparation_local": int(local.sum()),
-        "share_local": share(int(local.sum()), n_known),
+        "share_local": share(int(local.sum()), int(done.sum())),
         "within_near": int(within.sum()),
-        "share_within_near": share(int(within.sum()), n_known),
+        "share_within_near": share(int(within.sum()), int(done.sum())),
         "same_town": int(same.sum()),
-        "share_same_town": share(int(same.sum()), n_known),
-        "median_distance_m": float(np.median(dist[known])) if n_known else float("nan"),
+        "share_same_town": share(int(same.sum()), int(done.sum())),
+        "median_distance_m": rounded_distance(np.median(dist[known])) if n_known else float("nan"),
         "near_m": near,
     }
 
-    known_a, local_a, within_a, same_a = (np.asarray(v, dtype=bool) for v in (known, local, within, same))
+    known_a, done_a, local_a, within_a, same_a = (np.asarray(v, dtype=bool) for v in (known, done, local, within, same))
     dist_a = np.asarray(dist, dtype=float)
     # groups are protected by their number of distinct people (a person referred 6 times is one)
     who_a = person_codes(referrals["person_ref"]) if "person_ref" in referrals.columns else np.arange(n)
 
     def rows_for(groups: list[tuple[str, np.ndarray]], group_col: str) -> pd.DataFrame:
-        cols: dict[str, list[Any]] = {c: [] for c in (group_col, "referrals", "with_task_site", "reparation_local", "within_near",
-                                                      "same_town",
-                                                      "near_and_same")}
+        cols: dict[str, list[Any]] = {c: [] for c in (group_col, *_TALLIES)}
         medians: list[float] = []
         people: list[int] = []
         people_site: list[int] = []
@@ -759,23 +757,25 @@ def link_referrals(
             cols[group_col].append(label)
             cols["referrals"].append(int(sel.sum()))
             cols["with_task_site"].append(int(k.sum()))
+            cols["reparation_completed"].append(int(done_a[sel].sum()))
             cols["reparation_local"].append(int(local_a[sel].sum()))
             cols["within_near"].append(int(within_a[sel].sum()))
             cols["same_town"].append(int(same_a[sel].sum()))
             cols["near_and_same"].append(int((within_a[sel] & same_a[sel]).sum()))
-            medians.append(float(np.median(d)) if d.size else float("nan"))
+            medians.append(rounded_distance(np.median(d)) if d.size else float("nan"))
             people.append(int(np.unique(who_a[sel]).size))
             people_site.append(int(np.unique(who_a[sel][k]).size))
         data: dict[str, Any] = {group_col: cols[group_col]}
-        for c in ("referrals", "with_task_site", "reparation_local", "within_near", "same_town", "near_and_same"):
+        for c in _TALLIES:
             data[c] = np.array(cols[c], dtype=np.int64)
         data["median_distance_m"] = np.array(medians, dtype=float)
         data[_PEOPLE["referrals"]] = np.array(people, dtype=np.int64)
         data[_PEOPLE["with_task_site"]] = np.array(people_site, dtype=np.int64)
         data["without_task_site"] = data["referrals"] - data["with_task_site"]
-        data["not_local"] = data["with_task_site"] - data["reparation_local"]
-        data["not_within_near"] = data["with_task_site"] - data["within_near"]
-        data["not_same_town"] = data["with_task_site"] - data["same_town"]
+        data["not_completed_at_site"] = data["with_task_site"] - data["reparation_completed"]
+        data["not_local"] = data["reparation_completed"] - data["reparation_local"]
+        data["not_within_near"] = data["reparation_completed"] - data["within_near"]
+        data["not_same_town"] = data["reparation_completed"] - data["same_town"]
         data["within_only"] = data["within_near"] - data["near_and_same"]
         data["same_town_only"] = data["same_town"] - data["near_and_same"]
         for col, (num, den) in _PCTS.items():
@@ -826,7 +826,7 @@ def link_referrals(
             f"{len(t_names)} from hotspots.places.label_towns" if towns_used is not None else "none"),
         "study_area": area_geom is not None,
         "months": None if months is None else [str(months[0]), str(months[1])],
-        "local_rule": f"task site within {near:g} m of the harm, or in the same town (hotspots.places.towns_at)",
+        "local_rule": local_rule_text(near, completed=rep.completed_base if tasks is not None else True),
     }
     return LinkageResult(
         table=out, summary=summary, per_hotspot=per_hotspot, display=shown, summary_display=summary_display,

@@ -610,7 +610,7 @@ def analyse(
         from .kpis import scheme_kpis
 
         linkage = scheme_linkage(referrals, tasks, stage, s, study_area, incidents)
-        kpis = scheme_kpis(referrals, threshold=s.threshold, unsafe=s.unsafe_threshold)
+        kpis = scheme_kpis(referrals, threshold=s.threshold, unsafe=s.unsafe_threshold, as_of=s.as_of)
     step("done", 1.0)
     return assemble_analysis(
         stage,

@@ -76,6 +76,7 @@ from .kpis import (
     kpi_rows,
     not_recorded_measures,
 )
+from .report import add_load_report, count_text, load_report_display
 
 __all__ = [
     "CHECKS",
@@ -172,6 +173,7 @@ class SchemePublication:
     #: Figures and rates whose times the referrals never record (:func:`hotspots.kpis.not_recorded_measures`):
     #: shown as "not recorded" everywhere, never as 0.
     not_recorded: tuple[str, ...] = ()
+    local_rule: str = ""  #: the local-reparation rule in words (:func:`hotspots.reparation.local_rule_text`), for captions
     _reports: dict[int, Any] = field(default_factory=dict, repr=False, compare=False)
     _texts: dict[str, str] = field(default_factory=dict, repr=False, compare=False)
 
@@ -189,10 +191,10 @@ class SchemePublication:
         if cached is not None and cached[0] is report:
             return cached[1]
         ledger = self.protection.ledger.copy()
-        _add_load_report(ledger, report, int(self.protection.ledger.value((ALL, "referrals"))))
+        add_load_report(ledger, ALL, report, int(self.protection.ledger.value((ALL, "referrals"))))
         prot = protect(ledger, threshold=self.threshold, unsafe=self.unsafe, protect_implied=self.protection.protect_implied,
                        base=self.protection)
-        shown = _load_report_display(prot, report)
+        shown = load_report_display(prot, report)
         self._reports[id(report)] = (report, shown)
         return shown
 
@@ -251,10 +253,10 @@ class SchemePublication:
     def load_report_text(self, report: Any) -> str:
         """:meth:`load_report` in one line, as published: ``file: read 301, kept 271, dropped 30 (reason: <5; ...)``."""
         d = self.load_report(report)
-        text = f"{d.get('source')}: read {_count_text(d['rows_read'])}, kept {_count_text(d['rows_kept'])}, " \
-               f"dropped {_count_text(d['rows_dropped'])}"
+        text = f"{d.get('source')}: read {count_text(d['rows_read'])}, kept {count_text(d['rows_kept'])}, " \
+               f"dropped {count_text(d['rows_dropped'])}"
         if d["dropped"]:
-            text += " (" + "; ".join(f"{k}: {_count_text(v)}" for k, v in d["dropped"].items()) + ")"
+            text += " (" + "; ".join(f"{k}: {count_text(v)}" for k, v in d["dropped"].items()) + ")"
         return text
 
     def symbol_counts(self, layer: str) -> np.ndarray:
@@ -593,19 +595,22 @@ def publish_scheme(
         funnel[name], _ = funnel_display(prot, raw, keys_of[name], group_col)
     by_hot = linkage_display(prot, link_raw, link_keys, "hotspot") if link_keys else None
     summ = linkage_display(prot, sum_raw, sum_keys, "where") if sum_keys else None
+    place_notes: list[str] = []
     if origins is not None:
-        origins = _fill(origins, prot, [(k, "referrals") for k in origins.attrs.pop("keys")])
+        keys = [(k, "referrals") for k in origins.attrs.pop("keys")]
+        origins = _few_people_left_out(_fill(origins, prot, keys), prot, keys, t, "referral square", place_notes)
     if sites_frame is not None:
         sites_frame = _fill(sites_frame, prot, [(("site", tid), "referrals") for tid in sites_frame["task_id"]])
     if flows_frame is not None:
-        flows_frame = _fill(flows_frame, prot, flows_frame.attrs.pop("keys"))
+        keys = flows_frame.attrs.pop("keys")
+        flows_frame = _few_people_left_out(_fill(flows_frame, prot, keys), prot, keys, t, "referral → task line", place_notes)
     return SchemePublication(
         protection=prot, threshold=t, snap_m=snap, kpis=kpis, funnel=funnel, referrals_by_hotspot=by_hot,
         referrals_summary=summ, origins=origins, task_sites=sites_frame, flows=flows_frame,
         statement=disclosure_statement(t, by_people=by_people), window=overall.window, groups=groups, data_notes=overall.notes,
-        notes=prot.notes, basis=people_basis(by_people),
+        notes=prot.notes + tuple(place_notes), basis=people_basis(by_people),
         checks={name: prot.marker(("check", name)) for name in CHECKS if ("check", name) in prot},
-        not_recorded=not_recorded_measures(overall.raw),
+        not_recorded=not_recorded_measures(overall.raw), local_rule=str(getattr(linkage, "params", {}).get("local_rule", "")),
     )
 
 
@@ -673,6 +678,27 @@ def _fill(frame: pd.DataFrame, prot: Protection, keys: Sequence[Any]) -> pd.Data
         geom = frame.geometry.name
         frame = frame[[c for c in frame.columns if c != geom] + [geom]]
     return frame
+
+
+def _few_people_left_out(frame: pd.DataFrame, prot: Protection, keys: Sequence[Any], t: int, what: str,
+                         notes: list[str]) -> pd.DataFrame:
+    """``frame`` without the rows (squares, lines) of fewer than ``t`` distinct people, noted (no count).
+
+    Drawn, a square or line says someone from there was referred (or went to that site), whatever its count
+    shows ("<5", "x"): its place is the disclosure. Its referrals still count in every (protected) total.
+    """
+    if t <= 1 or len(frame) == 0:
+        return frame
+    ledger = prot.ledger
+    keep = np.array([ledger.n_people(ledger.index(k)) >= t for k in keys], dtype=bool)
+    if keep.all():
+        return frame
+    text = f"a {what} of fewer than {t} people is not drawn (its place would point to them); their referrals count in the totals"
+    if what == "referral square":
+        text += (f"{'' if keep.any() else f' (no square holds {t} or more people: none is drawn)'}; larger squares "
+                 "(`snap_m`, the command line's `--snap`) gather more people each")
+    notes.append(text)
+    return frame.loc[keep].reset_index(drop=True)
 
 
 def _tasks_and_flows(ledger: Ledger, table: pd.DataFrame, linkage: Any, areas: gpd.GeoDataFrame | None, located: np.ndarray,
@@ -800,37 +826,6 @@ def _flows_frame(flows: pd.DataFrame, linkage: Any, areas: gpd.GeoDataFrame | No
     if not rows:
         return gpd.GeoDataFrame({"origin": [], "task_id": []}, geometry=[], crs=BNG)
     return gpd.GeoDataFrame(rows, geometry="geometry", crs=BNG)
-
-
-def _add_load_report(ledger: Ledger, report: Any, n_referrals: int) -> None:
-    d = report.to_dict() if hasattr(report, "to_dict") else dict(report)
-    read, kept = int(d["rows_read"]), int(d["rows_kept"])
-    dropped = {str(k): int(v) for k, v in (d.get("dropped") or {}).items()}
-    ledger.add(("load", "read"), read, cost=1)
-    ledger.add(("load", "kept"), kept, cost=1)
-    ledger.add(("load", "dropped"), sum(dropped.values()))
-    for k, v in dropped.items():
-        ledger.add(("load", "reason", k), v)
-    ledger.relate(("load", "read"), [("load", "kept"), ("load", "dropped")])
-    if dropped:
-        ledger.relate(("load", "dropped"), [("load", "reason", k) for k in dropped])
-    if kept == n_referrals:
-        ledger.relate((ALL, "referrals"), [("load", "kept")])
-
-
-def _count_text(v: Any) -> str:
-    return f"{v:,}" if isinstance(v, (int, np.integer)) else str(v)
-
-
-def _load_report_display(prot: Protection, report: Any) -> dict[str, Any]:
-    d = report.to_dict() if hasattr(report, "to_dict") else dict(report)
-    return {
-        "source": d.get("source"),
-        "rows_read": prot.marker(("load", "read")),
-        "rows_kept": prot.marker(("load", "kept")),
-        "rows_dropped": prot.marker(("load", "dropped")),
-        "dropped": {str(k): prot.marker(("load", "reason", str(k))) for k in (d.get("dropped") or {})},
-    }
 
 
 # =============================================================================== for an analysis

@@ -13,15 +13,67 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 
 from ._errors import HotspotsError
 
-__all__ = ["LoadReport", "ReportBuilder", "MAX_EXAMPLES"]
+__all__ = ["LoadReport", "ReportBuilder", "MAX_EXAMPLES", "NOT_PEOPLE", "add_load_report", "count_text", "load_report_display"]
 
 #: How many example rows are kept per drop reason.
 MAX_EXAMPLES = 5
+#: Drop reasons that are not people: a blank row, an exact copy of a row kept. A referral file's
+#: load report publishes their counts exactly (its rows read = kept + dropped adds up on its face).
+NOT_PEOPLE = ("empty row", "duplicate row")
+
+
+def _not_people(report: Any) -> tuple[dict[str, Any], dict[str, int], dict[str, int]]:
+    d = report.to_dict() if hasattr(report, "to_dict") else dict(report)
+    dropped = {str(k): int(v) for k, v in (d.get("dropped") or {}).items()}
+    return d, {k: v for k, v in dropped.items() if k not in NOT_PEOPLE}, {k: v for k, v in dropped.items() if k in NOT_PEOPLE}
+
+
+def add_load_report(ledger: Any, total: Any, report: Any, n_referrals: int) -> None:
+    """A referral file's load report (a :class:`LoadReport` or its dict) as counts of people in a
+    :class:`hotspots.disclosure.Ledger`: rows read (less the rows that are not people, :data:`NOT_PEOPLE`),
+    kept, dropped and each reason, tied by their sums (kept = ``(total, "referrals")`` when equal)."""
+    d, people, _ = _not_people(report)
+    kept = int(d["rows_kept"])
+    ledger.add(("load", "read"), kept + sum(people.values()), cost=1)
+    ledger.add(("load", "kept"), kept, cost=1)
+    ledger.add(("load", "dropped"), sum(people.values()))
+    for k, v in people.items():
+        ledger.add(("load", "reason", k), v)
+    ledger.relate(("load", "read"), [("load", "kept"), ("load", "dropped")])
+    if people:
+        ledger.relate(("load", "dropped"), [("load", "reason", k) for k in people])
+    if kept == n_referrals:
+        ledger.relate((total, "referrals"), [("load", "kept")])
+
+
+def count_text(v: Any) -> str:
+    """A published count as text: a number with thousands separators, or its marker."""
+    return f"{v:,}" if isinstance(v, (int, np.integer)) else str(v)
+
+
+def load_report_display(prot: Any, report: Any) -> dict[str, Any]:
+    """The load report as published under ``prot`` (:func:`add_load_report`): people's counts as their markers,
+    the rows that are not people exactly, added to rows read and dropped ("<5 + 2" where the people's part is hidden)."""
+    d, people, other = _not_people(report)
+    extra = sum(other.values())
+
+    def plus(key: Any) -> Any:
+        m = prot.marker(key)
+        return m + extra if isinstance(m, (int, np.integer)) else f"{m} + {extra:,}" if extra else m
+
+    return {
+        "source": d.get("source"),
+        "rows_read": plus(("load", "read")),
+        "rows_kept": prot.marker(("load", "kept")),
+        "rows_dropped": plus(("load", "dropped")),
+        "dropped": {k: (other[k] if k in other else prot.marker(("load", "reason", k))) for k in (d.get("dropped") or {})},
+    }
 
 
 @dataclass(frozen=True)

@@ -32,7 +32,7 @@ DISPLACEMENT_SETTINGS = ("ring_m",)
 CLUSTER_SETTINGS = HOTSPOT_SETTINGS + ("cluster_method", "eps", "min_samples")
 #: referral linkage (:func:`hotspots.linkage.link_referrals`) and the scheme's protected
 #: figures, besides the hotspot stage's:
-LINKAGE_SETTINGS = ("near_m", "threshold", "unsafe_threshold")
+LINKAGE_SETTINGS = ("near_m", "threshold", "unsafe_threshold", "as_of")
 
 
 # =============================================================================== settings
@@ -104,6 +104,10 @@ class Settings:
         displacement rows.
     near_m : float
         Distance within which reparation counts as "local" to the harm, metres.
+    as_of : str or None
+        The referral extract's date (``"YYYY-MM-DD"``): re-offending follow-up windows count when
+        they ended by it. None: the first day of the month of the latest date in the referrals,
+        said in the window text (:func:`hotspots.kpis.extract_date`).
     threshold : int
         Person-level counts below this are suppressed in displayed/exported tables.
     unsafe_threshold : bool
@@ -135,6 +139,7 @@ class Settings:
     near_m: float = 2000.0
     threshold: int = 5
     unsafe_threshold: bool = False
+    as_of: str | None = None
 
     def replace(self, **changes: Any) -> Settings:
         return dataclasses.replace(self, **changes)

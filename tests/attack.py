@@ -57,12 +57,13 @@ KPI_RATES = {
     "contacted_booked_48h_pct": ("contacted_booked_48h", "referrals", "~not_48h"),
     "first_time_entrant_pct": ("first_time_entrants", "first_time_entrant_recorded", "~not_first_time"),
 }
-LINK_COUNTS = ("referrals", "with_task_site", "reparation_local")
+LINK_COUNTS = ("referrals", "with_task_site", "reparation_completed", "reparation_local")
 LINK_RELATIONS = (
     ("referrals", ("with_task_site", "~without_task_site")),
-    ("with_task_site", ("reparation_local", "~not_local")),
+    ("with_task_site", ("reparation_completed", "~not_completed_at_site")),
+    ("reparation_completed", ("reparation_local", "~not_local")),
 )
-LINK_RATES = {"local_pct": ("reparation_local", "with_task_site", "~not_local")}
+LINK_RATES = {"local_pct": ("reparation_local", "reparation_completed", "~not_local")}
 OUTSIDE, NO_LOCATION, IN_HOTSPOTS = "outside hotspots", "no location", "in hotspots"
 
 
@@ -95,6 +96,8 @@ class Attack:
     hi: list[float] = field(default_factory=list)
     semi: list[bool] = field(default_factory=list)
     implied: set[int] = field(default_factory=set)
+    #: sums over squares or lines not drawn (:meth:`not_drawn`): several places' people, not a count the reader pins
+    sums: set[int] = field(default_factory=set)
     rows: list[dict[int, float]] = field(default_factory=list)
     conflicts: list[str] = field(default_factory=list)
 
@@ -145,6 +148,14 @@ class Attack:
         i = self._new(key)
         self.implied.add(i)
         return i
+
+    def not_drawn(self, key: Hashable) -> Hashable:
+        """The referrals of squares or flows not drawn (fewer than t people each): any whole number >= 0, a sum
+        over places the reader does not see, not a count it tries to pin. Returns its key."""
+        i = self.unseen(key)
+        self.implied.discard(i)
+        self.sums.add(i)
+        return self.keys[i]
 
     def small(self, key: Hashable) -> None:
         """The reader knows this unseen count is from 1 to t − 1 (its rate is shown as a bound)."""
@@ -227,7 +238,8 @@ class Attack:
             self.equal((ALL, "referrals"), [self.keys[located], (("hotspot", NO_LOCATION), "referrals")])
         else:
             self.equal((ALL, "referrals"), [self.keys[located]])
-        self.equal(self.keys[located], keys)
+        # squares of fewer than t people are not drawn: the drawn ones add up to a part of the located referrals
+        self.equal(self.keys[located], keys + [self.not_drawn(("squares not drawn", "referrals"))])
         if areas is None or len(areas) == 0:
             return
         geoms = areas.geometry.values
@@ -259,7 +271,7 @@ class Attack:
             key = (("hotspot", r), "referrals")
             if key not in self.index:
                 self.published(key, 0)  # an area no table lists has no referrals
-            self.equal(key, plist)
+            self.equal(key, plist + [self.not_drawn((("squares not drawn", r), "referrals"))])
 
     def tasks_and_flows(self, sites: pd.DataFrame, flows: pd.DataFrame) -> None:
         """Referrals per task site and flows from hotspot areas (or towns) to sites."""
@@ -288,14 +300,15 @@ class Attack:
             u = (("site_unlocated", tid), "referrals")
             self.unseen(u)
             un_sites.append(u)
-            self.equal(k, into.get(tid, []) + [u])
+            self.equal(k, into.get(tid, []) + [u, self.not_drawn((("flows not drawn", tid), "referrals"))])
         self.equal(self.keys[unloc], un_sites)
-        for origin, ks in from_area.items():
-            self.equal((("hotspot", origin), "with_task_site"), ks)
+        for origin, ks in from_area.items():  # lines of fewer than t people are not drawn
+            self.equal((("hotspot", origin), "with_task_site"), ks + [self.not_drawn((("flows not drawn from", origin),
+                                                                                      "referrals"))])
         if from_towns:
             total = (("hotspot", OUTSIDE), "with_task_site") if (("hotspot", OUTSIDE), "with_task_site") in self.index \
                 else (ALL, "with_task_site")
-            self.equal(total, from_towns)
+            self.equal(total, from_towns + [self.not_drawn(("flows not drawn from towns", "referrals"))])
 
     def load_report(self, report: dict) -> None:
         read = self.published(("load", "read"), report["rows_read"])
@@ -390,6 +403,8 @@ class Attack:
             for j in np.flatnonzero(seen_lo == seen_hi):
                 if seen_lo[j] < seen_hi[j]:
                     continue
+                if int(vars_[j]) in self.sums:
+                    continue  # a sum over places not drawn (each of fewer than t people, withheld in the ledger)
                 if int(vars_[j]) in self.implied and not (0 < seen_lo[j] < self.t):
                     continue  # an unseen count worked out as 0 or a large number discloses nobody
                 e = np.zeros(len(cols))
@@ -467,7 +482,7 @@ def build(*, t: int, kpis: dict[str, pd.DataFrame], by_hotspot: pd.DataFrame | N
     if summary is not None:
         att.linkage_table(summary, "where")
     if area_pops:
-        att.areas_in_hotspots(area_pops, LINK_COUNTS + ("~without_task_site", "~not_local"))
+        att.areas_in_hotspots(area_pops, LINK_COUNTS + ("~without_task_site", "~not_completed_at_site", "~not_local"))
     if area_referrals is not None and "referrals" in area_referrals.columns:
         for aid, shown in zip(area_referrals["area_id"], area_referrals["referrals"]):
             att.published((("hotspot", str(int(aid))), "referrals"), shown)

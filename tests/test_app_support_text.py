@@ -67,3 +67,6 @@ def test_person_text_reads_right_for_a_count_of_one():
     assert person_text("1 referral has a date") == "fewer than 5 referrals has a date"
     assert person_text("1 row(s) repeat an id") == "<5 row(s) repeat an id"  # plural already: unchanged form
     assert person_text("in 1 row", threshold=1) == "in 1 row"
+    # a count already published as "<5" (the analysis's protected warning text) reads right too
+    assert person_text("'<b>x</b>' in <5 row; counted") == "'<b>x</b>' in fewer than 5 rows; counted"
+    assert person_text("<5 row(s) repeat an id") == "<5 row(s) repeat an id"

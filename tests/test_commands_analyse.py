@@ -419,6 +419,7 @@ def no_loading(monkeypatch):
             "`--scheme-start` must be a date written YYYY-MM-DD (e.g. 2023-07-01); got '2023-13-01'.",
         ),
         (["--scheme-start", "July 2023"], "`--scheme-start` must be a date written YYYY-MM-DD"),
+        (["--as-of", "31/12/2025"], "`--as-of` must be a date written YYYY-MM-DD"),
         (["--period", "2022-07:2023-13"], "`--period` must be two months FIRST:LAST"),
         (["--period", "2022-07-15:2023-06"], "`--period` must be two months FIRST:LAST"),
         (["--before", "2023-06:2022-07", "--after", "2023-07:2024-06"], "`--before` starts after it ends (2023-06 > 2022-07)"),
@@ -524,6 +525,14 @@ def test_demo_run_prints_the_emerging_hot_spots_and_each_areas_pattern(demo_run)
         assert row[at:].startswith(want + " ")  # the csv's words (shorter), never a bare "–"
     # the demo's planted falls read as diminishing hot spots in the areas that fell most
     assert areas.loc[1, "emerging"] == "diminishing hot spot"
+
+
+def test_the_extract_date_reaches_the_settings_for_analyse_and_map():
+    """The 6-month re-offending window was judged against the latest referral's time: `--as-of` gives the extract date."""
+    for cmd in ("analyse", "map"):
+        args = build_parser().parse_args([cmd, "x.csv", "--out", "o", "--as-of", "2025-12-31"])
+        assert settings_from_args(args).as_of == "2025-12-31"
+    assert settings_from_args(build_parser().parse_args(["analyse", "x.csv", "--out", "o"])).as_of is None
 
 
 def test_ring_width_reaches_the_settings():

@@ -251,7 +251,10 @@ def test_the_statement_explains_every_x():
     assert "or a median of fewer than 10 people;" in text
     assert "groups are measured in referrals, not people" in disclosure_statement(5, by_people=False)
     assert "measured in referrals" not in text
-    assert text.endswith("a percentage shown as '<16' or '>92' is a bound, where its exact value would.")  # "<16" explained
+    assert "a percentage shown as '<16' or '>92' is a bound, where its exact value would." in text  # "<16" explained
+    # suppression protects one run: two runs on files a few referrals apart give those referrals away
+    assert text.endswith("Publish one run per period: two runs on referral files that differ by a few referrals reveal "
+                         "those referrals (the differences between their figures are those people's).")
 
 
 def _four_ones():

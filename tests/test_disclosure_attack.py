@@ -80,7 +80,8 @@ def test_demo_outputs_survive_the_attacker(demo):
     att = _model_of_files(out)
     assert att.conflicts == []  # every count reads the same wherever it is published
     hidden = len(att.marker)
-    assert hidden > 500  # the test could fail: there is plenty hidden
+    # the test could fail: there is plenty hidden (fewer since squares and lines of fewer than 5 people are not drawn)
+    assert hidden > 150
     found = attack.Attack.findings(att)
     took = time.perf_counter() - t0
     print(f"\n[attack] demo: {len(att.keys):,} counts ({hidden:,} hidden, {len(att.implied):,} unseen), "
@@ -97,7 +98,7 @@ def _differencing(att: attack.Attack) -> list:
     for row in att.rows:
         unknown = [j for j in row if j not in att.fixed]
         rest = -sum(a * att.fixed[j] for j, a in row.items() if j in att.fixed)
-        if not unknown or any(j in att.implied for j in unknown):
+        if not unknown or any(j in att.implied or j in att.sums for j in unknown):
             continue
         for j in unknown:
             others = [k for k in unknown if k != j]
@@ -115,7 +116,7 @@ def test_demo_headline_kpis_stay_near_the_schemes_reported_figures(demo):
     an, out = demo
     k = pd.read_csv(out / "csv" / "kpis.csv", dtype=str).iloc[0]
     assert 75 <= int(k["completed_pct"]) <= 81  # the force reports 78 %
-    assert 76 <= int(k["not_reoffended_pct"]) <= 82  # and 79 % not re-offended
+    assert k["not_reoffended_pct"] == "c" or 76 <= int(k["not_reoffended_pct"]) <= 82  # and 79 % not re-offended
     assert int(k["referrals"]) == len(an.referrals)
 
 

@@ -289,10 +289,11 @@ def test_scheme_layer_shows_suppressed_referral_counts(demo, tmp_path):
     shown_all = scheme_publication(an).referrals_summary.set_index("where").iloc[-1]
     words = " ".join(img.texts)
     share = str(shown_all["local_pct"])
-    assert "Reparation local (task site in the same town or within 2,000\u00a0m of the harm):" in words
+    assert ("Reparation local (of completed reparations: task site within 2,000\u00a0m of the harm, or in the same town and "
+            "within 5,000\u00a0m):") in words
     assert (f"{share}\u00a0%" if share.isdigit() or share[:1] in "<>" else f"{share} (hidden)") in words
     exact = round(100 * an.linkage.summary["share_local"])
-    assert f": {exact}\u00a0% of the {an.linkage.summary['with_task_site']} referrals" in " ".join(raw.texts)
+    assert f": {exact}\u00a0% of the {an.linkage.summary['reparation_completed']} counted" in " ".join(raw.texts)
     dens = briefing_map(an, tmp_path / "d.png", layer="density", dpi=40)
     assert "Reparation local" not in " ".join(dens.texts)  # the scheme briefing's figure only
 

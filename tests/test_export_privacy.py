@@ -37,7 +37,8 @@ BANNED_COLUMNS = {"person_ref", "referral_id", "referred_at", "contacted_at", "t
 PERSON_COUNT_COLUMNS = {
     "referrals", "completed", "refused", "withdrawn", "in_progress", "outcome_not_recorded", "concluded",
     "followup_eligible", "not_reoffended", "victim_responses", "victims_satisfied", "contacted_48h", "contacted_booked_48h",
-    "first_time_entrant_recorded", "first_time_entrants", "with_task_site", "reparation_local", "within_near", "same_town",
+    "first_time_entrant_recorded", "first_time_entrants", "with_task_site", "reparation_completed", "reparation_local",
+    "within_near", "same_town",
 }
 
 

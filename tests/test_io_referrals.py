@@ -11,7 +11,7 @@ import pytest
 from helpers import check_result, load_csv
 
 from hotspots import InputError, ParameterError, PrivacyError, SchemaError
-from hotspots.io import ReferralSet, Upload, load_any, load_referrals
+from hotspots.io import ReferralSet, Upload, date_order_warning, load_any, load_referrals
 from hotspots.privacy import PERSON_REF_PATTERN, pseudonymise
 from hotspots.schema import AGE_GROUPS, OFFENCES, OUTCOMES, REFERRAL_COLUMNS, ROUTES
 
@@ -112,15 +112,14 @@ def test_required_values_dates_location_and_duplicates() -> None:
     df.loc[6, "contacted_at"] = "31/31/2024"  # unparseable contacted_at
     df.loc[7, "task_booked_at"] = "1970-01-01"  # out of range
     data, report = load_referrals(df)
-    assert report.dropped == {
-        "unparseable date": 1,
-        "missing date": 1,
-        "no location": 1,
-        "duplicate id": 1,
-        "unparseable date (contacted_at)": 1,
-        "date out of range (task_booked_at)": 1,
-    }
-    assert sorted(data["referral_id"].tolist()) == ["IJ-000", "IJ-001"]
+    assert report.dropped == {"unparseable date": 1, "missing date": 1, "no location": 1, "duplicate id": 1}
+    # a bad contact or booking time keeps the referral, with that field blank, counted in a warning
+    assert sorted(data["referral_id"].tolist()) == ["IJ-000", "IJ-001", "IJ-006", "IJ-007"]
+    kept = data.set_index("referral_id")
+    assert pd.isna(kept.loc["IJ-006", "contacted_at"]) and pd.isna(kept.loc["IJ-007", "task_booked_at"])
+    assert any("1 `contacted_at` value(s) unparseable, e.g. '31/31/2024'" in w and "contacted_at not recorded" in w
+               for w in report.warnings)
+    assert any("1 `task_booked_at` value(s) out of range" in w for w in report.warnings)
     assert pd.isna(data.set_index("referral_id").loc["IJ-001", "offence"])
     assert any("1 row(s) without a `offence` value: kept, with offence not recorded" in w for w in report.warnings)
     # the later row of a repeated id is kept (an export's later row is the update): row 1 is dropped
@@ -274,11 +273,11 @@ def test_repeated_id_keeps_the_later_row_and_counts_rows_that_differ() -> None:
                                                                  "victim_satisfied", "first_time_entrant", "task_id",
                                                                  "longitude", "latitude"]].to_numpy()
     data, report = load_referrals(df)
-    assert report.dropped == {"duplicate id": 2}
-    assert report.examples["duplicate id"] == ["DataFrame:row 1", "DataFrame:row 2"]
+    # row 1 (A) differs from row 3: a repeated id; row 2 (B) is the same as row 4: an exact copy, not a person
+    assert report.dropped == {"duplicate row": 1, "duplicate id": 1}
+    assert report.examples == {"duplicate row": ["DataFrame:row 2"], "duplicate id": ["DataFrame:row 1"]}
     assert data.set_index("referral_id").loc["A", "outcome"] == "completed"  # the update, not the stale first row
-    # row 1 (A) differs from row 3; row 2 (B) is the same as row 4
-    assert any("1 row(s) of the 2 row(s) dropped as 'duplicate id' differ from the row kept for their `referral_id` (the later "
+    assert any("1 row(s) of the 1 row(s) dropped as 'duplicate id' differ from the row kept for their `referral_id` (the later "
                "one)" in w for w in report.warnings)
     # on screen, counts of people are protected: neither the 1 nor the 2 is shown exactly (the app's Data tab
     # showed "1 of the <5 row(s) ...")
@@ -399,3 +398,65 @@ def test_age_groups_from_ages_by_hand() -> None:
     groups, bad = age_groups_from_ages([0, 17.99, 18, 120, 121, -1, None, "", "12 years"])
     assert groups.tolist()[:4] == ["youth", "youth", "adult", "adult"] and groups.iloc[4:].isna().all()
     assert bad.tolist() == [False, False, False, False, True, True, False, False, True]
+
+
+def test_us_dates_are_read_month_first_when_the_values_say_so_and_said() -> None:
+    """A US export (10/16/2025) is read month first in every date column, 10/03/2025 as 3 Oct, with a warning."""
+    df = good(3)
+    df["referred_at"] = ["10/16/2025 12:17", "10/03/2025 17:27", "01/02/2025"]
+    df["contacted_at"] = ["10/16/2025 22:17", "10/04/2025 13:27", ""]  # no second number over 12 in row 1
+    data, report = load_referrals(df)
+    assert report.rows_kept == 3
+    assert data["referred_at"].tolist() == [pd.Timestamp("2025-10-16 12:17"), pd.Timestamp("2025-10-03 17:27"),
+                                            pd.Timestamp("2025-01-02")]
+    assert data["contacted_at"].iloc[1] == pd.Timestamp("2025-10-04 13:27")
+    (w,) = [w for w in report.warnings if "month first" in w]
+    assert "`referred_at`, `contacted_at`" in w and "e.g. `referred_at` 10/16/2025 12:17 at row 1" in w
+    assert date_order_warning(report) == w  # the one warning the CLI prints from the report (it holds no count)
+
+
+def test_uk_dates_stay_day_first_and_ambiguous_files_are_read_day_first() -> None:
+    df = good(2)
+    df["referred_at"] = ["16/10/2025", "03/10/2025"]
+    data, report = load_referrals(df)
+    assert data["referred_at"].tolist() == [pd.Timestamp("2025-10-16"), pd.Timestamp("2025-10-03")]
+    assert not any("month first" in w for w in report.warnings)
+    df["referred_at"] = ["01/10/2025", "03/10/2025"]  # no evidence either way: UK usage
+    assert load_referrals(df).data["referred_at"].tolist() == [pd.Timestamp("2025-10-01"), pd.Timestamp("2025-10-03")]
+
+
+def test_dates_with_both_day_month_orders_are_refused_naming_the_columns_and_rows() -> None:
+    df = good(3)
+    df["referred_at"] = ["16/10/2025", "03/10/2025", "01/01/2025"]  # row 0: day first
+    df["contacted_at"] = ["", "10/17/2025", ""]  # row 1: month first
+    with pytest.raises(SchemaError) as e:
+        load_referrals(df)
+    msg = str(e.value)
+    assert "`referred_at` day first (first number over 12) at rows 1" in msg
+    assert "`contacted_at` month first (second number over 12) at rows 2" in msg and "YYYY-MM-DD" in msg
+
+
+def test_victim_satisfaction_words_are_recognised() -> None:
+    """"Satisfied" / "Not satisfied" (a survey's wording) count as yes/no, not as unrecognised values."""
+    df = good(8)
+    df["victim_satisfied"] = ["Satisfied", "Not satisfied", "Dissatisfied", "very satisfied", "VERY DISSATISFIED",
+                              "yes", "No", "neither satisfied nor dissatisfied"]
+    data, report = load_referrals(df)
+    assert data["victim_satisfied"].tolist()[:7] == [True, False, False, True, False, True, False]
+    assert pd.isna(data["victim_satisfied"].iloc[7])
+    assert any("'neither satisfied nor dissatisfied' in 1 row" in w for w in report.warnings)
+    df["reoffended"] = ["re-offended", "did not reoffend", "yes", "no", "", "", "", ""]
+    assert load_referrals(df).data["reoffended"].tolist()[:4] == [True, False, True, False]
+
+
+def test_blank_lines_and_lines_of_commas_are_both_empty_rows_read_and_dropped(tmp_path: Path) -> None:
+    """ref_messy.csv: a fully blank line was not counted in "read" while a ",,,," line was."""
+    df = good(3)
+    text = df.to_csv(index=False).splitlines()
+    text.insert(2, "")  # a blank line after the first row
+    text.insert(3, "," * (len(df.columns) - 1))  # a line of only commas
+    p = tmp_path / "r.csv"
+    p.write_text("\n".join(text) + "\n\n")  # a blank line at the end is the file's end, not a row
+    _, report = load_referrals(p)
+    assert (report.rows_read, report.rows_kept, report.dropped) == (5, 3, {"empty row": 2})
+    assert report.examples["empty row"] == ["r.csv:line 3", "r.csv:line 4"]

@@ -92,3 +92,14 @@ def test_polygon_sites_and_derived_ids(tmp_path: Path) -> None:
 def test_missing_kind_column_is_a_schema_error() -> None:
     with pytest.raises(SchemaError, match=r"`kind`.*columns=\{'kind'"):
         load_tasks(sites().drop(columns="kind"))
+
+
+def test_a_referrals_file_given_as_task_sites_is_named_as_such() -> None:
+    """The app's task box given the referral file said "cannot find column(s) for `kind`"."""
+    refs = pd.DataFrame({"referral_id": ["R1"], "person_ref": ["p_0123456789abcdef"], "referred_at": ["2025-01-02"],
+                         "route": ["CR"], "task_id": ["T1"], "longitude": [-1.47], "latitude": [52.92]})
+    with pytest.raises(SchemaError, match="this looks like a referrals file") as e:
+        load_tasks(refs)
+    assert "`person_ref`" in str(e.value) and "cannot find column" not in str(e.value)
+    with pytest.raises(SchemaError, match="cannot find column"):  # any other table without `kind`: as before
+        load_tasks(pd.DataFrame({"site": ["A"], "longitude": [-1.47], "latitude": [52.92]}))

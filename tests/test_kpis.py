@@ -136,21 +136,32 @@ def test_window_and_notes(kpi):
     assert any("2 referral(s) have a re-offending flag" in n for n in kpi.notes)  # h6, s8
 
 
-def test_the_window_note_gives_the_cutoff_the_rule_uses():
-    """Cleveland: the latest referral at 2025-12-29 14:43 puts the cutoff at 2025-06-29 14:43; the note said "on or
-    before 2025-06-29" while a referral at 20:31 that day was left out. The note now says the time of day."""
+def test_the_window_note_gives_days_and_the_default_extract_date_only_to_the_month():
+    """Cleveland: the latest referral at 2025-12-29 14:43 was published to the minute as the follow-up date
+    ("complete by 2025-12-29 14:43, latest referral in the data"): one person's referral time. The default
+    extract date is now the first day of its month, and windows are judged by days."""
     from hotspots.kpis import kpi_rows, when_text
 
-    rows = [("a", "2025-06-29 10:00", "harassment", 1, 2, "completed", False, True, True),
-            ("b", "2025-06-29 20:31", "harassment", 1, 2, "completed", True, True, True),
-            ("c", "2025-12-29 14:43", "harassment", 1, 2, "completed", None, True, True)]
+    rows = [("a", "2025-05-31 10:00", "harassment", 1, 2, "completed", False, True, True),
+            ("b", "2025-06-01 20:31", "harassment", 1, 2, "completed", True, True, True),
+            ("c", "2025-06-02 09:00", "harassment", 1, 2, "completed", True, True, True),
+            ("d", "2025-12-29 14:43", "harassment", 1, 2, "completed", None, True, True)]
     r = kpi_rows(_frame(rows))
-    assert r.followup_cutoff == pd.Timestamp("2025-06-29 14:43")
-    assert r.raw.iloc[-1]["followup_eligible"] == 1  # a only: b is after the cutoff
-    assert "made on or before 2025-06-29 14:43 (follow-up complete by 2025-12-29 14:43" in r.window
-    assert any("window had not ended by 2025-12-29 14:43" in n for n in r.notes)
+    assert r.as_of == pd.Timestamp("2025-12-01") and r.followup_cutoff == pd.Timestamp("2025-06-01")
+    assert r.raw.iloc[-1]["followup_eligible"] == 2  # a and b (made on the cutoff day, at any time); not c
+    assert "made on or before 2025-06-01 (follow-up complete by 2025-12-01, the first day of the month of the latest " \
+           "date in the referral file, Dec 2025" in r.window
+    assert any(n.startswith("1 referral(s) have a re-offending flag") and "window had not ended by 2025-12-01; not counted" in n
+               for n in r.notes)  # c only
+    for text in (r.window, *r.notes):
+        assert "14:43" not in text and "12-29" not in text
+    # the extract date given: windows ended by then count (b's and c's)
+    g = kpi_rows(_frame(rows), as_of="2025-12-31")
+    assert g.raw.iloc[-1]["followup_eligible"] == 3 and "complete by 2025-12-31, the extract date given" in g.window
+    assert g.params["as_of"] == "2025-12-31" and r.params["as_of"] is None
     assert when_text(pd.Timestamp("2024-09-30")) == "2024-09-30"
-    assert when_text(pd.Timestamp("2024-09-30 10:00:05")) == "2024-09-30 10:00:05"
+    with pytest.raises(ParameterError, match="as_of"):
+        kpi_rows(_frame(rows), as_of="not a date")
 
 
 def test_contact_times_long_after_the_referral_are_a_data_quality_note():
@@ -167,9 +178,9 @@ def test_contact_times_long_after_the_referral_are_a_data_quality_note():
     assert rows.checks == {"contact_before_referral": 1, "contact_long_after_referral": 2}  # h10 before
 
 
-def test_default_as_of_is_latest_referral():
+def test_default_as_of_is_the_latest_dates_month():
     k = scheme_kpis(_frame())
-    assert k.as_of == pd.Timestamp("2025-03-31 00:00")
+    assert k.as_of == pd.Timestamp("2025-03-01 00:00")
     assert len(k.table) == 1 and k.table.iloc[0, 0] == TOTAL_LABEL
 
 
@@ -524,9 +535,9 @@ def test_demo_kpis_match_independent_pandas_and_reported_figures():
     concluded = ref[ref.outcome.isin(["completed", "refused", "withdrawn"])]
     exp_completed = concluded.groupby("route")["outcome"].apply(lambda s: (s == "completed").mean() * 100)
     assert np.allclose(raw.loc[exp_completed.index, "completed_pct"], exp_completed)
-    as_of = ref.referred_at.max()
-    cutoff = as_of - pd.DateOffset(months=6)
-    elig = ref[(ref.referred_at <= cutoff) & ref.reoffended.notna()]
+    latest = max(ref.referred_at.max(), ref.contacted_at.max(), ref.task_booked_at.max())
+    cutoff = latest.to_period("M").to_timestamp() - pd.DateOffset(months=6)  # the latest date's month, by days
+    elig = ref[(ref.referred_at.dt.normalize() <= cutoff) & ref.reoffended.notna()]
     exp_not_reoff = (elig.reoffended == False).mean() * 100  # noqa: E712
     assert raw.loc[TOTAL_LABEL, "not_reoffended_pct"] == pytest.approx(exp_not_reoff)
     dc = ref.contacted_at - ref.referred_at

@@ -126,7 +126,7 @@ def test_summary_by_hand(hand):
     assert (s["reparation_local"], s["within_near"], s["same_town"]) == (3, 2, 3)
     assert s["share_local"] == pytest.approx(0.75) and s["share_within_near"] == pytest.approx(0.5)
     assert s["share_same_town"] == pytest.approx(0.75)
-    assert s["median_distance_m"] == pytest.approx((1900 + 3000) / 2)
+    assert s["median_distance_m"] == 2500.0  # (1900 + 3000) / 2 = 2450, published to the nearest 250 m
     assert any("T9" in n and "task not found" in n for n in hand.notes)
 
 
@@ -136,6 +136,7 @@ def test_per_hotspot_counts_by_hand(hand):
     assert p["referrals"].tolist() == [2, 1, 3, 6]
     assert p["with_task_site"].tolist() == [1, 1, 2, 4]
     assert p["reparation_local"].tolist() == [1, 1, 1, 3]
+    assert p["reparation_completed"].tolist() == [1, 1, 2, 4]  # no outcome recorded: every referral booked at a site
     assert p.loc[OUTSIDE_HOTSPOTS, "local_pct"] == pytest.approx(50.0)
     s = hand.summary_display.set_index("where")
     assert s.index.tolist() == [IN_HOTSPOTS, OUTSIDE_HOTSPOTS, TOTAL_LABEL]
@@ -278,10 +279,15 @@ def test_demo_linkage_matches_geopandas(demo_link):
     # ... which is not the nearest centre everywhere (the rule this replaced)
     assert (t["harm_town"].to_numpy() != nearest_town(d.referrals)).any()
     # shares
-    local = (dist.to_numpy() <= 2000) | (t.loc[has, "harm_town"].to_numpy() == t.loc[has, "task_town"].to_numpy())
-    assert r.summary["share_local"] == pytest.approx(local.mean())
+    # local: of completed reparations, within 2 km, or in the same town and within 5 km
+    dm = dist.to_numpy()
+    same = t.loc[has, "harm_town"].to_numpy() == t.loc[has, "task_town"].to_numpy()
+    done = (t.loc[has, "outcome"] == "completed").to_numpy()
+    local = (dm <= 2000) | (same & (dm <= 5000))
+    assert r.summary["reparation_completed"] == done.sum() < len(dm)
+    assert r.summary["share_local"] == pytest.approx(local[done].mean())
     assert r.summary["share_from_hotspots"] == pytest.approx(j["area_id"].notna().mean())
-    assert r.summary["median_distance_m"] == pytest.approx(float(np.median(dist)))
+    assert r.summary["median_distance_m"] == round(float(np.median(dist)) / 250) * 250
 
 
 def test_demo_linkage_feeds_kpis_by_hotspot(demo_link):

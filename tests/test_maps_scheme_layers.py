@@ -324,7 +324,8 @@ def test_referral_symbols_encode_only_shown_counts(demo):
     pub = demo["publication"]
     rows = _rows(sl.referral_origins_layer(pub))
     hidden = [r for r in rows if not str(r[4]).isdigit()]
-    assert len(hidden) > 50 and {r[2] for r in hidden} == {3.0}
+    # squares of fewer than 5 people are not drawn at all; the hidden ones left ("c") are drawn alike
+    assert hidden and {r[2] for r in hidden} == {3.0}
     shown = [r for r in rows if str(r[4]).isdigit()]
     assert all(r[2] == round(min(max(2.5 * np.sqrt(int(r[4])), 3.0), 18.0), 1) for r in shown)
     lines = _rows(sl.referral_task_lines_layer(pub))

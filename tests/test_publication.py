@@ -42,7 +42,10 @@ def test_squares_sites_and_flows_add_up_internally(pub):
     led = pub.protection.ledger
     squares = [k for k in led.keys if isinstance(k, tuple) and isinstance(k[0], tuple) and k[0][0] == "square"]
     assert sum(led.value(k) for k in squares) == led.value((("all",), "referrals"))
-    assert len(pub.origins) == len(squares)
+    # a square of fewer than 5 people is not drawn at all (its place points to them), the rest are
+    big = [k for k in squares if led.n_people(led.index(k)) >= 5]
+    assert 0 < len(pub.origins) == len(big) < len(squares)
+    assert any("referral square of fewer than 5 people is not drawn" in n for n in pub.notes)
     assert set(pub.origins["referrals_shown"]) <= {"<5", "c", "x"} | {str(v) for v in range(5, 500)}
     assert (pub.origins["referrals"].isna() == ~pub.origins["referrals_shown"].str.isdigit()).all()
     assert pub.symbol_counts("origins").tolist() == pub.origins["referrals"].fillna(0).astype(int).tolist()
@@ -208,10 +211,11 @@ def test_a_small_area_withholds_its_own_squares_not_everyones():
     by = pub.referrals_by_hotspot.set_index("hotspot")["referrals"].astype(str)
     assert by["1"] == "<5"
     assert by["2"] != "x" and by["outside hotspots"] != "x" and by["All"] != "x"
-    shown = pub.origins["referrals_shown"]
-    in_small = pub.origins.geometry.centroid.within(a1).to_numpy()
-    assert (shown[in_small] == "x").all() and in_small.sum() == 4
-    assert not (shown[~in_small] == "x").any()
+    # its 4 squares of one person each are "x" in the ledger, and not drawn at all: their places are the disclosure
+    squares = [k for k in pub.protection.ledger.keys if isinstance(k[0], tuple) and k[0][0] == "square"]
+    assert sum(pub.protection.marker(k) == "x" for k in squares) >= 4
+    assert not pub.origins.geometry.centroid.within(a1).any()
+    assert (pub.origins["referrals_shown"] != "<5").all()  # no drawn square has fewer than 5 people
     # "x" never stands for the size of a group of 5 or more
     led, prot = pub.protection.ledger, pub.protection
     for k, shown_ in zip(led.keys, led.shown):
@@ -269,6 +273,10 @@ def test_squares_sites_and_flows_are_protected_by_people():
     assert led.value((("site", "T1"), "referrals")) == 8 and p.protection.marker((("site", "T1"), "referrals")) == "x"
     flows = [k for k in led.keys if isinstance(k[0], tuple) and k[0][0] == "flow" and k[0][2] == "T1"]
     assert flows and all(p.protection.marker(k) != 8 for k in flows)
+    # that person's line to T1 (one person) is not drawn, whatever its marker: it would show where they went
+    assert not (p.flows["task_id"] == "T1").any()
+    led_flows = [k for k in led.keys if isinstance(k[0], tuple) and k[0][0] == "flow"]
+    assert len(p.flows) == sum(led.n_people(led.index(k)) >= 5 for k in led_flows)
     sq = [k for k in led.keys if isinstance(k[0], tuple) and k[0][0] == "square" and led.value(k) >= 8
           and led.n_people(led.index(k)) < 5]
     assert all(p.protection.marker(k) == "x" for k in sq)
@@ -312,3 +320,19 @@ def test_area_referral_figures_are_the_published_rows(pub):
     assert f["reparation_local_pct"][:2] == [by_hot.loc[i, "local_pct"] for i in ids[:2]]
     assert f["completed_pct"][2] is None and f["not_reoffended_pct"][2] is None
     assert area_referral_figures(None, ids) == {}
+
+
+def test_rows_that_are_not_people_are_published_exactly_in_the_load_report(pub):
+    """ref_messy.csv: "read c, kept 420, dropped <5 (empty row: <5; duplicate id: <5)": blank rows and exact copies
+    are no one, so read = kept + dropped adds up on the published report; people's drops stay protected."""
+    n = int(pub.protection.ledger.value((("all",), "referrals")))
+    assert isinstance(pub.protection.marker((("all",), "referrals")), int)  # the total is shown: kept can be too
+    d = pub.load_report(LoadReport("r.csv", n + 3, n, dropped={"empty row": 2, "duplicate row": 1}))
+    assert (d["rows_read"], d["rows_kept"], d["rows_dropped"]) == (n + 3, n, 3)
+    assert d["dropped"] == {"empty row": 2, "duplicate row": 1}
+    assert pub.load_report_text(LoadReport("r.csv", n + 3, n, dropped={"empty row": 2, "duplicate row": 1})) == (
+        f"r.csv: read {n + 3:,}, kept {n:,}, dropped 3 (empty row: 2; duplicate row: 1)")
+    # a person's drop (a missing date) stays protected, and so does what it would give away
+    e = pub.load_report(LoadReport("s.csv", n + 4, n, dropped={"empty row": 2, "missing date": 2}))
+    assert e["dropped"]["empty row"] == 2 and e["dropped"]["missing date"] == "<5"
+    assert e["rows_read"] != n + 4 and e["rows_dropped"] in ("<5 + 2", "c + 2", "x + 2")

@@ -297,13 +297,15 @@ def test_linkage_shares(demo, gi_areas):
     j = gpd.sjoin(ref[["referral_id", "geometry"]], gi_areas.areas[["area_id", "geometry"]], predicate="intersects", how="left")
     in_hot = j.groupby("referral_id")["area_id"].apply(lambda a: a.notna().any())
     assert s["share_from_hotspots"] == pytest.approx(in_hot.mean())
-    m = ref[["referral_id", "task_id", "geometry"]].merge(
+    m = ref[["referral_id", "task_id", "outcome", "geometry"]].merge(
         demo.tasks[["task_id", "town", "geometry"]].rename(columns={"geometry": "site"}), on="task_id", how="inner"
     )
     d = gpd.GeoSeries(m["geometry"], crs=27700).distance(gpd.GeoSeries(m["site"], crs=27700)).to_numpy()
     assert s["with_task_site"] == len(m)
-    assert s["share_within_near"] == pytest.approx((d <= 2000).mean())
-    assert s["median_distance_m"] == pytest.approx(float(np.median(d)))
+    done = (m["outcome"] == "completed").to_numpy()  # local reparation is measured over completed reparations
+    assert s["reparation_completed"] == done.sum()
+    assert s["share_within_near"] == pytest.approx((d[done] <= 2000).mean())
+    assert s["median_distance_m"] == round(float(np.median(d)) / 250) * 250  # published to the nearest 250 m
     assert s["share_local"] >= s["share_within_near"] and s["share_local"] >= s["share_same_town"]
     print(
         f"\n[acceptance] linkage: from hotspots {s['share_from_hotspots']:.3f} ({s['from_hotspots']}/{s['with_location']}); "

@@ -180,7 +180,7 @@ def publication(bundle: DataBundle, s: Settings, snap_m: float) -> Any:
     if link is None:
         return None
     return publish_scheme(bundle.referrals, linkage=link, areas=stage(bundle, s.only(*HOT)).areas.areas, threshold=s.threshold,
-                          unsafe=s.unsafe_threshold, snap_m=float(snap_m))
+                          unsafe=s.unsafe_threshold, snap_m=float(snap_m), as_of=s.as_of)
 
 
 @cached
@@ -343,7 +343,7 @@ def full_analysis(bundle: DataBundle, s: Settings, snap_m: float) -> Analysis:
         change_note=note or area_note,
         displacement=moved, displacement_note=moved_note, emerging=trends, emerging_note=trends_note,
         linkage=linkage(bundle, s.only(*LINK)),
-        kpis=scheme_kpis(refs, threshold=s.threshold, unsafe=s.unsafe_threshold) if refs is not None else None,
+        kpis=scheme_kpis(refs, threshold=s.threshold, unsafe=s.unsafe_threshold, as_of=s.as_of) if refs is not None else None,
         referrals=refs, tasks=bundle.tasks, study_area=bundle.study_area, notes=bundle.prepared.notes,
         all_incidents=bundle.incidents,
     )

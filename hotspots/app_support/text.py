@@ -14,6 +14,8 @@ __all__ = ["md_text", "person_text", "app_wording", "note_text", "CONTROL_LABELS
 _PLURAL = {"row": "rows", "referral": "referrals", "value": "values", "person": "people", "individual": "individuals",
            "offender": "offenders"}
 _ONE = re.compile(r"(?<![\w.,/\-–])1\s+(row|referral|value|person|individual|offender)\b(?![(s])")
+#: A count already shown as "<5" before a singular noun ("in <5 row", from a text published elsewhere first).
+_SMALL_ONE = re.compile(r"<(\d+)\s+(row|referral|value|person|individual|offender)\b(?![(s])")
 
 
 def person_text(text: str, threshold: int | None = None) -> str:
@@ -34,7 +36,8 @@ def person_text(text: str, threshold: int | None = None) -> str:
 
     if t > 1:  # "in 1 row" would read "in <5 row": the noun goes plural
         text = _ONE.sub(lambda m: f"fewer than {t} {_PLURAL[m.group(1)]}", str(text))
-    return _PERSON_COUNT.sub(repl, str(text))
+    text = _SMALL_ONE.sub(lambda m: f"fewer than {m.group(1)} {_PLURAL[m.group(2)]}", str(text))
+    return _PERSON_COUNT.sub(repl, text)
 
 
 _MD_SPECIAL = set("\\`*_{}[]()#+-.!|<>~$:&=\"'")

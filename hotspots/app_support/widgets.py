@@ -175,6 +175,10 @@ def analyst_settings(v: dict, start: Mapping[str, Any], cell_in_use: Callable[[d
                 else ss.get("eps", 150))
     v["min_samples"] = st.number_input("Core size (min samples)", 2, 1000, 20, 1, key="min_samples")
     v["near_m"] = st.number_input("Local reparation within (m)", 100, 20000, 2000, 100, key="near_m")
+    day = st.date_input("Referral extract date", value=None, key="as_of", format="YYYY-MM-DD",
+                        help="Re-offending follow-up windows that ended by this date are counted. Empty: the first day of "
+                             "the month of the latest date in the referral file (the command line's `--as-of`).")
+    v["as_of"] = None if day is None else day.isoformat()
     v["snap_m"] = float(st.select_slider("Referral squares (m)", [100, 250, 500, 1000], value=250, key="snap_m",
                                          help="Referral locations are only ever shown as counts per square of this size."))
 

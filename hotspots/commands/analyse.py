@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import math
+import shlex
 import sys
 import time
 from collections.abc import Callable
@@ -146,6 +147,12 @@ def add_analysis_arguments(p: argparse.ArgumentParser) -> None:
     g.add_argument("--before", metavar="A:B", help="before period for change, e.g. 2022-07:2023-06")
     g.add_argument("--after", metavar="C:D", help="after period for change, e.g. 2023-07:2024-06")
     g.add_argument(
+        "--as-of",
+        metavar="YYYY-MM-DD",
+        help="the referral extract's date: re-offending follow-up windows that ended by it are counted (default: the first "
+        "day of the month of the latest date in the referral file, said in the summary)",
+    )
+    g.add_argument(
         "--scheme-start",
         metavar="YYYY-MM-DD",
         help="when the scheme started; default before/after = up to 12 months either side of it. Without it: the "
@@ -215,6 +222,9 @@ def check_analysis_arguments(args: argparse.Namespace, problems: validation.Prob
     if args.scheme_start is not None:
         day = problems.check(validation.date, args.scheme_start, "scheme_start")
         args.scheme_start = None if day is None else day.isoformat()
+    if getattr(args, "as_of", None) is not None:
+        day = problems.check(validation.date, args.as_of, "as_of")
+        args.as_of = None if day is None else day.isoformat()
     if given["before"] != given["after"]:
         problems.add("give both `--before` and `--after` (or neither, for periods chosen from the data and the scheme start).")
     if isinstance(getattr(args, "threshold", None), int) and not getattr(args, "unsafe_threshold", False):
@@ -282,6 +292,7 @@ def settings_from_args(args: argparse.Namespace) -> Any:
         "after",
         "scheme_start",
         "keep_months",
+        "as_of",
     ):
         v = getattr(args, name, None)
         if v is not None:
@@ -368,7 +379,7 @@ def load_inputs(args: argparse.Namespace, say: Callable[[str], None]) -> Inputs:
         out.incidents = loaded.data
         out.records["incidents"] = loaded
     if args.referrals:
-        from ..io import unrecognised_outcomes_text
+        from ..io import date_order_warning, unrecognised_outcomes_text
 
         # a PrivacyError's fix names `--drop-identifying` itself (the flag is the alias of `allow_identifying`)
         ref = load_any(Path(args.referrals), kind="referrals", allow_identifying=args.drop_identifying or None)
@@ -377,9 +388,13 @@ def load_inputs(args: argparse.Namespace, say: Callable[[str], None]) -> Inputs:
         say(f"referrals  {ref.report.source}: loaded; rows read, kept and dropped are in the summary, protected as published")
         if caveat := unrecognised_outcomes_text(ref.report, threshold=getattr(args, "threshold", None)):
             say(f"  warning: {caveat}")
+        if order := date_order_warning(ref.report):  # no count in it: said here, as it changes every date read
+            say(f"  warning: {order}")
         if ref.report.warnings:  # they quote exact counts of rows (people): shown by the command for checking the file
+            # the same options as this run's load (a file with identifier columns is refused without them)
+            drop = "".join(f" --drop-identifying {shlex.quote(str(c))}" for c in args.drop_identifying or [])
             say(f"  {len(ref.report.warnings)} warning(s) about the file's values (e.g. values not recognised, kept as not "
-                f"recorded): see `hotspots load --kind referrals --report {args.referrals}`")
+                f"recorded): see `hotspots load --kind referrals --report{drop} {shlex.quote(str(args.referrals))}`")
         out.referrals = ref.data
         out.records["referrals"] = ref
     if args.tasks:
@@ -588,6 +603,7 @@ def summary_lines(analysis: Any, inputs: Inputs | None = None, *, top: int = 5) 
             return pct_of(row.get(col))
 
         lines.append(f"  people: {pub.statement}")
+        lines += [f"    - {n}" for n in pub.notes]
         loaded = (inputs.records.get("referrals") if inputs is not None else None)
         if getattr(loaded, "report", None) is not None:
             lines.append(f"  referral file: {pub.load_report_text(loaded.report)}")
@@ -608,7 +624,7 @@ def summary_lines(analysis: Any, inputs: Inputs | None = None, *, top: int = 5) 
             lines.append(
                 f"  referrals from hotspot areas: {count_text(sd.loc['in hotspots', 'referrals'])} of "
                 f"{count_text(sd.loc['All', 'referrals'])}; "
-                f"reparation local (same town or within {an.settings.near_m:,.0f} m): {pct_of(sd.loc['All', 'local_pct'])}"
+                f"reparation local ({an.linkage.params.get('local_rule', '')}): {pct_of(sd.loc['All', 'local_pct'])}"
             )
         checks = list(getattr(an.linkage, "notes", ()) or ()) + list(pub.data_notes)
         if checks:

@@ -26,6 +26,7 @@ from ..gistar import unreached_note
 from ..grid import Grid
 from ..periods import short_period_text
 from ..publication import scheme_publication
+from ..reparation import local_rule_text
 from ..style import INK, OFFLINE_INSIDE, OUTLINE
 from ..summaries import per_day_note
 from ._common import area_summary, cluster_places, period_range_text
@@ -164,19 +165,19 @@ def reparation_text(analysis: Any, suppress: bool) -> str | None:
     link = getattr(analysis, "linkage", None)
     if link is None or not getattr(link, "has_tasks", False):
         return None
-    rule = f"task site in the same town or within {link.near_m:,.0f} m of the harm"
+    rule = link.params.get("local_rule") or local_rule_text(link.near_m)
     if suppress:
         sd = scheme_publication(analysis).referrals_summary
         if sd is None:
             return None
         row = sd.set_index("where").iloc[-1]  # the total row
-        share, base = row.get("local_pct"), row.get("with_task_site")
+        share, base = row.get("local_pct"), row.get("reparation_completed")
     else:
-        share, base = 100.0 * float(link.summary.get("share_local") or 0.0), link.summary.get("with_task_site")
+        share, base = 100.0 * float(link.summary.get("share_local") or 0.0), link.summary.get("reparation_completed")
         share = f"{share:.0f}"
     share, base = str(share), str(base)
     shown = f"{share} %" if share.replace(".", "", 1).isdigit() or share[:1] in "<>" else f"{share} (hidden)"
-    return f"Reparation local ({rule}): {shown} of the {base} referrals with a task site."
+    return f"Reparation local ({rule}): {shown} of the {base} counted."
 
 
 def reachable_peaks(areas: Any) -> list[str]:

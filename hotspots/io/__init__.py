@@ -26,7 +26,7 @@ from .coords import DetectedCRS, detect_crs, to_bng
 from .dispatch import load_any
 from .limits import BATCH_LIMITS, UPLOAD_LIMITS, LoadLimits, load_limits
 from .police_uk import POLICE_UK_REQUIRED, is_police_uk_header, load_police_uk
-from .referrals import load_referrals, unrecognised_outcomes_text
+from .referrals import date_order_warning, load_referrals, unrecognised_outcomes_text
 from .tables import load_incidents
 from .tasks import load_tasks
 
@@ -41,6 +41,7 @@ __all__ = [
     "TaskSet",
     "UPLOAD_LIMITS",
     "Upload",
+    "date_order_warning",
     "detect_crs",
     "is_police_uk_header",
     "load_any",

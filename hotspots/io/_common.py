@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import re
 from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -156,13 +157,53 @@ def _naive_local(v: pd.Series) -> pd.Series:
     return v.astype("datetime64[us]")
 
 
-def parse_dates(series: pd.Series, *, month_column: bool = False) -> ParsedDates:
+_SLASH_DATE = re.compile(r"^\s*(\d{1,2})[/.-](\d{1,2})[/.-]\d{4}")
+
+
+@dataclass(frozen=True)
+class DayMonthOrder:
+    """What the numeric ``dd/mm/yyyy``-like values of one column say about their day/month order.
+
+    ``day_first`` rows have a first number over 12 (only day first fits), ``month_first`` rows a
+    second number over 12 (only month first fits); both are masks over the column's rows.
+    """
+
+    day_first: np.ndarray
+    month_first: np.ndarray
+
+    @property
+    def order(self) -> str | None:
+        """``"day first"``, ``"month first"``, ``"both"`` (evidence each way) or None (no evidence)."""
+        d, m = bool(self.day_first.any()), bool(self.month_first.any())
+        return "both" if d and m else "day first" if d else "month first" if m else None
+
+
+def day_month_order(series: pd.Series) -> DayMonthOrder:
+    """Decide the day/month order of a column's numeric dates (``10/16/2025``, ``16.10.2025``) from its values.
+
+    A first number over 12 can only be a day (day first, UK); a second number over 12 can only be
+    a day (month first, US). Values where both numbers are 12 or less say nothing. Other date
+    forms (ISO, ``5 Jan 2025``) are ignored.
+    """
+    if pd.api.types.is_datetime64_any_dtype(series.dtype):
+        z = np.zeros(len(series), dtype=bool)
+        return DayMonthOrder(z, z.copy())
+    parts = as_str(series).reset_index(drop=True).str.extract(_SLASH_DATE)
+    a = pd.to_numeric(parts[0], errors="coerce").to_numpy(dtype=float, na_value=np.nan)
+    b = pd.to_numeric(parts[1], errors="coerce").to_numpy(dtype=float, na_value=np.nan)
+    with np.errstate(invalid="ignore"):
+        return DayMonthOrder((a > 12) & (b <= 12), (b > 12) & (a <= 12))
+
+
+def parse_dates(series: pd.Series, *, month_column: bool = False, month_first: bool = False) -> ParsedDates:
     """Parse a date/time column written in any of the common UK and ISO forms.
 
     Accepted: ``2025-01`` and ``Jan 2025`` (month only), ISO dates and date-times with an
     optional ``T``, seconds, fractions and UTC offset (converted to UK local time), UK
     day-first dates ``05/01/2025`` (also with ``-`` or ``.``) with optional ``HH:MM[:SS]``,
-    ``2025/01/05``, ``5 Jan 2025``. Ambiguous numeric dates are read day first (UK usage).
+    ``2025/01/05``, ``5 Jan 2025``. Numeric ``05/01/2025`` dates are read day first (UK usage)
+    unless ``month_first`` (US usage, ``01/05/2025`` is 5 Jan); :func:`day_month_order` decides
+    which a column is from its values.
     A plain number of five digits before any decimals, from 20000 to 80000
     (:data:`EXCEL_SERIAL_RANGE`), is an Excel serial day number (1900 date system, days since
     1899-12-30, the fraction the time of day, rounded to the second: ``45842.34514`` is
@@ -194,6 +235,8 @@ def parse_dates(series: pd.Series, *, month_column: bool = False) -> ParsedDates
             vals = filled[hit]
             if mode == "slash":
                 vals = vals.str.replace(r"[.-]", "/", regex=True).str.replace(",", "", regex=False)
+                if month_first:
+                    formats = tuple(f.replace("%d/%m/", "%m/%d/") for f in formats)
             elif mode == "dash2space":
                 vals = vals.str.replace("-", " ", regex=False)
             parsed = pd.Series(pd.NaT, index=vals.index, dtype="datetime64[us]")
@@ -277,8 +320,11 @@ _TRUE = {"true", "t", "yes", "y", "1", "1.0"}
 _FALSE = {"false", "f", "no", "n", "0", "0.0"}
 
 
-def parse_bool(series: pd.Series) -> tuple[pd.Series, np.ndarray, list[str]]:
+def parse_bool(series: pd.Series, synonyms: Mapping[str, bool] | None = None) -> tuple[pd.Series, np.ndarray, list[str]]:
     """Nullable booleans from true/false, yes/no, y/n, 1/0 (any case); blank is NA.
+
+    ``synonyms`` adds a field's own words (``{"not satisfied": False}``), matched as
+    :func:`norm_key` matches labels (case, spaces and punctuation ignored).
 
     Returns the values (``boolean`` dtype), a mask of unrecognised values, and up to five
     distinct unrecognised values.
@@ -289,6 +335,11 @@ def parse_bool(series: pd.Series) -> tuple[pd.Series, np.ndarray, list[str]]:
     key = s.fillna("").str.lower()
     is_t = key.isin(_TRUE).to_numpy()
     is_f = key.isin(_FALSE).to_numpy()
+    if synonyms:
+        syn = {norm_key(k): bool(v) for k, v in synonyms.items()}
+        words = s.fillna("").map(lambda v: syn.get(norm_key(v)))
+        is_t = is_t | words.map(lambda w: w is True).to_numpy(dtype=bool)
+        is_f = is_f | words.map(lambda w: w is False).to_numpy(dtype=bool)
     blank = s.isna().to_numpy()
     bad = ~(is_t | is_f | blank)
     vals = pd.array([pd.NA] * len(s), dtype="boolean")

@@ -129,8 +129,9 @@ def read_csv_bytes(raw: bytes, name: str) -> Table:
     The fast path uses pyarrow's CSV reader (quoted fields, embedded newlines and quotes). If
     pyarrow rejects the file or finds rows whose field count differs from the header, the file
     is parsed again with Python's :mod:`csv` module, which reports each such row as a
-    *malformed row* with its line number instead of failing. Blank lines are ignored (they are
-    not rows).
+    *malformed row* with its line number instead of failing. Blank lines between rows are
+    counted (:attr:`Table.blank_lines`: the loaders drop them as empty rows, as a line of only
+    separators); blank lines at the end are not rows.
 
     Raises
     ------
@@ -355,6 +356,7 @@ def _read_slow(text: str, name: str, delim: str) -> Table:
     numbers: list[int] = []
     malformed = 0
     examples: list[str] = []
+    blanks: list[int] = []  # blank lines after the header: counted as empty rows, as a line of only commas is
     record = 0
     prev_line = 0
     budget = current_budget()
@@ -390,6 +392,7 @@ def _read_slow(text: str, name: str, delim: str) -> Table:
                 for k, line in enumerate(list(consumed)):
                     one, why = _one_line(line, delim, len(header))
                     if one == []:
+                        blanks.append(start_line + k)
                         continue  # blank line
                     record += 1
                     if one is None:
@@ -407,6 +410,8 @@ def _read_slow(text: str, name: str, delim: str) -> Table:
             bad(start_line, str(error))
             continue
         if not row or (len(row) == 1 and not row[0].strip()):
+            if header is not None:
+                blanks.append(start_line)
             continue  # blank line
         if header is None:
             header = clean_header(row, name)
@@ -424,6 +429,8 @@ def _read_slow(text: str, name: str, delim: str) -> Table:
         df = pd.DataFrame(rows, columns=header, dtype="str")
     else:
         df = pd.DataFrame({h: pd.Series([], dtype="str") for h in header})
+    last = max(numbers, default=0)  # blank lines after the last row end the file: not rows
+    inner = [line for line in blanks if line < last]
     return Table(
         name=name,
         frame=df,
@@ -431,6 +438,8 @@ def _read_slow(text: str, name: str, delim: str) -> Table:
         fmt="csv",
         malformed=malformed,
         malformed_examples=examples,
+        blank_lines=len(inner),
+        blank_examples=[f"{name}:line {line}" for line in inner[:5]],
     )
 
 

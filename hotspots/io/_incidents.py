@@ -12,7 +12,8 @@ from .._errors import ParameterError, SchemaError
 from ..report import LoadReport
 from ..validation import shown
 from ._common import as_str, content_keys, derive_ids, norm_key, text_column, to_float
-from ._pipeline import PointColumns, category_filter, dates, drop_duplicate_ids, locate, month_filter, new_builder, part_frame
+from ._dates import dates
+from ._pipeline import PointColumns, category_filter, drop_duplicate_ids, locate, month_filter, new_builder, part_frame
 from ._read import Table
 from .copies import file_signature
 from .months import check_name_month, month_column_attrs, month_dates, name_month, repeated_header_rows

@@ -30,7 +30,6 @@ from ._common import (
     derive_ids,
     empty_rows,
     norm_key,
-    parse_dates,
     study_area_geometry,
     text_column,
     to_float,
@@ -209,39 +208,6 @@ def _in_box(x: np.ndarray, y: np.ndarray) -> np.ndarray:
         return (x >= lo) & (x <= hi) & (y >= la) & (y <= lb)
 
 
-def dates(
-    table: Table, b: ReportBuilder, col: str, *, month_column: bool, label: str = "date", required: bool = True
-) -> tuple[pd.Series, pd.Series]:
-    """Parse a date column. Returns (month start, occurred) as ``datetime64[ns]`` Series.
-
-    Drops ``missing date`` (blank; only when ``required``), ``unparseable date``, ``date out of
-    range`` (before 1990 or more than a year ahead); ``label`` names the column in reasons when
-    it is not the main date. Values read as Excel serial day numbers
-    (:func:`~hotspots.io._common.parse_dates`) are kept, with a warning naming the column and how
-    many rows were read so, with an example.
-    """
-    p = parse_dates(table.frame[col], month_column=month_column)
-    suffix = "" if label == "date" else f" ({label})"
-    excel = p.excel & b.alive
-    if excel.any():
-        i = int(np.flatnonzero(excel)[0])
-        n = int(excel.sum())
-        b.warn(
-            f"{n:,} `{col}` value(s) are plain numbers read as Excel serial day numbers (1900 date system), e.g. "
-            f"{as_str(table.frame[col]).iat[i]} read as {p.values.iat[i]:%Y-%m-%d %H:%M}; check them, and save dates "
-            "as dates (e.g. 2025-07-04 08:17) when exporting from the spreadsheet"
-        )
-    if required:
-        b.drop(p.blank, f"missing date{suffix}")
-    form = "a month written YYYY-MM (e.g. 2025-01)" if month_column else "a date such as 2025-01-31, 31/01/2025 or 2025-01"
-    b.drop(p.bad, f"unparseable date{suffix}", detail=bad_values(table.frame, [col], form))
-    b.drop(p.out_of_range(), f"date out of range{suffix}")
-    v = p.values.where(~(p.bad | p.out_of_range()))
-    month = v.dt.to_period("M").dt.to_timestamp().astype("datetime64[ns]")
-    occurred = v.where(~p.month_only).astype("datetime64[ns]")
-    return month, occurred
-
-
 def month_filter(b: ReportBuilder, month: pd.Series, months: tuple[pd.Timestamp | None, pd.Timestamp | None]) -> None:
     start, end = months
     if start is None and end is None:
@@ -394,7 +360,8 @@ def keep_unknown(b: ReportBuilder, values: pd.Series, unknown: np.ndarray, key: 
 
 
 def drop_duplicate_ids(
-    b: ReportBuilder, ids: np.ndarray | pd.Series, *, what: str = "id", keep: str = "first", content: pd.Series | None = None
+    b: ReportBuilder, ids: np.ndarray | pd.Series, *, what: str = "id", keep: str = "first", content: pd.Series | None = None,
+    copies: bool = False,
 ) -> int:
     """Drop the rows (not yet dropped) that repeat an id, as ``"duplicate id"``; return how many.
 
@@ -404,11 +371,20 @@ def drop_duplicate_ids(
     string per row, :func:`~hotspots.io._common.content_keys`) lets the report count how many
     dropped rows differ from the row kept: a warning then names their lines (never the ids). Its two
     counts are each followed by "row(s)", the form :func:`hotspots.app_support.person_text` protects.
+    With ``copies`` (and ``content``), rows that are exact copies of the row kept are dropped as
+    ``"duplicate row"`` instead (:data:`hotspots.report.NOT_PEOPLE`: a row exported twice, no one more or less).
     """
     s = pd.Series(np.asarray(ids, dtype=object))
     alive_idx = np.flatnonzero(b.alive)
     dup = np.zeros(len(s), dtype=bool)
     dup[alive_idx] = s.iloc[alive_idx].duplicated(keep=keep).to_numpy()
+    n_copies = 0
+    if copies and content is not None and dup.any():
+        c_all, stay = np.asarray(content, dtype=object), b.alive & ~dup
+        kept_rows = dict(zip(s[stay].tolist(), c_all[stay].tolist()))
+        same = np.array([bool(dup[i]) and kept_rows.get(s.iat[i]) == c_all[i] for i in range(len(s))], dtype=bool)
+        n_copies = int(b.drop(same, "duplicate row").sum())
+        dup &= ~same
     new = b.drop(dup, "duplicate id")
     n = int(new.sum())
     if n and keep == "last":
@@ -424,7 +400,7 @@ def drop_duplicate_ids(
                 f"{int(differ.sum()):,} row(s) of the {n:,} row(s) dropped as 'duplicate id' differ from the row kept for their "
                 f"{what} (the {which} one): check that the {which} row holds the current record"
             )
-    return n
+    return n + n_copies
 
 
 # --------------------------------------------------------------------------------------------
@@ -789,9 +765,10 @@ def part_frame(table_index: int, table: Table, b: ReportBuilder, loc: Located, v
 
 def new_builder(table: Table) -> ReportBuilder:
     """A report builder for ``table``, with its malformed rows and empty rows (every field blank,
-    e.g. a line of only commas) dropped as ``"malformed row"`` and ``"empty row"``."""
+    e.g. a line of only commas, or a blank line between rows) dropped as ``"malformed row"`` and ``"empty row"``."""
     b = ReportBuilder(table.name, len(table.frame), table.row_numbers, unit=table.unit)
     b.drop_unparsed(table.malformed, "malformed row", table.malformed_examples)
+    b.drop_unparsed(table.blank_lines, "empty row", table.blank_examples)
     for n in table.notes:
         b.note(n)
     b.drop(empty_rows(table.frame), "empty row")

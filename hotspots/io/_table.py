@@ -33,6 +33,9 @@ class Table:
     crs: Any = None  # CRS of the geometry column, when the format carries one
     #: What the reader did that the user should know (e.g. a title line above the header skipped).
     warnings: list[str] = field(default_factory=list)
+    #: Blank lines between a CSV file's rows (read, and dropped as empty rows, as a line of only separators is).
+    blank_lines: int = 0
+    blank_examples: list[str] = field(default_factory=list)
 
     @property
     def unit(self) -> str:
@@ -41,4 +44,4 @@ class Table:
 
     @property
     def rows_read(self) -> int:
-        return len(self.frame) + self.malformed
+        return len(self.frame) + self.malformed + self.blank_lines

@@ -18,6 +18,7 @@ referral to the hotspot it came from, which needs the place.
 
 from __future__ import annotations
 
+import dataclasses
 import shlex
 from collections.abc import Sequence
 from typing import Any
@@ -30,10 +31,10 @@ from ..privacy import PERSON_REF_PATTERN, identifying_columns, pseudonymise
 from ..schema import ADULT_FROM_AGE, AGE_GROUPS, OFFENCES, OUTCOMES, REFERRAL_COLUMNS, ROUTES
 from ..validation import shown
 from ._common import content_keys, norm_key, normalise_enum, parse_bool, required, study_area_geometry, text_column
+from ._dates import MONTH_FIRST_WARNING, date_order, dates
 from ._incidents import check_mapping, check_present
 from ._pipeline import (
     SchemeOptions,
-    dates,
     drop_duplicate_ids,
     guard,
     keep_unknown,
@@ -176,6 +177,22 @@ _ENUMS = {
     "outcome": (OUTCOMES, OUTCOME_SYNONYMS, False),
 }
 _BOOLS = ("reoffended", "victim_satisfied", "first_time_entrant")
+#: A yes/no field's own words, besides true/false, yes/no, y/n, 1/0 (case, spaces and punctuation ignored).
+#: A neutral answer ("neither satisfied nor dissatisfied") is not among them: it is kept as not recorded, warned.
+BOOL_SYNONYMS: dict[str, dict[str, bool]] = {
+    "victim_satisfied": {
+        **{f"{adverb}satisfied": True for adverb in ("", "very ", "fairly ", "quite ", "somewhat ", "mostly ",
+                                                     "completely ", "totally ", "extremely ", "highly ")},
+        **{f"{adverb}{word}": False for adverb in ("", "very ", "fairly ", "quite ", "somewhat ", "completely ",
+                                                   "totally ", "extremely ")
+           for word in ("dissatisfied", "unsatisfied")},
+        "not satisfied": False, "not at all satisfied": False, "not very satisfied": False, "not happy": False,
+        "happy": True, "very happy": True, "unhappy": False,
+    },
+    "reoffended": {"reoffended": True, "re offended": True, "did not reoffend": False, "not reoffended": False,
+                   "no reoffending": False},
+    "first_time_entrant": {"fte": True, "first time entrant": True, "not fte": False, "not first time entrant": False},
+}
 _DATES = ("contacted_at", "task_booked_at")
 _MAPPABLE = tuple(c for c in REFERRAL_COLUMNS if c != "geometry")
 
@@ -298,6 +315,15 @@ def recoded_outcomes_note(raw: pd.Series, read: pd.Series, alive: Any = None) ->
     return "outcome values read as a category they mean: " + "; ".join(parts)
 
 
+def date_order_warning(report: Any) -> str:
+    """The load report's warning that the file's dates were read month first (US order), or ``""``.
+
+    It quotes no count of people (an example value and its row), so a command or page that does
+    not print the report's other warnings (they count rows) still says it.
+    """
+    return next((w for w in report.warnings if w.startswith(MONTH_FIRST_WARNING)), "")
+
+
 def unrecognised_outcomes_text(report: Any, *, threshold: int | None = None) -> str:
     """What the completion rate leaves out: the referrals whose ``outcome`` was not recognised.
 
@@ -354,10 +380,7 @@ def _privacy(table: Table, allow: set[str] | bool) -> Table:
     dropped = [c for c in found if allow is True or c in allow]
     if dropped:
         frame = table.frame.drop(columns=dropped)
-        t = Table(
-            table.name, frame, table.row_numbers, table.fmt, table.malformed, table.malformed_examples, list(table.notes),
-            table.crs,
-        )
+        t = dataclasses.replace(table, frame=frame, notes=list(table.notes))  # every other field kept (blank lines too)
         how = f'"{DROP_IDENTIFYING_CONTROL}" in the app, `allow_identifying=True`' if allow is True else shown(
             "allow_identifying")
         cols_ = ", ".join(f"`{c}`" for c in dropped)
@@ -473,11 +496,16 @@ def load_referrals(
     Required: ``referred_at``, ``offence``, ``route`` and a location. Optional columns that are
     absent are added empty (noted); columns not read are named in a note. Drop reasons:
     ``malformed row``, ``empty row`` (every field blank), ``missing date``, ``unparseable date``,
-    ``date out of range``, ``unparseable date (contacted_at)`` etc., ``no location``,
-    ``unparseable coordinates``, ``out-of-range coordinates``, ``duplicate id`` (a ``referral_id``
+    ``date out of range``, ``no location``,
+    ``unparseable coordinates``, ``out-of-range coordinates``, ``duplicate row`` (an exact copy of
+    the row kept for its ``referral_id``), ``duplicate id`` (a ``referral_id``
     repeated in a file keeps its **last** row, the export's update; a warning counts the dropped
     rows that differ from it), ``outside study area``. Dates written as Excel serial day numbers
-    are read (with a warning); referral dates after today are warned about. Enum values are
+    are read (with a warning); referral dates after today are warned about. An unparseable or
+    out-of-range ``contacted_at`` or ``task_booked_at`` keeps the referral with that field blank,
+    counted in a warning. Numeric dates (``10/03/2025``) are read in one day/month order per
+    file, decided from the values (:func:`~hotspots.io._dates.date_order`): a file whose dates
+    can only be month first is read so (warned); evidence both ways raises SchemaError. Enum values are
     matched ignoring case, spaces and punctuation, with common synonyms (``ABC``, ``VCO``,
     ``CR``, ``shoplifting``, ``did not complete``, ...: see ``ROUTE_SYNONYMS``,
     ``OUTCOME_SYNONYMS`` etc.).
@@ -518,7 +546,9 @@ def load_referrals(
             b,
             "referrals without a `referral_id` got stable ids: 'ref-' + a hash of the row and its occurrence",
         )
-        referred, referred_occ = dates(table, b, found["referred_at"], month_column=False)
+        # one day/month order for the file's dates, from their values (a US export is read as such, and said)
+        us = date_order(table, b, [found[k] for k in ("referred_at", *_DATES) if found[k]])
+        referred, referred_occ = dates(table, b, found["referred_at"], month_column=False, month_first=us)
         values: dict[str, Any] = {"referral_id": ids, "person_ref": refs}
         # A month-only referral date keeps the first of the month (noted).
         month_only = referred_occ.isna() & referred.notna()
@@ -547,19 +577,20 @@ def load_referrals(
             if col is None:
                 values[key] = pd.Series(pd.NaT, index=range(n), dtype="datetime64[ns]")
                 continue
-            _, occ = dates(table, b, col, month_column=False, label=key, required=False)
+            _, occ = dates(table, b, col, month_column=False, label=key, required=False, month_first=us)
             values[key] = occ
         for key in _BOOLS:
             col = found[key]
             if col is None:
                 values[key] = pd.Series([pd.NA] * n, dtype="boolean")
                 continue
-            vals, bad, ex = parse_bool(df[col])
+            vals, bad, ex = parse_bool(df[col], BOOL_SYNONYMS.get(key))
             keep_unknown(b, df[col].reset_index(drop=True), bad, key, col, "use true/false, yes/no, 1/0 or blank")
             values[key] = vals
         values["task_id"] = text_column(df, found["task_id"] or None)
         loc = options.locate(table, b, xy)
-        drop_duplicate_ids(b, ids.to_numpy(dtype=object), what="`referral_id`", keep="last", content=content_keys(df))
+        drop_duplicate_ids(b, ids.to_numpy(dtype=object), what="`referral_id`", keep="last", content=content_keys(df),
+                           copies=True)
         early = (values["contacted_at"] < values["referred_at"]).fillna(False).to_numpy(dtype=bool) & b.alive
         if early.any():
             b.warn(f"{int(early.sum()):,} referral(s) have `contacted_at` before `referred_at`; check the dates")

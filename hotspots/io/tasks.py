@@ -7,6 +7,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from .._errors import SchemaError
 from ..schema import TASK_COLUMNS, TASK_KINDS
 from ._common import content_keys, normalise_enum, required, study_area_geometry, text_column
 from ._incidents import check_mapping, check_present
@@ -22,6 +23,7 @@ from ._pipeline import (
 )
 from ._read import Table, frame_or_sources
 from ._types import TaskSet
+from .referrals import referral_columns
 
 __all__ = ["load_tasks", "TASK_CANDIDATES", "TASK_KIND_SYNONYMS"]
 
@@ -106,6 +108,11 @@ def load_tasks(
     def one(index: int, table: Table) -> tuple[pd.DataFrame, Any]:
         check_present(table, mapping)
         cols, found, xy = options.match_columns(table, _MAPPABLE, TASK_CANDIDATES)
+        if found["kind"] is None and (marks := referral_columns(cols)):  # the other file, in the task sites' place
+            raise SchemaError(
+                f"{table.name}: this looks like a referrals file (it has {', '.join(f'`{c}`' for c in marks[:4])}), not "
+                "task sites (a `task_id`, a `kind` and a location per site). Load it as the referrals, and give the task "
+                "sites' file here.")
         required(found, ("kind",), cols, table.name)
         b = new_builder(table)
         note_unused_columns(b, cols, found, xy)

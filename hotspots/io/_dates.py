@@ -1,0 +1,109 @@
+"""Loader step: a date column read in the day/month order its file's values show (UK or US)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+import pandas as pd
+
+from .._errors import SchemaError
+from ..report import ReportBuilder
+from ._common import as_str, bad_values, day_month_order, parse_dates
+from ._read import Table
+
+__all__ = ["MONTH_FIRST_WARNING", "date_order", "dates"]
+
+#: How the warning that a file's numeric dates were read month first begins (:func:`date_order`).
+MONTH_FIRST_WARNING = "dates read month first (US order, mm/dd/yyyy)"
+
+
+def date_order(table: Table, b: ReportBuilder, cols: Sequence[str]) -> bool:
+    """Whether the numeric dates (``10/03/2025``) of ``cols`` in ``table`` are month first (US), decided from the values.
+
+    One order for the file: a first number over 12 anywhere means day first (UK), a second number
+    over 12 means month first (US); with neither, day first (UK usage). Month first is said in a
+    warning naming the column and an example. Evidence both ways (in one column or across the
+    file's date columns) raises :class:`~hotspots.SchemaError` naming the columns and rows, as
+    either reading would silently swap the day and month of some rows.
+    """
+    orders = {c: day_month_order(table.frame[c]) for c in dict.fromkeys(cols)}
+    rows = np.asarray(table.row_numbers)
+
+    def where(mask: np.ndarray) -> str:
+        idx = np.flatnonzero(mask & b.alive)
+        shown_rows = ", ".join(str(int(r)) for r in rows[idx[:3]])
+        return f"{table.unit}s {shown_rows}{', ...' if len(idx) > 3 else ''}"
+
+    dm = [c for c, o in orders.items() if (o.day_first & b.alive).any()]
+    md = [c for c, o in orders.items() if (o.month_first & b.alive).any()]
+    if dm and md:
+        parts = [f"`{c}` day first (first number over 12) at {where(orders[c].day_first)}" for c in dm]
+        parts += [f"`{c}` month first (second number over 12) at {where(orders[c].month_first)}" for c in md]
+        raise SchemaError(
+            f"{table.name}: the dates mix day/month orders: {'; '.join(parts)}. Either reading would swap the day and "
+            "month of some rows. Write every date of the file one way, preferably as YYYY-MM-DD (e.g. 2025-10-03)."
+        )
+    if md:
+        c = md[0]
+        i = int(np.flatnonzero(orders[c].month_first & b.alive)[0])
+        b.warn(
+            f"{MONTH_FIRST_WARNING} in {', '.join(f'`{c}`' for c in orders)}: no date has a first "
+            f"number over 12 and some have a second one, e.g. `{c}` {as_str(table.frame[c]).iat[i]} at {table.unit} "
+            f"{int(rows[i])}; check them (dates such as 03/10/2025 are read as 10 March)"
+        )
+    return bool(md)
+
+
+def dates(
+    table: Table,
+    b: ReportBuilder,
+    col: str,
+    *,
+    month_column: bool,
+    label: str = "date",
+    required: bool = True,
+    month_first: bool | None = None,
+) -> tuple[pd.Series, pd.Series]:
+    """Parse a date column. Returns (month start, occurred) as ``datetime64[ns]`` Series.
+
+    A ``required`` column drops ``missing date`` (blank), ``unparseable date`` and ``date out of
+    range`` (before 1990 or more than a year ahead) rows. An optional one (``required=False``,
+    ``label`` naming it, e.g. ``contacted_at``) keeps such rows with the value blank, counted in a
+    warning with an example. ``month_first`` reads numeric dates as mm/dd (None: decided from this
+    column's values, :func:`date_order`). Values read as Excel serial day numbers
+    (:func:`~hotspots.io._common.parse_dates`) are kept, with a warning naming the column and how
+    many rows were read so, with an example.
+    """
+    if month_first is None:
+        month_first = date_order(table, b, [col])
+    p = parse_dates(table.frame[col], month_column=month_column, month_first=month_first)
+    excel = p.excel & b.alive
+    if excel.any():
+        i = int(np.flatnonzero(excel)[0])
+        n = int(excel.sum())
+        b.warn(
+            f"{n:,} `{col}` value(s) are plain numbers read as Excel serial day numbers (1900 date system), e.g. "
+            f"{as_str(table.frame[col]).iat[i]} read as {p.values.iat[i]:%Y-%m-%d %H:%M}; check them, and save dates "
+            "as dates (e.g. 2025-07-04 08:17) when exporting from the spreadsheet"
+        )
+    form = "a month written YYYY-MM (e.g. 2025-01)" if month_column else "a date such as 2025-01-31, 31/01/2025 or 2025-01"
+    far = p.out_of_range()
+    if required:
+        b.drop(p.blank, "missing date")
+        b.drop(p.bad, "unparseable date", detail=bad_values(table.frame, [col], form))
+        b.drop(far, "date out of range")
+    else:  # an optional date: the referral stays, with this field not recorded
+        for mask, what in ((p.bad, "unparseable"), (far, "out of range (before 1990 or over a year ahead)")):
+            hit = mask & b.alive
+            if hit.any():
+                i = int(np.flatnonzero(hit)[0])
+                b.warn(
+                    f"{int(hit.sum()):,} `{col}` value(s) {what}, e.g. {as_str(table.frame[col]).iat[i]!r} at "
+                    f"{table.unit} {int(np.asarray(table.row_numbers)[i])}: the rows are kept with {label} not recorded; "
+                    f"write {form}"
+                )
+    v = p.values.where(~(p.bad | far))
+    month = v.dt.to_period("M").dt.to_timestamp().astype("datetime64[ns]")
+    occurred = v.where(~p.month_only).astype("datetime64[ns]")
+    return month, occurred
