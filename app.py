@@ -338,7 +338,7 @@ if view_data.open:
     with view_data:
         st.subheader("Data in use")
         st.markdown(md_text(bundle.label))
-        for n in bundle.notes:
+        for n in notes_with_scheme_start(bundle.notes, period_note):  # the periods in use (sidebar's scheme start)
             st.caption(note_text(n))
         for o in bundle.reports:
             # the referral file in use: its counts as the analysis publishes them (parameters.json)
