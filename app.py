@@ -115,7 +115,7 @@ s_hot, s_change, s_link, s_table = (settings.only(*names) for names in (c.HOT, c
 # =============================================================================== headline
 st.title(title_text(bundle.incidents, bundle.prepared.force))
 if st.session_state.get("upload_failed") and (failed := failed_upload_text(st.session_state["upload_outcomes"], bundle.label)):
-    st.error(md_text(failed))  # said where it is seen, not only at the foot of the Data tab
+    st.error(note_text(failed))  # said where it is seen, not only at the foot of the Data tab
 try:
     hot = c.stage(bundle, s_hot)
     changes, change_note = c.change(bundle, s_change, "areas")
