@@ -200,8 +200,8 @@ def hotspot_stage(
     outside = counts.params.get("points_off_grid", 0) + counts.params.get("points_outside_area", 0)
     if outside:
         notes.append(
-            f"{outside:,} incidents fall in cells whose centre lies outside the study area (or off the grid) "
-            "and are not counted in cells"
+            f"{outside:,} {'incident falls' if outside == 1 else 'incidents fall'} in cells whose centre lies outside the "
+            "study area (or off the grid) and are not counted in cells"
         )
     step("kernel density", 0.2)
     density = kde(xy, grid, bandwidth=s.bandwidth, kernel=s.kernel, bandwidth_rule=s.bandwidth_rule)
