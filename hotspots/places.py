@@ -86,6 +86,13 @@ _APOSTROPHE_S = re.compile(r"'S\b")
 #: A place of population P reaches about TOWN_REACH_M * sqrt(P) metres from its centre
 #: (a town at about 4,000 people per km²: Leicester ~6 km, Loughborough ~2.4 km, a village ~250 m).
 TOWN_REACH_M = 10.0
+#: A hotspot area further than this many reaches (distance / ``TOWN_REACH_M * sqrt(P)``) from every town is in none
+#: of them (:func:`area_places`): it is named after its district (LSOA name), not the least far town. Norfolk 2025's
+#: area in Wymondham (a town GeoNames' extract lacks) was "Enfield Row, Norwich" at 3.1 of Norwich's reaches; of 341
+#: areas of 18 forces the others named beyond 2.5 reaches were as far off (Redditch for a street in Bromsgrove district
+#: at 3.7, Sheerness for one elsewhere on Sheppey at 3.4), and the nearest below lay at 2.25 (Catterick Garrison).
+#: Points (task sites, referrals: :func:`towns_at`) keep the reach rule alone, unless inside a named area.
+TOWN_MAX_REACH = 2.5
 
 
 def street_names(locations: Any) -> pd.Series:
@@ -365,7 +372,8 @@ def area_places(
         # The town by reach, or one of the street's own district when there is one (without
         # ``lsoa_name`` no town has a district): a city across a river or a district border can
         # out-reach the town next door (Liverpool over Wallasey).
-        town = _town_in_district(xy, towns, towns_districts(towns, incidents), label_district)
+        # An area beyond every town's reach is in none of them (:data:`TOWN_MAX_REACH`): its district names it.
+        town = _town_in_district(xy, towns, towns_districts(towns, incidents), label_district, TOWN_MAX_REACH)
     rows = []
     points = _map_points(owner, streets, shapely.get_coordinates(incidents.geometry.values[inside]))
     per_area = np.bincount(owner, minlength=len(areas))
@@ -399,12 +407,14 @@ def area_places(
 TOWN_DISTRICT_MAX_REACH = 2.0
 
 
-def _town_in_district(xy: np.ndarray, towns: gpd.GeoDataFrame, town_district: np.ndarray, area_district: list) -> list:
+def _town_in_district(xy: np.ndarray, towns: gpd.GeoDataFrame, town_district: np.ndarray, area_district: list,
+                      max_reach: float = np.inf) -> list:
     """Per area (point ``xy``, top district ``area_district``): the town by reach, or the nearest
-    town of the area's own district (:data:`TOWN_DISTRICT_MAX_REACH`)."""
+    town of the area's own district (:data:`TOWN_DISTRICT_MAX_REACH`); None beyond ``max_reach`` reaches of the town
+    by reach (hotspot areas: :data:`TOWN_MAX_REACH`)."""
     names = towns["name"].astype(str).to_numpy(dtype=object)
-    best, _ = _nearest_by_reach(xy, towns)
-    out = list(names[best])
+    best, ratio = _nearest_by_reach(xy, towns)
+    out = [n if r <= max_reach else None for n, r in zip(names[best], ratio)]  # beyond every town's reach: none
     for k, want in enumerate(area_district):
         same = np.flatnonzero(town_district == want) if want is not None else np.array([], dtype=np.int64)
         if len(same) == 0 or town_district[best[k]] == want:
