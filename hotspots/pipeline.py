@@ -71,6 +71,7 @@ from .preparation import (
     choose_scheme_start,
     prepare_inputs,
 )
+from .scale_notes import scale_notes
 from .settings import (
     CHANGE_SETTINGS,
     CLUSTER_SETTINGS,
@@ -213,6 +214,11 @@ def hotspot_stage(
     areas = hotspot_areas(gi, min_confidence=s.min_confidence)
     locations = chosen["location"].to_numpy() if "location" in getattr(chosen, "columns", ()) else None
     notes += [n for n in (small_areas_note(areas), one_point_areas_note(areas, xy, locations), broad_areas_note(areas)) if n]
+    a = areas.areas
+    notes += scale_notes(  # cells too coarse, a bandwidth over the area, an automatic band many cells wide
+        grid.active, grid.cell_size, density.params.get("bandwidth_m"), gi.params.get("distance_m"), s.distance is None,
+        a["n_cells"].to_numpy() if "n_cells" in a.columns else (),
+        float(a["share_of_incidents"].sum()) if "share_of_incidents" in a.columns and areas.params.get("kind") == "hot" else 0.0)
     step("done", 1.0)
     return HotspotStage(s, chosen, grid, counts, density, gi, areas, tuple(notes))
 
