@@ -274,7 +274,8 @@ def area_places(
     Parameters
     ----------
     areas : GeoDataFrame
-        Hotspot areas (polygons) with ``id_column``.
+        Hotspot areas (polygons) with ``id_column``; with ``count`` (incidents), an area of fewer than
+        :data:`NEIGHBOURS_HOT_INCIDENTS` is labelled ``"Stowmarket (hot by its neighbours)"``.
     incidents : GeoDataFrame
         The incidents, in the areas' CRS, optionally with ``location`` (police.uk's
         "On or near ...") and ``lsoa_name`` (``"Leicester 012A"``) columns.
@@ -375,6 +376,7 @@ def area_places(
         # An area beyond every town's reach is in none of them (:data:`TOWN_MAX_REACH`): its district names it.
         town = _town_in_district(xy, towns, towns_districts(towns, incidents), label_district, TOWN_MAX_REACH)
     rows = []
+    own_counts = pd.to_numeric(areas["count"], errors="coerce").to_numpy(dtype=float) if "count" in areas.columns else None
     points = _map_points(owner, streets, shapely.get_coordinates(incidents.geometry.values[inside]))
     per_area = np.bincount(owner, minlength=len(areas))
     for k in range(len(areas)):
@@ -387,6 +389,8 @@ def area_places(
             label = where
         else:
             label = where or st_best or f"area {ids[k]}"
+        if own_counts is not None and own_counts[k] < NEIGHBOURS_HOT_INCIDENTS:  # no street of its own to name
+            label = f"{where or f'area {ids[k]}'} ({NEIGHBOURS_HOT_WORDS})"
         rows.append(
             {
                 id_column: ids[k],
@@ -400,6 +404,12 @@ def area_places(
         )
     return pd.DataFrame(rows, columns=[id_column, *PLACE_COLUMNS[1:]])
 
+
+#: A hotspot area holding fewer incidents than this (its ``count``) is hot by the incidents around it: its label is its
+#: town marked :data:`NEIGHBOURS_HOT_WORDS`, not a street of one or two incidents ("Station Road West, Stowmarket":
+#: 3 incidents, each of its streets 1). Counts below 5 are also those the scheme's publication protects.
+NEIGHBOURS_HOT_INCIDENTS = 5
+NEIGHBOURS_HOT_WORDS = "hot by its neighbours"
 
 #: An area whose nearest town by reach lies in another district takes the nearest town of its own
 #: district when it lies within this many times that town's reach (:func:`town_of`): Wallasey, not

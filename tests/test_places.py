@@ -252,6 +252,21 @@ def test_an_area_beyond_every_towns_reach_is_named_after_its_district():
     assert near["label"].tolist() == ["Enfield Row, Norwich"]
 
 
+def test_an_area_of_fewer_than_five_incidents_is_marked_hot_by_its_neighbours():
+    # Suffolk 2025: "Station Road West, Stowmarket", one cell of 3 incidents, each of its streets 1
+    towns = gpd.GeoDataFrame({"name": ["Stowmarket"], "population": [15_000]}, geometry=gpd.points_from_xy([0], [0]),
+                             crs=27700)
+    inc = gpd.GeoDataFrame({"location": ["On or near Station Road West", "On or near A Road", "On or near B Road"] + [
+        "On or near Bury Street"] * 5}, geometry=gpd.points_from_xy([0, 10, 20] + [3_000] * 5, [0] * 8), crs=27700)
+    areas = gpd.GeoDataFrame({"area_id": [1, 2], "count": [3, 5]},
+                             geometry=[shapely.box(-100, -100, 100, 100), shapely.box(2_900, -100, 3_100, 100)], crs=27700)
+    got = area_places(areas, inc, towns=towns)
+    assert got["label"].tolist() == ["Stowmarket (hot by its neighbours)", "Bury Street, Stowmarket"]
+    assert got["top_street"].tolist()[1] == "Bury Street"  # the streets are still listed
+    # without counts: named as before
+    assert area_places(areas.drop(columns="count"), inc, towns=towns)["label"].iloc[0] != "Stowmarket (hot by its neighbours)"
+
+
 def test_area_places_checks_inputs():
     inc = gpd.GeoDataFrame(geometry=gpd.points_from_xy([1], [1]), crs=27700)
     with pytest.raises(ParameterError, match="area_id"):
