@@ -91,6 +91,8 @@ def test_png_size_dpi_and_not_blank(demo, tmp_path):
 def test_density_is_hot_at_derby_centre_and_not_in_the_countryside(demo, tmp_path):
     an, _, (ex, ny) = demo
     img = briefing_map(an, tmp_path / "d.png", layer="density", dpi=100, towns=False)
+    # the scale's rule is said (the app's map tops its colours at a percentile, and says so)
+    assert "Kernel density, incidents per km² (0 to the maximum)" in img.texts
     arr = _rgb(img.path)
     # The planted Derby centre and rings of points 300 and 600 m around it (the town label
     # would sit on the centre, hence towns=False; test_town_labels checks labels).
@@ -534,8 +536,10 @@ def test_every_ring_colour_drawn_is_in_the_legend(demo, tmp_path):
         moved, ring_change=dataclasses.replace(moved.ring_change, table=table)))
     assert ring_colours(risen) == [(style.CHANGE_AREA_EDGES["significant fall"][0], "ring fell significantly"),
                                    (style.CHANGE_AREA_EDGES["significant rise"][0], "ring rose significantly")]
-    for img in (briefing_before_after(risen, tmp_path / "r.png", dpi=50, towns=False),
-                briefing_map(risen, tmp_path / "rc.png", layer="change", dpi=50, towns=False)):
+    imgs = (briefing_before_after(risen, tmp_path / "r.png", dpi=50, towns=False),
+            briefing_map(risen, tmp_path / "rc.png", layer="change", dpi=50, towns=False))
+    assert "0 to the maximum)" in " ".join(" ".join(imgs[0].texts).split())  # the density's scale rule (wrapped)
+    for img in imgs:
         assert "500 m ring around an area: ring rose significantly" in img.texts
         assert "500 m ring around an area: ring fell significantly" in img.texts
         assert "500 m ring around an area: no significant change" not in img.texts  # no grey ring drawn

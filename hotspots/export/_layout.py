@@ -472,9 +472,8 @@ def ring_change_outlines(ctx: DrawContext, ax: Any, an: Any) -> bool:
 
 
 def ring_colours(an: Any) -> list[tuple[str, str]]:
-    """The colours :func:`ring_change_outlines` draws, as (colour, legend words), in the order fall, rise, then the
-    grey of no significant change, each only when a ring of it is drawn (every colour drawn is in the legend: Avon and
-    Somerset's Bristol ring rose +74 % in red beside a legend without red). Empty without the rings."""
+    """The colours :func:`ring_change_outlines` draws, as (colour, legend words): fall, rise, then grey, each only when
+    drawn (Avon and Somerset's Bristol ring rose +74 %, red, beside a legend without red). Empty without the rings."""
     moved = getattr(an, "displacement", None)
     if moved is None:
         return []
@@ -487,9 +486,8 @@ def ring_colours(an: Any) -> list[tuple[str, str]]:
 
 
 def ring_legend(panel: SidePanel, an: Any) -> None:
-    """The legend lines of :func:`ring_change_outlines`, one per colour drawn (:func:`ring_colours`; nothing without
-    the rings); when the cells make the rings wider than asked, their name and reach under them (a legend line does not
-    wrap)."""
+    """The legend lines of :func:`ring_change_outlines`, one per colour drawn (:func:`ring_colours`), and the rings'
+    reach under them when the cells make them wider than asked (a legend line does not wrap)."""
     moved = getattr(an, "displacement", None)
     if moved is None:
         return
