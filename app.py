@@ -115,7 +115,7 @@ s_hot, s_change, s_link, s_table = (settings.only(*names) for names in (c.HOT, c
 # =============================================================================== headline
 st.title(title_text(bundle.incidents, bundle.prepared.force))
 if st.session_state.get("upload_failed") and (failed := failed_upload_text(st.session_state["upload_outcomes"], bundle.label)):
-    st.error(md_text(failed))  # said where it is seen, not only at the foot of the Data tab
+    st.error(note_text(failed))  # said where it is seen, not only at the foot of the Data tab
 try:
     hot = c.stage(bundle, s_hot)
     changes, change_note = c.change(bundle, s_change, "areas")
@@ -338,7 +338,7 @@ if view_data.open:
     with view_data:
         st.subheader("Data in use")
         st.markdown(md_text(bundle.label))
-        for n in bundle.notes:
+        for n in notes_with_scheme_start(bundle.notes, period_note):  # the periods in use (sidebar's scheme start)
             st.caption(note_text(n))
         for o in bundle.reports:
             # the referral file in use: its counts as the analysis publishes them (parameters.json)

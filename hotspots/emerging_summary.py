@@ -135,7 +135,8 @@ def emerging_trends(
 
 def category_counts(result: EmergingResult) -> pd.DataFrame:
     """The categories that occur, hot spots first, then cold spots, then no pattern: ``category``,
-    ``cells``, ``share_pct`` (of the study area's cells)."""
+    ``cells``, ``share_pct`` (of the study-area cells that take part: the grid's active cells, which leave out a
+    footprint's margin beyond the incidents' reach; the ``cells`` add up to them)."""
     s = result.summary()
     s = s[s["cells"] > 0]
     order = s["code"].map(lambda c: (0 if c > 0 else 1 if c < 0 else 2, abs(c)))

@@ -71,6 +71,7 @@ from .preparation import (
     choose_scheme_start,
     prepare_inputs,
 )
+from .scale_notes import scale_notes
 from .settings import (
     CHANGE_SETTINGS,
     CLUSTER_SETTINGS,
@@ -229,8 +230,8 @@ def hotspot_stage(
     outside = counts.params.get("points_off_grid", 0) + counts.params.get("points_outside_area", 0)
     if outside:
         notes.append(
-            f"{outside:,} incidents fall in cells whose centre lies outside the study area (or off the grid) "
-            "and are not counted in cells"
+            f"{outside:,} {'incident falls' if outside == 1 else 'incidents fall'} in cells whose centre lies outside the "
+            "study area (or off the grid) and are not counted in cells"
         )
     # the incidents analysed: those in the study area's cells (the cells' counts); the others only smooth
     # into the border of the density, and neither cluster, name places nor fit the automatic bandwidth
@@ -246,6 +247,11 @@ def hotspot_stage(
     areas = hotspot_areas(gi, min_confidence=s.min_confidence)
     locations = chosen["location"].to_numpy() if "location" in getattr(chosen, "columns", ()) else None
     notes += [n for n in (small_areas_note(areas), one_point_areas_note(areas, xy, locations), broad_areas_note(areas)) if n]
+    a = areas.areas
+    notes += scale_notes(  # cells too coarse, a bandwidth over the area, an automatic band many cells wide
+        grid.active, grid.cell_size, density.params.get("bandwidth_m"), gi.params.get("distance_m"), s.distance is None,
+        a["n_cells"].to_numpy() if "n_cells" in a.columns else (),
+        float(a["share_of_incidents"].sum()) if "share_of_incidents" in a.columns and areas.params.get("kind") == "hot" else 0.0)
     step("done", 1.0)
     return HotspotStage(s, analysed, grid, counts, density, gi, areas, tuple(notes), None if analysed is chosen else chosen)
 

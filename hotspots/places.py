@@ -86,6 +86,13 @@ _APOSTROPHE_S = re.compile(r"'S\b")
 #: A place of population P reaches about TOWN_REACH_M * sqrt(P) metres from its centre
 #: (a town at about 4,000 people per km²: Leicester ~6 km, Loughborough ~2.4 km, a village ~250 m).
 TOWN_REACH_M = 10.0
+#: A hotspot area further than this many reaches (distance / ``TOWN_REACH_M * sqrt(P)``) from every town is in none
+#: of them (:func:`area_places`): it is named after its district (LSOA name), not the least far town. Norfolk 2025's
+#: area in Wymondham (a town GeoNames' extract lacks) was "Enfield Row, Norwich" at 3.1 of Norwich's reaches; of 341
+#: areas of 18 forces the others named beyond 2.5 reaches were as far off (Redditch for a street in Bromsgrove district
+#: at 3.7, Sheerness for one elsewhere on Sheppey at 3.4), and the nearest below lay at 2.25 (Catterick Garrison).
+#: Points (task sites, referrals: :func:`towns_at`) keep the reach rule alone, unless inside a named area.
+TOWN_MAX_REACH = 2.5
 
 
 def street_names(locations: Any) -> pd.Series:
@@ -267,7 +274,8 @@ def area_places(
     Parameters
     ----------
     areas : GeoDataFrame
-        Hotspot areas (polygons) with ``id_column``.
+        Hotspot areas (polygons) with ``id_column``; with ``count`` (incidents), an area of fewer than
+        :data:`NEIGHBOURS_HOT_INCIDENTS` is labelled ``"Stowmarket (hot by its neighbours)"``.
     incidents : GeoDataFrame
         The incidents, in the areas' CRS, optionally with ``location`` (police.uk's
         "On or near ...") and ``lsoa_name`` (``"Leicester 012A"``) columns.
@@ -365,8 +373,10 @@ def area_places(
         # The town by reach, or one of the street's own district when there is one (without
         # ``lsoa_name`` no town has a district): a city across a river or a district border can
         # out-reach the town next door (Liverpool over Wallasey).
-        town = _town_in_district(xy, towns, towns_districts(towns, incidents), label_district)
+        # An area beyond every town's reach is in none of them (:data:`TOWN_MAX_REACH`): its district names it.
+        town = _town_in_district(xy, towns, towns_districts(towns, incidents), label_district, TOWN_MAX_REACH)
     rows = []
+    own_counts = pd.to_numeric(areas["count"], errors="coerce").to_numpy(dtype=float) if "count" in areas.columns else None
     points = _map_points(owner, streets, shapely.get_coordinates(incidents.geometry.values[inside]))
     per_area = np.bincount(owner, minlength=len(areas))
     for k in range(len(areas)):
@@ -379,6 +389,8 @@ def area_places(
             label = where
         else:
             label = where or st_best or f"area {ids[k]}"
+        if own_counts is not None and own_counts[k] < NEIGHBOURS_HOT_INCIDENTS:  # no street of its own to name
+            label = f"{where or f'area {ids[k]}'} ({NEIGHBOURS_HOT_WORDS})"
         rows.append(
             {
                 id_column: ids[k],
@@ -393,18 +405,26 @@ def area_places(
     return pd.DataFrame(rows, columns=[id_column, *PLACE_COLUMNS[1:]])
 
 
+#: A hotspot area holding fewer incidents than this (its ``count``) is hot by the incidents around it: its label is its
+#: town marked :data:`NEIGHBOURS_HOT_WORDS`, not a street of one or two incidents ("Station Road West, Stowmarket":
+#: 3 incidents, each of its streets 1). Counts below 5 are also those the scheme's publication protects.
+NEIGHBOURS_HOT_INCIDENTS = 5
+NEIGHBOURS_HOT_WORDS = "hot by its neighbours"
+
 #: An area whose nearest town by reach lies in another district takes the nearest town of its own
 #: district when it lies within this many times that town's reach (:func:`town_of`): Wallasey, not
 #: Liverpool across the Mersey; but not a village 7 km off for a suburb the gazetteer lacks.
 TOWN_DISTRICT_MAX_REACH = 2.0
 
 
-def _town_in_district(xy: np.ndarray, towns: gpd.GeoDataFrame, town_district: np.ndarray, area_district: list) -> list:
+def _town_in_district(xy: np.ndarray, towns: gpd.GeoDataFrame, town_district: np.ndarray, area_district: list,
+                      max_reach: float = np.inf) -> list:
     """Per area (point ``xy``, top district ``area_district``): the town by reach, or the nearest
-    town of the area's own district (:data:`TOWN_DISTRICT_MAX_REACH`)."""
+    town of the area's own district (:data:`TOWN_DISTRICT_MAX_REACH`); None beyond ``max_reach`` reaches of the town
+    by reach (hotspot areas: :data:`TOWN_MAX_REACH`)."""
     names = towns["name"].astype(str).to_numpy(dtype=object)
-    best, _ = _nearest_by_reach(xy, towns)
-    out = list(names[best])
+    best, ratio = _nearest_by_reach(xy, towns)
+    out = [n if r <= max_reach else None for n, r in zip(names[best], ratio)]  # beyond every town's reach: none
     for k, want in enumerate(area_district):
         same = np.flatnonzero(town_district == want) if want is not None else np.array([], dtype=np.int64)
         if len(same) == 0 or town_district[best[k]] == want:

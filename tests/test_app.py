@@ -428,6 +428,10 @@ def test_scheme_start_sets_the_periods_as_the_command_line_does(demo):
     said = [m.value for m in at.markdown if m.value.startswith("- ")]
     assert any(note_text("scheme start (2023-01-01)") in x for x in said)
     assert not any(note_text(f"scheme start ({demo.defaults.scheme_start})") in x for x in said)
+    open_tab(at, "Data")  # the Data tab's "Data in use" too (it said the data's own periods)
+    data = [x.value for x in at.caption]
+    assert any(note_text("scheme start (2023-01-01)") in x for x in data)
+    assert not any(note_text(f"scheme start ({demo.defaults.scheme_start})") in x for x in data)
 
 
 def test_point_clusters_on_the_map_and_in_the_analyst_tab(demo):

@@ -4,7 +4,12 @@ from __future__ import annotations
 
 import datetime as dt
 
-from hotspots.app_support.scheme_start import notes_with_scheme_start, scheme_start_bounds, scheme_start_choice
+from hotspots.app_support.scheme_start import (
+    notes_for_scheme_start,
+    notes_with_scheme_start,
+    scheme_start_bounds,
+    scheme_start_choice,
+)
 from hotspots.periods import default_periods, month_options
 
 MONTHS = month_options("2024-01", "2025-12")
@@ -51,3 +56,15 @@ def test_the_notes_say_the_periods_the_typed_scheme_start_chose():
     note = scheme_start_choice(MONTHS, None, START, dt.date(2025, 3, 15)).note
     assert notes_with_scheme_start(notes, note) == ("force: Essex", note, "cell size")
     assert notes_with_scheme_start(("force: Essex",), note) == ("force: Essex", note)
+
+
+def test_every_surface_gets_the_notes_for_the_scheme_start_in_use():
+    # Avon and Somerset 2025, scheme start 2025-04-01 typed in the sidebar: the Data tab said "no scheme start was given"
+    months = month_options("2025-01", "2025-12")
+    halves = default_periods("2025-01", "2025-12", None).note
+    notes = ("force: Avon and Somerset", halves, "cell size")
+    got = notes_for_scheme_start(notes, months, None, dt.date(2025, 4, 1))
+    assert got[0] == "force: Avon and Somerset" and got[2] == "cell size"
+    assert "no scheme start was given" not in got[1] and "Jan 2025" in got[1] and "Apr 2025" in got[1]
+    assert "scheme start (2025-04-01)" in got[1]
+    assert notes_for_scheme_start(notes, months, None, None) == notes  # the data's own (none): unchanged

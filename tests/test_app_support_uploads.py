@@ -118,8 +118,26 @@ def test_a_failed_upload_is_said_with_the_data_still_shown():
     assert failed_upload_text([ok], "demo data") is None
     assert failed_upload_text([ok, bad, worse], "demo data") == (
         "Your referrals files (r1.csv, r2.csv) could not be loaded (and 1 more file group): `person_ref` looks like "
-        "names. The page still shows the earlier data (demo data); the Data tab has the full message and the fix."
+        "names. Remove the column. The page still shows the earlier data (demo data); each file's load report is in the "
+        "Data tab, under \"Load reports\" below the upload boxes."
     )
+
+
+def test_a_mis_saved_police_file_is_said_whole_at_the_top_with_the_columns_and_the_fix():
+    # a police.uk file resaved semicolon-separated with `Longitude` renamed `Long`: the top of the page said only
+    # "cannot find coordinates" and sent the user to a Data tab that had nothing more
+    from hotspots.app_support.text import app_wording
+    from hotspots.app_support.uploads import failed_upload_text
+
+    head = ("Crime ID;Month;Reported by;Falls within;Long;Latitude;Location;LSOA code;LSOA name;Crime type;"
+            "Last outcome category;Context")
+    data = (head + "\n;2025-04;Suffolk;Suffolk;1.15;52.05;On or near A;E01;Ipswich 001A;Anti-social behaviour;;\n").encode()
+    bundle, outcomes = load_uploads(incidents=[Upload("2025-04-suffolk-street-excel.csv", data)])
+    assert bundle is None
+    text = app_wording(failed_upload_text(outcomes, "demo data"))
+    assert "cannot find coordinates" in text and "`Long`, `Latitude`" in text  # the columns found
+    assert "Expected longitude/latitude" in text  # and expected
+    assert "Column mapping for tables that are not police.uk files" in text and "Load reports" in text  # the fix, and where
 
 
 def test_outcome_caveat_names_the_referral_outcomes_left_out_of_the_completion_rate():

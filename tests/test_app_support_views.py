@@ -312,6 +312,11 @@ def test_emerging_view_is_the_librarys_categories_and_reading(demo):
     assert frame["Pattern"].tolist() == want["category"].tolist()
     assert frame["Cells"].tolist() == [f"{n:,}" for n in want["cells"]]
     assert describe_emerging(trends) in caption and "Mann–Kendall" in caption
+    # the shares' base is said, and it is the cells that take part (the stage's grid, its margin left out)
+    n = int(stage.grid.active.sum())
+    assert int(want["cells"].sum()) == n and f"of the {n:,} study-area cells that take part" in caption
+    share = frame[f"Share of the {n:,} cells analysed"]
+    assert share.tolist() == [f"{100 * c / n:.1f} %" for c in want["cells"]]
     assert views.emerging_view(None, "emerging hot spots not computed: the data hold 6 month(s)") == (
         None, "emerging hot spots not computed: the data hold 6 month(s)"
     )

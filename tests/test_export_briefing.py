@@ -91,6 +91,8 @@ def test_png_size_dpi_and_not_blank(demo, tmp_path):
 def test_density_is_hot_at_derby_centre_and_not_in_the_countryside(demo, tmp_path):
     an, _, (ex, ny) = demo
     img = briefing_map(an, tmp_path / "d.png", layer="density", dpi=100, towns=False)
+    # the scale's rule is said (the app's map tops its colours at a percentile, and says so)
+    assert "Kernel density, incidents per km² (0 to the maximum)" in img.texts
     arr = _rgb(img.path)
     # The planted Derby centre and rings of points 300 and 600 m around it (the town label
     # would sit on the centre, hence towns=False; test_town_labels checks labels).
@@ -509,16 +511,42 @@ def test_change_maps_draw_each_ring_dashed_in_its_own_change_colour(demo, tmp_pa
     )
     # 500 m asked of 500 m cells: the ring is as wide as asked, and its legend line says so
     img = briefing_map(an, tmp_path / "c.png", layer="change", dpi=50, towns=False)
-    assert "500 m ring around an area (its own change)" in img.texts and "asked" not in " ".join(img.texts)
+    words = {"significant fall": "ring fell significantly", "significant rise": "ring rose significantly"}
+    for c in set(moved.ring_change.table["change_class"].astype(str)):
+        assert f"500 m ring around an area: {words.get(c, 'no significant change')}" in img.texts
+    assert "asked" not in " ".join(img.texts)
     # 300 m asked of them: the legend line and, under it (a legend line does not wrap), the rings' reach
     wide = dataclasses.replace(an, displacement=dataclasses.replace(moved, width_m=300.0))
-    label = "Ring around an area (its own change)"
+    label = f"Ring around an area: {words.get(str(moved.ring_change.table['change_class'].iloc[0]), 'no significant change')}"
     for img in (briefing_map(wide, tmp_path / "c3.png", layer="change", dpi=50, towns=False),
                 briefing_before_after(wide, tmp_path / "ba3.png", dpi=50, towns=False)):
         assert label in img.texts and "ring of the touching cells (up to 707\u00a0m); 300\u00a0m asked" in " ".join(img.texts)
     without = dataclasses.replace(an, displacement=None)
     assert not ring_change_outlines(SimpleNamespace(scale=1.0), Figure().add_subplot(), without)
     assert label not in briefing_map(without, tmp_path / "n.png", layer="change", dpi=50, towns=False).texts
+
+
+def test_every_ring_colour_drawn_is_in_the_legend(demo, tmp_path):
+    # Avon and Somerset 2025: area 13's ring (Bristol) rose +74 %, drawn red; the legend had no red ring
+    from hotspots import style
+    from hotspots.export._layout import ring_colours
+
+    an, _, _ = demo
+    moved = an.displacement
+    table = moved.ring_change.table.copy()
+    table["change_class"] = ["significant rise"] + ["significant fall"] * (len(table) - 1)
+    risen = dataclasses.replace(an, displacement=dataclasses.replace(
+        moved, ring_change=dataclasses.replace(moved.ring_change, table=table)))
+    assert ring_colours(risen) == [(style.CHANGE_AREA_EDGES["significant fall"][0], "ring fell significantly"),
+                                   (style.CHANGE_AREA_EDGES["significant rise"][0], "ring rose significantly")]
+    imgs = (briefing_before_after(risen, tmp_path / "r.png", dpi=50, towns=False),
+            briefing_map(risen, tmp_path / "rc.png", layer="change", dpi=50, towns=False))
+    assert "0 to the maximum)" in " ".join(" ".join(imgs[0].texts).split())  # the density's scale rule (wrapped)
+    for img in imgs:
+        assert "500 m ring around an area: ring rose significantly" in img.texts
+        assert "500 m ring around an area: ring fell significantly" in img.texts
+        assert "500 m ring around an area: no significant change" not in img.texts  # no grey ring drawn
+    assert ring_colours(dataclasses.replace(an, displacement=None)) == []
 
 
 def test_before_after_needs_change(demo, tmp_path):

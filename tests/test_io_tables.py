@@ -346,8 +346,11 @@ def test_load_any_dispatches_on_header(tmp_path: Path) -> None:
     assert d1.equals(load_police_uk(police).data)
     d2, r2 = load_any(generic)
     assert d2["incident_id"].tolist() == ["a"]
-    with pytest.raises(InputError, match="mix of police.uk"):
+    with pytest.raises(InputError, match="mix of police.uk") as mix:
         load_any([police, generic])
+    # why the other table is not police.uk's: the columns it lacks, those it has, and the fix
+    assert "g.csv lacks police.uk's `Crime ID`, `Month`, `Longitude`, `Latitude`, `Crime type`" in str(mix.value)
+    assert "(its columns: `id`, `lon`, `lat`, `date`;" in str(mix.value) and "Resave the other tables" in str(mix.value)
     with pytest.raises(ParameterError, match="`columns`"):
         load_any(police, columns={"incident_id": "Crime ID"})
     with pytest.raises(ParameterError, match="kind"):

@@ -35,6 +35,28 @@ def test_legend_shows_escaped_title_units_and_clipping():
     assert "hotspots-legend" in html and external_urls(html) == []
 
 
+def test_a_percentile_top_colour_says_its_rule_and_the_maximum():
+    # Norfolk: the app's map read "0 8 16 24 ≥ 30.6" where the briefing, drawn to the maximum, read 0-139
+    import numpy as np
+
+    from hotspots.grid import Grid
+    from hotspots.maps import raster_overlay
+    from hotspots.maps.legends import scale_rule
+
+    scale = ColourScale("YlOrRd", 0.0, 30.6, units="incidents per km²", clipped_high=True,
+                        how="lowest colour at 0; top colour at the 99th percentile of the values shown", data_max=139.31)
+    assert scale_rule(scale) == "top colour: 30.6, the 99th percentile of the values shown; maximum 139"
+    assert "top colour: 30.6, the 99th percentile of the values shown; maximum 139" in legend(scale).html
+    # drawn to the maximum, or not clipped: nothing to say
+    assert scale_rule(ColourScale("YlOrRd", 0.0, 139.31, how="lowest colour at 0; top colour at the maximum")) == ""
+    # the overlay records the largest value shown
+    grid = Grid(xmin=400_000.0, ymax=300_000.0, cell_size=100.0, n_rows=10, n_cols=10)
+    values = np.arange(100, dtype=float).reshape(10, 10)
+    ov = raster_overlay(values, grid, robust=True, percentile=90.0)
+    assert ov.scale.data_max == 99.0 and ov.scale.clipped_high
+    assert scale_rule(ov.scale).startswith("top colour: ") and scale_rule(ov.scale).endswith("; maximum 99")
+
+
 def test_legend_ticks_are_round_numbers():
     leg = legend(cmap="viridis", vmin=0, vmax=100, n_ticks=5)
     labels = re.findall(r"%\">([^<]*)</span>", leg.html)

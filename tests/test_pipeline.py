@@ -257,6 +257,17 @@ def test_a_stage_without_a_study_area_says_its_grid_is_the_whole_extent():
     assert not [n for n in hotspot_stage(points(xy[:-1]), Settings(cell_size=500.0), square).notes if n.startswith("no study")]
 
 
+def test_incidents_outside_the_study_area_are_counted_in_words_that_agree():
+    # "1 incidents fall in cells ..." (Norfolk): one incident, one verb
+    rng = np.random.default_rng(3)
+    xy = np.vstack([rng.uniform(400_000, 404_000, (300, 2)), [[420_000.0, 420_000.0]]])  # one far off the grid
+    square = gpd.GeoDataFrame(geometry=[shapely.box(399_900, 399_900, 404_100, 404_100)], crs=27700)
+    pts = points(xy)
+    notes = hotspot_stage(pts, Settings(cell_size=500.0), square).notes
+    said = [n for n in notes if "in cells whose centre lies outside" in n]
+    assert said == [said[0]] and said[0].startswith("1 incident falls in cells")
+
+
 def test_stage_errors_are_typed(demo, area):
     with pytest.raises(ParameterError, match="period"):
         hotspot_stage(demo.incidents, Settings(cell_size=500.0, period=("2030-01", "2030-02")), area)

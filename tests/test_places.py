@@ -232,6 +232,41 @@ def test_an_area_takes_a_town_of_its_own_district():
     assert area_places(area, both, towns=far)["town"].tolist() == ["Liverpool"]
 
 
+def test_an_area_beyond_every_towns_reach_is_named_after_its_district():
+    # Norfolk 2025: an area in Wymondham (not in GeoNames' extract) 12.5 km from Norwich (143,135 people: reach 3.8 km,
+    # 3.3 reaches) and 3.6 km from Hethersett (5,520: reach 743 m, 4.8 reaches) was "Enfield Row, Norwich"
+    from hotspots.places import TOWN_MAX_REACH
+
+    towns = gpd.GeoDataFrame({"name": ["Norwich", "Hethersett"], "population": [143_135, 5_520]},
+                             geometry=gpd.points_from_xy([12_500, 3_000], [0, 2_000]), crs=27700)
+    inc = gpd.GeoDataFrame({"lsoa_name": ["South Norfolk 005A"] * 6, "location": ["On or near Enfield Row"] * 6},
+                           geometry=gpd.points_from_xy([0] * 6, [0] * 6), crs=27700)
+    area = gpd.GeoDataFrame({"area_id": [9]}, geometry=[shapely.box(-250, -250, 250, 250)], crs=27700)
+    assert 12_500 / (10 * np.sqrt(143_135)) > TOWN_MAX_REACH
+    got = area_places(area, inc, towns=towns)
+    assert got["label"].tolist() == ["Enfield Row, South Norfolk"] and got["town"].tolist() == [None]
+    assert town_of(np.array([[0.0, 0.0]]), towns).tolist() == ["Norwich"]  # points (task sites): the reach rule alone
+    # within reach: the town, as before (7 km off Norwich: 1.85 reaches)
+    near = area_places(area.assign(geometry=[shapely.box(5_250, -250, 5_750, 250)]),
+                       inc.assign(geometry=gpd.points_from_xy([5_500] * 6, [0] * 6)), towns=towns)
+    assert near["label"].tolist() == ["Enfield Row, Norwich"]
+
+
+def test_an_area_of_fewer_than_five_incidents_is_marked_hot_by_its_neighbours():
+    # Suffolk 2025: "Station Road West, Stowmarket", one cell of 3 incidents, each of its streets 1
+    towns = gpd.GeoDataFrame({"name": ["Stowmarket"], "population": [15_000]}, geometry=gpd.points_from_xy([0], [0]),
+                             crs=27700)
+    inc = gpd.GeoDataFrame({"location": ["On or near Station Road West", "On or near A Road", "On or near B Road"] + [
+        "On or near Bury Street"] * 5}, geometry=gpd.points_from_xy([0, 10, 20] + [3_000] * 5, [0] * 8), crs=27700)
+    areas = gpd.GeoDataFrame({"area_id": [1, 2], "count": [3, 5]},
+                             geometry=[shapely.box(-100, -100, 100, 100), shapely.box(2_900, -100, 3_100, 100)], crs=27700)
+    got = area_places(areas, inc, towns=towns)
+    assert got["label"].tolist() == ["Stowmarket (hot by its neighbours)", "Bury Street, Stowmarket"]
+    assert got["top_street"].tolist()[1] == "Bury Street"  # the streets are still listed
+    # without counts: named as before
+    assert area_places(areas.drop(columns="count"), inc, towns=towns)["label"].iloc[0] != "Stowmarket (hot by its neighbours)"
+
+
 def test_area_places_checks_inputs():
     inc = gpd.GeoDataFrame(geometry=gpd.points_from_xy([1], [1]), crs=27700)
     with pytest.raises(ParameterError, match="area_id"):

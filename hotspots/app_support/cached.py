@@ -44,6 +44,7 @@ from ..pipeline import (
 from ..summaries import BeforeAfterDensity, MonthlySeries, before_after_density, monthly_in_hotspots
 from . import maplayers
 from .drawn import DrawnLayer, DrawnMap, draw_layer, draw_map
+from .scheme_start import notes_for_scheme_start
 from .uploads import DataBundle, demo_bundle
 from .views import SummaryTable, change_summary_table
 
@@ -344,7 +345,8 @@ def full_analysis(bundle: DataBundle, s: Settings, snap_m: float) -> Analysis:
         displacement=moved, displacement_note=moved_note, emerging=trends, emerging_note=trends_note,
         linkage=linkage(bundle, s.only(*LINK)),
         kpis=scheme_kpis(refs, threshold=s.threshold, unsafe=s.unsafe_threshold, as_of=s.as_of) if refs is not None else None,
-        referrals=refs, tasks=bundle.tasks, study_area=bundle.study_area, notes=bundle.prepared.notes,
+        referrals=refs, tasks=bundle.tasks, study_area=bundle.study_area,
+        notes=notes_for_scheme_start(bundle.prepared.notes, months_of(bundle), bundle.defaults.scheme_start, s.scheme_start),
         all_incidents=bundle.incidents,
     )
     if an.referrals is not None:

@@ -15,7 +15,7 @@ from typing import Any, NamedTuple
 from .._errors import ParameterError
 from ..periods import as_date, default_periods
 
-__all__ = ["SchemeStartChoice", "scheme_start_choice", "scheme_start_bounds", "notes_with_scheme_start"]
+__all__ = ["SchemeStartChoice", "scheme_start_choice", "scheme_start_bounds", "notes_with_scheme_start", "notes_for_scheme_start"]
 
 #: How the notes about the scheme start and the periods it chose begin (:mod:`hotspots.preparation`, :mod:`hotspots.periods`).
 SCHEME_NOTE_STARTS = ("scheme start:", "before/after periods:")
@@ -86,3 +86,25 @@ def notes_with_scheme_start(notes: Sequence[str], note: str | None) -> tuple[str
     at = next((i for i, n in enumerate(notes) if n.startswith(SCHEME_NOTE_STARTS)), len(notes))
     kept = [n for n in notes if not n.startswith(SCHEME_NOTE_STARTS)]
     return (*kept[:at], note, *kept[at:])
+
+
+def notes_for_scheme_start(notes: Sequence[str], months: Sequence[str], default: str | None,
+                           scheme_start: Any) -> tuple[str, ...]:
+    """The data's ``notes`` as they read for the scheme start in use (``Settings.scheme_start``): the note on the
+    before/after periods replaced by the one :func:`scheme_start_choice` gives when ``scheme_start`` is not the data's
+    own ``default``; unchanged otherwise. The one rule for every surface that lists the notes (the Data tab, the
+    Analyst tab, the downloads' ``parameters.json``): the Data tab said "no scheme start was given" beside periods set
+    from one in the sidebar.
+
+    Parameters
+    ----------
+    notes : sequence of str
+        The data's notes (``DataBundle.notes`` or ``PreparedInputs.notes``).
+    months : sequence of str
+        The data's months, ``"YYYY-MM"``, first to last.
+    default : str or None
+        The data's own scheme start, ``"YYYY-MM-DD"``.
+    scheme_start : date, str or None
+        The scheme start in use.
+    """
+    return notes_with_scheme_start(notes, scheme_start_choice(months, default, {}, scheme_start).note)

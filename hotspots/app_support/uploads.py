@@ -206,11 +206,12 @@ def failed_upload_text(outcomes: Iterable[LoadOutcome], shown: str) -> str | Non
     if not failed:
         return None
     first = failed[0]
-    reason = str(first.error).split(". ")[0].rstrip(".")
+    reason = str(first.error).rstrip(".")  # whole: the columns found and expected, and the fix (not its first sentence)
     more = f" (and {len(failed) - 1} more file group{'s' if len(failed) > 2 else ''})" if len(failed) > 1 else ""
     return (
         f"Your {first.kind} file{'s' if len(first.files) > 1 else ''} ({', '.join(first.files)}) could not be loaded{more}: "
-        f"{reason}. The page still shows the earlier data ({shown}); the Data tab has the full message and the fix."
+        f"{reason}. The page still shows the earlier data ({shown}); each file's load report is in the Data tab, under "
+        "\"Load reports\" below the upload boxes."
     )
 
 

@@ -866,12 +866,15 @@ def emerging_view(trends: Any, note: str | None = None) -> tuple[pd.DataFrame | 
     if trends is None:
         return None, note or "Emerging hot spots were not computed."
     t = category_counts(trends)
+    base = int(t["cells"].sum())  # the cells that take part (the footprint's margin beyond the incidents' reach is not)
     frame = pd.DataFrame({
         "Pattern": t["category"],
         "Cells": [f"{n:,}" for n in t["cells"]],
-        "Share of the study area": [f"{x:.1f} %" for x in t["share_pct"]],
+        f"Share of the {base:,} cells analysed": [f"{x:.1f} %" for x in t["share_pct"]],
     })
     how = "Each cell's Gi* month by month and its Mann–Kendall trend" + (
         ", allowing for places' year-to-year variation" if levels_estimated(trends) else ""
     )
-    return frame, f"{how} (ArcGIS Pro's categories; on the change map as a layer): {describe_emerging(trends)}."
+    return frame, (f"{how} (ArcGIS Pro's categories; on the change map as a layer): {describe_emerging(trends)}. Shares are "
+                   f"of the {base:,} study-area cells that take part, as in the hotspot analysis (a footprint's margin beyond "
+                   "the incidents' reach takes no part).")

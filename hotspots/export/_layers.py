@@ -416,7 +416,8 @@ def legend_into(panel: SidePanel, info: dict[str, Any], analysis: Any) -> None:
     panel.heading("Legend")
     if "norm" in info:
         ticks = scale_ticks(info["vmax"])
-        default = "Kernel density, " + info["units"] if info["kind"] == "density" else "Incidents per cell"
+        # the rule of the scale, said: the app's map tops its colours at a percentile (hotspots.maps.scale_rule)
+        default = f"Kernel density, {info['units']} (0 to the maximum)" if info["kind"] == "density" else "Incidents per cell"
         label = info.get("scale_label") or default
         if info["kind"] == "counts":
             label = f"Incidents per {analysis.grid.cell_size:g} m cell"

@@ -494,18 +494,32 @@ def ring_change_outlines(ctx: DrawContext, ax: Any, an: Any) -> bool:
     return True
 
 
+def ring_colours(an: Any) -> list[tuple[str, str]]:
+    """The colours :func:`ring_change_outlines` draws, as (colour, legend words): fall, rise, then grey, each only when
+    drawn (Avon and Somerset's Bristol ring rose +74 %, red, beside a legend without red). Empty without the rings."""
+    moved = getattr(an, "displacement", None)
+    if moved is None:
+        return []
+    drawn = set(moved.ring_change.table["change_class"].astype(str))
+    out = [(style.CHANGE_AREA_EDGES[c][0], f"ring {word} significantly") for c, word in
+           (("significant fall", "fell"), ("significant rise", "rose")) if c in drawn]
+    if drawn - set(style.CHANGE_AREA_EDGES) or not out:
+        out.append((MUTED, "no significant change"))
+    return out
+
+
 def ring_legend(panel: SidePanel, an: Any) -> None:
-    """The legend line of :func:`ring_change_outlines` (nothing without the rings); when the cells
-    make the rings wider than asked, their name and reach under it (a legend line does not wrap)."""
+    """The legend lines of :func:`ring_change_outlines`, one per colour drawn (:func:`ring_colours`), and the rings'
+    reach under them when the cells make them wider than asked (a legend line does not wrap)."""
     moved = getattr(an, "displacement", None)
     if moved is None:
         return
-    if not rings_wider_than_asked(moved.width_m, moved.cell_size):
-        panel.patch("none", f"{ring_label(moved.width_m, moved.cell_size, one=True)} around an area (its own change)",
-                    edge=MUTED, lw=1.0, ls=RING_DASH)
-        return
-    panel.patch("none", "Ring around an area (its own change)", edge=MUTED, lw=1.0, ls=RING_DASH)
-    panel.para(f"{ring_label(moved.width_m, moved.cell_size, one=True)}; {moved.width_m:,g} m asked", size=6.3, gap=0.1)
+    wider = rings_wider_than_asked(moved.width_m, moved.cell_size)
+    name = "Ring" if wider else ring_label(moved.width_m, moved.cell_size, one=True)
+    for colour, words in ring_colours(an):
+        panel.patch("none", f"{name} around an area: {words}", edge=colour, lw=1.0, ls=RING_DASH)
+    if wider:
+        panel.para(f"{ring_label(moved.width_m, moved.cell_size, one=True)}; {moved.width_m:,g} m asked", size=6.3, gap=0.1)
 
 
 #: A town is labelled with a bold name and a larger dot from this population (as the data show it:

@@ -758,7 +758,8 @@ def _before_after(analysis: Any, out_path: str | Path, *, size_in: tuple[float, 
     leg_top = y_map + ph + title_h
     leg = SidePanel(ctx, lx, footer_h, W - lx - margin, leg_top - footer_h)
     leg.heading("Legend")
-    leg.colourbar(DENSITY_CMAP, norm, "Kernel density, incidents per km² per month (same scale in both maps)", scale_ticks(vmax))
+    leg.colourbar(DENSITY_CMAP, norm, "Kernel density, incidents per km² per month (same scale in both maps, 0 to the maximum)",
+                  scale_ticks(vmax))
     n_areas = an.areas.n_areas
     if show_change:  # the classes drawn, only (a legend of absent classes reads as if they were there)
         cells_drawn = set(ch.table["change_class"].astype(str)) if ch is not None else set()

@@ -60,6 +60,22 @@ def split_police(sources: list[Any]) -> tuple[list[Any], list[Any]]:
     return police, others + [s for s in doubtful if s.error is None]
 
 
+def not_police_text(source: Any) -> str:
+    """Why a table given beside police.uk files is not read as one: the police.uk columns
+    (:data:`~hotspots.io.police_uk.POLICE_UK_REQUIRED`) its header lacks, and the columns it has (a file resaved by a
+    spreadsheet, with ``Longitude`` renamed ``Long``, was refused as "a mix" without saying why)."""
+    from ._columns import find_column
+    from .police_uk import POLICE_UK_REQUIRED
+
+    cols = header_of(source)
+    if not cols:
+        return f"{source.name} has no header line that could be read as CSV columns"
+    missing = [c for c in POLICE_UK_REQUIRED if find_column(cols, [c]) is None]
+    found = ", ".join(f"`{c}`" for c in cols[:15]) + (f" and {len(cols) - 15} more" if len(cols) > 15 else "")
+    return (f"{source.name} lacks police.uk's {', '.join(f'`{c}`' for c in missing)} (its columns: {found}; "
+            f"police.uk's: {', '.join(f'`{c}`' for c in POLICE_UK_REQUIRED)})")
+
+
 def drop_other_police_files(sources: list[Any]) -> tuple[list[Any], list[str]]:
     """``sources`` without police.uk outcomes and stop-and-search files (told by their header, whatever
     their name), and those files' names (reported as skipped, like those a folder's names tell).
@@ -141,10 +157,11 @@ def load_any(paths: Any, kind: str = "incidents", **options: Any) -> IncidentSet
         opts = {k: v for k, v in options.items() if k in _POLICE_OPTIONS}
         return _with_skipped(load_police_uk(sources, **opts), skipped, "police.uk files", not_street)
     if police:
-        others = [s.name for s in others]
         raise InputError(
-            f"a mix of police.uk street-level files ({len(police)}) and other tables ({', '.join(others[:3])}) was given; "
-            "load them separately."
+            f"a mix of police.uk street-level files ({len(police)}) and other tables ({', '.join(s.name for s in others[:3])}) "
+            f"was given; {'; '.join(not_police_text(s) for s in others[:3])}. Resave the other tables with police.uk's column "
+            "names, or load them on their own as tables and name their coordinate columns; in Python, name them with "
+            "`x='...'`, `y='...'`."
         )
     options = {k: v for k, v in options.items() if k not in ("cache", "cache_dir")}  # cache: police.uk files only
     return _with_skipped(load_incidents(sources, **options), skipped, "data files", not_street)

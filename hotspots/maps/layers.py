@@ -223,6 +223,7 @@ def raster_overlay(
         clipped_low=bool(data_shown.size and data_shown.min() < lo),
         clipped_high=bool(data_shown.size and data_shown.max() > hi),
         how=how,
+        data_max=float(data_shown.max()) if data_shown.size else None,
     )
 
     # Image grid: square pixels in Web Mercator covering the grid's extent.

@@ -25,7 +25,8 @@ from ..style import tick_label
 from .escape import css_colour, escape_html
 
 __all__ = [
-    "CORNERS", "COLOUR_LEVELS", "ColourScale", "colour_map", "choose_range", "LEGEND_CSS", "Legend", "legend", "category_legend",
+    "CORNERS", "COLOUR_LEVELS", "ColourScale", "colour_map", "choose_range",
+    "scale_rule", "LEGEND_CSS", "Legend", "legend", "category_legend",
 ]
 
 #: Corners of a map where Leaflet places controls (legends, layer controls).
@@ -63,6 +64,9 @@ class ColourScale:
         Whether some data lie below ``vmin`` / above ``vmax`` (the legend then says ``≤`` / ``≥``).
     how : str
         How ``vmin``/``vmax`` were chosen (announced in captions).
+    data_max : float or None
+        The largest value shown, when known: a legend whose top colour is a percentile says it (the app's map
+        read "≥ 30.6" where the briefing, drawn to the maximum, read 139).
     """
 
     cmap: str
@@ -73,6 +77,7 @@ class ColourScale:
     clipped_low: bool = False
     clipped_high: bool = False
     how: str = ""
+    data_max: float | None = None
 
     def __post_init__(self) -> None:
         colour_map(self.cmap)
@@ -241,6 +246,17 @@ def _ticks(scale: ColourScale, n_ticks: int, fmt: str | None) -> list[tuple[floa
     return out
 
 
+def scale_rule(scale: ColourScale, fmt: str | None = None) -> str:
+    """The scale's rule when its top colour is not the largest value shown: ``"top colour: 30.6, the 99th percentile
+    of the values shown; maximum 139"`` (``""`` otherwise). The same surface drawn to its maximum elsewhere (the
+    briefing) then reads as the same data on another scale, said."""
+    if not scale.clipped_high or "percentile" not in scale.how:
+        return ""
+    which = scale.how.split("top colour at the ", 1)[-1].split(";")[0]
+    top = f"top colour: {_tick(scale.vmax, fmt)}, the {which}"
+    return top + (f"; maximum {_tick(scale.data_max, fmt)}" if scale.data_max is not None else "")
+
+
 def legend(
     scale: ColourScale | None = None,
     *,
@@ -283,10 +299,12 @@ def legend(
     head = escape_html(title)
     if units:
         head += f' <span class="hl-units">({escape_html(units)})</span>'
+    rule = scale_rule(scale, fmt)
     html = (
         f'<div class="hl-title">{head}</div>'
         f'<div class="hl-bar" style="background: linear-gradient(to right, {gradient})"></div>'
         f'<div class="hl-ticks">{"".join(spans)}</div>'
+        + (f'<div class="hl-units">{escape_html(rule)}</div>' if rule else "")
     )
     return Legend(html, position=position)
 
