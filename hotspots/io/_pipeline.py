@@ -182,6 +182,8 @@ def locate(table: Table, b: ReportBuilder, where: PointColumns) -> Located:
                 b.warn(f"{table.name}: {elsewhere}")
     else:
         c = resolve_crs(27700)
+    if c.to_epsg() == 27700 and cand.any():  # swapped within the grid's range: told by the force the rows name
+        extent.refuse_force_swap(table.name, df, x[cand], y[cand], names, swap_xy=swap_xy)
     extent.check_values(table.name, x[cand], y[cand], names, geographic=c.is_geographic, b=b)
 
     if c.is_geographic and cand.any():

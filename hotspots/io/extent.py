@@ -270,6 +270,83 @@ def says_northern_ireland(frame: pd.DataFrame) -> bool:
     return False
 
 
+#: Margin (km) around a force's box (:data:`hotspots.forces.FORCE_BOXES_KM`) within which its points count as in place.
+FORCE_BOX_MARGIN_KM = 15.0
+
+
+def swapped_for_force(frame: pd.DataFrame, x: np.ndarray, y: np.ndarray) -> tuple[str, str, int, int] | None:
+    """Eastings and northings the wrong way round, told by the force the rows name; else None.
+
+    A table whose police.uk ``Falls within`` (else ``Reported by``) names one force for nine
+    tenths of its rows, with a box in :data:`hotspots.forces.FORCE_BOXES_KM`, is checked: when
+    fewer than half of the points ``x``, ``y`` (British National Grid metres, as read) lie within
+    :data:`FORCE_BOX_MARGIN_KM` of the force's box and nine tenths do with x and y swapped, the
+    columns are swapped. Both readings can lie in the grid's range, and on land: Cumbria's
+    points swapped fall around Peterborough.
+
+    Returns
+    -------
+    (force, column, in_place, in_place_swapped) or None
+        The force's name, the column naming it, and how many points lie in its area as read and
+        as swapped.
+
+    Examples
+    --------
+    >>> f = pd.DataFrame({"Falls within": ["Cumbria Constabulary"] * 2})
+    >>> swapped_for_force(f, np.array([553125.0, 552969.0]), np.array([311061.0, 310985.0]))
+    ('Cumbria Constabulary', 'Falls within', 0, 2)
+    """
+    from ..forces import FORCE_BOXES_KM, force_id, force_name
+
+    x = np.asarray(x, dtype=float)
+    y = np.asarray(y, dtype=float)
+    n = x.size
+    if not n:
+        return None
+    for key in ("falls within", "reported by"):
+        col = next((c for c in frame.columns if str(c).strip().lower().replace("_", " ") == key), None)
+        if col is None:
+            continue
+        counts = frame[col].astype("string").str.strip().value_counts()
+        if not len(counts) or counts.iloc[0] * 10 < len(frame) * 9:
+            return None
+        box = FORCE_BOXES_KM.get(force_id(counts.index[0]) or "")
+        if box is None:
+            return None
+        m = FORCE_BOX_MARGIN_KM
+        e0, n0, e1, n1 = ((box[0] - m) * 1000, (box[1] - m) * 1000, (box[2] + m) * 1000, (box[3] + m) * 1000)
+        with np.errstate(invalid="ignore"):
+            given = int(((x >= e0) & (x <= e1) & (y >= n0) & (y <= n1)).sum())
+            swapped = int(((y >= e0) & (y <= e1) & (x >= n0) & (x <= n1)).sum())
+        if given * 2 < n and swapped * 10 >= n * 9:
+            return force_name(counts.index[0]), str(col), given, swapped
+        return None
+    return None
+
+
+def refuse_force_swap(name: str, frame: pd.DataFrame, x: np.ndarray, y: np.ndarray, names: tuple[str, str], *,
+                      swap_xy: bool) -> None:
+    """Raise :class:`~hotspots.CRSError` when :func:`swapped_for_force` finds the table's eastings and
+    northings swapped (``names``: the columns read as x and y, before any swap asked for); the
+    message names the force, the counts and the fix."""
+    from .._errors import CRSError
+    from ..validation import python_only, shown
+
+    hit = swapped_for_force(frame, x, y)
+    if hit is None:
+        return
+    force, col, given, swapped = hit
+    where = (f"{given:,} of {x.size:,} points lie in {force}'s area (named in `{col}`) as read, {swapped:,} with x and y "
+             "swapped")
+    if swap_xy:
+        raise CRSError(f"{name}: after swapping x and y as asked ({setting('swap_xy')}), {where}: the columns were the right "
+                       f"way round; drop {shown('swap_xy')}.")
+    fixes = (f"{setting('swap_xy', where=False)}, or name the columns with {setting('x', names[1], where=False)} and "
+             f"{setting('y', names[0], where=False)}{python_only('swap_xy', 'x', 'y')}")
+    raise CRSError(f"{name}: `{names[0]}`/`{names[1]}` look swapped (northings in `{names[0]}`, eastings in `{names[1]}`): "
+                   f"{where}. Swap them at source, or pass {fixes}.")
+
+
 def _in_ni(lon: np.ndarray, lat: np.ndarray) -> np.ndarray:
     a, b, c, d = _NI_LONLAT
     with np.errstate(invalid="ignore"):
