@@ -27,6 +27,7 @@ from ._common import (
     as_str,
     bad_values,
     content_keys,
+    date_range_text,
     derive_ids,
     empty_rows,
     norm_key,
@@ -236,8 +237,12 @@ def dates(
         b.drop(p.blank, f"missing date{suffix}")
     form = "a month written YYYY-MM (e.g. 2025-01)" if month_column else "a date such as 2025-01-31, 31/01/2025 or 2025-01"
     b.drop(p.bad, f"unparseable date{suffix}", detail=bad_values(table.frame, [col], form))
-    b.drop(p.out_of_range(), f"date out of range{suffix}")
-    v = p.values.where(~(p.bad | p.out_of_range()))
+    out = p.out_of_range()
+    if (gone := b.drop(out, f"date out of range{suffix}", detail=lambda idx: [f"{col} {as_str(table.frame[col]).iat[int(i)]!r}"
+                                                                               for i in idx])).any():
+        b.warn(f"{table.name}: {int(gone.sum()):,} row(s) dropped as 'date out of range{suffix}': `{col}` "
+               f"{as_str(table.frame[col]).iat[int(np.flatnonzero(gone)[0])]!r}, {date_range_text()}")
+    v = p.values.where(~(p.bad | out))
     month = v.dt.to_period("M").dt.to_timestamp().astype("datetime64[ns]")
     occurred = v.where(~p.month_only).astype("datetime64[ns]")
     return month, occurred
@@ -497,15 +502,15 @@ def finish(
     copies = find_copies([p.attrs.get("signature", {}) for p in parts], names) if len(parts) > 1 and len(df) else {}
     for j, (i, why) in copies.items():  # a month loaded twice: the whole file goes, ASB rows included
         gone = keep & (df["_src"].to_numpy() == j)
-        reason = copy_reason(names[i])
+        reason = copy_reason(names[i], why)
         if gone.any():  # several copies of one file share a reason: their rows add up
             extra[reason] = extra.get(reason, 0) + int(gone.sum())
             extra_ex[reason] = (extra_ex.get(reason, []) + refs(gone))[:MAX_EXAMPLES]
             charged.append((reason, gone))
             keep &= ~gone
         warnings.append(
-            f"{names[j]} is a copy of {names[i]} ({why}): its {int(gone.sum()):,} row(s), anti-social behaviour included, "
-            f"dropped as '{reason}'; remove one of the two files"
+            f"{names[j]} is a copy of {names[i]} ({why}): " + (f"its {int(gone.sum()):,} row(s), anti-social behaviour included, "
+            f"dropped as '{reason}'" if gone.any() else "its rows were all dropped already") + "; remove one of the two files"
         )
     if id_col is not None and len(df):
         # ids repeated across files that are not copies: with police.uk's Crime IDs only the same id, month and
