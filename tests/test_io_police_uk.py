@@ -468,6 +468,22 @@ def test_a_bad_file_among_many_is_reported_and_the_rest_load(tmp_path: Path) -> 
         load_police_uk(d, skip_bad_files=False)
 
 
+def test_an_empty_stray_csv_among_monthly_files_is_skipped_not_a_mix_of_tables(tmp_path: Path) -> None:
+    from hotspots.io import load_any
+
+    d = tmp_path / "m"
+    d.mkdir()
+    write_police(d / "2025-01-x-street.csv", [prow(), prow(lon="-1.48")])
+    (d / "empty.csv").write_bytes(b"")  # 0 bytes, not named as police.uk names files: no table, not "another table"
+    (d / "blank.csv").write_bytes(b"\xef\xbb\xbf \n")
+    loaded = load_any(d)
+    assert loaded.report.rows_kept == 2
+    assert sum("skipped unreadable file" in w and "is empty" in w for w in loaded.report.warnings) == 2
+    (d / "other.csv").write_text("a,b\n1,2\n")  # a real other table still makes a mix
+    with pytest.raises(InputError, match=r"a mix of police\.uk street-level files \(1\) and other tables \(other\.csv"):
+        load_any(d)
+
+
 def test_errors_name_the_file_and_the_fix(tmp_path: Path) -> None:
     empty = tmp_path / "empty-street.csv"
     empty.write_bytes(b"")
