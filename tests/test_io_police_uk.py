@@ -927,8 +927,12 @@ def test_title_lines() -> None:
 
 def test_swapped_police_file_names_swap_xy_which_load_police_uk_takes(tmp_path: Path) -> None:
     p = write_police(tmp_path / "a.csv", [prow(lon="52.9225", lat="-1.4746"), prow(lon="52.93", lat="-1.48")])
-    with pytest.raises(CRSError, match="`swap_xy=True`"):
-        load_police_uk(p)
+    mostly = write_police(tmp_path / "b.csv", [prow(lon="52.9225", lat="-1.4746")] * 2 + [prow(lon="-1.48", lat="52.93")])
+    with pytest.raises(CRSError, match=r"\(2 of 3\), the others not: fix this file at source.*`swap_xy=True`"):
+        load_police_uk(mostly)  # which rows are right cannot be told: refused
+    alone, said = load_police_uk(p)  # wholly swapped (police.uk's columns are longitude and latitude): read swapped
+    assert len(alone) == 2 and abs(alone.geometry.iloc[0].x - 435_300) < 200
+    assert any("a.csv: its coordinates are the wrong way round" in w and "for this file only" in w for w in said.warnings)
     data, report = load_police_uk(p, swap_xy=True)
     assert len(data) == 2 and any("swapped as asked" in n for n in report.notes)
     assert abs(data.geometry.iloc[0].x - 435_300) < 200  # Derby, easting about 435 km

@@ -37,7 +37,7 @@ from ._common import (
     to_float,
 )
 from ._read import Table, skipped_files
-from .coords import UK_LONLAT_BOX, crs_label, detect_crs, detected_note, other_grid_warning, resolve_crs
+from .coords import crs_label, detect_crs, detected_note, other_grid_warning, resolve_crs
 from .copies import copy_reason, distinct_ids, find_copies, repeated_ids
 
 
@@ -80,7 +80,8 @@ def locate(table: Table, b: ReportBuilder, where: PointColumns) -> Located:
 
     Drop reasons: ``no location`` (blank, missing geometry, or exactly (0, 0)), ``unparseable
     coordinates`` (text that is not a number, or WKT that does not parse), ``possibly swapped
-    coordinates`` (a minority of rows with latitude and longitude exchanged), ``out-of-range
+    coordinates`` (a minority of rows with latitude and longitude exchanged; a file wholly swapped is
+    read swapped, :func:`hotspots.io.extent.latlon_swaps`), ``out-of-range
     coordinates`` (infinite, outside the CRS's valid range, or converting to a point outside the
     British Isles).
     """
@@ -185,30 +186,11 @@ def locate(table: Table, b: ReportBuilder, where: PointColumns) -> Located:
         c = resolve_crs(27700)
     if c.to_epsg() == 27700 and cand.any():  # swapped within the grid's range: told by the force the rows name
         extent.refuse_force_swap(table.name, df, x[cand], y[cand], names, swap_xy=swap_xy)
+    if c.is_geographic and cand.any():  # latitude and longitude the wrong way round: in a whole file, or in some rows
+        x, y = extent.latlon_swaps(table.name, x, y, cand, names, swap_xy=swap_xy, b=b)
     extent.check_values(table.name, x[cand], y[cand], names, geographic=c.is_geographic, b=b)
 
-    if c.is_geographic and cand.any():
-        sw = cand & _in_box(y, x) & ~_in_box(x, y)
-        if sw.sum() * 2 > cand.sum():  # x and y as read: after a swap asked for, x holds `names[1]`
-            said = (f"after swapping x and y as asked ({setting('swap_xy')}), most coordinates look like latitude in x",
-                    f"the coordinates are already in order; drop {shown('swap_xy')}") if swap_xy else (
-                f"most coordinates look like latitude in `{names[0]}` and longitude in `{names[1]}`",
-                f"fix this file at source (swap its two columns); {setting('swap_xy')} swaps every file loaded: "
-                "use it when all are swapped")
-            raise CRSError(f"{table.name}: {said[0]} ({int(sw.sum()):,} of {int(cand.sum()):,}): {said[1]}.")
-        if sw.any():
-            b.drop(sw, "possibly swapped coordinates")
-            b.warn(
-                f"{table.name}: {int(sw.sum()):,} row(s) look like latitude/longitude the wrong way round; dropped as "
-                "'possibly swapped coordinates'. Fix them at source."
-            )
     return Located(*extent.to_bng_in_uk(table.name, x, y, c, names, b, how=extent.crs_chosen(crs, where.crs_from)))
-
-
-def _in_box(x: np.ndarray, y: np.ndarray) -> np.ndarray:
-    lo, hi, la, lb = UK_LONLAT_BOX
-    with np.errstate(invalid="ignore"):
-        return (x >= lo) & (x <= hi) & (y >= la) & (y <= lb)
 
 
 def dates(

@@ -324,6 +324,65 @@ def swapped_for_force(frame: pd.DataFrame, x: np.ndarray, y: np.ndarray) -> tupl
     return None
 
 
+#: Share of a file's usable longitude/latitude points that must look swapped, none fitting as given, for
+#: :func:`latlon_swaps` to read the file swapped on its own.
+WHOLLY_SWAPPED_SHARE = 0.99
+
+
+def _in_lonlat(x: np.ndarray, y: np.ndarray) -> np.ndarray:
+    from .coords import UK_LONLAT_BOX
+
+    lo, hi, la, lb = UK_LONLAT_BOX
+    with np.errstate(invalid="ignore"):
+        return (x >= lo) & (x <= hi) & (y >= la) & (y <= lb)
+
+
+def latlon_swaps(name: str, x: np.ndarray, y: np.ndarray, cand: np.ndarray, names: tuple[str, str], *, swap_xy: bool,
+                 b: Any) -> tuple[np.ndarray, np.ndarray]:
+    """Longitudes and latitudes (``x``, ``y``, known to be degrees) the wrong way round, in a file or in some rows.
+
+    A file whose usable points (``cand``) all look swapped (at least :data:`WHOLLY_SWAPPED_SHARE`,
+    none fitting the British Isles as given) is read swapped, on its own, with a warning naming it:
+    the other files of a folder stay as they are (``swap_xy`` would swap them all). A majority
+    swapped but not all is refused (which rows are right cannot be told); a minority is dropped as
+    ``possibly swapped coordinates``, with a warning.
+
+    Returns
+    -------
+    x, y : ndarray
+        The coordinates to use (swapped when the file was).
+
+    Raises
+    ------
+    CRSError
+        Most points swapped but not all, or swapped after a swap asked for (``swap_xy``).
+    """
+    from .._errors import CRSError
+    from ..validation import shown
+
+    sw = cand & _in_lonlat(y, x) & ~_in_lonlat(x, y)
+    n, k = int(cand.sum()), int(sw.sum())
+    if k * 2 > n and swap_xy:  # x and y as read: after a swap asked for, x holds `names[1]`
+        raise CRSError(f"{name}: after swapping x and y as asked ({setting('swap_xy')}), most coordinates look like latitude "
+                       f"in x ({k:,} of {n:,}): the coordinates are already in order; drop {shown('swap_xy')}.")
+    if k * 2 > n and (k < WHOLLY_SWAPPED_SHARE * n or (cand & _in_lonlat(x, y)).any()):
+        raise CRSError(
+            f"{name}: most coordinates look like latitude in `{names[0]}` and longitude in `{names[1]}` ({k:,} of {n:,}), "
+            f"the others not: fix this file at source (swap its two columns); {setting('swap_xy')} swaps every file "
+            "loaded: use it when all are swapped."
+        )
+    if k * 2 > n:
+        b.warn(f"{name}: its coordinates are the wrong way round, latitude in `{names[0]}` and longitude in `{names[1]}` "
+               f"({k:,} of {n:,}; none fits as given): read swapped, for this file only. Fix the file at source (swap "
+               "its two columns).")
+        return y, x
+    if k:
+        b.drop(sw, "possibly swapped coordinates")
+        b.warn(f"{name}: {k:,} row(s) look like latitude/longitude the wrong way round; dropped as 'possibly swapped "
+               "coordinates'. Fix them at source.")
+    return x, y
+
+
 def refuse_force_swap(name: str, frame: pd.DataFrame, x: np.ndarray, y: np.ndarray, names: tuple[str, str], *,
                       swap_xy: bool) -> None:
     """Raise :class:`~hotspots.CRSError` when :func:`swapped_for_force` finds the table's eastings and
