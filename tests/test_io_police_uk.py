@@ -1079,3 +1079,15 @@ def test_several_copies_of_one_month_add_up(tmp_path: Path) -> None:
     assert report.dropped == {"copy of 2025-06-x-street.csv (same month loaded twice)": 24}
     assert report.rows_kept + report.rows_dropped == report.rows_read
     assert [f.rows_kept for f in report.files] == [0, 0, 0, 8]
+
+
+def test_a_row_ending_without_its_last_two_empty_fields_is_kept_and_counted(tmp_path: Path) -> None:
+    """A row of 10 of 12 fields (Last outcome category and Context, empty, left out) was dropped as 'malformed row'."""
+    p = write_police(tmp_path / "a-street.csv", [prow(), prow(lon="-1.48")])
+    with open(p, "a", encoding="utf-8") as fh:
+        fh.write(",".join(prow(lon="-1.47")[:10]) + "\n")  # 10 of 12 fields: kept, its last two empty
+        fh.write(",".join(prow(lon="-1.46")[:9]) + "\n")  # 9 of 12: malformed
+    data, report = load_police_uk(p)
+    assert report.rows_read == 4 and len(data) == 3 and report.dropped == {"malformed row": 1}
+    assert any("1 row ended early, without the last 2 or fewer fields (e.g. line 4): read with those fields empty" in n
+               for n in report.notes)

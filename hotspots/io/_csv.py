@@ -129,8 +129,9 @@ def read_csv_bytes(raw: bytes, name: str) -> Table:
     The fast path uses pyarrow's CSV reader (quoted fields, embedded newlines and quotes). If
     pyarrow rejects the file or finds rows whose field count differs from the header, the file
     is parsed again with Python's :mod:`csv` module, which reports each such row as a
-    *malformed row* with its line number instead of failing. Blank lines are ignored (they are
-    not rows).
+    *malformed row* with its line number instead of failing; a row ending up to
+    :data:`MISSING_TRAILING` fields early is read with them empty (a note counts them). Blank
+    lines are ignored (they are not rows).
 
     Raises
     ------
@@ -279,6 +280,12 @@ def _record_lines(data: bytes, t: Any) -> np.ndarray | None:
     return np.concatenate([[1], 1 + np.cumsum(spans)[:-1]])
 
 
+#: A row with up to this many fields fewer than the header, all at its end, is read with them empty (police.uk's
+#: last two columns, ``Last outcome category`` and ``Context``, are often empty and lost by hand-edited files);
+#: a shorter one is a malformed row.
+MISSING_TRAILING = 2
+
+
 def _fit(row: list[str], ncol: int) -> list[str] | None:
     """``row`` when it has the header's ``ncol`` fields (a trailing empty field, from a line ending with
     the separator, is dropped), else None."""
@@ -355,6 +362,7 @@ def _read_slow(text: str, name: str, delim: str) -> Table:
     numbers: list[int] = []
     malformed = 0
     examples: list[str] = []
+    short: list[int] = []
     record = 0
     prev_line = 0
     budget = current_budget()
@@ -413,6 +421,9 @@ def _read_slow(text: str, name: str, delim: str) -> Table:
             continue
         record += 1
         fitted = _fit(row, len(header))
+        if fitted is None and len(header) - MISSING_TRAILING <= len(row) < len(header):
+            fitted = row + [""] * (len(header) - len(row))  # its last fields missing: they are empty
+            short.append(start_line)
         if fitted is None:
             bad(start_line, f"{counted(len(row), 'field')}, header has {len(header)}")
             continue
@@ -424,6 +435,10 @@ def _read_slow(text: str, name: str, delim: str) -> Table:
         df = pd.DataFrame(rows, columns=header, dtype="str")
     else:
         df = pd.DataFrame({h: pd.Series([], dtype="str") for h in header})
+    notes = [] if not short else [
+        f"{name}: {counted(len(short), 'row')} ended early, without the last {MISSING_TRAILING} or fewer fields (e.g. line "
+        f"{short[0]}): read with those fields empty"
+    ]
     return Table(
         name=name,
         frame=df,
@@ -431,6 +446,7 @@ def _read_slow(text: str, name: str, delim: str) -> Table:
         fmt="csv",
         malformed=malformed,
         malformed_examples=examples,
+        notes=notes,
     )
 
 
