@@ -213,7 +213,7 @@ def kde(
         raise ParameterError(f"`grid` must be a hotspots Grid (see `Grid.for_points`); got {type(grid).__name__}.")
     adjust = validation.positive(bandwidth_adjust, "bandwidth_adjust")
     if bandwidth is not None:
-        h = validation.distance(bandwidth, "bandwidth")
+        h = validation.bandwidth(bandwidth)
 
     xy = points_xy(points, grid.crs)
     w_in = point_weights(points, weights, len(xy))

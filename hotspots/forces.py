@@ -23,8 +23,8 @@ import pandas as pd
 from ._errors import ParameterError
 
 __all__ = [
-    "FAR_APART_KM", "FORCES", "NETWORK_FORCES", "Force", "detect_force", "far_apart_forces", "file_force", "force_id",
-    "force_name", "network_force",
+    "FAR_APART_KM", "FORCES", "FORCE_BOXES_KM", "NETWORK_FORCES", "Force", "detect_force", "far_apart_forces", "file_force",
+    "force_id", "force_name", "network_force",
 ]
 
 #: police.uk force id -> the force's name as police.uk writes it (``Falls within``; the API's
@@ -82,6 +82,61 @@ FORCES: dict[str, str] = {
 #: (Gloucester, Barnsley, King's Lynn: 3-4 a month each), and it has no force-area boundary to give.
 #: :func:`hotspots.study_area.automatic_study_area` keeps every incident of such a force (no strays).
 NETWORK_FORCES: frozenset[str] = frozenset({"btp"})
+
+
+#: Where each force's incidents lie: a British National Grid box (km: easting min, northing min,
+#: easting max, northing max) holding the middle 96 % of its street-level points (2nd to 98th
+#: percentiles, police.uk 2025-01..03; Greater Manchester, the Metropolitan Police, West Midlands
+#: and West Yorkshire from their counties' extents). It catches eastings and northings read the
+#: wrong way round (:func:`hotspots.io.extent.swapped_for_force`), which put a force's points
+#: elsewhere, often still on land (Cumbria's in Peterborough). British Transport Police (the whole
+#: railway network) has none.
+FORCE_BOXES_KM: dict[str, tuple[int, int, int, int]] = {
+    "avon-and-somerset": (313, 114, 377, 184),
+    "bedfordshire": (492, 220, 521, 254),
+    "cambridgeshire": (514, 248, 559, 310),
+    "cheshire": (337, 352, 393, 392),
+    "city-of-london": (531, 180, 534, 182),
+    "cleveland": (441, 513, 468, 535),
+    "cumbria": (297, 468, 367, 561),
+    "derbyshire": (402, 319, 453, 394),
+    "devon-and-cornwall": (150, 30, 315, 135),
+    "dorset": (346, 73, 418, 123),
+    "durham": (408, 513, 445, 554),
+    "dyfed-powys": (190, 199, 328, 308),
+    "essex": (541, 177, 623, 232),
+    "gloucestershire": (357, 196, 417, 234),
+    "greater-manchester": (350, 381, 406, 421),
+    "gwent": (311, 185, 351, 215),
+    "hampshire": (424, 87, 487, 158),
+    "hertfordshire": (499, 193, 549, 235),
+    "humberside": (474, 405, 531, 468),
+    "kent": (551, 135, 639, 175),
+    "lancashire": (330, 406, 389, 464),
+    "leicestershire": (436, 287, 483, 324),
+    "lincolnshire": (481, 308, 557, 394),
+    "merseyside": (326, 383, 357, 418),
+    "metropolitan": (503, 155, 562, 201),
+    "norfolk": (552, 282, 653, 342),
+    "north-wales": (224, 332, 336, 384),
+    "north-yorkshire": (398, 430, 505, 511),
+    "northamptonshire": (456, 242, 500, 290),
+    "northern-ireland": (40, 484, 164, 593),
+    "northumbria": (402, 551, 441, 604),
+    "nottinghamshire": (446, 333, 481, 391),
+    "south-wales": (260, 168, 323, 208),
+    "south-yorkshire": (430, 381, 466, 413),
+    "staffordshire": (382, 299, 426, 357),
+    "suffolk": (563, 234, 655, 295),
+    "surrey": (484, 139, 538, 173),
+    "sussex": (485, 98, 583, 140),
+    "thames-valley": (433, 165, 502, 242),
+    "warwickshire": (408, 247, 452, 301),
+    "west-mercia": (330, 236, 408, 335),
+    "west-midlands": (393, 268, 436, 304),
+    "west-yorkshire": (392, 411, 456, 462),
+    "wiltshire": (383, 128, 425, 191),
+}
 
 #: A force whose share of the incidents is below this is listed among the others, not named.
 MIN_NAMED_SHARE = 0.05

@@ -127,6 +127,7 @@ __all__ = [
     "assemble_analysis",
     "analyse",
     "stage_cell_size",
+    "no_change_message",
 ]
 
 #: How the note begins when the before/after change could not be computed (the reason follows).
@@ -155,6 +156,30 @@ def change_missing_reason(notes: Sequence[str]) -> str | None:
         return unable
     why = (n.removeprefix(CHANGE_NOT_COMPUTED).lstrip(": ") for n in notes if n.startswith(CHANGE_NOT_COMPUTED))
     return next(why, None) or None
+
+
+def no_change_message(notes: Sequence[str], incidents: Any, *, periods_fix: str, without: str) -> str:
+    """Why a before/after map cannot be drawn: the data hold one month (no pair of periods exists),
+    else the analysis's note beginning :data:`CHANGE_NOT_COMPUTED`; then the fixes (``periods_fix``,
+    giving the periods, only when that can help; ``without``, drawing the map without the change).
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> one = pd.DataFrame({"month": pd.to_datetime(["2025-03-01"] * 2)})
+    >>> no_change_message([], one, periods_fix="give the periods", without="add `--no-change`")[:88]
+    'no before/after change: the data hold one month (2025-03), and a before/after comparison'
+    """
+    from .incident_time import incident_months
+
+    months = incident_months(incidents) if incidents is not None else None
+    held = np.unique(months[months >= 0]) if months is not None else np.array([])
+    if len(held) == 1:
+        m = int(held[0])
+        return (f"no before/after change: the data hold one month ({m // 12:04d}-{m % 12 + 1:02d}), and a before/after "
+                f"comparison needs at least two. Load more months, or {without}.")
+    why = next((n for n in notes if n.startswith(CHANGE_NOT_COMPUTED)), "no before/after change").rstrip(". ")
+    return f"{why}. {periods_fix}, or {without}."
 
 
 #: Called with (step description, fraction done in 0..1) while :func:`analyse` runs.

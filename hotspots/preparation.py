@@ -30,6 +30,7 @@ from typing import Any
 import geopandas as gpd
 import numpy as np
 import pandas as pd
+import shapely
 
 from ._errors import HotspotsError, ParameterError
 from .coverage import (
@@ -57,6 +58,7 @@ from .study_area import (
 from .validation import shown
 
 __all__ = [
+    "check_several_places",
     "PERIODS_NOT_CHOSEN",
     "CategoryChoice",
     "CellSizeChoice",
@@ -542,6 +544,36 @@ class PreparedInputs:
         return {"categories": "all" if cats is None else list(cats), "notes": list(self.notes)}
 
 
+def check_several_places(incidents: gpd.GeoDataFrame) -> None:
+    """Refuse incidents that all lie at one place (to the metre): no grid, cell size or study area helps then.
+
+    Raises
+    ------
+    ParameterError
+        Every incident at one location; the message counts them and says what the analysis needs.
+
+    Examples
+    --------
+    >>> one = gpd.GeoDataFrame(geometry=gpd.points_from_xy([430000.2] * 3, [336000.4] * 3), crs=27700)
+    >>> check_several_places(one)  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    hotspots._errors.ParameterError: all 3 incidents lie at one place (3 incidents at 1 distinct location): hotspot ...
+    """
+    if incidents is None or not len(incidents) or "geometry" not in incidents:
+        return
+    xy = np.round(shapely.get_coordinates(np.asarray(incidents.geometry.values)))
+    if len(xy) and len(np.unique(xy, axis=0)) == 1:
+        n = len(incidents)
+        what = "the one incident lies" if n == 1 else f"all {n:,} incidents lie"
+        raise ParameterError(
+            f"{what} at one place ({n:,} incident{'s' * (n != 1)} at 1 distinct location): hotspot analysis compares "
+            "places, so it needs incidents at several places; a smaller cell size or another study area cannot help. "
+            "Load more data (more months, a wider area) or more crime types (the category choice), or check the "
+            "coordinates (a file whose every row has one point was geocoded to a single place)."
+        )
+
+
 def prepare_inputs(
     incidents: gpd.GeoDataFrame,
     *,
@@ -592,6 +624,7 @@ def prepare_inputs(
     if incidents is None or len(incidents) == 0:
         raise ParameterError("there are no incidents to analyse; check the input files and the filters (load report).")
     cat = choose_category(incidents, categories, report=report)
+    check_several_places(cat.incidents)
     found = None if force is None and is_demo_data(incidents) else detect_force(incidents, given=force)
     # The analysis CRS: British National Grid, or Irish Transverse Mercator for Northern Ireland.
     crs = choose_crs(cat.incidents)

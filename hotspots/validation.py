@@ -408,14 +408,44 @@ def significance(value: Any, name: str = "alpha") -> float:
     ...
     hotspots._errors.ParameterError: `alpha` must be a number above 0 and at most 0.2 (e.g. 0.05); got 0.999. ...
     """
-    v = alpha(value, name)
+    rule = f"a number above 0 and at most {MAX_ALPHA:g} (e.g. 0.05)"
+    if not _is_real(value) or not math.isfinite(float(value)) or float(value) <= 0:  # the real range, said once
+        raise _fail(name, rule, value)
+    v = float(value)
+    if v >= 1:
+        raise _fail(name, rule, value)
     if v > MAX_ALPHA:
         raise _fail(
-            name, f"a number above 0 and at most {MAX_ALPHA:g} (e.g. 0.05)", value,
+            name, rule, value,
             f"A larger level calls hotspots on evidence little better than chance ({1 - v:.1%} confidence): use 0.01, "
             "0.05 or 0.1.",
         )
     return v
+
+
+#: Smallest bandwidth (metres) a kernel density estimate accepts: below it every cell centre lies
+#: beyond the kernel of every point and the surface is all zeros (``--bandwidth 1e-9``).
+MIN_BANDWIDTH_M = 1.0
+
+
+def bandwidth(value: Any, name: str = "bandwidth", *, optional: bool = False) -> float | None:
+    """A KDE bandwidth in metres: a finite number of at least :data:`MIN_BANDWIDTH_M`.
+
+    Examples
+    --------
+    >>> bandwidth(250)
+    250.0
+    >>> bandwidth(1e-9)  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    hotspots._errors.ParameterError: `bandwidth` must be a number of metres at least 1 (e.g. 500); got 1e-09. ...
+    """
+    small = _is_real(value) and 0 < float(value) < MIN_BANDWIDTH_M
+    if small:  # the rule as number() says it, with why
+        raise _fail(name, f"a number of metres at least {MIN_BANDWIDTH_M:g} (e.g. 500)", value,
+                    "A bandwidth under a metre puts no kernel over any cell centre: the density would be all zeros. Use "
+                    "hundreds of metres, or leave it automatic.")
+    return number(value, name, low=MIN_BANDWIDTH_M, unit="metres", example="500", optional=optional)
 
 
 def fraction(value: Any, name: str, *, example: str | None = None) -> float:

@@ -176,3 +176,13 @@ def test_a_referrals_file_added_to_loaded_incidents_is_used_at_once(derby, demo,
     # the demo data keep their own (synthetic) scheme data: nothing is added, the outcome is still reported
     none, (o,) = load_uploads(referrals=[Upload("refs.csv", refs)], current=demo)
     assert none is None and o.ok and o.kind == "referrals"
+
+
+def test_a_file_of_incidents_at_one_place_fails_its_upload_and_the_app_keeps_its_data(derby):
+    """Uploading 300 incidents at one point replaced the whole page (every tab) with a Gi* error."""
+    one = derby.iloc[:30].copy()
+    one["geometry"] = one.geometry.iloc[0]
+    up = [Upload("2023-derby-street.csv", police_csv(one))]
+    bundle, (o,) = load_uploads(incidents=up, police_categories="Anti-social behaviour")
+    assert bundle is None and not o.ok and "30 incidents at 1 distinct location" in o.error
+    assert o.report is not None and o.report.rows_kept == 30  # its load report is still shown in the Data tab

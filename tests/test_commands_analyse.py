@@ -426,14 +426,17 @@ def no_loading(monkeypatch):
         (["--before", "2022-07:2023-06", "--after", "2023-01:2023-12"], "overlap"),
         (["--before", "2023-07:2024-06", "--after", "2022-07:2023-06"], "swap them: `--before` 2022-07:2023-06 and `--after`"),
         (["--after", "2023-07:2024-06"], "give both `--before` and `--after`"),
-        (["--alpha", "2"], "`--alpha` must be a number between 0 and 1, exclusive (e.g. 0.05); got 2.0."),
+        (["--alpha", "2"], "`--alpha` must be a number above 0 and at most 0.2 (e.g. 0.05); got 2.0."),
+        (["--alpha", "1"], "`--alpha` must be a number above 0 and at most 0.2 (e.g. 0.05); got 1.0."),  # one rule, real range
         (["--alpha", "abc"], "`--alpha` must be a number; got 'abc'."),
-        (["--alpha", "0"], "`--alpha` must be a number between 0 and 1"),
+        (["--alpha", "0"], "`--alpha` must be a number above 0 and at most 0.2 (e.g. 0.05); got 0.0."),
         # 'significant at alpha 0.999 (0% confidence)' was accepted
         (["--alpha", "0.999"], "`--alpha` must be a number above 0 and at most 0.2 (e.g. 0.05); got 0.999. A larger level"),
         (["--crs", "EPSG:0"], "`--crs` 'EPSG:0' is not a coordinate reference system"),
         (["--cell-size", "-250"], "`--cell-size` must be a number of metres greater than 0; got -250.0."),
-        (["--bandwidth", "nan"], "`--bandwidth` must be a number of metres greater than 0"),
+        (["--bandwidth", "nan"], "`--bandwidth` must be a number of metres at least 1 (e.g. 500); got nan."),
+        # 1e-9 m wrote an all-zero density.tif
+        (["--bandwidth", "1e-9"], "`--bandwidth` must be a number of metres at least 1 (e.g. 500); got 1e-09. A bandwidth under"),
         (["--permutations", "-1"], "`--permutations` must be a whole number >= 0"),
         (["--permutations", "9.5"], "`--permutations` must be a whole number; got '9.5'."),
         (["--seed", "-3"], "`--seed` must be a whole number >= 0"),

@@ -187,11 +187,12 @@ def test_load_drops_identifying_referral_columns_when_asked(tmp_path):
 def test_swapped_coordinates_name_the_swap_xy_flag_which_exists(tmp_path):
     from test_io_police_uk import prow, write_police
 
-    p = write_police(tmp_path / "2025-01-t-street.csv", [prow(lon="52.9225", lat="-1.4746"), prow(lon="52.93", lat="-1.48")])
-    code, _, err = run_cli("load", p)
+    rows = [prow(lon="52.9225", lat="-1.4746")] * 2 + [prow(lon="-1.48", lat="52.93")]
+    p = write_police(tmp_path / "2025-01-t-street.csv", rows)
+    code, _, err = run_cli("load", p)  # most rows swapped, not all: refused
     assert code == 2 and "`--swap-xy` swaps every file loaded" in err and "in Python only" not in err
     code, out, _ = run_cli("load", p, "--swap-xy")
-    assert code == 0 and "kept 2" in out
+    assert code == 0 and "kept 2" in out and "possibly swapped coordinates: 1" in out
 
 
 def test_swap_xy_on_a_file_in_order_says_drop_it_not_pass_it(tmp_path):
@@ -203,16 +204,22 @@ def test_swap_xy_on_a_file_in_order_says_drop_it_not_pass_it(tmp_path):
     assert code == 2 and "already in order; drop `--swap-xy`" in err and "or pass" not in err
 
 
-def test_one_swapped_file_in_a_folder_is_named_to_fix_at_source(tmp_path):
-    """--swap-xy would swap the files in order too: the advice names the file and says the flag swaps every file."""
+def test_one_swapped_file_in_a_folder_is_read_swapped_on_its_own_and_named(tmp_path):
+    """A month wholly swapped in a folder was skipped (3,379 rows lost, not counted as read); --swap-xy would swap the
+    files in order too. The file is read swapped on its own, with a warning naming it; a mostly swapped one is skipped."""
     from test_io_police_uk import prow, write_police
 
     write_police(tmp_path / "2025-01-t-street.csv", [prow(lon="52.9225", lat="-1.4746"), prow(lon="52.93", lat="-1.48")])
     write_police(tmp_path / "2025-02-t-street.csv", [prow(lon="-1.4746", lat="52.9225", month="2025-02")])
     code, out, err = run_cli("load", tmp_path)
     said = out + err
-    assert code == 0 and "kept 1" in said
-    assert "2025-01-t-street.csv: most coordinates look like latitude" in said
+    assert code == 0 and "read 3, kept 3" in said
+    assert "2025-01-t-street.csv: its coordinates are the wrong way round" in said and "for this file only" in said
+    write_police(tmp_path / "2025-03-t-street.csv", [prow(lon="52.9", lat="-1.47", month="2025-03")] * 2
+                 + [prow(lon="-1.47", lat="52.9", month="2025-03")])
+    code, out, err = run_cli("load", tmp_path)
+    said = out + err
+    assert code == 0 and "kept 3" in said and "2025-03-t-street.csv: most coordinates look like latitude" in said
     assert "fix this file at source" in said and "swaps every file loaded" in said
 
 

@@ -145,7 +145,7 @@ def test_out_parent_must_exist_and_months_checked(points_file, tmp_path, capsys)
 @pytest.mark.parametrize(
     "extra, message",
     [
-        (["--alpha", "2"], "`--alpha` must be a number between 0 and 1, exclusive (e.g. 0.05); got 2.0."),
+        (["--alpha", "2"], "`--alpha` must be a number above 0 and at most 0.2 (e.g. 0.05); got 2.0."),
         (["--months", "2025-6:2025-1"], "`--months` starts after it ends (2025-06 > 2025-01); give the earlier month first."),
         (["--months", "January:March"], "`--months` must be two months FIRST:LAST written YYYY-MM:YYYY-MM"),
         # a given band shorter than the cell size: refused before reading (it was refused only at Gi*, after it)

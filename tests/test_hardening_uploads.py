@@ -49,9 +49,10 @@ MiB = 1024 * 1024
 def police_csv(n: int = 20) -> bytes:
     head = ("Crime ID,Month,Reported by,Falls within,Longitude,Latitude,Location,LSOA code,LSOA name,Crime type,"
             "Last outcome category,Context\n")
-    row = ",2024-01,Derbyshire Constabulary,Derbyshire Constabulary,-1.47,52.92,On or near X,E01,Derby 001A,"
-    row += "Anti-social behaviour,,\n"
-    return (head + row * n).encode()
+    # three places: incidents all at one place cannot be analysed (hotspots.preparation.check_several_places)
+    rows = [f",2024-01,Derbyshire Constabulary,Derbyshire Constabulary,-1.47,52.9{i % 3},On or near X,E01,Derby 001A,"
+            "Anti-social behaviour,,\n" for i in range(n)]
+    return (head + "".join(rows)).encode()
 
 
 class FakeUploadedFile(io.BytesIO):

@@ -138,3 +138,16 @@ def test_bng_note_counts_the_points_that_fit_and_warns_of_another_grid() -> None
     assert warning.startswith("2 of 4 points lie outside the British National Grid range")
     assert "`crs='EPSG:2157'`" in warning
     assert other_grid_warning(detect_crs(BNG[:, 0], BNG[:, 1]), 3) is None
+
+
+def test_bng_northings_in_x_beyond_the_grid_are_reported_swapped() -> None:
+    # Inverness (E 266 km, N 845 km) given northing first: only the swapped reading fits the grid
+    det = detect_crs([845_000, 846_000, 844_000], [266_000, 267_000, 265_000])
+    assert (det.epsg, det.swapped) == (27700, True)
+    assert "northings" in det.reason and "3 of 3 points" in det.reason
+
+
+def test_bng_fitting_both_ways_is_read_as_given() -> None:
+    # Cumbria's points swapped still lie in the grid's range: the values alone cannot tell (extent.swapped_for_force can)
+    det = detect_crs([553_125, 552_969], [311_061, 310_985])
+    assert (det.epsg, det.swapped) == (27700, False)

@@ -38,6 +38,7 @@ def test_a_file_whose_crime_ids_were_read_from_the_same_month_and_force_is_a_cop
     first = sig(frame(["a", "b", "c", "d", ""]))
     resaved = sig(frame(["a", "b", "c", "d", ""], lon=["-1.5"] * 5))  # coordinates rounded: other content, same ids
     assert find_copies([first, resaved]) == {1: (0, "4 of its 4 Crime IDs are in it")}
+    # the same ids under another month, compared by ids alone: Northern Ireland gives ids again to other crimes
     assert find_copies([first, sig(frame(["a", "b", "c", "d", ""], lon=["-1.5"] * 5), month=JUN + 1)]) == {}
     assert find_copies([first, sig(frame(["a", "b", "c", "d", ""], lon=["-1.5"] * 5), force="Essex Police")]) == {}
     # half its ids or fewer: a month split in two, or a crime published again, not a copy
@@ -101,3 +102,27 @@ def test_a_signature_is_never_copied_with_its_frames_attrs():
     df = frame(["a"])
     df.attrs["signature"] = s
     assert df.reset_index(drop=True).attrs["signature"] is s
+
+
+def msig(df: pd.DataFrame, month=JUN, place=None) -> dict:
+    ids = df["Crime ID"].where(df["Crime ID"] != "")
+    keys = df["Crime ID"] + "|" + df["Crime type"] + "|" + (place or "On or near X")
+    return file_signature(df, ids, month, pd.Series(["Kent Police"] * len(df)), row_keys=keys)
+
+
+def test_a_months_rows_saved_under_another_month_are_a_copy_and_ids_given_again_to_other_crimes_are_not():
+    june = frame(["a", "b", "c", "d"])
+    why = "all 4 of its rows with a Crime ID are in it (id, crime type and location), under another month"
+    assert find_copies([msig(june), msig(june.assign(Month="2027-06"), month=JUN + 24)]) == {1: (0, why)}
+    # Northern Ireland: the same ids for other crimes (other places) in another month: not a copy
+    assert find_copies([msig(june), msig(june.assign(Month="2025-07"), month=JUN + 1, place="On or near Y")]) == {}
+
+
+def test_a_file_without_months_left_is_never_the_original_and_its_reason_says_another_month():
+    # 1925-06 (every row out of range: no main month) comes first, but the file with months is the original
+    old, real = msig(frame(["a", "b", "c"]).assign(Month="1925-06"), month=None), msig(frame(["a", "b", "c"]))
+    found = find_copies([old, real], ["1925-06-kent-street.csv", "2025-06-kent-street.csv"])
+    assert list(found) == [0] and found[0][0] == 1 and found[0][1].endswith("under another month")
+    reason = copy_reason("2025-06-kent-street.csv", found[0][1])
+    assert reason == "copy of 2025-06-kent-street.csv (its rows, under another month)"
+    assert copy_reason("x.csv", "3 of its 3 Crime IDs are in it") == "copy of x.csv (same month loaded twice)"

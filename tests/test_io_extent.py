@@ -267,3 +267,48 @@ def test_outside_uk_warning_wording() -> None:
     assert outside_uk_warning("a", 1, 100, "X", how="given").endswith("Check those rows at source.")
     assert "coordinate system told from the data is wrong" in outside_uk_warning("a", 50, 100, "X", how="detected")
     assert "coordinate system given is wrong" in outside_uk_warning("a", 50, 100, "X", how="given")
+
+
+# --- eastings and northings swapped, told by the force the rows name ----------------------------------------------
+
+_CUMBRIA = "Cumbria Constabulary"
+_KENDAL = [(351_400.0 + 10 * i, 492_700.0 + 10 * i) for i in range(20)]  # Kendal, E 351 km, N 493 km
+
+
+def _bng_csv(path: Path, pairs: list[tuple[float, float]], force: str = _CUMBRIA) -> Path:
+    rows = [f"id{i},2025-03,{force},{force},Anti-social behaviour,{e},{n}" for i, (e, n) in enumerate(pairs)]
+    path.write_text("Crime ID,Month,Reported by,Falls within,Crime type,Easting,Northing\n" + "\n".join(rows) + "\n")
+    return path
+
+
+def test_swapped_for_force_counts_points_in_place_each_way() -> None:
+    import pandas as pd
+
+    from hotspots.io.extent import swapped_for_force
+
+    frame = pd.DataFrame({"Falls within": [_CUMBRIA] * 20})
+    e, n = np.array(_KENDAL).T
+    assert swapped_for_force(frame, n, e) == (_CUMBRIA, "Falls within", 0, 20)
+    assert swapped_for_force(frame, e, n) is None  # in place
+    assert swapped_for_force(pd.DataFrame({"Falls within": ["British Transport Police"] * 20}), n, e) is None  # no box
+    mixed = pd.DataFrame({"Falls within": [_CUMBRIA] * 10 + ["Kent Police"] * 10})
+    assert swapped_for_force(mixed, n, e) is None  # no force for nine tenths of the rows
+
+
+def test_swapped_eastings_northings_are_refused_naming_the_force_and_fix(tmp_path: Path) -> None:
+    path = _bng_csv(tmp_path / "swapped.csv", [(n, e) for e, n in _KENDAL])
+    with pytest.raises(CRSError, match=r"`Easting`/`Northing` look swapped .*0 of 20 points lie in Cumbria Constabulary's area "
+                                      r"\(named in `Falls within`\) as read, 20 with x and y swapped.*swap_xy"):
+        load_incidents(path)
+    swapped = load_incidents(path, swap_xy=True)  # the fix named works: the points are back in Kendal
+    assert swapped.data.geometry.x.min() == pytest.approx(351_400.0)
+    with pytest.raises(CRSError, match="the right way round; drop `swap_xy`"):
+        load_incidents(_bng_csv(tmp_path / "right.csv", _KENDAL), swap_xy=True)
+
+
+def test_generic_table_keeps_falls_within_as_the_force(tmp_path: Path) -> None:
+    from hotspots.forces import detect_force
+
+    loaded = load_incidents(_bng_csv(tmp_path / "bng.csv", _KENDAL))
+    assert len(loaded.data) == 20
+    assert detect_force(loaded.data).name == _CUMBRIA

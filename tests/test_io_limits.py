@@ -207,12 +207,14 @@ def test_the_national_2025_set_loads_with_load_police_uk():
 
 
 def _years_of(folder: Path, years: list[int]) -> list[Upload]:
-    """A force's several years, from its 2025 files: each year a copy with its months renamed."""
+    """A force's several years, from its 2025 files: each year a copy with its months and locations renamed (the same
+    rows under another month are a copy of the file, hotspots.io.copies)."""
     out = []
     for p in sorted(folder.glob("*-street.csv")):
         text = p.read_text()
         for y in years:
-            out.append(Upload(p.name.replace("2025", str(y)), text.replace("2025-", f"{y}-").encode()))
+            other = text.replace("2025-", f"{y}-").replace("On or near ", f"On or near ({y}) " if y != 2025 else "On or near ")
+            out.append(Upload(p.name.replace("2025", str(y)), other.encode()))
     return out
 
 
@@ -311,7 +313,8 @@ def test_environment_variables_change_a_set(monkeypatch):
 
 
 def _csv(rows: int) -> bytes:
-    return b"lon,lat,date\n" + b"-1.47,52.92,2024-01-05\n" * rows
+    # a few places: incidents all at one place cannot be analysed (hotspots.preparation.check_several_places)
+    return b"lon,lat,date\n" + b"".join(f"-1.47,{52.92 + 0.001 * (i % 3):.3f},2024-01-05\n".encode() for i in range(rows))
 
 
 def test_rows_add_up_across_the_tables_of_one_load():

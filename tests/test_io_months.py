@@ -46,7 +46,7 @@ def test_name_month_anywhere_finds_a_month_inside_the_name_but_not_inside_a_long
 @pytest.mark.parametrize(
     "value",
     ["2025-06", "2025/06", "Jun 2025", "June 2025", "Jun-25", "jun-2025", "1-Jun-25", "01 June 2025", "2025-06-01",
-     "2025-06-01 00:00:00", "01/06/2025", "01/06/25", "1.6.2025", "01/06/2025 00:00", "45809"],
+     "2025-06-01 00:00:00", "01/06/2025", "01/06/25", "1.6.2025", "01/06/2025 00:00", "45809", "06/2025", "6/2025"],
 )
 def test_every_accepted_form_of_june_2025_is_june(value):
     assert months_of([value, value]) == ["2025-06", "2025-06"]
@@ -185,3 +185,24 @@ def test_with_kept_months_replaces_the_load_reports_months_warning_only():
     assert out.report.warnings[1] == loaded_months_warning(data, ("2025-06",))
     assert "Jun 2025 holds 60" not in out.report.warnings[1]
     assert loaded.report.warnings[1] != out.report.warnings[1]  # the caller's report is left as it was
+
+
+def test_a_month_written_month_first_with_a_four_digit_year_is_read():
+    assert months_of(["03/2025", "12/2024", "13/2025"]) == ["2025-03", "2024-12", ""]
+
+
+def test_a_month_after_the_current_one_is_out_of_range_with_the_value_and_range_said(tmp_path):
+    from hotspots.io import load_police_uk
+    from hotspots.io._common import latest_month
+
+    nxt = (latest_month() + pd.DateOffset(months=1)).strftime("%Y-%m")
+    now = latest_month().strftime("%Y-%m")
+    header = ("Crime ID,Month,Reported by,Falls within,Longitude,Latitude,Location,LSOA code,LSOA name,Crime type,"
+              "Last outcome category,Context")
+    rows = [f"id{i},{m},Kent Police,Kent Police,0.52,51.27,On or near X,E01024000,Maidstone 001A,Burglary,," for i, m in
+            enumerate([now, nxt, "1925-06"])]
+    (tmp_path / "m.csv").write_text(header + "\n" + "\n".join(rows) + "\n")
+    loaded = load_police_uk(tmp_path / "m.csv")
+    assert loaded.report.dropped == {"date out of range": 2} and len(loaded.data) == 1
+    assert any(f"Month {nxt!r}, accepted 1990-01 to {now} (no month after the current one)" in w for w in loaded.report.warnings)
+    assert loaded.report.examples["date out of range"][0].endswith(f"(Month {nxt!r})")

@@ -468,6 +468,22 @@ def test_a_bad_file_among_many_is_reported_and_the_rest_load(tmp_path: Path) -> 
         load_police_uk(d, skip_bad_files=False)
 
 
+def test_an_empty_stray_csv_among_monthly_files_is_skipped_not_a_mix_of_tables(tmp_path: Path) -> None:
+    from hotspots.io import load_any
+
+    d = tmp_path / "m"
+    d.mkdir()
+    write_police(d / "2025-01-x-street.csv", [prow(), prow(lon="-1.48")])
+    (d / "empty.csv").write_bytes(b"")  # 0 bytes, not named as police.uk names files: no table, not "another table"
+    (d / "blank.csv").write_bytes(b"\xef\xbb\xbf \n")
+    loaded = load_any(d)
+    assert loaded.report.rows_kept == 2
+    assert sum("skipped unreadable file" in w and "is empty" in w for w in loaded.report.warnings) == 2
+    (d / "other.csv").write_text("a,b\n1,2\n")  # a real other table still makes a mix
+    with pytest.raises(InputError, match=r"a mix of police\.uk street-level files \(1\) and other tables \(other\.csv"):
+        load_any(d)
+
+
 def test_errors_name_the_file_and_the_fix(tmp_path: Path) -> None:
     empty = tmp_path / "empty-street.csv"
     empty.write_bytes(b"")
@@ -911,8 +927,12 @@ def test_title_lines() -> None:
 
 def test_swapped_police_file_names_swap_xy_which_load_police_uk_takes(tmp_path: Path) -> None:
     p = write_police(tmp_path / "a.csv", [prow(lon="52.9225", lat="-1.4746"), prow(lon="52.93", lat="-1.48")])
-    with pytest.raises(CRSError, match="`swap_xy=True`"):
-        load_police_uk(p)
+    mostly = write_police(tmp_path / "b.csv", [prow(lon="52.9225", lat="-1.4746")] * 2 + [prow(lon="-1.48", lat="52.93")])
+    with pytest.raises(CRSError, match=r"\(2 of 3\), the others not: fix this file at source.*`swap_xy=True`"):
+        load_police_uk(mostly)  # which rows are right cannot be told: refused
+    alone, said = load_police_uk(p)  # wholly swapped (police.uk's columns are longitude and latitude): read swapped
+    assert len(alone) == 2 and abs(alone.geometry.iloc[0].x - 435_300) < 200
+    assert any("a.csv: its coordinates are the wrong way round" in w and "for this file only" in w for w in said.warnings)
     data, report = load_police_uk(p, swap_xy=True)
     assert len(data) == 2 and any("swapped as asked" in n for n in report.notes)
     assert abs(data.geometry.iloc[0].x - 435_300) < 200  # Derby, easting about 435 km
@@ -1059,3 +1079,15 @@ def test_several_copies_of_one_month_add_up(tmp_path: Path) -> None:
     assert report.dropped == {"copy of 2025-06-x-street.csv (same month loaded twice)": 24}
     assert report.rows_kept + report.rows_dropped == report.rows_read
     assert [f.rows_kept for f in report.files] == [0, 0, 0, 8]
+
+
+def test_a_row_ending_without_its_last_two_empty_fields_is_kept_and_counted(tmp_path: Path) -> None:
+    """A row of 10 of 12 fields (Last outcome category and Context, empty, left out) was dropped as 'malformed row'."""
+    p = write_police(tmp_path / "a-street.csv", [prow(), prow(lon="-1.48")])
+    with open(p, "a", encoding="utf-8") as fh:
+        fh.write(",".join(prow(lon="-1.47")[:10]) + "\n")  # 10 of 12 fields: kept, its last two empty
+        fh.write(",".join(prow(lon="-1.46")[:9]) + "\n")  # 9 of 12: malformed
+    data, report = load_police_uk(p)
+    assert report.rows_read == 4 and len(data) == 3 and report.dropped == {"malformed row": 1}
+    assert any("1 row ended early, without the last 2 or fewer fields (e.g. line 4): read with those fields empty" in n
+               for n in report.notes)

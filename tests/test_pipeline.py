@@ -971,3 +971,30 @@ def test_app_and_cli_count_the_same_incidents_analysed_and_clusters_with_a_bound
     shown = c.clusters(bundle, bundle.defaults.only(*CLUSTER_SETTINGS))
     assert shown.n_clusters == cli.clusters.n_clusters > 0
     assert shown.polygons.intersects(circle.geometry.iloc[0]).all() and cli.clusters.polygons.intersects(circle.union_all()).all()
+
+
+def test_incidents_all_at_one_place_are_refused_saying_so_not_to_shrink_the_cells():
+    """300 ASB rows at one point were told "Gi* needs at least 2 cells ... Use a smaller `--cell-size`", which cannot help."""
+    from hotspots.preparation import check_several_places
+
+    one_place = points([(430_000.3, 336_000.2)] * 300, categories=["Anti-social behaviour"] * 300)
+    with pytest.raises(ParameterError, match=r"all 300 incidents lie at one place \(300 incidents at 1 distinct location\)"):
+        prepare_inputs(one_place)
+    with pytest.raises(ParameterError, match=r"the one incident lies at one place \(1 incident at 1 distinct location\)"):
+        check_several_places(one_place.iloc[:1])
+    check_several_places(points([(430_000.0, 336_000.0), (430_002.0, 336_000.0)]))  # two places: fine
+
+
+def test_no_change_message_says_one_month_holds_no_pair_and_punctuates_the_note():
+    """`map --before-after` on one month said "error: no before/after change Give `--before A:B ...`" (no full stop)."""
+    from hotspots.pipeline import no_change_message
+
+    kw = {"periods_fix": "Give the periods", "without": "add `--no-change`"}
+    one = points([(0, 0), (5, 5)], months=["2025-03-01"] * 2)
+    assert no_change_message([], one, **kw) == (
+        "no before/after change: the data hold one month (2025-03), and a before/after comparison needs at least two. "
+        "Load more months, or add `--no-change`.")
+    two = points([(0, 0), (5, 5)], months=["2025-03-01", "2025-04-01"])
+    assert no_change_message([], two, **kw) == "no before/after change. Give the periods, or add `--no-change`."
+    note = "before/after change not computed: the after period holds no incidents."
+    assert no_change_message([note], two, **kw) == f"{note} Give the periods, or add `--no-change`."

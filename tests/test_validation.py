@@ -312,3 +312,16 @@ def test_python_only_is_said_once_for_several_settings():
         assert v.python_only("swap_xy", "x") == " (in Python only; the command line has no such options)"
         assert v.python_only("crs", "x") == ""  # one of them has a flag
     assert v.python_only("swap_xy") == ""  # Python: nothing to say
+
+
+@pytest.mark.parametrize("bad", [0, 1, 0.5, -0.1, 2, float("nan")])
+def test_significance_says_its_one_real_range_whatever_the_value(bad):
+    """`--alpha 0`/`1` said "between 0 and 1, exclusive" while `--alpha 0.5` said "above 0 and at most 0.2"."""
+    assert message(v.significance, bad).startswith(f"`alpha` must be a number above 0 and at most 0.2 (e.g. 0.05); got {bad!r}.")
+
+
+def test_bandwidth_under_a_metre_is_refused_with_why_and_a_metre_is_accepted():
+    assert v.bandwidth(1) == 1.0 and v.bandwidth(None, optional=True) is None
+    for bad in (1e-9, 0.5, 0, -3, float("inf")):
+        assert message(v.bandwidth, bad).startswith(f"`bandwidth` must be a number of metres at least 1 (e.g. 500); got {bad!r}.")
+    assert "all zeros" in message(v.bandwidth, 1e-9)

@@ -12,6 +12,7 @@ import streamlit as st
 
 from .._errors import HotspotsError
 from ..gistar import shortest_distance, usable_distance
+from ..validation import MIN_BANDWIDTH_M
 from .scheme_start import scheme_start_bounds, scheme_start_choice
 from .text import md_text, note_text
 from .views import OPTION_HELP, option_label
@@ -148,8 +149,8 @@ def analyst_settings(v: dict, start: Mapping[str, Any], cell_in_use: Callable[[d
     later["distance"], too_short = st.empty(), st.empty()
     shortest = 50 if cell is None else max(50, math.ceil(shortest_distance(cell)))
     boxes = {  # a band under the cell size is let through, replaced by it with a note (a box's minimum is a silent red outline)
-        "bandwidth": ("Bandwidth (m)", 1, 20000, 50, 1000, "The kernel's search radius; a bandwidth under the cell size "
-                      "gives a spiky surface of single cells."),
+        "bandwidth": ("Bandwidth (m)", int(MIN_BANDWIDTH_M), 20000, 50, 1000, "The kernel's search radius; a bandwidth under "
+                      "the cell size gives a spiky surface of single cells."),
         "distance": ("Distance band (m)", 1, 20000, 50, 750, f"At least the cell size ({shortest:,} m).")
     }
     for key, auto in (("bandwidth", "auto_bw"), ("distance", "auto_dist")):

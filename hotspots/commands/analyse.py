@@ -72,7 +72,7 @@ def scaled(progress: Callable[[str, float], None], start: float, end: float) -> 
 #: Analysis options given as numbers: argument → (whole number?, check, keyword arguments of the check).
 _NUMBERS: dict[str, tuple[bool, Callable[..., Any], dict[str, Any]]] = {
     "cell_size": (False, validation.distance, {"optional": True}),
-    "bandwidth": (False, validation.distance, {"optional": True}),
+    "bandwidth": (False, validation.bandwidth, {"optional": True}),
     "distance": (False, validation.distance, {"optional": True}),
     "eps": (False, validation.distance, {"optional": True}),
     "ring": (False, validation.distance, {"zero": True, "example": "500"}),

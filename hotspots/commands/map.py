@@ -85,8 +85,10 @@ def run(args: argparse.Namespace) -> int:
     analysis = run_analysis(args, inputs, scaled(bar, 0.0, 0.85))
     bar("drawing the map", 0.85)
     if args.before_after and analysis.change_cells is None and not args.no_change:
-        why = next((n for n in analysis.notes if n.startswith("before/after change not computed")), "no before/after change")
-        raise ParameterError(f"{why} Give `--before A:B --after C:D` within the data's months, or add `--no-change`.")
+        from ..pipeline import no_change_message
+
+        raise ParameterError(no_change_message(analysis.notes, inputs.all_incidents, without="add `--no-change`",
+                                               periods_fix="Give `--before A:B --after C:D` within the data's months"))
     if args.before_after:
         img = briefing_before_after(analysis, out, incidents=inputs.all_incidents, show_change=not args.no_change,
                                     fit_height=args.height is None, **common)  # a height asked for is kept

@@ -20,6 +20,27 @@ from .._errors import CRSError, ParameterError, SchemaError
 EARLIEST_DATE = pd.Timestamp("1990-01-01")
 #: Dates later than today plus this many days are "out of range".
 FUTURE_DAYS = 365
+
+
+def latest_month(now: pd.Timestamp | None = None) -> pd.Timestamp:
+    """The first day of the current month (of ``now``, default today): the latest month a Month
+    column or a month-only date may hold (a month yet to come holds no incidents)."""
+    now = pd.Timestamp.now() if now is None else pd.Timestamp(now)
+    return now.normalize().replace(day=1)
+
+
+def month_range_text(now: pd.Timestamp | None = None) -> str:
+    """The months accepted, for messages: ``"accepted 1990-01 to 2026-12 (no month after the current one)"``."""
+    return f"accepted {EARLIEST_DATE:%Y-%m} to {latest_month(now):%Y-%m} (no month after the current one)"
+
+
+def date_range_text(now: pd.Timestamp | None = None) -> str:
+    """The dates accepted, for messages: from :data:`EARLIEST_DATE` to :data:`FUTURE_DAYS` days ahead."""
+    now = pd.Timestamp.now() if now is None else pd.Timestamp(now)
+    latest = now.normalize() + pd.Timedelta(days=FUTURE_DAYS)
+    return f"accepted {EARLIEST_DATE:%Y-%m-%d} to {latest:%Y-%m-%d} (a month written alone: to {latest_month(now):%Y-%m})"
+
+
 #: Timezone that timezone-aware inputs are converted to before the zone is dropped.
 LOCAL_TZ = "Europe/London"
 #: Plain numbers in this range in a date column are read as Excel serial day numbers (1900 date
@@ -145,10 +166,13 @@ class ParsedDates:
         self.excel = np.zeros(len(blank), dtype=bool) if excel is None else excel
 
     def out_of_range(self, now: pd.Timestamp | None = None) -> np.ndarray:
+        """Rows before :data:`EARLIEST_DATE`, after :data:`FUTURE_DAYS` days ahead, or a month written
+        alone (``2025-06``) after the current month (:func:`latest_month`)."""
         now = pd.Timestamp.now() if now is None else now
         latest = now.normalize() + pd.Timedelta(days=FUTURE_DAYS)
         v = self.values
-        return (v.notna() & ((v < EARLIEST_DATE) | (v > latest))).to_numpy()
+        late = (v > latest).to_numpy() | (self.month_only & (v > latest_month(now)).to_numpy())
+        return (v.notna() & (v < EARLIEST_DATE)).to_numpy() | (v.notna().to_numpy() & late)
 
 
 def _naive_local(v: pd.Series) -> pd.Series:

@@ -129,9 +129,10 @@ def read_csv_bytes(raw: bytes, name: str) -> Table:
     The fast path uses pyarrow's CSV reader (quoted fields, embedded newlines and quotes). If
     pyarrow rejects the file or finds rows whose field count differs from the header, the file
     is parsed again with Python's :mod:`csv` module, which reports each such row as a
-    *malformed row* with its line number instead of failing. Blank lines between rows are
-    counted (:attr:`Table.blank_lines`: the loaders drop them as empty rows, as a line of only
-    separators); blank lines at the end are not rows.
+    *malformed row* with its line number instead of failing; a row ending up to
+    :data:`MISSING_TRAILING` fields early is read with them empty (a note counts them). Blank
+    lines between rows are counted (:attr:`Table.blank_lines`: the loaders drop them as empty rows,
+    as a line of only separators); blank lines at the end are not rows.
 
     Raises
     ------
@@ -280,6 +281,12 @@ def _record_lines(data: bytes, t: Any) -> np.ndarray | None:
     return np.concatenate([[1], 1 + np.cumsum(spans)[:-1]])
 
 
+#: A row with up to this many fields fewer than the header, all at its end, is read with them empty (police.uk's
+#: last two columns, ``Last outcome category`` and ``Context``, are often empty and lost by hand-edited files);
+#: a shorter one is a malformed row.
+MISSING_TRAILING = 2
+
+
 def _fit(row: list[str], ncol: int) -> list[str] | None:
     """``row`` when it has the header's ``ncol`` fields (a trailing empty field, from a line ending with
     the separator, is dropped), else None."""
@@ -357,6 +364,7 @@ def _read_slow(text: str, name: str, delim: str) -> Table:
     malformed = 0
     examples: list[str] = []
     blanks: list[int] = []  # blank lines after the header: counted as empty rows, as a line of only commas is
+    short: list[int] = []
     record = 0
     prev_line = 0
     budget = current_budget()
@@ -418,6 +426,9 @@ def _read_slow(text: str, name: str, delim: str) -> Table:
             continue
         record += 1
         fitted = _fit(row, len(header))
+        if fitted is None and len(header) - MISSING_TRAILING <= len(row) < len(header):
+            fitted = row + [""] * (len(header) - len(row))  # its last fields missing: they are empty
+            short.append(start_line)
         if fitted is None:
             bad(start_line, f"{counted(len(row), 'field')}, header has {len(header)}")
             continue
@@ -431,6 +442,10 @@ def _read_slow(text: str, name: str, delim: str) -> Table:
         df = pd.DataFrame({h: pd.Series([], dtype="str") for h in header})
     last = max(numbers, default=0)  # blank lines after the last row end the file: not rows
     inner = [line for line in blanks if line < last]
+    notes = [] if not short else [
+        f"{name}: {counted(len(short), 'row')} ended early, without the last {MISSING_TRAILING} or fewer fields (e.g. line "
+        f"{short[0]}): read with those fields empty"
+    ]
     return Table(
         name=name,
         frame=df,
@@ -440,6 +455,7 @@ def _read_slow(text: str, name: str, delim: str) -> Table:
         malformed_examples=examples,
         blank_lines=len(inner),
         blank_examples=[f"{name}:line {line}" for line in inner[:5]],
+        notes=notes,
     )
 
 

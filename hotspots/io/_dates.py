@@ -9,7 +9,7 @@ import pandas as pd
 
 from .._errors import SchemaError
 from ..report import ReportBuilder
-from ._common import as_str, bad_values, day_month_order, parse_dates
+from ._common import as_str, bad_values, date_range_text, day_month_order, parse_dates
 from ._read import Table
 
 __all__ = ["MONTH_FIRST_WARNING", "date_order", "dates"]
@@ -92,7 +92,11 @@ def dates(
     if required:
         b.drop(p.blank, "missing date")
         b.drop(p.bad, "unparseable date", detail=bad_values(table.frame, [col], form))
-        b.drop(far, "date out of range")
+        values = as_str(table.frame[col])
+        gone = b.drop(far, "date out of range", detail=lambda idx: [f"{col} {values.iat[int(i)]!r}" for i in idx])
+        if gone.any():  # the value and the accepted range (a month after the current one, a year before 1990)
+            b.warn(f"{table.name}: {int(gone.sum()):,} row(s) dropped as 'date out of range': `{col}` "
+                   f"{as_str(table.frame[col]).iat[int(np.flatnonzero(gone)[0])]!r}, {date_range_text()}")
     else:  # an optional date: the referral stays, with this field not recorded
         for mask, what in ((p.bad, "unparseable"), (far, "out of range (before 1990 or over a year ahead)")):
             hit = mask & b.alive

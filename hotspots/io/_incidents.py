@@ -157,7 +157,11 @@ def incident_part(
     part.attrs["categories_present"] = sorted(c for c in pd.unique(category.to_numpy()) if c)
     part.attrs["months_present"] = sorted(pd.Timestamp(m) for m in pd.unique(month.dropna().to_numpy()))
     force = text_column(df, (extra_columns or {}).get("force")) if (extra_columns or {}).get("force") else None
-    part.attrs["signature"] = file_signature(df, given_ids, month_column_attrs(month).get("main_month"), force)
+    main_month = month_column_attrs(month).get("main_month")
+    # what each row is, its month aside: a month's file saved under another month (hotspots.io.copies)
+    place = as_str(df[location_col]).fillna("").reset_index(drop=True) if location_col is not None else ""
+    keys = given_ids.astype("str") + "\x1f" + category.astype("str") + "\x1f" + place
+    part.attrs["signature"] = file_signature(df, given_ids, main_month, force, row_keys=keys)
     return part, b.build()
 
 

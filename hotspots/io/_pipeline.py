@@ -35,7 +35,7 @@ from ._common import (
     to_float,
 )
 from ._read import Table, skipped_files
-from .coords import UK_LONLAT_BOX, crs_label, detect_crs, detected_note, other_grid_warning, resolve_crs
+from .coords import crs_label, detect_crs, detected_note, other_grid_warning, resolve_crs
 from .copies import copy_reason, distinct_ids, find_copies, repeated_ids
 from .months import loaded_months_warning
 
@@ -79,7 +79,8 @@ def locate(table: Table, b: ReportBuilder, where: PointColumns) -> Located:
 
     Drop reasons: ``no location`` (blank, missing geometry, or exactly (0, 0)), ``unparseable
     coordinates`` (text that is not a number, or WKT that does not parse), ``possibly swapped
-    coordinates`` (a minority of rows with latitude and longitude exchanged), ``out-of-range
+    coordinates`` (a minority of rows with latitude and longitude exchanged; a file wholly swapped is
+    read swapped, :func:`hotspots.io.extent.latlon_swaps`), ``out-of-range
     coordinates`` (infinite, outside the CRS's valid range, or converting to a point outside the
     British Isles).
     """
@@ -182,30 +183,13 @@ def locate(table: Table, b: ReportBuilder, where: PointColumns) -> Located:
                 b.warn(f"{table.name}: {elsewhere}")
     else:
         c = resolve_crs(27700)
+    if c.to_epsg() == 27700 and cand.any():  # swapped within the grid's range: told by the force the rows name
+        extent.refuse_force_swap(table.name, df, x[cand], y[cand], names, swap_xy=swap_xy)
+    if c.is_geographic and cand.any():  # latitude and longitude the wrong way round: in a whole file, or in some rows
+        x, y = extent.latlon_swaps(table.name, x, y, cand, names, swap_xy=swap_xy, b=b)
     extent.check_values(table.name, x[cand], y[cand], names, geographic=c.is_geographic, b=b)
 
-    if c.is_geographic and cand.any():
-        sw = cand & _in_box(y, x) & ~_in_box(x, y)
-        if sw.sum() * 2 > cand.sum():  # x and y as read: after a swap asked for, x holds `names[1]`
-            said = (f"after swapping x and y as asked ({setting('swap_xy')}), most coordinates look like latitude in x",
-                    f"the coordinates are already in order; drop {shown('swap_xy')}") if swap_xy else (
-                f"most coordinates look like latitude in `{names[0]}` and longitude in `{names[1]}`",
-                f"fix this file at source (swap its two columns); {setting('swap_xy')} swaps every file loaded: "
-                "use it when all are swapped")
-            raise CRSError(f"{table.name}: {said[0]} ({int(sw.sum()):,} of {int(cand.sum()):,}): {said[1]}.")
-        if sw.any():
-            b.drop(sw, "possibly swapped coordinates")
-            b.warn(
-                f"{table.name}: {int(sw.sum()):,} row(s) look like latitude/longitude the wrong way round; dropped as "
-                "'possibly swapped coordinates'. Fix them at source."
-            )
     return Located(*extent.to_bng_in_uk(table.name, x, y, c, names, b, how=extent.crs_chosen(crs, where.crs_from)))
-
-
-def _in_box(x: np.ndarray, y: np.ndarray) -> np.ndarray:
-    lo, hi, la, lb = UK_LONLAT_BOX
-    with np.errstate(invalid="ignore"):
-        return (x >= lo) & (x <= hi) & (y >= la) & (y <= lb)
 
 
 def month_filter(b: ReportBuilder, month: pd.Series, months: tuple[pd.Timestamp | None, pd.Timestamp | None]) -> None:
@@ -472,15 +456,15 @@ def finish(
     copies = find_copies([p.attrs.get("signature", {}) for p in parts], names) if len(parts) > 1 and len(df) else {}
     for j, (i, why) in copies.items():  # a month loaded twice: the whole file goes, ASB rows included
         gone = keep & (df["_src"].to_numpy() == j)
-        reason = copy_reason(names[i])
+        reason = copy_reason(names[i], why)
         if gone.any():  # several copies of one file share a reason: their rows add up
             extra[reason] = extra.get(reason, 0) + int(gone.sum())
             extra_ex[reason] = (extra_ex.get(reason, []) + refs(gone))[:MAX_EXAMPLES]
             charged.append((reason, gone))
             keep &= ~gone
         warnings.append(
-            f"{names[j]} is a copy of {names[i]} ({why}): its {int(gone.sum()):,} row(s), anti-social behaviour included, "
-            f"dropped as '{reason}'; remove one of the two files"
+            f"{names[j]} is a copy of {names[i]} ({why}): " + (f"its {int(gone.sum()):,} row(s), anti-social behaviour included, "
+            f"dropped as '{reason}'" if gone.any() else "its rows were all dropped already") + "; remove one of the two files"
         )
     if id_col is not None and len(df):
         # ids repeated across files that are not copies: with police.uk's Crime IDs only the same id, month and

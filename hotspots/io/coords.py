@@ -13,8 +13,11 @@ BNG                  0 .. 700,000 m                          0 .. 1,300,000 m
 Web Mercator         -1,300,000 .. 450,000 m                 6,200,000 .. 8,700,000 m
 ==================  =======================================  ==========================
 
-:func:`detect_crs` picks the CRS that most points fit. Swapped longitude/latitude is *reported*
-(``swapped=True``), never fixed silently: the loaders raise unless told ``swap_xy=True``.
+:func:`detect_crs` picks the CRS that most points fit. Swapped longitude/latitude, and northings
+given as x where more points fit British National Grid swapped, are *reported* (``swapped=True``),
+never fixed silently: the loaders raise unless told ``swap_xy=True``. Eastings and northings
+swapped within the grid's range (England and Wales: both below 700 km) are told by the force the
+rows name (:func:`hotspots.io.extent.swapped_for_force`).
 
 pyproj returns ``inf`` (not an exception) for points it cannot transform; :func:`to_bng` checks
 every output for finiteness and for lying in the British Isles, where British National Grid
@@ -71,7 +74,8 @@ class DetectedCRS:
     epsg : int
         4326, 27700 or 3857.
     swapped : bool
-        True when the x values look like latitudes and the y values like longitudes.
+        True when the x values look like latitudes and the y values like longitudes (``epsg`` 4326),
+        or like northings and eastings (``epsg`` 27700: more points fit British National Grid swapped).
     reason : str
         A sentence explaining the choice (for reports).
     share : float
@@ -142,6 +146,11 @@ def detect_crs(x: Any, y: Any, *, min_share: float = 0.5) -> DetectedCRS:
         (27700, False): int((_in(xa, ya, BNG_RANGE) & ~degrees).sum()),
         (3857, False): int(_in(xa, ya, _MERC_UK).sum()),
     }
+    # northings in x, eastings in y: only when nine tenths of the points fit so and under half as given
+    # (Scotland's northings above 700 km); a force's points swapped within the range: extent.swapped_for_force
+    bng_swapped = int((_in(ya, xa, BNG_RANGE) & ~degrees).sum())
+    if bng_swapped * 10 >= n * 9 and counts[(27700, False)] * 2 < n:
+        counts[(27700, True)] = bng_swapped
     (epsg, swapped), best = max(counts.items(), key=lambda kv: kv[1])
     # Share among the points that are valid in some CRS at all (garbage such as 1e300 or a
     # longitude of 200 does not vote; it is dropped later as out of range).
@@ -158,7 +167,12 @@ def detect_crs(x: Any, y: Any, *, min_share: float = 0.5) -> DetectedCRS:
         )
     # the points that fit, among all usable ones: a note never says "100%" while rows are dropped
     fit = f"{best:,} of {n:,} points ({100 * best / n:.1f}%)"
-    if swapped:
+    if swapped and epsg == 27700:
+        reason = (
+            f"the x values look like northings and the y values like eastings ({fit} fit British National Grid only when "
+            f"swapped: easting 0..700 km, northing 0..1300 km; {rng})"
+        )
+    elif swapped:
         reason = (
             f"the x values look like latitudes and the y values like longitudes ({fit} fit lat/lon in the British Isles; {rng})"
         )

@@ -35,13 +35,22 @@ def _is_text(source: Any) -> bool:
     return b"\x00" not in head
 
 
+def _is_empty(source: Any) -> bool:
+    """True for a file with no content (0 bytes, or only blanks or a byte-order mark): no table at all."""
+    try:
+        return not source.head(4096).lstrip(b"\xef\xbb\xbf").strip()
+    except InputError:
+        return False
+
+
 def split_police(sources: list[Any]) -> tuple[list[Any], list[Any]]:
     """The police.uk street-level sources among ``sources``, and the other tables.
 
     Sources that cannot be read (:attr:`~hotspots.io._read.Source.error`), CSV files that are not
     text (binary data) and CSV files named like police.uk monthly files but with another header
-    count as police.uk files when some are: the police.uk loader then reports each as an
-    unreadable file and loads the rest, instead of the whole set being refused as a mix.
+    count as police.uk files when some are, and so do empty CSV files (0 bytes: a stray
+    ``empty.csv`` is no other table): the police.uk loader then reports each as an unreadable or
+    empty file and loads the rest, instead of the whole set being refused as a mix.
     """
     police, others, doubtful = [], [], []
     for s in sources:
@@ -51,7 +60,7 @@ def split_police(sources: list[Any]) -> tuple[list[Any], list[Any]]:
             others.append(s)
         elif is_police_uk_header(header_of(s) or []):
             police.append(s)
-        elif POLICE_NAME.match(PurePosixPath(s.name.replace(":", "/")).name) or not _is_text(s):
+        elif POLICE_NAME.match(PurePosixPath(s.name.replace(":", "/")).name) or not _is_text(s) or _is_empty(s):
             doubtful.append(s)
         else:
             others.append(s)

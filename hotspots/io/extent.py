@@ -270,6 +270,142 @@ def says_northern_ireland(frame: pd.DataFrame) -> bool:
     return False
 
 
+#: Margin (km) around a force's box (:data:`hotspots.forces.FORCE_BOXES_KM`) within which its points count as in place.
+FORCE_BOX_MARGIN_KM = 15.0
+
+
+def swapped_for_force(frame: pd.DataFrame, x: np.ndarray, y: np.ndarray) -> tuple[str, str, int, int] | None:
+    """Eastings and northings the wrong way round, told by the force the rows name; else None.
+
+    A table whose police.uk ``Falls within`` (else ``Reported by``) names one force for nine
+    tenths of its rows, with a box in :data:`hotspots.forces.FORCE_BOXES_KM`, is checked: when
+    fewer than half of the points ``x``, ``y`` (British National Grid metres, as read) lie within
+    :data:`FORCE_BOX_MARGIN_KM` of the force's box and nine tenths do with x and y swapped, the
+    columns are swapped. Both readings can lie in the grid's range, and on land: Cumbria's
+    points swapped fall around Peterborough.
+
+    Returns
+    -------
+    (force, column, in_place, in_place_swapped) or None
+        The force's name, the column naming it, and how many points lie in its area as read and
+        as swapped.
+
+    Examples
+    --------
+    >>> f = pd.DataFrame({"Falls within": ["Cumbria Constabulary"] * 2})
+    >>> swapped_for_force(f, np.array([553125.0, 552969.0]), np.array([311061.0, 310985.0]))
+    ('Cumbria Constabulary', 'Falls within', 0, 2)
+    """
+    from ..forces import FORCE_BOXES_KM, force_id, force_name
+
+    x = np.asarray(x, dtype=float)
+    y = np.asarray(y, dtype=float)
+    n = x.size
+    if not n:
+        return None
+    for key in ("falls within", "reported by"):
+        col = next((c for c in frame.columns if str(c).strip().lower().replace("_", " ") == key), None)
+        if col is None:
+            continue
+        counts = frame[col].astype("string").str.strip().value_counts()
+        if not len(counts) or counts.iloc[0] * 10 < len(frame) * 9:
+            return None
+        box = FORCE_BOXES_KM.get(force_id(counts.index[0]) or "")
+        if box is None:
+            return None
+        m = FORCE_BOX_MARGIN_KM
+        e0, n0, e1, n1 = ((box[0] - m) * 1000, (box[1] - m) * 1000, (box[2] + m) * 1000, (box[3] + m) * 1000)
+        with np.errstate(invalid="ignore"):
+            given = int(((x >= e0) & (x <= e1) & (y >= n0) & (y <= n1)).sum())
+            swapped = int(((y >= e0) & (y <= e1) & (x >= n0) & (x <= n1)).sum())
+        if given * 2 < n and swapped * 10 >= n * 9:
+            return force_name(counts.index[0]), str(col), given, swapped
+        return None
+    return None
+
+
+#: Share of a file's usable longitude/latitude points that must look swapped, none fitting as given, for
+#: :func:`latlon_swaps` to read the file swapped on its own.
+WHOLLY_SWAPPED_SHARE = 0.99
+
+
+def _in_lonlat(x: np.ndarray, y: np.ndarray) -> np.ndarray:
+    from .coords import UK_LONLAT_BOX
+
+    lo, hi, la, lb = UK_LONLAT_BOX
+    with np.errstate(invalid="ignore"):
+        return (x >= lo) & (x <= hi) & (y >= la) & (y <= lb)
+
+
+def latlon_swaps(name: str, x: np.ndarray, y: np.ndarray, cand: np.ndarray, names: tuple[str, str], *, swap_xy: bool,
+                 b: Any) -> tuple[np.ndarray, np.ndarray]:
+    """Longitudes and latitudes (``x``, ``y``, known to be degrees) the wrong way round, in a file or in some rows.
+
+    A file whose usable points (``cand``) all look swapped (at least :data:`WHOLLY_SWAPPED_SHARE`,
+    none fitting the British Isles as given) is read swapped, on its own, with a warning naming it:
+    the other files of a folder stay as they are (``swap_xy`` would swap them all). A majority
+    swapped but not all is refused (which rows are right cannot be told); a minority is dropped as
+    ``possibly swapped coordinates``, with a warning.
+
+    Returns
+    -------
+    x, y : ndarray
+        The coordinates to use (swapped when the file was).
+
+    Raises
+    ------
+    CRSError
+        Most points swapped but not all, or swapped after a swap asked for (``swap_xy``).
+    """
+    from .._errors import CRSError
+    from ..validation import shown
+
+    sw = cand & _in_lonlat(y, x) & ~_in_lonlat(x, y)
+    n, k = int(cand.sum()), int(sw.sum())
+    if k * 2 > n and swap_xy:  # x and y as read: after a swap asked for, x holds `names[1]`
+        raise CRSError(f"{name}: after swapping x and y as asked ({setting('swap_xy')}), most coordinates look like latitude "
+                       f"in x ({k:,} of {n:,}): the coordinates are already in order; drop {shown('swap_xy')}.")
+    if k * 2 > n and (k < WHOLLY_SWAPPED_SHARE * n or (cand & _in_lonlat(x, y)).any()):
+        raise CRSError(
+            f"{name}: most coordinates look like latitude in `{names[0]}` and longitude in `{names[1]}` ({k:,} of {n:,}), "
+            f"the others not: fix this file at source (swap its two columns); {setting('swap_xy')} swaps every file "
+            "loaded: use it when all are swapped."
+        )
+    if k * 2 > n:
+        b.warn(f"{name}: its coordinates are the wrong way round, latitude in `{names[0]}` and longitude in `{names[1]}` "
+               f"({k:,} of {n:,}; none fits as given): read swapped, for this file only. Fix the file at source (swap "
+               "its two columns).")
+        return y, x
+    if k:
+        b.drop(sw, "possibly swapped coordinates")
+        b.warn(f"{name}: {k:,} row(s) look like latitude/longitude the wrong way round; dropped as 'possibly swapped "
+               "coordinates'. Fix them at source.")
+    return x, y
+
+
+def refuse_force_swap(name: str, frame: pd.DataFrame, x: np.ndarray, y: np.ndarray, names: tuple[str, str], *,
+                      swap_xy: bool) -> None:
+    """Raise :class:`~hotspots.CRSError` when :func:`swapped_for_force` finds the table's eastings and
+    northings swapped (``names``: the columns read as x and y, before any swap asked for); the
+    message names the force, the counts and the fix."""
+    from .._errors import CRSError
+    from ..validation import python_only, shown
+
+    hit = swapped_for_force(frame, x, y)
+    if hit is None:
+        return
+    force, col, given, swapped = hit
+    where = (f"{given:,} of {x.size:,} points lie in {force}'s area (named in `{col}`) as read, {swapped:,} with x and y "
+             "swapped")
+    if swap_xy:
+        raise CRSError(f"{name}: after swapping x and y as asked ({setting('swap_xy')}), {where}: the columns were the right "
+                       f"way round; drop {shown('swap_xy')}.")
+    fixes = (f"{setting('swap_xy', where=False)}, or name the columns with {setting('x', names[1], where=False)} and "
+             f"{setting('y', names[0], where=False)}{python_only('swap_xy', 'x', 'y')}")
+    raise CRSError(f"{name}: `{names[0]}`/`{names[1]}` look swapped (northings in `{names[0]}`, eastings in `{names[1]}`): "
+                   f"{where}. Swap them at source, or pass {fixes}.")
+
+
 def _in_ni(lon: np.ndarray, lat: np.ndarray) -> np.ndarray:
     a, b, c, d = _NI_LONLAT
     with np.errstate(invalid="ignore"):

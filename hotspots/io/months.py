@@ -24,7 +24,7 @@ import numpy as np
 import pandas as pd
 
 from ..report import ReportBuilder
-from ._common import EARLIEST_DATE, FUTURE_DAYS, as_str, parse_dates
+from ._common import EARLIEST_DATE, as_str, latest_month, month_range_text, parse_dates
 from ._table import Table
 
 __all__ = [
@@ -33,13 +33,14 @@ __all__ = [
 ]
 
 #: The forms a Month column may take, for messages.
-MONTH_FORMS = "a month such as 2025-06, Jun 2025, Jun-25, 01/06/2025 or 01/06/25"
+MONTH_FORMS = "a month such as 2025-06, Jun 2025, Jun-25, 06/2025, 01/06/2025 or 01/06/25"
 
 _NAME = re.compile(r"^(\d{4})-(0[1-9]|1[0-2])-")
 _ANY_NAME = re.compile(r"(?:^|[^0-9])((?:19|20)\d{2})-(0[1-9]|1[0-2])(?:[^0-9]|$)")
 _MONTHS = "january february march april may june july august september october november december".split()
 _MONTH_NAMES = {**{m: i for i, m in enumerate(_MONTHS, 1)}, **{m[:3]: i for i, m in enumerate(_MONTHS, 1)}, "sept": 9}
 _YM = re.compile(r"^(?P<y>\d{4})[-/](?P<m>\d{1,2})$")
+_MY = re.compile(r"^(?P<m>\d{1,2})[/.-](?P<y>\d{4})$")  # 06/2025: a month, UK order
 _NAMED = re.compile(r"^(?:(?P<d>\d{1,2})[ -])?(?P<name>[A-Za-z]{3,9})[ -](?P<y>\d{2}|\d{4})$")
 _ISO = re.compile(r"^(?P<y>\d{4})[-/](?P<m>\d{1,2})[-/](?P<d>\d{1,2})(?:[T ]\d{1,2}:\d{2}(?::\d{2}(?:\.\d+)?)?)?$")
 _NUMERIC = re.compile(
@@ -213,6 +214,12 @@ def _parse_values(
         done |= hit
     if done.all():  # police.uk's own form: nothing else to try
         return month, blank
+    my = text.str.extract(_MY)
+    hit = my["y"].notna().to_numpy() & ~done
+    if hit.any():
+        m = my["m"][hit].astype(int).to_numpy()
+        month[hit] = np.where((m >= 1) & (m <= 12), my["y"][hit].astype(int).to_numpy() * 12 + m - 1, -1)
+        done |= hit
     named = text.str.extract(_NAMED)
     key = named["name"].str.lower().map(_MONTH_NAMES)
     hit = key.notna().to_numpy() & ~done
@@ -263,7 +270,8 @@ def month_dates(table: Table, b: ReportBuilder, col: str, *, file_month: int | N
     Series, ``occurred`` all NaT (a month says no day).
 
     Drops ``missing date`` (blank), ``unparseable date`` (no accepted form, :data:`MONTH_FORMS`)
-    and ``date out of range`` (before 1990 or more than a year ahead); notes how ambiguous values
+    and ``date out of range`` (before 1990 or after the current month: a month yet to come holds no
+    incidents; each example gives the value and the range); notes how ambiguous values
     were read (:func:`parse_month_column`).
     """
     frame = table.frame
@@ -275,9 +283,12 @@ def month_dates(table: Table, b: ReportBuilder, col: str, *, file_month: int | N
 
     b.drop(c.bad, "unparseable date", detail=detail)
     month = c.starts()
-    latest = pd.Timestamp.now().normalize() + pd.Timedelta(days=FUTURE_DAYS)
-    out = (month.notna() & ((month < EARLIEST_DATE) | (month > latest))).to_numpy()
-    b.drop(out, "date out of range")
+    out = (month.notna() & ((month < EARLIEST_DATE) | (month > latest_month()))).to_numpy()
+
+    b.drop(out, "date out of range", detail=lambda idx: [f"Month {str(frame[col].iat[int(i)])[:30]!r}" for i in idx])
+    if out.any():
+        b.warn(f"{table.name}: {int(out.sum()):,} row(s) dropped as 'date out of range': Month "
+               f"{str(frame[col].iat[int(np.flatnonzero(out)[0])])[:30]!r}, {month_range_text()}")
     for note in c.notes:  # the same reading in every file is one note
         b.note(note if "m/1/yyyy" in note or "two-digit" in note or "Excel day" in note else f"{table.name}: {note}")
     month = month.where(~out)

@@ -74,6 +74,13 @@ def _columns_for(table: Table, mapping: dict[str, str], x: str | None, y: str | 
     return found
 
 
+def _force_column(table: Table) -> str | None:
+    """police.uk's ``Falls within`` (else ``Reported by``) in a table read as a generic one (eastings and
+    northings instead of longitude and latitude): kept as ``force`` for :func:`hotspots.forces.detect_force`."""
+    keys = {str(c).strip().lower(): str(c) for c in table.frame.columns}
+    return keys.get("falls within") or keys.get("reported by")
+
+
 def _refuse_referrals(table: Table) -> None:
     """Referral records (people) are never analysed as incidents: refuse them with the fix."""
     marks = referral_columns(table.frame.columns)
@@ -223,13 +230,15 @@ def _load_incident_sources(
             keep_columns=keep_columns,
             categories=categories,
             months=months,
+            extra_columns={"force": force} if (force := _force_column(table)) and force not in keep_columns else None,
         )
 
     run = run_tables(items, one, layer=layer, skip_bad_files=skip_bad_files)
     has_weight = any("weight" in p.columns for p in run.parts)
     out_cols = [c for c in INCIDENT_OUTPUT if c != "geometry" and (c != "weight" or has_weight)]
-    out_cols = out_cols + [k for k in keep_columns if k not in out_cols] + ["geometry"]
-    dtypes = dict(INCIDENT_DTYPES)
+    out_cols = out_cols + [k for k in keep_columns if k not in out_cols]
+    out_cols += ["force"] * (any("force" in p.columns for p in run.parts) and "force" not in out_cols) + ["geometry"]
+    dtypes = {**INCIDENT_DTYPES, "force": "str"}
     for k in keep_columns:
         dtypes[k] = run.parts[0][k].dtype if k in run.parts[0].columns else "str"
     data, report, params = finish_incidents(
