@@ -676,6 +676,11 @@ def kpi_rows(
     as_of_ts, as_of_note = extract_date(df, as_of)
     # a window is judged by days: a referral made on the cutoff day (any time) has its window end by the as-of day
     cutoff = as_of_ts - pd.DateOffset(months=int(follow_up_months))
+    if as_of is None:
+        # the default extract date is a month's first day: counting that day's referrals too made the
+        # eligible part of their month one day of referrals (the demo's 2024-09: under 5), whose protection
+        # then hid the headline re-offending rate; whole months end the day before
+        cutoff -= pd.Timedelta(days=1)
     labels, order, group_col = _groups(referrals, df, by)
     arrays = _kpi_arrays(df, cutoff)
     rows = []

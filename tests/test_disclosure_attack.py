@@ -116,7 +116,7 @@ def test_demo_headline_kpis_stay_near_the_schemes_reported_figures(demo):
     an, out = demo
     k = pd.read_csv(out / "csv" / "kpis.csv", dtype=str).iloc[0]
     assert 75 <= int(k["completed_pct"]) <= 81  # the force reports 78 %
-    assert k["not_reoffended_pct"] == "c" or 76 <= int(k["not_reoffended_pct"]) <= 82  # and 79 % not re-offended
+    assert 76 <= int(k["not_reoffended_pct"]) <= 82  # and 79 % not re-offended (shown: whole months of follow-up)
     assert int(k["referrals"]) == len(an.referrals)
 
 

@@ -147,12 +147,14 @@ def test_the_window_note_gives_days_and_the_default_extract_date_only_to_the_mon
             ("c", "2025-06-02 09:00", "harassment", 1, 2, "completed", True, True, True),
             ("d", "2025-12-29 14:43", "harassment", 1, 2, "completed", None, True, True)]
     r = kpi_rows(_frame(rows))
-    assert r.as_of == pd.Timestamp("2025-12-01") and r.followup_cutoff == pd.Timestamp("2025-06-01")
-    assert r.raw.iloc[-1]["followup_eligible"] == 2  # a and b (made on the cutoff day, at any time); not c
-    assert "made on or before 2025-06-01 (follow-up complete by 2025-12-01, the first day of the month of the latest " \
+    # whole months: the default extract date is a month's first day, and counting that day's referrals made
+    # their month's eligible part one day (the demo's 2024-09: under 5, whose protection hid the headline rate)
+    assert r.as_of == pd.Timestamp("2025-12-01") and r.followup_cutoff == pd.Timestamp("2025-05-31")
+    assert r.raw.iloc[-1]["followup_eligible"] == 1  # a (May); not b and c (June)
+    assert "made on or before 2025-05-31 (follow-up complete by 2025-12-01, the first day of the month of the latest " \
            "date in the referral file, Dec 2025" in r.window
-    assert any(n.startswith("1 referral(s) have a re-offending flag") and "window had not ended by 2025-12-01; not counted" in n
-               for n in r.notes)  # c only
+    assert any(n.startswith("2 referral(s) have a re-offending flag") and "window had not ended by 2025-12-01; not counted" in n
+               for n in r.notes)  # b and c
     for text in (r.window, *r.notes):
         assert "14:43" not in text and "12-29" not in text
     # the extract date given: windows ended by then count (b's and c's)
@@ -536,8 +538,8 @@ def test_demo_kpis_match_independent_pandas_and_reported_figures():
     exp_completed = concluded.groupby("route")["outcome"].apply(lambda s: (s == "completed").mean() * 100)
     assert np.allclose(raw.loc[exp_completed.index, "completed_pct"], exp_completed)
     latest = max(ref.referred_at.max(), ref.contacted_at.max(), ref.task_booked_at.max())
-    cutoff = latest.to_period("M").to_timestamp() - pd.DateOffset(months=6)  # the latest date's month, by days
-    elig = ref[(ref.referred_at.dt.normalize() <= cutoff) & ref.reoffended.notna()]
+    cutoff = latest.to_period("M").to_timestamp() - pd.DateOffset(months=6)  # the latest date's month, whole months
+    elig = ref[(ref.referred_at < cutoff) & ref.reoffended.notna()]
     exp_not_reoff = (elig.reoffended == False).mean() * 100  # noqa: E712
     assert raw.loc[TOTAL_LABEL, "not_reoffended_pct"] == pytest.approx(exp_not_reoff)
     dc = ref.contacted_at - ref.referred_at
