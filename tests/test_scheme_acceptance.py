@@ -239,11 +239,14 @@ def test_kpis_equal_an_independent_pandas_computation(demo):
             "when": ref["referred_at"],
         }
     )
-    cutoff = df["when"].max() - pd.DateOffset(months=6)
+    # the default extract date: the first day of the latest date's month (referred, contacted or booked);
+    # re-offending counts whole months of follow-up before it
+    latest = max(ref["referred_at"].max(), ref["contacted_at"].max(), ref["task_booked_at"].max())
+    cutoff = latest.to_period("M").to_timestamp() - pd.DateOffset(months=6)
     groups = {g: d for g, d in df.groupby("age")} | {TOTAL_LABEL: df}
     for g, d in groups.items():
         concluded = d[d.outcome.isin(["completed", "refused", "withdrawn"])]
-        elig = d[(d.when <= cutoff) & d.reoff.notna()]
+        elig = d[(d.when < cutoff) & d.reoff.notna()]
         resp = d[d.sat.notna()]
         ok48 = (d.dc >= 0) & (d.dc <= 48) & (d.db >= 0) & (d.db <= 48)
         r = raw.loc[g]
