@@ -448,7 +448,7 @@ def briefing_map(
     return _save(ctx, path, fmt, dpi_f, (W, H), layer, [(ttl, ax, extent)], bm, t0, ttl)
 
 
-#: Fewest hotspot areas a briefing's side table lists (more are dropped before its method is cut).
+#: Fewest hotspot areas a briefing's side table starts with (it drops rows, down to one, before its method is cut).
 MIN_TABLE_ROWS = 3
 
 
@@ -458,7 +458,7 @@ def _table_and_method(panel: SidePanel, an: Any, layer: str, info: dict[str, Any
 
     The table starts with as many rows as the panel's height suggests (at most 15) and loses one at
     a time until the notes and the method under it fit (a scheme map's disclosure statement and
-    notes ran the method over the footer and off the image). Past :data:`MIN_TABLE_ROWS` rows the
+    notes ran the method over the footer and off the image), down to one row; past that the
     method's last lines are cut with "…" (:meth:`SidePanel.para`). Returns the table rows drawn.
     """
     rows = max(MIN_TABLE_ROWS, min(15, int(max(0, (panel.remaining - 1.6 * panel.ctx.scale) / panel.line_h(6.8)) - 8)))
@@ -473,7 +473,8 @@ def _table_and_method(panel: SidePanel, an: Any, layer: str, info: dict[str, Any
         panel.heading("Method", size=8.5)
         panel.para(method, size=6.3, gap=0.0)
         fits = not panel.overflowed and panel.cursor <= panel.h + 1e-9
-        if fits or layer == "clusters" or rows <= MIN_TABLE_ROWS:
+        # (down to one row: a portrait scheme page's disclosure statement and notes leave little room)
+        if fits or layer == "clusters" or rows <= 1:
             return rows
         panel.rewind(start)
         rows -= 1
