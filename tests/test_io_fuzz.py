@@ -144,9 +144,15 @@ def csv_bytes(draw: st.DrawFn, header: list[str], row: st.SearchStrategy) -> tup
 
 
 def _records(body: str) -> int | None:
+    """Rows read as the loaders count them: the records after the header, and the blank lines between
+    them (read and dropped as empty rows, as a line of only commas is); blank lines at the end are not rows."""
     body = body.lstrip("\ufeff")
-    recs = [r for r in csv.reader(io.StringIO(body, newline="")) if r and not (len(r) == 1 and not r[0].strip())]
-    return max(len(recs) - 1, 0) if recs else None
+    rows = list(csv.reader(io.StringIO(body, newline="")))
+    blank = [not r or (len(r) == 1 and not r[0].strip()) for r in rows]
+    full = [i for i, b in enumerate(blank) if not b]
+    if not full:
+        return None
+    return len(full) - 1 + sum(blank[full[0] + 1 : full[-1]])
 
 
 # ----------------------------------------------------------------------------------------------

@@ -253,8 +253,9 @@ def test_police_uk_to_parquet_groups_by_force(tmp_path):
     rows = {
         "2025-01-alpha-street.csv": [",2025-01,A,A,-1.47,52.92,x,,,Anti-social behaviour,,",
                                      "id1,2025-01,A,A,-1.48,52.93,x,,,Burglary,,"],
-        "2025-02-alpha-street.csv": ["id1,2025-02,A,A,-1.49,52.94,x,,,Burglary,,",
-                                     ",2025-02,A,A,-1.40,52.90,x,,,Anti-social behaviour,,"],
+        # (February's rows at other places: rows equal to another month's in id, type and place make a copy)
+        "2025-02-alpha-street.csv": ["id1,2025-02,A,A,-1.49,52.94,y,,,Burglary,,",
+                                     ",2025-02,A,A,-1.40,52.90,y,,,Anti-social behaviour,,"],
         "2025-01-beta-street.csv": ["id1,2025-01,B,B,-2.10,53.40,x,,,Drugs,,", "id9,2025-01,B,B,,,x,,,Drugs,,"],
     }
     files = []
