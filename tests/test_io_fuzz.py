@@ -152,7 +152,10 @@ def _records(body: str) -> int | None:
     full = [i for i, b in enumerate(blank) if not b]
     if not full:
         return None
-    return len(full) - 1 + sum(blank[full[0] + 1 : full[-1]])
+    inner = sum(blank[full[0] + 1 : full[-1]])
+    if inner and any(len(rows[i]) != len(rows[full[0]]) for i in full):
+        return None  # blank lines beside malformed rows: counted by where the good rows end (ambiguous here)
+    return len(full) - 1 + inner
 
 
 # ----------------------------------------------------------------------------------------------
