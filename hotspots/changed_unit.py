@@ -16,7 +16,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .dispersion import MIN_COUNT_FOR_TAU2, MIN_UNITS_FOR_TAU2, log_rate_ratios
+from .dispersion import MIN_COUNT_FOR_TAU2, MIN_UNITS_FOR_TAU2, dersimonian_laird, log_rate_ratios
 
 __all__ = ["ChangedUnit", "single_changed_unit", "SINGLE_CHANGE_ALPHA", "CHANGED_UNIT_CANDIDATES"]
 
@@ -83,14 +83,14 @@ def single_changed_unit(
         return None
     # the furthest unit is among the furthest few of the fit to all units; each of those is left
     # out in turn (rows of `w`), so that the work grows with k, not k^2, for thousands of cells
-    t_all = _dersimonian_laird(y, v)
+    t_all = dersimonian_laird(y, v)
     wa_ = 1.0 / (v + t_all)
     resid = np.abs(y - (wa_ * y).sum() / wa_.sum()) / np.sqrt(v + t_all)
     cand = np.argsort(-resid)[:CHANGED_UNIT_CANDIDATES]
     best: tuple[float, int] = (0.0, -1)
     for i in cand:
         rest = np.arange(k) != i
-        t_i = _dersimonian_laird(y[rest], v[rest])
+        t_i = dersimonian_laird(y[rest], v[rest])
         w_i = 1.0 / (v[rest] + t_i)
         z = (y[i] - (w_i * y[rest]).sum() / w_i.sum()) / np.sqrt(v[i] + t_i + 1.0 / w_i.sum())
         if abs(z) > abs(best[0]):
@@ -101,9 +101,3 @@ def single_changed_unit(
         return None
     return ChangedUnit(int(ok[i]), z, p)
 
-
-def _dersimonian_laird(y: np.ndarray, v: np.ndarray) -> float:
-    """DerSimonian-Laird ``tau2`` of estimates ``y`` with sampling variances ``v`` (at least 0)."""
-    w = 1.0 / v
-    q = float((w * (y - (w * y).sum() / w.sum()) ** 2).sum())
-    return float(max(0.0, (q - (y.size - 1)) / (w.sum() - (w * w).sum() / w.sum())))

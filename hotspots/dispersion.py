@@ -78,6 +78,7 @@ __all__ = [
     "estimate_kappa",
     "estimate_tau2",
     "estimate_tau2_robust",
+    "dersimonian_laird",
     "two_group_threshold",
     "consecutive_change_cov",
     "tau2_total_variance",
@@ -389,10 +390,15 @@ def estimate_tau2(
     y, v, k = log_rate_ratios(n_before, n_after, w_before, w_after, phi, min_count, variance)
     if k < MIN_UNITS_FOR_TAU2:
         return None, k
+    return dersimonian_laird(y, v), k
+
+
+def dersimonian_laird(y: np.ndarray, v: np.ndarray) -> float:
+    """DerSimonian-Laird ``tau2`` of estimates ``y`` with sampling variances ``v`` (at least 0):
+    ``(Q - (k - 1)) / (sum w - sum w^2 / sum w)``, ``w = 1 / v``."""
     q, w = _cochran_q(y, v)
     c = float(w.sum() - (w * w).sum() / w.sum())
-    tau2 = max(0.0, (q - (k - 1)) / c) if c > 0 else 0.0
-    return tau2, k
+    return max(0.0, (q - (y.size - 1)) / c) if c > 0 else 0.0
 
 
 def tau2_total_variance(
