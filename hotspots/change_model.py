@@ -36,19 +36,20 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
-from scipy import special, stats
+from scipy import stats
 
 from .change_reference import (  # (re-exported: the tests' reference distributions)
     POWER,
-    additive_mixture_minimum_detectable_fall,
     effective_df,
+    judged_p_values,
     minimum_detectable_fall,
     mixture_half_width,
     mixture_minimum_detectable_fall,
-    no_change_variance,
+    unit_minimum_detectable_fall,
 )
 from .changed_unit import single_changed_unit
 from .count_tests import overdispersed_rate_interval, overdispersed_rate_test
+from .detectable_fall import exact_minimum_detectable_fall
 from .dispersion import (
     FINER_TAU2_CHECK_ALPHA,
     FINER_TAU2_UPPER_ALPHA,
@@ -674,7 +675,10 @@ def unit_change_tests(
         interval uses the same reference; when the estimate is 0, the p-value is averaged over
         ``tau2``'s equally likely values, ``Overdispersion.tau2_draws``, and the interval is the
         same average's),
-        ``phi`` (month-level dispersion of the unit), ``mde_fall``. When ``model.placebo_adjusted``
+        ``phi`` (month-level dispersion of the unit), ``mde_fall`` (smallest fall the unit's test finds
+        with 80 % power: from that test's exact power for up to
+        :data:`~hotspots.detectable_fall.EXACT_MDE_MAX` incidents before, the normal approximation
+        above). When ``model.placebo_adjusted``
         and ``n_placebo`` is given, units with at least
         :data:`~hotspots.dispersion.MIN_COUNT_FOR_TAU2` incidents in the placebo and before
         periods are judged on their placebo-adjusted change (:func:`placebo_adjusted_changes`):
@@ -694,43 +698,12 @@ def unit_change_tests(
     res = overdispersed_rate_test(b, a, model.w_before, model.w_after, phi=phi, tau2=d.tau2 + vs)
     rr = res["rate_ratio"].to_numpy()
     se = res["log_rr_se"].to_numpy()
-    with np.errstate(divide="ignore", invalid="ignore"):
-        expected_after = b * model.w_after / model.w_before
-        se0 = np.sqrt(phi * (1.0 / np.maximum(b, 0.5) + 1.0 / np.maximum(expected_after, 0.5)) + d.tau2 + vs)
-    pval = res["p_value"].to_numpy()
-    # the raw p-value of the conditional test that the reference below takes to alpha (the interval's ends)
-    tail = np.full(b.shape, float(alpha))
-    df_t = d.tau2_df
-    # an estimate of 0 is not a known 0 (a tau2 as large as the places' sampling variance is often
-    # estimated at 0 from a dozen places): average over tau2's equally likely values instead
+    pval, tail = judged_p_values(b, a, res["p_value"].to_numpy(), phi, model, alpha)
+    # small counts: the exact power of their own test (the normal approximation overstated it)
+    exact_mde = exact_minimum_detectable_fall(b, model, alpha)
+    mde = np.where(np.isfinite(exact_mde), exact_mde, unit_minimum_detectable_fall(b, phi, model, alpha))
     draws = d.tau2_test_draws
-    if draws.size:
-        # the p-value averaged over the values (its confidence distribution), rescaling the
-        # test's equivalent z by the standard deviation each implies
-        v_test = no_change_variance(a + b, phi, model.w_after / (model.w_before + model.w_after))
-        with np.errstate(divide="ignore", invalid="ignore"):
-            zeq = stats.norm.isf(np.clip(pval, 1e-300, 1.0) / 2)
-            ratio = np.sqrt((v_test + d.tau2 + vs)[:, None] / (v_test[:, None] + vs + draws[None, :]))
-            p_mix = special.erfc(zeq[:, None] * ratio / np.sqrt(2.0)).mean(axis=1)  # 2 P(N > z ratio)
-        pval = np.where(np.isnan(pval), np.nan, np.minimum(1.0, p_mix))
-        tail = 2 * stats.norm.sf(_mixture_z(ratio, alpha))
-        # the smallest fall detectable with 80 % power allows for tau2 being as uncertain
-        v0_s = se0 * se0 - d.tau2
-        mde = np.where(b > 0, additive_mixture_minimum_detectable_fall(v0_s, draws, alpha), np.nan)
-    elif df_t is not None or model.seasonal_df is not None:
-        # tau2 is estimated from a limited number of independent units (and the seasonal factors
-        # from a limited number of months): judge the equivalent z on a t distribution whose
-        # degrees of freedom say how much of the unit's variance is that estimate (Satterthwaite;
-        # tau2_df when it is all of it, normal when it is none)
-        parts = [(d.tau2, df_t), (vs, model.seasonal_df)]
-        df_u = effective_df(se * se, parts)
-        zeq = stats.norm.isf(np.clip(pval, 1e-300, 1.0) / 2)
-        pval = np.where(np.isnan(pval), np.nan, np.minimum(1.0, 2 * stats.t.sf(zeq, df_u)))
-        tail = 2 * stats.norm.sf(stats.t.isf(alpha / 2, df_u))
-        # the fall this t reference would find (its degrees of freedom under no change)
-        mde = np.where(b > 0, minimum_detectable_fall(se0, alpha, df=effective_df(se0 * se0, parts)), np.nan)
-    else:  # a known variance: the normal's quantiles
-        mde = np.where(b > 0, minimum_detectable_fall(se0, alpha), np.nan)
+    df_t = d.tau2_df
     # the test's own inversion: the Wald interval (log ratio +- z se) disagreed with the exact p-value
     # for small counts (Nottinghamshire cells, 8.85 (0.99-79.1) beside p = 0.039)
     # (units of more than EXACT_INTERVAL_MAX incidents, where summing the beta-binomial is slow and
@@ -794,19 +767,6 @@ def unit_change_tests(
 #: Units with more incidents than this take the normal approximation's interval
 #: (:func:`unit_change_tests`); fewer, the exact inversion of their test.
 EXACT_INTERVAL_MAX = 400
-
-
-def _mixture_z(ratio: np.ndarray, alpha: float) -> np.ndarray:
-    """Per row of ``ratio`` (units x draws), the equivalent z at which ``mean_j 2 P(N > z ratio_j)``
-    is ``alpha`` (bisection; the averaged p-value falls as z rises)."""
-    r = np.asarray(ratio, dtype=float)
-    lo, hi = np.zeros(r.shape[0]), np.full(r.shape[0], 60.0)
-    for _ in range(60):
-        mid = 0.5 * (lo + hi)
-        with np.errstate(invalid="ignore"):
-            above = special.erfc(mid[:, None] * r / np.sqrt(2.0)).mean(axis=1) > alpha
-        lo, hi = np.where(above, mid, lo), np.where(above, hi, mid)
-    return 0.5 * (lo + hi)
 
 
 def placebo_adjusted_changes(n_placebo: np.ndarray, n_before: np.ndarray, n_after: np.ndarray, model: ChangeModel) -> dict:

@@ -11,8 +11,13 @@ so it is a fall the test itself would find. Used by :mod:`hotspots.change_model`
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
 from scipy import special, stats
+
+if TYPE_CHECKING:
+    from .change_model import ChangeModel
 
 __all__ = [
     "POWER",
@@ -24,6 +29,9 @@ __all__ = [
     "minimum_detectable_fall",
     "no_change_variance",
     "t_mixture",
+    "judged_p_values",
+    "unit_minimum_detectable_fall",
+    "mixture_z",
 ]
 
 #: Power used for minimum detectable effects.
@@ -172,3 +180,85 @@ def t_mixture(
     lo, hi = stats.t.isf(alpha / 2, df) * sd.min(), stats.t.isf(alpha / 2, df) * sd.max()
     half = lo if hi - lo <= 1e-15 * max(hi, 1.0) else float(optimize.brentq(over, lo, hi, xtol=1e-14, rtol=1e-12))
     return p, half, float(stats.t.ppf(power, df) * np.sqrt(v.mean()))
+
+
+def mixture_z(ratio: np.ndarray, alpha: float) -> np.ndarray:
+    """Per row of ``ratio`` (units x draws), the equivalent z at which ``mean_j 2 P(N > z ratio_j)``
+    is ``alpha`` (bisection; the averaged p-value falls as z rises)."""
+    r = np.asarray(ratio, dtype=float)
+    lo, hi = np.zeros(r.shape[0]), np.full(r.shape[0], 60.0)
+    for _ in range(60):
+        mid = 0.5 * (lo + hi)
+        with np.errstate(invalid="ignore"):
+            above = special.erfc(mid[:, None] * r / np.sqrt(2.0)).mean(axis=1) > alpha
+        lo, hi = np.where(above, mid, lo), np.where(above, hi, mid)
+    return 0.5 * (lo + hi)
+
+
+def judged_p_values(
+    n_before: np.ndarray, n_after: np.ndarray, raw_p: np.ndarray, phi: np.ndarray, model: ChangeModel, alpha: float,
+    *, with_tail: bool = True,
+) -> tuple[np.ndarray, np.ndarray | None]:
+    """Units' p-values on the reference their change is judged against, and the raw tail that
+    reference takes to ``alpha``.
+
+    ``raw_p`` is the conditional (beta-binomial) test's two-sided p-value at ``tau2 = model's tau2
+    + seasonal variance`` (:func:`hotspots.count_tests.overdispersed_rate_test`), ``phi`` each
+    unit's month-level dispersion. When ``tau2`` was estimated as 0 (not a known 0) the p-value is
+    averaged over its equally likely values (``Overdispersion.tau2_test_draws``), rescaling the
+    test's equivalent z by the standard deviation each implies; when it was estimated from a
+    limited number of units (or the seasonal factors from a limited number of months) the
+    equivalent z is judged on a t distribution whose degrees of freedom say how much of the unit's
+    variance is that estimate (Satterthwaite, :func:`effective_df`); else it is the raw p-value.
+    One rule for :func:`hotspots.change_model.unit_change_tests` and the exact minimum detectable
+    falls (:mod:`hotspots.detectable_fall`).
+
+    Returns
+    -------
+    (p_value, tail) : ndarrays
+        ``tail``: the raw two-sided p-value whose judged p-value is ``alpha`` (the interval's ends);
+        None unless ``with_tail``.
+    """
+    b = np.asarray(n_before, dtype=float)
+    a = np.asarray(n_after, dtype=float)
+    pval = np.asarray(raw_p, dtype=float)
+    d, vs = model.dispersion, model.seasonal_variance
+    tail = np.full(b.shape, float(alpha))
+    draws = d.tau2_test_draws
+    if draws.size:
+        v_test = no_change_variance(a + b, phi, model.w_after / (model.w_before + model.w_after))
+        with np.errstate(divide="ignore", invalid="ignore"):
+            zeq = stats.norm.isf(np.clip(pval, 1e-300, 1.0) / 2)
+            ratio = np.sqrt((v_test + d.tau2 + vs)[:, None] / (v_test[:, None] + vs + draws[None, :]))
+            p_mix = special.erfc(zeq[:, None] * ratio / np.sqrt(2.0)).mean(axis=1)  # 2 P(N > z ratio)
+        tail = 2 * stats.norm.sf(mixture_z(ratio, alpha)) if with_tail else None
+        return np.where(np.isnan(pval), np.nan, np.minimum(1.0, p_mix)), tail
+    if d.tau2_df is not None or model.seasonal_df is not None:
+        with np.errstate(divide="ignore", invalid="ignore"):
+            se = np.sqrt(phi * (1.0 / np.maximum(a, 0.5) + 1.0 / np.maximum(b, 0.5)) + d.tau2 + vs)
+        df_u = effective_df(se * se, [(d.tau2, d.tau2_df), (vs, model.seasonal_df)])
+        zeq = stats.norm.isf(np.clip(pval, 1e-300, 1.0) / 2)
+        pval = np.where(np.isnan(pval), np.nan, np.minimum(1.0, 2 * stats.t.sf(zeq, df_u)))
+        tail = 2 * stats.norm.sf(stats.t.isf(alpha / 2, df_u)) if with_tail else None
+    return pval, tail
+
+
+def unit_minimum_detectable_fall(n_before: np.ndarray, phi: np.ndarray, model: ChangeModel, alpha: float) -> np.ndarray:
+    """Each unit's smallest fall detectable with 80 % power on the reference of
+    :func:`judged_p_values` (normal approximation on the log scale, from the before count and the
+    after count expected under no change); NaN where the before count is 0. Small counts take
+    :func:`hotspots.detectable_fall.exact_minimum_detectable_fall` instead
+    (:func:`hotspots.change_model.unit_change_tests`)."""
+    b = np.asarray(n_before, dtype=float)
+    d, vs = model.dispersion, model.seasonal_variance
+    with np.errstate(divide="ignore", invalid="ignore"):
+        expected_after = b * model.w_after / model.w_before
+        se0 = np.sqrt(phi * (1.0 / np.maximum(b, 0.5) + 1.0 / np.maximum(expected_after, 0.5)) + d.tau2 + vs)
+    draws = d.tau2_test_draws
+    if draws.size:  # allows for tau2 being as uncertain as its equally likely values
+        mde = additive_mixture_minimum_detectable_fall(se0 * se0 - d.tau2, draws, alpha)
+    elif d.tau2_df is not None or model.seasonal_df is not None:  # the fall this t reference would find
+        mde = minimum_detectable_fall(se0, alpha, df=effective_df(se0 * se0, [(d.tau2, d.tau2_df), (vs, model.seasonal_df)]))
+    else:  # a known variance: the normal's quantiles
+        mde = minimum_detectable_fall(se0, alpha)
+    return np.where(b > 0, mde, np.nan)

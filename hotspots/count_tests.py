@@ -25,7 +25,7 @@ from .fdr import bh_adjust
 
 __all__ = [
     "rate_ratio_test", "ratio_of_ratios_test", "e_test", "overdispersed_rate_test", "overdispersed_rate_interval",
-    "bh_adjust_tested",
+    "bh_adjust_tested", "conditional_rho",
 ]
 
 
@@ -381,6 +381,17 @@ def _betabinom_tails(
     return lo, hi
 
 
+def conditional_rho(n: np.ndarray, p: np.ndarray | float, phi: np.ndarray | float, tau2: float) -> np.ndarray:
+    """Intra-class correlation of the beta-binomial an after count follows given the total ``n``
+    (:func:`overdispersed_rate_test`): ``(phi - 1 + n p q tau2) / (n - 1)``, clipped to [0, 1),
+    0 where ``n <= 1``; ``p`` the after period's share of the expected incidents."""
+    n = np.asarray(n, dtype=float)
+    npq = n * np.asarray(p, dtype=float) * (1.0 - np.asarray(p, dtype=float))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        rho = np.where(n > 1, (np.asarray(phi, dtype=float) - 1.0 + npq * tau2) / np.maximum(n - 1.0, 1.0), 0.0)
+    return np.clip(rho, 0.0, 1.0 - 1e-9)
+
+
 def _conditional_tails(
     xa: np.ndarray, n: np.ndarray, p: np.ndarray, ph: np.ndarray, tau2: float, *, fast: bool = False,
     sides: tuple[int, ...] = (0, 1),
@@ -390,10 +401,7 @@ def _conditional_tails(
     (binomial where it is 0); NaN where ``n = 0``. ``fast``: the beta-binomial tails by
     :func:`_betabinom_tails` instead of scipy's."""
     q = 1.0 - p
-    npq = n * p * q
-    with np.errstate(divide="ignore", invalid="ignore"):
-        rho = np.where(n > 1, (ph - 1.0 + npq * tau2) / np.maximum(n - 1.0, 1.0), 0.0)
-    rho = np.clip(rho, 0.0, 1.0 - 1e-9)
+    rho = conditional_rho(n, p, ph, tau2)
     lo, hi = np.full(n.shape, np.nan), np.full(n.shape, np.nan)
     ok = n > 0
     binom = ok & (rho <= 1e-12)

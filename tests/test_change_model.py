@@ -383,7 +383,8 @@ def test_minimum_detectable_fall_allows_for_tau2_draws():
 
     from hotspots.change_model import minimum_detectable_fall, mixture_minimum_detectable_fall, unit_change_tests
 
-    b, a = np.array([300, 1000, 50]), np.array([220, 1100, 30])
+    # (counts above EXACT_MDE_MAX: smaller ones take their test's exact power, test_detectable_fall)
+    b, a = np.array([3000, 1000, 500]), np.array([2200, 1100, 300])
     plain = _model(tau2=0.0, adjusted=False)
     draws = np.array([0.0, 0.0, 0.01, 0.02, 0.05])
     known = unit_change_tests(b, a, plain, alpha=0.05)["mde_fall"].to_numpy()
@@ -410,7 +411,7 @@ def test_minimum_detectable_fall_uses_the_tests_t_reference():
     m = _model(tau2=0.03, tau2_groups=6, adjusted=False)
     df = m.dispersion.tau2_df
     assert df == pytest.approx(5.0)
-    b, a = np.array([2000, 100]), np.array([2000, 100])
+    b, a = np.array([2000, 500]), np.array([2000, 500])
     out = unit_change_tests(b, a, m, alpha=0.05)
     v0 = 2.0 / b + 0.03
     df_u = effective_df(v0, [(0.03, df)])

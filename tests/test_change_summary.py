@@ -79,9 +79,13 @@ def test_unit_tests_hand_case_poisson_model():
     np.testing.assert_allclose(r.rate_ratio_high[exact], (share_hi / (1 - share_hi))[exact], rtol=1e-8)
     se = np.sqrt(1 / a + 1 / (n - a))
     np.testing.assert_allclose(r.rate_ratio_low[~exact], np.exp(np.log(a / (n - a)) - stats.norm.isf(0.025) * se)[~exact])
-    # minimum detectable fall: 1 - exp(-(1.96 + 0.84) s) with s under no change
+    # minimum detectable fall: these counts (at most EXACT_MDE_MAX before) take their test's exact
+    # power, which asks more than the normal approximation 1 - exp(-(1.96 + 0.84) s), s under no change
+    from hotspots.detectable_fall import exact_minimum_detectable_fall
+
     s0 = np.sqrt(2 / (n - a))
-    np.testing.assert_allclose(r.mde_fall, minimum_detectable_fall(s0, 0.05))
+    np.testing.assert_allclose(r.mde_fall, exact_minimum_detectable_fall((n - a).astype(float), m, 0.05))
+    assert (r.mde_fall > minimum_detectable_fall(s0, 0.05)).all()
     assert minimum_detectable_fall(0.1, 0.05) == pytest.approx(1 - np.exp(-(stats.norm.isf(0.025) + stats.norm.ppf(0.8)) * 0.1))
 
 

@@ -155,7 +155,7 @@ def test_morans_i_constant_values_is_nan():
 def test_auto_distance_finds_peak_on_clustered_surface():
     rng = np.random.default_rng(3)
     g = Grid.from_bounds((0, 0, 5999, 5999), 100)
-    v = ndimage.gaussian_filter(rng.poisson(1.0, g.shape).astype(float), 2.0)
+    v = ndimage.gaussian_filter(rng.poisson(1.0, g.shape).astype(float), 1.0)
     choice = auto_distance(GridValues(v, g, "count"))
     assert choice.rule == "moran_peak"
     t = choice.table
@@ -189,10 +189,29 @@ def test_auto_distance_never_exceeds_the_metre_cap():
     rng = np.random.default_rng(3)
     g = Grid.from_bounds((0, 0, 29999, 29999), 500)
     v = ndimage.gaussian_filter(rng.poisson(1.0, g.shape).astype(float), 4.0)
-    uncapped = auto_distance(GridValues(v, g, "count"), max_distance_m=1e9)
-    capped = auto_distance(GridValues(v, g, "count"), max_distance_m=1500)
+    uncapped = auto_distance(GridValues(v, g, "count"), max_distance_m=1e9, max_cells=15)
+    capped = auto_distance(GridValues(v, g, "count"), max_distance_m=1500, max_cells=15)
     assert uncapped.distance > 1500
     assert capped.table["distance_m"].max() <= 1500
     assert capped.distance <= 1500
     with pytest.raises(ParameterError):
         auto_distance(GridValues(v, g, "count"), max_distance_m=0)
+
+
+def test_auto_distance_is_at_most_three_cells_by_default():
+    # the same late-peaking surface: by default the band stays within 3 cells (MAX_AUTO_BAND_CELLS),
+    # a peak within them or sfhotspot's 8 surrounding cells
+    from hotspots.neighbours import MAX_AUTO_BAND_CELLS
+
+    rng = np.random.default_rng(3)
+    g = Grid.from_bounds((0, 0, 29999, 29999), 500)
+    v = ndimage.gaussian_filter(rng.poisson(1.0, g.shape).astype(float), 4.0)
+    wide = auto_distance(GridValues(v, g, "count"), max_cells=15, max_distance_m=1e9)
+    assert wide.distance > 3 * 500
+    choice = auto_distance(GridValues(v, g, "count"))
+    assert choice.distance <= 3 * 500
+    assert choice.table["distance_cells"].max() == pytest.approx(MAX_AUTO_BAND_CELLS)
+    # compact blobs two cells across still find their peak inside the cap
+    v2 = ndimage.gaussian_filter(rng.poisson(1.0, g.shape).astype(float), 1.0)
+    near = auto_distance(GridValues(v2, g, "count"))
+    assert near.rule == "moran_peak" and near.distance <= 3 * 500
