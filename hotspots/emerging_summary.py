@@ -174,12 +174,35 @@ def describe_emerging(result: EmergingResult) -> str:
         f"intensifying or diminishing about {alpha:.0%} of the time: trust trends that neighbouring cells share"
         if len(trending) else "; no hot spot is intensifying or diminishing"
     )
+    caveat += pattern_caveat(hot["category"])
     short = short_series_caveat(result)
     if short:
         caveat += "; " + short
     if len(hot) or len(cold):
         caveat += "; " + own_test_text(result)
     return f"{result.n_steps} monthly steps ({span}): {_listing(hot, 'hot')}; {_listing(cold, 'cold')}{caveat}"
+
+
+#: Hot spot categories that describe in which months a cell was hot (ArcGIS's rules), with no test of a change.
+MONTH_PATTERNS = ("new", "consecutive", "sporadic", "oscillating", "historical")
+
+
+def pattern_caveat(hot_categories: pd.Series) -> str:
+    """``"; new, consecutive ... are patterns ..."`` when any hot spot cell has one of :data:`MONTH_PATTERNS`, else ``""``.
+
+    They say which months a cell was hot, not that it changed: a steadily busy place's hot months fall into them by
+    chance. Real 2025 ASB with each incident's month shuffled (no place has a pattern in time of its own) gave them
+    to 20 of 184 (Essex), 53 of 399 (Devon and Cornwall), 66 of 461 (West Mercia) and 88 of 279 (Kent) hot spot
+    cells; Essex's real months gave 27.
+    """
+    found = [p for p in MONTH_PATTERNS if any(str(c) == f"{p} hot spot" for c in hot_categories)]
+    if not found:
+        return ""
+    words = found[0] if len(found) == 1 else ", ".join(found[:-1]) + " and " + found[-1]
+    return (
+        f"; {words} describe the months in which a cell was hot (ArcGIS's rules), not a tested change: a steadily busy "
+        "place falls into them by chance (real 2025 ASB with its months shuffled gave them to 11-32 % of hot spot cells)"
+    )
 
 
 def own_test_text(result: EmergingResult) -> str:

@@ -144,3 +144,15 @@ def test_the_reading_names_the_months_left_out_of_the_cube():
     run = inc[~inc["month"].between(pd.Timestamp("2023-06-01"), pd.Timestamp("2023-07-01"))]
     got, _ = emerging_trends(run, GRID, 400.0)
     assert "left out: May 2023 – Jul 2023 (3 months), no data): " in describe_emerging(got)
+
+
+def test_month_patterns_are_said_to_be_untested():
+    # new / consecutive / sporadic / oscillating / historical describe which months were hot, not a tested change
+    from hotspots.emerging_summary import pattern_caveat
+
+    assert pattern_caveat(pd.Series(["persistent hot spot", "intensifying hot spot"])) == ""
+    one = pattern_caveat(pd.Series(["consecutive hot spot", "persistent hot spot"]))
+    assert one.startswith("; consecutive describe the months") and "not a tested change" in one
+    two = pattern_caveat(pd.Series(["historical hot spot", "new hot spot", "new hot spot"]))
+    assert two.startswith("; new and historical describe")
+    assert pattern_caveat(pd.Series(["new cold spot"])) == ""  # cold spots are listed as cold, not here
