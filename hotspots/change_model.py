@@ -601,8 +601,9 @@ def fit_change_model(
             "interval and rate_ratio_adjusted use the adjusted change, rate_ratio is the change as counted"
         )
     how = (
-        f"month-to-month dispersion kappa = {kappa:.3g} (negative binomial, from {k_units:,} {unit_word}' monthly counts "
-        f"relative to the rest of the study area); between-period variance of the log rate tau2 = {tau2_val:.3g} "
+        f"month-to-month dispersion kappa = {kappa:.3g} (negative binomial variance mu + kappa mu², a moment estimate from "
+        f"{k_units:,} {unit_word}' monthly counts, each month's mu being the unit's period total spread over the period's "
+        f"months as the rest of the study area's incidents are); between-period variance of the log rate tau2 = {tau2_val:.3g} "
         f"({'DerSimonian-Laird' if tau2_basis(source) == 'placebo' else 'maximum likelihood'}, "
         f"{source}{'' if not t_units else ', ' + format(t_units, ',') + ' ' + unit_word}"
         f"{'' if not t_groups else ' in ' + format(t_groups, ',') + ' separate groups'})"
