@@ -88,6 +88,7 @@ from .month_shocks import (
     MonthShocks,
     panel_month_shocks,
     share_shocks,
+    units_without_shocks_note,
 )
 from .period_split import DATES_NOTE_START, period_months_text
 from .periods import selection_shares, selection_treats_alike, short_period_text
@@ -694,7 +695,7 @@ def summarise_change(
     else:
         notes += [n for n in cells.notes if n.startswith("seasonality")]
     if shocks is not None and shocks.estimated:
-        notes.append(shocks.describe())
+        notes += [shocks.describe(), units_without_shocks_note(areas.table["change_class"], rows[0].verdict, shocks)]
     elif has_panel:
         notes.append(SHOCKS_NOT_ESTIMATED_NOTE)
     if share is not None and share.estimated:
@@ -707,7 +708,7 @@ def summarise_change(
     # and when the periods reach beyond day-dated data's first or last date (the days counted)
     notes += [n for n in cells.notes if n.startswith(DATES_NOTE_START)]
     return ChangeSummary(
-        tuple(rows), a, cells.before, cells.after, method, tuple(dict.fromkeys(notes)), False,
+        tuple(rows), a, cells.before, cells.after, method, tuple(dict.fromkeys(n for n in notes if n)), False,
         {
             "areas_dispersion": da.to_dict(), "cells_dispersion": dc.to_dict(), "n_areas": int(len(areas.table)),
             "month_shocks": None if shocks is None else shocks.to_dict(),

@@ -228,3 +228,23 @@ def test_share_shocks_recover_their_size_and_count_the_season_without_month_effe
     few = slice(10, 14)
     assert share_shocks(h[few], 3000 - h[few], month[few], label[few], k_share2_group=0.0, k_share2_rest=0.0,
                         seasonal=False) is None
+
+
+def test_areas_called_alone_beside_a_quiet_pooled_row_are_explained():
+    # Kent with its months relabelled: 4 areas "significant fall" beside "all hotspot areas: no significant change"
+    from hotspots.month_shocks import MonthShocks, units_without_shocks_note
+
+    w = np.full(6, 100.0)
+    big = MonthShocks(0.05, (0.02, 0.05, 0.09), 12, 8, "one harmonic", w, w)
+    classes = ["significant fall"] * 4 + ["no significant change"] * 8
+    text = units_without_shocks_note(classes, "no significant change", big)
+    assert text.startswith("hotspot areas one by one: 4 a significant fall on its own test")
+    assert "22% a month" in text and "hotspots vs elsewhere" in text
+    # nothing to explain: the pooled row agrees, no area called, or no shared shocks
+    assert units_without_shocks_note(classes, "significant fall", big) == ""
+    assert units_without_shocks_note(["no significant change"] * 5, "no significant change", big) == ""
+    none = MonthShocks(0.0, (0.0, 0.0, 0.01), 12, 8, "one harmonic", w, w)
+    assert units_without_shocks_note(classes, "no significant change", none) == ""
+    assert units_without_shocks_note(classes, "no significant change", None) == ""
+    both = units_without_shocks_note(["significant fall", "significant rise"], "no significant change", big)
+    assert "1 a significant fall and 1 a significant rise" in both
