@@ -328,6 +328,19 @@ class ReportBuilder:
         if text not in self.warnings:
             self.warnings.append(text)
 
+    def child(self, rows: np.ndarray) -> ReportBuilder:
+        """A builder over the same rows with only ``rows`` (boolean mask) alive, for a step run on
+        part of the table (e.g. the rows located from one coordinate pair); :meth:`drop_reasons`
+        then tells why each of its rows was dropped."""
+        c = ReportBuilder(self.source, self.n_rows, self.row_numbers, self.unit)
+        c.alive = np.asarray(rows, dtype=bool) & self.alive
+        return c
+
+    def drop_reasons(self) -> np.ndarray:
+        """Each row's drop reason (object array; ``""`` for rows kept or never alive here)."""
+        labels = np.array([""] + self._reasons, dtype=object)
+        return labels[self._why]
+
     def unrecognised(self, key: str, values: Sequence[object], mask: np.ndarray) -> None:
         """Record that ``values`` (one per row) were not recognised where ``mask`` is true for field
         ``key``; the report counts them over the rows finally kept (:attr:`LoadReport.unrecognised`)."""

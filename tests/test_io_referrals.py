@@ -460,3 +460,24 @@ def test_blank_lines_and_lines_of_commas_are_both_empty_rows_read_and_dropped(tm
     _, report = load_referrals(p)
     assert (report.rows_read, report.rows_kept, report.dropped) == (5, 3, {"empty row": 2})
     assert report.examples["empty row"] == ["r.csv:line 3", "r.csv:line 4"]
+
+
+def test_victim_satisfaction_on_a_1_to_5_scale_is_read_as_a_scale_not_1_as_yes() -> None:
+    df = good(8)
+    df["victim_satisfied"] = ["1", "2", "3", "4", "5", "yes", "0", ""]
+    data, report = load_referrals(df)
+    got = data.set_index("referral_id")["victim_satisfied"]
+    assert [got[f"IJ-{i:03d}"] for i in (0, 1, 3, 4, 5)] == [False, False, True, True, True]
+    assert pd.isna(got["IJ-002"]) and pd.isna(got["IJ-006"]) and pd.isna(got["IJ-007"])  # 3 neutral, 0 off the scale
+    warn = " ".join(report.warnings)
+    assert "4-5 read as satisfied, 1-2 as not satisfied, 3 (neutral) as not recorded" in warn
+    assert "'1' is not read as yes" in warn
+    assert "'0' in 1 row" in warn  # 0 is not on a 1-5 scale: unrecognised, named
+
+
+def test_victim_satisfaction_as_1_and_0_stays_yes_and_no() -> None:
+    df = good(4)
+    df["victim_satisfied"] = ["1", "0", "1", ""]
+    data, report = load_referrals(df)
+    assert data["victim_satisfied"].tolist()[:3] == [True, False, True]
+    assert not any("scores" in w for w in report.warnings)
