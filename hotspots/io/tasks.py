@@ -9,6 +9,7 @@ import pandas as pd
 
 from .._errors import SchemaError
 from ..schema import TASK_COLUMNS, TASK_KINDS
+from ..task_ids import case_variants_warning
 from ._common import content_keys, normalise_enum, required, study_area_geometry, text_column
 from ._incidents import check_mapping, check_present
 from ._pipeline import (
@@ -133,6 +134,8 @@ def load_tasks(
             b.note("no `site_name` column; site names are empty")
         loc = options.locate(table, b, xy, postcode_rows=postcode_only_rows(df))
         drop_duplicate_ids(b, ids.to_numpy(dtype=object), what="`task_id`", keep="last", content=content_keys(df))
+        if found["task_id"] and (told := case_variants_warning(ids.to_numpy(dtype=object)[b.alive], table.name)):
+            b.warn(told)
         values = {"task_id": ids, "kind": kinds, "site_name": names_}
         return part_frame(index, table, b, loc, values), b.build()
 
