@@ -11,7 +11,7 @@ as an editor numbers it (``"file.csv:line 18"``; the header is line 1), elsewher
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -19,7 +19,10 @@ import numpy as np
 
 from ._errors import HotspotsError
 
-__all__ = ["LoadReport", "ReportBuilder", "MAX_EXAMPLES", "NOT_PEOPLE", "add_load_report", "count_text", "load_report_display"]
+__all__ = [
+    "LoadReport", "ReportBuilder", "MAX_EXAMPLES", "NOT_PEOPLE", "add_load_report", "count_text", "dropped_text",
+    "load_report_display",
+]
 
 #: How many example rows are kept per drop reason.
 MAX_EXAMPLES = 5
@@ -156,11 +159,8 @@ class LoadReport:
 
     def summary(self) -> str:
         """One-line summary: ``read 100, kept 97, dropped 3 (no location: 3)``."""
-        text = f"{self.source}: read {self.rows_read:,}, kept {self.rows_kept:,}, dropped {self.rows_dropped:,}"
-        if self.dropped:
-            reasons = "; ".join(f"{k}: {v:,}" for k, v in sorted(self.dropped.items(), key=lambda kv: -kv[1]))
-            text += f" ({reasons})"
-        return text
+        return (f"{self.source}: read {self.rows_read:,}, kept {self.rows_kept:,}, "
+                f"{dropped_text(self.rows_dropped, self.dropped)}")
 
     def __str__(self) -> str:
         lines = [self.summary()]
@@ -237,6 +237,20 @@ class LoadReport:
             unrecognised=unrecognised,
             dropped_by_category=by_category,
         )
+
+
+def dropped_text(total: Any, dropped: Mapping[str, Any]) -> str:
+    """``"dropped 14 (no location: 10; duplicate row: 3; empty row: 1)"``: rows dropped and why, the
+    command line's and the app's one wording. Counts may be numbers (largest first) or the markers a
+    protected report shows instead (``"<5"``, ``"c"``: kept in their order, after the numbers)."""
+    def fig(v: Any) -> str:
+        return f"{int(v):,}" if isinstance(v, (int, np.integer)) else str(v)
+
+    order = sorted(dropped.items(), key=lambda kv: -int(kv[1]) if isinstance(kv[1], (int, np.integer)) else 1)
+    text = f"dropped {fig(total)}"
+    if order:
+        text += f" ({'; '.join(f'{k}: {fig(v)}' for k, v in order)})"
+    return text
 
 
 class ReportBuilder:
