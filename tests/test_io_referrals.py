@@ -481,3 +481,23 @@ def test_victim_satisfaction_as_1_and_0_stays_yes_and_no() -> None:
     data, report = load_referrals(df)
     assert data["victim_satisfied"].tolist()[:3] == [True, False, True]
     assert not any("scores" in w for w in report.warnings)
+
+
+def test_times_the_uk_clock_skips_or_repeats_are_counted_in_a_warning() -> None:
+    df = good(4)
+    df["referred_at"] = ["2025-03-30 01:30", "2025-10-26 01:30", "2025-10-26T01:30+01:00", "2025-06-01 01:30"]
+    data, report = load_referrals(df)
+    assert report.rows_kept == 4
+    told = [w for w in report.warnings if "UK clock" in w]
+    assert len(told) == 1
+    assert "1 do not exist on the UK clock" in told[0] and "e.g. 2025-03-30 01:30" in told[0]
+    assert "1 happen twice" in told[0]  # the one with its offset written is exact, not counted
+    _, plain = load_referrals(good(4))
+    assert not any("UK clock" in w for w in plain.warnings)
+
+
+def test_the_drop_identifying_control_names_every_kind_it_drops() -> None:
+    from hotspots.io.referrals import DROP_IDENTIFYING_CONTROL
+
+    for word in ("names", "dates of birth", "addresses", "postcodes", "phone", "email"):
+        assert word in DROP_IDENTIFYING_CONTROL

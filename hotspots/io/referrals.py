@@ -370,7 +370,8 @@ def unrecognised_outcomes_text(report: Any, *, threshold: int | None = None) -> 
 
 
 #: The app's control that drops identifying columns on load (``allow_identifying=True``), named by the refusal's fix.
-DROP_IDENTIFYING_CONTROL = "Drop columns that look like personal identifiers (names, dates of birth, addresses)"
+DROP_IDENTIFYING_CONTROL = ("Drop columns that look like personal identifiers (names, dates of birth, addresses and postcodes, "
+                            "phone numbers, email addresses, national identifiers)")
 
 
 def satisfaction_scale(
