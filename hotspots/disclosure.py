@@ -112,6 +112,7 @@ __all__ = [
     "render_table",
     "protect",
     "small_marker",
+    "small_remainders",
     "suppress_count",
 ]
 
@@ -519,7 +520,7 @@ def protect(ledger: Ledger, *, threshold: int = SUPPRESSION_THRESHOLD, unsafe: b
     is_base[sysm.signal[sysm.signal >= 0]] = True
     # Suppress, then show what is determined anyway; showing a denominator can tell a reader
     # more (its rate as a bound), so audit again and suppress again if need be.
-    for _outer in range(4):
+    for _outer in range(8):
         attempts.clear()
         tried_for: dict[int, list[int]] = {}  # the "c"s hidden for each victim
         put_back: set[int] = set()  # "c"s hidden in vain for victims that were then withheld
@@ -600,9 +601,71 @@ def protect(ledger: Ledger, *, threshold: int = SUPPRESSION_THRESHOLD, unsafe: b
                 if sysm.pinned(trial, must_protect(trial), exact=True).any():
                     sysm.muted[b] = True
                 status[b] = SHOWN
+        before = status.copy()
+        small_remainders(ledger, status, t, frozen, priority,
+                         free=lambda trial, j: not sysm.pinned(trial, index_mask([j], n), exact=False)[j])
+        if (status != before).any():
+            continue  # more counts hidden: audit again
         if not sysm.pinned(status, must_protect(status) & ~index_mask(given_up, n), exact=True).any():
             break
+    if small_remainders(ledger, status, t, frozen, priority, fix=False):  # none of their counts could be hidden usefully
+        notes.append("some totals leave a remainder of fewer than the threshold in their hidden parts")
     return Protection(ledger, status, t, bool(protect_implied), tuple(notes), muted=sysm.muted.copy())
+
+
+def small_remainders(ledger: Ledger, status: np.ndarray, threshold: int, frozen: np.ndarray, priority: Any, *,
+                     fix: bool = True, free: Any = None) -> list[int]:
+    """Complementary suppression of totals whose hidden parts add up to a small count.
+
+    A shown total minus its shown parts is what its hidden parts (``"<t"``, ``"c"``, ``"x"``) hold
+    together: the tester's "in hotspots 7 = 5 + hidden" tells that the hidden hotspots hold 2 people.
+    That remainder must be 0 or at least ``threshold``. For each relation whose total and parts are all
+    published, shown total, two or more hidden parts and a remainder from 1 to ``threshold - 1``, the
+    cheapest shown non-zero part (``priority``) that stays unknown once hidden is hidden as ``"c"`` (it is
+    at least ``threshold``, so the remainder becomes at least that); without one, the total is hidden.
+
+    Parameters
+    ----------
+    ledger : Ledger
+    status : ndarray of int8
+        Each count's status; changed in place when ``fix``.
+    threshold : int
+    frozen : ndarray of bool
+        Counts published earlier, never hidden now.
+    priority : callable
+        ``priority(j)``: the order in which shown counts are hidden (cheapest first).
+    fix : bool
+        Hide counts (True) or only list the offending relations' totals (False).
+    free : callable, optional
+        ``free(trial_status, j)``: whether count ``j``, hidden in ``trial_status``, cannot be worked out
+        from the other figures (hiding a count the others determine protects nothing). Default: always.
+
+    Returns
+    -------
+    list of int
+        The totals (ledger positions) of the relations that left a small remainder.
+    """
+    values = np.asarray(ledger.values, dtype=np.int64)
+    shown = np.asarray(ledger.shown, dtype=bool)
+    bad: list[int] = []
+    for total, parts in ledger.relations:
+        if status[total] != SHOWN or not shown[total] or not all(shown[p] for p in parts):
+            continue
+        hidden = [p for p in parts if status[p] != SHOWN]
+        rest = int(values[total] - sum(int(values[p]) for p in parts if status[p] == SHOWN))
+        if len(hidden) < 2 or not 0 < rest < threshold:
+            continue
+        bad.append(int(total))
+        if not fix:
+            continue
+        open_ = sorted((p for p in parts if status[p] == SHOWN and values[p] > 0 and not frozen[p]), key=priority)
+        for j in [*open_, *([] if frozen[total] else [total])]:
+            trial = status.copy()
+            trial[j] = HIDDEN if values[j] >= threshold else PRIMARY
+            if free is None or free(trial, j):
+                status[j] = trial[j]
+                break
+    return bad
 
 
 # =============================================================================== views and audits

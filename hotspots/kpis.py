@@ -98,6 +98,7 @@ from .schema import AGE_GROUPS, OFFENCES, OUTCOMES, ROUTES
 
 __all__ = [
     "IMPLAUSIBLE_DELAY_DAYS",
+    "group_order_key",
     "KPI_PCTS",
     "NEEDS_BOOKING",
     "NEEDS_CONTACT",
@@ -390,8 +391,22 @@ def _prepare(referrals: pd.DataFrame, needed: Sequence[str]) -> tuple[pd.DataFra
     return df, notes
 
 
-def _groups(referrals: pd.DataFrame, df: pd.DataFrame, by: str | None) -> tuple[pd.Series | None, list[str], str]:
-    """Group label per referral, the ordered list of groups, and the group column's name."""
+def group_order_key(label: Any) -> tuple[int, float, str]:
+    """Sort key of group labels: whole numbers by value (hotspot 2 before 10), then text.
+
+    Examples
+    --------
+    >>> sorted(["10", "2", "outside hotspots", "1"], key=group_order_key)
+    ['1', '2', '10', 'outside hotspots']
+    """
+    text = str(label)
+    return (0, float(text), text) if text.strip().lstrip("-").isdigit() else (1, 0.0, text)
+
+
+def _groups(referrals: pd.DataFrame, df: pd.DataFrame, by: str | None,
+            levels: Sequence[Any] = ()) -> tuple[pd.Series | None, list[str], str]:
+    """Group label per referral, the ordered list of groups (``levels`` too, with or without referrals),
+    and the group column's name."""
     if by is None:
         return None, [], "group"
     if not isinstance(by, str):
@@ -411,12 +426,12 @@ def _groups(referrals: pd.DataFrame, df: pd.DataFrame, by: str | None) -> tuple[
     else:
         lab = col.astype("string").str.strip()
         lab = lab.where(lab.notna() & (lab != ""), NOT_RECORDED).astype(object)
-    present = list(pd.unique(lab))
+    present = list(dict.fromkeys([*pd.unique(lab), *(str(v) for v in levels)]))
     canonical = {"offence": OFFENCES, "route": ROUTES, "age_group": AGE_GROUPS}.get(by)
     if canonical is not None:
         order = [c for c in canonical if c in present] + sorted(p for p in present if p not in canonical and p != NOT_RECORDED)
     else:
-        order = sorted(p for p in present if p != NOT_RECORDED)
+        order = sorted((p for p in present if p != NOT_RECORDED), key=group_order_key)
     if NOT_RECORDED in present:
         order.append(NOT_RECORDED)
     return pd.Series(lab, index=df.index), order, by
@@ -659,10 +674,13 @@ def kpi_rows(
     follow_up_months: int = 6,
     contact_hours: float = 48,
     reoffending_base: str = "all",
+    levels: Sequence[Any] = (),
 ) -> KPIRows:
     """The exact KPI and funnel counts overall and per group (no disclosure control: internal).
 
-    Same arguments and definitions as :func:`scheme_kpis`, which protects them for display.
+    Same arguments and definitions as :func:`scheme_kpis`, which protects them for display; ``levels``: groups
+    listed even without referrals (every hotspot area: a 0 row, not a missing one). Groups are in their canonical
+    order (offences, routes, age groups), else whole numbers by value (hotspot 2 before 10) then text.
     """
     validation.whole(follow_up_months, "follow_up_months", low=1, unit="months")
     hours = validation.positive(contact_hours, "contact_hours", unit="hours")
@@ -681,7 +699,7 @@ def kpi_rows(
         # eligible part of their month one day of referrals (the demo's 2024-09: under 5), whose protection
         # then hid the headline re-offending rate; whole months end the day before
         cutoff -= pd.Timedelta(days=1)
-    labels, order, group_col = _groups(referrals, df, by)
+    labels, order, group_col = _groups(referrals, df, by, levels)
     arrays = _kpi_arrays(df, cutoff)
     rows = []
     if labels is not None:

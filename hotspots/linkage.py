@@ -87,6 +87,7 @@ from .grid import BNG
 from .kpis import TOTAL_LABEL
 from .periods import Period
 from .reparation import local_rule_text, reparation_flags, rounded_distance
+from .task_ids import case_only_matches_note
 
 __all__ = [
     "IN_HOTSPOTS",
@@ -362,9 +363,7 @@ def _task_table(tasks: Any) -> tuple[gpd.GeoDataFrame, dict[str, int], np.ndarra
         raise SchemaError(f"`tasks` has {sum(t is None for t in tid)} site(s) without a `task_id`; every site needs one.")
     dup = pd.Series(tid).duplicated(keep=False)
     if dup.any():
-        raise SchemaError(
-            f"`tasks.task_id` has duplicated ids {sorted(set(tid[dup.to_numpy()]))[:5]}; each site must appear once."
-        )
+        raise SchemaError(f"`tasks.task_id` has duplicated ids {sorted(set(tid[dup.to_numpy()]))[:5]}: list each site once.")
     xy, missing = _points(tasks, "tasks", tid)
     if missing.any():
         raise SchemaError(f"task site(s) {list(tid[missing][:5])} have no location; every task site needs a point.")
@@ -695,6 +694,7 @@ def link_referrals(
                 f"{int(not_found.sum())} referral(s) name a task_id that is not in the task table ({', '.join(ids[:10])}"
                 f"{', ...' if len(ids) > 10 else ''}); they are kept as 'task not found' and left out of the reparation measures"
             )
+        notes += [n for n in [case_only_matches_note(rid[has_id & ~known_id], pos)] if n]
         if (found & ~located).any():
             notes.append(f"{int((found & ~located).sum())} referral(s) with a task site have no usable location (none, or "
                          "outside the study area), so no distance")
@@ -809,8 +809,7 @@ def link_referrals(
     add_linkage_rows(ledger, sraw, where_keys, total=("all",))
     if areas is not None:
         area_keys = [k for k in hot_keys if k[0] == "hotspot" and k[1] not in (OUTSIDE_HOTSPOTS, NO_LOCATION)]
-        ledger.relate_rows(("where", IN_HOTSPOTS), area_keys,
-                           _COUNTS + _IMPLIED)
+        ledger.relate_rows(("where", IN_HOTSPOTS), area_keys, _COUNTS + _IMPLIED)
     prot = protect(ledger, threshold=threshold, unsafe=unsafe)
     shown = linkage_display(prot, per_hotspot, hot_keys, "hotspot") if len(per_hotspot) else per_hotspot.copy()
     summary_display = linkage_display(prot, sraw, where_keys, "where")

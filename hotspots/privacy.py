@@ -13,6 +13,7 @@ import hashlib
 import hmac
 import re
 from collections.abc import Iterable
+from typing import Any
 
 from .disclosure import SUPPRESSED, SUPPRESSION_THRESHOLD, suppress_count
 
@@ -24,6 +25,9 @@ __all__ = [
     "SUPPRESSED",
     "PERSON_REF_PATTERN",
     "PERSON_COUNT",
+    "POSTCODE_PATTERN",
+    "postcode_like",
+    "postcode_columns",
 ]
 
 #: What a pseudonymous person reference looks like: ``p_`` and 16 hex digits.
@@ -58,6 +62,49 @@ _IDENTIFYING = {
         r"|passport(number|no)?|driv(ing|ers?)licen[cs]e(number|no)?)$"
     ),
 }
+
+
+#: A full UK postcode ("L1 8JQ", "CH41 5DS", "sw1a1aa"): outward code, optional space, inward code.
+POSTCODE_PATTERN = re.compile(r"^[A-Z]{1,2}[0-9][A-Z0-9]?\s*[0-9][A-Z]{2}$", re.IGNORECASE)
+
+
+def postcode_like(values: Iterable[object]) -> list[bool]:
+    """Whether each value is a full UK postcode (:data:`POSTCODE_PATTERN`; spaces around it ignored).
+
+    Examples
+    --------
+    >>> postcode_like(["L1 8JQ", "ch41 5ds", "Bold Street", None])
+    [True, True, False, False]
+    """
+    return [isinstance(v, str) and bool(POSTCODE_PATTERN.match(v.strip())) for v in values]
+
+
+def postcode_columns(frame: Any, *, share: float = 0.5) -> list[str]:
+    """Columns of ``frame`` (a DataFrame) whose filled values are mostly UK postcodes.
+
+    A postcode next to a referral record is personal data whatever the column is called
+    (``location_text``, ``notes``): such columns are treated as identifying.
+
+    Parameters
+    ----------
+    frame : pandas.DataFrame
+    share : float
+        Fraction (0-1) of a column's non-blank text values that must look like postcodes.
+
+    Returns
+    -------
+    list of str
+        The columns' names, in the frame's order.
+    """
+    out = []
+    for col in frame.columns:
+        s = frame[col]
+        if not (s.dtype == object or str(s.dtype).startswith("str")):
+            continue
+        vals = [v for v in s.tolist() if isinstance(v, str) and v.strip()]
+        if vals and sum(postcode_like(vals)) >= share * len(vals):
+            out.append(str(col))
+    return out
 
 
 def _normalise(name: str) -> str:

@@ -485,8 +485,9 @@ def publish_scheme(
     raws["all"], keys_of["all"] = overall, [ALL]
     add_kpi_rows(ledger, overall.raw, [ALL])
     dims = [d for d in DIMENSIONS if d == "month" or (d in table.columns and (d != "hotspot" or has_areas))]
-    for dim in dims:
-        rows = kpi_rows(table, by=dim, **kpi_args)
+    areas_listed = [str(h) for h in linkage.per_hotspot["hotspot"] if h != TOTAL_LABEL] if has_areas else []
+    for dim in dims:  # every hotspot area listed, those without referrals too (as referrals_by_hotspot lists them)
+        rows = kpi_rows(table, by=dim, **kpi_args, levels=areas_listed if dim == "hotspot" else ())
         labels = [str(g) for g in rows.raw[rows.group_col]]
         keys = [(dim, g) for g in labels[:-1]] + [ALL]
         raws[dim], keys_of[dim] = rows, keys

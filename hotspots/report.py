@@ -11,7 +11,7 @@ as an editor numbers it (``"file.csv:line 18"``; the header is line 1), elsewher
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -19,7 +19,10 @@ import numpy as np
 
 from ._errors import HotspotsError
 
-__all__ = ["LoadReport", "ReportBuilder", "MAX_EXAMPLES", "NOT_PEOPLE", "add_load_report", "count_text", "load_report_display"]
+__all__ = [
+    "LoadReport", "ReportBuilder", "MAX_EXAMPLES", "NOT_PEOPLE", "add_load_report", "count_text", "dropped_text",
+    "load_report_display",
+]
 
 #: How many example rows are kept per drop reason.
 MAX_EXAMPLES = 5
@@ -156,11 +159,8 @@ class LoadReport:
 
     def summary(self) -> str:
         """One-line summary: ``read 100, kept 97, dropped 3 (no location: 3)``."""
-        text = f"{self.source}: read {self.rows_read:,}, kept {self.rows_kept:,}, dropped {self.rows_dropped:,}"
-        if self.dropped:
-            reasons = "; ".join(f"{k}: {v:,}" for k, v in sorted(self.dropped.items(), key=lambda kv: -kv[1]))
-            text += f" ({reasons})"
-        return text
+        return (f"{self.source}: read {self.rows_read:,}, kept {self.rows_kept:,}, "
+                f"{dropped_text(self.rows_dropped, self.dropped)}")
 
     def __str__(self) -> str:
         lines = [self.summary()]
@@ -237,6 +237,20 @@ class LoadReport:
             unrecognised=unrecognised,
             dropped_by_category=by_category,
         )
+
+
+def dropped_text(total: Any, dropped: Mapping[str, Any]) -> str:
+    """``"dropped 14 (no location: 10; duplicate row: 3; empty row: 1)"``: rows dropped and why, the
+    command line's and the app's one wording. Counts may be numbers (largest first) or the markers a
+    protected report shows instead (``"<5"``, ``"c"``: kept in their order, after the numbers)."""
+    def fig(v: Any) -> str:
+        return f"{int(v):,}" if isinstance(v, (int, np.integer)) else str(v)
+
+    order = sorted(dropped.items(), key=lambda kv: -int(kv[1]) if isinstance(kv[1], (int, np.integer)) else 1)
+    text = f"dropped {fig(total)}"
+    if order:
+        text += f" ({'; '.join(f'{k}: {fig(v)}' for k, v in order)})"
+    return text
 
 
 class ReportBuilder:
@@ -327,6 +341,19 @@ class ReportBuilder:
     def warn(self, text: str) -> None:
         if text not in self.warnings:
             self.warnings.append(text)
+
+    def child(self, rows: np.ndarray) -> ReportBuilder:
+        """A builder over the same rows with only ``rows`` (boolean mask) alive, for a step run on
+        part of the table (e.g. the rows located from one coordinate pair); :meth:`drop_reasons`
+        then tells why each of its rows was dropped."""
+        c = ReportBuilder(self.source, self.n_rows, self.row_numbers, self.unit)
+        c.alive = np.asarray(rows, dtype=bool) & self.alive
+        return c
+
+    def drop_reasons(self) -> np.ndarray:
+        """Each row's drop reason (object array; ``""`` for rows kept or never alive here)."""
+        labels = np.array([""] + self._reasons, dtype=object)
+        return labels[self._why]
 
     def unrecognised(self, key: str, values: Sequence[object], mask: np.ndarray) -> None:
         """Record that ``values`` (one per row) were not recognised where ``mask`` is true for field

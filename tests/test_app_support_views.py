@@ -578,3 +578,11 @@ def test_number_formats_keep_a_columns_decimals_on_every_row():
                           "text": ["a", "b", "c"], "nan": [np.nan, 2.0, 3.0]})
     assert views.number_formats(frame) == {"share": "%.1f", "km2": "%.2f", "n": "localized", "odd": "%.3f",
                                            "nan": "localized"}
+
+
+def test_the_data_tab_words_the_drops_as_the_command_line_does_with_small_counts_protected():
+    report = LoadReport("ref.csv", rows_read=324, rows_kept=310, dropped={"empty row": 1, "no location": 10, "duplicate row": 3})
+    assert views.report_view(report).breakdown == "dropped 14 (no location: 10; duplicate row: 3; empty row: 1)"
+    person = views.report_view(report, person=True).breakdown
+    assert person.startswith("dropped ") and "no location: 10" in person and "empty row: <5" in person
+    assert ": 1)" not in person and ": 3;" not in person

@@ -597,3 +597,12 @@ def test_a_network_forces_map_tries_its_towns_by_population_not_by_its_incidents
     # an area force's data: the same towns judged by their incidents (as before)
     area_force = DrawContext(wide, new_figure((5, 5), 50), 1.0, shapely.box(400_000, 300_000, 460_000, 315_000), None)
     assert ACROSS[0] not in set(label_candidates(area_force)["name"])
+
+
+def test_colour_bar_ticks_leave_out_a_round_number_squeezed_next_to_zero():
+    from hotspots.export._layout import scale_ticks
+
+    assert scale_ticks(35.0) == [0.0, 10, 20, 35.0]  # the run's referral bar had a lone "2" by the 0
+    ticks = scale_ticks(100.0)
+    assert ticks[0] == 0.0 and ticks[-1] == 100.0
+    assert all(b - a >= 100.0 / 8 for a, b in zip(ticks, ticks[1:]))

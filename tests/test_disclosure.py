@@ -426,3 +426,44 @@ def test_groups_measured_in_people_survive_the_independent_attacker(groups, t):
     for key, r in rows:
         if 0 < r["people"] < t:
             assert all(isinstance(p.marker((key, m)), str) for m in ("n", "yes", "no"))
+
+
+def test_hidden_parts_of_a_shown_total_never_add_up_to_a_small_count() -> None:
+    # the tester's case: in hotspots 7 = hotspot 1 (5) + hotspot 2 ("<5") + two withheld hotspots ("x");
+    # showing the 5 would tell that hotspots 2, 5 and 6 together hold 2 people
+    from hotspots.disclosure import small_remainders
+
+    ledger = Ledger()
+    for key, value in (("total", 7), ("h1", 5), ("h2", 1), ("h5", 1), ("h6", 0), ("h7", 9)):
+        ledger.add(key, value)
+    ledger.add("all", 16)
+    ledger.withhold("h5")
+    ledger.withhold("h6")
+    ledger.relate("total", ["h1", "h2", "h5", "h6"])
+    ledger.relate("all", ["total", "h7"])
+    p = protect(ledger)
+    assert p.marker("h2") == "<5" and p.marker("h5") == "x"
+    assert p.marker("h1") == "c"  # complementary suppression: the hidden parts now hold 7
+    assert p.marker("total") == 7 and p.marker("all") == 16
+    assert small_remainders(ledger, p.status.copy(), 5, np.zeros(len(ledger), dtype=bool), lambda j: j, fix=False) == []
+
+
+def test_small_remainders_hides_the_cheapest_shown_part_or_else_the_total() -> None:
+    from hotspots.disclosure import small_remainders
+    from hotspots.disclosure_audit import HIDDEN, PRIMARY, SHOWN, WITHHELD_CODE
+
+    ledger = Ledger()
+    for key, value in (("t", 8), ("a", 6), ("b", 1), ("c", 1)):
+        ledger.add(key, value)
+    ledger.relate("t", ["a", "b", "c"])
+    status = np.array([SHOWN, SHOWN, PRIMARY, WITHHELD_CODE], dtype=np.int8)
+    frozen = np.zeros(4, dtype=bool)
+    assert small_remainders(ledger, status, 5, frozen, lambda j: j) == [0]
+    assert status.tolist() == [SHOWN, HIDDEN, PRIMARY, WITHHELD_CODE]
+    frozen[1] = True  # "a" was published earlier: the total is hidden instead
+    status = np.array([SHOWN, SHOWN, PRIMARY, WITHHELD_CODE], dtype=np.int8)
+    small_remainders(ledger, status, 5, frozen, lambda j: j)
+    assert status.tolist() == [HIDDEN, SHOWN, PRIMARY, WITHHELD_CODE]
+    # one hidden part only, or a remainder of 0 or >= 5: nothing to do
+    status = np.array([SHOWN, SHOWN, PRIMARY, SHOWN], dtype=np.int8)
+    assert small_remainders(ledger, status, 5, np.zeros(4, dtype=bool), lambda j: j) == []

@@ -460,3 +460,44 @@ def test_blank_lines_and_lines_of_commas_are_both_empty_rows_read_and_dropped(tm
     _, report = load_referrals(p)
     assert (report.rows_read, report.rows_kept, report.dropped) == (5, 3, {"empty row": 2})
     assert report.examples["empty row"] == ["r.csv:line 3", "r.csv:line 4"]
+
+
+def test_victim_satisfaction_on_a_1_to_5_scale_is_read_as_a_scale_not_1_as_yes() -> None:
+    df = good(8)
+    df["victim_satisfied"] = ["1", "2", "3", "4", "5", "yes", "0", ""]
+    data, report = load_referrals(df)
+    got = data.set_index("referral_id")["victim_satisfied"]
+    assert [got[f"IJ-{i:03d}"] for i in (0, 1, 3, 4, 5)] == [False, False, True, True, True]
+    assert pd.isna(got["IJ-002"]) and pd.isna(got["IJ-006"]) and pd.isna(got["IJ-007"])  # 3 neutral, 0 off the scale
+    warn = " ".join(report.warnings)
+    assert "4-5 read as satisfied, 1-2 as not satisfied, 3 (neutral) as not recorded" in warn
+    assert "'1' is not read as yes" in warn
+    assert "'0' in 1 row" in warn  # 0 is not on a 1-5 scale: unrecognised, named
+
+
+def test_victim_satisfaction_as_1_and_0_stays_yes_and_no() -> None:
+    df = good(4)
+    df["victim_satisfied"] = ["1", "0", "1", ""]
+    data, report = load_referrals(df)
+    assert data["victim_satisfied"].tolist()[:3] == [True, False, True]
+    assert not any("scores" in w for w in report.warnings)
+
+
+def test_times_the_uk_clock_skips_or_repeats_are_counted_in_a_warning() -> None:
+    df = good(4)
+    df["referred_at"] = ["2025-03-30 01:30", "2025-10-26 01:30", "2025-10-26T01:30+01:00", "2025-06-01 01:30"]
+    data, report = load_referrals(df)
+    assert report.rows_kept == 4
+    told = [w for w in report.warnings if "UK clock" in w]
+    assert len(told) == 1
+    assert "1 do not exist on the UK clock" in told[0] and "e.g. 2025-03-30 01:30" in told[0]
+    assert "1 happen twice" in told[0]  # the one with its offset written is exact, not counted
+    _, plain = load_referrals(good(4))
+    assert not any("UK clock" in w for w in plain.warnings)
+
+
+def test_the_drop_identifying_control_names_every_kind_it_drops() -> None:
+    from hotspots.io.referrals import DROP_IDENTIFYING_CONTROL
+
+    for word in ("names", "dates of birth", "addresses", "postcodes", "phone", "email"):
+        assert word in DROP_IDENTIFYING_CONTROL

@@ -669,3 +669,14 @@ def test_a_median_needs_ten_people():
     same = _frame(more)
     same.loc[same.index[-1], "person_ref"] = same["person_ref"].iloc[0]
     assert scheme_kpis(same, as_of="2025-03-31").table.iloc[-1].median_hours_to_contact == WITHHELD
+
+
+def test_hotspots_sort_by_number_and_every_area_is_listed():
+    from hotspots.kpis import group_order_key, kpi_rows
+
+    df = _frame()
+    df["hotspot"] = (["10"] * 8 + ["2"] * 8 + ["1"] * 4 + ["outside hotspots"] * 4)
+    rows = kpi_rows(df, by="hotspot", as_of="2025-03-31", levels=["1", "2", "9", "10", "outside hotspots"])
+    assert list(rows.raw["hotspot"]) == ["1", "2", "9", "10", "outside hotspots", TOTAL_LABEL]
+    assert list(rows.raw["referrals"]) == [4, 8, 0, 8, 4, 24]  # hotspot 9: no referrals, a row of 0
+    assert sorted(["b", "10", "a", "9"], key=group_order_key) == ["9", "10", "a", "b"]

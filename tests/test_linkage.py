@@ -503,3 +503,11 @@ def test_referrals_dated_outside_the_incident_months_are_reported():
     note = next(n for n in r.notes if "dated outside" in n)
     assert note.startswith("1 of 6 referral(s)") and "2023" in note and "2025" in note
     assert link_referrals(refs, tasks=tasks, months=("2023-01", "2025-12")).summary["dated_outside_months"] == 0
+
+
+def test_a_task_id_matching_a_site_only_when_case_is_ignored_is_noted_not_linked():
+    rows = [(r[0], r[1], r[2], "t2" if r[0] == "r6" else r[3]) for r in REFS]
+    r = link_referrals(_refs(rows), areas=_areas(), tasks=_tasks(), towns=_towns())
+    assert r.table.set_index("referral_id").loc["r6", "task_status"] == "task not found"
+    told = [n for n in r.notes if "only when case is ignored" in n]
+    assert len(told) == 1 and told[0].startswith("1 referral(s)") and "'t2' (site 'T2')" in told[0]

@@ -360,3 +360,20 @@ def test_pixel_coordinates_interpolation_matches_pyproj():
     assert np.abs(bx - ex).max() < 0.1 and np.abs(by - ey).max() < 0.1  # metres
     # Exact on the lattice itself (every 13th pixel for 500 m spans of 37 m pixels).
     assert np.abs(bx[0, 0] - ex[0, 0]) < 1e-6 and np.abs(by[-1, -1] - ey[-1, -1]) < 1e-6
+
+
+def test_marker_cluster_with_a_unit_draws_clusters_as_tags_not_bare_numbers(sites):
+    html = base_map(study_area=sites.buffer(1_000)).add_child(marker_cluster(sites, cluster_unit="sites")).get_root().render()
+    assert '"iconCreateFunction": function (cluster)' in html  # a function, not a quoted string
+    assert "cluster.getChildCount() + ' ' + \"sites\"" in html and ".hotspots-cluster-unit" in html
+    plain = base_map(study_area=sites.buffer(1_000)).add_child(marker_cluster(sites)).get_root().render()
+    assert "iconCreateFunction" not in plain  # the default bubbles elsewhere
+
+
+def test_task_sites_layer_clusters_are_labelled_sites():
+    from hotspots.maps.referral_layers import task_sites_layer
+
+    tasks = gpd.GeoDataFrame({"task_id": ["T1", "T2"], "kind": ["food bank", "litter picking"], "site_name": ["A", "B"]},
+                             geometry=gpd.points_from_xy([432_000, 432_050], [335_000, 335_000]), crs=27700)
+    html = base_map(study_area=tasks.buffer(1_000)).add_child(task_sites_layer(tasks)).get_root().render()
+    assert '+ "sites"' in html

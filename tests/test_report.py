@@ -77,3 +77,25 @@ def test_dropped_rows_are_counted_by_category_and_reason():
     assert plain.build().dropped_by_category == {} and "dropped_by_category" not in plain.build().to_dict()
     with pytest.raises(HotspotsError):
         plain.group_by(["a"])
+
+
+def test_dropped_text_is_the_one_wording_of_drops_for_the_cli_and_the_app():
+    from hotspots.report import dropped_text
+
+    assert dropped_text(14, {"empty row": 1, "no location": 10, "duplicate row": 3}) == (
+        "dropped 14 (no location: 10; duplicate row: 3; empty row: 1)")
+    assert dropped_text("–", {"no location": "10", "duplicate row": "<5"}) == "dropped – (no location: 10; duplicate row: <5)"
+    assert dropped_text(0, {}) == "dropped 0"
+    b = ReportBuilder("f.csv", 4)
+    b.drop(np.array([True, False, True, False]), "no location")
+    assert b.build().summary() == "f.csv: read 4, kept 2, dropped 2 (no location: 2)"
+
+
+def test_child_builder_and_drop_reasons():
+    b = ReportBuilder("f.csv", 4)
+    b.drop(np.array([True, False, False, False]), "empty row")
+    c = b.child(np.array([True, True, True, False]))
+    assert c.alive.tolist() == [False, True, True, False]  # the parent's drops stay dropped
+    c.drop(np.array([False, True, False, True]), "no location")
+    assert c.drop_reasons().tolist() == ["", "no location", "", ""]
+    assert b.drop_reasons().tolist() == ["empty row", "", "", ""]

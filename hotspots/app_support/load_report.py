@@ -10,7 +10,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ..report import LoadReport
+from ..report import LoadReport, dropped_text
 from .text import person_text
 
 __all__ = ["ReportView", "report_rows", "report_view"]
@@ -48,6 +48,13 @@ class ReportView:
     notes: tuple[str, ...]
     warnings: tuple[str, ...]
     help: str = ""
+
+    @property
+    def breakdown(self) -> str:
+        """Rows dropped and why, worded as the command line's summary (:func:`hotspots.report.dropped_text`), with
+        the counts as this view shows them: ``"dropped 14 (no location: 10; duplicate row: <5; empty row: <5)"``."""
+        rows = dict(zip(self.reasons["reason"], self.reasons["rows"])) if len(self.reasons) else {}
+        return dropped_text(self.rows_dropped, rows)
 
 
 def report_view(report: LoadReport, *, person: bool = False, threshold: int | None = None,

@@ -214,6 +214,7 @@ def load_report(o: Any, threshold: int, published: Any = None, text: Any = None)
         r = report_view(o.report, person=o.kind == "referrals", threshold=threshold, published=published, text=text)
         metrics(report_metrics(r))
         if o.report.dropped:
+            st.markdown(md_text("Rows " + r.breakdown))  # the command line's wording
             table(r.reasons)
         for n in r.notes:
             st.caption(note_text("Note: " + n))

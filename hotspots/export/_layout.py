@@ -98,10 +98,22 @@ def fit_extent(bounds: Sequence[float], box_w: float, box_h: float, pad: float =
 
 
 def scale_ticks(vmax: float) -> list[float]:
-    """Colour-bar ticks: 0, a few round numbers, and the maximum when it is not close to one."""
+    """Colour-bar ticks: 0, a few round numbers, and the maximum when it is not close to one.
+
+    A round number closer than an eighth of the bar to the tick before it is left out: a lone "2"
+    squeezed next to the 0 of a 0-35 referral bar reads as a class of its own.
+
+    Examples
+    --------
+    >>> scale_ticks(35.0)
+    [0.0, 10, 20, 35.0]
+    """
     nice = sorted({nice_number(vmax * f) for f in (0.05, 0.25, 0.6)})
-    nice = [v for v in nice if 0 < v < vmax]
-    ticks = [0.0] + nice
+    ticks = [0.0]
+    for v in nice:
+        if 0 < v < vmax and v - ticks[-1] >= vmax / 8:
+            ticks.append(v)
+    nice = ticks[1:]
     if not nice or vmax > nice[-1] * 1.3:
         ticks.append(vmax)
     return ticks

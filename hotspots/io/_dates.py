@@ -9,7 +9,7 @@ import pandas as pd
 
 from .._errors import SchemaError
 from ..report import ReportBuilder
-from ._common import as_str, bad_values, date_range_text, day_month_order, parse_dates
+from ._common import LOCAL_TZ, as_str, bad_values, date_range_text, day_month_order, parse_dates
 from ._read import Table
 
 __all__ = ["MONTH_FIRST_WARNING", "date_order", "dates"]
@@ -55,6 +55,47 @@ def date_order(table: Table, b: ReportBuilder, cols: Sequence[str]) -> bool:
     return bool(md)
 
 
+_OFFSET = r"(?:Z|[+-]\d\d:?\d\d)\s*$"
+
+
+def uk_clock_warning(values: pd.Series, raw: pd.Series, rows: np.ndarray, col: str) -> str | None:
+    """A warning counting the local times (no UTC offset written) of ``rows`` that the UK clock skips
+    (the hour lost when clocks go forward: 2025-03-30 01:30) or shows twice (the hour repeated when
+    they go back: 2025-10-26 01:30); None when there are none.
+
+    Parameters
+    ----------
+    values : Series of datetime64
+        The parsed values, naive UK local time.
+    raw : Series
+        The column as written: values with a UTC offset (``Z``, ``+01:00``) are exact and not counted.
+    rows : ndarray of bool
+        The rows to look at (kept, with a time).
+    col : str
+        The column's name, for the warning.
+    """
+    v = pd.Series(values).reset_index(drop=True)
+    look = np.asarray(rows, dtype=bool) & v.notna().to_numpy()
+    if not pd.api.types.is_datetime64_any_dtype(raw.dtype):
+        look &= ~as_str(raw).reset_index(drop=True).str.contains(_OFFSET, regex=True).to_numpy(dtype=bool, na_value=False)
+    if not look.any():
+        return None
+    sub = v[look].astype("datetime64[ns]").dt
+    ambiguous = sub.tz_localize(LOCAL_TZ, ambiguous="NaT", nonexistent="shift_forward").isna().to_numpy()
+    missing = sub.tz_localize(LOCAL_TZ, ambiguous=np.ones(int(look.sum()), dtype=bool), nonexistent="NaT").isna().to_numpy()
+    if not (ambiguous.any() or missing.any()):
+        return None
+    parts = []
+    if missing.any():
+        parts.append(f"{int(missing.sum()):,} do not exist on the UK clock (the hour skipped when the clocks go forward, "
+                     f"e.g. {v[look][missing].iat[0]:%Y-%m-%d %H:%M})")
+    if ambiguous.any():
+        parts.append(f"{int(ambiguous.sum()):,} happen twice (the hour repeated when the clocks go back, e.g. "
+                     f"{v[look][ambiguous].iat[0]:%Y-%m-%d %H:%M})")
+    return (f"`{col}` value(s): {' and '.join(parts)}; kept as written, each uncertain by an hour. Write times with "
+            "their UTC offset (e.g. 2025-10-26T01:30+01:00) to make them exact")
+
+
 def dates(
     table: Table,
     b: ReportBuilder,
@@ -87,6 +128,8 @@ def dates(
             f"{as_str(table.frame[col]).iat[i]} read as {p.values.iat[i]:%Y-%m-%d %H:%M}; check them, and save dates "
             "as dates (e.g. 2025-07-04 08:17) when exporting from the spreadsheet"
         )
+    if not month_column and (told := uk_clock_warning(p.values, table.frame[col], b.alive & ~p.month_only, col)):
+        b.warn(told)
     form = "a month written YYYY-MM (e.g. 2025-01)" if month_column else "a date such as 2025-01-31, 31/01/2025 or 2025-01"
     far = p.out_of_range()
     if required:

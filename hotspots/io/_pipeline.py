@@ -605,9 +605,33 @@ class SchemeOptions:
         """:func:`match_columns` with these options' mapping and coordinate columns."""
         return match_columns(table, self.mapping, self.x, self.y, keys, candidates)
 
-    def locate(self, table: Table, b: ReportBuilder, xy: tuple[str | None, str | None, str | None]) -> Located:
-        """:func:`locate` the rows of ``table`` from ``xy`` (as :meth:`match_columns` returns it)."""
-        return locate(table, b, PointColumns(*xy, crs=self.crs, swap_xy=self.swap_xy))
+    def locate(
+        self, table: Table, b: ReportBuilder, xy: tuple[str | None, str | None, str | None], postcode_rows: Any = None
+    ) -> Located:
+        """:func:`locate` the rows of ``table`` from ``xy`` (as :meth:`match_columns` returns it); with
+        the columns and CRS found automatically, each row from whichever coordinate pair it has
+        (:func:`hotspots.io.mixed.locate_mixed`, which drops ``postcode_rows`` without coordinates as
+        postcode only)."""
+        from .mixed import locate_mixed
+
+        return locate_mixed(table, b, PointColumns(*xy, crs=self.crs, swap_xy=self.swap_xy), auto=self.auto_xy,
+                            postcode_rows=postcode_rows)
+
+    @property
+    def auto_xy(self) -> bool:
+        """The coordinate columns and their CRS are found automatically (no ``x``/``y``, ``crs`` or ``swap_xy``)."""
+        return (self.x is None and "x" not in self.mapping and isinstance(self.crs, str) and self.crs == "auto"
+                and not self.swap_xy)
+
+    def coordinate_columns(self, table: Table, xy: tuple[str | None, str | None, str | None]) -> dict[str, str]:
+        """``{label: column}`` of the coordinate columns :meth:`locate` reads besides ``xy`` (other
+        complete pairs of usual names, read when :attr:`auto_xy`), for :func:`note_unused_columns`."""
+        from .mixed import coordinate_pairs
+
+        if not self.auto_xy or xy[0] is None or xy[1] is None:
+            return {}
+        pairs = coordinate_pairs([str(c) for c in table.frame.columns], (xy[0], xy[1]))[1:]
+        return {f"xy{i}{axis}": col for i, p in enumerate(pairs) for axis, col in zip("xy", p)}
 
 
 def load_scheme_tables(

@@ -27,7 +27,7 @@ import numpy as np
 import pandas as pd
 
 from .._errors import ParameterError, PrivacyError
-from ..privacy import PERSON_REF_PATTERN, identifying_columns, pseudonymise
+from ..privacy import PERSON_REF_PATTERN, identifying_columns, postcode_columns, pseudonymise
 from ..schema import ADULT_FROM_AGE, AGE_GROUPS, OFFENCES, OUTCOMES, REFERRAL_COLUMNS, ROUTES
 from ..validation import shown
 from ._common import content_keys, norm_key, normalise_enum, parse_bool, required, study_area_geometry, text_column
@@ -46,11 +46,12 @@ from ._pipeline import (
 )
 from ._read import Table, frame_or_sources
 from ._types import ReferralSet
+from .mixed import postcode_only_rows
 
 __all__ = [
     "AGE_CANDIDATES", "AGE_GROUP_SYNONYMS", "DROP_IDENTIFYING_CONTROL",
     "OFFENCE_SYNONYMS", "OUTCOME_SYNONYMS", "REFERRAL_CANDIDATES", "ROUTE_SYNONYMS", "age_groups_from_ages", "load_referrals",
-    "referral_columns", "unrecognised_outcomes_text",
+    "referral_columns", "unrecognised_outcomes_text", "SATISFACTION_SCALE", "SATISFACTION_SCALE_RULE", "satisfaction_scale",
 ]
 
 REFERRAL_CANDIDATES: dict[str, tuple[str, ...]] = {
@@ -193,6 +194,10 @@ BOOL_SYNONYMS: dict[str, dict[str, bool]] = {
                    "no reoffending": False},
     "first_time_entrant": {"fte": True, "first time entrant": True, "not fte": False, "not first time entrant": False},
 }
+#: Victim satisfaction given as a 1-5 score (a column holding whole numbers other than 0 and 1): 4-5 satisfied, 1-2 not
+#: satisfied, 3 (neutral) not recorded. '1' is then the bottom of the scale, never "yes".
+SATISFACTION_SCALE: dict[int, bool | None] = {1: False, 2: False, 3: None, 4: True, 5: True}
+SATISFACTION_SCALE_RULE = "a 1-5 score: 4-5 read as satisfied, 1-2 as not satisfied, 3 (neutral) as not recorded"
 _DATES = ("contacted_at", "task_booked_at")
 _MAPPABLE = tuple(c for c in REFERRAL_COLUMNS if c != "geometry")
 
@@ -365,11 +370,58 @@ def unrecognised_outcomes_text(report: Any, *, threshold: int | None = None) -> 
 
 
 #: The app's control that drops identifying columns on load (``allow_identifying=True``), named by the refusal's fix.
-DROP_IDENTIFYING_CONTROL = "Drop columns that look like personal identifiers (names, dates of birth, addresses)"
+DROP_IDENTIFYING_CONTROL = ("Drop columns that look like personal identifiers (names, dates of birth, addresses and postcodes, "
+                            "phone numbers, email addresses, national identifiers)")
+
+
+def satisfaction_scale(
+    values: pd.Series, vals: pd.Series, bad: np.ndarray, b: Any, col: str
+) -> tuple[pd.Series, np.ndarray]:
+    """Read a satisfaction column holding a 1-5 score (:data:`SATISFACTION_SCALE`) instead of yes/no.
+
+    Parameters
+    ----------
+    values : Series
+        The column as read.
+    vals, bad
+        Its reading as yes/no (``parse_bool``): booleans, and the mask of unrecognised values.
+    b : ReportBuilder
+        Told the rule (a warning with each score's number of rows) when the column is a scale.
+    col : str
+        The column's name, for the warning.
+
+    Returns
+    -------
+    vals, bad
+        Unchanged unless some value is a whole number from 2 to 5: then every whole number 1-5 is read on the
+        scale (3 not recorded) and 0 is unrecognised (not on the scale); words (yes/no) keep their reading.
+    """
+    text = pd.Series(values).reset_index(drop=True).astype("str").str.strip()
+    num = pd.to_numeric(text, errors="coerce").to_numpy(dtype=float)
+    whole = np.isfinite(num) & (num == np.round(num))
+    if not (whole & (num >= 2) & (num <= 5)).any():
+        return vals, bad
+    vals = vals.copy()
+    bad = np.asarray(bad, dtype=bool).copy()
+    counts = []
+    for score, reading in SATISFACTION_SCALE.items():
+        on = whole & (num == score)
+        if on.any():
+            vals[on] = pd.NA if reading is None else reading
+            bad[on] = False
+            counts.append(f"{score}: {int(on.sum()):,} row(s)")
+    zero = whole & (num == 0)
+    vals[zero] = pd.NA
+    bad[zero] = True
+    b.warn(f"`{col}` holds scores ({'; '.join(counts)}): read as {SATISFACTION_SCALE_RULE}; '1' is not read as yes. "
+           "If the column means yes/no, recode it in the file as yes/no")
+    return vals, bad
 
 
 def _privacy(table: Table, allow: set[str] | bool) -> Table:
     found = identifying_columns(table.frame.columns)
+    for col in postcode_columns(table.frame):  # a postcode is personal data next to a referral, whatever its column's name
+        found.setdefault(col, "UK postcodes in its values")
     refused = {} if allow is True else {c: k for c, k in found.items() if c not in allow}
     if refused:
         what = ", ".join(f"`{c}` ({k})" for c, k in refused.items())
@@ -525,6 +577,7 @@ def load_referrals(
     items, skipped = frame_or_sources(path_or_frame)
 
     def one(index: int, table: Table) -> tuple[pd.DataFrame, Any]:
+        postcodes = postcode_only_rows(table.frame)  # before a postcode column is dropped as identifying
         table = _privacy(table, allow)
         check_present(table, mapping)
         cols, found, xy = options.match_columns(table, _MAPPABLE, REFERRAL_CANDIDATES)
@@ -536,7 +589,7 @@ def load_referrals(
         b = new_builder(table)
         if absent:
             b.note(f"optional column(s) absent, left empty: {', '.join(absent)}")
-        note_unused_columns(b, cols, {**found, "age": age_col}, xy)
+        note_unused_columns(b, cols, {**found, "age": age_col, **options.coordinate_columns(table, xy)}, xy)
         n = len(df)
         refs = _person_refs(table, found["person_ref"], salt, b)
         ids = row_ids(
@@ -585,10 +638,12 @@ def load_referrals(
                 values[key] = pd.Series([pd.NA] * n, dtype="boolean")
                 continue
             vals, bad, ex = parse_bool(df[col], BOOL_SYNONYMS.get(key))
+            if key == "victim_satisfied":
+                vals, bad = satisfaction_scale(df[col], vals, bad, b, col)
             keep_unknown(b, df[col].reset_index(drop=True), bad, key, col, "use true/false, yes/no, 1/0 or blank")
             values[key] = vals
         values["task_id"] = text_column(df, found["task_id"] or None)
-        loc = options.locate(table, b, xy)
+        loc = options.locate(table, b, xy, postcode_rows=postcodes)
         drop_duplicate_ids(b, ids.to_numpy(dtype=object), what="`referral_id`", keep="last", content=content_keys(df),
                            copies=True)
         early = (values["contacted_at"] < values["referred_at"]).fillna(False).to_numpy(dtype=bool) & b.alive

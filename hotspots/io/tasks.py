@@ -9,6 +9,7 @@ import pandas as pd
 
 from .._errors import SchemaError
 from ..schema import TASK_COLUMNS, TASK_KINDS
+from ..task_ids import case_variants_warning
 from ._common import content_keys, normalise_enum, required, study_area_geometry, text_column
 from ._incidents import check_mapping, check_present
 from ._pipeline import (
@@ -23,6 +24,7 @@ from ._pipeline import (
 )
 from ._read import Table, frame_or_sources
 from ._types import TaskSet
+from .mixed import postcode_only_rows
 from .referrals import referral_columns
 
 __all__ = ["load_tasks", "TASK_CANDIDATES", "TASK_KIND_SYNONYMS"]
@@ -115,7 +117,7 @@ def load_tasks(
                 "sites' file here.")
         required(found, ("kind",), cols, table.name)
         b = new_builder(table)
-        note_unused_columns(b, cols, found, xy)
+        note_unused_columns(b, cols, {**found, **options.coordinate_columns(table, xy)}, xy)
         df = table.frame
         ids = row_ids(
             df,
@@ -130,8 +132,10 @@ def load_tasks(
         names_ = text_column(df, found["site_name"])
         if found["site_name"] is None:
             b.note("no `site_name` column; site names are empty")
-        loc = options.locate(table, b, xy)
+        loc = options.locate(table, b, xy, postcode_rows=postcode_only_rows(df))
         drop_duplicate_ids(b, ids.to_numpy(dtype=object), what="`task_id`", keep="last", content=content_keys(df))
+        if found["task_id"] and (told := case_variants_warning(ids.to_numpy(dtype=object)[b.alive], table.name)):
+            b.warn(told)
         values = {"task_id": ids, "kind": kinds, "site_name": names_}
         return part_frame(index, table, b, loc, values), b.build()
 

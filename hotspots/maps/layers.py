@@ -37,6 +37,7 @@ from branca.element import MacroElement
 from folium.plugins import FastMarkerCluster
 from folium.raster_layers import ImageOverlay
 from folium.template import Template
+from folium.utilities import JsCode
 from matplotlib.colors import to_hex
 from PIL import Image
 
@@ -482,7 +483,18 @@ def marker_css(size: int) -> str:
   text-align: center; }}
 .hotspots-dot-label {{ line-height: {int(size) - 4}px; }}
 .hotspots-popup th {{ text-align: left; padding-right: 8px; font-weight: 600; }}
+.hotspots-cluster-unit {{ display: block; background: #fff; border: 2px solid #555; border-radius: 3px; color: #222;
+  font: bold 11px/16px sans-serif; text-align: center; white-space: nowrap; box-shadow: 0 0 2px rgba(0,0,0,0.5); }}
 """
+
+#: A cluster drawn as a white tag "N <unit>" (e.g. "6 sites"), not a round bubble with a bare number
+#: (on a map of referral counts a bare "6" reads as six referrals).
+_UNIT_CLUSTER_ICON = """function (cluster) {
+    var tag = document.createElement('span');
+    tag.className = 'hotspots-cluster-unit';
+    tag.textContent = cluster.getChildCount() + ' ' + %(unit)s;
+    return L.divIcon({className: 'hotspots-marker', html: tag, iconSize: [58, 20]});
+}"""
 
 
 class _MarkerStyle(MacroElement):
@@ -543,6 +555,7 @@ def marker_cluster(
     size: int = 16,
     disable_clustering_at_zoom: int | None = 17,
     show: bool = True,
+    cluster_unit: str | None = None,
 ) -> FastMarkerCluster:
     """Points as clustered coloured dots with a popup table (text set with ``textContent``).
 
@@ -570,6 +583,9 @@ def marker_cluster(
         Dot diameter, pixels (8–40).
     disable_clustering_at_zoom : int, optional
         From this zoom level on, points are shown one by one.
+    cluster_unit : str, optional
+        What the points are (``"sites"``): clusters are then white tags "6 sites" instead of round
+        bubbles with a bare number, so that they cannot be read as another layer's counts.
     """
     points = validation.geodataframe(points, "points")
     popup_fields = _check_fields(points, popup_fields, "popup_fields")
@@ -617,6 +633,8 @@ def marker_cluster(
     options: dict[str, Any] = {}
     if disable_clustering_at_zoom is not None:
         options["disableClusteringAtZoom"] = int(disable_clustering_at_zoom)
+    if cluster_unit is not None:
+        options["iconCreateFunction"] = JsCode(_UNIT_CLUSTER_ICON % {"unit": js_json(str(cluster_unit))})
     if not np.all(np.isfinite(ll)):
         raise CRSError("some points could not be converted to latitude/longitude; check the CRS of `points`.")
     layer = _FastMarkerCluster([], callback=callback, name=escape_html(name), show=show, **options)

@@ -352,6 +352,7 @@ def task_sites_layer(
             name=name,
             size=size,
             disable_clustering_at_zoom=12,
+            cluster_unit="sites",  # "6 sites", never a bare "6" over the referral counts
         ).add_to(group)
     present = [k for k in TASK_KIND_COLOURS if k in set(t["kind"])]
     items = [(f"{TASK_KIND_CODES[k]} {k}", TASK_KIND_COLOURS[k]) for k in present]
