@@ -102,7 +102,7 @@ with st.sidebar:
     v["before"] = st.select_slider("Before period", months, start["before"], key=f"before-{ptag}")
     v["after"] = st.select_slider("After period", months, start["after"], key=f"after-{ptag}", help=periods_help(defaults))
     v["same_months"] = st.checkbox("Compare the same calendar months only", value=False, key="same_months")
-    v["ring_m"] = st.number_input("Displacement ring around hotspot areas (m)", 0, 5000, 500, 50, key="ring_m")
+    v["ring_m"] = w.number_box("ring_m", 500, 50)
     with st.expander("Analyst settings", expanded=False):
         in_use = analyst_settings(v, start,
                                   lambda w: c.cell_size(bundle, app_settings(w, months, defaults).only("period", "cell_size")))

@@ -681,6 +681,7 @@ def _classes_offered(
     rule = _unreached_rule(missing[-1], k, m, fdr)
     if method == "permutation":
         need = [f"{int(math.ceil(2.0 / lim)) - 1:,}" + (" permutations" if j == 0 else "") + f" for {c:.0%}"
+                + (f" (over the {validation.MAX_PERMUTATIONS:,} allowed)" if 2.0 / lim - 1 > validation.MAX_PERMUTATIONS else "")
                 for j, (c, lim) in enumerate(reversed(missing))]
         notes.append(
             f"with {R:,} permutations{' and FDR over ' + format(m, ',') + ' cells' if fdr else ''} {what}: "
@@ -761,7 +762,7 @@ def _check_inputs(counts: Any, permutations: Any, alpha: Any, seed: Any) -> None
         raise ParameterError(
             f"`counts` must be grid values (a `GridValues`, e.g. `count(points, grid)`); got {type(counts).__name__}."
         )
-    validation.whole(permutations, "permutations", low=0, example="999, or 0 for none")
+    validation.permutations(permutations)
     validation.alpha(alpha)
     validation.seed(seed)
 

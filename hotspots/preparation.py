@@ -123,10 +123,11 @@ def category_matches(category: pd.Series, wanted: Sequence[str]) -> tuple[np.nda
     return keep, tuple(sorted(names[keep].unique()))
 
 
-def location_drops_text(report: Any, matched: Sequence[str], kept: int) -> str:
-    """How many rows of the categories analysed the loader dropped for having no location, from
-    ``report`` (:attr:`hotspots.report.LoadReport.dropped_by_category`), or "" when none were (or the
-    report does not say).
+def category_drops_text(report: Any, matched: Sequence[str], kept: int) -> str:
+    """How the rows read of the categories analysed add up: kept, and dropped by the loader for each
+    reason (no location, outside the UK, duplicate id, a copy of a month, ...), from ``report``
+    (:attr:`hotspots.report.LoadReport.dropped_by_category`); "" when none were dropped (or the
+    report does not say). The one text of the category line, for the command line and the app.
 
     Parameters
     ----------
@@ -140,20 +141,25 @@ def location_drops_text(report: Any, matched: Sequence[str], kept: int) -> str:
     Returns
     -------
     str
-        e.g. ``"814 of the 13,123 'Public order' rows read (6.2 %) had no location and were dropped"``.
+        e.g. ``"of the 1,368 'Anti-social behaviour' rows read, 1,340 were kept and 28 (2.0 %) dropped (outside
+        the UK: 23; no location: 5)"``: read = kept + each reason's count.
     """
     by_cat = getattr(report, "dropped_by_category", None) or {}
     if not by_cat or not matched:
         return ""
     names = pd.Series(list(by_cat))
     hit, _ = category_matches(names, list(matched))
-    drops = [by_cat[c] for c in names[hit]]
-    gone = sum(int(d.get("no location", 0)) for d in drops)
+    reasons: dict[str, int] = {}
+    for c in names[hit]:
+        for reason, n in by_cat[c].items():
+            reasons[reason] = reasons.get(reason, 0) + int(n)
+    gone = sum(reasons.values())
     if not gone:
         return ""
-    read = int(kept) + sum(int(n) for d in drops for n in d.values())
-    return (f"{gone:,} of the {read:,} {', '.join(map(repr, matched))} rows read ({100.0 * gone / read:.1f} %) "
-            "had no location and were dropped")
+    read = int(kept) + gone
+    each = "; ".join(f"{k}: {v:,}" for k, v in sorted(reasons.items(), key=lambda kv: -kv[1]) if v)
+    return (f"of the {read:,} {', '.join(map(repr, matched))} rows read, {int(kept):,} were kept and {gone:,} "
+            f"({100.0 * gone / read:.1f} %) dropped ({each})")
 
 
 def choose_category(
@@ -173,8 +179,9 @@ def choose_category(
         loaders match them (:func:`category_matches`).
 
     report : LoadReport, optional
-        The incidents' load report: the note then says how many rows of the categories kept had no
-        location (:func:`location_drops_text`; the load line counts them over every category).
+        The incidents' load report: the note then says how the rows read of the categories kept add
+        up, kept and dropped for each reason (:func:`category_drops_text`; the load line counts them
+        over every category).
 
     Returns
     -------
@@ -184,10 +191,10 @@ def choose_category(
     if choice.categories is None or report is None:
         return choice
     kept = len(choice.incidents)
-    gone = location_drops_text(report, choice.categories, kept)
+    gone = category_drops_text(report, choice.categories, kept)
     if not gone:
         return choice
-    note = f"{choice.note}; {gone}" if choice.note else f"the {kept:,} incidents analysed: {gone}"
+    note = f"{choice.note}; {gone}" if choice.note else gone
     return dataclasses.replace(choice, note=note)
 
 

@@ -11,6 +11,7 @@ as an editor numbers it (``"file.csv:line 18"``; the header is line 1), elsewher
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -21,7 +22,7 @@ from ._errors import HotspotsError
 
 __all__ = [
     "LoadReport", "ReportBuilder", "MAX_EXAMPLES", "NOT_PEOPLE", "add_load_report", "count_text", "dropped_text",
-    "load_report_display",
+    "load_report_display", "with_category_drops",
 ]
 
 #: How many example rows are kept per drop reason.
@@ -251,6 +252,23 @@ def dropped_text(total: Any, dropped: Mapping[str, Any]) -> str:
     if order:
         text += f" ({'; '.join(f'{k}: {fig(v)}' for k, v in order)})"
     return text
+
+
+def with_category_drops(
+    report: LoadReport, categories: Sequence[object], drops: Iterable[tuple[str, np.ndarray]]
+) -> LoadReport:
+    """``report`` with rows dropped after its files were combined (``drops``: reason and mask over
+    ``categories``, one category per combined row, e.g. ``duplicate id`` across files or a copy of a
+    month) counted in :attr:`LoadReport.dropped_by_category` too, so that a category's rows read
+    still add up to its rows kept and dropped."""
+    cats = np.asarray(categories, dtype=object).astype(str)
+    by_category = {k: dict(v) for k, v in report.dropped_by_category.items()}
+    for reason, mask in drops:
+        names, counts = np.unique(cats[np.asarray(mask, dtype=bool)], return_counts=True)
+        for cat, n in zip(names.tolist(), counts.tolist()):
+            into = by_category.setdefault(str(cat), {})
+            into[reason] = into.get(reason, 0) + int(n)
+    return dataclasses.replace(report, dropped_by_category=by_category)
 
 
 class ReportBuilder:

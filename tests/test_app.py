@@ -288,6 +288,15 @@ def test_library_messages_name_the_apps_controls():
     at = run_app()
     labels = {w.label for kind in ("number_input", "checkbox", "selectbox", "select_slider") for w in at.sidebar.get(kind)}
     assert set(CONTROL_LABELS.values()) - {"Coordinates"} <= labels  # each named control exists, by that label
+    # 1 or 50,000 typed into "Cell size" showed a red "!" alone: each number box's label says the range it takes
+    from hotspots.app_support.text import CONTROL_RANGES
+
+    boxes = {b.key: b for b in at.sidebar.number_input if b.key in CONTROL_RANGES and not b.disabled}
+    assert {"cell_size", "ring_m", "seed", "eps", "min_samples", "near_m"} <= set(boxes)
+    for key, box in boxes.items():
+        lo, hi = CONTROL_RANGES[key]
+        assert (float(box.min), float(box.max)) == (lo, hi) and f"{lo:,}–{hi:,})" in box.label, key
+    assert boxes["cell_size"].label == "Cell size (m, 50–5,000)"
     slider = {s.label: s for s in at.sidebar.select_slider}
     slider["Before period"].set_value(("2022-07", "2022-08"))
     slider["After period"].set_value(("2023-01", "2023-02"))

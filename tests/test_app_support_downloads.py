@@ -42,6 +42,12 @@ def test_geojson_and_csv_bytes():
     assert csv_bytes(table).decode("utf-8") == "\ufeffarea_m2,n_points,referrals\n28194899.9584,12345,7\n,2,<5\n"
     with pytest.raises(ParameterError):
         geojson_bytes(pd.DataFrame({"a": [1]}))
+    # hotspot_areas.geojson mixed 295 and '<5' in `referrals`: now numbers (null where hidden) and the text beside them
+    mixed = gpd.GeoDataFrame({"referrals": [295, "<5"], "completed_pct": ["c", 77]},
+                             geometry=[shapely.box(430_000, 330_000, 430_500, 330_500)] * 2, crs=27700)
+    props = [f["properties"] for f in json.loads(geojson_bytes(mixed))["features"]]
+    assert props == [{"referrals": 295, "referrals_shown": "295", "completed_pct": None, "completed_pct_shown": "c"},
+                     {"referrals": None, "referrals_shown": "<5", "completed_pct": 77, "completed_pct_shown": "77"}]
     # a location that is a formula is downloaded as text (hotspots.csv_safety), numbers as numbers
     evil = pd.DataFrame({"place": ['=HYPERLINK("http://evil.example","x"), Ipswich'], "change": [-3], "referrals": ["<5"]})
     assert csv_bytes(evil).decode("utf-8").splitlines()[1] == '"\'=HYPERLINK(""http://evil.example"",""x""), Ipswich",-3,<5'

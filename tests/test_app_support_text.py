@@ -31,8 +31,8 @@ def test_library_messages_name_the_apps_controls():
     # The library's own wording (Python and command line) is unchanged; the app shows its controls.
     msg = "Make `distance` at least the cell size (e.g. `distance=200` for the 4 edge neighbours, or `distance=283`)."
     assert app_wording(msg) == (
-        'Make "Distance band (m)" at least the cell size (e.g. "Distance band (m)" set to 200 for the 4 edge neighbours, '
-        'or "Distance band (m)" set to 283).'
+        'Make "Distance band (m, 1–20,000)" at least the cell size (e.g. "Distance band (m, 1–20,000)" set to 200 for the 4 '
+        'edge neighbours, or "Distance band (m, 1–20,000)" set to 283).'
     )
     out = app_wording("`same_months=True` but the periods share no calendar month. Use other periods, or `same_months=False`.")
     assert out == ('"Compare the same calendar months only" on but the periods share no calendar month. Use other periods, '
@@ -70,3 +70,13 @@ def test_person_text_reads_right_for_a_count_of_one():
     # a count already published as "<5" (the analysis's protected warning text) reads right too
     assert person_text("'<b>x</b>' in <5 row; counted") == "'<b>x</b>' in fewer than 5 rows; counted"
     assert person_text("<5 row(s) repeat an id") == "<5 row(s) repeat an id"
+
+
+def test_number_boxes_say_their_range_in_their_labels():
+    from hotspots.app_support.text import CONTROL_LABELS, CONTROL_RANGES
+
+    assert CONTROL_LABELS["cell_size"] == "Cell size (m, 50–5,000)"
+    assert CONTROL_LABELS["ring_m"] == "Displacement ring around hotspot areas (m, 0–5,000)"
+    assert CONTROL_LABELS["min_samples"] == "Core size (min samples, 2–1,000)"
+    assert CONTROL_LABELS["alpha"] == "Significance level (alpha)"  # not a number box: as it was
+    assert all(f"{lo:,}–{hi:,})" in CONTROL_LABELS[k] for k, (lo, hi) in CONTROL_RANGES.items())

@@ -434,10 +434,14 @@ def no_loading(monkeypatch):
         (["--alpha", "0.999"], "`--alpha` must be a number above 0 and at most 0.2 (e.g. 0.05); got 0.999. A larger level"),
         (["--crs", "EPSG:0"], "`--crs` 'EPSG:0' is not a coordinate reference system"),
         (["--cell-size", "-250"], "`--cell-size` must be a number of metres greater than 0; got -250.0."),
-        (["--bandwidth", "nan"], "`--bandwidth` must be a number of metres at least 1 (e.g. 500); got nan."),
+        (["--bandwidth", "nan"], "`--bandwidth` must be a finite number of metres at least 1 (e.g. 500); got nan."),
         # 1e-9 m wrote an all-zero density.tif
         (["--bandwidth", "1e-9"], "`--bandwidth` must be a number of metres at least 1 (e.g. 500); got 1e-09. A bandwidth under"),
-        (["--permutations", "-1"], "`--permutations` must be a whole number >= 0"),
+        (["--permutations", "-1"], "`--permutations` must be a whole number from 0 to 99,999"),
+        # loaded the data, then failed at Gi* asking for 27.6 GiB
+        (["--permutations", "100000000"], "`--permutations` must be a whole number from 0 to 99,999 (e.g. 999, or 0 for"),
+        (["--cell-size", "inf"], "`--cell-size` must be a finite number of metres greater than 0; got inf."),
+        (["--seed", "nan"], "`--seed` must be a finite whole number; got 'nan'."),
         (["--permutations", "9.5"], "`--permutations` must be a whole number; got '9.5'."),
         (["--seed", "-3"], "`--seed` must be a whole number >= 0"),
         (["--min-confidence", "0.8"], "`--min-confidence` must be one of 0.9, 0.95, 0.99; got 0.8."),

@@ -184,6 +184,40 @@ def test_geojson_is_wgs84_as_rfc7946_requires(demo, exported):
         np.testing.assert_allclose(first_got, np.column_stack([lon, lat]), atol=2e-7)
 
 
+def test_every_field_of_every_geojson_and_gpkg_layer_holds_one_type(demo, exported):
+    # the app's hotspot_areas.geojson held `referrals` 295 and '<5' (geopandas: "Could not parse column ... as JSON")
+    for name in gis_layers(demo[0]):
+        doc = json.loads(exported.files[f"geojson:{name}"].read_text(encoding="utf-8"))
+        kinds: dict[str, set] = {}
+        for f in doc["features"]:
+            for k, v in f["properties"].items():
+                if v is not None:
+                    kinds.setdefault(k, set()).add("number" if isinstance(v, (int, float)) and not isinstance(v, bool)
+                                                   else type(v).__name__)
+        assert {k: v for k, v in kinds.items() if len(v) > 1} == {}, name
+        info = pyogrio.read_info(exported.gpkg, layer=name)
+        assert len(info["fields"]) == len(set(info["fields"]))  # one field, one declared type
+
+
+def test_one_type_columns_splits_numbers_from_published_text():
+    from hotspots.export import one_type_columns
+
+    g = gpd.GeoDataFrame({"referrals": [295, "<5", "c", None], "completed_pct": [77.5, ">74", 80, None],
+                          "label": ["a", "b", "c", "d"], "odd": [True, "x", None, 2]},
+                         geometry=gpd.points_from_xy([0] * 4, [0] * 4), crs=27700)
+    out = one_type_columns(g)
+    assert list(out.columns) == ["referrals", "referrals_shown", "completed_pct", "completed_pct_shown", "label", "odd",
+                                 "geometry"]
+    assert out["referrals"].tolist()[:1] == [295] and out["referrals"].isna().tolist() == [False, True, True, True]
+    assert out["referrals_shown"].tolist() == ["295", "<5", "c", None]
+    assert out["completed_pct"].isna().tolist() == [False, True, False, True] and out["completed_pct"][2] == 80
+    assert out["completed_pct_shown"].tolist() == ["77.5", ">74", "80", None]
+    assert out["odd"].tolist() == ["True", "x", None, "2"]  # any other mix: text
+    assert g["referrals"].tolist()[1] == "<5"  # the caller's frame is left alone
+    kept = one_type_columns(g.assign(referrals_shown=["295", "<5", "c", ""]))  # its own _shown column is kept
+    assert kept["referrals_shown"].tolist() == ["295", "<5", "c", ""] and kept["referrals"].isna().sum() == 3
+
+
 def test_every_format_writes_a_rate_ratio_that_is_not_finite_as_empty(demo, exported):
     """A cell with no incident before has an infinite rate ratio in memory; the GeoPackage kept
     ``inf`` (QGIS's statistics and symbology break on it), the CSV wrote "inf" and the GeoJSON

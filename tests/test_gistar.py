@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import itertools
 import math
+import re
 import warnings
 from pathlib import Path
 
@@ -522,6 +523,11 @@ def test_single_active_cell_is_an_error():
         gi_star(_gv(np.ones((4, 4)), mask=mask), 100)
 
 
+def test_permutations_over_the_maximum_are_refused_before_any_work():
+    with pytest.raises(ParameterError, match=r"`permutations` must be a whole number from 0 to 99,999"):
+        gi_star(_gv(np.ones((4, 4))), 100, permutations=100_000_000)
+
+
 def test_distance_shorter_than_cell_is_an_error():
     with pytest.raises(ParameterError, match=r"shorter than the cell size .*`distance=100`"):
         gi_star(_gv(np.ones((4, 4))), 99)
@@ -726,6 +732,13 @@ def test_unreached_note_says_what_the_smallest_p_is_and_why_it_is_not_enough():
     bound = np.format_float_positional(k * (1 - weakest) / m, precision=2, unique=True, fractional=False, trim="-")
     assert f"above the {bound} that {weakest:.0%} needs after FDR for a cluster of {k:.0f} such cells" in note
     assert f"({k:.0f} × {1 - weakest:.2f} / {m:,} cells)" in note
+    # a number of permutations over the maximum the checks accept is said to be so
+    over = [int(t.replace(",", "")) for t in re.findall(r"([\d,]+)(?: permutations)? for \d+% \(over the 99,999 allowed\)", note)]
+    needs = [int(t.replace(",", "")) for t in re.findall(r"([\d,]+)(?: permutations)? for \d+%", note)]
+    assert needs and over == [n for n in needs if n > 99_999]
+    big = gi_star(_gv(rng.poisson(3.0, (120, 120)).astype(float)), 150, permutations=99, seed=1)
+    note = next(n for n in big.notes if "cannot be reached" in n)
+    assert re.search(r"[\d,]+ for 99% \(over the 99,999 allowed\)", note), note
 
 
 def test_unreached_rule_without_fdr_is_the_class_own_alpha():

@@ -279,6 +279,8 @@ def test_a_file_loaded_twice_is_charged_to_the_second_file_and_each_line_adds_up
     assert (b.rows_kept, b.dropped) == (0, {"duplicate id": 1, copy: 3})  # the whole file, ASB rows included
     assert sum(f.rows_kept for f in report.files) == report.rows_kept
     assert report.dropped == {"duplicate id": 2, copy: 3} and "b-street.csv:line" in " ".join(report.examples[copy])
+    # by category too, so that each category's rows read (4 ASB, 4 burglary) = kept + dropped
+    assert report.dropped_by_category == {ASB_CATEGORY: {copy: 2}, "Burglary": {"duplicate id": 2, copy: 1}}
 
 
 def test_ids_reused_for_other_crimes_in_later_months_are_kept(tmp_path: Path) -> None:
@@ -482,6 +484,37 @@ def test_an_empty_stray_csv_among_monthly_files_is_skipped_not_a_mix_of_tables(t
     (d / "other.csv").write_text("a,b\n1,2\n")  # a real other table still makes a mix
     with pytest.raises(InputError, match=r"a mix of police\.uk street-level files \(1\) and other tables \(other\.csv"):
         load_any(d)
+
+
+def test_lock_hidden_and_rowless_stray_files_are_skipped_with_a_warning_not_a_mix(tmp_path: Path) -> None:
+    # a 1-byte Excel lock file beside Thames Valley's 11 monthly files refused the whole folder as "a mix"
+    d = tmp_path / "m"
+    d.mkdir()
+    write_police(d / "2025-01-x-street.csv", [prow(), prow(lon="-1.48")])
+    (d / "~$2025-07-x-street.csv").write_bytes(b"x")
+    (d / ".DS_Store").write_bytes(b"\x00\x00\x00\x01Bud1")
+    (d / "empty.csv").write_bytes(b"")
+    (d / "stray.csv").write_bytes(b"x")  # a header alone, no row: no table anyone meant
+    loaded = load_any(d)
+    assert loaded.report.rows_kept == 2
+    locks = [w for w in loaded.report.warnings if w.startswith("skipped 2 Office lock or hidden file(s): ")]
+    assert len(locks) == 1 and ".DS_Store" in locks[0] and "~$2025-07-x-street.csv" in locks[0]
+    assert sum("skipped unreadable file" in w for w in loaded.report.warnings) == 2  # empty.csv and stray.csv, named
+    assert any("stray.csv" in w for w in loaded.report.warnings)
+    (d / "other.csv").write_text("a,b\n1,2\n")  # a table with rows may be the data meant: still refused, named alone
+    with pytest.raises(InputError, match=r"a mix of police\.uk street-level files \(1\) and other tables \(other\.csv\) "):
+        load_any(d)
+
+
+def test_a_lock_file_in_an_archive_is_skipped_with_a_warning(tmp_path: Path) -> None:
+    src = write_police(tmp_path / "2025-01-x-street.csv", [prow()])
+    z = tmp_path / "d.zip"
+    with zipfile.ZipFile(z, "w") as zf:
+        zf.write(src, "2025-01-x-street.csv")
+        zf.writestr("~$2025-01-x-street.csv", b"x")
+    loaded = load_any(z)
+    assert loaded.report.rows_kept == 1
+    assert any(w.startswith("skipped 1 Office lock or hidden file(s): ~$2025-01-x-street.csv") for w in loaded.report.warnings)
 
 
 def test_errors_name_the_file_and_the_fix(tmp_path: Path) -> None:

@@ -885,24 +885,31 @@ def test_change_missing_reason_is_the_one_rule_for_why_there_is_no_change():
     assert change_missing_reason([CHANGE_NOT_COMPUTED]) is None  # no reason given: none made up
 
 
-def test_choose_category_says_how_many_rows_of_the_chosen_categories_had_no_location():
+def test_choose_category_says_how_the_rows_read_of_the_chosen_categories_add_up():
     """South Yorkshire, 'Public order': the load line counted 8,069 rows without a location over every category; nowhere
-    said 814 of the 13,123 Public order rows (6.2 %) were among them."""
-    from hotspots.preparation import location_drops_text
+    said 814 of the 13,123 Public order rows (6.2 %) were among them. Then Surrey's line said 5 of 1,368 ASB rows had no
+    location, yet kept 1,340: the 23 outside the UK (and City of London's 13 duplicate ids) were not said."""
+    from hotspots.preparation import category_drops_text
     from hotspots.report import LoadReport
 
     inc = gpd.GeoDataFrame({"category": ["Public order"] * 3 + [ASB_CATEGORY] * 2},
                            geometry=gpd.points_from_xy([0] * 5, [0] * 5), crs=27700)
-    report = LoadReport("f", 10, 5, dropped={"no location": 5},
-                        dropped_by_category={"Public order": {"no location": 1}, ASB_CATEGORY: {"no location": 4}})
+    report = LoadReport("f", 14, 5, dropped={"no location": 5, "outside the UK": 3, "duplicate id": 1},
+                        dropped_by_category={"Public order": {"no location": 1, "duplicate id": 1},
+                                             ASB_CATEGORY: {"no location": 4, "outside the UK": 3}})
     cat = choose_category(inc, ["public order"], report=report)
-    assert cat.note == ("kept the 3 incidents of 5 in 'Public order'; 1 of the 4 'Public order' rows read (25.0 %) had no "
-                        "location and were dropped")
+    assert cat.note == ("kept the 3 incidents of 5 in 'Public order'; of the 5 'Public order' rows read, 3 were kept and 2 "
+                        "(40.0 %) dropped (no location: 1; duplicate id: 1)")
     asb = choose_category(inc, None, report=report)  # the default category too
-    assert asb.note.endswith(f"; 4 of the 6 '{ASB_CATEGORY}' rows read (66.7 %) had no location and were dropped")
+    assert asb.note.endswith(f"; of the 9 '{ASB_CATEGORY}' rows read, 2 were kept and 7 (77.8 %) dropped (no location: 4; "
+                             "outside the UK: 3)")
+    assert 9 == 2 + 4 + 3  # read = kept + each reason
     assert choose_category(inc, "all", report=report).note == ""  # every category: the load line says it
     assert choose_category(inc, ["public order"]).note == "kept the 3 incidents of 5 in 'Public order'"  # no report
-    assert location_drops_text(LoadReport("f", 5, 5), ["Public order"], 3) == ""
+    assert category_drops_text(LoadReport("f", 5, 5), ["Public order"], 3) == ""
+    only = LoadReport("f", 4, 3, dropped={"duplicate id": 1}, dropped_by_category={"Public order": {"duplicate id": 1}})
+    assert category_drops_text(only, ["Public order"], 3) == (
+        "of the 4 'Public order' rows read, 3 were kept and 1 (25.0 %) dropped (duplicate id: 1)")  # no 'no location' needed
 
 
 def test_a_boundary_keeps_everything_to_the_incidents_inside_it():

@@ -99,3 +99,16 @@ def test_child_builder_and_drop_reasons():
     c.drop(np.array([False, True, False, True]), "no location")
     assert c.drop_reasons().tolist() == ["", "no location", "", ""]
     assert b.drop_reasons().tolist() == ["empty row", "", "", ""]
+
+
+def test_drops_made_after_combining_files_are_counted_by_category_too():
+    # duplicate ids across files and copies of a month were in the load line, not in the category's line
+    from hotspots.report import with_category_drops
+
+    r = LoadReport("2 files", 6, 4, dropped={"no location": 1, "duplicate id": 1},
+                   dropped_by_category={"ASB": {"no location": 1}})
+    cats = np.array(["ASB", "ASB", "Burglary", "ASB", "Burglary"], dtype=object)  # the 5 rows that were combined
+    out = with_category_drops(r, cats, [("duplicate id", np.array([False, True, False, False, False])),
+                                        ("copy of a month", np.array([False, False, True, False, False]))])
+    assert out.dropped_by_category == {"ASB": {"no location": 1, "duplicate id": 1}, "Burglary": {"copy of a month": 1}}
+    assert r.dropped_by_category == {"ASB": {"no location": 1}}  # the caller's report is left alone

@@ -15,6 +15,11 @@ from hotspots import validation as v
 from hotspots._errors import HotspotsError, InputError, ParameterError
 
 
+def finite(value) -> str:
+    """ "finite " for a float that is infinite or undefined (their messages ask for a finite number), else ""."""
+    return "finite " if isinstance(value, float) and not np.isfinite(value) else ""
+
+
 def message(func, *args, **kwargs) -> str:
     with pytest.raises(ParameterError) as exc:
         func(*args, **kwargs)
@@ -36,7 +41,7 @@ def test_alpha_accepts_real_numbers_strictly_inside_0_1(good):
                                  np.array([0.05])])
 def test_alpha_refuses_everything_else_with_one_message(bad):
     text = message(v.alpha, bad)
-    assert text == f"`alpha` must be a number between 0 and 1, exclusive (e.g. 0.05); got {bad!r}."
+    assert text == f"`alpha` must be a {finite(bad)}number between 0 and 1, exclusive (e.g. 0.05); got {bad!r}."
 
 
 def test_alpha_names_the_argument_given():
@@ -65,7 +70,8 @@ def test_positive_distance_and_non_negative():
     assert message(v.positive, -1, "contact_hours",
                    unit="hours") == "`contact_hours` must be a number of hours greater than 0; got -1."
     assert v.non_negative(0, "x") == 0.0
-    assert message(v.positive, float("inf"), "bandwidth_adjust").startswith("`bandwidth_adjust` must be a number greater than 0")
+    text = message(v.positive, float("inf"), "bandwidth_adjust")
+    assert text.startswith("`bandwidth_adjust` must be a finite number greater than 0")
 
 
 def test_fraction_is_inclusive():
@@ -82,7 +88,7 @@ def test_whole_accepts_whole_values(good, expected):
 @pytest.mark.parametrize("bad", [0, 5.5, "5", True, None, float("nan"), float("inf")])
 def test_whole_refuses(bad):
     assert message(v.whole, bad, "threshold", low=1,
-                   example="5") == f"`threshold` must be a whole number >= 1 (e.g. 5); got {bad!r}."
+                   example="5") == f"`threshold` must be a {finite(bad)}whole number >= 1 (e.g. 5); got {bad!r}."
 
 
 def test_whole_ranges_and_units():
@@ -98,6 +104,31 @@ def test_seed():
     assert message(v.seed, -1) == "`seed` must be a whole number >= 0 (e.g. 0); got -1."
     assert message(v.seed, None, optional=False) == "`seed` must be a whole number >= 0 (e.g. 0); got None."
     assert message(v.seed, 1.5).startswith("`seed` must be a whole number")
+
+
+def test_permutations_have_a_documented_maximum():
+    # 100,000,000 permutations loaded the data, then asked numpy for 27.6 GiB at Gi*
+    assert v.permutations(0) == 0 and v.permutations(v.MAX_PERMUTATIONS) == 99_999
+    assert message(v.permutations, 100_000_000) == (
+        "`permutations` must be a whole number from 0 to 99,999 (e.g. 999, or 0 for the exact count test); got 100000000.")
+    assert message(v.permutations, 100_000).startswith("`permutations` must be a whole number from 0 to 99,999")
+    assert message(v.permutations, -1).startswith("`permutations` must be a whole number from 0 to 99,999")
+
+
+@pytest.mark.parametrize("bad", [float("inf"), float("-inf"), float("nan")])
+def test_infinite_or_undefined_numbers_are_told_to_be_finite(bad):
+    # '--cell-size inf' was told "must be a number of metres greater than 0; got inf"
+    assert message(v.distance, bad, "cell_size").startswith("`cell_size` must be a finite number of metres greater than 0; got")
+    assert message(v.significance, bad).startswith("`alpha` must be a finite number above 0")
+    assert message(v.whole, bad, "n").startswith("`n` must be a finite whole number >= 0")
+    assert message(v.bandwidth, bad).startswith("`bandwidth` must be a finite number of metres at least 1")
+
+
+def test_finite_is_said_only_for_infinite_or_undefined_values():
+    assert message(v.distance, -1.0, "ring") == "`ring` must be a number of metres greater than 0; got -1.0."
+    assert message(v.parse_number, "inf", "seed", whole=True) == "`seed` must be a finite whole number; got 'inf'."
+    assert message(v.parse_number, "abc", "seed", whole=True) == "`seed` must be a whole number; got 'abc'."
+    assert message(v.choice, float("nan"), "min_confidence", (0.9, 0.95)).startswith("`min_confidence` must be one of")
 
 
 def test_parse_number_from_text():
@@ -317,11 +348,13 @@ def test_python_only_is_said_once_for_several_settings():
 @pytest.mark.parametrize("bad", [0, 1, 0.5, -0.1, 2, float("nan")])
 def test_significance_says_its_one_real_range_whatever_the_value(bad):
     """`--alpha 0`/`1` said "between 0 and 1, exclusive" while `--alpha 0.5` said "above 0 and at most 0.2"."""
-    assert message(v.significance, bad).startswith(f"`alpha` must be a number above 0 and at most 0.2 (e.g. 0.05); got {bad!r}.")
+    rule = f"`alpha` must be a {finite(bad)}number above 0 and at most 0.2 (e.g. 0.05); got {bad!r}."
+    assert message(v.significance, bad).startswith(rule)
 
 
 def test_bandwidth_under_a_metre_is_refused_with_why_and_a_metre_is_accepted():
     assert v.bandwidth(1) == 1.0 and v.bandwidth(None, optional=True) is None
     for bad in (1e-9, 0.5, 0, -3, float("inf")):
-        assert message(v.bandwidth, bad).startswith(f"`bandwidth` must be a number of metres at least 1 (e.g. 500); got {bad!r}.")
+        rule = f"`bandwidth` must be a {finite(bad)}number of metres at least 1 (e.g. 500); got {bad!r}."
+        assert message(v.bandwidth, bad).startswith(rule)
     assert "all zeros" in message(v.bandwidth, 1e-9)

@@ -16,6 +16,7 @@ from .._errors import ParameterError
 from ..analysis import Analysis
 from ..change import finite_for_files
 from ..csv_safety import csv_text
+from ..export import one_type_columns
 
 __all__ = [
     "geojson_bytes",
@@ -35,10 +36,12 @@ __all__ = [
 
 
 def geojson_bytes(gdf: gpd.GeoDataFrame, *, drop: Sequence[str] = ()) -> bytes:
-    """GeoJSON (WGS84, RFC 7946) of a GeoDataFrame; ``drop`` columns are left out."""
+    """GeoJSON (WGS84, RFC 7946) of a GeoDataFrame; ``drop`` columns are left out. Every field holds one type
+    (:func:`hotspots.export.one_type_columns`: a count hidden as ``"<5"`` is null in ``<name>`` and ``"<5"`` in
+    ``<name>_shown``), as in the GIS exports."""
     if not isinstance(gdf, gpd.GeoDataFrame):
         raise ParameterError(f"expected a GeoDataFrame; got {type(gdf).__name__}.")
-    g = gdf.drop(columns=[c for c in drop if c in gdf.columns])
+    g = one_type_columns(gdf.drop(columns=[c for c in drop if c in gdf.columns]))
     if g.crs is not None:
         g = g.to_crs(4326)
     for c in g.columns:

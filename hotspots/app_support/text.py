@@ -7,8 +7,9 @@ import re
 from typing import Any
 
 from ..privacy import PERSON_COUNT as _PERSON_COUNT  # a count of people in running text (one pattern)
+from ..validation import MIN_BANDWIDTH_M
 
-__all__ = ["md_text", "person_text", "app_wording", "note_text", "CONTROL_LABELS"]
+__all__ = ["md_text", "person_text", "app_wording", "note_text", "CONTROL_LABELS", "CONTROL_RANGES"]
 
 # One of a singular noun ("1 row", "1 referral"), which a suppressed count makes plural.
 _PLURAL = {"row": "rows", "referral": "referrals", "value": "values", "person": "people", "individual": "individuals",
@@ -57,8 +58,33 @@ def md_text(value: Any) -> str:
     return "".join("\\" + ch if ch in _MD_SPECIAL else ch for ch in text)
 
 
+#: The lowest and highest value each number box of the app takes. Streamlit refuses a value typed
+#: outside with a red "!" alone (1 or 50,000 in "Cell size"), so each box's label says its range
+#: (:data:`CONTROL_LABELS`: "Cell size (m, 50–5,000)").
+CONTROL_RANGES = {
+    "cell_size": (50, 5000),
+    "bandwidth": (int(MIN_BANDWIDTH_M), 20000),
+    "distance": (1, 20000),
+    "seed": (0, 2**31 - 1),
+    "eps": (10, 5000),
+    "min_samples": (2, 1000),
+    "near_m": (100, 20000),
+    "ring_m": (0, 5000),
+}
+
+
+def _ranged(name: str, label: str) -> str:
+    """``label`` with the range of its number box: "Cell size (m)" → "Cell size (m, 50–5,000)"."""
+    if name not in CONTROL_RANGES:
+        return label
+    lo, hi = CONTROL_RANGES[name]
+    span = f"{lo:,}–{hi:,}"
+    return f"{label[:-1]}, {span})" if label.endswith(")") else f"{label} ({span})"
+
+
 #: The library's parameter names → the app's controls, by their labels (for the library's notes
-#: and errors, which name parameters as the command line and Python do).
+#: and errors, which name parameters as the command line and Python do); number boxes say their
+#: range (:data:`CONTROL_RANGES`).
 CONTROL_LABELS = {
     "cell_size": "Cell size (m)",
     "bandwidth": "Bandwidth (m)",
@@ -80,6 +106,7 @@ CONTROL_LABELS = {
     "ring_m": "Displacement ring around hotspot areas (m)",
     "crs": "Coordinates",
 }
+CONTROL_LABELS = {name: _ranged(name, label) for name, label in CONTROL_LABELS.items()}
 #: Command-line and Python wording that has no control in the app, in the app's words ("" drops it).
 _PHRASES = {
     "`--scheme-start` on the command line; ": "",

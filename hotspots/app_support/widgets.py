@@ -12,9 +12,8 @@ import streamlit as st
 
 from .._errors import HotspotsError
 from ..gistar import shortest_distance, usable_distance
-from ..validation import MIN_BANDWIDTH_M
 from .scheme_start import scheme_start_bounds, scheme_start_choice
-from .text import md_text, note_text
+from .text import CONTROL_LABELS, CONTROL_RANGES, md_text, note_text
 from .views import OPTION_HELP, option_label
 
 __all__ = ["show_error", "downloads", "metrics", "chart", "analyst_settings", "scheme_start", "data_selector", "load_report",
@@ -92,6 +91,13 @@ def chart(make: Callable[[], Any], note: str | None) -> None:
         st.altair_chart(make(), width="stretch")
 
 
+def number_box(key: str, default: int, step: int) -> Any:
+    """The number box of parameter ``key``, labelled with the range it takes (:data:`~hotspots.app_support.text.CONTROL_RANGES`:
+    Streamlit refuses a value typed outside it with a red "!" alone)."""
+    lo, hi = CONTROL_RANGES[key]
+    return st.number_input(CONTROL_LABELS[key], lo, hi, default, step, key=key)
+
+
 def _box(slot: Any, label: str, key: str, lo: int, hi: int, step: int, *, default: float, in_use: float | None = None,
          disabled: bool = False, help: str | None = None) -> float:
     """A number box showing ``in_use`` when given (an automatic value, the box greyed out), else
@@ -135,10 +141,12 @@ def analyst_settings(v: dict, start: Mapping[str, Any], cell_in_use: Callable[[d
             cell = cell_in_use(v)
         except HotspotsError:  # e.g. no incidents in the period: the page's error box says so
             cell = None
-        v["cell_size"] = _box(st, "Cell size (m)", "cell_size", 50, 5000, 50, default=start["cell"], in_use=cell,
+        v["cell_size"] = _box(st, CONTROL_LABELS["cell_size"], "cell_size", *CONTROL_RANGES["cell_size"], 50,
+                              default=start["cell"], in_use=cell,
                               disabled=True, help="Automatic: the value in use.")
     else:
-        cell = v["cell_size"] = _box(st, "Cell size (m)", "cell_size", 50, 5000, 50, default=start["cell"])
+        cell = v["cell_size"] = _box(st, CONTROL_LABELS["cell_size"], "cell_size", *CONTROL_RANGES["cell_size"], 50,
+                                     default=start["cell"])
     v["auto_bw"] = st.checkbox("Automatic bandwidth", value=True, key="auto_bw")
     later = {"bandwidth": st.empty()}
     v["bandwidth_rule"] = st.selectbox("Bandwidth rule", ["arcgis", "sfhotspot"], key="bandwidth_rule", disabled=not v["auto_bw"],
@@ -149,9 +157,10 @@ def analyst_settings(v: dict, start: Mapping[str, Any], cell_in_use: Callable[[d
     later["distance"], too_short = st.empty(), st.empty()
     shortest = 50 if cell is None else max(50, math.ceil(shortest_distance(cell)))
     boxes = {  # a band under the cell size is let through, replaced by it with a note (a box's minimum is a silent red outline)
-        "bandwidth": ("Bandwidth (m)", int(MIN_BANDWIDTH_M), 20000, 50, 1000, "The kernel's search radius; a bandwidth under "
-                      "the cell size gives a spiky surface of single cells."),
-        "distance": ("Distance band (m)", 1, 20000, 50, 750, f"At least the cell size ({shortest:,} m).")
+        "bandwidth": (CONTROL_LABELS["bandwidth"], *CONTROL_RANGES["bandwidth"], 50, 1000, "The kernel's search radius; a "
+                      "bandwidth under the cell size gives a spiky surface of single cells."),
+        "distance": (CONTROL_LABELS["distance"], *CONTROL_RANGES["distance"], 50, 750,
+                     f"At least the cell size ({shortest:,} m)."),
     }
     for key, auto in (("bandwidth", "auto_bw"), ("distance", "auto_dist")):
         if not v[auto]:  # needed now: the hotspots are computed with it
@@ -164,7 +173,7 @@ def analyst_settings(v: dict, start: Mapping[str, Any], cell_in_use: Callable[[d
     v["alpha"] = st.select_slider("Significance level (alpha)", options=[0.01, 0.05, 0.10], value=0.05, key="alpha")
     v["fdr"] = st.checkbox("False discovery rate control (Benjamini–Hochberg)", value=True, key="fdr")
     v["permutations"] = st.selectbox("Permutations (0 = exact count test)", [0, 99, 199, 499, 999], key="permutations")
-    v["seed"] = st.number_input("Random seed", 0, 2**31 - 1, 0, 1, key="seed")
+    v["seed"] = number_box("seed", 0, 1)
     v["min_confidence"] = st.selectbox("Minimum Gi* confidence for hotspot areas", [None, 0.90, 0.95, 0.99],
                                        key="min_confidence", format_func=option_label("min_confidence"),
                                        help=OPTION_HELP["min_confidence"])
@@ -172,10 +181,9 @@ def analyst_settings(v: dict, start: Mapping[str, Any], cell_in_use: Callable[[d
                                        format_func=option_label("cluster_method"), help=OPTION_HELP["cluster_method"])
     if "eps" in ss and v["cluster_method"] != "dbscan":
         ss["eps"] = ss["eps"]  # kept while the box is hidden (HDBSCAN, none)
-    v["eps"] = (st.number_input("DBSCAN radius eps (m)", 10, 5000, 150, 10, key="eps") if v["cluster_method"] == "dbscan"
-                else ss.get("eps", 150))
-    v["min_samples"] = st.number_input("Core size (min samples)", 2, 1000, 20, 1, key="min_samples")
-    v["near_m"] = st.number_input("Local reparation within (m)", 100, 20000, 2000, 100, key="near_m")
+    v["eps"] = number_box("eps", 150, 10) if v["cluster_method"] == "dbscan" else ss.get("eps", 150)
+    v["min_samples"] = number_box("min_samples", 20, 1)
+    v["near_m"] = number_box("near_m", 2000, 100)
     day = st.date_input("Referral extract date", value=None, key="as_of", format="YYYY-MM-DD",
                         help="Re-offending follow-up windows that ended by this date are counted. Empty: the first day of "
                              "the month of the latest date in the referral file (the command line's `--as-of`).")

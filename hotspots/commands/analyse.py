@@ -77,7 +77,7 @@ _NUMBERS: dict[str, tuple[bool, Callable[..., Any], dict[str, Any]]] = {
     "eps": (False, validation.distance, {"optional": True}),
     "ring": (False, validation.distance, {"zero": True, "example": "500"}),
     "alpha": (False, validation.significance, {}),
-    "permutations": (True, validation.whole, {"low": 0, "example": "999"}),
+    "permutations": (True, validation.permutations, {}),
     "seed": (True, validation.seed, {"optional": False}),
     "min_confidence": (False, validation.choice, {"options": (0.9, 0.95, 0.99)}),
     "min_samples": (True, validation.whole, {"low": 1, "example": "20"}),
@@ -182,7 +182,8 @@ def add_analysis_arguments(p: argparse.ArgumentParser) -> None:
     g.add_argument("--distance", metavar="M", help="Gi* neighbourhood distance band, metres")
     g.add_argument("--alpha", metavar="A", help="significance level, above 0 and at most 0.2 (default 0.05)")
     g.add_argument("--no-fdr", action="store_true", help="no false discovery rate control")
-    g.add_argument("--permutations", metavar="N", help="Gi* conditional permutations (default 0: the exact count test)")
+    g.add_argument("--permutations", metavar="N", help="Gi* conditional permutations, "
+                   f"0 to {validation.MAX_PERMUTATIONS:,} (default 0: the exact count test)")
     g.add_argument("--seed", default=0, metavar="S", help="seed for every random step and for --demo (default 0)")
     g.add_argument(
         "--min-confidence", metavar="{0.9,0.95,0.99}",

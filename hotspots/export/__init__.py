@@ -18,6 +18,7 @@ _LAZY = {
     "area_summary": "_common",
     "column_periods": "_common",
     "data_source": "_common",
+    "one_type_columns": "_common",
     "BriefingImage": "briefing",
     "MapPanel": "briefing",
     "briefing_before_after": "briefing",
@@ -42,6 +43,7 @@ __all__ = [
     "area_summary",
     "column_periods",
     "data_source",
+    "one_type_columns",
     "DataSource",
     "DEMO_ATTRIBUTION",
 ]

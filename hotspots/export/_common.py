@@ -12,6 +12,7 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
+import geopandas as gpd
 import numpy as np
 import pandas as pd
 
@@ -29,6 +30,8 @@ __all__ = [
     "area_places",
     "force_of",
     "DEMO_ATTRIBUTION",
+    "SHOWN_SUFFIX",
+    "one_type_columns",
 ]
 
 #: Attribution printed on anything made from the synthetic demo data.
@@ -268,4 +271,61 @@ def column_periods(analysis: Any) -> dict[str, str]:
         b, a = ch.period_text("before"), ch.period_text("after")
         out.update({"n_before": b, "n_after": a, "change_pct": f"{b} -> {a} (rates per day)",
                     "change_per_day": f"{b} -> {a} (incidents per day, after minus before)"})
+    return out
+
+
+#: Suffix of the text column that carries a figure as published (``"295"``, ``"<5"``, ``"c"``, ``">74"``) beside the
+#: numeric column of the same name (:func:`one_type_columns`).
+SHOWN_SUFFIX = "_shown"
+
+
+def _kind(v: Any) -> str:
+    if isinstance(v, (bool, np.bool_)):
+        return "bool"
+    if isinstance(v, (int, float, np.integer, np.floating)):
+        return "number"
+    return "text" if isinstance(v, str) else "other"
+
+
+def one_type_columns(frame: pd.DataFrame) -> pd.DataFrame:
+    """``frame`` with every column holding one type, as GeoJSON and GeoPackage readers expect of a field.
+
+    A column mixing numbers and text (published counts ``295`` and ``"<5"``/``"c"``, percentages ``77``
+    and ``">74"``) becomes two, the convention of ``referral_origins`` and ``task_sites``: ``<name>``
+    the numbers, empty (null) where the figure is hidden or only bounded, to style and sum by in
+    QGIS or ArcGIS, and ``<name>_shown`` (:data:`SHOWN_SUFFIX`) the figure as published for every row
+    (``"295"``, ``"<5"``, ``"c"``), to label by. When ``<name>_shown`` exists already it is kept and
+    only ``<name>`` is made numeric. Any other mix (numbers and booleans, ...) becomes text. Missing
+    values stay missing; columns of one type are left alone (geopandas otherwise warns "Could not
+    parse column ... as JSON; leaving as string" and QGIS types the field by its first feature).
+
+    Parameters
+    ----------
+    frame : DataFrame or GeoDataFrame
+
+    Returns
+    -------
+    DataFrame or GeoDataFrame
+        A copy; the caller's frame is left alone.
+    """
+    out = frame.copy()
+    geom = frame.geometry.name if isinstance(frame, gpd.GeoDataFrame) else None
+    for c in list(out.columns):
+        if c == geom or out[c].dtype != object:
+            continue
+        vals = out[c].tolist()
+        missing = [v is None or (isinstance(v, float) and np.isnan(v)) or v is pd.NA for v in vals]
+        kinds = {_kind(v) for v, m in zip(vals, missing) if not m}
+        if len(kinds) < 2:
+            continue
+        if kinds != {"number", "text"}:
+            out[c] = pd.Series([None if m else str(v) for v, m in zip(vals, missing)], index=out.index, dtype=object)
+            continue
+        nums = [None if m or _kind(v) != "number" else v for v, m in zip(vals, missing)]
+        whole = all(float(v).is_integer() for v in nums if v is not None)
+        out[c] = pd.Series(pd.array(nums, dtype="Int64" if whole else "Float64"), index=out.index)
+        shown = f"{c}{SHOWN_SUFFIX}"
+        if shown not in out.columns:
+            texts = [None if m else (f"{v:g}" if _kind(v) == "number" else v) for v, m in zip(vals, missing)]
+            out.insert(out.columns.get_loc(c) + 1, shown, pd.Series(texts, index=out.index, dtype=object))
     return out

@@ -128,7 +128,7 @@ from ..csv_safety import csv_text
 from ..disclosure import MIN_SAFE_THRESHOLD, SUPPRESSION_THRESHOLD, Ledger, check_threshold, disclosure_statement, protect
 from ..grid import BNG
 from ..publication import scheme_publication
-from ._common import area_places, area_summary, cluster_places, column_periods, data_source
+from ._common import area_places, area_summary, cluster_places, column_periods, data_source, one_type_columns
 
 __all__ = [
     "ExportManifest",
@@ -744,15 +744,16 @@ def _sha256(path: Path) -> str:
 
 
 def _for_file(gdf: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
-    """Columns GDAL writes well: plain object strings, float for nullable ints, finite floats kept."""
-    out = gdf.copy()
+    """Columns GDAL writes well, each of one type (:func:`~hotspots.export.one_type_columns`): plain object strings,
+    float for nullable numbers, finite floats kept."""
+    out = one_type_columns(gdf)
     for c in out.columns:
         if c == out.geometry.name:
             continue
         s = out[c]
         if isinstance(s.dtype, pd.StringDtype) or s.dtype == object:
             out[c] = s.astype(object).where(s.notna(), None)
-        elif isinstance(s.dtype, pd.Int64Dtype):
+        elif isinstance(s.dtype, (pd.Int64Dtype, pd.Float64Dtype)):
             out[c] = s.astype("float64")
         elif isinstance(s.dtype, pd.BooleanDtype):
             out[c] = s.astype(object).where(s.notna(), None)

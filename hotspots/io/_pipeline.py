@@ -18,7 +18,7 @@ import shapely
 
 from .._errors import CRSError, HotspotsError, InputError, ParameterError
 from ..forces import far_apart_forces
-from ..report import MAX_EXAMPLES, LoadReport, ReportBuilder
+from ..report import MAX_EXAMPLES, LoadReport, ReportBuilder, with_category_drops
 from ..validation import python_only, setting, shown
 from . import extent
 from ._columns import WKT_CANDIDATES, XY_CANDIDATES, find_columns, has_geometry, match_columns, resolve_xy  # noqa: F401
@@ -526,6 +526,7 @@ def finish(
                 "flagged in `in_study_area` (pass `drop_outside=True` to drop them)"
             )
     df_src = df["_src"].to_numpy() if len(df) else np.zeros(0, dtype=np.int64)
+    categories = df["category"].to_numpy(dtype=object) if "category" in df.columns and charged else None
     df = df[keep].reset_index(drop=True)
     pts = shapely.points(df["_x"].to_numpy(dtype=float), df["_y"].to_numpy(dtype=float)) if len(df) else np.empty(0, dtype=object)
     out_cols = list(columns)
@@ -559,6 +560,8 @@ def finish(
         warnings=[w for w in warnings if w],
         rows_kept=len(gdf),
     )
+    if categories is not None:  # the category line adds up too (hotspots.preparation.category_drops_text)
+        report = with_category_drops(report, categories, charged)
     return gdf, report
 
 

@@ -277,9 +277,18 @@ def upload_parts(obj: Any) -> tuple[str, bytes] | None:
 
 
 def _is_skippable_member(member: str) -> bool:
+    """Entries skipped without a word: folders, and macOS's resource forks (``__MACOSX/``, ``._name``)."""
     parts = PurePosixPath(member).parts
     base = parts[-1] if parts else member
-    return member.endswith("/") or "__MACOSX" in parts or base.startswith("._") or base.startswith(".")
+    return member.endswith("/") or "__MACOSX" in parts or base.startswith("._")
+
+
+def is_lock_or_hidden(name: str) -> bool:
+    """Whether a file name is an Office lock file (``~$2025-07-...csv``, written while a spreadsheet
+    program has the file open) or a hidden file (``.DS_Store``, ``.~lock.x.csv#``): never data,
+    skipped with a warning naming them (:func:`skipped_files`) instead of being read as a table."""
+    base = PurePosixPath(str(name).replace("\\", "/").replace(":", "/")).name
+    return base.startswith(("~$", "."))
 
 
 def _zip_entries(name: str, data: bytes | None, path: Path | None) -> int | None:
@@ -347,7 +356,7 @@ def _zip_sources(name: str, data: bytes | None, path: Path | None, *, allowed: s
     out: list[Source] = []
     with zf:
         infos = [i for i in zf.infolist() if not _is_skippable_member(i.filename)]
-        wanted = [i for i in infos if _zip_member_fmt(i.filename, allowed) is not None]
+        wanted = [i for i in infos if _zip_member_fmt(i.filename, allowed) is not None and not is_lock_or_hidden(i.filename)]
         budget.add_files(len(wanted), name)
         # The directory's sizes are what zipfile unpacks at most (it stops at the stated size), so
         # the limit holds before anything is unpacked.
@@ -355,7 +364,7 @@ def _zip_sources(name: str, data: bytes | None, path: Path | None, *, allowed: s
         for info in sorted(infos, key=lambda i: i.filename):
             member = info.filename
             fmt = _zip_member_fmt(member, allowed)
-            if fmt is None:
+            if fmt is None or is_lock_or_hidden(member):
                 skipped.append(f"{name}:{member}")
                 continue
             # A damaged or encrypted member fails when it is read: the loaders then skip it with a
@@ -502,10 +511,10 @@ def _resolve_item(item: Any, allowed_set: set[str], skipped: list[str]) -> list[
                 continue
             fmt = SUPPORTED_FORMATS.get(_suffix(p.name))
             shown_name = str(p.relative_to(path.parent)) if p.parent != path else p.name
-            if fmt == "zip" and fmt in allowed_set:  # read as if given directly
+            if fmt == "zip" and fmt in allowed_set and not is_lock_or_hidden(p.name):  # read as if given directly
                 found += _folder_zip(shown_name, p, allowed_set, skipped)
                 continue
-            if fmt is None or fmt not in allowed_set or fmt in ("zip", "shp"):
+            if fmt is None or fmt not in allowed_set or fmt in ("zip", "shp") or is_lock_or_hidden(p.name):
                 skipped.append(str(p))
                 continue
             if POLICE_NAME.match(p.name) and "-street.csv" not in p.name.lower():
@@ -554,17 +563,24 @@ def skipped_files(skipped: Sequence[str], what: str = "data files") -> tuple[lis
     """The report's lines for files a folder or archive held that were not read: ``(notes, warnings)``.
 
     police.uk's other downloads (``-outcomes``, ``-stop-and-search``) are a note; anything else
-    (``notes.txt``, a spreadsheet) a warning, since the user may have meant it to be read. Each is
-    one line, naming up to five files.
+    (``notes.txt``, a spreadsheet) a warning, since the user may have meant it to be read; Office lock
+    and hidden files (:func:`is_lock_or_hidden`) a warning of their own. Each is one line, naming up
+    to five files.
     """
     from ..validation import names_text
 
     def base(name: str) -> str:
         return PurePosixPath(str(name).replace("\\", "/").replace(":", "/")).name
 
-    police = [base(f) for f in skipped if POLICE_NAME.match(base(f))]
-    other = [base(f) for f in skipped if not POLICE_NAME.match(base(f))]
+    locks = [base(f) for f in skipped if is_lock_or_hidden(f)]
+    police = [base(f) for f in skipped if POLICE_NAME.match(base(f)) and not is_lock_or_hidden(f)]
+    other = [base(f) for f in skipped if not POLICE_NAME.match(base(f)) and not is_lock_or_hidden(f)]
     warnings = []
+    if locks:
+        warnings.append(
+            f"skipped {len(locks)} Office lock or hidden file(s): {names_text(locks, limit=5)} (a lock file, ~$name, is "
+            "written while a spreadsheet program has a file open, and holds no data; close the program, or ignore this)"
+        )
     if police:
         warnings.append(
             f"skipped {len(police)} police.uk outcomes or stop-and-search file(s): {names_text(police, limit=5)} (they hold "

@@ -35,12 +35,14 @@ def _is_text(source: Any) -> bool:
     return b"\x00" not in head
 
 
-def _is_empty(source: Any) -> bool:
-    """True for a file with no content (0 bytes, or only blanks or a byte-order mark): no table at all."""
+def _holds_no_rows(source: Any) -> bool:
+    """True for a file with no data row: 0 bytes, only blanks or a byte-order mark, or a single line
+    (a header at most, such as a 1-byte lock file's ``x``): no table anyone meant to load."""
     try:
-        return not source.head(4096).lstrip(b"\xef\xbb\xbf").strip()
+        lines = [ln for ln in source.head(4096).lstrip(b"\xef\xbb\xbf").splitlines() if ln.strip()]
     except InputError:
         return False
+    return len(lines) < 2
 
 
 def split_police(sources: list[Any]) -> tuple[list[Any], list[Any]]:
@@ -48,9 +50,12 @@ def split_police(sources: list[Any]) -> tuple[list[Any], list[Any]]:
 
     Sources that cannot be read (:attr:`~hotspots.io._read.Source.error`), CSV files that are not
     text (binary data) and CSV files named like police.uk monthly files but with another header
-    count as police.uk files when some are, and so do empty CSV files (0 bytes: a stray
-    ``empty.csv`` is no other table): the police.uk loader then reports each as an unreadable or
-    empty file and loads the rest, instead of the whole set being refused as a mix.
+    count as police.uk files when some are, and so do CSV files without a data row (0 bytes, or a
+    header alone: a stray ``empty.csv`` is no other table): the police.uk loader then reports each
+    as an unreadable or empty file and loads the rest, instead of the whole set being refused as a
+    mix. A stray table with rows is refused with the police.uk files (:func:`load_any`): it may be
+    the data the user meant, and its rows cannot be read as police.uk's, so neither half is chosen
+    silently.
     """
     police, others, doubtful = [], [], []
     for s in sources:
@@ -60,12 +65,14 @@ def split_police(sources: list[Any]) -> tuple[list[Any], list[Any]]:
             others.append(s)
         elif is_police_uk_header(header_of(s) or []):
             police.append(s)
-        elif POLICE_NAME.match(PurePosixPath(s.name.replace(":", "/")).name) or not _is_text(s) or _is_empty(s):
+        elif POLICE_NAME.match(PurePosixPath(s.name.replace(":", "/")).name) or not _is_text(s) or _holds_no_rows(s):
             doubtful.append(s)
         else:
             others.append(s)
     if police and not others:
         return [s for s in sources if s in police or s in doubtful], []
+    if police:  # the mix is refused for the tables with rows; the doubtful ones are not what is wrong
+        return police, others
     return police, others + [s for s in doubtful if s.error is None]
 
 
