@@ -291,7 +291,10 @@ def test_gi_class_counts_and_settings_used(demo):
     assert used["cell size (m)"] == "1,000" and used["cells in study area"] == f"{stage.grid.n_cells:,}"
     assert used["distance band (m)"] == f"{stage.gi.params['distance_m']:,.0f}"
     assert used["Gi* test"] == "exact count test, two-sided"  # in words, not "p_exact (...)"
-    assert used["hotspot areas"] == "cells significant at alpha 0.05 (95% confidence)"
+    assert used["hotspot areas"] == "cells significant at alpha 0.05"  # "(95% confide" was cut off in the app
+    assert used.str.len().max() <= 40
+    at95 = views.settings_used(hotspot_stage(demo.incidents, s.replace(min_confidence=0.95), demo.study_area), s)
+    assert at95.set_index("setting")["value"]["hotspot areas"] == "cells at 95% confidence or more"
     # the cell size as the card shows it ("5,000 m", not "5000 m"); referral squares only said with referral data
     assert "1,000 m cells." in views.method_caption(stage, s) and "with FDR" in views.method_caption(stage, s)
     assert "Referral" not in views.method_caption(stage, s)

@@ -522,7 +522,7 @@ def gi_class_counts(gi: Any, grid: Any) -> pd.DataFrame:
 
 def settings_used(stage: Any, settings: Any) -> pd.DataFrame:
     """The settings a hotspot stage used, automatic values included: ``setting``, ``value`` (text,
-    metres rounded to whole metres)."""
+    metres rounded to whole metres; each short enough for the Analyst tab's column, about 40 characters)."""
     g = stage.gi
     distance = g.params.get("distance_m")
     used = {
@@ -536,7 +536,8 @@ def settings_used(stage: Any, settings: Any) -> pd.DataFrame:
         "alpha": settings.alpha,
         "FDR": "yes" if settings.fdr else "no",
         "permutations": settings.permutations,
-        "hotspot areas": stage.areas.params["rule"],
+        # without "(95% confidence)": the table's column cut it to "(95% confide" (the alpha is the row above)
+        "hotspot areas": str(stage.areas.params["rule"]).split(" (", 1)[0],
         "cells in study area": f"{stage.grid.n_cells:,}",
     }
     return pd.DataFrame({"setting": list(used), "value": ["–" if v is None else str(v) for v in used.values()]})
