@@ -489,6 +489,14 @@ def test_period_coverage_text_warns_of_a_month_published_in_part():
     assert views.period_coverage_text(thin, s, months) == text  # the whole data hold it too
     assert views.period_coverage_text(thin, s.replace(period=("2023-04", "2023-06")), months) is None
     assert views.period_coverage_text(thin, Settings(), months) is None
+    # the Before/after tab's: over the before and after periods, whatever the hotspot period (Lincolnshire without June:
+    # the warning was on every tab but that one)
+    ba = s.replace(period=("2023-04", "2023-06"), before=("2022-01", "2023-02"), after=("2023-03", "2024-12"))
+    said = views.period_coverage_text(thin, ba, months, change=True)
+    assert said and said.startswith("The before and after periods hold") and f"Mar 2023 holds {n:,} incidents" in said
+    assert "leaves those months out of each period's exposure" in said
+    later = ba.replace(before=("2023-04", "2023-12"), after=("2024-01", "2024-12"))
+    assert views.period_coverage_text(thin, later, months, change=True) is None
 
 
 def test_period_coverage_text_names_a_forces_missing_file_not_a_month_published_in_part():

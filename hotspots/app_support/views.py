@@ -659,15 +659,19 @@ def no_areas_text(stage: Any) -> str:
             "for the exact count test, which needs no permutations.")
 
 
-def period_coverage_text(incidents: Any, settings: Settings, months: Sequence[str]) -> str | None:
+def period_coverage_text(incidents: Any, settings: Settings, months: Sequence[str], *, change: bool = False) -> str | None:
     """The Map tab's warning when the hotspot period holds months the data do not cover in full (the library's
     ``missing_months``, :func:`hotspots.preparation.choose_missing_months`: a month published in part, as Hampshire's
     August 2025, or without data), each named with its incidents against the months either side
-    (:func:`hotspots.coverage.month_coverage`); None when it holds none."""
+    (:func:`hotspots.coverage.month_coverage`); None when it holds none. With ``change``, the Before/after tab's: of the
+    months from the before period's first to the after period's last (Lincolnshire without June: the warning was on
+    every tab but that one)."""
     from ..coverage import month_coverage, month_name, month_number, month_spans
     from ..incident_time import incident_dates, month_numbers
 
     lo, hi = settings.period or (months[0], months[-1])
+    if change and settings.before and settings.after:
+        lo, hi = settings.before[0], settings.after[1]
     inside = [m for m in settings.missing_months or () if lo <= m <= hi]
     if not inside:
         return None
@@ -693,6 +697,10 @@ def period_coverage_text(incidents: Any, settings: Settings, months: Sequence[st
     if untrusted:
         told.append(f"{month_spans(untrusted, sizes=True)}: the file is not to be trusted (its categories published in part or "
                     "scrambled)")
+    if change:
+        return (f"The before and after periods hold months the data do not cover in full: {'; '.join(told)}. The "
+                "comparison leaves those months out of each period's exposure (incidents per day of the months counted); "
+                "see the Analyst tab's notes.")
     return (f"The hotspot period holds months the data do not cover in full: {'; '.join(told)}. The map shows only the "
             "incidents published, so it under-counts those months; see the Analyst tab's notes.")
 
