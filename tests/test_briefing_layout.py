@@ -597,3 +597,20 @@ def test_a_network_forces_map_tries_its_towns_by_population_not_by_its_incidents
     # an area force's data: the same towns judged by their incidents (as before)
     area_force = DrawContext(wide, new_figure((5, 5), 50), 1.0, shapely.box(400_000, 300_000, 460_000, 315_000), None)
     assert ACROSS[0] not in set(label_candidates(area_force)["name"])
+
+
+def test_a_method_paragraph_is_made_smaller_to_fit_rather_than_cut():
+    from hotspots.export._panel import SidePanel
+
+    fig = new_figure((6, 4), 100)
+    ctx = DrawContext.__new__(DrawContext)
+    ctx.fig, ctx.scale = fig, 1.0
+    text = "Change: incidents per day compared, as the periods differ in length (181 and 184 days). " * 4
+    panel = SidePanel(ctx, 0, 0, 3, 0.6)
+    assert len(panel.para_lines(text, 6.3)) * panel.line_h(6.3) > panel.h  # at 6.3 pt it would be cut
+    size = panel.para_fit(text, size=6.3, gap=0)
+    assert size < 6.3 and not panel.overflowed and panel.cursor <= panel.h + 1e-9
+    drawn = " ".join(t.get_text() for t in panel.ax.texts)
+    assert "…" not in drawn and drawn.split() == text.split()
+    roomy = SidePanel(ctx, 0, 0, 3, 3.0)
+    assert roomy.para_fit(text, size=6.3) == 6.3  # room enough: the size asked for
