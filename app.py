@@ -96,7 +96,7 @@ with st.sidebar:
         st.warning(md_text(start["warning"]))
     st.caption(md_text(bundle.label))
     st.subheader("Periods")
-    v["scheme_start"], start, ptag, period_note = w.scheme_start(months, defaults.scheme_start, start, tag)  # as the CLI's
+    v["scheme_start"], start, ptag, period_note = w.scheme_start(months, defaults, start, tag)  # as the CLI's
     v["period"] = st.select_slider("Hotspot period", months, start["period"], key=f"period-{tag}",
                                    help="Months whose incidents define the hotspots.")
     v["before"] = st.select_slider("Before period", months, start["before"], key=f"before-{ptag}")
@@ -181,11 +181,10 @@ if view_map.open:
         refs = bundle.referrals is not None and st.toggle("Add the scheme's referral figures (a few seconds for new settings)",
                                                           key="area_referrals")
         area_rows = c.area_table(bundle, s_table, snap_m if refs else None)
-        if hot.areas.n_areas == 0:
-            st.info(md_text(no_areas_text(hot)))
-        else:
-            table(area_rows, key="area_table")
-        downloads(area_downloads(partial(c.area_table, bundle, s_table, snap_m), hot))  # with referral figures, on click
+        st.info(md_text(no_areas_text(hot))) if hot.areas.n_areas == 0 else table(area_rows, key="area_table")
+        # the map's table (with referral figures, on click) and the results folder's csv/hotspot_areas.csv
+        downloads(area_downloads(partial(c.area_table, bundle, s_table, snap_m), hot,
+                                 partial(c.area_csv, bundle, settings, snap_m)))
 
 # =============================================================================== before / after
 if view_change.open:
@@ -195,7 +194,8 @@ if view_change.open:
             st.warning(note_text(cell_note or change_note or "Before/after change could not be computed."))
         else:
             pooled = c.pooled(bundle, settings.only(*c.RINGS))  # first: did the hotspots fall, relative to elsewhere?
-            for caveat in pooled.warnings:  # a compared period under 3 months, the season not separated
+            gaps = period_coverage_text(bundle.incidents, settings, months, change=True)  # months without (full) data, first
+            for caveat in (*filter(None, [gaps]), *pooled.warnings):  # a compared period under 3 months, the season
                 st.warning(note_text(caveat))
             if len(pooled.frame):  # no rows without hotspot areas: the caption says why
                 st.dataframe(pooled.frame, hide_index=True, key="change_summary")

@@ -173,9 +173,12 @@ class Analysis(HotspotStage):
 
     def incidents_text(self) -> str:
         """The incidents analysed (:attr:`incidents`), and how many more of the hotspot period lie in no cell
-        of the study area (not analysed): ``"14,264 incidents (8 more outside the study area, in no cell)"``."""
+        of the study area (not analysed): ``"14,264 incidents (8 more outside the study area, in no cell)"``, naming the
+        places near a footprint's outlying groups (:attr:`hotspots.footprint.Footprint.left_out_near`)."""
         outside = self.incidents_outside()
-        where = f" ({outside:,} more outside the study area, in no cell)" if outside else ""
+        near = list((getattr(self.study_area, "attrs", None) or {}).get("left_out_near", ()))  # a footprint's outlying groups
+        named = f"; outlying groups near {', '.join(near)}" if near else ""
+        where = f" ({outside:,} more outside the study area, in no cell{named})" if outside else ""
         return f"{len(self.incidents):,} incidents{where}"
 
     def incidents_outside(self) -> int:

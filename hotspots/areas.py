@@ -733,6 +733,8 @@ def broad_areas_note(areas: HotspotAreas) -> str:
 
     grid = areas.grid
     km2 = float(a["area_km2"].sum())
+    # the denominator said: the cells taking part (Devon and Cornwall: 2.1% of 9,173 km², while the study area's
+    # polygon, said elsewhere, is 10,646 km²; "of the study area" read as 1.8% of that)
     study_km2 = float(grid.n_cells) * grid.cell_area_km2
     dist = float(areas.params.get("gi_star", {}).get("distance_m", float("nan")))
     tight = fallback_distance(grid.cell_size)
@@ -745,6 +747,7 @@ def broad_areas_note(areas: HotspotAreas) -> str:
     return (
         f"{'the hotspot area holds' if len(a) == 1 else f'the {len(a):,} hotspot areas hold'} {share:.0%} of the incidents "
         f"in {km2:,.{1 if km2 >= 1 else 2}f} km² "
-        f"({km2 / study_km2:.1%} of the study area): {band}Gi* marks the busy places against the quiet country around "
+        f"({km2 / study_km2:.1%} of the {study_km2:,.{0 if study_km2 >= 10 else 2}f} km² of cells analysed): "
+        f"{band}Gi* marks the busy places against the quiet country around "
         f"them, whole towns at once{shorter}"
     )

@@ -146,7 +146,10 @@ def ring_reading(
         # "no differently" overstated a non-significant difference (+26 % against +6 %, p = 0.067): the
         # words say it is not significant, and the test's p is given ("did not change, not significantly
         # differently from ..." read awkwardly: the change, then the difference, each its own clause)
-        out += f"; the difference from {there}{there_fig} is not significant"
+        # "the difference from the rest beyond them (-14%)" read the rest's own change as the difference: it is said as
+        # the change it is, then the difference
+        out += (f", against {_signed(beyond.rate_ratio)} in {there}: the difference is not significant" if there_fig
+                else f"; the difference from {there} is not significant")
         if np.isfinite(versus.p_value):
             out += f" (rings vs beyond {_signed(versus.rate_ratio)}, {p_text(versus.p_value)})"
     else:

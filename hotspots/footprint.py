@@ -81,6 +81,11 @@ MIN_SHARE = 0.01
 MAX_LEFT_OUT = 0.05
 #: Smallest number of incidents a group needs to be kept.
 MIN_COUNT = 5
+#: An outlying group is named after the GeoNames place it lies most within (:func:`hotspots.places.town_of`) when
+#: that place's centre is within this many metres of the group's (:attr:`Footprint.left_out_near`); at most
+#: :data:`OUTLYING_NAMED` groups, the largest, are named.
+OUTLYING_NEAR_M = 10_000.0
+OUTLYING_NAMED = 3
 #: Incidents are counted on squares of this share of ``gap_m`` (1 km by default) before the discs
 #: are drawn (speed); the shrinking step is reduced to make up for it, so the margin holds.
 SNAP_SHARE = 0.1
@@ -107,6 +112,9 @@ class Footprint:
     pieces_left_out : int
         Pieces of kept groups holding fewer than ``min_count`` incidents, cut off when the groups
         were shrunk back and left out like outlying groups (:func:`_drop_small_pieces`).
+    left_out_near : tuple of (int, str)
+        (incidents, place) of the largest outlying groups with a place near them (:data:`OUTLYING_NEAR_M`):
+        Devon and Cornwall's 7 incidents on the Isles of Scilly were left out unnamed.
     gap_m, margin_m, min_share : float
     min_count : int
         The rule's parameters.
@@ -123,6 +131,7 @@ class Footprint:
     min_share: float = MIN_SHARE
     min_count: int = MIN_COUNT
     network: str = ""
+    left_out_near: tuple[tuple[int, str], ...] = ()
 
     @property
     def n_incidents(self) -> int:
@@ -148,11 +157,12 @@ class Footprint:
 
     def to_geodataframe(self, name: str = FOOTPRINT_SOURCE) -> gpd.GeoDataFrame:
         """One row (``name``, ``geometry``) in :attr:`crs`, with ``attrs["source"]`` set to
-        :data:`FOOTPRINT_SOURCE` and ``attrs["footprint_gap_m"]`` to :attr:`gap_m` (read by
-        :func:`footprint_gap`)."""
+        :data:`FOOTPRINT_SOURCE`, ``attrs["footprint_gap_m"]`` to :attr:`gap_m` (read by
+        :func:`footprint_gap`) and ``attrs["left_out_near"]`` to the places of :attr:`left_out_near`."""
         gdf = gpd.GeoDataFrame({"name": [name]}, geometry=[self.geometry], crs=self.crs)
         gdf.attrs["source"] = FOOTPRINT_SOURCE
         gdf.attrs["footprint_gap_m"] = float(self.gap_m)
+        gdf.attrs["left_out_near"] = [place for _, place in self.left_out_near]  # named in the analysis's caption
         return gdf
 
     def describe(self) -> str:
@@ -174,7 +184,9 @@ class Footprint:
         if self.n_outside:
             where = []
             if self.groups_left_out:
-                where.append(f"{self.groups_left_out:,} outlying group(s) more than {self.gap_m / 1000:g} km from the rest")
+                near = "; ".join(f"{n:,} near {place}" for n, place in self.left_out_near)
+                where.append(f"{self.groups_left_out:,} outlying group(s) more than {self.gap_m / 1000:g} km from the rest"
+                             + (f" ({near})" if near else ""))
             if self.pieces_left_out:
                 where.append(
                     f"{self.pieces_left_out:,} stray piece(s) of under {self.min_count} incidents linked to the rest only "
@@ -340,7 +352,38 @@ def data_footprint(
         min_share=float(min_share),
         min_count=int(min_count),
         network=str(network),
+        left_out_near=outlying_places(found, out_crs),
     )
+
+
+def outlying_places(found: SquareGroups, crs: Any) -> tuple[tuple[int, str], ...]:
+    """(incidents, place) of the largest outlying groups of ``found`` (at most :data:`OUTLYING_NAMED`), each named
+    after the GeoNames place (:func:`hotspots.gazetteer.places`) its incident-weighted centre lies most within
+    (:func:`hotspots.places.town_of`) when that place is within :data:`OUTLYING_NEAR_M`; ``()`` without
+    the gazetteer."""
+    from ._errors import InputError
+    from .gazetteer import places
+    from .places import town_of
+
+    out_groups = np.flatnonzero(~found.keep)
+    if len(out_groups) == 0:
+        return ()
+    n = np.bincount(found.owner, weights=found.counts, minlength=len(found.keep))
+    sx = np.bincount(found.owner, weights=found.counts * found.centres[:, 0], minlength=len(found.keep))
+    sy = np.bincount(found.owner, weights=found.counts * found.centres[:, 1], minlength=len(found.keep))
+    largest = out_groups[np.argsort(-n[out_groups], kind="stable")][:OUTLYING_NAMED]
+    xy = np.column_stack([sx[largest] / n[largest], sy[largest] / n[largest]])
+    try:
+        towns = places(crs)
+    except InputError:  # no gazetteer installed: the groups are counted, not named
+        return ()
+    names, tx, ty = town_of(xy, towns), towns.geometry.x.to_numpy(), towns.geometry.y.to_numpy()
+    out = []
+    for k, name in enumerate(names):
+        same = (towns["name"] == name).to_numpy()  # (a name GeoNames gives several places: the nearest of them)
+        if name is not None and np.hypot(tx[same] - xy[k, 0], ty[same] - xy[k, 1]).min() <= OUTLYING_NEAR_M:
+            out.append((int(round(n[largest[k]])), str(name)))
+    return tuple(out)
 
 
 def point_squares(xy: np.ndarray, gap_m: float = GAP_M) -> tuple[np.ndarray, np.ndarray]:

@@ -293,7 +293,8 @@ class PeriodChoice:
         return parse_period(self.before, "before"), parse_period(self.after, "after")
 
 
-def default_periods(first: str, last: str, scheme_start: Any = None, months: int = DEFAULT_CHANGE_MONTHS) -> PeriodChoice:
+def default_periods(first: str, last: str, scheme_start: Any = None, months: int = DEFAULT_CHANGE_MONTHS, *,
+                    without: Any = ()) -> PeriodChoice:
     """The default before and after periods within the data's months (see the module notes).
 
     Parameters
@@ -304,6 +305,9 @@ def default_periods(first: str, last: str, scheme_start: Any = None, months: int
         When the scheme started; None when it is not known (the data's months alone choose).
     months : int
         Months either side of the scheme start (when it lies inside the data).
+    without : sequence of str
+        Months (``"YYYY-MM"``) without data (``Settings.missing_months``): the note counts the months each period
+        holds data for, as the change does ("6 of 7 months counted"), and names those left out.
 
     Returns
     -------
@@ -330,6 +334,11 @@ def default_periods(first: str, last: str, scheme_start: Any = None, months: int
         )
         if len(before) != len(after):
             note += f", cut to the data's months ({len(before)} and {len(after)} months)"
+        gone = {str(m) for m in without}
+        if lost := [m for m in before + after if m in gone]:  # Lincolnshire without June: "5 and 7" beside "6 of 7"
+            nb, na = len(before) - sum(m in gone for m in before), len(after) - sum(m in gone for m in after)
+            names = ", ".join(Period.from_months(m, m).start.strftime("%b %Y") for m in lost)
+            note += f"; {nb} of {len(before)} and {na} of {len(after)} months counted (left out: {names}, no data)"
         if start_day.day != 1:
             # whole months: a period cannot split the month the scheme started in
             note += (

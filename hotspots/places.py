@@ -9,15 +9,17 @@ A hotspot area is named from what police.uk already gives and from GeoNames:
 * its **districts**: the local authority district of each incident's LSOA (``LSOA name``
   ``"Leicester 012A"`` -> ``"Leicester"``), most frequent first;
 * its **town**: the place of a gazetteer (GeoNames for real data, :func:`hotspots.gazetteer.places_in`;
-  the demo's Derbyshire towns for the demo) that the area's centre lies most within, judging
-  each place's reach by its population (:func:`town_of`); of the area's own district when the
-  data give districts and one of its towns lies near enough (:func:`towns_districts`: a city
+  the demo's Derbyshire towns for the demo) that the label street's busiest point lies most within, judging
+  each place's reach by its population, or the nearest place of at least
+  :data:`TOWN_NEAR_MIN_POPULATION` people whose reach covers it (:func:`town_of`); of the area's own district when
+  the data give districts and one of its towns lies near enough (:func:`towns_districts`: a city
   across a river or a district border can out-reach the town next door; Merseyside 2025's
-  Wirral area by Wallasey was "Liverpool").
+  Wirral area by Wallasey was "Liverpool"). An area beyond every place's reach is named after its district
+  (:data:`TOWN_MAX_REACH`): a town the gazetteer lacks (Sutton-on-Sea, Wymondham) is not replaced by one 4 km off.
 
-The label is ``"Granby Street, Leicester"``: the top street and the town (or the district when
-no gazetteer is given, or the street alone). :func:`area_places` gives every part as columns
-for tables and popups.
+The label is ``"Granby Street, Leicester"``: the top real street among the incidents of the area's top district
+(the ``district`` column) and the town (or the district when no gazetteer is given, or the street alone).
+:func:`area_places` gives every part as columns for tables and popups.
 """
 
 from __future__ import annotations
@@ -93,6 +95,11 @@ TOWN_REACH_M = 10.0
 #: at 3.7, Sheerness for one elsewhere on Sheppey at 3.4), and the nearest below lay at 2.25 (Catterick Garrison).
 #: Points (task sites, referrals: :func:`towns_at`) keep the reach rule alone, unless inside a named area.
 TOWN_MAX_REACH = 2.5
+#: A place of at least this many people whose reach covers a point and whose centre is nearer than the town by reach
+#: takes the point (:func:`town_of`): GeoNames gives Birkenhead 325,264 people (its urban area; reach 5.7 km), which
+#: out-reached Wallasey (58,794) 2.3 km from Merseyside 2025's "Mason Street" in New Brighton, 5.1 km from Birkenhead.
+#: Smaller places (a suburb's village, Basford by Newcastle-under-Lyme) still need the smaller distance / reach.
+TOWN_NEAR_MIN_POPULATION = 5_000
 
 
 def street_names(locations: Any) -> pd.Series:
@@ -154,9 +161,12 @@ def town_of(xy: Any, towns: gpd.GeoDataFrame) -> np.ndarray:
     """The town each point lies most within, judging each town's reach by its population.
 
     A town of population P is taken to reach ``TOWN_REACH_M * sqrt(P)`` metres from its centre;
-    each point gets the town with the smallest distance / reach. A point in a city's suburb is
-    the city's, not a nearby village's; a point in a village is the village's. Towns without a
-    population (or a population of 0, as GeoNames gives a few) count as 500 people.
+    each point gets the town with the smallest distance / reach, unless a place of at least
+    :data:`TOWN_NEAR_MIN_POPULATION` people whose reach also covers the point lies nearer: then the
+    nearest such place (the one a local would name; GeoNames' populations of some towns are their
+    whole urban area's). A point in a city's suburb is the city's, not a nearby village's; a point
+    in a village is the village's. Towns without a population (or a population of 0, as GeoNames
+    gives a few) count as 500 people.
 
     Parameters
     ----------
@@ -187,13 +197,21 @@ def _nearest_by_reach(pts: np.ndarray, towns: gpd.GeoDataFrame) -> tuple[np.ndar
     )
     pop = np.where(np.isfinite(pop) & (pop > 0), pop, 500.0)
     reach = TOWN_REACH_M * np.sqrt(pop)
+    sizeable = pop >= TOWN_NEAR_MIN_POPULATION
     best = np.empty(len(pts), dtype=np.int64)
     ratio = np.empty(len(pts))
     for i0 in range(0, len(pts), 2000):  # (points x towns) in blocks: flat memory for any size
         p = pts[i0 : i0 + 2000]
-        r = np.hypot(p[:, :1] - tx[None, :], p[:, 1:] - ty[None, :]) / reach[None, :]
-        best[i0 : i0 + 2000] = np.argmin(r, axis=1)
-        ratio[i0 : i0 + 2000] = r[np.arange(len(p)), best[i0 : i0 + 2000]]
+        rows = np.arange(len(p))
+        d = np.hypot(p[:, :1] - tx[None, :], p[:, 1:] - ty[None, :])
+        r = d / reach[None, :]
+        b = np.argmin(r, axis=1)
+        # a nearer place of reasonable size whose reach also covers the point wins over a bigger one
+        d_cover = np.where((r <= 1.0) & sizeable[None, :], d, np.inf)
+        near = np.argmin(d_cover, axis=1)
+        b = np.where(d_cover[rows, near] < d[rows, b], near, b)
+        best[i0 : i0 + 2000] = b
+        ratio[i0 : i0 + 2000] = r[rows, b]
     return best, ratio
 
 
@@ -219,6 +237,26 @@ def _tops(
         ok = np.flatnonzero(real[s0:s1])
         best = str(names[s0 + ok[0]]) if len(ok) else str(names[s0])
         out[int(a[s0])] = (top, best)
+    return out
+
+
+def _label_streets_in_top_district(owner: np.ndarray, streets: pd.Series, districts: pd.Series, street_tops: list,
+                                   district_tops: list) -> list:
+    """``street_tops`` with each area's label street taken among the incidents of its top district (the
+    ``district`` column), so that the label's street and town lie where most of the area's incidents are: Merseyside
+    2025's "Princess Drive, Liverpool" had 59 incidents in Liverpool and 125 in Knowsley. A top district holding
+    generic map-point names only keeps the area's own best street; ``streets`` (the listed top streets) is unchanged."""
+    d = districts.astype(object).fillna("").astype(str).to_numpy()
+    top = np.array([t or "" for _, t in district_tops] + [""], dtype=object)[owner]
+    in_top = (d == top) & (d != "")
+    if not in_top.any():
+        return street_tops
+    own = _tops(owner[in_top], streets[in_top].reset_index(drop=True), len(street_tops), 1, prefer_streets=True)
+    out = list(street_tops)
+    for k, (_, best) in enumerate(own):
+        overall_real = out[k][1] is not None and not is_generic_location([out[k][1]])[0]
+        if best is not None and (not is_generic_location([best])[0] or not overall_real):
+            out[k] = (out[k][0], best)
     return out
 
 
@@ -292,7 +330,8 @@ def area_places(
         One row per area, in the order of ``areas``, with :data:`PLACE_COLUMNS`:
         ``label`` (``"Granby Street, Leicester"``; falls back to the district, then the street,
         then ``"area N"``), ``town``, ``district`` (the most frequent), ``top_street`` (the most
-        frequent real street, else the most frequent name), ``streets`` and ``districts``
+        frequent real street among the incidents of that district, else the most frequent name), ``streets`` and
+        ``districts``
         (``"Granby Street (120); Market Place (57)"``, incidents in the area).
 
     Examples
@@ -342,6 +381,7 @@ def area_places(
     town = [None] * len(areas)
     street_tops = _tops(owner, streets, len(areas), top, prefer_streets=True)
     district_tops = _tops(owner, districts, len(areas), top)
+    street_tops = _label_streets_in_top_district(owner, streets, districts, street_tops, district_tops)
     if towns is not None and len(towns):
         if towns.crs is not None and areas.crs is not None and not towns.crs.equals(areas.crs):
             towns = towns.to_crs(areas.crs)
@@ -413,8 +453,10 @@ NEIGHBOURS_HOT_WORDS = "hot by its neighbours"
 
 #: An area whose nearest town by reach lies in another district takes the nearest town of its own
 #: district when it lies within this many times that town's reach (:func:`town_of`): Wallasey, not
-#: Liverpool across the Mersey; but not a village 7 km off for a suburb the gazetteer lacks.
-TOWN_DISTRICT_MAX_REACH = 2.0
+#: Liverpool across the Mersey; but not a village 7 km off for a suburb the gazetteer lacks. The same limit as
+#: :data:`TOWN_MAX_REACH`: Durham and Cleveland 2025's "Trunk Road" (Redcar and Cleveland, 292 of 292 incidents) lay
+#: 1.9 km from Eston (7,005 people: 2.3 reaches) and was named after Middlesbrough, 4.5 km off in another district.
+TOWN_DISTRICT_MAX_REACH = TOWN_MAX_REACH
 
 
 def _town_in_district(xy: np.ndarray, towns: gpd.GeoDataFrame, town_district: np.ndarray, area_district: list,

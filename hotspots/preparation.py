@@ -296,7 +296,7 @@ def choose_scheme_start(
     return settings, ""
 
 
-def choose_periods(incidents: gpd.GeoDataFrame, settings: Settings) -> tuple[Settings, str]:
+def choose_periods(incidents: gpd.GeoDataFrame, settings: Settings, *, without: Sequence[str] = ()) -> tuple[Settings, str]:
     """``settings`` with the default before/after periods filled in from the data's months.
 
     Given periods are kept as they are (no note). Without both, :func:`hotspots.periods.default_periods`
@@ -316,7 +316,7 @@ def choose_periods(incidents: gpd.GeoDataFrame, settings: Settings) -> tuple[Set
         return settings, ""
     try:
         first, last = month_range(incidents)
-        choice: PeriodChoice = default_periods(first, last, settings.scheme_start)
+        choice: PeriodChoice = default_periods(first, last, settings.scheme_start, without=without)
     except (ParameterError, KeyError) as exc:
         return settings, f"{PERIODS_NOT_CHOSEN} ({exc})"
     return settings.replace(before=choice.before, after=choice.after), choice.note
@@ -651,6 +651,8 @@ def prepare_inputs(
     check_given_periods(incidents, s)  # before anything is computed: periods with no data are an argument error
     s, period_note = choose_periods(inc, s)
     s, missing_note = choose_missing_months(incidents, s, inc, report=report)
+    if period_note and s.missing_months:  # the periods' note counts the months with data, as the change does
+        period_note = choose_periods(inc, s.replace(before=None, after=None), without=s.missing_months)[1]
     try:
         months: tuple[str, str] | None = month_range(inc)
     except (ParameterError, KeyError):

@@ -183,3 +183,20 @@ def test_no_pooled_change_says_there_are_no_hotspot_areas(demo):
     assert c.stage(demo, s.only(*c.HOT)).areas.n_areas == 0
     t = c.pooled(demo, s)
     assert len(t.frame) == 0 and t.caption == "No pooled change: no hotspot areas at these settings (the Map tab says why)."
+
+
+def test_the_apps_hotspot_areas_csv_is_the_results_folders(demo):
+    """The app's "Hotspot areas (CSV)" lacked ring_change_pct, ring_change_class and emerging (only in "Change per
+    hotspot (CSV)") that the README gives csv/hotspot_areas.csv: both are now hotspot_areas_table of one analysis."""
+    from hotspots.app_support import area_downloads
+    from hotspots.export.gis import csv_tables, hotspot_areas_table
+
+    s = demo.defaults.replace(cell_size=1000.0)
+    got = c.area_csv(demo, s, 250.0)
+    an = c.full_analysis(demo, s.only(*c.EXPORT), 250.0)
+    pd.testing.assert_frame_equal(got, hotspot_areas_table(an, snap_m=250.0))
+    pd.testing.assert_frame_equal(got, csv_tables(an, snap_m=250.0)["hotspot_areas"])
+    assert {"ring_change_pct", "ring_change_class", "emerging", "n_before", "n_after", "referrals"} <= set(got.columns)
+    offered = {d.label: d for d in area_downloads(lambda: None, c.stage(demo, s.only(*c.HOT)), lambda: got)}
+    text = offered["Hotspot areas (CSV)"].make().decode("utf-8-sig")
+    assert text.splitlines()[0].split(",") == [str(col) for col in got.columns] and len(text.splitlines()) == len(got) + 1

@@ -68,3 +68,12 @@ def test_every_surface_gets_the_notes_for_the_scheme_start_in_use():
     assert "no scheme start was given" not in got[1] and "Jan 2025" in got[1] and "Apr 2025" in got[1]
     assert "scheme start (2025-04-01)" in got[1]
     assert notes_for_scheme_start(notes, months, None, None) == notes  # the data's own (none): unchanged
+
+
+def test_the_sidebar_line_counts_out_the_months_without_data():
+    months = month_options("2025-01", "2025-12")
+    got = scheme_start_choice(months, None, START, dt.date(2025, 6, 1), ["2025-06"])
+    assert "6 of 7 months counted (left out: Jun 2025, no data)" in got.note
+    assert got.note == default_periods("2025-01", "2025-12", "2025-06-01", without=["2025-06"]).note
+    notes = notes_for_scheme_start(["before/after periods: old"], months, None, "2025-06-01", ["2025-06"])
+    assert any("6 of 7 months counted" in n for n in notes)

@@ -291,7 +291,10 @@ def test_gi_class_counts_and_settings_used(demo):
     assert used["cell size (m)"] == "1,000" and used["cells in study area"] == f"{stage.grid.n_cells:,}"
     assert used["distance band (m)"] == f"{stage.gi.params['distance_m']:,.0f}"
     assert used["Gi* test"] == "exact count test, two-sided"  # in words, not "p_exact (...)"
-    assert used["hotspot areas"] == "cells significant at alpha 0.05 (95% confidence)"
+    assert used["hotspot areas"] == "cells significant at alpha 0.05"  # "(95% confide" was cut off in the app
+    assert used.str.len().max() <= 40
+    at95 = views.settings_used(hotspot_stage(demo.incidents, s.replace(min_confidence=0.95), demo.study_area), s)
+    assert at95.set_index("setting")["value"]["hotspot areas"] == "cells at 95% confidence or more"
     # the cell size as the card shows it ("5,000 m", not "5000 m"); referral squares only said with referral data
     assert "1,000 m cells." in views.method_caption(stage, s) and "with FDR" in views.method_caption(stage, s)
     assert "Referral" not in views.method_caption(stage, s)
@@ -486,6 +489,14 @@ def test_period_coverage_text_warns_of_a_month_published_in_part():
     assert views.period_coverage_text(thin, s, months) == text  # the whole data hold it too
     assert views.period_coverage_text(thin, s.replace(period=("2023-04", "2023-06")), months) is None
     assert views.period_coverage_text(thin, Settings(), months) is None
+    # the Before/after tab's: over the before and after periods, whatever the hotspot period (Lincolnshire without June:
+    # the warning was on every tab but that one)
+    ba = s.replace(period=("2023-04", "2023-06"), before=("2022-01", "2023-02"), after=("2023-03", "2024-12"))
+    said = views.period_coverage_text(thin, ba, months, change=True)
+    assert said and said.startswith("The before and after periods hold") and f"Mar 2023 holds {n:,} incidents" in said
+    assert "leaves those months out of each period's exposure" in said
+    later = ba.replace(before=("2023-04", "2023-12"), after=("2024-01", "2024-12"))
+    assert views.period_coverage_text(thin, later, months, change=True) is None
 
 
 def test_period_coverage_text_names_a_forces_missing_file_not_a_month_published_in_part():

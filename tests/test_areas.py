@@ -469,13 +469,15 @@ def test_broad_areas_are_said_with_their_share_and_the_tighter_band():
     res.params["distance_m"] = 300.0  # a band wider than the 8 surrounding cells (141 m)
     broad = hotspot_areas(res, min_confidence=0.95)
     assert broad_areas_note(broad) == (
-        "the hotspot area holds 67% of the incidents in 0.02 km² (2.5% of the study area): at a 300 m distance band "
+        "the hotspot area holds 67% of the incidents in 0.02 km² (2.5% of the 0.81 km² of cells analysed): at a 300 m "
+        "distance band "
         "Gi* marks the busy places against the quiet country around them, whole towns at once; a shorter distance band "
         "(e.g. 141 m, the 8 surrounding cells) draws tighter areas around the busiest streets, and a study area of one "
         "town ranks places within it"
     )
     note = broad_areas_note(broad)
-    assert "67% of the incidents" in note and "(2.5% of the study area)" in note and "e.g. 141 m" in note
+    assert "67% of the incidents" in note and "(2.5% of the 0.81 km² of cells analysed)" in note and "e.g. 141 m" in note
+    assert "of the study area)" not in note  # one denominator, named: the cells analysed, not the study area's polygon
     counts[8, 0] = 50  # 60 of 110: 55 %, not broad
     assert broad_areas_note(hotspot_areas(_with_bins(bins, counts), min_confidence=0.95)) == ""
     cold = hotspot_areas(_with_bins(-bins, counts * 0 + 1), kind="cold", min_confidence=0.95)

@@ -606,3 +606,20 @@ def test_colour_bar_ticks_leave_out_a_round_number_squeezed_next_to_zero():
     ticks = scale_ticks(100.0)
     assert ticks[0] == 0.0 and ticks[-1] == 100.0
     assert all(b - a >= 100.0 / 8 for a, b in zip(ticks, ticks[1:]))
+
+
+def test_a_method_paragraph_is_made_smaller_to_fit_rather_than_cut():
+    from hotspots.export._panel import SidePanel
+
+    fig = new_figure((6, 4), 100)
+    ctx = DrawContext.__new__(DrawContext)
+    ctx.fig, ctx.scale = fig, 1.0
+    text = "Change: incidents per day compared, as the periods differ in length (181 and 184 days). " * 4
+    panel = SidePanel(ctx, 0, 0, 3, 0.6)
+    assert len(panel.para_lines(text, 6.3)) * panel.line_h(6.3) > panel.h  # at 6.3 pt it would be cut
+    size = panel.para_fit(text, size=6.3, gap=0)
+    assert size < 6.3 and not panel.overflowed and panel.cursor <= panel.h + 1e-9
+    drawn = " ".join(t.get_text() for t in panel.ax.texts)
+    assert "…" not in drawn and drawn.split() == text.split()
+    roomy = SidePanel(ctx, 0, 0, 3, 3.0)
+    assert roomy.para_fit(text, size=6.3) == 6.3  # room enough: the size asked for

@@ -1051,3 +1051,31 @@ def test_the_side_panel_ends_above_the_footer_with_the_whole_method(demo, tmp_pa
     assert not any(t.get_text().endswith(" …") for t in last.ax.texts)  # nothing cut
     assert "more area(s) in the exported tables." in words  # rows gave way, counted in the note
     assert "\u00a0% of the " in words  # "27 %" never wraps between the number and its unit
+
+
+def test_before_after_draws_a_long_method_whole(demo, tmp_path, monkeypatch):
+    """Devon and Cornwall 2025: the before/after briefing's Method ended "as the periods differ in length (181 and …"
+    (its caption longer: "7 more outside the study area"). A method twice as long is drawn whole, in smaller type."""
+    import hotspots.export.briefing as briefing
+    from hotspots.export._panel import SidePanel
+
+    an, _, _ = demo
+    panels, sizes = [], []
+
+    class Recorded(SidePanel):
+        def __init__(self, *args, **kwargs):
+            super().__init__(*args, **kwargs)
+            panels.append(self)
+
+        def para_fit(self, *args, **kwargs):
+            sizes.append(super().para_fit(*args, **kwargs))
+            return sizes[-1]
+
+    monkeypatch.setattr(briefing, "SidePanel", Recorded)
+    long_caption = an.caption() + " (7 more outside the study area, in no cell; 3 in 1 outlying group left out)" * 6
+    monkeypatch.setattr(type(an), "caption", lambda self: long_caption)
+    img = briefing_before_after(an, tmp_path / "long.png", dpi=40)
+    assert all(not p.overflowed and p.cursor <= p.h + 1e-9 for p in panels)
+    assert len(sizes) == 1 and sizes[0] < 6.3  # at the usual 6.3 pt it would have been cut
+    words = " ".join(img.texts)
+    assert "…" not in words.split("Method", 1)[1] and words.count("outlying group left out") == 6

@@ -259,3 +259,33 @@ def test_a_network_forces_far_groups_are_kept_and_no_boundary_file_is_advised():
     assert "boundary file to use" not in text and "left out" not in text
     assert "British Transport Police polices a network (railways and stations), not an area" in text
     assert "holding 912 of 912 incidents (100.00%)" in text and net.record()["network_force"] == "British Transport Police"
+
+
+def test_outlying_groups_are_named_after_the_place_near_them():
+    """Devon and Cornwall 2025: the 7 ASB incidents on the Isles of Scilly were left out as "7 incident(s) in 1
+    outlying group(s)" without naming the place. A group near a GeoNames place is named after it; one far out to sea
+    (60 km from land) is counted, not named."""
+    from types import SimpleNamespace
+
+    from hotspots.analysis import Analysis
+    from hotspots.footprint import OUTLYING_NEAR_M
+
+    rng = np.random.default_rng(3)
+    mainland = gpd.GeoSeries(gpd.points_from_xy([-5.05], [50.26]), crs=4326).to_crs(27700).iloc[0]  # Truro
+    scilly = gpd.GeoSeries(gpd.points_from_xy([-6.314], [49.915]), crs=4326).to_crs(27700).iloc[0]  # St Mary's
+    core = rng.normal([mainland.x, mainland.y], 2_000, size=(2_000, 2))
+    islands = np.array([[scilly.x + 50.0 * i, scilly.y] for i in range(7)])
+    sea = np.array([[scilly.x - 60_000.0, scilly.y - 60_000.0]])
+    fp = data_footprint(np.vstack([core, islands, sea]), crs=27700)
+    assert fp.groups_left_out == 2 and fp.n_outside == 8
+    assert fp.left_out_near == ((7, "Hugh Town"),)  # the sea's stray: no place within OUTLYING_NEAR_M
+    assert OUTLYING_NEAR_M < 60_000
+    assert "in 2 outlying group(s) more than 10 km from the rest (7 near Hugh Town)" in fp.describe()
+    area = fp.to_geodataframe()
+    assert area.attrs["left_out_near"] == ["Hugh Town"]
+    # the analysis's caption (the briefing's Method, the CLI summary) names them too
+    an = SimpleNamespace(incidents=[0] * 2_000, study_area=area, incidents_outside=lambda: 8)
+    named = "2,000 incidents (8 more outside the study area, in no cell; outlying groups near Hugh Town)"
+    assert Analysis.incidents_text(an) == named
+    an.study_area = None
+    assert Analysis.incidents_text(an) == "2,000 incidents (8 more outside the study area, in no cell)"

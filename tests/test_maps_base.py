@@ -75,13 +75,16 @@ def test_base_map_fits_the_study_area_with_outline_and_no_tiles(area):
 def test_base_map_fits_again_once_its_frame_has_a_size(area):
     # Made in a frame 0 pixels wide, a map's one fit fell to the smallest zoom (5: a 200 km scale, Essex tiny in a corner;
     # measured in Chromium: zoom 5 after the frame widened to 900 px, 9 with this script). The script fits the same bounds
-    # again once the frame gets a size (only a frame made with none; once: a refit at every resize moved the map
-    # under the reader and made the browser harness's marker counts flaky), unless the reader moved the map.
+    # again once the frame gets a size (once: a refit at every resize moved the map under the reader and made the browser
+    # harness's marker counts flaky), unless the reader moved the map. Also a frame made with another size: the app's
+    # side-by-side maps were fitted at the full width, then halved (Devon and Cornwall: West Cornwall off the left edge;
+    # measured in Chromium with a map made 980 px wide and set to 490 px: zoom 8 kept, cutting the county; 7 refitted).
     m = base_map(study_area=area)
     (fit,) = _children(m, folium.FitBounds)
     html = m.get_root().render()
     assert "new ResizeObserver(" in html and "map.fitBounds(fit)" in html and "moved = true" in html
-    assert "if (sized ||" in html and "watch.disconnect()" in html
+    assert "w0 = el.clientWidth, h0 = el.clientHeight" in html and "(w !== w0 || h !== h0)" in html
+    assert "watch.disconnect()" in html and "if (sized ||" not in html
     corners = re.search(r"\}\)\((map_\w+), (\[\[.*?\]\])\);", html)
     assert corners and corners.group(1) == m.get_name()
     assert np.allclose(np.array(json.loads(corners.group(2))), np.array(fit.bounds))  # the bounds Leaflet fitted at first
@@ -193,5 +196,7 @@ def test_dual_map_is_offline_synchronised_and_outlined(area):
     assert external_urls(html) == []
     assert asset_data_url(dict(DualMap.default_js)["Leaflet.Sync"]) in html
     assert html.count(".sync(") == 2
+    # each side refits to the whole study area once its frame takes its width (the Map tab's rule: _FitWhenSized)
+    assert all(f"}})({m.get_name()}, [[" in html for m in (dual.m1, dual.m2)) and html.count("(w !== w0 || h !== h0)") == 2
     with pytest.raises(ParameterError, match="layout"):
         dual_map(study_area=area, layout="diagonal")

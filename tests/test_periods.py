@@ -219,3 +219,14 @@ def test_short_period_text_warns_below_three_months():
     both = short_period_text(jan, Period.from_months("2025-02", "2025-02"))
     assert "both periods are short: before 1 month" in both and "after 1 month (Feb 2025, 28 days)" in both
     assert short_period_text(Period.from_months("2025-01", "2025-03"), Period.from_months("2025-04", "2025-06")) is None
+
+
+def test_default_periods_count_the_months_with_data_as_the_change_does():
+    """Lincolnshire 2025 with June removed and a scheme start of 2025-06-01: the sidebar said "cut to the data's months
+    (5 and 7 months)" while the change said "6 of 7 months counted; left out: Jun 2025, no data"."""
+    got = default_periods("2025-01", "2025-12", "2025-06-01", without=["2025-06"])
+    assert (got.before, got.after) == (("2025-01", "2025-05"), ("2025-06", "2025-12"))
+    assert "cut to the data's months (5 and 7 months); 5 of 5 and 6 of 7 months counted (left out: Jun 2025, no data)" in got.note
+    # a month without data outside both periods, or none: nothing more said
+    assert "counted" not in default_periods("2025-01", "2025-12", "2025-06-01").note
+    assert "counted" not in default_periods("2024-01", "2025-12", "2025-06-01", without=["2024-02"]).note

@@ -148,7 +148,34 @@ def test_an_area_across_a_river_takes_the_town_of_its_streets_bank():
     area = gpd.GeoDataFrame({"area_id": [2]}, geometry=[shapely.box(-500, -1_500, 500, 1_500)], crs=27700)
     out = area_places(area, inc, towns=towns).iloc[0]
     assert out["districts"] == "South Tyneside (12); North Tyneside (10)"
-    assert out["label"] == "Railway Terrace, North Shields" and out["town"] == "North Shields"
+    # the label's street is taken in the top district (the `district` column), and its town on that street's bank
+    assert out["district"] == "South Tyneside" and out["top_street"] == "Street 0"
+    assert out["label"] == "Street 0, South Shields" and out["town"] == "South Shields"
+    assert out["streets"].startswith("Railway Terrace (10)")  # the listed streets are still the area's busiest
+    # with North Tyneside on top, Railway Terrace and North Shields (not South Shields across the river)
+    more = area_places(area, inc.iloc[:16], towns=towns).iloc[0]
+    assert more["district"] == "North Tyneside"
+    assert more["label"] == "Railway Terrace, North Shields" and more["town"] == "North Shields"
+
+
+def test_an_areas_label_street_lies_in_its_top_district():
+    """Merseyside 2025: "Princess Drive, Liverpool" held 59 incidents in Liverpool and 125 in Knowsley (its
+    `district`); the label's street is the busiest real street among the top district's incidents. A top district
+    with generic map-point names only keeps the area's busiest real street."""
+    inc = gpd.GeoDataFrame(
+        {
+            "location": ["On or near Princess Drive"] * 6 + ["On or near Lincombe Road"] * 4
+            + ["On or near Bakers Green Road"] * 3 + ["On or near Supermarket"] * 2,
+            "lsoa_name": ["Liverpool 040A"] * 6 + ["Knowsley 010B"] * 7 + ["Knowsley 010C"] * 2,
+        },
+        geometry=gpd.points_from_xy(range(15), [0] * 15), crs=27700,
+    )
+    area = gpd.GeoDataFrame({"area_id": [7]}, geometry=[shapely.box(-50, -50, 50, 50)], crs=27700)
+    out = area_places(area, inc).iloc[0]
+    assert out["district"] == "Knowsley" and out["top_street"] == "Lincombe Road"
+    assert out["label"] == "Lincombe Road, Knowsley"
+    generic = inc.assign(location=["On or near Princess Drive"] * 6 + ["On or near Supermarket"] * 9)
+    assert area_places(area, generic).iloc[0]["top_street"] == "Princess Drive"
 
 
 def test_a_street_named_as_its_town_is_not_said_twice():
@@ -408,3 +435,61 @@ def test_towns_at_takes_a_town_of_the_points_own_district():
     assert towns_at(pt, towns, both.drop(columns="lsoa_name")).tolist() == ["Liverpool"]
     area = gpd.GeoDataFrame({"area_id": [1]}, geometry=[shapely.box(-1_500, -100, -1_300, 100)], crs=27700)
     assert area_places(area, both, towns=towns)["town"].tolist() == ["Wallasey"]
+
+
+def _real_places(*names):
+    from hotspots.gazetteer import places
+
+    p = places(27700)
+    return p[p["name"].isin(names)].reset_index(drop=True)
+
+
+def _bng(lat, lon):
+    pt = gpd.GeoSeries(gpd.points_from_xy([lon], [lat]), crs=4326).to_crs(27700).iloc[0]
+    return np.array([[pt.x, pt.y]])
+
+
+def test_a_nearer_town_whose_reach_covers_the_point_beats_a_bigger_one():
+    """Merseyside 2025: "Mason Street" (New Brighton, its street's busiest point 53.4379, -3.0408) and "Parkside"
+    (Liscard, 53.4152, -3.0321) were Birkenhead's: GeoNames gives Birkenhead 325,264 people (reach 5.7 km), which
+    out-reached Wallasey (58,794: reach 2.4 km) 2.3 km away. The tester's area centroid 53.438, -2.982 is Kirkdale's
+    (0.6 km), not Liverpool's (3.1 km)."""
+    from hotspots.places import TOWN_NEAR_MIN_POPULATION
+
+    towns = _real_places("Liverpool", "Birkenhead", "Wallasey", "Bootle", "Kirkdale")
+    assert len(towns) == 5
+    assert town_of(_bng(53.4379, -3.0408), towns).tolist() == ["Wallasey"]
+    assert town_of(_bng(53.4152, -3.0321), towns).tolist() == ["Wallasey"]
+    assert town_of(_bng(53.438, -2.982), towns).tolist() == ["Kirkdale"]
+    assert town_of(_bng(53.406, -2.986), towns).tolist() == ["Liverpool"]  # the city centre stays the city's
+    # hand-checked: a town of 60,000 (reach 2,449 m) 2,300 m off beats a city of 325,000 (reach 5,701 m) 2,700 m off,
+    # but a place under TOWN_NEAR_MIN_POPULATION nearer still needs the smaller distance / reach
+    hand = gpd.GeoDataFrame({"name": ["City", "Town", "Hamlet"], "population": [325_000, 60_000, TOWN_NEAR_MIN_POPULATION - 1]},
+                            geometry=gpd.points_from_xy([2_700, -2_300, 0], [0, 0, 600]), crs=27700)
+    assert town_of(np.array([[0.0, 0.0]]), hand).tolist() == ["Town"]
+    assert town_of(np.array([[0.0, 0.0]]), hand.iloc[[0, 2]]).tolist() == ["City"]  # Hamlet: 600 / 707 = 0.85 > 0.47
+    assert town_of(np.array([[0.0, 0.0]]), hand.assign(population=[325_000, 60_000, 5_000])).tolist() == ["Hamlet"]
+
+
+def test_trunk_road_is_eston_the_town_of_its_own_district():
+    """Durham and Cleveland 2025: "Trunk Road" (Redcar and Cleveland, 292 of 292 incidents; its busiest point 54.571,
+    -1.1652) was "Trunk Road, Middlesbrough": Eston, 1.9 km off, lies 2.3 of its reaches away, beyond the old limit of 2
+    for a town of the area's own district; Middlesbrough (4.5 km, 1.2 reaches) is in another district."""
+    towns = _real_places("Middlesbrough", "Eston", "Redcar")
+    xy = _bng(54.571, -1.1652)[0]
+    rng = np.random.default_rng(1)
+    around = []  # incidents around each centre give each town its district
+    for name, district in [("Middlesbrough", "Middlesbrough 001A"), ("Eston", "Redcar and Cleveland 010A"),
+                           ("Redcar", "Redcar and Cleveland 001A")]:
+        c = towns.loc[towns["name"] == name].geometry.iloc[0]
+        around.append(gpd.GeoDataFrame({"lsoa_name": [district] * 20, "location": ["On or near High Street"] * 20},
+                                       geometry=gpd.points_from_xy(c.x + rng.uniform(-200, 200, 20),
+                                                                   c.y + rng.uniform(-200, 200, 20)), crs=27700))
+    own = gpd.GeoDataFrame({"lsoa_name": ["Redcar and Cleveland 012B"] * 8, "location": ["On or near Trunk Road"] * 8},
+                           geometry=gpd.points_from_xy([xy[0]] * 8, [xy[1]] * 8), crs=27700)
+    inc = pd.concat([*around, own], ignore_index=True)
+    area = gpd.GeoDataFrame({"area_id": [9]}, geometry=[shapely.box(xy[0] - 150, xy[1] - 150, xy[0] + 150, xy[1] + 150)],
+                            crs=27700)
+    assert town_of(xy[None, :], towns).tolist() == ["Middlesbrough"]  # by reach alone
+    out = area_places(area, inc, towns=towns).iloc[0]
+    assert out["label"] == "Trunk Road, Eston" and out["district"] == "Redcar and Cleveland"

@@ -80,6 +80,7 @@ __all__ = [
     "view",
     "sweep",
     "full_analysis",
+    "area_csv",
 ]
 
 #: The settings each call below reads (pass ``settings.only(*NAME)``).
@@ -346,9 +347,18 @@ def full_analysis(bundle: DataBundle, s: Settings, snap_m: float) -> Analysis:
         linkage=linkage(bundle, s.only(*LINK)),
         kpis=scheme_kpis(refs, threshold=s.threshold, unsafe=s.unsafe_threshold, as_of=s.as_of) if refs is not None else None,
         referrals=refs, tasks=bundle.tasks, study_area=bundle.study_area,
-        notes=notes_for_scheme_start(bundle.prepared.notes, months_of(bundle), bundle.defaults.scheme_start, s.scheme_start),
+        notes=notes_for_scheme_start(bundle.prepared.notes, months_of(bundle), bundle.defaults.scheme_start, s.scheme_start,
+                                     bundle.defaults.missing_months or ()),
         all_incidents=bundle.incidents,
     )
     if an.referrals is not None:
         scheme_publication(an, snap_m=float(snap_m))  # the briefing uses the squares the GIS files use
     return an
+
+
+def area_csv(bundle: DataBundle, s: Settings, snap_m: float) -> Any:
+    """The app's "Hotspot areas (CSV)": the results folder's ``csv/hotspot_areas.csv`` (one library function,
+    :func:`hotspots.export.gis.hotspot_areas_table`, with the rings' and emerging columns) of :func:`full_analysis`."""
+    from ..export.gis import hotspot_areas_table
+
+    return hotspot_areas_table(full_analysis(bundle, s.only(*EXPORT), snap_m), snap_m=snap_m)

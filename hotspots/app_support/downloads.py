@@ -175,13 +175,17 @@ def _density_tif(stage: Any) -> bytes:
     return geotiff_bytes(stage, "density")
 
 
-def area_downloads(table: Callable[[], gpd.GeoDataFrame], stage: Any) -> list[Download]:
+def area_downloads(table: Callable[[], gpd.GeoDataFrame], stage: Any,
+                   csv_table: Callable[[], pd.DataFrame] | None = None) -> list[Download]:
     """Hotspot areas (GeoJSON, CSV), significant Gi* cells and the density grid (GeoJSON), and the
     density surface as a GeoTIFF on the maps' lattice (:func:`hotspots.export.raster.geotiff_bytes`);
-    ``table`` makes the areas' table when one of its files is asked for."""
+    ``table`` makes the areas' table when one of its files is asked for; ``csv_table`` (default ``table``) the
+    CSV's: the results folder's ``csv/hotspot_areas.csv`` in the app
+    (:func:`hotspots.app_support.cached.area_csv`), the same file from either."""
+    rows = csv_table or table
     return [
         Download("Hotspot areas (GeoJSON)", lambda: geojson_bytes(table()), "hotspot_areas.geojson", GEOJSON, "dl_areas"),
-        Download("Hotspot areas (CSV)", lambda: csv_bytes(table()), "hotspot_areas.csv", CSV, "dl_areas_csv"),
+        Download("Hotspot areas (CSV)", lambda: csv_bytes(rows()), "hotspot_areas.csv", CSV, "dl_areas_csv"),
         Download(
             "Gi* cells (GeoJSON)",
             lambda: geojson_bytes(stage.gi.to_geodataframe(only_significant=True)),

@@ -43,7 +43,8 @@ class SchemeStartChoice(NamedTuple):
     note: str | None
 
 
-def scheme_start_choice(months: Sequence[str], default: str | None, start: Mapping[str, Any], day: Any) -> SchemeStartChoice:
+def scheme_start_choice(months: Sequence[str], default: str | None, start: Mapping[str, Any], day: Any,
+                        without: Sequence[str] = ()) -> SchemeStartChoice:
     """The scheme start ``day`` (a date, or None for none) and the periods it sets on the data's ``months``.
 
     Parameters
@@ -57,13 +58,15 @@ def scheme_start_choice(months: Sequence[str], default: str | None, start: Mappi
         The sliders' starting values (:func:`hotspots.app_support.url_defaults`), kept while ``day`` is ``default``.
     day : date, str or None
         The date in the box.
+    without : sequence of str
+        The months without data (``Settings.missing_months``), counted out in the note as the change counts them.
     """
     iso = None if day is None or day == "" else as_date(day, "scheme_start").isoformat()
     kept = None if default is None else as_date(default, "scheme_start").isoformat()
     if iso == kept:
         return SchemeStartChoice(iso, dict(start), "", None)
     try:
-        choice = default_periods(months[0], months[-1], iso)
+        choice = default_periods(months[0], months[-1], iso, without=without)
     except (ParameterError, IndexError) as exc:  # a single month: nothing to compare, the sliders stay
         return SchemeStartChoice(iso, dict(start), "", f"before/after periods not set from the scheme start: {exc}")
     new = {**start, "before": tuple(choice.before), "after": tuple(choice.after)}
@@ -89,7 +92,7 @@ def notes_with_scheme_start(notes: Sequence[str], note: str | None) -> tuple[str
 
 
 def notes_for_scheme_start(notes: Sequence[str], months: Sequence[str], default: str | None,
-                           scheme_start: Any) -> tuple[str, ...]:
+                           scheme_start: Any, without: Sequence[str] = ()) -> tuple[str, ...]:
     """The data's ``notes`` as they read for the scheme start in use (``Settings.scheme_start``): the note on the
     before/after periods replaced by the one :func:`scheme_start_choice` gives when ``scheme_start`` is not the data's
     own ``default``; unchanged otherwise. The one rule for every surface that lists the notes (the Data tab, the
@@ -107,4 +110,4 @@ def notes_for_scheme_start(notes: Sequence[str], months: Sequence[str], default:
     scheme_start : date, str or None
         The scheme start in use.
     """
-    return notes_with_scheme_start(notes, scheme_start_choice(months, default, {}, scheme_start).note)
+    return notes_with_scheme_start(notes, scheme_start_choice(months, default, {}, scheme_start, without).note)

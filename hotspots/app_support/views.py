@@ -522,7 +522,7 @@ def gi_class_counts(gi: Any, grid: Any) -> pd.DataFrame:
 
 def settings_used(stage: Any, settings: Any) -> pd.DataFrame:
     """The settings a hotspot stage used, automatic values included: ``setting``, ``value`` (text,
-    metres rounded to whole metres)."""
+    metres rounded to whole metres; each short enough for the Analyst tab's column, about 40 characters)."""
     g = stage.gi
     distance = g.params.get("distance_m")
     used = {
@@ -536,7 +536,8 @@ def settings_used(stage: Any, settings: Any) -> pd.DataFrame:
         "alpha": settings.alpha,
         "FDR": "yes" if settings.fdr else "no",
         "permutations": settings.permutations,
-        "hotspot areas": stage.areas.params["rule"],
+        # without "(95% confidence)": the table's column cut it to "(95% confide" (the alpha is the row above)
+        "hotspot areas": str(stage.areas.params["rule"]).split(" (", 1)[0],
         "cells in study area": f"{stage.grid.n_cells:,}",
     }
     return pd.DataFrame({"setting": list(used), "value": ["–" if v is None else str(v) for v in used.values()]})
@@ -658,15 +659,19 @@ def no_areas_text(stage: Any) -> str:
             "for the exact count test, which needs no permutations.")
 
 
-def period_coverage_text(incidents: Any, settings: Settings, months: Sequence[str]) -> str | None:
+def period_coverage_text(incidents: Any, settings: Settings, months: Sequence[str], *, change: bool = False) -> str | None:
     """The Map tab's warning when the hotspot period holds months the data do not cover in full (the library's
     ``missing_months``, :func:`hotspots.preparation.choose_missing_months`: a month published in part, as Hampshire's
     August 2025, or without data), each named with its incidents against the months either side
-    (:func:`hotspots.coverage.month_coverage`); None when it holds none."""
+    (:func:`hotspots.coverage.month_coverage`); None when it holds none. With ``change``, the Before/after tab's: of the
+    months from the before period's first to the after period's last (Lincolnshire without June: the warning was on
+    every tab but that one)."""
     from ..coverage import month_coverage, month_name, month_number, month_spans
     from ..incident_time import incident_dates, month_numbers
 
     lo, hi = settings.period or (months[0], months[-1])
+    if change and settings.before and settings.after:
+        lo, hi = settings.before[0], settings.after[1]
     inside = [m for m in settings.missing_months or () if lo <= m <= hi]
     if not inside:
         return None
@@ -692,6 +697,10 @@ def period_coverage_text(incidents: Any, settings: Settings, months: Sequence[st
     if untrusted:
         told.append(f"{month_spans(untrusted, sizes=True)}: the file is not to be trusted (its categories published in part or "
                     "scrambled)")
+    if change:
+        return (f"The before and after periods hold months the data do not cover in full: {'; '.join(told)}. The "
+                "comparison leaves those months out of each period's exposure (incidents per day of the months counted); "
+                "see the Analyst tab's notes.")
     return (f"The hotspot period holds months the data do not cover in full: {'; '.join(told)}. The map shows only the "
             "incidents published, so it under-counts those months; see the Analyst tab's notes.")
 

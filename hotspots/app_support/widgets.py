@@ -107,17 +107,19 @@ def _box(slot: Any, label: str, key: str, lo: int, hi: int, step: int, *, defaul
     return slot.number_input(label, min(lo, ss[key]), max(hi, ss[key]), step=step, key=key, disabled=disabled, help=help)
 
 
-def scheme_start(months: Sequence[str], default: str | None, start: Mapping[str, Any],
+def scheme_start(months: Sequence[str], defaults: Any, start: Mapping[str, Any],
                  tag: str) -> tuple[str | None, dict, str, str | None]:
     """The sidebar's scheme-start box (the command line's ``--scheme-start``): a date that sets the before and after
     sliders by the command line's rule (:func:`hotspots.app_support.scheme_start.scheme_start_choice`), with a line
     saying how. Returns the scheme start for the settings, the sliders' starting values, their keys' tag and that line
-    (None while the data's own scheme start is kept)."""
+    (None while the data's own scheme start is kept). ``defaults``: the data's settings (``DataBundle.defaults``), whose
+    ``scheme_start`` the box starts at and whose ``missing_months`` the line counts out."""
+    default = defaults.scheme_start
     lo, hi = scheme_start_bounds(months)
     day = st.date_input("Scheme start", value=default, min_value=lo, max_value=hi, key=f"scheme-{tag}", format="YYYY-MM-DD",
                         help="Sets the before and after periods as the command line's --scheme-start does (up to 12 months "
                              "either side); empty: no scheme start. The period sliders can still be moved.")
-    chosen = scheme_start_choice(months, default, start, day)
+    chosen = scheme_start_choice(months, default, start, day, defaults.missing_months or ())
     if chosen.note:
         st.caption(note_text(chosen.note))
     return chosen.scheme_start, chosen.start, f"{tag}{chosen.tag}", chosen.note

@@ -61,6 +61,16 @@ class SidePanel:
             self.cursor += step
         self.cursor += step * gap
 
+    def para_fit(self, text: str, size: float = 7.0, colour: str = MUTED, gap: float = 0.25, *, min_size: float = 4.2) -> float:
+        """:meth:`para` with its font made smaller, 0.3 pt at a time down to ``min_size`` (pt), until every line
+        fits above the panel's bottom: a method text is never cut (Devon and Cornwall's before/after briefing ended
+        "as the periods differ in length (181 and …"). Returns the size drawn; below ``min_size`` :meth:`para` cuts."""
+        room = self.h - self.cursor + 1e-9
+        while size - 0.3 >= min_size and len(self.para_lines(text, size)) * self.line_h(size) > room:
+            size = round(size - 0.3, 2)
+        self.para(text, size=size, colour=colour, gap=gap)
+        return size
+
     def mark(self) -> tuple[float, int, int, int]:
         """Where the panel's text has reached, and what it holds: :meth:`rewind` undoes what follows."""
         return self.cursor, len(self.ax.texts), len(self.ax.lines), len(self.ax.patches)

@@ -818,11 +818,11 @@ def _before_after(analysis: Any, out_path: str | Path, *, size_in: tuple[float, 
     if method_below:
         box = SidePanel(ctx, x_start, footer_h + 0.05, under_w, below_top - footer_h - 0.05)
         box.heading("Method", size=8.0)
-        box.para(method, size=6.3, gap=0)
+        box.para_fit(method, size=6.3, gap=0)  # smaller type rather than a cut sentence
         content_bottom = min(below_top - box.cursor, leg_top - leg.cursor)
     else:
         leg.heading("Method", size=8.0)
-        leg.para(method, size=6.3, gap=0)
+        leg.para_fit(method, size=6.3, gap=0)
         content_bottom = min(maps_bottom, leg_top - leg.cursor)
     # blank height between the lowest map or text line and the footer: drawn again without it
     blank = min(content_bottom - footer_h - 0.15 * scale, avail_h - 1.6, H - 3.0)  # room the layout needs stays

@@ -122,6 +122,7 @@ import pandas as pd
 
 from .. import validation
 from .._errors import ParameterError
+from ..area_referrals import area_referral_figures
 from ..areas import as_multipolygons
 from ..change import finite_for_files
 from ..csv_safety import csv_text
@@ -135,6 +136,7 @@ __all__ = [
     "export_gis",
     "gis_layers",
     "csv_tables",
+    "hotspot_areas_table",
     "gpkg_tables",
     "parameters_record",
     "suppress_counts",
@@ -264,11 +266,7 @@ def check_snap_m(snap_m: Any) -> float:
 
 def _publication(analysis: Any, threshold: Any, snap_m: Any) -> Any:
     """The analysis's protected person-level figures (one per threshold and square size)."""
-    return scheme_publication(analysis, threshold=_threshold(analysis, threshold), snap_m=_snap(analysis, snap_m))
-
-
-def _snap(analysis: Any, snap_m: Any) -> float:
-    return check_snap_m(snap_m)
+    return scheme_publication(analysis, threshold=_threshold(analysis, threshold), snap_m=check_snap_m(snap_m))
 
 
 def _layer_description(an: Any, name: str, statement: str | None) -> dict[str, str]:
@@ -459,6 +457,18 @@ def gpkg_tables(analysis: Any) -> dict[str, pd.DataFrame]:
     return {name: finite_for_files(tables[name]) for name in GPKG_TABLES if name in tables}
 
 
+def hotspot_areas_table(analysis: Any, *, threshold: int | None = None, snap_m: float = 250.0) -> pd.DataFrame:
+    """``csv/hotspot_areas.csv`` and the app's "Hotspot areas (CSV)": :func:`area_summary` with the referral figures
+    and ``disclosure`` rule of the analysis's protected publication (``threshold`` people, ``snap_m`` metres squares)."""
+    pub = _publication(analysis, threshold, snap_m)
+    out = area_summary(analysis)
+    if pub is not None and pub.referrals_by_hotspot is not None:
+        for col, values in area_referral_figures(pub, out["area_id"]).items():  # this publication's figures
+            out[col] = pd.Series(values, index=out.index, dtype=object)
+        out["disclosure"] = pub.statement
+    return finite_for_files(out)
+
+
 def csv_tables(analysis: Any, *, threshold: int | None = None, snap_m: float = 250.0) -> dict[str, pd.DataFrame]:
     """The CSV tables: hotspot areas, change, clusters, KPIs and referral linkage (protected).
 
@@ -475,13 +485,7 @@ def csv_tables(analysis: Any, *, threshold: int | None = None, snap_m: float = 2
     """
     an = analysis
     pub = _publication(an, threshold, snap_m)
-    out: dict[str, pd.DataFrame] = {"hotspot_areas": area_summary(an)}
-    if pub is not None and pub.referrals_by_hotspot is not None:
-        from ..area_referrals import area_referral_figures
-
-        areas_t = out["hotspot_areas"]
-        for col, values in area_referral_figures(pub, areas_t["area_id"]).items():  # this publication's figures
-            areas_t[col] = pd.Series(values, index=areas_t.index, dtype=object)
+    out: dict[str, pd.DataFrame] = {"hotspot_areas": hotspot_areas_table(an, threshold=threshold, snap_m=snap_m)}
     if an.clusters is not None:
         cl = _clusters_with_places(an)
         out["clusters"] = pd.DataFrame(cl.drop(columns=cl.geometry.name))
@@ -510,8 +514,6 @@ def csv_tables(analysis: Any, *, threshold: int | None = None, snap_m: float = 2
             df = df.copy()
             df["disclosure"] = pub.statement
             out[name] = df
-        if "hotspot_areas" in out and pub.referrals_by_hotspot is not None:
-            out["hotspot_areas"]["disclosure"] = pub.statement
     unnamed = set(out) - set(CSV_TABLES)
     if unnamed:  # the results-folder rule knows the names from CSV_TABLES
         raise AssertionError(f"internal: csv table(s) {sorted(unnamed)} missing from CSV_TABLES")
@@ -657,7 +659,7 @@ def parameters_record(
         "unsafe": t < MIN_SAFE_THRESHOLD,
         "statement": pub.statement if pub is not None else disclosure_statement(t),
         "groups_measured_in": None if pub is None else pub.basis,
-        "referral_origins_square_m": _snap(an, snap_m),
+        "referral_origins_square_m": check_snap_m(snap_m),
         "policy": (
             (f"UNSAFE: threshold {t}: counts of people are not protected; not for publication. " if t < MIN_SAFE_THRESHOLD else
              f"every count of people written here (tables, layers, this file) is protected together: counts from 1 to {t - 1} "

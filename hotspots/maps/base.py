@@ -132,24 +132,28 @@ class _Style(MacroElement):
 
 
 class _FitWhenSized(MacroElement):
-    """Fits the map to its area again once its frame, made with no size, gets one (unless the reader moved it).
+    """Fits the map to its area again, once, when its frame first takes another size than it was made with (unless the
+    reader moved it).
 
     Leaflet fits the bounds once, when the map is made: in a frame not yet laid out (0 pixels, as the app's maps below
     the fold or in a tab can be) that fit falls to the smallest zoom, and Essex's robustness map opened at a 200 km
-    scale with the county tiny in a corner. Once the reader drags, zooms or scrolls the map, their view is kept.
+    scale with the county tiny in a corner; the app's side-by-side maps were fitted before streamlit-folium halved
+    their width, and Devon and Cornwall's opened with West Cornwall off the left edge. Once the reader drags, zooms or
+    scrolls the map, their view is kept.
     """
 
     _template = Template(
         """{% macro script(this, kwargs) %}
 (function (map, fit) {
     var el = map.getContainer(), moved = false;
-    var sized = el.clientWidth > 0 && el.clientHeight > 0;  // laid out when made: Leaflet's own fit holds
+    var w0 = el.clientWidth, h0 = el.clientHeight;  // the size Leaflet's own fit was made for (0 when not laid out)
     ["mousedown", "wheel", "touchstart", "keydown"].forEach(function (e) {
         el.addEventListener(e, function () { moved = true; }, {passive: true});
     });
-    if (sized || typeof ResizeObserver === "undefined") { return; }
+    if (typeof ResizeObserver === "undefined") { return; }
     var watch = new ResizeObserver(function () {
-        if (el.clientWidth > 0 && el.clientHeight > 0) {
+        var w = el.clientWidth, h = el.clientHeight;
+        if (w > 0 && h > 0 && (w !== w0 || h !== h0)) {
             watch.disconnect();  // once: later resizes keep the view (a refit each time moved maps under the reader)
             if (!moved) { map.invalidateSize(); map.fitBounds(fit); }
         }
