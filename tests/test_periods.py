@@ -219,3 +219,15 @@ def test_short_period_text_warns_below_three_months():
     both = short_period_text(jan, Period.from_months("2025-02", "2025-02"))
     assert "both periods are short: before 1 month" in both and "after 1 month (Feb 2025, 28 days)" in both
     assert short_period_text(Period.from_months("2025-01", "2025-03"), Period.from_months("2025-04", "2025-06")) is None
+
+
+def test_selection_caveats_mark_only_the_significant_change_the_choice_of_months_predicts():
+    from hotspots.periods import SELECTION_CAVEAT, selection_caveats, selection_favours
+
+    before, after = Period.from_months("2025-04", "2025-06"), Period.from_months("2025-07", "2025-09")
+    side = selection_favours(Period.from_months("2025-01", "2025-06"), before, after)  # Nottinghamshire's run
+    assert side == "fall"
+    classes = ["significant fall", "significant rise", "no significant change", "too few incidents"]
+    assert selection_caveats(classes, side).tolist() == [SELECTION_CAVEAT, None, None, None]
+    assert selection_caveats(classes, "rise").tolist() == [None, SELECTION_CAVEAT, None, None]
+    assert selection_caveats(classes, None).tolist() == [None] * 4
