@@ -70,11 +70,12 @@ OVERSIZE_FACTOR = 5.0
 def oversized_area_note(geom: Any, xy: Any) -> str:
     """``"; the boundary covers 172,000 km² (469 km across), 98 times the 1,754 km² box around the incidents: ..."``
     when the study area ``geom`` is over :data:`OVERSIZE_FACTOR` times the box around the incidents ``xy``
-    (metres, the same CRS), else ``""``. A boundary of the wrong region (or read in the wrong CRS) gives a huge,
-    empty grid with no other word (697,848 cells around 1,754 km² of data).
+    (metres, the same CRS; the box of their 0.5-99.5 % quantiles, so that a few strays do not stretch it), else
+    ``""``. A boundary of the wrong region (or read in the wrong CRS) gives a huge, empty grid with no other word
+    (697,848 cells around 1,754 km² of data).
 
     >>> oversized_area_note(shapely.box(0, 0, 100_000, 100_000), np.array([[0, 0], [10_000, 10_000]]))[:60]
-    '; the boundary covers 10,000 km² (100 km across), 100 times '
+    '; the boundary covers 10,000 km² (100 km across), 102 times '
     >>> oversized_area_note(shapely.box(0, 0, 20_000, 20_000), np.array([[0, 0], [10_000, 10_000]]))
     ''
     """
@@ -82,7 +83,8 @@ def oversized_area_note(geom: Any, xy: Any) -> str:
     pts = pts[np.isfinite(pts).all(axis=1)]
     if len(pts) < 2 or geom is None or geom.is_empty:
         return ""
-    span = np.maximum(pts.max(axis=0) - pts.min(axis=0), 100.0)  # a line of points: a 100 m strip
+    lo, hi = np.quantile(pts, [0.005, 0.995], axis=0)  # not stretched by a few strays far away (Gwent's, in London)
+    span = np.maximum(hi - lo, 100.0)  # a line of points: a 100 m strip
     box = float(span[0] * span[1]) / 1e6
     covers = float(geom.area) / 1e6
     if covers <= OVERSIZE_FACTOR * box:
