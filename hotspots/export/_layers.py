@@ -458,8 +458,6 @@ def change_summary_into(panel: SidePanel, analysis: Any) -> bool:
     for text, r, colour in rows:
         panel.para(text, size=7.0, colour=INK if r.verdict == "no significant change" else colour, gap=0)
         panel.para(r.figures(1 - summ.alpha), size=6.5, gap=0.15)
-    if totals := summ.totals_text():  # why the areas' counts together (+1 % per day) differ from the pooled ratio (0.93)
-        panel.para(totals, size=6.3, colour=INK, gap=0.15)
     for caveat in summ.caveats():  # what the console's notes say qualifies the verdicts (the season not separated)
         panel.para(caveat, size=6.3, colour=INK, gap=0.15)
     return True
