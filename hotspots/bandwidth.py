@@ -32,6 +32,8 @@ __all__ = [
     "bandwidth_arcgis",
     "gaussian_sd_from_radius",
     "auto_bandwidth",
+    "study_area_parts",
+    "MIN_PART_SHARE",
 ]
 
 #: Automatic bandwidth rules accepted by :func:`hotspots.density.kde`.
@@ -39,15 +41,74 @@ BANDWIDTH_RULES = ("arcgis", "sfhotspot")
 #: The automatic rule used when none is given, everywhere (library, command line, app): ArcGIS
 #: Kernel Density's default search radius, which analysts compare our maps with.
 DEFAULT_BANDWIDTH_RULE = "arcgis"
+#: A study area's separate part counts as a part of its own for the automatic bandwidth
+#: (:func:`study_area_parts`) when it holds at least this share of the points (smaller pieces,
+#: e.g. a few incidents on an island, do not make a force's area "in parts").
+MIN_PART_SHARE = 0.05
 
-def bandwidth_sfhotspot(xy: np.ndarray) -> float:
+
+def study_area_parts(active: np.ndarray, rows: np.ndarray, cols: np.ndarray, on: np.ndarray) -> np.ndarray | None:
+    """Which separate part of the study area each point lies in, when the area is in parts.
+
+    The parts are the groups of study-area cells touching each other (edges or corners). The
+    spread of the incidents across the gaps between distant parts (two towns 80 km apart) says
+    nothing about how far an incident's influence reaches, so the automatic rules take the spread
+    within each part (``groups`` of :func:`bandwidth_arcgis`, :func:`bandwidth_sfhotspot`).
+
+    Parameters
+    ----------
+    active : ndarray of bool
+        The grid's study-area cells.
+    rows, cols : ndarray of int
+        Each point's cell (:meth:`hotspots.grid.Grid.cell_of`).
+    on : ndarray of bool
+        Whether each point falls in a study-area cell.
+
+    Returns
+    -------
+    ndarray of int or None
+        A part label per point (0 for points in no cell), or None when fewer than two parts hold
+        :data:`MIN_PART_SHARE` of the points each (the area is one piece for the rule).
+
+    >>> a = np.zeros((1, 9), bool); a[0, :3] = a[0, 6:] = True
+    >>> study_area_parts(a, np.zeros(4, int), np.array([0, 1, 7, 8]), np.ones(4, bool)).tolist()
+    [1, 1, 2, 2]
+    """
+    from scipy import ndimage
+
+    labels, n = ndimage.label(np.asarray(active, dtype=bool), structure=np.ones((3, 3), dtype=int))
+    if n < 2 or len(rows) == 0:
+        return None
+    on = np.asarray(on, dtype=bool)
+    out = np.zeros(len(rows), dtype=np.int64)
+    out[on] = labels[np.asarray(rows)[on].astype(int), np.asarray(cols)[on].astype(int)]
+    counts = np.bincount(out[out > 0], minlength=n + 1)
+    if int((counts >= MIN_PART_SHARE * len(out)).sum()) < 2:
+        return None
+    return out
+
+
+def _within_groups(xy: np.ndarray, groups: np.ndarray | None, weights: np.ndarray | None = None) -> np.ndarray:
+    """Each point's offset from its own group's (weighted) mean centre: the spread within groups."""
+    if groups is None:
+        return xy
+    g = np.unique(np.asarray(groups), return_inverse=True)[1]
+    w = np.ones(len(xy)) if weights is None else np.asarray(weights, dtype=float)
+    tw = np.bincount(g, weights=w)
+    cx = np.bincount(g, weights=w * xy[:, 0]) / np.where(tw > 0, tw, 1.0)
+    cy = np.bincount(g, weights=w * xy[:, 1]) / np.where(tw > 0, tw, 1.0)
+    return xy - np.column_stack([cx[g], cy[g]])
+
+def bandwidth_sfhotspot(xy: np.ndarray, groups: np.ndarray | None = None) -> float:
     """Bandwidth by sfhotspot's rule of thumb, averaged over x and y (metres).
 
     For each axis, ``MASS::bandwidth.nrd``: ``4 × 1.06 × min(sd, IQR / 1.34) × n^(-1/5)`` with the
     sample standard deviation (n − 1) and R's default (type 7, linear) quartiles; the result is
     the **mean of the x and y values**. sfhotspot's ``bandwidth_nrd_sf`` means to do this but calls
     ``mean(bw_x, bw_y)``, which in R returns ``bw_x`` (the second argument is ``trim``), so
-    sfhotspot in effect uses the x axis only. Weights are ignored, as in sfhotspot.
+    sfhotspot in effect uses the x axis only. Weights are ignored, as in sfhotspot. With ``groups``
+    (a label per point: the separate parts of the study area, :func:`study_area_parts`) each point's
+    coordinates are taken from its group's mean centre: the spread within the parts.
 
     Raises
     ------
@@ -60,6 +121,7 @@ def bandwidth_sfhotspot(xy: np.ndarray) -> float:
         raise ParameterError(
             f"the automatic bandwidth needs at least 2 points; got {n}. Give the bandwidth: {_give()}."
         )
+    xy = _within_groups(xy, groups)
     vals = []
     for axis in (0, 1):
         x = xy[:, axis]
@@ -87,13 +149,20 @@ def _weighted_median(x: np.ndarray, w: np.ndarray) -> float:
     return float(xs[i])
 
 
-def bandwidth_arcgis(xy: np.ndarray, weights: np.ndarray | None = None) -> float:
+def bandwidth_arcgis(xy: np.ndarray, weights: np.ndarray | None = None, groups: np.ndarray | None = None) -> float:
     """Bandwidth by ArcGIS Kernel Density's default search-radius rule (metres).
 
     ``0.9 × min(SD, sqrt(1 / ln 2) × Dm) × n^(-0.2)``, where SD is the (weighted) standard
     distance ``sqrt(Σw·((x − x̄)² + (y − ȳ)²) / Σw)`` about the (weighted) mean centre, Dm the
     (weighted) median of the distances to that centre, and n the number of points, or the sum of
-    the weights when weights are given (ArcGIS's population field).
+    the weights when weights are given (ArcGIS's population field). With ``groups`` (a label per
+    point: the separate parts of the study area, :func:`study_area_parts`) the centre is each
+    point's own group's: SD and Dm measure the spread within the parts, not across the gaps between
+    them (two towns 80 km apart gave 4,860 m, the spread of the pair, not of either town).
+
+    >>> xy = np.array([[0.0, 0], [100, 0], [80_000, 0], [80_100, 0]])
+    >>> round(bandwidth_arcgis(xy[:2]) / 2 ** -0.2, 6) == round(bandwidth_arcgis(xy, groups=[1, 1, 2, 2]) / 4 ** -0.2, 6)
+    True
 
     Raises
     ------
@@ -105,6 +174,8 @@ def bandwidth_arcgis(xy: np.ndarray, weights: np.ndarray | None = None) -> float
         raise ParameterError(
             f"the automatic bandwidth needs at least 2 points; got {len(xy)}. Give the bandwidth: {_give()}."
         )
+    if groups is not None:  # the offsets from each part's own centre, about a centre of 0
+        xy = _within_groups(xy, groups, weights)
     if weights is None:
         # Unit weights: the same sums without multiplying by 1, and the weighted median is the
         # plain median (identical numbers, without sorting).
@@ -143,7 +214,8 @@ def gaussian_sd_from_radius(radius: float) -> float:
 
 
 def auto_bandwidth(
-    xy: np.ndarray, weights: np.ndarray | None, *, rule: str, kernel: str, adjust: float = 1.0
+    xy: np.ndarray, weights: np.ndarray | None, *, rule: str, kernel: str, adjust: float = 1.0,
+    groups: np.ndarray | None = None,
 ) -> tuple[float, str]:
     """The automatic bandwidth of ``kernel`` by ``rule`` (metres), and a sentence saying how it was chosen.
 
@@ -159,15 +231,21 @@ def auto_bandwidth(
         standard deviation by :func:`gaussian_sd_from_radius` for the Gaussian.
     adjust : float
         Multiplier of the result (as sfhotspot's ``bandwidth_adjust``).
+    groups : array of int, optional
+        The separate part of the study area each point lies in (:func:`study_area_parts`): the
+        rule then takes the points' spread within the parts, and the sentence says so.
     """
     if rule not in BANDWIDTH_RULES:
         raise ParameterError(f"`bandwidth_rule` must be one of {', '.join(map(repr, BANDWIDTH_RULES))}; got {rule!r}.")
     if rule == "sfhotspot":
-        radius = bandwidth_sfhotspot(xy)
+        radius = bandwidth_sfhotspot(xy, groups)
         how = "sfhotspot's rule (MASS::bandwidth.nrd, mean of the x and y values)"
     else:
-        radius = bandwidth_arcgis(xy, weights)
+        radius = bandwidth_arcgis(xy, weights, groups)
         how = "ArcGIS Kernel Density's default search-radius rule"
+    if groups is not None:
+        k = len(np.unique(np.asarray(groups)[np.asarray(groups) > 0]))
+        how += f" on the incidents' spread within each of the study area's {k} separate parts (not across the gaps between them)"
     radius *= adjust
     adj = f" × bandwidth_adjust {adjust:g}" if adjust != 1.0 else ""
     if kernel == "gaussian":

@@ -104,7 +104,7 @@ from .incident_time import IncidentPoints, incident_dates, incident_points, inci
 from .period_split import PeriodSplit, period_months_text, split_periods
 
 # Periods live in hotspots.periods; re-exported here for code that imported them from this module.
-from .periods import Period, periods_around, selection_treats_alike
+from .periods import SELECTION_CAVEAT, Period, periods_around, selection_caveats, selection_favours, selection_treats_alike
 
 __all__ = [
     "Period",
@@ -185,6 +185,11 @@ class ChangeResult:
         The compared periods' months left out of the counts and the exposure (``year * 12 + month
         - 1``) and why: ``"no data"`` or ``"published in part"``
         (:meth:`hotspots.period_split.PeriodSplit.left_out`; in words: :meth:`period_text`).
+    selection_favours : str or None
+        Per-area change: ``"fall"`` or ``"rise"`` when the months the hotspots were chosen from
+        favour that change with no effect (regression to the mean: :func:`hotspots.periods.selection_favours`),
+        else None. Its significant changes carry :data:`hotspots.periods.SELECTION_CAVEAT`
+        (:meth:`selection_notes`, :meth:`counts_text`).
     """
 
     table: pd.DataFrame
@@ -208,6 +213,18 @@ class ChangeResult:
     model: ChangeModel | None = None
     panel: MonthlyPanel | None = field(default=None, repr=False)
     left_out: tuple[tuple[int, str], ...] = ()
+    selection_favours: str | None = None
+
+    def selection_notes(self, area_ids: Any = None) -> np.ndarray:
+        """:data:`hotspots.periods.SELECTION_CAVEAT` for each unit whose significant change the choice of
+        hotspot months predicts (:attr:`selection_favours`), None elsewhere (the one rule,
+        :func:`hotspots.periods.selection_caveats`, as the pooled rows'): row by row with :attr:`table`,
+        or, given ``area_ids``, in their order (None for an id the table lacks)."""
+        notes = selection_caveats(self.table["change_class"].to_numpy(dtype=object), self.selection_favours)
+        if area_ids is None:
+            return notes
+        by_id = dict(zip(self.table["area_id"].tolist(), notes))
+        return np.array([by_id.get(i) for i in list(area_ids)], dtype=object)
 
     def period_text(self, which: str) -> str:
         """The ``"before"`` or ``"after"`` period's range and the months of it left out, and why
@@ -248,11 +265,16 @@ class ChangeResult:
 
         The test's three verdicts are always listed (a 0 says something); ``"too few incidents"``
         and ``"control area"`` only when some unit has them. E.g. ``"significant fall 1, no
-        significant change 32, significant rise 1, too few incidents 5"``.
+        significant change 32, significant rise 1, too few incidents 5"``; the class the choice of hotspot
+        months predicts (:attr:`selection_favours`) is followed by ``"(expected from how hotspots were chosen)"``.
         """
         s = self.summary()
         always = set(CHANGE_CLASSES) - {"too few incidents"}
-        return ", ".join(f"{k} {int(v):,}" for k, v in s.items() if k in always or v > 0)
+        caveated = f"significant {self.selection_favours}"  # regression to the mean predicts it (selection_notes)
+        return ", ".join(
+            f"{k} {int(v):,}" + (f" ({SELECTION_CAVEAT})" if k == caveated and v > 0 else "")
+            for k, v in s.items() if k in always or v > 0
+        )
 
     def detectable_falls_text(self) -> str:
         """The smallest falls the units' tests could detect (80 % power, ``mde_fall``) in words, so that
@@ -841,6 +863,7 @@ def change_areas(
         same_months=bool(same_months), common_months=sp.common, control=control_info, time_resolution=sp.resolution,
         grid=None, notes=tuple(notes), params=_params(before, after, alpha, fdr, same_months, int(min_total), model),
         test=test, model=model, panel=panel, left_out=sp.left_out(before, after),
+        selection_favours=selection_favours(selected_on, before, after),
     )
 
 

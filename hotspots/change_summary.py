@@ -91,7 +91,14 @@ from .month_shocks import (
     units_without_shocks_note,
 )
 from .period_split import DATES_NOTE_START, period_months_text
-from .periods import selection_shares, selection_treats_alike, short_period_text
+from .periods import (
+    SELECTION_CAVEAT,
+    selection_caveats,
+    selection_favours,
+    selection_shares,
+    selection_treats_alike,
+    short_period_text,
+)
 from .style import p_text, ratio_text
 
 __all__ = [
@@ -124,9 +131,6 @@ SEASON_NOT_SEPARATED = (
 SCOPES = ("all hotspot areas", "elsewhere", "hotspots vs elsewhere")
 #: Verdict words (the clean case; see :data:`SELECTION_CAVEAT`).
 VERDICTS = ("significant fall", "significant rise", "no significant change")
-#: Added in brackets to a hotspot row's significant verdict when the hotspots were chosen from months
-#: that favour its direction (regression to the mean: :func:`with_selection`).
-SELECTION_CAVEAT = "expected from how hotspots were chosen"
 #: The rows whose change the choice of hotspot months biases ("elsewhere" is not chosen).
 SELECTED_SCOPES = ("all hotspot areas", "hotspots vs elsewhere")
 #: Columns of :meth:`ChangeSummary.to_frame` (and ``csv/change_summary.csv``).
@@ -300,11 +304,14 @@ class ChangeSummary:
         """One plain line beside the pooled rows: the dispersion estimates and how they were obtained
         (:meth:`dispersion_fields`)."""
         f = self.dispersion_fields()
-        parts = [
-            f"{who} kappa {f[who + '_kappa']:.3g} (month to month), tau2 {f[who + '_tau2']:.3g} (between periods, from "
-            f"{TAU2_SOURCES.get(f[who + '_tau2_from'], f[who + '_tau2_from'])})"
-            for who in ("areas", "cells") if f[who + "_kappa"] is not None
-        ]
+        # "from not estimated" / "from given" were garbled: only an estimate is "from" somewhere
+        whence = {k: f"from {w}" for k, w in TAU2_SOURCES.items()} | {"none": "not estimated, taken as 0", "given": "as given"}
+        parts = []
+        for who in ("areas", "cells"):
+            if f[who + "_kappa"] is not None:
+                src = f[who + "_tau2_from"]
+                parts.append(f"{who} kappa {f[who + '_kappa']:.3g} (month to month), tau2 {f[who + '_tau2']:.3g} (between "
+                             f"periods, {whence.get(src, f'from {src}')})")
         for key, what in (("month_shocks", "study area's shared monthly shocks"), ("share_shocks", "hotspot share shocks")):
             if f[key + "_sd"] is not None:
                 parts.append(f"{what} sd {f[key + '_sd']:.1%} ({f[key + '_df']} df, from the monthly totals)")
@@ -765,27 +772,6 @@ def selection_overlap_note(selected_on: Period | None, before: Period, after: Pe
     )
 
 
-def selection_favours(selected_on: Period | None, before: Period, after: Period) -> str | None:
-    """``"fall"`` when the hotspots were chosen from months overlapping the before period more than
-    the after period, ``"rise"`` the other way round, None when the choice favours neither
-    (outside both periods, or both alike): the change regression to the mean predicts.
-
-    Examples
-    --------
-    >>> before, after = Period.from_months("2025-01", "2025-06"), Period.from_months("2025-07", "2025-12")
-    >>> selection_favours(after, before, after), selection_favours(before, before, after)
-    ('rise', 'fall')
-    >>> selection_favours(Period.from_months("2024-01", "2024-12"), before, after) is None
-    True
-    """
-    if selected_on is None:
-        return None
-    share_b, share_a = selection_shares(selected_on, (before, after))
-    if (share_b == 0 and share_a == 0) or selection_treats_alike(selected_on, (before, after)):
-        return None
-    return "fall" if share_b > share_a else "rise"
-
-
 def with_selection(summary: ChangeSummary, selected_on: Period | None) -> ChangeSummary:
     """The summary with the regression-to-the-mean check of the months the hotspots were chosen
     from: its note (:func:`selection_overlap_note`) added, and the verdict of each hotspot row
@@ -804,10 +790,10 @@ def with_selection(summary: ChangeSummary, selected_on: Period | None) -> Change
     if not note:
         return summary
     side = selection_favours(selected_on, summary.before, summary.after)
+    caveats = selection_caveats([r.verdict for r in summary.rows], side)  # the one rule, as each area's change_note
     rows = tuple(
-        replace(r, verdict=f"{r.verdict} ({SELECTION_CAVEAT})")
-        if side is not None and r.scope in SELECTED_SCOPES and r.verdict == f"significant {side}" else r
-        for r in summary.rows
+        replace(r, verdict=f"{r.verdict} ({c})") if c is not None and r.scope in SELECTED_SCOPES else r
+        for r, c in zip(summary.rows, caveats)
     )
     return replace(
         summary, rows=rows, notes=summary.notes + (note,), regression_to_mean=favours_fall, selection_favours=side

@@ -42,6 +42,7 @@ from .bandwidth import (
     bandwidth_arcgis,
     bandwidth_sfhotspot,
     gaussian_sd_from_radius,
+    study_area_parts,
 )
 from .grid import Grid, GridValues, point_weights, points_xy
 from .kde_compiled import compiled_loops
@@ -261,7 +262,12 @@ def kde(
         if len(fit_xy) == 0:
             h = float("nan")
         else:
-            h, how = auto_bandwidth(fit_xy, fit_w, rule=bandwidth_rule, kernel=kernel, adjust=adjust)
+            parts = None
+            if grid.mask is not None:  # a study area in separate parts: the spread within each (bandwidth.study_area_parts)
+                r, c, on = grid.cell_of(fit_xy)
+                on = on & grid.in_area(fit_xy)
+                parts = study_area_parts(grid.mask, r, c, on)
+            h, how = auto_bandwidth(fit_xy, fit_w, rule=bandwidth_rule, kernel=kernel, adjust=adjust, groups=parts)
             rule_used = bandwidth_rule
             where = "in the study area's cells" if grid.mask is not None else "on the grid"
             notes.append(f"{how.rstrip('.')}, fitted to the {len(fit_xy):,} point(s) {where}, not those beyond." if fit else how)

@@ -83,9 +83,17 @@ def hotspots_direction(own: ScopeChange | None, versus: ScopeChange | None) -> s
     return "none"
 
 
+def _pct(rr: float) -> float:
+    """The ratio as a change in per cent, rounded as the tables round it (:func:`hotspots.style.percent_change`),
+    so a sentence and a table never differ by a rounding (a ring at +85.49 % read "+85%" beside the table's "+86%")."""
+    from .style import percent_change
+
+    return float(percent_change([rr])[0])
+
+
 def _moved(rr: float) -> str:
     """``"rose 5%"``, ``"fell 13%"``, ``"did not change"`` (a ratio that rounds to 0 %)."""
-    pct = (rr - 1.0) * 100.0
+    pct = _pct(rr)
     if round(abs(pct)) == 0:
         return "did not change"
     return f"{'rose' if pct > 0 else 'fell'} {abs(pct):.0f}%"
@@ -94,7 +102,15 @@ def _moved(rr: float) -> str:
 def _signed(rr: float) -> str:
     from .style import signed_text
 
-    return f"{signed_text((rr - 1.0) * 100.0)}%"
+    return f"{signed_text(_pct(rr))}%"
+
+
+def _few(row: ScopeChange) -> bool:
+    """Too few incidents in the two periods together for a per cent (the tables' rule,
+    :data:`hotspots.style.MIN_PERCENT_TOTAL`): the counts are said instead."""
+    from .style import MIN_PERCENT_TOTAL
+
+    return int(row.n_before) + int(row.n_after) < MIN_PERCENT_TOTAL
 
 
 def ring_reading(
@@ -133,13 +149,15 @@ def ring_reading(
     if not np.isfinite(versus.rate_ratio) or not np.isfinite(rings.rate_ratio):
         return READINGS[5], "no incidents in the rings around the hotspot areas in either period: displacement cannot be judged"
     rel = _direction(versus)
-    out = f"{label} {_moved(rings.rate_ratio)}"
+    few = _few(rings)  # the tables show no per cent for so few (style.MIN_PERCENT_TOTAL): nor does the sentence
+    out = (f"{label} held {int(rings.n_before):,} incident(s) before and {int(rings.n_after):,} after (too few for a "
+           "per cent)") if few else f"{label} {_moved(rings.rate_ratio)}"
     there = "the rest of the study area beyond them"
     if beyond is not None and np.isfinite(beyond.rate_ratio):
         there_fig = f" ({_signed(beyond.rate_ratio)})"
     else:
         there_fig = ""
-    pct = abs(versus.rate_ratio - 1.0) * 100.0
+    pct = abs(_pct(versus.rate_ratio))
     if rel == "none":
         from .style import p_text
 
@@ -151,10 +169,11 @@ def ring_reading(
         out += (f", against {_signed(beyond.rate_ratio)} in {there}: the difference is not significant" if there_fig
                 else f"; the difference from {there} is not significant")
         if np.isfinite(versus.p_value):
-            out += f" (rings vs beyond {_signed(versus.rate_ratio)}, {p_text(versus.p_value)})"
+            out += f" (rings vs beyond {'' if few else _signed(versus.rate_ratio) + ', '}{p_text(versus.p_value)})"
     else:
         out += (f", against {_signed(beyond.rate_ratio)} in {there}" if there_fig else f", relative to {there}")
-        out += f": {pct:.0f}% {'higher' if rel == 'rise' else 'lower'} relative to beyond, a significant {rel}"
+        how = f"{'' if few else f'{pct:.0f}% '}{'higher' if rel == 'rise' else 'lower'}"
+        out += f": {how} relative to beyond, a significant {rel}"
     hot = hotspots_direction(hotspots, hotspots_vs)
     figs = []
     if hotspots is not None and np.isfinite(hotspots.rate_ratio):
@@ -378,7 +397,7 @@ class Displacement:
         (:func:`ring_width_note`) and the hotspot areas that have no ring and why (:func:`no_ring_text`)."""
         kind, text = self.reading()
         vs = self.summary.rows[1]
-        if kind == READINGS[2] and np.isfinite(vs.mde_fall) and vs.mde_fall < 1:
+        if kind == READINGS[2] and np.isfinite(vs.mde_fall) and vs.mde_fall < 1 and not _few(self.summary.rows[0]):
             rise = float(np.expm1(-np.log1p(-vs.mde_fall)))
             text += f"; a rise of {rise:.0%} or more relative to beyond would likely have been detected"
         extra = [t for t in (self.rising_rings_text(), self.width_note, no_ring_text(self.rings)) if t]
@@ -397,8 +416,12 @@ class Displacement:
         up = t[t["ring_change_class"].astype(str) == "significant rise"].sort_values("ring_rate_ratio", ascending=False)
         if up.empty:
             return ""
-        named = ", ".join(
-            f"{int(a)} ({_signed(r)})" for a, r in zip(up["area_id"].head(most), up["ring_rate_ratio"].head(most))
+        from .style import MIN_PERCENT_TOTAL
+
+        head = up.head(most)
+        named = ", ".join(  # too few for a per cent (the tables' rule): the counts
+            f"{int(a)} ({int(nb):,} -> {int(na):,})" if nb + na < MIN_PERCENT_TOTAL else f"{int(a)} ({_signed(r)})"
+            for a, r, nb, na in zip(head["area_id"], head["ring_rate_ratio"], head["ring_n_before"], head["ring_n_after"])
         )
         more = f" and {len(up) - most} more" if len(up) > most else ""
         if len(up) == 1:

@@ -61,6 +61,9 @@ __all__ = [
     "SELECTION_SHARE_TOLERANCE",
     "selection_shares",
     "selection_treats_alike",
+    "selection_favours",
+    "selection_caveats",
+    "SELECTION_CAVEAT",
 ]
 
 #: Months either side of the scheme start that the default before/after periods cover.
@@ -72,6 +75,10 @@ SHORT_PERIOD_MONTHS = 3
 #: Periods are covered alike by the months hotspots were chosen from when the shares of their
 #: days those months cover differ by less than this (regression to the mean then favours none).
 SELECTION_SHARE_TOLERANCE = 0.05
+#: Added to a significant change in the direction the months the hotspots were chosen from favour
+#: (regression to the mean: :func:`selection_caveats`), in brackets after a pooled verdict
+#: (:func:`hotspots.change_summary.with_selection`) and in each hotspot area's ``change_note``.
+SELECTION_CAVEAT = "expected from how hotspots were chosen"
 
 
 # =============================================================================== Period
@@ -457,3 +464,43 @@ def selection_treats_alike(selected_on: Period | None, periods: list[Period] | t
         return False
     shares = selection_shares(selected_on, periods)
     return max(shares) - min(shares) < SELECTION_SHARE_TOLERANCE
+
+
+def selection_favours(selected_on: Period | None, before: Period, after: Period) -> str | None:
+    """``"fall"`` when the hotspots were chosen from months overlapping the before period more than
+    the after period, ``"rise"`` the other way round, None when the choice favours neither
+    (outside both periods, or both alike): the change regression to the mean predicts.
+
+    Examples
+    --------
+    >>> before, after = Period.from_months("2025-01", "2025-06"), Period.from_months("2025-07", "2025-12")
+    >>> selection_favours(after, before, after), selection_favours(before, before, after)
+    ('rise', 'fall')
+    >>> selection_favours(Period.from_months("2024-01", "2024-12"), before, after) is None
+    True
+    """
+    if selected_on is None:
+        return None
+    share_b, share_a = selection_shares(selected_on, (before, after))
+    if (share_b == 0 and share_a == 0) or selection_treats_alike(selected_on, (before, after)):
+        return None
+    return "fall" if share_b > share_a else "rise"
+
+
+def selection_caveats(change_class: Any, favours: str | None) -> np.ndarray:
+    """:data:`SELECTION_CAVEAT` for each significant change in the direction the choice of hotspot
+    months favours (``favours``, from :func:`selection_favours`), None elsewhere (object array).
+
+    The one rule for the pooled hotspot rows (:func:`hotspots.change_summary.with_selection`) and
+    each hotspot area's and the console's counts (:meth:`hotspots.change.ChangeResult.selection_notes`).
+
+    >>> selection_caveats(["significant fall", "significant rise", "no significant change"], "fall").tolist()
+    ['expected from how hotspots were chosen', None, None]
+    >>> selection_caveats(["significant fall"], None).tolist()
+    [None]
+    """
+    classes = np.asarray(change_class, dtype=object).ravel()
+    out = np.full(len(classes), None, dtype=object)
+    if favours is not None:
+        out[classes == f"significant {favours}"] = SELECTION_CAVEAT
+    return out

@@ -41,7 +41,8 @@ def study_extent_m(active: Any, cell_size: float) -> tuple[float, float]:
 
 
 def scale_notes(active: Any, cell_size: float, bandwidth_m: float | None, distance_m: float | None,
-                distance_automatic: bool, area_cells: Any = (), area_share: float = 0.0) -> list[str]:
+                distance_automatic: bool, area_cells: Any = (), area_share: float = 0.0, *,
+                bandwidth_automatic: bool = False) -> list[str]:
     """The notes on the analysis's scale (none when all is in proportion).
 
     Parameters
@@ -60,6 +61,8 @@ def scale_notes(active: Any, cell_size: float, bandwidth_m: float | None, distan
         Cells of each hotspot area.
     area_share : float
         Share of the counted incidents in the hotspot areas, 0-1.
+    bandwidth_automatic : bool
+        True when the bandwidth was chosen automatically: the advice then does not offer "the automatic one".
 
     Returns
     -------
@@ -85,7 +88,8 @@ def scale_notes(active: Any, cell_size: float, bandwidth_m: float | None, distan
         notes.append(
             f"the density's bandwidth ({float(bandwidth_m):,.0f} m) is over a fifth of the study area's shorter side "
             f"({shorter / 1000:,.1f} km): the density is smoothed over much of the area, so its peaks say little about "
-            "where incidents concentrate; a shorter bandwidth (or the automatic one) keeps them local"
+            f"where incidents concentrate; a shorter bandwidth{'' if bandwidth_automatic else ' (or the automatic one)'} keeps "
+            "them local"
         )
     if distance_automatic and distance_m is not None and float(distance_m) > WIDE_BAND_CELLS * cs:
         k = float(distance_m) / cs

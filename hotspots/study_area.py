@@ -63,6 +63,39 @@ class StudyAreaChoice:
     record: dict[str, Any] = field(default_factory=dict)
 
 
+#: A boundary over this many times the area of the box around the incidents is noted (:func:`oversized_area_note`).
+OVERSIZE_FACTOR = 5.0
+
+
+def oversized_area_note(geom: Any, xy: Any) -> str:
+    """``"; the boundary covers 172,000 km² (469 km across), 98 times the 1,754 km² box around the incidents: ..."``
+    when the study area ``geom`` is over :data:`OVERSIZE_FACTOR` times the box around the incidents ``xy``
+    (metres, the same CRS; the box of their 0.5-99.5 % quantiles, so that a few strays do not stretch it), else
+    ``""``. A boundary of the wrong region (or read in the wrong CRS) gives a huge, empty grid with no other word
+    (697,848 cells around 1,754 km² of data).
+
+    >>> oversized_area_note(shapely.box(0, 0, 100_000, 100_000), np.array([[0, 0], [10_000, 10_000]]))[:60]
+    '; the boundary covers 10,000 km² (100 km across), 102 times '
+    >>> oversized_area_note(shapely.box(0, 0, 20_000, 20_000), np.array([[0, 0], [10_000, 10_000]]))
+    ''
+    """
+    pts = np.asarray(xy, dtype=float).reshape(-1, 2)
+    pts = pts[np.isfinite(pts).all(axis=1)]
+    if len(pts) < 2 or geom is None or geom.is_empty:
+        return ""
+    lo, hi = np.quantile(pts, [0.005, 0.995], axis=0)  # not stretched by a few strays far away (Gwent's, in London)
+    span = np.maximum(hi - lo, 100.0)  # a line of points: a 100 m strip
+    box = float(span[0] * span[1]) / 1e6
+    covers = float(geom.area) / 1e6
+    if covers <= OVERSIZE_FACTOR * box:
+        return ""
+    x0, y0, x1, y1 = geom.bounds
+    across = max(x1 - x0, y1 - y0) / 1000.0
+    return (f"; the boundary covers {covers:,.0f} km² ({across:,.0f} km across), {covers / box:,.0f} times the "
+            f"{box:,.0f} km² box around the incidents: most of its cells hold none and the grid is large and slow; check "
+            "it is the boundary meant (and read in the right CRS)")
+
+
 def _share_inside(incidents: gpd.GeoDataFrame, geom: Any) -> float:
     if len(incidents) == 0:
         return 0.0
@@ -279,6 +312,9 @@ def choose_study_area(
     share = _share_inside(incidents, geom)
     note = f"study area: {name} ({len(boundary):,} feature(s), {share:.1%} of incidents inside)"
     note += _check_share(incidents, area, name, share)
+    # a file without a CRS was read in the one its coordinates fit (io.boundary): said with the area, everywhere
+    note += "".join(f"; {n}" for n in boundary.attrs.get("notes", []) if "CRS" in str(n))
+    note += oversized_area_note(geom, shapely.get_coordinates(incidents.geometry.values))
     if holes:
         gained = round((share - _share_inside(incidents, original)) * len(incidents))
         keep = setting("keep_holes", app="Keep the boundary's holes")

@@ -283,11 +283,27 @@ def percent_change_note(rate_ratio: Any, change_class: Any = None, n_before: Any
     return out
 
 
+def join_notes(*notes: Any) -> np.ndarray:
+    """Row by row, the notes of several equally long arrays that are not None, joined by ``"; "``
+    (None where none is): e.g. why a change in per cent is blank and that the change was expected
+    from how hotspots were chosen, in one ``change_note``.
+
+    >>> join_notes(["a", None, None], [None, "b", None]).tolist(), join_notes(["a"], ["b"]).tolist()
+    (['a', 'b', None], ['a; b'])
+    """
+    cols = [np.asarray(n, dtype=object).ravel() for n in notes]
+    out = np.full(len(cols[0]) if cols else 0, None, dtype=object)
+    for i in range(len(out)):
+        parts = [str(c[i]) for c in cols if c[i] is not None and not (isinstance(c[i], float) and np.isnan(c[i]))]
+        out[i] = "; ".join(parts) if parts else None
+    return out
+
+
 def blank_percent_legend(notes: Any) -> str:
     """What a "–" in a table's change columns means, for the notes (:func:`percent_change_note`) among its rows
     (``""`` when none is blank): the line under the CLI's table and the app's Before/after table."""
-    present = set(np.asarray(notes, dtype=object).ravel())
-    found = [n for n in (NOT_TESTED_NOTE, FEW_FOR_PERCENT_NOTE, NO_RATIO_NOTE, NOT_COMPUTED_NOTE) if n in present]
+    present = [str(x) for x in np.asarray(notes, dtype=object).ravel() if isinstance(x, str)]  # a note may be joined
+    found = [n for n in (NOT_TESTED_NOTE, FEW_FOR_PERCENT_NOTE, NO_RATIO_NOTE, NOT_COMPUTED_NOTE) if any(n in x for x in present)]
     return ("–: " + "; or ".join(found) + ".") if found else ""
 
 

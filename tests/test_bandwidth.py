@@ -64,3 +64,33 @@ def test_all_points_on_one_spot_names_the_setting_as_the_caller_writes_it():
                 fn(one)
             with pytest.raises(ParameterError, match="at least 2 points; got 1. Give the bandwidth: `--bandwidth 500`"):
                 fn(one[:1])
+
+
+def test_a_study_area_in_separate_parts_takes_the_spread_within_each_part():
+    """Two towns 80 km apart (Aberystwyth and Llanelli) gave 4,860 m: the spread of the pair, not of either town."""
+    rng = np.random.default_rng(3)
+    town = rng.normal(0.0, 500.0, size=(200, 2))
+    xy = np.vstack([town, town + [80_000.0, 0.0]])
+    groups = np.repeat([1, 2], 200)
+    across = bw.bandwidth_arcgis(xy)
+    within = bw.bandwidth_arcgis(xy, groups=groups)
+    # within the parts: one town's spread at the pair's count (n^-0.2 of 400 points), by hand from the offsets
+    assert within == pytest.approx(bw.bandwidth_arcgis(town) * (400 / 200) ** -0.2, rel=0.05)
+    assert across > 20 * within
+    assert bw.bandwidth_arcgis(town, groups=np.ones(200)) == pytest.approx(bw.bandwidth_arcgis(town))  # one part: the rule
+    assert bw.bandwidth_sfhotspot(xy, groups) == pytest.approx(bw.bandwidth_sfhotspot(np.vstack([town, town])), rel=1e-9)
+    h, how = bw.auto_bandwidth(xy, None, rule="arcgis", kernel="quartic", groups=groups)
+    assert h == pytest.approx(within) and "within each of the study area's 2 separate parts" in how
+
+
+def test_study_area_parts_needs_two_parts_each_with_a_share_of_the_points():
+    a = np.zeros((3, 20), dtype=bool)
+    a[:, :5] = a[:, 10:15] = True
+    a[0, 19] = True  # a piece of one cell
+    rows, cols = np.zeros(40, int), np.r_[np.full(20, 1), np.full(19, 11), [19]]
+    on = np.ones(40, dtype=bool)
+    got = bw.study_area_parts(a, rows, cols, on)
+    assert got is not None and got[:20].tolist() == [1] * 20 and set(got[20:39]) == {2} and got[39] == 3
+    # the second part holding under MIN_PART_SHARE of the points: one piece for the rule
+    assert bw.study_area_parts(a, rows, np.r_[np.full(39, 1), [11]], on) is None
+    assert bw.study_area_parts(np.ones((3, 3), bool), rows[:3], cols[:3] * 0, on[:3]) is None

@@ -704,3 +704,20 @@ def test_incident_points_read_once_give_the_same_results():
         change_areas(incident_points(inc.to_crs(3857)), areas, BEFORE, AFTER)
     with pytest.raises(SchemaError, match="occurred"):
         incident_points(inc.drop(columns=["occurred"]))
+
+
+def test_area_change_marks_the_significant_change_the_choice_of_hotspot_months_predicts():
+    """Nottinghamshire, hotspots from Jan-Jun 2025 against Apr-Jun -> Jul-Sep: areas 27 -> 9 and 18 -> 4 read
+    "significant fall" with no word that regression to the mean predicts a fall (the pooled row said so)."""
+    from hotspots.periods import SELECTION_CAVEAT
+
+    plain = change_areas(_incidents(SPEC), _areas(), BEFORE, AFTER, test="poisson", fdr=False)
+    assert plain.selection_favours is None and plain.selection_notes().tolist() == [None, None]
+    res = change_areas(_incidents(SPEC), _areas(), BEFORE, AFTER, test="poisson", fdr=False, selected_on=BEFORE)
+    assert res.selection_favours == "fall"
+    assert res.table["change_class"].tolist() == ["significant fall", "significant rise"]  # A 20 -> 2, B 5 -> 25
+    assert res.selection_notes().tolist() == [SELECTION_CAVEAT, None]
+    assert res.selection_notes(["B", "A", "Z"]).tolist() == [None, SELECTION_CAVEAT, None]
+    assert res.counts_text() == f"significant fall 1 ({SELECTION_CAVEAT}), no significant change 0, significant rise 1"
+    after = change_areas(_incidents(SPEC), _areas(), BEFORE, AFTER, test="poisson", fdr=False, selected_on=AFTER)
+    assert after.selection_notes().tolist() == [None, SELECTION_CAVEAT]

@@ -791,3 +791,16 @@ def test_a_short_period_is_a_caveat_beside_the_rows():
     assert caveats[0].startswith("Short period: the before period is 1 month (Jan 2025, 31 days) against 11 months")
     # 3 months or more either side: no short-period caveat
     assert _hand_summary(["significant rise"] * 3).caveats() == []
+
+
+def test_dispersion_line_says_plainly_when_tau2_was_not_estimated():
+    """Dyfed-Powys's two towns printed "tau2 0 (between periods, from not estimated)"."""
+    from hotspots.change_summary import ChangeSummary
+
+    b, a = Period.from_months("2025-01", "2025-06"), Period.from_months("2025-07", "2025-12")
+    params = {"areas_dispersion": {"kappa": 0.01, "tau2": 0.0, "tau2_source": "not estimated"},
+              "cells_dispersion": {"kappa": 0.2, "tau2": 0.05, "tau2_source": "placebo periods"}}
+    line = ChangeSummary(rows=(), alpha=0.05, before=b, after=a, method="", params=params).dispersion_line()
+    assert "areas kappa 0.01 (month to month), tau2 0 (between periods, not estimated, taken as 0)" in line
+    assert "cells kappa 0.2 (month to month), tau2 0.05 (between periods, from placebo periods)" in line
+    assert "from not estimated" not in line

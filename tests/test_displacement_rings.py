@@ -351,3 +351,24 @@ def test_the_reading_and_the_method_say_the_rings_reach():
     assert "wider than the 300 m asked" in d.describe()
     assert "at 500 m cells a ring reaches up to 707 m" in d.how and "707 m (the touching cells; 300 m asked)" in d.summary.method
     assert d.params["reach_m"] == pytest.approx(707.1, abs=0.1)
+
+
+def test_the_reading_says_counts_not_a_per_cent_when_the_rings_hold_too_few_and_rounds_as_the_tables():
+    """City of London: the table showed the ring as "–" (1 -> 6 incidents) while the sentence said the rings "rose
+    490%" and "a rise of 13437% or more would likely have been detected"; Dyfed-Powys: "+85%" beside the table's "+86%"."""
+    import dataclasses
+
+    from hotspots.displacement_rings import ring_reading
+    from hotspots.style import percent_change, signed_text
+
+    few = dataclasses.replace(_row("r", 5.9, "no significant change"), n_before=1, n_after=6)
+    versus = dataclasses.replace(_row("v", 4.8, "no significant change"), n_before=1, n_after=6, p_value=0.332)
+    _, text = ring_reading(few, _row("b", 1.2, "no significant change"), versus, None, None, label="the 500 m rings")
+    assert text.startswith("the 500 m rings held 1 incident(s) before and 6 after (too few for a per cent)")
+    assert "490%" not in text and "+380%" not in text and "(rings vs beyond p = 0.332)" in text
+    # one rounding: the per cent the table shows (85.5 from 1.85495), then whole per cents: +86% in both
+    rr = 1.85495
+    assert percent_change([rr])[0] == 85.5 and f"{(rr - 1) * 100:.0f}" == "85"
+    _, text = ring_reading(_row("r", rr, "significant rise"), None, _row("v", 1.01, "no significant change"), None, None,
+                           label="the 500 m rings")
+    assert text.startswith(f"the 500 m rings rose {signed_text(85.5)[1:]}%") and "rose 86%" in text

@@ -64,3 +64,12 @@ def test_cold_areas_lie_on_busy_ground_and_the_rest_are_counted(tmp_path):
     assert rec["cold_cells"] > rec["cold_cells_not_in_areas"] > 0
     assert "quiet patches surrounded by busy ground" in out.cold_note
     assert f"{rec['cold_cells_not_in_areas']:,} of the" in out.cold_note
+
+
+def test_the_overview_title_says_cold_spots_plainly():
+    """The national overview's title said "no quiet patch amid busy ground"."""
+    from hotspots.export.national_outputs import overview_spots_text
+
+    assert overview_spots_text(np.array([False, False])) == "hot spots (red); no cold spots"
+    assert overview_spots_text(np.array([False, True])) == "hot spots (red), cold spots (blue)"
+    assert overview_spots_text(None) == "hot spots (red)"

@@ -230,3 +230,15 @@ def test_default_periods_count_the_months_with_data_as_the_change_does():
     # a month without data outside both periods, or none: nothing more said
     assert "counted" not in default_periods("2025-01", "2025-12", "2025-06-01").note
     assert "counted" not in default_periods("2024-01", "2025-12", "2025-06-01", without=["2024-02"]).note
+
+
+def test_selection_caveats_mark_only_the_significant_change_the_choice_of_months_predicts():
+    from hotspots.periods import SELECTION_CAVEAT, selection_caveats, selection_favours
+
+    before, after = Period.from_months("2025-04", "2025-06"), Period.from_months("2025-07", "2025-09")
+    side = selection_favours(Period.from_months("2025-01", "2025-06"), before, after)  # Nottinghamshire's run
+    assert side == "fall"
+    classes = ["significant fall", "significant rise", "no significant change", "too few incidents"]
+    assert selection_caveats(classes, side).tolist() == [SELECTION_CAVEAT, None, None, None]
+    assert selection_caveats(classes, "rise").tolist() == [None, SELECTION_CAVEAT, None, None]
+    assert selection_caveats(classes, None).tolist() == [None] * 4

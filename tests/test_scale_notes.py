@@ -48,3 +48,12 @@ def test_an_automatic_band_of_more_than_three_cells_is_said_in_cells():
     assert "scale at which the incidents cluster" in notes[0] and "wider" in notes[0]
     assert scale_notes(_square(276), 250.0, None, 1_875.0, False) == []  # given by the user: their choice
     assert scale_notes(_square(276), 250.0, None, 750.0, True) == []  # 3 cells: not more than 3
+
+
+def test_the_advice_offers_the_automatic_bandwidth_only_when_another_was_given():
+    """Dyfed-Powys's two towns: "a shorter bandwidth (or the automatic one)" beside the automatic bandwidth."""
+    area = np.ones((120, 180), dtype=bool)
+    given = scale_notes(area, 500.0, 20_000.0, None, False)[0]
+    auto = scale_notes(area, 500.0, 20_000.0, None, False, bandwidth_automatic=True)[0]
+    assert given.endswith("a shorter bandwidth (or the automatic one) keeps them local")
+    assert auto.endswith("a shorter bandwidth keeps them local") and "automatic one" not in auto

@@ -172,3 +172,25 @@ def test_a_network_forces_footprint_keeps_every_incident_and_says_why():
     assert "polices a network" in network.note and "boundary file to use" not in network.note
     geom = network.area.geometry.iloc[0]
     assert shapely.contains_xy(geom, xy[:, 0], xy[:, 1]).all()
+
+
+def test_a_boundary_without_a_crs_and_many_times_the_incidents_extent_is_said():
+    """A shapefile without .prj (British National Grid read by its coordinates) 469 km across around 1,754 km² of
+    data was used with no word about the CRS assumed or its size."""
+    from hotspots.study_area import OVERSIZE_FACTOR, oversized_area_note
+
+    rng = np.random.default_rng(2)
+    xy = rng.uniform(0, 10_000, (500, 2))  # a 100 km² box of incidents
+    big = gpd.GeoDataFrame(geometry=[shapely.box(-45_000, -45_000, 55_000, 55_000)], crs=27700)  # 10,000 km²
+    big.attrs.update(source="noprj.shp", notes=["noprj.shp has no CRS; coordinates look like British National Grid"])
+    c = choose_study_area(points(xy), big)
+    assert "; noprj.shp has no CRS; coordinates look like British National Grid" in c.note
+    lo, hi = np.quantile(xy, [0.005, 0.995], axis=0)
+    box = float(np.prod(hi - lo)) / 1e6
+    assert f"the boundary covers 10,000 km² (100 km across), {10_000 / box:,.0f} times the {box:,.0f} km² box" in c.note
+    # a boundary in proportion to its incidents: no word
+    assert oversized_area_note(shapely.box(0, 0, 10_000, 10_000), xy) == ""
+    assert oversized_area_note(shapely.box(0, 0, 10_000, 10_000 * OVERSIZE_FACTOR * 0.9), xy) == ""
+    # a few strays 200 km away (Gwent's 2025 ASB) do not stretch the incidents' box
+    strays = np.vstack([xy, [[200_000, 200_000]] * 2])
+    assert "times the 98 km² box" in oversized_area_note(shapely.box(-45_000, -45_000, 55_000, 55_000), strays)

@@ -187,3 +187,12 @@ def test_keep_units_joins_a_number_to_its_unit_with_a_no_break_space():
 
     lines = textwrap.wrap(style.keep_units("Reparation local (within 2,000 m of the harm): 27 % of the 60"), 50)
     assert all(not line.endswith("27") for line in lines) and any(f"27{nb}%" in line for line in lines)
+
+
+def test_join_notes_keeps_every_reason_of_a_row_and_the_legend_still_finds_them():
+    """Nottinghamshire's area 12 (18 -> 4): a blank per cent and a fall the choice of hotspot months predicts."""
+    caveat = "expected from how hotspots were chosen"
+    got = style.join_notes([style.FEW_FOR_PERCENT_NOTE, None, None], [caveat, caveat, None])
+    assert got.tolist() == [f"{style.FEW_FOR_PERCENT_NOTE}; {caveat}", caveat, None]
+    assert style.blank_percent_legend(got) == f"–: {style.FEW_FOR_PERCENT_NOTE}."
+    assert style.blank_percent_legend(got[1:]) == ""

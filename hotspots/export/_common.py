@@ -18,7 +18,7 @@ import pandas as pd
 
 from ..change import incident_dates
 from ..schema import POLICE_UK_ATTRIBUTION
-from ..style import percent_change, percent_change_note
+from ..style import join_notes, percent_change, percent_change_note
 
 __all__ = [
     "DataSource",
@@ -175,7 +175,8 @@ def area_summary(analysis: Any) -> pd.DataFrame:
     of the area's cells, its own included: what made them hot), ``share_pct``, ``peak_confidence``; with before/after
     change ``n_before``, ``n_after``, ``change_pct`` (rate after / rate before − 1, in %),
     ``change_adjusted_pct`` (when the areas were placebo-adjusted), ``change_class``, ``change_note`` (why
-    ``change_pct`` is blank, :func:`hotspots.style.percent_change_note`; None where shown); with the
+    ``change_pct`` is blank, :func:`hotspots.style.percent_change_note`, and for a significant change the choice of
+    hotspot months predicts, :meth:`hotspots.change.ChangeResult.selection_notes`; None otherwise); with the
     displacement rings (:attr:`hotspots.analysis.Analysis.displacement`) ``ring_change_pct`` and
     ``ring_change_class`` and ``ring_change_note``, the change of the ring of cells around the area, as judged (placebo-adjusted
     when the rings were; empty for an area with no ring); with emerging hot spots
@@ -218,7 +219,9 @@ def area_summary(analysis: Any) -> pd.DataFrame:
         if "rate_ratio_adjusted" in t.columns:  # the change the verdict was judged on
             out["change_adjusted_pct"] = percent_change(t["rate_ratio_adjusted"].reindex(ids).to_numpy(), judged, *counts)
         out["change_class"] = t["change_class"].reindex(ids).astype(object).to_numpy()
-        out["change_note"] = percent_change_note(t["rate_ratio"].reindex(ids).to_numpy(), judged, *counts)  # why "–"
+        out["change_note"] = join_notes(  # why "–"; a significant change the choice of hotspot months predicts
+            percent_change_note(t["rate_ratio"].reindex(ids).to_numpy(), judged, *counts), ch.selection_notes(ids)
+        )
     elif len(out) == 0:  # no hotspot area: the columns of a full table all the same (empty)
         out["n_before"], out["n_after"], out["change_pct"] = (np.array([], dtype=float) for _ in range(3))
         out["change_class"], out["change_note"] = np.array([], dtype=object), np.array([], dtype=object)

@@ -382,6 +382,19 @@ def _scale_bar(ax: Any, view: tuple[float, float, float, float]) -> None:
             fontsize=7, color="#222222")
 
 
+def overview_spots_text(cold: Any) -> str:
+    """What the overview's title says it draws: ``"hot spots (red), cold spots (blue)"``, ``"hot spots (red);
+    no cold spots"`` when cold spots were looked for and none found, ``"hot spots (red)"`` when not looked for
+    (``cold`` None). "no quiet patch amid busy ground" read as a riddle; the notes say what a cold spot is.
+
+    >>> overview_spots_text(np.zeros(3, bool)), overview_spots_text(None)
+    ('hot spots (red); no cold spots', 'hot spots (red)')
+    """
+    if cold is None:
+        return "hot spots (red)"
+    return "hot spots (red), cold spots (blue)" if np.asarray(cold, dtype=bool).any() else "hot spots (red); no cold spots"
+
+
 def _overview(result: Any, path: Path, min_confidence: float | None, max_px: int = 1000, caption: str | None = None,
               cold: np.ndarray | None = None) -> Path:
     """Density (log scale) with significant hot cells in red and the cold areas' cells (``cold``,
@@ -441,8 +454,7 @@ def _overview(result: Any, path: Path, min_confidence: float | None, max_px: int
     n_strays = int(strays.get("points_left_out", 0)) if isinstance(strays, dict) else 0
     if n_strays:  # left out of the extent and every surface by run_national: said, with where they are listed
         off_text += f"\n{n_strays:,} stray point(s) far from the rest of their force left out (parameters.json)"
-    spots = ("hot spots (red), quiet patches amid busy ground (blue)" if cold is not None and cold.any()
-             else "hot spots (red); no quiet patch amid busy ground" if cold is not None else "hot spots (red)")
+    spots = overview_spots_text(cold)
     import textwrap
 
     head = "\n".join(textwrap.wrap(style.keep_units(f"{drawn:,} incidents, {p.get('cell_size_m', 0):g} m cells: density, "

@@ -328,8 +328,9 @@ def hotspot_area_table(
         ``peak_confidence``, ``cells``; with ``change`` (and always with no area: the table of no area has
         the columns of a full one, empty): ``before``, ``after``, ``change_pct``
         (rate ratio − 1, in %), ``change_adjusted_pct`` (the placebo-adjusted change the verdict was
-        judged on, when the areas were adjusted), ``change_class``, ``change_note`` (why ``change_pct`` is blank, None
-        where shown: :func:`hotspots.style.percent_change_note`); with ``linkage``: ``referrals`` and
+        judged on, when the areas were adjusted), ``change_class``, ``change_note`` (why ``change_pct`` is blank:
+        :func:`hotspots.style.percent_change_note`; a significant change the choice of hotspot months predicts:
+        :meth:`hotspots.change.ChangeResult.selection_notes`; None otherwise); with ``linkage``: ``referrals`` and
         ``reparation_local_pct`` (as displayed: ``"<5"``/``"c"`` when suppressed); with
         ``kpis``: ``completed_pct``, ``not_reoffended_pct``. Geometry in the areas' CRS.
     """
@@ -376,7 +377,9 @@ def hotspot_area_table(
         if "rate_ratio_adjusted" in t.columns:  # the change the verdict was judged on
             out["change_adjusted_pct"] = style.percent_change(get("rate_ratio_adjusted"), get("change_class"), *counts)
         out["change_class"] = pd.Series(get("change_class"), dtype=object).fillna("not computed").to_numpy(dtype=object)
-        out["change_note"] = style.percent_change_note(get("rate_ratio"), get("change_class"), *counts)  # why "–"
+        out["change_note"] = style.join_notes(  # why "–"; a significant change the choice of hotspot months predicts
+            style.percent_change_note(get("rate_ratio"), get("change_class"), *counts), change.selection_notes(out["area_id"])
+        )
     elif len(out) == 0:  # no hotspot area, so no per-area change: its columns all the same (empty)
         out["before"], out["after"] = pd.array([], dtype="Int64"), pd.array([], dtype="Int64")
         out["change_pct"], out["change_class"] = np.array([], dtype=float), np.array([], dtype=object)
