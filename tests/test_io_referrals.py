@@ -501,3 +501,14 @@ def test_the_drop_identifying_control_names_every_kind_it_drops() -> None:
 
     for word in ("names", "dates of birth", "addresses", "postcodes", "phone", "email"):
         assert word in DROP_IDENTIFYING_CONTROL
+
+
+def test_a_placeholder_year_is_no_clock_change_and_no_crash():
+    # the loaders' fuzz: 9999-12-31 beside ordinary dates overflowed the clock check's nanosecond times
+    from hotspots.io._dates import uk_clock_warning
+
+    v = pd.Series(np.array(["2020-01-01T00:00", "2025-03-30T01:30", "9999-12-31T00:00"], dtype="datetime64[s]"))
+    raw = pd.Series(["2020-01-01", "2025-03-30 01:30", "9999-12-31"])
+    told = uk_clock_warning(v, raw, np.ones(3, dtype=bool), "referred_at")
+    assert told is not None and told.startswith("`referred_at` value(s): 1 do not exist on the UK clock")
+    assert uk_clock_warning(v[[0, 2]], raw[[0, 2]], np.ones(2, dtype=bool), "referred_at") is None

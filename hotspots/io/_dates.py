@@ -76,6 +76,11 @@ def uk_clock_warning(values: pd.Series, raw: pd.Series, rows: np.ndarray, col: s
     """
     v = pd.Series(values).reset_index(drop=True)
     look = np.asarray(rows, dtype=bool) & v.notna().to_numpy()
+    if pd.api.types.is_datetime64_any_dtype(v.dtype):
+        # the UK clock's changes are of 1916 on; a year such as 9999 (a placeholder) is no local time to check, and
+        # does not fit the nanosecond times the check uses (OutOfBoundsDatetime: the loaders' fuzz found it)
+        year = v.dt.year.to_numpy(dtype=float, na_value=np.nan)
+        look &= (year >= 1900) & (year <= 2200)
     if not pd.api.types.is_datetime64_any_dtype(raw.dtype):
         look &= ~as_str(raw).reset_index(drop=True).str.contains(_OFFSET, regex=True).to_numpy(dtype=bool, na_value=False)
     if not look.any():
