@@ -231,7 +231,12 @@ def judged_p_values(
             zeq = stats.norm.isf(np.clip(pval, 1e-300, 1.0) / 2)
             ratio = np.sqrt((v_test + d.tau2 + vs)[:, None] / (v_test[:, None] + vs + draws[None, :]))
             p_mix = special.erfc(zeq[:, None] * ratio / np.sqrt(2.0)).mean(axis=1)  # 2 P(N > z ratio)
-        tail = 2 * stats.norm.sf(mixture_z(ratio, alpha)) if with_tail else None
+        tail = None
+        if with_tail:  # a row of ratio depends only on the unit's total and phi: solve each distinct one once
+            # (860,000 cells of 50 m took 47 s here, one bisection per cell)
+            key = np.column_stack([a + b, np.broadcast_to(np.asarray(phi, dtype=float), b.shape)])
+            _, first, inv = np.unique(key, axis=0, return_index=True, return_inverse=True)
+            tail = 2 * stats.norm.sf(mixture_z(ratio[first], alpha)[np.ravel(inv)])
         return np.where(np.isnan(pval), np.nan, np.minimum(1.0, p_mix)), tail
     if d.tau2_df is not None or model.seasonal_df is not None:
         with np.errstate(divide="ignore", invalid="ignore"):
