@@ -524,6 +524,7 @@ def protect(ledger: Ledger, *, threshold: int = SUPPRESSION_THRESHOLD, unsafe: b
         attempts.clear()
         tried_for: dict[int, list[int]] = {}  # the "c"s hidden for each victim
         put_back: set[int] = set()  # "c"s hidden in vain for victims that were then withheld
+        free = np.zeros(n, dtype=bool)  # counts shown to vary; this round only hides more (see AuditSystem.pinned)
         for _round in range(max_rounds):
             check = must_protect(status)
             if given_up:
@@ -531,11 +532,12 @@ def protect(ledger: Ledger, *, threshold: int = SUPPRESSION_THRESHOLD, unsafe: b
             pinned = sysm.pinned(status, check, exact=False)
             exact = False
             if not pinned.any():
-                pinned = sysm.pinned(status, check, exact=True)
+                pinned = sysm.pinned(status, check, exact=True, free=free)
                 exact = True
             if not pinned.any() and put_back:
                 show_again(put_back, check)
                 put_back.clear()
+                free[:] = False  # counts shown again: what varied before may not now
                 continue  # audit again (exactly) what is now shown
             if not pinned.any():
                 break

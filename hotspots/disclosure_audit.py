@@ -463,11 +463,15 @@ class AuditSystem:
         raise RuntimeError(  # pragma: no cover
             f"disclosure audit: the integer programme failed ({res.message}); this is a bug in hotspots")
 
-    def pinned(self, status: np.ndarray, check: np.ndarray, *, exact: bool, seed: int = 0, quick: bool = False) -> np.ndarray:
+    def pinned(self, status: np.ndarray, check: np.ndarray, *, exact: bool, seed: int = 0, quick: bool = False,
+               free: np.ndarray | None = None) -> np.ndarray:
         """Counts in ``check`` (a mask over the ledger) a reader can work out exactly.
 
         ``exact=False``: bound propagation only. ``quick``: the fast programmes only, no proofs
-        (counts they do not show to vary are reported as worked out).
+        (counts they do not show to vary are reported as worked out). ``free``: a mask over the
+        ledger of counts already shown to vary under a status this one only relaxes (counts since
+        hidden, none shown again): a point that was feasible still is, so they are not proved
+        again; the counts this audit shows to vary are added to it (in place).
         """
         lo, hi, semi = self.bounds(status)
         lo, hi = self.propagate(lo, hi, semi)
@@ -487,6 +491,8 @@ class AuditSystem:
             if len(rows) == 0:
                 continue  # nothing ties these counts down
             done = ~todo
+            if free is not None:
+                done |= free[cells]
             t0 = truth[cells]
 
             def absorb(x: np.ndarray | None, done: np.ndarray = done, t0: np.ndarray = t0) -> None:
@@ -498,8 +504,8 @@ class AuditSystem:
             up = t0 < hi[cells]
             flipped = False
             for _ in range(6):
-                if done.all():
-                    break
+                if int((~done).sum()) <= 1:
+                    break  # one count left: the programmes below are these ones
                 w = np.where(~done, np.where(up, -1.0, 1.0), 0.0)
                 before = int(done.sum())
                 absorb(self.solve(cells, rows, fixed_sum, lo, hi, semi, w, restricted=True))
@@ -508,11 +514,13 @@ class AuditSystem:
                         break
                     up = ~up
                     flipped = True
+            # no "c" count that may be 0 or at least t: the restricted programme is the whole one
+            switch = (semi[cells] & (lo[cells] == 0) & (hi[cells] >= self.t)).any()
             for j in np.flatnonzero(~done):
                 if done[j]:
                     continue
                 e = np.zeros(len(cells))
-                for restricted in ((True,) if quick else (True, False)):
+                for restricted in ((True,) if quick or not switch else (True, False)):
                     for sign in (-1.0, 1.0):  # maximise, then minimise the count
                         e[j] = sign
                         x = self.solve(cells, rows, fixed_sum, lo, hi, semi, e, restricted=restricted)
@@ -525,6 +533,8 @@ class AuditSystem:
                         break
                 if not done[j]:
                     found[cells[j]] = True
+            if free is not None:
+                free[cells[todo & done]] = True
         return found
 
     def _swaps(self, cells: np.ndarray, lo: np.ndarray, hi: np.ndarray, semi: np.ndarray, done: np.ndarray) -> None:
