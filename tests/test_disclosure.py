@@ -470,3 +470,37 @@ def test_small_remainders_hides_the_cheapest_shown_part_or_else_the_total() -> N
     # one hidden part only, or a remainder of 0 or >= 5: nothing to do
     status = np.array([SHOWN, SHOWN, PRIMARY, SHOWN], dtype=np.int8)
     assert small_remainders(ledger, status, 5, np.zeros(4, dtype=bool), lambda j: j) == []
+
+
+def test_the_audit_keeps_the_counts_it_showed_to_vary_and_never_a_worked_out_one():
+    """``AuditSystem.pinned(free=)``: a 2 x 2 table with its margins. All four cells hidden ("c"):
+    each can trade one unit round the table, so none is worked out and all four are recorded as
+    varying; auditing again with that record gives the same answer. One cell hidden alone: its row
+    total gives it away, and it is not recorded."""
+    from hotspots.disclosure_audit import HIDDEN as C
+    from hotspots.disclosure_audit import SHOWN, AuditSystem
+
+    led = Ledger()
+    cells = {("r1", "k1"): 6, ("r1", "k2"): 7, ("r2", "k1"): 8, ("r2", "k2"): 9}
+    for key, v in cells.items():
+        led.add(key, v)
+    for r in ("r1", "r2"):
+        led.add(r, sum(v for (rr, _), v in cells.items() if rr == r))
+        led.relate(r, [k for k in cells if k[0] == r])
+    for k in ("k1", "k2"):
+        led.add(k, sum(v for (_, kk), v in cells.items() if kk == k))
+        led.relate(k, [c for c in cells if c[1] == k])
+    sysm = AuditSystem(led, 5, True)
+    n = len(led)
+    check = np.zeros(n, dtype=bool)
+    check[:4] = True
+    status = np.full(n, SHOWN, dtype=np.int8)
+    status[:4] = C
+    free = np.zeros(n, dtype=bool)
+    assert not sysm.pinned(status, check, exact=True, free=free).any()
+    assert free[:4].all() and not free[4:].any()
+    assert not sysm.pinned(status, check, exact=True, free=free.copy()).any()
+    one = np.full(n, SHOWN, dtype=np.int8)
+    one[0] = C
+    free = np.zeros(n, dtype=bool)
+    assert sysm.pinned(one, check, exact=True, free=free)[0] and not free.any()
