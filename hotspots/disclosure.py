@@ -51,9 +51,11 @@ The algorithm
    group of unknown counts.
 3. **Secondary suppression**: for each count that can be worked out, the cheapest shown count near
    it (in one of its relations first, then further out) is hidden as ``"c"``; cheapest means not a
-   grand total, then smallest. A candidate that propagation shows does not help is skipped; where
-   only a group of counts helps, one without a grand total is looked for further out first. Back
-   to 2 until nothing can be worked out. When no candidate is left, or eight tries have not freed
+   grand total, then smallest. A candidate that propagation shows does not help is skipped; the
+   exact audit tries them all hidden together first (hiding more only loosens what a reader knows:
+   when all together do not free the count, none alone does). Where only a group of counts helps,
+   one without a grand total is looked for further out first. Back to 2 until nothing can be
+   worked out. When no candidate is left, or eight tries have not freed
    a count (no ``"c"`` can: four lines of ``"<5"`` from an area whose total is ``"<5"`` pin each
    line to 1, whatever else is hidden), as few counts as free it are withheld (``"x"``, which may
    be 0): the count itself, else one hidden count of its relations, else the hidden counts of one
@@ -89,6 +91,7 @@ from .disclosure_audit import (
     AttackModel,
     AuditSystem,
     Ledger,
+    first_freeing,
     index_mask,
 )
 
@@ -552,12 +555,18 @@ def protect(ledger: Ledger, *, threshold: int = SUPPRESSION_THRESHOLD, unsafe: b
                 if not cands:
                     stuck.append(victim)
                     continue
-                pick = next((c for c in cands[:4 if exact else 12] if helps(victim, c, exact)), None)
+                head = cands[:4 if exact else 12]
+                hopeless = False
+                if exact:  # all hidden together first; from the 2nd try, all that `hide_and_prune` would hide
+                    pick, hopeless = first_freeing(head, lambda hide, v=victim: helps(v, hide, True),
+                                                   together=candidates(victim, 4)[:200] if attempts[victim] >= 2 else head)
+                else:
+                    pick = next((c for c in head if helps(victim, c, False)), None)
                 if pick is not None:
                     chosen.add(pick)
                     tried_for.setdefault(victim, []).append(pick)
                     continue
-                group = hide_and_prune(victim, exact) if attempts[victim] >= 2 else []
+                group = hide_and_prune(victim, exact) if attempts[victim] >= 2 and not hopeless else []
                 chosen.update(group or [cands[0]])
                 tried_for.setdefault(victim, []).extend(group or [cands[0]])
             if chosen:

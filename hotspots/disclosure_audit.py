@@ -10,7 +10,7 @@ are in :mod:`hotspots.disclosure`, whose documentation describes the reader and 
 
 from __future__ import annotations
 
-from collections.abc import Hashable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Hashable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -31,6 +31,7 @@ __all__ = [
     "AttackModel",
     "AuditSystem",
     "Ledger",
+    "first_freeing",
     "index_mask",
     "relation_matrix",
     "value_bound",
@@ -295,6 +296,48 @@ def index_mask(indices: Iterable[int], n: int) -> np.ndarray:
     if idx:
         out[np.asarray(idx, dtype=np.int64)] = True
     return out
+
+
+def first_freeing(candidates: Sequence[int], frees: Callable[[list[int]], bool], *,
+                  together: Sequence[int] | None = None) -> tuple[int | None, bool]:
+    """The first candidate that, hidden alone, frees a count, all of them tried hidden together first.
+
+    Hiding more counts only loosens what a reader knows (each hidden count's range widens, and
+    every point feasible before still is), so whether hiding a set of counts frees a count can
+    only grow with the set: when ``together`` (the candidates, or any set holding them) hidden at
+    once do not free it, no candidate alone does, and one programme replaces one per candidate.
+
+    Parameters
+    ----------
+    candidates : list of int
+        Ledger positions, tried alone in this order.
+    frees : callable
+        ``frees(hidden)``: whether hiding the counts ``hidden`` (list of ledger positions) frees the
+        count; it must be monotone, as above (the exact audit is).
+    together : list of int, optional
+        The set tried first (default the candidates): a wider one also answers for later tries.
+
+    Returns
+    -------
+    pick : int or None
+        The first candidate that frees the count alone, None when none does.
+    hopeless : bool
+        ``together`` hidden at once do not free the count, nor does any part of it.
+
+    Examples
+    --------
+    >>> first_freeing([3, 7], lambda hidden: 7 in hidden)
+    (7, False)
+    >>> first_freeing([3, 7], lambda hidden: False)
+    (None, True)
+    """
+    cands = [int(c) for c in candidates]
+    group = cands if together is None else [int(c) for c in together]
+    if not group or not frees(group):
+        return None, True
+    if len(cands) == 1 and group == cands:
+        return cands[0], False  # already tried alone
+    return next((c for c in cands if frees([c])), None), False
 
 
 def value_bound(values: np.ndarray) -> int:

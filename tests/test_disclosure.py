@@ -504,3 +504,55 @@ def test_the_audit_keeps_the_counts_it_showed_to_vary_and_never_a_worked_out_one
     one[0] = C
     free = np.zeros(n, dtype=bool)
     assert sysm.pinned(one, check, exact=True, free=free)[0] and not free.any()
+
+
+def test_candidates_are_tried_hidden_together_first():
+    """``first_freeing``: hiding more only loosens what a reader knows, so when all candidates hidden
+    together do not free a count, none alone does, and one exact audit answers for them all.
+
+    In ``_four_ones`` the line A → site 0 is 1 whatever "c" is hidden (four "<5" lines, A's total
+    "<5"): all ten shown counts hidden at once leave it pinned, so that is the only
+    audit run, and each one alone (checked here one by one) indeed leaves it pinned too. In
+    12 = 9 + "<5" beside 20 = 10 + 10: hiding the 10 does not free the 3, hiding the 9 does (it can
+    be 8 to 11 and the 3 then 1 to 4): all three together free it, then they are tried alone in turn."""
+    from hotspots.disclosure_audit import HIDDEN as C
+    from hotspots.disclosure_audit import PRIMARY, SHOWN, AuditSystem, first_freeing, index_mask
+
+    def freer(led, small, victim):
+        sysm = AuditSystem(led, 5, True)
+        n = len(led)
+        status = np.full(n, SHOWN, dtype=np.int8)
+        status[[led.index(k) for k in small]] = PRIMARY
+        calls = []
+
+        def frees(hide):
+            calls.append(sorted(led.keys[c] for c in hide))
+            trial = status.copy()
+            trial[hide] = C
+            v = led.index(victim)
+            return not sysm.pinned(trial, index_mask([v], n), exact=True, quick=True)[v]
+        return frees, calls
+
+    led = _four_ones()
+    flows_a = [("flow", "A", s) for s in range(4)]
+    frees, calls = freer(led, [("A", "with_site"), *flows_a], ("flow", "A", 0))
+    cands = [led.index(k) for k in led.keys if k not in flows_a and k != ("A", "with_site")]
+    assert len(cands) == 10
+    assert first_freeing(cands, frees) == (None, True)
+    assert len(calls) == 1 and len(calls[0]) == 10
+    assert not any(frees([c]) for c in cands)  # what the one audit answered for
+
+    led = Ledger()
+    for key, v in (("all", 12), ("A", 9), ("B", 3), ("X", 20), ("Y", 10), ("Z", 10)):
+        led.add(key, v)
+    led.relate("all", ["A", "B"])
+    led.relate("X", ["Y", "Z"])
+    frees, calls = freer(led, ["B"], "B")
+    cands = [led.index(k) for k in ("Y", "A", "all")]
+    assert first_freeing(cands, frees) == (led.index("A"), False)
+    assert calls == [["A", "Y", "all"], ["Y"], ["A"]]
+    # a wider set tried first answers for the candidates too; one candidate that frees is tried once
+    frees, calls = freer(led, ["B"], "B")
+    assert first_freeing([led.index("Y")], frees, together=cands) == (None, False)
+    assert first_freeing([led.index("A")], frees) == (led.index("A"), False) and calls[-1] == ["A"]
+    assert len(calls) == 3
