@@ -563,8 +563,10 @@ class AuditSystem:
                 if done[j]:
                     continue
                 e = np.zeros(len(cells))
+                # a count at its bound on one side (a 0 known to be at least 0) cannot move that way: not tried
+                sides = [sign for sign, edge in ((-1.0, hi), (1.0, lo)) if t0[j] != edge[cells[j]]]
                 for restricted in ((True,) if quick or not switch else (True, False)):
-                    for sign in (-1.0, 1.0):  # maximise, then minimise the count
+                    for sign in sides:  # maximise, then minimise the count
                         e[j] = sign
                         x = self.solve(cells, rows, fixed_sum, lo, hi, semi, e, restricted=restricted)
                         if x is None:

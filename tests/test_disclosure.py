@@ -556,3 +556,50 @@ def test_candidates_are_tried_hidden_together_first():
     assert first_freeing([led.index("Y")], frees, together=cands) == (None, False)
     assert first_freeing([led.index("A")], frees) == (led.index("A"), False) and calls[-1] == ["A"]
     assert len(calls) == 3
+
+
+def test_the_audit_never_pushes_a_count_past_a_bound_it_sits_on(monkeypatch):
+    """A count at its bound on one side (row A's total 4 shown as "<5", so at most 4; a withheld 0,
+    so at least 0) cannot move that way: the exact audit does not spend a programme trying, and
+    still finds what a reader can work out (the table below: rows A, B, C by columns 1, 2)."""
+    from hotspots.disclosure_audit import AuditSystem
+
+    cells = [[2, 2], [6, 15], [0, 15]]
+    led = Ledger()
+    led.add("T", 40, cost=2)
+    for i, row in enumerate(cells):
+        led.add(("r", i), sum(row), cost=1)
+    for j in range(2):
+        led.add(("k", j), sum(row[j] for row in cells), cost=1)
+    for i, row in enumerate(cells):
+        for j, v in enumerate(row):
+            led.add((i, j), v)
+    for i in range(3):
+        led.relate(("r", i), [(i, j) for j in range(2)])
+        led.breakdown(("r", i), [(i, j) for j in range(2)])
+    for j in range(2):
+        led.relate(("k", j), [(i, j) for i in range(3)])
+    led.relate("T", [("r", i) for i in range(3)])
+    led.relate("T", [("k", j) for j in range(2)])
+    tries, wasted = [], []
+    solve = AuditSystem.solve
+
+    def spy(self, cells, rows, fixed_sum, lo, hi, semi, objective, **kw):
+        (j,) = np.flatnonzero(objective) if np.count_nonzero(objective) == 1 else (None,)
+        if j is not None:
+            c = cells[j]
+            tries.append(c)
+            if self.values[c] == (hi[c] if objective[j] < 0 else lo[c]):
+                wasted.append(led.keys[c])
+        return solve(self, cells, rows, fixed_sum, lo, hi, semi, objective, **kw)
+
+    monkeypatch.setattr(AuditSystem, "solve", spy)
+    p = protect(led)
+    assert tries and wasted == []
+    assert p.marker(("r", 0)) == "<5" and p.marker((0, 0)) == p.marker((0, 1)) == WITHHELD
+    att = attack.Attack(5)
+    for k in led.keys:
+        att.published(k, p.marker(k))
+    for tot, parts in led.relations:
+        att.equal(led.keys[tot], [led.keys[q] for q in parts])
+    assert att.findings() == []
