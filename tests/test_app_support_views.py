@@ -597,3 +597,19 @@ def test_the_data_tab_words_the_drops_as_the_command_line_does_with_small_counts
     person = views.report_view(report, person=True).breakdown
     assert person.startswith("dropped ") and "no location: 10" in person and "empty row: <5" in person
     assert ": 1)" not in person and ": 3;" not in person
+
+
+def test_the_data_tab_warns_when_most_of_a_file_was_dropped_as_the_command_line_does():
+    from hotspots.app_support.load_report import APP_CHECK, dropped_warning
+    from hotspots.io import dropped_share_text
+
+    refs = LoadReport("ref.csv", rows_read=60, rows_kept=18, dropped={"no location": 40, "missing date": 2})
+    text = dropped_warning("referrals", refs, 5)
+    assert text == dropped_share_text(refs, kind="referrals", threshold=5, check=APP_CHECK)  # the library's one rule
+    assert text.startswith("more than half of the referral file's rows were dropped (mostly: no location)")
+    assert not any(str(n) in text for n in (40, 42, 18, 60, 70))  # people: a band, no count
+    incidents = LoadReport("inc.csv", rows_read=100, rows_kept=30, dropped={"no location": 70})
+    assert dropped_warning("incidents", incidents, 5).startswith("70 % of the incident rows were dropped (no location: 70)")
+    clean = LoadReport("ref.csv", rows_read=60, rows_kept=60)
+    assert dropped_warning("referrals", clean, 5) == "" and dropped_warning("boundary", incidents) == ""
+    assert dropped_warning("referrals", None) == ""

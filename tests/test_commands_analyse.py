@@ -857,3 +857,55 @@ def test_referrals_of_another_area_are_warned_about_at_the_top_of_the_summary(sm
     top = lines[lines.index("Summary") + 1]
     assert top.startswith("  WARNING: More than half of the referrals' locations (100%) and ")
     assert "task sites lie outside the incidents' study area" in top and "another force or area" in top
+
+
+def london_referrals(n: int, lost: int) -> pd.DataFrame:
+    """A hand-made referral file of ``n`` rows near the ``small_csv`` hotspot, the first ``lost`` without a location."""
+    from hotspots.privacy import pseudonymise
+
+    rng = np.random.default_rng(5)
+    df = pd.DataFrame({
+        "referral_id": [f"IJ-{i:03d}" for i in range(n)],
+        "person_ref": [pseudonymise(f"person{i}", "a-long-secret-salt-for-tests") for i in range(n)],
+        "referred_at": [f"2023-{1 + i % 12:02d}-10" for i in range(n)],
+        "offence": ["ASB"] * n,
+        "route": ["CR"] * n,
+        "easting": np.round(rng.normal(530000, 150, n)),
+        "northing": np.round(rng.normal(180000, 150, n)),
+    })
+    df.loc[df.index[:lost], ["easting", "northing"]] = None
+    return df
+
+
+def test_a_referral_file_that_lost_most_rows_is_warned_about_at_the_load_the_summary_and_the_sidecar(small_csv, tmp_path):
+    path, _ = small_csv
+    refs = tmp_path / "refs.csv"
+    london_referrals(60, 42).to_csv(refs, index=False)  # 70 % of the people have no location
+    code, stdout, stderr = analyse_without_images([path], tmp_path / "r", "--referrals", refs, "--formats", "csv",
+                                                  "--cluster-method", "none")
+    assert code == 0, stderr
+    warning = ("WARNING: more than half of the referral file's rows were dropped (mostly: no location): the scheme's "
+               f"figures describe the referrals kept only; check the file with `hotspots load --kind referrals --report {refs}`")
+    lines = stdout.splitlines()
+    assert f"  {warning}" in lines[:lines.index("Summary")]  # where the file is loaded
+    assert lines[lines.index("Summary") + 1] == f"  {warning}"  # first in the summary
+    side = json.loads((tmp_path / "r" / "parameters.json").read_text())
+    assert side["load_warnings"] == [warning.removeprefix("WARNING: ")]
+    assert "42" not in warning and "70" not in warning  # coarse: no count of people, no exact share
+    # a clean file: no such warning, nothing in the sidecar
+    london_referrals(60, 0).to_csv(refs, index=False)
+    args = build_parser().parse_args(["analyse", str(path), "--referrals", str(refs), "--out", "unused"])
+    said: list[str] = []
+    assert not load_inputs(args, said.append).load_warnings and not any("WARNING" in s for s in said)
+
+
+def test_an_incident_file_that_lost_most_rows_is_warned_about_with_its_share(small_csv, tmp_path):
+    path, df = small_csv
+    df.loc[df.index[:520], "easting"] = None  # 520 of 800 without a location
+    df.to_csv(path, index=False)
+    args = build_parser().parse_args(["analyse", str(path), "--out", "unused", "--crs", "EPSG:27700"])
+    said: list[str] = []
+    inputs = load_inputs(args, said.append)
+    text = ("65 % of the incident rows were dropped (no location: 520): the hotspots are found from the rows kept only; "
+            f"check the file with `hotspots load --report --crs EPSG:27700 {path}`")  # the run's own options
+    assert inputs.load_warnings == [text] and f"  WARNING: {text}" in said

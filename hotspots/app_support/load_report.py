@@ -13,7 +13,20 @@ import pandas as pd
 from ..report import LoadReport, dropped_text
 from .text import person_text
 
-__all__ = ["ReportView", "report_rows", "report_view"]
+__all__ = ["APP_CHECK", "ReportView", "dropped_warning", "report_rows", "report_view"]
+
+#: Where the app's user sees the rows dropped: the load report the warning is shown in.
+APP_CHECK = "the reasons below say which rows were dropped and why: correct the file and load it again"
+
+
+def dropped_warning(kind: str, report: LoadReport | None, threshold: int | None = None) -> str:
+    """The Data tab's warning that most of a file's rows were dropped (:func:`hotspots.io.dropped_share_text`, as on
+    the command line, with :data:`APP_CHECK` as the fix); ``""`` when not, or for a boundary or a file not read."""
+    from ..io import dropped_share_text
+
+    if report is None or kind not in ("incidents", "referrals", "tasks"):
+        return ""
+    return dropped_share_text(report, kind=kind, threshold=threshold, check=APP_CHECK) or ""
 
 
 def report_rows(report: LoadReport) -> pd.DataFrame:

@@ -209,6 +209,7 @@ def load_report(o: Any, threshold: int, published: Any = None, text: Any = None)
     """A file's load outcome (:class:`hotspots.app_support.LoadOutcome`) in the Data tab: its error, cards (rows read, kept,
     dropped; referral rows are people: small counts shown as ``<threshold``, or as ``published``, the analysis's
     protected load report, when given, and ``text`` its notes' counts as published), drop reasons, notes and warnings."""
+    from .load_report import dropped_warning
     from .views import report_metrics, report_view
 
     title = f"{o.kind}: " + ", ".join(o.files)
@@ -223,6 +224,8 @@ def load_report(o: Any, threshold: int, published: Any = None, text: Any = None)
             return
         r = report_view(o.report, person=o.kind == "referrals", threshold=threshold, published=published, text=text)
         metrics(report_metrics(r))
+        if most := dropped_warning(o.kind, o.report, threshold):  # most rows dropped (people: in coarse bands only)
+            st.warning(note_text(most))
         if o.report.dropped:
             st.markdown(md_text("Rows " + r.breakdown))  # the command line's wording
             table(r.reasons)

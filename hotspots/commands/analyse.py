@@ -328,6 +328,21 @@ class Inputs:
         self.prepared: Any = None
         self.records: dict[str, Any] = {}
         self.messages: list[str] = []
+        #: Warnings that most of a file's rows were dropped (:func:`hotspots.io.dropped_share_text`): said at the
+        #: load, again at the top of the summary, and kept in parameters.json (``load_warnings``).
+        self.load_warnings: list[str] = []
+
+
+def load_warning(out: Inputs, say: Callable[[str], None], report: Any, kind: str, command: str, paths: Any = (),
+                 threshold: int | None = None) -> None:
+    """Say (and keep for the summary) :func:`hotspots.io.dropped_share_text` of a file's load report, if any:
+    ``command`` and ``paths`` are the `hotspots load` command that shows the rows dropped."""
+    from ..io import dropped_share_text
+
+    cmd = " ".join([command, *(shlex.quote(str(p)) for p in paths)])
+    if text := dropped_share_text(report, kind=kind, threshold=threshold, check=f"check the file with `{cmd}`"):
+        out.load_warnings.append(text)
+        say(f"  WARNING: {text}")
 
 
 def load_inputs(args: argparse.Namespace, say: Callable[[str], None]) -> Inputs:
@@ -377,6 +392,8 @@ def load_inputs(args: argparse.Namespace, say: Callable[[str], None]) -> Inputs:
         say(f"incidents  {loaded.report.summary()}")
         for w in loaded.report.warnings[:5]:
             say(f"  warning: {w}")
+        flags = (f" --crs {shlex.quote(str(crs['crs']))}" if "crs" in crs else "") + (" --swap-xy" if crs.get("swap_xy") else "")
+        load_warning(out, say, loaded.report, "incidents", f"hotspots load --report{flags}", args.inputs)
         out.incidents = loaded.data
         out.records["incidents"] = loaded
     if args.referrals:
@@ -391,11 +408,14 @@ def load_inputs(args: argparse.Namespace, say: Callable[[str], None]) -> Inputs:
             say(f"  warning: {caveat}")
         if order := date_order_warning(ref.report):  # no count in it: said here, as it changes every date read
             say(f"  warning: {order}")
+        # the same options as this run's load (a file with identifier columns is refused without them)
+        drop = "".join(f" --drop-identifying {shlex.quote(str(c))}" for c in args.drop_identifying or [])
+        check = f"hotspots load --kind referrals --report{drop} {shlex.quote(str(args.referrals))}"
         if ref.report.warnings:  # they quote exact counts of rows (people): shown by the command for checking the file
-            # the same options as this run's load (a file with identifier columns is refused without them)
-            drop = "".join(f" --drop-identifying {shlex.quote(str(c))}" for c in args.drop_identifying or [])
             say(f"  {len(ref.report.warnings)} warning(s) about the file's values (e.g. values not recognised, kept as not "
-                f"recorded): see `hotspots load --kind referrals --report{drop} {shlex.quote(str(args.referrals))}`")
+                f"recorded): see `{check}`")
+        # most rows dropped: said in coarse bands (people), with the main reasons and the same command to check the file
+        load_warning(out, say, ref.report, "referrals", check, threshold=getattr(args, "threshold", None))
         out.referrals = ref.data
         out.records["referrals"] = ref
     if args.tasks:
@@ -403,6 +423,7 @@ def load_inputs(args: argparse.Namespace, say: Callable[[str], None]) -> Inputs:
         say(f"tasks      {tk.report.summary()}")
         for w in tk.report.warnings[:5]:  # sites are places, not people: e.g. a kind kept as written
             say(f"  warning: {w}")
+        load_warning(out, say, tk.report, "tasks", "hotspots load --kind tasks --report", [args.tasks])
         out.tasks = tk.data
         out.records["tasks"] = tk
     area_arg = args.study_area
@@ -498,6 +519,7 @@ def summary_lines(analysis: Any, inputs: Inputs | None = None, *, top: int = 5) 
     lines = ["", "Summary"]
     if mismatch := getattr(getattr(an, "linkage", None), "mismatch", None):  # files of different forces: said first
         lines.append(f"  WARNING: {mismatch}")
+    lines += [f"  WARNING: {w}" for w in (inputs.load_warnings if inputs is not None else ())]  # most of a file dropped
     months = period_text(an.incidents) or "no dates"  # no `month` or `occurred` column: not "432 ()"
     outside = an.incidents_outside()  # a boundary can leave most of the force's incidents out: not "analysed"
     more = f"; {outside:,} more outside the study area (in no cell, not analysed)" if outside else ""
@@ -712,7 +734,8 @@ def run(args: argparse.Namespace) -> int:
         drop_empty=args.drop_empty,
         inputs=inputs.records,
         timestamp=not args.no_timestamp,
-        extra=command_record(args, "analyse") | ({"preparation": inputs.prepared.record()} if inputs.prepared else {}),
+        extra=command_record(args, "analyse") | ({"preparation": inputs.prepared.record()} if inputs.prepared else {})
+        | ({"load_warnings": list(inputs.load_warnings)} if inputs.load_warnings else {}),
     )
     images = [] if args.no_images else _images(analysis, out, args, inputs, scaled(bar, 0.75, 1.0))
     folder.finish()  # lists every file written in parameters.json
@@ -721,6 +744,8 @@ def run(args: argparse.Namespace) -> int:
     replaced = folder.replaced_note()  # an earlier run's files deleted: said, never silent
     if quiet:
         print(f"hotspots analyse: wrote {len(manifest.files) + len(images)} files to {out}")
+        for w in inputs.load_warnings:  # most of a file dropped: said even when quiet
+            print(f"  WARNING: {w}", file=sys.stderr)
         if replaced:
             print(f"  {replaced}")
         return 0

@@ -24,6 +24,7 @@ from ._types import IncidentSet, ReferralSet, TaskSet
 from .boundary import load_boundary
 from .coords import DetectedCRS, detect_crs, to_bng
 from .dispatch import load_any
+from .dropped import dropped_share_text
 from .limits import BATCH_LIMITS, UPLOAD_LIMITS, LoadLimits, load_limits
 from .police_uk import POLICE_UK_REQUIRED, is_police_uk_header, load_police_uk
 from .referrals import date_order_warning, load_referrals, unrecognised_outcomes_text
@@ -43,6 +44,7 @@ __all__ = [
     "Upload",
     "date_order_warning",
     "detect_crs",
+    "dropped_share_text",
     "is_police_uk_header",
     "load_any",
     "load_boundary",
