@@ -219,8 +219,11 @@ class ChangeResult:
         """:data:`hotspots.periods.SELECTION_CAVEAT` for each unit whose significant change the choice of
         hotspot months predicts (:attr:`selection_favours`), None elsewhere (the one rule,
         :func:`hotspots.periods.selection_caveats`, as the pooled rows'): row by row with :attr:`table`,
-        or, given ``area_ids``, in their order (None for an id the table lacks)."""
-        notes = selection_caveats(self.table["change_class"].to_numpy(dtype=object), self.selection_favours)
+        or, given ``area_ids``, in their order (None for an id the table lacks). Cells: their ``change_note``
+        when the hotspot areas are known (only theirs are caveated: :func:`hotspots.cell_selection.with_hotspot_cells`)."""
+        t = self.table
+        notes = (t["change_note"].to_numpy(dtype=object) if "change_note" in t.columns
+                 else selection_caveats(t["change_class"].to_numpy(dtype=object), self.selection_favours))
         if area_ids is None:
             return notes
         by_id = dict(zip(self.table["area_id"].tolist(), notes))
@@ -266,15 +269,18 @@ class ChangeResult:
         The test's three verdicts are always listed (a 0 says something); ``"too few incidents"``
         and ``"control area"`` only when some unit has them. E.g. ``"significant fall 1, no
         significant change 32, significant rise 1, too few incidents 5"``; the class the choice of hotspot
-        months predicts (:attr:`selection_favours`) is followed by ``"(expected from how hotspots were chosen)"``.
+        months predicts (:meth:`selection_notes`) is followed by ``"(expected from how hotspots were chosen)"``, or,
+        for cells, by how many of them (those of hotspot areas) it is said of: ``"(12 in hotspot areas, expected ...)"``.
         """
         s = self.summary()
         always = set(CHANGE_CLASSES) - {"too few incidents"}
-        caveated = f"significant {self.selection_favours}"  # regression to the mean predicts it (selection_notes)
-        return ", ".join(
-            f"{k} {int(v):,}" + (f" ({SELECTION_CAVEAT})" if k == caveated and v > 0 else "")
-            for k, v in s.items() if k in always or v > 0
-        )
+        flagged = pd.Series(pd.notna(self.selection_notes())).groupby(self.table["change_class"].astype(str).to_numpy()).sum()
+
+        def said(k: str, v: int) -> str:  # regression to the mean predicts it (selection_notes)
+            n = int(flagged.get(k, 0))
+            return "" if n == 0 else f" ({SELECTION_CAVEAT})" if n == v else f" ({n:,} in hotspot areas, {SELECTION_CAVEAT})"
+
+        return ", ".join(f"{k} {int(v):,}{said(k, int(v))}" for k, v in s.items() if k in always or v > 0)
 
     def detectable_falls_text(self) -> str:
         """The smallest falls the units' tests could detect (80 % power, ``mde_fall``) in words, so that

@@ -47,7 +47,7 @@ from .displacement import WDQResult, wdq
 
 __all__ = [
     "RING_SCOPES", "DEFAULT_RING_M", "READINGS", "Displacement", "ring_areas", "displacement_change", "no_ring_text",
-    "ring_reading", "ring_label", "ring_width_note", "rings_wider_than_asked",
+    "ring_reading", "ring_label", "ring_width_note", "rings_wider_than_asked", "incidents_text",
 ]
 
 #: Row names of :attr:`Displacement.summary`, in order.
@@ -105,6 +105,13 @@ def _signed(rr: float) -> str:
     return f"{signed_text(_pct(rr))}%"
 
 
+def incidents_text(row: ScopeChange) -> str:
+    """The row's incidents counted before and after, ``"incidents 1,061 -> 1,156"``: raw counts (the
+    estimate beside them allows for the periods' lengths and season, so their ratio can differ), the
+    totals the estimate rests on. Incidents, not people: exact counts."""
+    return f"incidents {int(row.n_before):,} -> {int(row.n_after):,}"
+
+
 def _few(row: ScopeChange) -> bool:
     """Too few incidents in the two periods together for a per cent (the tables' rule,
     :data:`hotspots.style.MIN_PERCENT_TOTAL`): the counts are said instead."""
@@ -126,10 +133,11 @@ def ring_reading(
     """What the rings' change says, in plain words: ``(reading, text)``, ``reading`` one of
     :data:`READINGS`.
 
-    The text says first what happened (the rings' own change, the rest beyond them, the rings
-    relative to beyond), then what it is read as. Displacement needs the rings to rise relative to
-    beyond *and* the hotspot areas to fall (:func:`hotspots_direction`); diffusion of benefit, the
-    rings to fall relative to beyond and the hotspot areas to fall. Rings that rose or fell
+    The text says first what happened (the rings' own change with the incidents it rests on,
+    :func:`incidents_text`, the rest beyond them, the rings relative to beyond), then what it is
+    read as. Displacement needs the rings to rise relative to beyond *and* the hotspot areas to
+    fall (:func:`hotspots_direction`); diffusion of benefit, the rings to fall relative to beyond
+    and the hotspot areas to fall. Rings that rose or fell
     relative to beyond while the hotspot areas did not fall are said as such, not as either.
 
     Parameters
@@ -151,7 +159,7 @@ def ring_reading(
     rel = _direction(versus)
     few = _few(rings)  # the tables show no per cent for so few (style.MIN_PERCENT_TOTAL): nor does the sentence
     out = (f"{label} held {int(rings.n_before):,} incident(s) before and {int(rings.n_after):,} after (too few for a "
-           "per cent)") if few else f"{label} {_moved(rings.rate_ratio)}"
+           "per cent)") if few else f"{label} {_moved(rings.rate_ratio)} ({incidents_text(rings)})"
     there = "the rest of the study area beyond them"
     if beyond is not None and np.isfinite(beyond.rate_ratio):
         there_fig = f" ({_signed(beyond.rate_ratio)})"

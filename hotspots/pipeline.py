@@ -46,6 +46,7 @@ from ._errors import ParameterError
 from .analysis import Analysis, HotspotStage
 from .analysis_memory import check_analysis_memory
 from .areas import broad_areas_note, hotspot_areas, one_point_areas_note, small_areas_note
+from .cell_selection import with_hotspot_cells
 from .change import ChangeResult, IncidentPoints, change_areas, change_cells
 from .change_summary import ChangeSummary, summarise_change, with_selection
 from .clustering import clusters
@@ -357,11 +358,13 @@ def area_change(
 
 
 def cell_change(
-    incidents: gpd.GeoDataFrame | IncidentPoints, grid: Grid, settings: Settings
+    incidents: gpd.GeoDataFrame | IncidentPoints, grid: Grid, settings: Settings, stage: HotspotStage | None = None
 ) -> tuple[ChangeResult | None, str | None]:
     """Before/after change per grid cell (None and the reason when it cannot be computed).
 
-    ``incidents`` as in :func:`area_change`.
+    ``incidents`` as in :func:`area_change`. ``stage`` (on ``grid``): its hotspot areas' cells carry the
+    regression-to-the-mean caveat the areas carry, in a ``change_note`` column
+    (:func:`hotspots.cell_selection.with_hotspot_cells`, the months of :func:`selection_period`).
     """
     s = settings
     try:
@@ -369,6 +372,8 @@ def cell_change(
         cells = change_cells(
             incidents, grid, before, after, alpha=s.alpha, fdr=s.fdr, same_months=s.same_months, missing_months=s.missing_months
         )
+        if stage is not None:
+            cells = with_hotspot_cells(cells, stage.areas.labels, selection_period(stage))
         return cells, None
     except ParameterError as exc:
         return None, f"{CHANGE_NOT_COMPUTED}: {exc}"
@@ -627,7 +632,7 @@ def analyse(
     step("before/after change", 0.7)
     # periods the data cannot give (a single month) are said once, by choose_periods' note; the
     # default periods around `scheme_start` would only add a second note about months not loaded
-    cells_change, note = (None, None) if unchosen else cell_change(incidents, stage.grid, s)
+    cells_change, note = (None, None) if unchosen else cell_change(incidents, stage.grid, s, stage)
     areas_change = displaced = displaced_note = None
     if cells_change is not None:
         areas_change, note = area_change(incidents, stage, s, cells_change)

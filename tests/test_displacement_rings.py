@@ -121,6 +121,9 @@ def test_rings_counted_as_their_cells_and_compared_with_the_rest_beyond():
     assert ring.n_before == t.loc[in_ring, "n_before"].sum() == d.ring_change.table["n_before"].sum()
     assert ring.n_after == t.loc[in_ring, "n_after"].sum()
     assert d.params["counts"]["beyond"] == [int(t.loc[beyond, "n_before"].sum()), int(t.loc[beyond, "n_after"].sum())]
+    # the reading gives those totals beside the rings' estimate: the rings' own incidents, as the rings' change counted them
+    rb, ra = (int(d.ring_change.table[c].sum()) for c in ("n_before", "n_after"))
+    assert d.params["counts"]["rings"] == [rb, ra] and f"(incidents {rb:,} -> {ra:,})" in d.describe()
     # the comparison is the rings' pooled ratio over the ratio of the totals beyond (whole years:
     # no season; 2024 has one day more)
     exposure = cells.model.w_after / cells.model.w_before
@@ -132,7 +135,9 @@ def test_rings_counted_as_their_cells_and_compared_with_the_rest_beyond():
     # "no sign of displacement" over a ring row "significant rise" as a contradiction)
     risen = dataclasses.replace(ring, rate_ratio=1.25, verdict="significant rise")
     shared = dataclasses.replace(d, summary=dataclasses.replace(d.summary, rows=(risen, vs)))
-    said = f"the {d.width_m:,g} m rings around the hotspot areas rose 25%, against "
+    # beside the estimate, the incidents it rests on: the rings' raw counts (ring.n_before above), said as counts
+    said = (f"the {d.width_m:,g} m rings around the hotspot areas rose 25% (incidents {ring.n_before:,} -> "
+            f"{ring.n_after:,}), against ")
     # the rest's own change is said as a change, not as "the difference from the rest beyond them (-14%)"
     rest = "in the rest of the study area beyond them: the difference is not significant (rings vs beyond "
     assert said in shared.describe() and rest in shared.describe()
@@ -285,10 +290,10 @@ def test_the_hotspots_fall_relative_to_elsewhere_counts_as_a_fall():
                               _row("hv", 1.02, "no significant change"), label="the 500 m rings around the hotspot areas")
     assert kind == READINGS[4]
     assert text == (
-        "the 500 m rings around the hotspot areas rose 5%, against +21% in the rest of the study area beyond them: 13% "
-        "lower relative to beyond, a significant fall; but the hotspot areas did not fall (they rose 18%, +2% relative to "
-        "elsewhere), so there was no benefit to spread: not diffusion of benefit, the streets around the hotspots did better "
-        "than beyond"
+        "the 500 m rings around the hotspot areas rose 5% (incidents 100 -> 100), against +21% in the rest of the study "
+        "area beyond them: 13% lower relative to beyond, a significant fall; but the hotspot areas did not fall (they "
+        "rose 18%, +2% relative to elsewhere), so there was no benefit to spread: not diffusion of benefit, the streets "
+        "around the hotspots did better than beyond"
     )
     # hotspots that fell, but not significantly: "did not fall (they fell 5%" contradicted itself (Hertfordshire)
     kind, text = ring_reading(_row("r", 1.17, "significant rise"), _row("b", 0.94, "no significant change"),
@@ -296,6 +301,19 @@ def test_the_hotspots_fall_relative_to_elsewhere_counts_as_a_fall():
                               _row("hv", 0.92, "no significant change"), label="the 500 m rings")
     assert kind == READINGS[3]
     assert "but the hotspot areas did not fall significantly (they fell 5%, −8% relative to elsewhere)" in text
+
+
+def test_the_reading_gives_the_rings_incidents_beside_the_estimate():
+    """"rose 5%" was said with nothing to check it against: the rings' incidents before and after follow it, as
+    counts (the estimate allows for the periods' lengths and season, so 1,061 -> 1,156, +9%, can differ from it)."""
+    from hotspots.displacement_rings import incidents_text, ring_reading
+
+    rings = dataclasses.replace(_row("r", 1.05, "no significant change"), n_before=1061, n_after=1156)
+    versus = _row("v", 1.0, "no significant change")
+    assert incidents_text(rings) == "incidents 1,061 -> 1,156"
+    _, text = ring_reading(rings, None, versus, None, None, label="the 500 m rings")
+    assert text.startswith("the 500 m rings rose 5% (incidents 1,061 -> 1,156); the difference")
+    assert text.count("incidents") == 1  # once, beside the rings' own change (rings vs beyond rests on the same)
 
 
 def test_the_row_of_a_summary_panel_says_the_reading():

@@ -468,7 +468,10 @@ def test_before_after_shows_the_pooled_change(demo, tmp_path):
     # the demo's 500 m cells: 500 m rings are the band of touching cells, as wide as asked
     assert f"{label}: {verdict}" in texts and label == f"{an.displacement.label} vs beyond"
     assert an.displacement.label == "500 m rings"
-    assert vs.figures(1 - summ.alpha) in texts
+    # beside it, the rings' incidents counted before and after (the totals the estimate rests on)
+    rings = an.displacement.summary.rows[0]
+    assert f"{vs.figures(1 - summ.alpha)}; rings' incidents {rings.n_before:,} -> {rings.n_after:,}" in texts
+    assert [rings.n_before, rings.n_after] == an.displacement.params["counts"]["rings"]
     assert "displacement: the cells within 500\u00a0m of each hotspot area" in " ".join(img.texts)
     # The caption names the test the change used and the hotspot areas' rule, not a fixed one.
     method = " ".join(img.texts)

@@ -420,6 +420,29 @@ def test_change_cells_layer_draws_significant_cells(demo):
         sl.change_cells_layer(cells, classes=("worse",))
 
 
+def test_change_cells_layer_says_the_caveat_of_hotspot_cells():
+    """A hotspot area's cell whose fall the choice of hotspot months predicts is drawn in the fall's colour under
+    "significant fall (expected from how hotspots were chosen)", as the areas' tables say it; a cell outside the
+    areas that fell as much is a plain fall."""
+    from test_cell_selection import LABELS, _cells
+
+    from hotspots.cell_selection import with_hotspot_cells
+    from hotspots.change import periods_around
+    from hotspots.periods import SELECTION_CAVEAT
+
+    before, _ = periods_around("2023-07-01")
+    grp = sl.change_cells_layer(with_hotspot_cells(_cells(), LABELS, before))
+    feats = {f["properties"]["class"]: f["properties"] for gj in _children(grp, folium.GeoJson) for f in gj.data["features"]}
+    caveated = f"significant fall ({SELECTION_CAVEAT})"
+    assert feats[caveated]["cells"] == "1" and feats["significant fall"]["cells"] == "1"
+    assert feats["significant rise"]["cells"] == "1"  # the hotspot cell that rose: not what the choice predicts
+    leg = next(c for c in grp._children.values() if isinstance(c, Legend))
+    assert caveated in leg.html
+    assert leg.html.index(caveated) > leg.html.index("significant fall<")  # beside its class, same colour
+    plain = sl.change_cells_layer(_cells())  # hotspot areas not known: no caveat
+    assert SELECTION_CAVEAT not in next(c for c in plain._children.values() if isinstance(c, Legend)).html
+
+
 def test_displacement_rings_layer_draws_each_ring_by_its_change(demo):
     from hotspots.pipeline import cell_change, ring_change
 

@@ -155,9 +155,15 @@ def test_stages_equal_analyse(demo, area):
     s = full.settings  # the periods chosen from the data
     assert (s.before, s.after) == (("2022-07", "2023-06"), ("2023-07", "2024-06"))
     stage = hotspot_stage(inc, s, area)
-    cells_change, note2 = cell_change(inc, stage.grid, s)
+    cells_change, note2 = cell_change(inc, stage.grid, s, stage)  # its hotspot areas' cells carry their caveat
     areas_change, note = area_change(inc, stage, s, cells_change)
     assert note is None and note2 is None
+    # the cells of the hotspot areas carry the areas' regression-to-the-mean caveat, by the areas' rule: here
+    # hotspots from 2023 (the `period`) cover half of each period alike, so none does
+    t, lab = full.change_cells.table, full.areas.labels
+    favours = areas_change.selection_favours
+    expected = (lab[t["row"], t["col"]] > 0) & (t["change_class"] == f"significant {favours}").to_numpy()
+    assert favours is None and np.array_equal(t["change_note"].notna().to_numpy(), expected & (favours is not None))
     assert stage.grid.same_as(full.grid)
     assert np.array_equal(np.nan_to_num(stage.counts.values, nan=-1), np.nan_to_num(full.counts.values, nan=-1))
     assert np.allclose(stage.density.values, full.density.values, equal_nan=True)

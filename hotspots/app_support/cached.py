@@ -139,7 +139,7 @@ def change(bundle: DataBundle, s: Settings, unit: str) -> tuple[Any, str | None]
     hot = stage(bundle, s.only(*HOT))
     if unit == "areas":
         return area_change(points(bundle), hot, s, None)
-    return cell_change(points(bundle), hot.grid, s)
+    return cell_change(points(bundle), hot.grid, s, hot)  # its hotspot areas' cells carry their caveat
 
 
 @cached

@@ -21,6 +21,7 @@ from matplotlib.patches import PathPatch
 
 from .. import style, validation
 from .._errors import ParameterError
+from ..displacement_rings import incidents_text
 from ..emerging_summary import levels_estimated, short_series_caveat
 from ..gistar import unreached_note
 from ..grid import Grid
@@ -446,7 +447,7 @@ def change_summary_into(panel: SidePanel, analysis: Any) -> bool:
     panel.heading("Pooled change, after / before", size=8.0)
     moved = getattr(analysis, "displacement", None)
     # a change the choice of hotspot months predicts (its verdict says so) is ink, not a finding's colour
-    rows = [(f"{r.scope}: {r.verdict}", r, INK if r.caveated else style.CHANGE_CLASS_COLOURS.get(r.verdict, INK))
+    rows = [(f"{r.scope}: {r.verdict}", r, INK if r.caveated else style.CHANGE_CLASS_COLOURS.get(r.verdict, INK), "")
             for r in summ.rows]
     if moved is not None:  # the displacement question: did the streets around the hotspots change more than the rest?
         label, verdict, kind = moved.row_text()
@@ -454,10 +455,11 @@ def change_summary_into(panel: SidePanel, analysis: Any) -> bool:
         # changed while the hotspot areas did not fall is neither (ink)
         colour = {"displacement": style.CHANGE_CLASS_COLOURS.get("significant rise", INK),
                   "diffusion of benefit": style.CHANGE_CLASS_COLOURS.get("significant fall", INK)}.get(kind, INK)
-        rows.append((f"{label}: {verdict}", moved.summary.rows[1], colour))
-    for text, r, colour in rows:
+        # the rings' incidents counted before and after, beside the estimate that rests on them
+        rows.append((f"{label}: {verdict}", moved.summary.rows[1], colour, f"; rings' {incidents_text(moved.summary.rows[0])}"))
+    for text, r, colour, counted in rows:
         panel.para(text, size=7.0, colour=INK if r.verdict == "no significant change" else colour, gap=0)
-        panel.para(r.figures(1 - summ.alpha), size=6.5, gap=0.15)
+        panel.para(r.figures(1 - summ.alpha) + counted, size=6.5, gap=0.15)
     for caveat in summ.caveats():  # what the console's notes say qualifies the verdicts (the season not separated)
         panel.para(caveat, size=6.3, colour=INK, gap=0.15)
     return True

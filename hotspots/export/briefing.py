@@ -40,6 +40,7 @@ from matplotlib import colors as mcolors
 
 from .. import style, validation
 from .._errors import ParameterError
+from ..cell_selection import caveated_cells_text
 from ..change import Period
 from ..period_split import left_out_text
 from ..periods import scheme_start_text
@@ -770,6 +771,8 @@ def _before_after(analysis: Any, out_path: str | Path, *, size_in: tuple[float, 
                 leg.patch(CHANGE_COLOURS[c], CHANGE_LABELS[c])
         if cells_drawn - set(CHANGE_COLOURS) or not cells_drawn:
             leg.patch("#ffffff", "Too few incidents to test")
+        if caveat := caveated_cells_text(ch):  # the hotspot areas' cells: the areas' regression-to-the-mean caveat
+            leg.para(f"{caveat[0].upper()}{caveat[1:]}.", size=6.5, colour=INK)
         areas_drawn = set(an.change_areas.table["change_class"].astype(str)) if an.change_areas is not None else set()
         if n_areas and areas_drawn:
             leg.heading("Change per hotspot area", size=8.0)

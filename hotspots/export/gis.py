@@ -48,7 +48,7 @@ Layers (:func:`gis_layers`)
     ``task_id``, ``task_kind``, ``task_site``, ``task_town``, ``site_in_origin_town``, ``length_m`` (of the
     drawn line, rounded to 100 m), ``referrals``/``referrals_shown``.
 ``change_cells``, ``change_areas``
-    Before/after change per cell and per hotspot area (:class:`hotspots.change.ChangeResult`).
+    Change per cell and per hotspot area (:class:`hotspots.change.ChangeResult`; cells' ``change_note``: cell_selection).
 ``displacement_rings``
     The ring around each hotspot area (``Settings.ring_m`` wide: :mod:`hotspots.displacement_rings`)
     with ``around_area`` (the hotspot area's id) and its before/after change (as ``change_areas``).

@@ -580,7 +580,10 @@ def change_cells_layer(
     change : ChangeResult
         Per-cell change (:attr:`hotspots.Analysis.change_cells`).
     classes : sequence of str
-        Classes to draw (of :data:`hotspots.change.CHANGE_CLASSES`).
+        Classes to draw (of :data:`hotspots.change.CHANGE_CLASSES`). A cell of a hotspot area whose
+        change the choice of hotspot months predicts (its ``change_note``,
+        :func:`hotspots.cell_selection.with_hotspot_cells`) is drawn in its class's colour under the
+        class followed by the caveat, e.g. "significant fall (expected from how hotspots were chosen)".
     """
     if getattr(change, "unit", None) != "cell" or change.grid is None:
         raise ParameterError("`change` must be per-cell change (`change_cells`).")
@@ -590,22 +593,31 @@ def change_cells_layer(
     grid = change.grid
     labels = np.full(grid.shape, "", dtype=object)
     t = change.table
-    labels[t["row"].to_numpy(), t["col"].to_numpy()] = t["change_class"].astype(object).to_numpy()
+    said = t["change_class"].astype(object).to_numpy()
+    colours, drawn = dict(CHANGE_CLASS_COLOURS), list(classes)
+    if "change_note" in t.columns:  # regression to the mean: the class with its caveat, as the areas' tables say it
+        note = t["change_note"].to_numpy(dtype=object)
+        said = np.where(pd.notna(note), [f"{c} ({n})" for c, n in zip(said, note)], said)
+        for c in classes:
+            for caveated in sorted({x for x in said if str(x).startswith(f"{c} (")}):
+                colours[caveated] = CHANGE_CLASS_COLOURS[c]
+                drawn.insert(drawn.index(c) + 1, caveated)
+    labels[t["row"].to_numpy(), t["col"].to_numpy()] = said
     before = np.zeros(grid.shape)
     after = np.zeros(grid.shape)
     before[t["row"].to_numpy(), t["col"].to_numpy()] = t["n_before"].to_numpy(dtype=float)
     after[t["row"].to_numpy(), t["col"].to_numpy()] = t["n_after"].to_numpy(dtype=float)
-    table = _class_polygons(grid, labels, list(classes), {"before": before, "after": after})
+    table = _class_polygons(grid, labels, drawn, {"before": before, "after": after})
     if len(table):
         for c in ("before", "after"):
             table[c] = table[c].round().astype(np.int64)
     return _class_layer(
         table,
-        colours=CHANGE_CLASS_COLOURS,
+        colours=colours,
         fill_opacity=0.6,
         fields=["class", "cells", "before", "after"],
         aliases=["Change", "Cells", "Incidents before", "Incidents after"],
-        legend_classes=[c for c in classes if len(table) and c in set(table["class"])],  # only those on the map
+        legend_classes=[c for c in drawn if len(table) and c in set(table["class"])],  # only those on the map
         legend_title="Change in cells",
         empty_text="no cell changed significantly",
         name=name,
