@@ -716,10 +716,10 @@ def emerging_hotspots(
     # each step's distance from the period's last, in steps: a step left out (a month the data do
     # not cover) keeps the others' years calendar years (trend.step_ages)
     ages = (month_number(figures["last_month"]) - step + 1 - month_numbers(steps["start"].to_numpy())) // step
-    s_space = info.pop("neighbourhood_sums", None)
+    s_space = info.pop("neighbourhood_sums", None)  # (T, n_active), the layout of Y[:, active]
     if s_space is None:  # per-slice Gi*
-        s_space = np.stack([neighbour_sum(Y[t], stencil) for t in range(T)])
-    s_space = s_space[:, active].T
+        s_space = np.stack([neighbour_sum(Y[t], stencil) for t in range(T)])[:, active]
+    s_space = s_space.T
     sigma2, n_level = block_level_variance(s_space, block, min_mean=LEVEL_MIN_MEAN, ages=ages)
     vfs = level_variance_factors(Tz, k, block, level_shares(s_space, block, sigma2, ages=ages), ages=ages[k:])
     counts_series = Y[:, active].T

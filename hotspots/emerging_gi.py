@@ -27,13 +27,13 @@ __all__ = ["space_time_z", "space_time_count_p", "window_sums", "steps_in_window
 
 
 def window_sums(per_step: np.ndarray, k: int) -> np.ndarray:
-    """Sum over each step and the ``k`` steps before it (fewer at the start of the cube), along axis 0."""
-    T = per_step.shape[0]
-    csum = np.cumsum(per_step, axis=0)
-    out = csum.copy()
-    if k + 1 < T:
-        out[k + 1 :] -= csum[: T - k - 1]
-    return out
+    """Sum over each step and the ``k`` steps before it (fewer at the start of the cube), along
+    axis 0, **in place** (``per_step`` is returned holding the sums). The values are whole numbers
+    (counts and their sums), which float64 adds exactly in any order."""
+    for t in range(per_step.shape[0] - 1, 0, -1):  # from the last step back: the earlier ones are still single steps
+        for i in range(1, min(k, t) + 1):
+            per_step[t] += per_step[t - i]
+    return per_step
 
 
 def steps_in_window(T: int, k: int) -> np.ndarray:
@@ -64,14 +64,20 @@ def space_time_z(Y: np.ndarray, active: np.ndarray, stencil: Stencil, k: int) ->
         NaN outside the study area; 0 where the denominator is 0.
     info : dict
         ``n_bins``, ``mean`` and ``sd`` (of all study-area bins), ``zero_variance``, and for
-        :func:`space_time_count_p` and the trend: ``neighbourhood_sums`` (per step, whole grid),
-        ``values`` (``Y`` at the study-area cells, (T, n_active)), ``window_sums`` (the same
-        shape), ``cell_sizes`` (study-area cells within each study-area cell's band).
+        :func:`space_time_count_p` and the trend: ``neighbourhood_sums`` (each step's, of the
+        study-area cells: (T, n_active), laid out as ``Y[:, active]``), ``values`` (``Y[:, active]``,
+        C order), ``window_sums`` (T, n_active) and ``cell_sizes`` (study-area cells within each
+        study-area cell's band).
     """
     T = Y.shape[0]
     n_act = int(active.sum())
-    s_space = np.stack([neighbour_sum(Y[t], stencil) for t in range(T)])
-    S = window_sums(s_space[:, active], k)
+    # neighbourhood sums of the study-area cells, laid out as Y[:, active] is (the trend's year-to-year
+    # estimate reads them with that layout's rounding)
+    s_cells = np.empty((n_act, T))
+    for t in range(T):
+        s_cells[:, t] = neighbour_sum(Y[t], stencil)[active]
+    s_space = s_cells.T
+    S = window_sums(np.ascontiguousarray(s_space), k)
     w_cells = neighbour_count(active, stencil)[active].astype(np.float64)
     sizes, which = np.unique(w_cells, return_inverse=True)
     vals = Y[:, active]
@@ -88,7 +94,7 @@ def space_time_z(Y: np.ndarray, active: np.ndarray, stencil: Stencil, k: int) ->
         with np.errstate(divide="ignore", invalid="ignore"):
             z[t][active] = np.where(denom > 0, (S[t] - mean * W) / np.where(denom > 0, denom, 1.0), 0.0)
     info = {"n_bins": n, "mean": mean, "sd": sd, "zero_variance": not (sd > 0), "neighbourhood_sums": s_space,
-            "values": vals, "window_sums": S, "cell_sizes": w_cells}
+            "values": np.ascontiguousarray(vals), "window_sums": S, "cell_sizes": w_cells}
     return z, info
 
 
@@ -134,7 +140,10 @@ def space_time_count_p(
     """
     T = Y.shape[0]
     values = info["values"]
-    s2 = window_sums(np.stack([neighbour_sum(Y[t] * Y[t], stencil)[active] for t in range(T)]), k)
+    s2 = np.empty(values.shape)
+    for t in range(T):
+        s2[t] = neighbour_sum(Y[t] * Y[t], stencil)[active]
+    s2 = window_sums(s2, k)
     totals = values.sum(axis=0)
     spatial = background_fit(totals)
     # only cells with an incident inform kappa_t (estimate_kappa leaves the others out): the same
