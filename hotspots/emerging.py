@@ -260,7 +260,8 @@ def classify_emerging(
     for sign, a, b, toward, away in ((1, hot, cold, up, down), (-1, cold, hot, down, up)):
         n_a = a.sum(axis=1)
         final = a[:, -1]
-        run = np.cumprod(a[:, ::-1], axis=1).sum(axis=1)  # length of the run ending in the final step
+        # length of the run ending in the final step: where the last non-a bin is, counted from the end
+        run = np.where(a.all(axis=1), T, np.argmin(a[:, ::-1], axis=1))
         before_run = n_a - run  # a-bins before that run
         ever_b = b.any(axis=1)
         mostly = n_a >= PERSISTENT_SHARE * T - 1e-9
