@@ -69,18 +69,20 @@ def main(argv: list[str] | None = None) -> None:
     def run():
         return emerging_trends(incidents, grid, distance, alpha=s.alpha, fdr=s.fdr, seed=s.seed, keep_months=s.keep_months)[0]
 
+    engines = [True, False] if emerging_compiled.compiled_loops() is not None else [False]
+    if len(engines) == 1:
+        print("numba is not installed: the compiled loops are not timed")
+    times: dict[bool, list[float]] = {use: [] for use in engines}
     results = {}
-    for use in (True, False):
-        if use and emerging_compiled.compiled_loops() is None:
-            print("numba is not installed: the compiled loops are not timed")
-            continue
-        emerging_compiled.USE_NUMBA = use
-        times = []
-        for _ in range(args.repeat):
+    for _ in range(args.repeat):  # the engines take turns, so that the machine's load falls on both alike
+        for use in engines:
+            emerging_compiled.USE_NUMBA = use
+            results.pop(use, None)  # (a 50 m result holds a few GB of cubes)
             t = time.perf_counter()
             results[use] = run()
-            times.append(time.perf_counter() - t)
-        _line(f"emerging_trends, {'compiled loops' if use else 'numpy versions'}", times)
+            times[use].append(time.perf_counter() - t)
+    for use in engines:
+        _line(f"emerging_trends, {'compiled loops' if use else 'numpy versions'}", times[use])
     emerging_compiled.USE_NUMBA = True
     if len(results) == 2:
         a, b = results[True], results[False]
