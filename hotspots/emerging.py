@@ -130,8 +130,11 @@ Codes follow ArcGIS's ``CATEGORY`` field: 1 new, 2 consecutive, 3 intensifying, 
 5 diminishing, 6 sporadic, 7 oscillating, 8 historical hot spot; the negatives for cold spots;
 0 no pattern detected.
 
-Performance: counting, Gi* and the trend tests are vectorised; a force over three years of months
-at 250 m (~40,000 cells x 39 steps) takes a few seconds.
+Performance: counting, Gi* and the trend tests are vectorised; space-time Gi* works on the study-area
+cells and tests each distinct window once (:mod:`hotspots.emerging_gi`), Mann–Kendall's pairs run in a
+compiled loop (:mod:`hotspots.emerging_compiled`). A force over three years of months at 250 m (~40,000
+cells x 39 steps) takes a few seconds, the demo at 50 m (about a million cells) 20–30 s
+(``python -m benchmarks.emerging``).
 """
 
 from __future__ import annotations
@@ -150,9 +153,8 @@ from . import validation
 from ._errors import ParameterError
 from .change import incident_dates
 from .coverage import month_coverage, month_label, month_number, month_spans
-from .dispersion import estimate_kappa
+from .emerging_gi import space_time_count_p, space_time_z
 from .fdr import bh_adjust_by_side
-from .gi_inference import BackgroundFit, background_fit, count_test_tails
 from .gistar import gi_star
 from .grid import Grid, GridValues, points_xy
 from .incident_time import month_numbers
@@ -261,7 +263,8 @@ def classify_emerging(
     for sign, a, b, toward, away in ((1, hot, cold, up, down), (-1, cold, hot, down, up)):
         n_a = a.sum(axis=1)
         final = a[:, -1]
-        run = np.cumprod(a[:, ::-1], axis=1).sum(axis=1)  # length of the run ending in the final step
+        # length of the run ending in the final step: where the last non-a bin is, counted from the end
+        run = np.where(a.all(axis=1), T, np.argmin(a[:, ::-1], axis=1))
         before_run = n_a - run  # a-bins before that run
         ever_b = b.any(axis=1)
         mostly = n_a >= PERSISTENT_SHARE * T - 1e-9
@@ -542,97 +545,6 @@ def _cube(
     return cube, steps, figures, notes
 
 
-# =============================================================================== Gi*
-def _space_time_z(Y: np.ndarray, active: np.ndarray, stencil: Any, k: int) -> tuple[np.ndarray, dict[str, Any]]:
-    """Space-time Gi* z per bin with a backward window of ``k`` steps and an entire-cube global
-    window (see the module docs). ``Y`` is zero outside the study area."""
-    T = Y.shape[0]
-    n_act = int(active.sum())
-    s_space = np.stack([neighbour_sum(Y[t], stencil) for t in range(T)])
-    w_space = neighbour_count(active, stencil).astype(np.float64)
-    S = _window_sums(s_space, k)
-    n_steps = np.minimum(np.arange(T), k) + 1  # steps in each bin's window
-    W = w_space[None, :, :] * n_steps[:, None, None]
-    vals = Y[:, active]
-    n = n_act * T
-    mean = float(vals.mean())
-    sd = float(vals.std())
-    var_factor = (n * W - W * W) / (n - 1)
-    denom = sd * np.sqrt(np.maximum(var_factor, 0.0))
-    with np.errstate(divide="ignore", invalid="ignore"):
-        z = np.where(denom > 0, (S - mean * W) / np.where(denom > 0, denom, 1.0), 0.0)
-    z[:, ~active] = np.nan
-    info = {"n_bins": n, "mean": mean, "sd": sd, "zero_variance": not (sd > 0), "neighbourhood_sums": s_space,
-            "window_sums": S, "window_sizes": W}
-    return z, info
-
-
-def _window_sums(per_step: np.ndarray, k: int) -> np.ndarray:
-    """Sum over each step and the ``k`` steps before it (fewer at the start of the cube)."""
-    T = per_step.shape[0]
-    csum = np.cumsum(per_step, axis=0)
-    out = csum.copy()
-    if k + 1 < T:
-        out[k + 1 :] -= csum[: T - k - 1]
-    return out
-
-
-def _space_time_count_p(
-    Y: np.ndarray, active: np.ndarray, stencil: Any, k: int, info: dict[str, Any]
-) -> tuple[np.ndarray, np.ndarray, float, dict[str, Any]]:
-    """Exact count-test p-value and side of each bin's space-time neighbourhood sum, the smallest
-    p any bin could reach, and the background the bins were judged against.
-
-    A bin's window sum is compared, as :func:`hotspots.gi_star` compares a cell's neighbourhood
-    sum (:func:`hotspots.gi_inference.count_test_tails`), with its exact distribution when no
-    hot spot exists: incidents fall on the study area as on an uneven background, each cell's rate
-    drawn once (variance ``kappa_s`` x mean², the cells' totals over the cube fitted with the
-    busiest cells censored) and varying from month to month around it (``kappa_t``,
-    :func:`hotspots.dispersion.estimate_kappa` on every cell's monthly counts). A window of ``j``
-    steps sums ``j`` months of each of its cells, so the sum is negative binomial over its cells
-    (``shared = j``) with dispersion ``kappa_s + kappa_t (1 + kappa_s) / j`` per cell-window;
-    binomial when both are 0.
-
-    Why the cells' totals and not the bins: a month's counts are so sparse that the bins' censored
-    fit starts at 2 incidents, where the hot spots' own bins are most of the evidence of dispersion
-    it sees (20 small hotspots on a uniform background: kappa 7.5 from the bins, 0.3 from the
-    totals), which cost half the power; and a bin fit treats a cell's months in one window as
-    independent, which on a steady uneven background (kappa 30) gave categories on 30 % of cubes.
-    """
-    T = Y.shape[0]
-    s2 = _window_sums(np.stack([neighbour_sum(Y[t] * Y[t], stencil) for t in range(T)]), k)
-    values = Y[:, active]
-    spatial = background_fit(values.sum(axis=0))
-    kappa_t, _ = estimate_kappa(values.T, np.ones(T, dtype=np.int64), np.ones(T), values.sum(axis=1))
-    kappa_t = kappa_t if kappa_t > 1e-9 else 0.0  # (rounding: a moment estimate of exactly 0 comes out at 1e-15)
-    background = {**spatial.to_dict(), "mean": spatial.mean / T, "kappa_cells": spatial.kappa,
-                  "kappa_month_to_month": kappa_t, "fitted_to": "cells' totals over the cube (mean per bin)"}
-    del background["kappa"]
-    p = np.full(Y.shape, np.nan)
-    side = np.zeros(Y.shape, dtype=np.int8)
-    if info["zero_variance"]:
-        p[:, active] = 1.0
-        return p, side, 1.0, background
-    steps_in_window = np.minimum(np.arange(T), k) + 1
-    p_act = np.ones(values.shape)
-    side_act = np.zeros(values.shape, dtype=np.int8)
-    p_min = 1.0
-    for j in np.unique(steps_in_window):
-        ts = np.flatnonzero(steps_in_window == j)
-        fit = BackgroundFit(spatial.mean / T, spatial.kappa + kappa_t * (1.0 + spatial.kappa) / j, spatial.censored_at,
-                            spatial.n_censored, spatial.n_cells)
-        tails = count_test_tails(
-            values.ravel(), info["window_sizes"][ts][:, active].ravel(), info["window_sums"][ts][:, active].ravel(),
-            s2[ts][:, active].ravel(), background=fit, shared=int(j),
-        )
-        p_act[ts] = np.minimum(1.0, 2.0 * np.minimum(tails.p_upper, tails.p_lower)).reshape(ts.size, -1)
-        side_act[ts] = np.sign(tails.p_lower - tails.p_upper).astype(np.int8).reshape(ts.size, -1)
-        p_min = min(p_min, tails.p_min)
-    p[:, active] = p_act
-    side[:, active] = side_act
-    return p, side, p_min, background
-
-
 def _check_options(time_window: Any, alpha: Any, fdr: Any) -> tuple[int, float, str | None]:
     validation.whole(time_window, "time_window", low=0, unit="time steps", example="0 for per-slice Gi*, 1 as ArcGIS")
     a = validation.alpha(alpha)
@@ -767,13 +679,13 @@ def emerging_hotspots(
         info = {"n_bins": n_act, "global_window": "each time step (per-slice Gi*)", "inference": res.params["inference"]}
         mode = "per-slice Gi* (time_window=0)"
     else:
-        z, info = _space_time_z(Y, active, stencil, k)
+        z, info = space_time_z(Y, active, stencil, k)
         info["global_window"] = "entire cube"
         mode = f"space-time Gi* (time_window={k}: this step and the {k} before)"
         if info["zero_variance"]:
             notes.append("the counts do not vary over the cube, so there are no hot or cold spots (all z = 0)")
         if inference == "count":
-            p, side, p_min, background = _space_time_count_p(Y, active, stencil, k, info)
+            p, side, p_min, background = space_time_count_p(Y, active, stencil, k, info)
             info["inference"] = "count"
             if p_min > a and not info["zero_variance"]:
                 notes.append(
@@ -808,10 +720,10 @@ def emerging_hotspots(
     # each step's distance from the period's last, in steps: a step left out (a month the data do
     # not cover) keeps the others' years calendar years (trend.step_ages)
     ages = (month_number(figures["last_month"]) - step + 1 - month_numbers(steps["start"].to_numpy())) // step
-    s_space = info.pop("neighbourhood_sums", None)
+    s_space = info.pop("neighbourhood_sums", None)  # (T, n_active), the layout of Y[:, active]
     if s_space is None:  # per-slice Gi*
-        s_space = np.stack([neighbour_sum(Y[t], stencil) for t in range(T)])
-    s_space = s_space[:, active].T
+        s_space = np.stack([neighbour_sum(Y[t], stencil) for t in range(T)])[:, active]
+    s_space = s_space.T
     sigma2, n_level = block_level_variance(s_space, block, min_mean=LEVEL_MIN_MEAN, ages=ages)
     vfs = level_variance_factors(Tz, k, block, level_shares(s_space, block, sigma2, ages=ages), ages=ages[k:])
     counts_series = Y[:, active].T

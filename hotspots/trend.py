@@ -40,6 +40,7 @@ from scipy import stats
 
 from . import validation
 from ._errors import ParameterError
+from .emerging_compiled import compiled_loops
 
 __all__ = [
     "MKResult", "MKManyResult", "mann_kendall", "mann_kendall_many", "moving_sum_variance_factor", "level_variance_factors",
@@ -179,6 +180,38 @@ def _sens_slope(x: np.ndarray, chunk_pairs: int = 4_000_000) -> np.ndarray:
     return out
 
 
+def _mk_scores(arr: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Each row's Mann–Kendall S (int64), tie term ``sum t (t-1) (2t+5)`` over groups of equal
+    values (float) and non-missing count (int64): the compiled loop when numba is there
+    (:mod:`hotspots.emerging_compiled`), else one array operation per lag; the same numbers."""
+    loops = compiled_loops()
+    if loops is not None:
+        return loops.mk_scores(np.ascontiguousarray(arr))
+    n_series, T = arr.shape
+    valid = ~np.isnan(arr)
+    n = valid.sum(axis=1)
+    S = np.zeros(n_series, dtype=np.int64)
+    for k in range(1, T):
+        d = arr[:, k:] - arr[:, :-k]
+        sgn = np.sign(d)
+        sgn[np.isnan(sgn)] = 0
+        S += sgn.sum(axis=1).astype(np.int64)
+    # Tie correction: sizes of groups of equal values within each row (NaN excluded).
+    tie = np.zeros(n_series, dtype=float)
+    if T > 1:
+        srt = np.sort(arr, axis=1)  # NaN sorts last
+        sv = ~np.isnan(srt)
+        same_as_prev = np.zeros_like(sv)
+        same_as_prev[:, 1:] = (srt[:, 1:] == srt[:, :-1]) & sv[:, 1:]
+        new_group = sv & ~same_as_prev
+        gid = np.cumsum(new_group, axis=1) - 1  # group index within the row
+        rows_idx = np.broadcast_to(np.arange(n_series)[:, None], arr.shape)
+        flat = (rows_idx * T + gid)[sv]
+        t = np.bincount(flat, minlength=n_series * T).reshape(n_series, T).astype(float)
+        tie = (t * (t - 1) * (2 * t + 5)).sum(axis=1)
+    return S, tie, n
+
+
 def moving_sum_variance_factor(n: int, window: int) -> float:
     """Hamed & Rao (1998) variance correction of Mann–Kendall's S for a moving-sum series.
 
@@ -244,27 +277,7 @@ def mann_kendall_many(
     a = validation.alpha(alpha)
     arr = _as_float_2d(x, "x")
     n_series, T = arr.shape
-    valid = ~np.isnan(arr)
-    n = valid.sum(axis=1)
-    S = np.zeros(n_series, dtype=np.int64)
-    for k in range(1, T):
-        d = arr[:, k:] - arr[:, :-k]
-        sgn = np.sign(d)
-        sgn[np.isnan(sgn)] = 0
-        S += sgn.sum(axis=1).astype(np.int64)
-    # Tie correction: sizes of groups of equal values within each row (NaN excluded).
-    tie = np.zeros(n_series, dtype=float)
-    if T > 1:
-        srt = np.sort(arr, axis=1)  # NaN sorts last
-        sv = ~np.isnan(srt)
-        same_as_prev = np.zeros_like(sv)
-        same_as_prev[:, 1:] = (srt[:, 1:] == srt[:, :-1]) & sv[:, 1:]
-        new_group = sv & ~same_as_prev
-        gid = np.cumsum(new_group, axis=1) - 1  # group index within the row
-        rows_idx = np.broadcast_to(np.arange(n_series)[:, None], arr.shape)
-        flat = (rows_idx * T + gid)[sv]
-        t = np.bincount(flat, minlength=n_series * T).reshape(n_series, T).astype(float)
-        tie = (t * (t - 1) * (2 * t + 5)).sum(axis=1)
+    S, tie, n = _mk_scores(arr)
     nf = n.astype(float)
     var_S = (nf * (nf - 1) * (2 * nf + 5) - tie) / 18.0
     var_S = np.where(n >= 3, var_S, 0.0)
