@@ -229,3 +229,20 @@ def test_an_outcomes_file_is_refused_on_the_command_line(tmp_path):
     p = write_police(tmp_path / "2025-06-t-outcomes.csv", [_outcomes_row()], header=OUTCOMES_HEADER)
     code, _, err = run_cli("load", p)
     assert code == 2 and "is a police.uk outcomes file" in err and "street-level file" in err
+
+
+def test_load_warns_when_most_rows_were_dropped_and_not_otherwise(tmp_path, table):
+    # the rule `hotspots analyse` and the app use (hotspots.io.dropped_share_text), here with the load's own fix
+    code, stdout, _ = run_cli("load", table)
+    assert code == 0 and "WARNING" not in stdout
+    df = pd.read_csv(table)
+    df.loc[df.index[:30], ["easting", "northing"]] = np.nan  # 30 of 40 rows without a location
+    df.to_csv(table, index=False)
+    code, stdout, _ = run_cli("load", table)
+    lines = stdout.strip().splitlines()
+    assert code == 0 and "kept 10" in lines[0]
+    warned = [ln for ln in lines if ln.startswith("  WARNING: ")]
+    assert len(warned) == 1 and warned[0].startswith("  WARNING: 75 % of the incident rows were dropped (")
+    assert "30" in warned[0] and warned[0].endswith("the reasons are above (`--report` adds example rows)")
+    code, stdout, _ = run_cli("load", "--json", table)  # JSON stays JSON
+    assert code == 0 and json.loads(stdout)["rows_kept"] == 10

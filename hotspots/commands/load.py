@@ -10,6 +10,9 @@ from .. import validation
 from .._errors import InputError
 from . import add_command
 
+#: Where the load command's own output shows why rows were dropped (the fix of its dropped-rows warning).
+DROPPED_CHECK = "the reasons are above (`--report` adds example rows)"
+
 
 def check_arguments(args: argparse.Namespace) -> dict:
     """Every argument, checked before anything is read; the loader's options."""
@@ -36,7 +39,7 @@ def check_arguments(args: argparse.Namespace) -> dict:
 
 
 def run(args: argparse.Namespace) -> int:
-    from ..io import load_any
+    from ..io import dropped_share_text, load_any
 
     options = check_arguments(args)
     loaded = load_any([Path(p) for p in args.paths], kind=args.kind, **options)
@@ -47,6 +50,8 @@ def run(args: argparse.Namespace) -> int:
         print(str(report))
     else:  # the summary, and what deserves attention (a missing month, ids read twice) even without --report
         print("\n".join([report.summary(), *(f"  warning: {w}" for w in report.warnings)]))
+    if not args.json and (most := dropped_share_text(report, kind=args.kind, check=DROPPED_CHECK)):
+        print(f"  WARNING: {most}")  # the rule `hotspots analyse` and the app warn with (most of the file dropped)
     if args.kind == "referrals" and not args.json:
         # exact on purpose: this command is for the analyst checking the file they hold; what an
         # analysis publishes (its summary, parameters.json, the app) protects these counts of people
