@@ -97,6 +97,14 @@ def test_exports_as_bytes(demo, tmp_path):
     z = zipfile.ZipFile(io.BytesIO(gis_export_bytes(an, fmt="geojson", inputs=used)))
     rec = json.loads(z.read("parameters.json"))["inputs"]["incidents"]
     assert rec["report"]["rows_read"] == rep.rows_read == 50 and rec["summary"] == rep.summary()
+    assert "load_warnings" not in json.loads(z.read("parameters.json"))  # nothing dropped: nothing to warn of
+    # most of a file dropped: the Data tab's warning is kept in the sidecar, as the command line keeps its own
+    from hotspots.report import LoadReport
+
+    lost = {"incidents": LoadReport("x.csv", 100, 30, {"no location": 70})}
+    z = zipfile.ZipFile(io.BytesIO(gis_export_bytes(an, fmt="geojson", inputs=lost)))
+    said = json.loads(z.read("parameters.json"))["load_warnings"]
+    assert len(said) == 1 and said[0].startswith("70 % of the incident rows were dropped (no location: 70)")
     areas = json.loads(z.read("hotspot_areas.geojson"))
     assert len(areas["features"]) == stage.areas.n_areas
     with pytest.raises(ParameterError):

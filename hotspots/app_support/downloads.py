@@ -132,7 +132,9 @@ def gis_export_bytes(
 ) -> bytes:
     """The analysis's layers as one GeoPackage (``fmt="gpkg"``), or a ZIP of GeoJSON files plus
     the ``parameters.json`` sidecar (``fmt="geojson"``), via :func:`hotspots.export.export_gis`;
-    ``inputs`` (:func:`bundle_inputs`) are recorded in the sidecar.
+    ``inputs`` (:func:`bundle_inputs`) are recorded in the sidecar, with ``load_warnings`` when most of a
+    file's rows were dropped (the Data tab's warning, :func:`hotspots.app_support.load_report.dropped_warning`,
+    as the command line records it; referrals judged at the export's own threshold).
 
     Person-level counts are suppressed by the export; files are reproducible (no timestamp).
     """
@@ -140,11 +142,14 @@ def gis_export_bytes(
     import zipfile
 
     from ..export import export_gis
+    from .load_report import dropped_warning
 
     if fmt not in ("gpkg", "geojson"):
         raise ParameterError(f"`fmt` must be 'gpkg' or 'geojson'; got {fmt!r}.")
+    warned = [w for kind, report in (inputs or {}).items() if (w := dropped_warning(kind, report))]
     with tempfile.TemporaryDirectory() as d:
-        man = export_gis(analysis, d, formats=[fmt], snap_m=float(snap_m), timestamp=False, inputs=inputs)
+        man = export_gis(analysis, d, formats=[fmt], snap_m=float(snap_m), timestamp=False, inputs=inputs,
+                         extra={"load_warnings": warned} if warned else None)
         if fmt == "gpkg":
             return Path(man.gpkg).read_bytes()
         buf = io.BytesIO()
