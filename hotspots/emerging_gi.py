@@ -77,7 +77,7 @@ def space_time_z(Y: np.ndarray, active: np.ndarray, stencil: Stencil, k: int) ->
     for t in range(T):
         s_cells[:, t] = neighbour_sum(Y[t], stencil)[active]
     s_space = s_cells.T
-    S = window_sums(np.ascontiguousarray(s_space), k)
+    S = window_sums(s_space.copy(order="C"), k)  # always a copy: with one study-area cell s_space is C-ordered already
     w_cells = neighbour_count(active, stencil)[active].astype(np.float64)
     sizes, which = np.unique(w_cells, return_inverse=True)
     vals = Y[:, active]

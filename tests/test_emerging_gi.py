@@ -134,3 +134,17 @@ def test_an_empty_cell_never_reached_by_an_incident_shares_its_sizes_p():
     for t in (0, 5):
         for size in np.unique(w[empty[t]]):
             assert np.unique(pa[t][empty[t] & (w == size)]).size == 1
+
+
+def test_a_study_area_of_one_cell_keeps_its_per_step_neighbourhood_sums():
+    # one study-area cell: its (T, 1) per-step sums are C-contiguous already, and the window sums
+    # (made in place) must not overwrite them (the trend's level variance reads them per step)
+    Y = np.zeros((5, 3, 3))
+    Y[:, 1, 1] = [1.0, 3.0, 0.0, 2.0, 4.0]
+    active = np.zeros((3, 3), dtype=bool)
+    active[1, 1] = True
+    z, info = space_time_z(Y, active, disc_stencil(100.0, 100.0, shape=active.shape), 1)
+    np.testing.assert_array_equal(info["neighbourhood_sums"][:, 0], [1.0, 3.0, 0.0, 2.0, 4.0])
+    np.testing.assert_array_equal(info["window_sums"][:, 0], [1.0, 4.0, 3.0, 2.0, 6.0])
+    z_ref, *_ = _ref_z(Y, active, disc_stencil(100.0, 100.0, shape=active.shape), 1)
+    np.testing.assert_array_equal(z, z_ref)
