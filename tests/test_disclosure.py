@@ -29,6 +29,17 @@ sys.path.insert(0, str(Path(__file__).parent))
 import attack  # noqa: E402
 
 
+def _attacker_findings(led, p, t):
+    """What the independent attacker (tests/attack.py) works out from everything ``p`` publishes of
+    ``led`` and its relations, at threshold ``t``: [] when protection holds."""
+    att = attack.Attack(t)
+    for k in led.keys:
+        att.published(k, p.marker(k))
+    for total, parts in led.relations:
+        att.equal(led.keys[total], [led.keys[q] for q in parts])
+    return att.findings()
+
+
 def _list(values, total_cost=2):
     led = Ledger()
     led.add("total", sum(values), cost=total_cost)
@@ -221,12 +232,7 @@ def test_protected_tables_survive_the_independent_attacker(cells, t):
     led.relate(("T", "T"), [(i, "T") for i in range(r)])
     led.relate(("T", "T"), [("T", j) for j in range(c)])
     p = protect(led, threshold=t)
-    att = attack.Attack(t)
-    for k in led.keys:
-        att.published(k, p.marker(k))
-    for tot, parts in led.relations:
-        att.equal(led.keys[tot], [led.keys[q] for q in parts])
-    assert att.findings() == []
+    assert _attacker_findings(led, p, t) == []
     # every displayed number is the true count; every small count is hidden
     for k in led.keys:
         v = led.value(k)
@@ -290,12 +296,7 @@ def test_x_withholds_only_what_no_c_can_protect():
     assert [p.marker(("site", s)) for s in range(4)] == [11] * 4
     assert [p.marker(("flow", "A", s)) for s in range(4)] == ["<5"] * 4
     # and the guarantee holds: the independent attacker works nothing out
-    att = attack.Attack(5)
-    for k in led.keys:
-        att.published(k, p.marker(k))
-    for tot, parts in led.relations:
-        att.equal(led.keys[tot], [led.keys[q] for q in parts])
-    assert att.findings() == []
+    assert _attacker_findings(led, p, 5) == []
 
 
 def test_a_shown_zeros_rate_is_zero_when_its_group_is_known_to_be_non_empty():
@@ -418,12 +419,7 @@ def test_groups_measured_in_people_survive_the_independent_attacker(groups, t):
     led.add_table(rows, shown=["n", "yes", "no"], relations=[("n", ["yes", "no"])], total="T", size="n",
                   people={"n": "people"})
     p = protect(led, threshold=t)
-    att = attack.Attack(t)
-    for k in led.keys:
-        att.published(k, p.marker(k))
-    for total, parts in led.relations:
-        att.equal(led.keys[total], [led.keys[q] for q in parts])
-    assert att.findings() == []
+    assert _attacker_findings(led, p, t) == []
     for key, r in rows:
         if 0 < r["people"] < t:
             # (a 0 under a published total of 0 is shown: the total already says it; hypothesis found
@@ -597,9 +593,4 @@ def test_the_audit_never_pushes_a_count_past_a_bound_it_sits_on(monkeypatch):
     p = protect(led)
     assert tries and wasted == []
     assert p.marker(("r", 0)) == "<5" and p.marker((0, 0)) == p.marker((0, 1)) == WITHHELD
-    att = attack.Attack(5)
-    for k in led.keys:
-        att.published(k, p.marker(k))
-    for tot, parts in led.relations:
-        att.equal(led.keys[tot], [led.keys[q] for q in parts])
-    assert att.findings() == []
+    assert _attacker_findings(led, p, 5) == []
