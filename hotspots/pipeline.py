@@ -278,7 +278,7 @@ def hotspot_stage(
         grid.active, grid.cell_size, density.params.get("bandwidth_m"), gi.params.get("distance_m"), s.distance is None,
         a["n_cells"].to_numpy() if "n_cells" in a.columns else (),
         float(a["share_of_incidents"].sum()) if "share_of_incidents" in a.columns and areas.params.get("kind") == "hot" else 0.0,
-        bandwidth_automatic=s.bandwidth is None)
+        bandwidth_automatic=s.bandwidth is None, cell_size_automatic=s.cell_size is None, sparse=bool(gi.params.get("sparse")))
     step("done", 1.0)
     return HotspotStage(s, analysed, grid, counts, density, gi, areas, tuple(notes), None if analysed is chosen else chosen)
 

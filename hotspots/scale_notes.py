@@ -14,11 +14,16 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["COARSE_CELLS_ACROSS", "OVERSMOOTH_SHARE", "WIDE_BAND_CELLS", "study_extent_m", "scale_notes"]
+__all__ = ["COARSE_CELLS_ACROSS", "OVERSMOOTH_SHARE", "STREET_CELL_M", "WIDE_BAND_CELLS", "study_extent_m", "scale_notes"]
 
 #: Fewer cells than this across the study area (the square root of its cells) make the grid coarse: a hotspot area is
 #: then a good part of a town (Norfolk 2025 at 3,000 m cells: 601 cells, about 25 across; at 2,000 m about 34).
 COARSE_CELLS_ACROSS = 30
+#: Cells of this size or smaller (metres) are never called coarse: a cell spans a few streets at most, so a hotspot area of
+#: one or two cells is street scale whatever the study area. City of London's 2025 ASB, 115 incidents: the automatic
+#: 100 m cells give 281 study-area cells (17 across), and the note told the user to use smaller cells ("e.g. the
+#: automatic cell size", the one in use) beside the sparse-data note asking for 150 m.
+STREET_CELL_M = 200.0
 #: A bandwidth over this share of the study area's shorter side smooths the density over much of the area.
 OVERSMOOTH_SHARE = 0.2
 #: An automatic distance band wider than this many cells: the note that hotspot areas will be wider.
@@ -42,7 +47,7 @@ def study_extent_m(active: Any, cell_size: float) -> tuple[float, float]:
 
 def scale_notes(active: Any, cell_size: float, bandwidth_m: float | None, distance_m: float | None,
                 distance_automatic: bool, area_cells: Any = (), area_share: float = 0.0, *,
-                bandwidth_automatic: bool = False) -> list[str]:
+                bandwidth_automatic: bool = False, cell_size_automatic: bool = False, sparse: bool = False) -> list[str]:
     """The notes on the analysis's scale (none when all is in proportion).
 
     Parameters
@@ -63,6 +68,11 @@ def scale_notes(active: Any, cell_size: float, bandwidth_m: float | None, distan
         Share of the counted incidents in the hotspot areas, 0-1.
     bandwidth_automatic : bool
         True when the bandwidth was chosen automatically: the advice then does not offer "the automatic one".
+    cell_size_automatic : bool
+        True when the cell size was chosen automatically: the coarse-cells advice then does not offer it.
+    sparse : bool
+        True when the data are already sparse for these cells (:mod:`hotspots.gistar`'s note, ``GiStar.params["sparse"]``):
+        the coarse-cells note then says that smaller cells would be sparser still instead of advising them.
 
     Returns
     -------
@@ -74,14 +84,20 @@ def scale_notes(active: Any, cell_size: float, bandwidth_m: float | None, distan
     across = float(np.sqrt(n))
     cells = np.asarray(area_cells, dtype=float)
     few_cell_areas = len(cells) > 0 and float(np.median(cells)) <= 2 and area_share > 0.5
-    if n and (across < COARSE_CELLS_ACROSS or few_cell_areas):
+    if n and cs > STREET_CELL_M and (across < COARSE_CELLS_ACROSS or few_cell_areas):
         why = (f"the study area is about {across:,.0f} cells across (its {n:,} cells)" if across < COARSE_CELLS_ACROSS
                else f"the hotspot areas are of {float(np.median(cells)):g} cell(s) (median) yet hold {area_share:.0%} "
                     "of the incidents")
+        if sparse:  # the sparse-data note asks for larger cells: never the opposite advice beside it
+            advice = ("smaller cells would draw hotspots at street scale, but the data are already sparse for these cells "
+                      "(see the note on sparse data), so more incidents (more months or categories) are needed first")
+        elif cell_size_automatic:
+            advice = "smaller cells (give a cell size) draw hotspots at street scale"
+        else:
+            advice = "smaller cells (e.g. the automatic cell size) draw hotspots at street scale"
         notes.append(
             f"the {cs:,.0f} m cells are coarse for this study area: {why}, so a hotspot area is a large block of ground "
-            "and the streets that make it hot are lost in it; smaller cells (e.g. the automatic cell size) draw hotspots "
-            "at street scale"
+            f"and the streets that make it hot are lost in it; {advice}"
         )
     shorter, _ = study_extent_m(active, cs)
     if bandwidth_m is not None and shorter > 0 and float(bandwidth_m) > OVERSMOOTH_SHARE * shorter:

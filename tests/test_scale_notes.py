@@ -57,3 +57,21 @@ def test_the_advice_offers_the_automatic_bandwidth_only_when_another_was_given()
     auto = scale_notes(area, 500.0, 20_000.0, None, False, bandwidth_automatic=True)[0]
     assert given.endswith("a shorter bandwidth (or the automatic one) keeps them local")
     assert auto.endswith("a shorter bandwidth keeps them local") and "automatic one" not in auto
+
+
+def test_street_scale_cells_are_never_called_coarse():
+    """City of London 2025: the automatic 100 m cells, 281 study-area cells (17 across), were called coarse."""
+    assert scale_notes(_square(17), 100.0, None, None, False, cell_size_automatic=True) == []
+    assert scale_notes(_square(17), 200.0, None, None, False) == []  # STREET_CELL_M itself: not coarse
+    assert scale_notes(_square(100), 150.0, None, None, False, [1, 2, 1], 0.6) == []  # one-cell areas of 150 m: streets
+    assert len(scale_notes(_square(17), 250.0, None, None, False)) == 1  # just above it: coarse
+
+
+def test_the_coarse_advice_never_contradicts_the_cell_size_or_the_sparse_note():
+    given = scale_notes(_square(17), 500.0, None, None, False)[0]
+    auto = scale_notes(_square(17), 500.0, None, None, False, cell_size_automatic=True)[0]
+    sparse = scale_notes(_square(17), 500.0, None, None, False, cell_size_automatic=True, sparse=True)[0]
+    assert given.endswith("smaller cells (e.g. the automatic cell size) draw hotspots at street scale")
+    assert auto.endswith("smaller cells (give a cell size) draw hotspots at street scale") and "automatic" not in auto
+    assert "already sparse for these cells" in sparse and "(give a cell size)" not in sparse
+    assert all(n.startswith("the 500 m cells are coarse for this study area") for n in (given, auto, sparse))
