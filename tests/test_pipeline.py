@@ -270,8 +270,10 @@ def test_incidents_outside_the_study_area_are_counted_in_words_that_agree():
     square = gpd.GeoDataFrame(geometry=[shapely.box(399_900, 399_900, 404_100, 404_100)], crs=27700)
     pts = points(xy)
     notes = hotspot_stage(pts, Settings(cell_size=500.0), square).notes
-    said = [n for n in notes if "in cells whose centre lies outside" in n]
-    assert said == [said[0]] and said[0].startswith("1 incident falls in cells")
+    said = [n for n in notes if "whose centre lies outside" in n]
+    # "1 incident falls in cells ... and are not counted" (Cambridgeshire): the whole sentence singular
+    assert said == [said[0]] and said[0].startswith("1 incident falls in a cell whose")
+    assert "and is not counted" in said[0] and " are " not in said[0]
 
 
 def test_stage_errors_are_typed(demo, area):
