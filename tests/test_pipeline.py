@@ -244,7 +244,7 @@ def test_stage_names_an_area_made_of_one_location():
     assert stage.areas.n_areas >= 2
     note = [n for n in stage.notes if "at one location" in n]
     assert len(note) == 1
-    assert note[0].startswith("a hotspot area holds most of its incidents at one location: area ")
+    assert note[0].startswith("a hotspot area holds at least half of its incidents at one location: area ")
     n_in_area = int(stage.areas.areas.set_index("area_id")["count"][int(note[0].split("area ")[2].split(",")[0])])
     assert f", 120 of its {n_in_area:,} at \"On or near Parking Area\"." in note[0] and 120 / n_in_area >= 0.5
 
