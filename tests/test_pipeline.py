@@ -406,6 +406,8 @@ def test_a_single_month_says_once_why_there_is_no_change(demo):
     an = analyse(one, settings=Settings(cell_size=500, cluster_method="none"))
     assert an.change_cells is None and an.change_areas is None and an.change_summary is None
     assert sum(n.startswith(PERIODS_NOT_CHOSEN) and "single month" in n for n in an.notes) == 1
+    said = next(n for n in an.notes if n.startswith(PERIODS_NOT_CHOSEN))
+    assert said.endswith("two periods cannot be compared)")  # not "compared.)" (British Transport Police)
     assert not [n for n in an.notes if "change not computed" in n]
     assert an.parameters()["used"]["before"] is None and an.parameters()["used"]["after"] is None
     # given periods are still tried, and their note names them
