@@ -340,7 +340,10 @@ def default_periods(first: str, last: str, scheme_start: Any = None, months: int
             f"scheme start ({start_day.isoformat()})"
         )
         if len(before) != len(after):
-            note += f", cut to the data's months ({len(before)} and {len(after)} months)"
+            nb, na = len(before), len(after)  # "(11 and 1 months)" (a scheme start in the data's last month): singular
+            said = (f"{nb} and {na} months" if 1 not in (nb, na)
+                    else f"{nb} month{'s' * (nb != 1)} and {na} month{'s' * (na != 1)}")
+            note += f", cut to the data's months ({said})"
         gone = {str(m) for m in without}
         if lost := [m for m in before + after if m in gone]:  # Lincolnshire without June: "5 and 7" beside "6 of 7"
             nb, na = len(before) - sum(m in gone for m in before), len(after) - sum(m in gone for m in after)

@@ -118,6 +118,8 @@ def test_default_periods(first, last, before, after, rule):
 def test_default_periods_say_why():
     assert "cut to the data's months (4 and 4 months)" not in default_periods("2023-03", "2023-10", "2023-07-01").note
     assert "cut to the data's months (4 and 12 months)" in default_periods("2023-03", "2024-12", "2023-07-01").note
+    # a scheme start in the data's last month: "(11 and 1 months)" (City of London, --scheme-start 2025-12-01)
+    assert "cut to the data's months (11 months and 1 month)" in default_periods("2025-01", "2025-12", "2025-12-01").note
     halves = default_periods("2024-01", "2024-11", "2023-07-01").note
     assert "lies before the data's months" in halves and "middle month, Jun 2024, is left out" in halves
     assert "seasonal" in halves
