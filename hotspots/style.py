@@ -228,6 +228,8 @@ def shorten(text: Any, width: int) -> str:
         space = head.rfind(" ")
         if space > 0 and space >= len(head) - 10:
             head = head[:space]
+    if head.count("(") > head.count(")") and head.rfind("(") > 0:  # "Covent Garden (Lu…" (British Transport Police)
+        head = head[: head.rfind("(")]
     return head.rstrip(" ,;·-") + "…"
 
 
