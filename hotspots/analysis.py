@@ -192,7 +192,7 @@ class Analysis(HotspotStage):
         ``method:`` (one line everywhere: the console's left out the permutations the briefing named)."""
         perm = f", {self.settings.permutations:,} permutations" if self.settings.permutations else ""
         return (
-            f"{self.incidents_text()}; {self.grid.cell_size:g} m cells; KDE {self.density.kernel} "
+            f"{self.incidents_text()}; {self.grid.cell_size:,g} m cells; KDE {self.density.kernel} "  # "1,000 m", as grid:
             f"bandwidth {float(self.density.bandwidth_m):,.0f} m; Gi* distance "
             f"{distance_text(float(self.gi.params.get('distance_m', np.nan)), self.grid.cell_size)}, "
             f"alpha {self.settings.alpha:g}"

@@ -406,7 +406,7 @@ def _small_text(small: Any, dist: float) -> str:
 
 
 def one_point_areas_note(areas: HotspotAreas, xy: np.ndarray, locations: Any = None) -> str:
-    """A note naming the hot areas that hold most of their incidents at one location (one pair of
+    """A note naming the hot areas that hold at least half of their incidents at one location (one pair of
     coordinates); ``""`` when there are none.
 
     police.uk moves every incident to the nearest of its anonymous map points (a street's centre,
@@ -467,7 +467,8 @@ def one_point_areas_note(areas: HotspotAreas, xy: np.ndarray, locations: Any = N
     where = "; ".join(f"area {aid}, {n:,} of its {total:,}{name}" for aid, n, total, name in found)
     one = len(found) == 1
     return (
-        f"{'a hotspot area holds' if one else f'{len(found)} hotspot areas hold'} most of {'its' if one else 'their'} "
+        # "holds most of its incidents at one location: area 19, 10 of its 20" (Dyfed-Powys): the rule is half or more
+        f"{'a hotspot area holds' if one else f'{len(found)} hotspot areas hold'} at least half of {'its' if one else 'their'} "
         f"incidents at one location: {where}. {'Such an area' if one else 'Each'} may be one place (a car park, a "
         "station, a hospital, a prison) or where reports without a precise location are put (police.uk moves each "
         "incident to the nearest of its anonymous map points): check it before patrolling the area around it"

@@ -301,7 +301,9 @@ class ChangeResult:
         can = v[v < 1.0]
         if can.size == 0:
             return f"{who} could not detect even a fall to 0 (80% power): too few incidents or too variable"
-        lo, hi = round(float(can.min()) * 100), round(float(can.max()) * 100)
+        # a fall of 99.6 % read "a fall of 30–100% or more" (Hertfordshire, Humberside): under 1, never said as 100
+        lo, hi = (f"{np.floor(x * 1000) / 10:.1f}" if round(x * 100) >= 100 else f"{round(x * 100)}"
+                  for x in (float(can.min()), float(can.max())))
         span = f"{lo}%" if lo == hi else f"{lo}–{hi}%"
         text = f"{who} could detect only a fall of {span} or more (80% power); smaller falls read as no significant change"
         if can.size < v.size:

@@ -244,11 +244,6 @@ def kde(
                 w_in = w_in[inside]
             notes.append(f"{n_outside:,} point(s) outside the study area or grid left out "
                          f"({validation.setting('points_outside_area', 'exclude')}).")
-        elif n_outside:
-            notes.append(
-                f"{n_outside:,} point(s) outside the study area or grid still contribute to the density near the "
-                f"border ({validation.setting('points_outside_area', 'include')})."
-            )
 
     rule_used = None
     if bandwidth is None:
@@ -287,6 +282,9 @@ def kde(
         warnings.warn(msg, UserWarning, stacklevel=2)
         notes.append(msg)
 
+    if points_outside_area == "include" and n_outside:
+        notes.append(_outside_note(xy, grid, inside, h, kernel, n_outside))
+
     total_weight = float(len(xy)) if w_in is None else float(w_in.sum())
     if len(xy) == 0 or total_weight == 0:
         notes.append("no points to smooth: the density is 0 everywhere.")
@@ -320,3 +318,39 @@ def kde(
     }
     return KDEResult(values, grid, name, units, params, bandwidth_m=h, kernel=kernel, notes=tuple(notes))
 
+
+
+def _outside_note(xy: np.ndarray, grid: Grid, inside: np.ndarray | None, h: float, kernel: str, n_outside: int) -> str:
+    """The note on the points outside the study area (or grid) that :func:`kde` still smooths (``"include"``).
+
+    Only those within the kernel's reach (``h``; 6 ``h`` for ``gaussian``) of a study-area cell's centre add to the
+    density there: "11 point(s) ... still contribute to the density near the border" was said of Avon and Somerset's
+    strays more than 10 km from the rest, with a 3 km bandwidth, which add nothing inside it.
+    """
+    setting = validation.setting("points_outside_area", "include")
+    if inside is None:
+        inside = grid.in_area(xy)
+    out = xy[~inside]
+    reach = float(h) * (GAUSSIAN_CUTOFF_SD if kernel == "gaussian" else 1.0)
+    near = len(out)
+    if math.isfinite(reach) and len(out):
+        s = grid.cell_size
+        if grid.mask is None:  # every cell is the study area's: the nearest centre, axis by axis
+            c = np.clip(np.round((out[:, 0] - grid.xmin) / s - 0.5), 0, grid.n_cols - 1)
+            r = np.clip(np.round((grid.ymax - out[:, 1]) / s - 0.5), 0, grid.n_rows - 1)
+            d = np.hypot(out[:, 0] - grid.x_centres[c.astype(int)], out[:, 1] - grid.y_centres[r.astype(int)])
+        else:
+            from scipy.spatial import cKDTree
+
+            rows, cols = np.nonzero(grid.mask)
+            centres = np.column_stack([grid.x_centres[cols], grid.y_centres[rows]])
+            d = cKDTree(centres).query(out, k=1)[0] if len(centres) else np.full(len(out), np.inf)
+        near = int((d < reach).sum())
+    if near == n_outside:
+        return (f"{n_outside:,} point(s) outside the study area or grid still contribute to the density near the border "
+                f"({setting}).")
+    far = f"farther than the kernel's reach ({reach:,.0f} m) from the study area's cells and add nothing to the density there"
+    if near == 0:
+        return f"{n_outside:,} point(s) outside the study area or grid lie {far} ({setting})."
+    return (f"{near:,} of the {n_outside:,} point(s) outside the study area or grid still contribute to the density near "
+            f"the border; the other {n_outside - near:,} lie {far} ({setting}).")

@@ -157,9 +157,11 @@ def ring_reading(
     if not np.isfinite(versus.rate_ratio) or not np.isfinite(rings.rate_ratio):
         return READINGS[5], "no incidents in the rings around the hotspot areas in either period: displacement cannot be judged"
     rel = _direction(versus)
+    # "fell 4% (incidents 1,250 -> 1,266)" (Cleveland) read as a contradiction: the estimate is per day and pooled
+    # ring by ring (random-effects weights), the counts are the rings' totals; the words say which is which
     few = _few(rings)  # the tables show no per cent for so few (style.MIN_PERCENT_TOTAL): nor does the sentence
     out = (f"{label} held {int(rings.n_before):,} incident(s) before and {int(rings.n_after):,} after (too few for a "
-           "per cent)") if few else f"{label} {_moved(rings.rate_ratio)} ({incidents_text(rings)})"
+           "per cent)") if few else f"{label} {_moved(rings.rate_ratio)} (per day, pooled ring by ring; {incidents_text(rings)})"
     there = "the rest of the study area beyond them"
     if beyond is not None and np.isfinite(beyond.rate_ratio):
         there_fig = f" ({_signed(beyond.rate_ratio)})"
@@ -427,11 +429,13 @@ class Displacement:
         from .style import MIN_PERCENT_TOTAL
 
         head = up.head(most)
-        named = ", ".join(  # too few for a per cent (the tables' rule): the counts
+        said = [  # too few for a per cent (the tables' rule): the counts
             f"{int(a)} ({int(nb):,} -> {int(na):,})" if nb + na < MIN_PERCENT_TOTAL else f"{int(a)} ({_signed(r)})"
             for a, r, nb, na in zip(head["area_id"], head["ring_rate_ratio"], head["ring_n_before"], head["ring_n_after"])
-        )
+        ]
         more = f" and {len(up) - most} more" if len(up) > most else ""
+        # "hotspot areas 9 (3 -> 13), 15 (4 -> 15) rose" (North Yorkshire): the last of a full list follows "and"
+        named = ", ".join(said) if more or len(said) == 1 else f"{', '.join(said[:-1])} and {said[-1]}"
         if len(up) == 1:
             return f"on its own, the ring around hotspot area {named} rose significantly"
         return f"on their own, the rings around hotspot areas {named}{more} rose significantly"

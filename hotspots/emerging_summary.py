@@ -200,7 +200,8 @@ def pattern_caveat(hot_categories: pd.Series) -> str:
         return ""
     words = found[0] if len(found) == 1 else ", ".join(found[:-1]) + " and " + found[-1]
     return (
-        f"; {words} describe the months in which a cell was hot (ArcGIS's rules), not a tested change: a steadily busy "
+        # "sporadic describe the months" (Bedfordshire): the categories' noun keeps the verb plural, one category or more
+        f"; {words} hot spots describe the months in which a cell was hot (ArcGIS's rules), not a tested change: a steadily busy "
         "place falls into them by chance (real 2025 ASB with its months shuffled gave them to 11-32 % of hot spot cells)"
     )
 

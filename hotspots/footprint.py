@@ -52,6 +52,7 @@ from shapely.geometry.base import BaseGeometry
 
 from ._errors import CRSError, ParameterError
 from .grid import points_xy
+from .style import share_text
 
 __all__ = [
     "Footprint",
@@ -172,14 +173,14 @@ class Footprint:
             return (
                 f"study area: the footprint of the incidents ({self.area_km2:,.0f} km²: within {self.gap_m / 2000:g} km of "
                 f"incidents, with a {self.margin_m / 1000:g} km margin), holding {self.n_inside:,} of {self.n_incidents:,} "
-                f"incidents ({self.share_inside:.2%}); {self.network} polices a network (railways and stations), not an "
+                f"incidents ({share_text(self.share_inside)}); {self.network} polices a network (railways and stations), not an "
                 "area, so no outlying group of incidents is a stray: every group is kept, however small or far from the "
                 "rest (a boundary file can still choose a part of the network to study)"
             )
         text = (
             f"study area: the footprint of the incidents ({self.area_km2:,.0f} km²: within "
             f"{self.gap_m / 2000:g} km of other incidents, generalised, with a {self.margin_m / 1000:g} km margin), "
-            f"holding {self.n_inside:,} of {self.n_incidents:,} incidents ({self.share_inside:.2%})"
+            f"holding {self.n_inside:,} of {self.n_incidents:,} incidents ({share_text(self.share_inside)})"
         )
         if self.n_outside:
             where = []
@@ -193,7 +194,8 @@ class Footprint:
                     f"across gaps of nearly {self.gap_m / 1000:g} km"
                 )
             text += (
-                f"; left out {self.n_outside:,} incident(s) ({1 - self.share_inside:.2%}) in {' and '.join(where) or 'no group'} "
+                f"; left out {self.n_outside:,} incident(s) ({share_text(1 - self.share_inside)}) in "
+                f"{' and '.join(where) or 'no group'} "
                 "(counted, not in any cell)"
             )
         return text + "; give a boundary file to use the real force area"

@@ -536,10 +536,14 @@ def units_without_shocks_note(area_classes: Sequence[str], pooled_verdict: str, 
         return ""
     if not (shocks.estimated and shocks.variance > 0):
         return ""
+    # "4 a significant fall on its own test" (Cambridgeshire, Devon and Cornwall) lacked a verb and a plural
+    first = falls or rises
     called = " and ".join(t for t in (f"{falls} a significant fall" if falls else "", f"{rises} a significant rise" if rises
                                       else "") if t)
+    called = called.replace(" a ", " shows a " if first == 1 else " show a ", 1)
+    theirs = "on its own test" if falls + rises == 1 else "on their own tests"
     return (
-        f"hotspot areas one by one: {called} on its own test, while all hotspot areas pooled show no significant change: "
+        f"hotspot areas one by one: {called} {theirs}, while all hotspot areas pooled show no significant change: "
         "each area's own test leaves out the month-to-month shocks the whole study area shares "
         f"({np.sqrt(shocks.variance):.0%} a month here), which the pooled rows include; an area that moved with the whole "
         "study area is better read against \"hotspots vs elsewhere\""

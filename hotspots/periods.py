@@ -40,6 +40,7 @@ import numpy as np
 import pandas as pd
 
 from ._errors import ParameterError
+from .coverage import month_spans
 from .incident_time import incident_dates
 from .schema import SCHEME_START
 
@@ -340,11 +341,15 @@ def default_periods(first: str, last: str, scheme_start: Any = None, months: int
             f"scheme start ({start_day.isoformat()})"
         )
         if len(before) != len(after):
-            note += f", cut to the data's months ({len(before)} and {len(after)} months)"
+            nb, na = len(before), len(after)  # "(11 and 1 months)" (a scheme start in the data's last month): singular
+            said = (f"{nb} and {na} months" if 1 not in (nb, na)
+                    else f"{nb} month{'s' * (nb != 1)} and {na} month{'s' * (na != 1)}")
+            note += f", cut to the data's months ({said})"
         gone = {str(m) for m in without}
         if lost := [m for m in before + after if m in gone]:  # Lincolnshire without June: "5 and 7" beside "6 of 7"
             nb, na = len(before) - sum(m in gone for m in before), len(after) - sum(m in gone for m in after)
-            names = ", ".join(Period.from_months(m, m).start.strftime("%b %Y") for m in lost)
+            # in runs, as the change's own line says them ("May 2025 – Jun 2025", not "May 2025, Jun 2025": Avon and Somerset)
+            names = month_spans(int(m[:4]) * 12 + int(m[5:7]) - 1 for m in lost)
             note += f"; {nb} of {len(before)} and {na} of {len(after)} months counted (left out: {names}, no data)"
         if start_day.day != 1:
             # whole months: a period cannot split the month the scheme started in

@@ -256,8 +256,8 @@ def hotspot_stage(
     outside = counts.params.get("points_off_grid", 0) + counts.params.get("points_outside_area", 0)
     if outside:
         notes.append(
-            f"{outside:,} {'incident falls' if outside == 1 else 'incidents fall'} in cells whose centre lies outside the "
-            "study area (or off the grid) and are not counted in cells"
+            f"{outside:,} {'incident falls in a cell' if outside == 1 else 'incidents fall in cells'} whose centre lies outside "
+            f"the study area (or off the grid) and {'is' if outside == 1 else 'are'} not counted in cells"
         )
     # the incidents analysed: those in the study area's cells (the cells' counts); the others only smooth
     # into the border of the density, and neither cluster, name places nor fit the automatic bandwidth

@@ -318,7 +318,9 @@ def choose_periods(incidents: gpd.GeoDataFrame, settings: Settings, *, without: 
         first, last = month_range(incidents)
         choice: PeriodChoice = default_periods(first, last, settings.scheme_start, without=without)
     except (ParameterError, KeyError) as exc:
-        return settings, f"{PERIODS_NOT_CHOSEN} ({exc})"
+        # "(the data cover a single month (2025-01); two periods cannot be compared.)" (British Transport Police): the
+        # error's own full stop is not carried inside the brackets
+        return settings, f"{PERIODS_NOT_CHOSEN} ({str(exc).rstrip('.')})"
     return settings.replace(before=choice.before, after=choice.after), choice.note
 
 

@@ -228,6 +228,8 @@ def shorten(text: Any, width: int) -> str:
         space = head.rfind(" ")
         if space > 0 and space >= len(head) - 10:
             head = head[:space]
+    if head.count("(") > head.count(")") and head.rfind("(") > 0:  # "Covent Garden (Lu…" (British Transport Police)
+        head = head[: head.rfind("(")]
     return head.rstrip(" ,;·-") + "…"
 
 
@@ -416,6 +418,22 @@ def km2_text(km2: float) -> str:
     """
     v = float(km2)
     return f"{v:,.{2 if abs(v) < 10 else 1 if abs(v) < 100 else 0}f} km²"
+
+
+def share_text(share: float, decimals: int = 2) -> str:
+    """A share (0-1) as a per cent that never rounds a part to all or nothing: ``"99.96%"``, ``">99.99%"`` for
+    25,535 of 25,536 (not "100.00%" beside "left out 1 incident (0.00%)", North Wales), ``"<0.01%"``.
+
+    >>> share_text(0.9996), share_text(25_535 / 25_536), share_text(1 / 25_536), share_text(1.0), share_text(0.0)
+    ('99.96%', '>99.99%', '<0.01%', '100.00%', '0.00%')
+    """
+    v = float(share)
+    step = 10.0 ** -(decimals + 2)  # the smallest share said, 0.0001 at two decimals
+    if 0 < v < step / 2:
+        return f"<{step:.{decimals}%}"
+    if 1 - step / 2 <= v < 1:
+        return f">{1 - step:.{decimals}%}"
+    return f"{v:.{decimals}%}"
 
 
 def p_text(p: Any) -> str:

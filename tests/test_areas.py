@@ -400,22 +400,23 @@ def test_areas_holding_most_incidents_at_one_location_are_named():
     assert list(res.areas["count"]) == [40, 30, 8]
     note = one_point_areas_note(res, xy, where)
     assert note.startswith(
-        'a hotspot area holds most of its incidents at one location: area 2, 20 of its 30 at "On or near Parking Area". '
+        'a hotspot area holds at least half of its incidents at one location: area 2, 20 of its 30 at "On or near Parking Area". '
         "Such an area may be one place"
     )
-    # exactly half is "most"; no location text (or police.uk's empty "On or near") names no place
+    # exactly half counts, and the words say "at least half", not "most" (Dyfed-Powys: "most ... 10 of its 20");
+    # no location text (or police.uk's empty "On or near") names no place
     xy2 = np.vstack([xy, at(6, 6, 10, True)])
     where2 = np.concatenate([where, ["On or near"] * 10])  # Market Place's point now 25 of 50
     res2 = hotspot_areas(_with_bins(bins, count(xy2, grid).values), min_confidence=0.95)
     note2 = one_point_areas_note(res2, xy2, where2)
-    assert "2 hotspot areas hold most of their incidents at one location: area 1, 25 of its 50 at " in note2
+    assert "2 hotspot areas hold at least half of their incidents at one location: area 1, 25 of its 50 at " in note2
     assert 'area 2, 20 of its 30 at "On or near Parking Area"' in note2
     # without a location name the point is named by its coordinates (NI's "area 45, 96 of its 134." named nothing)
     x1, y1 = at(6, 6, 1, True)[0]
     x2, y2 = at(2, 2, 1, True)[0]
     crs = f"EPSG:{grid.crs.to_epsg()} metres" if grid.crs.to_epsg() else f"{grid.crs.name} metres"
     assert one_point_areas_note(res2, xy2).startswith(
-        "2 hotspot areas hold most of their incidents at one location: "
+        "2 hotspot areas hold at least half of their incidents at one location: "
         f"area 1, 25 of its 50 at one point with no location name (x {x1:,.0f}, y {y1:,.0f}, {crs}); "
         f"area 2, 20 of its 30 at one point with no location name (x {x2:,.0f}, y {y2:,.0f}, {crs}). "
     )

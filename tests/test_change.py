@@ -231,6 +231,8 @@ def test_detectable_falls_text_gives_the_range_of_the_units_smallest_detectable_
     assert n >= 2 and "a fall of 30–80% or more" in areas(np.linspace(0.30, 0.80, n)).detectable_falls_text()
     mixed = areas([0.30] * (n - 1) + [1.0]).detectable_falls_text()
     assert "a fall of 30% or more" in mixed and "(1 could not detect even a fall to 0)" in mixed
+    near_all = areas(np.linspace(0.30, 0.9962, n)).detectable_falls_text()
+    assert "a fall of 30–99.6% or more" in near_all and "100%" not in near_all  # not "a fall of 100% or more"
     assert areas([np.nan] * n).detectable_falls_text() == ""
     assert "could not detect even a fall to 0" in areas([1.0] * n).detectable_falls_text()
     assert dataclasses.replace(res, table=res.table.drop(columns="mde_fall")).detectable_falls_text() == ""

@@ -504,7 +504,7 @@ def test_demo_run_prints_displacement_and_each_areas_ring(demo_run):
     assert "the 500 m rings around the hotspot areas" in block[0] and "wider than" not in block[0]
     # beside the rings' estimate, their incidents before and after: the counts csv/displacement.csv gives their row
     ring = rows.iloc[0]
-    assert f"(incidents {int(ring['n_before']):,} -> {int(ring['n_after']):,})" in block[0]
+    assert f"; incidents {int(ring['n_before']):,} -> {int(ring['n_after']):,})" in block[0]
     moved = json.loads((out / "parameters.json").read_text())["results"]["displacement"]
     assert moved["ring_m"] == 500 and moved["ring_reach_m"] == 707.1
     assert [line.strip().split(":")[0] for line in block[1:3]] == list(rows["scope"])

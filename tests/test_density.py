@@ -217,6 +217,20 @@ def test_points_beyond_grid_contribute():
     assert d.values[:, 0].max() > 0 and d.values[:, 3:].max() == 0
     assert d.params["n_points_outside_area"] == 1
     assert any("still contribute" in n for n in d.notes)
+    # a stray far beyond the kernel's reach adds nothing: the note says so, not "still contribute ... near the border"
+    # (Avon and Somerset's strays more than 10 km from the rest, with a 3 km bandwidth)
+    both = kde(np.array([[-150.0, 500.0], [-5_000.0, 500.0], [500.0, 500.0]]), g, 400.0)
+    note = [n for n in both.notes if "outside the study area" in n]
+    assert len(note) == 1 and note[0].startswith("1 of the 2 point(s) outside the study area or grid still contribute")
+    assert "the other 1 lie farther than the kernel's reach (400 m) from the study area's cells" in note[0]
+    far = kde(np.array([[-5_000.0, 500.0], [500.0, 500.0]]), g, 400.0)
+    assert [n for n in far.notes if "outside the study area" in n][0].startswith(
+        "1 point(s) outside the study area or grid lie farther than the kernel's reach (400 m)")
+    np.testing.assert_array_equal(far.values, kde(np.array([[500.0, 500.0]]), g, 400.0).values)
+    # with a study-area mask: a point in a masked-out cell next to the area reaches it; one 3 km off does not
+    masked = g.with_mask(np.pad(np.ones((5, 10), bool), ((0, 5), (0, 0))))  # the northern half
+    m = kde(np.array([[500.0, 450.0], [500.0, -3_000.0], [500.0, 800.0]]), masked, 400.0)
+    assert [n for n in m.notes if "outside the study area" in n][0].startswith("1 of the 2 point(s)")
     excl = kde(np.array([[-150.0, 500.0], [500.0, 500.0]]), g, 400.0, points_outside_area="exclude")
     only = kde(np.array([[500.0, 500.0]]), g, 400.0)
     np.testing.assert_array_equal(excl.values, only.values)

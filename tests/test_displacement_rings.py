@@ -123,7 +123,7 @@ def test_rings_counted_as_their_cells_and_compared_with_the_rest_beyond():
     assert d.params["counts"]["beyond"] == [int(t.loc[beyond, "n_before"].sum()), int(t.loc[beyond, "n_after"].sum())]
     # the reading gives those totals beside the rings' estimate: the rings' own incidents, as the rings' change counted them
     rb, ra = (int(d.ring_change.table[c].sum()) for c in ("n_before", "n_after"))
-    assert d.params["counts"]["rings"] == [rb, ra] and f"(incidents {rb:,} -> {ra:,})" in d.describe()
+    assert d.params["counts"]["rings"] == [rb, ra] and f"; incidents {rb:,} -> {ra:,})" in d.describe()
     # the comparison is the rings' pooled ratio over the ratio of the totals beyond (whole years:
     # no season; 2024 has one day more)
     exposure = cells.model.w_after / cells.model.w_before
@@ -136,8 +136,8 @@ def test_rings_counted_as_their_cells_and_compared_with_the_rest_beyond():
     risen = dataclasses.replace(ring, rate_ratio=1.25, verdict="significant rise")
     shared = dataclasses.replace(d, summary=dataclasses.replace(d.summary, rows=(risen, vs)))
     # beside the estimate, the incidents it rests on: the rings' raw counts (ring.n_before above), said as counts
-    said = (f"the {d.width_m:,g} m rings around the hotspot areas rose 25% (incidents {ring.n_before:,} -> "
-            f"{ring.n_after:,}), against ")
+    said = (f"the {d.width_m:,g} m rings around the hotspot areas rose 25% (per day, pooled ring by ring; "
+            f"incidents {ring.n_before:,} -> {ring.n_after:,}), against ")
     # the rest's own change is said as a change, not as "the difference from the rest beyond them (-14%)"
     rest = "in the rest of the study area beyond them: the difference is not significant (rings vs beyond "
     assert said in shared.describe() and rest in shared.describe()
@@ -166,6 +166,18 @@ def test_a_displacement_next_door_is_found():
     text = d.rising_rings_text()
     assert f"area{'s' if len(up) > 1 else ''} {int(up['area_id'].iloc[0])} (+" in text and text in d.describe()
     assert len(up) == 1 or d.rising_rings_text(most=1).endswith(f"and {len(up) - 1} more rose significantly")
+
+
+def test_rings_that_rose_on_their_own_are_listed_with_and(monkeypatch):
+    # "the rings around hotspot areas 9 (3 -> 13), 15 (4 -> 15) rose significantly" (North Yorkshire) lacked its "and"
+    _, _, _, d = _displacement(_town(0.0))
+    t = pd.DataFrame({"area_id": [9, 15, 2], "ring_rate_ratio": [4.2, 3.6, 2.0], "ring_n_before": [3, 4, 50],
+                      "ring_n_after": [13, 15, 100], "ring_change_class": ["significant rise"] * 3})
+    monkeypatch.setattr(type(d), "by_area", lambda self: t)
+    assert d.rising_rings_text() == "on their own, the rings around hotspot areas 9 (3 -> 13), 15 (4 -> 15) and 2 (+100%) " \
+        "rose significantly"
+    assert d.rising_rings_text(most=2) == "on their own, the rings around hotspot areas 9 (3 -> 13), 15 (4 -> 15) and 1 " \
+        "more rose significantly"
 
 
 def test_no_ring_named_when_none_rose_on_its_own():
@@ -290,7 +302,8 @@ def test_the_hotspots_fall_relative_to_elsewhere_counts_as_a_fall():
                               _row("hv", 1.02, "no significant change"), label="the 500 m rings around the hotspot areas")
     assert kind == READINGS[4]
     assert text == (
-        "the 500 m rings around the hotspot areas rose 5% (incidents 100 -> 100), against +21% in the rest of the study "
+        "the 500 m rings around the hotspot areas rose 5% (per day, pooled ring by ring; incidents 100 -> 100), against +21% "
+        "in the rest of the study "
         "area beyond them: 13% lower relative to beyond, a significant fall; but the hotspot areas did not fall (they "
         "rose 18%, +2% relative to elsewhere), so there was no benefit to spread: not diffusion of benefit, the streets "
         "around the hotspots did better than beyond"
@@ -312,7 +325,9 @@ def test_the_reading_gives_the_rings_incidents_beside_the_estimate():
     versus = _row("v", 1.0, "no significant change")
     assert incidents_text(rings) == "incidents 1,061 -> 1,156"
     _, text = ring_reading(rings, None, versus, None, None, label="the 500 m rings")
-    assert text.startswith("the 500 m rings rose 5% (incidents 1,061 -> 1,156); the difference")
+    # "fell 4% (incidents 1,250 -> 1,266)" (Cleveland) read as a contradiction: the words say the estimate is per day
+    # and pooled ring by ring, the counts the rings' totals
+    assert text.startswith("the 500 m rings rose 5% (per day, pooled ring by ring; incidents 1,061 -> 1,156); the difference")
     assert text.count("incidents") == 1  # once, beside the rings' own change (rings vs beyond rests on the same)
 
 

@@ -67,6 +67,17 @@ def test_strays_left_out_and_counted():
     assert rec["incidents_outside"] == 3 and rec["share_of_incidents_inside"] == round(4500 / 4503, 4)
 
 
+def test_one_stray_in_many_is_not_said_as_100_per_cent_inside():
+    # North Wales's violence: "holding 25,535 of 25,536 incidents (100.00%); left out 1 incident(s) (0.00%)"
+    rng = np.random.default_rng(1)
+    core = town(rng, [450_000, 300_000], 2_000, 20_000)
+    fp = data_footprint(np.vstack([core, [[520_000.0, 300_000.0]]]), crs=27700)
+    assert fp.n_outside == 1
+    text = fp.describe()
+    assert "holding 20,000 of 20,001 incidents (>99.99%)" in text and "left out 1 incident(s) (<0.01%)" in text
+    assert "100.00%" not in text and "0.00%" not in text
+
+
 def test_a_stray_linked_only_across_a_near_gap_is_left_out_not_kept_as_an_island():
     # one incident 9 km beyond the town's edge: within the 10 km gap, so in the town's group, but
     # shrunk back it kept a 12 km² disc of its own (Durham's 2025 ASB: two such islands)

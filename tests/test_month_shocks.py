@@ -238,7 +238,9 @@ def test_areas_called_alone_beside_a_quiet_pooled_row_are_explained():
     big = MonthShocks(0.05, (0.02, 0.05, 0.09), 12, 8, "one harmonic", w, w)
     classes = ["significant fall"] * 4 + ["no significant change"] * 8
     text = units_without_shocks_note(classes, "no significant change", big)
-    assert text.startswith("hotspot areas one by one: 4 a significant fall on its own test")
+    assert text.startswith("hotspot areas one by one: 4 show a significant fall on their own tests, while")
+    one = units_without_shocks_note(["significant rise"] + ["no significant change"] * 3, "no significant change", big)
+    assert one.startswith("hotspot areas one by one: 1 shows a significant rise on its own test, while")
     assert "22% a month" in text and "hotspots vs elsewhere" in text
     # nothing to explain: the pooled row agrees, no area called, or no shared shocks
     assert units_without_shocks_note(classes, "significant fall", big) == ""
@@ -247,4 +249,4 @@ def test_areas_called_alone_beside_a_quiet_pooled_row_are_explained():
     assert units_without_shocks_note(classes, "no significant change", none) == ""
     assert units_without_shocks_note(classes, "no significant change", None) == ""
     both = units_without_shocks_note(["significant fall", "significant rise"], "no significant change", big)
-    assert "1 a significant fall and 1 a significant rise" in both
+    assert "1 shows a significant fall and 1 a significant rise on their own tests" in both

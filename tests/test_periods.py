@@ -118,6 +118,8 @@ def test_default_periods(first, last, before, after, rule):
 def test_default_periods_say_why():
     assert "cut to the data's months (4 and 4 months)" not in default_periods("2023-03", "2023-10", "2023-07-01").note
     assert "cut to the data's months (4 and 12 months)" in default_periods("2023-03", "2024-12", "2023-07-01").note
+    # a scheme start in the data's last month: "(11 and 1 months)" (City of London, --scheme-start 2025-12-01)
+    assert "cut to the data's months (11 months and 1 month)" in default_periods("2025-01", "2025-12", "2025-12-01").note
     halves = default_periods("2024-01", "2024-11", "2023-07-01").note
     assert "lies before the data's months" in halves and "middle month, Jun 2024, is left out" in halves
     assert "seasonal" in halves
@@ -227,6 +229,9 @@ def test_default_periods_count_the_months_with_data_as_the_change_does():
     got = default_periods("2025-01", "2025-12", "2025-06-01", without=["2025-06"])
     assert (got.before, got.after) == (("2025-01", "2025-05"), ("2025-06", "2025-12"))
     assert "cut to the data's months (5 and 7 months); 5 of 5 and 6 of 7 months counted (left out: Jun 2025, no data)" in got.note
+    # months in runs, as the change's line says them (Avon and Somerset: "May 2025, Jun 2025, Jul 2025, Aug 2025, ...")
+    gaps = default_periods("2025-01", "2025-12", "2025-07-01", without=["2025-05", "2025-06", "2025-07", "2025-08", "2025-10"])
+    assert "4 of 6 and 3 of 6 months counted (left out: May 2025 – Aug 2025, Oct 2025, no data)" in gaps.note
     # a month without data outside both periods, or none: nothing more said
     assert "counted" not in default_periods("2025-01", "2025-12", "2025-06-01").note
     assert "counted" not in default_periods("2024-01", "2025-12", "2025-06-01", without=["2024-02"]).note

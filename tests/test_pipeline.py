@@ -244,7 +244,7 @@ def test_stage_names_an_area_made_of_one_location():
     assert stage.areas.n_areas >= 2
     note = [n for n in stage.notes if "at one location" in n]
     assert len(note) == 1
-    assert note[0].startswith("a hotspot area holds most of its incidents at one location: area ")
+    assert note[0].startswith("a hotspot area holds at least half of its incidents at one location: area ")
     n_in_area = int(stage.areas.areas.set_index("area_id")["count"][int(note[0].split("area ")[2].split(",")[0])])
     assert f", 120 of its {n_in_area:,} at \"On or near Parking Area\"." in note[0] and 120 / n_in_area >= 0.5
 
@@ -270,8 +270,10 @@ def test_incidents_outside_the_study_area_are_counted_in_words_that_agree():
     square = gpd.GeoDataFrame(geometry=[shapely.box(399_900, 399_900, 404_100, 404_100)], crs=27700)
     pts = points(xy)
     notes = hotspot_stage(pts, Settings(cell_size=500.0), square).notes
-    said = [n for n in notes if "in cells whose centre lies outside" in n]
-    assert said == [said[0]] and said[0].startswith("1 incident falls in cells")
+    said = [n for n in notes if "whose centre lies outside" in n]
+    # "1 incident falls in cells ... and are not counted" (Cambridgeshire): the whole sentence singular
+    assert said == [said[0]] and said[0].startswith("1 incident falls in a cell whose")
+    assert "and is not counted" in said[0] and " are " not in said[0]
 
 
 def test_stage_errors_are_typed(demo, area):
@@ -404,6 +406,8 @@ def test_a_single_month_says_once_why_there_is_no_change(demo):
     an = analyse(one, settings=Settings(cell_size=500, cluster_method="none"))
     assert an.change_cells is None and an.change_areas is None and an.change_summary is None
     assert sum(n.startswith(PERIODS_NOT_CHOSEN) and "single month" in n for n in an.notes) == 1
+    said = next(n for n in an.notes if n.startswith(PERIODS_NOT_CHOSEN))
+    assert said.endswith("two periods cannot be compared)")  # not "compared.)" (British Transport Police)
     assert not [n for n in an.notes if "change not computed" in n]
     assert an.parameters()["used"]["before"] is None and an.parameters()["used"]["after"] is None
     # given periods are still tried, and their note names them

@@ -171,6 +171,8 @@ def test_shorten_ends_a_cut_name_with_an_ellipsis():
     # a place label keeps its town when the town is short enough, and shortens the street instead
     assert style.shorten("Captain Cook Square, Middlesbrough", 32) == "Captain Cook…, Middlesbrough"
     assert style.shorten("Wembley Street, Stockton-on-Tees", 30) == "Wembley…, Stockton-on-Tees"
+    # a cut inside brackets leaves none open: "Covent Garden (Lu…, London" (British Transport Police, 33 characters)
+    assert style.shorten("Covent Garden (Lu Station), London", 33) == "Covent Garden…, London"
     assert all(len(style.shorten("Captain Cook Square, Middlesbrough", n)) <= n for n in range(1, 40))
 
 
