@@ -281,6 +281,13 @@ class ChangeSummary:
             out.append(SEASON_NOT_SEPARATED)
         return out
 
+    def other_notes(self) -> list[str]:
+        """The notes :meth:`caveats` does not already say, for a list printed beside the caveats (the console's
+        notes, the app's caption): the season not separated is said once, as the caveat (Derbyshire 2025's halves
+        printed it as a warning and again as the note below it)."""
+        said = SEASON_NOT_SEPARATED in self.caveats()
+        return [n for n in self.notes if not (said and n.startswith("seasonality could not be separated"))]
+
     def dispersion_fields(self) -> dict[str, Any]:
         """The variation the rows' variances hold, as numbers (``parameters.json``): each of the areas'
         and the cells' ``kappa`` (month to month, NB2) and ``tau2`` (between periods, log scale) and

@@ -428,9 +428,12 @@ def test_the_season_caveat_beside_the_rows():
             "whole years")
     verdicts = ["significant fall", "significant fall", "no significant change"]
     assert _hand_summary(verdicts, [note]).caveats() == [SEASON_NOT_SEPARATED]
+    other = "tau2 from the cells"
+    assert _hand_summary(verdicts, [note, other]).other_notes() == [other]  # said once, as the caveat
     assert "Seasonality not separated" in SEASON_NOT_SEPARATED
     adjusted = "seasonality: the periods cover different calendar months; each row is adjusted"
     assert _hand_summary(verdicts, [adjusted]).caveats() == []
+    assert _hand_summary(verdicts, [adjusted]).other_notes() == [adjusted]
 
 
 # ------------------------------------------------------------------ placebo-adjusted area changes

@@ -851,7 +851,7 @@ def change_summary_table(
             f" Rings: {moved.how}; rings vs beyond compares their change with the "
             f"rest of the study area's: {moved.describe()}."
         )
-    caption = sentences(caption, *([] if moved is not None else [moved_note or ""]), *summary.notes)
+    caption = sentences(caption, *([] if moved is not None else [moved_note or ""]), *summary.other_notes())
     lines = tuple(summary.lines()) + (() if moved is None else tuple(moved.lines()))
     return SummaryTable(pd.DataFrame(rows, columns=columns), caption, lines, tuple(summary.caveats()))
 

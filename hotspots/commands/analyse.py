@@ -598,7 +598,7 @@ def summary_lines(analysis: Any, inputs: Inputs | None = None, *, top: int = 5) 
         # loud: a compared period under 3 months, or the season not separated, qualifies every change above
         lines += [f"    WARNING: {caveat}" for caveat in an.change_summary.caveats()]
         # what qualifies those verdicts (seasonality, where tau2 came from, how hotspots were chosen)
-        lines += [f"    - {note}" for note in an.change_summary.notes]
+        lines += [f"    - {note}" for note in an.change_summary.other_notes()]
     moved = getattr(an, "displacement", None)
     if moved is not None:
         lines.append(f"  displacement {period_range_text(an.before)} -> {period_range_text(an.after)}: {moved.describe()}")
