@@ -49,6 +49,9 @@ dispersion estimates and how they were obtained, hotspot areas (old / new defaul
 each method calls significant changes, the pooled verdicts, and the time of ``analyse()``; and
 emerging hot spots on the same files with their months shuffled (:func:`emerging_month_permutations`).
 ``--national``: the same half-years for every force of the national set (:func:`national_placebo`).
+``--month-shuffle [DRAWS]``: every force's twelve months, any six drawn into "before" (nothing was
+done): hotspot areas and cells called changes, per force and in total with 95 % intervals
+(:func:`national_month_shuffle` with ``pairs=False``).
 """
 
 from __future__ import annotations
@@ -56,6 +59,7 @@ from __future__ import annotations
 import argparse
 import time
 import warnings
+import zlib
 from pathlib import Path
 
 import geopandas as gpd
@@ -781,7 +785,9 @@ def national_placebo(forces: list[str] | None = None) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def national_month_shuffle(n_perm: int = 5, seed: int = 123, forces: list[str] | None = None) -> pd.DataFrame:
+def national_month_shuffle(
+    n_perm: int = 5, seed: int = 123, forces: list[str] | None = None, *, pairs: bool = True
+) -> pd.DataFrame:
     """A placebo on every force's own 2025 ASB (the 38 with all twelve months): the months taken
     in pairs (January-February, March-April, ...), one of each pair drawn at random into "before"
     and the other into "after", relabelled Jan-Jun and Jul-Dec 2025 (each month's incidents thinned
@@ -792,7 +798,13 @@ def national_month_shuffle(n_perm: int = 5, seed: int = 123, forces: list[str] |
     called changes at most at their 5 % level. "All hotspot areas", "elsewhere" and "rings around
     hotspot areas" measure the force-wide level too, which differs between the two sets of
     months (the season within each pair, the year's drift): their verdicts can be true, and the
-    rate ratios are given. One row per force and draw."""
+    rate ratios are given. One row per force and draw.
+
+    ``pairs=False`` (``--month-shuffle``): any six of the twelve months drawn into "before" (each of
+    the 924 splits equally likely; the six kept in calendar order under the labels Jan-Jun, the other
+    six Jul-Dec), so the two sets can differ by a whole season, which the one-year comparison cannot
+    fit (its season is one harmonic of the labels) and which is then a shock shared by the force.
+    Each row also counts the areas and cells called falls and rises (do those called move together?)."""
     from benchmarks.forces import NATIONAL, force_files, national_forces
     from hotspots.io import load_police_uk
     from hotspots.pipeline import Settings, analyse, prepare_inputs
@@ -807,10 +819,17 @@ def national_month_shuffle(n_perm: int = 5, seed: int = 123, forces: list[str] |
         order = sorted(month.unique()) if month is not None else []
         if len(order) != 12:
             continue
+        if not pairs:  # each force its own stream: a subset of forces draws what the whole run does
+            rng = np.random.default_rng([seed, zlib.crc32(force.encode())])
         for k in range(n_perm):
-            pick = rng.integers(0, 2, 6)
-            new_label = {order[2 * i + pick[i]]: pd.Period(f"2025-{i + 1:02d}", "M") for i in range(6)}
-            new_label.update({order[2 * i + 1 - pick[i]]: pd.Period(f"2025-{i + 7:02d}", "M") for i in range(6)})
+            if pairs:
+                pick = rng.integers(0, 2, 6)
+                first = [2 * i + pick[i] for i in range(6)]
+            else:
+                first = sorted(rng.choice(12, 6, replace=False).tolist())
+            second = [i for i in range(12) if i not in first]
+            new_label = {order[j]: pd.Period(f"2025-{i + 1:02d}", "M") for i, j in enumerate(first)}
+            new_label.update({order[j]: pd.Period(f"2025-{i + 7:02d}", "M") for i, j in enumerate(second)})
             # a month's incidents counted under a label of another length: thinned to the label's
             # days (rates are per day), every month by at least 28/31 so that none needs more
             label = month.map(new_label)
@@ -826,7 +845,14 @@ def national_month_shuffle(n_perm: int = 5, seed: int = 123, forces: list[str] |
                 "areas called": 0 if ca is None else int(ca.table["significant"].sum()),
                 "cells called": int(cc.table["significant"].sum()),
                 "cells tested": int((cc.table["change_class"] != "too few incidents").sum()),
+                "before months": "".join(f"{j + 1:x}" for j in first),
             }
+            for what, t in (("areas", None if ca is None else ca.table), ("cells", cc.table)):
+                cls = pd.Series(dtype=object) if t is None else t["change_class"].astype(str)
+                row[what + " falls"] = int((cls == "significant fall").sum())
+                row[what + " rises"] = int((cls == "significant rise").sum())
+            if summ is not None and summ.params.get("month_shocks"):
+                row["shocks sd"] = round(float(summ.params["month_shocks"]["sd"]), 4)
             moved = an.displacement.summary.rows if an.displacement is not None else ()
             for r in (*(summ.rows if summ is not None else ()), *moved):
                 row[r.scope] = r.verdict != "no significant change"
@@ -851,6 +877,51 @@ def _print_month_shuffle(t: pd.DataFrame) -> None:
                   f"{rr.quantile(0.95):.3f}, 5th - 95th percentile)")
 
 
+def _share_interval(k: int, n: int) -> str:
+    """``k / n`` as a share with its exact (Clopper-Pearson) 95 % interval."""
+    from scipy import stats
+
+    if n == 0:
+        return "0 / 0"
+    lo = stats.beta.ppf(0.025, k, n - k + 1) if k > 0 else 0.0
+    hi = stats.beta.ppf(0.975, k + 1, n - k) if k < n else 1.0
+    return f"{k} / {n:,} = {k / n:.1%} ({lo:.1%}-{hi:.1%})"
+
+
+def _print_any_month_shuffle(t: pd.DataFrame) -> None:
+    """Per force and in total: hotspot areas and tested cells called changes with any six of the
+    twelve months drawn into "before" (:func:`national_month_shuffle` with ``pairs=False``); the
+    pooled rows' verdicts; whether the areas called move with the force (elsewhere's rate ratio)."""
+    if t.empty:
+        print("skipped: the national police.uk set was not found")
+        return
+    g = t.groupby("force").agg(
+        draws=("draw", "size"), areas=("areas", "sum"), called=("areas called", "sum"), falls=("areas falls", "sum"),
+        rises=("areas rises", "sum"), cells_called=("cells called", "sum"), cells_tested=("cells tested", "sum"),
+        shocks_sd=("shocks sd", "median"),
+    )
+    g["share called"] = (g["called"] / g["areas"].where(g["areas"] > 0)).round(3)
+    print(f"# Every force's own 2025 ASB, any six of its twelve months drawn into \"before\" ({t['force'].nunique()} forces, "
+          f"{len(t)} draws): what is called a change")
+    print(g.to_string())
+    print(f"\nhotspot areas called: {_share_interval(int(t['areas called'].sum()), int(t['areas'].sum()))}")
+    print(f"tested cells called: {_share_interval(int(t['cells called'].sum()), int(t['cells tested'].sum()))}")
+    for scope in ("all hotspot areas", "elsewhere", "hotspots vs elsewhere", "rings around hotspot areas", "rings vs beyond"):
+        if scope in t:
+            v = t[scope].dropna().astype(bool)
+            print(f"{scope}: any verdict in {_share_interval(int(v.sum()), int(v.size))} draws")
+    rr = t["elsewhere: rate ratio"]
+    along = int((t["areas falls"] * (rr < 1) + t["areas rises"] * (rr > 1)).sum())
+    print(f"areas called that moved the way elsewhere did: {along} of {int(t['areas called'].sum())}")
+    move = np.abs(np.log(rr))
+    q = pd.qcut(move, 4, labels=["least", "second", "third", "most"])
+    by = t.groupby(q, observed=True).agg(areas=("areas", "sum"), called=("areas called", "sum"))
+    print("by how far elsewhere moved (quarters of the draws): " + "; ".join(
+        f"{k} (|log ratio| to {move[q == k].max():.3f}): {int(r.called)} / {int(r.areas)} = {r.called / max(r.areas, 1):.1%}"
+        for k, r in by.iterrows()
+    ))
+
+
 def _print_emerging_permutations(n_perm: int, seed: int) -> None:
     print(f"# Emerging hot spots on the real 2025 ASB with the months in random order ({n_perm} permutations a force)")
     for r in emerging_month_permutations(n_perm, seed) or [{"(data not found)": ""}]:
@@ -870,12 +941,17 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--seed", type=int, default=2026)
     ap.add_argument("--real-only", action="store_true", help="only the real-data figures")
     ap.add_argument("--national", action="store_true", help="national placebos only (~3 + 8 min)")
+    ap.add_argument("--month-shuffle", type=int, nargs="?", const=6, default=None, metavar="DRAWS",
+                    help="every force with any six of its months drawn into 'before', DRAWS a force (default 6: ~15 min)")
     args = ap.parse_args(argv)
     reps = 8 if args.quick else args.reps
     rng = np.random.default_rng(args.seed)
     pd.set_option("display.width", 200)
     pd.set_option("display.max_columns", 20)
     t0 = time.perf_counter()
+    if args.month_shuffle:
+        _print_any_month_shuffle(national_month_shuffle(args.month_shuffle, args.seed, pairs=False))
+        return
     if args.national:
         t = national_placebo()
         if t.empty:

@@ -101,6 +101,7 @@ from .count_tests import bh_adjust_tested, rate_ratio_test, ratio_of_ratios_test
 from .dispersion import Overdispersion
 from .grid import Grid, GridValues
 from .incident_time import IncidentPoints, incident_dates, incident_points, incident_xy
+from .month_shocks import with_unit_shocks
 from .period_split import PeriodSplit, period_months_text, split_periods
 
 # Periods live in hotspots.periods; re-exported here for code that imported them from this module.
@@ -566,6 +567,8 @@ def _fit_model(
     )
     if dispersion is not None:
         model = dataclasses.replace(model, dispersion=dispersion)
+    # the study area's shared month shocks, which each unit's kappa and tau2 leave out
+    model, _ = with_unit_shocks(model, panel, whole=ref_index is not None)
     return model, panel
 
 

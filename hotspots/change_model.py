@@ -264,6 +264,11 @@ class ChangeModel:
     seasonal_df : float or None
         Degrees of freedom of that variance (:attr:`hotspots.dispersion.SeasonalFit.df`), counted
         in the t references like ``tau2``'s (:func:`effective_df`); None when not estimated.
+    shock_variance : float
+        Variance (log scale) the study area's shared month-to-month shocks add to every unit's log
+        rate ratio (:func:`hotspots.month_shocks.with_unit_shocks`): like ``seasonal_variance``, a
+        shift all units share, which their own ``kappa`` and ``tau2`` (measured against the rest of
+        the study area and around the units' common change) leave out. 0: none estimated.
     """
 
     dispersion: Overdispersion
@@ -277,6 +282,13 @@ class ChangeModel:
     placebo_adjusted: bool = False
     seasonal_variance: float = 0.0
     seasonal_df: float | None = None
+    shock_variance: float = 0.0
+
+    @property
+    def shared_variance(self) -> float:
+        """Variance of the shift every unit's log rate ratio shares: the seasonal factors' estimate
+        and the shared month shocks (each unit's tests add it; a pooled row takes the shocks its own way)."""
+        return self.seasonal_variance + self.shock_variance
 
 
 def seasonal_levels(month: np.ndarray, label: np.ndarray) -> np.ndarray:
@@ -686,16 +698,16 @@ def unit_change_tests(
         ``rate_ratio_adjusted`` (NaN for the others), the interval, p-value and minimum detectable
         fall are the adjusted change's (its t reference counts the share of its variance that
         moves with the ``tau2`` estimate, ``tau2_slope``); ``rate_ratio`` stays the change as counted.
-        Every unit's variance includes ``model.seasonal_variance`` (the estimated seasonal factors'
-        uncertainty; its degrees of freedom join the t reference's, except over ``tau2``'s draws,
-        whose mixture is of normals).
+        Every unit's variance includes ``model.shared_variance``: the estimated seasonal factors'
+        uncertainty (its degrees of freedom join the t reference's, except over ``tau2``'s draws,
+        whose mixture is of normals) and the study area's shared month shocks (``shock_variance``).
     """
     b = np.asarray(n_before, dtype=float)
     a = np.asarray(n_after, dtype=float)
     d = model.dispersion
     phi = d.phi((a + b) / (model.months_before + model.months_after))
     # the seasonal factors' uncertainty adds to every unit's variance like a between-period one
-    vs = model.seasonal_variance
+    vs = model.shared_variance
     res = overdispersed_rate_test(b, a, model.w_before, model.w_after, phi=phi, tau2=d.tau2 + vs)
     rr = res["rate_ratio"].to_numpy()
     se = res["log_rr_se"].to_numpy()
@@ -751,7 +763,7 @@ def unit_change_tests(
         else:
             # how much of v0 is the tau2 estimate: less than tau2 itself, because the covariance it
             # subtracts is a share of tau2 that moves with the estimate (tau2_slope)
-            df_a = effective_df(v0, [(d.tau2 * adj["tau2_slope"], df_t), (vs, model.seasonal_df)])
+            df_a = effective_df(v0, [(d.tau2 * adj["tau2_slope"], df_t), (model.seasonal_variance, model.seasonal_df)])
             with np.errstate(divide="ignore", invalid="ignore"):
                 p_a = 2 * stats.t.sf(np.abs(est / np.sqrt(v0)), df_a)
                 half_a = stats.t.isf(alpha / 2, df_a) * np.sqrt(v_obs)
@@ -843,7 +855,7 @@ def placebo_adjusted_changes(n_placebo: np.ndarray, n_before: np.ndarray, n_afte
     expected_after = bm * model.w_after / model.w_before
     # the seasonal factors' uncertainty (0 unless estimated) is in y's variance, not in x's
     # (the placebo covers the same calendar months as "before")
-    vs = model.seasonal_variance
+    vs = model.shared_variance
     v_null = phi * (1.0 / bm + 1.0 / expected_after) + d.tau2 + vs - cov * cov / v_x
     v_obs = phi * (1.0 / bm + 1.0 / am) + d.tau2 + vs - cov * cov / v_x
     est = y - beta * (x - xbar)

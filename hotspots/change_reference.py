@@ -222,7 +222,7 @@ def judged_p_values(
     b = np.asarray(n_before, dtype=float)
     a = np.asarray(n_after, dtype=float)
     pval = np.asarray(raw_p, dtype=float)
-    d, vs = model.dispersion, model.seasonal_variance
+    d, vs = model.dispersion, model.shared_variance
     tail = np.full(b.shape, float(alpha))
     draws = d.tau2_test_draws
     if draws.size:
@@ -241,7 +241,7 @@ def judged_p_values(
     if d.tau2_df is not None or model.seasonal_df is not None:
         with np.errstate(divide="ignore", invalid="ignore"):
             se = np.sqrt(phi * (1.0 / np.maximum(a, 0.5) + 1.0 / np.maximum(b, 0.5)) + d.tau2 + vs)
-        df_u = effective_df(se * se, [(d.tau2, d.tau2_df), (vs, model.seasonal_df)])
+        df_u = effective_df(se * se, [(d.tau2, d.tau2_df), (model.seasonal_variance, model.seasonal_df)])
         zeq = stats.norm.isf(np.clip(pval, 1e-300, 1.0) / 2)
         pval = np.where(np.isnan(pval), np.nan, np.minimum(1.0, 2 * stats.t.sf(zeq, df_u)))
         tail = 2 * stats.norm.sf(stats.t.isf(alpha / 2, df_u)) if with_tail else None
@@ -255,7 +255,7 @@ def unit_minimum_detectable_fall(n_before: np.ndarray, phi: np.ndarray, model: C
     :func:`hotspots.detectable_fall.exact_minimum_detectable_fall` instead
     (:func:`hotspots.change_model.unit_change_tests`)."""
     b = np.asarray(n_before, dtype=float)
-    d, vs = model.dispersion, model.seasonal_variance
+    d, vs = model.dispersion, model.shared_variance
     with np.errstate(divide="ignore", invalid="ignore"):
         expected_after = b * model.w_after / model.w_before
         se0 = np.sqrt(phi * (1.0 / np.maximum(b, 0.5) + 1.0 / np.maximum(expected_after, 0.5)) + d.tau2 + vs)
@@ -263,7 +263,8 @@ def unit_minimum_detectable_fall(n_before: np.ndarray, phi: np.ndarray, model: C
     if draws.size:  # allows for tau2 being as uncertain as its equally likely values
         mde = additive_mixture_minimum_detectable_fall(se0 * se0 - d.tau2, draws, alpha)
     elif d.tau2_df is not None or model.seasonal_df is not None:  # the fall this t reference would find
-        mde = minimum_detectable_fall(se0, alpha, df=effective_df(se0 * se0, [(d.tau2, d.tau2_df), (vs, model.seasonal_df)]))
+        parts = [(d.tau2, d.tau2_df), (model.seasonal_variance, model.seasonal_df)]
+        mde = minimum_detectable_fall(se0, alpha, df=effective_df(se0 * se0, parts))
     else:  # a known variance: the normal's quantiles
         mde = minimum_detectable_fall(se0, alpha)
     return np.where(b > 0, mde, np.nan)

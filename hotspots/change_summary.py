@@ -88,7 +88,6 @@ from .month_shocks import (
     MonthShocks,
     panel_month_shocks,
     share_shocks,
-    units_without_shocks_note,
 )
 from .period_split import DATES_NOTE_START, period_months_text
 from .periods import (
@@ -709,7 +708,7 @@ def summarise_change(
     else:
         notes += [n for n in cells.notes if n.startswith("seasonality")]
     if shocks is not None and shocks.estimated:
-        notes += [shocks.describe(), units_without_shocks_note(areas.table["change_class"], rows[0].verdict, shocks)]
+        notes.append(shocks.describe())
     elif has_panel:
         notes.append(SHOCKS_NOT_ESTIMATED_NOTE)
     if share is not None and share.estimated:

@@ -109,7 +109,7 @@ def _critical_at(n: np.ndarray, model: ChangeModel, alpha: float) -> np.ndarray:
     k = model.w_after / model.w_before
     p0 = k / (1.0 + k)
     months = model.months_before + model.months_after
-    tau2 = d.tau2 + model.seasonal_variance
+    tau2 = d.tau2 + model.shared_variance
     nmax = int(n.max())
     phi = d.phi(n / months)
     width = int(np.floor(nmax * p0)) + 1
@@ -148,7 +148,7 @@ def _reject_given_total(crit: np.ndarray, model: ChangeModel) -> np.ndarray:
     d = model.dispersion
     k = model.w_after / model.w_before
     months = model.months_before + model.months_after
-    tau2 = d.tau2 + model.seasonal_variance + (float(np.mean(d.tau2_test_draws)) if d.tau2_test_draws.size else 0.0)
+    tau2 = d.tau2 + model.shared_variance + (float(np.mean(d.tau2_test_draws)) if d.tau2_test_draws.size else 0.0)
     n = np.arange(crit.size, dtype=float)
     phi = d.phi(n / months)
     out = np.zeros((_FALLS.size, n.size))

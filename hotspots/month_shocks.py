@@ -48,6 +48,13 @@ estimated). The shocks are then taken as the real files show them (:data:`ASSUME
 equally likely values spanning the 37 forces' range, which the rows average over as they do
 over an estimate's (:func:`assumed_month_shocks`).
 
+Each place's own test
+---------------------
+A hotspot area's or cell's change is judged against no change, so the shared shock moves it too,
+while its own ``kappa`` and ``tau2`` leave it out (:func:`with_unit_shocks`): it adds ``s2 c_u``
+to the unit's variance, ``c_u`` from the unit's monthly weights (:func:`unit_shock_share`, about
+``1/6 + 1/6`` for half-years) and ``s2`` the mean of the estimate's equally likely values.
+
 A group's share
 ---------------
 Shocks shared by a group of places (the hotspot areas) but not by the rest of the study area
@@ -62,18 +69,18 @@ against 0.087 from all 924 splits of its twelve months into two sixes).
 from __future__ import annotations
 
 import warnings
-from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 from scipy import optimize, stats
 
-from .change_model import AFTER, BEFORE, MonthlyPanel, seasonal_levels, squared_shares
+from .change_model import AFTER, BEFORE, ChangeModel, MonthlyPanel, seasonal_levels, squared_shares
 from .dispersion import fit_seasonal
 
 __all__ = [
     "MonthShocks", "estimate_month_shocks", "panel_month_shocks", "assumed_month_shocks", "SHOCK_DRAWS", "MIN_SHOCK_DF",
-    "SEASON_MODELS", "ASSUMED_SHOCK_SD", "estimate_share_shocks", "share_shocks", "units_without_shocks_note",
+    "SEASON_MODELS", "ASSUMED_SHOCK_SD", "estimate_share_shocks", "share_shocks",
+    "unit_shock_share", "with_unit_shocks",
 ]
 
 #: Equally likely values of the shock variance the pooled tests average over.
@@ -191,7 +198,8 @@ class MonthShocks:
                 f"from {self.months} monthly total{'s' if self.months != 1 else ''} (too few beyond the periods' levels): it "
                 f"is taken as police.uk forces' 2025 ASB shows it, {mid:.1%} a month ({lo:.1%}–{hi:.0%} from the 10th to the "
                 "90th percentile of 37 forces); \"all hotspot areas\" and \"elsewhere\" include it and average over that "
-                "range, \"hotspots vs elsewhere\" does not (it cancels there)"
+                "range, each hotspot area's and cell's own test includes it too; \"hotspots vs elsewhere\" does not "
+                "(it cancels there)"
             )
         how = {
             SEASON_MODELS[0]: "beyond their period levels and season",
@@ -210,7 +218,8 @@ class MonthShocks:
         return (
             f"month-to-month variation shared by the whole study area (weather, holidays, events): {size}, estimated "
             f"from {self.months} monthly totals ({self.df} degrees of freedom); \"all hotspot areas\" and \"elsewhere\" "
-            "include it and average over how large it could be, \"hotspots vs elsewhere\" does not (it cancels there)"
+            "include it and average over how large it could be, each hotspot area's and cell's own test includes it too; "
+            "\"hotspots vs elsewhere\" does not (it cancels there)"
         )
 
 
@@ -326,7 +335,7 @@ def _harmonic_fit(T: np.ndarray, month: np.ndarray, level: np.ndarray, exposure:
 
 
 def panel_month_shocks(
-    panel: MonthlyPanel, kappa: float, groups: np.ndarray | None = None, group_kappa: float = 0.0
+    panel: MonthlyPanel, kappa: float, groups: np.ndarray | None = None, group_kappa: float = 0.0, *, whole: bool = False
 ) -> MonthShocks | None:
     """:func:`estimate_month_shocks` on a cells' panel (its study area's monthly totals).
 
@@ -344,9 +353,12 @@ def panel_month_shocks(
     cell it would be taken for shared shocks (simulated hotspots varying 15 % a month on their own,
     no shared shock: a mean ``s2`` of 0.0008, a 2.8 % "shock", against 0.00025 with the areas as
     units, most of it the estimate's floor at 0; 12 data sets).
+
+    ``whole``: the totals are the study area's (``panel.reference``), not the units' sum (hotspot
+    areas, a part of it); the units' shares of ``phi`` are then of the study area's incidents.
     """
     counts = np.asarray(panel.counts, dtype=float)
-    T = counts.sum(axis=0)
+    T = np.asarray(panel.reference, dtype=float) if whole else counts.sum(axis=0)
     ex = np.asarray(panel.exposure, dtype=float)
     use = ex > 0
     if use.sum() < 2:
@@ -373,7 +385,7 @@ def panel_month_shocks(
         return assumed_month_shocks(int(T.size), mu[label == AFTER], mu[label == BEFORE])
     tot = counts.sum(axis=1)
     if groups is None:
-        k_share2 = kappa * squared_shares(tot)
+        k_share2 = kappa * squared_shares(tot, float(T.sum()) if whole else None)
     else:
         g = np.asarray(groups)
         alone = g <= 0
@@ -383,6 +395,49 @@ def panel_month_shocks(
     phi = 1.0 + mu * k_share2
     s2, draws = estimate_month_shocks(T, mu, phi, df)
     return MonthShocks(s2, draws, int(T.size), df, model, mu[label == AFTER].copy(), mu[label == BEFORE].copy())
+
+
+def unit_shock_share(panel: MonthlyPanel) -> float:
+    """``c_u``: the variance one unit of ``s2`` adds to a unit's log after / before rate ratio,
+    ``sum_A w^2 / (sum_A w)^2 + sum_B w^2 / (sum_B w)^2`` over the unit's expected monthly counts
+    ``w``, which the change model takes in proportion to each month's days counted (the exposure:
+    every unit's months weigh alike). Six whole months against six: about ``1/6 + 1/6``.
+
+    Examples
+    --------
+    >>> from hotspots.change_model import MonthlyPanel
+    >>> p = MonthlyPanel(np.zeros((1, 3)), np.arange(3), np.array([BEFORE, AFTER, AFTER]), np.array([30.0, 30.0, 30.0]),
+    ...                  np.zeros(3))
+    >>> unit_shock_share(p)  # 1 (one month before) + 1/2 (two alike after)
+    1.5
+    """
+    c = 0.0
+    for lab in (BEFORE, AFTER):
+        w = np.asarray(panel.exposure, dtype=float)[np.asarray(panel.label) == lab]
+        if w.sum() > 0:
+            c += float(np.square(w).sum()) / float(w.sum()) ** 2
+    return c
+
+
+def with_unit_shocks(model: ChangeModel, panel: MonthlyPanel, *, whole: bool = False) -> tuple[ChangeModel, MonthShocks | None]:
+    """The change model with the study area's shared month shocks in each unit's variance.
+
+    A unit's ``kappa`` is measured against the rest of the study area and its ``tau2`` around the
+    units' common change, so a month busy or quiet everywhere at once is in neither; but a unit's
+    change is judged against no change, and that shared shock moves it (38 forces' 2025 ASB with any
+    six months drawn into "before", 12 draws each: 5.6 % of hotspot areas called changes, 356 of
+    the 404 the way "elsewhere" moved, 3.4 % in the quarter of draws where elsewhere moved least
+    and 10.1 % where it moved most; with this term 3.0 %: docs/calibration.md). ``shock_variance`` is ``s2 c_u``
+    (:func:`panel_month_shocks` on the study area's totals, ``whole`` for units that are part of it;
+    ``s2`` the mean of its equally likely values, so that an estimate of 0 from a dozen months is
+    not taken as known; ``c_u``: :func:`unit_shock_share`). Unchanged when the panel says nothing
+    about shocks.
+    """
+    shocks = panel_month_shocks(panel, model.dispersion.kappa, whole=whole)
+    if shocks is None or not shocks.estimated:
+        return model, shocks
+    s2 = float(np.mean(shocks.draws))
+    return replace(model, shock_variance=s2 * unit_shock_share(panel)), shocks
 
 
 def estimate_share_shocks(
@@ -518,33 +573,3 @@ def share_shocks(
     s2, draws = estimate_share_shocks(H, E, p, phi_h, phi_e, df)
     lab = np.asarray(label)
     return MonthShocks(s2, draws, int(H.size), df, model, n[lab == AFTER].copy(), n[lab == BEFORE].copy())
-
-
-def units_without_shocks_note(area_classes: Sequence[str], pooled_verdict: str, shocks: MonthShocks | None) -> str:
-    """Why hotspot areas can be called changes one by one while "all hotspot areas" pooled is not.
-
-    Each area's own test counts its own month-to-month and between-period variation but not the
-    shocks the whole study area shares (they are measured against the rest of it); the pooled rows
-    include them. With a force's 2025 months relabelled at random (Kent, a statistician's placebo),
-    4 areas were called significant falls, all moving with the force, beside "all hotspot areas:
-    no significant change (p = 0.34)" and shocks of 21-27 % a month. ``""`` unless some area is
-    significant, the pooled row is not, and shared shocks were estimated above 0.
-    """
-    falls = sum(str(c) == "significant fall" for c in area_classes)
-    rises = sum(str(c) == "significant rise" for c in area_classes)
-    if not (falls or rises) or not str(pooled_verdict).startswith("no significant") or shocks is None:
-        return ""
-    if not (shocks.estimated and shocks.variance > 0):
-        return ""
-    # "4 a significant fall on its own test" (Cambridgeshire, Devon and Cornwall) lacked a verb and a plural
-    first = falls or rises
-    called = " and ".join(t for t in (f"{falls} a significant fall" if falls else "", f"{rises} a significant rise" if rises
-                                      else "") if t)
-    called = called.replace(" a ", " shows a " if first == 1 else " show a ", 1)
-    theirs = "on its own test" if falls + rises == 1 else "on their own tests"
-    return (
-        f"hotspot areas one by one: {called} {theirs}, while all hotspot areas pooled show no significant change: "
-        "each area's own test leaves out the month-to-month shocks the whole study area shares "
-        f"({np.sqrt(shocks.variance):.0%} a month here), which the pooled rows include; an area that moved with the whole "
-        "study area is better read against \"hotspots vs elsewhere\""
-    )

@@ -626,3 +626,23 @@ def test_unit_intervals_exclude_one_exactly_when_the_p_value_is_significant(kind
         clear = tested & (np.abs(p - alpha) > 1e-7)
         np.testing.assert_array_equal(((lo > 1) | (hi < 1))[clear], (p < alpha)[clear])
         assert clear.sum() > 600 and ((lo > 1) | (hi < 1))[clear].sum() > 100  # both kinds of case occur
+
+
+def test_shared_shocks_add_to_each_units_variance_as_a_known_shift():
+    # the study area's month shocks (shock_variance) and the seasonal factors' uncertainty
+    # (seasonal_variance, here without df) are one shared shift: the same tests either way
+    from hotspots.change_model import ChangeModel, unit_change_tests
+
+    d = Overdispersion(kappa=0.0, tau2=0.02, tau2_units=500, tau2_source="placebo periods")
+    base = ChangeModel(d, 182.0, 183.0, False, 6, 6)
+    shock = dataclasses.replace(base, shock_variance=0.01)
+    season = dataclasses.replace(base, seasonal_variance=0.01)
+    assert shock.shared_variance == season.shared_variance == 0.01
+    b, a = np.array([400, 100, 20]), np.array([330, 70, 10])
+    with_shock = unit_change_tests(b, a, shock, alpha=0.05)
+    pd.testing.assert_frame_equal(with_shock, unit_change_tests(b, a, season, alpha=0.05))
+    # a busy unit's log ratio of 400 -> 330: variance 1/400 + 1/330 + 0.02 (+ 0.01), normal reference
+    z = abs(np.log((330 / 183) / (400 / 182)))
+    for model, extra in ((base, 0.0), (shock, 0.01)):
+        p = unit_change_tests(b[:1], a[:1], model, alpha=0.05)["p_value"].iloc[0]
+        assert p == pytest.approx(2 * stats.norm.sf(z / np.sqrt(1 / 400 + 1 / 330 + 0.02 + extra)), rel=0.05)

@@ -230,23 +230,66 @@ def test_share_shocks_recover_their_size_and_count_the_season_without_month_effe
                         seasonal=False) is None
 
 
-def test_areas_called_alone_beside_a_quiet_pooled_row_are_explained():
-    # Kent with its months relabelled: 4 areas "significant fall" beside "all hotspot areas: no significant change"
-    from hotspots.month_shocks import MonthShocks, units_without_shocks_note
+def test_a_units_share_of_the_shocks_by_hand():
+    from hotspots.month_shocks import unit_shock_share
 
-    w = np.full(6, 100.0)
-    big = MonthShocks(0.05, (0.02, 0.05, 0.09), 12, 8, "one harmonic", w, w)
-    classes = ["significant fall"] * 4 + ["no significant change"] * 8
-    text = units_without_shocks_note(classes, "no significant change", big)
-    assert text.startswith("hotspot areas one by one: 4 show a significant fall on their own tests, while")
-    one = units_without_shocks_note(["significant rise"] + ["no significant change"] * 3, "no significant change", big)
-    assert one.startswith("hotspot areas one by one: 1 shows a significant rise on its own test, while")
-    assert "22% a month" in text and "hotspots vs elsewhere" in text
-    # nothing to explain: the pooled row agrees, no area called, or no shared shocks
-    assert units_without_shocks_note(classes, "significant fall", big) == ""
-    assert units_without_shocks_note(["no significant change"] * 5, "no significant change", big) == ""
-    none = MonthShocks(0.0, (0.0, 0.0, 0.01), 12, 8, "one harmonic", w, w)
-    assert units_without_shocks_note(classes, "no significant change", none) == ""
-    assert units_without_shocks_note(classes, "no significant change", None) == ""
-    both = units_without_shocks_note(["significant fall", "significant rise"], "no significant change", big)
-    assert "1 shows a significant fall and 1 a significant rise on their own tests" in both
+    # six months of 30 days against six: 1/6 + 1/6
+    half = MonthlyPanel(np.zeros((2, 12)), np.arange(12), np.repeat([BEFORE, AFTER], 6), np.full(12, 30.0), np.zeros(12))
+    assert unit_shock_share(half) == pytest.approx(1 / 3)
+    # one month of 31 days against two of 30 and 31 (a placebo slot does not count): 1 + (30² + 31²) / 61²
+    p = MonthlyPanel(np.zeros((1, 4)), np.arange(4), np.array([PLACEBO, BEFORE, AFTER, AFTER]),
+                     np.array([31.0, 31.0, 30.0, 31.0]), np.zeros(4))
+    assert unit_shock_share(p) == pytest.approx(1 + (30**2 + 31**2) / 61**2)
+
+
+def _shocked_panel(sd: float, seed: int = 3) -> MonthlyPanel:
+    """Twenty places of 50 incidents a month over two years compared whole (24 months), every
+    month's rates times one shared log-normal shock."""
+    rng = np.random.default_rng(seed)
+    months = np.arange(2024 * 12, 2026 * 12)
+    shock = np.exp(rng.normal(0.0, sd, months.size))
+    counts = rng.poisson(50.0 * shock[None, :], (20, months.size))
+    label = np.repeat([BEFORE, AFTER], 12)
+    return MonthlyPanel(counts, months, label, np.full(months.size, 30.0), counts.sum(axis=0).astype(float))
+
+
+def test_units_take_the_study_areas_shocks_times_their_share():
+    from hotspots.change_model import fit_change_model, unit_change_tests
+    from hotspots.month_shocks import unit_shock_share, with_unit_shocks
+
+    panel = _shocked_panel(0.15)
+    model = fit_change_model(panel, placebo=False)
+    shocked, shocks = with_unit_shocks(model, panel)
+    # s2 (the mean of its equally likely values) times 1/12 + 1/12
+    assert shocks is not None and np.sqrt(shocks.variance) > 0.08
+    assert shocked.shock_variance == pytest.approx(np.mean(shocks.draws) * unit_shock_share(panel))
+    assert unit_shock_share(panel) == pytest.approx(1 / 6)
+    assert shocked.shared_variance == pytest.approx(model.seasonal_variance + shocked.shock_variance)
+    assert shocked.dispersion == model.dispersion  # kappa and tau2 as they were
+    # a place that moved 20 % with the whole study area is less sure a change once the shock is counted
+    b, a = np.array([600]), np.array([720])
+    plain = unit_change_tests(b, a, model, alpha=0.05)
+    with_shock = unit_change_tests(b, a, shocked, alpha=0.05)
+    assert with_shock["p_value"].iloc[0] > plain["p_value"].iloc[0]
+    assert with_shock["rate_ratio_high"].iloc[0] - with_shock["rate_ratio_low"].iloc[0] > (
+        plain["rate_ratio_high"].iloc[0] - plain["rate_ratio_low"].iloc[0]
+    )
+    # without shared shocks the estimate is about 0 and the units' variance about unchanged
+    calm = _shocked_panel(0.0)
+    calm_model, _ = with_unit_shocks(fit_change_model(calm, placebo=False), calm)
+    assert calm_model.shock_variance < 0.1 * shocked.shock_variance
+
+
+def test_units_of_part_of_the_study_area_take_the_whole_areas_totals():
+    from hotspots.change_model import fit_change_model
+    from hotspots.month_shocks import with_unit_shocks
+
+    panel = _shocked_panel(0.15)
+    # two of the twenty places as the units, the reference still the whole study area's totals
+    part = MonthlyPanel(panel.counts[:2], panel.month, panel.label, panel.exposure, panel.reference)
+    model = fit_change_model(part, placebo=False)
+    _, whole = with_unit_shocks(model, part, whole=True)
+    _, own = with_unit_shocks(model, panel)
+    assert whole.variance == pytest.approx(own.variance, rel=0.05)
+    _, alone = with_unit_shocks(model, part)  # from the two places' own totals: another (noisier) estimate
+    assert alone.months == whole.months and alone.variance != whole.variance
