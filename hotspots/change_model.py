@@ -93,6 +93,7 @@ __all__ = [
     "placebo_adjusted_changes",
     "POWER",
     "COMPARISON_TAU2_NOTE",
+    "SEASON_NOTE_START",
     "OTHER",
     "BEFORE",
     "AFTER",
@@ -100,6 +101,8 @@ __all__ = [
     "PLACEBO_BEFORE",
 ]
 
+#: How the note on a season the data cannot separate from the change starts (the summary's caveat keys on it).
+SEASON_NOTE_START = "seasonality could not be separated"
 #: The caveat on verdicts whose ``tau2`` came from the compared periods themselves (no placebo
 #: period): a model note, carried into the pooled summary's notes.
 COMPARISON_TAU2_NOTE = (
@@ -418,7 +421,7 @@ def fit_change_model(
         whose = "the study area's" if seasonal_reference is None else f"these {unit_word}' own"
     if mb != ma and not identified:
         notes.append(
-            "seasonality could not be separated from the change (the periods cover different calendar months and the data "
+            f"{SEASON_NOTE_START} from the change (the periods cover different calendar months and the data "
             "hold no other year): the rate ratios include the seasonal difference; compare with elsewhere, or use whole years"
         )
     Y = panel.counts if estimate_units is None else panel.counts[estimate_units]

@@ -71,7 +71,7 @@ from scipy import stats
 from ._errors import ParameterError
 from .areas import HotspotAreas
 from .change import ChangeResult, Period, change_areas, change_cells
-from .change_model import AFTER, BEFORE, COMPARISON_TAU2_NOTE, ChangeModel, panel_season, squared_shares
+from .change_model import AFTER, BEFORE, COMPARISON_TAU2_NOTE, SEASON_NOTE_START, ChangeModel, panel_season, squared_shares
 from .change_reference import (
     POWER,
     effective_df,
@@ -119,8 +119,8 @@ __all__ = [
 ]
 
 #: Short caveat beside the pooled rows (briefing image) when the periods cover different calendar
-#: months and the season could not be estimated (the change model's note starting ``"seasonality
-#: could not be separated"``).
+#: months and the season could not be estimated (the change model's note starting with
+#: :data:`~hotspots.change_model.SEASON_NOTE_START`).
 SEASON_NOT_SEPARATED = (
     "Seasonality not separated: the periods cover different calendar months and the data hold no other year, so "
     "\"all hotspot areas\" and \"elsewhere\" include the seasonal difference (\"hotspots vs elsewhere\" cancels the "
@@ -276,7 +276,7 @@ class ChangeSummary:
         themselves (:func:`with_selection`)."""
         short = short_period_text(self.before, self.after)
         out = [] if short is None else [short]
-        if any(n.startswith("seasonality could not be separated") for n in self.notes):
+        if any(n.startswith(SEASON_NOTE_START) for n in self.notes):
             out.append(SEASON_NOT_SEPARATED)
         return out
 
@@ -285,7 +285,7 @@ class ChangeSummary:
         notes, the app's caption): the season not separated is said once, as the caveat (Derbyshire 2025's halves
         printed it as a warning and again as the note below it)."""
         said = SEASON_NOT_SEPARATED in self.caveats()
-        return [n for n in self.notes if not (said and n.startswith("seasonality could not be separated"))]
+        return [n for n in self.notes if not (said and n.startswith(SEASON_NOTE_START))]
 
     def dispersion_fields(self) -> dict[str, Any]:
         """The variation the rows' variances hold, as numbers (``parameters.json``): each of the areas'

@@ -46,7 +46,7 @@ from .bandwidth import (
 )
 from .grid import Grid, GridValues, point_weights, points_xy
 from .kde_compiled import compiled_loops
-from .kde_engine import GAUSSIAN_CUTOFF_SD, DensityStream, check_size, norm_const
+from .kde_engine import GAUSSIAN_CUTOFF_SD, DensityStream, check_size, kernel_reach, norm_const
 
 __all__ = [
     "kde",
@@ -319,7 +319,6 @@ def kde(
     return KDEResult(values, grid, name, units, params, bandwidth_m=h, kernel=kernel, notes=tuple(notes))
 
 
-
 def _outside_note(xy: np.ndarray, grid: Grid, inside: np.ndarray | None, h: float, kernel: str, n_outside: int) -> str:
     """The note on the points outside the study area (or grid) that :func:`kde` still smooths (``"include"``).
 
@@ -331,7 +330,7 @@ def _outside_note(xy: np.ndarray, grid: Grid, inside: np.ndarray | None, h: floa
     if inside is None:
         inside = grid.in_area(xy)
     out = xy[~inside]
-    reach = float(h) * (GAUSSIAN_CUTOFF_SD if kernel == "gaussian" else 1.0)
+    reach = kernel_reach(h, kernel)
     near = len(out)
     if math.isfinite(reach) and len(out):
         s = grid.cell_size

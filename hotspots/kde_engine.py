@@ -67,7 +67,7 @@ from ._errors import ParameterError
 from .grid import Grid
 from .kde_compiled import compiled_loops
 
-__all__ = ["GAUSSIAN_CUTOFF_SD", "norm_const", "check_size", "kernel_sum", "DensityStream"]
+__all__ = ["GAUSSIAN_CUTOFF_SD", "norm_const", "check_size", "kernel_reach", "kernel_sum", "DensityStream"]
 
 #: The Gaussian kernel is cut off beyond this many standard deviations (in x and in y).
 GAUSSIAN_CUTOFF_SD = 6.0
@@ -580,11 +580,14 @@ def kernel_sum(
     return out, method
 
 
+def kernel_reach(h: float, kernel: str) -> float:
+    """Metres beyond which a point adds nothing to the density: ``h``, or :data:`GAUSSIAN_CUTOFF_SD` ``h`` (gaussian)."""
+    return float(h) * (GAUSSIAN_CUTOFF_SD if kernel == "gaussian" else 1.0)
 
 
 def check_size(grid: Grid, h: float, kernel: str) -> None:
     """Refuse a bandwidth whose working space (grid plus two halos of the kernel's reach) is too large."""
-    radius = h * (GAUSSIAN_CUTOFF_SD if kernel == "gaussian" else 1.0)
+    radius = kernel_reach(h, kernel)
     L = math.ceil(radius / grid.cell_size + 0.5)
     cells = (grid.n_rows + 4 * L) * (grid.n_cols + 4 * L)
     if cells > 4 * 60_000_000:

@@ -159,12 +159,7 @@ class MonthShocks:
 
     def log_ratio_share(self) -> float:
         """``c``: the variance a unit of ``s2`` adds to a log after / before ratio of totals."""
-        c = 0.0
-        for w in (self.weights_after, self.weights_before):
-            tot = float(np.sum(w))
-            if tot > 0:
-                c += float(np.sum(np.square(w))) / tot**2
-        return c
+        return _ratio_share(self.weights_after, self.weights_before)
 
     def to_dict(self) -> dict[str, object]:
         return {
@@ -411,11 +406,18 @@ def unit_shock_share(panel: MonthlyPanel) -> float:
     >>> unit_shock_share(p)  # 1 (one month before) + 1/2 (two alike after)
     1.5
     """
+    ex, lab = np.asarray(panel.exposure, dtype=float), np.asarray(panel.label)
+    return _ratio_share(ex[lab == BEFORE], ex[lab == AFTER])
+
+
+def _ratio_share(*weights: np.ndarray) -> float:
+    """``sum_P (sum w^2) / (sum w)^2`` over each period's monthly weights ``w`` (a period without weight adds 0): the
+    variance one unit of a shared shock's ``s2`` adds to a log ratio of the periods' totals."""
     c = 0.0
-    for lab in (BEFORE, AFTER):
-        w = np.asarray(panel.exposure, dtype=float)[np.asarray(panel.label) == lab]
-        if w.sum() > 0:
-            c += float(np.square(w).sum()) / float(w.sum()) ** 2
+    for w in weights:
+        tot = float(np.sum(w))
+        if tot > 0:
+            c += float(np.sum(np.square(w))) / tot**2
     return c
 
 
